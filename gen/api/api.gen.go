@@ -534,6 +534,51 @@ func (e DiscoveryScanStatus) Valid() bool {
 	}
 }
 
+// Defines values for EnrollmentRequestStatus.
+const (
+	EnrollmentRequestStatusApproved EnrollmentRequestStatus = "approved"
+	EnrollmentRequestStatusDenied   EnrollmentRequestStatus = "denied"
+	EnrollmentRequestStatusPending  EnrollmentRequestStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the EnrollmentRequestStatus enum.
+func (e EnrollmentRequestStatus) Valid() bool {
+	switch e {
+	case EnrollmentRequestStatusApproved:
+		return true
+	case EnrollmentRequestStatusDenied:
+		return true
+	case EnrollmentRequestStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnrollmentTokenStatus.
+const (
+	EnrollmentTokenStatusActive  EnrollmentTokenStatus = "active"
+	EnrollmentTokenStatusExpired EnrollmentTokenStatus = "expired"
+	EnrollmentTokenStatusRevoked EnrollmentTokenStatus = "revoked"
+	EnrollmentTokenStatusUsedUp  EnrollmentTokenStatus = "used_up"
+)
+
+// Valid indicates whether the value is a known member of the EnrollmentTokenStatus enum.
+func (e EnrollmentTokenStatus) Valid() bool {
+	switch e {
+	case EnrollmentTokenStatusActive:
+		return true
+	case EnrollmentTokenStatusExpired:
+		return true
+	case EnrollmentTokenStatusRevoked:
+		return true
+	case EnrollmentTokenStatusUsedUp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorFault.
 const (
 	FaultClient   ErrorFault = "client"
@@ -1389,6 +1434,7 @@ func (e SSHCAKeyStatus) Valid() bool {
 // Defines values for ScanTrigger.
 const (
 	ScanTriggerBatch       ScanTrigger = "batch"
+	ScanTriggerEnrollment  ScanTrigger = "enrollment"
 	ScanTriggerManual      ScanTrigger = "manual"
 	ScanTriggerRemediation ScanTrigger = "remediation"
 	ScanTriggerScheduled   ScanTrigger = "scheduled"
@@ -1398,6 +1444,8 @@ const (
 func (e ScanTrigger) Valid() bool {
 	switch e {
 	case ScanTriggerBatch:
+		return true
+	case ScanTriggerEnrollment:
 		return true
 	case ScanTriggerManual:
 		return true
@@ -2633,6 +2681,170 @@ type DiscoveryScanStatus string
 // DiscoverySweepResponse defines model for DiscoverySweepResponse.
 type DiscoverySweepResponse struct {
 	Enqueued int `json:"enqueued"`
+}
+
+// Enrollment defines model for Enrollment.
+type Enrollment struct {
+	Address       string              `json:"address"`
+	CertificateId *openapi_types.UUID `json:"certificate_id,omitempty"`
+
+	// ClientAddress The address the request came from.
+	ClientAddress string     `json:"client_address"`
+	CreatedAt     time.Time  `json:"created_at"`
+	DecidedAt     *time.Time `json:"decided_at,omitempty"`
+	DecidedBy     *string    `json:"decided_by,omitempty"`
+	DenyReason    *string    `json:"deny_reason,omitempty"`
+
+	// Facts What the enrollment script reports about the host.
+	Facts EnrollmentFacts `json:"facts"`
+
+	// HostId The host created on approval.
+	HostId             *openapi_types.UUID     `json:"host_id,omitempty"`
+	HostKeyFingerprint string                  `json:"host_key_fingerprint"`
+	HostKeyType        string                  `json:"host_key_type"`
+	Hostname           string                  `json:"hostname"`
+	Id                 openapi_types.UUID      `json:"id"`
+	Port               int                     `json:"port"`
+	Status             EnrollmentRequestStatus `json:"status"`
+	TokenId            openapi_types.UUID      `json:"token_id"`
+	TokenName          string                  `json:"token_name"`
+}
+
+// EnrollmentDenyRequest defines model for EnrollmentDenyRequest.
+type EnrollmentDenyRequest struct {
+	Reason string `json:"reason"`
+}
+
+// EnrollmentFacts What the enrollment script reports about the host.
+type EnrollmentFacts struct {
+	// Addresses The host's IP addresses.
+	Addresses *[]string `json:"addresses,omitempty"`
+
+	// Hostname The host's name (becomes the inventory host name).
+	Hostname  string  `json:"hostname"`
+	Kernel    *string `json:"kernel,omitempty"`
+	MachineId *string `json:"machine_id,omitempty"`
+
+	// OsId ID of /etc/os-release.
+	OsId *string `json:"os_id,omitempty"`
+
+	// OsPrettyName PRETTY_NAME of /etc/os-release.
+	OsPrettyName *string `json:"os_pretty_name,omitempty"`
+
+	// OsVersion VERSION_ID of /etc/os-release.
+	OsVersion *string `json:"os_version,omitempty"`
+
+	// SshAddress The address OpenWatch should reach sshd at; default the address the request came from.
+	SshAddress *string `json:"ssh_address,omitempty"`
+
+	// SshPort sshd's port (default 22).
+	SshPort *int `json:"ssh_port,omitempty"`
+}
+
+// EnrollmentList defines model for EnrollmentList.
+type EnrollmentList struct {
+	Enrollments []Enrollment `json:"enrollments"`
+	NextCursor  *string      `json:"next_cursor,omitempty"`
+}
+
+// EnrollmentRequestStatus defines model for EnrollmentRequestStatus.
+type EnrollmentRequestStatus string
+
+// EnrollmentStatus defines model for EnrollmentStatus.
+type EnrollmentStatus struct {
+	// HostCertificate When approved, the signed host certificate (install as `HostCertificate`).
+	HostCertificate *string `json:"host_certificate,omitempty"`
+
+	// Reason When denied, why.
+	Reason *string                 `json:"reason,omitempty"`
+	Status EnrollmentRequestStatus `json:"status"`
+}
+
+// EnrollmentSubmitRequest defines model for EnrollmentSubmitRequest.
+type EnrollmentSubmitRequest struct {
+	// Facts What the enrollment script reports about the host.
+	Facts EnrollmentFacts `json:"facts"`
+
+	// HostKey The host public key in authorized_keys format (`ssh-ed25519 AAAA…` or ECDSA).
+	HostKey string `json:"host_key"`
+	Token   string `json:"token"`
+}
+
+// EnrollmentSubmitted defines model for EnrollmentSubmitted.
+type EnrollmentSubmitted struct {
+	Id openapi_types.UUID `json:"id"`
+
+	// PollSecret Read the request's status with `GET /enroll/status/{poll_secret}`; shown once.
+	PollSecret string                  `json:"poll_secret"`
+	Status     EnrollmentRequestStatus `json:"status"`
+}
+
+// EnrollmentToken defines model for EnrollmentToken.
+type EnrollmentToken struct {
+	AutoApprove bool                `json:"auto_approve"`
+	CreatedAt   time.Time           `json:"created_at"`
+	CreatedBy   string              `json:"created_by"`
+	Environment string              `json:"environment"`
+	ExpiresAt   time.Time           `json:"expires_at"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	Id          openapi_types.UUID  `json:"id"`
+	MaxUses     int                 `json:"max_uses"`
+	Name        string              `json:"name"`
+	RevokedAt   *time.Time          `json:"revoked_at,omitempty"`
+
+	// Status active, expired, used_up or revoked.
+	Status EnrollmentTokenStatus `json:"status"`
+	Tags   []string              `json:"tags"`
+
+	// TokenPrefix The first characters of the secret.
+	TokenPrefix string `json:"token_prefix"`
+	Username    string `json:"username"`
+	Uses        int    `json:"uses"`
+}
+
+// EnrollmentTokenStatus active, expired, used_up or revoked.
+type EnrollmentTokenStatus string
+
+// EnrollmentTokenCreateRequest defines model for EnrollmentTokenCreateRequest.
+type EnrollmentTokenCreateRequest struct {
+	// AutoApprove Approve its requests at once instead of queueing them.
+	AutoApprove *bool   `json:"auto_approve,omitempty"`
+	Environment *string `json:"environment,omitempty"`
+
+	// ExpiresAt When it stops working (default in 24 hours; at most 90 days ahead).
+	ExpiresAt *time.Time          `json:"expires_at,omitempty"`
+	GroupId   *openapi_types.UUID `json:"group_id,omitempty"`
+
+	// MaxUses How many hosts it may enroll (default 1).
+	MaxUses *int      `json:"max_uses,omitempty"`
+	Name    string    `json:"name"`
+	Tags    *[]string `json:"tags,omitempty"`
+
+	// Username The scan account the script creates (default `openwatch`).
+	Username *string `json:"username,omitempty"`
+}
+
+// EnrollmentTokenCreated defines model for EnrollmentTokenCreated.
+type EnrollmentTokenCreated struct {
+	// CaCertificate The PEM certificate authority the server's TLS certificate chains to, when it
+	// is not publicly trusted: save it as `openwatch-ca.crt` beside the command.
+	CaCertificate *string `json:"ca_certificate,omitempty"`
+
+	// Command The ready command line to run on a host.
+	Command string `json:"command"`
+
+	// ScriptUrl Where hosts fetch the enrollment script with this token.
+	ScriptUrl string `json:"script_url"`
+
+	// Secret The token itself; shown only in this answer.
+	Secret string          `json:"secret"`
+	Token  EnrollmentToken `json:"token"`
+}
+
+// EnrollmentTokenList defines model for EnrollmentTokenList.
+type EnrollmentTokenList struct {
+	NextCursor *string           `json:"next_cursor,omitempty"`
+	Tokens     []EnrollmentToken `json:"tokens"`
 }
 
 // Error defines model for Error.
@@ -4541,6 +4753,27 @@ type ListActivityParams struct {
 // ListActivityParamsSource defines parameters for ListActivity.
 type ListActivityParamsSource string
 
+// ListEnrollmentTokensParams defines parameters for ListEnrollmentTokens.
+type ListEnrollmentTokensParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListEnrollmentsParams defines parameters for ListEnrollments.
+type ListEnrollmentsParams struct {
+	// Status Only requests of this status.
+	Status *EnrollmentRequestStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListAlertsParams defines parameters for ListAlerts.
 type ListAlertsParams struct {
 	State    *AlertState         `form:"state,omitempty" json:"state,omitempty"`
@@ -4667,6 +4900,12 @@ type StartCIDRDiscoveryParams struct {
 type RegisterDiscoveredHostParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// GetEnrollScriptParams defines parameters for GetEnrollScript.
+type GetEnrollScriptParams struct {
+	// Token The enrollment token.
+	Token string `form:"token" json:"token"`
 }
 
 // StreamEventsParams defines parameters for StreamEvents.
@@ -5143,6 +5382,12 @@ type CreateUserParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateEnrollmentTokenJSONRequestBody defines body for CreateEnrollmentToken for application/json ContentType.
+type CreateEnrollmentTokenJSONRequestBody = EnrollmentTokenCreateRequest
+
+// DenyEnrollmentJSONRequestBody defines body for DenyEnrollment for application/json ContentType.
+type DenyEnrollmentJSONRequestBody = EnrollmentDenyRequest
+
 // InstallLicenseJSONRequestBody defines body for InstallLicense for application/json ContentType.
 type InstallLicenseJSONRequestBody = LicenseVerifyRequest
 
@@ -5196,6 +5441,9 @@ type StartCIDRDiscoveryJSONRequestBody = CIDRDiscoveryRequest
 
 // RegisterDiscoveredHostJSONRequestBody defines body for RegisterDiscoveredHost for application/json ContentType.
 type RegisterDiscoveredHostJSONRequestBody = DiscoveredHostRegisterRequest
+
+// SubmitEnrollmentJSONRequestBody defines body for SubmitEnrollment for application/json ContentType.
+type SubmitEnrollmentJSONRequestBody = EnrollmentSubmitRequest
 
 // ApproveExceptionJSONRequestBody defines body for ApproveException for application/json ContentType.
 type ApproveExceptionJSONRequestBody = ExceptionDecision
@@ -5373,6 +5621,24 @@ type ServerInterface interface {
 	// ListActivity Unified recent-activity feed.
 	// (GET /activity)
 	ListActivity(ctx echo.Context, params ListActivityParams) error
+	// ListEnrollmentTokens Enrollment tokens, newest first.
+	// (GET /admin/enrollment-tokens)
+	ListEnrollmentTokens(ctx echo.Context, params ListEnrollmentTokensParams) error
+	// CreateEnrollmentToken Create an enrollment token.
+	// (POST /admin/enrollment-tokens)
+	CreateEnrollmentToken(ctx echo.Context) error
+	// RevokeEnrollmentToken Revoke an enrollment token.
+	// (DELETE /admin/enrollment-tokens/{id})
+	RevokeEnrollmentToken(ctx echo.Context, id ID) error
+	// ListEnrollments Enrollment requests, newest first.
+	// (GET /admin/enrollments)
+	ListEnrollments(ctx echo.Context, params ListEnrollmentsParams) error
+	// ApproveEnrollment Approve an enrollment request.
+	// (POST /admin/enrollments/{id}:approve)
+	ApproveEnrollment(ctx echo.Context, id ID) error
+	// DenyEnrollment Deny an enrollment request.
+	// (POST /admin/enrollments/{id}:deny)
+	DenyEnrollment(ctx echo.Context, id ID) error
 	// InstallLicense Install a license JWT.
 	// (PUT /admin/license)
 	InstallLicense(ctx echo.Context) error
@@ -5484,6 +5750,15 @@ type ServerInterface interface {
 	// RegisterDiscoveredHost Add a found SSH server to the inventory.
 	// (POST /discovery/{scan_id}/hosts/{address}:register)
 	RegisterDiscoveredHost(ctx echo.Context, scanId ScanID, address string, params RegisterDiscoveredHostParams) error
+	// SubmitEnrollment A host asks to be enrolled.
+	// (POST /enroll)
+	SubmitEnrollment(ctx echo.Context) error
+	// GetEnrollScript The enrollment script for a host, with the server's address and the token in it.
+	// (GET /enroll.sh)
+	GetEnrollScript(ctx echo.Context, params GetEnrollScriptParams) error
+	// GetEnrollmentStatus The status of one enrollment request, read with its poll secret.
+	// (GET /enroll/status/{token})
+	GetEnrollmentStatus(ctx echo.Context, token string) error
 	// StreamEvents Live events as Server-Sent Events.
 	// (GET /events)
 	StreamEvents(ctx echo.Context, params StreamEventsParams) error
@@ -6031,6 +6306,120 @@ func (w *ServerInterfaceWrapper) ListActivity(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListActivity(ctx, params)
+	return err
+}
+
+// ListEnrollmentTokens converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEnrollmentTokens(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEnrollmentTokensParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEnrollmentTokens(ctx, params)
+	return err
+}
+
+// CreateEnrollmentToken converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateEnrollmentToken(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateEnrollmentToken(ctx)
+	return err
+}
+
+// RevokeEnrollmentToken converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeEnrollmentToken(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeEnrollmentToken(ctx, id)
+	return err
+}
+
+// ListEnrollments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEnrollments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEnrollmentsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEnrollments(ctx, params)
+	return err
+}
+
+// ApproveEnrollment converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveEnrollment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveEnrollment(ctx, id)
+	return err
+}
+
+// DenyEnrollment converts echo context to params.
+func (w *ServerInterfaceWrapper) DenyEnrollment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DenyEnrollment(ctx, id)
 	return err
 }
 
@@ -6828,6 +7217,49 @@ func (w *ServerInterfaceWrapper) RegisterDiscoveredHost(ctx echo.Context) error 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RegisterDiscoveredHost(ctx, scanId, address, params)
+	return err
+}
+
+// SubmitEnrollment converts echo context to params.
+func (w *ServerInterfaceWrapper) SubmitEnrollment(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubmitEnrollment(ctx)
+	return err
+}
+
+// GetEnrollScript converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEnrollScript(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetEnrollScriptParams
+	// ------------- Required query parameter "token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "token", ctx.QueryParams(), &params.Token, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEnrollScript(ctx, params)
+	return err
+}
+
+// GetEnrollmentStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEnrollmentStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEnrollmentStatus(ctx, token)
 	return err
 }
 
@@ -10232,6 +10664,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/activity", wrapper.ListActivity, options.OperationMiddlewares["listActivity"]...)
+	router.GET(options.BaseURL+"/admin/enrollment-tokens", wrapper.ListEnrollmentTokens, options.OperationMiddlewares["listEnrollmentTokens"]...)
+	router.POST(options.BaseURL+"/admin/enrollment-tokens", wrapper.CreateEnrollmentToken, options.OperationMiddlewares["createEnrollmentToken"]...)
+	router.DELETE(options.BaseURL+"/admin/enrollment-tokens/:id", wrapper.RevokeEnrollmentToken, options.OperationMiddlewares["revokeEnrollmentToken"]...)
+	router.GET(options.BaseURL+"/admin/enrollments", wrapper.ListEnrollments, options.OperationMiddlewares["listEnrollments"]...)
+	router.POST(options.BaseURL+"/admin/enrollments/:id\\:approve", wrapper.ApproveEnrollment, options.OperationMiddlewares["approveEnrollment"]...)
+	router.POST(options.BaseURL+"/admin/enrollments/:id\\:deny", wrapper.DenyEnrollment, options.OperationMiddlewares["denyEnrollment"]...)
 	router.PUT(options.BaseURL+"/admin/license", wrapper.InstallLicense, options.OperationMiddlewares["installLicense"]...)
 	router.POST(options.BaseURL+"/admin/license\\:verify", wrapper.VerifyLicense, options.OperationMiddlewares["verifyLicense"]...)
 	router.GET(options.BaseURL+"/alerts", wrapper.ListAlerts, options.OperationMiddlewares["listAlerts"]...)
@@ -10269,6 +10707,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/discovery/cidr", wrapper.StartCIDRDiscovery, options.OperationMiddlewares["startCIDRDiscovery"]...)
 	router.GET(options.BaseURL+"/discovery/:scan_id", wrapper.GetCIDRDiscovery, options.OperationMiddlewares["getCIDRDiscovery"]...)
 	router.POST(options.BaseURL+"/discovery/:scan_id/hosts/:address\\:register", wrapper.RegisterDiscoveredHost, options.OperationMiddlewares["registerDiscoveredHost"]...)
+	router.POST(options.BaseURL+"/enroll", wrapper.SubmitEnrollment, options.OperationMiddlewares["submitEnrollment"]...)
+	router.GET(options.BaseURL+"/enroll.sh", wrapper.GetEnrollScript, options.OperationMiddlewares["getEnrollScript"]...)
+	router.GET(options.BaseURL+"/enroll/status/:token", wrapper.GetEnrollmentStatus, options.OperationMiddlewares["getEnrollmentStatus"]...)
 	router.GET(options.BaseURL+"/events", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.POST(options.BaseURL+"/events\\:ticket", wrapper.CreateEventTicket, options.OperationMiddlewares["createEventTicket"]...)
 	router.GET(options.BaseURL+"/exceptions/:id", wrapper.GetException, options.OperationMiddlewares["getException"]...)
@@ -10530,6 +10971,571 @@ type ListActivitydefaultJSONResponse struct {
 }
 
 func (response ListActivitydefaultJSONResponse) VisitListActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokensRequestObject struct {
+	Params ListEnrollmentTokensParams
+}
+
+type ListEnrollmentTokensResponseObject interface {
+	VisitListEnrollmentTokensResponse(w http.ResponseWriter) error
+}
+
+type ListEnrollmentTokens200JSONResponse EnrollmentTokenList
+
+func (response ListEnrollmentTokens200JSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokens400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEnrollmentTokens400JSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokens401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListEnrollmentTokens401JSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokens403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEnrollmentTokens403JSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokensdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListEnrollmentTokensdefaultJSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentTokenRequestObject struct {
+	Body *CreateEnrollmentTokenJSONRequestBody
+}
+
+type CreateEnrollmentTokenResponseObject interface {
+	VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error
+}
+
+type CreateEnrollmentToken201JSONResponse EnrollmentTokenCreated
+
+func (response CreateEnrollmentToken201JSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateEnrollmentToken400JSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateEnrollmentToken401JSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateEnrollmentToken403JSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentTokendefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateEnrollmentTokendefaultJSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentTokenRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type RevokeEnrollmentTokenResponseObject interface {
+	VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeEnrollmentToken204Response struct {
+}
+
+func (response RevokeEnrollmentToken204Response) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeEnrollmentToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeEnrollmentToken400JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeEnrollmentToken401JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeEnrollmentToken403JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentToken404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeEnrollmentToken404JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentToken409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RevokeEnrollmentToken409JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentTokendefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RevokeEnrollmentTokendefaultJSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentsRequestObject struct {
+	Params ListEnrollmentsParams
+}
+
+type ListEnrollmentsResponseObject interface {
+	VisitListEnrollmentsResponse(w http.ResponseWriter) error
+}
+
+type ListEnrollments200JSONResponse EnrollmentList
+
+func (response ListEnrollments200JSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollments400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEnrollments400JSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollments401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListEnrollments401JSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollments403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEnrollments403JSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListEnrollmentsdefaultJSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollmentRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ApproveEnrollmentResponseObject interface {
+	VisitApproveEnrollmentResponse(w http.ResponseWriter) error
+}
+
+type ApproveEnrollment200JSONResponse Enrollment
+
+func (response ApproveEnrollment200JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ApproveEnrollment400JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ApproveEnrollment401JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ApproveEnrollment403JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ApproveEnrollment404JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ApproveEnrollment409JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollmentdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ApproveEnrollmentdefaultJSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollmentRequestObject struct {
+	Id   ID `json:"id"`
+	Body *DenyEnrollmentJSONRequestBody
+}
+
+type DenyEnrollmentResponseObject interface {
+	VisitDenyEnrollmentResponse(w http.ResponseWriter) error
+}
+
+type DenyEnrollment200JSONResponse Enrollment
+
+func (response DenyEnrollment200JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DenyEnrollment400JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DenyEnrollment401JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DenyEnrollment403JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DenyEnrollment404JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment409JSONResponse struct{ ConflictJSONResponse }
+
+func (response DenyEnrollment409JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollmentdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DenyEnrollmentdefaultJSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -14029,6 +15035,278 @@ type RegisterDiscoveredHostdefaultJSONResponse struct {
 }
 
 func (response RegisterDiscoveredHostdefaultJSONResponse) VisitRegisterDiscoveredHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollmentRequestObject struct {
+	Body *SubmitEnrollmentJSONRequestBody
+}
+
+type SubmitEnrollmentResponseObject interface {
+	VisitSubmitEnrollmentResponse(w http.ResponseWriter) error
+}
+
+type SubmitEnrollment201JSONResponse EnrollmentSubmitted
+
+func (response SubmitEnrollment201JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollment400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SubmitEnrollment400JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollment401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubmitEnrollment401JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollment409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SubmitEnrollment409JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollment429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SubmitEnrollment429JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollmentdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response SubmitEnrollmentdefaultJSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollScriptRequestObject struct {
+	Params GetEnrollScriptParams
+}
+
+type GetEnrollScriptResponseObject interface {
+	VisitGetEnrollScriptResponse(w http.ResponseWriter) error
+}
+
+type GetEnrollScript200TextxShellscriptResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetEnrollScript200TextxShellscriptResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/x-shellscript")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetEnrollScript400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetEnrollScript400JSONResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollScript401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetEnrollScript401JSONResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollScript429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetEnrollScript429JSONResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollScriptdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetEnrollScriptdefaultJSONResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatusRequestObject struct {
+	Token string `json:"token"`
+}
+
+type GetEnrollmentStatusResponseObject interface {
+	VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error
+}
+
+type GetEnrollmentStatus200JSONResponse EnrollmentStatus
+
+func (response GetEnrollmentStatus200JSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatus400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetEnrollmentStatus400JSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatus404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetEnrollmentStatus404JSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatus429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetEnrollmentStatus429JSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatusdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetEnrollmentStatusdefaultJSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -29159,6 +30437,24 @@ type StrictServerInterface interface {
 	// ListActivity Unified recent-activity feed.
 	// (GET /activity)
 	ListActivity(ctx context.Context, request ListActivityRequestObject) (ListActivityResponseObject, error)
+	// ListEnrollmentTokens Enrollment tokens, newest first.
+	// (GET /admin/enrollment-tokens)
+	ListEnrollmentTokens(ctx context.Context, request ListEnrollmentTokensRequestObject) (ListEnrollmentTokensResponseObject, error)
+	// CreateEnrollmentToken Create an enrollment token.
+	// (POST /admin/enrollment-tokens)
+	CreateEnrollmentToken(ctx context.Context, request CreateEnrollmentTokenRequestObject) (CreateEnrollmentTokenResponseObject, error)
+	// RevokeEnrollmentToken Revoke an enrollment token.
+	// (DELETE /admin/enrollment-tokens/{id})
+	RevokeEnrollmentToken(ctx context.Context, request RevokeEnrollmentTokenRequestObject) (RevokeEnrollmentTokenResponseObject, error)
+	// ListEnrollments Enrollment requests, newest first.
+	// (GET /admin/enrollments)
+	ListEnrollments(ctx context.Context, request ListEnrollmentsRequestObject) (ListEnrollmentsResponseObject, error)
+	// ApproveEnrollment Approve an enrollment request.
+	// (POST /admin/enrollments/{id}:approve)
+	ApproveEnrollment(ctx context.Context, request ApproveEnrollmentRequestObject) (ApproveEnrollmentResponseObject, error)
+	// DenyEnrollment Deny an enrollment request.
+	// (POST /admin/enrollments/{id}:deny)
+	DenyEnrollment(ctx context.Context, request DenyEnrollmentRequestObject) (DenyEnrollmentResponseObject, error)
 	// InstallLicense Install a license JWT.
 	// (PUT /admin/license)
 	InstallLicense(ctx context.Context, request InstallLicenseRequestObject) (InstallLicenseResponseObject, error)
@@ -29270,6 +30566,15 @@ type StrictServerInterface interface {
 	// RegisterDiscoveredHost Add a found SSH server to the inventory.
 	// (POST /discovery/{scan_id}/hosts/{address}:register)
 	RegisterDiscoveredHost(ctx context.Context, request RegisterDiscoveredHostRequestObject) (RegisterDiscoveredHostResponseObject, error)
+	// SubmitEnrollment A host asks to be enrolled.
+	// (POST /enroll)
+	SubmitEnrollment(ctx context.Context, request SubmitEnrollmentRequestObject) (SubmitEnrollmentResponseObject, error)
+	// GetEnrollScript The enrollment script for a host, with the server's address and the token in it.
+	// (GET /enroll.sh)
+	GetEnrollScript(ctx context.Context, request GetEnrollScriptRequestObject) (GetEnrollScriptResponseObject, error)
+	// GetEnrollmentStatus The status of one enrollment request, read with its poll secret.
+	// (GET /enroll/status/{token})
+	GetEnrollmentStatus(ctx context.Context, request GetEnrollmentStatusRequestObject) (GetEnrollmentStatusResponseObject, error)
 	// StreamEvents Live events as Server-Sent Events.
 	// (GET /events)
 	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
@@ -29786,6 +31091,200 @@ func (sh *strictHandler) ListActivity(ctx echo.Context, params ListActivityParam
 		return err
 	} else if validResponse, ok := response.(ListActivityResponseObject); ok {
 		return validResponse.VisitListActivityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEnrollmentTokens operation middleware
+func (sh *strictHandler) ListEnrollmentTokens(ctx echo.Context, params ListEnrollmentTokensParams) error {
+	var request ListEnrollmentTokensRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEnrollmentTokens(ctx.Request().Context(), request.(ListEnrollmentTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEnrollmentTokens")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEnrollmentTokensResponseObject); ok {
+		return validResponse.VisitListEnrollmentTokensResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateEnrollmentToken operation middleware
+func (sh *strictHandler) CreateEnrollmentToken(ctx echo.Context) error {
+	var request CreateEnrollmentTokenRequestObject
+
+	var body CreateEnrollmentTokenJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateEnrollmentToken(ctx.Request().Context(), request.(CreateEnrollmentTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateEnrollmentToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateEnrollmentTokenResponseObject); ok {
+		return validResponse.VisitCreateEnrollmentTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeEnrollmentToken operation middleware
+func (sh *strictHandler) RevokeEnrollmentToken(ctx echo.Context, id ID) error {
+	var request RevokeEnrollmentTokenRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeEnrollmentToken(ctx.Request().Context(), request.(RevokeEnrollmentTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeEnrollmentToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeEnrollmentTokenResponseObject); ok {
+		return validResponse.VisitRevokeEnrollmentTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEnrollments operation middleware
+func (sh *strictHandler) ListEnrollments(ctx echo.Context, params ListEnrollmentsParams) error {
+	var request ListEnrollmentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEnrollments(ctx.Request().Context(), request.(ListEnrollmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEnrollments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEnrollmentsResponseObject); ok {
+		return validResponse.VisitListEnrollmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveEnrollment operation middleware
+func (sh *strictHandler) ApproveEnrollment(ctx echo.Context, id ID) error {
+	var request ApproveEnrollmentRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveEnrollment(ctx.Request().Context(), request.(ApproveEnrollmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveEnrollment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveEnrollmentResponseObject); ok {
+		return validResponse.VisitApproveEnrollmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DenyEnrollment operation middleware
+func (sh *strictHandler) DenyEnrollment(ctx echo.Context, id ID) error {
+	var request DenyEnrollmentRequestObject
+
+	request.Id = id
+
+	var body DenyEnrollmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DenyEnrollment(ctx.Request().Context(), request.(DenyEnrollmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DenyEnrollment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DenyEnrollmentResponseObject); ok {
+		return validResponse.VisitDenyEnrollmentResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -31116,6 +32615,102 @@ func (sh *strictHandler) RegisterDiscoveredHost(ctx echo.Context, scanId ScanID,
 		return err
 	} else if validResponse, ok := response.(RegisterDiscoveredHostResponseObject); ok {
 		return validResponse.VisitRegisterDiscoveredHostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SubmitEnrollment operation middleware
+func (sh *strictHandler) SubmitEnrollment(ctx echo.Context) error {
+	var request SubmitEnrollmentRequestObject
+
+	var body SubmitEnrollmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubmitEnrollment(ctx.Request().Context(), request.(SubmitEnrollmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubmitEnrollment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubmitEnrollmentResponseObject); ok {
+		return validResponse.VisitSubmitEnrollmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEnrollScript operation middleware
+func (sh *strictHandler) GetEnrollScript(ctx echo.Context, params GetEnrollScriptParams) error {
+	var request GetEnrollScriptRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEnrollScript(ctx.Request().Context(), request.(GetEnrollScriptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEnrollScript")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEnrollScriptResponseObject); ok {
+		return validResponse.VisitGetEnrollScriptResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEnrollmentStatus operation middleware
+func (sh *strictHandler) GetEnrollmentStatus(ctx echo.Context, token string) error {
+	var request GetEnrollmentStatusRequestObject
+
+	request.Token = token
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEnrollmentStatus(ctx.Request().Context(), request.(GetEnrollmentStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEnrollmentStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEnrollmentStatusResponseObject); ok {
+		return validResponse.VisitGetEnrollmentStatusResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -36447,776 +38042,823 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3vlts2siiKvwqWfvssq/ew5Xb7z06616yzHccZeyaZeLmdyfmdtC8JkZCENAUoANiyksnX8wDny32g",
-	"+ybnSe5CFUCCEiiR6raTuydf7JYEgoVCoVD/65dRLpcrKZgwenTxy2hFFV0ywxR8eq6/ndn/C6ZzxVeG",
-	"SzG6GD0Xes0UoZqYBRdzTbSRsiDU2M+acKENFYaM3371gjx+/PjzE/iK0YLIGRFyPRklI24n+qliajNK",
-	"RoIu2ehiRHUqZ6NkpPMFW1L73plUS2pGF6OCGnZq+JKNkpHZrOxobRQX89GvvyajF0wZPuM5NezKUFPp",
-	"r3hpmNqF/FtRbkjejNYWIgBaw3NdkOGvLdCYqJajix9GXOuKFaNkpNitvIG/2IcVV6wYvY/CWiktI6C9",
-	"WzCSCfbBpDmMyBA0RlaK3XJZabKiczYhz8mSlhYvrCA4knBNKHlydtYFPQ5rQb+kH75mYm4Wo4unj86T",
-	"0ZIL//lRDOqvSsbM13zJzS7kr+SaLKnYEG7YUifkETGSPDo7OyPjgs1oVRry6OykC7gSJg1hcw+NLh6d",
-	"JRZQvrSYthMCnO5jDSUXhs2ZQjAt8a6luukigOdk5ocQDvSY/eXlO/LQHoKSU5Gzh/UAnTULyGhZZglh",
-	"t0xtiKpKdnJJqCCVuBFyLYgU7OAu1PN2bcSzJ4f34ZXU5vWX9kF4xYqaRfOGhdQm5UiLP1VAghdGVSx6",
-	"oqoKRu6+onP6u89csOVKGibyzd/YJrY5leA/VYzgM2TFFCnlnOe0JHLFFLXjLoliq5JuNFHMVErAGZGK",
-	"z7mgJVFMV6Wpt2DBaMFUs4QAglMLwr71BDvz6Pyzw1vTXt23sCha/j5WefyqOs78GzpnRPOfmTvu5+Fp",
-	"f3rUaX8anvbzHof92xUTXMxfyErs40oSh2kLZsm16cWVcpi0F1c6COdbtmQFh23tPFvqzofrrSwZTr9N",
-	"bkqWrMXs7Bc6q5c+6JSvqDFM2cf+rx/o6c/v7T9np5+n7395lDx7/Ou/xWGrPGyxpdsfi95H0SE8INou",
-	"kE7f/3scnKucdu+Ezqm4OxN9p5goXgvD1G2MB9jLfs0Ls7Cbwmi+INMqv2EBbWYF3WSd5Mn9zFEKHRXU",
-	"jvUSykJWljngl2vGbuKCCYB8xUXO4vDOuNKmFu6ccKKZ4kw3YD8+I4XlWlM2k4qRrBKGl93r0PC6IyQ+",
-	"APY7O3kc2JIehlXIdSdgAPdwwH61VKNXUmgG8vMXtPgLNWxN4bbLpTAMeRVdrUorgXIpHv6oLdi/BO/6",
-	"N8Vmo4vR/+9hI5s/xF/1w5dKSfVS3LJSrhi+cvvAL6mgc1YQKw+QXFZlQYQ0ZMqIsrTGCiIVUWxWaVaQ",
-	"SpNxZkdOKgE/02nJsoTgdzdsky65XlKTL+w2/prYNb1lP1VMm0+3JrulCl9q5axGApaK3HJZgihPQTAj",
-	"4+yWlrwAONIZ5SUrHOQvpJiVPP+N4M7d2zVZc7MAiswrpZgwoHxYwBXTslI5m/ix9T5MK73JkmuRVZqp",
-	"iaXulBZLLuwA+EqzcpaWMr+RlclOEosYbjTJtmSBjICCRmYlny+MHbWm+loAJQBYlBR8NmMAloN8ci0s",
-	"9r6SasqLgolPi76clqWVkGh+o1EfYmrJteZS2IVkBTOUlxPPrNPm5+xajDNamcXPk+bLtGCCW4oAFFGS",
-	"S3nD2akdxoQBpbAg+YKKOSMFx4OTyyUjMyWX9v3XYs2mhK5WDzQB0R+EMoJvmuRazVLFfmS5AbJD1P1d",
-	"mq9kJYpPh7m/S6KrfEE8RcFqrZZiGpQu6QaWpxmD4/GGbpZMmLf1tfcpt7nkOROaEcNbmz1j1FSKEcuW",
-	"i3C/3Q8ZQH7F1C3P2XeC3lJeWgb2aYHX+H6SU4EIVbf1uddEwVEDu4e9uaT8hoqNY6H6EwIqJQrEVlxa",
-	"roy+JGvKDZlJBagW1XLKlL0sNculKIBPZG+ZUZvT5zPDFEiMqGsA2MFPu5fwlZvDSHyLEwiUfYaL+aR1",
-	"t+4IzRb674Q9UVLxn9mnPTi5YoXlBbT0PKL+gpgFhRvIKf4JcbYevFHBAAS7/J1gH1bABOCNn/D2txqP",
-	"WTBFmB1Kxk/OniTkydnThDx59DghT8/OEjKZTE4Su71233Ecc3NOQLxyrwMT4JvX7+QNEy8UowbOFS0K",
-	"jsrtG2UVVsOtsDOjpWbJaBV89cuIWcE8rgQbOyniU7BbCy9gUl8S9iEvq4JpkhlTAtE5+phKWTIKHBXF",
-	"tIHqbDKyms9Qq0sy0nxuNcj0Jmq0KDWQjL3BKXFDyQ3bwMGyn1lR84LEqfOsQKujFDmLL9CYCNa+5jNm",
-	"JU/k7VST7PHZ0ooA508WmSXB7POzIgsx6DYAsBjqSWenn7//01j/c/nPxT+Lk7ia1Og/PyC+G7VBTu0N",
-	"Z+Fsk0cxkD72YtZyVqCSB7qF1/Hjc6KoKOSSTDeG6YRMqWbPnpwkRC/slVyj9pJIUW7IesEEofqGFXZP",
-	"LCpqYd5OMIpsObw3DpKiawRr53WTzpnSJTMHz7ZH5Td27PYGIECt6fZtx9ccxfMBewEzw19gxx0GbQ0K",
-	"VYpu4tDrvRB/4zA0AGI8dUVKTV8FLamfmW6Ci6f52TGhfVOKqnQiBpoFduZYUJ3uJezvFww4tPEEThay",
-	"LPRh9hFnFbzoYZNIRqA0WEH/TovzjHeXteLtd6fJPXve5cAoYKU0B8Nc2nPJwS6kPYjlIHzODRR4f2hu",
-	"+C0LfD6NH+j9IZ4KMEdW5pCchPTdIlyHqKRxS22T3L6DdoXjnAX+YzBrwdZHMuz+vPnuHDVczmG+itvz",
-	"PLfLDcwfA9CnGHWi3jY32FwSxXKpClRxLFugVcENMcqqOqMklFfOz3YtoPvpzL04vizDb7kZSgne0RQ5",
-	"gwfPUM+jK3Mwjgxj7toKkm45++jiyo+zz4B+3DrTJVP2xBlFhaaw42AlNKws+ZyhxRI2yO6MFNxIAOB9",
-	"DKJquaQqftcYbqLsLsomEMpgif75Nqr2bfIbOh8qvy/A4JPmcRfLaysnkJLNDJGVVfFyWumoiUExaiVe",
-	"xhXx9ogpM2vG3Nlf0Tl7oK+Fc2hTUYD1Cq24hi3J2Eh0gZUF899JPCowyE4A1pbAG3O2641JGtmmn5Dj",
-	"z8eOgJOMAl+9neYA4W9vKrw9aSO4PWd0K4slF29lyfRbZ2YeyoTss72Xb9/0Uhi1OSjg4bxRkOE0DYOS",
-	"5la7Llkxv+OF3ZoIRb7BDAvYQYpfx249JOgLNNSmoRGdjIE++S0TTGuykvZMXMKVuGIKzPMnybXImuCD",
-	"tFB8ZjIydrbsFdWa/J//9b/JjPLSEjyFp9pzwHGBmAQ7mc6lsvPIFUxjB1j9yX5L5IzQIABixsqSTDck",
-	"gyXqSfNoupJcGJ0RLq6FFIzonAqrYE5ZKddbD8xKKVW6YipnwmQR2Oo3AoCzkjGTtsAES5/9+gCk18K/",
-	"eXuSGuA1NwsuSGzcmotCrrN6GfHZulYTLIJk4CS0e8LFPEDztbA/aIJehwBNbnSlmM6IJV4wrlGi5HqL",
-	"HohUFi57u6T5gnKRTpUVTRyWVkxxWfCc2Ftg5mxI3sGFQgM85UCwCjC7Fjdsk5BcccNzWlr4lSxLWZl0",
-	"QUvDCljBipp8gWas2l1N3DiiV0wYYMluGddiWhVzFlDij3J6Cebm8pYVqHJbmH6UU8I1RCwsWZGQ3JJ5",
-	"WTqLmYS/pjS/cQtHy3tqf7Dfev+NR/G2N0sbqVhBjATYcroylf0M/hQA7Vo42IAQ8ezUiJiQl9TZyMtb",
-	"uyVGs3KGsMN8UiDLInnJqNJ4v+wwiKks4hf8MfppwYpq1WFpMmRpcWDPI1AW4N3in2vgMmSM6khCQr5H",
-	"QI8srdxSnERNFAXXS67vqhk2sxzJaH+vUqUn6ruptn6SI5Fj+btDzv2IvY4ijoWnfr7yTvjjVWp2UAyz",
-	"1H4FI60gQue6W6DA97RPzgspDPvQBALAjU3GtCiUvZgta0AruL12BAnucMcyXFCIHXkt6oBMVL/xroKL",
-	"+7K5JRK8yFDVLblgeL3Au8Dus1BMg9nnWsAE+LO9yy4t49Esr+xZru+N+kmQd2tw3SUEEOpLdFCGd8MD",
-	"TfIFy28s74UIDnefpJr9hIIDaIe4CPwpvEfsjb0qK00yd3SskALSapaQDExKwZnKEEGZrlYri1ng3HZD",
-	"kKcqysHPvOAlagnA0tcULsMltVK6sNfDhWXwfMaZ0kTf8BXh5qTFexvpskuHSkbVqhjIfGN6V8OOW4Jg",
-	"VA9DUu6hj9l57seSENoFnj6LHK8qHiLzVXMnoIl87Fdu98WSrbNDzCp7o5607DIDzvevXct/xe3VPdTu",
-	"MFB5sy96Z5V4mP+gDoOTdu7YledUO7a/8LYdNaxx1HD9UXA9Ru0E27AO1ZdMLKQ80xtt2NLHiFxcV2dn",
-	"j3NewP8MHUZb9sftMVF5AQ9Czyt3yE3bc0rHHe56IftDtGuYae2D327kXrCpeL737nwlhpNBjAHVuG6B",
-	"lbgtr5cBeG5jppOQ9QspZnw+kMY6NK6OWMG9yhwt4cqihpTMXmZgAoLQBJzTaZlWBF/w+YLZSwLVOgNx",
-	"k1aNw8tEk1110tlLe8bnJqNO5e+IpSHgsJ5O+C7JGTGVEi7Axb6RyNlsD9hnh8BGlKQLWSkdj4SeUQVq",
-	"FglVbY9cXIpVIqQMnKQ1NP9xfhCJLRU35u6v7RBeP7YU0Gx8Wycm40BNFFb20bxgJ4jTLe176Hb3oODn",
-	"+60mB8mXY0II2Ew8GdyBQHuR5n6YI3TZMsBYSji5F8LcdrLsYDu+nqSTv+w7oHtOwTZJHuKGR9pT85qV",
-	"HpREPNsFJR8ikPWw57ZQ614dzNa9xiNM/0fIWh/NSn7QLG4Vlpe3PrpqkODEO4QAuGCdkNPDzmwHexvx",
-	"riGo5EyY1Oqb8d+lUqzEiOUOHR/DHg+pvTuY+bh2EfRZDnyoQKS3aWtXBtuiIx/I2ndH6vF+Uw5bIthP",
-	"rWVwYZ49GUUZcmBvqdNAxUw6AQz8dGuqhJ04GXlzY++AgJ9GOxSRjGo/ZKB4BlTX3sL23tTE08L+/nP0",
-	"CThGc2Z/U7bx2u6rRehbSKobyv/RtrJ7HyMWnZmeFT7+1dSJNFPF6A0Z07J0ZqklGknkTVvb7ibDbXNO",
-	"lHo7MBdMI2+CAxiEFXUqSFvYljeWXh0eDqP5qo6h+ddCM9rKbhyz3AkIQ90GfTdg4auXxIWhubkk9hWE",
-	"zwj3AbMFL461y/hd745LQ0hqIMyCCQfCDopVJSbdr4xS1PZ7Mah6raSYJ4QtV2bjdylqgPBg7Udm3FcG",
-	"yFV0azXg2gpXc6S1KzwYIZRJ+5i0yCF+ZsziaznnR1oIpVnFtVefcZTLgnlzOMZqPNAkSIKRitDVKsFd",
-	"+Oar53Z7mLBrL7bikZ61gpGe7YYZ//IslhVqx2m9lqqI2TEPhXGzXN4ytUntMmK6kOZiXrLTSjPix8KS",
-	"k7ASRSZNrYwNiAavNFOR8PPDcG+RRz1PgIoDpHCUikLznGmd1hHNOwtazmjKhJJlubRSqgryf7YIqLbk",
-	"gx1Gqhu9ojlmunDFNBCKd1PY5ZEF1eCsxelZcUHAIG0HbK5FIck4e/Pt1Tvy0JLew+WMXuDILAGOQ7Z/",
-	"hSO1yU4Sl9CJaWBLugEr9rWguSESnbdyLYgzarZ8By1+NFNML/agxi7isCBjFt+wenO2t7mF/u13ujd0",
-	"bfs3Xz1/Cfg4cutXSt5yiyIu5mmleIf3MFesw9g1pZo9Pic4JMFUoc2Ki7m9lSShwnIJTOLwuU85RfL4",
-	"7u3ryUEfyw6ANTh7UPLWnegXsmB6sOsk4ByDVJCdoMrWRHvA/QfQ7J34+N3Z7bbMZlbdILM3dbbksWFm",
-	"HPKlBseVdui+XKdUSLFZykp3yKpdgeO78W7DthkLAWC0dQuMGPaaLNO7vdLhrj1h93YduUds6QwKx7ph",
-	"OpEe3pA9NN7gIkSY3NRdK36LLPRY3+kWzx9aCanNBMLJYvC+eP3l2y+5Rl5xHMQ5L2KFjAR5/eb2CZHK",
-	"/v+MCGbA0ltnhj06m5xNHk3OHp4/OSDkPI4JZ1LFLONv7NfESGKUvXKxdIUPo2hqV/xwfv7eFX3wZ6C2",
-	"ID97+vTx00Mm7yX98BqffIQMz3/aOjvJCGvpuJ+tVL5jJrXoi24NNWwu1QYDXIftSQsrnSeoV3xBM1EU",
-	"SIiHw2CBqyaWvA3NDRdFR07OVErTwTL3BRTti1qnas7M4eUBUM1U9YPdq/yS5SAL3Es0xH1mSSB4X6Er",
-	"4QuIezwIYyRv0MVSLmhpMNsl8BwtpDaajCEVm2viHBx0DkoaOEIlpo/KShSsINXqhCzoLavjPEEeXmLU",
-	"PYjoU2kWhCpG5vzW6u6PXLSN/U0wDoo+h4yyNjqX9IP3moTepiEOq2AKvf1sj3pJHfh/JbWBWk969wTU",
-	"7sJYNnkyQiTFf1sxUVh6iP74U8Wqrge3YlS7B7EiteM6BlRCdL5e3/DVqmtqXeU5Y0XXz2vKjZWq0SsW",
-	"zbLfksUdIupV78zRQBu+vUZve7W7CEqCbWrW9n7vhl/tZNz95mA2rBDB/Kuc7hIkXVnVhpYtbXqXCec1",
-	"Pe/TMHfo/+jY4pwXd43ydXNMN/2gfsOUxtirwrH3tGHYh9+mNqmqxJ0g9sxsWjPu9lY133cUkHPR/Mii",
-	"LfcGZuvY+SRuM+6MhPgqnAzKX4WzEW2oMhizvaYuAcrFzsff1MGuD9ujt5n0oSe2uIXDWrDU2EGeccH1",
-	"4o4kZ1E+hGgWjJZmkYKtNeVFWxc7qNVse6IgKr1OgNvFI/xu1ZfIZn/J9aqkG6heo8mYlRpjXuHzibe/",
-	"/iinD+oLXku7/y3R+SCIPfU1PhdNmESHIu1FyZrbUpMvwGxVJ4VEWWFnWrhVfBQv2JANxJceYC9v7KCr",
-	"FcsPBPM1MvDeTDcY9UaWPHfuZlDVjmJ0TrIe6ODWrGQ+jLN/ZPs7F0WtsRoz25A18+WSJrGAacdg7ikN",
-	"/jBa/iqn7g4HmeSWxaW3trYRHC/8bRhrc06OjrKLVmp2AgII3MhjK3GSYI2vszijnSu5NosOUYz/HLcy",
-	"BWP22nwcBuq3+Cmbtexy15g66ZQuZ01pygM0PKrF0GoBxG/Nzm0Z4ab1kdrhKElE7Nk6SkHAaiDBdMuA",
-	"f5VTK/dEBKwmiGR3j9kHmhvihrgCVxxZbEJm/INPUOOYfbBScsoKMi6gtjPkObIPkH8hRduKcZje26p6",
-	"5JxD7aeYd6UpWOuy+Rz4ioo4RTJxy5UUSyZMvJaJrzx1WES6l2u6O30rPrbzzlhSUWHRqAGI/wYf6ool",
-	"ccGBcYcxLxlxSgRQC3VBxknj7RKQPyQYlBPWZAzO4/pXUK3R2SWOz5ZIRqsF1R1pxvCTy/8lU2ZBxWTJ",
-	"Aks6ToKKryvF4LyCLgM5kaNalsZTWm7Cc7yS2vgHvDo0cm52KCZyGHDZBMxHlFx4UZcSVCtgvvTuUflx",
-	"jU53t7SA4y7vO0DuvJgRVnZ19cr7OHVNZpDQBeUpLSV2qQWf+poPdHV3z/ewODT16ht+0GZrbqqAvoJb",
-	"rd6qpL4NGvZac5EAwQEhHrxxfAGtu4S4ta+w49OP6nl8UN69APWRwu72LqDTnJN6yaEWIpzsgJVUWzYd",
-	"TFoH4WW5KplpG3dC441lCnbywNLj7T7d9pxv6tunjeZ5xQvqqmPvXlnMHkqul3EdpNPWvm2EdgPDCZPm",
-	"zd24/bscXJtxj928RxZfS+nZJcnjWGE/p2FnLUIHk79DP9pt2EE4V8xYCULvsQYGvG1w/HOtgHvhWjeH",
-	"JnqvDs+AbZ6JlsfbjmyJruoQqC24Wi/s3lKP2e9g8ND4p4PIHxb/Ffgmg7Ny/EbdC1b34M6wVUTllssl",
-	"7fAasg/c1JF1h7XtPsrDnZSFvlmhnSaojgDnWtjuYdyBoU2SwFECV0TAKpiKZ4RoU8jKdGSnViKnHdJ0",
-	"zCjQiFmYW4DrbqoMOlKoX1oD5oJWmxe2ltne+f0EeH+CC5Dzp5Zcvvd2q4EuXzTroMlpnOGnzFt6pSJZ",
-	"27pVt/xCi17g63XhkGCkwaCLDC1FvpoQ1EYTzIUz73p1GxNb08cmGeSYjZnihjiFG/tZDcF5C4Ij/MJ1",
-	"3azGLzyofCwm5vhU0rizxiraVizTWBkdk2/qGkI9cwhqU0yfsR9ytjIxC5EFRxOa4+9kuiFUEBzuuiHM",
-	"JBQ28f59KB8mpAIXVu98B7pVz6V7qJ1/wFAris9Uk3PXXh0A+5CM4f8/IcguSB+DFiR0G4RFoYcMZf4J",
-	"eekw5vpiaQJWTYsPh4i2QUZW03KPAox18Lfc7wdXuO1Mt5hxuGwm8oSQ7NJesO/v95L6G8mHpzl22MKZ",
-	"KDzLwf5DGEeCRmEIHlkvKNpIoYqLZUKdxq1u++PHJHrgi3GC9zVMIDv490f9n5Yg4cI+RJU9SRCaLw0t",
-	"H1F3P4zGywWdsoa0rbLKGt8W5/cKEVvnKGbL8y2wempMe+tf7Zc7wpaQYUsv1xXLN6Fya4xvihDMFSn9",
-	"QjF6U8i1OPIe7EnLBZsrWvSkwmTkAeoxNCgB1fMJSIRL0X/T8xEpSi76zu/afMS6PqzpRpOzSx/JYXgJ",
-	"DAdbOWXuwYyMhUT/ErgHfP8tyEPcMHPiriqqSRauJevFrbaD+nFlwQ4FycduI7ZQdoikXixYfnNUYiyw",
-	"lHTJtHai/0HjDz7RO127Kbyc9qoh9009vi4kJ9g6dZXeeMnNJu1n8X4bPNLYvFcWkk5VU/FbXrI5i7v9",
-	"nAqmyZwZoqQ0vrYxOHvGJaPQMoSKgtywlWmqhYZOH4XWK10V0v2X1nllyUhIwfp5cjyobjGH0zqRlgZW",
-	"AXD19bpSjzGjIbXPp10eda0X6ZQKwfo5Oe3wfkvajQx2wEYgC5ffTVEHz9kxFZlqGVKzvKWNffbsSUsf",
-	"e3a2j48f+7hciyMfDfh8Oi/ltMuAGY477k3IEo98WFHD0tL3v+3fmjYZWeKQldl57+ODTwalJ9O6ROSW",
-	"qn1QUd69FACSrS1P2gQU7Ogu5ttL6gKzhbLoNvc7Bx+1Fk/k2A2oyBN7+qi6POFER5VEALkjLSoWaxN1",
-	"621I64XULngBpRCuSVEx34W/hwgEierw7J2cyTCN4fmBAghYI71O0idjKch6wfMFVDywojKkLaCaWlba",
-	"2MHQku4OURchobqijh23uMVCHQvaR++DJ3xM1fAnIXxd60FPQlh8WrCVt7aFiP6C5jdzMCySH+UUk7O9",
-	"GdcKpGTs4mCSOkYOQpExNsZILLttFHe1pPtUy7HiVtoULxy0GNzxNMiSiJesoJ42VkpajIHNQjMm4HsL",
-	"OyyXBy0jllxUJtp9bTdJud72+MbEN7pz6VGK21lreyeT4MBH+Undo/BFKQU7LtWQ67Q2zv7Sr+ten3IN",
-	"OperlkcW65K6NcX7pthHjouo2a1AtzqIMghFPA5ntDKLdMnMQrYCp620iWWDAyF8Ks0iutytfMJWv/Pz",
-	"J0k0Jfpj7FRHTY4OIKyqYAncVasP3ahPnz5+tv8JUE5WC+V8cIff9mmp6P7qfCDctbstyHYOSWc/gX7N",
-	"tTlWKqonGWAlq59pylrcs8stBOtwpa4IQL/BKf0I/Qb7JRIfdpHrvYJLX24R71pQmXbWVvsG/laUG+gU",
-	"HOzohSt4nBEq9JopPensq4CTN024jpy8MRpruHiBNdSLfv87YCeO1NIpN3vsGdCpUC47Y7r9mBkXc6ZW",
-	"ih8Y11mS8qjgoGF1HfoxvhZ1hpS8nw9gKFDfK3vJRfjtoz8u8d/oEr/LpbpLDZU2cvlWluwuAlz3tvVB",
-	"NnKDsAgPPf35vf3n7PTz9P0vj5Jnjzvqn3VUixnY0roJRzvfDUc7VHLicImZBsf3e+LuhvVPhLsdbPhS",
-	"LqzwWUlDZBCskxJlxzOrkg9ixiupTFe2xZxrY4FM79JS6Rgj/IGAUYcAB3zr4QAF7w8i/q1b4ZEHHrNy",
-	"0y4+tOuZaidaDQsXnStZrYbkRR3J9X1XpDtHtT57sivqd7DtZ0968em6ANJRbo6CGZabVIoUK7HmEgqi",
-	"dki6zou+Y3p/dvbks5bh/vGzszs6Jz6kOS8UnLGOPMSSqjnTpinOlFNBaFnKNSugxY47ESwongQXJ6Hk",
-	"4fn5Sav0vruO9/sPOnwWT8+GeQ1aaNwy63ftR2+D/xY5fFRr/zbpDTD17zx6lJ2/nuUqp+LIyl+fQhH9",
-	"xMmiwOx72oDrA9bLdrF1RR9fLqEugdY7qRvzAEXvUJT7TdLzSktdFqcxJEcSpd5HG6sbGmkW9rxmUv/P",
-	"/01WQQW4Y4JUANdA2B7DQUYfAtCg0dPJVit8JIj9p23N2OrYwoiiKfs0oNVJ/VgMsJf+eA3icMXBqBaY",
-	"94UdGG0jEalChiLTA02C0YQXCaGllt5Bkv2P0xfNz6evi4x4cZAswN0WbyTaq0lFG6hvaL7ggp0qRgvo",
-	"uJhjs8akKWU446wssF2ZR3jaaABZtM5FrVZv+4ukZgRvWrtQ7KPIWzYk7NYB6RLqliGhQl2QZMQ+WDUv",
-	"1sshGX04tROc3lLlqsH8MPrKvueFnw4+Xfk54dMbPzF8elnPbrletaQiDKDaqXHN7GWbM8hYXzG5Ktkl",
-	"FIendULAbIbZlQQwCANvackL3HRYe5dpzqiNj8+Je9wUWzGKXsEFI5oua9oiJTWu97srv9XDyQbE7rct",
-	"BGAbEztk3nncXkSLg7+EYuC471AFHStJ210hVjxjS24mBDdN4yLWHFojw9HQLCSVBptN9TCHhclUFpvU",
-	"SJmCFAi5hJVhEyFN6rkafoN2p9T+4GRDZyKbBFU04DMX8MK0bTxv/eTrStsvf540pyQtmMC8aF6w5Upa",
-	"0tlMuEhXSs6dVhb+csM2qWKVrvvXVSrfAt5/aQWhkoME2AiKE/ahLrwGAOZazdIgnxe+XM5our1I+51b",
-	"zSgZlTxnQrPJjFFTKZZWgt5SXjrSsHrJBEILaLHkvp72RLNylpYyv3HpTNjjcNJ+FmRcQcuJj36218ok",
-	"iGzxX1lULLleulJI8N200hvs5of3zURB3+pwu+0l1kJw7MoFQn0pblnprNFDQyx7XRC7dxV8Gz05t0yY",
-	"dzy/YYMjPj+sMCdxgFBq6hfttxy4cUn4kjj0vLA8EeJWh/eCqmi8IDJkA/cXQdtQRMREH++5r3qNXrCy",
-	"JNC2GGrSBAGhlo9DYgZUtQHgiL0+h1UNKyqFnGsZg4MvmeuB7kJTjZQ3IRQBT28SFNiHFZ7veI68t69H",
-	"MuVgETgCU+NoWaZylrl6LIBlzQ1zEU0rqlyGCniHYH/izUplZVZVR/6LncUnwOC4EKWuGyI1k3j7CkWX",
-	"zDClBzfl6htmrK28UAcY7837TEa3VHHLtfaAc8j/iAJiVTLiJ7PiQgXSRI0VeyVEJK6tA1s7d2rZPsBX",
-	"cADq/WmnmdZ0lPhjGS6wTbtRPuDzgwbbmu67Qmav4UPLYiIXvBuYx7DrfbbM30N7/+4GQxusssn1DeFB",
-	"NtnYNCoRtMBZS1Xokw6Z2NcxGxbp3i4k2KmRWUnaCi8PtGV/TmTxHUweaMKLyaH5U+zkc6hxC46ql11Y",
-	"pWFMRUG0BHlXSEOQiKHxekfrlFt5M6ioIz5x157NOEfPo7WvxDn81t09vo4O2HvPey5zBaN7c/bmuZq5",
-	"30+3+qZ8TLC8xhHfVE7yNfgCJhAp1BfQewvCvRz3zlXcd47uJfHdDL15glYFN8QoyssJeeuwkADhTksq",
-	"brb6HXQVtelZ/r1e2kfvidhcW79VS8QaguNca/d9qdypbkj/AkctVtEe3D+4dQin6Cz75I9q7ITu3a8r",
-	"D8Z2AJWT6CT2pMYSmIEYr7FVNGwCCN7ut/VClq5TeCS+Cob79stxxXaLx+2m+zvT1P/5X/+b+Ipf5J/E",
-	"WwjIP4mTcsjYtTtEuSrs2AcjNieX16KewU7nrolmCmwAtltBvqPSGD5eIz9uLP+KseK1YcuhWqbv53+M",
-	"GDSVxebeHEI9T5GvCB1p2WjpxDIWEKmmsgpttrDOCTQbd6Zb9w0G7xVxZa3k4iYuJX33mqyoWXhtzb72",
-	"gSa6gpMQvPchvEb/d/jvz9fV2dnjnBfwP8s6JCh6RxdM0A54HxO48uPA8BGXPPYU9fW3ORCBQ9WWY8Qv",
-	"JcYpLL1+9AusPhR3vr9cjlnRZIvEyuu4xpU4FIhCJ5hSDXVziJHk0dlZtKJzjwtyC4YoVi0DfCW1cd1h",
-	"hlZFwOofKVwAQ/Ji+t+DnTU3I+/uXOHX/JYJF7s0YHlHpOe3MoOHZej3Gj1s/j2ZwG1DsQejR349IPQt",
-	"y5kwWF1Kf9wjaV/3TlGhXemR4+uQIuRVye5G7O2OCn1oYnj5zMi7Old0lcvBa+lX0GXHPgoO7pTd0rKi",
-	"df3yY2oLtd4dm7dzte/kypW1euXjKj4u7YXc8Y6018BuqfATwB4S+11hD47g0Obn4Fvabs2B0VeaMVFn",
-	"GrqC4KNGJqm/ev9pijDKHBoWDLSR7WtFFwhXR1aobhvS91dIDDQxbywJ0d9eYHSvwzpHAzZ5ykS+WFLV",
-	"If6+eH1lheird6//Quqh5IZtyDhTC1Z+niUkq6aVMNX5eZaQyWRyMunXHWnJy4hlMsu5tnNqw+f2f8G1",
-	"Of3s7Oz06ePWx0f/8ch+XuX8tND69Ak8o+Ze5C/jMnfHZnfmIa1KaiwtDS3C+NYX7oNu9X5rsGEx1P21",
-	"EiLUU/RvIIiQ3QqKBZty2lXffsHK+C+4JT1qobvp6yfcpDESawuLfeKtXNqN2+skILbWbCGe99K2L47+",
-	"8ZhvfYqO57qvoHHJMZ7goDjuPiCDF7xwTxypirvO+nHH3sJgE+ieoLx69+7NEep9z9n/xnGVEHOh6sJQ",
-	"PZ/+tjK5XLIDKYdGtb2VLe3AqE1asJJufIR3JKwSfScD4LpyT7Tam3YYPBrfsCbU9UQvOXTvzMSciw8T",
-	"937LCR+d/8cE+vBePHnyGJvak+/efp24MotANHFvk8mHbPq7F28idWci7Ohe3AyOnXi7BGJsu0SM38fd",
-	"TWvofct8ccDFEDlvw26D5+TNt1ev/wfRC497qHJBqIaiWwlhH7jR5Ay9YZBcqUnmfdEpeqozdKRphq6x",
-	"Ts4RmJE/e/T5+UE78tZr+qTT7YTQ4csP4Q5Q/ilZYsDetvrjuZwHK5tMyHNScA0j3SHjWJ/EbtF047qe",
-	"6Lg/8kgmeST3i6TC9Ek3C1jbVo3TSmEVE2PYcmU0oTMDRU1c60kpWJMgctZOC2nVg4rXsdplmlt9Zlgu",
-	"RaHJlJk1Y6IBI3hn4gJxvGMaRCjBWKEJJUu5ZMLUUCsGke0tMB+fHYTzbnz7HvhlHCsW+Q4j4B439Ibt",
-	"Wdrh5Jot9hnAcODkAtUOZXnfvf2azJiBspOtqoJ5pUoo7jNn5sTn0mNQtGNFBHWgBAoPWs44lcUG4rMp",
-	"F5pkEOHqPzZ8cZcttgb2SxSu2aHu8B9ZrQh/AxkehjcEe362dUyefv55uEnx3C8uNMsrxVJTRt74HKJG",
-	"CBUb8u7rK5Lb9c14Tg0jY3swytmp5nPhzqsUVkhYTWl+czIhntPBJsVZWKXKaJt/y9rsPtn/NWznmpuF",
-	"6wSWEF/nCHoXhsF5LT/mk8+GFS2xwBygxr9t2SP88cWz6FhyErmVmk0OZjtCpRgYlRnqA/dezQRBOexf",
-	"jwjDQ0t5I2+OkIrn2ktaMDJ+RP7kKnVpiNk7mXRU8/UpG7uO4zrDAIqwuULgQGwQN+W5g/+bJWS92BBu",
-	"3LUVF2y3wk7v1dfR3eujKwq0FuuxOh7IfDuMkq5WEAdKPiN/4190yOtDQ8O26zTejOrNCIIiQ2wlzeYf",
-	"IK2r5iYddFdgCZSCVIIbjJMzHFpX4A+5KQnXp/htdnJp0eQaElqWBP2rcYaEZF5QQBesvfPQCevIJvPC",
-	"9u5tYd8eS3gBqOxEjbcXFC60NbV1LzIumTFM6YQUfG5fZO+w7CKd/OdpdrLNHoeWdAIID+yBFTGG4v/d",
-	"izeQYNeiPwxW1BAEjTUj7XHkZuGCoZwAQcZIgng7TKleJGS1MQspHlv8iDwJCimGPSsjaszCFTfYuYte",
-	"v/Epy3Aj2RlgQ6KXUJDT7NXgXcw/3lPaoJX6/HSQjAVTHNohps1xYU539r4egKxnn6tDNTbuS2m7N3Xr",
-	"7nrT3dSe/09pI4P0iw5qOjIDtpimjtd0EcBu2jH2id6E5edjIt8tUzpe7Gy7bJ73v7SAaSaIHiGpzYtG",
-	"LB8qT1IoadSVOXvDNoQXYYsm8uI5fAu6sBP9eTxbJG9DFYllCbQJLgitzEIq/jMrLEzQw3pJDRlbJVzr",
-	"RfFAk2xrtVlcMDnGHh1UF0v1gp4/fRYHOhjn8eLWwQrE0A3bTD5R/zeuddVd32BvMTS7gpyvtksk9mjK",
-	"KNiaFam99nqGpG6FzR8TJn8gLD7iQlW8d3ePLnU7c7GQGciFgiC2W2S7otqQDNNQMUgzC0NH8Yne8ZU4",
-	"D5iU+mMifPldLNwOZaFnuOEOATFFj0qLntpHv72sLXgDn3NDywf75G9xgdf2yeOkmvYp2Mqa/mAUDVLL",
-	"W+xKY1a5ZVIJmTLNC9bqV40ioii87NjKU9yWBtuyQFhY7fnp/8SyapOL9PT9n6JF1YLmnM92zyuAyc0m",
-	"LegmsshHxEjy2fnTRnD9fMuK9Nn50yOu4vYOHWPpaJ4eYO/YugwP2zwO2DhCIHpQ4lvLHI+jxN/FPr0F",
-	"NnXcAqKpB097tlYGOOo+VUPtQzqVs/htzYU2VBhn6mVwXl2DPStWbLcEGFbPZ297r0G3/aBAAagGV5XM",
-	"9Si6h7BjXS2XrlVmv0ZirvfknkDboMuXnz3pnZHTpoarBrpjKgXcRye+aMtJb6QY06lmwviOjYKdXNbx",
-	"2FwQiFMc0InP1fzv32Gvr5QzoJFeUBfpyEjNJh412nUPp+/c+49S2rTD63LX0ohR9y44aDLHqrMtC9Cz",
-	"Jx8jz7hfDcWocPF+HAga6en7fw9+OvnvUaGDr9KgtuewuovH2Lp+m2KPMQKI8Dzn3Qxw0kXZX4K1++jy",
-	"f54lpj05dpyROoLpdc8EtfDLMCGiLL+djS5+ODxDnUbxa3cnto6CCi7xrn5vEsNAF6Z/g6zOT5F82Rn9",
-	"3zd70uLmL5DKOLinwmCbyqFK/4OzInrKU2FRzqWriDWgA8C9Roy1S0/vQNZCwsDYML+TR0U3Db4n76Mv",
-	"CMyxdy1HaIpwcw4Tn/EA3LdH3AHST74FEO7J6fHJ9jK6kr+xobK5z0G+UwpqPUmsyMj3C9lkWBu0ZAd6",
-	"H0Ubtqq083xDYgmpME6lTznYg7bi7OrV8/Onzy4yMpNY4Y5MsSJLJVa0gKxuqtmzJ6Tgc+aiWjKtF6c3",
-	"bDNngpyWmY/H7DCwN9kwg7hyaBbe0nakIuwDXa5KhqCw4vzp00efdyQu02PevqqmJc9964UOl0OXMyAK",
-	"R6f51iW9o/mWFHw2Y8oqaui/cP6MlWIQ81FcBr5mjc3UoRk1cXEBjppC864jIGgpgPn17w/xiINm1AY9",
-	"gW20vdNbqH/ffS6fI9DHiUBxKt/jx/zsYO/v3Rn3AH/EVTDE6GLJatClYfncodSMxgIC03etzi5tuIFj",
-	"97A4YzOkZwlDMDkBkn8YlPyEMhjePuGpWTtup3MqYvHcvkPqMGPEH/aW37+9Jdnd3H0UekypD5UvuGG5",
-	"canSB69SiCJMV4pLn/HYu+tvcqRCHD98v02vs23j0yFj08czGx3tgm4ZgjqEhJyKu3XSvZPpod7i99s8",
-	"9O9WIES+SF045IJqoiqxRw5sDkpMz4zUNp3NGAYV2jGXkPnRVKYDIUQq4MuwmVbY4IIEc8djp6VOi7ru",
-	"/52wK3XapMT2GR0EtBzure/SK1MO5ZtnvGfr+u5ePzuGwIMxC5+g8VvcDFh3/QmP8T6We6RlcFi7iBZ/",
-	"P6wEtyn6DdUaVBUcgMVqLSFjw206Z07PkkHfYfv1ZHAbW1xVP3X6yGotuYT0B3s6fSfjjjRMYGRwndbK",
-	"U78G4PfUR7xuTYX72/HQNsBhjYQ7wbCUghtpP+Gch2jsm3r8lXGeeNjGu2NjZWHov287w10b687xit/y",
-	"ksX6D7yS66Y29JwZyKAM45ZBhy8ZVaLR9oH+SznnItQc7ZPgGi2k+y8N2i1aoXb0vg8uPLBDEBJ95gBW",
-	"XN0fXnKzSfuWoGgeaYp+ar0YAOv26L1QxgsXtUA+xD2OczXf5zH/PR3Ye9r0HvsSAbdrqxo4X3FtpNq8",
-	"FGbwjqHWAajsX7AAeH/QnORwuelhtwVmEKUl3aCIVNdudEqdXoxC9vT+bvWnD8n73arqPVAWMGXMW+pY",
-	"QyDorhS75bLSzdv6qQA77x3GUfuCF+sZefh2tpyt3xv2F+8JKPkuh+jotlF1lkJvybPjAEfk0CHUeyfH",
-	"TYNOv6B+Quexjdk/rZHkD6vGvVs1/lD8/1D870/xD4I5j6mS55e307MM6QydAqiHuAfImALpubLSGQTQ",
-	"Yi5NT1nIW+c7M4ca+z1kCi3pjW+p4uDJvBMgI2O0F5gFU2uuWRuOvqd+xxnahY6qZJDUjU4QVz+ynf/c",
-	"HxH7slr2VfjLaTfqoGMuYG2lZFHl4MFuEDeGKuCu3ZLlGRZvcaQdXbbZUmRYuvnI7j39Cj43MUx18wb/",
-	"6lj/Bo+7JCT/7f3vOmpXkKv9Wszk8JAFqpZSpUGO6GHZcPhNL8sSa4AMirPi+iadKcbS+bSf+AlPYAXV",
-	"QY9UmhW9n5hxxda0LNMgr7TPOXYP1TR3+Jmfin530hCJMhQjDk58w5RgZTp0vGIlo3rQI0Ou4CVbpnX7",
-	"v3TZc9vsU0gafZ8YLEfwov/ItOQ3rO/w3hsgdbpSzJjNoEeGIL8Zns6qsvyoMpNmJRfVhyFnRq/patA2",
-	"d+pMLZ7VxXgx0q1vIMq9B7zdNch/WKx5qL5sdf6Vt0GeIPSUtlc7PDAh4I6UirgAh5JRPxoVBKoxGOkS",
-	"HqQ3zJcikRUkIzeqRKUZyb58+fXLdy/JQ4xLfPgLL359uGTLKVP64S9u/37NjpK2/qXD/3cI/LUwrCz5",
-	"HBpg1j36h1SKFYapW1ru1EH47NmTViWEx/EiXqE+Oi/ltNXTM7RV1b1qW285H1jNrQVua9YoKO97oezo",
-	"pAiP732iaWSHwI6ByTrHPL1TiBK+DuY8tGroOjt4sdvdzo/sR74DWcHMcLmT2SWkfXq27yzc92//vdRj",
-	"H97QZr9dNkBNS58JgWtjvRe9vOg0NuWl1KyAsrz2KvDRrjnThAezEHdbW81cMcuKW33gLSNMnfXPdZZO",
-	"FVu6hlHwsZT5TfOpEu3P0MI3KMpf29OLFG9FCH2O/dC8Bj83UGz/bqFO5YqJ5hOuHlqu5jd0zlJI/C3L",
-	"1nfOGhR808zppOtmiGJTKU3Yqdt9k5eM4hd45tMZL9ttCEDZaZqj+y8Ucza74LumKrD/xteDBXN+JUyN",
-	"MPzUQAxMeEZzVo9ovukYZe/rvd0RduhNf/T2Sbss8bfqAxhCcmWOqRd8jO4+hAFqQVd6Ic0h7r5b1vCG",
-	"bcgKuv0bNpdqQ8aZOwPY8QCJD/4GngCtFTRT8AfKj/YvoEGdJdciwwNjv8RzYf8KDgQMr4lPZycJ9hyg",
-	"giDGsWZbBs2WYcIQfRmWrpspphcZGQO6G8s5mjIbPgZleKhpFodH71rAJPgGZyjDZ+dSQsHSS5KBjzaz",
-	"Pwmi6UaT9WJzgtVfs8a+lJGxffu18LOF1tQTIi1jpdg4GgtGGlm34Duc4+iab/jN7aFRfc1zJjRS6bFy",
-	"U6WNXDLVJUf0SIA8bJdh1Pjgjv5Gey7SubIca8UUl72LcWGJRrguKJRk9ZV2kpGQaYkYA44IpTai/M/w",
-	"tut9pph9xN41a2ryRboqwRjJLGGvFNcsOk0FvYpWit36PJfdBaypElwMc2hs0Q5AG2aJeHTvIZl/MMVn",
-	"m+MSQhwO0x/XO6Xanz3+7MmwVMBwsh7wHuee/u1oWKdIZdG9N33tOrew+qDpRJuzwysSAgSf+Maf0BM4",
-	"3TCTup+XtLRLt79UQlcry+Ataynn9gvo4Zbe2IFTWqSazwUsOCFrJcU8hbJMChyVeHDSvKR8qaOpWPdA",
-	"1DXmtlcfI5JvGmXz2xUTLjljSBZsZ3G6Uua0JPZ3uDckTk+mrJRiDuUdwBEDVd+hRvqMNkGvEAtb0E1d",
-	"Hn5OV7vutXhblGJ/JZsQGJB6NRkLaezvrnt5Qrgg37170d+LBWtNO1/NREEoXp8/S8EeaLK2a7Wz4S3O",
-	"Iedo5uqgd0wPmOqsaa5M31ckhE3mE5Kdn50/Oz17fHr++buzxxdnZxdnZ386O784O8u6sgS7Xu/Q+cD7",
-	"BB2qh+MRIoAs/FGyX3NRyHVfWc+N7ueJbqZuPxiClHiaQ0wgqbU3J6SEA8ftjWK3nK0HHjeL6VTIddQ/",
-	"C+0goIw8llXEhWgrudnniKtaDTThhrh+7R1xErit/VWRCDc5xK3qBQWvO4C5twzT9fII48msJJldWDaS",
-	"2d3KJvZ/Xm6yC5fRV9DNhGRrxm7gSxy40amcpfbLbHItsqUUZlFuUmEW8GVB3VCLMnjWDodRGTxePw2Z",
-	"g1ZMhx/JGE6ahqYQ18JUTBd0Ax2zQf6dKV7QzUm707RdAdAatt1CSDE2bRuoqOzUwtRRlTu6i/hubZ4f",
-	"eWDDvgc6HF5YfEVBNcGLBKiWC6xH7c329tqYMq9HJEQBaVjODk3JczYhjhA1oYpdC0u0lc9ztEfEMsm8",
-	"lPmNfVNWH/bsglCSwaGG2MAMFSQwPmli1jxnZAzP6WthLy642mh+c0KWjAodZIk6g5XI2SUcTpiokAz7",
-	"1LAPHMrFw1REryzwXMyvxUyqNVXFCfJ27Q9vi8G62xH8G3R1SbKm8jsXlWEatDZW0pW22pxdSEK0JNSx",
-	"BsBfrqTWZMkLwecLU7ftQKzbm2sJLpfphlCHKUS3uzCvBTcT8vIDzU258dwnc1qZU0O9OwfAsZccEPw9",
-	"lEdxwse2UHBQLAyObPxGcwcM+9xH+YFDob9M3dnOJj1fr8P392Ku37szHxGWt7c9Hv21tzj3nQMGj322",
-	"b3hqd+u38DboeTsFV4iXbOpg9jYxfA3HAOUrPD/Zq1cX33yTkfH5k9OFrFRHa4dQktktif/878+Ro9kh",
-	"noZeVvZEPPyCqZKLuBB2TDxe676KXJnAUtCIZe8p+5dZcAV/zGSl7CUnFcnslZWR8f7zcDI8S23L8F9T",
-	"Yl0BKBTBgr2K0H2LHGp5rXXctvHRZgbHtpnbue2OKynUR5lClgRyjsN5L71oi+X15DTbnGoXMjvCweSE",
-	"qgCqoYytcTL/Rz8uF4Rxn312MJK71VMOvIzdkWdHVfj5vbCjoEjh+IezR+9/ODv9/P0/z384O338/uTi",
-	"h7PTp/jVv90X63q+ZIrn9OHf2Tr9/0t1E6vYeABzO2zqEM18O/sGhna0SjuSa/Q63UdUVnHK2DG6lJOf",
-	"D6lS/g29VtCzcFacP30iZvP75R6/X3Zxfyf/E57eXXLdyjwLPApSlByNMb5jSFOUxX4r11tlAu3ljUba",
-	"qLr8d+lqd3MpXiyoEKz8KAE0kfc0cTT33v/5zlK1rIwzBvdd1Fv3CMSC5IqZVMd7IqOdihIcBSohePvI",
-	"GAuFCeg2pZiplGg3hAs9AC4pdCDK39nH7rtCpStHFkiOPpYpQESD02GSZTfdDK92ZSd/ABq4BURPyJpN",
-	"F1LegJauS5rfQHdWklWqzMi41UTyZELYkvIS+7dei0wvzSq1YjuoDvbDSir4YEoNSV2gQCi5dFYAI7NL",
-	"dIpbvGXE7q8mUpCrb969Ic+/e/fqWoCpGjtmw1I9kVBNfHp/zHjge6kEPOvxeaxqbA10rItEfPSR0ZYO",
-	"ByHrEoEwYqDNh/036kaVXZGa8WU1N9/j80hwJjYJ3entuTdz64gozhip3qEQ+T3w1aFXdq/GYvfAGruM",
-	"TngaNZ+Dd8rRvisPA6fEH4JLslbcsFMpys2WqN0RwH0nhtkhYSPfc/vUk3ndoUiP4wn9ZejY3X7/XVwd",
-	"UIfjo7rQG7AIRwKWS1h2bG8Vy3T7Si73myQAgXppQ7G7R+i/+BHt0Ut/7yZ/yUp+ywYX16AlU0fbU8Ne",
-	"v5FcdkR/Xx/qcTXLYdF3zKzuCWBTVKpnmk8TpLynDG5fovH7ezhjMxkZRYXmnRn/9yOQBtvbemMrgrpO",
-	"EvVhTzXJHC+Zekzcgbs7uhlSDSN61u6bwQdwDWPxW9QRFqRxxY6DwzLy5WvgS1oERUgP8f63DbcboA98",
-	"D35UIQ3PGfQJdgK3Yjnjt0xfEAoJVNqQbMlF6gkoS4ic1X4+ZFUWPJ1di7Elo80FoQJCQKeyMt5Tm1Ol",
-	"NuCYDT2Ehs51hqFR9Q/e/g8TTqVZkGZWmOskpgEEgHy0JKcastYbejRT2DdpjYePBna4e0NOVCtTYy+l",
-	"XwWz150bxUxCPMzaiqes4NVylIwWfL4IDTaHaBvbLR9R2WF4x/j6Ftk+JxsXKQPnQpGCF+C5x2rK8Jur",
-	"aRX12MmmY79HTeTQHyx77qdpd3ePsaA3TkV4AV76I1UvrIfdlNQbbtkUbH3849sy9jY4W9PvQ8NbptmR",
-	"Hbvvcwk94DX54q9y2tNxuN1pMxp+0SQfpBzdubw0TDl7DC3LbBJhpGWkkyeETlmqdU3al5U2ZMqCijxz",
-	"fstEh7HO1ShMp1UxZwfbJiHhfoXPfIGPQF2D0rV13ZtellPxhUXlVzj8QGjDbigDdKROsWDUHVh9YKbZ",
-	"Lsd19JyPzs5cnqn/IhI3PRdSsTTwNtWezijlILJhVzWRlYEYWLNgXIV1lOpQwjGtCg69HsAMSDJ5y5Ti",
-	"hW9PnHVQQO+08a35+vWCWtkNP0QZcMCuViwf3GkK0nMO126xo97IkucbjOS+ZbofqX8PQ3fr0ttFdbKK",
-	"N5h99O3QNlSxnTjYNCsZyVX7cofkQNARwAsDPtSlvMV+TCVkMwr440A/9x3/MrOsjLgRxEji3kXGrNTM",
-	"BYevmRUD23avwa2/nBVLrrqRDOQyDL/xamZXLK+shERQp9JEinKTuJBU/C7xhj4LV0Fcdhmxc8N930oz",
-	"1W4+q73BPvhktCi+6x/7KlZbFNbiQmFH2rgjGlAQxSlTS67txh5Vc9Rlp8Wztu1BUrLScUPSoYJ7HTlc",
-	"PsdmTqPNNiAyB4cQl+YCO7iq1/lABxsIPDMhfGZVmUlPjd4versRWrPg/ZjWb9mca3N0hUoHwBC1/IWD",
-	"ubMuZYOfASS5RTuxzvqyHADlW1myjqm2xc8GBW3Y/SujO+Aq0by1+zS0cVBdC6hRGaac2m2vppUwlX3z",
-	"gsXVpyX9EJbZ2f2diz2/bzccQkhiC4xUKg4AdkWKS3S/tz91O+Nbl2gou4zAKTzall5wfBAG7UKTYXQC",
-	"THa3XiQVhGLeK+SrotPZLxq4MC3XdKMvIXHGB4q7aF8rOdeTcU1QXjwFeRFq4OUM4sBDZu1h57MwGx5f",
-	"0oEGqzCjvfwPdeAPdeBjqgOfWlb/+JK3K4fYaVB71EPc3RJ39uL4zpJ+DXCczda84E1JAXF3aV2CcPxV",
-	"Tl9JHa0U4TLC+h4QC/uAO7e9mLdVyQ7evgFA/nWJW3QPfL1erkq2ZMJQL/tt8TdsVzgQf8/hqaDz1TYW",
-	"aWXkkhqed2RbVLygLugvUnTQ3mJcL+NJkAsm4pKos7Ov3J2MhdF4a/1Oax9fj65Hdd8ZxxFODkukDWTh",
-	"CpMaiT32A7Z8dxdCdMXumq1l+OzFqoQCrjP+AfuFUFKwvKRW3r5lpAY3fg215zyaiLcoLHak9hWy3eeR",
-	"vI/6r+E+ba84vl+6Ks0LqFMyNHHQW9DjfQI7uqlQ3dW7pOn/16OFn7OlR5r3da/yqrPxKdXal1ChvMzI",
-	"mikrXHohrxYBL0nmXge5beAXWK1KnlthFwsLk7FZsGuB915TIqUpnZLLqkSXwrR5xxh9DrvP1EWfub4W",
-	"FNusQkqhFWtdi9WEVMIVMwjqSNftH7Ow+nQG9gYrBp9MyDsLqc6lgmNlsUAekjH8/yd41ckF8RBgqCaH",
-	"YE4YIaSCMe101v17E7SyjArCsmTPteZzqCN5nBXfqmi7jeKfDay24WeJElOtSd6pg3hfowTX6bTipUm5",
-	"iN8uXer1wDoSxY7NIXxz+zVRtFQlexHYbJo6MznT+jSXwihZAosqOFagLpmG+tJ1PTHwIM7n6CwXzKyl",
-	"umlqfVnCcg9Eqacq2ZcHqvkdtDQdqvJdr9CFQ5U8Nzq1muOwgicFWzFR6BRpYchz+4lopuiSWbQNLcDS",
-	"QXzHXppVyQ7flEtmFrIYCKmv+TvAltSyzcRubIqU0pVy6isDDqsjZoW0ejuI65TSCDJLutLEyAuS5dzf",
-	"PtrweWYlmykT+WJJ1Q1UIhu/eH11LTSW70pIyW5ZiaaJzYpdkqt3r/9CbqtSMOWFQV4k+LX948XzdzD6",
-	"xYvX+qS2aVyLkmujSSa4NulnZ2fp08dZEnx89B+PoL5ZztNC6/QJBH6reRYt03WHWvnViinNiqElg7pj",
-	"r26p4vZCHkau/3BP9eOUXvRqc8yGkFpCWWDVbai3dVabs9Cit3Atu4exxUV22FELs10M+6XrizBU9Asf",
-	"69Vcyr/ohRV4ujrLug7V+8T/GTe61XfiYNPZIQUD97WnYLlUxf7mIU3TCXvG6p4TIE1iJQc/y4COGf3a",
-	"YvyuWllsHZimA0WT9t0oMZGOFc3JCbGeNGTXRc676v/QJnfDWbwFpEBBnowzPMZZXVdjRe0hN0zpE8iq",
-	"p2WZyllGaF151ixYqLE2C1KN4jmMM3bbDAJzwbyiCs3f0E3GWwe2jl6lWVEfS3iELGRZ6OFp/wCUa801",
-	"ai+uazc/ei1VoPVuq84nqaLaOm+B2BwkObooujqqrpTrTgH4uI6cx0rA9yxt/l7kwWN5ZU8DTpftZoiY",
-	"0EVKtRQzVDd1boIeUfWdWaRQzzXOeLDUq70INPRaEHKNNg8X7gGM4IFOSB31EZoph508F+jhl+ThimHs",
-	"6urVi+cDUXXDNjq+SKMqbVhhRXadwCKwxio45uD+710kAwD7G4uypRuOhQfDGuTubo2yBcVosUlLLiJm",
-	"iNFX9lKyM2QIsVXTmYCLSetF8UCT7B0u6zvNFMCkM2JV90u4MzKXEgoKRfafOVPmlFZmAZ0Xyb+T6+rs",
-	"7HF+wzbwB8sIwAGPYiVNMO1PyLeCwU9QdTlAZEvZ6NhwQEiCG9Nebuee/40NZpFH5MbMuJhD3VthUr2g",
-	"50+fRc/NDdt0SXiralry3FfF3SU5qx1yQRzGf2aFHQroXVKTNKUgYRxUpczl0l7vXTUf4wZSpOMMUhX1",
-	"Jcl8i1mwgoLb3W9ZJQwvSeY+pvAxC73jddlhP0c8IzZ8/sgUGYfWFhKjexLIoMEud9LOW2mOTnKVt0yV",
-	"dJUuZKV0vGN6KcUcw4ocgmDztKEb7bGckDNiJDl/9OyMjB2fI4+efeZj5FyXkkfPwiIXZ9E2JdElHtOS",
-	"hZalXKftzuwdSYTQER5KWMjK7LRwefys1V3laby3Gi07J3h0Pqw7SwzyyCvikL/fh8KP2qKl2agBnVmC",
-	"h45qyHKV06Fq1RQKgR+Z3uibL+ycFFQ4NdGMiVp5QR0bC54qsl5IDbVyTaV9zchJNBckr91fh3Vc5yo7",
-	"NluynaeydRcrufTFniSZccH1Yo/40y+Zhbrq/tgmE/+e9GsQat9/x7zOWna993aDPYd5QfqI8hkWmgea",
-	"+Bl8vWXEo6xAwSeYA+c6w57sBlQ1sX37wqJ7ReU1T8ROZtPoPnqroGwH/EsTRQUZZ8p1obCcz/9fc0Cw",
-	"BEvBoBFFsMQGBYqKqBCxUnLuG50NwPgLD5yz9tl3WOzb2eiSFFaG1pLMqEp8+zYoIN4YULb8gGA50mnR",
-	"Li8dHBo/Apr69XA7t2bcfvx91IADIkLdF3yXxGhukFERqm9YAYzMEhVI5BcoO/PCic5N35GU5sCytkec",
-	"gD0nQx9ZvKJkNFpqV8WLn9RWiEOAuC3WbH8MGgWPDTBiz6S3jpWFGfssLVclM10sWrPGw7kVa3/1ivhf",
-	"G+rEdkcdc1kWe0fG1s8saq/LIFtc8fm83TBjSUUFNh64JaFb74IVVekaKMVsZP3KatYSrX/pFjlu5X6H",
-	"G1rfh831G5zqYCtCphNw2i654QsaK5j/3BMEEACnGFErioTM7HVolRfl7no5cxkUFtoLknkTWYYWSkr8",
-	"F9cCfQWUl9qeiBlbQ8AwFWRByxnGL4xj8Q4nCclKuc5IJQqmyGdn5L8l1yJbUWW4fRF+/flT8t+gfQ9C",
-	"bDKE1X59STIX8eyg4oYsqCZCetfAxhdErvV3FyHdKmyGibTuvSh74rui6lId9zpc0nS15TYdBSSO03p/",
-	"C8FBp0EE0fYFqEFUxCZBZFoZUrIZtgEdcxGmvgEHBbWZIiOhJRgUyE8Vq1hhf1WVEFzMT+LMBUHpYI0O",
-	"kJwKYRkj3Gn2JYzmi475+so5wa3bK0L6jX8gclF9pFsDNwAF1YGymH8UGDzwStc3Cjg5bFhnMHskIv3T",
-	"BJMfFfC943redbT3vnoA+g6nXPuWqLcmafGENjlvn7PWrdB9u3TfBw1uh1ME7iFcCtlfXr4jDwG27NJd",
-	"EfZoQVICgWSFpX3XLoXs71q8t0/xwY386YgsekPnh+H4dR8+P7rPrLlqfiuP2S4LG049wEIeaOeRmG6c",
-	"mWCXQnJ7KZRlPC7VXcvMdP3syj1Ef8MLpUM1wSumh1LiZmkeCWEKisw069iL0r5WzXtKQLrERoLrBQWT",
-	"h92NxOrZmQXIwfKJspS2RKHaIfboLEY/S/sGJB6nr+Kl5KQEI4mVXSx/ogY7k7Qss2cHqw8ffUW1BKdt",
-	"UbsJR+NFwzkbyfth42s8oqT3J7gdh6VD3W9q0PmhF+5lzJGcyeiJjR3UtqB/lHm+VQs/VqAXNWdUPpXv",
-	"QgMUfklQS4Vji2SOlK8qQVxE+Jpu4sfKh+ykihkmwPRZ0JgD1QeI1dWBfdckCEGhc8rFCfhGmCJ0LlGb",
-	"w5wXTQoG6ENLgpDX7iibMBxLSJ8uGuR5YstM+w5NuLkk1D9hhX6SUZ3KWXYtqKh78KBVuYntos3bfWS9",
-	"9ozMxQDVg6nQa6b0tXhy9oRoCgWytERtMPB/PA25w39ElQLfUD6obn6IT7x2z2ifNVxzvI76pI7HOXuE",
-	"2/MdNSjK4J4eZnBNE/x0xZRbyABAvOi/Yorgw4RibyMwdZaVNky1gHp2GCiIVDtIqaKooZBl4S0LQItU",
-	"MU8OiUudIGj+gqSNlZJFlVt69nSmDS/Lhl6lcBXUJsR7OFy4LlekqfCHL7phK3Nhf9vARzCucXt8NoNJ",
-	"qqPTV4TSunZuh6bi2OzmCF1yyadwpTVcdYgvLXjqaGdacyqHiVzf4Hag4Yl6GxowTLAoGAmsx8rSCXay",
-	"bpvXIpJubWHa2yoh6o+tDVfDHy2xVdzAp7xhbPiT3trWYYhE20/LWudYfoNb51Abu1qHWMDeG3XsbVQx",
-	"zxXbHvk+EG5R0tHGwTaZfRK18DfVCI/TXL4PNI/LOr9txllZuM5+jcU54tz77WTt34loe1SxxqZPfGck",
-	"PfPnL2wcT8Zwx6J/Bwp7MKpKjl1QT/qH1If5kB0dfOssSri2l/QGMnea+P4gMXMM8dPSEs6a6y04+sY5",
-	"NIkHux58bhzHSdDmidY3iwFw+7Pi0nlovb9hRbVu+b56ZhN8wgyB+0l23k0dCEjr/V6S/SQM0Z2O35It",
-	"Xjmx2R7swYE76K87bIAQxdDoDTu2M44YqnyD8LiXQ+zIPPZ01GboS8xrwNwFSzKd/OFwwLPF82F4Gu0Z",
-	"2pmjgsDRwwS6pgUU4JG3TBXVEJZljzQX83SmsPhC27EmK6y11LESUS2nEdGicRbXu5Hgpm8t+RBtHdfb",
-	"uqhYvLW1mxZS6rFQpRWoIGLc8mIrcmVRHSRzwVPYkRm+aqN4TzXgvc1SmWBqsBsUfSXTTerP0SC1JZDF",
-	"e4Afyt89hjuZu8fIQM7uMTqQrQ+Ovn85dzh/bjHHGJeW9hDU1Bjpz+itzXqLA5SM3jJNaCkFI+OgIpqr",
-	"fh54nPuRaKeC3iLOpD5V2/S3uxiPsM7TvWOwvIuvoW3C/ARZKocS5bt7ofkSR7tiIW/C02AUSoeVZoS3",
-	"UzsOJi11pspwvZUSg6kz4W0WZMdg9RGm75Ak0yoyuZUy45HRRSL/CBOtP6ok1T85ey9N1wAf1Q8TkLJn",
-	"rS0F7MnZ5896yBZL+iGcwnuGthr1bC1ma80OruiiXeHYo3wG7h3pckZjF2OkcJcfHQcFYhefY+jiJ8i+",
-	"8c90xLQcYhAF18BjP0Vfmz2NGTtqHOgd7lwn1njAo9z3XjshbhU/kO0+M60Aw2AzDnaaaVPKca2125t7",
-	"uF/a0a2nSnbHUkMOlzDTYWwc0Yp4mK5ZV9vxQcYDGHX7hB9i1Tvv6aHR3mvnEchovEPHQuzVFh4j/CbZ",
-	"F/bzuEO769F14rM9BLhtfYTCTaccDGV5pY1cEjuU8KLJGMus1sZUdjLc/LivdWT70aBD8Q/PT/8nPf35",
-	"7PTz982fk/Q/T9//+78d5Dv1G5May3sbbNjNPdZpdExiz33cFjVB3ak/mkdLisawQctYzmjaGSpgRWC7",
-	"DRDQTIk9ijPOCqJZLkVBZpDNEA8D2K3VfVBEHn5TtcmyxzUWoSkEdFhnNEtqV8yXX7+VN2yovu9D6lPV",
-	"PL7dUaDOcKAGK8pAqBMVBVnQW0aY2C4r41XJAxmgbZa8BUfXcu+38+S9MdJPw5aiGNF36IW3dUO3d/4N",
-	"1Rpi4nBAVifSgJVxRedeOXR1KsEeunL9qQ6yHIux/jd8i6keut9x6sOX+j8wq+1I3NmLrqj74e8qAXK5",
-	"5Cb601x2ZOMLTTuqWLg2Jc4GELjUId+EiTkXrA77ge9yqVaVJmN0KVrahLAN2ET7PDUcC/KcxNuJrZhY",
-	"+8SOXYC+XTHxPURkKVYyqtnhor7NjH6pgIkaU0mI0dh2hd38AzEMcm+xB7oEe5NZcEiknslKQTkyS5hR",
-	"OczOWNCWUKcrYb9JRkvp/jAV0/jXmhXC/20WlXJ/zhTHPzQ1lbJ/RnOmfCuVK0vSjoQYVUw9r3BB+Okr",
-	"z4n++v27nT4Ez7G6qtbEyBsmMAgje/Pt1TvykFZm8bCUcy7AqwsnBy5DmLbZnoUxKwyQY8K84/lNrE30",
-	"c6K5mJfstNKMGBjUehk8rC/wlyxxNV8hEK7ckOnGOZ1xGMDD7bQ/VQyqzCCrHOHjDWh0xV3pEXcfvJDy",
-	"hncEZ02VXFuZwA0lOYwlmhl4fxQpAAQObKCoCTN1U0UB4nPBiuDe2dmY529e46480ARHe58QGb/96gX5",
-	"/Mn5I/Lq3bs35Bts40eu+FxAMxedkGyxpPkp1oXIThKimTDXggttGAUvPhUbglvp+nVDFV2sr4FG4PDl",
-	"XMyxgKPdtGvhsOEUn1Ov+Dz8hRe/PoTn9MNf4P+UF79euBlObxi04VQkc9+kN2xzAXHN2bUAm+CSC8PF",
-	"/CQhU6rZsyenBculFQjIFRMFyeo1nr4Wq8pcELn+8xizRxs2j1mkJ5dO9vkz/l4J/gGKT0pRuCGXN2zD",
-	"iz9fj3AEHgKfhXo9uhRS5Kz+uRL8p4oRPIP1GFrO/3w9CtB9PYLA8GvRAAtguiRXXBd59c3zF6dXr56f",
-	"P31WZwr74bB2fMFFhvuSS+i8SIJFCogL5yIvq4KR7Hr0n1hTyb0fvjFUzZk5rRS3344t6q9H/7miZnE9",
-	"ylxZFfsNHCQ7xBtmr8V3b7928jH86OptZtcjV1nntOBzpk34EJZfpmQqi42bnF6L7IV74Et44ILoBT09",
-	"f/psCyFXr56fBsiwc3gUkAWjBVOO7p8+PjuZkMxtbubwMK3DYZ86l1mTgc3ULVMPNMlLmd/gOiiBvQV4",
-	"G16TQyDttQBCmJC3bFZpWmKQ4pOzR9pFULm+mS5ONqh4PXbeH3tWLAUXzZ4m12ANB7/JrIJdrpeQEMVW",
-	"Jd2wAqFKYPVQWhvyfezpsxdxG5HJtYA6xmK+Sx2u1yzwJ0Rew59qqtzlS79CSO5M7jKk5oKGHZ6VjJlQ",
-	"brA4XVJB51Bzj7giyWRVUoEZ019zUX1wW6En1wI8BIXMKxjvWA5eEkTLSuXMb9/zN68vgn1MXCotssJb",
-	"WvICPAzJtYA6hXV1Zyxl6ApYrdmUfPf6gYYqh3UsKvmLJHnJLQR2i2lZktoN5dN2k2vhR/tI4SkXVG0Q",
-	"HvCMU0Oyh3TFH94+emjZP13xyY9aCncQt3/a0GWZTa7FtXghxS3GjuoL+/nfCWZ/1M23XGMApkn24dSL",
-	"P6fNIjMypiTzBdcu0KmeOR6FS4DTTJpTEGKIGlrKecUw4Z5rwj6sSp5zU24IFVJslrLSjk14geOC/PDe",
-	"cThioarHOU4+Id9zs8AeyrA9JFessKuE0PtgbS6M3B4tO9c4s9frxK8ywzqT9isuYKIUzmV2gh2O7Bva",
-	"XcsS8uTsMUBln/p50vySFkxwhkXj8TQRLkhWQJXt+o1pgNeJ3Yzswykv2HIlDRP55oI0oC2pumn1SAN1",
-	"1tAbRqg9CAU1Um1I9rp5/PRvbJNZ6PBAXu7MLleoKnTNvpBCVq72ADJEYLz2ap/Yed8CE4FQdrisYdvg",
-	"4Fhp3Z8YxUylXIUBqficC1r64jKQGCGLzWX9mJ23nouSgs+gpq+pp2v28HOSBcuZ3LBNqlilWZFhOoIF",
-	"jqwXHBsM2Il9KVmciWsMIm8C8rum5iL1CZvZhPyNbYBuuYJJsanW+RMCpalwG//H6QupFENX5OnrIiPj",
-	"LFCX09P3vzxKnj359d+yk60bwYdNIoxJwx7sqzBbf6oh4F2RJS2t3s8KvGJYvpDtOVAvRL3Kfwuhb4B0",
-	"APWl/YilBaWwmtgtK+WKJST75Rqr41yPLsgvk8nk11/tBQ73UWZFJFfCrGab6EwjcgYHAuZ9YYdNyD9q",
-	"nklcSyt/w52RrGGoKfrBs8QFBj85P5+Q5ygNAENBHgOk6XpI4HFfMZXba4qJXBZw2uyV0TG7P5GOJOoy",
-	"s2TsTydonNlJg8j6XHjIIMeFasJn9mCDTQl3BVDqhGyLY+5WCgE3mN52Tr7hX5Dxk0ePSeZ2eWJ3IzVS",
-	"pqUVn7ITmOYL1A801Kiz3Mwy3eaMZTtif+ZViPErY1bfQuNMcGNaWYCQK7pkV9ywP39NP5xYxOLo03D6",
-	"glhBOyFvvrP/PH/34pWlsy9ffv3y3UvMB87lksXZvBVD8HyTcXbF8tOvmMkXp/aVF3C0T/FXlMhpI2lk",
-	"3+L39k7wwaB2Zh4e9seOM+dazVLFfoSCBNmEfIEqhSXxL6jmecD7EfXQamQ2g/EopLhOlE2T19HzFc0X",
-	"7PR8cjZKRpUqnZapLx4+XK/XEwo/T6SaP3TP6odfv37x8u9XL+GZJigzEFuev3kdFB66GJ1NHuNQdymP",
-	"LkaPJ2eTx2CONwvQpx+CK9K5aeZRvbYquCGoliZkKQU3Ek9Fk+KSEC4MK0s+h9wpHIxCaMmUfQ4bw7rK",
-	"mtcYuwyFK0EOcolAtCyZ5TEoFwLJY1dj39IYPlzYH1wJTNg9fS0gjRV/OEHydzUjLkm24EXBRAr6G7R0",
-	"ERACBFKuJ4h6Lp+rfi2mzKwZ8+GAc2aFazCM1UYjsN5xw5ZkbCROURZ2ldvWPaucSqRe93pXEcn+qAkt",
-	"ClKtJiRDZPwZEOvFnJBXTysnLTPgRRZypK+aXbwuINJJm+d+WyEmy5W1hsrvMasCvtibQGjLVW03EGrT",
-	"1EC5VCO/3UGbkIY6ogadjpcHQcL16/f7Ln1Ac9eUQW2desYDDplO6LjYwkw/R3x8NqyRecxsMYQ0O/vw",
-	"Bdpse4z82l4MUNXf39bACM7PzlwSlnFZhq5bkt3xhz+6iPd+G+SJDwK3QePaNpWtoH/yjHjuM7Fs6gmC",
-	"EJu5BvXhF7Q2KcEjjw4/8p1oaq7iQ48PP/SVVFNgHEGaWZ9XsQ8rYPwgjaAV05f5Hn0n0AmnGAgPfvFk",
-	"xlwKAJ1rdJMHp+t9MoqqRVandRMA44N3PaTFkouHwX2zqiI8/R/oDkS269skU12bAMNJLsB3uMlIIVGr",
-	"TOrkhbmilplxo6+Fa7KsMfgXpSBUb+aK5lDvbK24QWXSscu6QbMVmMfZD+7ze/gCLu1rkaEFpaCGpgVX",
-	"aC/xsE1+XJvaNoMyGqRXnDhzQ+55O7yBGrnk9pLZoGpnsQZxntNNoHy7/t+WyZeSFhbeC2ebdW/NaiHB",
-	"tTwnhluBwFyDacMKOn5loeTIofilM8iArCgFyXwfa1iJExTXiw0ZW7HrWngJETchxZQWqx4GBblZUb+P",
-	"a7z5KKB5TfWEwP3t6u7gHdRA7JT+unqtFAC9y8iF+xmtGXAZY750a9Mk1kO6Fjjuom4J734AwWsluTBk",
-	"e3sJNUQvqGIFpJFbhmDhUcxi/VqMr17/5dV3b05iF9xrfMnXjsrrgjZfyGJzb0zMzQ5HZVOznLaLxqiK",
-	"/foRGamD4QqLGHtf3i5DDbudWz2XBX2XwxDVfw0268gD+nYgTv76/buQv3r2uIe1euaHBr8Ib3VsEVis",
-	"jPk3oHsOsoiXxfnTp48+D6zfUCNBo3EnLEVPxtMNyW54Yfkl7J7WFVMJqp32rrBiAorWwFddVYTJzhlB",
-	"uv2XOSIehv1n5JapgudWKeA6dVcU1wSc1WDCpWDR9mQz9jUrQKMTaMg4+dc4RF+qzamqRPsQ1UZJx1TQ",
-	"zngfRwvUxG4dFH4minKN3WRbPg+vQ46xmFGQwZHVdgOIwBFMa7KSVstMrkXW2PbTQvGZqWtTQjTAXPqU",
-	"fSg6aSQ29KyrPiQkg3acaaHkyrvDwGmQht+7KV0CnC9+bYdBSSupUA4OUpDtcxoz0ECyMgvFNHTygVdS",
-	"tCtxMd+eHLPYAErFVuB3sZIMas1pvqBcpFMF9mXnimzKqvDctUWacVEg10LNGx4j+NgJ9n6AzUIvUlaw",
-	"olqlN2wDBwnCnMYY3ZwQmt8IuS5ZMccUWM1LK9EWJ2gsdSWcGJlWy5WVLSbkK69853I55YJdkgz0L+dk",
-	"wA4FZAoFnesFIDigbMscJi1gOJpe/VeTa2FFrsYU5zLH8dRjzxNZGc0LhoVgRLVMwGbkLJ51rXK0AqBJ",
-	"6VpkYGjL6mcfTSbnZ2edajnSeT+l3F7kvZVimBkEhU+jFt+/0v6Hpn2Epg301EPPhnH/GjeXPWdxu2Nw",
-	"T7kLZ59ybUeEmjU8AfEfwT3VPuJ/YXjCRx97y7sEHADyd77NT86eHH7i79J8Zdn8PdJFfXUdTwc7fPsA",
-	"B3j95ejX91vE89DVfeoUdtA93ljXvbcL77kxCkGJv0CL9j2b1LdsQipR/30tFNOyhAbkBdd2daw4QZvA",
-	"eiHJksK1R8a+IH1ConXt0SRzuLR9EDCClV2pu7EvSSakATNYSg0IDZph/R1nnIBfcxcZwPUK7N0Yx65k",
-	"Bd3NTZNd/vTszLfrjZoK/Il85ZD+sQ+mf8++8/lA17W//jipsZP6XNSIajmZnHvljsz8Pg7xRXDmwAQw",
-	"fMakw27g+tD9n//1v1sHe4IxAvYYW21n4jsIh95l4kvToQ2Ii8Z+CN84dYiKjXN2wbcYfedPq9V6nHkW",
-	"FQCj7PORo/W8ga659O7fyABzPwfHU2Bi+PU3vWED81pDoP/VDvOTs88PP/DCkeF9nv6GrggVvi/j0Td3",
-	"eFK3BbkLdxd+lCPcrQDD4a6vYTI2FmpBy5POQ34t9pxysnXIvXuG67ojgr/9LRT1i2OH+kv88Y8D/ceB",
-	"vj9TItIUmBJva4SjVXUtlVnAGRdzIsUxBxzcirtH25H8b3G069P2ezrZb3HgHyf7j5N9byfb0VTrZB8n",
-	"mONZ3TnE7lh9HBFbqvYxtke3PseuOa4zOY899AlxFeIwweECm2A/OTurz7F75OSysVC7SYmqhCYYNV5b",
-	"3X+U01a8MhKtkdcCoTxK7t/mG3WQY4wxXCF0n54xfEo34R+M4jdlFI7GAnl++/DhHuCpo+BruassYLVX",
-	"l07ZabAFn4wd+BLH9XLM1FGQDeltl6Lp6aTIm5D9bb/Mob5CnaBJlcLgWDCnaz+/Zb+z34DVb5SM6kyX",
-	"AQGcnjftvve4RdTzdaOkC8k7llSIQ4bUBX+8uUZPHmTaPX78+POTrlzb4x1SUTDqpqz9IfgXcWI1B/Cw",
-	"JwsP9L+SJ6sVf9/pz4II7H38sQ6d32WPF+zDSipzwCMBY9sh8y5Yvg1WQqoVMZI8OjtLzs7OiJJrPSEv",
-	"rv5BclaWLtGLXgu9gqDCBWNWDazKAprUQDqupfKqpGQMRWIhJBLy8/6cJST7k/3n1P7zn1lCDJ2CU54q",
-	"xemcXQsUpjALYKXYjH/wwY+U/FRJwybk75BNACktGBuB68+a2EYMZo1JSy9h6B93xh93xn+5OyM2m3s2",
-	"nK5mbqMfsZC7p5Rc344S/DJCCHe9QXoVvWnOZbw/J/tgHlowWzNvQxrVEX6Te+f88ENv6GbJhHnrNanf",
-	"8r5C3ti6sSw/t6xfKvLXq2//3nFlOb576viuv64cXx4dutXcsOBeg6JZal9aWxAO6h3smK/lFXMsmeYc",
-	"0b6KEATDjSFH81pkLqoGYXUR+r4JU5ZApupCVopMN74I8ElC1gueLwgttcR4Rpf7VrfDjoXrOe2oNigg",
-	"HFy7uDwXOA82FAz8d3ZCV/ZNXwsIOJ6QzBeC8853qEZVcxnm85UrO9bXg2kh1KeDXAs/OYEU/iV4+F14",
-	"KFSzQyEB+nDkUhVd3nk7/et6uz62mFm/qW61Gw+mt6QQUsC/hsBZ90cIYz/XVIf48Lnf0AjU/jaTlSju",
-	"QRbdJrHu0Pq3zK4N6p+wRjR9oKHiDCm5uAEI8yYC31UXWjDqvoaclEuimOUcOiB9d6K03ULoUAgNGbri",
-	"638r6vXdSvaGuf9r0CxuxDbVHkGPjuocRfoiWN1U+L2SYk58GUPMyVjDd76qp3aJYk2Fiidnj7wBGT6D",
-	"nYt8K4iuoEjZtXD9lFwZBXtLaOYIdE/+/UwqX91LQ9WVL1RlWJNvpku5ZgUxa56zC2y64YvCFIViWkPW",
-	"9f/L3tstt3Esa6KvUqGYCAF7gRAlyz5jMnbMoWXZ0vaPOKQ8PicWPOxCdwIos1GFVVVNCNvLtxNxbudm",
-	"XuC8ybzJfpKJyqzqrga6QZAESMrElUSg0fWXmZWVlfl9Vi8YHzoDrnwZt16wL1nAk5LkDnM2LDCzesRe",
-	"HrLO61dfxxwfffiUAmSQJf7MdgZWLw5O3E8Tj7CEUUA8RgxkrpyOuv5/cRha8n73lyx1s5AWGDAMOA49",
-	"hhwq5aEQBzMqNFVv00MD6Y+gFVBSB+fy9auvu3325eEXnjEsKvtzu2lhFmzCDZ5vfYaMGMsDIU1jQjfK",
-	"x44i5oWd4PsfKl5etd9eUnNOVpW0jfBasCPnYA/W4dA1CXILNt0qsMQSqkTtaLLiyd+nAXy1QWj9o1I/",
-	"cRlqpZBc68tNDKeH6/5F8isu8sCucDcL6rGOnh39/be6E++pd3lp21Bpg1EjTFMEwKsbWTshG1uFA0hK",
-	"Y3uqqBq5bVu/UpcQlNLDHRES1kiDmfhWS/wFEpHjCmA1wOxQtEcuvNs+jVGY+k1q7Lq1okyvG5B9SeBV",
-	"YW8g8W9y4Po6C/6I5PjBTo++Gjn1hWV+hpqFrK0gnhKSDeSjaCMnvNm2jP2f4NmODelP1xbvEvTJ03DY",
-	"zjBAW1tqgfg5drGVtX5RPWbWrvviNHpw5yIQNXadNBQyijlEoynDECgtzw3SBDyRu5CP8bgB0ZWcVxjN",
-	"zjaEZ8SPQGqV52vquhHR0jCOyA8RlJUKMLMl6rcHNOoY4DlkjCPHve36cA3lfGCJZ6LszL3p6MWLhM20",
-	"uhKun04zfjl732c/fXdCOEB0cy7zhfeQY8he13cfm+kP5K8IQlf7YY/R0BB3buxO9hH6XONVBz7+03cn",
-	"O1eO706oresUw8+vVQjNwYS0Cg8TtUXgs9mjT9t4mCyMb2AsJPv44eMpicIUpN2S1lwXsvlYBlj8SXdU",
-	"5PUQKwopapaTWjomkni+Ojz06CUgI5DtgdSAqLALlqrMHQzNRM09uT8BsfzInZbEzRD0VpmF4gXKH9Nf",
-	"Hb7uD+QJvm4VNtfpXQTzGPuUDcpDYYmgPLs5IP703cmDYi/4Ppz5ZXjjVqFJdb0Zkmru5/2YXQLMnI00",
-	"wOqriKrb6HwTRjStDGI3/NW0/LYnyC1ZB+Sd04SWQDsF8cU4BfH35yHP0C3DFgxHOFIe0Ymz3Xp4xGCK",
-	"yPgAQc0XYiAz02f+mByiS4boVqSqDq+d14d0dVrX1jfYgdNAUrQblQ2vp8ZupLOvm7lGcEieR3u/5zVL",
-	"NQUzam5zkIZtiHDlfx5pGAtja5W9K4eO2inAP75DC93Q3HU+VhjF0zlWNKGFl9hoJTkb3ihV7GzbOG74",
-	"uNYau8eRLiaKfrG5QtxsdG9ONRiQvnTGg83NeVUbUhgEG6yiavOJymEggwmli2z/YkSayirAHLyf8OHv",
-	"bs0fcx4PO6NeubYRoXgg4ZOFgB3jW3huGB8alRcWWAY8y4WE5toUfNlH15Ed+ku+mcccUj8hPEFckRkX",
-	"9xsS2kk8+UwRIN2SHBPuDh6hiZ6HDsXxIzT+TUPMKWiPHADtQFJrIIAqoJ8A8FNC+2iWEHp80m9E9XkT",
-	"N33T8vLox5STQCBIzz63LN53qjYRSH66NpM3XrCnsdm4KaoN2yc064VHFGvL7jVmcpDydTtMiX/9bEUZ",
-	"QjmkhPmW66jOxdjfoUbtPTfIpkARphI73p+3XTfZmxN8wqldEnANLzK+MMlAloSnXx96kFOVZ/HrmbF8",
-	"4Q+AvlxEWM+NYFiHdjuPMQt4UTSQRikJ2tdgVklU0UsxSwlpFJu3JwnzJfne0Ta11Aq2vLaW8uWumm7z",
-	"D53JjqZuXyG1JdBS5375HTGWzBBLRncM1Qe1S2ZspoVMxYzn5hamIiqUarIVThW2bCzeW8MMaMFz9rsS",
-	"3m78cPYj6xC4MnX8xaXOk+6KYkeqi+XPA1nVP69RW/fVA+mta/qeiqA3VFw/U3vl3UUdNO46hMRZn+A7",
-	"aWYJUPoCPqWAi9nu23rwTOaxM/ss8XiPSUkagaG98k3EqRZ8Yex6R1ikVenRvdRYq2L2vOISQ9zSg7nI",
-	"kLrHdI9Zggoq5PiCkogTz6xBrD34JbIt0reU3obgsdL22R0BOUXWG8gmVE52M1DOt9XcbgzMWZiNkS/L",
-	"15cpx201LEW+rn7l1eHhxmUbW0T6RBnYFmpoqmZwi4nDnzVUyZBZQ7MkfC4mgeyaeiD4uWEiayuY8S+A",
-	"7GK42MYglzTiL1++WS7TBsWbpaY9oQLOatDtB7zIvK/ZH8qnKiS7RlfrxDBKDHBmwKNOxr1AEysXDNXx",
-	"iPaJJHAshU2jxxJU/WQg/TfBErivcCdIkA3QMAnCTkCvNejYVigQIR5LkSFdq8/Wc38KSywjUhHRIOYL",
-	"s8A4iu3jFuA5QQmzzn0y48YOJCYmKpYJ3F/C7oODLV+SeCubHKNLSZ3LChJ+YGoGslqxZq8ShbGU+h05",
-	"lOX7bxStfLn99tvcyRlIZL6rJmt/AdXsGwYWyWqqCPIdYeYjPHlOEh5A4jFYTy7X3UxFkJ+6R1kCzrd7",
-	"lHj9UAHTdzh78/7cde/84/vv2RBkOplyfdljP78//8jOT9l/Pjw8+PKL+t8v/6+XPXb65j379vy8Rw7g",
-	"+dn3nmqZ5+60V0aJqNjGzY6bG8OmfDYjDkNhCXlHWWRYRQZGNsu5dTvqQI74VOSLPnOHzMSzOmCBUlJ2",
-	"PxgrjLfNJ9Bc3o3h3HKSvqvmaIcbaNlKW8wUk2fKrjydi7lqzJU8MKs87/bEHUEsHWL4uHbUwqdvEi6t",
-	"GBzXQsW8iZ67aZzfe2KbO3e79Nmqgbhhrb+QKuP11eD3uMXt7t75+bsaI2iHUmg8Nagnc7WFlpB1Y5mN",
-	"ZXCN5FaPXeMEnmpMpyNaIQTD4NoQWS+Rsjt7XtWrzSaaGzxJj7keuiUXxvlz3WMWDWAgfS4rauDJ2/OD",
-	"V19+dfD9m596npWDoIOFZlrNycbXh9xkcymjthLJG6tWxED9Ayw+eI5pr0Hbd82qnlLPH8hDq7qxTn+p",
-	"i9k+0reldCJSHS6X9HytJkfE3s+OngUO9GcbKXkcDqzeW9JQZJCDhdXd6lv8vKZT16eU0Y+yvXVvhrHF",
-	"2WF801W/dmn92v3Za80WW7d+h/dsSDD9tnySdciuC7zVwf2hu5ebRrn5HvktYGticwcWAyT+TiersvbL",
-	"LOMr5mKXOyc1+ECZWHuBf1ybKgnDFi3rmk3zKM2VvPvd9pIH6975WTqwruOP2n+lqo/ZYq9r26rymC1q",
-	"muaObJR2giH6Y5+/i2UfZPJSrUzAqZoLDffh62bCUFXQi1Rkuj1D+txy7Y6mbMjTy7HGM6hJuawy6wLA",
-	"iRqxxL0rQdpthP1JWJlu9upV94hx9vHN6UCmSkpIbXnr7Tz9IZcSdI9JZTHnGXIDfXbG5RgMy7keI8oL",
-	"p8yysvP4rpEYF2QrnhuWTPmnC9eNC7ybSfBkrmGEqdqd14eHLCl/3dfu9RdWqQtsIWlkuMIZePP+27Nv",
-	"w+8evfmJO3sj4/Nqa30o2z9PeesVhxOkHvtHAcW+vKYN2NvpmjMfFq8IUGLxUs0pjSePj+1FKdy3tBbL",
-	"KTKVnfgDqXGvYWdc1pOduZgby1fNygS2/RHZMcVGXO9PVY2Cd6rVWFd1A6bILdX2lrLoZneN6F17MXBT",
-	"K+pWuuSKa5DLcBvvN6Q/fb0Y6Js7o6GplYSYE1nudzYIGAlT5/3p1WumNHt/evVVBR4743YSQQHTb58t",
-	"W+KWjKTXX/aeTYUsE5QaQV+vQ1HAvDPKSGjpe6+6IER8UREKtjGa3R9IzFlwQ0gCzmbFYUdv7LPXh68j",
-	"Qg737kxkmGgwEl4D/bOYGOAJspe5dmjBiG0nJM0hQpIweL0oA7obyCuhlcQK+8YkAnpTMBOQvXPT9Mg3",
-	"7npvwxjuMT39uoOC82LdkuwPC1ui4ssyRGN3BqTan4JuCXkFkmhMd7fBrxB4LF9PJgjqjI8dGKuBTxO3",
-	"D6BZKUn/qUba9CrXnFDEpIU8F2PwcIfSmt5A/q6GbBZvLx7nl2E+BMHgTxCnfqqkskqKlOf5ggmZauCY",
-	"mZRggpGGcJRwBmwgkx+5sQcIT33w/tvEzaOGFMQVVGiqgRMwwCdrYJcw8xaSaXCKJJRkcyEzNT+OiPxF",
-	"5qyQyrPqKMItJsS69/roFRV5DheEkkHrSXS9NHcMEffNQPqK/0SDAZvQqJH/P18EaOeo/H7KnXXkGfbX",
-	"gLQ9NlJ5ruZuMvzkD2QjfNFx3DoWkFYVOuHBsubfI8/Rc0oPZK7cyTTB8iJhF7h1J332jcfCDHDLKZfO",
-	"1BuwzKO2uVMgrsQ54sb3BjJCkQGPXWlFeulGj0WxHmzHUyaEr4Q01g0cXY8hcA2+jx5JZOq2AJYLSTic",
-	"7g86l74sgTWdHCAexkyrTwIMNZfmyoREOpqd5tOf+6aNiWBpz1XTKT8w4B6ymFYzE6mJpbA8DvM8bwWY",
-	"p5/V0lpn3FrQ7tn/3gk6989S1f4Zq9k/f1dD80/SqH+6fdj8M6Z8Nt1O786v6P7Lf9oEY/8jKU2M/k3K",
-	"7acjq4mm8zER5hWRl4Qtp4cEqpqfmpK3TdPfDw++/u2Pl72XX/+5UV/PEYbRowgumRHqAKV1EqqrJ9lY",
-	"lfq2NXWDv8DBL2d6b97n6/NVViz1LXD4vSrEtlhgztcRIxpy6VnIeyzBr8Pn7u2BxdwZdSWBJRm3/Cgh",
-	"9ZyoPBNyPJDum387//AzU8Pfg/Gu8ll9glmHukm2M4NUTHke+pP1CLmXjnVvB9L9ottjCapOwjquBTVi",
-	"SRB019lS1t0fsbi7v53Eu39J6N3/UO6T3kAmNdlPuu4jN9aEdZxAwCc+neVAeb3EB3fhEUOWG+pj9/Gd",
-	"VQwKMwbB0tO/q2E/7Ixld/rESI8DLCtOOkWB0zB0Fi/apGiGUiVT0NIwqXCjdj9VKfHZIzJ9RXPRY0md",
-	"8SQZyHLugz9B+AS4mgnrcFmuHFah+GXLYAa47ozmp9tnJ2F/G0jqWEcqXN4ec+9iyR+DZ5RkPHh2xAbP",
-	"+v3+4NmfSXcgU+VsASFa4eDCfl2SyJVlBc7GYO6PYrmSY0qG4UJCdsQ05IpnA0nEfZojwg1u3hryhetr",
-	"OWlep2lbdV33dok+5cisozBiMJBDmAh3bnJ7P06Bd9zMpLCGZVTgY3CLcVau7qcs2xe37fyFMw4r2II/",
-	"ntH+fVK40+zff3NW2HseAduVPsT1+IgOAH70Wz0J7Aoi8otznPmDcyddbz2HSJTMSxv3WuiQyLOJXWLv",
-	"gayD0yWEQc7oSV8zvQS1TWxMketjyDJiTSa19F/o9//a7/eTgeSx49erIY8/jz0qopX3TQfUEio7IGHU",
-	"gEdBp7rO5qK4p9CeIPY2mvVdJr5HzbTsQTSop5GHexIh7oXVdGvuhIRspt+R7yzVZV57mdzUFsWt117s",
-	"uqyplRHosyl8eJgI7QdZm6MtFDvd/MK+QbCO+Gym1daJwUM5zH/8j//JfAsZmcDgCGjnj/tzuH/C58qq",
-	"uSyxyzuvD79AEiA7+fd+NSEXGUhRkSp4el/yTRKWjFShL2ABzv/DWAK2EjJxczD9gXwf805oLg1x0vnj",
-	"qA/sUdyEnAaKqofzEVarOFd7xEWeOB+DfKCE5tf1rcMj6lzyjLXK82K2VEFMZRym22NGMZMqTewZbtjm",
-	"Qo2SEmkqgFFJt3UYAHfswrKtNdzHznutkR/jSxANnvAD3adNu8wJrcm9FXZ9CynC/N539tPmhm1PibzL",
-	"2Ko3AXy1ks6d3ArNnD5372I4g6Vr2l+PNLgj0g6tIDXQaAWlsnhmztosYAiYrrFzx8wqfCzTfI71YVyS",
-	"hs9AGyV9+2bJZlAFWt1obGohzvCNewOxNxD3UziKMYyHsw87AAEKnpE3EATd4+0DXeGLUDAPGSMXw3sc",
-	"HlEsYs8ayNiN6RQypwsb0uJqtoT0RFjo4+Dxddpt8yNCLGZzm+AGsbcJe5twn0BDsjxjbOuIhcqOhgBd",
-	"9LhS3GqQ2VoiVfzJc+P9ekL2iwqvO8qfRvB0YfBalnFL1G0eDajrPqDMiYyp0UDil0lJp8qGBcUe8CoO",
-	"aZaj9M0vDlnGF4bxseo6vyBBALHoAanm3d5Aqjyr8DcoQEVdpjTMVOnMTalrmojjXJcW/gbzuOQ39a/H",
-	"I85AEm+sEnQVgXdJboD+zR2qQ8d4Gk0tnnjKQw6dgkRIts352NBrPW0qO7Fs6g5lLw8PD6kZgzQEmGon",
-	"AXBvmCpNlAXsdTPQ0fdgv3OtV8XtH3FZb3qsLovVN4cpxYbOkRh706d/QRLrTZ9+74VkxzXTSzPXylGi",
-	"xVMi5Qm6XxkMRuoupuChZpz+6BqIBf5obTFH+bYoRBgsE95VYPzwxVADv8zUXLbapx8D7qhhwwWbKims",
-	"QtAz2tLXKErVzDdlKzuVr6YGW0siivunI38gKYsnhhH4Wjn+G4iUWRgL0xVxCnewGwqQdpsDH4pc2MUx",
-	"S9BoX8y0GkKWsMA6gQ9LxfBzzBXCn0HGFgTm0ixyP4au7BJspNbQXrqe4YRUmWKlQdmGbGlIQdoDnwDV",
-	"KmFnVfpyXgkb3czNZsA1ZKyToNNyYQBk0u0F1g+vDwPZSep3+12CwbsC7bSmk4T/Vg/U0ciOPHCjGjEl",
-	"YSBr/lvwogivp+dcNWfXiYPM+2K8TNT1UdzwmGeXF3adW3KGM/XGT9Q2nJJG/EF0QnYAyOe1akOElxPz",
-	"YbRbX6VhTttUnb5+KtSTKaaf0JgRZ8qrHscit+qKYhvaj35+q9J/CGeiEIuMihjoSqa0BaxDWhkfqnqs",
-	"rpRHA5nMOOLiXYw0xUQS9q+I7cJesA7++zckyO722CElrYRqNvclJbW77yE7HsgyCBO61XFfmTqMWRlZ",
-	"IaY00/UgN4LisK5J6V96PJAJnogu4Irnhc9WCjsmDdhfOGFfe/irHjOXYjaDrMfArWevDA51++xXihEH",
-	"a1NebnGMIhmrVEaHSm4rzNkz4J7kJFxNYXrtDDSVew0knsach2EiNMKxVvMoEQxFZI05O08J+XPnZ6t7",
-	"MiU0ntYyJqXhSR94/Azc3WRYNTtwci/k+AC9gA290ibwvA2Mho9ukAHKFwNJOofhBspt61gB2ALaIZF1",
-	"j32jvpcMsyWd1ucwssiMjXpZOgGYMNSqjmtU6KOafUdtvMOJuAdlepS7+PI8tCghrsrTUcK6EDrxR6FF",
-	"yd+2IhKaYKvzvrGyrehp5OwjICWq40CW+sja1ZGyMZw6krJX6khvqmnkQP5a98vvqpE45r1G+nlo41so",
-	"nhQ5d10OfeYyiq43TXdRSgTGXY/N+T098lnDcjoLj+O4nj2LZmSfetgOxIkeS5imSvjIrdq4BLwZ7wcT",
-	"knGlHnvNbilS1Of7Bvkpm99jU94bNmUk+S2Cf+eqXFKrDVEog57sASi3BEBZre8xhirIhTSWL3rlFTVf",
-	"KwBrVvl6VMqW9Ty8H6PhfA0/tL2UtMBNbmACtg5/sgnAZCU5O9zoqKn7TpB6mjL7cHlQiLqiNKOJHsId",
-	"Zb55b3sx5cLJBpcpHBDiwgaHkJ+qH/3qf7NDwVtpbR2LRCB082PZm9CWmrcwT9H6hzk7pqCpW7AFksyW",
-	"/L2hUmZFBKO37Nj4XndaWRGWHRnjlXYe5vSxOtwWvaC13avDGhSgVVUg5NA7SXub2YXpECX/WlPrH/zs",
-	"oz6b07B8DoH+h5LU6mYA4Xju3/9tEeQXf3hgjLWn5TOYqiuI5HqjM3MYMxN0U+0LJIhKrIM4JAHKDnGg",
-	"lN0D9bdID684fN0Rum07v5FHeRsxCtlLdXDGitO1HZzxOspS5yMUDQb1JMvuInexzO2FqxmvtCiP5XUN",
-	"naorIcdOPeslR91tHWKO4g15u7j357By4nns8fCoqw/EPrGPFNxnpOBjoWVwBZYOdFOFPOZMaaZGo2PE",
-	"lXWrCoiJx/O8Cq7uKo4+AZ7bSWtuwanKc0JqHCld5ij32YnHR/jSV0pT4ZQbPQN5BTlS7QbIrYxbPuQG",
-	"y4MK6fPX8+bKh3fUn11KP7ZwHZBr4O92Xb61Kny5iVSfU0u/SH7FRe4mZpuQUr/Vg1YIXzyfgIf5qsaZ",
-	"ckmwSKEKviZxdB1OIselkoupKow3VJUUHaQTSNewua4hZ6449YlGfy2LfiNnKi3rG+rBTbeAR0VnHo3k",
-	"+lt4mnlGM/+EOM1r4+6xWlllbCprgrnOfcEHL/DBa3gtnXnw8H7OMUYw2+RSyCzBKgfUp6THEpvO3D8T",
-	"a2eJk+ckVdMpl1nSdVYldINwZ5w+oNNl2LQwlg3BIxf22VsM75GyCEMYatxCdhSTnQtbA1scSNd632l7",
-	"6EK/0DnCNlIH+4UU+J0VU1CFvTCQJl2iJEfDzSk5DCeETbihProBtwOkRZK7qzuWqoUHSieIhtha0ADp",
-	"5Z6t45oMgUh/766wKw6Nf8GG+QHLcrvPEthOlsAu1rg9K2DtKh7uLcCjyg6IRIOA8K0hAOwplwXPmYWt",
-	"buR3SiRYXWC32wcYKarlIiwH9/lz472DHm2kMw2ER69hlvPU05gZqzRkA1k1yxDQfz5RuadAm4IeO4cY",
-	"5yje+VkuME4oYc6UbNyPKQXhXvfjB8p6eKLa+GAbOEr7kgYfe2c1AF0byxceK37BeL0waQcb/JEzFlvG",
-	"iTorpIcZRvVDQInz83chrXyijMUyBq2U9VXHzoR5b9pzQlktwLAOp5d4Sovw8ZQvkLGHFTNmFeuEz//G",
-	"XnbZ//5fLHLM2d/KX/3v/4X/XVxkkPOF+7I3kMh8H1g1iMjLnzXCW7o9Dy5Dg1KFRWArHo3xuTfAbjIH",
-	"0g8A8ZuF7bMTPxFYqqE9a1ggMKJySWQk8hg6DV0YyLSwzEyUtj0Cinl1eOjrtdVlwkY8N0BsJwFeNGGG",
-	"L9zxZj5ZHIfgdUwsMESUGgI2wFd+efjKA81HgaakyUJ+BGPv1T66Bh8q4Fv14gOtfJut9ILxV7OWXxJx",
-	"47VD+Z5bmPPFNvPECrns7kg1x6Cv9NdXlaqhCSmX4K4205KkOZO5aSGnkCx1JzSiukFOj0tYGLAHMz4W",
-	"ksIOXx5isTJGoIaLssaswz1M1KvDw+7xQBJPAEskfLIXFNVL+iyJ4t8JG2EdlilpBkYjhFnxkfFOsLTO",
-	"pZrLHvLtuCnysfRGNlKMBTbXazYBMkQ0ac9aSOa+et0IyNDITMPHW3gLDm+ZBuW6i9UVwpY33MCBkAYQ",
-	"Ae8KmAGuEe6sJI1DNqpZzhcY10FBfH9aMta1MLX8o22Er778qsbG93LjAU9rt3crfCxDpXJAEsvePq/m",
-	"LxTCXXOvdYPCqOXpzAparpgbMQIejxTeuQyvD7/ut0UzPwNCRNdH6u0DcahfR4r4uVRYPYKCqZ1d8RLr",
-	"a0gAe5GC9nxNsJW7ul51T6dZQnBQSb91Y34TN3/ji7rqx+fY0OaV3I/rjq8+Edff88WLto8srs29rM1V",
-	"IJzETGE6tcegY7VLbjM5SPmOkjPdgq8NOJyLsY84eI/X6gLJuzozISVkXRrbJSyqhAv85M0JgVxGP5WI",
-	"TY1Hac9n3JnlhcHUrmSmhUzFjOcmYWNxBbLbC8RMmP4VcGf5WLn3DmSC3wq7uMj4wkRgbF8fehDrMtMD",
-	"OzTBJM+y/2W3F82IRe/dAi3pww4rtKJWsOV7JA+OB9gWq6we2Ucst2MWcJVD8Cia32WlITUrxfUWlmHd",
-	"nqshA2kFz82RBqPyRvqfHebctmYyeGvI6dztmjswqZq53b3sc0hEJvsJuQHypzErKAQAjpHKUOUF0iQa",
-	"pGAjosv480CkYfiCmHH77OdAFcQMpLoJnvSMZsw7u75T23XNdwWpW3b3uoSzaLY7nirZGj8jprs3Btvz",
-	"EaKZ/jAD+Su36YTNVZFnrDDgnVwf4JcZm09qtiDS5Fv659UbInyZZYOxPmV694ZiJc3aKd8+y3qLJ+Pg",
-	"ru5Ve6t51n43b0+z3sUxu6Wo5bTYq81ebfZqcxNP+aaAB0sK9tjwDvy87uEONonc0D1fE+YB62BlaXz3",
-	"d6/wBg3hm7Yrgz3CwR7hYMsIB8u3A7cEONjA1B7NNFwJmLea3FP6vtXq3kyt3PlLyPEbVcgdB9yjzvoh",
-	"tMmphE+WKeqY6THgOhdlvPgY0zaEZDOtxhhZJQ5iH0zey3aLda9NakUwEITcE42UlY+edADTYeayTBAO",
-	"tr/nc2MfaA9o1KWS1unFRBir9GItX11wt5bIoCLCQlO/qFhNxKni8F8e9gYyZN98eVil5xyzpiSctWkz",
-	"P5U9eueHsVEaDV4A1nI3SuH58rD3bMo/iWkxdX8cYo4I/VVliLi1G4PeKMXjvjI3VqZiszSOaAn3BqHR",
-	"IFQTy7yuEFrKyjZXPnePGr1ZwRClhuwrhe4mCOdqZA+yGqhox4A1jD7LLrg9Li8eMJMncP5rKAwf5tDd",
-	"ArxofcWSUOSeIJ5NkecMuTYZj8nUCkkdiyk4aFjuV/8OWhn/M5NyaRh8EqaZd605y6jJxpbA/jdJMdy1",
-	"kfwWE7WfYsBmSzrwDll+cBbpYr8kgnNez6p8PSY01dIM7uaqnhrZxyGfRBySFptNC+vsOm0GVE50Jxii",
-	"alePCKU3cc3rpGh4ZOHphGhP1KjOLu3Jw9xXVUJ8t8eGi4H0PCm9KmsnbBQ2MFe5LcN1rnBePSbhdFaY",
-	"1EoitYGsMaklPdqj1rKpdZcokbDpknhOZgMZ+hSKthqpWXo0BVFaoNvc6JGZVlmRgjun9dh8ogwMJFyJ",
-	"DJzpIu5p3Alf/OH+wSMT8nW8+MP9g3+HxxMCIjF9Rsl95qjMKuwNZMkjmbQwxWCWQLXU90aB1sb4iD2v",
-	"bdnrzA4xcVJuY3vCfJiDzV9b5HAefvTnZ5ktWS3p+lC7l+u9u9GCLFybJsx2qMxXj4qTtNN8LhfOkFTE",
-	"THESRLUYN6HQvjWiZaMVf2GRBX0TW04cj26ssd2u8f2zDej+B/KGfP81XJojaqLk6Uda/jkiq+gCXG+E",
-	"NSzhNtki5X5ddfaM+0+Xcf/BLc6N+Pkf1MJUbO9HWEq55dryU62GUOV6MzvRqhhPqholO9EALOcLDwvh",
-	"vpipPAfNOh/fnDLfQzwhnp+/G8ghlxJ0jzkZAWkxvzVjuRoL2WMzLa5EDmPo+lLTqg6cNoGqupubS8jY",
-	"fCJyzB9XxKKLYQ+fAor9mxDToTQ9JiRtFFqlmGcedXVGwyScCqp0tQOpZArdHptzZ+yo9P3lITOQKpmR",
-	"iRYWUe0lQmO5RqV/FaFTUXn3sDCLBL3egQwO6BCtobEiz13vpLORRBHueuVarNexD6QvIx8JKQxWRjqZ",
-	"pEGUoIUlAy9HzENf517i5LmOGkT04gOJpfl4fvny8IsYa6vE9kvIOQ4V7n1c5IR1ktAeVdHgaJIuOefh",
-	"WWNhFjJnAQnNnZ8+m0HWCMnlxknmv5LnO+Yf7draVh3F3pMz3GZ1acW9CD/1U/iDQU0uVbrHxrOqd18X",
-	"1a9nEJUBnlsd8TNhUre3LI50Ibdstb104gVlabpLXJCOklAOXske3hMbwD53eyx1JtH9GJO6MW9+IIWk",
-	"hFx8HgGBkBaV4n4z4beID+cBVkXJqOl+C9bFQNarcUqkDBaAMpRmUsVZ0OHmtRMMDQK5XtjFDNDcGPfO",
-	"Rfc4avESFhdTYabcppNkqf7HAx45y38JHkva2Vt6xJcFuY0Amgy6yIGFnadczrgAATeeJoN3VkiMSIcf",
-	"PWpb53p6jnLwXo5Ua1EAiQ1kodYiEpm9yXtQUA8UxUpAl4ycO0bmuRhD6cBu08zBpxRQTMwmp181l6z6",
-	"RS/OpAgeFlHKH8wFZnxC5ddR9GogO4TU4eF6fDQOq/9eRwUTFAosHSa89HLmZs7LK711uQdvq2FtdCF2",
-	"w9Ba+fo4uvY5hcHKAZzy8TVJCNV670+lrUlJ1SR5UCncza8rE46Ub83JtHxqO3xaS+Bk/gjH2QwkhoLK",
-	"5gKQCMMivmNm1BScK7K0C/vDi9fogUyq/vLZTKsrSFgGqciA4L+SULeH9XzwaSY0mAtuE+R5D1NwXPtq",
-	"IAOUscffGBW20AQz41oVEiGR/QG+X/bgYso/hVLjL776Mr5S6Q/kOmACgXcmjPrac9PDyQBZpZyttlw6",
-	"qzQTzqPQjMuBLOSldAYy8dcQSQ0COUyve5imJatPdXkkpnshHOdA4gKg9Wt2VGjyayZvh9eoZRsPBBFS",
-	"jbHtILcsxPs71W2RVFKIgsu61PJIXIVZybu6uYULclV3U7CY+BIW670Ud0YIWAFKkr3FQkzEL5ALlonR",
-	"CPAuFh9dOmY431jIFAayk3hBSrpH0VHM4CUoS3NlIAu5PJKRSlaKjUcvpZl7q/XoC+uclR/cuHZ8QPgB",
-	"FutqS9zU7rf36ypK3Ok8FPWbe+dia1KHsMVuG7I0xhcOGoUn8OjwXGYhlFubBB+SHAk5Bj3T/noKsUEG",
-	"smNUTV1SJUdCTw2DTzy1OSmkV0wf8cGEg3IXlapsyz3mqQS4jdtrUrQTmiSvBzvcH3+AhW/rAVONNlD1",
-	"KJbtMaf32+R2jIXTlZpSNIGA3CX1qFJ93F62rPhlgUW16ZH+0x0zgkk0bZ2GdfCxpW13zIXsNoJwwJqd",
-	"ryH5+Tulx8pakPtNqlHu3PyAjTFobrdFNctcHII68oHErYfEfVR7xtNLPgbTC3xSpsdyYSzW+7CZ0tb0",
-	"nHBpijgRN2CPTTEvo8cuQUvIewOpYaiULcfaY6kWVqQ8ZyORY+r1BOgVEuxc6UuG+Roj3PYEYeq6/d4H",
-	"3nsD6cPqmGtBVjPrMc2FwR9UM8TgCkKOCF7/eacz9e0FLGw830mYU71On+G64iUtZpfULiAaM9T8nGHp",
-	"QRwkfMzB6rij53YNfJUX49rEUmFTtHfRBOyPeQ8ZwfZSGOhAo+W610A2poRu2Sj91wIKTDvA5NTI9z2K",
-	"Et1YRyo2VNmi65NhixywLtFZkChHjDCn3RNozrIyTmQSYvzARnQhSwraIU8vnX1zh1eDr8NSUT6lu0Jv",
-	"oQbSm6iyRE9437yWKyuyP5OQb4B0XMZq4FPWsWomUpbgY8nRQOL/+v9wQ8+Q5cv9aSzXNvo71KyWH1De",
-	"A2RJt8/OcAYwG4IapDDWc8NmObcjpafMbVZSlUkjeHeH7xHyonw369AwQs4CZfsm3ZBVUoMJ9ItE/cbT",
-	"N6VtHLP2MJ9kIWZXLtNA4k8x0brJ5p67icAbt5TLxw7B4vq4FpTw1Vabas1pS7ns+ZXZHzS2VO/mhN1f",
-	"laGb7Y8dUWYcGqIa9iCayNthrbjfHsEnSIsm24s3ygdCjtQaFODXS5f7SOFK6qe0h/q0bAggy8tQyBDq",
-	"sy0bNbr1fvD79b/+rfq2ANu5BWOvyUdY5zXsLsIWt/WCvPi1gEGxM/uWHt/otrkC2LsRKUMj6YRr9iJV",
-	"GWx8eb3S6zfu19srEKkXhzS+UizTM5Sjz7iFAyumsPkUYBz+Vm/7nG7sV2Vtg6t7fO5p8EC8Xz2Bt1+8",
-	"38KorNgHPIxWsB233vhCpd2cm8gotm17q+fnx3BYpwjGfr9bs981BDIakSruYb+rYVX8robtl6pvscoI",
-	"UW1/V0M8uBpKsrxwxtckRz7CVVH/GNZBVOeAs2C6bpzC0t2w6TGjNCVvbXIuK6s1GWdDvhGle8tF66kb",
-	"xb+5we4iIYy4DP9NDT/XhLByANfvKqU8PCWGoWrQ7bsKPnMNxAw+cw3x0M+oRmG7cArl70cx+2rkFVBk",
-	"GH0JDF/u/5RZ6f7H8zzp9ihWbZUPV/coFjPnV55KkkuuFz2qixm6jgGmc86dSg4X+O65nSQ+sDXiIi80",
-	"sGGR0V0Dt2zCc+vrf1Seq8L6Nmqc+kwXkg1hpHzGFgVwsYKxwsamVLKhUpbNVC7SRZ+doNGxqsBZxdST",
-	"inFpIH0YzQfLaIjMgLUIDEZVQZTNRSVBbAbaKPnc+DwNnrMyz+MifJR0jynBbS4MDCTWxXBtDeOWKWe6",
-	"XV/LrketuH9XQfd6rJA5GMMSMZZKw4UHx0NEGKsL8EyeXLLEHXi1yKAEtu/wIhMWsmMs0zQsIeHxp/CE",
-	"WaW67Qz6weA99iBV6OfDYE6Wdq81oywo/p53aj3vVDRRbSbxxlGnYC2jpDBngktorTb+9kj2d79jfv6S",
-	"81DVvJVnWbIeh+D/HffV28V/StlaoTlt9ycDQeju5SxQQK67Md0n8a1P4jN06CoFD6tTnEMUOGpDUpvQ",
-	"vmCFNnzngDGCz3lo0TQWZu0ntgrnxjuJzhucTbiBpM8+FHZWYPwh5bMZICrPy6/YD+IbxPkMN4KJ1YXE",
-	"uu92gM8g/ufYm/uOeuKAbng4O8Xf3PBgdkOA0leHMULpy8NrIUp3f6RzC3T9mQ6Fam87Gm3HW7zqdzOE",
-	"B5mItr/RmqAhOQqU9b2gagp1r8fgE50pbGF6zIqpkOOHNSg7SiFePlix//gf/7OsfKGEh6pyKOWSEVMV",
-	"VQp5C6zmEr2DzuvDL1gtFyAckZKRKvQFLABLCE9kVVtT+Rb1AxwGnr6OA08Bno2CckJWCQfug8RzGcpQ",
-	"fkyxzvYs45rvuf3jEmn1t5AKU9bB3F9+8bVOr5vwKkGrAjDe3/tvyWkmIYsKylBBnBowpwbd2xmTYAPq",
-	"R6yjlMsU8i1bBvSY2RBc530epYdNOfZpVaRo4a6EOpH7mPFOVPcNNnEvmvuzoiDHXkv/wlpK8oST66ba",
-	"xz7d+RaT65fvfDbX01oGTqWnGn7ffkp24w5OLUEAIeW+QnZ3qnmGDe431b267rK49XfEQLuXPVWDKabb",
-	"9rYnPLeQkYZS3utR052NR6/EhEHSQKnmx9F5Bv/Hc8smkGeYgFxezuQca/zx8kgXO9V4N0H7zXiv3dvS",
-	"bidPjDOvJP6mcrsbsMpzpy1bVuvvnMpgSi/gnksj6FUucQXM7SFhg0ONzvMYnKPNEaMQ2EwL5dWOpXxm",
-	"Cw1Z7Jr4G9QO1kd50afw51RlYHqhNItdgTaE/1NIDzJmFia1Ob2862+UMedj5R4Ybc8OjYdfiAc2H6/2",
-	"5uMvYz5UnpMS0eHUo1PRxHt1u2UELxgNNCa5SEEaWHet+aN/ZIe7lW8Cs/2u46zwPf4ssv+2SfruTVUY",
-	"vhWge/Ft0Qi4M661i6KwumuEwj8S5Zs2sCpuyCrVzBy6p5i6y9p/G9ilVtN87sio2WvV+A3W8XDPv/qo",
-	"xOR7sFuVke1wLq0uIvFeBt5MYdgVz0WGaN9YTjmfqBz6DP0P56UlGsjypZCwKV9gUlqVuWsG0hfISpiz",
-	"6lnCo4akx5KML8yFGl3MAagcliXuv+6jqZJ24iHhMr4on+oeD2SArB153696t0HIuEy3AlcTE9CD0ShT",
-	"8/cdTtqr8VZCuHQaatLkY8aHxnkAXjKN5RXdEdewBX7ltp1/U1LlJpF/0nzK7IRlAnkeS5NHFadyX7dy",
-	"A65lN8WPYmtzSiKVFSMvc+aFO4pJyNdn7f0c/eRN+MFNO+DLMR4HvXDDiNxANyMYDnP2hAo5YqEpx886",
-	"BlINlhwKykQhmB7IatH/msitk+/4wWvKPU5CN4iAaQ7DiVKXPcbZec7TywM3Um7FMHfWLVUYMvMPEfQs",
-	"O//p46lTy3yoPvXZe2sGksZD/CPhYSPGCKLkv/NgIPjjGTdmrnSG7CMGuDOTCK7rtqQDJfPF0UASa4lB",
-	"2pCEXnJhwFJi4RBxSn45+5HOwPhWulNA6F4kGrREcHQF+rkZSJ7nav4iA7nAwjLWqdB5WS7k5UGuUp5T",
-	"ABIsz7jljGeZM+3e89MwKoxboYEcyF/9KL1nZ1jKtV6w5P85cFvZr84RPjgXY4ln8yNm/3VQHB5+kRZS",
-	"fAqcMfgJ9K5e+u8m8Ik+SjxNiq9t+eRm6d1PJ28Ozt+dvPryK3YJC8jYcFFWorjVDNPshCmhF1p6XZ/+",
-	"0nyOwDG+jT47gxTEFWgzkBo8jSOyIKIIaNzdUkUcasQvQ3hS/vYqsQmyhHlwZs5GMGdTIQsLpjeQRjFe",
-	"BX4D50xM6jDL+aKFAQaz/BtszY5c6YaWqAsPBDzcNPIGy0p9zPalIutLRZps8N2tbOQ+N3sGG8bO2qR8",
-	"Hz3bSvSsafGP8bLIYzdlkDsjKJaO93eWjxW29pVo20Yrf3jfRuVjtKd0yDdB6h/cXrp7cWuNwrnDym5M",
-	"zS5ich+mwiJrMwUVnOjnMLKM50hvlCBa8jihbTpgM2OQjoCUxwUJM6ZBw3RmF4hlpvxrvcOWsEuAmXfF",
-	"rNKIlI6vz4Hri/CQhqkHMm8Pqz2oN/CghO43V9z9ZexWqd0f1oU4smB2AbxM5yt3tnh1eOhOHBjuJogY",
-	"Xx9P5wPG0xRm1offp2AMH8MRS1RhUzWNmNZEOul5nhU3me4Ys3Bv67OfPeqMMDFkIlgtmg8AH8E85Pbo",
-	"ml9P4ejHHlA6ubXOBu53x2b0QKREZQhM48WnpI7lpbMh1dwzZ6Bc2mqW765ptizorita5fxtHMf7tvrJ",
-	"ziN522Hmb+j94jqefr8oNy2gvK/QYxjG5rHHaqWfavSxmoF2TJm7+KfrtCvkIvtP7rybLafw+vfGIvJs",
-	"h1lyTaLYtlP4ri16Zbo35STuXbStyDmCZjPu01KdW5EBL0/1izDZO3PVRuCOAC3l8e8tTE0ZRc4CAW/K",
-	"8xz0EZKFu066k+NE5SQcrOpE9DB+bwaywyXjOWhLVADejzIqv4KMjRUgyW+CT6BaJl2i/Y4bpjNen73l",
-	"6WQgU651YOyl7z3zpvs5JdsdswSJerN/dUed+ExHHyPzZn8g/VMXmPefhPT/2ov9DwROTIdbNlXGspeH",
-	"h4dYULvAWwPIDoR0PcPeTvmC+lJV6bpJb4MKiHXzO0B894fZpWmote3Tb5dDpXJAAOtd7pdu8NeX4rup",
-	"pOV4QimVQRqFPOCzWX2bdBOyhQ2Spyj+RwbyUZvdCLsiz7Z8vCsxtWxEdCtxmQlITRD6tZB17US9WtGq",
-	"n7i+dMLkrNkZifT14Wk3z9ieMKi9+6NRozi6ucXIYamHZOsCmwstzc4kEIXvgOdUdN0sS2iqUWrcTnHl",
-	"GVHmXPuwIdm5PvuA8QPkynkebR6EP4uweuuE60aCRZP1WQjWNuWEKgJQSHzcoaa5fjq2IipqBpLPRD9s",
-	"OW13GB9mIE9O3//b+Yef7xqc4VkmCKLtVLt2LJ7KncdRnjPVEAuPWzxt3xeWqbSYgrRRAgDCHQ8LkVss",
-	"7bmtzNxtMSEtEKj86O+/1XckYVjc7x7jhrkZrbEpIGw9LSKXSi6mqvDTU1uwBZ/mGyzY/3vy0483W7Dw",
-	"4hiH6NoV6Lh2uv0nsWJuqDdZMQ1TyARNbsgiWQ+NHP2iTKj4nEGSz6rxnIUJ2MMl3w0uuUFGnlLEq2n4",
-	"7d589PS67TF67JrkuiDG/v6k6os7aXGRI8k7MXZJUr6jqByeY86XMoBam5HThRzQ3A5kDsgJ70GZSzYv",
-	"JtW8R9W4JUUuNSHox6YGf7UOqXggK6hiDyTchHVsCy2pb2o0CuW3SCJYggVTkz6SH0UYBtJ17SCHK8jZ",
-	"LOeScUvEYf1+/4X7IOmvghd7POJ4GWJU4vYMslUD89jhiaMeP1KE4gYN2yegrU9Aa5yyNVboxsDFdQMV",
-	"wRc3+Rgv/tDX4Bk3qs3DIVZ8jhL3UBjHTS7iWrTju2yBNzKkkVCVJRXt4rkBJPKqlO7BkT9DcOQGib0r",
-	"TPJjlWnn37Se8E6BmECPylQczjJIc+7E/grYFJwfJsyUjcQn8u4Q8HUGmonpLAd3EKVp7AQQJTfNA5ny",
-	"GR+KXNiF+xE6U55jw8+d+9jySzC9UKUxLkSGFVfcO4ee7NX02anHSux5ggqWITOtxPQ/91tyzVw/Jhxt",
-	"zhAjm0f+y2jNfJSTe4i6Bjeuvhmd5lzuUr2Xm2pD2s/5nm2xXbfRrW9TbY8bRGJAB4vPQXMfBwr66o63",
-	"x0Pf46E/dTz0Ngfibsjoj9QS3R4+fbmdx4qkvhqnisJKu0ZTbzn57iFg9yhvD4erfgtTVAODXWNNbou4",
-	"vqkxebTg6/es6Hvk1z0M+zIM+y3UugYHu0atM7040IXcnV6/rbApRTjj93Co4WjvToHSwzpQ7HEVDrZX",
-	"0VvSz5675xCTh3U4K6QYCchYJkYjjEwoCSwXEvDgROakS2lAqXP2PJJYkunFhS5kgk5jVXtEPzDHDYgy",
-	"hmUKE+Kc9i367CTP1RwyNp+IHKq87eARKV05RDuzU9/qxVkhNwnF79Ff/zIm5FtSXH997CMmZqLmq2ET",
-	"9KtVYdmUX2Jp3X0Zl/DczoxLeRRYxZcXGk8GV1BVEh7fgB+XRbfa4ZwReHDx02mfndTpgp+XSNXulXSx",
-	"TmAwByatTBwmLrnTUC7kJWSsk7i/LgRFc3ZkIt7SSuxtxJOyEX7VGV89NN+TBbgt/8udQhAPRAWzjwjs",
-	"tfqxkcLsMCBwW7qYTVX7r8ccs48k7I3BA3DI7HJ7vzW7zKZW4C9LNMPCDLhFazordJIwuxf3cEAI9DSP",
-	"xkbtjyFPlqjmNheqNcYarfJrYFrO8Ikdbown2VRIbGUd6AgFR113n1DhhVt5LNc6EBJNZ1oYq6Y4DfXk",
-	"PFykdRKg8piVBp9vwNJcLrxAbF7WeX34da9+5YwVqYHswZtR0FcihQtf92g8VoE3v9MuBX4H0plY93O3",
-	"HeXiimrTRArM/5BQGSicpHLosUxoSG2+oDw6QjjyFRvCmoEspIYrdYlQEJcgzXE1ZzjOCB+XRkoj6tK9",
-	"ewBEKAy1TJo3kEuIEe5NbKy52+bwBh53ibkw0JhZRFCZTqqfMu7og0V8A1BppC83V5eS2eeG/prKYT1M",
-	"5DtEeDah3phEC2zJvFJ1xfjUHKHpuiuEpJYldyAr0WXtktsLLhxCgpX7eHDmVsT6mzY9Cp4j6VErvGQp",
-	"/ztwinBlXQMPCiPpOvBW2nakomJGfDyfwc71+dwJB16XSL2fGxZNvtsqIi26te6Xe+VRSoVjrYgO7VsJ",
-	"u8FO0lZyR3r0qIvsKoV8UJT3tQq5x3bfqLTu+l3z5sV0y0pV1M8dDQVqeNInsAIhEWsLeS30FegeGy6Y",
-	"yPqsShIfObmfK32ZsA6XTGRMjQYSq2BxLnLBZQovysdM0u2xxDgNFXaR9FiScgtjpfH/s5zbkdLThHWS",
-	"DIaCy6Q3kEkxLKQtEqQ90xPIkx4LY88X4QrFRzyOmP/lwctXri10lf+RsM5c6cx4lKCBFFmPWWFzIJS1",
-	"chZ6LOUGDoQ0gGfsK+gxnufeZ5i2p7MXOWyYvF7ORS3xe8o//QhybCfPjr56vXH2epjIjRPYXT/Pw4/a",
-	"ETP9mtzotW/Cj9pz7f3y1l4749aCdk//9w6t3D9pvf/plrrbOfj74cHXv/2tMxj06X/df+n+l/+0eYL/",
-	"P9qm+ZVPqQ9/v2x85ecEreBWYQNUhSJ/KsCh32g1N0DOdmmMwgREFra4xjcxKY+RQfH5F3+4f95fU31c",
-	"5DvlHHbv/xbjAK0Fx0W+p2lrlo4PkqanKirWMAKix+yxK64FH2LYW2ZLVYm3lp4bH2oLf6h1YufeczB0",
-	"Z9trYofnKZff+Od2gUFTvv9zxaApB3C9tfTz/YSin5j65YfdDjfjnrqB1Dce3twymLgESgIzkENqlSaw",
-	"p6oMkTCakrFWxYyqEjlLRuiHJsjVNpD0F8Z3yAHFt3rU2ITneUKBT/z4mBIQ80WIaVLGHCX5CzmQccZd",
-	"pyoFosJgoRn25Lnponmg/ntPFCeQ527si4oiYCB9kkDFT6IKupnD+CtkeDmGb7owl2I2gyzpsxMPK5uk",
-	"Snry3kWCTRh0tTFW7RaLbu4sVjIf+6xAn0bIEuqFh7Khx0Fmxr3VX1wiT5sMUVgcwoQb9xRkfXYaiEH9",
-	"YZoCyL7c06qZSBkmCZrkiP5zgY30A0oDuvHR51Q3AVlC0+cGjisWmziMkyd9tgbHayADkFfpVPfIpDv/",
-	"HlfILZgv8SaUIC9eAToUBVaOPVfEQBKecIOXf265rizrYw8LlB29UTzg1fbbb/NLcJGR+1/vQwOtZBNO",
-	"DadcLgKoFtlI0qFmY3zjEAHa6Vo6xYoSrvNwY43Y/X69Vpr2bm6rm1vt6esRdG64q9+OfHhFvm5durce",
-	"OLrixaPtEmTGkjItJwmbZVnWE/Znetrt0tzQ9SYzVs16jJuBTE4/nPuNqtb5hGUKDG28tQ22bM/tZF+z",
-	"RINRhU6hn3p7kQxkp3bJ6zEpu7QjVy90+3FwK2hfbi0JfERaGV14/UUBrx64Ro+XgrtuX1ijzl77Stt/",
-	"/eHy/mE6bnFCvY4WCGfrFt1b4h6U+cJbDLqrQlAU52t6sRfuOIG8w25lGscmZArNvci4hQMrpvDssw9O",
-	"uiXZAD3EzeQTO2xv6ZRdqu9GPtuuN4a2PcH1cO+orXfUVly0KkrwMN4aiZQbSJGvAfbGgCo+g1XNeBAv",
-	"iwnhiucF2scI9oZ16L5RKluWOoZbIjbhVzCQUknoIii5ncDCeWIqqzwjfHWIJsTQwRyrF53v5t4JVyID",
-	"mbqDfXV3WWJ/1+4jazeaVVxhk6vN4xha3B3UhGGcvT48bL02dJpy5md1F5Faevd1O+GObhFve9H5ue1q",
-	"NMmbwJnjQu+tXyvcnp8hwsIqQ5Oo5Jh74EN7D2oDa3d/L4JhWZtTER4qMw8LTJzyphJTEoTBUR75xEBI",
-	"L9kU7ERFoBNlvwayU11OwacZd2dBj4Lpq+oJJ4xIZWJ72wugVgTk1yEcsd5ARpB9ZFzTwpavpEWj7MXU",
-	"FjxnzpaDoe9DX/yHDHOXucwoNu2c13ABS32ySl0SlVPdirvjrVRhVgJpEN5fNqNpou4VObwNa7Dji9ay",
-	"nRbXptxk9grepOC/Iu2SRxZQmDjO6f5j5FrCFVcy3Fjfn4b3bn4Lu8uw1UkctFoJIlU3PNWxH6/NrJp5",
-	"JOGlXwxkANeYa4FlAWEfaotHsWvCUdH10A3CUQ954NjHoHYeg4qo0KMw6h2DUVShchBKW9bHpejhk/Ds",
-	"zqkyd+pW1gbThs4ehU3qtTxPKoKyNPQYYB1zvrH2FW1YTRqXZWudYNZLrK7JatgsJT2Q7dMrnTfo036b",
-	"EtHr4vDo755rvX0Y6pelGdsnpd82KX1Jva5XoZtfQC9pV5SuvtxCQ+lkU/3firpsUAkojDvDZAHKE0sa",
-	"vVc1V/qS/CxfKhZVhO1d/cZCQJrNVfFBY0xlo3iopcrRbdnlW1YOBne8aDDmP6o56JB6RNtJbhTL3ccm",
-	"GgKzigUG8FBP6Ouj4rLCjn86MKRPsSoQYRWwlLahFInq7BpE+jEZ7sN7NNxxeV9plfbe/Db0lmTtNlZ/",
-	"O6b9BanHDfz8j/SDXeIknL7HRtZRJAUztt8MWiEVcD+dguUZtzzQsIZdoUO4+8SYm2qwdYywrfjq24vQ",
-	"/GIAGYsMS078mhDGB/sGuAbNBsXh4RcpDhn/Cwllnxr27uPHU/YNNyKtCC5pagQi/hYG9EBKPgUiROKG",
-	"zbgxc6WzHgOBCDmIE8S1jYIambKB7Wg+cZsUvrPPEmvzhHVMkU6wu69eT6iK7utDn3o7kIkbseR5gvvQ",
-	"tLAFVtXBpzQvjLiC4xKcNWqf+pyLKzDs60OW8YVn5sQvnpuBxL2y40XoqH7W6bIpX+CdH3xKAbL6t+0U",
-	"mA2qv6OdMCj9wxxe6q1na61ODyF1/RWCkin0yhuDoG373XFLvPXCObBe9usWzCfc83nQZsM02EJLvO5O",
-	"4Z430Bd/4L8X15yWztDpbNOq645M9OvsmCH3zP6gdDtwPDwKeaF6BOegcJU/43ZS3eQHaXq2bAVvkjr3",
-	"2w2k9siIsRRyfHAJi9vdr+xyIOsif5ewYJ0vXjHNZaambLiwYHpsyA189brL3LBMSeZNPsDZd2/Y169f",
-	"vSTn4Ccwho9hIM/FWHJbaDCsY4DuUBP3ewj6kbBA6s+w89Dts/dY1GKs0pAxAzyHrMeGeL9mlb+RpW3D",
-	"7RLkdtEGgqB/x4zj0dWNQsMs5ylhiTOVZ3jP5K+fbrRHn9Na/gCLZ/ewaUattd0I0RNukC27p608mb/s",
-	"LrrdQGFH6SAw3WDOnpt4qnHHJPktFYC2TfflfWyYZnKQciwKXJutcQkLQ8lpKWgrRk4cPfil7z6qbSeQ",
-	"jl6VIxiDdApBKW6YyzmQhYFuL2Kzx+vS5P92rz7wa24X7F/8meESFv7EgOQghP+P+WQXEcN+1epA4jEh",
-	"KzBGxZlWVKD83CAXQM5nPY8rCldCFVg+1JZNcf7unTL2zclOL2rP3705adPLNydP49rKjfX8/B3J2JuT",
-	"54bNimEuUpS8muCjxK4Td/eKOP2XRPxS560SfiLZhxlI1/4PZz+SFA+F5BoVdOrs+4gl7kWXsBiDZAeX",
-	"SY+dnn34+OHNhx/7lzrvslwYK+QY+XoH0g+DzCkd4bXguaGUN0IIXFUnd/pbgDsBztyw+uwXHzI2A5l4",
-	"19LJ4w+wMInTpzQXJdgtJkjh45SpEHf3v7KDUdIu4z+c/XgzAVepBXtAta51QS/9BJq/Bk+hUcx/OPvx",
-	"6cg5ORJXiiYTJWetXGxD/AsD+noLb8wkY1YXxrOsIDZmTUSdnvyKJUzktq1a/IFcNfms0eJ74aLMxuSj",
-	"axayXwzoNyck4SORwxFl10RNbNO6U2t7635P1h3laRfW/Y9LIRHZ3PJG5qL61P86EemEvTnpscT1iMJ/",
-	"7sVJWY5UPyK5t689HoEspq7/qGY97KQbxManpO+9yhh/1qjE/XhFmpmxfGFITSFjHWc/AhGbrNRrINFb",
-	"6hLFqteNi4kqtEnKICR7+dV/7rFDSpDDmzv3VibVvNtnb2LFF3Ygvat3CTBjV6DFaOF00KsinoiolWMc",
-	"g5INHmK4B7yERTOguVtA0pkd3ee5d1MzEQzAnw9nAeI8PG/LnoZRoEVgnAyCE4gbGQKzMBamR6mSIzGu",
-	"nWnwixc8B23NC/p+7dZnJxoMIT0LDGL6+mfKl/Kj9Vsdva4gkcUN6rlhyd+psd+SgXQWrdtn56nSXvxn",
-	"3Bj2gnXw378h7UHXNTQDnYK0fXYSiMiM+xFth2WdyECOeJ47BUvw64tMq9nFTAmEtVaarssF1dZQUYDS",
-	"bAi5modfjHKl9IVvLukNpObCgIlfmJCZGeUA9rnpsQT/d9HQIr0ZORLEeIJoKsJOhBzI2m+Ijy2Ym6pH",
-	"8TNL/WLUraUX+d4RUIpnkXGuAZJHlJgvjHuySokuwZzeFfBV3MNCjpM+e8vTCdNgVH6FNs1APopT7hWm",
-	"HaTOjhnW8UWrQ3UFfnqU0ni89IOmiyatZpUMhSQ2epew+PUMMuR06HrAlZTLspTDtHgnJyhSb0h8d3mX",
-	"G7WzDvV+SVNWFeTpuDLRNGB5boCx9nJ24MGO3LzWbBoapgNvka43beU1bdHK0ErAP8JQONN5AyR7bmmZ",
-	"4Ri0mXePGadCFKYKa0RGeUb4E1PW4+EVaw1QqM/OMQvesN+LzBNSlhu4L2xBppIIFRyfnDqvnvCn8EMy",
-	"S+X1x1TIwkJscJhV1p2OPefrMWEp0QySu0GIDwacT4Mh2wWbg1NWp+ekjn12UmTCxp6G00eK6YYONynb",
-	"abGqbDu4Po2buOcEopvouI+TVzL+NPTaA3nb+1PvVs/FExmvui4rewR1+hysFXK804yfpZbaZMd//zRE",
-	"ho6RfrWYBHcIYwZSJTPn3BkMSgSOy1hSkIvBnQjvuAd4e9dnb+WV0EpOKRiofR05RJ8es+RfEjYFxPzB",
-	"rSP6tp01oUHAdkUqFRqhhh+GH3Mv3w0mcd4g5ncT6nbLp6SE1IorYRebmL/o8d07yqutXbeV1g+L4RL1",
-	"afnL8ayxmaKjbG1iduYiuyVI/uXCQJqQQxts45ypkQUZHRoR+dKz8SHEyNCZ1cSKKajC0ivIXx5IxNPA",
-	"R1jOF6CPWVJI7T7lwxwuSu8hca9yjSFYYeomKy0wrBeOsWzK9aXvxcCdl+UxSzS3cJGLqbD4AicxmEGP",
-	"LZoADolgIn6v4alWnvQ8zQtjQR8PZBJhtV6MczXkecJmvHAHf57n5VJ0InY3M1Fz46ch/n3i3hfr5hFe",
-	"NiXMWOFehT3r9tn5RGkLElFbLegr59I7fVusS5E4Ldr0eAc7zWpD973PtPSg1Q9fUpUn5oqnO7Ue12xA",
-	"Hldmww3oPKDQ3IvslPA1jbLjZgr0c+NRlLUpCz7hCe46c6UvPYtqsYWATCQumTAYK9zEWfk2PLt7T2Wp",
-	"qb2bslF1Hk3ZPfkmSdghybfwngK5JehgkGdimIYgZJAteQelaxCeEGAondEJQlbkJPTaYr1dCLt1uHNI",
-	"Cp4zMweYEUhBeSjMxVgMc3+A9Lt2123/GVhI7YWSF3ijf+EElac2YbqQpuzBIrrNopt/U6QpGDMqvJ9w",
-	"jWsSep5Fr+wk5f+PdCGJ6hM7b7wHogvZ7eOLP12kItOUGBZcNorHi3/3VysSLIKXYRin47FrI00WmU66",
-	"x3grMJB8aEBan8NDOzJFUoVhlzCzLR5Nk7Jv351ZbuWefZnG5veOTKMjk23fvrSeoitZRiVpJwp8K73y",
-	"V70bKe1NQUkLgWlpQrKY/IFKlm2hZXTE+V0NDUXlQXrok44/Ynn4wchM1KkgBCW/lb+zc5E2cRCeFbKU",
-	"unMc3FZxH3atKNjlddvxuzCXkUmvT+kem6H5Wk6L8Rh0TcZQ+q/RsJsjM1yjfE5H8lyMQaawgVf4Pnp8",
-	"947hamt73/B62Ypn7SB1R6sUZ+OReYq+Z+1uYtV17xK1e4nHbDMnLZqNThKL/pH/Jqk8NNNgz0+LNg3Y",
-	"vrfU0NA9O0xtPdj7TI0+k9i13rUacXc02CRzrGmZVo0kZR1V/pQqMOc59qfshFs6urnHJBjjYzhsJDxm",
-	"KYWXmQdFlZBRdRqr7AOprvn7kMvst4ROYgMprGE5NyELAzM/XBc7CXFVyCzpslRh6gdmcxDpH8IhHocQ",
-	"uS+K8w0LM5BZsbbwzUOR7n5Lq1q50VZGE1Hm9oU1czPzRHY152pWhrzid5nxFLKeZ3Cbs1xV7C8yq2B7",
-	"3aN4AP6ME5xolEbhYKorC6+fSmeg3QlmrrQh0cBzSqwKA5kjAxzuxnbCJeNsCNYCwrYesSTVworU7Z3/",
-	"8f/9/yzJ1dz/b8a1FeXnATvdJl3EjBjIanPGLXcp7UpJHCGmU1mRXt4l92lJT3fDu/YwG+7mxmG/4QZY",
-	"2CB44YwPcrfbbGjvAGscYN664SJWct1vnasiz1imKqmvb8Uhnfso/h0P8U1DMMA+fRH1G1N7J8GzFl7D",
-	"wr7X8Rm/M7ed4mPuoJkV0O2VURCq/TP0giFZ0Twz1QNobNzuKdW8MrP4TcXEiQ8h92JlojvRLTNTeikk",
-	"gznndWuOXn1AYBvI6FBwMQPt3YWE8RAZrqrfMacczRmFVAPNpk022PNDN079et40QvNdDmDviaZgua9t",
-	"92n09dPJcPZiX5OnHjNKyWZKno0twhI1T2QHSvj+VgNAHkEJrR+Q8BEhinWSP/5Aflz2558J1QFgkkIo",
-	"O4zcvQDRnxeYShzIqPKcjIYByzqyyHNSceRaKR1EahDTRQqEvOqzk6pLrqWBlB4UKtRYSaW9dzLll34v",
-	"Dx13/oiwSMPnfHlw65GwQlqRu8+dtw92jbL9t3LWdqwpVUMtOlKu39PREqTeqHOil5JlvBEuDOwuNEQt",
-	"JWzKZ6aSQmSJZlaVefneATxmKNVpDlwbf8Ku5P65CSrRiU6vmL8j3ODcYbPbZ6UcYMDeNZWVGfrCy3mf",
-	"nVScP6iT7sTIY9Zipzg/cus9aVLhuo97TFsonUSfV3RF5PVjUuJA+rs4VMbs1k7weZMu7cYPLtt4mDTX",
-	"m2lydJlL6Z9PQ7XPAeu+UE/Yyv4Q9ISwHGoWYDdOsscz2uAy4dw/eg9Rl3pL+3Rpdz5R+tLMeAoRBFU5",
-	"AcuCsR6vh36+3vj/iigf/g0X0xFPelhfb0psyp++O0FQSSXzBQOpVe4dCyyfmvArz4lvQDunHySelYyz",
-	"zY1xglXp2gXc8qpg3SfQ8iZi7TaTp1kJsHUJbzB3ZrKJpTt/dw9GLjRybfDIT8ITvR89P3/nkYjWiMO2",
-	"XF6e52p+YYpMXQQU4AjOYsRzA12Wg61B1bjjFWephgykFTx/XkEIIwRg4t6XsI7C0K7NsJw+X3h6p/Ao",
-	"hnrdkyFdhV9xgeGktshqTUp3g2XxMHay3nBrOPVJWknrwW62qBKrziHu9K2Rkh/FFbCOE1GCuc263jUQ",
-	"khi5kW1HZ6B7CMED9mDGx0IS+UsTKesv2N5nzR+FQ3BjWWfOK/oonLAnxBnlx1sJKYnYGuF0D2zA++Tc",
-	"JQR+GjurjJCtVwLmoBMiDynoDi1xfyQ+eMGlwhCa+4yc1A3Zo7hdSxr1C+EzPWqqKMQkw95GAEX3CbXu",
-	"OrBOR/YsURuxRDmZb9GnG2cdoqotm/8G5qf6Qp2rUdgBSIncz54bZsBT76BfRBc6pe/qnsGY3RBS5XRR",
-	"Q4EwlERmgKkkHp6MZ1O3oXDpdpohhM1mVfmIgsor3wbEU+E9e4z+rdS24HSul8g1Yuel689e62mseWEP",
-	"780gffRiu4ejblz/78HeevHvRhXjTl+rEkOh71JodrODUiM32kHvWWA9XddfUXAfnKvLb3TlXqY0gykX",
-	"+c0VoHHTfRFCAkcaDBnFLXIpfVy/UzdUxbhOOJk79d3akV6F12N7N1Kthk0+vAwvuPeGu+0iqpTlMmDV",
-	"QbdLGKu5RYYBA7a7LcF2hydzxI0RY7kDsd6YA5iosl4ffsHwIDgXpqkc7AT7idZW5bAjqXevpoamIO8s",
-	"9mfIl2k8Jm4HmTMxyihsWRQ356a7V4lGlaCFQJBPpHS7jWPjfhpEvFn+C7kTDSgDCZbOUjfSBjrBrR6/",
-	"LrEOGmHY8e/m8McvfkSfn65omKqrFVWZcx+C95rU3btQ22LfctMdFAwLQrarYkcZESHfs9PEflZDlS1Y",
-	"yiXzPXBKM0UEYM8TuaJcDZEM+uljOPH6UexPEHYnLN23Oy83elVHILci8XVRfCsfiyTS8LJ9DKZdrmix",
-	"qDw9nqztyBeeAQ6mI75lo0qbgYljxx8/fDz1hMS+QqTEtch8Dix4zBWhS1N8XIGsV0kkfpgGE5VCE+QN",
-	"UbYSFThyW0FHuw3lQEhynzRwoyQbqzLblfEiE5ZZ7Y76scXHCfJ9UnOJLU5A4xHja2IB6bud4CJX6aUq",
-	"bNJdc8r+6btdkVN4hsATrHN9zLErA7oX55ntt58te19e25ycoi4QpPoOT/5HRD91EDR2y5bkrbMJdLzx",
-	"LYSzDSq999KoHipkbwdgeY4IUt7ajDSYiSeXP1qh1PVAM3Lh3z4N1Z8vmZK+fQ2oGje2IZmiZGB6jBzH",
-	"tTbkuMxqD5zuMz5uRLXBqXeKdx5m/69tX8IwPafdWiSc2Jvf3wluLbRIURRUPuSxd6oxd+J8J3tyBZq+",
-	"aU/d/G/+kR2KmG9i3S72TSHyrOSxLeMshURqViIvvK2s3W2JfGrss6O//1bfGWZKWzas9bst65ZLJRdT",
-	"VRivzksv/uPZELgGfVLYiWvnz94fz7yavVHqUkD5YUytjB+6PmG6OG0Jhc6fHT17wWfixdVLNP++O8v2",
-	"/x3w3E56zAtImW1wcvqeZSotcH8jPp5+xbvmx+S6spTZQH5g+ZrUcyQJTPC0i+gdTqUb3vALbjuePTd6",
-	"nER+9fkzFZd4VUpgKJt+rLm00Wswjtjwmo+B9IQJeQXSKh33FWt/W36FKYUVIxsriXJ7TcS8JTvPEtFk",
-	"PLlEsbXa2o8lBAlBTruXTZUUViHR20SYpW5XXza8jbhHAlHLcFEhnCBrqQc+SIFlWoxsL+o6Ty+lmueQ",
-	"jaHHjMgBPQTP3oTPZcK4ZWC5GEG6SCnwGdYd223o0NtPKcwIBamjhblE/2JmsYjaGQJP80Elmr3gWVDf",
-	"lQRP7UDtQyoy+sZnrEUdgLKdJgFGyWZCEmEqIpJ4MPIK9KYUNx6gbEdA6TW+ifjhhkawkvpgLjJgGTeT",
-	"oeI6i2UdBbHhdz9HCJm+2HUkZIYi6LUfQ+9ZFnymJmEugdhaRMztOchXYdg5vvTg3BmBt/hpPI/4QcNL",
-	"YpDfXm3iejHSYNnxKEm/wgKuWZqQkbtGA8sccnbljHz0iuqrps7+xNOJkBAslKgpqbOC5NKyjicKr2oY",
-	"69mS6M9q4NkBlvVcwqIbD2OZFrx5JJZPZ6APqKTS1jze2HBmwjZOe6myJf0aGq5eaXJMCaoTqjbjProf",
-	"tXQsMgdUIe32O1QKFZcqBb0oWfK8FZ7yGbMqNsNFsxkuKfdCX6WaIzebxcMDAjxg0Z/0FinqGBYJWDGN",
-	"x1R93aROyhtmBK+acCkhN6wzh+FEqcseO895etmjBIVuVEPiDCUCQKoR0Q0xqaxIy5PKNOqAjNowjQqX",
-	"gnSnEeGnbwTcFhpMn30IHhrxEUDGkk8HOT1/4B9LGJdmDpq9PnzFEv9l3395UciyEiKpAj3YlBsaxY/8",
-	"w6xTFZVGF11Uqx8NyLfRMBRyJegXxrls7mjncapwbZyedrwm+HB+j318c8rQg1IzkD327uPHUz+mHuNu",
-	"eadcZl02hFGge6J+et6TeF/y8MkWatvpBLt1QN1qNAAV3BexI1aagy8fa1XMjDNkS5QrU75ww4y7gGde",
-	"N5JQWRB24qqRhi6cYjUMwrRqleeQoevv2uNIhygROmm62tEeG3O/A07i2ffYCql7NqcDusrzIU8voz6V",
-	"xDANThVMIRO+HGFp53WNZZDm3AnnFbApuPkQZurWAvln/MZbp1zqsUwvDnC64BOkRaDG9QNe6puuOvDs",
-	"z9/+/D8BAAD//w==",
+	"7L3tdhs3tij4KlicvsvSaYqW5Y9OpNXrHkVx2u5OOl6W07n3Rp4qsGqTRFQEGAAlmklnrfl1H+D+mTeY",
+	"F5k3uU8yCxtAFaqIIqso2cmZ039skUShNjY2Nvb3/mWUieVKcOBajc5/Ga2opEvQIPHTpfp2Zv7PQWWS",
+	"rTQTfHQ+uuRqDZJQRfSC8bkiSguRE6rNZ0UYV5pyTY7efnVFnj59+vkxfgU0J2JGuFhPRuMRMxP9VILc",
+	"jMYjTpcwOh9RlYjZaDxS2QKW1Lx3JuSS6tH5KKcaTjRbwmg80puVGa20ZHw++vXX8egKpGYzllEN15rq",
+	"Un3FCg1yG/JvebEhWT1aGYgQaIXPdUFmf22ABrxcjs5/GDGlSshH45GEO3GLf8GHFZOQj95HYS2lEhHQ",
+	"3i2ApBw+6CTDEakFDchKwh0TpSIrOocJuSRLWhi8QE7sSMIUoeTZ6WkX9HZYA/ol/fA18LlejM6fPzkb",
+	"j5aM+89PYlB/VQDor9mS6W3IX4k1WVK+IUzDUo3JE6IFeXJ6ekqOcpjRstDkyelxF3AFThrC5h4anT85",
+	"HRtA2dJg2kyIcLqPFZSMa5iDtGAa4l0LedtFAJdk5ocQhvSY/uXlO/LYHIKCUZ7B42qASusFpLQo0jGB",
+	"O5AbIssCji8I5aTkt1ysOREc9u5CNW/XRrx4tn8fXgmlX39pHsRXrKhe1G9YCKUTZmnxpxJJ8FzLEqIn",
+	"qixx5PYrOqe//8w5LFdCA882f4NNbHNKzn4qgdhnyAokKcScZbQgYgWSmnEXRMKqoBtFJOhScjwjQrI5",
+	"47QgElRZ6GoLFkBzkPUSAghODAi71hPszJOzz/ZvTXN13+KiaPH7WOXhq+o482/oHIhiP4M77mfhaX9+",
+	"0Gl/Hp72sx6H/dsVcMbnV6Lku7iSsMOUAbNgSvfiShlO2osr7YXzLSwhZ7itnWdL3vtwvRUF2Onb5CZF",
+	"AQ1mZ75QabX0Qad8RbUGaR77P3+gJz+/N/+cnnyevP/lyfjF01//EIet9LDFlm5+zHsfRYfwgGi7QDp5",
+	"/29xcK4z2r0TKqP8/kz0nQSev+Ya5F2MB5jLfs1yvTCbAjRbkGmZ3UJAm2lON2kneTI/c5RCRzk1Y72E",
+	"shClYQ72yzXAbVwwQZCvGc8gDu+MSaUr4c4JJwokA1WD/fSU5IZrTWEmJJC05JoV3etQ+LoDJD4E9jsz",
+	"eRzYgu6HlYt1J2AI93DAfjVUo1aCK0D5+Qua/4VqWFO87TLBNVheRVerwkigTPDHPyoD9i/Bu/4gYTY6",
+	"H/0fj2vZ/LH9VT1+KaWQL/kdFGIF9pXtA7+knM4hJ0YeIJkoi5xwockUiDS0BjkRkkiYlQpyUipylJqR",
+	"k5Ljz3RaQDom9rtb2CRLppZUZwuzjb+OzZrewk8lKP3p1mS2VNqXGjmrloCFJHdMFCjKUxTMyFF6RwuW",
+	"IxzJjLICcgf5leCzgmW/EdyZe7sia6YXSJFZKSVwjcqHAVyCEqXMYOLHVvswLdUmHd/wtFQgJ4a6E5ov",
+	"GTcD8CsFxSwpRHYrSp0ejw1imFYkbckCKUEFjcwKNl9oM2pN1Q1HSkCwKMnZbAYIloN8csMN9r4Scsry",
+	"HPinRV9Gi8JISDS7VVYfArlkSjHBzULSHDRlxcQz66T+Ob3hRykt9eLnSf1lkgNnhiIQRZRkQtwyODHD",
+	"gGtUCnOSLSifA8mZPTiZWAKZSbE077/ha5gSulo9UgRFfxTKiH3TJFNylkj4ETKNZGdR93ehvxIlzz8d",
+	"5v4uiCqzBfEUhas1WoquUbqkG1yeAsDj8YZulsD12+ra+5TbXLAMuAKiWWOzZ0B1KYEYtpyH++1+SBHy",
+	"a5B3LIPvOL2jrDAM7NMCr+z7SUa5Rai8q869IhKPGto9zM0lxDeUbxwLVZ8QUCGsQGzEpeVKqwuypkyT",
+	"mZCIal4upyDNZakgEzxHPpG+BS03J5czDRIlRqtrINjBT9uX8LWbQwv7FicQSPMM4/NJ427dEpoN9N9x",
+	"c6KEZD/Dpz04mYTc8AJaeB5RfUH0guIN5BT/MXG2HnujogEId/k7Dh9WyATwjZ/w9jcaj16AJGCGkqNn",
+	"p8/G5Nnp8zF59uTpmDw/PR2TyWRyPDbba/bdjgM35wTFK/c6NAG+ef1O3AK/kkA1niua58wqt2+kUVg1",
+	"M8LOjBYKxqNV8NUvIzCCeVwJ1mZSi08OdwZexKS6IPAhK8ocFEm1LpDoHH1MhSiAIke1YtpAdXY8MprP",
+	"UKvLeKTY3GiQyW3UaFEoJBlzg1PihpJb2ODBMp8hr3jB2KnzkFuro+AZxBeodQRrX7MZGMnT8naqSPr0",
+	"dGlEgLNni9SQYPr5aZ6GGHQbgFgM9aTTk8/f//FI/XP5z8U/8+O4mlTrPz9YfNdqg5iaG87A2SSPfCB9",
+	"7MSs4axIJY9UA69HT8+IpDwXSzLdaFBjMqUKXjw7HhO1MFdyhdoLInixIesFcELVLeRmTwwqKmHeTDCK",
+	"bDm+Nw6SpGsL1tbrJp0zJUvQe8+2R+U3Zmx7AyxAjel2bcfXzIrnA/YCZ8a/0I47DNoKFCol3cShVzsh",
+	"/sZhaADE9tTlCdV9FbRx9cx0E1w89c+OCe2akpeFEzGsWWBrjgVVyU7C/n4ByKG1J3CyEEWu9rOPOKtg",
+	"eQ+bxHiESoMR9O+1OM94t1mrvf3uNblnz9sc2ApYCc3QMJf0XHKwC0kPYtkLn3MDBd4fmml2B4HPp/YD",
+	"vd/HUxHmyMockschfTcI1yFqXLul2iS366Bd23HOAv8xmDWH9YEMuz9vvj9HDZezn6/a7bnMzHID88cA",
+	"9EmgTtRrc4PNBZGQCZlbFcewBVrmTBMtjaozGofyytnptgV0N525F8eXpdkd00MpwTuaImdw7xnqeXRF",
+	"hsaRYcxdGUHSLWcXXVz7ceYZ1I8bZ7oAaU6clpQrijuOVkINRcHmYC2WuEFmZwRnWiAA72MQlcsllfG7",
+	"RjMdZXdRNmGhDJbon2+iatcmv6HzofL7Ag0+SRZ3sbw2cgIpYKaJKI2Kl9FSRU0MEqiReIFJ4u0RU9Br",
+	"AHf2V3QOj9QNdw5tynO0XlkrroYlOdLCusCKHPx3wh4VHGQmQGtL4I053fbGjGvZpp+Q48/HloAzHgW+",
+	"ejPNHsJvbyq+fdxEcHPO6FbmS8bfigLUW2dmHsqEzLO9l2/e9JJrudkr4Nl5oyDjaRoGJc2Mdl1APr/n",
+	"hd2YyIp8gxkWsoPEfh279SxBn1tDbRIa0ckR0ie7Aw5KkZUwZ+ICr8QVSDTPH49veFoHHyS5ZDOdkiNn",
+	"y15Rpcj//p//i8woKwzBU3yqOQceF4xJMJOpTEgzj1jhNGaA0Z/Mt0TMCA0CIGZQFGS6ISkuUU3qR5OV",
+	"YFyrlDB+wwUHojLKjYI5hUKsWw/MCiFksgKZAddpBLbqjQjgrADQSQNMtPSZr/dAesP9m9uTVACvmV4w",
+	"TmLj1oznYp1Wy4jP1rWaYBEkRSeh2RPG5wGab7j5QRHrdQjQ5EaXElRKDPGicY0SKdYteiBCGrjM7ZJk",
+	"C8p4MpVGNHFYWoFkImcZMbfAzNmQvIPLCg34lAPBKMBww29hMyaZZJpltDDwS1EUotTJghYaclzBiups",
+	"Yc1YlbuauHFErYBrZMluGTd8WuZzCCjxRzG9QHNzcQe5VbkNTD+KKWEKIxaWkI9JZsi8KJzFTOBfU5rd",
+	"uoVby3tifjDfev+NR3Hbm6W0kJATLRC2jK50aT6jPwVBu+EONiREe3YqREzIS+ps5MWd2RKtoJhZ2HE+",
+	"wS3LIlkBVCp7v2wxiKnI4xf8IfppDnm56rA0abI0ODDnESkL8W7wzxRyGXJk1ZExCfkeQT2yMHJLfhw1",
+	"UeRMLZm6r2ZYz3Igo/29SpWeqO+n2vpJDkSO4e8OOQ8j9jqKOBSe6vnSO+EPV6lhrxhmqP0aRxpBhM5V",
+	"t0Bh39M8OVeCa/hQBwLgjU2OaJ5LczEb1mCt4Oba4SS4wx3LcEEhZuQNrwIyrfpt7yq8uC/qW2JsLzKr",
+	"6haMg71e8F1o91lIUGj2ueE4gf3Z3GUXhvEoyEpzlqt7o3oS5d0KXHcJIYTqwjoow7vhkSLZArJbw3sx",
+	"gsPdJ4mCn6zggNqhXYT9KbxHzI29KkpFUnd0jJCC0mo6JimalIIzlVoEpapcrQxmkXObDbE8VVKGfuYF",
+	"K6yWgCx9TfEyXFIjpXNzPZwbBs9mDKQi6patCNPHDd5bS5ddOtR4VK7ygcw3pnfV7LghCEb1MEvKPfQx",
+	"M8/DWBJCu8DzF5HjVcZDZL6q7wRrIj/yKzf7YsjW2SFmpblRjxt2mQHn+9eu5b9i5uoeancYqLyZF70z",
+	"SjzOv1eHsZN27ti151Rbtr/wth3VrHFUc/1RcD1G7QRtWIfqSzoWUp6qjdKw9DEi5zfl6enTjOX4P1iH",
+	"Ucv+2B4TlRfsQeh55Q65aXtO6bjDfS9kf4i2DTONffDbbbkXbqo93zt3vuTDySDGgCpcN8Aauy2vloF4",
+	"bmKmk5DVleAzNh9IYx0aV0es4E5ljhZ4ZVFNCjCXGZqAMDTBzum0TCOCL9h8AeaSsGqdxrhJo8bZy0SR",
+	"bXXS2Ut7xueOR53K3wFLs4DjejrhuyCnRJeSuwAX80YiZrMdYJ/uA9uiJFmIUqp4JPSMSlSzSKhqe+Ta",
+	"pRglQojASVpB86ezvUhsqLgxd39lh/D6saGAeuObOjE5CtREbmQfxXI4tjhtad9Dt7sHBV/utprsJV9m",
+	"E0LQZuLJ4B4E2os0d8McocuGAcZQwvGDEGbbybKF7fh6xp38ZdcB3XEK2iS5jxseaE/NKla6VxLxbBeV",
+	"fIxAVsOea6HWvTqYrXuNB5j+D5C1PpqVfK9Z3CgsL+98dNUgwYl1CAF4wTohp4ed2Qz2NuJtQ1DBgOvE",
+	"6Jvx34WUUNiI5Q4d34Y97lN7tzDzce0i1mc58KHcIr1JW9syWIuOfCBr3x2pxvtN2W+JgJ8ay2Bcv3g2",
+	"ijLkwN5SpYHymXACGPrp1lRyM/F45M2NvQMCfhptUcR4VPkhA8UzoLrmFjb3piKeBvZ3n6NPwDHqM/ub",
+	"so3XZl8NQt9iUt1Q/m9tK9v3scWiM9ND7uNfdZVIM5VAb8kRLQpnllpaI4m4bWrb3WTYNudEqbcDc8E0",
+	"4jY4gEFYUaeC1MK2uDX06vCwH83XVQzNfy40W1vZrWOWWwFhVrexvhu08FVLYlzTTF8Q8wrCZoT5gNmc",
+	"5YfaZfyud8elWUgqIPQCuANhC8Wy5JPuV0Ypqv1eG1S9loLPxwSWK73xuxQ1QHiwdiMz7itD5EraWg26",
+	"tsLVHGjtCg9GCOW4eUwa5BA/M3rxtZizAy2EQq/i2qvPOMpEDt4cbmM1HikSJMEISehqNba78M1Xl2Z7",
+	"gJu15614pBeNYKQX22HGv7yIZYWacUqthcxjdsx9YdyQiTuQm8QsI6YLKcbnBZyUCogfi0seh5UoUqEr",
+	"ZWxANHipQEbCz/fD3SKPap4AFXtI4SAVhWYZKJVUEc1bC1rOaAJciqJYGilVBvk/LQKqLPlohxHyVq1o",
+	"ZjNdmASFhOLdFGZ5ZEEVOmvt9JCfEzRImwGbG54LcpS++fb6HXlsSO/xckbP7ch0jByHtH/FI7VJj8cu",
+	"odOmgS3pBq3YN5xmmgjrvBVrTpxRs+E7aPCjmQS12IEas4j9goxefAPV5rS3uYH+9jvdG7q2/ZuvLl8i",
+	"Pg7c+pUUd8ygiPF5UkrW4T3MJHQYu6ZUwdMzYoeMbarQZsX43NxKglBuuIRN4vC5Txm15PHd29eTvT6W",
+	"LQArcHag5K070VciBzXYdRJwjkEqyFZQZWOiHeD+A2n2Xnz8/uy2LbPpVTfI8KbKljw0zIxhvtTguNIO",
+	"3ZephHLBN0tRqg5ZtStwfDvebdg220IANtq6AUYMe3WW6f1e6XDXnLB7uw7cI1g6g8KhbphOpIc3ZA+N",
+	"N7gILUxu6q4Vv7Us9FDfaYvnD62E1GQC4WQxeK9ef/n2S6YsrzgM4ozlsUJGnLx+c/eMCGn+f0E4aLT0",
+	"VplhT04np5Mnk9PHZ8/2CDlPY8KZkDHL+BvzNdGCaGmuXFu6wodR1LUrfjg7e++KPvgzUFmQXzx//vT5",
+	"PpP3kn54bZ98Yhme/9Q6O+ORraXjfjZS+ZaZ1KAvujVUw1zIjQ1wHbYnDax0nqBe8QX1RFEgMR7OBgtc",
+	"17HkTWhuGc87cnKmQugOlrkroGhX1DqVc9D7l4dA1VNVD3av8kvIUBZ4kGiIh8ySsOB9ZV0JX2Dc414Y",
+	"I3mDLpZyQQtts10Cz9FCKK3IEaZiM0Wcg4POUUlDR6iw6aOi5DnkpFwdkwW9gyrOE+XhpY26RxF9KvSC",
+	"UAlkzu6M7v7ERduY3zgwVPQZZpQ10bmkH7zXJPQ2DXFYBVOo9rM96iV14P+VUBprPantE1C5C2PZ5OOR",
+	"RVL8txXw3NBD9MefSii7HmzFqHYPgjwx4zoGlJx3vl7dstWqa2pVZhlA3vXzmjJtpGrrFYtm2bdkcYeI",
+	"atVbc9TQhm+v0Ntc7TaCxsE21Wt7v3PDr7cy7n5zMGtWaMH8q5huEyRdGdWGFg1tepsJZxU979Iwt+j/",
+	"4NjijOX3jfJ1c0w3/aB+A1LZ2KvcsfekZtj73yY3iSz5vSD2zGxaMe7mVtXfdxSQc9H8lkUb7o3M1rHz",
+	"Sdxm3BkJ8VU4GZa/CmcjSlOpbcz2mroEKBc7H39TB7veb49uM+l9T7S4hcNasNTYQZ4xztTiniRnUD6E",
+	"aBZAC71I0NaasLypi+3VatqeKIxKrxLgtvGIvxv1JbLZXzK1KugGq9cocgSFsjGv+PnY219/FNNH1QWv",
+	"hNn/hui8F8Se+hqb8zpMokOR9qJkxW2pzhZotqqSQqKssDMt3Cg+kuUwZAPtS/ewlzdm0PUKsj3BfLUM",
+	"vDPTDUe9EQXLnLsZVbWDGJ2TrAc6uBUU4MM4+0e2v3NR1MpWY4YNWYMvlzSJBUw7BvNAafD70fJXMXV3",
+	"OMokdxCX3praRnC87G/DWJtzcnSUXTRSsxMQUOC2PLbkx2Nb4+s0zmjnUqz1okMUYz/HrUzBmJ02H4eB",
+	"6i1+ynot29w1pk46pctZU+ryADWPajC0SgDxW7N1W0a4aXWktjjKOCL2tI5SELAaSDDdMuBfxdTIPREB",
+	"qw4i2d5j+EAzTdwQV+CKWRY7JjP2wSeoMZt9sJJiCjk5yrG2M+Y5wgfMvxC8acXYT+9NVT1yzrH2U8y7",
+	"Uhesddl8DnxJeZwigd8xKfgSuI7XMvGVp/aLSA9yTXenb8XHdt4ZS8pLWzRqAOK/sQ91xZK44MC4w5gV",
+	"QJwSgdRCXZDxuPZ2ccwf4oDlhBU5Qudx9Suq1tbZxQ/PlhiPVguqOtKM8SeX/0umYEC1yZK5Lek4CSq+",
+	"riTgeUVdBnMiR5UsbU9psQnP8Uoo7R/w6tDIudmxmMh+wEUdMB9RcvFFXUpQpYD50rsH5cfVOt390gIO",
+	"u7zvAbnzYkZY2fX1K+/jVBWZYUIXlqc0lNilFnzqaz7Q1d0938PiUNerr/lBk625qQL6Cm61aqvG1W1Q",
+	"s9eKiwQIDghx743jC2jdJ8SteYUdnn5UzeOD8h4EqI8UdrdzAZ3mnMRLDpUQ4WQHW0m1YdOxSesovCxX",
+	"BeimcSc03himYCYPLD3e7tNtz/mmun2aaJ6XLKeuOvb2lQXmUDK1jOsgnbb2thHaDQwnHNdv7sbt38Xg",
+	"2ow77OY9svgaSs82SR7GCvs5DTtrETqY/B360W7DDsK5Bm0kCLXDGhjwtsHxz5UC7oVrVR+a6L06PAO2",
+	"fiZaHq8d2RJd1T5QG3A1Xti9pR6z3+HgofFPe5E/LP4r8E0GZ+XwjXoQrO7AnYZVROUWyyXt8BrCB6ar",
+	"yLr92nYf5eFeykLfrNBOE1RHgHMlbPcw7uDQOkngIIErImDlIOMZIUrnotQd2aklz2iHNB0zCtRils0t",
+	"sOuuqww6UqheWgHmglbrFzaW2dz53QT4cIILkvOnlly+93argS5fa9axJqej1H5KvaVXSJI2rVtVyy9r",
+	"0Qt8vS4cEo00NugitZYiX00Ia6NxcOHM217d2sRW97EZD3LMxkxxQ5zCtf2sguCsAcEBfuGqblbtFx5U",
+	"PtYm5vhU0rizxijaRixTtjK6Tb6pagj1zCGoTDF9xn7IYKVjFiIDjiI0s7+T6YZQTuxw1w1hJrCwiffv",
+	"Y/kwLiS6sHrnO9BWPZfuoWb+AUONKD6Tdc5dc3UI7GNyhP//0YLsgvRt0ILAboO4KOshszL/hLx0GHN9",
+	"sRRBq6bBh0NE0yAjymmxQwG2dfBb7ve9K2w70w1mHC7riTwhjLdpL9j39ztJ/Y1gw9McO2zhwHPPcmz/",
+	"IRtHYo3CGDyyXlBrI8UqLoYJdRq3uu2PH5PokS/GCd7XMMHs4N8f9X9agsQLex9V9iRBbL40tHxE1f0w",
+	"Gi8XdMoa0rbKKGusLc7vFCJa5yhmy/MtsHpqTDvrX+2WO8KWkGFLL9cVyzehcmuMbwrn4IqUfiGB3uZi",
+	"zQ+8B3vScg5zSfOeVDgeeYB6DA1KQPV8AhPhEuu/6fmI4AXjfed3bT5iXR/WdKPI6YWP5NCsQIZjWzml",
+	"7sGUHHFh/UvoHvD9tzAPcQP62F1VVJE0XEvai1u1g/rtyoIdCpKP3Ua0ULaPpK4WkN0elBiLLCVZglJO",
+	"9N9r/LFP9E7XrgsvJ71qyH1Tja8KyXFYJ67SGyuY3iT9LN5vg0dqm/fKQNKpakp2xwqYQ9zt51QwReag",
+	"iRRC+9rG6Ow5KoBiyxDKc3ILK11XCw2dPtJar1SZC/dfUuWVjUdccOjnyfGgusXsT+u0tDSwCoCrr9eV",
+	"emwzGhLzfNLlUVdqkUwp59DPyWmG91vSdmSwAzYCWbj8borae84OqchUyZAKsoY29tmLZw197MXpLj5+",
+	"6ONizQ98NODzybwQ0y4DZjjusDdZlnjgw5JqSArf/7Z/a9rxyBCHKPXWe5/ufTIoPZlUJSJbqvZeRXn7",
+	"UkBIWls+bhJQsKPbmG8uqQvMBsqi29zvHHzUWjyRYzegIk/s6YPq8oQTHVQSAeWOJC8h1ibqztuQ1guh",
+	"XPCClUKYInkJvgt/DxEIE9Xx2Xs5k3EazbI9BRBsjfQqSZ8cCU7WC5YtsOKBEZUxbcGqqUWptBmMLenu",
+	"EXUREqor6thxixssVLGgffQ+fMLHVA1/EsPXlRr0JIbFJzmsvLUtRPQXNLudo2GR/CimNjnbm3GNQEqO",
+	"XBzMuIqRw1BkGxujhS27rSVztaT7VMsx4lZSFy8ctBi740mQJREvWUE9baykMBhDm4UC4Pi9gR2Xy4KW",
+	"EUvGSx3tvradpFxte3xj4hvdufQoxW2ttbmT4+DAR/lJ1aPwqhAcDks1ZCqpjLO/9Ou616dcg8rEquGR",
+	"tXVJ3ZrifVPMI4dF1GxXoFvtRRmGIh6GM1rqRbIEvRCNwGkjbdqywYEQPhV6EV1uK5+w0e/87Nk4mhL9",
+	"MXaqoyZHBxBGVTAE7qrVh27U58+fvtj9BConq4V0Prj9b/u0VPRwdT4s3JW7Lch2DklnN4F+zZQ+VCqq",
+	"JhlgJaueqctaPLDLLQRrf6WuCEC/wSn9CP0G+yUS73eRq52CS19uEe9aUOpm1lbzBv6WFxvsFBzs6Lkr",
+	"eJwSytUapJp09lWwk9dNuA6cvDYaK7x4kTVUi37/O2AnjtSSKdM77BnYqVAsO2O6/ZgZ43OQK8n2jOss",
+	"SXlQcNCwug79GF+DOkNK3s0HbChQ3yt7yXj47ZN/XeK/0SV+n0t1mxpKpcXyrSjgPgJc97b1QbblBmER",
+	"Hnry83vzz+nJ58n7X56MXzztqH/WUS1mYEvrOhztbDscbV/Jif0lZmocP+yJux/WPxHutrDhS7lA7rOS",
+	"hsggtk5KlB3PjEo+iBmvhNRd2RZzprQBMrlPS6VDjPB7AkYdAhzwjYcDFLzfi/i3boUHHniblZt08aFt",
+	"z1Qz0WpYuOhcinI1JC/qQK7vuyLdO6r1xbNtUb+Dbb941otPVwWQDnJz5KAh04ngia3EmgksiNoh6Tov",
+	"+pbp/cXps88ahvunL07v6Zz4kGQsl3jGOvIQCyrnoHRdnCmjnNCiEGvIscWOOxEQFE/Ci5NQ8vjs7LhR",
+	"et9dx7v9Bx0+i+enw7wGDTS2zPpd+9Hb4N8ih49q7W+T3gBT/9ajB9n5q1muM8oPrPz1KRTRT5wsisy+",
+	"pw24OmC9bBetK/rwcglVCbTeSd02D5D3DkV52CQ9r7RUZXFqQ3IkUep9tLG6ppFmYZcVk/p//2+yCirA",
+	"HRKkgrhGwvYYDjL6LAA1Gj2dtFrhW4LYfdrWAKtDCyPyuuzTgFYn1WMxwF5W9XUfUGjMzDAsbH2wVSLo",
+	"TOHesn2L+fp+WKfGSlwko0vAcgmT0fihGp8+dHGiHsP5ZkhdkhnN9l8b9U5/hcObyS7x6h3EIQw7PLuU",
+	"nsbhGtRCtY99qBrYaSAKRdFDzZLdOkq/SKsal07Sr8OtsORmX7HaDh5guqpmbzzbqqjhjVltraZ1pjzd",
+	"tJHesVt7C2PUSPkS+OYBO0g+f8CSie1TMCx3BhsCaAxQ99MQ+zuRYG8gOhWlrmLkthNeKsm6+9Q9UuT1",
+	"m1oEb5cr3aHk7FOXwrPT+W4zgBxNIRM+gYfxO+BaSFsOEgcct0q3nj1/2t6j0PZ0efI/rOXpff3nJDl5",
+	"/29RC9QtSA7FdgZwdL3ZgnF/zezDjlBRdvf6SyJm5DHo7LFQJxIKoAoitWlj860kaF3r7K2ytG9fvnv3",
+	"35O/X37zcv8b4gsUKrkDqaKZKf94+fb69bd/Tw6GX6lFvyv22xXw77ERu1pgp3MMsyJKLXJC9QXxSqLu",
+	"cy33gcpz6CZI5n2PFMp6tWIa00efD9Iqq2Oxm2P40guDRDb/cH9FIRDJ9js3dzPC8PW719a8x6JlLYPy",
+	"Bzlw1iGr11MeHD2WBPJjR0iWh8X1W2Bz7moXkuBZcsS40rQoMIwdy1TWP6bHHb6/rlYwwIld9pisF5vJ",
+	"6ODCJJ3CQ9s/3x2iGyC5nC6ZPuyyvZfY6NwyHXLjqpwWLCO3gF5SWuqFkOxnyM1jWPhqSTU5SpVanEB+",
+	"9vz5k8/J5eXl5f/+v/4f7P778urL68v2FfPs9PMe1sZI+fSzofKD74FRLdSLSn32wiWLDe4u0ENoLdDu",
+	"FW2K8RZoHnLcR1UX+DXTC5L+5eU78tiyg8f2h8e/BBP+ml4Yzr7mWP/5ExA3y0OpNVzabhy/8/s7LMZC",
+	"uIoEHXEIH8Nuta8I2oeVrZQw4JW7TPZ7VbCeVLakH5LSiaeRvKbugIw7cftgJqMmbVu/+5hYlOVjUirI",
+	"k3JlOIV7bxhqUcUtuvHWxW8eGFVwxs1MbU/F3uInVgdbSZixDx1dmbF3V7agkmYapPJprZbYJwOjGfBH",
+	"1aOCFQuqLTaAbBBesNtu5nHzsLSLXiGGGhET1REOjsMATRGP8z2jHBtnu2UhtD9goXrHGBWh2ha5Dzpu",
+	"oYHMNn6G5STak+levrbmYY9IFkwTpcVKVVHBlXTLODl7RrB38IUBfWmu189PSU43itAF0Py4f+bzvRhI",
+	"yBk6KkTa2H6msfOVvW0CB9Jxu2Nzj9oOEefek73X+QM6HZ+f7nY6bp9460uzDb5cmjcaCOyZCLuRiBXw",
+	"tVGq0rao8/RslzJNT35OqkiOuA7dtzJV9CQOlV8yultiN1h58/KbhmjuREK9cdxQ3mGnv3dfXzeGYbdH",
+	"RbQY+8KoN5zZ7AArYhYbomWpNOTnRFE86ijtV7g9yegkkzolU1AsB1dHANMaG+3XwqbHVQmiSLMMoPnG",
+	"T0AKxoFoYYuzclcEMy494TxJKYsoB5A+L2YGRsmOm5hQksOCscjS4+/Z0TQNnzK8EIpZLe7ZQEac1sYt",
+	"Tka75Op+wp8V07rkagdkAys13nvQ6QGa+G692S3wECXdLXVPhJObPro27+Ec5GTO9yYW47xXZmC0k3eM",
+	"tr3qEIwmLB8TWijhc1TS/3ZyVf988jpPiY/IIQvMeJrE3Sh9+oQ3gfrGGvdOzKEzVxPJBNfwQY/rblIz",
+	"BkWOOmPq0Z3UQVhptNR4FdnYPoZCAantWOh5dq1ovGxpTehIwoZjWdWFZRuUqwyDjrXTHo8+nJgJTu6o",
+	"dAX5fxh9Zd5z5afDT9d+Tvz0xk+Mn15WsxsFvFxSHuawb7UZBa7ByDgzIckKxKqAC+zPS6uaTLOZNewQ",
+	"xCAOvKMFy+2m49q7oqO13PgU6XjSk4QVUO3kKaLosjYEFlSDRPHAdUDpkeeExO63LQSgjYktMu88blfR",
+	"/qwvsR+r3XdsRFvfTcTc6rBkekLspim7iDUz/NpmxVubqyeVGpt1AxeHhclU5JtEC5FgIA6Wcyw1TLjQ",
+	"iXcs229s6G9ifnDhOS5KeRIUMsfPjOMLk2b+QuMnz37Nlz9P6lOSOHOe0RFhuRKGdDYTZnQGMXeuovCX",
+	"W9gkEoxONar72TeB919mgs8KhkE4dazOBD5UvW8QwEzJWRKUVMUvlzOatBdpvnOrGY1HBcuAK5jMgOpS",
+	"QlJyekdZ4UjDSGkTzO6k+ZL5lqYTc/klhchuXUU5kHcsg0nzWQwz4rSY+AI0eK8HycX+K4OKJVNL140C",
+	"v5uWyhzb3Lv8J5LyOTS228iIDQRHLanm3S/5HRQuIWBolYteF8S2zRi/jZ6cO3PdsewWBpvBDzB26OpF",
+	"e4x1dlxDyYpDz3LDE7F0yOBWxbqk8Z6UWJB1gNzQgCJiUvAlN3Y1EFALKApibkIveVY1OQwfX1svJVME",
+	"gUOZdVjjlryUlnMtY3CwpdWoq+ogWojbEIqAp9c1ouDDyp7veJlin+IQKVaIi7AjbHVCWhSJmKWuJD5i",
+	"WTENLql8RaUrEoYJOrg/afQqE6VelR3CspnFG2vsuBClhRC3kBMaF/ZXVNIlaJBqn7wTa4PSq9KLMvJC",
+	"HXSwq/TmeHRHJTNcawc4+1LArIBYFkD8ZEZcKFGaqLBiroSIxNU6sFV+TW3+rfEVHIBqf5qVPis6Gvtj",
+	"GS6wSbtRPuBLtA0O9/0N4oCGdyZzRs97gfnJbdP3SQfo2xS407FnTRCSqVvCgoJ+R4E3BW0TayFz1eU1",
+	"9K1khhUbavZy6tTIjCRthJdHyrA/J7J4G9MjRVg+2Td/kmELzn298+2oatm5URqOKM+JEijvcqGJJWLC",
+	"9PGko3v9nbgd1FfrIZwHfo6eR2tXl1n8TTPd0UW6StDcec97LnONo/v7z6rnKuY+PCMy2iu8quAfLK/O",
+	"haybV/g2SA0/wVavpIDeGxDu5Lj3bqS7dXQviIRMyNxQqqVgWuZMEy0pKybkrcPCGAl3WlB+ux10c3qf",
+	"cDK/NF9Ieojbd1CV6fra+jhFpvfnulcQHOapeehL5V6l2/v3mGiwikFBBQdyis7OG/6oxk7ozv269mC0",
+	"c9idRCc4lui2XcgCMR6dlZTgJqDg7X5bL0QBZFaAdWC2Utxx+Gg8wt/jim2Lx21XXHamqf/9P/9XFelD",
+	"/km8hYD807uCyRFWjXRXUu6qjKNygiM2xxc3vJrBTOeuiXoK6wTYGe0UNntx7uPauRxb4FcA+WsNy6Fa",
+	"ZgHyYDFoKvLNg+Xk9DxFvilnR5CsYSwoUk1FGdpscZ0TSZkCZ7p139j6CXlcWSsYv41LSd+9JiuqF15b",
+	"M699pIgq8SQE732Mr1H/Ff/78015evo0Yzn+D2lXNNg9QxpcXfZ9TODaj0PDR1zy2NFX0d/mSAQOVa3c",
+	"FL+UGKcw9PrRL7DqUNz7/nJl/vK6YFesw4ERZB8pYociUaixrWqLrQuIFuTJ6Wm0qWaPC7IFQxSrhgG+",
+	"Ekq7Bv2Do/OwAHuCF8CQ0mT978HOtmeRd3eu8Gt2B9wFEA/yxw2ukNwozjqsSHKv0cPm31GMtWko9mD0",
+	"KHGMCH0LGXBtG3yoj3skzeveScqVq/5+eCs4C3lZwP2IvdnUug9NDO9gFnlX54quMzF4Lf1q6m/ZRzHH",
+	"MIE7WpS0aiF7SHuHxrtj83au9p1Yuc4ir3xq68elvZA73pP2atgNFX4C2ENivy/swREcGAeAXCJpd0e3",
+	"CfAKgFfFHl1P1lEtk1Rfvf80fbBEhj2jB9rIdthpQuHqwHDlpiF9d5OqQBOrgh4D9DcXGN3rsNXEgE2e",
+	"As8WSyo7xN+r19dGiL5+9/ovpBqKofdHqVxA8Xk6Jmk5Lbkuz87SMZlMJmi565FWumRFxDKZZkyZOZVm",
+	"c/M/Z0qffHZ6evL8aePjkz89MZ9XGTvJlTp5hs/IuRf5i7jM3bHZnRGxq4JqQ0tDc/ne+t5JRmeoGl4Q",
+	"bbQXbL1oJETMcvJvIBYh2zl9OUwZ7WoxvIAi/ovdkh7BvG766gk3aYzEmsLigCBht9fjgNgas4V43knb",
+	"B4RmDWS+1Sk6nOu+wt7xh3iCg+DAXUAGL7hyTxyoigM3Z7TDsbfQejUAlFfv3r05QL3vOfvfmF0lxlzI",
+	"qjdHz6e/LXUmlrAnyUBL1pWagGFBSQ4F3fgiO5H0bus7GQDXtXsCg4rlHPQOg0ftG1aE6jH6pwumtCJH",
+	"KZ8z/mHi3m844ZOzP01OJ6eTJ+fPnhm+aSb47u3X4zBCNe5t0tmQTX939SZS+j/Cjh7EzeDYibdLWIy1",
+	"q/T7fdzetJreW+aLPS6GyHkbdhtckjffXr/+b0QtPO6x0DihCvuejAl8YFqRU+sNw4x4RVLvi06spzq1",
+	"jjQF1jXWyTkCM/JnTz4/65M+EL6mT0XDrRC67tjaEHeI8k/JEgP21tyQL31GsSxhQi5JzhSOdIfMBYGb",
+	"LZpuXON5FfdHHsgkD+R+sYSFHhX/AtbWajNXSltIXmtYrrQidKaxrrwNKkTLfZVScNpOsRjvLBQTZZqt",
+	"Vv+QCZ4rMgW9BuA1GME7xy4QxzumUYTiALkilCwFhrB7qCVgcaEGmE9P98J5P779APwyjhWDfIcRdI9r",
+	"egs7lrY/E73FPgMY9pxcpNqhLO+7t1/bhANb4aVu7JSVssD+CnPQx76csQ2KdqzIZZeOsfeT4YxTgXkR",
+	"XGPCRooRrv5jzRe32WJjYL9arRU77EoYxDQcm/1qZHgcHtQLOG0dk+effx5uUrz8HuMKslJCoovIGy8x",
+	"aoRQvtlKYTkyB6OYnbgkdUMyghshYTWl2e3xhHhOh5sUZ2HRtJFLTgxrM/tk/le4nZgjQp0vz7eamEmx",
+	"bATnNfyYzz4blh1tgNlDjX9r2SP88bVn0bHkWMZHvcnBbAeoFAOjMkN94MELyltQ9vvXI8Lw0G6qljdH",
+	"SMVz7SXNgRw9IX90zVIUxuwdTzoaKvqUjW3HcZVhgH1wXC9WJDaMm/Lcwf8NWDSBMO2urbhg2wo7fVBf",
+	"R3e79a4o0Eqstw2KUObbYpR0tcI4UPIZ+Rv7okNeHxoa1m6VdTuqNiMIigyxNa43fw9pXdc36aC7wlah",
+	"z0nJmbZxcpph93D7Q6YLwtSJ/TY9vqjT4ZAliVL7GcYk9YKCdcGaO886YR3ZpF7Y3r4tzNtjCS8IFRYu",
+	"qry9qHBZW1NT9yJHBWgNUo1JzubmReYOS8+Tyb+fpNt1jQZ21UAI9+yBETGG4v/d1Rtb9yakPxusqDAI",
+	"2rbtMseR6YULhnICBDmyJGhvhylVizFZbfRC8KcGPzwbB72sqskXVEXUmIWrL711F9Ulq/BG8oWi4pdQ",
+	"kBXs1eBoRanOym33qPaDU+zbIVAHFlW5t/d1D2S22vm9y5w/lNL2YOrW/fWm+6k9/6G0kUH6RQc1HViE",
+	"NJ8mjtd0EcB25dcFvnATdgCOiXxBnbM9nYu8/6UBTD1B9Ag1yz8NT3G/hU1n5izWOapa1iODu7rEb1EX",
+	"dqI/i2eL7M2dD7WJHdWUjBLuCqT1LHZ1iD06KAmZqAU9e/6iq/BJNc7jxa3DV+q6hXgVrY/gemRKld2l",
+	"enaWGzUryNiq3aVqbwqVBA5ryBNz7fUMSW2FzR8SJr8nLD7iQpWsd4P1LnU7dbGQKcqFnFhsN8h2RZUm",
+	"qU1DtUGaaRg6ap/oHV9p50GTUn9MhC+/j4XboSz0DNfcISCm6FFp0FPz6DeX1YI38DnXtLy3zk6LC7w2",
+	"Tx4m1TRPQStr+oOWNEgtb7ArZbPKDZMauxIcqmKSvtiokb+d7NhV7LRvfdHJeXLy/o9/GO0s6vLkxfZ5",
+	"RTCZ3iQ53UQW+YRoQT47e14Lrp+3rEifnT0/4Cpu7tAhlo766QH2jtZleN86kw0gelDiW8McD6PE38U+",
+	"vUU29dAljnt0LEE4xHJVMMqzwfYhlYhZ/LbGQplcO1Mv4Hm9ILwsCrTtt7syD2upEIa93O+2HxQogA15",
+	"ygJsjM9DhB2rcrmkcrO/F7ffoCtRcq12BdpWuKlnH/fOyGlSw3UN3SGVAnoIAPDB5kZGvFSUFXj3g8/t",
+	"MJLqTEibp4hGiiM6VcC19QVwweH4oorHZpxgnGLP1s0uhLNvy2obFNlXyrllq1XvmOSqNcWBkZp1POqo",
+	"frXveuKn79z7j9JdrsPrct/uVFH3LjpoUseq0z7Foe+dZ9yvjVW8ePlRq3p58NPxf40KHWwVFtgeVoXu",
+	"EFvXb9NvK0YAXTW2Gzjpouwv0dp9cAcmzxKTnhw7zkgdwfS6Z4J2xEWYEFEU385G5z/sn6FKo/j1fSch",
+	"dxRUcIl31XvHMQx0Yfo3yOr8FMmXndH/fbMnDW7+gqmMg9taH9BiZnez5cFZEb1r/dZ90ZauItaAJswP",
+	"GjHW7P65BVkDCQNjw/xOHhTdNPiefIjW7J31Oqu1HKAp4s05THy2B+ChPeIOkH7yLYLwQE6PT7aX0ZX8",
+	"DYbK5j4H+V4pqNUksSIj3y9EnWGtrSU70PuotWHbAqtEcFfOurRxKn068u21FafXry7Pnr84T8lM2Ap3",
+	"ZGorspR8RXPM6qYKXjwjOZuDi2rBxgG3sJkDJydF6uMxOwzsdTbMIK4cmoVb2o6QBD7Q5aoAEvYw6Ehc",
+	"poe83Za37W6zsLO1wp4C/q0dcEnv1nxLcjabgTSKmvVf+I4OEjDmI78IfM0KwzlIyTUriIsLcNQUmncd",
+	"AWFXZ5tf/34fj9hrRq3RE9hGmzvdQv377nPp6oQf2EYjSuU7/Jif7Vt8ZMYdwB9wFQwxuhiyGnRpGD63",
+	"LzWjtoDg9F2rM0sbbuDo7GyF6VlcE5ucgMk/gCU/sQyGt094alaO26mM8lg8t2SaZbRIhhkj/mVv+f3b",
+	"W8bbm7uLQg8p9SGzBdOQaZcqvb8f5gKy22QlmfAZj/Fwh6hJ4DCFOH74Pk63lH0aUNv4NLjdyoOZjQ52",
+	"QTcMQR1CQkb5vWS9+5keqi1+3+ahfzcCoeWL1IVDLqgisuQ75MD6oMT0zEht09kMbFChGXOBmR91ZToU",
+	"QoREvoybaYQNxkkwdzx2Wqgkr1ov3wu7QiV1Smyf0UFAy97hPr0yYVi+ecagn0+iu5Xp8HY2wxX6nd1q",
+	"utKpt82AVYvS8BjvYrkHWgaHdexu8Pf9SnCr9SNVClUVO8AWqzWEbJ4iKzoHp2e5eE7DAPDrHppVRJjq",
+	"q04fWK0lE5j+YE4nXoml7ErDREaG12mlPO1nW+YZZCv3434u8RQpw8WQdzzUBjiskXAvGJaCMy3MJzvn",
+	"Phr7php/rZ0nHrfx/thYGRj679vWcKzPrzo7ga0ku2MFxPoPvBLrujb0HDRmUIZxy6jDF0Alr7V9pP9C",
+	"zBkPNUfzJLpGc+H+S4wgtxYSL27B0Uy2Hxce2CEIiT6zByuu7g8rmN4kfUtQ1I/URT+VWgyAtT16J5Tx",
+	"wkUNkPdxj8NczQ95zH9PB/aBNr3HvkTA7dqqGs5XTGkhNy+5HrxjVutAVPYvWIC8P2hOsr/c9LDbwmYQ",
+	"JQXdWBGpqt3olDq1GIXs6f396k/vk/e7VdUHoCxkyjZvqWMNgaC7knDHRKnqt/VTAbbeO4yj9gWvupgN",
+	"4fS+nQ1n6/eG3cV7Akq+zyE6UO4EXmUp9JY8Ow7wr/Gu7n2p916OmxqdfkH9hM4DsfaJjST/smo8uFXj",
+	"X4r/vxT/h1P8g2DOQ6rk5d3tV22rBzOz1UPcA+SIIum5stIpBtCmA/qtVtb5zsyh2n6PmUJLeutbqjh4",
+	"Uu8ESMmRtRfoBcg1U9CEo++p33KGdqGjLACTuq0TxNWPbOY/90fErqyWXRX+MtqNOmy0ilhbSZGXGXqw",
+	"a8QdYRVw127J8AyDtzjSDi7bbCgyLN18YPeefgWf6ximqnmDf3Wsf4PH3Tgk//b+dx21a8zVfs1nYnjI",
+	"ApVLIZMgR3S/bDj8phdFYWuADIqzYuo2mUmAZD7tJ37iE7aC6qBHsOF43ydmTMKaYgf8Kq+0zzl2D1U0",
+	"t/+Zn/J+d9IQiTIUI/ZOfAuSQ5EMHS+hAKoGPTLkCl7CMqna/yXLnttmnrKk0feJwXIEy/uPTAp2C32H",
+	"994AoZKVBK03gx4Zgvx6eDIri+KjykwKCsbLD0POjFrT1aBt7tSZGjyri/HaSLe+gSgPHvB23yD/YbHm",
+	"ofrS6vwr7oI8QaKFvdrxgQlBd6SQxAU4FED9aKsgUGWDkS7wQXoLvhSJKDEZuVYlSgUk/fLl1y/fvSSP",
+	"bVzi419Y/uvjJSynINXjX9z+/ZoeJG39pw7/3yLw11xDUbA5NsAUfMbmQyvFcg3yjhZbdRA+e/GsUQnh",
+	"abyIV6iPzgsxbfT0DG1VVa/axlvOBlZza4DbmDUKyvteKDs4KcLje5doGtkhtGPYZJ1Dnt4qRIlfB3Pu",
+	"WzV2nR282Ha38wP7kW9BloMeLneCWULSp2f71sJ9//bfSz324Q1tdttlA9Q09JkQuCbWe9HLVaexKSuE",
+	"ghzL8pqrwEe7ZqAIC2Yh7rY2mrkEw4obfeANI0yc9c91lk4kLF3DKPxYiOy2/lTy5mds4RsU5a/s6Xli",
+	"b0UMfY79UL/Gfq6haP9uoE7ECnj9ya4eW65mt3QOCSb+FkXjO2cNCr6p53TSdT1EwlQIHXbqdt9kBVD7",
+	"hT3zyYwVzTYEqOzUzdH9FxKczS74rq4K7L/x9WDRnF9yXSHMfqohRiY8oxlUI+pvOkaZ+3pnd4QtelMf",
+	"vX3SNkv8rfoAhpBc60PqBR+iuw9hgIrTlVoIvY+7b5c1vIUNWWG3fw1zITfkKHVnwHY8sMSHfyNPwNYK",
+	"CiT+YeVH8xfSoErHNzy1B8Z8ac+F+Ss4EDi8Ij6VHo9tzwHKicW4rdmWYrNlnDBEX2pL180kqEVKjhDd",
+	"teXcmjJrPoZleKiuF2eP3g3HSewbnKHMPjsXAguWXpAUfbSp+YkTRTeKrBebY1v9Na3tSyk5Mm+/4X62",
+	"0Jp6TIRhrNQ2jrYFI7WoWvDtz3F0zTf85vbQqL5mGXBlqfRQualUWixBdskRPRIg99tlgGof3NHfaM94",
+	"MpeGY61AMtG7GJct0YjXBcWSrL7SznjERVJYjCFHxFIbUf6nWdP1PpNgHjF3zZrqbJGsCjRGgiHslWQK",
+	"otOU2KtoJeHO57lsL2BNJWd8mEOjRTsIbZgl4tG9g2T+AZLNNoclhDgcJj+ut0q1v3j62bNhqYDhZD3g",
+	"Pcw9/dvRsEoslUX3Xve169zh6oOmE03Ojq8YEyT4sW/8iT2Bkw3oxP28pIVZuvml5KpcGQZvWEsxN19g",
+	"D7fk1gyc0jxRbM5xwWOyloLPEyzLJNFRaQ9OkhWULVU0FesBiLrCXHv1MSL5plY2v10Bd8kZQ7JgO4vT",
+	"FSKjBTG/470h7PRkCoXgcyzvgI4YrPqONdJntA56xVjYnG6q8vBzutp2r8XbouS7K9mEwKDUq8gRF9r8",
+	"7rqXjwnj5Lt3V/29WLjWpPPVwHNC7fX5s+DwSJG1WauZzd7iDHOOZq4Oesf0iKnOmuZS933FmMBkPiHp",
+	"2enZi5PTpydnn787fXp+enp+evrH07Pz09O0K0uw6/UOnY+8T9ChejgeMQLIwB8l+zXjuVj3lfXc6H6e",
+	"6Hrq5oMhSGNPcxYTltSamxNSwp7j9kbCHYP1wONmMJ1wsY76Z7EdBJaRt2UV7UKUkdzMc8RVrUaacENc",
+	"v/aOOAm7rf1VkQg32cetqgUFr9uDubdg0/WyCONJjSSZnhs2kprdSifmf1Zs0nOX0ZfTzYSka4Bb/NIO",
+	"3KhEzBLzZTq54elScL0oNgnXC/wyp26oQRk+a4bjqBQfr57GzEEjpuOP5AhPmsKmEDdcl6ByusGO2Sj/",
+	"ziTL6ea42WnarABpzbbdspDa2LQ2UFHZqYGpgyp3dBfxbW2eH7lnw75HOhxeWHxFUTWxFwlSLeO2HrU3",
+	"25trYwpejxgTiaRhODs2Jc9gQhwhKkIl3HBDtKXPczRHxDDJrBDZrXlTWh329JxQkuKhxtjA1CpIaHxS",
+	"RK9ZBuQIn1M33FxceLXR7PaYLIFyFWSJOoMVz+ACDydOlAuwfWrgA8Ny8TgVUSsDPOPzGz4Tck1lfmx5",
+	"u/KHt8Fg3e2I/g26uiBpXfmd8VKDQq0NCrpSRpszCxkTJQh1rAHxl0mhFFmynLP5QldtOyzWzc21RJfL",
+	"dEOow5RFt7swbzjTE/LyA810sfHcJ3VamVNDvTsHwTGXHBL8A5RHccJHWyjYKxYGRzZ+o7kDZvvcR/mB",
+	"Q6G/TN3ZTic9X6/C9/dirt+7Mx8RltvbHo/+2lmc+94Bg4c+2zc8tbv1W3gb9LydgivESzZVMHuTGL7G",
+	"Y2DlK3t+0levzr/5JiVHZ89OFqKUHa0dQklmuyT+5d8vLUczQzwNvSzNiXj8BciC8bgQdkg8XuO+ilyZ",
+	"yFKsEcvcU+YvvWAS/5iJUppLTkiSmisrJUe7z8Px8Cy1luG/osSqAlAoggV7FaH7BjlU8lrjuLXx0WQG",
+	"h7aZ27rtDisp1EeZsiwJ5RyH8156UYvl9eQ0bU61DZkZ4WByQlUA1VDGVjuZ/9SPywVh3Kef7Y3kbvSU",
+	"Qy9jd+TZQRV+fi/sKChSePTD6ZP3P5yefP7+n2c/nJ48fX98/sPpyXP71R8einVdLkGyjD7+O6yT/y7k",
+	"baxi4x7MbbGpfTTz7ewbHNrRKu1ArtHrdB9QWcUpY4foUk5+3qdK+Tf0WkHPwllx/vSJmM3vl3v8ftnF",
+	"w538T3h6t8m1lXkWeBQEL5g1xviOIXVRFvOtWLfKBJrL2xppo+ry34Wr3c0Ev1pQzqH4KAE0kffUcTQP",
+	"3v/53lK1KLUzBvdd1Fv3CMaCZBJ0ouI9ka2dihI7ClVC9PaRI1sojGO3KQm6lLzZEC70ALik0IEof2ce",
+	"e+gKla4cWSA5+limABE1TodJlt10M7zalZn8EWrgBhA1IWuYLoS4RS1dFTS7xe6sJC1lkZKjRhPJ4wmB",
+	"JWWF7d96w1O11KvEiO2oOpgPKyHxgy4UJnWhAiHF0lkBtEgvrFPc4C0lZn8VEZxcf/PuDbn87t2rG46m",
+	"atsxG5fqiYQq4tP7Y8YD30sl4FlPz2JVYyugY10k4qMPjLZ0OAhZFw+EEY1tPsy/UTeq6IrUjC+rvvme",
+	"nkWCM22T0K3enjsztw6I4oyR6j0KkT8AXx16ZfdqLPYArLHL6GRPo2Jz9E452nflYfCU+ENwQdaSaTgR",
+	"vNi0RO2OAO57McwOCdvyPbdPPZnXPYr0OJ7QX4aO3e0P38XVAbU/PqoLvQGLcCRguIRhx+ZWMUy3r+Ty",
+	"sEkCGKiX1BS7fYT+f35Ee/TS37nJX0LB7mBwcQ1agDzYnhr2+o3kslv09/WhHlazHBd9z8zqngDWRaV6",
+	"pvnUQco7yuD2JRq/v/szNscjLSlXrDPj/2EE0mB7G29sRFBXSaI+7KkimcMlU4+Je3B3RzdDqmFEz9pD",
+	"M/gArmEsvkUdYUEaV+w4OCwjX74Gv6R5UIR0H+9/W3O7AfrA9+hH5UKzDLBPsBO4JWTA7kCdE4oJVEqT",
+	"dMl44gkoHRMxq/x8llUZ8FR6w48MGW3OCeUYAjoVpfae2oxKuUHHbOgh1HSuUhsaVf3g7f844VToBaln",
+	"xbmOYxpAAMhHS3KqIGu8oUczhV2TVnj4aGCHuzfkRDUyNXZS+nUwe9W5kc8ExsOsjXgKOSuXo/FoweaL",
+	"0GCzj7Ztu+UDKjsM7xhf3SLtc7JxkTJ4LiTJWY6ee1tNGX9zNa2iHjtRd+z3qIkc+r1lz/00ze7uMRb0",
+	"xqkIV+ilP1D1svWw65J6wy2bHNaHP96WsdvgtKbfhYa3oODAjt0PuYQe8Ops8Vcx7ek4bHfajIZf1MkH",
+	"CbPuXFZokM4eQ4sinUQYaRHp5ImhU4ZqXZP2Zak0mUJQkWfO7oB3GOtcjcJkWuZz2Ns2yRLuV/aZL+wj",
+	"WNegcG1dd6aXZZR/YVD5lR2+J7RhO5QBO1IntmDUPVh9YKZpl+M6eM4np6cuz9R/EYmbnnMhIQm8TZWn",
+	"M0o5Ftm4q4qIUmMMrF4Ak2EdpSqU8IiWOcNeD2gGJKm4AylZ7tsTpx0U0DttvDVfv15QK7Ph+ygDD9j1",
+	"CrLBnaYwPWd/7RYz6o0oWLaxkdx3oPqR+vc4dLsuvVlUJ6t4Y7OPvh3ahiq2E3ubZo1HYtW83DE5EHUE",
+	"9MKgD3Up7mw/pgKzGTn+saef+5Z/GQwrI24E0YK4d5EjKBS44PA1GDGwafca3PrLWbHEqhvJSC7D8Buv",
+	"ZnYNWWkkJGJ1KkUELzZjF5Jqvxt7Q5+BKycuu4yYufG+b6SZKjef0d5wH3wyWhTf1Y99FasWhTW4UNiR",
+	"Nu6IRhREcQpyyZTZ2INqjrrstHjWtjlIUpQqbkjaV3CvI4fL59jMabTZBkbm2CHEpbngDq6qdT5SwQYi",
+	"zxwTNjOqzKSnRu8X3W6EVi94N6bVW5gzpQ+uUOkAGKKWXzmYO+tS1vgZQJIt2ol11hfFACjfigI6pmqL",
+	"nzUKmrD7V0Z3wFWieWv2aWjjoKoWUK0yTBk1215OS65L8+YFxNWnJf0QltnZ/p3xHb+3Gw5ZSGILjFQq",
+	"DgB2RYoL635vfup2xjcu0VB2GaFTeNSWXuz4IAzahSbj6DEy2e16kZQTavNeMV/VOp39opEL02JNN+oC",
+	"E2d8oLiL9jWSczUZU8TKiycoL2INvAwwDjxk1h52Nguz4e1LOtBgFGZrL/+XOvAvdeBjqgOfWlb/+JK3",
+	"K4fYaVB70kPcbYk7O3F8b0m/AjjOZite8KagiLj7tC6xcPxVTF8JFa0U4TLC+h4QA/uAO7e5mLdlAXtv",
+	"3wAg/7qxW3QPfL1ergpYAtfUy34t/mbbFQ7E3yU+FXS+amORllosqWZZR7ZFyXLqgv4iRQfNLcbUMp4E",
+	"uQAel0SdnX3l7mRbGI011u+09qOb0c2o6jvjOMLxfom0hixc4bhCYo/9wC3f3oUQXbG7prUMn71YFljA",
+	"dcY+2H4hlOSQFdTI23dAKnDj11BzzoOJuEVhsSO1q5DtLo/kQ9R/DfepveL4fqmy0FdYp2Ro4qC3oMf7",
+	"BHZ0U6Gqq3dJ3f+vRws/Z0uPNO/rXuV1Z+NTqpQvoUJZkZI1SCNceiGvEgEvSOpeh7lt6BdYrQqWGWHX",
+	"FhYmR3oBN9zee3WJlLp0SibKwroUpvU7jqzPYfuZqugzUzec2jarmFJoxFrXYnVMSu6KGQR1pKv2j2lY",
+	"fTpFe4MRg48n5J2BVGVC4rEyWCCPyRH+/0d81fE58RDYUE2GwZw4gguJY5rprLv3JmhlGRWERQGXSrE5",
+	"1pE8zIpvVLTtRvEvBlbb8LNEianSJO/VQbyvUYKpZFqyQieMx2+XLvV6YB2JfMvmEL65+ZooWsoCrgKb",
+	"TV1nJgOlTjLBtRQFsqic2QrUBSisL13VE0MP4nxuneUc9FrI27rWlyEs90CUesoCvtxTzW+vpWlfle9q",
+	"hS4cqmCZVonRHIcVPMlhBTxXiaWFIc/tJqKZpEswaBtagKWD+A69NMsC9t+US9ALkQ+E1Nf8HWBLathm",
+	"Yjc2tZTSlXLqKwMOqyNmhLRqO4jrlFILMku6UkSLc5JmzN8+SrN5aiSbKfBssaTyFiuRHV29vr7hypbv",
+	"GpMC7qCwponNCi7I9bvXfyF3ZcFBemGQ5WP7tfnj6vIdjr66eq2OK5vGDS+Y0oqknCmdfHZ6mjx/mo6D",
+	"j0/+9ATrm2UsyZVKnmHgt5yn0TJd96iVX65AKsiHlgzqjr26o5KZC3kYuf7DPdWPU3rRq8kxa0JqCGWB",
+	"Vbem3sZZrc9Cg97CtWwfxgYX2WJHDcx2MeyXri/CUNEvfKxXcyn/oisj8HR1lnUdqneJ/zOmVaPvxN6m",
+	"s0MKBu5qTwGZkPnu5iF10wlzxqqeEyhN2koOfpYBHTP6tcX4XbWyaB2YugNFnfZdKzGRjhX1yQmxPq7J",
+	"rouct9X/oU3uhrN4A0huBXlylNpjnFZ1NVbUHHINUh1jVj0tikTMUkKryrN6AaHGWi9I1ornMM7YbTMI",
+	"zAXzkkpr/sZuMt460Dp6pYK8Opb4CFmIIlfD0/4RKNeaa9RcXNdufvRaqkjr3VadT1JFtXHeArE5SHJ0",
+	"UXRVVF0h1p0C8GEdOQ+VgB9Y2vy9yIOH8sqeBpwu280QMaGLlCopZqhu6twEPaLqO7NIsZ5rnPHYUq/m",
+	"IlDYa4GLtbV5uHAPZASP1JhUUR+hmXLYyXOBHn5JHq4Yxq6vX11dDkTVLWxUfJFalkpDbkR2NcZF2Bqr",
+	"6JjD+793kQwE7G8QZUu3zBYeDGuQu7s1yhYk0HyTFIxHzBCjr8ylZGZILcRGTQeOF5NSi/yRIuk7u6zv",
+	"FEiESaXEqO4XeGekLiUUFYr03zOQ+oSWeoGdF8m/kZvy9PRpdgsb/ANSgnDgo7aSJpr2J+RbDvgTVl0O",
+	"ENlQNjo2HBEythvTXG7nnv8NBrPIA3JjZozPse4t14la0LPnL6Ln5hY2XRLeqpwWLPNVcbdJzmiHjBOH",
+	"8Z8hN0MRvUuqx3UpSByHVSkzsTTXe1fNx7iB1NJxiqmK6oKkvsUsWkHR7e63rOSaFSR1HxP8mIbe8ars",
+	"sJ8jnhEbPn9gioxDawOJ0T0JZNBglztp563QBye5ijuQBV0lC1FKFe+YXgg+t2FFDkG4eUrTjfJYHpNT",
+	"ogU5e/LilBw5PkeevPjMx8i5LiVPXoRFLk6jbUqiSzykJQstCrFOmp3ZO5IIsSM8lrAQpd5q4fL0RaO7",
+	"yvN4bzVadE7w5GxYd5YY5JFXxCF/vwuFH7VFS71RAzqzBA8d1JDlOqND1aopFgI/ML3RN1/YOilW4VRE",
+	"AfBKebE6ti14Ksl6IRTWytWl8jUjJ9FckKxyf+3XcZ2r7NBsyWaeSusulmLpiz0JMmOcqcUO8adfMgt1",
+	"1f1tm0z796Rfg1Dz/nvmdVay64O3G+w5zAvSB5TPMNA8UsTP4OstWzyKEhV8YnPgXGfY4+2Aqjq2b1dY",
+	"dK+ovPqJ2MmsG91HbxUr2yH/UkRSTo5S6bpQGM7n/684IFqCBQdsRBEssUaBpDwqRKykmPtGZwMwfuWB",
+	"c9Y+8w6DfTMbXZLcyNBKkBmVY9++DQuI1waUlh8QLUcqyZvlpYND40dgU78ebufGjO3H30cNOCgiVH3B",
+	"t0mMZtoyKkLVLeTIyAxRoUR+bmVnljvRue47ktAMWVZ7xDHac1LrI4tXlIxGS22rePGT2ghxCBDXYs3m",
+	"x6BR8JFGRuyZdOtYGZhtn6XlqgDdxaIV1B7OVqz99Svif62p07Y76pjLsNh7MrZ+ZlFzXQbZ4pLN582G",
+	"GUvKS7Tx4C2J3XoXkJeFa6BU28iMAC1FUbQaY/ersVmJtx6CFm22EsHD3a0ux/ouDo54sC8hBwrYbpcQ",
+	"8QWNVc+/9NSB1MCoDa/l+ZjMzN1oNBnpLn4xc+kUBtpzknp7WWrNlZT4L264dRxQVihzPGawxuhhysmC",
+	"FjMbzHAUC344HpO0EOuUlDwHST47Jf9lfMPTFZWamRfZrz9/Tv4L9vKxEOvUwmq+viCpC392UDFNFlQR",
+	"LryfYOOrI1fKvAuXblQ5s1m17r1WELXviupOVRDscLHTFZrbdFSTOEwF/i2kCJUE4UTt21Ch3Gg7BpFp",
+	"qUkBM9sT9IjxMA8O2Snq0NRyFVqgdYH8VEIJuflVlpwzPj+OcxoLSgefdIBklHPDJfGCMy8Bmi065usr",
+	"9ARXcK9w6Tf+gcit9ZGuELsBVmodKJj5R5HbI+N0TaSQreOGdUa2R8LTP01k+UHR31t+6G2ve+97CKHv",
+	"8NA1b4lqa8YNntAk5/Y5a9wK3bdL931Q43Y4Rdg9xEsh/cvLd+QxwpZeuCvCHC3MUCCYubA079qmkN0t",
+	"jHc2Ld67kT8dkFKv6Xw/HL/uwudHd6DVV81v5T7bZmHDqQdZyCPl3BPTjbMZbFNIZi6FoogHqbprGXTX",
+	"z672Q/Q3e6F06Cn2iumhobhZ6kdCmIKKM/U6dqK0r4nzgbKRLmxXwfWCov3D7MbYKN2pAcjB8olSllqi",
+	"UOUde3Iao5+leYMlHqe82kvJSQlaECO7GP5EtW1T0jDTnu4tRXzwFdUQnNqidh2bxvKac9aS9+Pa8XhA",
+	"fe9PcDsOy4162Dyhs30v3MmYIwmU0RMbO6hNQf8gW32jMH6sWq9Vo60mKn1LGqTwC2JVVjy2lswt5cuS",
+	"Excevqab+LHy8TuJBA0c7aA5jXlTfbRYVSrYt1DCeBQ6p4wfo6MEJKFzYbU5mwCjSA6IPmtW4OLGHWUd",
+	"xmZx4XNHg6RP2z/TvEMRpi8I9U8YoZ+kVCVilt5wyquGPNbEXAd60frtPsxeeUbmAoKqwZSrNUh1w5+d",
+	"PiOKYrUsJaw2GDhDnofc4U9RpcB3lw9Kne/jE6/dM8qnEFccr6NYqeNxzjjh9nxLDYoyuOf7GVzdET9Z",
+	"gXQLGQCIF/1XIIl9mFDb6AjtnkWpNMgGUC/2A4Vha3splecVFKLIvWUBaZFK8OQwdnkUxNrCMINjJUVe",
+	"ZoaePZ0pzYqiplfBXTm1CfHuDhe7yySpy/3ZF93CSp+b3zb4ES1tzByfzWCS6mj7FaG0rp3boqk4Nrs5",
+	"Qpdc8in8ajVXHeJYC5462LNWn8phItc3djus4Yl6GxoyTLQoaIGsx8jSY9vWumlei0i6lYVpZ9+EqHO2",
+	"MlwNf7SwfeMGPuUNY8Of9Na2DkOktf00rHWO5de4dd61I1f40Faz90YdcxuV4Lli0z3fB8IWJR1sHGyS",
+	"2SdRC39TjfAwzeX7QPO4qJLdZgyK3LX5qy3OEU/fbydr/05E24MqN9ZN4zvD6sGfv7CLPDnCO9Y6e7DK",
+	"B1BZMNsS9bh/fH2YHNnRzrdKqcRre0lvMY2nDvYPsjSPMJhaGMJZM9WCo2/QQ52FsO3OZ9pxnLG1eVrr",
+	"m8EAxgBAfuHctd7fsKJKNRxhPVMLPmG6wMNkPm/nEQSk9X4nyX4ShuhOx2/JFq+d2GwO9uAoHuuv22+A",
+	"4PnQUA4ztjOoGEt+o/C4k0NsyTzmdFRm6Aub5GATGQzJdPKH/dHPBs/74am1Z+xtbhUEZj1MqGsaQBEe",
+	"cQcyL4ewLHOkGZ8nM2krMTQda6K0hZc6VsLL5TQiWtTO4mo3xnbTW0veR1uHNbrOS4j3uXbTYn69rVpp",
+	"BCoMHze82IhcaVQHSV0klW3PjF81UbyjNPDOzqnAQQ52g1pfyXST+HM0SG0JZPEe4Ifyd4/hTubuMTKQ",
+	"s3uMDmTrvaMfXs4dzp8bzDHGpYU5BBU1Rpo1emuzanGAAugdKEILwYEcBeXRXCn0wOPcj0Q7FfQGcY6r",
+	"U9Wmv+3FeIR1nu4tg+V9fA1NE+YnSFnZlzXf3RjN1zvaFgtZHauGo6x0WCogrJnnsTeDqTNvhqlWfozN",
+	"owlvsyBVxpYiAXWPjJlGxclW/oxHRheJ/CPMuv6oklT/TO2dNF0BfFBzTETKjrU2FLBnp5+/6CFbLOmH",
+	"cArvGWp17WktprVmB1d00a6K7EE+A/eOZDmjsYsxUsXLj46DgoGMlzaO8ROk4vhnOmJa9jGInCnksZ+i",
+	"yc2OLo0dBQ/UFneusmw84FHu+6BtEVuVEESz6UwjwDDYjL1tZ5qUclif7ebm7m+ednAfqgLuWXfI4RJn",
+	"2o+NA/oSD9M1q9I7PuJ4AKNunvB9rHrrPT002gdtQ4LpjfdoX2gbt4XHyH4z3hX287RDu+vRguKzHQTY",
+	"tj5iFacThoayrFRaLIkZSlhep4+lRmsDmR4PNz/u6iPZfDRoV/zD5cn/oCc/n558/r7+c5L8+8n7f/vD",
+	"Xr5TvXFcYXlntw2zuYc6jQ7J8nmI26IiqHs1S/NoSawxbNAyljOadIYKGBHYbAMGNFNijuKMQU4UZILn",
+	"ZIapDfEwgO3C3XtF5OE3VZMse1xjEZqygA5rk2ZI7Rp8LfY7cQtD9X0fUp/I+vF2e4Eq3YFqW14GQ50o",
+	"z8mC3gEB3q4x41XJPemgTZbcgqNruQ/bhvLBGOmnYUtRjKh7NMZr3dDNnX9DlcKYODsgrbJq0Mq4onOv",
+	"HLqilWgPXblmVXtZjsFY/xu+wVT33e926v2X+j9situBuDMXXV41x99WAsRyyXT0p7noSM3ninaUtHA9",
+	"S5wNIHCpY74J8DnjUIX94HeZkKtSkSPrUjS0iWEbuInmeaqZrc5zHO8ttgK+9okd2wB9uwL+PUZkSSiA",
+	"Kthf4bee0S8VMVFhahxiNLZdYWv/QAzDRFzbEF2gvUkvGGZVz0QpsTaZIcyoHGZmzGlDqFMlN9+MR0vh",
+	"/tAlKPvXGnLu/9aLUro/Z5LZPxTVpTR/RnOmfF+Va0PSjoSASpCXpV2Q/fSV50R//f7dVlOCS1tqVSmi",
+	"xS1wG4SRvvn2+h15TEu9eFyIOePo1cWTg5chTltvz0LrlQ2QA67fsew21jP6kijG5wWclAqIxkGNl+HD",
+	"6tz+ko5dAVgMhCs2ZLpxTmc7DOFhZtqfSsCSM5ZVjuzjNWh0xVwdEncfXAlxyzqCs6ZSrI1M4IaSDMcS",
+	"BRrfH0UKAmEH1lBUhJm4qaIAsTmHPLh3tjbm8s1ruyuPFLGjvU+IHL396op8/uzsCXn17t0b8o3t6Ueu",
+	"2ZxjZxc1JuliSbMTWyQiPR4TBVzfcMaVBopefMo3xG6la96NJXVtsQ1rBA5fzvjcVnM0m3bDHTac4nPi",
+	"FZ/Hv7D818f4nHr8C/6fsPzXczfDyS1gT05JUvdNcgubc4xrTm842gSXjGvG58djMqUKXjw7ySETRiAg",
+	"18BzklZrPHnNV6U+J2L95yObSlqzeZtSenzhZJ8/299Lzj5gJUrBczfk4hY2LP/zzciOsIfAp6TejC64",
+	"4BlUP5ec/VQCsWewGkOL+Z9vRgG6b0YYGH7Da2ARTJfxatdFXn1zeXVy/ery7PmLKm3YD8e12xecp3Zf",
+	"MoFtGEmwSI5x4YxnRZkDSW9G/24LLLn34zeayjnok1Iy8+2RQf3N6N9XVC9uRqmrsWK+wYNkhnjD7A3/",
+	"7u3XTj7GH13xzfRm5MrsnORsDkqHD9lazJRMRb5xk9Mbnl65B77EB86JWtCTs+cvWgi5fnV5EiDDzOFR",
+	"QBZAc5CO7p8/PT2ekNRtburwMK3CYZ87l1mdjg3yDuQjRbJCZLd2HZTg3iK8Na/JMJD2hiMhTMhbmJWK",
+	"FjZI8dnpE+UiqFwTTRcnG5S/PnLeH3NWDAXn9Z6Ob9Aajn6TWYm7XC1hTCSsCrqB3EI1xtVjnW3M9zGn",
+	"z1zETUSObzgWNebzbepwjWeRP1nk1fyposptvvQrhuTOxDZDqi9o3OFZAaBDucHgdEk5nWMBPuIqJpNV",
+	"QblNn/6a8fKD2wo1ueHoIchFVuJ4x3LsJUGUKGUGfvsu37w+D/Zx7FJpLSu8owXL0cMwvuFYtLAq9Wzr",
+	"GrpqVmuYku9eP1JY8rCKRSV/ESQrmIHAbDEtClK5oXza7viG+9E+UnjKOJUbCw96xqkm6WO6Yo/vnjw2",
+	"7J+u2ORHJbg7iO2fNnRZpJMbfsOvBL+zsaPq3Hz+N2KzP6pOXK5LACiSfjjx4s9JvciUHFGS+upr59ap",
+	"njoeZZeAp5nUpyDEENW0EPMSbPY9UwQ+rAqWMV1sCOWCb5aiVI5NeIHjnPzw3nE4YqCqxjlOPiHfM72w",
+	"DZVxe0gmITerxND7YG0ujNwcLTPXUWqu14lfZWqLTpqvGMeJEjyX6bFtd2Te0GxhNibPTp8iVOapnyf1",
+	"L0kOnIGtIG9PE2GcpDmW3K7emAR4nZjNSD+csByWK6GBZ5tzUoO2pPK20TAN1VlNb4FQcxByqoXckPR1",
+	"/fjJ32CTGujsgbzYml2srKrQNftCcFG6QgSWISLjNVf7xMz7FpkIhrLjZY3bhgfHSOv+xEjQpXTlBoRk",
+	"c8Zp4SvNYGKEyDcX1WNm3mouSnI2wwK/upqu3sPPSRosZ3ILm0RCqSBPbTqCAY6sF8x2GzAT+7qydiam",
+	"bBB5HZDfNTXjiU/YTCfkb7BBumUSJ7Udts6eEaxTZbfxv51cCSnBuiJPXucpOUoDdTk5ef/Lk/GLZ7/+",
+	"IT1u3Qg+bNLCOK7Zg3mVzdafKgx4l2RJC6P3Q26vGMgWojmH1QutXuW/xdA3RDqC+tJ8tHUGBTea2B0U",
+	"YgVjkv5yY0vl3IzOyS+TyeTXX80FjvdRakQkV8+sYpvWmUbEDA8Ezntlhk3IPyqeSVx/K3/DnZK0ZqiJ",
+	"9YOnYxcY/OzsbEIurTSADMXyGCRN11DCHvcVyMxcU8AzkeNpM1dGx+z+RDqSqGrOkiN/OlHjTI9rRFbn",
+	"wkOGOS5UETYzBxttSnZXEKVOyDY4Zm6lGHBj09vOyDfsC3L07MlTkrpdnpjdSLQQSWHEp/QYp/nC6gcK",
+	"C9YZbmaYbn3G0i2xP/UqxNErrVffYhdNdGMaWYCQa7qEa6bhz1/TD8cGsXb0STh9ToygPSZvvjP/XL67",
+	"emXo7MuXX79899LmA2diCXE2b8QQe77JUXoN2clXoLPFiXnlOR7tE/urlchpLWmk39rvzZ3gg0HNzCw8",
+	"7E8dZ86UnCUSfsSCBOmEfGFVCkPiX1DFsoD3W9Rj35HZDMdbIcW1paw7vo4uVzRbwMnZ5HQ0HpWycFqm",
+	"On/8eL1eTyj+PBFy/tg9qx5//frq5d+vX+IzdVBmILZcvnkdVCE6H51Ontqh7lIenY+eTk4nT9Ecrxeo",
+	"Tz9GV6Rz08yjem2ZM02sWjomS8GZFvZU1CkuY8K4hqJgc8ydsoOtEFqANM/ZLrGuzOaNjV3GKpYoB7lE",
+	"IFoUYHiMlQuR5G2LY9/fGD+cmx9cPUzcPXXDMY3V/nBsyd/VjLgg6YLlOfAE9Tfs78IxBAilXE8Q1Vw+",
+	"V/2GT0GvAXw44ByMcI2GscpohNY7pmFJjrSwUxS5WWXbumeUU2Gp173elUcyPypC85yUqwlJLTL+jIj1",
+	"Yk7Iq6elk5YBeZGB3NJXxS5e5xjppPSl31aMyXI1rrEMfMyqYF/sTSC04ao2G4i1aSqgXKqR3+6gZ0hN",
+	"HVGDTsfLgyDh6vW7fZc+oLlryqC2TjXjHodMJ3SMtzDTzxEfn80WzDxkthhC6p19fGVttj1Gfm0uBizx",
+	"729rZARnp6cuCUu7LEPXOsns+OMfXcR7vw3yxIeB26hxtU1lK2ymPCOe+0wMm3pmQYjNXIH6+AtamZTw",
+	"kSf7H/mO1wVY7UNP9z/0lZBTZBxBmlmfV8GHFTJ+lEasFdPX/B59x60TTgIKD37xZAYuBYDOlXWTB6fr",
+	"/XgUVYuMTusmQMaH73pM8yXjj+tiVCfWVNXJ3Y3IUosnLptm5m5LJ+t5vmd0FRQr0om55SVod9/ZpKqF",
+	"uY4x+XcSZUkvK6DeWZi2WNN/JBpvrQZjPXaSut2I/xyEXiPHLbslAAS03qyb1kXp9ShH6+PRSqiOZGhr",
+	"7K0MILYmlKuuaKtYG6plPg0YBT60wl/URmGrqglptCBqE8Wd9W5CbGUoC5IraGQkxx8F4zgQayuMSVCw",
+	"xsJC52psjQo2RziwGRRirrBStLLlvs11kQbRH5XknR5PUM2Y2aQqZ4y74e6dlFs10UpQLpnB2eKMDgYb",
+	"wXPy+SnJ6UY5qXhKMake3xkTJ2zYTYve6ypCX4h887FOVTPi59emf0zLEn7dOuFPPi4seeyQv/NUE5T0",
+	"dh6H/xTH3aIGia918O910teSadh5raE3xjKBArpKEtjzbJ/F4n6zUqKob1tGOjJWVfU4tHUoTTf+/GAs",
+	"/QRtNOsF8Btum5T78S7+InZ0bIRJ7Og0aPZZrICynfT3TT/PLOi7n/i70F+JkrtXfL7/gSvXKesBKdSi",
+	"82NR6FBB5vWXo1/fx8j6QeS0sZfSrBsSzZ7pPpEsIo21vCO82NRnBQ1weEX6UlxR3akqWTeQ4TpKrsvh",
+	"/UeVDfeLhR6l/+kEQ7/wBxcNowcLb4pz15IXW14PP7FdMqe9/uq+d/7e8NEFO+TB2ri6kmAuHshxiht+",
+	"CxuyYlimgladJZxf1/YWb0iPczRCczufWgipTwp2B1ayu+EZSM1maHBVjUrpLq5hbHuHoORiZ68fcGWv",
+	"lY2IQvmV5rkEZaVZez2ixxR9Hba8NWF8JkhmJOTMOcLy0Jlqqy4xTgSHGx4Yl+p71gnvlefE37c5ZCy3",
+	"SfUVxhE0ptA7xQnjKGKHGI/dzpeWGmqaHH0SntAlQfp+0X7N/7r7H4bnuG1uXf4Vkj+OgOoYTg5888Dc",
+	"Juh9YL82euoq4CQ2UKP3OdqWDL4Evmkdio+p6ZnXDVLxPuWhtE71fx3Jhz2SZss/xXkM/G6rMnKW/mHT",
+	"Iux96AajDcaFQoaTnGMOxSYlubDRNeOqiMtcUq7x8rzhM7DxibYIgvUGW0l8LmmGTSAQTAyqcW4j/+YZ",
+	"K4AcpT+4z+/xC3Re3vDURpLlVNMkZ9LGjXnYJj+udRWjZn3VWGbm2IVdZbXeUAChWixZRgsMgMlvuGEH",
+	"mO8+3QRBSGgRszd8IWhu4D13MarurWnlLLUh7muiGUhC9Q2GeE3IZbWy0IPOsCOQC0xDY5bgRmXBkQmu",
+	"xGk668WGHBm+dsO9p9xuQmJL+6TH1mLnsrAhr97HlPUAoumOrKmaEPRjenMd+uJqiJ2lsGrpJThC7yoT",
+	"op/SRnWhMdGKSY1NE7Yu/A234849SP4HNLWtBOOatLeXUE3UgkrI0eBo1AIDjwSD9Rt+dP36L6/+P/b+",
+	"b7mNXNkThV8F4ZgIk3uXaNlt9zctxY4Ztdu97N1/7LHc0/PFYo8KrAJFtIoAN4ASzenVEedqIs7t3MwL",
+	"nDgvMm+yn+QEMhNVKLKKoiRSklu86bbIYgGFykxkJjJ/v18+9NscmHc4yI8k5bsx1HR3UJX7stM0h1Nk",
+	"dgs9De0WO7wXH3wKKpVZprJ8HMEWiQeQGeOa/Ouvn2IDG8zjGusajB8WPrbYVjKLYGLboyMoUYRX8CZ/",
+	"8erV82+iKmA4LrJY5Bbzc7LeaMHSC5l7ewlvz9pSmATLb6RbsBxDGZUzsKuEDrvqzKDcPhoVCXNYryOX",
+	"wuQyc8cslfaMtihpGTTtUFZpxGtr2gvYvVDZorCgq/84lOg7szgwpWoqUVWcSUYF6y23oVpQLtNdiwNf",
+	"M8OlFXlzu/bhANXS9BDUPUKySav6KehEVMJaNvOxuUmGKq3D8rPcyLGrOHqgK+pcB+hSIN9xGirqavTb",
+	"hKU208b/Vs9CWwAUT5/Fn9MtKXIJjID+MghktMF6gAiK0f/OIhIXeFZuYoQFenMYkmN9nVTnyzdHNC+Y",
+	"pREzOLXxngxWD51lEy7V2chAnS21ZNTw0jIjrvixVDlaLaxAgp8x/FkfCXHhZWE1fZqLvJydXYgFKBK0",
+	"e/YQ5SFhPLtQel6I/ByzFlYWQmUi72PRKEHZCzYqpzPvWwzY96EIKdPTkVTimKVQh0LF1kjbykbAclc9",
+	"AE4Hio50BjfFfBGmZcJHg6Fak0tGImhdOitzgYDYqpwmjSxzIHAM2Wb/w6Gqcs702+eDwYvDw87yJJTz",
+	"zYqT/Ea+cRIZ7gyOwt2UB22/eGlfcXSDiiOQpw3qjeC6x7FzeT1rr7+M9inacNYVGfkr4tQ6/KI6eaV9",
+	"qqnifxOo4U92/co7c6n+y79atmZLclFtXTeXg5sfeNbC84zw7zudHWwTqquMQ9U/7nM9dIKSsIHmzX02",
+	"qXbZhJWq+vdQGWF1cek/zqX1TyfyPuYE5hPNphy2PdYLLJ0JayX7xJTM1XyfUeMcMlxx2rGPWaq0g3LA",
+	"M+7AabACccgpOaHp/AU6pKSdQd0v4nkYXfpAyc8zoGy+OjxkQjkjhW1NFQSNfEuLvmvFDOOs08+ntuJA",
+	"2Gtq68mFqhaqUWxPZea3NObbUOKjSOe2fM6B3jP79//5vxqKjecaqVdjH+0MMspOx102LFB0YA5Iqjp/",
+	"CJ9QOMTVgor+4VPsQg7a6qMeSs9iAOCM/33bMWI9u3rT236SAe59AmekUYrhz3vdYaP0Wi2g+0OSLWl/",
+	"LVcMTupBH268c8eauuzIHdFeuBMV7g6AQbmrbZj1nJ+14kW/U8mHao2WsyUlD8czjVo93P39LKqB25T6",
+	"O/xyr9B7hd5eKhFlClKJl9WCY1Z1ro2bgI6rc6bVTRQ8Pv2MVJtE/j5Uu9K2h6TZH/HCvWbvNXuL5cUg",
+	"Uw3Nvpljjrq6osSkVrtxsbVpqrFX3UqPIX9YpZx7YfZJs7nkiInCQnt9pcf0k/5xnaGmmzJTKssQPaPK",
+	"uv+uRw3cBhRap4cKZ3kjv3/ZblTN3m2G4RRnd/eG4S6PCfeG4l4NBclY5M8vKx++A9Q6Dmctt/UFfPRK",
+	"sHKdCVs4k/EXvrlsbwZoO1qousFr0VuG5N7wkCKroUuWz2Wu4lfvnJo2Z3BxW1N7aQEtail/5z+BrN+T",
+	"5EmF+HONRvZgm1bHvdlDVPfrXpKuRV7JpAIeA0C4BPWWFk/yAHHsq6+++qbf2cZx4wOp1mmMxFgDBerm",
+	"M3gkh1i1Al59koUK/ZhOsho4JJ3nWYBEsc4+VhAiq+bxSHyeaeOuOJGAa5vQIQQa0pxWwsoZc5o9PzxM",
+	"Dg8PmdFzO2CvT/8ry0RREOAVHyo7g6LCiRA+DCyLHMi6AZbQS3lZcNYDsiwoiQScsn9JE5b+s//Pgf/P",
+	"f04T5vgIDuW5MZKfi6FCZwrRUGZGjOXnUPzI2b+V2okB+xlQVQDaB2sj8PnTurYRi1nbvKU3cOl+z9jv",
+	"GX+5PaPtbvTb+HaVcXvyOxJaBknJ7OWTBD9sEYTb7iAbgX/XetkK/e3EZ/fMT7Nx5+WZtsYI97LvvLj6",
+	"Rx/4InSOQiR1r12OYBsbO5a35970a8P+9fT9zx1bFtndA7K7Ybsiu/zkql2NLov2NSAPMOvgvaJy0HDA",
+	"jrhVITBH6gg6iA5o6lAM1wOsuqFKqaoG50oV+oGMPk0AsW+iS8NGi0CG1k/YfCKzCeOF1VjPSBhgRALj",
+	"77parkfRUZVQwHlIS3V5VDgPORQs/Kc8IdFf2KFCfBqWBkKMcPgOqPyVlREBt7H01wZc7MaChnaQoQo3",
+	"ZwBlCiAjoTwUWD3QSQA+4kybvOt03t/+XfW6du1mViNVPdbtxfReFGIJeBwOZ8UTG9d+zrmN1yNgYM6B",
+	"5INbNtalyrfgiy6LWHdp/Ufhnw1woEXtmj61gLzNCqkusO22rsAnlPWJ4PQx9KQcMyO85bCR6JNGWf8K",
+	"VSYYEtN21dffl/QG1ua1Ze6PQ2bxRSxL7Q3kkaSOJDKQAXRL4a9Gq/MKQQh7MubwWWA3qkCWKqTel4fP",
+	"QwIZ/oY8F3uvmC2BrAH7t2s4Wb9LWEECugaHdKxNYDmwgD79rSmxgx37zWyh5yJnbi4zcYTkwwEcG1va",
+	"AX3SmQXjI2/ANcFZmgV7xQKuvkJ3mLNRCZXVY/b8kPVevvgm5joeiM+ZELnIU4rZPgpnFgcn/qcpIc3X",
+	"/fdDVWivo37+Xx2GkcjvfsUyvwpZCQnDgGebMOCSroJCeJgAbUMXDRWFoDVgfA/W8uWLb/oD9urwKzYV",
+	"nDLu1Pbnd9PSLtiEW4hvqUJGnqsDqWxrQTfIx44y5qWbwP3vK19ej9/dUnOKVhW1DXGrYSKnwh2s4+No",
+	"E+QOjo5VgN0ldN1GaLLiyd+lAXyxQWr9k9Y/8art2/rfvdrEcBJt4S+KX3JZBJbZ21lQwnx/cvT335pO",
+	"PHKyMV7ZNlDaYNSQ24lA/WIj6yZoY+t0AEppbE81diN3beuX+kIEpSTYd2QEGBthJzRqhUOLInJcE02F",
+	"Zn/M9qgFue3TGI1+0KbGflqboFORwOvSXUPiXxeCm6ss+AOS4/vDyMkrOGRvgGmF2oWsCxgUC5KtKMbR",
+	"Ro68W10V+z+JJzs2pD9d2byLENCPw2H7CAnaxquWgOjjFlt518/qy+za9774EF24cxGIBrtKGkoV5Ryi",
+	"p6nSECAtTy3QpT6Ss5BP8XMLQJn3XmG0OtsQnjE/QlyNNX3dhHrFAfkhgvTXgW6rYj8kYPeeFbwQOeN+",
+	"h7KuT+karPmAFs9Uu5m/09GzZymbGX0p/Ty9Zvzy8d2A/fT9CeKh48m5KhbkIcfUZX7ulJsZDNWvQMbR",
+	"+GFCsCPAv3HuI/uIhaP1qAMu/+n7k50rx/cnONZVikHr6zRAczCpnIZgovES+Gz24Ms27qcK41txLhX7",
+	"9P7TBxQFAAjbjtZclbL5VCVYKNIdl0UzxQpCCprlpRbDRBTPF4eHhF4iVEQ2OFRGADvWgmU694EhQnFD",
+	"zhGBWH7kXkviYZCCoKpCqSCTIUx/cfhyMFQncLtV+jBESq7obmKfskV5MC0RlGc3AeJP35/cK/YCzeEj",
+	"vYbX/i20qS6ZIaXntO7H7EKImbeRVrDmWwTVbXW+kSsP3wxgN/zVtPymEeS20Iy1GkuDaAkVyDcpCJ2f",
+	"hzpD/xq2YDhCSHmEEWe39SDmNMzIUIKg4QsxoXI7YBQmh+ySRdpppevgtffyEI9Ol7C+YQIfAln7blQ2",
+	"3B4Hu5bOvmznXIZHwsXL93teu1RjMqPhNgdp2IYI1/7nkRHn0rpGZ+9K0NGIAujyHVroluGu8rHCUzye",
+	"sKKNNbHCRhuVsnAHkoBcS+v0NIRdtxYeymutsXscaLOj7Beba+APBPfmA2LnYusMgc3Ned0bUlqAcKyz",
+	"avOJLsRQBROKB9kV8YMtAzVmdT5B6e9+wx/zHg/7iLPyYwMPylCJz04E7Bga4allfGR1UTrBcsHzQirR",
+	"3psCN9slw4L3VWiYh5xSP0E8QXgjMy7vNiW0k3zyR42AdEtyjLg7EEIjTTkGxfEl+PybpphjqOc7hpN/",
+	"HQ99bXaf+sdYk4AgSE++tCret7qxEFcjwMcv7HFsNm+XEMYtFTSbBSGKdVX3Wjs5yPi6HabiAXyyogyh",
+	"HVKJ+Zb7qE4BOx1cq3q8pxZYZTHDVIEzU7wNoOWvT+AKr3ZpwDU8y/nCpkNVUf98c0ggp7rIG6js1vEF",
+	"BYDULiIdccRa1sPdjjBmBRwUDZXVWgnTX4KGjm8KVUpr6EyUmC/J9462qaVRYOS1vZTPdzV0l3/oTXa0",
+	"dPsOqS2Blnr3i3bEZRKCyh0D9QHtUjmbGakyOeOFvYGpiBql2myFV4UtG4t3QA5lJC+AMQztxg8ff2Q9",
+	"BFfGiT+7MEXaX1HsSHWh/XmoNmYhuie99UPfURP0hopLK7VX3t3RLK1wiNxSMyuA0mficybgZXb7tgSe",
+	"yQg7c8BSwntMK/JcSO1Vd2KQdw2+MEy9Jx3QSyd4LgUMLk9tFQwDbunBXOZAYW77xywFBZXq/AyLiFNi",
+	"GEb2cuLkk6GRAcvbADxWOST0uwUgp8yToWpD5WTXA+V8U6/txsCc16F3CrePaZ1ae1jKYl3/yovDw43b",
+	"NraI9AkysC3U0EzPxA0WDn7W0iXzqWb4kFSLiSC7tpkIfmqZzLsaZugGIj8bLbbxkEsa8Zdv36xe0wbN",
+	"m5WmPaIGzvqh11B+1SZoHeVHuOoKMtgTy7AwwJsBQp2MZ4EkqgsG6niE+0QauObDppGwFFQ/HSr6JlgC",
+	"/xXsBCnwTlmmhHQTYdYadBgrNIgMlbfoMmc9bUK1nv9TOmQZUdrBraFeOJC9Bj4xzmBF1Dlh1vlPZty6",
+	"oYLCRM1yCftL2H0ajLEsJSubHoNLiZPLSxR+wfRMqPqNtXuVIIyV1O+KJyjc/75YYKvn63AnZ0Ll/iXU",
+	"i7U/gGr3DbEolUdyhZDvADMf4clzlPAAEg/JenS5bmcqgvw0PcoKcL7bo4TjhxqYvsfZ63enfnqnn979",
+	"jY2EyiZTbi4S9vO700/s9AP7j4eHB6++av79/P/3PGEfXr9j352eJugAnn78GzYCpLzw0V6VJcJmG6CH",
+	"LAth2ZTPZiJnTjPpEHlHO15g9CsMmxXc+R11qMZ8KovFgPkgMyVWB2hQSqvpB2MF+bb5RLS3d0M6t1qk",
+	"7+s12uEGWo3SlTOF4plqKo/nYK5+5loemNPENj3xIYjDIIafN0ItuPo66dKKU3I9VMzr6Lrr5vnJE9vc",
+	"udulz1Y/iH+s9QdSVb6+fvg9bnG3u3d6+jZeKtbDEhoLgBRwVEq1nyLvxzIby+Aaya0vu8IJ/GCgnA5p",
+	"hQAMgxsLtWx+ev6bHo/61WYTwy1E0ufcjPwrl9b7c/1jFj3AUFEtK2jgyZvTgxevvj742+ufEmLlQOhg",
+	"aZjRc7TxzUfuJtqvRfLaqvUuF9OZdkJlix/E4j2sAC9Ig7bvmtUzvVee/noa6/SX6Pv3mb5tU/439Xyt",
+	"JstaPp8cPdFBPjdS8jgdWN+3oqHIRSGcWN2tvoPPGzp1dUkZ/ijfW/cO8k6/Ooxv+tavfLX07v5MOqvF",
+	"1r2/wzs2JFB+W3Nv99CuSzjVgf2hv5ebVrn5G/BbiK2JzS1YDPyPXDZZlbVfZjlfMRe73DlxwHuqxNoL",
+	"/MPaVFEYtmhZ12yaR1mh1e3Ptpc8WH/PL9KB9RN/0P4rdn3MFntd21aXx2zR0DQfsmHZCaToj6l+F9o+",
+	"0ORlRtuAUzWXRtyFr5tLi11BzzKZm+4K6VPHjQ9N2YhnF+cGYlCbcVVX1gWAEz1mqb9XCrTbAPuTsqrc",
+	"7MWL/hHj7NPrD0OVaaVE5qpTb+/pj7hSwiRMaQc1z6KwYsA+cnUuLCu4OQeUF46VZdXk4V5jeV6irXhq",
+	"WTrln8/8NM7gbCaFyNyIMZRq914eHrK0+vXA+NufOa3PYIS0leEKVuD1u+8+fhd+9+DNTzzZaxmfF1ub",
+	"QzX+acY7jzi8ICXs30pR7ttruoC9va558+HgiAAkFg7VvNIQeXxsLyrhvqG1WC6Rqe3EH0CNewU747Ke",
+	"7MzF3Fi+GlYmsO2P0Y5pNuZmH1W1Ct4Ho89N3Tdgy8Jhb28li35114jelQcD17Wi/k1XXHEtchlO42lD",
+	"+pP6xYS5vjMahlopiDlR1X7ngoChMPXefbh8ybRh7z5cfl2Dx864m0RQwPjbJ8uWuKMi6eWr5MlUqqpA",
+	"qRX09SoUBag7w4qEjrkn9QEh4IvK0LAN2ezBUEHNgn+ENOBs1hx2eMcBe3n4MiLk8PfOZQ6FBmNJGkjX",
+	"QmEAEWQvc+3gC0O2nVA0BwhJ0sLxogrobkJdSqMVdNi3FhHgnYKZEPlbv0wPfONuzjY8wx2Wp18VKHgv",
+	"1r+SfbCwJSq+PAc0dm9A6v0p6JZUl0IhjenuNvir4FhOhXJstIi61qfAhAOXHCGdi74QKqn09allY565",
+	"GkcMLNCsHBUyYxdiMVS91NrJgchfvHr1/Bvs/xJZbvmBnfAXB0paN3vx6utnX/3Hl89evXieHjOusDfd",
+	"mz8wGHByhsSaMPpQTUvr2EgQUZJC0wNefznzjv9zlnqxGkgFrS1nDoF/EUOR2Hyw3ik9CsVMyVBhfTzQ",
+	"AWN1tzZw17Ny1j9GbMQKxSLAo1FvvFbCXzpgJ1VfQV1WP8PWUpH7teVVsQ/Cqxh9Wd8OS27pZ86U1v8I",
+	"y6qgrGWoYEEINQP779m3OgfkYC9NX79kP8hvAwbHy+dfYbPpMkAltxdQV6b1UOmxE4q9fPENLjH9dKIL",
+	"aj+lqT21bKaLgqJZlABAz5nzhRdiP2csdMaS3tCKgHL0DD989ge8ij+B0YlK1Xjp9AEuBM7pgjaWsMTQ",
+	"oRAWiiOeZmvwVo6m0r2p5HZXxWTVADjgfdWULU3DeQPa1axAUH484EffeQj2RaB3dDTdkkpzewGe0KhG",
+	"9GiUktVy19ZW6z8a6XxxANX0T46+fvXqq68jozzA1vXW0rET9uH96bv/xuxEeAWEb0DlSoVoOkDnrb1m",
+	"RN0HaVaagv37//X/sn8wW+aa2UnaH7B3jkoWCB8X4yYs7Wa9CN4jYRx/B6V13ggprQ4Akp0aEP2Y/QRb",
+	"EJCMBCKvoSqtMOz1iZ9X+gmt2C9WmNcnP4iFTaso7YePP8Il2PGR45eADsCsneQsN3p2IFXCrADI3NZN",
+	"5w3uLHU7V4+AvHBd034CdssS+GWwZWiPhqpqjpKW5SKTubf/DtzV+LEC5vVSSwpMf6llKB0qDKMKzXML",
+	"TzJgCLqS8QLGmkLxXIX5HgHnQqendcs9lcOgUG7BxHQk8hygYpmExo+O7a53m/2u9u/RIGdc+U0WF5W2",
+	"o2O/a1QXDtXqJgP1hprBFtOBWY927BSEetVnb+GOqP0SmFlXJ4KL8A+uDL6gHSSKvp7fhHIDCDE+H4CW",
+	"4qxvQI2Bf9+tdX5IxvZTm+sZu0B1/Ioq89TWAkd2hTA4QD02t9CRMV7yVjoN8wf05JLaj+vVs+uwGE4H",
+	"y9IHmlmhZPy7oUJF7Q/Yz1F6nKDEY7eI+g7QWYZhpK1i+eOoTH+o6ASCnOmXazURPIrQlHWlNkYuIWva",
+	"3bpKrT09cvf6uRVfay3TBYrNzZX3upHsQ1Nc8vz1GOKhSI2r8AaiBJB1vx1H0nNtRV3molx2mVIwx3DZ",
+	"gXVG8GnqJwaK4uNG5S0Gwn3ZpD5lwkBWOVEU8lwQcr9yNhmq3/WIzeJMKVHWMCjtR0a3CVCuTbXSTivp",
+	"9/sFk8o7XNBkk0KvjPfB8VTMr8RQpT9y6w6Aaeng3XcpRlOZ8C5WRQwS6O0DE5AR7EJUltEIL+RSKzaX",
+	"KtfzY0q5QWYh94qvi7w+VeMYaPr7UiEG4hVB6C8tWVaM8XDtGJDH2aEi8LrUh7QuxafuD9h7HwnS3CIk",
+	"uSlf4Cv38/UxcMLGuij03C8GLb6PQFuQeI/j0QELqQabCBdW8HUEoo7XaTNUhbbCshQcVekWkIVOB+xb",
+	"onUIzEHk1VjhGAGQex8a3sQpUKAl6HkRIKqgFIKT2YV/esB3CmYP2f/CV97G+weHLPpIcCNojgSKOQW9",
+	"KKRCSgn/Bx6xPq84IrwcALTjzOjP3k+E4bJC29AThqvTfpDpv+ki1VtKH+vplB9Y4S9y4LHNZGZjKaxO",
+	"dv2u1e1w+Z81OjRn3Dlh/LX/vRd07h+Vqv0jVrN//K5H9h+oUf/wMYn9h9Kuhhrt95Jb36L/T/9hE7q4",
+	"T6g0MZEVKjctR94QTSNsCYwlACKMHgcsDwpUvT4NJe9apr8fHnzz2x/Pk+ff/LnRXE+BUYAA8ZfMCE4A",
+	"OxTRNSe+yFWp73qn/uHP4OGXm5Y3n/OGjnNsqW/iN6MqxLZYQvvSERuWh4dfZQr+J9KEpfB1+Nzfnb4C",
+	"o+53rjTnjh+lqJ4TXXgnb6j8N/96+v5npke/B+Ndt2ZSr1QPp4m20weUU16E+fiQurCa4uQ3Q+V/0U9Y",
+	"CqqTsp4fQY9ZGgTdT7aSdf9HLO7+by/x/v8o9P5fIPdpMlRpQ/bTvv/IP2vKel4gxGc+nRUCW1SR2vyM",
+	"wC+XBxrA9OGedTkFNL8Jh1f/rkeDsDNW0xkAIxs+YAWe0CtLWIaRt3jRJoUrlGmVCaMsUxo2av9TnQFQ",
+	"KpKs1YyNCUub5J3pUFVrH1LjCLUHbzNlPa6qNweACvTacjET8N4Zrk9/wE7C/jZUOLGe0vB6E+bvxdI/",
+	"hk/QTR8+OWLDJ4PBYPjkz7Q/VJn2tgDBmeHhwn5d8aFXHfLexkAbi2aFVufY18GlEvkRJQ8wlSqY4ZgQ",
+	"95u3EcUi5Hmq/ZY72lb91Mku4aeYwNBw+D1UIzGRKse9H5aAsg52UjrLcsSqsLDFeCvX9FOW7Yvfdv7C",
+	"zXO1m/vHE9y/T0ofevz9N2+FyfMINCX4IbyPT+AAwEe/NfuZLkXE43gKK38AJy5viA4z8oBx416Lghl5",
+	"Nk8il5g8kHXMMAiWzxleSfBfS6xRSCwcuT54xkE5fRjpP+Hv/2UwGKRDxWPHL2mQaD2NPSo6yMGhAwAn",
+	"dtCjMBoBYZpXXW9zQdzbE/547v0mWvVd5tujYTr2IHyox9FSehKBx4e36d85BH5gM2lHvrVUVy3aVZ9O",
+	"V0FSE0Zg1wgdneS2X0wP//0UG71XjTXaAm7H9WvPWwTriHJ4W0ZqC4e9//4//1eVJUQTGBwB4/1xisPp",
+	"Cmr71HNVZft6Lw+/Aj5bN/kfg3pBzjB/2H62zdKxLs2ZWAjv/0EuAUYJTaWFsIOhehdTKBquLNKrUzhK",
+	"NSqYN0GnAQvEQnwEp0Pe1R5zWaTex0AfKMX19XPrcbyxdMBCBr/SRVHOlsCwEJHA9hNmNbOZNkgE6R/b",
+	"nulxWoEmB1xl5bcOKwSdg3wT46UEeH10oaTy3iuuDnxCwXudQYVP23aZE3wnd4ZR8p3IgLHmrht5Njds",
+	"kTdbv9d9mdCWNlYyAXwVFMZHbqVhXp/7tzGcwdK17a9HRvgQaYdWEAdotYJKOzqE7bCAIWG6xs4dM6fh",
+	"stzwOUCdhIKimTBWKxrfLtkMPF1uGo1NLcRHuOPeQOwNxN1gIEEO4/7sww7wbKvzUzQQiEJL9gGr0WXA",
+	"fhM5QxeDPA4Cx46IoIcqdmN6pSrwwAa1uF4tqYjTGXwcCF+n/S4/IuRiNrcJ/iH2NmFvE+4SM1fVlQhb",
+	"CrFA2cEQgIseg545I1TeeQL7KXj1Ty359QhSH2GI9TRFIxBdWCrndVhpS8C2ff8B1iPnTI+HCr6E/LS5",
+	"5EXKRiXmHuAozkqViagT8atDlvOFZfxc971fkEK5V3SB0vN+MlS6yGsoSao0hiljRyGWTOK8kAPdT2lB",
+	"J5jHAYkx3D7BQg44OZppiUcRcJbkH5Du3ENINcin4dJCxFMFORgFydA3WvBzG+pD/HQG7MSxqQ/Knh8e",
+	"HuIwFhj1oGtMCQF7w1Sbuoi6o+7jez96jdP2CV7rdcPqCndtc8YNGOjUv7GNr/7Fr+/GV78jIdkx/NfS",
+	"ynXSbRr5mPhlg+7XBgMr1J2cCkJN9fpjGpUf8KO1uATV3aIUYbBMcFYB+cNnIyP4Ra7nqtM+/RgoNCwb",
+	"LdhUK+k04Hfjlr5GUephvq1G2al8tQ3Y2d1fwlHCY5CyeGFC6VF4/muIlF1YJ6Yr4hTOYDcUIOM3Bz6S",
+	"hXSLY5aC0T6bGT0SeRqaRPBipRl8DrVC8DORswVWQLWL3I9hKrvEzWwMtJeuJ7AgdaVYZVC2IVtGZEK5",
+	"AyqA6pSwj3UnblELG57MzWaCG5GzXgpOy5kVQqX9JBBYVvXtvbR5tt9HRPdLAbXkvTT8s76gCax9RBwE",
+	"WNM3VA3/LXhRCD2bQHOOCXTa5IvxqueUsrjhMkR0Z9Ktc0s+wkq9poXahlPSCqUPTsgOsOVJqzYEKz2x",
+	"78e79VVa1rRL1fHrx6HruCLhmQEymVSPA15LfUSxDe0HP79T6d+HmCjkIqN+fDySqWwB61GlbaSUCWsq",
+	"5dFQpTMOEO9nY4M5kZT9C3T5sGesB///Zzbmsugn7BCLVgIwi/8S20L89yI/HqoqCROm1fNf2SYid5VZ",
+	"wXZJ2ye8Vol5WD+kopseD1UKEdGZuORFSdVKYcfEB6YDJ5hrAr9KmL2Qs5nIEyb8+0yq5FB/wH7FHHGw",
+	"NtXhFocsknVa5xhUclfTp3wUnPg6w9EUlNfOhEHkkqGCaMx7GDYC1j83eh4VgoGIrDFnpxmSWOw8troj",
+	"U4LP09nKoo141AEPrcDtTYbTswMv91KdH4AXsKFX2oYDv4HRoOwGGqBiMVSoc5BuwNq2npMCRsDGk7x/",
+	"TIPSLBlUS3qtL8TYMV061MvKCYCCoU51XKNCn/TsexzjLSzEHSjTg9zFl9ehQwnhrTweJWwKoRd/EFqQ",
+	"/G0rIgLjdzrvGyvbip5Gzj5wK4A6DlWlj6xbHbEaw6sjKnutjninhkYO1a9Nv/y2GgnPvNdIWoeubnyU",
+	"xceikU05pMplEF0yTbdRSuB4WU8z8Te85ItmmPAWHp7jaiJoXJF96WE3pwR4LGGZauFDt2pjNLN26Foo",
+	"SIY39dDhpyqRwjnfNXpJNfyeZuHOaBYiye8Q/FsDTKFabUioEPRkz6WwJS6F+v0eV1hcgHSySKojar5W",
+	"ANa85asJFjre5+HdGA3va9Cj7aWkgzlhAxOwdSTPTbgSasnZ4UaHQ911gdTjlNn7q4MCAFHAVfELPRK3",
+	"lPn2ve3ZlEsvG1xl4gARFzYIQn6qf/Qr/WaHgrcy2jpCxMBNTs+yN6EdPW9hnaL3H9bsGJOm/oUBHiIe",
+	"XYDsUafMighGd9mx8b0qWlkRlh0Z45Vx7if6WH3cDr3Ad7tXhzWAtquqgCQYt5L2LrMrpiOQ/CtNLV34",
+	"xWd9NmcU/RIS/fclqfXJAMDx3L3/2yHIz/4gYIy10fJHMdWXIpLrjWLm8MxM4kk1NUggK3YPcEgCKjvg",
+	"QGm355zrkB5+UbmRPoTu2s6v5VHeRIxC9VITSI9EaC2UXlXOVJZwZRu1QNliUE/y/DZyF8vcXrjaqTfK",
+	"KixvaugU4bClW2o56m8riDmKN+TtUridipWI56Hnw6Op3hOR4j5TcJeZgk+lUcEVWAropjoXDFEF9Xh8",
+	"DBQp/q0KwMRDCGe7enq5zTz6RPDCdQOCf9BFgUiNY22qGuUBOyF8hFfUKY2NU/7pmVCXotAzUaMo5tzx",
+	"EbfQHlQqql8v2jsf3uJ8din9MMJVnCRWmEuZ4ZRvrAqvNpHqUxzpF8UvuSz8wuwMOfWjACae+UQQzFf9",
+	"nBlXCIsUuuAbEofH4d0YqShFB9lEZBfdhSovDw/jfldARaP+nCkvvOcgcpZBvAPV3SwFCPvU+0JW5oI9",
+	"HwxeHB6uyo2PXfC1vsYZXHcLCEFWsmnc9tvOBRSe5OpTeFx5hiv/OGo98Gw9fu6ENdoqY1PZEMx17gtc",
+	"eAYXrpy9r5oHgvfzjjGA2aYXUuUpdDmAPqUJS1028/+bODdDNppMT6dc5WnfW5UwDcSdAY4Tr5SWBcoZ",
+	"RC4MgP6oLNIihhp3Ij9ikT5J1wBbHCo/+sBre5jCoDQFwDbiBAelkvCdk1OhS3dmRZb2gUQLDTfH4jBY",
+	"EDbhRIrgH7gbIC2S3F2dsdQj3FM5QfSInQ0NIrvYE09eUSEQ6e/tFXbFoaEbbFgfsCy3+yqB7VQJ7OId",
+	"d1cFrH2Lh3sL8KCqAyLRqBjdAMZgylXJC+bEVjfyWxUSrL5gv9sHGCns5UIsB//5U0veQYIbKXGyJcil",
+	"lgUWHqeNyIeqHpYBoP98ogti854Kc+4dYlijeOdnhYQ8oRJzplXrfowlCHe6H99T1cMj1cZ728BB2pc0",
+	"+Jic1QB0bR1fEFb8gvFmY9IONvgjbyy2jBP1sVQEMwzqB4ASp6dvY+KzJLChJTXPCHnTRG/sjBSW9Tje",
+	"hCgtwsdTvgDyWVbOmNOsFz7/Z/a8z/7P/2aRY87+ufrV//nf8M/FWS4KvvBfJkM18lIRWDWQk5pijXCX",
+	"fkLgMvhQunQAbMWjZ3xKBtgvZiAWQ/xm6QbshBYCWjUMEWAHLl5slwRyXcLQaZnCUGWlY3aijUsQKObF",
+	"4SH1a+uLlI05sA8BiSTB7qXM8oUPb+aTxXFIXsfEAiNkMQJgA7jlq8MXBDQfJZrSNgv5SVh3p/bRD3hf",
+	"Cd96Fu/xzXfZShKMv5q1fHX4YqNH+Rt3Ys4X26wTK9Wyu6P0HJK+io6valUDE1K9gtvaTIeS5k3mpo2c",
+	"UiFlI1LdAKfHhVhY4Q5m/FwqTDu8OoRmZchAjRZVj1mPE0zUi8PD/vFQIU8AS5X47M4wq5cOWBrlv1M2",
+	"hj4sW9EMjMcCCR8hM96LaBiBMUCbofJLRLn0fpteQy6wvV+zDZAhYvx+0kEJ9vXLVkCGVmYafr6Fu8Dj",
+	"LdOgXHWwukLY8ppbcSCVFYCAdymYFdwA3FnFfw5sVEDwC8WMXhDffajI1zuYWv6t6wlfvPr6Kuq0jgee",
+	"Nk7vVvhYRloXgquNcDD2dTVfTgp3zbnWNRqjlpczL/F1xTT/EfB4pPDeZXh5+M2gK5v5BXD7AyMszPae",
+	"yKGv4vf/UjqsHkDD1M6OeP296gKwZxFH6FbO6pL6nM6wFOGg0kHnxvw6Hv7aB3X1j5Egc/NO7od1xtdc",
+	"iKvP+eKXts8srq29bKxVIJyESmGM2mPQscYht50cZHxHxZn+ha9NOJzKc8o4kMfrkM6c9WZSKZH3a97x",
+	"quACPnl9giCX0U8VYFNDKE2Exb1ZUVoo7UpnRqpMznhhU3YuL4XqJ4GYCcq/Au4sP9f+vkOVwrfSLc5y",
+	"vrARGNs3hwRiXVV6wIQmUORZzb+a9qIdseidf0FL+rDDDq1oFBg52jd3vU/GD9iVq6wv2Wcst2MW4C2H",
+	"5FHMj72kNKhmlbjewDKs23ONyIVykhf2yAiri1b6nx3W3HZWMpA15Bh3++EObKZnfnev5hwKkdF+Aks4",
+	"+NNQFRQSAMdAZaiLEmgSLVCwIdFl/Hkg0rB8gcy4A/ZzoAqKCJqX69JhxcjZpUlt1zXfFaRuNd2rCs6i",
+	"1e4RVbKztCK2vzcG2/MRopV+PxPqV+6yCZvrsshZaQU5uZTgVzmbTxq2INLkG/rn9R0ifJllg7G+ZHr3",
+	"hmKlzNor377KeouRcXBX96q91Tpr2s27y6x3EWZ3NLV8KPdqs1ebvdpcx1O+LuDBkoI9NLwDWtc93MEm",
+	"mRs852vDPGA96CyNz/7uFN6gJX3TdWSwRzjYIxxsGeFg+XTghgAHG5jao5kRl1LMO03uB/y+0+peT618",
+	"/CXV+Wtdqh0n3KPJ0iN0yakSnx3TODGbMMFNIat88TGUbUjFZkafQ2YVOYgpmbyX7Q7r3ljUmmAgCDkR",
+	"jVSdj0Q6AOUwc1UVCAfbn1Bt7D3tAa26VNE6PZtI67RZrOWrC+7WEhlURFhomwcVq4U4dR7+1WEyVKH6",
+	"5tVhXZ5zzNqKcNaWzfxUzegtPcZGZTRwANio3aiE59Vh8mTKP8tpOfV/HEKNCP5VV4j4d3cuzEYlHndV",
+	"ubGyFJuVcUSvcG8QWg1CvbCMdAXRUla2ueq6O9TozRqGsDRk3yl0O0E41WN3kDdARXtWOMvws/yMu+Pq",
+	"4AEqeQLnvxGl5aNC9LcAL9p8Y2lock8Bz6YsCgZcm4zHZGqlwonFFBz4WP5X/0MYbelnNuPKMvFZ2nbe",
+	"tfYqozYbWwH7X6fEcNdG8jso1H6MCZst6cBbYPmBVcSD/YoIzns9q/L1kNBUKzO4m6N6HGSfh3wUeUh8",
+	"2WxaOm/XcTPAdqJbwRDVu3pEKL2Ja94kRYOQhWcTpD3R4ya7NJGH+a/qgvh+wkaLoSKelKSu2gkbhQvM",
+	"VX7L8JMrvVcPRTi9FSa1ikhtqBpMammCe9RaNrX+EiUSDF0Rz6l8qMKcQtNWKzVLgksQlQX6zQ0vmRmd",
+	"l5nwcVrC5hNtxVCJS5kLb7qQexp2wmd/+P9ByAR8Hc/+8P+Dv8PlKQKR2AHD4j57VFUVJkNV8UimHUwx",
+	"UCVQv+o7o0DrYnyEmTe27HVmB5k4sbaxu2A+rMHmty0LcRp+9OcXWS1Zv9L1qXaS67270YEs3FgmqHao",
+	"zVeCzUnGaz5XC29IamKmuAiifhnXodC+MaJlqxV/5oAFfRNbjhyP/llju93g+2cb0P0P1TX5/hu4NEc4",
+	"RMXTD7T8c0BWMaXws5HOspS7dIuU+03V2TPuP17G/Xu3ONfi579XC1OzvR9BK+WWe8s/GD0Sda03cxOj",
+	"y/NJ3aPkJkYIVvAFwUL4L2a6KIRhvU+vPzCaIUSIp6dvh2rElRImYV5GhHJQ35qzQp9LlbCZkZeyEOei",
+	"T62mdR84bgJ1dze3FyJn84ksoH5cI4supD2oBBTmN0GmQ2UTJhVuFEZnUGceTXWGj4k4Fdjp6oZKq0z0",
+	"Ezbn3thh6/vzQ2ZFplWOJlo6QLVXAI3lB1V0K0SnwvbuUWkXKXi9QxUc0BFYQ+tkUfjZKW8jkSLcz8qP",
+	"2OxjHypqIx9LJS10RnqZxIeoQAsrBl4OmIfU517h5PmJWkD04kMFrfkQv7w6/CrG2qqw/VJ0jkOH+wBe",
+	"csp6aRgPu2jgadI+OufhWuvELFTOCiA09376bCbyVkgu/5xo/mt5vmX90a6tbT1RmD06w11WF984ifBj",
+	"j8LvDWpyqdM9Np51v/u6rH6zgqhK8NwoxM+lzfzesjgypdqy1SbphAPKynRXuCA9rUT18FolcE5sBcy5",
+	"n7DMm0T/Yyjqhrr5oZIKC3LhegAEAlpUzPvNJG0R708DrIpW0dCDDqyLoWp241RIGSwAZWjDlI6roMPJ",
+	"ay8YGgByPXOLmQBzY/09F/3jaMQLsTibSjvlLpukS/0/BHjkLf+FICxpb2/xEmoL8huBaDPoshAs7DzV",
+	"64wbEGDjaTN4H0sFGenwowdt6/xMT0EO3qmx7mwKQLEReei1iERmb/LuFdQDRLEW0CUj58PIopDnonJg",
+	"t2nmxOdMgJjYTaJfPVes/kUSV1IEDwsp5Q/mEio+Re3XYfZqqHqI1EFwPZSNg+6/l1HDBKYCK4cJDr28",
+	"uZnz6khvXe3Bm/qxNjoQu2Zqrbp9nF37ktJg1QN84OdXFCHU73sflXYWJdWLRKBSsJtf1SYcKd+ayLS6",
+	"ajt8WkvgZBTCcTYTClJB1XABSIRBE98xs3oqvCuytAtT8EIaPVRpPV8+mxl9KVKWi0zmAuG/0tC3B/18",
+	"4vNMGmHPuEuB5z0swXHjq6EKUMaEvzEuXWkQZsaPKhVAIlMAP6hmcDbln0Or8Vdfv4qPVAZDtQ6YQMKZ",
+	"CcO5Jn55OBogp7W31Y4rb5Vm0nsUhnE1VKW6UN5ApnQMkTYgkMPy+otxWfLmUlchMZ4LwXMOFbwAsH7t",
+	"jgoufsPk7fAYtRrjniBC6mfsCuSWhXh/protkkpMUXDVlFoeiau0K3VX17dwQa6abgo0E1+IxXovxccI",
+	"AStAK7S30IgJ+AVqwXI5Hgs4i4VLl8IM7xtLlYmh6qUkSGn/KArFLByCsqzQVuShlkcxVMlasSH00ob5",
+	"uzpCX1jnrPzgn2vHAcIPYrGut8Qv7X57v6qjxEfnoanf3jkXW5s6hC1225ClMb5w0CiIwKPguapCqLY2",
+	"JSglOZbqXJiZoeMpwAYZqp7VDXXJtBpLM7VMfOaZK1AhSTEp4wMFB9UuqnQ1lr+MqAS4i8drU7QTXCTS",
+	"gx3ujz+IBY11j6VGG6h6lMsmzOn9NrkdY+F1paEUbSAgtyk9qlUftpctK37VYFFveqj/eMYMYBJtW6dl",
+	"Pbhsads951L1W0E4xJqdr6X4+XttzrVzQu03qVa58+sjXIxBc7Mtql3m4hTUESUSt54Sp6z2jGcX/FzY",
+	"JPBJ2YQV0jro92EzbZxNvHAZzDghN2DCplCXkbALYZQokqEyYqS1q541YZmRTma8YGNZQOn1ROAtlHBz",
+	"bS4Y1GuMYduTiKnr93tKvCdDRWl1qLVAq5knzHBp4Qf1CjFxKUKNCBz/kdOZ0XgBCxviOyXm2K8zYPBe",
+	"4ZAWqksaBxCtFWq0ZtB6ECcJH3KyOp7oqVsDX0Vi3FhYbGyK9i5cgH2Yd58ZbJLCQAcava47TWRDSeiW",
+	"jdJ/KUUJZQdQnBr5vkdRoRvrKc1GOl/0qRi2LAT0JXoLEtWIIea0vwLMWV7liWyKjB8wiClVRUE74tmF",
+	"t28+eLVwO2gV5VM8KyQLNVRkoqoWPUm+eaNWVuZ/pqHeAOi4rDOCT1nP6ZnMWAqXpUdDBf8a/Jt/9BxY",
+	"vvyf1nHjor9Dz2r1AdY9iDztD9hHWAGohsABMY311LJZwd1Ymynzm5XSVdEInN3BfaQ6q+7NevgYoWYB",
+	"q33TfqgqacAE0kvCeUP0jWUbx6w7zadYyNlVr2mo4KdQaN1mc0/9QsCJW8bVQ4dg8XNcC0r4YqtDdda0",
+	"ZVwl9Gb2gcaW+t28sNNRGbjZFHZElXFgiBrYg2Aib4a14n97JD6LrGyzvXCifCDVWK9BAX65dLgPFK6o",
+	"ftoQ1KdjIyFUdRgqcoD67KpGjU697/18/a9/qr4twHbuhHVX1COs8xp2l2GLx3qGXvxawKDYmX2Dl290",
+	"2lwD7F2LlKGVdMIPe5bpXGx8eL0y69f+19trEGk2h7TeUi7TM1RPn3MnDpycis2XAPLwN7rbl3Rivypr",
+	"Gxzdw3WPgwfi3WoE3n3wfgOjsmIfIBitYTtuvPGFTrs5t5FR7Nr2VuPnhxCsYwZjv9+t2e9aEhmtSBV3",
+	"sN81sCp+16PuQ9U30GUEqLa/6xEErhaLLM+88bXpEWW4auofy3qA6hxwFmzfP6d0eDZsE2a1weKtTeKy",
+	"qluTcTbiG1G6dxy0fvBP8a/+YXdREIZchv+qR19qQVj1AFfvKpU8PCaGofqhu3cVuOYKiBm45grioZ9B",
+	"jcJ24RWKzkeh+mpMCihzyL4Ehi//b6ys9P/iRZH2E8xVO03p6gRzMXN+SVSSXHGzSLAvZuQnJqCcc+5V",
+	"crSAe8/dJKXE1pjLojSCjcoczxq4YxNeOOr/0UWhS0djNDj1mSkVG4mxpootTOBCB2ONjY2lZCOtHZvp",
+	"QmaLATsBo+N0CasKpSc149JQURqNkmX4iMwK5wAYDLuCsJoLW4LYTBir1VNLdRq8YFWdx1n4KO0fY4Hb",
+	"XFoxVNAXw42zjDumven2c62mHo3i/78KupewUhXCWpbKc6WNOCNwPECEcaYUxOTJFUt9wGtkLipg+x4v",
+	"c+lEfgxtmpalKDwUhafMad3vZtAPBu+hJ6nCPO8Hc7Kye50VZUHx97xT63mnooXqMonXzjoFaxkVhXkT",
+	"XEFrdfG3R7K/+x3zy5ec++rmrT3LivU4JP9vua/eLP9TydYKzWm3PxkIQncvZ4ECct2J6b6Ib30Rn8Wg",
+	"qxI86E7xDlHgqA1FbdJQwwpu+N4BYwifc9+iaZ2YdUdsNc4NOYneG5xNuBXpgL0v3ayE/EPGZzMBqDzP",
+	"v2Y/yG8B5zOcCKbOlAr6vrsBPoP4n8Js7jrrCQ90zeDsA/zmmoHZNQFKXxzGCKXPD6+EKN19SOdf0NUx",
+	"HQjV3na02o43cNTvVwgCmYi2v9WagCE5CpT1SVA1DbqXMPEZYwpX2oQ5OZXq/H4Nyo5KiJcDK/bv//N/",
+	"VZ0vWPBQdw5lXDFkqsJOIbLAeq7AO+i9PPyKNWoBQoiUjnVpzsRCQAvhiap7a2rfohnAQeLpmzjxFODZ",
+	"MCknVV1w4D9IictQhfZjzHV2Vxk3fM/th0uo1d+JTNqqD+bu6ouvdHr9gtcFWjWA8f7cf0tOMwpZ1FAG",
+	"CuLVgHk16N/MmAQb0AyxjjKuMlFs2TKAx8xGwk+e6igJNuWYyqpQ0cJZCU6ioJzxTlT3NQxxJ5r7s8Yk",
+	"x15L/8JaivIEi+uXmnKfPr6F4vrlM5/N9bRRgVPrqRG/b78ku3UHx5FEACHl1CG7O9X8CAPuN9W9uu6y",
+	"ufV3wEC7kz3VCFtOt+1tT3jhRI4ainWvR21nNoReCQWDqIFKz4+jeAb+xQvHJqLIoQC5OpwpOPT4w+GR",
+	"KXeq8X6B9pvxXru3pd1enhhnpCR0UrndDVgXhdeWLav1915loKRXwJ6LT5DULnENzE2QsMGhBuf5XHhH",
+	"mwNGoWAzIzWpHcv4zJVG5LFrQieoPeiPItHH9OdU58ImoTWLXQpjEf+nVAQyZhc2cwXevE8nylDzsXIO",
+	"DLZnh8aDXsQ9m48Xe/PxlzEfuihQiTA4JXQqXHhStxtm8ILRAGNSyEwoK9Yda/5Il+xwt6IhoNrvKs4K",
+	"mvEXUf23TdJ3MlXh8Z0UJolPi8aCe+PaOCgKb3eNUNAlUb1pC6vihqxS7cyhe4qp27z77wK71GqZzy0Z",
+	"NZNOjd/gPR7u+VcflJj8Tbitysh2OJdWXyLyXgbeTGnZJS9kDmjf0E45n+hCDBj4H95LS41Ay5eJlE35",
+	"AorS6spdO1TUIKvEnNXXIh61SBOW5nxhz/T4bC4EtsOy1P/TfzTVyk0IEi7ni+qq/vFQBcjaMfl+9b0t",
+	"QMblphO4GpmA7o1GGYe/63TSXo23ksLFaKhNk48ZH1nvAZBkWsdruiNuxBb4lbt2/k1JldtE/lHzKbMT",
+	"lkvgeaxMHnacqn3fyjW4lv0SP4itzSuJ0k6OSebsMx+KKVGsr9r7OfrJ6/CD606A2jEeBr1wyxP5B92M",
+	"YDis2SNq5IiFpnp+1rMiM8KhQ4GVKAjTI/JG9r8hcuvkO77winaPkzANJGCai9FE64uEcXZa8OziwD8p",
+	"d3JUeOuWaUiZ0UUIPctOf/r0watlMdKfB+yds0OFz4P8I+FiK88BRIm+IzAQ+PGMWzvXJgf2ESu4N5MA",
+	"ruu3pAOtisXRUCFriQXakBRvcmaFw8LCEeCU/PLxR4yB4a54pgDQvUA06JDg6FKYp3aoeFHo+bNcqAU0",
+	"lrFejc7LCqkuDgqd8QITkMLxnDvOeJ57006enxHj0vo3NFRD9Ss9JXl2lmXcmAVL/9uB38p+9Y7wwak8",
+	"VxCbHzH3L8Py8PCrrFTyc+CMgU9EcvmcvpuIz/hRSjQp1Nvy2a/S259OXh+cvj158eprdiEWImejRdWJ",
+	"4t9mWGYvTCne0OHtBviX4XMAjqExBuyjyIS8FMYOlRFE4wgsiCACBna3TCOHGvLLIJ4UnV6lLgWWMAJn",
+	"5mws5mwqVemETYbKasbrxG/gnIlJHWYFX3QwwECVf4ut2ZEr3TISTuGegIfbnrzFsuIc832ryPpWkTYb",
+	"fHsrG7nP7Z7BhrmzLinfZ8+2kj1re/nHcFhE2E25KLwRlEvh/a3lY4WtfSXbttGbP7xro/Ip2lN66JsA",
+	"9Q9sL/29uHVm4XywshtTs4uc3PupdMDajEkFL/qFGDvGC6A3SgEt+TzFbTpgM0OSDoGUz0sUZiiDFtOZ",
+	"WwCWmabbksOWsgshZuSKOW0AKR1uXwhuzsJFRkwJyLw7rXav3sC9ErpfX3H3h7FbpXa/XxfiyAm7C+Bl",
+	"jK98bPHi8NBHHJDuRogY6o/H+IDxLBMzR+n3qbCWn4sjlurSZXoaMa3JbJIQz4pfTB/GLPzdBuxnQp2R",
+	"NoZMFM7I9gDgk7D3uT364ddTONKzB5RO7py3gfvdsR09EChRGQDTkPhU1LG8cjaUnhNzBsilq1f59prm",
+	"qobupqLVzt/Gebzv6p/sPJO3HWb+ltkvruLpp5dy3QbKu0o9hsfYPPdYv+nHmn2sV6AbU+Y2/uk67Qq1",
+	"yPTJrXez5RJeum8sIk92WCXXJopdOwVNbZFU5d5Yk7h30bYi5wCazTiVpXq3Ihe8iuoXYbF35qqNhQ8B",
+	"Otrj3zkxtVUWOQ8EvBkvCmGOgCzcT9JHjhNdoHCwehLRxfC9HaoeV4wXwjikAiA/yuriUuTsXAsg+U3h",
+	"ClDLtI+03/HAGOMN2BueTYYq48YExl78npg3/c+x2O6YpUDUm/+LD3XimA4/BubNwVDRVWdQ95+G8v/G",
+	"jekHEhamxx2bauvY88PDQ2ioXcCpgcgPpPIzg9lO+QLnUnfp+kXvggqIdfN7Afju97NL46M2tk/aLkda",
+	"FwIArHe5X/qHv7oV3y8lvo5HVFIZpFGqAz6bNbdJvyBb2CB5BuJ/ZEUx7rIbYVfk+ZbDuwpTy0VEtwpe",
+	"MwKpSUS/lqqpnaBXK1r1EzcXXpi8NfuIIn11etqvM4wnLWjvPjRqFUe/tpA5rPQQbV1gc8FXszMJBOE7",
+	"4AU2XbfLEphqkBq/U1wSI8qcG0obop0bsPeQPwCunKfR5oH4swCrt064riVYuFhfhGBtU06wIwCEhPIO",
+	"Dc2l5diKqOiZUHwmB2HL6TrDeD8T6uTDu389ff/zbZMzPM8lQrR9MH4cB1G59ziqOFOPoPG4w9OmubBc",
+	"Z+VUKBcVAADc8aiUhYPWnpvKzO1epshKACo/+vtvzR1JWhbPO2HcMr+iDTYFgK3Hl8iVVoupLml5Gi9s",
+	"wafFBi/s/3/y04/Xe2HhxjEO0ZVvoOfH6Q8exRvzj3qdN2bEVOQSFzdUkayHRo5+URVUfMkgyR/r5/kY",
+	"FmAPl3w7uOQWGXlMGa+2x+/25qOr122P0WVXFNcFMabzk3ouPtLisgCSd2TsUqh8R1E7PIeaL20FaG2O",
+	"ThdwQHM3VIUATngCZa7YvJjS8wS7cSuKXBxC4o9tA/5qHVLxUNVQxQQk3IZ17EqjcG56PA7tt0AiWIEF",
+	"45CUyY8yDEPlp3ZQiEtRsFnBFeMOicMGg8Ez/0E6WAUvJjzi+DXEqMTdFWSrBuahwxNHM36gCMUtGrYv",
+	"QFtfgNa6ZGus0LWBi5sGKoIvbvMxnv1hrsAzblWb+0Os+BIl7r4wjttcxLVox7fZAq9lSCOhqloqusVz",
+	"A0jkVSndgyN/geDILRJ7W5jkhyrT3r/pjPA+CGQCPapKcTjLRVZwL/aXgk2F98OknbKx/IzeHQC+zoRh",
+	"cjorhA9EcRl7AUTJL/NQZXzGR7KQbuF/BM4UcWzQ2vmPHb8QNgldGuelzKHjipNzSGSvdsA+EFZiQgQV",
+	"LAdmWgXlf/636Jr5eUw42JwRZDaP6MvonVGWkxNEXYsb19yMPhRc7VK9l4fqQtov+J5tsVu3wa3vUm3C",
+	"DUIxwMDiS9Dch4GCvrrj7fHQ93jojx0PvcuBuB0y+gO1RDeHT18e56Eiqa/mqaK00q7R1Dsi3z0E7B7l",
+	"7f5w1W9gihpgsGusyU0R1zc1Jg8WfP2OFX2P/LqHYV+GYb+BWjfgYNeodW4WB6ZUu9PrNzU2pQwxfgKP",
+	"GkJ7HwUqgnXA3OMqHGxS01viz5766wCTh/U4K5UcS5GzXI7HkJnQSrBCKgGBE5qTPpYBZd7ZIySxNDeL",
+	"M1OqFJzGuvcIf2CPWxBlLMs1FMR57VsM2ElR6LnI2XwiC1HXbQePSJvaIdqZnfrOLD6WapNU/B799S9j",
+	"Qr5DxaXjY8qY2Imer6ZNwK/WpWNTfgGtdXdlXMJ1OzMuVSiwii8vDUQGl6LuJDy+Bj8ui061Q5wReHDh",
+	"0+mAnTTpgp9WSNX+lniwjmAwBzarTRwULvloqJDqQuSsl/q/ziRmc3ZkIt7gm9jbiEdlI+itM74aNN+R",
+	"Bbgp/8utUhD3RAWzzwjstfqhkcLsMCFwU7qYTVX7r8ccs88k7I3BPXDI7HJ7vzG7zKZW4C9LNMPCCviX",
+	"1hYr9NKwumd3ECAEepoHY6P2YcijJaq5yYFqg7HG6OIKmJaPcMUON8aTfCoVjLIOdASTo366j6jxwr95",
+	"aNc6kApMZ1Zap6ewDM3iPHhJ6yRAFzErDVzfgqW53HgB2Lys9/Lwm6R55AwdqYHsgcyoMJcyE2fU92gJ",
+	"q4DM77SPid+h8ibW/9xvR4W8xN40mQlGP0RUBkwn6UIkLJdGZK5YYB0dIhxRx4Z0dqhKZcSlvgAoiAuh",
+	"7HG9ZvCcET4uPik+UR/P3QMgQmlxZNS8oVpCjPB3YueG+20OTuBhl5hLK1orixAq00v1Y8YdvbeMbwAq",
+	"jfTl+upSMftc01/ThVgPE/kWEJ5t6DdG0RKuYl6pp2KpNEcaPO4KKallyR2qWnRZt+QmwYUDSLBqHw/O",
+	"3IpYf9ulR8FzRD3qhJes5H8HThG8WT/AvcJI+gm8Ua4bqaicIR/PF7BzfTlnwoHXJVLvp5ZFi++3ikiL",
+	"bqz71V55lGHjWCeiQ/dWwq6xk3S13KEePegmu1oh7xXlfa1C7rHdN2qtu3rXvH4z3bJSlc24o6VBDSJ9",
+	"BCuQCrC2gNfCXAqTsNGCyXzA6iLxsZf7uTYXKetxxWTO9HiooAsW1qKQXGXiWXWZTfsJS63XUOkWacLS",
+	"jDtxrg38e1ZwN9ZmmrJemouR5CpNhiotR6VyZQq0Z2YiijRh4dmLRThCoYzHEaNfHjx/4ccCV/nfUtab",
+	"a5NbQgkaKpknzElXCERZq1YhYRm34kAqKyDGvhQJ40VBPsO0u5y9LMSGxevVWjQKv6f8849CnbvJk6Ov",
+	"X25cvR4WcuMCdj/P0/CjbsRMeifXuu3r8KPuWnt6vY3bzrhzwvir/3sP39w/8H3/w7/qfu/g74cH3/z2",
+	"z73hcID/6v9T/z/9h80L/P+ta5lfUEl9+Pt56y2/JGgF/xY2QFUoi8cCHPqt0XMr0NmujFFYgMjCllf4",
+	"JjbjMTIoXP/sD/+/d1d0H5fFTjmH/f2/gzxAZ8NxWexp2tql473C5ambio0YC6THTNglN5KPIO2t8qWu",
+	"xBtLz7WD2pKCWi92/j4HIx/bXpE7PM24+pau2wUGTXX/LxWDpnqAq60lrfcjyn5C6Rc9djfcjL/qGlLf",
+	"Grz512DjFiglmBWFyJw2CPZUtyEiRlN6bnQ5w65EztIx+KEpcLUNFf4F+R10QOGuhBqb8qJIMfEJHx9j",
+	"AWKxCDlNrJjDIn+phiquuOvVrUDYGCwNg5k8tX0wDzh/8kRhAXnhn31RUwQMFRUJ1PwkusSTOci/ihwO",
+	"x+BOZ/ZCzmYiTwfshGBl00wrIu9dpDCEBVcbctX+ZeHJnYNO5mOqCqQyQpbiLAjKBi8XKrf+rnRwCTxt",
+	"KmRh4REm3PqrRD5gHwIxKAXTmECmdk+nZzJjUCRo0yP8xxkMMggoDeDGR59j34TIU1w+/+DwxmITB3ny",
+	"dMDW4HgNVQDyqpzqBE269+/hDfkXRi3eiBJE4hWgQ0Fg1TlxRQwV4gm3ePmnjpvasj70tEA10WvlA15s",
+	"f/wuvwReMnD/m31qoJNswqvhlKtFANVCG4k61G6Mr50iADvdKKdYUcJ1Hm6sEbvfr9dK097N7XRz6z19",
+	"PYLONXf1m5EPr8jXjVv31gNH17x4uF0KlbO0KstJw2ZZtfWE/Rmv9rs0t3i8yazTs4RxO1Tph/entFE1",
+	"Jp+yXAuLG29jg63G8zvZNyw1wurSZGKQkb1Ih6rXOOQlTMo+7sj1Df1+HNwK3Jc7WwIfkFZGB15/UcCr",
+	"e+7R45XgrtsX1qgzaV9l+68OLu8epuMGEepVtECwWjeY3hL3oCoWZDHwrApAUbyvSWIvfTgBvMP+zbQ+",
+	"m1SZaJ9Fzp04cHIqnnzxyUn/SjZAD/Er+ciC7S1F2ZX6buSz7Xpj6NoT/Az3jtp6R23FRauzBPfjraFI",
+	"+QcpizXA3pBQhWugqxkC8aqZUFzyogT7GMHesB6eNyrtqlbHcErEJvxSDJXSSvQBlNxNxMJ7YjqvPSO4",
+	"dcgmxNDBHLoXve/m7ykuZS5U5gP7+uyywv5unEc2TjTrvMImR5vHMbS4D9SkZZy9PDzsPDb0mvKRVnUX",
+	"mVq891U74Y5OEW960Pml7Wq4yJvAmcOL3lu/Trg9WiHEwqpSk6DkUHtAqb17tYGNs79nwbCsrakIF1WV",
+	"hyUUTpGphJIEaeEpj6gwUGQXbCrcREegE9W8hqpXH06JzzPuY0FCwaSuesQJQ1KZ2N4mAdQKgfx6iCOW",
+	"DFUE2YfGNStddUt8aVi9mLmSF8zbcmHx+zAX+pBB7TJXOeamvfMaDmBxTk7rC6RyalpxH94qHVYlkAbB",
+	"+WU7miboXlmIN+Ed7PigtRqnw7WpNpm9grcp+K9Au0TIAhoKxzmef4z9SPDGtQon1nen4cn1T2F3mbY6",
+	"iZNWK0mk+oSnDvvh2MzpGSEJL/1iqAK4xtxIaAsI+1BXPopdkY6KjoeukY66z4Bjn4PaeQ4qokKP0qi3",
+	"TEZhh8pBaG1Zn5fCi0/CtTunytypW9l4mC509iht0uzleVQZlKVHjwHWoeYbel/BhjWkcVm21glms8Xq",
+	"iqqGzUrSA9k+3tJ7g1T221aI3hSHB3/23Jjt/VC/LK3Yvij9pkXpS+p1tQpd/wB6SbuicvXlEVpaJ9v6",
+	"/1bUZYNOQGl9DJMHKE9oaSSvaq7NBfpZ1CoWdYTtXf3WRkBczVXxAWOMbaMQ1GLn6Lbs8g07B4M7XrYY",
+	"8x/1XJhQeoTbSWE1K/zHNnoE5jQLDOChn5D6o+K2wh5dHRjSp9AVCLAK0Erb0oqEfXYtIv2QDPfhHRru",
+	"uL2vskp7b34beouydhOrvx3T/gzV4xp+/if8wS5xEj68g0HWUSQFM7bfDDohFWA/nQrHc+54oGENu0IP",
+	"cfeRMTczwjUxwrbiq28vQ/OLFcBYZFl6Qu8EMT7Yt4IbYdiwPDz8KoNHhn+KFKtPLXv76dMH9i23MqsJ",
+	"LnFpJCD+llaYoVJ8KpAQiVs249bOtckTJiQg5ABOEDcuSmrk2gW2o/nEb1JwzwFLnStS1rNlNoHpvng5",
+	"wS66bw6p9HaoUv/Eihcp7EPT0pXQVSc+Z0Vp5aU4rsBZo/FxzoW8FJZ9c8hyviBmTvjiqR0q2Ct7JEJH",
+	"zVinz6Z8AWd+4nMmRN78tpsCs0X1d7QTBqW/n+ClOXq+1uokAKlLRwhaZSKpTgyCtu13xy3x1kvvwJLs",
+	"Ny0YFdzzedBmy4xwpVFw3J2JO95An/0B/z+7Ilr6CE5nl1ZdFTLhr/NjBtwz+0DpZuB4EAqRUD2AOCgc",
+	"5c+4m9Qn+UGanixbweuUzv12Dak9svJcSXV+cCEWNztf2eWDrMv8XYgF6331ghmucj1lo4UTNmEjbsXX",
+	"L/vMP5atyLzRB/j4/Wv2zcsXz9E5+ElYy8/FUJ3Kc8VdaYRlPSvwDDX1vxdBP1IWSP0ZTF70B+wdNLVY",
+	"p43ImRW8EHnCRnC+5jSdyOK24XcJdLtwAwHQv2PGIXT1T2HErOAZYokzXeRwzkTHT9fao0/xXf4gFk/u",
+	"YNOMRus6EcIr/EN27J6u9mT+srvodhOFPW2CwPSDOXtq46WGHRPlt1IA3Db9l3exYdrJQcahKXBttcaF",
+	"WFgsTsuEcXLsxZHAL2n6oLa9QDp6WT3BuVBeIbDEDWo5h6q0op9EbPZwXJr+Z3/rA3rnbsH+iWKGC7Gg",
+	"iAHIQRD/H+rJziKG/XrUoYIwIS8hR8WZ0dig/NQCF0DBZwnhiopLqUtoH+qqpjh9+1Zb9/pkpwe1p29f",
+	"n3Tp5euTx3Fs5Z/19PQtytjrk6eWzcpRITOQvIbgg8SuE3d/i7j8F0X8whSdEn6i2PuZUH78Hz7+iFI8",
+	"koobUNCpt+9jlvobXYjFuVDs4CJN2IeP7z+9f/3+x8GFKfqskNZJdQ58vUNFj4HmFEN4I3lhseQNEQJX",
+	"1clHfwvhI8CZf6wB+4VSxnaoUnItvTz+IBY29fqUFbICu4UCKbgcKxXi6f4XdjBOu2X8h48/Xk/AdeaE",
+	"O8Be16agV34Crl+Lp9Aq5j98/PHxyDk6EpcaFxMkZ61cbEP8SyvM1Rbe2knOnCktsawANmZDRL2e/Aot",
+	"TOi2rVr8oVo1+azV4pNwYWVj+skPK/JfrDCvT1DCx7IQR1hdEw2xTeuOo+2t+x1Zd5CnXVj3Py6kAmRz",
+	"x1uZi5pL/+tEZhP2+iRhqZ8Rpv/8jdOqHakZIvm7rw2PhCqnfv6gZglM0j/ExlHS30hlLMUatbgfr0gz",
+	"s44vLKqpyFnP249AxKZq9Roq8Jb6SLFKunE20aWxaZWEZM+//o8JO8QCOTi583dlSs/7A/Y6Vnzphopc",
+	"vQshZuxSGDleeB0kVYSICEc5hmfQqsVDDOeAF2LRDmjuXyDqzI7O8/y9cZgIBuDP+7MAcR0e2bLHYRTw",
+	"JTCOBsELxLUMgV1YJ6ZHmVZjed6IaeCLZ7wQxtln+P3arc9NjLCI9CwhiUn9z1gvRU9LWx3erkSRhQ3q",
+	"qWXp33Gw39Kh8hatP2CnmTYk/jNuLXvGevD/fwbag74faCZMJpQbsJNARGb9j3A7rPpEhmrMi8IrWApf",
+	"n+VGz85mWgKstTZ4XC6xtwabArRhI1HoefjFuNDanNFwaTJUhksrbHzDFM3MuBDCPbUJS+FfZy0j4p2B",
+	"I0GeTwBNRbqJVEPV+A3ysQVzU88ovmZpXgyntXQjmh0CpRCLjHcNgDyiwnxhnMgqFbgEc7xXwFfxF0t1",
+	"ng7YG55NmBFWF5dg06woxnHJvYayg8zbMct61LQ60peClkdrA+ElPTQeNBk9q2UoFLHhvaSDr2ciB06H",
+	"PgGuZFxVrRy2wzs5AZF6jeK7y7PcaJx1qPdLmrKqII/HlYmWAdpzA4w1ydkBgR35dW3YNDBMB2SRrjZt",
+	"1TFt2cnQisA/0mI603sDKHv+1TLLIWkz7x8zjo0oTJfOyhzrjOAnturHgyPWBqDQgJ1CFbxlv5c5EVJW",
+	"Gzg1tgBTSYQKDldOvVeP+FPwIZql6vhjKlXpRGxwmNPOR8fE+XqMWEq4guhuIOKDFd6ngZTtgs2FV1av",
+	"56iOA3ZS5tLFnobXR8zphgm3KduHclXZdnB8Gg9xxwVE19FxypPXMv449JqAvN3dqXen50JExquuy8oe",
+	"gZM+Fc5Jdb7Tip+lkbpkh75/HCKDYSS9LaaED8KYFZlWuXfuLCQlAsdlLCnAxeAjwlvuAWTvBuyNupRG",
+	"qykmAw31kYvo02OW/lPKpgIwf2DriL7tZk1oEbBdkUqFQXDg++HH3Mt3i0mct4j57YS62/JppUTm5KV0",
+	"i03MX3T57h3l1dGu2kqbwWI4RH1c/nK8amymMZRtLMzOXGT/CtJ/OrMiS9GhDbZxzvTYCRUFjYB8SWx8",
+	"ADEy8mY1dXIqdOnwFugvDxXgacAlrOALYY5ZWirjP+WjQpxV3kPqb+UHA7DCzC9WVkJaL4SxbMrNBc1i",
+	"6ONldcxSw504K+RUOriBlxiooIcRbQCHBDAR2mt4ZjSRnmdFaZ0wx0OVRlitZ+eFHvEiZTNe+sCfF0X1",
+	"KnoRu5ud6LmlZYh/n/r7xbp5BIdNKbNO+lvBzPoDdjrRxgkFqK1OmEvv0nt9W6wrkfhQdunxDnaa1YHu",
+	"ep/pmEGnH76kKo/MFc92aj2u2IAIV2bDDeg0oNDciexU8DWtsuNXSpinllCUja0aPsUj3HXm2lwQi2q5",
+	"hYRMJC65tJAr3MRZ+S5cu3tPZWmovZuyUXceLtkd+SZp2CHRtyBPAd0ScDDQM7HMiCBkIl/yDirXIFwh",
+	"hcVyRi8IeVmg0BsH/XYh7dbj3iEpecHsXIgZghRUQWEhz+WooACSdu2+3/5z4UTmzrQ6gxP9My+oPHMp",
+	"M6Wy1QwW0WkWnvzbMsuEteOS/IQrXJMw8zy6ZS+t/n1kSoVUnzB5Sx6IKVV/ADf+fJbJ3GBhWHDZMB8v",
+	"/wcdrSjhALwM0jg9wq6NNFnmJu0fw6nAUPGRFcpRDQ/uyJhJlZZdiJnr8GjalH377szyKHfsy7QOv3dk",
+	"Wh2ZfPv2pTOKrmUZlKSbKPCNIuWvZzfWhkxBRQsBZWlSsZj8AVuWXWlUFOL8rkcWs/JCEfRJj0Isgh+M",
+	"zESTCkJi8Vv1OzeXWRsH4cdSVVJ3Cg+3VdyHXSsKTHnddvw2rGVk0ptLusdmaD+WM/L8XJiGjIH0X6Fh",
+	"10dmuEL5vI4UhTwXKhMbeIXvost37xiujrb3Da+WrXjVDjIfWmWwGg/MU6SZdbuJ9dTJJer2Eo/ZZk5a",
+	"tBq9NBb9I/omrT0022LPP5RdGrB9b6lloDt2mLpmsPeZWn0muWu96zTiPjTYpHKs7TWtGkmsOqr9KV1C",
+	"zXPsT7kJdxi6+cuUsJZyOGwsCbMU08uMQFGVyLE7jdX2AVXX/n3EVf5bipHYUElnWcFtqMKAyg8/xV6K",
+	"XBUqT/ss01D6AdUcSPoHcIjHIUVOTXE0sLRDlZdrG98IinT3W1o9yrW2MlyIqrYvvDO/Mo9kV/OuZm3I",
+	"a36XGc9EnhCD25wVumZ/UXkN2+svhQD4Cy5wwqe0Gh6mPrIg/dQmF8ZHMHNtLIoGxCmxKgxVAQxwsBu7",
+	"CVeMs5FwTgBs6xFLMyOdzPze+e//9//D0kLP6V8zbpysPg/Y6S7tA2bEUNWbM2y5S2VXWsETQjmVk9nF",
+	"bWqflvR0N7xr97Phbm4c9htugIUNghdifKF2u82G8Q6gx0HMOzdcwEpu+q1zXRY5y3Ut9c2tOJRzH8W/",
+	"4yG/aREGmMoXQb+htHcSPGtJGhb2vR5V/M78dgqX+UAzL0U/qbIg2Ptn8QYjtKJFbusLwNj43VPpeW1m",
+	"4ZuaiRMuAu7F2kT3olNmps1SSgZqzpvWHLz6gMA2VFFQcDYThtyFlPGQGa6736GmHMwZplQDzaZLN9jz",
+	"wzQ+0Pu8bobm+0IId0c0Bctz7TpPw68fT4UziX1DnhJmtVbtlDwbW4Qlap7IDlTw/Z0GAD2CClo/IOED",
+	"QhTrpX/8Afy47M8/U+wDgCKF0HYYuXsBor8ooZQ4kFEVBRoNKxzrqbIoUMWBa6VyEHFAKBcpAfJqwE7q",
+	"KfmRhkoRKFTosVLakHcy5Re0l4eJe39EOqDh87688O8jZaVysvCfe29fuDXK9l+rVduxptQDdehI9f4e",
+	"j5YA9UaTE72SLEtGuLRid6khHCllUz6ztRQCSzRzuqrLJwfwmIFUZ4XgxlKEXcv9UxtUohdFr1C/I/3D",
+	"+WCzP2CVHEDC3g+VVxX6kuR8wE5qzh/QSR8x8pi12CvOj9yRJ40q3PRxj3ELxUj0aU1XhF4/FCUOFZ3F",
+	"gTLmN3aCT9t0aTd+cDXG/ZS5Xk+To8NcLP98HKp9KqDvC/SErewPQU8Qy6FhAXbjJBOe0QaHCad06R1k",
+	"XZoj7culfXyizYWd8UxEEFTVAiwLxnq8Hvz5euP/K6B80B3OpmOeJtBfbytsyp++PwFQSa2KBRPK6IIc",
+	"C2ifmvBL4sS3wninXyiIlay3za15glXp2gXc8qpg3SXQ8iZi7TeTx9kJsHUJbzF3drKJpTt9ewdGLgxy",
+	"ZfKIFuGRno+enr4lJKI14rAtl5cXhZ6f2TLXZwEFOIKzGPPCij4rhGtA1fjwirPMiFwoJ3nxtIYQBgjA",
+	"1N8vZT0NqV2XQzt9sSB6p3AppHr9laFchV9yCemkrsxqQ0p3g2VxP3ayOXBnOvVRWklHYDdbVIlV5xB2",
+	"+s5MyY/yUrCeF1GEuc375BpIhYzcwLZjcmESgOAR7mDGz6VC8pc2UtZfYLwvmj8KHsE/yzpzXtNHwYI9",
+	"Is4oet5aSFHE1ginv2AD3ifvLgHw07m3ygDZeinFXJgUyUNKPENL/R8pJS+40pBC85+hk7ohexR3a0mj",
+	"fkF8pgdNFQWYZDDbCKDoLqHW/QTW6cieJWojligv8x36dO2qQ1C1ZfPfwvzUfFGnehx2AFQi/7OnlllB",
+	"1DvgF+GBTuW7+msgZzcSmfa6aEQJMJRIZgClJARPxvOp31C48jvNSITNZlX5kIKKlG8D4qlwnz1G/1Z6",
+	"W2A510vkGrEj6foz6YzG2l/s4Z0ZpE8ktns46tb3/zfhbvzyb0cV46OvVYnB1HclNLvZQXGQa+2gdyyw",
+	"RNf1VxTce+fqoo2u2su0YWLKZXF9BWjddJ+FlMCRERaN4ha5lD6t36lbumL8JLzMfaBp7Uivwu1hvGup",
+	"VssmH24GB9x7w911EFXJcpWw6oHbJa0z3AHDgBWuvy3B9sGTPeLWynO1A7HemAMYqbJeHn7FIBCcS9vW",
+	"DnYC8wRrqwuxI6n3t8aBpkLdWuw/Al+mJUzcHjBnQpZRuqopbs5tf68SrSqBLwJAPoHS7SaOjf9pEPF2",
+	"+S/VTjSgSiQ4jKWupQ0Ywa2GXxfQBw0w7PB3e/rjF3qiL09XjJjqyxVVmXNKwZMm9fcu1LbYt/xyBwWD",
+	"hpDtqthRjkTId+w0sZ/1SOcLlnHFaAZeaaaAAEw8kSvK1ZLJwJ8+hIiXnmIfQbidsHTfLF5u9aqOhNqK",
+	"xDdF8Y16KJKIj5fvczDdcoUvC9vT48XajnxBDHAwHfMtG1XcDGycO/70/tMHIiSmDpEK1yKnGlhBmCvS",
+	"VKb4uAZZr4tI6DEtFCqFIdAbwmolbHDkroaO9hvKgVToPhnBrVbsXFfVroyXuXTMGR/qxxYfFojmpOcK",
+	"RpwIAyHGN8gCMvA7wVmhswtdurS/Jsr+6ftdkVMQQ+AJ9Lk+5NyVFSaJ68z228+WvS/SNi+noAsIqb7D",
+	"yP8I6acOgsZu2ZK88TYBwxsaIcQ2oPTkpWE/VKjeDsDyHBCkyNqMjbATIpc/WqHUJaAZtaC7T0P353Om",
+	"FY1vBKjGtW1IrrEYGC9Dx3GtDTmuqtoDp/uMn7ei2sDSe8U7Dav/17Yv4TGJ024tEk7sze/PBLeWWsQs",
+	"Cigf8Nh71Zh7cb6VPbkUBr/pLt38r3TJDkWMhli3i31byiKveGyrPEupgJoVyQtvKmu3e0VUGvvk6O+/",
+	"NXeGmTaOjRrz7qq65UqrxVSXltR56cZ/PBkJboQ5Kd3Ej/Nn8scTUrPXWl9IUX0YUyvDh35OUC6OW0Jp",
+	"iidHT57xmXx2+RzMP01n2f6/Fbxwk4SRgFTVBicf3rFcZyXsb8jHM6h51+iZ/FSWKhvQD6xukxFHkoQC",
+	"T7eI7uFVuuUOv8C2Q+y50eUo8qvXf9Rxi1etBBar6c8NVy66DeQRW27zKZCeMKkuhXLaxHOF3t+OX0FJ",
+	"Yc3Ixiqi3KSNmLdi51kimowXFym2WhZXFOMD8DrQ7dBjFoh2YdvF/snoAvxxQtxzuBEDWlk0Wn15y4g/",
+	"VqAnCHLtpz/VSjoN1HITaZcWqv6y5W7IdhKoYUaLGlMFeFIJaiETLDdy7JJosXh2ofS8EPm5SJiVhQCf",
+	"hPii4LpcWv/iWSHHIltkRfyISAnSMqE3nzMxQ9ylnpH2AjyamYO2bb+6RCyCTaFJWEKcu1aCyCRwfJHJ",
+	"HL+hGrl4jatx2t4q6BKTCilaAQOF4M9rmJ1KwHkAzx0LLOihIeKLWwaB3u2DucwFy7mdjDQ3eaxdIPot",
+	"v/s5wuSk9tqxVDkIPdkbSPbnefDS2tSngn7rEDG/ywFDhmWncNODUy++b+DTeB3hg5abxLDCSWPhkhjb",
+	"sJp41BZQow83bFuoAV6j81XVOrv020p0i/qrtsn+xLOJVCLYRNkwC97uojazHlGT112TzfpM8KCN4PkB",
+	"NBJdiEU/foxlIvL2J3F8OhPmAJs4XcPHjk11Ll3rslcqWxG+gUVKKiNnKxif0Ccaz9H/qGNikTnAnmy/",
+	"w4JS6Lg5KuhFxctHdn/KZ8zp2PCX7Ya/IvkLc1V6DmxwDsIVgJSANkNFFimaGLQlODmNn6n+uk2dNG0F",
+	"AJc14UqJwrLeXIwmWl8k7LTg2UWCJRH9qGvFG0qAnNRjJDhiSjuZVbHRNJqAisawrQqXCeXjH0nLNxbc",
+	"lUbYAXsffEJkQBA5Sz8fFHj9AV2WMq7sXBj28vAFS+nLAX15Vqqq9yKtU0swlH80zFjRxaxXt7FGR2uI",
+	"DhA9EI3R8ijovOAvrHcSfTBJyFjwbrye9kgT6AAhYZ9ef2Dgs+mZUAl7++nTB3qmhHH/eqdc5X02EuNA",
+	"MIXzJKaVeF8iwGYnGhv4BKZ1gNNqNQA1wBjyMdaaAzc/N7qcWW/IlkhepnzhHzOeAkTZ/klCL0PYietB",
+	"WqbwAfpvABjWb/8ih2DDj8eBgFEBWNN0daIJO+e0A07i1Sc0h8xfW2BKQBfFiGcX0ZwqKpoWN05MRS6p",
+	"AWJp5/WD5SIruBfOS8Gmwq+HtFP/LoDxhjbeJslTwnKzOIDlEp9FVgYyXnrgpbmZegJP/vztz/8vAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -15,6 +15,8 @@ type Info struct {
 	CorrelationID string
 	ClientAddr    string
 	UserAgent     string
+	// Host is the request's Host header (host or host:port).
+	Host string
 }
 
 type infoKey struct{}

@@ -28,6 +28,125 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/enrollment-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Enrollment tokens, newest first.
+         * @description 400 naming the field for a malformed cursor or `limit`. Secrets are never shown again.
+         */
+        get: operations["listEnrollmentTokens"];
+        put?: never;
+        /**
+         * Create an enrollment token.
+         * @description The secret and the ready command line are in this answer only; the token is stored
+         *     as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+         *     their credential logs in as `username` (default `openwatch`). 400 for an unknown
+         *     group, an expiry not in the future or beyond 90 days, or a bad username.
+         */
+        post: operations["createEnrollmentToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/enrollment-tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an enrollment token.
+         * @description The token enrolls no further host; requests already sent stay in the queue. 409 when
+         *     it is already revoked.
+         */
+        delete: operations["revokeEnrollmentToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/enrollments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Enrollment requests, newest first.
+         * @description 400 naming the field for a malformed cursor, `limit` or `status`.
+         */
+        get: operations["listEnrollments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/enrollments/{id}:approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an enrollment request.
+         * @description Creates the host in the token's group, environment and tags with the presented host
+         *     key pinned as trusted and a host credential logging in with short-lived user
+         *     certificates as the scan account, signs its host certificate for its name and
+         *     address, and queues a first system info collection and compliance scan, in one
+         *     transaction. 409 when the request is already decided or the host name is taken in
+         *     the environment.
+         */
+        post: operations["approveEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/enrollments/{id}:deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny an enrollment request.
+         * @description The host's script stops with the reason. 409 when the request is already decided.
+         */
+        post: operations["denyEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/license": {
         parameters: {
             query?: never;
@@ -749,6 +868,84 @@ export interface paths {
          *     when it is already registered or the hostname is taken in the environment.
          */
         post: operations["registerDiscoveredHost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enroll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A host asks to be enrolled.
+         * @description Sent by the enrollment script: the token, the host's facts and its host public key
+         *     (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+         *     must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+         *     expired, revoked or used_up); each accepted request counts one use. A host key
+         *     already presented by a pending or approved request, or already trusted for a host,
+         *     is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+         *     often 429. The answer holds the request's poll secret, the only way to read its
+         *     status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+         *     approved at once.
+         */
+        post: operations["submitEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enroll.sh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The enrollment script for a host, with the server's address and the token in it.
+         * @description A POSIX shell script to run once as root on the host (`curl … | sudo sh`). It creates
+         *     the scan account (no password, a sudo rule for non-interactive root), installs the SSH
+         *     user CA as `TrustedUserCAKeys` and the KRL as `RevokedKeys` in an sshd drop-in, sends
+         *     the host's facts and Ed25519 host key (`POST /enroll`), polls its request's status
+         *     until it is decided, then installs the signed host certificate as `HostCertificate`
+         *     and reloads sshd. Every call it makes verifies the server against the certificate
+         *     authority embedded in it. 401 `auth.invalid_token` (with `detail.reason`: unknown,
+         *     expired, revoked or used_up) when the token cannot enroll a host; 429 when the
+         *     client address asked too often.
+         */
+        get: operations["getEnrollScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enroll/status/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The status of one enrollment request, read with its poll secret.
+         * @description Pending, approved (with the signed host certificate to install) or denied (with the
+         *     reason). Nothing else about the request or any other host is answered; an unknown
+         *     secret is a 404.
+         */
+        get: operations["getEnrollmentStatus"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4318,6 +4515,146 @@ export interface components {
         DiscoverySweepResponse: {
             enqueued: number;
         };
+        Enrollment: {
+            address: string;
+            /** Format: uuid */
+            certificate_id?: string | null;
+            /** @description The address the request came from. */
+            client_address: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            decided_by?: string | null;
+            deny_reason?: string | null;
+            facts: components["schemas"]["EnrollmentFacts"];
+            /**
+             * Format: uuid
+             * @description The host created on approval.
+             */
+            host_id?: string | null;
+            host_key_fingerprint: string;
+            host_key_type: string;
+            hostname: string;
+            /** Format: uuid */
+            id: string;
+            port: number;
+            status: components["schemas"]["EnrollmentRequestStatus"];
+            /** Format: uuid */
+            token_id: string;
+            token_name: string;
+        };
+        EnrollmentDenyRequest: {
+            reason: string;
+        };
+        /** @description What the enrollment script reports about the host. */
+        EnrollmentFacts: {
+            /** @description The host's IP addresses. */
+            addresses?: string[];
+            /** @description The host's name (becomes the inventory host name). */
+            hostname: string;
+            kernel?: string;
+            machine_id?: string;
+            /** @description ID of /etc/os-release. */
+            os_id?: string;
+            /** @description PRETTY_NAME of /etc/os-release. */
+            os_pretty_name?: string;
+            /** @description VERSION_ID of /etc/os-release. */
+            os_version?: string;
+            /** @description The address OpenWatch should reach sshd at; default the address the request came from. */
+            ssh_address?: string;
+            /** @description sshd's port (default 22). */
+            ssh_port?: number;
+        };
+        EnrollmentList: {
+            enrollments: components["schemas"]["Enrollment"][];
+            next_cursor?: string;
+        };
+        /** @enum {string} */
+        EnrollmentRequestStatus: "pending" | "approved" | "denied";
+        EnrollmentStatus: {
+            /** @description When approved, the signed host certificate (install as `HostCertificate`). */
+            host_certificate?: string;
+            /** @description When denied, why. */
+            reason?: string;
+            status: components["schemas"]["EnrollmentRequestStatus"];
+        };
+        EnrollmentSubmitRequest: {
+            facts: components["schemas"]["EnrollmentFacts"];
+            /** @description The host public key in authorized_keys format (`ssh-ed25519 AAAA…` or ECDSA). */
+            host_key: string;
+            token: string;
+        };
+        EnrollmentSubmitted: {
+            /** Format: uuid */
+            id: string;
+            /** @description Read the request's status with `GET /enroll/status/{poll_secret}`; shown once. */
+            poll_secret: string;
+            status: components["schemas"]["EnrollmentRequestStatus"];
+        };
+        EnrollmentToken: {
+            auto_approve: boolean;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            environment: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            group_id?: string | null;
+            /** Format: uuid */
+            id: string;
+            max_uses: number;
+            name: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            /**
+             * @description active, expired, used_up or revoked.
+             * @enum {string}
+             */
+            status: "active" | "expired" | "used_up" | "revoked";
+            tags: string[];
+            /** @description The first characters of the secret. */
+            token_prefix: string;
+            username: string;
+            uses: number;
+        };
+        EnrollmentTokenCreateRequest: {
+            /** @description Approve its requests at once instead of queueing them. */
+            auto_approve?: boolean;
+            environment?: string;
+            /**
+             * Format: date-time
+             * @description When it stops working (default in 24 hours; at most 90 days ahead).
+             */
+            expires_at?: string;
+            /** Format: uuid */
+            group_id?: string | null;
+            /** @description How many hosts it may enroll (default 1). */
+            max_uses?: number;
+            name: string;
+            tags?: string[];
+            /** @description The scan account the script creates (default `openwatch`). */
+            username?: string;
+        };
+        EnrollmentTokenCreated: {
+            /**
+             * @description The PEM certificate authority the server's TLS certificate chains to, when it
+             *     is not publicly trusted: save it as `openwatch-ca.crt` beside the command.
+             */
+            ca_certificate?: string;
+            /** @description The ready command line to run on a host. */
+            command: string;
+            /** @description Where hosts fetch the enrollment script with this token. */
+            script_url: string;
+            /** @description The token itself; shown only in this answer. */
+            secret: string;
+            token: components["schemas"]["EnrollmentToken"];
+        };
+        EnrollmentTokenList: {
+            next_cursor?: string;
+            tokens: components["schemas"]["EnrollmentToken"][];
+        };
         Error: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request's correlation id, also in the `X-Correlation-Id` response header. */
@@ -5580,7 +5917,7 @@ export interface components {
             started_at?: string | null;
             status: components["schemas"]["ScanStatus"];
             /** @enum {string} */
-            trigger: "manual" | "batch" | "scheduled" | "remediation";
+            trigger: "manual" | "batch" | "scheduled" | "remediation" | "enrollment";
         };
         /**
          * @description A host's compliance band, from its results of every rule: `critical` when a critical
@@ -6043,6 +6380,180 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listEnrollmentTokens: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentTokenList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createEnrollmentToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrollmentTokenCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The token, with its secret. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentTokenCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    revokeEnrollmentToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listEnrollments: {
+        parameters: {
+            query?: {
+                /** @description Only requests of this status. */
+                status?: components["schemas"]["EnrollmentRequestStatus"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    approveEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The approved request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Enrollment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    denyEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrollmentDenyRequest"];
+            };
+        };
+        responses: {
+            /** @description The denied request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Enrollment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -7144,6 +7655,89 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    submitEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrollmentSubmitRequest"];
+            };
+        };
+        responses: {
+            /** @description The request was recorded. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentSubmitted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getEnrollScript: {
+        parameters: {
+            query: {
+                /** @description The enrollment token. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The script. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/x-shellscript": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getEnrollmentStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The poll secret `POST /enroll` returned. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };
