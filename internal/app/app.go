@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/google/uuid"
 	"github.com/openwatch/openwatch/internal/change"
@@ -27,6 +28,7 @@ import (
 	"github.com/openwatch/openwatch/internal/buildinfo"
 	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/credential"
+	"github.com/openwatch/openwatch/internal/enroll"
 	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/exception"
 	"github.com/openwatch/openwatch/internal/health"
@@ -49,6 +51,7 @@ import (
 	"github.com/openwatch/openwatch/internal/sshca"
 	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/system"
+	"github.com/openwatch/openwatch/internal/tlscert"
 	"github.com/openwatch/openwatch/internal/user"
 	"github.com/openwatch/openwatch/internal/window"
 	"github.com/openwatch/openwatch/internal/worker"
@@ -114,6 +117,8 @@ type App struct {
 	SSH *hostssh.Connector
 	// SSHCA is the SSH certificate authority (user and host CAs, host certificates).
 	SSHCA *sshca.Service
+	// Enroll is self-enrollment (tokens, the script, the request queue).
+	Enroll *enroll.Service
 	// Intel runs discovery and intelligence collection.
 	Intel *intel.Service
 	Scans *netscan.Service
@@ -160,6 +165,7 @@ type (
 	windowHandlers    = window.Handlers
 	changeHandlers    = change.Handlers
 	sshcaHandlers     = sshca.Handlers
+	enrollHandlers    = enroll.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -188,6 +194,7 @@ type server struct {
 	*windowHandlers
 	*changeHandlers
 	*sshcaHandlers
+	*enrollHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -332,6 +339,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		change.Options{Logger: d.Logger, Now: now, WindowRecheck: d.ChangeWindowRecheck})
 	changes.RegisterJobs(jobs.Workers)
 	sshCA := sshca.NewService(d.Pool, keyring, aw, now)
+	enrollments := enroll.NewService(d.Pool, aw, hosts, sshCA, intelSvc, complianceScans, enroll.Options{Logger: d.Logger, Now: now,
+		PublicURL: d.Config.Server.PublicURL, CABundle: serverCABundle(d.Config)})
 	handlers := &server{
 		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:      auth.NewHandlers(authSvc),
@@ -356,6 +365,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		windowHandlers:    window.NewHandlers(windows),
 		changeHandlers:    change.NewHandlers(changes),
 		sshcaHandlers:     sshca.NewHandlers(sshCA),
+		enrollHandlers:    enroll.NewHandlers(enrollments),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
@@ -370,7 +380,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{SSHCA: sshCA, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
+	return &App{SSHCA: sshCA, Enroll: enrollments, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
 		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer,
 		HealthChecks: healthChecks}, nil
@@ -437,5 +447,27 @@ func every(ctx context.Context, interval time.Duration, fn func()) {
 		case <-t.C:
 			fn()
 		}
+	}
+}
+
+// serverCABundle returns what hosts must trust to verify this server (the enrollment
+// script embeds it): the configured tls_ca, else the generated local CA when no
+// certificate is configured, else nothing (a configured certificate is taken to be
+// publicly trusted).
+func serverCABundle(cfg config.Config) func() ([]byte, error) {
+	switch {
+	case cfg.Server.TLSCA != "":
+		return func() ([]byte, error) { return os.ReadFile(cfg.Server.TLSCA) }
+	case cfg.Server.TLSCert == "":
+		path := filepath.Join(cfg.TLSDir(), tlscert.CACertFile)
+		return func() ([]byte, error) {
+			data, err := os.ReadFile(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil
+			}
+			return data, err
+		}
+	default:
+		return func() ([]byte, error) { return nil, nil }
 	}
 }

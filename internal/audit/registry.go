@@ -86,6 +86,11 @@ const (
 	ActionHostCertIssued            Action = "host.certificate_issued"
 	ActionHostCertRenewed           Action = "host.certificate_renewed"
 	ActionHostCertRevoked           Action = "host.certificate_revoked"
+	ActionEnrollTokenCreated        Action = "enrollment.token_created"
+	ActionEnrollTokenRevoked        Action = "enrollment.token_revoked"
+	ActionEnrollRequested           Action = "enrollment.requested"
+	ActionEnrollApproved            Action = "enrollment.approved"
+	ActionEnrollDenied              Action = "enrollment.denied"
 	ActionDiscoveryScanStarted      Action = "discovery.scan_started"
 	ActionDiscoveryRegistered       Action = "discovery.host_registered"
 	ActionHostConnectivityChecked   Action = "host.connectivity_checked"
@@ -206,6 +211,11 @@ var Actions = map[Action]Spec{
 	ActionHostCertIssued:            {SeverityNotice, "A host certificate was issued by the SSH host CA."},
 	ActionHostCertRenewed:           {SeverityNotice, "A host certificate was renewed (a new one issued for the same key)."},
 	ActionHostCertRevoked:           {SeverityWarning, "A host certificate was revoked; its serial is in the KRL."},
+	ActionEnrollTokenCreated:        {SeverityNotice, "An enrollment token was created."},
+	ActionEnrollTokenRevoked:        {SeverityNotice, "An enrollment token was revoked."},
+	ActionEnrollRequested:           {SeverityInfo, "A host asked to be enrolled with an enrollment token."},
+	ActionEnrollApproved:            {SeverityNotice, "An enrollment request was approved: the host was added with its host key pinned and a host certificate."},
+	ActionEnrollDenied:              {SeverityNotice, "An enrollment request was denied."},
 	ActionDiscoveryScanStarted:      {SeverityInfo, "A network scan for SSH servers was started."},
 	ActionScanRequested:             {SeverityInfo, "A compliance scan of a host was requested."},
 	ActionScanCancelled:             {SeverityInfo, "A compliance scan was cancelled."},

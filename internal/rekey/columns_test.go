@@ -15,21 +15,23 @@ import (
 // why. A bytea column is where Seal's output is stored, so every one is either in the
 // registry (rekey.Columns) or here.
 var notSealed = map[string]string{
-	"api_tokens.secret_hash":         "SHA-256 of a token secret",
-	"audit_events.mac":               "HMAC of the audit chain",
-	"audit_events.prev_mac":          "HMAC of the audit chain",
-	"audit_head.checkpoint_mac":      "HMAC of the audit chain",
-	"audit_head.mac":                 "HMAC of the audit chain",
-	"evidence.hash":                  "SHA-256 of a scan result's evidence (its content address)",
-	"rule_states.evidence_hash":      "SHA-256 of a scan result's evidence (its content address)",
-	"rule_transitions.evidence_hash": "SHA-256 of a scan result's evidence (its content address)",
-	"event_tickets.token_hash":       "SHA-256 of a ticket",
-	"idempotency_keys.request_hash":  "SHA-256 of a request",
-	"idempotency_keys.response_body": "a stored API response; no operation that honours Idempotency-Key returns a secret",
-	"refresh_tokens.token_hash":      "SHA-256 of a refresh token",
-	"river_job.unique_key":           "River's job uniqueness digest",
-	"sessions.cookie_secret_hash":    "SHA-256 of a cookie secret",
-	"user_recovery_codes.code_hash":  "digest of a recovery code",
+	"api_tokens.secret_hash":               "SHA-256 of a token secret",
+	"audit_events.mac":                     "HMAC of the audit chain",
+	"audit_events.prev_mac":                "HMAC of the audit chain",
+	"audit_head.checkpoint_mac":            "HMAC of the audit chain",
+	"audit_head.mac":                       "HMAC of the audit chain",
+	"evidence.hash":                        "SHA-256 of a scan result's evidence (its content address)",
+	"rule_states.evidence_hash":            "SHA-256 of a scan result's evidence (its content address)",
+	"rule_transitions.evidence_hash":       "SHA-256 of a scan result's evidence (its content address)",
+	"event_tickets.token_hash":             "SHA-256 of a ticket",
+	"enrollment_tokens.token_hash":         "SHA-256 of an enrollment token",
+	"enrollment_requests.poll_secret_hash": "SHA-256 of an enrollment request's poll secret",
+	"idempotency_keys.request_hash":        "SHA-256 of a request",
+	"idempotency_keys.response_body":       "a stored API response; no operation that honours Idempotency-Key returns a secret",
+	"refresh_tokens.token_hash":            "SHA-256 of a refresh token",
+	"river_job.unique_key":                 "River's job uniqueness digest",
+	"sessions.cookie_secret_hash":          "SHA-256 of a cookie secret",
+	"user_recovery_codes.code_hash":        "digest of a recovery code",
 }
 
 // TestColumnsCoverSchema walks the migrated schema: every bytea column, and every column
