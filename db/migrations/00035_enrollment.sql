@@ -3,7 +3,7 @@
 -- max_uses), and the requests hosts send with them. A request carries the host's facts
 -- and host public key, waits in a queue until approved or denied (or is approved at once
 -- when its token says so), and is polled by the host with a secret of its own (stored as
--- its SHA-256) until the signed host certificate is there.
+-- its SHA-256) until the signed host certificate is there, which it reports installed.
 
 -- +goose Up
 CREATE TABLE enrollment_tokens (
@@ -48,6 +48,9 @@ CREATE TABLE enrollment_requests (
     decided_by            text,
     decided_at            timestamptz,
     deny_reason           text,
+    -- When the host reported its certificate installed and sshd reloaded; its first
+    -- system info collection and compliance scan are queued then.
+    installed_at          timestamptz,
     created_at            timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT enrollment_requests_decided_check CHECK ((status = 'pending') = (decided_at IS NULL))
 );

@@ -67,3 +67,10 @@ SELECT EXISTS (SELECT 1 FROM host_ssh_keys k JOIN live_hosts h ON h.id = k.host_
 
 -- name: EnrollCertificate :one
 SELECT certificate FROM ssh_host_certificates WHERE id = @id;
+
+-- name: EnrollRequestInstalled :one
+-- EnrollRequestInstalled records that an approved request's host installed its
+-- certificate; no row when it is not approved or reported it already.
+UPDATE enrollment_requests SET installed_at = @now::timestamptz
+WHERE poll_secret_hash = @poll_secret_hash AND status = 'approved' AND installed_at IS NULL
+RETURNING *;

@@ -2695,15 +2695,18 @@ type Enrollment struct {
 	Facts EnrollmentFacts `json:"facts"`
 
 	// HostId The host created on approval.
-	HostId             *openapi_types.UUID     `json:"host_id,omitempty"`
-	HostKeyFingerprint string                  `json:"host_key_fingerprint"`
-	HostKeyType        string                  `json:"host_key_type"`
-	Hostname           string                  `json:"hostname"`
-	Id                 openapi_types.UUID      `json:"id"`
-	Port               int                     `json:"port"`
-	Status             EnrollmentRequestStatus `json:"status"`
-	TokenId            openapi_types.UUID      `json:"token_id"`
-	TokenName          string                  `json:"token_name"`
+	HostId             *openapi_types.UUID `json:"host_id,omitempty"`
+	HostKeyFingerprint string              `json:"host_key_fingerprint"`
+	HostKeyType        string              `json:"host_key_type"`
+	Hostname           string              `json:"hostname"`
+	Id                 openapi_types.UUID  `json:"id"`
+
+	// InstalledAt When the host reported its certificate installed (its first scan is queued then).
+	InstalledAt *time.Time              `json:"installed_at,omitempty"`
+	Port        int                     `json:"port"`
+	Status      EnrollmentRequestStatus `json:"status"`
+	TokenId     openapi_types.UUID      `json:"token_id"`
+	TokenName   string                  `json:"token_name"`
 }
 
 // EnrollmentDenyRequest defines model for EnrollmentDenyRequest.
@@ -5747,9 +5750,9 @@ type ClientInterface interface {
 	//
 	// Creates the host in the token's group, environment and tags with the presented host
 	// key pinned as trusted and a host credential logging in with short-lived user
-	// certificates as the scan account, signs its host certificate for its name and
-	// address, and queues a first system info collection and compliance scan, in one
-	// transaction. 409 when the request is already decided or the host name is taken in
+	// certificates as the scan account, and signs its host certificate for its name and
+	// address, in one transaction. The host's first system info collection and
+	// compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
 	// the environment.
 	//
 	// Corresponds with POST /admin/enrollments/{id}:approve (the `ApproveEnrollment` operationId).
@@ -6353,6 +6356,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /enroll/status/{token} (the `GetEnrollmentStatus` operationId).
 	GetEnrollmentStatus(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmEnrollment The host reports its host certificate installed.
+	//
+	// Sent by the enrollment script once sshd presents the host certificate and trusts
+	// the user CA: the host's first system info collection and compliance scan are
+	// queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+	// the request is not approved.
+	//
+	// Corresponds with POST /enroll/status/{token}:installed (the `ConfirmEnrollment` operationId).
+	ConfirmEnrollment(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StreamEvents Live events as Server-Sent Events.
 	//
@@ -8390,9 +8403,9 @@ func (c *Client) ListEnrollments(ctx context.Context, params *ListEnrollmentsPar
 //
 // Creates the host in the token's group, environment and tags with the presented host
 // key pinned as trusted and a host credential logging in with short-lived user
-// certificates as the scan account, signs its host certificate for its name and
-// address, and queues a first system info collection and compliance scan, in one
-// transaction. 409 when the request is already decided or the host name is taken in
+// certificates as the scan account, and signs its host certificate for its name and
+// address, in one transaction. The host's first system info collection and
+// compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
 // the environment.
 //
 // Corresponds with POST /admin/enrollments/{id}:approve (the `ApproveEnrollment` operationId).
@@ -9607,6 +9620,26 @@ func (c *Client) GetEnrollScript(ctx context.Context, params *GetEnrollScriptPar
 // Corresponds with GET /enroll/status/{token} (the `GetEnrollmentStatus` operationId).
 func (c *Client) GetEnrollmentStatus(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetEnrollmentStatusRequest(c.Server, token)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmEnrollment The host reports its host certificate installed.
+//
+// Sent by the enrollment script once sshd presents the host certificate and trusts
+// the user CA: the host's first system info collection and compliance scan are
+// queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+// the request is not approved.
+//
+// Corresponds with POST /enroll/status/{token}:installed (the `ConfirmEnrollment` operationId).
+func (c *Client) ConfirmEnrollment(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmEnrollmentRequest(c.Server, token)
 	if err != nil {
 		return nil, err
 	}
@@ -16197,6 +16230,40 @@ func NewGetEnrollmentStatusRequest(server string, token string) (*http.Request, 
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewConfirmEnrollmentRequest constructs an http.Request for the ConfirmEnrollment method
+func NewConfirmEnrollmentRequest(server string, token string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/enroll/status/%s:installed", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -24174,9 +24241,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Creates the host in the token's group, environment and tags with the presented host
 	// key pinned as trusted and a host credential logging in with short-lived user
-	// certificates as the scan account, signs its host certificate for its name and
-	// address, and queues a first system info collection and compliance scan, in one
-	// transaction. 409 when the request is already decided or the host name is taken in
+	// certificates as the scan account, and signs its host certificate for its name and
+	// address, in one transaction. The host's first system info collection and
+	// compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
 	// the environment.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -24824,6 +24891,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /enroll/status/{token} (the `GetEnrollmentStatus` operationId).
 	GetEnrollmentStatusWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*GetEnrollmentStatusResponse, error)
+
+	// ConfirmEnrollmentWithResponse The host reports its host certificate installed.
+	//
+	// Sent by the enrollment script once sshd presents the host certificate and trusts
+	// the user CA: the host's first system info collection and compliance scan are
+	// queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+	// the request is not approved.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /enroll/status/{token}:installed (the `ConfirmEnrollment` operationId).
+	ConfirmEnrollmentWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*ConfirmEnrollmentResponse, error)
 
 	// StreamEventsWithResponse Live events as Server-Sent Events.
 	//
@@ -30479,6 +30558,89 @@ func (r GetEnrollmentStatusResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetEnrollmentStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmEnrollmentResponse429Headers the declared response headers of an HTTP 429 response for ConfirmEnrollment
+type ConfirmEnrollmentResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ConfirmEnrollmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnrollmentStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmEnrollmentResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON200() *EnrollmentStatus {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmEnrollmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmEnrollmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmEnrollmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmEnrollmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -42609,9 +42771,9 @@ func (c *ClientWithResponses) ListEnrollmentsWithResponse(ctx context.Context, p
 //
 // Creates the host in the token's group, environment and tags with the presented host
 // key pinned as trusted and a host credential logging in with short-lived user
-// certificates as the scan account, signs its host certificate for its name and
-// address, and queues a first system info collection and compliance scan, in one
-// transaction. 409 when the request is already decided or the host name is taken in
+// certificates as the scan account, and signs its host certificate for its name and
+// address, in one transaction. The host's first system info collection and
+// compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
 // the environment.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -43630,6 +43792,24 @@ func (c *ClientWithResponses) GetEnrollmentStatusWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseGetEnrollmentStatusResponse(rsp)
+}
+
+// ConfirmEnrollmentWithResponse The host reports its host certificate installed.
+//
+// Sent by the enrollment script once sshd presents the host certificate and trusts
+// the user CA: the host's first system info collection and compliance scan are
+// queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+// the request is not approved.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /enroll/status/{token}:installed (the `ConfirmEnrollment` operationId).
+func (c *ClientWithResponses) ConfirmEnrollmentWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*ConfirmEnrollmentResponse, error) {
+	rsp, err := c.ConfirmEnrollment(ctx, token, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmEnrollmentResponse(rsp)
 }
 
 // StreamEventsWithResponse Live events as Server-Sent Events.
@@ -49938,6 +50118,80 @@ func ParseGetEnrollmentStatusResponse(rsp *http.Response) (*GetEnrollmentStatusR
 	switch {
 	case rsp.StatusCode == 429:
 		var headers GetEnrollmentStatusResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmEnrollmentResponse parses an HTTP response from a ConfirmEnrollmentWithResponse call
+func ParseConfirmEnrollmentResponse(rsp *http.Response) (*ConfirmEnrollmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmEnrollmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnrollmentStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ConfirmEnrollmentResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -38,7 +38,7 @@ func (q *Queries) EnrollKeyTrusted(ctx context.Context, fingerprintSha256 string
 }
 
 const enrollRequestByPollHash = `-- name: EnrollRequestByPollHash :one
-SELECT id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, created_at FROM enrollment_requests WHERE poll_secret_hash = $1
+SELECT id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, installed_at, created_at FROM enrollment_requests WHERE poll_secret_hash = $1
 `
 
 func (q *Queries) EnrollRequestByPollHash(ctx context.Context, pollSecretHash []byte) (EnrollmentRequest, error) {
@@ -62,6 +62,7 @@ func (q *Queries) EnrollRequestByPollHash(ctx context.Context, pollSecretHash []
 		&i.DecidedBy,
 		&i.DecidedAt,
 		&i.DenyReason,
+		&i.InstalledAt,
 		&i.CreatedAt,
 	)
 	return i, err
@@ -71,7 +72,7 @@ const enrollRequestDecide = `-- name: EnrollRequestDecide :one
 UPDATE enrollment_requests SET status = $1, decided_by = $2, decided_at = $3::timestamptz,
     deny_reason = $4, host_id = $5, certificate_id = $6
 WHERE id = $7 AND status = 'pending'
-RETURNING id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, created_at
+RETURNING id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, installed_at, created_at
 `
 
 type EnrollRequestDecideParams struct {
@@ -113,13 +114,14 @@ func (q *Queries) EnrollRequestDecide(ctx context.Context, arg EnrollRequestDeci
 		&i.DecidedBy,
 		&i.DecidedAt,
 		&i.DenyReason,
+		&i.InstalledAt,
 		&i.CreatedAt,
 	)
 	return i, err
 }
 
 const enrollRequestGet = `-- name: EnrollRequestGet :one
-SELECT id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, created_at FROM enrollment_requests WHERE id = $1
+SELECT id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, installed_at, created_at FROM enrollment_requests WHERE id = $1
 `
 
 func (q *Queries) EnrollRequestGet(ctx context.Context, id uuid.UUID) (EnrollmentRequest, error) {
@@ -143,6 +145,7 @@ func (q *Queries) EnrollRequestGet(ctx context.Context, id uuid.UUID) (Enrollmen
 		&i.DecidedBy,
 		&i.DecidedAt,
 		&i.DenyReason,
+		&i.InstalledAt,
 		&i.CreatedAt,
 	)
 	return i, err
@@ -153,7 +156,7 @@ INSERT INTO enrollment_requests (id, token_id, poll_secret_hash, hostname, addre
     facts, host_key_type, host_key, host_key_fingerprint)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
     $8, $9, $10, $11)
-RETURNING id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, created_at
+RETURNING id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, installed_at, created_at
 `
 
 type EnrollRequestInsertParams struct {
@@ -203,13 +206,54 @@ func (q *Queries) EnrollRequestInsert(ctx context.Context, arg EnrollRequestInse
 		&i.DecidedBy,
 		&i.DecidedAt,
 		&i.DenyReason,
+		&i.InstalledAt,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const enrollRequestInstalled = `-- name: EnrollRequestInstalled :one
+UPDATE enrollment_requests SET installed_at = $1::timestamptz
+WHERE poll_secret_hash = $2 AND status = 'approved' AND installed_at IS NULL
+RETURNING id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, installed_at, created_at
+`
+
+type EnrollRequestInstalledParams struct {
+	Now            time.Time
+	PollSecretHash []byte
+}
+
+// EnrollRequestInstalled records that an approved request's host installed its
+// certificate; no row when it is not approved or reported it already.
+func (q *Queries) EnrollRequestInstalled(ctx context.Context, arg EnrollRequestInstalledParams) (EnrollmentRequest, error) {
+	row := q.db.QueryRow(ctx, enrollRequestInstalled, arg.Now, arg.PollSecretHash)
+	var i EnrollmentRequest
+	err := row.Scan(
+		&i.ID,
+		&i.TokenID,
+		&i.PollSecretHash,
+		&i.Status,
+		&i.Hostname,
+		&i.Address,
+		&i.Port,
+		&i.ClientAddress,
+		&i.Facts,
+		&i.HostKeyType,
+		&i.HostKey,
+		&i.HostKeyFingerprint,
+		&i.HostID,
+		&i.CertificateID,
+		&i.DecidedBy,
+		&i.DecidedAt,
+		&i.DenyReason,
+		&i.InstalledAt,
 		&i.CreatedAt,
 	)
 	return i, err
 }
 
 const enrollRequestList = `-- name: EnrollRequestList :many
-SELECT id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, created_at FROM enrollment_requests
+SELECT id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, installed_at, created_at FROM enrollment_requests
 WHERE ($1::text IS NULL OR status = $1)
   AND ($2::timestamptz IS NULL
        OR (created_at, id) < ($2, $3::uuid))
@@ -256,6 +300,7 @@ func (q *Queries) EnrollRequestList(ctx context.Context, arg EnrollRequestListPa
 			&i.DecidedBy,
 			&i.DecidedAt,
 			&i.DenyReason,
+			&i.InstalledAt,
 			&i.CreatedAt,
 		); err != nil {
 			return nil, err
@@ -269,7 +314,7 @@ func (q *Queries) EnrollRequestList(ctx context.Context, arg EnrollRequestListPa
 }
 
 const enrollRequestLock = `-- name: EnrollRequestLock :one
-SELECT id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, created_at FROM enrollment_requests WHERE id = $1 FOR UPDATE
+SELECT id, token_id, poll_secret_hash, status, hostname, address, port, client_address, facts, host_key_type, host_key, host_key_fingerprint, host_id, certificate_id, decided_by, decided_at, deny_reason, installed_at, created_at FROM enrollment_requests WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) EnrollRequestLock(ctx context.Context, id uuid.UUID) (EnrollmentRequest, error) {
@@ -293,6 +338,7 @@ func (q *Queries) EnrollRequestLock(ctx context.Context, id uuid.UUID) (Enrollme
 		&i.DecidedBy,
 		&i.DecidedAt,
 		&i.DenyReason,
+		&i.InstalledAt,
 		&i.CreatedAt,
 	)
 	return i, err

@@ -278,6 +278,7 @@ type EnrollmentRequest struct {
 	DecidedBy          *string
 	DecidedAt          *time.Time
 	DenyReason         *string
+	InstalledAt        *time.Time
 	CreatedAt          time.Time
 }
 

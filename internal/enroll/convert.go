@@ -51,5 +51,5 @@ func toAPIRequest(r Request) api.Enrollment {
 		Hostname: r.Hostname, Address: r.Address.String(), Port: int(r.Port), ClientAddress: r.ClientAddress,
 		Facts: toAPIFacts(r.Facts), HostKeyType: r.HostKeyType, HostKeyFingerprint: r.HostKeyFingerprint, HostId: r.HostID,
 		CertificateId: r.CertificateID, DecidedBy: r.DecidedBy, DecidedAt: r.DecidedAt, DenyReason: r.DenyReason,
-		CreatedAt: r.CreatedAt}
+		InstalledAt: r.InstalledAt, CreatedAt: r.CreatedAt}
 }

@@ -293,11 +293,14 @@ func TestQueue(t *testing.T) {
 	var pinned string
 	require.NoError(t, env.App.Pool.QueryRow(ctx, `SELECT public_key FROM host_ssh_keys WHERE host_id = $1 AND status = 'trusted'`, h.Id).Scan(&pinned))
 	require.Equal(t, keyA, pinned, "the presented host key is pinned")
-	var scans, jobs int
-	require.NoError(t, env.App.Pool.QueryRow(ctx, `SELECT count(*) FROM scans WHERE host_id = $1 AND trigger = 'enrollment'`, h.Id).Scan(&scans))
-	require.Equal(t, 1, scans, "a first compliance scan is queued")
-	require.NoError(t, env.App.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'intel_system_info' AND args->>'host_id' = $1`, h.Id.String()).Scan(&jobs))
-	require.Equal(t, 1, jobs, "a first system info collection is queued")
+	firstJobs := func() (scans, jobs int) {
+		t.Helper()
+		require.NoError(t, env.App.Pool.QueryRow(ctx, `SELECT count(*) FROM scans WHERE host_id = $1 AND trigger = 'enrollment'`, h.Id).Scan(&scans))
+		require.NoError(t, env.App.Pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'intel_system_info' AND args->>'host_id' = $1`, h.Id.String()).Scan(&jobs))
+		return scans, jobs
+	}
+	scans, jobs := firstJobs()
+	require.Zero(t, scans+jobs, "nothing runs before the host installed its certificate")
 
 	// The host reads its certificate with its poll secret.
 	var st api.EnrollmentStatus
@@ -316,6 +319,24 @@ func TestQueue(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, hostCA.Trusts(cert.SignatureKey))
 	require.Equal(t, http.StatusConflict, submit(env, tok.Secret, keyA, "alpha2").Status, "an enrolled host's key is a replay")
+
+	// The host reports the certificate installed: its first system info collection and
+	// compliance scan are queued, once.
+	res = anon(env, http.MethodPost, "enroll/status/"+b.PollSecret+":installed", nil)
+	require.Equal(t, http.StatusConflict, res.Status, "a pending request: %s", res.Body)
+	res = anon(env, http.MethodPost, "enroll/status/owp_unknown:installed", nil)
+	require.Equal(t, http.StatusNotFound, res.Status, "%s", res.Body)
+	for range 2 {
+		res = anon(env, http.MethodPost, "enroll/status/"+a.PollSecret+":installed", nil)
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		scans, jobs = firstJobs()
+		require.Equal(t, 1, scans, "a first compliance scan is queued")
+		require.Equal(t, 1, jobs, "a first system info collection is queued")
+	}
+	res = call(env, admin, http.MethodGet, "admin/enrollments?status=approved", nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res.Decode(t, &page)
+	require.NotNil(t, page.Enrollments[0].InstalledAt)
 
 	// Deny bravo.
 	res = call(env, admin, http.MethodPost, "admin/enrollments/"+b.Id.String()+":deny", map[string]any{"reason": ""})
@@ -361,7 +382,7 @@ func TestQueue(t *testing.T) {
 		actions = append(actions, a)
 	}
 	require.NoError(t, rows.Err())
-	require.Equal(t, []string{"enrollment.approved", "enrollment.denied", "enrollment.requested", "enrollment.token_created"}, actions)
+	require.Equal(t, []string{"enrollment.approved", "enrollment.denied", "enrollment.installed", "enrollment.requested", "enrollment.token_created"}, actions)
 	var actor string
 	require.NoError(t, env.App.Pool.QueryRow(ctx, `SELECT actor_type FROM audit_events WHERE action = 'enrollment.approved' AND detail->>'auto_approved' = 'true'`).Scan(&actor))
 	require.Equal(t, "anonymous", actor, "auto-approval acts for the anonymous request")

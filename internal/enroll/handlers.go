@@ -50,6 +50,17 @@ func (h *Handlers) GetEnrollmentStatus(ctx context.Context, req api.GetEnrollmen
 		HostCertificate: opt(st.Certificate), Reason: opt(st.Reason)}, nil
 }
 
+// ConfirmEnrollment implements POST /enroll/status/{token}:installed (anonymous, the poll
+// secret authorizes it).
+func (h *Handlers) ConfirmEnrollment(ctx context.Context, req api.ConfirmEnrollmentRequestObject) (api.ConfirmEnrollmentResponseObject, error) {
+	st, err := h.svc.Installed(ctx, req.Token, reqinfo.From(ctx).ClientAddr)
+	if err != nil {
+		return nil, err
+	}
+	return api.ConfirmEnrollment200JSONResponse{Status: api.EnrollmentRequestStatus(st.Status),
+		HostCertificate: opt(st.Certificate), Reason: opt(st.Reason)}, nil
+}
+
 // ListEnrollmentTokens implements GET /admin/enrollment-tokens (enrollment:read).
 func (h *Handlers) ListEnrollmentTokens(ctx context.Context, req api.ListEnrollmentTokensRequestObject) (api.ListEnrollmentTokensResponseObject, error) {
 	p := req.Params

@@ -490,6 +490,10 @@ func (s *Service) RequestStatus(ctx context.Context, secret, clientAddr string) 
 	if err := limited(s.status, clientAddr); err != nil {
 		return Status{}, err
 	}
+	return s.readStatus(ctx, secret)
+}
+
+func (s *Service) readStatus(ctx context.Context, secret string) (Status, error) {
 	row, err := s.q.EnrollRequestByPollHash(ctx, hash(secret))
 	if err != nil {
 		return Status{}, pg.NotFoundAs(err, errRequestNotFound())
@@ -580,8 +584,8 @@ func (s *Service) Approve(ctx context.Context, actor *authz.Principal, id uuid.U
 
 // approveTx creates the host of a request in its token's group, environment and tags,
 // pins its host key, creates its certificate credential, signs its host certificate for
-// its name and address, queues its first system info collection and compliance scan,
-// and records the decision, inside tx. actor nil is an auto-approval (the system).
+// its name and address and records the decision, inside tx (the first system info
+// collection and scan wait for Installed: until then sshd does not trust the user CA). actor nil is an auto-approval (the system).
 func (s *Service) approveTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal, row dbq.EnrollmentRequest, tok dbq.EnrollmentToken) (dbq.EnrollmentRequest, error) {
 	q := s.q.WithTx(tx)
 	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(row.HostKey))
@@ -617,17 +621,6 @@ func (s *Service) approveTx(ctx context.Context, tx pgx.Tx, actor *authz.Princip
 	if err != nil {
 		return row, err
 	}
-	if s.intel != nil {
-		if _, err := s.intel.EnqueueSystemInfoTx(ctx, tx, h.ID); err != nil {
-			return row, err
-		}
-	}
-	var scanID uuid.UUID
-	if s.scans != nil {
-		if scanID, err = s.scans.RescanTx(ctx, tx, h.ID, nil, ScanTrigger); err != nil {
-			return row, err
-		}
-	}
 	by := actor.Actor().String()
 	decided, err := q.EnrollRequestDecide(ctx, dbq.EnrollRequestDecideParams{Status: StatusApproved, DecidedBy: &by, Now: s.now(),
 		HostID: &h.ID, CertificateID: &cert.ID, ID: row.ID})
@@ -636,10 +629,55 @@ func (s *Service) approveTx(ctx context.Context, tx pgx.Tx, actor *authz.Princip
 	}
 	detail := map[string]any{"host_id": h.ID.String(), "hostname": h.Hostname, "certificate_id": cert.ID.String(),
 		"host_key_fingerprint": row.HostKeyFingerprint, "token_id": tok.ID.String(), "auto_approved": actor == nil}
-	if scanID != uuid.Nil {
-		detail["scan_id"] = scanID.String()
-	}
 	return decided, s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionEnrollApproved, "enrollment_request", row.ID.String(), detail))
+}
+
+// Installed records that the host of the approved request whose poll secret is secret
+// installed its certificate and reloaded sshd, and queues its first system info
+// collection and compliance scan; repeating it changes nothing. Anonymous (the secret
+// authorizes it); rate-limited per client address; audited. Errors:
+// rate_limit.exceeded, resource.not_found (unknown secret), resource.conflict (not
+// approved).
+func (s *Service) Installed(ctx context.Context, secret, clientAddr string) (Status, error) {
+	if err := limited(s.status, clientAddr); err != nil {
+		return Status{}, err
+	}
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		row, err := q.EnrollRequestInstalled(ctx, dbq.EnrollRequestInstalledParams{Now: s.now(), PollSecretHash: hash(secret)})
+		if err != nil {
+			if err := pg.IgnoreNotFound(err); err != nil {
+				return err
+			}
+			row, err := q.EnrollRequestByPollHash(ctx, hash(secret))
+			if err != nil {
+				return pg.NotFoundAs(err, errRequestNotFound())
+			}
+			if row.Status != StatusApproved {
+				return apperr.Conflict(fmt.Sprintf("The enrollment request is %s, not approved.", row.Status)).WithDetail("status", row.Status)
+			}
+			return nil // reported already
+		}
+		detail := map[string]any{"hostname": row.Hostname}
+		if row.HostID != nil {
+			detail["host_id"] = row.HostID.String()
+			if _, err := s.intel.EnqueueSystemInfoTx(ctx, tx, *row.HostID); err != nil {
+				return err
+			}
+			scanID, err := s.scans.RescanTx(ctx, tx, *row.HostID, nil, ScanTrigger)
+			if err != nil {
+				return err
+			}
+			if scanID != uuid.Nil {
+				detail["scan_id"] = scanID.String()
+			}
+		}
+		return s.aw.Append(ctx, tx, audit.For(ctx, nil, audit.ActionEnrollInstalled, "enrollment_request", row.ID.String(), detail))
+	})
+	if err != nil {
+		return Status{}, err
+	}
+	return s.readStatus(ctx, secret)
 }
 
 // Deny denies a pending request with a reason the host's script shows. Guarded by

@@ -113,9 +113,9 @@ export interface paths {
          * Approve an enrollment request.
          * @description Creates the host in the token's group, environment and tags with the presented host
          *     key pinned as trusted and a host credential logging in with short-lived user
-         *     certificates as the scan account, signs its host certificate for its name and
-         *     address, and queues a first system info collection and compliance scan, in one
-         *     transaction. 409 when the request is already decided or the host name is taken in
+         *     certificates as the scan account, and signs its host certificate for its name and
+         *     address, in one transaction. The host's first system info collection and
+         *     compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
          *     the environment.
          */
         post: operations["approveEnrollment"];
@@ -946,6 +946,29 @@ export interface paths {
         get: operations["getEnrollmentStatus"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enroll/status/{token}:installed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The host reports its host certificate installed.
+         * @description Sent by the enrollment script once sshd presents the host certificate and trusts
+         *     the user CA: the host's first system info collection and compliance scan are
+         *     queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+         *     the request is not approved.
+         */
+        post: operations["confirmEnrollment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4538,6 +4561,11 @@ export interface components {
             hostname: string;
             /** Format: uuid */
             id: string;
+            /**
+             * Format: date-time
+             * @description When the host reported its certificate installed (its first scan is queued then).
+             */
+            installed_at?: string | null;
             port: number;
             status: components["schemas"]["EnrollmentRequestStatus"];
             /** Format: uuid */
@@ -7737,6 +7765,34 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    confirmEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The poll secret `POST /enroll` returned. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Recorded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
