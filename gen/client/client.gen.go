@@ -391,15 +391,18 @@ func (e CredentialCloneRequestScope) Valid() bool {
 
 // Defines values for CredentialCreateRequestAuthMethod.
 const (
-	CredentialCreateRequestAuthMethodBoth     CredentialCreateRequestAuthMethod = "both"
-	CredentialCreateRequestAuthMethodPassword CredentialCreateRequestAuthMethod = "password"
-	CredentialCreateRequestAuthMethodSshKey   CredentialCreateRequestAuthMethod = "ssh_key"
+	CredentialCreateRequestAuthMethodBoth        CredentialCreateRequestAuthMethod = "both"
+	CredentialCreateRequestAuthMethodCertificate CredentialCreateRequestAuthMethod = "certificate"
+	CredentialCreateRequestAuthMethodPassword    CredentialCreateRequestAuthMethod = "password"
+	CredentialCreateRequestAuthMethodSshKey      CredentialCreateRequestAuthMethod = "ssh_key"
 )
 
 // Valid indicates whether the value is a known member of the CredentialCreateRequestAuthMethod enum.
 func (e CredentialCreateRequestAuthMethod) Valid() bool {
 	switch e {
 	case CredentialCreateRequestAuthMethodBoth:
+		return true
+	case CredentialCreateRequestAuthMethodCertificate:
 		return true
 	case CredentialCreateRequestAuthMethodPassword:
 		return true
@@ -430,15 +433,18 @@ func (e CredentialCreateRequestScope) Valid() bool {
 
 // Defines values for CredentialResponseAuthMethod.
 const (
-	CredentialResponseAuthMethodBoth     CredentialResponseAuthMethod = "both"
-	CredentialResponseAuthMethodPassword CredentialResponseAuthMethod = "password"
-	CredentialResponseAuthMethodSshKey   CredentialResponseAuthMethod = "ssh_key"
+	CredentialResponseAuthMethodBoth        CredentialResponseAuthMethod = "both"
+	CredentialResponseAuthMethodCertificate CredentialResponseAuthMethod = "certificate"
+	CredentialResponseAuthMethodPassword    CredentialResponseAuthMethod = "password"
+	CredentialResponseAuthMethodSshKey      CredentialResponseAuthMethod = "ssh_key"
 )
 
 // Valid indicates whether the value is a known member of the CredentialResponseAuthMethod enum.
 func (e CredentialResponseAuthMethod) Valid() bool {
 	switch e {
 	case CredentialResponseAuthMethodBoth:
+		return true
+	case CredentialResponseAuthMethodCertificate:
 		return true
 	case CredentialResponseAuthMethodPassword:
 		return true
@@ -487,15 +493,18 @@ func (e CredentialResponseScope) Valid() bool {
 
 // Defines values for CredentialUpdateRequestAuthMethod.
 const (
-	CredentialUpdateRequestAuthMethodBoth     CredentialUpdateRequestAuthMethod = "both"
-	CredentialUpdateRequestAuthMethodPassword CredentialUpdateRequestAuthMethod = "password"
-	CredentialUpdateRequestAuthMethodSshKey   CredentialUpdateRequestAuthMethod = "ssh_key"
+	CredentialUpdateRequestAuthMethodBoth        CredentialUpdateRequestAuthMethod = "both"
+	CredentialUpdateRequestAuthMethodCertificate CredentialUpdateRequestAuthMethod = "certificate"
+	CredentialUpdateRequestAuthMethodPassword    CredentialUpdateRequestAuthMethod = "password"
+	CredentialUpdateRequestAuthMethodSshKey      CredentialUpdateRequestAuthMethod = "ssh_key"
 )
 
 // Valid indicates whether the value is a known member of the CredentialUpdateRequestAuthMethod enum.
 func (e CredentialUpdateRequestAuthMethod) Valid() bool {
 	switch e {
 	case CredentialUpdateRequestAuthMethodBoth:
+		return true
+	case CredentialUpdateRequestAuthMethodCertificate:
 		return true
 	case CredentialUpdateRequestAuthMethodPassword:
 		return true
@@ -610,6 +619,8 @@ const (
 	ErrorCodeAuthzPermissionDenied     ErrorCode = "authz.permission_denied"
 	ErrorCodeDiscoveryRangeTooLarge    ErrorCode = "discovery.range_too_large"
 	ErrorCodeHostBusy                  ErrorCode = "host.busy"
+	ErrorCodeHostCertificateInvalid    ErrorCode = "host.certificate_invalid"
+	ErrorCodeHostCertificateRevoked    ErrorCode = "host.certificate_revoked"
 	ErrorCodeHostKeyMismatch           ErrorCode = "host.key_mismatch"
 	ErrorCodeHostUnreachable           ErrorCode = "host.unreachable"
 	ErrorCodeIdempotencyInProgress     ErrorCode = "idempotency.in_progress"
@@ -649,6 +660,10 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeDiscoveryRangeTooLarge:
 		return true
 	case ErrorCodeHostBusy:
+		return true
+	case ErrorCodeHostCertificateInvalid:
+		return true
+	case ErrorCodeHostCertificateRevoked:
 		return true
 	case ErrorCodeHostKeyMismatch:
 		return true
@@ -2528,6 +2543,7 @@ type CredentialCloneRequestScope string
 
 // CredentialCreateRequest defines model for CredentialCreateRequest.
 type CredentialCreateRequest struct {
+	// AuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 	AuthMethod           CredentialCreateRequestAuthMethod `json:"auth_method"`
 	Description          *string                           `json:"description,omitempty"`
 	IsDefault            *bool                             `json:"is_default,omitempty"`
@@ -2540,7 +2556,7 @@ type CredentialCreateRequest struct {
 	Username             string                            `json:"username"`
 }
 
-// CredentialCreateRequestAuthMethod defines model for CredentialCreateRequest.AuthMethod.
+// CredentialCreateRequestAuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 type CredentialCreateRequestAuthMethod string
 
 // CredentialCreateRequestScope defines model for CredentialCreateRequest.Scope.
@@ -2554,6 +2570,7 @@ type CredentialListResponse struct {
 
 // CredentialResponse defines model for CredentialResponse.
 type CredentialResponse struct {
+	// AuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 	AuthMethod  CredentialResponseAuthMethod `json:"auth_method"`
 	CreatedAt   *time.Time                   `json:"created_at,omitempty"`
 	CreatedBy   *string                      `json:"created_by,omitempty"`
@@ -2578,7 +2595,7 @@ type CredentialResponse struct {
 	Username          string                              `json:"username"`
 }
 
-// CredentialResponseAuthMethod defines model for CredentialResponse.AuthMethod.
+// CredentialResponseAuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 type CredentialResponseAuthMethod string
 
 // CredentialResponseResolutionSource Only in `credentials:resolve` answers.
@@ -2589,6 +2606,7 @@ type CredentialResponseScope string
 
 // CredentialUpdateRequest defines model for CredentialUpdateRequest.
 type CredentialUpdateRequest struct {
+	// AuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 	AuthMethod           *CredentialUpdateRequestAuthMethod `json:"auth_method,omitempty"`
 	Description          *string                            `json:"description,omitempty"`
 	IsDefault            *bool                              `json:"is_default,omitempty"`
@@ -2599,7 +2617,7 @@ type CredentialUpdateRequest struct {
 	Username             *string                            `json:"username,omitempty"`
 }
 
-// CredentialUpdateRequestAuthMethod defines model for CredentialUpdateRequest.AuthMethod.
+// CredentialUpdateRequestAuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 type CredentialUpdateRequestAuthMethod string
 
 // CustomRoleCreateRequest defines model for CustomRoleCreateRequest.

@@ -874,6 +874,8 @@ type SshHostCertificate struct {
 	RevokedAt         *time.Time
 	RevokedBy         *string
 	RevokeReason      *string
+	DeliveredAt       *time.Time
+	DeliveryError     *string
 }
 
 type User struct {

@@ -225,7 +225,7 @@ INSERT INTO ssh_host_certificates (id, serial, host_id, ca_key_id, key_type, fin
     principals, certificate, valid_after, valid_before, renewed_from, issued_by)
 VALUES ($1, $2, $3, $4, $5, $6,
     $7, $8, $9, $10, $11, $12)
-RETURNING id, serial, host_id, ca_key_id, key_type, fingerprint_sha256, principals, certificate, valid_after, valid_before, status, renewed_from, issued_by, created_at, revoked_at, revoked_by, revoke_reason
+RETURNING id, serial, host_id, ca_key_id, key_type, fingerprint_sha256, principals, certificate, valid_after, valid_before, status, renewed_from, issued_by, created_at, revoked_at, revoked_by, revoke_reason, delivered_at, delivery_error
 `
 
 type SSHHostCertInsertParams struct {
@@ -277,12 +277,14 @@ func (q *Queries) SSHHostCertInsert(ctx context.Context, arg SSHHostCertInsertPa
 		&i.RevokedAt,
 		&i.RevokedBy,
 		&i.RevokeReason,
+		&i.DeliveredAt,
+		&i.DeliveryError,
 	)
 	return i, err
 }
 
 const sSHHostCertList = `-- name: SSHHostCertList :many
-SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
+SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason, c.delivered_at, c.delivery_error FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
 WHERE ($1::uuid IS NULL OR c.host_id = $1)
   AND ($2::text IS NULL
        OR ($2 = 'revoked' AND c.status = 'revoked')
@@ -339,6 +341,8 @@ func (q *Queries) SSHHostCertList(ctx context.Context, arg SSHHostCertListParams
 			&i.RevokedAt,
 			&i.RevokedBy,
 			&i.RevokeReason,
+			&i.DeliveredAt,
+			&i.DeliveryError,
 		); err != nil {
 			return nil, err
 		}
@@ -351,7 +355,7 @@ func (q *Queries) SSHHostCertList(ctx context.Context, arg SSHHostCertListParams
 }
 
 const sSHHostCertLock = `-- name: SSHHostCertLock :one
-SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
+SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason, c.delivered_at, c.delivery_error FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
 WHERE c.id = $1 FOR UPDATE OF c
 `
 
@@ -376,6 +380,8 @@ func (q *Queries) SSHHostCertLock(ctx context.Context, id uuid.UUID) (SshHostCer
 		&i.RevokedAt,
 		&i.RevokedBy,
 		&i.RevokeReason,
+		&i.DeliveredAt,
+		&i.DeliveryError,
 	)
 	return i, err
 }
@@ -384,7 +390,7 @@ const sSHHostCertRevoke = `-- name: SSHHostCertRevoke :one
 UPDATE ssh_host_certificates
 SET status = 'revoked', revoked_at = $1::timestamptz, revoked_by = $2, revoke_reason = $3
 WHERE id = $4 AND status = 'issued'
-RETURNING id, serial, host_id, ca_key_id, key_type, fingerprint_sha256, principals, certificate, valid_after, valid_before, status, renewed_from, issued_by, created_at, revoked_at, revoked_by, revoke_reason
+RETURNING id, serial, host_id, ca_key_id, key_type, fingerprint_sha256, principals, certificate, valid_after, valid_before, status, renewed_from, issued_by, created_at, revoked_at, revoked_by, revoke_reason, delivered_at, delivery_error
 `
 
 type SSHHostCertRevokeParams struct {
@@ -420,6 +426,8 @@ func (q *Queries) SSHHostCertRevoke(ctx context.Context, arg SSHHostCertRevokePa
 		&i.RevokedAt,
 		&i.RevokedBy,
 		&i.RevokeReason,
+		&i.DeliveredAt,
+		&i.DeliveryError,
 	)
 	return i, err
 }

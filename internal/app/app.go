@@ -273,7 +273,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	scans := netscan.NewService(d.Pool, aw, jobs.Client, hosts, netscan.Options{Logger: d.Logger, Banner: dialer.Banner})
 	jobs.AddPeriodic(scans.RegisterJobs(jobs.Workers)...)
 	creds := credential.NewService(d.Pool, keyring, aw, now)
-	sshConn := hostssh.NewConnector(d.Pool, creds, aw, hostssh.Options{Dialer: dialer, Logger: d.Logger})
+	sshCA := sshca.NewService(d.Pool, keyring, aw, now)
+	sshConn := hostssh.NewConnector(d.Pool, creds, aw, hostssh.Options{Dialer: dialer, Logger: d.Logger, CA: sshCA, Now: now})
 	intelSvc := intel.NewService(d.Pool, aw, hosts, sshConn, jobs.Client, intel.Options{Logger: d.Logger, Now: now})
 	jobs.AddPeriodic(intelSvc.RegisterJobs(jobs.Workers)...)
 	// The rule corpus is parsed on first use (or when Warm runs after start-up).
@@ -338,7 +339,6 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		Health: changeHealth(d, healthChecks), Planners: changePlanners(d, complianceScans), Rescan: complianceScans},
 		change.Options{Logger: d.Logger, Now: now, WindowRecheck: d.ChangeWindowRecheck})
 	changes.RegisterJobs(jobs.Workers)
-	sshCA := sshca.NewService(d.Pool, keyring, aw, now)
 	enrollments := enroll.NewService(d.Pool, aw, hosts, sshCA, intelSvc, complianceScans, enroll.Options{Logger: d.Logger, Now: now,
 		PublicURL: d.Config.Server.PublicURL, CABundle: serverCABundle(d.Config)})
 	handlers := &server{

@@ -27,6 +27,9 @@ const (
 	AuthSSHKey   = "ssh_key"
 	AuthPassword = "password"
 	AuthBoth     = "both"
+	// AuthCertificate logs in with a short-lived user certificate the user CA mints per
+	// connection for the username; the credential stores no secrets.
+	AuthCertificate = "certificate"
 )
 
 // The sources of a Resolution.

@@ -92,6 +92,7 @@ type Server struct {
 	sysctl   map[string]string
 	tmpfs    []string
 	userCAs  string // path of the TrustedUserCAKeys file, "" for none
+	hostCert string // path of the HostCertificate file, "" for none
 }
 
 // startAttempts is how many free ports Start tries before giving up.
@@ -213,6 +214,23 @@ func (s *Server) RotateHostKey() {
 	}
 }
 
+// SetHostCertificate makes sshd present cert (a host certificate in authorized_keys
+// format, for the current host key) from the next Restart on; "" removes it. Only this
+// server's own files and process are touched.
+func (s *Server) SetHostCertificate(cert string) {
+	s.t.Helper()
+	path := s.hostPath + "-cert.pub"
+	if cert == "" {
+		_ = os.Remove(path)
+		s.hostCert = ""
+		return
+	}
+	if err := os.WriteFile(path, []byte(strings.TrimSpace(cert)+"\n"), 0o644); err != nil {
+		s.t.Fatalf("sshtest: write host certificate: %v", err)
+	}
+	s.hostCert = path
+}
+
 // Log returns what sshd has logged so far (the end of it when it is long).
 func (s *Server) Log() string {
 	data, err := os.ReadFile(s.logPath)
@@ -302,6 +320,9 @@ func (s *Server) config() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ListenAddress %s\n", s.Addr)
 	fmt.Fprintf(&b, "HostKey %s\n", s.hostPath)
+	if s.hostCert != "" {
+		fmt.Fprintf(&b, "HostCertificate %s\n", s.hostCert)
+	}
 	fmt.Fprintf(&b, "AuthorizedKeysFile %s/keys/%%u\n", s.dir)
 	b.WriteString(`PidFile none
 UsePAM no

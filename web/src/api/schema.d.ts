@@ -4409,8 +4409,11 @@ export interface components {
             scope_id?: string | null;
         };
         CredentialCreateRequest: {
-            /** @enum {string} */
-            auth_method: "ssh_key" | "password" | "both";
+            /**
+             * @description `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
+             * @enum {string}
+             */
+            auth_method: "ssh_key" | "password" | "both" | "certificate";
             description?: string;
             is_default?: boolean;
             name: string;
@@ -4428,8 +4431,11 @@ export interface components {
             next_cursor: string | null;
         };
         CredentialResponse: {
-            /** @enum {string} */
-            auth_method: "ssh_key" | "password" | "both";
+            /**
+             * @description `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
+             * @enum {string}
+             */
+            auth_method: "ssh_key" | "password" | "both" | "certificate";
             /** Format: date-time */
             created_at?: string;
             created_by?: string;
@@ -4459,8 +4465,11 @@ export interface components {
             username: string;
         };
         CredentialUpdateRequest: {
-            /** @enum {string} */
-            auth_method?: "ssh_key" | "password" | "both";
+            /**
+             * @description `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
+             * @enum {string}
+             */
+            auth_method?: "ssh_key" | "password" | "both" | "certificate";
             description?: string;
             is_default?: boolean;
             name?: string;
@@ -4705,7 +4714,7 @@ export interface components {
          * @description Every error code the server can emit. Clients may switch on these.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error" | "host.unreachable" | "host.key_mismatch" | "host.busy" | "discovery.range_too_large" | "scan.in_progress";
+        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error" | "host.unreachable" | "host.key_mismatch" | "host.certificate_invalid" | "host.certificate_revoked" | "host.busy" | "discovery.range_too_large" | "scan.in_progress";
         ErrorEnvelope: {
             error: components["schemas"]["Error"];
         };
@@ -6237,7 +6246,7 @@ export interface components {
         Weekday: "sunday" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday";
     };
     responses: {
-        /** @description A managed host could not be reached or refused us (`host.unreachable`, `host.key_mismatch`). */
+        /** @description A managed host could not be reached or refused us (`host.unreachable`, `host.key_mismatch`, `host.certificate_invalid`, `host.certificate_revoked`). */
         BadGateway: {
             headers: {
                 [name: string]: unknown;
