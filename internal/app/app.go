@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/jackc/pgx/v5"
@@ -340,7 +341,13 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		change.Options{Logger: d.Logger, Now: now, WindowRecheck: d.ChangeWindowRecheck})
 	changes.RegisterJobs(jobs.Workers)
 	enrollments := enroll.NewService(d.Pool, aw, hosts, sshCA, intelSvc, complianceScans, enroll.Options{Logger: d.Logger, Now: now,
-		PublicURL: d.Config.Server.PublicURL, CABundle: serverCABundle(d.Config)})
+		PublicURL: d.Config.Server.PublicURL, CABundle: serverCABundle(d.Config),
+		Credential: func(ctx context.Context, tx pgx.Tx, actor *authz.Principal, hostID uuid.UUID, hostname, username string) error {
+			_, err := creds.CreateTx(ctx, tx, actor, credential.CreateInput{Scope: credential.ScopeHost, ScopeID: &hostID,
+				Name: truncate("enrolled "+hostname, 100), Description: "Short-lived user certificates for the scan account the enrollment script created.",
+				Username: username, AuthMethod: credential.AuthCertificate})
+			return err
+		}})
 	handlers := &server{
 		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:      auth.NewHandlers(authSvc),
@@ -470,4 +477,13 @@ func serverCABundle(cfg config.Config) func() ([]byte, error) {
 	default:
 		return func() ([]byte, error) { return nil, nil }
 	}
+}
+
+// truncate cuts s to at most n bytes, at a rune boundary.
+func truncate(s string, n int) string {
+	for len(s) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
 }

@@ -293,6 +293,10 @@ func TestQueue(t *testing.T) {
 	var pinned string
 	require.NoError(t, env.App.Pool.QueryRow(ctx, `SELECT public_key FROM host_ssh_keys WHERE host_id = $1 AND status = 'trusted'`, h.Id).Scan(&pinned))
 	require.Equal(t, keyA, pinned, "the presented host key is pinned")
+	var method, login string
+	require.NoError(t, env.App.Pool.QueryRow(ctx, `SELECT auth_method, username FROM ssh_credentials WHERE scope = 'host' AND scope_id = $1 AND deleted_at IS NULL`, h.Id).Scan(&method, &login))
+	require.Equal(t, "certificate", method, "the host logs in with short-lived user certificates")
+	require.Equal(t, "scanner", login, "as the token's scan account")
 	firstJobs := func() (scans, jobs int) {
 		t.Helper()
 		require.NoError(t, env.App.Pool.QueryRow(ctx, `SELECT count(*) FROM scans WHERE host_id = $1 AND trigger = 'enrollment'`, h.Id).Scan(&scans))
