@@ -174,7 +174,7 @@ export const settingsRoute = createRoute({
   path: "/settings",
   validateSearch: (s: Record<string, unknown>) =>
     partial({
-      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "alerts", "ssh", "security", "changes", "ssh-ca", "license"] as const),
+      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "alerts", "ssh", "security", "changes", "ssh-ca", "enrollment", "license"] as const),
     }),
   component: lazyRouteComponent(() => import("./pages/SettingsPage"), "SettingsPage"),
 });
