@@ -40,7 +40,7 @@ test("enrollment: create a token, approve a host's request, find the host in the
     const secret = ((await dialog.getByTestId("enroll-secret").textContent()) ?? "").trim();
     await shot(page, "settings-enrollment-token");
     await dialog.getByRole("button", { name: "Done" }).click();
-    await expect(page.getByRole("table", { name: "Enrollment tokens" }).getByRole("cell", { name: `e2e ${hostname}` })).toBeVisible();
+    await expect(page.getByRole("table", { name: "Enrollment tokens" }).getByRole("cell", { name: `e2e ${hostname}`, exact: true })).toBeVisible();
 
     // The host's side: the script and its request, anonymous with the token.
     const script = await anon.get(`/api/v1/enroll.sh?token=${encodeURIComponent(secret)}`);
