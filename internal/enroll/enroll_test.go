@@ -263,6 +263,9 @@ func TestQueue(t *testing.T) {
 	require.Len(t, page.Enrollments, 1)
 	require.Equal(t, a.Id, page.Enrollments[0].Id)
 	require.Equal(t, "debian", *page.Enrollments[0].Facts.OsId)
+	var published int
+	require.NoError(t, env.App.Pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE type = 'enrollment.requested' AND permission = 'enrollment:read' AND data->>'hostname' IN ('alpha', 'bravo')`).Scan(&published))
+	require.Equal(t, 2, published, "each request is a live event for those who may read the queue")
 	res = call(env, admin, http.MethodGet, "admin/enrollments?status=bogus", nil)
 	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
 

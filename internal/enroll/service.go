@@ -24,6 +24,7 @@ import (
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/cursor"
+	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/host"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/ratelimit"
@@ -53,6 +54,9 @@ const (
 	DefaultTokenLifetime = 24 * time.Hour
 	// MaxTokenLifetime bounds a token's expiry.
 	MaxTokenLifetime = 90 * 24 * time.Hour
+	// EventRequested is the live event of a new request (topic discovery, for holders of
+	// enrollment:read).
+	EventRequested = "enrollment.requested"
 	// ScanTrigger is the trigger of a host's first compliance scan.
 	ScanTrigger = "enrollment"
 	// tokenPrefix and pollPrefix start the secrets, so a leaked one is recognisable.
@@ -466,7 +470,11 @@ func (s *Service) Submit(ctx context.Context, in SubmitInput) (Submitted, error)
 			}
 			out.Status = StatusApproved
 		}
-		return nil
+		// Operators watching the live event stream see the request arrive.
+		_, err = events.Publish(ctx, tx, events.Event{Topic: events.TopicDiscovery, Type: EventRequested,
+			Permission: authz.PermEnrollmentRead, Data: map[string]any{"request_id": id.String(), "hostname": row.Hostname,
+				"address": addr.String(), "token_name": tok.Name, "status": out.Status}})
+		return err
 	})
 	return out, err
 }
