@@ -1976,7 +1976,10 @@ type Alert struct {
 	// key, critical), `rollout_halted` (a patch or remediation rollout spent its failure
 	// budget; key per job; resolved when the job is resumed, cancelled or rolled back) or
 	// `change_rollback_failed` (a host could not be restored to its captured state; key
-	// per job and host; critical). Each resolves itself when its condition clears.
+	// per job and host; critical), `ssh_certificate_expiring` (an issued SSH host
+	// certificate expires within 14 days, medium, or within 3 days or already, critical;
+	// key per certificate and severity; resolved when it is renewed or revoked). Each
+	// resolves itself when its condition clears.
 	AlertType string     `json:"alert_type"`
 	Body      *string    `json:"body,omitempty"`
 	CreatedAt *time.Time `json:"created_at,omitempty"`
@@ -4671,6 +4674,9 @@ type Weekday string
 // AsOf defines model for AsOf.
 type AsOf = time.Time
 
+// CertificateExpiringFilter defines model for CertificateExpiringFilter.
+type CertificateExpiringFilter = int
+
 // CertificateStatusFilter defines model for CertificateStatusFilter.
 type CertificateStatusFilter string
 
@@ -4856,6 +4862,9 @@ type ExportAuditEventsParamsFormat string
 type ListCertificatesParams struct {
 	// Status Only certificates of this status.
 	Status *ListCertificatesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// ExpiringWithinDays Only issued certificates still valid that expire within this many days.
+	ExpiringWithinDays *CertificateExpiringFilter `form:"expiring_within_days,omitempty" json:"expiring_within_days,omitempty"`
 
 	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
@@ -5497,6 +5506,9 @@ type CreateHostJSONRequestBody = HostCreateRequest
 
 // IssueHostCertificateJSONRequestBody defines body for IssueHostCertificate for application/json ContentType.
 type IssueHostCertificateJSONRequestBody = HostCertificateIssueRequest
+
+// ReissueHostCertificateJSONRequestBody defines body for ReissueHostCertificate for application/json ContentType.
+type ReissueHostCertificateJSONRequestBody = HostCertificateIssueRequest
 
 // SetHostMaintenanceJSONRequestBody defines body for SetHostMaintenance for application/json ContentType.
 type SetHostMaintenanceJSONRequestBody = MaintenanceRequest
@@ -6792,6 +6804,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
 	IssueHostCertificate(ctx context.Context, hostId HostID, body IssueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReissueHostCertificateWithBody Issue a new certificate for the host's pinned key and revoke the previous ones.
+	//
+	// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+	// with revoking every certificate of the host that is still issued (reason
+	// `reissued`), for example after the host key was rotated and approved. 409 when the
+	// host has no trusted host key yet.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+	ReissueHostCertificateWithBody(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReissueHostCertificate Issue a new certificate for the host's pinned key and revoke the previous ones.
+	//
+	// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+	// with revoking every certificate of the host that is still issued (reason
+	// `reissued`), for example after the host key was rotated and approved. 409 when the
+	// host has no trusted host key yet.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+	ReissueHostCertificate(ctx context.Context, hostId HostID, body ReissueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ResolveHostCredential The credential OpenWatch would use for a host, and why.
 	//
@@ -10536,6 +10572,50 @@ func (c *Client) IssueHostCertificateWithBody(ctx context.Context, hostId HostID
 // Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
 func (c *Client) IssueHostCertificate(ctx context.Context, hostId HostID, body IssueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewIssueHostCertificateRequest(c.Server, hostId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReissueHostCertificateWithBody Issue a new certificate for the host's pinned key and revoke the previous ones.
+//
+// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+// with revoking every certificate of the host that is still issued (reason
+// `reissued`), for example after the host key was rotated and approved. 409 when the
+// host has no trusted host key yet.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+func (c *Client) ReissueHostCertificateWithBody(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReissueHostCertificateRequestWithBody(c.Server, hostId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReissueHostCertificate Issue a new certificate for the host's pinned key and revoke the previous ones.
+//
+// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+// with revoking every certificate of the host that is still issued (reason
+// `reissued`), for example after the host key was rotated and approved. 409 when the
+// host has no trusted host key yet.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+func (c *Client) ReissueHostCertificate(ctx context.Context, hostId HostID, body ReissueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReissueHostCertificateRequest(c.Server, hostId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -15326,6 +15406,18 @@ func NewListCertificatesRequest(server string, params *ListCertificatesParams) (
 
 		}
 
+		if params.ExpiringWithinDays != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expiring_within_days", *params.ExpiringWithinDays, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -18151,6 +18243,53 @@ func NewIssueHostCertificateRequestWithBody(server string, hostId HostID, conten
 	}
 
 	operationPath := fmt.Sprintf("/hosts/%s/certificates", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewReissueHostCertificateRequest calls the generic ReissueHostCertificate builder with application/json body
+func NewReissueHostCertificateRequest(server string, hostId HostID, body ReissueHostCertificateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReissueHostCertificateRequestWithBody(server, hostId, "application/json", bodyReader)
+}
+
+// NewReissueHostCertificateRequestWithBody constructs an http.Request for the ReissueHostCertificate method, with any body, and a specified content type
+func NewReissueHostCertificateRequestWithBody(server string, hostId HostID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "host_id", hostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/certificates:reissue", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -25375,6 +25514,30 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
 	IssueHostCertificateWithResponse(ctx context.Context, hostId HostID, body IssueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*IssueHostCertificateResponse, error)
+
+	// ReissueHostCertificateWithBodyWithResponse Issue a new certificate for the host's pinned key and revoke the previous ones.
+	//
+	// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+	// with revoking every certificate of the host that is still issued (reason
+	// `reissued`), for example after the host key was rotated and approved. 409 when the
+	// host has no trusted host key yet.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+	ReissueHostCertificateWithBodyWithResponse(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReissueHostCertificateResponse, error)
+
+	// ReissueHostCertificateWithResponse Issue a new certificate for the host's pinned key and revoke the previous ones.
+	//
+	// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+	// with revoking every certificate of the host that is still issued (reason
+	// `reissued`), for example after the host key was rotated and approved. 409 when the
+	// host has no trusted host key yet.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+	ReissueHostCertificateWithResponse(ctx context.Context, hostId HostID, body ReissueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReissueHostCertificateResponse, error)
 
 	// ResolveHostCredentialWithResponse The credential OpenWatch would use for a host, and why.
 	//
@@ -33256,6 +33419,89 @@ func (r IssueHostCertificateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r IssueHostCertificateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReissueHostCertificateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *HostCertificate
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ReissueHostCertificateResponse) GetJSON201() *HostCertificate {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReissueHostCertificateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReissueHostCertificateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ReissueHostCertificateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReissueHostCertificateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReissueHostCertificateResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ReissueHostCertificateResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReissueHostCertificateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReissueHostCertificateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReissueHostCertificateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReissueHostCertificateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -44566,6 +44812,42 @@ func (c *ClientWithResponses) IssueHostCertificateWithResponse(ctx context.Conte
 	return ParseIssueHostCertificateResponse(rsp)
 }
 
+// ReissueHostCertificateWithBodyWithResponse Issue a new certificate for the host's pinned key and revoke the previous ones.
+//
+// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+// with revoking every certificate of the host that is still issued (reason
+// `reissued`), for example after the host key was rotated and approved. 409 when the
+// host has no trusted host key yet.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+func (c *ClientWithResponses) ReissueHostCertificateWithBodyWithResponse(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReissueHostCertificateResponse, error) {
+	rsp, err := c.ReissueHostCertificateWithBody(ctx, hostId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReissueHostCertificateResponse(rsp)
+}
+
+// ReissueHostCertificateWithResponse Issue a new certificate for the host's pinned key and revoke the previous ones.
+//
+// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+// with revoking every certificate of the host that is still issued (reason
+// `reissued`), for example after the host key was rotated and approved. 409 when the
+// host has no trusted host key yet.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+func (c *ClientWithResponses) ReissueHostCertificateWithResponse(ctx context.Context, hostId HostID, body ReissueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReissueHostCertificateResponse, error) {
+	rsp, err := c.ReissueHostCertificate(ctx, hostId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReissueHostCertificateResponse(rsp)
+}
+
 // ResolveHostCredentialWithResponse The credential OpenWatch would use for a host, and why.
 //
 // The newest active host-scoped credential of the host, else the system default; `resolution_source` and `resolution_reason` say which. Never the secret.
@@ -52248,6 +52530,74 @@ func ParseIssueHostCertificateResponse(rsp *http.Response) (*IssueHostCertificat
 	}
 
 	response := &IssueHostCertificateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest HostCertificate
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReissueHostCertificateResponse parses an HTTP response from a ReissueHostCertificateWithResponse call
+func ParseReissueHostCertificateResponse(rsp *http.Response) (*ReissueHostCertificateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReissueHostCertificateResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

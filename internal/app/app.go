@@ -275,6 +275,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	jobs.AddPeriodic(scans.RegisterJobs(jobs.Workers)...)
 	creds := credential.NewService(d.Pool, keyring, aw, now)
 	sshCA := sshca.NewService(d.Pool, keyring, aw, now)
+	jobs.AddPeriodic(sshCA.RegisterJobs(jobs.Workers)...)
 	sshConn := hostssh.NewConnector(d.Pool, creds, aw, hostssh.Options{Dialer: dialer, Logger: d.Logger, CA: sshCA, Now: now})
 	intelSvc := intel.NewService(d.Pool, aw, hosts, sshConn, jobs.Client, intel.Options{Logger: d.Logger, Now: now})
 	jobs.AddPeriodic(intelSvc.RegisterJobs(jobs.Workers)...)

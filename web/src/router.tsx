@@ -77,7 +77,7 @@ export const hostRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/hosts/$hostId",
   validateSearch: (s: Record<string, unknown>) => partial({
-    tab: oneOf(s.tab, ["overview", "compliance", "scans", "intelligence", "keys", "maintenance", "activity"] as const),
+    tab: oneOf(s.tab, ["overview", "compliance", "scans", "intelligence", "keys", "certificates", "maintenance", "activity"] as const),
     framework: str(s.framework),
     status: oneOf(s.status, RESULT_STATUSES),
     severity: oneOf(s.severity, SEVERITIES),
@@ -268,6 +268,12 @@ export const healthChecksRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/HealthChecksPage"), "HealthChecksPage"),
 });
 
+export const certificatesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/certificates",
+  component: lazyRouteComponent(() => import("./pages/CertificatesPage"), "CertificatesPage"),
+});
+
 export const userRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/admin/users/$userId",
@@ -335,6 +341,7 @@ const routeTree = rootRoute.addChildren([
     exceptionsRoute,
     notificationsRoute,
     healthChecksRoute,
+    certificatesRoute,
     userRoute,
     serviceAccountRoute,
     patchJobsRoute,

@@ -1545,6 +1545,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hosts/{host_id}/certificates:reissue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a new certificate for the host's pinned key and revoke the previous ones.
+         * @description Like issuing, for the host's current trusted (pinned) host key, in one transaction
+         *     with revoking every certificate of the host that is still issued (reason
+         *     `reissued`), for example after the host key was rotated and approved. 409 when the
+         *     host has no trusted host key yet.
+         */
+        post: operations["reissueHostCertificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hosts/{host_id}/credentials:resolve": {
         parameters: {
             query?: never;
@@ -3858,7 +3883,10 @@ export interface components {
              *     key, critical), `rollout_halted` (a patch or remediation rollout spent its failure
              *     budget; key per job; resolved when the job is resumed, cancelled or rolled back) or
              *     `change_rollback_failed` (a host could not be restored to its captured state; key
-             *     per job and host; critical). Each resolves itself when its condition clears.
+             *     per job and host; critical), `ssh_certificate_expiring` (an issued SSH host
+             *     certificate expires within 14 days, medium, or within 3 days or already, critical;
+             *     key per certificate and severity; resolved when it is renewed or revoked). Each
+             *     resolves itself when its condition clears.
              */
             alert_type: string;
             body?: string;
@@ -6350,6 +6378,8 @@ export interface components {
     parameters: {
         /** @description Answer as things stood at this instant (RFC 3339) instead of now. */
         AsOf: string;
+        /** @description Only issued certificates still valid that expire within this many days. */
+        CertificateExpiringFilter: number;
         /** @description Only certificates of this status. */
         CertificateStatusFilter: "issued" | "revoked" | "expired";
         /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
@@ -7237,6 +7267,8 @@ export interface operations {
             query?: {
                 /** @description Only certificates of this status. */
                 status?: components["parameters"]["CertificateStatusFilter"];
+                /** @description Only issued certificates still valid that expire within this many days. */
+                expiring_within_days?: components["parameters"]["CertificateExpiringFilter"];
                 /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
                 cursor?: components["parameters"]["Cursor"];
                 /** @description Page size, 1 to 200 (default 50). */
@@ -8840,6 +8872,38 @@ export interface operations {
         };
         responses: {
             /** @description The certificate. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostCertificate"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    reissueHostCertificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["HostCertificateIssueRequest"];
+            };
+        };
+        responses: {
+            /** @description The new certificate. */
             201: {
                 headers: {
                     [name: string]: unknown;
