@@ -74,14 +74,8 @@ func (h *Handlers) ListEnrollmentTokens(ctx context.Context, req api.ListEnrollm
 
 // CreateEnrollmentToken implements POST /admin/enrollment-tokens (enrollment:write).
 func (h *Handlers) CreateEnrollmentToken(ctx context.Context, req api.CreateEnrollmentTokenRequestObject) (api.CreateEnrollmentTokenResponseObject, error) {
-	b := req.Body
-	created, err := h.svc.CreateToken(ctx, authz.PrincipalFrom(ctx), TokenInput{Name: b.Name, ExpiresAt: b.ExpiresAt,
-		MaxUses: deref(b.MaxUses), AutoApprove: deref(b.AutoApprove), GroupID: b.GroupId, Environment: deref(b.Environment),
-		Tags: deref(b.Tags), Username: deref(b.Username)})
-	if err != nil {
-		return nil, err
-	}
-	out := api.CreateEnrollmentToken201JSONResponse{Token: toAPIToken(created.Token), Secret: created.Secret}
+	// Where hosts reach the server is settled first: a token whose command cannot be
+	// shown is never created.
 	serverURL, err := h.svc.ServerURL(reqinfo.From(ctx).Host)
 	if err != nil {
 		return nil, err
@@ -90,6 +84,14 @@ func (h *Handlers) CreateEnrollmentToken(ctx context.Context, req api.CreateEnro
 	if err != nil {
 		return nil, err
 	}
+	b := req.Body
+	created, err := h.svc.CreateToken(ctx, authz.PrincipalFrom(ctx), TokenInput{Name: b.Name, ExpiresAt: b.ExpiresAt,
+		MaxUses: deref(b.MaxUses), AutoApprove: deref(b.AutoApprove), GroupID: b.GroupId, Environment: deref(b.Environment),
+		Tags: deref(b.Tags), Username: deref(b.Username)})
+	if err != nil {
+		return nil, err
+	}
+	out := api.CreateEnrollmentToken201JSONResponse{Token: toAPIToken(created.Token), Secret: created.Secret}
 	out.ScriptUrl = ScriptURL(serverURL, created.Secret)
 	out.Command = Command(out.ScriptUrl, bundle != "")
 	out.CaCertificate = opt(bundle)
