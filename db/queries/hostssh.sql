@@ -66,3 +66,15 @@ SELECT privilege FROM host_ssh_state WHERE host_id = @host_id;
 -- name: HostSSHSetPrivilege :exec
 INSERT INTO host_ssh_state (host_id, privilege, updated_at) VALUES (@host_id, @privilege, now())
 ON CONFLICT (host_id) DO UPDATE SET privilege = EXCLUDED.privilege, updated_at = now();
+
+-- name: HostSSHCertVerified :one
+-- HostSSHCertVerified reports whether the host is verified against the host CA: it has a
+-- host certificate on record (issued, renewed, enrolled or revoked since).
+SELECT EXISTS (SELECT 1 FROM ssh_host_certificates WHERE host_id = @host_id)::boolean;
+
+-- name: HostSSHCertBySerial :one
+-- HostSSHCertBySerial returns the recorded host certificate with a serial.
+SELECT id, host_id, status FROM ssh_host_certificates WHERE serial = @serial;
+
+-- name: HostSSHNames :one
+SELECT hostname, host(ip_address)::text AS address FROM live_hosts WHERE id = @id;

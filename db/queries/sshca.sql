@@ -45,13 +45,16 @@ RETURNING *;
 
 -- name: SSHHostCertList :many
 -- SSHHostCertList pages the certificates of live hosts, newest first, optionally of one
--- host and of one status ('expired' = issued and past valid_before at now).
+-- host and of one status ('expired' = issued and past valid_before at now), optionally
+-- only issued ones still valid that expire by expires_before.
 SELECT c.* FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
 WHERE (sqlc.narg(host_id)::uuid IS NULL OR c.host_id = sqlc.narg(host_id))
   AND (sqlc.narg(status)::text IS NULL
        OR (sqlc.narg(status) = 'revoked' AND c.status = 'revoked')
        OR (sqlc.narg(status) = 'issued' AND c.status = 'issued' AND c.valid_before > @now::timestamptz)
        OR (sqlc.narg(status) = 'expired' AND c.status = 'issued' AND c.valid_before <= @now::timestamptz))
+  AND (sqlc.narg(expires_before)::timestamptz IS NULL
+       OR (c.status = 'issued' AND c.valid_before > @now::timestamptz AND c.valid_before <= sqlc.narg(expires_before)))
   AND (sqlc.narg(after_created)::timestamptz IS NULL
        OR (c.created_at, c.id) < (sqlc.narg(after_created), sqlc.narg(after_id)::uuid))
 ORDER BY c.created_at DESC, c.id DESC
@@ -79,3 +82,23 @@ UPDATE ssh_ca_keys SET private_key_sealed = @sealed WHERE id = @id;
 
 -- name: SSHCAKeyByID :one
 SELECT key_id FROM ssh_ca_keys WHERE id = @id;
+
+-- name: SSHHostCertRevokeIssuedOfHost :many
+-- SSHHostCertRevokeIssuedOfHost revokes every still-issued certificate of a host but keep.
+UPDATE ssh_host_certificates
+SET status = 'revoked', revoked_at = @now::timestamptz, revoked_by = @revoked_by, revoke_reason = @reason
+WHERE host_id = @host_id AND status = 'issued' AND id <> @keep
+RETURNING *;
+
+-- name: SSHHostCertExpiring :many
+-- SSHHostCertExpiring returns the issued certificates of live hosts that expire by until
+-- (or have expired) and were not renewed since.
+SELECT c.* FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
+WHERE c.status = 'issued' AND c.valid_before <= @until::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM ssh_host_certificates n WHERE n.renewed_from = c.id)
+ORDER BY c.valid_before, c.id;
+
+-- name: SSHCertExpiringAlertKeys :many
+-- SSHCertExpiringAlertKeys returns the dedup keys of the live certificate expiry alerts.
+SELECT dedup_key FROM alerts
+WHERE alert_type = 'ssh_certificate_expiring' AND state IN ('active', 'acknowledged', 'silenced');

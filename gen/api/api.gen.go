@@ -395,15 +395,18 @@ func (e CredentialCloneRequestScope) Valid() bool {
 
 // Defines values for CredentialCreateRequestAuthMethod.
 const (
-	CredentialCreateRequestAuthMethodBoth     CredentialCreateRequestAuthMethod = "both"
-	CredentialCreateRequestAuthMethodPassword CredentialCreateRequestAuthMethod = "password"
-	CredentialCreateRequestAuthMethodSshKey   CredentialCreateRequestAuthMethod = "ssh_key"
+	CredentialCreateRequestAuthMethodBoth        CredentialCreateRequestAuthMethod = "both"
+	CredentialCreateRequestAuthMethodCertificate CredentialCreateRequestAuthMethod = "certificate"
+	CredentialCreateRequestAuthMethodPassword    CredentialCreateRequestAuthMethod = "password"
+	CredentialCreateRequestAuthMethodSshKey      CredentialCreateRequestAuthMethod = "ssh_key"
 )
 
 // Valid indicates whether the value is a known member of the CredentialCreateRequestAuthMethod enum.
 func (e CredentialCreateRequestAuthMethod) Valid() bool {
 	switch e {
 	case CredentialCreateRequestAuthMethodBoth:
+		return true
+	case CredentialCreateRequestAuthMethodCertificate:
 		return true
 	case CredentialCreateRequestAuthMethodPassword:
 		return true
@@ -434,15 +437,18 @@ func (e CredentialCreateRequestScope) Valid() bool {
 
 // Defines values for CredentialResponseAuthMethod.
 const (
-	CredentialResponseAuthMethodBoth     CredentialResponseAuthMethod = "both"
-	CredentialResponseAuthMethodPassword CredentialResponseAuthMethod = "password"
-	CredentialResponseAuthMethodSshKey   CredentialResponseAuthMethod = "ssh_key"
+	CredentialResponseAuthMethodBoth        CredentialResponseAuthMethod = "both"
+	CredentialResponseAuthMethodCertificate CredentialResponseAuthMethod = "certificate"
+	CredentialResponseAuthMethodPassword    CredentialResponseAuthMethod = "password"
+	CredentialResponseAuthMethodSshKey      CredentialResponseAuthMethod = "ssh_key"
 )
 
 // Valid indicates whether the value is a known member of the CredentialResponseAuthMethod enum.
 func (e CredentialResponseAuthMethod) Valid() bool {
 	switch e {
 	case CredentialResponseAuthMethodBoth:
+		return true
+	case CredentialResponseAuthMethodCertificate:
 		return true
 	case CredentialResponseAuthMethodPassword:
 		return true
@@ -491,15 +497,18 @@ func (e CredentialResponseScope) Valid() bool {
 
 // Defines values for CredentialUpdateRequestAuthMethod.
 const (
-	CredentialUpdateRequestAuthMethodBoth     CredentialUpdateRequestAuthMethod = "both"
-	CredentialUpdateRequestAuthMethodPassword CredentialUpdateRequestAuthMethod = "password"
-	CredentialUpdateRequestAuthMethodSshKey   CredentialUpdateRequestAuthMethod = "ssh_key"
+	CredentialUpdateRequestAuthMethodBoth        CredentialUpdateRequestAuthMethod = "both"
+	CredentialUpdateRequestAuthMethodCertificate CredentialUpdateRequestAuthMethod = "certificate"
+	CredentialUpdateRequestAuthMethodPassword    CredentialUpdateRequestAuthMethod = "password"
+	CredentialUpdateRequestAuthMethodSshKey      CredentialUpdateRequestAuthMethod = "ssh_key"
 )
 
 // Valid indicates whether the value is a known member of the CredentialUpdateRequestAuthMethod enum.
 func (e CredentialUpdateRequestAuthMethod) Valid() bool {
 	switch e {
 	case CredentialUpdateRequestAuthMethodBoth:
+		return true
+	case CredentialUpdateRequestAuthMethodCertificate:
 		return true
 	case CredentialUpdateRequestAuthMethodPassword:
 		return true
@@ -528,6 +537,51 @@ func (e DiscoveryScanStatus) Valid() bool {
 	case DiscoveryScanStatusQueued:
 		return true
 	case DiscoveryScanStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnrollmentRequestStatus.
+const (
+	EnrollmentRequestStatusApproved EnrollmentRequestStatus = "approved"
+	EnrollmentRequestStatusDenied   EnrollmentRequestStatus = "denied"
+	EnrollmentRequestStatusPending  EnrollmentRequestStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the EnrollmentRequestStatus enum.
+func (e EnrollmentRequestStatus) Valid() bool {
+	switch e {
+	case EnrollmentRequestStatusApproved:
+		return true
+	case EnrollmentRequestStatusDenied:
+		return true
+	case EnrollmentRequestStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnrollmentTokenStatus.
+const (
+	EnrollmentTokenStatusActive  EnrollmentTokenStatus = "active"
+	EnrollmentTokenStatusExpired EnrollmentTokenStatus = "expired"
+	EnrollmentTokenStatusRevoked EnrollmentTokenStatus = "revoked"
+	EnrollmentTokenStatusUsedUp  EnrollmentTokenStatus = "used_up"
+)
+
+// Valid indicates whether the value is a known member of the EnrollmentTokenStatus enum.
+func (e EnrollmentTokenStatus) Valid() bool {
+	switch e {
+	case EnrollmentTokenStatusActive:
+		return true
+	case EnrollmentTokenStatusExpired:
+		return true
+	case EnrollmentTokenStatusRevoked:
+		return true
+	case EnrollmentTokenStatusUsedUp:
 		return true
 	default:
 		return false
@@ -571,6 +625,8 @@ const (
 	ErrorCodeAuthzPermissionDenied     ErrorCode = "authz.permission_denied"
 	ErrorCodeDiscoveryRangeTooLarge    ErrorCode = "discovery.range_too_large"
 	ErrorCodeHostBusy                  ErrorCode = "host.busy"
+	ErrorCodeHostCertificateInvalid    ErrorCode = "host.certificate_invalid"
+	ErrorCodeHostCertificateRevoked    ErrorCode = "host.certificate_revoked"
 	ErrorCodeHostKeyMismatch           ErrorCode = "host.key_mismatch"
 	ErrorCodeHostUnreachable           ErrorCode = "host.unreachable"
 	ErrorCodeIdempotencyInProgress     ErrorCode = "idempotency.in_progress"
@@ -615,6 +671,10 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeDiscoveryRangeTooLarge:
 		return true
 	case ErrorCodeHostBusy:
+		return true
+	case ErrorCodeHostCertificateInvalid:
+		return true
+	case ErrorCodeHostCertificateRevoked:
 		return true
 	case ErrorCodeHostKeyMismatch:
 		return true
@@ -1398,6 +1458,7 @@ func (e SSHCAKeyStatus) Valid() bool {
 // Defines values for ScanTrigger.
 const (
 	ScanTriggerBatch       ScanTrigger = "batch"
+	ScanTriggerEnrollment  ScanTrigger = "enrollment"
 	ScanTriggerManual      ScanTrigger = "manual"
 	ScanTriggerRemediation ScanTrigger = "remediation"
 	ScanTriggerScheduled   ScanTrigger = "scheduled"
@@ -1407,6 +1468,8 @@ const (
 func (e ScanTrigger) Valid() bool {
 	switch e {
 	case ScanTriggerBatch:
+		return true
+	case ScanTriggerEnrollment:
 		return true
 	case ScanTriggerManual:
 		return true
@@ -1926,7 +1989,10 @@ type Alert struct {
 	// key, critical), `rollout_halted` (a patch or remediation rollout spent its failure
 	// budget; key per job; resolved when the job is resumed, cancelled or rolled back) or
 	// `change_rollback_failed` (a host could not be restored to its captured state; key
-	// per job and host; critical). Each resolves itself when its condition clears.
+	// per job and host; critical), `ssh_certificate_expiring` (an issued SSH host
+	// certificate expires within 14 days, medium, or within 3 days or already, critical;
+	// key per certificate and severity; resolved when it is renewed or revoked). Each
+	// resolves itself when its condition clears.
 	AlertType string     `json:"alert_type"`
 	Body      *string    `json:"body,omitempty"`
 	CreatedAt *time.Time `json:"created_at,omitempty"`
@@ -2493,6 +2559,7 @@ type CredentialCloneRequestScope string
 
 // CredentialCreateRequest defines model for CredentialCreateRequest.
 type CredentialCreateRequest struct {
+	// AuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 	AuthMethod           CredentialCreateRequestAuthMethod `json:"auth_method"`
 	Description          *string                           `json:"description,omitempty"`
 	IsDefault            *bool                             `json:"is_default,omitempty"`
@@ -2505,7 +2572,7 @@ type CredentialCreateRequest struct {
 	Username             string                            `json:"username"`
 }
 
-// CredentialCreateRequestAuthMethod defines model for CredentialCreateRequest.AuthMethod.
+// CredentialCreateRequestAuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 type CredentialCreateRequestAuthMethod string
 
 // CredentialCreateRequestScope defines model for CredentialCreateRequest.Scope.
@@ -2519,6 +2586,7 @@ type CredentialListResponse struct {
 
 // CredentialResponse defines model for CredentialResponse.
 type CredentialResponse struct {
+	// AuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 	AuthMethod  CredentialResponseAuthMethod `json:"auth_method"`
 	CreatedAt   *time.Time                   `json:"created_at,omitempty"`
 	CreatedBy   *string                      `json:"created_by,omitempty"`
@@ -2543,7 +2611,7 @@ type CredentialResponse struct {
 	Username          string                              `json:"username"`
 }
 
-// CredentialResponseAuthMethod defines model for CredentialResponse.AuthMethod.
+// CredentialResponseAuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 type CredentialResponseAuthMethod string
 
 // CredentialResponseResolutionSource Only in `credentials:resolve` answers.
@@ -2554,6 +2622,7 @@ type CredentialResponseScope string
 
 // CredentialUpdateRequest defines model for CredentialUpdateRequest.
 type CredentialUpdateRequest struct {
+	// AuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 	AuthMethod           *CredentialUpdateRequestAuthMethod `json:"auth_method,omitempty"`
 	Description          *string                            `json:"description,omitempty"`
 	IsDefault            *bool                              `json:"is_default,omitempty"`
@@ -2564,7 +2633,7 @@ type CredentialUpdateRequest struct {
 	Username             *string                            `json:"username,omitempty"`
 }
 
-// CredentialUpdateRequestAuthMethod defines model for CredentialUpdateRequest.AuthMethod.
+// CredentialUpdateRequestAuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 type CredentialUpdateRequestAuthMethod string
 
 // CustomRoleCreateRequest defines model for CustomRoleCreateRequest.
@@ -2642,6 +2711,173 @@ type DiscoveryScanStatus string
 // DiscoverySweepResponse defines model for DiscoverySweepResponse.
 type DiscoverySweepResponse struct {
 	Enqueued int `json:"enqueued"`
+}
+
+// Enrollment defines model for Enrollment.
+type Enrollment struct {
+	Address       string              `json:"address"`
+	CertificateId *openapi_types.UUID `json:"certificate_id,omitempty"`
+
+	// ClientAddress The address the request came from.
+	ClientAddress string     `json:"client_address"`
+	CreatedAt     time.Time  `json:"created_at"`
+	DecidedAt     *time.Time `json:"decided_at,omitempty"`
+	DecidedBy     *string    `json:"decided_by,omitempty"`
+	DenyReason    *string    `json:"deny_reason,omitempty"`
+
+	// Facts What the enrollment script reports about the host.
+	Facts EnrollmentFacts `json:"facts"`
+
+	// HostId The host created on approval.
+	HostId             *openapi_types.UUID `json:"host_id,omitempty"`
+	HostKeyFingerprint string              `json:"host_key_fingerprint"`
+	HostKeyType        string              `json:"host_key_type"`
+	Hostname           string              `json:"hostname"`
+	Id                 openapi_types.UUID  `json:"id"`
+
+	// InstalledAt When the host reported its certificate installed (its first scan is queued then).
+	InstalledAt *time.Time              `json:"installed_at,omitempty"`
+	Port        int                     `json:"port"`
+	Status      EnrollmentRequestStatus `json:"status"`
+	TokenId     openapi_types.UUID      `json:"token_id"`
+	TokenName   string                  `json:"token_name"`
+}
+
+// EnrollmentDenyRequest defines model for EnrollmentDenyRequest.
+type EnrollmentDenyRequest struct {
+	Reason string `json:"reason"`
+}
+
+// EnrollmentFacts What the enrollment script reports about the host.
+type EnrollmentFacts struct {
+	// Addresses The host's IP addresses.
+	Addresses *[]string `json:"addresses,omitempty"`
+
+	// Hostname The host's name (becomes the inventory host name).
+	Hostname  string  `json:"hostname"`
+	Kernel    *string `json:"kernel,omitempty"`
+	MachineId *string `json:"machine_id,omitempty"`
+
+	// OsId ID of /etc/os-release.
+	OsId *string `json:"os_id,omitempty"`
+
+	// OsPrettyName PRETTY_NAME of /etc/os-release.
+	OsPrettyName *string `json:"os_pretty_name,omitempty"`
+
+	// OsVersion VERSION_ID of /etc/os-release.
+	OsVersion *string `json:"os_version,omitempty"`
+
+	// SshAddress The address OpenWatch should reach sshd at; default the address the request came from.
+	SshAddress *string `json:"ssh_address,omitempty"`
+
+	// SshPort sshd's port (default 22).
+	SshPort *int `json:"ssh_port,omitempty"`
+}
+
+// EnrollmentList defines model for EnrollmentList.
+type EnrollmentList struct {
+	Enrollments []Enrollment `json:"enrollments"`
+	NextCursor  *string      `json:"next_cursor,omitempty"`
+}
+
+// EnrollmentRequestStatus defines model for EnrollmentRequestStatus.
+type EnrollmentRequestStatus string
+
+// EnrollmentStatus defines model for EnrollmentStatus.
+type EnrollmentStatus struct {
+	// HostCertificate When approved, the signed host certificate (install as `HostCertificate`).
+	HostCertificate *string `json:"host_certificate,omitempty"`
+
+	// Reason When denied, why.
+	Reason *string                 `json:"reason,omitempty"`
+	Status EnrollmentRequestStatus `json:"status"`
+}
+
+// EnrollmentSubmitRequest defines model for EnrollmentSubmitRequest.
+type EnrollmentSubmitRequest struct {
+	// Facts What the enrollment script reports about the host.
+	Facts EnrollmentFacts `json:"facts"`
+
+	// HostKey The host public key in authorized_keys format (`ssh-ed25519 AAAA…` or ECDSA).
+	HostKey string `json:"host_key"`
+	Token   string `json:"token"`
+}
+
+// EnrollmentSubmitted defines model for EnrollmentSubmitted.
+type EnrollmentSubmitted struct {
+	Id openapi_types.UUID `json:"id"`
+
+	// PollSecret Read the request's status with `GET /enroll/status/{poll_secret}`; shown once.
+	PollSecret string                  `json:"poll_secret"`
+	Status     EnrollmentRequestStatus `json:"status"`
+}
+
+// EnrollmentToken defines model for EnrollmentToken.
+type EnrollmentToken struct {
+	AutoApprove bool                `json:"auto_approve"`
+	CreatedAt   time.Time           `json:"created_at"`
+	CreatedBy   string              `json:"created_by"`
+	Environment string              `json:"environment"`
+	ExpiresAt   time.Time           `json:"expires_at"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	Id          openapi_types.UUID  `json:"id"`
+	MaxUses     int                 `json:"max_uses"`
+	Name        string              `json:"name"`
+	RevokedAt   *time.Time          `json:"revoked_at,omitempty"`
+
+	// Status active, expired, used_up or revoked.
+	Status EnrollmentTokenStatus `json:"status"`
+	Tags   []string              `json:"tags"`
+
+	// TokenPrefix The first characters of the secret.
+	TokenPrefix string `json:"token_prefix"`
+	Username    string `json:"username"`
+	Uses        int    `json:"uses"`
+}
+
+// EnrollmentTokenStatus active, expired, used_up or revoked.
+type EnrollmentTokenStatus string
+
+// EnrollmentTokenCreateRequest defines model for EnrollmentTokenCreateRequest.
+type EnrollmentTokenCreateRequest struct {
+	// AutoApprove Approve its requests at once instead of queueing them.
+	AutoApprove *bool   `json:"auto_approve,omitempty"`
+	Environment *string `json:"environment,omitempty"`
+
+	// ExpiresAt When it stops working (default in 24 hours; at most 90 days ahead).
+	ExpiresAt *time.Time          `json:"expires_at,omitempty"`
+	GroupId   *openapi_types.UUID `json:"group_id,omitempty"`
+
+	// MaxUses How many hosts it may enroll (default 1).
+	MaxUses *int      `json:"max_uses,omitempty"`
+	Name    string    `json:"name"`
+	Tags    *[]string `json:"tags,omitempty"`
+
+	// Username The scan account the script creates (default `openwatch`).
+	Username *string `json:"username,omitempty"`
+}
+
+// EnrollmentTokenCreated defines model for EnrollmentTokenCreated.
+type EnrollmentTokenCreated struct {
+	// CaCertificate The PEM certificate authority the server's TLS certificate chains to, when it
+	// is not publicly trusted: save it as `openwatch-ca.crt` beside the command.
+	CaCertificate *string `json:"ca_certificate,omitempty"`
+
+	// Command The ready command line to run on a host.
+	Command string `json:"command"`
+
+	// ScriptUrl Where hosts fetch the enrollment script with this token.
+	ScriptUrl string `json:"script_url"`
+
+	// Secret The token itself; shown only in this answer.
+	Secret string          `json:"secret"`
+	Token  EnrollmentToken `json:"token"`
+}
+
+// EnrollmentTokenList defines model for EnrollmentTokenList.
+type EnrollmentTokenList struct {
+	NextCursor *string           `json:"next_cursor,omitempty"`
+	Tokens     []EnrollmentToken `json:"tokens"`
 }
 
 // Error defines model for Error.
@@ -4569,6 +4805,9 @@ type Weekday string
 // AsOf defines model for AsOf.
 type AsOf = time.Time
 
+// CertificateExpiringFilter defines model for CertificateExpiringFilter.
+type CertificateExpiringFilter = int
+
 // CertificateStatusFilter defines model for CertificateStatusFilter.
 type CertificateStatusFilter string
 
@@ -4668,6 +4907,27 @@ type ListActivityParams struct {
 // ListActivityParamsSource defines parameters for ListActivity.
 type ListActivityParamsSource string
 
+// ListEnrollmentTokensParams defines parameters for ListEnrollmentTokens.
+type ListEnrollmentTokensParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListEnrollmentsParams defines parameters for ListEnrollments.
+type ListEnrollmentsParams struct {
+	// Status Only requests of this status.
+	Status *EnrollmentRequestStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListAlertsParams defines parameters for ListAlerts.
 type ListAlertsParams struct {
 	State    *AlertState         `form:"state,omitempty" json:"state,omitempty"`
@@ -4743,6 +5003,9 @@ type ListCertificatesParams struct {
 	// Status Only certificates of this status.
 	Status *ListCertificatesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
 
+	// ExpiringWithinDays Only issued certificates still valid that expire within this many days.
+	ExpiringWithinDays *CertificateExpiringFilter `form:"expiring_within_days,omitempty" json:"expiring_within_days,omitempty"`
+
 	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
@@ -4803,6 +5066,12 @@ type StartCIDRDiscoveryParams struct {
 type RegisterDiscoveredHostParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// GetEnrollScriptParams defines parameters for GetEnrollScript.
+type GetEnrollScriptParams struct {
+	// Token The enrollment token.
+	Token string `form:"token" json:"token"`
 }
 
 // StreamEventsParams defines parameters for StreamEvents.
@@ -5288,6 +5557,12 @@ type CreateUserParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateEnrollmentTokenJSONRequestBody defines body for CreateEnrollmentToken for application/json ContentType.
+type CreateEnrollmentTokenJSONRequestBody = EnrollmentTokenCreateRequest
+
+// DenyEnrollmentJSONRequestBody defines body for DenyEnrollment for application/json ContentType.
+type DenyEnrollmentJSONRequestBody = EnrollmentDenyRequest
+
 // InstallLicenseJSONRequestBody defines body for InstallLicense for application/json ContentType.
 type InstallLicenseJSONRequestBody = LicenseVerifyRequest
 
@@ -5345,6 +5620,9 @@ type StartCIDRDiscoveryJSONRequestBody = CIDRDiscoveryRequest
 // RegisterDiscoveredHostJSONRequestBody defines body for RegisterDiscoveredHost for application/json ContentType.
 type RegisterDiscoveredHostJSONRequestBody = DiscoveredHostRegisterRequest
 
+// SubmitEnrollmentJSONRequestBody defines body for SubmitEnrollment for application/json ContentType.
+type SubmitEnrollmentJSONRequestBody = EnrollmentSubmitRequest
+
 // ApproveExceptionJSONRequestBody defines body for ApproveException for application/json ContentType.
 type ApproveExceptionJSONRequestBody = ExceptionDecision
 
@@ -5380,6 +5658,9 @@ type CreateHostJSONRequestBody = HostCreateRequest
 
 // IssueHostCertificateJSONRequestBody defines body for IssueHostCertificate for application/json ContentType.
 type IssueHostCertificateJSONRequestBody = HostCertificateIssueRequest
+
+// ReissueHostCertificateJSONRequestBody defines body for ReissueHostCertificate for application/json ContentType.
+type ReissueHostCertificateJSONRequestBody = HostCertificateIssueRequest
 
 // SetHostMaintenanceJSONRequestBody defines body for SetHostMaintenance for application/json ContentType.
 type SetHostMaintenanceJSONRequestBody = MaintenanceRequest
@@ -5530,6 +5811,24 @@ type ServerInterface interface {
 	// ListActivity Unified recent-activity feed.
 	// (GET /activity)
 	ListActivity(ctx echo.Context, params ListActivityParams) error
+	// ListEnrollmentTokens Enrollment tokens, newest first.
+	// (GET /admin/enrollment-tokens)
+	ListEnrollmentTokens(ctx echo.Context, params ListEnrollmentTokensParams) error
+	// CreateEnrollmentToken Create an enrollment token.
+	// (POST /admin/enrollment-tokens)
+	CreateEnrollmentToken(ctx echo.Context) error
+	// RevokeEnrollmentToken Revoke an enrollment token.
+	// (DELETE /admin/enrollment-tokens/{id})
+	RevokeEnrollmentToken(ctx echo.Context, id ID) error
+	// ListEnrollments Enrollment requests, newest first.
+	// (GET /admin/enrollments)
+	ListEnrollments(ctx echo.Context, params ListEnrollmentsParams) error
+	// ApproveEnrollment Approve an enrollment request.
+	// (POST /admin/enrollments/{id}:approve)
+	ApproveEnrollment(ctx echo.Context, id ID) error
+	// DenyEnrollment Deny an enrollment request.
+	// (POST /admin/enrollments/{id}:deny)
+	DenyEnrollment(ctx echo.Context, id ID) error
 	// InstallLicense Install a license JWT.
 	// (PUT /admin/license)
 	InstallLicense(ctx echo.Context) error
@@ -5650,6 +5949,18 @@ type ServerInterface interface {
 	// RegisterDiscoveredHost Add a found SSH server to the inventory.
 	// (POST /discovery/{scan_id}/hosts/{address}:register)
 	RegisterDiscoveredHost(ctx echo.Context, scanId ScanID, address string, params RegisterDiscoveredHostParams) error
+	// SubmitEnrollment A host asks to be enrolled.
+	// (POST /enroll)
+	SubmitEnrollment(ctx echo.Context) error
+	// GetEnrollScript The enrollment script for a host, with the server's address and the token in it.
+	// (GET /enroll.sh)
+	GetEnrollScript(ctx echo.Context, params GetEnrollScriptParams) error
+	// GetEnrollmentStatus The status of one enrollment request, read with its poll secret.
+	// (GET /enroll/status/{token})
+	GetEnrollmentStatus(ctx echo.Context, token string) error
+	// ConfirmEnrollment The host reports its host certificate installed.
+	// (POST /enroll/status/{token}:installed)
+	ConfirmEnrollment(ctx echo.Context, token string) error
 	// StreamEvents Live events as Server-Sent Events.
 	// (GET /events)
 	StreamEvents(ctx echo.Context, params StreamEventsParams) error
@@ -5755,6 +6066,9 @@ type ServerInterface interface {
 	// IssueHostCertificate Issue a host certificate for the host's pinned host key.
 	// (POST /hosts/{host_id}/certificates)
 	IssueHostCertificate(ctx echo.Context, hostId HostID) error
+	// ReissueHostCertificate Issue a new certificate for the host's pinned key and revoke the previous ones.
+	// (POST /hosts/{host_id}/certificates:reissue)
+	ReissueHostCertificate(ctx echo.Context, hostId HostID) error
 	// ResolveHostCredential The credential OpenWatch would use for a host, and why.
 	// (POST /hosts/{host_id}/credentials:resolve)
 	ResolveHostCredential(ctx echo.Context, hostId openapi_types.UUID, params ResolveHostCredentialParams) error
@@ -6224,6 +6538,120 @@ func (w *ServerInterfaceWrapper) ListActivity(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListActivity(ctx, params)
+	return err
+}
+
+// ListEnrollmentTokens converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEnrollmentTokens(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEnrollmentTokensParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEnrollmentTokens(ctx, params)
+	return err
+}
+
+// CreateEnrollmentToken converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateEnrollmentToken(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateEnrollmentToken(ctx)
+	return err
+}
+
+// RevokeEnrollmentToken converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeEnrollmentToken(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeEnrollmentToken(ctx, id)
+	return err
+}
+
+// ListEnrollments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEnrollments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEnrollmentsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEnrollments(ctx, params)
+	return err
+}
+
+// ApproveEnrollment converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveEnrollment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveEnrollment(ctx, id)
+	return err
+}
+
+// DenyEnrollment converts echo context to params.
+func (w *ServerInterfaceWrapper) DenyEnrollment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DenyEnrollment(ctx, id)
 	return err
 }
 
@@ -6736,6 +7164,13 @@ func (w *ServerInterfaceWrapper) ListCertificates(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
 	}
 
+	// ------------- Optional query parameter "expiring_within_days" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "expiring_within_days", ctx.QueryParams(), &params.ExpiringWithinDays, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expiring_within_days: %s", err))
+	}
+
 	// ------------- Optional query parameter "cursor" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -7103,6 +7538,65 @@ func (w *ServerInterfaceWrapper) RegisterDiscoveredHost(ctx echo.Context) error 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RegisterDiscoveredHost(ctx, scanId, address, params)
+	return err
+}
+
+// SubmitEnrollment converts echo context to params.
+func (w *ServerInterfaceWrapper) SubmitEnrollment(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubmitEnrollment(ctx)
+	return err
+}
+
+// GetEnrollScript converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEnrollScript(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetEnrollScriptParams
+	// ------------- Required query parameter "token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "token", ctx.QueryParams(), &params.Token, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEnrollScript(ctx, params)
+	return err
+}
+
+// GetEnrollmentStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEnrollmentStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEnrollmentStatus(ctx, token)
+	return err
+}
+
+// ConfirmEnrollment converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmEnrollment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmEnrollment(ctx, token)
 	return err
 }
 
@@ -7904,6 +8398,22 @@ func (w *ServerInterfaceWrapper) IssueHostCertificate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.IssueHostCertificate(ctx, hostId)
+	return err
+}
+
+// ReissueHostCertificate converts echo context to params.
+func (w *ServerInterfaceWrapper) ReissueHostCertificate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReissueHostCertificate(ctx, hostId)
 	return err
 }
 
@@ -10639,6 +11149,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/activity", wrapper.ListActivity, options.OperationMiddlewares["listActivity"]...)
+	router.GET(options.BaseURL+"/admin/enrollment-tokens", wrapper.ListEnrollmentTokens, options.OperationMiddlewares["listEnrollmentTokens"]...)
+	router.POST(options.BaseURL+"/admin/enrollment-tokens", wrapper.CreateEnrollmentToken, options.OperationMiddlewares["createEnrollmentToken"]...)
+	router.DELETE(options.BaseURL+"/admin/enrollment-tokens/:id", wrapper.RevokeEnrollmentToken, options.OperationMiddlewares["revokeEnrollmentToken"]...)
+	router.GET(options.BaseURL+"/admin/enrollments", wrapper.ListEnrollments, options.OperationMiddlewares["listEnrollments"]...)
+	router.POST(options.BaseURL+"/admin/enrollments/:id\\:approve", wrapper.ApproveEnrollment, options.OperationMiddlewares["approveEnrollment"]...)
+	router.POST(options.BaseURL+"/admin/enrollments/:id\\:deny", wrapper.DenyEnrollment, options.OperationMiddlewares["denyEnrollment"]...)
 	router.PUT(options.BaseURL+"/admin/license", wrapper.InstallLicense, options.OperationMiddlewares["installLicense"]...)
 	router.POST(options.BaseURL+"/admin/license\\:verify", wrapper.VerifyLicense, options.OperationMiddlewares["verifyLicense"]...)
 	router.GET(options.BaseURL+"/alerts", wrapper.ListAlerts, options.OperationMiddlewares["listAlerts"]...)
@@ -10679,6 +11195,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/discovery/cidr", wrapper.StartCIDRDiscovery, options.OperationMiddlewares["startCIDRDiscovery"]...)
 	router.GET(options.BaseURL+"/discovery/:scan_id", wrapper.GetCIDRDiscovery, options.OperationMiddlewares["getCIDRDiscovery"]...)
 	router.POST(options.BaseURL+"/discovery/:scan_id/hosts/:address\\:register", wrapper.RegisterDiscoveredHost, options.OperationMiddlewares["registerDiscoveredHost"]...)
+	router.POST(options.BaseURL+"/enroll", wrapper.SubmitEnrollment, options.OperationMiddlewares["submitEnrollment"]...)
+	router.GET(options.BaseURL+"/enroll.sh", wrapper.GetEnrollScript, options.OperationMiddlewares["getEnrollScript"]...)
+	router.GET(options.BaseURL+"/enroll/status/:token", wrapper.GetEnrollmentStatus, options.OperationMiddlewares["getEnrollmentStatus"]...)
+	router.POST(options.BaseURL+"/enroll/status/:token\\:installed", wrapper.ConfirmEnrollment, options.OperationMiddlewares["confirmEnrollment"]...)
 	router.GET(options.BaseURL+"/events", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.POST(options.BaseURL+"/events\\:ticket", wrapper.CreateEventTicket, options.OperationMiddlewares["createEventTicket"]...)
 	router.GET(options.BaseURL+"/exceptions/:id", wrapper.GetException, options.OperationMiddlewares["getException"]...)
@@ -10714,6 +11234,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/hosts", wrapper.CreateHost, options.OperationMiddlewares["createHost"]...)
 	router.GET(options.BaseURL+"/hosts/:host_id/certificates", wrapper.ListHostCertificates, options.OperationMiddlewares["listHostCertificates"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/certificates", wrapper.IssueHostCertificate, options.OperationMiddlewares["issueHostCertificate"]...)
+	router.POST(options.BaseURL+"/hosts/:host_id/certificates\\:reissue", wrapper.ReissueHostCertificate, options.OperationMiddlewares["reissueHostCertificate"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/credentials\\:resolve", wrapper.ResolveHostCredential, options.OperationMiddlewares["resolveHostCredential"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.SetHostMaintenance, options.OperationMiddlewares["setHostMaintenance"]...)
 	router.PUT(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.PutHostMaintenance, options.OperationMiddlewares["putHostMaintenance"]...)
@@ -10949,6 +11470,571 @@ type ListActivitydefaultJSONResponse struct {
 }
 
 func (response ListActivitydefaultJSONResponse) VisitListActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokensRequestObject struct {
+	Params ListEnrollmentTokensParams
+}
+
+type ListEnrollmentTokensResponseObject interface {
+	VisitListEnrollmentTokensResponse(w http.ResponseWriter) error
+}
+
+type ListEnrollmentTokens200JSONResponse EnrollmentTokenList
+
+func (response ListEnrollmentTokens200JSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokens400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEnrollmentTokens400JSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokens401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListEnrollmentTokens401JSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokens403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEnrollmentTokens403JSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokensdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListEnrollmentTokensdefaultJSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentTokenRequestObject struct {
+	Body *CreateEnrollmentTokenJSONRequestBody
+}
+
+type CreateEnrollmentTokenResponseObject interface {
+	VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error
+}
+
+type CreateEnrollmentToken201JSONResponse EnrollmentTokenCreated
+
+func (response CreateEnrollmentToken201JSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateEnrollmentToken400JSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateEnrollmentToken401JSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateEnrollmentToken403JSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentTokendefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateEnrollmentTokendefaultJSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentTokenRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type RevokeEnrollmentTokenResponseObject interface {
+	VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeEnrollmentToken204Response struct {
+}
+
+func (response RevokeEnrollmentToken204Response) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeEnrollmentToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeEnrollmentToken400JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeEnrollmentToken401JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeEnrollmentToken403JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentToken404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeEnrollmentToken404JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentToken409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RevokeEnrollmentToken409JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentTokendefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RevokeEnrollmentTokendefaultJSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentsRequestObject struct {
+	Params ListEnrollmentsParams
+}
+
+type ListEnrollmentsResponseObject interface {
+	VisitListEnrollmentsResponse(w http.ResponseWriter) error
+}
+
+type ListEnrollments200JSONResponse EnrollmentList
+
+func (response ListEnrollments200JSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollments400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEnrollments400JSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollments401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListEnrollments401JSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollments403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEnrollments403JSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListEnrollmentsdefaultJSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollmentRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ApproveEnrollmentResponseObject interface {
+	VisitApproveEnrollmentResponse(w http.ResponseWriter) error
+}
+
+type ApproveEnrollment200JSONResponse Enrollment
+
+func (response ApproveEnrollment200JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ApproveEnrollment400JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ApproveEnrollment401JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ApproveEnrollment403JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ApproveEnrollment404JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ApproveEnrollment409JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollmentdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ApproveEnrollmentdefaultJSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollmentRequestObject struct {
+	Id   ID `json:"id"`
+	Body *DenyEnrollmentJSONRequestBody
+}
+
+type DenyEnrollmentResponseObject interface {
+	VisitDenyEnrollmentResponse(w http.ResponseWriter) error
+}
+
+type DenyEnrollment200JSONResponse Enrollment
+
+func (response DenyEnrollment200JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DenyEnrollment400JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DenyEnrollment401JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DenyEnrollment403JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DenyEnrollment404JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment409JSONResponse struct{ ConflictJSONResponse }
+
+func (response DenyEnrollment409JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollmentdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DenyEnrollmentdefaultJSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -14655,6 +15741,376 @@ func (response RegisterDiscoveredHostdefaultJSONResponse) VisitRegisterDiscovere
 	return err
 }
 
+type SubmitEnrollmentRequestObject struct {
+	Body *SubmitEnrollmentJSONRequestBody
+}
+
+type SubmitEnrollmentResponseObject interface {
+	VisitSubmitEnrollmentResponse(w http.ResponseWriter) error
+}
+
+type SubmitEnrollment201JSONResponse EnrollmentSubmitted
+
+func (response SubmitEnrollment201JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollment400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SubmitEnrollment400JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollment401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubmitEnrollment401JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollment409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SubmitEnrollment409JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollment429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SubmitEnrollment429JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollmentdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response SubmitEnrollmentdefaultJSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollScriptRequestObject struct {
+	Params GetEnrollScriptParams
+}
+
+type GetEnrollScriptResponseObject interface {
+	VisitGetEnrollScriptResponse(w http.ResponseWriter) error
+}
+
+type GetEnrollScript200TextxShellscriptResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetEnrollScript200TextxShellscriptResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/x-shellscript")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetEnrollScript400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetEnrollScript400JSONResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollScript401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetEnrollScript401JSONResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollScript429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetEnrollScript429JSONResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollScriptdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetEnrollScriptdefaultJSONResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatusRequestObject struct {
+	Token string `json:"token"`
+}
+
+type GetEnrollmentStatusResponseObject interface {
+	VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error
+}
+
+type GetEnrollmentStatus200JSONResponse EnrollmentStatus
+
+func (response GetEnrollmentStatus200JSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatus400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetEnrollmentStatus400JSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatus404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetEnrollmentStatus404JSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatus429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetEnrollmentStatus429JSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatusdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetEnrollmentStatusdefaultJSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmEnrollmentRequestObject struct {
+	Token string `json:"token"`
+}
+
+type ConfirmEnrollmentResponseObject interface {
+	VisitConfirmEnrollmentResponse(w http.ResponseWriter) error
+}
+
+type ConfirmEnrollment200JSONResponse EnrollmentStatus
+
+func (response ConfirmEnrollment200JSONResponse) VisitConfirmEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmEnrollment400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ConfirmEnrollment400JSONResponse) VisitConfirmEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmEnrollment404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ConfirmEnrollment404JSONResponse) VisitConfirmEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmEnrollment409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ConfirmEnrollment409JSONResponse) VisitConfirmEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmEnrollment429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ConfirmEnrollment429JSONResponse) VisitConfirmEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmEnrollmentdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ConfirmEnrollmentdefaultJSONResponse) VisitConfirmEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StreamEventsRequestObject struct {
 	Params StreamEventsParams
 }
@@ -17944,6 +19400,116 @@ type IssueHostCertificatedefaultJSONResponse struct {
 }
 
 func (response IssueHostCertificatedefaultJSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReissueHostCertificateRequestObject struct {
+	HostId HostID `json:"host_id"`
+	Body   *ReissueHostCertificateJSONRequestBody
+}
+
+type ReissueHostCertificateResponseObject interface {
+	VisitReissueHostCertificateResponse(w http.ResponseWriter) error
+}
+
+type ReissueHostCertificate201JSONResponse HostCertificate
+
+func (response ReissueHostCertificate201JSONResponse) VisitReissueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReissueHostCertificate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ReissueHostCertificate400JSONResponse) VisitReissueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReissueHostCertificate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ReissueHostCertificate401JSONResponse) VisitReissueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReissueHostCertificate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReissueHostCertificate403JSONResponse) VisitReissueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReissueHostCertificate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ReissueHostCertificate404JSONResponse) VisitReissueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReissueHostCertificate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ReissueHostCertificate409JSONResponse) VisitReissueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReissueHostCertificatedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ReissueHostCertificatedefaultJSONResponse) VisitReissueHostCertificateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -30609,6 +32175,24 @@ type StrictServerInterface interface {
 	// ListActivity Unified recent-activity feed.
 	// (GET /activity)
 	ListActivity(ctx context.Context, request ListActivityRequestObject) (ListActivityResponseObject, error)
+	// ListEnrollmentTokens Enrollment tokens, newest first.
+	// (GET /admin/enrollment-tokens)
+	ListEnrollmentTokens(ctx context.Context, request ListEnrollmentTokensRequestObject) (ListEnrollmentTokensResponseObject, error)
+	// CreateEnrollmentToken Create an enrollment token.
+	// (POST /admin/enrollment-tokens)
+	CreateEnrollmentToken(ctx context.Context, request CreateEnrollmentTokenRequestObject) (CreateEnrollmentTokenResponseObject, error)
+	// RevokeEnrollmentToken Revoke an enrollment token.
+	// (DELETE /admin/enrollment-tokens/{id})
+	RevokeEnrollmentToken(ctx context.Context, request RevokeEnrollmentTokenRequestObject) (RevokeEnrollmentTokenResponseObject, error)
+	// ListEnrollments Enrollment requests, newest first.
+	// (GET /admin/enrollments)
+	ListEnrollments(ctx context.Context, request ListEnrollmentsRequestObject) (ListEnrollmentsResponseObject, error)
+	// ApproveEnrollment Approve an enrollment request.
+	// (POST /admin/enrollments/{id}:approve)
+	ApproveEnrollment(ctx context.Context, request ApproveEnrollmentRequestObject) (ApproveEnrollmentResponseObject, error)
+	// DenyEnrollment Deny an enrollment request.
+	// (POST /admin/enrollments/{id}:deny)
+	DenyEnrollment(ctx context.Context, request DenyEnrollmentRequestObject) (DenyEnrollmentResponseObject, error)
 	// InstallLicense Install a license JWT.
 	// (PUT /admin/license)
 	InstallLicense(ctx context.Context, request InstallLicenseRequestObject) (InstallLicenseResponseObject, error)
@@ -30729,6 +32313,18 @@ type StrictServerInterface interface {
 	// RegisterDiscoveredHost Add a found SSH server to the inventory.
 	// (POST /discovery/{scan_id}/hosts/{address}:register)
 	RegisterDiscoveredHost(ctx context.Context, request RegisterDiscoveredHostRequestObject) (RegisterDiscoveredHostResponseObject, error)
+	// SubmitEnrollment A host asks to be enrolled.
+	// (POST /enroll)
+	SubmitEnrollment(ctx context.Context, request SubmitEnrollmentRequestObject) (SubmitEnrollmentResponseObject, error)
+	// GetEnrollScript The enrollment script for a host, with the server's address and the token in it.
+	// (GET /enroll.sh)
+	GetEnrollScript(ctx context.Context, request GetEnrollScriptRequestObject) (GetEnrollScriptResponseObject, error)
+	// GetEnrollmentStatus The status of one enrollment request, read with its poll secret.
+	// (GET /enroll/status/{token})
+	GetEnrollmentStatus(ctx context.Context, request GetEnrollmentStatusRequestObject) (GetEnrollmentStatusResponseObject, error)
+	// ConfirmEnrollment The host reports its host certificate installed.
+	// (POST /enroll/status/{token}:installed)
+	ConfirmEnrollment(ctx context.Context, request ConfirmEnrollmentRequestObject) (ConfirmEnrollmentResponseObject, error)
 	// StreamEvents Live events as Server-Sent Events.
 	// (GET /events)
 	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
@@ -30834,6 +32430,9 @@ type StrictServerInterface interface {
 	// IssueHostCertificate Issue a host certificate for the host's pinned host key.
 	// (POST /hosts/{host_id}/certificates)
 	IssueHostCertificate(ctx context.Context, request IssueHostCertificateRequestObject) (IssueHostCertificateResponseObject, error)
+	// ReissueHostCertificate Issue a new certificate for the host's pinned key and revoke the previous ones.
+	// (POST /hosts/{host_id}/certificates:reissue)
+	ReissueHostCertificate(ctx context.Context, request ReissueHostCertificateRequestObject) (ReissueHostCertificateResponseObject, error)
 	// ResolveHostCredential The credential OpenWatch would use for a host, and why.
 	// (POST /hosts/{host_id}/credentials:resolve)
 	ResolveHostCredential(ctx context.Context, request ResolveHostCredentialRequestObject) (ResolveHostCredentialResponseObject, error)
@@ -31272,6 +32871,200 @@ func (sh *strictHandler) ListActivity(ctx echo.Context, params ListActivityParam
 		return err
 	} else if validResponse, ok := response.(ListActivityResponseObject); ok {
 		return validResponse.VisitListActivityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEnrollmentTokens operation middleware
+func (sh *strictHandler) ListEnrollmentTokens(ctx echo.Context, params ListEnrollmentTokensParams) error {
+	var request ListEnrollmentTokensRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEnrollmentTokens(ctx.Request().Context(), request.(ListEnrollmentTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEnrollmentTokens")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEnrollmentTokensResponseObject); ok {
+		return validResponse.VisitListEnrollmentTokensResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateEnrollmentToken operation middleware
+func (sh *strictHandler) CreateEnrollmentToken(ctx echo.Context) error {
+	var request CreateEnrollmentTokenRequestObject
+
+	var body CreateEnrollmentTokenJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateEnrollmentToken(ctx.Request().Context(), request.(CreateEnrollmentTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateEnrollmentToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateEnrollmentTokenResponseObject); ok {
+		return validResponse.VisitCreateEnrollmentTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeEnrollmentToken operation middleware
+func (sh *strictHandler) RevokeEnrollmentToken(ctx echo.Context, id ID) error {
+	var request RevokeEnrollmentTokenRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeEnrollmentToken(ctx.Request().Context(), request.(RevokeEnrollmentTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeEnrollmentToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeEnrollmentTokenResponseObject); ok {
+		return validResponse.VisitRevokeEnrollmentTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEnrollments operation middleware
+func (sh *strictHandler) ListEnrollments(ctx echo.Context, params ListEnrollmentsParams) error {
+	var request ListEnrollmentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEnrollments(ctx.Request().Context(), request.(ListEnrollmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEnrollments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEnrollmentsResponseObject); ok {
+		return validResponse.VisitListEnrollmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveEnrollment operation middleware
+func (sh *strictHandler) ApproveEnrollment(ctx echo.Context, id ID) error {
+	var request ApproveEnrollmentRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveEnrollment(ctx.Request().Context(), request.(ApproveEnrollmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveEnrollment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveEnrollmentResponseObject); ok {
+		return validResponse.VisitApproveEnrollmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DenyEnrollment operation middleware
+func (sh *strictHandler) DenyEnrollment(ctx echo.Context, id ID) error {
+	var request DenyEnrollmentRequestObject
+
+	request.Id = id
+
+	var body DenyEnrollmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DenyEnrollment(ctx.Request().Context(), request.(DenyEnrollmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DenyEnrollment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DenyEnrollmentResponseObject); ok {
+		return validResponse.VisitDenyEnrollmentResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -32705,6 +34498,127 @@ func (sh *strictHandler) RegisterDiscoveredHost(ctx echo.Context, scanId ScanID,
 	return nil
 }
 
+// SubmitEnrollment operation middleware
+func (sh *strictHandler) SubmitEnrollment(ctx echo.Context) error {
+	var request SubmitEnrollmentRequestObject
+
+	var body SubmitEnrollmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubmitEnrollment(ctx.Request().Context(), request.(SubmitEnrollmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubmitEnrollment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubmitEnrollmentResponseObject); ok {
+		return validResponse.VisitSubmitEnrollmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEnrollScript operation middleware
+func (sh *strictHandler) GetEnrollScript(ctx echo.Context, params GetEnrollScriptParams) error {
+	var request GetEnrollScriptRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEnrollScript(ctx.Request().Context(), request.(GetEnrollScriptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEnrollScript")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEnrollScriptResponseObject); ok {
+		return validResponse.VisitGetEnrollScriptResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEnrollmentStatus operation middleware
+func (sh *strictHandler) GetEnrollmentStatus(ctx echo.Context, token string) error {
+	var request GetEnrollmentStatusRequestObject
+
+	request.Token = token
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEnrollmentStatus(ctx.Request().Context(), request.(GetEnrollmentStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEnrollmentStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEnrollmentStatusResponseObject); ok {
+		return validResponse.VisitGetEnrollmentStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmEnrollment operation middleware
+func (sh *strictHandler) ConfirmEnrollment(ctx echo.Context, token string) error {
+	var request ConfirmEnrollmentRequestObject
+
+	request.Token = token
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmEnrollment(ctx.Request().Context(), request.(ConfirmEnrollmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmEnrollment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmEnrollmentResponseObject); ok {
+		return validResponse.VisitConfirmEnrollmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // StreamEvents operation middleware
 func (sh *strictHandler) StreamEvents(ctx echo.Context, params StreamEventsParams) error {
 	var request StreamEventsRequestObject
@@ -33848,6 +35762,57 @@ func (sh *strictHandler) IssueHostCertificate(ctx echo.Context, hostId HostID) e
 		return err
 	} else if validResponse, ok := response.(IssueHostCertificateResponseObject); ok {
 		return validResponse.VisitIssueHostCertificateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReissueHostCertificate operation middleware
+func (sh *strictHandler) ReissueHostCertificate(ctx echo.Context, hostId HostID) error {
+	var request ReissueHostCertificateRequestObject
+
+	request.HostId = hostId
+
+	var body ReissueHostCertificateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReissueHostCertificate(ctx.Request().Context(), request.(ReissueHostCertificateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReissueHostCertificate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReissueHostCertificateResponseObject); ok {
+		return validResponse.VisitReissueHostCertificateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -38318,824 +40283,883 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1vl9s20i/4VXC0zz1Wz7DldvvPJN1nzn0cxxl7Jpn4uJ3J3Zv2khAJSUhTgAKALSuZvL0f4L7ZD7Tf",
-	"5Pkke1AFkKAESqS67WR3Ji/ilgSCBaBQqCpU/eqXUS6XKymYMHp08ctoRRVdMsMUfHquv53Zfwumc8VX",
-	"hksxuhg9F3rNFKGamAUXc020kbIg1NjPmnChDRWGjN9+9YI8fvz48xP4itGCyBkRcj0ZJSNuO/qpYmoz",
-	"SkaCLtnoYkR1KmejZKTzBVtS+96ZVEtqRhejghp2aviSjZKR2axsa20UF/PRr78moxdMGT7jOTXsylBT",
-	"6a94aZjapfxbUW5I3rTWliIgWsNzXZThry3SmKiWo4sfRlzrihWjZKTYrbyBv9iHFVesGL2P0lopLSOk",
-	"vVswkgn2waQ5tMiQNEZWit1yWWmyonM2Ic/JkpZ2XlhBsCXhmlDy5Oysi3ps1qJ+ST98zcTcLEYXTx+d",
-	"J6MlF/7zoxjVX5WMma/5kptdyl/JNVlSsSHcsKVOyCNiJHl0dnZGxgWb0ao05NHZSRdxJXQa0uYeGl08",
-	"OkssoXxpZ9p2CHS6jzWVXBg2ZwrJtMy7luqmiwGek5lvQjjwY/aXl+/IQ7sJSk5Fzh7WDXTWDCCjZZkl",
-	"hN0ytSGqKtnJJaGCVOJGyLUgUrCDq1D327UQz54cXodXUpvXX9oH4RUrahbNGxZSm5QjL/5UAQteGFWx",
-	"6I6qKmi5+4rO7u/ec8GWK2mYyDd/Y5vY4lSC/1Qxgs+QFVOklHOe05LIFVPUtrskiq1KutFEMVMpAXtE",
-	"Kj7ngpZEMV2Vpl6CBaMFU80QAgpOLQn7xhOszKPzzw4vTXt038KgaPn7GOXxo+rY82/onBHNf2Zuu5+H",
-	"u/3pUbv9abjbz3ts9m9XTHAxfyErsU8qSWymLZkl16aXVMqh015S6SCdb9mSFRyWtXNvqTtvrreyZNj9",
-	"NrspWbKWsLNf6Kwe+qBdvqLGMGUf+79+oKc/v7f/Ozv9PH3/y6Pk2eNf/yNOW+Vpiw3d/lj03opuwgOm",
-	"7SLp9P0f4uRc5bR7JXROxd2F6DvFRPFaGKZuYzLAHvZrXpiFXRRG8wWZVvkNC3gzK+gm62RP7nuOcuio",
-	"oLat11AWsrLCAb9cM3YTV0yA5Csuchand8aVNrVy55QTzRRnuiH78RkprNSasplUjGSVMLzsHoeG1x2h",
-	"8QGx39nO48SW9DCtQq47CQO6hxP2q+UavZJCM9Cfv6DFX6hhawqnXS6FYSir6GpVWg2US/HwR23J/iV4",
-	"138oNhtdjP6Ph41u/hB/1Q9fKiXVS3HLSrli+MrtDb+kgs5ZQaw+QHJZlQUR0pApI8ryGiuIVESxWaVZ",
-	"QSpNxpltOakE/EynJcsSgt/dsE265HpJTb6wy/hrYsf0lv1UMW0+3Zjskip8qdWzGg1YKnLLZQmqPAXF",
-	"jIyzW1ryAuhIZ5SXrHCUv5BiVvL8N6I7d2/XZM3NAjgyr5RiwoDxYQlXTMtK5Wzi29brMK30JkuuRVZp",
-	"piaWu1NaLLmwDeArzcpZWsr8RlYmO0nsxHCjSbalC2QEDDQyK/l8YWyrNdXXAjgByKKk4LMZA7Ic5ZNr",
-	"YWfvK6mmvCiY+LTTl9OytBoSzW802kNMLbnWXAo7kKxghvJy4oV12vycXYtxRiuz+HnSfJkWTHDLETBF",
-	"lORS3nB2apsxYcAoLEi+oGLOSMFx4+RyychMyaV9/7VYsymhq9UDTUD1B6WM4JsmuVazVLEfWW6A7XDq",
-	"/i7NV7ISxaebub9Loqt8QTxHwWitlWKaKV3SDQxPMwbb4w3dLJkwb+tj71Muc8lzJjQjhrcWe8aoqRQj",
-	"ViwX4Xq7HzKg/IqpW56z7wS9pby0AuzTEq/x/SSnAidU3db7XhMFWw38HvbkkvIbKjZOhOpPSKiUqBBb",
-	"dWm5MvqSrCk3ZCYVTLWollOm7GGpWS5FAXIie8uM2pw+nxmmQGNEWwPIDn7aPYSvXB9G4lucQqDsM1zM",
-	"J62zdUdpttR/J+yOkor/zD7txskVK6wsoKWXEfUXxCwonEDO8E+I8/XgiQoOIFjl7wT7sAIhAG/8hKe/",
-	"tXjMginCbFMyfnL2JCFPzp4m5Mmjxwl5enaWkMlkcpLY5bXrju2Y63MC6pV7HbgA37x+J2+YeKEYNbCv",
-	"aFFwNG7fKGuwGm6VnRktNUtGq+CrX0bMKuZxI9jYTnE+Bbu19MJM6kvCPuRlVTBNMmNKYDrHH1MpS0ZB",
-	"oqKaNtCcTUbW8hnqdUlGms+tBZneRJ0WpQaWsSc4Ja4puWEb2Fj2MytqWZA4c54V6HWUImfxARoTmbWv",
-	"+YxZzRNlO9Uke3y2tCrA+ZNFZlkw+/ysyMIZdAsAsxjaSWenn7//41j/c/nPxT+Lk7iZ1Ng/P+B8N2aD",
-	"nNoTztLZZo9iIH/snVkrWYFLHujWvI4fnxNFRSGXZLoxTCdkSjV79uQkIXphj+R6ai+JFOWGrBdMEKpv",
-	"WGHXxE5FrczbDkaRJYf3xklSdI1k7bxu0tlTumTm4N72U/mNbbu9AEhQq7t9y/E1R/V8wFpAz/AX+HGH",
-	"UVuTQpWimzj1ei/F37gZGkAx7roipaavgZbUz0w3wcHT/OyE0L4uRVU6FQPdAjt9LKhO9zL29wsGEtp4",
-	"BicLWRb6sPiIiwpe9PBJJCMwGqyif6fBecG7K1rx9LtT514870pgVLBSmoNjLu055GAV0h7McpA+dw0U",
-	"3P7Q3PBbFtz5NPdA7w/JVKA5MjI3yUnI3y3GdROVNNdS2yy3b6NdYTvngf8Ywlqw9ZECu79svrtEDYdz",
-	"WK7i8jzP7XAD98eA6VOMOlVvWxpsLoliuVQFmjhWLNCq4IYYZU2dURLqK+dnux7Q/XzmXhwfluG33Azl",
-	"BH/RFNmDB/dQz60rc3CODBPu2iqSbjj7+OLKt7PPgH3c2tMlU3bHGUWFprDi4CU0rCz5nKHHEhbIrowU",
-	"3Egg4H2Momq5pCp+1hhuouIuKiaQymCI/vn2VO1b5Dd0PlR/X4DDJ83jVyyvrZ5ASjYzRFbWxMtppaMu",
-	"BsWo1XgZV8T7I6bMrBlze39F5+yBvhbuQpuKArxX6MU1bEnGRuIVWFkw/53ErQKNbAfgbQluY852b2OS",
-	"Rrfpp+T4/bGj4CSj4K7ednOA8bcXFd6etCe43Wd0KYslF29lyfRb52YeKoTss72Hb9/0Uhi1OajgYb9R",
-	"kmE3DaOS5ta6Llkxv+OB3eoIVb7BAgvEQYpfx049ZOgLdNSmoROdjIE/+S0TTGuyknZPXMKRuGIK3PMn",
-	"ybXImuCDtFB8ZjIydr7sFdWa/Nf/+t9kRnlpGZ7CU+0+YLtATILtTOdS2X7kCrqxDaz9ZL8lckZoEAAx",
-	"Y2VJphuSwRD1pHk0XUkujM4IF9dCCkZ0ToU1MKeslOutB2allCpdMZUzYbIIbfUbgcBZyZhJW2SCp89+",
-	"fYDSa+HfvN1JTfCamwUXJNZuzUUh11k9jHhvXaMJBkEyuCS0a8LFPJjma2F/0ARvHYJpcq0rxXRGLPOC",
-	"c40SJddb/ECksnTZ0yXNF5SLdKqsauJmacUUlwXPiT0FZs6H5C+4UGmApxwJ1gBm1+KGbRKSK254TktL",
-	"v5JlKSuTLmhpWAEjWFGTL9CNVV9XE9eO6BUTBkSyG8a1mFbFnAWc+KOcXoK7ubxlBZrclqYf5ZRwDREL",
-	"S1YkJLdsXpbOYybhrynNb9zA0fOe2h/st/7+xk/x9m2WNlKxghgJtOV0ZSr7Ge5TgLRr4WgDRsS9U0/E",
-	"hLykzkde3tolMZqVM6Qd+pMCRRbJS0aVxvNlR0BMZRE/4I+xTwtWVKsOT5MhSzsHdj8CZ8G82/nnGqQM",
-	"GaM5kpBQ7hGwI0urtxQnURdFwfWS67tahk0vRwra36tW6Zn6bqat7+TIybHy3U3O/ai9jiOOpad+vvKX",
-	"8Meb1OygGma5/QpaWkWEznW3QoHvae+cF1IY9qEJBIATm4xpUSh7MFvRgF5we+wIEpzhTmS4oBDb8lrU",
-	"AZlofuNZBQf3ZXNKJHiQoalbcsHweIF3gd9noZgGt8+1gA7wZ3uWXVrBo1le2b1cnxv1k6Dv1uS6Qwgo",
-	"1Jd4QRmeDQ80yRcsv7GyFyI43HmSavYTKg5gHeIg8KfwHLEn9qqsNMnc1rFKCmirWUIycCkFeyrDCcp0",
-	"tVrZmQXJbRcEZaqiHO6ZF7xEKwFE+prCYbikVksX9ni4sAKezzhTmugbviLcnLRkb6NddtlQyahaFQOF",
-	"b8zuasRxSxGM2mHIyj3sMdvP/XgSQr/A02eR7VXFQ2S+as4EdJGP/cjtuli2dX6IWWVP1JOWX2bA/v61",
-	"a/ivuD26h/odBhpv9kXvrBEP/R+0YbDTzhW78pJqx/cXnrajRjSOGqk/Co7HqJ9gm9ah9pKJhZRneqMN",
-	"W/oYkYvr6uzscc4L+JfhhdGW/3G7TVRfwI3Q88gdctL27NJJh7seyH4T7TpmWuvglxulFywq7u+9K1+J",
-	"4WwQE0D1XLfIStyS18OAeW7PTCcj6xdSzPh8II91WFwdsYJ7jTlawpFFDSmZPczABQShCdinszKtCr7g",
-	"8wWzhwSadQbiJq0Zh4eJJrvmpPOX9ozPTUadxt8RQ0PCYTyd9F2SM2IqJVyAi30jkbPZHrLPDpGNU5Iu",
-	"ZKV0PBJ6RhWYWSQ0tf3k4lCsESFlcElaU/On84OT2DJxY9f9tR/C28eWA5qFb9vEZByYicLqPpoX7ATn",
-	"dMv6HrrcPTj4+X6vyUH25ZgQAj4TzwZ3YNBerLmf5ghfthwwlhNO7oUxty9ZdmY7Pp6kU77s26B7dsE2",
-	"Sx6Shkf6U/NalB7URLzYBSMfIpD1sOe2pta9Ouite4xHuP6P0LU+mpf8oFvcGiwvb3101SDFiXcoAXDA",
-	"OiWnh5/ZNvY+4l1HUMmZMKm1N+O/S6VYiRHLHTY+hj0eMnt3Zubj+kXwznLgQwVOepu3dnWwLT7ygax9",
-	"V6Ru7xflsCeC/dQaBhfm2ZNRVCAH/pY6DVTMpFPA4J5uTZWwHScj727sHRDw02iHI5JRfQ8ZGJ4B17WX",
-	"sL02NfO0Zn//PvoEEqPZs7+p2Hht19VO6FtIqhsq/9G3snse4yw6Nz0rfPyrqRNpporRGzKmZencUkt0",
-	"ksibtrXdzYbb7pwo93bMXNCNvAk2YBBW1Gkgbc22vLH86ubh8DRf1TE0/1rTjL6yGycsdwLC0LbBuxvw",
-	"8NVD4sLQ3FwS+wrCZ4T7gNmCF8f6Zfyqd8elISU1EWbBhCNhZ4pVJSbdr4xy1PZ7Mah6raSYJ4QtV2bj",
-	"VynqgPBk7Z/M+F0ZTK6iW6OBq61wNEd6u8KNEVKZtLdJix3ie8YsvpZzfqSHUJpV3Hr1GUe5LJh3h2Os",
-	"xgNNgiQYqQhdrRJchW++em6Xhwk79mIrHulZKxjp2W6Y8S/PYlmhtp3Wa6mKmB/zUBg3y+UtU5vUDiNm",
-	"C2ku5iU7rTQjvi0MOQmRKDJpamNsQDR4pZmKhJ8fpnuLPep+gqk4wApHmSg0z5nWaR3RvDOg5YymTChZ",
-	"lkurpaog/2eLgWpPPvhhpLrRK5pjpgtXTAOj+GsKOzyyoBoua7F7VlwQcEjbBptrUUgyzt58e/WOPLSs",
-	"93A5oxfYMktA4pDtX2FLbbKTxCV0YhrYkm7Ai30taG6IxMtbuRbEOTVbdwcteTRTTC/2TI0dxGFFxiy+",
-	"YfXibC9za/q33+ne0LXs33z1/CXMx5FLv1Lyltsp4mKeVop33B7minU4u6ZUs8fnBJskmCq0WXExt6eS",
-	"JFRYKYFJHD73KafIHt+9fT05eMeyQ2BNzp4peet29AtZMD346iSQHINMkJ2gylZHe8j9B/DsneT43cXt",
-	"ts5mVt0kszd1tuSxYWYc8qUGx5V22L5cp1RIsVnKSnfoql2B47vxbsOWGYEAMNq6RUZs9pos07u90s1d",
-	"u8Pu5TpyjdjSORSOvYbpnPTwhOxh8QYHIdLkuu4a8VsUocfenW7J/KFISG0hEHYWo/fF6y/ffsk1yorj",
-	"KM55EQMyEuT1m9snRCr77zMimAFPb50Z9uhscjZ5NDl7eP7kgJLzOKacSRXzjL+xXxMjiVH2yEXoCh9G",
-	"0WBX/HB+/t6BPvg9UHuQnz19+vjpIZf3kn54jU8+QoHnP23tnWSEWDruZ6uV77hJ7fRFl4YaNpdqgwGu",
-	"w9akNSudO6hXfEHTUZRIiIfDYIGrJpa8Tc0NF0VHTs5UStMhMvcFFO2LWqdqzszh4QFRTVf1g92j/JLl",
-	"oAvcSzTEfWZJIHlf4VXCFxD3eJDGSN6gi6Vc0NJgtktwc7SQ2mgyhlRsrom74KBzMNLgIlRi+qisRMEK",
-	"Uq1OyILesjrOE/ThJUbdg4o+lWZBqGJkzm+t7f7IRdvY3wTjYOhzyChrT+eSfvC3JuFt05ALq6ALvf1s",
-	"D7ykjvl/JbUBrCe9uwPq68JYNnkywkmK/7ZiorD8EP3xp4pVXQ9uxah2N2JFatt1NKiE6Hy9vuGrVVfX",
-	"uspzxoqun9eUG6tV461YNMt+Sxd3E1GPeqePhtrw7fX0tke7O0FJsEzN2N7vXfCrnYy735zMRhQimX+V",
-	"012GpCtr2tCyZU3vCuG85ud9FuYO/x8dW5zz4q5Rvq6P6aYf1W+Y0hh7VTjxnjYC+/Db1CZVlbgTxV6Y",
-	"TWvB3V6q5vsOADkXzY8i2kpvELZOnE/iPuPOSIivws4A/irsjWhDlcGY7TV1CVAudj7+pg5xfdgfvS2k",
-	"Dz2xJS3crAVDjW3kGRdcL+7IcnbKhzDNgtHSLFLwtaa8aNtiB62a7ZsoiEqvE+B25xF+t+ZLZLG/5HpV",
-	"0g2g12gyZqXGmFf4fOL9rz/K6YP6gNfSrn9LdT5IYk97jc9FEybRYUh7VbKWttTkC3Bb1UkhUVHYmRZu",
-	"DR/FCzZkAfGlB8TLG9voasXyA8F8jQ68N9MNWr2RJc/ddTOYakcJOqdZD7zg1qxkPoyzf2T7OxdFrRGN",
-	"mW3Imnm4pEksYNoJmHtKgz88LX+VU3eGg05yy+LaW9vaCLYX/jZMtLlLjg7YRas1OwUBFG6UsZU4SRDj",
-	"6ywuaOdKrs2iQxXjP8e9TEGbvT4fNwP1W3yXzVh2pWvMnHRGl/OmNPAAjYxqCbRaAfFLs3NaRqRpvaV2",
-	"JEoSUXu2tlIQsBpoMN064F/l1Oo9EQWrCSLZXWP2geaGuCYO4IqjiE3IjH/wCWocsw9WSk5ZQcYFYDtD",
-	"niP7APkXUrS9GIf5vW2qR/Y5YD/FblcawFqXzefIV1TEOZKJW66kWDJh4lgmHnnqsIp0L8d0d/pWvG3n",
-	"mbGkokLQqAET/w0+1BVL4oID4xfGvGTEGRHALdQFGSfNbZeA/CHBAE5YkzFcHte/gmmNl13i+GyJZLRa",
-	"UN2RZgw/ufxfMmWWVEyWLBDScRIgvq4Ug/0KtgzkRI5qXRp3abkJ9/FKauMf8ObQyF2zA5jIYcJlEzAf",
-	"MXLhRV1GUG2Aeejdo/LjGpvubmkBxx3ed6Dc3WJGRNnV1St/x6lrNoOELoCntJzYZRZ86mM+sNXdOd/D",
-	"49Dg1TfyoC3WXFcBfwWnWr1USX0aNOK1liLBBAeMePDE8QBadwlxax9hx6cf1f34oLx7Ieojhd3tHUCn",
-	"Oyf1mkOtRDjdAZFUWz4dTFoH5WW5KplpO3dC540VCrbzwNPj/T7d/pxv6tOnPc3zihfUoWPvHlnMbkqu",
-	"l3EbpNPXvu2Edg3DDpPmzd1z+3c5GJtxj9+8RxZfy+jZZcnjRGG/S8NOLEJHkz9DP9pp2ME4V8xYDULv",
-	"8QYGsm1w/HNtgHvlWjebJnquDs+AbZ6JwuNtR7ZER3WI1BZdrRd2L6mf2e+g8dD4p4OTPyz+K7ibDPbK",
-	"8Qt1L7O6Z+4MW0VMbrlc0o5bQ/aBmzqy7rC13cd4uJOx0DcrtNMF1RHgXCvbPZw70LRJEjhK4YooWAVT",
-	"8YwQbQpZmY7s1ErktEObjjkFGjULcwtw3A3KoGOF+qU1YS5otXlha5jtld/PgPenuAA7f2rN5Xvvtxp4",
-	"5YtuHXQ5jTP8lHlPr1Qka3u36pJf6NEL7npdOCQ4aTDoIkNPkUcTAmw0wVw48+6tbuNia+rYJIMuZmOu",
-	"uCGXwo3/rKbgvEXBEffCNW5Wcy88CD4WE3N8Kmn8ssYa2lYt04iMjsk3NYZQzxyC2hXTp+2HnK1MzENk",
-	"ydGE5vg7mW4IFQSbu2oIMwnAJv5+H+DDhFRwhdU734Fu4bl0N7X9D2hqVfGZanLu2qMDYh+SMfz7RyTZ",
-	"Belj0IKEaoMwKLwhQ51/Ql66GXN1sTQBr6adDzcRbYeMrKblHgMYcfC3rt8PjnD7Mt3OjJvLpiPPCMku",
-	"7wXr/n4vq7+RfHiaY4cvnInCixysP4RxJOgUhuCR9YKijxRQXKwQ6nRudfsfPybTg1yMM7zHMIHs4N8f",
-	"939ahoQD+xBX9mRBKL40FD6irn4YjZcLKmUNKVtljTW+rc7vVSK29lHMl+dLYPW0mPbiX+3XO8KSkGFJ",
-	"L1cVyxehcmOML4oQzIGUfqEYvSnkWhx5Dvbk5YLNFS16cmEy8gT1aBpAQPV8AhLhUry/6fmIFCUXfft3",
-	"ZT5iVR/WdKPJ2aWP5DC8BIGDpZwy92BGxkLi/RJcD/j6W5CHuGHmxB1VVJMsHEvWS1ptB/XjyIIVCpKP",
-	"3UJsTdkhlnqxYPnNUYmxIFLSJdPaqf4HnT/4RO907QZ4Oe2FIfdN3b4GkhNsnTqkN15ys0n7ebzfBo80",
-	"Pu+VpaTT1FT8lpdszuLXfs4E02TODFFSGo9tDJc945JRKBlCRUFu2Mo0aKHhpY9C75WuCun+Seu8smQk",
-	"pGD9bnI8qW4wh9M6kZcGogA4fL2u1GPMaEjt82nXjbrWi3RKhWD9Ljlt835D2o0MdsRGKAuH381RB/fZ",
-	"MYhMtQ6pWd6yxj579qRljz072yfHj31crsWRjwZyPp2XctrlwAzbHfcmFIlHPqyoYWnp69/2L02bjCxz",
-	"yMrsvPfxwScD6Mm0hojcMrUPGsq7hwJQsrXkSZuBghXdnfn2kLrIbE1ZdJn77YOPisUT2XYDEHliTx+F",
-	"yxN2dBQkAugdaVGxWJmoW+9DWi+kdsELqIVwTYqK+Sr8PVQgSFSHZ+90mQzdGJ4fAEBAjPQ6SZ+MpSDr",
-	"Bc8XgHhgVWVIW0Aztay0sY2hJN0doi5CRnWgjh2nuJ2FOha0j90HT/iYquFPQvi61oOehLD4tGAr720L",
-	"J/oLmt/MwbFIfpRTTM72blyrkJKxi4NJ6hg5CEXG2BgjEXbbKO6wpPug5Vh1K23ACwcNBlc8DbIk4pAV",
-	"1PPGSkk7Y+Cz0IwJ+N7SDsPlQcmIJReViVZf201Srpc9vjDxhe4cepTjdsbaXskk2PBReVLXKHxRSsGO",
-	"SzXkOq2ds7/0q7rXB65B53LVupFFXFI3pnjdFPvIcRE1uwh0q4NTBqGIx80ZrcwiXTKzkK3AaattImxw",
-	"oIRPpVlEh7uVT9iqd37+JImmRH+MlerA5OggwpoKlsEdWn14jfr06eNn+58A42S1UO4O7vDbPi0X3R/O",
-	"B9JdX7cF2c4h6+xn0K+5NsdqRXUnA7xk9TMNrMU9X7mFZB1G6ooQ9Bvs0o9Qb7BfIvHhK3K9V3HpKy3i",
-	"VQsq087aap/A34pyA5WCgxW9cIDHGaFCr5nSk866Cth5U4TryM4bp7GGgxdEQz3o978DceJYLZ1ys8ef",
-	"AZUK5bIzptu3mXExZ2ql+IF2nZCURwUHDcN16Cf4WtwZcvJ+OYChQH2P7CUX4beP/n2I/0aH+F0O1V1u",
-	"qLSRy7eyZHdR4LqXrc9kozQIQXjo6c/v7f/OTj9P3//yKHn2uAP/rAMtZmBJ6yYc7Xw3HO0Q5MRhiJlm",
-	"ju93x91t1j/R3O3MhodyYYXPShqigyBOSlQcz6xJPkgYr6QyXdkWc66NJTK9S0mlY5zwBwJG3QQ44lsP",
-	"B1Pw/uDEv3UjPHLDY1Zu2iWHdm+m2olWw8JF50pWqyF5UUdKfV8V6c5Rrc+e7Kr6HWL72ZNecroGQDrq",
-	"mqNghuUmlSJFJNZcAiBqh6brbtF3XO/Pzp581nLcP352dsfLiQ9pzgsFe6wjD7Gkas60acCZcioILUu5",
-	"ZgWU2HE7ggXgSXBwEkoenp+ftKD33XG8//6g487i6dmwW4PWNG659bvWo7fDf4sdPqq3f5v1Brj6dx49",
-	"ys9f93KVU3Ek8tenMEQ/cbIoCPuePuB6g/XyXWwd0cfDJdQQaL2TujEPUPQORbnfJD1vtNSwOI0jOZIo",
-	"9T5aWN3QSLGw57WQ+n/+b7IKEOCOCVKBuQbG9jMcZPQhAc00ej7ZKoWPDLF/t60ZWx0LjCga2KcBpU7q",
-	"x2KEvfTba5CEKw5GtUC/L2zDaBmJCAoZqkwPNAlaE14khJZa+guS7H+cvmh+Pn1dZMSrg2QB123xQqK9",
-	"ilS0ifqG5gsu2KlitICKizkWa0waKMMZZ2WB5cr8hKeNBZBFcS5qs3r7vkhqRvCktQPFOoq85UPCah2Q",
-	"LqFuGTIq4IIkI/bBmnmxWg7J6MOp7eD0liqHBvPD6Cv7nhe+O/h05fuET298x/DpZd27lXrVkoowgGoH",
-	"45rZwzZnkLG+YnJVsksAh6d1QsBshtmVBGYQGt7Skhe46DD2LtecURsfnxO/cVNsxSjeCi4Y0XRZ8xYp",
-	"qXG13x38Vo9LNmB2v2whAdszscPmndvtRRQc/CWAgeO6Awo6IknbVSFWPWNLbiYEF03jINYcSiPD1tAs",
-	"ZJVmNhv0MDcLk6ksNqmRMgUtEHIJK8MmQprUSzX8Bv1Oqf3B6YbORTYJUDTgMxfwwrTtPG/95HGl7Zc/",
-	"T5pdkhZMYF40L9hyJS3rbCZcpCsl584qC3+5YZtUsUrX9esqlW8R77+0ilDJQQNsFMUJ+1ADrwGBuVaz",
-	"NMjnhS+XM5puD9J+50YzSkYlz5nQbDJj1FSKpZWgt5SXjjWsXTKB0AJaLLnH055oVs7SUuY3Lp0JaxxO",
-	"2s+CjitoOfHRz/ZYmQSRLf4rOxVLrpcOCgm+m1Z6g9X88LyZKKhbHS63PcS2Jri1UgsqCjmb+a+1luFU",
-	"aC0ngI5dMBUWlY8e3MDuL8UtK51Pe2igZq9jZvfEg2+j+++WCfOO5zdscNzohxVmNg5QbU39ov3+B9cu",
-	"CV8Sp54XVrJC9OvwilIVjcMqQ05xf0W2TUVE2fRRo/swcPSClSWB4seAbBOEldrTANI7ABsHiCP2EB6G",
-	"PVZUCuXfMkYHXzJXSd0FuBopb0IqgpOhSXNgH1YoJeKZ9t5LH8m3g0FgC0ywo2WZylnmUF1gljU3zMVF",
-	"rahyeS5wxwTrEy95KiuzqjqyaGwvPo0G24VT6moqUjOJF8FQdMkMU3pwaa++wcraah11mPLe7NFkdEsV",
-	"t2JmDzmHbjFRzaxKRnxnVumoQCepZ8UeLBG9bWvD1ldEtYUQzFewAer1aSer1nyU+G0ZDrDNu1E54LOM",
-	"Bnus7htns1fzoeCaKAXvRuYx4nqfR/QuKFMHn+2La99ZpmiDWJ1c3xAe5KSNTWNYQSGdtVSFPunQrD0a",
-	"2rB4+TYcYaddZ/VxqwI90Fb8OcXH10F5oAkvJof6T7Ee0KHyL9iqHnZhTY8xFQXRErRmIQ1BJoby7R0F",
-	"WG7lzSBoSHzirpWfsY+eW2sfUDr81l2Dvo4x2HvOeylzBa17S/bmuVq430/N+waEJhhec53f4C95JL9A",
-	"CETg/gJ+b1G4V+LeGQt+Z+teEl8T0Ts5aFVwQ4yivJyQt24WEmDcaUnFzVbVhC5onJ4g8vXQPnplxebY",
-	"+q0KK9YUHHdBd9+Hyp3QR/rDJLVERbtx/xDZIZKiEzzKb9XYDt27XleejO0wLKfRSaxsjUCagRqvseA0",
-	"LAIo3u639UKWrt54JEoLmvsiznHDdkvG7YIGOAfXf/2v/008bhj5J/F+BvJP4rQcMnZFE1GvCuv+QYvN",
-	"yeW1qHuw3bljoukCy4jt4tB34JXh4/Xkx13uXzFWvDZsOdTKLJk6Wg2aymJzb9dKPXeRx5WOFH60fGIF",
-	"C6hUU1mFnl8Y5wRKljsHsPsGQwCLuLFWcnET15K+e01W1Cy8tWZf+0ATXcFOCN77EF6j/zv88+fr6uzs",
-	"cc4L+JdlHRoUveNFTlBUeJ8QuPLtwPER1zz2QAP70xyYwE3V1vWKH0pMUlh+/egHWL0p7nx+uUy1osk5",
-	"iYH0uPKX2BSYQieYmA3oO8RI8ujsLIoL3eOA3KIhOqtWAL6S2rgaM0OxFRBDJIUDYEh2Tf9zsBO5M/Lu",
-	"zhF+zW+ZcBFQA4Z3RJJ/K794WJ5/r9bD+t+TT9x2N3syemTpw4S+ZTkTBjGq9MfdkvZ17xQV2gGYHI9m",
-	"ipRXJbsbs7frMvThieEgnJF3dY7oKpeDx9IPFmbHPwrX5Cm7pWVFaxT0YxCKWu+O9ds52ndy5cCxXvno",
-	"jI/Le6F0vCPvNbRbLvwEtIfMflfagy04tIQ63FBtF/jAGC7NmKjzFR2s+KjRSeqv3n8aKEeZQ9mDgT6y",
-	"fQXtAuXqSJzrtiN9P85iYIl5Z0k4/e0BRtc6REsasMhTJvLFkqoO9ffF6yurRF+9e/0XUjclN2xDxpla",
-	"sPLzLCFZNa2Eqc7Ps4RMJpOTSb8aS0teRjyTWc617VMbPrf/Cq7N6WdnZ6dPH7c+PvrTI/t5lfPTQuvT",
-	"J/CMmnuVv4zr3B2L3ZnNtCqpsbw0FMrxrYf/g5r3fmmw7DGgB1sNEVAZ/RsITsguDmPBppx2oeQvWBn/",
-	"BZekB6K6675+wnUaY7G2stgnassl77i1TgJma/UWzvNe3vYQ6x9P+Na76Hip+wrKnxxzExxA7O4jMnjB",
-	"C/fEkaa4q88fv9hbGCwl3ZOUV+/evTnCvO/Z+984jhIiN1QNL9Xz6W8rk8slO5C4aFT7trJlHRi1SQtW",
-	"0o2PE48EZ+LdyQC6rtwTrSKpHQ6P5m5YE+oqq5ccaoBmYs7Fh4l7v5WEj87/NIFqvhdPnjzG0vjku7df",
-	"Jw6sEZgmfttk8iGL/u7Fmwh6TUQc3cs1gxMn3i+BM7YNNOPXcXfRGn7fcl8cuGKI7Ldhp8Fz8ubbq9f/",
-	"g+iFn3vAyiBUA3RXQtgHbjQ5w9swSNHUJPN30SneVGd4kaYZXo11So7AjfzZo8/PD/qRt17TJylvJxAP",
-	"X35o7mDKP6VIDMTbVpU9lzlhdZMJeU4KrqGl22QcUU7sEk03rnaKjt9HHikkj5R+kYSaPklrgWjbQkqt",
-	"FGKhGMOWK6MJnRmARnEFLKVgTZrJWTu5pIUqFUfD2hWaW9VqWC5FocmUmTVjoiEjeGfiAnH8xTSoUIKx",
-	"QhNKlnLJhKmpVgzi41tkPj47SOfd5PY9yMv4rNjJdzMC1+OG3rA9QzucorMlPgMaDuxc4NqhIu+7t1+T",
-	"GTMAXtnCJswrVQJE0JyZE5+Rj6HVThQRtIESgC+0knEqiw1EeVMuNMkgTtZ/bOTirlhsNeyXblyLQ91x",
-	"f2StIvwNdHho3jDs+dnWNnn6+efhIsUzyLjQLK8US00ZeeNziBohVGzIu6+vSG7HN+M5NYyM7cYoZ6ea",
-	"z4Xbr1JYJWE1pfnNyYR4SQeLFBdhlYplcAhiRZtdJ/uvhuVcc7Nw9cQS4tGSoAJiGJzXusd88tkw6BNL",
-	"zAFu/NuWP8JvX9yLTiQnkVOpWeSgtyNMioFRmaE9cO+YKEjK4fv1iDI8FBAcZXOEVbzUXtKCkfEj8keH",
-	"96UhZu9k0oEJ7BM/di+O6zwFgHJzcOLAbBA35aWD/5slZL3YEG7csRVXbLfCTu/1rqO7YkhXFGit1iPG",
-	"Huh8O4KSrlYQB0o+I3/jX3To60NDw7bRHm9G9WIEQZHhbCXN4h9gravmJB10ViCQSkEqwQ3GyRkOBTDw",
-	"h9yUhOtT/DY7ubTT5MoaWpEEVbCxh4RkXlHAK1h75uElrGObzCvbu6eFfXssbQaosh01t71gcKGvqW17",
-	"kXHJjGFKJ6Tgc/sie4ZlF+nkP0+zk23xOBQYCig8sAZWxRg6/+9evIE0vRb/YbCihiBoRJ6025GbhQuG",
-	"cgoEGSML4ukwpXqRkNXGLKR4bOdH5EkAxxhWvoyYMQsHkbBzFr1+4xOf4USyPcCCRA+hIDPam8G7M/94",
-	"D0BCK4H66SAdC7o4tEJMm+PCnO58+3qAsp7Vsg4hddyX0XZv5tbd7aa7mT3/n7JGBtkXHdx0ZB5tMU2d",
-	"rOligN3kZaw2vQlB7GMq3y1TOg6Ztg2+5+9fWsQ0HUS3kNTmRaOWD9UnKQAjdeXf3rAN4UVY6Im8eA7f",
-	"gi3sVH8ezxbJ21RFYlkCa4ILQiuzkIr/zApLE1TCXlJDxtYI13pRPNAk2xptFldMjvFHBxhlqV7Q86fP",
-	"4kQH7fy8uHGwAmfohm0mn6iKHNe66kZJ2AupZkeQ89U20GKP0o6CrVmR2mOvZ0jqVtj8MWHyB8LiI1eo",
-	"iveuEdJlbmcuFjIDvVAQnO0W266oNiTDFEkM0szC0FF8ond8JfYDLqX+MxG+/C4ebjdl4c1wIx0CZopu",
-	"lRY/tbd+e1hb9AZ3zg0vH6y2vyUFXtsnj9Nq2rtgK/f6g1E0SFBviSuNuelWSCVkyjQvWKvqNaqIovC6",
-	"YytPcVsbbOsCITzb89P/ieBsk4v09P0fo9BsQYnPZ7v7FcjkZpMWdBMZ5CNiJPns/GmjuH6+5UX67Pzp",
-	"EUdxe4WO8XQ0Tw/wd2wdhod9Hgd8HCERPTjxrRWOx3Hi72Kd3oKYOm4A0dSDpz0LNAMddbWrof4hncpZ",
-	"/LTmQhsqjHP1MtivrkyfVSu2CwsMQwXaWyRs0Gk/KFAAMOWqkrlKR/cQdqyr5dIV3OxXjsxVsNwTaBvU",
-	"CvO9J70zctrccNVQdwxSwH3U84sWrvROijGdaiaMr/so2MllHY/NBYE4xQH1/FzlgP51+vpqOQPK8QXo",
-	"SkdGajbxqNHafdh959p/FIDUjluXuwIsRq934YImc6I62/IAPXvyMfKM+yExRpWL9+NA0UhP3/8h+Onk",
-	"v0eVDr5KA4TQYeiNx/i6fhvIyBgDRGSeu90M5qSLs78Eb/fRIIJeJKY9JXZckDqG6XXOBIj6ZZgQUZbf",
-	"zkYXPxzuoU6j+LW7nlsHoIJLvKvfm8RmoGumf4Oszk+RfNkZ/d83e9LOzV8glXFwZYbBPpVD9QIGZ0X0",
-	"1KdCaM+lw9UaUEfgXiPG2gDWO5S1JmFgbJhfyaOimwafk/dRXQT62DuWIyxFODmHqc+4Ae77RtwR0k+/",
-	"BRLu6dLjk61ldCR/Y0N1c5+DfKcU1LqTGMjI9wvZZFgb9GQHdh9FH7aqtLv5hsQSUmGcSh9Q2YO+4uzq",
-	"1fPzp88uMjKTiJNHpojIUokVLSCrm2r27Akp+Jy5qJZM68XpDdvMmSCnZebjMTsc7E02zCCpHLqFt6wd",
-	"qQj7QJerkiEprDh/+vTR5x2Jy/SYt6+qaclzX8Ch48qh6zIgSken+9YlvaP7lhR8NmPKGmp4f+HuM1aK",
-	"QcxHcRncNWssyQ4lrYmLC3DcFLp3HQNBYQLMr39/SEYcdKM20xP4RtsrvTX177v35XMk+jgVKM7le+4x",
-	"PztYQXy3xz3EH3EUDHG6WLYadGhYOXcoNaPxgED3XaOzQxvu4NjdLM7ZDOlZwhBMToDkHwbAoQCD4f0T",
-	"npu1k3Y6pyIWz+3rrA5zRvzb3/L797cku4u7j0OPgfpQ+YIblhuXKn3wKIUownSluPQZj71rBydHGsTx",
-	"zffbVEzbdj4dcjZ9PLfR0VfQLUdQh5KQU3G3erx3cj3US/x+W4b+3SqEKBepC4dcUE1UJfbogc1GidmZ",
-	"EWzT2YxhUKFtcwmZHw0yHSghUoFchsW0ygYXJOg7HjstdVrU1QPuNLtSp01KbJ/WQUDL4Qr9Lr0y5QAC",
-	"PeM9C+B3VwzacQQejFn4BOXj4m7AunZQuI33idwjPYPDik605PthI7jN0W+o1mCqYAMEq7WMjGW76Zw5",
-	"O0sG1Yvt15PBxXBxVP3M6SPRWnIJ6Q92d/p6yB1pmCDI4Ditjad+ZcTvqRp5XeAK17fjoW2CQ4yEO9Gw",
-	"lIIbaT9hn4d47Ju6/ZVxN/GwjHefjZWlof+67TR3xbA72yt+y0sWq2LwSq4bbOg5M5BBGcYtgw1fMqpE",
-	"Y+0D/5dyzkVoOdon4Wq0kO6fNCjaaJXa0fs+c+GJHTIh0WcOzIrD/eElN5u0LwRF80gD+qn1YgCt2633",
-	"UhkHLmqRfEh6HHfVfJ/b/Pe0Ye9p0XusS4TcrqVq6HzFtZFq81KYwSuGVgdMZX/AApD9QYmTw3DTw04L",
-	"zCBKS7pBFanGbnRGnV6MQvH0/m7404f0/W5T9R44C4Qy5i11jCFQdFeK3XJZ6eZt/UyAnfcOk6h9yYtV",
-	"njx8OlvJ1u8N+8F7Ak6+yyY6uvhUnaXQW/Ps2MARPXQI997p4qaZTj+gfkrnseXdP62T5N9ejXv3avzb",
-	"8P+34X9/hn8QzHkMSp4f3k7lM+QzvBRAO8Q9QMYUWM/BSmcQQIu5ND11Ie+d78wcavz3kCm0pDe+pIqj",
-	"J/OXABkZo7/ALJhac83adPTd9TuXoV3TUZUMkrrxEsThR7bzn/tPxL6sln0IfzntnjqouwuztlKyqHK4",
-	"wW4mbgwo4K7ckpUZdt7ik3Y0bLPlyBC6+cjqPf0An5sYprp4g391rH6Dn7skZP/t9e/aaleQq/1azOTw",
-	"kAWqllKlQY7oYd1w+EkvyxIxQAbFWXF9k84UY+l82k/9hCcQQXXQI5VmRe8nZlyxNS3LNMgr7bOP3UM1",
-	"zx1+5qei35k0RKMM1YiDHd8wJViZDm2vWMmoHvTIkCN4yZZpXUQwXfZcNvsUskbfJwbrEbzo3zIt+Q3r",
-	"27z3AkidrhQzZjPokSGT3zRPZ1VZflSdSbOSi+rDkD2j13Q1aJk7baaWzOoSvBjp1jcQ5d4D3u4a5D8s",
-	"1jw0X7bqB8vbIE8QKlPbox0emBC4jpSKuACHklHfGg0EqjEY6RIepDfMQ5HICpKRG1Oi0oxkX778+uW7",
-	"l+QhxiU+/IUXvz5csuWUKf3wF7d+v2ZHaVv/0uH/Owz+WhhWlnwOBTDrSv9DkGKFYeqWljs4CJ89e9JC",
-	"QngcB/EK7dF5Kaetmp6hr6queNt6y/lANLcWua1eo6S87zVlRydF+Pnep5pGVgj8GJisc8zTO0CU8HXQ",
-	"56FRQ9XZwYPdrpl+ZFXzHcoKZobrncwOIe1T+X1n4L4K/O8Fj314QZv9ftlgalr2TEhce9Z78cuLTmdT",
-	"XkrNCoDltUeBj3bNmSY86IW409pa5opZUdyqJm8FYeq8f64+darY0hWMgo+lzG+aT5Vof4YSvgEof+1P",
-	"L1I8FSH0OfZD8xr83FCx/bulOpUrJppPOHoouZrf0DlLIfG3LFvfOW9Q8E3Tp9OumyaKTaU0YZFr901e",
-	"Mopf4J5PZ7xslyEAY6cpse6/UMz57ILvGlRg/43HgwV3fiVMPWH4qaEYhPCM5qxu0XzT0cqe13urI+zw",
-	"m/7o5ZN2ReJvVQcwpOTKHIMXfIztPkQAakFXeiHNIem+C2t4wzZkxRTJqWFzqTZknLk9gBUPkPngb5AJ",
-	"UFpBMwV/oP5o/wIe1FlyLTLcMPZL3Bf2r2BDQPOa+XR2kmDNASoIzjhitmVQbBk6DKcvQ+i6mWJ6kZEx",
-	"THfjOUdXZiPHAIaHmmZwuPWuBXSCb3COMnx2LiUAll6SDO5oM/uTIJpuNFkvNieI/po1/qWMjO3br4Xv",
-	"LfSmnhBpBSvFwtEIGGlkXYLvcI6jK77hF7eHRfU1z5nQyKXH6k2VNnLJVJce0SMB8rBfhlHjgzv6O+25",
-	"SOfKSqwVU1z2BuNCiEY4LihAsnqknWQkZFrijIFEBKiNqPwzvH31PlPMPmLPmjU1+SJdleCMZJaxV4pr",
-	"Fu2mglpFK8VufZ7L7gDWVAkuhl1obPEOUBtmifjp3sMy/2CKzzbHJYS4OUx/XO9AtT97/NmTYamAYWc9",
-	"6D3uevq342GdIpdF19709evcwuiDohNtyQ6vSAgwfOILf0JN4HTDTOp+XtLSDt3+UgldrayAt6KlnNsv",
-	"oIZbemMbTmmRaj4XMOCErJUU8xRgmRRcVOLGSfOS8qWOpmLdA1PXM7c9+hiTfNMYm9+umHDJGUOyYDvB",
-	"6UqZ05LY3+HckNg9mbJSijnAO8BFDKC+A0b6jDZBrxALW9BNDQ8/p6vd67V4WZRiP5JNSAxovZqMhTT2",
-	"d1e9PCFckO/eveh/iwVjTTtfzURBKB6fP0vBHmiytmO1veEpziHnaOZw0Du6h5nqxDRXpu8rEsIm8wnJ",
-	"zs/On52ePT49//zd2eOLs7OLs7M/np1fnJ1lXVmCXa930/nA3wm6qR4+jxABZOmPsv2ai0Ku++p6rnW/",
-	"m+im6/aDIUmJ5zmcCWS19uKEnHBgu71R7Jaz9cDtZmc6FXIdvZ+FchAAI4+wijgQbTU3+xxxqNXAE66J",
-	"q9feESeBy9rfFIlIk0PSqh5Q8LoDM/eWYbpeHhE8mdUkswsrRjK7WtnE/svLTXbhMvoKupmQbM3YDXyJ",
-	"DTc6lbPUfplNrkW2lMIsyk0qzAK+LKhraqcMnrXNoVUGj9dPQ+agVdPhRzKGnaahKMS1MBXTBd1AxWzQ",
-	"f2eKF3Rz0q40bUcAvIZlt5BSjE3bJiqqO7Vm6ijkjm4Q363F8y0PLNj3wIfDgcVXFEwTPEiAa7lAPGrv",
-	"trfHxpR5OyIhCljDSnYoSp6zCXGMqAlV7FpYpq18nqPdIlZI5qXMb+ybsnqzZxeEkgw2NcQGZmgggfNJ",
-	"E7PmOSNjeE5fC3twwdFG85sTsmRU6CBL1DmsRM4uYXNCR4VkWKeGfeAAFw9dEb2yxHMxvxYzqdZUFSco",
-	"27XfvC0B605HuN+gq0uSNcjvXFSGabDaWElX2lpzdiAJ0ZJQJxpg/nIltSZLXgg+X5i6bAfOuj25lnDl",
-	"Mt0Q6mYKp9sdmNeCmwl5+YHmptx46ZM5q8yZof46B8ixhxww/D3AozjlY1spOKgWBls2fqK5DYZ17qPy",
-	"wE2hP0zd3s4mPV+vw/f3Eq7fuz0fUZa3lz0e/bUXnPvOAYPHPts3PLW79Ft4GvQ8nYIjxGs2dTB7mxm+",
-	"hm2A+hXun+zVq4tvvsnI+PzJ6UJWqqO0Q6jJ7ELiP//7c5RotonnoZeV3REPv2Cq5CKuhB0Tj9c6ryJH",
-	"JogUdGLZc8r+ZRZcwR8zWSl7yElFMntkZWS8fz+cDM9S23L815xYIwCFKliwVhG+b7FDra+1ttv2fLSF",
-	"wbFl5nZOu+MghfoYUyiSQM9xc97LLtoSeT0lzbak2qXMtnA0OaUqoGqoYGsumf/UT8oFYdxnnx2M5G7V",
-	"lINbxu7Is6MQfn4v4igAKRz/cPbo/Q9np5+//+f5D2enj9+fXPxwdvoUv/qP+xJdz5dM8Zw+/Dtbp/+n",
-	"VDcxxMYDM7cjpg7xzLezb6BpR6m0I6VGr919BLKKM8aOsaWc/nzIlPJv6DWCnsBZcfn0iYTN71d6/H7F",
-	"xf3t/E+4e3fZdSvzLLhRkKLk6IzxFUMaUBb7rVxvwQTawxudtFFz+e/SYXdzKV4sqBCs/CgBNJH3NHE0",
-	"917/+c5atayMcwb3HdRb9wjEguSKmVTHayKjn4oSbAUmIdz2kTEChQmoNqWYqZRoF4QLbwBcUujAKX9n",
-	"H7tvhEoHRxZojj6WKZiIZk6HaZbdfDMc7cp2/gAscEuInpA1my6kvAErXZc0v4HqrCSrVJmRcauI5MmE",
-	"sCXlJdZvvRaZXppVatV2MB3sh5VU8MGUGpK6wIBQcum8AEZml3gpbuctI3Z9NZGCXH3z7g15/t27V9cC",
-	"XNVYMRuG6pmEauLT+2POA19LJZBZj89jqLE10bEqEvHWR0ZbujkIRZcIlBEDZT7s/6PXqLIrUjM+rObk",
-	"e3weCc7EIqE7tT33Zm4dEcUZY9U7AJHfg1wdemT3Kix2D6Kxy+mEu1HzOdxOOd538DCwS/wmuCRrxQ07",
-	"laLcbKnaHQHcdxKYHRo2yj23Tj2F1x1AepxM6K9Dx872+6/i6og6HB/VNb2BiHAsYKWEFcf2VLFCt6/m",
-	"cr9JAhColzYcu7uF/n++RXvU0t+7yF+ykt+yweAatGTqaH9qWOs3ksuO09/3DvU4zHIY9B0zq3sS2IBK",
-	"9UzzaYKU98Dg9mUav76HMzaTkVFUaN6Z8X8/CmmwvK03tiKo6yRRH/ZUs8zxmqmfiTtId8c3Q9Awonvt",
-	"vgV8QNcwEb/FHSEgjQM7DjbLyMPXwJe0CEBID8n+t420G2APfA/3qEIanjOoE+wUbsVyxm+ZviAUEqi0",
-	"IdmSi9QzUJYQOavv+VBUWfJ0di3Glo02F4QKCAGdysr4m9qcKrWBi9nwhtDQuc4wNKr+wfv/ocOpNAvS",
-	"9Ap9ncQsgICQj5bkVFPWekOPYgr7Oq3n4aORHa7ekB3VytTYy+lXQe915UYxkxAPs7bqKSt4tRwlowWf",
-	"L0KHzSHexnLLRyA7DK8YX58i2/tk4yJlYF8oUvACbu4RTRl+c5hW0Rs72VTs91MT2fQHYc99N+3q7jER",
-	"9MaZCC/glv5I0wvxsBtIveGeTcHWxz++rWNvk7PV/b5peMs0O7Ji930OoQe9Jl/8VU57XhxuV9qMhl80",
-	"yQcpx+tcXhqmnD+GlmU2iQjSMlLJE0KnLNe6Iu3LShsyZQEiz5zfMtHhrHMYhem0KubsYNkkZNyv8Jkv",
-	"8BHANShdWde96WU5FV/YqfwKmx8IbdgNZYCK1CkCRt1B1Adumm04rqP7fHR25vJM/ReRuOm5kIqlwW1T",
-	"fdMZ5RycbFhVTWRlIAbWLBhXIY5SHUo4plXBodYDuAFJJm+ZUrzw5YmzDg7onTa+1V+/WlAru+CHOAM2",
-	"2NWK5YMrTUF6zmHsFtvqjSx5vsFI7lum+7H699B0F5feDqpTVLzB7KNvh5ahiq3EwaJZyUiu2oc7JAeC",
-	"jQC3MHCHupS3WI+phGxGAX8cqOe+c7/MrCgjrgUxkrh3kTErNXPB4Wtm1cC232tw6S/nxZKr7kkGdhk2",
-	"v3E0syuWV1ZDImhTaSJFuUlcSCp+l3hHn6WrIC67jNi+4bxvpZlq15+13mAdfDJadL7rH/saVlsc1pJC",
-	"YUXa+EU0TEF0Tplacm0X9ijMUZedFs/athtJyUrHHUmHAPc6crh8js2cRottQGQONiEuzQVWcFWP84EO",
-	"FhBkZkL4zJoyk54WvR/0diG0ZsD7Z1q/ZXOuzdEIlY6AIWb5C0dzJy5lMz8DWHKLd2KV9WU5gMq3smQd",
-	"XW2rn80UtGn3r4yugEOieWvXaWjhoBoLqDEZppzaZa+mlTCVffOCxc2nJf0Qwuzs/s7Fnt+3Cw4hJbEB",
-	"RpCKA4IdSHGJ1+/tT92X8a1DNNRdRnApPNrWXrB9EAbtQpOhdQJCdhcvkgpCMe8V8lXx0tkPGqQwLdd0",
-	"oy8hccYHirtoX6s5151xTVBfPAV9ETDwcgZx4KGw9rTzWZgNjy/pmAZrMKO//N/mwL/NgY9pDnxqXf3j",
-	"a94ODrHTofaoh7q7pe7sneM7a/o1wXExW8uCNyWFibtL6RKk469y+krqKFKEywjru0Es7QPO3PZg3lYl",
-	"O3j6BgT51yVu0D3m6/VyVbIlE4Z63W9LvmG5woHz9xyeCipfbc8irYxcUsPzjmyLihfUBf1FQAftKcb1",
-	"Mp4EuWAirok6P/vKnckIjMZb43dW+/h6dD2q6844iXByWCNtKAtHmNST2GM9YMl3VyGcrthZszUMn71Y",
-	"lQDgOuMfsF4IJQXLS2r17VtGanLjx1C7z6OZeIvDYltqH5DtvhvJ+8B/Dddpe8Tx9dJVaV4ATsnQxEHv",
-	"QY/XCeyopkJ1V+2Spv5fjxJ+zpceKd7XPcqrzsKnVGsPoUJ5mZE1U1a59EperQJeksy9DnLb4F5gtSp5",
-	"bpVdBBYmY7Ng1wLPvQYipYFOyWVV4pXCtHnHGO8cdp+pQZ+5vhYUy6xCSqFVa12J1YRUwoEZBDjSdfnH",
-	"LESfzsDfYNXgkwl5ZynVuVSwrewskIdkDP/+EV51ckE8BRiqySGYE1oIqaBNO511/9oEpSyjirAs2XOt",
-	"+RxwJI/z4lsTbbdQ/LOBaBu+lygz1ZbknSqI93VKcJ1OK16alIv46dJlXg/EkSh2fA7hm9uviU5LVbIX",
-	"gc+mwZnJmdanuRRGyRJEVMERgbpkGvClazwxuEGcz/GyXDCzluqmwfqyjOUeiHJPVbIvD6D5HfQ0HUL5",
-	"rkfowqFKnhudWstxGOBJwVZMFDpFXhjy3H4mmim6ZHbahgKwdDDfsYdmVbLDJ+WSmYUsBlLqMX8H+JJa",
-	"vpnYiU2RU7pSTj0y4DAcMauk1ctBXKWURpFZ0pUmRl6QLOf+9NGGzzOr2UyZyBdLqm4AiWz84vXVtdAI",
-	"35WQkt2yEl0TmxW7JFfvXv+F3FalYMorg7xI8Gv7x4vn76D1ixev9Unt07gWJddGk0xwbdLPzs7Sp4+z",
-	"JPj46E+PAN8s52mhdfoEAr/VPIvCdN0BK79aMaVZMRQyqDv26pYqbg/kYez6D/dUP0npVa+2xGwYqaWU",
-	"BV7dhntbe7XZCy1+C8eyuxlbUmRHHLVmtktgv3R1EYaqfuFjvYpL+Re9sApPV2VZV6F6n/o/40a36k4c",
-	"LDo7BDBwX3kKlktV7C8e0hSdsHusrjkB2iQiOfheBlTM6FcW43dVymJrwzQVKJq078aIiVSsaHZOOOtJ",
-	"w3Zd7Lxr/g8tcjdcxFtCClTkyTjDbZzVuBoraje5YUqfQFY9LctUzjJCa+RZs2ChxdoMSDWG5zDJ2O0z",
-	"CNwF84oqdH9DNRnvHdjaepVmRb0t4RGykGWhh6f9A1GuNNeoPbiu1fzoWKrA691enU+Cotrab4HaHCQ5",
-	"uii6OqqulOtOBfi4ipzHasD3rG3+XvTBY2VlTwdOl+9miJrQxUq1FjPUNnXXBD2i6juzSAHPNS54EOrV",
-	"HgQaai0IuUafhwv3AEHwQCekjvoI3ZTDdp4L9PBD8nTFZuzq6tWL5wOn6oZtdHyQRlXasMKq7DqBQSDG",
-	"KlzMwfnfGyQDCPsbi4qlG47AgyEGuTtbo2JBMVps0pKLiBti9JU9lGwPGVJszXQm4GDSelE80CR7h8P6",
-	"TjMFNOmMWNP9Es6MzKWEgkGR/WfOlDmllVlA5UXyB3JdnZ09zm/YBv5gGQE64FFE0gTX/oR8Kxj8BKjL",
-	"wUS2jI2OBYcJSXBh2sPtXPO/scEi8ojcmBkXc8C9FSbVC3r+9Fl039ywTZeGt6qmJc89Ku4uy1nrkAvi",
-	"ZvxnVtimML1LapIGChLaASplLpf2eO/CfIw7SJGPM0hV1Jck8yVmwQsK1+5+ySpheEky9zGFj1l4O17D",
-	"Dvs+4hmx4fNHpsi4aW1NYnRNAh00WOVO3nkrzdFJrvKWqZKu0oWslI5XTC+lmGNYkZsgWDxt6Eb7WU7I",
-	"GTGSnD96dkbGTs6RR88+8zFyrkrJo2chyMVZtExJdIjHlGShZSnXabsye0cSIVSEBwgLWZmdEi6Pn7Wq",
-	"qzyN11ajZWcHj86HVWeJUR55RZzy9/um8KOWaGkWakBlluChowqyXF19+6WrpXrcBkB45C3v/NNH58Pc",
-	"866XAxQOTsR0UhTzLZgoVpJ3FNxFTOe0RoceprLmsoAKGGXJxJylTqc7trdmSnea/ri+0WmleIf3QK7Y",
-	"0W818oYdmCSrVnAxk/taxRc26VqLnfcGY4yMKLJQPWa/g61eYuryGyVveYETPoTxe2a4yjkX6YrGoPu+",
-	"h/tFezTYc/iUCzKtjJGCaCYK9IpNlVxrpiYD0F/2IJ0ExPSbkyOAslbu0f7mW2QpDrlsm5d0jOMVFYWc",
-	"zY6TaQt8uC7sdJfEoVZfHcQeyYE5LcspzW86uOsd3EAXXLHckO/evrYahoJgYqY8HK2fx4RgWa1bhiX5",
-	"GNFM3TL1QBNUtsh3b7+OMmFeciZMl7rrfu1CzXgOMZSYg0f1Dcn+4P7L0EfVAhli5tJRhl8ZzcrZLuDQ",
-	"PirbwEYRVeaofHk4XlMly35lNA/juGosMXCn+u3dZ8ge0KiSpUu6Wg0CDb+6+vatLNk3+FzU+wJSfNhp",
-	"pLVMrR0Sn6V7hX+qj6iGlWMMU49ja5G25y0EkqpHkWxt1mGZ+oGIeC1W1eBs0HCLDkwDPbCBv29QbMi3",
-	"S25cHXGfEQPbFcHBmo18w1bmEpPCExdiA6E3gpEx9eIG33vSDxtnewtG5KAsIZQaSjoRIYlbLrKkJl8w",
-	"felLjjr3eUJ0lS9cc6qsIJ1VGoXL3iiUIbs/DqwWimWwxqGOXR215DWFFZ0zuJTwYUHuB90YkJaCjhDu",
-	"bTGzO2OvvySgmRFoA5cE3NmxdlYeuEKrwet8maydReuB+NKIq0jhDyzA8t3br8k4Ayyz7JLAHxm6KqQ9",
-	"KEopV3Z/EVfmbZuKwyZJIxkjKLlYPhdirZLtpUClbYdVz3rg3GwJ3PaLXwsiVcHUZYAc7/l2vZDaV8X1",
-	"a2K5hWPovg4Xyr5mgKNyW5y3Itb3Sfft3A5QvezWhxaXBLIMuMjLqmAkg3IRRTYhX3r+wW8s8894yRCu",
-	"LmsRHqBj/nB9/eH8kf3f49Pr6w9Pp/Z/hf3zT+z9L4+SZ09+/Y/hMf3hsRO7EbZ72kmFkosbVtQVjOst",
-	"m1MhpAHmgHoH3CwIrYG/Ehd/R2ixhM06VYzenM5Lalm2nguQ47GtG3eNR46wA+fIEYr91u3ZrmvzGMX/",
-	"/jT+kGuHDQx2UUQ5dZccLlrBiTsQh9upq32QYvefTWMIzLPSRCqCpelOCCVYrbpFApkzLFl6h2hIHLEj",
-	"qmM+3zFtXuy/Qe+4eTLtYOEemqe86VGtxOf73ozqIr97SD8KdQQuswfxbzNLESW217BgPO7F0fHkdGjg",
-	"wxRK9R0JQObLo0YEup1Ra4gxUYcX4KmEJYmUO5XQ+e6rukyiaC15HaB+OArFBbMfa5+1kWS2bsuUXHo4",
-	"dklmXHC92HNB2Q9uhrr6m3A96v7uVVcE339H5LX6drmXMfoRyk/7q+4jAG4tNQ808T34img4j7KCEByC",
-	"KFVkymZSoX7blX27D7igV95s80RsZ9YVnOP3Pnj7CjcMmigqyDhTrk6srgrp/63vKCBWUwoGpWKDITZT",
-	"oKiIejdWSs6tzjtwxl944tzxYt/xADSZuaJLUliLTEsyoyohsoIrZCjx14Q4bUXqQ2yXTot2Abhg0/gW",
-	"Rhpa9kgMafW4/fj7aIiVUzrTaccFK80NCipCtdXfrCCzTAV35hd4u80Ld7ndVAZOaQ4ia7vFCURcZRjF",
-	"Hq/5Es1n3D0b4zu1lYQUTNyWaLY/Emb1FSsfydiAIPZCemtbWZqxEvpyVTLTJaI1a3IQttAwrl4R/2vD",
-	"nViQvKMvK2LvKNj6BS7a4zLAc1R8Pm+XtF1SUUEUFpyS4NZZsKIqXYnzWBRbv8I39Z2zf+kWO275fMIF",
-	"rc/D5vgNdnWwFKHQCSRtl97wBY2VtHzuGQIYgFPMeRdFQmb2OOTGR72CZECME0vtBcl8EFvtn/VfXAuM",
-	"5qW81HZHzNgafBlUkAUtZ5hhNI5lJJ0kJCvlOiOVsObTZ2fkvyXXIltRZbh9EX79+VPy36DANlJsMqTV",
-	"fn1JModJ4KjihiwoeHlc8O7GlyyrI2wchkGr9ABC3bn34u0wvisa0FBnpg+/C3bVHzYdEK/HxaX8FoqD",
-	"ToMcv+0DUIOqiGW8ybQypGQzA+fImIsQnAokqDOTQZDQEkJ+yE8Vq1hhf1WVEFzMT+LCBUnpEI2OEGuV",
-	"W8EIZ5p9CaP5oqO/vnpOcOr2wjB44x+IHFQf6dTABZDqCF3MP4rXkJZ+V9kdJDksWCfcRAQz4tPAPRwF",
-	"ybDjd9hNhel99AD1HWHz7VOiXpqkJRPa7Ly9z1qnQvfp0n0eNHM7nCNwDeFQyP7y8h15CLRll+6IsFsL",
-	"YEPQ0Qee9V0OYeKWKwn5oJGUzp21GbT8Px1xwWHo/DAdv+6bz48e1d4cNb9VTPuuCBvOPSBCHmgXMzzd",
-	"ODfBLofk9lAoy3jmuDuWmen62QGyRn/DA6XDNMEjpodR4nppHglpCmCgm3HsndK+IQr3BBEElwmCrBcU",
-	"XB52NRJrZ2eWIEfLJ8IR2lKF6pD1R2cx/lnaNyDzOHsVDyWnJRhJrO4C93UGawe3YifPDtYHO/qIailO",
-	"26p2kzDKi0ZyNpr3wyYb4Iiie5/gdBwGWHS/4D3nh164VzBHUM2iOza2UduK/lEBtL1uer3xqXydaODw",
-	"S4JWKmxbZHPkfFUJ4jAb1nQT31Y+qS5VzDABrs+CxlIcfApnXb/L1zWHJDE6p1ycQPQyU4TOJVpziEqj",
-	"ScFg+tCTIOS128omTJgU0gO6BUhsK6a4LOw7NOHmklD/hFX6SUZ1KmfZtaCirpKNXuUm+5I2b/fYF9oL",
-	"MpelVzemQq+Z0tfiydkToilA2GuJ1mAQofw0lA5/ihoFwjB1S8uw/uAhOfHaPaM9rl8t8ToqCDkZ5/wR",
-	"bs13zKCogHt6WMApalha8iU36YopN5ABhHjVf8UUwYcJxerj4OosK20wUrEptXWYKMglPcipoqipkGXh",
-	"PQvAi1Qxzw715Sq6vwBWZaVkUeWWnz2facPLsuFXiB6A5GPibzhcQj1XpKnBgS+6YStzYX/bwEdwrnG7",
-	"fTaDWaqjFn+E07pWboen4rPZLRG69JJPEezeSNUh0e7BU8eFu7d25TCV6xtcDnQ8Ue9DA4EJHgUjQfRY",
-	"XTqBPbLlXotourWHaW8x02jGRO24Gv5oKddHPOUdY8Of9N62Dkck+n5a3jon8pu5dRdqY1eNBCM+vVPH",
-	"nkYV81KxnTPTh8ItTjraOdhms09iFv6mFuFxlsv3geVxWSNQzTgrC7JkVsI3HufI5d5vp2v/TlTbIwMb",
-	"4FZhH9YF8/sPdp17gIzhjMX7HYDeZVSVnClreJ70B70IEcviGkeDcwbH9pLeQBBbg8ARQKeNAeFAWsZZ",
-	"c71FR984hwYaZPcGnxsncRL0eaL3zc4AXPuzwsWv1vcNK6p1R+h5X/TAj43hcT9whLvgHgFrvd/Lsp9E",
-	"ILrd8VuKxSunNtuNPThwB+/rDjsgRDE0esO27QzAgjp8oDzulRA7Oo/dHbUb+hKRRxBdxLJMp3w4DElg",
-	"5/kwPY31bB9wBgLHGyawNS2hQI+8Zaqohogsu6W5mKczhfCo7Ys1WSEaesdIRLWcRlSL5rK4Xo0EF31r",
-	"yId4641it5ytBxfVYqlA5W/rQh+7BdBLLCVjFSrAdLCy2KpcWdQGyVzwFKP5wtmE7SneU69rbxoME0wN",
-	"vgbFu5LpJvX7aJDZEujiPcgP9e8ezZ3O3aNloGf3aB3o1gdb37+eO1w+t4RjTEpLuwlqbtxl1a+9t1lv",
-	"SYCS0VumCS0hkSSoWeDqEwY3zv1YtNNAbzFnUu+qbf7bHYyfsM7dveOwvMtdQ9uF+QlwZA5BWXYnnnkQ",
-	"8kjyRxOeBq1QO6w0I7wNvnIwo6wTzAayJkLQGoz7Dk+zAL8G8YGZvgOMTasMzBaojZ+MLhb5RwiF+FE1",
-	"qf7wiXt5uiYYa1sPJBsmZc9YWwbYk7PPn/XQLZb0Q9iFvxnaKqW9NZitMTu6ooN2pZ2OujNw70iXM9oj",
-	"dDxsHScFYhefY+jiJ8DH8c90xLQcEhAF1yBjP0Xl6b1ZsAfqS+9A33jCo9L3XpNVt+BJZbsSdCvAMFiM",
-	"wxmmLU7pWbRmLxr24azNo4vDl+yOYOBuLruzX1qzcfdUqR51zVtBxgMEdXuHHxLVO+/pYdHea21gwBwD",
-	"7joOmQFyAlvbCL/Zm471uMO661EX9rPemVzPyW4GF6Z28SLIkbVWG1M7ObI93I+VZqqrtE/70TBL8vnp",
-	"/6SnP5+dfv6++XOS/ufp+z/8x0G5U78xqWd5bwlcu7jHXhodk9hzH6dFzVDHniPgOfHTkqIzbNAwljOa",
-	"doYKvPOpvQuqCSV2K844ZtNLUZAZZDPEwwB2q+kdVJGHn1RttuxxjEV4CgkdhohgWe2K+QKJt/KGDbX3",
-	"fUh9qprHt2t+1hkO1CDmM4Q6UVGQBb1lhIlt4GdvSh7AaGuL5C06uoaL+nNfsbmr0H4kQfppxFJ0RrQ9",
-	"mY8UOFsndHvl31CtISYOG2R1Ig14GVd07o1DBwQA/tCVqyB/UORA+njvE74lVA+d79j14UP9H5jVduTc",
-	"2YMOQfPimD9yueRxALG57MDLFJp24My6QsLOBxBcqUO+CRNzLlgd9gPf5VKtKk3GeKVoeRPCNmAR7fPU",
-	"cITMPokX/F8xsfaJHbsEfbti4nuIyFKsZLSVpd9V+7/u0Q8VZqKeqSSc0dhyfc/Yzbezb6RAmCevhkHu",
-	"LVzP2MPAkrHgAHU4k5UCkBnLmFE9zPZY0JZSpythv0lGS+n+MBXT+NeaFcL/bRaVcn/OFMc/NDWVsn9G",
-	"c6Z8seMry9KOhRhVTD2vcED46Ssvif76/budSqHPsf6R1g6VBIIwsjffXr0jD2llFg8B2gxudWHnwGEI",
-	"3TbLszBmhQFyTJh3PL+JQlIRzcW8ZKeVZsRAo9bL4GF9gb9kiYNfgUC4ckOmG3fpjM0QvcJ2+1PFAAca",
-	"ReUIH29IoyvuwIHdefBCyhveEZzlMOF8Ch7JoS3RzMD7o5MCRGDDhoqaMVPXVZQgPhesCM6dnYV5/uY1",
-	"rsoDRKFhhb8TIuO3X70gnz85f0RevXv3hnzDtKZzRq74XEC5ZZ2QbLGk+Skit2YnCdFMmGvBhTaMwi0+",
-	"FRuCS+lAhKDOFSLgohM4fDkXcyyxYhftWrjZcIbPqTd8Hv7Ci18fwnP64S8IQciLXy9cD6c3bJO5zE78",
-	"Jr1hmwuIa86uBfgEl1wYLuYnCZlSzZ49OS1YLq1CQK6YKEhWj/EUMJsuiFz/eYzZo42YxyzSk0un+/wZ",
-	"f68E/wDlYaQoXJPLG7bhxZ+vR9gCN4HPQr0eXQopclb/XAn+U8UI7sG6DS3nf74eBdN9PYLA8GvREAtk",
-	"uiRXHBd59c3zF6dXr56fP31WZwr75jB2fMFFhusCSJ2sIMEgRRv55Xr0n4jR6N4P3xiq5sycVorbb8d2",
-	"6q9H/7miZnE9yhzwsf0GNpJt4h2z1+K7t187/Rh+dBVxsuuRw74+LficaRM+hJhTlExlsXGd02uRvXAP",
-	"fAkPXBC9oKfnT59tTcjVq+enwWTYPvwUkAWjBVOO758+PjuZkMwtbubmYVqHwz51V2ZNBrYH3ctLmd/g",
-	"OCiBtQV6G1mTQyDttQBGmJC3bFZpWmKQ4pOzR9pFUC3dhsM42aAm3djd/ti9Yjm4aNY0uQZvONybzCpY",
-	"5XoICVFsVdINK5CqBEYPxe8g38fuPnsQtycyuRZQaUzMd7njBAMnQT7h5DXyqebKXbn0K4TkzuSuQGoO",
-	"aFjhWcmYCfUGO6dLKugcqmIQV8aMrEoqMGP6ay6qD24p9ORawA1BIfMK2juRg4cE0bJSeQ0R8/zN64tg",
-	"HROXSoui8JaWvIAbhuRaQCWRuv4aFhtxEPNrNiXfvX6goQ5JHYtK/iIdJhosMS1LUl9D+bTd5Fr41j5S",
-	"eMoFVRukB27GqSHZQ7riD28fPbTin6745EcthduI2z9t6LLMJtfiWryQ4hZjR/WF/fwHgtkfdXl8V7qT",
-	"aZJ9OPXqz2kzyIyMKcl8SYQLvFTPnIzCIcBuJgH0ZDBD1NBSziuGCfdcE/ZhVfKcm3JDqJBis5SVdmLC",
-	"KxwX5If3TsIRS1XdzknyCfmem4WsjDWt7fKQXLHCjhJC74OxuTByu7VsX+PMHq8TP8oMK8HYr7iAjlLY",
-	"l9kJ1iC3b3Ch7248CXly9hiosk/9PGl+SQsmOMOyjribCBckQ8Cb+o1pMK8TuxjZh1NesOVKGibyzQVp",
-	"SFtSdaOboThz1tAbRqjdCAU1Um1I9rp5/PRvbJNZ6nBDXu70LldoKnT1vpBCVg57AAUiCF57tE9sv29B",
-	"iEAoOxzWsGywcay27ncMInrifpOKz7mgpQeXgcQIWWwu68dsv3VflBQccPMgIQG7a9bwc5IFw5ncsE2q",
-	"WKVZkWE6AkC9rRccS4Dajn2xJ+yJawwibwLyu7rmIvUJm9mE/I1tgG+5gk6x7P35EwLg8biM/+P0hVSI",
-	"xSrF6esiI+MsMJfTU49tlp1snQg+bBJpTBrxYF+F2fo1xOGSltbuZwUeMSxfyHYfaBeiXeW/hdA3mHQg",
-	"9aX9iMU/pLCW2C0r5YolJPvlGtFxrkcX5JfJZPLrr/YAh/MosyqSKzJQi028TCNyBhsC+n1hm03IP2qZ",
-	"SVzReX/CnZGsEagp3oNniQsMfnJ+PiHPURsAgYIyBljTVXnF7b5iKrfHFBO5BHhDODI6evc70rFEXQiK",
-	"jP3uBIszO2kmst4XSQ1SS6FoA5/ZjQ0+JVwVmFKnZNs55m6kEHCD6W3n5Bv+BRk/efSYZG6VJ3Y1UiNl",
-	"Wlr1KTuBbr5A+0BDFQkrzazQbfZYtqP2Z96EGL8yZvWtKDcJgWtMqwsQckWX7Iob9uev6YcTO7HY+jTs",
-	"viBW0U7Im+/s/56/e/HK8tmXL79++e4l5gPncsniYt6qIbi/yTi7YvnpV8zki1P7ygvY2qf4K2rktNE0",
-	"sm/xe3sm+GBQ2zMPN/tjJ5lzrWapYj8CIEE2IV+gSWFZ/AuqeR7Ifpx6KAY8m0F7VFJKnjPnLnEayvMV",
-	"zRfs9HxyNkpGlSqdlakvHj5cr9cTCj9PpJo/dM/qh1+/fvHy71cv4ZkmKDNQW56/eR0AD12MziaPsak7",
-	"lEcXo8eTs8ljcMebBdjTD+Eq0l3TzKN2bVVwQ9AsTchSCm4k7oomxSUhXBhWlnwOuVPYGJXQkin7nGBr",
-	"y6BY++YaY5ehtAzoQS4RiJYlszIG9UJg+THUiHXlyzP4cGF/cEVqYPX0tYA0VvzhBNnfYUZckmzBi4KJ",
-	"FOw3KLosIAQItFzPEHVfPlf9WkyZWTPmwwHnzCrX4BirnUbgveOGLcnYYV/LsrCj3PbuWeNUIve61ztE",
-	"JPujJrQoSLWakAwn488wsV7NCWX1tDIed9bOkKUc+asWF68LiHTS5rlfVojJcoXnoDZjzKuAL/YuENq6",
-	"qrYLCNg0NVEu1cgvd1DIt+GOqEOn4+VBkHD9+v13lz6guavLAFun7vHAhUwndVxszUy/i/h4b1jF5pje",
-	"YhPSrOzDF+iz7dHya3swQN1Nf1qDIDg/O3NJWMZlGbp65nbFH/7oIt77LZBnPgjcBotr21UGIMR2E7iW",
-	"EyumniAJsZ5rUh9+QWuXEjzy6PAj34mmKhI+9PjwQ19JNQXBEaSZ9XkV+7ACwQ/aCHoxfSG+0XcCL+EU",
-	"A+XBD57MmEsBoHON1+TB7nqfjKJmkbVpXQcg+OBdDwEd9mFw3jjU7/YC/AOvA1HsusZwb+FcgGEnF3B3",
-	"uMlIIdGqTOrkhbmiVphxo6/FjKFfDoN/UQtC82auaA54Z2vFDRqTTlz6NwNq7zj7wX1+D1/AoX0tMvSg",
-	"FNTQtOAK/SWetsmPa1P7ZlBHg/SKE+duyL1shzdQI5fcHjIbNO3srEGc53QTGN/gj0X1tpS0sPReON+s",
-	"e2tWKwl4tbMmhkNlhGtwbVhFx48s1Bw5gF86hwzoilKQzLVMYSROUVwvNmRs1a5r4TVEXIQUU1qseRiU",
-	"zGNF/T6u8eSjMM1rqicEzm+Hu4NnUEOxM/rr+lJSAPUuIxfOZ/RmwGGM+dKtRZOIh3QtsN2FJ8n/AIoX",
-	"1Gch28tLqCF6QQHi3UjlUckVs7N+LcZXr//y6rs3J7ED7jW+5GvH5TWgzRey2NybEHO9w1bZ1CKnfUVj",
-	"VMV+/YiC1NFwhWXG/F3erkB9F2wma+cyZyJu11X81xCzjj2gsi7OyV+/fxfKVy8e94hWL/zQ4ReRrU4s",
-	"goiVsfsNAPdFEfGyOH/69NHngfcbMBI0OnfCYpFkPN2Q7IYXVl6aGsM+QbPTnhVWTUDVGuSqQ0WY7OwR",
-	"5Nt/mS3iadi/R26ZKnhujQKuU3dEcY2g6eDCpeDR9mwz9pgVYNEJdGSc/Gtsoi/V5lRVor2JaqekEyro",
-	"Z7yPrQVmYrcNCj8TRbm2ZtCmfefhbcgxghkFGRxZ7TeACBzBtCYraa3M5FpkjW8/LRSfmRqbEqIB5tKn",
-	"7APopJHgSWpQHxKS6Vwq+6xc+eswuDRIw+9dly4BzoNf22YAaSUV6sFBCrJ9TmMGGmhWZqGYhlrb8EqK",
-	"fiUu5tudYxYbUKnYCu5drCaDVnOaLygX6VSBf9ldRTawKjx3hctn3FcQQ8sbHiP42AlWZ4XFwlukrGBF",
-	"tUpv2AY2EoQ5jTG6OSE0vxFyXbJijimwmpdWoy1O0FnqIJwYmVbLldUtJuQrb3zncjnlgl2SDOwvd8mA",
-	"NUTJFACd6wEgOWBsyxw6LaA5ul79V5NrYVWuxhXnMsdx1zvA/spoXjAEghHVMgGfkfN41ljl6AVAl9K1",
-	"yMDRltXPPppMzs/OOs1y5PN+Rrk9yHsbxdAzKAqfxiy+f6P935b2EZY28FMPOxva/WucXHafxf2OwTnl",
-	"Dpx9xrVtEVrW8ATEfwTnVHuL/4XhDh997CXvUnCAyN/5Mj85e3L4ib9L85UV8/fIF/XRdTwf7MjtAxLg",
-	"9ZejX99vMc9Dh/vUqezg9XjjXfe3XXjOjVEJSvwBWrTP2aQ+ZRNSifrva6GYluWt/brg2o6OFSfoE1gv",
-	"JFlSOPbI2APSJySKa48umcPQ9kHACCK7UndiX5JMSANusJSazNVnxLgUdE7Ar7mLDOB6Bf5ujGNXsrKG",
-	"kqXTZ5c/PTsjTBjFmY66CvyOfOUm/WNvTP+effvzga6xv/69U2M79bmoJ6p1yeSuV+4ozO9jE18Eew7r",
-	"iw3uMenwG6D2TP7rf/3v1saeYIyA3cbW2pnkUsxKnpvwdpl4aDr0AXHR+A/hG2cOUbFxl13wLUbf+d1q",
-	"rR7nnv1/2Xu75UZuZU30VRAdE9HkXhRb3e72GUuxYo9Wu2339k9rpPb2ObHoUYFVIAmrCHABKLG5vXw7",
-	"Eed2buYFzpvMm+wnOYHMRBWKrKIoiZTUFm9sNVksoFCZicxE5vdhAOCM/32Dap1Us6s2ve0nGeDeJ3Dw",
-	"FKUY/njQHTZKr1UC+mdT5teHX13/g7ckhtvU/kquGFeM9OHWO3esqcuO3BHthTtR4fYAGJS73IZZx/lZ",
-	"K553W5V8oNZoOVtS8nA8I23JiBB2fz+LcuAmpf4av9wr9F6ht5dKRJmCVOJVueCYVZ1r4yag42rMkAv1",
-	"pgoOx4qrqk0i/xCqXWrbY9LsM7xwr9l7zd6aZpNM1TT7do456uqKEpNa7cbF1qauxl51Sz2G/GGZcu6E",
-	"2fcYIcRhg8MRE7mFstJSj+kn3eMqQ003ZaZQlmHVeJl1/00Pa/XKKLRODxTO8lZ+/7LdKIscmwzDOc7u",
-	"/g3DfR4T7g3FgxoKkrHIn19WPnwHqHUczlru6gv46JXaKVsTtnAm4y98h9dtdDBTVkFWorcMRbPhIUVa",
-	"lewvn8tcxyvUOjVtLuDipmLOwkKX1FL+zn8CWb9nvWdlp8sNCjiDbVod93YPUd6vfUnaFnklkwp1yNC6",
-	"ENRbWjzJg067L7744qtuW6/t7Q+kGqdRkrJuPoMncohVKeD1J1mo0E/pJKtWf996ngUV2OvsY1k6v2oe",
-	"j8SnmTbumhMJuLZeMk/F8vVp9VgxY06zl4eHvcPDQ2b03PbZ2/N/Z6nIc2r04gNlZ1BUOBHCh4FFngFJ",
-	"DbTjeikvcs46ABILJZHQn/fXpMeSv/j/HPj//LekxxwfwqE8N0bysRgodKawC2BmxEh+CsWPnP2j0E70",
-	"2U/QTQAtLVgbgc+fVLWNWMza5C29g0v3e8Z+z/jT7RlNd6Pfxrcrjduz3xDIPUhKaq+e9fDDBkG46w6y",
-	"EehNpZfN/Jzik3vhp1m78/JMG2OEB9l3Xl3/o1O+mArlzkIk9ZD7FdrG2o7l7bk3/dqwfzv/8FPLlkV2",
-	"94DsbtiuyC4/u25Xo8uifQ1As8y6traoHDQcsGO/VgjMETKNDqIDihAUw3WgR3OgEqqqwblShX4gYUp6",
-	"0Kk60YVhw0UAAe722Hwi0wnjudVYz0i9byUddlO5HkVHZUIB5yEt1eVR4TzkULDwn/KEBPtmBwoKjvss",
-	"CUBw4fAd0KhKKyNCv3Lhrw14MLUFDe0gAxVuzqCFfwon/FQeCmh26CQAD0eqTdZ2Ou9v/758Xbt2M8uR",
-	"Sqrd5mJ6LwqxBDwNh7PkR4hrP+fcxusRer+BCNR/N9KFyrbgiy6LWHtp/Znwzwb4J6JyTZ9bQJxhuVSX",
-	"MMO0qsAndKGJ4PQx9KQcMyO85bCR6JNGWf8KgaEQCBna6usfSnoDW8naMvenIbP4Ipal9hbySFJHEhlA",
-	"sNql8Bej1ZgFGEPsyZjDZwHV01KjWIVQ8frwZUggw78hz8U+KGYLACkbKOJTIhgFv0tYQQK6pv9+pE1A",
-	"97KAuvI3UzhR9ZvZXM9FxtxcpuIISTcCKEyWGWEtdF07s2B86A24pjZus2BvWMCTUugOczYsoLJ6xF4e",
-	"ss7rV1/FHB998SkVIhNZQjHbmXBmcXDif5oQwhJkASGMGKhcex318//iMIxEfvcblvpVSAtIGAYchx4D",
-	"DpUyKISHGRUGu7fxooGiELQCSurAWr5+9VW3z94cfkGMYVHbn99NC7tgE24hvqUKGTlWB1Lhop4gpKo3",
-	"MIiswBUjBNYS18dfrxWbGX0lM+hmN/7ixFp9oVW+SNjYv09AcUF8Af9NhboS1hjCvNSVstRjhcoFUWbC",
-	"NKSFhcymUg1UZ2gEvzwY59w2F8L9AMK8o/R+4SZw/4dK7lfjt/f/nOMWgKYBwWVgIufCHawDzWvSuhYg",
-	"vVUUjCUIjFoctRJ2PO6jhlcbnBx81PpHrkIrGHCHvdlkJEIj/1nxKy7zQB5xtw2CoJyeHf3913qMQszC",
-	"vDTdYJOCniFkK+D71fcQN8EtpMp2oFzH24XGZus2r+VKX4pgcwjNCYG+RkbYCY1awkugUB1X+LEBRQiT",
-	"WWpBUck0BpnqNym+n9aK+r1uAC5GFdGFu4GOvM0FN9dtUJ+z5G8rOKZm65T65miFmoWsrd8f662tyEeR",
-	"n4Jwum0NCT+KZzs2vT9e25uMyC5Pwx89g/xz7VVLgAdyi6286xfVZXbte1+cRhfuXASiwa6ThkJFKZXo",
-	"acosC0jLcwssCE/kqOdj/NwCwKO80xutzjaEZ8SPhDI6z9e0rQNgp2UcgC0ipC4dUHRLUHPCa+pYwb0H",
-	"zIHC33UpG4UlLdDBmmg383c6evEiQc/Yz9Nrxs9n7/vsx29OEOYICwNUviAvOEYk9nOn1FN/oH4BjL3a",
-	"D3sMHw1g9cZcxtiLXzWe5MDlP35zsnPl+OYEx7pOMWh9nQbkESYVhhj1l8Bns0dflfIwRSZ/E2Op2McP",
-	"H09RFKZCuS1pzXUZqY9l/ogC+VGR1zPIIKSgWV5qMQpG8Xx1eEjgLEJFGOIDZQSA3i5YqjMf99qJnitM",
-	"qSLOzA/ca0k8DCKLlUU2JFCUhXh1+Lrvg1h/u1VUYK93EYpl7FM2KA9mXYLy7Cak/PGbkweFlqA5nNFr",
-	"eOvfQpPqkhlSek7rfswuhZh5G2kFq79FUN1G5xshsPHNADTFn03LbxtBbsk6AK2eQTAI3CmQDscrCJUH",
-	"hDJK/xq2YDhCSHmEEWe79SBAZEw4UUqh5gsxoTLbZxQmh+SZRTYZpavgtfP6EE+G69r6FiZwGjiYdqOy",
-	"4fY42I109nUzlQo8EtGE7/e8ZqnGZEbNbQ7SsA0RrvzPIyPG0rpa4/JK0FGLAujyHVrohuGu87HCUzyd",
-	"sKIJDL2Efiu55+DArCKf20a4QXmtNXaPAxtOlP1icw2w4ODenBphhaLOIMLSm/Oq9aWwgKVYZdXmE52L",
-	"gQomFM/p6cYApJVVeEBw/ELZ/W7NH/MeDzvDWfmxAYB5oMQnJwI0Do3w3DI+tDovnGCZ4FkulWhuvYGb",
-	"ffQT2aG/RMM85iT8CcIlwhuZcXm/KaGd5JPPNOLtLckxwgpBCI3sQxgUx5fg898oxWytfjHhKtOjUbtW",
-	"nZAc5/JSNJD6sA7mmXvlSVLvmuRtt4oaKvXswSN+WZ7ZHfmwg7hBeoRVD01poKXw40rBDsPZV2A9oIdK",
-	"8HxQj1iqVfDGBGXsIbbxhgBuJj7x1OUL/8FAQdAlvIuE1N+YbqsO4bzVQL2N2A+PvOekFVbEVUGRvWzu",
-	"nwsHB+fnH76jV7AbVa4G2B+n3f9x2q4PnSKSMBJ6FL3mYydr9QYmAWBlvPs35Olla8VbBEiJfWIdUtZC",
-	"kbr6PwsAl0GINcCBwCoz/366vUgXCc08i/gBTr9/+y4UCZleWXwG373/mqxeJyBa8iKTAgwJjL7oDVTF",
-	"JIQkQd0em/IZ3mBsdDGzLM25nMLRO7gpPTiMB1y9lBKXlVUjkN9MGpE6yzpfHL7q+p8msGhhvf6VXsNf",
-	"A8VWRrxUyVH9dcHDIv0Dmr6SaYuYUYiDh89m0TpxV7PBkQVP+uwnXXonDL2MGYArMs5+Pvuhz07UIpQ0",
-	"sOpB8BHQdflXa/UF4FLS/Im4iR6hyZC91dNZLpw3ZKEoYIMCdv/0bZXVyJ+/KXLcCqxddKc3L19tfCN4",
-	"6q3d6KJOkH6L51xDkmf1jea5XCr9BRYCLxlTXZM4SmHENgUgCgnLhcQF22iI7ChITrJkwn/QuG2sr5Lu",
-	"3eZU2OqdngjvxHhj1IjKx34+e494naVv0Qm7V7imu5EBvz0KUc3qlzVqjSb/bNX4Id43zv05Mr14DxmT",
-	"1EJlCNZN0oTuaoJdxL2BSsAsIxonWPvzV2++ZOmE57lQY4HeW1mvZifauINcXomsRQgGaihVFrqJ4FmW",
-	"N50+K4tSyyWXtvI0A5k3IJNF0K9MurrJvF4LmnqjHTcuMpQbq2WYK+ig32YeShE/NmggLnRY+mvcrB6c",
-	"S1AZ3Wfkc8Grgx0cF9xNjC7Gk4dU3VQYArcT7VjHa1BqKyzagEFbos8a1NICmWNXm5zfxkPf9AGiH2PZ",
-	"POL0PvvcGk2/07WF8Ouyvtk0fmFPI2Hol6j22NRzaxYEet3WgGrt5CDl67KEJUUTpgjjQQJijxLzLUN9",
-	"+DCVOmyq8Z5bIPzDKoEyfKEzUz9N9vYErvBqlwTo/YuML2wyUB1aavbVIfFw6DyLb+/DqwUd4hGigXSU",
-	"ErGsgxlLokERUOw3UFZrJQzBBFV9PtFNoZEGmP6bU4xKzJfke0f5iaVRYOS1cD8vdzV0W45fiXm8dHsQ",
-	"jy3xavjInbKasWSGeiBIqYP6gHapjM2MVKmc8dzewlREWB5NtsKrwpaNxXtnmRVG8pz9piXZje/PfmAd",
-	"5P/Bib+4NHnSXVHsSHUBoWugKoiuNWrrv3ogvfVD3xNO14aKSyu1V95dQHXBroNkEfUFvpNmlhwaL8Sn",
-	"VMDLbPdtid+BEb1DnyVESZCUvIZQnlHeCWm/gy8MU+9IB8yfPawthLzg84ruGqg1DuYyA3ZZ2z1mCSio",
-	"VOML7HNNiPwRiWUx+QjdP/AtdmABv4lyfXZHzgiZ9QaqiTiC3Yw34l21thtzRxR2Y3KG8vZlV2wbzEKR",
-	"r4NYeHV4uHHWbYtkFCAD2yK2SPVM3GLh4GcNQA5o1sAsSWoXRB4YWy/meW6ZzNowHegGIrsYLrbxkEsa",
-	"8adHGCpf0wb4QqWmPSGMoeqh2wO8yLyv2R/Kqyqw9eZDasvwVMSbASJGiGcBJlYtGKjjEe4TSaABDptG",
-	"jyWg+slA0TfBEvivYCdIgLDeMiWkmwiz1qDDWAHDYKC8RZcZ62gTOq78P6VDIkylkQsfWlpDOhJPqWAL",
-	"8CuixgSr7j+ZcesGCjLymmUS9pew+8DDljdJyMomx+BS4uSyAoVfMD0TqnpjzV4lCGMp9TtyKMv73+ic",
-	"+uX2x29zJ2cCM5zVYu2LCJt9Q2ws5JFc4SkHMKFFlGccJTzwmEHBFbpcdzMVQX7qHmXJidbuUUIJWcWd",
-	"1uHs7ftzP73zj++/ZUOh0smUm8se++n9+Ud2fsr+6+HhwZsv6v9++X+97LHTt+/Z1+fnPXQAz8++xdOM",
-	"hOc+2iuzRIgH4VfHr41lUz6bYTO4dAgOqx3PMfoVhs1y7vyOOlAjPpX5os98kJkQ8SBgaCTl9IOxgnzb",
-	"fCKaEcggnVsu0jfVGu1wAy1HacuZQgNEOZWnU1xZPXMlD8zpHgrMxIcgDoMYPq6FWnD1TdKlRkBZE8/X",
-	"o5m+ja67aZ6fPLHNnbtd+mzVg/jHWl9UWObrq4ffU+u0u3vn59/FS8U62AZhATMRyl2pf09ktROxWAbX",
-	"SG512TVO4KmBlihkvgW8Rm4s9CNRNY+35xWkymxiuIVIeszN0L9yCcWE3WMWPcBAUT8iaODJu/ODV2++",
-	"PPj27Y+1qiYhDTN6jja+/siNNTMwnUokb6xa7zMxnWknVLr4Xiw+wArwnDRo+65ZNVOc+QN5aNU01ukv",
-	"TjHbZ/q21BKCqsPVkp6v1WRZySeULpF8bqTkcTqwum/JlJiJXDixult9DZ/XdOr6tiD8Uba37s1MK7A6",
-	"jG/61q99tfTu/ui1dvyse3+H92xIoIWyvJJ10K5LONWB/aG7l5tGufkWKBjF1sTmDkR7/kcunazK2s+z",
-	"jK+Yi13unDjgA9Xg7wX+cW2qKAxbtKxrNs2jNNfq7mfbSx6sv+dn6cD6iT9q/xU792eLva5tq1N/tqhp",
-	"GvZ7KDHHFP1x6OUywlHslhptA5TyXBpxH75uJi0iO7xIZWba+/GgENUyDmXAYwMxqE25qirrAganHrHE",
-	"3yvxEXACyLQJK8vNXr3qHjHOPr49HahUKyVSV556e09/yJUSpseUdtC3KnIr+uwM21BybsYARMqxsqyc",
-	"PNxrJMcF2ornliVT/unCT+MCzmYSiMyNGEEjX+f14SFLyl/3jb/9hdP6AkZIuq1V1G/ff332dfjdozc/",
-	"8WRvZHxebW0O5fjnKW894vCC1GP/KESxh0ho457yuubNh4MjApBYOFTzSoPgr7XytFK4b2ktlktkKjvx",
-	"u39bFxQWtwZUS3qyMxdzY/mqWRlaMET9ZlazETf7qKpR8E6NHpuq99sWuUN8plIW/equEb1rDwZuakX9",
-	"my67ERrkMpzG04b0B2F+CHNzZzQM1VttTy/3OxcEDIWp8/706jXThr0/vfqy4jeZcTeJ2Grwt8+WLXFb",
-	"y96b3rOpVGWBUmOz3XVIeFB3hhUJLXPvVQeEQIEhA+gWZLP7AwU1C/4RkkAFUdGs4x377PXh64gz0t87",
-	"kxkUGowkaSBdC4UBA9VIB4svDHvvQ9EcoNxKC8eLKgCQC3UljVaAktZYRIB3CmZCZN/5ZXrkG3d9tuEZ",
-	"7rE8/bpAwXux/pXsg4UtscVnGRCGeQNS7U9Bt6S6Espps9jlBr/CMbl8PJkA7xBcdmCdEXya+H0AzEou",
-	"r4TyBoUaxnuVa45I0MqJPJdjQYj8ytneQP2mh2wWby9ERcOgHgKZ2iZApTbVSjutZMrzfMGkSo3gUJmU",
-	"QIGRESGU8AZsoJIfuHUHwKB08P7rxK+jEamQV6Ii/Ai09YHhxwh2KWZkIZkRXpGkVmwuVabnx2Sn4HVk",
-	"3grpPKtCEe6gINbfl7JXCNQzXGAbKL7PHsEW+LVjQApnB4qaVBMjrHAJPnW3zz6ofBHYhyIItSn31pFn",
-	"MF8rlOuxkc5zPfeLQYs/UI0QtMfx6AACVHXohAtL3DaCccDrtBmoXPvINIH2IukWsHUnffY3omsIjEAp",
-	"V97UW+EYtYD6KBDexDlQm/UGKkICDc2jTqaX/ukB2IiQBojVL3wllXX+wcH1GApuBM2RcF2mfgtguVRI",
-	"FQGYKyB/L0vuBy8HgGk4M/qTFBaHS3NtQyEdrk5z9Oe/aSPLW9pz9XTKD6zwFzkoq5nJ1MZSWIbDPM9b",
-	"OdDwZ7Wy1hl3Thh/7f/oBJ37Z6lq/4zV7J+/6aH9J2rUP/0+bP+ptKswNrud3p1v0f2X/7IJDRzC2dQI",
-	"qlC5aTmymmh6HxOYSAA9V7pyeVCgqvWpKXnbMv398OCrX39/2Xv51R8bzfUcoPSp53/JjOAEsKwTiUcI",
-	"NGNV6tveqX/4C3j45Urvzed8fb3KiqW+BVUcqUJsiyXUfB0xxOhQhM7RYwl8HT73d6evEAdJCZZk3PGj",
-	"BNVzovNMqvFA+W/+7fzDT0wPfwvGu6pnpQKzDk4TbWcmUjnleZhP1kNyGQzr3g2U/0W3xxJQnYR1/Ah6",
-	"xJIg6H6ypaz7f8Ti7v/tJd7/H4Xe/wVyT7ABkewnXf+Rf9aEdbxAiE98OssF1vUiZfkFoT4uD9SH6cM9",
-	"qxxUSoAmGU2jH3bGcjp9YFrDByw7TjpFAcsw9BYv2qRwhVKtUmGUZUrDRu1/qlPApELytIqJsceSOiln",
-	"MlDl2gd/AjHm4G0mrMNV+eagC4VeWyZmAt47w/Xp9tlJ2N8GCifWURpeb4/5e7Hk98EzLDIePDtig2f9",
-	"fn/w7I+kO1Cp9rYAUYnh4cJ+XfKcl20F3sZA7Y9muVZjLIbhUonsiBmRa54NFGIGGQ4opbB5GwH4W9Wi",
-	"kU7jtuqnTnYJP+VA/qohYzBQQzGRPm7yez8sATludlI4yzJs8LGwxXgrV/dTlu2L33b+xBWHFcLB789w",
-	"/z4pfDT791+9FSbPIwBA4IfwPj6CAwAf/VovArsSET/jOaz8wbmXrndEcxkV8+LGvRb+MfJsYpeYPJB1",
-	"lCiIEs8ZXhnBK0VsUEgYHLk+Fi0j9GTiSP+Kv/9rv99PBorHjl+vRo71PPaoEC6Ohg7Qdth2gMJoBISC",
-	"iCQFwPSATNlaIPYuWvVdFr5Hw7TsQfhQT6MO9yRG6aK36d+5FxK0mbQj31mqy7r2sripLYtb773YdVtT",
-	"K2ntZ9P48DAZ2g+qtkZbaHa6HTDMkmAd8dnM6Kttt7eHdpj//J//i9EIGZrA4AgY749THE5XUK2snquS",
-	"f6pTkdf9R79akItMKFnx/mXeg8j76JskLBnpwlyIhfD+H+QSYJRQiZsL2x+o9zE1ouHKIm06haOU2MO8",
-	"CToNmFUP8RF0q3hXe8RlnngfA32gBNfXz63D8cbSAf0W/ErneTFb6iDGNg7b7TGrmU21QYJH/9j2Qo+S",
-	"Esw0AAorv3VYIXzYBW1bUZNZQDJFF0oq773i6iCyFt4EGL0QA95/2rTLnOA7ubfGrq9FClQt9139tLlh",
-	"i7zZ6r3uc6tb2ljJBPDVTjofuRWGeX3u3sVwBkvXtL8eGeFDpB1aQRyg0Qoq7SBmztosYEiYrrFzx8xp",
-	"uCwzfA79YVyhhs+EsVrR+HbJZmAHWt1obGohzuCOewOxNxD30zgKOYyHsw87AAEKnhEZCITuIfuAR/gy",
-	"NMyLjKGLQR4HIYpFBM8DFbsxHaLwDVagWi2piKsZfBwIX6fdNj8i5GI2twn+IfY2YW8T7hNoSJUxxrZC",
-	"LFB2MATgosed4s4IlbWewH4MXv1zS349IvtFjdcdTdEIRBcWjmUZd8guTmhAXUYo35CjHQ0UfAn5aXPF",
-	"84QNC8w9wFGclQCVW55XfXHIMr6wjI81opADgFh0gdLzbm+gdJ5V+BuYoMIpYxlmqk3ml9QPjaCsfkoL",
-	"OsE8DvAV4fY9BGqHkyOE9pWYHIMHpDt3sA8d8mm4tBDxlEEORkEyFNvmfEz47zidPjtxbOqDspeHh4c4",
-	"jAUqOSi1U0LA3jDVBhkW2OtmoKNvhfvGj141t3+E13rTsLpsVt8cphQGOvdvbOOrf/bru/HV70lIdtwz",
-	"vbRyrTyTRj4lYtWg+5XBYKjucko8Jtzrj6mBWMCP1jZzlHeLUoTBMsFZBeQPXwAzf6bn7TDdPwTcUcuG",
-	"CzbVSjoNoGe4pa9RlGqYv5Wj7FS+mgZsbYko4CjhKUhZvDAMwdfK57+BSNmFdWK6Ik7hDHZDASIMdJlL",
-	"tzhmCRjti5nRQ5ElLDAHwsVKM/gcaoXgZyJjCwRzaRa5H8JUdgk2UhtoL13PYEGqSrHSoGxDtoxIhXIH",
-	"VAC1hkmgLF/OK2HDk7nZTHAjMtZJwGm5sEKopNsLzI2kDwPVSepn+12EwbsSxmtNJwl/VhfU0ciOCLgR",
-	"aaAGqua/BS8K8Xp63lXzdh15pMkX42WhLmVxw2UIg8ekW+eWnMFKvaWF2oZT0og/CE7IDgD5SKs2RHg5",
-	"sR9Gu/VVGta0TdXx66eh67giLKI8C2kHDk1u1RHFNrQf/PxWpf8QYqKQi4yaGPBIprQFrEPkbJFS9lhd",
-	"KY8GKplxwMW7GBnMiSTsr4Dtwl6wDvz/L0B41O2xQyxaCd1s/kssavffi+x4oMokTJhWx39l6zBmZWYF",
-	"2a5tl0BuJOZh/ZCKbno8UAlERBfiiucFVSuFHRMfmA6cYK49+FWP2Us5m4msx4DEo1cmh7p99gvmiIO1",
-	"KQ+3OGSRrNM6w6CSuwpz9kxwIqoMR1NQXjsTBtu9BgqiMe9h2AiNcGz0PCoEAxFZY87OU0T+3HlsdU+m",
-	"BJ+ntY1JG/GkAx5agbubDKdnB17upRofgBewoVfaBJ63gdGg7AYaoHwxUKhzkG7A2raOkwJGADsks+4x",
-	"DUqzZFAt6bU+FyPHdOFQL0snAAqGWtVxjQp91LNvcIzvYCHuQZke5S6+vA4tSghv5ekoYV0IvfiD0ILk",
-	"b1sREU2w1XnfWNlW9DRy9gGQEtRxoEp9ZO3qiNUYXh1R2St1xDvVNHKgfqn75XfVSHjmvUbSOrTxLaAs",
-	"PhWNrMshVS6D6JJpuotSIkHpWmzOb/GSzxqW01t4eI7r2bNwRfalh+1AnOCxhGWqhA/dqo1bwJvxfqAg",
-	"Gd7UY+/ZLUUK53zfID/l8HtsynvDpowkv0Xw79yVi2q1IQpl0JM9AOWWACir93sMqQp0Ia3ji155RM3X",
-	"CsCat3w9KmXL+zy8H6PxMfCV76WkFW5yAxOwdfiTTQAmK8nZ4UaHQ913gdTTlNmHq4MC1BVtGC70UNxR",
-	"5pv3thdTLr1scJWKA0Rc2CAI+bH60S/0mx0K3spo61gkAqEbPcvehLb0vIV1it5/WLNjTJr6F7YAktmS",
-	"vzd0yqyIYHSXHRvf66KVFWHZkTFeGedhoo/Vx23RC3y3e+u8TdigVd1BqNE7qUebnRbTIfH6X2Ob6cLP",
-	"Pk20OW/L53Ay8FCWvjpKAPye+3eYWwT5xe+EpLE2vD4TU30lIrneKMgOz8wkHm1TRwVyj3UAuCRg3wFw",
-	"lHZ7ZP8W6eEV6a+Pudv2/xu5oLcRo1DuVEdzrEhg29Ecr+M49U5F0WBQT7LsLnIXy9xeuJoBTosyjq9r",
-	"6FRfSTX26lnvUepuK+o5ijfk7QLln4uVEOmxJ9CjqT4QXcU+tXCfzuvHwqjgCixFgFMNxOdMG6ZHo2MA",
-	"ovVvVQCIHs/zKhu7q8T7RPDcTVqLEU51niO040ibsqi5z04IUOENtVZjp5V/eibUlciBmzdgdGXc8SG3",
-	"0E9UKCp4z5tbJb7D+exS+mGE65BfA+G3n/KtVeHNJlJ9jiP9rPgVl7lfmG1iUP1az3IB3vF8IggXrHrO",
-	"lCvEUQpt8zWJw/NzFDmutFpMdWHJUFVSdJBORLqG/nUNm3NFwo+8+2tp9xtJVvG1vsUZ3HQLeFT859GT",
-	"XH9sjyvPcOWfEAl67bl7rNaHGZvKmmCuc1/gwgu48BoiTG8eCA/QO8aAfptcSpUl0BYB+pT0WOLSmf/f",
-	"xLlZ4uU5SfV0ylWWdL1VCdNAoBqvD+B0WTYtrGNDQVCHffYO8oGoLNIi6Bp3IjuK2dGlq6EzDpQfve+1",
-	"PUyhX5gccB5xgv1CSfjOyanQhbuwIk26yGEOhptjNRksCJtwi3P0D9yOqBZJ7q4OZaoRHqj+IHrE1g4I",
-	"kV7u6T2uKSmI9PfuCrvi0NANNiwoWJbbfVnBdsoKdvGO28sI1r7Fw70FeFTlBJFoIHK+s4iYPeWq4Dlz",
-	"Yqsb+Z0qD1ZfsN/tA+4UNn8h+IP//Lkl76CHG+nMCASwN2KW85R4z6zTRmQDVQ3LgAFgPtE5caZNhRl7",
-	"hxjWKN75WS4hT6jEnGnVuB9jzcK97scPVCbxRLXxwTZwkPYlDT4mZzUgY1vHFwQuv2C83sm0gw3+yBuL",
-	"LQNLnRWKcIlB/QCB4vz8u1CHPtHWQd+D0dpRm7I3YeRNE4mUM1JY1uF4E+LACB9P+QIoflgxY06zTvj8",
-	"L+xll/2f/80ix5z9pfzV//nf8OfiIhM5X/gvewMFVPmBhgOZvyjWCHfp9giNBh9KFw6QsHj0jM/JAPvF",
-	"HCh6AAB8lq7PTmghoLfDEM1YYDzC/kqgMCLQnYYpDFRaOGYn2rgeIsu8OjykBm99mbARz61AepSAR5ow",
-	"yxc+vJlPFscheR0zEQwB1gaREOCWbw5fETJ9lGhKmizkR2HdvdpHP+BDJXyrWXzAN99mK0kw/mzW8g0y",
-	"PV77KN9yJ+Z8sc3CskItuztKzyHpq+j4qlI1MCHlK7irzXQoad5kbtr5KRVLfYSG3DhAAnIpFla4gxkf",
-	"S4VphzeH0N0MGajhomxK63DClXp1eNg9HigkFmCJEp/cBWb1kj5Lovx3wkbQuGVLXoLRCHBZKDPeCZbW",
-	"u1Rz1QOCHr9ElEtvpC+FXGBzg2cTgkPEq/ashZXuy9eNCA6NVDZ8vIW7wOMt86Zcd7C6wvDylltxIJUV",
-	"AJl3JZgV3AA+WskyB/RVs5wvIK8Dgvj+tKS4a6F2+UfbE75682WNvu/lxg88rZ3erRC4DLXOBbBe9vZ1",
-	"NX+iFO6ac60bdFItL2dW4OuKyRQjpPJI4b3L8Prwq35bNvMzYFD0c8TZPhDp+nUsip9LS9Yj6LDa2REv",
-	"0sSGArAXqTBE8CS2clbXq87pDEsQPyrpt27Mb+Phb3xQV/34HAbavPX7cZ3x1Rfi+nO++KXtM4tray9r",
-	"axUYKqFSGKP2GKWsdshtJwcp31Fxpn/haxMO53JMGQfyeJ0pgO2rM5NKiayLz3YpFlXBBXzy9gRRMaOf",
-	"KgCzhlCaCJA7s7ywUNqVzIxUqZzx3CZsLK+E6vYCkxOUfwWgWj7W/r4DlcC30i0uMr6wEXrbV4eEel1W",
-	"esCEJlDkWc6/nPaiGeLovX9BS/qww5auaBQY+R7ZhuMHbMtVVpfsM5bbMQvwlkPyKFrfZaVBNSvF9RaW",
-	"Yd2ea0QmlJM8t0dGWJ038gXtsOa2tZKBrCHHuNsPd2BTPfO7eznnUIiM9lPkVqA/DVVBIQFwDNyHOi+A",
-	"V9ECZxsyY8afB+YNyxdIpdtnPwVuIWZFaprwTM9wxcjZpUlt1zXfFQZvOd3rCs6i1e4Qt7KztCK2uzcG",
-	"2/MRopX+MBPqF+7SCZvrIs9YYQU5uZTgVxmbT2q2INLkW/rn1R0iQJplg7G+ZHr3hmKlzNor377KeouR",
-	"cXBX96q91Tpr2s3by6x3EWa3NLWcFnu12avNXm1u4infFCFhScEeG0ACreseH2GTzA2e8zWBJLAOdJbG",
-	"Z3/3iofQkL5pOzLYQyLsIREeGhJh+TjhlogIG9jmo5kRV1LMW230KX7faqZvpoc+YJNq/FYXascZ+miy",
-	"9Ahtgq3EJ8c0Tsz2mOAml2WC+RjqPKRiM6PHkIpFlmPKPu+3g5btoLaoFYVBEHKiMilbJYnWAOpn5qqs",
-	"KA6bRY+KaR9o02jUpZI46sVEWqfNYi0jXvDPluimIkpEWz/ZWK3cqRL3bw57AxXKdd4cVvU8x6ypamdt",
-	"nc2P5Yy+o8fYqO4GTgxrxR6l8Lw57D2b8k9yWkz9Pw6hqAT/VZWU+Hc3FmajmpD7KvVYWYrN6j6iV7g3",
-	"CI0GoVpYRrqC8Cor21x53T1q9GYdRlhLsm8tupsgnOuRO8hqsKUdK5xl+Fl2wd1xeVIBpT9I+WuZEYXl",
-	"w1x0twBgWn9jSeiKTwAAp8hzBmyejMd0bYXCicUkH/hY/lf/IYy29DObcmWZ+CRtM7Nbc1lSk40tqQNu",
-	"UpO4ayP5NVR2P8UMz5Z04DvgEYJVxEqAkmrOez2r8vWY8FpLM7ibs30cZJ+4fBIRML5sNi2ct+u4GWD/",
-	"0Z1wi6pdPaKs3sQ1r9OuQcjC0wkSq+hRnb+a6Mn8V1UFfbfHhouBIiaWXlXmEzYKF7ix/JbhJ1d4rx6q",
-	"djorXG0lVdtA1bjakh7uUWv52rpLpEswdEltp7KBCnMKXV6N5C89XIKojtBvbnjJzOisSIWP03psPtFW",
-	"DJS4kpnwpgvZrWEnfPG7/x+ETMAI8uJ3/z/4d7g8QeQS22dYDWiPyjLE3kCVTJVJCxcNlBVUr/reSNba",
-	"OCVh5rUte53ZQa5PLIZsr7APa7D5bYtcnIcf/fFZlldWr3R9bp7keu9utGAX15YJyiMq89XDbibjNZ+r",
-	"hTckFfVTXDVRvYybkHTfGgKz0Yq/cMCzvoktRxZJ/6yx3abmRqGy0rwnkrjiEzYs0ktBIHpEYjtQZc7l",
-	"i0OW8YVlfKy7zOlA+V8lZZSed+tANkc4BFD0e5MPxP9zgGIxhfCzkc6yhLtki6T+ddXZc/o/XU7/B7c4",
-	"USwD/ddOTkWP6rPSCTePx8JUfPJH0Hu55Wb0U6OHoioOZ25idDGeVE1NbmKEYDlfEI6E/2Km81wY1vn4",
-	"9pTRDCFCPD//bqCGXClheszLiFAOCmIzluuxVD02M/JK5mIsutSbWjWO4yZQtYNzeykyNp/IHArONfL0",
-	"QtqDakZhfhPkUlS2x6TCjcLoFArTo6nO8DER2AJbY91AaZWKbo/NuTd22Cv/8pBZkWqVoYmWDnDzFWBp",
-	"+UEV3QrhrLAffFjYRQJe70AFB3QI1tA6med+dsrbSCQh97PyI9Yb3weK+s5HUkkLrZReJvEhSpTDkuOX",
-	"A0giNcaXwHp+ohYgwPhAQS8/xC9vDr+IwblKMMAEnePQEt+Hl5ywThLGw7YbeJqki855uNY6MQultgIo",
-	"072fPpuJrBHDyz8nmv9Knu9YsLRra1tNFGaPznCb1cU3TiL81KPwB8OmXGqNj41n1SC/LqtfLzkqEzy3",
-	"CvEzaVO/tyyOTKG2bLVJOuGAsjTdJZBIRytRPrxWPTgntgLm3O2x1JtE/2OoAodC+4GSCit44XpAEALi",
-	"Vcz7zSRtER/OAw6LVtHQ/RZwjIGqt++U0BosIGtow5SOy6bDyWsnGBpAfr1wi5kAc2P9PRfd42jES7G4",
-	"mEo75S6dJEsNQ4SQ5C3/pSDwaW9v8RLqI/IbgWgy6DIXLOw85euMOxZg42kyeGeFgox0+NGjtnV+pucg",
-	"B+/VSLd2EaDYiCw0Z0Qiszd5D4oCAqJYCeiSkfNhZJ7LsSgd2G2aOfEpFSAmdpPoV88Vq37RiyspgoeF",
-	"pPUHcwkloqLy6zB7NVAdhPYgfB/KxkG74OuowwJTgaXDBIde3tzMeXmkt6724F31WBsdiN0wtVbePs6u",
-	"fU5psPIBTvn4miKE6n3vo9LWoqRqkQiFCnbz6/qKI+VbE5mWV22HsWsJzYxCOM5mQkEqqBwuII8w6Po7",
-	"ZlZPhXdFlnZhCl5IowcqqebLZzOjr0TCMpHKTCBeWBIa/aABUHyaSSPsBXcJMMmHJTiufTVQAfuYADtG",
-	"hSsM4tL4UaUCDGUK4PvlDC6m/FPoTf7iyzfxkUp/oNYhGUg4M2E4155fHo4GyGntbbXjylulmfQehWFc",
-	"DVShLpU3kAkdQyQ1zOSwvP5iXJasvtRlSIznQvCcAwUvAKxfs6OCi18zeTs8Ri3HeCBMkeoZ2wK5ZSHe",
-	"n6luiwYTUxRc1aWWR+Iq7Urd1c0tXJCrupsC3ceXYrHeS/ExQgAX0ArtLXRuAuCBWrBMjkYCzmLh0qUw",
-	"w/vGUqVioDoJCVLSPYpCMQuHoCzNtRVZqOVRDFWyUmwIvbRh/q6O4BrWOSvf++facYDwvVisa0bxS7vf",
-	"3q9rQfHReUABsPdO3takDmGL3TbGaQxIHDQKIvAoeC6rEMqtTQlKSY6kGgszM3Q8BWAiA9WxuqYuqVYj",
-	"aaaWiU88dTkqJCkmZXyg4KDcRZUux/KXEfcAd/F4TYp2gotEerDD/fF7saCxHrDUaANVj3LZBFK93ya3",
-	"Yyy8rtSUogk15C6lR5Xqw/ayZcUvGyyqTQ/1H8+YAX2iaeu0rAOXLW27Yy5VtxG1Q6zZ+RqKn7/RZqyd",
-	"E2q/STXKnV8f4WLQmtttUc0yF6egjiiRuPWUOGW1Zzy95GNhe4GAyvZYLq2Dfh8208bZnhcugxknJBPs",
-	"sSnUZfTYpTBK5L2BMmKotSuftcdSI51Mec5GMofS64nAWyjh5tpcMqjXGMG2JxGE1+/3lHjvDRSl1aHW",
-	"Aq1m1mOGSws/qFaIiSsRakTg+I+czpTGC+DZEN8pMcd+nT6D9wqHtFBdUjuAaKxQozWD1oM4SfiYk9Xx",
-	"RM/dGrwrEuPawmJjU7R34QLsw7yHzGCTFAb+0Oh13WsiG0pCt2yU/nshCig7gOLUyPc9igrdWEdpNtTZ",
-	"okvFsEUuoC/RW5CoRgxBqv0VYM6yMk9kE6QIgUFMoUrO2iFPL71988GrhdtBqyif4lkhWaiBIhNVtuhJ",
-	"8s1rtbIy+yMJ9QbA32WdEXzKOk7PZMoSuCw5Gij4q/8P/+gZ0IL5f1rHjYv+HXpWyw+w7kFkSbfPzmAF",
-	"oBoCB8Q01nPLZjl3I22mzG9WSpdFI3B2B/eR6qK8N+vgY4SaBaz2TbqhqqSGK0gvCecN0TeWbRyz9jSf",
-	"YiFnV76mgYKfQqF1k8099wsBJ24pV48ds8XPcS2K4autDtVa05Zy1aM3sw80ttTv5oWdjsrAzaawI6qM",
-	"A0NUAysEE3k7cBb/2yPxSaRFk+2FE+UDqUZ6DWzw66XDfeB8RfXThrBBHRsKocrDUJEBNmhbNWp06v3g",
-	"5+t//lP1bSG8cyesu6YeYZ3XsLsMWzzWC/Ti1yIMxc7sO7x8o9PmCpHvRiwOjSwVftiLVGdi48PrlVm/",
-	"9b/eXoNIvTmk8ZZymc+hfPqMO3Hg5FRsvgSQh7/V3T6nE/tVWdvg6B6uexrEEe9XI/D2g/dbGJUV+wDB",
-	"aAXbceuNL3TazbmNjGLbtrcaPz+GYB0zGPv9bs1+15DIaESquIf9roZV8Zseth+qvoMuI4DB/U0PIXC1",
-	"WGR54Y2vTY4ow1VxBVnWARjogLNgu/45pcOzYdtjVhss3tokLiu7NRlnQ74RB3zLQeupf4p/8w+7i4Iw",
-	"JD/8Nz38XAvCyge4flcp5eEpURJVD92+q8A110DMwDXXMBX9BGoUtguvUHQ+CtVXI1JAmUH2JVCC+b+x",
-	"stL/xfM86fYwV+00pat7mIuZ8yvinuSKm0UP+2KGfmICyjnnXiWHC7j33E0SSmyNuMwLI9iwyPCsgTs2",
-	"4bmj/h+d57pwNEaNhJ+ZQrGhGGmq2MIELnQwVmDaWEo21Nqxmc5luuizEzA6ThewqlB6UlE0DRSl0ShZ",
-	"ho/IrHAOgMGwKwirubAliM2EsVo9t1SnwXNW1nlchI+S7jEWuM2lFQMFfTHcOMu4Y9qbbj/XcurRKP7/",
-	"q6B7PVaoXFjLEjlW2ogLAscDRBhnCkHUn1yxxAe8RmaiRMLv8CKTTmTH0KZpWYLCQ1F4wpzW3XbK/WDw",
-	"HnuSKszzYUAqS7vXWlEWFH9PVLWeqCpaqDaTeOOsU7CWUVGYN8EltFYb4Xsk+7vfMT9/yXmobt7Ksyxp",
-	"kkPy/4776u3yP6VsrfCitvuTgVF093IWOCPXnZjui/jWF/FZDLpKwYPuFO8QBVLbUNQmDTWs4IbvHTCG",
-	"8DkPLZrWiVl7xFbh3JCT6L3B2YRbkfTZh8LNCsg/pHw2E4DK8/JL9r38G+B8hhPBxJlCQd93O8BnEP9z",
-	"mM19Zz3hgW4YnJ3Cb24YmN0QoPTVYYxQ+vLwWojS3Yd0/gVdH9OBUO1tR6PteAdH/X6FIJCJeP4brQkY",
-	"kqPAcd8LqqZB93pMfMKYwhW2x5ycSjV+WIOyoxLi5cCK/ef//F9l5wsWPFSdQylXDKmtsFOILLCeK/AO",
-	"Oq8Pv2C1WoAQIiUjXZgLsRDQQniiqt6ayreoB3CQePoqTjwFeDZMyklVFRz4DxIiP1Sh/Rhzne1VxjXf",
-	"c/vhEmr11yKVtuyDub/64mudXr/gVYFWBWC8P/ffktOMQhY1lIGCeDVgXg26tzMmwQbUQ6yjlKtU5Fu2",
-	"DOAxs6Hwk6c6SoJNOaayKlS0cFaCk8gpZ7wT1X0LQ9yL5v6kMcmx19I/sZaiPMHi+qWm3KePb6G4fvnM",
-	"Z3M9rVXgVHpqxG/bL8lu3MFxJBFASDl1yO5ONc9gwP2mulfXXTa3/gYYaPeypxphi+m2ve0Jz53IUEOx",
-	"7vWo6cyG0CuhYBA1UOn5cRTPwF88d2wi8gwKkMvDmZxDjz8cHplipxrvF2i/Ge+1e1va7eWJcUZKQieV",
-	"292AdZ57bdmyWn/jVQZKegXsufgEvcolroC5CRI2ONTgPI+Fd7Q5YBQKNjNSk9qxlM9cYUQWuyZ0gtqB",
-	"/igSfUx/TnUmbC+0ZrErYSzi/xSKQMbswqYux5t36UQZaj5WzoHB9uzQeNCLeGDz8WpvPv405kPnOSoR",
-	"BqeEToULT+p2ywxeMBpgTHKZCmXFumPNH+iSHe5WNARU+13HWUEz/iyq/7bJEk+mKjy+k8L04tOikeDe",
-	"uNYOisLbXSMUdElUb9rAqrghq1Qz1eieYuou7/7rwC61WuZzR0bNXqvGb/AeD/eErY9KTL4Vbqsysh3O",
-	"pdWXiLyXgTdTWnbFc5kB2je0U84nOhd9Bv6H99ISI9DypSJhU76AorSqctcOFDXIKjFn1bWIRy2SHksy",
-	"vrAXenQxFwLbYVni//QfTbVyE4KEy/iivKp7PFABsnZEvl91bwuQcZlpBa5GJqAH413G4e87nbRX462k",
-	"cDEaatLkY8aH1nsAJJnW8YruiBuxBX7ltp1/U1LlJpF/0nzK7IRlEngeS5OHHadq37dyA65lv8SPYmvz",
-	"SqK0kyOSOfvCh2JK5Our9n6KfvI2/OCmE6B2jMdBL9zwRP5BNyMYDmv2hBo5YqEpn591rEiNcOhQYCUK",
-	"wvSIrJb9r4ncOvmOL7ym3eMkTAMJmOZiONH6ssc4O895enngn5Q7Ocy9dUs1pMzoIoSeZec/fjz1apkP",
-	"9ac+e+/sQOHzIP9IuNjKMYAo0XcEBgI/nnFr59pkwD5iBfdmEsB1/ZZ0oFW+OBooZC2xQBuS4E0urHBY",
-	"WDgEnJKfz37AGBjuimcKAN0LRIMOCY6uhHluB4rnuZ6/yIRaQGMZ61TovCyX6vIg1ynPMQEpHM+444xn",
-	"mTft5PkZMSqsf0MDNVC/0FOSZ2dZyo1ZsOT/PvBb2S/eET44l2MFsfkRc38dFIeHX6SFkp8CZwx8InpX",
-	"L+m7ifiEHyVEk0K9LZ/8Kn3348nbg/PvTl69+ZJdioXI2HBRdqL4txmW2QtTgjd0eLs+/svwOQDH0Bh9",
-	"diZSIa+EsQNlBNE4AgsiiICB3S3VyKGG/DKIJ0WnV4lLgCWMwJk5G4k5m0pVOGF7A2U141XiN3DOxKQO",
-	"s5wvWhhgoMq/wdbsyJVuGAmn8EDAw01P3mBZcY7ZvlVkfatIkw2+u5WN3Odmz2DD3FmblO+zZ1vJnjW9",
-	"/GM4LCLspkzk3gjKpfD+zvKxwta+km3b6M0f3rdR+RjtKR30TYD6B7aX7l7cWrNwPljZjanZRU7uw1Q6",
-	"YG3GpIIX/VyMHOM50BslgJY8TnCbDtjMkKRDIOVxgcIMZdBiOnMLwDLTdFty2BJ2KcSMXDGnDSClw+1z",
-	"wc1FuMiIKQGZt6fVHtQbeFBC95sr7v4wdqvU7g/rQhw5YXcBvIzxlY8tXh0e+ogD0t0IEUP98RgfMJ6m",
-	"YuYo/T4V1vKxOGKJLlyqpxHTmkwnPeJZ8Yvpw5iFv1uf/USoM9LGkInCGdkcAHwU9iG3Rz/8egpHevaA",
-	"0smd8zZwvzs2owcCJSoDYBoSn5I6lpfOhtJzYs4AuXTVKt9d01zZ0F1XtMr52ziP93X1k51n8rbDzN8w",
-	"+8V1PP30Um7aQHlfqcfwGJvnHqs3/VSzj9UKtGPK3MU/XaddoRaZPrnzbrZcwkv3jUXk2Q6r5JpEsW2n",
-	"oKktemW5N9Yk7l20rcg5gGYzTmWp3q3IBC+j+kVY7J25aiPhQ4CW9vj3TkxtmUXOAgFvyvNcmCMgC/eT",
-	"9JHjROcoHKyaRHQxfG8HqsMV47kwDqkAyI+yOr8SGRtrASS/CVwBapl0kfY7HhhjvD57x9PJQKXcmMDY",
-	"i98T86b/ORbbHbMEiHqzv/pQJ47p8GNg3uwPFF11AXX/SSj/r92YfiBhYTrcsam2jr08PDyEhtoFnBqI",
-	"7EAqPzOY7ZQvcC5Vl65f9DaogFg3vxGA7/4wuzQ+am37pO1yqHUuAMB6l/ulf/jrW/H9UuLreEIllUEa",
-	"pTrgs1l9m/QLsoUNkqcg/kdW5KM2uxF2RZ5tObwrMbVcRHSr4DUjkJpE9Gup6toJerWiVT9yc+mFyVuz",
-	"MxTp69PTfp1hPGlBe/ehUaM4+rWFzGGph2jrApsLvpqdSSAI3wHPsem6WZbAVIPU+J3iihhR5txQ2hDt",
-	"XJ99gPwBcOU8jzYPxJ8FWL11wnUjwcLF+iwEa5tygh0BICSUd6hpLi3HVkRFz4TiM9kPW07bGcaHmVAn",
-	"p+//7fzDT3dNzvAskwjRdmr8OA6icu9xlHGmHkLjcYunTXNhmU6LqVAuKgAAuONhIXMHrT23lZm7vUyR",
-	"FgBUfvT3X+s7krQsnnePccv8itbYFAC2Hl8iV1otprqg5am9sAWf5hu8sP/n5McfbvbCwo1jHKJr30DH",
-	"j9PtP4k35h/1Jm/MiKnIJC5uqCJZD40c/aIsqPicQZLPquc5Cwuwh0u+G1xyg4w8pYxX0+O3e/PR1eu2",
-	"x+iya4rrghjT+Uk1Fx9pcZkDyTsydilUvqOoHZ5DzZe2ArQ2Q6cLOKC5G6hcACc8gTKXbF5M6XkPu3FL",
-	"ilwcQuKPbQ3+ah1S8UBVUMUEJNyEdewKo3BuejQK7bdAIliCBeOQlMmPMgwD5ad2kIsrkbNZzhXjDonD",
-	"+v3+C/9B0l8FLyY84vg1xKjE7RVkqwbmscMTRzN+pAjFDRq2L0BbX4DWuGRrrNCNgYvrBiqCL27yMV78",
-	"bq7BM25Um4dDrPgcJe6hMI6bXMS1aMd32QJvZEgjoSpbKtrFcwNI5FUp3YMjf4bgyA0Se1eY5Mcq096/",
-	"aY3wTgUygR6VpTicZSLNuRf7K8Gmwvth0k7ZSH5C7w4AX2fCMDmd5cIHoriMnQCi5Jd5oFI+40OZS7fw",
-	"PwJnijg2aO38x45fCtsLXRrjQmbQccXJOSSyV9tnp4SV2COCCpYBM62C8j//W3TN/DwmHGzOEDKbR/Rl",
-	"9M4oy8kJoq7BjatvRqc5V7tU7+Wh2pD2c75nW2zXbXDr21SbcINQDDCw+Bw093GgoK/ueHs89D0e+lPH",
-	"Q29zIO6GjP5ILdHt4dOXx3msSOqreaoorbRrNPWWyHcPAbtHeXs4XPVbmKIaGOwaa3JbxPVNjcmjBV+/",
-	"Z0XfI7/uYdiXYdhvodY1ONg1ap2ZxYEp1O70+l2FTSlDjN+DRw2hvY8CFcE6YO5xFQ62V9Fb4s+e++sA",
-	"k4d1OCuUHEmRsUyORpCZ0EqwXCoBgROaky6WAaXe2SMksSQziwtTqAScxqr3CH9gjxsQZSzLNBTEee1b",
-	"9NlJnuu5yNh8InNR1W0Hj0ibyiHamZ362izOCrVJKn6P/vqnMSFfo+LS8TFlTOxEz1fTJuBX68KxKb+E",
-	"1rr7Mi7hup0ZlzIUWMWXlwYigytRdRIe34Afl0Wn2iHOCDy48Om0z07qdMHPS6Rqf0s8WEcwmAObViYO",
-	"Cpd8NJRLdSky1kn8vy4kZnN2ZCLe4ZvY24gnZSPorTO+GjTfkwW4Lf/LnVIQD0QFs88I7LX6sZHC7DAh",
-	"cFu6mE1V+8/HHLPPJOyNwQNwyOxye781u8ymVuBPSzTDwgr4l9YUK3SSsLoX9xAgBHqaR2Oj9mHIkyWq",
-	"uc2Bao2xxuj8GpiWM7hihxvjSTaVCkZZBzqCyVE/3SfUeOHfPLRrHUgFpjMtrNNTWIZ6cR68pHUSoPOY",
-	"lQaub8DSXG68AGxe1nl9+FWvfuQMHamB7IHMqDBXMhUX1PdoCauAzO+0i4nfgfIm1v/cb0e5vMLeNJkK",
-	"Rj9EVAZMJ+lc9FgmjUhdvsA6OkQ4oo4N6exAFcqIK30JUBCXQtnjas3gOSN8XHxSfKIunrsHQITC4sio",
-	"eQO1hBjh78TGhvttDk7gYZeYSysaK4sQKtNL9VPGHX2wjG8AKo305ebqUjL73NBf07lYDxP5HSA829Bv",
-	"jKIlXMm8Uk3FUmmONHjcFVJSy5I7UJXosnbJ7QUXDiDByn08OHMrYv23Nj0KniPqUSu8ZCn/O3CK4M36",
-	"AR4URtJP4J1y7UhFxQz5eD6DnevzORMOvC6Rej+3LFp8v1VEWnRr3S/3yqMUG8daER3atxJ2g52kreUO",
-	"9ehRN9lVCvmgKO9rFXKP7b5Ra931u+bNm+mWlaqoxx0NDWoQ6SNYgVSAtQW8FuZKmB4bLpjM+qwqEh95",
-	"uZ9rc5mwDldMZkyPBgq6YGEtcslVKl6Ul9mk22OJ9Roq3SLpsSTlToy1gb9nOXcjbaYJ6ySZGEqukt5A",
-	"JcWwUK5IgPbMTESe9Fh49nwRjlAo43HE6JcHL1/5scBV/kfCOnNtMksoQQMlsx5z0uUCUdbKVeixlFtx",
-	"IJUVEGNfiR7jeU4+w7S9nL3IxYbF6+Va1Aq/p/zTD0KN3eTZ0ZevN65eDwu5cQG7n+d5+FE7Yia9kxvd",
-	"9m34UXutPb3e2m1n3Dlh/NX/o4Nv7p/4vv/pX3W3c/D3w4Ovfv1LZzDo41/df+n+63/ZvMD/H23L/IpK",
-	"6sO/Xzbe8nOCVvBvYQNUhSJ/KsChfzN6bgU626UxCgsQWdjiGt/EpjxGBoXrX/zu//f+mu7jIt8p57C/",
-	"/9eQB2htOC7yPU1bs3R8ULg8VVOxESOB9Jg9dsWN5ENIe6tsqSvx1tJz46C2oKDWi52/z8HQx7bX5A7P",
-	"U67+RtftAoOmvP/nikFTPsD11pLW+wllP6H0ix67HW7GX3UDqW8M3vxrsHELlBLMilykThsEe6raEBGj",
-	"KRkbXcywK5GzZAR+aAJcbQOF/4L8DjqgcFdCjU14nieY+ISPj7EAMV+EnCZWzGGRv1QDFVfcdapWIGwM",
-	"lobBTJ7bLpgHnD95orCAPPfPvqgoAgaKigQqfhJd4Mkc5F9FBodjcKcLeylnM5ElfXZCsLJJqhWR9y4S",
-	"GMKCqw25av+y8OTOQSfzMVUFUhkhS3AWBGWDlwuVWX9XOrgEnjYVsrDwCBNu/VUi67PTQAxKwTQmkKnd",
-	"0+mZTBkUCdrkCP+4gEH6AaUB3Pjoc+ybEFmCy+cfHN5YbOIgT5702Rocr4EKQF6lU91Dk+79e3hD/oVR",
-	"izeiBJF4BehQEFg1Jq6IgUI84QYv/9xxU1nWx54WKCd6o3zAq+2P3+aXwEsG7n+zTw20kk14NZxytQig",
-	"WmgjUYeajfGNUwRgp2vlFCtKuM7DjTVi9/v1Wmnau7mtbm61p69H0Lnhrn478uEV+bp169564OiKFw+3",
-	"S6EylpRlOUnYLMu2nrA/49V+l+YWjzeZdXrWY9wOVHL64Zw2qtrkE5ZpYXHjrW2w5Xh+J/uKJUZYXZhU",
-	"9FOyF8lAdWqHvIRJ2cUdubqh34+DW4H7cmtL4CPSyujA608KePXAPXq8FNx1+8IadSbtK23/9cHl/cN0",
-	"3CJCvY4WCFbrFtNb4h5U+YIsBp5VASiK9zVJ7KUPJ4B32L+ZxmeTKhXNs8i4EwdOTsWzzz456V/JBugh",
-	"fiWfWLC9pSi7VN+NfLZdbwxte4Kf4d5RW++orbhoVZbgYbw1FCn/IEW+BtgbEqpwDXQ1QyBeNhOKK54X",
-	"YB8j2BvWwfNGpV3Z6hhOidiEX4mBUlqJLoCSu4lYeE9MZ5VnBLcO2YQYOphD96L33fw9xZXMhEp9YF+d",
-	"XZbY37XzyNqJZpVX2ORo8ziGFveBmrSMs9eHh63Hhl5TzmhVd5GpxXtftxPu6BTxtgedn9uuhou8CZw5",
-	"vOi99WuF26MVQiysMjUJSg61B5Tae1AbWDv7exEMy9qainBRWXlYQOEUmUooSZAWnvKICgNFesmmwk10",
-	"BDpRzmugOtXhlPg04z4WJBRM6qpHnDAklYntbS+AWiGQXwdxxHoDFUH2oXFNC1feEl8aVi+mruA587Zc",
-	"WPw+zIU+ZFC7zFWGuWnvvIYDWJyT0/oSqZzqVtyHt0qHVQmkQXB+2YymCbpX5OJdeAc7Pmgtx2lxbcpN",
-	"Zq/gTQr+C9AuEbKAhsJxjucfIz8SvHGtwon1/Wl47+ansLtMW53ESauVJFJ1wlOF/XBs5vSMkISXfjFQ",
-	"AVxjbiS0BYR9qC0fxa5JR0XHQzdIRz1kwLHPQe08BxVRoUdp1Dsmo7BD5SC0tqzPS+HFJ+HanVNl7tSt",
-	"rD1MGzp7lDap9/I8qQzK0qPHAOtQ8w29r2DDatK4LFvrBLPeYnVNVcNmJemBbB9v6b1BKvttKkSvi8Oj",
-	"P3uuzfZhqF+WVmxflH7bovQl9bpehW5+AL2kXVG5+vIIDa2TTf1/K+qyQSegtD6GyQKUJ7Q0klc11+YS",
-	"/SxqFYs6wvaufmMjIK7mqviAMca2UQhqsXN0W3a57BxsTXxfIxiH92h/Pk4ipdpLUYMUfStcgwR1MlJV",
-	"YGpnTuvu1vf1W0VzRYMv8IOeCxMq19Abya1muf/YRhrAnGaBQD60o1J7XdyV2qGrA8H+FJpKAZUDOrEb",
-	"OtmwTbNB8B/Tvn/fehe6Q/+k+vdQTgPK2m2chu14Bi9QPW4QJn7EH+wSZuP0PQyyjmEr7IL7XaAVkQPc",
-	"salwPOOOBxbfcktA2gYkXE6NcPaRbAmN8eHPVgDhlWXJCb0ThIhhfxPcCMMGxeHhFyk8MvwpEixetuy7",
-	"jx9P2d+4lWnFj4pLIwEwurDCDJTiU4F8WtyyGbd2rk3WY0ICwBLATHHjopxYpl0gy5pP/CYF9+yzxLk8",
-	"YR1bpBOY7qvXE2zC/OqQKrcHKvFPrHiewD40LVwBTZniU5oXVl6J4xLbNxof55zLK2HZV4cs4wsidoUv",
-	"ntuBgr2yQyJ0VA+Vu2zKF3BkLD6lQmT1b9sZVBtUf0c7YVD6h4l966Nna61ODxCZ6QRKq1T0ygOnoG37",
-	"3XE7huxH6eMfkv26BaN+DT4P2myZEa4wCrzcVNzzBvrid/j/xTXB9hk4nW1adV3Ejb/OjhlQF+3j7Nth",
-	"K0IkTUK19TD6VmdpUAky425SFYIEaXq2bAVvUnn56w2k9sjKsZJqfHApFrc7ntvlg6xLHF+KBet88YoZ",
-	"rjI9ZcOFE7bHhtyKL193mX8sW3LBow9w9s1b9tXrVy/ROfhRWMvHYqDO5VhxVxhhWccKPIJP/O9F0I/E",
-	"O0uFkW7BYPKi22fvoSfKOm1Exqzguch6bAjHs07TgT5uG36XQLcLNxDAjDxmHEJX/xRGzHKeIhQ90zmE",
-	"6+H08kZ79Dm+y+/F4tk9bJrRaG0HiniFf8iW3dNVnsyfdhfdbp65o00QmG4wZ89tvNSwY6L8lgqA26b/",
-	"8j42TDs5SDn0lK4t9rkUC4u1jakwTo68OBJ2Kk0f1LYTOGuvyicYC+UVAiskoRR4oAoruhVnMMPT9uS/",
-	"+Vsf0Dt3C/YvFDNcigVFDMAtg/QRUI54AQ1kR6w+6kBBmJAVkKPizGjsb39ugUoi57MewdKKK6kL6D5r",
-	"K8Y5/+47bd3bk51mVc+/e3vSppdvT57Gqad/1vPz71DG3p48t2xWDHOZguTVBB8kdp24+1vE1eMo4pcm",
-	"b5XwE8U+zITy439/9gNK8VAqbkBBp96+j1jib3QpFmOh2MFl0mOnZx8+fnj74Yf+pcm7LJfWSTUGuueB",
-	"osdAc4ohvJE8t1gxiQCTq+rko7+F8BHgzD9Wn/1MJw52oBJyLb08fi8WNvH6lOayxEqG+jq4HAtd4un+",
-	"d3YwStpl/PuzH24m4Dp1wh1gq3Rd0Es/AdevwVNoFPPvz354OnKOjsSVxsUEyVkrF9sQ/8IKc72Ft3aS",
-	"MWcKSyQ9AK1aE1GvJ79ABxy6basWf6BWTT5rtPgkXFgYm3z0w4rsZyvM2xOU8JHMxREWZ0VDbNO642h7",
-	"635P1h3kaRfW/fdLqQAY3/FG4qv60v8ykemEvT3pscTPCNN//sZJ2c1WD5H83deGR0IVUz9/ULMeTNI/",
-	"xMZR0rekMpZijUrcj1ekmVnHFxbVVGSs4+1H4PFTlXoNFHhLXWToJd24mOjC2KRMQrKXX/7XHjvE+ko4",
-	"ufN3ZUrPu332NlZ86QaKXL1LIWbsShg5WngdJFWEiAhHOYZngJPMZQ8xnANeikUzHr5/gagzOzrP8/fG",
-	"YSIUiT8ezgLEZZxky56GUcCXwDgaBC8QNzIEdmGdmB6lWo3kuB7T6Bczo69kBtrfsue9BdcpHK2AnGLk",
-	"X4ZcnQTdqwu85sIKl2AozNkUm+jrVyTddbgubMpz7x2JjKVQbAlWB8jyk35zH9X5h9PyOW6auHpcDUXV",
-	"k1xf9lm+uycGzm+lGudoLQ+0ipchVgu9Tid4NpXqyFp9EX7dXtEZWFelZSPh0onIkLXET0VaWwjDJsII",
-	"1imsYMlRJm3qzTvh9B85YUHgP5aXDxRUhg6B+C6ZODezCfvZx1PwDx+wADAV4yzXeoaUUFlmhLXdY5bY",
-	"VM+ETbC8VKo0LzIxUImeCSWzaMeiT/z6AGGMmHKZJ91Q4wZnbD5c839cTPlsJtUY2QUGKqGbXPgvaSjx",
-	"SZYg6LFNgJwhJAujtGAwDv2BOhNjCRT7ScqJMMY7DQnrFCorD27NlTCVu/Pz2Q9davpkRiAXAfv57D3j",
-	"DvOQ4bWtySVWqrSzHbIc4b2aFfeOuhw/4b7E9aa89ZkXVwjT3n/N3mqlvIiVYnU3U7Kyu74QCqrW1jRP",
-	"5wvsXw6/eW4BxiyTdpbzBQvH+nSCDx4id4ighR4p2EOpmrfIdzj+0k65y32MRrxuO4PWObz07hva3WSD",
-	"zkOeHf391+WYbGWGvbJFkZYdduVGseFKq8VUF5YswqpwXEcJ895hcYeFiMbbTeTm7S13O/j9Af+V67FU",
-	"AHg9yuV4gqW3E64yPRqxVGcCAJH6LRQqy7bziTKpbJsYZUvWZU2F87r3dnhfG8/HeH/ei0Tz0T3PtikQ",
-	"26tZRsovDMfgXA2O5bIeVFvN0AGvuX9HTE+lA9JDCb7gpZg5wMIQ05lbDBQmdZgRU30F+RHW4cHPwzuR",
-	"d4xgIHqEUEpSAyt0vmhnunmsLt5e0z5rxlKQ+Eg7n/v4xjkfHm3dL4ROch8ibrmP/BuIVDGAChHpgmU6",
-	"LaaCGnFcvZohOhyz6FvGcdZA2WI204YIi3lcugr+BBvleo7+yOn3b9+xzvmrN192y4Ew+wSEphi/9gfq",
-	"HdKhivSSLI02TmTHjBNhavWd0g4Min9dJYwG1YY1WIePwt7jVuhHQxCYNhXFRd1vhc1HHoLSOinGYMDY",
-	"pLe3Oa7oXJmhaeeVCtqTYGEFpW2gtuJFfy7y/ADKKl5ghuUgCDcIUEJdbq4wCgMzobKZlnT8PFBzwJ52",
-	"LCgU5kJLNBRKKQWpZ1c8lxn7+eyHY/bm8NVAJdbqfniYi0IZHzX66CSp7lHqeUUeF1JXAVudcQUUWAOF",
-	"AzbyKdJC3cs+GwZ7IE65aAattV+rhvSR6/QbxPS+dmbfcifmfLF1B1eRND+3y4mWpqW8u5rDSccLngvj",
-	"7AvUyrVn+W5ihEXmUwlV2WmZY5GG0VLQ2X1NyeHE/bllyd9xsF+TgfJ7aLfPzlNt6Dxvxq1lL1gH/v8X",
-	"2NW6fqCZMKl/YnYCNQzev/A/wvP9EjdtoEY8z/3unMDXF5nRswu0JHASC/1/ErHmECRLGzYUfh+mX4xy",
-	"rc0FDZf0Bspwab1dq26Y4LnpKBfCPbc9lsBfFw0j4p2BM1yOJ8AuIN1EqoGq/WYuVabn4fy0mlF8zdK8",
-	"GE5r6UY0OyQO8GtXGGGT4BsEDgTGsQ5EKqhxmOO9At+Av1iqcdJn4GwYYXWOQYgV+SiGoNLQRwkyaVmH",
-	"QFyH+krQ8mhtoF6OHhrNrNGzSoaCY4L3kg6+ntFpQZcICFKuSmgz21JucQIi9RbFd5fNadE461iglzRl",
-	"VUGeTm1GtAwAVxtoXUnODoj8w69rzZ6BYSI/YYOz2rLvbIMIHeqzRYZGCl8tsxyqUOfdY3QgCsF04azM",
-	"sO8efmJLfEroGasdxPbZOaBCWfZbkY1FvSKBgN7CGVhgyYUrwelAPhb4EM1S2c8xlapwIjY4zGnHc0vc",
-	"tt1j5BbBFcT6CURAtyKXSsDZz4LNhVdWr+eojn12UmTSxaUTXh/xNCpMuEnZTotVZdtBP1g8xD27NTfR",
-	"cSr8r2T8aeg1Edu6+1PvhlIM9FxQCxpcl5U9Aid9TmmJXe4SSyO1yU6ZIHkKIoN1cfS2mBIig7b3VKvM",
-	"O3cWqiz5zHunPI8lBbjJpbrzHkD2rs/eqStptJpidbMhXGURfXrMkn9J2FQABwZsHdG37bnVBgHbAX1x",
-	"bRAc+L4t5F6+W03ivEHM7ybU7ZaPkj9X0i02MX/R5bt3lFdHu24rrQeLIQn6tPzleNXYTGMoW1uYnbnI",
-	"/hUk/3JhRZqgQxts45zpkRMqChpDFYUDvPaZ0UNvVhMnp0IXDm+B/vJAhfqMoWA5XwhzzJIo/3ZReg+J",
-	"v5UfDMi7Ur9YaQF1yiGMZVNuLmkWAx8vq2OWGO7EBdY5+ht4iQFIIBjRBrI0ANenvYanRltLZ3KFdcIc",
-	"D1QScRdejHM95HnCZrzwgT/P8/JVdHA3gIWwEz23tAzx7xN/v1g3jyCXnTDrpL8VzKzbZ+cTbZxQwGLo",
-	"hLnyLj0c3q3r+Twt2vR4BzvN6kD3vc+0zKDVD19SlSfmiqc7tR7XbEDEs7DhBnQeWBnuRXZKOofm02Cd",
-	"55BvRVZRY0sAVPEEd525NpfeWq7iv95qt4nEpcxfb+CslOcKu/dUlobauykboVXSScT9+CZJ2CHRtyBP",
-	"Ad0ScDDQM7FQ94xTE9mSd1C6BuEKKSzWRXtByIochd44ABAMabcO9w5JwXNm50LMELS7DApzOZbDnAJI",
-	"2rW7x1AK7kTqLrS6gBbFCy+oPHUJM4Wy0UFO1Z6DrYy2SFNh7aggP+Ea1yTMPItu2UnKv49MQUerMHlL",
-	"HogpVLcPN/50kcrMYKd7cNmoxuE/6GhFCQdkPpDG6RCXY6TJMjNJ9xhOBQaKD61QjpqScUfGTCqVOLV4",
-	"NE3Kvn13ZnmUe/ZlGoffOzKNjky2ffvSGkVXsgxK0l7g8E6R8lezG2lDpqCkSYcKBKlYTIYeFzeUIc5v",
-	"emgxKy8UUQF0KMQiOq7ITNSp0anOofydm8tUNCCZnhWqlLpzeLit4qDvWlFgyuu24+/CWkYmvb6k+0aO",
-	"5mM5I8djYWoyBtJ/jYbdHKn8GuXzOpLncixUKjbwCt9Hl+/eMVwdbe8bXi9b8aodpD60Sqng8VF5ijSz",
-	"djexmjq5RO1e4jHbzEmLVqOTxKJ/RN8klYdmG+z5adGmAdv3lhoGumeHqW0Ge5+p0WeSu9a7ViPuQ4NN",
-	"KseaXtOqkcSqo8qf0gWAuMT+lJuEllZ/mRLWUg6HjSRx+GF6mRFJoBIZwu2xyj6g6tq/D7nKfk0wEhso",
-	"6SzLuQ1VGFD54afYSZC7XWVJl6UaSj+gmgNo8JEe7DikyAnljwaWdqCyYi2SH1Hz7X5Lq0a50VaGC1HW",
-	"9oV35lfmiexq3tWsDDkW0mG5IjT6QKegnrNcE40XMcsFGkt/KQTAn3GBEz6l1fAw1ZEF6ac2mTA+gplr",
-	"Y1E0IE6JVWGgcq+ruBu7CVeMs6FwTgCN4RFLUiOdTP3e+Z//7//HklzP6a8ZN06Wnwcu4YARMFDV5gxb",
-	"7lLZlVbwhFBO5WR6eZfapyU93UFZdzXAfZdzb2wc9htuoEkMghdifKF2u82G8Q4AtEnMWzfcX0I3UqUa",
-	"c13kGct0JfX1rTiUcx/Fv+Mhv2mRFpPKF0G/obR3EjxrSRoW9r0OVfzO/HYKl/lAMytEt1dmQRDM0OIN",
-	"hmhF88xWF4Cx8bun0vPKzMI3pYtAADvaVXYgY53olJlps5SSgZrzujUHrz5QygxUFBRczIQhdyFhPGSG",
-	"K9wOqCkHc4YpVa3SwhihXLLBnh+mcUrv86YZmm9yIdw90XYvz7W1uxK+fjoVziT2NXnqMau1EtZhZv92",
-	"FqGi6V22AyWddasBQI+gpJp2ZbNwYQXrJL//jvAYf/yRYB8AFCkEHMXI3QuU1XkBpcTSMqms43mORsMK",
-	"xzqqyHNUcaWVqDoYcUAoFymAw6PPTqop+ZEGShHLRYDgUdqQdzLll7SXh4kDpJBjAtHoEuhtTFihnMyp",
-	"kdoKt0bZ/r1ctR1rSjVQi46U7+/paAlQ0Vc07EFGyEdDI1xYsbvUEI6UsCmf2UoKsbPP6bIunxzAYwZS",
-	"neaCG0sRdiX3z21QiU4UvUL9jvQP54PNbp+VcgAJez9UVlboS5LzPjtRrFDQHYk66SNGHqO9ecX5gTvy",
-	"pFGF6z7uMW6hGIk+t1XkAV4/FCUOFJ3FgTJmt3aCz5t0aTd+cDnGw5S53kyTo8NcLP98Gqp9LqDvC/SE",
-	"rewPQU8QnLpmAXbjJBMg0QaHCed06T1kXeoj7culfXyizaWd8VREnBpNgBHwWtcTEODP1xv/XwC2nO5w",
-	"MR3xpEfwUIFs68dvToAlC4AEhTI6J8cC2qcm/EocR7B7TCiIlay3zY15glXp2gV/5Kpg3Sdz5CZi7TeT",
-	"p9kJsHUJbzB3drKJpTv/7h6MXBjk2uQRLcITPR89P/+uAoNqE4dtubw8z/X8whaZvgi0hhHa6YjnVnRZ",
-	"LlwNe18ACnFqRCaUkzx/XnEiAqdR4u+XsI6G1K7LoJ0+X3QxAgyXQqrXX1nCclxxCemktsxqTUp3A879",
-	"MHayPnBrOvVJWklH6P1bVIlV5xB2+tZMyQ/ySrCOF1EEk8y65BpIVcGqwflGD0CfhDuY8bFUiBTbhBz6",
-	"s70NqjZl8Xobw2/vMt8Hj+CfZZ05r3C1YcGeEKY2PW8lpChia4TTX1BZ61Y6O+8uAZPFWBBuWHIlxVyY",
-	"BNGnCzxDSxBkugZLBBegk5pyOA4HDGrA2cAqxWpCCLzBHfym3wIH/TMSTmyxZHD7Vh1IVmC2NwJBernV",
-	"CazTkT2k9AZsdhxkvkWfblx1CKq2bP6vRQw+16OwA6AS+Z8BjiHcFzDJwoFO6bv6ayBnNxSp9rpoRAG8",
-	"WgjPCaUkxLcCCEwRulgWAICb8YRJ+Z4skPBDSWSJPLxGIteIHUnXGsDh5hd7eG8G6SOJ7R5bsfH9fyvc",
-	"rV/+3bjvffS1KjGY+i6FZjc7KA7yQDCCGwksTDD7UwruQ1k6fOkk7M9ttZdpg8QnN1eAxk33RUgJHBlh",
-	"xbZRez+u36kbumL8JLzMndK0dqRX4fYw3o1Uq2GTDzeDA+694W47iCpluUxYdcDtktYZ7oAy2QrX3ZZg",
-	"A3/EEbdWjtUOxHrDKE5gZNh5ffgFg0BwLm1TO9gJzBOsrc7FjqTe3xoHmgp1Z7H3d2O4vtAfl1uNWUbp",
-	"yqa4ObfdvUo0E/bAygHIZy4QIfrGjo3/aRDxZvkv1E40oEwkBAKtm2gDRnCr4dcl9EEDHDv8uzn98TM9",
-	"0eenK8gYsawqc04peNKk7t6F2hZks1/uoGDQELJdFTvKJKQT7tlpYj/poc4WLOWK0Qy80kwBAZhInFaU",
-	"q98Ehu5/+hgiXnqKfQThtosDghzyt4yXG72qIyQOu7PE10URqdUegyQGXrR9DqZVrvBlYXt6vFjbkS+I",
-	"AQ6mI75lo3pGbE1R7vjjh4+ngfITO0RKXIuMamAFYa5IU5ri4wpkvSoioce0UKgUhiCWUahWwgZH6vrA",
-	"knRiN0SmKMGtVmysy2pXxotMOuaMD/Vjiw8LRHPScwUjIl3r68OvkNa873eCi1ynl7pwSXdNlP3jN7ti",
-	"2z5JAbDrBPpcH3PuygrTi+vM9tvPlr0v0jYvp6ALCKm+w8j/yIgrfSkOgsZu2ZK88zYBwxsaIcQ2oPTk",
-	"pWE/VKjeDsDyHBCkyNqMjLAT5vSlUPaoMgykjQQ0oxZ092no/nzJtAqUxwJU48Y2JNNYDIyXoeO41oYc",
-	"l1XtHPUaagsaLYtfeq9452H1/9z2JTwmPni2Fgkn9ub3Z4JbSy1iFgWUz9twUI25F+c72ZMrYfCb9tLN",
-	"f6dLdihiNMS6XexvhcwzNhWOZ9zxMs9SKCDCG0rFzeJR8Q+fATEeG9bm3VZ1u0I2XL/x78+GghthTgo3",
-	"8eP80fv9GanZW60vpSg/hNxKeDT/oZ8TlIvjllCY/NnRsxd8Jl9cvQTzT9NZtv/fCZ67SY+RgJTVBien",
-	"7yueMuTj8Q+l+FSU5W9QQLZU2UB0yyWxIHEkSSjwdIvoHl6lG+7wM2w7aA9tdDmK/Or1Zzpu8aqUwGI1",
-	"/dhwJK+i20AeseE2HwPpCZPqSiinTTxX6P1tfFw1zolkWns32uhiPGmjLbes08DMWJIydnu0rzbDlgQm",
-	"a6KJjt+G1S1PBOWOwjg58gpbEkO6RQ/hQ6LvYuYg73KggrNcWlcbanKQ8obRfijhURAO299sqpV0Guhl",
-	"J9IuLWn1ZcPdkBclkMgMFxX6CrBgEihDKlhm5Mj1oqnz9FLpeS6ysegxK3MB3gsxS8F1mbReRFguRyJd",
-	"pJiUDTIJ4zZM6B3Q64JYdYy0l+D7zBw0eHsjRRQk2D7aC14Pzl0rQbQTOL5IZYbfUDVdNAFRjtMkbaB1",
-	"TKqRNlNCSyGg9AqQp5QXHmB2RwJLf2iI+OKGQaDL+2AuM8EybidDzU0W6yEoScPvforQO6kRdyRVBiJI",
-	"lgmOBbIs+HNNipZVJH+NIub3Q+DSsOwcbnpw7g3UO/g0Xkf4oOEmMQBxr7ZwvRgFsZx41EBQ4RTXrGCo",
-	"Fl6jgWV9O7vyG1B0i+qrpsn+yNOJVCJYT1lTUm+h0d1mHY5/Vf2V9UpO8LWN4NkBtBxdikU3fgxhrmQq",
-	"DoLRbXkSx6czYQ6w3dPVvPHYqGfSNS57qbIlNRwY1V5pcmwJ+BM6SuM5+h+1TCwyB9i97fdiUAodt1EF",
-	"vSgZ/GiHmPIZczreIormLaKkAwxzVXoOvHEOAhsAn4CGREUWKZoYNDA4OY2fqfq6SZ00GWbYJyZcKZFb",
-	"1pmL4UTryx47z3l62cPiiW7U3+INJYBT6hFSITGlnUzLKGoaTUBFY9hGhUuF8pGSpOUbCe4KI2zf73C4",
-	"PSFXgshY8ukgx+sP6LKEcWXnwrDXh69YQl/26cuLQpVdGhE1KgzlHw1zW3Qx61QNr9EhHOIIRA9EYzQ8",
-	"Cro5gT/ZFMqHnYShBe/G62mHNIGOGnrs49tTBt6dngnVY999/HhKz9Rj3L/eKVdZlw3FKFBR4TyJkyXe",
-	"lwja2YnadjqBaR3gtBoNQAVFhsyNlebAzcdGFzPrDdkSHcyUL/xjxlOAeBw4canrIezE1SANUziFTh2A",
-	"kDU6z0UGYYkfjwNVowJYp+nqRHtszGkHnMSrT7gPqb82x+SBzvMhTy+jOZWkNQ0On5iKTFKrxNLO6wfL",
-	"RJpzL5xXgk2FXw9pp/5dADcObbx1Oqgey8ziAJZLfBJp4acdJuZ/UJ+bqSbw7I9f//j/AwAA//8=",
+	"7P3vdhs3tiCKvwoWf2eWpdMULct/OpFWrzmK4rTdHXe8LKczM5F/VWDVJolWEWAAlGgmnbXup3mA+XLf",
+	"4L7IfZPzJHdhA6hCFVFkFSU7uXc6H2KRRKE2NjY29v/9yygTy5XgwLUanf8yWlFJl6BB4qdL9d3M/JuD",
+	"yiRbaSb46Hx0ydUaJKGK6AXjc0WUFiInVJvPijCuNOWaHL375oo8ffr0y2P8CmhOxIxwsZ6MxiNmJvqp",
+	"BLkZjUecLmF0PqIqEbPReKSyBSypee9MyCXVo/NRTjWcaLaE0XikNyszWmnJ+Hz066/j0RVIzWYsoxpe",
+	"flwx8/03rNAgt2H/jhcbwpQqISdZ/ZhZAysKckcLlhO9oJqAmQnImplF2pUtKd+QnG5U1wrAvT2xTyVm",
+	"bGNBS/qRLcvl6PyLs+fj0ZJx++lJtSrGNcxBtpd1raku1c5FNVYjZhZihc91gWt/bQAI3MDz48iiaDQe",
+	"SbgTt/iXRUg++hDdglIqEQHt/QJIyuGjTjIckVrQgKwk3DFRKrKic5iQS7Kkhdlusy84kjBFKHl2etoF",
+	"vR3WRu+3wOd6MTp//uQMEew/P4lB/U0BoL9lS6a3IX8l1nbDmYalGpMnRAvy5PT0lBzlMKNlocmT0+Mu",
+	"4AqcNITNPTQ6f3I6runATLiXEL4xZ3It5G0XAVySmR9CGB6z9M8v35PH5mwXjPIMHlcDVFovIKVFkY4J",
+	"3IHcEFkWcHxBKCclv+VizYngsHcXqnm7NuLFs/378Eoo/fpr8yC+YkX1on7DQiidMEuLP5VIgudalhBl",
+	"FGWJI7df0Tn9/WfOYbkSGni2+StsYptTcvZTCcQ+Q1YgSSHmLKMFESuQ1Iy7IBJWBd0oIkGXkuMZEZLN",
+	"GacFkaDKQldbsACag6yXEEBwYkDYtZ5gZ56cfbF/a5qr+w4XRYvfxyoPX1XHmX9L50AU+xnccT8LT/vz",
+	"g0778/C0n/U47N+tgDM+vxIl38WVhB2mDJgFU7oXV8pw0l5caS+c72AJOcNt7Txb8t6H650owE7fJjcp",
+	"CmgwO/OFSqulDzrlK6o1SPPY//9HevLzB/O/05Mvkw+/PBm/ePrrv8VhKz1ssaWbH/PeR9EhPCDaLpBO",
+	"Pvx7HJzrjHbvhMoovz8TfS+B56+5BnkX4wHmsl+zXC/MpgDNFmRaZrcQ0Gaa003aSZ7Mzxyl0FFOzVgv",
+	"oSxEaZiD/XINcBsXTBDka8YziMM7Y1LpSmZ1wokCyUDVYD89RbGPTGEmJJC05JoV3etQ+LoDBFkE9nsz",
+	"eRzYgu6HlYt1J2AI93DAfjVUo1aCK0C14Cua/5lqWFO87TLBNVheRVerwkigTPDH/1AG7F+Cd/2bhNno",
+	"fPT/e1yrHI/tr+rxSymFfMnvoBArsK9sH/gl5XQOOTHyAMlEWeSEC02mQKShNciJkETCrFSQk1KRo9SM",
+	"nJQcf6bTAtIxsd/dwiZZMrWkOltUXwYCdMI4agLR35xEbLb/17HBxTv4qQSlPx8uDClI+1KCaomXnIUk",
+	"d0wUqAJQFOjIUYorQTiSGWVFBfmV4LOCZb8R3Jl7u0INCyk5K6UErlFpMYBLUKKUGUz82Go7pqXapOMb",
+	"npYK5MScioTmS8bNAPxKQTFLCpHdilKnx2ODGKYVSVsyREpQXyWzgs0X2oxaU3XDkYIQLEpyNpsBguUg",
+	"n9xwg71vhJyyPAf+edGX0aIwkhXNbpXVo0AumVJMcLOQNAdNWTHxTD6pf05v+FFKS734eVJ/meTAmaEI",
+	"RBElmRC3DE7MMOAa6T0n2YLyOZCc2QOXiSWQmRRL8/4bvoYpoavVI0VQZUBhjtg3TTIlZ4mEf0Cmkews",
+	"6v4m9Dei5Pnnw9zfBFFltiCeonC1RrvRNUqXdIPLUwB4PN7SzRK4flddl59zmwuWAVdANGts9gyoLiUQ",
+	"w87zcL/dDylCfg3yjmXwPad3lBWG8X1e4JV9P8kotwiVd9W5V0TiUUMzkLnxhHhD+caxUPUZARXCCtJG",
+	"zFqutLoga8o0mQmJqOblcgrSXLIKMsFz5BPpO9Byc3I50yBR0rQ6CoId/LR9eV+7ObSwb3GChDTPMD6f",
+	"NO7kLWHbQP89NydKSPYzfN6Dk0nIDS+ghecR1RfWUMaUNxiMndHM3cR4TeIuf8/h4wqZAL7xM0oNRlPS",
+	"C5AEzFBy9Oz02Zg8O30+Js+ePB2T56enYzKZTI7HhFlt1I4DN+cExTL3OrSIvn39XtwCv5JANZ4rmufM",
+	"KsVvpVF0NTNC0owWCsajVfDVLyMwAn1cedZmUotPDncGXsSkuiDwMSvKHBRJtS6Q6Bx9TIUogCJHteLd",
+	"QDV4PDIa01BrzXik2Nxonslt1NhRKCQZc4NT4oaSW9jgwTKfIa94wdiZASC31krBM4gvUOsI1r5lMzAS",
+	"q+XtVJH06enSiABnzxapIcH0y9M8DTHoNgCxGOpXpydffvjDkfrn8p+Lf+bHcfWq1pt+tPiu1Q0xNTec",
+	"gbNJHvlA+tiJWcNZkUoeqQZej56eEUl5LpZkutGgxmRKFbx4djwmamGu5Aq1F0TwYkPWC+CEqlvIzZ4Y",
+	"VFRKgJlgFNlyfG8cJEnXFqyt1006Z0qWoPeebY/KN2ZsewMsQI3pdm3Ht8yK5wP2AmfGv9D+OwzaChQq",
+	"Jd3EoVc7IX7jMDQAYnvq8oTqvorduHpmugkunvpnx4R2TcnLwokY1pywNceCqmQnYf+wAOTQ2hM4WYgi",
+	"V/vZR5xVsLyHLWM8QqXBCPr3WpxnvNus1d5+95rcs+dtDmwFrIRmaNBLei452IWkB7Hshc+5jwKvEc00",
+	"u4PAV1T7jz7s46kIc2RlDsnjkL4bhOsQNa7dWW2S23XQru04Z7n/FMyaw/pAht2fN9+fo4bL2c9X7fZc",
+	"Zma5gfljAPokUCfqtbnB5oJIyITMrYpj2AItc6aJlkbVGY1DeeXsdNtyupvO3Ivjy9LsjumhlOAdVJEz",
+	"uPcM9Ty6IkPjyDDmrowg6Zaziy6u/TjzDOrHjTNdgDQnTkvKFcUdR+uihqJgc7CWTtwgszOCMy0QgA8x",
+	"iMrlksr4XaOZjrK7KJuwUAZL9M83UbVrk9/S+VD5fYEGnySLu2ZeGzmBFDDTRJRGxctoqaImBgnUSLzA",
+	"JPH2iCnoNYA7+ys6h0fqhjtHOOU5Wq+s9VfDkhxpYV1nRQ7+O2GPCg4yE6C1JfDinG57cca1bNNPyPHn",
+	"Y0vAGY8CH7+ZZg/htzcV3z5uIrg5Z3Qr8yXj70QB6p0zTw9lQubZ3ss3b3rJtdzsFfDsvFGQ8TQNg5Jm",
+	"RrsuIJ/f88JuTGRFvsEMC9lBYr+O3XqWoM+toTYJje/kCOmT3QEHpchKmDNxgVfiCiSa9Y/HNzytgxaS",
+	"XLKZTsmRs2WvqFLkP//n/yIzygpD8BSfas6BxwVjGcxkKhPSzCNWOI0ZYPQn8y0RM0KDwIkZFAWZbkiK",
+	"S1ST+tFkJRjXKiWM33DBgaiMcqNgTqEQ69YDs0IImaxAZsB1GoGteiMCOCsAdNIAEy195us9kN5w/+b2",
+	"JBXALnopNm7NeC7WabWM+GxdqwkWQVJ0Lpo9YXweoPmGmx8UsV6HAE1udClBpcQQLxrXKJFi3aIHIqSB",
+	"y9wuSbagjCdTaUQTh6UVSCZylhFzC8ycDck7xqzQgE85EIwCDDf8FjZjkkmmWUYLA78URSFKnSxooSHH",
+	"FayozhbWjFW5uYkbR9QKuEaW7JZxw6dlPoeAEv8hphdobi7uILcqt4HpH2JKmMJIhyXkY5IZMi8KZzET",
+	"+NeUZrdu4dbynpgfzLfef+NR3PaCKS0k5EQLhC2jK12az+hPQdBuuIMNCdGenRARSi2S0NXl49nMG7kP",
+	"m7u+foWP3vBgqLdXeYp78gw9pmNisFcu0XTofnpqfanmYivMTRhsxgVuDiIwnNsA62/6NlaZtgjlsG7Y",
+	"HY8n5CXNFjfcDVcGJ1DM/FOKZIJbFkyyAqhU9r7cYnhTkccFlkP07RzyctVhOdNkafbU8Bc8KYgGgw6m",
+	"kGuSI6tejUnIxwnqxYWRw/LjqMklZ2rJ1H013XqWAy+O36uU7Mnpfqq6n+RA5Jj7yiHnYcR4RxGHwlM9",
+	"X/pghMNNBLBXrDTUfo0jjWBF56pbQLLvaZ6cK8E1fKwDIlACIUc0z6URNAz3sFZ9c41yEsgkjgW64Bgz",
+	"8oZXganWnGDvXhRELupbb2wvZqu6F4yDvS7xXWjHWkhQaMa64TiB/dnczReG8SjISnOWq3uwehLl9wpc",
+	"d6kihOrCOlzDu+6RItkCsltzl2Aki7sfEwU/WUEItV27CPtTeC8aCWRVlIqk7ugYoQul73RMUjSRBWcq",
+	"tQhKVblaGcziTWQ2xPJUSRn6zRessFoPXlFripf7khqtg5vr7txcWGzGQCqibtmKMH3c4L21tNylE45H",
+	"5SofyHxjemTNjhuCbVSvtKTcQ7808zyMZSS0czx/ETleZTxU6Jv6TrAm/yO/crMvhmydXWVWGgnhuGFn",
+	"GnC+f+1a/itmRJGhdpSByqh50XtJucL59+pkdtLOHbv2nGrLlhnetqOaNY5qrj8Krseo3aMN61D9T8dC",
+	"61O1URqWPubl/KY8PX2asRz/BesAa9lT22Oi8oI9CD2v3CE3bc8pHXe474XsD9G2oamxD367LffCTbXn",
+	"e+fOl3w4GcQYUIXrBlhjt+XVMhDPTcx0ErK6EnzG5gNprEOD7IiZ3Kmc0gKvLKpJAeYyq1Nn7JxOazYi",
+	"+ILNF2AuCZ9kA8SqpfYyUWRbPXb2355xyuNRpzJ7wNIs4LieTvguyCnRpeQuYMe8kYjZbAfYp/vAtihJ",
+	"FqKUKh4RPqMS1UYSmg48cu1SjBIhROD0raD549leJDZU9lj4QmVX8fq+oYB645s6PjkK1F5uZB/Fcji2",
+	"OG1ZE4Zudw8KvtxtBdpLvswmxqANyJPBPQi0F2nuhjlClw2DkqGE4wchzLbTaAvb8fWMO/nLrgO64xS0",
+	"SXIfNzzQPpxVrHSvJOLZLir5GImthj3XQq17dTBb9xoPcGUcIGt9Mqv/XjO/UVhe3vlosUGCE+sQAvCC",
+	"dUJOD7u5Gext3tuGoIIB14nRN+O/CymhsBHYHTq+DePcp/ZuYebT2kWsD3bgQ7lFepO2tmWwFh35wNy+",
+	"O1KN95uy3xIBPzWWwbh+8WwUZciBvaVKh+Uz4QQw9DuuqeRm4vHImy57Bzj8NNqiiPGo8qsGimdAdc0t",
+	"bO5NRTwN7O8+R5+BY9Rn9jdlG6/NvhqEvsPkwqH839pWtu9ji0XndoDcx/PqKqFoKoHekiNaFM4stbRG",
+	"EnHb1La7ybBtzolSbwfmgmnEbXAAgzCpTgWphW1xa+jV4WE/mq+rmKD/vdBsbWW3jlluBbhZ3cb6otDC",
+	"Vy2JcU0zfUHMKwibEeYDgHOWH2qX8bveHWdnIamA0AvgDoQtFMuST7pfGaWo9nttkPhaCj4fE1iu9Mbv",
+	"UtQA4cHajcy47w+RK2lrNeiqC1dzoLUrPBghlOPmMWmQQ/zM6MW3Ys4OtBAKvYprrz6DKhM5eHO4jT15",
+	"pEiQ1CMkoavV2O7Cm28uzfYAN2vPW/FVLxrBVS+2w6Z/eRHLjjXjlFoLmcfsmPvC0iETdyA3iVlGTBdS",
+	"jM8LOCkVED8WlzwOC42kQlfK2IDo9lKBjITT74e7RR7VPAEq9pDCQSoKzTJQKqkitLcWtJzRBLgURbE0",
+	"UqoM8plaBFRZ8tEOI+StWtHMZu6ga9cQindTmOWRBVXofLbTQ35O0CBtBmxueC7IUfr2u+v35LEhvcfL",
+	"GT23I9MxchzS/hWP1CY9HrvEVpvWtqQbtGLfcJppIqzzVqw5cUbNhu+gwY9mEtRiB2rMIvYLMnrxBqrN",
+	"aW9zA/3td7o3dG37m28uXyI+Dtz6lRR3zKCI8XlSStbhPcwkdBi7plTB0zNih4xt6tNmxfjc3EqCUG64",
+	"hE1K8blcGbXk8f2715O9PpYtACtwdqDknTvRVyIHNdh1EnCOQSrIVpBoY6Id4P4dafZefPz+7LYts+lV",
+	"N8jwtsr+PDRsjmH+1+A42Q7dl6mEcsE3S1GqDlm1KxB+O35v2Dbbggg2erwBRgx7ddbs/V7pcNecsHu7",
+	"DtwjWDqDwqFumE6khzdkD403uAgtTG7qrhW/syz0UN9pi+cPrQjVZALhZDF4r15//e5rpiyvOAzijOWx",
+	"gk6cvH5794wIaf59QThotPRWmW5PTienkyeT08dnz/YIOU9jwpmQMcv4W/M10YJoaa5cW8LDh1HUNTx+",
+	"PDv74Ipf+DNQWZBfPH/+9Pk+k/eSfnxtn3xiGZ7/1Do745GtKeR+NlL5lpnUoC+6NVTDXMiNDdgdticN",
+	"rHSeoF7xBfVEUSAxvs8GC1zXsfFNaG4ZzztyjKZC6A6WuSugaFcUPpVz0PuXh0DVU1UPdq/ya8hQFniQ",
+	"aIiHzPqw4H1jXQlfYRznXhgjeZAuNnRBC22zdwLP0UIorcgRppYzRZyDg85RSUNHqLDpsKLkOeSkXB2T",
+	"Bb2DKm4V5eGlzSJAEX0q9IJQCWTO7ozu/sRF25jfODBU9BlmyDXRuaQfvdck9DYNcVgFU6j2sz3qRnXg",
+	"/5VQGmteqe0TULkLY9nx45FFUvy3FfDc0EP0x59KKLsebMXcdg+CPDHjOgaUnHe+Xt2y1apralVmGUDe",
+	"9fOaMm0LTfJcrKNVA1qyuENEteqtOWpow7dX6G2udhtB42Cb6rV92Lnh11sZhL85mDUrtGD+RUy3CZKu",
+	"jGpDi4Y2vc2Es4qed2mYW/R/cGxxxvL7Rvm6OaabflC/Bals7FXu2HtSM+z9b5ObRJb8XhB7ZjatGHdz",
+	"q+rvOwrpuewEy6IN90Zm69j5JG4z7oyE+CacDMuAhbMRpanUNmZ7TV1Cl8sFiL+pg13vt0e3mfS+J1rc",
+	"wmEtWGrsIM8YZ2pxT5IzKB9CNAughV4kaGtNWN7UxfZqNW1PFEalVwl923jE3436Etnsr5laFXSD1XgU",
+	"OYJC2ZhX/Hzs7a//ENNH1QWvhNn/hui8F8Se+hqb8zpMokOR9qJkxW2pzhZotqqSXKKssDPN3Sg+kuUw",
+	"ZAPtS/ewl7dm0PUKsj3BfLUMvDNzD0e9FQXLnLsZVbWDGJ2TrAc6uBUU4MM4+0e2v3dR1MoW24YNWYMv",
+	"/zSJBUw7BvNAaf370fIXMXV3OMokdxCX3praRnC87G/DWJtzcnSUnzRSsxMQUOC2PLbkx2Nbs+w0zmjn",
+	"Uqz1okMUYz/HrUzBmJ02H4eB6i1+ynot29w1pk46pctZU+pyBzWPajC0SgDxW7N1W0a4aXWktjjKOCL2",
+	"tI5SELAaSDDdMuBfxNTIPREBqw4i2d5j+EgzTdwQV7CLWRY7JjP2MUgNM7fsSoop5OQoxxrXmLcJHzH/",
+	"QvCmFWM/vTdV9cg5x1pWMe9KXbjXZSc68CXlcYoEfsek4EvgOl6bxVfS2i8iPcg13Z2+FR/beWcsKS9t",
+	"EawBiH9jH+qKJXHBgXGHMSuAOCUCqYW6IONx7e3imD/EAcsqK3KEzuPqV1StrbOLH54tMR6tFlR1pE3j",
+	"Ty6fmUzBgGqTP3NbonISVL5dScDziroM5niOKlnantJiE57jlVDaP+DVoZFzs2NxlP2AizpgPqLk4ou6",
+	"lKBKAfMliA/Kj6t1uvulBRx2ed8DcufFjLCy6+tX3sepKjLDhC4st2kosUst+NzXfKCru3u+h8Whrttf",
+	"84MmW3NTBfQV3GrVVo2r26BmrxUXCRAcEOLeG8cXBLtPiFvzCjs8/aiaxwflPQhQnyjsbucCOs05iZcc",
+	"KiHCyQ62MmzDpmOT8FF4Wa4K0E3jTmi8MUzBTB5Yerzdp9ue86a6fZponpcsp65K+PaVBeZQMrWM6yCd",
+	"tva2EdoNDCcc12/uxu3fxOBakzvs5j2y+BpKzzZJHsYK+zkNO2srOpj8HfrJbsMOwrkGbSQItcMaGPC2",
+	"wfHPlQLuhWtVH5rovTo8A7Z+Jlrurx3ZEl3VPlAbcDVe2L2lHrPf4+Ch8U97kT8s/ivwTQZn5fCNehCs",
+	"7sCdhlVE5RbLJe3wGsJHpqvIuv3adh/l4V7KQt+s0E4TVEeAcyVs9zDu4NA6SeAggSsiYOUg4xkhSuei",
+	"1B3ZqSXPaIc0HTMK1GKWzS2w666rJjpSqF5aAeaCVusXNpbZ3PndBPhwgguS8+eWXH7wdquBLl9r1rEm",
+	"p6PUfkq9pVdIkjatW1XrM2vRC3y9LhwSjTQ26CK1liJfHQlrvXFw4czbXt3axFb38xkPcszGTHFDnMK1",
+	"/ayC4KwBwQF+4aoOWO0XHlQO1ybm+FTSuLPGKNpGLFO20rtNvqnqEfXMIahMMX3GfsxgpWMWIgOOIjSz",
+	"v5PphlBO7HDX3WEmsLCJ9+9jOTQuJLqweuc70FY9l+6hZv4BQ40oPpN1zl1zdQjsY3KE//7BguyC9G3Q",
+	"gsBmkrgo6yGzMv+EvHQYc/3BFEGrpsGHQ0TTICPKabFDAbZ1/Vvu970rbDvTDWYcLuuJPCGMt2kv2PcP",
+	"O0n9rWDD0xw7bOHAc89ybB8mG0dijcIYPLJeUGsjxSouhgl1Gre67Y+fkuiRL8YJ3tcwwezg3x/1f16C",
+	"xAt7H1X2JEFsQjW0fETVBTIaLxd0DBvSvssoa6wtzu8UIlrnKGbL863AempMO+tf7ZY7wtaYYWsz1x3M",
+	"N+Nya4xvCufgiq5+JYHe5mLND7wHe9JyDnNJ855UOB55gHoMDUpA9XwCE+ES67/p+YjgBeN953dtS2Jd",
+	"LNZ0o8jphY/kwObAjLvWVKl7MCVHXFj/EroHfB8yzEPcgD52VxVVJA3XkvbiVu2gfruyYIeC5GO3ES2U",
+	"7SOpqwVktwclxiJLSZaglBP99xp/7BO907XrQtJJrxpyb6rxVSE5DuvEVXpjBdObpJ/F+13wSG3zXhlI",
+	"OlVNye5YAXOIu/2cCqbIHDSRQmhfqxmdPUcFUGyBQnlObmGl6+qnodNHWuuVKnPh/kmqvLLxiAsO/Tw5",
+	"HlS3mP1pnZaWBlYBcPX1ulKPbUZDYp5PujzqSi2SKeUc+jk5zfB+S9qODHbARiALl99NUXvP2SEVmSoZ",
+	"UkHWbB3+4llDH3txuouPH/q4WPMDHw34fDIvxLTLgBmOO+xNliUe+LCkGpLC9wHu36J3PDLEIUq99d6n",
+	"e58MSk8mVYnIlqq9V1HevhQQktaWj5sEFOzoNuabS+oCs4Gy6Db3OweftBZP5NgNqMgTe/qgujzhRAeV",
+	"REC5I8lLiLW9uvM2pPVCKBe8YKUQpkhegu2u10shwkR1fPZezmScRrNsTwEEW/O9StInR4KT9YJlC6x4",
+	"YERlTFuwampRKm0GY4u9e0RdhITqijp23OIGC1UsaB+9D5/wMVXDn8TwdaUGPYlh8UkOK29tCxH9Fc1u",
+	"52hYJP8QU5uc7c24RiAlRy4OZlzFyGEoso2N0cKWEdeSuVrSfarlGHErqYsXDlqM3fEkyJKIl6ygnjZW",
+	"UhiMoc1CAXD83sCOy2VBC4wl46WOdpPbTlKutj2+MfGN7lx6lOK21trcyXFw4KP8pOq5eFUIDoelGjKV",
+	"VMbZX/p1EexTrkFlYtXwyNq6pG5N8T4w5pHDImq2K9Ct9qIMQxEPwxkt9SJZgl6IiPEqDYrUp6QQcyRB",
+	"1zhYLYTUJwW7w27UrYr2VQmFq0tDqVrZmvfu1hBo6rVlXc2mpBeEaaLpLZgjTbzcb86ukefNhLewCbUF",
+	"Iw3bssaBkjAVSGkBHNHNaWU/NrrUnz0bRxO4PwVddVQQ6QDCIcLX1g+dvs+fP32x+wlUpVYL6TyG+9/2",
+	"eWn+4aqSWLgr52CQmx0S+u7j9C1T+lAZrppkgE2veqYuwvHADsIQrP11xSIA/Yun7OEpn6A3Zb8k7f3h",
+	"B2qnUNiXt8U7QpS6mRHX3OrveLHBrtIB/Z27YtIpoVytQapJZ88KO3ndsO3AyWuDvEKhBhlZtegPvwPm",
+	"5wgvmTK9w1aEXS3FsjNe3o+ZMT4HuZJsz7jOcp8HBV4Nq5nRj003qDOk5N1cy4ZZ9RWHloyH3z75FzP7",
+	"l4DU4233EVi2abdUWizfiQLuI8p3b1sfZFveFZZjoic/fzD/Oz35Mvnwy5Pxi6cdlfA66gYNbNZeByae",
+	"bQcm7is+sr/YUI3jh+UP98P6Z8LdFjZ8UR/IfX7aEPnOVsyJXh4zUfJhV8dKSN2VdzNnShsgk/s01zrE",
+	"HbMndNghwAHfeDhAwYe9iH/nVnjggbf52UkXH9r2UTZT7oYFDs+lKFdDMuQO5Pq+P9a945tfPNtWozrY",
+	"9otnvfh0VQrrIIdXDhoynQie2Jq8mcDSuB1yuYun2HLCvDh99kXDhfP0xek93VQfk4zlEs9YR0ZqQeUc",
+	"lK7LdGWUE1oUYg05NltyJwKCMlp4cRJKHp+dHTeaMLjreLcnqcN79fx0mP+ogcaWg6drP3q7flrk8En9",
+	"Pm3SG+D02Xr0II9PNct1RvmBNeA+h9r8mdOGkdn39AZUB6yXXah1RR9eOKMqhtc7vd9mhPLeQUkPm67p",
+	"VZiqQFLtUoikzMUUGC00jbSNu6yY1P/9f5JVUAvwkHAlxDUStsdwkNtpAajR6OmkQfGeIHaftjXA6tAS",
+	"mbwuADag6U31WAywl1Wl5QcUGsOWvAcKeUGPEveW7VvMV3rEikVW4iIZXQIWzpiMxg/VAvehy1T1GM43",
+	"QyrUzGi2/9qod/obHN5Me4rXcSEOYdi73CV3NQ7XoGa6faxZ1cBOc1Yoih5sROVKU8y+3en+RxRIWGER",
+	"JNuDOTD5VJOQo7peP0pSTBF75DAe/D4FGDp1qX6xgfWeO42kDhDEIrF9xX87eIBBsJq98WyrBow3Eba1",
+	"r9bZ9/TdJo4OqtpbyqVGytfANw/Y8/T5Axb5bJ/WYdle2MJCY0qFn4bY3x05K0KnotQVlW+naFUaQDd3",
+	"eKTI67e1qtAusLtDGdun1oVnvPPdZgA5mkImfMoZ43fAtZC2gCkOOG4VGz57/rS9R6GN7PLkf1gL2Yf6",
+	"z0ly8uHfo5ayW5Aciu2c9eh6swXj/jrchx2homz59ddEzMhj0NljoU4kFEAVRKopx+ZbSdC6ti20Cim/",
+	"e/n+/X9P/nb55uX+N8QXKFRyB1JFc6n+/vLd9evv/pYcDL9Si36iwHcr4D9QnS2IWoiyyG2IO1FqkROq",
+	"L4hXZnUf8aEPVJ5DN0Ey73ukUCatFeiY3vx8kPZbHYvdHMMXCxkkWvqH+ys0gei438G9mxGGr9+9tuY9",
+	"Fi3EGhTsyIGzDp2invLgeMckdLzEpQgPi+sQwubcVdtsSBJHTpTAxAssrBq4oY47PKpdzYuAE7vsMVkv",
+	"NpPRwaV0OoWHdoxGd1B5gORyumT6sMv2XuKtcx91yLerclqwjNwC+p5pqRdCsp8hN49hqbYl1eQoVWpx",
+	"AvnZ8+dPviSXl5eX//l//F/Yr/rl1dfXl+0r5tnplz2sopGC/2dD5QfftaVaqBeV+uyFS28c3A+jh32i",
+	"QPtctI3LO6B5yHEfKWLpx3pZ0z+/fE8eW3bw2P7w+Jdgwl/TC8PZ1xwrln8G4mZ5KLWGS9uN4/d+f4fF",
+	"2QhXQ6MjuuNT2Nf2le37uLK1PQa8cpdrYa/O05PKlvRjUjrxNJKJ1x3mciduH8y01aRtG80wJhZl+ZiU",
+	"CvKkXBlO4d4buvSrSFs33gZOmAdGFZxxc1jbo7K3XI/VwVYSZuxjRx9x1F6zBZU00yCVT8S2xD4ZGCOC",
+	"P6oeNddYUB+0AWSD8ILddjOPm4elXaYNMdSIQ6mOcHAcBmiKeJzvGZfbONstS6b9AU0MjjEqQrVtyxD0",
+	"iEOrgm1VDstJtIvYvXyCzcMekSyYJkqLlari2CvplnFy9oxgt+sLA/rSXK9fnpKcbhShC6D5cf9c/Xsx",
+	"kJAzdNQ0tdkoTGOvNnvbBI6u43aP8R7VSCJOyCd7r/MHdI4+P93tHN0+8dbnZ1vSucIEaCCwZyLsnyNW",
+	"wNdGqUrbos7Ts13KND35OakiTuI6dN9aatGTOFR+yehuid1g5e3LNw3R3ImEeuO4obzD3pTvv71uDMP+",
+	"pIpoMfalfG84s/ksVsQsNkTLUmnIz4mieNRR2q9we5LRSSZ1SqagWA6u8gUm4jYaBoZtuquiWZH2LkDz",
+	"jZ+AFIwD0cKWE+aubGtcesJ5klIWUQ4gfSbXDIySHTcxoSSHJY6Rpcffs6PNHz5leCEUs1rcs+GhOK2N",
+	"Bp2MdsnV/YQ/K6Z1ydUOyAZWarz3oNMDNPHderNb4CFKulvqnkgsN310bd4TO8gZnu9Nhcd5r8zAaO/5",
+	"GG171SEYTVg+JrRQwmdVpf/t5Kr++eR1nhIfOUQWmKM3ibt7+nS2bwL1xhr3TsyhM1cTyQTX8FGP6/5n",
+	"MwZFjjpj6tGd1MFiabQ4fhWB2T6GQgGp7VjoIXfNk7xsaU3oSMKGY1nVhWUblKsMg441gB+PPp6YCU7u",
+	"qHQtJH4cfWPec+Wnw0/Xfk789NZPjJ9eVrMbBbxcUh5WXdhqjAtcg5FxZkKSFYhVARgZaztUYBWx2cwa",
+	"dghiEAfe0YLldtNx7V0x51pufFJ/PE1PwgqodvIUUXRZGwILqkGieOB69vTIzENi99sWAtDGxBaZdx63",
+	"q2hH4ZfYQdjuO7ZOru8mYm51WDI9IXbTlF3Emhl+bes4WJurJ5Uam3XLIYeFyVTkm0QLkWDAEBYgLTVM",
+	"uNCJd4Dbb2xAdWJ+cGFELvZ7EpTex8+M4wuTZg5L4yfPfs2XP0/qU5I4c57REWG5EoZ0NhNmdAYxd66i",
+	"8Jdb2CQSjE5lSyVg5kETeP9lJvisYBgsVMcUTeBj1a0JAcyUnCVBEWD8cjmjSXuR5ju3mtF4VLAMuILJ",
+	"DKguJSQlp3eUFY40jJQ2wXxkmi+Zb8I7MZdfUojs1tVABHnHMpg0n8VwKE6LiS+ZhPd6kA7vvzKoWDK1",
+	"dP1T8LuGl74Cdusnr4m6n6alMoc99wENE0n5HBpEYiTL1rY09ndBeS5mM/+1UiJEoFJigo14c5BJuJSo",
+	"Fdes+yW/g8KleAytCdPrctq2V+O30VN7Z65alt3CYBP8AYYWXb1oj6HQjmsoeHHoWW74MRbaGdzYW5c0",
+	"3sEVyxcPkFkaUETMGb5Aza52G2oBRUHMLeyl3sqjb+6QtfWQMkUQOJSXh7U5yktpueYyBgdbWm2+qqWj",
+	"hbgNoQjuk7qiGnxcWd4SL+odT1rB0p64CDvC1vKkRZGIWeoaSCCWFdPgSjCsqHQl9TDlCvcnjV6jotSr",
+	"skNQN7N4Q5EdF6K0EIZvEBpXNFZU0iVokGqfrBVrGtSrLpIyskod8LCrUO14dEclM2xmBzj7kvqscFoW",
+	"QPxkRlQpUZKpsGKuo4i01zqwVcZUbXqu8RUcgGp/mnVxKzoa+2MZLrBJu1E+4AsaDg6J/g1ipYb38XMG",
+	"13uB+dnt4vdJmejbQrvTqWjNH5KpW8KC8pdHgScH7SJrIXPV5bH0jZeGleZqdj7r1AaNFG8Ep0fKsD8n",
+	"Lnn71iNFWD7ZN3+SYcPayGtkCXV3HTuqWnZuFJYjynOiBMraXGhiiZgwfRy30lqhagjNPoTjws/R82jt",
+	"6smMv2mmO3quVym3O+95z2WucXR/3131XMXch+e4RjvrV/0uguXV2a11qxffNKzho9jqLBbQewPCnRz3",
+	"3m2nt47uBZGQCZkbSrUUTMucaaIlZcWEvHNYGCPhTgvKb7cDfk7vE8rml+bLrg9xOQ+qyV5fW5+mJPv+",
+	"WgsVBId5iR76UrlXo4P+HVkarGJQQMOBnKKzT40/qrETunO/rj0Y7aoETqITHAva2559gRiPjlJKcBNQ",
+	"8Ha/rReiADIrwDpPW0ULcPhoPMLf44pti8dt1yd3ZrH//J//q4oyIv8k3jpB/und0OQIa6y6Kyl3NflR",
+	"OcERm+OLG17NYKZz10Q9hXVA7Iy0ClsjVQYD79iOLfAbgPy1huVQLbMAebAYNBX55sHylnqeIt/CtiNA",
+	"1zAWFKmmogztxbjOiaRMgTMbu29sRYw8rqwVjN/GpaTvX5MV1QuvrZnXPlJElXgSgvc+xteo/4r//Omm",
+	"PD19mrEc/4W0KxLtnuEUrovBPiZw7ceh4SMueezoQupvcyQCh6pW/o5fSoxTGHr95BdYdSjufX+5oph5",
+	"Xd4u1g/ECLKPFLFDkSjU2NaAxkYfRAvy5PQ02oK2xwXZgiGKVcMAXwmlv7G16gZHBmK7ggQvgCGF/Prf",
+	"g51NAiPv7lzht+wOuAteHuQLHFxPvFHKeFhJ8V6jh82/o3Rx00jtwehREBwR+g4y4Nq2w1Gf9kia172X",
+	"lCvXK+HwxokW8rKA+xF7swV8H5oY3u8v8q7OFV1nYvBa+nWg2LKPYh5mAne0KGnVcPmQZiiNd8fm7Vzt",
+	"e7FyfXhe+fTfT0t7IXe8J+3VsBsq/Aywh8R+X9iDIzgwBgG5ROIFMS/G2iIBCoBXpVFdB+NRLZNUX334",
+	"PF3jRIYd1gfayHbYaULh6sBQ6aYhfXdLt0ATqwIuA/Q3Fxjd67Axy4BNngLPFksqO8Tfq9fXRoi+fv/6",
+	"z6QaimH/R6lcQPFlOiZpOS25Ls/O0jGZTCZoueuRertkxSZWSYwpM6fSbG7+5Uzpky9OT0+eP218fPLH",
+	"J+bzKmMnuVInz/AZOfcifxGXuTs2uzMad1VQbWhpaB7hO99pzOgMVXsYoo32go1KjYSIGVb+DcQiZDuf",
+	"MIcpo10NuRdQxH+xW9IjkNhNXz3hJo2RWFNYHBCg7PZ6HBBbY7YQzztp+4CwsIHMtzpFh3PdV0ALvTjE",
+	"ExwEJu4CMnjBlXviQFUcuDmjHY69hdarAaC8ev/+7QHqfc/Z/8rsKjHeQ1adbHo+/V2pM7GEPQkOWrKu",
+	"tAgMSUpyKOjGFyKKpJZb38kAuK7dExjQLOegdxg8at+wIlSP0T9dMKUVOUr5nPGPE/d+wwmfnP1xcjo5",
+	"nTw5f/bM8E0zwffvvh2H0bFxb5POhmz6+6u3kUYZEXb0IG4Gx068XcJirN3Twu/j9qbV9N4yX+xxMUTO",
+	"27Db4JK8/e769X8jauFxj2X5CVXYJWhM4CPTipxabxhm4yuSel90Yj3VqXWkKbCusU7OEZiRv3jy5Vmf",
+	"1IXwNX2qPm6F73XH9Ya4Q5R/TpYYsLfmhnzts5llCRNySXKmcKQ7ZC4A3WzRdEOsHKbi/sgDmeSB3C+W",
+	"LNGjKmLA2lpNGUtp2y5oDcuVVoTONHZhsAGNaLmv0hlO2+kd453FdKJMs/n6a8gEzxWZgl4D8BqM4J1j",
+	"F4jjHdMoQnGAXBFKlgLD5z3UErAAUwPMp6d74bwf334AfhnHikG+wwi6xzW9hR1L258F32KfAQx7Ti5S",
+	"7VCW9/27b22yg62CU7dBy0pZYDeSOehjX6DaBmQ7VuQyW8fYKc1wxqnAnAyuMVkkxeha/7Hmi9tssTGw",
+	"Xz3bih12JStiCpDNvDUyPA4PahWcto7J8y+/DDcpXqKQcQVZKSHRReSNlxg1QijfbKXPHJmDUcxOXIK8",
+	"IRnBjZCwmtLs9nhCPKfDTYqzsGjKyiUnhrWZfTL/KtxOV8/Z+vJ8Y5aZFMtGcF7Dj/nsi2GZ2QaYPdT4",
+	"15Y9wh9fexYdS45lm9SbHMx2gEoxMCoz1AcevKGBBWW/fz0iDA/tPWx5c4RUPNde0hzI0RPyB9daSGHM",
+	"3vGko/2oTxfZdhxX2Q3YNcp1LkZiw7gpzx3834AFGwjT7tqKC7atsNMH9XVgh/2oEtUVBVqJ9badF8p8",
+	"W4ySrlYYB0q+IH9lX3XI60NDw9qN5W5H1WYEQZEhtsb15u8hrev6Jh10V9i+AjkpOdM2Tk4z7LVvf8h0",
+	"QZg6sd+mxxd1Kh6yJFFqP8OYpF5QsC5Yc+dZJ6wjm9QL29u3hXl7LNkGocKiSZW3FxUua2tq6l7kqACt",
+	"QaoxydncvMjcYel5MvmPk3S7ptLAri4I4Z49MCLGUPy/v3pra+6E9GeDFRUGQVfV+A2+XTCUEyDIkSVB",
+	"eztMqVqMyWqjF4I/Nfjh2Tjo/FZNvqAqosYsXA3urbuoLpeFN5IvUhW/hIKMZK8GR6tZdVaNu0elIZxi",
+	"3w6BOrCgy729r3sgsxXh710K/qGUtgdTt+6vN91P7fl/lTYySL/ooKYDC7Xm08Txmi4C2K6Ou8AXbsJ+",
+	"2TGRL6ixtqdzlve/NICpJ4geoWbpqeHp9bew6czaxRpLuXcmIIO7usRvURd2oj+LZ4vszdtvFubsrORk",
+	"lHBXnK1noa1D7NFBOcpELejZ8xddRVeqcR4vbh2+SpjrAvM5XI9MqbK7TNDOkqxmBRlbtbuk7U2hksBh",
+	"DXlirr2eIamtsPlDwuT3hMVHXKiS2cS2nu1FY+p26mIhU5QLObHYbpDtiipNUpsiaYM00zB01D7RO77S",
+	"zoMmpf6YCF9+Hwu3Q1noGa65Q0BM0aPSoKfm0W8uqwVv4HOuaXlvjZ8WF3htnjxMqmmeglbG9kctaZDW",
+	"3mBXyma0GyY1duU/VMUkfaFTI3872bGr0Grf2qaT8+Tkwx/+bbSzoMyTF9vnFcFkepPkdBNZ5BOiBfni",
+	"7HktuH7ZsiJ9cfb8gKu4uUOHWDrqpwfYO1qX4X1rXDaA6EGJ7wxzPIwSfxf79A7Z1EOXV+7R1QXhEMtV",
+	"wSjPBtuHVCJm8dsai3Ry7Uy9gOf1gvCyKNC23+5hPqztRBj2cr/bflCgADYtKguwMT4PEXasyuWSys3+",
+	"zvV+g65EybXaFWhb4aaefdw7I6dJDdc1dIdUCughAMBHmxsZ8VJRVuDdDz63w0iqMyFtniIaKY7oVAHX",
+	"1hfABYfjiyoem3GCcYo9G527EM6+Dd5tUGRfKeeWrVa9Y5Kr9h0HRmrW8aij+tW+M4yfvnPvP0kHvg6v",
+	"y307eEXdu+igSR2rTvsUpr53nnG/Vl/xwulHrcrpwU/H/zUqdLBVWNx7WAW8Q2xdv01PshgBdNX3buCk",
+	"i7K/Rmv3wV2qPEtMenLsOCN1BNPrngnaYRdhQkRRfDcbnf+4f4YqjeLXD52E3FFQwSXeVe8dxzDQhenf",
+	"IKvzcyRfdkb/982eNLj5M6YyDm6rfkAbnt3tswdnRfSuM1z3jlu6alwD2mo/aMRYs0PqFmQNJAyMDfM7",
+	"eVB00+B78tBOu71qhVZrOUBTxJtzmPhsD8BDe8QdIP3kWwThgZwen20voyv5KwyVzX0O8r1SUKtJYkVG",
+	"fliIOsNaW0t2oPdRa8O2xV2J4K6UdmnjVPp0LdxrK06vX12ePX9xnpKZsNX1yNRWZCn5iuaY1U0VvHhG",
+	"cjYHF9WCTQtuYTMHTk6K1MdjdhjY62yYQVw5NAu3tB0hCXyky1UBJOyf0JG4TA95uy2t293iYWdbhz3N",
+	"A1o74JLerfmW5Gw2A2kUNeu/8N0kJGDMR34R+JoVhnOQkmtWEBcX4KgpNO86AsLO1za//sM+HrHXjFqj",
+	"J7CNNne6hfoP3efS1Sg/sIVHlMp3+DG/2Lf4yIw7gD/gKhhidDFkNejSMHxuX2pGbQHB6btWZ5Y23MDR",
+	"2VUL07O4JjY5AZN/AMuNYhkMb5/w1By2vYvFc0umWUaLZJgx4l/2lt+/vWW8vbm7KPSQUh8yWzANmXap",
+	"0vt7hi4gu01Wkgmf8RgPd4iaBA5TiOOH79N0atmnAbWNT4NbvTyY2ehgF3TDENQhJGSU30vWu5/podri",
+	"D20e+jcjEFq+SF045IIqIku+Qw6sD0pMz4zUNp3NwAYVmjEXmPlRV6ZDIURI5Mu4mUbYYJwEc8djp4VK",
+	"8qo99b2wK1RSp8T2GR0EtOxvh+rSKxOGpaNnDPr5JLrbqA5vpTNcod/ZKacrnXrbDFi1Rw2P8S6We6Bl",
+	"cFhX8wZ/368Et9pOUqVQVbEDbLFaQ8jmKbKic3B6lovnNAwAv+6hWUWEqb7q9IHVWjKB6Q/mdOKVWMqu",
+	"NExkZHidVsrTfrZlnkG2cj/u5xJPkTJcDHnHQ22AwxoJ94JhKTjTwnyyc+6jsTfV+GvtPPG4jffHxsrA",
+	"0H/ftoZjbwDV2YVsJdkdKyDW++CVWNe1oeegMYMyjFtGHb4AKnmt7SP9F2LOeKg5mifRNZoL909iBLm1",
+	"kHhxC45msv248MAOQUj0mT1YcXV/WMH0JulbgqJ+pC76qdRiAKzt0TuhjBcuaoC8j3sc5mp+yGP+ezqw",
+	"D7TpPfYlAm7XVtVwvmJKC7l5yfXgHbNaB6Kyf8EC5P1BY5T95aaH3RY2gygp6MaKSFXtRqfUqcUoZE8f",
+	"7ld/ep+8362qPgBlIVO2eUsdawgE3ZWEOyZKVb+tnwqw9d5hHLUveNXFbAin9+1sOFu/N+wu3hNQ8n0O",
+	"0YFyJ/AqS6G35NlxgH+Nd5TvS733ctzU6PQL6id0Hoi1z2wk+ZdV48GtGv9S/P+l+D+c4h8Ecx5SJS/v",
+	"bv1qWz2Yma0e4h4gRxRJz5WVTjGANh3Q67WyzndmDtX2e8wUWtJb31LFwZN6J0BKjqy9QC9ArpmCJhx9",
+	"T/2WM7QLHWUBmNRtnSCufmQz/7k/InZlteyq8JfRbtRhk1fE2kqKvMzQg10j7girgLt2S4ZnGLzFkXZw",
+	"2WZDkWHp5gO79/Qr+FzHMFXNG/yrY/0bPO7GIfm397/rqF1jrvZrPhPDQxaoXAqZBDmi+2XD4Te9KApb",
+	"A2RQnBVTt8lMAiTzaT/xE5+wFVQHPYLNzvs+MWMS1hS771d5pX3OsXuoorn9z/yU97uThkiUoRixd+Jb",
+	"kByKZOh4CQVQNeiRIVfwEpZJ1XowWfbcNvOUJY2+TwyWI1jef2RSsFvoO7z3BgiVrCRovRn0yBDk18OT",
+	"WVkUn1RmUlAwXn4ccmbUmq4GbXOnztTgWV2M10a69Q1EefCAt/sG+Q+LNQ/Vl1bXYXEX5AkSLezVjg9M",
+	"CLojhSQuwKEA6kdbBYEqG4x0gQ/SW/ClSESJyci1KlEqIOnXL799+f4leWzjEh//wvJfHy9hOQWpHv/i",
+	"9u/X9CBp63/r8P8tAn/NNRQFm2MDTMFnbD60UizXIO9osVUH4YsXzxqVEJ7Gi3iF+ui8ENNGT8/QVlX1",
+	"yW285WxgNbcGuI1Zo6B86IWyg5MiPL53iaaRHUI7hk3WOeTprUKU+HUw575VY9fZwYttd1o/sBf6FmQ5",
+	"6OFyJ5glJH36xW8t3PeO/73UYx/e0Ga3XTZATUOfCYFrYr0XvVx1GpuyQijIsSyvuQp8tGsGirBgFuJu",
+	"a6OZSzCsuNGD3jDCxFn/XFfrRMLSNYzCj4XIbutPJW9+xha+QVH+yp6eJ/ZWxNDn2A/1a+znGor27wbq",
+	"RKyA15/s6rHlanZL55Bg4m9RNL5z1qDgm3pOJ13XQyRMhdBhk2v3TVYAtV/YM5/MWNFsQ4DKTt2Y3X8h",
+	"wdnsgu/qqsD+G18PFs35JdcVwuynGmJkwjOaQTWi/qZjlLmvd3ZH2KI39cnbJ22zxN+qD2AIybU+pF7w",
+	"Ibr7EAaoOF2phdD7uPt2WcNb2JAVSJJRDXMhN+QodWfAdjywxId/I0/A1goKJP5h5UfzF9KgSsc3PLUH",
+	"xnxpz4X5KzgQOLwiPpUej23PAcqJxbit2ZZis2WcMERfakvXzSSoRUqOEN215dyaMms+hmV4qK4XZ4/e",
+	"DcdJ7Bucocw+OxcCC5ZekBR9tKn5iRNFN4qsF5tjW/01re1LKTkyb7/hfrbQmnpMhGGs1DaOtgUjtaha",
+	"8O3PcXTNN/zm9tCovmUZcGWp9FC5qVRaLEF2yRE9EiD322WAah/c0d9oz3gyl4ZjrUAy0bsYly3RiNcF",
+	"xZKsvtLOeMRFUliMIUfEUhtR/qdZ0/U+k2AeMXfNmupskawKNEaCIeyVZAqi05TYq2gl4c7nuWwvYE0l",
+	"Z3yYQ6NFOwhtmCXi0b2DZP4Oks02hyWEOBwm/1hvlWp/8fSLZ8NSAcPJesB7mHv6t6NhlVgqi+697mvX",
+	"ucPVB00nmpwdXzEmSPBj3/gTewInG9CJ+3lJC7N080vJVbkyDN6wlmJuvsAebsmtGTileaLYnOOCx2Qt",
+	"BZ8nWJZJoqPSHpwkKyhbqmgq1gMQdYW59upjRPKmVja/WwF3yRlDsmA7i9MVIqMFMb/jvSHs9GQKheBz",
+	"LO+Ajhis+o410me0DnrFWNicbqry8HO62navxdui5Lsr2YTAoNSryBEX2vzuupePCePk+/dX/b1YuNak",
+	"89XAc0Lt9fmz4PBIkbVZq5nN3uIMc45mrg56x/SIqc6a5lL3fcWYwGQ+IenZ6dmLk9OnJ2dfvj99en56",
+	"en56+ofTs/PT07QrS7Dr9Q6dj7xP0KF6OB4xAsjAHyX7NeO5WPeV9dzofp7oeurmgyFIY09zFhOW1Jqb",
+	"E1LCnuP2VsIdg/XA42YwnXCxjvpnsR0ElpG3ZRXtQpSR3MxzxFWtRppwQ1y/9o44Cbut/VWRCDfZx62q",
+	"BQWv24O5d2DT9bII40mNJJmeGzaSmt1KJ+ZfVmzSc5fRl9PNhKRrgFv80g7cqETMEvNlOrnh6VJwvSg2",
+	"CdcL/DKnbqhBGT5rhuOoFB+vnsbMQSOm44/kCE+awqYQN1yXoHK6wY7ZKP/OJMvp5rjZadqsAGnNtt2y",
+	"kNrYtDZQUdmpgamDKnd0F/FtbZ4fuWfDfkA6HF5YfEVRNbEXCVIt47YetTfbm2tjCl6PGBOJpGE4OzYl",
+	"z2BCHCEqQiXccEO0pc9zNEfEMMmsENmteVNaHfb0nFCS4qHG2MDUKkhofFJEr1kG5AifUzfcXFx4tdHs",
+	"9pgsgXIVZIk6gxXP4AIPJ06UC7B9auAjw3LxOBVRKwM84/MbPhNyTWV+bHm78oe3wWDd7Yj+Dbq6IGld",
+	"+Z3xUoNCrQ0KulJGmzMLGRMlCHWsAfGXSaEUWbKcs/lCV207LNbNzbVEl8t0Q6jDlEW3uzBvONMT8vIj",
+	"zXSx8dwndVqZU0O9OwfBMZccEvwDlEdxwkdbKNgrFgZHNn6juQNm+9xH+YFDob9M3dlOJz1fr8L392Ku",
+	"P7gzHxGW29sej/7aWZz73gGDhz7bNzy1u/VbeBv0vJ2CK8RLNlUwe5MYvsVjYOUre37SV6/O37xJydHZ",
+	"s5OFKGVHa4dQktkuiX/5t0vL0cwQT0MvS3MiHn8FsmA8LoQdEo/XuK8iVyayFGvEMveU+UsvmMQ/ZqKU",
+	"5pITkqTmykrJ0e7zcDw8S61l+K8osaoAFIpgwV5F6L5BDpW81jhubXw0mcGhbea2brvDSgr1UaYsS0I5",
+	"x+G8l17UYnk9OU2bU21DZkY4mJxQFUA1lLHVTuY/9uNyQRj36Rd7I7kbPeXQy9gdeXZQhZ/fCzsKihQe",
+	"/Xj65MOPpydffvjn2Y+nJ08/HJ//eHry3H71bw/Fui6XIFlGH/8N1sl/F/I2VrFxD+a22NQ+mvlu9gaH",
+	"drRKO5Br9DrdB1RWccrYIbqUk5/3qVL+Db1W0LNwVpw/fSZm8/vlHr9fdvFwJ/8znt5tcm1lngUeBcEL",
+	"Zo0xvmNIXZTFfCvWrTKB5vK2Rtqouvw34Wp3M8GvFpRzKD5JAE3kPXUczYP3f763VC1K7YzBfRf1zj2C",
+	"sSCZBJ2oeE9ka6eixI5ClRC9feTIFgrj2G1Kgi4lbzaECz0ALil0IMrfm8ceukKlK0cWSI4+lilARI3T",
+	"YZJlN90Mr3ZlJn+EGrgBRE3IGqYLIW5RS1cFzW6xOytJS1mk5KjRRPJ4QmBJWWH7t97wVC31KjFiO6oO",
+	"5sNKSPygC4VJXahASLF0VgAt0gvrFDd4S4nZX0UEJ9dv3r8ll9+/f3XD0VRtO2bjUj2RUEV8en/MeOB7",
+	"qQQ86+lZrGpsBXSsi0R89IHRlg4HIevigTCisc2H+X/UjSq6IjXjy6pvvqdnkeBM2yR0q7fnzsytA6I4",
+	"Y6R6j0LkD8BXh17ZvRqLPQBr7DI62dOo2By9U472XXkYPCX+EFyQtWQaTgQvNi1RuyOA+14Ms0PCtnzP",
+	"7VNP5nWPIj2OJ/SXoWN3+8N3cXVA7Y+P6kJvwCIcCRguYdixuVUM0+0ruTxskgAG6iU1xW4fof+PH9Ee",
+	"vfR3bvLXULA7GFxcgxYgD7anhr1+I7nsFv19faiH1SzHRd8zs7ongHVRqZ5pPnWQ8o4yuH2Jxu/v/ozN",
+	"8UhLyhXrzPh/GIE02N7GGxsR1FWSqA97qkjmcMnUY+Ie3N3RzZBqGNGz9tAMPoBrGItvUUdYkMYVOw4O",
+	"y8iXr8EvaR4UId3H+9/V3G6APvAD+lG50CwD7BPsBG4JGbA7UOeEYgKV0iRdMp54AkrHRMwqP59lVQY8",
+	"ld7wI0NGm3NCOYaATkWpvac2o1Ju0DEbegg1navUhkZVP3j7P044FXpB6llxruOYBhAA8smSnCrIGm/o",
+	"0Uxh16QVHj4Z2OHuDTlRjUyNnZR+HcxedW7kM4HxMGsjnkLOyuVoPFqw+SI02Oyjbdtu+YDKDsM7xle3",
+	"SPucbFykDJ4LSXKWo+feVlPG31xNq6jHTtQd+z1qIod+b9lzP02zu3uMBb11KsIVeukPVL1sPey6pN5w",
+	"yyaH9eGPt2XsNjit6Xeh4R0oOLBj90MuoQe8Olv8RUx7Og7bnTaj4Rd18kHCrDuXFRqks8fQokgnEUZa",
+	"RDp5YuiUoVrXpH1ZKk2mEFTkmbM74B3GOlejMJmW+Rz2tk2yhPuNfeYr+wjWNShcW9ed6WUZ5V8ZVH5j",
+	"h+8JbdgOZcCO1IktGHUPVh+YadrluA6e88npqcsz9V9E4qbnXEhIAm9T5emMUo5FNu6qIqLUGAOrF8Bk",
+	"WEepCiU8omXOsNcDmgFJKu5ASpb79sRpBwX0ThtvzdevF9TKbPg+ysADdr2CbHCnKUzP2V+7xYx6KwqW",
+	"bWwk9x2ofqT+Aw7drktvFtXJKt7a7KPvhrahiu3E3qZZ45FYNS93TA5EHQG9MOhDXYo724+pwGxGjn/s",
+	"6ee+5V8Gw8qIG0G0IO5d5AgKBS44fA1GDGzavQa3/nJWLLHqRjKSyzD8xquZXUNWGgmJWJ1KEcGLzdiF",
+	"pNrvxt7QZ+DKicsuI2ZuvO8baabKzWe0N9wHn4wWxXf1Y1/FqkVhDS4UdqSNO6IRBVGcglwyZTb2oJqj",
+	"LjstnrVtDpIUpYobkvYV3OvI4fI5NnMabbaBkTl2CHFpLriDq2qdj1Swgcgzx4TNjCoz6anR+0W3G6HV",
+	"C96NafUO5kzpgytUOgCGqOVXDubOupQ1fgaQZIt2Yp31RTEAyneigI6p2uJnjYIm7P6V0R1wlWjemX0a",
+	"2jioqgVUqwxTRs22l9OS69K8eQFx9WlJP4ZldrZ/Z3zH7+2GQxaS2AIjlYoDgF2R4sK635ufup3xjUs0",
+	"lF1G6BQetaUXOz4Ig3ahyTh6jEx2u14k5YTavFfMV7VOZ79o5MK0WNONusDEGR8o7qJ9jeRcTcYUsfLi",
+	"CcqLWAMvA4wDD5m1h53Nwmx4+5IONBiF2drL/6UO/Esd+JTqwOeW1T+95O3KIXYa1J70EHdb4s5OHN9b",
+	"0q8AjrPZihe8LSgi7j6tSywcfxHTV0JFK0W4jLC+B8TAPuDObS7mXVnA3ts3AMi/buwW3QNfr5erApbA",
+	"NfWyX4u/2XaFA/F3iU8Fna/aWKSlFkuqWdaRbVGynLqgv0jRQXOLMbWMJ0EugMclUWdnX7k72RZGY431",
+	"O6396GZ0M6r6zjiOcLxfIq0hC1c4rpDYYz9wy7d3IURX7K5pLcNnL5YFFnCdsY+2XwglOWQFNfL2HZAK",
+	"3Pg11JzzYCJuUVjsSO0qZLvLI/kQ9V/DfWqvOL5fqiz0FdYpGZo46C3o8T6BHd1UqOrqXVL3/+vRws/Z",
+	"0iPN+7pXed3Z+JQq5UuoUFakZA3SCJdeyKtEwAuSutdhbhv6BVargmVG2LWFhcmRXsANt/deXSKlLp2S",
+	"ibKwLoVp/Y4j63PYfqYq+szUDae2zSqmFBqx1rVYHZOSu2IGQR3pqv1jGlafTtHeYMTg4wl5byBVmZB4",
+	"rAwWyGNyhP/+AV91fE48BDZUk2EwJ47gQuKYZjrr7r0JWllGBWFRwKVSbI51JA+z4hsVbbtR/IuB1Tb8",
+	"LFFiqjTJe3UQ72uUYCqZlqzQCePx26VLvR5YRyLfsjmEb26+JoqWsoCrwGZT15nJQKmTTHAtRYEsKme2",
+	"AnUBCutLV/XE0IM4n1tnOQe9FvK2rvVlCMs9EKWesoCv91Tz22tp2lflu1qhC4cqWKZVYjTHYQVPclgB",
+	"z1ViaWHIc7uJaCbpEgzahhZg6SC+Qy/NsoD9N+US9ELkAyH1NX8H2JIatpnYjU0tpXSlnPrKgMPqiBkh",
+	"rdoO4jql1ILMkq4U0eKcpBnzt4/SbJ4ayWYKPFssqbzFSmRHV6+vb7iy5bvGpIA7KKxpYrOCC3L9/vWf",
+	"yV1ZcJBeGGT52H5t/ri6fI+jr65eq+PKpnHDC6a0IilnSidfnJ4mz5+m4+Djkz8+wfpmGUtypZJnGPgt",
+	"52m0TNc9auWXK5AK8qElg7pjr+6oZOZCHkauf3dP9eOUXvRqcsyakBpCWWDVram3cVbrs9Cgt3At24ex",
+	"wUW22FEDs10M+6XrizBU9Asf69Vcyr/oygg8XZ1lXYfqXeL/jGnV6Duxt+nskIKBu9pTQCZkvrt5SN10",
+	"wpyxqucESpO2koOfZUDHjH5tMX5XrSxaB6buQFGnfddKTKRjRX1yQqyPa7LrIudt9X9ok7vhLN4AkltB",
+	"nhyl9hinVV2NFTWHXINUx5hVT4siEbOU0KryrF5AqLHWC5K14jmMM3bbDAJzwbyk0pq/sZuMtw60jl6p",
+	"IK+OJT5CFqLI1fC0fwTKteYaNRfXtZufvJYq0nq3VeezVFFtnLdAbA6SHF0UXRVVV4h1pwB8WEfOQyXg",
+	"B5Y2fy/y4KG8sqcBp8t2M0RM6CKlSooZqps6N0GPqPrOLFKs5xpnPLbUq7kIFPZa4GJtbR4u3AMZwSM1",
+	"JlXUR2imHHbyXKCHX5KHK4ax6+tXV5cDUXULGxVfpJal0pAbkV2NcRG2xio65vD+710kAwH7K0TZ0i2z",
+	"hQfDGuTubo2yBQk03yQF4xEzxOgbcymZGVILsVHTgePFpNQif6RI+t4u63sFEmFSKTGq+wXeGalLCUWF",
+	"Iv2PDKQ+oaVeYOdF8u/kpjw9fZrdwgb/gJQgHPioraSJpv0J+Y4D/oRVlwNENpSNjg1HhIztxjSX27nn",
+	"f4XBLPKA3JgZ43Ose8t1ohb07PmL6Lm5hU2XhLcqpwXLfFXcbZIz2iHjxGH8Z8jNUETvkupxXQoSx2FV",
+	"ykwszfXeVfMxbiC1dJxiqqK6IKlvMYtWUHS7+y0ruWYFSd3HBD+moXe8Kjvs54hnxIbPH5gi49DaQGJ0",
+	"TwIZNNjlTtp5J/TBSa7iDmRBV8lClFLFO6YXgs9tWJFDEG6e0nSjPJbH5JRoQc6evDglR47PkScvvvAx",
+	"cq5LyZMXYZGL02ibkugSD2nJQotCrJNmZ/aOJELsCI8lLESpt1q4PH3R6K7yPN5bjRadEzw5G9adJQZ5",
+	"5BVxyD/sQuEnbdFSb9SAzizBQwc1ZLm+/u5r10v1sANgyyO3rPPPn5wNM8+7WfZAODgR03FRm28BPF8J",
+	"1tFw19Z0Tqrq0MNE1kzk2AGjKIDPIXEy3aGz1SjdGvqP9a1KSsk6rAdiBQe/VYtb2IMkI1YwPhO7RsU3",
+	"dty1F1vvDdYYWVFko3pgv4OsXtrU5bdS3LHcInwI4ffMcBVzxpMVjZXu+wH9i+ZqMPfwCeNkWmotOFHA",
+	"c2sVm0qxViAnA6q/7Kh0EgDTDycHFMpauUf7q2+Rrdhnsq1f0rGOV5TnYjY7jKct7MNVY6f7JA415uoA",
+	"9kAKzGhRTGl220Fd79EDnTMJmSbfv3ttJAyJwcQgfTlaj8cxsW217sC25AOiQN6BfKSIFbbI9+++jRJh",
+	"VjDgukvcdb92Vc24xBhKm4NH1S1J/939l1obVaPIEOgLB5n9SisoZtsFh3ZB2SxsFBFlDsqXx+s1kaLo",
+	"10Zzfx1XZVsM3Kt/e/cdsqNoVAHJkq5Wg4qGX19/904U8MY+F7W+IBcfdhspJRKjh8Sx9KDln6orqibl",
+	"GMFU62htUhtvYSGpahXj1mEdlqkfsIjXfFUOzgYNj+jANNA9B/iHuooN+W7JtOsj7jNi8Lja4mD1Qb6F",
+	"lb6wSeFjF2KDoTccyBH17Ma+97hfbZz2EYzwQVFgKDW2dCJcELddZEl1tgB14VuOOvP5mKgyW7jhVBpG",
+	"OiuVZS47o1CGnP54YbWQLaM2jn3sqqglLyms6BzQKeHDgtwPqlYgDQQdIdxtNrONsddfE5TMCI5BJwFz",
+	"eqzByiPXaDV4nW+TtbVpPSq+1Owq0vjDNmD5/t235CjFWmbpBcE/UmuqEOaiKIRYmfNFXJu3NhT7VZKa",
+	"M0aq5Nr2uRhrNW5vhRXatkj1tEedmxbDbb74NSdC5iAvgsrxnm7XC6F8V1y/J4ZamA3dV+FGmdcMMFS2",
+	"2XkjYn0Xd2/ndqDoZY4+jrggmGXAeFaUOZAU20Xk6YR87enHfmOIf8YKsOXq0gbgQXXMH29uPp49Mf97",
+	"enJz8/H51PwvN3/+ET788mT84tmv/zY8pj+8dmIeYXOmHVcoGL+FvOpgXB3ZjHIuNBIH9jtgekFoVfhr",
+	"7OLvCM2XeFinEujtybyghmQrXCAfjx3duGk8coXtuUcOEOxb3rNt0+Yhgv/DSfwh1Q5bGJ6iiHDqnBwu",
+	"WsGxO2SH7dTVPpVid99NRxiYZ7iJkMS2pjsmlNhu1Q0QyBxsy9J7REPaFTugOvD5HpS+2u1B7/A86Waw",
+	"cA/JU9z26Fbi831vR1WT3x2gH1R1BJ3Zg+i3xlJEiO21LFyPe3F0PRkdGvgwxVZ9BxYg8+1RIwzdYNQo",
+	"YsCr8AJ7K9mWRNLdStb47ru6TKLVWrIqQH1/FIoLZj9UP2tWkml5y6RY+nLsgswYZ2qxw0HZr9wMdf03",
+	"0T3q/u7VV8S+/56V1yrvci9l9BO0n/au7gMK3BpoHiniZ/Ad0SweRYkhOMRWqSJTmAlp5duu7NtdhQt6",
+	"5c3WT8ROZtXBOe73sd5X9DAoIiknR6l0fWJVmQv/b+WjwFhNwQFbxQZLrFEgKY9aN1ZSzI3MOxDjVx44",
+	"d72YdzxCSWYu6ZLkRiNTgsyoHBNRogsZW/zVIU6tSH2M7VJJ3mwAFxwaP0ILTYseiSGNGduPf4iGWDmh",
+	"M5l2OFhppi2jIlQZ+c0wMkNU6DM/t95tljvndt0ZOKEZsqz2iGOMuEptFHu850s0n3H7boyf1EYSUoC4",
+	"Fms2PxIw8orhj+RIIyP2TLp1rAzMthP6clWA7mLRCuochFY1jOtXxP9aU6dtSN4xl2Gx92Rs/QIXzXUZ",
+	"1HOUbD5vtrRdUl5iFBbekmjWWUBeFq7FeR3FZnR1KYpiCVzvL/DVCoesHNAeghZttgxA4e5Wl2N9FwdH",
+	"PNiXkAMFbLdLiPiKxvpbXnrqQGpg1CbA83xMZuZuZNqHwCKbsAVPDLTnJPURbZWx1n9xw21oL2WFMsdj",
+	"Bms0bFBOFrSY2XSjo1h60vGYpIVYp6TkRpf64pT8l/ENT1dUamZeZL/+8jn5L9ht20KsUwur+fqCpK5A",
+	"gYOKabKgaPJxkbwb37+sCrdxBQ0afQhs3Tv3Xusqtu+KRjdUaerDHcOuFcSmo97rYUEqv4UUoZIg4a99",
+	"GyqUG21PbzItNSlgpvFSOWI8rFSF7NTpzMhVaIHxP+SnEkrIza+y5Jzx+XGc01hQOvikA8So6IZL4gVn",
+	"XgI0W3TM11foCa7gXgUN3voHIrfWJ7pC7AYIeYBg5h+1PkkDv2vzjmwdN6yz9kSkgMTnqf1wUH2GLSPE",
+	"dl5M73sIoe+IoW/eEtXWjBs8oUnO7XPWuBW6b5fu+6DG7XCKsHuIl0L655fvyWOELb1wV4Q5WlhDxFr9",
+	"0My+TSHA75gUmBwaye/c2ptB2//TAd4OTef74fh1Fz4/eYh7fdX8VgHu2yxsOPUgC3mkXADxdONsBtsU",
+	"kplLoSjiaeTuWgbd9bOrzhr9zV4oHXqKvWJ6aChulvqREKagJnS9jp0o7Ruv8ED1gtCzwMl6QdH+YXZj",
+	"bJTu1ADkYPlMRYVaolAVv/7kNEY/S/MGSzxOebWXkpMStCBGdkHnnbaNhBuBlKd7m4UdfEU1BKe2qF1n",
+	"j7K85py15P24Tg04oAPfZ7gdh1UvethKPmf7XriTMUdKnEVPbOygNgX9g6Jpe7l9vSYqfdNopPALYlVW",
+	"PLaWzC3ly5ITV8BhTTfxY+Uz7BIJGjjaQXMay3fw+ZxVMy/f5BwzxuicMn6MocwgCZ0Lq83ZEjWK5IDo",
+	"s2YFLm7cUdZh9iQXvrpbUJZtBZKJ3LxDEaYvCPVPGKGfpFQlYpbecMqrltnWxFynYtL67b4QhvKMzKXs",
+	"VYMpV2uQ6oY/O31GFMV69kpYbTAIV34ecoc/RpUCrkHe0SJsRriPT7x2zyhf5K/ieB3thByPc8YJt+db",
+	"alCUwT3fz+Ak1ZAUbMl0sgLpFjIAEC/6r0AS+zChthU52j2LUmkbtlj33doPFCaW7qVUnldQiCL3lgWk",
+	"RSrBk0PlabW2MKyxspIiLzNDz57OlGZFUdMrhhJgJjLx7g6XXc8kqRty2Bfdwkqfm982+BEtbcwcn81g",
+	"kupozB+htK6d26KpODa7OUKXXPI5It9rrjok9D146rDY98apHCZyvbHbYQ1P1NvQkGGiRUELZD1Glh7j",
+	"GWmZ1yKSbmVh2tnZNJo+URmuhj9aiPUBT3nD2PAnvbWtwxBpbT8Na51j+TVunXftyLUmseGf3qhjbqMS",
+	"PFdsJtD0gbBFSQcbB5tk9lnUwt9UIzxMc/kh0DwuqnJUMwZFTpZgOHxtcY54+n47Wft3ItoeGOWAXoVd",
+	"hS/Anz88de4BcoR3rHX2YB1eoLJgII3iedy/AkZYviwucdRFz/DaXtJbjGiry3EEddSOsNyBMISzZqoF",
+	"R9+gh7pOyLY7n2nHccbW5mmtbwYDGAMAuQtmrfwNK6pURxx631KCn7qgx8PUJtyu9BGQ1oedJPtZGKI7",
+	"Hb8lW7x2YrM52IOjeKy/br8BgudDQznM2M5oLGzKh8LjTg6xJfOY01GZoS9sGRJbasSQTCd/2F+fwOB5",
+	"Pzy19mwecAoCsx4m1DUNoAiPuAOZl0NYljnSjM+TmbS1UpuONVHa0ugdK+HlchoRLWpncbUbY7vprSXv",
+	"o623Eu4YrAd32IKEW+Gv5d2302IFTNtXxghUWODB8GIjcqVRHSR1kVRAs4XTCZso3tG8a2dODHCQg92g",
+	"1lcy3ST+HA1SWwJZvAf4ofzdY7iTuXuMDOTsHqMD2Xrv6IeXc4fz5wZzjHFpYQ5BRY3bpPqttzarFgco",
+	"gN6BIrTArJKggYFrVhh4nPuRaKeC3iDOcXWq2vS3vRiPsM7TvWWwvI+voWnC/AxFZfbVtezOQvMVySOZ",
+	"IHWsGo6y0mGpgLBmJZa96WWdlW0whSKsYGODwMPbLChmY4sFg7pHTZtGT5hWhRuPjC4S+XtYF/GTSlL9",
+	"aynupOkKYNvoeiDYiJQda20oYM9Ov3zRQ7ZY0o/hFN4z1Oqr3VpMa80OruiiXZ+ng3wG7h3JckZ7xJGH",
+	"o+OgYCDjpY1j/AzFcvwzHTEt+xhEzhTy2M/RhnpnSuyeZtNbdXA84FHu+6CZq61apaLZFroRYBhsxv50",
+	"0wal9Oxgs7M09v4UzoM7xRdwz8rgDpfdqTANbNw/b6pHk/NGxPEARt084ftY9dZ7emi0D9ooGAuQIXUd",
+	"VqYBEwQbx8h+szM362mHdtejSewXvdO6Lsl2OpfN82J5kDBrtDaQWwmzPcyPpQLZ1een+WiYMnl58j/o",
+	"yc+nJ19+qP+cJP9x8uHf/20v36neOK6wvLMfrtncQ51Gh2T5PMRtURHUofcIWk48WhJrDBu0jOWMJp2h",
+	"Au99nu+CKkKJOYozZlPrBc/JDFMb4mEA26319orIw2+qJln2uMYiNGUBHVYewZDaNfhuiXfiFobq+z6k",
+	"PpH14+0GoFW6A9W2ADSGOlGekwW9AwK8XQXaq5J7CrY1WXILjq7lWvm5L9vcFmg/ESP9PGwpihFlbuYD",
+	"GU7rhm7u/FuqFMbE2QFplVWDVsYVnXvl0FUFQHvoyrWT38tyMJe89w3fYKr77nc79f5L/e82xe1A3JmL",
+	"zlbQixcAEssli1cTm4uO4plc0Y6is66rsLMBBC51zDcBPmccqrAf/C4TclUqcmRdioY2MWwDN9E8TzWz",
+	"9bOP493/V8DXPrFjG6DvVsB/wIgsCQXQRsp+B+OrZ/RLRUxUmBqHGI1t1w8At9/N3ghuaz55MQwTcdE9",
+	"Yy4DA8aCYd3DmSglVpwxhBmVw8yMOW0Idark5pvxaCncH7oEZf9aQ87933pRSvfnTDL7h6K6lObPaM6U",
+	"73x8bUjakRBQCfKytAuyn77xnOgvP7zfaht6aZshKeVKlGAQRvr2u+v35DEt9eIx1jlDry6eHLwMcdp6",
+	"exZar2yAHHD9nmW30fpURDE+L+CkVEA0Dmq8DB9W5/aXdOxqsWAgXLEh041zOtthtpSFmfanErAotGWV",
+	"I/t4DRpdMVcp2N0HV0Lcso7gLFcgzufjkQzHEgUa3x9FCgJhB9ZQVISZuKmiALE5hzy4d7Y25vLta7sr",
+	"j2xJGsi9T4gcvfvminz57OwJefX+/VvyBpSicyDXbM6x97Iak3SxpNmJLeOaHo+JAq5vOONKA0UvPuUb",
+	"YrfSVRTCple2HK41AocvZ3xu+62YTbvhDhtO8Tnxis/jX1j+62N8Tj3+xdYjZPmv526Gk1vYpC7N036T",
+	"3MLmHOOa0xuONsEl45rx+fGYTKmCF89OcsiEEQjINfCcpNUaT7CA0zkR6z8d2VTSms3blNLjCyf7/Mn+",
+	"XnL2EXvFCJ67IRe3sGH5n25GdoQ9BD4l9WZ0wQXPoPq55OynEog9g9UYWsz/dDMK0H0zwsDwG14Di2C6",
+	"jFe7LvLqzeXVyfWry7PnL6q0YT8c125fcJ7afcGynZCTYJG8WQbmZvQftmCjez9+o6mcgz4pJTPfHhnU",
+	"34z+Y0X14maUuirI5hs8SGaIN8ze8O/ffevkY/zRtcdJb0auEPZJzuagdPiQLUBFyVTkGzc5veHplXvg",
+	"a3zgnKgFPTl7/qKFkOtXlycBMswcHgVkATQH6ej++dPT4wlJ3eamDg/TKhz2uXOZ1enYvgJfVojs1q6D",
+	"EtxbhLfmNRkG0t5wJIQJeQezUtHCBik+O32iXATV0h04GycbNKg7ct4fc1YMBef1no5v0BqOfpNZibtc",
+	"LWFMJKwKuoHcQjXG1WMnPMz3MafPXMRNRI5vOLYd4/Nt6ji2gZPInyzyav5UUeU2X/oVQ3JnYpsh1Rc0",
+	"7vCsANCh3GBwuqSczrFFBnE9zciqoNymT3/LePnRbYWa3HD0EOQiK3G8Yzn2kiBKlDKr6sVcvn19Huzj",
+	"2KXSWlZ4RwuWo4dhfMOxrUjVjM12HnH15tcwJd+/fqSwKUkVi0r+LFyBNNxiWhSkckP5tN3xDfejfaTw",
+	"lHEqNxYe9IxTTdLHdMUe3z15bNg/XbHJP5Tg7iC2f9rQZZFObvgNvxL8zsaOqnPz+d+Jzf6oeuW7Pp6g",
+	"SPrxxIs/J/UiU3JESer7I5xbp3rqeJRdAp5mEtShDDBENS3EvASbfc8UgY+rgmVMFxtCueCbpSiVYxNe",
+	"4DgnP35wHI4YqKpxjpNPyA9ML0SpjWpttodkEnKzSgy9D9bmwsjN0TJzHaXmep34Vaa2LYz5inGcKMFz",
+	"mR7bhuTmDS703a1nTJ6dPkWozFM/T+pfkhw4A9vj0Z4mwjhJbfWb6o1JgNeJ2Yz04wnLYbkSGni2OSc1",
+	"aEsqb1W9FKfOanoLhJqDkFMt5Iakr+vHT/4Km9RAZw/kxdbsYmVVha7ZF4KL0hUisAwRGa+52idm3nfI",
+	"RDCUHS9r3DY8OEZa9yfGlve0501INmecFr7SDCZGiHxzUT1m5q3moiRnWEQPExLsdPUefknSYDmTW9gk",
+	"EkoFeWrTEbDu23rBbD9QM7Hv/GRnYsoGkdcB+V1TM574hM10Qv4KG6RbJnFS2wP/7BnBSvJ2G//byZWQ",
+	"tjCr4Cev85QcpYG6nJz4QmfpcetG8GGTFsZxzR7Mq2y2flXvcEkLo/dDbq8YyBaiOYfVC61e5b/F0DdE",
+	"OoL60ny0nUAEN5rYHRRiBWOS/nJjS+XcjM7JL5PJ5NdfzQWO91FqRCTXcaBim9aZRsQMDwTOe2WGTcjf",
+	"K55JXAd6f8OdkrRmqIn1g6djFxj87OxsQi6tNIAMxfIYJE3X8tUe9xXIzFxTwDOBtQ7xyuiY3Z9IRxJV",
+	"Vyhy5E8napzpcY3I6lyMq4q1FDs4sJk52GhTsruCKHVCtsExcyvFgBub3nZG3rCvyNGzJ09J6nZ5YnYj",
+	"0UIkhRGfDL9psC1zFhzvMyNPcLa0qh/pY3tcxKWRszcaLCV+ZZUMhX0pDEs0nLs+qOmW7pB6PeToldar",
+	"73ixGRP0hRqBgpBruoRrpuFP39KPx2Z37OiTcPqcGGl9TN5+b/53+f7qlSHWr19++/L9S5tUnIklxO8K",
+	"I8tYJkGO0mvITr4BnS1OzCvPkT+c2F+tWE9rcSX9zn5vLhYfUWpmZiHHeOrYe6bkLJHwD6xqkE7IV1Yv",
+	"MefkK6pYFlwgdv+wvfBshuOtpFOwDJzNxYk5lyuaLeDkbHI6Go9KWThVVZ0/frxerycUf54IOX/snlWP",
+	"v3199fJv1y/xmTqyM5B9Lt++DkoZnY9OJ0/tUHezj85HTyenk6do09cLVMofoz/T+XrmUeW4zJkmVrcd",
+	"k6XgTAt7tOo8mTFhXENRsDkmYNnBVpItQJrnOKwNldtuOjc2ABqb1aAw5bKJaFGAYVRWuMRzc4RdZ11D",
+	"9BQ/nJsfXNsb3D11wzEX1v5wbM+QKzxxQdIFy3PgCSqB2MaZYxwRisqeIKq5fML7DZ+CXgP4mMI5GAkd",
+	"rWuV5QlNgEzDkhy5atqiyM0q2yZCo+EKS73u9a7G0v/D3v8tN24se6Lwq1R0TESTe0GU+p+/aSlW7JHb",
+	"bbuX2+4eqT2eLxY8QhEoimWBVVyogtjcXo44Vzvi3O6beYET50XmTfaTnKjMLKBAAhQlkZLa4s1abgpA",
+	"FQqZWZlZmb+f+6NhPMtYOR2wBBfjr7Cw3lcKDf6wtB7J1q2QmznKV6X97zIolzL22H9WKOwiKjtge2xL",
+	"TeDAPo/CG+fd7gMCwE01KepX8p87oAaupaM1K9QxeFBpXA2/+gDUV0V3PTIA6KmeeMWpTufspFpYmfVO",
+	"89ufhrw4N3la24LUX3b/DSZ+17jyvdsPgMnTb/lgCJ4fHFAnl6VWRWJId198/zcqm1/vA3nhg+pvCNsW",
+	"820Aa+yUgK4cODP1EqfQ9uRqqvtf8yovBbc8u/qWn1XNs4Q3vbj6pm91MQTDEfSqrTOU+DwFww8uDaZC",
+	"PbXfk58VnuQVAjwQ//JsJKiPgJ8bPGsPtOvX6ElrbOUCY3oAGD4Yax/wZvdrRKs9zHd1Wnfn99Q+DrXk",
+	"jGi3JIfR2z0X8KA3MXC7fCEs7XfYmTV22zF0EA9aTdLbalKfcE5LpulLkvGFt4GCkZWijh/icQh6vTj0",
+	"2gsOQCDrTfC1LkmvryJZj55MtenoqCYM+iovAsBSBNGIZHVOaqXvJQaHD1L5R3VmGeM9XbhQimO3OaUA",
+	"BwzhpXBKhIrkPMfftFRwIQA0RCxAvcG58HMTYWYCG42DxEOuzwHUmxtk9XPbRRKUkFSed9IfQKwyws4s",
+	"yujFisbkCmNN9KCoI4ISei6QE3OtMvb6gGV8bsgrHnLozIcx29wJrN1ZkPcaiuhrnc23pVXNsqE/mods",
+	"tijFH0sa/my7c8nalPyTl5qAuY+OLR6FuuPSgPAtKP6tNH1WSCtWbmtwpINGIBdduAaoz3gvIASOygJc",
+	"feclHvnkiakg6CBhYiyfe/2BgvwBJHpmY6FiJSGl4K+nIo421cEylTbVacjsyzYUZnzow5aflzj11Xf8",
+	"pO23ulQ0xOurb3hDhPgblFBczm1J6HUdmXffPPnj1zax3oifFnkvDc8yIXeaXOWStXhjC0csKp/XugJZ",
+	"PNgiPZ5Xa+xU4d5d0+CSJNeYel+qb3i1W+iX9NE5hv7FN+4atioW7BSHfDot9KVAjpFra2yXz4nbn6m6",
+	"Zf2+4UsUVviDdXJ1Wgi38YgMHhGrCzFnUwlYF7wikKXDYRik6T2eQyabeEjMWBd2L5eXAj27WKWisHIE",
+	"CVfTgFun4gg8EwCaYPBecIT6JsLPNlhaBT4sEfBEblStBAsSRFgUQI3DeIyCyNlMqpFmqfObUzpjy2IV",
+	"HNTinArhAZCo194wXG9WiKkuqA0wnB41c4ms3qbJ969Ob/x2nYlUZtjYX30weCtp4IRMManAQw8/WNvm",
+	"fozCVIv0kzsxKV0OKMl2VYezcx02Y7LoMy/4DtUib8e/JXuVCTXfsLEKNJN0ylg9DQwRFousrUfLjsU3",
+	"Qs0XlGKbgaIb7loR4l0qJR7s71RysyrpPvld6GNwbEd0jM0v/D+wNQO3I7oYUjhUjhk+5BD6OOYJyzRW",
+	"+EQVkMx5wZWFfTdWI4E1kgjEgCfS6MifFzwFIgqYJhT20KmTHxno1HrJ3+nfv8IPcPYZqwSr2TJu+Vkm",
+	"C6xd83Mb/DazVZ0cnpcD1E2fSr/SOuzIBeNWT2TKcyjCyWLlzAH03A/nQSEUJNTQrcg1z9x8D6lOlkZN",
+	"qrNWLLOfMSuBsjaGMrMBO67eLDzFl8BKRMVxkAvTykU8cOUZvAkFSrPxnPXwONyf1uNHOEN4oaSPCb/K",
+	"eajGkwYPECHzx2bcDBgcg/psHxzl1TOmRGNF/K8VzJ7QEeGYEyvLIBeJHlbjo2nEpo8VXnfop+T/AJk6",
+	"IM5mi5+XccvMmAP3ptWFp4sshFv1WPVO3333/c8f+20OzDsc5D1J+XYMNT0dVOW+7DTNwYWTou6raLfY",
+	"/ru42FVQuU4gJDD844jVSDwYr9bkb798Cg2sN48rrKs3flh82WJbySyCiW0PrqBMEj7B2+z5q1fPXgeV",
+	"yHDaZLDQzodIF2JuWG84Z8mFzJy9tBW5aIQlQNLOWYaRkMoY2FVCqF12ZlBuH42K+Dms1pFLUWQytUcs",
+	"keaMtihpkM2SklJDXlvTnscPhsIYhUVl/cehRN8U872iVE0lqgpEyahgzecmVAuqbbpLeeDPrODSiKy5",
+	"XbtwgEpxeggsH6DpJFX5FXRDKmEMm7ogvohildTh+1lWyJGteIKgM+tce/hUIACyGqr6agTeiCUm1YW7",
+	"V099awIUcJ+Fv9MjKXLxrITuMghkdIHlBAEcpLvPIBoYeFZ2XAgz1nlmYEiONX5SnS8+HBHFYJaFmMKh",
+	"j/NksPjoLB1zqc6GBdT6UltIDXEtU6zrZiOpMrRaWMAEtzG8rT9gH5TA0iis6E8ykZXTswsxB0WCltMe",
+	"Ik1EjKcXSs9ykZ1j1sLIXKhUZH0sXCU4fcGG5WTqfIsB+9bXMKV6MpRKHLEEylio4BuKUBI2BKa96gVw",
+	"OlCzpFN4KKabMH/jfxrEakUqmphUS2tkJhCUW5WTqJGk9iSSPlntboxVlbKme58NBs8PDjqrm1DO16tt",
+	"chv52jloeDI4CndTXbT52qddwdINCpZAntYoV4LrHsfO5fSsvXwz2Kdow1lVo+SuCDPzcEd1cEv7VFPF",
+	"vxOo4U+2/ck7c6nuj3+2bM2G5KLaum4uBzc/L62FZ58w+DudHWxVqouUfecB7nM9dIIiv4FmzX02qnbZ",
+	"iJWq+u9YFcLo/NL9nEnj3k5kfcwJzMaaTThse6znmUIj1ko4iimZqzlHg+Y9ZNnitGMfsURpC9WEZ9yC",
+	"02AEYqFTckLT2Qh0aUkzhbJhxBQpdOkCJTdP3w3w6uCACWULKUxrqsBr5Pe06NtWTD/OKv18aioehp2m",
+	"tp5cqGqhGrX6VKV+S2O+CSU+DHRuw+cc6D2z//z3/2goNp5rJE6NXbQzSCk7HXb6ME8Tgjkgqer8IfxC",
+	"4RBXc+oZgF/x0NNrq4t6KD2LAYAt3P1tx4j17OpNb/NJBnj2MZy6BimGP+51hw3Sa7WA7g5JNqT9tVwx",
+	"OOgHfbjxzh1q6qIjd0h74VZUuDsABuWutmHWs27Wiuf9TiWP1QotZwtK7o9nGqV+uPu7WVQDtyn1N/jH",
+	"nULvFHpzqUSUKUglXlYLjlnVmS7sGHRcnTOtbqLg4elnoNok8veh2pW2PSTNPsELd5q90+wNVieDTDU0",
+	"+2aOOerqkhKTWm3HxdZFU42d6lZ6DPnDKuXc87OPmr0ph0zkBlr8Kz2mW/pHdYaaHsqKUhmGCB5V1v03",
+	"PWxgR6DQWh0rnOWN/P5Fu1H1ircZhlOc3d0bhrs8JtwZins1FCRjgT+/qHz4DVDrOJy13NYXcNErQdt1",
+	"JmzhTMZd+PayvZeg7WihaiavRW8RFnzNQ4q0hk9ZPJe5iuO9c2q6OIOL23riSwOIVQv5O/cLZP2eRE8q",
+	"1KFr9MF727Q87s1eonpe95J0LfJSJlUhcoiTNlJvafAkD1DPXrx48brf2QVy4wOp1mkMxUgDDev6M3gk",
+	"h1i1Al59koUK/ZhOshowJp3nWQBksco+Vggky+bxUHye6sJecSIB1zaRRwhzpDmtiJVTZjV7dnAQHRwc",
+	"sELPzIC9Of0fLBV5TqBbPFZmCkWFYyFcGFjmGRCGAzSik/Iy56wHhF1QEglYaX9NIpb8xf3Pnvuf/5ZE",
+	"zPIhHMrzopD8XMQKnSkEU5kWYiQ/++JHzv5RaisG7CcAZQFkIKyNwPdP6tpGLGZt85bewqW7PWO3Z/zp",
+	"9oy2p9G94eMq4/bkNyTV9JKSmssnEf7YIgi33UHWAiCv9bIVftyKz3bfTbPx5MWZtsYI97LvPL/6po98",
+	"7htPIZK61yZJsI2NHcvZc2f6dcH+dvrhp44ti+zuHtldv12RXX5y1a5GlwX7GhAYFKvQwYJyUH/AjrBX",
+	"PjBH+go6iPaI7lAM1wO8vFglVFWDc6UKfU+In0TQXDjWZcGGc0/I1o/YbCzTMeO50VjPSD2BRETjnrpc",
+	"rkfRUZVQwHlIQ3V5VDgPORQs/Kc8IVFwmFghvA1LPCmHP3wHZoDKygiPHVm6az02d2NBfTtIrPzDGcCp",
+	"AkaJLw8FZhF0EoATOdVF1nU67x7/rvpc23Yzq5GqFu32YnonCqEEPA6Hs+KqDWs/Z9yE6+FxOGdANMIN",
+	"G+lSZRvwRRdFrLu0/kS4dwMsalG7pk8NoH+zXKoLmGFaV+AT0vtYcPoZelKOGm25KPqkUcZ9QpUKhuS4",
+	"XfX19yW9njl6ZZn745BZ/BCLUnsDeSSpI4n0hATdUvhLodV5BUCEPRkz+M0zLFUYTRVa8MuDZz6BDP+G",
+	"PBf7oJgpgTAC+7drSFu3SxhBAroCxnSkC8+0YAAB++uixOZ37DczuZ6JjNmZTMUhEiB7gG7shgfwSlvM",
+	"GR86A64JDbOYs1fMY/srdIc5G5ZQWT1izw5Y7+Xz1yHf8kB8ToXIRJZQzHYibDHfO3a3JoR2X7fvxyrX",
+	"Tkfd/F8c+JHI737FUrcKaQkJQ4+pGzHgs66CQngZj4xDF8WKQtAatL4Ha/ny+ev+gL06eMEmglPGndr+",
+	"3G5amjkbcwPxLVXIyHO1JxUu6jHSWzkDgyi30MoJbFgVxrq7Xis2LfSlzAAUtHAXJ8boM63yecLO3fcE",
+	"RG2EaXV/qRGw/RpDmJfaSpYiVqocKEU8yxZAgDFoSopVb1gIfrF3nnPTXgj3HoR5S+n90o7h+feV3K/H",
+	"7+7/OcUtAE0DAn3DRE6F3VtFYNKmdR2kJstgwgtIwo04ainseNhHDc/XODn4pPWPvOpqN+6+V+uMRMyQ",
+	"Pyt+yWXuiXxvt0EQrP6Tw7//2oxRkPaO8cp0g03yeob0WQR5GO4hdoxbSJ3tQLkOtwuNzdZdXsulvhDe",
+	"5hCyPpIujAphxjRqhdKLQnVUc3l5LANMZqk5RSWTEPB/0Kb4blrrYHeRiujSXkNH3uSCF1dtUF+y5G8M",
+	"QSirwKLd/kIr1C5kXbCpWG9tRD4K/BSkNutqSPhRPNmy6f3xyt5kBMh+HP7oCeSfG59aAt6RnW/kW+/X",
+	"l5mV333+Mbhw6yIQDHaVNJQqSKkEb1NlWUBanhpgpH0kRz2fwvcWgMHvnN5gdTYhPCN+iLAhK9rWCROM",
+	"A7BFQHigPaNZRTBJsPc9I7jzgLnboYztUzYKS1qggzXRduqedLi/n6Bn7ObpNOPnk3cD9uO3x4gWj4UB",
+	"Kp+TFxyyw7m5U+ppEKtfgO+kcWNEqCpAcXLOZciD87r1JAcu//Hb460rx7fHONZVikHrazUgjzCpMMRo",
+	"fgQ+nT74qpT7KTL5WpxLxT59+PQRRQHwzzajNVdlpD5V+SMK5Edl3swgg5CCZjmpxSgYxfP5wQGBswgV",
+	"8DnGqhBAQDZnqc5c3ItA5ZBSRZyZ99xpSTgMEjRURTYVoDRkIZ4fvBy4INY9bpmhDXGkK0ah0KdsUR7M",
+	"unjl2U5I+eO3x/cKLUFzOKHP8MZ9hTbVJTOk9IzW/YhdCDF1NtII1vyKoLqtzjfSEeKXAWiKP5uW3zSC",
+	"3BTWs1YjWSAYRAWBTgpC5QG+jNJ9hg0YDh9SHmLE2W09iJwOE06UUmj4QkyozAwYhck+eWaQ2VvpOnjt",
+	"vTzAk+EFJHSYwEfPh78dlfWPx8GupbMv22mt4ZVw8bLdntcu1ZjMaLjNXho2IcK1/3lYiHNpbKNxeSno",
+	"aEQBdPkWLXTLcFf5WP4tHk9Y0UZMWUG/DUuZ2z2JR8hpaaye+LDr1sJDea0Vdo8DM3mQ/WIzDRSN4N58",
+	"RGRh7AwiLL0Zr1tfSgMIlXVWbTbWuYiVN6F4Tl/RYpjSs49Wxy+U3e83/DHn8bATnJUbG1hiYiU+W+Gh",
+	"cWiEp4bxodF5aQXLBM9yqUR76w08bJv8E85XoWEechL+GOES4YtMubzblNBW8sknGvH2FuQYYYUghEYm",
+	"eAyKw0vw/a+VYjZG74+5yvRo1K1VxyTHubwQLQTrrOeZbfxJUnRF8rZfRw21ekbwil9VZ3aHAatLRLyh",
+	"0JQGWgo31wp24M++PAMtvVSC54N6xFKtvDcmKGMPsY0zBPAw8ZmnNp+7H2IFQZdwLpIzeD7dVh/CzTxy",
+	"OMyVjaDk8dB5TlphRVwdFJkOSgx/cHB6+uF7+gTbUeV6gN1x2t0fp2370KkO8BkJPYpe+7GTMXoNkwCw",
+	"Ms79G/L0orPiLQCkxD6xHilrqUhd3X+WAC6DEGuAA4FVZu779KNAF4kUMgtoVj/+8OatLxIqoqr4DP72",
+	"7huyej2PaMnLTAowJEj8FMWqZnVHwvZ+xCZ8ig8ALgLD0pzLCRy9g5sSwWE84OqlAZkBWjUC+c1kIVJr",
+	"WO/FwfO+uzWBRfPr9a/0Gf6KKDbulQjH5rD5ueBlkYoXTZ/zNLBeAVmqiQ+dT6fBOnHbsMGBBU8G7Cdd",
+	"k3ahlzEFcEXG2c8n7wfsWM19SQOrXwRfAV2XfzVGnwEuJc2fSPTpFVppsfRkmgvrDJkvClijgN29fVdl",
+	"9cuD11+tjxy3BGsXPOnVs+drPwjeemMPOguV5UbviVarfmxg6Iy+1jwXS6VfYCHwgjHVDYmjFEZoUwCi",
+	"kLBcSFywjYaI573kJAsm/L3GbWN1lXR0k1Nho7d6IrwV441RIyof+/nkHeJ1Vr5Fz+9e/pr+Wgb85ihE",
+	"Datf1ai1mvyTZeOHeN8496dImO08ZExSC5UhWDdJE7qrCXYRR7FKwCwjGidY+9Pnr75i6ZjnuVDngshY",
+	"fL1ayObSLgSxGkqV+W4ieJfFTWfAqqLUasmlqT3NTBoswNJFrALoVyZt02RerQVtvdGWFzYwlGurpZ8r",
+	"6KDbZu5LET+1aCAutF/6K9ysCM4lqIzuC/K54NPBDo4LbseFLs/H96m6IZnRHROmvQmHvjZ/bX0zls0j",
+	"Tu867aPBrW+dmyfV+TVufkhdqt/rxipeTZAWfu3HkW38foF8y1DDbjEnxOyu7lVjxnspX5VirGjyMb8Y",
+	"DuLhfpSYbRgn5BRoxRYou54adiHmVGJQxT504AqkXG+O4Qqns4nH7T/L+NwksaqYcV8fEImHzrMGI5ix",
+	"fE4ngASHIC3lUwzrYbqTOFQEVArGymitRNFfoD5q0IyZ1WyfSswW5HtLyY2FUWDklVhBz7Y1dNcBgRKz",
+	"cOl2CCAbIuVwYT+lRBf5+ap8PKgPaJfK2LSQKpVTnpsbmIoACKTNVjhV2LCxeAfcyYXkORBqo9344eQ9",
+	"6yF5EE58/6LIk/6SYgeqC/BesVqbpPee9NYNfUcgX2sqLq3UTnm3x0K8RK95S82sCDj2xedUwMfsdoyJ",
+	"HIIRN8SAJcRnkCAoBeX+6icxKLzxjjRMvSetYRA3QmEiJBWfmuo0FHg59mYyE0wrYfpHLBHktZ5hk2zC",
+	"7FgbOGo0wlPWS9+oj+1bQI6iLPLd34JwQmZRrNpYJ9j1SCfe1mu7NvHEddiP/eND1uNWjIYyX4XP8Pzg",
+	"YO2U3QaZLEAGNsWKkeqpuMHCwW0tKBCfagZLSb2GSCJjmpVATw2TWRcgBD1AZGfD+SZeckEj/vTwRNVn",
+	"WgOcqNK0RwRQVL/0Ckbs2gStorT0V9VI7e0n3IbhkYozA8SqEM4CTKyaM1DHQ9wnEqYA9afaNCKWgOon",
+	"saK/eEvg/gQ7QQK8yoYpIe1YFCsNOozlARBi5Sy6zFhPF75dy/1TWmTRVNrCo6Ef1ucyPd02Z7Ai6pww",
+	"2d0vU25srCCdr1kmYX/xuw+8bPWQhKxscgQuJU4uK1H4BdNToeov1u5VgjBWUr8tHlz//Gsdcj/b/Phd",
+	"7uRUYHq0XqxdBWK7b4hdiTyQKzwiARq1gC+No4R7EjSo1kKX63amwstP06OsCNW6PUqoP6uJ13qcvXl3",
+	"6qZ3+undd2woVDqe8OIiYj+9O/3ETj+y/3pwsPfqRfPfz/5/zyL28c079s3paYQO4OnJd3gUkvDcRXtV",
+	"lgjBJNzquLUxbMKnU+wklxaRZbXlOUa/omDTnFu3o8ZqxCcynw+YCzITYi0EAI6kmr43VpBvm41FO3wZ",
+	"5IKrRfq2XqMtbqDVKF05U+ieqKbyeCoz63eu5YFZHaHAjF0IYjGI4eeNUAuuvk66tBBQE8Xz1VCob4Lr",
+	"rntIQJ7Y+s7dNn22+kXca62uSKzy9fXL73h5ut2909Pvw6ViPeyhMAC4CLWy1PwnssZxWiiDKyS3vuwK",
+	"J/BjAf1USJsLYI+8MNDMRKVAzp7XeCzTccENRNLnvBi6Ty6hErF/xIIXiBU1M4IGHr893Xv+6qu97978",
+	"2CiJErJghZ6hjW++cmvBDUynFslrq9a7TEym2gqVzn8Q8w+wAjwnDdq8a1bPFGd+Tx5aPY1V+otTzHaZ",
+	"vg31k6DqcLWg5ys1WdbyCXVPJJ9rKXmYDqyfW9EsZiIXVizvVt/A7w2durqnCG/Kdta9naYFVofxdb/6",
+	"lZ+Wvt0fUWe70Krvd3DHhgT6L6srWQ/tuoRTHdgf+ju5aZWb74C/UWxMbG7B0udusul4WdZ+nmZ8yVxs",
+	"c+fEAe+pgH8n8A9rU0Vh2KBlXbFpHqa5Vrc/217wYN0zv0gH1k38Qfuv2PY/ne90bVNt/tN5Q9OwWUSJ",
+	"Gaboj3wjWCEsxW5poY3HYZ7JQtyFr5tJg7AQ+6nMiu5mPqhiNYxDDfF5ATGoSbmqK+s8gKcescQ9K3ER",
+	"cAKwtgmrys2eP+8fMs4+vfkYq1QrJVJbnXo7T3/IlRJFxJS20PQqciMG7AR7WHJenAOKKcfKsmry8KyR",
+	"PC/RVjw1LJnwz2duGmdwNpNAZF6IEXQB9l4eHLCkuntQuMefWa3PYISk31mC/ebdNyff+PsevPkJJ3st",
+	"4/N8Y3Ooxj9NeecRhxOkiP2jFOUOX6GLuMrpmjMfFo4IQGLhUM0pDSLHNsrTKuG+obVYLJGp7cTv7mud",
+	"UVjcGVAt6MnWXMy15athZWjBEDKcGc1GvNhFVa2C97HQ50XdOG7K3CK4UyWLbnVXiN6VBwPXtaLuS1et",
+	"DC1y6U/jaUP6gwBDRHF9Z9QPFS33tlf7nfUChsLUe/fx8iXTBXv38fKrmhxlyu04oLrBe58sWuKufr9X",
+	"0ZOJVFWBUmun3lUwelB3hhUJHXOP6gNC4M+QHrELstmDWEHNgnuFxPNI1Bzt+MQBe3nwMiCcdM/OZAaF",
+	"BiNJGkjXQmFArFq5ZPGDYeO+L5oDiFxp4HhRefRyoS5loRVArLUWEeCTvJkQ2fdumR74xt2crX+HOyxP",
+	"vypQcF6s+yS7YGFDVPNZBmxjzoDU+5PXLakuhbK6mG9zg78Kj/NUKMuG8wC2bAJMr3DJIdKV6guhokpf",
+	"nxoAuKiBpMECTcthLlN2Ieax6iXGjPdE9vzVq2evsXlMpJnhe2bMn+8paez0+auv9l/815f7r54/S44Y",
+	"VwhO5swfGAw4OUO0DRg9VpPSWDYURASs0PSA119OneP/jDURPywS22AHJLHVYr1Tclh1d8Y1MoGv7iZE",
+	"kbNy2j9C7P8KxtDjYxM4mlYABDBgx1VfQV1WP0VsIZG5teVVsQ/iaxb6sn4cltzSbbYojbsJy6qgrCVW",
+	"sCAEm4gAbOxrnQEzjpOmr16yH+TXHoTx5bMXiDa0SMDAzQXUlWkdKz2yQrGXz1/jEtOtY50T/hBN7alh",
+	"U53nFM2iBAB86ozPnRC7OWOhM5b0+lYElKN9/HH/d/gUfwBjMZWq8dLqPVwInNMFbSx+iaFDwS8UR76I",
+	"1uCtHE6kfVvJ7baKyaoBcMD7qilbmIZ1BrSrWYGw3LnnR7rzEOyLgG/saO4llebmAjyhYQ3p2Cglq+Wu",
+	"rZHX/TTU2XwPqumfHH716tWLrwKjPEDsstbSsWP28cPpu//JzFg4BYS/gMqVCuFU3XfV2mlG0H2QpGWR",
+	"s//8v/5f9k9mykwzM076A/bOevQSrB/DuAlLu1kvwHeMGMf7oLTOGSGl1R5QjlEDohuzH2ELApJtQuQV",
+	"K6AMeXPs5pV8Qiv2sxHFm+MfxNwkVZT2w8l7uAQ7PjL8I8DDMWPGGcsKPd2TKmJGACVM66bzFneWup2r",
+	"RxAouK5JPwK7ZYj9wNsytEexqpqjpGGZSGXm7L8FdzV8Lc/ptNCSAtNfaBlKYoVhVK55ZuBNBgxRN1Oe",
+	"w1gTKJ5rYNaQNwCdnsYu9lTGXqHsnInJUGQZwCExCY0fHdtd7zb7Xe3fo0FOuXKbLC4qbUdHbteoLozV",
+	"8iYD9YaawRbTwcmGduwUhHrZZ2/hRqz9EphZVyeCDQDwrgy+oB0kiL6e3YRSEggfP++BluKsb0D9iP++",
+	"W+v8kIztpzbXM3SB6vgVVeapqQWO7ArBHIF6rG+hA2O84K10GuaP6MlFtR/Xq2fXYTGs9pal7/QtE0qG",
+	"98UKFbU/YD8F6XGiygrdIuo7QGcZhpGmiuWPgjJ9gI4qhPXO9MuVmggehW/KulIbA5eQNe1uXaXWnh65",
+	"e/3ciK+1kskRxebmynvdSPahKS55/gSdGKhxFd5AlACy7rbjQHo2oqiHpFlOmm4U46I7Bc4HBW2m9qga",
+	"+74zNc6zIbeEPJ7DRmCMGP3AXM2kGmmWOq8xRYh+lbG6gYC8sELECk9IwAUZsBMxFRza8SQRnWJDj7ML",
+	"mIYbNTtyGiGab/P2RH8+nIJw2ZusdtQ2gC9vhFI7U7C2KTi5dYy17ZTWg7McoGCeILXKIzVQRbxqX9tS",
+	"IHN+d3CVgOMGl+0ZWwg+SZwJgxnk8lIo51uQ8kX1eTSmvJQVeS7PBXFYKmuiWP2mh2wanqkQeTODJiC4",
+	"jI25240nWmmrlXSRwZxJ5UIzaMdLoKvORet4fu5sZqyS99zYPeAc33v3TYJ5l1S4YKyiyJ1IA+ffnhO7",
+	"EOxCVD5UIZwOOAs0kyrTsyNKzkMOMnPGQedZff7OMSXlnkslWwhtDQZUGvLBIgL6dGvnNoHCmUWCdUuc",
+	"HbUJvnV/wD6ofO75ugPSgQmf4+bg5usMb8RGOs/1zC0GLX6sWkmbjsLRATa7hqXxF1ZMBwR8itfpIla5",
+	"NsKwBEJaaedwXpUM2NdEcOo5tCn+McIyAk1z0TZ8iVNdFqmIMEYj7hwPt2ZleuHeHqDAvVWElz/0f3KC",
+	"7V4cztuGgheC5khIyBPYn3KpkFwVUIpB/p5VbKlODoAFZFrozy6ihOHSXBvfPYqr017y4P7yFpXkCjP/",
+	"Rk8mfM8Id5GF2G4qUxNKYVUD4vzb7tDM3dbo5Z5ya0Xhrv1fPa9z/6xU7Z+hmv3zNz00/0SN+qfbN80/",
+	"lbY1K02/F936Ef1/+S/tveTL257MGpTuqNy0HFlDNAthSuDuBb4pjE1geVCg6vVpKHnXMv39YO/1r78/",
+	"i569/mOtuZ4C+SShZC6YEZwA9jJjEE8ws8tS3/VN3cufwcsvwhusP+c1Q+zQUt8kwkZVCG2xhEbHQ4ao",
+	"torwbCOWwJ/97+7p9CdEDleCJRm3/DBB9Rzr3IWDsXJ/+dvph5+YHv7mjXfdxE1dlT2cJtrOTKRywnM/",
+	"nyxCOmbMqL2NlbujH7EEVCdhPTeCHrHEC7qbbCXr7h+huLt/O4l3/49C7/4L5J6ANgPZT/ruJ/euCes5",
+	"gRCf+WSaC2xmHwA85xnxpCwONIDpwzPrwquUIIAzmsbA74zVdAYFl0bgC1YwK72yhGUYOosXbFK4Qqlz",
+	"1AvlXFnYqN2tOgUU9+yM24T1Tr59w168ePHa/QX4jXN4P/fsWFVr7w/RkJUBvmbCelxVXw6gV+izZWIq",
+	"4LszXJ/+gB37/S1WOLGe0vB5I+aexZLf4ycY0MdPDln8ZDAYxE/+SPqxSrWzBRgjwMv5/RqsQ+CwAzgL",
+	"Nrxplmt1jh1gXCqRHVKaEQ9dBCs4Hp25zbsQgFhfLxrpNG6rbupkl/BXTHVqKJOJ1VCMpcpw74cloPyk",
+	"GZfWsAxRbQxsMc7KNf2URfvitp0/cZtt7db+/gT37+PSRSZ//9VZYfI8PGQq/gjf4xM4APDTr83Ox8vq",
+	"i3EDREyi2IO4FbfphgeMG/dKwpTAs3kSuMTkgawiEUZeRc7wygCQPOBPB/EJXR88DaXTPxjpX/H+vw4G",
+	"gyRWPHT8ogad/NPQo6IjXxzak0Eg1gYKYyEgikPsdTiL7DoaxAqZt8Gqb/NkLhimYw/Cl3oczefHIa49",
+	"fU33zSFFBDaTduRbS3UF5lB19HWVLjYBR7aN5dMlBV8O2sf9lCV+UI012gDCz82glBcE65BSZxvGdPRl",
+	"If/57/9RJ+dYcH4vCuePUxxOV1CDuJ6pKr/Xe3nwgihv/m1QL8gZnjS0V8GwZKTL4kzMhfP/IJcAo/j2",
+	"81yYQazeqRo90xZcGY65TEGUk1DNhnkTdBqwlNTHR3CO7FztEZd54nwM9IESXF83tx7HB0sLhPVwl87z",
+	"croAm4fYJaYfMaOZSXUhDO4CCTdnepRU9D+egku5rcMIQSemr0NkJc/9gy6UVM57xdVBLHp8SH3WAr+2",
+	"7TLH+E3uDM3oG5ECufFdt/ytb9gCb7b+rruCwg1trGQC+DJ8lIvcyoI5fe7fxnB6S9e2vx4WwoVIW7SC",
+	"OECrFVTaUrlGhwX0CdMVdu6IWQ2XZQWfASiSLz2cisJoReObBZuBpylNo7GuhTiBJ+4MxM5A3A1aGuQw",
+	"7s8+bAH5uqq0QAOBeNVkH7BvRXqUSJExdDHI4yAYfVl7MbEK3ZheqXI8sEEtrldLAsdiKtDHgfB10u/y",
+	"I3wuZn2b4F5iZxN2NuEu0bVVXbO0oRALlB0MAbjoITyiLYTKOk9gP3mv/qkhvx7pLAK0wZ6maASiC0OF",
+	"/xZr8gkCu8+IFw9ytKNYwR8hP11c8jxhwxJzD3AUZySQS1XnVS8OWMbnhvFzjbx9UBgaXKD0rB/FSudZ",
+	"DTpLPQkwZew9xoN/nBfSGLkpzekE88hjtvrHR1jyBSdHSIYlMTkGL0hP7iH4IuTTcGkh4qmCHIyCpO8w",
+	"z/m58ZVkbjoDdmzZxAVlzw4ODnAYc8Q49ZcqIWBvmOiibrfoqBD71o1eIzp+gs963bC6Qmhcn5sHBjp1",
+	"X2ztq39267v21e9ISLYMFLiwcl0HVKKQ4jEhU5LuB+VQqO5yQsy/3OlP0agRg5tWIphUTwtShN4ywVkF",
+	"5A/3h4XgF5medRPbvfdkO4YN52yilbQakP5xS1+hKPUwX1ejbFW+2gbsxAEp4SjhMUhZuDC+SNG//zVE",
+	"Ckv5lsTJn8GuKUDEGihzaedHLAGjfTYt9FBkiW8nw4uVZvA71ArBbSJjc6yVbBe5934q20TYbQy0k64n",
+	"sCB1pVhlUDYhW4VIhbJ7VAC1gnuz6tnPa2HDk7npVPBCZKyXgNNyZoRQST8ilySrOmF6SfNsv4/cD5cC",
+	"uk56if/P+oImBP8hsZVg9W+sGv6b96IQpDqCNr6CHH3vi/GqO52yuP4y5H5g0q5yS05gpd7QQm3CKWkl",
+	"3QAnZAssFKRVa8IaH5sPo+36Ki1r2qXq+OfHoeu4IlUpth5VaQcOyE71EcUmtB/8/E6l/+BjIp+LDJA7",
+	"8EimsgWsRzX5gVJGrKmUh7FKphzIIM5GBeZEEvZX6Adk+6wH//8XoAjvR+wAi1Y8hJP7IzaQub+L7ChW",
+	"VRLGT6vn/mSa2P1VZgUbq02fkJ0l5mHdkIoeehSrBCKiM3HJ85KqlfyOiS9MB04w1wjuipi5kNOpyCIG",
+	"tLdRlRzqD9gvmCP21qY63OKQRTJW6wyDSm5roqUTwTMMIv3RFJTXTkWBGEexgmjMeRgmoOA4L/QsKAQD",
+	"EVlhzk5TpLvZemx1R6YE36ez6U0X4lEHPLQCtzcZVk/3nNxLdb4HXsCaXmkbY8QaRoOyG2iA8nmsUOcg",
+	"3YC1bT0rBYyALWpZ/4gGpVkyqJZ0Wp+LkWW6tKiXlRMABUOd6rhChT7p6bc4xvewEHegTA9yF19chw4l",
+	"hK/yeJSwKYRO/EFoQfI3rYhIodHpvK+tbEt6Gjj7wMIC6hirSh9ZtzpiNYZTR1T2Wh3xSQ2NjNUvTb/8",
+	"thoJ77zTSFqHLtwOlMXHopFNOaTKZRBdMk23UUpgg1pNSPMdXvJFc9E4Cw/vcTVlPK7IrvSwm30GPBa/",
+	"TLXwoVu1Nu5hO8g1FCTDl3roQHWVSOGc7xrnqBp+R8hyZ4QsgeR3CP6toehQrdakXvF6smNd2RDrSv19",
+	"j6pua8BEmkfVETVfKQArvvLVVCwd3/PgboyG8zXo1XZS0sGxsoYJ2Djm7zqsKrXkbHGjw6HuukDqccrs",
+	"/dVBAdQwIDC5hR6KW8p8+962P+HSyQZXqdhDxIU1gpAf65t+oXu2KHhLo62iToV3e2oIPWIXPnT1vPl1",
+	"Cr6/X7MjTJq6DwbIqXh0AbJHnTJLIhg8ZcvG96poZUlYtmSMl8a5n+hj+XU79AK/7c46bxIre1l3kF/n",
+	"VurRZafFZAiqcqVtpgu/+DTR+mTFX8LJwH1Z+vooAfB77t5h7hDk/d8JSWNleH0iJvpSBHK9VpBdAXYR",
+	"lBx1VCDhfg+ASzzhAwBHabujs+yQHn5R+Z0u5u7a/6/lgt5EjHy5UxOYj0RoJTRfVf9UlnBlG2tJ2WJQ",
+	"j7PsNnIXytxOuNpZfcoqjm9q6ASR9qVd6FHqbyrqOQw35M2yQ56KpRDpoSfQg6neE0frLrVwl87rp7JQ",
+	"3hVYiAAnOhMMYQj1aHQE7EvuqwoA0UN0eLN83LnJxPtY8Nx2cw181HmO0I4jXVRFzQN2TIAKr6i1Gjut",
+	"3NszoS5Frqeihl3MuOVDbqCfqFRU8J63t0p8j/PZpvTDCFfRHRlRXMoUp3xjVXi1jlSf4kg/K37JZe4W",
+	"ZmvQqieAqOo+DOGC1e+ZcoU4Sr5tviFxeH7eDaqKUrSXjkV60V3Z8vLgIGyQBRg1auiZ8Nx5DiJjKcQ7",
+	"UA7OEmDHSJwvZGQm2LPB4PnBwbLcuNgFP+sbnMF1twAfZEXrxm2/bl1A4U2uPrbHlWe48o+jOAQP48P3",
+	"jlijDzM0lQ3BXOW+wIVncOHSYf2yeSA8QOcYA/ptciFVlkBbBOhTErHEplP3f2Nrp0h0lerJhKss6Tur",
+	"4qeBQDVAn+SU0jDPZoVQh54rBJVFGgRd41ZkhyzQJ2kb6IyxcqMPnLb7KQzKIgecR5zgoFQS/mblROjS",
+	"nhmRJv2jCiSccawmgwVhY07A5u6FuxHVAsnd1qFMPcI91R8Er9jZASHSix2n7RUlBYH+3l5hlxwaesCa",
+	"BQWLcrsrK9hMWcE2vnF3GcHKr3iwswAPqpwgEI2KLBJwDyZclTxnVmx0I79V5cHyB3a7vcedwuYvBH9w",
+	"vz815B1EuJESc0iENI2pJ/iyuhBZrOphGTAAzMY6F4gTPhHFuXOIYY3CnZ/lEvKESsyYVq37MdYs3Ol+",
+	"fE9lEo9UG+9tAwdpX9DgI3JWPTK2sXxO4PJzxpudTFvY4A+dsdgwsNRJqQiXGNQPEChOT78PORUjT7QY",
+	"1RRG5E0Tc7otpDCsx/EhxIHhf57wOfBas3LKrGY9//tf2LM++z//mwWOOftLddf/+d/wn/OzTOR87v4Y",
+	"xWropMLTcCDdPcUa/in9iNBo8KV0aQEJiwfv+JQMsFtMz1mIgM/SDtgxLQT0dhTEre9pvrG/Eni7CXSn",
+	"ZQqxSkvLzFgXNkJkmecHB9TgrS8SNuJAbAb8tITTlzDD5y68mY3nRz55HTIRDJEgDZAQ4JGvDp4TMn2Q",
+	"aEraLOQnYeyd2kc34H0lfOtZfMAv32UrSTD+bNby1cHztV7lO27FjM83WVhWqkV3R+kZJH0VHV/VqgYm",
+	"pPoEt7WZFiXNmcx1Oz+lQjZY5MYBEpALMTfC7k35uVSYdnh1AN3NkIEazqumtB4nXKnnBwf9o1ghsQBL",
+	"lPhszzCrlwxYEuS/EzaCxi1T8RKMRgK5ZCEz3gvY04BiQBexcktEufR+m15DLrC9wbMNwUGoS1loRaxm",
+	"rRRjX71sRXBopbLh5xt4CrzeIm/KVQerSwwvb7gRe1IZAZB5l4IZwQvAR4M1dWMBfRVwh0P1oxPEdx89",
+	"f2YXtcs/ut7w+auvrqJi63jhSeP0bonAZah1LrhaCzhjV1fz5aRwV5xrXaOTanE5sxI/l6jEPMT4ZIHC",
+	"O5fh5cHrQVc20w3wBXRj4WzviXfeTWCVeH8pLVkPoMNqa0e87ll1Adh+QKO4kbO6qD6nK1iC+FHJoHNj",
+	"fhMOf+2DuvpmJNxcv/X7YZ3xNRfi6nO+8KPtMosray8ba+UZKqFSGKP2EKWscchtxnsp31JxpvvgKxMO",
+	"p/JcmZAvGPiERcZ6U6mUyPr4bhdiXhdcwC9vjhEVM7hVAZg1hNLEhd6b5qWB0q5kWkiVyinPTcLO5aVQ",
+	"/cgzOUH5lweq5efaPTdWCfxV2vlZxucmQG97fUCo11WlB0xoDEWe1fyrac/bIY7euQ+0oA9bbOkKRoGR",
+	"g31z2/tk+IJducr6kl3GcjNmAb6yTx6FFMILSoNqVonrDSzDmnvuYSHAKF0/Y3mlEXkvLwRYPGAzXHhB",
+	"jwvXaVgi5yhr1WDzqZKWl/oCOAOQ3CdYRipSrnNz0jBjZZ5709sjxkOV0IsDVmTIJVkjvNc2DnKrFo47",
+	"wJBVFEihwYnVTSzOCU5jZ3PQ5igx29md7dmdheXtMDtOXDERCID87oJpIS6lLoE/0WzYHBUiE8pKnjtr",
+	"ZHTeSl+2xRaAzsIqcs44pgHdcHsm1VMXbFRzDk1OxERucL2wSNHnI4+AilXnJdC8GqCQRKLe8HdPBGT4",
+	"HJm9B+wnT3XGjEiLNnjlE1wxir1pUpvNFGwLErya7lX1r8Fq94jq3RpaEdPf2YjNhSzBSn+YCvULt+mY",
+	"zXSZZ6w0gmJuOm9UGZuNG65JoMk3TBfUTwjwsRYNxuoOju0biqWuD6d8u6aPDSbqfPS8U+2Ntn3QLt/d",
+	"9bGNrF9Hj93Hcqc2O7XZqc11POXrArYsKNhDw2uhdd3BtayTSMaygzbMFtaDRvewFOFO4VlaEkFdJ5g7",
+	"hJYdQst9I7Qsnm7eEKBlDdt8CEkTMeu00R/x751m+np66AI2qc7f6FJt+cAwmCy9Qnc677NlGidmIiZ4",
+	"kcvqvOsI8rtSsWmhz+FkCEnX6TBstx10bAeNRa0ZVbyQE7NS1blNLCtQzjdTVYOD3ywiqu2/p02jVZcq",
+	"Hrv9sTRWF/OVBJ3eP1tgvwsYWk3zoHW5kLA+R3x1EMXKVw++OqjLC49YWxHhyrK/H6sZfU+vsVYZIBQw",
+	"NGrPKuF5dRA9mfDPclJO3D8OoMYN/1VXuLlvdy6KtUrU7qrybGkp1itDCz7hziC0GoR6YRnpCqI9LW1z",
+	"1XV3qNHrNTxiaduu0/F2gnCqR3Yva6Ao94ywhuFv2Rm3R9VJBVQiIgO5YYUoDR/mor8BPOXmF0s8SEcC",
+	"eFxlnjMgF2Y8ZI8sFU4s5BzC13J3/ZsotKHbTMqVYeKzNO1Ek+1Vkm02tmIyuU6J9LaN5DfQaPIYMzwb",
+	"0oHvgdYMVhELkyrmS+f1LMvXQ4KPrszgdo79cZBd4vJRRMD4sdmktM6u42aA7ZC3glGrd/WAQX8d17zJ",
+	"AgkhC0/HyPOkR006fWJLdH+qG3r6ERvOY0XEUFFddeg3Cuup+tyW4SZXOq8eigh7S9SRFXNkrBrUkUmE",
+	"e9RK+sj+AgccDF0xbaosVn5Ovum0lYsqwiUIyprd5oaXTAudlalwcVrEZmNtRKzEpcyEM11Itg874f7v",
+	"7v8gZAKCov3f3f/Bv/3lCQIpmQHD4mRzWFVFR7GqiHOTDmosKCuoP/WdcT52UdzCzBtb9iqzg9TDWJvd",
+	"3fDj12D9x5a5OPU3/fFFVnvXn3R1bp7keududECpN5YJywgr8xVhc2XhNJ+ruTMkNRNdWDVRf4wVtri+",
+	"6raIvK1WfN8WQmVr2XIktXXvGtpt6rUWKqvMeyKVFcUlzxM2LNMLQZiexKkdqyrn8uKAZXxuGD/XfWY1",
+	"S8DbD4q7lZ71m7hahzjEVEtsnZo5uzkDZKiiFG420hqWcJsM2DFlc54dHBzgHeaIcVYAeIASInMWeEJ7",
+	"B2cvDw7WsoafYMXuwCTCQKfA7r3u1T+7BVz76nf0nbZc77Wwct1gh3LXVnKVxQliGYCDsHIiIqrPSse8",
+	"eDgWRiloo5Z2fgit4BvGxvhY6KEwYdV3ocvzcd1jaceFECznc4K1gWpWneeiYL1Pbz4ymiFEiKen38dq",
+	"yJUSRcScjAhloVA2Y7k+lypi00Jeylyciz5VyNY4FrgJ1OgU3FyIjM3GMof+F4204ZD2oJpRmN8YqV2V",
+	"gYp32CgKnUKfTDDVKb4mVvBip76NlVap6Edsxp2xQ+iOZwfMiFSrDE20tEDjobBw3SIGkHsUoushPMWw",
+	"NPMEvN5YeQd0KOra+aJUytnIujTejdjE4YgVwWCMpJIGOrudTOJLVKCrFeU4B8xWwumocD7dRA0gEvJY",
+	"AbQIxC+vDl6EWIEVNmmCzrFH6BjAR05YL/HjYRcgvE3SR+fcX2usmPpSW+FMP3DGTqcia4UUdO+J5r+W",
+	"51sWLG3b2tYThdmjM9xldfGLkwg/9ij83qByF5A6QuNZ43Wsyuo3S46qBM+NQvxMmtTtLfPDolQbttok",
+	"nXBAWZnuCteop5WoXl6rCM6JjYA59yOWOpPoboYqcCi0j5VUWMEL1wOgGfBAY95vKmmL+HDqYaG0CoYe",
+	"dGD1xKrZTVgh/TAP9KMLpnRYNu1PXnve0AAQ9ZmdTwWYG+OeOe8fBSNeiPnZRJoJt+k4WehfJMA2Z/kv",
+	"BGHhO3uLl1CTkdsIRJtBl7lgfuepPmejScptPK1tSaWCjLS/6UHbOjfTU5CDd2qkO7sIUGxE5pszApHZ",
+	"mbx7BSUCUawFdMHIuTAyz+W5qBzYTZo58TkVICZmnehXzxSr74jCSgrvYTFgAN+bSSgRFbVfh9mrWPUQ",
+	"aYjgxigbB93LL4MOC0wFVg4THHo5czPj1ZHeqtqDt/VrrXUgds3UWvX4MLv2JaXBqhf4yM+vKEKov/cu",
+	"Ku0sSqoXiUDxYDe/CuYgUL4VkWl11WYIBBfAFSmE42wqFKSCquE8EBKDrr8jZvREOFdkYRem4IU0OlZJ",
+	"PV/qFE5YJlKZCYQvTHyjHzQAis9TWQhzxm3CeCEqLPajxp9i5aHYCT9oVNqyQJgsN6pUAOlOAfygmsHZ",
+	"hH/2UAkvvnoVHqkMYrUKWEXCmQnDuUZueTgaIKu1s9WWK2eVptJ5FAXjKlalulDOQCZ0DJE0INz98rqL",
+	"qYG6udRVSIznQmFTNVi/dkcFF79h8rZ4jFqNcU8QR/U7dgVyi0K8O1PdFCsvpii4akotD8RVmqW6q+tb",
+	"OC9XTTcFuo8vxHy1l+JiBI88oBXaW+jcBNgCNWeZHI0EnMXCpQthhvONpUpFrHoJCVLSPwxCMQOHoCzN",
+	"tRGZr+VRDFWyVmwIvXTB3FMtocesclZ+cO+15QDhBzFf1Yzilna3vV/VguKic49oYe6cS7JNHfwWu2nI",
+	"5RAf3WsUROBB8FxVIVRbmxKUkhxJdS6KaUHHU4BtFKue0Q11SbUayWJimPjMU5ujQpJiUsYHCg6qXVTp",
+	"aix3GVGhcBuO16Zox7hIpAdb3B9/EHMa6x5LjdZQ9SCXTZj5u21yM8bC6UpDKdpAjG5TelSrPmwvG1b8",
+	"qsGi3vRQ//GMGdAn2rZOw3pw2cK2e86l6reidogVO19L8fO3ujjX1gq126Ra5c6tj7AhmM3Ntqh2mQtT",
+	"UIeUSNx4Spyy2lOeXvBzYSLPh2cilktjod+HTXVhTeSEq8CME3KbRmwCdRkRuxCFEnkUq0IMtbbVu0Ys",
+	"LaSVKc/ZSOZQej0W+Agl7EwXFwzqNUaw7RH4ltvvKfEexYrS6lBrgVYzi1jBpYEb6hVi4lL4GhE4/iOn",
+	"M6XxPJY/xHdKzLBfZ8Dgu8IhLVSXNA4gWivUaM2g9SBMEj7kZHU40VO7AgqLxLixsNjYFOxduAC7MO8+",
+	"M9gkhZ7OOPhcd5rIhpLQDRul/16KEsoOoDg18H0Pg0I31lOaDXU271MxbJkL6Et0FiSoEUPMfHcFmLOs",
+	"yhOZBBmLYJCiVBWF9pCnF86+ueAVoMewVZRP8KyQLFSsyERVLXqSfPNGrazM/kh8vQHQCRpbCD5hPaun",
+	"MmUJXJYcxgr+a/AP9+oZsBS6fxrLCxv82/esVj9g3YPIkv6AncAKQDUEDohprKeGTXNuR7qYMLdZKV0V",
+	"jcDZHTxHqrPq2ayHr+FrFrDaN+n7qpIGzCl9JJw3RN9YtnHEutN8ivmcXfWZYgW3QqF1m809dQsBJ24p",
+	"Vw8ds8XNcSXA4fONDtVZ05ZyFdGX2QUaG+p3c8JOR2XgZlPYEVTGgSFqgBWCibwZOIu791B8FmnZZnvh",
+	"RHlPqpFegWL+cuFwHyioUf10QcChlg2FUNVhqMgAOLSrGjU49b738/U//6n6pggnuBXGXlGPsMpr2F6G",
+	"LRxrH734lQhDoTP7Fi9f67S5RuS7FqlMK2mOG/Ys1ZlY+/B6adZv3N2baxBpNoe0PlIu0stUb59xK/as",
+	"nIj1lwDy8Dd62pd0Yr8sa2sc3cN1j4PH5t1yBN598H4Do7JkHyAYrWE7brzx+U67GTeBUeza9pbj54cQ",
+	"rGMGY7ffrdjvWhIZrUgVd7DfNbAqftPD7kPVt9BlBDC4v+khBK4GiyzPnPE1ySFluGrqMsN6AAPtcRZM",
+	"372ntHg2bCJmdIHFW+vEZVW3JuNsyD3NDRRR1FQ3pTUyE+zZYPC8vXnJ7dUf3Vv8zb3sNgrCkIv1b3r4",
+	"pRaEVS9w9a5SycNjYkirX7p7V4FrroCYgWuuIE77CdTIbxdOoeh8FKqvRqSAMoPsi2codP+NlZXuv3ie",
+	"J/0Ic9VWU7o6wlzMjF8SFS5XvJhH2BczdBMTUM45cyo5nMOzZ3acUGJrxGVeFoINywzPGrhlY55b6v/R",
+	"ea5LS2OELJuAccKGYqSpYgsTuNDBWINpYynZUGvLpjqX6XzAjsHoWF3CqkLpSc0YFytKo1GyDF+RGWEt",
+	"AINhVxBWc2FLEJuKwmj11FCdBs9ZVedx5n9K+kdY4DaTRsQK+mJ4YQ3jlmlnut1cq6kHo7j/Xwbdi1ip",
+	"cmEMS+S50oU4I3A8QISxRSmI1IMrlriAt5CZqJDwe7zMpBXZEbRpGpag8FAUnjCrdSsAF8I9eoP30JNU",
+	"fp73A1JZ2b3OijKv+DvevNW8ecFCdZnEa2edvLUMisKcCa6gtVoj8++EDWR/+zvmly8599XNW3uWFWu7",
+	"T/7fcl+9Wf6nkq0lmuZuf9ITHG9fzjyF7aoT010R3+oiPoNBVyV40J3iHCLPse2L2mRBDSu44TsHjCF8",
+	"zn2LprFi2h2x1Tg35CQ6b3A65kYkA/ahtNMS8g8pn04FoPI8+4r9IL8GnE9/IpjYolTQ990N8OnF/xRm",
+	"c9dZT3ihawZnH+GeawZm1wQofX4QIpQ+O7gSonT7IZ37QFfHdCBUO9vRajvewlG/WyEIZLQKQrMWawKG",
+	"5JClejLhKou8qmnQvYiJzxhT2NJEzMqJVOf3a1C2VEK8GFix//z3/wioAz81OodSrhhSW2GnEFlgPVPg",
+	"HfReHrxgjVoAHyIlI10WZ2IuoIXwWNW9NbVv0QzgIPH0Okw8eXg2TMpJVRccuB8S4mJVvv0Yc53dVcYN",
+	"33Pz4RJq9Tcilabqg7m7+uIrnV634HWBVg1gvDv335DTjEIWNJSBgjg1YE4N+jczJt4GNEOsw5SrVOQb",
+	"tgzgMbOhcJOnOkqCTTmisipUNH9WgpPIKWe8FdV9A0Pcieb+pDHJsdPSP7GWojzB4rqlptyni2+huH7x",
+	"zGd9PW1U4NR6WojfNl+S3bqD40jCg5By6pDdnmqewIC7TXWnrttsbv0NMNDuZE8thCknm/a2xzy3IkMN",
+	"xbrXw7YzG0KvhIJB1EClZ0dBPAP/xXPLxiLPoAC5OpzJOfT4w+FRUW5V490C7TbjnXZvSrudPDHOSEno",
+	"pHKzG7DOc6ctG1brb53KQEmvgD0X3yCqXeIamJsgYb1DDc7zuXCONgeMQsGmhdSkdizlU1sWIgtdEzpB",
+	"7UF/FIk+pj8nOhMm8q1Z7FIUBvF/SkUgY2ZuUpvjw/t0ogw1H0vnwGB7tmg86EPcs/l4vjMffxrzofMc",
+	"lQiDU0KnwoUndbthBs8bDTAmuUyFMmLVseZ7umSLuxUNAdV+V3FW0Iy/iOq/TbLEk6nyr2+lKKLwtGgk",
+	"uDOujYMi/3VXCAVdEtSbtrAqrskq1U41uqOYus23/8azSy2X+dySUTPq1Pg1vuPBjrD1QYnJd8JuVEY2",
+	"w7m0/BGR99LzZkrDLnkuM0D7hnbK2VjnYsDA/3BeWlIItHypSNiEz6Eora7cNbGiBlklZqy+FvGoRRKx",
+	"JONzc6ZHZzMhsB2WJe4/3U8TreyYIOEyPq+u6h/FykPWjsj3q59tADIuKzqBq5EJ6N54l3H4u04n7dR4",
+	"IylcjIbaNPmI8aFxHgBJprG8pjvihdgAv3LXzr8uqXKbyD9qPmV2zDIJPI+VycOOU7XrW7kG17Jb4gex",
+	"tTklUdrKEcmc2XehmBL56qq9n4Jb3vgbrjsBasd4GPTCLW/kXnQ9gmG/Zo+okSMUmur9Wc+ItBAWHQqs",
+	"REGYHpE1sv8NkVsl3+GFV7R7HPtpIAHTTAzHWl9EjLPTnKcXe+5NuZXD3Fm3VEPKjC5C6Fl2+uOnj04t",
+	"86H+PGDvrIkVvg/yj/iLjTwHECX6G4GBwM1TbsxMFxmwjxjBnZkEcF23Je1plc8PY4WsJQZoQxJ8yJkR",
+	"FgsLh4BT8vPJe4yB4al4pgDQvUA0aJHg6FIUT02seJ7r2X4m1Bway1ivRudluVQXe7lOeY4JSGF5xi1n",
+	"PMucaSfPrxCj0rgvFKtY/UJvSZ6dYSkvijlL/uee28p+cY7w3qk8VxCbHzL717g8OHiRlkp+9pwx8IuI",
+	"Lp/R38biM/6UEE0K9bZ8dqv0/Y/Hb/ZOvz9+/uordiHmImPDedWJ4r6mX2YnTAk+0OLjBvivgs8AOIbG",
+	"GLATkQp5KQoTq0IQjSOwIIIIFLC7pRo51JBfBvGk6PQqsQmwhBE4M2cjMWMTqUorTBQroxmvE7+ecyYk",
+	"dZjmfN7BAANV/i22ZkuudMtIOIV7Ah5ue/MWy4pzzHatIqtbRdps8O2tbOA+t3sGa+bOuqR8lz3bSPas",
+	"7eMfwWERYTdlIndGUC6E97eWjyW29qVs21pf/uCujcqnYE/poW8C1D+wvfR34taZhXPBynZMzTZych8m",
+	"0gJrMyYVnOjnYmQZz4HeKAG05PMEt2mPzQxJOgRSPi9RmKEMWkymdg5YZpoeSw5bwi6EmJIrZnUBSOnw",
+	"+Fzw4sxfVIgJAZl3p9Xu1Ru4V0L36yvu7jB2o9Tu9+tCHFphtgG8jPGViy2eHxy4iAPS3QgRQ/3xGB8w",
+	"nqZiain9PhHG8HNxyBJd2lRPAqY1mY4j4llxi+nCmLl72oD9RKgz0oSQicIWsj0A+CTMfW6PbvjVFI70",
+	"7h6lk1vrbOBud2xHDwRKVAbANCQ+FXUsr5wNpWfEnAFyaetVvr2m2aqhu6lotfO3dh7vm/qWrWfyNsPM",
+	"3zL7+VU8/fRRrttAeVepR/8a6+ce6y/9WLOP9Qp0Y8rcxj9dpV2+Fpl+ufVutljCS88NReTJFqvk2kSx",
+	"a6egqc2jqtwbaxJ3LtpG5BxAsxmnslTnVmSCV1H93C/21ly1kXAhQEd7/DsrJqbKImeegDfleS6KQyAL",
+	"d5N0keNY5ygcrJ5EcDH83cSqxxXjuSgsUgGQH2V0fikydq4FkPwmcAWoZdJH2u9wYIzxBuwtT8exSnlR",
+	"eMZe/Dsxb7rbsdjuiCVA1Jv91YU6YUyHPwPz5iBWdNUZ1P0nvvy/8WC6QcLC9LhlE20se3ZwcAANtXM4",
+	"NRDZnlRuZjDbCZ/jXOouXbfoXVABoW5+KwDf/X52aXzVxvZJ2+VQ61wAgPU290v38le34rulxM/xiEoq",
+	"vTRKtcen0+Y26RZkAxskT0H8D43IR112w++KPNtweFdhatmA6FbBZ0YgNYno11I1tRP0akmrfuTFhRMm",
+	"Z81OUKSvTk+7dYbxpAHt3YVGreLo1hYyh5Ueoq3zbC74abYmgSB8ezzHput2WQJTDVLjdopLYkSZ8YLS",
+	"hmjnBuwD5A+AK+dpsHkg/izA6q0SrmsJFi7WFyFYm5QT7AgAIaG8Q0NzaTk2Iip6KhSfyoHfcrrOMD5M",
+	"hTr++O5vpx9+um1yhmeZRIi2j4Ubx0JU7jyOKs7UQ2g87vC0aS4s02k5EcoGBQAAdzwsZW6hteemMnO7",
+	"jynSEoDKD//+a3NHkoaF844YN8ytaINNAWDr8SNypdV8oktansYHm/NJvsYH+/8f//j+eh/MPzjEIbry",
+	"C/TcOP3Bo/hi7lWv88UKMRGZxMX1VSSroZGDO6qCii8ZJPmkfp8TvwA7uOTbwSW3yMhjyni1vX63Nx9c",
+	"vWp7DC67orjOizGdn9RzcZEWlzmQvCNjl0LlOwza4TnUfGkjQGszdLqAA5rbWOUCOOEJlLli82JKzyLs",
+	"xq0ocnEIiTebBvzVKqTiWNVQxQQk3IZ1bMtC4dz0aOTbb4FEsAILxiEpkx9kGGLlpraXi0uRs2nOFeMW",
+	"icMGg8G++yEZLIMXEx5x+BlCVOLuCrJlA/PQ4YmDGT9QhOIWDdsVoK0uQGtdshVW6NrAxU0DFcAXt/kY",
+	"+78XV+AZt6rN/SFWfIkSd18Yx20u4kq049tsgdcypIFQVS0V3eK5BiTyspTuwJG/QHDkFom9LUzyQ5Vp",
+	"5990RngfBTKBHlalOJxlIs25E/tLwSbC+WHSTNhIfkbvDgBfp6JgcjLNhQtEcRl7HkTJLXOsUj7lQ5lL",
+	"O3c3gTNFHBu0du5nyy+EiXyXxnkpM+i44uQcEtmrGbCPhJUYEUEFy4CZVkH5n7sXXTM3jzEHmzOEzOYh",
+	"/TH4ZpTl5ARR1+LGNTejjzlX21TvxaG6kPZzvmNb7NZtcOu7VJtwg1AMMLD4EjT3YaCgL+94Ozz0HR76",
+	"Y8dD73IgboeM/kAt0c3h0xfHeahI6st5qiCttG009Y7IdwcBu0N5uz9c9RuYogYY7AprclPE9XWNyYMF",
+	"X79jRd8hv+5g2Bdh2G+g1g042BVqnRXzvaJU29PrtzU2pfQxfgSv6kN7FwUqgnXA3OMyHGxU01vibU/d",
+	"dYDJw3qclUqOpMhYJkcjyExoJVgulYDACc1JH8uAUufsEZJYkhXzs6JUCTiNde8R3mCOWhBlDMs0FMQ5",
+	"7ZsP2HGe65nI2Gwsc1HXbXuPSBe1Q7Q1O/VNMT8p1Tqp+B3665/GhHyDikvHx5QxMWM9W06bgF+tS8sm",
+	"/AJa6+7KuPjrtmZcqlBgGV9eFhAZXIq6k/DoGvy4LDjV9nGG58GFXycDdtykC35aIVW7R+LBOoLB7Jm0",
+	"NnFQuOSioVyqC5GxXuL+dSYxm7MlE/EWv8TORjwqG0FfnfHloPmOLMBN+V9ulYK4JyqYXUZgp9UPjRRm",
+	"iwmBm9LFrKvafz7mmF0mYWcM7oFDZpvb+43ZZda1An9aohnmV8B9tLZYoZf41T27gwDB09M8GBu1C0Me",
+	"LVHNTQ5UG4w1hc6vgGk5gSu2uDEeZxOpYJRVoCOYHHXTfUSNF+7LQ7vWnlRgOtPSWD2BZWgW58FHWiUB",
+	"Og9ZaeD6FizNxcYLwOZlvZcHr6PmkTN0pHqyBzKjoriUqTijvkdDWAVkfid9TPzGyplYd7vbjnJ5ib1p",
+	"MhWMbkRUBkwn6VxELJOFSG0+xzo6RDiijg1pTaxKVYhLfQFQEBdCmaN6zeA9A3xcfFN8oz6eu3tAhNLg",
+	"yKh5sVpAjHBPYucFd9scnMDDLjGTRrRWFiFUppPqx4w7em8ZXw9UGujL9dWlYva5pr+mc7EaJvJ7QHg2",
+	"vt8YRUvYinmlnoqh0hxZ4HGXT0ktSm6satFl3ZIbeRcOIMGqfdw7c0ti/XWXHnnPEfWoE16ykv8tOEXw",
+	"Zd0A9woj6SbwVtlupKJyinw8X8DO9eWcCXtel0C9nxoWLL7bKgIturHuV3vlYYqNY52IDt1bCbvGTtLV",
+	"cod69KCb7GqFvFeU95UKucN2X6u17upd8/rNdItKVTbjjpYGNYj0EaxAKsDaAl6L4lIUERvOmcwGrC4S",
+	"Hzm5n+niImE9rpjMmB7FCrpgYS1yyVUq9qvLTNKPWGKchko7TyKWpNyKc13Af09zbke6mCSsl2RiKLlK",
+	"olgl5bBUtkyA9qwYizyJmH/3fO6PUCjjccjozr1nz91Y4Cr/I2G9mS4yQyhBsZJZxKy0uUCUtWoVIpZy",
+	"I/akMgJi7EsRMZ7n5DNMusvZy1ysWbxerUWj8HvCP78X6tyOnxx+9XLt6nW/kGsXsLt5nvqbuhEz6Ztc",
+	"67Fv/E3dtfb0eRuPnXJrReGu/l89/HL/xO/9T/ep+729vx/svf71L704HuB/9f+l/6//Zf0C/390LfNz",
+	"Kqn3/37W+sgvCVrBfYU1UBXK/LEAh35d6JkR6GxXxsgvQGBhyyt8E5PyEBkUrt//3f3fuyu6j8t8q5zD",
+	"7vnfQB6gs+G4zHc0be3S8UHh8tRNxYUYCaTHjNglLyQfQtpbZQtdiTeWnmsHtSUFtU7s3HP2hi62vSJ3",
+	"eJpy9TVdtw0Mmur5XyoGTfUCV1tLWu9HlP2E0i967W64GXfVNaS+NXhzn8GELVBKMCNykVpdINhT3YaI",
+	"GE3JeaHLKXYlcpaMwA9NgKstVvgvyO+gAwpPJdTYhOd5golP+PkICxDzuc9pYsUcFvlLFauw4q5XtwJh",
+	"Y7AsGMzkqemDecD5kycKC8hz9+7zmiIgVlQkUPOT6BJP5iD/KjI4HIMnnZkLOZ2KLBmwY4KVTVKtiLx3",
+	"nsAQBlxtyFW7j4UndxY6mY+oKpDKCFmCsyAoG7xcqMy4p9LBJfC0KZ+FhVcYc+OuEtmAffTEoBRMYwKZ",
+	"2j2tnsqUQZGgSQ7xP85gkIFHaQA3Pvgd+yZEluDyuReHLxaaOMiTJwO2AscrVh7Iq3KqIzTpzr+HL+Q+",
+	"GLV4I0oQiZeHDgWBVefEFRErxBNu8fJPLS9qy/rQ0wLVRK+VD3i++fG7/BL4yMD9X+xSA51kE04NJ1zN",
+	"PagW2kjUoXZjfO0UAdjpRjnFkhKu8nBDjdj+fr1SmnZubqebW+/pqxF0rrmr34x8eEm+bty6txo4uubF",
+	"w+1SqIwlVVlO4jfLqq3H7894tdulucHjTWasnkaMm1glHz+c0kbVmHzCMi0MbryNDbYaz+1kr1lSCKPL",
+	"IhWDlOxFEqte45CXMCn7uCPXD3T7sXcrcF/ubAl8QFoZHHj9SQGv7rlHj1eCu2pfWKHOpH2V7b86uLx7",
+	"mI4bRKhX0QLBat1gegvcgyqfk8XAsyoARXG+Jom9dOEE8A67L9P6blKlon0WGbdiz8qJePLFJyfdJ1kD",
+	"PcSt5CMLtjcUZVfqu5bPtu2NoWtPcDPcOWqrHbUlF63OEtyPt4Yi5V6kzFcAe0NCFa6BrmYIxKtmQnHJ",
+	"8xLsYwB7w3p43qi0rVod/SkRG/NLESullegDKLkdi7nzxHRWe0bwaJ9NCKGDOXQvOt/NPVNcykyo1AX2",
+	"9dllhf3dOI9snGjWeYV1jjaPQmhxF6hJwzh7eXDQeWzoNOWEVnUbmVp89lU74ZZOEW960Pml7Wq4yOvA",
+	"mcOH3lm/Trg9WiHEwqpSk6DkUHtAqb17tYGNs799b1hW1lT4i6rKwxIKp8hUQkmCNPCWh1QYKNILNhF2",
+	"rAPQiWpeserVh1Pi85S7WJBQMKmrHnHCkFQmtLeRB7VCIL8e4ohFsQog+9C4pqWtHokfDasXU1vynDlb",
+	"Lgz+3c+FfmRQu8xVhrlp57z6A1ick9X6AqmcmlbchbdK+1XxpEFwftmOpgm6V+birf8GWz5orcbpcG2q",
+	"TWan4G0K/gvQLhGygIbCcY7nHyM3EnxxrfyJ9d1peHT9U9htpq2Ow6TVUhKpPuGpw344NrN6SkjCC3fE",
+	"yoNrzAoJbQF+H+rKR7Er0lHB8dA10lH3GXDsclBbz0EFVOhBGvWWySjsUNnzrS2r81J48bG/dutUmVt1",
+	"Kxsv04XOHqRNmr08jyqDsvDqIcA61HxD7yvYsIY0LsrWKsFstlhdUdWwXkm6J9vHRzpvkMp+2wrRm+Lw",
+	"4M+eG7O9H+qXhRXbFaXftCh9Qb2uVqHrH0AvaFdQrr44QkvrZFv/35K6rNEJKI2LYTIP5QktjeRVzXRx",
+	"gX4WtYoFHWE7V7+1ERBXc1l8wBhj2ygEtdg5uim7XHUOdia+rxCMgzu0P5/GgVLtpKhFir4TtkWCehmp",
+	"KjC1M6t1f+P7+o2iubLFF3ivZ6LwlWvojeRGs9z9bAINYFYzTyDv21GpvS7sSu3R1Z5gfwJNpYDKAZ3Y",
+	"LZ1s2KbZIvgPad+/a73z3aF/Uv27L6cBZe0mTsNmPIN9VI9rhImf8IZtwmx8fAeDrGLY8rvgbhfoROQA",
+	"d2wiLM+45Z7Ft9oSkLYBCZfTQljzQLaE1vjwZyOA8Mqw5Ji+CULEsK8FL0TB4vLg4EUKrwz/KRIsXjbs",
+	"+0+fPrKvuZFpzY+KSyMBMLo0ooiV4hOBfFrcsCk3ZqaLLGJCAsASwEzxwgY5sUxbT5Y1G7tNCp45YIm1",
+	"ecJ6pkzHMN3nL8fYhPn6gCq3Y5W4N1Y8T2AfmpS2hKZM8TnNSyMvxVGF7RuMj3PO5aUw7PUBy/iciF3h",
+	"D09NrGCv7JEIHTZD5T6b8DkcGYvPqRBZ86/dDKotqr+lndAr/f3Evs3Rs5VWJwJEZjqB0ioVUXXg5LVt",
+	"tztuxpD9KF38Q7LftGDUr8FnXpsNK4QtCwVebirueAPd/x3+/+yKYPsEnM4urboq4sa7syMG1EW7OPtm",
+	"2IoQSZNQbTyMvtFZGlSCTLkd14UgXpqeLFrB61Re/noNqT008lxJdb53IeY3O57b5ousShxfiDnrvXjO",
+	"Cq4yPWHDuRUmYkNuxFcv+8y9lqm44NEHOPn2DXv98vkzdA5+FMbwcxGrU3muuC0LYVjPCDyCT9z9wutH",
+	"4pylspB2zmDyoj9g76AnylhdiIwZwXORRWwIx7NW04E+bhtul0C3CzcQwIw8YhxCV/cWhZjmPEUoeqZz",
+	"CNf96eW19uhT/JY/iPmTO9g0g9G6DhTxCveSHbunrT2ZP+0uutk8c08XXmD63pw9NeFSw46J8lspAG6b",
+	"7o93sWGa8V7Koad0ZbHPhZgbrG1MRWHlyIkjYafS9EFte56z9rJ6g3OhnEJghSSUAseqNKJfcwYzPG1P",
+	"/pt79B59cztn/0Ixw4WYU8QA3DJIHwHliGfQQHbImqPGCsKErIQcFWeFxv72pwaoJHI+jQiWVlxKXUL3",
+	"WVcxzun332tj3xxvNat6+v2b4y69fHP8OE493buenn6PMvbm+Klh03KYyxQkryH4ILGrxN09IqweRxG/",
+	"KPJOCT9W7MNUKDf+DyfvUYqHUvECFHTi7PuIJe5BF2J+LhTbu0gi9vHkw6cPbz68H1wUeZ/l0lipzoHu",
+	"OVb0GmhOMYQvJM8NVkwiwOSyOrnoby5cBDh1rzVgP9OJg4lVQq6lk8cfxNwkTp/SXFZYyVBfB5djoUs4",
+	"3f/O9kZJt4z/cPL+egKuUyvsHrZKNwW98hNw/Vo8hVYx/+Hk/eORc3QkLjUuJkjOSrnYhPiXRhRXW3hj",
+	"xhmzRWmIpAegVRsi6vTkF+iAQ7dt2eLHatnks1aLT8KFhbHJJzesyH42onhzjBI+krk4xOKsYIhNWncc",
+	"bWfd78i6gzxtw7r/fiEVAONb3kp81Vz6X8YyHbM3xxFL3Iww/ecenFTdbM0QyT19ZXgkVDlx8wc1i2CS",
+	"7iXWjpK+I5UxFGvU4n60JM3MWD43qKYiYz1nPzyPn6rVK1bgLfWRoZd042ysy8IkVRKSPfvqv0bsAOsr",
+	"4eTOPZUpPesP2JtQ8aWNFbl6F0JM2aUo5GjudJBUESIiHOUI3gFOMhc9RH8OeCHm7Xj47gOizmzpPM89",
+	"G4cJUCT+uD8LEJZxki17HEYBPwLjaBCcQFzLEJi5sWJymGo1kufNmEbvTwt9KTPQ/o497w24Tv5oBeQU",
+	"I/8q5Ool6F6d4TVnRtgEQ2HOJthE37wi6a/CdWETnjvvSGQshWJLsDpAlp8M2vuoTj98rN7juomrh9VQ",
+	"VL/J1WWf1bd7ZOD8RqrzHK3lnlbhMoRqoVfpBM8mUh0ao8/83d0VnZ51VRo2EjYdiwxZS9xUpDGlKNhY",
+	"FIL1SiNYcphJkzrzTjj9h1YYEPhP1eWxgsrQIRDfJWNrpyZhP7t4Cv7hAhYApmKc5VpPkRIqywphTP+I",
+	"JSbVU2ESLC+VKs3LTMQq0VOhZBbsWPSLWx8gjBETLvOk72vc4IzNhWvuP84mfDqV6hzZBWKV0EPO3B9p",
+	"KPFZViDooU2AnCEkC4O0oDcOg1idiHMJFPtJyokwxjkNCeuVKqsObotLUdTuzs8n7/vU9MkKgVwE7OeT",
+	"d4xbzEP6z7Yil1ir0tZ2yGqEd2pa3jnqcviGuxLX6/LWZ05cIUx79w17o5VyIlaJ1e1MydLuui8UVK2t",
+	"aJ7O59i/7O95agDGLJNmmvM588f6dIIPHiK3iKCFHinYQ6nat8i3OP7CTrnNfYxGvGo7g9Y5vPT2G9rt",
+	"ZIPOQ54c/v3XxZhsaYZR1aJIyw67cqvYcKXVfKJLQxZhWTiuooR5Z7G4w0BE4+wmcvNGi90Obn/Af+X6",
+	"XCoAvB7l8nyMpbdjrjI9GrFUZwIAkQYdFCqLtvORMqlsmhhlQ9ZlRYXzqu92cFcbz6dwf96JRPvRPc82",
+	"KRCbq1lGyi8Mx+BcDY7lsgiqrabogDfcv0OmJ9IC6aEEX/BCTC1gYYjJ1M5jhUkdVoiJvoT8COtx7+fh",
+	"k8g7RjAQPUIoJamBFTqfdzPdPFQXb6dpXzRjKUh8oJ1PXXxjrQuPNu4XQie5CxE33Ef+LUSqGED5iHTO",
+	"Mp2WE0GNOLZZzRAcjhn0LcM4K1amnE51QYTFPCxdBX+CjXI9Q3/k4w9v3rLe6fNXX/WrgTD7BISmGL8O",
+	"YvUW6VBFekGWRhdWZEeME2Fq/TelLRgU97kqGA2qDWuxDp+EucOt0I2GIDBdKoqLutsK2488BKV1UozB",
+	"gLFJb25zXNK5KkPTzSvltSfBwgpK20Btxf5gJvJ8D8oq9jHDsueFGwQooS43WxYKAzOhsqmWdPwcqxlg",
+	"T1vmFQpzoRUaCqWUvNSzS57LjP188v6IvTp4HqvEGD3wL3NWqsJFjS46SepnVHpek8f51JXHVmdcAQVW",
+	"rHDAVj5FWqg72Wf9YPfEKRfMoLP2a9mQPnCdfoWY3lfO7DtuxYzPN+7gKpLmp2Yx0dK2lLdXczjp2Oe5",
+	"KKzZR61ceZZvx4UwyHwqoSo7rXIssmC0FHR231ByOHF/aljydxzs1yRWbg/tD9hpqgs6z5tyY9g+68H/",
+	"/wV2tb4baCqK1L0xO4YaBudfuJvwfL/CTYvViOe5250T+PNZVujpGVoSOImF/j+JWHMIkqULNhRuH6Y7",
+	"RrnWxRkNl0SxKrg0zq7VD0zw3HSUC2Gfmogl8F9nLSPik4EzXJ6PgV1A2rFUsWrcM5Mq0zN/flrPKLxm",
+	"YV4Mp7XwIJodEge4tSsLYRLvG3gOBMaxDkQqqHGY4bM834C7WKrzZMDA2SiE0TkGIUbkoxCCSkMfJcik",
+	"YT0CcR3qS0HLo3UB9XL00mhmCz2tZcg7JvgsaeHPUzot6BMBQcpVBW1mOsotjkGk3qD4brM5LRhnFQv0",
+	"gqYsK8jjqc0IlgHgaj2tK8nZHpF/uHVt2DMwTOQnrHFWW/WdrRGhQ322yNBI4adlhkMV6qx/hA5EKZgu",
+	"rZEZ9t3DLabCp4SescZB7ICdAiqUYb+V2bloViQQ0Js/A/MsuXAlOB3IxwI/olmq+jkmUpVWhAaHWW15",
+	"bojbtn+E3CK4glg/gQjoRuRSCTj7mbOZcMrq9BzVccCOy0zasHTC6SOeRvkJtynbx3JZ2bbQDxYOccdu",
+	"zXV0nAr/axl/HHpNxLb27tS7pRQDPRfUghbXZWmPwEmfUlpim7vEwkhdslMlSB6DyGBdHH0tpoTIoO09",
+	"1Spzzp2BKks+dd4pz0NJAW5yqW69B5C9G7C36lIWWk2wurkgXGUR/HrEkn9J2EQABwZsHcFfu3OrLQK2",
+	"BfrixiA48F1byJ18d5rEWYuY306ouy0fJX8upZ2vY/6Cy7fvKC+PdtVW2gwWfRL0cfnL4aqxqcZQtrEw",
+	"W3OR3SdI/uXMiDRBh9bbxhnTIytUEDT6KgoLeO3TQg+dWU2snAhdWnwE+sux8vUZQ8FyPhfFEUuC/NtZ",
+	"5T0k7lFuMCDvSt1ipSXUKfswlk14cUGziF28rI5YUnArzrDO0T3ASQxAAsGIxpOlAbg+7TU8LbQxdCZX",
+	"GiuKo1glAXfh2XmuhzxP2JSXLvDneV59ih7uBrAQZqxnhpYhvD9xzwt18xBy2QkzVrpHwcz6A3Y61oUV",
+	"ClgMrSgunUsPh3erej4/ll16vIWdZnmgu95nOmbQ6YcvqMojc8XTrVqPKzYg4llYcwM69awMdyI7FZ1D",
+	"+2mwznPItyKraGEqAFTxCHedmS4unLVcxn+90W4TiEuVv17DWanOFbbvqSwMtXNT1kKrpJOIu/FNEr9D",
+	"om9BngK6JeBgoGdioO4ZpyayBe+gcg38FVIYrIt2gpCVOQp9YQFA0Kfdetw5JCXPmZkJMUXQ7ioozOW5",
+	"HOYUQNKu3T+CUnArUnum1Rm0KJ45QeWpTVhRKhMc5NTtOdjKaMo0FcaMSvITrnBN/Myz4JG9pPrvw6Kk",
+	"o1WYvCEPpChVfwAP/nyWyqzATnfvslGNw7/R0YoSFsh8II3TIy7HQJNlViT9IzgViBUfGqEsNSXjjoyZ",
+	"VCpx6vBo2pR98+7M4ih37Mu0Dr9zZFodmWzz9qUziq5lGZSku8DhrSLlr2c30gWZgoomHSoQpGIhGXpY",
+	"3FCFOL/pocGsvFBEBdCjEIvouAIz0aRGpzqH6j47k6loQTI9KVUldafwchvFQd+2osCUV23H3/u1DEx6",
+	"c0l3jRztx3KFPD8XRUPGQPqv0LDrI5VfoXxOR/JcnguVijW8wnfB5dt3DJdH2/mGV8tWuGp7qQutUip4",
+	"fFCeIs2s202sp04uUbeXeMTWc9KC1egloegf0l+S2kMzLfb8Y9mlAZv3lloGumOHqWsGO5+p1WeS29a7",
+	"TiPuQoN1KsfaPtOykcSqo9qf0iWAuIT+lB37llZ3mRLGUA6HjSRx+GF6mRFJoBIZwu2x2j6g6pq/D7nK",
+	"fk0wEouVtIbl3PgqDKj8cFPsJcjdrrKkz1INpR9QzQE0+EgPduRT5ITyRwNLE6usXInkR9R829/S6lGu",
+	"tZXhQlS1ff6buZV5JLuaczVrQ46FdFiuCI0+0CmoZyzXRONFzHKextJdCgHwF1zghG9pNLxMfWRB+qmL",
+	"TBQugpnpwqBoQJwSqkKscqeruBvbMVeMs6GwVgCN4SFL0kJambq98z//7/+HJbme0X9NeWFl9bvnEvYY",
+	"AbGqN2fYchfKrrSCN4RyKivTi9vUPi3o6RbKuusB7rqce23jsNtwPU2iFzwf4wu13W3Wj7cHoE1i1rnh",
+	"/uK7kWrVmOkyz1ima6lvbsW+nPswvI/7/KZBWkwqXwT9htLesfesJWmY3/d6VPE7ddspXOYCzawU/ajK",
+	"giCYocEHDNGK5pmpLwBj43ZPpWe1mYW/VC4CAexoW9uBjPWCU2ami4WUDNScN605ePX/H3tX1Ns2joT/",
+	"CtGX2oCctnd9ufQpt2ivB7R7QZ3uvfQQM9I4JiyRgUjZaxT97wfODCkqob1JayfdTd7aWBKH1MxwOJr5",
+	"vkAp80Unh4LzK2g5XJgJGTLDPW4H1pSjO6OUqtFl17ag3ewWe34Q45Tf510zNO9qAHdPtN3XZd3aXYk/",
+	"P54KZ1b7gT4VwhqjwTrK7H+fR+hpeq/7gUhnvdUBUEQQqaZdbBbuLIjR7OtXgsf49m1GfQBYpBBwFJNw",
+	"L1BW1x2WEisrlLZO1jU5DQtOjHRX12Ti2mjoOxhpQCwX6ZDD40ic9CL5kb5ozSwXAYJHm5ajk0YueS8P",
+	"giOkkBNAaHQz7G2ciU47VXMjtQW3w9h+i6t2YEvpB9piI/H9PR4rQSr6noY96AjHaOSEOwuHSw3RSDPR",
+	"yCvbayF19jkT6/I5AHwjUKvLGmRr+YTd6/1zG0xilJxesX5H+cn5w+b4SEQ9wIS9H6qKFfqK9fxInGjR",
+	"aeyOJJv0J0aZor15w/kgHUfSZMLDGPcNbaF0En1u+5MHRv1YlPhF87c4NMbqu4Pgac6WDhMHxzEepsz1",
+	"bpacfMyl8s/HYdpTwL4vtBNxY38IdkLg1AMPcJggmQGJbvExYcqX3kPWZTjSU7m0P5+YdmmvZAkJp0YO",
+	"MAJf624CArp9t/P/L8KW8xPOm7mcFQwPFci2Pr47QZYsBBIE3ZqaAwtsn1rIFbxJYPcEaDwrWe+bs3mC",
+	"m9p1CP7Im4p1n8yRt1Frv5k8zk6AvWt4xt3ZxW083fT9PTi5MMgfJo94ER7p99Hp9H0PBrVNHfYV8sq6",
+	"Nutz21XmPNAaJminc1lbGIsa3AB7HxCFuGyhAu2UrJ/3nIjIaTTzz5uJkcHUrquwnb7ejOkEGC7FVK+/",
+	"MsJyrKTCdNK2zOpASw8Dzv0wfnI48NZ06qP0ko7R+/doEjeDQ9zpt2ZKPqgViJFXUQKTrMYcGijdw6rh",
+	"940CQZ/ATa7kpdKEFJtDDv1svwdVm7N4xa3htw+Z78Mp+Lnscuc9rjYu2CPC1Ob59kpKKrZDOf0Fvbfe",
+	"SmfnwyVksrgExg2brRSsoZ0R+nRH39BmBDI9gCXCCyhILSV+DkcMasTZoCrFXiAC3pAO7znaAgf9mQgn",
+	"9lgyuH+vjiQrKO2dQJBe7VWAXTbyBCl9CzY7iTq/xZ7uXHWIpnbd/f8hYvDUzMMOQEbkb0McQ3wuYpKF",
+	"DzoxdvXXYM7uAkrjbbGFDnm1CJ4TS0mYbwURmBJ0sSoAAOfxhNn4Hi2Q8ENpZEQe3qGRO9SOtWsH4HD+",
+	"xb68N4d0xmr7hK2Yff//AvfdL//HuO/96eumxlDqOyrNYXZQGuSBYARvpbAoYPWXVNyH8nT00lnZn9t+",
+	"LzMtEZ/c3QCym+6LkBI4bsHCvlF7z3bv1JmuGC+E17lTFutAdhUej+PdybQym3x4GH7gfnLc2z5ERV2O",
+	"CasRhl3KulY6pEy24Mb7UmzkjziW1qpLfQC1vuUpDuhkOHr98u8CD4JrZXPtYCcoJ3pbU8OBtN4/mgZq",
+	"QP+w2vunCVpf7I+rraEso3KxKW4t7fjJJPKEPbhyCPJZAyFE3zmw8bcGFc/rf6cPYgExkRAItO5iDXSC",
+	"u3n8WmIfNMKx4//z6Y/PPKM/n60QY8R1U1lLTsGzJY2fQqh9QTb75Q4Ghg0h+zWx40phOuGegybxq7kw",
+	"1UaUUguWwBtNgwjATOJ0w7iOcmDo/taf4cTLs3g6Qbj94oAQh/x3npezUdUxEYf9sMYPVZGo1X4GTQy8",
+	"aE85mK16RS+L2tPTxdqPfuEZYNLM5Z6d6idma0pyx2f/OTsNlJ/UIRJxLSqugQXGXFFtdMVvepD1voiE",
+	"p2mxUCkMwSyjWK1EDY7c9UEl6cxuSExRIK3R4tLEalchu0o54Vp/1E89Pi4Qy2TWGkckutbXL/9BtOZH",
+	"fic4r025NJ2bjXecsj++OxTb9kmJgF0n2Of6M+euLLRFWmf2tP3sOfpia/N6irZAkOoHPPkft7AyS5gE",
+	"i92zJ3nrfQIdb3iEcLZBo+cojfqhQvV2AJaXiCDF3mbegl0IZ5ag7XHvGNgaGWhGb/jpTej+fCWMDpTH",
+	"gKZxZx9SGSoGpssocNzpQ97EqnZJdo21BVnP4pfeG940rP5f27+EadLEq51IOGk0//RNcG+pRcqioPF5",
+	"H46msfbq/EP+ZAUt/bK9dPM3vuSAKsZD7NrF/tmpuhINOFlJJ2OepdNIhHehtGw3PxX/8CckxhMXA7m3",
+	"Vd3eIBsePvjrswuQLbQnnVv4cb4VX5+xmf1izFJB/CPmVsLU/B+9TFguTltC19bPjp+9kFfqxeoVun8W",
+	"57r/fw+ydotCsILEaoOT03/3PGXEx+MnpWUDsfwNC8iuVTYw3XIkFmSOJIUFnm6TPMObdOYJn3HbIX9o",
+	"k8tJ5W9e/8mkLV69EViqpr9sJZFX8WMwj5h5zFkgPRFKr0A706ayYu9vdrr6smaSaePD6NZ0l4tttOVW",
+	"jDLMjJGUcVzwvpqHLQlM1kwTnb4Na7bMCMsdoXVq7g02EkO6TUHwIclvKXOQDznIwEWtrBsMtZiUMrcS",
+	"UM8nGBFRSGTm1DB9zCEB9XYmF9DNRUoWSaBzyWj95ZkRP0RAFgLg9uI3RitnkNB2oey1l9j/mHkaMbEE",
+	"2pqLTY/3grybDANRgqhaNXdFsliyXGqzrqG6hEJYVQPGS8xlhddVynqlFLWaQ7kp63SKRFeSEegtEvqi",
+	"Io9aZZcYbV05bCn3q8ukJ9SwWoQlJNmNBia6oPGhVBX9wvV76RrHcXJvFe1cKD03bcP4LAzN3kMARQ2V",
+	"Adh3DlRsxEOkF2cGwb7yyVpVICppFxdGtlVq+WiWmft+TfBCufV3rnSFSs++ED9EVFWIIHOmXfW0glkV",
+	"8zswsndYMcWHTqZefd/iX9N1xD9kHpJCHheDhStS3MUoeNKy0CMjD/xuqE/eYfOxol6s/JaXPKL/KSfs",
+	"R1kulIbgr9XALfg9gaxZjCT9q+/oHNaOYnTfgqwm2OS0hM04nQa0K1XCJLj5LTNxsrmCdkINpm4Q/6fb",
+	"SKVcdtmjyUYyOvRIRXRyNkIMhR7WVEZ/0xbBEndA/eJ+90ejMGnjVrCLyBnIe1Ijr4Qz6abU5TelSEAY",
+	"ZNVmjUx1Do9SCHeBLZCaPVIiGLZMONWkc+p/zpmT4a0Ad6aF1BpqK0ZruFgYsyzEtJblsqByjXHSUeMd",
+	"JcJhmjmRLwltnCrjua1JBNDJGDZrcCVofzZTvHxzkK5rwR75PZU2RGJngErMfp/UdP2EL5sJqe0aWvH6",
+	"5d/EjH884h/POx37QhIyVhzKT42yaXyxGPUttslnP0IuSCbEY2SmQoFVYGxuO+0Puozahe/G2+mILYE/",
+	"bhTi7JdTgfGkuQJdiPdnZ6c8p0JI/3obqauxuIB5IL8iOZkFJt2XGEzawWADX6BYExIr6wB68DPiiuwt",
+	"Bx9+2ZruynpHdo2AppEbP81UBMwAIAsv91mEnbgfJCPCKfYGIWit3/6hwoOQH08iOaRGIKnmpqCFuJS8",
+	"Ay7S1WekidJfW1O6wtT1hSyXiUyRJicTYkIDleLmjGs7rx+sgrKWXjlXIBrw66Fs498FsvHwxjskoCpE",
+	"1W4muFzwO5SdFzsI5m8Yytb2Ajz79r9v/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -37,6 +37,12 @@ func ListCertificatesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 
 // ListCredentialsPageLimit bounds the limit parameter of ListCredentials.
 func ListCredentialsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
+// ListEnrollmentTokensPageLimit bounds the limit parameter of ListEnrollmentTokens.
+func ListEnrollmentTokensPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListEnrollmentsPageLimit bounds the limit parameter of ListEnrollments.
+func ListEnrollmentsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListExceptionsPageLimit bounds the limit parameter of ListExceptions.
 func ListExceptionsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 

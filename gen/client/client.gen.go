@@ -391,15 +391,18 @@ func (e CredentialCloneRequestScope) Valid() bool {
 
 // Defines values for CredentialCreateRequestAuthMethod.
 const (
-	CredentialCreateRequestAuthMethodBoth     CredentialCreateRequestAuthMethod = "both"
-	CredentialCreateRequestAuthMethodPassword CredentialCreateRequestAuthMethod = "password"
-	CredentialCreateRequestAuthMethodSshKey   CredentialCreateRequestAuthMethod = "ssh_key"
+	CredentialCreateRequestAuthMethodBoth        CredentialCreateRequestAuthMethod = "both"
+	CredentialCreateRequestAuthMethodCertificate CredentialCreateRequestAuthMethod = "certificate"
+	CredentialCreateRequestAuthMethodPassword    CredentialCreateRequestAuthMethod = "password"
+	CredentialCreateRequestAuthMethodSshKey      CredentialCreateRequestAuthMethod = "ssh_key"
 )
 
 // Valid indicates whether the value is a known member of the CredentialCreateRequestAuthMethod enum.
 func (e CredentialCreateRequestAuthMethod) Valid() bool {
 	switch e {
 	case CredentialCreateRequestAuthMethodBoth:
+		return true
+	case CredentialCreateRequestAuthMethodCertificate:
 		return true
 	case CredentialCreateRequestAuthMethodPassword:
 		return true
@@ -430,15 +433,18 @@ func (e CredentialCreateRequestScope) Valid() bool {
 
 // Defines values for CredentialResponseAuthMethod.
 const (
-	CredentialResponseAuthMethodBoth     CredentialResponseAuthMethod = "both"
-	CredentialResponseAuthMethodPassword CredentialResponseAuthMethod = "password"
-	CredentialResponseAuthMethodSshKey   CredentialResponseAuthMethod = "ssh_key"
+	CredentialResponseAuthMethodBoth        CredentialResponseAuthMethod = "both"
+	CredentialResponseAuthMethodCertificate CredentialResponseAuthMethod = "certificate"
+	CredentialResponseAuthMethodPassword    CredentialResponseAuthMethod = "password"
+	CredentialResponseAuthMethodSshKey      CredentialResponseAuthMethod = "ssh_key"
 )
 
 // Valid indicates whether the value is a known member of the CredentialResponseAuthMethod enum.
 func (e CredentialResponseAuthMethod) Valid() bool {
 	switch e {
 	case CredentialResponseAuthMethodBoth:
+		return true
+	case CredentialResponseAuthMethodCertificate:
 		return true
 	case CredentialResponseAuthMethodPassword:
 		return true
@@ -487,15 +493,18 @@ func (e CredentialResponseScope) Valid() bool {
 
 // Defines values for CredentialUpdateRequestAuthMethod.
 const (
-	CredentialUpdateRequestAuthMethodBoth     CredentialUpdateRequestAuthMethod = "both"
-	CredentialUpdateRequestAuthMethodPassword CredentialUpdateRequestAuthMethod = "password"
-	CredentialUpdateRequestAuthMethodSshKey   CredentialUpdateRequestAuthMethod = "ssh_key"
+	CredentialUpdateRequestAuthMethodBoth        CredentialUpdateRequestAuthMethod = "both"
+	CredentialUpdateRequestAuthMethodCertificate CredentialUpdateRequestAuthMethod = "certificate"
+	CredentialUpdateRequestAuthMethodPassword    CredentialUpdateRequestAuthMethod = "password"
+	CredentialUpdateRequestAuthMethodSshKey      CredentialUpdateRequestAuthMethod = "ssh_key"
 )
 
 // Valid indicates whether the value is a known member of the CredentialUpdateRequestAuthMethod enum.
 func (e CredentialUpdateRequestAuthMethod) Valid() bool {
 	switch e {
 	case CredentialUpdateRequestAuthMethodBoth:
+		return true
+	case CredentialUpdateRequestAuthMethodCertificate:
 		return true
 	case CredentialUpdateRequestAuthMethodPassword:
 		return true
@@ -524,6 +533,51 @@ func (e DiscoveryScanStatus) Valid() bool {
 	case DiscoveryScanStatusQueued:
 		return true
 	case DiscoveryScanStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnrollmentRequestStatus.
+const (
+	EnrollmentRequestStatusApproved EnrollmentRequestStatus = "approved"
+	EnrollmentRequestStatusDenied   EnrollmentRequestStatus = "denied"
+	EnrollmentRequestStatusPending  EnrollmentRequestStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the EnrollmentRequestStatus enum.
+func (e EnrollmentRequestStatus) Valid() bool {
+	switch e {
+	case EnrollmentRequestStatusApproved:
+		return true
+	case EnrollmentRequestStatusDenied:
+		return true
+	case EnrollmentRequestStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnrollmentTokenStatus.
+const (
+	EnrollmentTokenStatusActive  EnrollmentTokenStatus = "active"
+	EnrollmentTokenStatusExpired EnrollmentTokenStatus = "expired"
+	EnrollmentTokenStatusRevoked EnrollmentTokenStatus = "revoked"
+	EnrollmentTokenStatusUsedUp  EnrollmentTokenStatus = "used_up"
+)
+
+// Valid indicates whether the value is a known member of the EnrollmentTokenStatus enum.
+func (e EnrollmentTokenStatus) Valid() bool {
+	switch e {
+	case EnrollmentTokenStatusActive:
+		return true
+	case EnrollmentTokenStatusExpired:
+		return true
+	case EnrollmentTokenStatusRevoked:
+		return true
+	case EnrollmentTokenStatusUsedUp:
 		return true
 	default:
 		return false
@@ -567,6 +621,8 @@ const (
 	ErrorCodeAuthzPermissionDenied     ErrorCode = "authz.permission_denied"
 	ErrorCodeDiscoveryRangeTooLarge    ErrorCode = "discovery.range_too_large"
 	ErrorCodeHostBusy                  ErrorCode = "host.busy"
+	ErrorCodeHostCertificateInvalid    ErrorCode = "host.certificate_invalid"
+	ErrorCodeHostCertificateRevoked    ErrorCode = "host.certificate_revoked"
 	ErrorCodeHostKeyMismatch           ErrorCode = "host.key_mismatch"
 	ErrorCodeHostUnreachable           ErrorCode = "host.unreachable"
 	ErrorCodeIdempotencyInProgress     ErrorCode = "idempotency.in_progress"
@@ -611,6 +667,10 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeDiscoveryRangeTooLarge:
 		return true
 	case ErrorCodeHostBusy:
+		return true
+	case ErrorCodeHostCertificateInvalid:
+		return true
+	case ErrorCodeHostCertificateRevoked:
 		return true
 	case ErrorCodeHostKeyMismatch:
 		return true
@@ -1394,6 +1454,7 @@ func (e SSHCAKeyStatus) Valid() bool {
 // Defines values for ScanTrigger.
 const (
 	ScanTriggerBatch       ScanTrigger = "batch"
+	ScanTriggerEnrollment  ScanTrigger = "enrollment"
 	ScanTriggerManual      ScanTrigger = "manual"
 	ScanTriggerRemediation ScanTrigger = "remediation"
 	ScanTriggerScheduled   ScanTrigger = "scheduled"
@@ -1403,6 +1464,8 @@ const (
 func (e ScanTrigger) Valid() bool {
 	switch e {
 	case ScanTriggerBatch:
+		return true
+	case ScanTriggerEnrollment:
 		return true
 	case ScanTriggerManual:
 		return true
@@ -1922,7 +1985,10 @@ type Alert struct {
 	// key, critical), `rollout_halted` (a patch or remediation rollout spent its failure
 	// budget; key per job; resolved when the job is resumed, cancelled or rolled back) or
 	// `change_rollback_failed` (a host could not be restored to its captured state; key
-	// per job and host; critical). Each resolves itself when its condition clears.
+	// per job and host; critical), `ssh_certificate_expiring` (an issued SSH host
+	// certificate expires within 14 days, medium, or within 3 days or already, critical;
+	// key per certificate and severity; resolved when it is renewed or revoked). Each
+	// resolves itself when its condition clears.
 	AlertType string     `json:"alert_type"`
 	Body      *string    `json:"body,omitempty"`
 	CreatedAt *time.Time `json:"created_at,omitempty"`
@@ -2489,6 +2555,7 @@ type CredentialCloneRequestScope string
 
 // CredentialCreateRequest defines model for CredentialCreateRequest.
 type CredentialCreateRequest struct {
+	// AuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 	AuthMethod           CredentialCreateRequestAuthMethod `json:"auth_method"`
 	Description          *string                           `json:"description,omitempty"`
 	IsDefault            *bool                             `json:"is_default,omitempty"`
@@ -2501,7 +2568,7 @@ type CredentialCreateRequest struct {
 	Username             string                            `json:"username"`
 }
 
-// CredentialCreateRequestAuthMethod defines model for CredentialCreateRequest.AuthMethod.
+// CredentialCreateRequestAuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 type CredentialCreateRequestAuthMethod string
 
 // CredentialCreateRequestScope defines model for CredentialCreateRequest.Scope.
@@ -2515,6 +2582,7 @@ type CredentialListResponse struct {
 
 // CredentialResponse defines model for CredentialResponse.
 type CredentialResponse struct {
+	// AuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 	AuthMethod  CredentialResponseAuthMethod `json:"auth_method"`
 	CreatedAt   *time.Time                   `json:"created_at,omitempty"`
 	CreatedBy   *string                      `json:"created_by,omitempty"`
@@ -2539,7 +2607,7 @@ type CredentialResponse struct {
 	Username          string                              `json:"username"`
 }
 
-// CredentialResponseAuthMethod defines model for CredentialResponse.AuthMethod.
+// CredentialResponseAuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 type CredentialResponseAuthMethod string
 
 // CredentialResponseResolutionSource Only in `credentials:resolve` answers.
@@ -2550,6 +2618,7 @@ type CredentialResponseScope string
 
 // CredentialUpdateRequest defines model for CredentialUpdateRequest.
 type CredentialUpdateRequest struct {
+	// AuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 	AuthMethod           *CredentialUpdateRequestAuthMethod `json:"auth_method,omitempty"`
 	Description          *string                            `json:"description,omitempty"`
 	IsDefault            *bool                              `json:"is_default,omitempty"`
@@ -2560,7 +2629,7 @@ type CredentialUpdateRequest struct {
 	Username             *string                            `json:"username,omitempty"`
 }
 
-// CredentialUpdateRequestAuthMethod defines model for CredentialUpdateRequest.AuthMethod.
+// CredentialUpdateRequestAuthMethod `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
 type CredentialUpdateRequestAuthMethod string
 
 // CustomRoleCreateRequest defines model for CustomRoleCreateRequest.
@@ -2638,6 +2707,173 @@ type DiscoveryScanStatus string
 // DiscoverySweepResponse defines model for DiscoverySweepResponse.
 type DiscoverySweepResponse struct {
 	Enqueued int `json:"enqueued"`
+}
+
+// Enrollment defines model for Enrollment.
+type Enrollment struct {
+	Address       string              `json:"address"`
+	CertificateId *openapi_types.UUID `json:"certificate_id,omitempty"`
+
+	// ClientAddress The address the request came from.
+	ClientAddress string     `json:"client_address"`
+	CreatedAt     time.Time  `json:"created_at"`
+	DecidedAt     *time.Time `json:"decided_at,omitempty"`
+	DecidedBy     *string    `json:"decided_by,omitempty"`
+	DenyReason    *string    `json:"deny_reason,omitempty"`
+
+	// Facts What the enrollment script reports about the host.
+	Facts EnrollmentFacts `json:"facts"`
+
+	// HostId The host created on approval.
+	HostId             *openapi_types.UUID `json:"host_id,omitempty"`
+	HostKeyFingerprint string              `json:"host_key_fingerprint"`
+	HostKeyType        string              `json:"host_key_type"`
+	Hostname           string              `json:"hostname"`
+	Id                 openapi_types.UUID  `json:"id"`
+
+	// InstalledAt When the host reported its certificate installed (its first scan is queued then).
+	InstalledAt *time.Time              `json:"installed_at,omitempty"`
+	Port        int                     `json:"port"`
+	Status      EnrollmentRequestStatus `json:"status"`
+	TokenId     openapi_types.UUID      `json:"token_id"`
+	TokenName   string                  `json:"token_name"`
+}
+
+// EnrollmentDenyRequest defines model for EnrollmentDenyRequest.
+type EnrollmentDenyRequest struct {
+	Reason string `json:"reason"`
+}
+
+// EnrollmentFacts What the enrollment script reports about the host.
+type EnrollmentFacts struct {
+	// Addresses The host's IP addresses.
+	Addresses *[]string `json:"addresses,omitempty"`
+
+	// Hostname The host's name (becomes the inventory host name).
+	Hostname  string  `json:"hostname"`
+	Kernel    *string `json:"kernel,omitempty"`
+	MachineId *string `json:"machine_id,omitempty"`
+
+	// OsId ID of /etc/os-release.
+	OsId *string `json:"os_id,omitempty"`
+
+	// OsPrettyName PRETTY_NAME of /etc/os-release.
+	OsPrettyName *string `json:"os_pretty_name,omitempty"`
+
+	// OsVersion VERSION_ID of /etc/os-release.
+	OsVersion *string `json:"os_version,omitempty"`
+
+	// SshAddress The address OpenWatch should reach sshd at; default the address the request came from.
+	SshAddress *string `json:"ssh_address,omitempty"`
+
+	// SshPort sshd's port (default 22).
+	SshPort *int `json:"ssh_port,omitempty"`
+}
+
+// EnrollmentList defines model for EnrollmentList.
+type EnrollmentList struct {
+	Enrollments []Enrollment `json:"enrollments"`
+	NextCursor  *string      `json:"next_cursor,omitempty"`
+}
+
+// EnrollmentRequestStatus defines model for EnrollmentRequestStatus.
+type EnrollmentRequestStatus string
+
+// EnrollmentStatus defines model for EnrollmentStatus.
+type EnrollmentStatus struct {
+	// HostCertificate When approved, the signed host certificate (install as `HostCertificate`).
+	HostCertificate *string `json:"host_certificate,omitempty"`
+
+	// Reason When denied, why.
+	Reason *string                 `json:"reason,omitempty"`
+	Status EnrollmentRequestStatus `json:"status"`
+}
+
+// EnrollmentSubmitRequest defines model for EnrollmentSubmitRequest.
+type EnrollmentSubmitRequest struct {
+	// Facts What the enrollment script reports about the host.
+	Facts EnrollmentFacts `json:"facts"`
+
+	// HostKey The host public key in authorized_keys format (`ssh-ed25519 AAAA…` or ECDSA).
+	HostKey string `json:"host_key"`
+	Token   string `json:"token"`
+}
+
+// EnrollmentSubmitted defines model for EnrollmentSubmitted.
+type EnrollmentSubmitted struct {
+	Id openapi_types.UUID `json:"id"`
+
+	// PollSecret Read the request's status with `GET /enroll/status/{poll_secret}`; shown once.
+	PollSecret string                  `json:"poll_secret"`
+	Status     EnrollmentRequestStatus `json:"status"`
+}
+
+// EnrollmentToken defines model for EnrollmentToken.
+type EnrollmentToken struct {
+	AutoApprove bool                `json:"auto_approve"`
+	CreatedAt   time.Time           `json:"created_at"`
+	CreatedBy   string              `json:"created_by"`
+	Environment string              `json:"environment"`
+	ExpiresAt   time.Time           `json:"expires_at"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	Id          openapi_types.UUID  `json:"id"`
+	MaxUses     int                 `json:"max_uses"`
+	Name        string              `json:"name"`
+	RevokedAt   *time.Time          `json:"revoked_at,omitempty"`
+
+	// Status active, expired, used_up or revoked.
+	Status EnrollmentTokenStatus `json:"status"`
+	Tags   []string              `json:"tags"`
+
+	// TokenPrefix The first characters of the secret.
+	TokenPrefix string `json:"token_prefix"`
+	Username    string `json:"username"`
+	Uses        int    `json:"uses"`
+}
+
+// EnrollmentTokenStatus active, expired, used_up or revoked.
+type EnrollmentTokenStatus string
+
+// EnrollmentTokenCreateRequest defines model for EnrollmentTokenCreateRequest.
+type EnrollmentTokenCreateRequest struct {
+	// AutoApprove Approve its requests at once instead of queueing them.
+	AutoApprove *bool   `json:"auto_approve,omitempty"`
+	Environment *string `json:"environment,omitempty"`
+
+	// ExpiresAt When it stops working (default in 24 hours; at most 90 days ahead).
+	ExpiresAt *time.Time          `json:"expires_at,omitempty"`
+	GroupId   *openapi_types.UUID `json:"group_id,omitempty"`
+
+	// MaxUses How many hosts it may enroll (default 1).
+	MaxUses *int      `json:"max_uses,omitempty"`
+	Name    string    `json:"name"`
+	Tags    *[]string `json:"tags,omitempty"`
+
+	// Username The scan account the script creates (default `openwatch`).
+	Username *string `json:"username,omitempty"`
+}
+
+// EnrollmentTokenCreated defines model for EnrollmentTokenCreated.
+type EnrollmentTokenCreated struct {
+	// CaCertificate The PEM certificate authority the server's TLS certificate chains to, when it
+	// is not publicly trusted: save it as `openwatch-ca.crt` beside the command.
+	CaCertificate *string `json:"ca_certificate,omitempty"`
+
+	// Command The ready command line to run on a host.
+	Command string `json:"command"`
+
+	// ScriptUrl Where hosts fetch the enrollment script with this token.
+	ScriptUrl string `json:"script_url"`
+
+	// Secret The token itself; shown only in this answer.
+	Secret string          `json:"secret"`
+	Token  EnrollmentToken `json:"token"`
+}
+
+// EnrollmentTokenList defines model for EnrollmentTokenList.
+type EnrollmentTokenList struct {
+	NextCursor *string           `json:"next_cursor,omitempty"`
+	Tokens     []EnrollmentToken `json:"tokens"`
 }
 
 // Error defines model for Error.
@@ -4565,6 +4801,9 @@ type Weekday string
 // AsOf defines model for AsOf.
 type AsOf = time.Time
 
+// CertificateExpiringFilter defines model for CertificateExpiringFilter.
+type CertificateExpiringFilter = int
+
 // CertificateStatusFilter defines model for CertificateStatusFilter.
 type CertificateStatusFilter string
 
@@ -4664,6 +4903,27 @@ type ListActivityParams struct {
 // ListActivityParamsSource defines parameters for ListActivity.
 type ListActivityParamsSource string
 
+// ListEnrollmentTokensParams defines parameters for ListEnrollmentTokens.
+type ListEnrollmentTokensParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListEnrollmentsParams defines parameters for ListEnrollments.
+type ListEnrollmentsParams struct {
+	// Status Only requests of this status.
+	Status *EnrollmentRequestStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListAlertsParams defines parameters for ListAlerts.
 type ListAlertsParams struct {
 	State    *AlertState         `form:"state,omitempty" json:"state,omitempty"`
@@ -4739,6 +4999,9 @@ type ListCertificatesParams struct {
 	// Status Only certificates of this status.
 	Status *ListCertificatesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
 
+	// ExpiringWithinDays Only issued certificates still valid that expire within this many days.
+	ExpiringWithinDays *CertificateExpiringFilter `form:"expiring_within_days,omitempty" json:"expiring_within_days,omitempty"`
+
 	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
@@ -4799,6 +5062,12 @@ type StartCIDRDiscoveryParams struct {
 type RegisterDiscoveredHostParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// GetEnrollScriptParams defines parameters for GetEnrollScript.
+type GetEnrollScriptParams struct {
+	// Token The enrollment token.
+	Token string `form:"token" json:"token"`
 }
 
 // StreamEventsParams defines parameters for StreamEvents.
@@ -5284,6 +5553,12 @@ type CreateUserParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateEnrollmentTokenJSONRequestBody defines body for CreateEnrollmentToken for application/json ContentType.
+type CreateEnrollmentTokenJSONRequestBody = EnrollmentTokenCreateRequest
+
+// DenyEnrollmentJSONRequestBody defines body for DenyEnrollment for application/json ContentType.
+type DenyEnrollmentJSONRequestBody = EnrollmentDenyRequest
+
 // InstallLicenseJSONRequestBody defines body for InstallLicense for application/json ContentType.
 type InstallLicenseJSONRequestBody = LicenseVerifyRequest
 
@@ -5341,6 +5616,9 @@ type StartCIDRDiscoveryJSONRequestBody = CIDRDiscoveryRequest
 // RegisterDiscoveredHostJSONRequestBody defines body for RegisterDiscoveredHost for application/json ContentType.
 type RegisterDiscoveredHostJSONRequestBody = DiscoveredHostRegisterRequest
 
+// SubmitEnrollmentJSONRequestBody defines body for SubmitEnrollment for application/json ContentType.
+type SubmitEnrollmentJSONRequestBody = EnrollmentSubmitRequest
+
 // ApproveExceptionJSONRequestBody defines body for ApproveException for application/json ContentType.
 type ApproveExceptionJSONRequestBody = ExceptionDecision
 
@@ -5376,6 +5654,9 @@ type CreateHostJSONRequestBody = HostCreateRequest
 
 // IssueHostCertificateJSONRequestBody defines body for IssueHostCertificate for application/json ContentType.
 type IssueHostCertificateJSONRequestBody = HostCertificateIssueRequest
+
+// ReissueHostCertificateJSONRequestBody defines body for ReissueHostCertificate for application/json ContentType.
+type ReissueHostCertificateJSONRequestBody = HostCertificateIssueRequest
 
 // SetHostMaintenanceJSONRequestBody defines body for SetHostMaintenance for application/json ContentType.
 type SetHostMaintenanceJSONRequestBody = MaintenanceRequest
@@ -5605,6 +5886,82 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /activity (the `ListActivity` operationId).
 	ListActivity(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEnrollmentTokens Enrollment tokens, newest first.
+	//
+	// 400 naming the field for a malformed cursor or `limit`. Secrets are never shown again.
+	//
+	// Corresponds with GET /admin/enrollment-tokens (the `ListEnrollmentTokens` operationId).
+	ListEnrollmentTokens(ctx context.Context, params *ListEnrollmentTokensParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEnrollmentTokenWithBody Create an enrollment token.
+	//
+	// The secret and the ready command line are in this answer only; the token is stored
+	// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+	// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+	// group, an expiry not in the future or beyond 90 days, or a bad username.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+	CreateEnrollmentTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEnrollmentToken Create an enrollment token.
+	//
+	// The secret and the ready command line are in this answer only; the token is stored
+	// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+	// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+	// group, an expiry not in the future or beyond 90 days, or a bad username.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+	CreateEnrollmentToken(ctx context.Context, body CreateEnrollmentTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeEnrollmentToken Revoke an enrollment token.
+	//
+	// The token enrolls no further host; requests already sent stay in the queue. 409 when
+	// it is already revoked.
+	//
+	// Corresponds with DELETE /admin/enrollment-tokens/{id} (the `RevokeEnrollmentToken` operationId).
+	RevokeEnrollmentToken(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEnrollments Enrollment requests, newest first.
+	//
+	// 400 naming the field for a malformed cursor, `limit` or `status`.
+	//
+	// Corresponds with GET /admin/enrollments (the `ListEnrollments` operationId).
+	ListEnrollments(ctx context.Context, params *ListEnrollmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveEnrollment Approve an enrollment request.
+	//
+	// Creates the host in the token's group, environment and tags with the presented host
+	// key pinned as trusted and a host credential logging in with short-lived user
+	// certificates as the scan account, and signs its host certificate for its name and
+	// address, in one transaction. The host's first system info collection and
+	// compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
+	// the environment.
+	//
+	// Corresponds with POST /admin/enrollments/{id}:approve (the `ApproveEnrollment` operationId).
+	ApproveEnrollment(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DenyEnrollmentWithBody Deny an enrollment request.
+	//
+	// The host's script stops with the reason. 409 when the request is already decided.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+	DenyEnrollmentWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DenyEnrollment Deny an enrollment request.
+	//
+	// The host's script stops with the reason. 409 when the request is already decided.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+	DenyEnrollment(ctx context.Context, id ID, body DenyEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// InstallLicenseWithBody Install a license JWT.
 	//
@@ -6183,6 +6540,74 @@ type ClientInterface interface {
 	// Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
 	RegisterDiscoveredHost(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, body RegisterDiscoveredHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SubmitEnrollmentWithBody A host asks to be enrolled.
+	//
+	// Sent by the enrollment script: the token, the host's facts and its host public key
+	// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+	// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+	// expired, revoked or used_up); each accepted request counts one use. A host key
+	// already presented by a pending or approved request, or already trusted for a host,
+	// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+	// often 429. The answer holds the request's poll secret, the only way to read its
+	// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+	// approved at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+	SubmitEnrollmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitEnrollment A host asks to be enrolled.
+	//
+	// Sent by the enrollment script: the token, the host's facts and its host public key
+	// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+	// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+	// expired, revoked or used_up); each accepted request counts one use. A host key
+	// already presented by a pending or approved request, or already trusted for a host,
+	// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+	// often 429. The answer holds the request's poll secret, the only way to read its
+	// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+	// approved at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+	SubmitEnrollment(ctx context.Context, body SubmitEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEnrollScript The enrollment script for a host, with the server's address and the token in it.
+	//
+	// A POSIX shell script to run once as root on the host (`curl … | sudo sh`). It creates
+	// the scan account (no password, a sudo rule for non-interactive root), installs the SSH
+	// user CA as `TrustedUserCAKeys` and the KRL as `RevokedKeys` in an sshd drop-in, sends
+	// the host's facts and Ed25519 host key (`POST /enroll`), polls its request's status
+	// until it is decided, then installs the signed host certificate as `HostCertificate`
+	// and reloads sshd. Every call it makes verifies the server against the certificate
+	// authority embedded in it. 401 `auth.invalid_token` (with `detail.reason`: unknown,
+	// expired, revoked or used_up) when the token cannot enroll a host; 429 when the
+	// client address asked too often.
+	//
+	// Corresponds with GET /enroll.sh (the `GetEnrollScript` operationId).
+	GetEnrollScript(ctx context.Context, params *GetEnrollScriptParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEnrollmentStatus The status of one enrollment request, read with its poll secret.
+	//
+	// Pending, approved (with the signed host certificate to install) or denied (with the
+	// reason). Nothing else about the request or any other host is answered; an unknown
+	// secret is a 404.
+	//
+	// Corresponds with GET /enroll/status/{token} (the `GetEnrollmentStatus` operationId).
+	GetEnrollmentStatus(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmEnrollment The host reports its host certificate installed.
+	//
+	// Sent by the enrollment script once sshd presents the host certificate and trusts
+	// the user CA: the host's first system info collection and compliance scan are
+	// queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+	// the request is not approved.
+	//
+	// Corresponds with POST /enroll/status/{token}:installed (the `ConfirmEnrollment` operationId).
+	ConfirmEnrollment(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// StreamEvents Live events as Server-Sent Events.
 	//
 	// A `text/event-stream` of host liveness changes, discovery and intelligence events,
@@ -6590,6 +7015,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
 	IssueHostCertificate(ctx context.Context, hostId HostID, body IssueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReissueHostCertificateWithBody Issue a new certificate for the host's pinned key and revoke the previous ones.
+	//
+	// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+	// with revoking every certificate of the host that is still issued (reason
+	// `reissued`), for example after the host key was rotated and approved. 409 when the
+	// host has no trusted host key yet.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+	ReissueHostCertificateWithBody(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReissueHostCertificate Issue a new certificate for the host's pinned key and revoke the previous ones.
+	//
+	// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+	// with revoking every certificate of the host that is still issued (reason
+	// `reissued`), for example after the host key was rotated and approved. 409 when the
+	// host has no trusted host key yet.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+	ReissueHostCertificate(ctx context.Context, hostId HostID, body ReissueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ResolveHostCredential The credential OpenWatch would use for a host, and why.
 	//
@@ -8231,6 +8680,162 @@ func (c *Client) ListActivity(ctx context.Context, params *ListActivityParams, r
 	return c.Client.Do(req)
 }
 
+// ListEnrollmentTokens Enrollment tokens, newest first.
+//
+// 400 naming the field for a malformed cursor or `limit`. Secrets are never shown again.
+//
+// Corresponds with GET /admin/enrollment-tokens (the `ListEnrollmentTokens` operationId).
+func (c *Client) ListEnrollmentTokens(ctx context.Context, params *ListEnrollmentTokensParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEnrollmentTokensRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEnrollmentTokenWithBody Create an enrollment token.
+//
+// The secret and the ready command line are in this answer only; the token is stored
+// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+// group, an expiry not in the future or beyond 90 days, or a bad username.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+func (c *Client) CreateEnrollmentTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEnrollmentTokenRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEnrollmentToken Create an enrollment token.
+//
+// The secret and the ready command line are in this answer only; the token is stored
+// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+// group, an expiry not in the future or beyond 90 days, or a bad username.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+func (c *Client) CreateEnrollmentToken(ctx context.Context, body CreateEnrollmentTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEnrollmentTokenRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeEnrollmentToken Revoke an enrollment token.
+//
+// The token enrolls no further host; requests already sent stay in the queue. 409 when
+// it is already revoked.
+//
+// Corresponds with DELETE /admin/enrollment-tokens/{id} (the `RevokeEnrollmentToken` operationId).
+func (c *Client) RevokeEnrollmentToken(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeEnrollmentTokenRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEnrollments Enrollment requests, newest first.
+//
+// 400 naming the field for a malformed cursor, `limit` or `status`.
+//
+// Corresponds with GET /admin/enrollments (the `ListEnrollments` operationId).
+func (c *Client) ListEnrollments(ctx context.Context, params *ListEnrollmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEnrollmentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveEnrollment Approve an enrollment request.
+//
+// Creates the host in the token's group, environment and tags with the presented host
+// key pinned as trusted and a host credential logging in with short-lived user
+// certificates as the scan account, and signs its host certificate for its name and
+// address, in one transaction. The host's first system info collection and
+// compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
+// the environment.
+//
+// Corresponds with POST /admin/enrollments/{id}:approve (the `ApproveEnrollment` operationId).
+func (c *Client) ApproveEnrollment(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveEnrollmentRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DenyEnrollmentWithBody Deny an enrollment request.
+//
+// The host's script stops with the reason. 409 when the request is already decided.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+func (c *Client) DenyEnrollmentWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDenyEnrollmentRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DenyEnrollment Deny an enrollment request.
+//
+// The host's script stops with the reason. 409 when the request is already decided.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+func (c *Client) DenyEnrollment(ctx context.Context, id ID, body DenyEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDenyEnrollmentRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // InstallLicenseWithBody Install a license JWT.
 //
 // Verifies the license as `POST /admin/license:verify` does and, when it grants its
@@ -9398,6 +10003,124 @@ func (c *Client) RegisterDiscoveredHost(ctx context.Context, scanId ScanID, addr
 	return c.Client.Do(req)
 }
 
+// SubmitEnrollmentWithBody A host asks to be enrolled.
+//
+// Sent by the enrollment script: the token, the host's facts and its host public key
+// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+// expired, revoked or used_up); each accepted request counts one use. A host key
+// already presented by a pending or approved request, or already trusted for a host,
+// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+// often 429. The answer holds the request's poll secret, the only way to read its
+// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+// approved at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+func (c *Client) SubmitEnrollmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitEnrollmentRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitEnrollment A host asks to be enrolled.
+//
+// Sent by the enrollment script: the token, the host's facts and its host public key
+// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+// expired, revoked or used_up); each accepted request counts one use. A host key
+// already presented by a pending or approved request, or already trusted for a host,
+// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+// often 429. The answer holds the request's poll secret, the only way to read its
+// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+// approved at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+func (c *Client) SubmitEnrollment(ctx context.Context, body SubmitEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitEnrollmentRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEnrollScript The enrollment script for a host, with the server's address and the token in it.
+//
+// A POSIX shell script to run once as root on the host (`curl … | sudo sh`). It creates
+// the scan account (no password, a sudo rule for non-interactive root), installs the SSH
+// user CA as `TrustedUserCAKeys` and the KRL as `RevokedKeys` in an sshd drop-in, sends
+// the host's facts and Ed25519 host key (`POST /enroll`), polls its request's status
+// until it is decided, then installs the signed host certificate as `HostCertificate`
+// and reloads sshd. Every call it makes verifies the server against the certificate
+// authority embedded in it. 401 `auth.invalid_token` (with `detail.reason`: unknown,
+// expired, revoked or used_up) when the token cannot enroll a host; 429 when the
+// client address asked too often.
+//
+// Corresponds with GET /enroll.sh (the `GetEnrollScript` operationId).
+func (c *Client) GetEnrollScript(ctx context.Context, params *GetEnrollScriptParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEnrollScriptRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEnrollmentStatus The status of one enrollment request, read with its poll secret.
+//
+// Pending, approved (with the signed host certificate to install) or denied (with the
+// reason). Nothing else about the request or any other host is answered; an unknown
+// secret is a 404.
+//
+// Corresponds with GET /enroll/status/{token} (the `GetEnrollmentStatus` operationId).
+func (c *Client) GetEnrollmentStatus(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEnrollmentStatusRequest(c.Server, token)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmEnrollment The host reports its host certificate installed.
+//
+// Sent by the enrollment script once sshd presents the host certificate and trusts
+// the user CA: the host's first system info collection and compliance scan are
+// queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+// the request is not approved.
+//
+// Corresponds with POST /enroll/status/{token}:installed (the `ConfirmEnrollment` operationId).
+func (c *Client) ConfirmEnrollment(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmEnrollmentRequest(c.Server, token)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // StreamEvents Live events as Server-Sent Events.
 //
 // A `text/event-stream` of host liveness changes, discovery and intelligence events,
@@ -10266,6 +10989,50 @@ func (c *Client) IssueHostCertificateWithBody(ctx context.Context, hostId HostID
 // Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
 func (c *Client) IssueHostCertificate(ctx context.Context, hostId HostID, body IssueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewIssueHostCertificateRequest(c.Server, hostId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReissueHostCertificateWithBody Issue a new certificate for the host's pinned key and revoke the previous ones.
+//
+// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+// with revoking every certificate of the host that is still issued (reason
+// `reissued`), for example after the host key was rotated and approved. 409 when the
+// host has no trusted host key yet.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+func (c *Client) ReissueHostCertificateWithBody(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReissueHostCertificateRequestWithBody(c.Server, hostId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReissueHostCertificate Issue a new certificate for the host's pinned key and revoke the previous ones.
+//
+// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+// with revoking every certificate of the host that is still issued (reason
+// `reissued`), for example after the host key was rotated and approved. 409 when the
+// host has no trusted host key yet.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+func (c *Client) ReissueHostCertificate(ctx context.Context, hostId HostID, body ReissueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReissueHostCertificateRequest(c.Server, hostId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -13850,6 +14617,305 @@ func NewListActivityRequest(server string, params *ListActivityParams) (*http.Re
 	return req, nil
 }
 
+// NewListEnrollmentTokensRequest constructs an http.Request for the ListEnrollmentTokens method
+func NewListEnrollmentTokensRequest(server string, params *ListEnrollmentTokensParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/enrollment-tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateEnrollmentTokenRequest calls the generic CreateEnrollmentToken builder with application/json body
+func NewCreateEnrollmentTokenRequest(server string, body CreateEnrollmentTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateEnrollmentTokenRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateEnrollmentTokenRequestWithBody constructs an http.Request for the CreateEnrollmentToken method, with any body, and a specified content type
+func NewCreateEnrollmentTokenRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/enrollment-tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeEnrollmentTokenRequest constructs an http.Request for the RevokeEnrollmentToken method
+func NewRevokeEnrollmentTokenRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/enrollment-tokens/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListEnrollmentsRequest constructs an http.Request for the ListEnrollments method
+func NewListEnrollmentsRequest(server string, params *ListEnrollmentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/enrollments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApproveEnrollmentRequest constructs an http.Request for the ApproveEnrollment method
+func NewApproveEnrollmentRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/enrollments/%s:approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDenyEnrollmentRequest calls the generic DenyEnrollment builder with application/json body
+func NewDenyEnrollmentRequest(server string, id ID, body DenyEnrollmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDenyEnrollmentRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewDenyEnrollmentRequestWithBody constructs an http.Request for the DenyEnrollment method, with any body, and a specified content type
+func NewDenyEnrollmentRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/enrollments/%s:deny", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewInstallLicenseRequest calls the generic InstallLicense builder with application/json body
 func NewInstallLicenseRequest(server string, body InstallLicenseJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -15177,6 +16243,18 @@ func NewListCertificatesRequest(server string, params *ListCertificatesParams) (
 
 		}
 
+		if params.ExpiringWithinDays != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expiring_within_days", *params.ExpiringWithinDays, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -15977,6 +17055,164 @@ func NewRegisterDiscoveredHostRequestWithBody(server string, scanId ScanID, addr
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewSubmitEnrollmentRequest calls the generic SubmitEnrollment builder with application/json body
+func NewSubmitEnrollmentRequest(server string, body SubmitEnrollmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSubmitEnrollmentRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSubmitEnrollmentRequestWithBody constructs an http.Request for the SubmitEnrollment method, with any body, and a specified content type
+func NewSubmitEnrollmentRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/enroll")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetEnrollScriptRequest constructs an http.Request for the GetEnrollScript method
+func NewGetEnrollScriptRequest(server string, params *GetEnrollScriptParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/enroll.sh")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "token", params.Token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetEnrollmentStatusRequest constructs an http.Request for the GetEnrollmentStatus method
+func NewGetEnrollmentStatusRequest(server string, token string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/enroll/status/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewConfirmEnrollmentRequest constructs an http.Request for the ConfirmEnrollment method
+func NewConfirmEnrollmentRequest(server string, token string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/enroll/status/%s:installed", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -17844,6 +19080,53 @@ func NewIssueHostCertificateRequestWithBody(server string, hostId HostID, conten
 	}
 
 	operationPath := fmt.Sprintf("/hosts/%s/certificates", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewReissueHostCertificateRequest calls the generic ReissueHostCertificate builder with application/json body
+func NewReissueHostCertificateRequest(server string, hostId HostID, body ReissueHostCertificateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReissueHostCertificateRequestWithBody(server, hostId, "application/json", bodyReader)
+}
+
+// NewReissueHostCertificateRequestWithBody constructs an http.Request for the ReissueHostCertificate method, with any body, and a specified content type
+func NewReissueHostCertificateRequestWithBody(server string, hostId HostID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "host_id", hostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/certificates:reissue", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -24252,6 +25535,90 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /activity (the `ListActivity` operationId).
 	ListActivityWithResponse(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*ListActivityResponse, error)
 
+	// ListEnrollmentTokensWithResponse Enrollment tokens, newest first.
+	//
+	// 400 naming the field for a malformed cursor or `limit`. Secrets are never shown again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /admin/enrollment-tokens (the `ListEnrollmentTokens` operationId).
+	ListEnrollmentTokensWithResponse(ctx context.Context, params *ListEnrollmentTokensParams, reqEditors ...RequestEditorFn) (*ListEnrollmentTokensResponse, error)
+
+	// CreateEnrollmentTokenWithBodyWithResponse Create an enrollment token.
+	//
+	// The secret and the ready command line are in this answer only; the token is stored
+	// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+	// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+	// group, an expiry not in the future or beyond 90 days, or a bad username.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+	CreateEnrollmentTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEnrollmentTokenResponse, error)
+
+	// CreateEnrollmentTokenWithResponse Create an enrollment token.
+	//
+	// The secret and the ready command line are in this answer only; the token is stored
+	// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+	// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+	// group, an expiry not in the future or beyond 90 days, or a bad username.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+	CreateEnrollmentTokenWithResponse(ctx context.Context, body CreateEnrollmentTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEnrollmentTokenResponse, error)
+
+	// RevokeEnrollmentTokenWithResponse Revoke an enrollment token.
+	//
+	// The token enrolls no further host; requests already sent stay in the queue. 409 when
+	// it is already revoked.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /admin/enrollment-tokens/{id} (the `RevokeEnrollmentToken` operationId).
+	RevokeEnrollmentTokenWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*RevokeEnrollmentTokenResponse, error)
+
+	// ListEnrollmentsWithResponse Enrollment requests, newest first.
+	//
+	// 400 naming the field for a malformed cursor, `limit` or `status`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /admin/enrollments (the `ListEnrollments` operationId).
+	ListEnrollmentsWithResponse(ctx context.Context, params *ListEnrollmentsParams, reqEditors ...RequestEditorFn) (*ListEnrollmentsResponse, error)
+
+	// ApproveEnrollmentWithResponse Approve an enrollment request.
+	//
+	// Creates the host in the token's group, environment and tags with the presented host
+	// key pinned as trusted and a host credential logging in with short-lived user
+	// certificates as the scan account, and signs its host certificate for its name and
+	// address, in one transaction. The host's first system info collection and
+	// compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
+	// the environment.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/enrollments/{id}:approve (the `ApproveEnrollment` operationId).
+	ApproveEnrollmentWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ApproveEnrollmentResponse, error)
+
+	// DenyEnrollmentWithBodyWithResponse Deny an enrollment request.
+	//
+	// The host's script stops with the reason. 409 when the request is already decided.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+	DenyEnrollmentWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DenyEnrollmentResponse, error)
+
+	// DenyEnrollmentWithResponse Deny an enrollment request.
+	//
+	// The host's script stops with the reason. 409 when the request is already decided.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+	DenyEnrollmentWithResponse(ctx context.Context, id ID, body DenyEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*DenyEnrollmentResponse, error)
+
 	// InstallLicenseWithBodyWithResponse Install a license JWT.
 	//
 	// Verifies the license as `POST /admin/license:verify` does and, when it grants its
@@ -24871,6 +26238,80 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
 	RegisterDiscoveredHostWithResponse(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, body RegisterDiscoveredHostJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterDiscoveredHostResponse, error)
 
+	// SubmitEnrollmentWithBodyWithResponse A host asks to be enrolled.
+	//
+	// Sent by the enrollment script: the token, the host's facts and its host public key
+	// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+	// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+	// expired, revoked or used_up); each accepted request counts one use. A host key
+	// already presented by a pending or approved request, or already trusted for a host,
+	// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+	// often 429. The answer holds the request's poll secret, the only way to read its
+	// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+	// approved at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+	SubmitEnrollmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitEnrollmentResponse, error)
+
+	// SubmitEnrollmentWithResponse A host asks to be enrolled.
+	//
+	// Sent by the enrollment script: the token, the host's facts and its host public key
+	// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+	// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+	// expired, revoked or used_up); each accepted request counts one use. A host key
+	// already presented by a pending or approved request, or already trusted for a host,
+	// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+	// often 429. The answer holds the request's poll secret, the only way to read its
+	// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+	// approved at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+	SubmitEnrollmentWithResponse(ctx context.Context, body SubmitEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitEnrollmentResponse, error)
+
+	// GetEnrollScriptWithResponse The enrollment script for a host, with the server's address and the token in it.
+	//
+	// A POSIX shell script to run once as root on the host (`curl … | sudo sh`). It creates
+	// the scan account (no password, a sudo rule for non-interactive root), installs the SSH
+	// user CA as `TrustedUserCAKeys` and the KRL as `RevokedKeys` in an sshd drop-in, sends
+	// the host's facts and Ed25519 host key (`POST /enroll`), polls its request's status
+	// until it is decided, then installs the signed host certificate as `HostCertificate`
+	// and reloads sshd. Every call it makes verifies the server against the certificate
+	// authority embedded in it. 401 `auth.invalid_token` (with `detail.reason`: unknown,
+	// expired, revoked or used_up) when the token cannot enroll a host; 429 when the
+	// client address asked too often.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /enroll.sh (the `GetEnrollScript` operationId).
+	GetEnrollScriptWithResponse(ctx context.Context, params *GetEnrollScriptParams, reqEditors ...RequestEditorFn) (*GetEnrollScriptResponse, error)
+
+	// GetEnrollmentStatusWithResponse The status of one enrollment request, read with its poll secret.
+	//
+	// Pending, approved (with the signed host certificate to install) or denied (with the
+	// reason). Nothing else about the request or any other host is answered; an unknown
+	// secret is a 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /enroll/status/{token} (the `GetEnrollmentStatus` operationId).
+	GetEnrollmentStatusWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*GetEnrollmentStatusResponse, error)
+
+	// ConfirmEnrollmentWithResponse The host reports its host certificate installed.
+	//
+	// Sent by the enrollment script once sshd presents the host certificate and trusts
+	// the user CA: the host's first system info collection and compliance scan are
+	// queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+	// the request is not approved.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /enroll/status/{token}:installed (the `ConfirmEnrollment` operationId).
+	ConfirmEnrollmentWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*ConfirmEnrollmentResponse, error)
+
 	// StreamEventsWithResponse Live events as Server-Sent Events.
 	//
 	// A `text/event-stream` of host liveness changes, discovery and intelligence events,
@@ -25324,6 +26765,30 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
 	IssueHostCertificateWithResponse(ctx context.Context, hostId HostID, body IssueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*IssueHostCertificateResponse, error)
+
+	// ReissueHostCertificateWithBodyWithResponse Issue a new certificate for the host's pinned key and revoke the previous ones.
+	//
+	// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+	// with revoking every certificate of the host that is still issued (reason
+	// `reissued`), for example after the host key was rotated and approved. 409 when the
+	// host has no trusted host key yet.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+	ReissueHostCertificateWithBodyWithResponse(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReissueHostCertificateResponse, error)
+
+	// ReissueHostCertificateWithResponse Issue a new certificate for the host's pinned key and revoke the previous ones.
+	//
+	// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+	// with revoking every certificate of the host that is still issued (reason
+	// `reissued`), for example after the host key was rotated and approved. 409 when the
+	// host has no trusted host key yet.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+	ReissueHostCertificateWithResponse(ctx context.Context, hostId HostID, body ReissueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReissueHostCertificateResponse, error)
 
 	// ResolveHostCredentialWithResponse The credential OpenWatch would use for a host, and why.
 	//
@@ -27181,6 +28646,455 @@ func (r ListActivityResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListActivityResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListEnrollmentTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnrollmentTokenList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEnrollmentTokensResponse) GetJSON200() *EnrollmentTokenList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListEnrollmentTokensResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListEnrollmentTokensResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListEnrollmentTokensResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListEnrollmentTokensResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEnrollmentTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEnrollmentTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEnrollmentTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEnrollmentTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateEnrollmentTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *EnrollmentTokenCreated
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateEnrollmentTokenResponse) GetJSON201() *EnrollmentTokenCreated {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateEnrollmentTokenResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateEnrollmentTokenResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateEnrollmentTokenResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateEnrollmentTokenResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateEnrollmentTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateEnrollmentTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateEnrollmentTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateEnrollmentTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeEnrollmentTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeEnrollmentTokenResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeEnrollmentTokenResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeEnrollmentTokenResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeEnrollmentTokenResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RevokeEnrollmentTokenResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RevokeEnrollmentTokenResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeEnrollmentTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeEnrollmentTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeEnrollmentTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeEnrollmentTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListEnrollmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnrollmentList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEnrollmentsResponse) GetJSON200() *EnrollmentList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListEnrollmentsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListEnrollmentsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListEnrollmentsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListEnrollmentsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEnrollmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEnrollmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEnrollmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEnrollmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ApproveEnrollmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Enrollment
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveEnrollmentResponse) GetJSON200() *Enrollment {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ApproveEnrollmentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ApproveEnrollmentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ApproveEnrollmentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ApproveEnrollmentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ApproveEnrollmentResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ApproveEnrollmentResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveEnrollmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveEnrollmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveEnrollmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveEnrollmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DenyEnrollmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Enrollment
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DenyEnrollmentResponse) GetJSON200() *Enrollment {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DenyEnrollmentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DenyEnrollmentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DenyEnrollmentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DenyEnrollmentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DenyEnrollmentResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DenyEnrollmentResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DenyEnrollmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DenyEnrollmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DenyEnrollmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DenyEnrollmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -30159,6 +32073,317 @@ func (r RegisterDiscoveredHostResponse) ContentType() string {
 	return ""
 }
 
+// SubmitEnrollmentResponse429Headers the declared response headers of an HTTP 429 response for SubmitEnrollment
+type SubmitEnrollmentResponse429Headers struct {
+	RetryAfter *int
+}
+
+type SubmitEnrollmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *EnrollmentSubmitted
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitEnrollmentResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r SubmitEnrollmentResponse) GetJSON201() *EnrollmentSubmitted {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SubmitEnrollmentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SubmitEnrollmentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SubmitEnrollmentResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SubmitEnrollmentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r SubmitEnrollmentResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitEnrollmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitEnrollmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitEnrollmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitEnrollmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetEnrollScriptResponse429Headers the declared response headers of an HTTP 429 response for GetEnrollScript
+type GetEnrollScriptResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetEnrollScriptResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetEnrollScriptResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetEnrollScriptResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetEnrollScriptResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetEnrollScriptResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetEnrollScriptResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEnrollScriptResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEnrollScriptResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEnrollScriptResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEnrollScriptResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetEnrollmentStatusResponse429Headers the declared response headers of an HTTP 429 response for GetEnrollmentStatus
+type GetEnrollmentStatusResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetEnrollmentStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnrollmentStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetEnrollmentStatusResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEnrollmentStatusResponse) GetJSON200() *EnrollmentStatus {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetEnrollmentStatusResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetEnrollmentStatusResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetEnrollmentStatusResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetEnrollmentStatusResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEnrollmentStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEnrollmentStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEnrollmentStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEnrollmentStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmEnrollmentResponse429Headers the declared response headers of an HTTP 429 response for ConfirmEnrollment
+type ConfirmEnrollmentResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ConfirmEnrollmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnrollmentStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmEnrollmentResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON200() *EnrollmentStatus {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmEnrollmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmEnrollmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmEnrollmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmEnrollmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type StreamEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -32757,6 +34982,89 @@ func (r IssueHostCertificateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r IssueHostCertificateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReissueHostCertificateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *HostCertificate
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ReissueHostCertificateResponse) GetJSON201() *HostCertificate {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReissueHostCertificateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReissueHostCertificateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ReissueHostCertificateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReissueHostCertificateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReissueHostCertificateResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ReissueHostCertificateResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReissueHostCertificateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReissueHostCertificateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReissueHostCertificateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReissueHostCertificateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -42867,6 +45175,138 @@ func (c *ClientWithResponses) ListActivityWithResponse(ctx context.Context, para
 	return ParseListActivityResponse(rsp)
 }
 
+// ListEnrollmentTokensWithResponse Enrollment tokens, newest first.
+//
+// 400 naming the field for a malformed cursor or `limit`. Secrets are never shown again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /admin/enrollment-tokens (the `ListEnrollmentTokens` operationId).
+func (c *ClientWithResponses) ListEnrollmentTokensWithResponse(ctx context.Context, params *ListEnrollmentTokensParams, reqEditors ...RequestEditorFn) (*ListEnrollmentTokensResponse, error) {
+	rsp, err := c.ListEnrollmentTokens(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEnrollmentTokensResponse(rsp)
+}
+
+// CreateEnrollmentTokenWithBodyWithResponse Create an enrollment token.
+//
+// The secret and the ready command line are in this answer only; the token is stored
+// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+// group, an expiry not in the future or beyond 90 days, or a bad username.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+func (c *ClientWithResponses) CreateEnrollmentTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEnrollmentTokenResponse, error) {
+	rsp, err := c.CreateEnrollmentTokenWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEnrollmentTokenResponse(rsp)
+}
+
+// CreateEnrollmentTokenWithResponse Create an enrollment token.
+//
+// The secret and the ready command line are in this answer only; the token is stored
+// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+// group, an expiry not in the future or beyond 90 days, or a bad username.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+func (c *ClientWithResponses) CreateEnrollmentTokenWithResponse(ctx context.Context, body CreateEnrollmentTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEnrollmentTokenResponse, error) {
+	rsp, err := c.CreateEnrollmentToken(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEnrollmentTokenResponse(rsp)
+}
+
+// RevokeEnrollmentTokenWithResponse Revoke an enrollment token.
+//
+// The token enrolls no further host; requests already sent stay in the queue. 409 when
+// it is already revoked.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /admin/enrollment-tokens/{id} (the `RevokeEnrollmentToken` operationId).
+func (c *ClientWithResponses) RevokeEnrollmentTokenWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*RevokeEnrollmentTokenResponse, error) {
+	rsp, err := c.RevokeEnrollmentToken(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeEnrollmentTokenResponse(rsp)
+}
+
+// ListEnrollmentsWithResponse Enrollment requests, newest first.
+//
+// 400 naming the field for a malformed cursor, `limit` or `status`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /admin/enrollments (the `ListEnrollments` operationId).
+func (c *ClientWithResponses) ListEnrollmentsWithResponse(ctx context.Context, params *ListEnrollmentsParams, reqEditors ...RequestEditorFn) (*ListEnrollmentsResponse, error) {
+	rsp, err := c.ListEnrollments(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEnrollmentsResponse(rsp)
+}
+
+// ApproveEnrollmentWithResponse Approve an enrollment request.
+//
+// Creates the host in the token's group, environment and tags with the presented host
+// key pinned as trusted and a host credential logging in with short-lived user
+// certificates as the scan account, and signs its host certificate for its name and
+// address, in one transaction. The host's first system info collection and
+// compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
+// the environment.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/enrollments/{id}:approve (the `ApproveEnrollment` operationId).
+func (c *ClientWithResponses) ApproveEnrollmentWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ApproveEnrollmentResponse, error) {
+	rsp, err := c.ApproveEnrollment(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveEnrollmentResponse(rsp)
+}
+
+// DenyEnrollmentWithBodyWithResponse Deny an enrollment request.
+//
+// The host's script stops with the reason. 409 when the request is already decided.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+func (c *ClientWithResponses) DenyEnrollmentWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DenyEnrollmentResponse, error) {
+	rsp, err := c.DenyEnrollmentWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDenyEnrollmentResponse(rsp)
+}
+
+// DenyEnrollmentWithResponse Deny an enrollment request.
+//
+// The host's script stops with the reason. 409 when the request is already decided.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+func (c *ClientWithResponses) DenyEnrollmentWithResponse(ctx context.Context, id ID, body DenyEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*DenyEnrollmentResponse, error) {
+	rsp, err := c.DenyEnrollment(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDenyEnrollmentResponse(rsp)
+}
+
 // InstallLicenseWithBodyWithResponse Install a license JWT.
 //
 // Verifies the license as `POST /admin/license:verify` does and, when it grants its
@@ -43840,6 +46280,110 @@ func (c *ClientWithResponses) RegisterDiscoveredHostWithResponse(ctx context.Con
 	return ParseRegisterDiscoveredHostResponse(rsp)
 }
 
+// SubmitEnrollmentWithBodyWithResponse A host asks to be enrolled.
+//
+// Sent by the enrollment script: the token, the host's facts and its host public key
+// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+// expired, revoked or used_up); each accepted request counts one use. A host key
+// already presented by a pending or approved request, or already trusted for a host,
+// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+// often 429. The answer holds the request's poll secret, the only way to read its
+// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+// approved at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+func (c *ClientWithResponses) SubmitEnrollmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitEnrollmentResponse, error) {
+	rsp, err := c.SubmitEnrollmentWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitEnrollmentResponse(rsp)
+}
+
+// SubmitEnrollmentWithResponse A host asks to be enrolled.
+//
+// Sent by the enrollment script: the token, the host's facts and its host public key
+// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+// expired, revoked or used_up); each accepted request counts one use. A host key
+// already presented by a pending or approved request, or already trusted for a host,
+// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+// often 429. The answer holds the request's poll secret, the only way to read its
+// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+// approved at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+func (c *ClientWithResponses) SubmitEnrollmentWithResponse(ctx context.Context, body SubmitEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitEnrollmentResponse, error) {
+	rsp, err := c.SubmitEnrollment(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitEnrollmentResponse(rsp)
+}
+
+// GetEnrollScriptWithResponse The enrollment script for a host, with the server's address and the token in it.
+//
+// A POSIX shell script to run once as root on the host (`curl … | sudo sh`). It creates
+// the scan account (no password, a sudo rule for non-interactive root), installs the SSH
+// user CA as `TrustedUserCAKeys` and the KRL as `RevokedKeys` in an sshd drop-in, sends
+// the host's facts and Ed25519 host key (`POST /enroll`), polls its request's status
+// until it is decided, then installs the signed host certificate as `HostCertificate`
+// and reloads sshd. Every call it makes verifies the server against the certificate
+// authority embedded in it. 401 `auth.invalid_token` (with `detail.reason`: unknown,
+// expired, revoked or used_up) when the token cannot enroll a host; 429 when the
+// client address asked too often.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /enroll.sh (the `GetEnrollScript` operationId).
+func (c *ClientWithResponses) GetEnrollScriptWithResponse(ctx context.Context, params *GetEnrollScriptParams, reqEditors ...RequestEditorFn) (*GetEnrollScriptResponse, error) {
+	rsp, err := c.GetEnrollScript(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEnrollScriptResponse(rsp)
+}
+
+// GetEnrollmentStatusWithResponse The status of one enrollment request, read with its poll secret.
+//
+// Pending, approved (with the signed host certificate to install) or denied (with the
+// reason). Nothing else about the request or any other host is answered; an unknown
+// secret is a 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /enroll/status/{token} (the `GetEnrollmentStatus` operationId).
+func (c *ClientWithResponses) GetEnrollmentStatusWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*GetEnrollmentStatusResponse, error) {
+	rsp, err := c.GetEnrollmentStatus(ctx, token, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEnrollmentStatusResponse(rsp)
+}
+
+// ConfirmEnrollmentWithResponse The host reports its host certificate installed.
+//
+// Sent by the enrollment script once sshd presents the host certificate and trusts
+// the user CA: the host's first system info collection and compliance scan are
+// queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+// the request is not approved.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /enroll/status/{token}:installed (the `ConfirmEnrollment` operationId).
+func (c *ClientWithResponses) ConfirmEnrollmentWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*ConfirmEnrollmentResponse, error) {
+	rsp, err := c.ConfirmEnrollment(ctx, token, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmEnrollmentResponse(rsp)
+}
+
 // StreamEventsWithResponse Live events as Server-Sent Events.
 //
 // A `text/event-stream` of host liveness changes, discovery and intelligence events,
@@ -44574,6 +47118,42 @@ func (c *ClientWithResponses) IssueHostCertificateWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseIssueHostCertificateResponse(rsp)
+}
+
+// ReissueHostCertificateWithBodyWithResponse Issue a new certificate for the host's pinned key and revoke the previous ones.
+//
+// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+// with revoking every certificate of the host that is still issued (reason
+// `reissued`), for example after the host key was rotated and approved. 409 when the
+// host has no trusted host key yet.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+func (c *ClientWithResponses) ReissueHostCertificateWithBodyWithResponse(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReissueHostCertificateResponse, error) {
+	rsp, err := c.ReissueHostCertificateWithBody(ctx, hostId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReissueHostCertificateResponse(rsp)
+}
+
+// ReissueHostCertificateWithResponse Issue a new certificate for the host's pinned key and revoke the previous ones.
+//
+// Like issuing, for the host's current trusted (pinned) host key, in one transaction
+// with revoking every certificate of the host that is still issued (reason
+// `reissued`), for example after the host key was rotated and approved. 409 when the
+// host has no trusted host key yet.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{host_id}/certificates:reissue (the `ReissueHostCertificate` operationId).
+func (c *ClientWithResponses) ReissueHostCertificateWithResponse(ctx context.Context, hostId HostID, body ReissueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReissueHostCertificateResponse, error) {
+	rsp, err := c.ReissueHostCertificate(ctx, hostId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReissueHostCertificateResponse(rsp)
 }
 
 // ResolveHostCredentialWithResponse The credential OpenWatch would use for a host, and why.
@@ -47520,6 +50100,368 @@ func ParseListActivityResponse(rsp *http.Response) (*ListActivityResponse, error
 	return response, nil
 }
 
+// ParseListEnrollmentTokensResponse parses an HTTP response from a ListEnrollmentTokensWithResponse call
+func ParseListEnrollmentTokensResponse(rsp *http.Response) (*ListEnrollmentTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEnrollmentTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnrollmentTokenList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateEnrollmentTokenResponse parses an HTTP response from a CreateEnrollmentTokenWithResponse call
+func ParseCreateEnrollmentTokenResponse(rsp *http.Response) (*CreateEnrollmentTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateEnrollmentTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest EnrollmentTokenCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRevokeEnrollmentTokenResponse parses an HTTP response from a RevokeEnrollmentTokenWithResponse call
+func ParseRevokeEnrollmentTokenResponse(rsp *http.Response) (*RevokeEnrollmentTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeEnrollmentTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListEnrollmentsResponse parses an HTTP response from a ListEnrollmentsWithResponse call
+func ParseListEnrollmentsResponse(rsp *http.Response) (*ListEnrollmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEnrollmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnrollmentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseApproveEnrollmentResponse parses an HTTP response from a ApproveEnrollmentWithResponse call
+func ParseApproveEnrollmentResponse(rsp *http.Response) (*ApproveEnrollmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveEnrollmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Enrollment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDenyEnrollmentResponse parses an HTTP response from a DenyEnrollmentWithResponse call
+func ParseDenyEnrollmentResponse(rsp *http.Response) (*DenyEnrollmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DenyEnrollmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Enrollment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseInstallLicenseResponse parses an HTTP response from a InstallLicenseWithResponse call
 func ParseInstallLicenseResponse(rsp *http.Response) (*InstallLicenseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -49964,6 +52906,281 @@ func ParseRegisterDiscoveredHostResponse(rsp *http.Response) (*RegisterDiscovere
 	return response, nil
 }
 
+// ParseSubmitEnrollmentResponse parses an HTTP response from a SubmitEnrollmentWithResponse call
+func ParseSubmitEnrollmentResponse(rsp *http.Response) (*SubmitEnrollmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitEnrollmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest EnrollmentSubmitted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SubmitEnrollmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetEnrollScriptResponse parses an HTTP response from a GetEnrollScriptWithResponse call
+func ParseGetEnrollScriptResponse(rsp *http.Response) (*GetEnrollScriptResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEnrollScriptResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetEnrollScriptResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetEnrollmentStatusResponse parses an HTTP response from a GetEnrollmentStatusWithResponse call
+func ParseGetEnrollmentStatusResponse(rsp *http.Response) (*GetEnrollmentStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEnrollmentStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnrollmentStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetEnrollmentStatusResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmEnrollmentResponse parses an HTTP response from a ConfirmEnrollmentWithResponse call
+func ParseConfirmEnrollmentResponse(rsp *http.Response) (*ConfirmEnrollmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmEnrollmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnrollmentStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ConfirmEnrollmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseStreamEventsResponse parses an HTTP response from a StreamEventsWithResponse call
 func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -51996,6 +55213,74 @@ func ParseIssueHostCertificateResponse(rsp *http.Response) (*IssueHostCertificat
 	}
 
 	response := &IssueHostCertificateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest HostCertificate
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReissueHostCertificateResponse parses an HTTP response from a ReissueHostCertificateWithResponse call
+func ParseReissueHostCertificateResponse(rsp *http.Response) (*ReissueHostCertificateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReissueHostCertificateResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

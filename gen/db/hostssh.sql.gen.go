@@ -11,6 +11,37 @@ import (
 	"github.com/google/uuid"
 )
 
+const hostSSHCertBySerial = `-- name: HostSSHCertBySerial :one
+SELECT id, host_id, status FROM ssh_host_certificates WHERE serial = $1
+`
+
+type HostSSHCertBySerialRow struct {
+	ID     uuid.UUID
+	HostID uuid.UUID
+	Status string
+}
+
+// HostSSHCertBySerial returns the recorded host certificate with a serial.
+func (q *Queries) HostSSHCertBySerial(ctx context.Context, serial int64) (HostSSHCertBySerialRow, error) {
+	row := q.db.QueryRow(ctx, hostSSHCertBySerial, serial)
+	var i HostSSHCertBySerialRow
+	err := row.Scan(&i.ID, &i.HostID, &i.Status)
+	return i, err
+}
+
+const hostSSHCertVerified = `-- name: HostSSHCertVerified :one
+SELECT EXISTS (SELECT 1 FROM ssh_host_certificates WHERE host_id = $1)::boolean
+`
+
+// HostSSHCertVerified reports whether the host is verified against the host CA: it has a
+// host certificate on record (issued, renewed, enrolled or revoked since).
+func (q *Queries) HostSSHCertVerified(ctx context.Context, hostID uuid.UUID) (bool, error) {
+	row := q.db.QueryRow(ctx, hostSSHCertVerified, hostID)
+	var column_1 bool
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const hostSSHHostExists = `-- name: HostSSHHostExists :one
 SELECT EXISTS (SELECT 1 FROM live_hosts WHERE id = $1)::boolean
 `
@@ -263,6 +294,22 @@ func (q *Queries) HostSSHKeyTrusted(ctx context.Context, hostID uuid.UUID) (Host
 		&i.ApprovedBy,
 		&i.ApprovedAt,
 	)
+	return i, err
+}
+
+const hostSSHNames = `-- name: HostSSHNames :one
+SELECT hostname, host(ip_address)::text AS address FROM live_hosts WHERE id = $1
+`
+
+type HostSSHNamesRow struct {
+	Hostname string
+	Address  string
+}
+
+func (q *Queries) HostSSHNames(ctx context.Context, id uuid.UUID) (HostSSHNamesRow, error) {
+	row := q.db.QueryRow(ctx, hostSSHNames, id)
+	var i HostSSHNamesRow
+	err := row.Scan(&i.Hostname, &i.Address)
 	return i, err
 }
 

@@ -260,6 +260,47 @@ type DiscoveryScanHost struct {
 	RegisteredHostID *uuid.UUID
 }
 
+type EnrollmentRequest struct {
+	ID                 uuid.UUID
+	TokenID            uuid.UUID
+	PollSecretHash     []byte
+	Status             string
+	Hostname           string
+	Address            netip.Addr
+	Port               int32
+	ClientAddress      string
+	Facts              []byte
+	HostKeyType        string
+	HostKey            string
+	HostKeyFingerprint string
+	HostID             *uuid.UUID
+	CertificateID      *uuid.UUID
+	DecidedBy          *string
+	DecidedAt          *time.Time
+	DenyReason         *string
+	InstalledAt        *time.Time
+	CreatedAt          time.Time
+}
+
+type EnrollmentToken struct {
+	ID          uuid.UUID
+	Name        string
+	TokenHash   []byte
+	TokenPrefix string
+	ExpiresAt   time.Time
+	MaxUses     int32
+	Uses        int32
+	AutoApprove bool
+	GroupID     *uuid.UUID
+	Environment string
+	Tags        []string
+	Username    string
+	CreatedBy   string
+	CreatedAt   time.Time
+	RevokedAt   *time.Time
+	RevokedBy   *string
+}
+
 type Event struct {
 	ID            int64
 	Topic         string
@@ -834,6 +875,8 @@ type SshHostCertificate struct {
 	RevokedAt         *time.Time
 	RevokedBy         *string
 	RevokeReason      *string
+	DeliveredAt       *time.Time
+	DeliveryError     *string
 }
 
 type SsoHandoff struct {

@@ -209,6 +209,32 @@ func (q *Queries) SSHCAKeyTrusted(ctx context.Context, arg SSHCAKeyTrustedParams
 	return items, nil
 }
 
+const sSHCertExpiringAlertKeys = `-- name: SSHCertExpiringAlertKeys :many
+SELECT dedup_key FROM alerts
+WHERE alert_type = 'ssh_certificate_expiring' AND state IN ('active', 'acknowledged', 'silenced')
+`
+
+// SSHCertExpiringAlertKeys returns the dedup keys of the live certificate expiry alerts.
+func (q *Queries) SSHCertExpiringAlertKeys(ctx context.Context) ([]string, error) {
+	rows, err := q.db.Query(ctx, sSHCertExpiringAlertKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var dedup_key string
+		if err := rows.Scan(&dedup_key); err != nil {
+			return nil, err
+		}
+		items = append(items, dedup_key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const sSHCertNextSerial = `-- name: SSHCertNextSerial :one
 SELECT nextval('ssh_cert_serial_seq')::bigint
 `
@@ -220,12 +246,61 @@ func (q *Queries) SSHCertNextSerial(ctx context.Context) (int64, error) {
 	return column_1, err
 }
 
+const sSHHostCertExpiring = `-- name: SSHHostCertExpiring :many
+SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason, c.delivered_at, c.delivery_error FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
+WHERE c.status = 'issued' AND c.valid_before <= $1::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM ssh_host_certificates n WHERE n.renewed_from = c.id)
+ORDER BY c.valid_before, c.id
+`
+
+// SSHHostCertExpiring returns the issued certificates of live hosts that expire by until
+// (or have expired) and were not renewed since.
+func (q *Queries) SSHHostCertExpiring(ctx context.Context, until time.Time) ([]SshHostCertificate, error) {
+	rows, err := q.db.Query(ctx, sSHHostCertExpiring, until)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SshHostCertificate
+	for rows.Next() {
+		var i SshHostCertificate
+		if err := rows.Scan(
+			&i.ID,
+			&i.Serial,
+			&i.HostID,
+			&i.CaKeyID,
+			&i.KeyType,
+			&i.FingerprintSha256,
+			&i.Principals,
+			&i.Certificate,
+			&i.ValidAfter,
+			&i.ValidBefore,
+			&i.Status,
+			&i.RenewedFrom,
+			&i.IssuedBy,
+			&i.CreatedAt,
+			&i.RevokedAt,
+			&i.RevokedBy,
+			&i.RevokeReason,
+			&i.DeliveredAt,
+			&i.DeliveryError,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const sSHHostCertInsert = `-- name: SSHHostCertInsert :one
 INSERT INTO ssh_host_certificates (id, serial, host_id, ca_key_id, key_type, fingerprint_sha256,
     principals, certificate, valid_after, valid_before, renewed_from, issued_by)
 VALUES ($1, $2, $3, $4, $5, $6,
     $7, $8, $9, $10, $11, $12)
-RETURNING id, serial, host_id, ca_key_id, key_type, fingerprint_sha256, principals, certificate, valid_after, valid_before, status, renewed_from, issued_by, created_at, revoked_at, revoked_by, revoke_reason
+RETURNING id, serial, host_id, ca_key_id, key_type, fingerprint_sha256, principals, certificate, valid_after, valid_before, status, renewed_from, issued_by, created_at, revoked_at, revoked_by, revoke_reason, delivered_at, delivery_error
 `
 
 type SSHHostCertInsertParams struct {
@@ -277,39 +352,46 @@ func (q *Queries) SSHHostCertInsert(ctx context.Context, arg SSHHostCertInsertPa
 		&i.RevokedAt,
 		&i.RevokedBy,
 		&i.RevokeReason,
+		&i.DeliveredAt,
+		&i.DeliveryError,
 	)
 	return i, err
 }
 
 const sSHHostCertList = `-- name: SSHHostCertList :many
-SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
+SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason, c.delivered_at, c.delivery_error FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
 WHERE ($1::uuid IS NULL OR c.host_id = $1)
   AND ($2::text IS NULL
        OR ($2 = 'revoked' AND c.status = 'revoked')
        OR ($2 = 'issued' AND c.status = 'issued' AND c.valid_before > $3::timestamptz)
        OR ($2 = 'expired' AND c.status = 'issued' AND c.valid_before <= $3::timestamptz))
   AND ($4::timestamptz IS NULL
-       OR (c.created_at, c.id) < ($4, $5::uuid))
+       OR (c.status = 'issued' AND c.valid_before > $3::timestamptz AND c.valid_before <= $4))
+  AND ($5::timestamptz IS NULL
+       OR (c.created_at, c.id) < ($5, $6::uuid))
 ORDER BY c.created_at DESC, c.id DESC
-LIMIT $6
+LIMIT $7
 `
 
 type SSHHostCertListParams struct {
-	HostID       *uuid.UUID
-	Status       *string
-	Now          time.Time
-	AfterCreated *time.Time
-	AfterID      *uuid.UUID
-	Lim          int32
+	HostID        *uuid.UUID
+	Status        *string
+	Now           time.Time
+	ExpiresBefore *time.Time
+	AfterCreated  *time.Time
+	AfterID       *uuid.UUID
+	Lim           int32
 }
 
 // SSHHostCertList pages the certificates of live hosts, newest first, optionally of one
-// host and of one status ('expired' = issued and past valid_before at now).
+// host and of one status ('expired' = issued and past valid_before at now), optionally
+// only issued ones still valid that expire by expires_before.
 func (q *Queries) SSHHostCertList(ctx context.Context, arg SSHHostCertListParams) ([]SshHostCertificate, error) {
 	rows, err := q.db.Query(ctx, sSHHostCertList,
 		arg.HostID,
 		arg.Status,
 		arg.Now,
+		arg.ExpiresBefore,
 		arg.AfterCreated,
 		arg.AfterID,
 		arg.Lim,
@@ -339,6 +421,8 @@ func (q *Queries) SSHHostCertList(ctx context.Context, arg SSHHostCertListParams
 			&i.RevokedAt,
 			&i.RevokedBy,
 			&i.RevokeReason,
+			&i.DeliveredAt,
+			&i.DeliveryError,
 		); err != nil {
 			return nil, err
 		}
@@ -351,7 +435,7 @@ func (q *Queries) SSHHostCertList(ctx context.Context, arg SSHHostCertListParams
 }
 
 const sSHHostCertLock = `-- name: SSHHostCertLock :one
-SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
+SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason, c.delivered_at, c.delivery_error FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
 WHERE c.id = $1 FOR UPDATE OF c
 `
 
@@ -376,6 +460,8 @@ func (q *Queries) SSHHostCertLock(ctx context.Context, id uuid.UUID) (SshHostCer
 		&i.RevokedAt,
 		&i.RevokedBy,
 		&i.RevokeReason,
+		&i.DeliveredAt,
+		&i.DeliveryError,
 	)
 	return i, err
 }
@@ -384,7 +470,7 @@ const sSHHostCertRevoke = `-- name: SSHHostCertRevoke :one
 UPDATE ssh_host_certificates
 SET status = 'revoked', revoked_at = $1::timestamptz, revoked_by = $2, revoke_reason = $3
 WHERE id = $4 AND status = 'issued'
-RETURNING id, serial, host_id, ca_key_id, key_type, fingerprint_sha256, principals, certificate, valid_after, valid_before, status, renewed_from, issued_by, created_at, revoked_at, revoked_by, revoke_reason
+RETURNING id, serial, host_id, ca_key_id, key_type, fingerprint_sha256, principals, certificate, valid_after, valid_before, status, renewed_from, issued_by, created_at, revoked_at, revoked_by, revoke_reason, delivered_at, delivery_error
 `
 
 type SSHHostCertRevokeParams struct {
@@ -420,8 +506,72 @@ func (q *Queries) SSHHostCertRevoke(ctx context.Context, arg SSHHostCertRevokePa
 		&i.RevokedAt,
 		&i.RevokedBy,
 		&i.RevokeReason,
+		&i.DeliveredAt,
+		&i.DeliveryError,
 	)
 	return i, err
+}
+
+const sSHHostCertRevokeIssuedOfHost = `-- name: SSHHostCertRevokeIssuedOfHost :many
+UPDATE ssh_host_certificates
+SET status = 'revoked', revoked_at = $1::timestamptz, revoked_by = $2, revoke_reason = $3
+WHERE host_id = $4 AND status = 'issued' AND id <> $5
+RETURNING id, serial, host_id, ca_key_id, key_type, fingerprint_sha256, principals, certificate, valid_after, valid_before, status, renewed_from, issued_by, created_at, revoked_at, revoked_by, revoke_reason, delivered_at, delivery_error
+`
+
+type SSHHostCertRevokeIssuedOfHostParams struct {
+	Now       time.Time
+	RevokedBy *string
+	Reason    *string
+	HostID    uuid.UUID
+	Keep      uuid.UUID
+}
+
+// SSHHostCertRevokeIssuedOfHost revokes every still-issued certificate of a host but keep.
+func (q *Queries) SSHHostCertRevokeIssuedOfHost(ctx context.Context, arg SSHHostCertRevokeIssuedOfHostParams) ([]SshHostCertificate, error) {
+	rows, err := q.db.Query(ctx, sSHHostCertRevokeIssuedOfHost,
+		arg.Now,
+		arg.RevokedBy,
+		arg.Reason,
+		arg.HostID,
+		arg.Keep,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SshHostCertificate
+	for rows.Next() {
+		var i SshHostCertificate
+		if err := rows.Scan(
+			&i.ID,
+			&i.Serial,
+			&i.HostID,
+			&i.CaKeyID,
+			&i.KeyType,
+			&i.FingerprintSha256,
+			&i.Principals,
+			&i.Certificate,
+			&i.ValidAfter,
+			&i.ValidBefore,
+			&i.Status,
+			&i.RenewedFrom,
+			&i.IssuedBy,
+			&i.CreatedAt,
+			&i.RevokedAt,
+			&i.RevokedBy,
+			&i.RevokeReason,
+			&i.DeliveredAt,
+			&i.DeliveryError,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const sSHHostCertRevokedSerials = `-- name: SSHHostCertRevokedSerials :many

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/google/uuid"
 	"github.com/openwatch/openwatch/internal/change"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/jackc/pgx/v5"
@@ -27,6 +29,7 @@ import (
 	"github.com/openwatch/openwatch/internal/buildinfo"
 	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/credential"
+	"github.com/openwatch/openwatch/internal/enroll"
 	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/exception"
 	"github.com/openwatch/openwatch/internal/health"
@@ -50,6 +53,7 @@ import (
 	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/sso"
 	"github.com/openwatch/openwatch/internal/system"
+	"github.com/openwatch/openwatch/internal/tlscert"
 	"github.com/openwatch/openwatch/internal/user"
 	"github.com/openwatch/openwatch/internal/window"
 	"github.com/openwatch/openwatch/internal/worker"
@@ -117,6 +121,8 @@ type App struct {
 	SSHCA *sshca.Service
 	// SSO signs people in through OpenID Connect providers.
 	SSO *sso.Service
+	// Enroll is self-enrollment (tokens, the script, the request queue).
+	Enroll *enroll.Service
 	// Intel runs discovery and intelligence collection.
 	Intel *intel.Service
 	Scans *netscan.Service
@@ -164,6 +170,7 @@ type (
 	changeHandlers    = change.Handlers
 	sshcaHandlers     = sshca.Handlers
 	ssoHandlers       = sso.Handlers
+	enrollHandlers    = enroll.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -193,6 +200,7 @@ type server struct {
 	*changeHandlers
 	*sshcaHandlers
 	*ssoHandlers
+	*enrollHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -272,7 +280,9 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	scans := netscan.NewService(d.Pool, aw, jobs.Client, hosts, netscan.Options{Logger: d.Logger, Banner: dialer.Banner})
 	jobs.AddPeriodic(scans.RegisterJobs(jobs.Workers)...)
 	creds := credential.NewService(d.Pool, keyring, aw, now)
-	sshConn := hostssh.NewConnector(d.Pool, creds, aw, hostssh.Options{Dialer: dialer, Logger: d.Logger})
+	sshCA := sshca.NewService(d.Pool, keyring, aw, now)
+	jobs.AddPeriodic(sshCA.RegisterJobs(jobs.Workers)...)
+	sshConn := hostssh.NewConnector(d.Pool, creds, aw, hostssh.Options{Dialer: dialer, Logger: d.Logger, CA: sshCA, Now: now})
 	intelSvc := intel.NewService(d.Pool, aw, hosts, sshConn, jobs.Client, intel.Options{Logger: d.Logger, Now: now})
 	jobs.AddPeriodic(intelSvc.RegisterJobs(jobs.Workers)...)
 	// The rule corpus is parsed on first use (or when Warm runs after start-up).
@@ -337,9 +347,16 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		Health: changeHealth(d, healthChecks), Planners: changePlanners(d, complianceScans), Rescan: complianceScans},
 		change.Options{Logger: d.Logger, Now: now, WindowRecheck: d.ChangeWindowRecheck})
 	changes.RegisterJobs(jobs.Workers)
-	sshCA := sshca.NewService(d.Pool, keyring, aw, now)
 	ssoSvc := sso.NewService(d.Pool, aw, keyring, authSvc, sso.Options{PublicURL: d.Config.Server.PublicURL,
 		Password: password, Logger: d.Logger, Now: now})
+	enrollments := enroll.NewService(d.Pool, aw, hosts, sshCA, intelSvc, complianceScans, enroll.Options{Logger: d.Logger, Now: now,
+		PublicURL: d.Config.Server.PublicURL, CABundle: serverCABundle(d.Config),
+		Credential: func(ctx context.Context, tx pgx.Tx, actor *authz.Principal, hostID uuid.UUID, hostname, username string) error {
+			_, err := creds.CreateTx(ctx, tx, actor, credential.CreateInput{Scope: credential.ScopeHost, ScopeID: &hostID,
+				Name: truncate("enrolled "+hostname, 100), Description: "Short-lived user certificates for the scan account the enrollment script created.",
+				Username: username, AuthMethod: credential.AuthCertificate})
+			return err
+		}})
 	handlers := &server{
 		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:      auth.NewHandlers(authSvc),
@@ -365,6 +382,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		changeHandlers:    change.NewHandlers(changes),
 		sshcaHandlers:     sshca.NewHandlers(sshCA),
 		ssoHandlers:       sso.NewHandlers(ssoSvc),
+		enrollHandlers:    enroll.NewHandlers(enrollments),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
@@ -379,7 +397,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{SSHCA: sshCA, SSO: ssoSvc, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
+	return &App{SSHCA: sshCA, SSO: ssoSvc, Enroll: enrollments, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
 		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer,
 		HealthChecks: healthChecks}, nil
@@ -447,4 +465,35 @@ func every(ctx context.Context, interval time.Duration, fn func()) {
 			fn()
 		}
 	}
+}
+
+// serverCABundle returns what hosts must trust to verify this server (the enrollment
+// script embeds it): the configured tls_ca, else the generated local CA when no
+// certificate is configured, else nothing (a configured certificate is taken to be
+// publicly trusted).
+func serverCABundle(cfg config.Config) func() ([]byte, error) {
+	switch {
+	case cfg.Server.TLSCA != "":
+		return func() ([]byte, error) { return os.ReadFile(cfg.Server.TLSCA) }
+	case cfg.Server.TLSCert == "":
+		path := filepath.Join(cfg.TLSDir(), tlscert.CACertFile)
+		return func() ([]byte, error) {
+			data, err := os.ReadFile(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil
+			}
+			return data, err
+		}
+	default:
+		return func() ([]byte, error) { return nil, nil }
+	}
+}
+
+// truncate cuts s to at most n bytes, at a rune boundary.
+func truncate(s string, n int) string {
+	for len(s) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
 }

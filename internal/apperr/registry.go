@@ -42,6 +42,8 @@ const (
 	CodeInternal               Code = "internal.error"
 	CodeHostUnreachable        Code = "host.unreachable"
 	CodeHostKeyMismatch        Code = "host.key_mismatch"
+	CodeHostCertInvalid        Code = "host.certificate_invalid"
+	CodeHostCertRevoked        Code = "host.certificate_revoked"
 	CodeHostBusy               Code = "host.busy"
 	CodeRangeTooLarge          Code = "discovery.range_too_large"
 	CodeScanInProgress         Code = "scan.in_progress"
@@ -84,6 +86,8 @@ var Registry = map[Code]Spec{
 	CodeInternal:               {http.StatusInternalServerError, FaultServer, true, "An internal error occurred."},
 	CodeHostUnreachable:        {http.StatusBadGateway, FaultExternal, true, "The host could not be reached over SSH."},
 	CodeHostKeyMismatch:        {http.StatusBadGateway, FaultExternal, false, "The host presented an SSH host key other than the trusted one; approve or reset its keys."},
+	CodeHostCertInvalid:        {http.StatusBadGateway, FaultExternal, false, "The host did not present a valid host certificate from the OpenWatch host CA for its pinned key."},
+	CodeHostCertRevoked:        {http.StatusBadGateway, FaultExternal, false, "The host presented a revoked host certificate; issue or reissue one for it."},
 	CodeHostBusy:               {http.StatusConflict, FaultClient, true, "Another check of this host is running; retry when it finishes."},
 	CodeRangeTooLarge:          {http.StatusBadRequest, FaultClient, false, "The network range is larger than the configured maximum."},
 	CodeScanInProgress:         {http.StatusConflict, FaultClient, true, "A scan of this host is already queued or running; retry when it has finished."},

@@ -16,8 +16,9 @@
 //     fingerprint (as ssh-keygen prints it) and comment (unencrypted OpenSSH keys only: an
 //     encrypted key hides it) are stored in clear.
 //   - Each auth method holds exactly the secrets it uses: ssh_key a key (and optional
-//     passphrase), password a password, both both. Switching method drops the secrets the
-//     new one does not use.
+//     passphrase), password a password, both both, certificate none (the SSH layer mints
+//     a short-lived user certificate for the username per connection). Switching method
+//     drops the secrets the new one does not use.
 //   - At most one live system credential is the default: setting a new default takes the
 //     flag from the old one in the same transaction, and a partial unique index turns a
 //     racing second default into a Conflict.

@@ -24,6 +24,9 @@ type Sealer interface {
 // by the API; its String, GoString, LogValue and MarshalJSON hide the secrets, so printing,
 // logging or encoding one by mistake shows only the user name.
 type Secret struct {
+	// AuthMethod is the credential's auth method; with AuthCertificate there are no
+	// secrets and the SSH layer mints a user certificate for Username.
+	AuthMethod string
 	Username   string
 	Password   string
 	PrivateKey []byte
@@ -129,7 +132,7 @@ func (s *Service) Secret(ctx context.Context, id uuid.UUID) (Secret, error) {
 	if err != nil {
 		return Secret{}, err
 	}
-	return Secret{Username: row.Username, Password: string(m.password), PrivateKey: m.privateKey,
+	return Secret{AuthMethod: row.AuthMethod, Username: row.Username, Password: string(m.password), PrivateKey: m.privateKey,
 		Passphrase: string(m.passphrase)}, nil
 }
 

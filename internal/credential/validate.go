@@ -100,10 +100,10 @@ func checkFields(name, description, username, method *string) error {
 		return err
 	}
 	switch *method {
-	case AuthSSHKey, AuthPassword, AuthBoth:
+	case AuthSSHKey, AuthPassword, AuthBoth, AuthCertificate:
 		return nil
 	}
-	return apperr.Invalid("auth_method", "The auth_method must be ssh_key, password or both.")
+	return apperr.Invalid("auth_method", "The auth_method must be ssh_key, password, both or certificate.")
 }
 
 // checkText checks that v is text PostgreSQL stores (UTF-8 without NUL) of min to max

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -39,6 +40,8 @@ type Connector struct {
 	aw     *audit.Writer
 	dialer *sshx.Dialer
 	log    *slog.Logger
+	ca     CertificateAuthority
+	now    func() time.Time
 }
 
 // Options tune a connector; zero values take the defaults.
@@ -47,6 +50,11 @@ type Options struct {
 	// (default: loopback only).
 	Dialer *sshx.Dialer
 	Logger *slog.Logger
+	// CA mints the user certificates of certificate credentials (*sshca.Service); without
+	// it such credentials fail to connect.
+	CA CertificateAuthority
+	// Now is the clock host certificates are checked against (default time.Now).
+	Now func() time.Time
 }
 
 // NewConnector returns a connector reading hosts, keys and settings from pool, credentials
@@ -58,7 +66,11 @@ func NewConnector(pool *pgxpool.Pool, creds Credentials, aw *audit.Writer, opts 
 	if opts.Dialer == nil {
 		opts.Dialer = sshx.Loopback()
 	}
-	return &Connector{pool: pool, q: dbq.New(pool), creds: creds, aw: aw, dialer: opts.Dialer, log: opts.Logger}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Connector{pool: pool, q: dbq.New(pool), creds: creds, aw: aw, dialer: opts.Dialer, log: opts.Logger,
+		ca: opts.CA, now: opts.Now}
 }
 
 // Conn is an authenticated SSH connection to one host. Its methods are safe for
@@ -75,11 +87,15 @@ type Conn struct {
 }
 
 // Connect loads the host, resolves its credential, reads the "ssh" settings and dials the
-// host once, verifying its host key (trust on first use). The host's own username, when
-// set, overrides the credential's. Errors (apperr): resource.not_found (no such live
-// host), host.unreachable with detail.error_type (sshx.ErrorType, or "no_credential"),
-// host.key_mismatch with the presented and trusted fingerprints. The cause stays in the
-// error chain, so sshx.ErrorType(err) also works on the result.
+// host once, verifying its host key: against the host CA when the host has a host
+// certificate on record (no trust on first use, see verifyCert), else trust on first use.
+// The host's own username, when set, overrides the credential's. A certificate
+// credential logs in with a fresh key and a user certificate minted for this connection
+// only (UserCertValidity). Errors (apperr): resource.not_found (no such live host),
+// host.unreachable with detail.error_type (sshx.ErrorType, or "no_credential"),
+// host.key_mismatch with the presented and trusted fingerprints, host.certificate_invalid
+// and host.certificate_revoked with detail.reason. The cause stays in the error chain, so
+// sshx.ErrorType(err) also works on the result.
 func (c *Connector) Connect(ctx context.Context, hostID uuid.UUID) (*Conn, error) {
 	target, err := c.q.HostSSHTarget(ctx, hostID)
 	if err != nil {
@@ -102,12 +118,32 @@ func (c *Connector) Connect(ctx context.Context, hostID uuid.UUID) (*Conn, error
 	if err != nil {
 		return nil, err
 	}
+	var mintErr error
+	if secret.AuthMethod == credential.AuthCertificate {
+		auth.Certificate = c.userCertificate(hostID, auth.Username, &mintErr)
+	}
+	opts := sshx.Options{DialTimeout: cfg.DialTimeout(), CommandTimeout: cfg.CommandTimeout()}
 	verifier := &hostVerifier{c: c, hostID: hostID}
-	addr := net.JoinHostPort(target.Address, strconv.Itoa(int(target.Port)))
-	client, err := c.dialer.Dial(ctx, addr, auth, sshx.Options{
-		DialTimeout: cfg.DialTimeout(), CommandTimeout: cfg.CommandTimeout(), HostKeys: verifier,
-	})
+	var cv *certVerifier
+	viaCA, err := c.q.HostSSHCertVerified(ctx, hostID)
 	if err != nil {
+		return nil, pg.Translate(err)
+	}
+	if viaCA {
+		cv = &certVerifier{c: c, hostID: hostID}
+		opts.HostKeys, opts.HostKeyAlgorithms = cv, sshx.CertHostKeyAlgorithms()
+	} else {
+		opts.HostKeys = verifier
+	}
+	addr := net.JoinHostPort(target.Address, strconv.Itoa(int(target.Port)))
+	client, err := c.dialer.Dial(ctx, addr, auth, opts)
+	if err != nil {
+		if mintErr != nil {
+			return nil, apperr.As(mintErr)
+		}
+		if cv != nil {
+			return nil, cv.dialError(err)
+		}
 		return nil, dialError(err, verifier)
 	}
 	conn := &Conn{c: c, client: client, hostID: hostID, allowSudoPassword: cfg.AllowSudoPassword, priv: priv}

@@ -5,5 +5,10 @@
 // bound to its row (and resealed by `openwatch rekey`). Rotation makes a new active key
 // and keeps the previous one trusted for an overlap. Issued host certificates are
 // recorded (serial, host, key, validity, status); revoked ones are served as an OpenSSH
-// KRL. Every change is audited in its transaction.
+// KRL. Reissuing signs the host's current pinned key and revokes the certificates it
+// replaces. A periodic job (expiry_worker.go) raises ssh_certificate_expiring for issued
+// certificates close to their end (settings document ssh_certificates: warn_days, default
+// 14; critical within three days), or renews them when auto_renew is on; renewing or
+// revoking a certificate resolves its alert in the same transaction. Every change is
+// audited in its transaction.
 package sshca

@@ -76,7 +76,7 @@ func (h *Handlers) ListHostCertificates(ctx context.Context, req api.ListHostCer
 // ListCertificates implements GET /certificates (host:read).
 func (h *Handlers) ListCertificates(ctx context.Context, req api.ListCertificatesRequestObject) (api.ListCertificatesResponseObject, error) {
 	p := req.Params
-	f := Filter{Status: (*string)(p.Status)}
+	f := Filter{Status: (*string)(p.Status), ExpiringWithinDays: p.ExpiringWithinDays}
 	page, err := cursor.Serve(ctx, cursor.ByTime{}, p.Cursor, p.Limit, cursor.Limits(api.ListCertificatesPageLimit()),
 		func(ctx context.Context, r cursor.Request[cursor.TimeID]) (cursor.Page[Certificate], error) {
 			return h.svc.List(ctx, f, r)
@@ -110,6 +110,23 @@ func (h *Handlers) IssueHostCertificate(ctx context.Context, req api.IssueHostCe
 		return nil, err
 	}
 	return api.IssueHostCertificate201JSONResponse(toAPICert(c)), nil
+}
+
+// ReissueHostCertificate implements POST /hosts/{host_id}/certificates:reissue (host:write).
+func (h *Handlers) ReissueHostCertificate(ctx context.Context, req api.ReissueHostCertificateRequestObject) (api.ReissueHostCertificateResponseObject, error) {
+	var extra []string
+	var days *int
+	if req.Body != nil {
+		days = req.Body.ValidityDays
+		if req.Body.Principals != nil {
+			extra = *req.Body.Principals
+		}
+	}
+	c, err := h.svc.Reissue(ctx, authz.PrincipalFrom(ctx), req.HostId, extra, validityDays(days))
+	if err != nil {
+		return nil, err
+	}
+	return api.ReissueHostCertificate201JSONResponse(toAPICert(c)), nil
 }
 
 // RenewHostCertificate implements POST /certificates/{id}:renew (host:write).

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/alert"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -324,6 +325,13 @@ func (s *Service) SignHostCert(ctx context.Context, hostID uuid.UUID, pub ssh.Pu
 	return out, err
 }
 
+// SignHostCertTx is SignHostCert inside the caller's transaction, audited as actor (nil
+// for the system): enrollment signs the host it creates in the same transaction.
+func (s *Service) SignHostCertTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal, hostID uuid.UUID, pub ssh.PublicKey,
+	principals []string, validity time.Duration) (Certificate, error) {
+	return s.signHost(ctx, tx, actor, hostID, pub, principals, validity, nil)
+}
+
 func checkPrincipals(principals []string) error {
 	if len(principals) == 0 || len(principals) > maxPrincipals {
 		return apperr.Invalid("principals", "a host certificate names 1 to 16 principals")
@@ -435,21 +443,62 @@ func hostPrincipals(ctx context.Context, q *dbq.Queries, hostID uuid.UUID, extra
 func (s *Service) Issue(ctx context.Context, actor *authz.Principal, hostID uuid.UUID, extra []string, validity time.Duration) (Certificate, error) {
 	var out Certificate
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := s.q.WithTx(tx)
-		principals, err := hostPrincipals(ctx, q, hostID, extra)
-		if err != nil {
+		var err error
+		out, err = s.issueTx(ctx, tx, actor, hostID, extra, validity)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) issueTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal, hostID uuid.UUID, extra []string, validity time.Duration) (Certificate, error) {
+	q := s.q.WithTx(tx)
+	principals, err := hostPrincipals(ctx, q, hostID, extra)
+	if err != nil {
+		return Certificate{}, err
+	}
+	key, err := q.SSHHostTrustedKey(ctx, hostID)
+	if err != nil {
+		return Certificate{}, pg.NotFoundAs(err, apperr.Conflict("The host has no trusted host key yet: connect to it once, or approve its pending key, first."))
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key.PublicKey))
+	if err != nil {
+		return Certificate{}, fmt.Errorf("parse the host's trusted key: %w", err)
+	}
+	return s.signHost(ctx, tx, actor, hostID, pub, principals, validity, nil)
+}
+
+// ReissueReason is the revoke reason of the certificates a reissue replaced.
+const ReissueReason = "reissued"
+
+// Reissue issues a certificate for the host's trusted (pinned) host key and, in the same
+// transaction, revokes every other certificate of the host still issued (reason
+// ReissueReason), each audited. Guarded by host:write. Errors: resource.not_found (host),
+// resource.conflict (no trusted key), validation.
+func (s *Service) Reissue(ctx context.Context, actor *authz.Principal, hostID uuid.UUID, extra []string, validity time.Duration) (Certificate, error) {
+	var out Certificate
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if out, err = s.issueTx(ctx, tx, actor, hostID, extra, validity); err != nil {
 			return err
 		}
-		key, err := q.SSHHostTrustedKey(ctx, hostID)
+		by, reason := actor.Actor().String(), ReissueReason
+		rows, err := s.q.WithTx(tx).SSHHostCertRevokeIssuedOfHost(ctx, dbq.SSHHostCertRevokeIssuedOfHostParams{
+			Now: s.now(), RevokedBy: &by, Reason: &reason, HostID: hostID, Keep: out.ID})
 		if err != nil {
-			return pg.NotFoundAs(err, apperr.Conflict("The host has no trusted host key yet: connect to it once, or approve its pending key, first."))
+			return pg.Translate(err)
 		}
-		pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key.PublicKey))
-		if err != nil {
-			return fmt.Errorf("parse the host's trusted key: %w", err)
+		for _, r := range rows {
+			if err := s.resolveExpiring(ctx, tx, r.ID); err != nil {
+				return err
+			}
+			if err := s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostCertRevoked, "host", hostID.String(), map[string]any{
+				"certificate_id": r.ID.String(), "serial": r.Serial, "fingerprint_sha256": r.FingerprintSha256,
+				"reason": reason, "replaced_by": out.ID.String(),
+			})); err != nil {
+				return err
+			}
 		}
-		out, err = s.signHost(ctx, tx, actor, hostID, pub, principals, validity, nil)
-		return err
+		return nil
 	})
 	return out, err
 }
@@ -459,26 +508,46 @@ func (s *Service) Issue(ctx context.Context, actor *authz.Principal, hostID uuid
 func (s *Service) Renew(ctx context.Context, actor *authz.Principal, id uuid.UUID, validity time.Duration) (Certificate, error) {
 	var out Certificate
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := s.q.WithTx(tx)
-		old, err := q.SSHHostCertLock(ctx, id)
-		if err != nil {
-			return pg.NotFoundAs(err, errCertNotFound())
-		}
-		if old.Status == StatusRevoked {
-			return apperr.Conflict("The certificate is revoked; issue a new one for the host instead.")
-		}
-		cert, _, _, _, err := ssh.ParseAuthorizedKey([]byte(old.Certificate))
-		if err != nil {
-			return fmt.Errorf("parse certificate %s: %w", id, err)
-		}
-		c, ok := cert.(*ssh.Certificate)
-		if !ok {
-			return fmt.Errorf("certificate %s is not a certificate", id)
-		}
-		out, err = s.signHost(ctx, tx, actor, old.HostID, c.Key, old.Principals, validity, &old)
+		var err error
+		out, err = s.renewTx(ctx, tx, actor, id, validity)
 		return err
 	})
 	return out, err
+}
+
+// renewTx is Renew inside tx; actor nil is the system (automatic renewal).
+func (s *Service) renewTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal, id uuid.UUID, validity time.Duration) (Certificate, error) {
+	q := s.q.WithTx(tx)
+	old, err := q.SSHHostCertLock(ctx, id)
+	if err != nil {
+		return Certificate{}, pg.NotFoundAs(err, errCertNotFound())
+	}
+	if old.Status == StatusRevoked {
+		return Certificate{}, apperr.Conflict("The certificate is revoked; issue a new one for the host instead.")
+	}
+	cert, _, _, _, err := ssh.ParseAuthorizedKey([]byte(old.Certificate))
+	if err != nil {
+		return Certificate{}, fmt.Errorf("parse certificate %s: %w", id, err)
+	}
+	c, ok := cert.(*ssh.Certificate)
+	if !ok {
+		return Certificate{}, fmt.Errorf("certificate %s is not a certificate", id)
+	}
+	out, err := s.signHost(ctx, tx, actor, old.HostID, c.Key, old.Principals, validity, &old)
+	if err != nil {
+		return Certificate{}, err
+	}
+	return out, s.resolveExpiring(ctx, tx, old.ID)
+}
+
+// resolveExpiring resolves the expiry alerts of certificate id (renewed or revoked).
+func (s *Service) resolveExpiring(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+	for _, sev := range []string{severityWarning, severityCritical} {
+		if _, err := alert.AutoResolveTx(ctx, tx, s.aw, expiryKey(id, sev), s.now()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Revoke revokes certificate id: its serial joins the KRL. Guarded by host:write.
@@ -511,6 +580,9 @@ func (s *Service) Revoke(ctx context.Context, actor *authz.Principal, id uuid.UU
 			return err
 		}
 		out = s.describe(row, caKeyID)
+		if err := s.resolveExpiring(ctx, tx, id); err != nil {
+			return err
+		}
 		return s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostCertRevoked, "host", row.HostID.String(), map[string]any{
 			"certificate_id": id.String(), "serial": row.Serial, "fingerprint_sha256": row.FingerprintSha256, "reason": reason,
 		}))
@@ -527,6 +599,9 @@ func (s *Service) caKeyID(ctx context.Context, q *dbq.Queries, id uuid.UUID) (st
 type Filter struct {
 	HostID *uuid.UUID
 	Status *string
+	// ExpiringWithinDays keeps only issued certificates still valid that expire within
+	// this many days.
+	ExpiringWithinDays *int
 }
 
 // List pages the certificates of live hosts, newest first. Guarded by host:read.
@@ -540,8 +615,18 @@ func (s *Service) List(ctx context.Context, f Filter, page cursor.Request[cursor
 			return cursor.Page[Certificate]{}, pg.NotFoundAs(err, errHostNotFound())
 		}
 	}
-	rows, err := s.q.SSHHostCertList(ctx, dbq.SSHHostCertListParams{HostID: f.HostID, Status: f.Status, Now: s.now(),
-		AfterCreated: cursor.AtOrNil(page.After), AfterID: cursor.IDOrNil(page.After), Lim: page.Fetch()})
+	now := s.now()
+	var expiresBefore *time.Time
+	if f.ExpiringWithinDays != nil {
+		if *f.ExpiringWithinDays < 1 || *f.ExpiringWithinDays > 825 {
+			return cursor.Page[Certificate]{}, apperr.Invalid("expiring_within_days", "expiring_within_days must be between 1 and 825")
+		}
+		t := now.Add(time.Duration(*f.ExpiringWithinDays) * 24 * time.Hour)
+		expiresBefore = &t
+	}
+	rows, err := s.q.SSHHostCertList(ctx, dbq.SSHHostCertListParams{HostID: f.HostID, Status: f.Status, Now: now,
+		ExpiresBefore: expiresBefore, AfterCreated: cursor.AtOrNil(page.After), AfterID: cursor.IDOrNil(page.After),
+		Lim: page.Fetch()})
 	if err != nil {
 		return cursor.Page[Certificate]{}, pg.Translate(err)
 	}

@@ -295,3 +295,168 @@ func TestUserCertificateSSHD(t *testing.T) {
 }
 
 func firstPage() cursor.Request[cursor.TimeID] { return cursor.First(cursor.ByTime{}, 50) }
+
+// TestReissueAndExpiringFilter: reissuing signs the host's current pinned key and revokes
+// the certificates it replaces (audited); the fleet list filters certificates expiring
+// soon.
+func TestReissueAndExpiringFilter(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	viewer := env.Login("viewer", env.CreateUser("viewer", authz.RoleViewer))
+	hostPub, _ := newKey(t)
+	hostID := addHost(t, env, "re-"+uuid.NewString()[:8], hostPub)
+	path := "hosts/" + hostID.String() + "/certificates"
+
+	var first, short, again api.HostCertificate
+	res := call(env, admin, http.MethodPost, path, map[string]any{"validity_days": 60})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &first)
+	res = call(env, admin, http.MethodPost, path, map[string]any{"validity_days": 5})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &short)
+
+	// Expiring within 10 days: only the short one; bad values are 400s.
+	var list api.HostCertificateList
+	res = call(env, viewer, http.MethodGet, "certificates?expiring_within_days=10", nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res.Decode(t, &list)
+	require.Len(t, list.Certificates, 1)
+	require.Equal(t, short.Id, list.Certificates[0].Id)
+	for _, bad := range []string{"0", "900", "x"} {
+		res = call(env, viewer, http.MethodGet, "certificates?expiring_within_days="+bad, nil)
+		require.Equal(t, http.StatusBadRequest, res.Status, "%s: %s", bad, res.Body)
+	}
+
+	res = call(env, viewer, http.MethodPost, path+":reissue", map[string]any{})
+	require.Equal(t, http.StatusForbidden, res.Status, "%s", res.Body)
+	res = call(env, admin, http.MethodPost, path+":reissue", map[string]any{"validity_days": 0})
+	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
+	noKey := addHost(t, env, "re-nokey-"+uuid.NewString()[:8], nil)
+	res = call(env, admin, http.MethodPost, "hosts/"+noKey.String()+"/certificates:reissue", map[string]any{})
+	require.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
+	res = call(env, admin, http.MethodPost, "hosts/"+uuid.NewString()+"/certificates:reissue", map[string]any{})
+	require.Equal(t, http.StatusNotFound, res.Status, "%s", res.Body)
+
+	res = call(env, admin, http.MethodPost, path+":reissue", map[string]any{"validity_days": 30})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &again)
+	require.Equal(t, api.HostCertificateStatus("issued"), again.Status)
+	require.Equal(t, ssh.FingerprintSHA256(hostPub), again.FingerprintSha256)
+
+	res = call(env, viewer, http.MethodGet, path, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res.Decode(t, &list)
+	require.Len(t, list.Certificates, 3)
+	status := map[uuid.UUID]string{}
+	for _, c := range list.Certificates {
+		status[c.Id] = string(c.Status)
+		if c.Status == "revoked" {
+			require.NotNil(t, c.RevokeReason)
+			require.Equal(t, sshca.ReissueReason, *c.RevokeReason)
+		}
+	}
+	require.Equal(t, map[uuid.UUID]string{first.Id: "revoked", short.Id: "revoked", again.Id: "issued"}, status)
+
+	// Both revocations are in the KRL and audited.
+	krl, err := env.App.SSHCA.KRL(context.Background())
+	require.NoError(t, err)
+	serials, err := sshca.ParseKRLSerials(krl)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []uint64{uint64(first.Serial), uint64(short.Serial)}, serials)
+	var n int
+	require.NoError(t, env.App.Pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM audit_events WHERE action = 'host.certificate_revoked' AND resource_id = $1`, hostID.String()).Scan(&n))
+	require.Equal(t, 2, n)
+}
+
+// alertState returns the state of the alert of dedup key ("" when none).
+func alertState(t *testing.T, env *apitest.Env, key string) (state, severity string) {
+	t.Helper()
+	err := env.App.Pool.QueryRow(context.Background(),
+		`SELECT state, severity FROM alerts WHERE dedup_key = $1 ORDER BY created_at DESC LIMIT 1`, key).Scan(&state, &severity)
+	if err != nil {
+		require.ErrorContains(t, err, "no rows")
+	}
+	return state, severity
+}
+
+// TestCertificateExpiry: an issued certificate close to its end raises
+// ssh_certificate_expiring (warning, then critical within three days, once per
+// severity); renewing or revoking resolves it; auto-renew renews instead of alerting.
+func TestCertificateExpiry(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	ctx := context.Background()
+	hostPub, _ := newKey(t)
+	hostID := addHost(t, env, "exp-"+uuid.NewString()[:8], hostPub)
+	issue := func(days int) api.HostCertificate {
+		var c api.HostCertificate
+		res := call(env, admin, http.MethodPost, "hosts/"+hostID.String()+"/certificates", map[string]any{"validity_days": days})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		res.Decode(t, &c)
+		return c
+	}
+	soon, far := issue(10), issue(60)
+	warnKey := sshca.AlertCertExpiring + ":" + soon.Id.String() + ":medium"
+	critKey := sshca.AlertCertExpiring + ":" + soon.Id.String() + ":critical"
+
+	res, err := env.App.SSHCA.CheckExpiry(ctx)
+	require.NoError(t, err)
+	require.Equal(t, sshca.ExpiryResult{Raised: 1}, res)
+	state, sev := alertState(t, env, warnKey)
+	require.Equal(t, "active", state)
+	require.Equal(t, "medium", sev)
+	res, err = env.App.SSHCA.CheckExpiry(ctx)
+	require.NoError(t, err)
+	require.Equal(t, sshca.ExpiryResult{}, res, "no second alert for the same certificate")
+	state, _ = alertState(t, env, sshca.AlertCertExpiring+":"+far.Id.String()+":medium")
+	require.Empty(t, state, "a certificate far from its end raises nothing")
+
+	// Eight days later: critical, the warning resolved.
+	later := env.App.SSHCA.WithClock(func() time.Time { return time.Now().Add(8 * 24 * time.Hour) })
+	res, err = later.CheckExpiry(ctx)
+	require.NoError(t, err)
+	require.Equal(t, sshca.ExpiryResult{Raised: 1, Resolved: 1}, res)
+	state, sev = alertState(t, env, critKey)
+	require.Equal(t, "active", state)
+	require.Equal(t, "critical", sev)
+	state, _ = alertState(t, env, warnKey)
+	require.Equal(t, "resolved", state)
+
+	// Renewing resolves it at once, and the renewed certificate no longer alerts.
+	r := call(env, admin, http.MethodPost, "certificates/"+soon.Id.String()+":renew", map[string]any{"validity_days": 90})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	state, _ = alertState(t, env, critKey)
+	require.Equal(t, "resolved", state)
+	res, err = later.CheckExpiry(ctx)
+	require.NoError(t, err)
+	require.Equal(t, sshca.ExpiryResult{}, res)
+
+	// Revoking resolves it too.
+	short := issue(5)
+	res, err = env.App.SSHCA.CheckExpiry(ctx)
+	require.NoError(t, err)
+	require.Equal(t, sshca.ExpiryResult{Raised: 1}, res)
+	r = call(env, admin, http.MethodPost, "certificates/"+short.Id.String()+":revoke", map[string]any{})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	state, _ = alertState(t, env, sshca.AlertCertExpiring+":"+short.Id.String()+":medium")
+	require.Equal(t, "resolved", state)
+
+	// Auto-renew: renewed instead of alerting.
+	_, err = env.App.Pool.Exec(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, sshca.SettingsKey, `{"warn_days": 14, "auto_renew": true}`)
+	require.NoError(t, err)
+	auto := issue(3)
+	res, err = env.App.SSHCA.CheckExpiry(ctx)
+	require.NoError(t, err)
+	require.Equal(t, sshca.ExpiryResult{Renewed: 1}, res)
+	var list api.HostCertificateList
+	r = call(env, admin, http.MethodGet, "hosts/"+hostID.String()+"/certificates", nil)
+	r.Decode(t, &list)
+	require.NotNil(t, list.Certificates[0].RenewedFrom)
+	require.Equal(t, auto.Id, *list.Certificates[0].RenewedFrom)
+	state, _ = alertState(t, env, sshca.AlertCertExpiring+":"+auto.Id.String()+":critical")
+	require.Empty(t, state)
+}

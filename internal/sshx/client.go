@@ -30,7 +30,15 @@ type Auth struct {
 	PrivateKey []byte // PEM (OpenSSH, PKCS#1, PKCS#8); optional
 	Passphrase string // decrypts PrivateKey when it is encrypted
 	Password   string // password and keyboard-interactive answers; optional
+	// Certificate, when set, mints the signer of a public-key login after the TCP
+	// connection is open and before the handshake: local is the connection's local
+	// address (for a certificate's source-address restriction). It is tried first.
+	Certificate CertificateFunc
 }
+
+// CertificateFunc returns a signer (typically a fresh key with a short-lived certificate)
+// for one connection whose local address is local.
+type CertificateFunc func(ctx context.Context, local net.Addr) (ssh.Signer, error)
 
 // HostKeyVerifier decides whether a presented host key is acceptable. Trust
 // on first use is implemented by a database-backed verifier elsewhere. It
@@ -74,6 +82,19 @@ type Options struct {
 	CommandTimeout time.Duration
 	// HostKeys verifies the server's host key; required.
 	HostKeys HostKeyVerifier
+	// HostKeyAlgorithms, when set, replaces the client's default host key algorithms
+	// (for example only the certificate algorithms, CertHostKeyAlgorithms).
+	HostKeyAlgorithms []string
+}
+
+// CertHostKeyAlgorithms returns the host certificate algorithms, in the order of the
+// default plain ones: a client asking only for these accepts no plain host key.
+func CertHostKeyAlgorithms() []string {
+	return []string{
+		ssh.CertAlgoED25519v01,
+		ssh.CertAlgoECDSA256v01, ssh.CertAlgoECDSA384v01, ssh.CertAlgoECDSA521v01,
+		ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01, ssh.CertAlgoRSAv01,
+	}
 }
 
 // hostKeyAlgorithms is the client's fixed preference order, so that the same
@@ -109,12 +130,24 @@ func (d *Dialer) Dial(ctx context.Context, addr string, auth Auth, opts Options)
 	if err != nil {
 		return nil, err
 	}
+	algos := hostKeyAlgorithms
+	if len(opts.HostKeyAlgorithms) > 0 {
+		algos = opts.HostKeyAlgorithms
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
 	defer cancel()
 
 	nc, err := d.connect(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("sshx: dial %s: %w", addr, err)
+	}
+	if auth.Certificate != nil {
+		signer, err := auth.Certificate(ctx, nc.LocalAddr())
+		if err != nil {
+			_ = nc.Close()
+			return nil, fmt.Errorf("sshx: dial %s: mint certificate: %w", addr, err)
+		}
+		methods = append([]ssh.AuthMethod{ssh.PublicKeys(signer)}, methods...)
 	}
 	deadline, _ := ctx.Deadline()
 	_ = nc.SetDeadline(deadline)
@@ -127,7 +160,7 @@ func (d *Dialer) Dial(ctx context.Context, addr string, auth Auth, opts Options)
 		User:              auth.Username,
 		Auth:              methods,
 		HostKeyCallback:   hk.callback,
-		HostKeyAlgorithms: hostKeyAlgorithms,
+		HostKeyAlgorithms: algos,
 	}
 	cc, chans, reqs, err := ssh.NewClientConn(rc, addr, cfg)
 	if err != nil {
@@ -158,7 +191,8 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// authMethods builds the methods in order: key, password, keyboard-interactive.
+// authMethods builds the methods in order: key, password, keyboard-interactive (Dial puts
+// a certificate first).
 func authMethods(auth Auth) ([]ssh.AuthMethod, error) {
 	if auth.Username == "" {
 		return nil, errors.New("sshx: dial: username is required")
@@ -183,8 +217,8 @@ func authMethods(auth Auth) ([]ssh.AuthMethod, error) {
 				return answers, nil
 			}))
 	}
-	if len(methods) == 0 {
-		return nil, errors.New("sshx: dial: a private key or a password is required")
+	if len(methods) == 0 && auth.Certificate == nil {
+		return nil, errors.New("sshx: dial: a private key, a certificate or a password is required")
 	}
 	return methods, nil
 }

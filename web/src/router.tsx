@@ -85,7 +85,7 @@ export const hostRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/hosts/$hostId",
   validateSearch: (s: Record<string, unknown>) => partial({
-    tab: oneOf(s.tab, ["overview", "compliance", "scans", "intelligence", "keys", "maintenance", "activity"] as const),
+    tab: oneOf(s.tab, ["overview", "compliance", "scans", "intelligence", "keys", "certificates", "maintenance", "activity"] as const),
     framework: str(s.framework),
     status: oneOf(s.status, RESULT_STATUSES),
     severity: oneOf(s.severity, SEVERITIES),
@@ -182,7 +182,7 @@ export const settingsRoute = createRoute({
   path: "/settings",
   validateSearch: (s: Record<string, unknown>) =>
     partial({
-      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "alerts", "ssh", "security", "changes", "ssh-ca", "sso", "license"] as const),
+      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "alerts", "ssh", "security", "changes", "ssh-ca", "sso", "enrollment", "license"] as const),
     }),
   component: lazyRouteComponent(() => import("./pages/SettingsPage"), "SettingsPage"),
 });
@@ -276,6 +276,12 @@ export const healthChecksRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/HealthChecksPage"), "HealthChecksPage"),
 });
 
+export const certificatesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/certificates",
+  component: lazyRouteComponent(() => import("./pages/CertificatesPage"), "CertificatesPage"),
+});
+
 export const userRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/admin/users/$userId",
@@ -344,6 +350,7 @@ const routeTree = rootRoute.addChildren([
     exceptionsRoute,
     notificationsRoute,
     healthChecksRoute,
+    certificatesRoute,
     userRoute,
     serviceAccountRoute,
     patchJobsRoute,

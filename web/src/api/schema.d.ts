@@ -28,6 +28,125 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/enrollment-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Enrollment tokens, newest first.
+         * @description 400 naming the field for a malformed cursor or `limit`. Secrets are never shown again.
+         */
+        get: operations["listEnrollmentTokens"];
+        put?: never;
+        /**
+         * Create an enrollment token.
+         * @description The secret and the ready command line are in this answer only; the token is stored
+         *     as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+         *     their credential logs in as `username` (default `openwatch`). 400 for an unknown
+         *     group, an expiry not in the future or beyond 90 days, or a bad username.
+         */
+        post: operations["createEnrollmentToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/enrollment-tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an enrollment token.
+         * @description The token enrolls no further host; requests already sent stay in the queue. 409 when
+         *     it is already revoked.
+         */
+        delete: operations["revokeEnrollmentToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/enrollments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Enrollment requests, newest first.
+         * @description 400 naming the field for a malformed cursor, `limit` or `status`.
+         */
+        get: operations["listEnrollments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/enrollments/{id}:approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an enrollment request.
+         * @description Creates the host in the token's group, environment and tags with the presented host
+         *     key pinned as trusted and a host credential logging in with short-lived user
+         *     certificates as the scan account, and signs its host certificate for its name and
+         *     address, in one transaction. The host's first system info collection and
+         *     compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
+         *     the environment.
+         */
+        post: operations["approveEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/enrollments/{id}:deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny an enrollment request.
+         * @description The host's script stops with the reason. 409 when the request is already decided.
+         */
+        post: operations["denyEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/license": {
         parameters: {
             query?: never;
@@ -834,6 +953,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/enroll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A host asks to be enrolled.
+         * @description Sent by the enrollment script: the token, the host's facts and its host public key
+         *     (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+         *     must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+         *     expired, revoked or used_up); each accepted request counts one use. A host key
+         *     already presented by a pending or approved request, or already trusted for a host,
+         *     is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+         *     often 429. The answer holds the request's poll secret, the only way to read its
+         *     status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+         *     approved at once.
+         */
+        post: operations["submitEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enroll.sh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The enrollment script for a host, with the server's address and the token in it.
+         * @description A POSIX shell script to run once as root on the host (`curl … | sudo sh`). It creates
+         *     the scan account (no password, a sudo rule for non-interactive root), installs the SSH
+         *     user CA as `TrustedUserCAKeys` and the KRL as `RevokedKeys` in an sshd drop-in, sends
+         *     the host's facts and Ed25519 host key (`POST /enroll`), polls its request's status
+         *     until it is decided, then installs the signed host certificate as `HostCertificate`
+         *     and reloads sshd. Every call it makes verifies the server against the certificate
+         *     authority embedded in it. 401 `auth.invalid_token` (with `detail.reason`: unknown,
+         *     expired, revoked or used_up) when the token cannot enroll a host; 429 when the
+         *     client address asked too often.
+         */
+        get: operations["getEnrollScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enroll/status/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The status of one enrollment request, read with its poll secret.
+         * @description Pending, approved (with the signed host certificate to install) or denied (with the
+         *     reason). Nothing else about the request or any other host is answered; an unknown
+         *     secret is a 404.
+         */
+        get: operations["getEnrollmentStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enroll/status/{token}:installed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The host reports its host certificate installed.
+         * @description Sent by the enrollment script once sshd presents the host certificate and trusts
+         *     the user CA: the host's first system info collection and compliance scan are
+         *     queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+         *     the request is not approved.
+         */
+        post: operations["confirmEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/events": {
         parameters: {
             query?: never;
@@ -1398,6 +1618,31 @@ export interface paths {
          *     `validity_days` (default 90). 409 when the host has no trusted host key yet.
          */
         post: operations["issueHostCertificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{host_id}/certificates:reissue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a new certificate for the host's pinned key and revoke the previous ones.
+         * @description Like issuing, for the host's current trusted (pinned) host key, in one transaction
+         *     with revoking every certificate of the host that is still issued (reason
+         *     `reissued`), for example after the host key was rotated and approved. 409 when the
+         *     host has no trusted host key yet.
+         */
+        post: operations["reissueHostCertificate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3842,7 +4087,10 @@ export interface components {
              *     key, critical), `rollout_halted` (a patch or remediation rollout spent its failure
              *     budget; key per job; resolved when the job is resumed, cancelled or rolled back) or
              *     `change_rollback_failed` (a host could not be restored to its captured state; key
-             *     per job and host; critical). Each resolves itself when its condition clears.
+             *     per job and host; critical), `ssh_certificate_expiring` (an issued SSH host
+             *     certificate expires within 14 days, medium, or within 3 days or already, critical;
+             *     key per certificate and severity; resolved when it is renewed or revoked). Each
+             *     resolves itself when its condition clears.
              */
             alert_type: string;
             body?: string;
@@ -4393,8 +4641,11 @@ export interface components {
             scope_id?: string | null;
         };
         CredentialCreateRequest: {
-            /** @enum {string} */
-            auth_method: "ssh_key" | "password" | "both";
+            /**
+             * @description `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
+             * @enum {string}
+             */
+            auth_method: "ssh_key" | "password" | "both" | "certificate";
             description?: string;
             is_default?: boolean;
             name: string;
@@ -4412,8 +4663,11 @@ export interface components {
             next_cursor: string | null;
         };
         CredentialResponse: {
-            /** @enum {string} */
-            auth_method: "ssh_key" | "password" | "both";
+            /**
+             * @description `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
+             * @enum {string}
+             */
+            auth_method: "ssh_key" | "password" | "both" | "certificate";
             /** Format: date-time */
             created_at?: string;
             created_by?: string;
@@ -4443,8 +4697,11 @@ export interface components {
             username: string;
         };
         CredentialUpdateRequest: {
-            /** @enum {string} */
-            auth_method?: "ssh_key" | "password" | "both";
+            /**
+             * @description `certificate` logs in with a short-lived user certificate the user CA mints per connection for `username`; it takes no password or private key.
+             * @enum {string}
+             */
+            auth_method?: "ssh_key" | "password" | "both" | "certificate";
             description?: string;
             is_default?: boolean;
             name?: string;
@@ -4522,6 +4779,151 @@ export interface components {
         DiscoverySweepResponse: {
             enqueued: number;
         };
+        Enrollment: {
+            address: string;
+            /** Format: uuid */
+            certificate_id?: string | null;
+            /** @description The address the request came from. */
+            client_address: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            decided_by?: string | null;
+            deny_reason?: string | null;
+            facts: components["schemas"]["EnrollmentFacts"];
+            /**
+             * Format: uuid
+             * @description The host created on approval.
+             */
+            host_id?: string | null;
+            host_key_fingerprint: string;
+            host_key_type: string;
+            hostname: string;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the host reported its certificate installed (its first scan is queued then).
+             */
+            installed_at?: string | null;
+            port: number;
+            status: components["schemas"]["EnrollmentRequestStatus"];
+            /** Format: uuid */
+            token_id: string;
+            token_name: string;
+        };
+        EnrollmentDenyRequest: {
+            reason: string;
+        };
+        /** @description What the enrollment script reports about the host. */
+        EnrollmentFacts: {
+            /** @description The host's IP addresses. */
+            addresses?: string[];
+            /** @description The host's name (becomes the inventory host name). */
+            hostname: string;
+            kernel?: string;
+            machine_id?: string;
+            /** @description ID of /etc/os-release. */
+            os_id?: string;
+            /** @description PRETTY_NAME of /etc/os-release. */
+            os_pretty_name?: string;
+            /** @description VERSION_ID of /etc/os-release. */
+            os_version?: string;
+            /** @description The address OpenWatch should reach sshd at; default the address the request came from. */
+            ssh_address?: string;
+            /** @description sshd's port (default 22). */
+            ssh_port?: number;
+        };
+        EnrollmentList: {
+            enrollments: components["schemas"]["Enrollment"][];
+            next_cursor?: string;
+        };
+        /** @enum {string} */
+        EnrollmentRequestStatus: "pending" | "approved" | "denied";
+        EnrollmentStatus: {
+            /** @description When approved, the signed host certificate (install as `HostCertificate`). */
+            host_certificate?: string;
+            /** @description When denied, why. */
+            reason?: string;
+            status: components["schemas"]["EnrollmentRequestStatus"];
+        };
+        EnrollmentSubmitRequest: {
+            facts: components["schemas"]["EnrollmentFacts"];
+            /** @description The host public key in authorized_keys format (`ssh-ed25519 AAAA…` or ECDSA). */
+            host_key: string;
+            token: string;
+        };
+        EnrollmentSubmitted: {
+            /** Format: uuid */
+            id: string;
+            /** @description Read the request's status with `GET /enroll/status/{poll_secret}`; shown once. */
+            poll_secret: string;
+            status: components["schemas"]["EnrollmentRequestStatus"];
+        };
+        EnrollmentToken: {
+            auto_approve: boolean;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            environment: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            group_id?: string | null;
+            /** Format: uuid */
+            id: string;
+            max_uses: number;
+            name: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            /**
+             * @description active, expired, used_up or revoked.
+             * @enum {string}
+             */
+            status: "active" | "expired" | "used_up" | "revoked";
+            tags: string[];
+            /** @description The first characters of the secret. */
+            token_prefix: string;
+            username: string;
+            uses: number;
+        };
+        EnrollmentTokenCreateRequest: {
+            /** @description Approve its requests at once instead of queueing them. */
+            auto_approve?: boolean;
+            environment?: string;
+            /**
+             * Format: date-time
+             * @description When it stops working (default in 24 hours; at most 90 days ahead).
+             */
+            expires_at?: string;
+            /** Format: uuid */
+            group_id?: string | null;
+            /** @description How many hosts it may enroll (default 1). */
+            max_uses?: number;
+            name: string;
+            tags?: string[];
+            /** @description The scan account the script creates (default `openwatch`). */
+            username?: string;
+        };
+        EnrollmentTokenCreated: {
+            /**
+             * @description The PEM certificate authority the server's TLS certificate chains to, when it
+             *     is not publicly trusted: save it as `openwatch-ca.crt` beside the command.
+             */
+            ca_certificate?: string;
+            /** @description The ready command line to run on a host. */
+            command: string;
+            /** @description Where hosts fetch the enrollment script with this token. */
+            script_url: string;
+            /** @description The token itself; shown only in this answer. */
+            secret: string;
+            token: components["schemas"]["EnrollmentToken"];
+        };
+        EnrollmentTokenList: {
+            next_cursor?: string;
+            tokens: components["schemas"]["EnrollmentToken"][];
+        };
         Error: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request's correlation id, also in the `X-Correlation-Id` response header. */
@@ -4544,7 +4946,7 @@ export interface components {
          * @description Every error code the server can emit. Clients may switch on these.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error" | "host.unreachable" | "host.key_mismatch" | "host.busy" | "discovery.range_too_large" | "scan.in_progress" | "auth.invalid_handoff" | "auth.sso_required" | "sso.provider_unreachable";
+        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error" | "host.unreachable" | "host.key_mismatch" | "host.certificate_invalid" | "host.certificate_revoked" | "host.busy" | "discovery.range_too_large" | "scan.in_progress" | "auth.invalid_handoff" | "auth.sso_required" | "sso.provider_unreachable";
         ErrorEnvelope: {
             error: components["schemas"]["Error"];
         };
@@ -5872,7 +6274,7 @@ export interface components {
             started_at?: string | null;
             status: components["schemas"]["ScanStatus"];
             /** @enum {string} */
-            trigger: "manual" | "batch" | "scheduled" | "remediation";
+            trigger: "manual" | "batch" | "scheduled" | "remediation" | "enrollment";
         };
         /**
          * @description A host's compliance band, from its results of every rule: `critical` when a critical
@@ -6164,7 +6566,7 @@ export interface components {
         Weekday: "sunday" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday";
     };
     responses: {
-        /** @description A managed host could not be reached or refused us (`host.unreachable`, `host.key_mismatch`). */
+        /** @description A managed host could not be reached or refused us (`host.unreachable`, `host.key_mismatch`, `host.certificate_invalid`, `host.certificate_revoked`). */
         BadGateway: {
             headers: {
                 [name: string]: unknown;
@@ -6268,6 +6670,8 @@ export interface components {
     parameters: {
         /** @description Answer as things stood at this instant (RFC 3339) instead of now. */
         AsOf: string;
+        /** @description Only issued certificates still valid that expire within this many days. */
+        CertificateExpiringFilter: number;
         /** @description Only certificates of this status. */
         CertificateStatusFilter: "issued" | "revoked" | "expired";
         /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
@@ -6335,6 +6739,180 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listEnrollmentTokens: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentTokenList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createEnrollmentToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrollmentTokenCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The token, with its secret. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentTokenCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    revokeEnrollmentToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listEnrollments: {
+        parameters: {
+            query?: {
+                /** @description Only requests of this status. */
+                status?: components["schemas"]["EnrollmentRequestStatus"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    approveEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The approved request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Enrollment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    denyEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrollmentDenyRequest"];
+            };
+        };
+        responses: {
+            /** @description The denied request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Enrollment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -7067,6 +7645,8 @@ export interface operations {
             query?: {
                 /** @description Only certificates of this status. */
                 status?: components["parameters"]["CertificateStatusFilter"];
+                /** @description Only issued certificates still valid that expire within this many days. */
+                expiring_within_days?: components["parameters"]["CertificateExpiringFilter"];
                 /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
                 cursor?: components["parameters"]["Cursor"];
                 /** @description Page size, 1 to 200 (default 50). */
@@ -7522,6 +8102,117 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    submitEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrollmentSubmitRequest"];
+            };
+        };
+        responses: {
+            /** @description The request was recorded. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentSubmitted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getEnrollScript: {
+        parameters: {
+            query: {
+                /** @description The enrollment token. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The script. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/x-shellscript": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getEnrollmentStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The poll secret `POST /enroll` returned. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    confirmEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The poll secret `POST /enroll` returned. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Recorded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -8560,6 +9251,38 @@ export interface operations {
         };
         responses: {
             /** @description The certificate. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostCertificate"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    reissueHostCertificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["HostCertificateIssueRequest"];
+            };
+        };
+        responses: {
+            /** @description The new certificate. */
             201: {
                 headers: {
                     [name: string]: unknown;

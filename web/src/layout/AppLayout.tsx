@@ -24,7 +24,7 @@ import { unwrap } from "../api/errors";
 import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
 
 interface NavItem {
-  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings" | "/health-checks" | "/jobs" | "/remediation";
+  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings" | "/health-checks" | "/certificates" | "/jobs" | "/remediation";
   label: string;
   // Shown only to callers holding this permission; the page would only answer 403.
   permission?: string;
@@ -40,6 +40,7 @@ const NAV: NavItem[] = [
   { to: "/scan-batches", label: "Scan batches", permission: "scan:read" },
   { to: "/rules", label: "Rules", permission: "scan:read" },
   { to: "/intelligence", label: "Intelligence", permission: "host:read" },
+  { to: "/certificates", label: "Certificates", permission: "host:read" },
   { to: "/alerts", label: "Alerts", permission: "alert:read" },
   { to: "/exceptions", label: "Exceptions", permission: "exception:read" },
   { to: "/jobs", label: "Patch jobs", permission: "patch:read", section: "Changes" },

@@ -7,6 +7,7 @@ import { applyFieldError, unwrap } from "../api/errors";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { HostPicker } from "./CredentialHostPicker";
 import { FormError } from "../components/FormError";
+import { usesKey, usesPassword } from "./credentialAuth";
 
 type Credential = Schemas["CredentialResponse"];
 type AuthMethod = Credential["auth_method"];
@@ -32,9 +33,9 @@ export function credentialPatch(c: Credential, v: CredentialEditValues): Schemas
   if (v.description.trim() !== (c.description ?? "")) body.description = v.description.trim();
   if (v.username.trim() !== c.username) body.username = v.username.trim();
   if (v.auth_method !== c.auth_method) body.auth_method = v.auth_method;
-  if (v.auth_method !== "password" && v.private_key !== "") body.private_key = v.private_key;
-  if (v.auth_method !== "password" && v.private_key_passphrase !== "") body.private_key_passphrase = v.private_key_passphrase;
-  if (v.auth_method !== "ssh_key" && v.password !== "") body.password = v.password;
+  if (usesKey(v.auth_method) && v.private_key !== "") body.private_key = v.private_key;
+  if (usesKey(v.auth_method) && v.private_key_passphrase !== "") body.private_key_passphrase = v.private_key_passphrase;
+  if (usesPassword(v.auth_method) && v.password !== "") body.password = v.password;
   if (c.scope === "system" && v.is_default !== c.is_default) body.is_default = v.is_default;
   return Object.keys(body).length > 0 ? body : undefined;
 }
@@ -66,8 +67,8 @@ function EditForm({ credential, onDone }: { credential: Credential; onDone: (c: 
     },
     onError: (err) => setFormError(applyFieldError(err, form, EDIT_FIELDS)),
   });
-  const hadKey = credential.auth_method !== "password";
-  const hadPassword = credential.auth_method !== "ssh_key";
+  const hadKey = usesKey(credential.auth_method);
+  const hadPassword = usesPassword(credential.auth_method);
   return (
     <form
       noValidate
@@ -86,6 +87,7 @@ function EditForm({ credential, onDone }: { credential: Credential; onDone: (c: 
             { value: "ssh_key", label: "SSH key" },
             { value: "password", label: "Password" },
             { value: "both", label: "Key and password (for sudo)" },
+            { value: "certificate", label: "Certificate (minted per connection)" },
           ]}
           allowDeselect={false}
           {...form.getInputProps("auth_method")}
@@ -93,7 +95,7 @@ function EditForm({ credential, onDone }: { credential: Credential; onDone: (c: 
         <Text size="sm" c="dimmed">
           Secrets are write-only: they are never shown. Leave a secret empty to keep the one stored; fill it in to replace it.
         </Text>
-        {v.auth_method !== "password" && (
+        {usesKey(v.auth_method) && (
           <>
             <Textarea
               label={hadKey ? "Replace private key" : "Private key"}
@@ -118,7 +120,7 @@ function EditForm({ credential, onDone }: { credential: Credential; onDone: (c: 
             />
           </>
         )}
-        {v.auth_method !== "ssh_key" && (
+        {usesPassword(v.auth_method) && (
           <PasswordInput
             label={hadPassword ? "Replace password" : "Password"}
             placeholder={hadPassword ? "Empty: keep the stored password" : undefined}

@@ -13,6 +13,7 @@ import { ConfirmDialog } from "./AdminConfirm";
 import { CredentialCloneForm, CredentialEditForm } from "./CredentialActions";
 import { HostPicker } from "./CredentialHostPicker";
 import { FormError } from "../components/FormError";
+import { usesKey, usesPassword } from "./credentialAuth";
 
 type AuthMethod = Schemas["CredentialCreateRequest"]["auth_method"];
 
@@ -72,9 +73,9 @@ function CredentialForm({ onDone }: { onDone: (c: Schemas["CredentialResponse"])
       };
       if (x.description.trim()) body.description = x.description.trim();
       if (x.scope === "host") body.scope_id = x.scope_id || null;
-      if (x.auth_method !== "password") body.private_key = x.private_key;
-      if (x.auth_method !== "password" && x.private_key_passphrase) body.private_key_passphrase = x.private_key_passphrase;
-      if (x.auth_method !== "ssh_key") body.password = x.password;
+      if (usesKey(x.auth_method)) body.private_key = x.private_key;
+      if (usesKey(x.auth_method) && x.private_key_passphrase) body.private_key_passphrase = x.private_key_passphrase;
+      if (usesPassword(x.auth_method)) body.password = x.password;
       if (x.scope === "system" && x.is_default) body.is_default = true;
       return unwrap(api.POST("/credentials", { body, headers: { "Idempotency-Key": crypto.randomUUID() } }));
     },
@@ -120,11 +121,12 @@ function CredentialForm({ onDone }: { onDone: (c: Schemas["CredentialResponse"])
             { value: "ssh_key", label: "SSH key" },
             { value: "password", label: "Password" },
             { value: "both", label: "Key and password (for sudo)" },
+            { value: "certificate", label: "Certificate (minted per connection)" },
           ]}
           allowDeselect={false}
           {...form.getInputProps("auth_method")}
         />
-        {v.auth_method !== "password" && (
+        {usesKey(v.auth_method) && (
           <>
             <Textarea
               label="Private key"
@@ -139,7 +141,7 @@ function CredentialForm({ onDone }: { onDone: (c: Schemas["CredentialResponse"])
             <PasswordInput label="Key passphrase" autoComplete="off" {...form.getInputProps("private_key_passphrase")} />
           </>
         )}
-        {v.auth_method !== "ssh_key" && (
+        {usesPassword(v.auth_method) && (
           <PasswordInput label="Password" autoComplete="new-password" {...form.getInputProps("password")} />
         )}
         <TextInput label="Description" {...form.getInputProps("description")} />

@@ -19,10 +19,11 @@ import { ComplianceTab } from "./HostDetailCompliance";
 import { CredentialCard, MaintenanceSwitch, SystemInfoCard } from "./HostDetailOverview";
 import { ScansTab } from "./HostDetailScans";
 import { HostKeysTab, IntelligenceTab } from "./HostSecurityTabs";
+import { HostCertificatesTab } from "./CertificatesPage";
 import { AddHostForm } from "./HostsPage";
 import { MaintenanceWindows } from "./MaintenanceWindows";
 
-type HostTab = "compliance" | "scans" | "intelligence" | "keys" | "maintenance" | "activity";
+type HostTab = "compliance" | "scans" | "intelligence" | "keys" | "certificates" | "maintenance" | "activity";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -309,6 +310,7 @@ export function HostDetailPage() {
           <Tabs.Tab value="scans">Scans</Tabs.Tab>
           <Tabs.Tab value="intelligence">Intelligence</Tabs.Tab>
           <Tabs.Tab value="keys">Host keys</Tabs.Tab>
+          <Tabs.Tab value="certificates">Certificates</Tabs.Tab>
           <Tabs.Tab value="maintenance">Maintenance</Tabs.Tab>
           <Tabs.Tab value="activity">Activity</Tabs.Tab>
         </Tabs.List>
@@ -326,6 +328,9 @@ export function HostDetailPage() {
         </Tabs.Panel>
         <Tabs.Panel value="keys">
           <HostKeysTab hostId={hostId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="certificates">
+          <HostCertificatesTab hostId={hostId} />
         </Tabs.Panel>
         <Tabs.Panel value="maintenance">
           <MaintenanceWindows owner={{ hostId }} />

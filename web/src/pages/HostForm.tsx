@@ -20,6 +20,7 @@ import { api, type Schemas } from "../api/client";
 import { ApiError, applyFieldError, unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
 import { FormError } from "../components/FormError";
+import { usesKey, usesPassword } from "./credentialAuth";
 
 type Credential = Schemas["CredentialResponse"];
 type AuthMethod = Schemas["CredentialCreateRequest"]["auth_method"];
@@ -59,6 +60,7 @@ export const AUTH_LABEL: Record<AuthMethod, string> = {
   ssh_key: "SSH key",
   password: "Password",
   both: "Key and password (for sudo)",
+  certificate: "Certificate (minted per connection)",
 };
 
 // The most credentials a picker loads (five pages of 200).
@@ -129,15 +131,15 @@ async function saveCredential(host: Schemas["HostResponse"], v: Values, sources:
   }
   if (v.cred_mode === "new") {
     const body: Schemas["CredentialCreateRequest"] = {
-      name: `${host.hostname} ${v.cred_auth === "password" ? "password" : "key"}`.slice(0, 256),
+      name: `${host.hostname} ${v.cred_auth === "password" ? "password" : v.cred_auth === "certificate" ? "certificate" : "key"}`.slice(0, 256),
       scope: "host",
       scope_id: host.id,
       username: v.username.trim(),
       auth_method: v.cred_auth,
     };
-    if (v.cred_auth !== "password") body.private_key = v.cred_key;
-    if (v.cred_auth !== "password" && v.cred_passphrase) body.private_key_passphrase = v.cred_passphrase;
-    if (v.cred_auth !== "ssh_key") body.password = v.cred_password;
+    if (usesKey(v.cred_auth)) body.private_key = v.cred_key;
+    if (usesKey(v.cred_auth) && v.cred_passphrase) body.private_key_passphrase = v.cred_passphrase;
+    if (usesPassword(v.cred_auth)) body.password = v.cred_password;
     await unwrap(api.POST("/credentials", { body, headers }));
   }
 }
@@ -243,7 +245,7 @@ function CredentialSection({
             <Text size="xs" c="dimmed">
               It logs in as the SSH user above. Secrets are sealed on the server and never shown again.
             </Text>
-            {v.cred_auth !== "password" && (
+            {usesKey(v.cred_auth) && (
               <>
                 <Textarea
                   label="Private key"
@@ -257,7 +259,7 @@ function CredentialSection({
                 <PasswordInput label="Key passphrase" autoComplete="off" {...form.getInputProps("cred_passphrase")} />
               </>
             )}
-            {v.cred_auth !== "ssh_key" && (
+            {usesPassword(v.cred_auth) && (
               <PasswordInput label="Login password" autoComplete="new-password" {...form.getInputProps("cred_password")} />
             )}
           </>

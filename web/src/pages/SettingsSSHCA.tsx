@@ -1,8 +1,12 @@
-import { Badge, Button, Card, Code, CopyButton, Group, Stack, Table, Text, Title } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
+import { Badge, Button, Card, Code, CopyButton, Group, Modal, NumberInput, Stack, Table, Text, Title } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import { api } from "../api/client";
 import { unwrap } from "../api/errors";
+import { useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { FormError } from "../components/FormError";
 import { formatDateTime } from "../lib/format";
 
 type Kind = "user" | "host";
@@ -22,8 +26,48 @@ const TEXT: Record<Kind, { title: string; description: string; copy: string }> =
   },
 };
 
-// CAPanel shows one CA's trusted keys and its ready lines, read-only.
+// RotateDialog rotates a CA: a new active key, the previous one trusted for the overlap.
+function RotateDialog({ kind, title, onClose }: { kind: Kind; title: string; onClose: () => void }) {
+  const qc = useQueryClient();
+  const [hours, setHours] = useState<number | string>(168);
+  const [formError, setFormError] = useState<string>();
+  const rotate = useMutation({
+    mutationFn: () =>
+      unwrap(api.POST("/ssh-ca/{kind}:rotate", { params: { path: { kind } }, body: { overlap_hours: Number(hours) } })),
+    onSuccess: (ca) => {
+      qc.setQueryData(["ssh-ca", kind], ca);
+      notifications.show({ color: "teal", message: `${title} rotated.` });
+      onClose();
+    },
+    onError: (err) => setFormError(err.message),
+  });
+  return (
+    <Modal opened onClose={onClose} title={`Rotate the ${title}`}>
+      <Stack>
+        <FormError message={formError} />
+        <Text size="sm">
+          A new key becomes active at once. The current key stays trusted for the overlap, so hosts can install the new lines
+          before it goes.
+        </Text>
+        <NumberInput label="Overlap (hours)" min={0} max={2160} value={hours} onChange={setHours} />
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button color="red" loading={rotate.isPending} onClick={() => rotate.mutate()}>
+            Rotate
+          </Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
+
+// CAPanel shows one CA's trusted keys and its ready lines, with rotation for those who
+// may change the system configuration.
 function CAPanel({ kind }: { kind: Kind }) {
+  const canRotate = useCan("system:config:write");
+  const [rotating, setRotating] = useState(false);
   const { data, error, isPending } = useQuery({
     queryKey: ["ssh-ca", kind],
     queryFn: () => unwrap(kind === "user" ? api.GET("/ssh-ca/user") : api.GET("/ssh-ca/host")),
@@ -80,9 +124,20 @@ function CAPanel({ kind }: { kind: Kind }) {
                 </Button>
               )}
             </CopyButton>
+            {kind === "host" && (
+              <Button component="a" variant="default" href="/api/v1/ssh-ca/krl" download="openwatch.krl">
+                Download KRL
+              </Button>
+            )}
+            {canRotate && (
+              <Button variant="default" color="red" onClick={() => setRotating(true)}>
+                Rotate {t.title}
+              </Button>
+            )}
           </Group>
         </Stack>
       )}
+      {rotating && <RotateDialog kind={kind} title={t.title} onClose={() => setRotating(false)} />}
     </Card>
   );
 }
