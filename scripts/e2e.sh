@@ -28,6 +28,10 @@ finish() {
     wait "$sshd_pid" 2>/dev/null || true
   fi
   [ -n "${sshd_dir:-}" ] && rm -rf "$sshd_dir"
+  if [ -n "${op_pid:-}" ] && kill -0 "$op_pid" 2>/dev/null; then
+    kill -TERM "$op_pid" 2>/dev/null || true
+    wait "$op_pid" 2>/dev/null || true
+  fi
   if [ "$failed" -gt 0 ] || [ "$rc" -ne 0 ]; then
     echo "--- server log (tail) ---" >&2
     tail -n 40 "$log" >&2 || true
@@ -171,6 +175,29 @@ if ! start_sshd; then
   echo "FAIL start the sshd scan target" >&2
 fi
 
+# The identity provider of the single sign-on spec: a real OpenID Provider
+# (internal/sso/ssotest) on a free loopback port, with the accounts the spec signs in as.
+op_pid=""
+op_issuer=""
+start_testop() {
+  go build -o "$data/testop" ./scripts/testop || return 1
+  "$data/testop" -addr 127.0.0.1:0 >"$data/testop.out" 2>"$data/testop.log" &
+  op_pid=$!
+  for _ in $(seq 1 100); do
+    op_issuer=$(sed -n 's/^issuer=//p' "$data/testop.out" 2>/dev/null | head -1)
+    [ -n "$op_issuer" ] && return 0
+    kill -0 "$op_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "the test identity provider did not start:" >&2
+  cat "$data/testop.log" >&2
+  return 1
+}
+if ! start_testop; then
+  failed=$((failed + 1))
+  echo "FAIL start the test identity provider" >&2
+fi
+
 # The browser suite: Chromium accepts exactly the server key that pin.mjs verified against
 # the generated CA (see web/e2e/pin.mjs). Each Playwright test counts as one check.
 # E2E_SPECS (e.g. "hosts.spec.ts") runs only those spec files, for work on one page.
@@ -180,7 +207,7 @@ if pin=$(node web/e2e/pin.mjs "https://localhost:$port" "$ca"); then
   report="$e2e_out/report.json"
   (cd web && OPENWATCH_URL="https://localhost:$port" OPENWATCH_PASSWORD="$pw" OPENWATCH_SPKI_PIN="$pin" \
     E2E_SSHD_PORT="$sshd_port" E2E_SSH_KEY="$sshd_dir/client_key" \
-    E2E_SSHD_PID="$sshd_pid" E2E_SSHD_HOST_KEY="$sshd_dir/host_key" \
+    E2E_SSHD_PID="$sshd_pid" E2E_SSHD_HOST_KEY="$sshd_dir/host_key" E2E_SSO_ISSUER="$op_issuer" \
     E2E_OUTPUT="$e2e_out" PLAYWRIGHT_JSON_OUTPUT_NAME="$report" \
     npx --no-install playwright test --reporter=list,json ${E2E_SPECS:-}) || true
   counts=$(node -e '

@@ -1,6 +1,6 @@
 // Command openwatch is the OpenWatch server: the HTTPS API and web UI (serve), the
-// background worker (worker), and the operator's tools (migrate, create-admin,
-// check-config, version).
+// background worker (worker), the operator's tools (migrate, create-admin,
+// check-config, rekey, version) and a scriptable API call (api).
 package main
 
 import (
@@ -72,6 +72,7 @@ func commands() []command {
 		{"check-config", "Validate the configuration and print it, secrets redacted.", "check-config [flags]", runCheckConfig},
 		{"version", "Print version information.", "version", runVersion},
 		{"rekey", "Re-seal every stored secret (SSH credentials, TOTP seeds, the audit key) under a new key added to the secrets key file, in one transaction. Stop serve and workers first.", "rekey [flags]", runRekey},
+		{"api", "Call the API from a script: print the answer's body, exit 0 on success and 1 with the error's message otherwise. Authenticates with a bearer token or signs the request with an API token's signing key (RFC 9421).", "api [--url URL] [--token T | --token-id ID --signing-key KEY] [--data JSON|@FILE|-] [--cacert FILE] METHOD PATH", runAPI},
 		{"dev", "Developer tools: 'dev seed --hosts N' fills the database with N realistic hosts (COPY; not audited), all at loopback addresses on a closed port; run serve with OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8 to keep every probe on this machine.", "dev seed --hosts N [--groups G] [flags]", runDev},
 	}
 }

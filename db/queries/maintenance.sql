@@ -5,11 +5,24 @@ VALUES (@id, sqlc.narg(host_id), sqlc.narg(group_id), @name, @time_zone, @start_
     @recurrence, sqlc.narg(once_date), @days_of_week, sqlc.narg(week_of_month), sqlc.narg(day_of_week), @enabled, @created_by)
 RETURNING *;
 
+-- MaintenanceWindowGet returns a window of a group or of a live host: a deleted host's
+-- windows are gone with it.
 -- name: MaintenanceWindowGet :one
-SELECT * FROM maintenance_windows WHERE id = @id;
+SELECT w.* FROM maintenance_windows w
+WHERE w.id = @id AND (w.host_id IS NULL OR EXISTS (SELECT 1 FROM live_hosts h WHERE h.id = w.host_id));
 
 -- name: MaintenanceWindowGetForUpdate :one
-SELECT * FROM maintenance_windows WHERE id = @id FOR UPDATE;
+SELECT w.* FROM maintenance_windows w
+WHERE w.id = @id AND (w.host_id IS NULL OR EXISTS (SELECT 1 FROM live_hosts h WHERE h.id = w.host_id))
+FOR UPDATE OF w;
+
+-- MaintenanceWindowLockOwner serialises window creation for one host or group (keyed by its
+-- id) until the transaction ends, so the per-owner cap holds under concurrent creates.
+-- name: MaintenanceWindowLockOwner :exec
+SELECT pg_advisory_xact_lock(hashtextextended(sqlc.arg(owner_id)::uuid::text, 0));
+
+-- name: MaintenanceWindowCountForOwner :one
+SELECT count(*) FROM maintenance_windows WHERE host_id = sqlc.narg(host_id) OR group_id = sqlc.narg(group_id);
 
 -- name: MaintenanceWindowUpdate :one
 UPDATE maintenance_windows SET name = @name, time_zone = @time_zone, start_minute = @start_minute,

@@ -72,3 +72,8 @@ SELECT id, signing_key_sealed AS sealed FROM api_tokens WHERE signing_key_sealed
 
 -- name: RekeyAPITokenSigningKeySet :exec
 UPDATE api_tokens SET signing_key_sealed = @sealed WHERE id = @id;
+
+-- name: SignedNonceSweep :execrows
+-- SignedNonceSweep drops the nonces whose signatures can no longer be accepted, of every
+-- token (SignedNonceRecord prunes only the token it records for).
+DELETE FROM signed_request_nonces WHERE expires_at < @now::timestamptz;

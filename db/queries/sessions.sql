@@ -1,13 +1,13 @@
 -- name: SessionInsert :one
-INSERT INTO sessions (id, user_id, cookie_secret_hash, expires_at, client_addr, user_agent, correlation_id)
-VALUES (@id, @user_id, @cookie_secret_hash, @expires_at, @client_addr, @user_agent, @correlation_id)
+INSERT INTO sessions (id, user_id, cookie_secret_hash, expires_at, client_addr, user_agent, correlation_id, sso_provider_id)
+VALUES (@id, @user_id, @cookie_secret_hash, @expires_at, @client_addr, @user_agent, @correlation_id, sqlc.narg(sso_provider_id))
 RETURNING *;
 
 -- name: SessionGetActive :one
 -- SessionGetActive returns a live session joined with its live, enabled user and the
 -- user's role ids. A session unused for idle_seconds (0: no limit) has ended; both times
--- come from the database's clock.
-SELECT s.id AS session_id, s.cookie_secret_hash, s.expires_at, s.last_seen_at,
+-- come from the database's clock. via_sso: single sign-on opened it.
+SELECT s.id AS session_id, s.cookie_secret_hash, s.expires_at, s.last_seen_at, (s.sso_provider_id IS NOT NULL)::boolean AS via_sso,
        u.id AS user_id, u.username, u.email, (u.mfa_enabled_at IS NOT NULL)::boolean AS mfa_enabled,
        COALESCE(ARRAY(SELECT r.role_id FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role_id), '{}')::text[] AS roles
 FROM sessions s

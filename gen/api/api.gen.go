@@ -543,6 +543,51 @@ func (e DiscoveryScanStatus) Valid() bool {
 	}
 }
 
+// Defines values for EnrollmentRequestStatus.
+const (
+	EnrollmentRequestStatusApproved EnrollmentRequestStatus = "approved"
+	EnrollmentRequestStatusDenied   EnrollmentRequestStatus = "denied"
+	EnrollmentRequestStatusPending  EnrollmentRequestStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the EnrollmentRequestStatus enum.
+func (e EnrollmentRequestStatus) Valid() bool {
+	switch e {
+	case EnrollmentRequestStatusApproved:
+		return true
+	case EnrollmentRequestStatusDenied:
+		return true
+	case EnrollmentRequestStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnrollmentTokenStatus.
+const (
+	EnrollmentTokenStatusActive  EnrollmentTokenStatus = "active"
+	EnrollmentTokenStatusExpired EnrollmentTokenStatus = "expired"
+	EnrollmentTokenStatusRevoked EnrollmentTokenStatus = "revoked"
+	EnrollmentTokenStatusUsedUp  EnrollmentTokenStatus = "used_up"
+)
+
+// Valid indicates whether the value is a known member of the EnrollmentTokenStatus enum.
+func (e EnrollmentTokenStatus) Valid() bool {
+	switch e {
+	case EnrollmentTokenStatusActive:
+		return true
+	case EnrollmentTokenStatusExpired:
+		return true
+	case EnrollmentTokenStatusRevoked:
+		return true
+	case EnrollmentTokenStatusUsedUp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorFault.
 const (
 	FaultClient   ErrorFault = "client"
@@ -571,10 +616,12 @@ func (e ErrorFault) Valid() bool {
 const (
 	ErrorCodeAuthCsrfRejected          ErrorCode = "auth.csrf_rejected"
 	ErrorCodeAuthInvalidCredentials    ErrorCode = "auth.invalid_credentials"
+	ErrorCodeAuthInvalidHandoff        ErrorCode = "auth.invalid_handoff"
 	ErrorCodeAuthInvalidToken          ErrorCode = "auth.invalid_token"
 	ErrorCodeAuthMfaInvalid            ErrorCode = "auth.mfa_invalid"
 	ErrorCodeAuthMfaRequired           ErrorCode = "auth.mfa_required"
 	ErrorCodeAuthRequired              ErrorCode = "auth.required"
+	ErrorCodeAuthSsoRequired           ErrorCode = "auth.sso_required"
 	ErrorCodeAuthzPermissionDenied     ErrorCode = "authz.permission_denied"
 	ErrorCodeDiscoveryRangeTooLarge    ErrorCode = "discovery.range_too_large"
 	ErrorCodeHostBusy                  ErrorCode = "host.busy"
@@ -594,6 +641,7 @@ const (
 	ErrorCodeRouteNotFound             ErrorCode = "route.not_found"
 	ErrorCodeScanInProgress            ErrorCode = "scan.in_progress"
 	ErrorCodeServiceUnavailable        ErrorCode = "service.unavailable"
+	ErrorCodeSsoProviderUnreachable    ErrorCode = "sso.provider_unreachable"
 	ErrorCodeUserLastAdmin             ErrorCode = "user.last_admin"
 	ErrorCodeUserSelfLockout           ErrorCode = "user.self_lockout"
 	ErrorCodeValidationFailed          ErrorCode = "validation_failed"
@@ -606,6 +654,8 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeAuthInvalidCredentials:
 		return true
+	case ErrorCodeAuthInvalidHandoff:
+		return true
 	case ErrorCodeAuthInvalidToken:
 		return true
 	case ErrorCodeAuthMfaInvalid:
@@ -613,6 +663,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeAuthMfaRequired:
 		return true
 	case ErrorCodeAuthRequired:
+		return true
+	case ErrorCodeAuthSsoRequired:
 		return true
 	case ErrorCodeAuthzPermissionDenied:
 		return true
@@ -651,6 +703,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeScanInProgress:
 		return true
 	case ErrorCodeServiceUnavailable:
+		return true
+	case ErrorCodeSsoProviderUnreachable:
 		return true
 	case ErrorCodeUserLastAdmin:
 		return true
@@ -1404,6 +1458,7 @@ func (e SSHCAKeyStatus) Valid() bool {
 // Defines values for ScanTrigger.
 const (
 	ScanTriggerBatch       ScanTrigger = "batch"
+	ScanTriggerEnrollment  ScanTrigger = "enrollment"
 	ScanTriggerManual      ScanTrigger = "manual"
 	ScanTriggerRemediation ScanTrigger = "remediation"
 	ScanTriggerScheduled   ScanTrigger = "scheduled"
@@ -1413,6 +1468,8 @@ const (
 func (e ScanTrigger) Valid() bool {
 	switch e {
 	case ScanTriggerBatch:
+		return true
+	case ScanTriggerEnrollment:
 		return true
 	case ScanTriggerManual:
 		return true
@@ -2654,6 +2711,173 @@ type DiscoveryScanStatus string
 // DiscoverySweepResponse defines model for DiscoverySweepResponse.
 type DiscoverySweepResponse struct {
 	Enqueued int `json:"enqueued"`
+}
+
+// Enrollment defines model for Enrollment.
+type Enrollment struct {
+	Address       string              `json:"address"`
+	CertificateId *openapi_types.UUID `json:"certificate_id,omitempty"`
+
+	// ClientAddress The address the request came from.
+	ClientAddress string     `json:"client_address"`
+	CreatedAt     time.Time  `json:"created_at"`
+	DecidedAt     *time.Time `json:"decided_at,omitempty"`
+	DecidedBy     *string    `json:"decided_by,omitempty"`
+	DenyReason    *string    `json:"deny_reason,omitempty"`
+
+	// Facts What the enrollment script reports about the host.
+	Facts EnrollmentFacts `json:"facts"`
+
+	// HostId The host created on approval.
+	HostId             *openapi_types.UUID `json:"host_id,omitempty"`
+	HostKeyFingerprint string              `json:"host_key_fingerprint"`
+	HostKeyType        string              `json:"host_key_type"`
+	Hostname           string              `json:"hostname"`
+	Id                 openapi_types.UUID  `json:"id"`
+
+	// InstalledAt When the host reported its certificate installed (its first scan is queued then).
+	InstalledAt *time.Time              `json:"installed_at,omitempty"`
+	Port        int                     `json:"port"`
+	Status      EnrollmentRequestStatus `json:"status"`
+	TokenId     openapi_types.UUID      `json:"token_id"`
+	TokenName   string                  `json:"token_name"`
+}
+
+// EnrollmentDenyRequest defines model for EnrollmentDenyRequest.
+type EnrollmentDenyRequest struct {
+	Reason string `json:"reason"`
+}
+
+// EnrollmentFacts What the enrollment script reports about the host.
+type EnrollmentFacts struct {
+	// Addresses The host's IP addresses.
+	Addresses *[]string `json:"addresses,omitempty"`
+
+	// Hostname The host's name (becomes the inventory host name).
+	Hostname  string  `json:"hostname"`
+	Kernel    *string `json:"kernel,omitempty"`
+	MachineId *string `json:"machine_id,omitempty"`
+
+	// OsId ID of /etc/os-release.
+	OsId *string `json:"os_id,omitempty"`
+
+	// OsPrettyName PRETTY_NAME of /etc/os-release.
+	OsPrettyName *string `json:"os_pretty_name,omitempty"`
+
+	// OsVersion VERSION_ID of /etc/os-release.
+	OsVersion *string `json:"os_version,omitempty"`
+
+	// SshAddress The address OpenWatch should reach sshd at; default the address the request came from.
+	SshAddress *string `json:"ssh_address,omitempty"`
+
+	// SshPort sshd's port (default 22).
+	SshPort *int `json:"ssh_port,omitempty"`
+}
+
+// EnrollmentList defines model for EnrollmentList.
+type EnrollmentList struct {
+	Enrollments []Enrollment `json:"enrollments"`
+	NextCursor  *string      `json:"next_cursor,omitempty"`
+}
+
+// EnrollmentRequestStatus defines model for EnrollmentRequestStatus.
+type EnrollmentRequestStatus string
+
+// EnrollmentStatus defines model for EnrollmentStatus.
+type EnrollmentStatus struct {
+	// HostCertificate When approved, the signed host certificate (install as `HostCertificate`).
+	HostCertificate *string `json:"host_certificate,omitempty"`
+
+	// Reason When denied, why.
+	Reason *string                 `json:"reason,omitempty"`
+	Status EnrollmentRequestStatus `json:"status"`
+}
+
+// EnrollmentSubmitRequest defines model for EnrollmentSubmitRequest.
+type EnrollmentSubmitRequest struct {
+	// Facts What the enrollment script reports about the host.
+	Facts EnrollmentFacts `json:"facts"`
+
+	// HostKey The host public key in authorized_keys format (`ssh-ed25519 AAAA…` or ECDSA).
+	HostKey string `json:"host_key"`
+	Token   string `json:"token"`
+}
+
+// EnrollmentSubmitted defines model for EnrollmentSubmitted.
+type EnrollmentSubmitted struct {
+	Id openapi_types.UUID `json:"id"`
+
+	// PollSecret Read the request's status with `GET /enroll/status/{poll_secret}`; shown once.
+	PollSecret string                  `json:"poll_secret"`
+	Status     EnrollmentRequestStatus `json:"status"`
+}
+
+// EnrollmentToken defines model for EnrollmentToken.
+type EnrollmentToken struct {
+	AutoApprove bool                `json:"auto_approve"`
+	CreatedAt   time.Time           `json:"created_at"`
+	CreatedBy   string              `json:"created_by"`
+	Environment string              `json:"environment"`
+	ExpiresAt   time.Time           `json:"expires_at"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	Id          openapi_types.UUID  `json:"id"`
+	MaxUses     int                 `json:"max_uses"`
+	Name        string              `json:"name"`
+	RevokedAt   *time.Time          `json:"revoked_at,omitempty"`
+
+	// Status active, expired, used_up or revoked.
+	Status EnrollmentTokenStatus `json:"status"`
+	Tags   []string              `json:"tags"`
+
+	// TokenPrefix The first characters of the secret.
+	TokenPrefix string `json:"token_prefix"`
+	Username    string `json:"username"`
+	Uses        int    `json:"uses"`
+}
+
+// EnrollmentTokenStatus active, expired, used_up or revoked.
+type EnrollmentTokenStatus string
+
+// EnrollmentTokenCreateRequest defines model for EnrollmentTokenCreateRequest.
+type EnrollmentTokenCreateRequest struct {
+	// AutoApprove Approve its requests at once instead of queueing them.
+	AutoApprove *bool   `json:"auto_approve,omitempty"`
+	Environment *string `json:"environment,omitempty"`
+
+	// ExpiresAt When it stops working (default in 24 hours; at most 90 days ahead).
+	ExpiresAt *time.Time          `json:"expires_at,omitempty"`
+	GroupId   *openapi_types.UUID `json:"group_id,omitempty"`
+
+	// MaxUses How many hosts it may enroll (default 1).
+	MaxUses *int      `json:"max_uses,omitempty"`
+	Name    string    `json:"name"`
+	Tags    *[]string `json:"tags,omitempty"`
+
+	// Username The scan account the script creates (default `openwatch`).
+	Username *string `json:"username,omitempty"`
+}
+
+// EnrollmentTokenCreated defines model for EnrollmentTokenCreated.
+type EnrollmentTokenCreated struct {
+	// CaCertificate The PEM certificate authority the server's TLS certificate chains to, when it
+	// is not publicly trusted: save it as `openwatch-ca.crt` beside the command.
+	CaCertificate *string `json:"ca_certificate,omitempty"`
+
+	// Command The ready command line to run on a host.
+	Command string `json:"command"`
+
+	// ScriptUrl Where hosts fetch the enrollment script with this token.
+	ScriptUrl string `json:"script_url"`
+
+	// Secret The token itself; shown only in this answer.
+	Secret string          `json:"secret"`
+	Token  EnrollmentToken `json:"token"`
+}
+
+// EnrollmentTokenList defines model for EnrollmentTokenList.
+type EnrollmentTokenList struct {
+	NextCursor *string           `json:"next_cursor,omitempty"`
+	Tokens     []EnrollmentToken `json:"tokens"`
 }
 
 // Error defines model for Error.
@@ -4103,6 +4327,124 @@ type SSHConfigResponse struct {
 	Defaults SSHConfig `json:"defaults"`
 }
 
+// SSODiscoverRequest defines model for SSODiscoverRequest.
+type SSODiscoverRequest struct {
+	Issuer string `json:"issuer"`
+}
+
+// SSODiscovery defines model for SSODiscovery.
+type SSODiscovery struct {
+	AuthorizationEndpoint         string   `json:"authorization_endpoint"`
+	ClaimsSupported               []string `json:"claims_supported"`
+	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported"`
+	Issuer                        string   `json:"issuer"`
+	JwksUri                       string   `json:"jwks_uri"`
+	ScopesSupported               []string `json:"scopes_supported"`
+	TokenEndpoint                 string   `json:"token_endpoint"`
+	UserinfoEndpoint              *string  `json:"userinfo_endpoint,omitempty"`
+}
+
+// SSOEnabledProvider defines model for SSOEnabledProvider.
+type SSOEnabledProvider struct {
+	Id openapi_types.UUID `json:"id"`
+
+	// LoginPath Where the sign-in button sends the browser.
+	LoginPath string `json:"login_path"`
+	Name      string `json:"name"`
+}
+
+// SSOEnabledProviderList defines model for SSOEnabledProviderList.
+type SSOEnabledProviderList struct {
+	Providers []SSOEnabledProvider `json:"providers"`
+}
+
+// SSOHandoffRequest defines model for SSOHandoffRequest.
+type SSOHandoffRequest struct {
+	HandoffCode string `json:"handoff_code"`
+}
+
+// SSOProvider defines model for SSOProvider.
+type SSOProvider struct {
+	// CallbackPath The redirect URI to register at the provider, relative to the server's public URL.
+	CallbackPath string `json:"callback_path"`
+	ClientId     string `json:"client_id"`
+
+	// ClientSecret Always the mask `********` when a secret is set; the secret itself is never returned.
+	ClientSecret    *string            `json:"client_secret,omitempty"`
+	ClientSecretSet bool               `json:"client_secret_set"`
+	CreatedAt       time.Time          `json:"created_at"`
+	DefaultRole     *string            `json:"default_role,omitempty"`
+	Enabled         bool               `json:"enabled"`
+	GroupsClaim     string             `json:"groups_claim"`
+	Id              openapi_types.UUID `json:"id"`
+	Issuer          string             `json:"issuer"`
+	Name            string             `json:"name"`
+	RoleMappings    []SSORoleMapping   `json:"role_mappings"`
+	Scopes          []string           `json:"scopes"`
+	SsoOnly         bool               `json:"sso_only"`
+	UpdatedAt       time.Time          `json:"updated_at"`
+}
+
+// SSOProviderInput defines model for SSOProviderInput.
+type SSOProviderInput struct {
+	ClientId string `json:"client_id"`
+
+	// ClientSecret Write-only. Omitted on update, the stored secret is kept; empty, there is none (a public client).
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// DefaultRole The role of users no mapping matches; absent or null, such users are refused.
+	DefaultRole *string `json:"default_role,omitempty"`
+
+	// Enabled Whether the provider is offered on the sign-in page and accepts sign-ins (default true).
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// GroupsClaim The ID token claim holding the user's groups (default `groups`).
+	GroupsClaim *string `json:"groups_claim,omitempty"`
+
+	// Issuer The issuer URL (`https`; `http` only on a loopback address).
+	Issuer string `json:"issuer"`
+
+	// Name The display name, on the sign-in button.
+	Name string `json:"name"`
+
+	// RoleMappings In order; the first mapping whose group the user is in gives the user's role.
+	RoleMappings *[]SSORoleMapping `json:"role_mappings,omitempty"`
+
+	// Scopes Requested scopes; must include `openid`. Default `openid profile email`.
+	Scopes *[]string `json:"scopes,omitempty"`
+
+	// SsoOnly When true, users linked to this provider cannot sign in with a password, except admins (break-glass). Default false.
+	SsoOnly *bool `json:"sso_only,omitempty"`
+}
+
+// SSOProviderList defines model for SSOProviderList.
+type SSOProviderList struct {
+	NextCursor *string       `json:"next_cursor,omitempty"`
+	Providers  []SSOProvider `json:"providers"`
+}
+
+// SSORoleMapping defines model for SSORoleMapping.
+type SSORoleMapping struct {
+	// Group A value of the groups claim.
+	Group string `json:"group"`
+
+	// Role The role (built-in or custom) a member of the group gets.
+	Role string `json:"role"`
+}
+
+// SSOTestCheck defines model for SSOTestCheck.
+type SSOTestCheck struct {
+	Detail string `json:"detail"`
+	Name   string `json:"name"`
+	Ok     bool   `json:"ok"`
+}
+
+// SSOTestResult defines model for SSOTestResult.
+type SSOTestResult struct {
+	Checks []SSOTestCheck `json:"checks"`
+	Ok     bool           `json:"ok"`
+}
+
 // Scan defines model for Scan.
 type Scan struct {
 	BatchId *openapi_types.UUID `json:"batch_id,omitempty"`
@@ -4583,6 +4925,27 @@ type ListActivityParams struct {
 // ListActivityParamsSource defines parameters for ListActivity.
 type ListActivityParamsSource string
 
+// ListEnrollmentTokensParams defines parameters for ListEnrollmentTokens.
+type ListEnrollmentTokensParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListEnrollmentsParams defines parameters for ListEnrollments.
+type ListEnrollmentsParams struct {
+	// Status Only requests of this status.
+	Status *EnrollmentRequestStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListAlertsParams defines parameters for ListAlerts.
 type ListAlertsParams struct {
 	State    *AlertState         `form:"state,omitempty" json:"state,omitempty"`
@@ -4643,6 +5006,15 @@ type ExportAuditEventsParamsActorType string
 
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
+
+// CompleteSSOLoginParams defines parameters for CompleteSSOLogin.
+type CompleteSSOLoginParams struct {
+	Code             *string `form:"code,omitempty" json:"code,omitempty"`
+	State            *string `form:"state,omitempty" json:"state,omitempty"`
+	Error            *string `form:"error,omitempty" json:"error,omitempty"`
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+	OpenwatchSso     *string `form:"openwatch_sso,omitempty" json:"openwatch_sso,omitempty"`
+}
 
 // ListCertificatesParams defines parameters for ListCertificates.
 type ListCertificatesParams struct {
@@ -4712,6 +5084,12 @@ type StartCIDRDiscoveryParams struct {
 type RegisterDiscoveredHostParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// GetEnrollScriptParams defines parameters for GetEnrollScript.
+type GetEnrollScriptParams struct {
+	// Token The enrollment token.
+	Token string `form:"token" json:"token"`
 }
 
 // StreamEventsParams defines parameters for StreamEvents.
@@ -5161,6 +5539,15 @@ type CreateServiceAccountParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSSOProvidersParams defines parameters for ListSSOProviders.
+type ListSSOProvidersParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // RunDiscoverySweepParams defines parameters for RunDiscoverySweep.
 type RunDiscoverySweepParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -5187,6 +5574,12 @@ type CreateUserParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateEnrollmentTokenJSONRequestBody defines body for CreateEnrollmentToken for application/json ContentType.
+type CreateEnrollmentTokenJSONRequestBody = EnrollmentTokenCreateRequest
+
+// DenyEnrollmentJSONRequestBody defines body for DenyEnrollment for application/json ContentType.
+type DenyEnrollmentJSONRequestBody = EnrollmentDenyRequest
 
 // InstallLicenseJSONRequestBody defines body for InstallLicense for application/json ContentType.
 type InstallLicenseJSONRequestBody = LicenseVerifyRequest
@@ -5218,6 +5611,9 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
 
+// ExchangeSSOHandoffJSONRequestBody defines body for ExchangeSSOHandoff for application/json ContentType.
+type ExchangeSSOHandoffJSONRequestBody = SSOHandoffRequest
+
 // RenewHostCertificateJSONRequestBody defines body for RenewHostCertificate for application/json ContentType.
 type RenewHostCertificateJSONRequestBody = HostCertificateRenewRequest
 
@@ -5241,6 +5637,9 @@ type StartCIDRDiscoveryJSONRequestBody = CIDRDiscoveryRequest
 
 // RegisterDiscoveredHostJSONRequestBody defines body for RegisterDiscoveredHost for application/json ContentType.
 type RegisterDiscoveredHostJSONRequestBody = DiscoveredHostRegisterRequest
+
+// SubmitEnrollmentJSONRequestBody defines body for SubmitEnrollment for application/json ContentType.
+type SubmitEnrollmentJSONRequestBody = EnrollmentSubmitRequest
 
 // ApproveExceptionJSONRequestBody defines body for ApproveException for application/json ContentType.
 type ApproveExceptionJSONRequestBody = ExceptionDecision
@@ -5368,6 +5767,15 @@ type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 // RotateSSHCAJSONRequestBody defines body for RotateSSHCA for application/json ContentType.
 type RotateSSHCAJSONRequestBody = SSHCARotateRequest
 
+// CreateSSOProviderJSONRequestBody defines body for CreateSSOProvider for application/json ContentType.
+type CreateSSOProviderJSONRequestBody = SSOProviderInput
+
+// UpdateSSOProviderJSONRequestBody defines body for UpdateSSOProvider for application/json ContentType.
+type UpdateSSOProviderJSONRequestBody = SSOProviderInput
+
+// DiscoverSSOProviderJSONRequestBody defines body for DiscoverSSOProvider for application/json ContentType.
+type DiscoverSSOProviderJSONRequestBody = SSODiscoverRequest
+
 // PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
 type PutAlertsConfigJSONRequestBody = AlertsConfig
 
@@ -5424,6 +5832,24 @@ type ServerInterface interface {
 	// ListActivity Unified recent-activity feed.
 	// (GET /activity)
 	ListActivity(ctx echo.Context, params ListActivityParams) error
+	// ListEnrollmentTokens Enrollment tokens, newest first.
+	// (GET /admin/enrollment-tokens)
+	ListEnrollmentTokens(ctx echo.Context, params ListEnrollmentTokensParams) error
+	// CreateEnrollmentToken Create an enrollment token.
+	// (POST /admin/enrollment-tokens)
+	CreateEnrollmentToken(ctx echo.Context) error
+	// RevokeEnrollmentToken Revoke an enrollment token.
+	// (DELETE /admin/enrollment-tokens/{id})
+	RevokeEnrollmentToken(ctx echo.Context, id ID) error
+	// ListEnrollments Enrollment requests, newest first.
+	// (GET /admin/enrollments)
+	ListEnrollments(ctx echo.Context, params ListEnrollmentsParams) error
+	// ApproveEnrollment Approve an enrollment request.
+	// (POST /admin/enrollments/{id}:approve)
+	ApproveEnrollment(ctx echo.Context, id ID) error
+	// DenyEnrollment Deny an enrollment request.
+	// (POST /admin/enrollments/{id}:deny)
+	DenyEnrollment(ctx echo.Context, id ID) error
 	// InstallLicense Install a license JWT.
 	// (PUT /admin/license)
 	InstallLicense(ctx echo.Context) error
@@ -5490,6 +5916,15 @@ type ServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx echo.Context) error
+	// ExchangeSSOHandoff Exchange a single-use handoff code for tokens.
+	// (POST /auth/sso/handoff)
+	ExchangeSSOHandoff(ctx echo.Context) error
+	// CompleteSSOLogin The redirect URI of a provider (browser redirect).
+	// (GET /auth/sso/{id}/callback)
+	CompleteSSOLogin(ctx echo.Context, id ID, params CompleteSSOLoginParams) error
+	// StartSSOLogin Start a sign-in through a provider (browser redirect).
+	// (GET /auth/sso/{id}/login)
+	StartSSOLogin(ctx echo.Context, id ID) error
 	// ListCertificates Host certificates of every host, newest first.
 	// (GET /certificates)
 	ListCertificates(ctx echo.Context, params ListCertificatesParams) error
@@ -5535,6 +5970,18 @@ type ServerInterface interface {
 	// RegisterDiscoveredHost Add a found SSH server to the inventory.
 	// (POST /discovery/{scan_id}/hosts/{address}:register)
 	RegisterDiscoveredHost(ctx echo.Context, scanId ScanID, address string, params RegisterDiscoveredHostParams) error
+	// SubmitEnrollment A host asks to be enrolled.
+	// (POST /enroll)
+	SubmitEnrollment(ctx echo.Context) error
+	// GetEnrollScript The enrollment script for a host, with the server's address and the token in it.
+	// (GET /enroll.sh)
+	GetEnrollScript(ctx echo.Context, params GetEnrollScriptParams) error
+	// GetEnrollmentStatus The status of one enrollment request, read with its poll secret.
+	// (GET /enroll/status/{token})
+	GetEnrollmentStatus(ctx echo.Context, token string) error
+	// ConfirmEnrollment The host reports its host certificate installed.
+	// (POST /enroll/status/{token}:installed)
+	ConfirmEnrollment(ctx echo.Context, token string) error
 	// StreamEvents Live events as Server-Sent Events.
 	// (GET /events)
 	StreamEvents(ctx echo.Context, params StreamEventsParams) error
@@ -5892,6 +6339,9 @@ type ServerInterface interface {
 	// DeleteServiceAccount Disable a service account and revoke its tokens.
 	// (DELETE /service-accounts/{id})
 	DeleteServiceAccount(ctx echo.Context, id ID) error
+	// GetServiceAccount Get a service account (disabled ones too).
+	// (GET /service-accounts/{id})
+	GetServiceAccount(ctx echo.Context, id ID) error
 	// UpdateServiceAccount Update a service account.
 	// (PUT /service-accounts/{id})
 	UpdateServiceAccount(ctx echo.Context, id ID) error
@@ -5919,6 +6369,30 @@ type ServerInterface interface {
 	// RotateSSHCA Rotate a CA's key.
 	// (POST /ssh-ca/{kind}:rotate)
 	RotateSSHCA(ctx echo.Context, kind string) error
+	// ListSSOProviders List the single sign-on providers.
+	// (GET /sso/providers)
+	ListSSOProviders(ctx echo.Context, params ListSSOProvidersParams) error
+	// CreateSSOProvider Add an OpenID Connect provider.
+	// (POST /sso/providers)
+	CreateSSOProvider(ctx echo.Context) error
+	// ListEnabledSSOProviders The enabled providers, for the sign-in page.
+	// (GET /sso/providers/enabled)
+	ListEnabledSSOProviders(ctx echo.Context) error
+	// DeleteSSOProvider Delete a provider.
+	// (DELETE /sso/providers/{id})
+	DeleteSSOProvider(ctx echo.Context, id ID) error
+	// GetSSOProvider Read a provider.
+	// (GET /sso/providers/{id})
+	GetSSOProvider(ctx echo.Context, id ID) error
+	// UpdateSSOProvider Replace a provider's settings.
+	// (PUT /sso/providers/{id})
+	UpdateSSOProvider(ctx echo.Context, id ID) error
+	// TestSSOProvider Test the connection to a provider.
+	// (POST /sso/providers/{id}:test)
+	TestSSOProvider(ctx echo.Context, id ID) error
+	// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
+	// (POST /sso/providers:discover)
+	DiscoverSSOProvider(ctx echo.Context) error
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx echo.Context) error
@@ -6091,6 +6565,120 @@ func (w *ServerInterfaceWrapper) ListActivity(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListActivity(ctx, params)
+	return err
+}
+
+// ListEnrollmentTokens converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEnrollmentTokens(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEnrollmentTokensParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEnrollmentTokens(ctx, params)
+	return err
+}
+
+// CreateEnrollmentToken converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateEnrollmentToken(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateEnrollmentToken(ctx)
+	return err
+}
+
+// RevokeEnrollmentToken converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeEnrollmentToken(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeEnrollmentToken(ctx, id)
+	return err
+}
+
+// ListEnrollments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEnrollments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEnrollmentsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEnrollments(ctx, params)
+	return err
+}
+
+// ApproveEnrollment converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveEnrollment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveEnrollment(ctx, id)
+	return err
+}
+
+// DenyEnrollment converts echo context to params.
+func (w *ServerInterfaceWrapper) DenyEnrollment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DenyEnrollment(ctx, id)
 	return err
 }
 
@@ -6508,6 +7096,88 @@ func (w *ServerInterfaceWrapper) RefreshToken(ctx echo.Context) error {
 	return err
 }
 
+// ExchangeSSOHandoff converts echo context to params.
+func (w *ServerInterfaceWrapper) ExchangeSSOHandoff(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExchangeSSOHandoff(ctx)
+	return err
+}
+
+// CompleteSSOLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) CompleteSSOLogin(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CompleteSSOLoginParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	if cookie, err := ctx.Cookie("openwatch_sso"); err == nil {
+
+		var value string
+		err = runtime.BindStyledParameterWithOptions("simple", "openwatch_sso", cookie.Value, &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationCookie, Explode: true, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter openwatch_sso: %s", err))
+		}
+		params.OpenwatchSso = &value
+
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompleteSSOLogin(ctx, id, params)
+	return err
+}
+
+// StartSSOLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) StartSSOLogin(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartSSOLogin(ctx, id)
+	return err
+}
+
 // ListCertificates converts echo context to params.
 func (w *ServerInterfaceWrapper) ListCertificates(ctx echo.Context) error {
 	var err error
@@ -6895,6 +7565,65 @@ func (w *ServerInterfaceWrapper) RegisterDiscoveredHost(ctx echo.Context) error 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RegisterDiscoveredHost(ctx, scanId, address, params)
+	return err
+}
+
+// SubmitEnrollment converts echo context to params.
+func (w *ServerInterfaceWrapper) SubmitEnrollment(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubmitEnrollment(ctx)
+	return err
+}
+
+// GetEnrollScript converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEnrollScript(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetEnrollScriptParams
+	// ------------- Required query parameter "token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "token", ctx.QueryParams(), &params.Token, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEnrollScript(ctx, params)
+	return err
+}
+
+// GetEnrollmentStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEnrollmentStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEnrollmentStatus(ctx, token)
+	return err
+}
+
+// ConfirmEnrollment converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmEnrollment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmEnrollment(ctx, token)
 	return err
 }
 
@@ -9687,6 +10416,22 @@ func (w *ServerInterfaceWrapper) DeleteServiceAccount(ctx echo.Context) error {
 	return err
 }
 
+// GetServiceAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetServiceAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetServiceAccount(ctx, id)
+	return err
+}
+
 // UpdateServiceAccount converts echo context to params.
 func (w *ServerInterfaceWrapper) UpdateServiceAccount(ctx echo.Context) error {
 	var err error
@@ -9823,6 +10568,122 @@ func (w *ServerInterfaceWrapper) RotateSSHCA(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RotateSSHCA(ctx, kind)
+	return err
+}
+
+// ListSSOProviders converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSSOProviders(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSSOProvidersParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSSOProviders(ctx, params)
+	return err
+}
+
+// CreateSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSSOProvider(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSSOProvider(ctx)
+	return err
+}
+
+// ListEnabledSSOProviders converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEnabledSSOProviders(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEnabledSSOProviders(ctx)
+	return err
+}
+
+// DeleteSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteSSOProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteSSOProvider(ctx, id)
+	return err
+}
+
+// GetSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSSOProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSSOProvider(ctx, id)
+	return err
+}
+
+// UpdateSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateSSOProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateSSOProvider(ctx, id)
+	return err
+}
+
+// TestSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) TestSSOProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestSSOProvider(ctx, id)
+	return err
+}
+
+// DiscoverSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) DiscoverSSOProvider(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DiscoverSSOProvider(ctx)
 	return err
 }
 
@@ -10333,6 +11194,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.GET(options.BaseURL+"/activity", wrapper.ListActivity, options.OperationMiddlewares["listActivity"]...)
+	router.GET(options.BaseURL+"/admin/enrollment-tokens", wrapper.ListEnrollmentTokens, options.OperationMiddlewares["listEnrollmentTokens"]...)
+	router.POST(options.BaseURL+"/admin/enrollment-tokens", wrapper.CreateEnrollmentToken, options.OperationMiddlewares["createEnrollmentToken"]...)
+	router.DELETE(options.BaseURL+"/admin/enrollment-tokens/:id", wrapper.RevokeEnrollmentToken, options.OperationMiddlewares["revokeEnrollmentToken"]...)
+	router.GET(options.BaseURL+"/admin/enrollments", wrapper.ListEnrollments, options.OperationMiddlewares["listEnrollments"]...)
+	router.POST(options.BaseURL+"/admin/enrollments/:id\\:approve", wrapper.ApproveEnrollment, options.OperationMiddlewares["approveEnrollment"]...)
+	router.POST(options.BaseURL+"/admin/enrollments/:id\\:deny", wrapper.DenyEnrollment, options.OperationMiddlewares["denyEnrollment"]...)
 	router.PUT(options.BaseURL+"/admin/license", wrapper.InstallLicense, options.OperationMiddlewares["installLicense"]...)
 	router.POST(options.BaseURL+"/admin/license\\:verify", wrapper.VerifyLicense, options.OperationMiddlewares["verifyLicense"]...)
 	router.GET(options.BaseURL+"/alerts", wrapper.ListAlerts, options.OperationMiddlewares["listAlerts"]...)
@@ -10355,6 +11222,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/password\\:change", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
+	router.POST(options.BaseURL+"/auth/sso/handoff", wrapper.ExchangeSSOHandoff, options.OperationMiddlewares["exchangeSSOHandoff"]...)
+	router.GET(options.BaseURL+"/auth/sso/:id/callback", wrapper.CompleteSSOLogin, options.OperationMiddlewares["completeSSOLogin"]...)
+	router.GET(options.BaseURL+"/auth/sso/:id/login", wrapper.StartSSOLogin, options.OperationMiddlewares["startSSOLogin"]...)
 	router.GET(options.BaseURL+"/certificates", wrapper.ListCertificates, options.OperationMiddlewares["listCertificates"]...)
 	router.POST(options.BaseURL+"/certificates/:id\\:renew", wrapper.RenewHostCertificate, options.OperationMiddlewares["renewHostCertificate"]...)
 	router.POST(options.BaseURL+"/certificates/:id\\:revoke", wrapper.RevokeHostCertificate, options.OperationMiddlewares["revokeHostCertificate"]...)
@@ -10370,6 +11240,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/discovery/cidr", wrapper.StartCIDRDiscovery, options.OperationMiddlewares["startCIDRDiscovery"]...)
 	router.GET(options.BaseURL+"/discovery/:scan_id", wrapper.GetCIDRDiscovery, options.OperationMiddlewares["getCIDRDiscovery"]...)
 	router.POST(options.BaseURL+"/discovery/:scan_id/hosts/:address\\:register", wrapper.RegisterDiscoveredHost, options.OperationMiddlewares["registerDiscoveredHost"]...)
+	router.POST(options.BaseURL+"/enroll", wrapper.SubmitEnrollment, options.OperationMiddlewares["submitEnrollment"]...)
+	router.GET(options.BaseURL+"/enroll.sh", wrapper.GetEnrollScript, options.OperationMiddlewares["getEnrollScript"]...)
+	router.GET(options.BaseURL+"/enroll/status/:token", wrapper.GetEnrollmentStatus, options.OperationMiddlewares["getEnrollmentStatus"]...)
+	router.POST(options.BaseURL+"/enroll/status/:token\\:installed", wrapper.ConfirmEnrollment, options.OperationMiddlewares["confirmEnrollment"]...)
 	router.GET(options.BaseURL+"/events", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.POST(options.BaseURL+"/events\\:ticket", wrapper.CreateEventTicket, options.OperationMiddlewares["createEventTicket"]...)
 	router.GET(options.BaseURL+"/exceptions/:id", wrapper.GetException, options.OperationMiddlewares["getException"]...)
@@ -10489,6 +11363,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/service-accounts", wrapper.ListServiceAccounts, options.OperationMiddlewares["listServiceAccounts"]...)
 	router.POST(options.BaseURL+"/service-accounts", wrapper.CreateServiceAccount, options.OperationMiddlewares["createServiceAccount"]...)
 	router.DELETE(options.BaseURL+"/service-accounts/:id", wrapper.DeleteServiceAccount, options.OperationMiddlewares["deleteServiceAccount"]...)
+	router.GET(options.BaseURL+"/service-accounts/:id", wrapper.GetServiceAccount, options.OperationMiddlewares["getServiceAccount"]...)
 	router.PUT(options.BaseURL+"/service-accounts/:id", wrapper.UpdateServiceAccount, options.OperationMiddlewares["updateServiceAccount"]...)
 	router.GET(options.BaseURL+"/service-accounts/:id/tokens", wrapper.ListServiceAccountTokens, options.OperationMiddlewares["listServiceAccountTokens"]...)
 	router.POST(options.BaseURL+"/service-accounts/:id/tokens", wrapper.CreateServiceAccountToken, options.OperationMiddlewares["createServiceAccountToken"]...)
@@ -10498,6 +11373,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/ssh-ca/krl", wrapper.GetSSHKRL, options.OperationMiddlewares["getSSHKRL"]...)
 	router.GET(options.BaseURL+"/ssh-ca/user", wrapper.GetSSHUserCA, options.OperationMiddlewares["getSSHUserCA"]...)
 	router.POST(options.BaseURL+"/ssh-ca/:kind\\:rotate", wrapper.RotateSSHCA, options.OperationMiddlewares["rotateSSHCA"]...)
+	router.GET(options.BaseURL+"/sso/providers", wrapper.ListSSOProviders, options.OperationMiddlewares["listSSOProviders"]...)
+	router.POST(options.BaseURL+"/sso/providers", wrapper.CreateSSOProvider, options.OperationMiddlewares["createSSOProvider"]...)
+	router.GET(options.BaseURL+"/sso/providers/enabled", wrapper.ListEnabledSSOProviders, options.OperationMiddlewares["listEnabledSSOProviders"]...)
+	router.DELETE(options.BaseURL+"/sso/providers/:id", wrapper.DeleteSSOProvider, options.OperationMiddlewares["deleteSSOProvider"]...)
+	router.GET(options.BaseURL+"/sso/providers/:id", wrapper.GetSSOProvider, options.OperationMiddlewares["getSSOProvider"]...)
+	router.PUT(options.BaseURL+"/sso/providers/:id", wrapper.UpdateSSOProvider, options.OperationMiddlewares["updateSSOProvider"]...)
+	router.POST(options.BaseURL+"/sso/providers/:id\\:test", wrapper.TestSSOProvider, options.OperationMiddlewares["testSSOProvider"]...)
+	router.POST(options.BaseURL+"/sso/providers\\:discover", wrapper.DiscoverSSOProvider, options.OperationMiddlewares["discoverSSOProvider"]...)
 	router.GET(options.BaseURL+"/system/alerts/config", wrapper.GetAlertsConfig, options.OperationMiddlewares["getAlertsConfig"]...)
 	router.PUT(options.BaseURL+"/system/alerts/config", wrapper.PutAlertsConfig, options.OperationMiddlewares["putAlertsConfig"]...)
 	router.GET(options.BaseURL+"/system/changes/config", wrapper.GetChangeSettings, options.OperationMiddlewares["getChangeSettings"]...)
@@ -10634,6 +11517,571 @@ type ListActivitydefaultJSONResponse struct {
 }
 
 func (response ListActivitydefaultJSONResponse) VisitListActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokensRequestObject struct {
+	Params ListEnrollmentTokensParams
+}
+
+type ListEnrollmentTokensResponseObject interface {
+	VisitListEnrollmentTokensResponse(w http.ResponseWriter) error
+}
+
+type ListEnrollmentTokens200JSONResponse EnrollmentTokenList
+
+func (response ListEnrollmentTokens200JSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokens400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEnrollmentTokens400JSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokens401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListEnrollmentTokens401JSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokens403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEnrollmentTokens403JSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentTokensdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListEnrollmentTokensdefaultJSONResponse) VisitListEnrollmentTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentTokenRequestObject struct {
+	Body *CreateEnrollmentTokenJSONRequestBody
+}
+
+type CreateEnrollmentTokenResponseObject interface {
+	VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error
+}
+
+type CreateEnrollmentToken201JSONResponse EnrollmentTokenCreated
+
+func (response CreateEnrollmentToken201JSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateEnrollmentToken400JSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateEnrollmentToken401JSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateEnrollmentToken403JSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEnrollmentTokendefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateEnrollmentTokendefaultJSONResponse) VisitCreateEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentTokenRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type RevokeEnrollmentTokenResponseObject interface {
+	VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeEnrollmentToken204Response struct {
+}
+
+func (response RevokeEnrollmentToken204Response) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeEnrollmentToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeEnrollmentToken400JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeEnrollmentToken401JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeEnrollmentToken403JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentToken404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeEnrollmentToken404JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentToken409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RevokeEnrollmentToken409JSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeEnrollmentTokendefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RevokeEnrollmentTokendefaultJSONResponse) VisitRevokeEnrollmentTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentsRequestObject struct {
+	Params ListEnrollmentsParams
+}
+
+type ListEnrollmentsResponseObject interface {
+	VisitListEnrollmentsResponse(w http.ResponseWriter) error
+}
+
+type ListEnrollments200JSONResponse EnrollmentList
+
+func (response ListEnrollments200JSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollments400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEnrollments400JSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollments401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListEnrollments401JSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollments403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEnrollments403JSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnrollmentsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListEnrollmentsdefaultJSONResponse) VisitListEnrollmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollmentRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ApproveEnrollmentResponseObject interface {
+	VisitApproveEnrollmentResponse(w http.ResponseWriter) error
+}
+
+type ApproveEnrollment200JSONResponse Enrollment
+
+func (response ApproveEnrollment200JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ApproveEnrollment400JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ApproveEnrollment401JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ApproveEnrollment403JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ApproveEnrollment404JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollment409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ApproveEnrollment409JSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveEnrollmentdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ApproveEnrollmentdefaultJSONResponse) VisitApproveEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollmentRequestObject struct {
+	Id   ID `json:"id"`
+	Body *DenyEnrollmentJSONRequestBody
+}
+
+type DenyEnrollmentResponseObject interface {
+	VisitDenyEnrollmentResponse(w http.ResponseWriter) error
+}
+
+type DenyEnrollment200JSONResponse Enrollment
+
+func (response DenyEnrollment200JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DenyEnrollment400JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DenyEnrollment401JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DenyEnrollment403JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DenyEnrollment404JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollment409JSONResponse struct{ ConflictJSONResponse }
+
+func (response DenyEnrollment409JSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DenyEnrollmentdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DenyEnrollmentdefaultJSONResponse) VisitDenyEnrollmentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -11934,6 +13382,20 @@ func (response Login401JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
+type Login403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response Login403JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -12663,6 +14125,188 @@ type RefreshTokendefaultJSONResponse struct {
 }
 
 func (response RefreshTokendefaultJSONResponse) VisitRefreshTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeSSOHandoffRequestObject struct {
+	Body *ExchangeSSOHandoffJSONRequestBody
+}
+
+type ExchangeSSOHandoffResponseObject interface {
+	VisitExchangeSSOHandoffResponse(w http.ResponseWriter) error
+}
+
+type ExchangeSSOHandoff200ResponseHeaders struct {
+	SetCookie *string
+}
+
+type ExchangeSSOHandoff200JSONResponse struct {
+	Body    AuthLoginResponse
+	Headers ExchangeSSOHandoff200ResponseHeaders
+}
+
+func (response ExchangeSSOHandoff200JSONResponse) VisitExchangeSSOHandoffResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeSSOHandoff400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ExchangeSSOHandoff400JSONResponse) VisitExchangeSSOHandoffResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeSSOHandoffdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ExchangeSSOHandoffdefaultJSONResponse) VisitExchangeSSOHandoffResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteSSOLoginRequestObject struct {
+	Id     ID `json:"id"`
+	Params CompleteSSOLoginParams
+}
+
+type CompleteSSOLoginResponseObject interface {
+	VisitCompleteSSOLoginResponse(w http.ResponseWriter) error
+}
+
+type CompleteSSOLogin302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type CompleteSSOLogin302Response struct {
+	Headers CompleteSSOLogin302ResponseHeaders
+}
+
+func (response CompleteSSOLogin302Response) VisitCompleteSSOLoginResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type CompleteSSOLogin400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CompleteSSOLogin400JSONResponse) VisitCompleteSSOLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteSSOLogindefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CompleteSSOLogindefaultJSONResponse) VisitCompleteSSOLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSSOLoginRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type StartSSOLoginResponseObject interface {
+	VisitStartSSOLoginResponse(w http.ResponseWriter) error
+}
+
+type StartSSOLogin302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type StartSSOLogin302Response struct {
+	Headers StartSSOLogin302ResponseHeaders
+}
+
+func (response StartSSOLogin302Response) VisitStartSSOLoginResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type StartSSOLogin400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartSSOLogin400JSONResponse) VisitStartSSOLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSSOLogindefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response StartSSOLogindefaultJSONResponse) VisitStartSSOLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -14133,6 +15777,376 @@ type RegisterDiscoveredHostdefaultJSONResponse struct {
 }
 
 func (response RegisterDiscoveredHostdefaultJSONResponse) VisitRegisterDiscoveredHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollmentRequestObject struct {
+	Body *SubmitEnrollmentJSONRequestBody
+}
+
+type SubmitEnrollmentResponseObject interface {
+	VisitSubmitEnrollmentResponse(w http.ResponseWriter) error
+}
+
+type SubmitEnrollment201JSONResponse EnrollmentSubmitted
+
+func (response SubmitEnrollment201JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollment400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SubmitEnrollment400JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollment401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubmitEnrollment401JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollment409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SubmitEnrollment409JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollment429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SubmitEnrollment429JSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitEnrollmentdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response SubmitEnrollmentdefaultJSONResponse) VisitSubmitEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollScriptRequestObject struct {
+	Params GetEnrollScriptParams
+}
+
+type GetEnrollScriptResponseObject interface {
+	VisitGetEnrollScriptResponse(w http.ResponseWriter) error
+}
+
+type GetEnrollScript200TextxShellscriptResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetEnrollScript200TextxShellscriptResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/x-shellscript")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetEnrollScript400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetEnrollScript400JSONResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollScript401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetEnrollScript401JSONResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollScript429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetEnrollScript429JSONResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollScriptdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetEnrollScriptdefaultJSONResponse) VisitGetEnrollScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatusRequestObject struct {
+	Token string `json:"token"`
+}
+
+type GetEnrollmentStatusResponseObject interface {
+	VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error
+}
+
+type GetEnrollmentStatus200JSONResponse EnrollmentStatus
+
+func (response GetEnrollmentStatus200JSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatus400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetEnrollmentStatus400JSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatus404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetEnrollmentStatus404JSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatus429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetEnrollmentStatus429JSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEnrollmentStatusdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetEnrollmentStatusdefaultJSONResponse) VisitGetEnrollmentStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmEnrollmentRequestObject struct {
+	Token string `json:"token"`
+}
+
+type ConfirmEnrollmentResponseObject interface {
+	VisitConfirmEnrollmentResponse(w http.ResponseWriter) error
+}
+
+type ConfirmEnrollment200JSONResponse EnrollmentStatus
+
+func (response ConfirmEnrollment200JSONResponse) VisitConfirmEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmEnrollment400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ConfirmEnrollment400JSONResponse) VisitConfirmEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmEnrollment404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ConfirmEnrollment404JSONResponse) VisitConfirmEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmEnrollment409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ConfirmEnrollment409JSONResponse) VisitConfirmEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmEnrollment429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ConfirmEnrollment429JSONResponse) VisitConfirmEnrollmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmEnrollmentdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ConfirmEnrollmentdefaultJSONResponse) VisitConfirmEnrollmentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -15993,6 +18007,20 @@ func (response CreateGroupMaintenanceWindow404JSONResponse) VisitCreateGroupMain
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindow409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateGroupMaintenanceWindow409JSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18042,6 +20070,20 @@ func (response CreateHostMaintenanceWindow404JSONResponse) VisitCreateHostMainte
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindow409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateHostMaintenanceWindow409JSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -25589,6 +27631,101 @@ func (response DeleteServiceAccountdefaultJSONResponse) VisitDeleteServiceAccoun
 	return err
 }
 
+type GetServiceAccountRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetServiceAccountResponseObject interface {
+	VisitGetServiceAccountResponse(w http.ResponseWriter) error
+}
+
+type GetServiceAccount200JSONResponse ServiceAccount
+
+func (response GetServiceAccount200JSONResponse) VisitGetServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAccount400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetServiceAccount400JSONResponse) VisitGetServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAccount401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetServiceAccount401JSONResponse) VisitGetServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAccount403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetServiceAccount403JSONResponse) VisitGetServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAccount404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetServiceAccount404JSONResponse) VisitGetServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAccountdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetServiceAccountdefaultJSONResponse) VisitGetServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateServiceAccountRequestObject struct {
 	Id   ID `json:"id"`
 	Body *UpdateServiceAccountJSONRequestBody
@@ -26407,6 +28544,718 @@ type RotateSSHCAdefaultJSONResponse struct {
 }
 
 func (response RotateSSHCAdefaultJSONResponse) VisitRotateSSHCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProvidersRequestObject struct {
+	Params ListSSOProvidersParams
+}
+
+type ListSSOProvidersResponseObject interface {
+	VisitListSSOProvidersResponse(w http.ResponseWriter) error
+}
+
+type ListSSOProviders200JSONResponse SSOProviderList
+
+func (response ListSSOProviders200JSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProviders400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListSSOProviders400JSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProviders401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListSSOProviders401JSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProviders403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListSSOProviders403JSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProvidersdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListSSOProvidersdefaultJSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProviderRequestObject struct {
+	Body *CreateSSOProviderJSONRequestBody
+}
+
+type CreateSSOProviderResponseObject interface {
+	VisitCreateSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type CreateSSOProvider201JSONResponse SSOProvider
+
+func (response CreateSSOProvider201JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateSSOProvider400JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateSSOProvider401JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateSSOProvider403JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProvider409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateSSOProvider409JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateSSOProviderdefaultJSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnabledSSOProvidersRequestObject struct {
+}
+
+type ListEnabledSSOProvidersResponseObject interface {
+	VisitListEnabledSSOProvidersResponse(w http.ResponseWriter) error
+}
+
+type ListEnabledSSOProviders200JSONResponse SSOEnabledProviderList
+
+func (response ListEnabledSSOProviders200JSONResponse) VisitListEnabledSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnabledSSOProviders400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEnabledSSOProviders400JSONResponse) VisitListEnabledSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnabledSSOProvidersdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListEnabledSSOProvidersdefaultJSONResponse) VisitListEnabledSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProviderRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteSSOProviderResponseObject interface {
+	VisitDeleteSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type DeleteSSOProvider204Response struct {
+}
+
+func (response DeleteSSOProvider204Response) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteSSOProvider400JSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteSSOProvider401JSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteSSOProvider403JSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProvider404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteSSOProvider404JSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteSSOProviderdefaultJSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProviderRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetSSOProviderResponseObject interface {
+	VisitGetSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type GetSSOProvider200JSONResponse SSOProvider
+
+func (response GetSSOProvider200JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSSOProvider400JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSSOProvider401JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSSOProvider403JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProvider404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetSSOProvider404JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSSOProviderdefaultJSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProviderRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateSSOProviderJSONRequestBody
+}
+
+type UpdateSSOProviderResponseObject interface {
+	VisitUpdateSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type UpdateSSOProvider200JSONResponse SSOProvider
+
+func (response UpdateSSOProvider200JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateSSOProvider400JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateSSOProvider401JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateSSOProvider403JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateSSOProvider404JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateSSOProvider409JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateSSOProviderdefaultJSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProviderRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type TestSSOProviderResponseObject interface {
+	VisitTestSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type TestSSOProvider200JSONResponse SSOTestResult
+
+func (response TestSSOProvider200JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response TestSSOProvider400JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TestSSOProvider401JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response TestSSOProvider403JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProvider404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response TestSSOProvider404JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response TestSSOProviderdefaultJSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProviderRequestObject struct {
+	Body *DiscoverSSOProviderJSONRequestBody
+}
+
+type DiscoverSSOProviderResponseObject interface {
+	VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type DiscoverSSOProvider200JSONResponse SSODiscovery
+
+func (response DiscoverSSOProvider200JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DiscoverSSOProvider400JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DiscoverSSOProvider401JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DiscoverSSOProvider403JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProvider502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response DiscoverSSOProvider502JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DiscoverSSOProviderdefaultJSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -29534,6 +32383,24 @@ type StrictServerInterface interface {
 	// ListActivity Unified recent-activity feed.
 	// (GET /activity)
 	ListActivity(ctx context.Context, request ListActivityRequestObject) (ListActivityResponseObject, error)
+	// ListEnrollmentTokens Enrollment tokens, newest first.
+	// (GET /admin/enrollment-tokens)
+	ListEnrollmentTokens(ctx context.Context, request ListEnrollmentTokensRequestObject) (ListEnrollmentTokensResponseObject, error)
+	// CreateEnrollmentToken Create an enrollment token.
+	// (POST /admin/enrollment-tokens)
+	CreateEnrollmentToken(ctx context.Context, request CreateEnrollmentTokenRequestObject) (CreateEnrollmentTokenResponseObject, error)
+	// RevokeEnrollmentToken Revoke an enrollment token.
+	// (DELETE /admin/enrollment-tokens/{id})
+	RevokeEnrollmentToken(ctx context.Context, request RevokeEnrollmentTokenRequestObject) (RevokeEnrollmentTokenResponseObject, error)
+	// ListEnrollments Enrollment requests, newest first.
+	// (GET /admin/enrollments)
+	ListEnrollments(ctx context.Context, request ListEnrollmentsRequestObject) (ListEnrollmentsResponseObject, error)
+	// ApproveEnrollment Approve an enrollment request.
+	// (POST /admin/enrollments/{id}:approve)
+	ApproveEnrollment(ctx context.Context, request ApproveEnrollmentRequestObject) (ApproveEnrollmentResponseObject, error)
+	// DenyEnrollment Deny an enrollment request.
+	// (POST /admin/enrollments/{id}:deny)
+	DenyEnrollment(ctx context.Context, request DenyEnrollmentRequestObject) (DenyEnrollmentResponseObject, error)
 	// InstallLicense Install a license JWT.
 	// (PUT /admin/license)
 	InstallLicense(ctx context.Context, request InstallLicenseRequestObject) (InstallLicenseResponseObject, error)
@@ -29600,6 +32467,15 @@ type StrictServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx context.Context, request RefreshTokenRequestObject) (RefreshTokenResponseObject, error)
+	// ExchangeSSOHandoff Exchange a single-use handoff code for tokens.
+	// (POST /auth/sso/handoff)
+	ExchangeSSOHandoff(ctx context.Context, request ExchangeSSOHandoffRequestObject) (ExchangeSSOHandoffResponseObject, error)
+	// CompleteSSOLogin The redirect URI of a provider (browser redirect).
+	// (GET /auth/sso/{id}/callback)
+	CompleteSSOLogin(ctx context.Context, request CompleteSSOLoginRequestObject) (CompleteSSOLoginResponseObject, error)
+	// StartSSOLogin Start a sign-in through a provider (browser redirect).
+	// (GET /auth/sso/{id}/login)
+	StartSSOLogin(ctx context.Context, request StartSSOLoginRequestObject) (StartSSOLoginResponseObject, error)
 	// ListCertificates Host certificates of every host, newest first.
 	// (GET /certificates)
 	ListCertificates(ctx context.Context, request ListCertificatesRequestObject) (ListCertificatesResponseObject, error)
@@ -29645,6 +32521,18 @@ type StrictServerInterface interface {
 	// RegisterDiscoveredHost Add a found SSH server to the inventory.
 	// (POST /discovery/{scan_id}/hosts/{address}:register)
 	RegisterDiscoveredHost(ctx context.Context, request RegisterDiscoveredHostRequestObject) (RegisterDiscoveredHostResponseObject, error)
+	// SubmitEnrollment A host asks to be enrolled.
+	// (POST /enroll)
+	SubmitEnrollment(ctx context.Context, request SubmitEnrollmentRequestObject) (SubmitEnrollmentResponseObject, error)
+	// GetEnrollScript The enrollment script for a host, with the server's address and the token in it.
+	// (GET /enroll.sh)
+	GetEnrollScript(ctx context.Context, request GetEnrollScriptRequestObject) (GetEnrollScriptResponseObject, error)
+	// GetEnrollmentStatus The status of one enrollment request, read with its poll secret.
+	// (GET /enroll/status/{token})
+	GetEnrollmentStatus(ctx context.Context, request GetEnrollmentStatusRequestObject) (GetEnrollmentStatusResponseObject, error)
+	// ConfirmEnrollment The host reports its host certificate installed.
+	// (POST /enroll/status/{token}:installed)
+	ConfirmEnrollment(ctx context.Context, request ConfirmEnrollmentRequestObject) (ConfirmEnrollmentResponseObject, error)
 	// StreamEvents Live events as Server-Sent Events.
 	// (GET /events)
 	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
@@ -30002,6 +32890,9 @@ type StrictServerInterface interface {
 	// DeleteServiceAccount Disable a service account and revoke its tokens.
 	// (DELETE /service-accounts/{id})
 	DeleteServiceAccount(ctx context.Context, request DeleteServiceAccountRequestObject) (DeleteServiceAccountResponseObject, error)
+	// GetServiceAccount Get a service account (disabled ones too).
+	// (GET /service-accounts/{id})
+	GetServiceAccount(ctx context.Context, request GetServiceAccountRequestObject) (GetServiceAccountResponseObject, error)
 	// UpdateServiceAccount Update a service account.
 	// (PUT /service-accounts/{id})
 	UpdateServiceAccount(ctx context.Context, request UpdateServiceAccountRequestObject) (UpdateServiceAccountResponseObject, error)
@@ -30029,6 +32920,30 @@ type StrictServerInterface interface {
 	// RotateSSHCA Rotate a CA's key.
 	// (POST /ssh-ca/{kind}:rotate)
 	RotateSSHCA(ctx context.Context, request RotateSSHCARequestObject) (RotateSSHCAResponseObject, error)
+	// ListSSOProviders List the single sign-on providers.
+	// (GET /sso/providers)
+	ListSSOProviders(ctx context.Context, request ListSSOProvidersRequestObject) (ListSSOProvidersResponseObject, error)
+	// CreateSSOProvider Add an OpenID Connect provider.
+	// (POST /sso/providers)
+	CreateSSOProvider(ctx context.Context, request CreateSSOProviderRequestObject) (CreateSSOProviderResponseObject, error)
+	// ListEnabledSSOProviders The enabled providers, for the sign-in page.
+	// (GET /sso/providers/enabled)
+	ListEnabledSSOProviders(ctx context.Context, request ListEnabledSSOProvidersRequestObject) (ListEnabledSSOProvidersResponseObject, error)
+	// DeleteSSOProvider Delete a provider.
+	// (DELETE /sso/providers/{id})
+	DeleteSSOProvider(ctx context.Context, request DeleteSSOProviderRequestObject) (DeleteSSOProviderResponseObject, error)
+	// GetSSOProvider Read a provider.
+	// (GET /sso/providers/{id})
+	GetSSOProvider(ctx context.Context, request GetSSOProviderRequestObject) (GetSSOProviderResponseObject, error)
+	// UpdateSSOProvider Replace a provider's settings.
+	// (PUT /sso/providers/{id})
+	UpdateSSOProvider(ctx context.Context, request UpdateSSOProviderRequestObject) (UpdateSSOProviderResponseObject, error)
+	// TestSSOProvider Test the connection to a provider.
+	// (POST /sso/providers/{id}:test)
+	TestSSOProvider(ctx context.Context, request TestSSOProviderRequestObject) (TestSSOProviderResponseObject, error)
+	// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
+	// (POST /sso/providers:discover)
+	DiscoverSSOProvider(ctx context.Context, request DiscoverSSOProviderRequestObject) (DiscoverSSOProviderResponseObject, error)
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx context.Context, request GetAlertsConfigRequestObject) (GetAlertsConfigResponseObject, error)
@@ -30170,6 +33085,200 @@ func (sh *strictHandler) ListActivity(ctx echo.Context, params ListActivityParam
 		return err
 	} else if validResponse, ok := response.(ListActivityResponseObject); ok {
 		return validResponse.VisitListActivityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEnrollmentTokens operation middleware
+func (sh *strictHandler) ListEnrollmentTokens(ctx echo.Context, params ListEnrollmentTokensParams) error {
+	var request ListEnrollmentTokensRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEnrollmentTokens(ctx.Request().Context(), request.(ListEnrollmentTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEnrollmentTokens")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEnrollmentTokensResponseObject); ok {
+		return validResponse.VisitListEnrollmentTokensResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateEnrollmentToken operation middleware
+func (sh *strictHandler) CreateEnrollmentToken(ctx echo.Context) error {
+	var request CreateEnrollmentTokenRequestObject
+
+	var body CreateEnrollmentTokenJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateEnrollmentToken(ctx.Request().Context(), request.(CreateEnrollmentTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateEnrollmentToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateEnrollmentTokenResponseObject); ok {
+		return validResponse.VisitCreateEnrollmentTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeEnrollmentToken operation middleware
+func (sh *strictHandler) RevokeEnrollmentToken(ctx echo.Context, id ID) error {
+	var request RevokeEnrollmentTokenRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeEnrollmentToken(ctx.Request().Context(), request.(RevokeEnrollmentTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeEnrollmentToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeEnrollmentTokenResponseObject); ok {
+		return validResponse.VisitRevokeEnrollmentTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEnrollments operation middleware
+func (sh *strictHandler) ListEnrollments(ctx echo.Context, params ListEnrollmentsParams) error {
+	var request ListEnrollmentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEnrollments(ctx.Request().Context(), request.(ListEnrollmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEnrollments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEnrollmentsResponseObject); ok {
+		return validResponse.VisitListEnrollmentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveEnrollment operation middleware
+func (sh *strictHandler) ApproveEnrollment(ctx echo.Context, id ID) error {
+	var request ApproveEnrollmentRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveEnrollment(ctx.Request().Context(), request.(ApproveEnrollmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveEnrollment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveEnrollmentResponseObject); ok {
+		return validResponse.VisitApproveEnrollmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DenyEnrollment operation middleware
+func (sh *strictHandler) DenyEnrollment(ctx echo.Context, id ID) error {
+	var request DenyEnrollmentRequestObject
+
+	request.Id = id
+
+	var body DenyEnrollmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DenyEnrollment(ctx.Request().Context(), request.(DenyEnrollmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DenyEnrollment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DenyEnrollmentResponseObject); ok {
+		return validResponse.VisitDenyEnrollmentResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -30939,6 +34048,103 @@ func (sh *strictHandler) RefreshToken(ctx echo.Context) error {
 	return nil
 }
 
+// ExchangeSSOHandoff operation middleware
+func (sh *strictHandler) ExchangeSSOHandoff(ctx echo.Context) error {
+	var request ExchangeSSOHandoffRequestObject
+
+	var body ExchangeSSOHandoffJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExchangeSSOHandoff(ctx.Request().Context(), request.(ExchangeSSOHandoffRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExchangeSSOHandoff")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExchangeSSOHandoffResponseObject); ok {
+		return validResponse.VisitExchangeSSOHandoffResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CompleteSSOLogin operation middleware
+func (sh *strictHandler) CompleteSSOLogin(ctx echo.Context, id ID, params CompleteSSOLoginParams) error {
+	var request CompleteSSOLoginRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompleteSSOLogin(ctx.Request().Context(), request.(CompleteSSOLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompleteSSOLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompleteSSOLoginResponseObject); ok {
+		return validResponse.VisitCompleteSSOLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartSSOLogin operation middleware
+func (sh *strictHandler) StartSSOLogin(ctx echo.Context, id ID) error {
+	var request StartSSOLoginRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartSSOLogin(ctx.Request().Context(), request.(StartSSOLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartSSOLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartSSOLoginResponseObject); ok {
+		return validResponse.VisitStartSSOLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListCertificates operation middleware
 func (sh *strictHandler) ListCertificates(ctx echo.Context, params ListCertificatesParams) error {
 	var request ListCertificatesRequestObject
@@ -31500,6 +34706,127 @@ func (sh *strictHandler) RegisterDiscoveredHost(ctx echo.Context, scanId ScanID,
 		return err
 	} else if validResponse, ok := response.(RegisterDiscoveredHostResponseObject); ok {
 		return validResponse.VisitRegisterDiscoveredHostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SubmitEnrollment operation middleware
+func (sh *strictHandler) SubmitEnrollment(ctx echo.Context) error {
+	var request SubmitEnrollmentRequestObject
+
+	var body SubmitEnrollmentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubmitEnrollment(ctx.Request().Context(), request.(SubmitEnrollmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubmitEnrollment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubmitEnrollmentResponseObject); ok {
+		return validResponse.VisitSubmitEnrollmentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEnrollScript operation middleware
+func (sh *strictHandler) GetEnrollScript(ctx echo.Context, params GetEnrollScriptParams) error {
+	var request GetEnrollScriptRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEnrollScript(ctx.Request().Context(), request.(GetEnrollScriptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEnrollScript")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEnrollScriptResponseObject); ok {
+		return validResponse.VisitGetEnrollScriptResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEnrollmentStatus operation middleware
+func (sh *strictHandler) GetEnrollmentStatus(ctx echo.Context, token string) error {
+	var request GetEnrollmentStatusRequestObject
+
+	request.Token = token
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEnrollmentStatus(ctx.Request().Context(), request.(GetEnrollmentStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEnrollmentStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEnrollmentStatusResponseObject); ok {
+		return validResponse.VisitGetEnrollmentStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ConfirmEnrollment operation middleware
+func (sh *strictHandler) ConfirmEnrollment(ctx echo.Context, token string) error {
+	var request ConfirmEnrollmentRequestObject
+
+	request.Token = token
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmEnrollment(ctx.Request().Context(), request.(ConfirmEnrollmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmEnrollment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmEnrollmentResponseObject); ok {
+		return validResponse.VisitConfirmEnrollmentResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -35406,6 +38733,31 @@ func (sh *strictHandler) DeleteServiceAccount(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// GetServiceAccount operation middleware
+func (sh *strictHandler) GetServiceAccount(ctx echo.Context, id ID) error {
+	var request GetServiceAccountRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetServiceAccount(ctx.Request().Context(), request.(GetServiceAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetServiceAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetServiceAccountResponseObject); ok {
+		return validResponse.VisitGetServiceAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UpdateServiceAccount operation middleware
 func (sh *strictHandler) UpdateServiceAccount(ctx echo.Context, id ID) error {
 	var request UpdateServiceAccountRequestObject
@@ -35693,6 +39045,269 @@ func (sh *strictHandler) RotateSSHCA(ctx echo.Context, kind string) error {
 		return err
 	} else if validResponse, ok := response.(RotateSSHCAResponseObject); ok {
 		return validResponse.VisitRotateSSHCAResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSSOProviders operation middleware
+func (sh *strictHandler) ListSSOProviders(ctx echo.Context, params ListSSOProvidersParams) error {
+	var request ListSSOProvidersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSSOProviders(ctx.Request().Context(), request.(ListSSOProvidersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSSOProviders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSSOProvidersResponseObject); ok {
+		return validResponse.VisitListSSOProvidersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateSSOProvider operation middleware
+func (sh *strictHandler) CreateSSOProvider(ctx echo.Context) error {
+	var request CreateSSOProviderRequestObject
+
+	var body CreateSSOProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSSOProvider(ctx.Request().Context(), request.(CreateSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateSSOProviderResponseObject); ok {
+		return validResponse.VisitCreateSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEnabledSSOProviders operation middleware
+func (sh *strictHandler) ListEnabledSSOProviders(ctx echo.Context) error {
+	var request ListEnabledSSOProvidersRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEnabledSSOProviders(ctx.Request().Context(), request.(ListEnabledSSOProvidersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEnabledSSOProviders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEnabledSSOProvidersResponseObject); ok {
+		return validResponse.VisitListEnabledSSOProvidersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteSSOProvider operation middleware
+func (sh *strictHandler) DeleteSSOProvider(ctx echo.Context, id ID) error {
+	var request DeleteSSOProviderRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSSOProvider(ctx.Request().Context(), request.(DeleteSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteSSOProviderResponseObject); ok {
+		return validResponse.VisitDeleteSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSSOProvider operation middleware
+func (sh *strictHandler) GetSSOProvider(ctx echo.Context, id ID) error {
+	var request GetSSOProviderRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSSOProvider(ctx.Request().Context(), request.(GetSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSSOProviderResponseObject); ok {
+		return validResponse.VisitGetSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateSSOProvider operation middleware
+func (sh *strictHandler) UpdateSSOProvider(ctx echo.Context, id ID) error {
+	var request UpdateSSOProviderRequestObject
+
+	request.Id = id
+
+	var body UpdateSSOProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateSSOProvider(ctx.Request().Context(), request.(UpdateSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateSSOProviderResponseObject); ok {
+		return validResponse.VisitUpdateSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestSSOProvider operation middleware
+func (sh *strictHandler) TestSSOProvider(ctx echo.Context, id ID) error {
+	var request TestSSOProviderRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestSSOProvider(ctx.Request().Context(), request.(TestSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestSSOProviderResponseObject); ok {
+		return validResponse.VisitTestSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DiscoverSSOProvider operation middleware
+func (sh *strictHandler) DiscoverSSOProvider(ctx echo.Context) error {
+	var request DiscoverSSOProviderRequestObject
+
+	var body DiscoverSSOProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DiscoverSSOProvider(ctx.Request().Context(), request.(DiscoverSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DiscoverSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DiscoverSSOProviderResponseObject); ok {
+		return validResponse.VisitDiscoverSSOProviderResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -36951,788 +40566,887 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tlts2sjAK3wqW3v2sqPew5Xb7Y5LuNesZx3HGnkkmXm5nst8n7UNCJCQhTQEKALasZPJ3X8D+cy7o",
-	"3Mm+krNQBZCgBEqkuu3k7MkfuyWBYKFQKNR3/TzK5XIlBRNGjy5+Hq2ooktmmIJPz/Q3M/t/wXSu+Mpw",
-	"KUYXo2dCr5kiVBOz4GKuiTZSFoQa+1kTLrShwpDxmy+fk0ePHn12Al8xWhA5I0KuJ6NkxO1EP1ZMbUbJ",
-	"SNAlG12MqE7lbJSMdL5gS2rfO5NqSc3oYlRQw04NX7JRMjKblR2tjeJiPvrll2T0nCnDZzynhr14v+L2",
-	"+y95aZjahf0bUW4I17piBcmbx+waeFmSW1rygpgFNYTZmRhZc7tIXNmSig0p6EZ3rYC5t6f4VGrHtha0",
-	"pO/5slqOLj49f5KMllzgp4f1qrgwbM7U9rKuDDWV3ruo1mrkDCHW8FwXuPhrC0AmLDzfjxBFo2Sk2K28",
-	"gb8QIcXoXXQLKqVlBLS3C0Yywd6bNIcRGYLGyEqxWy4rTVZ0zibkGVnS0m633RcYSbgmlDw+O+uCHodt",
-	"o/crJuZmMbp48vAcEOw/P4xB/WXJmPmKL7nZhfylXOOGc8OWOiEPiZHk4dnZGRkXbEar0pCHZyddwJUw",
-	"aQibe2h08fAsaejATniQEL60Z3It1U0XATwjMz+EcDhm2V9evCUP7NkuORU5e1AP0FmzgIyWZZYQdsvU",
-	"hqiqZCeXhApSiRsh14JIwQ7uQj1v10Y8fXx4H15KbV59YR+EV6yoWTRvWEhtUo60+GMFJHhhVMWijKKq",
-	"YOTuKzqnv/vMBVuupGEi3/yNbWKbUwn+Y8UIPkNWTJFSznlOSyJXTFE77pIotirpRhPFTKUEnBGp+JwL",
-	"WhLFdFWaegsWjBZMNUsIIDi1IOxbT7AzD88/Pbw17dV9A4ui5W9jlcevquPMv6ZzRjT/ibnjfh6e9idH",
-	"nfYn4Wk/73HYv1kxwcX8uazEPq4kcZi2YJZcm15cKYdJe3Glg3C+YUtWcNjWzrOl7ny43siS4fTb5KZk",
-	"yVrMzn6hs3rpg075ihrDlH3s//qenv70zv5zdvpZ+u7nh8nTR7/8Wxy2ysMWW7r9seh9FB3CA6LtAun0",
-	"3b/HwbnKafdO6JyKuzPRt4qJ4pUwTN3GeIC97Ne8MAu7KYzmCzKt8hsW0GZW0E3WSZ7czxyl0FFB7Vgv",
-	"oSxkZZkDfrlm7CYumADIV1zkLA7vjCttapnVCSeaKc50A/ajMxD7yJTNpGIkq4ThZfc6NLzuCEEWgP3W",
-	"Th4HtqSHYRVy3QkYwD0csF8s1eiVFJqBWvA5Lf5CDVtTuO1yKQxDXkVXq9JKoFyKBz9oC/bPwbv+TbHZ",
-	"6GL0/3vQqBwP8Ff94IVSUr0Qt6yUK4av3D7wSyronBXEygMkl1VZECENmTKiLK2xgkhFFJtVmhWk0mSc",
-	"2ZGTSsDPdFqyLCH43Q3bpEuul9Tki/rLQIBOuQBNIPqbk4jt9v+SWFy8YT9WTJuPhwtLCgpfSkAt8ZKz",
-	"VOSWyxJUAAoCHRlnsBKAI51RXtaQP5diVvL8V4I7d2/XoGEBJeeVUkwYUFos4IppWamcTfzYejumld5k",
-	"ybXIKs3UxJ6KlBZLLuwA+EqzcpaWMr+RlclOEosYbjTJtmSIjIC+SmYlny+MHbWm+loABQFYlBR8NmMA",
-	"loN8ci0s9r6UasqLgomPi76clqWVrGh+o1GPYmrJteZS2IVkBTOUlxPP5NPm5+xajDNamcVPk+bLtGCC",
-	"W4oAFFGSS3nD2akdxoQBei9IvqBizkjB8cDlcsnITMmlff+1WLMpoavVJ5qAygDCHME3TXKtZqliP7Dc",
-	"ANkh6v4uzZeyEsXHw9zfJdFVviCeomC1VrsxDUqXdAPL04zB8XhNN0smzJv6uvyY21zynAnNiOGtzZ4x",
-	"airFiGXnRbjf7ocMIL9i6pbn7FtBbykvLeP7uMBrfD/JqUCEqtv63Gui4KiBGcjeeFJ+TcXGsVD9EQGV",
-	"EgVpK2YtV0ZfkjXlhsykAlSLajllyl6ymuVSFMAnsjfMqM3ps5lhCiRN1FEA7OCn3cv7ys1hJL7FCRLK",
-	"PsPFfNK6k3eEbQv9t8KeKKn4T+zjHpxcscLyAlp6HlF/gYYyrr3BIHFGM3cTwzUJu/ytYO9XwATgjR9R",
-	"arCaklkwRZgdSsaPzx4n5PHZk4Q8fvgoIU/OzhIymUxOEsJRG8VxzM05AbHMvQ4soq9fvZU3TDxXjBo4",
-	"V7QoOCrFr5VVdA23QtKMlpolo1Xw1c8jZgX6uPJs7KSIT8FuLbyASX1J2Pu8rAqmSWZMCUTn6GMqZcko",
-	"cFQU7waqwcnIakxDrTXJSPO51TzTm6ixo9RAMvYGp8QNJTdsAwfLfmZFzQsSZwZgBVorpchZfIHGRLD2",
-	"FZ8xK7Eib6eaZI/OllYEOH+8yCwJZp+dFVmIQbcBgMVQvzo7/ezdH8b6n8t/Lv5ZnMTVq0Zv+h7x3agb",
-	"cmpvOAtnmzyKgfSxF7OWswKVfKJbeB0/OieKikIuyXRjmE7IlGr29PFJQvTCXsk1ai+JFOWGrBdMEKpv",
-	"WGH3xKKiVgLsBKPIlsN74yApukawdl436ZwpXTJz8Gx7VH5tx25vAALUmm7fdnzFUTwfsBcwM/wF9t9h",
-	"0NagUKXoJg693gvx1w5DAyDGU1ek1PRV7JL6mekmuHianx0T2jelqEonYqA5YWeOBdXpXsL+bsGAQxtP",
-	"4GQhy0IfZh9xVsGLHraMZARKgxX077Q4z3h3WSvefnea3LPnXQ6MAlZKczDopT2XHOxC2oNYDsLn3EeB",
-	"14jmht+ywFfU+I/eHeKpAHNkZQ7JSUjfLcJ1iEoad9Y2ye07aFc4zlnuPwSzFmx9JMPuz5vvzlHD5Rzm",
-	"q7g9z3K73MD8MQB9ilEn6m1zg80lUSyXqkAVx7IFWhXcEKOsqjNKQnnl/GzXcrqfztyL48sy/JaboZTg",
-	"HVSRM3jwDPU8ujIH48gw5q6tIOmWs48urvw4+wzox60zXTJlT5xRVGgKOw7WRcPKks8ZWjphg+zOSMGN",
-	"BADexSCqlkuq4neN4SbK7qJsAqEMluifb6Nq3ya/pvOh8vsCDD5pHnfNvLJyAinZzBBZWRUvp5WOmhgU",
-	"o1biZVwRb4+YMrNmzJ39FZ2zT/S1cI5wKgqwXqH117AlGRuJrrOyYP47iUcFBtkJwNoSeHHOdr04SSPb",
-	"9BNy/PnYEXCSUeDjt9McIPztTYW3J20Et+eMbmWx5OKNLJl+48zTQ5mQfbb38u2bXgijNgcFPJw3CjKc",
-	"pmFQ0txq1yUr5ne8sFsTocg3mGEBO0jx69ithwR9gYbaNDS+kzHQJ79lgmlNVtKeiUu4EldMgVn/JLkW",
-	"WRO0kBaKz0xGxs6WvaJak//+z/8iM8pLS/AUnmrPAccFYhnsZDqXys4jVzCNHWD1J/stkTNCg8CJGStL",
-	"Mt2QDJaoJ82j6UpyYXRGuLgWUjCicyqsgjllpVxvPTArpVTpiqmcCZNFYKvfCADOSsZM2gITLH326wOQ",
-	"Xgv/5u1JaoBd9FJs3JqLQq6zehnx2bpWEyyCZOBctHvCxTxA87WwP2iCXocATW50pZjOiCVeMK5RouR6",
-	"ix6IVBYue7uk+YJykU6VFU0cllZMcVnwnNhbYOZsSN4xhkIDPOVAsAowuxY3bJOQXHHDc1pa+JUsS1mZ",
-	"dEFLwwpYwYqafIFmrNrNTdw4oldMGGDJbhnXYloVcxZQ4g9yegnm5vKWFahyW5h+kFPCNUQ6LFmRkNyS",
-	"eVk6i5mEv6Y0v3ELR8t7an+w33r/jUfxthdMG6lYQYwE2HK6MpX9DP4UAO1aONiAEPHshIjQepGGri4f",
-	"z2bfKHzY3NXVS3j0WgRDvb3KU9zDx+AxTYjFXrUE06H76RH6Uu3FVtqbMNiMS9gcQGA4twXW3/TbWOUG",
-	"ESrYumV3PJmQFzRfXAs3XFucsHLmn9IklwJZMMlLRpXG+3KH4U1lERdYjtG3C1ZUqw7LmSFLu6eWv8BJ",
-	"ATRYdHANXJOMUb1KSMjHCejFpZXDipOoyaXgesn1XTXdZpYjL47fqpTsyeluqrqf5Ejk2PvKIed+xHhH",
-	"EcfCUz9f+WCE400E7KBYaan9CkZawYrOdbeAhO9pn5znUhj2vgmIAAmEjGlRKCtoWO6BVn17jQoSyCSO",
-	"BbrgGDvyWtSBqWhOwLsXBJHL5tZL8GJG1b3kguF1Ce8CO9ZCMQ1mrGsBE+DP9m6+tIxHs7yyZ7m+B+sn",
-	"QX6vwXWXKkCoL9HhGt51n2iSL1h+Y+8SiGRx92Oq2Y8oCIG2i4vAn8J70Uogq7LSJHNHxwpdIH1nCcnA",
-	"RBacqQwRlOlqtbKYhZvIbgjyVEU5+M0XvEStB66oNYXLfUmt1iHsdXdhLyw+40xpom/4inBz0uK9jbTc",
-	"pRMmo2pVDGS+MT2yYcctwTaqVyIp99Av7Tz3YxkJ7RxPnkaOVxUPFfqyuRPQ5D/2K7f7YsnW2VVmlZUQ",
-	"Tlp2pgHn+5eu5b/kVhQZakcZqIzaF71VVGiY/6BOhpN27tiV51Q7tszwth01rHHUcP1RcD1G7R7bsA7V",
-	"/0wstD7TG23Y0se8XFxXZ2ePcl7A/wwdYFv21O0xUXkBD0LPK3fITdtzSscd7noh+0O0a2hq7YPfbuRe",
-	"sKl4vvfufCWGk0GMAdW4boGVuC2vlwF4bmOmk5D1cylmfD6Qxjo0yI6Yyb3KKS3hyqKGlMxeZk3qDM7p",
-	"tGYrgi/4fMHsJeGTbBhBtRQvE0121WNn/+0Zp5yMOpXZI5aGgMN6OuG7JGfEVEq4gB37RiJnsz1gnx0C",
-	"G1GSLmSldDwifEYVqI0kNB145OJSrBIhZeD0raH54/lBJLZU9lj4Qm1X8fq+pYBm49s6PhkHaq+wso/m",
-	"BTtBnG5ZE4Zudw8KfrbfCnSQfDkmxoANyJPBHQi0F2nuhzlCly2DkqWEk3shzG2n0Q624+tJOvnLvgO6",
-	"5xRsk+QhbnikfTivWelBScSzXVDyIRJbD3tuC7Xu1cFs3Ws8wpVxhKz1waz+B838VmF5ceujxQYJTrxD",
-	"CIAL1gk5PezmdrC3ee8agkrOhEmtvhn/XSrFSozA7tDxMYzzkNq7g5kPaxdBH+zAhwpEepu2dmWwLTry",
-	"gbl9d6Qe7zflsCWC/dhaBhfm6eNRlCEH9pY6HVbMpBPAwO+4pkrYiZORN132DnD4cbRDEcmo9qsGimdA",
-	"de0tbO9NTTwt7O8/Rx+BYzRn9ldlG6/svlqEvoHkwqH8H20ru/cxYtG5HVjh43lNnVA0VYzekDEtS2eW",
-	"WqKRRN60te1uMtw250SptwNzwTTyJjiAQZhUp4K0hW15Y+nV4eEwmq/qmKB/LTSjrezGMcudADfUbdAX",
-	"BRa+eklcGJqbS2JfQfiMcB8AXPDiWLuM3/XuODuEpAbCLJhwIOygWFVi0v3KKEVtvxeDxNdKinlC2HJl",
-	"Nn6XogYID9Z+ZMZ9f4BcRbdWA666cDVHWrvCgxFCmbSPSYsc4mfGLL6Sc36khVCaVVx79RlUuSyYN4dj",
-	"7MknmgRJPVIRuloluAtff/nMbg8Tdu3FVnzV01Zw1dPdsOmfn8ayY+04rddSFTE75qGwdJbLW6Y2qV1G",
-	"TBfSXMxLdlppRvxYWHISFhrJpKmVsQHR7ZVmKhJOfxjuLfKo5wlQcYAUjlJRaJ4zrdM6QntnQcsZTZlQ",
-	"siyXVkpVQT7TFgHVlnyww0h1o1c0x8wdcO1aQvFuCrs8sqAanM84PSsuCBik7YDNtSgkGWevv7l6Sx5Y",
-	"0nuwnNELHJklwHHI9q9wpDbZSeISWzGtbUk3YMW+FjQ3RKLzVq4FcUbNlu+gxY9miunFHtTYRRwWZMzi",
-	"a1ZvzvY2t9C//U73hq5t//rLZy8AH0du/UrJW25RxMU8rRTv8B7minUYu6ZUs0fnBIckmPq0WXExt7eS",
-	"JFRYLoFJKT6XK6dIHt++eTU56GPZAbAGZw9K3rgT/VwWTA92nQScY5AKshMk2ppoD7j/AJq9Ex+/O7vd",
-	"ltnMqhtk9rrO/jw2bI5D/tfgONkO3ZfrlAopNktZ6Q5ZtSsQfjd+b9g2Y0EEjB5vgRHDXpM1e7dXOty1",
-	"J+zeriP3iC2dQeFYN0wn0sMbsofGG1yECJObumvFb5CFHus73eL5QytCtZlAOFkM3uevvnjzBdfIK46D",
-	"OOdFrKCTIK9e3z4mUtn/nxLBDFh660y3h2eTs8nDydmD88cHhJxHMeFMqphl/LX9mhhJjLJXLpbw8GEU",
-	"TQ2P78/P37niF/4M1Bbkp0+ePHpyyOS9pO9f4ZMPkeH5T1tnJxlhTSH3s5XKd8ykFn3RraGGzaXaYMDu",
-	"sD1pYaXzBPWKL2gmigIJ8X0YLHDVxMa3obnhoujIMZpKaTpY5r6Aon1R+FTNmTm8PACqmap+sHuVX7Ac",
-	"ZIF7iYa4z6wPBO9LdCV8DnGcB2GM5EG62NAFLQ1m7wSeo4XURpMxpJZzTZyDg85BSQNHqMR0WFmJghWk",
-	"Wp2QBb1lddwqyMNLzCIAEX0qzYJQxcic31rd/aGLtrG/CcZB0eeQIddG55K+916T0Ns0xGEVTKG3n+1R",
-	"N6oD/y+lNlDzSu+egNpdGMuOT0aIpPhvKyYKSw/RH3+sWNX14FbMbfcgVqR2XMeASojO1+sbvlp1Ta2r",
-	"PGes6Pp5TbnBQpOikOto1YAtWdwhol71zhwNtOHba/S2V7uLoCTYpmZt7/Zu+NVOBuGvDmbDChHMv8rp",
-	"LkHSlVVtaNnSpneZcF7T8z4Nc4f+j44tznlx1yhfN8d00w/q10xpjL0qHHtPG4Z9+G1qk6pK3Aliz8ym",
-	"NeNub1XzfUchPZedgCzacm9gto6dT+I2485IiC/DyaAMWDgb0YYqgzHba+oSulwuQPxNHez6sD16m0kf",
-	"emKLWzisBUuNHeQZF1wv7khyFuVDiGbBaGkWKdhaU160dbGDWs22Jwqi0uuEvl08wu9WfYls9hdcr0q6",
-	"gWo8moxZqTHmFT6fePvrD3L6SX3Ba2n3vyU6HwSxp77G56IJk+hQpL0oWXNbavIFmK3qJJcoK+xMc7eK",
-	"j+IFG7KB+NID7OW1HXS1YvmBYL5GBt6buQejXsuS587dDKraUYzOSdYDHdyalcyHcfaPbH/roqg1Fttm",
-	"G7JmvvzTJBYw7RjMPaX1H0bLX+XU3eEgk9yyuPTW1jaC44W/DWNtzsnRUX7SSs1OQACBG3lsJU4SrFl2",
-	"Fme0cyXXZtEhivGf4lamYMxem4/DQP0WP2Wzll3uGlMnndLlrClNuYOGR7UYWi2A+K3ZuS0j3LQ+Ujsc",
-	"JYmIPVtHKQhYDSSYbhnwr3Jq5Z6IgNUEkezuMXtPc0PcEFewiyOLTciMvw9Sw+wtu1JyygoyLqDGNeRt",
-	"sveQfyFF24pxmN7bqnrknEMtq5h3pSnc67ITHfiKijhFMnHLlRRLJky8NouvpHVYRLqXa7o7fSs+tvPO",
-	"WFJRYRGsAYj/Gh/qiiVxwYFxhzEvGXFKBFALdUHGSePtEpA/JBiUVdZkDM7j+ldQrdHZJY7PlkhGqwXV",
-	"HWnT8JPLZyZTZkHF5M8CS1ROgsq3K8XgvIIuAzmeo1qWxlNabsJzvJLa+Ae8OjRybnYojnIYcNkEzEeU",
-	"XHhRlxJUK2C+BPFR+XGNTne3tIDjLu87QO68mBFWdnX10vs4dU1mkNAF5TYtJXapBR/7mg90dXfP97A4",
-	"NHX7G37QZmtuqoC+glut3qqkvg0a9lpzkQDBASEevHF8QbC7hLi1r7Dj04/qeXxQ3r0A9YHC7vYuoNOc",
-	"k3rJoRYinOyAlWFbNh1MwgfhZbkqmWkbd0LjjWUKdvLA0uPtPt32nK/r26eN5nnFC+qqhO9eWcweSq6X",
-	"cR2k09a+bYR2A8MJk+bN3bj9uxxca3KP3bxHFl9L6dklyeNYYT+nYWdtRQeTv0M/2G3YQThXzFgJQu+x",
-	"Bga8bXD8c62Ae+FaN4cmeq8Oz4BtnomW+9uObImu6hCoLbhaL+zeUo/Zb2Hw0Ping8gfFv8V+CaDs3L8",
-	"Rt0LVvfgzrBVROWWyyXt8Bqy99zUkXWHte0+ysOdlIW+WaGdJqiOAOda2O5h3IGhTZLAUQJXRMAqmIpn",
-	"hGhTyMp0ZKdWIqcd0nTMKNCIWZhbgOtuqiY6UqhfWgPmglabF7aW2d75/QR4f4ILkPPHlly+83argS5f",
-	"NOugyWmc4afMW3qlIlnbulW3PkOLXuDrdeGQYKTBoIsMLUW+OhLUehPMhTPvenUbE1vTzycZ5JiNmeKG",
-	"OIUb+1kNwXkLgiP8wnUdsMYvPKgcLibm+FTSuLPGKtpWLNNY6R2Tb+p6RD1zCGpTTJ+x73O2MjELkQVH",
-	"E5rj72S6IVQQHO66O8wkFDbx/n0ohyakAhdW73wHulXPpXuonX/AUCuKz1STc9deHQD7gIzh/z8gyC5I",
-	"H4MWJDSThEWhhwxl/gl54TDm+oNpAlZNiw+HiLZBRlbTco8CjHX9t9zvB1e47Uy3mHG4bCbyhJDs0l6w",
-	"7+/2kvpryYenOXbYwpkoPMvBPkwYR4JGYQgeWS8o2kihiotlQp3GrW7744ckeuCLcYL3NUwgO/i3R/0f",
-	"lyDhwj5ElT1JEJpQDS0fUXeBjMbLBR3DhrTvssoa3xbn9woRW+coZsvzrcB6akx761/tlzvC1phhazPX",
-	"Hcw343JrjG+KEMwVXf1cMXpTyLU48h7sScsFmyta9KTCZOQB6jE0KAHV8wlIhEvRf9PzESlKLvrO79qW",
-	"xLpYrOlGk7NLH8kBzYG5cK2pMvdgRsZCon8J3AO+DxnkIW6YOXFXFdUkC9eS9eJW20H9uLJgh4LkY7cR",
-	"Wyg7RFLPFyy/OSoxFlhKumRaO9H/oPEHn+idrt0Ukk571ZD7uh5fF5ITbJ26Sm+85GaT9rN4vwkeaWze",
-	"KwtJp6qp+C0v2ZzF3X5OBdNkzgxRUhpfqxmcPeOSUWiBQkVBbtjKNNVPQ6ePQuuVrgrp/kvrvLJkJKRg",
-	"/Tw5HlS3mMNpnUhLA6sAuPp6XanHmNGQ2ufTLo+61ot0SoVg/Zycdni/Je1GBjtgI5CFy++mqIPn7JiK",
-	"TLUMqVnebh3+9HFLH3t6to+PH/u4XIsjHw34fDov5bTLgBmOO+5NyBKPfFhRw9LS9wHu36I3GVnikJXZ",
-	"ee+jg08GpSfTukTklqp9UFHevRQAkq0tT9oEFOzoLubbS+oCs4Wy6Db3OwcftBZP5NgNqMgTe/qoujzh",
-	"REeVRAC5Iy0qFmt7dettSOuF1C54AaUQrklRMeyu10shgkR1ePZOzmSYxvD8QAEErPleJ+mTsRRkveD5",
-	"AioeWFEZ0hZQTS0rbexgaLF3h6iLkFBdUceOW9xioY4F7aP3wRM+pmr4kxC+rvWgJyEsPi3YylvbQkR/",
-	"TvObORgWyQ9yisnZ3oxrBVIydnEwSR0jB6HIGBtjJJYRN4q7WtJ9quVYcSttihcOWgzueBpkScRLVlBP",
-	"GyslLcbAZqEZE/C9hR2Wy4MWGEsuKhPtJrebpFxve3xj4hvdufQoxe2stb2TSXDgo/yk7rn4vJSCHZdq",
-	"yHVaG2d/7tdFsE+5Bp3LVcsji3VJ3ZrifWDsI8dF1OxWoFsdRBmEIh6HM1qZRbpkZiEjxqssKFKfkVLO",
-	"gQRd42C9kMqclvwWulFvVbSvSyg8f2Yp1Wisee9uDQmmXizrajcluyTcEENvmD3SxMv99uxaed5OeMM2",
-	"obZgpWEsaxwoCVMJlBbAEd2crezHVpf688dJNIH7Q9BVRwWRDiAcInxt/dDp++TJo6f7nwBVarVQzmN4",
-	"+G0fl+bvryoJwl07B4Pc7JDQ9x+nr7g2x8pw9SQDbHr1M00Rjnt2EIZgHa4rFgHod55ygKd8gN6U/ZK0",
-	"D4cf6L1CYV/eFu8IUZl2Rlx7q78R5Qa6Sgf0d+GKSWeECr1mSk86e1bg5E3DtiMnbwzyGoQaYGT1ot/9",
-	"BpifI7x0ys0eWxF0tZTLznh5P2bGxZypleIHxnWW+zwq8GpYzYx+bLpFnSEl7+daGGbVVxxachF++/B3",
-	"Zva7gNTjbXcRWHZpt9JGLt/Ikt1FlO/etj7IRt4VlmOipz+9s/+cnX6Wvvv5YfL0UUclvI66QQObtTeB",
-	"iee7gYmHio8cLjbU4Ph++cPdsP6RcLeDDV/UhxU+P22IfIcVc6KXx0xWYtjVsZLKdOXdzLk2Fsj0Ls21",
-	"jnHHHAgddghwwLceDlDw7iDi37gVHnngMT877eJDuz7KdsrdsMDhuZLVakiG3JFc3/fHunN889PHu2pU",
-	"B9t++rgXn65LYR3l8CqYYblJpUixJm8uoTRuh1zu4il2nDBPzx5/2nLhPHp6dkc31fs054WCM9aRkVpS",
-	"NWfaNGW6cioILUu5ZgU0W3InggVltODiJJQ8OD8/aTVhcNfxfk9Sh/fqydkw/1ELjVsOnq796O362SKH",
-	"D+r32Sa9AU6fnUeP8vjUs1zlVBxZA+5jqM0fOW0YmH1Pb0B9wHrZhbau6OMLZ9TF8Hqn92NGqOgdlHS/",
-	"6ZpehakLJDUuhUjKXEyBMdLQSNu4ZzWT+n/+b7IKagEeE64EuAbC9hgOcjsRgAaNnk5aFO8JYv9pWzO2",
-	"OrZEpmgKgA1oelM/FgPshT9egzhccTC+CeZ9bgdGG4pE6tGhyPSJJsFowouE0FJL7yrL/uP0efPz6asi",
-	"I14cJAtwvMZbyvZqV9IG6muaL7hgp4rRAnpv5ti2M2mKWs44KwtsXOcRnjYaQBateFKr1dueQ6kZwZvW",
-	"LhQ7avKWxQv7tkDijLplSKhQISYZsfdWzYt19UhG70/tBKe3VLm6QN+PvrTvee6ng09Xfk749NpPDJ9e",
-	"1LNbrlctqQhD6XaqnTN72eYMTB4rJlclA3MHlh2C1JDZDPNsCWAQBt7Skhe46bD2LkOiURsfqRX3vSq2",
-	"YhT9wwtGNF3WtEVKapiC+tyuEFsPdysQu9+2EIBtTOyQeedxex4tE/8CysLjvkM9fKwpbneFWPGMLbmZ",
-	"ENw0jYtYc2j6DUdDs5BUGmw2deQcFiZTWWxSI2UKUiBklVaGTYQ0qedq+A1ayVL7g5MNnUFvEtRTgc9c",
-	"wAvTtmOi9ZOvMG6//GnSnJK0YAIz5HnBlitpSWcz4SJdKTl3Wln4yw3bpIpVuu5kWKl8C3j/pRWESg4S",
-	"YCMoTtj7ugQfAJhrNUuDzG74cjmj6fYi7XduNaNkVPKcCc0mM0ZNpVhaCXpLeelIw+olEwgyocWS+8rq",
-	"E83KWVrK/MYltmG3y0n7WZBxBS0nPg7eXiuTIMbJf2VRseR66YpiwXdhN/QG2J2fXNNx/9O00hvsBom3",
-	"1ERBH/eQSOzV19qW2EUN5P1C3LLSWdyHhuj2ulZ2bzj4Nnrebpkwb3l+wwZHDGN/+EGirKlftN/e4MYl",
-	"4Uvi0PPCclKIex7eS6yi8YLakE3eX3BtQxERLn288L7qR3rBypJA22uoaRQEFFvuD4k9UBUJgCP20h1W",
-	"da6oFPK7ZQwOvmSuh74LbTZS3oRQBDdBk+DC3q+QK8RrLMR9CJBpCYvAEZhaScsylbPM1fMBLGtumIuI",
-	"W1HlMpzAAwb7E292Kyuzqjryp+wsPoEKx4Uodd00qZnE258oumSGKT24qVvfMHVtpYw6QH1v3nAyuqWK",
-	"W163B5xDPlYUK6uSET+ZFTIqkEFqrNiLJCKnbR3Y2oFVawQBvoIDUO9PO025pqPEH8twgW3ajfIBn182",
-	"2EJ13xVWew0fWlYVueDdwDyGXe+zgN6lvtjBZ/t2NOhsULXBKq1c3xAeZCOOTaNIQQultVSFPumQpH0d",
-	"vGGZEu1ClJ16nJW/rcjzibbszwk6vgPOJ5rwYnJo/hQ7QR1q/IOj6mUXVtUYU1EQLUFKFtIQJGJo3N/R",
-	"eseKQ0No1glQd+z5jXP0PFr7SuTDb9j5Pxoj4CMg9t7znstcwejenL15rmbuw0MOoo1O6vJDwfKaYIOm",
-	"8pav4RgwgUihx4DeWxDu5bh37gKwc3Qvie+G6Y0atCq4IUZRXk7IG4eFBAh3WlJxs9Uvo6soUs/2AfXS",
-	"PnhPzeba+rVaatYQHOeQu+9L5U51Z/oXyGqxivbg/sHRQzhFZ9kwf1RjJ3Tvfl15MLaDxJxEJ7GnOZZQ",
-	"DcR4ja3GYRNA8Ha/rReydJ3mIzFkMNy3744rtls8brdchDNo/fd//hfxFePIP4m3K5B/EiflkLFrl4ly",
-	"VdjxEUZsTi6vRT2Dnc5dE80U2EButwNBR6W6WtV3j0cX+CVjxSvDlkO1zJKpo8WgqSw29+ZG6nmKfEXx",
-	"SMtPSyeWsYBINZVVaOmFdU6gWb0z+LpvMECxiCtrJRc3cSnp21dkRc3Ca2v2tZ9oois4CcF7H8Br9P+G",
-	"//50XZ2dPcp5Af+zrEOCond03ATtpPcxgSs/DgwfccljT1Fof5sDEThUbblT/FJinMLS6we/wOpDcef7",
-	"y+UoFk22Uaw8k2t8ikOBKHSCKflQd4kYSR6enUUrgve4ILdgiGLVMsCXUhvXXWhoVQ2sHpPCBTAkr6r/",
-	"PdhZszXy7s4VfsVvmXARTwOWd0R5h1Zm+bAKD71GD5t/TyZ527zswehRnwEQ+oblTBisTqY/7JG0r3ur",
-	"qNCudM3xdWwR8qpkdyP2dkeOPjQxvPxq5F2dK7rK5eC19CsItGMfBbd4ym5pWdG6/v0xtala747N27na",
-	"t3LlyqK99NEYH5b2Qu54R9prYLdU+BFgD4n9rrAHR3Bo83zwLW23dsGYLc2YqDNVXUH5USOT1F+9+zhF",
-	"PGUODS8G2sj2tTIMhKsjK5y3Den7K2wGmpg3loToby8wutdhnawBmzxlIl8sqeoQf5+/urJC9NXbV38h",
-	"9VBywzZknKkFKz/LEpJV00qY6vw8S8hkMjmZ9OuuteTlJpbYwbWdUxs+t/8Lrs3pp2dnp08etT4+/OND",
-	"+3mV89NC69PH8Iyae5G/jMvcHZvdmWu1KqmxtDS0iOcbX/jR6gx1tS5seA11o62ECPU4/RsIImS3AmfB",
-	"ppx29UdYsDL+C25Jj1r6bvr6CTdpjMTawmKfKC2XWuT2OgmIrTVbiOe9tO2L63845lufouO57ktofHOM",
-	"JzgorrwPyOAFz90TR6riTNgz2uHYWxhsIt4TlJdv374+Qr3vOfvfOK4SIjVUXVis59PfVCaXS3YgrdKo",
-	"treypR0YtUkLVtKNjwuPBGOi72QAXFfuiVZ73A6DR+Mb1oS6nvolh+6vmZhz8X7i3m854cPzP06gj/PF",
-	"48eWb2Jj/a8SV6YTiCbubTL5kE1/+/x1pG5RhB3di5vBsRNvl0CMbZcY8vu4u2kNvW+ZLw64GCLnbdht",
-	"8Iy8/ubq1X8QvfC4hyophGoo2pYQ9p4bTc7QGwYJpJpk3hedoqc6Q0eaZuga6+QcgRn504efnR+0I2+9",
-	"pk8S3k7gHb78EO4A5R+TJQbsbau/osuUsLLJhDwjBdcw0h0yjvVt7BZNN65rjo77I49kkkdyv0gCTZ8k",
-	"tYC1bdXIrRRWwTGGLVdGEzozUBTHtS6VgjVpJWftZJJWPbF4HbRdprnVp4jlUhSaTJlZMyYaMIJ3Ji4Q",
-	"xzumQYQSjBWaULKUSyZMDbViEA/fAvPR2UE478a374FfxrFike8wAu5xQ2/YnqUdTsnZYp8BDAdOLlDt",
-	"UJb37ZuvyIwZKFvaqkqZV6qE4lBzZk58vQAMpXasiKAOlEDhSssZp7LYQFQ35UKTDOJi/ceGL+6yxdbA",
-	"funFNTvUHf4jqxXhbyDDw/CGYM/Pto7Jk88+CzcpnjHGhWZ5pVhqysgbn0HUCKFiQ95+ddVKZh/bg1HO",
-	"TjWfC3depbBCwmpK85uTCfGcDjYpzsIqFcvYEMSyNrtP9n8N2+nS69GX5+tkQe/LMDiv5cd8/OmwMjIW",
-	"mAPU+Lcte4Q/vngWHUtOIrdSs8nBbEeoFAOjMkN94N7ryyAoh/3rEWF4aCl45M0RUvFce0kLRsYPyR9c",
-	"pTcNMXsnk45q0D7RY9dxXOclQBE/V0geiA3ipjx38H+zhKwXG8KNu7bigu1W2Om9+jq6e8V0RYHWYj1W",
-	"VwSZb4dR0tUK4kDJp+Rv/PMOeX1oaNh2nc+bUb0ZQVBkiK2k2fwDpHXV3KSD7gos81KQSnCDcXKGQ+sT",
-	"/CE3JeH6FL/NTi4tmlxDS8uSoP85zpCQzAsK6IK1dx46YR3ZZF7Y3r0t7NtjaTIAlZ2o8faCwoW2prbu",
-	"RcYlM4YpnZCCz+2L7B2WXaSTP59mJ9vscWiRLYDwwB5YEWMo/t8+fw1peS36w2BFDUHQdXEUi28XDOUE",
-	"CDJGEsTbYUr1IiGrjVlI8cjiR+RJUIgz7HkaUWMWriTCzl306rVPdIYbyc4AGxK9hIJMaK8G72L+0Z6C",
-	"CK2E6SeDZCyY4tAOMW2OC3O6s/f1AGQ9+6QdqsxxX0rbvalbd9eb7qb2/H9KGxmkX3RQ05F5s8U0dbym",
-	"iwB2k5Wxz/gmbF8QE/lumdLxgm7bhQy9/6UFTDNB9AhJbZ4HtZ0GypMUCiF15dvesA3hRdjiizx/Bt+C",
-	"LuxEfx7PFsnbUEViWQJtggtCK7OQiv/ECgsT9EBfUkPGVgnXelF8okm2tdosLpgcY48uWMkh8X5/see2",
-	"BiSgLQb525uvTkBQhCK9XGhDy3JLpJpuyDcrJr6jJl/070fkoNqkdeJbPMofXuwHQ4J7nTgFcukloVMd",
-	"2itcMeBZVVrNLYrFoKZcqhf0/MnT+DYG4zylOCyxAmFwZco+hjOWa11114nYWwLPriDnq+0ynj3anAq2",
-	"ZkVqBYGeQbpbiQTHJA4cSBSIOJUV790vp8sAkbno0AwkZUEQ261DsbKUmGE6L4atZmEwLT7RO+IU5wGi",
-	"7Y+J8OV3sfk7lIW+8oZfBsQUPSotemozw/aytuANvPANLbdYWo9b4JV98jg5r30KtrLP3xtFgxT9FgPX",
-	"mJ1v2XZCpkzzgrU6wKPQLAovTbcyN7fl47Z0FBaoe3b6f7A83eQiPX33h2hxuqDd7dPd8wpgcrNJC7qJ",
-	"LPKhZZ+fnj9pRPnPtuxqn54/OUI4ae/QMbaf5ukBFqAt8eCwFeiA1ScEogclvrHM8ThK/E3s0xtgU8ct",
-	"IJqM8aRns3KAo+78NtRiplM5i9/WIJ1YQQCM3wzOq2tZaQWt7SYbw+oi7W2YN+i2HxQ6AVX1qpK5rl/3",
-	"EIitq+XSNZ/t15rPdXPdE3oc9M3zsye9c5Ta1HDVQHdM7YT76G0ZbeLqzTZjJ2y6HqiCnVzWEepcEIjc",
-	"HNDb0nXR6N+zsq+UM6A1ZVBf6sjY1SZCN9rHEqfv3PsPUiK2ww911xKTUYc3uKwyx6qzLZvY08cfIvO6",
-	"Xy3KqHDxbhwIGunpu38Pfjr531Ghg6/SoEbqsPqVx1j/fp2imTECiPA85+8NcNJF2V+A/f/oMoqeJaY9",
-	"OXackTqC6XXPBP0ayjBFpCy/mY0uvj88Q51Y8kt3b8OOEhMuFbF+bxLDQBemf4U814+RjtqZD9E3n9Ti",
-	"5i+Q3Dm478cRVqb9/R0G54n0lKfC4qZLV1lsQN+He42ha5fw3oGshYSB0XJ+J4+K9xp8T95H7xqYY+9a",
-	"jtAU4eYcJj7jAbjvGAEHSD/5FkC4JzfQR9vL6Er+xobK5j4r+05JufUksbIr3y1kk3Nu0LYf6H0Urfqq",
-	"0i4WAFJtSIWRO33K6h60FWdXL5+dP3l6kZGZxEqBZIrW60qsaAF57lSzp49JwefMxflkWi9Ob9hmzgQ5",
-	"LTMfodrhcmjygwZx5dAsvKXtSEXYe7pclQxBYcX5kycPP+tI5abHvH1VTUue+xYWHU6YLvdIFI5O860r",
-	"A4DmW1Lw2Ywpq6ihR8d5DFaKQRRMcRl43zU4Egi0dycuUsJRU2jedQQErRmw4sC7QzzioBm1QU9gG23v",
-	"9Bbq33Wfy2cI9HEiUJzK93h2Pz3YTX93xj3AH3EVDDG6WLIadGlYPncoWaWxgMD0XauzSxtu4Ng9LM7Y",
-	"DAlrwhBM14B0KAauMSgM4u0Tnpq143Y6pyIW4e57Dg8zRvxub/nt21uS3c3dR6HHFD9R+YIblhuXPH7w",
-	"KoW4ynSluPQ5oL37aCdHKsTxw/frdLjbNj4dMjZ9OLPR0S7oliGoQ0jIqbhbb+o7mR7qLX63zUP/bgVC",
-	"5IvUBYguqCaqEnvkwOagxPTMSLXX2YxhmKUdcwm5ME2tPhBCpAK+DJtphQ0uSDB3PJpc6rSo+yfcCbtS",
-	"p02ScJ/RQYjPweE+4TTlUAZ7xlk/n0R3z6QdQ+DBmIWP0O4vbgasuyeFx3gfyz3SMjis7UaLvx9WgtsU",
-	"/ZpqDaoKDsDyvZaQsYU9nTOnZ8mgk7f9ejK4MTSuqp86fWT9mlxCQog9nb43eEdiKjAyuE5r5alfS/17",
-	"6sxft/jC/e14aBvgsGrEnWBYSsGNtJ9wzkM09nU9/so4Tzxs492xsbIw9N+3neEuFqxzvOK3vGSxPg4v",
-	"5bqplj1nBnJKw7A30OFLRpVotH2g/1LOuQg1R/skuEYL6f5LgyaWVqgdveuDCw/sEIREnzmAFVcJiZfc",
-	"bNK+RTmaR5oyqFovBsC6PXovlPFSTi2QD3GP41zN93nMf0sH9p42vce+RMDt2qoGzpdcG6k2L4QZvGOo",
-	"dQAq+5dwAN4fNHk5XIB72G2BsatpSTcoItXVLJ1SpxejkD29u1tF7kPyfreqeg+UBUwZM7k61hAIuivF",
-	"brmsdPO2firAznuHcdS+4MV6bx6+nS1n6/eG/eWMAkq+yyE6uv1WnbfRW/LsOMAROXQI9d7JcdOg0y+o",
-	"n9B5JNY+spHkd6vGvVs1flf8f1f870/xD4I5j6kbeCCHB50CqIe4B8iYAum5QtsZBNBidlFPWchb5ztz",
-	"qRr7PeROLaGvPzSZcfBk3gmQkTHaC8yCqTXXrA1H31O/4wztQkdVMsheQieIq6jZTl/qj4h9WS37ah7m",
-	"tBt10HkYsLZSsqhy8GA3iBtDXXTXgMryDIu3ONKOLmRtKTIsZn1kP6N+JbCbGKa6nYV/dayjhcddEpL/",
-	"9v53HbUryF5/JWZyeMgCVUup0iBr9rBsOPyml2WJVVEGxVlxfZPOFGPpfNpP/IQnsKbsoEcqzYreT8y4",
-	"YmtalmmQadvnHLuHapo7/MyPRb87aYhEGYoRBye+YUqwMh06XrGSUT3okSFX8JIt07qNYrrsuW32KSSN",
-	"vk8MliN40X9kWvIb1nd47w2QOl0pZsxm0CNDkN8MT2dVWX5QmUmzkovq/ZAzo9d0NWibO3WmFs/qYrwY",
-	"6dY3EOXeA97uGuQ/LNY8VF+2OijL2yBPEFOXuZP/JwTckVL57OWSUT8aFQSqMRjpEh6kN8wXZ5EVJCM3",
-	"qkSlGcm+ePHVi7cvyAOMS3zwMy9+ebBkyylT+sHPbv9+yY6Stv6lw/93CPyVMKws+Rxagkox4/OhtXOF",
-	"YeqWljuVIT59+rhVG+JRvKxZqI/OSzltdTkNbVV1z9/WW84H1rdrgduaNQrKu14oOzopwuN7n2ga2SGw",
-	"Y2CyzjFP75TmhK+DOQ+tGvrwDl7sdtf4I/u670BWMDNc7mR2CWmf3vc7C/d98H8rFeqHt/jZb5cNUNPS",
-	"Z0Lg2ljvRS/PO41NeSk1K6BQsb0KfLRrzjThwSzE3dZWM1fMsuJWP33LCFNn/XMdulPFlq6FFnwsZX7T",
-	"fKpE+zM0NQ7aFNT29CLFWxFCn2M/NK/Bzw0U279bqFO5YqL5hKuHJrT5DZ2ztC5LEnznrEHBN82cTrpu",
-	"hig2ldKEHc/dN3nJKH6BZz6d8bLdmAGUnabJvP9CMWezC75r6iT7b3yFXDDnV8LUCMNPDcTAhGc0Z/WI",
-	"5puOUfa+3tsvYofe9AdvKLXLEn+tzoghJFfmmArKx+juQxigFnSlF9Ic4u67hR5v2IasmCI5NWwu1YaM",
-	"M3cGsAcEEh/8DTwBmk1opuAPlB/tX0CDOkuuRYYHxn6J58L+FRwIGF4Tn85OEuzCQAVBjGMVuwzaT8OE",
-	"IfoyLOY3U0wvMjIGdDeWczRlNnwMyvBQ0ywOj961gEnwDc5Qhs/OpYQSrpckAx9tZn8SRNONJuvF5gTr",
-	"4WaNfSkjY/v2a+FnC62pJ0RaxkqxlTaW0DSybkp4OMfRtSPxm9tDo/qK50xopNJj5aZKG7lkqkuO6JEA",
-	"edguw6jxwR39jfZcpHNlOdaKKS57lyfDopVwXVAoUusr7SQjIdMSMQYcEUptRPmf4W3X+0wx+4i9a9bU",
-	"5It0VYIxklnCXimuWXSaCro3rRS79XkuuwtYUyW4GObQ2KIdgDbMEvHo3kMy/2CKzzbHJYQ4HKY/rHeK",
-	"1z999OnjYamA4WQ94D3OPf3r0bBOkcqie2/62nVuYfVBG442Z4dXJAQIPvGtUKFLcrphJnU/L2lpl25/",
-	"qYSuVpbBW9ZSzu0X0NUuvbEDp7RINZ8LWHBC1kqKeQplmRQ4KvHgpHlJ+VJHU7HugahrzG2vPkYkXzfK",
-	"5jcrJlxyxpAs2M5yfaXMaUns73BvSJyeTFkpxRzKO4AjBurgQ9X4GW2CXiEWtqCbugDdnK523WvxRjHF",
-	"/ko2ITAg9WoyFhLq8Ll+7gnhgnz79nl/LxasNe18NRMFoXh9/iQF+0STtV2rnQ1vcQ45RzNXGb5jesBU",
-	"Z5V3Zfq+IiFsMp+Q7Pzs/Onp2aPT88/enj26ODu7ODv7w9n5xdlZ1pUl2PV6h85PvE/QoXo4HiECyMIf",
-	"Jfs1F4Vc95X13Oh+nuhm6vaDIUiJpznEBJJae3NCSjhw3F4rdsvZeuBxs5hOhVxH/bPQIAMK62NZRVyI",
-	"tpKbfY64Ot5AE26I62DfESeB29pfFYlwk0Pcql5Q8LoDmHvDMF0vjzCezEqS2YVlI5ndrWxi/+flJrtw",
-	"GX0F3UxItmbsBr7EgRudyllqv8wm1yJbSmEW5SYVZgFfFtQNtSiDZ+1wGJXB4/XTkDloxXT4kYzhpGlo",
-	"k3EtTMV0QTfQQxzk35niBd2ctHtv2xUArWEjMoQUY9O2gYrKTi1MHVW5o7us8dbm+ZEHNuw7oMPhpdZX",
-	"FFQTvEiAarnACt3ebG+vjSnzekRCFJCG5ezQpj1nE+IIUROq2LWwRFv5PEd7RCyTzEuZ39g3ZfVhzy4I",
-	"JRkcaogNzFBBAuOTJmbNc0bG8Jy+FvbigquN5jcnZMmo0EGWqDNYiZxdwuGEiQrJsHMPe8+hgD5MRfTK",
-	"As/F/FrMpFpTVZwgb9f+8LYYrLsdwb9BV5cka2rhc1EZpkFrYyVdaavN2YUkREtCHWsA/OVKak2WvBB8",
-	"vjB1IxPEur25luBymW4IdZhCdLsL81pwMyEv3tPclBvPfTKnlTk11LtzABx7yQHB30N5FCd8bAsFB8XC",
-	"4MjGbzR3wLDzf5QfOBT6y9Sd7WzS8/U6fH8v5vqdO/MRYXl72+PRX3vLld85YPDYZ/uGp3Y3wwtvg563",
-	"U3CFeMmmDmZvE8NXcAxQvsLzk718efH11xkZnz8+XchKdTS7CCWZ3SYBz/7+DDmaHeJp6EVlT8SDz5kq",
-	"uYgLYcfE47Xuq8iVCSwFjVj2nrJ/mQVX8MdMVspeclKRzF5ZGRnvPw8nw7PUtgz/NSXWFYBCESzYqwjd",
-	"t8ihltdax20bH21mcGzjvZ3b7riSQn2UKWRJIOc4nPfSi7ZYXk9Os82pdiGzIxxMTqgKoBrK2Bon8x/7",
-	"cbkgjPvs04OR3K0ue+Bl7I48O6rCz2+FHQVFCsffnz189/3Z6Wfv/nn+/dnpo3cnF9+fnT7Br/7tvljX",
-	"syVTPKcP/s7W6f9fqptYxcYDmNthU4do5pvZ1zC0o3nckVyj1+k+orKKU8aO0aWc/HxIlfJv6LWCnoWz",
-	"4vzpIzGb3y73+O2yi/s7+R/x9O6S61bmWeBRkKLkaIzxPVSaoiz2W7neKhNoL2800kbV5b9LV7ubS/F8",
-	"QYVg5QcJoIm8p4mjufeO2HeWqmVlnDG476LeuEcgFiRXzKQ63iUa7VSU4ChQCcHbR8ZYKExA/y3FTKVE",
-	"u0Ve6AFwSaEDUf7WPnbfFSpdObJAcvSxTAEiGpwOkyy76WZ4tSs7+SeggVtA9ISs2XQh5Q1o6bqk+Q30",
-	"qyVZpcqMjFttNU8mhC0pL7Gj7bXI9NKsUiu2g+pgP6ykgg+m1JDUBQqEkktnBTAyu0SnuMVbRuz+aiIF",
-	"ufr67Wvy7Nu3L68FmKqxhzgs1RMJ1cSn98eMB76XSsCzHp3HqsbWQMe6SMRHHxlt6XAQsi4RCCMG2nzY",
-	"f6NuVNkVqRlfVnPzPTqPBGdi29Sdbqd7M7eOiOKMkeodCpHfA18demX3arV2D6yxy+iEp1HzOXinHO27",
-	"8jBwSvwhuCRrxQ07laLcbInaHQHcd2KYHRI28j23Tz2Z1x2K9Die0F+Gjt3t99/X1gF1OD6qC70Bi3Ak",
-	"YLmEZcf2VrFMt6/kcr9JAhColzYUu3uE/ocf0UOn6hAT/MJ1WBuaKlcydbQ9Nex+HMllR/T39aHeR2e8",
-	"46JGegLYFJXqmebTBCnvKYPbl2j8/h7O2ExGRlGheWfG//0IpMH2tt7YiqCuk0R92FNNMsdLph4Td+Du",
-	"jm6GVMOInrX7ZvABXMNY/BZ1hAVpXLHj4LCMfPka+JIWQRHSQ7z/TcPtBugD34EfVUjDcwadk53ArVjO",
-	"+C3TF4RCApU2JFtykXoCyhIiZ7WfD1mVBU9n12JsyWhzQaiAENCprIz31OZUqQ04ZkMPoaFznWFoVP2D",
-	"t//DhFNpFqSZFeY6iWkAASAfLMmphqz1hh7NFPZNWuPhg4Ed7t6QE9XK1NhL6VfB7HXnRjGTEA+ztuIp",
-	"K3i1HCWjBZ8vQoPNIdrGBtRHVHYY3kP/QMtUdy4UKXgBnnuspgy/uZpWUY+drEwuly0hL3LoD5Y999O0",
-	"+93HWNBrpyI8By/9kaoX1sNuSuoNt2wKtj7+8W0Zexucren3oeEN0+zIHub3uYQe8Jp88Vc57ek43O60",
-	"GQ2/aJIPUo7uXF4appw9hpZlNokw0jLSyRNCpyzVurb1y0obMmVBRZ45v2Wiw1jnahSm06qYs4Ntk5Bw",
-	"v8RnPsdHoK5B6dq67k0vy6n43KLySxx+ILRhN5QBenSnWDDqDqw+MNNsl+M6es6HZ2cuz9R/EYmbngup",
-	"WBp4m2pPZ5RyENmwq5rIykAMrFkwrsI6SnUo4ZhWBYdeD2AGJJm8ZUrxwrcnzjoooHfa+NZ8/XpBreyG",
-	"H6IMOGBXK5YP7jQF6TmHa7fYUa9lyfMNRnLfMt2P1L+Dobt16e2iOlnFa8w++mZoG6rYThxsmpWM5Kp9",
-	"uUNyIOgI4IUBH+pS3mI/phKyGQX8caDD/Y5/mVlWRtwIYqTvj07GrNTMBYevmRUD23avwa2/nBVLrrqR",
-	"DOQyDL/xamZXLK+shERQp9JEinKTuJBU/C7xhj4LV0Fcdhmxc8N930oz1W4+q73BPvhktCi+6x/7KlZb",
-	"FNbiQmFH2rgjGlAQxSlTS67txh5Vc9Rlp8Wztu1BUrLScUPSoYJ7HTlcPsdmTqPNNiAyB4cQl+YCO7iq",
-	"1/mJDjYQeGZC+MyqMpOeGr1f9HYjtGbB+zGt37A51+boCpUOgCFq+XMHc2ddygY/A0hyi3ZinfVlOQDK",
-	"N7JkHVNti58NCtqw+1dGd8BVonlj92lo46C6FlCjMkw5tdteTSthKvvmBYurT0v6Piyzs/s7F3t+3244",
-	"hJDEFhipVBwA7IoUl+h+b3/qdsa3LtFQdhmBU3i0Lb3g+CAM2oUmw+gEmOxuvUgqCMW8V8hXRaezXzRw",
-	"YVqu6UZfQuKMDxR30b5Wcq4n45qgvHgK8iLUwMsZxIGHzNrDzmdhNjy+pAMNVmFGe/nv6sDv6sCHVAc+",
-	"tqz+4SVvVw6x06D2sIe4uyXu7MXxnSX9GuA4m615weuSAuLu0roE4firnL6UOlopwmWE9T0gFvYBd257",
-	"MW+qkh28fQOA/OsSt+ge+Hq1XJVsyYShXvbb4m/YrnAg/p7BU0Hnq20s0srIJTU878i2qHhBXdBfpOig",
-	"vcW4XsaTIBdMxCVRZ2dfuTsZC6Px1vqd1j6+Hl2P6r4zjiOcHJZIG8jCFSY1EnvsB2z57i6E6IrdNVvL",
-	"8NmLVQkFXGf8PfYLoaRgeUmtvH3LSA1u/Bpqz3k0EW9RWOxI7Stku88jeR/1X8N92l5xfL90VZrnUKdk",
-	"aOKgt6DH+wR2dFOhuqt3SdP/r0cLP2dLjzTv617lVWfjU6q1L6FCeZmRNVNWuPRCXi0CXpLMvQ5y28Av",
-	"sFqVPLfCLhYWJmOzYNcC772mREpTOiWXVYkuhWnzjjH6HHafqYs+c30tKLZZhZRCK9a6FqsJqYQrZhDU",
-	"ka7bP2Zh9ekM7A1WDD6ZkLcWUp1LBcfKYoE8IGP4/w/wqpML4iHAUE0OwZwwQkgFY9rprPv3JmhlGRWE",
-	"Zcmeac3nUEfyOCu+VdF2G8U/HVhtw88SJaZak7xTB/G+Rgmu02nFS5NyEb9dutTrgXUkih2bQ/jm9mui",
-	"aKlK9jyw2TR1ZnKm9WkuhVGyBBZVcKxAXTIN9aXremLgQZzP0VkumFlLddPU+rKE5R6IUk9Vsi8OVPM7",
-	"aGk6VOW7XqELhyp5bnRqNcdhBU8KtmKi0CnSwpDn9hPRTNEls2gbWoClg/iOvTSrkh2+KZfMLGQxEFJf",
-	"83eALallm4nd2BQppSvl1FcGHFZHzApp9XYQ1ymlEWSWdKWJkRcky7m/fbTh88xKNlMm8sWSqhuoRDZ+",
-	"/urqWmgs35WQkt2yEk0TmxW7JFdvX/2F3FalYMoLg7xI8Gv7x/Nnb2H08+ev9Elt07gWJddGk0xwbdJP",
-	"z87SJ4+yJPj48I8Pob5ZztNC6/QxBH6reRYt03WHWvnViinNiqElg7pjr26p4vZCHkau/3BP9eOUXvRq",
-	"c8yGkFpCWWDVbai3dVabs9Cit3Atu4exxUV22FELs10M+4XrizBU9Asf69Vcyr/ouRV4ujrLug7V+8T/",
-	"GTe61XfiYNPZIQUD97WnYLlUxf7mIU3TCXvG6p4TIE1iJQc/y4COGf3aYvymWllsHZimA0WT9t0oMZGO",
-	"Fc3JCbGeNGTXRc676v/QJnfDWbwFpEBBnowzPMZZXVdjRe0hN0zpE8iqp2WZyllGaF151ixYqLE2C1KN",
-	"4jmMM3bbDAJzwbyiCs3f0E3GWwe2jl6lWVEfS3iELGRZ6OFp/wCUa801ai+uazc/eC1VoPVuq85HqaLa",
-	"Om+B2BwkObooujqqrpTrTgH4uI6cx0rA9yxt/lbkwWN5ZU8DTpftZoiY0EVKtRQzVDd1boIeUfWdWaRQ",
-	"zzXOeLDUq70INPRaEHKNNg8X7gGM4BOdkDrqIzRTDjt5LtDDL8nDFcPY1dXL588GouqGbXR8kUZV2rDC",
-	"iuw6gUVgjVVwzMH937tIBgD2NxZlSzccCw+GNcjd3RplC4rRYpOWXETMEKMv7aVkZ8gQYqumMwEXk9aL",
-	"4hNNsre4rG81UwCTzohV3S/hzshcSigoFNmfc6bMKa3MAjovkn8n19XZ2aP8hm3gD5YRgAMexUqaYNqf",
-	"kG8Eg5+g6nKAyJay0bHhgJAEN6a93M49/xsbzCKPyI2ZcTGHurfCpHpBz588jZ6bG7bpkvBW1bTkua+K",
-	"u0tyVjvkgjiM/8QKOxTQu6QmaUpBwjioSpnLpb3eu2o+xg2kSMcZpCrqS5L5FrNgBQW3u9+yShheksx9",
-	"TOFjFnrH67LDfo54Rmz4/JEpMg6tLSRG9ySQQYNd7qSdN9IcneQqb5kq6SpdyErpeMf0Uoo5hhU5BMHm",
-	"aUM32mM5IWfESHL+8OkZGTs+Rx4+/dTHyLkuJQ+fhkUuzqJtSqJLtPBCSP5x3VloZWSqmMByl/FSzmlB",
-	"N+2iHI+ePhnUVKWZJQnf+K7nmj5o+5QoEgc0UIk/f1QLFTvVUZtYlnKdtjvtdySFQod/KEkiK7PTkufR",
-	"01a3nCfxXnm07Jzg4fmwbjsxyCOviEO+F4UfnGaOIpQ7UUdOh6rJUyjsfmS6qm+mscP50ICgiWZM1Moo",
-	"2kywgK0i64XUUPvYVNrXAJ1Ec3vy2p152GbhXJ/HZr+28462ZCsll754lyQzLrhe7BFn+yUnUdetAdue",
-	"4t+Tfg1f7fvvmKdb6yL33j6y5zCvGB1RDsVC84kmfgZfPxvxKCsw2BDMaXSdfk92A+SaWM19Ye69oiyb",
-	"J2Ins+73E5cSUFYH/qWJooKMM+W6iljO5/+vOSBY9qVg0FgkWGKDAkVFVChcKTn3jesGYPy5B85Zb+07",
-	"LPbtbHRJCqsTaUlmVCW+HR8UhG8MYlt+XbAE6rRolwsPDo0fAU0ae4QRtGbcfvxd1CAHIl/d532XxGhu",
-	"kFERqm9YAYzMEhVoWBeoC/HCqUJNH5mU5sCytkecgH0uQ59nvEJoNPptV2WPn9RWyEqAuC3WbH8MGj+P",
-	"DTBiz6S3jpWFGftmLVclM10sWrPGY72VO3H1kvhfG+rE9lUdc1kWe0fG1s/Mba/LIPtf8fm83QBlSUUF",
-	"Nju4JaH78oIVVekaYsVsnv3KpNYain/pFjlu5fKHG1rfh831G5zqYCtCphNw2i654XMaa4DwzBMEEACn",
-	"GCEtioTM7HVolVHl7no5cxkxFtoLknmTZ4YWZ0r8F9cCfT+Ul9qeiBlbQwA4FWRByxnGo4xj8SsnCclK",
-	"uc5IJQqmyKdn5H8l1yJbUWW4fRF+/dkT8r+gHRNCbDKE1X59STIXwe6g4oYsqCZCelfPxhe4ru0xLuK9",
-	"VagOE6Pde1H2xHdF1d86jnm4pOlqBW46CoIcZ8X4NQQHnQYRYdsXoAZREZs+kWllSMlm2NZ1zEWYyggc",
-	"FMwgFBkJLcFARH6sWMUK+6uqhOBifhJnLghKB2t0gORUCMsY4U6zL2E0X3TM11fOCW7dXhHvr/0DkYvq",
-	"A90auAEoqA6UxfyjwOCBV7o+YMDJYcM6kxMiGQYfJzngqAD+nVCC3cCJ3lcPQN/hZG3fEvXWJC2e0Cbn",
-	"7XPWuhW6b5fu+6DB7XCKwD2ESyH7y4u35AHAll26K8IeLUgyIZB8srTv2qWQ/V2o9/adPriRPx5RFcHQ",
-	"+WE4ftmHzw/uA22uml/LA7rLwoZTD7CQT7TzME03zkywSyG5vRTKMh5n7K5lZrp+duU7or/hhdKhmuAV",
-	"00MpcbM0j4QwBUWDmnXsRWlfK/U9JZRdYmPI9YKCycPuRmL17MwC5GD5SFlnW6JQ7eB8eBajn6V9AxKP",
-	"01fxUnJSgpHEyi6WP1GDnWZalvazg9Wkj76iWoLTtqjdhBfyouGcjeT9oPEdH1Gi/SPcjsPS2+431ev8",
-	"0Av3MuZIDmz0xMYOalvQP8o83+ptECu4jJozKp/KdxUCCr8kqKXCsUUyR8pXlSAuwn9NN/Fj5UOwUsUM",
-	"E2D69J6c7eProt98tWffBQtCiuiccnECvi6mCJ1L1OYwh0mTggH60JIg5LU7yiYMrxPSp/8GebvYAtW+",
-	"QxNuLgn1T1ihn2RUp3KWXQsq6p5KaFVuYvVo83afKaE9I3MxXfVgKvSaKX0tHp89JppCwTMtURsM/Voh",
-	"d/hjVCkQhqlbWobV6g/xiVfuGe2zwGuO11Fv1vE4Z49we76jBkUZ3JPDDE5Rw9KSL7lJV0y5hQwAxIv+",
-	"K6YIPkwo9qoCU2dZacNUC6inh4GCyMODlCqKGgpZFt6yALRIFfPkkLhUGILmL0jCWSlZVLmlZ09n2vCy",
-	"bOhVClcRb0K8h8OFX3NFmoqN+KIbtjIX9rcNfATjGrfHZzOYpDo6t0UorWvndmgqjs1ujtAll3wMV1rD",
-	"VYf40oKnjnamNadymMj1NW4HGp6ot6EBwwSLgpHAeqwsnWBn8rZ5LSLp1hamva0vov7Y2nA1/NESW/8N",
-	"fMobxoY/6a1tHYZItP20rHWO5Te4dQ61satdiQ0JvFHH3kYV81yxHWHRB8ItSjraONgms4+iFv6qGuFx",
-	"mst3geZxWecrzjgrC9epsbE4R5x7v56s/RsRbY8qvtn0/e/MjGD+/MGpcw+QMdyx6N+BQi2MqpJjV9uT",
-	"/ikSYX5rR0fmOisWru0lvYFMrCZfI0i0HUM8vLSEs+Z6C46+cQ5NIsmuB58bx3EStHmi9c1iANz+rLh0",
-	"Hlrvb1hRrVu+r57ZIR8x4+N+ktd3U0EC0nq3l2Q/CkN0p+PXZItXTmy2B3tw4A766w4bIEQxNHrDju2M",
-	"C4eq7SA87uUQOzKPPR21GfoS81QwF8WSTCd/OBzAbvF8GJ5Ge4b29KggcPQwga5pAQV45C1TRTWEZdkj",
-	"zcU8nSksptF2rMkKa2d1rERUy2lEtGicxfVuJLjpW0s+RFvH9SovKhZvVe6mhRIJWHjUClSQAWB5sRW5",
-	"sqgOkrngKeywDV+1UbynuvPe5rdMMDXYDYq+kukm9edokNoSyOI9wA/l7x7DnczdY2QgZ/cYHcjWB0ff",
-	"v5w7nD+3mGOMS0t7CGpqjPTb9NZmvcUBSkZvmSa0lIKRcVDhzlWzDzzO/Ui0U0FvEWdSn6pt+ttdjEdY",
-	"5+neMVjexdfQNmF+hKyjQ4UPunvb+ZJVu2Ihb8LTYBRKh5VmhLdTdQ4moXWmPnG9leKEqVDhbRZkO2E1",
-	"GabvkPTUKhq6lQLlkdFFIv8IE+c/qCTVP9l+L03XAB/V3xSQsmetLQXs8dlnT3vIFkv6PpzCe4a2Gi9t",
-	"LWZrzQ6u6KJdIeCjfAbuHelyRmMXY6QQmx8dBwViF59h6OJHyKbyz3TEtBxiEAXXwGM/Rp+iPY02O2pW",
-	"6B3uXCdKecCj3PdeO1tuFbOQ7b5BrQDDYDMOdg5qU8pxrdLbm3u4/93RrcRKdsfSUQ6XMNNhbBzRWnqY",
-	"rllXT/JBxgMYdfuEH2LVO+/podHeaycZyFC9QwdK7L0XHiP8JtkX9vOoQ7vr0UXk0z0EuG19hEJcpxwM",
-	"ZXmljVwSO5TwoskAzKzWxlR2Mtz8uK8VaPvRoOP0989O/w89/ens9LN3zZ+T9M+n7/793w7ynfqNSY3l",
-	"vQ1T7OYe6zQ6JrHnPm6LmqDu1O/OoyVFY9igZSxnNO0MFbAisN0GCGimxB7FGWcF0SyXoiAzyGaIhwHs",
-	"1l4/KCIPv6naZNnjGovQFAI6rNOdJbUr5svp38obNlTf9yH1qWoe3+4QUWc4UIMVgiDUiYqCLOgtI0xs",
-	"lwnyquSBjN42S96Co2u599tJ9N4Y6cdhS1GM6Dv0Nty6ods7/5pqDTFxOCCrE2nAyriic68curqjYA9d",
-	"uX5jB1mOxVj/G77FVA/d7zj14Uv9H5jVdiTu7EWHKblRrpLL5ZKb6E9z2VFdQWjaUZXEtZ1xNoDApQ75",
-	"JkzMuWB12A98l0u1qjQZo0vR0iaEbcAm2uep4Vhg6STeHm7FxNonduwC9M2Kie8gIkuxklHNDhdpbmb0",
-	"SwVM1JhKQozGtus7xm6+mX0tBZaw9GIY5N5iT3sJ9iaz4JBIPZOVgvJyljCjcpidsaAtoU5Xwn6TjJbS",
-	"/WEqpvGvNSuE/9ssKuX+nCmOf2hqKmX/jOZM+dY4V5akHQkxqph6VuGC8NOXnhP99bu3O30lnmG1XK2J",
-	"kTdMYBBG9vqbq7fkAa3M4kEp51yAVxdODlyGMG2zPQtjVhggx4R5y/ObWNvvZ0RzMS/ZaaUZMTCo9TJ4",
-	"WF/gL1niavhCIFy5IdONczrjMICH22l/rBhUDUJWOcLHG9DoirtSMu4+eC7lDe8IzpoqubYygRtKchhL",
-	"NDPw/ihSAAgc2EBRE2bqpooCxOeCFcG9s7Mxz16/wl35RBMc7X1CZPzmy+fks8fnD8nLt29fk6+xLSO5",
-	"4nMBzXl0QrLFkuanWOcjO0mIZsJcCy60YRS8+FRsCG6l678OVZGxXgoagcOXczHHgpx2066Fw4ZTfE69",
-	"4vPgZ1788gCe0w9+hv9TXvxy4WY4vWHQVlWRzH2T3rDNBcQ1Z9cCbIJLLgwX85OETKlmTx+fFiyXViAg",
-	"V0wUJKvXePpKrCpzQeT6T2PMHm3YPGaRnlw62edP+Hsl+HsoJipF4YZc3rANL/50PcIReAh8Fur16FJI",
-	"kbP650rwHytG8AzWY2g5/9P1KED39QgCw69FAyyA6ZJccV3k5dfPnp9evXx2/uRpnSnsh8Pa8QUXGe5L",
-	"LqGTJgkWKSAunIu8rApGsuvRn7FGlns/fGOomjNzWiluvx1b1F+P/ryiZnE9ylyZHPsNHCQ7xBtmr8W3",
-	"b75y8jH86OqnZtcjVynptOBzpk34EJbTpmQqi42bnF6L7Ll74At44ILoBT09f/J0CyFXL5+dBsiwc3gU",
-	"kAWjBVOO7p88OjuZkMxtbubwMK3DYZ84l1mTgc3ULVOfaJKXMr/BdVACewvwNrwmh0DaawGEMCFv2KzS",
-	"tMQgxcdnD7WLoHJ9UF2cbFDBfOy8P/asWAoumj1NrsEaDn6TWQW7XC8hIYqtSrphBUKVwOqhVDrk+9jT",
-	"Zy/iNiKTawF1qcV8lzpc72DgT4i8hj/VVLnLl36BkNyZ3GVIzQUNOzwrGTOh3GBxuqSCzqGGInFFr8mq",
-	"pAIzpr/ionrvtkJPrgV4CAqZVzDesRy8JIiWlcqZ375nr19dBPuYuFRaZIW3tOQFeBiSawF1J+tq3Via",
-	"0hUkW7Mp+fbVJxqqVtaxqOQvkuQltxDYLaZlSWo3lE/bTa6FH+0jhadcULVBeMAzTg3JHtAVf3D78IFl",
-	"/3TFJz9oKdxB3P5pQ5dlNrkW1+K5FLcYO6ov7Od/J5j9UTdTc40emCbZ+1Mv/pw2i8zImJLMF9C7QKd6",
-	"5ngULgFOM2lOQYghamgp5xXDhHuuCXu/KnnOTbkhVEixWcpKOzbhBY4L8v07x+GIhaoe5zj5hHzHzQJ7",
-	"YsP2kFyxwq4SQu+Dtbkwcnu07FzjzF6vE7/KDOuG2q+4gIlSOJfZCXassm9od6FLyOOzRwCVfeqnSfNL",
-	"WjDBGTYBwNNEuCBZAVXT6zemAV4ndjOy96e8YMuVNEzkmwvSgLak6qbV8w7UWUNvGKH2IBTUSLUh2avm",
-	"8dO/sU1mocMDebkzu1yhqtA1+0IKWbnaA8gQgfHaq31i530DTARC2eGyhm2Dg2OldX9iFDOVchUGpOJz",
-	"Lmjpi8tAYoQsNpf1Y3beei5KCj6DGs2mnq7Zw89IFixncsM2qWKVZkWG6QgWOLJecGwYYSf2pYFxJq4x",
-	"iLwJyO+amovUJ2xmE/I3tgG65QomxSZp548JlBrDbfyP0+dSKYauyNNXRUbGWaAup6fvfn6YPH38y79l",
-	"J1s3gg+bRBiThj3YV2G2/lRDwLsiS1pavZ8VeMWwfCHbc6BeiHqV/xZC3wDpAOoL+xFLRUphNbFbVsoV",
-	"S0j28zVWx7keXZCfJ5PJL7/YCxzuo8yKSK4kXc020ZlG5AwOBMz73A6bkH/UPJO4FmX+hjsjWcNQU/SD",
-	"Z4kLDH58fj4hz1AaAIaCPAZI0/UEweO+Yiq31xQTuSzgtNkro2N2fyIdSdRlg8nYn07QOLOTBpH1ufCQ",
-	"QY4L1YTP7MEGmxLuCqDUCdkWx9ytFAJuML3tnHzNPyfjxw8fkczt8sTuRmqkTEsrPmUnMM3nqB9oqDlo",
-	"uZllus0Zy3bE/syrEOOXxqy+gUao4Ma0sgAhV3TJrrhhf/qKvj+xiMXRp+H0BbGCdkJef2v/efb2+UtL",
-	"Z1+8+OrF2xeYD5zLJYuzeSuG4Pkm4+yK5adfMpMvTu0rL+Bon+KvKJHTRtLIvsHv7Z3gg0HtzDw87I8c",
-	"Z861mqWK/QAFCbIJ+RxVCkvin1PN84D3I+qhdcxsBuNRSHGdRZumvaNnK5ov2On55GyUjCpVOi1TXzx4",
-	"sF6vJxR+nkg1f+Ce1Q++evX8xd+vXsAzTVBmILY8e/0qKDx0MTqbPMKh7lIeXYweTc4mj8AcbxagTz8A",
-	"V6Rz08yjem1VcENQLU3IUgpuJJ6KJsUlIVwYVpZ8DrlTOBiF0JIp+xw2+nWVUq8xdhkKkYIc5BKBaFky",
-	"y2NQLgSSxy7VvkU1fLiwP7iSprB7+lpAGiv+cILk72pGXJJswYuCiRT0N2jRIyAECKRcTxD1XD5X/VpM",
-	"mVkz5sMB58wK12AYq41GYL3jhi3J2EicoizsKrete1Y5lUi97vWuIpL9URNaFKRaTUiGyPgTINaLOSGv",
-	"nlZOWmbAiyzkSF81u3hVQKSTNs/8tkJMlitTDpX8Y1YFfLE3gdCWq9puINSmqYFyqUZ+u4O2Lw11RA06",
-	"HS8PgoTr1+/3XfqA5q4pg9o69YwHHDKd0HGxhZl+jvj4bFjz9JjZYghpdvbBc7TZ9hj5lb0YoEuDv62B",
-	"EZyfnbkkLOOyDF33K7vjD35wEe/9NsgTHwRug8a1bSpbQT/sGfHcZ2LZ1GMEITZzDeqDz2ltUoJHHh5+",
-	"5FvR1NDFhx4dfuhLqabAOII0sz6vYu9XwPhBGkErpi/bPvpWoBNOMRAe/OLJjLkUADrX6CYPTte7ZBRV",
-	"i6xO6yYAxgfvekCLJRcPgvtmVUV4+j/QHYhs17e9pro2AYaTXIDvcJORQqJWmdTJC3NFLTPjRl8L1zRb",
-	"Y/AvSkGo3swVzaHe2Vpxg8qkY5d1w20rMI+z793nd/AFXNrXIkMLSkENTQuu0F7iYZv8sDa1bQZlNEiv",
-	"OHHmhtzzdngDNXLJ7SWzQdXOYg3iPKebQPl2/dwtky8lLSy8F842696a1UKCa2FPDLcCgbkG04YVdPzK",
-	"QsmRQ/FLZ5ABWVEKkvm+5LASJyiuFxsytmLXtfASIm5CiiktVj0MCqyzon4f13jzUUDzmuoJgfvb1d3B",
-	"O6iB2Cn9dTViKQB6l5EL9zNaM+Ayxnzp1qZJrId0LXDcRd3i3/0AgtdKcmHI9vYSaoheUMUKSCO3DMHC",
-	"o5jF+rUYX736y8tvX5/ELrhX+JKvHJXXBW0+l8Xm3piYmx2OyqZmOW0XjVEV++UDMlIHwxUWpfa+vF2G",
-	"Gnavt3ouC/pohyGq/xps1pEH9GFBnPz1u7chf/XscQ9r9cwPDX4R3urYIrBYGfNvQDckZBEvivMnTx5+",
-	"Fli/oUaCRuNO2FqAjKcbkt3wwvJL2D2tK6YSVDvtXWHFBBStga+6qgiTnTOCdPsvc0Q8DPvPyC1TBc+t",
-	"UsB16q4orgk4q8GES8Gi7clm7GtWgEYn0JBx8q9xiL5Qm1NVifYhqo2SjqmgnfE+jhaoid06KPxMFOUa",
-	"uwO3fB5ehxxjMaMggyOr7QYQgSOY1mQlrZaZXIusse2nheIzU9emhGiAufQp+1B00khs0FpXfUhIBu1V",
-	"00LJlXeHgdMgDb93U7oEOF/82g6DklZSoRwcpCDb5zRmoIFkZRaKaejMBK+kaFfiYr49OWaxAZSKrcDv",
-	"YiUZ1JrTfEG5SKcK7MvOFdmUVeG5a3M146JAroWaNzxG8LET7OUBm4VepKxgRbVKb9gGDhKEOY0xujkh",
-	"NL8Rcl2yYo4psJqXVqItTtBY6ko4MTKtlisrW0zIl175zuVyygW7JBnoX87JgB0nyBQKOtcLQHBA2ZY5",
-	"TFrAcDS9+q8m18KKXI0pzmWO46nHHjayMpoXDAvBiGqZgM3IWTzrWuVoBUCT0rXIwNCW1c8+nEzOz846",
-	"1XKk835Kub3IeyvFMDMICh9HLb5/pf13TfsITRvoqYeeDeP+NW4ue87idsfgnnIXzj7l2o4INWt4AuI/",
-	"gnuqfcT/wvCEjz70lncJOADkb3ybH589PvzE36X50rL5e6SL+uo6ng52+PYBDvDqi9Ev77aI54Gr+9Qp",
-	"7KB7vLGue28X3nNjFIISf4EW7Xs2qW/ZhFSi/vtaKKZlCQ3lC67t6lhxgjaB9UKSJYVrj4x9QfqEROva",
-	"o0nmcGn7IGAEK7tSd2NfkkxIA2awlBoQGjTD+jvOOCFdaxyIDOB6BfZujGNXsoJu9abJLn9ydubbL0dN",
-	"Bf5EvnRI/9AH079n3/n8RNe1v34/qbGT+kzUiGo5mZx75Y7M/D4O8UVw5sAEMHzGpMNu4PoK/vd//lfr",
-	"YE8wRsAeY6vtTHxH6NC7THxpOrQBcdHYD+Ebpw5RsXHOLvgWo+/8abVajzPPogJglH0+crSeNdA1l979",
-	"Gxlg7mfgeApMDL/8qjdsYF5rCPR/2mF+fPbZ4QeeOzK8z9Pf0BWhwvfZPPrmDk/qtiB34e7CD3KEuxVg",
-	"ONz1NUzGxkItaHnSecivxZ5TTrYOuXfPcF13RPC3v4WifnHsUH+BP/5+oH8/0PdnSkSaAlPibY1wtKqu",
-	"pTILOONiTqQ45oCDW3H3aDuS/zWOdn3afksn+w0O/P1k/36y7+1kO5pqnezjBHM8qzuH2B2rDyNiS9U+",
-	"xvbo1ufYNTt2Juexhz4hrkIcJjhcYFPzx2dn9Tl2j5xcNhZqNylRldAEo8Zrq/sPctqKV0aiNfJaIJRH",
-	"yf3bfKMOcowxhiuE7uMzho/pJvydUfyqjMLRWCDPbx8+3AM8dRR8LXeVBaz26tIpOw224JOxA1/guF6O",
-	"mToKsiG97VI0PZ0UeROyv+2XOdRXqBM0qVIYHAvmrDRkSW3Z7+w3YPUbJaM602VAAKfnTbvvPW4R9Xzd",
-	"KOlC8o4lFeKQIXXBH2+u0ZMHmXaPHj367KQr1/Z4h1QUjLopa38I/kWcWM0BPOzJwgP9r+TJasXfd/qz",
-	"IAJ7H3+sQ+d32eMFe7+SyhzwSMDYdsi8C5Zvg5WQakWMJA/PzpKzszOi5FpPyPOrf5CclaVL9KLXQq8g",
-	"qHDBmFUDq7KAJjWQjmupvCopGUORWAiJhPy8P2UJyf5g/zm1//w5S4ihU3DKU6U4nbNrgcIUZgGsFJvx",
-	"9z74kZIfK2nYhPwdsgkgpQVjI3D9WRPbiMGsMWnpBQz9/c74/c74H3dnxGZzz4bT1cxt9AMWcveUkuvb",
-	"UYJfRgjhrjdIr6I3zbmM9+dk780DC2Zr5m1IozrCr3LvnB9+6DXdLJkwb7wm9WveV8gbWzeW5eeW9UtF",
-	"/nr1zd87rizHd08d3/XXlePLo0O3mhsW3GtQNEvtS2sLwkG9gx3ztbxijiXTnCPaVxGCYLgx5Ghei+z/",
-	"Ze/tlts4ljXRV6lQTISAvUCIkmWfMRk75tCybGn7RxxSHp8TCx52obsAlNmowqqqJoTt5duJOLdzMy9w",
-	"3mTeZD/JRGVmdVcD3SBIAiRl4koi0Oj6y8zKysr8Psqqwb5Shn4gYUp6UKk60YVhw0UAAe722Hwi0wnj",
-	"udWYz0i1byUddlO6Hp2OyoAC9kNaysujxHmIoWDiP8UJCfbNDhQkHPdZEoDgwuU7oFGVVkaEeuXCPxvw",
-	"YGoTGspBBiq8nEEJ/xRu+Ck9FNDs0EkAHo5Um6ztdt6//n25XLt2M8uWSqrd5mR6LwqxBDwNh7PkR4hz",
-	"P+fcxvMRar+BCNR/N9KFyrbgiy6LWHtq/ZnwYwP8E1G5ps8tIM6wXKpL6GFaZeATutBEcPoYalKOmRHe",
-	"cthI9EmjrF9CYCgEQoa2/PqHkt7AVrI2zf1pyCwuxLLU3kIeSepIIgMIVrsU/mq0GrMAY4g1GXP4LKB6",
-	"WioUqxAqXh++DAFk+BviXOyDYrYAkLKBIj4lglHwu4QVJKBr6u9H2gR0LwuoK9+Ywomq3szmei4y5uYy",
-	"FUdIuhFAYbLMCGuh6tqZBeNDb8A1lXGbBfuSBTwphe4wZ8MCMqtH7OUh67x+9XXM8dEXn1IhMpEldGY7",
-	"E84sDk78TxNCWIIoIBwjBirXXkd9/784DC2R3/0lS/0spAUEDAOOQ48Bh0p5KITBjAqD1dv40EDREbQC",
-	"SurAXL5+9XW3z748/IIYw6KyP7+bFnbBJtzC+ZYyZORYHUhlGxO6QT52FDEv3ATe/1Dx8qr99pKac7Sq",
-	"qG2I1wIdORfuYB0OXZMgt2DTrQJLLKFK1I4mK578fRrAVxuE1j9q/RNXoVYKyLW+3MRwElz3L4pfcZkH",
-	"doW7WVDCOnp29Pff6k48Ue/y0raB0gajhpimAIBXN7Jugja2CgeglMb2VGM1ctu2fqUvRVBKgjtCJKyR",
-	"EXZCrZb4CygixxXAaoDZwWiPWpDbPo1RmPpNauy7taJMrxuQfVHgdeFuIPFvcsHNdRb8Ecnxg50eqRo5",
-	"pcIymqFmIWsriMeEZCvyUbSRI95sW8b+T+LZjg3pT9cW7yL0ydNw2M4gQFtbagn4OW6xlbV+UT1m1677",
-	"4jR6cOciEDV2nTQUKoo5RKMpwxAgLc8t0AQ8kbuQj/G4BaArea8wmp1tCM+IHwlldJ6vqesGREvLOCA/",
-	"RFBWOsDMlqjfBGjUsYLnImMcOO5dl8I1mPMBJZ6JdjP/pqMXLxI2M/pK+n56zfjl7H2f/fTdCeIA4c25",
-	"yhfkIceQvb7vFJvpD9SvAEJX+2GP4dAAd27sT/YR+lzjVQc8/tN3JztXju9OsK3rFIPm12mA5mBSOQ2H",
-	"idoi8Nns0adtPEwWxjdiLBX7+OHjKYrCVCi3Ja25LmTzsQyw0El3VOT1ECsIKWiWl1o8JqJ4vjo8JPQS",
-	"oSKQ7YEyAlBhFyzVmT8Y2omeE7k/ArH8yL2WxM0g9FaZhUICRcf0V4ev+wN1Aq9bhc31ehfBPMY+ZYPy",
-	"YFgiKM9uDog/fXfyoNgL1IczWoY3fhWaVJfMkNJzmvdjdinEzNtIK1h9FUF1G51vxIjGlQHshr+alt/2",
-	"BLkl6wC8cwbREnCnQL4YryB0fx7yDP0ybMFwhCPlEZ44260HIQZjRIYCBDVfiAmV2T6jY3KILlmkW1G6",
-	"Orx2Xh/i1WldW99AB04DSdFuVDa8Hhu7kc6+buYagSERj/Z+z2uWagxm1NzmIA3bEOHK/zwyYiytq1X2",
-	"rhw6aqcAenyHFrqhuet8rDCKp3OsaEILL7HRSnI2uFGq2Nm2cdyguNYau8eBLiaKfrG5BtxscG9OjbBC",
-	"UekMgc3NeVUbUlgAG6yiavOJzsVABROKF9n0YkCayirAHLifoPB3t+aPeY+HnWGvfNuAUDxQ4pMTATuG",
-	"WnhuGR9anRdOsEzwLJdKNNemwMs++o7s0F+iZh5zSP0E8QRhRWZc3m9IaCfx5DONgHRLcoy4O3CERnoe",
-	"PBTHj+D4Nw0xp8IQcoBoB5JaAwFUAf0EgJ8S2sewBNHjk34jqs+buOmblpdHP8acBARB2iQ3N/rp208z",
-	"aaQa3+DHjykF+J2uzSIwp65NA45X+2nsVH6KasOmbGizIDiyttRgaycHKV+3PZXg2c9WNCnUUiox33IR",
-	"1rkc0wVs1N5zC1QMGJ4qgefpsO67yd6cwBNeZ5MAiniR8YVNBqpkS/36kBBSdZ7Fr2fW8QWdHqnWRDoi",
-	"VrCsg1slAdQKuGUaKKu1EoYKOKsMrOilkOIEHIzNe5sS8yX53tEet9QKtLy2EPPlrppucy69vY+mbl9e",
-	"tSXEU++70XYaS2YIRIMvB+oD2qUyNjNSpXLGc3sLUxFVWTXZCq8KWzYW751lVhjJc/a7lmQ3fjj7kXUQ",
-	"mRk7/uLS5El3RbEj1YXa6YGqiqfXqK3/6oH01jd9TxXUGyouzdReeXdRRA27DsJ41if4TppZopu+EJ9S",
-	"AYvZ7hgT8iYj4M0+SwgsMikZJyAuWL4JCdmCIw1d70gHnCw9vNQaG13MnldEZAB6ejCXGfD+2O4xSwR5",
-	"rReYgZwQLQdS/sCXQNWI32JuHCDPKtdnd0TzlFlvoJogPdnNED3fVnO7MapnYTeGzSxfX+YrtxXAFPm6",
-	"4pdXh4cb13xsESYUZGBbkKOpnolbTBz8rKHEBs0amCVJiZyI0GvrUeTnlsmsrdqGXiCyi+FiG4Nc0oi/",
-	"fO1nuUwbVH6WmvaEqj+rQbcf8CLzvmZ/KJ+qYPAaXa0TyzCrwJsBgqyMewEmVi0YqOMR7hNJIGgKm0aP",
-	"JaD6yUDRN8ES+K9gJ0iAStAyJaSbCLPWoENboboESTBlBlyvlOrn/5QOKUqURpZCSDZmga4U2octgAhF",
-	"EfDOfzLj1g0UZDVqlknYX8LuA4MtX5KQlU2OwaXEzmUFCr9geiZUtWLNXiUIYyn1O3Ioy/ffKNT5cvvt",
-	"t7mTM6GANq+arP3tVbNvGCgoq6lCvHjAqI/A6DlKeECYh0g/ulx3MxVBfuoeZYlW3+5Rwt1FhWrf4ezN",
-	"+3PfvfOP779nQ6HSyZSbyx77+f35R3Z+yv7z4eHBl1/U/375f73ssdM379m35+c9dADPz74nnmae+9Ne",
-	"GSXCSh0/O35uLJvy2QwJEKVD2B7tgJ4V6BvZLOfO76gDNeJTmS/6zB8yE6KEgOqmpOx+MFYQb5tPRHNt",
-	"OMSCy0n6rpqjHW6gZSttMVPIvCm78nRu9aoxV/LAnCbS7ok/gjg8xPBx7agFT98kXFrRP67FmXkTPXfT",
-	"SwLyxDZ37nbps1UD8cNaf5tVxuurwe9Bj9vdvfPzdzU60Q7m3xCvKDHBusIokXVjmY1lcI3kVo9d4wSe",
-	"GsjFQ04iQNLgxiLTLzK6e3teFbvNJoZbOEmPuRn6JZfW+3PdYxYNYKAoERY08OTt+cGrL786+P7NTz2i",
-	"9EDcYWmY0XO08fUhN9lcTMetRPLGqhXRV/8gFh+IoJo0aPuuWdVT7PkDeWhVN9bpL3Yx20f6tpSLhKrD",
-	"1ZKer9XkiBX82dGzQKD+bCMlj8OB1XtLDotM5MKJ1d3qW/i8plPX56Phj7K9dW/GwIXZYXzTVb92aWnt",
-	"/uy1ppqtW7/DezYkkLtbPsk6aNcl3OrA/tDdy02j3HwP5Bhia2JzBwoEYA1PJ6uy9sss4yvmYpc7Jzb4",
-	"QGlce4F/XJsqCsMWLeuaTfMozbW6+932kgfr3/lZOrC+44/af8WSkdlir2vbKhGZLWqa5o9smHYCIfpj",
-	"Sv6FmhE0eanRNoBczaUR9+HrZtJiSdGLVGamPb363HHjj6ZsyNPLsYEzqE25qjLrAjqKHrHEvysBzm7A",
-	"DEpYmW726lX3iHH28c3pQKVaKZG68tbbe/pDrpQwPaa0g4RpkVvRZ2dcjYVlOTdjgIjhmFlWdh7eNZLj",
-	"Am3Fc8uSKf904btxAXczCZzMjRhBnnfn9eEhS8pf941//YXT+gJaSBrpsWAG3rz/9uzb8LtHb37izt7I",
-	"+LzaWh/K9s9T3nrF4QWpx/5RiGJfm9OGCu51zZsPB1cEILFwqeaVhpjnY3tRCvctrcVyikxlJ/4AXt1r",
-	"qB2X9WRnLubG8lWzMoGqf4R2TLMRN/tTVaPgnRo9NlXRgS1yh4XBpSz62V0jetdeDNzUivqVLonmGuQy",
-	"3MbThvQnFZsJc3NnNDS1khBzosr9zgUBQ2HqvD+9es20Ye9Pr76qkGdn3E0iHGH87bNlS9ySkfT6y96z",
-	"qVRlglIjYux1EAyQd4YZCS1971UXhABOKkO1N0Sz+wMFOQt+CEkA6awI8PCNffb68HXE5uHfnckMEg1G",
-	"kjSQnoXEAGLXXibqwQVDqp6QNAfwStLC9aIK0HBCXUmjFZTnNyYR4JuCmRDZOz9Nj3zjrvc2jOEe09Ov",
-	"Oyh4L9Yvyf6wsCUevywDKHdvQKr9KeiWVFdCIQfq7jb4FfaP5evJBBCh4bED64zg08TvA2BWcnkllDco",
-	"WGBte5VrjhBkyok8l2NBWInK2d5A/a6HbBZvLwQSzCAfAjH0JwByP9VKO61kyvN8waRKjeCQmZRAgpER",
-	"4SjhDdhAJT9y6w4A2/rg/beJn0cjUiGvRAXFGggFA/ayEexSzMhCMiO8Ikmt2FyqTM+PyU7BcmTeCuk8",
-	"q44i3EFCrH8vRa+wQnS4QIgNXE/k+sW5YwDXbweK4AISI6xwCY6622cfVL4IuNBR7f6Ue+vIM+ivFcr1",
-	"2EjnuZ77yaDJH6hG7KPjuHWoPq0qdMKDJWAAwdbhc9oMVK79yTSB8iLpFrB1J332DQFpBqzmlCtv6q1w",
-	"jCDf/CkQVuIcQOd7AxVB0AgCvnQyvfSjh4paQuohvoXwlVTW+YGD6zEU3AjqI8GQTP0WwHKpEMTT/4Hn",
-	"0pclKqeXAwDTmBn9SQqLzaW5tiGRDmen+fTnv2mjMVjac/V0yg+s8A85SKuZydTGUlgeh3met6LT489q",
-	"aa0z7pww/tn/3gk6989S1f4Zq9k/f9dD+0/UqH/6fdj+M+aLtt1O786v6P7Lf9oEoP8jKk0MHY7KTdOR",
-	"1UTT+5iAEQuwTdKV04MCVc1PTcnbpunvhwdf//bHy97Lr//cqK/ngOFIEIRLZgQ7gGmdCAlLDB2rUt+2",
-	"pn7wFzD45Uzvzft8fb7KiqW+BYg/qUJsiyXkfB0x5DBXRGHeYwl8HT73bw8U6N6oayVYknHHjxJUz4nO",
-	"M6nGA+W/+bfzDz8zPfw9GO8qn5USzDrYTbSdmUjllOehP1kPYX/xWPd2oPwvuj2WgOokrONb0COWBEH3",
-	"nS1l3f8Ri7v/20u8/xeF3v8P5D7pDVRSk/2k6z/yY01YxwuE+MSns1xgXi+SyV0Q3MhyQ33oPryzikFB",
-	"xqBw+PTvetgPO2PZnT7S2cMAy4qTTlHANAy9xYs2KZyhVKtUGGWZ0rBR+5/qFMnwAda+4sjosaROl5IM",
-	"VDn3wZ9AcANYzYR1uCpXDqpQaNkyMROw7gznp9tnJ2F/GyjsWEdpWN4e8+9iyR+DZ5hkPHh2xAbP+v3+",
-	"4NmfSXegUu1tAcJhweDCfl0y0JVlBd7GQO6PZrlWY0yG4VKJ7IgZkWueDRSy/hkO8DiweRuRL3xfy0kj",
-	"ncZt1Xed7BJ+yoGWR0PEYKCGYiL9ucnv/TAF5LjZSeEsy7DAx8IW461c3U9Zti9+2/kLZxxWmAd/PMP9",
-	"+6Twp9m//+atMHkeARgWP4T1+AgOAHz0Wz0J7EpEzBnnMPMH51663hIBSZTMixv3WtyRyLOJXWLyQNZh",
-	"8SI8IWf4JNVML+F0I5VT5PpYtIxQk4kt/Rf8/b/2+/1koHjs+PVqsOXPY48KOemp6QB5gmUHKIxGwFHQ",
-	"q663uSDuqWhPEHsbzfouE9+jZlr2IBzU08jDPYng+sJq+jX3QoI2k3bkO0t1mddeJje1RXHrtRe7Lmtq",
-	"pRP6bAofHiZC+0HV5mgLxU43v7BvEKwjPpsZvXVW8VAO8x//438yaiFDExgcAeP9cTqH0xOUK6vnqgQ+",
-	"77w+/AIYhNzk3/vVhFxkQsmKkYG4gdE3SVgy0oW5EAvh/T+IJUArIRM3F7Y/UO9j0grDlUVCOzqOUmAP",
-	"4yboNGBUPZyPoFrFu9ojLvPE+xjoAyU4v75vHR7x7qJnbHSeF7OlCmIs47DdHrOa2VQbpN7ww7YXepSU",
-	"MFUByUr5rcMK4Y9dULa1hjjZe6815mR4CUDJI/ig/7RplznBNbm3wq5vRQoYwfed/bS5YdvzKe8ytkom",
-	"gK9W0vmTW2GY1+fuXQxnsHRN++uREf6ItEMriA00WkGlHZyZszYLGAKma+zcMXMaHssMn0N9GFeo4TNh",
-	"rFbUvl2yGViBVjcam1qIM3jj3kDsDcT9FI5CDOPh7MMOQICCZ0QGAqF7yD7gFb4MBfMiY+hikMdBiGIR",
-	"9dZAxW5Mp1A5XtigFlezJRWxaIGPA8fXabfNjwixmM1tgh/E3ibsbcJ9Ag2p8oyxrSMWKDsYAnDR40px",
-	"Z4TK1rKwwk+eW/LrEdkvKrzuaDqNwOnCwrUs4w553wgNqOs/wMyJjOnRQMGXScnFyoYFxh7gKg44mqP0",
-	"zS8OWcYXlvGx7nq/IAEAsegBpefd3kDpPKvwNzBAhV3GNMxUm8xPqW8aWed8lxZ0g3lckqPS6+GIM1BI",
-	"OqslXkXAXZIfIL25g3XoEE/DqYUTT3nIwVOQDMm2OR9bfC1xrrITx6b+UPby8PAQm7HAYQCpdkoI2Bum",
-	"2iDfAXvdDHT0vXDf+dar4vaPsKw3PVaXxeqbw5RCQ+fAqr3p078AA/amT78nIdlxzfTSzLUSnBj5lBh9",
-	"gu5XBoOhusupIKgZrz+mBmIBP1pbzFG+LQoRBssEdxUQP3wxNIJfZnquWu3TjwF31LLhgk21kk4D6Blu",
-	"6WsUpWrmm7KVncpXU4OtJRHF/XOZP5CUxRPDEHytHP8NRMourBPTFXEKd7AbCpDxmwMfyly6xTFLwGhf",
-	"zIweiixhgbICHlaaweeQKwQ/ExlbIJhLs8j9GLqyS7CRWkN76XoGE1JlipUGZRuyZUQqlDugBKhWCTur",
-	"0pfzStjwZm42E9yIjHUScFourBAq6fYCZQjpw0B1kvrdfhdh8K6E8VrTScJ/qwfqaGRHBNyoR0wrMVA1",
-	"/y14UYjX0/OumrfrSGBGvhgvE3UpihseI2p66da5JWcwU29oorbhlDTiD4ITsgNAPtKqDRFeTuyH0W59",
-	"lYY5bVN1/Pqp8FamkH6CYwacKVI9DkVu1RXFNrQf/PxWpf8QzkQhFhkVMeCVTGkLWAe1Mj5U9VhdKY8G",
-	"KplxwMW7GBmMiSTsXwHbhb1gHfj3b8Cu3e2xQ0xaCdVs/ktMavffi+x4oMogTOhWx39l6zBmZWQFadZs",
-	"l0BuJMZhfZOKXno8UAmciC7EFc8LylYKOyYOmC6coK89+FWP2Us5m4msx4Rfz14ZHOr22a8YIw7Wprzc",
-	"4hBFsk7rDA+V3FWYs2eCE0NKuJqC9NqZMFjuNVBwGvMeho3QCMdGz6NEMBCRNebsPEXkz52fre7JlOB4",
-	"WsuYtBFP+sBDM3B3k+H07MDLvVTjA/ACNvRKm8DzNjAaFN1AA5QvBgp1DsINmNvWcVJAC2CHZNY9pkap",
-	"lwyyJb3W52LkgFYb9LJ0AiBhqFUd16jQRz37Dtt4BxNxD8r0KHfx5XloUUJYlaejhHUh9OIPQguSv21F",
-	"RDTBVud9Y2Vb0dPI2QdASlDHgSr1kbWrI2ZjeHVEZa/UEd9U08iB+rXul99VI2HMe42keWjjWyieFLN3",
-	"XQ4pcxlEl0zTXZQSgHHXY3N+j4981rCc3sLDOK5nz8IZ2acetgNxgscSpqkSPnSrNi4Bb8b7gYRkWKnH",
-	"XrNbihT2+b5Bfsrm99iU94ZNGUl+i+DfuSoX1WpDFMqgJ3sAyi0BUFbrewyhCnQhreOLXnlFzdcKwJpV",
-	"vh6VsmU9D+/HaHhfg4a2l5IWuMkNTMDW4U82AZisJGeHGx02dd8JUk9TZh8uDwpQV7RhONFDcUeZb97b",
-	"Xky59LLBVSoOEHFhg0PIT9WPfqXf7FDwVlpbxyIRCN1oLHsT2lLzFuYpWv8wZ8cYNPULtgCS2ZK/N1TK",
-	"rIhg9JYdG9/rTisrwrIjY7zSzsOcPlaH26IXuLZ7dViDArSqCogceidpbzO7YjoEyb/W1NKDn33UZ3Ma",
-	"ls8h0P9QklrdDAAcz/37vy2C/OIPAsZYe1o+E1N9JSK53ujMHMbMJN5UU4EEUol1AIckQNkBDpR2e6D+",
-	"FunhFYevP0K3bec38ihvI0Yhe6kOzlhxuraDM15HWep9hKLBoJ5k2V3kLpa5vXA145UW5bG8rqFTfSXV",
-	"2KtnveSou61DzFG8IW8X9/5crJx4Hns8POrqA7FP7CMF9xkp+FgYFVyBpQPdVAOPOdOG6dHoGHBl/aoK",
-	"wMTjeV4FV3cVR58InrtJa27Bqc5zRGocaVPmKPfZCeEjfEmV0lg45UfPhLoSOVDtBsitjDs+5BbKgwpF",
-	"+et5c+XDO+zPLqUfWrgOyDXwd/su31oVvtxEqs+xpV8Uv+Iy9xOzTUip3+pBK4Avnk8EwXxV40y5Qlik",
-	"UAVfkzi8DkeR40qrxVQXlgxVJUUH6USka9hc15AzV5z6SKO/lkW/kTMVl/UN9uCmW8CjojOPRnL9LTzO",
-	"PMOZf0Kc5rVx91itrDI2lTXBXOe+wIMX8OA1vJbePBC8n3eMAcw2uZQqS6DKAfQp6bHEpTP/z8S5WeLl",
-	"OUn1dMpVlnS9VQndQNwZrw/gdFk2LaxjQ0HIhX32FsJ7qCzSIoYadyI7isnOpauBLQ6Ub73vtT10oV+Y",
-	"HGAbsYP9Qkn4zsmp0IW7sCJNukhJDoabY3IYTAibcIt99ANuB0iLJHdXdyxVCw+UThANsbWgQaSXe7aO",
-	"azIEIv29u8KuODT0gg3zA5bldp8lsJ0sgV2scXtWwNpVPNxbgEeVHRCJBgLhO4sA2FOuCp4zJ7a6kd8p",
-	"kWB1gf1uH2CksJYLsRz8588teQc93EhnRiAevRGznKdEY2adNiIbqKpZBoD+84nOiQJtKszYO8QwR/HO",
-	"z3IJcUIl5kyrxv0YUxDudT9+oKyHJ6qND7aBg7QvafAxOasB6No6viCs+AXj9cKkHWzwR95YbBkn6qxQ",
-	"BDMM6geAEufn70Ja+URbB2UMRmtHVcfehJE3TZxQzkhhWYfjS4jSInw85Qtg7GHFjDnNOuHzv7GXXfa/",
-	"/xeLHHP2t/JX//t/wX8XF5nI+cJ/2RsoYL4PrBpI5EVnjfCWbo/AZXBQunAAbMWjMT4nA+wnc6BoAIDf",
-	"LF2fndBEQKmGIdawQGCE5ZLASEQYOg1dGKi0cMxOtHE9BIp5dXhI9dr6MmEjnluBbCcBXjRhli/88WY+",
-	"WRyH4HVMLDAElBoENoBXfnn4ioDmo0BT0mQhPwrr7tU++gYfKuBb9eIDrnybrSTB+KtZyy+RuPHaoXzP",
-	"nZjzxTbzxAq17O4oPYegr6Lrq0rVwISUS3BXm+lQ0rzJ3LSQUyqW+hMaUt0Ap8elWFjhDmZ8LBWGHb48",
-	"hGJliEANF2WNWYcTTNSrw8Pu8UAhTwBLlPjkLjCql/RZEsW/EzaCOixb0gyMRgCzQpHxTrC03qWaqx7w",
-	"7fgpolh6IxspxAKb6zWbABkimrRnLSRzX71uBGRoZKbh4y28BYa3TINy3cXqCmHLG27FgVRWAALelWBW",
-	"cANwZyVpHLBRzXK+gLgOCOL705KxroWp5R9tI3z15Vc1Nr6XGw94Wru9W+FjGWqdCyCx7O3zav5CIdw1",
-	"91o3KIxans6swOWKuREj4PFI4b3L8Prw635bNPMzIET0fcTePhCH+nWkiJ9LhdUjKJja2RUvsr6GBLAX",
-	"qTDE1yS2clfXq+7pDEsQDirpt27Mb+Lmb3xRV/34HBravJL7cd3x1Sfi+nu+eNH2kcW1uZe1uQqEk5Ap",
-	"jKf2GHSsdsltJwcp31Fypl/wtQGHczmmiAN5vM4UQN7VmUmlRNbFsV2KRZVwAZ+8OUGQy+inCrCp4ShN",
-	"fMadWV5YSO1KZkaqVM54bhM2lldCdXuBmAnSvwLuLB9r/96BSuBb6RYXGV/YCIzt60MCsS4zPaBDE0jy",
-	"LPtfdnvRjFj03i/Qkj7ssEIragVavkfy4HiAbbHK6pF9xHI7ZgFWOQSPovldVhpUs1Jcb2EZNtxzj4wA",
-	"o3TziOW1RuRHeSnA4gE54dIAA8xbq2HpeUdZqxo5Txm0vNKXQAGAXD3RNFKSchWbk5ZZJ/M8mN4OERiq",
-	"hAYO0I8xNWQF2F7ZOIitOrjuAENWMhrFBmegbmNxzrAbe5tTcZbv7c7O7M7S9LaYHS+uGAgEfH3/wMyI",
-	"K6kLoEO0WzZHRmRCOclzb42szhvZyHZYAtCaWEXOGccwoG/uwKZ65g8bZZ9jk9NjIrc4X5ikGOKRx8Cs",
-	"qvMCWFstMEIi7278eeD1sXyBRN199nNgLmNWpKYJLfkMZ4zO3tSp7UYKdoXwXXb3uvzXaLY7xNzuLM2I",
-	"7e5txPaOLNFMf5gJ9St36YTNdZFnrLCCztx036gyNp/UXJNIk28ZLqjeEMFdLRuM9RUcuzcUK1UfXvn2",
-	"RR9bDNSF0/Netbda9kG7fHvVxy6ifi01dqfFXm32arNXm5t4yjfFX1lSsMcGv0Lzukdf2SSQjGkHTRAs",
-	"rAOF7nEqwr2irTQEgtpuMPeAK3vAlS0DrixfVt4Sb2UDU3sEMRAxbzW5p/h9q9W9mVr585dU4ze6UDu+",
-	"/4s6S0Noj859ckxjx2yPCW5yWV5fHUO4Vio2M3oMFz1IiU53W3vZbrHutUmt+E6CkBPvUVmITRwokJ03",
-	"V2W9QrD9PUrVf6A9oFGXSpa5FxNpnTaLtfSZwd1a4qaL+FNt/d50NS+wuhb88rA3UCEZ8MvDKlvwmDXl",
-	"BK7N4vup7NE7GsZGWX2Qj1BLJSuF58vD3rMp/ySnxdT/cQgpa/hXlbDm124szEYZZ/eVSLYyFZtllUVL",
-	"uDcIjQahmlhGuoLgTSvbXPncPWr0ZvWLmKm2L1y8myCc65E7yGoYxx0rnGX4WXbB3XF58QCJhcgPbpkR",
-	"heXDXHS3gHZcX7EkYG4kAK9V5DkD6l/GY27HQmHHYkYgHJb/1b8Loy39zKZcWSY+SdtMA9mc9NhkY0ue",
-	"kZtkPO/aSH4LdSNPMWCzJR14B6RjMIuYZ1TyUnqvZ1W+HhO4c2kGd3OLj43s45BPIg6Ji82mhfN2HTcD",
-	"rG68EypatatH/PabuOZ1jkY4svB0gixMelQnuycuQ/9VVZ/T7bHhYqCItqlXJRGGjcIFIj2/ZfjOFd6r",
-	"h5zAzgqxY8nrOFA1Ysekh3vUWnLH7hJDGzRd8mCqbKBCn0INaSNTVA+nIMpS9psbPjIzOitS4c9pPTaf",
-	"aCsGSlzJTHjThVT4sBO++MP/A0cmoA968Yf/B/4OjyeIi2T7DHON7VGZ5NwbqJLWNmkhroIsgWqp742R",
-	"sY2AFnpe27LXmR0kBsZU6/b6nTAHm7+2yMV5+NGfn2XydrWk60PtJNd7d6MF6Lw2TZgVWJqvHtZKGq/5",
-	"XC28Ial44uIkiGoxbsLof2uA3UYr/sIZobKNbDlSzvqxxnabSqeFykrznkjlhLniecKGRXopCKKTGK8H",
-	"qoy5fHHIMr6wjI91lznNEvD2o1xtpefdOkzWETYx0xIroebebs4B6MkUwvdGOssS7pI+O6FozsvDw0P8",
-	"hT1mnBnAAlBCZN4CT2nv4Oz14eFG1vAjzNg9mERo6By4tzd9+hc/gRs//Z7WacfpW0sz145dKPdVItdZ",
-	"nOgsA+gOTk5Fj9Kt0gk3j8fCKAVV0dItjqCye8tQF6dGD4WNk7iNLsaTqmTSTYwQLOcLQqmB5FSd58Kw",
-	"zsc3p4x6CCfE8/N3AzXkSgnTY15GhHKQ95qxXI+l6rGZkVcyF2PRpYTXCpYCN4EKbILbS5Gx+UTmUM6i",
-	"kdQbwh6UAgr9myDxqrKQwA4bhdEplL1EXZ3hMDEhFwvv3UBplYpuj825N3aIxPHykFmRapWhiZYOSDYU",
-	"5qE7hPTxr0KwPESbGBZ2kYDXO1DBAR2KKhXeFEp5G1lluvsW67AaA0WoFiOppIVCbS+TOIgSQ7UkBOcA",
-	"wUqwGyVsp++oBYBBPlCAFALnly8Pv4ih/0qo0QSd4wC40YdFTlgnCe1hUR+MJumicx6etU7MQuas8KYf",
-	"GF1nM5E1IgT6caL5r+T5jvlHu7a2VUeh9+gMt1ldXHES4ad+Cn8w5Nsl4I3YeFbwG+ui+vUMojLAc6sj",
-	"fiZt6veWxZEp1JatNkknXFCWpruEKepoJcrBa9WDe2IroM/dHku9SfQ/hqRuyJsfKKkwIReeB3wyYGnG",
-	"uN9M0hbx4TygPGkVNd1vgd4ZqHpxYAncwwJujzZM6TgLOty8doKhAVzpC7eYCTA31r9z0T2OWrwUi4up",
-	"tFPu0kmyVI5I+Gve8l8Kgrb39hYfoZohvxGIJoMuc8HCzlMuZ63myW88jVVGhYKIdPjRo7Z1vqfnIAfv",
-	"1Ui3FgWg2Igs1FpEIrM3eQ+KMQSiWAnokpHzx8g8l2NROrDbNHPiUypATOwmp189V6z6RS/OpAgeFgN+",
-	"7oO5hIxPUfl1GL0aqA4CBxF6GEXjoBj5dVQwgaHA0mGCSy9vbua8vNJbl3vwthrWRhdiNwytla+Po2uf",
-	"UxisHMApH1+ThFCt9/5U2pqUVE0SYdzBbn4dakGkfGtOpuVT26H3W8JKpCMcZzOhIBRUNhdwjRgU8R0z",
-	"q6fCuyJLuzAdXkijByqp+kuFvwnLRCozgWiESajbg3o+8WkmjbAX3CWMG1FCqx/XvhqogKxOcECjwhUG",
-	"Ua98q1IBQjsd4PtlDy6m/FNAPvjiqy/jK5X+QK3DSZFwZ8Kwrz0/PRwNkNPa22rHlbdKM+k9CsO4GqhC",
-	"XSpvIBO6hkhqiOxhev3DVA9dn+rySIz3QnGNNFi/ZkcFJ79m8nZ4jVq28UCIRdUY2w5yy0K8v1PdFmcu",
-	"hii4qkstj8RV2pW8q5tbuCBXdTcFiokvxWK9l+LPCAFIQCu0t1CICSgEasEyORoJuIuFR5eOGd43lioV",
-	"A9VJSJCS7lF0FLNwCcrSXFuRhVwexVAlK8WGo5c2zL/VERjMOmflBz+uHR8QfhCLdbUlfmr32/t1FSX+",
-	"dB4AKuy9U0M2qUPYYreNoBzDnQeNghN4dHgusxDKrU0JCkmOpBoLMzN0PQVQRQPVsbqmLqlWI2mmlolP",
-	"PHU5KiQpJkV8IOGg3EWVLtvyjxGzCXdxe02KdoKTRHqww/3xB7Ggth4w1WgDVY9i2QSBv98mt2MsvK7U",
-	"lKIJk+guqUeV6sP2smXFLwssqk0P9R/vmAFMomnrtKwDjy1tu2MuVbcRhEOs2fkakp+/02asnRNqv0k1",
-	"yp2fH+FibJrbbVHNMheHoI4okLj1kDhFtWc8veRjYXuB3s72WC6tg3ofNtPG2Z4XLoMRJ6Qq7bEp5GX0",
-	"2KUwSuS9gTJiqLUrx9pjqZFOpjxnI5lD6vVE4CuUcHNtLhnka4xg2yMsLb/fU+C9N1AUVodcC7SaWY8Z",
-	"Li38oJohJq5EyBGB6z9yOlNqL0Dzw/lOiTnW6/QZrCtc0kJ2Se0CojFDjeYMSg/iIOFjDlbHHT13a5Ct",
-	"SIxrE4uFTdHehROwP+Y9ZASbpDCwE0fLda+BbEgJ3bJR+q+FKCDtAJJTI9/3KEp0Yx2l2VBniy4lwxa5",
-	"gLpEb0GiHDGEwPdPgDnLyjiRTZCACBoxhSoZsYc8vfT2zR9eAUkMS0X5FO8KyUINFJmoskRPkm9ey5WV",
-	"2Z9JyDcAdkDrjOBT1nF6JlOWwGPJ0UDB//r/8EPPgHTQ/2kdNy76O9Sslh9g3oPIkm6fncEMQDYENohh",
-	"rOeWzXLuRtpMmd+slC6TRuDuDt4j1UX5btbBYYScBcz2Tbohq6SGWkqLhP2G0zembRyz9jCfYiFmVy7T",
-	"QMFPIdG6yeae+4mAG7eUq8cOweL7uBav8NVWm2rNaUu56tHK7A8aW6p388JOV2XgZtOxI8qMA0NUwx4E",
-	"E3k7rBX/2yPxSaRFk+2FG+UDqUZ6DSj566XLfWCURvXThnBAHRsKocrLUJEBDmhbNmp06/3g9+t//Vv1",
-	"bfFHcCesuyYfYZ3XsLsIW9zWC/Ti1wIGxc7sW3x8o9vmCmDvRhwxjRw4vtmLVGdi48vrlV6/8b/eXoFI",
-	"vTik8ZVymS2mHH3GnThwcio2nwKIw9/qbZ/Tjf2qrG1wdQ/PPQ1amverJ/D2i/dbGJUV+wCH0Qq249Yb",
-	"X6i0m3MbGcW2bW/1/PwYDusYwdjvd2v2u4ZARiNSxT3sdzWsit/1sP1S9S1UGQGq7e96CAdXi0mWF974",
-	"2uSIIlwVE5llHUB1DjgLtuvHKR3eDdses9pg8tYm57KyWpNxNuSBtQaSKCrmmsJZmQn2st9/1Vy85Pfq",
-	"Uz+Kf/OD3UVCGFKr/psefq4JYeUArt9VSnl4SoRn1aDbdxV45hqIGXjmGh60n0GNwnbhFYruRyH7akQK",
-	"KDOIvgTCQf9/zKz0/+N5nnR7GKt2msLVPYzFzPkVMdtyxc2ih3UxQ98xAemcc6+SwwW8e+4mCQW2Rlzm",
-	"hRFsWGR418Adm/DcUf2PznNdOGojJs0EjBM2FCNNGVsYwIUKxgobG1PJhlo7NtO5TBd9dgJGx+kCZhVS",
-	"TyoCuIGiMBoFy3CIzArnABgMq4IwmwtLgthMGKvVc0t5GjxnZZ7HRfgo6R5jgttcWjFQUBfDjbOMO6a9",
-	"6fZ9LbseteL/XQXd67FC5cJalsix0kZcEDgeIMI4Uwji6OCKJf7Aa2QmSmD7Di8y6UR2DGWaliUoPHQK",
-	"T5jTuhGAC9Ebg8F77EGq0M+HwZws7V5rRllQ/D0N3noavGii2kzijaNOwVpGSWHeBJfQWo0n8++Fi2R/",
-	"9zvm5y85D1XNW3mWJQl7CP7fcV+9XfynlK0V1uV2fzLwFe9ezgIj7bob030S3/okPouHrlLwoDrFO0SB",
-	"MjsktUlDBSu44XsHjCF8zkOLpnVi1n5iq3BuyEn03uBswq1I+uxD4WYFxB9SPpsJQOV5+RX7QX4DOJ/h",
-	"RjBxplBQ990O8BnE/xx6c99RTxjQDQ9np/CbGx7MbghQ+uowRih9eXgtROnuj3R+ga4/04FQ7W1Ho+14",
-	"C1f9fobgIKNVdDRrsCZgSI5YqqdTrrJeUDUNutdj4hOeKVxhe8zJqVTjhzUoO0ohXj5Ysf/4H/8zYgL8",
-	"WKscSrliyFSFlUJkgfVcgXfQeX34BavlAoQjUjLShbkQCwElhCeqqq2pfIv6AQ4CT1/HgacAz4ZBOamq",
-	"hAP/QULUqiqUH2Ossz3LuOZ7bv+4hFr9rUilLetg7i+/+Fqn1094laBVARjv7/235DSjkEUFZaAgXg2Y",
-	"V4Pu7YxJsAH1I9ZRylUq8i1bBvCY2VD4zlMeJcGmHFNaFSpauCvBTuQUM96J6r6BJu5Fc3/WGOTYa+lf",
-	"WEtRnmBy/VRT7NOfbyG5fvnOZ3M9rWXgVHpqxO/bT8lu3MGxJRFASDlVyO5ONc+gwf2mulfXXRa3/g4Y",
-	"aPeypxphi+m2ve0Jz53IUEMx7/Wo6c6G0CshYRA1UOn5cXSegf/x3LGJyDNIQC4vZ3IONf5weWSKnWq8",
-	"n6D9ZrzX7m1pt5cnxhkpCd1UbncD1nnutWXLav2dVxlI6RWw5+IIepVLXAFzEyRscKjBeR4L72hzwCgU",
-	"bGakJrVjKZ+5wogsdk3oBrUD9VEk+hj+nOpM2F4ozWJXwljE/ykUgYzZhU1dji/v0o0y5Hys3AOD7dmh",
-	"8aCFeGDz8WpvPv4y5kPnOSoRHk4JnQonntTtlhG8YDTAmOQyFcqKddeaP9IjO9ytqAnI9ruOs4J6/Flk",
-	"/22T9J1MVRi+k8L04tuikeDeuNYuisLqrhEKeiTKN21gVdyQVaqZOXRPMXWXtf82sEutpvnckVGz16rx",
-	"G6zj4Z5/9VGJyffCbVVGtsO5tLqIyHsZeDOlZVc8lxmgfUM55Xyic9Fn4H94Ly0xAi1fKhI25QtISqsy",
-	"d+1AUYGsEnNWPYt41CLpsSTjC3uhRxdzIbAcliX+v/6jqVZuQpBwGV+UT3WPBypA1o7I96vebQEyLjOt",
-	"wNXIBPRgNMrY/H2Hk/ZqvJUQLp6GmjT5mPGh9R4ASaZ1vKI74kZsgV+5befflFS5SeSfNJ8yO2GZBJ7H",
-	"0uRhxana163cgGvZT/Gj2Nq8kijt5Ihkzr7wRzEl8vVZez9HP3kTfnDTDlA5xuOgF24YkR/oZgTDYc6e",
-	"UCFHLDTl+FnHitQIhw4FZqIgTI/IatH/msitk+/4wWvKPU5CN5CAaS6GE60ve4yz85ynlwd+pNzJYe6t",
-	"W6ohZEYPIfQsO//p46lXy3yoP/XZe2cHCseD/CPhYSvHAKJE3xEYCPx4xq2da5MB+4gV3JtJANf1W9KB",
-	"VvniaKCQtcQCbUiCL7mwwmFi4RBwSn45+xHPwPBWvFMA6F4gGnRIcHQlzHM7UDzP9fxFJtQCCstYp0Ln",
-	"ZblUlwe5TnmOAUjheMYdZzzLvGknz8+IUWH9Cg3UQP1KoyTPzrKUG7Ngyf9z4LeyX70jfHAuxwrO5kfM",
-	"/eugODz8Ii2U/BQ4Y+AT0bt6Sd9NxCf8KCGaFKpt+eRn6d1PJ28Ozt+dvPryK3YpFiJjw0VZieJXM0yz",
-	"F6YEX+jwdX38y/A5AMdQG312JlIhr4SxA2UE0TgCCyKIgIHdLdXIoYb8MognRbdXiUuAJYzAmTkbiTmb",
-	"SlU4YXsDZTXjVeA3cM7EpA6znC9aGGAgy7/B1uzIlW5oCbvwQMDDTSNvsKzYx2xfKrK+VKTJBt/dykbu",
-	"c7NnsGHsrE3K99GzrUTPmhb/GC6LCLspE7k3gnLpeH9n+Vhha1+Jtm208of3bVQ+RntKB30ToP6B7aW7",
-	"F7fWKJw/rOzG1OwiJvdhKh2wNmNQwYt+LkaO8RzojRJASx4nuE0HbGYI0iGQ8rhAYYY0aDGduQVgmWl6",
-	"LTlsCbsUYkaumNMGkNLh9bng5iI8ZMSUgMzbw2oP6g08KKH7zRV3fxm7VWr3h3UhjpywuwBexvOVP1u8",
-	"Ojz0Jw4IdyNEDNXH4/mA8TQVM0fh96mwlo/FEUt04VI9jZjWZDrpEc+Kn0x/jFn4t/XZz4Q6I20MmSic",
-	"kc0HgI/CPuT26JtfT+FIYw8ondw5bwP3u2MzeiBQojIApiHxKaljeelsKD0n5gyQS1fN8t01zZUF3XVF",
-	"q5y/jeN431Y/2XkkbzvM/A29X1zH00+LctMCyvsKPYZhbB57rFb6qUYfqxlox5S5i3+6TrtCLjJ9cufd",
-	"bDmFl94bi8izHWbJNYli205BXVv0ynRvzEncu2hbkXMAzWac0lK9W5EJXp7qF2Gyd+aqjYQ/ArSUx793",
-	"YmrLKHIWCHhTnufCHAFZuO+kPzlOdI7CwapORA/D93agOlwxngvjkAqA/Cir8yuRsbEWQPKbwBOglkkX",
-	"ab/jhvGM12dveToZqJQbExh78Xti3vQ/x2S7Y5YAUW/2r/6oE5/p8GNg3uwPFD11AXn/SUj/r72YfiBh",
-	"Yjrcsam2jr08PDyEgtoF3BqI7EAq3zPo7ZQvsC9Vla6f9DaogFg3vxOA7/4wuzQOtbZ90nY51DoXAGC9",
-	"y/3SD/76Unw/lbgcTyilMkijVAd8Nqtvk35CtrBB8hTE/8iKfNRmN8KuyLMtH+9KTC0XEd0qWGYEUpOI",
-	"fi1VXTtBr1a06iduLr0weWt2hiJ9fXjazzO0Jy1o7/5o1CiOfm4hcljqIdq6wOaCS7MzCQThO+A5Fl03",
-	"yxKYapAav1NcESPKnBsKG6Kd67MPED8Arpzn0eaB+LMAq7dOuG4kWDhZn4VgbVNOsCIAhITiDjXNpenY",
-	"iqjomVB8Jvthy2m7w/gwE+rk9P2/nX/4+a7BGZ5lEiHaTo1vx8Gp3Hsc5TlTD6HwuMXTpr6wTKfFVCgX",
-	"JQAA3PGwkLmD0p7byszdFlOkBQCVH/39t/qOJC2L+91j3DI/ozU2BYCtx0XkSqvFVBc0PbUFW/BpvsGC",
-	"/b8nP/14swULL45xiK5dgY5vp9t/Eivmh3qTFTNiKjKJkxuySNZDI0e/KBMqPmeQ5LNqPGdhAvZwyXeD",
-	"S26QkacU8Woafrs3Hz29bnuMHrsmuS6IMd2fVH3xJy0ucyB5R8Yuhcp3FJXDc8j50laA1mbodAEHNHcD",
-	"lQvghCdQ5pLNiyk972E1bkmRi01I/LGtwV+tQyoeqAqqmICEm7COXWEU9k2PRqH8FkgES7BgbJIi+VGE",
-	"YaB81w5ycSVyNsu5YtwhcVi/33/hP0j6q+DFhEccL0OMStyeQbZqYB47PHHU40eKUNygYfsEtPUJaI1T",
-	"tsYK3Ri4uG6gIvjiJh/jxR/mGjzjRrV5OMSKz1HiHgrjuMlFXIt2fJct8EaGNBKqsqSiXTw3gEReldI9",
-	"OPJnCI7cILF3hUl+rDLt/ZvWE96pQCbQozIVh7NMpDn3Yn8l2FR4P0zaKRvJT+jdAeDrTBgmp7Nc+IMo",
-	"TmMngCj5aR6olM/4UObSLfyPwJkijg2aO/+x45fC9kKVxriQGVRccXIOiezV9tkpYSX2iKCCZcBMqyD9",
-	"z/8WXTPfjwkHmzOEyOYRfRmtGUU5OUHUNbhx9c3oNOdql+q93FQb0n7O92yL7boNbn2bahNuEIoBHiw+",
-	"B819HCjoqzveHg99j4f+1PHQ2xyIuyGjP1JLdHv49OV2HiuS+mqcKgor7RpNveXku4eA3aO8PRyu+i1M",
-	"UQ0Mdo01uS3i+qbG5NGCr9+zou+RX/cw7Msw7LdQ6xoc7Bq1zsziwBRqd3r9tsKmlOGM34OhhqO9PwUq",
-	"gnXA2OMqHGyvorfEnz33zwEmD+twVig5kiJjmRyNIDKhlWC5VAIOTmhOupgGlHpnj5DEkswsLkyhEnAa",
-	"q9oj/IE9bkCUsSzTkBDntW/RZyd5ruciY/OJzEWVtx08Im0qh2hndupbszgr1Cah+D3661/GhHyLikvX",
-	"xxQxsRM9Xw2bgF+tC8em/BJK6+7LuITndmZcyqPAKr68NHAyuBJVJeHxDfhxWXSrHc4ZgQcXPp322Umd",
-	"Lvh5iVTtX4kX6wgGc2DTysRB4pI/DeVSXYqMdRL/14XEaM6OTMRbXIm9jXhSNoJWnfHVQ/M9WYDb8r/c",
-	"KQTxQFQw+4jAXqsfGynMDgMCt6WL2VS1/3rMMftIwt4YPACHzC6391uzy2xqBf6yRDMszIBftKazQicJ",
-	"s3txDweEQE/zaGzU/hjyZIlqbnOhWmOsMTq/BqblDJ7Y4cZ4kk2lglbWgY5gcNR39wkVXviVh3KtA6nA",
-	"dKaFdXoK01BPzoNFWicBOo9ZaeD5BizN5cILwOZlndeHX/fqV85QkRrIHsiMCnMlU3FBdY+WsArI/E67",
-	"GPgdKG9i/c/9dpTLK6xNk6lg9ENEZcBwks5Fj2XSiNTlC8yjQ4QjqtiQzg5UoYy40pcABXEplD2u5gzG",
-	"GeHj4khxRF28dw+ACIXFllHzBmoJMcK/iY0N99sc3MDDLjGXVjRmFiFUppfqp4w7+mAR3wBUGunLzdWl",
-	"ZPa5ob+mc7EeJvIdIDzbUG+MoiVcybxSdcVSao40eN0VQlLLkjtQleiydsntBRcOIMHKfTw4cyti/U2b",
-	"HgXPEfWoFV6ylP8dOEWwsr6BB4WR9B14q1w7UlExQz6ez2Dn+nzuhAOvS6Tezy2LJt9vFZEW3Vr3y73y",
-	"KMXCsVZEh/athN1gJ2kruUM9etRFdpVCPijK+1qF3GO7b1Rad/2uefNiumWlKurnjoYCNTjpI1iBVIC1",
-	"BbwW5kqYHhsumMz6rEoSH3m5n2tzmbAOV0xmTI8GCqpgYS5yyVUqXpSP2aTbY4n1GirdIumxJOVOjLWB",
-	"/89y7kbaTBPWSTIxlFwlvYFKimGhXJEA7ZmZiDzpsTD2fBGuUCjiccTolwcvX/m2wFX+R8I6c20ySyhB",
-	"AyWzHnPS5QJR1spZ6LGUW3EglRVwxr4SPcbznHyGaXs6e5GLDZPXy7moJX5P+acfhRq7ybOjr15vnL0e",
-	"JnLjBHbfz/Pwo3bETFqTG732TfhRe649LW/ttTPunDD+6f/ewZX7J673P/1SdzsHfz88+Pq3v3UGgz7+",
-	"r/sv3f/ynzZP8P9H2zS/opT68PfLxld+TtAKfhU2QFUo8qcCHPqN0XMr0NkujVGYgMjCFtf4JjblMTIo",
-	"PP/iD//P+2uqj4t8p5zD/v3fQhygteC4yPc0bc3S8UHh9FRFxUaMBNJj9tgVN5IPIeytsqWqxFtLz40P",
-	"tQUdar3Y+fccDP3Z9prY4XnK1Tf03C4waMr3f64YNOUArreWNN9PKPoJqV807Ha4Gf/UDaS+8fDml8HG",
-	"JVBKMCtykTptEOypKkNEjKZkbHQxw6pEzpIR+KEJcLUNFP4F8R10QOGthBqb8DxPMPAJHx9jAmK+CDFN",
-	"zJjDJH+pBirOuOtUpUBYGCwNg548t10wD9h/8kRhAnnux76oKAIGipIEKn4SXeDNHMRfRQaXY/CmC3sp",
-	"ZzORJX12QrCySaoVkfcuEmjCgqsNsWq/WHhz56CS+ZiyAimNkCXYC4KywceFyqx/K11cAk+bClFYGMKE",
-	"W/+UyPrsNBCD0mEaA8hU7un0TKYMkgRtcoT/uYBG+gGlAdz46HOsmxBZgtPnBw4rFps4iJMnfbYGx2ug",
-	"ApBX6VT30KR7/x5WyC8YlXgjShCJV4AOBYFVY+KKGCjEE27w8s8dN5VlfexhgbKjN4oHvNp++21+CSwy",
-	"cP+bfWiglWzCq+GUq0UA1UIbiTrUbIxvHCIAO11Lp1hRwnUebqwRu9+v10rT3s1tdXOrPX09gs4Nd/Xb",
-	"kQ+vyNetS/fWA0dXvHi4XQqVsaRMy0nCZlmW9YT9GZ/2uzS3eL3JrNOzHuN2oJLTD+e0UdU6n7BMC4sb",
-	"b22DLdvzO9nXLDHC6sKkop+SvUgGqlO75CVMyi7uyNUL/X4c3Arcl1tLAh+RVkYXXn9RwKsHrtHjpeCu",
-	"2xfWqDNpX2n7rz9c3j9Mxy1OqNfRAsFs3aJ7S9yDKl+QxcC7KgBF8b4mib30xwngHfYr0zg2qVLR3IuM",
-	"O3Hg5FQ8++yDk35JNkAP8TP5xA7bWzpll+q7kc+2642hbU/wPdw7ausdtRUXrYoSPIy3hiLlB1Lka4C9",
-	"IaAKz0BVMxzEy2JCccXzAuxjBHvDOnjfqLQrSx3DLRGb8CsxUEor0QVQcjcRC++J6azyjODVIZoQQwdz",
-	"qF70vpt/p7iSmVCpP9hXd5cl9nftPrJ2o1nFFTa52jyOocX9QU1axtnrw8PWa0OvKWc0q7uI1OK7r9sJ",
-	"d3SLeNuLzs9tV8NJ3gTOHBZ6b/1a4fZohhALqwxNgpJD7gGF9h7UBtbu/l4Ew7I2pyI8VGYeFpA4RaYS",
-	"UhKkhVEeUWKgSC/ZVLiJjkAnyn4NVKe6nBKfZtyfBQkFk6rqEScMSWVie9sLoFYI5NdBHLHeQEWQfWhc",
-	"08KVr8RFw+zF1BU8Z96WC4vfh77Qhwxyl7nKMDbtnddwAYt9clpfIpVT3Yr7463SYVYCaRDcXzajaYLu",
-	"Fbl4G9ZgxxetZTstrk25yewVvEnBfwXaJUIW0JA4zvH+Y+RbghXXKtxY35+G925+C7vLsNVJHLRaCSJV",
-	"NzzVsR+uzZyeEZLw0i8GKoBrzI2EsoCwD7XFo9g14ajoeugG4aiHPHDsY1A7j0FFVOhRGPWOwSisUDkI",
-	"pS3r41L48El4dudUmTt1K2uDaUNnj8Im9VqeJxVBWRp6DLAOOd9Q+wo2rCaNy7K1TjDrJVbXZDVslpIe",
-	"yPbxld4bpLTfpkT0ujg8+rvnWm8fhvplacb2Sem3TUpfUq/rVejmF9BL2hWlqy+30FA62VT/t6IuG1QC",
-	"SuvPMFmA8oSSRvKq5tpcop9FpWJRRdje1W8sBMTZXBUfMMZYNgqHWqwc3ZZdvmXlYHDHiwZj/qOeCxNS",
-	"j3A7ya1muf/YRkNgTrPAAB7qCak+Ki4r7NDTgSF9ClWBAKsApbQNpUhYZ9cg0o/JcB/eo+GOy/tKq7T3",
-	"5rehtyhrt7H62zHtL1A9buDnf8Qf7BIn4fQ9NLKOIimYsf1m0AqpAPvpVDiecccDDWvYFTqIu4+MuakR",
-	"ro4RthVffXsRml+sAMYiy5ITWhPE+GDfCG6EYYPi8PCLFIYM/xUJZp9a9u7jx1P2DbcyrQgucWokIP4W",
-	"VpiBUnwqkBCJWzbj1s61yXpMSEDIAZwgblwU1Mi0C2xH84nfpOCdfZY4lyesY4t0At199XqCVXRfH1Lq",
-	"7UAlfsSK5wnsQ9PCFVBVJz6leWHllTguwVmj9rHPubwSln19yDK+IGZO+OK5HSjYKzskQkf1s06XTfkC",
-	"7vzEp1SIrP5tOwVmg+rvaCcMSv8wh5d669laq9MDSF26QtAqFb3yxiBo23533BJvvfQOLMl+3YJRwj2f",
-	"B222zAhXGAXX3am45w30xR/w78U1p6UzcDrbtOq6IxP+OjtmwD2zPyjdDhwPjkIkVI/gHBSu8mfcTaqb",
-	"/CBNz5at4E1S5367gdQeWTlWUo0PLsXidvcruxzIusjfpViwzhevmOEq01M2XDhhe2zIrfjqdZf5YdmS",
-	"zBt9gLPv3rCvX796ic7BT8JaPhYDdS7HirvCCMs6VuAdauJ/L4J+JCyQ+jPovOj22XsoarFOG5ExK3gu",
-	"sh4bwv2a03Qji9uG3yXQ7cINBED/jhmHo6sfhRGznKeIJc50nsE9E10/3WiPPse1/EEsnt3Dphm11nYj",
-	"hE/4Qbbsnq7yZP6yu+h2A4UdbYLAdIM5e27jqYYdE+W3VADcNv2X97Fh2slByqEocG22xqVYWExOS4Vx",
-	"cuTFkcAvqfugtp1AOnpVjmAslFcITHGDXM6BKqzo9iI2e7guTf5v/+oDWnO3YP9CZ4ZLsaATA5CDIP4/",
-	"5JNdRAz7VasDBceErIAYFWdGY4HycwtcADmf9QhXVFxJXUD5UFs2xfm7d9q6Nyc7vag9f/fmpE0v35w8",
-	"jWsrP9bz83coY29Onls2K4a5TEHyaoIPErtO3P0r4vRfFPFLk7dK+IliH2ZC+fZ/OPsRpXgoFTegoFNv",
-	"30cs8S+6FIuxUOzgMumx07MPHz+8+fBj/9LkXZZL66QaA1/vQNEw0JziEd5InltMeUOEwFV18qe/hfAn",
-	"wJkfVp/9QiFjO1AJuZZeHn8QC5t4fUpzWYLdQoIUPI6ZCnF3/ys7GCXtMv7D2Y83E3CdOuEOsNa1Luil",
-	"n4Dz1+ApNIr5D2c/Ph05R0fiSuNkguSslYttiH9hhbnewls7yZgzhSWWFcDGrImo15NfoYQJ3bZViz9Q",
-	"qyafNVp8Ei7MbEw++mZF9osV5s0JSvhI5uIIs2uiJrZp3bG1vXW/J+sO8rQL6/7HpVSAbO54I3NRfep/",
-	"nch0wt6c9Fjie4ThP//ipCxHqh+R/NvXHo+EKqa+/6BmPeikH8TGp6TvSWUsnTUqcT9ekWZmHV9YVFOR",
-	"sY63H4GITVXqNVDgLXWRYpV042KiC2OTMgjJXn71n3vsEBPk4ObOv5UpPe/22ZtY8aUbKHL1LoWYsSth",
-	"5GjhdZBUEU5E2MoxjEGrBg8x3ANeikUzoLlfQNSZHd3n+XdjMxEMwJ8PZwHiPDyyZU/DKOAiMI4GwQvE",
-	"jQyBXVgnpkepViM5rp1p4IsXPBfG2Rf4/dqtz02MsIj0LCGISfXPmC9Fo6WtDl9XoMjCBvXcsuTv2Nhv",
-	"yUB5i9bts/NUGxL/GbeWvWAd+PdvQHvQ9Q3NhEmFcn12EojIrP8RbodlnchAjXieewVL4OuLzOjZxUxL",
-	"gLXWBq/LJdbWYFGANmwocj0PvxjlWpsLai7pDZTh0gobvzBBMzPKhXDPbY8l8L+LhhbxzcCRIMcTQFOR",
-	"biLVQNV+g3xswdxUPYqfWeoXw24tvYh6h0ApxCLjXQMgjygxXxgnskoFLsEc3xXwVfzDUo2TPnvL0wkz",
-	"wur8CmyaFfkoTrnXkHaQejtmWYeKVof6StD0aG3geEmDxosmo2eVDIUkNnyXdPD1TGTA6dAlwJWUq7KU",
-	"w7Z4JycgUm9QfHd5lxu1sw71fklTVhXk6bgy0TRAeW6AsSY5OyCwIz+vNZsGhumALNL1pq28pi1aGVoR",
-	"+EdaDGd6bwBlzy8tsxyCNvPuMeNYiMJ04azMMM8IfmLLejy4Yq0BCvXZOWTBW/Z7kREhZbmBU2ELMJVE",
-	"qODw5NR79Yg/BR+iWSqvP6ZSFU7EBoc57fzpmDhfjxFLCWcQ3Q1EfLDC+zQQsl2wufDK6vUc1bHPTopM",
-	"utjT8PqIMd3Q4SZlOy1WlW0H16dxE/ecQHQTHac4eSXjT0OvCcjb3Z96t3ouRGS86rqs7BHY6XPhnFTj",
-	"nWb8LLXUJjv0/dMQGTxG0moxJfwhjFmRapV5585CUCJwXMaSAlwM/kR4xz2A7F2fvVVX0mg1xWCgoTpy",
-	"EX16zJJ/SdhUAOYPbB3Rt+2sCQ0CtitSqdAINvww/Jh7+W4wifMGMb+bULdbPq2USJ28km6xifmLHt+9",
-	"o7za2nVbaf2wGC5Rn5a/HM8am2k8ytYmZmcusl+C5F8urEgTdGiDbZwzPXJCRYdGQL4kNj6AGBl6s5o4",
-	"ORW6cPgK9JcHCvA04BGW84UwxywplPGf8mEuLkrvIfGv8o0BWGHqJystIKwXjrFsys0l9WLgz8vqmCWG",
-	"O3GRy6l08AIvMZBBDy3aAA4JYCK01/DUaCI9T/PCOmGOByqJsFovxrke8jxhM174gz/P83IpOhG7m53o",
-	"uaVpiH+f+PfFunkEl00Js076V0HPun12PtHGCQWorU6YK+/Se31brEuROC3a9HgHO81qQ/e9z7T0oNUP",
-	"X1KVJ+aKpzu1HtdsQIQrs+EGdB5QaO5Fdkr4mkbZ8TMlzHNLKMrGlgWf4gnuOnNtLolFtdhCQCYSl0xa",
-	"iBVu4qx8G57dvaey1NTeTdmoOg+n7J58kyTskOhbkKeAbgk4GOiZWGZEEDKRLXkHpWsQnpDCYjqjF4Ss",
-	"yFHojYN6uxB263DvkBQ8Z3YuxAxBCspDYS7HcpjTAZJ27a7f/jPhROoutLqAG/0LL6g8dQkzhbJlDxbR",
-	"bRbe/NsiTYW1o4L8hGtck9DzLHplJyn/f2QKhVSf0HlLHogpVLcPL/50kcrMYGJYcNkwHi//na5WlHAA",
-	"XgZhnA5h10aaLDOTdI/hVmCg+NAK5SiHB3dkjKRKyy7FzLV4NE3Kvn13ZrmVe/ZlGpvfOzKNjky2ffvS",
-	"eoquZBmUpJ0o8K0i5a96N9KGTEFJCwFpaVKxmPwBS5ZdYVR0xPldDy1G5YUi6JMOHbEIfjAyE3UqCInJ",
-	"b+Xv3FymTRyEZ4Uqpe4cBrdV3IddKwp0ed12/C7MZWTS61O6x2ZovpYzcjwWpiZjIP3XaNjNkRmuUT6v",
-	"I3kux0KlYgOv8H30+O4dw9XW9r7h9bIVz9pB6o9WKczGI/MUqWftbmLVdXKJ2r3EY7aZkxbNRieJRf+I",
-	"vkkqD8022PPTok0Dtu8tNTR0zw5TWw/2PlOjzyR3rXetRtwfDTbJHGtaplUjiVlHlT+lC8h5jv0pN+EO",
-	"j27+MSWspRgOG0nCLMXwMiNQVCUyrE5jlX1A1bV/H3KV/ZbgSWygpLMs5zZkYUDmh+9iJ0GuCpUlXZZq",
-	"SP2AbA4k/QM4xOMQIqeiOGpY2oHKirWFbwRFuvstrWrlRlsZTkSZ2xfWzM/ME9nVvKtZGfKK32XGU5H1",
-	"iMFtznJdsb+orILt9Y/CAfgzTnDCUVoNg6muLEg/tcmE8SeYuTYWRQPOKbEqDFQODHCwG7sJV4yzoXBO",
-	"AGzrEUtSI51M/d75H//f/8+SXM/pfzNunCw/D9jpLukCZsRAVZszbLlLaVdawQghncrJ9PIuuU9Lerob",
-	"3rWH2XA3Nw77DTfAwgbBC2d8oXa7zYb2DqDGQcxbN1zASq77rXNd5BnLdCX19a04pHMfxb/jIb5pEQaY",
-	"0hdBvyG1dxI8a0kaFva9DmX8zvx2Co/5g2ZWiG6vjIJg7Z/FFwzRiuaZrR4AY+N3T6XnlZmFbyomTngI",
-	"uBcrE92JbpmZNkshGcg5r1tz8OoDAttARYeCi5kw5C4kjIfIcFX9DjnlYM4wpBpoNl2ywZ4funFK63nT",
-	"CM13uRDunmgKlvvadp+GXz+dDGcS+5o89ZjVWjVT8mxsEZaoeSI7UML3txoA9AhKaP2AhA8IUayT/PEH",
-	"8OOyP/9MsA4AkhRC2WHk7gWI/ryAVOJARpXnaDSscKyjijxHFQeuldJBxAYhXaQAyKs+O6m65FsaKEWg",
-	"UKHGSmlD3smUX9JeHjru/RHpgIbP+/LCr0fCCuVk7j/33r5wa5Ttv5WztmNNqRpq0ZFy/Z6OlgD1Rp0T",
-	"vZQsS0a4sGJ3oSFsKWFTPrOVFAJLNHO6zMsnB/CYgVSnueDG0gm7kvvnNqhEJzq9Qv6O9IPzh81un5Vy",
-	"AAF731RWZuhLkvM+O6k4f0An/YmRx6zFXnF+5I48aVThuo97jFsonkSfV3RF6PVDUuJA0V0cKGN2ayf4",
-	"vEmXduMHl208TJrrzTQ5uszF9M+nodrnAuq+QE/Yyv4Q9ASxHGoWYDdOMuEZbXCZcE6P3kPUpd7SPl3a",
-	"n0+0ubQznooIgqqcgGXBWI/Xgz9fb/x/BZQPesPFdMSTHtTX2xKb8qfvTgBUUqt8wYQyOifHAsqnJvyK",
-	"OPGtMN7pFwrOStbb5sY4wap07QJueVWw7hNoeROx9pvJ06wE2LqEN5g7OzmIEUc2MXvn7yKognswfg3t",
-	"XRtfonl6oleo75YwbRDiqEV8Ni39X18bpZi0tmjA08G2vRNKRdzJnBt1kfFFDRjjdbcqSLd2chG94SK8",
-	"IWGdEOANL/sCgH+7x4TCxAunL4xQYl69G0r6rejSAQ++Fcj1RbjB4HAIniF+MFLfQZ7dRBcmX7QFctv0",
-	"YDcoGitN3bexbu1Da3j3SVrtkld22/rX7rLayYZm+15s9d5Ab3DmOX9HaHJrtvRthS14nuv5hS0yfRGQ",
-	"3CPLS8YxF64GNyZUxjhLjciEcpLnzysYeIBxTfz7EtbRcD3nMoBEyRdE0Rcehes6/2RIOeRXXMKVwBqj",
-	"umtL+mDmc28z19jMLavEqrWE01prtPtHeSVYx4soQpVnXTreSeW1AGPVcEfdAxg14Q5mfCwVEng1EWv/",
-	"Au191hyAMAQ/lnXmvKIAhAl7Qrx/NN5KSFHE1ginf2AD7j5/5AXwvrG3ygC7fSXFXJgECaAKzINI/B8J",
-	"BaC50nAN4j/DQMOGDIDcrSX++wUx9h413R/gSkJvI5C5+6TL8B1YpyN7pr+NmP68zLfo040zx0HVls1/",
-	"A3tffaHO9SjsAKhE/mfPLbOC6NPAL8JL+dJ39c/AvctQpNrrohEFQAnjgRLSAQlikmdTv6Fw5XeaoQib",
-	"zaryIY0gKd8G5IHhPXuela3UJ8J0rpfINWJH0vVnr/U01rywh/dmkD6S2O4pBRrX/3vhbr34d6P78qev",
-	"VYnB68tSaHazg2IjN9pB71lgiXLxryi4D863SBtduZdpw8SUy/zmCtC46b4IIYEjIywaxS3y4X1cv1M3",
-	"VDb6TniZO6Vu7UivwuuhvRupVsMmH14GSUp7w92WTFDKchmw6oDbJa0z3AFLjBWuuy3B9ocne8StlWO1",
-	"A7HemMcd6Q5fH37B4CA4l7appPcE+gnWVudiR1LvX40NTYW6s9ifAeexJVzzDrAfQ5RRurKwec5td68S",
-	"jSqBCwFAzUDLeRvHxv80iHiz/BdqJxpQBhIcXc7dRBvwBLd6/LoELAug0oC/m8Mfv9CIPj9dMWKqr1ZU",
-	"Zc4pBE+a1N27UNtiUPTTHRQMivq2q2JHGZLZ37PTxH7WQ50tWMoVox54pZkCijtx/a4oV0MkA3/6GE68",
-	"NIr9CcJtF8sJabNueV5u9KqOhNqKxNdF8a16LJKIw8v2MZh2ucLFQoiReLK2I19wBjiYjviWjSpuBjaO",
-	"HX/88PGUSOWpyq/EJsqojkEQbpY0pSk+rogyqkRAGqaFZNPQBHpDmHGKRepUuYdlRXKsDqRC98kIbrVi",
-	"Y11WLDBeZNIxZ/xRP7b4MEHUJz1X0OJEGDhifI1MTn2/E1zkOr3UhUu6a07ZP323K4IhYnk9AayCxxy7",
-	"ssL04lzh/fazZe+LtM3LKegC0mLs8OR/hBSCB0Fjt2xJ3nqbgMcbaiGcbUDpyUvDmtZQgRPIQTigAJK1",
-	"GRlhJ8iHS+ytMS06gYWpBb19Gir4XzKtqH0jQDVubEMyjQUd+Bg6jmttyHFZmUTsuZBb0GhZ/NR7xTsP",
-	"s//Xti9hmMRLuhbNLPbm93eCWwstYhQFlM/bcFCNuRfnO9mTK2Hwm/bUzf9Gj+xQxKiJdbvYN4XMs5KL",
-	"vIyzFArotZGA9raydrclovKGZ0d//62+M8y0cWxY63db5QRXWi2murCkzksv/uPZUHAjzEnhJr6dP3t/",
-	"PCM1e6P1pRTlhzE9Pnzo+wQlP7glFCZ/dvTsBZ/JF1cvwfxTd5bt/zvBczfpMRKQMtvg5PQ9y3RawP6G",
-	"nGr9ijuTxuS7spTZgH5g+ZqUeO4kJHi6RfQOr9INb/gFth1iQI8eR5Ffff5Mx2W6lRJYrIgaG65c9BqI",
-	"Iza85mMgrmJSXQnltIn7CvgNLb+ClMIoC7skO+81kauXDGtLZMHx5GKu9mprP5YwUkgb4F821Uo6DZUP",
-	"E2mXul192fA25I8KZFvDRYVSBczTBF6TCpYZOXK9qOs8vVR6notsLHrMylyAh0AMfPBcJq1fBpbLkUgX",
-	"KQY+w7pDuw0devspFTNEsusYaS/Bv5g5AMLwhoComrDMvhc8C+y7VoLoebB9kcoMv6GMtagDomynSYBB",
-	"splUSHoNqFJEKFEBl5XixgMc+Uhgeg01ET/c0AigYRzMZSZYxu1kqLnJYlkHQWz43c8RyjEBFoykykAE",
-	"Sfsh9J5lwWdqEuYSTLNFxPyeA5xDlp3DSw/OvRF4C5/G8wgfNLwkBmrv1SauF6PFlh2PkvQrPPeapQkZ",
-	"uWs0sMwhZ1feyEevqL5q6uxPPJ1IJYKFkjUl9VYQXVrW4fi/qg69ni0J/qwRPDuA0sxLsejGwxDmSqbi",
-	"IBi2lpE4Pp0Jc4Bl8a7m8caGM5OucdpLlS0pNMFw9UqTY0tgtFB5H/fR/6ilY5E5QJQLv9+BUui43DTo",
-	"Rcl0SlZ4ymfM6dgMF81muKRNDX1Veg78mg4ODwDSA4XbiixS1DEoEnByGo+p+rpJnTQZZgAgnHClRG5Z",
-	"Zy6GE60ve+w85+llDxMUulENiTeUAOKrR0gZx5R2Mi1PKtOoAypqwzYqXCqUP41Imr6R4K4wwvbZh+Ch",
-	"IaeMyFjy6SDH5w/osYRxZefCsNeHr1hCX/bpy4tClZUQSRXogab80DB+RA+zTgUMEF10Id5KNCBqo2Eo",
-	"6ErgL6x32fzRjrAGYW28nnZIEyic32Mf35wy8KD0TKgee/fx4ymNqce4X94pV1mXDcUoUPZhP4m7Kt6X",
-	"CALfidp2OoFuHWC3Gg1ABdmIDLeV5sDLx0YXM+sN2RJt1pQv/DDjLsCZ148kVBaEnbhqpKELp1ANA1Db",
-	"Rue5yMD19+1xoLRVAH83Xe1oj4057YCTePYJHyf1z+Z4QNd5PuTpZdSnktyrwakSU5FJKkdY2nl9Y5lI",
-	"c+6F80qwqfDzIe3UrwVwiNHGW6fN67HMLA5gusQnkRaB3pwGvNQ3U3Xg2Z+//fl/AgAA//8=",
+	"7P3tdtw21iAK3wpWvc8sS09TZVn+6ERaveZRFKft7rjjZTmdmYn8kigSVYUWC2AAUOVKOmudX3MB8+fc",
+	"wbmRcyfPlZyFDYAEWWDxQ7KTc6bzI1ZVgeDGxsbG/t6/zFK+KTgjTMnZ+S+zAgu8IYoI+HQpv1vqfzMi",
+	"U0ELRTmbnc8umdwSgbBEak3ZSiKpOM8QVvqzRJRJhZlCR+++uUJPnz798hi+IjhDfIkY385n0YzqiX4q",
+	"idjNohnDGzI7n2EZ8+Usmsl0TTZYv3fJxQar2fksw4qcKLohs2imdoUeLZWgbDX79ddodkWEokuaYkVe",
+	"fiyo/v4bmisi9mH/juU7RKUsSYbS+jG9Bprn6A7nNENqjRUieiaCtlQv0qxsg9kOZXgnu1ZA7Ntj81Ss",
+	"xzYWtMEf6abczM6/OHsezTaUmU9PqlVRpsiKiPayrhVWpTy4qMZq+NJALOG5LnDNrw0ACdPw/DgzKJpF",
+	"M0Hu+C38ZRCSzT4Et6AUkgdAe78mKGHko4pTGJEY0AgqBLmjvJSowCsyR5dog3O93XpfYCSiEmH07PS0",
+	"C3ozrI3ebwlbqfXs/PmTM0Cw+/wkBPU3OSHqW7qhah/yV3xrNpwqspEReoIUR09OT0/RUUaWuMwVenJ6",
+	"3AVcDpP6sNmHZudPTqOaDvSEvYTwjT6TWy5uuwjgEi3dEEThmCV/fvkePdZnO6eYpeRxNUAm9QISnOdJ",
+	"hMgdETskypwcXyDMUMluGd8yxBnp3YVq3q6NePGsfx9ecalef60fhFcUWK3rN6y5VDE1tPhTCSR4rkRJ",
+	"goyiLGHk/is6p7//zBnZFFwRlu7+SnahzSkZ/akkyDyDCiJQzlc0xTniBRFYj7tAghQ53kkkiCoFgzPC",
+	"BV1RhnMkiCxzVW3BmuCMiHoJHgQnGoRD6/F25snZF/1b01zdd7AonP8+Vjl9VR1n/i1eESTpz8Qe9zP/",
+	"tD+fdNqf+6f9bMBh/64gjLLVFS/ZIa7EzTCpwcypVIO4UgqTDuJKvXC+IxuSUdjWzrMl7n243vGcmOnb",
+	"5CZ4ThrMTn8hk2rpo055gZUiQj/2//8Rn/z8Qf/v9OTL+MMvT6IXT3/9tzBspYMttHT9Yzb4KFqEe0Tb",
+	"BdLJh38Pg3Od4u6dkClm92ei7wVh2WumiLgL8QB92W9pptZ6UwhO12hRprfEo80kw7ukkzypmzlIobMM",
+	"67FOQlnzUjMH8+WWkNuwYAIgX1OWkjC8SyqkqmRWK5xIIiiRNdhPT0HsQwuy5IKgpGSK5t3rkPC6CYIs",
+	"APu9njwMbI77YWV82wkYwD0esF811ciCM0lALfgKZ3/Gimwx3HYpZ4oYXoWLItcSKOXs8T+kBvsX713/",
+	"Jshydj77/z2uVY7H5lf5+KUQXLxkdyTnBTGvbB/4DWZ4RTKk5QGU8jLPEOMKLQgSmtZIhrhAgixLSTJU",
+	"SnSU6JHzksHPeJGTJELmu1uyizdUbrBK19WXngAdUwaaQPA3KxHr7f810rh4R34qiVSfDxeaFIR5KQK1",
+	"xEnOXKA7ynNQATAIdOgogZUAHPES07yC/IqzZU7T3wju1L5dgoYFlJyWQhCmQGnRgAsieSlSMndjq+1Y",
+	"lHKXRDcsKSURc30qYpxtKNMD4CtJ8mWc8/SWlyo5jjRiqJIoackQCQJ9FS1zulorPWqL5Q0DCgKwMMro",
+	"ckkALAv5/IZp7H3DxYJmGWGfF30pznMtWeH0Vho9iogNlZJypheSZERhms8dk4/rn5MbdpTgUq1/ntdf",
+	"xhlhVFMEoAijlPNbSk70MMIU0HuG0jVmK4Iyag5cyjcELQXf6PffsC1ZIFwUjyQClQGEOWTeNE+lWMaC",
+	"/IOkCsjOoO5vXH3DS5Z9Psz9jSNZpmvkKApWq7UbVaN0g3ewPEkIHI+3eLchTL2rrsvPuc05TQmTBCna",
+	"2OwlwaoUBGl2nvn7bX9IAPJrIu5oSr5n+A7TXDO+zwu8NO9HKWYGoeKuOvcSCThqYAbSNx7nbzDbWRYq",
+	"PyOgnBtBWotZm0LJC7TFVKElF4BqVm4WROhLVpKUswz4RPKOKLE7uVwqIkDSNDoKgO39tH95X9s5FDdv",
+	"sYKE0M9Qtpo37uQ9YVtD/z3TJ4oL+jP5vAcnFSTTvADnjkdUXxhDGZXOYBBZo5m9ieGahF3+npGPBTAB",
+	"eONnlBq0pqTWRCCih6KjZ6fPIvTs9HmEnj15GqHnp6cRms/nxxGiRhs144idcw5imX0dWETfvn7Pbwm7",
+	"EgQrOFc4y6hRit8KregqqoWkJc4liWaF99UvM6IF+rDyrPSkBp+M3Gl4AZPyApGPaV5mRKJEqRyIztLH",
+	"gvOcYOCoRrwbqQZHM60xjbXWRDNJV1rzjG+Dxo5cAsnoGxwjOxTdkh0cLP2ZZBUviKwZgGTGWslZSsIL",
+	"VCqAtW/pkmiJ1fB2LFHy9HSjRYCzZ+tEk2Dy5WmW+Bi0GwBY9PWr05MvP/zhSP5z88/1P7PjsHpV600/",
+	"GnzX6gZf6BtOw9kkj2wkfRzErOasQCWPZAOvR0/PkMAs4xu02CkiI7TAkrx4dhwhudZXcoXaC8RZvkPb",
+	"NWEIy1uS6T3RqKiUAD3BLLDl8N4wSAJvDVh7r5t3zhRviOo92w6Vb/TY9gYYgBrTHdqOb6kRz0fsBcwM",
+	"f4H9dxy0FShYCLwLQy8PQvzGYmgExObUZTFWQxW7qHpmsfMunvpny4QOTcnK3IoYxpywN8cay/ggYf+w",
+	"JsChlSNwtOZ5JvvZR5hV0GyALSOagdKgBf17Lc4x3n3Wam6/e03u2PM+BzYCVoxTMOjFA5fs7UI8gFh6",
+	"4bPuI89rhFNF74jnK6r9Rx/6eCrAHFiZRXLk03eDcC2iotqd1Sa5Qwft2oyzlvtPwawZ2U5k2MN58/05",
+	"qr+cfr5qtucy1cv1zB8j0CcItqJemxvsLpAgKReZUXE0W8BlRhVSQqs6s8iXV85O9y2nh+nMvji8LEXv",
+	"qBpLCc5BFTiDvWdo4NHlKRhHxjF3qQVJu5xDdHHtxulnQD9unOmcCH3ilMBMYthxsC4qkud0RYylEzZI",
+	"7wxnVHEA4EMIonKzwSJ81yiqguwuyCYMlN4S3fNNVB3a5Ld4NVZ+X4PBJ07DrpnXWk5AOVkqxEut4qW4",
+	"lEETgyBYS7yECuTsEQuitoTYs1/gFXkkb5h1hGOWgfXKWH8V2aAjxY3rLM+I+46bowKD9ARgbfG8OKf7",
+	"Xpyolm2GCTnufOwJONHM8/HraXoIv72p8PaoieDmnMGtzDaUveM5ke+seXosE9LPDl6+ftNLpsSuV8Az",
+	"8wZBhtM0Dkqcau06J9nqnhd2YyIj8o1mWMAOYvN16NYzBH1uDLWxb3xHR0Cf9I4wIiUquD4TF3AlFkSA",
+	"Wf84umFJHbQQZ4IuVYKOrC27wFKi//yf/wstMc01wWN4qjkHHBeIZdCTyZQLPQ8vYBo9QOtP+lvElwh7",
+	"gRNLkudosUMJLFHO60fjglOmZIIou2GcESRTzLSCuSA537YeWOaci7ggIiVMJQHYqjcCgMucEBU3wARL",
+	"n/66B9Ib5t7cnqQC2EYvhcZtKcv4NqmWEZ6tazXeIlACzkW9J5StPDTfMP2DRMbr4KHJji4FkQnSxAvG",
+	"NYwE37boAXGh4dK3S5yuMWXxQmjRxGKpIILyjKZI3wJLa0NyjjEjNMBTFgStAJMbdkt2EUoFVTTFuYZf",
+	"8DznpYrXOFckgxUUWKVrY8aq3NzIjkOyIEwBS7bLuGGLMlsRjxL/wRcXYG7O70hmVG4N0z/4AlEJkQ4b",
+	"kkUo1WSe59ZixuGvBU5v7cKN5T3WP+hvnf/GobjtBZOKC5IhxQG2FBeq1J/BnwKg3TALGxCiOTs+IqRc",
+	"x76ry8Wz6TcyFzZ3ff0KHr1h3lBnr3IU9+QZeEwjpLFXbsB0aH96anyp+mLL9U3obcYFbA4g0J9bA+tu",
+	"+jZWqTIIZWTbsDsez9FLnK5vmB0uNU5IvnRPSZRyZlgwSnOChTT35R7DW/AsLLBM0bczkpVFh+VMoY3e",
+	"U81f4KQAGjQ6qASuiY6MehUhn48j0ItzLYdlx0GTS0blhsr7arr1LBMvjt+rlOzI6X6quptkInL0fWWR",
+	"8zBivKWIqfBUz5cuGGG6iYD0ipWa2q9hpBas8Ep2C0jmPc2Tc8WZIh/rgAiQQNARzjKhBQ3NPYxVX1+j",
+	"DHkyiWWBNjhGj7xhVWCqMSeYuxcEkYv61ovMxWxU95wyYq5LeBfYsdaCSDBj3TCYwPys7+YLzXgkSUt9",
+	"lqt7sHoS5PcKXHupAoTywjhc/bvukUTpmqS3+i6BSBZ7P8aS/GQEIdB2zSLMT/69qCWQIi8lSuzR0UIX",
+	"SN9JhBIwkXlnKjEISmRZFBqzcBPpDTE8VWAKfvM1zY3WA1fUFsPlvsFa62D6ujvXFxZdUiIkkre0QFQd",
+	"N3hvLS136YTRrCyykcw3pEfW7Lgh2Ab1SkPKA/RLPc/DWEZ8O8fzF4HjVYZDhb6p7wRj8j9yK9f7osnW",
+	"2lWWpZYQjht2phHn+9eu5b+iWhQZa0cZqYzqF70XmEmYv1cnM5N27ti141R7tkz/tp3VrHFWc/2Zdz0G",
+	"7R5tWMfqfyoUWp/InVRk42Jezm/K09OnKc3gX2IcYC17antMUF4wB2HglTvmph04peUO972Q3SHaNzQ1",
+	"9sFtt+FesKnmfB/c+ZKNJ4MQA6pw3QArslteLQPw3MRMJyHLK86WdDWSxjo0yI6YyYPKKc7hysIK5URf",
+	"ZnXqjJnTas1aBF/T1ZroS8Il2RBk1FJzmUi0rx5b++/AOOVo1qnMTliaARzW0wnfBTpFqhTMBuzoNyK+",
+	"XB4A+7QPbIOSeM1LIcMR4UssQG1EvunAIdcsRSsRnHtO3wqaP571IrGhsofCFyq7itP3NQXUG9/U8dGR",
+	"p/YyLftImpFjg9OWNWHsdg+g4MvDVqBe8qUmMQZsQI4M7kGgg0jzMMwBumwYlDQlHD8IYbadRnvYDq8n",
+	"6uQvhw7ogVPQJsk+bjjRPpxWrLRXEnFsF5R8iMSW455roda+2pute40TXBkTZK1PZvXvNfNrheXlnYsW",
+	"GyU40Q4hAC5YK+QMsJvrwc7mvW8IyilhKtb6Zvh3LgTJTQR2h45vwjj71N49zHxau4jxwY58KDNIb9LW",
+	"vgzWoiMXmDt0R6rxblP6LRHkp8YyKFMvns2CDNmzt1TpsGzJrQAGfsctFkxPHM2c6XJwgMNPsz2KiGaV",
+	"X9VTPD2qa25hc28q4mlg//A5+gwcoz6zvynbeK33VSP0HSQXjuX/xrayfx8bLFq3A8lcPK+qEooWguBb",
+	"dITz3JqlNsZIwm+b2nY3GbbNOUHq7cCcNw2/9Q6gFybVqSC1sM1vNb1aPPSj+bqKCfrfC83GVnZrmeVe",
+	"gJvRbYwvCix81ZIoUzhVF0i/AtEloi4AOKPZVLuM2/XuODsDSQWEWhNmQdhDsSjZvPuVQYpqv9cEiW8F",
+	"Z6sIkU2hdm6XggYIB9ZhZIZ9f4BcgVurAVedv5qJ1i7/YPhQRs1j0iCH8JlR62/5ik60EHJVhLVXl0GV",
+	"8ow4c7iJPXkkkZfUwwXCRRGZXXjzzaXeHsL02rNWfNWLRnDVi/2w6V9ehLJj9Tgpt1xkITtmX1g6Sfkd",
+	"EbtYLyOkC0nKVjk5KSVBbiwsOfILjSRcVcrYiOj2UhIRCKfvh7tFHtU8Hip6SGGSioLTlEgZVxHaewva",
+	"LHFMmOB5vtFSqvDymVoEVFnywQ7Dxa0scGoyd8C1qwnFuSn08tAaS3A+m+lJdo7AIK0H7G5YxtFR8va7",
+	"6/fosSa9x5slPjcjkwg4Dmr/CkdqlxxHNrHVpLVt8A6s2DcMpwpx47zlW4asUbPhO2jwo6Ugcn0ANXoR",
+	"/YKMWr8h1ea0t7mB/vY77Ru6tv3NN5cvAR8Tt74Q/I5qFFG2iktBO7yHqSAdxq4FluTpGTJDIpP6tCso",
+	"W+lbiSPMNJcwSSkulyvFhjy+f/d63utj2QOwAucASt7ZE33FMyJHu048zjFKBdkLEm1MdADcvwPN3ouP",
+	"35/dtmU2VXSDTN5W2Z9Tw+Yo5H+NjpPt0H2pjDHjbLfhpeyQVbsC4ffj98ZtsymIYKLHG2CEsFdnzd7v",
+	"lRZ3zQm7t2viHpGNNShMdcN0It2/IQdovN5FaGCyU3et+J1hoVN9py2eP7YiVJMJ+JOF4L16/fW7r6k0",
+	"vGIaxCnNQgWdGHr99u4Z4kL/+wIxosDSW2W6PTmdn86fzE8fnz3rEXKehoQzLkKW8bf6a6Q4UkJfuaaE",
+	"hwujqGt4/Hh29sEWv3BnoLIgv3j+/OnzPpP3Bn98bZ58Yhie+9Q6O9HM1BSyP2upfM9MqtEX3BqsyIqL",
+	"nQnYHbcnDax0nqBB8QX1REEgIb7PBAtc17HxTWhuKcs6cowWnKsOlnkooOhQFD4WK6L6lwdA1VNVD3av",
+	"8muSgizwINEQD5n1YcD7xrgSvoI4zl4YA3mQNjZ0jXNlsnc8z9GaSyXREaSWU4msgwOvQEkDRyg36bC8",
+	"ZBnJUFkcozW+I1XcKsjDG5NFACL6gqs1woKgFb3TuvsTG22jf2OEgqJPIUOuic4N/ui8Jr63aYzDyptC",
+	"tp8dUDeqA/+vuFRQ80run4DKXRjKjo9mBknh3wrCMk0PwR9/KknZ9WAr5rZ7EMliPa5jQMlY5+vlLS2K",
+	"rqllmaaEZF0/bzFVptAky/g2WDWgJYtbRFSr3pujhtZ/e4Xe5mr3ERR521Sv7cPBDb/eyyD8zcGsWaEB",
+	"8y98sU+QuNCqDc4b2vQ+E04rej6kYe7R/+TY4pRm943ytXMsdsOgfkuENLFXmWXvcc2w+98mdrEo2b0g",
+	"dsxsUTHu5lbV33cU0rPZCYZFa+4NzNay83nYZtwZCfGNPxmUAfNnQ1JhoUzM9hbbhC6bCxB+Uwe77rdH",
+	"t5l03xMtbmGx5i01dJCXlFG5vifJaZSPIZo1wblax2BrjWnW1MV6tZq2Jwqi0quEvn08wu9afQls9tdU",
+	"FjneQTUeiY5ILk3MK3w+dvbXf/DFo+qCl1zvf0N07gVxoL5GV6wOk+hQpJ0oWXFbrNI1mK2qJJcgK+xM",
+	"c9eKj6AZGbOB5qU97OWtHnRdkLQnmK+WgQ9m7sGotzynqXU3g6o2idFZyXqkg1uSnLgwzuGR7e9tFLU0",
+	"xbbJDm2JK/80DwVMWwbzQGn9/Wj5C1/YOxxkkjsSlt6a2oZ3vMxv41ibdXJ0lJ/UUrMVEEDgNjy2ZMeR",
+	"qVl2Gma0K8G3at0hitGfw1Ymb8xBm4/FQPUWN2W9ln3uGlInrdJlrSl1uYOaRzUYWiWAuK3Zuy0D3LQ6",
+	"UnscJQqIPa2j5AWsehJMtwz4F77Qck9AwKqDSPb3mHzEqUJ2iC3YRQ2LjdCSfvRSw/QtWwi+IBk6yqDG",
+	"NeRtko+Qf8FZ04rRT+9NVT1wzqGWVci7UhfutdmJFnyBWZgiCbujgrMNYSpcm8VV0uoXkR7kmu5O3wqP",
+	"7bwzNpiVpgjWCMS/MQ91xZLY4MCww5jmBFklAqgF2yDjqPZ2McgfYgTKKkt0BM7j6ldQrY2zi03Plohm",
+	"xRrLjrRp+MnmM6MF0aCa5M/MlKice5VvC0HgvIIuAzmes0qWNqc03/nnuOBSuQecOjSzbnYojtIPOK8D",
+	"5gNKLryoSwmqFDBXgnhSflyt090vLWDa5X0PyK0XM8DKrq9fOR+nrMgMErqg3KamxC614HNf856ubu/5",
+	"ARaHum5/zQ+abM1O5dGXd6tVWxVVt0HNXisu4iHYI8TeG8cVBLtPiFvzCpueflTN44LyHgSoTxR2d3AB",
+	"neac2EkOlRBhZQdTGbZh0zFJ+CC8bIqcqKZxxzfeaKagJ/csPc7u023PeVPdPk00r0qaYVslfP/KIvpQ",
+	"UrkJ6yCdtva2EdoO9CeM6jd34/ZvfHStyQN28wFZfA2lZ58kp7HCYU7DztqKFiZ3h36y27CDcK6J0hKE",
+	"PGAN9Hjb6PjnSgF3wrWsD03wXh2fAVs/Eyz3145sCa6qD9QGXI0Xdm+pw+z3MHhs/FMv8sfFf3m+Se+s",
+	"TN+oB8HqAdwpUgRUbr7Z4A6vIflIVRVZ169tD1Ee7qUsDM0K7TRBdQQ4V8L2AOMODK2TBCYJXAEBKyMi",
+	"nBEiVcZL1ZGdWrIUd0jTIaNALWaZ3AKz7rpqoiWF6qUVYDZotX5hY5nNnT9MgA8nuAA5f27J5Qdntxrp",
+	"8jVmHWNyOkrMp8RZerlASdO6VbU+MxY9z9drwyHBSGOCLhJjKXLVkaDWGyM2nHnfq1ub2Op+PtEox2zI",
+	"FDfGKVzbzyoIzhoQTPALV3XAar/wqHK4JjHHpZKGnTVa0dZimTSV3k3yTVWPaGAOQWWKGTL2Y0oKFbIQ",
+	"aXAkwqn5HS12CDNkhtvuDksOhU2cfx/KoTEuwIU1ON8Bt+q5dA/V848YqkXxpahz7pqrA2AfoyP49w8G",
+	"ZBukb4IWODSThEUZD5mR+efopcWY7Q8mEVg1NT4sIpoGGV4u8gMKsKnr33K/966w7UzXmLG4rCdyhBDt",
+	"05637x8OkvpbTsenOXbYwgnLHMsxfZhMHIkxCkPwyHaNjY0UqrhoJtRp3Oq2P35Koge+GCZ4V8MEsoN/",
+	"f9T/eQkSLuw+qhxIgtCEamz5iKoLZDBezusYNqZ9l1bWaFucPyhEtM5RyJbnWoEN1JgO1r86LHf4rTH9",
+	"1ma2O5hrxmXXGN4UxogtuvqVIPg241s28R4cSMsZWQmcDaTCaOYAGjDUKwE18AlIhIuN/2bgI5zllA2d",
+	"37YtCXWx2OKdRKcXLpIDmgNTZltTJfbBBB0xbvxL4B5wfcggD3FH1LG9qrBEib+WZBC3agf1m5V5O+Ql",
+	"H9uNaKGsj6Su1iS9nZQYCywl3hAprejfa/wxTwxO164LSceDasi9qcZXheQY2ca20hvNqdrFwyze77xH",
+	"apt3oSHpVDUFvaM5WZGw28+qYBKtiEKCc+VqNYOz5ygnGFqgYJahW1Kouvqp7/QRxnoly4zbf+Iqryya",
+	"Mc7IME+OA9Uupj+t09DSyCoAtr5eV+qxyWiI9fNxl0ddynW8wIyRYU5OPXzYkvYjgy2wAcj85XdTVO85",
+	"m1KRqZIhJUmbrcNfPGvoYy9OD/HxqY/zLZv4qMfn41XOF10GTH/ctDcZljjxYYEViXPXB3h4i95opomD",
+	"l2rvvU97n/RKT8ZViciWqt2rKO9fCgBJa8ujJgF5O7qP+eaSusBsoCy4zcPOwSetxRM4diMq8oSenlSX",
+	"x59oUkkEkDvirCShtld3zoa0XXNpgxeMFEIlykpiuusNUoggUR2evZczGaZRNO0pgGBqvldJ+uiIM7Rd",
+	"03QNFQ+0qAxpC0ZNzUup9GBosXePqAufUG1Rx45bXGOhigUdovfBEy6mavyTEL4u5agnISw+zkjhrG0+",
+	"or/C6e0KDIvoH3xhkrOdGVcLpOjIxsFEVYwchCKb2BjFTRlxJaitJT2kWo4Wt+K6eOGoxZgdj70siXDJ",
+	"CuxooxBcYwxsFpIQBt9r2GG51GuBsaGsVMFucvtJytW2hzcmvNGdSw9S3N5amzsZeQc+yE+qnotXOWdk",
+	"WqohlXFlnP1lWBfBIeUaZMqLhkfW1CW1awr3gdGPTIuo2a9AV/SiDEIRp+EMl2odb4ha84DxKvGK1Cco",
+	"5ysgQds4WK65UCc5vYNu1K2K9lUJhatLTalKmpr39tbgYOo1ZV31piQXiCqk8C3RRxo5uV+fXS3P6wlv",
+	"yc7XFrQ0bMoae0rCggOleXAEN6eV/djoUn/2LAomcH8KuuqoINIBhEWEq63vO32fP3/64vAToEoVa2E9",
+	"hv1v+7w0/3BVSQzclXPQy832Cf3wcfqWSjVVhqsmGWHTq56pi3A8sIPQB6u/rlgAoH/xlB6e8gl6Uw5L",
+	"0u4PP5AHhcKhvC3cEaJUzYy45lZ/x/IddJX26O/cFpNOEGZyS4Scd/asMJPXDdsmTl4b5CUINcDIqkV/",
+	"+B0wP0t48YKqA7Yi6GrJN53x8m7MkrIVEYWgPeM6y31OCrwaVzNjGJtuUKdPyYe5lgmzGioObSjzv33y",
+	"L2b2LwFpwNvuI7Ds024pFd+84zm5jyjfvW1DkG14l1+OCZ/8/EH/7/Tky/jDL0+iF087KuF11A0a2ay9",
+	"Dkw82w9M7Cs+0l9sqMbxw/KH+2H9M+FuDxuuqA/JXH7aGPnOVMwJXh5LXrJxV0fBherKu1lRqTSQ8X2a",
+	"a01xx/SEDlsEWOAbD3so+NCL+Hd2hRMPvMnPjrv40L6PsplyNy5weCV4WYzJkJvI9V1/rHvHN794tq9G",
+	"dbDtF88G8emqFNYkh1dGFElVzFlsavKmHErjdsjlNp5izwnz4vTZFw0XztMXp/d0U32MU5oJOGMdGak5",
+	"FisiVV2mK8UM4TznW5JBsyV7IohXRgsuToTR47Oz40YTBnsdH/YkdXivnp+O8x810Nhy8HTtx2DXT4sc",
+	"Pqnfp016I5w+e49O8vhUs1ynmE2sAfc51ObPnDYMzH6gN6A6YIPsQq0renrhjKoY3uD0fpMRygYHJT1s",
+	"uqZTYaoCSbVLIZAyF1JgFFc40DbusmJS//f/iQqvFuCUcCXANRC2w7CX22kAqNHo6KRB8Y4gDp+2LSHF",
+	"1BKZrC4ANqLpTfVYCLCXVaXlBxQa/Za8E4U8r0eJfcv+LeYqPULFIiNxoRRvCBTOmM+ih2qB+9BlqgYM",
+	"Z7sxFWqWOO2/Nuqd/gaGN9OewnVckEUY9C63yV2NwzWqme4Qa1Y1sNOc5Yuik42oTCoM2bcH3f+AAkEK",
+	"KIJkejB7Jp9qEnRU1+sHSYpKZI4cxIPfpwBDpy41LDaw3nOrkdQBglAkdqj4bwaPMAhWszeebdWAcSbC",
+	"tvbVOvuOvtvE0UFVvaVcaqR8TdjuAXuePn/AIp/t0zou2wtaWChIqXDTIPO7JWeJ8IKXqqLy/RStSgPo",
+	"5g6PJHr9tlYV2gV2DyhjfWqdf8Y7360HoKMFSblLOaPsjjDFhSlgCgOOW8WGz54/be+RbyO7PPkfxkL2",
+	"of5zHp98+PegpeyWCEby/Zz14HrTNWXuOuzDDpdBtvz6a8SX6DFR6WMuTwTJCZYkUE05NF8hiFK1baFV",
+	"SPndy/fv/3v8t8s3L/vfEF4gl/EdETKYS/X3l++uX3/3t3gy/FKuh4kC3xWE/YBVukZyzcs8MyHuSMp1",
+	"hrC6QE6ZVUPEhyFQOQ7dBEm/75EEmbRWoEN68/NR2m91LA5zDFcsZJRo6R4ertB4omO/g/swI/Rff3ht",
+	"zXssWIjVK9iREUY7dIp6ysnxjrHveAlLEQ4W2yGErpitttmQJI6sKAGJF1BY1XNDHXd4VLuaFxGGzLIj",
+	"tF3v5rPJpXQ6hYd2jEZ3ULmH5HKxoWraZXsv8da6jzrk26Jc5DRFtwR8z7hUay7ozyTTj0Gptg1W6CiR",
+	"cn1CsrPnz598iS4vLy//8//4v6Bf9curr68v21fMs9MvB1hFAwX/z8bKD65rS7VQJyoN2Qub3ji6H8YA",
+	"+0QO9rlgG5d3BGc+x30kkaEf42VN/vzyPXps2MFj88PjX7wJf00uNGffMqhY/hmIm2a+1Oov7TCO37v9",
+	"HRdnw20NjY7ojk9hX+sr2/exMLU9RrzykGuhV+cZSGUb/DEurXgayMTrDnO547cPZtpq0raJZoiQQVkW",
+	"oVKSLC4LzSnse32XfhVpa8ebwAn9wKyCM2wOa3tUesv1GB2sEGRJP3b0EQftNV1jgVNFhHSJ2IbY5yNj",
+	"ROBHOaDmGvXqgzaAbBCet9t25qh5WNpl2gBDjTiU6gh7x2GEpgjH+Z5xuY2z3bJkmh/AxGAZo0RYmbYM",
+	"Xo84sCqYVuVkMw92EbuXT7B52AOSBVVIKl7IKo69km4pQ2fPEHS7vtCgb/T1+uUpyvBOIrwmODsenqt/",
+	"Lwbic4aOmqYmG4Uq6NVmbhvP0XXc7jE+oBpJwAn5pPc6f0Dn6PPTw87R/RNvfH6mJZ0tTAAGAnMm/P45",
+	"vCBsq5WqpC3qPD07pEzjk5/jKuIkrEMPraUWPIlj5ZcUH5bYNVbevnzTEM2tSKh2lhuKO+hN+f7b68Yw",
+	"6E8qkeKRK+V7w6jJZzEiZr5DSpRSkewcSQxHHaT9CrcnKZ6nQiVoQSTNiK18AYm4jYaBfpvuqmhWoL0L",
+	"wdnOTYByyghS3JQTZrZsa1h6gnniUuRBDiBcJteSaCU7bGICSQ5KHANLD7/nQJs/eErzQpIva3HPhIfC",
+	"tCYadD47JFcPE/6MmNYlV1sgG1ip8T6ATido4of1ZrvAKUq6XWpPJJadPrg254kd5QzPelPhYd4rPTDY",
+	"ez5E20518EYjmkUI55K7rKrkv51c1T+fvM4S5CKH0Bpy9OZhd8+QzvZNoN4Y496JPnT6akIpZ4p8VFHd",
+	"/2xJSZ6Bzpg4dMd1sFgSLI5fRWC2jyGXBNV2LPCQ2+ZJTrY0JnQgYc2xjOpC0x3IVZpBhxrAR7OPJ3qC",
+	"kzssbAuJH2ff6Pdcueng07WbEz69dRPDp5fV7FoBLzeY+VUX9hrjEqaIlnGWXKCC8CInEBlrOlRAFbHl",
+	"0hh2EGAQBt7hnGZm02HtXTHnSuxcUn84TU+QgmBl5Skk8aY2BOZYEQHige3ZMyAzD4jdbZsPQBsTe2Te",
+	"edyugh2FX0IHYbPv0Dq5vpuQvtXJhqo5MpsmzSK2VPNrU8fB2FwdqdTYrFsOWSzMFzzbxYrzGAKGoABp",
+	"qciccRU7B7j5xgRUx/oHG0ZkY7/nXul9+EwZvDBu5rA0fnLsV3/587w+JbE152kdkWwKrklnN6daZ+Ar",
+	"6yryf7klu1gQrVOZUgmQedAE3n2ZcrbMKQQL1TFFc/Kx6tYEAKZSLGOvCDB8uVniuL1I/Z1dzSya5TQl",
+	"TJL5kmBVChKXDN9hmlvS0FLaHPKRcbahrgnvXF9+cc7TW1sDkYg7mpJ581kIh2I4n7uSSXCve+nw7iuN",
+	"ig2VG9s/Bb5reOkrYPd+cpqo/WlRSn3YMxfQMBeYrUiDSLRk2dqWxv6uMcv4cum+lpL7CJSSz6ERb0ZE",
+	"7C8laMXV637J7khuUzzG1oQZdDnt26vh2+CpvdNXLU1vyWgT/ARDi6pe1GMoNOMaCl4YepppfgyFdkY3",
+	"9lYlDndwhfLFI2SWBhQBc4YrUHOo3YZckzxH+hZ2Um/l0dd3yNZ4SKlEABzIy+PaHGWlMFxzE4KDbow2",
+	"X9XSUZzf+lB490ldUY18LAxvCRf1DietQGlPWIQZYWp54jyP+TKxDSQAy5IqYkswFFjYknqQcgX7kwSv",
+	"UV6qouwQ1PUszlBkxvkozbnmGwiHFY0CC7whigjZJ2uFmgYNqosktaxSBzwcKlQbze6woJrNHACnL6nP",
+	"CKdlTpCbTIsqJUgyFVb0dRSQ9loHtsqYqk3PNb68A1DtT7MubkVHkTuW/gKbtBvkA66g4eiQ6N8gVmp8",
+	"Hz9rcL0XmJ/dLn6flImhLbQ7nYrG/CGovEXUK3955HlywC6y5SKTXR5L13hpXGmuZuezTm1QS/FacHok",
+	"Nfuz4pKzbz2SiGbzvvnjFBrWBl4jSlJ31zGjqmVnWmE5wixDkoOszbhChogRVcdhK60RqsbQ7EM4Ltwc",
+	"A4/WoZ7M8JuiqqPnepVye/Ced1zmGkYP991Vz1XMfXyOa7CzftXvwltend1at3pxTcMaPoq9zmIevTcg",
+	"PMhx7912eu/oXiBBUi4yTamGgnGZUYWUwDSfo3cWCxEQ7iLH7HY/4Of0PqFsbmmu7PoYl/Oomuz1tfVp",
+	"SrL311qoIJjmJXroS+VejQ6Gd2RpsIpRAQ0TOUVnnxp3VEMn9OB+XTsw2lUJrETHGRS0Nz37PDEeHKUY",
+	"wSaA4G1/2655TtAyJ8Z52ipaAMNn0Qx+Dyu2LR63X5/cmsX+83/+ryrKCP0TOesE+qdzQ6MjqLFqr6TM",
+	"1uQH5QRG7I4vblg1g57OXhP1FMYBcTDSym+NVBkMnGM7tMBvCMleK7IZq2XmREwWgxY82z1Y3tLAU+Ra",
+	"2HYE6GrGAiLVgpe+vRjWOReYSmLNxvYbUxEjCytrOWW3YSnp+9eowGrttDX92kcSyRJOgvfex/Aa+V/h",
+	"nz/dlKenT1Oawb8k6YpEu2c4he1i0McErt04MHyEJY8DXUjdbQ5EYFHVyt9xSwlxCk2vn/wCqw7Fve8v",
+	"WxQzq8vbhfqBaEH2kURmKBCFjEwNaGj0gRRHT05Pgy1oB1yQLRiCWNUM8BWX6htTq250ZCC0K4jhAhhT",
+	"yG/4PdjZJDDw7s4VfkvvCLPBy6N8gaPriTdKGY8rKT5o9Lj5D5QubhqpHRgDCoIDQt+RlDBl2uHIT3sk",
+	"9eveC8yk7ZUwvXGigbzMyf2IvdkCfghNjO/3F3hX54quUz56LcM6UOzZRyEPMyZ3OC9x1XB5SjOUxrtD",
+	"83au9j0vbB+eVy7999PSns8d70l7NeyaCj8D7D6x3xd27wiOjEEALhE7QcyJsaZIgCSEVaVRbQfjWS2T",
+	"VF99+Dxd43gKHdZH2sgO2Gl84WpiqHTTkH64pZuniVUBlx76mwsM7rXfmGXEJi8IS9cbLDrE36vX11qI",
+	"vn7/+s+oGgph/0eJWJP8yyRCSbkomSrPzpIIzedzsNwNSL3d0HwXqiRGpZ5TKrrS/zIq1ckXp6cnz582",
+	"Pj754xP9uUjpSSblyTN4RqycyJ+HZe6Oze6Mxi1yrDQtjc0jfOc6jWmdoWoPg5TWXqBRqZYQIcPKvQEZ",
+	"hOznE2ZkQXFXQ+41ycO/mC0ZEEhsp6+esJOGSKwpLI4IULZ7HXnE1pjNx/NB2p4QFjaS+VanaDrXfUVw",
+	"rtZTPMFeYOIhIL0XXNknJqrihOkz2uHYWytVjADl1fv3byeo9wNn/ys1q4R4D1F1shn49HelSvmG9CQ4",
+	"KEG70iIgJCnOSI53rhBRILXc+E5GwHVtn4CAZrEi6oDBo/YNS4RVBP7pnEol0VHCVpR9nNv3a0745OyP",
+	"89P56fzJ+bNnmm/qCb5/923kR8eGvU0qHbPp76/eBhplBNjRg7gZLDtxdgmDsXZPC7eP+5tW03vLfNHj",
+	"Ygict3G3wSV6+9316/+G5NrhHsryIyyhS1CEyEeqJDo13jDIxpcocb7o2HiqE+NIk8S4xjo5h2dG/uLJ",
+	"l2dDUhf81wyp+rgXvtcd1+vjDlD+OVmix96aG/K1y2YWJZmjS5RRCSPtIbMB6HqLFjtk5DAZ9kdOZJIT",
+	"uV8oWWJAVUSPtbWaMpbCtF1QimwKJRFeKujCYAIawXJfpTOcttM7ooPFdIJMs/n6a5Jylkm0IGpLCKvB",
+	"8N4Z2UAc55gGEYoRkkmE0YZD+LyDWhAowNQA8+lpL5z349sPwC/DWNHItxgB97jCt+TA0vqz4Fvs04Oh",
+	"5+QC1Y5led+/+9YkO5gqOHUbtLQUOXQjWRF17ApUm4Bsy4psZmsEndI0Z1xwyMlgCpJFEoiudR9rvrjP",
+	"FhsDh9WzrdhhV7IipACZzFstw8Nwr1bBaeuYPP/yS3+TwiUKKZMkLQWJVR544yVEjSDMdnvpM0f6YOTL",
+	"E5sgr0mGMy0kFAuc3h7PkeN0sElhFhZMWblkSLM2vU/6Xwnbaes5G1+ea8yyFHzTCM5r+DGffTEuM1sD",
+	"00ONf23ZI9zxNWfRsuRQtkm9yd5sE1SKkVGZvj7w4A0NDCj9/vWAMDy297DhzQFScVx7gzOCjp6gP9jW",
+	"QhJi9o7nHe1HXbrIvuO4ym6ArlG2czEQG8RNOe7g/iZQsAFRZa+tsGDbCjt9UF8HdNgPKlFdUaCVWG/a",
+	"eYHMt8cocVFAHCj6Av2VftUhr48NDWs3lrudVZvhBUX62Irqze8hrev6Jh11V5i+AhkqGVUmTk5R6LVv",
+	"fkhVjqg8Md8mxxd1Kh6wJF4qN0OEEicoGBesvvOME9aSTeKE7f3bQr89lGwDUEHRpMrbCwqXsTU1dS90",
+	"lBOliJARyuhKv0jfYcl5PP+Pk2S/ptLIri4AYc8eaBFjLP7fX701NXd8+jPBihKCoKtq/BrfNhjKChDo",
+	"yJCguR0WWK4jVOzUmrOnGj8sjbzOb9XkaywDasza1uDeu4vqcllwI7kiVeFLyMtIdmpwsJpVZ9W4e1Qa",
+	"gin6dojIiQVd7u197YHMVIS/dyn4h1LaHkzdur/edD+15/9V2sgo/aKDmiYWas0WseU1XQSwXx13DS/c",
+	"+f2yQyKfV2Otp3OW8780gKknCB6hZump8en1t2TXmbULNZYy50wABnd1Cd+CLmxFfxrOFunN228W5uys",
+	"5KSVcFucbWChrWklY3MKlZ4PlxdtakDM1EX667tvj0FQhK6QdY1R/0pb7OpCd8OLaliodnGV+BaO8ocX",
+	"u8FQUblKnAK59ALhhfTtFbb75LLMteYWxKJXoDOWa3z2/EVXGZpqnKMUiyVXN832xfkczlgqZdldOOlg",
+	"kVq9gpQW7b5xvUllgjCyJVmsBYGBQbqtRIIpiQM9iQIBp7KgJtVvYMPVkAEisdGhCUjKDBlsNw5FoSkx",
+	"MUmjJmw18YNpzRODI07NPEC0wzHhv/w+Nn+LMt9XXvNLj5iCR6VBT01m2FxWC17PC1/Tcm/VoxZffK2f",
+	"nCbnNU9BK4f9oxLYS/RvMHBpcvw1245sQRRZsSFX+lVzTCtNd5WeHVrtdX4en3z4w7/NDpbYefJi/7wC",
+	"mFTt4gzvAot8otnnF2fPa1H+y5Zd7Yuz5xOEk+YOTbH91E+PsAC1xIP7Vv1sADGAEt9p5jiNEn8X+/QO",
+	"2NRDF5we0OcG4OCbIqeYpaMtZjLmy/BtDdKJFgTA+E3gvF4gVuY5eDvaXd3HNeLwA4Hud9uPCp2ANk5l",
+	"TkzU00MEYstys8Fi19/L323QFS+ZkodCjyvc1LNHg3OUmtRwXUM3pXbCAAGAfDTZogG/HaY53P3EZbto",
+	"2X3JhcncBLPNkRU2wTvCOCPHF1WEOmUIIjcHtn63Qa1DW96bMNGhUs4tLYrBUdpVQ5OJsat1hO6sfrXr",
+	"leOm79z7T9KTsMMPdd+eZkGHN7isEsuqkyGluu+deT2s+Vm4lPxRq5a899Pxfw0KHbTwy52Pqwk4xfr3",
+	"23RpCxFAV8XzBk66KPtrsP9P7tvlWGI8kGOHGaklmEH3jNcgPPdTRPL8u+Xs/Mf+GarEkl8/dBJyR4kJ",
+	"m4pYvTcKYaAL079BnuvnSEftzIcYmk+qcfNnSO4c3Wh+gpXpcEPx0Xkigysv1930NrY+2YhG4w8aQ9fs",
+	"GbsHWQMJI6Pl3E5OivcafU9O7T08qHpqtZYJmiLcnOPEZ3MAHjpGwAIyTL4FEB7IDfTZ9jK4kr+SsbK5",
+	"y8q+V1JuNUmo7MoPa17nnCtj2/f0Pmys+qbcLeLMFhcvTeTOkD6Ovbbi5PrV5dnzF+cJWnJTbxAtjPW6",
+	"ZAXOIM8dS/LiGcroitg4H2jjcEt2K8LQSZ64CNUOl0OdHzSKK/tm4Za2wwUiH/GmyAnyO0p0pHLjKW83",
+	"xYa7m14cbHTR006htQO2DIAx36KMLpdEaEXNeHRcfw1BIAomu/C87xIcCahkiubIRkpYavLNu5aAoBe4",
+	"qTjwoY9H9JpRa/R4ttHmTrdQ/6H7XNqq7RObmgSp/IBn94u+xQdmPAD8hKtgjNFFk9WoS0Pzub5kldoC",
+	"AtN3rU4vbbyBo7PPGCSsMYVMugakQxFwjUFhEGefcNTsNwIMRbgLqmiK83icMeJf9pbfv70l2t/cQxQ6",
+	"pfiJSNdUkVTZ5PH+Lqprkt7GhaDc5YCGA0CCJoFpCnH48H2a3jV9GlDb+DS6+c2DmY0mu6AbhqAOISHF",
+	"7F6y3v1MD9UWf2jz0L9pgdDwRWwDRNdYIlGyA3JgfVBCemag2utySUyYpR5zAbkwda0+EEK4AL4Mm6mF",
+	"DcqQN3c4mpzLOKsadt8Lu1zGdZLwkNFeiE9/g1ibcBpTKKa9pGSYT6K7sez45kLjFfqDvYO6Esz3zYBV",
+	"w1j/GB9iuRMtg+P6vDf4e78S3GrEiaUEVcUMMOV7NSHrp1CBV8TqWTYcCGJ19NcDNKuAMDVUnZ5Yvybl",
+	"kBCiTydciaXoSkwFRgbXaaU89bMt/QywlftxP5uKC5Rho+o7HmoD7FeNuBcMG86o4vqTmbOPxt5U46+V",
+	"9cTDNt4fG4WGYfi+7Q23sWCd4wW9ozkJdYN4xbd1tewVUZBT6oe9gQ6fEyxYre0D/ed8RZmvOeonwTWa",
+	"cftPrAW5LRdwcXMGZrJ+XDhgxyAk+EwPVmwlJJpTtYuHFuWoH6nLoEq5HgFre/RBKMOlnBog93GPaa7m",
+	"hzzmv6cD+0CbPmBfAuB2bVUN5ysqFRe7l0yN3jGjdQAqh5dwAN7vtYrpL8A97rYwsatxjndGRKqqWVql",
+	"Tq5nPnv6cL+K3H3yfreq+gCUBUzZZHJ1rMETdAtB7igvZf22YSrA3nvHcdSh4FUXsyacwbez5mzD3nC4",
+	"nJFHyfc5RBPlTsKqvI3BkmfHAf413GN/KPXey3FTo9MtaJjQORFrn9lI8i+rxoNbNf6l+P9L8X84xd8L",
+	"5pxSN7Anh8c4BYweYh9ARxhIzxbaTiCANhnR/bayznfmUtX2e8id2uBb12TGwpM4J0CCjoy9QK2J2FJJ",
+	"mnAMPfV7ztAudJQ5gewl4wSxFTWb6UvDEXEoq+VQzcMUd6MO2t4C1grBszIFD3aNuCOoi24bUGmeofEW",
+	"RtrkQtaaIv1i1hP7GQ0rgV3HMFXtLNyrQx0tHO4in/zb+9911K4he/01W/LxIQtYbLiIvazZftlw/E3P",
+	"89xURRkVZ0XlbbwUhMSrxTDxE54wNWVHPQLt34c+saSCbHGex16m7ZBzbB+qaK7/mZ+yYXfSGInSFyN6",
+	"J74lgpE8HjtekJxgOeqRMVfwhmziqhljvBm4bfopQxpDnxgtR9Bs+Mg4p7dk6PDBG8BlXAii1G7UI2OQ",
+	"Xw+Pl2Wef1KZSZKcsvLjmDMjt7gYtc2dOlODZ3UxXhPpNjQQ5cED3u4b5D8u1txXX1p9mPmdlydoUpep",
+	"lf/nCNyRXLjs5ZxgN9ooCFiaYKQLeBDfElechZeQjFyrEqUkKPn65bcv379Ej01c4uNfaPbr4w3ZLIiQ",
+	"j3+x+/drMkna+t86/H+PwF8zRfKcrqAlKGdLuhpbO5cpIu5wvlcZ4osXzxq1IZ6Gy5r5+ugq54tGl1Pf",
+	"VlV1Dm685WxkfbsGuI1Zg6B8GISyyUkRDt+HRNPADoEdwyTrTHl6rzQnfO3N2bdq6MM7erHt3vMTu8Pv",
+	"QZYRNV7uJHoJ8ZAO+nsLd930fy8V6se3+Dlsl/VQ09BnfOCaWB9EL1edxqY055JkUKhYXwUu2jUlElFv",
+	"FmRva62ZC6JZcaMrv2aEsbX+2T7fsSAb20ILPuY8va0/laz5GZoae20KKnt6FptbEUKfQz/UrzGfayja",
+	"v2uoY14QVn8yq4cmtOktXpG4KkvifWetQd439ZxWuq6HCLLgXPltv+03aU6w+cKc+XhJ82ZjBlB26lb1",
+	"7gtBrM3O+66uk+y+cRVywZxfMlUhzHyqIQYmvMQpqUbU33SM0vf1wX4Re/QmP3lDqX2W+Ft1RvQhuVZT",
+	"KihP0d3HMEDJcCHXXPVx9/1Cj7dkhwoiUIoVWXGxQ0eJPQOmB4QhPvgbeAI0m5BEwB9GftR/AQ3KJLph",
+	"iTkw+ktzLvRf3oGA4RXxyeQ4Ml0YMEMG46aKXQLtp2FCH32JKea3FESuE3QE6K4t58aUWfMxKMODVb04",
+	"c/RuGExi3mANZebZFedQwvUCJeCjTfRPDEm8k2i73h2berhJbV9K0JF++w1zs/nW1GPENWPFppW2KaGp",
+	"eNWUsD/H0bYjcZs7QKP6lqaESUOlU+WmUiq+IaJLjhiQANlvlyFYueCO4UZ7yuKV0ByrIILyweXJTNFK",
+	"uC4wFKl1lXaiGeNxbjAGHBFKbQT5n6JN1/tSEP2Ivmu2WKXruMjBGEk0YReCShKcpoTuTYUgdy7PZX8B",
+	"WywYZeMcGi3aAWj9LBGH7gMk83ci6HI3LSHE4jD+x3aveP2Lp188G5cK6E82AN5p7unfjoZlbKgsuPdq",
+	"qF3nDlbvteFocnZ4RYSA4CPXChW6JMc7omL78wbneun6l5LJstAMXrOWfKW/gK528a0euMBZLOmKwYIj",
+	"tBWcrWIoyyTAUWkOTpzmmG5kMBXrAYi6wlx79SEieVMrm98VhNnkjDFZsJ3l+nKe4hzp3+He4GZ6tCA5",
+	"Zyso7wCOGKiDD1Xjl7gOeoVY2AzvqgJ0K1zsu9fCjWKyw5VsfGBA6pXoiHGow2f7uUeIMvT9+6vhXixY",
+	"a9z5asIyhM31+TNn5JFEW71WPZu5xSnkHC1tZfiO6QFTnVXehRr6igiR+WqOkrPTsxcnp09Pzr58f/r0",
+	"/PT0/PT0D6dn56enSVeWYNfrLTofOZ+gRfV4PEIEkIY/SPZbyjK+HSrr2dHDPNH11M0HfZAiR3MGE4bU",
+	"mpvjU0LPcXsryB0l25HHTWM6Znwb9M9CgwworG/KKpqFSC256eeQreMNNGGH2A72HXESZluHqyIBbtLH",
+	"raoFea/rwdw7YtL10gDjSbQkmZxrNpLo3Urm+l+a75Jzm9GX4d0cJVtCbuFLM3AnY76M9ZfJ/IYlG87U",
+	"Ot/FTK3hywzboRpl8KweDqMSeLx6GjIHtZgOP6IjOGkS2mTcMFUSmeEd9BAH+XcpaIZ3x83e23oFQGum",
+	"EZmB1MSmtYEKyk4NTE2q3NFd1ri1eW5kz4b9AHQ4vtR6gUE1MRcJUC1lpkK3M9vra2NBnB4RIQGkoTk7",
+	"tGlPyRxZQpQIC3LDNNGWLs9RHxHNJNOcp7f6TUl12JNzhFEChxpiAxOjIIHxSSK1pSlBR/CcvGH64oKr",
+	"Dae3x2hDMJNelqg1WLGUXMDhhIkyTkznHvKRQgF9mArJQgNP2eqGLbnYYpEdG94u3eFtMFh7O4J/AxcX",
+	"KKlr4VNWKiJBayM5LqTW5vRCIiQ5wpY1AP5SwaVEG5oxulqrqpGJwbq+uTbgclnsELaYMui2F+YNo2qO",
+	"Xn7Eqcp3jvskViuzaqhz5wA4+pIDgn+A8ihW+GgLBb1ioXdkwzeaPWCm83+QH1gUusvUnu1kPvD10n//",
+	"IOb6gz3zAWG5ve3h6K+D5crvHTA49dmh4andzfD822Dg7eRdIU6yqYLZm8TwLRwDI1+Z85O8enX+5k2C",
+	"js6enax5KTqaXfiSzH6TgMu/XRqOpoc4GnpZ6hPx+CsicsrCQtiUeLzGfRW4MoGlGCOWvqf0X2pNBfyx",
+	"5KXQlxwXKNFXVoKODp+H4/FZai3Df0WJVQUgXwTz9ipA9w1yqOS1xnFr46PJDKY23tu77aaVFBqiTBmW",
+	"BHKOxfkgvajF8gZymjan2odMj7AwWaHKg2osY6udzH8cxuW8MO7TL3ojuRtd9sDL2B15NqnCz++FHXlF",
+	"Co9+PH3y4cfTky8//PPsx9OTpx+Oz388PXluvvq3h2JdlxsiaIof/41s4//OxW2oYmMP5vbYVB/NfLd8",
+	"A0M7msdN5BqDTveEyipWGZuiS1n5uU+Vcm8YtIKBhbPC/OkzMZvfL/f4/bKLhzv5n/H07pNrK/PM8yhw",
+	"llNjjHE9VOqiLPpbvm2VCdSXtzHSBtXlv3Fbu5tydrXGjJH8kwTQBN5Tx9E8eEfse0vVvFTWGDx0Ue/s",
+	"IxALkgqiYhnuEm3sVBiZUaASgrcPHZlCYQz6bwmiSsGaLfJ8D4BNCh2J8vf6sYeuUGnLkXmSo4tl8hBR",
+	"43ScZNlNN+OrXenJH4EGrgGRc7QlizXnt6Clyxynt9CvFiWlyBN01GireTxHZINpbjra3rBEblQRa7Ed",
+	"VAf9oeACPqhcQlIXKBCCb6wVQPHkwjjFNd4SpPdXIs7Q9Zv3b9Hl9+9f3TAwVZse4rBURyRYIpfeHzIe",
+	"uF4qHs96ehaqGlsBHeoiER49MdrS4sBnXcwTRhS0+dD/D7pReVekZnhZ9c339CwQnGnapu51Oz2YuTUh",
+	"ijNEqvcoRP4AfHXslT2o1doDsMYuo5M5jZKuwDtlad+Wh4FT4g7BBdoKqsgJZ/muJWp3BHDfi2F2SNiG",
+	"79l9Gsi87lGkx/KE4TJ06G5/+L62Fqj++Kgu9HoswpKA5hKaHetbRTPdoZLLwyYJQKBeXFPs/hH6//gR",
+	"7TtVfUzwa9thbWyqXE7EZHuq3/04kMtu0D/Uh/oQnfGmRY0MBLAuKjUwzacOUj5QBnco0bj97c/YjGZK",
+	"YCZpZ8b/wwik3vY23tiIoK6SRF3YU0Uy0yVTh4l7cHdLN2OqYQTP2kMzeA+ucSy+RR1+QRpb7Ng7LDNX",
+	"vga+xJlXhLSP97+rud0IfeAH8KMyrmhKoHOyFbgFSQm9I/IcYUigkgolG8piR0BJhPiy8vMZVqXBk8kN",
+	"O9JktDtHmEEI6IKXynlqUyzEDhyzvodQ4ZVMTGhU9YOz/8OEC67WqJ4V5joOaQAeIJ8syamCrPGGAc0U",
+	"Dk1a4eGTge3v3pgT1cjUOEjp197sVedGtuQQD7PV4inJaLmZRbM1Xa19g00fbZsG1BMqO4zvod/TMtWe",
+	"C4EymoHn3lRTht9sTaugx46XKuWbhpAXOPS9Zc/dNM1+9yEW9NaqCFfgpZ+oepl62HVJvfGWTUa20x9v",
+	"y9htcFrTH0LDOyLJxB7mD7mEAfCqdP0XvhjoOGx32gyGX9TJBzE17lyaKyKsPQbneTIPMNI80MkTQqc0",
+	"1dq29ZtSKrQgXkWeFb0jrMNYZ2sUxosyW5HetkmGcL8xz3xlHoG6Brlt63owvSzF7CuNym/M8J7Qhv1Q",
+	"BujRHZuCUfdg9Z6Zpl2Oa/KcT05PbZ6p+yIQN71iXJDY8zZVns4g5Rhkw65KxEsFMbBqTajw6yhVoYRH",
+	"uMwo9HoAMyBK+B0RgmauPXHSQQGD08Zb8w3rBVXoDe+jDDhg1wVJR3eagvSc/totetRbntN0ZyK574gc",
+	"Ruo/wND9uvR6UZ2s4q3JPvpubBuq0E70Ns2KZrxoXu6QHAg6AnhhwIe64XemH1MO2YwM/ujpcL/nXyaa",
+	"lSE7Ainu+qOjI5JLYoPDt0SLgU271+jWX9aKxYtuJAO5jMNvuJrZNUlLLSEho1NJxFm+i2xIqvkucoY+",
+	"DVeGbHYZ0nPDfd9IM5V2Pq29wT64ZLQgvqsfhypWLQprcCG/I23YEQ0oCOKUiA2VemMn1Ry12WnhrG19",
+	"kAQvZdiQ1FdwryOHy+XYrHCw2QZE5pghyKa5wA4W1TofSW8DgWdGiC61KjMfqNG7RbcbodULPoxp+Y6s",
+	"qFSTK1RaAMao5VcW5s66lDV+RpBki3ZCnfV5PgLKdzwnHVO1xc8aBU3Y3SuDO2Ar0bzT+zS2cVBVC6hW",
+	"GRYU620vFyVTpX7zmoTVpw3+6JfZ2f+dsgO/txsOGUhCCwxUKvYAtkWKc+N+b37qdsY3LlFfdpmBU3jW",
+	"ll7MeC8M2oYmw+gImOx+vUjMEDZ5r5CvapzObtHAhXG+xTt5AYkzLlDcRvtqybmajEpk5MUTkBehBl5K",
+	"IA7cZ9YOdrr0s+HNSzrQoBVmYy//lzrwL3XgU6oDn1tW//SSty2H2GlQezJA3G2JOwdxfG9JvwI4zGYr",
+	"XvA2x4C4+7QuMXD8hS9ecRmsFGEzwoYeEA37iDu3uZh3ZU56b18PIPe6yC56AL5eb4qcbAhT2Ml+Lf5m",
+	"2hWOxN8lPOV1vmpjEZeKb7CiaUe2RUkzbIP+AkUH9S1G5SacBLkmLCyJWjt7Ye9kUxiNNtZvtfajm9nN",
+	"rOo7YznCcb9EWkPmrzCqkDhgP2DL93fBR1formktw2UvljkUcF3Sj6ZfCEYZSXOs5e07gipww9dQc87J",
+	"RNyisNCROlTI9pBH8iHqv/r71F5xeL9kmasrqFMyNnHQWdDDfQI7uqlg2dW7pO7/N6CFn7WlB5r3da/y",
+	"urPxKZbSlVDBNE/QlggtXDohrxIBL1BiXwe5beAXKIqcplrYNYWF0ZFakxtm7r26REpdOiXlZW5cCov6",
+	"HUfG57D/TFX0mcobhk2bVUgp1GKtbbEaoZLZYgZeHemq/WPiV59OwN6gxeDjOXqvIZUpF3CsNBbQY3QE",
+	"//4BXnV8jhwEJlSTQjAnjGBcwJhmOuvhvfFaWQYFYZ6TSynpCupITrPiaxVtv1H8i5HVNtwsQWKqNMl7",
+	"dRAfapSgMl6UNFcxZeHbpUu9HllHItuzOfhvbr4miJYyJ1eezaauM5MSKU9SzpTgObCojJoK1DmRUF+6",
+	"qicGHsTVyjjLGVFbLm7rWl+asOwDQeopc/J1TzW/XktTX5XvaoU2HCqnqZKx1hzHFTzJSEFYJmNDC2Oe",
+	"O0xES4E3RKNtbAGWDuKbemmWOem/KTdErXk2ElJX83eELalhmwnd2NhQSlfKqasMOK6OmBbSqu1AtlNK",
+	"LchscCGR4ucoSam7faSiq0RLNgvC0vUGi1uoRHZ09fr6hklTvitCObkjuTFN7Apyga7fv/4zuitzRoQT",
+	"BmkWma/1H1eX72H01dVreVzZNG5YTqWSKGFUqviL09P4+dMk8j4++eMTqG+W0jiTMn4Ggd9ilQTLdN2j",
+	"Vn5ZECFJNrZkUHfs1R0WVF/I48j17/apYZzSiV5NjlkTUkMo86y6NfU2zmp9Fhr05q9l/zA2uMgeO2pg",
+	"tothv7R9EcaKfv5jg5pLuRddaYGnq7Os7VB9SPxfUiUbfSd6m86OKRh4qD0FSbnIDjcPqZtO6DNW9ZwA",
+	"adJUcnCzjOiYMawtxu+qlUXrwNQdKOq071qJCXSsqE+Oj/WoJrsuct5X/8c2uRvP4jUgmRHk0VFijnFS",
+	"1dUosD7kigh5DFn1OM9jvkwQrirPqjXxNdZ6QaJWPMdxxm6bgWcuWJVYGPM3dJNx1oHW0SslyapjCY+g",
+	"Nc8zOT7tH4CyrblmzcV17eYnr6UKtN5t1fksVVQb580Tm70kRxtFV0XV5XzbKQBP68g5VQJ+YGnz9yIP",
+	"TuWVAw04XbabMWJCFylVUsxY3dS6CQZE1XdmkUI91zDjMaVe9UUgodcC41tj87DhHsAIHskIVVEfvply",
+	"3MmzgR5uSQ6uEMaur19dXY5E1S3ZyfAilSilIpkW2WUEizA1VsExB/f/4CIZANhfSZAt3VJTeNCvQW7v",
+	"1iBbEARnuzinLGCGmH2jLyU9Q2Ig1mo6YXAxSbnOHkmUvDfL+l4SATDJBGnV/QLujMSmhIJCkfxHSoQ6",
+	"waVaQ+dF9O/opjw9fZrekh38QRIEcMCjppImmPbn6DtG4CeouuwhsqFsdGw4ICQyG9Ncbuee/5WMZpET",
+	"cmOWlK2g7i1TsVzjs+cvgufmluy6JLyiXOQ0dVVx90lOa4eUIYvxn0mmhwJ6N1hFdSlIGAdVKVO+0dd7",
+	"V83HsIHU0HECqYryAiWuxSxYQcHt7rasZIrmKLEfY/iY+N7xquywmyOcEes/PzFFxqK1gcTgnngyqLfL",
+	"nbTzjqvJSa78jogcF/Gal0KGO6bnnK1MWJFFEGyeVHgnHZYjdIoUR2dPXpyiI8vn0JMXX7gYOdul5MkL",
+	"v8jFabBNSXCJGl4IyZ/WnQWXiseCMFPuMlzKOc7wrlmU4+mL56OaqtSzRP4bPwxc0ydtnxJE4ogGKuHn",
+	"J7VQ0VNN2sQ859u42Wm/IykUOvxDSRJeqr2WPE9fNLrlPA/3ysN55wRPzsZ12wlBHnhFGPKDKPzkNDOJ",
+	"UO5HHd99bXvjTmNoptx1y9vy/MnZOHeLnaUHwt14PgS3osmfISwrOO1ooGxqdMdVte9xKkjKM+hokueE",
+	"rUhsZfSps9Uo3Rv6j+2tjEtBO6xBvCCT36r4LelBkhYTKVvyQ6PCGxt17cXee701BlYU2KgB2O8gq5cm",
+	"Ff2t4Hc0MwgfQ/gDM5b5irK4wKFSjD+Av1hf9VquOqEMLUqlOEOSsMxYOReCbyUR8xHVfA5UrvGAGYaT",
+	"CYXPCvvocHU8sBV9Jvj6JR3reIVZxpfLaTxtbR6uGnXdJxGsMVcHsBMpMMV5vsDpbQd1vYeIgowKkir0",
+	"/bvXWmIUEBxOhCsv7PAYIdMm7Y6YFosESSLuiHgkkRGe0ffvvg0SYZpTwlSX+mJ/7aqCcgkxsSanEstb",
+	"lPy7/S8xNsdG0SiiLixk5islSb7cLyB1CMpmoaqAKDOp/gFcr7Hg+bC2qP11eaVpGXGvfvzdd8iBImA5",
+	"iTe4KEYVgb++/u4dz8kb81zQmgZcfNxtJCWPtV4ZxtKDlvOqrqialEMEU62jtUltvPmFwapVRK3DOq7y",
+	"gsciXrOiHJ3d6x/RkWm9PQf4h7oqEfpuQ5XtC+8ynOC4mmJv9UG+JYW6MEn+kQ2ZglAqRtARduzGvPd4",
+	"WK2j9hEM8EGeQ2g8tOhCjCO7XWiDVbom8sK1kLXukAjJMl3b4VhoRrospWEuB6OKxpz+cKE8ny2DdQX6",
+	"ElZRaE5SKPCKgJPJhXnZH2RtENAQdITkt9nMPsZef41AMkMwBpw+1NolNFYe2ca53utc27O9TRtQwadm",
+	"V4FGLqahzvfvvkVHCdSmSy4Q/JEY0xPXF0XOeaHPF7Jt+9pQ9KskNWcMVD027ZAhdi5qb4UR2vZI9XRA",
+	"3aIWw22++DVDXGREXHidABzdbtdcui7Hbk80tVCTiiH9jdKvGWF4brPzRgbCIe7eztUB0UsffRhxgSBr",
+	"hLI0LzOCEmj/kSVz9LWjH/ONJv4lzYkpP5g0APeqnf54c/Px7In+39OTm5uPzxf6f5n+84/kwy9PohfP",
+	"fv238Tka/rUT8vDrM225Qk7ZLcmqjtTVkU0xY1wBcUD/CqrWCFeF3CIbT4lwtoHDuhAE356scqxJtsIF",
+	"8PHQ0Q27OgJXWM89MkGwb3lD903VUwT/h5P4faodtzA4RQHh1DqtbPSJZXfADtupyEMq/x6+m44g0FJz",
+	"Ey6QaTV4jDAy3ccbIKAVMS1o7xHdalZsgerA53si1dXhiIgOT6JqBn8PkDz57YDuMy5/+3ZWNW0+APqk",
+	"KjIQnDCKfmssBYTYQcuC9dgXB9eT4rGBLAtovTixoJxrdxtg6BqjWhEjrAoXMbeSaTEl7K1knCmuS888",
+	"WH0nrRIO+qOKbHLCVP2sWRmo5f0UfOPK63O0pIzK9QGH87DyQdj2UwV3t/17UJ8Y8/57VtKrogUGKaOf",
+	"oJ24C12YULBYQ/NIIjeD63Bn8MhLCKlCpuoYWpAlF0a+7cqmPlSIYlAedP1E6GRWHbnDfjzjTQcPg0QC",
+	"M3SUCNv3V5YZd/9WPgqIveWMQOtfb4k1CgRmQetGIfhKy7wjMX7lgLPXi37HI5BkVgJvUKY1MsnREosI",
+	"8RJCAqBlYx2y1sq8gFg9GWfNhn7eoXEjFFc4H5Do05ix/fiHYMicFTrjRYfDHKfKMCqEpZbfNCPTRAUx",
+	"EOcmWoFmNlih7vQc4xRYVnvEMUTQJSYrIdzDJ5ifun83hk9qI6nMQ1yLNesfEdHyiuaP6EgBI3ZMunWs",
+	"NMyms/2myInqYtGS1Dklreom16+Q+7WmTtNgvmMuzWLvydiGBaLq69KrzynoatVsUbzBrISoOrglwayz",
+	"JlmZ25b1dVSi1tUFz/MNYaq/YFsrvLUKKHAQtGizZQDyd7e6HOu72Dvi3r74HMhju11CxFc41K/00lEH",
+	"UAPFpqAByyK01HcjVS6kGdiEKWCjoT1HiYtQrIy17osbZkK1Mc2lPh5LsgXDBmZojfOlSR87CqWbHUco",
+	"yfk2QSXTutQXp+i/RDcsKbBQVL/IfP3lc/RfoHu6gVglBlb99QVKbMEJCxVVaI3B5GMjs3euH10VPmUL",
+	"VDT6Spg6hva9xlVs3hWMVqnKDox3DNvWHruO+r3Tgo5+CylCxl4CZ/s2lCA3mh7taFEqlJOlgkvliDK/",
+	"8hiwU6szA1fBOcRzoZ9KUpJM/ypKxihbHYc5jQGlg09aQLSKrrkkXHD6JQSn6475hgo93hU8qEDFW/dA",
+	"4Nb6RFeI2QAuJghm7lHjk9Tw27b9wNZhwzpriQQKgnyeWh6T6m3sGSH285wG30MAfUdORPOWqLYmavCE",
+	"Jjm3z1njVui+Xbrvgxq34ynC7CFcCsmfX75HjwG25MJeEfpoQU0YY/UDM/s+hRB2RwWHZN9Avu7e3oza",
+	"/p8meDsUXvXD8eshfH7ylIX6qvmtEhb2Wdh46gEW8kjagPDFztoM9ikk1ZdCnofLAthrmaiun2213eBv",
+	"5kLp0FPMFTNAQ7Gz1I/4MHk1vut1HETp0HiFB6r/BJ4FhrZrDPYPvRuRVroTDZCF5TMViWqJQlU+wpPT",
+	"EP1s9BsM8Vjl1VxKVkpQHGnZBZx3yjSGbgTGnvY2f5t8RTUEp7aoXWcD06zmnLXk/bhO9ZjQUfEz3I7j",
+	"qlE9bGWms74XHmTMgZJ1wRMbOqhNQX9SNO0gt6/TRIVrAg4UfoGMygrH1pC5oXxRMmQLcmzxLnysXMZk",
+	"LIgiDOygLvC6fXxtsqprzuaa1kMGIF5hyo4hNJ0IhFfcaHOm5JBEGQH0GbMC4zf2KCs/G5ZxV63PK7NX",
+	"EEF5pt8hEVUXCLsntNCPEixjvkxuGGZVC3RjYq5Ta3H9dlfYRDpGZlMwq8GYyS0R8oY9O32GJIb+BJIb",
+	"bdAPQ/e5wx+DSgFTRNzh3G8u2ccnXttnpCvaWHG8jvZQlsdZ44Td8z01KMjgnvczOIEViXO6oSouiLAL",
+	"GQGIE/0LIpB5GGHTWh7snnkplQlbrPuo9QMFicK9lMqyCgqeZ86yALSIBXHkUHlajS0MauYUgmdlqunZ",
+	"0ZlUNM9reoVQAsgsR87dYaslUIHqBivmRbekUOf6tx18BEsb1cdnN5qkWlJFHUG0R2ldO7dHU2FsdnOE",
+	"Lrnkc0S+11x1TOi799S02PfGqRwncr0x22EMT9jZ0IBhgkVBcWA9WpaO4Iy0zGsBSbeyMB3sVBtMn6gM",
+	"V+Mfzfl2wlPOMDb+SWdt6zBEGttPw1pnWX6NW+tdO7KtZkz4pzPq6NuoJI4rNhOihkDYoqTJxsEmmX0W",
+	"tfA31QinaS4/eJrHRVVebElJnqEN0Ry+tjgHPH2/naz9OxFtJ0Y5gFfhUCET4s4fnDr7ADqCO9Y4e6Cu",
+	"MsEip0RoxfN4eEUTvxxdWOKoi9jBtb3BtxDRVpdX8eriHUH5Cq4JZ0tlC46hQQ913Zd9dz5VluNExuZp",
+	"rG8aAxADQDIbzFr5GwosZUcc+tDSkJ+6QMvD1Jrcr9zikdaHgyT7WRiiPR2/JVu8tmKzPtijo3iMv67f",
+	"AMGysaEcemxnNBY0WQTh8SCH2JN59OmozNAXpqyMKR2jSaaTP/TXm9B47oen1p71A1ZBoMbDBLqmBhTg",
+	"4XdEZOUYlqWPNGWreClM7dumY42XptR9x0pYuVkERIvaWVztRmQ2vbXkPtp6K8gdNbnWozqmkZgZ4a/l",
+	"3TfTQkVT0ydIC1RQsEPzYi1yJUEdJLGRVASna6sTNlF8oBnbwZwYwogY7QY1vpLFLnbnaJTa4sniA8D3",
+	"5e8Bw63MPWCkJ2cPGO3J1r2jH17OHc+fG8wxxKW5PgQVNe6T6rfO2ixbHCAn+I5IhHPIKvEaUtjmk57H",
+	"eRiJdiroDeKMqlPVpr/9xTiEdZ7uPYPlfXwNTRPmZygS1FentDsLzVWYD2SC1LFqMMpIh6UkiDYr6/Sm",
+	"l3VWKoIUCr8ikQkC928zrziRKf5M5D1qFDV6/LQqFjlkdJHI3/06l59UkhpeG/MgTVcAm8blI8EGpBxY",
+	"a0MBe3b65YsBssUGf/SncJ6hVp/01mJaa7ZwBRdt+3ZN8hnYd8SbJR4QR+6PDoMCgYyXJo7xMxQ/cs90",
+	"xLT0MYiMSuCxn6Ot+MGU2J7m4Xt1jRzgQe77oJmrrdqzvNnmuxFg6G1Gf7ppg1IGdiQ6WOq8P4Vzcuf/",
+	"nNyz0rvFZXcqTAMb98+bGtC0vhFxPIJRN094H6vee88AjfZBGz9DQTmgrmllGiBBsHGMzDcHc7Oedmh3",
+	"A5r+fjE4resS7adzmTwvmnkJs1prI2IvYXaA+bGURHT1bWo+6qdMXp78D3zy8+nJlx/qP+fxf5x8+Pd/",
+	"6+U71RujCssH+xvrzZ3qNJqS5fMQt0VFUFPvEbCcOLTExhg2ahmbJY47QwXeuzzfNZYII30Ul9Sk1nOW",
+	"oSWkNoTDAPZbJfaKyONvqiZZDrjGAjRlAB1XHkGT2jVx3S/v+C0Zq++7kPpY1I+3G7pW6Q5YmYLeEOqE",
+	"WYbW+I4gwtpVvZ0q2VOAr8mSW3B0LdfIz0PZ5r5A+4kY6edhS0GMSH0zT2Q4rRu6ufNvsZQQE2cGJFVW",
+	"DVgZC7xyyqGtCgD2UP31oJQ/yCUffMM3mGrf/W6m7r/U/25S3CbiTl90poJeuAAQ32xouJrYincUQ2US",
+	"dxQRtl2irQ3Ac6lDvglhK8pIFfYD36VcFKVER8alqGkTwjZgE/XzWFFTD/046K/hBWFbl9ixD9B3BWE/",
+	"QESWIDnBjZT9DsZXz+iWCpioMBX5GA1t1w+E3H63fMOZqfnkxDBIxAX3jL4MNBhrCnUPl7wUUHFGE2ZQ",
+	"DtMzZrgh1MmS6W+i2YbbP1RJpPlrSzLm/lbrUtg/l4KaPyRWpdB/BnOmXCfra03SloQIFkRclmZB5tM3",
+	"jhP95Yf3e21gL01zKyltiRIIwkjefnf9Hj3GpVo/hjpn4NWFkwOXIUxbb89aqcIEyBGm3tP0NlifCknK",
+	"Vjk5KSVBCgY1XgYPy3PzSxLZWiwQCJfv0GJnnc5mmClloaf9qSRQ5Nuwypl5vAYNF9RWfrb3wRXnt7Qj",
+	"OMsWiHP5eCiFsUgSBe8PIgWAMANrKCrCjO1UQYDoipHMu3f2Nuby7WuzK49MSRqSOZ8QOnr3zRX68tnZ",
+	"E/Tq/fu36A2REq8IuqYrBr20ZYSS9QanJ6Ysb3IcIUmYumGUSUUwePEx2yGzlbaiEDQxM+WNjRHYfzll",
+	"K9M/R2/aDbPYsIrPiVN8Hv9Cs18fw3Py8S+mHiHNfj23M5zckl1i0zzNN/Et2Z1DXHNyw8AmuKFMUbY6",
+	"jtACS/Li2UlGUq4FAnRNWIaSao0nUMDpHPHtn45MKmnN5k1K6fGFlX3+ZH4vGf0IvX84y+yQi1uyo9mf",
+	"bmZmhDkELiX1ZnbBOEtJ9XPJ6E8lQeYMVmNwvvrTzcxD980MAsNvWA0sgGkzXs260Ks3l1cn168uz56/",
+	"qNKG3XBYu3nBeWL2Bcp2kgx5i2TNMjA3s/8wBRvt++EbhcWKqJNSUP3tkUb9zew/CqzWN7PEVrXW38BB",
+	"0kOcYfaGff/uWysfw4+23VFyM7OFzU8yuiJS+Q+ZAlQYLXi2s5PjG5Zc2Qe+hgfOkVzjk7PnL1oIuX51",
+	"eeIhQ8/hUIDWBGdEWLp//vT0eI4Su7mJxcOiCod9bl1mdTq2q8CX5jy9NevACPYW4K15TQqBtDcMCGGO",
+	"3pFlKXFughSfnT6RNoJqYw+ciZP1Gg4eWe+PPiuagrN6T6MbsIaD32RZwi5XS4iQIEWOdyQzUEWweuhs",
+	"CPk++vTpi7iJyOiGQRs5ttqnjmMTOAn8ySCv5k8VVe7zpV8hJHfJ9xlSfUHDDi9zQpQvN2icbjDDK2h5",
+	"gmyPOlTkmJn06W8pKz/arZDzGwYegoynJYy3LMdcEkjyUqRVvZjLt6/PvX2MbCqtYYV3OKcZeBiiGwZt",
+	"YqrmeqaTjO0fsCUL9P3rRxKazFSxqOjP3BZIgy3GeY4qN5RL241umBvtIoUXlGGxM/CAZxwrlDzGBX18",
+	"9+SxZv+4oPN/SM7sQWz/tMObPJnfsBt2xdmdiR2V5/rzvyOT/aEFQ9M3xvRlJRIlH0+c+HNSLzJBRxgl",
+	"rt/FuXGqJ5ZHmSXAaUZeHUoPQ1jhnK9KYrLvqUTkY5HTlKp8hzDjbLfhpbRswgkc5+jHD5bDIQ1VNc5y",
+	"8jn6gao1L5VWrfX2oFSQTK8SQu+9tdkwcn209FxHib5e526ViWnzo7+iDCaK4Vwmx6bBvH6DDX2364nQ",
+	"s9OnAJV+6ud5/UucEUaJ6dlpThOiDCWm+k31xtjD61xvRvLxhGZkU3BFWLo7RzVoGyxuZb0Uq84qfEsQ",
+	"1gchw4qLHUpe14+f/JXsEg2dOZAXe7PzwqgKXbOvOeOlLURgGCIwXn21z/W874CJQCg7XNawbXBwtLTu",
+	"Towp72nOGxd0RRnOXaUZSIzg2e6iekzPW82FUUahiB4kJJjp6j38EiXecua3ZBcLUkqSJSYdAeq+bdfU",
+	"9HfVE7tOXmYmKk0QeR2Q3zU1ZbFL2Ezm6K9kB3RLBUyKl4oIdPYMQWcAs43/7eSKC1OYlbOT11mCjhJP",
+	"XY5PXKGz5Lh1I7iwSQNjVLMH/SqTrV/VO9zgXOv9JDNXDEnXvDmH0QuNXuW+hdA3QDqA+lJ/NJ1dONOa",
+	"2B3JeUEilPxyY0rl3MzO0S/z+fzXX/UFDvdRokUk20GiYpvGmYb4Eg4EzHulh83R3yueCfF4WmC0N9wp",
+	"SmqGGhs/eBLZwOBnZ2dzdGmkAWAohscAadoWvua4F0Sk+poiLOVQ6xCujI7Z3Ym0JFF1+UJH7nSCxpkc",
+	"14iszkVUVazF0JGDLvXBBpuS2RVAqRWyNY6pXSkE3Jj0tjP0hn6Fjp49eYoSu8tzvRux4jzOtfik+U2D",
+	"bemzYHmfHnkCsyVV/UgX22MjLrWcvVPEUOJXRsmQ0GdEs0TNueuDmuzpDonTQ45eKVV8x/JdhMAXqgUK",
+	"hK7xhlxTRf70Lf54rHfHjD7xp8+QltYj9PZ7/b/L91evNLF+/fLbl+9fmqTilG9I+K7QsoxhEugouSbp",
+	"yTdEpesT/cpz4A8n5lcj1uNaXEm+M9/ri8VFlOqZqc8xnlr2nkqxjAX5B1Q1SOboK6OX6HPyFZY09S4Q",
+	"s3/QLnq5hPFG0slpSqzNxYo5lwVO1+TkbH46i2alyK2qKs8fP95ut3MMP8+5WD22z8rH376+evm365fw",
+	"TB3Z6ck+l29fe6WMzmen86dmqL3ZZ+ezp/PT+VOw6as1KOWPwZ9pfT2roHJcZlQho9tGaMMZVdwcrTpP",
+	"JkKUKZLndAUJWGawkWRzIvRzjGw1lZvuSDcmABqaD4EwZbOJcJ4TzaiMcAnn5gi6CNsG9wl8ONc/2DZG",
+	"sHvyhkEurPnh2JwhW3jiAiX/D3v/t9y4seyJwq9S0TERTe4FUep//qalWLFHbrftXm67e6T2eL5Y8AhF",
+	"oCiWBVZxoQpic3s54lztiHO7b+YFTpwXmTfZT3KiMrOAAglQlERKaos3a7kpAFUoZGZlZmX+fmOZZUKd",
+	"QRAItNwK6ojAVfYCUT3LN7zHaijsTAhfU3gunIcO2bUq8wQpQGnFhPUITVvnmXvLxRShi3A1Si8NTxhL",
+	"7o+G8Sxj5XTAElyMv8LCel8pNPjD0nokW7dCbuYoX5X2v8ugXMrYY/9ZobCLqAmBvbMtNYED+zwKb5x3",
+	"uw8IADfVpKhfyX/ugOq5lo7WrFDH4EGlcTX86gNQXxXd9cgAoKd64hWnOp2zk2phZdY7zW9/GvIc3eRp",
+	"bQtSf9n9N5j4XePK924/AGZWv+WDIXh+cECdXJZaFYnx3n3x/d+obH69D+SFD6q/IWxbzLcBrLFTArpy",
+	"4MzUS5xC25Orqe5/zau8FNzy7OpbflY1bxbe9OLqm77VxRAMR9Crts5Q4vMUDD+4NJgK9VSNT35WeJJX",
+	"CPBA/MuzkaA+An5u8Kw90K5foyetsZULjOkBYPhgrH3Am92vEa32MN/Vad2d31P7ONSSM6LdkhxGb/dc",
+	"wIPexMDt8oWwtN9hZ9bYbcfQQTxoNUlvq0l9wjktmaYvScYX3gYKRlaKOn6IxyHo9eLQay84AIGsN8HX",
+	"uiS9vopkPXoy1aajo5ow6Ku8CABLEUQjkg86qZW+lxgcPkjlH9WZZYz3dOFCKY7d5pQCHDCEl8IpESqS",
+	"8xx/01LBhQDQELEA9Qbnws9NhJkJbDQOEg+5PgdQb26QpdFtF0lQQlJ53kl/ALHKCDuzKKMXKxqTK4w1",
+	"0YOijghK6LlATsy1ytjrA5bxuSGveMihMx/GbHMnsHZnQd5rKKKvdTbfllY1y4b+aB6y2aIUfyxp+LPt",
+	"ziVrU/JPXmoCJkY6tngU6o5LA8K3oPi30vRZIa1Yua3BkQ4agVx04RqgPuO9gBA4Kgtw9Z2XeOSTJ6aC",
+	"oIOEibF87vUHCvIHkOiZjYWKlYSUgr+eijjaVAfLVNpUpyGzL9tQmPGhD1t+XuLUV9/xk7bf6lLREK+v",
+	"vuGNVqNc4jH4hiQUl3NbEnpdR+bdN0/++LVNrDfip0XeS8OzTMidJle5ZC3e2MIRi8rnta5AFg+2SI/n",
+	"1Ro7Vbh31zS4JMk1pt6X6hte7Rb6JX10jqF/8Y27hq2KBTvFIZ9OC30pkGPk2hrb5XPi9meqblm/b/gS",
+	"hRX+YJ1cnRbCbTwig0fE6kLM2VQC1gWvCIHpcBgGaXqP55DJJh4SM9aF3cvlpUDPLlZpzTJrGnDrVByB",
+	"ZwJA+wzeC45Q30T42QZLq8CHJQKeyI2qlWBBggiLAqhxGI9REDmbSTXSLHV+c0pnbFmsgoNanFMhPAAS",
+	"9dobhuvNCjHVBbUBhtOjZi6R1ds0+f7V6Y3frjORygwb+6sPBm8lDZyQKSYVeOjhB2vb3I9RmGqRfnIn",
+	"JqXLASXZrupwdq7DZkwWfeYF36Fa5O34t2SvMqHmGzZWgWaSThmrp4EhwmKRtfVo2bH4Rqj5glJsM1B0",
+	"w10rQrxLpcSD/Z1KblYl3Se/C30Mju2IjrH5hf8HtmbgdkQXQwqHyjHDhxxCH8c8YZnGCp+oApI5L7iy",
+	"sO/GaiSwRhKBGPBEGh3584KnQEQB04TCHjp18iMDnVov+Tv9+1f4Ac4+Y5VgNVvGLT/LZIG1a35ug99m",
+	"tqqTw/NygLrpU+lXWocduWDc6olMeQ5FOFmsnDmAnvvhPCiEgoQauhW55pmb7yHVydKoSXXWimX2M2Yl",
+	"UNbGUGY2YMfVm4Wn+BJYiag4DnJhWrmIB648gzehQGk2nrMeHof703r8CGcIL5T0MeFXOQ/VeNLgASJk",
+	"/tiMmwGDY1Cf7YOjvHrGlGicFuJS6hLqHOC0G9ER4ZgTK8sgF4keVuOjacSmjxVed+in5P8AmTogzmaL",
+	"n5dxy8yYA/em1YWniyyEW/VY9U7ffff9zx/7bQ7MOxzkPUn5dgw1PR1U5b7sNM3BhZOi7qtot9j+u7jY",
+	"VVC5TiAkMPzjiNVIPBiv1uRvv3wKDaw3jyusqzd+WHzZYlvJLIKJbQ+uoEwSPsHb7PmrV89eB5XIcNpk",
+	"sNDOh0gXYm5YbzhnyYXMnL20FblohCVA0s5ZhpGQyhjYVUKoXXZmUG4fjYr4OazWkUtRZDK1RyyR5oy2",
+	"KGmQzZKSUkNeW9Oexw+GwhiFRWX9x6FE3xTzvaJUTSWqCkTJqGDN5yZUC6ptukt54M+s4NKIrLldu3CA",
+	"SnF6CCwfoOkkVfkVdEMqYQybuiC+iGKV1OH7WVbIka14gqAz61x7+FQgALIaqvpqBN6IJSbVhbtXT31r",
+	"AhRwn4W/0yMpcvGshO4yCGR0geUEARyku88gGhh4VnZcCDPWeWZgSI41flKdLz4cEcVgloWYwqGP82Sw",
+	"+OgsHXOpzoYF1PpSW0gNcS1TrOtmI6kytFpYwAS3MbytP2AflMDSKKzoTzKRldOzCzEHRYKW0x4iTUSM",
+	"pxdKz3KRnWPWwshcqFRkfSxcJTh9wYblZOp8iwH71tcwpXoylEocsQTKWKjgG4pQEjYEpr3qBXA6ULOk",
+	"U3goppswf+N/GsRqRSqamFRLa2QmEJRblZOokaT2JJI+We1ujFWVsqZ7nw0Gzw8OOqubUM7Xq21yG/na",
+	"OWh4MjgKd1NdtPnap13B0g0KlkCe1ihXgusex87l9Ky9fDPYp2jDWVWj5K4IM/NwR3VwS/tUU8W/E6jh",
+	"T7b9yTtzqe6Pf7ZszYbkotq6bi4HNz8vrYVnnzD4O50dbFWqi5R95wHucz10giK/gWbNfTaqdtmIlar6",
+	"71gVwuj80v2cSePeTmR9zAnMxppNOGx7rOeZQiPWSjiKKZmrOUeD5j1k2eK0Yx+xRGkL1YRn3ILTYARi",
+	"oVNyQtPZCHRpSTOFsmHEFCl06QIlN0/fDfDq4IAJZQspTGuqwGvk97To21ZMP84q/XxqKh6Gnaa2nlyo",
+	"aqEatfpUpX5LY74JJT4MdG7D5xzoPbP//Pf/aCg2nmskTo1dtDNIKTsddvowTxOCOSCp6vwh/ELhEFdz",
+	"6hmAX/HQ02uri3ooPYsBgC3c/W3HiPXs6k1v80kGePYxnLoGKYY/7nWHDdJrtYDuDkk2pP21XDE46Ad9",
+	"uPHOHWrqoiN3SHvhVlS4OwAG5a62YdazbtaK5/1OJY/VCi1nC0ruj2capX64+7tZVAO3KfU3+MedQu8U",
+	"enOpRJQpSCVeVguOWdWZLuwYdFydM61uouDh6Weg2iTy96HalbY9JM0+wQt3mr3T7A1WJ4NMNTT7Zo45",
+	"6uqSEpNabcfF1kVTjZ3qVnoM+cMq5dzzs4+avSmHTOQGWvwrPaZb+kd1hpoeyopSGYYIHlXW/Tc9bGBH",
+	"oNBaHSuc5Y38/kW7UfWKtxmGU5zd3RuGuzwm3BmKezUUJGOBP7+ofPgNUOs4nLXc1hdw0StB23UmbOFM",
+	"xl349rK9l6DtaKFqJq9FbxEWfM1DirSGT1k8l7mK471zaro4g4vbeuJLA4hVC/k79wtk/Z5ETyrUoWv0",
+	"wXvbtDzuzV6iel73knQt8lImVSFyiJM2Um9p8CQPUM9evHjxut/ZBXLjA6nWaQzFSAMN6/ozeCSHWLUC",
+	"Xn2ShQr9mE6yGjAmnedZAGSxyj5WCCTL5vFQfJ7qwl5xIgHXNpFHCHOkOa2IlVNmNXt2cBAdHBywQs/M",
+	"gL05/R8sFXlOoFs8VmYKRYVjIVwYWOYZEIYDNKKT8jLnrAeEXVASCVhpf00ilvzF/c+e+5//lkTM8iEc",
+	"yvOikPxcxAqdKQRTmRZiJD/74kfO/lFqKwbsJwBlAWQgrI3A90/q2kYsZm3zlt7Cpbs9Y7dn/On2jLan",
+	"0b3h4yrj9uQ3JNX0kpKayycR/tgiCLfdQdYCIK/1shV+3IrPdt9Ns/HkxZm2xgj3su88v/qmj3zuG08h",
+	"krrXJkmwjY0dy9lzZ/p1wf52+uGnji2L7O4e2V2/XZFdfnLVrkaXBfsaEBgUq9DBgnJQf8COsFc+MEf6",
+	"CjqI9ojuUAzXA7y8WCVUVYNzpQp9T4ifRNBcONZlwYZzT8jWj9hsLNMx47nRWM9IPYFEROOeulyuR9FR",
+	"lVDAeUhDdXlUOA85FCz8pzwhUXCYWCG8DUs8KYc/fAdmgMrKCI8dWbprPTZ3Y0F9O0is/MMZwKkCRokv",
+	"DwVmEXQSgBM51UXWdTrvHv+u+lzbdjOrkaoW7fZieicKoQQ8Doez4qoNaz9n3ITr4XE4Z0A0wg0b6VJl",
+	"G/BFF0Wsu7T+RLh3AyxqUbumTw2gf7NcqguYYVpX4BPS+1hw+hl6Uo4abbko+qRRxn1ClQqG5Lhd9fX3",
+	"Jb2eOXplmfvjkFn8EItSewN5JKkjifSEBN1S+Euh1XkFQIQ9GTP4zTMsVRhNFVrwy4NnPoEM/4Y8F/ug",
+	"mCmBMAL7t2tIW7dLGEECugLGdKQLz7RgAAH766LE5nfsNzO5nomM2ZlMxSESIHuAbuyGB/BKW8wZHzoD",
+	"rgkNs5izV8xj+yt0hzkbllBZPWLPDljv5fPXId/yQHxOhchEllDMdiJsMd87drcmhHZft+/HKtdOR938",
+	"Xxz4kcjvfsVStwppCQlDj6kbMeCzroJCeBmPjEMXxYpC0Bq0vgdr+fL56/6AvTp4wSaCU8ad2v7cblqa",
+	"ORtzA/EtVcjIc7UnFS7qMdJbOQODKLfQyglsWBXGurteKzYt9KXMABS0cBcnxugzrfJ5ws7d9wREbYRp",
+	"dX+pEbD9GkOYl9pKliJWqhwoRTzLFkCAMWhKilVvWAh+sXeec9NeCPcehHlL6f3SjuH595Xcr8fv7v85",
+	"xS0ATQMCfcNEToXdW0Vg0qZ1HaQmy2DCC0jCjThqKex42EcNz9c4Ofik9Y+86mo37r5X64xEzJA/K37J",
+	"Ze6JfG+3QRCs/pPDv//ajFGQ9o7xynSDTfJ6hvRZBHkY7iF2jFtIne1AuQ63C43N1l1ey6W+EN7mELI+",
+	"ki6MCmHGNGqF0otCdVRzeXksA0xmqTlFJZMQ8H/QpvhuWutgd5GK6NJeQ0fe5IIXV21QX7LkbwxBKKvA",
+	"ot3+QivULmRdsKlYb21EPgr8FKQ262pI+FE82bLp/fHK3mQEyH4c/ugJ5J8bn1oC3pGdb+Rb79eXmZXf",
+	"ff4xuHDrIhAMdpU0lCpIqQRvU2VZQFqeGmCkfSRHPZ/C9xaAwe+c3mB1NiE8I36IsCEr2tYJE4wDsEVA",
+	"eKA9o1lFMEmw9z0juPOAuduhjO1TNgpLWqCDNdF26p50uL+foGfs5uk04+eTdwP247fHiBaPhQEqn5MX",
+	"HLLDublT6mkQq1+A76RxY0SoKkBxcs5lyIPzuvUkBy7/8dvjrSvHt8c41lWKQetrNSCPMKkwxGh+BD6d",
+	"PviqlPspMvlanEvFPn349BFFAfDPNqM1V2WkPlX5IwrkR2XezCCDkIJmOanFKBjF8/nBAYGzCBXwOcaq",
+	"EEBANmepzlzci0DlkFJFnJn33GlJOAwSNFRFNhWgNGQhnh+8HLgg1j1umaENcaQrRqHQp2xRHsy6eOXZ",
+	"Tkj547fH9wotQXM4oc/wxn2FNtUlM6T0jNb9iF0IMXU20gjW/Iqguq3ON9IR4pcBaIo/m5bfNILcFNaz",
+	"ViNZIBhEBYFOCkLlAb6M0n2GDRgOH1IeYsTZbT2InA4TTpRSaPhCTKjMDBiFyT55ZpDZW+k6eO29PMCT",
+	"4QUkdJjAR8+Hvx2V9Y/Hwa6lsy/baa3hlXDxst2e1y7VmMxouM1eGjYhwrX/eViIc2lso3F5KehoRAF0",
+	"+RYtdMtwV/lY/i0eT1jRRkxZQb8NS5nbPYlHyGlprJ74sOvWwkN5rRV2jwMzeZD9YjMNFI3g3nxEZGHs",
+	"DCIsvRmvW19KAwiVdVZtNta5iJU3oXhOX9FimNKzj1bHL5Td7zf8MefxsBOclRsbWGJiJT5b4aFxaISn",
+	"hvGh0XlpBcsEz3KpRHvrDTxsm/wTzlehYR5yEv4Y4RLhi0y5vNuU0FbyySca8fYW5BhhhSCERiZ4DIrD",
+	"S/D9r5ViNkbvj7nK9GjUrVXHJMe5vBAtBOus55lt/ElSdEXytl9HDbV6RvCKX1VndocBq0tEvKHQlAZa",
+	"CjfXCnbgz748Ay29VILng3rEUq28NyYoYw+xjTME8DDxmac2n7sfYgVBl3AukjN4Pt1WH8LNPHI4zJWN",
+	"oOTx0HlOWmFFXB0UmQ5KDH9wcHr64Xv6BNtR5XqA3XHa3R+nbfvQqQ7wGQk9il77sZMxeg2TALAyzv0b",
+	"8vSis+ItAKTEPrEeKWupSF3df5YALoMQa4ADgVVm7vv0o0AXiRQyC2hWP/7w5q0vEiqiqvgM/vbuG7J6",
+	"PY9oyctMCjAkSPwUxapmdUfC9n7EJnyKDwAuAsPSnMsJHL2DmxLBYTzg6qUBmQFaNQL5zWQhUmtY78XB",
+	"8767NYFF8+v1r/QZ/oooNu6VCMfmsPm54GWRihdNn/M0sF4BWaqJD51Pp8E6cduwwYEFTwbsJ12TdqGX",
+	"MQVwRcbZzyfvB+xYzX1JA6tfBF8BXZd/NUafAS4lzZ9I9OkVWmmx9GSaC+sMmS8KWKOA3b19V2X1y4PX",
+	"X62PHLcEaxc86dWz52s/CN56Yw86C5XlRu+JVqt+bGDojL7WPBdLpV9gIfCCMdUNiaMURmhTAKKQsFxI",
+	"XLCNhojnveQkCyb8vcZtY3WVdHSTU2Gjt3oivBXjjVEjKh/7+eQd4nVWvkXP717+mv5aBvzmKEQNq1/V",
+	"qLWa/JNl44d43zj3p0iY7TxkTFILlSFYN0kTuqsJdhFHsUrALCMaJ1j70+evvmLpmOe5UOeCyFh8vVrI",
+	"5tIuBLEaSpX5biJ4l8VNZ8CqotRqyaWpPc1MGizA0kWsAuhXJm3TZF6tBW290ZYXNjCUa6ulnyvooNtm",
+	"7ksRP7VoIC60X/or3KwIziWojO4L8rng08EOjgtux4Uuz8f3qbohmdEdE6a9CYe+Nn9tfTOWzSNO7zrt",
+	"o8Gtb52bJ9X5NW5+SF2q3+vGKl5NkBZ+7ceRbfx+gXzLUMNuMSfE7K7uVWPGeylflWKsaPIxvxgO4uF+",
+	"lJhtGCfkFGjFFii7nhp2IeZUYlDFPnTgCqRcb47hCqezicftP8v43CSxqphxXx8QiYfOswYjmLF8TieA",
+	"BIcgLeVTDOthupM4VARUCsbKaK1E0V+gPmrQjJnVbJ9KzBbke0vJjYVRYOSVWEHPtjV01wGBErNw6XYI",
+	"IBsi5XBhP6VEF/n5qnw8qA9ol8rYtJAqlVOemxuYigAIpM1WOFXYsLF4B9zJheQ5EGqj3fjh5D3rIXkQ",
+	"Tnz/osiT/pJiB6oL8F6xWpuk95701g19RyBfayourdROebfHQrxEr3lLzawIOPbF51TAx+x2jIkcghE3",
+	"xIAlxGeQICgF5f7qJzEovPGONEy9J61hEDdCYSIkFZ+a6jQUeDn2ZjITTCth+kcsEeS1nmGTbMLsWBs4",
+	"ajTCU9ZL36iP7VtAjqIs8t3fgnBCZlGs2lgn2PVIJ97Wa7s28cR12I/940PW41aMhjJfhc/w/OBg7ZTd",
+	"BpksQAY2xYqR6qm4wcLBbS0oEJ9qBktJvYZIImOalUBPDZNZFyAEPUBkZ8P5Jl5yQSP+9PBE1WdaA5yo",
+	"0rRHBFBUv/QKRuzaBK2itPRX1Ujt7SfchuGRijMDxKoQzgJMrJozUMdD3CcSpgD1p9o0IpaA6iexor94",
+	"S+D+BDtBArzKhikh7VgUKw06jOUBEGLlLLrMWE8Xvl3L/VNaZNFU2sKjoR/W5zI93TZnsCLqnDDZ3S9T",
+	"bmysIJ2vWSZhf/G7D7xs9ZCErGxyBC4lTi4rUfgF01Oh6i/W7lWCMFZSvy0eXP/8ax1yP9v8+F3u5FRg",
+	"erRerF0FYrtviF2JPJArPCIBGrWAL42jhHsSNKjWQpfrdqbCy0/To6wI1bo9Sqg/q4nXepy9eXfqpnf6",
+	"6d13bChUOp7w4iJiP707/cROP7L/enCw9+pF89/P/n/PIvbxzTv2zelphA7g6cl3eBSS8NxFe1WWCMEk",
+	"3Oq4tTFswqdT7CSXFpFlteU5Rr+iYNOcW7ejxmrEJzKfD5gLMhNiLQQAjqSavjdWkG+bjUU7fBnkgqtF",
+	"+rZeoy1uoNUoXTlT6J6opvJ4KjPrd67lgVkdocCMXQhiMYjh541QC66+Trq0EFATxfPVUKhvguuue0hA",
+	"ntj6zt02fbb6Rdxrra5IrPL19cvveHm63b3T0+/DpWI97KEwALgItbLU/CeyxnFaKIMrJLe+7Aon8GMB",
+	"/VRImwtgj7ww0MxEpUDOntd4LNNxwQ1E0ue8GLpPLqESsX/EgheIFTUzggYevz3de/7qq73v3vzYKIkS",
+	"smCFnqGNb75ya8ENTKcWyWur1rtMTKbaCpXOfxDzD7ACPCcN2rxrVs8UZ35PHlo9jVX6i1PMdpm+DfWT",
+	"oOpwtaDnKzVZ1vIJdU8kn2speZgOrJ9b0SxmIhdWLO9W38DvDZ26uqcIb8p21r2dpgVWh/F1v/qVn5a+",
+	"3R9RZ7vQqu93cMeGBPovqytZD+26hFMd2B/6O7lplZvvgL9RbExsbsHS526y6XhZ1n6eZnzJXGxz58QB",
+	"76mAfyfwD2tTRWHYoGVdsWkeprlWtz/bXvBg3TO/SAfWTfxB+6/Y9j+d73RtU23+03lD07BZRIkZpuiP",
+	"fCNYISzFbmmhjcdhnslC3IWvm0mDsBD7qcyK7mY+qGI1jEMN8XkBMahJuaor6zyApx6xxD0rcRFwArC2",
+	"CavKzZ4/7x8yzj69+RirVCslUludejtPf8iVEkXElLbQ9CpyIwbsBHtYcl6cA4opx8qyavLwrJE8L9FW",
+	"PDUsmfDPZ24aZ3A2k0BkXogRdAH2Xh4csKS6e1C4x59Zrc9ghKTfWYL95t03J9/4+x68+Qkney3j83xj",
+	"c6jGP0155xGHE6SI/aMU5Q5foYu4yumaMx8WjghAYuFQzSkNIsc2ytMq4b6htVgskantxO/ua51RWNwZ",
+	"UC3oydZczLXlq2FlaMEQMpwZzUa82EVVrYL3sdDnRd04bsrcIrhTJYtudVeI3pUHA9e1ou5LV60MLXLp",
+	"T+NpQ/qDAENEcX1n1A8VLfe2V/ud9QKGwtR79/HyJdMFe/fx8quaHGXK7TigusF7nyxa4q5+v1fRk4lU",
+	"VYFSa6feVTB6UHeGFQkdc4/qA0Lgz5AesQuy2YNYQc2Ce4XE80jUHO34xAF7efAyIJx0z85kBoUGI0ka",
+	"SNdCYUCsWrlk8YNh474vmgOIXGngeFF59HKhLmWhFUCstRYR4JO8mRDZ926ZHvjG3Zytf4c7LE+/KlBw",
+	"Xqz7JLtgYUNU81kGbGPOgNT7k9ctqS6FsrqYb3ODvwqP81Qoy4bzALZsAkyvcMkh0pXqC6GiSl+fGgC4",
+	"qIGkwQJNy2EuU3Yh5rHqJcaM90T2/NWrZ6+xeUykmeF7Zsyf7ylp7PT5q6/2X/zXl/uvnj9LjhhXCE7m",
+	"zB8YDDg5Q7QNGD1Wk9JYNhREBKzQ9IDXX06d4/+MNRE/LBLbYAcksdVivVNyWHV3xjUyga/uJkSRs3La",
+	"P0Ls/wrG0ONjEziaVgAEMGDHVV9BXVY/RWwhkbm15VWxD+JrFvqyfhyW3NJttiiNuwnLqqCsJVawIASb",
+	"iABs7GudATOOk6avXrIf5NcehPHlsxeINrRIwMDNBdSVaR0rPbJCsZfPX+MS061jnRP+EE3tqWFTnecU",
+	"zaIEAHzqjM+dELs5Y6EzlvT6VgSUo338cf93+BR/AGMxlarx0uo9XAic0wVtLH6JoUPBLxRHvojW4K0c",
+	"TqR9W8nttorJqgFwwPuqKVuYhnUGtKtZgbDcuedHuvMQ7IuAb+xo7iWV5uYCPKFhDenYKCWr5a6tkdf9",
+	"NNTZfA+q6Z8cfvXq1YuvAqM8QOyy1tKxY/bxw+m7/8nMWDgFhL+AypUK4VTdd9XaaUbQfZCkZZGz//y/",
+	"/l/2T2bKTDMzTvoD9s569BKsH8O4CUu7WS/Ad4wYx/ugtM4ZIaXVHlCOUQOiG7MfYQsCkm1C5BUroAx5",
+	"c+zmlXxCK/azEcWb4x/E3CRVlPbDyXu4BDs+MvwjwMMxY8YZywo93ZMqYkYAJUzrpvMWd5a6natHECi4",
+	"rkk/ArtliP3A2zK0R7GqmqOkYZlIZebsvwV3NXwtz+m00JIC019oGUpihWFUrnlm4E0GDFE3U57DWBMo",
+	"nmtg1pA3AJ2exi72VMZeoeyciclQZBnAITEJjR8d213vNvtd7d+jQU65cpssLiptR0du16gujNXyJgP1",
+	"hprBFtPByYZ27BSEetlnb+FGrP0SmFlXJ4INAPCuDL6gHSSIvp7dhFISCB8/74GW4qxvQP2I/75b6/yQ",
+	"jO2nNtczdIHq+BVV5qmpBY7sCsEcgXqsb6EDY7zgrXQa5o/oyUW1H9erZ9dhMaz2lqXv9C0TSob3xQoV",
+	"tT9gPwXpcaLKCt0i6jtAZxmGkaaK5Y+CMn2AjiqE9c70y5WaCB6Fb8q6UhsDl5A17W5dpdaeHrl7/dyI",
+	"r7WSyRHF5ubKe91I9qEpLnn+BJ0YqHEV3kCUALLutuNAejaiqIekWU6abhTjojsFzgcFbab2qBr7vjM1",
+	"zrMht4Q8nsNGYIwY/cBczaQaaZY6rzFFiH6VsbqBgLywQsQKT0jABRmwEzEVHNrxJBGdYkOPswuYhhs1",
+	"O3IaIZpv8/ZEfz6cgnDZm6x21DaAL2+EUjtTsLYpOLl1jLXtlNaDsxygYJ4gtcojNVBFvGpf21Igc353",
+	"cJWA4waX7RlbCD5JnAmDGeTyUijnW5DyRfV5NKa8lBV5Ls8FcVgqa6JY/aaHbBqeqRB5M4MmILiMjbnb",
+	"jSdaaauVdJHBnEnlQjNox0ugq85F63h+7mxmrJL33Ng94Bzfe/dNgnmXVLhgrKLInUgD59+eE7sQ7EJU",
+	"PlQhnA44CzSTKtOzI0rOQw4yc8ZB51l9/s4xJeWeSyVbCG0NBlQa8sEiAvp0a+c2gcKZRYJ1S5wdtQm+",
+	"dX/APqh87vm6A9KBCZ/j5uDm6wxvxEY6z/XMLQYtfqxaSZuOwtEBNruGpfEXVkwHBHyK1+kiVrk2wrAE",
+	"Qlpp53BelQzY10Rw6jm0Kf4xwjICTXPRNnyJU10WqYgwRiPuHA+3ZmV64d4eoMC9VYSXP/R/coLtXhzO",
+	"24aCF4LmSEjIE9ifcqmQXBVQikH+nlVsqU4OgAVkWujPLqKE4dJcG989iqvTXvLg/vIWleQKM/9GTyZ8",
+	"zwh3kYXYbipTE0phVQPi/Nvu0Mzd1ujlnnJrReGu/V89r3P/rFTtn6Ga/fM3PTT/RI36p9s3zT+VtjUr",
+	"Tb8X3foR/X/5L+295MvbnswalO6o3LQcWUM0C2FK4O4FvimMTWB5UKDq9Wkoedcy/f1g7/Wvvz+Lnr3+",
+	"Y625ngL5JKFkLpgRnAD2MmMQTzCzy1Lf9U3dy5/Byy/CG6w/5zVD7NBS3yTCRlUIbbGERsdDhqi2ivBs",
+	"I5bAn/3v7un0J0QOV4IlGbf8MEH1HOvchYOxcn/52+mHn5ge/uaNd93ETV2VPZwm2s5MpHLCcz+fLEI6",
+	"ZsyovY2Vu6MfsQRUJ2E9N4IescQLuptsJevuH6G4u387iXf/j0Lv/gvknoA2A9lP+u4n964J6zmBEJ/5",
+	"ZJoLbGYfADznGfGkLA40gOnDM+vCq5QggDOaxsDvjNV0BgWXRuALVjArvbKEZRg6ixdsUrhCqXPUC+Vc",
+	"Wdio3a06BRT37IzbhPVOvn3DXrx48dr9BfiNc3g/9+xYVWvvD9GQlQG+ZsJ6XFVfDqBX6LNlYirguzNc",
+	"n/6AHfv9LVY4sZ7S8Hkj5p7Fkt/jJxjQx08OWfxkMBjET/5I+rFKtbMFGCPAy/n9GqxD4LADOAs2vGmW",
+	"a3WOHWBcKpEdUpoRD10EKzgenbnNuxCAWF8vGuk0bqtu6mSX8FdMdWook4nVUIylynDvhyWg/KQZl9aw",
+	"DFFtDGwxzso1/ZRF++K2nT9xm23t1v7+BPfv49JFJn//1Vlh8jw8ZCr+CN/jEzgA8NOvzc7Hy+qLcQNE",
+	"TKLYg7gVt+mGB4wb90rClMCzeRK4xOSBrCIRRl5FzvDKAJA84E8H8QldHzwNpdM/GOlf8f6/DgaDJFY8",
+	"dPyiBp3809CjoiNfHNqTQSDWBgpjISCKQ+x1OIvsOhrECpm3wapv82QuGKZjD8KXehzN58chrj19TffN",
+	"IUUENpN25FtLdQXmUHX0dZUuNgFHto3l0yUFXw7ax/2UJX5QjTXaAMLPzaCUFwTrkFJnG8Z09GUh//nv",
+	"/1En51hwfi8K549THE5XUIO4nqkqv9d7efCCKG/+bVAvyBmeNLRXwbBkpMviTMyF8/8glwCj+PbzXJhB",
+	"rN6pGj3TFlwZjrlMQZSTUM2GeRN0GrCU1MdHcI7sXO0Rl3nifAz0gRJcXze3HscHSwuE9XCXzvNyugCb",
+	"h9glph8xo5lJdSEM7gIJN2d6lFT0P56CS7mtwwhBJ6avQ2Qlz/2DLpRUznvF1UEsenxIfdYCv7btMsf4",
+	"Te4MzegbkQK58V23/K1v2AJvtv6uu4LCDW2sZAL4MnyUi9zKgjl97t/GcHpL17a/HhbChUhbtII4QKsV",
+	"VNpSuUaHBfQJ0xV27ohZDZdlBZ8BKJIvPZyKwmhF45sFm4GnKU2jsa6FOIEn7gzEzkDcDVoa5DDuzz5s",
+	"Afm6qrRAA4F41WQfsG9FepRIkTF0McjjIBh9WXsxsQrdmF6pcjywQS2uV0sCx2Iq0MeB8HXS7/IjfC5m",
+	"fZvgXmJnE3Y24S7RtVVds7ShEAuUHQwBuOghPKIthMo6T2A/ea/+qSG/HuksArTBnqZoBKILQ4X/Fmvy",
+	"CQK7z4gXD3K0o1jBHyE/XVzyPGHDEnMPcBRnJJBLVedVLw5YxueG8XONvH1QGBpcoPSsH8VK51kNOks9",
+	"CTBl7D3Gg3+cF9IYuSnN6QTzyGO2+sdHWPIFJ0dIhiUxOQYvSE/uIfgi5NNwaSHiqYIcjIKk7zDP+bnx",
+	"lWRuOgN2bNnEBWXPDg4OcBhzxDj1lyohYG+Y6KJut+ioEPvWjV4jOn6Cz3rdsLpCaFyfmwcGOnVfbO2r",
+	"f3bru/bV70hItgwUuLByXQdUopDiMSFTku4H5VCo7nJCzL/c6U/RqBGDm1YimFRPC1KE3jLBWQXkD/eH",
+	"heAXmZ51E9u992Q7hg3nbKKVtBqQ/nFLX6Eo9TBfV6NsVb7aBuzEASnhKOExSFm4ML5I0b//NUQKS/mW",
+	"xMmfwa4pQMQaKHNp50csAaN9Ni30UGSJbyfDi5Vm8DvUCsFtImNzrJVsF7n3firbRNhtDLSTriewIHWl",
+	"WGVQNiFbhUiFsntUALWCe7Pq2c9rYcOTuelU8EJkrJeA03JmhFBJPyKXJKs6YXpJ82y/j9wPlwK6TnqJ",
+	"/8/6giYE/yGxlWD1b6wa/pv3ohCkOoI2voIcfe+L8ao7nbK4/jLkfmDSrnJLTmCl3tBCbcIpaSXdACdk",
+	"CywUpFVrwhofmw+j7foqLWvaper458eh67giVSm2HlVpBw7ITvURxSa0H/z8TqX/4GMin4sMkDvwSKay",
+	"BaxHNfmBUkasqZSHsUqmHMggzkYF5kQS9lfoB2T7rAf//xegCO9H7ACLVjyEk/sjNpC5v4vsKFZVEsZP",
+	"q+f+ZJrY/VVmBRurTZ+QnSXmYd2Qih56FKsEIqIzccnzkqqV/I6JL0wHTjDXCO6KmLmQ06nIIga0t1GV",
+	"HOoP2C+YI/bWpjrc4pBFMlbrDINKbmuipRPBMwwi/dEUlNdORYEYR7GCaMx5GCag4Dgv9CwoBAMRWWHO",
+	"TlOku9l6bHVHpgTfp7PpTRfiUQc8tAK3NxlWT/ec3Et1vgdewJpeaRtjxBpGg7IbaIDyeaxQ5yDdgLVt",
+	"PSsFjIAtaln/iAalWTKolnRan4uRZbq0qJeVEwAFQ53quEKFPunptzjG97AQd6BMD3IXX1yHDiWEr/J4",
+	"lLAphE78QWhB8jetiEih0em8r61sS3oaOPvAwgLqGKtKH1m3OmI1hlNHVPZaHfFJDY2M1S9Nv/y2Ggnv",
+	"vNNIWocu3A6UxceikU05pMplEF0yTbdRSmCDWk1I8x1e8kVz0TgLD+9xNWU8rsiu9LCbfQY8Fr9MtfCh",
+	"W7U27mE7yDUUJMOXeuhAdZVI4ZzvGueoGn5HyHJnhCyB5HcI/q2h6FCt1qRe8XqyY13ZEOtK/X2Pqm5r",
+	"wESaR9URNV8pACu+8tVULB3f8+BujIbzNejVdlLSwbGyhgnYOObvOqwqteRscaPDoe66QOpxyuz91UEB",
+	"1DAgMLmFHopbynz73rY/4dLJBlep2EPEhTWCkB/rm36he7YoeEujraJOhXd7agg9Yhc+dPW8+XUKvr9f",
+	"syNMmroPBsipeHQBskedMksiGDxly8b3qmhlSVi2ZIyXxrmf6GP5dTv0Ar/tzjpvEit7WXeQX+dW6tFl",
+	"p8VkCKpypW2mC7/4NNH6ZMVfwsnAfVn6+igB8Hvu3mHuEOT93wlJY2V4fSIm+lIEcr1WkF0BdhGUHHVU",
+	"IOF+D4BLPOEDAEdpu6Oz7JAeflH5nS7m7tr/r+WC3kSMfLlTE5iPRGglNF9V/1SWcGUba0nZYlCPs+w2",
+	"chfK3E642ll9yiqOb2roBJH2pV3oUepvKuo5DDfkzbJDnoqlEOmhJ9CDqd4TR+sutXCXzuunslDeFViI",
+	"ACc6EwxhCPVodATsS+6rCgDRQ3R4s3zcucnE+1jw3HZzDXzUeY7QjiNdVEXNA3ZMgAqvqLUaO63c2zOh",
+	"LkWup6KGXcy45UNuoJ+oVFTwnre3SnyP89mm9MMIV9EdGVFcyhSnfGNVeLWOVJ/iSD8rfsll7hZma9Cq",
+	"J4Co6j4M4YLV75lyhThKvm2+IXF4ft4NqopStJeORXrRXdny8uAgbJAFGDVq6Jnw3HkOImMpxDtQDs4S",
+	"YMdInC9kZCbYs8Hg+cHBsty42AU/6xucwXW3AB9kRevGbb9uXUDhTa4+tseVZ7jyj6M4BA/jw/eOWKMP",
+	"MzSVDcFc5b7AhWdw4dJh/bJ5IDxA5xgD+m1yIVWWQFsE6FMSscSmU/d/Y2unSHSV6smEqyzpO6vip4FA",
+	"NUCf5JTSMM9mhVCHnisElUUaBF3jVmSHLNAnaRvojLFyow+ctvspDMoiB5xHnOCgVBL+ZuVE6NKeGZEm",
+	"/aMKJJxxrCaDBWFjTsDm7oW7EdUCyd3WoUw9wj3VHwSv2NkBIdKLHaftFSUFgf7eXmGXHBp6wJoFBYty",
+	"uysr2ExZwTa+cXcZwcqveLCzAA+qnCAQjYosEnAPJlyVPGdWbHQjv1XlwfIHdru9x53C5i8Ef3C/PzXk",
+	"HUS4kRJzSIQ0jakn+LK6EFms6mEZMADMxjoXiBM+EcW5c4hhjcKdn+US8oRKzJhWrfsx1izc6X58T2US",
+	"j1Qb720DB2lf0OAjclY9MraxfE7g8nPGm51MW9jgD52x2DCw1EmpCJcY1A8QKE5Pvw85FSNPtBjVFEbk",
+	"TRNzui2kMKzH8SHEgeF/nvA58FqzcsqsZj3/+1/Ysz77P/+bBY45+0t11//53/Cf87NM5Hzu/hjFauik",
+	"wtNwIN09xRr+Kf2I0GjwpXRpAQmLB+/4lAywW0zPWYiAz9IO2DEtBPR2FMSt72m+sb8SeLsJdKdlCrFK",
+	"S8vMWBc2QmSZ5wcH1OCtLxI24kBsBvy0hNOXMMPnLryZjedHPnkdMhEMkSANkBDgka8OnhMyfZBoStos",
+	"5Cdh7J3aRzfgfSV861l8wC/fZStJMP5s1vLVwfO1XuU7bsWMzzdZWFaqRXdH6RkkfRUdX9WqBiak+gS3",
+	"tZkWJc2ZzHU7P6VCNljkxgESkAsxN8LuTfm5VJh2eHUA3c2QgRrOq6a0HidcqecHB/2jWCGxAEuU+GzP",
+	"MKuXDFgS5L8TNoLGLVPxEoxGArlkITPeC9jTgGJAF7FyS0S59H6bXkMusL3Bsw3BQahLWWhFrGatFGNf",
+	"vWxFcGilsuHnG3gKvN4ib8pVB6tLDC9vuBF7UhkBkHmXghnBC8BHgzV1YwF9FXCHQ/WjE8R3Hz1/Zhe1",
+	"yz+63vD5q6+uomLreOFJ4/RuicBlqHUuuFoLOGNXV/PlpHBXnGtdo5NqcTmzEj+XqMQ8xPhkgcI7l+Hl",
+	"wetBVzbTDfAFdGPhbO+Jd95NYJV4fyktWQ+gw2prR7zuWXUB2H5Ao7iRs7qoPqcrWIL4Ucmgc2N+Ew5/",
+	"7YO6+mYk3Fy/9fthnfE1F+Lqc77wo+0yiytrLxtr5RkqoVIYo/YQpaxxyG3GeynfUnGm++ArEw6n8lyZ",
+	"kC8Y+IRFxnpTqZTI+vhuF2JeF1zAL2+OERUzuFUBmDWE0sSF3pvmpYHSrmRaSJXKKc9Nws7lpVD9yDM5",
+	"QfmXB6rl59o9N1YJ/FXa+VnG5yZAb3t9QKjXVaUHTGgMRZ7V/Ktpz9shjt65D7SgD1ts6QpGgZGDfXPb",
+	"+2T4gl25yvqSXcZyM2YBvrJPHoUUwgtKg2pWiesNLMOae+5hIcAoXT9jeaUReS8vBFg8YDNceEGPC9dp",
+	"WCLnKGvVYPOpkpaX+gI4A5DcJ1hGKlKuc3PSMGNlnnvT2yPGQ5XQiwNWZMglWSO81zYOcqsWjjvAkFUU",
+	"SKHBidVNLM4JTmNnc9DmKDHb2Z3t2Z2F5e0wO05cMREIgPzugmkhLqUugT/RbNgcFSITykqeO2tkdN5K",
+	"X7bFFoDOwipyzjimAd1weybVUxdsVHMOTU7ERG5wvbBI0ecjj4CKVecl0LwaoJBEot7wd08EZPgcmb0H",
+	"7CdPdcaMSIs2eOUTXDGKvWlSm80UbAsSvJruVfWvwWr3iOrdGloR09/ZiM2FLMFKf5gK9Qu36ZjNdJln",
+	"rDSCYm46b1QZm40brkmgyTdMF9RPCPCxFg3G6g6O7RuKpa4Pp3y7po8NJup89LxT7Y22fdAu3931sY2s",
+	"X0eP3cdypzY7tdmpzXU85esCtiwo2EPDa6F13cG1rJNIxrKDNswW1oNG97AU4U7hWVoSQV0nmDuElh1C",
+	"y30jtCyebt4QoGUN23wISRMx67TRH/HvnWb6enroAjapzt/oUm35wDCYLL1Cdzrvs2UaJ2YiJniRy+q8",
+	"6wjyu1KxaaHP4WQISdfpMGy3HXRsB41FrRlVvJATs1LVuU0sK1DON1NVg4PfLCKq7b+nTaNVlyoeu/2x",
+	"NFYX85UEnd4/W2C/CxhaTfOgdbmQsD5HfHUQxcpXD746qMsLj1hbEeHKsr8fqxl9T6+xVhkgFDA0as8q",
+	"4Xl1ED2Z8M9yUk7cPw6gxg3/VVe4uW93Loq1StTuqvJsaSnWK0MLPuHOILQahHphGekKoj0tbXPVdXeo",
+	"0es1PGJp267T8XaCcKpHdi9roCj3jLCG4W/ZGbdH1UkFVCIiA7lhhSgNH+aivwE85eYXSzxIRwJ4XGWe",
+	"MyAXZjxkjywVTizkHMLXcnf9myi0odtMypVh4rM07UST7VWSbTa2YjK5Ton0to3kN9Bo8hgzPBvSge+B",
+	"1gxWEQuTKuZL5/Usy9dDgo+uzOB2jv1xkF3i8lFEwPix2aS0zq7jZoDtkLeCUat39YBBfx3XvMkCCSEL",
+	"T8fI86RHTTp9Ykt0f6obevoRG85jRcRQUV116DcK66n63JbhJlc6rx6KCHtL1JEVc2SsGtSRSYR71Er6",
+	"yP4CBxwMXTFtqixWfk6+6bSViyrCJQjKmt3mhpdMC52VqXBxWsRmY21ErMSlzIQzXUi2Dzvh/u/u/yBk",
+	"AoKi/d/d/8G//eUJAimZAcPiZHNYVUVHsaqIc5MOaiwoK6g/9Z1xPnZR3MLMG1v2KrOD1MNYm93d8OPX",
+	"YP3Hlrk49Tf98UVWe9efdHVunuR65250QKk3lgnLCCvzFWFzZeE0n6u5MyQ1E11YNVF/jBW2uL7qtoi8",
+	"rVZ83xZCZWvZciS1de8a2m3qtRYqq8x7IpUVxSXPEzYs0wtBmJ7EqR2rKufy4oBlfG4YP9d9ZjVLwNsP",
+	"iruVnvWbuFqHOMRUS2ydmjm7OQNkqKIUbjbSGpZwmwzYMWVznh0cHOAd5ohxVgB4gBIicxZ4QnsHZy8P",
+	"Dtayhp9gxe7AJMJAp8Duve7VP7sFXPvqd/SdtlzvtbBy3WCHctdWcpXFCWIZgIOwciIiqs9Kx7x4OBZG",
+	"KWijlnZ+CK3gG8bG+FjooTBh1Xehy/Nx3WNpx4UQLOdzgrWBalad56JgvU9vPjKaIUSIp6ffx2rIlRJF",
+	"xJyMCGWhUDZjuT6XKmLTQl7KXJyLPlXI1jgWuAnU6BTcXIiMzcYyh/4XjbThkPagmlGY3xipXZWBinfY",
+	"KAqdQp9MMNUpviZW8GKnvo2VVqnoR2zGnbFD6I5nB8yIVKsMTbS0QOOhsHDdIgaQexSi6yE8xbA08wS8",
+	"3lh5B3Qo6tr5olTK2ci6NN6N2MThiBXBYIykkgY6u51M4ktUoKsV5TgHzFbC6ahwPt1EDSAS8lgBtAjE",
+	"L68OXoRYgRU2aYLOsUfoGMBHTlgv8eNhFyC8TdJH59xfa6yY+lJb4Uw/cMZOpyJrhRR074nmv5bnWxYs",
+	"bdva1hOF2aMz3GV18YuTCD/2KPzeoHIXkDpC41njdazK6jdLjqoEz41C/Eya1O0t88OiVBu22iSdcEBZ",
+	"me4K16inlaheXqsIzomNgDn3I5Y6k+huhipwKLSPlVRYwQvXA6AZ8EBj3m8qaYv4cOphobQKhh50YPXE",
+	"qtlNWCH9MA/0owumdFg27U9ee97QABD1mZ1PBZgb45457x8FI16I+dlEmgm36ThZ6F8kwDZn+S8EYeE7",
+	"e4uXUJOR2whEm0GXuWB+56k+Z6NJym08rW1JpYKMtL/pQds6N9NTkIN3aqQ7uwhQbETmmzMCkdmZvHsF",
+	"JQJRrAV0wci5MDLP5bmoHNhNmjnxORUgJmad6FfPFKvviMJKCu9hMWAA35tJKBEVtV+H2atY9RBpiODG",
+	"KBsH3csvgw4LTAVWDhMcejlzM+PVkd6q2oO39WutdSB2zdRa9fgwu/YlpcGqF/jIz68oQqi/9y4q7SxK",
+	"qheJQPFgN78K5iBQvhWRaXXVZggEF8AVKYTjbCoUpIKq4TwQEoOuvyNm9EQ4V2RhF6bghTQ6Vkk9X+oU",
+	"TlgmUpkJhC9MfKMfNACKz1NZCHPGbcJ4ISos9qPGn2LlodgJP2hU2rJAmCw3qlQA6U4B/KCawdmEf/ZQ",
+	"CS++ehUeqQxitQpYRcKZCcO5Rm55OBogq7Wz1ZYrZ5Wm0nkUBeMqVqW6UM5AJnQMkTQg3P3yuoupgbq5",
+	"1FVIjOdCYVM1WL92RwUXv2HytniMWo1xTxBH9Tt2BXKLQrw7U90UKy+mKLhqSi0PxFWapbqr61s4L1dN",
+	"NwW6jy/EfLWX4mIEjzygFdpb6NwE2AI1Z5kcjQScxcKlC2GG842lSkWsegkJUtI/DEIxA4egLM21EZmv",
+	"5VEMVbJWbAi9dMHcUy2hx6xyVn5w77XlAOEHMV/VjOKWdre9X9WC4qJzj2hh7pxLsk0d/Ba7acjlEB/d",
+	"axRE4EHwXFUhVFubEpSSHEl1LoppQcdTgG0Uq57RDXVJtRrJYmKY+MxTm6NCkmJSxgcKDqpdVOlqLHcZ",
+	"UaFwG47XpmjHuEikB1vcH38QcxrrHkuN1lD1IJdNmPm7bXIzxsLpSkMp2kCMblN6VKs+bC8bVvyqwaLe",
+	"9FD/8YwZ0Cfatk7DenDZwrZ7zqXqt6J2iBU7X0vx87e6ONfWCrXbpFrlzq2PsCGYzc22qHaZC1NQh5RI",
+	"3HhKnLLaU55e8HNhIs+HZyKWS2Oh34dNdWFN5ISrwIwTcptGbAJ1GRG7EIUSeRSrQgy1ttW7RiwtpJUp",
+	"z9lI5lB6PRb4CCXsTBcXDOo1RrDtEfiW2+8p8R7FitLqUGuBVjOLWMGlgRvqFWLiUvgaETj+I6czpfE8",
+	"lj/Ed0rMsF9nwOC7wiEtVJc0DiBaK9RozaD1IEwSPuRkdTjRU7sCCovEuLGw2NgU7F24ALsw7z4z2CSF",
+	"ns44+Fx3msiGktANG6X/XooSyg6gODXwfQ+DQjfWU5oNdTbvUzFsmQvoS3QWJKgRQ8x8dwWYs6zKE5kE",
+	"GYtgkKJUFYX2kKcXzr654BWgx7BVlE/wrJAsVKzIRFUtepJ880atrMz+SHy9AdAJGlsIPmE9q6cyZQlc",
+	"lhzGCv5r8A/36hmwFLp/GssLG/zb96xWP2Ddg8iS/oCdwApANQQOiGmsp4ZNc25Hupgwt1kpXRWNwNkd",
+	"PEeqs+rZrIev4WsWsNo36fuqkgbMKX0knDdE31i2ccS603yK+Zxd9ZliBbdCoXWbzT11CwEnbilXDx2z",
+	"xc1xJcDh840O1VnTlnIV0ZfZBRob6ndzwk5HZeBmU9gRVMaBIWqAFYKJvBk4i7v3UHwWadlme+FEeU+q",
+	"kV6BYv5y4XAfKKhR/XRBwKGWDYVQ1WGoyAA4tKsaNTj1vvfz9T//qfqmCCe4FcZeUY+wymvYXoYtHGsf",
+	"vfiVCEOhM/sWL1/rtLlG5LsWqUwraY4b9izVmVj78Hpp1m/c3ZtrEGk2h7Q+Ui7Sy1Rvn3Er9qyciPWX",
+	"APLwN3ral3Rivyxraxzdw3WPg8fm3XIE3n3wfgOjsmQfIBitYTtuvPH5TrsZN4FR7Nr2luPnhxCsYwZj",
+	"t9+t2O9aEhmtSBV3sN81sCp+08PuQ9W30GUEMLi/6SEErgaLLM+c8TXJIWW4auoyw3oAA+1xFkzfvae0",
+	"eDZsImZ0gcVb68RlVbcm42zIPc0NFFHUVDelNTIT7Nlg8Ly9ecnt1R/dW/zNvew2CsKQi/VvevilFoRV",
+	"L3D1rlLJw2NiSKtfuntXgWuugJiBa64gTvsJ1MhvF06h6HwUqq9GpIAyg+yLZyh0/42Vle6/eJ4n/Qhz",
+	"1VZTujrCXMyMXxIVLle8mEfYFzN0ExNQzjlzKjmcw7NndpxQYmvEZV4Wgg3LDM8auGVjnlvq/9F5rktL",
+	"Y4Qsm4BxwoZipKliCxO40MFYg2ljKdlQa8umOpfpfMCOwehYXcKqQulJzRgXK0qjUbIMX5EZYS0Ag2FX",
+	"EFZzYUsQm4rCaPXUUJ0Gz1lV53Hmf0r6R1jgNpNGxAr6YnhhDeOWaWe63VyrqQejuP9fBt2LWKlyYQxL",
+	"5LnShTgjcDxAhLFFKYjUgyuWuIC3kJmokPB7vMykFdkRtGkalqDwUBSeMKt1KwAXwj16g/fQk1R+nvcD",
+	"UlnZvc6KMq/4O9681bx5wUJ1mcRrZ528tQyKwpwJrqC1WiPz74QNZH/7O+aXLzn31c1be5YVa7tP/t9y",
+	"X71Z/qeSrSWa5m5/0hMcb1/OPIXtqhPTXRHf6iI+g0FXJXjQneIcIs+x7YvaZEENK7jhOweMIXzOfYum",
+	"sWLaHbHVODfkJDpvcDrmRiQD9qG00xLyDymfTgWg8jz7iv0gvwacT38imNiiVND33Q3w6cX/FGZz11lP",
+	"eKFrBmcf4Z5rBmbXBCh9fhAilD47uBKidPshnftAV8d0IFQ729FqO97CUb9bIQhktApCsxZrAobkkKV6",
+	"MuEqi7yqadC9iInPGFPY0kTMyolU5/drULZUQrwYWLH//Pf/CKgDPzU6h1KuGFJbYacQWWA9U+Ad9F4e",
+	"vGCNWgAfIiUjXRZnYi6ghfBY1b01tW/RDOAg8fQ6TDx5eDZMyklVFxy4HxLiYlW+/Rhznd1Vxg3fc/Ph",
+	"Emr1NyKVpuqDubv64iudXrfgdYFWDWC8O/ffkNOMQhY0lIGCODVgTg36NzMm3gY0Q6zDlKtU5Bu2DOAx",
+	"s6Fwk6c6SoJNOaKyKlQ0f1aCk8gpZ7wV1X0DQ9yJ5v6kMcmx09I/sZaiPMHiuqWm3KeLb6G4fvHMZ309",
+	"bVTg1HpaiN82X5LduoPjSMKDkHLqkN2eap7AgLtNdaeu22xu/Q0w0O5kTy2EKSeb9rbHPLciQw3FutfD",
+	"tjMbQq+EgkHUQKVnR0E8A//Fc8vGIs+gALk6nMk59PjD4VFRblXj3QLtNuOddm9Ku508Mc5ISeikcrMb",
+	"sM5zpy0bVutvncpASa+APRffIKpd4hqYmyBhvUMNzvO5cI42B4xCwaaF1KR2LOVTWxYiC10TOkHtQX8U",
+	"iT6mPyc6EybyrVnsUhQG8X9KRSBjZm5Sm+PD+3SiDDUfS+fAYHu2aDzoQ9yz+Xi+Mx9/GvOh8xyVCINT",
+	"QqfChSd1u2EGzxsNMCa5TIUyYtWx5nu6ZIu7FQ0B1X5XcVbQjL+I6r9NssSTqfKvb6UoovC0aCS4M66N",
+	"gyL/dVcIBV0S1Ju2sCquySrVTjW6o5i6zbf/xrNLLZf53JJRM+rU+DW+48GOsPVBicl3wm5URjbDubT8",
+	"EZH30vNmSsMueS4zQPuGdsrZWOdiwMD/cF5aUgi0fKlI2ITPoSitrtw1saIGWSVmrL4W8ahFErEk43Nz",
+	"pkdnMyGwHZYl7j/dTxOt7Jgg4TI+r67qH8XKQ9aOyPern20AMi4rOoGrkQno3niXcfi7Tift1HgjKVyM",
+	"hto0+YjxoXEeAEmmsbymO+KF2AC/ctfOvy6pcpvIP2o+ZXbMMgk8j5XJw45TtetbuQbXslviB7G1OSVR",
+	"2soRyZzZd6GYEvnqqr2fglve+BuuOwFqx3gY9MItb+RedD2CYb9mj6iRIxSa6v1Zz4i0EBYdCqxEQZge",
+	"kTWy/w2RWyXf4YVXtHsc+2kgAdNMDMdaX0SMs9Ocpxd77k25lcPcWbdUQ8qMLkLoWXb646ePTi3zof48",
+	"YO+siRW+D/KP+IuNPAcQJfobgYHAzVNuzEwXGbCPGMGdmQRwXbcl7WmVzw9jhawlBmhDEnzImREWCwuH",
+	"gFPy88l7jIHhqXimANC9QDRokeDoUhRPTax4nuvZfibUHBrLWK9G52W5VBd7uU55jglIYXnGLWc8y5xp",
+	"J8+vEKPSuC8Uq1j9Qm9Jnp1hKS+KOUv+557byn5xjvDeqTxXEJsfMvvXuDw4eJGWSn72nDHwi4gun9Hf",
+	"xuIz/pQQTQr1tnx2q/T9j8dv9k6/P37+6it2IeYiY8N51YnivqZfZidMCT7Q4uMG+K+CzwA4hsYYsBOR",
+	"CnkpChOrQhCNI7AggggUsLulGjnUkF8G8aTo9CqxCbCEETgzZyMxYxOpSitMFCujGa8Tv55zJiR1mOZ8",
+	"3sEAA1X+LbZmS650y0g4hXsCHm578xbLinPMdq0iq1tF2mzw7a1s4D63ewZr5s66pHyXPdtI9qzt4x/B",
+	"YRFhN2Uid0ZQLoT3t5aPJbb2pWzbWl/+4K6NyqdgT+mhbwLUP7C99Hfi1pmFc8HKdkzNNnJyHybSAmsz",
+	"JhWc6OdiZBnPgd4oAbTk8wS3aY/NDEk6BFI+L1GYoQxaTKZ2Dlhmmh5LDlvCLoSYkitmdQFI6fD4XPDi",
+	"zF9UiAkBmXen1e7VG7hXQvfrK+7uMHaj1O7360IcWmG2AbyM8ZWLLZ4fHLiIA9LdCBFD/fEYHzCepmJq",
+	"Kf0+Ecbwc3HIEl3aVE8CpjWZjiPiWXGL6cKYuXvagP1EqDPShJCJwhayPQD4JMx9bo9u+NUUjvTuHqWT",
+	"W+ts4G53bEcPBEpUBsA0JD4VdSyvnA2lZ8ScAXJp61W+vabZqqG7qWi187d2Hu+b+patZ/I2w8zfMvv5",
+	"VTz99FGu20B5V6lH/xrr5x7rL/1Ys4/1CnRjytzGP12lXb4WmX659W62WMJLzw1F5MkWq+TaRLFrp6Cp",
+	"zaOq3BtrEncu2kbkHECzGaeyVOdWZIJXUf3cL/bWXLWRcCFAR3v8OysmpsoiZ56AN+V5LopDIAt3k3SR",
+	"41jnKBysnkRwMfzdxKrHFeO5KCxSAZAfZXR+KTJ2rgWQ/CZwBahl0kfa73BgjPEG7C1Px7FKeVF4xl78",
+	"OzFvutux2O6IJUDUm/3VhTphTIc/A/PmIFZ01RnU/Se+/L/xYLpBwsL0uGUTbSx7dnBwAA21czg1ENme",
+	"VG5mMNsJn+Nc6i5dt+hdUAGhbn4rAN/9fnZpfNXG9knb5VDrXACA9Tb3S/fyV7fiu6XEz/GISiq9NEq1",
+	"x6fT5jbpFmQDGyRPQfwPjchHXXbD74o823B4V2Fq2YDoVsFnRiA1iejXUjW1E/RqSat+5MWFEyZnzU5Q",
+	"pK9OT7t1hvGkAe3dhUat4ujWFjKHlR6irfNsLvhptiaBIHx7PMem63ZZAlMNUuN2iktiRJnxgtKGaOcG",
+	"7APkD4Ar52mweSD+LMDqrRKuawkWLtYXIViblBPsCAAhobxDQ3NpOTYiKnoqFJ/Kgd9yus4wPkyFOv74",
+	"7m+nH366bXKGZ5lEiLaPhRvHQlTuPI4qztRDaDzu8LRpLizTaTkRygYFAAB3PCxlbqG156Yyc7uPKdIS",
+	"gMoP//5rc0eShoXzjhg3zK1og00BYOvxI3Kl1XyiS1qexgeb80m+xgf7/x//+P56H8w/OMQhuvIL9Nw4",
+	"/cGj+GLuVa/zxQoxEZnExfVVJKuhkYM7qoKKLxkk+aR+nxO/ADu45NvBJbfIyGPKeLW9frc3H1y9ansM",
+	"LruiuM6LMZ2f1HNxkRaXOZC8I2OXQuU7DNrhOdR8aSNAazN0uoADmttY5QI44QmUuWLzYkrPIuzGrShy",
+	"cQiJN5sG/NUqpOJY1VDFBCTchnVsy0Lh3PRo5NtvgUSwAgvGISmTH2QYYuWmtpeLS5Gzac4V4xaJwwaD",
+	"wb77IRksgxcTHnH4GUJU4u4KsmUD89DhiYMZP1CE4hYN2xWgrS5Aa12yFVbo2sDFTQMVwBe3+Rj7vxdX",
+	"4Bm3qs39IVZ8iRJ3XxjHbS7iSrTj22yB1zKkgVBVLRXd4rkGJPKylO7Akb9AcOQWib0tTPJDlWnn33RG",
+	"eB8FMoEeVqU4nGUizbkT+0vBJsL5YdJM2Eh+Ru8OAF+nomByMs2FC0RxGXseRMktc6xSPuVDmUs7dzeB",
+	"M0UcG7R27mfLL4SJfJfGeSkz6Lji5BwS2asZsI+ElRgRQQXLgJlWQfmfuxddMzePMQebM4TM5iH9Mfhm",
+	"lOXkBFHX4sY1N6OPOVfbVO/FobqQ9nO+Y1vs1m1w67tUm3CDUAwwsPgSNPdhoKAv73g7PPQdHvpjx0Pv",
+	"ciBuh4z+QC3RzeHTF8d5qEjqy3mqIK20bTT1jsh3BwG7Q3m7P1z1G5iiBhjsCmtyU8T1dY3JgwVfv2NF",
+	"3yG/7mDYF2HYb6DWDTjYFWqdFfO9olTb0+u3NTal9DF+BK/qQ3sXBSqCdcDc4zIcbFTTW+JtT911gMnD",
+	"epyVSo6kyFgmRyPITGglWC6VgMAJzUkfy4BS5+wRkliSFfOzolQJOI117xHeYI5aEGUMyzQUxDntmw/Y",
+	"cZ7rmcjYbCxzUddte49IF7VDtDU79U0xPynVOqn4Hfrrn8aEfIOKS8fHlDExYz1bTpuAX61Lyyb8Alrr",
+	"7sq4+Ou2ZlyqUGAZX14WEBlcirqT8Oga/LgsONX2cYbnwYVfJwN23KQLflohVbtH4sE6gsHsmbQ2cVC4",
+	"5KKhXKoLkbFe4v51JjGbsyUT8Ra/xM5GPCobQV+d8eWg+Y4swE35X26VgrgnKphdRmCn1Q+NFGaLCYGb",
+	"0sWsq9p/PuaYXSZhZwzugUNmm9v7jdll1rUCf1qiGeZXwH20tlihl/jVPbuDAMHT0zwYG7ULQx4tUc1N",
+	"DlQbjDWFzq+AaTmBK7a4MR5nE6lglFWgI5gcddN9RI0X7stDu9aeVGA609JYPYFlaBbnwUdaJQE6D1lp",
+	"4PoWLM3FxgvA5mW9lwevo+aRM3SkerIHMqOiuJSpOKO+R0NYBWR+J31M/MbKmVh3u9uOcnmJvWkyFYxu",
+	"RFQGTCfpXEQsk4VIbT7HOjpEOKKODWlNrEpViEt9AVAQF0KZo3rN4D0DfFx8U3yjPp67e0CE0uDIqHmx",
+	"WkCMcE9i5wV32xycwMMuMZNGtFYWIVSmk+rHjDt6bxlfD1Qa6Mv11aVi9rmmv6ZzsRom8ntAeDa+3xhF",
+	"S9iKeaWeiqHSHFngcZdPSS1Kbqxq0WXdkht5Fw4gwap93DtzS2L9dZceec8R9agTXrKS/y04RfBl3QD3",
+	"CiPpJvBW2W6konKKfDxfwM715ZwJe16XQL2fGhYsvtsqAi26se5Xe+Vhio1jnYgO3VsJu8ZO0tVyh3r0",
+	"oJvsaoW8V5T3lQq5w3Zfq7Xu6l3z+s10i0pVNuOOlgY1iPQRrEAqwNoCXoviUhQRG86ZzAasLhIfObmf",
+	"6eIiYT2umMyYHsUKumBhLXLJVSr2q8tM0o9YYpyGSjtPIpak3IpzXcB/T3NuR7qYJKyXZGIouUqiWCXl",
+	"sFS2TID2rBiLPImYf/d87o9QKONxyOjOvWfP3VjgKv8jYb2ZLjJDKEGxklnErLS5QJS1ahUilnIj9qQy",
+	"AmLsSxExnufkM0y6y9nLXKxZvF6tRaPwe8I/vxfq3I6fHH71cu3qdb+Qaxewu3me+pu6ETPpm1zrsW/8",
+	"Td219vR5G4+dcmtF4a7+Xz38cv/E7/1P96n7vb2/H+y9/vUvvTge4H/1/6X/r/9l/QL/f3Qt83Mqqff/",
+	"ftb6yC8JWsF9hTVQFcr8sQCHfl3omRHobFfGyC9AYGHLK3wTk/IQGRSu3//d/d+7K7qPy3yrnMPu+d9A",
+	"HqCz4bjMdzRt7dLxQeHy1E3FhRgJpMeM2CUvJB9C2ltlC12JN5aeawe1JQW1Tuzcc/aGLra9Ind4mnL1",
+	"NV23DQya6vlfKgZN9QJXW0ta70eU/YTSL3rtbrgZd9U1pL41eHOfwYQtUEowI3KRWl0g2FPdhogYTcl5",
+	"ocspdiVylozAD02Aqy1W+C/I76ADCk8l1NiE53mCiU/4+QgLEPO5z2lixRwW+UsVq7Dirle3AmFjsCwY",
+	"zOSp6YN5wPmTJwoLyHP37vOaIiBWVCRQ85PoEk/mIP8qMjgcgyedmQs5nYosGbBjgpVNUq2IvHeewBAG",
+	"XG3IVbuPhSd3FjqZj6gqkMoIWYKzICgbvFyozLin0sEl8LQpn4WFVxhz464S2YB99MSgFExjApnaPa2e",
+	"ypRBkaBJDvE/zmCQgUdpADc++B37JkSW4PK5F4cvFpo4yJMnA7YCxytWHsircqojNOnOv4cv5D4YtXgj",
+	"ShCJl4cOBYFV58QVESvEE27x8k8tL2rL+tDTAtVEr5UPeL758bv8EvjIwP1f7FIDnWQTTg0nXM09qBba",
+	"SNShdmN87RQB2OlGOcWSEq7ycEON2P5+vVKadm5up5tb7+mrEXSuuavfjHx4Sb5u3Lq3Gji65sXD7VKo",
+	"jCVVWU7iN8uqrcfvz3i126W5weNNZqyeRoybWCUfP5zSRtWYfMIyLQxuvI0NthrP7WSvWVIIo8siFYOU",
+	"7EUSq17jkJcwKfu4I9cPdPuxdytwX+5sCXxAWhkceP1JAa/uuUePV4K7al9Yoc6kfZXtvzq4vHuYjhtE",
+	"qFfRAsFq3WB6C9yDKp+TxcCzKgBFcb4mib104QTwDrsv0/puUqWifRYZt2LPyol48sUnJ90nWQM9xK3k",
+	"Iwu2NxRlV+q7ls+27Y2ha09wM9w5aqsdtSUXrc4S3I+3hiLlXqTMVwB7Q0IVroGuZgjEq2ZCccnzEuxj",
+	"AHvDenjeqLStWh39KREb80sRK6WV6AMouR2LufPEdFZ7RvBon00IoYM5dC863809U1zKTKjUBfb12WWF",
+	"/d04j2ycaNZ5hXWONo9CaHEXqEnDOHt5cNB5bOg05YRWdRuZWnz2VTvhlk4Rb3rQ+aXtarjI68CZw4fe",
+	"Wb9OuD1aIcTCqlKToORQe0CpvXu1gY2zv31vWFbWVPiLqsrDEgqnyFRCSYI08JaHVBgo0gs2EXasA9CJ",
+	"al6x6tWHU+LzlLtYkFAwqaseccKQVCa0t5EHtUIgvx7iiEWxCiD70Limpa0eiR8NqxdTW/KcOVsuDP7d",
+	"z4V+ZFC7zFWGuWnnvPoDWJyT1foCqZyaVtyFt0r7VfGkQXB+2Y6mCbpX5uKt/wZbPmitxulwbapNZqfg",
+	"bQr+C9AuEbKAhsJxjucfIzcSfHGt/In13Wl4dP1T2G2mrY7DpNVSEqk+4anDfjg2s3pKSMILd8TKg2vM",
+	"CgltAX4f6spHsSvSUcHx0DXSUfcZcOxyUFvPQQVU6EEa9ZbJKOxQ2fOtLavzUnjxsb9261SZW3UrGy/T",
+	"hc4epE2avTyPKoOy8OohwDrUfEPvK9iwhjQuytYqwWy2WF1R1bBeSbon28dHOm+Qyn7bCtGb4vDgz54b",
+	"s70f6peFFdsVpd+0KH1Bva5WoesfQC9oV1CuvjhCS+tkW//fkrqs0QkojYthMg/lCS2N5FXNdHGBfha1",
+	"igUdYTtXv7UREFdzWXzAGGPbKAS12Dm6KbtcdQ52Jr6vEIyDO7Q/n8aBUu2kqEWKvhO2RYJ6GakqMLUz",
+	"q3V/4/v6jaK5ssUXeK9novCVa+iN5Eaz3P1sAg1gVjNPIO/bUam9LuxK7dHVnmB/Ak2lgMoBndgtnWzY",
+	"ptki+A9p379rvfPdoX9S/bsvpwFl7SZOw2Y8g31Uj2uEiZ/whm3CbHx8B4OsYtjyu+BuF+hE5AB3bCIs",
+	"z7jlnsW32hKQtgEJl9NCWPNAtoTW+PBnI4DwyrDkmL4JQsSwrwUvRMHi8uDgRQqvDP8pEixeNuz7T58+",
+	"sq+5kWnNj4pLIwEwujSiiJXiE4F8WtywKTdmpossYkICwBLATPHCBjmxTFtPljUbu00KnjlgibV5wnqm",
+	"TMcw3ecvx9iE+fqAKrdjlbg3VjxPYB+alLaEpkzxOc1LIy/FUYXtG4yPc87lpTDs9QHL+JyIXeEPT02s",
+	"YK/skQgdNkPlPpvwORwZi8+pEFnzr90Mqi2qv6Wd0Cv9/cS+zdGzlVYnAkRmOoHSKhVRdeDktW23O27G",
+	"kP0oXfxDst+0YNSvwWdemw0rhC0LBV5uKu54A93/Hf7/7Ipg+wSczi6tuirixruzIwbURbs4+2bYihBJ",
+	"k1BtPIy+0VkaVIJMuR3XhSBemp4sWsHrVF7+eg2pPTTyXEl1vnch5jc7ntvmi6xKHF+IOeu9eM4KrjI9",
+	"YcO5FSZiQ27EVy/7zL2Wqbjg0Qc4+fYNe/3y+TN0Dn4UxvBzEatTea64LQthWM8IPIJP3P3C60finKWy",
+	"kHbOYPKiP2DvoCfKWF2IjBnBc5FFbAjHs1bTgT5uG26XQLcLNxDAjDxiHEJX9xaFmOY8RSh6pnMI1/3p",
+	"5bX26FP8lj+I+ZM72DSD0boOFPEK95Idu6etPZk/7S662TxzTxdeYPrenD014VLDjonyWykAbpvuj3ex",
+	"YZrxXsqhp3Rlsc+FmBusbUxFYeXIiSNhp9L0QW17nrP2snqDc6GcQmCFJJQCx6o0ol9zBjM8bU/+m3v0",
+	"Hn1zO2f/QjHDhZhTxADcMkgfAeWIZ9BAdsiao8YKwoSshBwVZ4XG/vanBqgkcj6NCJZWXEpdQvdZVzHO",
+	"6fffa2PfHG81q3r6/ZvjLr18c/w4Tj3du56efo8y9ub4qWHTcpjLFCSvIfggsavE3T0irB5HEb8o8k4J",
+	"P1bsw1QoN/4PJ+9RiodS8QIUdOLs+4gl7kEXYn4uFNu7SCL28eTDpw9vPrwfXBR5n+XSWKnOge45VvQa",
+	"aE4xhC8kzw1WTCLA5LI6uehvLlwEOHWvNWA/04mDiVVCrqWTxx/E3CROn9JcVljJUF8Hl2OhSzjd/872",
+	"Rkm3jP9w8v56Aq5TK+wetko3Bb3yE3D9WjyFVjH/4eT945FzdCQuNS4mSM5KudiE+JdGFFdbeGPGGbNF",
+	"aYikB6BVGyLq9OQX6IBDt23Z4sdq2eSzVotPwoWFscknN6zIfjaieHOMEj6SuTjE4qxgiE1adxxtZ93v",
+	"yLqDPG3Duv9+IRUA41veSnzVXPpfxjIdszfHEUvcjDD95x6cVN1szRDJPX1leCRUOXHzBzWLYJLuJdaO",
+	"kr4jlTEUa9TifrQkzcxYPjeopiJjPWc/PI+fqtUrVuAt9ZGhl3TjbKzLwiRVEpI9++q/RuwA6yvh5M49",
+	"lSk96w/Ym1DxpY0VuXoXQkzZpSjkaO50kFQRIiIc5QjeAU4yFz1Efw54IebtePjuA6LObOk8zz0bhwlQ",
+	"JP64PwsQlnGSLXscRgE/AuNoEJxAXMsQmLmxYnKYajWS582YRu9PC30pM9D+jj3vDbhO/mgF5BQj/yrk",
+	"6iXoXp3hNWdG2ARDYc4m2ETfvCLpr8J1YROeO+9IZCyFYkuwOkCWnwza+6hOP3ys3uO6iauH1VBUv8nV",
+	"ZZ/Vt3tk4PxGqvMcreWeVuEyhGqhV+kEzyZSHRqjz/zd3RWdnnVVGjYSNh2LDFlL3FSkMaUo2FgUgvVK",
+	"I1hymEmTOvNOOP2HVhgQ+E/V5bGCytAhEN8lY2unJmE/u3gK/uECFgCmYpzlWk+REirLCmFM/4glJtVT",
+	"YRIsL5UqzctMxCrRU6FkFuxY9ItbHyCMERMu86Tva9zgjM2Fa+4/ziZ8OpXqHNkFYpXQQ87cH2ko8VlW",
+	"IOihTYCcISQLg7SgNw6DWJ2IcwkU+0nKiTDGOQ0J65Uqqw5ui0tR1O7Ozyfv+9T0yQqBXATs55N3jFvM",
+	"Q/rPtiKXWKvS1nbIaoR3alreOepy+Ia7Etfr8tZnTlwhTHv3DXujlXIiVonV7UzJ0u66LxRUra1ons7n",
+	"2L/s73lqAMYsk2aa8znzx/p0gg8eIreIoIUeKdhDqdq3yLc4/sJOuc19jEa8ajuD1jm89PYb2u1kg85D",
+	"nhz+/dfFmGxphlHVokjLDrtyq9hwpdV8oktDFmFZOK6ihHlnsbjDQETj7CZy80aL3Q5uf8B/5fpcKgC8",
+	"HuXyfIylt2OuMj0asVRnAgCRBh0UKou285EyqWyaGGVD1mVFhfOq73ZwVxvPp3B/3olE+9E9zzYpEJur",
+	"WUbKLwzH4FwNjuWyCKqtpuiAN9y/Q6Yn0gLpoQRf8EJMLWBhiMnUzmOFSR1WiIm+hPwI63Hv5+GTyDtG",
+	"MBA9QiglqYEVOp93M908VBdvp2lfNGMpSHygnU9dfGOtC4827hdCJ7kLETfcR/4tRKoYQPmIdM4ynZYT",
+	"QY04tlnNEByOGfQtwzgrVqacTnVBhMU8LF0Ff4KNcj1Df+TjD2/est7p81df9auBMPsEhKYYvw5i9Rbp",
+	"UEV6QZZGF1ZkR4wTYWr9N6UtGBT3uSoYDaoNa7EOn4S5w63QjYYgMF0qiou62wrbjzwEpXVSjMGAsUlv",
+	"bnNc0rkqQ9PNK+W1J8HCCkrbQG3F/mAm8nwPyir2McOy54UbBCihLjdbFgoDM6GyqZZ0/ByrGWBPW+YV",
+	"CnOhFRoKpZS81LNLnsuM/Xzy/oi9Ongeq8QYPfAvc1aqwkWNLjpJ6mdUel6Tx/nUlcdWZ1wBBVascMBW",
+	"PkVaqDvZZ/1g98QpF8ygs/Zr2ZA+cJ1+hZjeV87sO27FjM837uAqkuanZjHR0raUt1dzOOnY57korNlH",
+	"rVx5lm/HhTDIfCqhKjutciyyYLQUdHbfUHI4cX9qWPJ3HOzXJFZuD+0P2GmqCzrPm3Jj2D7rwf//BXa1",
+	"vhtoKorUvTE7hhoG51+4m/B8v8JNi9WI57nbnRP481lW6OkZWhI4iYX+P4lYcwiSpQs2FG4fpjtGudbF",
+	"GQ2XRLEquDTOrtUPTPDcdJQLYZ+aiCXwX2ctI+KTgTNcno+BXUDasVSxatwzkyrTM39+Ws8ovGZhXgyn",
+	"tfAgmh0SB7i1KwthEu8beA4ExrEORCqocZjhszzfgLtYqvNkwMDZKITROQYhRuSjEIJKQx8lyKRhPQJx",
+	"HepLQcujdQH1cvTSaGYLPa1lyDsm+Cxp4c9TOi3oEwFBylUFbWY6yi2OQaTeoPhuszktGGcVC/SCpiwr",
+	"yOOpzQiWAeBqPa0rydkekX+4dW3YMzBM5CescVZb9Z2tEaFDfbbI0Ejhp2WGQxXqrH+EDkQpmC6tkRn2",
+	"3cMtpsKnhJ6xxkHsgJ0CKpRhv5XZuWhWJBDQmz8D8yy5cCU4HcjHAj+iWar6OSZSlVaEBodZbXluiNu2",
+	"f4TcIriCWD+BCOhG5FIJOPuZs5lwyur0HNVxwI7LTNqwdMLpI55G+Qm3KdvHclnZttAPFg5xx27NdXSc",
+	"Cv9rGX8cek3Etvbu1LulFAM9F9SCFtdlaY/ASZ9SWmKbu8TCSF2yUyVIHoPIYF0cfS2mhMig7T3VKnPO",
+	"nYEqSz513inPQ0kBbnKpbr0HkL0bsLfqUhZaTbC6uSBcZRH8esSSf0nYRAAHBmwdwV+7c6stArYF+uLG",
+	"IDjwXVvInXx3msRZi5jfTqi7LR8lfy6lna9j/oLLt+8oL4921VbaDBZ9EvRx+cvhqrGpxlC2sTBbc5Hd",
+	"J0j+5cyINEGH1tvGGdMjK1QQNPoqCgt47dNCD51ZTaycCF1afAT6y7Hy9RlDwXI+F8URS4L821nlPSTu",
+	"UW4wIO9K3WKlJdQp+zCWTXhxQbOIXbysjlhScCvOsM7RPcBJDEACwYjGk6UBuD7tNTwttDF0JlcaK4qj",
+	"WCUBd+HZea6HPE/YlJcu8Od5Xn2KHu4GsBBmrGeGliG8P3HPC3XzEHLZCTNWukfBzPoDdjrWhRUKWAyt",
+	"KC6dSw+Hd6t6Pj+WXXq8hZ1meaC73mc6ZtDphy+oyiNzxdOtWo8rNiDiWVhzAzr1rAx3IjsVnUP7abDO",
+	"c8i3IqtoYSoAVPEId52ZLi6ctVzGf73RbhOIS5W/XsNZqc4Vtu+pLAy1c1PWQqukk4i78U0Sv0Oib0Ge",
+	"Arol4GCgZ2Kg7hmnJrIF76ByDfwVUhisi3aCkJU5Cn1hAUDQp9163DkkJc+ZmQkxRdDuKijM5bkc5hRA",
+	"0q7dP4JScCtSe6bVGbQonjlB5alNWFEqExzk1O052MpoyjQVxoxK8hOucE38zLPgkb2k+u/DoqSjVZi8",
+	"IQ+kKFV/AA/+fJbKrMBOd++yUY3Dv9HRihIWyHwgjdMjLsdAk2VWJP0jOBWIFR8aoSw1JeOOjJlUKnHq",
+	"8GjalH3z7sziKHfsy7QOv3NkWh2ZbPP2pTOKrmUZlKS7wOGtIuWvZzfSBZmCiiYdKhCkYiEZeljcUIU4",
+	"v+mhway8UEQF0KMQi+i4AjPRpEanOofqPjuTqWhBMj0pVSV1p/ByG8VB37aiwJRXbcff+7UMTHpzSXeN",
+	"HO3HcoU8PxdFQ8ZA+q/QsOsjlV+hfE5H8lyeC5WKNbzCd8Hl23cMl0fb+YZXy1a4anupC61SKnh8UJ4i",
+	"zazbTaynTi5Rt5d4xNZz0oLV6CWh6B/SX5LaQzMt9vxj2aUBm/eWWga6Y4epawY7n6nVZ5Lb1rtOI+5C",
+	"g3Uqx9o+07KRxKqj2p/SJYC4hP6UHfuWVneZEsZQDoeNJHH4YXqZEUmgEhnC7bHaPqDqmr8Pucp+TTAS",
+	"i5W0huXc+CoMqPxwU+wlyN2usqTPUg2lH1DNATT4SA925FPkhPJHA0sTq6xcieRH1Hzb39LqUa61leFC",
+	"VLV9/pu5lXkku5pzNWtDjoV0WK4IjT7QKahnLNdE40XMcp7G0l0KAfAXXOCEb2k0vEx9ZEH6qYtMFC6C",
+	"menCoGhAnBKqQqxyp6u4G9sxV4yzobBWAI3hIUvSQlqZur3zP//v/4cluZ7Rf015YWX1u+cS9hgBsao3",
+	"Z9hyF8qutII3hHIqK9OL29Q+LejpFsq66wHuupx7beOw23A9TaIXPB/jC7XdbdaPtwegTWLWueH+4ruR",
+	"atWY6TLPWKZrqW9uxb6c+zC8j/v8pkFazP+PvavZbSNHwq9C5BIJaHkyO7msffIOks0CyawRO7OXLCy6",
+	"u2QRapFCky2NEOTdF6wqsimJ0siO5GTHuiVuin9df2RXfR+nL6J+Y2rvOETWijUs+L0eZ/zOvDvFZv6g",
+	"WbXQL+ItCIEZWurgjqxoXdmuARob7z21WXRmFp/EEIEBdozr7EAleslXZmGatSsZzDlfteYY1QdKmc86",
+	"ORTczqDhcGEoZLgZ7nA7MKcczRldqRpdtk0D2g338PlhGlf8Ph96Q/O2BnBPRNu9Ptet1ZX4+PlkOLPY",
+	"r8hTIawxGqyjm/3HWYSOpnfdDkQ6660GgCKCSDXtYrFwa0H0hl++EDzG169DqgPAJIWAo5iEe4Gyum4x",
+	"lVhZobR1sq7JaFhwoqfbuiYV10ZDV8FIA2K6SIscHmfispuSH+mz1sxyESB4tGk4OpnKCfvyMHGEFHIC",
+	"CI1uiLWNQ9Fqp2oupLbgdijb73HXjqwp3UBbdCS+v+ejJUhF39GwBxnhGI2McGvheFdDNNJQTOXMdlJI",
+	"lX3OxLx8DgAvBEp1WYNsLJ+wO7l/aYNK9JLTK+bvKL84f9jsn4koB3hh74eqYoa+Yjk/E5datBqrI0kn",
+	"/YlRpmhvXnHeS8eRNKnwaox7QS6UTqIvbXfywKgfkxI/a/4Wh8pYPToIvs7p0nHi4DjG90lzfZgmJx9z",
+	"Kf3zeaj2NWDdF+qJ2PAPQU8InHrFAhwnSGZAoj0+Jlxz0ye4dVkd6ZQu7c8nppnYmSwh4dTIAUbga91N",
+	"QEA/3238/4Ow5dzD7XQkhwXDQwWyrQ9vL5ElC4EEQTem5sACy6fGcg4XCeyeAI1nJettc/aeYFO6jsEf",
+	"uSlYT8kcuY9Ye2fyPCsBDi7hGXNnx4MUQn0fs3f9LsFefgLjlxnvT++XeJ+e6SfUd2sg/cTZsEV89sUy",
+	"3l0bxagDmwQBNLYPQrmIe7iQjb6t5HIF6ft1vytIt3Z8m/RwG3oYil644A2d/YJMhv0LppWQrTO3DWhY",
+	"dH1jSb+FPh/w8CkQ7DETIWLAAbJinFUEwME8u7FpmzwWljfQ2/TgOLDgG0M9OVbHtjlsvd59llbbW5vx",
+	"MfRve8hqx3ua7Sex1ScDvceZ5/pdB+i3zaUf6tpC1rVZ3Nq2MreBmjaxvGwca3Ar/CmASPJlAxVop2T9",
+	"suO1RV66oe9vKHoGP8+5CiFR6mWfbvFCU/xc51tGaKW5VPhJYIdRPbYl/W7m82Qzd9jMA6vEprXE09rW",
+	"2+73ag6i50WUAIGrPh/vlO6gMfEbdYHAfeAGM3mvNKF959CfP9nHMCPwl5hibwqFY36zwSX4tewy5x03",
+	"Am7YM+JF4PV2QkoitkM4fYPOWm+lJPVHXmQjugfGfhzOFSygGRKDQEt5EEMiCliBlsMGdNFQSkxpQh4B",
+	"xEqiTPNuQgSeJB3+5mwLpP8nIg06YNr34a06EmXhbB8EZPfzQSewS0dOtAB7MJJKlPkt+vTgzHFUtXXz",
+	"/6eo79dmFDwAKZH/GWLRYr+IKxk+ysfY1bfB7y53UBqviw20yI1IB0pMB2TOLETRSxAiqwDinseEZ+V7",
+	"tmDw30siI3r8DoncIXYsXTtA4/Mv9tWTGaQbFtsTPm72/f8T3KNffnTvjwKW9qevTYmhz5dRaI7jQWmQ",
+	"7wQFu5fA4gSrv6Tgfi9LRy+dhf2l7XyZaYi86uEKkHW6P4UrgfMGLBwaef1mt6fOVDb6SXiZu+JpHUmv",
+	"Qvc43oNUK+PkQ2eYpHQy3NuSCaIsxwurHoZdyrpGOqS9t+D6hxJs5AA6l9aqe30Esd7zFAd0Muy9fvWL",
+	"wIPgQtlcSe8lzhOtranhSFLvu6aBpqC/Wex9b4L2F2uca2vollG5WNi8kLZ/Uok86RruHAI110Ao/w8O",
+	"bPxPg4jn5b/VR9GAeJEQSBAfog10gts8fk0QywIpNfD/+euPT7yi/z9dIdafdVVZSL6CZ03qn0KoQ8Hu",
+	"++0OCoZFfYdVsfNK4XXCEwdN4jdzZ6qlKKUWPAOvNFNEcWcivg3lOssRWvif/ggnXl7F6QThDovlhKLx",
+	"2PNyNqo6J/LHb5b4VVEkeswfQRIDt+XpDmarXNHLIoiRdLMOI194BhhMR/LARvUjM+4ld8c3/765CrTN",
+	"VOUXsYkqrmMAxs1STTTFFx1RRpcIyMu0mGwahmCmaMw4pSJ1rtyjsiJmqCW2P5DWaHFvYsWCkG2lnHCN",
+	"P+qnFh83iOdkFhpHJMrt16/+Lob4LrwnuK1NOTGtG/Z3nLI/vL08Fs5/iaCLl4hV8CPfXVloijRX+OR+",
+	"Dhx9sbZ5OUVdIFqMI578zxuYmwkMgsYe2JK88TaBjjc8QjjboNJzlEY1raECJ5CDSEQBZGszasCOhTMT",
+	"0Pa8MwysjQwWppfc+zRU8P8sjA609YCq8WAbUhkq6KBmFDjutCEXsTJJkl5jbkHWsvit94p3HXb/r21f",
+	"wjJp4dVONLM0mj99EzzY1SLdoqDyeRuOqrHw4vxN9mQODT3Znrr5Ozc5oojxELu82D9aVVdiCk5W0sl4",
+	"z9JqJDO9U1o2yx+KQ/4jkpuKu5V5b6uc2CCMX+34y4s7kA00l60b+3G+Fl9esJr9asxEQfwj3q2Epfk/",
+	"+jlhyQ+5hLapX5y/+EnO1E/zn9H883TW7f87kLUbF4IFJGYbXF79q+OaJE41vygtpxDT3zCBbC2zgSnz",
+	"Izks89wpTPB0y6QPr9KZHj6h2yF7aJPmJPKb7T+atEy3UwJLFVH3jSQCQu4G7xEz3dwE4iqh9By0M006",
+	"V8RvyC5X39fEtTswPoxuTHs/XmdEjPykopdh143Euv2C/WoeeopD7ED1n74Na7asCNMdkwxxHt4ti43s",
+	"8ZT9zYccpOCiVtatDIV55JmdgHo0wIiIQiIzItCLcw4JqD4/aUA/LlLCXwIOTUbrmmdGfB9BtYhEwU9/",
+	"arRyButAxsquvcTuYaY3YtMK1GN3yw6zC7mTGcqnBFE1auSKZLNkOdFmUUN1D4WwqgaMl5iPENtVynqh",
+	"FLUaQbks63SJRDmVmdAbJGVHQe41yk4w2po5hAXxu8vEVQQ6UIQtpLkbDUxWRONDqSp6wvl76R7HcXJv",
+	"FfVcKD0yzZQxtpheo4NxixIqAzj7CCjZiIdIG2cGQWyQwUJVICppx3dGNlWq+aiWmd/9lmA+M3zDSOkK",
+	"hZ5tIX6IqKoQQeZUu+qoYbMi5j0wMjBZcY2dDq69+L7Bv6b7iH/IdJLC1hcrG1ek2Llx4knJQoduv2J3",
+	"Q37yDp2PGfVi7l1e0kX3KDfZD7IcKw3BXqsVs+B9Ammz6En6V1eVv5o7itF9A7IaYKHqBJb9dBnQzFUJ",
+	"g2Dmt6zEyekMmgGBBLiV+D91I5Vy2W2PKhsJRdEiFdHI2QgTF3AI0jn6H22ZWGIOCPPDe39UCpMW3wa9",
+	"iLyv7JOmciacSZ1Sm3dKkUQ2zFWbBbKNOjxKIWQRlrFrtkjJxLBkwqlpuqbucU6dDLsC9ExjqTXUVvQW",
+	"cDc2ZlKI61qWk4LSNfpJRY03lAhpbEZEoCe0caqM57ZpMgGdjGGzCleC9mczxds3AunaBuyZ96nkEIlh",
+	"Byox/GNQU/sBNxsKqe0CGvH61d/EkB+e8cPbVse6kIRQG4fyS6PbNG4seh1MQvLZj9BnkgXxGJmlUGAV",
+	"WPebVvuDLiMv4rvxetpjTeCPG4W4+fVKYDxpZqAL8e7m5orXVAjpX+9U6qov7mAUCAxpnszklfolJgRw",
+	"sOLAxzitAU0rawA6AEvi++00Bzu/b0w7s96QrZGITeXSLzOdAt4AIJM611kET9wNkpnCFdYGIfC4d/9Q",
+	"4UHIjyeR4FcjGOB0c6KFuJfsAcfp7jNaUOnb1nRdYer6TpaTZE6R6iwTYsIUKsXFGWue1w9WQVlLL5xz",
+	"EFPw+6Hs1L8LZFRjx7tKIliIqlkOcLvgDyhbP+0wMf+D1bk13QRefP3v1/8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -37,6 +37,12 @@ func ListCertificatesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 
 // ListCredentialsPageLimit bounds the limit parameter of ListCredentials.
 func ListCredentialsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
+// ListEnrollmentTokensPageLimit bounds the limit parameter of ListEnrollmentTokens.
+func ListEnrollmentTokensPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListEnrollmentsPageLimit bounds the limit parameter of ListEnrollments.
+func ListEnrollmentsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListExceptionsPageLimit bounds the limit parameter of ListExceptions.
 func ListExceptionsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
@@ -89,6 +95,9 @@ func ListRemediationRequestsPageLimit() PageLimit { return PageLimit{Default: 50
 
 // ListRulesPageLimit bounds the limit parameter of ListRules.
 func ListRulesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListSSOProvidersPageLimit bounds the limit parameter of ListSSOProviders.
+func ListSSOProvidersPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
 // ListScanBatchesPageLimit bounds the limit parameter of ListScanBatches.
 func ListScanBatchesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }

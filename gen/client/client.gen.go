@@ -539,6 +539,51 @@ func (e DiscoveryScanStatus) Valid() bool {
 	}
 }
 
+// Defines values for EnrollmentRequestStatus.
+const (
+	EnrollmentRequestStatusApproved EnrollmentRequestStatus = "approved"
+	EnrollmentRequestStatusDenied   EnrollmentRequestStatus = "denied"
+	EnrollmentRequestStatusPending  EnrollmentRequestStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the EnrollmentRequestStatus enum.
+func (e EnrollmentRequestStatus) Valid() bool {
+	switch e {
+	case EnrollmentRequestStatusApproved:
+		return true
+	case EnrollmentRequestStatusDenied:
+		return true
+	case EnrollmentRequestStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnrollmentTokenStatus.
+const (
+	EnrollmentTokenStatusActive  EnrollmentTokenStatus = "active"
+	EnrollmentTokenStatusExpired EnrollmentTokenStatus = "expired"
+	EnrollmentTokenStatusRevoked EnrollmentTokenStatus = "revoked"
+	EnrollmentTokenStatusUsedUp  EnrollmentTokenStatus = "used_up"
+)
+
+// Valid indicates whether the value is a known member of the EnrollmentTokenStatus enum.
+func (e EnrollmentTokenStatus) Valid() bool {
+	switch e {
+	case EnrollmentTokenStatusActive:
+		return true
+	case EnrollmentTokenStatusExpired:
+		return true
+	case EnrollmentTokenStatusRevoked:
+		return true
+	case EnrollmentTokenStatusUsedUp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorFault.
 const (
 	FaultClient   ErrorFault = "client"
@@ -567,10 +612,12 @@ func (e ErrorFault) Valid() bool {
 const (
 	ErrorCodeAuthCsrfRejected          ErrorCode = "auth.csrf_rejected"
 	ErrorCodeAuthInvalidCredentials    ErrorCode = "auth.invalid_credentials"
+	ErrorCodeAuthInvalidHandoff        ErrorCode = "auth.invalid_handoff"
 	ErrorCodeAuthInvalidToken          ErrorCode = "auth.invalid_token"
 	ErrorCodeAuthMfaInvalid            ErrorCode = "auth.mfa_invalid"
 	ErrorCodeAuthMfaRequired           ErrorCode = "auth.mfa_required"
 	ErrorCodeAuthRequired              ErrorCode = "auth.required"
+	ErrorCodeAuthSsoRequired           ErrorCode = "auth.sso_required"
 	ErrorCodeAuthzPermissionDenied     ErrorCode = "authz.permission_denied"
 	ErrorCodeDiscoveryRangeTooLarge    ErrorCode = "discovery.range_too_large"
 	ErrorCodeHostBusy                  ErrorCode = "host.busy"
@@ -590,6 +637,7 @@ const (
 	ErrorCodeRouteNotFound             ErrorCode = "route.not_found"
 	ErrorCodeScanInProgress            ErrorCode = "scan.in_progress"
 	ErrorCodeServiceUnavailable        ErrorCode = "service.unavailable"
+	ErrorCodeSsoProviderUnreachable    ErrorCode = "sso.provider_unreachable"
 	ErrorCodeUserLastAdmin             ErrorCode = "user.last_admin"
 	ErrorCodeUserSelfLockout           ErrorCode = "user.self_lockout"
 	ErrorCodeValidationFailed          ErrorCode = "validation_failed"
@@ -602,6 +650,8 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeAuthInvalidCredentials:
 		return true
+	case ErrorCodeAuthInvalidHandoff:
+		return true
 	case ErrorCodeAuthInvalidToken:
 		return true
 	case ErrorCodeAuthMfaInvalid:
@@ -609,6 +659,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeAuthMfaRequired:
 		return true
 	case ErrorCodeAuthRequired:
+		return true
+	case ErrorCodeAuthSsoRequired:
 		return true
 	case ErrorCodeAuthzPermissionDenied:
 		return true
@@ -647,6 +699,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeScanInProgress:
 		return true
 	case ErrorCodeServiceUnavailable:
+		return true
+	case ErrorCodeSsoProviderUnreachable:
 		return true
 	case ErrorCodeUserLastAdmin:
 		return true
@@ -1400,6 +1454,7 @@ func (e SSHCAKeyStatus) Valid() bool {
 // Defines values for ScanTrigger.
 const (
 	ScanTriggerBatch       ScanTrigger = "batch"
+	ScanTriggerEnrollment  ScanTrigger = "enrollment"
 	ScanTriggerManual      ScanTrigger = "manual"
 	ScanTriggerRemediation ScanTrigger = "remediation"
 	ScanTriggerScheduled   ScanTrigger = "scheduled"
@@ -1409,6 +1464,8 @@ const (
 func (e ScanTrigger) Valid() bool {
 	switch e {
 	case ScanTriggerBatch:
+		return true
+	case ScanTriggerEnrollment:
 		return true
 	case ScanTriggerManual:
 		return true
@@ -2650,6 +2707,173 @@ type DiscoveryScanStatus string
 // DiscoverySweepResponse defines model for DiscoverySweepResponse.
 type DiscoverySweepResponse struct {
 	Enqueued int `json:"enqueued"`
+}
+
+// Enrollment defines model for Enrollment.
+type Enrollment struct {
+	Address       string              `json:"address"`
+	CertificateId *openapi_types.UUID `json:"certificate_id,omitempty"`
+
+	// ClientAddress The address the request came from.
+	ClientAddress string     `json:"client_address"`
+	CreatedAt     time.Time  `json:"created_at"`
+	DecidedAt     *time.Time `json:"decided_at,omitempty"`
+	DecidedBy     *string    `json:"decided_by,omitempty"`
+	DenyReason    *string    `json:"deny_reason,omitempty"`
+
+	// Facts What the enrollment script reports about the host.
+	Facts EnrollmentFacts `json:"facts"`
+
+	// HostId The host created on approval.
+	HostId             *openapi_types.UUID `json:"host_id,omitempty"`
+	HostKeyFingerprint string              `json:"host_key_fingerprint"`
+	HostKeyType        string              `json:"host_key_type"`
+	Hostname           string              `json:"hostname"`
+	Id                 openapi_types.UUID  `json:"id"`
+
+	// InstalledAt When the host reported its certificate installed (its first scan is queued then).
+	InstalledAt *time.Time              `json:"installed_at,omitempty"`
+	Port        int                     `json:"port"`
+	Status      EnrollmentRequestStatus `json:"status"`
+	TokenId     openapi_types.UUID      `json:"token_id"`
+	TokenName   string                  `json:"token_name"`
+}
+
+// EnrollmentDenyRequest defines model for EnrollmentDenyRequest.
+type EnrollmentDenyRequest struct {
+	Reason string `json:"reason"`
+}
+
+// EnrollmentFacts What the enrollment script reports about the host.
+type EnrollmentFacts struct {
+	// Addresses The host's IP addresses.
+	Addresses *[]string `json:"addresses,omitempty"`
+
+	// Hostname The host's name (becomes the inventory host name).
+	Hostname  string  `json:"hostname"`
+	Kernel    *string `json:"kernel,omitempty"`
+	MachineId *string `json:"machine_id,omitempty"`
+
+	// OsId ID of /etc/os-release.
+	OsId *string `json:"os_id,omitempty"`
+
+	// OsPrettyName PRETTY_NAME of /etc/os-release.
+	OsPrettyName *string `json:"os_pretty_name,omitempty"`
+
+	// OsVersion VERSION_ID of /etc/os-release.
+	OsVersion *string `json:"os_version,omitempty"`
+
+	// SshAddress The address OpenWatch should reach sshd at; default the address the request came from.
+	SshAddress *string `json:"ssh_address,omitempty"`
+
+	// SshPort sshd's port (default 22).
+	SshPort *int `json:"ssh_port,omitempty"`
+}
+
+// EnrollmentList defines model for EnrollmentList.
+type EnrollmentList struct {
+	Enrollments []Enrollment `json:"enrollments"`
+	NextCursor  *string      `json:"next_cursor,omitempty"`
+}
+
+// EnrollmentRequestStatus defines model for EnrollmentRequestStatus.
+type EnrollmentRequestStatus string
+
+// EnrollmentStatus defines model for EnrollmentStatus.
+type EnrollmentStatus struct {
+	// HostCertificate When approved, the signed host certificate (install as `HostCertificate`).
+	HostCertificate *string `json:"host_certificate,omitempty"`
+
+	// Reason When denied, why.
+	Reason *string                 `json:"reason,omitempty"`
+	Status EnrollmentRequestStatus `json:"status"`
+}
+
+// EnrollmentSubmitRequest defines model for EnrollmentSubmitRequest.
+type EnrollmentSubmitRequest struct {
+	// Facts What the enrollment script reports about the host.
+	Facts EnrollmentFacts `json:"facts"`
+
+	// HostKey The host public key in authorized_keys format (`ssh-ed25519 AAAA…` or ECDSA).
+	HostKey string `json:"host_key"`
+	Token   string `json:"token"`
+}
+
+// EnrollmentSubmitted defines model for EnrollmentSubmitted.
+type EnrollmentSubmitted struct {
+	Id openapi_types.UUID `json:"id"`
+
+	// PollSecret Read the request's status with `GET /enroll/status/{poll_secret}`; shown once.
+	PollSecret string                  `json:"poll_secret"`
+	Status     EnrollmentRequestStatus `json:"status"`
+}
+
+// EnrollmentToken defines model for EnrollmentToken.
+type EnrollmentToken struct {
+	AutoApprove bool                `json:"auto_approve"`
+	CreatedAt   time.Time           `json:"created_at"`
+	CreatedBy   string              `json:"created_by"`
+	Environment string              `json:"environment"`
+	ExpiresAt   time.Time           `json:"expires_at"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	Id          openapi_types.UUID  `json:"id"`
+	MaxUses     int                 `json:"max_uses"`
+	Name        string              `json:"name"`
+	RevokedAt   *time.Time          `json:"revoked_at,omitempty"`
+
+	// Status active, expired, used_up or revoked.
+	Status EnrollmentTokenStatus `json:"status"`
+	Tags   []string              `json:"tags"`
+
+	// TokenPrefix The first characters of the secret.
+	TokenPrefix string `json:"token_prefix"`
+	Username    string `json:"username"`
+	Uses        int    `json:"uses"`
+}
+
+// EnrollmentTokenStatus active, expired, used_up or revoked.
+type EnrollmentTokenStatus string
+
+// EnrollmentTokenCreateRequest defines model for EnrollmentTokenCreateRequest.
+type EnrollmentTokenCreateRequest struct {
+	// AutoApprove Approve its requests at once instead of queueing them.
+	AutoApprove *bool   `json:"auto_approve,omitempty"`
+	Environment *string `json:"environment,omitempty"`
+
+	// ExpiresAt When it stops working (default in 24 hours; at most 90 days ahead).
+	ExpiresAt *time.Time          `json:"expires_at,omitempty"`
+	GroupId   *openapi_types.UUID `json:"group_id,omitempty"`
+
+	// MaxUses How many hosts it may enroll (default 1).
+	MaxUses *int      `json:"max_uses,omitempty"`
+	Name    string    `json:"name"`
+	Tags    *[]string `json:"tags,omitempty"`
+
+	// Username The scan account the script creates (default `openwatch`).
+	Username *string `json:"username,omitempty"`
+}
+
+// EnrollmentTokenCreated defines model for EnrollmentTokenCreated.
+type EnrollmentTokenCreated struct {
+	// CaCertificate The PEM certificate authority the server's TLS certificate chains to, when it
+	// is not publicly trusted: save it as `openwatch-ca.crt` beside the command.
+	CaCertificate *string `json:"ca_certificate,omitempty"`
+
+	// Command The ready command line to run on a host.
+	Command string `json:"command"`
+
+	// ScriptUrl Where hosts fetch the enrollment script with this token.
+	ScriptUrl string `json:"script_url"`
+
+	// Secret The token itself; shown only in this answer.
+	Secret string          `json:"secret"`
+	Token  EnrollmentToken `json:"token"`
+}
+
+// EnrollmentTokenList defines model for EnrollmentTokenList.
+type EnrollmentTokenList struct {
+	NextCursor *string           `json:"next_cursor,omitempty"`
+	Tokens     []EnrollmentToken `json:"tokens"`
 }
 
 // Error defines model for Error.
@@ -4099,6 +4323,124 @@ type SSHConfigResponse struct {
 	Defaults SSHConfig `json:"defaults"`
 }
 
+// SSODiscoverRequest defines model for SSODiscoverRequest.
+type SSODiscoverRequest struct {
+	Issuer string `json:"issuer"`
+}
+
+// SSODiscovery defines model for SSODiscovery.
+type SSODiscovery struct {
+	AuthorizationEndpoint         string   `json:"authorization_endpoint"`
+	ClaimsSupported               []string `json:"claims_supported"`
+	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported"`
+	Issuer                        string   `json:"issuer"`
+	JwksUri                       string   `json:"jwks_uri"`
+	ScopesSupported               []string `json:"scopes_supported"`
+	TokenEndpoint                 string   `json:"token_endpoint"`
+	UserinfoEndpoint              *string  `json:"userinfo_endpoint,omitempty"`
+}
+
+// SSOEnabledProvider defines model for SSOEnabledProvider.
+type SSOEnabledProvider struct {
+	Id openapi_types.UUID `json:"id"`
+
+	// LoginPath Where the sign-in button sends the browser.
+	LoginPath string `json:"login_path"`
+	Name      string `json:"name"`
+}
+
+// SSOEnabledProviderList defines model for SSOEnabledProviderList.
+type SSOEnabledProviderList struct {
+	Providers []SSOEnabledProvider `json:"providers"`
+}
+
+// SSOHandoffRequest defines model for SSOHandoffRequest.
+type SSOHandoffRequest struct {
+	HandoffCode string `json:"handoff_code"`
+}
+
+// SSOProvider defines model for SSOProvider.
+type SSOProvider struct {
+	// CallbackPath The redirect URI to register at the provider, relative to the server's public URL.
+	CallbackPath string `json:"callback_path"`
+	ClientId     string `json:"client_id"`
+
+	// ClientSecret Always the mask `********` when a secret is set; the secret itself is never returned.
+	ClientSecret    *string            `json:"client_secret,omitempty"`
+	ClientSecretSet bool               `json:"client_secret_set"`
+	CreatedAt       time.Time          `json:"created_at"`
+	DefaultRole     *string            `json:"default_role,omitempty"`
+	Enabled         bool               `json:"enabled"`
+	GroupsClaim     string             `json:"groups_claim"`
+	Id              openapi_types.UUID `json:"id"`
+	Issuer          string             `json:"issuer"`
+	Name            string             `json:"name"`
+	RoleMappings    []SSORoleMapping   `json:"role_mappings"`
+	Scopes          []string           `json:"scopes"`
+	SsoOnly         bool               `json:"sso_only"`
+	UpdatedAt       time.Time          `json:"updated_at"`
+}
+
+// SSOProviderInput defines model for SSOProviderInput.
+type SSOProviderInput struct {
+	ClientId string `json:"client_id"`
+
+	// ClientSecret Write-only. Omitted on update, the stored secret is kept; empty, there is none (a public client).
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// DefaultRole The role of users no mapping matches; absent or null, such users are refused.
+	DefaultRole *string `json:"default_role,omitempty"`
+
+	// Enabled Whether the provider is offered on the sign-in page and accepts sign-ins (default true).
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// GroupsClaim The ID token claim holding the user's groups (default `groups`).
+	GroupsClaim *string `json:"groups_claim,omitempty"`
+
+	// Issuer The issuer URL (`https`; `http` only on a loopback address).
+	Issuer string `json:"issuer"`
+
+	// Name The display name, on the sign-in button.
+	Name string `json:"name"`
+
+	// RoleMappings In order; the first mapping whose group the user is in gives the user's role.
+	RoleMappings *[]SSORoleMapping `json:"role_mappings,omitempty"`
+
+	// Scopes Requested scopes; must include `openid`. Default `openid profile email`.
+	Scopes *[]string `json:"scopes,omitempty"`
+
+	// SsoOnly When true, users linked to this provider cannot sign in with a password, except admins (break-glass). Default false.
+	SsoOnly *bool `json:"sso_only,omitempty"`
+}
+
+// SSOProviderList defines model for SSOProviderList.
+type SSOProviderList struct {
+	NextCursor *string       `json:"next_cursor,omitempty"`
+	Providers  []SSOProvider `json:"providers"`
+}
+
+// SSORoleMapping defines model for SSORoleMapping.
+type SSORoleMapping struct {
+	// Group A value of the groups claim.
+	Group string `json:"group"`
+
+	// Role The role (built-in or custom) a member of the group gets.
+	Role string `json:"role"`
+}
+
+// SSOTestCheck defines model for SSOTestCheck.
+type SSOTestCheck struct {
+	Detail string `json:"detail"`
+	Name   string `json:"name"`
+	Ok     bool   `json:"ok"`
+}
+
+// SSOTestResult defines model for SSOTestResult.
+type SSOTestResult struct {
+	Checks []SSOTestCheck `json:"checks"`
+	Ok     bool           `json:"ok"`
+}
+
 // Scan defines model for Scan.
 type Scan struct {
 	BatchId *openapi_types.UUID `json:"batch_id,omitempty"`
@@ -4579,6 +4921,27 @@ type ListActivityParams struct {
 // ListActivityParamsSource defines parameters for ListActivity.
 type ListActivityParamsSource string
 
+// ListEnrollmentTokensParams defines parameters for ListEnrollmentTokens.
+type ListEnrollmentTokensParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListEnrollmentsParams defines parameters for ListEnrollments.
+type ListEnrollmentsParams struct {
+	// Status Only requests of this status.
+	Status *EnrollmentRequestStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListAlertsParams defines parameters for ListAlerts.
 type ListAlertsParams struct {
 	State    *AlertState         `form:"state,omitempty" json:"state,omitempty"`
@@ -4639,6 +5002,15 @@ type ExportAuditEventsParamsActorType string
 
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
+
+// CompleteSSOLoginParams defines parameters for CompleteSSOLogin.
+type CompleteSSOLoginParams struct {
+	Code             *string `form:"code,omitempty" json:"code,omitempty"`
+	State            *string `form:"state,omitempty" json:"state,omitempty"`
+	Error            *string `form:"error,omitempty" json:"error,omitempty"`
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+	OpenwatchSso     *string `form:"openwatch_sso,omitempty" json:"openwatch_sso,omitempty"`
+}
 
 // ListCertificatesParams defines parameters for ListCertificates.
 type ListCertificatesParams struct {
@@ -4708,6 +5080,12 @@ type StartCIDRDiscoveryParams struct {
 type RegisterDiscoveredHostParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// GetEnrollScriptParams defines parameters for GetEnrollScript.
+type GetEnrollScriptParams struct {
+	// Token The enrollment token.
+	Token string `form:"token" json:"token"`
 }
 
 // StreamEventsParams defines parameters for StreamEvents.
@@ -5157,6 +5535,15 @@ type CreateServiceAccountParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSSOProvidersParams defines parameters for ListSSOProviders.
+type ListSSOProvidersParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // RunDiscoverySweepParams defines parameters for RunDiscoverySweep.
 type RunDiscoverySweepParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -5183,6 +5570,12 @@ type CreateUserParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateEnrollmentTokenJSONRequestBody defines body for CreateEnrollmentToken for application/json ContentType.
+type CreateEnrollmentTokenJSONRequestBody = EnrollmentTokenCreateRequest
+
+// DenyEnrollmentJSONRequestBody defines body for DenyEnrollment for application/json ContentType.
+type DenyEnrollmentJSONRequestBody = EnrollmentDenyRequest
 
 // InstallLicenseJSONRequestBody defines body for InstallLicense for application/json ContentType.
 type InstallLicenseJSONRequestBody = LicenseVerifyRequest
@@ -5214,6 +5607,9 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
 
+// ExchangeSSOHandoffJSONRequestBody defines body for ExchangeSSOHandoff for application/json ContentType.
+type ExchangeSSOHandoffJSONRequestBody = SSOHandoffRequest
+
 // RenewHostCertificateJSONRequestBody defines body for RenewHostCertificate for application/json ContentType.
 type RenewHostCertificateJSONRequestBody = HostCertificateRenewRequest
 
@@ -5237,6 +5633,9 @@ type StartCIDRDiscoveryJSONRequestBody = CIDRDiscoveryRequest
 
 // RegisterDiscoveredHostJSONRequestBody defines body for RegisterDiscoveredHost for application/json ContentType.
 type RegisterDiscoveredHostJSONRequestBody = DiscoveredHostRegisterRequest
+
+// SubmitEnrollmentJSONRequestBody defines body for SubmitEnrollment for application/json ContentType.
+type SubmitEnrollmentJSONRequestBody = EnrollmentSubmitRequest
 
 // ApproveExceptionJSONRequestBody defines body for ApproveException for application/json ContentType.
 type ApproveExceptionJSONRequestBody = ExceptionDecision
@@ -5363,6 +5762,15 @@ type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 
 // RotateSSHCAJSONRequestBody defines body for RotateSSHCA for application/json ContentType.
 type RotateSSHCAJSONRequestBody = SSHCARotateRequest
+
+// CreateSSOProviderJSONRequestBody defines body for CreateSSOProvider for application/json ContentType.
+type CreateSSOProviderJSONRequestBody = SSOProviderInput
+
+// UpdateSSOProviderJSONRequestBody defines body for UpdateSSOProvider for application/json ContentType.
+type UpdateSSOProviderJSONRequestBody = SSOProviderInput
+
+// DiscoverSSOProviderJSONRequestBody defines body for DiscoverSSOProvider for application/json ContentType.
+type DiscoverSSOProviderJSONRequestBody = SSODiscoverRequest
 
 // PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
 type PutAlertsConfigJSONRequestBody = AlertsConfig
@@ -5499,6 +5907,82 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /activity (the `ListActivity` operationId).
 	ListActivity(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEnrollmentTokens Enrollment tokens, newest first.
+	//
+	// 400 naming the field for a malformed cursor or `limit`. Secrets are never shown again.
+	//
+	// Corresponds with GET /admin/enrollment-tokens (the `ListEnrollmentTokens` operationId).
+	ListEnrollmentTokens(ctx context.Context, params *ListEnrollmentTokensParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEnrollmentTokenWithBody Create an enrollment token.
+	//
+	// The secret and the ready command line are in this answer only; the token is stored
+	// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+	// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+	// group, an expiry not in the future or beyond 90 days, or a bad username.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+	CreateEnrollmentTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEnrollmentToken Create an enrollment token.
+	//
+	// The secret and the ready command line are in this answer only; the token is stored
+	// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+	// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+	// group, an expiry not in the future or beyond 90 days, or a bad username.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+	CreateEnrollmentToken(ctx context.Context, body CreateEnrollmentTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeEnrollmentToken Revoke an enrollment token.
+	//
+	// The token enrolls no further host; requests already sent stay in the queue. 409 when
+	// it is already revoked.
+	//
+	// Corresponds with DELETE /admin/enrollment-tokens/{id} (the `RevokeEnrollmentToken` operationId).
+	RevokeEnrollmentToken(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEnrollments Enrollment requests, newest first.
+	//
+	// 400 naming the field for a malformed cursor, `limit` or `status`.
+	//
+	// Corresponds with GET /admin/enrollments (the `ListEnrollments` operationId).
+	ListEnrollments(ctx context.Context, params *ListEnrollmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveEnrollment Approve an enrollment request.
+	//
+	// Creates the host in the token's group, environment and tags with the presented host
+	// key pinned as trusted and a host credential logging in with short-lived user
+	// certificates as the scan account, and signs its host certificate for its name and
+	// address, in one transaction. The host's first system info collection and
+	// compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
+	// the environment.
+	//
+	// Corresponds with POST /admin/enrollments/{id}:approve (the `ApproveEnrollment` operationId).
+	ApproveEnrollment(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DenyEnrollmentWithBody Deny an enrollment request.
+	//
+	// The host's script stops with the reason. 409 when the request is already decided.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+	DenyEnrollmentWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DenyEnrollment Deny an enrollment request.
+	//
+	// The host's script stops with the reason. 409 when the request is already decided.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+	DenyEnrollment(ctx context.Context, id ID, body DenyEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// InstallLicenseWithBody Install a license JWT.
 	//
@@ -5706,6 +6190,10 @@ type ClientInterface interface {
 	// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 	// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
 	//
+	// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+	// `auth.sso_required` after a correct password, unless the user is an admin
+	// (break-glass).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /auth/login (the `Login` operationId).
@@ -5720,6 +6208,10 @@ type ClientInterface interface {
 	// after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
 	// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 	// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+	//
+	// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+	// `auth.sso_required` after a correct password, unless the user is an admin
+	// (break-glass).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5818,6 +6310,52 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 	RefreshToken(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExchangeSSOHandoffWithBody Exchange a single-use handoff code for tokens.
+	//
+	// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+	// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+	// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+	// succeeds. The identity provider was the second factor: no one-time code is asked.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+	ExchangeSSOHandoffWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExchangeSSOHandoff Exchange a single-use handoff code for tokens.
+	//
+	// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+	// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+	// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+	// succeeds. The identity provider was the second factor: no one-time code is asked.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+	ExchangeSSOHandoff(ctx context.Context, body ExchangeSSOHandoffJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteSSOLogin The redirect URI of a provider (browser redirect).
+	//
+	// Checks the state (known, unexpired, unused, bound to this browser), exchanges the
+	// code with the PKCE verifier, verifies the ID token (issuer, audience, expiry,
+	// signature, nonce), maps the groups claim to a role, links or creates the user, and
+	// redirects (302) to `/sso/callback?handoff=<code>`: a single-use code valid for 60
+	// seconds that the web app exchanges at `POST /auth/sso/handoff`. No token is ever
+	// put in a URL. Any failure redirects to `/sign-in?sso_error=<message>`.
+	//
+	// Corresponds with GET /auth/sso/{id}/callback (the `CompleteSSOLogin` operationId).
+	CompleteSSOLogin(ctx context.Context, id ID, params *CompleteSSOLoginParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartSSOLogin Start a sign-in through a provider (browser redirect).
+	//
+	// Redirects (302) to the provider's authorization endpoint with a fresh `state`,
+	// `nonce` and PKCE S256 challenge, and sets the short-lived `openwatch_sso` cookie
+	// binding the login to this browser. When the provider is unknown, disabled or
+	// unreachable it redirects to the sign-in page with `sso_error`.
+	//
+	// Corresponds with GET /auth/sso/{id}/login (the `StartSSOLogin` operationId).
+	StartSSOLogin(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListCertificates Host certificates of every host, newest first.
 	//
@@ -6022,6 +6560,74 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
 	RegisterDiscoveredHost(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, body RegisterDiscoveredHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitEnrollmentWithBody A host asks to be enrolled.
+	//
+	// Sent by the enrollment script: the token, the host's facts and its host public key
+	// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+	// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+	// expired, revoked or used_up); each accepted request counts one use. A host key
+	// already presented by a pending or approved request, or already trusted for a host,
+	// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+	// often 429. The answer holds the request's poll secret, the only way to read its
+	// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+	// approved at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+	SubmitEnrollmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitEnrollment A host asks to be enrolled.
+	//
+	// Sent by the enrollment script: the token, the host's facts and its host public key
+	// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+	// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+	// expired, revoked or used_up); each accepted request counts one use. A host key
+	// already presented by a pending or approved request, or already trusted for a host,
+	// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+	// often 429. The answer holds the request's poll secret, the only way to read its
+	// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+	// approved at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+	SubmitEnrollment(ctx context.Context, body SubmitEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEnrollScript The enrollment script for a host, with the server's address and the token in it.
+	//
+	// A POSIX shell script to run once as root on the host (`curl … | sudo sh`). It creates
+	// the scan account (no password, a sudo rule for non-interactive root), installs the SSH
+	// user CA as `TrustedUserCAKeys` and the KRL as `RevokedKeys` in an sshd drop-in, sends
+	// the host's facts and Ed25519 host key (`POST /enroll`), polls its request's status
+	// until it is decided, then installs the signed host certificate as `HostCertificate`
+	// and reloads sshd. Every call it makes verifies the server against the certificate
+	// authority embedded in it. 401 `auth.invalid_token` (with `detail.reason`: unknown,
+	// expired, revoked or used_up) when the token cannot enroll a host; 429 when the
+	// client address asked too often.
+	//
+	// Corresponds with GET /enroll.sh (the `GetEnrollScript` operationId).
+	GetEnrollScript(ctx context.Context, params *GetEnrollScriptParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEnrollmentStatus The status of one enrollment request, read with its poll secret.
+	//
+	// Pending, approved (with the signed host certificate to install) or denied (with the
+	// reason). Nothing else about the request or any other host is answered; an unknown
+	// secret is a 404.
+	//
+	// Corresponds with GET /enroll/status/{token} (the `GetEnrollmentStatus` operationId).
+	GetEnrollmentStatus(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmEnrollment The host reports its host certificate installed.
+	//
+	// Sent by the enrollment script once sshd presents the host certificate and trusts
+	// the user CA: the host's first system info collection and compliance scan are
+	// queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+	// the request is not approved.
+	//
+	// Corresponds with POST /enroll/status/{token}:installed (the `ConfirmEnrollment` operationId).
+	ConfirmEnrollment(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StreamEvents Live events as Server-Sent Events.
 	//
@@ -7407,6 +8013,11 @@ type ClientInterface interface {
 	// Corresponds with DELETE /service-accounts/{id} (the `DeleteServiceAccount` operationId).
 	DeleteServiceAccount(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetServiceAccount Get a service account (disabled ones too).
+	//
+	// Corresponds with GET /service-accounts/{id} (the `GetServiceAccount` operationId).
+	GetServiceAccount(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// UpdateServiceAccountWithBody Update a service account.
 	//
 	// Lowering the role also lowers its tokens to at most the new role's permissions (tokens holding more are revoked).
@@ -7516,6 +8127,113 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
 	RotateSSHCA(ctx context.Context, kind string, body RotateSSHCAJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSSOProviders List the single sign-on providers.
+	//
+	// Client secrets are never returned (`client_secret_set`, and a masked `client_secret`). 400 naming the field for a malformed cursor or `limit`.
+	//
+	// Corresponds with GET /sso/providers (the `ListSSOProviders` operationId).
+	ListSSOProviders(ctx context.Context, params *ListSSOProvidersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSSOProviderWithBody Add an OpenID Connect provider.
+	//
+	// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+	// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+	// `openid` (default `openid profile email`); every role of `role_mappings` and
+	// `default_role` must exist. The client secret is sealed and never returned.
+	// Register `callback_path` (under the server's public URL) as the redirect URI at
+	// the provider.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+	CreateSSOProviderWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSSOProvider Add an OpenID Connect provider.
+	//
+	// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+	// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+	// `openid` (default `openid profile email`); every role of `role_mappings` and
+	// `default_role` must exist. The client secret is sealed and never returned.
+	// Register `callback_path` (under the server's public URL) as the redirect URI at
+	// the provider.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+	CreateSSOProvider(ctx context.Context, body CreateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEnabledSSOProviders The enabled providers, for the sign-in page.
+	//
+	// Only each provider's id, display name and the path that starts its sign-in.
+	//
+	// Corresponds with GET /sso/providers/enabled (the `ListEnabledSSOProviders` operationId).
+	ListEnabledSSOProviders(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteSSOProvider Delete a provider.
+	//
+	// Its users stay (unlinked, with their roles); their logins in flight and handoff codes end.
+	//
+	// Corresponds with DELETE /sso/providers/{id} (the `DeleteSSOProvider` operationId).
+	DeleteSSOProvider(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSSOProvider Read a provider.
+	//
+	// Corresponds with GET /sso/providers/{id} (the `GetSSOProvider` operationId).
+	GetSSOProvider(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSSOProviderWithBody Replace a provider's settings.
+	//
+	// Every field is replaced, except the client secret: omitted, it is kept; an empty
+	// string removes it (a public client). The rules of creation apply.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+	UpdateSSOProviderWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSSOProvider Replace a provider's settings.
+	//
+	// Every field is replaced, except the client secret: omitted, it is kept; an empty
+	// string removes it (a public client). The rules of creation apply.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+	UpdateSSOProvider(ctx context.Context, id ID, body UpdateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestSSOProvider Test the connection to a provider.
+	//
+	// Fetches the discovery document and the signing keys and checks that the provider
+	// supports the authorization code flow with PKCE (S256) and the configured scopes.
+	// Each check is reported; a failed check is not an error of the request.
+	//
+	// Corresponds with POST /sso/providers/{id}:test (the `TestSSOProvider` operationId).
+	TestSSOProvider(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DiscoverSSOProviderWithBody Read an issuer's OpenID Connect discovery document.
+	//
+	// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+	// what it supports. 400 when the issuer is not a valid URL; 502
+	// `sso.provider_unreachable` when the document cannot be fetched or names another
+	// issuer.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+	DiscoverSSOProviderWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
+	//
+	// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+	// what it supports. 400 when the issuer is not a valid URL; 502
+	// `sso.provider_unreachable` when the document cannot be fetched or names another
+	// issuer.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+	DiscoverSSOProvider(ctx context.Context, body DiscoverSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	//
@@ -8010,6 +8728,162 @@ func (c *Client) ListActivity(ctx context.Context, params *ListActivityParams, r
 	return c.Client.Do(req)
 }
 
+// ListEnrollmentTokens Enrollment tokens, newest first.
+//
+// 400 naming the field for a malformed cursor or `limit`. Secrets are never shown again.
+//
+// Corresponds with GET /admin/enrollment-tokens (the `ListEnrollmentTokens` operationId).
+func (c *Client) ListEnrollmentTokens(ctx context.Context, params *ListEnrollmentTokensParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEnrollmentTokensRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEnrollmentTokenWithBody Create an enrollment token.
+//
+// The secret and the ready command line are in this answer only; the token is stored
+// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+// group, an expiry not in the future or beyond 90 days, or a bad username.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+func (c *Client) CreateEnrollmentTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEnrollmentTokenRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEnrollmentToken Create an enrollment token.
+//
+// The secret and the ready command line are in this answer only; the token is stored
+// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+// group, an expiry not in the future or beyond 90 days, or a bad username.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+func (c *Client) CreateEnrollmentToken(ctx context.Context, body CreateEnrollmentTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEnrollmentTokenRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeEnrollmentToken Revoke an enrollment token.
+//
+// The token enrolls no further host; requests already sent stay in the queue. 409 when
+// it is already revoked.
+//
+// Corresponds with DELETE /admin/enrollment-tokens/{id} (the `RevokeEnrollmentToken` operationId).
+func (c *Client) RevokeEnrollmentToken(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeEnrollmentTokenRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEnrollments Enrollment requests, newest first.
+//
+// 400 naming the field for a malformed cursor, `limit` or `status`.
+//
+// Corresponds with GET /admin/enrollments (the `ListEnrollments` operationId).
+func (c *Client) ListEnrollments(ctx context.Context, params *ListEnrollmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEnrollmentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveEnrollment Approve an enrollment request.
+//
+// Creates the host in the token's group, environment and tags with the presented host
+// key pinned as trusted and a host credential logging in with short-lived user
+// certificates as the scan account, and signs its host certificate for its name and
+// address, in one transaction. The host's first system info collection and
+// compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
+// the environment.
+//
+// Corresponds with POST /admin/enrollments/{id}:approve (the `ApproveEnrollment` operationId).
+func (c *Client) ApproveEnrollment(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveEnrollmentRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DenyEnrollmentWithBody Deny an enrollment request.
+//
+// The host's script stops with the reason. 409 when the request is already decided.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+func (c *Client) DenyEnrollmentWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDenyEnrollmentRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DenyEnrollment Deny an enrollment request.
+//
+// The host's script stops with the reason. 409 when the request is already decided.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+func (c *Client) DenyEnrollment(ctx context.Context, id ID, body DenyEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDenyEnrollmentRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // InstallLicenseWithBody Install a license JWT.
 //
 // Verifies the license as `POST /admin/license:verify` does and, when it grants its
@@ -8406,6 +9280,10 @@ func (c *Client) VerifyAuditIntegrity(ctx context.Context, reqEditors ...Request
 // locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 // up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
 //
+// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+// `auth.sso_required` after a correct password, unless the user is an admin
+// (break-glass).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /auth/login (the `Login` operationId).
@@ -8430,6 +9308,10 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
 // locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 // up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+//
+// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+// `auth.sso_required` after a correct password, unless the user is an admin
+// (break-glass).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8639,6 +9521,92 @@ func (c *Client) RefreshTokenWithBody(ctx context.Context, contentType string, b
 // Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 func (c *Client) RefreshToken(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRefreshTokenRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExchangeSSOHandoffWithBody Exchange a single-use handoff code for tokens.
+//
+// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+// succeeds. The identity provider was the second factor: no one-time code is asked.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+func (c *Client) ExchangeSSOHandoffWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExchangeSSOHandoffRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExchangeSSOHandoff Exchange a single-use handoff code for tokens.
+//
+// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+// succeeds. The identity provider was the second factor: no one-time code is asked.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+func (c *Client) ExchangeSSOHandoff(ctx context.Context, body ExchangeSSOHandoffJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExchangeSSOHandoffRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteSSOLogin The redirect URI of a provider (browser redirect).
+//
+// Checks the state (known, unexpired, unused, bound to this browser), exchanges the
+// code with the PKCE verifier, verifies the ID token (issuer, audience, expiry,
+// signature, nonce), maps the groups claim to a role, links or creates the user, and
+// redirects (302) to `/sso/callback?handoff=<code>`: a single-use code valid for 60
+// seconds that the web app exchanges at `POST /auth/sso/handoff`. No token is ever
+// put in a URL. Any failure redirects to `/sign-in?sso_error=<message>`.
+//
+// Corresponds with GET /auth/sso/{id}/callback (the `CompleteSSOLogin` operationId).
+func (c *Client) CompleteSSOLogin(ctx context.Context, id ID, params *CompleteSSOLoginParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteSSOLoginRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartSSOLogin Start a sign-in through a provider (browser redirect).
+//
+// Redirects (302) to the provider's authorization endpoint with a fresh `state`,
+// `nonce` and PKCE S256 challenge, and sets the short-lived `openwatch_sso` cookie
+// binding the login to this browser. When the provider is unknown, disabled or
+// unreachable it redirects to the sign-in page with `sso_error`.
+//
+// Corresponds with GET /auth/sso/{id}/login (the `StartSSOLogin` operationId).
+func (c *Client) StartSSOLogin(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartSSOLoginRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -9073,6 +10041,124 @@ func (c *Client) RegisterDiscoveredHostWithBody(ctx context.Context, scanId Scan
 // Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
 func (c *Client) RegisterDiscoveredHost(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, body RegisterDiscoveredHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRegisterDiscoveredHostRequest(c.Server, scanId, address, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitEnrollmentWithBody A host asks to be enrolled.
+//
+// Sent by the enrollment script: the token, the host's facts and its host public key
+// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+// expired, revoked or used_up); each accepted request counts one use. A host key
+// already presented by a pending or approved request, or already trusted for a host,
+// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+// often 429. The answer holds the request's poll secret, the only way to read its
+// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+// approved at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+func (c *Client) SubmitEnrollmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitEnrollmentRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitEnrollment A host asks to be enrolled.
+//
+// Sent by the enrollment script: the token, the host's facts and its host public key
+// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+// expired, revoked or used_up); each accepted request counts one use. A host key
+// already presented by a pending or approved request, or already trusted for a host,
+// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+// often 429. The answer holds the request's poll secret, the only way to read its
+// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+// approved at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+func (c *Client) SubmitEnrollment(ctx context.Context, body SubmitEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitEnrollmentRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEnrollScript The enrollment script for a host, with the server's address and the token in it.
+//
+// A POSIX shell script to run once as root on the host (`curl … | sudo sh`). It creates
+// the scan account (no password, a sudo rule for non-interactive root), installs the SSH
+// user CA as `TrustedUserCAKeys` and the KRL as `RevokedKeys` in an sshd drop-in, sends
+// the host's facts and Ed25519 host key (`POST /enroll`), polls its request's status
+// until it is decided, then installs the signed host certificate as `HostCertificate`
+// and reloads sshd. Every call it makes verifies the server against the certificate
+// authority embedded in it. 401 `auth.invalid_token` (with `detail.reason`: unknown,
+// expired, revoked or used_up) when the token cannot enroll a host; 429 when the
+// client address asked too often.
+//
+// Corresponds with GET /enroll.sh (the `GetEnrollScript` operationId).
+func (c *Client) GetEnrollScript(ctx context.Context, params *GetEnrollScriptParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEnrollScriptRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEnrollmentStatus The status of one enrollment request, read with its poll secret.
+//
+// Pending, approved (with the signed host certificate to install) or denied (with the
+// reason). Nothing else about the request or any other host is answered; an unknown
+// secret is a 404.
+//
+// Corresponds with GET /enroll/status/{token} (the `GetEnrollmentStatus` operationId).
+func (c *Client) GetEnrollmentStatus(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEnrollmentStatusRequest(c.Server, token)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmEnrollment The host reports its host certificate installed.
+//
+// Sent by the enrollment script once sshd presents the host certificate and trusts
+// the user CA: the host's first system info collection and compliance scan are
+// queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+// the request is not approved.
+//
+// Corresponds with POST /enroll/status/{token}:installed (the `ConfirmEnrollment` operationId).
+func (c *Client) ConfirmEnrollment(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmEnrollmentRequest(c.Server, token)
 	if err != nil {
 		return nil, err
 	}
@@ -12047,6 +13133,21 @@ func (c *Client) DeleteServiceAccount(ctx context.Context, id ID, reqEditors ...
 	return c.Client.Do(req)
 }
 
+// GetServiceAccount Get a service account (disabled ones too).
+//
+// Corresponds with GET /service-accounts/{id} (the `GetServiceAccount` operationId).
+func (c *Client) GetServiceAccount(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetServiceAccountRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // UpdateServiceAccountWithBody Update a service account.
 //
 // Lowering the role also lowers its tokens to at most the new role's permissions (tokens holding more are revoked).
@@ -12267,6 +13368,223 @@ func (c *Client) RotateSSHCAWithBody(ctx context.Context, kind string, contentTy
 // Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
 func (c *Client) RotateSSHCA(ctx context.Context, kind string, body RotateSSHCAJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRotateSSHCARequest(c.Server, kind, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSSOProviders List the single sign-on providers.
+//
+// Client secrets are never returned (`client_secret_set`, and a masked `client_secret`). 400 naming the field for a malformed cursor or `limit`.
+//
+// Corresponds with GET /sso/providers (the `ListSSOProviders` operationId).
+func (c *Client) ListSSOProviders(ctx context.Context, params *ListSSOProvidersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSSOProvidersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSSOProviderWithBody Add an OpenID Connect provider.
+//
+// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+// `openid` (default `openid profile email`); every role of `role_mappings` and
+// `default_role` must exist. The client secret is sealed and never returned.
+// Register `callback_path` (under the server's public URL) as the redirect URI at
+// the provider.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+func (c *Client) CreateSSOProviderWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSSOProviderRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSSOProvider Add an OpenID Connect provider.
+//
+// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+// `openid` (default `openid profile email`); every role of `role_mappings` and
+// `default_role` must exist. The client secret is sealed and never returned.
+// Register `callback_path` (under the server's public URL) as the redirect URI at
+// the provider.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+func (c *Client) CreateSSOProvider(ctx context.Context, body CreateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSSOProviderRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEnabledSSOProviders The enabled providers, for the sign-in page.
+//
+// Only each provider's id, display name and the path that starts its sign-in.
+//
+// Corresponds with GET /sso/providers/enabled (the `ListEnabledSSOProviders` operationId).
+func (c *Client) ListEnabledSSOProviders(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEnabledSSOProvidersRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteSSOProvider Delete a provider.
+//
+// Its users stay (unlinked, with their roles); their logins in flight and handoff codes end.
+//
+// Corresponds with DELETE /sso/providers/{id} (the `DeleteSSOProvider` operationId).
+func (c *Client) DeleteSSOProvider(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteSSOProviderRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSSOProvider Read a provider.
+//
+// Corresponds with GET /sso/providers/{id} (the `GetSSOProvider` operationId).
+func (c *Client) GetSSOProvider(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSSOProviderRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSSOProviderWithBody Replace a provider's settings.
+//
+// Every field is replaced, except the client secret: omitted, it is kept; an empty
+// string removes it (a public client). The rules of creation apply.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+func (c *Client) UpdateSSOProviderWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSSOProviderRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSSOProvider Replace a provider's settings.
+//
+// Every field is replaced, except the client secret: omitted, it is kept; an empty
+// string removes it (a public client). The rules of creation apply.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+func (c *Client) UpdateSSOProvider(ctx context.Context, id ID, body UpdateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSSOProviderRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestSSOProvider Test the connection to a provider.
+//
+// Fetches the discovery document and the signing keys and checks that the provider
+// supports the authorization code flow with PKCE (S256) and the configured scopes.
+// Each check is reported; a failed check is not an error of the request.
+//
+// Corresponds with POST /sso/providers/{id}:test (the `TestSSOProvider` operationId).
+func (c *Client) TestSSOProvider(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestSSOProviderRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DiscoverSSOProviderWithBody Read an issuer's OpenID Connect discovery document.
+//
+// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+// what it supports. 400 when the issuer is not a valid URL; 502
+// `sso.provider_unreachable` when the document cannot be fetched or names another
+// issuer.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+func (c *Client) DiscoverSSOProviderWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDiscoverSSOProviderRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
+//
+// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+// what it supports. 400 when the issuer is not a valid URL; 502
+// `sso.provider_unreachable` when the document cannot be fetched or names another
+// issuer.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+func (c *Client) DiscoverSSOProvider(ctx context.Context, body DiscoverSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDiscoverSSOProviderRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -13404,6 +14722,305 @@ func NewListActivityRequest(server string, params *ListActivityParams) (*http.Re
 	return req, nil
 }
 
+// NewListEnrollmentTokensRequest constructs an http.Request for the ListEnrollmentTokens method
+func NewListEnrollmentTokensRequest(server string, params *ListEnrollmentTokensParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/enrollment-tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateEnrollmentTokenRequest calls the generic CreateEnrollmentToken builder with application/json body
+func NewCreateEnrollmentTokenRequest(server string, body CreateEnrollmentTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateEnrollmentTokenRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateEnrollmentTokenRequestWithBody constructs an http.Request for the CreateEnrollmentToken method, with any body, and a specified content type
+func NewCreateEnrollmentTokenRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/enrollment-tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeEnrollmentTokenRequest constructs an http.Request for the RevokeEnrollmentToken method
+func NewRevokeEnrollmentTokenRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/enrollment-tokens/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListEnrollmentsRequest constructs an http.Request for the ListEnrollments method
+func NewListEnrollmentsRequest(server string, params *ListEnrollmentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/enrollments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApproveEnrollmentRequest constructs an http.Request for the ApproveEnrollment method
+func NewApproveEnrollmentRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/enrollments/%s:approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDenyEnrollmentRequest calls the generic DenyEnrollment builder with application/json body
+func NewDenyEnrollmentRequest(server string, id ID, body DenyEnrollmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDenyEnrollmentRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewDenyEnrollmentRequestWithBody constructs an http.Request for the DenyEnrollment method, with any body, and a specified content type
+func NewDenyEnrollmentRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/enrollments/%s:deny", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewInstallLicenseRequest calls the generic InstallLicense builder with application/json body
 func NewInstallLicenseRequest(server string, body InstallLicenseJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -14503,6 +16120,194 @@ func NewRefreshTokenRequestWithBody(server string, contentType string, body io.R
 	return req, nil
 }
 
+// NewExchangeSSOHandoffRequest calls the generic ExchangeSSOHandoff builder with application/json body
+func NewExchangeSSOHandoffRequest(server string, body ExchangeSSOHandoffJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewExchangeSSOHandoffRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewExchangeSSOHandoffRequestWithBody constructs an http.Request for the ExchangeSSOHandoff method, with any body, and a specified content type
+func NewExchangeSSOHandoffRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/sso/handoff")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCompleteSSOLoginRequest constructs an http.Request for the CompleteSSOLogin method
+func NewCompleteSSOLoginRequest(server string, id ID, params *CompleteSSOLoginParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/sso/%s/callback", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Code != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "code", *params.Code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Error != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error", *params.Error, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ErrorDescription != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error_description", *params.ErrorDescription, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.OpenwatchSso != nil {
+			var cookieParam0 string
+
+			cookieParam0, err = runtime.StyleParamWithOptions("simple", true, "openwatch_sso", *params.OpenwatchSso, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationCookie, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			cookie0 := &http.Cookie{
+				Name:  "openwatch_sso",
+				Value: cookieParam0,
+			}
+			req.AddCookie(cookie0)
+		}
+	}
+	return req, nil
+}
+
+// NewStartSSOLoginRequest constructs an http.Request for the StartSSOLogin method
+func NewStartSSOLoginRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/sso/%s/login", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListCertificatesRequest constructs an http.Request for the ListCertificates method
 func NewListCertificatesRequest(server string, params *ListCertificatesParams) (*http.Request, error) {
 	var err error
@@ -15355,6 +17160,164 @@ func NewRegisterDiscoveredHostRequestWithBody(server string, scanId ScanID, addr
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewSubmitEnrollmentRequest calls the generic SubmitEnrollment builder with application/json body
+func NewSubmitEnrollmentRequest(server string, body SubmitEnrollmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSubmitEnrollmentRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSubmitEnrollmentRequestWithBody constructs an http.Request for the SubmitEnrollment method, with any body, and a specified content type
+func NewSubmitEnrollmentRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/enroll")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetEnrollScriptRequest constructs an http.Request for the GetEnrollScript method
+func NewGetEnrollScriptRequest(server string, params *GetEnrollScriptParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/enroll.sh")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "token", params.Token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetEnrollmentStatusRequest constructs an http.Request for the GetEnrollmentStatus method
+func NewGetEnrollmentStatusRequest(server string, token string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/enroll/status/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewConfirmEnrollmentRequest constructs an http.Request for the ConfirmEnrollment method
+func NewConfirmEnrollmentRequest(server string, token string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/enroll/status/%s:installed", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -21634,6 +23597,40 @@ func NewDeleteServiceAccountRequest(server string, id ID) (*http.Request, error)
 	return req, nil
 }
 
+// NewGetServiceAccountRequest constructs an http.Request for the GetServiceAccount method
+func NewGetServiceAccountRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/service-accounts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewUpdateServiceAccountRequest calls the generic UpdateServiceAccount builder with application/json body
 func NewUpdateServiceAccountRequest(server string, id ID, body UpdateServiceAccountJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -21953,6 +23950,328 @@ func NewRotateSSHCARequestWithBody(server string, kind string, contentType strin
 	}
 
 	operationPath := fmt.Sprintf("/ssh-ca/%s:rotate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListSSOProvidersRequest constructs an http.Request for the ListSSOProviders method
+func NewListSSOProvidersRequest(server string, params *ListSSOProvidersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateSSOProviderRequest calls the generic CreateSSOProvider builder with application/json body
+func NewCreateSSOProviderRequest(server string, body CreateSSOProviderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSSOProviderRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateSSOProviderRequestWithBody constructs an http.Request for the CreateSSOProvider method, with any body, and a specified content type
+func NewCreateSSOProviderRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListEnabledSSOProvidersRequest constructs an http.Request for the ListEnabledSSOProviders method
+func NewListEnabledSSOProvidersRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers/enabled")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteSSOProviderRequest constructs an http.Request for the DeleteSSOProvider method
+func NewDeleteSSOProviderRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSSOProviderRequest constructs an http.Request for the GetSSOProvider method
+func NewGetSSOProviderRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateSSOProviderRequest calls the generic UpdateSSOProvider builder with application/json body
+func NewUpdateSSOProviderRequest(server string, id ID, body UpdateSSOProviderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSSOProviderRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateSSOProviderRequestWithBody constructs an http.Request for the UpdateSSOProvider method, with any body, and a specified content type
+func NewUpdateSSOProviderRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTestSSOProviderRequest constructs an http.Request for the TestSSOProvider method
+func NewTestSSOProviderRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers/%s:test", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDiscoverSSOProviderRequest calls the generic DiscoverSSOProvider builder with application/json body
+func NewDiscoverSSOProviderRequest(server string, body DiscoverSSOProviderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDiscoverSSOProviderRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDiscoverSSOProviderRequestWithBody constructs an http.Request for the DiscoverSSOProvider method, with any body, and a specified content type
+func NewDiscoverSSOProviderRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers:discover")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -23388,6 +25707,90 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /activity (the `ListActivity` operationId).
 	ListActivityWithResponse(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*ListActivityResponse, error)
 
+	// ListEnrollmentTokensWithResponse Enrollment tokens, newest first.
+	//
+	// 400 naming the field for a malformed cursor or `limit`. Secrets are never shown again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /admin/enrollment-tokens (the `ListEnrollmentTokens` operationId).
+	ListEnrollmentTokensWithResponse(ctx context.Context, params *ListEnrollmentTokensParams, reqEditors ...RequestEditorFn) (*ListEnrollmentTokensResponse, error)
+
+	// CreateEnrollmentTokenWithBodyWithResponse Create an enrollment token.
+	//
+	// The secret and the ready command line are in this answer only; the token is stored
+	// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+	// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+	// group, an expiry not in the future or beyond 90 days, or a bad username.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+	CreateEnrollmentTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEnrollmentTokenResponse, error)
+
+	// CreateEnrollmentTokenWithResponse Create an enrollment token.
+	//
+	// The secret and the ready command line are in this answer only; the token is stored
+	// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+	// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+	// group, an expiry not in the future or beyond 90 days, or a bad username.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+	CreateEnrollmentTokenWithResponse(ctx context.Context, body CreateEnrollmentTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEnrollmentTokenResponse, error)
+
+	// RevokeEnrollmentTokenWithResponse Revoke an enrollment token.
+	//
+	// The token enrolls no further host; requests already sent stay in the queue. 409 when
+	// it is already revoked.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /admin/enrollment-tokens/{id} (the `RevokeEnrollmentToken` operationId).
+	RevokeEnrollmentTokenWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*RevokeEnrollmentTokenResponse, error)
+
+	// ListEnrollmentsWithResponse Enrollment requests, newest first.
+	//
+	// 400 naming the field for a malformed cursor, `limit` or `status`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /admin/enrollments (the `ListEnrollments` operationId).
+	ListEnrollmentsWithResponse(ctx context.Context, params *ListEnrollmentsParams, reqEditors ...RequestEditorFn) (*ListEnrollmentsResponse, error)
+
+	// ApproveEnrollmentWithResponse Approve an enrollment request.
+	//
+	// Creates the host in the token's group, environment and tags with the presented host
+	// key pinned as trusted and a host credential logging in with short-lived user
+	// certificates as the scan account, and signs its host certificate for its name and
+	// address, in one transaction. The host's first system info collection and
+	// compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
+	// the environment.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/enrollments/{id}:approve (the `ApproveEnrollment` operationId).
+	ApproveEnrollmentWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ApproveEnrollmentResponse, error)
+
+	// DenyEnrollmentWithBodyWithResponse Deny an enrollment request.
+	//
+	// The host's script stops with the reason. 409 when the request is already decided.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+	DenyEnrollmentWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DenyEnrollmentResponse, error)
+
+	// DenyEnrollmentWithResponse Deny an enrollment request.
+	//
+	// The host's script stops with the reason. 409 when the request is already decided.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+	DenyEnrollmentWithResponse(ctx context.Context, id ID, body DenyEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*DenyEnrollmentResponse, error)
+
 	// InstallLicenseWithBodyWithResponse Install a license JWT.
 	//
 	// Verifies the license as `POST /admin/license:verify` does and, when it grants its
@@ -23608,6 +26011,10 @@ type ClientWithResponsesInterface interface {
 	// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 	// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
 	//
+	// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+	// `auth.sso_required` after a correct password, unless the user is an admin
+	// (break-glass).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /auth/login (the `Login` operationId).
@@ -23622,6 +26029,10 @@ type ClientWithResponsesInterface interface {
 	// after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
 	// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 	// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+	//
+	// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+	// `auth.sso_required` after a correct password, unless the user is an admin
+	// (break-glass).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -23730,6 +26141,56 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 	RefreshTokenWithResponse(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokenResponse, error)
+
+	// ExchangeSSOHandoffWithBodyWithResponse Exchange a single-use handoff code for tokens.
+	//
+	// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+	// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+	// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+	// succeeds. The identity provider was the second factor: no one-time code is asked.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+	ExchangeSSOHandoffWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExchangeSSOHandoffResponse, error)
+
+	// ExchangeSSOHandoffWithResponse Exchange a single-use handoff code for tokens.
+	//
+	// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+	// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+	// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+	// succeeds. The identity provider was the second factor: no one-time code is asked.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+	ExchangeSSOHandoffWithResponse(ctx context.Context, body ExchangeSSOHandoffJSONRequestBody, reqEditors ...RequestEditorFn) (*ExchangeSSOHandoffResponse, error)
+
+	// CompleteSSOLoginWithResponse The redirect URI of a provider (browser redirect).
+	//
+	// Checks the state (known, unexpired, unused, bound to this browser), exchanges the
+	// code with the PKCE verifier, verifies the ID token (issuer, audience, expiry,
+	// signature, nonce), maps the groups claim to a role, links or creates the user, and
+	// redirects (302) to `/sso/callback?handoff=<code>`: a single-use code valid for 60
+	// seconds that the web app exchanges at `POST /auth/sso/handoff`. No token is ever
+	// put in a URL. Any failure redirects to `/sign-in?sso_error=<message>`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /auth/sso/{id}/callback (the `CompleteSSOLogin` operationId).
+	CompleteSSOLoginWithResponse(ctx context.Context, id ID, params *CompleteSSOLoginParams, reqEditors ...RequestEditorFn) (*CompleteSSOLoginResponse, error)
+
+	// StartSSOLoginWithResponse Start a sign-in through a provider (browser redirect).
+	//
+	// Redirects (302) to the provider's authorization endpoint with a fresh `state`,
+	// `nonce` and PKCE S256 challenge, and sets the short-lived `openwatch_sso` cookie
+	// binding the login to this browser. When the provider is unknown, disabled or
+	// unreachable it redirects to the sign-in page with `sso_error`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /auth/sso/{id}/login (the `StartSSOLogin` operationId).
+	StartSSOLoginWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*StartSSOLoginResponse, error)
 
 	// ListCertificatesWithResponse Host certificates of every host, newest first.
 	//
@@ -23948,6 +26409,80 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
 	RegisterDiscoveredHostWithResponse(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, body RegisterDiscoveredHostJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterDiscoveredHostResponse, error)
+
+	// SubmitEnrollmentWithBodyWithResponse A host asks to be enrolled.
+	//
+	// Sent by the enrollment script: the token, the host's facts and its host public key
+	// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+	// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+	// expired, revoked or used_up); each accepted request counts one use. A host key
+	// already presented by a pending or approved request, or already trusted for a host,
+	// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+	// often 429. The answer holds the request's poll secret, the only way to read its
+	// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+	// approved at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+	SubmitEnrollmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitEnrollmentResponse, error)
+
+	// SubmitEnrollmentWithResponse A host asks to be enrolled.
+	//
+	// Sent by the enrollment script: the token, the host's facts and its host public key
+	// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+	// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+	// expired, revoked or used_up); each accepted request counts one use. A host key
+	// already presented by a pending or approved request, or already trusted for a host,
+	// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+	// often 429. The answer holds the request's poll secret, the only way to read its
+	// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+	// approved at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+	SubmitEnrollmentWithResponse(ctx context.Context, body SubmitEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitEnrollmentResponse, error)
+
+	// GetEnrollScriptWithResponse The enrollment script for a host, with the server's address and the token in it.
+	//
+	// A POSIX shell script to run once as root on the host (`curl … | sudo sh`). It creates
+	// the scan account (no password, a sudo rule for non-interactive root), installs the SSH
+	// user CA as `TrustedUserCAKeys` and the KRL as `RevokedKeys` in an sshd drop-in, sends
+	// the host's facts and Ed25519 host key (`POST /enroll`), polls its request's status
+	// until it is decided, then installs the signed host certificate as `HostCertificate`
+	// and reloads sshd. Every call it makes verifies the server against the certificate
+	// authority embedded in it. 401 `auth.invalid_token` (with `detail.reason`: unknown,
+	// expired, revoked or used_up) when the token cannot enroll a host; 429 when the
+	// client address asked too often.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /enroll.sh (the `GetEnrollScript` operationId).
+	GetEnrollScriptWithResponse(ctx context.Context, params *GetEnrollScriptParams, reqEditors ...RequestEditorFn) (*GetEnrollScriptResponse, error)
+
+	// GetEnrollmentStatusWithResponse The status of one enrollment request, read with its poll secret.
+	//
+	// Pending, approved (with the signed host certificate to install) or denied (with the
+	// reason). Nothing else about the request or any other host is answered; an unknown
+	// secret is a 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /enroll/status/{token} (the `GetEnrollmentStatus` operationId).
+	GetEnrollmentStatusWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*GetEnrollmentStatusResponse, error)
+
+	// ConfirmEnrollmentWithResponse The host reports its host certificate installed.
+	//
+	// Sent by the enrollment script once sshd presents the host certificate and trusts
+	// the user CA: the host's first system info collection and compliance scan are
+	// queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+	// the request is not approved.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /enroll/status/{token}:installed (the `ConfirmEnrollment` operationId).
+	ConfirmEnrollmentWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*ConfirmEnrollmentResponse, error)
 
 	// StreamEventsWithResponse Live events as Server-Sent Events.
 	//
@@ -25493,6 +28028,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /service-accounts/{id} (the `DeleteServiceAccount` operationId).
 	DeleteServiceAccountWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteServiceAccountResponse, error)
 
+	// GetServiceAccountWithResponse Get a service account (disabled ones too).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /service-accounts/{id} (the `GetServiceAccount` operationId).
+	GetServiceAccountWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetServiceAccountResponse, error)
+
 	// UpdateServiceAccountWithBodyWithResponse Update a service account.
 	//
 	// Lowering the role also lowers its tokens to at most the new role's permissions (tokens holding more are revoked).
@@ -25614,6 +28156,123 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
 	RotateSSHCAWithResponse(ctx context.Context, kind string, body RotateSSHCAJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateSSHCAResponse, error)
+
+	// ListSSOProvidersWithResponse List the single sign-on providers.
+	//
+	// Client secrets are never returned (`client_secret_set`, and a masked `client_secret`). 400 naming the field for a malformed cursor or `limit`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sso/providers (the `ListSSOProviders` operationId).
+	ListSSOProvidersWithResponse(ctx context.Context, params *ListSSOProvidersParams, reqEditors ...RequestEditorFn) (*ListSSOProvidersResponse, error)
+
+	// CreateSSOProviderWithBodyWithResponse Add an OpenID Connect provider.
+	//
+	// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+	// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+	// `openid` (default `openid profile email`); every role of `role_mappings` and
+	// `default_role` must exist. The client secret is sealed and never returned.
+	// Register `callback_path` (under the server's public URL) as the redirect URI at
+	// the provider.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+	CreateSSOProviderWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSSOProviderResponse, error)
+
+	// CreateSSOProviderWithResponse Add an OpenID Connect provider.
+	//
+	// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+	// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+	// `openid` (default `openid profile email`); every role of `role_mappings` and
+	// `default_role` must exist. The client secret is sealed and never returned.
+	// Register `callback_path` (under the server's public URL) as the redirect URI at
+	// the provider.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+	CreateSSOProviderWithResponse(ctx context.Context, body CreateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSSOProviderResponse, error)
+
+	// ListEnabledSSOProvidersWithResponse The enabled providers, for the sign-in page.
+	//
+	// Only each provider's id, display name and the path that starts its sign-in.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sso/providers/enabled (the `ListEnabledSSOProviders` operationId).
+	ListEnabledSSOProvidersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEnabledSSOProvidersResponse, error)
+
+	// DeleteSSOProviderWithResponse Delete a provider.
+	//
+	// Its users stay (unlinked, with their roles); their logins in flight and handoff codes end.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /sso/providers/{id} (the `DeleteSSOProvider` operationId).
+	DeleteSSOProviderWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteSSOProviderResponse, error)
+
+	// GetSSOProviderWithResponse Read a provider.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sso/providers/{id} (the `GetSSOProvider` operationId).
+	GetSSOProviderWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSSOProviderResponse, error)
+
+	// UpdateSSOProviderWithBodyWithResponse Replace a provider's settings.
+	//
+	// Every field is replaced, except the client secret: omitted, it is kept; an empty
+	// string removes it (a public client). The rules of creation apply.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+	UpdateSSOProviderWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSSOProviderResponse, error)
+
+	// UpdateSSOProviderWithResponse Replace a provider's settings.
+	//
+	// Every field is replaced, except the client secret: omitted, it is kept; an empty
+	// string removes it (a public client). The rules of creation apply.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+	UpdateSSOProviderWithResponse(ctx context.Context, id ID, body UpdateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSSOProviderResponse, error)
+
+	// TestSSOProviderWithResponse Test the connection to a provider.
+	//
+	// Fetches the discovery document and the signing keys and checks that the provider
+	// supports the authorization code flow with PKCE (S256) and the configured scopes.
+	// Each check is reported; a failed check is not an error of the request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sso/providers/{id}:test (the `TestSSOProvider` operationId).
+	TestSSOProviderWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*TestSSOProviderResponse, error)
+
+	// DiscoverSSOProviderWithBodyWithResponse Read an issuer's OpenID Connect discovery document.
+	//
+	// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+	// what it supports. 400 when the issuer is not a valid URL; 502
+	// `sso.provider_unreachable` when the document cannot be fetched or names another
+	// issuer.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+	DiscoverSSOProviderWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DiscoverSSOProviderResponse, error)
+
+	// DiscoverSSOProviderWithResponse Read an issuer's OpenID Connect discovery document.
+	//
+	// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+	// what it supports. 400 when the issuer is not a valid URL; 502
+	// `sso.provider_unreachable` when the document cannot be fetched or names another
+	// issuer.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+	DiscoverSSOProviderWithResponse(ctx context.Context, body DiscoverSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*DiscoverSSOProviderResponse, error)
 
 	// GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
 	//
@@ -26188,6 +28847,455 @@ func (r ListActivityResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListActivityResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListEnrollmentTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnrollmentTokenList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEnrollmentTokensResponse) GetJSON200() *EnrollmentTokenList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListEnrollmentTokensResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListEnrollmentTokensResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListEnrollmentTokensResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListEnrollmentTokensResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEnrollmentTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEnrollmentTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEnrollmentTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEnrollmentTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateEnrollmentTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *EnrollmentTokenCreated
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateEnrollmentTokenResponse) GetJSON201() *EnrollmentTokenCreated {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateEnrollmentTokenResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateEnrollmentTokenResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateEnrollmentTokenResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateEnrollmentTokenResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateEnrollmentTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateEnrollmentTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateEnrollmentTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateEnrollmentTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeEnrollmentTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeEnrollmentTokenResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeEnrollmentTokenResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeEnrollmentTokenResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeEnrollmentTokenResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RevokeEnrollmentTokenResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RevokeEnrollmentTokenResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeEnrollmentTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeEnrollmentTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeEnrollmentTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeEnrollmentTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListEnrollmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnrollmentList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEnrollmentsResponse) GetJSON200() *EnrollmentList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListEnrollmentsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListEnrollmentsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListEnrollmentsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListEnrollmentsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEnrollmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEnrollmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEnrollmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEnrollmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ApproveEnrollmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Enrollment
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveEnrollmentResponse) GetJSON200() *Enrollment {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ApproveEnrollmentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ApproveEnrollmentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ApproveEnrollmentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ApproveEnrollmentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ApproveEnrollmentResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ApproveEnrollmentResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveEnrollmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveEnrollmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveEnrollmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveEnrollmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DenyEnrollmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Enrollment
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DenyEnrollmentResponse) GetJSON200() *Enrollment {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DenyEnrollmentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DenyEnrollmentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DenyEnrollmentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DenyEnrollmentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DenyEnrollmentResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DenyEnrollmentResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DenyEnrollmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DenyEnrollmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DenyEnrollmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DenyEnrollmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -27187,6 +30295,8 @@ type LoginResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -27212,6 +30322,11 @@ func (r LoginResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r LoginResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LoginResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -27825,6 +30940,180 @@ func (r RefreshTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RefreshTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExchangeSSOHandoffResponse200Headers the declared response headers of an HTTP 200 response for ExchangeSSOHandoff
+type ExchangeSSOHandoffResponse200Headers struct {
+	SetCookie *string
+}
+
+type ExchangeSSOHandoffResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthLoginResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExchangeSSOHandoffResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExchangeSSOHandoffResponse) GetJSON200() *AuthLoginResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExchangeSSOHandoffResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ExchangeSSOHandoffResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ExchangeSSOHandoffResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExchangeSSOHandoffResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExchangeSSOHandoffResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExchangeSSOHandoffResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CompleteSSOLoginResponse302Headers the declared response headers of an HTTP 302 response for CompleteSSOLogin
+type CompleteSSOLoginResponse302Headers struct {
+	Location  *string
+	SetCookie *string
+}
+
+type CompleteSSOLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *CompleteSSOLoginResponse302Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CompleteSSOLoginResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CompleteSSOLoginResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CompleteSSOLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompleteSSOLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompleteSSOLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompleteSSOLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartSSOLoginResponse302Headers the declared response headers of an HTTP 302 response for StartSSOLogin
+type StartSSOLoginResponse302Headers struct {
+	Location  *string
+	SetCookie *string
+}
+
+type StartSSOLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *StartSSOLoginResponse302Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StartSSOLoginResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r StartSSOLoginResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StartSSOLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartSSOLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartSSOLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartSSOLoginResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -28979,6 +32268,317 @@ func (r RegisterDiscoveredHostResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RegisterDiscoveredHostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitEnrollmentResponse429Headers the declared response headers of an HTTP 429 response for SubmitEnrollment
+type SubmitEnrollmentResponse429Headers struct {
+	RetryAfter *int
+}
+
+type SubmitEnrollmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *EnrollmentSubmitted
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitEnrollmentResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r SubmitEnrollmentResponse) GetJSON201() *EnrollmentSubmitted {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SubmitEnrollmentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SubmitEnrollmentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SubmitEnrollmentResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r SubmitEnrollmentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r SubmitEnrollmentResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitEnrollmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitEnrollmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitEnrollmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitEnrollmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetEnrollScriptResponse429Headers the declared response headers of an HTTP 429 response for GetEnrollScript
+type GetEnrollScriptResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetEnrollScriptResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetEnrollScriptResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetEnrollScriptResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetEnrollScriptResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetEnrollScriptResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetEnrollScriptResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEnrollScriptResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEnrollScriptResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEnrollScriptResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEnrollScriptResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetEnrollmentStatusResponse429Headers the declared response headers of an HTTP 429 response for GetEnrollmentStatus
+type GetEnrollmentStatusResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetEnrollmentStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnrollmentStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetEnrollmentStatusResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEnrollmentStatusResponse) GetJSON200() *EnrollmentStatus {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetEnrollmentStatusResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetEnrollmentStatusResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetEnrollmentStatusResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetEnrollmentStatusResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEnrollmentStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEnrollmentStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEnrollmentStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEnrollmentStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmEnrollmentResponse429Headers the declared response headers of an HTTP 429 response for ConfirmEnrollment
+type ConfirmEnrollmentResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ConfirmEnrollmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnrollmentStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmEnrollmentResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON200() *EnrollmentStatus {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ConfirmEnrollmentResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmEnrollmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmEnrollmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmEnrollmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmEnrollmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -30400,6 +34000,8 @@ type CreateGroupMaintenanceWindowResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 }
@@ -30427,6 +34029,11 @@ func (r CreateGroupMaintenanceWindowResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r CreateGroupMaintenanceWindowResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateGroupMaintenanceWindowResponse) GetJSON409() *Conflict {
+	return r.JSON409
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -32003,6 +35610,8 @@ type CreateHostMaintenanceWindowResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 }
@@ -32030,6 +35639,11 @@ func (r CreateHostMaintenanceWindowResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r CreateHostMaintenanceWindowResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateHostMaintenanceWindowResponse) GetJSON409() *Conflict {
+	return r.JSON409
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -38001,6 +41615,82 @@ func (r DeleteServiceAccountResponse) ContentType() string {
 	return ""
 }
 
+type GetServiceAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ServiceAccount
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetServiceAccountResponse) GetJSON200() *ServiceAccount {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetServiceAccountResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetServiceAccountResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetServiceAccountResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetServiceAccountResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetServiceAccountResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetServiceAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetServiceAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetServiceAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetServiceAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type UpdateServiceAccountResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -38651,6 +42341,586 @@ func (r RotateSSHCAResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RotateSSHCAResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListSSOProvidersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSOProviderList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSSOProvidersResponse) GetJSON200() *SSOProviderList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListSSOProvidersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListSSOProvidersResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListSSOProvidersResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListSSOProvidersResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSSOProvidersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSSOProvidersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSSOProvidersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSSOProvidersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateSSOProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SSOProvider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateSSOProviderResponse) GetJSON201() *SSOProvider {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateSSOProviderResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateSSOProviderResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateSSOProviderResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateSSOProviderResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateSSOProviderResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSSOProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSSOProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSSOProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSSOProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListEnabledSSOProvidersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSOEnabledProviderList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEnabledSSOProvidersResponse) GetJSON200() *SSOEnabledProviderList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListEnabledSSOProvidersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListEnabledSSOProvidersResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEnabledSSOProvidersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEnabledSSOProvidersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEnabledSSOProvidersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEnabledSSOProvidersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteSSOProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteSSOProviderResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteSSOProviderResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteSSOProviderResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteSSOProviderResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DeleteSSOProviderResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteSSOProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteSSOProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteSSOProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteSSOProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSSOProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSOProvider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSSOProviderResponse) GetJSON200() *SSOProvider {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetSSOProviderResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSSOProviderResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetSSOProviderResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetSSOProviderResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetSSOProviderResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSSOProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSSOProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSSOProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSSOProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateSSOProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSOProvider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateSSOProviderResponse) GetJSON200() *SSOProvider {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateSSOProviderResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateSSOProviderResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateSSOProviderResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateSSOProviderResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateSSOProviderResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpdateSSOProviderResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateSSOProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateSSOProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateSSOProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateSSOProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TestSSOProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSOTestResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestSSOProviderResponse) GetJSON200() *SSOTestResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TestSSOProviderResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TestSSOProviderResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TestSSOProviderResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TestSSOProviderResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r TestSSOProviderResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TestSSOProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestSSOProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestSSOProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestSSOProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DiscoverSSOProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSODiscovery
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DiscoverSSOProviderResponse) GetJSON200() *SSODiscovery {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DiscoverSSOProviderResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DiscoverSSOProviderResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DiscoverSSOProviderResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r DiscoverSSOProviderResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DiscoverSSOProviderResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DiscoverSSOProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DiscoverSSOProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DiscoverSSOProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DiscoverSSOProviderResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -41244,6 +45514,138 @@ func (c *ClientWithResponses) ListActivityWithResponse(ctx context.Context, para
 	return ParseListActivityResponse(rsp)
 }
 
+// ListEnrollmentTokensWithResponse Enrollment tokens, newest first.
+//
+// 400 naming the field for a malformed cursor or `limit`. Secrets are never shown again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /admin/enrollment-tokens (the `ListEnrollmentTokens` operationId).
+func (c *ClientWithResponses) ListEnrollmentTokensWithResponse(ctx context.Context, params *ListEnrollmentTokensParams, reqEditors ...RequestEditorFn) (*ListEnrollmentTokensResponse, error) {
+	rsp, err := c.ListEnrollmentTokens(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEnrollmentTokensResponse(rsp)
+}
+
+// CreateEnrollmentTokenWithBodyWithResponse Create an enrollment token.
+//
+// The secret and the ready command line are in this answer only; the token is stored
+// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+// group, an expiry not in the future or beyond 90 days, or a bad username.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+func (c *ClientWithResponses) CreateEnrollmentTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEnrollmentTokenResponse, error) {
+	rsp, err := c.CreateEnrollmentTokenWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEnrollmentTokenResponse(rsp)
+}
+
+// CreateEnrollmentTokenWithResponse Create an enrollment token.
+//
+// The secret and the ready command line are in this answer only; the token is stored
+// as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+// their credential logs in as `username` (default `openwatch`). 400 for an unknown
+// group, an expiry not in the future or beyond 90 days, or a bad username.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/enrollment-tokens (the `CreateEnrollmentToken` operationId).
+func (c *ClientWithResponses) CreateEnrollmentTokenWithResponse(ctx context.Context, body CreateEnrollmentTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEnrollmentTokenResponse, error) {
+	rsp, err := c.CreateEnrollmentToken(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEnrollmentTokenResponse(rsp)
+}
+
+// RevokeEnrollmentTokenWithResponse Revoke an enrollment token.
+//
+// The token enrolls no further host; requests already sent stay in the queue. 409 when
+// it is already revoked.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /admin/enrollment-tokens/{id} (the `RevokeEnrollmentToken` operationId).
+func (c *ClientWithResponses) RevokeEnrollmentTokenWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*RevokeEnrollmentTokenResponse, error) {
+	rsp, err := c.RevokeEnrollmentToken(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeEnrollmentTokenResponse(rsp)
+}
+
+// ListEnrollmentsWithResponse Enrollment requests, newest first.
+//
+// 400 naming the field for a malformed cursor, `limit` or `status`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /admin/enrollments (the `ListEnrollments` operationId).
+func (c *ClientWithResponses) ListEnrollmentsWithResponse(ctx context.Context, params *ListEnrollmentsParams, reqEditors ...RequestEditorFn) (*ListEnrollmentsResponse, error) {
+	rsp, err := c.ListEnrollments(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEnrollmentsResponse(rsp)
+}
+
+// ApproveEnrollmentWithResponse Approve an enrollment request.
+//
+// Creates the host in the token's group, environment and tags with the presented host
+// key pinned as trusted and a host credential logging in with short-lived user
+// certificates as the scan account, and signs its host certificate for its name and
+// address, in one transaction. The host's first system info collection and
+// compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
+// the environment.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/enrollments/{id}:approve (the `ApproveEnrollment` operationId).
+func (c *ClientWithResponses) ApproveEnrollmentWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ApproveEnrollmentResponse, error) {
+	rsp, err := c.ApproveEnrollment(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveEnrollmentResponse(rsp)
+}
+
+// DenyEnrollmentWithBodyWithResponse Deny an enrollment request.
+//
+// The host's script stops with the reason. 409 when the request is already decided.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+func (c *ClientWithResponses) DenyEnrollmentWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DenyEnrollmentResponse, error) {
+	rsp, err := c.DenyEnrollmentWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDenyEnrollmentResponse(rsp)
+}
+
+// DenyEnrollmentWithResponse Deny an enrollment request.
+//
+// The host's script stops with the reason. 409 when the request is already decided.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/enrollments/{id}:deny (the `DenyEnrollment` operationId).
+func (c *ClientWithResponses) DenyEnrollmentWithResponse(ctx context.Context, id ID, body DenyEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*DenyEnrollmentResponse, error) {
+	rsp, err := c.DenyEnrollment(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDenyEnrollmentResponse(rsp)
+}
+
 // InstallLicenseWithBodyWithResponse Install a license JWT.
 //
 // Verifies the license as `POST /admin/license:verify` does and, when it grants its
@@ -41578,6 +45980,10 @@ func (c *ClientWithResponses) VerifyAuditIntegrityWithResponse(ctx context.Conte
 // locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 // up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
 //
+// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+// `auth.sso_required` after a correct password, unless the user is an admin
+// (break-glass).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /auth/login (the `Login` operationId).
@@ -41598,6 +46004,10 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
 // locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 // up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+//
+// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+// `auth.sso_required` after a correct password, unless the user is an admin
+// (break-glass).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -41777,6 +46187,80 @@ func (c *ClientWithResponses) RefreshTokenWithResponse(ctx context.Context, body
 		return nil, err
 	}
 	return ParseRefreshTokenResponse(rsp)
+}
+
+// ExchangeSSOHandoffWithBodyWithResponse Exchange a single-use handoff code for tokens.
+//
+// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+// succeeds. The identity provider was the second factor: no one-time code is asked.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+func (c *ClientWithResponses) ExchangeSSOHandoffWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExchangeSSOHandoffResponse, error) {
+	rsp, err := c.ExchangeSSOHandoffWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExchangeSSOHandoffResponse(rsp)
+}
+
+// ExchangeSSOHandoffWithResponse Exchange a single-use handoff code for tokens.
+//
+// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+// succeeds. The identity provider was the second factor: no one-time code is asked.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+func (c *ClientWithResponses) ExchangeSSOHandoffWithResponse(ctx context.Context, body ExchangeSSOHandoffJSONRequestBody, reqEditors ...RequestEditorFn) (*ExchangeSSOHandoffResponse, error) {
+	rsp, err := c.ExchangeSSOHandoff(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExchangeSSOHandoffResponse(rsp)
+}
+
+// CompleteSSOLoginWithResponse The redirect URI of a provider (browser redirect).
+//
+// Checks the state (known, unexpired, unused, bound to this browser), exchanges the
+// code with the PKCE verifier, verifies the ID token (issuer, audience, expiry,
+// signature, nonce), maps the groups claim to a role, links or creates the user, and
+// redirects (302) to `/sso/callback?handoff=<code>`: a single-use code valid for 60
+// seconds that the web app exchanges at `POST /auth/sso/handoff`. No token is ever
+// put in a URL. Any failure redirects to `/sign-in?sso_error=<message>`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /auth/sso/{id}/callback (the `CompleteSSOLogin` operationId).
+func (c *ClientWithResponses) CompleteSSOLoginWithResponse(ctx context.Context, id ID, params *CompleteSSOLoginParams, reqEditors ...RequestEditorFn) (*CompleteSSOLoginResponse, error) {
+	rsp, err := c.CompleteSSOLogin(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteSSOLoginResponse(rsp)
+}
+
+// StartSSOLoginWithResponse Start a sign-in through a provider (browser redirect).
+//
+// Redirects (302) to the provider's authorization endpoint with a fresh `state`,
+// `nonce` and PKCE S256 challenge, and sets the short-lived `openwatch_sso` cookie
+// binding the login to this browser. When the provider is unknown, disabled or
+// unreachable it redirects to the sign-in page with `sso_error`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /auth/sso/{id}/login (the `StartSSOLogin` operationId).
+func (c *ClientWithResponses) StartSSOLoginWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*StartSSOLoginResponse, error) {
+	rsp, err := c.StartSSOLogin(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartSSOLoginResponse(rsp)
 }
 
 // ListCertificatesWithResponse Host certificates of every host, newest first.
@@ -42133,6 +46617,110 @@ func (c *ClientWithResponses) RegisterDiscoveredHostWithResponse(ctx context.Con
 		return nil, err
 	}
 	return ParseRegisterDiscoveredHostResponse(rsp)
+}
+
+// SubmitEnrollmentWithBodyWithResponse A host asks to be enrolled.
+//
+// Sent by the enrollment script: the token, the host's facts and its host public key
+// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+// expired, revoked or used_up); each accepted request counts one use. A host key
+// already presented by a pending or approved request, or already trusted for a host,
+// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+// often 429. The answer holds the request's poll secret, the only way to read its
+// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+// approved at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+func (c *ClientWithResponses) SubmitEnrollmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitEnrollmentResponse, error) {
+	rsp, err := c.SubmitEnrollmentWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitEnrollmentResponse(rsp)
+}
+
+// SubmitEnrollmentWithResponse A host asks to be enrolled.
+//
+// Sent by the enrollment script: the token, the host's facts and its host public key
+// (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+// must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+// expired, revoked or used_up); each accepted request counts one use. A host key
+// already presented by a pending or approved request, or already trusted for a host,
+// is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+// often 429. The answer holds the request's poll secret, the only way to read its
+// status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+// approved at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /enroll (the `SubmitEnrollment` operationId).
+func (c *ClientWithResponses) SubmitEnrollmentWithResponse(ctx context.Context, body SubmitEnrollmentJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitEnrollmentResponse, error) {
+	rsp, err := c.SubmitEnrollment(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitEnrollmentResponse(rsp)
+}
+
+// GetEnrollScriptWithResponse The enrollment script for a host, with the server's address and the token in it.
+//
+// A POSIX shell script to run once as root on the host (`curl … | sudo sh`). It creates
+// the scan account (no password, a sudo rule for non-interactive root), installs the SSH
+// user CA as `TrustedUserCAKeys` and the KRL as `RevokedKeys` in an sshd drop-in, sends
+// the host's facts and Ed25519 host key (`POST /enroll`), polls its request's status
+// until it is decided, then installs the signed host certificate as `HostCertificate`
+// and reloads sshd. Every call it makes verifies the server against the certificate
+// authority embedded in it. 401 `auth.invalid_token` (with `detail.reason`: unknown,
+// expired, revoked or used_up) when the token cannot enroll a host; 429 when the
+// client address asked too often.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /enroll.sh (the `GetEnrollScript` operationId).
+func (c *ClientWithResponses) GetEnrollScriptWithResponse(ctx context.Context, params *GetEnrollScriptParams, reqEditors ...RequestEditorFn) (*GetEnrollScriptResponse, error) {
+	rsp, err := c.GetEnrollScript(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEnrollScriptResponse(rsp)
+}
+
+// GetEnrollmentStatusWithResponse The status of one enrollment request, read with its poll secret.
+//
+// Pending, approved (with the signed host certificate to install) or denied (with the
+// reason). Nothing else about the request or any other host is answered; an unknown
+// secret is a 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /enroll/status/{token} (the `GetEnrollmentStatus` operationId).
+func (c *ClientWithResponses) GetEnrollmentStatusWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*GetEnrollmentStatusResponse, error) {
+	rsp, err := c.GetEnrollmentStatus(ctx, token, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEnrollmentStatusResponse(rsp)
+}
+
+// ConfirmEnrollmentWithResponse The host reports its host certificate installed.
+//
+// Sent by the enrollment script once sshd presents the host certificate and trusts
+// the user CA: the host's first system info collection and compliance scan are
+// queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+// the request is not approved.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /enroll/status/{token}:installed (the `ConfirmEnrollment` operationId).
+func (c *ClientWithResponses) ConfirmEnrollmentWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*ConfirmEnrollmentResponse, error) {
+	rsp, err := c.ConfirmEnrollment(ctx, token, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmEnrollmentResponse(rsp)
 }
 
 // StreamEventsWithResponse Live events as Server-Sent Events.
@@ -44627,6 +49215,19 @@ func (c *ClientWithResponses) DeleteServiceAccountWithResponse(ctx context.Conte
 	return ParseDeleteServiceAccountResponse(rsp)
 }
 
+// GetServiceAccountWithResponse Get a service account (disabled ones too).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /service-accounts/{id} (the `GetServiceAccount` operationId).
+func (c *ClientWithResponses) GetServiceAccountWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetServiceAccountResponse, error) {
+	rsp, err := c.GetServiceAccount(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetServiceAccountResponse(rsp)
+}
+
 // UpdateServiceAccountWithBodyWithResponse Update a service account.
 //
 // Lowering the role also lowers its tokens to at most the new role's permissions (tokens holding more are revoked).
@@ -44819,6 +49420,189 @@ func (c *ClientWithResponses) RotateSSHCAWithResponse(ctx context.Context, kind 
 		return nil, err
 	}
 	return ParseRotateSSHCAResponse(rsp)
+}
+
+// ListSSOProvidersWithResponse List the single sign-on providers.
+//
+// Client secrets are never returned (`client_secret_set`, and a masked `client_secret`). 400 naming the field for a malformed cursor or `limit`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sso/providers (the `ListSSOProviders` operationId).
+func (c *ClientWithResponses) ListSSOProvidersWithResponse(ctx context.Context, params *ListSSOProvidersParams, reqEditors ...RequestEditorFn) (*ListSSOProvidersResponse, error) {
+	rsp, err := c.ListSSOProviders(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSSOProvidersResponse(rsp)
+}
+
+// CreateSSOProviderWithBodyWithResponse Add an OpenID Connect provider.
+//
+// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+// `openid` (default `openid profile email`); every role of `role_mappings` and
+// `default_role` must exist. The client secret is sealed and never returned.
+// Register `callback_path` (under the server's public URL) as the redirect URI at
+// the provider.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+func (c *ClientWithResponses) CreateSSOProviderWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSSOProviderResponse, error) {
+	rsp, err := c.CreateSSOProviderWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSSOProviderResponse(rsp)
+}
+
+// CreateSSOProviderWithResponse Add an OpenID Connect provider.
+//
+// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+// `openid` (default `openid profile email`); every role of `role_mappings` and
+// `default_role` must exist. The client secret is sealed and never returned.
+// Register `callback_path` (under the server's public URL) as the redirect URI at
+// the provider.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+func (c *ClientWithResponses) CreateSSOProviderWithResponse(ctx context.Context, body CreateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSSOProviderResponse, error) {
+	rsp, err := c.CreateSSOProvider(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSSOProviderResponse(rsp)
+}
+
+// ListEnabledSSOProvidersWithResponse The enabled providers, for the sign-in page.
+//
+// Only each provider's id, display name and the path that starts its sign-in.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sso/providers/enabled (the `ListEnabledSSOProviders` operationId).
+func (c *ClientWithResponses) ListEnabledSSOProvidersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEnabledSSOProvidersResponse, error) {
+	rsp, err := c.ListEnabledSSOProviders(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEnabledSSOProvidersResponse(rsp)
+}
+
+// DeleteSSOProviderWithResponse Delete a provider.
+//
+// Its users stay (unlinked, with their roles); their logins in flight and handoff codes end.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /sso/providers/{id} (the `DeleteSSOProvider` operationId).
+func (c *ClientWithResponses) DeleteSSOProviderWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteSSOProviderResponse, error) {
+	rsp, err := c.DeleteSSOProvider(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteSSOProviderResponse(rsp)
+}
+
+// GetSSOProviderWithResponse Read a provider.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sso/providers/{id} (the `GetSSOProvider` operationId).
+func (c *ClientWithResponses) GetSSOProviderWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSSOProviderResponse, error) {
+	rsp, err := c.GetSSOProvider(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSSOProviderResponse(rsp)
+}
+
+// UpdateSSOProviderWithBodyWithResponse Replace a provider's settings.
+//
+// Every field is replaced, except the client secret: omitted, it is kept; an empty
+// string removes it (a public client). The rules of creation apply.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+func (c *ClientWithResponses) UpdateSSOProviderWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSSOProviderResponse, error) {
+	rsp, err := c.UpdateSSOProviderWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSSOProviderResponse(rsp)
+}
+
+// UpdateSSOProviderWithResponse Replace a provider's settings.
+//
+// Every field is replaced, except the client secret: omitted, it is kept; an empty
+// string removes it (a public client). The rules of creation apply.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+func (c *ClientWithResponses) UpdateSSOProviderWithResponse(ctx context.Context, id ID, body UpdateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSSOProviderResponse, error) {
+	rsp, err := c.UpdateSSOProvider(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSSOProviderResponse(rsp)
+}
+
+// TestSSOProviderWithResponse Test the connection to a provider.
+//
+// Fetches the discovery document and the signing keys and checks that the provider
+// supports the authorization code flow with PKCE (S256) and the configured scopes.
+// Each check is reported; a failed check is not an error of the request.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sso/providers/{id}:test (the `TestSSOProvider` operationId).
+func (c *ClientWithResponses) TestSSOProviderWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*TestSSOProviderResponse, error) {
+	rsp, err := c.TestSSOProvider(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestSSOProviderResponse(rsp)
+}
+
+// DiscoverSSOProviderWithBodyWithResponse Read an issuer's OpenID Connect discovery document.
+//
+// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+// what it supports. 400 when the issuer is not a valid URL; 502
+// `sso.provider_unreachable` when the document cannot be fetched or names another
+// issuer.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+func (c *ClientWithResponses) DiscoverSSOProviderWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DiscoverSSOProviderResponse, error) {
+	rsp, err := c.DiscoverSSOProviderWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDiscoverSSOProviderResponse(rsp)
+}
+
+// DiscoverSSOProviderWithResponse Read an issuer's OpenID Connect discovery document.
+//
+// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+// what it supports. 400 when the issuer is not a valid URL; 502
+// `sso.provider_unreachable` when the document cannot be fetched or names another
+// issuer.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+func (c *ClientWithResponses) DiscoverSSOProviderWithResponse(ctx context.Context, body DiscoverSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*DiscoverSSOProviderResponse, error) {
+	rsp, err := c.DiscoverSSOProvider(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDiscoverSSOProviderResponse(rsp)
 }
 
 // GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
@@ -45702,6 +50486,368 @@ func ParseListActivityResponse(rsp *http.Response) (*ListActivityResponse, error
 	return response, nil
 }
 
+// ParseListEnrollmentTokensResponse parses an HTTP response from a ListEnrollmentTokensWithResponse call
+func ParseListEnrollmentTokensResponse(rsp *http.Response) (*ListEnrollmentTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEnrollmentTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnrollmentTokenList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateEnrollmentTokenResponse parses an HTTP response from a CreateEnrollmentTokenWithResponse call
+func ParseCreateEnrollmentTokenResponse(rsp *http.Response) (*CreateEnrollmentTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateEnrollmentTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest EnrollmentTokenCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRevokeEnrollmentTokenResponse parses an HTTP response from a RevokeEnrollmentTokenWithResponse call
+func ParseRevokeEnrollmentTokenResponse(rsp *http.Response) (*RevokeEnrollmentTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeEnrollmentTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListEnrollmentsResponse parses an HTTP response from a ListEnrollmentsWithResponse call
+func ParseListEnrollmentsResponse(rsp *http.Response) (*ListEnrollmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEnrollmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnrollmentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseApproveEnrollmentResponse parses an HTTP response from a ApproveEnrollmentWithResponse call
+func ParseApproveEnrollmentResponse(rsp *http.Response) (*ApproveEnrollmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveEnrollmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Enrollment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDenyEnrollmentResponse parses an HTTP response from a DenyEnrollmentWithResponse call
+func ParseDenyEnrollmentResponse(rsp *http.Response) (*DenyEnrollmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DenyEnrollmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Enrollment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseInstallLicenseResponse parses an HTTP response from a InstallLicenseWithResponse call
 func ParseInstallLicenseResponse(rsp *http.Response) (*InstallLicenseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -46519,6 +51665,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -47037,6 +52190,171 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 		}
 		response.JSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseExchangeSSOHandoffResponse parses an HTTP response from a ExchangeSSOHandoffWithResponse call
+func ParseExchangeSSOHandoffResponse(rsp *http.Response) (*ExchangeSSOHandoffResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExchangeSSOHandoffResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthLoginResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExchangeSSOHandoffResponse200Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCompleteSSOLoginResponse parses an HTTP response from a CompleteSSOLoginWithResponse call
+func ParseCompleteSSOLoginResponse(rsp *http.Response) (*CompleteSSOLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompleteSSOLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers CompleteSSOLoginResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
+		response.Headers302 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStartSSOLoginResponse parses an HTTP response from a StartSSOLoginWithResponse call
+func ParseStartSSOLoginResponse(rsp *http.Response) (*StartSSOLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartSSOLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers StartSSOLoginResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
+		response.Headers302 = &headers
 	}
 
 	return response, nil
@@ -47969,6 +53287,281 @@ func ParseRegisterDiscoveredHostResponse(rsp *http.Response) (*RegisterDiscovere
 		}
 		response.JSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseSubmitEnrollmentResponse parses an HTTP response from a SubmitEnrollmentWithResponse call
+func ParseSubmitEnrollmentResponse(rsp *http.Response) (*SubmitEnrollmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitEnrollmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest EnrollmentSubmitted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SubmitEnrollmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetEnrollScriptResponse parses an HTTP response from a GetEnrollScriptWithResponse call
+func ParseGetEnrollScriptResponse(rsp *http.Response) (*GetEnrollScriptResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEnrollScriptResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetEnrollScriptResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetEnrollmentStatusResponse parses an HTTP response from a GetEnrollmentStatusWithResponse call
+func ParseGetEnrollmentStatusResponse(rsp *http.Response) (*GetEnrollmentStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEnrollmentStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnrollmentStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetEnrollmentStatusResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmEnrollmentResponse parses an HTTP response from a ConfirmEnrollmentWithResponse call
+func ParseConfirmEnrollmentResponse(rsp *http.Response) (*ConfirmEnrollmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmEnrollmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnrollmentStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ConfirmEnrollmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -49142,6 +54735,13 @@ func ParseCreateGroupMaintenanceWindowResponse(rsp *http.Response) (*CreateGroup
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
@@ -50439,6 +56039,13 @@ func ParseCreateHostMaintenanceWindowResponse(rsp *http.Response) (*CreateHostMa
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
@@ -55241,6 +60848,67 @@ func ParseDeleteServiceAccountResponse(rsp *http.Response) (*DeleteServiceAccoun
 	return response, nil
 }
 
+// ParseGetServiceAccountResponse parses an HTTP response from a GetServiceAccountWithResponse call
+func ParseGetServiceAccountResponse(rsp *http.Response) (*GetServiceAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetServiceAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ServiceAccount
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseUpdateServiceAccountResponse parses an HTTP response from a UpdateServiceAccountWithResponse call
 func ParseUpdateServiceAccountResponse(rsp *http.Response) (*UpdateServiceAccountResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -55752,6 +61420,469 @@ func ParseRotateSSHCAResponse(rsp *http.Response) (*RotateSSHCAResponse, error) 
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListSSOProvidersResponse parses an HTTP response from a ListSSOProvidersWithResponse call
+func ParseListSSOProvidersResponse(rsp *http.Response) (*ListSSOProvidersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSSOProvidersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSOProviderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateSSOProviderResponse parses an HTTP response from a CreateSSOProviderWithResponse call
+func ParseCreateSSOProviderResponse(rsp *http.Response) (*CreateSSOProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSSOProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SSOProvider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListEnabledSSOProvidersResponse parses an HTTP response from a ListEnabledSSOProvidersWithResponse call
+func ParseListEnabledSSOProvidersResponse(rsp *http.Response) (*ListEnabledSSOProvidersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEnabledSSOProvidersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSOEnabledProviderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteSSOProviderResponse parses an HTTP response from a DeleteSSOProviderWithResponse call
+func ParseDeleteSSOProviderResponse(rsp *http.Response) (*DeleteSSOProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteSSOProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSSOProviderResponse parses an HTTP response from a GetSSOProviderWithResponse call
+func ParseGetSSOProviderResponse(rsp *http.Response) (*GetSSOProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSSOProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSOProvider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateSSOProviderResponse parses an HTTP response from a UpdateSSOProviderWithResponse call
+func ParseUpdateSSOProviderResponse(rsp *http.Response) (*UpdateSSOProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateSSOProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSOProvider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTestSSOProviderResponse parses an HTTP response from a TestSSOProviderWithResponse call
+func ParseTestSSOProviderResponse(rsp *http.Response) (*TestSSOProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestSSOProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSOTestResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDiscoverSSOProviderResponse parses an HTTP response from a DiscoverSSOProviderWithResponse call
+func ParseDiscoverSSOProviderResponse(rsp *http.Response) (*DiscoverSSOProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DiscoverSSOProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSODiscovery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

@@ -12,6 +12,22 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const maintenanceWindowCountForOwner = `-- name: MaintenanceWindowCountForOwner :one
+SELECT count(*) FROM maintenance_windows WHERE host_id = $1 OR group_id = $2
+`
+
+type MaintenanceWindowCountForOwnerParams struct {
+	HostID  *uuid.UUID
+	GroupID *uuid.UUID
+}
+
+func (q *Queries) MaintenanceWindowCountForOwner(ctx context.Context, arg MaintenanceWindowCountForOwnerParams) (int64, error) {
+	row := q.db.QueryRow(ctx, maintenanceWindowCountForOwner, arg.HostID, arg.GroupID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const maintenanceWindowDelete = `-- name: MaintenanceWindowDelete :execrows
 DELETE FROM maintenance_windows WHERE id = $1
 `
@@ -25,9 +41,12 @@ func (q *Queries) MaintenanceWindowDelete(ctx context.Context, id uuid.UUID) (in
 }
 
 const maintenanceWindowGet = `-- name: MaintenanceWindowGet :one
-SELECT id, host_id, group_id, name, time_zone, start_minute, duration_minutes, recurrence, once_date, days_of_week, week_of_month, day_of_week, enabled, created_by, created_at, updated_at FROM maintenance_windows WHERE id = $1
+SELECT w.id, w.host_id, w.group_id, w.name, w.time_zone, w.start_minute, w.duration_minutes, w.recurrence, w.once_date, w.days_of_week, w.week_of_month, w.day_of_week, w.enabled, w.created_by, w.created_at, w.updated_at FROM maintenance_windows w
+WHERE w.id = $1 AND (w.host_id IS NULL OR EXISTS (SELECT 1 FROM live_hosts h WHERE h.id = w.host_id))
 `
 
+// MaintenanceWindowGet returns a window of a group or of a live host: a deleted host's
+// windows are gone with it.
 func (q *Queries) MaintenanceWindowGet(ctx context.Context, id uuid.UUID) (MaintenanceWindow, error) {
 	row := q.db.QueryRow(ctx, maintenanceWindowGet, id)
 	var i MaintenanceWindow
@@ -53,7 +72,9 @@ func (q *Queries) MaintenanceWindowGet(ctx context.Context, id uuid.UUID) (Maint
 }
 
 const maintenanceWindowGetForUpdate = `-- name: MaintenanceWindowGetForUpdate :one
-SELECT id, host_id, group_id, name, time_zone, start_minute, duration_minutes, recurrence, once_date, days_of_week, week_of_month, day_of_week, enabled, created_by, created_at, updated_at FROM maintenance_windows WHERE id = $1 FOR UPDATE
+SELECT w.id, w.host_id, w.group_id, w.name, w.time_zone, w.start_minute, w.duration_minutes, w.recurrence, w.once_date, w.days_of_week, w.week_of_month, w.day_of_week, w.enabled, w.created_by, w.created_at, w.updated_at FROM maintenance_windows w
+WHERE w.id = $1 AND (w.host_id IS NULL OR EXISTS (SELECT 1 FROM live_hosts h WHERE h.id = w.host_id))
+FOR UPDATE OF w
 `
 
 func (q *Queries) MaintenanceWindowGetForUpdate(ctx context.Context, id uuid.UUID) (MaintenanceWindow, error) {
@@ -281,6 +302,17 @@ func (q *Queries) MaintenanceWindowListForHost(ctx context.Context, hostID *uuid
 		return nil, err
 	}
 	return items, nil
+}
+
+const maintenanceWindowLockOwner = `-- name: MaintenanceWindowLockOwner :exec
+SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 0))
+`
+
+// MaintenanceWindowLockOwner serialises window creation for one host or group (keyed by its
+// id) until the transaction ends, so the per-owner cap holds under concurrent creates.
+func (q *Queries) MaintenanceWindowLockOwner(ctx context.Context, ownerID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, maintenanceWindowLockOwner, ownerID)
+	return err
 }
 
 const maintenanceWindowUpdate = `-- name: MaintenanceWindowUpdate :one

@@ -260,6 +260,47 @@ type DiscoveryScanHost struct {
 	RegisteredHostID *uuid.UUID
 }
 
+type EnrollmentRequest struct {
+	ID                 uuid.UUID
+	TokenID            uuid.UUID
+	PollSecretHash     []byte
+	Status             string
+	Hostname           string
+	Address            netip.Addr
+	Port               int32
+	ClientAddress      string
+	Facts              []byte
+	HostKeyType        string
+	HostKey            string
+	HostKeyFingerprint string
+	HostID             *uuid.UUID
+	CertificateID      *uuid.UUID
+	DecidedBy          *string
+	DecidedAt          *time.Time
+	DenyReason         *string
+	InstalledAt        *time.Time
+	CreatedAt          time.Time
+}
+
+type EnrollmentToken struct {
+	ID          uuid.UUID
+	Name        string
+	TokenHash   []byte
+	TokenPrefix string
+	ExpiresAt   time.Time
+	MaxUses     int32
+	Uses        int32
+	AutoApprove bool
+	GroupID     *uuid.UUID
+	Environment string
+	Tags        []string
+	Username    string
+	CreatedBy   string
+	CreatedAt   time.Time
+	RevokedAt   *time.Time
+	RevokedBy   *string
+}
+
 type Event struct {
 	ID            int64
 	Topic         string
@@ -765,6 +806,7 @@ type Session struct {
 	ClientAddr       string
 	UserAgent        string
 	CorrelationID    string
+	SsoProviderID    *uuid.UUID
 }
 
 type Setting struct {
@@ -835,6 +877,50 @@ type SshHostCertificate struct {
 	RevokeReason      *string
 	DeliveredAt       *time.Time
 	DeliveryError     *string
+}
+
+type SsoHandoff struct {
+	CodeHash   []byte
+	UserID     uuid.UUID
+	ProviderID uuid.UUID
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+type SsoIdentity struct {
+	ProviderID  uuid.UUID
+	Subject     string
+	UserID      uuid.UUID
+	CreatedAt   time.Time
+	LastLoginAt time.Time
+}
+
+type SsoLogin struct {
+	ID          uuid.UUID
+	ProviderID  uuid.UUID
+	StateHash   []byte
+	NonceHash   []byte
+	PkceKey     []byte
+	RedirectUri string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+type SsoProvider struct {
+	ID                 uuid.UUID
+	Name               string
+	Issuer             string
+	ClientID           string
+	ClientSecretSealed []byte
+	Scopes             []string
+	GroupsClaim        string
+	RoleMappings       []byte
+	DefaultRole        *string
+	Enabled            bool
+	SsoOnly            bool
+	CreatedBy          string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 type User struct {

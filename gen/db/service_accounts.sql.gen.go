@@ -428,3 +428,17 @@ func (q *Queries) SignedNonceRecord(ctx context.Context, arg SignedNonceRecordPa
 	}
 	return result.RowsAffected(), nil
 }
+
+const signedNonceSweep = `-- name: SignedNonceSweep :execrows
+DELETE FROM signed_request_nonces WHERE expires_at < $1::timestamptz
+`
+
+// SignedNonceSweep drops the nonces whose signatures can no longer be accepted, of every
+// token (SignedNonceRecord prunes only the token it records for).
+func (q *Queries) SignedNonceSweep(ctx context.Context, now time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, signedNonceSweep, now)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}

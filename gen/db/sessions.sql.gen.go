@@ -67,7 +67,7 @@ func (q *Queries) RefreshTokenMarkUsed(ctx context.Context, id uuid.UUID) error 
 }
 
 const sessionGetActive = `-- name: SessionGetActive :one
-SELECT s.id AS session_id, s.cookie_secret_hash, s.expires_at, s.last_seen_at,
+SELECT s.id AS session_id, s.cookie_secret_hash, s.expires_at, s.last_seen_at, (s.sso_provider_id IS NOT NULL)::boolean AS via_sso,
        u.id AS user_id, u.username, u.email, (u.mfa_enabled_at IS NOT NULL)::boolean AS mfa_enabled,
        COALESCE(ARRAY(SELECT r.role_id FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role_id), '{}')::text[] AS roles
 FROM sessions s
@@ -90,6 +90,7 @@ type SessionGetActiveRow struct {
 	CookieSecretHash []byte
 	ExpiresAt        time.Time
 	LastSeenAt       time.Time
+	ViaSso           bool
 	UserID           uuid.UUID
 	Username         string
 	Email            string
@@ -99,7 +100,7 @@ type SessionGetActiveRow struct {
 
 // SessionGetActive returns a live session joined with its live, enabled user and the
 // user's role ids. A session unused for idle_seconds (0: no limit) has ended; both times
-// come from the database's clock.
+// come from the database's clock. via_sso: single sign-on opened it.
 func (q *Queries) SessionGetActive(ctx context.Context, arg SessionGetActiveParams) (SessionGetActiveRow, error) {
 	row := q.db.QueryRow(ctx, sessionGetActive, arg.ID, arg.IdleSeconds)
 	var i SessionGetActiveRow
@@ -108,6 +109,7 @@ func (q *Queries) SessionGetActive(ctx context.Context, arg SessionGetActivePara
 		&i.CookieSecretHash,
 		&i.ExpiresAt,
 		&i.LastSeenAt,
+		&i.ViaSso,
 		&i.UserID,
 		&i.Username,
 		&i.Email,
@@ -118,9 +120,9 @@ func (q *Queries) SessionGetActive(ctx context.Context, arg SessionGetActivePara
 }
 
 const sessionInsert = `-- name: SessionInsert :one
-INSERT INTO sessions (id, user_id, cookie_secret_hash, expires_at, client_addr, user_agent, correlation_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, user_id, cookie_secret_hash, created_at, last_seen_at, expires_at, revoked_at, client_addr, user_agent, correlation_id
+INSERT INTO sessions (id, user_id, cookie_secret_hash, expires_at, client_addr, user_agent, correlation_id, sso_provider_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id, user_id, cookie_secret_hash, created_at, last_seen_at, expires_at, revoked_at, client_addr, user_agent, correlation_id, sso_provider_id
 `
 
 type SessionInsertParams struct {
@@ -131,6 +133,7 @@ type SessionInsertParams struct {
 	ClientAddr       string
 	UserAgent        string
 	CorrelationID    string
+	SsoProviderID    *uuid.UUID
 }
 
 func (q *Queries) SessionInsert(ctx context.Context, arg SessionInsertParams) (Session, error) {
@@ -142,6 +145,7 @@ func (q *Queries) SessionInsert(ctx context.Context, arg SessionInsertParams) (S
 		arg.ClientAddr,
 		arg.UserAgent,
 		arg.CorrelationID,
+		arg.SsoProviderID,
 	)
 	var i Session
 	err := row.Scan(
@@ -155,6 +159,7 @@ func (q *Queries) SessionInsert(ctx context.Context, arg SessionInsertParams) (S
 		&i.ClientAddr,
 		&i.UserAgent,
 		&i.CorrelationID,
+		&i.SsoProviderID,
 	)
 	return i, err
 }

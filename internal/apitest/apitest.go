@@ -197,6 +197,7 @@ func (r *streamRecorder) Flush() {
 func init() {
 	// Streams are text: validate them as the string the spec declares.
 	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/x-shellscript", openapi3filter.PlainBodyDecoder)
 }
 
 // conform fails the test when the response disagrees with the spec.

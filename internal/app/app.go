@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/google/uuid"
 	"github.com/openwatch/openwatch/internal/change"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/jackc/pgx/v5"
@@ -27,6 +29,7 @@ import (
 	"github.com/openwatch/openwatch/internal/buildinfo"
 	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/credential"
+	"github.com/openwatch/openwatch/internal/enroll"
 	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/exception"
 	"github.com/openwatch/openwatch/internal/health"
@@ -48,7 +51,9 @@ import (
 	"github.com/openwatch/openwatch/internal/serviceaccount"
 	"github.com/openwatch/openwatch/internal/sshca"
 	"github.com/openwatch/openwatch/internal/sshx"
+	"github.com/openwatch/openwatch/internal/sso"
 	"github.com/openwatch/openwatch/internal/system"
+	"github.com/openwatch/openwatch/internal/tlscert"
 	"github.com/openwatch/openwatch/internal/user"
 	"github.com/openwatch/openwatch/internal/window"
 	"github.com/openwatch/openwatch/internal/worker"
@@ -118,6 +123,10 @@ type App struct {
 	SSH *hostssh.Connector
 	// SSHCA is the SSH certificate authority (user and host CAs, host certificates).
 	SSHCA *sshca.Service
+	// SSO signs people in through OpenID Connect providers.
+	SSO *sso.Service
+	// Enroll is self-enrollment (tokens, the script, the request queue).
+	Enroll *enroll.Service
 	// Intel runs discovery and intelligence collection.
 	Intel *intel.Service
 	Scans *netscan.Service
@@ -164,6 +173,8 @@ type (
 	windowHandlers    = window.Handlers
 	changeHandlers    = change.Handlers
 	sshcaHandlers     = sshca.Handlers
+	ssoHandlers       = sso.Handlers
+	enrollHandlers    = enroll.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -192,6 +203,8 @@ type server struct {
 	*windowHandlers
 	*changeHandlers
 	*sshcaHandlers
+	*ssoHandlers
+	*enrollHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -250,6 +263,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	jobs.AddPeriodic(authSvc.RegisterJobs(jobs.Workers)...)
 	users := user.NewService(d.Pool, password, authSvc, aw)
 	keys := license.DefaultTrustedKeys()
 	if path := d.Config.License.TrustedKeysFile; path != "" {
@@ -344,6 +358,16 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		Health: changeHealth(d, healthChecks), Planners: changePlanners(d, complianceScans), Rescan: complianceScans},
 		change.Options{Logger: d.Logger, Now: now, WindowRecheck: d.ChangeWindowRecheck})
 	changes.RegisterJobs(jobs.Workers)
+	ssoSvc := sso.NewService(d.Pool, aw, keyring, authSvc, sso.Options{PublicURL: d.Config.Server.PublicURL,
+		Password: password, Logger: d.Logger, Now: now})
+	enrollments := enroll.NewService(d.Pool, aw, hosts, sshCA, intelSvc, complianceScans, enroll.Options{Logger: d.Logger, Now: now,
+		PublicURL: d.Config.Server.PublicURL, CABundle: serverCABundle(d.Config),
+		Credential: func(ctx context.Context, tx pgx.Tx, actor *authz.Principal, hostID uuid.UUID, hostname, username string) error {
+			_, err := creds.CreateTx(ctx, tx, actor, credential.CreateInput{Scope: credential.ScopeHost, ScopeID: &hostID,
+				Name: truncate("enrolled "+hostname, 100), Description: "Short-lived user certificates for the scan account the enrollment script created.",
+				Username: username, AuthMethod: credential.AuthCertificate})
+			return err
+		}})
 	handlers := &server{
 		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:      auth.NewHandlers(authSvc),
@@ -368,6 +392,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		windowHandlers:    window.NewHandlers(windows),
 		changeHandlers:    change.NewHandlers(changes),
 		sshcaHandlers:     sshca.NewHandlers(sshCA),
+		ssoHandlers:       sso.NewHandlers(ssoSvc),
+		enrollHandlers:    enroll.NewHandlers(enrollments),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
@@ -382,7 +408,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{SSHCA: sshCA, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
+	return &App{SSHCA: sshCA, SSO: ssoSvc, Enroll: enrollments, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
 		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer,
 		HealthChecks: healthChecks}, nil
@@ -450,4 +476,35 @@ func every(ctx context.Context, interval time.Duration, fn func()) {
 			fn()
 		}
 	}
+}
+
+// serverCABundle returns what hosts must trust to verify this server (the enrollment
+// script embeds it): the configured tls_ca, else the generated local CA when no
+// certificate is configured, else nothing (a configured certificate is taken to be
+// publicly trusted).
+func serverCABundle(cfg config.Config) func() ([]byte, error) {
+	switch {
+	case cfg.Server.TLSCA != "":
+		return func() ([]byte, error) { return os.ReadFile(cfg.Server.TLSCA) }
+	case cfg.Server.TLSCert == "":
+		path := filepath.Join(cfg.TLSDir(), tlscert.CACertFile)
+		return func() ([]byte, error) {
+			data, err := os.ReadFile(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil
+			}
+			return data, err
+		}
+	default:
+		return func() ([]byte, error) { return nil, nil }
+	}
+}
+
+// truncate cuts s to at most n bytes, at a rune boundary.
+func truncate(s string, n int) string {
+	for len(s) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
 }

@@ -47,6 +47,9 @@ const (
 	CodeHostBusy               Code = "host.busy"
 	CodeRangeTooLarge          Code = "discovery.range_too_large"
 	CodeScanInProgress         Code = "scan.in_progress"
+	CodeInvalidHandoff         Code = "auth.invalid_handoff"
+	CodeSSORequired            Code = "auth.sso_required"
+	CodeSSOUnreachable         Code = "sso.provider_unreachable"
 )
 
 // Spec describes how a code is presented: its HTTP status, fault, whether a retry may
@@ -88,4 +91,7 @@ var Registry = map[Code]Spec{
 	CodeHostBusy:               {http.StatusConflict, FaultClient, true, "Another check of this host is running; retry when it finishes."},
 	CodeRangeTooLarge:          {http.StatusBadRequest, FaultClient, false, "The network range is larger than the configured maximum."},
 	CodeScanInProgress:         {http.StatusConflict, FaultClient, true, "A scan of this host is already queued or running; retry when it has finished."},
+	CodeInvalidHandoff:         {http.StatusBadRequest, FaultClient, false, "The sign-in handoff code is unknown, expired or already used; sign in again."},
+	CodeSSORequired:            {http.StatusForbidden, FaultPolicy, false, "This account signs in through single sign-on."},
+	CodeSSOUnreachable:         {http.StatusBadGateway, FaultExternal, true, "The identity provider could not be reached or answered something unusable."},
 }

@@ -87,6 +87,17 @@ const (
 	ActionHostCertIssued            Action = "host.certificate_issued"
 	ActionHostCertRenewed           Action = "host.certificate_renewed"
 	ActionHostCertRevoked           Action = "host.certificate_revoked"
+	ActionSSOLogin                  Action = "sso.login"
+	ActionSSOLoginRefused           Action = "sso.login_refused"
+	ActionSSOProviderCreated        Action = "sso_provider.created"
+	ActionSSOProviderUpdated        Action = "sso_provider.updated"
+	ActionSSOProviderDeleted        Action = "sso_provider.deleted"
+	ActionEnrollTokenCreated        Action = "enrollment.token_created"
+	ActionEnrollTokenRevoked        Action = "enrollment.token_revoked"
+	ActionEnrollRequested           Action = "enrollment.requested"
+	ActionEnrollApproved            Action = "enrollment.approved"
+	ActionEnrollDenied              Action = "enrollment.denied"
+	ActionEnrollInstalled           Action = "enrollment.installed"
 	ActionDiscoveryScanStarted      Action = "discovery.scan_started"
 	ActionDiscoveryRegistered       Action = "discovery.host_registered"
 	ActionHostConnectivityChecked   Action = "host.connectivity_checked"
@@ -208,6 +219,17 @@ var Actions = map[Action]Spec{
 	ActionHostCertIssued:            {SeverityNotice, "A host certificate was issued by the SSH host CA."},
 	ActionHostCertRenewed:           {SeverityNotice, "A host certificate was renewed (a new one issued for the same key)."},
 	ActionHostCertRevoked:           {SeverityWarning, "A host certificate was revoked; its serial is in the KRL."},
+	ActionSSOLogin:                  {SeverityInfo, "A user signed in through a single sign-on provider."},
+	ActionSSOLoginRefused:           {SeverityWarning, "A sign-in through a single sign-on provider was refused."},
+	ActionSSOProviderCreated:        {SeverityNotice, "A single sign-on provider was added."},
+	ActionSSOProviderUpdated:        {SeverityNotice, "A single sign-on provider's settings were changed."},
+	ActionSSOProviderDeleted:        {SeverityNotice, "A single sign-on provider was deleted."},
+	ActionEnrollTokenCreated:        {SeverityNotice, "An enrollment token was created."},
+	ActionEnrollTokenRevoked:        {SeverityNotice, "An enrollment token was revoked."},
+	ActionEnrollRequested:           {SeverityInfo, "A host asked to be enrolled with an enrollment token."},
+	ActionEnrollApproved:            {SeverityNotice, "An enrollment request was approved: the host was added with its host key pinned and a host certificate."},
+	ActionEnrollDenied:              {SeverityNotice, "An enrollment request was denied."},
+	ActionEnrollInstalled:           {SeverityInfo, "An enrolled host installed its host certificate; its first system info collection and scan were queued."},
 	ActionDiscoveryScanStarted:      {SeverityInfo, "A network scan for SSH servers was started."},
 	ActionScanRequested:             {SeverityInfo, "A compliance scan of a host was requested."},
 	ActionScanCancelled:             {SeverityInfo, "A compliance scan was cancelled."},

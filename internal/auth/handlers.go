@@ -35,6 +35,13 @@ func sessionCookie(value string, expires time.Time, maxAge int) string {
 	}).String()
 }
 
+// LoginResponse is the body of every answer that signs someone in (a password sign-in, a
+// refresh, a single sign-on handoff).
+func LoginResponse(t Tokens) api.AuthLoginResponse { return loginResponse(t) }
+
+// SessionCookieOf renders the Set-Cookie value carrying the session cookie of t.
+func SessionCookieOf(t Tokens) string { return sessionCookie(t.Cookie, t.SessionExpires, 0) }
+
 func loginResponse(t Tokens) api.AuthLoginResponse {
 	var enroll *bool
 	if t.MFAEnrollmentRequired {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -201,6 +202,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 		}
 		return Tokens{}, errInvalidCredentials()
 	}
+	if err := s.checkPasswordAllowed(ctx, user); err != nil {
+		return Tokens{}, err
+	}
 	var t Tokens
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
@@ -216,7 +220,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 		if err != nil {
 			return err
 		}
-		t, err = s.openSession(ctx, q, user, in.ClientInfo)
+		t, err = s.openSession(ctx, q, user, in.ClientInfo, nil)
 		if err != nil {
 			return err
 		}
@@ -291,7 +295,9 @@ func errBusy(err error) error {
 	return err
 }
 
-func (s *Service) openSession(ctx context.Context, q *dbq.Queries, user dbq.User, in ClientInfo) (Tokens, error) {
+// openSession opens a session of user; ssoProvider names the single sign-on provider that
+// vouched for the user, nil for a password sign-in.
+func (s *Service) openSession(ctx context.Context, q *dbq.Queries, user dbq.User, in ClientInfo, ssoProvider *uuid.UUID) (Tokens, error) {
 	sessionID, err := uuid.NewV7()
 	if err != nil {
 		return Tokens{}, apperr.Internal(err)
@@ -304,6 +310,7 @@ func (s *Service) openSession(ctx context.Context, q *dbq.Queries, user dbq.User
 	if _, err := q.SessionInsert(ctx, dbq.SessionInsertParams{
 		ID: sessionID, UserID: user.ID, CookieSecretHash: digest(cookieSecret),
 		ExpiresAt: expires, ClientAddr: in.ClientAddr, UserAgent: truncate(in.UserAgent, 512), CorrelationID: in.CorrelationID,
+		SsoProviderID: ssoProvider,
 	}); err != nil {
 		return Tokens{}, pg.Translate(err)
 	}
@@ -538,7 +545,8 @@ func (s *Service) session(ctx context.Context, id uuid.UUID) (*sessionEntry, err
 	if err != nil {
 		return nil, err
 	}
-	if !row.MfaEnabled {
+	// A single sign-on session had the identity provider as its second factor.
+	if !row.MfaEnabled && !row.ViaSso {
 		sec, err := ReadSecurityConfig(ctx, s.q)
 		if err != nil {
 			return nil, err
@@ -588,4 +596,41 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+func errSSORequired(provider string) error {
+	return apperr.Newf(apperr.CodeSSORequired, "This account signs in through single sign-on: use the %q button.", provider).
+		WithDetail("provider", provider)
+}
+
+// checkPasswordAllowed refuses a password sign-in, after a correct password, of a user
+// linked to an enabled single sign-on provider marked SSO-only, unless the user holds the
+// admin role: admins are the break-glass accounts that still sign in when the identity
+// provider is down.
+func (s *Service) checkPasswordAllowed(ctx context.Context, user dbq.User) error {
+	provider, err := s.q.SSOOnlyProviderForUser(ctx, user.ID)
+	if err != nil {
+		return pg.IgnoreNotFound(err)
+	}
+	roles, err := s.q.UserRoleList(ctx, user.ID)
+	if err != nil {
+		return pg.Translate(err)
+	}
+	if slices.Contains(roles, authz.RoleAdmin) {
+		return nil
+	}
+	s.record(ctx, nil, audit.ActionLoginFailed, map[string]any{"username": user.Username, "reason": "sso_required"})
+	return errSSORequired(provider)
+}
+
+// OpenSSOSessionTx opens a session of user inside tx for a sign-in through the single
+// sign-on provider provider, which already checked the user's credentials and second
+// factor (so the workspace's MFA requirement does not restrict the session). The caller
+// records the audit event.
+func (s *Service) OpenSSOSessionTx(ctx context.Context, tx pgx.Tx, user dbq.User, provider uuid.UUID, in ClientInfo) (Tokens, error) {
+	q := dbq.New(tx)
+	if err := q.UserLoginSucceeded(ctx, user.ID); err != nil {
+		return Tokens{}, pg.Translate(err)
+	}
+	return s.openSession(ctx, q, user, in, &provider)
 }

@@ -70,6 +70,9 @@ const (
 	PermNotifyDelete = "notification:delete"
 	PermNotifyTest   = "notification:test"
 
+	PermEnrollmentRead  = "enrollment:read"
+	PermEnrollmentWrite = "enrollment:write"
+
 	PermHealthCheckRead  = "health_check:read"
 	PermHealthCheckWrite = "health_check:write"
 	PermHealthCheckTest  = "health_check:test"
@@ -90,6 +93,8 @@ const (
 	PermRemediationApprove  = "remediation:approve"
 	PermRemediationExecute  = "remediation:execute"
 	PermRemediationRollback = "remediation:rollback"
+
+	PermSSOProvider = "admin:sso_provider"
 )
 
 // Categories lists the permission categories.
@@ -109,10 +114,12 @@ func Categories() []Category {
 		{ID: "scan", Description: "Compliance scans, their results and evidence, and the rule corpus."},
 		{ID: "alert", Description: "Alerts raised by liveness and compliance drift, and their lifecycle."},
 		{ID: "notification", Description: "Notification channels and the deliveries of alert notices."},
+		{ID: "enrollment", Description: "Self-enrollment of hosts: enrollment tokens and the request queue."},
 		{ID: "health_check", Description: "Health checks run on hosts before and after changes."},
 		{ID: "exception", Description: "Exceptions (risk acceptance) of failing rules, decided by a second person."},
 		{ID: "patch", Description: "Patch jobs: package updates rolled out in waves inside maintenance windows."},
 		{ID: "remediation", Description: "Remediation of failing rules: requests, plans, dry runs, execution and rollback."},
+		{ID: "admin", Description: "Server administration: single sign-on providers."},
 	}
 }
 
@@ -157,6 +164,8 @@ func Permissions() []Permission {
 		{ID: PermNotifyWrite, Category: "notification", Description: "Create and change notification channels and redeliver failed deliveries.", Dangerous: true},
 		{ID: PermNotifyDelete, Category: "notification", Description: "Delete notification channels.", Dangerous: true},
 		{ID: PermNotifyTest, Category: "notification", Description: "Send a test message through a notification channel."},
+		{ID: PermEnrollmentRead, Category: "enrollment", Description: "List enrollment tokens (never their secrets) and enrollment requests."},
+		{ID: PermEnrollmentWrite, Category: "enrollment", Description: "Create and revoke enrollment tokens; approve and deny enrollment requests (approval adds hosts with certificate credentials).", Dangerous: true},
 		{ID: PermHealthCheckRead, Category: "health_check", Description: "List and read health checks and their last test."},
 		{ID: PermHealthCheckWrite, Category: "health_check", Description: "Create, change and delete health checks (a command check runs as root on hosts).", Dangerous: true},
 		{ID: PermHealthCheckTest, Category: "health_check", Description: "Run a health check now on a host."},
@@ -174,6 +183,7 @@ func Permissions() []Permission {
 		{ID: PermRemediationApprove, Category: "remediation", Description: "Approve or reject remediation requests made by someone else.", Dangerous: true},
 		{ID: PermRemediationExecute, Category: "remediation", Description: "Dry-run, execute, cancel and resume approved remediations.", Dangerous: true},
 		{ID: PermRemediationRollback, Category: "remediation", Description: "Roll back executed remediations.", Dangerous: true},
+		{ID: PermSSOProvider, Category: "admin", Description: "Configure single sign-on providers, their role mappings and secrets, discover and test them.", Dangerous: true},
 	}
 }
 

@@ -15,6 +15,7 @@ const (
 	ExtAnonymous          = "x-anonymous"
 	ExtIdempotency        = "x-idempotency"
 	ExtLicenseFeature     = "x-license-feature"
+	ExtBodyLimit          = "x-body-limit"
 )
 
 // Idempotency says how an operation treats the Idempotency-Key header.
@@ -37,6 +38,9 @@ type Operation struct {
 	Idempotency Idempotency
 	// Feature is the license feature the operation needs (x-license-feature), or "".
 	Feature string
+	// BodyLimit, when above 0, is the largest request body the operation accepts, in bytes
+	// (x-body-limit), below the server-wide limit.
+	BodyLimit int64
 	// Spec is the operation in the document, for request validation.
 	Spec *openapi3.Operation
 	// PathItem is the path the operation belongs to.
@@ -99,6 +103,13 @@ func LoadOperations(doc *openapi3.T) (Operations, error) {
 					problems = append(problems, where+" has an empty "+ExtLicenseFeature+" or is anonymous")
 				}
 				o.Feature = f
+			}
+			if v, ok := op.Extensions[ExtBodyLimit]; ok {
+				n, _ := v.(float64)
+				if n < 1 || n != float64(int64(n)) {
+					problems = append(problems, fmt.Sprintf("%s has %s %v (want a positive number of bytes)", where, ExtBodyLimit, v))
+				}
+				o.BodyLimit = int64(n)
 			}
 			if msg := checkIdempotencyHeader(op, o.Idempotency); msg != "" {
 				problems = append(problems, where+" "+msg)

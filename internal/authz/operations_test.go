@@ -62,6 +62,9 @@ func TestLoadOperationsRejects(t *testing.T) {
 		"license feature on an ungated permission": func(op *openapi3.Operation) {
 			op.Extensions[authz.ExtLicenseFeature] = "audit_export"
 		},
+		"zero body limit":       func(op *openapi3.Operation) { op.Extensions[authz.ExtBodyLimit] = float64(0) },
+		"fractional body limit": func(op *openapi3.Operation) { op.Extensions[authz.ExtBodyLimit] = 1.5 },
+		"text body limit":       func(op *openapi3.Operation) { op.Extensions[authz.ExtBodyLimit] = "64KiB" },
 	}
 	for name, mutate := range cases {
 		doc := loadDoc(t)
@@ -78,6 +81,11 @@ func TestLoadOperationsRejects(t *testing.T) {
 	delete(doc.Paths.Find("/users").Post.Extensions, authz.ExtIdempotency)
 	_, err = authz.LoadOperations(doc)
 	require.ErrorContains(t, err, "without x-idempotency")
+
+	ops, err := authz.LoadOperations(loadDoc(t))
+	require.NoError(t, err)
+	require.EqualValues(t, 65536, ops["submitEnrollment"].BodyLimit, "x-body-limit is read")
+	require.Zero(t, ops["getMe"].BodyLimit)
 
 	doc = loadDoc(t)
 	doc.Paths.Find("/health").Get.Security = nil

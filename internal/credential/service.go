@@ -131,6 +131,18 @@ func errNotFound() error { return apperr.NotFound("The credential does not exist
 // scope_id naming no live host, a missing or unusable secret, a private key that does not
 // parse, a wrong passphrase), resource.conflict (a racing second system default).
 func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateInput) (Credential, error) {
+	var out Credential
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.CreateTx(ctx, tx, actor, in)
+		return err
+	})
+	return out, err
+}
+
+// CreateTx is Create inside the caller's transaction, with its audit event (enrollment
+// creates an enrolled host's certificate credential with the host).
+func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal, in CreateInput) (Credential, error) {
 	if err := checkScope(in.Scope, in.ScopeID, in.IsDefault); err != nil {
 		return Credential{}, err
 	}
@@ -149,27 +161,23 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 	if err != nil {
 		return Credential{}, err
 	}
-	var row dbq.SshCredential
-	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := dbq.New(tx)
-		if err := checkHost(ctx, q, in.ScopeID); err != nil {
-			return err
+	q := dbq.New(tx)
+	if err := checkHost(ctx, q, in.ScopeID); err != nil {
+		return Credential{}, err
+	}
+	now := s.now()
+	if in.IsDefault {
+		if _, err := q.CredentialClearDefault(ctx, dbq.CredentialClearDefaultParams{Now: now, Keep: id}); err != nil {
+			return Credential{}, pg.Translate(err)
 		}
-		now := s.now()
-		if in.IsDefault {
-			if _, err := q.CredentialClearDefault(ctx, dbq.CredentialClearDefaultParams{Now: now, Keep: id}); err != nil {
-				return pg.Translate(err)
-			}
-		}
-		row, err = q.CredentialInsert(ctx, insertParams(id, in.Scope, in.ScopeID, in.Name, in.Description, in.Username,
-			in.AuthMethod, sv, in.IsDefault, actor.Actor().String(), now))
-		if err != nil {
-			return writeErr(err)
-		}
-		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionCredentialCreated, "credential", id.String(),
-			auditDetail(row, nil)))
-	})
+	}
+	row, err := q.CredentialInsert(ctx, insertParams(id, in.Scope, in.ScopeID, in.Name, in.Description, in.Username,
+		in.AuthMethod, sv, in.IsDefault, actor.Actor().String(), now))
 	if err != nil {
+		return Credential{}, writeErr(err)
+	}
+	if err := s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionCredentialCreated, "credential", id.String(),
+		auditDetail(row, nil))); err != nil {
 		return Credential{}, err
 	}
 	return toCredential(row), nil

@@ -30,7 +30,7 @@ func (s *Server) correlate(c echo.Context) {
 	h[HeaderCorrelationID] = []string{id}
 	h["X-Content-Type-Options"] = nosniff
 	h["Strict-Transport-Security"] = hsts
-	info := &reqinfo.Info{CorrelationID: id, ClientAddr: c.RealIP(), UserAgent: req.UserAgent()}
+	info := &reqinfo.Info{CorrelationID: id, ClientAddr: c.RealIP(), UserAgent: req.UserAgent(), Host: req.Host, TLS: req.TLS != nil}
 	c.SetRequest(req.WithContext(reqinfo.With(req.Context(), info)))
 }
 
@@ -129,4 +129,21 @@ func (s *Server) limited(c echo.Context, next echo.HandlerFunc) error {
 		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.bodyLimit)
 	}
 	return next(c)
+}
+
+// limitedTo refuses bodies over limit for one operation (x-body-limit), like limited.
+func (s *Server) limitedTo(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > limit {
+				return apperr.Newf(apperr.CodeBodyTooLarge, "The request body is larger than the limit of %d bytes.", limit).
+					WithDetail("limit_bytes", limit)
+			}
+			if req.Body != nil && req.Body != http.NoBody {
+				req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+			}
+			return next(c)
+		}
+	}
 }

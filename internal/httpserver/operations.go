@@ -192,6 +192,9 @@ func (r *opRouter) TRACE(p string, h echo.HandlerFunc, _ ...echo.MiddlewareFunc)
 // chain returns the per-operation middleware, outermost first.
 func (s *Server) chain(op *authz.Operation) []echo.MiddlewareFunc {
 	var mws []echo.MiddlewareFunc
+	if op.BodyLimit > 0 {
+		mws = append(mws, s.limitedTo(op.BodyLimit))
+	}
 	if !op.Anonymous {
 		mws = append(mws, s.authorize(op))
 	}

@@ -52,6 +52,13 @@ var validBodies = map[string]func(n int) any{
 		return map[string]string{"hostname": fmt.Sprintf("made%d", n), "ip_address": "127.0.0.1"}
 	},
 	"createGroup": func(n int) any { return map[string]string{"name": fmt.Sprintf("made-%d", n)} },
+	"createSSOProvider": func(n int) any {
+		// Nothing is fetched from the issuer when a provider is created.
+		return map[string]string{"name": fmt.Sprintf("made-%d", n), "issuer": "https://idp.example.com", "client_id": "openwatch"}
+	},
+	"createEnrollmentToken": func(n int) any {
+		return map[string]any{"name": fmt.Sprintf("made-%d", n), "max_uses": 1}
+	},
 	"createCredential": func(n int) any {
 		return map[string]string{"scope": "system", "name": fmt.Sprintf("made-%d", n), "username": "root",
 			"auth_method": "password", "password": "matrix-password-0123"}

@@ -69,6 +69,13 @@ func (s *Service) EnqueueSystemInfo(ctx context.Context, hostID uuid.UUID) (bool
 	return n == 1, err
 }
 
+// EnqueueSystemInfoTx is EnqueueSystemInfo inside the caller's transaction (a host
+// enrolled gets its first collection with its creation).
+func (s *Service) EnqueueSystemInfoTx(ctx context.Context, tx pgx.Tx, hostID uuid.UUID) (bool, error) {
+	n, err := s.enqueue(ctx, tx, []uuid.UUID{hostID}, func(id uuid.UUID) river.JobArgs { return SystemInfoArgs{HostID: id} })
+	return n == 1, err
+}
+
 // Sweep queues a system info collection of every live host out of maintenance, in the
 // transaction of its audit event, and returns how many jobs were added (hosts with one
 // already queued are not counted). Guarded by system:config:write.

@@ -15,18 +15,19 @@ import (
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/sshca"
+	"github.com/openwatch/openwatch/internal/sso"
 )
 
 // Columns returns every column that holds sealed values, as the packages that seal them
 // declare them, in the order Run visits them.
 func Columns() []seal.Column {
 	return slices.Concat(credential.SealedColumns(), auth.SealedColumns(), audit.SealedColumns(), notify.SealedColumns(),
-		sshca.SealedColumns())
+		sshca.SealedColumns(), sso.SealedColumns())
 }
 
 // Run re-seals every value of every column of Columns under the active key of to: the
 // secrets of every SSH credential (deleted ones too), every user's TOTP secret, the
-// audit chain's HMAC key and the SSH CA private keys. Each value is opened under from with its own associated data
+// audit chain's HMAC key, the SSH CA private keys and the single sign-on client secrets. Each value is opened under from with its own associated data
 // and sealed again with the same. It runs in one transaction holding the rows' locks, so
 // either every value moves to the new key or, on any error (a value that does not open,
 // for example), none does. It returns how many values it re-sealed.

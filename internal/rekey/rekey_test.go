@@ -29,7 +29,10 @@ import (
 	"github.com/openwatch/openwatch/internal/rekey"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/sshca"
+	"github.com/openwatch/openwatch/internal/sso"
 )
+
+func ptr[T any](v T) *T { return &v }
 
 // bundle is a fresh database with a key file, the audit key sealed under it, and the
 // services that seal values.
@@ -141,6 +144,11 @@ func fixture(t testing.TB, b *bundle) (map[seal.AD]string, uuid.UUID, string) {
 		require.NoError(t, err)
 	}
 
+	_, err = sso.NewService(b.pool, audit.NewWriter(b.pool, auditKey, func() time.Time { return b.now }), b.keyring, nil, sso.Options{}).
+		Create(b.ctx, &authz.Principal{UserID: actor.UserID, Permissions: authz.RolePermissions(authz.RoleAdmin)},
+			sso.Input{Name: "Corp", Issuer: "https://idp.example.com", ClientID: "openwatch", ClientSecret: ptr("sso-secret"), Enabled: true})
+	require.NoError(t, err)
+
 	saID, tokenID := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	_, sealedKey, err := b.auth.NewSigningKey(tokenID)
 	require.NoError(t, err)
@@ -162,7 +170,7 @@ func fixture(t testing.TB, b *bundle) (map[seal.AD]string, uuid.UUID, string) {
 	for _, c := range rekey.Columns() {
 		require.Positive(t, perColumn[c.String()], "the fixture stores a value in %s", c)
 	}
-	require.Len(t, want, 10, "key, passphrase, two passwords (one deleted), a TOTP secret, the audit key, a webhook secret, a token's signing key and the two SSH CA keys")
+	require.Len(t, want, 11, "key, passphrase, two passwords (one deleted), a TOTP secret, the audit key, a webhook secret, a token's signing key, the two SSH CA keys and an SSO client secret")
 	return want, userID, enrolment.Secret
 }
 

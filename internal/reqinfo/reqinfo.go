@@ -15,6 +15,11 @@ type Info struct {
 	CorrelationID string
 	ClientAddr    string
 	UserAgent     string
+	// Host is the request's Host header and TLS whether it came over TLS: with them a
+	// handler can name this server as the client reached it (single sign-on's redirect
+	// URI when no public URL is configured).
+	Host string
+	TLS  bool
 }
 
 type infoKey struct{}

@@ -44,6 +44,15 @@ func (h *Handlers) CreateServiceAccount(ctx context.Context, req api.CreateServi
 	return api.CreateServiceAccount201JSONResponse(toAPI(a)), nil
 }
 
+// GetServiceAccount implements GET /service-accounts/{id} (service_account:read).
+func (h *Handlers) GetServiceAccount(ctx context.Context, req api.GetServiceAccountRequestObject) (api.GetServiceAccountResponseObject, error) {
+	a, err := h.svc.Get(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetServiceAccount200JSONResponse(toAPI(a)), nil
+}
+
 // UpdateServiceAccount implements PUT /service-accounts/{id} (service_account:write).
 func (h *Handlers) UpdateServiceAccount(ctx context.Context, req api.UpdateServiceAccountRequestObject) (api.UpdateServiceAccountResponseObject, error) {
 	a, err := h.svc.Update(ctx, authz.PrincipalFrom(ctx), req.Id, input(*req.Body))

@@ -100,6 +100,13 @@ func (s *Service) List(ctx context.Context, page cursor.Request[uuid.UUID]) (cur
 	return cursor.Cut(page, rows, func(a dbq.ServiceAccount) uuid.UUID { return a.ID }), nil
 }
 
+// Get returns an account, disabled ones too. Guarded by service_account:read. Errors:
+// resource.not_found.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (dbq.ServiceAccount, error) {
+	a, err := s.q.ServiceAccountGet(ctx, id)
+	return a, pg.NotFoundAs(err, errNotFound())
+}
+
 // Update replaces an active account's name, description and role. Tokens whose role now
 // exceeds the account's are revoked. Guarded by service_account:write.
 func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UUID, in Input) (dbq.ServiceAccount, error) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
@@ -29,6 +30,12 @@ func TestServiceAccountTokens(t *testing.T) {
 	var adminMe api.AuthMeResponse
 	env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: admin.AccessToken}).Decode(t, &adminMe)
 	require.Equal(t, adminMe.Id.String(), sa.CreatedBy, "the creator's id")
+	var got api.ServiceAccount
+	res = env.Do(apitest.Request{Method: http.MethodGet, Path: "service-accounts/" + sa.Id.String(), Token: admin.AccessToken})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res.Decode(t, &got)
+	require.Equal(t, sa, got)
+	require.Equal(t, http.StatusNotFound, env.Do(apitest.Request{Method: http.MethodGet, Path: "service-accounts/" + uuid.NewString(), Token: admin.AccessToken}).Status)
 
 	mint := func(body map[string]any) *apitest.Response {
 		return env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts/" + sa.Id.String() + "/tokens", Token: admin.AccessToken, JSON: body})

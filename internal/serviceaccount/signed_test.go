@@ -185,6 +185,20 @@ func TestSignedRequests(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, res.Status, "%s", res.Body)
 	require.Equal(t, "service_account:write", res.Err(t).Error.Detail["required_permission"])
 
+	// The periodic sweep drops expired nonces of every token and keeps the live ones.
+	var live int
+	require.NoError(t, env.App.Pool.QueryRow(context.Background(), `SELECT count(*) FROM signed_request_nonces`).Scan(&live))
+	require.Positive(t, live)
+	_, err := env.App.Pool.Exec(context.Background(), `INSERT INTO signed_request_nonces (token_id, nonce, expires_at) VALUES ($1, 'old-1', $2), ($1, 'old-2', $2)`,
+		ro.TokenMeta.Id, now.Add(-time.Hour))
+	require.NoError(t, err)
+	swept, err := env.App.Auth.SweepNonces(context.Background())
+	require.NoError(t, err)
+	require.EqualValues(t, 2, swept)
+	var left int
+	require.NoError(t, env.App.Pool.QueryRow(context.Background(), `SELECT count(*) FROM signed_request_nonces`).Scan(&left))
+	require.Equal(t, live, left)
+
 	// Both a signature and an Authorization header: refused rather than guessed.
 	both := signed(t, sign, http.MethodGet, "auth/me", nil)
 	both.Token = admin.AccessToken

@@ -327,6 +327,13 @@ func (s *Service) SignHostCert(ctx context.Context, hostID uuid.UUID, pub ssh.Pu
 	return out, err
 }
 
+// SignHostCertTx is SignHostCert inside the caller's transaction, audited as actor (nil
+// for the system): enrollment signs the host it creates in the same transaction.
+func (s *Service) SignHostCertTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal, hostID uuid.UUID, pub ssh.PublicKey,
+	principals []string, validity time.Duration) (Certificate, error) {
+	return s.signHost(ctx, tx, actor, hostID, pub, principals, validity, nil)
+}
+
 func checkPrincipals(principals []string) error {
 	if len(principals) == 0 || len(principals) > maxPrincipals {
 		return apperr.Invalid("principals", "a host certificate names 1 to 16 principals")

@@ -217,6 +217,9 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, owner Owne
 		if err := ownerExists(ctx, q, owner); err != nil {
 			return err
 		}
+		if err := checkRoom(ctx, q, owner); err != nil {
+			return err
+		}
 		id, err := uuid.NewV7()
 		if err != nil {
 			return fmt.Errorf("new window id: %w", err)
@@ -232,6 +235,30 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, owner Owne
 		return s.record(ctx, tx, actor, audit.ActionMaintenanceWindowCreated, EventCreated, out, nil)
 	})
 	return out, pg.Translate(err)
+}
+
+// MaxWindowsPerOwner caps the windows of one host or group, so their lists stay short
+// enough to answer whole.
+const MaxWindowsPerOwner = 50
+
+// checkRoom refuses a window beyond MaxWindowsPerOwner, holding the owner's lock until the
+// transaction ends.
+func checkRoom(ctx context.Context, q *dbq.Queries, owner Owner) error {
+	key := owner.HostID
+	if key == nil {
+		key = owner.GroupID
+	}
+	if err := q.MaintenanceWindowLockOwner(ctx, *key); err != nil {
+		return err
+	}
+	n, err := q.MaintenanceWindowCountForOwner(ctx, dbq.MaintenanceWindowCountForOwnerParams{HostID: owner.HostID, GroupID: owner.GroupID})
+	if err != nil {
+		return err
+	}
+	if n >= MaxWindowsPerOwner {
+		return apperr.Conflict(fmt.Sprintf("A host or group has at most %d maintenance windows: delete or edit one instead.", MaxWindowsPerOwner))
+	}
+	return nil
 }
 
 func ownerExists(ctx context.Context, q *dbq.Queries, owner Owner) error {

@@ -2,7 +2,9 @@ package window_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apitest"
+	"github.com/openwatch/openwatch/internal/window"
 )
 
 type fixture struct {
@@ -224,4 +227,66 @@ func TestOpenForHost(t *testing.T) {
 	_, open, err = svc.OpenForHostTx(ctx, tx, f.host, time.Date(2026, 3, 29, 6, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
 	require.False(t, open, "the end is outside")
+}
+
+// TestWindowCapAndDeletedHost: a host has at most MaxWindowsPerOwner windows, even when
+// they are created concurrently, so its list is answered whole; a deleted host's windows
+// are gone with it.
+func TestWindowCapAndDeletedHost(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	hostPath := "hosts/" + f.host.String() + "/maintenance-windows"
+	body := func(i int) map[string]any {
+		return map[string]any{"name": fmt.Sprintf("w%d", i), "time_zone": "UTC", "start_time": "01:00",
+			"duration_minutes": 60, "recurrence": "daily"}
+	}
+	extra := 8
+	statuses := make([]int, window.MaxWindowsPerOwner+extra)
+	var wg sync.WaitGroup
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = f.env.Do(apitest.Request{Method: http.MethodPost, Path: hostPath, Token: f.admin.AccessToken, JSON: body(i)}).Status
+		}()
+	}
+	wg.Wait()
+	created, refused := 0, 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict:
+			refused++
+		default:
+			t.Fatalf("unexpected status %d", s)
+		}
+	}
+	require.Equal(t, window.MaxWindowsPerOwner, created)
+	require.Equal(t, extra, refused)
+	res := f.do(f.admin, http.MethodPost, hostPath, body(999))
+	require.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
+	require.Contains(t, res.Err(t).Error.HumanMessage, "at most 50")
+	res = f.do(f.admin, http.MethodGet, hostPath, nil)
+	var hl api.MaintenanceWindowList
+	res.Decode(t, &hl)
+	require.Len(t, hl.Windows, window.MaxWindowsPerOwner)
+
+	// The group has room of its own.
+	res = f.do(f.admin, http.MethodPost, "groups/"+f.group.String()+"/maintenance-windows", body(0))
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+
+	// Deleting the host takes its windows out of reach.
+	id := hl.Windows[0].Id
+	require.Equal(t, http.StatusOK, f.do(f.admin, http.MethodGet, "maintenance-windows/"+id.String(), nil).Status)
+	res = f.do(f.admin, http.MethodDelete, "hosts/"+f.host.String(), nil)
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+	for _, m := range []string{http.MethodGet, http.MethodDelete} {
+		res = f.do(f.admin, m, "maintenance-windows/"+id.String(), nil)
+		require.Equal(t, http.StatusNotFound, res.Status, "%s %s", m, res.Body)
+	}
+	res = f.do(f.admin, http.MethodPatch, "maintenance-windows/"+id.String(), map[string]any{"enabled": false})
+	require.Equal(t, http.StatusNotFound, res.Status, "%s", res.Body)
+	res = f.do(f.admin, http.MethodGet, "maintenance-windows/"+id.String()+":preview", nil)
+	require.Equal(t, http.StatusNotFound, res.Status, "%s", res.Body)
 }

@@ -29,8 +29,16 @@ const rootRoute = createRootRouteWithContext<RouterContext>()({
 export const signInRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/sign-in",
-  validateSearch: (s: Record<string, unknown>) => partial({ redirect: safeRedirect(s.redirect) }),
+  validateSearch: (s: Record<string, unknown>) => partial({ redirect: safeRedirect(s.redirect), sso_error: str(s.sso_error) }),
   component: lazyRouteComponent(() => import("./pages/SignInPage"), "SignInPage"),
+});
+
+// Where a single sign-on ends: the page exchanges the handoff code for a session.
+export const ssoCallbackRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/sso/callback",
+  validateSearch: (s: Record<string, unknown>) => partial({ handoff: str(s.handoff) }),
+  component: lazyRouteComponent(() => import("./pages/SSOCallbackPage"), "SSOCallbackPage"),
 });
 
 // The signed-in part of the app. Without a session every page sends the user to sign in,
@@ -174,7 +182,7 @@ export const settingsRoute = createRoute({
   path: "/settings",
   validateSearch: (s: Record<string, unknown>) =>
     partial({
-      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "alerts", "ssh", "security", "changes", "ssh-ca", "license"] as const),
+      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "alerts", "ssh", "security", "changes", "ssh-ca", "sso", "enrollment", "license"] as const),
     }),
   component: lazyRouteComponent(() => import("./pages/SettingsPage"), "SettingsPage"),
 });
@@ -318,6 +326,7 @@ export const remediationRoute = createRoute({
 
 const routeTree = rootRoute.addChildren([
   signInRoute,
+  ssoCallbackRoute,
   appRoute.addChildren([
     dashboardRoute,
     hostsRoute,

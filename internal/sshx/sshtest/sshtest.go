@@ -34,6 +34,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,6 +72,15 @@ type Options struct {
 	// TrustedUserCAKeys, when set, is the content of sshd's TrustedUserCAKeys file: users
 	// may then also log in with certificates those CAs signed.
 	TrustedUserCAKeys string
+	// SystemConfig makes sshd run as a host's own sshd does, for tests of scripts that
+	// configure it: its configuration is /etc/ssh/sshd_config (including the drop-ins
+	// /etc/ssh/sshd_config.d/*.conf first, as Debian's does), its host key
+	// /etc/ssh/ssh_host_ed25519_key (with the .pub beside it) and its pid file
+	// /run/sshd.pid, all written at each start inside the overlays, so Overlay must
+	// include /etc and /run. A reload (SIGHUP to the pid in the pid file) re-reads them.
+	SystemConfig bool
+	// AllowUsers adds users (beyond root and the test users) who may log in.
+	AllowUsers []string
 }
 
 // Server is a running sshd. Its methods are not safe for concurrent use.
@@ -91,8 +101,10 @@ type Server struct {
 	overlay  []string
 	sysctl   map[string]string
 	tmpfs    []string
-	userCAs  string // path of the TrustedUserCAKeys file, "" for none
-	hostCert string // path of the HostCertificate file, "" for none
+	userCAs  string   // path of the TrustedUserCAKeys file, "" for none
+	system   bool     // Options.SystemConfig
+	allow    []string // Options.AllowUsers
+	hostCert string   // path of the HostCertificate file, "" for none
 }
 
 // startAttempts is how many free ports Start tries before giving up.
@@ -115,7 +127,16 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("sshtest: prepare test users: %v", err)
 	}
-	s := &Server{t: t, Host: opts.Addr, id: id, overlay: opts.Overlay, sysctl: opts.Sysctl, tmpfs: opts.Tmpfs}
+	s := &Server{t: t, Host: opts.Addr, id: id, overlay: opts.Overlay, sysctl: opts.Sysctl, tmpfs: opts.Tmpfs,
+		system: opts.SystemConfig, allow: opts.AllowUsers}
+	if opts.SystemConfig && (!slices.Contains(opts.Overlay, "/etc") || !slices.Contains(opts.Overlay, "/run")) {
+		t.Fatalf("sshtest: SystemConfig writes under /etc and /run: Overlay must include both")
+	}
+	for _, u := range opts.AllowUsers {
+		if u == "" || strings.ContainsAny(u, " \t\n") {
+			t.Fatalf("sshtest: AllowUsers: %q is not a user name", u)
+		}
+	}
 	if err := s.prepareDir(); err != nil {
 		t.Fatalf("sshtest: %v", err)
 	}
@@ -311,6 +332,9 @@ func (s *Server) writeHostKey() error {
 	if err != nil {
 		return fmt.Errorf("host public key: %w", err)
 	}
+	if err := os.WriteFile(s.hostPath+".pub", ssh.MarshalAuthorizedKey(key), 0o644); err != nil {
+		return fmt.Errorf("write host public key: %w", err)
+	}
 	s.HostKey = key
 	return nil
 }
@@ -318,21 +342,30 @@ func (s *Server) writeHostKey() error {
 // config renders sshd_config for the current port.
 func (s *Server) config() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "ListenAddress %s\n", s.Addr)
-	fmt.Fprintf(&b, "HostKey %s\n", s.hostPath)
+	pidFile := "none"
+	if s.system {
+		// As Debian's sshd_config: the drop-ins first, so their settings win.
+		b.WriteString("Include /etc/ssh/sshd_config.d/*.conf\n")
+		fmt.Fprintf(&b, "Port %d\nListenAddress %s\n", s.Port, s.Host)
+		b.WriteString("HostKey " + systemHostKey + "\n")
+		pidFile = "/run/sshd.pid"
+	} else {
+		fmt.Fprintf(&b, "ListenAddress %s\n", s.Addr)
+		fmt.Fprintf(&b, "HostKey %s\n", s.hostPath)
+	}
 	if s.hostCert != "" {
 		fmt.Fprintf(&b, "HostCertificate %s\n", s.hostCert)
 	}
 	fmt.Fprintf(&b, "AuthorizedKeysFile %s/keys/%%u\n", s.dir)
-	b.WriteString(`PidFile none
-UsePAM no
+	fmt.Fprintf(&b, "PidFile %s\n", pidFile)
+	fmt.Fprintf(&b, "AllowUsers %s\n", strings.Join(append([]string{"root", "owtest-*"}, s.allow...), " "))
+	b.WriteString(`UsePAM no
 StrictModes no
 PubkeyAuthentication yes
 PasswordAuthentication yes
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 PermitEmptyPasswords no
-AllowUsers root owtest-*
 MaxStartups 1000
 MaxSessions 100
 MaxAuthTries 6
@@ -354,6 +387,9 @@ LogLevel VERBOSE
 }
 
 var errPortInUse = errors.New("port in use")
+
+// systemHostKey is the host key's path with Options.SystemConfig.
+const systemHostKey = "/etc/ssh/ssh_host_ed25519_key"
 
 // command returns sshd's command: sshd itself, or with overlays unshare(1) mounting them
 // in a private mount namespace and then running sshd there (unshare execs, so the
@@ -390,6 +426,12 @@ func (s *Server) command(cfg string) (*exec.Cmd, error) {
 			return nil, err
 		}
 		fmt.Fprintf(&script, "mount --bind '%s' /proc/sys\n", fake)
+	}
+	if s.system {
+		// Written inside the overlays at each start, like a host's own files.
+		fmt.Fprintf(&script, "mkdir -p /etc/ssh/sshd_config.d\ncat '%s' >/etc/ssh/sshd_config\n", cfg)
+		fmt.Fprintf(&script, "install -m 0600 '%s' %s\ninstall -m 0644 '%s.pub' %s.pub\n", s.hostPath, systemHostKey, s.hostPath, systemHostKey)
+		cfg = "/etc/ssh/sshd_config"
 	}
 	fmt.Fprintf(&script, "exec '%s' -D -e -f '%s'\n", sshdPath(), cfg)
 	return exec.Command("unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script.String()), nil

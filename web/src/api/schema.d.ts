@@ -28,6 +28,125 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/enrollment-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Enrollment tokens, newest first.
+         * @description 400 naming the field for a malformed cursor or `limit`. Secrets are never shown again.
+         */
+        get: operations["listEnrollmentTokens"];
+        put?: never;
+        /**
+         * Create an enrollment token.
+         * @description The secret and the ready command line are in this answer only; the token is stored
+         *     as its SHA-256. Hosts enrolled with it join its group, environment and tags, and
+         *     their credential logs in as `username` (default `openwatch`). 400 for an unknown
+         *     group, an expiry not in the future or beyond 90 days, or a bad username.
+         */
+        post: operations["createEnrollmentToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/enrollment-tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an enrollment token.
+         * @description The token enrolls no further host; requests already sent stay in the queue. 409 when
+         *     it is already revoked.
+         */
+        delete: operations["revokeEnrollmentToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/enrollments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Enrollment requests, newest first.
+         * @description 400 naming the field for a malformed cursor, `limit` or `status`.
+         */
+        get: operations["listEnrollments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/enrollments/{id}:approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an enrollment request.
+         * @description Creates the host in the token's group, environment and tags with the presented host
+         *     key pinned as trusted and a host credential logging in with short-lived user
+         *     certificates as the scan account, and signs its host certificate for its name and
+         *     address, in one transaction. The host's first system info collection and
+         *     compliance scan are queued when its script reports the certificate installed. 409 when the request is already decided or the host name is taken in
+         *     the environment.
+         */
+        post: operations["approveEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/enrollments/{id}:deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny an enrollment request.
+         * @description The host's script stops with the reason. 409 when the request is already decided.
+         */
+        post: operations["denyEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/license": {
         parameters: {
             query?: never;
@@ -342,6 +461,10 @@ export interface paths {
          *     after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
          *     locks for 30 seconds after 5 consecutive failures, doubling with each further failure
          *     up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+         *
+         *     A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+         *     `auth.sso_required` after a correct password, unless the user is an admin
+         *     (break-glass).
          */
         post: operations["login"];
         delete?: never;
@@ -501,6 +624,81 @@ export interface paths {
          *     extends the session's absolute deadline.
          */
         post: operations["refreshToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sso/handoff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a single-use handoff code for tokens.
+         * @description Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+         *     A code works once, for 60 seconds: an unknown, expired or used code answers 400
+         *     `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+         *     succeeds. The identity provider was the second factor: no one-time code is asked.
+         */
+        post: operations["exchangeSSOHandoff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sso/{id}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The redirect URI of a provider (browser redirect).
+         * @description Checks the state (known, unexpired, unused, bound to this browser), exchanges the
+         *     code with the PKCE verifier, verifies the ID token (issuer, audience, expiry,
+         *     signature, nonce), maps the groups claim to a role, links or creates the user, and
+         *     redirects (302) to `/sso/callback?handoff=<code>`: a single-use code valid for 60
+         *     seconds that the web app exchanges at `POST /auth/sso/handoff`. No token is ever
+         *     put in a URL. Any failure redirects to `/sign-in?sso_error=<message>`.
+         */
+        get: operations["completeSSOLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sso/{id}/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Start a sign-in through a provider (browser redirect).
+         * @description Redirects (302) to the provider's authorization endpoint with a fresh `state`,
+         *     `nonce` and PKCE S256 challenge, and sets the short-lived `openwatch_sso` cookie
+         *     binding the login to this browser. When the provider is unknown, disabled or
+         *     unreachable it redirects to the sign-in page with `sso_error`.
+         */
+        get: operations["startSSOLogin"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -749,6 +947,107 @@ export interface paths {
          *     when it is already registered or the hostname is taken in the environment.
          */
         post: operations["registerDiscoveredHost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enroll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A host asks to be enrolled.
+         * @description Sent by the enrollment script: the token, the host's facts and its host public key
+         *     (`ssh-ed25519` or `ecdsa-sha2-nistp256/384/521`; another type is a 400). The token
+         *     must be live and not used up (401 `auth.invalid_token` with `detail.reason`: unknown,
+         *     expired, revoked or used_up); each accepted request counts one use. A host key
+         *     already presented by a pending or approved request, or already trusted for a host,
+         *     is a replay (409). Bodies over 64 KiB answer 413 and a client address asking too
+         *     often 429. The answer holds the request's poll secret, the only way to read its
+         *     status (`GET /enroll/status/{token}`); with an auto-approving token the request is
+         *     approved at once.
+         */
+        post: operations["submitEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enroll.sh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The enrollment script for a host, with the server's address and the token in it.
+         * @description A POSIX shell script to run once as root on the host (`curl … | sudo sh`). It creates
+         *     the scan account (no password, a sudo rule for non-interactive root), installs the SSH
+         *     user CA as `TrustedUserCAKeys` and the KRL as `RevokedKeys` in an sshd drop-in, sends
+         *     the host's facts and Ed25519 host key (`POST /enroll`), polls its request's status
+         *     until it is decided, then installs the signed host certificate as `HostCertificate`
+         *     and reloads sshd. Every call it makes verifies the server against the certificate
+         *     authority embedded in it. 401 `auth.invalid_token` (with `detail.reason`: unknown,
+         *     expired, revoked or used_up) when the token cannot enroll a host; 429 when the
+         *     client address asked too often.
+         */
+        get: operations["getEnrollScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enroll/status/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The status of one enrollment request, read with its poll secret.
+         * @description Pending, approved (with the signed host certificate to install) or denied (with the
+         *     reason). Nothing else about the request or any other host is answered; an unknown
+         *     secret is a 404.
+         */
+        get: operations["getEnrollmentStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enroll/status/{token}:installed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The host reports its host certificate installed.
+         * @description Sent by the enrollment script once sshd presents the host certificate and trusts
+         *     the user CA: the host's first system info collection and compliance scan are
+         *     queued then. Repeating it changes nothing. 404 for an unknown poll secret, 409 when
+         *     the request is not approved.
+         */
+        post: operations["confirmEnrollment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2876,7 +3175,8 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
+        /** Get a service account (disabled ones too). */
+        get: operations["getServiceAccount"];
         /**
          * Update a service account.
          * @description Lowering the role also lowers its tokens to at most the new role's permissions (tokens holding more are revoked).
@@ -3046,6 +3346,130 @@ export interface paths {
          *     signed keep verifying during the overlap; new ones are signed with the new key.
          */
         post: operations["rotateSSHCA"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sso/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the single sign-on providers.
+         * @description Client secrets are never returned (`client_secret_set`, and a masked `client_secret`). 400 naming the field for a malformed cursor or `limit`.
+         */
+        get: operations["listSSOProviders"];
+        put?: never;
+        /**
+         * Add an OpenID Connect provider.
+         * @description Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+         *     must be an `https` URL (`http` only on a loopback address); `scopes` must include
+         *     `openid` (default `openid profile email`); every role of `role_mappings` and
+         *     `default_role` must exist. The client secret is sealed and never returned.
+         *     Register `callback_path` (under the server's public URL) as the redirect URI at
+         *     the provider.
+         */
+        post: operations["createSSOProvider"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sso/providers/enabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The enabled providers, for the sign-in page.
+         * @description Only each provider's id, display name and the path that starts its sign-in.
+         */
+        get: operations["listEnabledSSOProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sso/providers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** Read a provider. */
+        get: operations["getSSOProvider"];
+        /**
+         * Replace a provider's settings.
+         * @description Every field is replaced, except the client secret: omitted, it is kept; an empty
+         *     string removes it (a public client). The rules of creation apply.
+         */
+        put: operations["updateSSOProvider"];
+        post?: never;
+        /**
+         * Delete a provider.
+         * @description Its users stay (unlinked, with their roles); their logins in flight and handoff codes end.
+         */
+        delete: operations["deleteSSOProvider"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sso/providers/{id}:test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test the connection to a provider.
+         * @description Fetches the discovery document and the signing keys and checks that the provider
+         *     supports the authorization code flow with PKCE (S256) and the configured scopes.
+         *     Each check is reported; a failed check is not an error of the request.
+         */
+        post: operations["testSSOProvider"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sso/providers:discover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read an issuer's OpenID Connect discovery document.
+         * @description Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+         *     what it supports. 400 when the issuer is not a valid URL; 502
+         *     `sso.provider_unreachable` when the document cannot be fetched or names another
+         *     issuer.
+         */
+        post: operations["discoverSSOProvider"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4378,6 +4802,151 @@ export interface components {
         DiscoverySweepResponse: {
             enqueued: number;
         };
+        Enrollment: {
+            address: string;
+            /** Format: uuid */
+            certificate_id?: string | null;
+            /** @description The address the request came from. */
+            client_address: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            decided_by?: string | null;
+            deny_reason?: string | null;
+            facts: components["schemas"]["EnrollmentFacts"];
+            /**
+             * Format: uuid
+             * @description The host created on approval.
+             */
+            host_id?: string | null;
+            host_key_fingerprint: string;
+            host_key_type: string;
+            hostname: string;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the host reported its certificate installed (its first scan is queued then).
+             */
+            installed_at?: string | null;
+            port: number;
+            status: components["schemas"]["EnrollmentRequestStatus"];
+            /** Format: uuid */
+            token_id: string;
+            token_name: string;
+        };
+        EnrollmentDenyRequest: {
+            reason: string;
+        };
+        /** @description What the enrollment script reports about the host. */
+        EnrollmentFacts: {
+            /** @description The host's IP addresses. */
+            addresses?: string[];
+            /** @description The host's name (becomes the inventory host name). */
+            hostname: string;
+            kernel?: string;
+            machine_id?: string;
+            /** @description ID of /etc/os-release. */
+            os_id?: string;
+            /** @description PRETTY_NAME of /etc/os-release. */
+            os_pretty_name?: string;
+            /** @description VERSION_ID of /etc/os-release. */
+            os_version?: string;
+            /** @description The address OpenWatch should reach sshd at; default the address the request came from. */
+            ssh_address?: string;
+            /** @description sshd's port (default 22). */
+            ssh_port?: number;
+        };
+        EnrollmentList: {
+            enrollments: components["schemas"]["Enrollment"][];
+            next_cursor?: string;
+        };
+        /** @enum {string} */
+        EnrollmentRequestStatus: "pending" | "approved" | "denied";
+        EnrollmentStatus: {
+            /** @description When approved, the signed host certificate (install as `HostCertificate`). */
+            host_certificate?: string;
+            /** @description When denied, why. */
+            reason?: string;
+            status: components["schemas"]["EnrollmentRequestStatus"];
+        };
+        EnrollmentSubmitRequest: {
+            facts: components["schemas"]["EnrollmentFacts"];
+            /** @description The host public key in authorized_keys format (`ssh-ed25519 AAAA…` or ECDSA). */
+            host_key: string;
+            token: string;
+        };
+        EnrollmentSubmitted: {
+            /** Format: uuid */
+            id: string;
+            /** @description Read the request's status with `GET /enroll/status/{poll_secret}`; shown once. */
+            poll_secret: string;
+            status: components["schemas"]["EnrollmentRequestStatus"];
+        };
+        EnrollmentToken: {
+            auto_approve: boolean;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            environment: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            group_id?: string | null;
+            /** Format: uuid */
+            id: string;
+            max_uses: number;
+            name: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            /**
+             * @description active, expired, used_up or revoked.
+             * @enum {string}
+             */
+            status: "active" | "expired" | "used_up" | "revoked";
+            tags: string[];
+            /** @description The first characters of the secret. */
+            token_prefix: string;
+            username: string;
+            uses: number;
+        };
+        EnrollmentTokenCreateRequest: {
+            /** @description Approve its requests at once instead of queueing them. */
+            auto_approve?: boolean;
+            environment?: string;
+            /**
+             * Format: date-time
+             * @description When it stops working (default in 24 hours; at most 90 days ahead).
+             */
+            expires_at?: string;
+            /** Format: uuid */
+            group_id?: string | null;
+            /** @description How many hosts it may enroll (default 1). */
+            max_uses?: number;
+            name: string;
+            tags?: string[];
+            /** @description The scan account the script creates (default `openwatch`). */
+            username?: string;
+        };
+        EnrollmentTokenCreated: {
+            /**
+             * @description The PEM certificate authority the server's TLS certificate chains to, when it
+             *     is not publicly trusted: save it as `openwatch-ca.crt` beside the command.
+             */
+            ca_certificate?: string;
+            /** @description The ready command line to run on a host. */
+            command: string;
+            /** @description Where hosts fetch the enrollment script with this token. */
+            script_url: string;
+            /** @description The token itself; shown only in this answer. */
+            secret: string;
+            token: components["schemas"]["EnrollmentToken"];
+        };
+        EnrollmentTokenList: {
+            next_cursor?: string;
+            tokens: components["schemas"]["EnrollmentToken"][];
+        };
         Error: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request's correlation id, also in the `X-Correlation-Id` response header. */
@@ -4400,7 +4969,7 @@ export interface components {
          * @description Every error code the server can emit. Clients may switch on these.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error" | "host.unreachable" | "host.key_mismatch" | "host.certificate_invalid" | "host.certificate_revoked" | "host.busy" | "discovery.range_too_large" | "scan.in_progress";
+        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error" | "host.unreachable" | "host.key_mismatch" | "host.certificate_invalid" | "host.certificate_revoked" | "host.busy" | "discovery.range_too_large" | "scan.in_progress" | "auth.invalid_handoff" | "auth.sso_required" | "sso.provider_unreachable";
         ErrorEnvelope: {
             error: components["schemas"]["Error"];
         };
@@ -5613,6 +6182,94 @@ export interface components {
             config: components["schemas"]["SSHConfig"];
             defaults: components["schemas"]["SSHConfig"];
         };
+        SSODiscoverRequest: {
+            issuer: string;
+        };
+        SSODiscovery: {
+            authorization_endpoint: string;
+            claims_supported: string[];
+            code_challenge_methods_supported: string[];
+            issuer: string;
+            jwks_uri: string;
+            scopes_supported: string[];
+            token_endpoint: string;
+            userinfo_endpoint?: string;
+        };
+        SSOEnabledProvider: {
+            /** Format: uuid */
+            id: string;
+            /** @description Where the sign-in button sends the browser. */
+            login_path: string;
+            name: string;
+        };
+        SSOEnabledProviderList: {
+            providers: components["schemas"]["SSOEnabledProvider"][];
+        };
+        SSOHandoffRequest: {
+            handoff_code: string;
+        };
+        SSOProvider: {
+            /** @description The redirect URI to register at the provider, relative to the server's public URL. */
+            callback_path: string;
+            client_id: string;
+            /** @description Always the mask `********` when a secret is set; the secret itself is never returned. */
+            client_secret?: string;
+            client_secret_set: boolean;
+            /** Format: date-time */
+            created_at: string;
+            default_role?: string | null;
+            enabled: boolean;
+            groups_claim: string;
+            /** Format: uuid */
+            id: string;
+            issuer: string;
+            name: string;
+            role_mappings: components["schemas"]["SSORoleMapping"][];
+            scopes: string[];
+            sso_only: boolean;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        SSOProviderInput: {
+            client_id: string;
+            /** @description Write-only. Omitted on update, the stored secret is kept; empty, there is none (a public client). */
+            client_secret?: string;
+            /** @description The role of users no mapping matches; absent or null, such users are refused. */
+            default_role?: string | null;
+            /** @description Whether the provider is offered on the sign-in page and accepts sign-ins (default true). */
+            enabled?: boolean;
+            /** @description The ID token claim holding the user's groups (default `groups`). */
+            groups_claim?: string;
+            /** @description The issuer URL (`https`; `http` only on a loopback address). */
+            issuer: string;
+            /** @description The display name, on the sign-in button. */
+            name: string;
+            /** @description In order; the first mapping whose group the user is in gives the user's role. */
+            role_mappings?: components["schemas"]["SSORoleMapping"][];
+            /** @description Requested scopes; must include `openid`. Default `openid profile email`. */
+            scopes?: string[];
+            /** @description When true, users linked to this provider cannot sign in with a password, except admins (break-glass). Default false. */
+            sso_only?: boolean;
+        };
+        SSOProviderList: {
+            next_cursor?: string;
+            providers: components["schemas"]["SSOProvider"][];
+        };
+        SSORoleMapping: {
+            /** @description A value of the groups claim. */
+            group: string;
+            /** @description The role (built-in or custom) a member of the group gets. */
+            role: string;
+        };
+        SSOTestCheck: {
+            detail: string;
+            name: string;
+            ok: boolean;
+        };
+        SSOTestResult: {
+            checks: components["schemas"]["SSOTestCheck"][];
+            ok: boolean;
+        };
         Scan: {
             /** Format: uuid */
             batch_id?: string | null;
@@ -5655,7 +6312,7 @@ export interface components {
             started_at?: string | null;
             status: components["schemas"]["ScanStatus"];
             /** @enum {string} */
-            trigger: "manual" | "batch" | "scheduled" | "remediation";
+            trigger: "manual" | "batch" | "scheduled" | "remediation" | "enrollment";
         };
         /**
          * @description A host's compliance band, from its results of every rule: `critical` when a critical
@@ -6123,6 +6780,180 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    listEnrollmentTokens: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentTokenList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createEnrollmentToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrollmentTokenCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The token, with its secret. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentTokenCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    revokeEnrollmentToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listEnrollments: {
+        parameters: {
+            query?: {
+                /** @description Only requests of this status. */
+                status?: components["schemas"]["EnrollmentRequestStatus"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    approveEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The approved request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Enrollment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    denyEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrollmentDenyRequest"];
+            };
+        };
+        responses: {
+            /** @description The denied request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Enrollment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     installLicense: {
         parameters: {
             query?: never;
@@ -6544,6 +7375,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
@@ -6758,6 +7590,91 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    exchangeSSOHandoff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SSOHandoffRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in. */
+            200: {
+                headers: {
+                    /** @description The `openwatch_session` browser session cookie (HttpOnly, Secure, SameSite=Lax). */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthLoginResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    completeSSOLogin: {
+        parameters: {
+            query?: {
+                code?: string;
+                state?: string;
+                error?: string;
+                error_description?: string;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: {
+                openwatch_sso?: string;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the web app with a handoff code, or to the sign-in page with `sso_error`. */
+            302: {
+                headers: {
+                    Location?: string;
+                    /** @description Clears the `openwatch_sso` cookie. */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    startSSOLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider, or back to the sign-in page with `sso_error`. */
+            302: {
+                headers: {
+                    Location?: string;
+                    /** @description The `openwatch_sso` login binding (HttpOnly, Secure, SameSite=Lax, ten minutes). */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -7223,6 +8140,117 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    submitEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrollmentSubmitRequest"];
+            };
+        };
+        responses: {
+            /** @description The request was recorded. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentSubmitted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getEnrollScript: {
+        parameters: {
+            query: {
+                /** @description The enrollment token. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The script. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/x-shellscript": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getEnrollmentStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The poll secret `POST /enroll` returned. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    confirmEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The poll secret `POST /enroll` returned. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Recorded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrollmentStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -7824,6 +8852,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -8464,6 +9493,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -10752,6 +11782,33 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    getServiceAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     updateServiceAccount: {
         parameters: {
             query?: never;
@@ -11022,6 +12079,226 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listSSOProviders: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of providers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOProviderList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createSSOProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SSOProviderInput"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOProvider"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listEnabledSSOProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The enabled providers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOEnabledProviderList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSSOProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The provider. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOProvider"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateSSOProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SSOProviderInput"];
+            };
+        };
+        responses: {
+            /** @description The provider. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOProvider"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteSSOProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    testSSOProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    discoverSSOProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SSODiscoverRequest"];
+            };
+        };
+        responses: {
+            /** @description The discovery document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSODiscovery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
             default: components["responses"]["UnexpectedError"];
         };
     };

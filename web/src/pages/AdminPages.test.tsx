@@ -73,16 +73,14 @@ describe("patch bodies", () => {
 });
 
 describe("findServiceAccount", () => {
-  it("pages through the list until the account turns up, and 404s when it never does", async () => {
-    const sa = (id: string) => ({ id, name: id, description: "", role: "viewer", status: "active", created_at: "", created_by: "", updated_at: "" });
+  it("reads the account by id and passes the 404 on", async () => {
+    const sa = { id: "b", name: "b", description: "", role: "viewer", status: "active", created_at: "", created_by: "", updated_at: "" };
     const seen = fakeServer({
-      "GET /api/v1/service-accounts": ({ query }) =>
-        query.get("cursor") === "p2"
-          ? json(200, { service_accounts: [sa("b")], next_cursor: null })
-          : json(200, { service_accounts: [sa("a")], next_cursor: "p2" }),
+      "GET /api/v1/service-accounts/b": () => json(200, sa),
+      "GET /api/v1/service-accounts/zzz": () => json(404, { error: { code: "resource.not_found", human_message: "The service account does not exist." } }),
     });
     expect((await findServiceAccount("b")).name).toBe("b");
-    expect(seen.map((r) => r.query.get("cursor"))).toEqual([null, "p2"]);
+    expect(seen.map((r) => r.path)).toEqual(["/api/v1/service-accounts/b"]);
     await expect(findServiceAccount("zzz")).rejects.toMatchObject({ status: 404 });
   });
 });

@@ -5,7 +5,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useParams } from "@tanstack/react-router";
 import { useState } from "react";
 import { api, type Schemas } from "../api/client";
-import { ApiError, applyFieldError, unwrap } from "../api/errors";
+import { applyFieldError, unwrap } from "../api/errors";
 import { Can } from "../auth/Can";
 import { useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
@@ -18,17 +18,9 @@ import { FormError } from "../components/FormError";
 
 type Account = Schemas["ServiceAccount"];
 
-// findServiceAccount reads one account: the API has no single-account GET, so it pages
-// through GET /service-accounts until the id turns up (a 404 when it never does).
+// findServiceAccount reads one account (GET /service-accounts/{id}; disabled ones too).
 export async function findServiceAccount(id: string): Promise<Account> {
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await unwrap(api.GET("/service-accounts", { params: { query: { limit: 200, cursor } } }));
-    const found = page.service_accounts.find((a) => a.id === id);
-    if (found) return found;
-    if (!page.next_cursor) throw new ApiError(404, undefined, "The service account does not exist.");
-    cursor = page.next_cursor;
-  }
+  return unwrap(api.GET("/service-accounts/{id}", { params: { path: { id } } }));
 }
 
 interface EditValues {

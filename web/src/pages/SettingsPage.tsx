@@ -19,6 +19,8 @@ import { SchedulePreview } from "./SettingsSchedulePreview";
 import { FormError } from "../components/FormError";
 import { ChangeSettings } from "./SettingsChanges";
 import { SSHCAPanels } from "./SettingsSSHCA";
+import { SSOPanel } from "./SettingsSSO";
+import { EnrollmentPanels } from "./SettingsEnrollment";
 
 type Config = Record<string, unknown>;
 
@@ -33,7 +35,7 @@ interface Section {
   put: (config: Config) => Promise<unknown>;
 }
 
-export type SettingsTab = "connectivity" | "intelligence" | "discovery" | "scanning" | "alerts" | "ssh" | "security" | "changes" | "ssh-ca" | "license";
+export type SettingsTab = "connectivity" | "intelligence" | "discovery" | "scanning" | "alerts" | "ssh" | "security" | "changes" | "ssh-ca" | "sso" | "enrollment" | "license";
 
 // The request bodies are the spec's config types; the form edits them generically, so the
 // server (which validates against the spec) is the judge of the values.
@@ -312,6 +314,8 @@ export function SettingsPage() {
   const canLicense = useCan("license:read");
   const canChanges = useCan("system:read");
   const canSSHCA = useCan("host:read");
+  const canSSO = useCan("admin:sso_provider");
+  const canEnrollment = useCan("enrollment:read");
   const permissions = useQuery(permissionsQuery).data?.permissions ?? [];
   const readable = SECTIONS.filter((s) => permissions.includes(s.read));
   const current = tab ?? "connectivity";
@@ -327,6 +331,8 @@ export function SettingsPage() {
           ))}
           {canChanges && <Tabs.Tab value="changes">Changes</Tabs.Tab>}
           {canSSHCA && <Tabs.Tab value="ssh-ca">SSH CA</Tabs.Tab>}
+          {canSSO && <Tabs.Tab value="sso">Single sign-on</Tabs.Tab>}
+          {canEnrollment && <Tabs.Tab value="enrollment">Enrollment</Tabs.Tab>}
           {canLicense && <Tabs.Tab value="license">License</Tabs.Tab>}
         </Tabs.List>
         {readable.map((s) => (
@@ -361,6 +367,12 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="ssh-ca">
           <SSHCAPanels />
+        </Tabs.Panel>
+        <Tabs.Panel value="sso">
+          <SSOPanel />
+        </Tabs.Panel>
+        <Tabs.Panel value="enrollment">
+          <EnrollmentPanels />
         </Tabs.Panel>
         <Tabs.Panel value="license">
           <Stack gap="lg">

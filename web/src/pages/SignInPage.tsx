@@ -1,6 +1,6 @@
-import { Anchor, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Anchor, Button, Center, Divider, Paper, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useEffect, useRef, useState } from "react";
 import { api, rememberLogin, type LoginRequest } from "../api/client";
@@ -23,7 +23,14 @@ const FIELDS = ["username", "password", "otp", "recovery_code"] as const;
 // authenticator, asks for the one-time code (or a recovery code) in a second step. After
 // signing in it returns to the page the user was sent here from.
 export function SignInPage() {
-  const { redirect } = useSearch({ from: "/sign-in" });
+  const { redirect, sso_error: ssoError } = useSearch({ from: "/sign-in" });
+  // The enabled single sign-on providers: one button each (a full-page navigation to
+  // the server, which redirects to the provider).
+  const providers = useQuery({
+    queryKey: ["sso", "enabled"],
+    queryFn: async () => (await unwrap(api.GET("/sso/providers/enabled"))).providers,
+    retry: false,
+  });
   const navigate = useNavigate();
   const qc = useQueryClient();
   const [step, setStep] = useState<Step>("password");
@@ -108,7 +115,7 @@ export function SignInPage() {
               Sign in to continue where you were.
             </Text>
           )}
-          <FormError message={formError} />
+          <FormError message={formError ?? (ssoError ? `Single sign-on failed: ${ssoError.slice(0, 300)}` : undefined)} />
           <form onSubmit={form.onSubmit((v) => void submit(v))} noValidate aria-busy={busy}>
             <Stack>
               {step === "password" ? (
@@ -174,6 +181,18 @@ export function SignInPage() {
               )}
             </Stack>
           </form>
+          {step === "password" && (providers.data ?? []).length > 0 && (
+            <>
+              <Divider label="or" labelPosition="center" />
+              <Stack gap="xs" aria-label="Single sign-on">
+                {(providers.data ?? []).map((p) => (
+                  <Button key={p.id} component="a" href={p.login_path} variant="default">
+                    Sign in with {p.name}
+                  </Button>
+                ))}
+              </Stack>
+            </>
+          )}
         </Stack>
       </Paper>
     </Center>
