@@ -45,8 +45,8 @@ test.beforeAll(async ({ browser }) => {
 
 test.afterAll(async () => {
   await page?.context().close();
+  // The admin API context is shared by the whole run: not disposed here.
   if (hostId) await admin?.delete(`/api/v1/hosts/${hostId}`);
-  await admin?.dispose();
 });
 
 test("certificates: issue, renew, revoke with a reason and reissue on the host's tab; the host then fails closed", async ({}, testInfo) => {
@@ -115,6 +115,7 @@ test("certificates: Settings → SSH CA rotates the user CA with an overlap", as
   await page.goto("/settings?tab=ssh-ca");
   const card = page.getByRole("region", { name: "User CA" });
   const rows = card.getByRole("table").getByRole("row");
+  await expect(rows.nth(1)).toBeVisible(); // loaded: the header and the active key at least
   const before = await rows.count();
   await card.getByRole("button", { name: "Rotate User CA" }).click();
   const dialog = page.getByRole("dialog");
