@@ -149,13 +149,17 @@ X11Forwarding no
 Subsystem sftp internal-sftp
 CFG
   /usr/sbin/sshd -t -f "$sshd_dir/sshd_config" || return 1
-  # sshd and every session it serves see /etc through a throwaway overlay in a mount
-  # namespace of their own: a flow may change the target's files (alerts.spec.ts breaks
-  # and fixes a rule) and this machine's /etc stays as it is. unshare and sh exec, so
-  # sshd_pid is sshd's (flow.spec.ts sends it SIGHUP).
-  mkdir -p "$sshd_dir/etc-upper" "$sshd_dir/etc-work"
+  # sshd and every session it serves see /etc and /run through throwaway overlays in a
+  # mount namespace of their own: a flow may change the target's files (alerts.spec.ts
+  # breaks and fixes a rule; certificates.spec.ts has a host certificate installed, whose
+  # delivery writes /etc/ssh and looks for systemd and /run/sshd.pid to reload sshd) and
+  # this machine's /etc and /run stay as they are. unshare and sh exec, so sshd_pid is
+  # sshd's (flow.spec.ts sends it SIGHUP).
+  mkdir -p "$sshd_dir/etc-upper" "$sshd_dir/etc-work" "$sshd_dir/run-upper" "$sshd_dir/run-work"
   unshare --mount --propagation private -- /bin/sh -c "set -e
     mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$sshd_dir/etc-upper,workdir=$sshd_dir/etc-work' /etc
+    mount -t overlay overlay -o 'lowerdir=/run,upperdir=$sshd_dir/run-upper,workdir=$sshd_dir/run-work' /run
+    rm -rf /run/systemd /run/sshd.pid
     exec /usr/sbin/sshd -D -e -f '$sshd_dir/sshd_config'" 2>"$sshd_dir/sshd.log" &
   sshd_pid=$!
   for _ in $(seq 1 50); do

@@ -102,3 +102,28 @@ ORDER BY c.valid_before, c.id;
 -- SSHCertExpiringAlertKeys returns the dedup keys of the live certificate expiry alerts.
 SELECT dedup_key FROM alerts
 WHERE alert_type = 'ssh_certificate_expiring' AND state IN ('active', 'acknowledged', 'silenced');
+
+-- name: SSHHostCertNewestIssued :one
+-- SSHHostCertNewestIssued returns the newest issued, unexpired certificate of a live host.
+SELECT c.* FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
+WHERE c.host_id = @host_id AND c.status = 'issued' AND c.valid_before > @now::timestamptz
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT 1;
+
+-- name: SSHHostCertSetDelivery :exec
+-- SSHHostCertSetDelivery records the outcome of delivering a certificate to its host:
+-- delivered_at on success (the error cleared), delivery_error on failure.
+UPDATE ssh_host_certificates
+SET delivered_at = COALESCE(sqlc.narg(delivered_at)::timestamptz, delivered_at), delivery_error = sqlc.narg(delivery_error)
+WHERE id = @id;
+
+-- name: SSHHostCertDeliveryHosts :many
+-- SSHHostCertDeliveryHosts returns the live hosts with an issued, unexpired certificate:
+-- those that are given the KRL when it changes.
+SELECT DISTINCT c.host_id FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
+WHERE c.status = 'issued' AND c.valid_before > @now::timestamptz
+ORDER BY c.host_id;
+
+-- name: SSHCertDeliveryLock :exec
+-- SSHCertDeliveryLock serializes the deliveries to one host until the transaction ends.
+SELECT pg_advisory_xact_lock(hashtextextended('ssh_certificate_delivery:' || @host_id::text, 0));

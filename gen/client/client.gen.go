@@ -3279,6 +3279,12 @@ type HostCertificate struct {
 	Certificate string    `json:"certificate"`
 	CreatedAt   time.Time `json:"created_at"`
 
+	// DeliveredAt When the certificate (and the KRL) was last installed on the host by OpenWatch.
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+
+	// DeliveryError Why the last delivery to the host failed; absent after a successful one.
+	DeliveryError *string `json:"delivery_error,omitempty"`
+
 	// FingerprintSha256 The fingerprint of the certified host key.
 	FingerprintSha256 string              `json:"fingerprint_sha256"`
 	HostId            openapi_types.UUID  `json:"host_id"`
@@ -4290,6 +4296,18 @@ type SSHCAKeyStatus string
 type SSHCARotateRequest struct {
 	// OverlapHours How long the previous key stays trusted, 0 to 2160 (default 168).
 	OverlapHours *int `json:"overlap_hours,omitempty"`
+}
+
+// SSHCertificateConfig defines model for SSHCertificateConfig.
+type SSHCertificateConfig struct {
+	AutoRenew bool `json:"auto_renew"`
+	WarnDays  int  `json:"warn_days"`
+}
+
+// SSHCertificateConfigResponse defines model for SSHCertificateConfigResponse.
+type SSHCertificateConfigResponse struct {
+	Config   SSHCertificateConfig `json:"config"`
+	Defaults SSHCertificateConfig `json:"defaults"`
 }
 
 // SSHConfig defines model for SSHConfig.
@@ -5777,6 +5795,9 @@ type SetScanVariablesJSONRequestBody = ScanVariablesUpdate
 
 // PutSecurityConfigJSONRequestBody defines body for PutSecurityConfig for application/json ContentType.
 type PutSecurityConfigJSONRequestBody = SecurityConfig
+
+// PutSSHCertificateConfigJSONRequestBody defines body for PutSSHCertificateConfig for application/json ContentType.
+type PutSSHCertificateConfigJSONRequestBody = SSHCertificateConfig
 
 // PutSSHConfigJSONRequestBody defines body for PutSSHConfig for application/json ContentType.
 type PutSSHConfigJSONRequestBody = SSHConfig
@@ -8474,6 +8495,33 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
 	PutSecurityConfig(ctx context.Context, body PutSecurityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSSHCertificateConfig Host certificate expiry settings.
+	//
+	// Corresponds with GET /system/ssh-certificates/config (the `GetSSHCertificateConfig` operationId).
+	GetSSHCertificateConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutSSHCertificateConfigWithBody Change the host certificate expiry settings.
+	//
+	// An issued host certificate expiring within `warn_days` (default 14) raises
+	// `ssh_certificate_expiring` (critical within 3 days); with `auto_renew` (default
+	// false) it is renewed for 90 days instead. The check runs hourly.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /system/ssh-certificates/config (the `PutSSHCertificateConfig` operationId).
+	PutSSHCertificateConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutSSHCertificateConfig Change the host certificate expiry settings.
+	//
+	// An issued host certificate expiring within `warn_days` (default 14) raises
+	// `ssh_certificate_expiring` (critical within 3 days); with `auto_renew` (default
+	// false) it is renewed for 90 days instead. The check runs hourly.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /system/ssh-certificates/config (the `PutSSHCertificateConfig` operationId).
+	PutSSHCertificateConfig(ctx context.Context, body PutSSHCertificateConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSSHConfig SSH client settings.
 	//
@@ -14068,6 +14116,63 @@ func (c *Client) PutSecurityConfigWithBody(ctx context.Context, contentType stri
 // Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
 func (c *Client) PutSecurityConfig(ctx context.Context, body PutSecurityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutSecurityConfigRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSSHCertificateConfig Host certificate expiry settings.
+//
+// Corresponds with GET /system/ssh-certificates/config (the `GetSSHCertificateConfig` operationId).
+func (c *Client) GetSSHCertificateConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSSHCertificateConfigRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutSSHCertificateConfigWithBody Change the host certificate expiry settings.
+//
+// An issued host certificate expiring within `warn_days` (default 14) raises
+// `ssh_certificate_expiring` (critical within 3 days); with `auto_renew` (default
+// false) it is renewed for 90 days instead. The check runs hourly.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /system/ssh-certificates/config (the `PutSSHCertificateConfig` operationId).
+func (c *Client) PutSSHCertificateConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutSSHCertificateConfigRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutSSHCertificateConfig Change the host certificate expiry settings.
+//
+// An issued host certificate expiring within `warn_days` (default 14) raises
+// `ssh_certificate_expiring` (critical within 3 days); with `auto_renew` (default
+// false) it is renewed for 90 days instead. The check runs hourly.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /system/ssh-certificates/config (the `PutSSHCertificateConfig` operationId).
+func (c *Client) PutSSHCertificateConfig(ctx context.Context, body PutSSHCertificateConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutSSHCertificateConfigRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -24845,6 +24950,73 @@ func NewPutSecurityConfigRequestWithBody(server string, contentType string, body
 	return req, nil
 }
 
+// NewGetSSHCertificateConfigRequest constructs an http.Request for the GetSSHCertificateConfig method
+func NewGetSSHCertificateConfigRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/ssh-certificates/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutSSHCertificateConfigRequest calls the generic PutSSHCertificateConfig builder with application/json body
+func NewPutSSHCertificateConfigRequest(server string, body PutSSHCertificateConfigJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutSSHCertificateConfigRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutSSHCertificateConfigRequestWithBody constructs an http.Request for the PutSSHCertificateConfig method, with any body, and a specified content type
+func NewPutSSHCertificateConfigRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/ssh-certificates/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetSSHConfigRequest constructs an http.Request for the GetSSHConfig method
 func NewGetSSHConfigRequest(server string) (*http.Request, error) {
 	var err error
@@ -28384,6 +28556,35 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
 	PutSecurityConfigWithResponse(ctx context.Context, body PutSecurityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSecurityConfigResponse, error)
+
+	// GetSSHCertificateConfigWithResponse Host certificate expiry settings.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/ssh-certificates/config (the `GetSSHCertificateConfig` operationId).
+	GetSSHCertificateConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSSHCertificateConfigResponse, error)
+
+	// PutSSHCertificateConfigWithBodyWithResponse Change the host certificate expiry settings.
+	//
+	// An issued host certificate expiring within `warn_days` (default 14) raises
+	// `ssh_certificate_expiring` (critical within 3 days); with `auto_renew` (default
+	// false) it is renewed for 90 days instead. The check runs hourly.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/ssh-certificates/config (the `PutSSHCertificateConfig` operationId).
+	PutSSHCertificateConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSSHCertificateConfigResponse, error)
+
+	// PutSSHCertificateConfigWithResponse Change the host certificate expiry settings.
+	//
+	// An issued host certificate expiring within `warn_days` (default 14) raises
+	// `ssh_certificate_expiring` (critical within 3 days); with `auto_renew` (default
+	// false) it is renewed for 90 days instead. The check runs hourly.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/ssh-certificates/config (the `PutSSHCertificateConfig` operationId).
+	PutSSHCertificateConfigWithResponse(ctx context.Context, body PutSSHCertificateConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSSHCertificateConfigResponse, error)
 
 	// GetSSHConfigWithResponse SSH client settings.
 	//
@@ -44044,6 +44245,144 @@ func (r PutSecurityConfigResponse) ContentType() string {
 	return ""
 }
 
+type GetSSHCertificateConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSHCertificateConfigResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSSHCertificateConfigResponse) GetJSON200() *SSHCertificateConfigResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetSSHCertificateConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSSHCertificateConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetSSHCertificateConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetSSHCertificateConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSSHCertificateConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSSHCertificateConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSSHCertificateConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSSHCertificateConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutSSHCertificateConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSHCertificateConfig
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutSSHCertificateConfigResponse) GetJSON200() *SSHCertificateConfig {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutSSHCertificateConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutSSHCertificateConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutSSHCertificateConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PutSSHCertificateConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutSSHCertificateConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutSSHCertificateConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutSSHCertificateConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutSSHCertificateConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetSSHConfigResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -49709,6 +50048,53 @@ func (c *ClientWithResponses) PutSecurityConfigWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParsePutSecurityConfigResponse(rsp)
+}
+
+// GetSSHCertificateConfigWithResponse Host certificate expiry settings.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/ssh-certificates/config (the `GetSSHCertificateConfig` operationId).
+func (c *ClientWithResponses) GetSSHCertificateConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSSHCertificateConfigResponse, error) {
+	rsp, err := c.GetSSHCertificateConfig(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSSHCertificateConfigResponse(rsp)
+}
+
+// PutSSHCertificateConfigWithBodyWithResponse Change the host certificate expiry settings.
+//
+// An issued host certificate expiring within `warn_days` (default 14) raises
+// `ssh_certificate_expiring` (critical within 3 days); with `auto_renew` (default
+// false) it is renewed for 90 days instead. The check runs hourly.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/ssh-certificates/config (the `PutSSHCertificateConfig` operationId).
+func (c *ClientWithResponses) PutSSHCertificateConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSSHCertificateConfigResponse, error) {
+	rsp, err := c.PutSSHCertificateConfigWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutSSHCertificateConfigResponse(rsp)
+}
+
+// PutSSHCertificateConfigWithResponse Change the host certificate expiry settings.
+//
+// An issued host certificate expiring within `warn_days` (default 14) raises
+// `ssh_certificate_expiring` (critical within 3 days); with `auto_renew` (default
+// false) it is renewed for 90 days instead. The check runs hourly.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/ssh-certificates/config (the `PutSSHCertificateConfig` operationId).
+func (c *ClientWithResponses) PutSSHCertificateConfigWithResponse(ctx context.Context, body PutSSHCertificateConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSSHCertificateConfigResponse, error) {
+	rsp, err := c.PutSSHCertificateConfig(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutSSHCertificateConfigResponse(rsp)
 }
 
 // GetSSHConfigWithResponse SSH client settings.
@@ -62505,6 +62891,114 @@ func ParsePutSecurityConfigResponse(rsp *http.Response) (*PutSecurityConfigRespo
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest SecurityConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSSHCertificateConfigResponse parses an HTTP response from a GetSSHCertificateConfigWithResponse call
+func ParseGetSSHCertificateConfigResponse(rsp *http.Response) (*GetSSHCertificateConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSSHCertificateConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSHCertificateConfigResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutSSHCertificateConfigResponse parses an HTTP response from a PutSSHCertificateConfigWithResponse call
+func ParsePutSSHCertificateConfigResponse(rsp *http.Response) (*PutSSHCertificateConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutSSHCertificateConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSHCertificateConfig
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -209,6 +209,16 @@ func (q *Queries) SSHCAKeyTrusted(ctx context.Context, arg SSHCAKeyTrustedParams
 	return items, nil
 }
 
+const sSHCertDeliveryLock = `-- name: SSHCertDeliveryLock :exec
+SELECT pg_advisory_xact_lock(hashtextextended('ssh_certificate_delivery:' || $1::text, 0))
+`
+
+// SSHCertDeliveryLock serializes the deliveries to one host until the transaction ends.
+func (q *Queries) SSHCertDeliveryLock(ctx context.Context, hostID string) error {
+	_, err := q.db.Exec(ctx, sSHCertDeliveryLock, hostID)
+	return err
+}
+
 const sSHCertExpiringAlertKeys = `-- name: SSHCertExpiringAlertKeys :many
 SELECT dedup_key FROM alerts
 WHERE alert_type = 'ssh_certificate_expiring' AND state IN ('active', 'acknowledged', 'silenced')
@@ -244,6 +254,34 @@ func (q *Queries) SSHCertNextSerial(ctx context.Context) (int64, error) {
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
+}
+
+const sSHHostCertDeliveryHosts = `-- name: SSHHostCertDeliveryHosts :many
+SELECT DISTINCT c.host_id FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
+WHERE c.status = 'issued' AND c.valid_before > $1::timestamptz
+ORDER BY c.host_id
+`
+
+// SSHHostCertDeliveryHosts returns the live hosts with an issued, unexpired certificate:
+// those that are given the KRL when it changes.
+func (q *Queries) SSHHostCertDeliveryHosts(ctx context.Context, now time.Time) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, sSHHostCertDeliveryHosts, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var host_id uuid.UUID
+		if err := rows.Scan(&host_id); err != nil {
+			return nil, err
+		}
+		items = append(items, host_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const sSHHostCertExpiring = `-- name: SSHHostCertExpiring :many
@@ -466,6 +504,46 @@ func (q *Queries) SSHHostCertLock(ctx context.Context, id uuid.UUID) (SshHostCer
 	return i, err
 }
 
+const sSHHostCertNewestIssued = `-- name: SSHHostCertNewestIssued :one
+SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason, c.delivered_at, c.delivery_error FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
+WHERE c.host_id = $1 AND c.status = 'issued' AND c.valid_before > $2::timestamptz
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT 1
+`
+
+type SSHHostCertNewestIssuedParams struct {
+	HostID uuid.UUID
+	Now    time.Time
+}
+
+// SSHHostCertNewestIssued returns the newest issued, unexpired certificate of a live host.
+func (q *Queries) SSHHostCertNewestIssued(ctx context.Context, arg SSHHostCertNewestIssuedParams) (SshHostCertificate, error) {
+	row := q.db.QueryRow(ctx, sSHHostCertNewestIssued, arg.HostID, arg.Now)
+	var i SshHostCertificate
+	err := row.Scan(
+		&i.ID,
+		&i.Serial,
+		&i.HostID,
+		&i.CaKeyID,
+		&i.KeyType,
+		&i.FingerprintSha256,
+		&i.Principals,
+		&i.Certificate,
+		&i.ValidAfter,
+		&i.ValidBefore,
+		&i.Status,
+		&i.RenewedFrom,
+		&i.IssuedBy,
+		&i.CreatedAt,
+		&i.RevokedAt,
+		&i.RevokedBy,
+		&i.RevokeReason,
+		&i.DeliveredAt,
+		&i.DeliveryError,
+	)
+	return i, err
+}
+
 const sSHHostCertRevoke = `-- name: SSHHostCertRevoke :one
 UPDATE ssh_host_certificates
 SET status = 'revoked', revoked_at = $1::timestamptz, revoked_by = $2, revoke_reason = $3
@@ -606,6 +684,25 @@ func (q *Queries) SSHHostCertRevokedSerials(ctx context.Context, now time.Time) 
 		return nil, err
 	}
 	return items, nil
+}
+
+const sSHHostCertSetDelivery = `-- name: SSHHostCertSetDelivery :exec
+UPDATE ssh_host_certificates
+SET delivered_at = COALESCE($1::timestamptz, delivered_at), delivery_error = $2
+WHERE id = $3
+`
+
+type SSHHostCertSetDeliveryParams struct {
+	DeliveredAt   *time.Time
+	DeliveryError *string
+	ID            uuid.UUID
+}
+
+// SSHHostCertSetDelivery records the outcome of delivering a certificate to its host:
+// delivered_at on success (the error cleared), delivery_error on failure.
+func (q *Queries) SSHHostCertSetDelivery(ctx context.Context, arg SSHHostCertSetDeliveryParams) error {
+	_, err := q.db.Exec(ctx, sSHHostCertSetDelivery, arg.DeliveredAt, arg.DeliveryError, arg.ID)
+	return err
 }
 
 const sSHHostNames = `-- name: SSHHostNames :one

@@ -49,6 +49,12 @@ func (e *Env) StopBackground() { e.stop() }
 // Option adjusts the environment before the app is built.
 type Option func(*app.Deps)
 
+// WithCertificateDelivery turns on installing issued host certificates on hosts; the
+// test's SSH targets must overlay /etc and /run (sshtest.Options.Overlay).
+func WithCertificateDelivery() Option {
+	return func(d *app.Deps) { d.NoCertificateDelivery = false }
+}
+
 // New builds the application on a fresh database and starts its background loops.
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
@@ -68,7 +74,10 @@ func New(t testing.TB, opts ...Option) *Env {
 	pw := CheapPasswords
 	deps := app.Deps{Config: cfg, Logger: logger, Pool: pgtest.NewPool(t), Doc: doc, Operations: ops, Password: &pw,
 		// Every test request comes from one address: only the rate-limit tests keep the limit.
-		TuneAuth: func(c *auth.Config) { c.LoginRate, c.LoginBurst = 1000, 1000 }}
+		TuneAuth: func(c *auth.Config) { c.LoginRate, c.LoginBurst = 1000, 1000 },
+		// Issued host certificates would be installed on the test's SSH targets: only tests
+		// whose targets overlay /etc and /run turn it on (WithCertificateDelivery).
+		NoCertificateDelivery: true}
 	for _, o := range opts {
 		o(&deps)
 	}

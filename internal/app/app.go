@@ -75,6 +75,10 @@ type Deps struct {
 	// rate limit).
 	TuneAuth func(*auth.Config)
 	NowFunc  func() time.Time
+	// NoCertificateDelivery turns off installing issued host certificates and the KRL on
+	// hosts (writing /etc/ssh and reloading sshd there): tests whose SSH targets do not
+	// overlay /etc and /run set it.
+	NoCertificateDelivery bool
 	// Liveness tunes the poller; a zero Tick is worker.liveness_tick (tests shorten the
 	// tick and the interval unit so the real poller runs in seconds).
 	Liveness liveness.Options
@@ -283,6 +287,13 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	sshCA := sshca.NewService(d.Pool, keyring, aw, now)
 	jobs.AddPeriodic(sshCA.RegisterJobs(jobs.Workers)...)
 	sshConn := hostssh.NewConnector(d.Pool, creds, aw, hostssh.Options{Dialer: dialer, Logger: d.Logger, CA: sshCA, Now: now})
+	// Issued certificates and the KRL are installed on hosts verified by their pinned key.
+	sshCA.RegisterDelivery(jobs.Workers)
+	if !d.NoCertificateDelivery {
+		sshCA.EnableDelivery(sshca.Delivery{Jobs: jobs.Client, Connect: func(ctx context.Context, id uuid.UUID) (sshca.HostSession, error) {
+			return sshConn.ConnectPinned(ctx, id)
+		}})
+	}
 	intelSvc := intel.NewService(d.Pool, aw, hosts, sshConn, jobs.Client, intel.Options{Logger: d.Logger, Now: now})
 	jobs.AddPeriodic(intelSvc.RegisterJobs(jobs.Workers)...)
 	// The rule corpus is parsed on first use (or when Warm runs after start-up).

@@ -83,6 +83,7 @@ const (
 	ActionHostKeysReset             Action = "host.keys_reset"
 	ActionSSHConfigChanged          Action = "system.ssh_config_changed"
 	ActionSSHCARotated              Action = "ssh_ca.rotated"
+	ActionSSHCertConfigChanged      Action = "system.ssh_certificate_config_changed"
 	ActionHostCertIssued            Action = "host.certificate_issued"
 	ActionHostCertRenewed           Action = "host.certificate_renewed"
 	ActionHostCertRevoked           Action = "host.certificate_revoked"
@@ -213,6 +214,7 @@ var Actions = map[Action]Spec{
 	ActionHostKeyApproved:           {SeverityNotice, "An operator approved a host's new SSH host key."},
 	ActionHostKeysReset:             {SeverityNotice, "An operator reset a host's SSH host keys (the next contact trusts the key it presents)."},
 	ActionSSHConfigChanged:          {SeverityNotice, "The SSH client settings were changed."},
+	ActionSSHCertConfigChanged:      {SeverityNotice, "The host certificate expiry settings were changed."},
 	ActionSSHCARotated:              {SeverityWarning, "An SSH CA key (user or host) was rotated; the previous key stays trusted for the overlap."},
 	ActionHostCertIssued:            {SeverityNotice, "A host certificate was issued by the SSH host CA."},
 	ActionHostCertRenewed:           {SeverityNotice, "A host certificate was renewed (a new one issued for the same key)."},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/ssh"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
@@ -97,6 +98,19 @@ type Conn struct {
 // and host.certificate_revoked with detail.reason. The cause stays in the error chain, so
 // sshx.ErrorType(err) also works on the result.
 func (c *Connector) Connect(ctx context.Context, hostID uuid.UUID) (*Conn, error) {
+	return c.connect(ctx, hostID, false)
+}
+
+// ConnectPinned is Connect for delivering a host certificate to its host: the host is
+// verified by its pinned (trusted) plain host key alone, never trusting on first use and
+// without asking for a certificate, since installing one is the point. Errors as
+// Connect; a host without a pinned key is host.certificate_invalid (no_pinned_key), any
+// other key host.key_mismatch.
+func (c *Connector) ConnectPinned(ctx context.Context, hostID uuid.UUID) (*Conn, error) {
+	return c.connect(ctx, hostID, true)
+}
+
+func (c *Connector) connect(ctx context.Context, hostID uuid.UUID, pinnedOnly bool) (*Conn, error) {
 	target, err := c.q.HostSSHTarget(ctx, hostID)
 	if err != nil {
 		return nil, pg.NotFoundAs(err, apperr.NotFound("The host does not exist."))
@@ -129,10 +143,15 @@ func (c *Connector) Connect(ctx context.Context, hostID uuid.UUID) (*Conn, error
 	if err != nil {
 		return nil, pg.Translate(err)
 	}
-	if viaCA {
+	switch {
+	case pinnedOnly:
+		opts.HostKeys = sshx.HostKeyFunc(func(ctx context.Context, _ string, key ssh.PublicKey) error {
+			return c.verifyPinned(ctx, hostID, key)
+		})
+	case viaCA:
 		cv = &certVerifier{c: c, hostID: hostID}
 		opts.HostKeys, opts.HostKeyAlgorithms = cv, sshx.CertHostKeyAlgorithms()
-	} else {
+	default:
 		opts.HostKeys = verifier
 	}
 	addr := net.JoinHostPort(target.Address, strconv.Itoa(int(target.Port)))
@@ -143,6 +162,10 @@ func (c *Connector) Connect(ctx context.Context, hostID uuid.UUID) (*Conn, error
 		}
 		if cv != nil {
 			return nil, cv.dialError(err)
+		}
+		var ae *apperr.Error
+		if pinnedOnly && errors.As(err, &ae) {
+			return nil, ae
 		}
 		return nil, dialError(err, verifier)
 	}

@@ -230,3 +230,18 @@ func (c *Connector) checkCert(ctx context.Context, hostID uuid.UUID, key ssh.Pub
 	}
 	return nil
 }
+
+// verifyPinned accepts key only when it is the host's pinned (trusted) key.
+func (c *Connector) verifyPinned(ctx context.Context, hostID uuid.UUID, key ssh.PublicKey) error {
+	pinned, err := c.q.HostSSHKeyTrusted(ctx, hostID)
+	if err != nil {
+		if err = pg.IgnoreNotFound(err); err != nil {
+			return fmt.Errorf("verify pinned host key: %w", err)
+		}
+		return certInvalid(ReasonNoPinnedKey, nil, "The host has no pinned host key; a certificate cannot be delivered to it.")
+	}
+	if fp := sshx.Fingerprint(key); fp != pinned.FingerprintSha256 {
+		return &KeyMismatchError{HostID: hostID, Presented: fp, Trusted: pinned.FingerprintSha256}
+	}
+	return nil
+}

@@ -24,5 +24,6 @@ func toAPICert(c Certificate) api.HostCertificate {
 		ValidAfter: c.ValidAfter, ValidBefore: c.ValidBefore, Status: api.HostCertificateStatus(c.Status),
 		RenewedFrom: c.RenewedFrom, IssuedBy: c.IssuedBy, CreatedAt: c.CreatedAt,
 		RevokedAt: c.RevokedAt, RevokedBy: c.RevokedBy, RevokeReason: c.RevokeReason,
+		DeliveredAt: c.DeliveredAt, DeliveryError: c.DeliveryError,
 	}
 }

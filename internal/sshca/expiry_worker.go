@@ -11,6 +11,9 @@ import (
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/alert"
+	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/audit"
+	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/settings"
 )
@@ -163,4 +166,41 @@ func (s *Service) RegisterJobs(workers *river.Workers) []*river.PeriodicJob {
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(ExpiryInterval),
 		func() (river.JobArgs, *river.InsertOpts) { return ExpiryArgs{}, nil },
 		&river.PeriodicJobOpts{RunOnStart: true, ID: ExpiryArgs{}.Kind()})}
+}
+
+// Validate reports the first field out of range.
+func (c ExpiryConfig) Validate() error {
+	if c.WarnDays < 1 || c.WarnDays > 365 {
+		return apperr.Invalid("warn_days", "warn_days must be between 1 and 365")
+	}
+	return nil
+}
+
+// ExpiryConfig returns the stored expiry settings over DefaultExpiryConfig. Guarded by
+// system:read.
+func (s *Service) ExpiryConfig(ctx context.Context) (ExpiryConfig, error) {
+	return settings.Load(ctx, s.pool, SettingsKey, DefaultExpiryConfig)
+}
+
+// SetExpiryConfig stores the expiry settings, audited with the values before and after.
+// Guarded by system:config:write. Errors: validation.
+func (s *Service) SetExpiryConfig(ctx context.Context, actor *authz.Principal, cfg ExpiryConfig) (ExpiryConfig, error) {
+	if err := cfg.Validate(); err != nil {
+		return ExpiryConfig{}, err
+	}
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		before, err := settings.Load(ctx, tx, SettingsKey, DefaultExpiryConfig)
+		if err != nil {
+			return err
+		}
+		if err := settings.Save(ctx, tx, SettingsKey, cfg, actor); err != nil {
+			return err
+		}
+		return s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionSSHCertConfigChanged, "settings", SettingsKey,
+			map[string]any{"before": before, "after": cfg}))
+	})
+	if err != nil {
+		return ExpiryConfig{}, err
+	}
+	return cfg, nil
 }

@@ -154,3 +154,25 @@ func (h *Handlers) RevokeHostCertificate(ctx context.Context, req api.RevokeHost
 	}
 	return api.RevokeHostCertificate200JSONResponse(toAPICert(c)), nil
 }
+
+func toAPIExpiry(c ExpiryConfig) api.SSHCertificateConfig {
+	return api.SSHCertificateConfig{WarnDays: c.WarnDays, AutoRenew: c.AutoRenew}
+}
+
+// GetSSHCertificateConfig implements GET /system/ssh-certificates/config (system:read).
+func (h *Handlers) GetSSHCertificateConfig(ctx context.Context, _ api.GetSSHCertificateConfigRequestObject) (api.GetSSHCertificateConfigResponseObject, error) {
+	cfg, err := h.svc.ExpiryConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetSSHCertificateConfig200JSONResponse{Config: toAPIExpiry(cfg), Defaults: toAPIExpiry(DefaultExpiryConfig)}, nil
+}
+
+// PutSSHCertificateConfig implements PUT /system/ssh-certificates/config (system:config:write).
+func (h *Handlers) PutSSHCertificateConfig(ctx context.Context, req api.PutSSHCertificateConfigRequestObject) (api.PutSSHCertificateConfigResponseObject, error) {
+	cfg, err := h.svc.SetExpiryConfig(ctx, authz.PrincipalFrom(ctx), ExpiryConfig{WarnDays: req.Body.WarnDays, AutoRenew: req.Body.AutoRenew})
+	if err != nil {
+		return nil, err
+	}
+	return api.PutSSHCertificateConfig200JSONResponse(toAPIExpiry(cfg)), nil
+}

@@ -73,6 +73,8 @@ type Service struct {
 	sealer Sealer
 	aw     *audit.Writer
 	now    func() time.Time
+	// delivery, when enabled, installs new certificates and the KRL on hosts.
+	delivery *Delivery
 }
 
 // NewService returns the CA. now is the clock (time.Now when nil).
@@ -464,7 +466,11 @@ func (s *Service) issueTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal
 	if err != nil {
 		return Certificate{}, fmt.Errorf("parse the host's trusted key: %w", err)
 	}
-	return s.signHost(ctx, tx, actor, hostID, pub, principals, validity, nil)
+	out, err := s.signHost(ctx, tx, actor, hostID, pub, principals, validity, nil)
+	if err != nil {
+		return Certificate{}, err
+	}
+	return out, s.queueDelivery(ctx, tx, hostID)
 }
 
 // ReissueReason is the revoke reason of the certificates a reissue replaced.
@@ -497,6 +503,9 @@ func (s *Service) Reissue(ctx context.Context, actor *authz.Principal, hostID uu
 			})); err != nil {
 				return err
 			}
+		}
+		if len(rows) > 0 {
+			return s.queueKRLDelivery(ctx, tx)
 		}
 		return nil
 	})
@@ -535,6 +544,9 @@ func (s *Service) renewTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal
 	}
 	out, err := s.signHost(ctx, tx, actor, old.HostID, c.Key, old.Principals, validity, &old)
 	if err != nil {
+		return Certificate{}, err
+	}
+	if err := s.queueDelivery(ctx, tx, old.HostID); err != nil {
 		return Certificate{}, err
 	}
 	return out, s.resolveExpiring(ctx, tx, old.ID)
@@ -581,6 +593,9 @@ func (s *Service) Revoke(ctx context.Context, actor *authz.Principal, id uuid.UU
 		}
 		out = s.describe(row, caKeyID)
 		if err := s.resolveExpiring(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := s.queueKRLDelivery(ctx, tx); err != nil {
 			return err
 		}
 		return s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostCertRevoked, "host", row.HostID.String(), map[string]any{

@@ -460,3 +460,43 @@ func TestCertificateExpiry(t *testing.T) {
 	state, _ = alertState(t, env, sshca.AlertCertExpiring+":"+auto.Id.String()+":critical")
 	require.Empty(t, state)
 }
+
+// TestExpiryConfig: the expiry settings are read with system:read, changed with
+// system:config:write (bad values are 400s), audited, and used by the check.
+func TestExpiryConfig(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	viewer := env.Login("viewer", env.CreateUser("viewer", authz.RoleViewer))
+	var got api.SSHCertificateConfigResponse
+	res := call(env, viewer, http.MethodGet, "system/ssh-certificates/config", nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res.Decode(t, &got)
+	require.Equal(t, api.SSHCertificateConfig{WarnDays: 14, AutoRenew: false}, got.Config)
+	require.Equal(t, got.Config, got.Defaults)
+	res = call(env, viewer, http.MethodPut, "system/ssh-certificates/config", map[string]any{"warn_days": 30, "auto_renew": true})
+	require.Equal(t, http.StatusForbidden, res.Status, "%s", res.Body)
+	for _, bad := range []map[string]any{{"warn_days": 0, "auto_renew": false}, {"warn_days": 400, "auto_renew": false},
+		{"warn_days": 30}, {"warn_days": 30, "auto_renew": true, "extra": 1}} {
+		res = call(env, admin, http.MethodPut, "system/ssh-certificates/config", bad)
+		require.Equal(t, http.StatusBadRequest, res.Status, "%v: %s", bad, res.Body)
+	}
+	res = call(env, admin, http.MethodPut, "system/ssh-certificates/config", map[string]any{"warn_days": 30, "auto_renew": false})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res = call(env, viewer, http.MethodGet, "system/ssh-certificates/config", nil)
+	res.Decode(t, &got)
+	require.Equal(t, api.SSHCertificateConfig{WarnDays: 30}, got.Config)
+	var n int
+	require.NoError(t, env.App.Pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM audit_events WHERE action = 'system.ssh_certificate_config_changed'`).Scan(&n))
+	require.Equal(t, 1, n)
+
+	// A certificate with 20 days left alerts under 30 days, not under the default 14.
+	hostPub, _ := newKey(t)
+	hostID := addHost(t, env, "cfg-"+uuid.NewString()[:8], hostPub)
+	res = call(env, admin, http.MethodPost, "hosts/"+hostID.String()+"/certificates", map[string]any{"validity_days": 20})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	out, err := env.App.SSHCA.CheckExpiry(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, sshca.ExpiryResult{Raised: 1}, out)
+}

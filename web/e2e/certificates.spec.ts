@@ -45,8 +45,8 @@ test.beforeAll(async ({ browser }) => {
 
 test.afterAll(async () => {
   await page?.context().close();
+  // The admin API context is shared by the whole run: not disposed here.
   if (hostId) await admin?.delete(`/api/v1/hosts/${hostId}`);
-  await admin?.dispose();
 });
 
 test("certificates: issue, renew, revoke with a reason and reissue on the host's tab; the host then fails closed", async ({}, testInfo) => {
@@ -115,6 +115,7 @@ test("certificates: Settings → SSH CA rotates the user CA with an overlap", as
   await page.goto("/settings?tab=ssh-ca");
   const card = page.getByRole("region", { name: "User CA" });
   const rows = card.getByRole("table").getByRole("row");
+  await expect(rows.nth(1)).toBeVisible(); // loaded: the header and the active key at least
   const before = await rows.count();
   await card.getByRole("button", { name: "Rotate User CA" }).click();
   const dialog = page.getByRole("dialog");
@@ -124,5 +125,14 @@ test("certificates: Settings → SSH CA rotates the user CA with an overlap", as
   await expect(rows).toHaveCount(before + 1);
   await expect(card.getByText("previous").first()).toBeVisible();
   await expect(page.getByRole("region", { name: "Host CA" }).getByRole("link", { name: "Download KRL" })).toBeVisible();
+  // Expiry settings: saved through the API, and back to the defaults afterwards.
+  const expiry = page.getByRole("region", { name: "Certificate expiry" });
+  await expiry.getByLabel("Alert when a certificate expires within (days)").fill("21");
+  await expiry.getByRole("button", { name: "Save expiry settings" }).click();
+  await expect(page.getByText("Certificate expiry settings saved.")).toBeVisible();
+  const cfg = (await (await admin.get("/api/v1/system/ssh-certificates/config")).json()) as { config: { warn_days: number } };
+  expect(cfg.config.warn_days).toBe(21);
+  const reset = await admin.put("/api/v1/system/ssh-certificates/config", { data: { warn_days: 14, auto_renew: false } });
+  expect(reset.status(), await reset.text()).toBe(200);
   await expectAccessible(page, testInfo, "settings-ssh-ca-rotate");
 });

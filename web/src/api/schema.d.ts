@@ -3744,6 +3744,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/system/ssh-certificates/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Host certificate expiry settings. */
+        get: operations["getSSHCertificateConfig"];
+        /**
+         * Change the host certificate expiry settings.
+         * @description An issued host certificate expiring within `warn_days` (default 14) raises
+         *     `ssh_certificate_expiring` (critical within 3 days); with `auto_renew` (default
+         *     false) it is renewed for 90 days instead. The check runs hourly.
+         */
+        put: operations["putSSHCertificateConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/system/ssh/config": {
         parameters: {
             query?: never;
@@ -5243,6 +5266,13 @@ export interface components {
             certificate: string;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description When the certificate (and the KRL) was last installed on the host by OpenWatch.
+             */
+            delivered_at?: string;
+            /** @description Why the last delivery to the host failed; absent after a successful one. */
+            delivery_error?: string;
             /** @description The fingerprint of the certified host key. */
             fingerprint_sha256: string;
             /** Format: uuid */
@@ -6134,6 +6164,14 @@ export interface components {
         SSHCARotateRequest: {
             /** @description How long the previous key stays trusted, 0 to 2160 (default 168). */
             overlap_hours?: number;
+        };
+        SSHCertificateConfig: {
+            auto_renew: boolean;
+            warn_days: number;
+        };
+        SSHCertificateConfigResponse: {
+            config: components["schemas"]["SSHCertificateConfig"];
+            defaults: components["schemas"]["SSHCertificateConfig"];
         };
         SSHConfig: {
             allow_sudo_password: boolean;
@@ -12751,6 +12789,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SecurityConfig"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSSHCertificateConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings and the defaults. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSHCertificateConfigResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    putSSHCertificateConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SSHCertificateConfig"];
+            };
+        };
+        responses: {
+            /** @description The stored settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSHCertificateConfig"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -26,6 +26,22 @@ function expiresIn(c: Certificate): string {
   return days <= 0 ? "expires today" : `${days} day${days === 1 ? "" : "s"} left`;
 }
 
+// Delivery says whether the certificate was installed on its host.
+function Delivery({ cert }: { cert: Certificate }) {
+  if (cert.delivery_error)
+    return (
+      <Text size="xs" c="red.9" title={cert.delivery_error} lineClamp={3}>
+        Failed: {cert.delivery_error}
+      </Text>
+    );
+  if (cert.delivered_at) return <Text size="sm">Installed {formatDateTime(cert.delivered_at)}</Text>;
+  return (
+    <Text size="sm" c="dimmed">
+      {cert.status === "issued" ? "Pending" : "—"}
+    </Text>
+  );
+}
+
 // RevokeDialog asks for a reason before revoking a certificate.
 function RevokeDialog({ cert, onClose }: { cert: Certificate; onClose: () => void }) {
   const qc = useQueryClient();
@@ -88,6 +104,7 @@ function CertificateTable({ certs, showHost, label }: { certs: Certificate[]; sh
             <Table.Th scope="col">Key</Table.Th>
             <Table.Th scope="col">Status</Table.Th>
             <Table.Th scope="col">Valid until</Table.Th>
+            <Table.Th scope="col">Delivery</Table.Th>
             <Table.Th scope="col">Issued</Table.Th>
             <Table.Th scope="col">
               <span className="visually-hidden">Actions</span>
@@ -124,6 +141,9 @@ function CertificateTable({ certs, showHost, label }: { certs: Certificate[]; sh
                 <Text size="xs" c="dimmed">
                   {expiresIn(c)}
                 </Text>
+              </Table.Td>
+              <Table.Td maw={260}>
+                <Delivery cert={c} />
               </Table.Td>
               <Table.Td>{formatDateTime(c.created_at)}</Table.Td>
               <Table.Td>

@@ -1,4 +1,4 @@
-import { Badge, Button, Card, Code, CopyButton, Group, Modal, NumberInput, Stack, Table, Text, Title } from "@mantine/core";
+import { Badge, Button, Card, Checkbox, Code, CopyButton, Group, Modal, NumberInput, Stack, Table, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -142,12 +142,67 @@ function CAPanel({ kind }: { kind: Kind }) {
   );
 }
 
-// SSHCAPanels shows the SSH user and host CAs with the lines to install on hosts.
+// ExpiryPanel edits when expiring host certificates alert, and whether they renew.
+function ExpiryPanel() {
+  const qc = useQueryClient();
+  const canWrite = useCan("system:config:write");
+  const { data, error, isPending } = useQuery({
+    queryKey: ["ssh-certificates", "config"],
+    queryFn: () => unwrap(api.GET("/system/ssh-certificates/config")),
+  });
+  const [days, setDays] = useState<number | string>();
+  const [auto, setAuto] = useState<boolean>();
+  const [formError, setFormError] = useState<string>();
+  const save = useMutation({
+    mutationFn: (body: { warn_days: number; auto_renew: boolean }) =>
+      unwrap(api.PUT("/system/ssh-certificates/config", { body })),
+    onSuccess: () => {
+      setFormError(undefined);
+      void qc.invalidateQueries({ queryKey: ["ssh-certificates", "config"] });
+      notifications.show({ color: "teal", message: "Certificate expiry settings saved." });
+    },
+    onError: (err) => setFormError(err.message),
+  });
+  const warnDays = days ?? data?.config.warn_days ?? 14;
+  const autoRenew = auto ?? data?.config.auto_renew ?? false;
+  return (
+    <Card withBorder component="section" aria-label="Certificate expiry" maw={1100}>
+      <Title order={2} size="h4">
+        Certificate expiry
+      </Title>
+      <Text size="sm" c="dimmed" mb="md">
+        Issued host certificates close to their end raise an alert (critical within 3 days), or are renewed automatically.
+      </Text>
+      {isPending ? (
+        <Text c="dimmed">Loading…</Text>
+      ) : error ? (
+        <ErrorAlert error={error} />
+      ) : (
+        <Stack maw={420}>
+          <FormError message={formError} />
+          <NumberInput label="Alert when a certificate expires within (days)" min={1} max={365} value={warnDays} onChange={setDays} disabled={!canWrite} />
+          <Checkbox label="Renew expiring certificates automatically" checked={autoRenew} onChange={(e) => setAuto(e.currentTarget.checked)} disabled={!canWrite} />
+          {canWrite && (
+            <Group>
+              <Button loading={save.isPending} onClick={() => save.mutate({ warn_days: Number(warnDays), auto_renew: autoRenew })}>
+                Save expiry settings
+              </Button>
+            </Group>
+          )}
+        </Stack>
+      )}
+    </Card>
+  );
+}
+
+// SSHCAPanels shows the SSH user and host CAs with the lines to install on hosts, and the
+// certificate expiry settings.
 export function SSHCAPanels() {
   return (
     <Stack gap="lg">
       <CAPanel kind="user" />
       <CAPanel kind="host" />
+      <ExpiryPanel />
     </Stack>
   );
 }

@@ -1,0 +1,126 @@
+package sshca_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/apitest"
+	"github.com/openwatch/openwatch/internal/sshx"
+	"github.com/openwatch/openwatch/internal/sshx/sshtest"
+)
+
+// onTarget runs script as root on the host over a connection verified by its pinned key
+// and returns its output.
+func onTarget(t *testing.T, env *apitest.Env, hostID uuid.UUID, script string) string {
+	t.Helper()
+	conn, err := env.App.SSH.ConnectPinned(context.Background(), hostID)
+	require.NoError(t, err)
+	defer func() { _ = conn.Close() }()
+	res, err := conn.Batch(context.Background(), []sshx.Command{{Name: "run", Script: script}}, true)
+	require.NoError(t, err)
+	r, ok := res.Result("run")
+	require.True(t, ok)
+	require.True(t, r.OK(), "%s: %s", script, r.Stderr)
+	return string(r.Stdout)
+}
+
+// delivered waits for the delivery job of certificate id to record its outcome.
+func delivered(t *testing.T, env *apitest.Env, admin apitest.Session, id uuid.UUID) api.HostCertificate {
+	t.Helper()
+	var out api.HostCertificate
+	// Every delivery job has finished (another one to the same host may follow the first).
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, env.App.Pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+			WHERE kind = 'ssh_certificate_delivery' AND state NOT IN ('completed', 'discarded', 'cancelled')`).Scan(&n))
+		return n == 0
+	}, 60*time.Second, 100*time.Millisecond)
+	require.Eventually(t, func() bool {
+		var list api.HostCertificateList
+		res := call(env, admin, http.MethodGet, "certificates?limit=200", nil)
+		res.Decode(t, &list)
+		for _, c := range list.Certificates {
+			if c.Id == id && (c.DeliveredAt != nil || c.DeliveryError != nil) {
+				out = c
+				return true
+			}
+		}
+		return false
+	}, 60*time.Second, 100*time.Millisecond)
+	return out
+}
+
+// TestCertificateDelivery: issuing a certificate installs it on the host (namespaced
+// /etc and /run): the certificate next to the host key, the drop-in naming it and the
+// KRL, checked with sshd -t, and sshd reloaded through the pid file; a configuration sshd
+// -t refuses puts the previous files back and records the error.
+func TestCertificateDelivery(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t, apitest.WithCertificateDelivery())
+	admin := env.Admin()
+	ctx := context.Background()
+	srv := sshtest.Start(t, sshtest.Options{Overlay: []string{"/etc", "/run"}})
+	u := srv.User(sshtest.UserSudo)
+	res := call(env, admin, http.MethodPost, "hosts", map[string]any{"hostname": "deliver.example.com", "ip_address": srv.Host, "port": srv.Port})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var h api.HostResponse
+	res.Decode(t, &h)
+	res = call(env, admin, http.MethodPost, "credentials", map[string]any{"scope": "host", "scope_id": h.Id, "name": "deliver",
+		"username": u.Name, "auth_method": "ssh_key", "private_key": string(u.PrivateKey)})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	conn, err := env.App.SSH.Connect(ctx, h.Id)
+	require.NoError(t, err, "pins the host key")
+	require.NoError(t, conn.Close())
+
+	// The "sshd" that the pid file names is a process of this test: reloading it ends it
+	// with SIGHUP. No systemd in the target's namespace.
+	sleeper := exec.Command("sleep", "300")
+	sleeper.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	require.NoError(t, sleeper.Start())
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	onTarget(t, env, h.Id, "rm -rf /run/systemd && printf '%s\\n' "+strconv.Itoa(sleeper.Process.Pid)+" > /run/sshd.pid")
+
+	var cert api.HostCertificate
+	res = call(env, admin, http.MethodPost, "hosts/"+h.Id.String()+"/certificates", map[string]any{"validity_days": 30})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &cert)
+	got := delivered(t, env, admin, cert.Id)
+	require.Nil(t, got.DeliveryError)
+	require.NotNil(t, got.DeliveredAt)
+	var exit *exec.ExitError
+	require.True(t, errors.As(sleeper.Wait(), &exit), "the reload signal reached the pid file's process")
+	require.Equal(t, syscall.SIGHUP, exit.Sys().(syscall.WaitStatus).Signal())
+
+	require.Equal(t, cert.Certificate+"\n", onTarget(t, env, h.Id, "cat /etc/ssh/ssh_host_ed25519_key-cert.pub"))
+	require.Equal(t, "HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub\nRevokedKeys /etc/ssh/openwatch_revoked_keys\n",
+		onTarget(t, env, h.Id, "cat /etc/ssh/sshd_config.d/50-openwatch-certificate.conf"))
+	require.Equal(t, "SSHKRL\n", onTarget(t, env, h.Id, "head -c 7 /etc/ssh/openwatch_revoked_keys"))
+	_, err = os.Stat("/etc/ssh/sshd_config.d/50-openwatch-certificate.conf")
+	require.True(t, os.IsNotExist(err), "this machine's own /etc is untouched")
+
+	// A configuration sshd -t refuses: the previous files come back, the error is recorded.
+	onTarget(t, env, h.Id, "printf 'NoSuchOption yes\\n' > /etc/ssh/sshd_config.d/00-broken.conf")
+	var next api.HostCertificate
+	res = call(env, admin, http.MethodPost, "hosts/"+h.Id.String()+"/certificates:reissue", map[string]any{})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &next)
+	got = delivered(t, env, admin, next.Id)
+	require.NotNil(t, got.DeliveryError)
+	require.Contains(t, *got.DeliveryError, "sshd -t refused the configuration")
+	require.Nil(t, got.DeliveredAt)
+	require.Equal(t, cert.Certificate+"\n", onTarget(t, env, h.Id, "cat /etc/ssh/ssh_host_ed25519_key-cert.pub"),
+		"the previous certificate is back")
+	require.False(t, strings.Contains(onTarget(t, env, h.Id, "ls /etc/ssh"), "openwatch-prev"))
+}
