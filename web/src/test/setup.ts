@@ -1,5 +1,9 @@
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach, beforeEach, vi } from "vitest";
+
+// Pages are lazy routes: on a loaded two-core runner their first render can take longer
+// than findBy's default 1 s, so waiting queries get 5 s (a failing assertion still fails).
+configure({ asyncUtilTimeout: 5_000 });
 
 // A browser resolves a relative Request URL ("/api/v1/auth/me") against the page; Node's
 // Request does not. Make it behave like the browser so the app keeps its real baseUrl.
