@@ -17,6 +17,7 @@ import (
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apitest"
+	"github.com/openwatch/openwatch/internal/sshca"
 	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/sshx/sshtest"
 )
@@ -91,6 +92,9 @@ func TestCertificateDelivery(t *testing.T) {
 	require.NoError(t, sleeper.Start())
 	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
 	onTarget(t, env, h.Id, "rm -rf /run/systemd && printf '%s\\n' "+strconv.Itoa(sleeper.Process.Pid)+" > /run/sshd.pid")
+	// A host of the previous layout: its drop-in and KRL go.
+	onTarget(t, env, h.Id, "mkdir -p /etc/ssh/sshd_config.d && printf 'RevokedKeys /etc/ssh/openwatch_revoked_keys\\n' "+
+		"> /etc/ssh/sshd_config.d/50-openwatch-certificate.conf && printf 'SSHKRL\\n' > /etc/ssh/openwatch_revoked_keys")
 
 	var cert api.HostCertificate
 	res = call(env, admin, http.MethodPost, "hosts/"+h.Id.String()+"/certificates", map[string]any{"validity_days": 30})
@@ -104,10 +108,20 @@ func TestCertificateDelivery(t *testing.T) {
 	require.Equal(t, syscall.SIGHUP, exit.Sys().(syscall.WaitStatus).Signal())
 
 	require.Equal(t, cert.Certificate+"\n", onTarget(t, env, h.Id, "cat /etc/ssh/ssh_host_ed25519_key-cert.pub"))
-	require.Equal(t, "HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub\nRevokedKeys /etc/ssh/openwatch_revoked_keys\n",
-		onTarget(t, env, h.Id, "cat /etc/ssh/sshd_config.d/50-openwatch-certificate.conf"))
-	require.Equal(t, "SSHKRL\n", onTarget(t, env, h.Id, "head -c 7 /etc/ssh/openwatch_revoked_keys"))
-	_, err = os.Stat("/etc/ssh/sshd_config.d/50-openwatch-certificate.conf")
+	require.Equal(t, "# Written by OpenWatch (enrollment and certificate delivery); rewritten on each delivery.\n"+
+		"TrustedUserCAKeys /etc/ssh/openwatch/user_ca_keys.pub\nRevokedKeys /etc/ssh/openwatch/revoked_keys.krl\n"+
+		"HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub\n",
+		onTarget(t, env, h.Id, "cat "+sshca.DropInPath))
+	require.Equal(t, sshca.DropIn("/etc/ssh/ssh_host_ed25519_key-cert.pub"), onTarget(t, env, h.Id, "cat "+sshca.DropInPath))
+	userCA, err := env.App.SSHCA.Get(ctx, sshca.KindUser)
+	require.NoError(t, err)
+	require.Equal(t, userCA.ReadyLines(), onTarget(t, env, h.Id, "cat "+sshca.UserCAKeysPath))
+	require.Equal(t, "SSHKRL\n", onTarget(t, env, h.Id, "head -c 7 "+sshca.KRLPath))
+	require.Equal(t, "gone\n", onTarget(t, env, h.Id, "ls /etc/ssh/sshd_config.d/50-openwatch-certificate.conf /etc/ssh/openwatch_revoked_keys 2>/dev/null || echo gone"),
+		"the previous layout's files are removed")
+	require.Equal(t, "revokedkeys "+sshca.KRLPath+"\n", onTarget(t, env, h.Id, "/usr/sbin/sshd -T | grep -i '^revokedkeys '"),
+		"sshd reads the delivered KRL")
+	_, err = os.Stat(sshca.DropInPath)
 	require.True(t, os.IsNotExist(err), "this machine's own /etc is untouched")
 
 	// A configuration sshd -t refuses: the previous files come back, the error is recorded.
