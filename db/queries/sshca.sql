@@ -127,3 +127,10 @@ ORDER BY c.host_id;
 -- name: SSHCertDeliveryLock :exec
 -- SSHCertDeliveryLock serializes the deliveries to one host until the transaction ends.
 SELECT pg_advisory_xact_lock(hashtextextended('ssh_certificate_delivery:' || @host_id::text, 0));
+
+-- name: SSHCAKeyTrustEnded :many
+-- SSHCAKeyTrustEnded returns the retired keys of a kind whose overlap has ended at now:
+-- the keys the KRL revokes outright.
+SELECT * FROM ssh_ca_keys
+WHERE kind = @kind AND retired_at IS NOT NULL AND trusted_until <= @now::timestamptz
+ORDER BY public_key;

@@ -8088,11 +8088,14 @@ type ClientInterface interface {
 	// Corresponds with GET /ssh-ca/host (the `GetSSHHostCA` operationId).
 	GetSSHHostCA(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetSSHKRL The key revocation list of revoked host certificates.
+	// GetSSHKRL The key revocation list of revoked host certificates and retired user CA keys.
 	//
 	// An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
-	// host CA key, the serials of revoked host certificates not yet expired. Usable as
-	// `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+	// host CA key, the serials of revoked host certificates not yet expired, and, as
+	// explicitly revoked keys, every rotated-out user CA key whose overlap has ended (sshd
+	// then refuses the user certificates it signed). Installed on enrolled hosts as sshd's
+	// `RevokedKeys`; usable as `RevokedHostKeys` on clients and checkable with
+	// `ssh-keygen -Q -f`.
 	//
 	// Corresponds with GET /ssh-ca/krl (the `GetSSHKRL` operationId).
 	GetSSHKRL(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -13298,11 +13301,14 @@ func (c *Client) GetSSHHostCA(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
-// GetSSHKRL The key revocation list of revoked host certificates.
+// GetSSHKRL The key revocation list of revoked host certificates and retired user CA keys.
 //
 // An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
-// host CA key, the serials of revoked host certificates not yet expired. Usable as
-// `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+// host CA key, the serials of revoked host certificates not yet expired, and, as
+// explicitly revoked keys, every rotated-out user CA key whose overlap has ended (sshd
+// then refuses the user certificates it signed). Installed on enrolled hosts as sshd's
+// `RevokedKeys`; usable as `RevokedHostKeys` on clients and checkable with
+// `ssh-keygen -Q -f`.
 //
 // Corresponds with GET /ssh-ca/krl (the `GetSSHKRL` operationId).
 func (c *Client) GetSSHKRL(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -28113,11 +28119,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /ssh-ca/host (the `GetSSHHostCA` operationId).
 	GetSSHHostCAWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSSHHostCAResponse, error)
 
-	// GetSSHKRLWithResponse The key revocation list of revoked host certificates.
+	// GetSSHKRLWithResponse The key revocation list of revoked host certificates and retired user CA keys.
 	//
 	// An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
-	// host CA key, the serials of revoked host certificates not yet expired. Usable as
-	// `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+	// host CA key, the serials of revoked host certificates not yet expired, and, as
+	// explicitly revoked keys, every rotated-out user CA key whose overlap has ended (sshd
+	// then refuses the user certificates it signed). Installed on enrolled hosts as sshd's
+	// `RevokedKeys`; usable as `RevokedHostKeys` on clients and checkable with
+	// `ssh-keygen -Q -f`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -49354,11 +49363,14 @@ func (c *ClientWithResponses) GetSSHHostCAWithResponse(ctx context.Context, reqE
 	return ParseGetSSHHostCAResponse(rsp)
 }
 
-// GetSSHKRLWithResponse The key revocation list of revoked host certificates.
+// GetSSHKRLWithResponse The key revocation list of revoked host certificates and retired user CA keys.
 //
 // An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
-// host CA key, the serials of revoked host certificates not yet expired. Usable as
-// `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+// host CA key, the serials of revoked host certificates not yet expired, and, as
+// explicitly revoked keys, every rotated-out user CA key whose overlap has ended (sshd
+// then refuses the user certificates it signed). Installed on enrolled hosts as sshd's
+// `RevokedKeys`; usable as `RevokedHostKeys` on clients and checkable with
+// `ssh-keygen -Q -f`.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -166,6 +166,49 @@ func (q *Queries) SSHCAKeyRetire(ctx context.Context, arg SSHCAKeyRetireParams) 
 	return err
 }
 
+const sSHCAKeyTrustEnded = `-- name: SSHCAKeyTrustEnded :many
+SELECT id, kind, key_id, public_key, fingerprint_sha256, private_key_sealed, created_at, retired_at, trusted_until FROM ssh_ca_keys
+WHERE kind = $1 AND retired_at IS NOT NULL AND trusted_until <= $2::timestamptz
+ORDER BY public_key
+`
+
+type SSHCAKeyTrustEndedParams struct {
+	Kind string
+	Now  time.Time
+}
+
+// SSHCAKeyTrustEnded returns the retired keys of a kind whose overlap has ended at now:
+// the keys the KRL revokes outright.
+func (q *Queries) SSHCAKeyTrustEnded(ctx context.Context, arg SSHCAKeyTrustEndedParams) ([]SshCaKey, error) {
+	rows, err := q.db.Query(ctx, sSHCAKeyTrustEnded, arg.Kind, arg.Now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SshCaKey
+	for rows.Next() {
+		var i SshCaKey
+		if err := rows.Scan(
+			&i.ID,
+			&i.Kind,
+			&i.KeyID,
+			&i.PublicKey,
+			&i.FingerprintSha256,
+			&i.PrivateKeySealed,
+			&i.CreatedAt,
+			&i.RetiredAt,
+			&i.TrustedUntil,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const sSHCAKeyTrusted = `-- name: SSHCAKeyTrusted :many
 SELECT id, kind, key_id, public_key, fingerprint_sha256, private_key_sealed, created_at, retired_at, trusted_until FROM ssh_ca_keys
 WHERE kind = $1 AND (retired_at IS NULL OR trusted_until > $2::timestamptz)

@@ -659,8 +659,10 @@ func (s *Service) List(ctx context.Context, f Filter, page cursor.Request[cursor
 	return out, nil
 }
 
-// KRL returns the OpenSSH KRL of the revoked, unexpired host certificates. Guarded by
-// host:read.
+// KRL returns the OpenSSH KRL: the serials of the revoked, unexpired host certificates
+// (per host CA key) and, as explicitly revoked keys, every retired user CA key whose
+// overlap has ended, so that sshd (RevokedKeys) refuses the certificates it signed even
+// where its TrustedUserCAKeys still lists it. Guarded by host:read.
 func (s *Service) KRL(ctx context.Context) ([]byte, error) {
 	now := s.now()
 	rows, err := s.q.SSHHostCertRevokedSerials(ctx, now)
@@ -679,6 +681,18 @@ func (s *Service) KRL(ctx context.Context) ([]byte, error) {
 		ca := &cas[len(cas)-1]
 		ca.serials = append(ca.serials, uint64(r.Serial))
 	}
+	ended, err := s.q.SSHCAKeyTrustEnded(ctx, dbq.SSHCAKeyTrustEndedParams{Kind: KindUser, Now: now})
+	if err != nil {
+		return nil, pg.Translate(err)
+	}
+	keys := make([][]byte, 0, len(ended))
+	for _, k := range ended {
+		pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.PublicKey))
+		if err != nil {
+			return nil, fmt.Errorf("parse user CA key %s: %w", k.KeyID, err)
+		}
+		keys = append(keys, pub.Marshal())
+	}
 	// The version is the generation time: it only grows.
-	return encodeKRL(uint64(now.Unix()), now, cas), nil
+	return encodeKRL(uint64(now.Unix()), now, cas, keys), nil
 }

@@ -3291,10 +3291,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The key revocation list of revoked host certificates.
+         * The key revocation list of revoked host certificates and retired user CA keys.
          * @description An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
-         *     host CA key, the serials of revoked host certificates not yet expired. Usable as
-         *     `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+         *     host CA key, the serials of revoked host certificates not yet expired, and, as
+         *     explicitly revoked keys, every rotated-out user CA key whose overlap has ended (sshd
+         *     then refuses the user certificates it signed). Installed on enrolled hosts as sshd's
+         *     `RevokedKeys`; usable as `RevokedHostKeys` on clients and checkable with
+         *     `ssh-keygen -Q -f`.
          */
         get: operations["getSSHKRL"];
         put?: never;
