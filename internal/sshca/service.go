@@ -260,6 +260,23 @@ func (s *Service) Rotate(ctx context.Context, actor *authz.Principal, kind strin
 // limits where it may be used from. For the jobs that log in to hosts; not audited (the
 // jobs are).
 func (s *Service) SignUserCert(ctx context.Context, pub ssh.PublicKey, principal string, validity time.Duration, sourceAddress string) (*ssh.Certificate, error) {
+	certs, err := s.signUser(ctx, pub, principal, validity, sourceAddress, false)
+	if err != nil {
+		return nil, err
+	}
+	return certs[0], nil
+}
+
+// SignUserCerts is SignUserCert once per user CA key trusted now: the active key first,
+// then the keys still in their rotation overlap, each certificate with its own serial. A
+// host that still trusts only a rotated-out key (its files not yet delivered) accepts the
+// certificate of that key.
+func (s *Service) SignUserCerts(ctx context.Context, pub ssh.PublicKey, principal string, validity time.Duration, sourceAddress string) ([]*ssh.Certificate, error) {
+	return s.signUser(ctx, pub, principal, validity, sourceAddress, true)
+}
+
+func (s *Service) signUser(ctx context.Context, pub ssh.PublicKey, principal string, validity time.Duration, sourceAddress string,
+	allTrusted bool) ([]*ssh.Certificate, error) {
 	if pub == nil {
 		return nil, apperr.Invalid("public_key", "a public key is required")
 	}
@@ -282,19 +299,38 @@ func (s *Service) SignUserCert(ctx context.Context, pub ssh.PublicKey, principal
 	if err != nil {
 		return nil, err
 	}
-	serial, err := s.q.SSHCertNextSerial(ctx)
-	if err != nil {
-		return nil, pg.Translate(err)
+	rows := []dbq.SshCaKey{row}
+	if allTrusted {
+		trusted, err := s.q.SSHCAKeyTrusted(ctx, dbq.SSHCAKeyTrustedParams{Kind: KindUser, Now: s.now()})
+		if err != nil {
+			return nil, pg.Translate(err)
+		}
+		for _, r := range trusted {
+			if r.ID != row.ID {
+				rows = append(rows, r)
+			}
+		}
 	}
 	now := s.now()
-	cert := &ssh.Certificate{
-		Key: pub, Serial: uint64(serial), CertType: ssh.UserCert,
-		KeyId:           fmt.Sprintf("openwatch-user-%s-%d", principal, serial),
-		ValidPrincipals: []string{principal},
-		ValidAfter:      uint64(now.Add(-backdate).Unix()), ValidBefore: uint64(now.Add(validity).Unix()),
-		Permissions: ssh.Permissions{CriticalOptions: crit, Extensions: map[string]string{}},
+	out := make([]*ssh.Certificate, 0, len(rows))
+	for _, r := range rows {
+		serial, err := s.q.SSHCertNextSerial(ctx)
+		if err != nil {
+			return nil, pg.Translate(err)
+		}
+		cert := &ssh.Certificate{
+			Key: pub, Serial: uint64(serial), CertType: ssh.UserCert,
+			KeyId:           fmt.Sprintf("openwatch-user-%s-%d", principal, serial),
+			ValidPrincipals: []string{principal},
+			ValidAfter:      uint64(now.Add(-backdate).Unix()), ValidBefore: uint64(now.Add(validity).Unix()),
+			Permissions: ssh.Permissions{CriticalOptions: crit, Extensions: map[string]string{}},
+		}
+		if err := s.sign(r, cert); err != nil {
+			return nil, err
+		}
+		out = append(out, cert)
 	}
-	return cert, s.sign(row, cert)
+	return out, nil
 }
 
 func (s *Service) sign(row dbq.SshCaKey, cert *ssh.Certificate) error {
