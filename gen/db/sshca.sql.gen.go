@@ -299,34 +299,6 @@ func (q *Queries) SSHCertNextSerial(ctx context.Context) (int64, error) {
 	return column_1, err
 }
 
-const sSHHostCertDeliveryHosts = `-- name: SSHHostCertDeliveryHosts :many
-SELECT DISTINCT c.host_id FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
-WHERE c.status = 'issued' AND c.valid_before > $1::timestamptz
-ORDER BY c.host_id
-`
-
-// SSHHostCertDeliveryHosts returns the live hosts with an issued, unexpired certificate:
-// those that are given the KRL when it changes.
-func (q *Queries) SSHHostCertDeliveryHosts(ctx context.Context, now time.Time) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, sSHHostCertDeliveryHosts, now)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []uuid.UUID
-	for rows.Next() {
-		var host_id uuid.UUID
-		if err := rows.Scan(&host_id); err != nil {
-			return nil, err
-		}
-		items = append(items, host_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const sSHHostCertExpiring = `-- name: SSHHostCertExpiring :many
 SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason, c.delivered_at, c.delivery_error FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
 WHERE c.status = 'issued' AND c.valid_before <= $1::timestamptz
@@ -784,4 +756,43 @@ func (q *Queries) SSHHostTrustedKey(ctx context.Context, hostID uuid.UUID) (Host
 		&i.ApprovedAt,
 	)
 	return i, err
+}
+
+const sSHTrustDeliveryHosts = `-- name: SSHTrustDeliveryHosts :many
+SELECT h.id FROM live_hosts h
+WHERE EXISTS (SELECT 1 FROM ssh_host_certificates c
+              WHERE c.host_id = h.id AND c.status = 'issued' AND c.valid_before > $1::timestamptz)
+   OR (EXISTS (SELECT 1 FROM host_ssh_keys k WHERE k.host_id = h.id AND k.status = 'trusted')
+       AND COALESCE(
+           (SELECT cr.auth_method FROM ssh_credentials cr
+            WHERE cr.scope = 'host' AND cr.scope_id = h.id AND cr.is_active AND cr.deleted_at IS NULL
+            ORDER BY cr.created_at DESC, cr.id DESC LIMIT 1),
+           (SELECT cr.auth_method FROM ssh_credentials cr
+            WHERE cr.is_default AND cr.is_active AND cr.deleted_at IS NULL AND cr.scope = 'system' LIMIT 1)
+       ) = 'certificate')
+ORDER BY h.id
+`
+
+// SSHTrustDeliveryHosts returns the live hosts OpenWatch keeps its files on (the trusted
+// user CA keys, the KRL): those with an issued, unexpired host certificate, and those
+// with a pinned host key whose credential (the newest active host-scoped one, else the
+// system default) is a certificate credential.
+func (q *Queries) SSHTrustDeliveryHosts(ctx context.Context, now time.Time) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, sSHTrustDeliveryHosts, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

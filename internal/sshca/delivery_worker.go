@@ -43,8 +43,9 @@ type Delivery struct {
 const maxDeliveryError = 2048
 
 // EnableDelivery makes issue, renew and reissue queue a delivery of the new certificate,
-// and revocations a delivery of the KRL to every host with a certificate; the periodic
-// workers run them (RegisterDelivery).
+// and revocations and user CA rotations a delivery of the KRL and the trusted user CA
+// keys to every host OpenWatch keeps its files on (again at the end of the rotation's
+// overlap); the workers run them (RegisterDelivery).
 func (s *Service) EnableDelivery(d Delivery) { s.delivery = &d }
 
 // DeliverArgs is the job that installs a host's newest certificate and the current KRL
@@ -72,6 +73,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 // RegisterDelivery adds the delivery worker.
 func (s *Service) RegisterDelivery(workers *river.Workers) {
 	river.AddWorker(workers, &deliverWorker{svc: s})
+	river.AddWorker(workers, &trustDeliveryWorker{svc: s})
 }
 
 // queueDelivery queues the delivery to hostID inside tx, when delivery is enabled.
@@ -83,12 +85,14 @@ func (s *Service) queueDelivery(ctx context.Context, tx pgx.Tx, hostID uuid.UUID
 	return err
 }
 
-// queueKRLDelivery queues a delivery to every host with a certificate (the KRL changed).
-func (s *Service) queueKRLDelivery(ctx context.Context, tx pgx.Tx) error {
+// queueTrustDelivery queues a delivery to every host OpenWatch keeps its files on (the
+// KRL or the trusted user CA keys changed): the hosts with an issued certificate and those
+// with a pinned key whose credential is a certificate credential.
+func (s *Service) queueTrustDelivery(ctx context.Context, tx pgx.Tx) error {
 	if s.delivery == nil || s.delivery.Jobs == nil {
 		return nil
 	}
-	hosts, err := s.q.WithTx(tx).SSHHostCertDeliveryHosts(ctx, s.now())
+	hosts, err := s.q.WithTx(tx).SSHTrustDeliveryHosts(ctx, s.now())
 	if err != nil {
 		return pg.Translate(err)
 	}
@@ -98,6 +102,40 @@ func (s *Service) queueKRLDelivery(ctx context.Context, tx pgx.Tx) error {
 		}
 	}
 	return nil
+}
+
+// scheduleTrustDelivery queues, inside tx, a TrustDeliveryArgs job that runs at at (the
+// end of a rotation's overlap, when the KRL and the trusted keys change again).
+func (s *Service) scheduleTrustDelivery(ctx context.Context, tx pgx.Tx, at time.Time) error {
+	if s.delivery == nil || s.delivery.Jobs == nil {
+		return nil
+	}
+	_, err := s.delivery.Jobs.InsertTx(ctx, tx, TrustDeliveryArgs{}, &river.InsertOpts{ScheduledAt: at, MaxAttempts: 3})
+	return err
+}
+
+// TrustDeliveryArgs is the job that queues a delivery to every host OpenWatch keeps its
+// files on; a user CA rotation schedules one at the end of its overlap, when the
+// rotated-out key leaves the trusted keys and joins the KRL.
+type TrustDeliveryArgs struct{}
+
+// Kind names the job kind.
+func (TrustDeliveryArgs) Kind() string { return "ssh_ca_trust_delivery" }
+
+type trustDeliveryWorker struct {
+	river.WorkerDefaults[TrustDeliveryArgs]
+	svc *Service
+}
+
+// Work queues the deliveries.
+func (w *trustDeliveryWorker) Work(ctx context.Context, _ *river.Job[TrustDeliveryArgs]) error {
+	return w.svc.QueueTrustDelivery(ctx)
+}
+
+// QueueTrustDelivery queues a delivery to every host OpenWatch keeps its files on (a
+// no-op when delivery is off).
+func (s *Service) QueueTrustDelivery(ctx context.Context) error {
+	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error { return s.queueTrustDelivery(ctx, tx) })
 }
 
 // Deliver installs OpenWatch's files on the host over SSH (verified by its pinned key), in

@@ -215,7 +215,9 @@ func (s *Service) trusted(ctx context.Context, q *dbq.Queries, kind string) (CA,
 }
 
 // Rotate makes a new active key of kind; the previous one stays trusted for overlap.
-// Guarded by system:config:write; audited.
+// Rotating the user CA queues a delivery of the trusted keys and the KRL to every host
+// OpenWatch keeps its files on, now and at the end of the overlap. Guarded by
+// system:config:write; audited.
 func (s *Service) Rotate(ctx context.Context, actor *authz.Principal, kind string, overlap time.Duration) (CA, error) {
 	if err := checkKind(kind); err != nil {
 		return CA{}, err
@@ -243,6 +245,16 @@ func (s *Service) Rotate(ctx context.Context, actor *authz.Principal, kind strin
 		}
 		if out, err = s.trusted(ctx, q, kind); err != nil {
 			return err
+		}
+		if kind == KindUser {
+			// The hosts get the new key now (both are trusted during the overlap) and the
+			// KRL revoking the old one when the overlap ends.
+			if err := s.queueTrustDelivery(ctx, tx); err != nil {
+				return err
+			}
+			if err := s.scheduleTrustDelivery(ctx, tx, now.Add(overlap)); err != nil {
+				return err
+			}
 		}
 		return s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionSSHCARotated, "ssh_ca", kind, map[string]any{
 			"previous_key_id": prev.KeyID, "previous_fingerprint": prev.FingerprintSha256,
@@ -541,7 +553,7 @@ func (s *Service) Reissue(ctx context.Context, actor *authz.Principal, hostID uu
 			}
 		}
 		if len(rows) > 0 {
-			return s.queueKRLDelivery(ctx, tx)
+			return s.queueTrustDelivery(ctx, tx)
 		}
 		return nil
 	})
@@ -631,7 +643,7 @@ func (s *Service) Revoke(ctx context.Context, actor *authz.Principal, id uuid.UU
 		if err := s.resolveExpiring(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := s.queueKRLDelivery(ctx, tx); err != nil {
+		if err := s.queueTrustDelivery(ctx, tx); err != nil {
 			return err
 		}
 		return s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostCertRevoked, "host", row.HostID.String(), map[string]any{
