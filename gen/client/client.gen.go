@@ -8114,6 +8114,11 @@ type ClientInterface interface {
 	// Generates a new active key; the previous one stays trusted (listed and in the ready
 	// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 	// signed keep verifying during the overlap; new ones are signed with the new key.
+	// Rotating the host CA renews every issued, unexpired host certificate with the new
+	// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+	// every host with a host certificate or a certificate credential, now and again when
+	// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+	// certificate from each trusted key.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -8125,6 +8130,11 @@ type ClientInterface interface {
 	// Generates a new active key; the previous one stays trusted (listed and in the ready
 	// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 	// signed keep verifying during the overlap; new ones are signed with the new key.
+	// Rotating the host CA renews every issued, unexpired host certificate with the new
+	// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+	// every host with a host certificate or a certificate credential, now and again when
+	// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+	// certificate from each trusted key.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -13347,6 +13357,11 @@ func (c *Client) GetSSHUserCA(ctx context.Context, reqEditors ...RequestEditorFn
 // Generates a new active key; the previous one stays trusted (listed and in the ready
 // lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 // signed keep verifying during the overlap; new ones are signed with the new key.
+// Rotating the host CA renews every issued, unexpired host certificate with the new
+// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+// every host with a host certificate or a certificate credential, now and again when
+// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+// certificate from each trusted key.
 //
 // Takes any type of body and a specified content type.
 //
@@ -13368,6 +13383,11 @@ func (c *Client) RotateSSHCAWithBody(ctx context.Context, kind string, contentTy
 // Generates a new active key; the previous one stays trusted (listed and in the ready
 // lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 // signed keep verifying during the overlap; new ones are signed with the new key.
+// Rotating the host CA renews every issued, unexpired host certificate with the new
+// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+// every host with a host certificate or a certificate credential, now and again when
+// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+// certificate from each trusted key.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -28149,6 +28169,11 @@ type ClientWithResponsesInterface interface {
 	// Generates a new active key; the previous one stays trusted (listed and in the ready
 	// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 	// signed keep verifying during the overlap; new ones are signed with the new key.
+	// Rotating the host CA renews every issued, unexpired host certificate with the new
+	// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+	// every host with a host certificate or a certificate credential, now and again when
+	// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+	// certificate from each trusted key.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -28160,6 +28185,11 @@ type ClientWithResponsesInterface interface {
 	// Generates a new active key; the previous one stays trusted (listed and in the ready
 	// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 	// signed keep verifying during the overlap; new ones are signed with the new key.
+	// Rotating the host CA renews every issued, unexpired host certificate with the new
+	// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+	// every host with a host certificate or a certificate credential, now and again when
+	// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+	// certificate from each trusted key.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -49405,6 +49435,11 @@ func (c *ClientWithResponses) GetSSHUserCAWithResponse(ctx context.Context, reqE
 // Generates a new active key; the previous one stays trusted (listed and in the ready
 // lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 // signed keep verifying during the overlap; new ones are signed with the new key.
+// Rotating the host CA renews every issued, unexpired host certificate with the new
+// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+// every host with a host certificate or a certificate credential, now and again when
+// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+// certificate from each trusted key.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -49422,6 +49457,11 @@ func (c *ClientWithResponses) RotateSSHCAWithBodyWithResponse(ctx context.Contex
 // Generates a new active key; the previous one stays trusted (listed and in the ready
 // lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 // signed keep verifying during the overlap; new ones are signed with the new key.
+// Rotating the host CA renews every issued, unexpired host certificate with the new
+// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+// every host with a host certificate or a certificate credential, now and again when
+// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+// certificate from each trusted key.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -215,7 +215,9 @@ func (s *Service) trusted(ctx context.Context, q *dbq.Queries, kind string) (CA,
 }
 
 // Rotate makes a new active key of kind; the previous one stays trusted for overlap.
-// Rotating the user CA queues a delivery of the trusted keys and the KRL to every host
+// Rotating the host CA renews every issued, unexpired certificate of a live host with the
+// new key (same key, principals and validity; each queues its delivery), so hosts present
+// a certificate of the new key before the old one's trust ends. Rotating the user CA queues a delivery of the trusted keys and the KRL to every host
 // OpenWatch keeps its files on, now and at the end of the overlap. Guarded by
 // system:config:write; audited.
 func (s *Service) Rotate(ctx context.Context, actor *authz.Principal, kind string, overlap time.Duration) (CA, error) {
@@ -255,6 +257,8 @@ func (s *Service) Rotate(ctx context.Context, actor *authz.Principal, kind strin
 			if err := s.scheduleTrustDelivery(ctx, tx, now.Add(overlap)); err != nil {
 				return err
 			}
+		} else if err := s.renewAllTx(ctx, tx, actor); err != nil {
+			return err
 		}
 		return s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionSSHCARotated, "ssh_ca", kind, map[string]any{
 			"previous_key_id": prev.KeyID, "previous_fingerprint": prev.FingerprintSha256,
@@ -598,6 +602,26 @@ func (s *Service) renewTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal
 		return Certificate{}, err
 	}
 	return out, s.resolveExpiring(ctx, tx, old.ID)
+}
+
+// renewAllTx renews, inside tx, every issued certificate of a live host that is still
+// valid and not renewed since, with the active host CA key and the same validity.
+func (s *Service) renewAllTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal) error {
+	now := s.now()
+	rows, err := s.q.WithTx(tx).SSHHostCertExpiring(ctx, now.Add(MaxHostCertValidity+24*time.Hour))
+	if err != nil {
+		return pg.Translate(err)
+	}
+	for _, r := range rows {
+		if !r.ValidBefore.After(now) {
+			continue
+		}
+		validity := min(max(r.ValidBefore.Sub(r.ValidAfter)-backdate, MinCertValidity), MaxHostCertValidity)
+		if _, err := s.renewTx(ctx, tx, actor, r.ID, validity.Truncate(time.Second)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resolveExpiring resolves the expiry alerts of certificate id (renewed or revoked).

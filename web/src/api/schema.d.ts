@@ -3347,6 +3347,11 @@ export interface paths {
          * @description Generates a new active key; the previous one stays trusted (listed and in the ready
          *     lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
          *     signed keep verifying during the overlap; new ones are signed with the new key.
+         *     Rotating the host CA renews every issued, unexpired host certificate with the new
+         *     key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+         *     every host with a host certificate or a certificate credential, now and again when
+         *     the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+         *     certificate from each trusted key.
          */
         post: operations["rotateSSHCA"];
         delete?: never;
