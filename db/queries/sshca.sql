@@ -117,13 +117,31 @@ UPDATE ssh_host_certificates
 SET delivered_at = COALESCE(sqlc.narg(delivered_at)::timestamptz, delivered_at), delivery_error = sqlc.narg(delivery_error)
 WHERE id = @id;
 
--- name: SSHHostCertDeliveryHosts :many
--- SSHHostCertDeliveryHosts returns the live hosts with an issued, unexpired certificate:
--- those that are given the KRL when it changes.
-SELECT DISTINCT c.host_id FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
-WHERE c.status = 'issued' AND c.valid_before > @now::timestamptz
-ORDER BY c.host_id;
+-- name: SSHTrustDeliveryHosts :many
+-- SSHTrustDeliveryHosts returns the live hosts OpenWatch keeps its files on (the trusted
+-- user CA keys, the KRL): those with an issued, unexpired host certificate, and those
+-- with a pinned host key whose credential (the newest active host-scoped one, else the
+-- system default) is a certificate credential.
+SELECT h.id FROM live_hosts h
+WHERE EXISTS (SELECT 1 FROM ssh_host_certificates c
+              WHERE c.host_id = h.id AND c.status = 'issued' AND c.valid_before > @now::timestamptz)
+   OR (EXISTS (SELECT 1 FROM host_ssh_keys k WHERE k.host_id = h.id AND k.status = 'trusted')
+       AND COALESCE(
+           (SELECT cr.auth_method FROM ssh_credentials cr
+            WHERE cr.scope = 'host' AND cr.scope_id = h.id AND cr.is_active AND cr.deleted_at IS NULL
+            ORDER BY cr.created_at DESC, cr.id DESC LIMIT 1),
+           (SELECT cr.auth_method FROM ssh_credentials cr
+            WHERE cr.is_default AND cr.is_active AND cr.deleted_at IS NULL AND cr.scope = 'system' LIMIT 1)
+       ) = 'certificate')
+ORDER BY h.id;
 
 -- name: SSHCertDeliveryLock :exec
 -- SSHCertDeliveryLock serializes the deliveries to one host until the transaction ends.
 SELECT pg_advisory_xact_lock(hashtextextended('ssh_certificate_delivery:' || @host_id::text, 0));
+
+-- name: SSHCAKeyTrustEnded :many
+-- SSHCAKeyTrustEnded returns the retired keys of a kind whose overlap has ended at now:
+-- the keys the KRL revokes outright.
+SELECT * FROM ssh_ca_keys
+WHERE kind = @kind AND retired_at IS NOT NULL AND trusted_until <= @now::timestamptz
+ORDER BY public_key;

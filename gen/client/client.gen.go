@@ -8088,11 +8088,14 @@ type ClientInterface interface {
 	// Corresponds with GET /ssh-ca/host (the `GetSSHHostCA` operationId).
 	GetSSHHostCA(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetSSHKRL The key revocation list of revoked host certificates.
+	// GetSSHKRL The key revocation list of revoked host certificates and retired user CA keys.
 	//
 	// An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
-	// host CA key, the serials of revoked host certificates not yet expired. Usable as
-	// `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+	// host CA key, the serials of revoked host certificates not yet expired, and, as
+	// explicitly revoked keys, every rotated-out user CA key whose overlap has ended (sshd
+	// then refuses the user certificates it signed). Installed on enrolled hosts as sshd's
+	// `RevokedKeys`; usable as `RevokedHostKeys` on clients and checkable with
+	// `ssh-keygen -Q -f`.
 	//
 	// Corresponds with GET /ssh-ca/krl (the `GetSSHKRL` operationId).
 	GetSSHKRL(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -8111,6 +8114,11 @@ type ClientInterface interface {
 	// Generates a new active key; the previous one stays trusted (listed and in the ready
 	// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 	// signed keep verifying during the overlap; new ones are signed with the new key.
+	// Rotating the host CA renews every issued, unexpired host certificate with the new
+	// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+	// every host with a host certificate or a certificate credential, now and again when
+	// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+	// certificate from each trusted key.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -8122,6 +8130,11 @@ type ClientInterface interface {
 	// Generates a new active key; the previous one stays trusted (listed and in the ready
 	// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 	// signed keep verifying during the overlap; new ones are signed with the new key.
+	// Rotating the host CA renews every issued, unexpired host certificate with the new
+	// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+	// every host with a host certificate or a certificate credential, now and again when
+	// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+	// certificate from each trusted key.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -13298,11 +13311,14 @@ func (c *Client) GetSSHHostCA(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
-// GetSSHKRL The key revocation list of revoked host certificates.
+// GetSSHKRL The key revocation list of revoked host certificates and retired user CA keys.
 //
 // An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
-// host CA key, the serials of revoked host certificates not yet expired. Usable as
-// `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+// host CA key, the serials of revoked host certificates not yet expired, and, as
+// explicitly revoked keys, every rotated-out user CA key whose overlap has ended (sshd
+// then refuses the user certificates it signed). Installed on enrolled hosts as sshd's
+// `RevokedKeys`; usable as `RevokedHostKeys` on clients and checkable with
+// `ssh-keygen -Q -f`.
 //
 // Corresponds with GET /ssh-ca/krl (the `GetSSHKRL` operationId).
 func (c *Client) GetSSHKRL(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -13341,6 +13357,11 @@ func (c *Client) GetSSHUserCA(ctx context.Context, reqEditors ...RequestEditorFn
 // Generates a new active key; the previous one stays trusted (listed and in the ready
 // lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 // signed keep verifying during the overlap; new ones are signed with the new key.
+// Rotating the host CA renews every issued, unexpired host certificate with the new
+// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+// every host with a host certificate or a certificate credential, now and again when
+// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+// certificate from each trusted key.
 //
 // Takes any type of body and a specified content type.
 //
@@ -13362,6 +13383,11 @@ func (c *Client) RotateSSHCAWithBody(ctx context.Context, kind string, contentTy
 // Generates a new active key; the previous one stays trusted (listed and in the ready
 // lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 // signed keep verifying during the overlap; new ones are signed with the new key.
+// Rotating the host CA renews every issued, unexpired host certificate with the new
+// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+// every host with a host certificate or a certificate credential, now and again when
+// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+// certificate from each trusted key.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -28113,11 +28139,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /ssh-ca/host (the `GetSSHHostCA` operationId).
 	GetSSHHostCAWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSSHHostCAResponse, error)
 
-	// GetSSHKRLWithResponse The key revocation list of revoked host certificates.
+	// GetSSHKRLWithResponse The key revocation list of revoked host certificates and retired user CA keys.
 	//
 	// An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
-	// host CA key, the serials of revoked host certificates not yet expired. Usable as
-	// `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+	// host CA key, the serials of revoked host certificates not yet expired, and, as
+	// explicitly revoked keys, every rotated-out user CA key whose overlap has ended (sshd
+	// then refuses the user certificates it signed). Installed on enrolled hosts as sshd's
+	// `RevokedKeys`; usable as `RevokedHostKeys` on clients and checkable with
+	// `ssh-keygen -Q -f`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -28140,6 +28169,11 @@ type ClientWithResponsesInterface interface {
 	// Generates a new active key; the previous one stays trusted (listed and in the ready
 	// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 	// signed keep verifying during the overlap; new ones are signed with the new key.
+	// Rotating the host CA renews every issued, unexpired host certificate with the new
+	// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+	// every host with a host certificate or a certificate credential, now and again when
+	// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+	// certificate from each trusted key.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -28151,6 +28185,11 @@ type ClientWithResponsesInterface interface {
 	// Generates a new active key; the previous one stays trusted (listed and in the ready
 	// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 	// signed keep verifying during the overlap; new ones are signed with the new key.
+	// Rotating the host CA renews every issued, unexpired host certificate with the new
+	// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+	// every host with a host certificate or a certificate credential, now and again when
+	// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+	// certificate from each trusted key.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -49354,11 +49393,14 @@ func (c *ClientWithResponses) GetSSHHostCAWithResponse(ctx context.Context, reqE
 	return ParseGetSSHHostCAResponse(rsp)
 }
 
-// GetSSHKRLWithResponse The key revocation list of revoked host certificates.
+// GetSSHKRLWithResponse The key revocation list of revoked host certificates and retired user CA keys.
 //
 // An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
-// host CA key, the serials of revoked host certificates not yet expired. Usable as
-// `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+// host CA key, the serials of revoked host certificates not yet expired, and, as
+// explicitly revoked keys, every rotated-out user CA key whose overlap has ended (sshd
+// then refuses the user certificates it signed). Installed on enrolled hosts as sshd's
+// `RevokedKeys`; usable as `RevokedHostKeys` on clients and checkable with
+// `ssh-keygen -Q -f`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -49393,6 +49435,11 @@ func (c *ClientWithResponses) GetSSHUserCAWithResponse(ctx context.Context, reqE
 // Generates a new active key; the previous one stays trusted (listed and in the ready
 // lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 // signed keep verifying during the overlap; new ones are signed with the new key.
+// Rotating the host CA renews every issued, unexpired host certificate with the new
+// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+// every host with a host certificate or a certificate credential, now and again when
+// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+// certificate from each trusted key.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -49410,6 +49457,11 @@ func (c *ClientWithResponses) RotateSSHCAWithBodyWithResponse(ctx context.Contex
 // Generates a new active key; the previous one stays trusted (listed and in the ready
 // lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
 // signed keep verifying during the overlap; new ones are signed with the new key.
+// Rotating the host CA renews every issued, unexpired host certificate with the new
+// key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+// every host with a host certificate or a certificate credential, now and again when
+// the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+// certificate from each trusted key.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -166,6 +166,49 @@ func (q *Queries) SSHCAKeyRetire(ctx context.Context, arg SSHCAKeyRetireParams) 
 	return err
 }
 
+const sSHCAKeyTrustEnded = `-- name: SSHCAKeyTrustEnded :many
+SELECT id, kind, key_id, public_key, fingerprint_sha256, private_key_sealed, created_at, retired_at, trusted_until FROM ssh_ca_keys
+WHERE kind = $1 AND retired_at IS NOT NULL AND trusted_until <= $2::timestamptz
+ORDER BY public_key
+`
+
+type SSHCAKeyTrustEndedParams struct {
+	Kind string
+	Now  time.Time
+}
+
+// SSHCAKeyTrustEnded returns the retired keys of a kind whose overlap has ended at now:
+// the keys the KRL revokes outright.
+func (q *Queries) SSHCAKeyTrustEnded(ctx context.Context, arg SSHCAKeyTrustEndedParams) ([]SshCaKey, error) {
+	rows, err := q.db.Query(ctx, sSHCAKeyTrustEnded, arg.Kind, arg.Now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SshCaKey
+	for rows.Next() {
+		var i SshCaKey
+		if err := rows.Scan(
+			&i.ID,
+			&i.Kind,
+			&i.KeyID,
+			&i.PublicKey,
+			&i.FingerprintSha256,
+			&i.PrivateKeySealed,
+			&i.CreatedAt,
+			&i.RetiredAt,
+			&i.TrustedUntil,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const sSHCAKeyTrusted = `-- name: SSHCAKeyTrusted :many
 SELECT id, kind, key_id, public_key, fingerprint_sha256, private_key_sealed, created_at, retired_at, trusted_until FROM ssh_ca_keys
 WHERE kind = $1 AND (retired_at IS NULL OR trusted_until > $2::timestamptz)
@@ -254,34 +297,6 @@ func (q *Queries) SSHCertNextSerial(ctx context.Context) (int64, error) {
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
-}
-
-const sSHHostCertDeliveryHosts = `-- name: SSHHostCertDeliveryHosts :many
-SELECT DISTINCT c.host_id FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
-WHERE c.status = 'issued' AND c.valid_before > $1::timestamptz
-ORDER BY c.host_id
-`
-
-// SSHHostCertDeliveryHosts returns the live hosts with an issued, unexpired certificate:
-// those that are given the KRL when it changes.
-func (q *Queries) SSHHostCertDeliveryHosts(ctx context.Context, now time.Time) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, sSHHostCertDeliveryHosts, now)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []uuid.UUID
-	for rows.Next() {
-		var host_id uuid.UUID
-		if err := rows.Scan(&host_id); err != nil {
-			return nil, err
-		}
-		items = append(items, host_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const sSHHostCertExpiring = `-- name: SSHHostCertExpiring :many
@@ -741,4 +756,43 @@ func (q *Queries) SSHHostTrustedKey(ctx context.Context, hostID uuid.UUID) (Host
 		&i.ApprovedAt,
 	)
 	return i, err
+}
+
+const sSHTrustDeliveryHosts = `-- name: SSHTrustDeliveryHosts :many
+SELECT h.id FROM live_hosts h
+WHERE EXISTS (SELECT 1 FROM ssh_host_certificates c
+              WHERE c.host_id = h.id AND c.status = 'issued' AND c.valid_before > $1::timestamptz)
+   OR (EXISTS (SELECT 1 FROM host_ssh_keys k WHERE k.host_id = h.id AND k.status = 'trusted')
+       AND COALESCE(
+           (SELECT cr.auth_method FROM ssh_credentials cr
+            WHERE cr.scope = 'host' AND cr.scope_id = h.id AND cr.is_active AND cr.deleted_at IS NULL
+            ORDER BY cr.created_at DESC, cr.id DESC LIMIT 1),
+           (SELECT cr.auth_method FROM ssh_credentials cr
+            WHERE cr.is_default AND cr.is_active AND cr.deleted_at IS NULL AND cr.scope = 'system' LIMIT 1)
+       ) = 'certificate')
+ORDER BY h.id
+`
+
+// SSHTrustDeliveryHosts returns the live hosts OpenWatch keeps its files on (the trusted
+// user CA keys, the KRL): those with an issued, unexpired host certificate, and those
+// with a pinned host key whose credential (the newest active host-scoped one, else the
+// system default) is a certificate credential.
+func (q *Queries) SSHTrustDeliveryHosts(ctx context.Context, now time.Time) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, sSHTrustDeliveryHosts, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

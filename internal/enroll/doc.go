@@ -1,7 +1,9 @@
 // Package enroll is self-enrollment: an administrator creates an enrollment token
 // (expiry, uses, auto-approval, the group, environment and tags of the hosts it enrolls);
 // a host fetches the enrollment script with it (GET /enroll.sh), and the script creates
-// the scan account, installs the SSH user CA and the KRL in an sshd drop-in, sends the
+// the scan account, installs the SSH user CA and the KRL in the layout certificate
+// delivery also writes (sshca.LayoutDir, one drop-in sshca.DropIn, passed to the
+// template so both write the same bytes), sends the
 // host's facts and host public key (POST /enroll) and polls the request's status with a
 // poll secret of its own until the request is approved (it then installs the signed host
 // certificate and reloads sshd) or denied.

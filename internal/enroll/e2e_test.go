@@ -19,6 +19,7 @@ import (
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/app"
+	"github.com/openwatch/openwatch/internal/sshca"
 	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/sshx/sshtest"
 )
@@ -115,6 +116,22 @@ func TestEnrollmentEndToEnd(t *testing.T) {
 	}, 2*time.Minute, 200*time.Millisecond, "the first scan never finished")
 	require.Equal(t, api.ScanStatus("completed"), scan.Status, "scan: %+v\nsshd:\n%s\nserver:\n%s", scan, target.Log(), env.Logs())
 	require.Positive(t, scan.RulesTotal)
+
+	// The layout certificate delivery rewrites: the same drop-in, byte for byte.
+	root2, err := sshx.Loopback().Dial(context.Background(), target.Addr, target.User(sshtest.UserRoot).Auth(),
+		sshx.Options{HostKeys: target.HostKeys()})
+	require.NoError(t, err)
+	defer func() { _ = root2.Close() }()
+	files, err := root2.Run(context.Background(), "cat "+sshca.DropInPath+" && echo --- && cat "+sshca.UserCAKeysPath+
+		" && echo --- && head -c 7 "+sshca.KRLPath+" && echo && /usr/sbin/sshd -T | grep -Ei '^(revokedkeys|trustedusercakeys|hostcertificate) ' | sort")
+	require.NoError(t, err)
+	require.True(t, files.OK(), "%s", files.Stderr)
+	userCA, err := env.App.SSHCA.Get(context.Background(), sshca.KindUser)
+	require.NoError(t, err)
+	certPath, err := sshca.HostCertificatePath("ssh-ed25519")
+	require.NoError(t, err)
+	require.Equal(t, sshca.DropIn(certPath)+"---\n"+userCA.ReadyLines()+"---\nSSHKRL\n\n"+
+		"hostcertificate "+certPath+"\nrevokedkeys "+sshca.KRLPath+"\ntrustedusercakeys "+sshca.UserCAKeysPath+"\n", string(files.Stdout))
 
 	log := target.Log()
 	require.Regexp(t, regexp.MustCompile(`Accepted publickey for openwatch from 127\.0\.0\.1 port \d+ ssh2: ED25519-CERT SHA256:\S+ ID openwatch-user-openwatch-\d+`), log,

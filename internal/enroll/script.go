@@ -29,6 +29,11 @@ type scriptData struct {
 	CABundle   string // PEM, ending with a newline; "" when the server is publicly trusted
 	UserCAKeys string // the TrustedUserCAKeys content, ending with a newline
 	KRL        string // base64 of the KRL
+	// The layout on the host (sshca.LayoutDir and the rest), shared with delivery.
+	LayoutDir, UserCAKeysPath, KRLPath, DropInDir, DropInPath, HostKeyDir string
+	// DropIn is the drop-in without a host certificate (sshca.DropIn("")); once the
+	// certificate is installed the script appends HostCertificateDirective and its path.
+	DropIn, HostCertificateDirective string
 }
 
 // hostRE is what a Host header may hold to be baked into the script.
@@ -110,7 +115,10 @@ func (s *Service) Script(ctx context.Context, secret, requestHost, clientAddr st
 	}
 	var b bytes.Buffer
 	err = scriptTemplate.Execute(&b, scriptData{ServerURL: serverURL, Token: secret, Username: tok.Username,
-		CABundle: bundle, UserCAKeys: userCA.ReadyLines(), KRL: base64.StdEncoding.EncodeToString(krl)})
+		CABundle: bundle, UserCAKeys: userCA.ReadyLines(), KRL: base64.StdEncoding.EncodeToString(krl),
+		LayoutDir: sshca.LayoutDir, UserCAKeysPath: sshca.UserCAKeysPath, KRLPath: sshca.KRLPath, DropInDir: sshca.DropInDir,
+		DropInPath: sshca.DropInPath, HostKeyDir: sshca.HostKeyDir, DropIn: sshca.DropIn(""),
+		HostCertificateDirective: sshca.HostCertificateDirective})
 	if err != nil {
 		return nil, fmt.Errorf("render the enrollment script: %w", err)
 	}

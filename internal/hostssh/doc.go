@@ -18,9 +18,11 @@
 //     host.certificate_revoked with detail.reason); there is no fallback to trust on first
 //     use.
 //   - A certificate credential stores no secret: each connection mints a fresh Ed25519
-//     key in memory and a user certificate for the login name from the user CA, valid for
-//     UserCertValidity, limited to the connection's local address (source-address), with
-//     no extensions. Neither is stored; minting is logged at debug level only.
+//     key in memory and a user certificate for the login name from every user CA key
+//     trusted now (the active key first, then those in their rotation overlap: one
+//     public-key attempt each), valid for UserCertValidity, limited to the connection's
+//     local address (source-address), with no extensions. Neither is stored; minting is
+//     logged at debug level only.
 //   - The privilege mode a batch learned (root, sudo, sudo_password, none) is stored per
 //     host and given to the next batch as a hint.
 //   - Secrets are only held in memory for the life of a connection; a sudo password is

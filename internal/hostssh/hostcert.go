@@ -26,10 +26,10 @@ import (
 // certificate credential: long enough to log in, far too short to be worth stealing.
 const UserCertValidity = 5 * time.Minute
 
-// CertificateAuthority signs the user certificates of certificate credentials;
-// *sshca.Service implements it.
+// CertificateAuthority signs the user certificates of certificate credentials, one per
+// user CA key trusted now (active first); *sshca.Service implements it.
 type CertificateAuthority interface {
-	SignUserCert(ctx context.Context, pub ssh.PublicKey, principal string, validity time.Duration, sourceAddress string) (*ssh.Certificate, error)
+	SignUserCerts(ctx context.Context, pub ssh.PublicKey, principal string, validity time.Duration, sourceAddress string) ([]*ssh.Certificate, error)
 }
 
 // The detail.reason values of host.certificate_invalid (and "revoked" of
@@ -49,25 +49,29 @@ const (
 )
 
 // userCertificate returns the sshx.CertificateFunc of a certificate credential: a fresh
-// Ed25519 key (in memory only) with a user certificate for username, valid for
-// UserCertValidity and usable only from the connection's local address. A failure to
-// mint is kept in failure.
+// Ed25519 key (in memory only) with a user certificate for username from every user CA
+// key trusted now (the active key first, then those in their rotation overlap, so a host
+// not yet given the new key still logs in), each valid for UserCertValidity and usable
+// only from the connection's local address. A failure to mint is kept in failure.
 func (c *Connector) userCertificate(hostID uuid.UUID, username string, failure *error) sshx.CertificateFunc {
-	return func(ctx context.Context, local net.Addr) (ssh.Signer, error) {
-		signer, err := c.mintUserCert(ctx, username, local)
+	return func(ctx context.Context, local net.Addr) ([]ssh.Signer, error) {
+		signers, err := c.mintUserCerts(ctx, username, local)
 		if err != nil {
 			*failure = err
 			return nil, err
 		}
-		cert := signer.PublicKey().(*ssh.Certificate)
-		c.log.DebugContext(ctx, "minted SSH user certificate", slog.String("host_id", hostID.String()),
-			slog.String("principal", username), slog.Uint64("serial", cert.Serial),
-			slog.String("source_address", cert.CriticalOptions["source-address"]))
-		return signer, nil
+		for _, signer := range signers {
+			cert := signer.PublicKey().(*ssh.Certificate)
+			c.log.DebugContext(ctx, "minted SSH user certificate", slog.String("host_id", hostID.String()),
+				slog.String("principal", username), slog.Uint64("serial", cert.Serial),
+				slog.String("ca", ssh.FingerprintSHA256(cert.SignatureKey)),
+				slog.String("source_address", cert.CriticalOptions["source-address"]))
+		}
+		return signers, nil
 	}
 }
 
-func (c *Connector) mintUserCert(ctx context.Context, username string, local net.Addr) (ssh.Signer, error) {
+func (c *Connector) mintUserCerts(ctx context.Context, username string, local net.Addr) ([]ssh.Signer, error) {
 	if c.ca == nil {
 		return nil, apperr.Internal(errors.New("mint user certificate: no certificate authority configured"))
 	}
@@ -83,7 +87,7 @@ func (c *Connector) mintUserCert(ctx context.Context, username string, local net
 	if tcp, ok := local.(*net.TCPAddr); ok && tcp.IP != nil && !tcp.IP.IsUnspecified() {
 		source = tcp.IP.String()
 	}
-	cert, err := c.ca.SignUserCert(ctx, key.PublicKey(), username, UserCertValidity, source)
+	certs, err := c.ca.SignUserCerts(ctx, key.PublicKey(), username, UserCertValidity, source)
 	if err != nil {
 		if apperr.Is(err, apperr.CodeValidationFailed) {
 			return nil, &apperr.Error{Code: apperr.CodeHostUnreachable, Err: err,
@@ -92,7 +96,15 @@ func (c *Connector) mintUserCert(ctx context.Context, username string, local net
 		}
 		return nil, err
 	}
-	return ssh.NewCertSigner(cert, key)
+	signers := make([]ssh.Signer, 0, len(certs))
+	for _, cert := range certs {
+		signer, err := ssh.NewCertSigner(cert, key)
+		if err != nil {
+			return nil, apperr.Internal(fmt.Errorf("mint user certificate: %w", err))
+		}
+		signers = append(signers, signer)
+	}
+	return signers, nil
 }
 
 // certVerifier verifies the host certificate of a host verified against the host CA.

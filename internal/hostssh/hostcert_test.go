@@ -78,16 +78,16 @@ type recordingCA struct {
 	principals []string
 	validities []time.Duration
 	sources    []string
-	certs      []*ssh.Certificate
+	certs      [][]*ssh.Certificate // per request, one per trusted user CA key
 }
 
-func (r *recordingCA) SignUserCert(ctx context.Context, pub ssh.PublicKey, principal string, validity time.Duration, source string) (*ssh.Certificate, error) {
-	cert, err := r.ca.SignUserCert(ctx, pub, principal, validity, source)
+func (r *recordingCA) SignUserCerts(ctx context.Context, pub ssh.PublicKey, principal string, validity time.Duration, source string) ([]*ssh.Certificate, error) {
+	certs, err := r.ca.SignUserCerts(ctx, pub, principal, validity, source)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.principals, r.validities, r.sources = append(r.principals, principal), append(r.validities, validity), append(r.sources, source)
-	r.certs = append(r.certs, cert)
-	return cert, err
+	r.certs = append(r.certs, certs)
+	return certs, err
 }
 
 // TestCertificateLogin: a certificate credential logs in with a user certificate minted
@@ -117,9 +117,12 @@ func TestCertificateLogin(t *testing.T) {
 	require.Equal(t, []string{"owtest-sudo", "owtest-sudo"}, rec.principals)
 	require.Equal(t, []time.Duration{hostssh.UserCertValidity, hostssh.UserCertValidity}, rec.validities)
 	require.Equal(t, []string{"127.0.0.1", "127.0.0.1"}, rec.sources)
-	require.NotEqual(t, rec.certs[0].Serial, rec.certs[1].Serial)
-	require.False(t, sameKey(rec.certs[0].Key, rec.certs[1].Key), "a fresh key per connection")
-	for _, cert := range rec.certs {
+	require.Len(t, rec.certs[0], 1, "one user CA key is trusted")
+	require.Len(t, rec.certs[1], 1)
+	require.NotEqual(t, rec.certs[0][0].Serial, rec.certs[1][0].Serial)
+	require.False(t, sameKey(rec.certs[0][0].Key, rec.certs[1][0].Key), "a fresh key per connection")
+	for _, certs := range rec.certs {
+		cert := certs[0]
 		require.Equal(t, uint32(ssh.UserCert), cert.CertType)
 		require.Equal(t, []string{"owtest-sudo"}, cert.ValidPrincipals)
 		require.Empty(t, cert.Extensions, "no pty, forwarding, agent or X11")
@@ -133,6 +136,37 @@ func TestCertificateLogin(t *testing.T) {
 	_, err := f.env.App.SSH.Connect(f.ctx, other)
 	require.True(t, apperr.Is(err, apperr.CodeHostUnreachable), "%v", err)
 	require.Equal(t, sshx.TypeAuthFailed, apperr.As(err).Detail["error_type"])
+}
+
+// TestCertificateLoginAcrossUserCARotation: right after the user CA rotates, a host that
+// still trusts only the previous key (its files not delivered yet) logs in: each
+// connection offers a certificate of every trusted user CA key, the active key's first.
+func TestCertificateLoginAcrossUserCARotation(t *testing.T) {
+	t.Parallel()
+	f := newCAFixture(t)
+	id := f.host("rotation.example.com", "")
+	f.certCredential(id, "owtest-sudo")
+	before, err := f.env.App.SSHCA.Get(f.ctx, sshca.KindUser)
+	require.NoError(t, err)
+	res := f.do(http.MethodPost, "ssh-ca/user:rotate", map[string]any{"overlap_hours": 24})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	after, err := f.env.App.SSHCA.Get(f.ctx, sshca.KindUser)
+	require.NoError(t, err)
+	require.Len(t, after.Keys, 2)
+
+	rec := &recordingCA{ca: f.env.App.SSHCA}
+	c := hostssh.NewConnector(f.env.App.Pool, credentialsOf(f.env), f.env.App.Audit, hostssh.Options{CA: rec})
+	cn, err := c.Connect(f.ctx, id)
+	require.NoError(t, err, "the host trusting only the previous key logs in\n%s", f.srv.Log())
+	require.Equal(t, "owtest-sudo", whoami(t, cn, false))
+	require.NoError(t, cn.Close())
+	require.Len(t, rec.certs, 1)
+	require.Len(t, rec.certs[0], 2, "a certificate per trusted user CA key")
+	require.True(t, sameKey(after.Keys[0].PublicKey, rec.certs[0][0].SignatureKey), "the active key's first")
+	require.True(t, sameKey(before.Keys[0].PublicKey, rec.certs[0][1].SignatureKey), "then the key in its overlap")
+	require.True(t, sameKey(rec.certs[0][0].Key, rec.certs[0][1].Key), "one fresh key for both")
+	require.Contains(t, f.srv.Log(), "CA ED25519 "+before.Keys[0].Fingerprint, "sshd accepted the previous key's certificate")
+
 }
 
 // TestCertificateCredentialTakesNoSecrets: a certificate credential with a password or a

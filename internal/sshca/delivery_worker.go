@@ -39,17 +39,13 @@ type Delivery struct {
 	Connect ConnectFunc
 }
 
-// The files delivery writes on a host.
-const (
-	sshDir           = "/etc/ssh"
-	dropInPath       = "/etc/ssh/sshd_config.d/50-openwatch-certificate.conf"
-	krlPath          = "/etc/ssh/openwatch_revoked_keys"
-	maxDeliveryError = 2048 // bytes of a failure kept in delivery_error
-)
+// maxDeliveryError bounds the bytes of a failure kept in delivery_error.
+const maxDeliveryError = 2048
 
 // EnableDelivery makes issue, renew and reissue queue a delivery of the new certificate,
-// and revocations a delivery of the KRL to every host with a certificate; the periodic
-// workers run them (RegisterDelivery).
+// and revocations and user CA rotations a delivery of the KRL and the trusted user CA
+// keys to every host OpenWatch keeps its files on (again at the end of the rotation's
+// overlap); the workers run them (RegisterDelivery).
 func (s *Service) EnableDelivery(d Delivery) { s.delivery = &d }
 
 // DeliverArgs is the job that installs a host's newest certificate and the current KRL
@@ -77,6 +73,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 // RegisterDelivery adds the delivery worker.
 func (s *Service) RegisterDelivery(workers *river.Workers) {
 	river.AddWorker(workers, &deliverWorker{svc: s})
+	river.AddWorker(workers, &trustDeliveryWorker{svc: s})
 }
 
 // queueDelivery queues the delivery to hostID inside tx, when delivery is enabled.
@@ -88,12 +85,14 @@ func (s *Service) queueDelivery(ctx context.Context, tx pgx.Tx, hostID uuid.UUID
 	return err
 }
 
-// queueKRLDelivery queues a delivery to every host with a certificate (the KRL changed).
-func (s *Service) queueKRLDelivery(ctx context.Context, tx pgx.Tx) error {
+// queueTrustDelivery queues a delivery to every host OpenWatch keeps its files on (the
+// KRL or the trusted user CA keys changed): the hosts with an issued certificate and those
+// with a pinned key whose credential is a certificate credential.
+func (s *Service) queueTrustDelivery(ctx context.Context, tx pgx.Tx) error {
 	if s.delivery == nil || s.delivery.Jobs == nil {
 		return nil
 	}
-	hosts, err := s.q.WithTx(tx).SSHHostCertDeliveryHosts(ctx, s.now())
+	hosts, err := s.q.WithTx(tx).SSHTrustDeliveryHosts(ctx, s.now())
 	if err != nil {
 		return pg.Translate(err)
 	}
@@ -105,15 +104,52 @@ func (s *Service) queueKRLDelivery(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// Deliver installs the host's newest issued certificate and the current KRL on the host
-// over SSH (verified by its pinned key): the certificate next to the host key, an sshd
-// drop-in naming it as HostCertificate and the KRL as RevokedKeys, checked with sshd -t
-// (the previous files are put back when it fails), then sshd reloaded through systemctl
-// when systemd runs, else by SIGHUP to the process in /run/sshd.pid. The outcome is
-// recorded on the certificate (delivered_at, or delivery_error). A host without an
-// issued certificate gets nothing. Deliveries to one host run one at a time (an advisory
-// lock). A connection failure is returned (the job retries); a script the host refused is
-// only recorded.
+// scheduleTrustDelivery queues, inside tx, a TrustDeliveryArgs job that runs at at (the
+// end of a rotation's overlap, when the KRL and the trusted keys change again).
+func (s *Service) scheduleTrustDelivery(ctx context.Context, tx pgx.Tx, at time.Time) error {
+	if s.delivery == nil || s.delivery.Jobs == nil {
+		return nil
+	}
+	_, err := s.delivery.Jobs.InsertTx(ctx, tx, TrustDeliveryArgs{}, &river.InsertOpts{ScheduledAt: at, MaxAttempts: 3})
+	return err
+}
+
+// TrustDeliveryArgs is the job that queues a delivery to every host OpenWatch keeps its
+// files on; a user CA rotation schedules one at the end of its overlap, when the
+// rotated-out key leaves the trusted keys and joins the KRL.
+type TrustDeliveryArgs struct{}
+
+// Kind names the job kind.
+func (TrustDeliveryArgs) Kind() string { return "ssh_ca_trust_delivery" }
+
+type trustDeliveryWorker struct {
+	river.WorkerDefaults[TrustDeliveryArgs]
+	svc *Service
+}
+
+// Work queues the deliveries.
+func (w *trustDeliveryWorker) Work(ctx context.Context, _ *river.Job[TrustDeliveryArgs]) error {
+	return w.svc.QueueTrustDelivery(ctx)
+}
+
+// QueueTrustDelivery queues a delivery to every host OpenWatch keeps its files on (a
+// no-op when delivery is off).
+func (s *Service) QueueTrustDelivery(ctx context.Context) error {
+	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error { return s.queueTrustDelivery(ctx, tx) })
+}
+
+// Deliver installs OpenWatch's files on the host over SSH (verified by its pinned key), in
+// the one layout the enrollment script also writes (layout.go): the trusted user CA keys
+// (the active key and those still in their overlap), the current KRL, the host's newest
+// issued certificate next to its host key when it has one, and the drop-in naming them
+// (DropIn). The files of the previous layout are removed. sshd -t checks the result and
+// sshd -T must show the drop-in's RevokedKeys in effect (the previous files are put back
+// when either fails), then sshd is reloaded through systemctl when systemd runs, else by
+// SIGHUP to the process in /run/sshd.pid. The outcome is recorded on the certificate
+// (delivered_at, or delivery_error) when the host has one; without one a failure is the
+// job's error. Deliveries to one host run one at a time (an advisory lock). A connection
+// failure is returned (the job retries); a script the host refused on a host with a
+// certificate is only recorded.
 func (s *Service) Deliver(ctx context.Context, hostID uuid.UUID) error {
 	if s.delivery == nil || s.delivery.Connect == nil {
 		return errors.New("deliver host certificate: delivery is not enabled")
@@ -129,20 +165,35 @@ func (s *Service) Deliver(ctx context.Context, hostID uuid.UUID) error {
 
 func (s *Service) deliver(ctx context.Context, hostID uuid.UUID) error {
 	row, err := s.q.SSHHostCertNewestIssued(ctx, dbq.SSHHostCertNewestIssuedParams{HostID: hostID, Now: s.now()})
+	if err = pg.IgnoreNotFound(err); err != nil {
+		return err
+	}
+	hasCert := row.ID != uuid.Nil
+	record := func(failure error) error {
+		if !hasCert {
+			return failure
+		}
+		return s.recordDelivery(ctx, row.ID, failure)
+	}
+	userCA, err := s.Get(ctx, KindUser)
 	if err != nil {
-		return pg.IgnoreNotFound(err)
+		return err
 	}
 	krl, err := s.KRL(ctx)
 	if err != nil {
 		return err
 	}
-	script, err := deliveryScript(row.KeyType, row.Certificate, krl)
-	if err != nil {
-		return s.recordDelivery(ctx, row.ID, err)
+	files := hostFiles{UserCAKeys: userCA.ReadyLines(), KRL: krl}
+	if hasCert {
+		files.KeyType, files.Certificate = row.KeyType, row.Certificate
 	}
-	err = s.recordDelivery(ctx, row.ID, s.runDelivery(ctx, hostID, script))
+	script, err := deliveryScript(files)
+	if err != nil {
+		return record(err)
+	}
+	err = record(s.runDelivery(ctx, hostID, script))
 	var refused *scriptError
-	if errors.As(err, &refused) {
+	if hasCert && errors.As(err, &refused) {
 		// The host refused the files (sshd -t, no way to reload): recorded, and trying
 		// again would only repeat it; the next change queues a new delivery.
 		return nil
@@ -213,36 +264,70 @@ func keyFileType(keyType string) (string, error) {
 	return "", fmt.Errorf("no host key file is known for key type %q", keyType)
 }
 
-// deliveryScript renders the POSIX sh script that installs certificate (authorized_keys
-// format) and krl on a host, run as root.
-func deliveryScript(keyType, certificate string, krl []byte) (string, error) {
-	t, err := keyFileType(keyType)
-	if err != nil {
-		return "", err
+// hostFiles is what a delivery installs on a host.
+type hostFiles struct {
+	UserCAKeys string // the TrustedUserCAKeys content
+	KRL        []byte
+	// KeyType and Certificate (authorized_keys format) are the host certificate; both
+	// empty when the host has none.
+	KeyType, Certificate string
+}
+
+// deliveryScript renders the POSIX sh script that installs files on a host, run as root.
+func deliveryScript(f hostFiles) (string, error) {
+	certPath := ""
+	install := []struct{ path, content string }{
+		{UserCAKeysPath, f.UserCAKeys},
+		{KRLPath, string(f.KRL)},
 	}
-	certificate = strings.TrimSpace(certificate)
-	if certificate == "" || strings.ContainsAny(certificate, "'\n\\") {
-		return "", errors.New("the certificate is not a single authorized_keys line")
+	if f.Certificate != "" {
+		var err error
+		if certPath, err = HostCertificatePath(f.KeyType); err != nil {
+			return "", err
+		}
+		cert := strings.TrimSpace(f.Certificate)
+		if strings.ContainsAny(cert, "\n\r") {
+			return "", errors.New("the certificate is not a single authorized_keys line")
+		}
+		install = append(install, struct{ path, content string }{certPath, cert + "\n"})
 	}
-	cert := fmt.Sprintf("%s/ssh_host_%s_key-cert.pub", sshDir, t)
+	install = append(install, struct{ path, content string }{DropInPath, DropIn(certPath)})
 	var b strings.Builder
-	fmt.Fprintf(&b, "set -eu\numask 022\ncert=%s\nkrl=%s\nconf=%s\n", cert, krlPath, dropInPath)
-	b.WriteString("sshd=$(command -v sshd || echo /usr/sbin/sshd)\nmkdir -p \"$(dirname \"$conf\")\"\n")
-	fmt.Fprintf(&b, "printf '%%s\\n' '%s' > \"$cert.new\"\n", certificate)
-	fmt.Fprintf(&b, "printf '%%s' '%s' | base64 -d > \"$krl.new\"\n", base64.StdEncoding.EncodeToString(krl))
-	b.WriteString(`printf 'HostCertificate %s\nRevokedKeys %s\n' "$cert" "$krl" > "$conf.new"
-for f in "$cert" "$krl" "$conf"; do
+	b.WriteString("set -eu\numask 022\nsshd=$(command -v sshd || echo /usr/sbin/sshd)\n")
+	fmt.Fprintf(&b, "mkdir -p %s %s\n", LayoutDir, DropInDir)
+	var paths []string
+	for _, file := range install {
+		fmt.Fprintf(&b, "printf '%%s' '%s' | base64 -d > '%s.new'\n", base64.StdEncoding.EncodeToString([]byte(file.content)), file.path)
+		paths = append(paths, file.path)
+	}
+	fmt.Fprintf(&b, "files='%s'\nold='%s %s'\n", strings.Join(paths, " "), legacyDropInPath, legacyKRLPath)
+	fmt.Fprintf(&b, "want='revokedkeys %s'\n", KRLPath)
+	b.WriteString(`for f in $files; do
   if [ -e "$f" ]; then cp -p "$f" "$f.openwatch-prev"; fi
   mv "$f.new" "$f"
 done
-if ! out=$("$sshd" -t 2>&1); then
-  for f in "$cert" "$krl" "$conf"; do
+for f in $old; do
+  if [ -e "$f" ]; then mv "$f" "$f.openwatch-prev"; fi
+done
+restore() {
+  for f in $files; do
     if [ -e "$f.openwatch-prev" ]; then mv "$f.openwatch-prev" "$f"; else rm -f "$f"; fi
   done
+  for f in $old; do
+    if [ -e "$f.openwatch-prev" ]; then mv "$f.openwatch-prev" "$f"; fi
+  done
+}
+if ! out=$("$sshd" -t 2>&1); then
+  restore
   echo "sshd -t refused the configuration, the previous files are back: $out" >&2
   exit 2
 fi
-rm -f "$cert.openwatch-prev" "$krl.openwatch-prev" "$conf.openwatch-prev"
+if ! "$sshd" -T 2>/dev/null | grep -qix "$want"; then
+  restore
+  echo "sshd does not read the OpenWatch drop-in (its RevokedKeys is not in effect; does sshd_config include sshd_config.d/*.conf first?), the previous files are back" >&2
+  exit 2
+fi
+for f in $files $old; do rm -f "$f.openwatch-prev"; done
 if [ -d /run/systemd/system ]; then
   systemctl reload ssh.service 2>/dev/null || systemctl reload sshd.service
 elif [ -s /run/sshd.pid ]; then

@@ -215,7 +215,11 @@ func (s *Service) trusted(ctx context.Context, q *dbq.Queries, kind string) (CA,
 }
 
 // Rotate makes a new active key of kind; the previous one stays trusted for overlap.
-// Guarded by system:config:write; audited.
+// Rotating the host CA renews every issued, unexpired certificate of a live host with the
+// new key (same key, principals and validity; each queues its delivery), so hosts present
+// a certificate of the new key before the old one's trust ends. Rotating the user CA queues a delivery of the trusted keys and the KRL to every host
+// OpenWatch keeps its files on, now and at the end of the overlap. Guarded by
+// system:config:write; audited.
 func (s *Service) Rotate(ctx context.Context, actor *authz.Principal, kind string, overlap time.Duration) (CA, error) {
 	if err := checkKind(kind); err != nil {
 		return CA{}, err
@@ -244,6 +248,18 @@ func (s *Service) Rotate(ctx context.Context, actor *authz.Principal, kind strin
 		if out, err = s.trusted(ctx, q, kind); err != nil {
 			return err
 		}
+		if kind == KindUser {
+			// The hosts get the new key now (both are trusted during the overlap) and the
+			// KRL revoking the old one when the overlap ends.
+			if err := s.queueTrustDelivery(ctx, tx); err != nil {
+				return err
+			}
+			if err := s.scheduleTrustDelivery(ctx, tx, now.Add(overlap)); err != nil {
+				return err
+			}
+		} else if err := s.renewAllTx(ctx, tx, actor); err != nil {
+			return err
+		}
 		return s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionSSHCARotated, "ssh_ca", kind, map[string]any{
 			"previous_key_id": prev.KeyID, "previous_fingerprint": prev.FingerprintSha256,
 			"key_id": next.KeyID, "fingerprint": next.FingerprintSha256,
@@ -260,6 +276,23 @@ func (s *Service) Rotate(ctx context.Context, actor *authz.Principal, kind strin
 // limits where it may be used from. For the jobs that log in to hosts; not audited (the
 // jobs are).
 func (s *Service) SignUserCert(ctx context.Context, pub ssh.PublicKey, principal string, validity time.Duration, sourceAddress string) (*ssh.Certificate, error) {
+	certs, err := s.signUser(ctx, pub, principal, validity, sourceAddress, false)
+	if err != nil {
+		return nil, err
+	}
+	return certs[0], nil
+}
+
+// SignUserCerts is SignUserCert once per user CA key trusted now: the active key first,
+// then the keys still in their rotation overlap, each certificate with its own serial. A
+// host that still trusts only a rotated-out key (its files not yet delivered) accepts the
+// certificate of that key.
+func (s *Service) SignUserCerts(ctx context.Context, pub ssh.PublicKey, principal string, validity time.Duration, sourceAddress string) ([]*ssh.Certificate, error) {
+	return s.signUser(ctx, pub, principal, validity, sourceAddress, true)
+}
+
+func (s *Service) signUser(ctx context.Context, pub ssh.PublicKey, principal string, validity time.Duration, sourceAddress string,
+	allTrusted bool) ([]*ssh.Certificate, error) {
 	if pub == nil {
 		return nil, apperr.Invalid("public_key", "a public key is required")
 	}
@@ -282,19 +315,38 @@ func (s *Service) SignUserCert(ctx context.Context, pub ssh.PublicKey, principal
 	if err != nil {
 		return nil, err
 	}
-	serial, err := s.q.SSHCertNextSerial(ctx)
-	if err != nil {
-		return nil, pg.Translate(err)
+	rows := []dbq.SshCaKey{row}
+	if allTrusted {
+		trusted, err := s.q.SSHCAKeyTrusted(ctx, dbq.SSHCAKeyTrustedParams{Kind: KindUser, Now: s.now()})
+		if err != nil {
+			return nil, pg.Translate(err)
+		}
+		for _, r := range trusted {
+			if r.ID != row.ID {
+				rows = append(rows, r)
+			}
+		}
 	}
 	now := s.now()
-	cert := &ssh.Certificate{
-		Key: pub, Serial: uint64(serial), CertType: ssh.UserCert,
-		KeyId:           fmt.Sprintf("openwatch-user-%s-%d", principal, serial),
-		ValidPrincipals: []string{principal},
-		ValidAfter:      uint64(now.Add(-backdate).Unix()), ValidBefore: uint64(now.Add(validity).Unix()),
-		Permissions: ssh.Permissions{CriticalOptions: crit, Extensions: map[string]string{}},
+	out := make([]*ssh.Certificate, 0, len(rows))
+	for _, r := range rows {
+		serial, err := s.q.SSHCertNextSerial(ctx)
+		if err != nil {
+			return nil, pg.Translate(err)
+		}
+		cert := &ssh.Certificate{
+			Key: pub, Serial: uint64(serial), CertType: ssh.UserCert,
+			KeyId:           fmt.Sprintf("openwatch-user-%s-%d", principal, serial),
+			ValidPrincipals: []string{principal},
+			ValidAfter:      uint64(now.Add(-backdate).Unix()), ValidBefore: uint64(now.Add(validity).Unix()),
+			Permissions: ssh.Permissions{CriticalOptions: crit, Extensions: map[string]string{}},
+		}
+		if err := s.sign(r, cert); err != nil {
+			return nil, err
+		}
+		out = append(out, cert)
 	}
-	return cert, s.sign(row, cert)
+	return out, nil
 }
 
 func (s *Service) sign(row dbq.SshCaKey, cert *ssh.Certificate) error {
@@ -505,7 +557,7 @@ func (s *Service) Reissue(ctx context.Context, actor *authz.Principal, hostID uu
 			}
 		}
 		if len(rows) > 0 {
-			return s.queueKRLDelivery(ctx, tx)
+			return s.queueTrustDelivery(ctx, tx)
 		}
 		return nil
 	})
@@ -552,6 +604,26 @@ func (s *Service) renewTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal
 	return out, s.resolveExpiring(ctx, tx, old.ID)
 }
 
+// renewAllTx renews, inside tx, every issued certificate of a live host that is still
+// valid and not renewed since, with the active host CA key and the same validity.
+func (s *Service) renewAllTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal) error {
+	now := s.now()
+	rows, err := s.q.WithTx(tx).SSHHostCertExpiring(ctx, now.Add(MaxHostCertValidity+24*time.Hour))
+	if err != nil {
+		return pg.Translate(err)
+	}
+	for _, r := range rows {
+		if !r.ValidBefore.After(now) {
+			continue
+		}
+		validity := min(max(r.ValidBefore.Sub(r.ValidAfter)-backdate, MinCertValidity), MaxHostCertValidity)
+		if _, err := s.renewTx(ctx, tx, actor, r.ID, validity.Truncate(time.Second)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // resolveExpiring resolves the expiry alerts of certificate id (renewed or revoked).
 func (s *Service) resolveExpiring(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 	for _, sev := range []string{severityWarning, severityCritical} {
@@ -595,7 +667,7 @@ func (s *Service) Revoke(ctx context.Context, actor *authz.Principal, id uuid.UU
 		if err := s.resolveExpiring(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := s.queueKRLDelivery(ctx, tx); err != nil {
+		if err := s.queueTrustDelivery(ctx, tx); err != nil {
 			return err
 		}
 		return s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostCertRevoked, "host", row.HostID.String(), map[string]any{
@@ -659,8 +731,10 @@ func (s *Service) List(ctx context.Context, f Filter, page cursor.Request[cursor
 	return out, nil
 }
 
-// KRL returns the OpenSSH KRL of the revoked, unexpired host certificates. Guarded by
-// host:read.
+// KRL returns the OpenSSH KRL: the serials of the revoked, unexpired host certificates
+// (per host CA key) and, as explicitly revoked keys, every retired user CA key whose
+// overlap has ended, so that sshd (RevokedKeys) refuses the certificates it signed even
+// where its TrustedUserCAKeys still lists it. Guarded by host:read.
 func (s *Service) KRL(ctx context.Context) ([]byte, error) {
 	now := s.now()
 	rows, err := s.q.SSHHostCertRevokedSerials(ctx, now)
@@ -679,6 +753,18 @@ func (s *Service) KRL(ctx context.Context) ([]byte, error) {
 		ca := &cas[len(cas)-1]
 		ca.serials = append(ca.serials, uint64(r.Serial))
 	}
+	ended, err := s.q.SSHCAKeyTrustEnded(ctx, dbq.SSHCAKeyTrustEndedParams{Kind: KindUser, Now: now})
+	if err != nil {
+		return nil, pg.Translate(err)
+	}
+	keys := make([][]byte, 0, len(ended))
+	for _, k := range ended {
+		pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.PublicKey))
+		if err != nil {
+			return nil, fmt.Errorf("parse user CA key %s: %w", k.KeyID, err)
+		}
+		keys = append(keys, pub.Marshal())
+	}
 	// The version is the generation time: it only grows.
-	return encodeKRL(uint64(now.Unix()), now, cas), nil
+	return encodeKRL(uint64(now.Unix()), now, cas, keys), nil
 }

@@ -500,3 +500,49 @@ func TestExpiryConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, sshca.ExpiryResult{Raised: 1}, out)
 }
+
+// TestHostCARotationRenews: rotating the host CA renews every issued, unexpired
+// certificate with the new key (same key, principals and validity), audited as renewals;
+// revoked and expired ones are left alone.
+func TestHostCARotationRenews(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	ctx := context.Background()
+	hostPub, _ := newKey(t)
+	hostID := addHost(t, env, "rot-"+uuid.NewString()[:8], hostPub)
+	var live, gone api.HostCertificate
+	res := call(env, admin, http.MethodPost, "hosts/"+hostID.String()+"/certificates", map[string]any{"validity_days": 30})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &gone)
+	res = call(env, admin, http.MethodPost, "certificates/"+gone.Id.String()+":revoke", map[string]any{})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res = call(env, admin, http.MethodPost, "hosts/"+hostID.String()+"/certificates", map[string]any{"validity_days": 30})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &live)
+
+	var rotated api.SSHCA
+	res = call(env, admin, http.MethodPost, "ssh-ca/host:rotate", map[string]any{"overlap_hours": 24})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res.Decode(t, &rotated)
+	require.Len(t, rotated.Keys, 2)
+
+	var list api.HostCertificateList
+	res = call(env, admin, http.MethodGet, "certificates?host_id="+hostID.String(), nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res.Decode(t, &list)
+	require.Len(t, list.Certificates, 3, "one renewal, of the live certificate only")
+	renewed := list.Certificates[0]
+	require.NotNil(t, renewed.RenewedFrom)
+	require.Equal(t, live.Id, *renewed.RenewedFrom)
+	require.Equal(t, rotated.Keys[0].KeyId, renewed.CaKeyId, "signed by the new key")
+	require.Equal(t, live.FingerprintSha256, renewed.FingerprintSha256)
+	require.Equal(t, live.Principals, renewed.Principals)
+	require.WithinDuration(t, live.ValidBefore.Add(renewed.CreatedAt.Sub(live.CreatedAt)), renewed.ValidBefore, 2*time.Minute)
+	cert := parseCert(t, renewed.Certificate)
+	require.True(t, strings.HasPrefix(rotated.Keys[0].PublicKey, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(cert.SignatureKey)))))
+	var n int
+	require.NoError(t, env.App.Pool.QueryRow(ctx,
+		`SELECT count(*) FROM audit_events WHERE action = 'host.certificate_renewed' AND resource_id = $1`, hostID.String()).Scan(&n))
+	require.Equal(t, 1, n)
+}

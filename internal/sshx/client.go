@@ -30,15 +30,16 @@ type Auth struct {
 	PrivateKey []byte // PEM (OpenSSH, PKCS#1, PKCS#8); optional
 	Passphrase string // decrypts PrivateKey when it is encrypted
 	Password   string // password and keyboard-interactive answers; optional
-	// Certificate, when set, mints the signer of a public-key login after the TCP
+	// Certificate, when set, mints the signers of a public-key login after the TCP
 	// connection is open and before the handshake: local is the connection's local
-	// address (for a certificate's source-address restriction). It is tried first.
+	// address (for a certificate's source-address restriction). They are tried first, in
+	// order, one public-key attempt each.
 	Certificate CertificateFunc
 }
 
-// CertificateFunc returns a signer (typically a fresh key with a short-lived certificate)
-// for one connection whose local address is local.
-type CertificateFunc func(ctx context.Context, local net.Addr) (ssh.Signer, error)
+// CertificateFunc returns signers (typically a fresh key with short-lived certificates,
+// one per trusted CA key) for one connection whose local address is local.
+type CertificateFunc func(ctx context.Context, local net.Addr) ([]ssh.Signer, error)
 
 // HostKeyVerifier decides whether a presented host key is acceptable. Trust
 // on first use is implemented by a database-backed verifier elsewhere. It
@@ -126,7 +127,7 @@ func (d *Dialer) Dial(ctx context.Context, addr string, auth Auth, opts Options)
 		return nil, errors.New("sshx: dial: Options.HostKeys is required")
 	}
 	opts = opts.withDefaults()
-	methods, err := authMethods(auth)
+	methods, key, err := authMethods(auth)
 	if err != nil {
 		return nil, err
 	}
@@ -142,12 +143,18 @@ func (d *Dialer) Dial(ctx context.Context, addr string, auth Auth, opts Options)
 		return nil, fmt.Errorf("sshx: dial %s: %w", addr, err)
 	}
 	if auth.Certificate != nil {
-		signer, err := auth.Certificate(ctx, nc.LocalAddr())
+		signers, err := auth.Certificate(ctx, nc.LocalAddr())
 		if err != nil {
 			_ = nc.Close()
 			return nil, fmt.Errorf("sshx: dial %s: mint certificate: %w", addr, err)
 		}
-		methods = append([]ssh.AuthMethod{ssh.PublicKeys(signer)}, methods...)
+		// One public-key method: the client tries a method name once, so the certificates
+		// and the key (authMethods puts it first) share it, certificates first.
+		if key != nil {
+			signers = append(signers, key)
+			methods = methods[1:]
+		}
+		methods = append([]ssh.AuthMethod{ssh.PublicKeys(signers...)}, methods...)
 	}
 	deadline, _ := ctx.Deadline()
 	_ = nc.SetDeadline(deadline)
@@ -192,17 +199,19 @@ func (o Options) withDefaults() Options {
 }
 
 // authMethods builds the methods in order: key, password, keyboard-interactive (Dial puts
-// a certificate first).
-func authMethods(auth Auth) ([]ssh.AuthMethod, error) {
+// the certificates first), and returns the key's signer (nil without one).
+func authMethods(auth Auth) ([]ssh.AuthMethod, ssh.Signer, error) {
 	if auth.Username == "" {
-		return nil, errors.New("sshx: dial: username is required")
+		return nil, nil, errors.New("sshx: dial: username is required")
 	}
 	var methods []ssh.AuthMethod
+	var key ssh.Signer
 	if len(auth.PrivateKey) > 0 {
 		signer, err := parseKey(auth.PrivateKey, auth.Passphrase)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		key = signer
 		methods = append(methods, ssh.PublicKeys(signer))
 	}
 	if auth.Password != "" {
@@ -218,9 +227,9 @@ func authMethods(auth Auth) ([]ssh.AuthMethod, error) {
 			}))
 	}
 	if len(methods) == 0 && auth.Certificate == nil {
-		return nil, errors.New("sshx: dial: a private key, a certificate or a password is required")
+		return nil, nil, errors.New("sshx: dial: a private key, a certificate or a password is required")
 	}
-	return methods, nil
+	return methods, key, nil
 }
 
 // parseKey parses a PEM private key, decrypting it with passphrase if needed.

@@ -22,6 +22,13 @@ test("ssh ca: the settings tab shows both CAs with their ready lines", async ({ 
     await expect(page.getByTestId("ssh-ca-host-lines")).toContainText("@cert-authority * ssh-ed25519 ");
     await expect(page.getByRole("button", { name: "Copy TrustedUserCAKeys lines" })).toBeVisible();
     await expect(page.getByRole("button", { name: "Copy known_hosts lines" })).toBeVisible();
+    // The user CA's rotation says what happens on the hosts; cancelled, nothing changes.
+    await page.getByRole("button", { name: "Rotate User CA" }).click();
+    const dialog = page.getByRole("dialog", { name: "Rotate the User CA" });
+    await expect(dialog.getByTestId("ssh-ca-rotate-delivery")).toContainText("revokes it in the KRL");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await expect(dialog).toBeHidden();
+    await expect(userCard.getByRole("cell", { name: keyID })).toBeVisible();
     await expectAccessible(page, testInfo, "settings-ssh-ca");
     await shot(page, "settings-ssh-ca");
   } finally {

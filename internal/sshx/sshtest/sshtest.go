@@ -72,6 +72,9 @@ type Options struct {
 	// TrustedUserCAKeys, when set, is the content of sshd's TrustedUserCAKeys file: users
 	// may then also log in with certificates those CAs signed.
 	TrustedUserCAKeys string
+	// RevokedKeys, when set, is the content of sshd's RevokedKeys file (an OpenSSH KRL or
+	// a list of public keys): sshd refuses the keys and certificates it revokes.
+	RevokedKeys []byte
 	// SystemConfig makes sshd run as a host's own sshd does, for tests of scripts that
 	// configure it: its configuration is /etc/ssh/sshd_config (including the drop-ins
 	// /etc/ssh/sshd_config.d/*.conf first, as Debian's does), its host key
@@ -102,6 +105,7 @@ type Server struct {
 	sysctl   map[string]string
 	tmpfs    []string
 	userCAs  string   // path of the TrustedUserCAKeys file, "" for none
+	revoked  string   // path of the RevokedKeys file, "" for none
 	system   bool     // Options.SystemConfig
 	allow    []string // Options.AllowUsers
 	hostCert string   // path of the HostCertificate file, "" for none
@@ -145,6 +149,12 @@ func Start(t testing.TB, opts Options) *Server {
 		s.userCAs = filepath.Join(s.dir, "trusted_user_ca_keys")
 		if err := os.WriteFile(s.userCAs, []byte(opts.TrustedUserCAKeys), 0o644); err != nil {
 			t.Fatalf("sshtest: write trusted user CA keys: %v", err)
+		}
+	}
+	if opts.RevokedKeys != nil {
+		s.revoked = filepath.Join(s.dir, "revoked_keys")
+		if err := os.WriteFile(s.revoked, opts.RevokedKeys, 0o644); err != nil {
+			t.Fatalf("sshtest: write revoked keys: %v", err)
 		}
 	}
 	for attempt := 1; ; attempt++ {
@@ -382,6 +392,9 @@ LogLevel VERBOSE
 	}
 	if s.userCAs != "" {
 		fmt.Fprintf(&b, "TrustedUserCAKeys %s\n", s.userCAs)
+	}
+	if s.revoked != "" {
+		fmt.Fprintf(&b, "RevokedKeys %s\n", s.revoked)
 	}
 	return b.String()
 }

@@ -3291,10 +3291,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The key revocation list of revoked host certificates.
+         * The key revocation list of revoked host certificates and retired user CA keys.
          * @description An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
-         *     host CA key, the serials of revoked host certificates not yet expired. Usable as
-         *     `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+         *     host CA key, the serials of revoked host certificates not yet expired, and, as
+         *     explicitly revoked keys, every rotated-out user CA key whose overlap has ended (sshd
+         *     then refuses the user certificates it signed). Installed on enrolled hosts as sshd's
+         *     `RevokedKeys`; usable as `RevokedHostKeys` on clients and checkable with
+         *     `ssh-keygen -Q -f`.
          */
         get: operations["getSSHKRL"];
         put?: never;
@@ -3344,6 +3347,11 @@ export interface paths {
          * @description Generates a new active key; the previous one stays trusted (listed and in the ready
          *     lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
          *     signed keep verifying during the overlap; new ones are signed with the new key.
+         *     Rotating the host CA renews every issued, unexpired host certificate with the new
+         *     key and delivers it. Rotating the user CA delivers the trusted keys and the KRL to
+         *     every host with a host certificate or a certificate credential, now and again when
+         *     the overlap ends (the old key then joins the KRL); meanwhile logins offer a
+         *     certificate from each trusted key.
          */
         post: operations["rotateSSHCA"];
         delete?: never;

@@ -49,6 +49,13 @@ function RotateDialog({ kind, title, onClose }: { kind: Kind; title: string; onC
           A new key becomes active at once. The current key stays trusted for the overlap, so hosts can install the new lines
           before it goes.
         </Text>
+        {kind === "user" && (
+          <Text size="sm" data-testid="ssh-ca-rotate-delivery">
+            OpenWatch installs both keys at once on every host with a host certificate or a certificate credential, and when
+            the overlap ends it removes the old key there and revokes it in the KRL. Until then each login offers a certificate
+            from both keys, so hosts not yet updated still let OpenWatch in.
+          </Text>
+        )}
         <NumberInput label="Overlap (hours)" min={0} max={2160} value={hours} onChange={setHours} />
         <Group justify="flex-end">
           <Button variant="default" onClick={onClose}>
