@@ -1332,6 +1332,129 @@ func (e RebootPolicy) Valid() bool {
 	}
 }
 
+// Defines values for ReportFormat.
+const (
+	ReportFormatCsv  ReportFormat = "csv"
+	ReportFormatJson ReportFormat = "json"
+	ReportFormatPdf  ReportFormat = "pdf"
+)
+
+// Valid indicates whether the value is a known member of the ReportFormat enum.
+func (e ReportFormat) Valid() bool {
+	switch e {
+	case ReportFormatCsv:
+		return true
+	case ReportFormatJson:
+		return true
+	case ReportFormatPdf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportKind.
+const (
+	ReportKindAudit        ReportKind = "audit"
+	ReportKindCompliance   ReportKind = "compliance"
+	ReportKindPatchHistory ReportKind = "patch_history"
+	ReportKindPosture      ReportKind = "posture"
+)
+
+// Valid indicates whether the value is a known member of the ReportKind enum.
+func (e ReportKind) Valid() bool {
+	switch e {
+	case ReportKindAudit:
+		return true
+	case ReportKindCompliance:
+		return true
+	case ReportKindPatchHistory:
+		return true
+	case ReportKindPosture:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportScopeType.
+const (
+	ReportScopeTypeFleet ReportScopeType = "fleet"
+	ReportScopeTypeGroup ReportScopeType = "group"
+	ReportScopeTypeHost  ReportScopeType = "host"
+)
+
+// Valid indicates whether the value is a known member of the ReportScopeType enum.
+func (e ReportScopeType) Valid() bool {
+	switch e {
+	case ReportScopeTypeFleet:
+		return true
+	case ReportScopeTypeGroup:
+		return true
+	case ReportScopeTypeHost:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSigningKeyAlgorithm.
+const (
+	Ed25519 ReportSigningKeyAlgorithm = "Ed25519"
+)
+
+// Valid indicates whether the value is a known member of the ReportSigningKeyAlgorithm enum.
+func (e ReportSigningKeyAlgorithm) Valid() bool {
+	switch e {
+	case Ed25519:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSigningKeyStatus.
+const (
+	ReportSigningKeyStatusActive  ReportSigningKeyStatus = "active"
+	ReportSigningKeyStatusRetired ReportSigningKeyStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the ReportSigningKeyStatus enum.
+func (e ReportSigningKeyStatus) Valid() bool {
+	switch e {
+	case ReportSigningKeyStatusActive:
+		return true
+	case ReportSigningKeyStatusRetired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportStatus.
+const (
+	ReportStatusCompleted ReportStatus = "completed"
+	ReportStatusFailed    ReportStatus = "failed"
+	ReportStatusQueued    ReportStatus = "queued"
+	ReportStatusRunning   ReportStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ReportStatus enum.
+func (e ReportStatus) Valid() bool {
+	switch e {
+	case ReportStatusCompleted:
+		return true
+	case ReportStatusFailed:
+		return true
+	case ReportStatusQueued:
+		return true
+	case ReportStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ResultStatus.
 const (
 	ResultStatusError    ResultStatus = "error"
@@ -1781,16 +1904,16 @@ func (e ExportAuditEventsParamsActorType) Valid() bool {
 
 // Defines values for ExportAuditEventsParamsFormat.
 const (
-	Csv  ExportAuditEventsParamsFormat = "csv"
-	Json ExportAuditEventsParamsFormat = "json"
+	ExportAuditEventsParamsFormatCsv  ExportAuditEventsParamsFormat = "csv"
+	ExportAuditEventsParamsFormatJson ExportAuditEventsParamsFormat = "json"
 )
 
 // Valid indicates whether the value is a known member of the ExportAuditEventsParamsFormat enum.
 func (e ExportAuditEventsParamsFormat) Valid() bool {
 	switch e {
-	case Csv:
+	case ExportAuditEventsParamsFormatCsv:
 		return true
-	case Json:
+	case ExportAuditEventsParamsFormatJson:
 		return true
 	default:
 		return false
@@ -1875,6 +1998,27 @@ func (e GetHostComplianceTrendParamsInterval) Valid() bool {
 	case GetHostComplianceTrendParamsIntervalHour:
 		return true
 	case GetHostComplianceTrendParamsIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportReportParamsFormat.
+const (
+	ExportReportParamsFormatCsv  ExportReportParamsFormat = "csv"
+	ExportReportParamsFormatJson ExportReportParamsFormat = "json"
+	ExportReportParamsFormatPdf  ExportReportParamsFormat = "pdf"
+)
+
+// Valid indicates whether the value is a known member of the ExportReportParamsFormat enum.
+func (e ExportReportParamsFormat) Valid() bool {
+	switch e {
+	case ExportReportParamsFormatCsv:
+		return true
+	case ExportReportParamsFormatJson:
+		return true
+	case ExportReportParamsFormatPdf:
 		return true
 	default:
 		return false
@@ -4153,6 +4297,190 @@ type RemediationPlanRule struct {
 	Title           string                          `json:"title"`
 }
 
+// Report defines model for Report.
+type Report struct {
+	// ChainHead The audit chain head when the report was generated.
+	ChainHead       *ReportChainHead    `json:"chain_head,omitempty"`
+	CreatedAt       time.Time           `json:"created_at"`
+	Error           *string             `json:"error,omitempty"`
+	FinishedAt      *time.Time          `json:"finished_at,omitempty"`
+	GeneratedAt     *time.Time          `json:"generated_at,omitempty"`
+	Id              openapi_types.UUID  `json:"id"`
+	Kind            ReportKind          `json:"kind"`
+	Parameters      ReportParameters    `json:"parameters"`
+	Progress        int                 `json:"progress"`
+	RequestedBy     string              `json:"requested_by"`
+	RequestedByName string              `json:"requested_by_name"`
+	ScheduleId      *openapi_types.UUID `json:"schedule_id,omitempty"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope        ReportScope  `json:"scope"`
+	SigningKeyId *string      `json:"signing_key_id,omitempty"`
+	StartedAt    *time.Time   `json:"started_at,omitempty"`
+	Status       ReportStatus `json:"status"`
+
+	// Summary The report's summary (scores and counts), once completed.
+	Summary map[string]interface{} `json:"summary"`
+	Title   string                 `json:"title"`
+}
+
+// ReportChainHead The audit chain head when the report was generated.
+type ReportChainHead struct {
+	// Hash The head event's MAC, hex.
+	Hash string `json:"hash"`
+	Seq  int64  `json:"seq"`
+}
+
+// ReportFormat defines model for ReportFormat.
+type ReportFormat string
+
+// ReportFramework defines model for ReportFramework.
+type ReportFramework struct {
+	Benchmark string `json:"benchmark"`
+	Family    string `json:"family"`
+	Id        string `json:"id"`
+	Name      string `json:"name"`
+	RuleCount int    `json:"rule_count"`
+}
+
+// ReportFrameworkList defines model for ReportFrameworkList.
+type ReportFrameworkList struct {
+	Frameworks []ReportFramework `json:"frameworks"`
+}
+
+// ReportGenerateRequest defines model for ReportGenerateRequest.
+type ReportGenerateRequest struct {
+	Kind       ReportKind        `json:"kind"`
+	Parameters *ReportParameters `json:"parameters,omitempty"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope *ReportScope `json:"scope,omitempty"`
+}
+
+// ReportKind defines model for ReportKind.
+type ReportKind string
+
+// ReportPage defines model for ReportPage.
+type ReportPage struct {
+	Items      []Report `json:"items"`
+	NextCursor *string  `json:"next_cursor"`
+}
+
+// ReportParameters defines model for ReportParameters.
+type ReportParameters struct {
+	// AsOf The past instant of a posture report.
+	AsOf *time.Time `json:"as_of,omitempty"`
+
+	// Framework A framework or benchmark id of `GET /reports/frameworks` (compliance, posture).
+	Framework *string `json:"framework,omitempty"`
+
+	// Since The start of an audit or patch history report's range (inclusive).
+	Since *time.Time `json:"since,omitempty"`
+
+	// Until The end of an audit or patch history report's range (exclusive).
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// ReportSchedule defines model for ReportSchedule.
+type ReportSchedule struct {
+	ChannelIds   []openapi_types.UUID `json:"channel_ids"`
+	CreatedAt    time.Time            `json:"created_at"`
+	CreatedBy    string               `json:"created_by"`
+	Cron         string               `json:"cron"`
+	Enabled      bool                 `json:"enabled"`
+	Format       ReportFormat         `json:"format"`
+	Id           openapi_types.UUID   `json:"id"`
+	Kind         ReportKind           `json:"kind"`
+	LastReportId *openapi_types.UUID  `json:"last_report_id,omitempty"`
+	LastRunAt    *time.Time           `json:"last_run_at,omitempty"`
+	Name         string               `json:"name"`
+	NextRunAt    time.Time            `json:"next_run_at"`
+	Parameters   ReportParameters     `json:"parameters"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope     ReportScope `json:"scope"`
+	Timezone  string      `json:"timezone"`
+	UpdatedAt time.Time   `json:"updated_at"`
+}
+
+// ReportScheduleCreate defines model for ReportScheduleCreate.
+type ReportScheduleCreate struct {
+	ChannelIds *[]openapi_types.UUID `json:"channel_ids,omitempty"`
+
+	// Cron A 5-field cron expression (minute hour day-of-month month day-of-week).
+	Cron       string            `json:"cron"`
+	Enabled    *bool             `json:"enabled,omitempty"`
+	Format     *ReportFormat     `json:"format,omitempty"`
+	Kind       ReportKind        `json:"kind"`
+	Name       string            `json:"name"`
+	Parameters *ReportParameters `json:"parameters,omitempty"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope *ReportScope `json:"scope,omitempty"`
+
+	// Timezone An IANA time zone name, such as Europe/Paris.
+	Timezone string `json:"timezone"`
+}
+
+// ReportSchedulePage defines model for ReportSchedulePage.
+type ReportSchedulePage struct {
+	Items      []ReportSchedule `json:"items"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+// ReportScheduleUpdate defines model for ReportScheduleUpdate.
+type ReportScheduleUpdate struct {
+	ChannelIds *[]openapi_types.UUID `json:"channel_ids,omitempty"`
+	Cron       *string               `json:"cron,omitempty"`
+	Enabled    *bool                 `json:"enabled,omitempty"`
+	Format     *ReportFormat         `json:"format,omitempty"`
+	Kind       *ReportKind           `json:"kind,omitempty"`
+	Name       *string               `json:"name,omitempty"`
+	Parameters *ReportParameters     `json:"parameters,omitempty"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope    *ReportScope `json:"scope,omitempty"`
+	Timezone *string      `json:"timezone,omitempty"`
+}
+
+// ReportScope What a compliance or posture report covers; `id` names the group or host.
+type ReportScope struct {
+	Id   *openapi_types.UUID `json:"id,omitempty"`
+	Type ReportScopeType     `json:"type"`
+}
+
+// ReportScopeType defines model for ReportScope.Type.
+type ReportScopeType string
+
+// ReportSigningKey defines model for ReportSigningKey.
+type ReportSigningKey struct {
+	Algorithm ReportSigningKeyAlgorithm `json:"algorithm"`
+	CreatedAt time.Time                 `json:"created_at"`
+	KeyId     string                    `json:"key_id"`
+
+	// PublicKey The raw 32-byte public key, base64.
+	PublicKey string `json:"public_key"`
+
+	// PublicKeyPem The public key as PEM (SubjectPublicKeyInfo), for openssl.
+	PublicKeyPem string                 `json:"public_key_pem"`
+	RetiredAt    *time.Time             `json:"retired_at,omitempty"`
+	Status       ReportSigningKeyStatus `json:"status"`
+}
+
+// ReportSigningKeyAlgorithm defines model for ReportSigningKey.Algorithm.
+type ReportSigningKeyAlgorithm string
+
+// ReportSigningKeyStatus defines model for ReportSigningKey.Status.
+type ReportSigningKeyStatus string
+
+// ReportSigningKeys defines model for ReportSigningKeys.
+type ReportSigningKeys struct {
+	Keys []ReportSigningKey `json:"keys"`
+}
+
+// ReportStatus defines model for ReportStatus.
+type ReportStatus string
+
 // ResultCounts defines model for ResultCounts.
 type ResultCounts struct {
 	Error   int `json:"error"`
@@ -5457,6 +5785,47 @@ type ListRemediationRequestStepsParams struct {
 	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListReportsParams defines parameters for ListReports.
+type ListReportsParams struct {
+	Kind   *ReportKind   `form:"kind,omitempty" json:"kind,omitempty"`
+	Status *ReportStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListReportSchedulesParams defines parameters for ListReportSchedules.
+type ListReportSchedulesParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreateReportScheduleParams defines parameters for CreateReportSchedule.
+type CreateReportScheduleParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ExportReportParams defines parameters for ExportReport.
+type ExportReportParams struct {
+	Format ExportReportParamsFormat `form:"format" json:"format"`
+}
+
+// ExportReportParamsFormat defines parameters for ExportReport.
+type ExportReportParamsFormat string
+
+// GenerateReportParams defines parameters for GenerateReport.
+type GenerateReportParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateRoleParams defines parameters for CreateRole.
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -5745,6 +6114,15 @@ type ResumeRemediationRequestJSONRequestBody = ChangeNote
 
 // RollbackRemediationRequestJSONRequestBody defines body for RollbackRemediationRequest for application/json ContentType.
 type RollbackRemediationRequestJSONRequestBody = ChangeNote
+
+// CreateReportScheduleJSONRequestBody defines body for CreateReportSchedule for application/json ContentType.
+type CreateReportScheduleJSONRequestBody = ReportScheduleCreate
+
+// UpdateReportScheduleJSONRequestBody defines body for UpdateReportSchedule for application/json ContentType.
+type UpdateReportScheduleJSONRequestBody = ReportScheduleUpdate
+
+// GenerateReportJSONRequestBody defines body for GenerateReport for application/json ContentType.
+type GenerateReportJSONRequestBody = ReportGenerateRequest
 
 // UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
 type UpdateRoleJSONRequestBody = CustomRoleUpdateRequest
@@ -6285,6 +6663,39 @@ type ServerInterface interface {
 	// RollbackRemediationRequest Roll back every host the job changed.
 	// (POST /remediation/requests/{rid}:rollback)
 	RollbackRemediationRequest(ctx echo.Context, rid RemediationID) error
+	// ListReports List reports, newest first.
+	// (GET /reports)
+	ListReports(ctx echo.Context, params ListReportsParams) error
+	// ListReportFrameworks The frameworks and benchmarks a compliance report can be scoped to.
+	// (GET /reports/frameworks)
+	ListReportFrameworks(ctx echo.Context) error
+	// ListReportSchedules List report schedules, newest first.
+	// (GET /reports/schedules)
+	ListReportSchedules(ctx echo.Context, params ListReportSchedulesParams) error
+	// CreateReportSchedule Create a report schedule.
+	// (POST /reports/schedules)
+	CreateReportSchedule(ctx echo.Context, params CreateReportScheduleParams) error
+	// DeleteReportSchedule Delete a report schedule.
+	// (DELETE /reports/schedules/{id})
+	DeleteReportSchedule(ctx echo.Context, id ID) error
+	// UpdateReportSchedule Change a report schedule.
+	// (PATCH /reports/schedules/{id})
+	UpdateReportSchedule(ctx echo.Context, id ID) error
+	// GetReportSigningKeys The report signing keys, the active one first.
+	// (GET /reports/signing-key)
+	GetReportSigningKeys(ctx echo.Context) error
+	// RotateReportSigningKey Rotate the report signing key.
+	// (POST /reports/signing-key:rotate)
+	RotateReportSigningKey(ctx echo.Context) error
+	// GetReport One report with its status, progress and summary.
+	// (GET /reports/{id})
+	GetReport(ctx echo.Context, id ID) error
+	// ExportReport Download a completed report as one signed, self-contained file.
+	// (GET /reports/{id}/export)
+	ExportReport(ctx echo.Context, id ID, params ExportReportParams) error
+	// GenerateReport Generate a signed report.
+	// (POST /reports:generate)
+	GenerateReport(ctx echo.Context, params GenerateReportParams) error
 	// ListRoles List the built-in and custom roles.
 	// (GET /roles)
 	ListRoles(ctx echo.Context) error
@@ -9945,6 +10356,228 @@ func (w *ServerInterfaceWrapper) RollbackRemediationRequest(ctx echo.Context) er
 	return err
 }
 
+// ListReports converts echo context to params.
+func (w *ServerInterfaceWrapper) ListReports(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReportsParams
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListReports(ctx, params)
+	return err
+}
+
+// ListReportFrameworks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListReportFrameworks(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListReportFrameworks(ctx)
+	return err
+}
+
+// ListReportSchedules converts echo context to params.
+func (w *ServerInterfaceWrapper) ListReportSchedules(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReportSchedulesParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListReportSchedules(ctx, params)
+	return err
+}
+
+// CreateReportSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateReportSchedule(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateReportScheduleParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateReportSchedule(ctx, params)
+	return err
+}
+
+// DeleteReportSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteReportSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteReportSchedule(ctx, id)
+	return err
+}
+
+// UpdateReportSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateReportSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateReportSchedule(ctx, id)
+	return err
+}
+
+// GetReportSigningKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReportSigningKeys(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReportSigningKeys(ctx)
+	return err
+}
+
+// RotateReportSigningKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateReportSigningKey(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateReportSigningKey(ctx)
+	return err
+}
+
+// GetReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReport(ctx, id)
+	return err
+}
+
+// ExportReport converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportReport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportReportParams
+	// ------------- Required query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportReport(ctx, id, params)
+	return err
+}
+
+// GenerateReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GenerateReport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GenerateReportParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GenerateReport(ctx, params)
+	return err
+}
+
 // ListRoles converts echo context to params.
 func (w *ServerInterfaceWrapper) ListRoles(ctx echo.Context) error {
 	var err error
@@ -11345,6 +11978,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/remediation/requests/:rid\\:reject", wrapper.RejectRemediationRequest, options.OperationMiddlewares["rejectRemediationRequest"]...)
 	router.POST(options.BaseURL+"/remediation/requests/:rid\\:resume", wrapper.ResumeRemediationRequest, options.OperationMiddlewares["resumeRemediationRequest"]...)
 	router.POST(options.BaseURL+"/remediation/requests/:rid\\:rollback", wrapper.RollbackRemediationRequest, options.OperationMiddlewares["rollbackRemediationRequest"]...)
+	router.GET(options.BaseURL+"/reports", wrapper.ListReports, options.OperationMiddlewares["listReports"]...)
+	router.GET(options.BaseURL+"/reports/frameworks", wrapper.ListReportFrameworks, options.OperationMiddlewares["listReportFrameworks"]...)
+	router.GET(options.BaseURL+"/reports/schedules", wrapper.ListReportSchedules, options.OperationMiddlewares["listReportSchedules"]...)
+	router.POST(options.BaseURL+"/reports/schedules", wrapper.CreateReportSchedule, options.OperationMiddlewares["createReportSchedule"]...)
+	router.DELETE(options.BaseURL+"/reports/schedules/:id", wrapper.DeleteReportSchedule, options.OperationMiddlewares["deleteReportSchedule"]...)
+	router.PATCH(options.BaseURL+"/reports/schedules/:id", wrapper.UpdateReportSchedule, options.OperationMiddlewares["updateReportSchedule"]...)
+	router.GET(options.BaseURL+"/reports/signing-key", wrapper.GetReportSigningKeys, options.OperationMiddlewares["getReportSigningKeys"]...)
+	router.POST(options.BaseURL+"/reports/signing-key\\:rotate", wrapper.RotateReportSigningKey, options.OperationMiddlewares["rotateReportSigningKey"]...)
+	router.GET(options.BaseURL+"/reports/:id", wrapper.GetReport, options.OperationMiddlewares["getReport"]...)
+	router.GET(options.BaseURL+"/reports/:id/export", wrapper.ExportReport, options.OperationMiddlewares["exportReport"]...)
+	router.POST(options.BaseURL+"/reports\\:generate", wrapper.GenerateReport, options.OperationMiddlewares["generateReport"]...)
 	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
 	router.DELETE(options.BaseURL+"/roles/:id", wrapper.DeleteRole, options.OperationMiddlewares["deleteRole"]...)
 	router.PATCH(options.BaseURL+"/roles/:id", wrapper.UpdateRole, options.OperationMiddlewares["updateRole"]...)
@@ -25942,6 +26586,1076 @@ func (response RollbackRemediationRequestdefaultJSONResponse) VisitRollbackRemed
 	return err
 }
 
+type ListReportsRequestObject struct {
+	Params ListReportsParams
+}
+
+type ListReportsResponseObject interface {
+	VisitListReportsResponse(w http.ResponseWriter) error
+}
+
+type ListReports200JSONResponse ReportPage
+
+func (response ListReports200JSONResponse) VisitListReportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReports400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListReports400JSONResponse) VisitListReportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReports401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListReports401JSONResponse) VisitListReportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReports403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListReports403JSONResponse) VisitListReportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListReportsdefaultJSONResponse) VisitListReportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportFrameworksRequestObject struct {
+}
+
+type ListReportFrameworksResponseObject interface {
+	VisitListReportFrameworksResponse(w http.ResponseWriter) error
+}
+
+type ListReportFrameworks200JSONResponse ReportFrameworkList
+
+func (response ListReportFrameworks200JSONResponse) VisitListReportFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportFrameworks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListReportFrameworks400JSONResponse) VisitListReportFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportFrameworks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListReportFrameworks401JSONResponse) VisitListReportFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportFrameworks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListReportFrameworks403JSONResponse) VisitListReportFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportFrameworksdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListReportFrameworksdefaultJSONResponse) VisitListReportFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportSchedulesRequestObject struct {
+	Params ListReportSchedulesParams
+}
+
+type ListReportSchedulesResponseObject interface {
+	VisitListReportSchedulesResponse(w http.ResponseWriter) error
+}
+
+type ListReportSchedules200JSONResponse ReportSchedulePage
+
+func (response ListReportSchedules200JSONResponse) VisitListReportSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportSchedules400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListReportSchedules400JSONResponse) VisitListReportSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportSchedules401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListReportSchedules401JSONResponse) VisitListReportSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportSchedules403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListReportSchedules403JSONResponse) VisitListReportSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportSchedulesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListReportSchedulesdefaultJSONResponse) VisitListReportSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportScheduleRequestObject struct {
+	Params CreateReportScheduleParams
+	Body   *CreateReportScheduleJSONRequestBody
+}
+
+type CreateReportScheduleResponseObject interface {
+	VisitCreateReportScheduleResponse(w http.ResponseWriter) error
+}
+
+type CreateReportSchedule201JSONResponse ReportSchedule
+
+func (response CreateReportSchedule201JSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportSchedule400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateReportSchedule400JSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportSchedule401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateReportSchedule401JSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportSchedule403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateReportSchedule403JSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportSchedule404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateReportSchedule404JSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportSchedule409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateReportSchedule409JSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportScheduledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateReportScheduledefaultJSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteReportScheduleRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteReportScheduleResponseObject interface {
+	VisitDeleteReportScheduleResponse(w http.ResponseWriter) error
+}
+
+type DeleteReportSchedule204Response struct {
+}
+
+func (response DeleteReportSchedule204Response) VisitDeleteReportScheduleResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteReportSchedule400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteReportSchedule400JSONResponse) VisitDeleteReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteReportSchedule401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteReportSchedule401JSONResponse) VisitDeleteReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteReportSchedule403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteReportSchedule403JSONResponse) VisitDeleteReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteReportSchedule404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteReportSchedule404JSONResponse) VisitDeleteReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteReportScheduledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteReportScheduledefaultJSONResponse) VisitDeleteReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReportScheduleRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateReportScheduleJSONRequestBody
+}
+
+type UpdateReportScheduleResponseObject interface {
+	VisitUpdateReportScheduleResponse(w http.ResponseWriter) error
+}
+
+type UpdateReportSchedule200JSONResponse ReportSchedule
+
+func (response UpdateReportSchedule200JSONResponse) VisitUpdateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReportSchedule400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateReportSchedule400JSONResponse) VisitUpdateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReportSchedule401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateReportSchedule401JSONResponse) VisitUpdateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReportSchedule403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateReportSchedule403JSONResponse) VisitUpdateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReportSchedule404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateReportSchedule404JSONResponse) VisitUpdateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReportScheduledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateReportScheduledefaultJSONResponse) VisitUpdateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportSigningKeysRequestObject struct {
+}
+
+type GetReportSigningKeysResponseObject interface {
+	VisitGetReportSigningKeysResponse(w http.ResponseWriter) error
+}
+
+type GetReportSigningKeys200JSONResponse ReportSigningKeys
+
+func (response GetReportSigningKeys200JSONResponse) VisitGetReportSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportSigningKeys400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetReportSigningKeys400JSONResponse) VisitGetReportSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportSigningKeys401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetReportSigningKeys401JSONResponse) VisitGetReportSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportSigningKeys403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetReportSigningKeys403JSONResponse) VisitGetReportSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportSigningKeysdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetReportSigningKeysdefaultJSONResponse) VisitGetReportSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateReportSigningKeyRequestObject struct {
+}
+
+type RotateReportSigningKeyResponseObject interface {
+	VisitRotateReportSigningKeyResponse(w http.ResponseWriter) error
+}
+
+type RotateReportSigningKey200JSONResponse ReportSigningKeys
+
+func (response RotateReportSigningKey200JSONResponse) VisitRotateReportSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateReportSigningKey400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RotateReportSigningKey400JSONResponse) VisitRotateReportSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateReportSigningKey401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RotateReportSigningKey401JSONResponse) VisitRotateReportSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateReportSigningKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateReportSigningKey403JSONResponse) VisitRotateReportSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateReportSigningKeydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RotateReportSigningKeydefaultJSONResponse) VisitRotateReportSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetReportResponseObject interface {
+	VisitGetReportResponse(w http.ResponseWriter) error
+}
+
+type GetReport200JSONResponse Report
+
+func (response GetReport200JSONResponse) VisitGetReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReport400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetReport400JSONResponse) VisitGetReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReport401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetReport401JSONResponse) VisitGetReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReport403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetReport403JSONResponse) VisitGetReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReport404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetReport404JSONResponse) VisitGetReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetReportdefaultJSONResponse) VisitGetReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReportRequestObject struct {
+	Id     ID `json:"id"`
+	Params ExportReportParams
+}
+
+type ExportReportResponseObject interface {
+	VisitExportReportResponse(w http.ResponseWriter) error
+}
+
+type ExportReport200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type ExportReport200JSONResponse struct {
+	Body    map[string]interface{}
+	Headers ExportReport200ResponseHeaders
+}
+
+func (response ExportReport200JSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReport200ApplicationpdfResponse struct {
+	Body          io.Reader
+	Headers       ExportReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response ExportReport200ApplicationpdfResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportReport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       ExportReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response ExportReport200TextcsvResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportReport400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ExportReport400JSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReport401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ExportReport401JSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReport403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ExportReport403JSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReport404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ExportReport404JSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReport409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ExportReport409JSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReportdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ExportReportdefaultJSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReportRequestObject struct {
+	Params GenerateReportParams
+	Body   *GenerateReportJSONRequestBody
+}
+
+type GenerateReportResponseObject interface {
+	VisitGenerateReportResponse(w http.ResponseWriter) error
+}
+
+type GenerateReport202JSONResponse Report
+
+func (response GenerateReport202JSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReport400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GenerateReport400JSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReport401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GenerateReport401JSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReport403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GenerateReport403JSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReport404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GenerateReport404JSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReport409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GenerateReport409JSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReportdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GenerateReportdefaultJSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRolesRequestObject struct {
 }
 
@@ -32836,6 +34550,39 @@ type StrictServerInterface interface {
 	// RollbackRemediationRequest Roll back every host the job changed.
 	// (POST /remediation/requests/{rid}:rollback)
 	RollbackRemediationRequest(ctx context.Context, request RollbackRemediationRequestRequestObject) (RollbackRemediationRequestResponseObject, error)
+	// ListReports List reports, newest first.
+	// (GET /reports)
+	ListReports(ctx context.Context, request ListReportsRequestObject) (ListReportsResponseObject, error)
+	// ListReportFrameworks The frameworks and benchmarks a compliance report can be scoped to.
+	// (GET /reports/frameworks)
+	ListReportFrameworks(ctx context.Context, request ListReportFrameworksRequestObject) (ListReportFrameworksResponseObject, error)
+	// ListReportSchedules List report schedules, newest first.
+	// (GET /reports/schedules)
+	ListReportSchedules(ctx context.Context, request ListReportSchedulesRequestObject) (ListReportSchedulesResponseObject, error)
+	// CreateReportSchedule Create a report schedule.
+	// (POST /reports/schedules)
+	CreateReportSchedule(ctx context.Context, request CreateReportScheduleRequestObject) (CreateReportScheduleResponseObject, error)
+	// DeleteReportSchedule Delete a report schedule.
+	// (DELETE /reports/schedules/{id})
+	DeleteReportSchedule(ctx context.Context, request DeleteReportScheduleRequestObject) (DeleteReportScheduleResponseObject, error)
+	// UpdateReportSchedule Change a report schedule.
+	// (PATCH /reports/schedules/{id})
+	UpdateReportSchedule(ctx context.Context, request UpdateReportScheduleRequestObject) (UpdateReportScheduleResponseObject, error)
+	// GetReportSigningKeys The report signing keys, the active one first.
+	// (GET /reports/signing-key)
+	GetReportSigningKeys(ctx context.Context, request GetReportSigningKeysRequestObject) (GetReportSigningKeysResponseObject, error)
+	// RotateReportSigningKey Rotate the report signing key.
+	// (POST /reports/signing-key:rotate)
+	RotateReportSigningKey(ctx context.Context, request RotateReportSigningKeyRequestObject) (RotateReportSigningKeyResponseObject, error)
+	// GetReport One report with its status, progress and summary.
+	// (GET /reports/{id})
+	GetReport(ctx context.Context, request GetReportRequestObject) (GetReportResponseObject, error)
+	// ExportReport Download a completed report as one signed, self-contained file.
+	// (GET /reports/{id}/export)
+	ExportReport(ctx context.Context, request ExportReportRequestObject) (ExportReportResponseObject, error)
+	// GenerateReport Generate a signed report.
+	// (POST /reports:generate)
+	GenerateReport(ctx context.Context, request GenerateReportRequestObject) (GenerateReportResponseObject, error)
 	// ListRoles List the built-in and custom roles.
 	// (GET /roles)
 	ListRoles(ctx context.Context, request ListRolesRequestObject) (ListRolesResponseObject, error)
@@ -38191,6 +39938,345 @@ func (sh *strictHandler) RollbackRemediationRequest(ctx echo.Context, rid Remedi
 	return nil
 }
 
+// ListReports operation middleware
+func (sh *strictHandler) ListReports(ctx echo.Context, params ListReportsParams) error {
+	var request ListReportsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReports(ctx.Request().Context(), request.(ListReportsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReports")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListReportsResponseObject); ok {
+		return validResponse.VisitListReportsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListReportFrameworks operation middleware
+func (sh *strictHandler) ListReportFrameworks(ctx echo.Context) error {
+	var request ListReportFrameworksRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReportFrameworks(ctx.Request().Context(), request.(ListReportFrameworksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReportFrameworks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListReportFrameworksResponseObject); ok {
+		return validResponse.VisitListReportFrameworksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListReportSchedules operation middleware
+func (sh *strictHandler) ListReportSchedules(ctx echo.Context, params ListReportSchedulesParams) error {
+	var request ListReportSchedulesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReportSchedules(ctx.Request().Context(), request.(ListReportSchedulesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReportSchedules")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListReportSchedulesResponseObject); ok {
+		return validResponse.VisitListReportSchedulesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateReportSchedule operation middleware
+func (sh *strictHandler) CreateReportSchedule(ctx echo.Context, params CreateReportScheduleParams) error {
+	var request CreateReportScheduleRequestObject
+
+	request.Params = params
+
+	var body CreateReportScheduleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateReportSchedule(ctx.Request().Context(), request.(CreateReportScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateReportSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateReportScheduleResponseObject); ok {
+		return validResponse.VisitCreateReportScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteReportSchedule operation middleware
+func (sh *strictHandler) DeleteReportSchedule(ctx echo.Context, id ID) error {
+	var request DeleteReportScheduleRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteReportSchedule(ctx.Request().Context(), request.(DeleteReportScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteReportSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteReportScheduleResponseObject); ok {
+		return validResponse.VisitDeleteReportScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateReportSchedule operation middleware
+func (sh *strictHandler) UpdateReportSchedule(ctx echo.Context, id ID) error {
+	var request UpdateReportScheduleRequestObject
+
+	request.Id = id
+
+	var body UpdateReportScheduleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateReportSchedule(ctx.Request().Context(), request.(UpdateReportScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateReportSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateReportScheduleResponseObject); ok {
+		return validResponse.VisitUpdateReportScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetReportSigningKeys operation middleware
+func (sh *strictHandler) GetReportSigningKeys(ctx echo.Context) error {
+	var request GetReportSigningKeysRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReportSigningKeys(ctx.Request().Context(), request.(GetReportSigningKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReportSigningKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReportSigningKeysResponseObject); ok {
+		return validResponse.VisitGetReportSigningKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateReportSigningKey operation middleware
+func (sh *strictHandler) RotateReportSigningKey(ctx echo.Context) error {
+	var request RotateReportSigningKeyRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateReportSigningKey(ctx.Request().Context(), request.(RotateReportSigningKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateReportSigningKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateReportSigningKeyResponseObject); ok {
+		return validResponse.VisitRotateReportSigningKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetReport operation middleware
+func (sh *strictHandler) GetReport(ctx echo.Context, id ID) error {
+	var request GetReportRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReport(ctx.Request().Context(), request.(GetReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReportResponseObject); ok {
+		return validResponse.VisitGetReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportReport operation middleware
+func (sh *strictHandler) ExportReport(ctx echo.Context, id ID, params ExportReportParams) error {
+	var request ExportReportRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportReport(ctx.Request().Context(), request.(ExportReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportReportResponseObject); ok {
+		return validResponse.VisitExportReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GenerateReport operation middleware
+func (sh *strictHandler) GenerateReport(ctx echo.Context, params GenerateReportParams) error {
+	var request GenerateReportRequestObject
+
+	request.Params = params
+
+	var body GenerateReportJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GenerateReport(ctx.Request().Context(), request.(GenerateReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GenerateReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GenerateReportResponseObject); ok {
+		return validResponse.VisitGenerateReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListRoles operation middleware
 func (sh *strictHandler) ListRoles(ctx echo.Context) error {
 	var request ListRolesRequestObject
@@ -40566,891 +42652,933 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tdtw21iAK3wpWvc8sS09TZVn+6ERaveZRFKft7rjjZTmdmYn8kigSVYUWC2AAUOVKOmudX3MB8+fc",
-	"wbmRcyfPlZyFDYAEWWDxQ7KTc6bzI1ZVgeDGxsbG/t6/zFK+KTgjTMnZ+S+zAgu8IYoI+HQpv1vqfzMi",
-	"U0ELRTmbnc8umdwSgbBEak3ZSiKpOM8QVvqzRJRJhZlCR+++uUJPnz798hi+IjhDfIkY385n0YzqiX4q",
-	"idjNohnDGzI7n2EZ8+Usmsl0TTZYv3fJxQar2fksw4qcKLohs2imdoUeLZWgbDX79ddodkWEokuaYkVe",
-	"fiyo/v4bmisi9mH/juU7RKUsSYbS+jG9Bprn6A7nNENqjRUieiaCtlQv0qxsg9kOZXgnu1ZA7Ntj81Ss",
-	"xzYWtMEf6abczM6/OHsezTaUmU9PqlVRpsiKiPayrhVWpTy4qMZq+NJALOG5LnDNrw0ACdPw/DgzKJpF",
-	"M0Hu+C38ZRCSzT4Et6AUkgdAe78mKGHko4pTGJEY0AgqBLmjvJSowCsyR5dog3O93XpfYCSiEmH07PS0",
-	"C3ozrI3ebwlbqfXs/PmTM0Cw+/wkBPU3OSHqW7qhah/yV3xrNpwqspEReoIUR09OT0/RUUaWuMwVenJ6",
-	"3AVcDpP6sNmHZudPTqOaDvSEvYTwjT6TWy5uuwjgEi3dEEThmCV/fvkePdZnO6eYpeRxNUAm9QISnOdJ",
-	"hMgdETskypwcXyDMUMluGd8yxBnp3YVq3q6NePGsfx9ecalef60fhFcUWK3rN6y5VDE1tPhTCSR4rkRJ",
-	"goyiLGHk/is6p7//zBnZFFwRlu7+SnahzSkZ/akkyDyDCiJQzlc0xTniBRFYj7tAghQ53kkkiCoFgzPC",
-	"BV1RhnMkiCxzVW3BmuCMiHoJHgQnGoRD6/F25snZF/1b01zdd7AonP8+Vjl9VR1n/i1eESTpz8Qe9zP/",
-	"tD+fdNqf+6f9bMBh/64gjLLVFS/ZIa7EzTCpwcypVIO4UgqTDuJKvXC+IxuSUdjWzrMl7n243vGcmOnb",
-	"5CZ4ThrMTn8hk2rpo055gZUiQj/2//8Rn/z8Qf/v9OTL+MMvT6IXT3/9tzBspYMttHT9Yzb4KFqEe0Tb",
-	"BdLJh38Pg3Od4u6dkClm92ei7wVh2WumiLgL8QB92W9pptZ6UwhO12hRprfEo80kw7ukkzypmzlIobMM",
-	"67FOQlnzUjMH8+WWkNuwYAIgX1OWkjC8SyqkqmRWK5xIIiiRNdhPT0HsQwuy5IKgpGSK5t3rkPC6CYIs",
-	"APu9njwMbI77YWV82wkYwD0esF811ciCM0lALfgKZ3/Gimwx3HYpZ4oYXoWLItcSKOXs8T+kBvsX713/",
-	"Jshydj77/z2uVY7H5lf5+KUQXLxkdyTnBTGvbB/4DWZ4RTKk5QGU8jLPEOMKLQgSmtZIhrhAgixLSTJU",
-	"SnSU6JHzksHPeJGTJELmu1uyizdUbrBK19WXngAdUwaaQPA3KxHr7f810rh4R34qiVSfDxeaFIR5KQK1",
-	"xEnOXKA7ynNQATAIdOgogZUAHPES07yC/IqzZU7T3wju1L5dgoYFlJyWQhCmQGnRgAsieSlSMndjq+1Y",
-	"lHKXRDcsKSURc30qYpxtKNMD4CtJ8mWc8/SWlyo5jjRiqJIoackQCQJ9FS1zulorPWqL5Q0DCgKwMMro",
-	"ckkALAv5/IZp7H3DxYJmGWGfF30pznMtWeH0Vho9iogNlZJypheSZERhms8dk4/rn5MbdpTgUq1/ntdf",
-	"xhlhVFMEoAijlPNbSk70MMIU0HuG0jVmK4Iyag5cyjcELQXf6PffsC1ZIFwUjyQClQGEOWTeNE+lWMaC",
-	"/IOkCsjOoO5vXH3DS5Z9Psz9jSNZpmvkKApWq7UbVaN0g3ewPEkIHI+3eLchTL2rrsvPuc05TQmTBCna",
-	"2OwlwaoUBGl2nvn7bX9IAPJrIu5oSr5n+A7TXDO+zwu8NO9HKWYGoeKuOvcSCThqYAbSNx7nbzDbWRYq",
-	"PyOgnBtBWotZm0LJC7TFVKElF4BqVm4WROhLVpKUswz4RPKOKLE7uVwqIkDSNDoKgO39tH95X9s5FDdv",
-	"sYKE0M9Qtpo37uQ9YVtD/z3TJ4oL+jP5vAcnFSTTvADnjkdUXxhDGZXOYBBZo5m9ieGahF3+npGPBTAB",
-	"eONnlBq0pqTWRCCih6KjZ6fPIvTs9HmEnj15GqHnp6cRms/nxxGiRhs144idcw5imX0dWETfvn7Pbwm7",
-	"EgQrOFc4y6hRit8KregqqoWkJc4liWaF99UvM6IF+rDyrPSkBp+M3Gl4AZPyApGPaV5mRKJEqRyIztLH",
-	"gvOcYOCoRrwbqQZHM60xjbXWRDNJV1rzjG+Dxo5cAsnoGxwjOxTdkh0cLP2ZZBUviKwZgGTGWslZSsIL",
-	"VCqAtW/pkmiJ1fB2LFHy9HSjRYCzZ+tEk2Dy5WmW+Bi0GwBY9PWr05MvP/zhSP5z88/1P7PjsHpV600/",
-	"GnzX6gZf6BtOw9kkj2wkfRzErOasQCWPZAOvR0/PkMAs4xu02CkiI7TAkrx4dhwhudZXcoXaC8RZvkPb",
-	"NWEIy1uS6T3RqKiUAD3BLLDl8N4wSAJvDVh7r5t3zhRviOo92w6Vb/TY9gYYgBrTHdqOb6kRz0fsBcwM",
-	"f4H9dxy0FShYCLwLQy8PQvzGYmgExObUZTFWQxW7qHpmsfMunvpny4QOTcnK3IoYxpywN8cay/ggYf+w",
-	"JsChlSNwtOZ5JvvZR5hV0GyALSOagdKgBf17Lc4x3n3Wam6/e03u2PM+BzYCVoxTMOjFA5fs7UI8gFh6",
-	"4bPuI89rhFNF74jnK6r9Rx/6eCrAHFiZRXLk03eDcC2iotqd1Sa5Qwft2oyzlvtPwawZ2U5k2MN58/05",
-	"qr+cfr5qtucy1cv1zB8j0CcItqJemxvsLpAgKReZUXE0W8BlRhVSQqs6s8iXV85O9y2nh+nMvji8LEXv",
-	"qBpLCc5BFTiDvWdo4NHlKRhHxjF3qQVJu5xDdHHtxulnQD9unOmcCH3ilMBMYthxsC4qkud0RYylEzZI",
-	"7wxnVHEA4EMIonKzwSJ81yiqguwuyCYMlN4S3fNNVB3a5Ld4NVZ+X4PBJ07DrpnXWk5AOVkqxEut4qW4",
-	"lEETgyBYS7yECuTsEQuitoTYs1/gFXkkb5h1hGOWgfXKWH8V2aAjxY3rLM+I+46bowKD9ARgbfG8OKf7",
-	"Xpyolm2GCTnufOwJONHM8/HraXoIv72p8PaoieDmnMGtzDaUveM5ke+seXosE9LPDl6+ftNLpsSuV8Az",
-	"8wZBhtM0Dkqcau06J9nqnhd2YyIj8o1mWMAOYvN16NYzBH1uDLWxb3xHR0Cf9I4wIiUquD4TF3AlFkSA",
-	"Wf84umFJHbQQZ4IuVYKOrC27wFKi//yf/wstMc01wWN4qjkHHBeIZdCTyZQLPQ8vYBo9QOtP+lvElwh7",
-	"gRNLkudosUMJLFHO60fjglOmZIIou2GcESRTzLSCuSA537YeWOaci7ggIiVMJQHYqjcCgMucEBU3wARL",
-	"n/66B9Ib5t7cnqQC2EYvhcZtKcv4NqmWEZ6tazXeIlACzkW9J5StPDTfMP2DRMbr4KHJji4FkQnSxAvG",
-	"NYwE37boAXGh4dK3S5yuMWXxQmjRxGKpIILyjKZI3wJLa0NyjjEjNMBTFgStAJMbdkt2EUoFVTTFuYZf",
-	"8DznpYrXOFckgxUUWKVrY8aq3NzIjkOyIEwBS7bLuGGLMlsRjxL/wRcXYG7O70hmVG4N0z/4AlEJkQ4b",
-	"kkUo1WSe59ZixuGvBU5v7cKN5T3WP+hvnf/GobjtBZOKC5IhxQG2FBeq1J/BnwKg3TALGxCiOTs+IqRc",
-	"x76ry8Wz6TcyFzZ3ff0KHr1h3lBnr3IU9+QZeEwjpLFXbsB0aH96anyp+mLL9U3obcYFbA4g0J9bA+tu",
-	"+jZWqTIIZWTbsDsez9FLnK5vmB0uNU5IvnRPSZRyZlgwSnOChTT35R7DW/AsLLBM0bczkpVFh+VMoY3e",
-	"U81f4KQAGjQ6qASuiY6MehUhn48j0ItzLYdlx0GTS0blhsr7arr1LBMvjt+rlOzI6X6quptkInL0fWWR",
-	"8zBivKWIqfBUz5cuGGG6iYD0ipWa2q9hpBas8Ep2C0jmPc2Tc8WZIh/rgAiQQNARzjKhBQ3NPYxVX1+j",
-	"DHkyiWWBNjhGj7xhVWCqMSeYuxcEkYv61ovMxWxU95wyYq5LeBfYsdaCSDBj3TCYwPys7+YLzXgkSUt9",
-	"lqt7sHoS5PcKXHupAoTywjhc/bvukUTpmqS3+i6BSBZ7P8aS/GQEIdB2zSLMT/69qCWQIi8lSuzR0UIX",
-	"SN9JhBIwkXlnKjEISmRZFBqzcBPpDTE8VWAKfvM1zY3WA1fUFsPlvsFa62D6ujvXFxZdUiIkkre0QFQd",
-	"N3hvLS136YTRrCyykcw3pEfW7Lgh2Ab1SkPKA/RLPc/DWEZ8O8fzF4HjVYZDhb6p7wRj8j9yK9f7osnW",
-	"2lWWpZYQjht2phHn+9eu5b+iWhQZa0cZqYzqF70XmEmYv1cnM5N27ti141R7tkz/tp3VrHFWc/2Zdz0G",
-	"7R5tWMfqfyoUWp/InVRk42Jezm/K09OnKc3gX2IcYC17antMUF4wB2HglTvmph04peUO972Q3SHaNzQ1",
-	"9sFtt+FesKnmfB/c+ZKNJ4MQA6pw3QArslteLQPw3MRMJyHLK86WdDWSxjo0yI6YyYPKKc7hysIK5URf",
-	"ZnXqjJnTas1aBF/T1ZroS8Il2RBk1FJzmUi0rx5b++/AOOVo1qnMTliaARzW0wnfBTpFqhTMBuzoNyK+",
-	"XB4A+7QPbIOSeM1LIcMR4UssQG1EvunAIdcsRSsRnHtO3wqaP571IrGhsofCFyq7itP3NQXUG9/U8dGR",
-	"p/YyLftImpFjg9OWNWHsdg+g4MvDVqBe8qUmMQZsQI4M7kGgg0jzMMwBumwYlDQlHD8IYbadRnvYDq8n",
-	"6uQvhw7ogVPQJsk+bjjRPpxWrLRXEnFsF5R8iMSW455roda+2pute40TXBkTZK1PZvXvNfNrheXlnYsW",
-	"GyU40Q4hAC5YK+QMsJvrwc7mvW8IyilhKtb6Zvh3LgTJTQR2h45vwjj71N49zHxau4jxwY58KDNIb9LW",
-	"vgzWoiMXmDt0R6rxblP6LRHkp8YyKFMvns2CDNmzt1TpsGzJrQAGfsctFkxPHM2c6XJwgMNPsz2KiGaV",
-	"X9VTPD2qa25hc28q4mlg//A5+gwcoz6zvynbeK33VSP0HSQXjuX/xrayfx8bLFq3A8lcPK+qEooWguBb",
-	"dITz3JqlNsZIwm+b2nY3GbbNOUHq7cCcNw2/9Q6gFybVqSC1sM1vNb1aPPSj+bqKCfrfC83GVnZrmeVe",
-	"gJvRbYwvCix81ZIoUzhVF0i/AtEloi4AOKPZVLuM2/XuODsDSQWEWhNmQdhDsSjZvPuVQYpqv9cEiW8F",
-	"Z6sIkU2hdm6XggYIB9ZhZIZ9f4BcgVurAVedv5qJ1i7/YPhQRs1j0iCH8JlR62/5ik60EHJVhLVXl0GV",
-	"8ow4c7iJPXkkkZfUwwXCRRGZXXjzzaXeHsL02rNWfNWLRnDVi/2w6V9ehLJj9Tgpt1xkITtmX1g6Sfkd",
-	"EbtYLyOkC0nKVjk5KSVBbiwsOfILjSRcVcrYiOj2UhIRCKfvh7tFHtU8Hip6SGGSioLTlEgZVxHaewva",
-	"LHFMmOB5vtFSqvDymVoEVFnywQ7Dxa0scGoyd8C1qwnFuSn08tAaS3A+m+lJdo7AIK0H7G5YxtFR8va7",
-	"6/fosSa9x5slPjcjkwg4Dmr/CkdqlxxHNrHVpLVt8A6s2DcMpwpx47zlW4asUbPhO2jwo6Ugcn0ANXoR",
-	"/YKMWr8h1ea0t7mB/vY77Ru6tv3NN5cvAR8Tt74Q/I5qFFG2iktBO7yHqSAdxq4FluTpGTJDIpP6tCso",
-	"W+lbiSPMNJcwSSkulyvFhjy+f/d63utj2QOwAucASt7ZE33FMyJHu048zjFKBdkLEm1MdADcvwPN3ouP",
-	"35/dtmU2VXSDTN5W2Z9Tw+Yo5H+NjpPt0H2pjDHjbLfhpeyQVbsC4ffj98ZtsymIYKLHG2CEsFdnzd7v",
-	"lRZ3zQm7t2viHpGNNShMdcN0It2/IQdovN5FaGCyU3et+J1hoVN9py2eP7YiVJMJ+JOF4L16/fW7r6k0",
-	"vGIaxCnNQgWdGHr99u4Z4kL/+wIxosDSW2W6PTmdn86fzE8fnz3rEXKehoQzLkKW8bf6a6Q4UkJfuaaE",
-	"hwujqGt4/Hh29sEWv3BnoLIgv3j+/OnzPpP3Bn98bZ58Yhie+9Q6O9HM1BSyP2upfM9MqtEX3BqsyIqL",
-	"nQnYHbcnDax0nqBB8QX1REEgIb7PBAtc17HxTWhuKcs6cowWnKsOlnkooOhQFD4WK6L6lwdA1VNVD3av",
-	"8muSgizwINEQD5n1YcD7xrgSvoI4zl4YA3mQNjZ0jXNlsnc8z9GaSyXREaSWU4msgwOvQEkDRyg36bC8",
-	"ZBnJUFkcozW+I1XcKsjDG5NFACL6gqs1woKgFb3TuvsTG22jf2OEgqJPIUOuic4N/ui8Jr63aYzDyptC",
-	"tp8dUDeqA/+vuFRQ80run4DKXRjKjo9mBknh3wrCMk0PwR9/KknZ9WAr5rZ7EMliPa5jQMlY5+vlLS2K",
-	"rqllmaaEZF0/bzFVptAky/g2WDWgJYtbRFSr3pujhtZ/e4Xe5mr3ERR521Sv7cPBDb/eyyD8zcGsWaEB",
-	"8y98sU+QuNCqDc4b2vQ+E04rej6kYe7R/+TY4pRm943ytXMsdsOgfkuENLFXmWXvcc2w+98mdrEo2b0g",
-	"dsxsUTHu5lbV33cU0rPZCYZFa+4NzNay83nYZtwZCfGNPxmUAfNnQ1JhoUzM9hbbhC6bCxB+Uwe77rdH",
-	"t5l03xMtbmGx5i01dJCXlFG5vifJaZSPIZo1wblax2BrjWnW1MV6tZq2Jwqi0quEvn08wu9afQls9tdU",
-	"FjneQTUeiY5ILk3MK3w+dvbXf/DFo+qCl1zvf0N07gVxoL5GV6wOk+hQpJ0oWXFbrNI1mK2qJJcgK+xM",
-	"c9eKj6AZGbOB5qU97OWtHnRdkLQnmK+WgQ9m7sGotzynqXU3g6o2idFZyXqkg1uSnLgwzuGR7e9tFLU0",
-	"xbbJDm2JK/80DwVMWwbzQGn9/Wj5C1/YOxxkkjsSlt6a2oZ3vMxv41ibdXJ0lJ/UUrMVEEDgNjy2ZMeR",
-	"qVl2Gma0K8G3at0hitGfw1Ymb8xBm4/FQPUWN2W9ln3uGlInrdJlrSl1uYOaRzUYWiWAuK3Zuy0D3LQ6",
-	"UnscJQqIPa2j5AWsehJMtwz4F77Qck9AwKqDSPb3mHzEqUJ2iC3YRQ2LjdCSfvRSw/QtWwi+IBk6yqDG",
-	"NeRtko+Qf8FZ04rRT+9NVT1wzqGWVci7UhfutdmJFnyBWZgiCbujgrMNYSpcm8VV0uoXkR7kmu5O3wqP",
-	"7bwzNpiVpgjWCMS/MQ91xZLY4MCww5jmBFklAqgF2yDjqPZ2McgfYgTKKkt0BM7j6ldQrY2zi03Plohm",
-	"xRrLjrRp+MnmM6MF0aCa5M/MlKice5VvC0HgvIIuAzmes0qWNqc03/nnuOBSuQecOjSzbnYojtIPOK8D",
-	"5gNKLryoSwmqFDBXgnhSflyt090vLWDa5X0PyK0XM8DKrq9fOR+nrMgMErqg3KamxC614HNf856ubu/5",
-	"ARaHum5/zQ+abM1O5dGXd6tVWxVVt0HNXisu4iHYI8TeG8cVBLtPiFvzCpueflTN44LyHgSoTxR2d3AB",
-	"neac2EkOlRBhZQdTGbZh0zFJ+CC8bIqcqKZxxzfeaKagJ/csPc7u023PeVPdPk00r0qaYVslfP/KIvpQ",
-	"UrkJ6yCdtva2EdoO9CeM6jd34/ZvfHStyQN28wFZfA2lZ58kp7HCYU7DztqKFiZ3h36y27CDcK6J0hKE",
-	"PGAN9Hjb6PjnSgF3wrWsD03wXh2fAVs/Eyz3145sCa6qD9QGXI0Xdm+pw+z3MHhs/FMv8sfFf3m+Se+s",
-	"TN+oB8HqAdwpUgRUbr7Z4A6vIflIVRVZ169tD1Ee7qUsDM0K7TRBdQQ4V8L2AOMODK2TBCYJXAEBKyMi",
-	"nBEiVcZL1ZGdWrIUd0jTIaNALWaZ3AKz7rpqoiWF6qUVYDZotX5hY5nNnT9MgA8nuAA5f27J5Qdntxrp",
-	"8jVmHWNyOkrMp8RZerlASdO6VbU+MxY9z9drwyHBSGOCLhJjKXLVkaDWGyM2nHnfq1ub2Op+PtEox2zI",
-	"FDfGKVzbzyoIzhoQTPALV3XAar/wqHK4JjHHpZKGnTVa0dZimTSV3k3yTVWPaGAOQWWKGTL2Y0oKFbIQ",
-	"aXAkwqn5HS12CDNkhtvuDksOhU2cfx/KoTEuwIU1ON8Bt+q5dA/V848YqkXxpahz7pqrA2AfoyP49w8G",
-	"ZBukb4IWODSThEUZD5mR+efopcWY7Q8mEVg1NT4sIpoGGV4u8gMKsKnr33K/966w7UzXmLG4rCdyhBDt",
-	"05637x8OkvpbTsenOXbYwgnLHMsxfZhMHIkxCkPwyHaNjY0UqrhoJtRp3Oq2P35Koge+GCZ4V8MEsoN/",
-	"f9T/eQkSLuw+qhxIgtCEamz5iKoLZDBezusYNqZ9l1bWaFucPyhEtM5RyJbnWoEN1JgO1r86LHf4rTH9",
-	"1ma2O5hrxmXXGN4UxogtuvqVIPg241s28R4cSMsZWQmcDaTCaOYAGjDUKwE18AlIhIuN/2bgI5zllA2d",
-	"37YtCXWx2OKdRKcXLpIDmgNTZltTJfbBBB0xbvxL4B5wfcggD3FH1LG9qrBEib+WZBC3agf1m5V5O+Ql",
-	"H9uNaKGsj6Su1iS9nZQYCywl3hAprejfa/wxTwxO164LSceDasi9qcZXheQY2ca20hvNqdrFwyze77xH",
-	"apt3oSHpVDUFvaM5WZGw28+qYBKtiEKCc+VqNYOz5ygnGFqgYJahW1Kouvqp7/QRxnoly4zbf+Iqryya",
-	"Mc7IME+OA9Uupj+t09DSyCoAtr5eV+qxyWiI9fNxl0ddynW8wIyRYU5OPXzYkvYjgy2wAcj85XdTVO85",
-	"m1KRqZIhJUmbrcNfPGvoYy9OD/HxqY/zLZv4qMfn41XOF10GTH/ctDcZljjxYYEViXPXB3h4i95opomD",
-	"l2rvvU97n/RKT8ZViciWqt2rKO9fCgBJa8ujJgF5O7qP+eaSusBsoCy4zcPOwSetxRM4diMq8oSenlSX",
-	"x59oUkkEkDvirCShtld3zoa0XXNpgxeMFEIlykpiuusNUoggUR2evZczGaZRNO0pgGBqvldJ+uiIM7Rd",
-	"03QNFQ+0qAxpC0ZNzUup9GBosXePqAufUG1Rx45bXGOhigUdovfBEy6mavyTEL4u5agnISw+zkjhrG0+",
-	"or/C6e0KDIvoH3xhkrOdGVcLpOjIxsFEVYwchCKb2BjFTRlxJaitJT2kWo4Wt+K6eOGoxZgdj70siXDJ",
-	"CuxooxBcYwxsFpIQBt9r2GG51GuBsaGsVMFucvtJytW2hzcmvNGdSw9S3N5amzsZeQc+yE+qnotXOWdk",
-	"WqohlXFlnP1lWBfBIeUaZMqLhkfW1CW1awr3gdGPTIuo2a9AV/SiDEIRp+EMl2odb4ha84DxKvGK1Cco",
-	"5ysgQds4WK65UCc5vYNu1K2K9lUJhatLTalKmpr39tbgYOo1ZV31piQXiCqk8C3RRxo5uV+fXS3P6wlv",
-	"yc7XFrQ0bMoae0rCggOleXAEN6eV/djoUn/2LAomcH8KuuqoINIBhEWEq63vO32fP3/64vAToEoVa2E9",
-	"hv1v+7w0/3BVSQzclXPQy832Cf3wcfqWSjVVhqsmGWHTq56pi3A8sIPQB6u/rlgAoH/xlB6e8gl6Uw5L",
-	"0u4PP5AHhcKhvC3cEaJUzYy45lZ/x/IddJX26O/cFpNOEGZyS4Scd/asMJPXDdsmTl4b5CUINcDIqkV/",
-	"+B0wP0t48YKqA7Yi6GrJN53x8m7MkrIVEYWgPeM6y31OCrwaVzNjGJtuUKdPyYe5lgmzGioObSjzv33y",
-	"L2b2LwFpwNvuI7Ds024pFd+84zm5jyjfvW1DkG14l1+OCZ/8/EH/7/Tky/jDL0+iF087KuF11A0a2ay9",
-	"Dkw82w9M7Cs+0l9sqMbxw/KH+2H9M+FuDxuuqA/JXH7aGPnOVMwJXh5LXrJxV0fBherKu1lRqTSQ8X2a",
-	"a01xx/SEDlsEWOAbD3so+NCL+Hd2hRMPvMnPjrv40L6PsplyNy5weCV4WYzJkJvI9V1/rHvHN794tq9G",
-	"dbDtF88G8emqFNYkh1dGFElVzFlsavKmHErjdsjlNp5izwnz4vTZFw0XztMXp/d0U32MU5oJOGMdGak5",
-	"FisiVV2mK8UM4TznW5JBsyV7IohXRgsuToTR47Oz40YTBnsdH/YkdXivnp+O8x810Nhy8HTtx2DXT4sc",
-	"Pqnfp016I5w+e49O8vhUs1ynmE2sAfc51ObPnDYMzH6gN6A6YIPsQq0renrhjKoY3uD0fpMRygYHJT1s",
-	"uqZTYaoCSbVLIZAyF1JgFFc40DbusmJS//f/iQqvFuCUcCXANRC2w7CX22kAqNHo6KRB8Y4gDp+2LSHF",
-	"1BKZrC4ANqLpTfVYCLCXVaXlBxQa/Za8E4U8r0eJfcv+LeYqPULFIiNxoRRvCBTOmM+ih2qB+9BlqgYM",
-	"Z7sxFWqWOO2/Nuqd/gaGN9OewnVckEUY9C63yV2NwzWqme4Qa1Y1sNOc5Yuik42oTCoM2bcH3f+AAkEK",
-	"KIJkejB7Jp9qEnRU1+sHSYpKZI4cxIPfpwBDpy41LDaw3nOrkdQBglAkdqj4bwaPMAhWszeebdWAcSbC",
-	"tvbVOvuOvtvE0UFVvaVcaqR8TdjuAXuePn/AIp/t0zou2wtaWChIqXDTIPO7JWeJ8IKXqqLy/RStSgPo",
-	"5g6PJHr9tlYV2gV2DyhjfWqdf8Y7360HoKMFSblLOaPsjjDFhSlgCgOOW8WGz54/be+RbyO7PPkfxkL2",
-	"of5zHp98+PegpeyWCEby/Zz14HrTNWXuOuzDDpdBtvz6a8SX6DFR6WMuTwTJCZYkUE05NF8hiFK1baFV",
-	"SPndy/fv/3v8t8s3L/vfEF4gl/EdETKYS/X3l++uX3/3t3gy/FKuh4kC3xWE/YBVukZyzcs8MyHuSMp1",
-	"hrC6QE6ZVUPEhyFQOQ7dBEm/75EEmbRWoEN68/NR2m91LA5zDFcsZJRo6R4ertB4omO/g/swI/Rff3ht",
-	"zXssWIjVK9iREUY7dIp6ysnxjrHveAlLEQ4W2yGErpitttmQJI6sKAGJF1BY1XNDHXd4VLuaFxGGzLIj",
-	"tF3v5rPJpXQ6hYd2jEZ3ULmH5HKxoWraZXsv8da6jzrk26Jc5DRFtwR8z7hUay7ozyTTj0Gptg1W6CiR",
-	"cn1CsrPnz598iS4vLy//8//4v6Bf9curr68v21fMs9MvB1hFAwX/z8bKD65rS7VQJyoN2Qub3ji6H8YA",
-	"+0QO9rlgG5d3BGc+x30kkaEf42VN/vzyPXps2MFj88PjX7wJf00uNGffMqhY/hmIm2a+1Oov7TCO37v9",
-	"HRdnw20NjY7ojk9hX+sr2/exMLU9RrzykGuhV+cZSGUb/DEurXgayMTrDnO547cPZtpq0raJZoiQQVkW",
-	"oVKSLC4LzSnse32XfhVpa8ebwAn9wKyCM2wOa3tUesv1GB2sEGRJP3b0EQftNV1jgVNFhHSJ2IbY5yNj",
-	"ROBHOaDmGvXqgzaAbBCet9t25qh5WNpl2gBDjTiU6gh7x2GEpgjH+Z5xuY2z3bJkmh/AxGAZo0RYmbYM",
-	"Xo84sCqYVuVkMw92EbuXT7B52AOSBVVIKl7IKo69km4pQ2fPEHS7vtCgb/T1+uUpyvBOIrwmODsenqt/",
-	"Lwbic4aOmqYmG4Uq6NVmbhvP0XXc7jE+oBpJwAn5pPc6f0Dn6PPTw87R/RNvfH6mJZ0tTAAGAnMm/P45",
-	"vCBsq5WqpC3qPD07pEzjk5/jKuIkrEMPraUWPIlj5ZcUH5bYNVbevnzTEM2tSKh2lhuKO+hN+f7b68Yw",
-	"6E8qkeKRK+V7w6jJZzEiZr5DSpRSkewcSQxHHaT9CrcnKZ6nQiVoQSTNiK18AYm4jYaBfpvuqmhWoL0L",
-	"wdnOTYByyghS3JQTZrZsa1h6gnniUuRBDiBcJteSaCU7bGICSQ5KHANLD7/nQJs/eErzQpIva3HPhIfC",
-	"tCYadD47JFcPE/6MmNYlV1sgG1ip8T6ATido4of1ZrvAKUq6XWpPJJadPrg254kd5QzPelPhYd4rPTDY",
-	"ez5E20518EYjmkUI55K7rKrkv51c1T+fvM4S5CKH0Bpy9OZhd8+QzvZNoN4Y496JPnT6akIpZ4p8VFHd",
-	"/2xJSZ6Bzpg4dMd1sFgSLI5fRWC2jyGXBNV2LPCQ2+ZJTrY0JnQgYc2xjOpC0x3IVZpBhxrAR7OPJ3qC",
-	"kzssbAuJH2ff6Pdcueng07WbEz69dRPDp5fV7FoBLzeY+VUX9hrjEqaIlnGWXKCC8CInEBlrOlRAFbHl",
-	"0hh2EGAQBt7hnGZm02HtXTHnSuxcUn84TU+QgmBl5Skk8aY2BOZYEQHige3ZMyAzD4jdbZsPQBsTe2Te",
-	"edyugh2FX0IHYbPv0Dq5vpuQvtXJhqo5MpsmzSK2VPNrU8fB2FwdqdTYrFsOWSzMFzzbxYrzGAKGoABp",
-	"qciccRU7B7j5xgRUx/oHG0ZkY7/nXul9+EwZvDBu5rA0fnLsV3/587w+JbE152kdkWwKrklnN6daZ+Ar",
-	"6yryf7klu1gQrVOZUgmQedAE3n2ZcrbMKQQL1TFFc/Kx6tYEAKZSLGOvCDB8uVniuL1I/Z1dzSya5TQl",
-	"TJL5kmBVChKXDN9hmlvS0FLaHPKRcbahrgnvXF9+cc7TW1sDkYg7mpJ581kIh2I4n7uSSXCve+nw7iuN",
-	"ig2VG9s/Bb5reOkrYPd+cpqo/WlRSn3YMxfQMBeYrUiDSLRk2dqWxv6uMcv4cum+lpL7CJSSz6ERb0ZE",
-	"7C8laMXV637J7khuUzzG1oQZdDnt26vh2+CpvdNXLU1vyWgT/ARDi6pe1GMoNOMaCl4YepppfgyFdkY3",
-	"9lYlDndwhfLFI2SWBhQBc4YrUHOo3YZckzxH+hZ2Um/l0dd3yNZ4SKlEABzIy+PaHGWlMFxzE4KDbow2",
-	"X9XSUZzf+lB490ldUY18LAxvCRf1DietQGlPWIQZYWp54jyP+TKxDSQAy5IqYkswFFjYknqQcgX7kwSv",
-	"UV6qouwQ1PUszlBkxvkozbnmGwiHFY0CC7whigjZJ2uFmgYNqosktaxSBzwcKlQbze6woJrNHACnL6nP",
-	"CKdlTpCbTIsqJUgyFVb0dRSQ9loHtsqYqk3PNb68A1DtT7MubkVHkTuW/gKbtBvkA66g4eiQ6N8gVmp8",
-	"Hz9rcL0XmJ/dLn6flImhLbQ7nYrG/CGovEXUK3955HlywC6y5SKTXR5L13hpXGmuZuezTm1QS/FacHok",
-	"Nfuz4pKzbz2SiGbzvvnjFBrWBl4jSlJ31zGjqmVnWmE5wixDkoOszbhChogRVcdhK60RqsbQ7EM4Ltwc",
-	"A4/WoZ7M8JuiqqPnepVye/Ced1zmGkYP991Vz1XMfXyOa7CzftXvwltend1at3pxTcMaPoq9zmIevTcg",
-	"PMhx7912eu/oXiBBUi4yTamGgnGZUYWUwDSfo3cWCxEQ7iLH7HY/4Of0PqFsbmmu7PoYl/Oomuz1tfVp",
-	"SrL311qoIJjmJXroS+VejQ6Gd2RpsIpRAQ0TOUVnnxp3VEMn9OB+XTsw2lUJrETHGRS0Nz37PDEeHKUY",
-	"wSaA4G1/2655TtAyJ8Z52ipaAMNn0Qx+Dyu2LR63X5/cmsX+83/+ryrKCP0TOesE+qdzQ6MjqLFqr6TM",
-	"1uQH5QRG7I4vblg1g57OXhP1FMYBcTDSym+NVBkMnGM7tMBvCMleK7IZq2XmREwWgxY82z1Y3tLAU+Ra",
-	"2HYE6GrGAiLVgpe+vRjWOReYSmLNxvYbUxEjCytrOWW3YSnp+9eowGrttDX92kcSyRJOgvfex/Aa+V/h",
-	"nz/dlKenT1Oawb8k6YpEu2c4he1i0McErt04MHyEJY8DXUjdbQ5EYFHVyt9xSwlxCk2vn/wCqw7Fve8v",
-	"WxQzq8vbhfqBaEH2kURmKBCFjEwNaGj0gRRHT05Pgy1oB1yQLRiCWNUM8BWX6htTq250ZCC0K4jhAhhT",
-	"yG/4PdjZJDDw7s4VfkvvCLPBy6N8gaPriTdKGY8rKT5o9Lj5D5QubhqpHRgDCoIDQt+RlDBl2uHIT3sk",
-	"9eveC8yk7ZUwvXGigbzMyf2IvdkCfghNjO/3F3hX54quUz56LcM6UOzZRyEPMyZ3OC9x1XB5SjOUxrtD",
-	"83au9j0vbB+eVy7999PSns8d70l7NeyaCj8D7D6x3xd27wiOjEEALhE7QcyJsaZIgCSEVaVRbQfjWS2T",
-	"VF99+Dxd43gKHdZH2sgO2Gl84WpiqHTTkH64pZuniVUBlx76mwsM7rXfmGXEJi8IS9cbLDrE36vX11qI",
-	"vn7/+s+oGgph/0eJWJP8yyRCSbkomSrPzpIIzedzsNwNSL3d0HwXqiRGpZ5TKrrS/zIq1ckXp6cnz582",
-	"Pj754xP9uUjpSSblyTN4RqycyJ+HZe6Oze6Mxi1yrDQtjc0jfOc6jWmdoWoPg5TWXqBRqZYQIcPKvQEZ",
-	"hOznE2ZkQXFXQ+41ycO/mC0ZEEhsp6+esJOGSKwpLI4IULZ7HXnE1pjNx/NB2p4QFjaS+VanaDrXfUVw",
-	"rtZTPMFeYOIhIL0XXNknJqrihOkz2uHYWytVjADl1fv3byeo9wNn/ys1q4R4D1F1shn49HelSvmG9CQ4",
-	"KEG70iIgJCnOSI53rhBRILXc+E5GwHVtn4CAZrEi6oDBo/YNS4RVBP7pnEol0VHCVpR9nNv3a0745OyP",
-	"89P56fzJ+bNnmm/qCb5/923kR8eGvU0qHbPp76/eBhplBNjRg7gZLDtxdgmDsXZPC7eP+5tW03vLfNHj",
-	"Ygict3G3wSV6+9316/+G5NrhHsryIyyhS1CEyEeqJDo13jDIxpcocb7o2HiqE+NIk8S4xjo5h2dG/uLJ",
-	"l2dDUhf81wyp+rgXvtcd1+vjDlD+OVmix96aG/K1y2YWJZmjS5RRCSPtIbMB6HqLFjtk5DAZ9kdOZJIT",
-	"uV8oWWJAVUSPtbWaMpbCtF1QimwKJRFeKujCYAIawXJfpTOcttM7ooPFdIJMs/n6a5Jylkm0IGpLCKvB",
-	"8N4Z2UAc55gGEYoRkkmE0YZD+LyDWhAowNQA8+lpL5z349sPwC/DWNHItxgB97jCt+TA0vqz4Fvs04Oh",
-	"5+QC1Y5led+/+9YkO5gqOHUbtLQUOXQjWRF17ApUm4Bsy4psZmsEndI0Z1xwyMlgCpJFEoiudR9rvrjP",
-	"FhsDh9WzrdhhV7IipACZzFstw8Nwr1bBaeuYPP/yS3+TwiUKKZMkLQWJVR544yVEjSDMdnvpM0f6YOTL",
-	"E5sgr0mGMy0kFAuc3h7PkeN0sElhFhZMWblkSLM2vU/6Xwnbaes5G1+ea8yyFHzTCM5r+DGffTEuM1sD",
-	"00ONf23ZI9zxNWfRsuRQtkm9yd5sE1SKkVGZvj7w4A0NDCj9/vWAMDy297DhzQFScVx7gzOCjp6gP9jW",
-	"QhJi9o7nHe1HXbrIvuO4ym6ArlG2czEQG8RNOe7g/iZQsAFRZa+tsGDbCjt9UF8HdNgPKlFdUaCVWG/a",
-	"eYHMt8cocVFAHCj6Av2VftUhr48NDWs3lrudVZvhBUX62Irqze8hrev6Jh11V5i+AhkqGVUmTk5R6LVv",
-	"fkhVjqg8Md8mxxd1Kh6wJF4qN0OEEicoGBesvvOME9aSTeKE7f3bQr89lGwDUEHRpMrbCwqXsTU1dS90",
-	"lBOliJARyuhKv0jfYcl5PP+Pk2S/ptLIri4AYc8eaBFjLP7fX701NXd8+jPBihKCoKtq/BrfNhjKChDo",
-	"yJCguR0WWK4jVOzUmrOnGj8sjbzOb9XkaywDasza1uDeu4vqcllwI7kiVeFLyMtIdmpwsJpVZ9W4e1Qa",
-	"gin6dojIiQVd7u197YHMVIS/dyn4h1LaHkzdur/edD+15/9V2sgo/aKDmiYWas0WseU1XQSwXx13DS/c",
-	"+f2yQyKfV2Otp3OW8780gKknCB6hZump8en1t2TXmbULNZYy50wABnd1Cd+CLmxFfxrOFunN228W5uys",
-	"5KSVcFucbWChrWklY3MKlZ4PlxdtakDM1EX667tvj0FQhK6QdY1R/0pb7OpCd8OLaliodnGV+BaO8ocX",
-	"u8FQUblKnAK59ALhhfTtFbb75LLMteYWxKJXoDOWa3z2/EVXGZpqnKMUiyVXN832xfkczlgqZdldOOlg",
-	"kVq9gpQW7b5xvUllgjCyJVmsBYGBQbqtRIIpiQM9iQIBp7KgJtVvYMPVkAEisdGhCUjKDBlsNw5FoSkx",
-	"MUmjJmw18YNpzRODI07NPEC0wzHhv/w+Nn+LMt9XXvNLj5iCR6VBT01m2FxWC17PC1/Tcm/VoxZffK2f",
-	"nCbnNU9BK4f9oxLYS/RvMHBpcvw1245sQRRZsSFX+lVzTCtNd5WeHVrtdX4en3z4w7/NDpbYefJi/7wC",
-	"mFTt4gzvAot8otnnF2fPa1H+y5Zd7Yuz5xOEk+YOTbH91E+PsAC1xIP7Vv1sADGAEt9p5jiNEn8X+/QO",
-	"2NRDF5we0OcG4OCbIqeYpaMtZjLmy/BtDdKJFgTA+E3gvF4gVuY5eDvaXd3HNeLwA4Hud9uPCp2ANk5l",
-	"TkzU00MEYstys8Fi19/L323QFS+ZkodCjyvc1LNHg3OUmtRwXUM3pXbCAAGAfDTZogG/HaY53P3EZbto",
-	"2X3JhcncBLPNkRU2wTvCOCPHF1WEOmUIIjcHtn63Qa1DW96bMNGhUs4tLYrBUdpVQ5OJsat1hO6sfrXr",
-	"leOm79z7T9KTsMMPdd+eZkGHN7isEsuqkyGluu+deT2s+Vm4lPxRq5a899Pxfw0KHbTwy52Pqwk4xfr3",
-	"23RpCxFAV8XzBk66KPtrsP9P7tvlWGI8kGOHGaklmEH3jNcgPPdTRPL8u+Xs/Mf+GarEkl8/dBJyR4kJ",
-	"m4pYvTcKYaAL079BnuvnSEftzIcYmk+qcfNnSO4c3Wh+gpXpcEPx0Xkigysv1930NrY+2YhG4w8aQ9fs",
-	"GbsHWQMJI6Pl3E5OivcafU9O7T08qHpqtZYJmiLcnOPEZ3MAHjpGwAIyTL4FEB7IDfTZ9jK4kr+SsbK5",
-	"y8q+V1JuNUmo7MoPa17nnCtj2/f0Pmys+qbcLeLMFhcvTeTOkD6Ovbbi5PrV5dnzF+cJWnJTbxAtjPW6",
-	"ZAXOIM8dS/LiGcroitg4H2jjcEt2K8LQSZ64CNUOl0OdHzSKK/tm4Za2wwUiH/GmyAnyO0p0pHLjKW83",
-	"xYa7m14cbHTR006htQO2DIAx36KMLpdEaEXNeHRcfw1BIAomu/C87xIcCahkiubIRkpYavLNu5aAoBe4",
-	"qTjwoY9H9JpRa/R4ttHmTrdQ/6H7XNqq7RObmgSp/IBn94u+xQdmPAD8hKtgjNFFk9WoS0Pzub5kldoC",
-	"AtN3rU4vbbyBo7PPGCSsMYVMugakQxFwjUFhEGefcNTsNwIMRbgLqmiK83icMeJf9pbfv70l2t/cQxQ6",
-	"pfiJSNdUkVTZ5PH+Lqprkt7GhaDc5YCGA0CCJoFpCnH48H2a3jV9GlDb+DS6+c2DmY0mu6AbhqAOISHF",
-	"7F6y3v1MD9UWf2jz0L9pgdDwRWwDRNdYIlGyA3JgfVBCemag2utySUyYpR5zAbkwda0+EEK4AL4Mm6mF",
-	"DcqQN3c4mpzLOKsadt8Lu1zGdZLwkNFeiE9/g1ibcBpTKKa9pGSYT6K7sez45kLjFfqDvYO6Esz3zYBV",
-	"w1j/GB9iuRMtg+P6vDf4e78S3GrEiaUEVcUMMOV7NSHrp1CBV8TqWTYcCGJ19NcDNKuAMDVUnZ5Yvybl",
-	"kBCiTydciaXoSkwFRgbXaaU89bMt/QywlftxP5uKC5Rho+o7HmoD7FeNuBcMG86o4vqTmbOPxt5U46+V",
-	"9cTDNt4fG4WGYfi+7Q23sWCd4wW9ozkJdYN4xbd1tewVUZBT6oe9gQ6fEyxYre0D/ed8RZmvOeonwTWa",
-	"cftPrAW5LRdwcXMGZrJ+XDhgxyAk+EwPVmwlJJpTtYuHFuWoH6nLoEq5HgFre/RBKMOlnBog93GPaa7m",
-	"hzzmv6cD+0CbPmBfAuB2bVUN5ysqFRe7l0yN3jGjdQAqh5dwAN7vtYrpL8A97rYwsatxjndGRKqqWVql",
-	"Tq5nPnv6cL+K3H3yfreq+gCUBUzZZHJ1rMETdAtB7igvZf22YSrA3nvHcdSh4FUXsyacwbez5mzD3nC4",
-	"nJFHyfc5RBPlTsKqvI3BkmfHAf413GN/KPXey3FTo9MtaJjQORFrn9lI8i+rxoNbNf6l+P9L8X84xd8L",
-	"5pxSN7Anh8c4BYweYh9ARxhIzxbaTiCANhnR/bayznfmUtX2e8id2uBb12TGwpM4J0CCjoy9QK2J2FJJ",
-	"mnAMPfV7ztAudJQ5gewl4wSxFTWb6UvDEXEoq+VQzcMUd6MO2t4C1grBszIFD3aNuCOoi24bUGmeofEW",
-	"RtrkQtaaIv1i1hP7GQ0rgV3HMFXtLNyrQx0tHO4in/zb+9911K4he/01W/LxIQtYbLiIvazZftlw/E3P",
-	"89xURRkVZ0XlbbwUhMSrxTDxE54wNWVHPQLt34c+saSCbHGex16m7ZBzbB+qaK7/mZ+yYXfSGInSFyN6",
-	"J74lgpE8HjtekJxgOeqRMVfwhmziqhljvBm4bfopQxpDnxgtR9Bs+Mg4p7dk6PDBG8BlXAii1G7UI2OQ",
-	"Xw+Pl2Wef1KZSZKcsvLjmDMjt7gYtc2dOlODZ3UxXhPpNjQQ5cED3u4b5D8u1txXX1p9mPmdlydoUpep",
-	"lf/nCNyRXLjs5ZxgN9ooCFiaYKQLeBDfElechZeQjFyrEqUkKPn65bcv379Ej01c4uNfaPbr4w3ZLIiQ",
-	"j3+x+/drMkna+t86/H+PwF8zRfKcrqAlKGdLuhpbO5cpIu5wvlcZ4osXzxq1IZ6Gy5r5+ugq54tGl1Pf",
-	"VlV1Dm685WxkfbsGuI1Zg6B8GISyyUkRDt+HRNPADoEdwyTrTHl6rzQnfO3N2bdq6MM7erHt3vMTu8Pv",
-	"QZYRNV7uJHoJ8ZAO+nsLd930fy8V6se3+Dlsl/VQ09BnfOCaWB9EL1edxqY055JkUKhYXwUu2jUlElFv",
-	"FmRva62ZC6JZcaMrv2aEsbX+2T7fsSAb20ILPuY8va0/laz5GZoae20KKnt6FptbEUKfQz/UrzGfayja",
-	"v2uoY14QVn8yq4cmtOktXpG4KkvifWetQd439ZxWuq6HCLLgXPltv+03aU6w+cKc+XhJ82ZjBlB26lb1",
-	"7gtBrM3O+66uk+y+cRVywZxfMlUhzHyqIQYmvMQpqUbU33SM0vf1wX4Re/QmP3lDqX2W+Ft1RvQhuVZT",
-	"KihP0d3HMEDJcCHXXPVx9/1Cj7dkhwoiUIoVWXGxQ0eJPQOmB4QhPvgbeAI0m5BEwB9GftR/AQ3KJLph",
-	"iTkw+ktzLvRf3oGA4RXxyeQ4Ml0YMEMG46aKXQLtp2FCH32JKea3FESuE3QE6K4t58aUWfMxKMODVb04",
-	"c/RuGExi3mANZebZFedQwvUCJeCjTfRPDEm8k2i73h2berhJbV9K0JF++w1zs/nW1GPENWPFppW2KaGp",
-	"eNWUsD/H0bYjcZs7QKP6lqaESUOlU+WmUiq+IaJLjhiQANlvlyFYueCO4UZ7yuKV0ByrIILyweXJTNFK",
-	"uC4wFKl1lXaiGeNxbjAGHBFKbQT5n6JN1/tSEP2Ivmu2WKXruMjBGEk0YReCShKcpoTuTYUgdy7PZX8B",
-	"WywYZeMcGi3aAWj9LBGH7gMk83ci6HI3LSHE4jD+x3aveP2Lp188G5cK6E82AN5p7unfjoZlbKgsuPdq",
-	"qF3nDlbvteFocnZ4RYSA4CPXChW6JMc7omL78wbneun6l5LJstAMXrOWfKW/gK528a0euMBZLOmKwYIj",
-	"tBWcrWIoyyTAUWkOTpzmmG5kMBXrAYi6wlx79SEieVMrm98VhNnkjDFZsJ3l+nKe4hzp3+He4GZ6tCA5",
-	"Zyso7wCOGKiDD1Xjl7gOeoVY2AzvqgJ0K1zsu9fCjWKyw5VsfGBA6pXoiHGow2f7uUeIMvT9+6vhXixY",
-	"a9z5asIyhM31+TNn5JFEW71WPZu5xSnkHC1tZfiO6QFTnVXehRr6igiR+WqOkrPTsxcnp09Pzr58f/r0",
-	"/PT0/PT0D6dn56enSVeWYNfrLTofOZ+gRfV4PEIEkIY/SPZbyjK+HSrr2dHDPNH11M0HfZAiR3MGE4bU",
-	"mpvjU0LPcXsryB0l25HHTWM6Znwb9M9CgwworG/KKpqFSC256eeQreMNNGGH2A72HXESZluHqyIBbtLH",
-	"raoFea/rwdw7YtL10gDjSbQkmZxrNpLo3Urm+l+a75Jzm9GX4d0cJVtCbuFLM3AnY76M9ZfJ/IYlG87U",
-	"Ot/FTK3hywzboRpl8KweDqMSeLx6GjIHtZgOP6IjOGkS2mTcMFUSmeEd9BAH+XcpaIZ3x83e23oFQGum",
-	"EZmB1MSmtYEKyk4NTE2q3NFd1ri1eW5kz4b9AHQ4vtR6gUE1MRcJUC1lpkK3M9vra2NBnB4RIQGkoTk7",
-	"tGlPyRxZQpQIC3LDNNGWLs9RHxHNJNOcp7f6TUl12JNzhFEChxpiAxOjIIHxSSK1pSlBR/CcvGH64oKr",
-	"Dae3x2hDMJNelqg1WLGUXMDhhIkyTkznHvKRQgF9mArJQgNP2eqGLbnYYpEdG94u3eFtMFh7O4J/AxcX",
-	"KKlr4VNWKiJBayM5LqTW5vRCIiQ5wpY1AP5SwaVEG5oxulqrqpGJwbq+uTbgclnsELaYMui2F+YNo2qO",
-	"Xn7Eqcp3jvskViuzaqhz5wA4+pIDgn+A8ihW+GgLBb1ioXdkwzeaPWCm83+QH1gUusvUnu1kPvD10n//",
-	"IOb6gz3zAWG5ve3h6K+D5crvHTA49dmh4andzfD822Dg7eRdIU6yqYLZm8TwLRwDI1+Z85O8enX+5k2C",
-	"js6enax5KTqaXfiSzH6TgMu/XRqOpoc4GnpZ6hPx+CsicsrCQtiUeLzGfRW4MoGlGCOWvqf0X2pNBfyx",
-	"5KXQlxwXKNFXVoKODp+H4/FZai3Df0WJVQUgXwTz9ipA9w1yqOS1xnFr46PJDKY23tu77aaVFBqiTBmW",
-	"BHKOxfkgvajF8gZymjan2odMj7AwWaHKg2osY6udzH8cxuW8MO7TL3ojuRtd9sDL2B15NqnCz++FHXlF",
-	"Co9+PH3y4cfTky8//PPsx9OTpx+Oz388PXluvvq3h2JdlxsiaIof/41s4//OxW2oYmMP5vbYVB/NfLd8",
-	"A0M7msdN5BqDTveEyipWGZuiS1n5uU+Vcm8YtIKBhbPC/OkzMZvfL/f4/bKLhzv5n/H07pNrK/PM8yhw",
-	"llNjjHE9VOqiLPpbvm2VCdSXtzHSBtXlv3Fbu5tydrXGjJH8kwTQBN5Tx9E8eEfse0vVvFTWGDx0Ue/s",
-	"IxALkgqiYhnuEm3sVBiZUaASgrcPHZlCYQz6bwmiSsGaLfJ8D4BNCh2J8vf6sYeuUGnLkXmSo4tl8hBR",
-	"43ScZNlNN+OrXenJH4EGrgGRc7QlizXnt6Clyxynt9CvFiWlyBN01GireTxHZINpbjra3rBEblQRa7Ed",
-	"VAf9oeACPqhcQlIXKBCCb6wVQPHkwjjFNd4SpPdXIs7Q9Zv3b9Hl9+9f3TAwVZse4rBURyRYIpfeHzIe",
-	"uF4qHs96ehaqGlsBHeoiER49MdrS4sBnXcwTRhS0+dD/D7pReVekZnhZ9c339CwQnGnapu51Oz2YuTUh",
-	"ijNEqvcoRP4AfHXslT2o1doDsMYuo5M5jZKuwDtlad+Wh4FT4g7BBdoKqsgJZ/muJWp3BHDfi2F2SNiG",
-	"79l9Gsi87lGkx/KE4TJ06G5/+L62Fqj++Kgu9HoswpKA5hKaHetbRTPdoZLLwyYJQKBeXFPs/hH6//gR",
-	"7TtVfUzwa9thbWyqXE7EZHuq3/04kMtu0D/Uh/oQnfGmRY0MBLAuKjUwzacOUj5QBnco0bj97c/YjGZK",
-	"YCZpZ8b/wwik3vY23tiIoK6SRF3YU0Uy0yVTh4l7cHdLN2OqYQTP2kMzeA+ucSy+RR1+QRpb7Ng7LDNX",
-	"vga+xJlXhLSP97+rud0IfeAH8KMyrmhKoHOyFbgFSQm9I/IcYUigkgolG8piR0BJhPiy8vMZVqXBk8kN",
-	"O9JktDtHmEEI6IKXynlqUyzEDhyzvodQ4ZVMTGhU9YOz/8OEC67WqJ4V5joOaQAeIJ8syamCrPGGAc0U",
-	"Dk1a4eGTge3v3pgT1cjUOEjp197sVedGtuQQD7PV4inJaLmZRbM1Xa19g00fbZsG1BMqO4zvod/TMtWe",
-	"C4EymoHn3lRTht9sTaugx46XKuWbhpAXOPS9Zc/dNM1+9yEW9NaqCFfgpZ+oepl62HVJvfGWTUa20x9v",
-	"y9htcFrTH0LDOyLJxB7mD7mEAfCqdP0XvhjoOGx32gyGX9TJBzE17lyaKyKsPQbneTIPMNI80MkTQqc0",
-	"1dq29ZtSKrQgXkWeFb0jrMNYZ2sUxosyW5HetkmGcL8xz3xlHoG6Brlt63owvSzF7CuNym/M8J7Qhv1Q",
-	"BujRHZuCUfdg9Z6Zpl2Oa/KcT05PbZ6p+yIQN71iXJDY8zZVns4g5Rhkw65KxEsFMbBqTajw6yhVoYRH",
-	"uMwo9HoAMyBK+B0RgmauPXHSQQGD08Zb8w3rBVXoDe+jDDhg1wVJR3eagvSc/totetRbntN0ZyK574gc",
-	"Ruo/wND9uvR6UZ2s4q3JPvpubBuq0E70Ns2KZrxoXu6QHAg6AnhhwIe64XemH1MO2YwM/ujpcL/nXyaa",
-	"lSE7Ainu+qOjI5JLYoPDt0SLgU271+jWX9aKxYtuJAO5jMNvuJrZNUlLLSEho1NJxFm+i2xIqvkucoY+",
-	"DVeGbHYZ0nPDfd9IM5V2Pq29wT64ZLQgvqsfhypWLQprcCG/I23YEQ0oCOKUiA2VemMn1Ry12WnhrG19",
-	"kAQvZdiQ1FdwryOHy+XYrHCw2QZE5pghyKa5wA4W1TofSW8DgWdGiC61KjMfqNG7RbcbodULPoxp+Y6s",
-	"qFSTK1RaAMao5VcW5s66lDV+RpBki3ZCnfV5PgLKdzwnHVO1xc8aBU3Y3SuDO2Ar0bzT+zS2cVBVC6hW",
-	"GRYU620vFyVTpX7zmoTVpw3+6JfZ2f+dsgO/txsOGUhCCwxUKvYAtkWKc+N+b37qdsY3LlFfdpmBU3jW",
-	"ll7MeC8M2oYmw+gImOx+vUjMEDZ5r5CvapzObtHAhXG+xTt5AYkzLlDcRvtqybmajEpk5MUTkBehBl5K",
-	"IA7cZ9YOdrr0s+HNSzrQoBVmYy//lzrwL3XgU6oDn1tW//SSty2H2GlQezJA3G2JOwdxfG9JvwI4zGYr",
-	"XvA2x4C4+7QuMXD8hS9ecRmsFGEzwoYeEA37iDu3uZh3ZU56b18PIPe6yC56AL5eb4qcbAhT2Ml+Lf5m",
-	"2hWOxN8lPOV1vmpjEZeKb7CiaUe2RUkzbIP+AkUH9S1G5SacBLkmLCyJWjt7Ye9kUxiNNtZvtfajm9nN",
-	"rOo7YznCcb9EWkPmrzCqkDhgP2DL93fBR1formktw2UvljkUcF3Sj6ZfCEYZSXOs5e07gipww9dQc87J",
-	"RNyisNCROlTI9pBH8iHqv/r71F5xeL9kmasrqFMyNnHQWdDDfQI7uqlg2dW7pO7/N6CFn7WlB5r3da/y",
-	"urPxKZbSlVDBNE/QlggtXDohrxIBL1BiXwe5beAXKIqcplrYNYWF0ZFakxtm7r26REpdOiXlZW5cCov6",
-	"HUfG57D/TFX0mcobhk2bVUgp1GKtbbEaoZLZYgZeHemq/WPiV59OwN6gxeDjOXqvIZUpF3CsNBbQY3QE",
-	"//4BXnV8jhwEJlSTQjAnjGBcwJhmOuvhvfFaWQYFYZ6TSynpCupITrPiaxVtv1H8i5HVNtwsQWKqNMl7",
-	"dRAfapSgMl6UNFcxZeHbpUu9HllHItuzOfhvbr4miJYyJ1eezaauM5MSKU9SzpTgObCojJoK1DmRUF+6",
-	"qicGHsTVyjjLGVFbLm7rWl+asOwDQeopc/J1TzW/XktTX5XvaoU2HCqnqZKx1hzHFTzJSEFYJmNDC2Oe",
-	"O0xES4E3RKNtbAGWDuKbemmWOem/KTdErXk2ElJX83eELalhmwnd2NhQSlfKqasMOK6OmBbSqu1AtlNK",
-	"LchscCGR4ucoSam7faSiq0RLNgvC0vUGi1uoRHZ09fr6hklTvitCObkjuTFN7Apyga7fv/4zuitzRoQT",
-	"BmkWma/1H1eX72H01dVreVzZNG5YTqWSKGFUqviL09P4+dMk8j4++eMTqG+W0jiTMn4Ggd9ilQTLdN2j",
-	"Vn5ZECFJNrZkUHfs1R0WVF/I48j17/apYZzSiV5NjlkTUkMo86y6NfU2zmp9Fhr05q9l/zA2uMgeO2pg",
-	"tothv7R9EcaKfv5jg5pLuRddaYGnq7Os7VB9SPxfUiUbfSd6m86OKRh4qD0FSbnIDjcPqZtO6DNW9ZwA",
-	"adJUcnCzjOiYMawtxu+qlUXrwNQdKOq071qJCXSsqE+Oj/WoJrsuct5X/8c2uRvP4jUgmRHk0VFijnFS",
-	"1dUosD7kigh5DFn1OM9jvkwQrirPqjXxNdZ6QaJWPMdxxm6bgWcuWJVYGPM3dJNx1oHW0SslyapjCY+g",
-	"Nc8zOT7tH4CyrblmzcV17eYnr6UKtN5t1fksVVQb580Tm70kRxtFV0XV5XzbKQBP68g5VQJ+YGnz9yIP",
-	"TuWVAw04XbabMWJCFylVUsxY3dS6CQZE1XdmkUI91zDjMaVe9UUgodcC41tj87DhHsAIHskIVVEfvply",
-	"3MmzgR5uSQ6uEMaur19dXY5E1S3ZyfAilSilIpkW2WUEizA1VsExB/f/4CIZANhfSZAt3VJTeNCvQW7v",
-	"1iBbEARnuzinLGCGmH2jLyU9Q2Ig1mo6YXAxSbnOHkmUvDfL+l4SATDJBGnV/QLujMSmhIJCkfxHSoQ6",
-	"waVaQ+dF9O/opjw9fZrekh38QRIEcMCjppImmPbn6DtG4CeouuwhsqFsdGw4ICQyG9Ncbuee/5WMZpET",
-	"cmOWlK2g7i1TsVzjs+cvgufmluy6JLyiXOQ0dVVx90lOa4eUIYvxn0mmhwJ6N1hFdSlIGAdVKVO+0dd7",
-	"V83HsIHU0HECqYryAiWuxSxYQcHt7rasZIrmKLEfY/iY+N7xquywmyOcEes/PzFFxqK1gcTgnngyqLfL",
-	"nbTzjqvJSa78jogcF/Gal0KGO6bnnK1MWJFFEGyeVHgnHZYjdIoUR2dPXpyiI8vn0JMXX7gYOdul5MkL",
-	"v8jFabBNSXCJGl4IyZ/WnQWXiseCMFPuMlzKOc7wrlmU4+mL56OaqtSzRP4bPwxc0ydtnxJE4ogGKuHn",
-	"J7VQ0VNN2sQ859u42Wm/IykUOvxDSRJeqr2WPE9fNLrlPA/3ysN55wRPzsZ12wlBHnhFGPKDKPzkNDOJ",
-	"UO5HHd99bXvjTmNoptx1y9vy/MnZOHeLnaUHwt14PgS3osmfISwrOO1ooGxqdMdVte9xKkjKM+hokueE",
-	"rUhsZfSps9Uo3Rv6j+2tjEtBO6xBvCCT36r4LelBkhYTKVvyQ6PCGxt17cXee701BlYU2KgB2O8gq5cm",
-	"Ff2t4Hc0MwgfQ/gDM5b5irK4wKFSjD+Av1hf9VquOqEMLUqlOEOSsMxYOReCbyUR8xHVfA5UrvGAGYaT",
-	"CYXPCvvocHU8sBV9Jvj6JR3reIVZxpfLaTxtbR6uGnXdJxGsMVcHsBMpMMV5vsDpbQd1vYeIgowKkir0",
-	"/bvXWmIUEBxOhCsv7PAYIdMm7Y6YFosESSLuiHgkkRGe0ffvvg0SYZpTwlSX+mJ/7aqCcgkxsSanEstb",
-	"lPy7/S8xNsdG0SiiLixk5islSb7cLyB1CMpmoaqAKDOp/gFcr7Hg+bC2qP11eaVpGXGvfvzdd8iBImA5",
-	"iTe4KEYVgb++/u4dz8kb81zQmgZcfNxtJCWPtV4ZxtKDlvOqrqialEMEU62jtUltvPmFwapVRK3DOq7y",
-	"gsciXrOiHJ3d6x/RkWm9PQf4h7oqEfpuQ5XtC+8ynOC4mmJv9UG+JYW6MEn+kQ2ZglAqRtARduzGvPd4",
-	"WK2j9hEM8EGeQ2g8tOhCjCO7XWiDVbom8sK1kLXukAjJMl3b4VhoRrospWEuB6OKxpz+cKE8ny2DdQX6",
-	"ElZRaE5SKPCKgJPJhXnZH2RtENAQdITkt9nMPsZef41AMkMwBpw+1NolNFYe2ca53utc27O9TRtQwadm",
-	"V4FGLqahzvfvvkVHCdSmSy4Q/JEY0xPXF0XOeaHPF7Jt+9pQ9KskNWcMVD027ZAhdi5qb4UR2vZI9XRA",
-	"3aIWw22++DVDXGREXHidABzdbtdcui7Hbk80tVCTiiH9jdKvGWF4brPzRgbCIe7eztUB0UsffRhxgSBr",
-	"hLI0LzOCEmj/kSVz9LWjH/ONJv4lzYkpP5g0APeqnf54c/Px7In+39OTm5uPzxf6f5n+84/kwy9PohfP",
-	"fv238Tka/rUT8vDrM225Qk7ZLcmqjtTVkU0xY1wBcUD/CqrWCFeF3CIbT4lwtoHDuhAE356scqxJtsIF",
-	"8PHQ0Q27OgJXWM89MkGwb3lD903VUwT/h5P4faodtzA4RQHh1DqtbPSJZXfADtupyEMq/x6+m44g0FJz",
-	"Ey6QaTV4jDAy3ccbIKAVMS1o7xHdalZsgerA53si1dXhiIgOT6JqBn8PkDz57YDuMy5/+3ZWNW0+APqk",
-	"KjIQnDCKfmssBYTYQcuC9dgXB9eT4rGBLAtovTixoJxrdxtg6BqjWhEjrAoXMbeSaTEl7K1knCmuS888",
-	"WH0nrRIO+qOKbHLCVP2sWRmo5f0UfOPK63O0pIzK9QGH87DyQdj2UwV3t/17UJ8Y8/57VtKrogUGKaOf",
-	"oJ24C12YULBYQ/NIIjeD63Bn8MhLCKlCpuoYWpAlF0a+7cqmPlSIYlAedP1E6GRWHbnDfjzjTQcPg0QC",
-	"M3SUCNv3V5YZd/9WPgqIveWMQOtfb4k1CgRmQetGIfhKy7wjMX7lgLPXi37HI5BkVgJvUKY1MsnREosI",
-	"8RJCAqBlYx2y1sq8gFg9GWfNhn7eoXEjFFc4H5Do05ix/fiHYMicFTrjRYfDHKfKMCqEpZbfNCPTRAUx",
-	"EOcmWoFmNlih7vQc4xRYVnvEMUTQJSYrIdzDJ5ifun83hk9qI6nMQ1yLNesfEdHyiuaP6EgBI3ZMunWs",
-	"NMyms/2myInqYtGS1Dklreom16+Q+7WmTtNgvmMuzWLvydiGBaLq69KrzynoatVsUbzBrISoOrglwayz",
-	"JlmZ25b1dVSi1tUFz/MNYaq/YFsrvLUKKHAQtGizZQDyd7e6HOu72Dvi3r74HMhju11CxFc41K/00lEH",
-	"UAPFpqAByyK01HcjVS6kGdiEKWCjoT1HiYtQrIy17osbZkK1Mc2lPh5LsgXDBmZojfOlSR87CqWbHUco",
-	"yfk2QSXTutQXp+i/RDcsKbBQVL/IfP3lc/RfoHu6gVglBlb99QVKbMEJCxVVaI3B5GMjs3euH10VPmUL",
-	"VDT6Spg6hva9xlVs3hWMVqnKDox3DNvWHruO+r3Tgo5+CylCxl4CZ/s2lCA3mh7taFEqlJOlgkvliDK/",
-	"8hiwU6szA1fBOcRzoZ9KUpJM/ypKxihbHYc5jQGlg09aQLSKrrkkXHD6JQSn6475hgo93hU8qEDFW/dA",
-	"4Nb6RFeI2QAuJghm7lHjk9Tw27b9wNZhwzpriQQKgnyeWh6T6m3sGSH285wG30MAfUdORPOWqLYmavCE",
-	"Jjm3z1njVui+Xbrvgxq34ynC7CFcCsmfX75HjwG25MJeEfpoQU0YY/UDM/s+hRB2RwWHZN9Avu7e3oza",
-	"/p8meDsUXvXD8eshfH7ylIX6qvmtEhb2Wdh46gEW8kjagPDFztoM9ikk1ZdCnofLAthrmaiun2213eBv",
-	"5kLp0FPMFTNAQ7Gz1I/4MHk1vut1HETp0HiFB6r/BJ4FhrZrDPYPvRuRVroTDZCF5TMViWqJQlU+wpPT",
-	"EP1s9BsM8Vjl1VxKVkpQHGnZBZx3yjSGbgTGnvY2f5t8RTUEp7aoXWcD06zmnLXk/bhO9ZjQUfEz3I7j",
-	"qlE9bGWms74XHmTMgZJ1wRMbOqhNQX9SNO0gt6/TRIVrAg4UfoGMygrH1pC5oXxRMmQLcmzxLnysXMZk",
-	"LIgiDOygLvC6fXxtsqprzuaa1kMGIF5hyo4hNJ0IhFfcaHOm5JBEGQH0GbMC4zf2KCs/G5ZxV63PK7NX",
-	"EEF5pt8hEVUXCLsntNCPEixjvkxuGGZVC3RjYq5Ta3H9dlfYRDpGZlMwq8GYyS0R8oY9O32GJIb+BJIb",
-	"bdAPQ/e5wx+DSgFTRNzh3G8u2ccnXttnpCvaWHG8jvZQlsdZ44Td8z01KMjgnvczOIEViXO6oSouiLAL",
-	"GQGIE/0LIpB5GGHTWh7snnkplQlbrPuo9QMFicK9lMqyCgqeZ86yALSIBXHkUHlajS0MauYUgmdlqunZ",
-	"0ZlUNM9reoVQAsgsR87dYaslUIHqBivmRbekUOf6tx18BEsb1cdnN5qkWlJFHUG0R2ldO7dHU2FsdnOE",
-	"Lrnkc0S+11x1TOi799S02PfGqRwncr0x22EMT9jZ0IBhgkVBcWA9WpaO4Iy0zGsBSbeyMB3sVBtMn6gM",
-	"V+Mfzfl2wlPOMDb+SWdt6zBEGttPw1pnWX6NW+tdO7KtZkz4pzPq6NuoJI4rNhOihkDYoqTJxsEmmX0W",
-	"tfA31QinaS4/eJrHRVVebElJnqEN0Ry+tjgHPH2/naz9OxFtJ0Y5gFfhUCET4s4fnDr7ADqCO9Y4e6Cu",
-	"MsEip0RoxfN4eEUTvxxdWOKoi9jBtb3BtxDRVpdX8eriHUH5Cq4JZ0tlC46hQQ913Zd9dz5VluNExuZp",
-	"rG8aAxADQDIbzFr5GwosZUcc+tDSkJ+6QMvD1Jrcr9zikdaHgyT7WRiiPR2/JVu8tmKzPtijo3iMv67f",
-	"AMGysaEcemxnNBY0WQTh8SCH2JN59OmozNAXpqyMKR2jSaaTP/TXm9B47oen1p71A1ZBoMbDBLqmBhTg",
-	"4XdEZOUYlqWPNGWreClM7dumY42XptR9x0pYuVkERIvaWVztRmQ2vbXkPtp6K8gdNbnWozqmkZgZ4a/l",
-	"3TfTQkVT0ydIC1RQsEPzYi1yJUEdJLGRVASna6sTNlF8oBnbwZwYwogY7QY1vpLFLnbnaJTa4sniA8D3",
-	"5e8Bw63MPWCkJ2cPGO3J1r2jH17OHc+fG8wxxKW5PgQVNe6T6rfO2ixbHCAn+I5IhHPIKvEaUtjmk57H",
-	"eRiJdiroDeKMqlPVpr/9xTiEdZ7uPYPlfXwNTRPmZygS1FentDsLzVWYD2SC1LFqMMpIh6UkiDYr6/Sm",
-	"l3VWKoIUCr8ikQkC928zrziRKf5M5D1qFDV6/LQqFjlkdJHI3/06l59UkhpeG/MgTVcAm8blI8EGpBxY",
-	"a0MBe3b65YsBssUGf/SncJ6hVp/01mJaa7ZwBRdt+3ZN8hnYd8SbJR4QR+6PDoMCgYyXJo7xMxQ/cs90",
-	"xLT0MYiMSuCxn6Ot+MGU2J7m4Xt1jRzgQe77oJmrrdqzvNnmuxFg6G1Gf7ppg1IGdiQ6WOq8P4Vzcuf/",
-	"nNyz0rvFZXcqTAMb98+bGtC0vhFxPIJRN094H6vee88AjfZBGz9DQTmgrmllGiBBsHGMzDcHc7Oedmh3",
-	"A5r+fjE4resS7adzmTwvmnkJs1prI2IvYXaA+bGURHT1bWo+6qdMXp78D3zy8+nJlx/qP+fxf5x8+Pd/",
-	"6+U71RujCssH+xvrzZ3qNJqS5fMQt0VFUFPvEbCcOLTExhg2ahmbJY47QwXeuzzfNZYII30Ul9Sk1nOW",
-	"oSWkNoTDAPZbJfaKyONvqiZZDrjGAjRlAB1XHkGT2jVx3S/v+C0Zq++7kPpY1I+3G7pW6Q5YmYLeEOqE",
-	"WYbW+I4gwtpVvZ0q2VOAr8mSW3B0LdfIz0PZ5r5A+4kY6edhS0GMSH0zT2Q4rRu6ufNvsZQQE2cGJFVW",
-	"DVgZC7xyyqGtCgD2UP31oJQ/yCUffMM3mGrf/W6m7r/U/25S3CbiTl90poJeuAAQ32xouJrYincUQ2US",
-	"dxQRtl2irQ3Ac6lDvglhK8pIFfYD36VcFKVER8alqGkTwjZgE/XzWFFTD/046K/hBWFbl9ixD9B3BWE/",
-	"QESWIDnBjZT9DsZXz+iWCpioMBX5GA1t1w+E3H63fMOZqfnkxDBIxAX3jL4MNBhrCnUPl7wUUHFGE2ZQ",
-	"DtMzZrgh1MmS6W+i2YbbP1RJpPlrSzLm/lbrUtg/l4KaPyRWpdB/BnOmXCfra03SloQIFkRclmZB5tM3",
-	"jhP95Yf3e21gL01zKyltiRIIwkjefnf9Hj3GpVo/hjpn4NWFkwOXIUxbb89aqcIEyBGm3tP0NlifCknK",
-	"Vjk5KSVBCgY1XgYPy3PzSxLZWiwQCJfv0GJnnc5mmClloaf9qSRQ5Nuwypl5vAYNF9RWfrb3wRXnt7Qj",
-	"OMsWiHP5eCiFsUgSBe8PIgWAMANrKCrCjO1UQYDoipHMu3f2Nuby7WuzK49MSRqSOZ8QOnr3zRX68tnZ",
-	"E/Tq/fu36A2REq8IuqYrBr20ZYSS9QanJ6Ysb3IcIUmYumGUSUUwePEx2yGzlbaiEDQxM+WNjRHYfzll",
-	"K9M/R2/aDbPYsIrPiVN8Hv9Cs18fw3Py8S+mHiHNfj23M5zckl1i0zzNN/Et2Z1DXHNyw8AmuKFMUbY6",
-	"jtACS/Li2UlGUq4FAnRNWIaSao0nUMDpHPHtn45MKmnN5k1K6fGFlX3+ZH4vGf0IvX84y+yQi1uyo9mf",
-	"bmZmhDkELiX1ZnbBOEtJ9XPJ6E8lQeYMVmNwvvrTzcxD980MAsNvWA0sgGkzXs260Ks3l1cn168uz56/",
-	"qNKG3XBYu3nBeWL2Bcp2kgx5i2TNMjA3s/8wBRvt++EbhcWKqJNSUP3tkUb9zew/CqzWN7PEVrXW38BB",
-	"0kOcYfaGff/uWysfw4+23VFyM7OFzU8yuiJS+Q+ZAlQYLXi2s5PjG5Zc2Qe+hgfOkVzjk7PnL1oIuX51",
-	"eeIhQ8/hUIDWBGdEWLp//vT0eI4Su7mJxcOiCod9bl1mdTq2q8CX5jy9NevACPYW4K15TQqBtDcMCGGO",
-	"3pFlKXFughSfnT6RNoJqYw+ciZP1Gg4eWe+PPiuagrN6T6MbsIaD32RZwi5XS4iQIEWOdyQzUEWweuhs",
-	"CPk++vTpi7iJyOiGQRs5ttqnjmMTOAn8ySCv5k8VVe7zpV8hJHfJ9xlSfUHDDi9zQpQvN2icbjDDK2h5",
-	"gmyPOlTkmJn06W8pKz/arZDzGwYegoynJYy3LMdcEkjyUqRVvZjLt6/PvX2MbCqtYYV3OKcZeBiiGwZt",
-	"YqrmeqaTjO0fsCUL9P3rRxKazFSxqOjP3BZIgy3GeY4qN5RL241umBvtIoUXlGGxM/CAZxwrlDzGBX18",
-	"9+SxZv+4oPN/SM7sQWz/tMObPJnfsBt2xdmdiR2V5/rzvyOT/aEFQ9M3xvRlJRIlH0+c+HNSLzJBRxgl",
-	"rt/FuXGqJ5ZHmSXAaUZeHUoPQ1jhnK9KYrLvqUTkY5HTlKp8hzDjbLfhpbRswgkc5+jHD5bDIQ1VNc5y",
-	"8jn6gao1L5VWrfX2oFSQTK8SQu+9tdkwcn209FxHib5e526ViWnzo7+iDCaK4Vwmx6bBvH6DDX2364nQ",
-	"s9OnAJV+6ud5/UucEUaJ6dlpThOiDCWm+k31xtjD61xvRvLxhGZkU3BFWLo7RzVoGyxuZb0Uq84qfEsQ",
-	"1gchw4qLHUpe14+f/JXsEg2dOZAXe7PzwqgKXbOvOeOlLURgGCIwXn21z/W874CJQCg7XNawbXBwtLTu",
-	"Towp72nOGxd0RRnOXaUZSIzg2e6iekzPW82FUUahiB4kJJjp6j38EiXecua3ZBcLUkqSJSYdAeq+bdfU",
-	"9HfVE7tOXmYmKk0QeR2Q3zU1ZbFL2Ezm6K9kB3RLBUyKl4oIdPYMQWcAs43/7eSKC1OYlbOT11mCjhJP",
-	"XY5PXKGz5Lh1I7iwSQNjVLMH/SqTrV/VO9zgXOv9JDNXDEnXvDmH0QuNXuW+hdA3QDqA+lJ/NJ1dONOa",
-	"2B3JeUEilPxyY0rl3MzO0S/z+fzXX/UFDvdRokUk20GiYpvGmYb4Eg4EzHulh83R3yueCfF4WmC0N9wp",
-	"SmqGGhs/eBLZwOBnZ2dzdGmkAWAohscAadoWvua4F0Sk+poiLOVQ6xCujI7Z3Ym0JFF1+UJH7nSCxpkc",
-	"14iszkVUVazF0JGDLvXBBpuS2RVAqRWyNY6pXSkE3Jj0tjP0hn6Fjp49eYoSu8tzvRux4jzOtfik+U2D",
-	"bemzYHmfHnkCsyVV/UgX22MjLrWcvVPEUOJXRsmQ0GdEs0TNueuDmuzpDonTQ45eKVV8x/JdhMAXqgUK",
-	"hK7xhlxTRf70Lf54rHfHjD7xp8+QltYj9PZ7/b/L91evNLF+/fLbl+9fmqTilG9I+K7QsoxhEugouSbp",
-	"yTdEpesT/cpz4A8n5lcj1uNaXEm+M9/ri8VFlOqZqc8xnlr2nkqxjAX5B1Q1SOboK6OX6HPyFZY09S4Q",
-	"s3/QLnq5hPFG0slpSqzNxYo5lwVO1+TkbH46i2alyK2qKs8fP95ut3MMP8+5WD22z8rH376+evm365fw",
-	"TB3Z6ck+l29fe6WMzmen86dmqL3ZZ+ezp/PT+VOw6as1KOWPwZ9pfT2roHJcZlQho9tGaMMZVdwcrTpP",
-	"JkKUKZLndAUJWGawkWRzIvRzjGw1lZvuSDcmABqaD4EwZbOJcJ4TzaiMcAnn5gi6CNsG9wl8ONc/2DZG",
-	"sHvyhkEurPnh2JwhW3jiAiX/D3v/u9y4rewLw7eCmjpVI+1Fy55/effYtWofZzJJZmWSmWNPTs5bizkm",
-	"REIWYgrQIkBrtLNS9XzaF7C/nDt4buTcyb6Sp9DdIEGJlGVbsj2xvqyVkUkCBLsb3Y3u328ss0yoMwgC",
-	"gZZbQR0RuMpeIKpn+Yb3WA2FnQnhawrPhfPQIbtWZZ4gBSitmLAeoWnrPHNvuZgidBGuRuml4Qljyf3R",
-	"MJ5lrJwOWIKL8VdYWO8rhQZ/WFqPZOtWyM0c5avS/ncZlEsZe+w/KxR2ETUhsHe2pSZwYJ9H4Y3zbvcB",
-	"AeCmmhT1K/nPHVA919LRmhXqGDyoNK6GX30A6quiux4ZAPRUT7ziVKdzdlItrMx6p/ntT0Oeo5s8rW1B",
-	"6i+7/wYTv2tc+d7tB8DM6rd8MATPDw6ok8tSqyIx3rsvvv8blc2v94G88EH1N4Rti/k2gDV2SkBXDpyZ",
-	"eolTaHtyNdX9r3mVl4Jbnl19y8+q5s3Cm15cfdO3uhiC4Qh61dYZSnyeguEHlwZToZ6q8cnPCk/yCgEe",
-	"iH95NhLUR8DPDZ61B9r1a/SkNbZygTE9AAwfjLUPeLP7NaLVHua7Oq2783tqH4dacka0W5LD6O2eC3jQ",
-	"mxi4Xb4QlvY77Mwau+0YOogHrSbpbTWpTzinJdP0Jcn4wttAwchKUccP8TgEvV4ceu0FByCQ9Sb4Wpek",
-	"11eRrEdPptp0dFQTBn2VFwFgKYJoRPJBJ7XS9xKDwwep/KM6s4zxni5cKMWx25xSgAOG8FI4JUJFcp7j",
-	"b1oquBAAGiIWoN7gXPi5iTAzgY3GQeIh1+cA6s0NsjS67SIJSkgqzzvpDyBWGWFnFmX0YkVjcoWxJnpQ",
-	"1BFBCT0XyIm5Vhl7fcAyPjfkFQ85dObDmG3uBNbuLMh7DUX0tc7m29KqZtnQH81DNluU4o8lDX+23blk",
-	"bUr+yUtNwMRIxxaPQt1xaUD4FhT/Vpo+K6QVK7c1ONJBI5CLLlwD1Ge8FxACR2UBrr7zEo988sRUEHSQ",
-	"MDGWz73+QEH+ABI9s7FQsZKQUvDXUxFHm+pgmUqb6jRk9mUbCjM+9GHLz0uc+uo7ftL2W10qGuL11Te8",
-	"0WqUSzwG35CE4nJuS0Kv68i8++bJH7+2ifVG/LTIe2l4lgm50+Qql6zFG1s4YlH5vNYVyOLBFunxvFpj",
-	"pwr37poGlyS5xtT7Un3Dq91Cv6SPzjH0L75x17BVsWCnOOTTaaEvBXKMXFtju3xO3P5M1S3r9w1forDC",
-	"H6yTq9NCuI1HZPCIWF2IOZtKwLrgFSEwHQ7DIE3v8Rwy2cRDYsa6sHu5vBTo2cUqrVlmTQNunYoj8EwA",
-	"aJ/Be8ER6psIP9tgaRX4sETAE7lRtRIsSBBhUQA1DuMxCiJnM6lGmqXOb07pjC2LVXBQi3MqhAdAol57",
-	"w3C9WSGmuqA2wHB61MwlsnqbJt+/Or3x23UmUplhY3/1weCtpIETMsWkAg89/GBtm/sxClMt0k/uxKR0",
-	"OaAk21Udzs512IzJos+84DtUi7wd/5bsVSbUfMPGKtBM0ilj9TQwRFgssrYeLTsW3wg1X1CKbQaKbrhr",
-	"RYh3qZR4sL9Tyc2qpPvkd6GPwbEd0TE2v/D/xNYM3I7oYkjhUDlm+JBD6OOYJyzTWOETVUAy5wVXFvbd",
-	"WI0E1kgiEAOeSKMjf17wFIgoYJpQ2EOnTn5koFPrJX+nf/8KP8DZZ6wSrGbLuOVnmSywds3PbfDbzFZ1",
-	"cnheDlA3fSr9SuuwIxeMWz2RKc+hCCeLlTMH0HM/nAeFUJBQQ7ci1zxz8z2kOlkaNanOWrHMfsasBMra",
-	"GMrMBuy4erPwFF8CKxEVx0EuTCsX8cCVZ/AmFCjNxnPWw+Nwf1qPH+EM4YWSPib8KuehGk8aPECEzB+b",
-	"cTNgcAzqs31wlFfPmBKN00JcSl1CnQOcdiM6IhxzYmUZ5CLRw2p8NI3Y9LHC6w79lPwfIFMHxNls8fMy",
-	"bpkZc+DetLrwdJGFcKseq97pu+++//ljv82BeYeDvCcp346hpqeDqtyXnaY5uHBS1H0V7RbbfxcXuwoq",
-	"1wmEBIZ/HLEaiQfj1Zr87ZdPoYH15nGFdfXGD4svW2wrmUUwse3BFZRJwid4mz1/9erZ66ASGU6bDBba",
-	"+RDpQswN6w3nLLmQmbOXtiIXjbAESNo5yzASUhkDu0oItcvODMrto1ERP4fVOnIpikym9ogl0pzRFiUN",
-	"sllSUmrIa2va8/jBUBijsKis/ziU6JtivleUqqlEVYEoGRWs+dyEakG1TXcpD/yZFVwakTW3axcOUClO",
-	"D4HlAzSdpCq/gm5IJYxhUxfEF1Gskjp8P8sKObIVTxB0Zp1rD58KBEBWQ1VfjcAbscSkunD36qlvTYAC",
-	"7rPwd3okRS6eldBdBoGMLrCcIICDdPcZRAMDz8qOC2HGOs8MDMmxxk+q88WHI6IYzLIQUzj0cZ4MFh+d",
-	"pWMu1dmwgFpfagupIa5linXdbCRVhlYLC5jgNoa39QfsgxJYGoUV/UkmsnJ6diHmoEjQctpDpImI8fRC",
-	"6VkusnPMWhiZC5WKrI+FqwSnL9iwnEydbzFg3/oaplRPhlKJI5ZAGQsVfEMRSsKGwLRXvQBOB2qWdAoP",
-	"xXQT5m/8T4NYrUhFE5NqaY3MBIJyq3ISNZLUnkTSJ6vdjbGqUtZ077PB4PnBQWd1E8r5erVNbiNfOwcN",
-	"TwZH4W6qizZf+7QrWLpBwRLI0xrlSnDd49i5nJ61l28G+xRtOKtqlNwVYWYe7qgObmmfaqr4dwI1/Mm2",
-	"P3lnLtX98c+WrdmQXFRb183l4ObnpbXw7BMGf6ezg61KdZGy7zzAfa6HTlDkN9Csuc9G1S4bsVJV/x2r",
-	"QhidX7qfM2nc24msjzmB2VizCYdtj/U8U2jEWglHMSVzNedo0LyHLFucduwjlihtoZrwjFtwGoxALHRK",
-	"Tmg6G4EuLWmmUDaMmCKFLl2g5ObpuwFeHRwwoWwhhWlNFXiN/J4WfduK6cdZpZ9PTcXDsNPU1pMLVS1U",
-	"o1afqtRvacw3ocSHgc5t+JwDvWf2X//xnw3FxnONxKmxi3YGKWWnw04f5mlCMAckVZ0/hF8oHOJqTj0D",
-	"8CseenptdVEPpWcxALCFu7/tGLGeXb3pbT7JAM8+hlPXIMXwx73usEF6rRbQ3SHJhrS/lisGB/2gDzfe",
-	"uUNNXXTkDmkv3IoKdwfAoNzVNsx61s1a8bzfqeSxWqHlbEHJ/fFMo9QPd383i2rgNqX+Bv+4U+idQm8u",
-	"lYgyBanEy2rBMas604Udg46rc6bVTRQ8PP0MVJtE/j5Uu9K2h6TZJ3jhTrN3mr3B6mSQqYZm38wxR11d",
-	"UmJSq+242LpoqrFT3UqPIX9YpZx7fvZRszflkIncQIt/pcd0S/+ozlDTQ1lRKsMQwaPKuv+mhw3sCBRa",
-	"q2OFs7yR379oN6pe8TbDcIqzu3vDcJfHhDtDca+GgmQs8OcXlQ+/AWodh7OW2/oCLnolaLvOhC2cybgL",
-	"31629xK0HS1UzeS16C3Cgq95SJHW8CmL5zJXcbx3Tk0XZ3BxW098aQCxaiF/536BrN+T6EmFOnSNPnhv",
-	"m5bHvdlLVM/rXpKuRV7KpCpEDnHSRuotDZ7kAerZixcvXvc7u0BufCDVOo2hGGmgYV1/Bo/kEKtWwKtP",
-	"slChH9NJVgPGpPM8C4AsVtnHCoFk2Tweis9TXdgrTiTg2ibyCGGONKcVsXLKrGbPDg6ig4MDVuiZGbA3",
-	"p/+TpSLPCXSLx8pMoahwLIQLA8s8A8JwgEZ0Ul7mnPWAsAtKIgEr7a9JxJK/uP/Zc//z35OIWT6EQ3le",
-	"FJKfi1ihM4VgKtNCjORnX/zI2T9KbcWA/QSgLIAMhLUR+P5JXduIxaxt3tJbuHS3Z+z2jD/dntH2NLo3",
-	"fFxl3J78hqSaXlJSc/kkwh9bBOG2O8haAOS1XrbCj1vx2e67aTaevDjT1hjhXvad51ff9JHPfeMpRFL3",
-	"2iQJtrGxYzl77ky/LtjfTj/81LFlkd3dI7vrtyuyy0+u2tXosmBfAwKDYhU6WFAO6g/YEfbKB+ZIX0EH",
-	"0R7RHYrheoCXF6uEqmpwrlSh7wnxkwiaC8e6LNhw7gnZ+hGbjWU6Zjw3GusZqSeQiGjcU5fL9Sg6qhIK",
-	"OA9pqC6PCuchh4KF/5QnJAoOEyuEt2GJJ+Xwh+/ADFBZGeGxI0t3rcfmbiyobweJlX84AzhVwCjx5aHA",
-	"LIJOAnAip7rIuk7n3ePfVZ9r225mNVLVot1eTO9EIZSAx+FwVly1Ye3njJtwPTwO5wyIRrhhI12qbAO+",
-	"6KKIdZfWnwj3boBFLWrX9KkB9G+WS3UBM0zrCnxCeh8LTj9DT8pRoy0XRZ80yrhPqFLBkBy3q77+vqTX",
-	"M0evLHN/HDKLH2JRam8gjyR1JJGekKBbCn8ptDqvAIiwJ2MGv3mGpQqjqUILfnnwzCeQ4d+Q52IfFDMl",
-	"EEZg/3YNaet2CSNIQFfAmI504ZkWDCBgf12U2PyO/WYm1zORMTuTqThEAmQP0I3d8ABeaYs540NnwDWh",
-	"YRZz9op5bH+F7jBnwxIqq0fs2QHrvXz+OuRbHojPqRCZyBKK2U6ELeZ7x+7WhNDu6/b9WOXa6aib/4sD",
-	"PxL53a9Y6lYhLSFh6DF1IwZ81lVQCC/jkXHoolhRCFqD1vdgLV8+f90fsFcHL9hEcMq4U9uf201LM2dj",
-	"biC+pQoZea72pMJFPUZ6K2dgEOUWWjmBDavCWHfXa8Wmhb6UGYCCFu7ixBh9plU+T9i5+56AqI0wre4v",
-	"NQK2X2MI81JbyVLESpUDpYhn2QIIMAZNSbHqDQvBL/bOc27aC+HegzBvKb1f2jE8/76S+/X43f0/p7gF",
-	"oGlAoG+YyKmwe6sITNq0roPUZBlMeAFJuBFHLYUdD/uo4fkaJweftP6RV13txt33ap2RiBnyZ8Uvucw9",
-	"ke/tNgiC1X9y+PdfmzEK0t4xXplusElez5A+iyAPwz3EjnELqbMdKNfhdqGx2brLa7nUF8LbHELWR9KF",
-	"USHMmEatUHpRqI5qLi+PZYDJLDWnqGQSAv4P2hTfTWsd7C5SEV3aa+jIm1zw4qoN6kuW/I0hCGUVWLTb",
-	"X2iF2oWsCzYV662NyEeBn4LUZl0NCT+KJ1s2vT9e2ZuMANmPwx89gfxz41NLwDuy84186/36MrPyu88/",
-	"BhduXQSCwa6ShlIFKZXgbaosC0jLUwOMtI/kqOdT+N4CMPid0xusziaEZ8QPETZkRds6YYJxALYICA+0",
-	"ZzSrCCYJ9r5nBHceMHc7lLF9ykZhSQt0sCbaTt2TDvf3E/SM3TydZvx88m7Afvz2GNHisTBA5XPygkN2",
-	"ODd3Sj0NYvUL8J00bowIVQUoTs65DHlwXree5MDlP357vHXl+PYYx7pKMWh9rQbkESYVhhjNj8Cn0wdf",
-	"lXI/RSZfi3Op2KcPnz6iKAD+2Wa05qqM1Kcqf0SB/KjMmxlkEFLQLCe1GAWjeD4/OCBwFqECPsdYFQII",
-	"yOYs1ZmLexGoHFKqiDPznjstCYdBgoaqyKYClIYsxPODlwMXxLrHLTO0IY50xSgU+pQtyoNZF6882wkp",
-	"f/z2+F6hJWgOJ/QZ3riv0Ka6ZIaUntG6H7ELIabORhrBml8RVLfV+UY6QvwyAE3xZ9Pym0aQm8J61mok",
-	"CwSDqCDQSUGoPMCXUbrPsAHD4UPKQ4w4u60HkdNhwolSCg1fiAmVmQGjMNknzwwyeytdB6+9lwd4MryA",
-	"hA4T+Oj58Lejsv7xONi1dPZlO601vBIuXrbb89qlGpMZDbfZS8MmRLj2Pw8LcS6NbTQuLwUdjSiALt+i",
-	"hW4Z7iofy7/F4wkr2ogpK+i3YSlzuyfxCDktjdUTH3bdWngor7XC7nFgJg+yX2ymgaIR3JuPiCyMnUGE",
-	"pTfjdetLaQChss6qzcY6F7HyJhTP6StaDFN69tHq+IWy+/2GP+Y8HnaCs3JjA0tMrMRnKzw0Do3w1DA+",
-	"NDovrWCZ4FkulWhvvYGHbZN/wvkqNMxDTsIfI1wifJEpl3ebEtpKPvlEI97eghwjrBCE0MgEj0FxeAm+",
-	"/7VSzMbo/TFXmR6NurXqmOQ4lxeihWCd9TyzjT9Jiq5I3vbrqKFWzwhe8avqzO4wYHWJiDcUmtJAS+Hm",
-	"WsEO/NmXZ6Cll0rwfFCPWKqV98YEZewhtnGGAB4mPvPU5nP3Q6wg6BLORXIGz6fb6kO4mUcOh7myEZQ8",
-	"HjrPSSusiKuDItNBieEPDk5PP3xPn2A7qlwPsDtOu/vjtG0fOtUBPiOhR9FrP3YyRq9hEgBWxrl/Q55e",
-	"dFa8BYCU2CfWI2UtFamr+88SwGUQYg1wILDKzH2ffhToIpFCZgHN6scf3rz1RUJFVBWfwd/efUNWr+cR",
-	"LXmZSQGGBImfoljVrO5I2N6P2IRP8QHARWBYmnM5gaN3cFMiOIwHXL00IDNAq0Ygv5ksRGoN6704eN53",
-	"tyawaH69/o0+w18Rxca9EuHYHDY/F7wsUvGi6XOeBtYrIEs18aHz6TRYJ24bNjiw4MmA/aRr0i70MqYA",
-	"rsg4+/nk/YAdq7kvaWD1i+AroOvyb8boM8ClpPkTiT69Qistlp5Mc2GdIfNFAWsUsLu376qsfnnw+qv1",
-	"keOWYO2CJ7169nztB8Fbb+xBZ6Gy3Og90WrVjw0MndHXmudiqfQLLAReMKa6IXGUwghtCkAUEpYLiQu2",
-	"0RDxvJecZMGEv9e4bayuko5ucips9FZPhLdivDFqROVjP5+8Q7zOyrfo+d3LX9Nfy4DfHIWoYfWrGrVW",
-	"k3+ybPwQ7xvn/hQJs52HjElqoTIE6yZpQnc1wS7iKFYJmGVE4wRrf/r81VcsHfM8F+pcEBmLr1cL2Vza",
-	"hSBWQ6ky300E77K46QxYVZRaLbk0taeZSYMFWLqIVQD9yqRtmsyrtaCtN9rywgaGcm219HMFHXTbzH0p",
-	"4qcWDcSF9kt/hZsVwbkEldF9QT4XfDrYwXHB7bjQ5fn4PlU3JDO6Y8K0N+HQ1+avrW/GsnnE6V2nfTS4",
-	"9a1z86Q6v8bND6lL9XvdWMWrCdLCr/04so3fL5BvGWrYLeaEmN3VvWrMeC/lq1KMFU0+5hfDQTzcjxKz",
-	"DeOEnAKt2AJl11PDLsScSgyq2IcOXIGU680xXOF0NvG4/WcZn5skVhUz7usDIvHQedZgBDOWz+kEkOAQ",
-	"pKV8imE9THcSh4qASsFYGa2VKPoL1EcNmjGzmu1TidmCfG8pubEwCoy8Eivo2baG7jogUGIWLt0OAWRD",
-	"pBwu7KeU6CI/X5WPB/UB7VIZmxZSpXLKc3MDUxEAgbTZCqcKGzYW74A7uZA8B0JttBs/nLxnPSQPwonv",
-	"XxR50l9S7EB1Ad4rVmuT9N6T3rqh7wjka03FpZXaKe/2WIiX6DVvqZkVAce++JwK+JjdjjGRQzDihhiw",
-	"hPgMEgSloNxf/SQGhTfekYap96Q1DOJGKEyEpOJTU52GAi/H3kxmgmklTP+IJYK81jNskk2YHWsDR41G",
-	"eMp66Rv1sX0LyFGURb77WxBOyCyKVRvrBLse6cTbem3XJp64Dvuxf3zIetyK0VDmq/AZnh8crJ2y2yCT",
-	"BcjAplgxUj0VN1g4uK0FBeJTzWApqdcQSWRMsxLoqWEy6wKEoAeI7Gw438RLLmjEnx6eqPpMa4ATVZr2",
-	"iACK6pdewYhdm6BVlJb+qhqpvf2E2zA8UnFmgFgVwlmAiVVzBup4iPtEwhSg/lSbRsQSUP0kVvQXbwnc",
-	"n2AnSIBX2TAlpB2LYqVBh7E8AEKsnEWXGevpwrdruX9KiyyaSlt4NPTD+lymp9vmDFZEnRMmu/tlyo2N",
-	"FaTzNcsk7C9+94GXrR6SkJVNjsClxMllJQq/YHoqVP3F2r1KEMZK6rfFg+uff61D7mebH7/LnZwKTI/W",
-	"i7WrQGz3DbErkQdyhUckQKMW8KVxlHBPggbVWuhy3c5UePlpepQVoVq3Rwn1ZzXxWo+zN+9O3fROP737",
-	"jg2FSscTXlxE7Kd3p5/Y6Uf2rwcHe69eNP/97P/3LGIf37xj35yeRugAnp58h0chCc9dtFdliRBMwq2O",
-	"WxvDJnw6xU5yaRFZVlueY/QrCjbNuXU7aqxGfCLz+YC5IDMh1kIA4Eiq6XtjBfm22Vi0w5dBLrhapG/r",
-	"NdriBlqN0pUzhe6JaiqPpzKzfudaHpjVEQrM2IUgFoMYft4IteDq66RLCwE1UTxfDYX6JrjuuocE5Imt",
-	"79xt02erX8S91uqKxCpfX7/8jpen2907Pf0+XCrWwx4KA4CLUCtLzX8iaxynhTK4QnLry65wAj8W0E+F",
-	"tLkA9sgLA81MVArk7HmNxzIdF9xAJH3Oi6H75BIqEftHLHiBWFEzI2jg8dvTveevvtr77s2PjZIoIQtW",
-	"6Bna+OYrtxbcwHRqkby2ar3LxGSqrVDp/Acx/wArwHPSoM27ZvVMceb35KHV01ilvzjFbJfp21A/CaoO",
-	"Vwt6vlKTZS2fUPdE8rmWkofpwPq5Fc1iJnJhxfJu9Q383tCpq3uK8KZsZ93baVpgdRhf96tf+Wnp2/0R",
-	"dbYLrfp+B3dsSKD/srqS9dCuSzjVgf2hv5ObVrn5DvgbxcbE5hYsfe4mm46XZe3nacaXzMU2d04c8J4K",
-	"+HcC/7A2VRSGDVrWFZvmYZprdfuz7QUP1j3zi3Rg3cQftP+Kbf/T+U7XNtXmP503NA2bRZSYYYr+yDeC",
-	"FcJS7JYW2ngc5pksxF34upk0CAuxn8qs6G7mgypWwzjUEJ8XEIOalKu6ss4DeOoRS9yzEhcBJwBrm7Cq",
-	"3Oz58/4h4+zTm4+xSrVSIrXVqbfz9IdcKVFETGkLTa8iN2LATrCHJefFOaCYcqwsqyYPzxrJ8xJtxVPD",
-	"kgn/fOamcQZnMwlE5oUYQRdg7+XBAUuquweFe/yZ1foMRkj6nSXYb959c/KNv+/Bm59wstcyPs83Nodq",
-	"/NOUdx5xOEGK2D9KUe7wFbqIq5yuOfNh4YgAJBYO1ZzSIHJsozytEu4bWovFEpnaTvzuvtYZhcWdAdWC",
-	"nmzNxVxbvhpWhhYMIcOZ0WzEi11U1Sp4Hwt9XtSN46bMLYI7VbLoVneF6F15MHBdK+q+dNXK0CKX/jSe",
-	"NqQ/CDBEFNd3Rv1Q0XJve7XfWS9gKEy9dx8vXzJdsHcfL7+qyVGm3I4Dqhu898miJe7q93sVPZlIVRUo",
-	"tXbqXQWjB3VnWJHQMfeoPiAE/gzpEbsgmz2IFdQsuFdIPI9EzdGOTxywlwcvA8JJ9+xMZlBoMJKkgXQt",
-	"FAbEqpVLFj8YNu77ojmAyJUGjheVRy8X6lIWWgHEWmsRAT7JmwmRfe+W6YFv3M3Z+ne4w/L0qwIF58W6",
-	"T7ILFjZENZ9lwDbmDEi9P3ndkupSKKuL+TY3+KvwOE+Fsmw4D2DLJsD0CpccIl2pvhAqqvT1qQGAixpI",
-	"GizQtBzmMmUXYh6rXmLMeE9kz1+9evYam8dEmhm+Z8b8+Z6Sxk6fv/pq/8W/vtx/9fxZcsS4QnAyZ/7A",
-	"YMDJGaJtwOixmpTGsqEgImCFpge8/nLqHP9nrIn4YZHYBjsgia0W652Sw6q7M66RCXx1NyGKnJXT/hFi",
-	"/1cwhh4fm8DRtAIggAE7rvoK6rL6KWILicytLa+KfRBfs9CX9eOw5JZus0Vp3E1YVgVlLbGCBSHYRARg",
-	"Y1/rDJhxnDR99ZL9IL/2IIwvn71AtKFFAgZuLqCuTOtY6ZEVir18/hqXmG4d65zwh2hqTw2b6jynaBYl",
-	"AOBTZ3zuhNjNGQudsaTXtyKgHO3jj/u/w6f4AxiLqVSNl1bv4ULgnC5oY/FLDB0KfqE48kW0Bm/lcCLt",
-	"20put1VMVg2AA95XTdnCNKwzoF3NCoTlzj0/0p2HYF8EfGNHcy+pNDcX4AkNa0jHRilZLXdtjbzup6HO",
-	"5ntQTf/k8KtXr158FRjlAWKXtZaOHbOPH07f/S9mxsIpIPwFVK5UCKfqvqvWTjOC7oMkLYuc/df/8/+y",
-	"fzJTZpqZcdIfsHfWo5dg/RjGTVjazXoBvmPEON4HpXXOCCmt9oByjBoQ3Zj9CFsQkGwTIq9YAWXIm2M3",
-	"r+QTWrGfjSjeHP8g5iaporQfTt7DJdjxkeEfAR6OGTPOWFbo6Z5UETMCKGFaN523uLPU7Vw9gkDBdU36",
-	"EdgtQ+wH3pahPYpV1RwlDctEKjNn/y24q+FreU6nhZYUmP5Cy1ASKwyjcs0zA28yYIi6mfIcxppA8VwD",
-	"s4a8Aej0NHaxpzL2CmXnTEyGIssADolJaPzo2O56t9nvav8eDXLKldtkcVFpOzpyu0Z1YayWNxmoN9QM",
-	"tpgOTja0Y6cg1Ms+ews3Yu2XwMy6OhFsAIB3ZfAF7SBB9PXsJpSSQPj4eQ+0FGd9A+pH/PfdWueHZGw/",
-	"tbmeoQtUx6+oMk9NLXBkVwjmCNRjfQsdGOMFb6XTMH9ETy6q/bhePbsOi2G1tyx9p2+ZUDK8L1aoqP0B",
-	"+ylIjxNVVugWUd8BOsswjDRVLH8UlOkDdFQhrHemX67URPAofFPWldoYuISsaXfrKrX29Mjd6+dGfK2V",
-	"TI4oNjdX3utGsg9NccnzJ+jEQI2r8AaiBJB1tx0H0rMRRT0kzXLSdKMYF90pcD4oaDO1R9XY952pcZ4N",
-	"uSXk8Rw2AmPE6AfmaibVSLPUeY0pQvSrjNUNBOSFFSJWeEICLsiAnYip4NCOJ4noFBt6nF3ANNyo2ZHT",
-	"CNF8m7cn+vPhFITL3mS1o7YBfHkjlNqZgrVNwcmtY6xtp7QenOUABfMEqVUeqYEq4lX72pYCmfO7g6sE",
-	"HDe4bM/YQvBJ4kwYzCCXl0I534KUL6rPozHlpazIc3kuiMNSWRPF6jc9ZNPwTIXImxk0AcFlbMzdbjzR",
-	"SlutpIsM5kwqF5pBO14CXXUuWsfzc2czY5W858buAef43rtvEsy7pMIFYxVF7kQaOP/2nNiFYBei8qEK",
-	"4XTAWaCZVJmeHVFyHnKQmTMOOs/q83eOKSn3XCrZQmhrMKDSkA8WEdCnWzu3CRTOLBKsW+LsqE3wrfsD",
-	"9kHlc8/XHZAOTPgcNwc3X2d4IzbSea5nbjFo8WPVStp0FI4OsNk1LI2/sGI6IOBTvE4Xscq1EYYlENJK",
-	"O4fzqmTAviaCU8+hTfGPEZYRaJqLtuFLnOqySEWEMRpx53i4NSvTC/f2AAXurSK8/KH/kxNs9+Jw3jYU",
-	"vBA0R0JCnsD+lEuF5KqAUgzy96xiS3VyACwg00J/dhElDJfm2vjuUVyd9pIH95e3qCRXmPk3ejLhe0a4",
-	"iyzEdlOZmlAKqxoQ5992h2butkYv95RbKwp37f/ueZ37Z6Vq/wzV7J+/6aH5J2rUP92+af6ptK1Zafq9",
-	"6NaP6P/Lf2vvJV/e9mTWoHRH5ablyBqiWQhTAncv8E1hbALLgwJVr09DybuW6e8He69//f1Z9Oz1H2vN",
-	"9RTIJwklc8GM4ASwlxmDeIKZXZb6rm/qXv4MXn4R3mD9Oa8ZYoeW+iYRNqpCaIslNDoeMkS1VYRnG7EE",
-	"/ux/d0+nPyFyuBIsybjlhwmq51jnLhyMlfvL304//MT08DdvvOsmbuqq7OE00XZmIpUTnvv5ZBHSMWNG",
-	"7W2s3B39iCWgOgnruRH0iCVe0N1kK1l3/wjF3f3bSbz7fxR6918g9wS0Gch+0nc/uXdNWM8JhPjMJ9Nc",
-	"YDP7AOA5z4gnZXGgAUwfnlkXXqUEAZzRNAZ+Z6ymMyi4NAJfsIJZ6ZUlLMPQWbxgk8IVSp2jXijnysJG",
-	"7W7VKaC4Z2fcJqx38u0b9uLFi9fuL8BvnMP7uWfHqlp7f4iGrAzwNRPW46r6cgC9Qp8tE1MB353h+vQH",
-	"7Njvb7HCifWUhs8bMfcslvweP8GAPn5yyOIng8EgfvJH0o9Vqp0twBgBXs7v12AdAocdwFmw4U2zXKtz",
-	"7ADjUonskNKMeOgiWMHx6Mxt3oUAxPp60UincVt1Uye7hL9iqlNDmUyshmIsVYZ7PywB5SfNuLSGZYhq",
-	"Y2CLcVau6acs2he37fyJ22xrt/b3J7h/H5cuMvn7r84Kk+fhIVPxR/gen8ABgJ9+bXY+XlZfjBsgYhLF",
-	"HsStuE03PGDcuFcSpgSezZPAJSYPZBWJMPIqcoZXBoDkAX86iE/o+uBpKJ3+wUj/hvf/dTAYJLHioeMX",
-	"Nejkn4YeFR354tCeDAKxNlAYCwFRHGKvw1lk19EgVsi8DVZ9mydzwTAdexC+1ONoPj8Oce3pa7pvDiki",
-	"sJm0I99aqiswh6qjr6t0sQk4sm0sny4p+HLQPu6nLPGDaqzRBhB+bgalvCBYh5Q62zCmoy8L+a//+M86",
-	"OceC83tROH+c4nC6ghrE9UxV+b3ey4MXRHnz74N6Qc7wpKG9CoYlI10WZ2IunP8HuQQYxbef58IMYvVO",
-	"1eiZtuDKcMxlCqKchGo2zJug04ClpD4+gnNk52qPuMwT52OgD5Tg+rq59Tg+WFogrIe7dJ6X0wXYPMQu",
-	"Mf2IGc1MqgthcBdIuDnTo6Si//EUXMptHUYIOjF9HSIree4fdKGkct4rrg5i0eND6rMW+LVtlznGb3Jn",
-	"aEbfiBTIje+65W99wxZ4s/V33RUUbmhjJRPAl+GjXORWFszpc/82htNburb99bAQLkTaohXEAVqtoNKW",
-	"yjU6LKBPmK6wc0fMargsK/gMQJF86eFUFEYrGt8s2Aw8TWkajXUtxAk8cWcgdgbibtDSIIdxf/ZhC8jX",
-	"VaUFGgjEqyb7gH0r0qNEioyhi0EeB8Hoy9qLiVXoxvRKleOBDWpxvVoSOBZTgT4OhK+Tfpcf4XMx69sE",
-	"9xI7m7CzCXeJrq3qmqUNhVig7GAIwEUP4RFtIVTWeQL7yXv1Tw359UhnEaAN9jRFIxBdGCr8t1iTTxDY",
-	"fUa8eJCjHcUK/gj56eKS5wkblph7gKM4I4FcqjqvenHAMj43jJ9r5O2DwtDgAqVn/ShWOs9q0FnqSYAp",
-	"Y+8xHvzjvJDGyE1pTieYRx6z1T8+wpIvODlCMiyJyTF4QXpyD8EXIZ+GSwsRTxXkYBQkfYd5zs+NryRz",
-	"0xmwY8smLih7dnBwgMOYI8apv1QJAXvDRBd1u0VHhdi3bvQa0fETfNbrhtUVQuP63Dww0Kn7Ymtf/bNb",
-	"37WvfkdCsmWgwIWV6zqgEoUUjwmZknQ/KIdCdZcTYv7lTn+KRo0Y3LQSwaR6WpAi9JYJziogf7g/LAS/",
-	"yPSsm9juvSfbMWw4ZxOtpNWA9I9b+gpFqYf5uhplq/LVNmAnDkgJRwmPQcrChfFFiv79ryFSWMq3JE7+",
-	"DHZNASLWQJlLOz9iCRjts2mhhyJLfDsZXqw0g9+hVghuExmbY61ku8i991PZJsJuY6CddD2BBakrxSqD",
-	"sgnZKkQqlN2jAqgV3JtVz35eCxuezE2nghciY70EnJYzI4RK+hG5JFnVCdNLmmf7feR+uBTQddJL/H/W",
-	"FzQh+A+JrQSrf2PV8N+8F4Ug1RG08RXk6HtfjFfd6ZTF9Zch9wOTdpVbcgIr9YYWahNOSSvpBjghW2Ch",
-	"IK1aE9b42HwYbddXaVnTLlXHPz8OXccVqUqx9ahKO3BAdqqPKDah/eDndyr9Bx8T+VxkgNyBRzKVLWA9",
-	"qskPlDJiTaU8jFUy5UAGcTYqMCeSsL9CPyDbZz34/78ARXg/YgdYtOIhnNwfsYHM/V1kR7GqkjB+Wj33",
-	"J9PE7q8yK9hYbfqE7CwxD+uGVPTQo1glEBGdiUuel1St5HdMfGE6cIK5RnBXxMyFnE5FFjGgvY2q5FB/",
-	"wH7BHLG3NtXhFocskrFaZxhUclsTLZ0InmEQ6Y+moLx2KgrEOIoVRGPOwzABBcd5oWdBIRiIyApzdpoi",
-	"3c3WY6s7MiX4Pp1Nb7oQjzrgoRW4vcmwerrn5F6q8z3wAtb0StsYI9YwGpTdQAOUz2OFOgfpBqxt61kp",
-	"YARsUcv6RzQozZJBtaTT+lyMLNOlRb2snAAoGOpUxxUq9ElPv8UxvoeFuANlepC7+OI6dCghfJXHo4RN",
-	"IXTiD0ILkr9pRUQKjU7nfW1lW9LTwNkHFhZQx1hV+si61RGrMZw6orLX6ohPamhkrH5p+uW31Uh4551G",
-	"0jp04XagLD4WjWzKIVUug+iSabqNUgIb1GpCmu/wki+ai8ZZeHiPqynjcUV2pYfd7DPgsfhlqoUP3aq1",
-	"cQ/bQa6hIBm+1EMHqqtECud81zhH1fA7QpY7I2QJJL9D8G8NRYdqtSb1iteTHevKhlhX6u97VHVbAybS",
-	"PKqOqPlKAVjxla+mYun4ngd3YzScr0GvtpOSDo6VNUzAxjF/12FVqSVnixsdDnXXBVKPU2bvrw4KoIYB",
-	"gckt9FDcUubb97b9CZdONrhKxR4iLqwRhPxY3/QL3bNFwVsabRV1KrzbU0PoEbvwoavnza9T8P39mh1h",
-	"0tR9MEBOxaMLkD3qlFkSweApWza+V0UrS8KyJWO8NM79RB/Lr9uhF/htd9Z5k1jZy7qD/Dq3Uo8uOy0m",
-	"Q1CVK20zXfjFp4nWJyv+Ek4G7svS10cJgN9z9w5zhyDv/05IGivD6xMx0ZcikOu1guwKsIug5KijAgn3",
-	"ewBc4gkfADhK2x2dZYf08IvK73Qxd9f+fy0X9CZi5MudmsB8JEIrofmq+qeyhCvbWEvKFoN6nGW3kbtQ",
-	"5nbC1c7qU1ZxfFNDJ4i0L+1Cj1J/U1HPYbghb5Yd8lQshUgPPYEeTPWeOFp3qYW7dF4/lYXyrsBCBDjR",
-	"mWAIQ6hHoyNgX3JfVQCIHqLDm+Xjzk0m3seC57aba+CjznOEdhzpoipqHrBjAlR4Ra3V2Gnl3p4JdSly",
-	"PRU17GLGLR9yA/1EpaKC97y9VeJ7nM82pR9GuIruyIjiUqY45Rurwqt1pPoUR/pZ8Usuc7cwW4NWPQFE",
-	"VfdhCBesfs+UK8RR8m3zDYnD8/NuUFWUor10LNKL7sqWlwcHYYMswKhRQ8+E585zEBlLId6BcnCWADtG",
-	"4nwhIzPBng0Gzw8OluXGxS74Wd/gDK67BfggK1o3bvt16wIKb3L1sT2uPMOVfxzFIXgYH753xBp9mKGp",
-	"bAjmKvcFLjyDC5cO65fNA+EBOscY0G+TC6myBNoiQJ+SiCU2nbr/G1s7RaKrVE8mXGVJ31kVPw0EqgH6",
-	"JKeUhnk2K4Q69FwhqCzSIOgatyI7ZIE+SdtAZ4yVG33gtN1PYVAWOeA84gQHpZLwNysnQpf2zIg06R9V",
-	"IOGMYzUZLAgbcwI2dy/cjagWSO62DmXqEe6p/iB4xc4OCJFe7DhtrygpCPT39gq75NDQA9YsKFiU211Z",
-	"wWbKCrbxjbvLCFZ+xYOdBXhQ5QSBaFRkkYB7MOGq5DmzYqMb+a0qD5Y/sNvtPe4UNn8h+IP7/akh7yDC",
-	"jZSYQyKkaUw9wZfVhchiVQ/LgAFgNta5QJzwiSjOnUMMaxTu/CyXkCdUYsa0at2PsWbhTvfjeyqTeKTa",
-	"eG8bOEj7ggYfkbPqkbGN5XMCl58z3uxk2sIGf+iMxYaBpU5KRbjEoH6AQHF6+n3IqRh5osWopjAib5qY",
-	"020hhWE9jg8hDgz/84TPgdealVNmNev53//CnvXZ//0/LHDM2V+qu/7v/4H/nJ9lIudz98coVkMnFZ6G",
-	"A+nuKdbwT+lHhEaDL6VLC0hYPHjHp2SA3WJ6zkIEfJZ2wI5pIaC3oyBufU/zjf2VwNtNoDstU4hVWlpm",
-	"xrqwESLLPD84oAZvfZGwEQdiM+CnJZy+hBk+d+HNbDw/8snrkIlgiARpgIQAj3x18JyQ6YNEU9JmIT8J",
-	"Y+/UProB7yvhW8/iA375LltJgvFns5avDp6v9SrfcStmfL7JwrJSLbo7Ss8g6avo+KpWNTAh1Se4rc20",
-	"KGnOZK7b+SkVssEiNw6QgFyIuRF2b8rPpcK0w6sD6G6GDNRwXjWl9TjhSj0/OOgfxQqJBViixGd7hlm9",
-	"ZMCSIP+dsBE0bpmKl2A0EsglC5nxXsCeBhQDuoiVWyLKpffb9Bpyge0Nnm0IDkJdykIrYjVrpRj76mUr",
-	"gkMrlQ0/38BT4PUWeVOuOlhdYnh5w43Yk8oIgMy7FMwIXgA+GqypGwvoq4A7HKofnSC+++j5M7uoXf7R",
-	"9YbPX311FRVbxwtPGqd3SwQuQ61zwdVawBm7upovJ4W74lzrGp1Ui8uZlfi5RCXmIcYnCxTeuQwvD14P",
-	"urKZboAvoBsLZ3tPvPNuAqvE+0tpyXoAHVZbO+J1z6oLwPYDGsWNnNVF9TldwRLEj0oGnRvzm3D4ax/U",
-	"1Tcj4eb6rd8P64yvuRBXn/OFH22XWVxZe9lYK89QCZXCGLWHKGWNQ24z3kv5looz3QdfmXA4lefKhHzB",
-	"wCcsMtabSqVE1sd3uxDzuuACfnlzjKiYwa0KwKwhlCYu9N40Lw2UdiXTQqpUTnluEnYuL4XqR57JCcq/",
-	"PFAtP9fuubFK4K/Szs8yPjcBetvrA0K9rio9YEJjKPKs5l9Ne94OcfTOfaAFfdhiS1cwCowc7Jvb3ifD",
-	"F+zKVdaX7DKWmzEL8JV98iikEF5QGlSzSlxvYBnW3HMPCwFG6foZyyuNyHt5IcDiAZvhwgt6XLhOwxI5",
-	"R1mrBptPlbS81BfAGYDkPsEyUpFynZuThhkr89yb3h4xHqqEXhywIkMuyRrhvbZxkFu1cNwBhqyiQAoN",
-	"TqxuYnFOcBo7m4M2R4nZzu5sz+4sLG+H2XHiiolAAOR3F0wLcSl1CfyJZsPmqBCZUFby3Fkjo/NW+rIt",
-	"tgB0FlaRc8YxDeiG2zOpnrpgo5pzaHIiJnKD64VFij4feQRUrDovgebVAIUkEvWGv3siIMPnyOw9YD95",
-	"qjNmRFq0wSuf4IpR7E2T2mymYFuQ4NV0r6p/DVa7R1Tv1tCKmP7ORmwuZAlW+sNUqF+4Tcdspss8Y6UR",
-	"FHPTeaPK2GzccE0CTb5huqB+QoCPtWgwVndwbN9QLHV9OOXbNX1sMFHno+edam+07YN2+e6uj21k/Tp6",
-	"7D6WO7XZqc1Oba7jKV8XsGVBwR4aXgut6w6uZZ1EMpYdtGG2sB40uoelCHcKz9KSCOo6wdwhtOwQWu4b",
-	"oWXxdPOGAC1r2OZDSJqIWaeN/oh/7zTT19NDF7BJdf5Gl2rLB4bBZOkVutN5ny3TODETMcGLXFbnXUeQ",
-	"35WKTQt9DidDSLpOh2G77aBjO2gsas2o4oWcmJWqzm1iWYFyvpmqGhz8ZhFRbf89bRqtulTx2O2PpbG6",
-	"mK8k6PT+2QL7XcDQapoHrcuFhPU54quDKFa+evDVQV1eeMTaighXlv39WM3oe3qNtcoAoYChUXtWCc+r",
-	"g+jJhH+Wk3Li/nEANW74r7rCzX27c1GsVaJ2V5VnS0uxXhla8Al3BqHVINQLy0hXEO1paZurrrtDjV6v",
-	"4RFL23adjrcThFM9sntZA0W5Z4Q1DH/Lzrg9qk4qoBIRGcgNK0Rp+DAX/Q3gKTe/WOJBOhLA4yrznAG5",
-	"MOMhe2SpcGIh5xC+lrvr30WhDd1mUq4ME5+laSeabK+SbLOxFZPJdUqkt20kv4FGk8eY4dmQDnwPtGaw",
-	"iliYVDFfOq9nWb4eEnx0ZQa3c+yPg+wSl48iAsaPzSaldXYdNwNsh7wVjFq9qwcM+uu45k0WSAhZeDpG",
-	"nic9atLpE1ui+1Pd0NOP2HAeKyKGiuqqQ79RWE/V57YMN7nSefVQRNhboo6smCNj1aCOTCLco1bSR/YX",
-	"OOBg6IppU2Wx8nPyTaetXFQRLkFQ1uw2N7xkWuisTIWL0yI2G2sjYiUuZSac6UKyfdgJ9393/wchExAU",
-	"7f/u/g/+7S9PEEjJDBgWJ5vDqio6ilVFnJt0UGNBWUH9qe+M87GL4hZm3tiyV5kdpB7G2uzuhh+/Bus/",
-	"tszFqb/pjy+y2rv+pKtz8yTXO3ejA0q9sUxYRliZrwibKwun+VzNnSGpmejCqon6Y6ywxfVVt0XkbbXi",
-	"+7YQKlvLliOprXvX0G5Tr7VQWWXeE6msKC55nrBhmV4IwvQkTu1YVTmXFwcs43PD+LnuM6tZAt5+UNyt",
-	"9KzfxNU6xCGmWmLr1MzZzRkgQxWlcLOR1rCE22TAjimb8+zg4ADvMEeMswLAA5QQmbPAE9o7OHt5cLCW",
-	"NfwEK3YHJhEGOgV273Wv/tkt4NpXv6PvtOV6r4WV6wY7lLu2kqssThDLAByElRMRUX1WOubFw7EwSkEb",
-	"tbTzQ2gF3zA2xsdCD4UJq74LXZ6P6x5LOy6EYDmfE6wNVLPqPBcF631685HRDCFCPD39PlZDrpQoIuZk",
-	"RCgLhbIZy/W5VBGbFvJS5uJc9KlCtsaxwE2gRqfg5kJkbDaWOfS/aKQNh7QH1YzC/MZI7aoMVLzDRlHo",
-	"FPpkgqlO8TWxghc79W2stEpFP2Iz7owdQnc8O2BGpFplaKKlBRoPhYXrFjGA3KMQXQ/hKYalmSfg9cbK",
-	"O6BDUdfOF6VSzkbWpfFuxCYOR6wIBmMklTTQ2e1kEl+iAl2tKMc5YLYSTkeF8+kmagCRkMcKoEUgfnl1",
-	"8CLECqywSRN0jj1CxwA+csJ6iR8PuwDhbZI+Ouf+WmPF1JfaCmf6gTN2OhVZK6Sge080/7U837JgadvW",
-	"tp4ozB6d4S6ri1+cRPixR+H3BpW7gNQRGs8ar2NVVr9ZclQleG4U4mfSpG5vmR8Wpdqw1SbphAPKynRX",
-	"uEY9rUT18lpFcE5sBMy5H7HUmUR3M1SBQ6F9rKTCCl64HgDNgAca835TSVvEh1MPC6VVMPSgA6snVs1u",
-	"wgrph3mgH10wpcOyaX/y2vOGBoCoz+x8KsDcGPfMef8oGPFCzM8m0ky4TcfJQv8iAbY5y38hCAvf2Vu8",
-	"hJqM3EYg2gy6zAXzO0/1ORtNUm7jaW1LKhVkpP1ND9rWuZmeghy8UyPd2UWAYiMy35wRiMzO5N0rKBGI",
-	"Yi2gC0bOhZF5Ls9F5cBu0syJz6kAMTHrRL96plh9RxRWUngPiwED+N5MQomoqP06zF7FqodIQwQ3Rtk4",
-	"6F5+GXRYYCqwcpjg0MuZmxmvjvRW1R68rV9rrQOxa6bWqseH2bUvKQ1WvcBHfn5FEUL9vXdRaWdRUr1I",
-	"BIoHu/lVMAeB8q2ITKurNkMguACuSCEcZ1OhIBVUDeeBkBh0/R0xoyfCuSILuzAFL6TRsUrq+VKncMIy",
-	"kcpMIHxh4hv9oAFQfJ7KQpgzbhPGC1FhsR81/hQrD8VO+EGj0pYFwmS5UaUCSHcK4AfVDM4m/LOHSnjx",
-	"1avwSGUQq1XAKhLOTBjONXLLw9EAWa2drbZcOas0lc6jKBhXsSrVhXIGMqFjiKQB4e6X111MDdTNpa5C",
-	"YjwXCpuqwfq1Oyq4+A2Tt8Vj1GqMe4I4qt+xK5BbFOLdmeqmWHkxRcFVU2p5IK7SLNVdXd/CeblquinQ",
-	"fXwh5qu9FBcjeOQBrdDeQucmwBaoOcvkaCTgLBYuXQgznG8sVSpi1UtIkJL+YRCKGTgEZWmujch8LY9i",
-	"qJK1YkPopQvmnmoJPWaVs/KDe68tBwg/iPmqZhS3tLvt/aoWFBede0QLc+dckm3q4LfYTUMuh/joXqMg",
-	"Ag+C56oKodralKCU5Eiqc1FMCzqeAmyjWPWMbqhLqtVIFhPDxGee2hwVkhSTMj5QcFDtokpXY7nLiAqF",
-	"23C8NkU7xkUiPdji/viDmNNY91hqtIaqB7lswszfbZObMRZOVxpK0QZidJvSo1r1YXvZsOJXDRb1pof6",
-	"j2fMgD7RtnUa1oPLFrbdcy5VvxW1Q6zY+VqKn7/Vxbm2VqjdJtUqd259hA3BbG62RbXLXJiCOqRE4sZT",
-	"4pTVnvL0gp8LE3k+PBOxXBoL/T5sqgtrIidcBWackNs0YhOoy4jYhSiUyKNYFWKota3eNWJpIa1Mec5G",
-	"MofS67HARyhhZ7q4YFCvMYJtj8C33H5PifcoVpRWh1oLtJpZxAouDdxQrxATl8LXiMDxHzmdKY3nsfwh",
-	"vlNihv06AwbfFQ5pobqkcQDRWqFGawatB2GS8CEnq8OJntoVUFgkxo2FxcamYO/CBdiFefeZwSYp9HTG",
-	"wee600Q2lIRu2Cj9j1KUUHYAxamB73sYFLqxntJsqLN5n4phy1xAX6KzIEGNGGLmuyvAnGVVnsgkyFgE",
-	"gxSlqii0hzy9cPbNBa8APYatonyCZ4VkoWJFJqpq0ZPkmzdqZWX2R+LrDYBO0NhC8AnrWT2VKUvgsuQw",
-	"VvBfg3+4V8+ApdD901he2ODfvme1+gHrHkSW9AfsBFYAqiFwQExjPTVsmnM70sWEuc1K6apoBM7u4DlS",
-	"nVXPZj18DV+zgNW+Sd9XlTRgTukj4bwh+sayjSPWneZTzOfsqs8UK7gVCq3bbO6pWwg4cUu5euiYLW6O",
-	"KwEOn290qM6atpSriL7MLtDYUL+bE3Y6KgM3m8KOoDIODFEDrBBM5M3AWdy9h+KzSMs22wsnyntSjfQK",
-	"FPOXC4f7QEGN6qcLAg61bCiEqg5DRQbAoV3VqMGp972fr//5T9U3RTjBrTD2inqEVV7D9jJs4Vj76MWv",
-	"RBgKndm3ePlap801It+1SGVaSXPcsGepzsTah9dLs37j7t5cg0izOaT1kXKRXqZ6+4xbsWflRKy/BJCH",
-	"v9HTvqQT+2VZW+PoHq57HDw275Yj8O6D9xsYlSX7AMFoDdtx443Pd9rNuAmMYte2txw/P4RgHTMYu/1u",
-	"xX7XkshoRaq4g/2ugVXxmx52H6q+hS4jgMH9TQ8hcDVYZHnmjK9JDinDVVOXGdYDGGiPs2D67j2lxbNh",
-	"EzGjCyzeWicuq7o1GWdD7mluoIiiproprZGZYM8Gg+ftzUtur/7o3uJv7mW3URCGXKx/08MvtSCseoGr",
-	"d5VKHh4TQ1r90t27ClxzBcQMXHMFcdpPoEZ+u3AKReejUH01IgWUGWRfPEOh+2+srHT/xfM86UeYq7aa",
-	"0tUR5mJm/JKocLnixTzCvpihm5iAcs6ZU8nhHJ49s+OEElsjLvOyEGxYZnjWwC0b89xS/4/Oc11aGiNk",
-	"2QSMEzYUI00VW5jAhQ7GGkwbS8mGWls21blM5wN2DEbH6hJWFUpPasa4WFEajZJl+IrMCGsBGAy7grCa",
-	"C1uC2FQURqunhuo0eM6qOo8z/1PSP8ICt5k0IlbQF8MLaxi3TDvT7eZaTT0Yxf3/MuhexEqVC2NYIs+V",
-	"LsQZgeMBIowtSkGkHlyxxAW8hcxEhYTf42UmrciOoE3TsASFh6LwhFmtWwG4EO7RG7yHnqTy87wfkMrK",
-	"7nVWlHnF3/HmrebNCxaqyyReO+vkrWVQFOZMcAWt1RqZfydsIPvb3zG/fMm5r27e2rOsWNt98v+W++rN",
-	"8j+VbC3RNHf7k57gePty5ilsV52Y7or4VhfxGQy6KsGD7hTnEHmObV/UJgtqWMEN3zlgDOFz7ls0jRXT",
-	"7oitxrkhJ9F5g9MxNyIZsA+lnZaQf0j5dCoAlefZV+wH+TXgfPoTwcQWpYK+726ATy/+pzCbu856wgtd",
-	"Mzj7CPdcMzC7JkDp84MQofTZwZUQpdsP6dwHujqmA6Ha2Y5W2/EWjvrdCkEgo1UQmrVYEzAkhyzVkwlX",
-	"WeRVTYPuRUx8xpjCliZiVk6kOr9fg7KlEuLFwIr913/8Z0Ad+KnROZRyxZDaCjuFyALrmQLvoPfy4AVr",
-	"1AL4ECkZ6bI4E3MBLYTHqu6tqX2LZgAHiafXYeLJw7NhUk6quuDA/ZAQF6vy7ceY6+yuMm74npsPl1Cr",
-	"vxGpNFUfzN3VF1/p9LoFrwu0agDj3bn/hpxmFLKgoQwUxKkBc2rQv5kx8TagGWIdplylIt+wZQCPmQ2F",
-	"mzzVURJsyhGVVaGi+bMSnEROOeOtqO4bGOJONPcnjUmOnZb+ibUU5QkW1y015T5dfAvF9YtnPuvraaMC",
-	"p9bTQvy2+ZLs1h0cRxIehJRTh+z2VPMEBtxtqjt13WZz62+AgXYne2ohTDnZtLc95rkVGWoo1r0etp3Z",
-	"EHolFAyiBio9OwriGfgvnls2FnkGBcjV4UzOoccfDo+Kcqsa7xZotxnvtHtT2u3kiXFGSkInlZvdgHWe",
-	"O23ZsFp/61QGSnoF7Ln4BlHtEtfA3AQJ6x1qcJ7PhXO0OWAUCjYtpCa1Yymf2rIQWeia0AlqD/qjSPQx",
-	"/TnRmTCRb81il6IwiP9TKgIZM3OT2hwf3qcTZaj5WDoHBtuzReNBH+Kezcfznfn405gPneeoRBicEjoV",
-	"Ljyp2w0zeN5ogDHJZSqUEauONd/TJVvcrWgIqPa7irOCZvxFVP9tkiWeTJV/fStFEYWnRSPBnXFtHBT5",
-	"r7tCKOiSoN60hVVxTVapdqrRHcXUbb79N55darnM55aMmlGnxq/xHQ92hK0PSky+E3ajMrIZzqXlj4i8",
-	"l543Uxp2yXOZAdo3tFPOxjoXAwb+h/PSkkKg5UtFwiZ8DkVpdeWuiRU1yCoxY/W1iEctkoglGZ+bMz06",
-	"mwmB7bAscf/pfppoZccECZfxeXVV/yhWHrJ2RL5f/WwDkHFZ0QlcjUxA98a7jMPfdTppp8YbSeFiNNSm",
-	"yUeMD43zAEgyjeU13REvxAb4lbt2/nVJldtE/lHzKbNjlkngeaxMHnacql3fyjW4lt0SP4itzSmJ0laO",
-	"SObMvgvFlMhXV+39FNzyxt9w3QlQO8bDoBdueSP3ousRDPs1e0SNHKHQVO/PekakhbDoUGAlCsL0iKyR",
-	"/W+I3Cr5Di+8ot3j2E8DCZhmYjjW+iJinJ3mPL3Yc2/KrRzmzrqlGlJmdBFCz7LTHz99dGqZD/XnAXtn",
-	"TazwfZB/xF9s5DmAKNHfCAwEbp5yY2a6yIB9xAjuzCSA67otaU+rfH4YK2QtMUAbkuBDzoywWFg4BJyS",
-	"n0/eYwwMT8UzBYDuBaJBiwRHl6J4amLF81zP9jOh5tBYxno1Oi/LpbrYy3XKc0xACsszbjnjWeZMO3l+",
-	"hRiVxn2hWMXqF3pL8uwMS3lRzFnyv/bcVvaLc4T3TuW5gtj8kNm/xuXBwYu0VPKz54yBX0R0+Yz+Nhaf",
-	"8aeEaFKot+WzW6Xvfzx+s3f6/fHzV1+xCzEXGRvOq04U9zX9MjthSvCBFh83wH8VfAbAMTTGgJ2IVMhL",
-	"UZhYFYJoHIEFEUSggN0t1cihhvwyiCdFp1eJTYAljMCZORuJGZtIVVpholgZzXid+PWcMyGpwzTn8w4G",
-	"GKjyb7E1W3KlW0bCKdwT8HDbm7dYVpxjtmsVWd0q0maDb29lA/e53TNYM3fWJeW77NlGsmdtH/8IDosI",
-	"uykTuTOCciG8v7V8LLG1L2Xb1vryB3dtVD4Fe0oPfROg/oHtpb8Tt84snAtWtmNqtpGT+zCRFlibMang",
-	"RD8XI8t4DvRGCaAlnye4TXtsZkjSIZDyeYnCDGXQYjK1c8Ay0/RYctgSdiHElFwxqwtASofH54IXZ/6i",
-	"QkwIyLw7rXav3sC9ErpfX3F3h7EbpXa/Xxfi0AqzDeBljK9cbPH84MBFHJDuRogY6o/H+IDxNBVTS+n3",
-	"iTCGn4tDlujSpnoSMK3JdBwRz4pbTBfGzN3TBuwnQp2RJoRMFLaQ7QHAJ2Huc3t0w6+mcKR39yid3Fpn",
-	"A3e7Yzt6IFCiMgCmIfGpqGN55WwoPSPmDJBLW6/y7TXNVg3dTUWrnb+183jf1LdsPZO3GWb+ltnPr+Lp",
-	"p49y3QbKu0o9+tdYP/dYf+nHmn2sV6AbU+Y2/ukq7fK1yPTLrXezxRJeem4oIk+2WCXXJopdOwVNbR5V",
-	"5d5Yk7hz0TYi5wCazTiVpTq3IhO8iurnfrG35qqNhAsBOtrj31kxMVUWOfMEvCnPc1EcAlm4m6SLHMc6",
-	"R+Fg9SSCi+HvJlY9rhjPRWGRCoD8KKPzS5Gxcy2A5DeBK0Atkz7SfocDY4w3YG95Oo5VyovCM/bi34l5",
-	"092OxXZHLAGi3uyvLtQJYzr8GZg3B7Giq86g7j/x5f+NB9MNEhamxy2baGPZs4ODA2ioncOpgcj2pHIz",
-	"g9lO+BznUnfpukXvggoIdfNbAfju97NL46s2tk/aLoda5wIArLe5X7qXv7oV3y0lfo5HVFLppVGqPT6d",
-	"NrdJtyAb2CB5CuJ/aEQ+6rIbflfk2YbDuwpTywZEtwo+MwKpSUS/lqqpnaBXS1r1Iy8unDA5a3aCIn11",
-	"etqtM4wnDWjvLjRqFUe3tpA5rPQQbZ1nc8FPszUJBOHb4zk2XbfLEphqkBq3U1wSI8qMF5Q2RDs3YB8g",
-	"fwBcOU+DzQPxZwFWb5VwXUuwcLG+CMHapJxgRwAICeUdGppLy7ERUdFTofhUDvyW03WG8WEq1PHHd387",
-	"/fDTbZMzPMskQrR9LNw4FqJy53FUcaYeQuNxh6dNc2GZTsuJUDYoAAC442EpcwutPTeVmdt9TJGWAFR+",
-	"+PdfmzuSNCycd8S4YW5FG2wKAFuPH5ErreYTXdLyND7YnE/yNT7Y///4x/fX+2D+wSEO0ZVfoOfG6Q8e",
-	"xRdzr3qdL1aIicgkLq6vIlkNjRzcURVUfMkgySf1+5z4BdjBJd8OLrlFRh5Txqvt9bu9+eDqVdtjcNkV",
-	"xXVejOn8pJ6Li7S4zIHkHRm7FCrfYdAOz6HmSxsBWpuh0wUc0NzGKhfACU+gzBWbF1N6FmE3bkWRi0NI",
-	"vNk04K9WIRXHqoYqJiDhNqxjWxYK56ZHI99+CySCFVgwDkmZ/CDDECs3tb1cXIqcTXOuGLdIHDYYDPbd",
-	"D8lgGbyY8IjDzxCiEndXkC0bmIcOTxzM+IEiFLdo2K4AbXUBWuuSrbBC1wYubhqoAL64zcfY/724As+4",
-	"VW3uD7HiS5S4+8I4bnMRV6Id32YLvJYhDYSqaqnoFs81IJGXpXQHjvwFgiO3SOxtYZIfqkw7/6Yzwvso",
-	"kAn0sCrF4SwTac6d2F8KNhHOD5NmwkbyM3p3APg6FQWTk2kuXCCKy9jzIEpumWOV8ikfylzaubsJnCni",
-	"2KC1cz9bfiFM5Ls0zkuZQccVJ+eQyF7NgH0krMSICCpYBsy0Csr/3L3omrl5jDnYnCFkNg/pj8E3oywn",
-	"J4i6FjeuuRl9zLnapnovDtWFtJ/zHdtit26DW9+l2oQbhGKAgcWXoLkPAwV9ecfb4aHv8NAfOx56lwNx",
-	"O2T0B2qJbg6fvjjOQ0VSX85TBWmlbaOpd0S+OwjYHcrb/eGq38AUNcBgV1iTmyKur2tMHiz4+h0r+g75",
-	"dQfDvgjDfgO1bsDBrlDrrJjvFaXanl6/rbEppY/xI3hVH9q7KFARrAPmHpfhYKOa3hJve+quA0we1uOs",
-	"VHIkRcYyORpBZkIrwXKpBAROaE76WAaUOmePkMSSrJifFaVKwGmse4/wBnPUgihjWKahIM5p33zAjvNc",
-	"z0TGZmOZi7pu23tEuqgdoq3ZqW+K+Ump1knF79Bf/zQm5BtUXDo+poyJGevZctoE/GpdWjbhF9Bad1fG",
-	"xV+3NeNShQLL+PKygMjgUtSdhEfX4Mdlwam2jzM8Dy78Ohmw4yZd8NMKqdo9Eg/WEQxmz6S1iYPCJRcN",
-	"5VJdiIz1EvevM4nZnC2ZiLf4JXY24lHZCPrqjC8HzXdkAW7K/3KrFMQ9UcHsMgI7rX5opDBbTAjclC5m",
-	"XdX+8zHH7DIJO2NwDxwy29zeb8wus64V+NMSzTC/Au6jtcUKvcSv7tkdBAienubB2KhdGPJoiWpucqDa",
-	"YKwpdH4FTMsJXLHFjfE4m0gFo6wCHcHkqJvuI2q8cF8e2rX2pALTmZbG6gksQ7M4Dz7SKgnQechKA9e3",
-	"YGkuNl4ANi/rvTx4HTWPnKEj1ZM9kBkVxaVMxRn1PRrCKiDzO+lj4jdWzsS62912lMtL7E2TqWB0I6Iy",
-	"YDpJ5yJimSxEavM51tEhwhF1bEhrYlWqQlzqC4CCuBDKHNVrBu8Z4OPim+Ib9fHc3QMilAZHRs2L1QJi",
-	"hHsSOy+42+bgBB52iZk0orWyCKEynVQ/ZtzRe8v4eqDSQF+ury4Vs881/TWdi9Uwkd8DwrPx/cYoWsJW",
-	"zCv1VAyV5sgCj7t8SmpRcmNViy7rltzIu3AACVbt496ZWxLrr7v0yHuOqEed8JKV/G/BKYIv6wa4VxhJ",
-	"N4G3ynYjFZVT5OP5AnauL+dM2PO6BOr91LBg8d1WEWjRjXW/2isPU2wc60R06N5K2DV2kq6WO9SjB91k",
-	"VyvkvaK8r1TIHbb7Wq11V++a12+mW1Sqshl3tDSoQaSPYAVSAdYW8FoUl6KI2HDOZDZgdZH4yMn9TBcX",
-	"CetxxWTG9ChW0AULa5FLrlKxX11mkn7EEuM0VNp5ErEk5Vac6wL+e5pzO9LFJGG9JBNDyVUSxSoph6Wy",
-	"ZQK0Z8VY5EnE/Lvnc3+EQhmPQ0Z37j177sYCV/kfCevNdJEZQgmKlcwiZqXNBaKsVasQsZQbsSeVERBj",
-	"X4qI8Twnn2HSXc5e5mLN4vVqLRqF3xP++b1Q53b85PCrl2tXr/uFXLuA3c3z1N/UjZhJ3+Raj33jb+qu",
-	"tafP23jslFsrCnf1/+7hl/snfu9/uk/d7+39/WDv9a9/6cXxAP+r/y/9f/tv6xf4/6NrmZ9TSb3/97PW",
-	"R35J0AruK6yBqlDmjwU49OtCz4xAZ7syRn4BAgtbXuGbmJSHyKBw/f7v7v/eXdF9XOZb5Rx2z/8G8gCd",
-	"DcdlvqNpa5eODwqXp24qLsRIID1mxC55IfkQ0t4qW+hKvLH0XDuoLSmodWLnnrM3dLHtFbnD05Srr+m6",
-	"bWDQVM//UjFoqhe42lrSej+i7CeUftFrd8PNuKuuIfWtwZv7DCZsgVKCGZGL1OoCwZ7qNkTEaErOC11O",
-	"sSuRs2QEfmgCXG2xwn9BfgcdUHgqocYmPM8TTHzCz0dYgJjPfU4TK+awyF+qWIUVd726FQgbg2XBYCZP",
-	"TR/MA86fPFFYQJ67d5/XFAGxoiKBmp9El3gyB/lXkcHhGDzpzFzI6VRkyYAdE6xskmpF5L3zBIYw4GpD",
-	"rtp9LDy5s9DJfERVgVRGyBKcBUHZ4OVCZcY9lQ4ugadN+SwsvMKYG3eVyAbsoycGpWAaE8jU7mn1VKYM",
-	"igRNcoj/cQaDDDxKA7jxwe/YNyGyBJfPvTh8sdDEQZ48GbAVOF6x8kBelVMdoUl3/j18IffBqMUbUYJI",
-	"vDx0KAisOieuiFghnnCLl39qeVFb1oeeFqgmeq18wPPNj9/ll8BHBu7/Ypca6CSbcGo44WruQbXQRqIO",
-	"tRvja6cIwE43yimWlHCVhxtqxPb365XStHNzO93cek9fjaBzzV39ZuTDS/J149a91cDRNS8ebpdCZSyp",
-	"ynISv1lWbT1+f8ar3S7NDR5vMmP1NGLcxCr5+OGUNqrG5BOWaWFw421ssNV4bid7zZJCGF0WqRikZC+S",
-	"WPUah7yESdnHHbl+oNuPvVuB+3JnS+AD0srgwOtPCnh1zz16vBLcVfvCCnUm7ats/9XB5d3DdNwgQr2K",
-	"FghW6wbTW+AeVPmcLAaeVQEoivM1SeylCyeAd9h9mdZ3kyoV7bPIuBV7Vk7Eky8+Oek+yRroIW4lH1mw",
-	"vaEou1LftXy2bW8MXXuCm+HOUVvtqC25aHWW4H68NRQp9yJlvgLYGxKqcA10NUMgXjUTikuel2AfA9gb",
-	"1sPzRqVt1eroT4nYmF+KWCmtRB9Aye1YzJ0nprPaM4JH+2xCCB3MoXvR+W7umeJSZkKlLrCvzy4r7O/G",
-	"eWTjRLPOK6xztHkUQou7QE0axtnLg4POY0OnKSe0qtvI1OKzr9oJt3SKeNODzi9tV8NFXgfOHD70zvp1",
-	"wu3RCiEWVpWaBCWH2gNK7d2rDWyc/e17w7KypsJfVFUellA4RaYSShKkgbc8pMJAkV6wibBjHYBOVPOK",
-	"Va8+nBKfp9zFgoSCSV31iBOGpDKhvY08qBUC+fUQRyyKVQDZh8Y1LW31SPxoWL2Y2pLnzNlyYfDvfi70",
-	"I4PaZa4yzE0759UfwOKcrNYXSOXUtOIuvFXar4onDYLzy3Y0TdC9Mhdv/TfY8kFrNU6Ha1NtMjsFb1Pw",
-	"X4B2iZAFNBSOczz/GLmR4Itr5U+s707Do+ufwm4zbXUcJq2Wkkj1CU8d9sOxmdVTQhJeuCNWHlxjVkho",
-	"C/D7UFc+il2RjgqOh66RjrrPgGOXg9p6DiqgQg/SqLdMRmGHyp5vbVmdl8KLj/21W6fK3Kpb2XiZLnT2",
-	"IG3S7OV5VBmUhVcPAdah5ht6X8GGNaRxUbZWCWazxeqKqob1StI92T4+0nmDVPbbVojeFIcHf/bcmO39",
-	"UL8srNiuKP2mRekL6nW1Cl3/AHpBu4Jy9cURWlon2/r/ltRljU5AaVwMk3koT2hpJK9qposL9LOoVSzo",
-	"CNu5+q2NgLiay+IDxhjbRiGoxc7RTdnlqnOwM/F9hWAc3KH9+TQOlGonRS1S9J2wLRLUy0hVgamdWa37",
-	"G9/XbxTNlS2+wHs9E4WvXENvJDea5e5nE2gAs5p5AnnfjkrtdWFXao+u9gT7E2gqBVQO6MRu6WTDNs0W",
-	"wX9I+/5d653vDv2T6t99OQ0oazdxGjbjGeyjelwjTPyEN2wTZuPjOxhkFcOW3wV3u0AnIge4YxNhecYt",
-	"9yy+1ZaAtA1IuJwWwpoHsiW0xoc/GwGEV4Ylx/RNECKGfS14IQoWlwcHL1J4ZfhPkWDxsmHff/r0kX3N",
-	"jUxrflRcGgmA0aURRawUnwjk0+KGTbkxM11kERMSAJYAZooXNsiJZdp6sqzZ2G1S8MwBS6zNE9YzZTqG",
-	"6T5/OcYmzNcHVLkdq8S9seJ5AvvQpLQlNGWKz2leGnkpjips32B8nHMuL4Vhrw9YxudE7Ap/eGpiBXtl",
-	"j0TosBkq99mEz+HIWHxOhciaf+1mUG1R/S3thF7p7yf2bY6erbQ6ESAy0wmUVqmIqgMnr2273XEzhuxH",
-	"6eIfkv2mBaN+DT7z2mxYIWxZKPByU3HHG+j+7/D/Z1cE2yfgdHZp1VURN96dHTGgLtrF2TfDVoRImoRq",
-	"42H0jc7SoBJkyu24LgTx0vRk0Qpep/Ly12tI7aGR50qq870LMb/Z8dw2X2RV4vhCzFnvxXNWcJXpCRvO",
-	"rTARG3IjvnrZZ+61TMUFjz7Aybdv2OuXz5+hc/CjMIafi1idynPFbVkIw3pG4BF84u4XXj8S5yyVhbRz",
-	"BpMX/QF7Bz1RxupCZMwInossYkM4nrWaDvRx23C7BLpduIEAZuQR4xC6urcoxDTnKULRM51DuO5PL6+1",
-	"R5/it/xBzJ/cwaYZjNZ1oIhXuJfs2D1t7cn8aXfRzeaZe7rwAtP35uypCZcadkyU30oBcNt0f7yLDdOM",
-	"91IOPaUri30uxNxgbWMqCitHThwJO5WmD2rb85y1l9UbnAvlFAIrJKEUOFalEf2aM5jhaXvy392j9+ib",
-	"2zn7F4oZLsScIgbglkH6CChHPIMGskPWHDVWECZkJeSoOCs09rc/NUAlkfNpRLC04lLqErrPuopxTr//",
-	"Xhv75nirWdXT798cd+nlm+PHcerp3vX09HuUsTfHTw2blsNcpiB5DcEHiV0l7u4RYfU4ivhFkXdK+LFi",
-	"H6ZCufF/OHmPUjyUihegoBNn30cscQ+6EPNzodjeRRKxjycfPn148+H94KLI+yyXxkp1DnTPsaLXQHOK",
-	"IXwheW6wYhIBJpfVyUV/c+EiwKn07EvYoCU+O+mSNp9Xt7uFiehgB0RcZHsuIgU4TBzaBb5GeKmvW59Z",
-	"z5gxlrIpVgAwJ+5ocG9jSs6PBQV3+6gyliP4s2LCRbO5yOomTvdMF+Um5AT/IOYmOWIlnZoY5v/gVAr+",
-	"6J6T5rKCe4YSQbja2YZYNZb8f7C9UdKtpz+cvL+ekurUCruH7d5NZa18HZSBFm+nVVV/OHn/eHQVnaFL",
-	"jYsJ0r9atvGMzDq5DkV0I7rtnnf19uXkk9miNMRAtCzszgj8Au196JMub2exWt7PWOt2RlKHVb/JJzes",
-	"yH42onhzjLI/krk4xMqzYIhNbl042m7ruqOti6R681vX7xdSAeq/5a2sXs2l/2Us0zF7cxyxxM0Ic5vu",
-	"wUnVqteM/9zTV8Z+QpUTN39Qswgm6V5i7RDwO1IZQ4FULe5HS9LMjOVzg2rqNipnWDxJoarVK1bgCvaR",
-	"fph042ysy8IkVYaVPfvqXyN2gMWjcCzpnsqUnvUH7E1zl4sV+bEXQkzZpSjkaO50kFQRwj0c5QjeAY5p",
-	"F91ff8h5IeaDWJ2A8tLN3iEohBIzQ9u2NKZ023ypaMdfspuN58aKLATLRC4v8bB1wBrjeNNaXYHY+ria",
-	"YAZ9LOc8HRf+BuDw1GO0NAkAGQl/SAuRCWUlzyO3nFhED1Qws7FQGFJ7rwNWv+fjZfcG4Hb8piXB5Pxw",
-	"8r5/xCaCK2RzzPW5BByYkSgYj1U4MPAqQD9U8E7txApOWdA+belg2D0bhwngSP64P2sb1gPTvvE4DDB+",
-	"BMbR+DqBuJbRNXNjxeQw1Wokz5vBsd6fFvpSZmBpO/yLN+DA+jM6sAmYQqpi916CTu4ZXnNmhE0wp8LZ",
-	"BNEYmlck/VUAQWzCc+eiioylULULFj6XE4kmvuV4+PTDx+o9rpsBfVidafWbXF0/XH27R8byYKQ6z3Fn",
-	"2tMqXIZQLfQqneDZRKpDY/SZv7u7NNjT90rDRsKmY5GhmXZTgR2uYGNRCNYrjWDJYSZN6vYGInw4tMKA",
-	"wH+qLo8VlBgPgUExGVs7NQn72QXm8A8XNgLCGeMs13qK3GJZVghj+kcsMameCpNgnbJUaV5mIlaJngol",
-	"s8A7oF/c+gDzkJhwmSf9oyqmzkGKEvcfZxM+nUp1jjQVsUroIWfujzSU+CwrNP3QJkDyGbLOQX7ZGwfn",
-	"J4hz5+QULEk5MQ85By1hvVJlVQVAcSmK2rX8+eR9n7qHWSGQ1IL9fPKOcYu7r/9sK5LStSptbYesRnin",
-	"puWdw3eHb7irlb6mNTnOnLhCSPzuG/ZGK+VErBKr25mSpd11Xygof1zRhZ/P0fHz9zw1gIeXSTPN+Zz5",
-	"+hAqBQGvmVuEYkPvH+yhVO1b5Fscf2Gn3OY+RiNetZ1BDyZeevsN7XayQQdrTw7//uti/Ls0w6jqdaVl",
-	"h125VWy40mo+0aUhi7AsHFdxC72zWCVkIHp0dhNJnqPFthm3P+C/KMiQio1yeT7GGu4xV5kejViqMwGp",
-	"0kEHF8+i7XyklDybZtjZkHVZUSq/6rsd3NXG8yncn3ci0V4DwrNNCsTmit+ROw7DMTighfPdLIKyvSk6",
-	"4A3375DpibTAninBF7wQUwugKmIytfNYYQKNFWKiL/HEpce9n4dPIu8YUWX0CDG5pAZ68XzeTZn0UF28",
-	"naZ90dS3IPGBdj518Y21LjzauF8IkAQuRNwwIMG3EKliAOUj0jnLdFpOBHV02WZZTHBEadC3DOOsWJly",
-	"OtUFMV/zsAYa/Ak2yvUM/ZGPP7x5y3qnz1991a8GwuwTMONi/DqI1Vvk1RXpBVkaXViRHTFOzLv135S2",
-	"YFDc56rwWKjIsMU6fBLmDrdCNxqiCXWpKC7qbitsP14SlNZJMQYD6i+9uc1xSeeqDE03QZnXngQrdCht",
-	"A0U6+4OZyPM9qM/ZxwzLnhduEKDEHwWXhcLATKhsqiUVAcRqBiDmlnmFwlxoBatDKSUv9eyS5zJjP5+8",
-	"P2KvDp5D0YAe+Jc5K1XhokYXnST1Myo9r1kIferKg/QzroBLLVY4YCsxJy3UneyzfrB7IicMZtBZRLhs",
-	"SB+4Tr9CcPgrZ/Ydt2LG5xt3cBVJ81OzmGhpW8rbqzmcdOzzXBTW7KNWrqybsONCGKTQlVDen1Y5Flkw",
-	"Wgo63WsoOVQ3PDUs+TsO9msCh5emP2CnqS7o7HTKjWH7rAf//xfY1fpuoKkoUvfG7BjOIp1/4W7CWooK",
-	"gC9WI57nbndO4M9nWaGnZ2hJ4NQbGkklghYi2pou2FC4fZjuGOVaF2c0XBLFquDSOLtWPzDBM+pRLoR9",
-	"aiKWwH+dtYyITwbyeXk+FnSeKlWsGvfMpMr0zJ9V1zMKr1mYF8NpLTyIZocMFG7tykKYxPsGnkzDn+dK",
-	"BfUkM3yWJ65wF0t1ngwYOBuFMDrHIMSIfBRimWloyAWZNKxHaMBDfSloebQuoPCSXhrNbKGntQx5xwSf",
-	"JS38eUqnBX1iski5qjDyTEdpyzGI1BsU3212OQbjrKITX9CUZQV5PHUwwTIA7rHnByY52yMWGbeuDXsG",
-	"hon8hDXOaqsGxjUidCj0FxkaKfy0zHAoZ571j9CBKAXTpTUyQwAHuMVUQKfQfNg4iB2wU4AXM+y3Mjtv",
-	"Vml4xEB/BubpluFKcDqQ2Ad+RLNUNQZNpCqtCA0Os9ry3BBJcv8ISWpwBbFWBaH0jcilEnD2M2cz4ZTV",
-	"6Tmq44Adl5m0YZmK00c8jfITblO2j+Wysm2hsTAc4o7dmuvoOHWQ1DL+OPSaGJLt3al3SykGei6oBS2u",
-	"y9IegZM+pbTENneJhZG6ZKdKkDwGkcEaRPpaTAmRAX5CqlXmnDsDFa186rxTnoeSAiT3Ut16DyB7N2Bv",
-	"1aUstJpgjXlBhXgi+PWIJf+SQPmZL8sL/tqdW20RsC3wYDcGwYHv2kLu5LvTJM5axPx2Qt1t+Sj5cynt",
-	"fB3zF1y+fUd5ebSrttJmsOiToI/LXw5XjU01hrKNhdmai+w+QfIvZ0akCTq03jbOmB5ZoYKg0VdRWAD+",
-	"nxZ66MxqYuVE6NLiI9BfjpWvzxgKlvO5KI5YEuTfzirvIXGPcoMBC1zqFistoSbch7FswosLmkXs4mV1",
-	"xJKCW3GGdY7uAU5iAFsKRjSedQ9YGmiv4WmhjaEzudJYURzFKglIMM/Ocz3kecKmHJqgeJ5Xn6IXVEab",
-	"sZ4ZWobw/sQ9L9TNQ8hlJ8xY6R4FM+sP2OlYF1YooMO0orh0Lj0c3q1qHv5YdunxFnaa5YHuep/pmEGn",
-	"H76gKo/MFU+3aj2u2ICIsGPNDejU03vciexUvCDtp8E6zyHfivS0hamQdMUj3HVmurhw1nIZSPhGu00g",
-	"LlX+eg1npTpX2L6nsjDUzk1ZC/aUTiLuxjdJ/A6JvgV5CuiWgIOBnomBumecmsgWvIPKNfBXSGGwLtoJ",
-	"QlbmKPSFBSRKn3brceeQlDxnZibEFNHfq6Awl+dymFMASbt2/whKwa1I7ZlWZ9AOeuYElac2YUWpTHCQ",
-	"U7fnYNuoKdNUGDMqyU+4wjXxM8+CR/aS6r8Pi5KOVmHyhjyQolT9ATz481kqswIhE7zLRjUO/05HK0pY",
-	"YIWCNE6PSEEDTZZZkfSPqMeLD41QlrrbcUfGTCqVOHV4NG3Kvnl3ZnGUO/ZlWoffOTKtjky2efvSGUXX",
-	"sgxK0l3g8FaR8tezG+mCTEHFtw8VCFKxkFU/LG6oQpzf9NBgVl4o4pTo8UbPZWAmmhz7VOdQ3WdnMhUt",
-	"kLgnpaqk7hRebqOA+ttWFJjyqu34e7+WgUlvLumukaP9WK6Q5+eiaMgYSP8VGnZ9yPsrlM/pSJ7Lc6FS",
-	"sYZX+C64fPuO4fJoO9/watkKV20vdaFVSgWPD8pTpJl1u4n11Mkl6vYSj9h6TlqwGr0kFP1D+ktSe2im",
-	"xZ5/LLs0YPPeUstAd+wwdc1g5zO1+kxy23rXacRdaLBO5VjbZ1o2klh1VPtTugTAnNCfsmPf0uouU8IY",
-	"yuGwkSQySEwvM2KbVMJjUdT2AVXX/H3IVfZrgpFYrKQ1LOfGV2FA5YebYi85Tbn6mqss6bNUQ+kHVHO4",
-	"K4hn7sinyAkukgaWJlZZuRISkjget7+l1aNcayv7/9i7tt02cqT9KkRuIgEtJ/knN7995R0kmwWSWSN2",
-	"Zm6ycFPdlEWoRQpNtjRCkAfY99gn2ydZsKp4kERpZEdyMmPdJW6Kp64T2VXfhxsRcvv8O3M780S8mgs1",
-	"oyHHRDpMV6wIlA0cTaOJD44oCj0fqmsKB+A/cYITrtJoWEz8ZEH6qdtatO4Es9CtQdGAc0qqCp9V43QV",
-	"vbEdc8U4GwprBfBhnrOyaqWVlfOd//33f1jZ6AX9a8ZbK8PfPSm1xwj4rKJzDrh1SdqVVrBCSKeyspp8",
-	"S+7Tmp4eIa07DvDY6dx7G4eTw/V8m17w/BlfqOO6WT/eAACyxGKrw/3NVyNF1VjorqlZraPUr7pin859",
-	"nv6O+/tNg/yqlL4I+g2pvWMfWUvSMO/3epTxO3PuFJq5g2bdiX4RbkEQFdNgB0O0ok1tYgMwNs57Kr2I",
-	"ZhaehBCBAHa0jXagZr3kKzPT7dqVDOScr1pziOo9N9FnlRwKbmeipXChZNzfDEfcDsgpB3OGV6paVV3b",
-	"CmXLPXy+n8YVvc/73tC8bYSwj8T/vj7XrdWV8PjpZDiT2K/IU8GM1koYizf7D7MIke953Q4EXvStBgAj",
-	"gsBZbkOxcGcE65VfviA8xtevJdYBQJKCx6xMwj3Pfd50kEosDZOI+YpGwwjLeqprGlRxpZWIFYw4IKSL",
-	"dEAGc8Yu45QQ0FURXYqH4FG6pehkyifky/3EAVLIMoHIfyXUNpasU1Y2VEhthN2hbL+GXTuypsSBtuhI",
-	"eH9PR0vcS4zrDjJCMRoa4c6I410N4Uglm/KZiVKIlX1Wh7x8CgAvGEh11QhOkImp3D83XiV6yekV8nek",
-	"W5w7bPbPWJADuLB3Q9UhQ1+SnJ+xS8U6BdWRqJPuxMhTtDenOO+5pUgaVXg1xr1AF4on0ecmnjwg6oek",
-	"xM+KvsWBMtYPDoKvc7p0nDg4jPF90lzvp8nJx1xM/3waqn0toO4L9IRt+AevJ4hyvmIBjhMkEyDRHh8T",
-	"rqnpI9y6rI50Spd25xPdTsyMVyIhZ8kBRsBr3c1kgT/fbfx/czaupB5upyNeFgQP5VnbPry9BLo1ABIE",
-	"JHsKLKB8aszn4iKB3WNCwVkJ4Haz9wSb0nUMItJNwXpMCtJ9xNo5k6dZCXBwCc+YOzMepHD1+5i963cJ",
-	"zvUjGL/MeH94v0T79EQ/ob5bB9sGKPAt4rMvlvHu2ihCHcigjcPYLgilIu5ywVt1W/PlCqr6634sSDdm",
-	"fJv0cOt7KFnPX/D6zn4CSsw+cmeykndW3wIceuwbSvqN6NMBD54KhD0mRk0IOASvCWcVAHAgz26suzaP",
-	"heUM9DY9OA4s+MZQj47VsW0OW693n6TVDsD8h9a/7SGrGe9pth/FVp8M9B5nnut3EdBvm0s/1LUFbxq9",
-	"uDVdrW89x3Fieck4NsKucNUIQJKPnAzPI0EyMDyUrr+S9TR8nrM1QKI0yz7e4vmm8LnOtQzQSnMu4ZPA",
-	"DqN6bEv63cznyWbusJkHVolNawmnta233e/lXLCeE1EEBK77dLyTKkJjwjfqAoD7hB3M+J1UiPadQ3/+",
-	"ZB7CjEBfYoq9KRSO+c0GluDWssucR24E2LAnxItA641CiiK2Qzhdg2itt3LbuiMvkO7cCcJ+LOdSLERb",
-	"IoNAh3kQJRIFrEDLQQO8aKg4pDQBjwBgJWGmeZwQgidxC7852wLp/wkJmg6Y9n14qw6kZDDbewHZvTro",
-	"BHbpyIkWYA9qWw4yv0Wf7p05Dqq2bv7/EPX9Wo+8B7gI3FeARQv9Aq6k/ygfYlfXBr67DEWlnS62Agkq",
-	"8UAJ6YDETwYoeglCZO1B3POY8KR8TxYM/ntJZECP3yGRO8SOpGsHaHz+xb58NIN0Q2J7wsfNvv+/C/vg",
-	"lx/c+4OApd3pa1Ni8PNlEJrjeFAc5DtBwe4lsDDB+i8puN/L0uFLJ2F/bqIv0y2SV91fAbJO94W/Ejhv",
-	"hRGHRl6/2e2pM5WNbhJO5q5oWkfSK989jHcv1co4ed8ZJCmdDPe2ZIIgy+HCqgdhlzS25Va3DCSwfyjB",
-	"Bg6gc26MvFNHEOs9T3ECT4a91y9/YnAQXEiTK+m9hHmCtdWNOJLUu65xoKlQ3yz2rjeG+ws1zo3ReMso",
-	"bShsXnDTP6lEnnQNdg6AmhuBKP/3DmzcT72I5+W/U0fRgHCR4EkQ76MNeILbPH5NAMsCKDXg//nrj0+0",
-	"oj+friDrz7qqLDhdwZMm9U8h1KFg9912ewWDor7Dqth5LeE64ZGDJvaLHup6ySquGM3AKc0UUNyJiG9D",
-	"uc5yhBbupz/CiZdWcTpB2MNiOYFoPPS8nI2qzpH88ZslflUUkR7zR5BEz215uoPZKlf4shBiJN2sw8gX",
-	"nAEG0xE/sFH9SIx7yd3xzT9vrjxtM1b5BWyimuoYBOFmyTaY4otIlBETAWmZBpJN/RDEFA0Zp1ikTpV7",
-	"WFZEDLXI9ie40Yrd6VCxwHhXS8ts6476qcWHDaI56YWCEZFy+/XL/2clvAvnCW4bXU10Z8v+jlP2h7eX",
-	"x8L5rwB08RKwCn7kuysj2iLNFT65nwNHX6RtTk5BF5AW44gn//NWzPVEDLzGHtiSvHE2AY83NII/24DS",
-	"U5SGNa2+AseTg3BAASRrM2qFGTOrJ0KZ82gYSBsJLEwtqfepr+B/xbTytPUCVOPeNqTWWNCBzTBw3GlD",
-	"LkJlEke9htyCrGVxW+8U79rv/l/bvvhl4sLrnWhmaTR/+iZ4sKtFvEUB5XM2HFRj4cT5m+zJXLT4ZHvq",
-	"5q/U5IgiRkPs8mJ/62RTs6mwvOaWh3uWTgGZ6VAq3i5/KA75j0BuyoYr895WObFBGL/a8ZdnQ8Fb0V52",
-	"duzG+Vp8eUZq9rPWEynCH+FuxS/N/dHNCUp+0CV0bfPs/NkLPpMv5q/A/NN01u3/O8EbOy4YCUjINri8",
-	"+kfkmkRONbcoxacipL9BAtlaZgNR5gdyWOK5k5DgaZdJH06lMz18AreD9tAkzVHkN9t/1GmZblQCgxVR",
-	"dy1HAkLqBu4RM93ceOIqJtVcKKvbdK6A35BdrrprkGt3oF0Y3erubrzOiBj4SVkvw64biHX7BfnVPPQU",
-	"hdie6j99G0ZvWRGkOyYZ4jS8XRYb2eMp+5sLOVDBWSONXRkK8sgzOyGa0QAiIgyJ9AhBL84pJMD6/KQB",
-	"/rhICX8RODQZLTbPjPg+gGohiYKb/lQraTXUgYylWXuJ8WGmN2TT8tRjw2XE7ALuZILyqQSrWzmyRbJZ",
-	"vJoovWhEfScKZmQjIF4iPkJoV0vjhJI1ciSqZdWkS0TKqcyE3gApOwhyr5VmAtHWzAIsiNtdIq5C0IHC",
-	"byHOXStBZEU4vqhkjU8ofy/d4zBO7q2CnjOpRrqdEsYW0WtEGLcgodyDs48EJhvREGnjzCCADTJYyFqw",
-	"mpvxUPO2TjUf1DLzu18SzGeCbxhJVYPQky2EDxF17SPInGrXkRo2K2LOAwMDk2HX0Ong2onvG/hruo/w",
-	"h0wnKWx9sbJxRYqdGyaelCxEdPsVu+vzk3fofMioZ3Pn8pIu4qPcZD/waiyV8PZarpgF5xNQm1mP479i",
-	"Vf5q7ihE963g9QAKVSdi2U+XIdq5rMTAm/ktK7F8OhPtAEEC7Er8n7qRWtrstgeVDYSiYJGKYORMgInz",
-	"OATpHN2PtkwsMQeI+eG8PyiFTotvvV4E3lfySVM+Y1anTqnLO6VAIuvnqvQC2EYtHKUAsgjK2BVZpGRi",
-	"UDJh5TRdU3ycUydNrgA805grJRrDegsxHGs9Kdh1w6tJgeka/aSixhlKgDTWIyTQY0pbWYVz2zSZgErG",
-	"MFmFq4RyZzNJ2zcS3HatMGfOp6JDRIYdUbPy90GD7QfUrGRcmYVo2euX/8dKenhGD287FepCEkJtGMot",
-	"DW/TqDHrRZiE5LMfos8kC6IxMkvBwMqz7redcgddQl6Ed+P0tEeaQB83Cnbz8xWDeFLPhCrYu5ubK1pT",
-	"wbh7vVOu6j4bipEnMMR5EpNX6peIEMCKFQc+hmkNcFpZAxABLJHvN2oOdH7X6m5mnCFbIxGb8qVbZjoF",
-	"uAEAJnWqs/CeOA6SmcIV1AYB8Lhz/6KGg5AbjwPBrwIwwOnmRAt2x8kDjtPdJ7SgyrVt8LpCN82QV5Nk",
-	"ToHqLBNiiqmoJRVnrHleN1gtqoY74ZwLNhVuP6SZuncBjGrkeFdJBAtWt8sBbJf4XVSdm7afmPvB6tza",
-	"OIFnX//19X8BAAD//w==",
+	"7P3tlts21iAK3wqW3p7lqm6WXC5/dFK1njXtdpy2u+OOl8vpzEzKLwmRkIQWBTAAWLKSzlrn11zA/Dl3",
+	"cG7k3MlzJWdhAyBBChQ/quzknOn8iEsSCG5sbGzs7/3zLOXbgjPClJxd/jwrsMBbooiAT8/lt0v9b0Zk",
+	"KmihKGezy9lzJndEICyRWlO2kkgqzjOElf4sEWVSYabQybuvX6DHjx9/eQpfEZwhvkSM7+azaEb1RD+W",
+	"ROxn0YzhLZldzrCM+XIWzWS6Jlus37vkYovV7HKWYUXOFN2SWTRT+0KPlkpQtpr98ks0e0GEokuaYkVe",
+	"fiyo/v5rmisiDmH/luV7RKUsSYbS+jG9Bprn6BbnNENqjRUieiaCdlQv0qxsi9keZXgvu1ZA7Ntj81Ss",
+	"xzYWtMUf6bbczi6/uHgazbaUmU+PqlVRpsiKiPayrhVWpTy6qMZq+NJALOG5LnDNrw0ACdPw/DAzKJpF",
+	"M0Fu+Qb+MgjJZh+CW1AKyQOgvV8TlDDyUcUpjEgMaAQVgtxSXkpU4BWZo+doi3O93XpfYCSiEmH05Py8",
+	"C3ozrI3ebwhbqfXs8umjC0Cw+/woBPXXOSHqG7ql6hDyV3xnNpwqspUReoQUR4/Oz8/RSUaWuMwVenR+",
+	"2gVcDpP6sNmHZpePzqOaDvSEvYTwtT6TOy42XQTwHC3dEEThmCV/efkePdRnO6eYpeRhNUAm9QISnOdJ",
+	"hMgtEXskypycXiHMUMk2jO8Y4oz07kI1b9dGPHvSvw+vuFSvv9IPwisKrNb1G9ZcqpgaWvyxBBK8VKIk",
+	"QUZRljDy8BWd09995oxsC64IS/d/I/vQ5pSM/lgSZJ5BBREo5yua4hzxggisx10hQYoc7yUSRJWCwRnh",
+	"gq4owzkSRJa5qrZgTXBGRL0ED4IzDcKx9Xg78+jii/6taa7uW1gUzn8bq5y+qo4z/xavCJL0J2KP+4V/",
+	"2p9OOu1P/dN+MeCwf1sQRtnqBS/ZMa7EzTCpwcypVIO4UgqTDuJKvXC+I1uSUdjWzrMl7ny43vGcmOnb",
+	"5CZ4ThrMTn8hk2rpo055gZUiQj/2//8Bn/30Qf/v/OzL+MPPj6Jnj3/5XRi20sEWWrr+MRt8FC3CPaLt",
+	"Aunsw+/D4FynuHsnZIrZ3Znoe0FY9popIm5DPEBf9juaqbXeFILTNVqU6YZ4tJlkeJ90kid1MwcpdJZh",
+	"PdZJKGteauZgvtwRsgkLJgDyNWUpCcO7pEKqSma1wokkghJZg/34HMQ+tCBLLghKSqZo3r0OCa+bIMgC",
+	"sN/pycPA5rgfVsZ3nYAB3OMB+0VTjSw4kwTUgj/j7C9YkR2G2y7lTBHDq3BR5FoCpZw9/KfUYP/svet3",
+	"gixnl7P/38Na5XhofpUPXwrBxUt2S3JeEPPK9oHfYoZXJENaHkApL/MMMa7QgiChaY1kiAskyLKUJEOl",
+	"RCeJHjkvGfyMFzlJImS+25B9vKVyi1W6rr70BOiYMtAEgr9ZiVhv/y+RxsU78mNJpPp8uNCkIMxLEagl",
+	"TnLmAt1SnoMKgEGgQycJrATgiJeY5hXkLzhb5jT9leBO7dslaFhAyWkpBGEKlBYNuCCSlyIlcze22o5F",
+	"KfdJdMOSUhIx16cixtmWMj0AvpIkX8Y5Tze8VMlppBFDlURJS4ZIEOiraJnT1VrpUTssbxhQEICFUUaX",
+	"SwJgWcjnN0xj72suFjTLCPu86EtxnmvJCqcbafQoIrZUSsqZXkiSEYVpPndMPq5/Tm7YSYJLtf5pXn8Z",
+	"Z4RRTRGAIoxSzjeUnOlhhCmg9wyla8xWBGXUHLiUbwlaCr7V779hO7JAuCgeSAQqAwhzyLxpnkqxjAX5",
+	"J0kVkJ1B3d+5+pqXLPt8mPs7R7JM18hRFKxWazeqRukW72F5khA4Hm/xfkuYelddl59zm3OaEiYJUrSx",
+	"2UuCVSkI0uw88/fb/pAA5NdE3NKUfMfwLaa5ZnyfF3hp3o9SzAxCxW117iUScNTADKRvPM7fYLa3LFR+",
+	"RkA5N4K0FrO2hZJXaIepQksuANWs3C6I0JesJClnGfCJ5B1RYn/2fKmIAEnT6CgAtvfT4eV9bedQ3LzF",
+	"ChJCP0PZat64kw+EbQ39d0yfKC7oT+TzHpxUkEzzApw7HlF9YQxlVDqDQWSNZvYmhmsSdvk7Rj4WwATg",
+	"jZ9RatCakloTgYgeik6enD+J0JPzpxF68uhxhJ6en0doPp+fRogabdSMI3bOOYhl9nVgEX37+j3fEPZC",
+	"EKzgXOEso0Ypfiu0oquoFpKWOJckmhXeVz/PiBbow8qz0pMafDJyq+EFTMorRD6meZkRiRKlciA6Sx8L",
+	"znOCgaMa8W6kGhzNtMY01loTzSRdac0z3gSNHbkEktE3OEZ2KNqQPRws/ZlkFS+IrBmAZMZayVlKwgtU",
+	"KoC1b+iSaInV8HYsUfL4fKtFgIsn60STYPLleZb4GLQbAFj09avzsy8//OFE/mv7r/W/stOwelXrTT8Y",
+	"fNfqBl/oG07D2SSPbCR9HMWs5qxAJQ9kA68njy+QwCzjW7TYKyIjtMCSPHtyGiG51ldyhdorxFm+R7s1",
+	"YQjLDcn0nmhUVEqAnmAW2HJ4bxgkgXcGrIPXzTtnirdE9Z5th8o3emx7AwxAjemObcc31IjnI/YCZoa/",
+	"wP47DtoKFCwE3oehl0chfmMxNAJic+qyGKuhil1UPbPYexdP/bNlQsemZGVuRQxjTjiYY41lfJSwv18T",
+	"4NDKETha8zyT/ewjzCpoNsCWEc1AadCC/p0W5xjvIWs1t9+dJnfs+ZADGwErxikY9OKBS/Z2IR5ALL3w",
+	"WfeR5zXCqaK3xPMV1f6jD308FWAOrMwiOfLpu0G4FlFR7c5qk9yxg3ZtxlnL/adg1ozsJjLs4bz57hzV",
+	"X04/XzXb8zzVy/XMHyPQJwi2ol6bG+yvkCApF5lRcTRbwGVGFVJCqzqzyJdXLs4PLafH6cy+OLwsRW+p",
+	"GksJzkEVOIO9Z2jg0eUpGEfGMXepBUm7nGN0ce3G6WdAP26c6ZwIfeKUwExi2HGwLiqS53RFjKUTNkjv",
+	"DGdUcQDgQwiicrvFInzXKKqC7C7IJgyU3hLd801UHdvkt3g1Vn5fg8EnTsOumddaTkA5WSrES63ipbiU",
+	"QRODIFhLvIQK5OwRC6J2hNizX+AVeSBvmHWEY5aB9cpYfxXZohPFjessz4j7jpujAoP0BGBt8bw454de",
+	"nKiWbYYJOe58HAg40czz8etpegi/vanw9qiJ4Oacwa3MtpS94zmR76x5eiwT0s8OXr5+00umxL5XwDPz",
+	"BkGG0zQOSpxq7Ton2eqOF3ZjIiPyjWZYwA5i83Xo1jMEfWkMtbFvfEcnQJ/0ljAiJSq4PhNXcCUWRIBZ",
+	"/zS6YUkdtBBngi5Vgk6sLbvAUqL//J//Cy0xzTXBY3iqOQccF4hl0JPJlAs9Dy9gGj1A60/6W8SXCHuB",
+	"E0uS52ixRwksUc7rR+OCU6Zkgii7YZwRJFPMtIK5IDnftR5Y5pyLuCAiJUwlAdiqNwKAy5wQFTfABEuf",
+	"/roH0hvm3tyepALYRi+Fxu0oy/guqZYRnq1rNd4iUALORb0nlK08NN8w/YNExuvgocmOLgWRCdLEC8Y1",
+	"jATftegBcaHh0rdLnK4xZfFCaNHEYqkggvKMpkjfAktrQ3KOMSM0wFMWBK0Akxu2IfsIpYIqmuJcwy94",
+	"nvNSxWucK5LBCgqs0rUxY1VubmTHIVkQpoAl22XcsEWZrYhHif/kiyswN+e3JDMqt4bpn3yBqIRIhy3J",
+	"IpRqMs9zazHj8NcCpxu7cGN5j/UP+lvnv3EobnvBpOKCZEhxgC3FhSr1Z/CnAGg3zMIGhGjOjo8IKdex",
+	"7+py8Wz6jcyFzV1fv4JHb5g31NmrHMU9egIe0whp7JVbMB3anx4bX6q+2HJ9E3qbcQWbAwj059bAupu+",
+	"jVWqDEIZ2TXsjqdz9BKn6xtmh0uNE5Iv3VMSpZwZFozSnGAhzX15wPAWPAsLLFP07YxkZdFhOVNoq/dU",
+	"8xc4KYAGjQ4qgWuiE6NeRcjn4wj04lzLYdlp0OSSUbml8q6abj3LxIvjtyolO3K6m6ruJpmIHH1fWeTc",
+	"jxhvKWIqPNXzpQtGmG4iIL1ipab2axipBSu8kt0CknlP8+S84EyRj3VABEgg6ARnmdCChuYexqqvr1GG",
+	"PJnEskAbHKNH3rAqMNWYE8zdC4LIVX3rReZiNqp7Thkx1yW8C+xYa0EkmLFuGExgftZ385VmPJKkpT7L",
+	"1T1YPQnyewWuvVQBQnllHK7+XfdAonRN0o2+SyCSxd6PsSQ/GkEItF2zCPOTfy9qCaTIS4kSe3S00AXS",
+	"dxKhBExk3plKDIISWRaFxizcRHpDDE8VmILffE1zo/XAFbXDcLlvsdY6mL7uLvWFRZeUCInkhhaIqtMG",
+	"762l5S6dMJqVRTaS+Yb0yJodNwTboF5pSHmAfqnnuR/LiG/nePoscLzKcKjQ1/WdYEz+J27lel802Vq7",
+	"yrLUEsJpw8404nz/0rX8V1SLImPtKCOVUf2i9wIzCfP36mRm0s4du3ac6sCW6d+2s5o1zmquP/Oux6Dd",
+	"ow3rWP1PhULrE7mXimxdzMvlTXl+/jilGfxLjAOsZU9tjwnKC+YgDLxyx9y0A6e03OGuF7I7RIeGpsY+",
+	"uO023As21ZzvoztfsvFkEGJAFa4bYEV2y6tlAJ6bmOkkZPmCsyVdjaSxDg2yI2byqHKKc7iysEI50ZdZ",
+	"nTpj5rRasxbB13S1JvqScEk2BBm11FwmEh2qx9b+OzBOOZp1KrMTlmYAh/V0wneFzpEqBbMBO/qNiC+X",
+	"R8A+7wPboCRe81LIcET4EgtQG5FvOnDINUvRSgTnntO3guaPF71IbKjsofCFyq7i9H1NAfXGN3V8dOKp",
+	"vUzLPpJm5NTgtGVNGLvdAyj4+XErUC/5UpMYAzYgRwZ3INBBpHkc5gBdNgxKmhJO74Uw206jA2yH1xN1",
+	"8pdjB/TIKWiTZB83nGgfTitW2iuJOLYLSj5EYstxz7VQa1/tzda9xgmujAmy1iez+vea+bXC8vLWRYuN",
+	"EpxohxAAF6wVcgbYzfVgZ/M+NATllDAVa30z/DsXguQmArtDxzdhnH1q7wFmPq1dxPhgRz6UGaQ3aetQ",
+	"BmvRkQvMHboj1Xi3Kf2WCPJjYxmUqWdPZkGG7NlbqnRYtuRWAAO/4w4LpieOZs50OTjA4cfZAUVEs8qv",
+	"6imeHtU1t7C5NxXxNLB//Bx9Bo5Rn9lflW281vuqEfoOkgvH8n9jWzm8jw0WrduBZC6eV1UJRQtB8Aad",
+	"4Dy3ZqmtMZLwTVPb7ibDtjknSL0dmPOm4RvvAHphUp0KUgvbfKPp1eKhH83XVUzQ/15oNrayjWWWBwFu",
+	"Rrcxviiw8FVLokzhVF0h/QpEl4i6AOCMZlPtMm7Xu+PsDCQVEGpNmAXhAMWiZPPuVwYpqv1eEyS+E5yt",
+	"IkS2hdq7XQoaIBxYx5EZ9v0BcgVurQZcdf5qJlq7/IPhQxk1j0mDHMJnRq2/4Ss60ULIVRHWXl0GVcoz",
+	"4szhJvbkgUReUg8XCBdFZHbhzdfP9fYQpteeteKrnjWCq54dhk3//CyUHavHSbnjIgvZMfvC0knKb4nY",
+	"x3oZIV1IUrbKyVkpCXJjYcmRX2gk4apSxkZEt5eSiEA4fT/cLfKo5vFQ0UMKk1QUnKZEyriK0D5Y0HaJ",
+	"Y8IEz/OtllKFl8/UIqDKkg92GC42ssCpydwB164mFOem0MtDayzB+WymJ9klAoO0HrC/YRlHJ8nbb6/f",
+	"o4ea9B5ul/jSjEwi4Dio/SscqX1yGtnEVpPWtsV7sGLfMJwqxI3zlu8YskbNhu+gwY+Wgsj1EdToRfQL",
+	"Mmr9hlSb097mBvrb77Rv6Nr2N18/fwn4mLj1heC3VKOIslVcCtrhPUwF6TB2LbAkjy+QGRKZ1Kd9QdlK",
+	"30ocYaa5hElKcblcKTbk8d271/NeH8sBgBU4R1Dyzp7oFzwjcrTrxOMco1SQgyDRxkRHwP0H0Oyd+Pjd",
+	"2W1bZlNFN8jkbZX9OTVsjkL+1+g42Q7dl8oYM872W17KDlm1KxD+MH5v3DabgggmerwBRgh7ddbs3V5p",
+	"cdecsHu7Ju4R2VqDwlQ3TCfS/RtygMbrXYQGJjt114rfGRY61Xfa4vljK0I1mYA/WQjeF6+/evcVlYZX",
+	"TIM4pVmooBNDr9/ePkFc6H+fIUYUWHqrTLdH5/Pz+aP5+cOLJz1CzuOQcMZFyDL+Vn+NFEdK6CvXlPBw",
+	"YRR1DY8fLi4+2OIX7gxUFuRnT58+ftpn8t7ij6/Nk48Mw3OfWmcnmpmaQvZnLZUfmEk1+oJbgxVZcbE3",
+	"Abvj9qSBlc4TNCi+oJ4oCCTE95lgges6Nr4JzYayrCPHaMG56mCZxwKKjkXhY7Eiqn95AFQ9VfVg9yq/",
+	"IinIAvcSDXGfWR8GvK+NK+HPEMfZC2MgD9LGhq5xrkz2juc5WnOpJDqB1HIqkXVw4BUoaeAI5SYdlpcs",
+	"Ixkqi1O0xrekilsFeXhrsghARF9wtUZYELSit1p3f2SjbfRvjFBQ9ClkyDXRucUfndfE9zaNcVh5U8j2",
+	"swPqRnXg/xWXCmpeycMTULkLQ9nx0cwgKfxbQVim6SH4448lKbsebMXcdg8iWazHdQwoGet8vdzQouia",
+	"WpZpSkjW9fMOU2UKTbKM74JVA1qyuEVEteqDOWpo/bdX6G2u9hBBkbdN9do+HN3w64MMwl8dzJoVGjD/",
+	"yheHBIkLrdrgvKFNHzLhtKLnYxrmAf1Pji1OaXbXKF87x2I/DOq3REgTe5VZ9h7XDLv/bWIfi5LdCWLH",
+	"zBYV425uVf19RyE9m51gWLTm3sBsLTufh23GnZEQX/uTQRkwfzYkFRbKxGzvsE3osrkA4Td1sOt+e3Sb",
+	"Sfc90eIWFmveUkMHeUkZles7kpxG+RiiWROcq3UMttaYZk1drFeraXuiICq9Sug7xCP8rtWXwGZ/RWWR",
+	"4z1U45HohOTSxLzC51Nnf/0nXzyoLnjJ9f43ROdeEAfqa3TF6jCJDkXaiZIVt8UqXYPZqkpyCbLCzjR3",
+	"rfgImpExG2he2sNe3upB1wVJe4L5ahn4aOYejHrLc5padzOoapMYnZWsRzq4JcmJC+McHtn+3kZRS1Ns",
+	"m+zRjrjyT/NQwLRlMPeU1t+Plr/yhb3DQSa5JWHpralteMfL/DaOtVknR0f5SS01WwEBBG7DY0t2Gpma",
+	"ZedhRrsSfKfWHaIY/SlsZfLGHLX5WAxUb3FT1ms55K4hddIqXdaaUpc7qHlUg6FVAojbmoPbMsBNqyN1",
+	"wFGigNjTOkpewKonwXTLgH/lCy33BASsOojkcI/JR5wqZIfYgl3UsNgILelHLzVM37KF4AuSoZMMalxD",
+	"3ib5CPkXnDWtGP303lTVA+ccalmFvCt14V6bnWjBF5iFKZKwWyo42xKmwrVZXCWtfhHpXq7p7vSt8NjO",
+	"O2OLWWmKYI1A/BvzUFcsiQ0ODDuMaU6QVSKAWrANMo5qbxeD/CFGoKyyRCfgPK5+BdXaOLvY9GyJaFas",
+	"sexIm4afbD4zWhANqkn+zEyJyrlX+bYQBM4r6DKQ4zmrZGlzSvO9f44LLpV7wKlDM+tmh+Io/YDzOmA+",
+	"oOTCi7qUoEoBcyWIJ+XH1Trd3dICpl3ed4DcejEDrOz6+pXzccqKzCChC8ptakrsUgs+9zXv6er2nh9g",
+	"cajr9tf8oMnW7FQefXm3WrVVUXUb1Oy14iIegj1C7L1xXEGwu4S4Na+w6elH1TwuKO9egPpEYXdHF9Bp",
+	"zomd5FAJEVZ2MJVhGzYdk4QPwsu2yIlqGnd8441mCnpyz9Lj7D7d9pw31e3TRPOqpBm2VcIPryyiDyWV",
+	"27AO0mlrbxuh7UB/wqh+czdu/85H15o8YjcfkMXXUHoOSXIaKxzmNOysrWhhcnfoJ7sNOwjnmigtQcgj",
+	"1kCPt42Of64UcCdcy/rQBO/V8Rmw9TPBcn/tyJbgqvpAbcDVeGH3ljrMfgeDx8Y/9SJ/XPyX55v0zsr0",
+	"jboXrB7BnSJFQOXm2y3u8BqSj1RVkXX92vYQ5eFOysLQrNBOE1RHgHMlbA8w7sDQOklgksAVELAyIsIZ",
+	"IVJlvFQd2aklS3GHNB0yCtRilsktMOuuqyZaUqheWgFmg1brFzaW2dz54wR4f4ILkPPnlly+d3arkS5f",
+	"Y9YxJqeTxHxKnKWXC5Q0rVtV6zNj0fN8vTYcEow0JugiMZYiVx0Jar0xYsOZD726tYmt7ucTjXLMhkxx",
+	"Y5zCtf2sguCiAcEEv3BVB6z2C48qh2sSc1wqadhZoxVtLZZJU+ndJN9U9YgG5hBUppghYz+mpFAhC5EG",
+	"RyKcmt/RYo8wQ2a47e6w5FDYxPn3oRwa4wJcWIPzHXCrnkv3UD3/iKFaFF+KOueuuToA9iE6gX//YEC2",
+	"QfomaIFDM0lYlPGQGZl/jl5ajNn+YBKBVVPjwyKiaZDh5SI/ogCbuv4t93vvCtvOdI0Zi8t6IkcI0SHt",
+	"efv+4Sipv+V0fJpjhy2csMyxHNOHycSRGKMwBI/s1tjYSKGKi2ZCncatbvvjpyR64Ithgnc1TCA7+LdH",
+	"/Z+XIOHC7qPKgSQITajGlo+oukAG4+W8jmFj2ndpZY22xfmjQkTrHIVsea4V2ECN6Wj9q+Nyh98a029t",
+	"ZruDuWZcdo3hTWGM2KKrfxYEbzK+YxPvwYG0nJGVwNlAKoxmDqABQ70SUAOfgES42PhvBj7CWU7Z0Plt",
+	"25JQF4sd3kt0fuUiOaA5MGW2NVViH0zQCePGvwTuAdeHDPIQ90Sd2qsKS5T4a0kGcat2UL9ZmbdDXvKx",
+	"3YgWyvpI6sWapJtJibHAUuItkdKK/r3GH/PE4HTtupB0PKiG3JtqfFVIjpFdbCu90ZyqfTzM4v3Oe6S2",
+	"eRcakk5VU9BbmpMVCbv9rAom0YooJDhXrlYzOHtOcoKhBQpmGdqQQtXVT32njzDWK1lm3P4TV3ll0Yxx",
+	"RoZ5chyodjH9aZ2GlkZWAbD19bpSj01GQ6yfj7s86lKu4wVmjAxzcurhw5Z0GBlsgQ1A5i+/m6J6z9mU",
+	"ikyVDClJ2mwd/uxJQx97dn6Mj099nO/YxEc9Ph+vcr7oMmD646a9ybDEiQ8LrEicuz7Aw1v0RjNNHLxU",
+	"B+993PukV3oyrkpEtlTtXkX58FIASFpbHjUJyNvRQ8w3l9QFZgNlwW0edg4+aS2ewLEbUZEn9PSkujz+",
+	"RJNKIoDcEWclCbW9unU2pN2aSxu8YKQQKlFWEtNdb5BCBInq8OydnMkwjaJpTwEEU/O9StJHJ5yh3Zqm",
+	"a6h4oEVlSFswampeSqUHQ4u9O0Rd+IRqizp23OIaC1Us6BC9D55wMVXjn4TwdSlHPQlh8XFGCmdt8xH9",
+	"Z5xuVmBYRP/kC5Oc7cy4WiBFJzYOJqpi5CAU2cTGKG7KiCtBbS3pIdVytLgV18ULRy3G7HjsZUmES1Zg",
+	"RxuF4BpjYLOQhDD4XsMOy6VeC4wtZaUKdpM7TFKutj28MeGN7lx6kOIO1trcycg78EF+UvVcfJFzRqal",
+	"GlIZV8bZn4d1ERxSrkGmvGh4ZE1dUrumcB8Y/ci0iJrDCnRFL8ogFHEaznCp1vGWqDUPGK8Sr0h9gnK+",
+	"AhK0jYPlmgt1ltNb6EbdqmhflVB48VxTqpKm5r29NTiYek1ZV70pyRWiCim8IfpIIyf367Or5Xk94Ybs",
+	"fW1BS8OmrLGnJCw4UJoHR3BzWtmPjS71F0+iYAL3p6CrjgoiHUBYRLja+r7T9+nTx8+OPwGqVLEW1mPY",
+	"/7bPS/P3V5XEwF05B73cbJ/Qjx+nb6hUU2W4apIRNr3qmboIxz07CH2w+uuKBQD6N0/p4SmfoDflsCTt",
+	"/vADeVQoHMrbwh0hStXMiGtu9bcs30NXaY/+Lm0x6QRhJndEyHlnzwozed2wbeLktUFeglADjKxa9Iff",
+	"APOzhBcvqDpiK4KulnzbGS/vxiwpWxFRCNozrrPc56TAq3E1M4ax6QZ1+pR8nGuZMKuh4tCWMv/bR/9m",
+	"Zv8WkAa87S4CyyHtllLx7Tuek7uI8t3bNgTZhnf55Zjw2U8f9P/Oz76MP/z8KHr2uKMSXkfdoJHN2uvA",
+	"xIvDwMS+4iP9xYZqHN8vf7gb1j8T7g6w4Yr6kMzlp42R70zFnODlseQlG3d1FFyorrybFZVKAxnfpbnW",
+	"FHdMT+iwRYAFvvGwh4IPvYh/Z1c48cCb/Oy4iw8d+iibKXfjAodXgpfFmAy5iVzf9ce6c3zzsyeHalQH",
+	"2372ZBCfrkphTXJ4ZUSRVMWcxaYmb8qhNG6HXG7jKQ6cMM/On3zRcOE8fnZ+RzfVxzilmYAz1pGRmmOx",
+	"IlLVZbpSzBDOc74jGTRbsieCeGW04OJEGD28uDhtNGGw1/FxT1KH9+rp+Tj/UQONLQdP134Mdv20yOGT",
+	"+n3apDfC6XPw6CSPTzXLdYrZxBpwn0Nt/sxpw8DsB3oDqgM2yC7UuqKnF86oiuENTu83GaFscFDS/aZr",
+	"OhWmKpBUuxQCKXMhBUZxhQNt455XTOr//j9R4dUCnBKuBLgGwnYY9nI7DQA1Gh2dNCjeEcTx07YjpJha",
+	"IpPVBcBGNL2pHgsB9rKqtHyPQqPfkneikOf1KLFvObzFXKVHqFhkJC6U4i2BwhnzWXRfLXDvu0zVgOFs",
+	"P6ZCzRKn/ddGvdNfw/Bm2lO4jguyCIPe5Ta5q3G4RjXTHWLNqgZ2mrN8UXSyEZVJhSH79qj7H1AgSAFF",
+	"kEwPZs/kU02CTup6/SBJUYnMkYN48LsUYOjUpYbFBtZ7bjWSOkAQisQOFf/N4BEGwWr2xrOtGjDORNjW",
+	"vlpn39F3mzg6qKq3lEuNlK8I299jz9On91jks31ax2V7QQsLBSkVbhpkfrfkLBFe8FJVVH6YolVpAN3c",
+	"4YFEr9/WqkK7wO4RZaxPrfPPeOe79QB0siApdylnlN0SprgwBUxhwGmr2PDF08ftPfJtZM/P/oexkH2o",
+	"/5zHZx9+H7SUbYhgJD/MWQ+uN11T5q7DPuxwGWTLr79CfIkeEpU+5PJMkJxgSQLVlEPzFYIoVdsWWoWU",
+	"3718//6/x39//uZl/xvCC+QyviVCBnOp/vHy3fXrb/8eT4ZfyvUwUeDbgrDvsUrXSK55mWcmxB1Juc4Q",
+	"VlfIKbNqiPgwBCrHoZsg6fc9kCCT1gp0SG9+Okr7rY7FcY7hioWMEi3dw8MVGk907HdwH2eE/uuPr615",
+	"jwULsXoFOzLCaIdOUU85Od4x9h0vYSnCwWI7hNAVs9U2G5LEiRUlIPECCqt6bqjTDo9qV/MiwpBZdoR2",
+	"6/18NrmUTqfw0I7R6A4q95BcLrZUTbts7yTeWvdRh3xblIucpmhDwPeMS7Xmgv5EMv0YlGrbYoVOEinX",
+	"ZyS7ePr00Zfo+fPnz//z//i/oF/1yxdfXT9vXzFPzr8cYBUNFPy/GCs/uK4t1UKdqDRkL2x64+h+GAPs",
+	"EznY54JtXN4RnPkc94FEhn6MlzX5y8v36KFhBw/NDw9/9ib8JbnSnH3HoGL5ZyBumvlSq7+04zh+7/Z3",
+	"XJwNtzU0OqI7PoV9ra9s38fC1PYY8cpjroVenWcglW3xx7i04mkgE687zOWWb+7NtNWkbRPNECGDsixC",
+	"pSRZXBaaU9j3+i79KtLWjjeBE/qBWQVn2BzW9qj0lusxOlghyJJ+7OgjDtprusYCp4oI6RKxDbHPR8aI",
+	"wI9yQM016tUHbQDZIDxvt+3MUfOwtMu0AYYacSjVEfaOwwhNEY7zHeNyG2e7Zck0P4CJwTJGibAybRm8",
+	"HnFgVTCtysl2HuwidiefYPOwByQLqpBUvJBVHHsl3VKGLp4g6HZ9pUHf6uv1y3OU4b1EeE1wdjo8V/9O",
+	"DMTnDB01TU02ClXQq83cNp6j67TdY3xANZKAE/JR73V+j87Rp+fHnaOHJ974/ExLOluYAAwE5kz4/XN4",
+	"QdhOK1VJW9R5fHFMmcZnP8VVxElYhx5aSy14EsfKLyk+LrFrrLx9+aYhmluRUO0tNxS30Jvy/TfXjWHQ",
+	"n1QixSNXyveGUZPPYkTMfI+UKKUi2SWSGI46SPsVbs9SPE+FStCCSJoRW/kCEnEbDQP9Nt1V0axAexeC",
+	"s72bAOWUEaS4KSfMbNnWsPQE88SlyIMcQLhMriXRSnbYxASSHJQ4BpYefs+RNn/wlOaFJF/W4p4JD4Vp",
+	"TTTofHZMrh4m/BkxrUuutkA2sFLjfQCdTtDEj+vNdoFTlHS71J5ILDt9cG3OEzvKGZ71psLDvC/0wGDv",
+	"+RBtO9XBG41oFiGcS+6yqpL/dvai/vnsdZYgFzmE1pCjNw+7e4Z0tm8C9cYY9870odNXE0o5U+Sjiur+",
+	"Z0tK8gx0xsShO66DxZJgcfwqArN9DLkkqLZjgYfcNk9ysqUxoQMJa45lVBea7kGu0gw61AA+mn080xOc",
+	"3WJhW0j8MPtav+eFmw4+Xbs54dNbNzF8elnNrhXwcouZX3XhoDEuYYpoGWfJBSoIL3ICkbGmQwVUEVsu",
+	"jWEHAQZh4C3OaWY2HdbeFXOuxN4l9YfT9AQpCFZWnkISb2tDYI4VESAe2J49AzLzgNjdtvkAtDFxQOad",
+	"x+1FsKPwS+ggbPYdWifXdxPStzrZUjVHZtOkWcSOan5t6jgYm6sjlRqbdcshi4X5gmf7WHEeQ8AQFCAt",
+	"FZkzrmLnADffmIDqWP9gw4hs7PfcK70PnymDF8bNHJbGT4796i9/mtenJLbmPK0jkm3BNens51TrDHxl",
+	"XUX+LxuyjwXROpUplQCZB03g3ZcpZ8ucQrBQHVM0Jx+rbk0AYCrFMvaKAMOX2yWO24vU39nVzKJZTlPC",
+	"JJkvCValIHHJ8C2muSUNLaXNIR8ZZ1vqmvDO9eUX5zzd2BqIRNzSlMybz0I4FMP53JVMgnvdS4d3X2lU",
+	"bKnc2v4p8F3DS18Be/CT00TtT4tS6sOeuYCGucBsRRpEoiXL1rY09neNWcaXS/e1lNxHoJR8Do14MyJi",
+	"fylBK65e90t2S3Kb4jG2Jsygy+nQXg3fBk/trb5qaboho03wEwwtqnpRj6HQjGsoeGHoaab5MRTaGd3Y",
+	"W5U43MEVyhePkFkaUATMGa5AzbF2G3JN8hzpW9hJvZVHX98hO+MhpRIBcCAvj2tzlJXCcM1tCA66Ndp8",
+	"VUtHcb7xofDuk7qiGvlYGN4SLuodTlqB0p6wCDPC1PLEeR7zZWIbSACWJVXElmAosLAl9SDlCvYnCV6j",
+	"vFRF2SGo61mcociM81Gac803EA4rGgUWeEsUEbJP1go1DRpUF0lqWaUOeDhWqDaa3WJBNZs5Ak5fUp8R",
+	"TsucIDeZFlVKkGQqrOjrKCDttQ5slTFVm55rfHkHoNqfZl3cio4idyz9BTZpN8gHXEHD0SHRv0Ks1Pg+",
+	"ftbgeicwP7td/C4pE0NbaHc6FY35Q1C5QdQrf3nieXLALrLjIpNdHkvXeGlcaa5m57NObVBL8VpweiA1",
+	"+7PikrNvPZCIZvO++eMUGtYGXiNKUnfXMaOqZWdaYTnBLEOSg6zNuEKGiBFVp2ErrRGqxtDsfTgu3BwD",
+	"j9axnszwm6Kqo+d6lXJ79J53XOYaRg/33VXPVcx9fI5rsLN+1e/CW16d3Vq3enFNwxo+ioPOYh69NyA8",
+	"ynHv3Hb64OheIUFSLjJNqYaCcZlRhZTANJ+jdxYLERDuIsdscxjwc36XUDa3NFd2fYzLeVRN9vra+jQl",
+	"2ftrLVQQTPMS3felcqdGB8M7sjRYxaiAhomcorNPjTuqoRN6dL+uHRjtqgRWouMMCtqbnn2eGA+OUoxg",
+	"E0Dwtr/t1jwnaJkT4zxtFS2A4bNoBr+HFdsWjzusT27NYv/5P/9XFWWE/oWcdQL9y7mh0QnUWLVXUmZr",
+	"8oNyAiP2p1c3rJpBT2eviXoK44A4Gmnlt0aqDAbOsR1a4NeEZK8V2Y7VMnMiJotBC57t7y1vaeApci1s",
+	"OwJ0NWMBkWrBS99eDOucC0wlsWZj+42piJGFlbWcsk1YSvruNSqwWjttTb/2gUSyhJPgvfchvEb+V/jn",
+	"P27K8/PHKc3gX5J0RaLdMZzCdjHoYwLXbhwYPsKSx5EupO42ByKwqGrl77ilhDiFptdPfoFVh+LO95ct",
+	"ipnV5e1C/UC0IPtAIjMUiEJGpgY0NPpAiqNH5+fBFrQDLsgWDEGsagb4ikv1talVNzoyENoVxHABjCnk",
+	"N/we7GwSGHh35wq/obeE2eDlUb7A0fXEG6WMx5UUHzR63PxHShc3jdQOjAEFwQGh70hKmDLtcOSnPZL6",
+	"de8FZtL2SpjeONFAXubkbsTebAE/hCbG9/sLvKtzRdcpH72WYR0oDuyjkIcZk1ucl7hquDylGUrj3aF5",
+	"O1f7nhe2D88rl/77aWnP5453pL0adk2FnwF2n9jvCrt3BEfGIACXiJ0g5sRYUyRAEsKq0qi2g/Gslkmq",
+	"rz58nq5xPIUO6yNtZEfsNL5wNTFUumlIP97SzdPEqoBLD/3NBQb32m/MMmKTF4Sl6y0WHeLvi9fXWoi+",
+	"fv/6L6gaCmH/J4lYk/zLJEJJuSiZKi8ukgjN53Ow3A1Ivd3SfB+qJEalnlMqutL/MirV2Rfn52dPHzc+",
+	"PvrjI/25SOlZJuXZE3hGrJzIn4dl7o7N7ozGLXKsNC2NzSN85zqNaZ2hag+DlNZeoFGplhAhw8q9ARmE",
+	"HOYTZmRBcVdD7jXJw7+YLRkQSGynr56wk4ZIrCksjghQtnsdecTWmM3H81HanhAWNpL5VqdoOtd9RXCu",
+	"1lM8wV5g4jEgvRe8sE9MVMUJ02e0w7G3VqoYAcqr9+/fTlDvB87+N2pWCfEeoupkM/Dpb0uV8i3pSXBQ",
+	"gnalRUBIUpyRHO9dIaJAarnxnYyA69o+AQHNYkXUEYNH7RuWCKsI/NM5lUqik4StKPs4t+/XnPDRxR/n",
+	"5/Pz+aPLJ08039QTfPfum8iPjg17m1Q6ZtPfv3gbaJQRYEf34maw7MTZJQzG2j0t3D4eblpN7y3zRY+L",
+	"IXDext0Gz9Hbb69f/zck1w73UJYfYQldgiJEPlIl0bnxhkE2vkSJ80XHxlOdGEeaJMY11sk5PDPyF4++",
+	"vBiSuuC/ZkjVx4Pwve64Xh93gPLPyRI99tbckK9cNrMoyRw9RxmVMNIeMhuArrdosUdGDpNhf+REJjmR",
+	"+4WSJQZURfRYW6spYylM2wWlyLZQEuGlgi4MJqARLPdVOsN5O70jOlpMJ8g0m6+/JilnmUQLonaEsBoM",
+	"752RDcRxjmkQoRghmUQYbTmEzzuoBYECTA0wH5/3wnk3vn0P/DKMFY18ixFwjyu8IUeW1p8F32KfHgw9",
+	"JxeodizL++7dNybZwVTBqdugpaXIoRvJiqhTV6DaBGRbVmQzWyPolKY544JDTgZTkCySQHSt+1jzxUO2",
+	"2Bg4rJ5txQ67khUhBchk3moZHoZ7tQrOW8fk6Zdf+psULlFImSRpKUis8sAbn0PUCMJsf5A+c6IPRr48",
+	"swnymmQ400JCscDp5nSOHKeDTQqzsGDKynOGNGvT+6T/lbCdtp6z8eW5xixLwbeN4LyGH/PJF+MyszUw",
+	"PdT4t5Y9wh1fcxYtSw5lm9Sb7M02QaUYGZXp6wP33tDAgNLvXw8Iw2N7DxveHCAVx7W3OCPo5BH6g20t",
+	"JCFm73Te0X7UpYscOo6r7AboGmU7FwOxQdyU4w7ubwIFGxBV9toKC7atsNN79XVAh/2gEtUVBVqJ9aad",
+	"F8h8B4wSFwXEgaIv0N/onzvk9bGhYe3GcptZtRleUKSPraje/B7Suq5v0lF3hekrkKGSUWXi5BSFXvvm",
+	"h1TliMoz821yelWn4gFL4qVyM0QocYKCccHqO884YS3ZJE7YPrwt9NtDyTYAFRRNqry9oHAZW1NT90In",
+	"OVGKCBmhjK70i/QdllzG8z+dJYc1lUZ2dQEIe/ZAixhj8f/+xVtTc8enPxOsKCEIuqrGr/Ftg6GsAIFO",
+	"DAma22GB5TpCxV6tOXus8cPSyOv8Vk2+xjKgxqxtDe6Du6gulwU3kitSFb6EvIxkpwYHq1l1Vo27Q6Uh",
+	"mKJvh4icWNDlzt7XHshMRfg7l4K/L6Xt3tStu+tNd1N7/l+ljYzSLzqoaWKh1mwRW17TRQCH1XHX8MK9",
+	"3y87JPJ5NdZ6Omc5/0sDmHqC4BFqlp4an16/IfvOrF2osZQ5ZwIwuBfP4VvQha3oT8PZIr15+83CnJ2V",
+	"nLQSbouzDSy0Na1kbE6h0vPx8qJNDYiZukh/e/fNKQiK0BWyrjHqX2mLfV3obnhRDQvVPq4S38JR/vBi",
+	"NxgqKleJUyCXXiG8kL69wnafXJa51tyCWPQKdMZyjS+ePusqQ1ONc5RiseTqptm+OJ/DGUulLLsLJx0t",
+	"UqtXkNKi3TeuN6lMEEZ2JIu1IDAwSLeVSDAlcaAnUSDgVBbUpPoNbLgaMkAkNjo0AUmZIYPtxqEoNCUm",
+	"JmnUhK0mfjCteWJwxKmZB4h2OCb8l9/F5m9R5vvKa37pEVPwqDToqckMm8tqwet54Wta7q161OKLr/WT",
+	"0+S85ilo5bB/VAJ7if4NBi5Njr9m25EtiCIrNuRKv2qOaaXprtKzQ6u9zi/jsw9/+N3saImdR88OzyuA",
+	"SdU+zvA+sMhHmn1+cfG0FuW/bNnVvrh4OkE4ae7QFNtP/fQIC1BLPLhr1c8GEAMo8Z1mjtMo8TexT++A",
+	"Td13wekBfW4ADr4tcopZOtpiJmO+DN/WIJ1oQQCM3wTO6xViZZ6Dt6Pd1X1cIw4/EOhut/2o0Alo41Tm",
+	"xEQ93Ucgtiy3Wyz2/b383Qa94CVT8ljocYWbevZocI5Skxqua+im1E4YIACQjyZbNOC3wzSHu5+4bBct",
+	"uy+5MJmbYLY5scImeEcYZ+T0qopQpwxB5ObA1u82qHVoy3sTJjpUytnQohgcpV01NJkYu1pH6M7qV7te",
+	"OW76zr3/JD0JO/xQd+1pFnR4g8sqsaw6GVKq+86Z18Oan4VLyZ+0asl7P53+16DQQQu/3Pm4moBTrH+/",
+	"Tpe2EAF0VTxv4KSLsr8C+//kvl2OJcYDOXaYkVqCGXTPeA3Ccz9FJM+/Xc4uf+ifoUos+eVDJyF3lJiw",
+	"qYjVe6MQBrow/SvkuX6OdNTOfIih+aQaN3+B5M7RjeYnWJmONxQfnScyuPJy3U1va+uTjWg0fq8xdM2e",
+	"sQeQNZAwMlrO7eSkeK/R9+TU3sODqqdWa5mgKcLNOU58NgfgvmMELCDD5FsA4Z7cQJ9tL4Mr+RsZK5u7",
+	"rOw7JeVWk4TKrny/5nXOuTK2fU/vw8aqb8rdIs5scfHSRO4M6ePYaytOrl89v3j67DJBS27qDaKFsV6X",
+	"rMAZ5LljSZ49QRldERvnA20cNmS/Igyd5YmLUO1wOdT5QaO4sm8Wbmk7XCDyEW+LnCC/o0RHKjee8nZT",
+	"bLi76cXRRhc97RRaO2DLABjzLcrockmEVtSMR8f11xAEomCyK8/7LsGRgEqmaI5spISlJt+8awkIeoGb",
+	"igMf+nhErxm1Ro9nG23udAv1H7rPpa3aPrGpSZDKj3h2v+hbfGDGI8BPuArGGF00WY26NDSf60tWqS0g",
+	"MH3X6vTSxhs4OvuMQcIaU8ika0A6FAHXGBQGcfYJR81+I8BQhLugiqY4j8cZI/5tb/nt21uiw809RqFT",
+	"ip+IdE0VSZVNHu/vorom6SYuBOUuBzQcABI0CUxTiMOH79P0runTgNrGp9HNb+7NbDTZBd0wBHUICSlm",
+	"d5L17mZ6qLb4Q5uH/l0LhIYvYhsgusYSiZIdkQPrgxLSMwPVXpdLYsIs9ZgryIWpa/WBEMIF8GXYTC1s",
+	"UIa8ucPR5FzGWdWw+07Y5TKuk4SHjPZCfPobxNqE05hCMe0lJcN8Et2NZcc3Fxqv0B/tHdSVYH5oBqwa",
+	"xvrH+BjLnWgZHNfnvcHf+5XgViNOLCWoKmaAKd+rCVk/hQq8IlbPsuFAEKujvx6gWQWEqaHq9MT6NSmH",
+	"hBB9OuFKLEVXYiowMrhOK+Wpn23pZ4Ct3I372VRcoAwbVd/xUBtgv2rEnWDYckYV15/MnH009qYaf62s",
+	"Jx628e7YKDQMw/ftYLiNBescL+gtzUmoG8QrvqurZa+IgpxSP+wNdPicYMFqbR/oP+crynzNUT8JrtGM",
+	"239iLcjtuICLmzMwk/XjwgE7BiHBZ3qwYish0ZyqfTy0KEf9SF0GVcr1CFjbo49CGS7l1AC5j3tMczXf",
+	"5zH/LR3Ye9r0AfsSALdrq2o4X1GpuNi/ZGr0jhmtA1A5vIQD8H6vVUx/Ae5xt4WJXY1zvDciUlXN0ip1",
+	"cj3z2dOHu1Xk7pP3u1XVe6AsYMomk6tjDZ6gWwhyS3kp67cNUwEO3juOow4Fr7qYNeEMvp01Zxv2huPl",
+	"jDxKvsshmih3ElblbQyWPDsO8C/hHvtDqfdOjpsanW5Bw4TOiVj7zEaSf1s17t2q8W/F/9+K//0p/l4w",
+	"55S6gT05PMYpYPQQ+wA6wUB6ttB2AgG0yYjut5V1vjOXqrbfQ+7UFm9ckxkLT+KcAAk6MfYCtSZiRyVp",
+	"wjH01B84Q7vQUeYEspeME8RW1GymLw1HxLGslmM1D1PcjTpoewtYKwTPyhQ82DXiTqAuum1ApXmGxlsY",
+	"aZMLWWuK9ItZT+xnNKwEdh3DVLWzcK8OdbRwuIt88m/vf9dRu4bs9ddsyceHLGCx5SL2smb7ZcPxNz3P",
+	"c1MVZVScFZWbeCkIiVeLYeInPGFqyo56BNq/D31iSQXZ4TyPvUzbIefYPlTRXP8zP2bD7qQxEqUvRvRO",
+	"vCGCkTweO16QnGA56pExV/CWbOOqGWO8Hbht+ilDGkOfGC1H0Gz4yDinGzJ0+OAN4DIuBFFqP+qRMciv",
+	"h8fLMs8/qcwkSU5Z+XHMmZE7XIza5k6dqcGzuhiviXQbGohy7wFvdw3yHxdr7qsvrT7M/NbLEzSpy9TK",
+	"/3ME7kguXPZyTrAbbRQELE0w0hU8iDfEFWfhJSQj16pEKQlKvnr5zcv3L9FDE5f48Gea/fJwS7YLIuTD",
+	"n+3+/ZJMkrb+tw7/PyDw10yRPKcraAnK2ZKuxtbOZYqIW5wfVIb44tmTRm2Ix+GyZr4+usr5otHl1LdV",
+	"VZ2DG2+5GFnfrgFuY9YgKB8GoWxyUoTD9zHRNLBDYMcwyTpTnj4ozQlfe3P2rRr68I5ebLv3/MTu8AeQ",
+	"ZUSNlzuJXkI8pIP+wcJdN/3fSoX68S1+jttlPdQ09BkfuCbWB9HLi05jU5pzSTIoVKyvAhftmhKJqDcL",
+	"sre11swF0ay40ZVfM8LYWv9sn+9YkK1toQUfc55u6k8la36GpsZem4LKnp7F5laE0OfQD/VrzOcaivbv",
+	"GuqYF4TVn8zqoQltusErEldlSbzvrDXI+6ae00rX9RBBFpwrv+23/SbNCTZfmDMfL2nebMwAyk7dqt59",
+	"IYi12Xnf1XWS3TeuQi6Y80umKoSZTzXEwISXOCXViPqbjlH6vj7aL+KA3uQnbyh1yBJ/rc6IPiTXakoF",
+	"5Sm6+xgGKBku5JqrPu5+WOhxQ/aoIAKlWJEVF3t0ktgzYHpAGOKDv4EnQLMJSQT8YeRH/RfQoEyiG5aY",
+	"A6O/NOdC/+UdCBheEZ9MTiPThQEzZDBuqtgl0H4aJvTRl5hifktB5DpBJ4Du2nJuTJk1H4MyPFjVizNH",
+	"74bBJOYN1lBmnl1xDiVcr1ACPtpE/8SQxHuJduv9qamHm9T2pQSd6LffMDebb009RVwzVmxaaZsSmopX",
+	"TQn7cxxtOxK3uQM0qm9oSpg0VDpVbiql4lsiuuSIAQmQ/XYZgpUL7hhutKcsXgnNsQoiKB9cnswUrYTr",
+	"AkORWldpJ5oxHucGY8ARodRGkP8p2nS9LwXRj+i7ZodVuo6LHIyRRBN2IagkwWlK6N5UCHLr8lwOF7DD",
+	"glE2zqHRoh2A1s8Sceg+QjL/IIIu99MSQiwO43/uDorXP3v8xZNxqYD+ZAPgneae/vVoWMaGyoJ7r4ba",
+	"dW5h9V4bjiZnh1dECAg+cq1QoUtyvCcqtj9vca6Xrn8pmSwLzeA1a8lX+gvoahdv9MAFzmJJVwwWHKGd",
+	"4GwVQ1kmAY5Kc3DiNMd0K4OpWPdA1BXm2qsPEcmbWtn8tiDMJmeMyYLtLNeX8xTnSP8O9wY306MFyTlb",
+	"QXkHcMRAHXyoGr/EddArxMJmeF8VoFvh4tC9Fm4Ukx2vZOMDA1KvRCeMQx0+2889QpSh796/GO7FgrXG",
+	"na8mLEPYXJ8/cUYeSLTTa9WzmVucQs7R0laG75geMNVZ5V2ooa+IEJmv5ii5OL94dnb++Oziy/fnjy/P",
+	"zy/Pz/9wfnF5fp50ZQl2vd6i84HzCVpUj8cjRABp+INkv6Ms47uhsp4dPcwTXU/dfNAHKXI0ZzBhSK25",
+	"OT4l9By3t4LcUrIbedw0pmPGd0H/LDTIgML6pqyiWYjUkpt+Dtk63kATdojtYN8RJ2G2dbgqEuAmfdyq",
+	"WpD3uh7MvSMmXS8NMJ5ES5LJpWYjid6tZK7/pfk+ubQZfRnez1GyI2QDX5qBexnzZay/TOY3LNlyptb5",
+	"PmZqDV9m2A7VKINn9XAYlcDj1dOQOajFdPgRncBJk9Am44apksgM76GHOMi/S0EzvD9t9t7WKwBaM43I",
+	"DKQmNq0NVFB2amBqUuWO7rLGrc1zI3s27Hugw/Gl1gsMqom5SIBqKTMVup3ZXl8bC+L0iAgJIA3N2aFN",
+	"e0rmyBKiRFiQG6aJtnR5jvqIaCaZ5jzd6Dcl1WFPLhFGCRxqiA1MjIIExieJ1I6mBJ3Ac/KG6YsLrjac",
+	"bk7RlmAmvSxRa7BiKbmCwwkTZZyYzj3kI4UC+jAVkoUGnrLVDVtyscMiOzW8XbrD22Cw9nYE/wYurlBS",
+	"18KnrFREgtZGclxIrc3phURIcoQtawD8pYJLibY0Y3S1VlUjE4N1fXNtweWy2CNsMWXQbS/MG0bVHL38",
+	"iFOV7x33SaxWZtVQ584BcPQlBwR/D+VRrPDRFgp6xULvyIZvNHvATOf/ID+wKHSXqT3byXzg66X//kHM",
+	"9Xt75gPCcnvbw9FfR8uV3zlgcOqzQ8NTu5vh+bfBwNvJu0KcZFMFszeJ4Rs4Bka+MucnefXq8s2bBJ1c",
+	"PDlb81J0NLvwJZnDJgHP//7ccDQ9xNHQy1KfiId/JiKnLCyETYnHa9xXgSsTWIoxYul7Sv+l1lTAH0te",
+	"Cn3JcYESfWUl6OT4eTgdn6XWMvxXlFhVAPJFMG+vAnTfIIdKXmsctzY+msxgauO9g9tuWkmhIcqUYUkg",
+	"51icD9KLWixvIKdpc6pDyPQIC5MVqjyoxjK22sn8x2FczgvjPv+iN5K70WUPvIzdkWeTKvz8VtiRV6Tw",
+	"5IfzRx9+OD/78sO/Ln44P3v84fTyh/Ozp+ar390X63q+JYKm+OHfyS7+71xsQhUbezB3wKb6aObb5RsY",
+	"2tE8biLXGHS6J1RWscrYFF3Kys99qpR7w6AVDCycFeZPn4nZ/Ha5x2+XXdzfyf+Mp/eQXFuZZ55HgbOc",
+	"GmOM66FSF2XR3/Jdq0ygvryNkTaoLv+d29rdlLMXa8wYyT9JAE3gPXUczb13xL6zVM1LZY3BQxf1zj4C",
+	"sSCpICqW4S7Rxk6FkRkFKiF4+9CJKRTGoP+WIKoUrNkiz/cA2KTQkSh/rx+77wqVthyZJzm6WCYPETVO",
+	"x0mW3XQzvtqVnvwBaOAaEDlHO7JYc74BLV3mON1Av1qUlCJP0EmjrebpHJEtprnpaHvDErlVRazFdlAd",
+	"9IeCC/igcglJXaBACL61VgDFkyvjFNd4S5DeX4k4Q9dv3r9Fz797/+qGgana9BCHpToiwRK59P6Q8cD1",
+	"UvF41uOLUNXYCuhQF4nw6InRlhYHPutinjCioM2H/n/Qjcq7IjXDy6pvvscXgeBM0zb1oNvp0cytCVGc",
+	"IVK9QyHye+CrY6/sQa3W7oE1dhmdzGmUdAXeKUv7tjwMnBJ3CK7QTlBFzjjL9y1RuyOA+04Ms0PCNnzP",
+	"7tNA5nWHIj2WJwyXoUN3+/33tbVA9cdHdaHXYxGWBDSX0OxY3yqa6Q6VXO43SQAC9eKaYg+P0P/Hj2jf",
+	"qepjgl/ZDmtjU+VyIibbU/3ux4FcdoP+oT7U++iMNy1qZCCAdVGpgWk+dZDykTK4Q4nG7W9/xmY0UwIz",
+	"STsz/u9HIPW2t/HGRgR1lSTqwp4qkpkumTpM3IG7W7oZUw0jeNbum8F7cI1j8S3q8AvS2GLH3mGZufI1",
+	"8CXOvCKkfbz/Xc3tRugD34MflXFFUwKdk63ALUhK6C2RlwhDApVUKNlSFjsCSiLEl5Wfz7AqDZ5MbtiJ",
+	"JqP9JcIMQkAXvFTOU5tiIfbgmPU9hAqvZGJCo6ofnP0fJlxwtUb1rDDXaUgD8AD5ZElOFWSNNwxopnBs",
+	"0goPnwxsf/fGnKhGpsZRSr/2Zq86N7Ilh3iYnRZPSUbL7Syarelq7Rts+mjbNKCeUNlhfA/9npap9lwI",
+	"lNEMPPemmjL8ZmtaBT12vFQp3zaEvMCh7y177qZp9rsPsaC3VkV4AV76iaqXqYddl9Qbb9lkZDf98baM",
+	"3QanNf0xNLwjkkzsYX6fSxgAr0rXf+WLgY7DdqfNYPhFnXwQU+POpbkiwtpjcJ4n8wAjzQOdPCF0SlOt",
+	"bVu/LaVCC+JV5FnRW8I6jHW2RmG8KLMV6W2bZAj3a/PMn80jUNcgt21dj6aXpZj9WaPyazO8J7ThMJQB",
+	"enTHpmDUHVi9Z6Zpl+OaPOej83ObZ+q+CMRNrxgXJPa8TZWnM0g5BtmwqxLxUkEMrFoTKvw6SlUo4Qku",
+	"Mwq9HsAMiBJ+S4SgmWtPnHRQwOC08dZ8w3pBFXrD+ygDDth1QdLRnaYgPae/dose9ZbnNN2bSO5bIoeR",
+	"+vcw9LAuvV5UJ6t4a7KPvh3bhiq0E71Ns6IZL5qXOyQHgo4AXhjwoW75renHlEM2I4M/ejrcH/iXiWZl",
+	"yI5Airv+6OiE5JLY4PAd0WJg0+41uvWXtWLxohvJQC7j8BuuZnZN0lJLSMjoVBJxlu8jG5JqvoucoU/D",
+	"lSGbXYb03HDfN9JMpZ1Pa2+wDy4ZLYjv6sehilWLwhpcyO9IG3ZEAwqCOCViS6Xe2Ek1R212WjhrWx8k",
+	"wUsZNiT1FdzryOFyOTYrHGy2AZE5ZgiyaS6wg0W1zgfS20DgmRGiS63KzAdq9G7R7UZo9YKPY1q+Iysq",
+	"1eQKlRaAMWr5CwtzZ13KGj8jSLJFO6HO+jwfAeU7npOOqdriZ42CJuzulcEdsJVo3ul9Gts4qKoFVKsM",
+	"C4r1tpeLkqlSv3lNwurTFn/0y+wc/k7Zkd/bDYcMJKEFBioVewDbIsW5cb83P3U74xuXqC+7zMApPGtL",
+	"L2a8FwZtQ5NhdARM9rBeJGYIm7xXyFc1Tme3aODCON/hvbyCxBkXKG6jfbXkXE1GJTLy4hnIi1ADLyUQ",
+	"B+4zawc7XfrZ8OYlHWjQCrOxl/9bHfi3OvAp1YHPLat/esnblkPsNKg9GiDutsSdozi+s6RfARxmsxUv",
+	"eJtjQNxdWpcYOP7KF6+4DFaKsBlhQw+Ihn3EndtczLsyJ723rweQe11kFz0AX6+3RU62hCnsZL8WfzPt",
+	"Ckfi7zk85XW+amMRl4pvsaJpR7ZFSTNsg/4CRQf1LUblNpwEuSYsLIlaO3th72RTGI021m+19pOb2c2s",
+	"6jtjOcJpv0RaQ+avMKqQOGA/YMsPd8FHV+iuaS3DZS+WORRwXdKPpl8IRhlJc6zl7VuCKnDD11BzzslE",
+	"3KKw0JE6Vsj2mEfyPuq/+vvUXnF4v1zA07jIDMriNcFZP/L09C/0+Fd6+NTgx8Eu3yVlVK7v6I1eEaaV",
+	"uM/j095QNhCNf9MjQb8XeEsUEXLYc2/r8dCxga+8QoRVRLQX4hasmWcZc3eVe39Adyl7DVpWn5DRAQ8y",
+	"5f2RTWbd1zBUP2MirOIN2Q8tpQpRe3ckgKFVoAHWuuNPX0+dUM2i9+Cy0hM9kMjOgE5kygWRIO9Dw095",
+	"GhmVBRpBEmW68x7whIF8yLRtpZAVXwUXVCwJcN+g1RYJhQjGo84aEQ2W0c3DaiYzPlIWzNwI2JpW8bJa",
+	"izRIhSJFFVc4VJvWWK47bmk9GxS3eyDRm+cvIrQmH8MFF8iPU/qZ6sciA0A3br62k9YK+z9NcfBU3urF",
+	"ZMsOxRQe1ju442Iz8pZYEJaut9g8F+je44weQ61z3dHrmp0AgQ9oc+VHclsYIg/UxmxHEOpwMiE1aOme",
+	"HSODNDeiT4j2XtG9hr9Yep7mLf3c19Z4vt/uJE47qnR4UHoHpO6VCzUTJZSk1/JVBmVbwV0Tr01HniOH",
+	"55PXA7QC3K9VBPBgq0bGPsqYL8Ocs8Be5QPIOLW7YHny8DIzS5+BtctOVD+aBh+WDyCagSntLy/fo4e2",
+	"7ufD+lQl6KSmj8gBdnoQmh3MSaDBUiZ1XR+9VmavJC4QUBqylFZf8gIsnyeUpXkp6S0Z0Y0EGvh2ly4a",
+	"9X7ycez7f+mkomsrGk6LEx9vW2sfmE/Q+SkVHWb5o3HQy+q6HnApmLGfUt+w/VShcOxEqd1MUd6tq3Wn",
+	"AABMqmf2gJf0815HJt+ys9rVvaaoOak8JIQDSXrAVOQWNU6Sn+Dm47dB8uMiiJunfFLJhMln/bht3h3T",
+	"9uXw9GxJSZ4h/TsiHwutmVDO0InJKkZrXgqU4f0ZX56ZElDm//arHSGb4KXQY47+BMxh/KmfGDny6x6r",
+	"nvoFEGwRIVmma4QlshVY3mJB5dgKBuHoEnvw2mes/zR8JjmxumJ/XXnRgTGpLMEn5gH/Pquf6ayOPG2d",
+	"pGShGJUMgRXCqBbhQc5taBcIas/LK5TQLAG24TeW4aLqe9c6k9kIydOrm5wTyBmH2a2/qz9IHH49csiM",
+	"1fNvZHxC2ooLqtZbH8SX2cXTp4++DKq6UwTn2hZ7SJblIqepKwUdMHTiHXp8cbbYK4LMWLQh+wgtsCTP",
+	"ngSNa/WUcUG2HQpnNZW+G96+fINOrkvA6Vv45W9k/5ot+WkErjReECZlPg93OVRU3Jvx+KBgt52+n0As",
+	"jiNvRxvYPcCLZ8gdZHOtSWys4r+xj4y5u2p67rN/wexHwD7A7Y8lKU3TipIxW7XB2ciPpW3oGWWZqxdg",
+	"Xh9bedN5tQKtAG1PmsNfCiy7mv/bBLJ+GyjMYV9SP+fcbGG8ea0qD2vK6QldDwJM8wTtiCCojpKqYqiu",
+	"UGJfB8UhIbGmKHKa6rNgOnOiE7UmN8wEjtQ9BureAykvc5OTs6jfcWKM9YfPVF1TqbxhGFodmJqcmOlX",
+	"C35rCn3bauBeI1aT8SPRSeK3b3WXAVWnc/ReQwpeFr0ajQX0EJ3Av3+AV51eIgeBqXVCoRoKjGBcwJhm",
+	"Pdjje+NayXYRI8/JcynpChqxTTPsCl455+4gD7tZgsRUhWKOTRmdFNVLZbwoaa5iysJSWld86shC7NlB",
+	"0K7/5uZrgmjRSrEX9Fzz/ZRIeZZypgTPPRs09A2BBq1VQx5IwVutDAdjRIHVs2qWA14180CQesqcfNXT",
+	"Dqs3VLuvTW61QltPIKepkvGOmjJSwzsGZKQgLJOxoYUxzx0nog7vTH8Hgw7imxp1UuakP9RkS9SaZyMh",
+	"dU0zRwRjN4KbQyEv2FBKV81W11prvFO7Ns8TpgS1UjhEAm1xIZHilyhJqbt9pKKrBC32niVfy3MnL15f",
+	"3zBp+t9EKCe3JDexvfuCXKHr96//gm7LnBHhoqloFpmv9R8vnr+H0S9evJanVVDwDcupVBIljEoVf3F+",
+	"Hj99nETex0d/fAQNglIaZ1LGT6ByklglwT43d2g2XRZESJKN7bnRXbzgFguqL+Rx5PoP+9QwTukCBZoc",
+	"syakRlSTlxZRU2/jrNZnoUFv/loOD2ODixywowZmuxj2S9tYfKzo5z+W598uZ5c/HMewe9ELLfDMfvnQ",
+	"PizQCxXCFhg/Fj+3pEo2Grd3aCL1Msd03DrW352kXGTHu+/XXdv1GauatoM0aUqhu1lGtJwf1lf+N9UL",
+	"vh3jUbVwr+sm11GAgZbv9cnxsR7VZNdFzofxs6MMc5o0R7N4DUhmBHl0kphjnFSF6Wsb1SmUpcZ5HvNl",
+	"gnDVulGtyTYYxyTqyM1xnLE76NaLt12VWJj8EX2CqvDa1tErJcmqYwmPoDXPMzm+bjYAFVkkNxfXtZuf",
+	"3qisab07LPrzWJT98+YHcNRVQm0ZiqosRc53nQLwdV/43b1KwPcsbf5W5MGpvHJM5GEg+HmMmNBFSpUU",
+	"M1Y3tXk2P9/Bjw0NEcOMx/RK1BeBhGbljO+MzcPmSwMjeCAjVKVN+3H+406e9WW5JTm4Qhi7vn714vlE",
+	"01/gJhClVCTTIruMYBHG5gmZbXD/D64yD4AFTYW1f8Vv4tttdId7NdvHOWUBM8Tsa30p6RkSA7FW04mJ",
+	"WJJynT2QKHlvlvWdJAJgkgnSqvsV3BmJrakKCkXyp5QIdYZLteaQP/57dFOenz9ON2QPf5AEARzwqGlF",
+	"B7kxc/QtI/ATtC31ENlQNrrsxMZrCRvTXG7nno/3KkxxEiwpW0HjSKZiucYXT58Fz80dfAlaO6QMWYz/",
+	"RDI9FNC7xSqqe6nBOGjrlvKtvt67mqaFDaSGjhOo9SmvUFIIckt5aTr2QN6q2zIIzkKJ/RjDx8RPL63c",
+	"AG6OcElZ//mJESWV+6DhMgjsyXC3AdDOO64mh53yWyJyXMRrXooAol/xHco5W5m8fIsg2Dyp8F46LEfo",
+	"HCmOLh49O0cnls+hR8++cMEats3/o2c9WRG/dCxRwws1rcjA4s2H+VGxIMz0iwv3Qo0zvG/mcDx+1lOm",
+	"uC1QVrNE/hs/DFzT1AIDg2qIBpH4S3UnyWnPtxP9Xd3uatautU/axDznu1iWGW9UlQpVVd1uMcugpj8v",
+	"VSxNERJvXxvJOU9DyTkZxXnnBI8uzkcRRgjywCvCkB9F4SenmUmEcjfq+PYrKiFYYBpDM/1iW96Wp48u",
+	"xrlb7Cw9EO7H8yG4FU0BOsKygtNGkoUXAgBNbuOqXe44FSTlGYnTNc5zwlYktjL61NlqlB4M/eduI+NS",
+	"0A5rEC/I5LcqviE9SNJiImVLfmxUeGOjrr04eK+3xsCKAhs1APsdZPXShD69FfyWZgbhYwh/YMlfvqIs",
+	"LnCol9n34C/WV72Wq84oQ4tSKc6QJCwzVs6F4DtJxHxEO4wjcbUeMMNwMiE9qLCPDlfHA1vRZ4KvX9Kx",
+	"jleYZXy5nMbT1ubhOLXFse5SSbExVwewEykwxXm+wOmmg7pMTmVGBUkV+u7day0xCqiuRITrz+nwGCFB",
+	"cpOGrrihSCJuiXggXVjRd+++CRJhmlPCVJf6Yn/taiPwHIrKmKKkWG5Q8nv7X2Jsjo2uK0RdWcjMV0qS",
+	"fHnYgeUYlM1OLwFRZlIBcbheY8GN0aXXfNLf2FKanutHggR62c6RO+RIF52cxFtcFKO6KF9ff/uO5+SN",
+	"eS5oTQMuPu42kpLHWq8MY+lekw2qK6om5RDBVOtobVIbb37iQbWKqHVYxyUeeCziNSvK0eUO/CM6si5u",
+	"zwH+vm7rgb7dUqVMuJQrEQjH1XRLqg/yhhTqylTJjmzIFIRSMYJOsGM35r2nw5qFtI9ggA/yHGpLaQlG",
+	"vwvZ7UJbrNI1kVcILySYvYw7xMbYm+EYomqXpTTM5WhU0ZjTH+405bNlsK4sl0TUUWhOUijwioCTyYV5",
+	"2R9kbRDQEHTUtGqzmUOMvf4KgWSGYAw4fai1S2isPJAmlNh7nanVJZODTRvQAqNmV4eQmN/0BYROEmju",
+	"lFwh+CMxpieuL4qc80KfL4SzTBAp21D0qyQ1Zwy0DaWyyPHe5l+0tsIIbRPyZA4YbvPFrxniIiPiymul",
+	"7eh2t+bSRXO7PdHUQk0tM+lvlH7NCMNzm503Sngd4+7tYne2OgIyI64QlF2DhM+MoAT652fJHH3l6Md8",
+	"o4l/SXNi+nclDcC9doE/3Nx8vHik//f47Obm49OF/l+m//wj+fDzo+jZk19+Nz6Jwr92Qh5+faYtV8gp",
+	"25DMiEtU1kc2xYxxBcQBDeCpWiNcdUKKbDwlwtkWDutCELw5W+VYk2yFC+DjoaMbdnUErrCee2SCYN/y",
+	"hh6aqqcI/vcn8ftUO25hJmshkD5nnFY2+sSyO2CH7Vq+Q1pnHr+bTiDQUnMTLlBaSsW3pwijLdkuiGiA",
+	"gFZE3TXby+VpAFAd+HxPpHpxPCKiw5OomsHfAyRPvgnJeR0FkDdg01LNPlMHoE9qwwDBCaPot8ZSQIgd",
+	"tCxYj31xcD0pHhvIsoDiDhNTnU1N0izE0DVGtSJGWBUuYm4lSFDkwt5Kxplii5v6+pjf2alKOOiPKrLJ",
+	"CVP1s2ZrjZb3U/Ct60/NkSm+dcThPKz/honSh4sPM/v3fAjq76X4V6NaRO/oMcFxA4e50IUJdYw0NA8k",
+	"cjMgbOQYg0deQkgVMm170IIsua1Z0VWO+Fgl90GFhOsnQiezEPSW5mRFwn48400HDwOUm0AnieDc9B8t",
+	"M+7+rXwUEHvLGUlOI+QvsUaBwCycHeaVRBuB8RcOOHu96Hc8AElmJfAWZVojkxwtsYgQL01hjzz3Q9Za",
+	"mRcQqyfjrFkjoFGDzYxQXOF8QKJPY8b24x+CIXPNIm+BUlmpMowKYanlN83INFFBDMSliVagmQ1W0Ftk",
+	"Ug9inALLao84hQi6xGQlJPMjAZw9BpCOk9qoyughrsWa9Y+IaHlF80d0ooAROybdOlbHqqj5+Vikzilp",
+	"tQe4foXcrzV1avG9c67PVo5OX5degztBVyujWLr4gy1mJUTVwS05qyv6Za2oRK2rC57nW8IGJLO2wlvr",
+	"gnIWgoPqcQ0DkL+71eVY38XNunKkqudecyCP7XYJEX/GLAtJuZY6vGziBWZZhJb6bqTKhTQDmzAdIDS0",
+	"lyhxEYqVsdZ9ccNMqDamudTHY0l2YNjADK1xvjTpYyehdLPTCCU53yWoZFqX+uIc/ZfohiUFForqF5mv",
+	"v3yK/kuEEgexSgys+usrlNiK7RYqqtAag8nHRmbviWpmrLkK743G7KYRmH2vy6bU7wpGq1R1u8c7hm1v",
+	"/H1HA8xpQUe/hhQhYy+Bs30bSpAbc5Jq7rQoFcrJUsGlckKZ37oH2KnVmYGr4BziuZDJcNW/2hTX0zCn",
+	"MaB08EkLiFbRNZeEC06/hOB03THfUKHHu4IHVXh/6x4YVJr0Xq4QswFcTBDM3KPGJwkVtXZYIsvWYcM6",
+	"i/EHykp8nmL4kwrWHxghDvOcBt9DAH1HTkTzlqi2JmrwhCY5t89Z41bovl2674Mat+MpwuyhrKvMAWzJ",
+	"lb0i9NGCpgrG6gdm9kMKIeyWCg7JvoF83cO6xmO2/8cJ3g6FV/1w/HIMn588ZaG+an6thIVDFjaeeoCF",
+	"PJA2IHyxtzaDQwpJ9aWQ5+GyAH6Rg84yBF2/2ZIJYT3FVlHo11CGFV6IvHUcRenQeIV7aqACngWGdmsM",
+	"9g+9G5FWuhMNkIXlM3VZaYlCVT7Co/MQ/Wz1GwzxWOXVXEpWSlAcadkFnHcKlJ1mYOx5T0DhHa6ogcU6",
+	"/fqcteTtl+gca+L9LLfjuHYu99va5KLvhUcZc6DnU/DEhg5qU9CfFE07yO3rNFFhBCvLHq+QUVnh2Boy",
+	"N5QvSoZsQY4d3oePlcuYjAVRhIEd1AVet4+vTVa1/voTLlCOpTIZgHiFKTuF0HQiEF5xo82Znh0SZQTQ",
+	"Z8wKjN/Yo6z8bFjGXbsrr09VQQTlmX6HRFRdIeye0EI/SqC8bnLDMKsq6RoTc51ai+u3u8Im0jEym4JZ",
+	"DcZM7oiQN+zJ+RMkMTT4ltxog34Yus8d/hhUCpgi4hbnsamjOOjSfm2fka7rWcXxVNhSZXmcNU7YPT9Q",
+	"g4IM7mk/gxNYkTinW6riggi7kBGAONG/IALZapI4FVwag1Cal1KZsMUKqGf9QEGicC+lsqyCgueZsywA",
+	"LWJBHDlUnlZjC4OaOYXgWZlqenZ0JhXN85peIZQAMsuRc3fYaglUICUwk9T0RtQv2pBCXerf9vARLG2m",
+	"zPBokmpJFXUE0QGlde3cAU2FsdnNEbrkks8R+V5z1TGh795T02LfG6dynMj1xmyHMTxhZ0MDhgkWBcWB",
+	"9WhZOoIz0jKvBSTdysLUamzyRePYBNMnKsPV+EdzvpvwlDOMjX/SWds6DJHG9tOw1lmWX+PWetdODNpt",
+	"+Kcz6ujbqCSOKzYTooZA2KKkycbBJpl9FrXwV9UIp2ku33uax1VVXswULd4SzeFri3PA0/frydq/EdF2",
+	"YpQDeBWOFTIh7vzBqbMPoBO4Y42zBxqTEixySoRWPEfU7/fL0XWU8a+K2MG1vcUbiGiry6t4dfFOoHwF",
+	"14Szo7IFx9Cgh7ruy6E7nyrLcSJj8zTWN40BiAEgmQ1mrfwNBZayIw59aG+1T12g5X6atR1WbvFI68NR",
+	"kv0sDNGejl+TLbpK0fpgj47i6S+jXPn1RoZy6LGd0VjQ7ACEx6Mc4kDm0aejMkNfmbIypnSMJplO/tBf",
+	"b0LjuR+eWnvWD1gFgRoPk3INWQAefktEVo5hWfpIU7aKl8I0j2w61nhpekV3rISV20VAtKidxdVuRGbT",
+	"W0vuo623gtxSk2s9Jk6vJDEzwl/Lu2+mhYqmYNQHgQoKdmherEWuJKiDJDaSiuB0bXXCJoq7WoL15cQM",
+	"aWfY4ZNc7GN3jkapLZ4sPgB8X/4eMNzK3ANGenL2gNGebD22Dds9yLnj+XODOYa4NNeHoKLGQ1L9xlmb",
+	"ZYsD5ATfEolwDlklXkd3fW03Pc7DSLRTQW8QZ1Sdqjb9HS7GIazzdE8s8jzEhPkZigT11Sk92g2vo74O",
+	"rWPVYJSRDktJEG1W1ulNL+usVAQpFH5FIhME7t9mXnEiU/yZyDvUKPKrR7YrFjlkdJHIP/w6l59Ukhpe",
+	"G/MoTVcAT2qcAUg5staGAvbk/MtnA2SLLf7oT+E8Q/53jw4W01qzhSu4aJKWWlie5DOw74i3Szwgjtwf",
+	"HQYFAhmfp1WnyU9c/KintVgfg8ioBB77OXoYH02JDStr3e0NHOBB7nuvmaut2rPc6GeBUkatpld96aYN",
+	"SpnU56q1uf0pnIEOMEPyBt3+3L3zUXcqTAMbd8+b6o9zbUYcj2DUzRPex6oP3jNAow3UqaRsyStZsSpR",
+	"aUtWVsJk6CxAQTmgrmllGiBBsHGMzDdHc7Med2h3rr7RkUe/GJzW9RwdpnOZPC+aeQmzWmsj4iBhdoD5",
+	"sZREhJomHcY4+SmTz8/+Bz776fzsyw/1n/P4T2cffv+7Xr5TvTGqsFyhLUQqenOnOo2mZPncx21REdTU",
+	"ewQsJw4tsTGGjVrGdonjzlCB9y7Pd40lwkgfxSU1qfWcZWgJqQ3hMABNeyMrMIy/qZpkOeAaC9CUAXRc",
+	"eQRNatc2KP4dueUbMlbfdyH1sagfbxlF6nQHrExBbwh1wixDa3wLnWdbVb2dKtlTgK/JkltwdC3XyM9D",
+	"2eahQPuJGOnnYUtBjEh9M09kOK0burnzb7GUEBNnBiRVVg1YGQu8csqhrQoA9lD99aCUP8glH3zDN5hq",
+	"3/1upu6/1P9hUtwm4k5fdKaCXrgAEN9uabia2Ip3FENlEncUETaQOhuA51KHfBPCVpSRKuwHvku5KEqJ",
+	"ToxLUdMmhG3AJurnsaKmHvpp0F/DC8J2LrHjEKBvC8K+h4gsQXKCGyn7HYyvntEtFTBRYSryMRraru8J",
+	"2Xy7fMOZqflUteCjQkLQB1wGGow1hbqHS14KqDijCTMoh+kZM9wQ6mTJ9DfRbMvtH6ok0vy1Ixlzf6t1",
+	"KeyfS0HNHxKrUug/gzlT0mrE15qkLQkRLIh4XpoFmU9fO0701+/fz6LDvqimqZAtUQJBGMnbb6/fo4e4",
+	"VOuHUOcMvLpwcuAyhGnr7VkrVZgAOcLUe5pugvWpkKRslZOzUhKkYFDjZfCwvDS/JJGtxQKBcPkeLfbW",
+	"6WyGmVIWetofSwJFvg2rnJnHa9BwQW3lZ3sfvOB8QzuCs2yBOJePh1IYiyRR8P4gUgAIM7CGoiLM2E4V",
+	"BIiuGMm8e+dgY56/fW125YEpSUMy5xNCJ+++foG+fHLxCL16//4tekOkxCuCrumKaZIhMkLJeovTM1OW",
+	"NzmNkCRM3TDKpCLYdnbfI7OVtqIQNDEz5Y2NEdh/OWUr0z9Hb9oNs9iwis+ZU3we/kyzXx7Cc/Lhz6Ye",
+	"Ic1+ubQznG3IPrFpnuabeEP2lxDXnNwwsAluKVOUrU5dE8ezjKRcCwTomrAMJdUaz6CA0yXiu/84Mamk",
+	"NZs3KaWnV1b2+Q/ze8noR+j9w1lmh1xtyJ5m/3EzMyPMIXApqTezK8ZZSqqfS0Z/LAkyZ7Aag/PVf9zM",
+	"PHTfzCAw/IbVwAKYNuPVrAu9evP8xdn1q+cXT59VacNuOKzdvOAyMfsCZTtJhrxFsmYZmJvZn0zBRvt+",
+	"+EZhsSLqrBRUf3uiUX8z+1OB1fpmltiq1vobOEh6iDPM3rDv3n1j5WP40bY7Sm5mtrD5WUZXRCr/IVOA",
+	"CqMFz/Z2cnzDkhf2ga/ggUsk1/js4umzFkKuXz0/85Ch53AoQGuCMyIs3T99fH46R4nd3MTiYVGFwz61",
+	"LrM6HdtV4Etznm7MOjCCvQV4a16TQiDtDQNCmKN3ZFlKnJsgxSfnj6SNoNraA1d3g7UNB0+s98e1Ic3q",
+	"PY1uwBoOfpNlCbtcLSFCghQ53pPMQBXB6qGzIeT76NOnL+ImIqMbBm3k2OqQOk5N4CTwJ4O8mj9VVHnI",
+	"l36BkNwlP2RI9QUNOwx9an25QeN0ixleQcsTZHvUoSLHzKRPf0NZ+dFuhZzfMPAQZDwtYbxlOeaSQJKX",
+	"Iq3qxTx/+/rS28fIptIaVniLc5qBhyG6YdAmpmquZzrJ2P4BO7JA371+IKHJTBWLiv7CbYE02GKc56hy",
+	"Q7m03eiGudEuUnhBGRZ7Aw94xrFCyUNc0Ie3jx5q9o8LOv+n5MwexPZPe7zNk/kNu2EvOLs1saPyUn/+",
+	"PTLZH1owNH1jMpLmWBCJko9nTvw5qxeZoBOMEtfv4tI41RPLo8wS4DQjrw6lhyGscM5XJTHZ91Qi8rHI",
+	"aUpVvkeYcbbf8lJaNuEEjkv0wwfL4ZCGqhpnOfkcfU/VmpdKq9Z6e1AqSKZXCaH33tpsGLk+Wnquk0Rf",
+	"r3O3ysS0+dFfUQYTxXAuk9MrgEi/wYa+2/VE6Mn5Y4BKP/XTvP4lzgijxPTsNKcJUYYSU/2memPs4XWu",
+	"NyP5eEYzsi24IizdX6IatC0WG1kvxaqzCm8IwvogZPj/Ye9vl9vIkT1x+FYQfnbD5J4iRct27zEVE2fV",
+	"avfYp91tr+Te3iemZlVgFSiiVQQ4BZRobk9HnE97AefL3sG5kb2TuZJ/IDNRL2QVRUmkJLf4ZaZN1QsK",
+	"yExkJjJ/P6uzBYvel7f3fhCLyI0OFfJo5el6hqFC29MnWumcgAjQIILhdVt73z33FIwIlLLDZg3LBorj",
+	"vHWvMQjvifqmM3khFU890gw0RuhkcVTc5p5bPIuzRAKIHjQk4OPKNXzDosrn9C/F4jwTuRFJhO0IgPs2",
+	"n0jkd3UP9kxe+CRpsIi8LMhve7RU575hM+qzH8QC5FZm8FA+tiJjh68YMAPgMv7P3onOEJhVq977JGKd",
+	"qBIun/c80FnUXdoRfNkkjjEozYN7FXbrF3iHU566uF8kuMWIeKLrz8C4EOMq/yuUvsGkw1Dfun8is4tW",
+	"LhK7EqmeiYBFv4UIlRM+G7Lf+v3+77+7DRz2o8i5SMQgUZhNPExjegwKAc89cZf12f8obCbU4zmHkXa4",
+	"AYtKg3qO5+BRQIXBrw4P++wYvQEwKGhjQDSJwhfVfSay2G1TQsUasA5hy2h5utdIEomC5Yt1vHZCxBl1",
+	"y4ks9CIoEGs5MHLIsVNsyCnhqsCUkpPt5ljSl0LBDba3HbIf5bes8+rFSxbRKvfdapxbrc9T5z45e1Mz",
+	"W04XyPa5K3vwtKjAj/S1PVRx6fzshRUoid9ikGGAZ8SZRGe5S0WNVmKHyMchnXfWzj6qdBEwOAt1DgVj",
+	"Z3wqzqQVf/rAv3Td6uDVverjE+a89YB9+tn9z/Hnk3dOWL97++Ht57fYVBzrqWjeK5wvg0aCdaIzEfe+",
+	"Fzae9Nwrh2AfevhXdOt56a5EH/F3t7H4ilL3ZFm1GC/JvMcmG59n4ldANYj67FuMS5yefMuNjCsbCK4f",
+	"0EWPx3A9ejqpjAXlXMjNOZ7xeCJ6h/3Bs+BZnqUUqprhwcF8Pu9z+HNfZxcHdK85+PD+5O1PZ2/hnrKy",
+	"s+L7HH96X4EyGj4b9F/ipbSzPxs+e9kf9F9CTt9OICg/gPNMOuu5aAyO80RahrFtwKZaSatRtco+mYBJ",
+	"ZUWaygtowMKL0ZNNRebuU2LupBzZkUIsgAbyIXCmqJuIp6lwhgqdS9CbDrAIMyVEYtx6JNIO3R+IxghW",
+	"z4QKemHxD13UIQKeOGLRRCaJUOcQBAItt4I6InCVvUAUz/IN76EaCTsXwtcUXgjnoUN2rcg8QQpQWjFl",
+	"HULT1mnivnI5RegiXI3SS68njCX3R8N4krB81mcRTsafYGK9r1Q1+KPceiRbN0Nu5Chfhfa/T6Bcythj",
+	"v6xQ2EXUhMDe2ZSawBf7PAqvnXe7BQSAm2JQ1K/kl7tC9VxKR2NWqOXllUrj4vXrD0B9VXTbIysAPcUT",
+	"rznVaR2dVEszs9lpfvPTkOfoNk9rmpByZQ9OMPG7wZUf3H4AzKx+ywdDcDgYUCeXpVZFYrx3K37wK5XN",
+	"b7ZAXvig+hvCtuV8G8AaOyWgK/vOTL3CITQ9uRjqwbe8yEvBLS+uv+VnVfJm4U0vr7/pe52NwHBUetU2",
+	"eZX4MgPDDy4NpkI9VeOznxWe5GUCPBD/8WwsqI+AXxg8a69o11+DZ42xlQuM6QFg+OBdB4A3e1AiWvUw",
+	"39Vq3Z3fU/o41JIzpt2SHEZv91zAg95E3+3ymbC032Fn1sRtx9BB3G80SW+LQX3GMa2Ypq9Jxpe+BgpG",
+	"1oo6LsTTEPRycuizlxyAiqzXwdfaJL28imQ9eDbTpqWjmjDoi7wIAEsRRCOSDzqplb6XGBw+SOUflZll",
+	"jPd05kIpjt3mlALsM4SXwiERKpLzHH/VUsGFANAQsArqDY6FX5gAMxPYaFxJPKT6AkC9uUGWRrddRJUS",
+	"ksLzjrp9iFXG2JlFGb1Q0Tu5wlgTPSjqiKCEngvkxEKrhL0ZsIQvDHnFIw6d+fDOJncCa3eW5L2EIvpW",
+	"J4tdaVW9bOj3+iGbzXLx+4qGv9jtWJImJf/spabCxEjHFk9C3XFqQPiWFP9Omj7PpBVrtzU40kEjkIo2",
+	"XAPUZ7wXEALHeQauvvMSj3zyxBQQdJAwMZYvvP5AQX4fEj3ziVChkpBS8NdTEUeT6mCZSpPq1GT2VRMK",
+	"Mz70ccvPKxz6+jt+0vZ7nSt6xZvrbzjRapxKPAbfkoTidO5KQm/qyLz/7tnvf20S6634aYH30vAsE3Kn",
+	"0XUuWYM3tnTEotJFqSuQxYMt0uN5NcZOBe7dDQ0uSXKJqfe1+obXu4V+Sp+cY+g/fOuuYaNiwU4x5LNZ",
+	"pq8EcozcWGPbfE7c/kzRLev3DV+isMYfLJOrs0y4jUck8IhQXYoFm0nAuuAFITAdDsNL6t7jBWSyiYfE",
+	"THRme6m8EujZhSouWWZNDW6diiPwTABon8F7wTeUNxF+tsHSKvBhiYAncG/VSrBKggiLAqhxGI9REDmb",
+	"STXWLHZ+c0xnbEmoKge1OKZMeAAk6rU3DOebZWKmM2oDrA6PmrlEUm7T5PsXpzd+u05ELBNs7C8WDL5K",
+	"GjghU0wq8NCrC9a0uR+jMJUi/exeTEqbA0qyXdTh7F2H7ZgsWuYl36GY5N34t2SvEqEWWzZWFc0knTJW",
+	"zyqGCItFNtajVcfiO6EWS0qxy0DRve5GEeJ9KiUe7O9Vcrsq6Zb8PvSxcmxHdIz1Ff4f2JqB2xFdDCkc",
+	"KsesPmQIfRyLiCUaK3yCAkjmIuPKwr4bqrHAGkkEYsATaXTkLzIeAxEFDBMKe+jUyb8Z6NQ60V/o33+F",
+	"H+DsM1QRVrMl3PLzRGZYu+bH1v91bos6OTwvB6ibLpV+xWXYkQrGrZ7KmKdQhJOEypkD6LkfLSqFUJBQ",
+	"Q7ci1Txx4x1SnSy9NSrOWrHMfs6sBMraEMrM+uy4+LLqKb4EViIqjoNcmFYu4oErz+FLKFCaTxasg8fh",
+	"/rQeF+Ec4YWiLib8CueheJ80eIAImT8256bP4BjUZ/vgKK8cMSUaZ5m4kjqHOgc47UZ0RDjmxMoyyEWi",
+	"h1VbNI3Y9KHC64Z+SP4PkKkD4my2vLyMW2YmHLg3rc48XWQm3KyHqnP2/s/vfv7UbXJg3uNLPpCU78ZQ",
+	"09NBVR7KTtMYXDgpyr6KZovt18XFroLKdSpCAq9/GrEaiQfjxZz86y+fqwbWm8c11tUbPyy+bLCtZBbB",
+	"xDYHV1AmCUvwNjl8/frFm0olMpw2GSy08yHSpVgY1hktWHQpE2cvbUEuGmAJkLQLlmAkpBIGdpUQaled",
+	"GZTbJ6MifgzrdeRKZImM7RGLpDmnLUoaZLOkpNSIl9a04/GDoTBGYVFZ92ko0XfZopflqq5ERYEoGRWs",
+	"+dyGakG1TXspD/yZZVwakdS3axcOUClOB4HlK2g6UVF+Bd2QShjDZi6Iz4JQRWX4fp5kcmwLniDozLrQ",
+	"Hj4VCICshqq+EoE3YJGJdebu1TPfmgAF3OfV3+mRFLl4VkJ3GQQyOsNyggocpLvPIBoYeFZ2kgkz0Wli",
+	"4JUca/ykulh+OCKKwSgzMYNDH+fJYPHReTzhUp2PMqj1pbaQEuJaxljXzcZSJWi1sIAJbmN4W7fPPiqB",
+	"pVFY0R8lIsln55diAYoELacdRJoIGI8vlZ6nIrnArIWRqVCxSLpYuEpw+oKN8unM+RZ99r2vYYr1dCSV",
+	"OGIRlLFQwTcUoURsBEx7xQfgcKBmScfwUEw3Yf7G/9QP1ZpUNDGp5tbIRCAot8qnQS1J7UkkfbLa3Riq",
+	"ImVN977o9w8Hg9bqJpTzzWqb3Ea+cQ4angyOwv1UF22/9mlfsHSLgiWQpw3KleC6p7FzOT1rLt+s7FO0",
+	"4ayrUXJXVDPzcEdxcEv7VF3F/yxQw5/teslbc6nuj3+0bM2W5KLYum4vB7c/Ly2F54Aw+FudHWxVKouU",
+	"fecB7nMddIICv4Em9X02KHbZgOWq+O9QZcLo9Mr9nEjjvk4kXcwJzCeaTTlse6zjmUID1kg4iimZ6zlH",
+	"K817yLLFacc+YpHSFqoJz7kFp8EIxEKn5ISmsxHo0pJmBmXDiCmS6dwFSm6cvhvg9WDAhLKZFKYxVeA1",
+	"8h1N+q4V079nnX4+NwUPw15TG08uVDFRtVp9qlK/ozHfhhIPKzq35XMO9J7ZP/7Pv9cUG881IqfGLtrp",
+	"x5Sdrnb6ME8Tgjkgqcr8IfxC4RBXC+oZgF/x0NNrq4t6KD2LAYDN3P1Nx4jl6MpNb/tJBnj2MZy6VlIM",
+	"vz/oDltJr5UCuj8k2ZL2l3LF4KAf9OHWO3dVU5cduSHthTtR4fYAGJS72IZZx7pRK552W5U8VGu0nC0p",
+	"uT+eqZX64e7vRlG8uEmpv8M/7hV6r9DbSyWiTEEq8aqYcMyqznVmJ6Dj6oJpdRsFr55+VlSbRP4hVLvQ",
+	"tsek2ad44V6z95q9xepkkKmaZt/OMUddXVFiUqvduNg6q6uxU91CjyF/WKScO370Qb03ZchEaqDFv9Bj",
+	"uqV7VGao6aEsy5VhiOBRZN1/1aMadgQKrdWhwlHeyu9fthtFr3iTYTjD0d2/YbjPY8K9oXhQQ0EyVvHn",
+	"l5UP1wC1jsNZy119ARe9ErRda8IWzmTchW+vmnsJmo4WimbyUvSWYcE3PKSIS/iU5XOZ6zjeW4ems3O4",
+	"uKknPjeAWLWUv3O/QNbvWfCsQB26QR+8t02r773dRxTPa5+StkleyaQqRA5x0kbqLQ2e5AHq2cuXL990",
+	"W7tAbn0g1TiMkRhroGHdfARP5BCrVMDrT7JQoZ/SSVYNxqT1PAuALNbZxwKBZNU8DsWXmc7sNScScG0d",
+	"eYQwR+rDClg+Y1azF4NBMBgMWKbnps9Ozv4Hi0WaEugWD5WZQVHhRAgXBuZpAoThAI3opDxPOesAYReU",
+	"RAJW2p+igEX/5P6n5/7nv0UBs3wEh/I8yyS/EKFCZwrBVGaZGMsvvviRs7/l2oo++wlAWQAZCGsj8Puj",
+	"srYRi1mbvKW3cOl+z9jvGX+4PaPpaXRv9XGFcXv2K5JqekmJzdWzAH9sEIS77iAbAZCXetkIP27FF3vg",
+	"hll78vJIG2OEB9l3Dq+/6RNf+MZTiKQetEkSbGNtx3L23Jl+nbF/Pfv4U8uWRXa3R3bXb1dkl59dt6vR",
+	"ZZV9DQgMsnXoYJVyUH/AjrBXPjBH+go6iPaI7lAM1wG8vFBFVFWDY6UKfU+IHwXQXDjRecZGC0/I1g3Y",
+	"fCLjCeOp0VjPSD2BRETjnrparkfRUZFQwHFIQ3V5VDgPORQs/Kc8IVFwmFAhvA2LPCmHP3wHZoDCygiP",
+	"HZm7az02d21CfTtIqPzDGcCpAkaJLw8FZhF0EoATOdZZ0nY67x7/vliuXbuZxZuKFu3mYnonClUJeBoO",
+	"Z8FVW639nHNTnQ+PwzkHohFu2FjnKtmCL7osYu2l9afCfRtgUYvSNX1uAP2bpVJdwgjjsgKfkN4ngtPP",
+	"0JNyVGvLRdEnjTJuCVUsGJLjttXXP5T0eubotWXuT0NmcSGWpfYW8khSRxLpCQnapfCXTKuLAoAIezLm",
+	"8JtnWCowmgq04FeDFz6BDP+GPBf7qJjJgTAC+7dLSFu3SxhBAroGxnSsM8+0YAAB+9ssx+Z37DczqZ6L",
+	"hNm5jMUQCZA9QDd2wwN4pc0WjI+cAdeEhpkt2Gvmsf0VusOcjXKorB6zFwPWeXX4psq33BdfYiESkUQU",
+	"s50Kmy16x+7WiNDuy/b9UKXa6agb/8uBfxP53a9Z7GYhziFh6DF1AwZ81kVQCB/jkXHoolBRCFqC1ndg",
+	"Ll8dvun22evBSzYVnDLu1PbndtPcLNiEG4hvqUJGXqieVDipx0hv5QwMotxCKyewYRUY6+56rdgs01cy",
+	"AVDQzF0cGaPPtUoXEbtw6wmI2gjT6v5SImD7OYYwL7aFLAUsVylQiniWLYAAY9CUFKrOKBP8sneRctNc",
+	"CPcBhHlH6f3cTuD5D5XcL9/f3v9zhlsAmgYE+oaBnAnbW0dg0qR1LaQmq2DCS0jCtThqJex43EcNhxuc",
+	"HHzW+kdedLUbd9/rTd5EzJA/K37FZeqJfO+2QRCs/rPhX/5aj1GQ9o7xwnSDTfJ6hvRZBHlY3UPsBLeQ",
+	"MtuBcl3dLjQ2W7d5LVf6UnibQ8j6SLowzoSZ0FsLlF4UqqOSy8tjGWAySy0oKplWAf/7TYrvhrUJdhep",
+	"iM7tDXTkJBU8u26D+polf2sIQkkBFu32F5qhZiFrg03Femsj0nHFT0Fqs7aGhB/Fsx2b3h+v7U1GgOyn",
+	"4Y+eQv65ttQS8I7sYitrfVBeZtau++JT5cKdi0DlZddJQ64qKZXK1xRZFpCW5wYYaZ/IUc/n6ncLwOB3",
+	"Tm9ldrYhPGM+RNiQNW3rhAnGAdiiQnigPaNZQTBJsPcdI7jzgLnboYztUjYKS1qggzXSduaeNDw4iNAz",
+	"duN0mvHz6fs++/H7Y0SLx8IAlS7IC66yw7mxU+qpH6pfgO+kdmNAqCpAcXLBZZUH503jSQ5c/uP3xztX",
+	"ju+P8V3XKQbNr9WAPMKkwhCjvgh8Nnv0VSkPU2TyrbiQin3++PkTigLgn21Ha67LSH0u8kcUyI/ztJ5B",
+	"BiEFzXJSi1EwiufhYEDgLEJV+BxDlQkgIFuwWCcu7kWgckipIs7MB+60pPoaJGgoimwKQGnIQhwOXvVd",
+	"EOset8rQhjjSBaNQ1adsUB7Munjl2U1I+eP3xw8KLUFjOKVlOHGr0KS6ZIaUntO8H7FLIWbORhrB6qsI",
+	"qtvofCMdIa4MQFP80bT8thHktrCetRrLDMEgCgh0UhAqD/BllG4ZtmA4fEg5xIiz3XoQOR0mnCilUPOF",
+	"mFCJ6TMKk33yzCCzt9Jl8Np5NcCT4SUkdBjAJ8+HvxuV9Y/Hl91IZ18101rDJ+HkJfs9r1mqMZlRc5u9",
+	"NGxDhEv/c5iJC2lsrXF5JeioRQF0+Q4tdMPrrvOx/Fc8nbCiiZiygH4b5TK1PYlHyHFurJ76sOvOwkN5",
+	"rTV2jwMzeSX7xeYaKBrBvfmEyMLYGURYenNetr7kBhAqy6zafKJTESpvQvGcvqDFMLlnHy2OXyi73635",
+	"Y87jYac4KvduYIkJlfhihYfGoTc8N4yPjE5zK1gieJJKJZpbb+Bhu+SfcL4KveYxJ+GPES4RVmTG5f2m",
+	"hHaSTz7ViLe3JMcIKwQhNDLBY1BcvQS//0YpZmP0wYSrRI/H7Vp1THKcykvRQLDOOp7Zxp8kBdckb7tl",
+	"1FCqZwCf+E1xZjessLoExBsKTWmgpXBzqWADf/blGWjpoyI8H9RjFmvlvTFBGXuIbZwhgIeJLzy26cL9",
+	"ECoIuoRzkZzB8+m28hBu7pHDYaxsDCWPQ+c5aYUVcWVQZFooMfzBwdnZx3e0BLtR5fIF++O0+z9O2/Wh",
+	"UxngMxJ6FL3mYydj9AYmAWBlnPs34vFla8VbBZAS+8Q6pKy5InV1/5kDuAxCrAEOBFaZufXpBhVdJFLI",
+	"pEKz+umHk7e+SCgLiuIz+Nv778jqdTyiJc8TKcCQIPFTEKqS1R0J27sBm/IZPgC4CAyLUy6ncPQObkoA",
+	"h/GAqxdXyAzQqhHIbyIzEVvDOi8Hh113awST5ufrX2gZ/oQoNu6TCMdmWF8u+Fik4kXT5zwNrFdAlmri",
+	"Q+ezWWWeuK3Z4IoFj/rsJ12SdqGXMQNwRcbZz6cf+uxYLXxJAys/BD8BXZd/MUafAy4ljZ9I9OkTGmmx",
+	"9HSWCusMmS8K2KCA3X19W2X1q8GbbzZHjluBtas86fWLw40fBF+9tQedV5XlVt+JVqt8bMXQGX2jcS6X",
+	"Sr/EQuAlY6prEkcpjKpNAYhCwnIhccE2GiKe95ITLZnwDxq3jfVV0sFtToWN3umJ8E6MN0aNqHzs59P3",
+	"iNdZ+BYdv3v5a7obGfDboxDVrH5Ro9Zo8k9XjR/ifePYnyNhtvOQMUktVIJg3SRN6K5G2EUchCoCs4xo",
+	"nGDtzw5ff8PiCU9ToS4EkbH4erUqm0uzEIRqJFXiu4ngW5Y3nT4rilKLKZem9DQTabAAS2ehqkC/Mmnr",
+	"JvN6LWjqjbY8sxVDubFa+rGCDrpt5qEU8XODBuJE+6m/xs0K4FyCyui+Ip8Llg52cJxwO8l0fjF5SNWt",
+	"khndM2HaSfXVN+avLW/GsnnE6d2kfbRy61vn5kl1cYObH1OX6jtdm8XrCdKqq/00so3vlsi3DDXsZgtC",
+	"zG7rXjVm0ov5uhRjQZOP+cXqSzzcjxLzLeOEnAGt2BJl13PDLsWCSgyK2IcOXIGU6+QYrnA6G3nc/vOE",
+	"L0wUqoIZ982ASDx0mtQYwYzlCzoBJDgEaSmfYlgH053EoSKgUjBURmslsu4S9VGNZsysZ/tUYr4k3ztK",
+	"biy9Bd68Fivoxa5e3XZAoMS8OnV7BJAtkXK4sJ9Sosv8fEU+HtQHtEslbJZJFcsZT80tTEUFCKTJVjhV",
+	"2LKxeA/cyZnkKRBqo9344fQD6yB5EA784DJLo+6KYldUF+C9QrUxSe8D6a179T2BfG2ouDRTe+XdHQvx",
+	"Cr3mHTWzIOA4EF9iAYvZ7hgTOQQjbog+i4jPIEJQCsr9lU9iUHjjHWkYekdawyBuhMJESCo+N8VpKPBy",
+	"9OYyEUwrYbpHLBLktZ5jk2zE7EQbOGo0wlPWS9+oj+1bQI6iLPLd34FwQiZBqJpYJ9jNSCfelnO7MfHE",
+	"TdiP/eOrrMeNGA15ug6f4XAw2Dhlt0UmC5CBbbFixHombjFxcFsDCsTnksFSUq8hksiYeiXQc8Nk0gYI",
+	"QQ8QyflosY2PXNKIPzw8UbFMG4ATFZr2hACKyo9ew4hdmqB1lJb+qhKpvfmE2zA8UnFmgFgVqqMAE6sW",
+	"DNRxiPtExBSg/hSbRsAiUP0oVPQXbwncn2AniIBX2TAlpJ2IbK1Bh3d5AIRQOYsuE9bRmW/Xcv+UFlk0",
+	"lbbwaOiH9blMT7fNGcyIuiBMdvfLjBsbKkjna5ZI2F/87gMfWzwkIisbHYFLiYNLchR+wfRMqHLFmr1K",
+	"EMZC6nfFg+uff6ND7hfbf3+bOzkTmB4tJ2tfgdjsG2JXIq/IFR6RAI1ahS+No4R7EjSo1kKX626mwstP",
+	"3aMsCNXaPUqoPyuJ1zqcnbw/c8M7+/z+z2wkVDyZ8uwyYD+9P/vMzj6xfx4Meq9f1v/94r++CNink/fs",
+	"u7OzAB3As9M/41FIxFMX7RVZIgSTcLPj5sawKZ/NsJNcWkSW1ZanGP2KjM1Sbt2OGqoxn8p00WcuyIyI",
+	"tRAAOKJi+N5YQb5tPhHN8GWQCy4m6ftyjna4gRZvacuZQvdEMZSnU5lZfnMpD8zqAAVm4kIQi0EMv6iF",
+	"WnD1TdKlmYCaKJ6uh0I9qVx300MC8sQ2d+526bOVH+I+a31FYpGvLz9+z8vT7u6dnb2rThXrYA+FAcBF",
+	"qJWl5j+R1I7TqjK4RnLLy65xAj9l0E+FtLkA9sgzA81MVArk7HmJxzKbZNxAJH3Bs5FbcgmViN0jVvmA",
+	"UFEzI2jg8duz3uHrb3p/PvmxVhIlZMYyPUcbX//kxoIbGE4pkjdWrfeJmM60FSpe/CAWH2EGeEoatH3X",
+	"rBwpjvyBPLRyGOv0F4eY7DN9W+onQdXhaknP12qyLOUT6p5IPjdS8mo6sHxuQbOYiFRYsbpbfQe/13Tq",
+	"+p4ivCnZW/dmmhaYHcY3XfVrl5bW7vegtV1o3foN7tmQQP9lcSXroF2XcKoD+0N3LzeNcvNn4G8UWxOb",
+	"O7D0uZtsPFmVtZ9nCV8xF7vcOfGFD1TAvxf4x7WpojBs0bKu2TSHcarV3c+2lzxY98yv0oF1A3/U/iu2",
+	"/c8We13bVpv/bFHTNGwWUWKOKfoj3wiWCUuxW5xp43GY5zIT9+HrJtIgLMRBLJOsvZkPqlgN41BDfJFB",
+	"DGpirsrKOg/gqccscs+KXAQcAaxtxIpys8PD7pBx9vnkU6hirZSIbXHq7Tz9EVdKZAFT2kLTq0iN6LNT",
+	"7GFJeXYBKKYcK8uKwcOzxvIiR1vx3LBoyr+cu2Gcw9lMBJF5JsbQBdh5NRiwqLi7n7nHn1utz+ENUbe1",
+	"BPvk/Xen3/n7Hr35qQ72RsbncGtjKN5/FvPWIw4nSAH7Wy7yPb5CG3GV0zVnPiwcEYDEwqGaUxpEjq2V",
+	"pxXCfUtrsVwiU9qJ39xqnVNY3BpQLenJzlzMjeWrZmVowhAynBnNxjzbR1WNgvcp0xdZ2Thu8tQiuFMh",
+	"i25214jetQcDN7WibqWLVoYGufSn8bQh/U6AISK7uTPqXxWs9rYX+531AobC1Hn/6eoV0xl7/+nqm5Ic",
+	"ZcbtpEJ1g/c+W7bEbf1+r4NnU6mKAqXGTr3rYPSg7gwrElrGHpQHhMCfIT1iF2Sz+6GCmgX3CZHnkSg5",
+	"2vGJffZq8KpCOOmencgECg3GkjSQroXCgFA1csnigmHjvi+aA4hcaeB4UXn0cqGuZKYVQKw1FhHgk7yZ",
+	"EMk7N02PfOOuj9Z/wz2Wp18XKDgv1i3JPljYEtV8kgDbmDMg5f7kdUuqK6Gszha73OCvw+M8E8qy0aIC",
+	"WzYFple4ZIh0pfpSqKDQ1+cGAC5KIGmwQLN8lMqYXYpFqDqRMZOeSA5fv37xBpvHRJwY3jMTfthT0tjZ",
+	"4etvDl7+86uD14cvoiPGFYKTOfMHBgNOzhBtA94eqmluLBsJIgJWaHrA689nzvF/weqIHxaJbbADkthq",
+	"sd4pGhbdnWGJTOCruwlR5DyfdY8Q+7+AMfT42ASOphUAAfTZcdFXUJbVzxBbSCRubnlR7IP4mpm+Kh+H",
+	"Jbd0m81y427CsiooawkVTAjBJiIAG/tWJ8CM46Tpm1fsB/mtB2F89eIlog0tEzBwcwl1ZVqHSo+tUOzV",
+	"4RucYrp1olPCH6KhPTdsptOUolmUAIBPnfOFE2I3Zix0xpJe34qAcnSAPx78BkvxOzAWU6kaz63u4UTg",
+	"mC5pY/FTDB0KfqI48kU0Bm/5aCrt20Jud1VMVrwAX/hQNWVLw7DOgLY1KxCWO/f8SPcegn0V8I0tzb2k",
+	"0txcgic0KiEda6Vkpdw1NfK6n0Y6WfSgmv7Z8JvXr19+UzHKfcQuaywdO2afPp69/5/MTIRTQPgLqFyu",
+	"EE7VravWTjMq3QdRnGcp+8e//Qf7OzN5opmZRN0+e289egnWj2HchKXdrFPBdwwYx/ugtM4ZIaVVDyjH",
+	"qAHRvbMbYAsCkm1C5BUqoAw5OXbjij6jFfvZiOzk+AexMFERpf1w+gEuwY6PBP8I8HDMmEnCkkzPelIF",
+	"zAighGncdN7izlK2c3UIAgXnNeoGYLcMsR94W4b2KFRFc5Q0LBGxTJz9t+CuVj/LczottaTA8JdahqJQ",
+	"YRiVap4Y+JI+Q9TNmKfwrikUz9Uwa8gbgE5PY5d7KkOvUHbBxHQkkgTgkJiExo+W7a5zl/2u9O/RIMdc",
+	"uU0WJ5W2oyO3axQXhmp1k4F6Q81gi2nhZEM7dgZCveqzN3Ajln4JjKytE8FWAPCuDb6gHaQSfb24DaUk",
+	"ED5+6YGW4qhvQf2I/75f6/yYjO3nJtez6gKV8SuqzHNTChzZFYI5AvXY3EJXjPGSt9JqmD+hJxeUflyn",
+	"HF2LxbDaW5au07dEKFm9L1SoqN0++6mSHieqrKpbRH0H6CzDa6QpYvmjSpk+QEdlwnpn+tVaTQSPwjdl",
+	"XauNFZeQ1e1uWaXWnB65f/3ciq+1lskRxeb2ynvTSPaxKS55/gSdWFHjIryBKAFk3W3HFenZiqIOSbOc",
+	"NN0qxkV3CpwPCtpM6VHV9n1napxnQ24JeTzDWmCMGP3AXM2kGmsWO68xRoh+lbCygYC8sEyECk9IwAXp",
+	"s1MxExza8SQRnWJDj7MLmIYb1ztyaiGab/P2RH8+nIJw2ZusZtQ2gC+vhVJ7U7CxKTi9c4y165TWo7Mc",
+	"oGCeILXII9VQRbxq39hSIHN+e3AVgeMGl/WMzQSfRs6EwQhSeSWU8y1I+YLyPBpTXsqKNJUXgjgslTVB",
+	"qH7VIzarnqkQeTODJiC4jE24242nWmmrlXSRwYJJ5UIzaMeLoKvORet4fu5sZqiiD9zYHnCO995/F2He",
+	"JRYuGCsocqfSwPm358TOBLsUhQ+VCacDzgLNpUr0/IiS85CDTJxx0GlSnr9zTEm551LJFkJbgwGVhnyw",
+	"gIA+3dy5TSBzZpFg3SJnR22EX93ts48qXXi+7grpwJQvcHNw43WGN2BjnaZ67iaDJj9UjaRNR9W3A2x2",
+	"CUvjLyyYDgj4FK/TWahSbYRhEYS00i7gvCrqs2+J4NRzaFP8Y4RlBJrmom1YiTOdZ7EIMEYj7hwPt2Zl",
+	"fOm+HqDAvVWEjx/6PznBdh8O520jwTNBYyQk5CnsT6lUSK4KKMUgfy8KtlQnB8ACMsv0FxdRwuviVBvf",
+	"PYqz01zy4P7yFpXkGjN/oqdT3jPCXWQhtpvJ2FSlsKgBcf5te2jmbqv1cs+4tSJz1/6vjte5vxeq9veq",
+	"mv39Vz0yf0eN+rvbN83flbYlK023E9z5Ed3/8p+ae8lXtz2Z1CjdUblpOpKaaGbC5MDdC3xTGJvA9KBA",
+	"lfNTU/K2afrLoPfmr7+9CF68+X2jsZ4B+SShZC6ZERwA9jJjEE8ws6tS37am7uPP4eOX4Q02H/OGIXbV",
+	"Ut8mwkZVqNpiCY2OQ4aotorwbAMWwZ/97+7p9CdEDleCRQm3fBihek506sLBULm//OvZx5+YHv3qjXfZ",
+	"xE1dlR0cJtrORMRyylM/niRAOmbMqL0NlbujG7AIVCdiHfcGPWaRF3Q32ELW3T+q4u7+7STe/T8Kvfsv",
+	"kHsC2qzIftR1P7lvjVjHCYT4wqezVGAzex/gOc+JJ2X5RX0YPjyzLLyKCQI4oWH0/c5YDKefcWkEfmAB",
+	"s9LJc5iGkbN4lU0KZyh2jnqmnCsLG7W7VceA4p6ccxuxzun3J+zly5dv3F+A3ziF73PPDlUx9/4QDVkZ",
+	"YDUj1uGqWDmAXqFlS8RMwLoznJ9unx37/S1UOLCO0rC8AXPPYtFv4TMM6MNnQxY+6/f74bPfo26oYu1s",
+	"AcYI8HF+vwbrUHHYAZwFG940S7W6wA4wLpVIhpRmxEMXwTKOR2du884EINaXk0Y6jduqGzrZJfwVU50a",
+	"ymRCNRITqRLc+2EKKD9pJrk1LEFUGwNbjLNydT9l2b64becP3GZburW/PcP9+zh3kclf/uqsMHkeHjIV",
+	"f4T1+AwOAPz013rn41WxYtwAEZPIehC34jZd84Bx415LmFLxbJ5VXGLyQNaRCCOvImd4ZQWQvMKfDuJT",
+	"dX3wNJRO/+BN/4L3/6nf70eh4lXHL6jRyT+velR05Iuv9mQQiLWBwpgJiOIQex3OItuOBrFC5m1l1nd5",
+	"Mld5TcsehB/1NJrPj6u49rSabs0hRQQ2k3bkO0t1AeZQdPS1lS7WAUd2jeXTJgVfD9rHw5QlflS1OdoC",
+	"ws/toJSXBGtIqbMtYzr6spB//J9/L5NzrHJ+LzLnj1McTldQg7ieqyK/13k1eEmUN/+7X07IOZ40NFfB",
+	"sGis8+xcLITz/yCXAG/x7eepMP1QvVcleqbNuDIcc5mCKCehmg3zJug0YCmpj4/gHNm52mMu08j5GOgD",
+	"RTi/bmwdjg+WFgjr4S6dpvlsCTYPsUtMN2BGMxPrTBjcBSJuzvU4Kuh/PAWXcluHEYJOTN9UkZU89w+6",
+	"UFI57xVnB7Ho8SHlWQv82rTLHOOa3Bua0XciBnLj+27529ywVbzZcl33BYVb2ljJBPBV+CgXueUZc/rc",
+	"vYvh9JauaX8dZsKFSDu0gviCRiuotKVyjRYL6BOma+zcEbMaLksyPgdQJF96OBOZ0Yreb5ZsBp6m1I3G",
+	"phbiFJ64NxB7A3E/aGmQw3g4+7AD5Oui0gINBOJVk33AvhXpUSJFwtDFII+DYPRl6cWEqurGdHKV4oEN",
+	"anE5WxI4FmOBPg6Er9Numx/hczGb2wT3EXubsLcJ94murcqapS2FWKDsYAjARa/CI9pMqKT1BPaz9+qf",
+	"G/Lrkc6igjbY0RSNQHRhqPDfYk0+QWB3GfHiQY52HCr4I+SnsyueRmyUY+4BjuKMBHKp4rzq5YAlfGEY",
+	"v9DI2weFoZULlJ53g1DpNClBZ6knAYaMvcd48I/jQhojN6QFnWAeecxW//gAS77g5AjJsCQmx+AD6ckd",
+	"BF+EfBpOLUQ8RZCDUZD0HeYpvzC+kswNp8+OLZu6oOzFYDDA15gjxqm/VAkBe8NUZ2W7RUuF2Pfu7SWi",
+	"42dY1puG1QVC4+bcPPCiM7diG1/9s5vfja9+T0KyY6DApZlrO6ASmRRPCZmSdL9SDoXqLqfE/Mud/mS1",
+	"GjG4aS2CSfG0SorQWyY4q4D84cEoE/wy0fN2YrsPnmzHsNGCTbWSVgPSP27paxSlfM23xVt2Kl9NL2zF",
+	"AcnhKOEpSFl1YnyRov/+G4gUlvKtiJM/g91QgIg1UKbSLo5YBEb7fJbpkUgi306GFyvN4HeoFYLbRMIW",
+	"WCvZLHIf/FB2ibBbe9Feup7BhJSVYoVB2YZsZSIWyvaoAGoN92bRs5+WwoYnc7OZ4JlIWCcCp+XcCKGi",
+	"bkAuSVJ0wnSi+tl+F7kfrgR0nXQi/5/lBXUI/iGxlWD1b6hq/pv3ohCkOoA2vowcfe+L8aI7nbK4/jLk",
+	"fmDSrnNLTmGmTmiituGUNJJugBOyAxYK0qoNYY2Pzcfxbn2VhjltU3X889PQdZyRohRbj4u0Awdkp/KI",
+	"YhvaD35+q9J/9DGRz0VWkDvwSKawBaxDNfkVpQxYXSmHoYpmHMggzscZ5kQi9ifoB2QHrAP//09AEd4N",
+	"2ACLVjyEk/sjNpC5v4vkKFRFEsYPq+P+ZOrY/UVmBRurTZeQnSXmYd0rFT30KFQRRETn4oqnOVUr+R0T",
+	"P5gOnGCsAdwVMHMpZzORBAxob4MiOdTts18wR+ytTXG4xSGLZKzWCQaV3JZES6eCJxhE+qMpKK+diQwx",
+	"jkIF0ZjzMEyFguMi0/NKIRiIyBpzdhYj3c3OY6t7MiX4Pa1NbzoTTzrgoRm4u8mwetZzci/VRQ+8gA29",
+	"0ibGiA2MBmU30ACli1ChzkG6AWvbOlYKeAO2qCXdI3opjZJBtaTT+lSMLdO5Rb0snAAoGGpVxzUq9FnP",
+	"vsd3vIOJuAdlepS7+PI8tCghrMrTUcK6EDrxB6EFyd+2IiKFRqvzvrGyrehpxdkHFhZQx1AV+sja1RGr",
+	"MZw6orKX6ohPqmlkqH6p++V31Uj45r1G0jy04XagLD4VjazLIVUug+iSabqLUgIb1HpCmj/jJV81F42z",
+	"8PAd11PG44zsSw/b2WfAY/HTVAofulUb4x42g1xDQTKs1GMHqitECsd83zhHxev3hCz3RshSkfwWwb8z",
+	"FB2q1YbUK15P9qwrW2JdKdf3qOi2BkykRVAcUfO1ArBmla+nYmlZz8H9GA3na9Cn7aWkhWNlAxOwdczf",
+	"TVhVSsnZ4UaHr7rvAqmnKbMPVwcFUMOAwOQmeiTuKPPNe9vBlEsnG1zFooeICxsEIT+WN/1C9+xQ8Fbe",
+	"to46Fb7tuSH0iH340Nbz5uepsv5+zo4waeoWDJBT8egCZI86ZVZEsPKUHRvf66KVFWHZkTFeec/DRB+r",
+	"n9uiF7i2e+u8TazsVd1Bfp07qUebnRbTEajKtbaZLvzq00SbkxV/DScDD2Xpy6MEwO+5f4e5RZAPfiMk",
+	"jbXh9amY6itRkeuNguwCsIug5KijAgn3OwBc4gkfADhK2z2dZYv08MvC73Qxd9v+fyMX9DZi5Mud6sB8",
+	"JEJrofmK+qc8hyubWEvyBoN6nCR3kbuqzO2Fq5nVJy/i+LqGThFpX9qlHqXutqKeYXVD3i475JlYCZEe",
+	"ewK9MtQH4mjdpxbu03n9nGfKuwJLEeBUJ4IhDKEej4+AfcmtqgAQPUSHN6vHndtMvE8ET20718AnnaYI",
+	"7TjWWVHU3GfHBKjwmlqrsdPKfT0T6kqkeiZK2MWEWz7iBvqJckUF72lzq8Q7HM8upR/ecB3dkRHZlYxx",
+	"yLdWhdebSPUZvulnxa+4TN3E7Axa9RQQVd3CEC5Y+Z0xV4ij5NvmaxKH5+ftoKooRb14IuLL9sqWV4NB",
+	"tUEWYNSooWfKU+c5iITFEO9AOTiLgB0jcr6QkYlgL/r9w8FgVW5c7ILLeoIjuOkW4IOsYNO47a87F1D4",
+	"kuuP7XHmGc780ygOwcP46ncHrNaHWTWVNcFc577Ahedw4cph/ap5IDxA5xgD+m10KVUSQVsE6FMUsMjG",
+	"M/d/E2tnSHQV6+mUqyTqOqvih4FANUCf5JTSMM9mhVCHnisElUUaBF3jViRDVtEnaWvojKFyb+87bfdD",
+	"6OdZCjiPOMB+riT8zcqp0Lk9NyKOukcFSDjjWE0GE8ImnIDN3Qe3I6pVJHdXhzLlGx6o/qDyia0dECK+",
+	"3HPaXlNSUNHfuyvsikNDD9iwoGBZbvdlBdspK9jFGreXEaxdxcHeAjyqcoKKaBRkkYB7MOUq5ymzYqsb",
+	"+Z0qD1YX2O32HncKm78Q/MH9/tyQdxDgRkrMIQHSNMae4MvqTCShKl/LgAFgPtGpQJzwqcgunEMMc1Td",
+	"+VkqIU+oxJxp1bgfY83Cve7HD1Qm8US18cE2cJD2JQ0+ImfVI2MbyxcELr9gvN7JtIMNfuiMxZaBpU5z",
+	"RbjEoH6AQHF29q7KqRh4osWgpDAib5qY020mhWEdjg8hDgz/85QvgNea5TNmNev43/+Jveiy//d/WcUx",
+	"Z/9U3PX//i/85+I8ESlfuD8GoRo5qfA0HEh3T7GGf0o3IDQa/CidW0DC4pVvfE4G2E2m5yxEwGdp++yY",
+	"JgJ6OzLi1vc039hfCbzdBLrTMIRQxbllZqIzGyCyzOFgQA3e+jJiYw7EZsBPSzh9ETN84cKb+WRx5JPX",
+	"VSaCERKkARICPPL14JCQ6SuJpqjJQn4Wxt6rfXQvfKiEbzmKj7jybbaSBOOPZi1fDw43+pQ/cyvmfLHN",
+	"wrJcLbs7Ss8h6avo+KpUNTAhxRLc1WZalDRnMjft/JQK2WCRGwdIQC7Fwgjbm/ELqTDt8HoA3c2QgRot",
+	"iqa0DidcqcPBoHsUKiQWYJESX+w5ZvWiPosq+e+IjaFxyxS8BOOxQC5ZyIx3KuxpQDGgs1C5KaJcerdJ",
+	"ryEX2Nzg2YTgINSVzLQiVrNGirFvXjUiODRS2fCLLTwFPm+ZN+W6g9UVhpcTbkRPKiMAMu9KMCN4Bvho",
+	"MKfuXUBfBdzhUP3oBPH9J8+f2Ubt8re2Lzx8/c11VGwtHzytnd6tELiMtE4FVxsBZ+zrar6eFO6ac60b",
+	"dFItT2eS43KJQsyrGJ+sovDOZXg1eNNvy2a6F3wF3Vg42gfinXcDWCfeX0tL1iPosNrZEa97VlkAdlCh",
+	"UdzKWV1QntNlLEL8qKjfujGfVF9/44O68mYk3Ny89ftxnfHVJ+L6c77qou0zi2trL2tz5RkqoVIYo/Yq",
+	"SlntkNtMejHfUXGmW/C1CYczeaFMlS8Y+IRFwjozqZRIuvhtl2JRFlzALyfHiIpZuVUBmDWE0sSF3pml",
+	"uYHSrmiWSRXLGU9NxC7klVDdwDM5QfmXB6rlF9o9N1QR/FXaxXnCF6aC3vZmQKjXRaUHDGgCRZ7F+Ith",
+	"L5ohjt67BVrShx22dFXeAm+u7Ju73ierH9iWqywv2Wcst2MWYJV98qhKIbykNKhmhbjewjJsuOcOMwFG",
+	"6eYZy2uNyAd5KcDiAZvh0gd6XLhWwxI4R1mrGptPkbS80pfAGYDkPpVppCLlMjcnDTNWpqk3vR1iPFQR",
+	"fThgRVa5JEuE99LGQW7VwnEHGLKCAqlqcEJ1G4tzisPY2xy0OUrM93Znd3ZnaXpbzI4TV0wEAiC/u2CW",
+	"iSupc+BPNFs2R5lIhLKSp84aGZ020pftsAWgtbCKnDOOaUD3up6J9cwFG8WYqyYnYCI1OF9YpOjzkUdA",
+	"xarTHGheDVBIIlFv9XdPBGT4Apm9++wnT3XGjIizJnjlU5wxir1pUNvNFOwKErwY7nX1r5XZ7hDVuzU0",
+	"I6a7txHbC1kqM/1xJtQv3MYTNtd5mrDcCIq56bxRJWw+qbkmFU2+ZbqgfEIFH2vZYKzv4Ni9oVjp+nDK",
+	"t2/62GKizkfPe9XeatsH7fLtXR+7yPq19Nh9yvdqs1ebvdrcxFO+KWDLkoI9NrwWmtc9XMsmiWQsO2jC",
+	"bGEdaHSvliLcKzxLQyKo7QRzj9CyR2h5aISW5dPNWwK0bGCbh5A0EfNWG/0J/95qpm+mhy5gk+riROdq",
+	"xweGlcHSJ7Sn875YpnFgJmCCZ6kszruOIL8rFZtl+gJOhpB0nQ7D9ttBy3ZQm9SSUcULOTErFZ3bxLIC",
+	"5XxzVTQ4+M0ioNr+B9o0GnWp4LE7mEhjdbZYS9Dp/bMl9rsKQ6upH7SuFhKW54ivB0GofPXg60FZXnjE",
+	"mooI15b9/ViM6B19xkZlgFDAUKs9K4Tn9SB4NuVf5DSfun8MoMYN/1VWuLm1uxDZRiVq91V5tjIVm5Wh",
+	"VZZwbxAaDUI5sYx0BdGeVra54rp71OjNGh6xtG3f6Xg3QTjTY9tLaijKHSOsYfhbcs7tUXFSAZWIyEBu",
+	"WCZyw0ep6G4BT7m+YpEH6YgAjytPUwbkwoxX2SNzhQOrcg7hZ7m7/rfItKHbTMyVYeKLNM1Ek81Vkk02",
+	"tmAyuUmJ9K6N5HfQaPIUMzxb0oF3QGsGs4iFSQXzpfN6VuXrMcFHF2ZwN8f++JJ94vJJRMC42GyaW2fX",
+	"cTPAdsg7waiVu3qFQX8T17zOAgkhC48nyPOkx3U6fWJLdH8qG3q6ARstQkXEUEFZdeg3Cuup+tyW4QaX",
+	"O68eigg7K9SRBXNkqGrUkVGAe9Ra+sjuEgccvLpg2lRJqPyYfNNpIxdVgFNQKWt2mxteMst0ksfCxWkB",
+	"m0+0EaESVzIRznQh2T7shAe/uf+DkAkIig5+c/8H//aXRwikZPoMi5PNsKiKDkJVEOdGLdRYUFZQLvW9",
+	"cT62UdzCyGtb9jqzg9TDWJvd3vDj52Dzx+apOPM3/f5VVnuXS7o+N09yvXc3WqDUa9OEZYSF+QqwuTJz",
+	"ms/VwhmSkomuWjVRLsYaW1xedVdE3kYrfmAzoZKNbDmS2rpvrdpt6rUWKinMeySVFdkVTyM2yuNLQZie",
+	"xKkdqiLn8nLAEr4wjF/oLrOaReDtV4q7lZ5367haQ3zFTEtsnZo7uzkHZKgsF2400hoWcRv12TFlc14M",
+	"BgO8wxwxzjIAD1BCJM4CT2nv4OzVYLCRNfwMM3YPJhFedAbs3pte/bObwI2vfk/rtON6r6WZawc7lPu2",
+	"kussTiWWATgIK6cioPqseMKzx2NhlII2amkXQ2gF3zI2xqdMj4SpVn1nOr+YlD2WdpIJwVK+IFgbqGbV",
+	"aSoy1vl88onRCCFCPDt7F6oRV0pkAXMyIpSFQtmEpfpCqoDNMnklU3EhulQhW+JY4CZQolNwcykSNp/I",
+	"FPpfNNKGQ9qDakZhfBOkdlUGKt5ho8h0DH0ylaHO8DOxghc79W2otIpFN2Bz7owdQne8GDAjYq0SNNHS",
+	"Ao2HwsJ1ixhA7lGIrofwFKPcLCLwekPlHdCRKGvns1wpZyPL0nj3xjoOR6gIBmMslTTQ2e1kEj+iAF0t",
+	"KMc5YLYSTkeB8+kGagCRkIcKoEUgfnk9eFnFCiywSSN0jj1CRx8WOWKdyL8PuwDha6IuOuf+WmPFzJfa",
+	"Cmf6gTN2NhNJI6Sg+040/6U837FgadfWthwojB6d4TariytOIvzUo/AHg8pdQuqoGs8Sr2NdVr9eclQk",
+	"eG4V4ifSxG5vWQyzXG3ZapN0wgFlYboLXKOOVqL4eK0COCc2AsbcDVjsTKK7GarAodA+VFJhBS9cD4Bm",
+	"wAONeb+ZpC3i45mHhdKq8up+C1ZPqOrdhAXSD/NAPzpjSlfLpv3Ja8cbGgCiPreLmQBzY9wzF92jyhsv",
+	"xeJ8Ks2U23gSLfUvEmCbs/yXgrDwnb3FS6jJyG0Eosmgy1Qwv/MUy1lrknIbT2NbUq4gI+1vetS2zo30",
+	"DOTgvRrr1i4CFBuR+OaMisjsTd6DghKBKJYCumTkXBiZpvJCFA7sNs2c+BILEBOzSfSr54qVdwTVSgrv",
+	"YTFgAO/NJZSIitKvw+xVqDqINERwY5SNg+7lV5UOC0wFFg4THHo5czPnxZHeutqDt+VnbXQgdsPUWvH4",
+	"anbta0qDFR/wiV9cU4RQrvc+Km0tSioniUDxYDe/DuagonxrItPiqu0QCC6BK1IIx9lMKEgFFa/zQEgM",
+	"uv6OmNFT4VyRpV2YghfS6FBF5XipUzhiiYhlIhC+MPKNftAAKL7MZCbMObcR45kosNiPan8KlYdiJ/yg",
+	"cW7zDGGy3FulAkh3CuD7xQjOp/yLh0p4+c3r6pFKP1TrgFUknJkwHGvgpoejAbJaO1ttuXJWaSadR5Ex",
+	"rkKVq0vlDGRExxBRDcLdT6+7mBqo61NdhMR4LlRtqgbr1+yo4OTXTN4Oj1GLdzwQxFH5jW2B3LIQ789U",
+	"t8XKiykKrupSyyviKs1K3dXNLZyXq7qbAt3Hl2Kx3ktxMYJHHtAK7S10bgJsgVqwRI7HAs5i4dKlMMP5",
+	"xlLFIlSdiAQp6g4roZiBQ1AWp9qIxNfyKIYqWSo2hF46Y+6pltBj1jkrP7jv2nGA8INYrGtGcVO7396v",
+	"a0Fx0blHtDD3ziXZpA5+i9025HIVH91rFETgleC5qEIotjYlKCU5lupCZLOMjqcA2yhUHaNr6hJrNZbZ",
+	"1DDxhcc2RYUkxaSMDxQcFLuo0sW73GVEhcJt9X1NinaMk0R6sMP98QexoHc9YKnRBqpeyWUTZv5+m9yO",
+	"sXC6UlOKJhCju5QelaoP28uWFb9osCg3PdR/PGMG9ImmrdOwDly2tO1ecKm6jagdYs3O11D8/L3OLrS1",
+	"Qu03qUa5c/MjbBXM5nZbVLPMVVNQQ0okbj0lTlntGY8v+YUwgefDMwFLpbHQ78NmOrMmcMKVYcYJuU0D",
+	"NoW6jIBdikyJNAhVJkZa2+JbAxZn0sqYp2wsUyi9ngh8hBJ2rrNLBvUaY9j2CHzL7feUeA9CRWl1qLVA",
+	"q5kELOPSwA3lDDFxJXyNCBz/kdMZ0/s8lj/Ed0rMsV+nz2Bd4ZAWqktqBxCNFWo0Z9B6UE0SPuZkdXWg",
+	"Z3YNFBaJcW1isbGpsnfhBOzDvIfMYJMUejrjynLdayIbSkK3bJT+ey5yKDuA4tSK7zusFLqxjtJspJNF",
+	"l4ph81RAX6KzIJUaMcTMd1eAOUuKPJGJkLEIXpLlqqDQHvH40tk3F7wC9Bi2ivIpnhWShQoVmaiiRU+S",
+	"b16rlZXJ75GvNwA6QWMzwaesY/VMxiyCy6JhqOC/+n9zn54AS6H7p7E8s5V/+57V4gesexBJ1O2zU5gB",
+	"qIbAF2Ia67lhs5Tbsc6mzG1WShdFI3B2B8+R6rx4NuvgZ/iaBaz2jbq+qqQGc0qLhOOG6BvLNo5Ye5pP",
+	"MZ+zK5YpVHArFFo32dwzNxFw4hZz9dgxW9wY1wIcHm71Va01bTFXAa3MPtDYUr+bE3Y6KgM3m8KOSmUc",
+	"GKIaWCGYyNuBs7h7h+KLiPMm2wsnyj2pxnoNivmrpcN9oKBG9dMZAYdaNhJCFYehIgHg0LZq1Mqp94Of",
+	"r//xT9W3RTjBrTD2mnqEdV7D7jJs1XcdoBe/FmGo6sy+xcs3Om0uEfluRCrTSJrjXnse60RsfHi9MuoT",
+	"d/f2GkTqzSGNj5TL9DLF1yfcip6VU7H5FEAe/lZP+5pO7FdlbYOje7juafDYvF+NwNsP3m9hVFbsAwSj",
+	"JWzHrTc+32k356ZiFNu2vdX4+TEE65jB2O93a/a7hkRGI1LFPex3NayKX/Wo/VD1LXQZAQzur3oEgavB",
+	"IstzZ3xNNKQMV0ldZlgHYKA9zoLpuu+UFs+GTcCMzrB4a5O4rOjWZJyNuKe5gSKKkuomt0Ymgr3o9w+b",
+	"m5fcXv3JfcW/uo/dRUEYcrH+qx59rQVhxQdcv6sU8vCUGNLKj27fVeCaayBm4JpriNN+AjXy24VTKDof",
+	"heqrMSmgTCD74hkK3X9jZaX7L56mUTfAXLXVlK4OMBcz51dEhcsVzxYB9sWM3MAElHPOnUqOFvDsuZ1E",
+	"lNgac5nmmWCjPMGzBm7ZhKeW+n90murc0juqLJuAccJGYqypYgsTuNDBWIJpYynZSGvLZjqV8aLPjsHo",
+	"WJ3DrELpSckYFypKo1GyDD+RGWEtAINhVxBWc2FLEJuJzGj13FCdBk9ZUedx7n+KukdY4DaXRoQK+mJ4",
+	"Zg3jlmlnut1Yi6FX3uL+fxV0L2C5SoUxLJIXSmfinMDxABHGZrkgUg+uWOQC3kwmokDC7/A8kVYkR9Cm",
+	"aViEwkNReMSs1o0AXAj36A3eY09S+XE+DEhlYfdaK8q84u9589bz5lUmqs0k3jjr5K1lpSjMmeACWqsx",
+	"Mv+zsBXZ3/2O+fVLzkN185aeZcHa7pP/d9xXb5f/KWRrhaa53Z/0BMe7lzNPYbvuxHRfxLe+iM9g0FUI",
+	"HnSnOIfIc2z7ojaZUcMKbvjOAWMIn/PQommsmLVHbCXODTmJzhucTbgRUZ99zO0sh/xDzGczAag8L75h",
+	"P8hvAefTnwhGNssV9H23A3x68T+D0dx31hM+6IbB2Se454aB2Q0BSg8HVYTSF4NrIUp3H9K5Bbo+pgOh",
+	"2tuORtvxFo763QxBIKNVJTRrsCZgSIYs1tMpV0ngVU2D7gVMfMGYwuYmYFZOpbp4WIOyoxLi5cCK/eP/",
+	"/HuFOvBzrXMo5oohtRV2CpEF1nMF3kHn1eAlq9UC+BApGus8OxcLAS2Ex6rsrSl9i3oAB4mnN9XEk4dn",
+	"w6ScVGXBgfshIi5W5duPMdfZXmVc8z23Hy6hVn8nYmmKPpj7qy++1ul1E14WaJUAxvtz/y05zShklYYy",
+	"UBCnBsypQfd2xsTbgHqINYy5ikW6ZcsAHjMbCTd4qqMk2JQjKqtCRfNnJTiIlHLGO1HdE3jFvWjuTxqT",
+	"HHst/QNrKcoTTK6basp9uvgWiuuXz3w219NaBU6pp5n4dfsl2Y07OL5JeBBSTh2yu1PNU3jhflPdq+su",
+	"m1t/BQy0e9lTM2Hy6ba97QlPrUhQQ7Huddh0ZkPolVAwiBqo9PyoEs/Af/HUsolIEyhALg5nUg49/nB4",
+	"lOU71Xg3QfvNeK/d29JuJ0+MM1ISOqnc7gas09Rpy5bV+nunMlDSK2DPxS8ISpe4BOYmSFjvUIPzfCGc",
+	"o80Bo1CwWSY1qR2L+czmmUiqrgmdoHagP4pEH9OfU50IE/jWLHYlMoP4P7kikDGzMLFN8eFdOlGGmo+V",
+	"c2CwPTs0HrQQD2w+Dvfm4w9jPnSaohJhcEroVDjxpG63zOB5owHGJJWxUEasO9b8QJfscLeiV0C133Wc",
+	"FTTir6L6b5ss8WSq/OdbKbKgelo0FtwZ19pBkV/dNUJBl1TqTRtYFTdklWqmGt1TTN1l7b/z7FKrZT53",
+	"ZNQMWjV+g3Uc7AlbH5WY/FnYrcrIdjiXVhcReS89b6Y07IqnMgG0b2innE90KvoM/A/npUWZQMsXi4hN",
+	"+QKK0srKXRMqapBVYs7KaxGPWkQBixK+MOd6fD4XAtthWeT+0/001cpOCBIu4Yviqu5RqDxk7Zh8v/LZ",
+	"BiDjkqwVuBqZgB6Mdxlff9/ppL0abyWFi9FQkyYfMT4yzgMgyTSWl3RHPBNb4Fdu2/k3JVVuEvknzafM",
+	"jlkigeexMHnYcar2fSs34Fp2U/wotjanJEpbOSaZMwcuFFMiXV+191PllhN/w00HQO0Yj4NeuOGL3Idu",
+	"RjDs5+wJNXJUhab4ftYxIs6ERYcCK1EQpkcktex/TeTWyXf1wmvaPY79MJCAaS5GE60vA8bZWcrjy577",
+	"Um7lKHXWLdaQMqOLEHqWnf34+ZNTy3Skv/TZe2tChd+D/CP+YiMvAESJ/kZgIHDzjBsz11kC7CNGcGcm",
+	"AVzXbUk9rdLFMFTIWmKANiTCh5wbYbGwcAQ4JT+ffsAYGJ6KZwoA3QtEgxYJjq5E9tyEiqepnh8kQi2g",
+	"sYx1SnRelkp12Ut1zFNMQArLE24540niTDt5fpkY58atUKhC9Qt9JXl2hsU8yxYs+p89t5X94hzh3pm8",
+	"UBCbD5n9U5gPBi/jXMkvnjMGfhHB1Qv620R8wZ8iokmh3pYvbpbe/Xh80jt7d3z4+ht2KRYiYaNF0Yni",
+	"VtNPsxOmCB9o8XF9/FfG5wAcQ+/os1MRC3klMhOqTBCNI7AggghksLvFGjnUkF8G8aTo9CqyEbCEETgz",
+	"Z2MxZ1OpcitMECqjGS8Tv55zpkrqMEv5ooUBBqr8G2zNjlzphjfhEB4IeLjpyxssK44x2beKrG8VabLB",
+	"d7eyFfe52TPYMHfWJuX77NlWsmdNi38Eh0WE3ZSI1BlBuRTe31k+VtjaV7JtG6384L6NyufKntJB3wSo",
+	"f2B76e7FrTUL54KV3ZiaXeTkPk6lBdZmTCo40U/F2DKeAr1RBGjJFxFu0x6bGZJ0CKR8kaMwQxm0mM7s",
+	"ArDMND2WHLaIXQoxI1fM6gyQ0uHxqeDZub8oE1MCMm9Pqz2oN/CghO43V9z9YexWqd0f1oUYWmF2AbyM",
+	"8ZWLLQ4HAxdxQLobIWKoPx7jA8bjWMwspd+nwhh+IYYs0rmN9bTCtCbjSUA8K24yXRizcE/rs58IdUaa",
+	"KmSisJlsDgA+C/OQ26N7/XoKR/p2j9LJrXU2cL87NqMHAiUqA2AaEp+COpYXzobSc2LOALm05SzfXdNs",
+	"0dBdV7TS+ds4j/ddecvOM3nBVtBiGka/qALHNL2CFuWmDZT3lXr0n7F57rFc6aeafSxnoB1T5i7+6Trt",
+	"8rXI9Mudd7PlEl56blVEnu2wSq5JFNt2ChraIijKvbEmce+ibUXOATSbcSpLdW5FIngR1S/8ZO/MVRsL",
+	"FwK0tMe/t2Jqiixy4gl4Y56mIhsCWbgbpIscJzpF4WDlICoXw99NqDpcMZ6KzCIVAPlRRqdXImEXWgDJ",
+	"bwRXgFpGXaT9rr4YY7w+e8vjSahinmWesRf/Tsyb7nYstjtiERD1Jn9yoU41psOfgXmzHyq66hzq/iNf",
+	"/l97MN0gYWI63LKpNpa9GAwG0FC7gFMDkfSkciOD0U75AsdSdum6SW+DCqjq5vcC8N0fZpfGT61tn7Rd",
+	"jrROBQBY73K/dB9/fSu+m0pcjidUUumlUaoen83q26SbkC1skDwG8R8akY7b7IbfFXmy5fCuwNSyFaJb",
+	"BcuMQGoS0a+lqmsn6NWKVv3Is0snTM6anaJIX5+edvMM75MGtHcfGjWKo5tbyBwWeoi2zrO54NLsTAJB",
+	"+Ho8xabrZlkCUw1S43aKK2JEmfOM0oZo5/rsI+QPgCvneWXzQPxZgNVbJ1w3EiycrK9CsLYpJ9gRAEJC",
+	"eYea5tJ0bEVU9EwoPpN9v+W0nWF8nAl1/On9v559/OmuyRmeJBIh2j5l7j0WonLncRRxph5B43GLp01j",
+	"YYmO86lQtlIAAHDHo1ymFlp7biszd1tMEecAVD78y1/rO5I0rDrugHHD3IzW2BQAth4XkSutFlOd0/TU",
+	"FmzBp+kGC/b/P/7xw80WzD+4ikN07Qp03Hu6/SexYu5Tb7JimZiKROLk+iqS9dDIlTuKgoqvGST5tPye",
+	"Uz8Be7jku8ElN8jIU8p4NX1+uzdfuXrd9li57JriOi/GdH5SjsVFWlymQPKOjF0KlW9YaYfnUPOljQCt",
+	"TdDpAg5obkOVCuCEJ1Dmgs2LKT0PsBu3oMjFV0i82dTgr9YhFYeqhComIOEmrGObZwrHpsdj334LJIIF",
+	"WDC+kjL5lQxDqNzQeqm4EimbpVwxbpE4rN/vH7gfov4qeDHhEVeXoYpK3F5BtmpgHjs8cWXEjxShuEHD",
+	"9gVo6wvQGqdsjRW6MXBx3UBV4IubfIyD37Jr8Iwb1ebhECu+Rol7KIzjJhdxLdrxXbbAGxnSilAVLRXt",
+	"4rkBJPKqlO7Bkb9CcOQGib0rTPJjlWnn37RGeJ8EMoEOi1IczhIRp9yJ/ZVgU+H8MGmmbCy/oHcHgK8z",
+	"kTE5naXCBaI4jR0PouSmOVQxn/GRTKVduJvAmSKODZo797Pll8IEvkvjIpcJdFxxcg6J7NX02SfCSgyI",
+	"oIIlwEyroPzP3YuumRvHhIPNGUFmc0h/rKwZZTk5QdQ1uHH1zehTytUu1Xv5VW1I+ynfsy226za49W2q",
+	"TbhBKAYYWHwNmvs4UNBXd7w9HvoeD/2p46G3ORB3Q0Z/pJbo9vDpy+95rEjqq3mqSlpp12jqLZHvHgJ2",
+	"j/L2cLjqtzBFNTDYNdbktojrmxqTRwu+fs+Kvkd+3cOwL8Ow30Kta3Cwa9Q6yRa9LFe70+u3JTal9DF+",
+	"AJ/qQ3sXBSqCdcDc4yocbFDSW+Jtz911gMnDOpzlSo6lSFgix2PITGglWCqVgMAJzUkXy4Bi5+wRkliU",
+	"ZIvzLFcROI1l7xHeYI4aEGUMSzQUxDntW/TZcZrquUjYfCJTUdZte49IZ6VDtDM79V22OM3VJqn4Pfrr",
+	"H8aEfIeKS8fHlDExEz1fTZuAX61zy6b8Elrr7su4+Ot2ZlyKUGAVX15mEBlcibKT8OgG/Liscqrt4wzP",
+	"gwu/TvvsuE4X/LxAqnaPxIN1BIPpmbg0cVC45KKhVKpLkbBO5P51LjGbsyMT8RZXYm8jnpSNoFVnfDVo",
+	"vicLcFv+lzulIB6ICmafEdhr9WMjhdlhQuC2dDGbqvYfjzlmn0nYG4MH4JDZ5fZ+a3aZTa3AH5ZohvkZ",
+	"cIvWFCt0Ij+75/cQIHh6mkdjo/ZhyJMlqrnNgWqNsSYTM52taZFp711hVzzNRdGU4hRYqHwaANx6OtbZ",
+	"VGzUxtJSlIHD2qgI41KqZOPCCXzyD+6W37cEBYOP/FrbYHD0m/TAwJI8qbYX+OJ1nS4opWs1z11SAXOh",
+	"ew7Gbo3nOru8rh7XXf59efHOJaF417pS3HL0TwfgoPxm8GJGQsWTKYd/otslISmKCwxFHCPBTKxngFGy",
+	"Lblxi5U4J2gDsTkrrr1p/cwjtFD+YzYo/PKf/eRsVfnp2zNabeHGn4VyUue8cf92PWaR24wjAkwH4Qfc",
+	"dSxnch7E6x76EHGmFRNfZpmAt4aqgyjnbKLzjCV80dPjHlAKMfxf+mkuxGWXTbmNJ8J4rI33xz8ds8jK",
+	"qfjfWokIjkBDRXBFWIlNyHhAbtRIHxCV6GwmGjKumOhNuUz9FaHi1nJ4K9Zcwye7MAILPqF1d14A2APK",
+	"o5ubVKpLZnWoogM+kwdXLwpV/k0mvx/gc6I+W+NpQUNwfb6CUAF4vPvegLlJD9DWsHpfsYfVZMd5Ii3G",
+	"SvD6vheV8xgBz5srZH3LX1UDH3+7X3W0D9PxtzRjLduoX4N9+LT15sCaOWy1f7doCgTTaMqFbdqbG1Dq",
+	"l1ua4Q5nmS7IjgKyy2KdouLDnKKu1jXAn1bUdA94vyXA+03laUOh2S7q+PeINg5I4zq3gCRHNcMQo6+T",
+	"qRzAmBtlysNzr8jUri32w1DuPW2LvW3GvS0rTM3KIgVS71Is2pFdIHv2Njl8/frFG3YpFtQRxw1hIfrg",
+	"HtmVeAzdgEA+ZyoWWSv0n0OVG9EdQpLLPUwmrDPiRnzzKs9SDxuFdTQvvmGjhfOK9ZidvTvuHb7+xl+Q",
+	"8Tmb5aNUxqG6FAtqF8Rf4LHcsE9vf0S8ZgOX40uwpG+OeXLA8CGfDf3cTFg3hX12iv/hnkWMhqk0sLPo",
+	"4nuB4JDmwFiZpuxKZHK86LMzfiWYnUgTqhI6SBPrk2aRngk1dxaI7ujRGvfcSkStjYagVbhkP4jFPSQw",
+	"qi9r0WI3QU8nceF1kajD3MeXnaok9lvNbVU0dJhpy6murQXcxcmsqY7HqUIH+4gWhkQ4IJqswm1qEOEu",
+	"qsNFJTBVYg6fB9rvbvFlavgcfwjOgHIDN8lQlbskfsf5pVic43e0REmn2pZbZSF+j0bUK0c28BmP/8Bm",
+	"a8cpcNZnG5XglntSKRN1of/tWvwPd93uZaId8ANkeu+3NAnKR1VISAHs4dsYCy5aOLvGW+6YULsdV2pD",
+	"3qjVAYqc6BBqXcyVVjLmKeAfss7p9yfsn//rP78GwLrot5CGFz4bsn/8238ELHxmPMei++23f/zbf/z+",
+	"exQg1FTxJ8zx1Z9feD5kQaM+i2JzFQ3BCGd6Dk0GGZCABExcORdDZ6GCY07P/tEZ62yap7xn+JjqA1jK",
+	"AZVPCRb9/wo/pFeMJfjHv/1HVOg2HJ2Gyg2mLFnos2iWjKMh4yUwIix1POEZlS5YPoLUKWfRf254i5ud",
+	"KFSxnsLdMBy0rNF//s9vP36/NAK2PACAG4StSsIsjeEJbhChavWuvn//4W3EOkYIN27jhaA/Tbp99mrw",
+	"htopKiYOYYhhnFgK0lzl7K4tbNIGp6zU1r4cklUPSYXKp04jwGwFz2Jz5R6djJ1qbJvUYhm8NKhd715a",
+	"u7xoyh9JxeGzVtryn1nxxR64QTe9qLiuOSxEb2QsMdSZCJ7AXP727AQ/qPedNDONxRINxfmQWXZSdQTP",
+	"cFP+J6+XPWQalUmNeBQ/CH8KnzUBopcj3icXt5IM0nOVap744z5hizDShWvOwqEYBMyIdNxzosxlVSwe",
+	"ascYepe43Q0Hxofrj3I641QI6yzkRabzGRZ2OOt9VD0CBTfcvQe2CZWiZ8489/Dh4NDvsizCfpPoCI45",
+	"4kv3WJVgq18u08QAdy7ayGIjJrgC3D881ofVMxmz6Fc9MhHtLcbvQ31/axSEyv9WLGIUFNdheVzUDcpN",
+	"TRrEBapsm+AIQDAhLY2txcVkn4pVGbKoOEGOWKecroDRVHUDFnFzrsdRqDr0m9uvZm7zk0gZHMA5ER4L",
+	"jXOaYOH7+Giz4WpBm6x7pJEqFlGogEMsV1amEetwF+wEDDKK5xNprM4WRwV1c7HlvhywhC9Mtyk6KtIk",
+	"zTGRPx9s22Me45lROeYbcBIe3pMDTxxvf0w//qGMul9xxuuJwa2fGBUmGINGfW0Fh8a6jZ1Fi8fJVCp4",
+	"yzquL0ykuuE+oWIKZ/4AJb0nFRj7ODdWT2Ea6ph4sEjrtnGdimqCTG92OAiU+KzzavAmqCO9ABFEhHSQ",
+	"vnpZZFcyFudEN2CIIojqCKZdDBCc+V8Aj4TbK1J5hZDw0u3WeCOSIVGSKBUBS2QmYpsuEL4OyycIKFla",
+	"E6pcZeJKX0J106VQ5qicM/jOCi09nVzCF3UR7sbzEOUG3+yjtiWiJvckdpFxt5kD8A0UZ8+lEY2bDp2D",
+	"6qd9+vlgHrI/Lq3oy83VhVjBbgz5pFOx/pz0nU5dVFYcx4BoCVR3JeYVjjDvYsoMUSZ8J+iy5IaqFF3W",
+	"LrlB6ZgllVys76FYEetv2/TIN2ygHrWyOhfyv4NeBFhZ94IHZW92A3irbDtBIJ1rfw0719dTXeMPdyvq",
+	"/dywyuS7raKiRbfW/WKvHOJBZ3vc2r6VsBvsJG1lb/rxF7uVCulL9W6gkC/uRyFxZMke0X590dr1u+bN",
+	"g49lpVqqHG84JoIGO+QIkgooLqUh+qCAjRZMJn1WYrNWUxpcMZkwPQ4VkE8clCmOSrdDBCkJp6HSLqKA",
+	"RTG34kJn8N+zlNuxzqYR60SJGEmuIGGTj3Jl88hZlyibiDQKmP/2dOGRC6jRcMjozt6LQ/cucJX/FrHO",
+	"XGeJLxgOlUwCZqVNBZKbFrMQsJgb0ZPKCGhtuxIB46mv8Zi2o8g2l9k3JtL9XNSStlP+5YNQF3bybPjN",
+	"q41BY/1Ebt6rlKfizN/UTlRNa3Kjx574m9ohbml5a4+dcWtF5q7+Xx1cub/jev/dLXW30/vLoPfmr//U",
+	"CcM+/lf3v3T/5T9tjqv7t7ZpPiQkW//vF42P/KoaJTZqj8ieTmvEt5meGzwcq3bo5MthfH6Nb2JiXiXk",
+	"zrDG1/3f+2sO/RvrcLe74t9BHqD12H9frLj20D9PRXnkn4mxyISKhQnYFc8knAcj2l6NDODW0nPjoDan",
+	"oNaJnXtOb4SdL2tzh2cxV9/Sdbugfiue/7X2vBYfcL21pPl+QtlPQFyjz25vI3NX3UDqG4M3twymijyu",
+	"BDMiFbHVGXIsluj/SI0YwbEjkgFwFo3BD42giDdU+C+sPwEHFJ5KZO0RT9MIE5/w8xHi/qULn9NEoDrE",
+	"1pUqVFWgu06JwI18HDLDA9DnBk8DcfzkicIE8tR9+8Kf2ugsVITNA+gVRbE+pJd1rqxIoJkMnnRuLuVs",
+	"JpKoz46JzT2KtUIEi3gRwSsMuNqQq4a6EQDMsEAgckT1IITeV5yyYgILLxcqMe6p/hAU64spCwufMOHG",
+	"XSWSPvu0dPSKCeT6ySuMKRrif5zDS+rnrpXfEa5YJBFOn/twWLGqiYM8+drGOBUq3+dWONUBmnTn3xdH",
+	"1MSsguR8JF6esRsEVl24v0LVDNL4N3j5Z5ZnpWV97GmBYqAPdJRZTlSLXwKLHDDjZnWfGmixx24W2ZSr",
+	"heeyRBuJOtRsjG+cIgA7XUMxWlHCdR5uVSN2v1+vlaa9m9vq5pZ7+nriuhvu6rerSlqRr1sj5q/Fw3pv",
+	"PZotbZdCJSwq0LAiv1kWaNp+f8ar3S7NDR5vMmP1LGDchCr69PGMNqra4COWaGFw461tsMX7sFwzyoTR",
+	"eRaLfkz2IgpVp3bIS1TQXdyRywe6/di7FbgvtyLxPyKtrDYf/DF5Jh8YGp8XgrtuX1ijzqR9he2/Pri8",
+	"f3asW0So1eC06ZEwW7cYXl3OP6p0QRajaMqz4GuS2Evja/fcyjR+m1SxaB5Fwq3oWTkVz7765KRbkk2w",
+	"W7h6asH2lqLsQn038tl2vTG0N1DveR6vc9RWXLQyS/Aw3hr1HGFNcfv5IXZRuWuwzyenxhT4KHHF09x3",
+	"VfucD+vgeaPStmAY8KdEbMKvRKiUVqLrfC9qXbZaJ6VnBI/22YQqY38BvIPIhFcyESp2gX15dkl+1tJ5",
+	"ZO1Es8wrbHK0eVRF3qFmcs5eDQatx4ZOU05pVneRqcVnX7cT7ugU8bYHnV/broaTvAmCIiz03vqt6VSH",
+	"GUIKyrLJxik51B5Qau9BbWDt7O/AG5a1NRX+oqLyMIfCKTKVUJIgDXwlNWxORHzJpsJOdIXrqRhXqDrl",
+	"4ZT4MuMuFqRGSSKzQXpO9wpes7eB55JE/twO0ncGoaow5aJxjXNbPBIXDasXY5vzFHFlCEXAj4V+ZFC7",
+	"DC1AgBEsp8UBLI7Jan3pYuFXS1bchbdK+1kZE/E1nF82Y0uA7uWpeOvXYMcHrcV7WlybYpPZK3iTgv8y",
+	"4dafjqQaCsc5nn+MoedrTE1M2RJezK41PLj5Kewu01bH1aTVShKpPOEpw344NrN6RgT+S3eEynNazTMJ",
+	"bQF+H2rLR7Fr0lGV46EbpKMeMuDY56B2noMqzjlradQ7JqOwQ6XnW1vW56Xw4mN/7U1NATmLm/ufO3Ur",
+	"ax/ThsRcSZvUe3meVAZl6dMx/EM3B2q+oVsXbFhNGpdla51g1lusrqlq2KwknVxBeqTzBqnst6kQvS4O",
+	"j/7suTbah8FfXZqxfVH6bYvSl9TrehW6+QH0knZVytWX39DQOtnU/7eiLht0AkrjYpjEM2hDSyN5VXOd",
+	"XaKfRa1ilY6wvavf2AiIs7kqPoTidqUvkTEEO0e3ZZeLzsHWxPc1gjG4R/vzeVJRqr0UNfbm2wYJ6iSk",
+	"qi7ugWxCd+v7+q2iubzBF/ig5yLzlWvojaRGs1TPEZfeawCz2kV2U0/3o8Tct9dVu1I7dLVzKdxTp9BU",
+	"CmRY0IndiuLbIPiPad+/b73z3aF/UP17KKcBZe02TsN2PIMDVI8bhImf8YZdwmx8eg8vWcem43fB/S7Q",
+	"isgB7thUWJ5wy6n6t9wSSnoRI+JMWPNItoTG+PBn43wfxg2LjmlNkJmNfSt4JjKGAG/wyYjvFmHxsmHv",
+	"Pn/+xL7lRsZFlEtTIwEyOjciC5XiU4h64dB0xo2Z6ywJmJDAawiY0zyzlZxYoi3VtbP5xG1S8Mw+i6xN",
+	"I9YxeTyB4R6+mmAT5psBVW6HKnJfrHgawT40zW0OTZniS5zmRl6Jo4JSv/J+HHMKDClvEGIKS9PhD89N",
+	"qGCv7JAIDeuhcpdN+QKOjMWXWIik/td2FpMG1d/RTuiV/mFi3/rbk7VWJ2Bmoud0AqUBjcwfOHlt2++O",
+	"2zFkP0oX/5Ds1y3YUYEPT9psWCZsninwcmNxzxvowW/w/+fXBNun4HS2adV1ETfenRwBmPc+zr4lpTFE",
+	"0iRUWw+jb3WWBpUgM24nZSGIl6a14LHXVV7+9QZSO1ziiHhcH7IucQzY9y8PWcZVoqcIqBwQDUSXQCc9",
+	"szT6AKffn7A3rw5foHPwozCGX4hQnXnUYoPgwU6jIoS4I/2InLOUZ9IugKZjKrp99h56oozVmUiYETwV",
+	"ScBGcDxrNR3o47bhdgl0u3ADAarmI4Lcd1+RiVnKY0L21ymE6/708kZ79DpA/e1vmpW3rcH6JXzPlt3T",
+	"lp7MH3YX3W6euaMzLzBdb86em+pUw45ZQDSiAuC2CYQs97Bhmkkv5tBTurbYBwgXoLYxFhkRDRJlOQ0f",
+	"1LazRHixhncmKJ19PG2P/pt7dI/W3C7Yf6GY4VIsKGIAdHIDkwbliOfQQDZcotkAUNiAJTnkqHjBDvHc",
+	"AOxvymfEUZOJK6lz6D5rK8Y5e/dOG3tyvNOs6tm7k+M2vTw5fjqULmdn71DGTo6fmwqFUD2VDhK7Ttzd",
+	"I6rV4yjil1naKuHHin2cCeXe/8PpB5RihFRnuO9B97V70KVYXAjFepdRwD6dfvz88eTjh/5llnaB0UWq",
+	"i4DNhMf+PzlGc4ohfCZ5arBiEgEmV9XJRX8L4SLAmfuswMe7oZu6VMbSpovidmS8EQRlCjwuPReRAhwm",
+	"vtoFvkZ4qS9bn1nHmAmWsimWATAn7mhwb21IBSmN20eVsTzFJDUTLppNRVI2cbpnuig3Iif4B7Ew0RHL",
+	"6dTEMP8Hp1LwR/ecOJUAag3F4BMRX8LVxB9QnfL/znrjqF1Pfzj9cDMl1bEVtoft3jeF1W9U1R9OPzwd",
+	"XUVn6EoT4ayT/vWyjWdkSOVVEdGt6LZ73vXbl5NPZrPciavbQlaF3RmBX6C9D33S1e2sJGIq9zPWuJ2R",
+	"1GHVb/TZvVYkPxuRnRyj7I9lKoZYeVZ5xTa3Lnzbfuu6p62LpHr7W9dvl1Ilv1dJx+qRX33qf5nIeMJO",
+	"jgMWuRFhbtM9OCpa9erxn3v6RgwooGYBDLKF/OR6Um0XSJXifrQizcSPZlFfWIe4/ghPo1CvUIEr2AVF",
+	"jkg3zic6z0xUZFjZi2/+OWADLB6FY0n3VKb0vNtnJ/VdDjmAYFsVM2KrcTpIqgjhHr7lyPOvrbq//pDz",
+	"Uiz6oQKeLn+zdwgyocTc0LYtjcndNp8r2vFX7GbtuUCwCFNRIQHvs9p7vGktroCwjWYTadMolnOejgt/",
+	"cSjwYuoxWhkEgIxUf4gzkQhlJU8DYJqDInoXK0M5LYbU3uuA2e/4eBlZK4Viv2pJMDk/nH7oHrGp4ApZ",
+	"f1J9IQEHZiwyxkNVfTFw20E/VOWb2snr0D7t6GDYPdtz5BVwJL8/nLV96oR4HI3vEgne9UbXLIwV02Gs",
+	"1Vhe1INjfTDL9JX0tEeN/sUJOLD+jA5sAqaQiti9E6GTe47XnBthkc2fcTZFNIb6FVF3LXP+lKfORRUJ",
+	"i6FqFyx8KqcSTXzD8fDZx0/Fd9w0A/q4OtPKL7m+frhYuyfG8mCkukhxZ+ppVZ2GqlrodTrBk6lUQ2P0",
+	"ub+7vTT4J20nTkylYWNh44lI0Ey7ocAOl7GJyATr5EawaJhIE7u9gQgfhlYYEPjPxeWhghLjkWBcsWhi",
+	"7cxE7GcXmMM/ImBfcu43Z6nWsxGPLxlPkkyY/4+9q1tu48bSr4LyjclZUnIyyVateKXxOmPXOrMqS565",
+	"iFJssBskMWoCLAAtmpvyA+x77JPtk0zhnAM0SHZTlEXSTsSrOGI3/vr8AgffZ7sDYnWyGdYpS5WXVSGI",
+	"i04WSXRAf/Hr42NxJmZclll3EHPqUiDrny7FcMbnc6kmSFNxqzJqZOh/pK7EJxnR9FObAJvPsOuc7C8H",
+	"4+DjBDHxQY5hWc7L0s9m6AO0jHUqVcQKAHMvTB1afvzwvku3h5kRSGrBPn54x7hD7xs+25ZN6VqVDuYh",
+	"Yw/v1Lw6Onx3OsNTrfQjrcll4cUVUuJ3/8lea6W8iEWxepop2fCu50JB+eOWW/jlEgO/8M5LC3h4hbTz",
+	"ki9ZqA+hUhCImrlDKDaM/sEeStXsIt9g/2ue8pB+jHp8yJ3BHUx89OkO7WmyQQdrLy5++XU9/90YYS/e",
+	"daVlB6/cKDZcabWc6cqSRdgUjoe4hd45rBIifvhO5bPDO59ZrV2b8f4B/4+SDKnYuJSTKdZwT7kq9HjM",
+	"cl0I2Co9a+HiWbedz5SSZ98MO3uyLltK5bd9t1fHcjw3qX8+iURzDQhQku5NIPZX/I7ccZiOwQEtnO8W",
+	"PSjbm2MAvhL+XTA9kw7Y/iXEgndi7gBURczmbnmrcAONGTHT98TKyUOchy1RdIyoMnqMmFzSB8Dzebls",
+	"p0z6VkO8k6b9jiv+PqDEJ9r50uc3zvn0aO9xIUAS+BRxz4AEP0GmiglUyEiXNYl6CCSTWo3kiNJibJnm",
+	"WbfKVnNg1MRqhLQGGuIJNi71AuORq/96/YZ1rr//8d+7sSPcfaqgQgny17NbBdTqCJuClkYbJ4oB4wwZ",
+	"fevflHZgUPzningsVGTYYB1uhD2iK/S9IZpQm4riop5cYfPxkqBtnRxzMKD+0vtzjhs6F3do2gnKgvZk",
+	"xOKO2zZQpHN+thBl2Yf6nHPcYekH4QYBysJRcGUUJmZCFXMtqQjgVi0AxNyxoFC4FxphdWhLKUg9u+el",
+	"LNjHD+8H7MdX30PRgD4LkxlWyvis0WcnWd1G1POahTBsXQWQfsYVcKndKuywkZiTFuoofjZ09pXICZMR",
+	"tBYRbhrSb1ynf0Rw+AdH9lfuxIIv9x7gKpLml3Z9o6VpKZ+u5nDScc5LYZw9R63cWjfhpkZYpNCVUN6f",
+	"xz0WaQKxOp3urSg5VDe8tCz7BTv7NYPDS9s9Y9e5NnR2OufWsnPWgf/+G3i1ru9oLkzuZ8wu4SzSxxf+",
+	"JayliAB8t2rMy9J75wx+HhZGz4doSeDUGy6SSgQtRLQ1bdhIeD9Mb4xLrc2Qust6t8pwYMZPGszwjHpc",
+	"CuFe2h7L4F/Dhh6xZW/QpnIyFXSeKtWtWnlnIVWhF+Gsuh5R+szauBgOa60hGh0yUPi1q4ywWYgNAplG",
+	"OM+VCupJFthWIK7wD0s1yc4YBBtGWF1iEmJFOU6xzDRcyAWZtKxDaMAjfS9oebQ2yMaPk0Yza/S8lqEQ",
+	"mGBb0sHPczot6BKTRc5VxMizLaUtlyBSr1F8D3nLMelnG534mqZsKsjzqYNJlgFwjwM/MMlZn1hk/Lqu",
+	"2DMwTBQn7HBWGy8w7pChQ6G/KNBI4adllkM586I7wACiEkxXzsoCARzgFRuBTuHy4cpB7Bm7Bngxy/5Z",
+	"FZPVKo2AGBjOwALdMjwJQQcS+8Af0SzFi0EzqSonUoPDnHa8tESS3B0gSQ2uINaqIJS+FaVUAs5+lmwh",
+	"vLJ6PUd1PGOXVSFdWqbi9RFPo8KAm5TtqtpUtgNcLEy7OHJY8xgdpxsktYw/D70mhmR3PPVuKMXAyAW1",
+	"oCF02fAROOhr2pY4pJdY66lNduIGyXMQGaxBpK/FlBAF4CfkWhU+uLNQ0crnPjrlZSopQHIv1ZN9ANm7",
+	"M/ZG3Uuj1QxrzA0V4onkrwOW/SmD8rNQlpf82r632iBgB+DBXukEOz62hTzJd6tJXDSI+dOEut3y0ebP",
+	"vXTLXcxf8vjhA+XN3h5ypavJYtgEfV7xcrpqbK4xlV1ZmIOFyP4TZH8aWpFnGNAG27hgeuyESpLGUEXh",
+	"APh/bvTIm9XMyZnQlcMmMF6+VaE+YyRYyZfCDFiW7L8NY/SQ+aZ8Z8ACl/vFyiuoCQ9pLJtxc0ejuPX5",
+	"shqwzHAnhljn6BvwEgPYUtCjDax7wNJAvobnRltLZ3KVdcIMblWWkGAOJ6Ue8TJjcw6XoHhZxk/RSSqj",
+	"7VQvLC1D+n7m20t18wL2sjNmnfRNwci6Z+x6qo0TCugwnTD3PqSHw7ttl4evqjY9PoCn2ezo2H6mZQSt",
+	"cfiaqjyzUDw/qPV4wAERYceODug60HscRXYiL0jzabAuS9hvRXpaYyOSrniGXmehzZ23lptAwl/kbRJx",
+	"ifvXOwQr8Vzh8JHKWlenMGUn2FM6iThObJIFD4mxBUUKGJZAgIGRiYW6ZxyaKNaigxgahCeksFgX7QWh",
+	"qEoUeuMAiTJsu3W4D0gqXjK7EGKO6O8xKSzlRI5KSiDJa3cHUAruRO6GWg3hOujQCyrPXcZMpWxykFNf",
+	"z8Fro7bKc2HtuKI44YHQJIy8SJrsZPHfF6aio1UYvKUIxFSqewYNfxrmsjAImRBCNqpx+B86WlHCASsU",
+	"bON0iBQ00WRZmKw7oDtefGSFcnS7HT0y7qRSiVNLRNOk7PsPZ9Z7OXIs09j9KZBpDGSK/duX1iy6lmVQ",
+	"kvYChzeKlL8e3VgbMgWRbx8qEKRiKat+WtwQU5x/6pHFXXmhiFOiw1fuXCZmYpVjn+oc4ntuIXPRAIn7",
+	"oVJR6q5hcnsF1D+0osCQt7njt2EtE5O+uqSnixzNx3JGTibCrMgYSP8DGvZ4yPsHlM/rSFnKiVC52CEq",
+	"fJc8fvjAcLO3U2z4sGylq9bPfWqVU8HjNxUp0sjaw8R66BQStUeJA7ZbkJasRidLRf+CfsnqCM022POr",
+	"qk0D9h8tNXR05ICpbQSnmKkxZpKH1rtWI+5Tg10qx5o+06aRxKqjOp7SFQDmpPGUm4Yrrf4xJaylPRw2",
+	"lkQGidvLjNgmlQhYFLV9QNW1v4y4Kn7NMBO7VdJZVnIbqjCg8sMPsZNd51z9hasi67JcQ+kHVHP4J4hn",
+	"bhC2yAkukjqW9lYV1VZISOJ4PLxLq3t5lCvDhYi1feGb+ZV5Jl7Nh5q1IcdCOixXzAmUDRxNqYkPjigK",
+	"Ax+qfxQS4N9xgRPO0mqYTH1kQfqpTSGMz2AW2lgUDchTUlW4VaXXVfTGbsoV42wknBPAh3nBstxIJ3Pv",
+	"O///f/+PZaVe0L/m3DgZ/x5IqQNGwK2qnXPErUvKrrSCGUI5lZP53VNqn9b09ABl3XUHxy7n3tk4nBxu",
+	"4NsMghdyfKEO62ZDf30AyBKLVof7j3AbqVaNha7KghW6lvpVVxzKuS/S93jY37TIr0rli6DfUNo7DZG1",
+	"JA0Lfq9DFb9z707hMZ9oFpXo9uIuCKJiWmxghFa0LGz9ABgb7z2VXtRmFn6JIQIB7GhX24GCdZJTZqbN",
+	"2pYM1JyvWnOI6gM30a1KkoLhXBgKFzLGw85wjdsBNeVgznBLVau8MkYol+3g88Mwruh7PnaH5qdSCHck",
+	"/vf1sbberoSfn0+FM4n9ijz1mNVaCetwZ//LLELN97xuByIveqsBwIggcpa7eFm4soJ1st9+Q3iMz58z",
+	"vAcARQoBszIJ9wL3eVlBKbG0TCLmKxoNKxzrqKosUcWVVqK+wYgdQrlIBWQwZ+yyHhICuiqiSwkQPEob",
+	"ik5m/I58eRg4QAo5JhD5L4O7jRmrlJMlXaS2wm1Rtr/HVTuwptQdtehI/H7PR0v8R6znHWWEYjQ0wpUV",
+	"h9sawp4yNuNzW0sh3uxzOtblUwA4YCDVeSk4QSamcv/SBpXoJNkr1O9IPzmfbHbPWJQD2LD3XRWxQl+S",
+	"nJ+xS8UqBbcjUSd9xshTtDevOO+5o0gaVXg1xh2gC8VM9KWtMw+I+qEo8VbRWRwoY/HFQfB1ky4dJg6O",
+	"fXydMtfHaXJymIvln89Dta8F3PsCPWEb/iHoCaKcr1iAwwTJBEi0w2HCNT16hF2X1Z5O5dI+P9Hmzs55",
+	"LhJylibACPis25ks8PXtxv8f3sZl1MJwNuZZj+ChAmvbzz9dAt0aAAkCkj0FFnB9asrvxSCB3WNCQa4E",
+	"cLuN+wSb0nUIItJNwTomBekuYu2dyfO8CbB3CW8wd3baT+HqdzF7128TnOsjGL+G/h7cX6J1eqZHqG/X",
+	"wbYBCrxFfHbFMt5+N4pQBxrQxqFvH4TSJe5swY0aFny5gqr+Q7e+kG7tdJi0MAwtZKwTNnhDY38GSswu",
+	"cmeyjFdODwEOvW4brvRb0aUED34VCHtMjJoQcAheEM4qAOBAnd1UV6YZC8sb6DY9OAws+EZXR8fqaBtD",
+	"6/bus7TaEZh/3/rXHrLa6Y5m+yi2+mSgd8h5rt/WgH5tLn1f2xa8LPViaKtCDwPHcWJ5yTiWwq1w1QhA",
+	"kq85GV7WBMnA8JD59jLW0XA85wqARCmXXdzFC4/CcZ1/MkIr3XMJRwJbjOqhLelXM58nm7nFZu5ZJTat",
+	"JWRrrbvd7+W9YB0voggIXHQpvZOqhsaEM+oeAPcJ15/ziVSI9t2E/vzRfgkzAp3E9HamUDjkmQ1Mwc9l",
+	"mzmvuRFgwZ4RLwLNtxZSFLEtwukfqK11K7etT3mBdGciCPsxu5diIUyGDAIV1kFkSBSwAi0HD+BGQ86h",
+	"pAl4BAArCSvN6wEheBJ38M5ZC6T/RyRo2mPZ9/6tOpCSwWgfBWT33V4HsE1HTrQAO1DbcpD5Fn16dOU4",
+	"qNq6+X8Q9f1aj4MHGETuK8CihXYBVzIcysfY1T8D5y4jkWuvi0YgQSUmlFAOSPxkgKKXIEQWAcS9GROe",
+	"lO/ZgsF/LYmM6PFbJHKL2JF0bQGNb/6wr45mkG5IbE/4uI3f/6/CffHHj+79i4Clffa1KTF4fBmF5jAe",
+	"FDv5SlCwOwksDLD4Qwru17J0+NFJ2F/a2pdpg+RVj1eARqd7HrYELoywYt/I6zfbPXXDzUY/CC9zVzSs",
+	"A+lVaB76e5RqNTj50BgUKZ0Md1sxQZTluGHVgbBLWme404aBBHb3JdjAAXTBrZUTdQCx3jGLE5gZdn54",
+	"9WcGieBC2qYrvZcwTrC2uhQHknrfNHY0E+rJYu9bY7i+cMe5tBp3GaWLF5sX3HZPKtFMugYrB0DNpUCU",
+	"/0cHNv7VIOLN8l+pg2hA3EgIJIiP0QbM4DbTrzvAsgBKDfj/5u2PjzSj35+uIOvPuqosOG3BkyZ1TyHU",
+	"vmD3/XIHBYNLfftVsYtCwnbCkYMm9jc90sWS5VwxGoFXmhmguBMR34ZynTURWvhXv4WMl2ZxyiDcfrGc",
+	"QDS+NF9ujKoukPzxyRK/KopIj/ktSGLgtjztwbTKFX4shBhJF2s/8gU5QH825ns2qh+IcS/ZO77575ur",
+	"QNuMt/wiNlFB9xgE4WZJE03xoCbKqAsBaZoWik1DF8QUDRWneEmdbu7htSJiqEW2P8GtVmyi440FxqtC",
+	"OuaMT/VTiw8LRGPSCwU9IuX2D6/+g2XwLbwnGJY6v9OVy7pbsuyff7o8FM5/DqCLl4BV8C3vXVlhemmt",
+	"8Mn97Dn6Im3zcgq6gLQYB8z8L4y413eiHzR2z5bkjbcJmN5QDyG3AaWnKA3vtIYbOIEchAMKIFmbsRF2",
+	"ypy+E8pe1IaBtJHAwtSSWp+FG/zfMa0Cbb0A1Xi0DSk0XujAxzBw3GpDBvFmEke9htqCRsvil94r3nVY",
+	"/T+2fQnTxIkXW9HM0mj+dCa4t61F3EUB5fM2HFRj4cX5SfbkXhj8pb108+/0yAFFjLrY5sX+UsmyYDPh",
+	"eMEdj/sslQIy05FU3Cy/KQ75D0BuykYr4267ObFBGL/a8G8vRoIbYS4rN/X9fO799oLU7LXWd1LEP8Le",
+	"Spia/6MfE1z5QZdQmfLFxYtzPpfn99+B+afhrNv/t4KXbtpjJCCx2uDy6l3NNYmcan5Sis9ELH+DArK1",
+	"ygaizI/ksMRzJ6HA0y2TNrxKN7TwEdwO2kObPI4iv/n8B51e062VwOKNqInhSEBIzcA+YkMzN4G4ikl1",
+	"L5TTJh0r4Dc0TldNSuTa7WsfRhtdTabrjIiRn5R1Gth1I7Fut0d+tRl6ikLsQPWffg2rW2YE5Y5JhTh1",
+	"75a9jerxlP3Nhxyo4KyU1q10BXXkDSshynEfIiIMifQYQS8uKCTA+/nJA/hyLyX8ReDQpLf68YYe30dQ",
+	"LSRR8MOfaSWdhnsgU2nXPmL9Y0NryKYVqMdGyxqzC7iTCconF6wwcux6yWLx/E7pRSmKiegxK0sB8RLx",
+	"EcJzhbReKFkpxyJf5mU6RaScatEkURB3smWdegg95kO5ygjGkSZR4V1W5YdVx0g9Bsf8YSGidIlP0GJv",
+	"kyE6YEOkakf9NwzwDbDGg6Z1jLR3EA7OHeCW+GERsxaiIvTCN8bF1UoQmxIukMhlgb9QgWEqBLGfplUC",
+	"Q8SkGmszIxAw4v+oceaiCvGAHj8WWA1FXaQPN3QC4CX9hSwEK7idjjQ3RbpGYDca3vtbAkpN+BJjqQrQ",
+	"SjLWcFJSFCHEbbI9Rc1d26gDPkQAiijLrqHR/rXXrzfw13Qd4Q8NjaS4+r2Vheul4L5x4Mmdihp+f8Ux",
+	"hALqLUYplvyze++Tkybqn5oG+zPPp1KJ4FDkit3yTgvNDetw/FcNG7Ba3ArphxG86MNN2jux7KbTEOZe",
+	"5qIf/FDLTByfzYXpI4qBW0lQUj9XSNe47NGmRMZTMJm9aIVtxLELQAnpGP1LLQNL7BWCkvjwBJRCp7eD",
+	"g15EYlpymjM+Z06nVqBq9pqR5TaMVekF0KE6yPUAU6m2TauGFO50ODlL51T/3KROmnwVuM4pV0qUlnUW",
+	"YjTV+q7Hrkue3/WwnqSbXPnxlhwwl72t9OaWKe1kHhPLWTIAlfRhGxUuF8onj5KWbyy4N8X2zDt99NhI",
+	"ASQKln3ql/h8nx7LGFd2IQz74dX3LKMfz+jHYaXixZWE8Ru68lPD7T56mHVqHIfkXBLhcZIJUR8NU8HI",
+	"jxjsfYTtM3GChoRv4/W0Q5pApy89dvP6ikHAq+dC9djbm5srmlOPcf95Z1wVXTYS48CwiOMkqrHUcRJj",
+	"gRMrEcYUhtXHYTUagBphEwmJa82BxidGV3PrDdkay9mML/000yHAFgVQvdNFkBAq1J00DOEK/Cogo/v4",
+	"RBSQqfn+ODAQK0ArnG0OtMcmnDzgNF19gjPK/bMl7qfoshzx/C4ZU+Ria4iBxUwUkm6PrHle31kh8pJ7",
+	"4bwXbCb8ekg7898CKN/I8a6yHPZYYZZ9WC7xSeSVH3YYmH9hdWymHsCLz79+/lcAAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
