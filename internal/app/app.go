@@ -145,6 +145,8 @@ type App struct {
 	// HealthChecks stores health checks; the change machinery runs them (health.Command,
 	// health.Evaluate) before and after changing a host.
 	HealthChecks *health.Service
+	// Reports generates, signs and exports reports and runs their schedules.
+	Reports *report.Service
 	// Dialer opens every SSH connection and probe, only to ssh.allowed_networks; its
 	// Blocked count says how many were refused.
 	Dialer *sshx.Dialer
@@ -429,7 +431,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	return &App{SSHCA: sshCA, SSO: ssoSvc, Enroll: enrollments, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
 		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer,
-		HealthChecks: healthChecks}, nil
+		HealthChecks: healthChecks, Reports: reports}, nil
 }
 
 // denialRecorder writes authorization denials to the audit trail.

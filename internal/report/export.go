@@ -67,6 +67,15 @@ func csvSafe(v string) string {
 	return v
 }
 
+// csvWidth is the number of cells of every row of a CSV export, the signature line
+// included (its unused cells are empty).
+const csvWidth = 12
+
+var (
+	blankRow      = strings.Repeat(",", csvWidth-1) + "\n"
+	csvTrailerPad = strings.Repeat(",", csvWidth-5)
+)
+
 // metaHeader and metaRow are the first two rows of a CSV export.
 var metaHeader = []string{"report_id", "kind", "title", "generated_at", "generated_by", "openwatch_version", "scope",
 	"signing_key_id", "audit_chain_head_seq", "audit_chain_head_hash"}
@@ -81,17 +90,20 @@ func scopeText(s ScopeDoc) string {
 func exportCSV(doc Document, s Signer) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
+	// Every row has csvWidth cells (shorter ones are padded), so the file is a rectangle
+	// any CSV reader takes.
 	write := func(cells ...string) {
+		row := make([]string, csvWidth)
 		for i := range cells {
-			cells[i] = csvSafe(cells[i])
+			row[i] = csvSafe(cells[i])
 		}
-		_ = w.Write(cells)
+		_ = w.Write(row)
 	}
 	write(metaHeader...)
 	write(doc.ID, doc.Kind, doc.Title, doc.GeneratedAt, doc.GeneratedBy.Name, doc.OpenWatchVersion, scopeText(doc.Scope),
 		s.KeyID, strconv.FormatInt(doc.AuditChainHead.Seq, 10), doc.AuditChainHead.Hash)
 	w.Flush()
-	buf.WriteString("\n")
+	buf.WriteString(blankRow)
 	switch {
 	case doc.Compliance != nil:
 		write("host_id", "hostname", "rule_id", "title", "severity", "status", "reason", "scan_id", "evidence", "changed_at", "exception_id")
@@ -101,7 +113,7 @@ func exportCSV(doc Document, s Signer) ([]byte, error) {
 			}
 		}
 		w.Flush()
-		buf.WriteString("\n")
+		buf.WriteString(blankRow)
 		write("exception_id", "rule_id", "scope", "host_id", "group_id", "reason", "requested_by", "approved_by", "approved_at", "expires_at")
 		for _, e := range doc.Compliance.Exceptions {
 			write(e.ID, e.RuleID, e.Scope, e.HostID, e.GroupID, e.Reason, e.RequestedBy, e.ApprovedBy, e.ApprovedAt, e.ExpiresAt)
@@ -128,8 +140,8 @@ func exportCSV(doc Document, s Signer) ([]byte, error) {
 		return nil, fmt.Errorf("write csv: %w", err)
 	}
 	body := buf.Bytes()
-	fmt.Fprintf(&buf, "%s%s,%s,%s,%s\n", csvTrailerPrefix, Algorithm, s.KeyID,
-		base64.StdEncoding.EncodeToString(s.Public), base64.StdEncoding.EncodeToString(s.Sign(body)))
+	fmt.Fprintf(&buf, "%s%s,%s,%s,%s%s\n", csvTrailerPrefix, Algorithm, s.KeyID,
+		base64.StdEncoding.EncodeToString(s.Public), base64.StdEncoding.EncodeToString(s.Sign(body)), csvTrailerPad)
 	return buf.Bytes(), nil
 }
 

@@ -68,11 +68,22 @@ func Verify(file []byte, trusted []ed25519.PublicKey) (Verified, error) {
 
 func verifyJSON(file []byte) (Verified, error) {
 	v := Verified{Format: FormatJSON}
-	var env jsonEnvelope
-	dec := json.NewDecoder(bytes.NewReader(file))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
+	// Member names are matched exactly (encoding/json would accept "rePort" for "report").
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(file, &top); err != nil {
 		return v, fmt.Errorf("not a signed report: %w", err)
+	}
+	var sigMembers map[string]json.RawMessage
+	if err := json.Unmarshal(top["signature"], &sigMembers); err != nil || len(top) != 2 || top["report"] == nil || len(sigMembers) != 4 {
+		return v, errors.New("not a signed report: the members must be exactly report and signature")
+	}
+	var env jsonEnvelope
+	env.Report = top["report"]
+	for name, dst := range map[string]*string{"alg": &env.Signature.Alg, "key_id": &env.Signature.KeyID,
+		"public_key": &env.Signature.PublicKey, "value": &env.Signature.Value} {
+		if err := json.Unmarshal(sigMembers[name], dst); err != nil {
+			return v, fmt.Errorf("not a signed report: signature.%s: %w", name, err)
+		}
 	}
 	canon, err := Canonical(json.RawMessage(file))
 	if err != nil {
@@ -117,7 +128,10 @@ func verifyCSV(file []byte) (Verified, error) {
 	if !strings.HasPrefix(line, csvTrailerPrefix) {
 		return v, errors.New("the last line is not the signature line")
 	}
-	f := strings.Split(strings.TrimPrefix(line, csvTrailerPrefix), ",")
+	if !strings.HasSuffix(line, csvTrailerPad) {
+		return v, errors.New("the signature line does not have its cells")
+	}
+	f := strings.Split(strings.TrimSuffix(strings.TrimPrefix(line, csvTrailerPrefix), csvTrailerPad), ",")
 	if len(f) != 4 {
 		return v, errors.New("the signature line does not have its four fields")
 	}
@@ -129,7 +143,7 @@ func verifyCSV(file []byte) (Verified, error) {
 	r.FieldsPerRecord = -1
 	head, err1 := r.Read()
 	row, err2 := r.Read()
-	if err := errors.Join(err1, err2); err != nil || len(head) != len(metaHeader) || len(row) != len(metaHeader) {
+	if err := errors.Join(err1, err2); err != nil || len(head) != csvWidth || len(row) != csvWidth || head[0] != metaHeader[0] {
 		return v, errors.New("the metadata rows are missing")
 	}
 	if row[7] != f[1] {
