@@ -376,7 +376,7 @@ function SigningKeys() {
                   <Table.Td>
                     <CopyButton value={k.public_key_pem}>
                       {({ copied, copy }) => (
-                        <Button size="xs" variant="default" onClick={copy} aria-label={`Copy the PEM of key ${k.key_id}`}>
+                        <Button size="xs" variant="default" onClick={copy} aria-label={`Copy PEM of key ${k.key_id}`}>
                           {copied ? "Copied" : "Copy PEM"}
                         </Button>
                       )}
