@@ -399,3 +399,51 @@ func TestSchedules(t *testing.T) {
 	res = call(env, admin, http.MethodDelete, "reports/schedules/"+sc.Id.String(), nil)
 	require.Equal(t, http.StatusNotFound, res.Status)
 }
+
+// TestPatchHistoryAndProgress: a patch history report lists the jobs of its range with the
+// outcome on each host, and the generation is published on the event stream.
+func TestPatchHistoryAndProgress(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	ctx := context.Background()
+	hosts := seedCompliance(t, env)
+	job := uuid.New()
+	now := time.Now().UTC()
+	_, err := env.App.Pool.Exec(ctx, `INSERT INTO change_jobs (id, kind, name, status, spec, selector, canary, growth,
+		approval_required, requested_by_name, created_at, started_at, finished_at, updated_at)
+		VALUES ($1, 'patch', 'monthly patches', 'completed', '{}', '{}', 1, 2, false, 'alice', $2, $2, $2, $2)`, job, now.Add(-time.Hour))
+	require.NoError(t, err)
+	for i, h := range hosts {
+		status := []string{"succeeded", "failed"}[i]
+		_, err = env.App.Pool.Exec(ctx, `INSERT INTO change_job_hosts (job_id, host_id, host_name, environment, wave, position, status, error)
+			VALUES ($1, $2, $3, 'prod', 0, $4, $5, NULLIF($6, ''))`, job, h, fmt.Sprintf("host-%d", i), i, status,
+			map[bool]string{true: "", false: "apt-get failed"}[status == "succeeded"])
+		require.NoError(t, err)
+	}
+	r := generate(t, env, admin, map[string]any{"kind": "patch_history"})
+	var doc struct {
+		Report report.Document `json:"report"`
+	}
+	require.NoError(t, json.Unmarshal(export(t, env, admin, r.Id, "json"), &doc))
+	p := doc.Report.PatchHistory
+	require.NotNil(t, p)
+	require.Len(t, p.Jobs, 1)
+	require.Equal(t, "monthly patches", p.Jobs[0].Name)
+	require.Len(t, p.Jobs[0].Hosts, 2)
+	require.Equal(t, map[string]int64{"succeeded": 1, "failed": 1}, doc.Report.Summary.HostOutcomes)
+	require.Equal(t, "apt-get failed", p.Jobs[0].Hosts[1].Error)
+	pdf := export(t, env, admin, r.Id, "pdf")
+	requireTamperEvident(t, pdf, nil)
+
+	var types []string
+	rows, err := env.App.Pool.Query(ctx, `SELECT type FROM events WHERE topic = 'jobs' AND data->>'report_id' = $1 ORDER BY id`, r.Id.String())
+	require.NoError(t, err)
+	for rows.Next() {
+		var typ string
+		require.NoError(t, rows.Scan(&typ))
+		types = append(types, typ)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"report.progress", "report.completed"}, types)
+}
