@@ -16,8 +16,10 @@ type GenerateArgs struct {
 // Kind names the job kind.
 func (GenerateArgs) Kind() string { return "report_generate" }
 
-// InsertOpts: a report that fails is marked failed with the reason; it is not retried.
-func (GenerateArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 1} }
+// InsertOpts: a report that cannot be built is marked failed with the reason and not
+// retried (Run returns nil); the retries are for a worker that died while building it (the
+// rescued job starts the running report again).
+func (GenerateArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3} }
 
 type generateWorker struct {
 	river.WorkerDefaults[GenerateArgs]
