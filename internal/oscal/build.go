@@ -270,8 +270,11 @@ func (hr HostResult) result(a Assessment) result {
 				Deadline:            timestamp(ex.ExpiresAt),
 				RelatedObservations: []relatedObservation{{ObservationUUID: obsID}},
 			}
+			if ex.Href != "" {
+				rk.Links = []link{{Href: ex.Href, Rel: "reference", Text: "The exception"}}
+			}
 			if ex.ApprovedBy != "" {
-				rk.Remarks = "Approved by " + ex.ApprovedBy + "."
+				rk.Props = append(rk.Props, property{Name: "approved-by", NS: NS, Value: ex.ApprovedBy})
 			}
 			r.Risks = append(r.Risks, rk)
 			f.Props = append(slices.Clone(f.Props), property{Name: "exception-id", NS: NS, Value: ex.ID.String()})

@@ -142,10 +142,10 @@ type risk struct {
 	Description         string               `json:"description"`
 	Statement           string               `json:"statement"`
 	Props               []property           `json:"props,omitempty"`
+	Links               []link               `json:"links,omitempty"`
 	Status              string               `json:"status"`
 	Deadline            string               `json:"deadline,omitempty"`
 	RelatedObservations []relatedObservation `json:"related-observations,omitempty"`
-	Remarks             string               `json:"remarks,omitempty"`
 }
 
 type result struct {
