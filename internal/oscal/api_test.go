@@ -16,6 +16,8 @@ import (
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/exception"
+	"github.com/openwatch/openwatch/internal/oscal"
 	"github.com/openwatch/openwatch/internal/sshx/sshtest"
 )
 
@@ -228,6 +230,22 @@ func TestScanExportThroughTheAPI(t *testing.T) {
 	firstDoc := decode(t, f.get(f.admin, "scans/"+first.Id.String()+"/rules/"+exceptedRule+"/oscal"))
 	require.Equal(t, "not-satisfied", at(firstDoc, "assessment-results", "results", 0, "findings", 0, "target", "status", "state"))
 	require.Nil(t, at(firstDoc, "assessment-results", "results", 0, "risks"))
+
+	// Both scans as a group: one result per host, its latest scan.
+	svc := oscal.NewService(env.App.Compliance, env.App.Rules, env.App.Hosts,
+		exception.NewService(env.App.Pool, env.App.Audit, env.App.Compliance, exception.Options{}))
+	group := uuid.New()
+	fleet, err := svc.FleetAssessment(context.Background(), "batch", group, "", "/api/v1/scan-batches/"+group.String(), []uuid.UUID{first.Id, sc.Id})
+	require.NoError(t, err)
+	require.Len(t, fleet.Results, 1)
+	require.Equal(t, sc.Id, fleet.Results[0].ID)
+	fleetDoc, err := oscal.AssessmentResults(context.Background(), fleet)
+	require.NoError(t, err)
+	requireValid(t, fleetDoc)
+	require.Equal(t, at(result, "findings"), at(decode(t, fleetDoc), "assessment-results", "results", 0, "findings"),
+		"the host's findings are those of its latest scan")
+	_, err = svc.FleetAssessment(context.Background(), "batch", group, "", "#plan", []uuid.UUID{first.Id, uuid.New()})
+	require.Error(t, err, "an unknown scan")
 
 	// A viewer reads them (scan:read).
 	viewer := env.Login("vic", env.CreateUser("vic", authz.RoleViewer))

@@ -98,11 +98,14 @@ type Exception struct {
 
 // AssessmentResults returns the OSCAL assessment-results JSON document of a: one result per
 // host, one observation and one finding per rule result, a risk with status
-// deviation-approved per excepted result. It fails only on a cancelled ctx or a malformed
-// assessment (no result, a result without a host).
+// deviation-approved per excepted result. It fails only on a cancelled ctx or an
+// incomplete assessment (no result, no plan to import).
 func AssessmentResults(ctx context.Context, a Assessment) ([]byte, error) {
 	if len(a.Results) == 0 {
 		return nil, fmt.Errorf("oscal assessment results: no result")
+	}
+	if a.PlanHref == "" {
+		return nil, fmt.Errorf("oscal assessment results: no assessment plan to import")
 	}
 	doc := assessmentResults{
 		UUID:     stableID("assessment-results", a.Kind, a.ID.String(), a.Scope),
@@ -132,7 +135,7 @@ func AssessmentPlan(ctx context.Context, a Assessment) ([]byte, error) {
 		Metadata:  a.metadata("Plan of "),
 		ImportSSP: importRef{Href: "#" + noSSP, Remarks: "OpenWatch keeps no system security plan; the assessed hosts are defined locally."},
 		LocalDefinitions: &localDefinitions{
-			Components: []component{toolComponent(a.ID)},
+			Components: []component{toolComponent(a.Kind, a.ID.String(), a.Scope)},
 		},
 		BackMatter: &backMatter{Resources: []resource{{UUID: noSSP, Title: "No system security plan",
 			Description: "The assessment was planned without a system security plan: its subjects are the inventory items of this plan's local definitions."}}},
@@ -176,8 +179,8 @@ func (a Assessment) metadata(prefix string) metadata {
 // timestamp formats t as the OSCAL date-time with time zone (UTC).
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-func toolComponent(seed uuid.UUID) component {
-	return component{UUID: stableID("tool", seed.String()), Type: "software", Title: "OpenWatch",
+func toolComponent(seed ...string) component {
+	return component{UUID: stableID(append([]string{"tool"}, seed...)...), Type: "software", Title: "OpenWatch",
 		Description: "The OpenWatch compliance scanner, which ran the rules on the host over SSH and recorded their evidence.",
 		Status:      status{State: "operational"}}
 }
@@ -214,7 +217,7 @@ func (h Host) inventoryItem() inventoryItem {
 }
 
 func (hr HostResult) result(a Assessment) result {
-	tool := toolComponent(a.ID)
+	tool := toolComponent(a.Kind, a.ID.String(), a.Scope, hr.ID.String())
 	title := hr.Title
 	if title == "" {
 		title = "Compliance scan of " + hr.Host.name()

@@ -170,27 +170,7 @@ func TestIdentifiersAreStableAndDistinct(t *testing.T) {
 	require.NotEqual(t, at(a, "assessment-results", "results", 0, "findings", 0, "uuid"), at(b, "assessment-results", "results", 0, "findings", 0, "uuid"))
 	require.Equal(t, at(a, "assessment-results", "results", 0, "findings", 0, "uuid"), at(c, "assessment-results", "results", 0, "findings", 0, "uuid"),
 		"a finding is the same in the narrowed document")
-	// Every uuid in a document is unique.
-	seen := map[string]string{}
-	var walk func(path string, v any)
-	walk = func(path string, v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if u, ok := x["uuid"].(string); ok {
-				require.NotContains(t, seen, u, "%s and %s", path, seen[u])
-				seen[u] = path
-			}
-			for k, e := range x {
-				walk(path+"/"+k, e)
-			}
-		case []any:
-			for i, e := range x {
-				walk(fmt.Sprintf("%s/%d", path, i), e)
-			}
-		}
-	}
-	walk("", a)
-	require.Greater(t, len(seen), 10)
+	requireUniqueUUIDs(t, a)
 }
 
 // TestValidatorRejectsBrokenDocuments proves the validator validates: a valid document
@@ -326,4 +306,72 @@ func TestEmptyAssessmentIsAnError(t *testing.T) {
 	require.Error(t, err)
 	_, err = oscal.AssessmentPlan(context.Background(), oscal.Assessment{Kind: "scan", ID: scanID})
 	require.Error(t, err)
+	noPlan := sample()
+	noPlan.PlanHref = ""
+	_, err = oscal.AssessmentResults(context.Background(), noPlan)
+	require.Error(t, err)
+}
+
+// TestFleet: a group of hosts is one result per host, each with its own subject, and the
+// documents stay valid; the plan names every host.
+func TestFleet(t *testing.T) {
+	t.Parallel()
+	a := sample()
+	a.Kind, a.ID = "batch", uuid.MustParse("2a8c3a52-61d4-4b0e-9d0a-5b1f7e2c9a11")
+	for i := range 3 {
+		hr := sample().Results[0]
+		hr.ID = uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint("scan", i)))
+		hr.Host.ID = uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint("host", i)))
+		hr.Host.Hostname = fmt.Sprintf("web-%d.example.org", i+2)
+		hr.Host.Address = fmt.Sprintf("2001:db8::%d", i+1)
+		a.Results = append(a.Results, hr)
+	}
+	ar, err := oscal.AssessmentResults(context.Background(), a)
+	require.NoError(t, err)
+	requireValid(t, ar)
+	ap, err := oscal.AssessmentPlan(context.Background(), a)
+	require.NoError(t, err)
+	requireValid(t, ap)
+	doc := decode(t, ar)
+	results := at(doc, "assessment-results", "results").([]any)
+	require.Len(t, results, 4)
+	subjects := map[any]bool{}
+	for _, r := range results {
+		item := at(r, "local-definitions", "inventory-items", 0, "uuid")
+		subjects[item] = true
+		for _, o := range at(r, "observations").([]any) {
+			require.Equal(t, item, at(o, "subjects", 0, "subject-uuid"))
+		}
+	}
+	require.Len(t, subjects, 4)
+	requireUniqueUUIDs(t, doc)
+	requireUniqueUUIDs(t, decode(t, ap))
+	require.Contains(t, at(results[1], "local-definitions", "inventory-items", 0, "props"), map[string]any{"name": "ipv6-address", "value": "2001:db8::1"})
+	require.Len(t, at(decode(t, ap), "assessment-plan", "assessment-subjects", 0, "include-subjects"), 4)
+	require.Len(t, at(decode(t, ap), "assessment-plan", "tasks"), 4)
+}
+
+// requireUniqueUUIDs fails unless every uuid of the decoded document is unique.
+func requireUniqueUUIDs(t *testing.T, doc map[string]any) {
+	t.Helper()
+	seen := map[string]string{}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if u, ok := x["uuid"].(string); ok {
+				require.NotContains(t, seen, u, "%s and %s", path, seen[u])
+				seen[u] = path
+			}
+			for k, e := range x {
+				walk(path+"/"+k, e)
+			}
+		case []any:
+			for i, e := range x {
+				walk(fmt.Sprintf("%s/%d", path, i), e)
+			}
+		}
+	}
+	walk("", doc)
+	require.Greater(t, len(seen), 10)
 }

@@ -3,6 +3,8 @@ package oscal
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -139,4 +141,46 @@ func (s *Service) ruleResult(ctx context.Context, scanID uuid.UUID, r scan.Resul
 		rr.Exception = ex
 	}
 	return rr, nil
+}
+
+// FleetAssessment returns the assessment of a group of completed scans (a batch, a
+// fleet-wide run) in the plain form of AssessmentResults: one result per host, its latest
+// scan among scanIDs when it has several. kind and id name the group (every identifier
+// derives from them); planHref is the plan the results import (AssessmentPlan of the same
+// assessment). Guarded by scan:read. Errors: invalid for an empty group, as ScanResults for
+// each scan.
+func (s *Service) FleetAssessment(ctx context.Context, kind string, id uuid.UUID, title, planHref string, scanIDs []uuid.UUID) (Assessment, error) {
+	if len(scanIDs) == 0 {
+		return Assessment{}, apperr.Invalid("scan_ids", "Name at least one scan.")
+	}
+	a := Assessment{Kind: kind, ID: id, Title: title, PlanHref: planHref}
+	byHost := map[uuid.UUID]int{}
+	for _, scanID := range scanIDs {
+		one, err := s.ScanAssessment(ctx, scanID, "")
+		if err != nil {
+			return Assessment{}, err
+		}
+		hr := one.Results[0]
+		if one.LastModified.After(a.LastModified) {
+			a.LastModified = one.LastModified
+		}
+		i, seen := byHost[hr.Host.ID]
+		switch {
+		case !seen:
+			byHost[hr.Host.ID] = len(a.Results)
+			a.Results = append(a.Results, hr)
+		case hr.End.After(a.Results[i].End):
+			a.Results[i] = hr
+		}
+	}
+	slices.SortFunc(a.Results, func(x, y HostResult) int {
+		if c := strings.Compare(x.Host.name(), y.Host.name()); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Host.ID.String(), y.Host.ID.String())
+	})
+	if a.Title == "" {
+		a.Title = fmt.Sprintf("Compliance scans of %d hosts", len(a.Results))
+	}
+	return a, nil
 }
