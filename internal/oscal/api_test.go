@@ -251,6 +251,17 @@ func TestScanExportThroughTheAPI(t *testing.T) {
 	viewer := env.Login("vic", env.CreateUser("vic", authz.RoleViewer))
 	require.Equal(t, string(ar), string(f.get(viewer, base)))
 
+	// A role with scan:read but not exception:read reads the deviation without its
+	// justification.
+	res = f.do(f.admin, http.MethodPost, "roles:create", map[string]any{"id": "scan_reader", "description": "Reads scans", "permissions": []string{"scan:read"}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	reader := env.Login("rae", env.CreateUser("rae", "scan_reader"))
+	hidden := decode(t, f.get(reader, "scans/"+sc.Id.String()+"/rules/"+exceptedRule+"/oscal"))
+	rk := at(hidden, "assessment-results", "results", 0, "risks", 0)
+	require.Equal(t, "deviation-approved", at(rk, "status"))
+	require.Equal(t, "The justification of the exception is shown to readers of exceptions only.", at(rk, "statement"))
+	requireValid(t, f.get(reader, "scans/"+sc.Id.String()+"/rules/"+exceptedRule+"/oscal"))
+
 	// Unknown scan and rule: 404.
 	for _, path := range []string{"scans/" + uuid.NewString() + "/oscal", "scans/" + uuid.NewString() + "/oscal/assessment-plan",
 		"scans/" + sc.Id.String() + "/rules/no-such-rule/oscal"} {
