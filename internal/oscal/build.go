@@ -172,7 +172,7 @@ func (a Assessment) metadata(prefix string) metadata {
 	if title == "" {
 		title = prefix + a.Kind + " " + a.ID.String()
 	}
-	return metadata{Title: title, LastModified: timestamp(a.LastModified), Version: a.ID.String(), OSCALVersion: Version,
+	return metadata{Title: oneLine(title), LastModified: timestamp(a.LastModified), Version: a.ID.String(), OSCALVersion: Version,
 		Props: []property{{Name: "source", NS: NS, Value: a.Kind + "/" + a.ID.String()}}}
 }
 
@@ -188,8 +188,8 @@ func toolComponent(seed ...string) component {
 func (h Host) uuid() string { return stableID("inventory-item", h.ID.String()) }
 
 func (h Host) name() string {
-	if h.Hostname != "" {
-		return h.Hostname
+	if n := oneLine(h.Hostname); n != "" {
+		return n
 	}
 	return "host " + h.ID.String()
 }
@@ -227,7 +227,7 @@ func (hr HostResult) result(a Assessment) result {
 		desc = fmt.Sprintf("The results of %d rules evaluated on %s.", len(hr.Rules), hr.Host.name())
 	}
 	r := result{
-		UUID: stableID("result", a.Kind, a.ID.String(), a.Scope, hr.ID.String()), Title: title, Description: desc,
+		UUID: stableID("result", a.Kind, a.ID.String(), a.Scope, hr.ID.String()), Title: oneLine(title), Description: desc,
 		Start: timestamp(hr.Start), End: timestamp(hr.End),
 		Props:            []property{{Name: "source-id", NS: NS, Value: hr.ID.String()}},
 		LocalDefinitions: &localDefinitions{Components: []component{tool}, InventoryItems: []inventoryItem{hr.Host.inventoryItem()}},
@@ -287,7 +287,10 @@ func (hr HostResult) result(a Assessment) result {
 	return r
 }
 
-func (rr RuleResult) title() string { return orDefault(rr.Title, rr.RuleID) }
+func (rr RuleResult) title() string { return oneLine(orDefault(rr.Title, rr.RuleID)) }
+
+// oneLine makes s a markup line (titles): no line breaks, no surrounding space.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func orDefault(s, def string) string {
 	if s = strings.TrimSpace(s); s != "" {

@@ -300,12 +300,22 @@ func TestNoNISTReference(t *testing.T) {
 	require.Contains(t, sel["description"], "None of the evaluated rules")
 }
 
-func TestEmptyAssessmentIsAnError(t *testing.T) {
+// TestAssessmentEdges: an assessment without results or without a plan is an error; titles
+// with line breaks are written as one line.
+func TestAssessmentEdges(t *testing.T) {
 	t.Parallel()
 	_, err := oscal.AssessmentResults(context.Background(), oscal.Assessment{Kind: "scan", ID: scanID})
 	require.Error(t, err)
 	_, err = oscal.AssessmentPlan(context.Background(), oscal.Assessment{Kind: "scan", ID: scanID})
 	require.Error(t, err)
+	// Titles given with line breaks are written as one line.
+	multi := sample()
+	multi.Title = "Quarterly\nreview "
+	multi.Results[0].Rules[0].Title = "Two\nlines"
+	ar, err := oscal.AssessmentResults(context.Background(), multi)
+	require.NoError(t, err)
+	requireValid(t, ar)
+	require.Equal(t, "Quarterly review", at(decode(t, ar), "assessment-results", "metadata", "title"))
 	noPlan := sample()
 	noPlan.PlanHref = ""
 	_, err = oscal.AssessmentResults(context.Background(), noPlan)
