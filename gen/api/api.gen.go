@@ -4004,6 +4004,10 @@ type NotificationTestResult struct {
 // NotificationTestResultOutcome defines model for NotificationTestResult.Outcome.
 type NotificationTestResultOutcome string
 
+// OscalDocument An OSCAL 1.2.1 document in its JSON form: one root property, `assessment-results` or
+// `assessment-plan`, as the NIST OSCAL JSON Schemas define it.
+type OscalDocument = struct{ json.RawMessage }
+
 // PasswordChangeRequest defines model for PasswordChangeRequest.
 type PasswordChangeRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -6321,12 +6325,21 @@ type ServerInterface interface {
 	// GetScan One scan with its progress and counts.
 	// (GET /scans/{id})
 	GetScan(ctx echo.Context, id ID) error
+	// GetScanOscalResults The scan as an OSCAL assessment-results document.
+	// (GET /scans/{id}/oscal)
+	GetScanOscalResults(ctx echo.Context, id ID) error
+	// GetScanOscalPlan The plan of a scan as an OSCAL assessment-plan document.
+	// (GET /scans/{id}/oscal/assessment-plan)
+	GetScanOscalPlan(ctx echo.Context, id ID) error
 	// ListScanResults The results of a completed scan, by rule id.
 	// (GET /scans/{id}/results)
 	ListScanResults(ctx echo.Context, id ID, params ListScanResultsParams) error
 	// GetScanRuleEvidence What a scan looked at and found for one rule.
 	// (GET /scans/{id}/rules/{ruleId}/evidence)
 	GetScanRuleEvidence(ctx echo.Context, id ID, ruleId RuleID) error
+	// GetScanRuleOscalResults One rule's result in a scan as an OSCAL assessment-results document.
+	// (GET /scans/{id}/rules/{ruleId}/oscal)
+	GetScanRuleOscalResults(ctx echo.Context, id ID, ruleId RuleID) error
 	// CancelScan Cancel a queued or running scan.
 	// (POST /scans/{id}:cancel)
 	CancelScan(ctx echo.Context, id ID) error
@@ -10253,6 +10266,38 @@ func (w *ServerInterfaceWrapper) GetScan(ctx echo.Context) error {
 	return err
 }
 
+// GetScanOscalResults converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScanOscalResults(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScanOscalResults(ctx, id)
+	return err
+}
+
+// GetScanOscalPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScanOscalPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScanOscalPlan(ctx, id)
+	return err
+}
+
 // ListScanResults converts echo context to params.
 func (w *ServerInterfaceWrapper) ListScanResults(ctx echo.Context) error {
 	var err error
@@ -10327,6 +10372,30 @@ func (w *ServerInterfaceWrapper) GetScanRuleEvidence(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetScanRuleEvidence(ctx, id, ruleId)
+	return err
+}
+
+// GetScanRuleOscalResults converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScanRuleOscalResults(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "ruleId" -------------
+	var ruleId RuleID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ruleId", ctx.Param("ruleId"), &ruleId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ruleId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScanRuleOscalResults(ctx, id, ruleId)
 	return err
 }
 
@@ -11357,8 +11426,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/scan-batches/:id\\:cancel", wrapper.CancelScanBatch, options.OperationMiddlewares["cancelScanBatch"]...)
 	router.GET(options.BaseURL+"/scans", wrapper.ListScans, options.OperationMiddlewares["listScans"]...)
 	router.GET(options.BaseURL+"/scans/:id", wrapper.GetScan, options.OperationMiddlewares["getScan"]...)
+	router.GET(options.BaseURL+"/scans/:id/oscal", wrapper.GetScanOscalResults, options.OperationMiddlewares["getScanOscalResults"]...)
+	router.GET(options.BaseURL+"/scans/:id/oscal/assessment-plan", wrapper.GetScanOscalPlan, options.OperationMiddlewares["getScanOscalPlan"]...)
 	router.GET(options.BaseURL+"/scans/:id/results", wrapper.ListScanResults, options.OperationMiddlewares["listScanResults"]...)
 	router.GET(options.BaseURL+"/scans/:id/rules/:ruleId/evidence", wrapper.GetScanRuleEvidence, options.OperationMiddlewares["getScanRuleEvidence"]...)
+	router.GET(options.BaseURL+"/scans/:id/rules/:ruleId/oscal", wrapper.GetScanRuleOscalResults, options.OperationMiddlewares["getScanRuleOscalResults"]...)
 	router.POST(options.BaseURL+"/scans/:id\\:cancel", wrapper.CancelScan, options.OperationMiddlewares["cancelScan"]...)
 	router.GET(options.BaseURL+"/service-accounts", wrapper.ListServiceAccounts, options.OperationMiddlewares["listServiceAccounts"]...)
 	router.POST(options.BaseURL+"/service-accounts", wrapper.CreateServiceAccount, options.OperationMiddlewares["createServiceAccount"]...)
@@ -27064,6 +27136,224 @@ func (response GetScandefaultJSONResponse) VisitGetScanResponse(w http.ResponseW
 	return err
 }
 
+type GetScanOscalResultsRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetScanOscalResultsResponseObject interface {
+	VisitGetScanOscalResultsResponse(w http.ResponseWriter) error
+}
+
+type GetScanOscalResults200JSONResponse OscalDocument
+
+func (response GetScanOscalResults200JSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalResults400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetScanOscalResults400JSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalResults401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetScanOscalResults401JSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalResults403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetScanOscalResults403JSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalResults404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetScanOscalResults404JSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalResults409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetScanOscalResults409JSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalResultsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetScanOscalResultsdefaultJSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlanRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetScanOscalPlanResponseObject interface {
+	VisitGetScanOscalPlanResponse(w http.ResponseWriter) error
+}
+
+type GetScanOscalPlan200JSONResponse OscalDocument
+
+func (response GetScanOscalPlan200JSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlan400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetScanOscalPlan400JSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlan401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetScanOscalPlan401JSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlan403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetScanOscalPlan403JSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlan404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetScanOscalPlan404JSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlan409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetScanOscalPlan409JSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlandefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetScanOscalPlandefaultJSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListScanResultsRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListScanResultsParams
@@ -27245,6 +27535,116 @@ type GetScanRuleEvidencedefaultJSONResponse struct {
 }
 
 func (response GetScanRuleEvidencedefaultJSONResponse) VisitGetScanRuleEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResultsRequestObject struct {
+	Id     ID     `json:"id"`
+	RuleId RuleID `json:"ruleId"`
+}
+
+type GetScanRuleOscalResultsResponseObject interface {
+	VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error
+}
+
+type GetScanRuleOscalResults200JSONResponse OscalDocument
+
+func (response GetScanRuleOscalResults200JSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResults400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetScanRuleOscalResults400JSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResults401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetScanRuleOscalResults401JSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResults403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetScanRuleOscalResults403JSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResults404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetScanRuleOscalResults404JSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResults409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetScanRuleOscalResults409JSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResultsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetScanRuleOscalResultsdefaultJSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -32872,12 +33272,21 @@ type StrictServerInterface interface {
 	// GetScan One scan with its progress and counts.
 	// (GET /scans/{id})
 	GetScan(ctx context.Context, request GetScanRequestObject) (GetScanResponseObject, error)
+	// GetScanOscalResults The scan as an OSCAL assessment-results document.
+	// (GET /scans/{id}/oscal)
+	GetScanOscalResults(ctx context.Context, request GetScanOscalResultsRequestObject) (GetScanOscalResultsResponseObject, error)
+	// GetScanOscalPlan The plan of a scan as an OSCAL assessment-plan document.
+	// (GET /scans/{id}/oscal/assessment-plan)
+	GetScanOscalPlan(ctx context.Context, request GetScanOscalPlanRequestObject) (GetScanOscalPlanResponseObject, error)
 	// ListScanResults The results of a completed scan, by rule id.
 	// (GET /scans/{id}/results)
 	ListScanResults(ctx context.Context, request ListScanResultsRequestObject) (ListScanResultsResponseObject, error)
 	// GetScanRuleEvidence What a scan looked at and found for one rule.
 	// (GET /scans/{id}/rules/{ruleId}/evidence)
 	GetScanRuleEvidence(ctx context.Context, request GetScanRuleEvidenceRequestObject) (GetScanRuleEvidenceResponseObject, error)
+	// GetScanRuleOscalResults One rule's result in a scan as an OSCAL assessment-results document.
+	// (GET /scans/{id}/rules/{ruleId}/oscal)
+	GetScanRuleOscalResults(ctx context.Context, request GetScanRuleOscalResultsRequestObject) (GetScanRuleOscalResultsResponseObject, error)
 	// CancelScan Cancel a queued or running scan.
 	// (POST /scans/{id}:cancel)
 	CancelScan(ctx context.Context, request CancelScanRequestObject) (CancelScanResponseObject, error)
@@ -38558,6 +38967,56 @@ func (sh *strictHandler) GetScan(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// GetScanOscalResults operation middleware
+func (sh *strictHandler) GetScanOscalResults(ctx echo.Context, id ID) error {
+	var request GetScanOscalResultsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScanOscalResults(ctx.Request().Context(), request.(GetScanOscalResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScanOscalResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScanOscalResultsResponseObject); ok {
+		return validResponse.VisitGetScanOscalResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetScanOscalPlan operation middleware
+func (sh *strictHandler) GetScanOscalPlan(ctx echo.Context, id ID) error {
+	var request GetScanOscalPlanRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScanOscalPlan(ctx.Request().Context(), request.(GetScanOscalPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScanOscalPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScanOscalPlanResponseObject); ok {
+		return validResponse.VisitGetScanOscalPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListScanResults operation middleware
 func (sh *strictHandler) ListScanResults(ctx echo.Context, id ID, params ListScanResultsParams) error {
 	var request ListScanResultsRequestObject
@@ -38604,6 +39063,32 @@ func (sh *strictHandler) GetScanRuleEvidence(ctx echo.Context, id ID, ruleId Rul
 		return err
 	} else if validResponse, ok := response.(GetScanRuleEvidenceResponseObject); ok {
 		return validResponse.VisitGetScanRuleEvidenceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetScanRuleOscalResults operation middleware
+func (sh *strictHandler) GetScanRuleOscalResults(ctx echo.Context, id ID, ruleId RuleID) error {
+	var request GetScanRuleOscalResultsRequestObject
+
+	request.Id = id
+	request.RuleId = ruleId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScanRuleOscalResults(ctx.Request().Context(), request.(GetScanRuleOscalResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScanRuleOscalResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScanRuleOscalResultsResponseObject); ok {
+		return validResponse.VisitGetScanRuleOscalResultsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -40566,891 +41051,901 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tdtw21iAK3wpWvc8sS09TZVn+6ERaveZRFKft7rjjZTmdmYn8kigSVYUWC2AAUOVKOmudX3MB8+fc",
-	"wbmRcyfPlZyFDYAEWWDxQ7KTc6bzI1ZVgeDGxsbG/t6/zFK+KTgjTMnZ+S+zAgu8IYoI+HQpv1vqfzMi",
-	"U0ELRTmbnc8umdwSgbBEak3ZSiKpOM8QVvqzRJRJhZlCR+++uUJPnz798hi+IjhDfIkY385n0YzqiX4q",
-	"idjNohnDGzI7n2EZ8+Usmsl0TTZYv3fJxQar2fksw4qcKLohs2imdoUeLZWgbDX79ddodkWEokuaYkVe",
-	"fiyo/v4bmisi9mH/juU7RKUsSYbS+jG9Bprn6A7nNENqjRUieiaCtlQv0qxsg9kOZXgnu1ZA7Ntj81Ss",
-	"xzYWtMEf6abczM6/OHsezTaUmU9PqlVRpsiKiPayrhVWpTy4qMZq+NJALOG5LnDNrw0ACdPw/DgzKJpF",
-	"M0Hu+C38ZRCSzT4Et6AUkgdAe78mKGHko4pTGJEY0AgqBLmjvJSowCsyR5dog3O93XpfYCSiEmH07PS0",
-	"C3ozrI3ebwlbqfXs/PmTM0Cw+/wkBPU3OSHqW7qhah/yV3xrNpwqspEReoIUR09OT0/RUUaWuMwVenJ6",
-	"3AVcDpP6sNmHZudPTqOaDvSEvYTwjT6TWy5uuwjgEi3dEEThmCV/fvkePdZnO6eYpeRxNUAm9QISnOdJ",
-	"hMgdETskypwcXyDMUMluGd8yxBnp3YVq3q6NePGsfx9ecalef60fhFcUWK3rN6y5VDE1tPhTCSR4rkRJ",
-	"goyiLGHk/is6p7//zBnZFFwRlu7+SnahzSkZ/akkyDyDCiJQzlc0xTniBRFYj7tAghQ53kkkiCoFgzPC",
-	"BV1RhnMkiCxzVW3BmuCMiHoJHgQnGoRD6/F25snZF/1b01zdd7AonP8+Vjl9VR1n/i1eESTpz8Qe9zP/",
-	"tD+fdNqf+6f9bMBh/64gjLLVFS/ZIa7EzTCpwcypVIO4UgqTDuJKvXC+IxuSUdjWzrMl7n243vGcmOnb",
-	"5CZ4ThrMTn8hk2rpo055gZUiQj/2//8Rn/z8Qf/v9OTL+MMvT6IXT3/9tzBspYMttHT9Yzb4KFqEe0Tb",
-	"BdLJh38Pg3Od4u6dkClm92ei7wVh2WumiLgL8QB92W9pptZ6UwhO12hRprfEo80kw7ukkzypmzlIobMM",
-	"67FOQlnzUjMH8+WWkNuwYAIgX1OWkjC8SyqkqmRWK5xIIiiRNdhPT0HsQwuy5IKgpGSK5t3rkPC6CYIs",
-	"APu9njwMbI77YWV82wkYwD0esF811ciCM0lALfgKZ3/Gimwx3HYpZ4oYXoWLItcSKOXs8T+kBvsX713/",
-	"Jshydj77/z2uVY7H5lf5+KUQXLxkdyTnBTGvbB/4DWZ4RTKk5QGU8jLPEOMKLQgSmtZIhrhAgixLSTJU",
-	"SnSU6JHzksHPeJGTJELmu1uyizdUbrBK19WXngAdUwaaQPA3KxHr7f810rh4R34qiVSfDxeaFIR5KQK1",
-	"xEnOXKA7ynNQATAIdOgogZUAHPES07yC/IqzZU7T3wju1L5dgoYFlJyWQhCmQGnRgAsieSlSMndjq+1Y",
-	"lHKXRDcsKSURc30qYpxtKNMD4CtJ8mWc8/SWlyo5jjRiqJIoackQCQJ9FS1zulorPWqL5Q0DCgKwMMro",
-	"ckkALAv5/IZp7H3DxYJmGWGfF30pznMtWeH0Vho9iogNlZJypheSZERhms8dk4/rn5MbdpTgUq1/ntdf",
-	"xhlhVFMEoAijlPNbSk70MMIU0HuG0jVmK4Iyag5cyjcELQXf6PffsC1ZIFwUjyQClQGEOWTeNE+lWMaC",
-	"/IOkCsjOoO5vXH3DS5Z9Psz9jSNZpmvkKApWq7UbVaN0g3ewPEkIHI+3eLchTL2rrsvPuc05TQmTBCna",
-	"2OwlwaoUBGl2nvn7bX9IAPJrIu5oSr5n+A7TXDO+zwu8NO9HKWYGoeKuOvcSCThqYAbSNx7nbzDbWRYq",
-	"PyOgnBtBWotZm0LJC7TFVKElF4BqVm4WROhLVpKUswz4RPKOKLE7uVwqIkDSNDoKgO39tH95X9s5FDdv",
-	"sYKE0M9Qtpo37uQ9YVtD/z3TJ4oL+jP5vAcnFSTTvADnjkdUXxhDGZXOYBBZo5m9ieGahF3+npGPBTAB",
-	"eONnlBq0pqTWRCCih6KjZ6fPIvTs9HmEnj15GqHnp6cRms/nxxGiRhs144idcw5imX0dWETfvn7Pbwm7",
-	"EgQrOFc4y6hRit8KregqqoWkJc4liWaF99UvM6IF+rDyrPSkBp+M3Gl4AZPyApGPaV5mRKJEqRyIztLH",
-	"gvOcYOCoRrwbqQZHM60xjbXWRDNJV1rzjG+Dxo5cAsnoGxwjOxTdkh0cLP2ZZBUviKwZgGTGWslZSsIL",
-	"VCqAtW/pkmiJ1fB2LFHy9HSjRYCzZ+tEk2Dy5WmW+Bi0GwBY9PWr05MvP/zhSP5z88/1P7PjsHpV600/",
-	"GnzX6gZf6BtOw9kkj2wkfRzErOasQCWPZAOvR0/PkMAs4xu02CkiI7TAkrx4dhwhudZXcoXaC8RZvkPb",
-	"NWEIy1uS6T3RqKiUAD3BLLDl8N4wSAJvDVh7r5t3zhRviOo92w6Vb/TY9gYYgBrTHdqOb6kRz0fsBcwM",
-	"f4H9dxy0FShYCLwLQy8PQvzGYmgExObUZTFWQxW7qHpmsfMunvpny4QOTcnK3IoYxpywN8cay/ggYf+w",
-	"JsChlSNwtOZ5JvvZR5hV0GyALSOagdKgBf17Lc4x3n3Wam6/e03u2PM+BzYCVoxTMOjFA5fs7UI8gFh6",
-	"4bPuI89rhFNF74jnK6r9Rx/6eCrAHFiZRXLk03eDcC2iotqd1Sa5Qwft2oyzlvtPwawZ2U5k2MN58/05",
-	"qr+cfr5qtucy1cv1zB8j0CcItqJemxvsLpAgKReZUXE0W8BlRhVSQqs6s8iXV85O9y2nh+nMvji8LEXv",
-	"qBpLCc5BFTiDvWdo4NHlKRhHxjF3qQVJu5xDdHHtxulnQD9unOmcCH3ilMBMYthxsC4qkud0RYylEzZI",
-	"7wxnVHEA4EMIonKzwSJ81yiqguwuyCYMlN4S3fNNVB3a5Ld4NVZ+X4PBJ07DrpnXWk5AOVkqxEut4qW4",
-	"lEETgyBYS7yECuTsEQuitoTYs1/gFXkkb5h1hGOWgfXKWH8V2aAjxY3rLM+I+46bowKD9ARgbfG8OKf7",
-	"Xpyolm2GCTnufOwJONHM8/HraXoIv72p8PaoieDmnMGtzDaUveM5ke+seXosE9LPDl6+ftNLpsSuV8Az",
-	"8wZBhtM0Dkqcau06J9nqnhd2YyIj8o1mWMAOYvN16NYzBH1uDLWxb3xHR0Cf9I4wIiUquD4TF3AlFkSA",
-	"Wf84umFJHbQQZ4IuVYKOrC27wFKi//yf/wstMc01wWN4qjkHHBeIZdCTyZQLPQ8vYBo9QOtP+lvElwh7",
-	"gRNLkudosUMJLFHO60fjglOmZIIou2GcESRTzLSCuSA537YeWOaci7ggIiVMJQHYqjcCgMucEBU3wARL",
-	"n/66B9Ib5t7cnqQC2EYvhcZtKcv4NqmWEZ6tazXeIlACzkW9J5StPDTfMP2DRMbr4KHJji4FkQnSxAvG",
-	"NYwE37boAXGh4dK3S5yuMWXxQmjRxGKpIILyjKZI3wJLa0NyjjEjNMBTFgStAJMbdkt2EUoFVTTFuYZf",
-	"8DznpYrXOFckgxUUWKVrY8aq3NzIjkOyIEwBS7bLuGGLMlsRjxL/wRcXYG7O70hmVG4N0z/4AlEJkQ4b",
-	"kkUo1WSe59ZixuGvBU5v7cKN5T3WP+hvnf/GobjtBZOKC5IhxQG2FBeq1J/BnwKg3TALGxCiOTs+IqRc",
-	"x76ry8Wz6TcyFzZ3ff0KHr1h3lBnr3IU9+QZeEwjpLFXbsB0aH96anyp+mLL9U3obcYFbA4g0J9bA+tu",
-	"+jZWqTIIZWTbsDsez9FLnK5vmB0uNU5IvnRPSZRyZlgwSnOChTT35R7DW/AsLLBM0bczkpVFh+VMoY3e",
-	"U81f4KQAGjQ6qASuiY6MehUhn48j0ItzLYdlx0GTS0blhsr7arr1LBMvjt+rlOzI6X6quptkInL0fWWR",
-	"8zBivKWIqfBUz5cuGGG6iYD0ipWa2q9hpBas8Ep2C0jmPc2Tc8WZIh/rgAiQQNARzjKhBQ3NPYxVX1+j",
-	"DHkyiWWBNjhGj7xhVWCqMSeYuxcEkYv61ovMxWxU95wyYq5LeBfYsdaCSDBj3TCYwPys7+YLzXgkSUt9",
-	"lqt7sHoS5PcKXHupAoTywjhc/bvukUTpmqS3+i6BSBZ7P8aS/GQEIdB2zSLMT/69qCWQIi8lSuzR0UIX",
-	"SN9JhBIwkXlnKjEISmRZFBqzcBPpDTE8VWAKfvM1zY3WA1fUFsPlvsFa62D6ujvXFxZdUiIkkre0QFQd",
-	"N3hvLS136YTRrCyykcw3pEfW7Lgh2Ab1SkPKA/RLPc/DWEZ8O8fzF4HjVYZDhb6p7wRj8j9yK9f7osnW",
-	"2lWWpZYQjht2phHn+9eu5b+iWhQZa0cZqYzqF70XmEmYv1cnM5N27ti141R7tkz/tp3VrHFWc/2Zdz0G",
-	"7R5tWMfqfyoUWp/InVRk42Jezm/K09OnKc3gX2IcYC17antMUF4wB2HglTvmph04peUO972Q3SHaNzQ1",
-	"9sFtt+FesKnmfB/c+ZKNJ4MQA6pw3QArslteLQPw3MRMJyHLK86WdDWSxjo0yI6YyYPKKc7hysIK5URf",
-	"ZnXqjJnTas1aBF/T1ZroS8Il2RBk1FJzmUi0rx5b++/AOOVo1qnMTliaARzW0wnfBTpFqhTMBuzoNyK+",
-	"XB4A+7QPbIOSeM1LIcMR4UssQG1EvunAIdcsRSsRnHtO3wqaP571IrGhsofCFyq7itP3NQXUG9/U8dGR",
-	"p/YyLftImpFjg9OWNWHsdg+g4MvDVqBe8qUmMQZsQI4M7kGgg0jzMMwBumwYlDQlHD8IYbadRnvYDq8n",
-	"6uQvhw7ogVPQJsk+bjjRPpxWrLRXEnFsF5R8iMSW455roda+2pute40TXBkTZK1PZvXvNfNrheXlnYsW",
-	"GyU40Q4hAC5YK+QMsJvrwc7mvW8IyilhKtb6Zvh3LgTJTQR2h45vwjj71N49zHxau4jxwY58KDNIb9LW",
-	"vgzWoiMXmDt0R6rxblP6LRHkp8YyKFMvns2CDNmzt1TpsGzJrQAGfsctFkxPHM2c6XJwgMNPsz2KiGaV",
-	"X9VTPD2qa25hc28q4mlg//A5+gwcoz6zvynbeK33VSP0HSQXjuX/xrayfx8bLFq3A8lcPK+qEooWguBb",
-	"dITz3JqlNsZIwm+b2nY3GbbNOUHq7cCcNw2/9Q6gFybVqSC1sM1vNb1aPPSj+bqKCfrfC83GVnZrmeVe",
-	"gJvRbYwvCix81ZIoUzhVF0i/AtEloi4AOKPZVLuM2/XuODsDSQWEWhNmQdhDsSjZvPuVQYpqv9cEiW8F",
-	"Z6sIkU2hdm6XggYIB9ZhZIZ9f4BcgVurAVedv5qJ1i7/YPhQRs1j0iCH8JlR62/5ik60EHJVhLVXl0GV",
-	"8ow4c7iJPXkkkZfUwwXCRRGZXXjzzaXeHsL02rNWfNWLRnDVi/2w6V9ehLJj9Tgpt1xkITtmX1g6Sfkd",
-	"EbtYLyOkC0nKVjk5KSVBbiwsOfILjSRcVcrYiOj2UhIRCKfvh7tFHtU8Hip6SGGSioLTlEgZVxHaewva",
-	"LHFMmOB5vtFSqvDymVoEVFnywQ7Dxa0scGoyd8C1qwnFuSn08tAaS3A+m+lJdo7AIK0H7G5YxtFR8va7",
-	"6/fosSa9x5slPjcjkwg4Dmr/CkdqlxxHNrHVpLVt8A6s2DcMpwpx47zlW4asUbPhO2jwo6Ugcn0ANXoR",
-	"/YKMWr8h1ea0t7mB/vY77Ru6tv3NN5cvAR8Tt74Q/I5qFFG2iktBO7yHqSAdxq4FluTpGTJDIpP6tCso",
-	"W+lbiSPMNJcwSSkulyvFhjy+f/d63utj2QOwAucASt7ZE33FMyJHu048zjFKBdkLEm1MdADcvwPN3ouP",
-	"35/dtmU2VXSDTN5W2Z9Tw+Yo5H+NjpPt0H2pjDHjbLfhpeyQVbsC4ffj98ZtsymIYKLHG2CEsFdnzd7v",
-	"lRZ3zQm7t2viHpGNNShMdcN0It2/IQdovN5FaGCyU3et+J1hoVN9py2eP7YiVJMJ+JOF4L16/fW7r6k0",
-	"vGIaxCnNQgWdGHr99u4Z4kL/+wIxosDSW2W6PTmdn86fzE8fnz3rEXKehoQzLkKW8bf6a6Q4UkJfuaaE",
-	"hwujqGt4/Hh29sEWv3BnoLIgv3j+/OnzPpP3Bn98bZ58Yhie+9Q6O9HM1BSyP2upfM9MqtEX3BqsyIqL",
-	"nQnYHbcnDax0nqBB8QX1REEgIb7PBAtc17HxTWhuKcs6cowWnKsOlnkooOhQFD4WK6L6lwdA1VNVD3av",
-	"8muSgizwINEQD5n1YcD7xrgSvoI4zl4YA3mQNjZ0jXNlsnc8z9GaSyXREaSWU4msgwOvQEkDRyg36bC8",
-	"ZBnJUFkcozW+I1XcKsjDG5NFACL6gqs1woKgFb3TuvsTG22jf2OEgqJPIUOuic4N/ui8Jr63aYzDyptC",
-	"tp8dUDeqA/+vuFRQ80run4DKXRjKjo9mBknh3wrCMk0PwR9/KknZ9WAr5rZ7EMliPa5jQMlY5+vlLS2K",
-	"rqllmaaEZF0/bzFVptAky/g2WDWgJYtbRFSr3pujhtZ/e4Xe5mr3ERR521Sv7cPBDb/eyyD8zcGsWaEB",
-	"8y98sU+QuNCqDc4b2vQ+E04rej6kYe7R/+TY4pRm943ytXMsdsOgfkuENLFXmWXvcc2w+98mdrEo2b0g",
-	"dsxsUTHu5lbV33cU0rPZCYZFa+4NzNay83nYZtwZCfGNPxmUAfNnQ1JhoUzM9hbbhC6bCxB+Uwe77rdH",
-	"t5l03xMtbmGx5i01dJCXlFG5vifJaZSPIZo1wblax2BrjWnW1MV6tZq2Jwqi0quEvn08wu9afQls9tdU",
-	"FjneQTUeiY5ILk3MK3w+dvbXf/DFo+qCl1zvf0N07gVxoL5GV6wOk+hQpJ0oWXFbrNI1mK2qJJcgK+xM",
-	"c9eKj6AZGbOB5qU97OWtHnRdkLQnmK+WgQ9m7sGotzynqXU3g6o2idFZyXqkg1uSnLgwzuGR7e9tFLU0",
-	"xbbJDm2JK/80DwVMWwbzQGn9/Wj5C1/YOxxkkjsSlt6a2oZ3vMxv41ibdXJ0lJ/UUrMVEEDgNjy2ZMeR",
-	"qVl2Gma0K8G3at0hitGfw1Ymb8xBm4/FQPUWN2W9ln3uGlInrdJlrSl1uYOaRzUYWiWAuK3Zuy0D3LQ6",
-	"UnscJQqIPa2j5AWsehJMtwz4F77Qck9AwKqDSPb3mHzEqUJ2iC3YRQ2LjdCSfvRSw/QtWwi+IBk6yqDG",
-	"NeRtko+Qf8FZ04rRT+9NVT1wzqGWVci7UhfutdmJFnyBWZgiCbujgrMNYSpcm8VV0uoXkR7kmu5O3wqP",
-	"7bwzNpiVpgjWCMS/MQ91xZLY4MCww5jmBFklAqgF2yDjqPZ2McgfYgTKKkt0BM7j6ldQrY2zi03Plohm",
-	"xRrLjrRp+MnmM6MF0aCa5M/MlKice5VvC0HgvIIuAzmes0qWNqc03/nnuOBSuQecOjSzbnYojtIPOK8D",
-	"5gNKLryoSwmqFDBXgnhSflyt090vLWDa5X0PyK0XM8DKrq9fOR+nrMgMErqg3KamxC614HNf856ubu/5",
-	"ARaHum5/zQ+abM1O5dGXd6tVWxVVt0HNXisu4iHYI8TeG8cVBLtPiFvzCpueflTN44LyHgSoTxR2d3AB",
-	"neac2EkOlRBhZQdTGbZh0zFJ+CC8bIqcqKZxxzfeaKagJ/csPc7u023PeVPdPk00r0qaYVslfP/KIvpQ",
-	"UrkJ6yCdtva2EdoO9CeM6jd34/ZvfHStyQN28wFZfA2lZ58kp7HCYU7DztqKFiZ3h36y27CDcK6J0hKE",
-	"PGAN9Hjb6PjnSgF3wrWsD03wXh2fAVs/Eyz3145sCa6qD9QGXI0Xdm+pw+z3MHhs/FMv8sfFf3m+Se+s",
-	"TN+oB8HqAdwpUgRUbr7Z4A6vIflIVRVZ169tD1Ee7qUsDM0K7TRBdQQ4V8L2AOMODK2TBCYJXAEBKyMi",
-	"nBEiVcZL1ZGdWrIUd0jTIaNALWaZ3AKz7rpqoiWF6qUVYDZotX5hY5nNnT9MgA8nuAA5f27J5Qdntxrp",
-	"8jVmHWNyOkrMp8RZerlASdO6VbU+MxY9z9drwyHBSGOCLhJjKXLVkaDWGyM2nHnfq1ub2Op+PtEox2zI",
-	"FDfGKVzbzyoIzhoQTPALV3XAar/wqHK4JjHHpZKGnTVa0dZimTSV3k3yTVWPaGAOQWWKGTL2Y0oKFbIQ",
-	"aXAkwqn5HS12CDNkhtvuDksOhU2cfx/KoTEuwIU1ON8Bt+q5dA/V848YqkXxpahz7pqrA2AfoyP49w8G",
-	"ZBukb4IWODSThEUZD5mR+efopcWY7Q8mEVg1NT4sIpoGGV4u8gMKsKnr33K/966w7UzXmLG4rCdyhBDt",
-	"05637x8OkvpbTsenOXbYwgnLHMsxfZhMHIkxCkPwyHaNjY0UqrhoJtRp3Oq2P35Koge+GCZ4V8MEsoN/",
-	"f9T/eQkSLuw+qhxIgtCEamz5iKoLZDBezusYNqZ9l1bWaFucPyhEtM5RyJbnWoEN1JgO1r86LHf4rTH9",
-	"1ma2O5hrxmXXGN4UxogtuvqVIPg241s28R4cSMsZWQmcDaTCaOYAGjDUKwE18AlIhIuN/2bgI5zllA2d",
-	"37YtCXWx2OKdRKcXLpIDmgNTZltTJfbBBB0xbvxL4B5wfcggD3FH1LG9qrBEib+WZBC3agf1m5V5O+Ql",
-	"H9uNaKGsj6Su1iS9nZQYCywl3hAprejfa/wxTwxO164LSceDasi9qcZXheQY2ca20hvNqdrFwyze77xH",
-	"apt3oSHpVDUFvaM5WZGw28+qYBKtiEKCc+VqNYOz5ygnGFqgYJahW1Kouvqp7/QRxnoly4zbf+Iqryya",
-	"Mc7IME+OA9Uupj+t09DSyCoAtr5eV+qxyWiI9fNxl0ddynW8wIyRYU5OPXzYkvYjgy2wAcj85XdTVO85",
-	"m1KRqZIhJUmbrcNfPGvoYy9OD/HxqY/zLZv4qMfn41XOF10GTH/ctDcZljjxYYEViXPXB3h4i95opomD",
-	"l2rvvU97n/RKT8ZViciWqt2rKO9fCgBJa8ujJgF5O7qP+eaSusBsoCy4zcPOwSetxRM4diMq8oSenlSX",
-	"x59oUkkEkDvirCShtld3zoa0XXNpgxeMFEIlykpiuusNUoggUR2evZczGaZRNO0pgGBqvldJ+uiIM7Rd",
-	"03QNFQ+0qAxpC0ZNzUup9GBosXePqAufUG1Rx45bXGOhigUdovfBEy6mavyTEL4u5agnISw+zkjhrG0+",
-	"or/C6e0KDIvoH3xhkrOdGVcLpOjIxsFEVYwchCKb2BjFTRlxJaitJT2kWo4Wt+K6eOGoxZgdj70siXDJ",
-	"CuxooxBcYwxsFpIQBt9r2GG51GuBsaGsVMFucvtJytW2hzcmvNGdSw9S3N5amzsZeQc+yE+qnotXOWdk",
-	"WqohlXFlnP1lWBfBIeUaZMqLhkfW1CW1awr3gdGPTIuo2a9AV/SiDEIRp+EMl2odb4ha84DxKvGK1Cco",
-	"5ysgQds4WK65UCc5vYNu1K2K9lUJhatLTalKmpr39tbgYOo1ZV31piQXiCqk8C3RRxo5uV+fXS3P6wlv",
-	"yc7XFrQ0bMoae0rCggOleXAEN6eV/djoUn/2LAomcH8KuuqoINIBhEWEq63vO32fP3/64vAToEoVa2E9",
-	"hv1v+7w0/3BVSQzclXPQy832Cf3wcfqWSjVVhqsmGWHTq56pi3A8sIPQB6u/rlgAoH/xlB6e8gl6Uw5L",
-	"0u4PP5AHhcKhvC3cEaJUzYy45lZ/x/IddJX26O/cFpNOEGZyS4Scd/asMJPXDdsmTl4b5CUINcDIqkV/",
-	"+B0wP0t48YKqA7Yi6GrJN53x8m7MkrIVEYWgPeM6y31OCrwaVzNjGJtuUKdPyYe5lgmzGioObSjzv33y",
-	"L2b2LwFpwNvuI7Ds024pFd+84zm5jyjfvW1DkG14l1+OCZ/8/EH/7/Tky/jDL0+iF087KuF11A0a2ay9",
-	"Dkw82w9M7Cs+0l9sqMbxw/KH+2H9M+FuDxuuqA/JXH7aGPnOVMwJXh5LXrJxV0fBherKu1lRqTSQ8X2a",
-	"a01xx/SEDlsEWOAbD3so+NCL+Hd2hRMPvMnPjrv40L6PsplyNy5weCV4WYzJkJvI9V1/rHvHN794tq9G",
-	"dbDtF88G8emqFNYkh1dGFElVzFlsavKmHErjdsjlNp5izwnz4vTZFw0XztMXp/d0U32MU5oJOGMdGak5",
-	"FisiVV2mK8UM4TznW5JBsyV7IohXRgsuToTR47Oz40YTBnsdH/YkdXivnp+O8x810Nhy8HTtx2DXT4sc",
-	"Pqnfp016I5w+e49O8vhUs1ynmE2sAfc51ObPnDYMzH6gN6A6YIPsQq0renrhjKoY3uD0fpMRygYHJT1s",
-	"uqZTYaoCSbVLIZAyF1JgFFc40DbusmJS//f/iQqvFuCUcCXANRC2w7CX22kAqNHo6KRB8Y4gDp+2LSHF",
-	"1BKZrC4ANqLpTfVYCLCXVaXlBxQa/Za8E4U8r0eJfcv+LeYqPULFIiNxoRRvCBTOmM+ih2qB+9BlqgYM",
-	"Z7sxFWqWOO2/Nuqd/gaGN9OewnVckEUY9C63yV2NwzWqme4Qa1Y1sNOc5Yuik42oTCoM2bcH3f+AAkEK",
-	"KIJkejB7Jp9qEnRU1+sHSYpKZI4cxIPfpwBDpy41LDaw3nOrkdQBglAkdqj4bwaPMAhWszeebdWAcSbC",
-	"tvbVOvuOvtvE0UFVvaVcaqR8TdjuAXuePn/AIp/t0zou2wtaWChIqXDTIPO7JWeJ8IKXqqLy/RStSgPo",
-	"5g6PJHr9tlYV2gV2DyhjfWqdf8Y7360HoKMFSblLOaPsjjDFhSlgCgOOW8WGz54/be+RbyO7PPkfxkL2",
-	"of5zHp98+PegpeyWCEby/Zz14HrTNWXuOuzDDpdBtvz6a8SX6DFR6WMuTwTJCZYkUE05NF8hiFK1baFV",
-	"SPndy/fv/3v8t8s3L/vfEF4gl/EdETKYS/X3l++uX3/3t3gy/FKuh4kC3xWE/YBVukZyzcs8MyHuSMp1",
-	"hrC6QE6ZVUPEhyFQOQ7dBEm/75EEmbRWoEN68/NR2m91LA5zDFcsZJRo6R4ertB4omO/g/swI/Rff3ht",
-	"zXssWIjVK9iREUY7dIp6ysnxjrHveAlLEQ4W2yGErpitttmQJI6sKAGJF1BY1XNDHXd4VLuaFxGGzLIj",
-	"tF3v5rPJpXQ6hYd2jEZ3ULmH5HKxoWraZXsv8da6jzrk26Jc5DRFtwR8z7hUay7ozyTTj0Gptg1W6CiR",
-	"cn1CsrPnz598iS4vLy//8//4v6Bf9curr68v21fMs9MvB1hFAwX/z8bKD65rS7VQJyoN2Qub3ji6H8YA",
-	"+0QO9rlgG5d3BGc+x30kkaEf42VN/vzyPXps2MFj88PjX7wJf00uNGffMqhY/hmIm2a+1Oov7TCO37v9",
-	"HRdnw20NjY7ojk9hX+sr2/exMLU9RrzykGuhV+cZSGUb/DEurXgayMTrDnO547cPZtpq0raJZoiQQVkW",
-	"oVKSLC4LzSnse32XfhVpa8ebwAn9wKyCM2wOa3tUesv1GB2sEGRJP3b0EQftNV1jgVNFhHSJ2IbY5yNj",
-	"ROBHOaDmGvXqgzaAbBCet9t25qh5WNpl2gBDjTiU6gh7x2GEpgjH+Z5xuY2z3bJkmh/AxGAZo0RYmbYM",
-	"Xo84sCqYVuVkMw92EbuXT7B52AOSBVVIKl7IKo69km4pQ2fPEHS7vtCgb/T1+uUpyvBOIrwmODsenqt/",
-	"Lwbic4aOmqYmG4Uq6NVmbhvP0XXc7jE+oBpJwAn5pPc6f0Dn6PPTw87R/RNvfH6mJZ0tTAAGAnMm/P45",
-	"vCBsq5WqpC3qPD07pEzjk5/jKuIkrEMPraUWPIlj5ZcUH5bYNVbevnzTEM2tSKh2lhuKO+hN+f7b68Yw",
-	"6E8qkeKRK+V7w6jJZzEiZr5DSpRSkewcSQxHHaT9CrcnKZ6nQiVoQSTNiK18AYm4jYaBfpvuqmhWoL0L",
-	"wdnOTYByyghS3JQTZrZsa1h6gnniUuRBDiBcJteSaCU7bGICSQ5KHANLD7/nQJs/eErzQpIva3HPhIfC",
-	"tCYadD47JFcPE/6MmNYlV1sgG1ip8T6ATido4of1ZrvAKUq6XWpPJJadPrg254kd5QzPelPhYd4rPTDY",
-	"ez5E20518EYjmkUI55K7rKrkv51c1T+fvM4S5CKH0Bpy9OZhd8+QzvZNoN4Y496JPnT6akIpZ4p8VFHd",
-	"/2xJSZ6Bzpg4dMd1sFgSLI5fRWC2jyGXBNV2LPCQ2+ZJTrY0JnQgYc2xjOpC0x3IVZpBhxrAR7OPJ3qC",
-	"kzssbAuJH2ff6Pdcueng07WbEz69dRPDp5fV7FoBLzeY+VUX9hrjEqaIlnGWXKCC8CInEBlrOlRAFbHl",
-	"0hh2EGAQBt7hnGZm02HtXTHnSuxcUn84TU+QgmBl5Skk8aY2BOZYEQHige3ZMyAzD4jdbZsPQBsTe2Te",
-	"edyugh2FX0IHYbPv0Dq5vpuQvtXJhqo5MpsmzSK2VPNrU8fB2FwdqdTYrFsOWSzMFzzbxYrzGAKGoABp",
-	"qciccRU7B7j5xgRUx/oHG0ZkY7/nXul9+EwZvDBu5rA0fnLsV3/587w+JbE152kdkWwKrklnN6daZ+Ar",
-	"6yryf7klu1gQrVOZUgmQedAE3n2ZcrbMKQQL1TFFc/Kx6tYEAKZSLGOvCDB8uVniuL1I/Z1dzSya5TQl",
-	"TJL5kmBVChKXDN9hmlvS0FLaHPKRcbahrgnvXF9+cc7TW1sDkYg7mpJ581kIh2I4n7uSSXCve+nw7iuN",
-	"ig2VG9s/Bb5reOkrYPd+cpqo/WlRSn3YMxfQMBeYrUiDSLRk2dqWxv6uMcv4cum+lpL7CJSSz6ERb0ZE",
-	"7C8laMXV637J7khuUzzG1oQZdDnt26vh2+CpvdNXLU1vyWgT/ARDi6pe1GMoNOMaCl4YepppfgyFdkY3",
-	"9lYlDndwhfLFI2SWBhQBc4YrUHOo3YZckzxH+hZ2Um/l0dd3yNZ4SKlEABzIy+PaHGWlMFxzE4KDbow2",
-	"X9XSUZzf+lB490ldUY18LAxvCRf1DietQGlPWIQZYWp54jyP+TKxDSQAy5IqYkswFFjYknqQcgX7kwSv",
-	"UV6qouwQ1PUszlBkxvkozbnmGwiHFY0CC7whigjZJ2uFmgYNqosktaxSBzwcKlQbze6woJrNHACnL6nP",
-	"CKdlTpCbTIsqJUgyFVb0dRSQ9loHtsqYqk3PNb68A1DtT7MubkVHkTuW/gKbtBvkA66g4eiQ6N8gVmp8",
-	"Hz9rcL0XmJ/dLn6flImhLbQ7nYrG/CGovEXUK3955HlywC6y5SKTXR5L13hpXGmuZuezTm1QS/FacHok",
-	"Nfuz4pKzbz2SiGbzvvnjFBrWBl4jSlJ31zGjqmVnWmE5wixDkoOszbhChogRVcdhK60RqsbQ7EM4Ltwc",
-	"A4/WoZ7M8JuiqqPnepVye/Ced1zmGkYP991Vz1XMfXyOa7CzftXvwltend1at3pxTcMaPoq9zmIevTcg",
-	"PMhx7912eu/oXiBBUi4yTamGgnGZUYWUwDSfo3cWCxEQ7iLH7HY/4Of0PqFsbmmu7PoYl/Oomuz1tfVp",
-	"SrL311qoIJjmJXroS+VejQ6Gd2RpsIpRAQ0TOUVnnxp3VEMn9OB+XTsw2lUJrETHGRS0Nz37PDEeHKUY",
-	"wSaA4G1/2655TtAyJ8Z52ipaAMNn0Qx+Dyu2LR63X5/cmsX+83/+ryrKCP0TOesE+qdzQ6MjqLFqr6TM",
-	"1uQH5QRG7I4vblg1g57OXhP1FMYBcTDSym+NVBkMnGM7tMBvCMleK7IZq2XmREwWgxY82z1Y3tLAU+Ra",
-	"2HYE6GrGAiLVgpe+vRjWOReYSmLNxvYbUxEjCytrOWW3YSnp+9eowGrttDX92kcSyRJOgvfex/Aa+V/h",
-	"nz/dlKenT1Oawb8k6YpEu2c4he1i0McErt04MHyEJY8DXUjdbQ5EYFHVyt9xSwlxCk2vn/wCqw7Fve8v",
-	"WxQzq8vbhfqBaEH2kURmKBCFjEwNaGj0gRRHT05Pgy1oB1yQLRiCWNUM8BWX6htTq250ZCC0K4jhAhhT",
-	"yG/4PdjZJDDw7s4VfkvvCLPBy6N8gaPriTdKGY8rKT5o9Lj5D5QubhqpHRgDCoIDQt+RlDBl2uHIT3sk",
-	"9eveC8yk7ZUwvXGigbzMyf2IvdkCfghNjO/3F3hX54quUz56LcM6UOzZRyEPMyZ3OC9x1XB5SjOUxrtD",
-	"83au9j0vbB+eVy7999PSns8d70l7NeyaCj8D7D6x3xd27wiOjEEALhE7QcyJsaZIgCSEVaVRbQfjWS2T",
-	"VF99+Dxd43gKHdZH2sgO2Gl84WpiqHTTkH64pZuniVUBlx76mwsM7rXfmGXEJi8IS9cbLDrE36vX11qI",
-	"vn7/+s+oGgph/0eJWJP8yyRCSbkomSrPzpIIzedzsNwNSL3d0HwXqiRGpZ5TKrrS/zIq1ckXp6cnz582",
-	"Pj754xP9uUjpSSblyTN4RqycyJ+HZe6Oze6Mxi1yrDQtjc0jfOc6jWmdoWoPg5TWXqBRqZYQIcPKvQEZ",
-	"hOznE2ZkQXFXQ+41ycO/mC0ZEEhsp6+esJOGSKwpLI4IULZ7HXnE1pjNx/NB2p4QFjaS+VanaDrXfUVw",
-	"rtZTPMFeYOIhIL0XXNknJqrihOkz2uHYWytVjADl1fv3byeo9wNn/ys1q4R4D1F1shn49HelSvmG9CQ4",
-	"KEG70iIgJCnOSI53rhBRILXc+E5GwHVtn4CAZrEi6oDBo/YNS4RVBP7pnEol0VHCVpR9nNv3a0745OyP",
-	"89P56fzJ+bNnmm/qCb5/923kR8eGvU0qHbPp76/eBhplBNjRg7gZLDtxdgmDsXZPC7eP+5tW03vLfNHj",
-	"Ygict3G3wSV6+9316/+G5NrhHsryIyyhS1CEyEeqJDo13jDIxpcocb7o2HiqE+NIk8S4xjo5h2dG/uLJ",
-	"l2dDUhf81wyp+rgXvtcd1+vjDlD+OVmix96aG/K1y2YWJZmjS5RRCSPtIbMB6HqLFjtk5DAZ9kdOZJIT",
-	"uV8oWWJAVUSPtbWaMpbCtF1QimwKJRFeKujCYAIawXJfpTOcttM7ooPFdIJMs/n6a5Jylkm0IGpLCKvB",
-	"8N4Z2UAc55gGEYoRkkmE0YZD+LyDWhAowNQA8+lpL5z349sPwC/DWNHItxgB97jCt+TA0vqz4Fvs04Oh",
-	"5+QC1Y5led+/+9YkO5gqOHUbtLQUOXQjWRF17ApUm4Bsy4psZmsEndI0Z1xwyMlgCpJFEoiudR9rvrjP",
-	"FhsDh9WzrdhhV7IipACZzFstw8Nwr1bBaeuYPP/yS3+TwiUKKZMkLQWJVR544yVEjSDMdnvpM0f6YOTL",
-	"E5sgr0mGMy0kFAuc3h7PkeN0sElhFhZMWblkSLM2vU/6Xwnbaes5G1+ea8yyFHzTCM5r+DGffTEuM1sD",
-	"00ONf23ZI9zxNWfRsuRQtkm9yd5sE1SKkVGZvj7w4A0NDCj9/vWAMDy297DhzQFScVx7gzOCjp6gP9jW",
-	"QhJi9o7nHe1HXbrIvuO4ym6ArlG2czEQG8RNOe7g/iZQsAFRZa+tsGDbCjt9UF8HdNgPKlFdUaCVWG/a",
-	"eYHMt8cocVFAHCj6Av2VftUhr48NDWs3lrudVZvhBUX62Irqze8hrev6Jh11V5i+AhkqGVUmTk5R6LVv",
-	"fkhVjqg8Md8mxxd1Kh6wJF4qN0OEEicoGBesvvOME9aSTeKE7f3bQr89lGwDUEHRpMrbCwqXsTU1dS90",
-	"lBOliJARyuhKv0jfYcl5PP+Pk2S/ptLIri4AYc8eaBFjLP7fX701NXd8+jPBihKCoKtq/BrfNhjKChDo",
-	"yJCguR0WWK4jVOzUmrOnGj8sjbzOb9XkaywDasza1uDeu4vqcllwI7kiVeFLyMtIdmpwsJpVZ9W4e1Qa",
-	"gin6dojIiQVd7u197YHMVIS/dyn4h1LaHkzdur/edD+15/9V2sgo/aKDmiYWas0WseU1XQSwXx13DS/c",
-	"+f2yQyKfV2Otp3OW8780gKknCB6hZump8en1t2TXmbULNZYy50wABnd1Cd+CLmxFfxrOFunN228W5uys",
-	"5KSVcFucbWChrWklY3MKlZ4PlxdtakDM1EX667tvj0FQhK6QdY1R/0pb7OpCd8OLaliodnGV+BaO8ocX",
-	"u8FQUblKnAK59ALhhfTtFbb75LLMteYWxKJXoDOWa3z2/EVXGZpqnKMUiyVXN832xfkczlgqZdldOOlg",
-	"kVq9gpQW7b5xvUllgjCyJVmsBYGBQbqtRIIpiQM9iQIBp7KgJtVvYMPVkAEisdGhCUjKDBlsNw5FoSkx",
-	"MUmjJmw18YNpzRODI07NPEC0wzHhv/w+Nn+LMt9XXvNLj5iCR6VBT01m2FxWC17PC1/Tcm/VoxZffK2f",
-	"nCbnNU9BK4f9oxLYS/RvMHBpcvw1245sQRRZsSFX+lVzTCtNd5WeHVrtdX4en3z4w7/NDpbYefJi/7wC",
-	"mFTt4gzvAot8otnnF2fPa1H+y5Zd7Yuz5xOEk+YOTbH91E+PsAC1xIP7Vv1sADGAEt9p5jiNEn8X+/QO",
-	"2NRDF5we0OcG4OCbIqeYpaMtZjLmy/BtDdKJFgTA+E3gvF4gVuY5eDvaXd3HNeLwA4Hud9uPCp2ANk5l",
-	"TkzU00MEYstys8Fi19/L323QFS+ZkodCjyvc1LNHg3OUmtRwXUM3pXbCAAGAfDTZogG/HaY53P3EZbto",
-	"2X3JhcncBLPNkRU2wTvCOCPHF1WEOmUIIjcHtn63Qa1DW96bMNGhUs4tLYrBUdpVQ5OJsat1hO6sfrXr",
-	"leOm79z7T9KTsMMPdd+eZkGHN7isEsuqkyGluu+deT2s+Vm4lPxRq5a899Pxfw0KHbTwy52Pqwk4xfr3",
-	"23RpCxFAV8XzBk66KPtrsP9P7tvlWGI8kGOHGaklmEH3jNcgPPdTRPL8u+Xs/Mf+GarEkl8/dBJyR4kJ",
-	"m4pYvTcKYaAL079BnuvnSEftzIcYmk+qcfNnSO4c3Wh+gpXpcEPx0Xkigysv1930NrY+2YhG4w8aQ9fs",
-	"GbsHWQMJI6Pl3E5OivcafU9O7T08qHpqtZYJmiLcnOPEZ3MAHjpGwAIyTL4FEB7IDfTZ9jK4kr+SsbK5",
-	"y8q+V1JuNUmo7MoPa17nnCtj2/f0Pmys+qbcLeLMFhcvTeTOkD6Ovbbi5PrV5dnzF+cJWnJTbxAtjPW6",
-	"ZAXOIM8dS/LiGcroitg4H2jjcEt2K8LQSZ64CNUOl0OdHzSKK/tm4Za2wwUiH/GmyAnyO0p0pHLjKW83",
-	"xYa7m14cbHTR006htQO2DIAx36KMLpdEaEXNeHRcfw1BIAomu/C87xIcCahkiubIRkpYavLNu5aAoBe4",
-	"qTjwoY9H9JpRa/R4ttHmTrdQ/6H7XNqq7RObmgSp/IBn94u+xQdmPAD8hKtgjNFFk9WoS0Pzub5kldoC",
-	"AtN3rU4vbbyBo7PPGCSsMYVMugakQxFwjUFhEGefcNTsNwIMRbgLqmiK83icMeJf9pbfv70l2t/cQxQ6",
-	"pfiJSNdUkVTZ5PH+Lqprkt7GhaDc5YCGA0CCJoFpCnH48H2a3jV9GlDb+DS6+c2DmY0mu6AbhqAOISHF",
-	"7F6y3v1MD9UWf2jz0L9pgdDwRWwDRNdYIlGyA3JgfVBCemag2utySUyYpR5zAbkwda0+EEK4AL4Mm6mF",
-	"DcqQN3c4mpzLOKsadt8Lu1zGdZLwkNFeiE9/g1ibcBpTKKa9pGSYT6K7sez45kLjFfqDvYO6Esz3zYBV",
-	"w1j/GB9iuRMtg+P6vDf4e78S3GrEiaUEVcUMMOV7NSHrp1CBV8TqWTYcCGJ19NcDNKuAMDVUnZ5Yvybl",
-	"kBCiTydciaXoSkwFRgbXaaU89bMt/QywlftxP5uKC5Rho+o7HmoD7FeNuBcMG86o4vqTmbOPxt5U46+V",
-	"9cTDNt4fG4WGYfi+7Q23sWCd4wW9ozkJdYN4xbd1tewVUZBT6oe9gQ6fEyxYre0D/ed8RZmvOeonwTWa",
-	"cftPrAW5LRdwcXMGZrJ+XDhgxyAk+EwPVmwlJJpTtYuHFuWoH6nLoEq5HgFre/RBKMOlnBog93GPaa7m",
-	"hzzmv6cD+0CbPmBfAuB2bVUN5ysqFRe7l0yN3jGjdQAqh5dwAN7vtYrpL8A97rYwsatxjndGRKqqWVql",
-	"Tq5nPnv6cL+K3H3yfreq+gCUBUzZZHJ1rMETdAtB7igvZf22YSrA3nvHcdSh4FUXsyacwbez5mzD3nC4",
-	"nJFHyfc5RBPlTsKqvI3BkmfHAf413GN/KPXey3FTo9MtaJjQORFrn9lI8i+rxoNbNf6l+P9L8X84xd8L",
-	"5pxSN7Anh8c4BYweYh9ARxhIzxbaTiCANhnR/bayznfmUtX2e8id2uBb12TGwpM4J0CCjoy9QK2J2FJJ",
-	"mnAMPfV7ztAudJQ5gewl4wSxFTWb6UvDEXEoq+VQzcMUd6MO2t4C1grBszIFD3aNuCOoi24bUGmeofEW",
-	"RtrkQtaaIv1i1hP7GQ0rgV3HMFXtLNyrQx0tHO4in/zb+9911K4he/01W/LxIQtYbLiIvazZftlw/E3P",
-	"89xURRkVZ0XlbbwUhMSrxTDxE54wNWVHPQLt34c+saSCbHGex16m7ZBzbB+qaK7/mZ+yYXfSGInSFyN6",
-	"J74lgpE8HjtekJxgOeqRMVfwhmziqhljvBm4bfopQxpDnxgtR9Bs+Mg4p7dk6PDBG8BlXAii1G7UI2OQ",
-	"Xw+Pl2Wef1KZSZKcsvLjmDMjt7gYtc2dOlODZ3UxXhPpNjQQ5cED3u4b5D8u1txXX1p9mPmdlydoUpep",
-	"lf/nCNyRXLjs5ZxgN9ooCFiaYKQLeBDfElechZeQjFyrEqUkKPn65bcv379Ej01c4uNfaPbr4w3ZLIiQ",
-	"j3+x+/drMkna+t86/H+PwF8zRfKcrqAlKGdLuhpbO5cpIu5wvlcZ4osXzxq1IZ6Gy5r5+ugq54tGl1Pf",
-	"VlV1Dm685WxkfbsGuI1Zg6B8GISyyUkRDt+HRNPADoEdwyTrTHl6rzQnfO3N2bdq6MM7erHt3vMTu8Pv",
-	"QZYRNV7uJHoJ8ZAO+nsLd930fy8V6se3+Dlsl/VQ09BnfOCaWB9EL1edxqY055JkUKhYXwUu2jUlElFv",
-	"FmRva62ZC6JZcaMrv2aEsbX+2T7fsSAb20ILPuY8va0/laz5GZoae20KKnt6FptbEUKfQz/UrzGfayja",
-	"v2uoY14QVn8yq4cmtOktXpG4KkvifWetQd439ZxWuq6HCLLgXPltv+03aU6w+cKc+XhJ82ZjBlB26lb1",
-	"7gtBrM3O+66uk+y+cRVywZxfMlUhzHyqIQYmvMQpqUbU33SM0vf1wX4Re/QmP3lDqX2W+Ft1RvQhuVZT",
-	"KihP0d3HMEDJcCHXXPVx9/1Cj7dkhwoiUIoVWXGxQ0eJPQOmB4QhPvgbeAI0m5BEwB9GftR/AQ3KJLph",
-	"iTkw+ktzLvRf3oGA4RXxyeQ4Ml0YMEMG46aKXQLtp2FCH32JKea3FESuE3QE6K4t58aUWfMxKMODVb04",
-	"c/RuGExi3mANZebZFedQwvUCJeCjTfRPDEm8k2i73h2berhJbV9K0JF++w1zs/nW1GPENWPFppW2KaGp",
-	"eNWUsD/H0bYjcZs7QKP6lqaESUOlU+WmUiq+IaJLjhiQANlvlyFYueCO4UZ7yuKV0ByrIILyweXJTNFK",
-	"uC4wFKl1lXaiGeNxbjAGHBFKbQT5n6JN1/tSEP2Ivmu2WKXruMjBGEk0YReCShKcpoTuTYUgdy7PZX8B",
-	"WywYZeMcGi3aAWj9LBGH7gMk83ci6HI3LSHE4jD+x3aveP2Lp188G5cK6E82AN5p7unfjoZlbKgsuPdq",
-	"qF3nDlbvteFocnZ4RYSA4CPXChW6JMc7omL78wbneun6l5LJstAMXrOWfKW/gK528a0euMBZLOmKwYIj",
-	"tBWcrWIoyyTAUWkOTpzmmG5kMBXrAYi6wlx79SEieVMrm98VhNnkjDFZsJ3l+nKe4hzp3+He4GZ6tCA5",
-	"Zyso7wCOGKiDD1Xjl7gOeoVY2AzvqgJ0K1zsu9fCjWKyw5VsfGBA6pXoiHGow2f7uUeIMvT9+6vhXixY",
-	"a9z5asIyhM31+TNn5JFEW71WPZu5xSnkHC1tZfiO6QFTnVXehRr6igiR+WqOkrPTsxcnp09Pzr58f/r0",
-	"/PT0/PT0D6dn56enSVeWYNfrLTofOZ+gRfV4PEIEkIY/SPZbyjK+HSrr2dHDPNH11M0HfZAiR3MGE4bU",
-	"mpvjU0LPcXsryB0l25HHTWM6Znwb9M9CgwworG/KKpqFSC256eeQreMNNGGH2A72HXESZluHqyIBbtLH",
-	"raoFea/rwdw7YtL10gDjSbQkmZxrNpLo3Urm+l+a75Jzm9GX4d0cJVtCbuFLM3AnY76M9ZfJ/IYlG87U",
-	"Ot/FTK3hywzboRpl8KweDqMSeLx6GjIHtZgOP6IjOGkS2mTcMFUSmeEd9BAH+XcpaIZ3x83e23oFQGum",
-	"EZmB1MSmtYEKyk4NTE2q3NFd1ri1eW5kz4b9AHQ4vtR6gUE1MRcJUC1lpkK3M9vra2NBnB4RIQGkoTk7",
-	"tGlPyRxZQpQIC3LDNNGWLs9RHxHNJNOcp7f6TUl12JNzhFEChxpiAxOjIIHxSSK1pSlBR/CcvGH64oKr",
-	"Dae3x2hDMJNelqg1WLGUXMDhhIkyTkznHvKRQgF9mArJQgNP2eqGLbnYYpEdG94u3eFtMFh7O4J/AxcX",
-	"KKlr4VNWKiJBayM5LqTW5vRCIiQ5wpY1AP5SwaVEG5oxulqrqpGJwbq+uTbgclnsELaYMui2F+YNo2qO",
-	"Xn7Eqcp3jvskViuzaqhz5wA4+pIDgn+A8ihW+GgLBb1ioXdkwzeaPWCm83+QH1gUusvUnu1kPvD10n//",
-	"IOb6gz3zAWG5ve3h6K+D5crvHTA49dmh4andzfD822Dg7eRdIU6yqYLZm8TwLRwDI1+Z85O8enX+5k2C",
-	"js6enax5KTqaXfiSzH6TgMu/XRqOpoc4GnpZ6hPx+CsicsrCQtiUeLzGfRW4MoGlGCOWvqf0X2pNBfyx",
-	"5KXQlxwXKNFXVoKODp+H4/FZai3Df0WJVQUgXwTz9ipA9w1yqOS1xnFr46PJDKY23tu77aaVFBqiTBmW",
-	"BHKOxfkgvajF8gZymjan2odMj7AwWaHKg2osY6udzH8cxuW8MO7TL3ojuRtd9sDL2B15NqnCz++FHXlF",
-	"Co9+PH3y4cfTky8//PPsx9OTpx+Oz388PXluvvq3h2JdlxsiaIof/41s4//OxW2oYmMP5vbYVB/NfLd8",
-	"A0M7msdN5BqDTveEyipWGZuiS1n5uU+Vcm8YtIKBhbPC/OkzMZvfL/f4/bKLhzv5n/H07pNrK/PM8yhw",
-	"llNjjHE9VOqiLPpbvm2VCdSXtzHSBtXlv3Fbu5tydrXGjJH8kwTQBN5Tx9E8eEfse0vVvFTWGDx0Ue/s",
-	"IxALkgqiYhnuEm3sVBiZUaASgrcPHZlCYQz6bwmiSsGaLfJ8D4BNCh2J8vf6sYeuUGnLkXmSo4tl8hBR",
-	"43ScZNlNN+OrXenJH4EGrgGRc7QlizXnt6Clyxynt9CvFiWlyBN01GireTxHZINpbjra3rBEblQRa7Ed",
-	"VAf9oeACPqhcQlIXKBCCb6wVQPHkwjjFNd4SpPdXIs7Q9Zv3b9Hl9+9f3TAwVZse4rBURyRYIpfeHzIe",
-	"uF4qHs96ehaqGlsBHeoiER49MdrS4sBnXcwTRhS0+dD/D7pReVekZnhZ9c339CwQnGnapu51Oz2YuTUh",
-	"ijNEqvcoRP4AfHXslT2o1doDsMYuo5M5jZKuwDtlad+Wh4FT4g7BBdoKqsgJZ/muJWp3BHDfi2F2SNiG",
-	"79l9Gsi87lGkx/KE4TJ06G5/+L62Fqj++Kgu9HoswpKA5hKaHetbRTPdoZLLwyYJQKBeXFPs/hH6//gR",
-	"7TtVfUzwa9thbWyqXE7EZHuq3/04kMtu0D/Uh/oQnfGmRY0MBLAuKjUwzacOUj5QBnco0bj97c/YjGZK",
-	"YCZpZ8b/wwik3vY23tiIoK6SRF3YU0Uy0yVTh4l7cHdLN2OqYQTP2kMzeA+ucSy+RR1+QRpb7Ng7LDNX",
-	"vga+xJlXhLSP97+rud0IfeAH8KMyrmhKoHOyFbgFSQm9I/IcYUigkgolG8piR0BJhPiy8vMZVqXBk8kN",
-	"O9JktDtHmEEI6IKXynlqUyzEDhyzvodQ4ZVMTGhU9YOz/8OEC67WqJ4V5joOaQAeIJ8syamCrPGGAc0U",
-	"Dk1a4eGTge3v3pgT1cjUOEjp197sVedGtuQQD7PV4inJaLmZRbM1Xa19g00fbZsG1BMqO4zvod/TMtWe",
-	"C4EymoHn3lRTht9sTaugx46XKuWbhpAXOPS9Zc/dNM1+9yEW9NaqCFfgpZ+oepl62HVJvfGWTUa20x9v",
-	"y9htcFrTH0LDOyLJxB7mD7mEAfCqdP0XvhjoOGx32gyGX9TJBzE17lyaKyKsPQbneTIPMNI80MkTQqc0",
-	"1dq29ZtSKrQgXkWeFb0jrMNYZ2sUxosyW5HetkmGcL8xz3xlHoG6Brlt63owvSzF7CuNym/M8J7Qhv1Q",
-	"BujRHZuCUfdg9Z6Zpl2Oa/KcT05PbZ6p+yIQN71iXJDY8zZVns4g5Rhkw65KxEsFMbBqTajw6yhVoYRH",
-	"uMwo9HoAMyBK+B0RgmauPXHSQQGD08Zb8w3rBVXoDe+jDDhg1wVJR3eagvSc/totetRbntN0ZyK574gc",
-	"Ruo/wND9uvR6UZ2s4q3JPvpubBuq0E70Ns2KZrxoXu6QHAg6AnhhwIe64XemH1MO2YwM/ujpcL/nXyaa",
-	"lSE7Ainu+qOjI5JLYoPDt0SLgU271+jWX9aKxYtuJAO5jMNvuJrZNUlLLSEho1NJxFm+i2xIqvkucoY+",
-	"DVeGbHYZ0nPDfd9IM5V2Pq29wT64ZLQgvqsfhypWLQprcCG/I23YEQ0oCOKUiA2VemMn1Ry12WnhrG19",
-	"kAQvZdiQ1FdwryOHy+XYrHCw2QZE5pghyKa5wA4W1TofSW8DgWdGiC61KjMfqNG7RbcbodULPoxp+Y6s",
-	"qFSTK1RaAMao5VcW5s66lDV+RpBki3ZCnfV5PgLKdzwnHVO1xc8aBU3Y3SuDO2Ar0bzT+zS2cVBVC6hW",
-	"GRYU620vFyVTpX7zmoTVpw3+6JfZ2f+dsgO/txsOGUhCCwxUKvYAtkWKc+N+b37qdsY3LlFfdpmBU3jW",
-	"ll7MeC8M2oYmw+gImOx+vUjMEDZ5r5CvapzObtHAhXG+xTt5AYkzLlDcRvtqybmajEpk5MUTkBehBl5K",
-	"IA7cZ9YOdrr0s+HNSzrQoBVmYy//lzrwL3XgU6oDn1tW//SSty2H2GlQezJA3G2JOwdxfG9JvwI4zGYr",
-	"XvA2x4C4+7QuMXD8hS9ecRmsFGEzwoYeEA37iDu3uZh3ZU56b18PIPe6yC56AL5eb4qcbAhT2Ml+Lf5m",
-	"2hWOxN8lPOV1vmpjEZeKb7CiaUe2RUkzbIP+AkUH9S1G5SacBLkmLCyJWjt7Ye9kUxiNNtZvtfajm9nN",
-	"rOo7YznCcb9EWkPmrzCqkDhgP2DL93fBR1formktw2UvljkUcF3Sj6ZfCEYZSXOs5e07gipww9dQc87J",
-	"RNyisNCROlTI9pBH8iHqv/r71F5xeL9kmasrqFMyNnHQWdDDfQI7uqlg2dW7pO7/N6CFn7WlB5r3da/y",
-	"urPxKZbSlVDBNE/QlggtXDohrxIBL1BiXwe5beAXKIqcplrYNYWF0ZFakxtm7r26REpdOiXlZW5cCov6",
-	"HUfG57D/TFX0mcobhk2bVUgp1GKtbbEaoZLZYgZeHemq/WPiV59OwN6gxeDjOXqvIZUpF3CsNBbQY3QE",
-	"//4BXnV8jhwEJlSTQjAnjGBcwJhmOuvhvfFaWQYFYZ6TSynpCupITrPiaxVtv1H8i5HVNtwsQWKqNMl7",
-	"dRAfapSgMl6UNFcxZeHbpUu9HllHItuzOfhvbr4miJYyJ1eezaauM5MSKU9SzpTgObCojJoK1DmRUF+6",
-	"qicGHsTVyjjLGVFbLm7rWl+asOwDQeopc/J1TzW/XktTX5XvaoU2HCqnqZKx1hzHFTzJSEFYJmNDC2Oe",
-	"O0xES4E3RKNtbAGWDuKbemmWOem/KTdErXk2ElJX83eELalhmwnd2NhQSlfKqasMOK6OmBbSqu1AtlNK",
-	"LchscCGR4ucoSam7faSiq0RLNgvC0vUGi1uoRHZ09fr6hklTvitCObkjuTFN7Apyga7fv/4zuitzRoQT",
-	"BmkWma/1H1eX72H01dVreVzZNG5YTqWSKGFUqviL09P4+dMk8j4++eMTqG+W0jiTMn4Ggd9ilQTLdN2j",
-	"Vn5ZECFJNrZkUHfs1R0WVF/I48j17/apYZzSiV5NjlkTUkMo86y6NfU2zmp9Fhr05q9l/zA2uMgeO2pg",
-	"tothv7R9EcaKfv5jg5pLuRddaYGnq7Os7VB9SPxfUiUbfSd6m86OKRh4qD0FSbnIDjcPqZtO6DNW9ZwA",
-	"adJUcnCzjOiYMawtxu+qlUXrwNQdKOq071qJCXSsqE+Oj/WoJrsuct5X/8c2uRvP4jUgmRHk0VFijnFS",
-	"1dUosD7kigh5DFn1OM9jvkwQrirPqjXxNdZ6QaJWPMdxxm6bgWcuWJVYGPM3dJNx1oHW0SslyapjCY+g",
-	"Nc8zOT7tH4CyrblmzcV17eYnr6UKtN5t1fksVVQb580Tm70kRxtFV0XV5XzbKQBP68g5VQJ+YGnz9yIP",
-	"TuWVAw04XbabMWJCFylVUsxY3dS6CQZE1XdmkUI91zDjMaVe9UUgodcC41tj87DhHsAIHskIVVEfvply",
-	"3MmzgR5uSQ6uEMaur19dXY5E1S3ZyfAilSilIpkW2WUEizA1VsExB/f/4CIZANhfSZAt3VJTeNCvQW7v",
-	"1iBbEARnuzinLGCGmH2jLyU9Q2Ig1mo6YXAxSbnOHkmUvDfL+l4SATDJBGnV/QLujMSmhIJCkfxHSoQ6",
-	"waVaQ+dF9O/opjw9fZrekh38QRIEcMCjppImmPbn6DtG4CeouuwhsqFsdGw4ICQyG9Ncbuee/5WMZpET",
-	"cmOWlK2g7i1TsVzjs+cvgufmluy6JLyiXOQ0dVVx90lOa4eUIYvxn0mmhwJ6N1hFdSlIGAdVKVO+0dd7",
-	"V83HsIHU0HECqYryAiWuxSxYQcHt7rasZIrmKLEfY/iY+N7xquywmyOcEes/PzFFxqK1gcTgnngyqLfL",
-	"nbTzjqvJSa78jogcF/Gal0KGO6bnnK1MWJFFEGyeVHgnHZYjdIoUR2dPXpyiI8vn0JMXX7gYOdul5MkL",
-	"v8jFabBNSXCJGl4IyZ/WnQWXiseCMFPuMlzKOc7wrlmU4+mL56OaqtSzRP4bPwxc0ydtnxJE4ogGKuHn",
-	"J7VQ0VNN2sQ859u42Wm/IykUOvxDSRJeqr2WPE9fNLrlPA/3ysN55wRPzsZ12wlBHnhFGPKDKPzkNDOJ",
-	"UO5HHd99bXvjTmNoptx1y9vy/MnZOHeLnaUHwt14PgS3osmfISwrOO1ooGxqdMdVte9xKkjKM+hokueE",
-	"rUhsZfSps9Uo3Rv6j+2tjEtBO6xBvCCT36r4LelBkhYTKVvyQ6PCGxt17cXee701BlYU2KgB2O8gq5cm",
-	"Ff2t4Hc0MwgfQ/gDM5b5irK4wKFSjD+Av1hf9VquOqEMLUqlOEOSsMxYOReCbyUR8xHVfA5UrvGAGYaT",
-	"CYXPCvvocHU8sBV9Jvj6JR3reIVZxpfLaTxtbR6uGnXdJxGsMVcHsBMpMMV5vsDpbQd1vYeIgowKkir0",
-	"/bvXWmIUEBxOhCsv7PAYIdMm7Y6YFosESSLuiHgkkRGe0ffvvg0SYZpTwlSX+mJ/7aqCcgkxsSanEstb",
-	"lPy7/S8xNsdG0SiiLixk5islSb7cLyB1CMpmoaqAKDOp/gFcr7Hg+bC2qP11eaVpGXGvfvzdd8iBImA5",
-	"iTe4KEYVgb++/u4dz8kb81zQmgZcfNxtJCWPtV4ZxtKDlvOqrqialEMEU62jtUltvPmFwapVRK3DOq7y",
-	"gsciXrOiHJ3d6x/RkWm9PQf4h7oqEfpuQ5XtC+8ynOC4mmJv9UG+JYW6MEn+kQ2ZglAqRtARduzGvPd4",
-	"WK2j9hEM8EGeQ2g8tOhCjCO7XWiDVbom8sK1kLXukAjJMl3b4VhoRrospWEuB6OKxpz+cKE8ny2DdQX6",
-	"ElZRaE5SKPCKgJPJhXnZH2RtENAQdITkt9nMPsZef41AMkMwBpw+1NolNFYe2ca53utc27O9TRtQwadm",
-	"V4FGLqahzvfvvkVHCdSmSy4Q/JEY0xPXF0XOeaHPF7Jt+9pQ9KskNWcMVD027ZAhdi5qb4UR2vZI9XRA",
-	"3aIWw22++DVDXGREXHidABzdbtdcui7Hbk80tVCTiiH9jdKvGWF4brPzRgbCIe7eztUB0UsffRhxgSBr",
-	"hLI0LzOCEmj/kSVz9LWjH/ONJv4lzYkpP5g0APeqnf54c/Px7In+39OTm5uPzxf6f5n+84/kwy9PohfP",
-	"fv238Tka/rUT8vDrM225Qk7ZLcmqjtTVkU0xY1wBcUD/CqrWCFeF3CIbT4lwtoHDuhAE356scqxJtsIF",
-	"8PHQ0Q27OgJXWM89MkGwb3lD903VUwT/h5P4faodtzA4RQHh1DqtbPSJZXfADtupyEMq/x6+m44g0FJz",
-	"Ey6QaTV4jDAy3ccbIKAVMS1o7xHdalZsgerA53si1dXhiIgOT6JqBn8PkDz57YDuMy5/+3ZWNW0+APqk",
-	"KjIQnDCKfmssBYTYQcuC9dgXB9eT4rGBLAtovTixoJxrdxtg6BqjWhEjrAoXMbeSaTEl7K1knCmuS888",
-	"WH0nrRIO+qOKbHLCVP2sWRmo5f0UfOPK63O0pIzK9QGH87DyQdj2UwV3t/17UJ8Y8/57VtKrogUGKaOf",
-	"oJ24C12YULBYQ/NIIjeD63Bn8MhLCKlCpuoYWpAlF0a+7cqmPlSIYlAedP1E6GRWHbnDfjzjTQcPg0QC",
-	"M3SUCNv3V5YZd/9WPgqIveWMQOtfb4k1CgRmQetGIfhKy7wjMX7lgLPXi37HI5BkVgJvUKY1MsnREosI",
-	"8RJCAqBlYx2y1sq8gFg9GWfNhn7eoXEjFFc4H5Do05ix/fiHYMicFTrjRYfDHKfKMCqEpZbfNCPTRAUx",
-	"EOcmWoFmNlih7vQc4xRYVnvEMUTQJSYrIdzDJ5ifun83hk9qI6nMQ1yLNesfEdHyiuaP6EgBI3ZMunWs",
-	"NMyms/2myInqYtGS1Dklreom16+Q+7WmTtNgvmMuzWLvydiGBaLq69KrzynoatVsUbzBrISoOrglwayz",
-	"JlmZ25b1dVSi1tUFz/MNYaq/YFsrvLUKKHAQtGizZQDyd7e6HOu72Dvi3r74HMhju11CxFc41K/00lEH",
-	"UAPFpqAByyK01HcjVS6kGdiEKWCjoT1HiYtQrIy17osbZkK1Mc2lPh5LsgXDBmZojfOlSR87CqWbHUco",
-	"yfk2QSXTutQXp+i/RDcsKbBQVL/IfP3lc/RfoHu6gVglBlb99QVKbMEJCxVVaI3B5GMjs3euH10VPmUL",
-	"VDT6Spg6hva9xlVs3hWMVqnKDox3DNvWHruO+r3Tgo5+CylCxl4CZ/s2lCA3mh7taFEqlJOlgkvliDK/",
-	"8hiwU6szA1fBOcRzoZ9KUpJM/ypKxihbHYc5jQGlg09aQLSKrrkkXHD6JQSn6475hgo93hU8qEDFW/dA",
-	"4Nb6RFeI2QAuJghm7lHjk9Tw27b9wNZhwzpriQQKgnyeWh6T6m3sGSH285wG30MAfUdORPOWqLYmavCE",
-	"Jjm3z1njVui+Xbrvgxq34ynC7CFcCsmfX75HjwG25MJeEfpoQU0YY/UDM/s+hRB2RwWHZN9Avu7e3oza",
-	"/p8meDsUXvXD8eshfH7ylIX6qvmtEhb2Wdh46gEW8kjagPDFztoM9ikk1ZdCnofLAthrmaiun2213eBv",
-	"5kLp0FPMFTNAQ7Gz1I/4MHk1vut1HETp0HiFB6r/BJ4FhrZrDPYPvRuRVroTDZCF5TMViWqJQlU+wpPT",
-	"EP1s9BsM8Vjl1VxKVkpQHGnZBZx3yjSGbgTGnvY2f5t8RTUEp7aoXWcD06zmnLXk/bhO9ZjQUfEz3I7j",
-	"qlE9bGWms74XHmTMgZJ1wRMbOqhNQX9SNO0gt6/TRIVrAg4UfoGMygrH1pC5oXxRMmQLcmzxLnysXMZk",
-	"LIgiDOygLvC6fXxtsqprzuaa1kMGIF5hyo4hNJ0IhFfcaHOm5JBEGQH0GbMC4zf2KCs/G5ZxV63PK7NX",
-	"EEF5pt8hEVUXCLsntNCPEixjvkxuGGZVC3RjYq5Ta3H9dlfYRDpGZlMwq8GYyS0R8oY9O32GJIb+BJIb",
-	"bdAPQ/e5wx+DSgFTRNzh3G8u2ccnXttnpCvaWHG8jvZQlsdZ44Td8z01KMjgnvczOIEViXO6oSouiLAL",
-	"GQGIE/0LIpB5GGHTWh7snnkplQlbrPuo9QMFicK9lMqyCgqeZ86yALSIBXHkUHlajS0MauYUgmdlqunZ",
-	"0ZlUNM9reoVQAsgsR87dYaslUIHqBivmRbekUOf6tx18BEsb1cdnN5qkWlJFHUG0R2ldO7dHU2FsdnOE",
-	"Lrnkc0S+11x1TOi799S02PfGqRwncr0x22EMT9jZ0IBhgkVBcWA9WpaO4Iy0zGsBSbeyMB3sVBtMn6gM",
-	"V+Mfzfl2wlPOMDb+SWdt6zBEGttPw1pnWX6NW+tdO7KtZkz4pzPq6NuoJI4rNhOihkDYoqTJxsEmmX0W",
-	"tfA31QinaS4/eJrHRVVebElJnqEN0Ry+tjgHPH2/naz9OxFtJ0Y5gFfhUCET4s4fnDr7ADqCO9Y4e6Cu",
-	"MsEip0RoxfN4eEUTvxxdWOKoi9jBtb3BtxDRVpdX8eriHUH5Cq4JZ0tlC46hQQ913Zd9dz5VluNExuZp",
-	"rG8aAxADQDIbzFr5GwosZUcc+tDSkJ+6QMvD1Jrcr9zikdaHgyT7WRiiPR2/JVu8tmKzPtijo3iMv67f",
-	"AMGysaEcemxnNBY0WQTh8SCH2JN59OmozNAXpqyMKR2jSaaTP/TXm9B47oen1p71A1ZBoMbDBLqmBhTg",
-	"4XdEZOUYlqWPNGWreClM7dumY42XptR9x0pYuVkERIvaWVztRmQ2vbXkPtp6K8gdNbnWozqmkZgZ4a/l",
-	"3TfTQkVT0ydIC1RQsEPzYi1yJUEdJLGRVASna6sTNlF8oBnbwZwYwogY7QY1vpLFLnbnaJTa4sniA8D3",
-	"5e8Bw63MPWCkJ2cPGO3J1r2jH17OHc+fG8wxxKW5PgQVNe6T6rfO2ixbHCAn+I5IhHPIKvEaUtjmk57H",
-	"eRiJdiroDeKMqlPVpr/9xTiEdZ7uPYPlfXwNTRPmZygS1FentDsLzVWYD2SC1LFqMMpIh6UkiDYr6/Sm",
-	"l3VWKoIUCr8ikQkC928zrziRKf5M5D1qFDV6/LQqFjlkdJHI3/06l59UkhpeG/MgTVcAm8blI8EGpBxY",
-	"a0MBe3b65YsBssUGf/SncJ6hVp/01mJaa7ZwBRdt+3ZN8hnYd8SbJR4QR+6PDoMCgYyXJo7xMxQ/cs90",
-	"xLT0MYiMSuCxn6Ot+MGU2J7m4Xt1jRzgQe77oJmrrdqzvNnmuxFg6G1Gf7ppg1IGdiQ6WOq8P4Vzcuf/",
-	"nNyz0rvFZXcqTAMb98+bGtC0vhFxPIJRN094H6vee88AjfZBGz9DQTmgrmllGiBBsHGMzDcHc7Oedmh3",
-	"A5r+fjE4resS7adzmTwvmnkJs1prI2IvYXaA+bGURHT1bWo+6qdMXp78D3zy8+nJlx/qP+fxf5x8+Pd/",
-	"6+U71RujCssH+xvrzZ3qNJqS5fMQt0VFUFPvEbCcOLTExhg2ahmbJY47QwXeuzzfNZYII30Ul9Sk1nOW",
-	"oSWkNoTDAPZbJfaKyONvqiZZDrjGAjRlAB1XHkGT2jVx3S/v+C0Zq++7kPpY1I+3G7pW6Q5YmYLeEOqE",
-	"WYbW+I4gwtpVvZ0q2VOAr8mSW3B0LdfIz0PZ5r5A+4kY6edhS0GMSH0zT2Q4rRu6ufNvsZQQE2cGJFVW",
-	"DVgZC7xyyqGtCgD2UP31oJQ/yCUffMM3mGrf/W6m7r/U/25S3CbiTl90poJeuAAQ32xouJrYincUQ2US",
-	"dxQRtl2irQ3Ac6lDvglhK8pIFfYD36VcFKVER8alqGkTwjZgE/XzWFFTD/046K/hBWFbl9ixD9B3BWE/",
-	"QESWIDnBjZT9DsZXz+iWCpioMBX5GA1t1w+E3H63fMOZqfnkxDBIxAX3jL4MNBhrCnUPl7wUUHFGE2ZQ",
-	"DtMzZrgh1MmS6W+i2YbbP1RJpPlrSzLm/lbrUtg/l4KaPyRWpdB/BnOmXCfra03SloQIFkRclmZB5tM3",
-	"jhP95Yf3e21gL01zKyltiRIIwkjefnf9Hj3GpVo/hjpn4NWFkwOXIUxbb89aqcIEyBGm3tP0NlifCknK",
-	"Vjk5KSVBCgY1XgYPy3PzSxLZWiwQCJfv0GJnnc5mmClloaf9qSRQ5Nuwypl5vAYNF9RWfrb3wRXnt7Qj",
-	"OMsWiHP5eCiFsUgSBe8PIgWAMANrKCrCjO1UQYDoipHMu3f2Nuby7WuzK49MSRqSOZ8QOnr3zRX68tnZ",
-	"E/Tq/fu36A2REq8IuqYrBr20ZYSS9QanJ6Ysb3IcIUmYumGUSUUwePEx2yGzlbaiEDQxM+WNjRHYfzll",
-	"K9M/R2/aDbPYsIrPiVN8Hv9Cs18fw3Py8S+mHiHNfj23M5zckl1i0zzNN/Et2Z1DXHNyw8AmuKFMUbY6",
-	"jtACS/Li2UlGUq4FAnRNWIaSao0nUMDpHPHtn45MKmnN5k1K6fGFlX3+ZH4vGf0IvX84y+yQi1uyo9mf",
-	"bmZmhDkELiX1ZnbBOEtJ9XPJ6E8lQeYMVmNwvvrTzcxD980MAsNvWA0sgGkzXs260Ks3l1cn168uz56/",
-	"qNKG3XBYu3nBeWL2Bcp2kgx5i2TNMjA3s/8wBRvt++EbhcWKqJNSUP3tkUb9zew/CqzWN7PEVrXW38BB",
-	"0kOcYfaGff/uWysfw4+23VFyM7OFzU8yuiJS+Q+ZAlQYLXi2s5PjG5Zc2Qe+hgfOkVzjk7PnL1oIuX51",
-	"eeIhQ8/hUIDWBGdEWLp//vT0eI4Su7mJxcOiCod9bl1mdTq2q8CX5jy9NevACPYW4K15TQqBtDcMCGGO",
-	"3pFlKXFughSfnT6RNoJqYw+ciZP1Gg4eWe+PPiuagrN6T6MbsIaD32RZwi5XS4iQIEWOdyQzUEWweuhs",
-	"CPk++vTpi7iJyOiGQRs5ttqnjmMTOAn8ySCv5k8VVe7zpV8hJHfJ9xlSfUHDDi9zQpQvN2icbjDDK2h5",
-	"gmyPOlTkmJn06W8pKz/arZDzGwYegoynJYy3LMdcEkjyUqRVvZjLt6/PvX2MbCqtYYV3OKcZeBiiGwZt",
-	"YqrmeqaTjO0fsCUL9P3rRxKazFSxqOjP3BZIgy3GeY4qN5RL241umBvtIoUXlGGxM/CAZxwrlDzGBX18",
-	"9+SxZv+4oPN/SM7sQWz/tMObPJnfsBt2xdmdiR2V5/rzvyOT/aEFQ9M3xvRlJRIlH0+c+HNSLzJBRxgl",
-	"rt/FuXGqJ5ZHmSXAaUZeHUoPQ1jhnK9KYrLvqUTkY5HTlKp8hzDjbLfhpbRswgkc5+jHD5bDIQ1VNc5y",
-	"8jn6gao1L5VWrfX2oFSQTK8SQu+9tdkwcn209FxHib5e526ViWnzo7+iDCaK4Vwmx6bBvH6DDX2364nQ",
-	"s9OnAJV+6ud5/UucEUaJ6dlpThOiDCWm+k31xtjD61xvRvLxhGZkU3BFWLo7RzVoGyxuZb0Uq84qfEsQ",
-	"1gchw4qLHUpe14+f/JXsEg2dOZAXe7PzwqgKXbOvOeOlLURgGCIwXn21z/W874CJQCg7XNawbXBwtLTu",
-	"Towp72nOGxd0RRnOXaUZSIzg2e6iekzPW82FUUahiB4kJJjp6j38EiXecua3ZBcLUkqSJSYdAeq+bdfU",
-	"9HfVE7tOXmYmKk0QeR2Q3zU1ZbFL2Ezm6K9kB3RLBUyKl4oIdPYMQWcAs43/7eSKC1OYlbOT11mCjhJP",
-	"XY5PXKGz5Lh1I7iwSQNjVLMH/SqTrV/VO9zgXOv9JDNXDEnXvDmH0QuNXuW+hdA3QDqA+lJ/NJ1dONOa",
-	"2B3JeUEilPxyY0rl3MzO0S/z+fzXX/UFDvdRokUk20GiYpvGmYb4Eg4EzHulh83R3yueCfF4WmC0N9wp",
-	"SmqGGhs/eBLZwOBnZ2dzdGmkAWAohscAadoWvua4F0Sk+poiLOVQ6xCujI7Z3Ym0JFF1+UJH7nSCxpkc",
-	"14iszkVUVazF0JGDLvXBBpuS2RVAqRWyNY6pXSkE3Jj0tjP0hn6Fjp49eYoSu8tzvRux4jzOtfik+U2D",
-	"bemzYHmfHnkCsyVV/UgX22MjLrWcvVPEUOJXRsmQ0GdEs0TNueuDmuzpDonTQ45eKVV8x/JdhMAXqgUK",
-	"hK7xhlxTRf70Lf54rHfHjD7xp8+QltYj9PZ7/b/L91evNLF+/fLbl+9fmqTilG9I+K7QsoxhEugouSbp",
-	"yTdEpesT/cpz4A8n5lcj1uNaXEm+M9/ri8VFlOqZqc8xnlr2nkqxjAX5B1Q1SOboK6OX6HPyFZY09S4Q",
-	"s3/QLnq5hPFG0slpSqzNxYo5lwVO1+TkbH46i2alyK2qKs8fP95ut3MMP8+5WD22z8rH376+evm365fw",
-	"TB3Z6ck+l29fe6WMzmen86dmqL3ZZ+ezp/PT+VOw6as1KOWPwZ9pfT2roHJcZlQho9tGaMMZVdwcrTpP",
-	"JkKUKZLndAUJWGawkWRzIvRzjGw1lZvuSDcmABqaD4EwZbOJcJ4TzaiMcAnn5gi6CNsG9wl8ONc/2DZG",
-	"sHvyhkEurPnh2JwhW3jiAiX/D3v/u9y4rewLw7eCmjpVI+1Fy55/effYtWofZzJJZmWSmWNPTs5bizkm",
-	"REIWYgrQIkBrtLNS9XzaF7C/nDt4buTcyb6Sp9DdIEGJlGVbsj2xvqyVkUkCBLsb3Y3u328ss0yoMwgC",
-	"gZZbQR0RuMpeIKpn+Yb3WA2FnQnhawrPhfPQIbtWZZ4gBSitmLAeoWnrPHNvuZgidBGuRuml4Qljyf3R",
-	"MJ5lrJwOWIKL8VdYWO8rhQZ/WFqPZOtWyM0c5avS/ncZlEsZe+w/KxR2ETUhsHe2pSZwYJ9H4Y3zbvcB",
-	"AeCmmhT1K/nPHVA919LRmhXqGDyoNK6GX30A6quiux4ZAPRUT7ziVKdzdlItrMx6p/ntT0Oeo5s8rW1B",
-	"6i+7/wYTv2tc+d7tB8DM6rd8MATPDw6ok8tSqyIx3rsvvv8blc2v94G88EH1N4Rti/k2gDV2SkBXDpyZ",
-	"eolTaHtyNdX9r3mVl4Jbnl19y8+q5s3Cm15cfdO3uhiC4Qh61dYZSnyeguEHlwZToZ6q8cnPCk/yCgEe",
-	"iH95NhLUR8DPDZ61B9r1a/SkNbZygTE9AAwfjLUPeLP7NaLVHua7Oq2783tqH4dacka0W5LD6O2eC3jQ",
-	"mxi4Xb4QlvY77Mwau+0YOogHrSbpbTWpTzinJdP0Jcn4wttAwchKUccP8TgEvV4ceu0FByCQ9Sb4Wpek",
-	"11eRrEdPptp0dFQTBn2VFwFgKYJoRPJBJ7XS9xKDwwep/KM6s4zxni5cKMWx25xSgAOG8FI4JUJFcp7j",
-	"b1oquBAAGiIWoN7gXPi5iTAzgY3GQeIh1+cA6s0NsjS67SIJSkgqzzvpDyBWGWFnFmX0YkVjcoWxJnpQ",
-	"1BFBCT0XyIm5Vhl7fcAyPjfkFQ85dObDmG3uBNbuLMh7DUX0tc7m29KqZtnQH81DNluU4o8lDX+23blk",
-	"bUr+yUtNwMRIxxaPQt1xaUD4FhT/Vpo+K6QVK7c1ONJBI5CLLlwD1Ge8FxACR2UBrr7zEo988sRUEHSQ",
-	"MDGWz73+QEH+ABI9s7FQsZKQUvDXUxFHm+pgmUqb6jRk9mUbCjM+9GHLz0uc+uo7ftL2W10qGuL11Te8",
-	"0WqUSzwG35CE4nJuS0Kv68i8++bJH7+2ifVG/LTIe2l4lgm50+Qql6zFG1s4YlH5vNYVyOLBFunxvFpj",
-	"pwr37poGlyS5xtT7Un3Dq91Cv6SPzjH0L75x17BVsWCnOOTTaaEvBXKMXFtju3xO3P5M1S3r9w1forDC",
-	"H6yTq9NCuI1HZPCIWF2IOZtKwLrgFSEwHQ7DIE3v8Rwy2cRDYsa6sHu5vBTo2cUqrVlmTQNunYoj8EwA",
-	"aJ/Be8ER6psIP9tgaRX4sETAE7lRtRIsSBBhUQA1DuMxCiJnM6lGmqXOb07pjC2LVXBQi3MqhAdAol57",
-	"w3C9WSGmuqA2wHB61MwlsnqbJt+/Or3x23UmUplhY3/1weCtpIETMsWkAg89/GBtm/sxClMt0k/uxKR0",
-	"OaAk21Udzs512IzJos+84DtUi7wd/5bsVSbUfMPGKtBM0ilj9TQwRFgssrYeLTsW3wg1X1CKbQaKbrhr",
-	"RYh3qZR4sL9Tyc2qpPvkd6GPwbEd0TE2v/D/xNYM3I7oYkjhUDlm+JBD6OOYJyzTWOETVUAy5wVXFvbd",
-	"WI0E1kgiEAOeSKMjf17wFIgoYJpQ2EOnTn5koFPrJX+nf/8KP8DZZ6wSrGbLuOVnmSywds3PbfDbzFZ1",
-	"cnheDlA3fSr9SuuwIxeMWz2RKc+hCCeLlTMH0HM/nAeFUJBQQ7ci1zxz8z2kOlkaNanOWrHMfsasBMra",
-	"GMrMBuy4erPwFF8CKxEVx0EuTCsX8cCVZ/AmFCjNxnPWw+Nwf1qPH+EM4YWSPib8KuehGk8aPECEzB+b",
-	"cTNgcAzqs31wlFfPmBKN00JcSl1CnQOcdiM6IhxzYmUZ5CLRw2p8NI3Y9LHC6w79lPwfIFMHxNls8fMy",
-	"bpkZc+DetLrwdJGFcKseq97pu+++//ljv82BeYeDvCcp346hpqeDqtyXnaY5uHBS1H0V7RbbfxcXuwoq",
-	"1wmEBIZ/HLEaiQfj1Zr87ZdPoYH15nGFdfXGD4svW2wrmUUwse3BFZRJwid4mz1/9erZ66ASGU6bDBba",
-	"+RDpQswN6w3nLLmQmbOXtiIXjbAESNo5yzASUhkDu0oItcvODMrto1ERP4fVOnIpikym9ogl0pzRFiUN",
-	"sllSUmrIa2va8/jBUBijsKis/ziU6JtivleUqqlEVYEoGRWs+dyEakG1TXcpD/yZFVwakTW3axcOUClO",
-	"D4HlAzSdpCq/gm5IJYxhUxfEF1Gskjp8P8sKObIVTxB0Zp1rD58KBEBWQ1VfjcAbscSkunD36qlvTYAC",
-	"7rPwd3okRS6eldBdBoGMLrCcIICDdPcZRAMDz8qOC2HGOs8MDMmxxk+q88WHI6IYzLIQUzj0cZ4MFh+d",
-	"pWMu1dmwgFpfagupIa5linXdbCRVhlYLC5jgNoa39QfsgxJYGoUV/UkmsnJ6diHmoEjQctpDpImI8fRC",
-	"6VkusnPMWhiZC5WKrI+FqwSnL9iwnEydbzFg3/oaplRPhlKJI5ZAGQsVfEMRSsKGwLRXvQBOB2qWdAoP",
-	"xXQT5m/8T4NYrUhFE5NqaY3MBIJyq3ISNZLUnkTSJ6vdjbGqUtZ077PB4PnBQWd1E8r5erVNbiNfOwcN",
-	"TwZH4W6qizZf+7QrWLpBwRLI0xrlSnDd49i5nJ61l28G+xRtOKtqlNwVYWYe7qgObmmfaqr4dwI1/Mm2",
-	"P3lnLtX98c+WrdmQXFRb183l4ObnpbXw7BMGf6ezg61KdZGy7zzAfa6HTlDkN9Csuc9G1S4bsVJV/x2r",
-	"QhidX7qfM2nc24msjzmB2VizCYdtj/U8U2jEWglHMSVzNedo0LyHLFucduwjlihtoZrwjFtwGoxALHRK",
-	"Tmg6G4EuLWmmUDaMmCKFLl2g5ObpuwFeHRwwoWwhhWlNFXiN/J4WfduK6cdZpZ9PTcXDsNPU1pMLVS1U",
-	"o1afqtRvacw3ocSHgc5t+JwDvWf2X//xnw3FxnONxKmxi3YGKWWnw04f5mlCMAckVZ0/hF8oHOJqTj0D",
-	"8CseenptdVEPpWcxALCFu7/tGLGeXb3pbT7JAM8+hlPXIMXwx73usEF6rRbQ3SHJhrS/lisGB/2gDzfe",
-	"uUNNXXTkDmkv3IoKdwfAoNzVNsx61s1a8bzfqeSxWqHlbEHJ/fFMo9QPd383i2rgNqX+Bv+4U+idQm8u",
-	"lYgyBanEy2rBMas604Udg46rc6bVTRQ8PP0MVJtE/j5Uu9K2h6TZJ3jhTrN3mr3B6mSQqYZm38wxR11d",
-	"UmJSq+242LpoqrFT3UqPIX9YpZx7fvZRszflkIncQIt/pcd0S/+ozlDTQ1lRKsMQwaPKuv+mhw3sCBRa",
-	"q2OFs7yR379oN6pe8TbDcIqzu3vDcJfHhDtDca+GgmQs8OcXlQ+/AWodh7OW2/oCLnolaLvOhC2cybgL",
-	"31629xK0HS1UzeS16C3Cgq95SJHW8CmL5zJXcbx3Tk0XZ3BxW098aQCxaiF/536BrN+T6EmFOnSNPnhv",
-	"m5bHvdlLVM/rXpKuRV7KpCpEDnHSRuotDZ7kAerZixcvXvc7u0BufCDVOo2hGGmgYV1/Bo/kEKtWwKtP",
-	"slChH9NJVgPGpPM8C4AsVtnHCoFk2Tweis9TXdgrTiTg2ibyCGGONKcVsXLKrGbPDg6ig4MDVuiZGbA3",
-	"p/+TpSLPCXSLx8pMoahwLIQLA8s8A8JwgEZ0Ul7mnPWAsAtKIgEr7a9JxJK/uP/Zc//z35OIWT6EQ3le",
-	"FJKfi1ihM4VgKtNCjORnX/zI2T9KbcWA/QSgLIAMhLUR+P5JXduIxaxt3tJbuHS3Z+z2jD/dntH2NLo3",
-	"fFxl3J78hqSaXlJSc/kkwh9bBOG2O8haAOS1XrbCj1vx2e67aTaevDjT1hjhXvad51ff9JHPfeMpRFL3",
-	"2iQJtrGxYzl77ky/LtjfTj/81LFlkd3dI7vrtyuyy0+u2tXosmBfAwKDYhU6WFAO6g/YEfbKB+ZIX0EH",
-	"0R7RHYrheoCXF6uEqmpwrlSh7wnxkwiaC8e6LNhw7gnZ+hGbjWU6Zjw3GusZqSeQiGjcU5fL9Sg6qhIK",
-	"OA9pqC6PCuchh4KF/5QnJAoOEyuEt2GJJ+Xwh+/ADFBZGeGxI0t3rcfmbiyobweJlX84AzhVwCjx5aHA",
-	"LIJOAnAip7rIuk7n3ePfVZ9r225mNVLVot1eTO9EIZSAx+FwVly1Ye3njJtwPTwO5wyIRrhhI12qbAO+",
-	"6KKIdZfWnwj3boBFLWrX9KkB9G+WS3UBM0zrCnxCeh8LTj9DT8pRoy0XRZ80yrhPqFLBkBy3q77+vqTX",
-	"M0evLHN/HDKLH2JRam8gjyR1JJGekKBbCn8ptDqvAIiwJ2MGv3mGpQqjqUILfnnwzCeQ4d+Q52IfFDMl",
-	"EEZg/3YNaet2CSNIQFfAmI504ZkWDCBgf12U2PyO/WYm1zORMTuTqThEAmQP0I3d8ABeaYs540NnwDWh",
-	"YRZz9op5bH+F7jBnwxIqq0fs2QHrvXz+OuRbHojPqRCZyBKK2U6ELeZ7x+7WhNDu6/b9WOXa6aib/4sD",
-	"PxL53a9Y6lYhLSFh6DF1IwZ81lVQCC/jkXHoolhRCFqD1vdgLV8+f90fsFcHL9hEcMq4U9uf201LM2dj",
-	"biC+pQoZea72pMJFPUZ6K2dgEOUWWjmBDavCWHfXa8Wmhb6UGYCCFu7ixBh9plU+T9i5+56AqI0wre4v",
-	"NQK2X2MI81JbyVLESpUDpYhn2QIIMAZNSbHqDQvBL/bOc27aC+HegzBvKb1f2jE8/76S+/X43f0/p7gF",
-	"oGlAoG+YyKmwe6sITNq0roPUZBlMeAFJuBFHLYUdD/uo4fkaJweftP6RV13txt33ap2RiBnyZ8Uvucw9",
-	"ke/tNgiC1X9y+PdfmzEK0t4xXplusElez5A+iyAPwz3EjnELqbMdKNfhdqGx2brLa7nUF8LbHELWR9KF",
-	"USHMmEatUHpRqI5qLi+PZYDJLDWnqGQSAv4P2hTfTWsd7C5SEV3aa+jIm1zw4qoN6kuW/I0hCGUVWLTb",
-	"X2iF2oWsCzYV662NyEeBn4LUZl0NCT+KJ1s2vT9e2ZuMANmPwx89gfxz41NLwDuy84186/36MrPyu88/",
-	"BhduXQSCwa6ShlIFKZXgbaosC0jLUwOMtI/kqOdT+N4CMPid0xusziaEZ8QPETZkRds6YYJxALYICA+0",
-	"ZzSrCCYJ9r5nBHceMHc7lLF9ykZhSQt0sCbaTt2TDvf3E/SM3TydZvx88m7Afvz2GNHisTBA5XPygkN2",
-	"ODd3Sj0NYvUL8J00bowIVQUoTs65DHlwXree5MDlP357vHXl+PYYx7pKMWh9rQbkESYVhhjNj8Cn0wdf",
-	"lXI/RSZfi3Op2KcPnz6iKAD+2Wa05qqM1Kcqf0SB/KjMmxlkEFLQLCe1GAWjeD4/OCBwFqECPsdYFQII",
-	"yOYs1ZmLexGoHFKqiDPznjstCYdBgoaqyKYClIYsxPODlwMXxLrHLTO0IY50xSgU+pQtyoNZF6882wkp",
-	"f/z2+F6hJWgOJ/QZ3riv0Ka6ZIaUntG6H7ELIabORhrBml8RVLfV+UY6QvwyAE3xZ9Pym0aQm8J61mok",
-	"CwSDqCDQSUGoPMCXUbrPsAHD4UPKQ4w4u60HkdNhwolSCg1fiAmVmQGjMNknzwwyeytdB6+9lwd4MryA",
-	"hA4T+Oj58Lejsv7xONi1dPZlO601vBIuXrbb89qlGpMZDbfZS8MmRLj2Pw8LcS6NbTQuLwUdjSiALt+i",
-	"hW4Z7iofy7/F4wkr2ogpK+i3YSlzuyfxCDktjdUTH3bdWngor7XC7nFgJg+yX2ymgaIR3JuPiCyMnUGE",
-	"pTfjdetLaQChss6qzcY6F7HyJhTP6StaDFN69tHq+IWy+/2GP+Y8HnaCs3JjA0tMrMRnKzw0Do3w1DA+",
-	"NDovrWCZ4FkulWhvvYGHbZN/wvkqNMxDTsIfI1wifJEpl3ebEtpKPvlEI97eghwjrBCE0MgEj0FxeAm+",
-	"/7VSzMbo/TFXmR6NurXqmOQ4lxeihWCd9TyzjT9Jiq5I3vbrqKFWzwhe8avqzO4wYHWJiDcUmtJAS+Hm",
-	"WsEO/NmXZ6Cll0rwfFCPWKqV98YEZewhtnGGAB4mPvPU5nP3Q6wg6BLORXIGz6fb6kO4mUcOh7myEZQ8",
-	"HjrPSSusiKuDItNBieEPDk5PP3xPn2A7qlwPsDtOu/vjtG0fOtUBPiOhR9FrP3YyRq9hEgBWxrl/Q55e",
-	"dFa8BYCU2CfWI2UtFamr+88SwGUQYg1wILDKzH2ffhToIpFCZgHN6scf3rz1RUJFVBWfwd/efUNWr+cR",
-	"LXmZSQGGBImfoljVrO5I2N6P2IRP8QHARWBYmnM5gaN3cFMiOIwHXL00IDNAq0Ygv5ksRGoN6704eN53",
-	"tyawaH69/o0+w18Rxca9EuHYHDY/F7wsUvGi6XOeBtYrIEs18aHz6TRYJ24bNjiw4MmA/aRr0i70MqYA",
-	"rsg4+/nk/YAdq7kvaWD1i+AroOvyb8boM8ClpPkTiT69Qistlp5Mc2GdIfNFAWsUsLu376qsfnnw+qv1",
-	"keOWYO2CJ7169nztB8Fbb+xBZ6Gy3Og90WrVjw0MndHXmudiqfQLLAReMKa6IXGUwghtCkAUEpYLiQu2",
-	"0RDxvJecZMGEv9e4bayuko5ucips9FZPhLdivDFqROVjP5+8Q7zOyrfo+d3LX9Nfy4DfHIWoYfWrGrVW",
-	"k3+ybPwQ7xvn/hQJs52HjElqoTIE6yZpQnc1wS7iKFYJmGVE4wRrf/r81VcsHfM8F+pcEBmLr1cL2Vza",
-	"hSBWQ6ky300E77K46QxYVZRaLbk0taeZSYMFWLqIVQD9yqRtmsyrtaCtN9rywgaGcm219HMFHXTbzH0p",
-	"4qcWDcSF9kt/hZsVwbkEldF9QT4XfDrYwXHB7bjQ5fn4PlU3JDO6Y8K0N+HQ1+avrW/GsnnE6V2nfTS4",
-	"9a1z86Q6v8bND6lL9XvdWMWrCdLCr/04so3fL5BvGWrYLeaEmN3VvWrMeC/lq1KMFU0+5hfDQTzcjxKz",
-	"DeOEnAKt2AJl11PDLsScSgyq2IcOXIGU680xXOF0NvG4/WcZn5skVhUz7usDIvHQedZgBDOWz+kEkOAQ",
-	"pKV8imE9THcSh4qASsFYGa2VKPoL1EcNmjGzmu1TidmCfG8pubEwCoy8Eivo2baG7jogUGIWLt0OAWRD",
-	"pBwu7KeU6CI/X5WPB/UB7VIZmxZSpXLKc3MDUxEAgbTZCqcKGzYW74A7uZA8B0JttBs/nLxnPSQPwonv",
-	"XxR50l9S7EB1Ad4rVmuT9N6T3rqh7wjka03FpZXaKe/2WIiX6DVvqZkVAce++JwK+JjdjjGRQzDihhiw",
-	"hPgMEgSloNxf/SQGhTfekYap96Q1DOJGKEyEpOJTU52GAi/H3kxmgmklTP+IJYK81jNskk2YHWsDR41G",
-	"eMp66Rv1sX0LyFGURb77WxBOyCyKVRvrBLse6cTbem3XJp64Dvuxf3zIetyK0VDmq/AZnh8crJ2y2yCT",
-	"BcjAplgxUj0VN1g4uK0FBeJTzWApqdcQSWRMsxLoqWEy6wKEoAeI7Gw438RLLmjEnx6eqPpMa4ATVZr2",
-	"iACK6pdewYhdm6BVlJb+qhqpvf2E2zA8UnFmgFgVwlmAiVVzBup4iPtEwhSg/lSbRsQSUP0kVvQXbwnc",
-	"n2AnSIBX2TAlpB2LYqVBh7E8AEKsnEWXGevpwrdruX9KiyyaSlt4NPTD+lymp9vmDFZEnRMmu/tlyo2N",
-	"FaTzNcsk7C9+94GXrR6SkJVNjsClxMllJQq/YHoqVP3F2r1KEMZK6rfFg+uff61D7mebH7/LnZwKTI/W",
-	"i7WrQGz3DbErkQdyhUckQKMW8KVxlHBPggbVWuhy3c5UePlpepQVoVq3Rwn1ZzXxWo+zN+9O3fROP737",
-	"jg2FSscTXlxE7Kd3p5/Y6Uf2rwcHe69eNP/97P/3LGIf37xj35yeRugAnp58h0chCc9dtFdliRBMwq2O",
-	"WxvDJnw6xU5yaRFZVlueY/QrCjbNuXU7aqxGfCLz+YC5IDMh1kIA4Eiq6XtjBfm22Vi0w5dBLrhapG/r",
-	"NdriBlqN0pUzhe6JaiqPpzKzfudaHpjVEQrM2IUgFoMYft4IteDq66RLCwE1UTxfDYX6JrjuuocE5Imt",
-	"79xt02erX8S91uqKxCpfX7/8jpen2907Pf0+XCrWwx4KA4CLUCtLzX8iaxynhTK4QnLry65wAj8W0E+F",
-	"tLkA9sgLA81MVArk7HmNxzIdF9xAJH3Oi6H75BIqEftHLHiBWFEzI2jg8dvTveevvtr77s2PjZIoIQtW",
-	"6Bna+OYrtxbcwHRqkby2ar3LxGSqrVDp/Acx/wArwHPSoM27ZvVMceb35KHV01ilvzjFbJfp21A/CaoO",
-	"Vwt6vlKTZS2fUPdE8rmWkofpwPq5Fc1iJnJhxfJu9Q383tCpq3uK8KZsZ93baVpgdRhf96tf+Wnp2/0R",
-	"dbYLrfp+B3dsSKD/srqS9dCuSzjVgf2hv5ObVrn5DvgbxcbE5hYsfe4mm46XZe3nacaXzMU2d04c8J4K",
-	"+HcC/7A2VRSGDVrWFZvmYZprdfuz7QUP1j3zi3Rg3cQftP+Kbf/T+U7XNtXmP503NA2bRZSYYYr+yDeC",
-	"FcJS7JYW2ngc5pksxF34upk0CAuxn8qs6G7mgypWwzjUEJ8XEIOalKu6ss4DeOoRS9yzEhcBJwBrm7Cq",
-	"3Oz58/4h4+zTm4+xSrVSIrXVqbfz9IdcKVFETGkLTa8iN2LATrCHJefFOaCYcqwsqyYPzxrJ8xJtxVPD",
-	"kgn/fOamcQZnMwlE5oUYQRdg7+XBAUuquweFe/yZ1foMRkj6nSXYb959c/KNv+/Bm59wstcyPs83Nodq",
-	"/NOUdx5xOEGK2D9KUe7wFbqIq5yuOfNh4YgAJBYO1ZzSIHJsozytEu4bWovFEpnaTvzuvtYZhcWdAdWC",
-	"nmzNxVxbvhpWhhYMIcOZ0WzEi11U1Sp4Hwt9XtSN46bMLYI7VbLoVneF6F15MHBdK+q+dNXK0CKX/jSe",
-	"NqQ/CDBEFNd3Rv1Q0XJve7XfWS9gKEy9dx8vXzJdsHcfL7+qyVGm3I4Dqhu898miJe7q93sVPZlIVRUo",
-	"tXbqXQWjB3VnWJHQMfeoPiAE/gzpEbsgmz2IFdQsuFdIPI9EzdGOTxywlwcvA8JJ9+xMZlBoMJKkgXQt",
-	"FAbEqpVLFj8YNu77ojmAyJUGjheVRy8X6lIWWgHEWmsRAT7JmwmRfe+W6YFv3M3Z+ne4w/L0qwIF58W6",
-	"T7ILFjZENZ9lwDbmDEi9P3ndkupSKKuL+TY3+KvwOE+Fsmw4D2DLJsD0CpccIl2pvhAqqvT1qQGAixpI",
-	"GizQtBzmMmUXYh6rXmLMeE9kz1+9evYam8dEmhm+Z8b8+Z6Sxk6fv/pq/8W/vtx/9fxZcsS4QnAyZ/7A",
-	"YMDJGaJtwOixmpTGsqEgImCFpge8/nLqHP9nrIn4YZHYBjsgia0W652Sw6q7M66RCXx1NyGKnJXT/hFi",
-	"/1cwhh4fm8DRtAIggAE7rvoK6rL6KWILicytLa+KfRBfs9CX9eOw5JZus0Vp3E1YVgVlLbGCBSHYRARg",
-	"Y1/rDJhxnDR99ZL9IL/2IIwvn71AtKFFAgZuLqCuTOtY6ZEVir18/hqXmG4d65zwh2hqTw2b6jynaBYl",
-	"AOBTZ3zuhNjNGQudsaTXtyKgHO3jj/u/w6f4AxiLqVSNl1bv4ULgnC5oY/FLDB0KfqE48kW0Bm/lcCLt",
-	"20put1VMVg2AA95XTdnCNKwzoF3NCoTlzj0/0p2HYF8EfGNHcy+pNDcX4AkNa0jHRilZLXdtjbzup6HO",
-	"5ntQTf/k8KtXr158FRjlAWKXtZaOHbOPH07f/S9mxsIpIPwFVK5UCKfqvqvWTjOC7oMkLYuc/df/8/+y",
-	"fzJTZpqZcdIfsHfWo5dg/RjGTVjazXoBvmPEON4HpXXOCCmt9oByjBoQ3Zj9CFsQkGwTIq9YAWXIm2M3",
-	"r+QTWrGfjSjeHP8g5iaporQfTt7DJdjxkeEfAR6OGTPOWFbo6Z5UETMCKGFaN523uLPU7Vw9gkDBdU36",
-	"EdgtQ+wH3pahPYpV1RwlDctEKjNn/y24q+FreU6nhZYUmP5Cy1ASKwyjcs0zA28yYIi6mfIcxppA8VwD",
-	"s4a8Aej0NHaxpzL2CmXnTEyGIssADolJaPzo2O56t9nvav8eDXLKldtkcVFpOzpyu0Z1YayWNxmoN9QM",
-	"tpgOTja0Y6cg1Ms+ews3Yu2XwMy6OhFsAIB3ZfAF7SBB9PXsJpSSQPj4eQ+0FGd9A+pH/PfdWueHZGw/",
-	"tbmeoQtUx6+oMk9NLXBkVwjmCNRjfQsdGOMFb6XTMH9ETy6q/bhePbsOi2G1tyx9p2+ZUDK8L1aoqP0B",
-	"+ylIjxNVVugWUd8BOsswjDRVLH8UlOkDdFQhrHemX67URPAofFPWldoYuISsaXfrKrX29Mjd6+dGfK2V",
-	"TI4oNjdX3utGsg9NccnzJ+jEQI2r8AaiBJB1tx0H0rMRRT0kzXLSdKMYF90pcD4oaDO1R9XY952pcZ4N",
-	"uSXk8Rw2AmPE6AfmaibVSLPUeY0pQvSrjNUNBOSFFSJWeEICLsiAnYip4NCOJ4noFBt6nF3ANNyo2ZHT",
-	"CNF8m7cn+vPhFITL3mS1o7YBfHkjlNqZgrVNwcmtY6xtp7QenOUABfMEqVUeqYEq4lX72pYCmfO7g6sE",
-	"HDe4bM/YQvBJ4kwYzCCXl0I534KUL6rPozHlpazIc3kuiMNSWRPF6jc9ZNPwTIXImxk0AcFlbMzdbjzR",
-	"SlutpIsM5kwqF5pBO14CXXUuWsfzc2czY5W858buAef43rtvEsy7pMIFYxVF7kQaOP/2nNiFYBei8qEK",
-	"4XTAWaCZVJmeHVFyHnKQmTMOOs/q83eOKSn3XCrZQmhrMKDSkA8WEdCnWzu3CRTOLBKsW+LsqE3wrfsD",
-	"9kHlc8/XHZAOTPgcNwc3X2d4IzbSea5nbjFo8WPVStp0FI4OsNk1LI2/sGI6IOBTvE4Xscq1EYYlENJK",
-	"O4fzqmTAviaCU8+hTfGPEZYRaJqLtuFLnOqySEWEMRpx53i4NSvTC/f2AAXurSK8/KH/kxNs9+Jw3jYU",
-	"vBA0R0JCnsD+lEuF5KqAUgzy96xiS3VyACwg00J/dhElDJfm2vjuUVyd9pIH95e3qCRXmPk3ejLhe0a4",
-	"iyzEdlOZmlAKqxoQ5992h2butkYv95RbKwp37f/ueZ37Z6Vq/wzV7J+/6aH5J2rUP92+af6ptK1Zafq9",
-	"6NaP6P/Lf2vvJV/e9mTWoHRH5ablyBqiWQhTAncv8E1hbALLgwJVr09DybuW6e8He69//f1Z9Oz1H2vN",
-	"9RTIJwklc8GM4ASwlxmDeIKZXZb6rm/qXv4MXn4R3mD9Oa8ZYoeW+iYRNqpCaIslNDoeMkS1VYRnG7EE",
-	"/ux/d0+nPyFyuBIsybjlhwmq51jnLhyMlfvL304//MT08DdvvOsmbuqq7OE00XZmIpUTnvv5ZBHSMWNG",
-	"7W2s3B39iCWgOgnruRH0iCVe0N1kK1l3/wjF3f3bSbz7fxR6918g9wS0Gch+0nc/uXdNWM8JhPjMJ9Nc",
-	"YDP7AOA5z4gnZXGgAUwfnlkXXqUEAZzRNAZ+Z6ymMyi4NAJfsIJZ6ZUlLMPQWbxgk8IVSp2jXijnysJG",
-	"7W7VKaC4Z2fcJqx38u0b9uLFi9fuL8BvnMP7uWfHqlp7f4iGrAzwNRPW46r6cgC9Qp8tE1MB353h+vQH",
-	"7Njvb7HCifWUhs8bMfcslvweP8GAPn5yyOIng8EgfvJH0o9Vqp0twBgBXs7v12AdAocdwFmw4U2zXKtz",
-	"7ADjUonskNKMeOgiWMHx6Mxt3oUAxPp60UincVt1Uye7hL9iqlNDmUyshmIsVYZ7PywB5SfNuLSGZYhq",
-	"Y2CLcVau6acs2he37fyJ22xrt/b3J7h/H5cuMvn7r84Kk+fhIVPxR/gen8ABgJ9+bXY+XlZfjBsgYhLF",
-	"HsStuE03PGDcuFcSpgSezZPAJSYPZBWJMPIqcoZXBoDkAX86iE/o+uBpKJ3+wUj/hvf/dTAYJLHioeMX",
-	"Nejkn4YeFR354tCeDAKxNlAYCwFRHGKvw1lk19EgVsi8DVZ9mydzwTAdexC+1ONoPj8Oce3pa7pvDiki",
-	"sJm0I99aqiswh6qjr6t0sQk4sm0sny4p+HLQPu6nLPGDaqzRBhB+bgalvCBYh5Q62zCmoy8L+a//+M86",
-	"OceC83tROH+c4nC6ghrE9UxV+b3ey4MXRHnz74N6Qc7wpKG9CoYlI10WZ2IunP8HuQQYxbef58IMYvVO",
-	"1eiZtuDKcMxlCqKchGo2zJug04ClpD4+gnNk52qPuMwT52OgD5Tg+rq59Tg+WFogrIe7dJ6X0wXYPMQu",
-	"Mf2IGc1MqgthcBdIuDnTo6Si//EUXMptHUYIOjF9HSIree4fdKGkct4rrg5i0eND6rMW+LVtlznGb3Jn",
-	"aEbfiBTIje+65W99wxZ4s/V33RUUbmhjJRPAl+GjXORWFszpc/82htNburb99bAQLkTaohXEAVqtoNKW",
-	"yjU6LKBPmK6wc0fMargsK/gMQJF86eFUFEYrGt8s2Aw8TWkajXUtxAk8cWcgdgbibtDSIIdxf/ZhC8jX",
-	"VaUFGgjEqyb7gH0r0qNEioyhi0EeB8Hoy9qLiVXoxvRKleOBDWpxvVoSOBZTgT4OhK+Tfpcf4XMx69sE",
-	"9xI7m7CzCXeJrq3qmqUNhVig7GAIwEUP4RFtIVTWeQL7yXv1Tw359UhnEaAN9jRFIxBdGCr8t1iTTxDY",
-	"fUa8eJCjHcUK/gj56eKS5wkblph7gKM4I4FcqjqvenHAMj43jJ9r5O2DwtDgAqVn/ShWOs9q0FnqSYAp",
-	"Y+8xHvzjvJDGyE1pTieYRx6z1T8+wpIvODlCMiyJyTF4QXpyD8EXIZ+GSwsRTxXkYBQkfYd5zs+NryRz",
-	"0xmwY8smLih7dnBwgMOYI8apv1QJAXvDRBd1u0VHhdi3bvQa0fETfNbrhtUVQuP63Dww0Kn7Ymtf/bNb",
-	"37WvfkdCsmWgwIWV6zqgEoUUjwmZknQ/KIdCdZcTYv7lTn+KRo0Y3LQSwaR6WpAi9JYJziogf7g/LAS/",
-	"yPSsm9juvSfbMWw4ZxOtpNWA9I9b+gpFqYf5uhplq/LVNmAnDkgJRwmPQcrChfFFiv79ryFSWMq3JE7+",
-	"DHZNASLWQJlLOz9iCRjts2mhhyJLfDsZXqw0g9+hVghuExmbY61ku8i991PZJsJuY6CddD2BBakrxSqD",
-	"sgnZKkQqlN2jAqgV3JtVz35eCxuezE2nghciY70EnJYzI4RK+hG5JFnVCdNLmmf7feR+uBTQddJL/H/W",
-	"FzQh+A+JrQSrf2PV8N+8F4Ug1RG08RXk6HtfjFfd6ZTF9Zch9wOTdpVbcgIr9YYWahNOSSvpBjghW2Ch",
-	"IK1aE9b42HwYbddXaVnTLlXHPz8OXccVqUqx9ahKO3BAdqqPKDah/eDndyr9Bx8T+VxkgNyBRzKVLWA9",
-	"qskPlDJiTaU8jFUy5UAGcTYqMCeSsL9CPyDbZz34/78ARXg/YgdYtOIhnNwfsYHM/V1kR7GqkjB+Wj33",
-	"J9PE7q8yK9hYbfqE7CwxD+uGVPTQo1glEBGdiUuel1St5HdMfGE6cIK5RnBXxMyFnE5FFjGgvY2q5FB/",
-	"wH7BHLG3NtXhFocskrFaZxhUclsTLZ0InmEQ6Y+moLx2KgrEOIoVRGPOwzABBcd5oWdBIRiIyApzdpoi",
-	"3c3WY6s7MiX4Pp1Nb7oQjzrgoRW4vcmwerrn5F6q8z3wAtb0StsYI9YwGpTdQAOUz2OFOgfpBqxt61kp",
-	"YARsUcv6RzQozZJBtaTT+lyMLNOlRb2snAAoGOpUxxUq9ElPv8UxvoeFuANlepC7+OI6dCghfJXHo4RN",
-	"IXTiD0ILkr9pRUQKjU7nfW1lW9LTwNkHFhZQx1hV+si61RGrMZw6orLX6ohPamhkrH5p+uW31Uh4551G",
-	"0jp04XagLD4WjWzKIVUug+iSabqNUgIb1GpCmu/wki+ai8ZZeHiPqynjcUV2pYfd7DPgsfhlqoUP3aq1",
-	"cQ/bQa6hIBm+1EMHqqtECud81zhH1fA7QpY7I2QJJL9D8G8NRYdqtSb1iteTHevKhlhX6u97VHVbAybS",
-	"PKqOqPlKAVjxla+mYun4ngd3YzScr0GvtpOSDo6VNUzAxjF/12FVqSVnixsdDnXXBVKPU2bvrw4KoIYB",
-	"gckt9FDcUubb97b9CZdONrhKxR4iLqwRhPxY3/QL3bNFwVsabRV1KrzbU0PoEbvwoavnza9T8P39mh1h",
-	"0tR9MEBOxaMLkD3qlFkSweApWza+V0UrS8KyJWO8NM79RB/Lr9uhF/htd9Z5k1jZy7qD/Dq3Uo8uOy0m",
-	"Q1CVK20zXfjFp4nWJyv+Ek4G7svS10cJgN9z9w5zhyDv/05IGivD6xMx0ZcikOu1guwKsIug5KijAgn3",
-	"ewBc4gkfADhK2x2dZYf08IvK73Qxd9f+fy0X9CZi5MudmsB8JEIrofmq+qeyhCvbWEvKFoN6nGW3kbtQ",
-	"5nbC1c7qU1ZxfFNDJ4i0L+1Cj1J/U1HPYbghb5Yd8lQshUgPPYEeTPWeOFp3qYW7dF4/lYXyrsBCBDjR",
-	"mWAIQ6hHoyNgX3JfVQCIHqLDm+Xjzk0m3seC57aba+CjznOEdhzpoipqHrBjAlR4Ra3V2Gnl3p4JdSly",
-	"PRU17GLGLR9yA/1EpaKC97y9VeJ7nM82pR9GuIruyIjiUqY45Rurwqt1pPoUR/pZ8Usuc7cwW4NWPQFE",
-	"VfdhCBesfs+UK8RR8m3zDYnD8/NuUFWUor10LNKL7sqWlwcHYYMswKhRQ8+E585zEBlLId6BcnCWADtG",
-	"4nwhIzPBng0Gzw8OluXGxS74Wd/gDK67BfggK1o3bvt16wIKb3L1sT2uPMOVfxzFIXgYH753xBp9mKGp",
-	"bAjmKvcFLjyDC5cO65fNA+EBOscY0G+TC6myBNoiQJ+SiCU2nbr/G1s7RaKrVE8mXGVJ31kVPw0EqgH6",
-	"JKeUhnk2K4Q69FwhqCzSIOgatyI7ZIE+SdtAZ4yVG33gtN1PYVAWOeA84gQHpZLwNysnQpf2zIg06R9V",
-	"IOGMYzUZLAgbcwI2dy/cjagWSO62DmXqEe6p/iB4xc4OCJFe7DhtrygpCPT39gq75NDQA9YsKFiU211Z",
-	"wWbKCrbxjbvLCFZ+xYOdBXhQ5QSBaFRkkYB7MOGq5DmzYqMb+a0qD5Y/sNvtPe4UNn8h+IP7/akh7yDC",
-	"jZSYQyKkaUw9wZfVhchiVQ/LgAFgNta5QJzwiSjOnUMMaxTu/CyXkCdUYsa0at2PsWbhTvfjeyqTeKTa",
-	"eG8bOEj7ggYfkbPqkbGN5XMCl58z3uxk2sIGf+iMxYaBpU5KRbjEoH6AQHF6+n3IqRh5osWopjAib5qY",
-	"020hhWE9jg8hDgz/84TPgdealVNmNev53//CnvXZ//0/LHDM2V+qu/7v/4H/nJ9lIudz98coVkMnFZ6G",
-	"A+nuKdbwT+lHhEaDL6VLC0hYPHjHp2SA3WJ6zkIEfJZ2wI5pIaC3oyBufU/zjf2VwNtNoDstU4hVWlpm",
-	"xrqwESLLPD84oAZvfZGwEQdiM+CnJZy+hBk+d+HNbDw/8snrkIlgiARpgIQAj3x18JyQ6YNEU9JmIT8J",
-	"Y+/UProB7yvhW8/iA375LltJgvFns5avDp6v9SrfcStmfL7JwrJSLbo7Ss8g6avo+KpWNTAh1Se4rc20",
-	"KGnOZK7b+SkVssEiNw6QgFyIuRF2b8rPpcK0w6sD6G6GDNRwXjWl9TjhSj0/OOgfxQqJBViixGd7hlm9",
-	"ZMCSIP+dsBE0bpmKl2A0EsglC5nxXsCeBhQDuoiVWyLKpffb9Bpyge0Nnm0IDkJdykIrYjVrpRj76mUr",
-	"gkMrlQ0/38BT4PUWeVOuOlhdYnh5w43Yk8oIgMy7FMwIXgA+GqypGwvoq4A7HKofnSC+++j5M7uoXf7R",
-	"9YbPX311FRVbxwtPGqd3SwQuQ61zwdVawBm7upovJ4W74lzrGp1Ui8uZlfi5RCXmIcYnCxTeuQwvD14P",
-	"urKZboAvoBsLZ3tPvPNuAqvE+0tpyXoAHVZbO+J1z6oLwPYDGsWNnNVF9TldwRLEj0oGnRvzm3D4ax/U",
-	"1Tcj4eb6rd8P64yvuRBXn/OFH22XWVxZe9lYK89QCZXCGLWHKGWNQ24z3kv5looz3QdfmXA4lefKhHzB",
-	"wCcsMtabSqVE1sd3uxDzuuACfnlzjKiYwa0KwKwhlCYu9N40Lw2UdiXTQqpUTnluEnYuL4XqR57JCcq/",
-	"PFAtP9fuubFK4K/Szs8yPjcBetvrA0K9rio9YEJjKPKs5l9Ne94OcfTOfaAFfdhiS1cwCowc7Jvb3ifD",
-	"F+zKVdaX7DKWmzEL8JV98iikEF5QGlSzSlxvYBnW3HMPCwFG6foZyyuNyHt5IcDiAZvhwgt6XLhOwxI5",
-	"R1mrBptPlbS81BfAGYDkPsEyUpFynZuThhkr89yb3h4xHqqEXhywIkMuyRrhvbZxkFu1cNwBhqyiQAoN",
-	"TqxuYnFOcBo7m4M2R4nZzu5sz+4sLG+H2XHiiolAAOR3F0wLcSl1CfyJZsPmqBCZUFby3Fkjo/NW+rIt",
-	"tgB0FlaRc8YxDeiG2zOpnrpgo5pzaHIiJnKD64VFij4feQRUrDovgebVAIUkEvWGv3siIMPnyOw9YD95",
-	"qjNmRFq0wSuf4IpR7E2T2mymYFuQ4NV0r6p/DVa7R1Tv1tCKmP7ORmwuZAlW+sNUqF+4Tcdspss8Y6UR",
-	"FHPTeaPK2GzccE0CTb5huqB+QoCPtWgwVndwbN9QLHV9OOXbNX1sMFHno+edam+07YN2+e6uj21k/Tp6",
-	"7D6WO7XZqc1Oba7jKV8XsGVBwR4aXgut6w6uZZ1EMpYdtGG2sB40uoelCHcKz9KSCOo6wdwhtOwQWu4b",
-	"oWXxdPOGAC1r2OZDSJqIWaeN/oh/7zTT19NDF7BJdf5Gl2rLB4bBZOkVutN5ny3TODETMcGLXFbnXUeQ",
-	"35WKTQt9DidDSLpOh2G77aBjO2gsas2o4oWcmJWqzm1iWYFyvpmqGhz8ZhFRbf89bRqtulTx2O2PpbG6",
-	"mK8k6PT+2QL7XcDQapoHrcuFhPU54quDKFa+evDVQV1eeMTaighXlv39WM3oe3qNtcoAoYChUXtWCc+r",
-	"g+jJhH+Wk3Li/nEANW74r7rCzX27c1GsVaJ2V5VnS0uxXhla8Al3BqHVINQLy0hXEO1paZurrrtDjV6v",
-	"4RFL23adjrcThFM9sntZA0W5Z4Q1DH/Lzrg9qk4qoBIRGcgNK0Rp+DAX/Q3gKTe/WOJBOhLA4yrznAG5",
-	"MOMhe2SpcGIh5xC+lrvr30WhDd1mUq4ME5+laSeabK+SbLOxFZPJdUqkt20kv4FGk8eY4dmQDnwPtGaw",
-	"iliYVDFfOq9nWb4eEnx0ZQa3c+yPg+wSl48iAsaPzSaldXYdNwNsh7wVjFq9qwcM+uu45k0WSAhZeDpG",
-	"nic9atLpE1ui+1Pd0NOP2HAeKyKGiuqqQ79RWE/V57YMN7nSefVQRNhboo6smCNj1aCOTCLco1bSR/YX",
-	"OOBg6IppU2Wx8nPyTaetXFQRLkFQ1uw2N7xkWuisTIWL0yI2G2sjYiUuZSac6UKyfdgJ9393/wchExAU",
-	"7f/u/g/+7S9PEEjJDBgWJ5vDqio6ilVFnJt0UGNBWUH9qe+M87GL4hZm3tiyV5kdpB7G2uzuhh+/Bus/",
-	"tszFqb/pjy+y2rv+pKtz8yTXO3ejA0q9sUxYRliZrwibKwun+VzNnSGpmejCqon6Y6ywxfVVt0XkbbXi",
-	"+7YQKlvLliOprXvX0G5Tr7VQWWXeE6msKC55nrBhmV4IwvQkTu1YVTmXFwcs43PD+LnuM6tZAt5+UNyt",
-	"9KzfxNU6xCGmWmLr1MzZzRkgQxWlcLOR1rCE22TAjimb8+zg4ADvMEeMswLAA5QQmbPAE9o7OHt5cLCW",
-	"NfwEK3YHJhEGOgV273Wv/tkt4NpXv6PvtOV6r4WV6wY7lLu2kqssThDLAByElRMRUX1WOubFw7EwSkEb",
-	"tbTzQ2gF3zA2xsdCD4UJq74LXZ6P6x5LOy6EYDmfE6wNVLPqPBcF631685HRDCFCPD39PlZDrpQoIuZk",
-	"RCgLhbIZy/W5VBGbFvJS5uJc9KlCtsaxwE2gRqfg5kJkbDaWOfS/aKQNh7QH1YzC/MZI7aoMVLzDRlHo",
-	"FPpkgqlO8TWxghc79W2stEpFP2Iz7owdQnc8O2BGpFplaKKlBRoPhYXrFjGA3KMQXQ/hKYalmSfg9cbK",
-	"O6BDUdfOF6VSzkbWpfFuxCYOR6wIBmMklTTQ2e1kEl+iAl2tKMc5YLYSTkeF8+kmagCRkMcKoEUgfnl1",
-	"8CLECqywSRN0jj1CxwA+csJ6iR8PuwDhbZI+Ouf+WmPF1JfaCmf6gTN2OhVZK6Sge080/7U837JgadvW",
-	"tp4ozB6d4S6ri1+cRPixR+H3BpW7gNQRGs8ar2NVVr9ZclQleG4U4mfSpG5vmR8Wpdqw1SbphAPKynRX",
-	"uEY9rUT18lpFcE5sBMy5H7HUmUR3M1SBQ6F9rKTCCl64HgDNgAca835TSVvEh1MPC6VVMPSgA6snVs1u",
-	"wgrph3mgH10wpcOyaX/y2vOGBoCoz+x8KsDcGPfMef8oGPFCzM8m0ky4TcfJQv8iAbY5y38hCAvf2Vu8",
-	"hJqM3EYg2gy6zAXzO0/1ORtNUm7jaW1LKhVkpP1ND9rWuZmeghy8UyPd2UWAYiMy35wRiMzO5N0rKBGI",
-	"Yi2gC0bOhZF5Ls9F5cBu0syJz6kAMTHrRL96plh9RxRWUngPiwED+N5MQomoqP06zF7FqodIQwQ3Rtk4",
-	"6F5+GXRYYCqwcpjg0MuZmxmvjvRW1R68rV9rrQOxa6bWqseH2bUvKQ1WvcBHfn5FEUL9vXdRaWdRUr1I",
-	"BIoHu/lVMAeB8q2ITKurNkMguACuSCEcZ1OhIBVUDeeBkBh0/R0xoyfCuSILuzAFL6TRsUrq+VKncMIy",
-	"kcpMIHxh4hv9oAFQfJ7KQpgzbhPGC1FhsR81/hQrD8VO+EGj0pYFwmS5UaUCSHcK4AfVDM4m/LOHSnjx",
-	"1avwSGUQq1XAKhLOTBjONXLLw9EAWa2drbZcOas0lc6jKBhXsSrVhXIGMqFjiKQB4e6X111MDdTNpa5C",
-	"YjwXCpuqwfq1Oyq4+A2Tt8Vj1GqMe4I4qt+xK5BbFOLdmeqmWHkxRcFVU2p5IK7SLNVdXd/CeblquinQ",
-	"fXwh5qu9FBcjeOQBrdDeQucmwBaoOcvkaCTgLBYuXQgznG8sVSpi1UtIkJL+YRCKGTgEZWmujch8LY9i",
-	"qJK1YkPopQvmnmoJPWaVs/KDe68tBwg/iPmqZhS3tLvt/aoWFBede0QLc+dckm3q4LfYTUMuh/joXqMg",
-	"Ag+C56oKodralKCU5Eiqc1FMCzqeAmyjWPWMbqhLqtVIFhPDxGee2hwVkhSTMj5QcFDtokpXY7nLiAqF",
-	"23C8NkU7xkUiPdji/viDmNNY91hqtIaqB7lswszfbZObMRZOVxpK0QZidJvSo1r1YXvZsOJXDRb1pof6",
-	"j2fMgD7RtnUa1oPLFrbdcy5VvxW1Q6zY+VqKn7/Vxbm2VqjdJtUqd259hA3BbG62RbXLXJiCOqRE4sZT",
-	"4pTVnvL0gp8LE3k+PBOxXBoL/T5sqgtrIidcBWackNs0YhOoy4jYhSiUyKNYFWKota3eNWJpIa1Mec5G",
-	"MofS67HARyhhZ7q4YFCvMYJtj8C33H5PifcoVpRWh1oLtJpZxAouDdxQrxATl8LXiMDxHzmdKY3nsfwh",
-	"vlNihv06AwbfFQ5pobqkcQDRWqFGawatB2GS8CEnq8OJntoVUFgkxo2FxcamYO/CBdiFefeZwSYp9HTG",
-	"wee600Q2lIRu2Cj9j1KUUHYAxamB73sYFLqxntJsqLN5n4phy1xAX6KzIEGNGGLmuyvAnGVVnsgkyFgE",
-	"gxSlqii0hzy9cPbNBa8APYatonyCZ4VkoWJFJqpq0ZPkmzdqZWX2R+LrDYBO0NhC8AnrWT2VKUvgsuQw",
-	"VvBfg3+4V8+ApdD901he2ODfvme1+gHrHkSW9AfsBFYAqiFwQExjPTVsmnM70sWEuc1K6apoBM7u4DlS",
-	"nVXPZj18DV+zgNW+Sd9XlTRgTukj4bwh+sayjSPWneZTzOfsqs8UK7gVCq3bbO6pWwg4cUu5euiYLW6O",
-	"KwEOn290qM6atpSriL7MLtDYUL+bE3Y6KgM3m8KOoDIODFEDrBBM5M3AWdy9h+KzSMs22wsnyntSjfQK",
-	"FPOXC4f7QEGN6qcLAg61bCiEqg5DRQbAoV3VqMGp972fr//5T9U3RTjBrTD2inqEVV7D9jJs4Vj76MWv",
-	"RBgKndm3ePlap801It+1SGVaSXPcsGepzsTah9dLs37j7t5cg0izOaT1kXKRXqZ6+4xbsWflRKy/BJCH",
-	"v9HTvqQT+2VZW+PoHq57HDw275Yj8O6D9xsYlSX7AMFoDdtx443Pd9rNuAmMYte2txw/P4RgHTMYu/1u",
-	"xX7XkshoRaq4g/2ugVXxmx52H6q+hS4jgMH9TQ8hcDVYZHnmjK9JDinDVVOXGdYDGGiPs2D67j2lxbNh",
-	"EzGjCyzeWicuq7o1GWdD7mluoIiiproprZGZYM8Gg+ftzUtur/7o3uJv7mW3URCGXKx/08MvtSCseoGr",
-	"d5VKHh4TQ1r90t27ClxzBcQMXHMFcdpPoEZ+u3AKReejUH01IgWUGWRfPEOh+2+srHT/xfM86UeYq7aa",
-	"0tUR5mJm/JKocLnixTzCvpihm5iAcs6ZU8nhHJ49s+OEElsjLvOyEGxYZnjWwC0b89xS/4/Oc11aGiNk",
-	"2QSMEzYUI00VW5jAhQ7GGkwbS8mGWls21blM5wN2DEbH6hJWFUpPasa4WFEajZJl+IrMCGsBGAy7grCa",
-	"C1uC2FQURqunhuo0eM6qOo8z/1PSP8ICt5k0IlbQF8MLaxi3TDvT7eZaTT0Yxf3/MuhexEqVC2NYIs+V",
-	"LsQZgeMBIowtSkGkHlyxxAW8hcxEhYTf42UmrciOoE3TsASFh6LwhFmtWwG4EO7RG7yHnqTy87wfkMrK",
-	"7nVWlHnF3/HmrebNCxaqyyReO+vkrWVQFOZMcAWt1RqZfydsIPvb3zG/fMm5r27e2rOsWNt98v+W++rN",
-	"8j+VbC3RNHf7k57gePty5ilsV52Y7or4VhfxGQy6KsGD7hTnEHmObV/UJgtqWMEN3zlgDOFz7ls0jRXT",
-	"7oitxrkhJ9F5g9MxNyIZsA+lnZaQf0j5dCoAlefZV+wH+TXgfPoTwcQWpYK+726ATy/+pzCbu856wgtd",
-	"Mzj7CPdcMzC7JkDp84MQofTZwZUQpdsP6dwHujqmA6Ha2Y5W2/EWjvrdCkEgo1UQmrVYEzAkhyzVkwlX",
-	"WeRVTYPuRUx8xpjCliZiVk6kOr9fg7KlEuLFwIr913/8Z0Ad+KnROZRyxZDaCjuFyALrmQLvoPfy4AVr",
-	"1AL4ECkZ6bI4E3MBLYTHqu6tqX2LZgAHiafXYeLJw7NhUk6quuDA/ZAQF6vy7ceY6+yuMm74npsPl1Cr",
-	"vxGpNFUfzN3VF1/p9LoFrwu0agDj3bn/hpxmFLKgoQwUxKkBc2rQv5kx8TagGWIdplylIt+wZQCPmQ2F",
-	"mzzVURJsyhGVVaGi+bMSnEROOeOtqO4bGOJONPcnjUmOnZb+ibUU5QkW1y015T5dfAvF9YtnPuvraaMC",
-	"p9bTQvy2+ZLs1h0cRxIehJRTh+z2VPMEBtxtqjt13WZz62+AgXYne2ohTDnZtLc95rkVGWoo1r0etp3Z",
-	"EHolFAyiBio9OwriGfgvnls2FnkGBcjV4UzOoccfDo+Kcqsa7xZotxnvtHtT2u3kiXFGSkInlZvdgHWe",
-	"O23ZsFp/61QGSnoF7Ln4BlHtEtfA3AQJ6x1qcJ7PhXO0OWAUCjYtpCa1Yymf2rIQWeia0AlqD/qjSPQx",
-	"/TnRmTCRb81il6IwiP9TKgIZM3OT2hwf3qcTZaj5WDoHBtuzReNBH+Kezcfznfn405gPneeoRBicEjoV",
-	"Ljyp2w0zeN5ogDHJZSqUEauONd/TJVvcrWgIqPa7irOCZvxFVP9tkiWeTJV/fStFEYWnRSPBnXFtHBT5",
-	"r7tCKOiSoN60hVVxTVapdqrRHcXUbb79N55darnM55aMmlGnxq/xHQ92hK0PSky+E3ajMrIZzqXlj4i8",
-	"l543Uxp2yXOZAdo3tFPOxjoXAwb+h/PSkkKg5UtFwiZ8DkVpdeWuiRU1yCoxY/W1iEctkoglGZ+bMz06",
-	"mwmB7bAscf/pfppoZccECZfxeXVV/yhWHrJ2RL5f/WwDkHFZ0QlcjUxA98a7jMPfdTppp8YbSeFiNNSm",
-	"yUeMD43zAEgyjeU13REvxAb4lbt2/nVJldtE/lHzKbNjlkngeaxMHnacql3fyjW4lt0SP4itzSmJ0laO",
-	"SObMvgvFlMhXV+39FNzyxt9w3QlQO8bDoBdueSP3ousRDPs1e0SNHKHQVO/PekakhbDoUGAlCsL0iKyR",
-	"/W+I3Cr5Di+8ot3j2E8DCZhmYjjW+iJinJ3mPL3Yc2/KrRzmzrqlGlJmdBFCz7LTHz99dGqZD/XnAXtn",
-	"TazwfZB/xF9s5DmAKNHfCAwEbp5yY2a6yIB9xAjuzCSA67otaU+rfH4YK2QtMUAbkuBDzoywWFg4BJyS",
-	"n0/eYwwMT8UzBYDuBaJBiwRHl6J4amLF81zP9jOh5tBYxno1Oi/LpbrYy3XKc0xACsszbjnjWeZMO3l+",
-	"hRiVxn2hWMXqF3pL8uwMS3lRzFnyv/bcVvaLc4T3TuW5gtj8kNm/xuXBwYu0VPKz54yBX0R0+Yz+Nhaf",
-	"8aeEaFKot+WzW6Xvfzx+s3f6/fHzV1+xCzEXGRvOq04U9zX9MjthSvCBFh83wH8VfAbAMTTGgJ2IVMhL",
-	"UZhYFYJoHIEFEUSggN0t1cihhvwyiCdFp1eJTYAljMCZORuJGZtIVVpholgZzXid+PWcMyGpwzTn8w4G",
-	"GKjyb7E1W3KlW0bCKdwT8HDbm7dYVpxjtmsVWd0q0maDb29lA/e53TNYM3fWJeW77NlGsmdtH/8IDosI",
-	"uykTuTOCciG8v7V8LLG1L2Xb1vryB3dtVD4Fe0oPfROg/oHtpb8Tt84snAtWtmNqtpGT+zCRFlibMang",
-	"RD8XI8t4DvRGCaAlnye4TXtsZkjSIZDyeYnCDGXQYjK1c8Ay0/RYctgSdiHElFwxqwtASofH54IXZ/6i",
-	"QkwIyLw7rXav3sC9ErpfX3F3h7EbpXa/Xxfi0AqzDeBljK9cbPH84MBFHJDuRogY6o/H+IDxNBVTS+n3",
-	"iTCGn4tDlujSpnoSMK3JdBwRz4pbTBfGzN3TBuwnQp2RJoRMFLaQ7QHAJ2Huc3t0w6+mcKR39yid3Fpn",
-	"A3e7Yzt6IFCiMgCmIfGpqGN55WwoPSPmDJBLW6/y7TXNVg3dTUWrnb+183jf1LdsPZO3GWb+ltnPr+Lp",
-	"p49y3QbKu0o9+tdYP/dYf+nHmn2sV6AbU+Y2/ukq7fK1yPTLrXezxRJeem4oIk+2WCXXJopdOwVNbR5V",
-	"5d5Yk7hz0TYi5wCazTiVpTq3IhO8iurnfrG35qqNhAsBOtrj31kxMVUWOfMEvCnPc1EcAlm4m6SLHMc6",
-	"R+Fg9SSCi+HvJlY9rhjPRWGRCoD8KKPzS5Gxcy2A5DeBK0Atkz7SfocDY4w3YG95Oo5VyovCM/bi34l5",
-	"092OxXZHLAGi3uyvLtQJYzr8GZg3B7Giq86g7j/x5f+NB9MNEhamxy2baGPZs4ODA2ioncOpgcj2pHIz",
-	"g9lO+BznUnfpukXvggoIdfNbAfju97NL46s2tk/aLoda5wIArLe5X7qXv7oV3y0lfo5HVFLppVGqPT6d",
-	"NrdJtyAb2CB5CuJ/aEQ+6rIbflfk2YbDuwpTywZEtwo+MwKpSUS/lqqpnaBXS1r1Iy8unDA5a3aCIn11",
-	"etqtM4wnDWjvLjRqFUe3tpA5rPQQbZ1nc8FPszUJBOHb4zk2XbfLEphqkBq3U1wSI8qMF5Q2RDs3YB8g",
-	"fwBcOU+DzQPxZwFWb5VwXUuwcLG+CMHapJxgRwAICeUdGppLy7ERUdFTofhUDvyW03WG8WEq1PHHd387",
-	"/fDTbZMzPMskQrR9LNw4FqJy53FUcaYeQuNxh6dNc2GZTsuJUDYoAAC442EpcwutPTeVmdt9TJGWAFR+",
-	"+PdfmzuSNCycd8S4YW5FG2wKAFuPH5ErreYTXdLyND7YnE/yNT7Y///4x/fX+2D+wSEO0ZVfoOfG6Q8e",
-	"xRdzr3qdL1aIicgkLq6vIlkNjRzcURVUfMkgySf1+5z4BdjBJd8OLrlFRh5Txqvt9bu9+eDqVdtjcNkV",
-	"xXVejOn8pJ6Li7S4zIHkHRm7FCrfYdAOz6HmSxsBWpuh0wUc0NzGKhfACU+gzBWbF1N6FmE3bkWRi0NI",
-	"vNk04K9WIRXHqoYqJiDhNqxjWxYK56ZHI99+CySCFVgwDkmZ/CDDECs3tb1cXIqcTXOuGLdIHDYYDPbd",
-	"D8lgGbyY8IjDzxCiEndXkC0bmIcOTxzM+IEiFLdo2K4AbXUBWuuSrbBC1wYubhqoAL64zcfY/724As+4",
-	"VW3uD7HiS5S4+8I4bnMRV6Id32YLvJYhDYSqaqnoFs81IJGXpXQHjvwFgiO3SOxtYZIfqkw7/6Yzwvso",
-	"kAn0sCrF4SwTac6d2F8KNhHOD5NmwkbyM3p3APg6FQWTk2kuXCCKy9jzIEpumWOV8ikfylzaubsJnCni",
-	"2KC1cz9bfiFM5Ls0zkuZQccVJ+eQyF7NgH0krMSICCpYBsy0Csr/3L3omrl5jDnYnCFkNg/pj8E3oywn",
-	"J4i6FjeuuRl9zLnapnovDtWFtJ/zHdtit26DW9+l2oQbhGKAgcWXoLkPAwV9ecfb4aHv8NAfOx56lwNx",
-	"O2T0B2qJbg6fvjjOQ0VSX85TBWmlbaOpd0S+OwjYHcrb/eGq38AUNcBgV1iTmyKur2tMHiz4+h0r+g75",
-	"dQfDvgjDfgO1bsDBrlDrrJjvFaXanl6/rbEppY/xI3hVH9q7KFARrAPmHpfhYKOa3hJve+quA0we1uOs",
-	"VHIkRcYyORpBZkIrwXKpBAROaE76WAaUOmePkMSSrJifFaVKwGmse4/wBnPUgihjWKahIM5p33zAjvNc",
-	"z0TGZmOZi7pu23tEuqgdoq3ZqW+K+Ump1knF79Bf/zQm5BtUXDo+poyJGevZctoE/GpdWjbhF9Bad1fG",
-	"xV+3NeNShQLL+PKygMjgUtSdhEfX4Mdlwam2jzM8Dy78Ohmw4yZd8NMKqdo9Eg/WEQxmz6S1iYPCJRcN",
-	"5VJdiIz1EvevM4nZnC2ZiLf4JXY24lHZCPrqjC8HzXdkAW7K/3KrFMQ9UcHsMgI7rX5opDBbTAjclC5m",
-	"XdX+8zHH7DIJO2NwDxwy29zeb8wus64V+NMSzTC/Au6jtcUKvcSv7tkdBAienubB2KhdGPJoiWpucqDa",
-	"YKwpdH4FTMsJXLHFjfE4m0gFo6wCHcHkqJvuI2q8cF8e2rX2pALTmZbG6gksQ7M4Dz7SKgnQechKA9e3",
-	"YGkuNl4ANi/rvTx4HTWPnKEj1ZM9kBkVxaVMxRn1PRrCKiDzO+lj4jdWzsS62912lMtL7E2TqWB0I6Iy",
-	"YDpJ5yJimSxEavM51tEhwhF1bEhrYlWqQlzqC4CCuBDKHNVrBu8Z4OPim+Ib9fHc3QMilAZHRs2L1QJi",
-	"hHsSOy+42+bgBB52iZk0orWyCKEynVQ/ZtzRe8v4eqDSQF+ury4Vs881/TWdi9Uwkd8DwrPx/cYoWsJW",
-	"zCv1VAyV5sgCj7t8SmpRcmNViy7rltzIu3AACVbt496ZWxLrr7v0yHuOqEed8JKV/G/BKYIv6wa4VxhJ",
-	"N4G3ynYjFZVT5OP5AnauL+dM2PO6BOr91LBg8d1WEWjRjXW/2isPU2wc60R06N5K2DV2kq6WO9SjB91k",
-	"VyvkvaK8r1TIHbb7Wq11V++a12+mW1Sqshl3tDSoQaSPYAVSAdYW8FoUl6KI2HDOZDZgdZH4yMn9TBcX",
-	"CetxxWTG9ChW0AULa5FLrlKxX11mkn7EEuM0VNp5ErEk5Vac6wL+e5pzO9LFJGG9JBNDyVUSxSoph6Wy",
-	"ZQK0Z8VY5EnE/Lvnc3+EQhmPQ0Z37j177sYCV/kfCevNdJEZQgmKlcwiZqXNBaKsVasQsZQbsSeVERBj",
-	"X4qI8Twnn2HSXc5e5mLN4vVqLRqF3xP++b1Q53b85PCrl2tXr/uFXLuA3c3z1N/UjZhJ3+Raj33jb+qu",
-	"tafP23jslFsrCnf1/+7hl/snfu9/uk/d7+39/WDv9a9/6cXxAP+r/y/9f/tv6xf4/6NrmZ9TSb3/97PW",
-	"R35J0AruK6yBqlDmjwU49OtCz4xAZ7syRn4BAgtbXuGbmJSHyKBw/f7v7v/eXdF9XOZb5Rx2z/8G8gCd",
-	"DcdlvqNpa5eODwqXp24qLsRIID1mxC55IfkQ0t4qW+hKvLH0XDuoLSmodWLnnrM3dLHtFbnD05Srr+m6",
-	"bWDQVM//UjFoqhe42lrSej+i7CeUftFrd8PNuKuuIfWtwZv7DCZsgVKCGZGL1OoCwZ7qNkTEaErOC11O",
-	"sSuRs2QEfmgCXG2xwn9BfgcdUHgqocYmPM8TTHzCz0dYgJjPfU4TK+awyF+qWIUVd726FQgbg2XBYCZP",
-	"TR/MA86fPFFYQJ67d5/XFAGxoiKBmp9El3gyB/lXkcHhGDzpzFzI6VRkyYAdE6xskmpF5L3zBIYw4GpD",
-	"rtp9LDy5s9DJfERVgVRGyBKcBUHZ4OVCZcY9lQ4ugadN+SwsvMKYG3eVyAbsoycGpWAaE8jU7mn1VKYM",
-	"igRNcoj/cQaDDDxKA7jxwe/YNyGyBJfPvTh8sdDEQZ48GbAVOF6x8kBelVMdoUl3/j18IffBqMUbUYJI",
-	"vDx0KAisOieuiFghnnCLl39qeVFb1oeeFqgmeq18wPPNj9/ll8BHBu7/Ypca6CSbcGo44WruQbXQRqIO",
-	"tRvja6cIwE43yimWlHCVhxtqxPb365XStHNzO93cek9fjaBzzV39ZuTDS/J149a91cDRNS8ebpdCZSyp",
-	"ynISv1lWbT1+f8ar3S7NDR5vMmP1NGLcxCr5+OGUNqrG5BOWaWFw421ssNV4bid7zZJCGF0WqRikZC+S",
-	"WPUah7yESdnHHbl+oNuPvVuB+3JnS+AD0srgwOtPCnh1zz16vBLcVfvCCnUm7ats/9XB5d3DdNwgQr2K",
-	"FghW6wbTW+AeVPmcLAaeVQEoivM1SeylCyeAd9h9mdZ3kyoV7bPIuBV7Vk7Eky8+Oek+yRroIW4lH1mw",
-	"vaEou1LftXy2bW8MXXuCm+HOUVvtqC25aHWW4H68NRQp9yJlvgLYGxKqcA10NUMgXjUTikuel2AfA9gb",
-	"1sPzRqVt1eroT4nYmF+KWCmtRB9Aye1YzJ0nprPaM4JH+2xCCB3MoXvR+W7umeJSZkKlLrCvzy4r7O/G",
-	"eWTjRLPOK6xztHkUQou7QE0axtnLg4POY0OnKSe0qtvI1OKzr9oJt3SKeNODzi9tV8NFXgfOHD70zvp1",
-	"wu3RCiEWVpWaBCWH2gNK7d2rDWyc/e17w7KypsJfVFUellA4RaYSShKkgbc8pMJAkV6wibBjHYBOVPOK",
-	"Va8+nBKfp9zFgoSCSV31iBOGpDKhvY08qBUC+fUQRyyKVQDZh8Y1LW31SPxoWL2Y2pLnzNlyYfDvfi70",
-	"I4PaZa4yzE0759UfwOKcrNYXSOXUtOIuvFXar4onDYLzy3Y0TdC9Mhdv/TfY8kFrNU6Ha1NtMjsFb1Pw",
-	"X4B2iZAFNBSOczz/GLmR4Itr5U+s707Do+ufwm4zbXUcJq2Wkkj1CU8d9sOxmdVTQhJeuCNWHlxjVkho",
-	"C/D7UFc+il2RjgqOh66RjrrPgGOXg9p6DiqgQg/SqLdMRmGHyp5vbVmdl8KLj/21W6fK3Kpb2XiZLnT2",
-	"IG3S7OV5VBmUhVcPAdah5ht6X8GGNaRxUbZWCWazxeqKqob1StI92T4+0nmDVPbbVojeFIcHf/bcmO39",
-	"UL8srNiuKP2mRekL6nW1Cl3/AHpBu4Jy9cURWlon2/r/ltRljU5AaVwMk3koT2hpJK9qposL9LOoVSzo",
-	"CNu5+q2NgLiay+IDxhjbRiGoxc7RTdnlqnOwM/F9hWAc3KH9+TQOlGonRS1S9J2wLRLUy0hVgamdWa37",
-	"G9/XbxTNlS2+wHs9E4WvXENvJDea5e5nE2gAs5p5AnnfjkrtdWFXao+u9gT7E2gqBVQO6MRu6WTDNs0W",
-	"wX9I+/5d653vDv2T6t99OQ0oazdxGjbjGeyjelwjTPyEN2wTZuPjOxhkFcOW3wV3u0AnIge4YxNhecYt",
-	"9yy+1ZaAtA1IuJwWwpoHsiW0xoc/GwGEV4Ylx/RNECKGfS14IQoWlwcHL1J4ZfhPkWDxsmHff/r0kX3N",
-	"jUxrflRcGgmA0aURRawUnwjk0+KGTbkxM11kERMSAJYAZooXNsiJZdp6sqzZ2G1S8MwBS6zNE9YzZTqG",
-	"6T5/OcYmzNcHVLkdq8S9seJ5AvvQpLQlNGWKz2leGnkpjips32B8nHMuL4Vhrw9YxudE7Ap/eGpiBXtl",
-	"j0TosBkq99mEz+HIWHxOhciaf+1mUG1R/S3thF7p7yf2bY6erbQ6ESAy0wmUVqmIqgMnr2273XEzhuxH",
-	"6eIfkv2mBaN+DT7z2mxYIWxZKPByU3HHG+j+7/D/Z1cE2yfgdHZp1VURN96dHTGgLtrF2TfDVoRImoRq",
-	"42H0jc7SoBJkyu24LgTx0vRk0Qpep/Ly12tI7aGR50qq870LMb/Z8dw2X2RV4vhCzFnvxXNWcJXpCRvO",
-	"rTARG3IjvnrZZ+61TMUFjz7Aybdv2OuXz5+hc/CjMIafi1idynPFbVkIw3pG4BF84u4XXj8S5yyVhbRz",
-	"BpMX/QF7Bz1RxupCZMwInossYkM4nrWaDvRx23C7BLpduIEAZuQR4xC6urcoxDTnKULRM51DuO5PL6+1",
-	"R5/it/xBzJ/cwaYZjNZ1oIhXuJfs2D1t7cn8aXfRzeaZe7rwAtP35uypCZcadkyU30oBcNt0f7yLDdOM",
-	"91IOPaUri30uxNxgbWMqCitHThwJO5WmD2rb85y1l9UbnAvlFAIrJKEUOFalEf2aM5jhaXvy392j9+ib",
-	"2zn7F4oZLsScIgbglkH6CChHPIMGskPWHDVWECZkJeSoOCs09rc/NUAlkfNpRLC04lLqErrPuopxTr//",
-	"Xhv75nirWdXT798cd+nlm+PHcerp3vX09HuUsTfHTw2blsNcpiB5DcEHiV0l7u4RYfU4ivhFkXdK+LFi",
-	"H6ZCufF/OHmPUjyUihegoBNn30cscQ+6EPNzodjeRRKxjycfPn148+H94KLI+yyXxkp1DnTPsaLXQHOK",
-	"IXwheW6wYhIBJpfVyUV/c+EiwKn07EvYoCU+O+mSNp9Xt7uFiehgB0RcZHsuIgU4TBzaBb5GeKmvW59Z",
-	"z5gxlrIpVgAwJ+5ocG9jSs6PBQV3+6gyliP4s2LCRbO5yOomTvdMF+Um5AT/IOYmOWIlnZoY5v/gVAr+",
-	"6J6T5rKCe4YSQbja2YZYNZb8f7C9UdKtpz+cvL+ekurUCruH7d5NZa18HZSBFm+nVVV/OHn/eHQVnaFL",
-	"jYsJ0r9atvGMzDq5DkV0I7rtnnf19uXkk9miNMRAtCzszgj8Au196JMub2exWt7PWOt2RlKHVb/JJzes",
-	"yH42onhzjLI/krk4xMqzYIhNbl042m7ruqOti6R681vX7xdSAeq/5a2sXs2l/2Us0zF7cxyxxM0Ic5vu",
-	"wUnVqteM/9zTV8Z+QpUTN39Qswgm6V5i7RDwO1IZQ4FULe5HS9LMjOVzg2rqNipnWDxJoarVK1bgCvaR",
-	"fph042ysy8IkVYaVPfvqXyN2gMWjcCzpnsqUnvUH7E1zl4sV+bEXQkzZpSjkaO50kFQRwj0c5QjeAY5p",
-	"F91ff8h5IeaDWJ2A8tLN3iEohBIzQ9u2NKZ023ypaMdfspuN58aKLATLRC4v8bB1wBrjeNNaXYHY+ria",
-	"YAZ9LOc8HRf+BuDw1GO0NAkAGQl/SAuRCWUlzyO3nFhED1Qws7FQGFJ7rwNWv+fjZfcG4Hb8piXB5Pxw",
-	"8r5/xCaCK2RzzPW5BByYkSgYj1U4MPAqQD9U8E7txApOWdA+belg2D0bhwngSP64P2sb1gPTvvE4DDB+",
-	"BMbR+DqBuJbRNXNjxeQw1Wokz5vBsd6fFvpSZmBpO/yLN+DA+jM6sAmYQqpi916CTu4ZXnNmhE0wp8LZ",
-	"BNEYmlck/VUAQWzCc+eiioylULULFj6XE4kmvuV4+PTDx+o9rpsBfVidafWbXF0/XH27R8byYKQ6z3Fn",
-	"2tMqXIZQLfQqneDZRKpDY/SZv7u7NNjT90rDRsKmY5GhmXZTgR2uYGNRCNYrjWDJYSZN6vYGInw4tMKA",
-	"wH+qLo8VlBgPgUExGVs7NQn72QXm8A8XNgLCGeMs13qK3GJZVghj+kcsMameCpNgnbJUaV5mIlaJngol",
-	"s8A7oF/c+gDzkJhwmSf9oyqmzkGKEvcfZxM+nUp1jjQVsUroIWfujzSU+CwrNP3QJkDyGbLOQX7ZGwfn",
-	"J4hz5+QULEk5MQ85By1hvVJlVQVAcSmK2rX8+eR9n7qHWSGQ1IL9fPKOcYu7r/9sK5LStSptbYesRnin",
-	"puWdw3eHb7irlb6mNTnOnLhCSPzuG/ZGK+VErBKr25mSpd11Xygof1zRhZ/P0fHz9zw1gIeXSTPN+Zz5",
-	"+hAqBQGvmVuEYkPvH+yhVO1b5Fscf2Gn3OY+RiNetZ1BDyZeevsN7XayQQdrTw7//uti/Ls0w6jqdaVl",
-	"h125VWy40mo+0aUhi7AsHFdxC72zWCVkIHp0dhNJnqPFthm3P+C/KMiQio1yeT7GGu4xV5kejViqMwGp",
-	"0kEHF8+i7XyklDybZtjZkHVZUSq/6rsd3NXG8yncn3ci0V4DwrNNCsTmit+ROw7DMTighfPdLIKyvSk6",
-	"4A3375DpibTAninBF7wQUwugKmIytfNYYQKNFWKiL/HEpce9n4dPIu8YUWX0CDG5pAZ68XzeTZn0UF28",
-	"naZ90dS3IPGBdj518Y21LjzauF8IkAQuRNwwIMG3EKliAOUj0jnLdFpOBHV02WZZTHBEadC3DOOsWJly",
-	"OtUFMV/zsAYa/Ak2yvUM/ZGPP7x5y3qnz1991a8GwuwTMONi/DqI1Vvk1RXpBVkaXViRHTFOzLv135S2",
-	"YFDc56rwWKjIsMU6fBLmDrdCNxqiCXWpKC7qbitsP14SlNZJMQYD6i+9uc1xSeeqDE03QZnXngQrdCht",
-	"A0U6+4OZyPM9qM/ZxwzLnhduEKDEHwWXhcLATKhsqiUVAcRqBiDmlnmFwlxoBatDKSUv9eyS5zJjP5+8",
-	"P2KvDp5D0YAe+Jc5K1XhokYXnST1Myo9r1kIferKg/QzroBLLVY4YCsxJy3UneyzfrB7IicMZtBZRLhs",
-	"SB+4Tr9CcPgrZ/Ydt2LG5xt3cBVJ81OzmGhpW8rbqzmcdOzzXBTW7KNWrqybsONCGKTQlVDen1Y5Flkw",
-	"Wgo63WsoOVQ3PDUs+TsO9msCh5emP2CnqS7o7HTKjWH7rAf//xfY1fpuoKkoUvfG7BjOIp1/4W7CWooK",
-	"gC9WI57nbndO4M9nWaGnZ2hJ4NQbGkklghYi2pou2FC4fZjuGOVaF2c0XBLFquDSOLtWPzDBM+pRLoR9",
-	"aiKWwH+dtYyITwbyeXk+FnSeKlWsGvfMpMr0zJ9V1zMKr1mYF8NpLTyIZocMFG7tykKYxPsGnkzDn+dK",
-	"BfUkM3yWJ65wF0t1ngwYOBuFMDrHIMSIfBRimWloyAWZNKxHaMBDfSloebQuoPCSXhrNbKGntQx5xwSf",
-	"JS38eUqnBX1iski5qjDyTEdpyzGI1BsU3212OQbjrKITX9CUZQV5PHUwwTIA7rHnByY52yMWGbeuDXsG",
-	"hon8hDXOaqsGxjUidCj0FxkaKfy0zHAoZ571j9CBKAXTpTUyQwAHuMVUQKfQfNg4iB2wU4AXM+y3Mjtv",
-	"Vml4xEB/BubpluFKcDqQ2Ad+RLNUNQZNpCqtCA0Os9ry3BBJcv8ISWpwBbFWBaH0jcilEnD2M2cz4ZTV",
-	"6Tmq44Adl5m0YZmK00c8jfITblO2j+Wysm2hsTAc4o7dmuvoOHWQ1DL+OPSaGJLt3al3SykGei6oBS2u",
-	"y9IegZM+pbTENneJhZG6ZKdKkDwGkcEaRPpaTAmRAX5CqlXmnDsDFa186rxTnoeSAiT3Ut16DyB7N2Bv",
-	"1aUstJpgjXlBhXgi+PWIJf+SQPmZL8sL/tqdW20RsC3wYDcGwYHv2kLu5LvTJM5axPx2Qt1t+Sj5cynt",
-	"fB3zF1y+fUd5ebSrttJmsOiToI/LXw5XjU01hrKNhdmai+w+QfIvZ0akCTq03jbOmB5ZoYKg0VdRWAD+",
-	"nxZ66MxqYuVE6NLiI9BfjpWvzxgKlvO5KI5YEuTfzirvIXGPcoMBC1zqFistoSbch7FswosLmkXs4mV1",
-	"xJKCW3GGdY7uAU5iAFsKRjSedQ9YGmiv4WmhjaEzudJYURzFKglIMM/Ocz3kecKmHJqgeJ5Xn6IXVEab",
-	"sZ4ZWobw/sQ9L9TNQ8hlJ8xY6R4FM+sP2OlYF1YooMO0orh0Lj0c3q1qHv5YdunxFnaa5YHuep/pmEGn",
-	"H76gKo/MFU+3aj2u2ICIsGPNDejU03vciexUvCDtp8E6zyHfivS0hamQdMUj3HVmurhw1nIZSPhGu00g",
-	"LlX+eg1npTpX2L6nsjDUzk1ZC/aUTiLuxjdJ/A6JvgV5CuiWgIOBnomBumecmsgWvIPKNfBXSGGwLtoJ",
-	"QlbmKPSFBSRKn3brceeQlDxnZibEFNHfq6Awl+dymFMASbt2/whKwa1I7ZlWZ9AOeuYElac2YUWpTHCQ",
-	"U7fnYNuoKdNUGDMqyU+4wjXxM8+CR/aS6r8Pi5KOVmHyhjyQolT9ATz481kqswIhE7zLRjUO/05HK0pY",
-	"YIWCNE6PSEEDTZZZkfSPqMeLD41QlrrbcUfGTCqVOHV4NG3Kvnl3ZnGUO/ZlWoffOTKtjky2efvSGUXX",
-	"sgxK0l3g8FaR8tezG+mCTEHFtw8VCFKxkFU/LG6oQpzf9NBgVl4o4pTo8UbPZWAmmhz7VOdQ3WdnMhUt",
-	"kLgnpaqk7hRebqOA+ttWFJjyqu34e7+WgUlvLumukaP9WK6Q5+eiaMgYSP8VGnZ9yPsrlM/pSJ7Lc6FS",
-	"sYZX+C64fPuO4fJoO9/watkKV20vdaFVSgWPD8pTpJl1u4n11Mkl6vYSj9h6TlqwGr0kFP1D+ktSe2im",
-	"xZ5/LLs0YPPeUstAd+wwdc1g5zO1+kxy23rXacRdaLBO5VjbZ1o2klh1VPtTugTAnNCfsmPf0uouU8IY",
-	"yuGwkSQySEwvM2KbVMJjUdT2AVXX/H3IVfZrgpFYrKQ1LOfGV2FA5YebYi85Tbn6mqss6bNUQ+kHVHO4",
-	"K4hn7sinyAkukgaWJlZZuRISkjget7+l1aNcayv7/9i7tt02cqT9KkRuIgEtJ/knN7995R0kmwWSWSN2",
-	"Zm6ycFPdlEWoRQpNtjRCkAfY99gn2ydZsKp4kERpZEdyMmPdJW6Kp64T2VXfhxsRcvv8O3M780S8mgs1",
-	"oyHHRDpMV6wIlA0cTaOJD44oCj0fqmsKB+A/cYITrtJoWEz8ZEH6qdtatO4Es9CtQdGAc0qqCp9V43QV",
-	"vbEdc8U4GwprBfBhnrOyaqWVlfOd//33f1jZ6AX9a8ZbK8PfPSm1xwj4rKJzDrh1SdqVVrBCSKeyspp8",
-	"S+7Tmp4eIa07DvDY6dx7G4eTw/V8m17w/BlfqOO6WT/eAACyxGKrw/3NVyNF1VjorqlZraPUr7pin859",
-	"nv6O+/tNg/yqlL4I+g2pvWMfWUvSMO/3epTxO3PuFJq5g2bdiX4RbkEQFdNgB0O0ok1tYgMwNs57Kr2I",
-	"ZhaehBCBAHa0jXagZr3kKzPT7dqVDOScr1pziOo9N9FnlRwKbmeipXChZNzfDEfcDsgpB3OGV6paVV3b",
-	"CmXLPXy+n8YVvc/73tC8bYSwj8T/vj7XrdWV8PjpZDiT2K/IU8GM1koYizf7D7MIke953Q4EXvStBgAj",
-	"gsBZbkOxcGcE65VfviA8xtevJdYBQJKCx6xMwj3Pfd50kEosDZOI+YpGwwjLeqprGlRxpZWIFYw4IKSL",
-	"dEAGc8Yu45QQ0FURXYqH4FG6pehkyifky/3EAVLIMoHIfyXUNpasU1Y2VEhthN2hbL+GXTuypsSBtuhI",
-	"eH9PR0vcS4zrDjJCMRoa4c6I410N4Uglm/KZiVKIlX1Wh7x8CgAvGEh11QhOkImp3D83XiV6yekV8nek",
-	"W5w7bPbPWJADuLB3Q9UhQ1+SnJ+xS8U6BdWRqJPuxMhTtDenOO+5pUgaVXg1xr1AF4on0ecmnjwg6oek",
-	"xM+KvsWBMtYPDoKvc7p0nDg4jPF90lzvp8nJx1xM/3waqn0toO4L9IRt+AevJ4hyvmIBjhMkEyDRHh8T",
-	"rqnpI9y6rI50Spd25xPdTsyMVyIhZ8kBRsBr3c1kgT/fbfx/czaupB5upyNeFgQP5VnbPry9BLo1ABIE",
-	"JHsKLKB8aszn4iKB3WNCwVkJ4Haz9wSb0nUMItJNwXpMCtJ9xNo5k6dZCXBwCc+YOzMepHD1+5i963cJ",
-	"zvUjGL/MeH94v0T79EQ/ob5bB9sGKPAt4rMvlvHu2ihCHcigjcPYLgilIu5ywVt1W/PlCqr6634sSDdm",
-	"fJv0cOt7KFnPX/D6zn4CSsw+cmeykndW3wIceuwbSvqN6NMBD54KhD0mRk0IOASvCWcVAHAgz26suzaP",
-	"heUM9DY9OA4s+MZQj47VsW0OW693n6TVDsD8h9a/7SGrGe9pth/FVp8M9B5nnut3EdBvm0s/1LUFbxq9",
-	"uDVdrW89x3Fieck4NsKucNUIQJKPnAzPI0EyMDyUrr+S9TR8nrM1QKI0yz7e4vmm8LnOtQzQSnMu4ZPA",
-	"DqN6bEv63cznyWbusJkHVolNawmnta233e/lXLCeE1EEBK77dLyTKkJjwjfqAoD7hB3M+J1UiPadQ3/+",
-	"ZB7CjEBfYoq9KRSO+c0GluDWssucR24E2LAnxItA641CiiK2Qzhdg2itt3LbuiMvkO7cCcJ+LOdSLERb",
-	"IoNAh3kQJRIFrEDLQQO8aKg4pDQBjwBgJWGmeZwQgidxC7852wLp/wkJmg6Y9n14qw6kZDDbewHZvTro",
-	"BHbpyIkWYA9qWw4yv0Wf7p05Dqq2bv7/EPX9Wo+8B7gI3FeARQv9Aq6k/ygfYlfXBr67DEWlnS62Agkq",
-	"8UAJ6YDETwYoeglCZO1B3POY8KR8TxYM/ntJZECP3yGRO8SOpGsHaHz+xb58NIN0Q2J7wsfNvv+/C/vg",
-	"lx/c+4OApd3pa1Ni8PNlEJrjeFAc5DtBwe4lsDDB+i8puN/L0uFLJ2F/bqIv0y2SV91fAbJO94W/Ejhv",
-	"hRGHRl6/2e2pM5WNbhJO5q5oWkfSK989jHcv1co4ed8ZJCmdDPe2ZIIgy+HCqgdhlzS25Va3DCSwfyjB",
-	"Bg6gc26MvFNHEOs9T3ECT4a91y9/YnAQXEiTK+m9hHmCtdWNOJLUu65xoKlQ3yz2rjeG+ws1zo3ReMso",
-	"bShsXnDTP6lEnnQNdg6AmhuBKP/3DmzcT72I5+W/U0fRgHCR4EkQ76MNeILbPH5NAMsCKDXg//nrj0+0",
-	"oj+friDrz7qqLDhdwZMm9U8h1KFg9912ewWDor7Dqth5LeE64ZGDJvaLHup6ySquGM3AKc0UUNyJiG9D",
-	"uc5yhBbupz/CiZdWcTpB2MNiOYFoPPS8nI2qzpH88ZslflUUkR7zR5BEz215uoPZKlf4shBiJN2sw8gX",
-	"nAEG0xE/sFH9SIx7yd3xzT9vrjxtM1b5BWyimuoYBOFmyTaY4otIlBETAWmZBpJN/RDEFA0Zp1ikTpV7",
-	"WFZEDLXI9ie40Yrd6VCxwHhXS8ts6476qcWHDaI56YWCEZFy+/XL/2clvAvnCW4bXU10Z8v+jlP2h7eX",
-	"x8L5rwB08RKwCn7kuysj2iLNFT65nwNHX6RtTk5BF5AW44gn//NWzPVEDLzGHtiSvHE2AY83NII/24DS",
-	"U5SGNa2+AseTg3BAASRrM2qFGTOrJ0KZ82gYSBsJLEwtqfepr+B/xbTytPUCVOPeNqTWWNCBzTBw3GlD",
-	"LkJlEke9htyCrGVxW+8U79rv/l/bvvhl4sLrnWhmaTR/+iZ4sKtFvEUB5XM2HFRj4cT5m+zJXLT4ZHvq",
-	"5q/U5IgiRkPs8mJ/62RTs6mwvOaWh3uWTgGZ6VAq3i5/KA75j0BuyoYr895WObFBGL/a8ZdnQ8Fb0V52",
-	"duzG+Vp8eUZq9rPWEynCH+FuxS/N/dHNCUp+0CV0bfPs/NkLPpMv5q/A/NN01u3/O8EbOy4YCUjINri8",
-	"+kfkmkRONbcoxacipL9BAtlaZgNR5gdyWOK5k5DgaZdJH06lMz18AreD9tAkzVHkN9t/1GmZblQCgxVR",
-	"dy1HAkLqBu4RM93ceOIqJtVcKKvbdK6A35BdrrprkGt3oF0Y3erubrzOiBj4SVkvw64biHX7BfnVPPQU",
-	"hdie6j99G0ZvWRGkOyYZ4jS8XRYb2eMp+5sLOVDBWSONXRkK8sgzOyGa0QAiIgyJ9AhBL84pJMD6/KQB",
-	"/rhICX8RODQZLTbPjPg+gGohiYKb/lQraTXUgYylWXuJ8WGmN2TT8tRjw2XE7ALuZILyqQSrWzmyRbJZ",
-	"vJoovWhEfScKZmQjIF4iPkJoV0vjhJI1ciSqZdWkS0TKqcyE3gApOwhyr5VmAtHWzAIsiNtdIq5C0IHC",
-	"byHOXStBZEU4vqhkjU8ofy/d4zBO7q2CnjOpRrqdEsYW0WtEGLcgodyDs48EJhvREGnjzCCADTJYyFqw",
-	"mpvxUPO2TjUf1DLzu18SzGeCbxhJVYPQky2EDxF17SPInGrXkRo2K2LOAwMDk2HX0Ong2onvG/hruo/w",
-	"h0wnKWx9sbJxRYqdGyaelCxEdPsVu+vzk3fofMioZ3Pn8pIu4qPcZD/waiyV8PZarpgF5xNQm1mP479i",
-	"Vf5q7ihE963g9QAKVSdi2U+XIdq5rMTAm/ktK7F8OhPtAEEC7Er8n7qRWtrstgeVDYSiYJGKYORMgInz",
-	"OATpHN2PtkwsMQeI+eG8PyiFTotvvV4E3lfySVM+Y1anTqnLO6VAIuvnqvQC2EYtHKUAsgjK2BVZpGRi",
-	"UDJh5TRdU3ycUydNrgA805grJRrDegsxHGs9Kdh1w6tJgeka/aSixhlKgDTWIyTQY0pbWYVz2zSZgErG",
-	"MFmFq4RyZzNJ2zcS3HatMGfOp6JDRIYdUbPy90GD7QfUrGRcmYVo2euX/8dKenhGD287FepCEkJtGMot",
-	"DW/TqDHrRZiE5LMfos8kC6IxMkvBwMqz7redcgddQl6Ed+P0tEeaQB83Cnbz8xWDeFLPhCrYu5ubK1pT",
-	"wbh7vVOu6j4bipEnMMR5EpNX6peIEMCKFQc+hmkNcFpZAxABLJHvN2oOdH7X6m5mnCFbIxGb8qVbZjoF",
-	"uAEAJnWqs/CeOA6SmcIV1AYB8Lhz/6KGg5AbjwPBrwIwwOnmRAt2x8kDjtPdJ7SgyrVt8LpCN82QV5Nk",
-	"ToHqLBNiiqmoJRVnrHleN1gtqoY74ZwLNhVuP6SZuncBjGrkeFdJBAtWt8sBbJf4XVSdm7afmPvB6tza",
-	"OIFnX//19X8BAAD//w==",
+	"7P3tdhs31iAK3woW355lqZuiJfmjE2n1mkdRnLa747aX5XRmJvJbBVaBJMIiUAFQopl01jq/5gLmz7mD",
+	"cyPnTp4rOQsbQBWqiGJ9SHZyznR+xCKJQm1sbGzs7/3LJOGbnDPClJxc/DLJscAbooiAT1fyzUL/mxKZ",
+	"CJorytnkYnLF5JYIhCVSK8qWEknFeYqw0p8lokwqzBQ6evfNNXry5MmXx/AVwSniC8T4djaZTqie6KeC",
+	"iN1kOmF4QyYXEywjvphMJzJZkQ3W711wscFqcjFJsSInim7IZDpRu1yPlkpQtpz8+ut0ck2EoguaYEVe",
+	"fMyp/v4bmiki9mF/w7IdolIWJEVJ9ZheA80ydIczmiK1wgoRPRNBW6oXaVa2wWyHUryTbSsg9u2ReSrS",
+	"Y2sL2uCPdFNsJhdfnD+bTjaUmU9n5aooU2RJRHNZNwqrQh5cVG01fGEglvBcG7jm1xqAhGl4fpgYFE2m",
+	"E0Hu+Br+MghJJx+CW1AIyQOgvV8RFDPyUUUJjIgNaATlgtxRXkiU4yWZoSu0wZnebr0vMBJRiTB6enra",
+	"Br0Z1kTvt4Qt1Wpy8ezsHBDsPp+FoP4mI0R9SzdU7UP+km/NhlNFNnKKzpDi6Oz09BQdpWSBi0yhs9Pj",
+	"NuAymNSHzT40uTg7nVZ0oCfsJIRv9JnccrFuI4ArtHBDEIVjFv/1xXv0WJ/tjGKWkMflABlXC4hxlsVT",
+	"RO6I2CFRZOT4EmGGCrZmfMsQZ6RzF8p52zbi+dPufXjJpXr1tX4QXpFjtaresOJSRdTQ4k8FkOCFEgUJ",
+	"MoqigJH7r2id/v4zp2STc0VYsvs72YU2p2D0p4Ig8wzKiUAZX9IEZ4jnRGA97hIJkmd4J5EgqhAMzggX",
+	"dEkZzpAgsshUuQUrglMiqiV4EJxoEA6tx9uZs/Mvuremvro3sCic/T5WOX5VLWf+LV4SJOnPxB73c/+0",
+	"Pxt12p/5p/28x2F/kxNG2fKaF+wQV+JmmNRgZlSqXlwpgUl7caVOON+RDUkpbGvr2RL3PlzveEbM9E1y",
+	"EzwjNWanv5BxufRBpzzHShGhH/v//4BPfv6g/3d68mX04Zez6fMnv/4hDFvhYAstXf+Y9j6KFuEe0baB",
+	"dPLhj2FwbhLcvhMywez+TPS9ICx9xRQRdyEeoC/7LU3VSm8KwckKzYtkTTzajFO8i1vJk7qZgxQ6SbEe",
+	"6ySUFS80czBfbglZhwUTAPmGsoSE4V1QIVUps1rhRBJBiazAfnIKYh+akwUXBMUFUzRrX4eE140QZAHY",
+	"7/TkYWAz3A0r49tWwADu4YD9qqlG5pxJAmrBVzj9K1Zki+G2SzhTxPAqnOeZlkApZ49/lBrsX7x3/UGQ",
+	"xeRi8v97XKkcj82v8vELIbh4we5IxnNiXtk88BvM8JKkSMsDKOFFliLGFZoTJDStkRRxgQRZFJKkqJDo",
+	"KNYjZwWDn/E8I/EUme/WZBdtqNxglazKLz0BOqIMNIHgb1Yi1tv/61Tj4h35qSBSfT5caFIQ5qUI1BIn",
+	"OXOB7ijPQAXAINChoxhWAnBEC0yzEvJrzhYZTX4juBP7dgkaFlByUghBmAKlRQMuiOSFSMjMjS23Y17I",
+	"XTy9ZXEhiZjpUxHhdEOZHgBfSZItoowna16o+HiqEUOVRHFDhogR6KtokdHlSulRWyxvGVAQgIVRShcL",
+	"AmBZyGe3TGPvGy7mNE0J+7zoS3CWackKJ2tp9CgiNlRKypleSJwShWk2c0w+qn6Ob9lRjAu1+nlWfRml",
+	"hFFNEYAijBLO15Sc6GGEKaD3FCUrzJYEpdQcuIRvCFoIvtHvv2VbMkc4zx9JBCoDCHPIvGmWSLGIBPmR",
+	"JArIzqDuH1x9wwuWfj7M/YMjWSQr5CgKVqu1G1WhdIN3sDxJCByPt3i3IUy9K6/Lz7nNGU0IkwQpWtvs",
+	"BcGqEARpdp76+21/iAHyGyLuaEK+Y/gO00wzvs8LvDTvRwlmBqHirjz3Egk4amAG0jce568x21kWKj8j",
+	"oJwbQVqLWZtcyUu0xVShBReAalZs5kToS1aShLMU+ET8jiixO7laKCJA0jQ6CoDt/bR/ed/YORQ3b7GC",
+	"hNDPULac1e7kPWFbQ/8d0yeKC/oz+bwHJxEk1bwAZ45HlF8YQxmVzmAwtUYzexPDNQm7/B0jH3NgAvDG",
+	"zyg1aE1JrYhARA9FR09Pn07R09NnU/T07MkUPTs9naLZbHY8RdRoo2YcsXPOQCyzrwOL6NtX7/masGtB",
+	"sIJzhdOUGqX4rdCKrqJaSFrgTJLpJPe++mVCtEAfVp6VntTgk5E7DS9gUl4i8jHJipRIFCuVAdFZ+phz",
+	"nhEMHNWIdwPV4OlEa0xDrTXTiaRLrXlG66CxI5NAMvoGx8gORWuyg4OlP5O05AVTawYgqbFWcpaQ8AKV",
+	"CmDtW7ogWmI1vB1LFD853WgR4PzpKtYkGH95msY+Bu0GABZ9/er05MsPfzqS/9r8a/Wv9DisXlV60w8G",
+	"35W6wef6htNw1skjHUgfBzGrOStQySNZw+vRk3MkMEv5Bs13isgpmmNJnj89niK50ldyidpLxFm2Q9sV",
+	"YQjLNUn1nmhUlEqAnmAS2HJ4bxgkgbcGrL3XzVpnijZEdZ5th8rXemxzAwxAtekObce31IjnA/YCZoa/",
+	"wP47DNoSFCwE3oWhlwchfm0xNABic+rSCKu+it20fGa+8y6e6mfLhA5NyYrMihjGnLA3xwrL6CBhf78i",
+	"wKGVI3C04lkqu9lHmFXQtIctYzoBpUEL+vdanGO8+6zV3H73mtyx530ObASsCCdg0It6LtnbhagHsXTC",
+	"Z91HntcIJ4reEc9XVPmPPnTxVIA5sDKL5KlP3zXCtYiaVu6sJskdOmg3Zpy13H8KZs3IdiTD7s+b789R",
+	"/eV081WzPVeJXq5n/hiAPkGwFfWa3GB3iQRJuEiNiqPZAi5SqpASWtWZTH155fx033J6mM7si8PLUvSO",
+	"qqGU4BxUgTPYeYZ6Hl2egHFkGHOXWpC0yzlEFzdunH4G9OPamc6I0CdOCcwkhh0H66IiWUaXxFg6YYP0",
+	"znBGFQcAPoQgKjYbLMJ3jaIqyO6CbMJA6S3RPV9H1aFNfouXQ+X3FRh8oiTsmnml5QSUkYVCvNAqXoIL",
+	"GTQxCIK1xEuoQM4eMSdqS4g9+zlekkfylllHOGYpWK+M9VeRDTpS3LjOspS477g5KjBITwDWFs+Lc7rv",
+	"xZlWsk0/Icedjz0BZzrxfPx6mg7Cb24qvH1aR3B9zuBWphvK3vGMyHfWPD2UCelney9fv+kFU2LXKeCZ",
+	"eYMgw2kaBiVOtHadkXR5zwu7NpER+QYzLGAHkfk6dOsZgr4whtrIN76jI6BPekcYkRLlXJ+JS7gScyLA",
+	"rH88vWVxFbQQpYIuVIyOrC07x1Ki//yf/wstMM00wWN4qj4HHBeIZdCTyYQLPQ/PYRo9QOtP+lvEFwh7",
+	"gRMLkmVovkMxLFHOqkejnFOmZIwou2WcESQTzLSCOScZ3zYeWGSciygnIiFMxQHYyjcCgIuMEBXVwARL",
+	"n/66A9Jb5t7cnKQE2EYvhcZtKUv5Ni6XEZ6tbTXeIlAMzkW9J5QtPTTfMv2DRMbr4KHJji4EkTHSxAvG",
+	"NYwE3zboAXGh4dK3S5SsMGXRXGjRxGIpJ4LylCZI3wILa0NyjjEjNMBTFgStAJNbtia7KUoEVTTBmYZf",
+	"8CzjhYpWOFMkhRXkWCUrY8Yq3dzIjkMyJ0wBS7bLuGXzIl0SjxJ/5PNLMDdndyQ1KreG6Uc+R1RCpMOG",
+	"pFOUaDLPMmsx4/DXHCdru3BjeY/0D/pb579xKG56waTigqRIcYAtwbkq9GfwpwBot8zCBoRozo6PCClX",
+	"ke/qcvFs+o3Mhc3d3LyER2+ZN9TZqxzFnT0Fj+kUaewVGzAd2p+eGF+qvtgyfRN6m3EJmwMI9OfWwLqb",
+	"volVqgxCGdnW7I7HM/QCJ6tbZodLjROSLdxTEiWcGRaMkoxgIc19ucfw5jwNCyxj9O2UpEXeYjlTaKP3",
+	"VPMXOCmABo0OKoFroiOjXk2Rz8cR6MWZlsPS46DJJaVyQ+V9Nd1qlpEXx+9VSnbkdD9V3U0yEjn6vrLI",
+	"eRgx3lLEWHjK5wsXjDDeREA6xUpN7TcwUgtWeCnbBSTznvrJueZMkY9VQARIIOgIp6nQgobmHsaqr69R",
+	"hjyZxLJAGxyjR96yMjDVmBPM3QuCyGV1603NxWxU94wyYq5LeBfYsVaCSDBj3TKYwPys7+ZLzXgkSQp9",
+	"lst7sHwS5PcSXHupAoTy0jhc/bvukUTJiiRrfZdAJIu9HyNJfjKCEGi7ZhHmJ/9e1BJInhUSxfboaKEL",
+	"pO94imIwkXlnKjYIimWR5xqzcBPpDTE8VWAKfvMVzYzWA1fUFsPlvsFa62D6urvQFxZdUCIkkmuaI6qO",
+	"a7y3kpbbdMLppMjTgcw3pEdW7Lgm2Ab1SkPKPfRLPc/DWEZ8O8ez54HjVYRDhb6p7gRj8j9yK9f7osnW",
+	"2lUWhZYQjmt2pgHn+9e25b+kWhQZakcZqIzqF70XmEmYv1MnM5O27tiN41R7tkz/tp1UrHFScf2Jdz0G",
+	"7R5NWIfqfyoUWh/LnVRk42JeLm6L09MnCU3hX2IcYA17anNMUF4wB6HnlTvkpu05peUO972Q3SHaNzTV",
+	"9sFtt+FesKnmfB/c+YINJ4MQAypxXQNrare8XAbguY6ZVkKW15wt6HIgjbVokC0xkweVU5zBlYUVyoi+",
+	"zKrUGTOn1Zq1CL6iyxXRl4RLsiHIqKXmMpFoXz229t+eccrTSasyO2JpBnBYTyt8l+gUqUIwG7Cj34j4",
+	"YnEA7NMusA1KohUvhAxHhC+wALUR+aYDh1yzFK1EcO45fUto/nzeicSayh4KXyjtKk7f1xRQbXxdx0dH",
+	"ntrLtOwjaUqODU4b1oSh292Dgq8OW4E6yZeaxBiwATkyuAeB9iLNwzAH6LJmUNKUcPwghNl0Gu1hO7ye",
+	"aSt/OXRAD5yCJkl2ccOR9uGkZKWdkohju6DkQyS2HPZcA7X21d5s7Wsc4coYIWt9Mqt/p5lfKywv7ly0",
+	"2CDBibYIAXDBWiGnh91cD3Y2731DUEYJU5HWN8O/cyFIZiKwW3R8E8bZpfbuYebT2kWMD3bgQ6lBep22",
+	"9mWwBh25wNy+O1KOd5vSbYkgP9WWQZl6/nQSZMievaVMh2ULbgUw8DtusWB64unEmS57Bzj8NNmjiOmk",
+	"9Kt6iqdHdfUtrO9NSTw17B8+R5+BY1Rn9jdlG6/0vmqEvoPkwqH839hW9u9jg0XrdiCpi+dVZULRXBC8",
+	"Rkc4y6xZamOMJHxd17bbybBpzglSbwvmvGn42juAXphUq4LUwDZfa3q1eOhG800ZE/S/F5qNrWxtmeVe",
+	"gJvRbYwvCix85ZIoUzhRl0i/AtEFoi4AOKXpWLuM2/X2ODsDSQmEWhFmQdhDsSjYrP2VQYpqvtcEiW8F",
+	"Z8spIptc7dwuBQ0QDqzDyAz7/gC5AjdWA646fzUjrV3+wfChnNaPSY0cwmdGrb7lSzrSQshVHtZeXQZV",
+	"wlPizOEm9uSRRF5SDxcI5/nU7MLrb6709hCm15424que14Krnu+HTf/yPJQdq8dJueUiDdkxu8LSScLv",
+	"iNhFehkhXUhStszISSEJcmNhyVO/0EjMVamMDYhuLyQRgXD6brgb5FHO46GigxRGqSg4SYiUURmhvbeg",
+	"zQJHhAmeZRstpQovn6lBQKUlH+wwXKxljhOTuQOuXU0ozk2hl4dWWILz2UxP0gsEBmk9YHfLUo6O4rdv",
+	"bt6jx5r0Hm8W+MKMjKfAcVDzVzhSu/h4ahNbTVrbBu/Ain3LcKIQN85bvmXIGjVrvoMaP1oIIlcHUKMX",
+	"0S3IqNVrUm5Oc5tr6G++076hbdtff3P1AvAxcutzwe+oRhFly6gQtMV7mAjSYuyaY0menCMzZGpSn3Y5",
+	"ZUt9K3GEmeYSJinF5XIl2JDHd+9ezTp9LHsAluAcQMk7e6KveUrkYNeJxzkGqSB7QaK1iQ6A+0+g2Xvx",
+	"8fuz26bMpvJ2kMnbMvtzbNgchfyvwXGyLbovlRFmnO02vJAtsmpbIPx+/N6wbTYFEUz0eA2MEPaqrNn7",
+	"vdLirj5h+3aN3COysQaFsW6YVqT7N2QPjde7CA1Mduq2Fb8zLHSs77TB84dWhKozAX+yELzXr75+9zWV",
+	"hleMgzihaaigE0Ov3t49RVzof58jRhRYestMt7PT2ensbHb6+Pxph5DzJCSccRGyjL/VXyPFkRL6yjUl",
+	"PFwYRVXD44fz8w+2+IU7A6UF+fmzZ0+edZm8N/jjK/PkmWF47lPj7EwnpqaQ/VlL5XtmUo2+4NZgRZZc",
+	"7EzA7rA9qWGl9QT1ii+oJgoCCfF9JljgpoqNr0OzpixtyTGac65aWOahgKJDUfhYLInqXh4AVU1VPti+",
+	"yq9JArLAg0RDPGTWhwHvG+NK+AriODthDORB2tjQFc6Uyd7xPEcrLpVER5BaTiWyDg68BCUNHKHcpMPy",
+	"gqUkRUV+jFb4jpRxqyAPb0wWAYjoc65WCAuClvRO6+5nNtpG/8YIBUWfQoZcHZ0b/NF5TXxv0xCHlTeF",
+	"bD7bo25UC/5fcqmg5pXcPwGluzCUHT+dGCSFf8sJSzU9BH/8qSBF24ONmNv2QSSN9LiWAQVjra+Xa5rn",
+	"bVPLIkkISdt+3mKqTKFJlvJtsGpAQxa3iChXvTdHBa3/9hK99dXuI2jqbVO1tg8HN/xmL4PwNwezYoUG",
+	"zL/x+T5B4lyrNjiradP7TDgp6fmQhrlH/6NjixOa3jfK184x3/WD+i0R0sRepZa9RxXD7n6b2EWiYPeC",
+	"2DGzecm461tVfd9SSM9mJxgWrbk3MFvLzmdhm3FrJMQ3/mRQBsyfDUmFhTIx21tsE7psLkD4TS3sutse",
+	"3WTSXU80uIXFmrfU0EFeUEbl6p4kp1E+hGhWBGdqFYGtNaJpXRfr1GqaniiISi8T+vbxCL9r9SWw2V9T",
+	"mWd4B9V4JDoimTQxr/D52Nlff+TzR+UFL7ne/5ro3AliT32NLlkVJtGiSDtRsuS2WCUrMFuVSS5BVtia",
+	"5q4VH0FTMmQDzUs72MtbPegmJ0lHMF8lAx/M3INRb3lGE+tuBlVtFKOzkvVAB7ckGXFhnP0j29/bKGpp",
+	"im2THdoSV/5pFgqYtgzmgdL6u9HyNz63dzjIJHckLL3VtQ3veJnfhrE26+RoKT+ppWYrIIDAbXhswY6n",
+	"pmbZaZjRLgXfqlWLKEZ/DluZvDEHbT4WA+Vb3JTVWva5a0idtEqXtaZU5Q4qHlVjaKUA4rZm77YMcNPy",
+	"SO1xlGlA7GkcJS9g1ZNg2mXAv/G5lnsCAlYVRLK/x+QjThSyQ2zBLmpY7BQt6EcvNUzfsrngc5KioxRq",
+	"XEPeJvkI+Rec1a0Y3fReV9UD5xxqWYW8K1XhXpudaMEXmIUpkrA7KjjbEKbCtVlcJa1uEelBrun29K3w",
+	"2NY7Y4NZYYpgDUD8a/NQWyyJDQ4MO4xpRpBVIoBasA0ynlbeLgb5Q4xAWWWJjsB5XP4KqrVxdrHx2RLT",
+	"Sb7CsiVtGn6y+cxoTjSoJvkzNSUqZ17l21wQOK+gy0CO56SUpc0pzXb+Oc65VO4Bpw5NrJsdiqN0A86r",
+	"gPmAkgsvalOCSgXMlSAelR9X6XT3SwsYd3nfA3LrxQywspubl87HKUsyg4QuKLepKbFNLfjc17ynq9t7",
+	"vofFoarbX/GDOluzU3n05d1q5VZNy9ugYq8lF/EQ7BFi543jCoLdJ8StfoWNTz8q53FBeQ8C1CcKuzu4",
+	"gFZzTuQkh1KIsLKDqQxbs+mYJHwQXjZ5RlTduOMbbzRT0JN7lh5n92m357wub586mpcFTbGtEr5/ZRF9",
+	"KKnchHWQVlt70whtB/oTTqs3t+P2H3xwrckDdvMeWXw1pWefJMexwn5Ow9baihYmd4d+stuwhXBuiNIS",
+	"hDxgDfR42+D451IBd8K1rA5N8F4dngFbPRMs99eMbAmuqgvUGly1F7ZvqcPsdzB4aPxTJ/KHxX95vknv",
+	"rIzfqAfB6gHcKZIHVG6+2eAWryH5SFUZWdetbfdRHu6lLPTNCm01QbUEOJfCdg/jDgytkgRGCVwBASsl",
+	"IpwRIlXKC9WSnVqwBLdI0yGjQCVmmdwCs+6qaqIlhfKlJWA2aLV6YW2Z9Z0/TIAPJ7gAOX9uyeV7Z7ca",
+	"6PI1Zh1jcjqKzafYWXq5QHHdulW2PjMWPc/Xa8MhwUhjgi5iYyly1ZGg1hsjNpx536tbmdiqfj7TQY7Z",
+	"kCluiFO4sp+VEJzXIBjhFy7rgFV+4UHlcE1ijkslDTtrtKKtxTJpKr2b5JuyHlHPHILSFNNn7MeE5Cpk",
+	"IdLgSIQT8zua7xBmyAy33R0WHAqbOP8+lENjXIALq3e+A27Uc2kfqucfMFSL4gtR5dzVVwfAPkZH8O+f",
+	"DMg2SN8ELXBoJgmLMh4yI/PP0AuLMdsfTCKwamp8WETUDTK8mGcHFGBT17/hfu9cYdOZrjFjcVlN5Ahh",
+	"uk973r5/OEjqbzkdnubYYgsnLHUsx/RhMnEkxigMwSPbFTY2UqjioplQq3Gr3f74KYke+GKY4F0NE8gO",
+	"/v1R/+clSLiwu6iyJwlCE6qh5SPKLpDBeDmvY9iQ9l1aWaNNcf6gENE4RyFbnmsF1lNjOlj/6rDc4bfG",
+	"9Fub2e5grhmXXWN4UxgjtujqV4Lgdcq3bOQ92JOWU7IUOO1JhdOJA6jHUK8EVM8nIBEuMv6bno9wllHW",
+	"d37btiTUxWKLdxKdXrpIDmgOTJltTRXbB2N0xLjxL4F7wPUhgzzEHVHH9qrCEsX+WuJe3KoZ1G9W5u2Q",
+	"l3xsN6KBsi6Sul6RZD0qMRZYSrQhUlrRv9P4Y57ona5dFZKOetWQe12OLwvJMbKNbKU3mlG1i/pZvN95",
+	"j1Q271xD0qpqCnpHM7IkYbefVcEkWhKFBOfK1WoGZ89RRjC0QMEsRWuSq6r6qe/0EcZ6JYuU23+iMq9s",
+	"OmGckX6eHAeqXUx3WqehpYFVAGx9vbbUY5PREOnnozaPupSraI4ZI/2cnHp4vyXtRwZbYAOQ+ctvp6jO",
+	"czamIlMpQ0qS1FuHP39a08eenx7i42Mf51s28lGPz0fLjM/bDJj+uHFvMixx5MMCKxJlrg9w/xa904km",
+	"Dl6ovfc+6XzSKz0ZlSUiG6p2p6K8fykAJI0tn9YJyNvRfczXl9QGZg1lwW3udw4+aS2ewLEbUJEn9PSo",
+	"ujz+RKNKIoDcEaUFCbW9unM2pO2KSxu8YKQQKlFaENNdr5dCBInq8Oy9nMkwjaJJRwEEU/O9TNJHR5yh",
+	"7YomK6h4oEVlSFswampWSKUHQ4u9e0Rd+IRqizq23OIaC2UsaB+9D55wMVXDn4TwdSkHPQlh8VFKcmdt",
+	"8xH9FU7WSzAsoh/53CRnOzOuFkjRkY2DmZYxchCKbGJjFDdlxJWgtpZ0n2o5WtyKquKFgxZjdjzysiTC",
+	"JSuwo41ccI0xsFlIQhh8r2GH5VKvBcaGskIFu8ntJymX2x7emPBGty49SHF7a63v5NQ78EF+UvZcvM44",
+	"I+NSDamMSuPsL/26CPYp1yATntc8sqYuqV1TuA+MfmRcRM1+Bbq8E2UQijgOZ7hQq2hD1IoHjFexV6Q+",
+	"RhlfAgnaxsFyxYU6yegddKNuVLQvSyhcX2lKVdLUvLe3BgdTrynrqjclvkRUIYXXRB9p5OR+fXa1PK8n",
+	"XJOdry1oadiUNfaUhDkHSvPgCG5OI/ux1qX+/Ok0mMD9KeiqpYJICxAWEa62vu/0ffbsyfPDT4Aqla+E",
+	"9Rh2v+3z0vzDVSUxcJfOQS832yf0w8fpWyrVWBmunGSATa98pirC8cAOQh+s7rpiAYD+zVM6eMon6E3Z",
+	"L0m7O/xAHhQK+/K2cEeIQtUz4upb/YZlO+gq7dHfhS0mHSPM5JYIOWvtWWEmrxq2jZy8MshLEGqAkZWL",
+	"/vA7YH6W8KI5VQdsRdDVkm9a4+XdmAVlSyJyQTvGtZb7HBV4NaxmRj82XaNOn5IPcy0TZtVXHNpQ5n97",
+	"9m9m9m8Bqcfb7iOw7NNuIRXfvOMZuY8o375tfZBteJdfjgmf/PxB/+/05Mvowy9n0+dPWirhtdQNGtis",
+	"vQpMPN8PTOwqPtJdbKjC8cPyh/th/TPhbg8brqgPSV1+2hD5zlTMCV4eC16wYVdHzoVqy7tZUqk0kNF9",
+	"mmuNccd0hA5bBFjgaw97KPjQifh3doUjD7zJz47a+NC+j7KecjcscHgpeJEPyZAbyfVdf6x7xzc/f7qv",
+	"RrWw7edPe/HpshTWKIdXShRJVMRZZGryJhxK47bI5TaeYs8J8/z06Rc1F86T56f3dFN9jBKaCjhjLRmp",
+	"GRZLIlVVpivBDOEs41uSQrMleyKIV0YLLk6E0ePz8+NaEwZ7HR/2JLV4r56dDvMf1dDYcPC07Udv10+D",
+	"HD6p36dJegOcPnuPjvL4lLPcJJiNrAH3OdTmz5w2DMy+pzegPGC97EKNK3p84YyyGF7v9H6TEcp6ByU9",
+	"bLqmU2HKAkmVSyGQMhdSYBRXONA27qpkUv/3/4lyrxbgmHAlwDUQtsOwl9tpAKjQ6OikRvGOIA6fti0h",
+	"+dgSmawqADag6U35WAiwF2Wl5QcUGv2WvCOFPK9HiX3L/i3mKj1CxSIjcaEEbwgUzphNpg/VAvehy1T1",
+	"GM52QyrULHDSfW1UO/0NDK+nPYXruCCLMOhdbpO7aodrUDPdPtascmCrOcsXRUcbUZlUGLJvD7r/AQWC",
+	"5FAEyfRg9kw+5SToqKrXD5IUlcgcOYgHv08BhlZdql9sYLXnViOpAgShSGxf8d8MHmAQLGevPduoAeNM",
+	"hE3tq3H2HX03iaOFqjpLuVRI+Zqw3QP2PH32gEU+m6d1WLYXtLBQkFLhpkHmd0vOEuE5L1RJ5fspWqUG",
+	"0M4dHkn06m2lKjQL7B5QxrrUOv+Mt75bD0BHc5Jwl3JG2R1higtTwBQGHDeKDZ8/e9LcI99GdnXyP4yF",
+	"7EP15yw6+fDHoKVsTQQj2X7OenC9yYoydx12YYfLIFt+9TXiC/SYqOQxlyeCZARLEqimHJovF0SpyrbQ",
+	"KKT87sX79/89+sfV6xfdbwgvkMvojggZzKX654t3N6/e/CMaDb+Uq36iwJucsO+xSlZIrniRpSbEHUm5",
+	"ShFWl8gps6qP+NAHKseh6yDp9z2SIJNWCnRIb342SPstj8VhjuGKhQwSLd3D/RUaT3TsdnAfZoT+6w+v",
+	"rX6PBQuxegU7UsJoi05RTTk63jHyHS9hKcLBYjuE0CWz1TZrksSRFSUg8QIKq3puqOMWj2pb8yLCkFn2",
+	"FG1Xu9lkdCmdVuGhGaPRHlTuIbmYb6gad9neS7y17qMW+TYv5hlN0JqA7xkXasUF/Zmk+jEo1bbBCh3F",
+	"Uq5OSHr+7NnZl+jq6urqP/+P/wv6Vb+4/vrmqnnFPD39sodVNFDw/3yo/OC6tpQLdaJSn72w6Y2D+2H0",
+	"sE9kYJ8LtnF5R3Dqc9xHEhn6MV7W+K8v3qPHhh08Nj88/sWb8Nf4UnP2LYOK5Z+BuGnqS63+0g7j+L3b",
+	"32FxNtzW0GiJ7vgU9rWusn0fc1PbY8ArD7kWOnWenlS2wR+jwoqngUy89jCXO75+MNNWnbZNNMMUGZSl",
+	"U1RIkkZFrjmFfa/v0i8jbe14EzihH5iUcIbNYU2PSme5HqOD5YIs6MeWPuKgvSYrLHCiiJAuEdsQ+2xg",
+	"jAj8KHvUXKNefdAakDXC83bbzjytH5ZmmTbAUC0OpTzC3nEYoCnCcb5nXG7tbDcsmeYHMDFYxigRVqYt",
+	"g9cjDqwKplU52cyCXcTu5ROsH/aAZEEVkornsoxjL6VbytD5UwTdri816Bt9vX55ilK8kwivCE6P++fq",
+	"34uB+JyhpaapyUahCnq1mdvGc3QdN3uM96hGEnBCnnVe5w/oHH12etg5un/ijc/PtKSzhQnAQGDOhN8/",
+	"h+eEbbVSFTdFnSfnh5RpfPJzVEachHXovrXUgidxqPyS4MMSu8bK2xeva6K5FQnVznJDcQe9Kd9/e1Mb",
+	"Bv1JJVJ86kr53jJq8lmMiJntkBKFVCS9QBLDUQdpv8TtSYJniVAxmhNJU2IrX0Aibq1hoN+muyyaFWjv",
+	"QnC6cxOgjDKCFDflhJkt2xqWnmCeqBBZkAMIl8m1IFrJDpuYQJKDEsfA0sPvOdDmD57SvJBki0rcM+Gh",
+	"MK2JBp1NDsnV/YQ/I6a1ydUWyBpWKrz3oNMRmvhhvdkucIySbpfaEYllpw+uzXliBznD085UeJj3Wg8M",
+	"9p4P0bZTHbzRiKZThDPJXVZV/N9OrqufT16lMXKRQ2gFOXqzsLunT2f7OlCvjXHvRB86fTWhhDNFPqpp",
+	"1f9sQUmWgs4YO3RHVbBYHCyOX0ZgNo8hlwRVdizwkNvmSU62NCZ0IGHNsYzqQpMdyFWaQYcawE8nH0/0",
+	"BCd3WNgWEj9MvtHvuXbTwacbNyd8eusmhk8vytm1Al5sMPOrLuw1xiVMES3jLLhAOeF5RiAy1nSogCpi",
+	"i4Ux7CDAIAy8wxlNzabD2ttizpXYuaT+cJqeIDnByspTSOJNZQjMsCICxAPbs6dHZh4Qu9s2H4AmJvbI",
+	"vPW4XQc7Cr+ADsJm36F1cnU3IX2rkw1VM2Q2TZpFbKnm16aOg7G5OlKpsFm1HLJYmM15uosU5xEEDEEB",
+	"0kKRGeMqcg5w840JqI70DzaMyMZ+z7zS+/CZMnhhVM9hqf3k2K/+8udZdUoia87TOiLZ5FyTzm5Gtc7A",
+	"l9ZV5P+yJrtIEK1TmVIJkHlQB959mXC2yCgEC1UxRTPysezWBAAmUiwirwgwfLlZ4Ki5SP2dXc1kOslo",
+	"QpgkswXBqhAkKhi+wzSzpKGltBnkI+N0Q10T3pm+/KKMJ2tbA5GIO5qQWf1ZCIdiOJu5kklwr3vp8O4r",
+	"jYoNlRvbPwW+q3npS2D3fnKaqP1pXkh92FMX0DATmC1JjUi0ZNnYltr+rjBL+WLhvpaS+wiUks+gEW9K",
+	"ROQvJWjF1et+we5IZlM8htaE6XU57dur4dvgqb3TVy1N1mSwCX6EoUWVL+owFJpxNQUvDD1NNT+GQjuD",
+	"G3urAoc7uEL54gEySw2KgDnDFag51G5DrkiWIX0LO6m39OjrO2RrPKRUIgAO5OVhbY7SQhiuuQnBQTdG",
+	"my9r6SjO1z4U3n1SVVQjH3PDW8JFvcNJK1DaExZhRphanjjLIr6IbQMJwLKkitgSDDkWtqQepFzB/sTB",
+	"a5QXKi9aBHU9izMUmXE+SjOu+QbCYUUjxwJviCJCdslaoaZBveoiSS2rVAEPhwrVTid3WFDNZg6A05XU",
+	"Z4TTIiPITaZFlQIkmRIr+joKSHuNA1tmTFWm5wpf3gEo96deF7eko6k7lv4C67Qb5AOuoOHgkOjfIFZq",
+	"eB8/a3C9F5if3S5+n5SJvi20W52KxvwhqFwj6pW/PPI8OWAX2XKRyjaPpWu8NKw0V73zWas2qKV4LTg9",
+	"kpr9WXHJ2bceSUTTWdf8UQINawOvEQWpuuuYUeWyU62wHGGWIslB1mZcIUPEiKrjsJXWCFVDaPYhHBdu",
+	"jp5H61BPZvhNUdXSc71MuT14zzsucwOj+/vuyudK5j48xzXYWb/sd+Etr8purVq9uKZhNR/FXmcxj95r",
+	"EB7kuPduO713dC+RIAkXqaZUQ8G4SKlCSmCazdA7i4UpEO48w2y9H/Bzep9QNrc0V3Z9iMt5UE326tr6",
+	"NCXZu2stlBCM8xI99KVyr0YH/Tuy1FjFoICGkZyitU+NO6qhE3pwv24cGM2qBFai4wwK2puefZ4YD45S",
+	"jGATQPC2v21XPCNokRHjPG0ULYDhk+kEfg8rtg0et1+f3JrF/vN//q8yygj9CznrBPqXc0OjI6ixaq+k",
+	"1NbkB+UERuyOL29ZOYOezl4T1RTGAXEw0spvjVQaDJxjO7TAbwhJXymyGaplZkSMFoPmPN09WN5Sz1Pk",
+	"Wti2BOhqxgIi1ZwXvr0Y1jkTmEpizcb2G1MRIw0raxll67CU9N0rlGO1ctqafu0jiWQBJ8F772N4jfyv",
+	"8M9fbovT0ycJTeFfErdFot0znMJ2MehiAjduHBg+wpLHgS6k7jYHIrCoauTvuKWEOIWm109+gZWH4t73",
+	"ly2KmVbl7UL9QLQg+0giMxSIQk5NDWho9IEUR2enp8EWtD0uyAYMQaxqBviSS/WNqVU3ODIQ2hVEcAEM",
+	"KeTX/x5sbRIYeHfrCr+ld4TZ4OVBvsDB9cRrpYyHlRTvNXrY/AdKF9eN1A6MHgXBAaHvSEKYMu1w5Kc9",
+	"kvp17wVm0vZKGN840UBeZOR+xF5vAd+HJob3+wu8q3VFNwkfvJZ+HSj27KOQhxmRO5wVuGy4PKYZSu3d",
+	"oXlbV/ue57YPz0uX/vtpac/njvekvQp2TYWfAXaf2O8Lu3cEB8YgAJeInCDmxFhTJEASwsrSqLaD8aSS",
+	"ScqvPnyernE8gQ7rA21kB+w0vnA1MlS6bkg/3NLN08TKgEsP/fUFBvfab8wyYJPnhCWrDRYt4u/1qxst",
+	"RN+8f/VXVA6FsP+jWKxI9mU8RXExL5gqzs/jKZrNZmC565F6u6HZLlRJjEo9p1R0qf9lVKqTL05PT549",
+	"qX08+/OZ/pwn9CSV8uQpPCOWTuTPwjJ3y2a3RuPmGVaalobmEb5znca0zlC2h0FKay/QqFRLiJBh5d6A",
+	"DEL28wlTMqe4rSH3imThX8yW9AgkttOXT9hJQyRWFxYHBCjbvZ56xFabzcfzQdoeERY2kPmWp2g8131J",
+	"cKZWYzzBXmDiISC9F1zbJ0aq4oTpM9ri2FsplQ8A5eX7929HqPc9Z/87NauEeA9RdrLp+fSbQiV8QzoS",
+	"HJSgbWkREJIUpSTDO1eIKJBabnwnA+C6sU9AQLNYEnXA4FH5hiXCagr+6YxKJdFRzJaUfZzZ92tOeHb+",
+	"59np7HR2dvH0qeabeoLv3n079aNjw94mlQzZ9PfXbwONMgLs6EHcDJadOLuEwVizp4Xbx/1Nq+i9Yb7o",
+	"cDEEztuw2+AKvX1z8+q/IblyuIey/AhL6BI0ReQjVRKdGm8YZONLFDtfdGQ81bFxpEliXGOtnMMzI39x",
+	"9uV5n9QF/zV9qj7uhe+1x/X6uAOUf06W6LG3+oZ87bKZRUFm6AqlVMJIe8hsALreovkOGTlMhv2RI5nk",
+	"SO4XSpboURXRY22NpoyFMG0XlCKbXEmEFwq6MJiARrDcl+kMp830junBYjpBpll//Q1JOEslmhO1JYRV",
+	"YHjvnNpAHOeYBhGKEZJKhNGGQ/i8g1oQKMBUA/PJaSec9+PbD8Avw1jRyLcYAfe4wmtyYGndWfAN9unB",
+	"0HFygWqHsrzv3n1rkh1MFZyqDVpSiAy6kSyJOnYFqk1AtmVFNrN1Cp3SNGecc8jJYAqSRWKIrnUfK764",
+	"zxZrA/vVsy3ZYVuyIqQAmcxbLcPDcK9WwWnjmDz78kt/k8IlCimTJCkEiVQWeOMVRI0gzHZ76TNH+mBk",
+	"ixObIK9JhjMtJORznKyPZ8hxOtikMAsLpqxcMaRZm94n/a+E7bT1nI0vzzVmWQi+qQXn1fyYT78Ylpmt",
+	"gemgxr837BHu+JqzaFlyKNuk2mRvthEqxcCoTF8fePCGBgaUbv96QBge2nvY8OYAqTiuvcEpQUdn6E+2",
+	"tZCEmL3jWUv7UZcusu84LrMboGuU7VwMxAZxU447uL8JFGxAVNlrKyzYNsJOH9TXAR32g0pUWxRoKdab",
+	"dl4g8+0xSpznEAeKvkB/p1+1yOtDQ8OajeXWk3IzvKBIH1vTavM7SOumukkH3RWmr0CKCkaViZNTFHrt",
+	"mx8SlSEqT8y38fFllYoHLIkXys0wRbETFIwLVt95xglrySZ2wvb+baHfHkq2AaigaFLp7QWFy9ia6roX",
+	"OsqIUkTIKUrpUr9I32HxRTT7j5N4v6bSwK4uAGHHHmgRYyj+31+/NTV3fPozwYoSgqDLavwa3zYYygoQ",
+	"6MiQoLkd5liupijfqRVnTzR+WDL1Or+Vk6+wDKgxK1uDe+8uqsplwY3kilSFLyEvI9mpwcFqVq1V4+5R",
+	"aQim6NohIkcWdLm397UDMlMR/t6l4B9KaXswdev+etP91J7/V2kjg/SLFmoaWag1nUeW17QRwH513BW8",
+	"cOf3yw6JfF6NtY7OWc7/UgOmmiB4hOqlp4an16/JrjVrF2ospc6ZAAzu+gq+BV3Yiv40nC3SmbdfL8zZ",
+	"WslJK+G2OFvPQlvjSsZmFCo9Hy4vWteAmKmL9Pd33x6DoAhdIasao/6VNt9Vhe76F9WwUO2iMvEtHOUP",
+	"L3aDoaJymTgFcuklwnPp2yts98lFkWnNLYhFr0BnJFf4/NnztjI05ThHKRZLrm6a7YvzOZyxVMqivXDS",
+	"wSK1egUJzZt94zqTygRhZEvSSAsCPYN0G4kEYxIHOhIFAk5lQU2qX8+GqyEDRGyjQ2OQlBky2K4dilxT",
+	"YmySRk3YauwH05onekecmnmAaPtjwn/5fWz+FmW+r7zilx4xBY9KjZ7qzLC+rAa8nhe+ouXOqkcNvvhK",
+	"PzlOzqufgkYO+0clsJfoX2Pg0uT4a7Y9tQVRZMmGXOlXzTGtNN1WerZvtdfZRXTy4U9/mBwssXP2fP+8",
+	"AphU7aIU7wKLPNPs84vzZ5Uo/2XDrvbF+bMRwkl9h8bYfqqnB1iAGuLBfat+1oDoQYnvNHMcR4m/i316",
+	"B2zqoQtO9+hzA3DwTZ5RzJLBFjMZ8UX4tgbpRAsCYPwmcF4vESuyDLwdza7uwxpx+IFA97vtB4VOQBun",
+	"IiMm6ukhArFlsdlgsevu5e826JoXTMlDocclbqrZp71zlOrUcFNBN6Z2Qg8BgHw02aIBvx2mGdz9xGW7",
+	"aNl9wYXJ3ASzzZEVNsE7wjgjx5dlhDplCCI3e7Z+t0GtfVvemzDRvlLOmuZ57yjtsqHJyNjVKkJ3Ur3a",
+	"9cpx07fu/SfpSdjih7pvT7OgwxtcVrFl1XGfUt33zrzu1/wsXEr+qFFL3vvp+L8GhQ6a++XOh9UEHGP9",
+	"+226tIUIoK3ieQ0nbZT9Ndj/R/ftciwx6smxw4zUEkyve8ZrEJ75KSJZ9mYxufihe4YyseTXD62E3FJi",
+	"wqYilu+dhjDQhunfIM/1c6SjtuZD9M0n1bj5KyR3Dm40P8LKdLih+OA8kd6Vl6tuehtbn2xAo/EHjaGr",
+	"94zdg6yGhIHRcm4nR8V7Db4nx/Ye7lU9tVzLCE0Rbs5h4rM5AA8dI2AB6SffAggP5Ab6bHsZXMnfyVDZ",
+	"3GVl3yspt5wkVHbl+xWvcs6Vse17eh82Vn1T7hZxZouLFyZyp08fx05bcXzz8ur82fOLGC24qTeI5sZ6",
+	"XbAcp5DnjiV5/hSldElsnA+0cViT3ZIwdJLFLkK1xeVQ5QcN4sq+Wbih7XCByEe8yTOC/I4SLanceMzb",
+	"TbHh9qYXBxtddLRTaOyALQNgzLcopYsFEVpRMx4d119DEIiCSS8977sERwIqmKIZspESlpp8864lIOgF",
+	"bioOfOjiEZ1m1Ao9nm20vtMN1H9oP5e2avvIpiZBKj/g2f2ia/GBGQ8AP+IqGGJ00WQ16NLQfK4rWaWy",
+	"gMD0bavTSxtu4GjtMwYJa0whk64B6VAEXGNQGMTZJxw1+40AQxHugiqa4CwaZoz4t73l929vme5v7iEK",
+	"HVP8RCQrqkiibPJ4dxfVFUnWUS4odzmg4QCQoElgnEIcPnyfpndNlwbUND4Nbn7zYGaj0S7omiGoRUhI",
+	"MLuXrHc/00O5xR+aPPQfWiA0fBHbANEVlkgU7IAcWB2UkJ4ZqPa6WBATZqnHXEIuTFWrD4QQLoAvw2Zq",
+	"YYMy5M0djibnMkrLht33wi6XUZUk3Ge0F+LT3SDWJpxGFIppLyjp55Nobyw7vLnQcIX+YO+gtgTzfTNg",
+	"2TDWP8aHWO5Iy+CwPu81/t6tBDcacWIpQVUxA0z5Xk3I+imU4yWxepYNB4JYHf11D80qIEz1VadH1q9J",
+	"OCSE6NMJV2Ih2hJTgZHBdVoqT91sSz8DbOV+3M+m4gJl2Kj6loeaAPtVI+4Fw4Yzqrj+ZObsorHX5fgb",
+	"ZT3xsI33x0auYei/b3vDbSxY63hB72hGQt0gXvJtVS17SRTklPphb6DDZwQLVmn7QP8ZX1Lma476SXCN",
+	"ptz+E2lBbssFXNycgZmsGxcO2CEICT7TgRVbCYlmVO2ivkU5qkeqMqhSrgbA2hx9EMpwKacayF3cY5yr",
+	"+SGP+e/pwD7QpvfYlwC4bVtVwfmSSsXF7gVTg3fMaB2Ayv4lHID3e61iugtwD7stTOxqlOGdEZHKapZW",
+	"qZOric+ePtyvIneXvN+uqj4AZQFTNplcLWvwBN1ckDvKC1m9rZ8KsPfeYRy1L3jlxawJp/ftrDlbvzcc",
+	"LmfkUfJ9DtFIuZOwMm+jt+TZcoB/DffY70u993LcVOh0C+ondI7E2mc2kvzbqvHgVo1/K/7/VvwfTvH3",
+	"gjnH1A3syOExTgGjh9gH0BEG0rOFtmMIoI0HdL8trfOtuVSV/R5ypzZ47ZrMWHhi5wSI0ZGxF6gVEVsq",
+	"SR2Ovqd+zxnaho4iI5C9ZJwgtqJmPX2pPyIOZbUcqnmY4HbUQdtbwFoueFok4MGuEHcEddFtAyrNMzTe",
+	"wkgbXchaU6RfzHpkP6N+JbCrGKaynYV7daijhcPd1Cf/5v63HbUbyF5/xRZ8eMgCFhsuIi9rtls2HH7T",
+	"8ywzVVEGxVlRuY4WgpBoOe8nfsITpqbsoEeg/XvfJxZUkC3OssjLtO1zju1DJc11P/NT2u9OGiJR+mJE",
+	"58RrIhjJoqHjBckIloMeGXIFb8gmKpsxRpue26afMqTR94nBcgRN+4+MMromfYf33gAuo1wQpXaDHhmC",
+	"/Gp4tCiy7JPKTJJklBUfh5wZucX5oG1u1ZlqPKuN8ZpIt76BKA8e8HbfIP9hsea++tLow8zvvDxBk7pM",
+	"rfw/Q+CO5MJlL2cEu9FGQcDSBCNdwoN4TVxxFl5AMnKlShSSoPjrF9++eP8CPTZxiY9/oemvjzdkMydC",
+	"Pv7F7t+v8Shp63/r8P89An/FFMkyuoSWoJwt6HJo7VymiLjD2V5liC+eP63VhngSLmvm66PLjM9rXU59",
+	"W1XZObj2lvOB9e1q4NZmDYLyoRfKRidFOHwfEk0DOwR2DJOsM+bpvdKc8LU3Z9eqoQ/v4MU2e8+P7A6/",
+	"B1lK1HC5k+glRH066O8t3HXT/71UqB/e4uewXdZDTU2f8YGrY70XvVy3GpuSjEuSQqFifRW4aNeESES9",
+	"WZC9rbVmLohmxbWu/JoRRtb6Z/t8R4JsbAst+JjxZF19Klj9MzQ19toUlPb0NDK3IoQ+h36oXmM+V1A0",
+	"f9dQRzwnrPpkVg9NaJM1XpKoLEvifWetQd431ZxWuq6GCDLnXPltv+03SUaw+cKc+WhBs3pjBlB2qlb1",
+	"7gtBrM3O+66qk+y+cRVywZxfMFUizHyqIAYmvMAJKUdU37SM0vf1wX4Re/QmP3lDqX2W+Ft1RvQhuVFj",
+	"KiiP0d2HMEDJcC5XXHVx9/1Cj2uyQzkRKMGKLLnYoaPYngHTA8IQH/wNPAGaTUgi4A8jP+q/gAZlPL1l",
+	"sTkw+ktzLvRf3oGA4SXxyfh4arowYIYMxk0VuxjaT8OEPvpiU8xvIYhcxegI0F1Zzo0ps+JjUIYHq2px",
+	"5ujdMpjEvMEaysyzS86hhOslisFHG+ufGJJ4J9F2tTs29XDjyr4UoyP99lvmZvOtqceIa8aKTSttU0JT",
+	"8bIpYXeOo21H4ja3h0b1LU0Ik4ZKx8pNhVR8Q0SbHNEjAbLbLkOwcsEd/Y32lEVLoTlWTgTlvcuTmaKV",
+	"cF1gKFLrKu1MJ4xHmcEYcEQotRHkf4rWXe8LQfQj+q7ZYpWsojwDYyTRhJ0LKklwmgK6N+WC3Lk8l/0F",
+	"bLFglA1zaDRoB6D1s0Qcug+QzD+JoIvduIQQi8Pox+1e8frnT754OiwV0J+sB7zj3NO/HQ3LyFBZcO9V",
+	"X7vOHazea8NR5+zwiikCgp+6VqjQJTnaERXZnzc400vXvxRMFrlm8Jq1ZEv9BXS1i9Z64BynkaRLBgue",
+	"oq3gbBlBWSYBjkpzcKIkw3Qjg6lYD0DUJeaaqw8RyetK2XyTE2aTM4ZkwbaW68t4gjOkf4d7g5vp0Zxk",
+	"nC2hvAM4YqAOPlSNX+Aq6BViYVO8KwvQLXG+714LN4pJD1ey8YEBqVeiI8ahDp/t5z5FlKHv3l/392LB",
+	"WqPWVxOWImyuz585I48k2uq16tnMLU4h52hhK8O3TA+Yaq3yLlTfV0wRmS1nKD4/PX9+cvrk5PzL96dP",
+	"Lk5PL05P/3R6fnF6GrdlCba93qLzkfMJWlQPxyNEAGn4g2S/pSzl276ynh3dzxNdTV1/0Adp6mjOYMKQ",
+	"Wn1zfEroOG5vBbmjZDvwuGlMR4xvg/5ZaJABhfVNWUWzEKklN/0csnW8gSbsENvBviVOwmxrf1UkwE26",
+	"uFW5IO91HZh7R0y6XhJgPLGWJOMLzUZivVvxTP9Ls118YTP6UryboXhLyBq+NAN3MuKLSH8Zz25ZvOFM",
+	"rbJdxNQKvkyxHapRBs/q4TAqhsfLpyFzUIvp8CM6gpMmoU3GLVMFkSneQQ9xkH8XgqZ4d1zvva1XALRm",
+	"GpEZSE1sWhOooOxUw9Soyh3tZY0bm+dGdmzY90CHw0ut5xhUE3ORANVSZip0O7O9vjbmxOkRUySANDRn",
+	"hzbtCZkhS4gSYUFumSbawuU56iOimWSS8WSt3xSXhz2+QBjFcKghNjA2ChIYnyRSW5oQdATPyVumLy64",
+	"2nCyPkYbgpn0skStwYol5BIOJ0yUcmI695CPFArow1RI5hp4ypa3bMHFFov02PB26Q5vjcHa2xH8Gzi/",
+	"RHFVC5+yQhEJWhvJcC61NqcXMkWSI2xZA+AvEVxKtKEpo8uVKhuZGKzrm2sDLpf5DmGLKYNue2HeMqpm",
+	"6MVHnKhs57hPbLUyq4Y6dw6Aoy85IPgHKI9ihY+mUNApFnpHNnyj2QNmOv8H+YFFobtM7dmOZz1fL/33",
+	"92Ku39szHxCWm9sejv46WK783gGDY5/tG57a3gzPvw163k7eFeIkmzKYvU4M38IxMPKVOT/xy5cXr1/H",
+	"6Oj86cmKF6Kl2YUvyew3Cbj6x5XhaHqIo6EXhT4Rj78iIqMsLISNicer3VeBKxNYijFi6XtK/6VWVMAf",
+	"C14IfclxgWJ9ZcXo6PB5OB6epdYw/JeUWFYA8kUwb68CdF8jh1Jeqx23Jj7qzGBs4729225cSaE+ypRh",
+	"SSDnWJz30osaLK8np2lyqn3I9AgLkxWqPKiGMrbKyfznflzOC+M+/aIzkrvWZQ+8jO2RZ6Mq/Pxe2JFX",
+	"pPDoh9OzDz+cnnz54V/nP5yePPlwfPHD6ckz89UfHop1XW2IoAl+/A+yjf47F+tQxcYOzO2xqS6aebN4",
+	"DUNbmseN5Bq9TveIyipWGRujS1n5uUuVcm/otYKehbPC/OkzMZvfL/f4/bKLhzv5n/H07pNrI/PM8yhw",
+	"llFjjHE9VKqiLPpbvm2UCdSXtzHSBtXlf3Bbu5tydr3CjJHskwTQBN5TxdE8eEfse0vVvFDWGNx3Ue/s",
+	"IxALkgiiIhnuEm3sVBiZUaASgrcPHZlCYQz6bwmiCsHqLfJ8D4BNCh2I8vf6sYeuUGnLkXmSo4tl8hBR",
+	"4XSYZNlON8OrXenJH4EGrgGRM7Ql8xXna9DSZYaTNfSrRXEhshgd1dpqHs8Q2WCamY62tyyWG5VHWmwH",
+	"1UF/yLmADyqTkNQFCoTgG2sFUDy+NE5xjbcY6f2ViDN08/r9W3T13fuXtwxM1aaHOCzVEQmWyKX3h4wH",
+	"rpeKx7OenIeqxpZAh7pIhEePjLa0OPBZF/OEEQVtPvT/g25U3hapGV5WdfM9OQ8EZ5q2qXvdTg9mbo2I",
+	"4gyR6j0KkT8AXx16ZfdqtfYArLHN6GROo6RL8E5Z2rflYeCUuENwibaCKnLCWbZriNotAdz3YpgtErbh",
+	"e3afejKvexTpsTyhvwwdutsfvq+tBao7PqoNvR6LsCSguYRmx/pW0Uy3r+TysEkCEKgXVRS7f4T+P35E",
+	"u05VFxP82nZYG5oqlxEx2p7qdz8O5LIb9Pf1oT5EZ7xxUSM9AayKSvVM86mClA+Uwe1LNG5/uzM2pxMl",
+	"MJO0NeP/YQRSb3trb6xFUJdJoi7sqSSZ8ZKpw8Q9uLulmyHVMIJn7aEZvAfXMBbfoA6/II0tduwdlokr",
+	"XwNf4tQrQtrF+99V3G6APvA9+FEZVzQh0DnZCtyCJITeEXmBMCRQSYXiDWWRI6B4ivii9PMZVqXBk/Et",
+	"O9JktLtAmEEI6JwXynlqEyzEDhyzvodQ4aWMTWhU+YOz/8OEc65WqJoV5joOaQAeIJ8syamErPaGHs0U",
+	"Dk1a4uGTge3v3pATVcvUOEjpN97sZedGtuAQD7PV4ilJabGZTCcrulz5Bpsu2jYNqEdUdhjeQ7+jZao9",
+	"FwKlNAXPvammDL/ZmlZBjx0vVMI3NSEvcOg7y567aer97kMs6I1McPY1T4rNwfSoUKD7FUNvbq6vvkVn",
+	"s/PZGUrtJPp0UiXR327e/APqyF/AYYXifRbruymKsZRESv3Aia2jrY/2LfN/yDPM4qmLVPvHq5v39o0w",
+	"942hQpSSBWUEURUKAJ9OPp4s+UmFriJRv6AfJWezd3j72mwF+lWj4q3Vlq4hYGGkFmpKg1fVBYcbeRnZ",
+	"jn+8qW40wWlMH6IIh4Z3RJKR7dwfcgk94FXJ6m983tOH2mw6GoxEqfIwImo82zRTRFjTFM6yeBa4U7JA",
+	"U1OIItMH2Hbw3xRSoTnxihMt6R1hLXZLW64xmhfpknR2kDKE+4155ivzCJR4yGyH24OZdglmX2lUfmOG",
+	"d0R57Ed1QLvyyNTOuset51msmpXJRs95dnpqU27dF4EQ8iXjgkSe4610+gYpxyAbdlUiXigIB1YrQoVf",
+	"UqqMqjzCRUqh7QVYRFHM74gQNHWdmuMWCuidQd+Yr19brFxveBdlwAG7yUkyuOkWZCp1l7HRo97yjCY7",
+	"E9R+R2Q/Uv8ehu6X6NeLamUVb00i1puhHblCO9HZP2w64XldzoE8SVCXwCEF7uQNvzOtqTJI7GTwR0ez",
+	"/727mGhWhuwIpLhrFY+OSCaJjZPfEi0R102Ag7ugWYMez9uRDOQyDL/hwm43JCm0sIiMeikRZ9luaqNz",
+	"zXdTZ/PUcKXIJtohPTeIPrWMW2nn04os7IPLywviu/yxr47ZoLAaF/Kb84Z98oCCIE6J2FCpN3ZU+VWb",
+	"qBdOYNcHSfBChm1qXbUHW9LZXLrREgf7jkCQkhmCbMYP7GBervOR9DYQeOYU0YXW6mY9jRtu0c2ecNWC",
+	"D2NaviNLKtXoYp0WgCEWimsLc2uJzgo/A0iyQTuBaQXPBkD5jmekZaqm+FmhoA67e2VwB2xRnnd6n4b2",
+	"UCrLIlXa05xive3FvGCq0G9ekbAmucEf/YpD+79TduD3Zu8lA0logYGizR7Atl5zZiIR6p/a4xJql6gv",
+	"u0zAPz5pSi9mvBcRbqO0YfQUmOx+6UzMEDYpwJC6a/zvbtHAhXG2xTt5CTlELmbeBj5rybmcjEpk5MUT",
+	"kBehHGBCICTeZ9YOdrrwCwOYl7SgYUNSalwH/1YH/q0OfEp14HPL6p9e8raVIVtti2c9xN2GuHMQx/eW",
+	"9EuAw2y25AVvMwyIu08XFwPH3/j8JZfBohk2Oa7vAdGwD7hz64t5V2Sk8/b1AHKvm9pF98DXq02ekQ1h",
+	"CjvZr8HfTOfGgfi7gqe8JmBNLOJC8Q1WNGlJPCloim38Y6D+or7FqNyE80FXhIUlUetyyO2dbGrE0dr6",
+	"rdZ+dDu5nZQteCxHOO6WSCvI/BVOSyT22A/Y8v1d8NEVumsay3CJnEUGtWwX9KNpnYJRSpIMa3n7jqAS",
+	"3PA1VJ9zNBE3KCx0pA7V9D3knH2IUrj+PjVXHN4vWWTqGkq2DM2hdM6EcMvElsYyWLa1calaIfboZmjd",
+	"CoE+hu2rvGntAYuldNVkMM1itCVCC5dOyCtFwEsU29dBmh+4SPI8o4kWdk2NZXSkVuSWmXuvqhZTVZFJ",
+	"eJEZ78q8eseRcb/sP1PWv6bylmHTcRayK7VYa7vNTlHBbF0Hr6R22Qkz9gtxx2Bv0GLw8Qy915DKhAs4",
+	"VhoL6DE6gn//BK86vkAOAhO1SiGuFUYwLmBMPbP38N54XT2DgjDPyJWUdAklNcdZ8bWKtt8z//nAwiNu",
+	"liAxlZrkvZqp9zVKUBnNC5qpiLLw7dKmXg8sqZHu2Rz8N9dfE0RLkZFrz2ZTldxJiJQnCWdK8AxYVEpN",
+	"Me6MSCi1XZZWA2fqcmniBhhRWy7WVdkzTVj2gSD1FBn5uqOwYaelqavgeblCGxmW0UTJSGuOw2q/pCQn",
+	"LJWRoYUhzx0mooXAG6LRNrQWTQvxjb00i4x035QbolY8HQipK388wJZUs82EbmxsKKUt+9YVSRzmadZC",
+	"WrkdyDaNqQSZDc4lUvwCxQl1t49UdBlryWZOWLLaYLGGomxH169ubpk0lcymKCN3JDOmiV1OLtHN+1d/",
+	"RXdFxohwwiBNp+Zr/cf11XsYfX39Sh6XNo1bllGpJIoZlSr64vQ0evYknnofz/58BqXeEhqlUkZPIQZe",
+	"LONgxbJ7tA0ociIkSYdWT2oPQ7vDguoLeRi5/tM+1Y9TOtGrzjErQqoJZZ5Vt6Le2lmtzkKN3vy17B/G",
+	"GhfZY0c1zLYx7Be2RcRQ0c9/rFefLfeiay3wtDXZtc26D4n/C6pkrQVHZ//dIbUTD3XqIAkX6eE+KlX/",
+	"DX3GyvYbIE2aohZulgHNQ/p1CPlddfVoHJiqGUeVAV8pMYHmHdXJ8bE+rciujZz31f+h/f6Gs3gNSGoE",
+	"eXQUm2MclyVGcqwPuSJCHkOBAZxlEV/ECJdFeNWK+BprtSBRKZ7DOGO7zcAzFywLLIz5GxrrOOtA4+gV",
+	"kqTlsYRH0IpnqRxeAQGAsl3KJvXFte3mJy8rC7TebtX5LAVla+fNE5u9fE8bUFgGGGZ82yoAj2tOOlYC",
+	"fmBp8/ciD47llT0NOG22myFiQhsplVLMUN3Uugl6JBi0JtRCadsw4zFVb/VFIKHtBONbY/Ow4R7ACB7J",
+	"KSqjPnwz5bCTZwM93JIcXCGM3dy8vL4aiKo12cnwIpUopCKpFtnlFBZhys2CYw7u/971QgCwv5MgW1pT",
+	"U4PRL8du79YgWxAEp7sooyxghph8oy8lPUNsINZqOmFwMUm5Sh9JFL83y/pOEgEwyRhp1f0S7ozYZseC",
+	"QhH/R0KEOsGFWkETSvRHdFucnj5J1mQHf5AYARzwqCkqCqb9GXrDCPwEBag9RNaUjZYNB4RMzcbUl9u6",
+	"538ng1nkiDShBWVLKAHMVCRX+PzZ8+C5WZNdm4SXF/OMJq5A8D7Jae2QMmQx/jNJ9VBA7waraVUVE8ZB",
+	"gc6Eb/T13lb+MmwgNXQcQ9amvESx67YLVlBwu7stK5iiGYrtxwg+xr53vKzA7OYIJwf7z4/MFrJorSEx",
+	"uCeeDOrtcivtvONqdL4vvyMiw3m04oWQ4ebxGWdLE1ZkEQSbJxXeSYflKTpFiqPzs+en6MjyOXT2/AsX",
+	"I2cbtpw99+t9nAY7tgSXqOGF7IRxjWpwoXgkCDOVP8NVraMU7+r1SZ48fzaov0w1y9R/44eea/qknWSC",
+	"SBzQSyb8/KhuMnqqUZuYZXwbySLltaD4UH7sZoNZCtVZeKH2uhM9eV5rHPQs3DYQZ60TnJ0PazwUgjzw",
+	"ijDkB1H4yWlmFKHcjzrefG3bBI9jaKbyd8Pb8uzsfJi7xc7SAeFuOB+CW9GkEhGW5py29JI25cqjsvD5",
+	"MBUk4Sk0d8kywpYksjL62NkqlO4N/XG7llEhaIs1iOdk9FsVX5MOJGkxkbIFPzQqvLHTtr3Ye6+3xsCK",
+	"AhvVA/stZPXCZOW/FfyOpgbhQwi/Z/I2X1IW5ThUlfJ78Bfrq17LVSeUoXmhFGdIEpYaK+dc8K0kYjag",
+	"sNGBIj4eMP1wMqIGXG4f7a+OB7aiywRfvaRlHS8xS/liMY6nrczDZc+y+ySC1eZqAXYkBSY4y+Y4WbdQ",
+	"13uIKEipIIlC3717pSVGAcHhRLhKyw6PU2Q6xt0R022SIEnEHRGPJDLCM/ru3bdBIkwySphqU1/sr20F",
+	"Ya4gJtakl2K5RvEf7X+xsTnW6mcRdWkhM18pSbLFfi2tQ1DWa3YFRJlRpSDgeo0Ez/p1iO0uUSxN94wD",
+	"QQLdXfDa75AD9dAyEm1wng+qh39z8+Ydz8hr81zQmgZcfNhtJCWPtF4ZxtKDVjYrr6iKlEMEU66jsUlN",
+	"vPk10spVTBuHdVgRCo9FvGJ5MTi71z+iA9N6Ow7w91WBJvRmQ5Vtke8ynOC4mrp31UFek1xdmnoHUxsy",
+	"BaFUjKAj7NiNee9xv7JPzSMY4IM8g9B46FaGGEd2u9AGq2RF5KXrpmvdIVMki2Rlh2OhGemikIa5HIwq",
+	"GnL6wzUDfbYM1hVo0VhGoTlJIcdLAk4mF+Zlf5CVQUBD0BKS32Qz+xh79TUCyQzBGHD6UGuX0Fh5ZHsI",
+	"e69zHeD2Nq1HMaOKXQV62pjeQt+9+xYdxVCmL75E8EdsTE9cXxQZ57k+X8h2MGxC0a2SVJwxUADadIaG",
+	"2LlpcyuM0LZHqqc9Sjg1GG79xa8Y4iIl4tJriuDodrvi0jV8dnuiqYWaVAzpb5R+zQDDc5Od1zIQDnH3",
+	"Zq4OiF766MOISwRZI5QlWZESFEMnlDSeoa8d/ZhvNPEvaEZMJca4BrhX+PWH29uP52f6f09Obm8/Ppvr",
+	"/6X6zz+TD7+cTZ8//fUPw3M0/Gsn5OHXZ9pyhYyyNUnL5tzlkU0wY1wBcUArD6pWCJc17aY2nhLhdAOH",
+	"dS4IXp8sM6xJtsQF8PHQ0Q27OgJXWMc9MkKwb3hD903VYwT/h5P4faodtjA4RQHh1DqtbPSJZXfADpup",
+	"yH2KIB++m44g0FJzEy6Q6bp4jDAyjdhrIKAlMd147xHdalZsgWrB53si1fXhiIgWT6KqB3/3kDz5ukcj",
+	"Hpe/vZ6U/asPgD6qoA4EJwyi3wpLASG217JgPfbFwfUkeGggyxy6UI6srec6/wYYOtS7QZIQVoaLmFvJ",
+	"dNsS9lYyzhTXsGgWLESUlAkH3VFFNjlhrH5WL5LU8H4KvnGdBjhaUEbl6oDDuV8lJWxby4K72/7dq2WO",
+	"ef89iwqW0QK9lNFP0FndhS6MqN2soXkkkZvBlVAyeOQFhFQhU4ANzcmCCyPftmVTHypE0SsPunoidDLL",
+	"5uRhP57xpoOHQSKBGTqKhW2BLIuUu39LHwXE3nJGoAuyt8QKBQKzoHUjF3ypZd6BGL92wNnrRb/jEUgy",
+	"S4E3KNUameRogcUU8QJCAqB7ZRWy1si8gFg9GaX13obeoXEjFFc465HoU5ux+fiHYMicFTqjeYvDHCfK",
+	"MCqEpZbfNCPTRAUxEBcmWoGmNlihanod4QRYVnPEMUTQxSYrIdzOKJifun83hk9qLanMQ1yDNesfEdHy",
+	"iuaP6EgBI3ZMunGsNMymyf8mz4hqY9GSVDkljeomNy+R+7WiTtNrv2UuzWLvydj6BaLq69IrVSroclnv",
+	"1rzBrICoOrglwayzImmR2e79VVSi1tUFzzIoMfdhYIOnMqDAQdCgzYYByN/d8nKs7mLviHv74nMgj+22",
+	"CRFf4VDr1itHHUANFJuCBiydooW+G6lyIc3AJkwBGw3tBYpdhGJprHVf3DITqo1pJvXxWJAtGDYwQyuc",
+	"LUz62FEo3ex4iuKMb2NUMK1LfXGK/sv0lsU5ForqF5mvv3yG/gs0kjcQq9jAqr++RLEtOGGhogqtMJh8",
+	"bGT2zrXmK8OnbIGKWosNU9LRvte4is27gtEqZdmB4Y5h2+Vk11LKeFzQ0W8hRcjIS+Bs3oYS5EbTrh7N",
+	"C4UyslBwqRxR5lceA3ZqdWbgKjiDeC70U0EKkupfRcEYZcvjMKcxoLTwSQuIVtE1l4QLTr+E4GTVMl9f",
+	"oce7gnsVqHjrHgjcWp/oCjEbwMUIwcw9anySGn60xbavNUlhw1priQQKgnyeWh6j6m3sGSH285x630MA",
+	"fUtORP2WKLdmWuMJdXJunrPardB+u7TfBxVuh1OE2UO4FOK/vniPHgNs8aW9IvTRgpowxuoHZvZ9CiHs",
+	"jgrOXBHXhkVjb28Gbf9PI7wdCi+74fj1ED4/ecpCddX8VgkL+yxsOPUAC3kkbUD4fGdtBvsUkuhLIcvC",
+	"ZQHstUxU28+28HDwN3OhtOgp5orpoaHYWapHfJi8cufVOg6itG+8wgPVfwLPAkPbFQb7h94NqFsca4As",
+	"LJ+pSFRDFCrzEc5OQ/Sz0W8wxGOVV3MpWSlBcaRlF3DeKdMjuxYYe9rZB2/0FVUTnJqidpUNTNOKc1aS",
+	"9+Mq1WNEc8nPcDsOq0b1sJWZzrteeJAxB0rWBU9s6KDWBf1R0bS93L5OExWuHzpQ+CUyKiscW0PmhvJF",
+	"wZAtyLHFu/CxchmTkSCKMLCDusDr5vG1yaquT53r3w8ZgHiJKTuG0HQiEF5yo82ZkkMSpQTQZ8wKjN/a",
+	"o6z8bFjGXbU+r8xeTgTlqX6HRFRdIuye0EI/irGM+CK+ZZiV3eCNiblKrcXV211hE+kYmU3BLAdjJrdE",
+	"yFv29PQpkhhaNUhutEE/DN3nDn8OKgVMEXGHM7/PZhefeGWfka5oY8nxWjplWR5njRN2z/fUoCCDe9bN",
+	"4ARWJMrohqooJ8IuZAAgTvTPiUDmYYRNl32we2aFVCZssWop1w0UJAp3UipLSyh4ljrLAtAiFsSRQ+lp",
+	"NbYwqJmTC54WiaZnR2dS0Syr6BVCCSCzHDl3h62WQAWqes2YF61Jri70bzv4CJY2qo/PbjBJNaSKKoJo",
+	"j9Ladm6PpsLYbOcIbXLJ54h8r7jqkNB376lxse+1UzlM5HpttsMYnrCzoQHDBIuC4sB6tCw9hTPSMK8F",
+	"JN3SwnSwaW8wfaI0XA1/NOPbEU85w9jwJ521rcUQaWw/NWudZfkVbq137ch23THhn86oo2+jgjiuWE+I",
+	"6gNhg5JGGwfrZPZZ1MLfVCMcp7l872kel2V5sQUlWYo2RHP4yuIc8PT9drL270S0HRnlAF6FQ4VMiDt/",
+	"cOrsA+gI7ljj7IG6ygSLjBKhFc/j/hVN/HJ0YYmjKmIH1/YGryGirSqv4tXFO4LyFVwTzpbKBhx9gx6q",
+	"ui/77nyqLMeZGpunsb5pDEAMAEltMGvpb8ixlC1x6H1LQ37qAi0PU2tyv3KLR1ofDpLsZ2GI9nT8lmzx",
+	"xorN+mAPjuIx/rpuAwRLh4Zy6LGt0VjQbxKEx4McYk/m0aejNENfmrIypnSMJplW/tBdb0LjuRueSnvW",
+	"D1gFgRoPE+iaGlCAh98RkRZDWJY+0pQto4UwtW/rjjVemFL3LSthxWYeEC0qZ3G5G1Oz6Y0ld9HWW0Hu",
+	"qMm1HtQ8jkTMCH8N776ZFiqamj5BWqCCgh2aF2uRKw7qILGNpCI4WVmdsI7iA33pDubEEEbEYDeo8ZXM",
+	"d5E7R4PUFk8W7wG+L3/3GG5l7h4jPTm7x2hPtu4c/fBy7nD+XGOOIS7N9SEoqXGfVL911mbZ4AAZwXdE",
+	"IpxBVonXkML24fQ8zv1ItFVBrxHntDxVTfrbX4xDWOvp3jNY3sfXUDdhfoYiQV11Stuz0FyF+UAmSBWr",
+	"BqOMdFhI6KLo5wl0ppe1ViqCFAq/IpEJAvdvM684kSn+TOQ9ahTVevw0KhY5ZLSRyD/9OpefVJLqXxvz",
+	"IE2XAJse7gPBBqQcWGtNAXt6+uXzHrLFBn/0p3CeoUbL+MZiGmu2cAUXbft2jfIZ2HdEmwXuEUfujw6D",
+	"AoGMVyaO8TMUP3LPtMS0dDGIlErgsZ+jw/rBlNiOPup7dY0c4EHu+6CZq43as7ze8bwWYOhtRne6aY1S",
+	"enYkOljqvDuFM9CEpk/eoNufe+TCWFy2p8LUsHH/vKke/ftrEccDGHX9hHex6r339NBoH7QHNhSUA+oa",
+	"V6YBEgRrx8h8czA360mLdtej6e8XvdO6rtB+OpfJ86KplzCrtTYi9hJme5gfC0lEW9+m+qN+yuTVyf/A",
+	"Jz+fnnz5ofpzFv3HyYc//qGT75RvnJZYPtjfWG/uWKfRmCyfh7gtSoIae4+A5cShJTLGsEHL2Cxw1Boq",
+	"8N7l+a6wRBjpo7igJrWesxQtILUhHAaw3yqxU0QeflPVybLHNRagKQPosPIImtRuiOt+ecfXZKi+70Lq",
+	"I1E93mzoWqY7YGUKekOoE2YpWuE7gghrVvV2qmRHAb46S27A0bZcIz/3ZZv7Au0nYqSfhy0FMSL1zTyS",
+	"4TRu6PrOv8VSQkycGRCXWTVgZczx0imHtioA2EP1171S/iCXvPcNX2OqXfe7mbr7Uv+nSXEbiTt90ZkK",
+	"euECQHyzoeFqYkveUgyVSdxSRNh2ibY2AM+lDvkmhC0pI2XYD3yXcJEXEh0Zl6KmTQjbgE3Uz2NFTT30",
+	"46C/hueEbV1ixz5Ab3LCvoeILEEygmsp+y2Mr5rRLRUwUWJq6mM0tF3fE7J+s3jNman55MQwSMQF94y+",
+	"DDQYKwp1Dxe8EFBxRhNmUA7TM6a4JtTJgulvppMNt3+ogkjz15akzP2tVoWwfy4ENX9IrAqh/wzmTLlO",
+	"1jeapC0JESyIuCrMgsynbxwn+tv37/fawF6Z5lZS2hIlEIQRv31z8x49xoVaPYY6Z+DVhZMDlyFMW23P",
+	"SqncBMgRpt7TZB2sT4UkZcuMnBSSIAWDai+Dh+WF+SWe2losEAiX7dB8Z53OZpgpZaGn/akgUOTbsMqJ",
+	"ebwCDefUVn6298E152vaEpxlC8S5fDyUwFgkiYL3B5ECQJiBFRQlYUZ2qiBAdMlI6t07extz9faV2ZVH",
+	"piQNSZ1PCB29++Yaffn0/Ay9fP/+LXpNpMRLgm7okkEvbTlF8WqDkxNTljc+niJJmLpllElFMHjxMdsh",
+	"s5W2ohA0MTPljY0R2H85ZUvTP0dv2i2z2LCKz4lTfB7/QtNfH8Nz8vEvph4hTX+9sDOcrMkutmme5pto",
+	"TXYXENcc3zKwCW4oU5Qtj6dojiV5/vQkJQnXAgG6ISxFcbnGEyjgdIH49i9HJpW0YvMmpfT40so+fzG/",
+	"F4x+hN4/nKV2yOWa7Gj6l9uJGWEOgUtJvZ1cMs4SUv5cMPpTQZA5g+UYnC3/cjvx0H07gcDwW1YBC2Da",
+	"jFezLvTy9dX1yc3Lq/Nnz8u0YTcc1m5ecBGbfYGynSRF3iJZvQzM7eQ/TMFG+374RmGxJOqkEFR/e6RR",
+	"fzv5jxyr1e0ktlWt9TdwkPQQZ5i9Zd+9+9bKx/CjbXcU305sYfOTlC6JVP5DpgAVRnOe7uzk+JbF1/aB",
+	"r+GBCyRX+OT82fMGQm5eXp14yNBzOBSgFcEpEZbunz05PZ6h2G5ubPEwL8Nhn1mXWZWO7SrwJRlP1mYd",
+	"GMHeArwVr0kgkPaWASHM0DuyKCTOTJDi09MzaSOoNvbAmThZr+HgkfX+6LOiKTit9nR6C9Zw8JssCtjl",
+	"cglTJEie4R1JDVRTWD10NoR8H3369EVcR+T0lkEbObbcp45jEzgJ/Mkgr+JPJVXu86VfISR3wfcZUnVB",
+	"ww4vMkKULzdonG4ww0toeYJsjzqUZ5iZ9OlvKSs+2q2Qs1sGHoKUJwWMtyzHXBJI8kIkZb2Yq7evLrx9",
+	"nNpUWsMK73BGU/AwTG8ZtIkpm+uZTjK2f8CWzNF3rx5JaDJTxqKiv3JbIA22GGcZKt1QLm13esvcaBcp",
+	"PKcMi52BBzzjWKH4Mc7p47uzx5r945zOfpSc2YPY/GmHN1k8u2W37JqzOxM7Ki/05z8ik/2hBUPTN8b0",
+	"ZSUSxR9PnPhzUi0yRkcYxa7fxYVxqseWR5klwGlGXh1KD0NY4YwvC2Ky76lE5GOe0YSqbIcw42y34YW0",
+	"bMIJHBfohw+WwyENVTnOcvIZ+p6qFS+UVq319qBEkFSvEkLvvbXZMHJ9tPRcR7G+XmdulbFp86O/ogwm",
+	"iuBcxsemwbx+gw19t+uZoqenTwAq/dTPs+qXKCWMEtOz05wmRBmKTfWb8o2Rh9eZ3oz44wlNySbnirBk",
+	"d4Eq0DZYrGW1FKvOKrwmCOuDkGLFxQ7Fr6rHT/5OdrGGzhzIy73ZeW5UhbbZV5zxwhYiMAwRGK++2md6",
+	"3nfARCCUHS5r2DY4OFpadyfGlPc0540LuqQMZ67SDCRG8HR3WT6m5y3nwiilUEQPEhLMdNUefolibzmz",
+	"NdlFghSSpLFJR4C6b9sVNf1d9cSuk5eZiUoTRF4F5LdNTVnkEjbjGfo72QHdUgGT4oUiAp0/RdAZwGzj",
+	"fzu55sIUZuXs5FUao6PYU5ejE1foLD5u3AgubNLAOK3Yg36VydYv6x1ucKb1fpKaK4YkK16fw+iFRq9y",
+	"30LoGyAdQH2hP5rOLpxpTeyOZDwnUxT/cmtK5dxOLtAvs9ns11/1BQ73UaxFJNtBomSbxpmG+AIOBMx7",
+	"rYfN0D9LngnxeFpgtDfcKYorhhoZP3g8tYHBT8/PZ+jKSAPAUAyPAdK0LXzNcc+JSPQ1RVjCodYhXBkt",
+	"s7sTaUmi7PKFjtzpBI0zPq4QWZ6LaVmxFkNHDrrQBxtsSmZXAKVWyNY4pnalEHBj0tvO0Wv6FTp6evYE",
+	"xXaXZ3o3IsV5lGnxSfObGtvSZ8HyPj3yBGaLy/qRLrbHRlxqOXuniKHEr4ySIaHPiGaJmnNXBzXe0x1i",
+	"p4ccvVQqf8Oy3RSBL1QLFAjd4A25oYr85Vv88Vjvjhl94k+fIi2tT9Hb7/T/rt5fv9TE+vWLb1+8f2GS",
+	"ihO+IeG7Qssyhkmgo/iGJCffEJWsTvQrL4A/nJhfjViPK3ElfmO+1xeLiyjVM1OfYzyx7D2RYhEJ8iNU",
+	"NYhn6Cujl+hz8hWWNPEuELN/0C56sYDxRtLJaEKszcWKOVc5Tlbk5Hx2OplOCpH9P+y973LjRrIn+ioV",
+	"HRvR5BmIUv/zPS3FxFm53bZ73Hb3Su313hh4hSJQFMsCqziogthcjyPup/MA58u+wX2RfZPzJBuVmQUU",
+	"SICiJFJSW/wy4xYBVKGQmZWZlfn7UahqDvf3Z7PZgMPPA12c79O9Zv/9uzdvfzp9C/fUlZ2B73P88V0A",
+	"ZXT45GDwAi+lnf3J4ZMXg4PBC8jp2zEE5ftwnklnPeetwXGZScswto3YRCtpNapW3ScTMamsyHN5Dg1Y",
+	"eDF6srko3H1KzJyUIztSjAXQQD4EzhR1E/E8F85QoXMJetMDFmEiuE/gH4fuB6Ixgq9nYgW9sPhDH3WI",
+	"gCeOWDKWWSbUGQSBQMutoI4IXGUvENWzfMN7rIbCzoTwNYXnwnnokF2rMk+QApRWTFiP0LR1nrm3XEwR",
+	"ughXo/TS8ISx5H40jGcZK6cDluBi/BUW1vtKocEfltYj2boVcjNH+aq0/10G5VLGHvvPCoVdRE0I7J1t",
+	"qQkc2OdReOO8231AALipJkX9Sv5zB1TPtXS0ZoU6Bg8qjavhVx+A+qrorkcGAD3VE6841emcnVQLK7Pe",
+	"aX7705Dn6CZPa1uQ+svuv8HE7xpXvnf7ATCz+i0fDMHzgwPq5LLUqkiM9+6L7/9GZfPrfSAvfFD9DWHb",
+	"Yr4NYI2dEtCVA2emXuIU2p5cTXX/a17lpeCWZ1ff8rOqebPwphdX3/StLoZgOIJetXWGEp+nYPjBpcFU",
+	"qKdqfPKzwpO8QoAH4l+ejQT1EfBzg2ftgXb9Gj1pja1cYEwPAMMHY+0D3ux+jWi1h/muTuvu/J7ax6GW",
+	"nBHtluQwervnAh70JgZuly+Epf0OO7PGbjuGDuJBq0l6W03qE85pyTR9STK+8DZQMLJS1PFDPA5BrxeH",
+	"XnvBAQhkvQm+1iXp9VUk69GTqTYdHdWEQV/lRQBYiiAakXzQSa30vcTg8EEq/6jOLGO8pwsXSnHsNqcU",
+	"4IAhvBROiVCRnOf4m5YKLgSAhogFqDc4F35uIsxMYKNxkHjI9TmAenODLI1uu0iCEpLK8076A4hVRtiZ",
+	"RRm9WNGYXGGsiR4UdURQQs8FcmKuVcZeH7CMzw15xUMOnfkwZps7gbU7C/JeQxF9rbP5trSqWTb0R/OQ",
+	"zRal+GNJw59tdy5Zm5J/8lITMDHSscWjUHdcGhC+BcW/labPCmnFym0NjnTQCOSiC9cA9RnvBYTAUVmA",
+	"q++8xCOfPDEVBB0kTIzlc68/UJA/gETPbCxUrCSkFPz1VMTRpjpYptKmOg2ZfdmGwowPfdjy8xKnvvqO",
+	"n7T9VpeKhnh99Q1vtBrlEo/BNyShuJzbktDrOjLvvnnyx69tYr0RPy3yXhqeZULuNLnKJWvxxhaOWFQ+",
+	"r3UFsniwRXo8r9bYqcK9u6bBJUmuMfW+VN/warfQL+mjcwz9i2/cNWxVLNgpDvl0WuhLgRwj19bYLp8T",
+	"tz9Tdcv6fcOXKKzwB+vk6rQQbuMRGTwiVhdizqYSsC54RQhMh8MwSNN7PIdMNvGQmLEu7F4uLwV6drFK",
+	"a5ZZ04Bbp+IIPBMA2mfwXnCE+ibCzzZYWgU+LBHwRG5UrQQLEkRYFECNw3iMgsjZTKqRZqnzm1M6Y8ti",
+	"FRzU4pwK4QGQqNfeMFxvVoipLqgNMJweNXOJrN6myfevTm/8dp2JVGbY2F99MHgraeCETDGpwEMPP1jb",
+	"5n6MwlSL9JM7MSldDijJdlWHs3MdNmOy6DMv+A7VIm/HvyV7lQk137CxCjSTdMpYPQ0MERaLrK1Hy47F",
+	"N0LNF5Rim4GiG+5aEeJdKiUe7O9UcrMq6T75XehjcGxHdIzNL/zfsTUDtyO6GFI4VI4ZPuQQ+jjmCcs0",
+	"VvhEFZDMecGVhX03ViOBNZIIxIAn0ujInxc8BSIKmCYU9tCpkx8Z6NR6yd/p37/CH+DsM1YJVrNl3PKz",
+	"TBZYu+bnNvhtZqs6OTwvB6ibPpV+pXXYkQvGrZ7IlOdQhJPFypkD6LkfzoNCKEiooVuRa565+R5SnSyN",
+	"mlRnrVhmP2NWAmVtDGVmA3ZcvVl4ii+BlYiK4yAXppWLeODKM3gTCpRm4znr4XG4P63Hj3CG8EJJHxN+",
+	"lfNQjScNHiBC5o/NuBkwOAb12T44yqtnTInGaSEupS6hzgFOuxEdEY45sbIMcpHoYTU+mkZs+ljhdYd+",
+	"Sv4HyNQBcTZb/LyMW2bGHLg3rS48XWQh3KrHqnf67rvvf/7Yb3Ng3uEg70nKt2Oo6emgKvdlp2kOLpwU",
+	"dV9Fu8X238XFroLKdQIhgeEfR6xG4sF4tSZ/++VTaGC9eVxhXb3xw+LLFttKZhFMbHtwBWWS8AneZs9f",
+	"vXr2OqhEhtMmg4V2PkS6EHPDesM5Sy5k5uylrchFIywBknbOMoyEVMbArhJC7bIzg3L7aFTEz2G1jlyK",
+	"IpOpPWKJNGe0RUmDbJaUlBry2pr2PH4wFMYoLCrrPw4l+qaY7xWlaipRVSBKRgVrPjehWlBt013KAz+z",
+	"gksjsuZ27cIBKsXpIbB8gKaTVOVX0A2phDFs6oL4IopVUofvZ1khR7biCYLOrHPt4VOBAMhqqOqrEXgj",
+	"lphUF+5ePfWtCVDAfRb+nR5JkYtnJXSXQSCjCywnCOAg3X0G0cDAs7LjQpixzjMDQ3Ks8ZPqfPHhiCgG",
+	"syzEFA59nCeDxUdn6ZhLdTYsoNaX2kJqiGuZYl03G0mVodXCAia4jeFt/QH7oASWRmFFf5KJrJyeXYg5",
+	"KBK0nPYQaSJiPL1QepaL7ByzFkbmQqUi62PhKsHpCzYsJ1PnWwzYt76GKdWToVTiiCVQxkIF31CEkrAh",
+	"MO1VL4DTgZolncJDMd2E+Rv/p0GsVqSiiUm1tEZmAkG5VTmJGklqTyLpk9XuxlhVKWu699lg8PzgoLO6",
+	"CeV8vdomt5GvnYOGJ4OjcDfVRZuvfdoVLN2gYAnkaY1yJbjucexcTs/ayzeDfYo2nFU1Su6KMDMPd1QH",
+	"t7RPNVX8O4Ea/mTbn7wzl+p+/LNlazYkF9XWdXM5uPl5aS08+4TB3+nsYKtSXaTsOw9wn+uhExT5DTRr",
+	"7rNRtctGrFTVf8eqEEbnl+7PmTTu7UTWx5zAbKzZhMO2x3qeKTRirYSjmJK5mnM0aN5Dli1OO/YRS5S2",
+	"UE14xi04DUYgFjolJzSdjUCXljRTKBtGTJFCly5QcvP03QCvDg6YULaQwrSmCrxGfk+Lvm3F9OOs0s+n",
+	"puJh2Glq68mFqhaqUatPVeq3NOabUOLDQOc2fM6B3jP7z3//j4Zi47lG4tTYRTuDlLLTYacP8zQhmAOS",
+	"qs4fwl8oHOJqTj0D8Fc89PTa6qIeSs9iAGALd3/bMWI9u3rT23ySAZ59DKeuQYrhj3vdYYP0Wi2gu0OS",
+	"DWl/LVcMDvpBH268c4eauujIHdJeuBUV7g6AQbmrbZj1rJu14nm/U8ljtULL2YKS++OZRqkf7v5uFtXA",
+	"bUr9Df64U+idQm8ulYgyBanEy2rBMas604Udg46rc6bVTRQ8PP0MVJtE/j5Uu9K2h6TZJ3jhTrN3mr3B",
+	"6mSQqYZm38wxR11dUmJSq+242LpoqrFT3UqPIX9YpZx7fvZRszflkIncQIt/pcd0S/+ozlDTQ1lRKsMQ",
+	"waPKuv+mhw3sCBRaq2OFs7yR379oN6pe8TbDcIqzu3vDcJfHhDtDca+GgmQs8OcXlQ+/AWodh7OW2/oC",
+	"LnolaLvOhC2cybgL31629xK0HS1UzeS16C3Cgq95SJHW8CmL5zJXcbx3Tk0XZ3BxW098aQCxaiF/5/4C",
+	"Wb8n0ZMKdegaffDeNi2Pe7OXqJ7XvSRdi7yUSVWIHOKkjdRbGjzJA9SzFy9evO53doHc+ECqdRpDMdJA",
+	"w7r+DB7JIVatgFefZKFCP6aTrAaMSed5FgBZrLKPFQLJsnk8FJ+nurBXnEjAtU3kEcIcaU4rYuWUWc2e",
+	"HRxEBwcHrNAzM2BvTv87S0WeE+gWj5WZQlHhWAgXBpZ5BoThAI3opLzMOesBYReURAJW2l+TiCV/cf+z",
+	"5/7nvyYRs3wIh/K8KCQ/F7FCZwrBVKaFGMnPvviRs3+U2ooB+wlAWQAZCGsj8P2TurYRi1nbvKW3cOlu",
+	"z9jtGX+6PaPtaXRv+LjKuD35DUk1vaSk5vJJhH9sEYTb7iBrAZDXetkKP27FZ7vvptl48uJMW2OEe9l3",
+	"nl9900c+942nEEnda5Mk2MbGjuXsuTP9umB/O/3wU8eWRXZ3j+yu367ILj+5alejy4J9DQgMilXoYEE5",
+	"qD9gR9grH5gjfQUdRHtEdyiG6wFeXqwSqqrBuVKFvifETyJoLhzrsmDDuSdk60dsNpbpmPHcaKxnpJ5A",
+	"IqJxT10u16PoqEoo4Dykobo8KpyHHAoW/lOekCg4TKwQ3oYlnpTDH74DM0BlZYTHjizdtR6bu7Ggvh0k",
+	"Vv7hDOBUAaPEl4cCswg6CcCJnOoi6zqdd49/V32ubbuZ1UhVi3Z7Mb0ThVACHofDWXHVhrWfM27C9fA4",
+	"nDMgGuGGjXSpsg34oosi1l1afyLcuwEWtahd06cG0L9ZLtUFzDCtK/AJ6X0sOP0ZelKOGm25KPqkUcZ9",
+	"QpUKhuS4XfX19yW9njl6ZZn745BZ/BCLUnsDeSSpI4n0hATdUvhLodV5BUCEPRkz+JtnWKowmiq04JcH",
+	"z3wCGf4NeS72QTFTAmEE9m/XkLZulzCCBHQFjOlIF55pwQAC9tdFic3v2G9mcj0TGbMzmYpDJED2AN3Y",
+	"DQ/glbaYMz50BlwTGmYxZ6+Yx/ZX6A5zNiyhsnrEnh2w3svnr0O+5YH4nAqRiSyhmO1E2GK+d+xuTQjt",
+	"vm7fj1WunY66+b848COR3/2KpW4V0hIShh5TN2LAZ10FhfAyHhmHLooVhaA1aH0P1vLl89f9AXt18IJN",
+	"BKeMO7X9ud20NHM25gbiW6qQkedqTypc1GOkt3IGBlFuoZUT2LAqjHV3vVZsWuhLmQEoaOEuTozRZ1rl",
+	"84Sdu+8JiNoI0+p+qRGw/RpDmJfaSpYiVqocKEU8yxZAgDFoSopVb1gIfrF3nnPTXgj3HoR5S+n90o7h",
+	"+feV3K/H7+7/OcUtAE0DAn3DRE6F3VtFYNKmdR2kJstgwgtIwo04ainseNhHDc/XODn4pPWPvOpqN+6+",
+	"V+uMRMyQPyt+yWXuiXxvt0EQrP6Tw7//2oxRkPaO8cp0g03yeob0WQR5GO4hdoxbSJ3tQLkOtwuNzdZd",
+	"XsulvhDe5hCyPpIujAphxjRqhdKLQnVUc3l5LANMZqk5RSWTEPB/0Kb4blrrYHeRiujSXkNH3uSCF1dt",
+	"UF+y5G8MQSirwKLd/kIr1C5kXbCpWG9tRD4K/BSkNutqSPhRPNmy6f3xyt5kBMh+HP7oCeSfG59aAt6R",
+	"nW/kW+/Xl5mV333+Mbhw6yIQDHaVNJQqSKkEb1NlWUBanhpgpH0kRz2fwvcWgMHvnN5gdTYhPCN+iLAh",
+	"K9rWCROMA7BFQHigPaNZRTBJsPc9I7jzgLnboYztUzYKS1qggzXRduqedLi/n6Bn7ObpNOPnk3cD9uO3",
+	"x4gWj4UBKp+TFxyyw7m5U+ppEKtfgO+kcWNEqCpAcXLOZciD87r1JAcu//Hb460rx7fHONZVikHrazUg",
+	"jzCpMMRofgQ+nT74qpT7KTL5WpxLxT59+PQRRQHwzzajNVdlpD5V+SMK5Edl3swgg5CCZjmpxSgYxfP5",
+	"wQGBswgV8DnGqhBAQDZnqc5c3ItA5ZBSRZyZ99xpSTgMEjRURTYVoDRkIZ4fvBy4INY9bpmhDXGkK0ah",
+	"0KdsUR7Munjl2U5I+eO3x/cKLUFzOKHP8MZ9hTbVJTOk9IzW/YhdCDF1NtII1vyKoLqtzjfSEeKXAWiK",
+	"P5uW3zSC3BTWs1YjWSAYRAWBTgpC5QG+jNJ9hg0YDh9SHmLE2W09iJwOE06UUmj4QkyozAwYhck+eWaQ",
+	"2VvpOnjtvTzAk+EFJHSYwEfPh78dlfWPx8GupbMv22mt4ZVw8bLdntcu1ZjMaLjNXho2IcK1/3lYiHNp",
+	"bKNxeSnoaEQBdPkWLXTLcFf5WP4tHk9Y0UZMWUG/DUuZ2z2JR8hpaaye+LDr1sJDea0Vdo8DM3mQ/WIz",
+	"DRSN4N58RGRh7AwiLL0Zr1tfSgMIlXVWbTbWuYiVN6F4Tl/RYpjSs49Wxy+U3e83/DHn8bATnJUbG1hi",
+	"YiU+W+GhcWiEp4bxodF5aQXLBM9yqUR76w08bJv8E85XoWEechL+GOES4YtMubzblNBW8sknGvH2FuQY",
+	"YYUghEYmeAyKw0vw/a+VYjZG74+5yvRo1K1VxyTHubwQLQTrrOeZbfxJUnRF8rZfRw21ekbwil9VZ3aH",
+	"AatLRLyh0JQGWgo31wp24M++PAMtvVSC54N6xFKtvDcmKGMPsY0zBPAw8ZmnNp+7P8QKgi7hXCRn8Hy6",
+	"rT6Em3nkcJgrG0HJ46HznLTCirg6KDIdlBj+4OD09MP39Am2o8r1ALvjtLs/Ttv2oVMd4DMSehS99mMn",
+	"Y/QaJgFgZZz7N+TpRWfFWwBIiX1iPVLWUpG6uv8sAVwGIdYABwKrzNz36UeBLhIpZBbQrH784c1bXyRU",
+	"RFXxGfz27huyej2PaMnLTAowJEj8FMWqZnVHwvZ+xCZ8ig8ALgLD0pzLCRy9g5sSwWE84OqlAZkBWjUC",
+	"+c1kIVJrWO/FwfO+uzWBRfPr9W/0Gf6KKDbulQjH5rD5ueBlkYoXTZ/zNLBeAVmqiQ+dT6fBOnHbsMGB",
+	"BU8G7Cddk3ahlzEFcEXG2c8n7wfsWM19SQOrXwRfAV2XfzNGnwEuJc2fSPTpFVppsfRkmgvrDJkvClij",
+	"gN29fVdl9cuD11+tjxy3BGsXPOnVs+drPwjeemMPOguV5UbviVarfmxg6Iy+1jwXS6VfYCHwgjHVDYmj",
+	"FEZoUwCikLBcSFywjYaI573kJAsm/L3GbWN1lXR0k1Nho7d6IrwV441RIyof+/nkHeJ1Vr5Fz+9e/pr+",
+	"Wgb85ihEDatf1ai1mvyTZeOHeN8496dImO08ZExSC5UhWDdJE7qrCXYRR7FKwCwjGidY+9Pnr75i6Zjn",
+	"uVDngshYfL1ayObSLgSxGkqV+W4ieJfFTWfAqqLUasmlqT3NTBoswNJFrALoVyZt02RerQVtvdGWFzYw",
+	"lGurpZ8r6KDbZu5LET+1aCAutF/6K9ysCM4lqIzuC/K54NPBDo4LbseFLs/H96m6IZnRHROmvQmHvjZ/",
+	"bX0zls0jTu867aPBrW+dmyfV+TVufkhdqt/rxipeTZAWfu3HkW38foF8y1DDbjEnxOyu7lVjxnspX5Vi",
+	"rGjyMb8YDuLhfpSYbRgn5BRoxRYou54adiHmVGJQxT504AqkXG+O4Qqns4nH7T/L+NwksaqYcV8fEImH",
+	"zrMGI5ixfE4ngASHIC3lUwzrYbqTOFQEVArGymitRNFfoD5q0IyZ1WyfSswW5HtLyY2FUWDklVhBz7Y1",
+	"dNcBgRKzcOl2CCAbIuVwYT+lRBf5+ap8PKgPaJfK2LSQKpVTnpsbmIoACKTNVjhV2LCxeAfcyYXkORBq",
+	"o9344eQ96yF5EE58/6LIk/6SYgeqC/BesVqbpPee9NYNfUcgX2sqLq3UTnm3x0K8RK95S82sCDj2xedU",
+	"wMfsdoyJHIIRN8SAJcRnkCAoBeX+6icxKLzxjjRMvSetYRA3QmEiJBWfmuo0FHg59mYyE0wrYfpHLBHk",
+	"tZ5hk2zC7FgbOGo0wlPWS9+oj+1bQI6iLPLd34JwQmZRrNpYJ9j1SCfe1mu7NvHEddiP/eND1uNWjIYy",
+	"X4XP8PzgYO2U3QaZLEAGNsWKkeqpuMHCwW0tKBCfagZLSb2GSCJjmpVATw2TWRcgBD1AZGfD+SZeckEj",
+	"/vTwRNVnWgOcqNK0RwRQVL/0Ckbs2gStorT0V9VI7e0n3IbhkYozA8SqEM4CTKyaM1DHQ9wnEqYA9afa",
+	"NCKWgOonsaJfvCVwP8FOkACvsmFKSDsWxUqDDmN5AIRYOYsuM9bThW/Xcv+UFlk0lbbwaOiH9blMT7fN",
+	"GayIOidMdveXKTc2VpDO1yyTsL/43QdetnpIQlY2OQKXEieXlSj8gumpUPUXa/cqQRgrqd8WD65//rUO",
+	"uZ9tfvwud3IqMD1aL9auArHdN8SuRB7IFR6RAI1awJfGUcI9CRpUa6HLdTtT4eWn6VFWhGrdHiXUn9XE",
+	"az3O3rw7ddM7/fTuOzYUKh1PeHERsZ/enX5ipx/Zvx4c7L160fz3s//nWcQ+vnnHvjk9jdABPD35Do9C",
+	"Ep67aK/KEiGYhFsdtzaGTfh0ip3k0iKyrLY8x+hXFGyac+t21FiN+ETm8wFzQWZCrIUAwJFU0/fGCvJt",
+	"s7Fohy+DXHC1SN/Wa7TFDbQapStnCt0T1VQeT2Vm/c61PDCrIxSYsQtBLAYx/LwRasHV10mXFgJqoni+",
+	"Ggr1TXDddQ8JyBNb37nbps9Wv4h7rdUViVW+vn75HS9Pt7t3evp9uFSshz0UBgAXoVaWmv9E1jhOC2Vw",
+	"heTWl13hBH4soJ8KaXMB7JEXBpqZqBTI2fMaj2U6LriBSPqcF0P3ySVUIvaPWPACsaJmRtDA47ene89f",
+	"fbX33ZsfGyVRQhas0DO08c1Xbi24genUInlt1XqXiclUW6HS+Q9i/gFWgOekQZt3zeqZ4szvyUOrp7FK",
+	"f3GK2S7Tt6F+ElQdrhb0fKUmy1o+oe6J5HMtJQ/TgfVzK5rFTOTCiuXd6hv4e0Onru4pwpuynXVvp2mB",
+	"1WF83a9+5aelb/dH1NkutOr7HdyxIYH+y+pK1kO7LuFUB/aH/k5uWuXmO+BvFBsTm1uw9LmbbDpelrWf",
+	"pxlfMhfb3DlxwHsq4N8J/MPaVFEYNmhZV2yah2mu1e3Pthc8WPfML9KBdRN/0P4rtv1P5ztd21Sb/3Te",
+	"0DRsFlFihin6I98IVghLsVtaaONxmGeyEHfh62bSICzEfiqzoruZD6pYDeNQQ3xeQAxqUq7qyjoP4KlH",
+	"LHHPSlwEnACsbcKqcrPnz/uHjLNPbz7GKtVKidRWp97O0x9ypUQRMaUtNL2K3IgBO8EelpwX54BiyrGy",
+	"rJo8PGskz0u0FU8NSyb885mbxhmczSQQmRdiBF2AvZcHByyp7h4U7vFnVuszGCHpd5Zgv3n3zck3/r4H",
+	"b37CyV7L+Dzf2Byq8U9T3nnE4QQpYv8oRbnDV+girnK65syHhSMCkFg4VHNKg8ixjfK0SrhvaC0WS2Rq",
+	"O/G7+1pnFBZ3BlQLerI1F3Nt+WpYGVowhAxnRrMRL3ZRVavgfSz0eVE3jpsytwjuVMmiW90VonflwcB1",
+	"raj70lUrQ4tc+tN42pD+IMAQUVzfGfVDRcu97dV+Z72AoTD13n28fMl0wd59vPyqJkeZcjsOqG7w3ieL",
+	"lrir3+9V9GQiVVWg1NqpdxWMHtSdYUVCx9yj+oAQ+DOkR+yCbPYgVlCz4F4h8TwSNUc7PnHAXh68DAgn",
+	"3bMzmUGhwUiSBtK1UBgQq1YuWfxg2Ljvi+YAIlcaOF5UHr1cqEtZaAUQa61FBPgkbyZE9r1bpge+cTdn",
+	"69/hDsvTrwoUnBfrPskuWNgQ1XyWAduYMyD1/uR1S6pLoawu5tvc4K/C4zwVyrLhPIAtmwDTK1xyiHSl",
+	"+kKoqNLXpwYALmogabBA03KYy5RdiHmseokx4z2RPX/16tlrbB4TaWb4nhnz53tKGjt9/uqr/Rf/+nL/",
+	"1fNnyRHjCsHJnPkDgwEnZ4i2AaPHalIay4aCiIAVmh7w+supc/yfsSbih0ViG+yAJLZarHdKDqvuzrhG",
+	"JvDV3YQoclZO+0eI/V/BGHp8bAJH0wqAAAbsuOorqMvqp4gtJDK3trwq9kF8zUJf1o/Dklu6zRalcTdh",
+	"WRWUtcQKFoRgExGAjX2tM2DGcdL01Uv2g/zagzC+fPYC0YYWCRi4uYC6Mq1jpUdWKPby+WtcYrp1rHPC",
+	"H6KpPTVsqvOcolmUAIBPnfG5E2I3Zyx0xpJe34qAcrSPf9z/HT7FH8BYTKVqvLR6DxcC53RBG4tfYuhQ",
+	"8AvFkS+iNXgrhxNp31Zyu61ismoAHPC+asoWpmGdAe1qViAsd+75ke48BPsi4Bs7mntJpbm5AE9oWEM6",
+	"NkrJarlra+R1fxrqbL4H1fRPDr969erFV4FRHiB2WWvp2DH7+OH03f9gZiycAsIvoHKlQjhV9121dpoR",
+	"dB8kaVnk7D//v/+f/ZOZMtPMjJP+gL2zHr0E68cwbsLSbtYL8B0jxvE+KK1zRkhptQeUY9SA6MbsR9iC",
+	"gGSbEHnFCihD3hy7eSWf0Ir9bETx5vgHMTdJFaX9cPIeLsGOjwx/BHg4Zsw4Y1mhp3tSRcwIoIRp3XTe",
+	"4s5St3P1CAIF1zXpR2C3DLEfeFuG9ihWVXOUNCwTqcyc/bfgroav5TmdFlpSYPoLLUNJrDCMyjXPDLzJ",
+	"gCHqZspzGGsCxXMNzBryBqDT09jFnsrYK5SdMzEZiiwDOCQmofGjY7vr3Wa/q/17NMgpV26TxUWl7ejI",
+	"7RrVhbFa3mSg3lAz2GI6ONnQjp2CUC/77C3ciLVfAjPr6kSwAQDelcEXtIME0dezm1BKAuHj5z3QUpz1",
+	"Dagf8d93a50fkrH91OZ6hi5QHb+iyjw1tcCRXSGYI1CP9S10YIwXvJVOw/wRPbmo9uN69ew6LIbV3rL0",
+	"nb5lQsnwvlihovYH7KcgPU5UWaFbRH0H6CzDMNJUsfxRUKYP0FGFsN6ZfrlSE8Gj8E1ZV2pj4BKypt2t",
+	"q9Ta0yN3r58b8bVWMjmi2Nxcea8byT40xSXPn6ATAzWuwhuIEkDW3XYcSM9GFPWQNMtJ041iXHSnwPmg",
+	"oM3UHlVj33emxnk25JaQx3PYCIwRox+Yq5lUI81S5zWmCNGvMlY3EJAXVohY4QkJuCADdiKmgkM7niSi",
+	"U2zocXYB03CjZkdOI0Tzbd6e6M+HUxAue5PVjtoG8OWNUGpnCtY2BSe3jrG2ndJ6cJYDFMwTpFZ5pAaq",
+	"iFfta1sKZM7vDq4ScNzgsj1jC8EniTNhMINcXgrlfAtSvqg+j8aUl7Iiz+W5IA5LZU0Uq9/0kE3DMxUi",
+	"b2bQBASXsTF3u/FEK221ki4ymDOpXGgG7XgJdNW5aB3Pz53NjFXynhu7B5zje+++STDvkgoXjFUUuRNp",
+	"4Pzbc2IXgl2IyocqhNMBZ4FmUmV6dkTJechBZs446Dyrz985pqTcc6lkC6GtwYBKQz5YRECfbu3cJlA4",
+	"s0iwbomzozbBt+4P2AeVzz1fd0A6MOFz3BzcfJ3hjdhI57meucWgxY9VK2nTUTg6wGbXsDT+worpgIBP",
+	"8TpdxCrXRhiWQEgr7RzOq5IB+5oITj2HNsU/RlhGoGku2oYvcarLIhURxmjEnePh1qxML9zbAxS4t4rw",
+	"8of+JyfY7sXhvG0oeCFojoSEPIH9KZcKyVUBpRjk71nFlurkAFhApoX+7CJKGC7NtfHdo7g67SUP7pe3",
+	"qCRXmPk3ejLhe0a4iyzEdlOZmlAKqxoQ5992h2butkYv95RbKwp37f/seZ37Z6Vq/wzV7J+/6aH5J2rU",
+	"P92+af6ptK1Zafq96NaP6P/Lf2nvJV/e9mTWoHRH5ablyBqiWQhTAncv8E1hbALLgwJVr09DybuW6e8H",
+	"e69//f1Z9Oz1H2vN9RTIJwklc8GM4ASwlxmDeIKZXZb6rm/qXv4MXn4R3mD9Oa8ZYoeW+iYRNqpCaIsl",
+	"NDoeMkS1VYRnG7EEfvZ/d0+nnxA5XAmWZNzywwTVc6xzFw7Gyv3yt9MPPzE9/M0b77qJm7oqezhNtJ2Z",
+	"SOWE534+WYR0zJhRexsrd0c/YgmoTsJ6bgQ9YokXdDfZStbdP0Jxd/92Eu/+H4Xe/RfIPQFtBrKf9N2f",
+	"3LsmrOcEQnzmk2kusJl9APCcZ8STsjjQAKYPz6wLr1KCAM5oGgO/M1bTGRRcGoEvWMGs9MoSlmHoLF6w",
+	"SeEKpc5RL5RzZWGjdrfqFFDcszNuE9Y7+fYNe/HixWv3C/Ab5/B+7tmxqtbeH6IhKwN8zYT1uKq+HECv",
+	"0GfLxFTAd2e4Pv0BO/b7W6xwYj2l4fNGzD2LJb/HTzCgj58csvjJYDCIn/yR9GOVamcLMEaAl/P7NViH",
+	"wGEHcBZseNMs1+ocO8C4VCI7pDQjHroIVnA8OnObdyEAsb5eNNJp3Fbd1Mku4V8x1amhTCZWQzGWKsO9",
+	"H5aA8pNmXFrDMkS1MbDFOCvX9FMW7Yvbdv7Ebba1W/v7E9y/j0sXmfz9V2eFyfPwkKn4R/gen8ABgD/9",
+	"2ux8vKy+GDdAxCSKPYhbcZtueMC4ca8kTAk8myeBS0weyCoSYeRV5AyvDADJA/50EJ/Q9cHTUDr9g5H+",
+	"De//62AwSGLFQ8cvatDJPw09KjryxaE9GQRibaAwFgKiOMReh7PIrqNBrJB5G6z6Nk/mgmE69iB8qcfR",
+	"fH4c4trT13TfHFJEYDNpR761VFdgDlVHX1fpYhNwZNtYPl1S8OWgfdxPWeIH1VijDSD83AxKeUGwDil1",
+	"tmFMR18W8p///h91co4F5/eicP44xeF0BTWI65mq8nu9lwcviPLmfw3qBTnDk4b2KhiWjHRZnIm5cP4f",
+	"5BJgFN9+ngsziNU7VaNn2oIrwzGXKYhyEqrZMG+CTgOWkvr4CM6Rnas94jJPnI+BPlCC6+vm1uP4YGmB",
+	"sB7u0nleThdg8xC7xPQjZjQzqS6EwV0g4eZMj5KK/sdTcCm3dRgh6MT0dYis5Ll/0IWSynmvuDqIRY8P",
+	"qc9a4K9tu8wxfpM7QzP6RqRAbnzXLX/rG7bAm62/666gcEMbK5kAvgwf5SK3smBOn/u3MZze0rXtr4eF",
+	"cCHSFq0gDtBqBZW2VK7RYQF9wnSFnTtiVsNlWcFnAIrkSw+nojBa0fhmwWbgaUrTaKxrIU7giTsDsTMQ",
+	"d4OWBjmM+7MPW0C+riot0EAgXjXZB+xbkR4lUmQMXQzyOAhGX9ZeTKxCN6ZXqhwPbFCL69WSwLGYCvRx",
+	"IHyd9Lv8CJ+LWd8muJfY2YSdTbhLdG1V1yxtKMQCZQdDAC56CI9oC6GyzhPYT96rf2rIr0c6iwBtsKcp",
+	"GoHowlDhv8WafILA7jPixYMc7ShW8CPkp4tLnidsWGLuAY7ijARyqeq86sUBy/jcMH6ukbcPCkODC5Se",
+	"9aNY6TyrQWepJwGmjL3HePCP80IaIzelOZ1gHnnMVv/4CEu+4OQIybAkJsfgBenJPQRfhHwaLi1EPFWQ",
+	"g1GQ9B3mOT83vpLMTWfAji2buKDs2cHBAQ5jjhin/lIlBOwNE13U7RYdFWLfutFrRMdP8FmvG1ZXCI3r",
+	"c/PAQKfui6199c9ufde++h0JyZaBAhdWruuAShRSPCZkStL9oBwK1V1OiPmXO/0pGjVicNNKBJPqaUGK",
+	"0FsmOKuA/OH+sBD8ItOzbmK7955sx7DhnE20klYD0j9u6SsUpR7m62qUrcpX24CdOCAlHCU8BikLF8YX",
+	"Kfr3v4ZIYSnfkjj5M9g1BYhYA2Uu7fyIJWC0z6aFHoos8e1keLHSDP4OtUJwm8jYHGsl20XuvZ/KNhF2",
+	"GwPtpOsJLEhdKVYZlE3IViFSoeweFUCt4N6sevbzWtjwZG46FbwQGesl4LScGSFU0o/IJcmqTphe0jzb",
+	"7yP3w6WArpNe4v+zvqAJwX9IbCVY/Rurhv/mvSgEqY6gja8gR9/7YrzqTqcsrr8MuR+YtKvckhNYqTe0",
+	"UJtwSlpJN8AJ2QILBWnVmrDGx+bDaLu+Ssuadqk6/vw4dB1XpCrF1qMq7cAB2ak+otiE9oOf36n0H3xM",
+	"5HORAXIHHslUtoD1qCY/UMqINZXyMFbJlAMZxNmowJxIwv4K/YBsn/Xg//8CFOH9iB1g0YqHcHI/YgOZ",
+	"+11kR7GqkjB+Wj33k2li91eZFWysNn1CdpaYh3VDKnroUawSiIjOxCXPS6pW8jsmvjAdOMFcI7grYuZC",
+	"TqciixjQ3kZVcqg/YL9gjthbm+pwi0MWyVitMwwqua2Jlk4EzzCI9EdTUF47FQViHMUKojHnYZiAguO8",
+	"0LOgEAxEZIU5O02R7mbrsdUdmRJ8n86mN12IRx3w0Arc3mRYPd1zci/V+R54AWt6pW2MEWsYDcpuoAHK",
+	"57FCnYN0A9a29awUMAK2qGX9IxqUZsmgWtJpfS5GlunSol5WTgAUDHWq4woV+qSn3+IY38NC3IEyPchd",
+	"fHEdOpQQvsrjUcKmEDrxB6EFyd+0IiKFRqfzvrayLelp4OwDCwuoY6wqfWTd6ojVGE4dUdlrdcQnNTQy",
+	"Vr80/fLbaiS8804jaR26cDtQFh+LRjblkCqXQXTJNN1GKYENajUhzXd4yRfNReMsPLzH1ZTxuCK70sNu",
+	"9hnwWPwy1cKHbtXauIftINdQkAxf6qED1VUihXO+a5yjavgdIcudEbIEkt8h+LeGokO1WpN6xevJjnVl",
+	"Q6wr9fc9qrqtARNpHlVH1HylAKz4yldTsXR8z4O7MRrO16BX20lJB8fKGiZg45i/67Cq1JKzxY0Oh7rr",
+	"AqnHKbP3VwcFUMOAwOQWeihuKfPte9v+hEsnG1ylYg8RF9YIQn6sb/qF7tmi4C2Ntoo6Fd7tqSH0iF34",
+	"0NXz5tcp+P5+zY4waeo+GCCn4tEFyB51yiyJYPCULRvfq6KVJWHZkjFeGud+oo/l1+3QC/y2O+u8Sazs",
+	"Zd1Bfp1bqUeXnRaTIajKlbaZLvzi00TrkxV/CScD92Xp66MEwO+5e4e5Q5D3fyckjZXh9YmY6EsRyPVa",
+	"QXYF2EVQctRRgYT7PQAu8YQPAByl7Y7OskN6+EXld7qYu2v/v5YLehMx8uVOTWA+EqGV0HxV/VNZwpVt",
+	"rCVli0E9zrLbyF0oczvhamf1Kas4vqmhE0Tal3ahR6m/qajnMNyQN8sOeSqWQqSHnkAPpnpPHK271MJd",
+	"Oq+fykJ5V2AhApzoTDCEIdSj0RGwL7mvKgBED9HhzfJx5yYT72PBc9vNNfBR5zlCO450URU1D9gxASq8",
+	"otZq7LRyb8+EuhS5nooadjHjlg+5gX6iUlHBe97eKvE9zmeb0g8jXEV3ZERxKVOc8o1V4dU6Un2KI/2s",
+	"+CWXuVuYrUGrngCiqvswhAtWv2fKFeIo+bb5hsTh+Xk3qCpK0V46FulFd2XLy4ODsEEWYNSooWfCc+c5",
+	"iIylEO9AOThLgB0jcb6QkZlgzwaD5wcHy3LjYhf8rG9wBtfdAnyQFa0bt/26dQGFN7n62B5XnuHKP47i",
+	"EDyMD987Yo0+zNBUNgRzlfsCF57BhUuH9cvmgfAAnWMM6LfJhVRZAm0RoE9JxBKbTt3/ja2dItFVqicT",
+	"rrKk76yKnwYC1QB9klNKwzybFUIdeq4QVBZpEHSNW5EdskCfpG2gM8bKjT5w2u6nMCiLHHAecYKDUkn4",
+	"zcqJ0KU9MyJN+kcVSDjjWE0GC8LGnIDN3Qt3I6oFkrutQ5l6hHuqPwhesbMDQqQXO07bK0oKAv29vcIu",
+	"OTT0gDULChbldldWsJmygm184+4ygpVf8WBnAR5UOUEgGhVZJOAeTLgqec6s2OhGfqvKg+UP7HZ7jzuF",
+	"zV8I/uD+/tSQdxDhRkrMIRHSNKae4MvqQmSxqodlwAAwG+tcIE74RBTnziGGNQp3fpZLyBMqMWNate7H",
+	"WLNwp/vxPZVJPFJtvLcNHKR9QYOPyFn1yNjG8jmBy88Zb3YybWGDP3TGYsPAUielIlxiUD9AoDg9/T7k",
+	"VIw80WJUUxiRN03M6baQwrAex4cQB4b/84TPgdealVNmNev5v/+FPeuz//O/WeCYs79Ud/2f/w3/OT/L",
+	"RM7n7scoVkMnFZ6GA+nuKdbwT+lHhEaDL6VLC0hYPHjHp2SA3WJ6zkIEfJZ2wI5pIaC3oyBufU/zjf2V",
+	"wNtNoDstU4hVWlpmxrqwESLLPD84oAZvfZGwEQdiM+CnJZy+hBk+d+HNbDw/8snrkIlgiARpgIQAj3x1",
+	"8JyQ6YNEU9JmIT8JY+/UProB7yvhW8/iA375LltJgvFns5avDp6v9SrfcStmfL7JwrJSLbo7Ss8g6avo",
+	"+KpWNTAh1Se4rc20KGnOZK7b+SkVssEiNw6QgFyIuRF2b8rPpcK0w6sD6G6GDNRwXjWl9TjhSj0/OOgf",
+	"xQqJBViixGd7hlm9ZMCSIP+dsBE0bpmKl2A0EsglC5nxXsCeBhQDuoiVWyLKpffb9Bpyge0Nnm0IDkJd",
+	"ykIrYjVrpRj76mUrgkMrlQ0/38BT4PUWeVOuOlhdYnh5w43Yk8oIgMy7FMwIXgA+GqypGwvoq4A7HKof",
+	"nSC+++j5M7uoXf7R9YbPX311FRVbxwtPGqd3SwQuQ61zwdVawBm7upovJ4W74lzrGp1Ui8uZlfi5RCXm",
+	"IcYnCxTeuQwvD14PurKZboAvoBsLZ3tPvPNuAqvE+0tpyXoAHVZbO+J1z6oLwPYDGsWNnNVF9TldwRLE",
+	"j0oGnRvzm3D4ax/U1Tcj4eb6rd8P64yvuRBXn/OFH22XWVxZe9lYK89QCZXCGLWHKGWNQ24z3kv5looz",
+	"3QdfmXA4lefKhHzBwCcsMtabSqVE1sd3uxDzuuAC/vLmGFExg1sVgFlDKE1c6L1pXhoo7UqmhVSpnPLc",
+	"JOxcXgrVjzyTE5R/eaBafq7dc2OVwK/Szs8yPjcBetvrA0K9rio9YEJjKPKs5l9Ne94OcfTOfaAFfdhi",
+	"S1cwCowc7Jvb3ifDF+zKVdaX7DKWmzEL8JV98iikEF5QGlSzSlxvYBnW3HMPCwFG6foZyyuNyHt5IcDi",
+	"AZvhwgt6XLhOwxI5R1mrBptPlbS81BfAGYDkPsEyUpFynZuThhkr89yb3h4xHqqEXhywIkMuyRrhvbZx",
+	"kFu1cNwBhqyiQAoNTqxuYnFOcBo7m4M2R4nZzu5sz+4sLG+H2XHiiolAAOR3F0wLcSl1CfyJZsPmqBCZ",
+	"UFby3Fkjo/NW+rIttgB0FlaRc8YxDeiG2zOpnrpgo5pzaHIiJnKD64VFij4feQRUrDovgebVAIUkEvWG",
+	"f/dEQIbPkdl7wH7yVGfMiLRog1c+wRWj2JsmtdlMwbYgwavpXlX/Gqx2j6jeraEVMf2djdhcyBKs9Iep",
+	"UL9wm47ZTJd5xkojKOam80aVsdm44ZoEmnzDdEH9hAAfa9FgrO7g2L6hWOr6cMq3a/rYYKLOR8871d5o",
+	"2wft8t1dH9vI+nX02H0sd2qzU5ud2lzHU74uYMuCgj00vBZa1x1cyzqJZCw7aMNsYT1odA9LEe4UnqUl",
+	"EdR1grlDaNkhtNw3Qsvi6eYNAVrWsM2HkDQRs04b/RF/7zTT19NDF7BJdf5Gl2rLB4bBZOkVutN5ny3T",
+	"ODETMcGLXFbnXUeQ35WKTQt9DidDSLpOh2G77aBjO2gsas2o4oWcmJWqzm1iWYFyvpmqGhz8ZhFRbf89",
+	"bRqtulTx2O2PpbG6mK8k6PT+2QL7XcDQapoHrcuFhPU54quDKFa+evDVQV1eeMTaighXlv39WM3oe3qN",
+	"tcoAoYChUXtWCc+rg+jJhH+Wk3Li/nEANW74r7rCzX27c1GsVaJ2V5VnS0uxXhla8Al3BqHVINQLy0hX",
+	"EO1paZurrrtDjV6v4RFL23adjrcThFM9sntZA0W5Z4Q1DP+WnXF7VJ1UQCUiMpAbVojS8GEu+hvAU25+",
+	"scSDdCSAx1XmOQNyYcZD9shS4cRCziF8LXfX/xKFNnSbSbkyTHyWpp1osr1Kss3GVkwm1ymR3raR/AYa",
+	"TR5jhmdDOvA90JrBKmJhUsV86byeZfl6SPDRlRnczrE/DrJLXD6KCBg/NpuU1tl13AywHfJWMGr1rh4w",
+	"6K/jmjdZICFk4ekYeZ70qEmnT2yJ7qe6oacfseE8VkQMFdVVh36jsJ6qz20ZbnKl8+qhiLC3RB1ZMUfG",
+	"qkEdmUS4R62kj+wvcMDB0BXTpspi5efkm05buagiXIKgrNltbnjJtNBZmQoXp0VsNtZGxEpcykw404Vk",
+	"+7AT7v/u/g9CJiAo2v/d/R/821+eIJCSGTAsTjaHVVV0FKuKODfpoMaCsoL6U98Z52MXxS3MvLFlrzI7",
+	"SD2MtdndDT9+DdZ/bJmLU3/TH19ktXf9SVfn5kmud+5GB5R6Y5mwjLAyXxE2VxZO87maO0NSM9GFVRP1",
+	"x1hhi+urbovI22rF920hVLaWLUdSW/euod2mXmuhssq8J1JZUVzyPGHDMr0QhOlJnNqxqnIuLw5YxueG",
+	"8XPdZ1azBLz9oLhb6Vm/iat1iENMtcTWqZmzmzNAhipK4WYjrWEJt8mAHVM259nBwQHeYY4YZwWABygh",
+	"MmeBJ7R3cPby4GAta/gJVuwOTCIMdArs3ute/bNbwLWvfkffacv1Xgsr1w12KHdtJVdZnCCWATgIKyci",
+	"ovqsdMyLh2NhlII2amnnh9AKvmFsjI+FHgoTVn0Xujwf1z2WdlwIwXI+J1gbqGbVeS4K1vv05iOjGUKE",
+	"eHr6fayGXClRRMzJiFAWCmUzlutzqSI2LeSlzMW56FOFbI1jgZtAjU7BzYXI2Gwsc+h/0UgbDmkPqhmF",
+	"+Y2R2lUZqHiHjaLQKfTJBFOd4mtiBS926ttYaZWKfsRm3Bk7hO54dsCMSLXK0ERLCzQeCgvXLWIAuUch",
+	"uh7CUwxLM0/A642Vd0CHoq6dL0qlnI2sS+PdiE0cjlgRDMZIKmmgs9vJJL5EBbpaUY5zwGwlnI4K59NN",
+	"1AAiIY8VQItA/PLq4EWIFVhhkyboHHuEjgF85IT1Ej8edgHC2yR9dM79tcaKqS+1Fc70A2fsdCqyVkhB",
+	"955o/mt5vmXB0ratbT1RmD06w11WF784ifBjj8LvDSp3AakjNJ41XseqrH6z5KhK8NwoxM+kSd3eMj8s",
+	"SrVhq03SCQeUlemucI16Wonq5bWK4JzYCJhzP2KpM4nuZqgCh0L7WEmFFbxwPQCaAQ805v2mkraID6ce",
+	"FkqrYOhBB1ZPrJrdhBXSD/NAP7pgSodl0/7ktecNDQBRn9n5VIC5Me6Z8/5RMOKFmJ9NpJlwm46Thf5F",
+	"Amxzlv9CEBa+s7d4CTUZuY1AtBl0mQvmd57qczaapNzG09qWVCrISPubHrStczM9BTl4p0a6s4sAxUZk",
+	"vjkjEJmdybtXUCIQxVpAF4ycCyPzXJ6LyoHdpJkTn1MBYmLWiX71TLH6jiispPAeFgMG8L2ZhBJRUft1",
+	"mL2KVQ+RhghujLJx0L38MuiwwFRg5TDBoZczNzNeHemtqj14W7/WWgdi10ytVY8Ps2tfUhqseoGP/PyK",
+	"IoT6e++i0s6ipHqRCBQPdvOrYA4C5VsRmVZXbYZAcAFckUI4zqZCQSqoGs4DITHo+jtiRk+Ec0UWdmEK",
+	"XkijY5XU86VO4YRlIpWZQPjCxDf6QQOg+DyVhTBn3CaMF6LCYj9q/BQrD8VO+EGj0pYFwmS5UaUCSHcK",
+	"4AfVDM4m/LOHSnjx1avwSGUQq1XAKhLOTBjONXLLw9EAWa2drbZcOas0lc6jKBhXsSrVhXIGMqFjiKQB",
+	"4e6X111MDdTNpa5CYjwXCpuqwfq1Oyq4+A2Tt8Vj1GqMe4I4qt+xK5BbFOLdmeqmWHkxRcFVU2p5IK7S",
+	"LNVdXd/CeblquinQfXwh5qu9FBcjeOQBrdDeQucmwBaoOcvkaCTgLBYuXQgznG8sVSpi1UtIkJL+YRCK",
+	"GTgEZWmujch8LY9iqJK1YkPopQvmnmoJPWaVs/KDe68tBwg/iPmqZhS3tLvt/aoWFBede0QLc+dckm3q",
+	"4LfYTUMuh/joXqMgAg+C56oKodralKCU5Eiqc1FMCzqeAmyjWPWMbqhLqtVIFhPDxGee2hwVkhSTMj5Q",
+	"cFDtokpXY7nLiAqF23C8NkU7xkUiPdji/viDmNNY91hqtIaqB7lswszfbZObMRZOVxpK0QZidJvSo1r1",
+	"YXvZsOJXDRb1pof6j2fMgD7RtnUa1oPLFrbdcy5VvxW1Q6zY+VqKn7/Vxbm2VqjdJtUqd259hA3BbG62",
+	"RbXLXJiCOqRE4sZT4pTVnvL0gp8LE3k+PBOxXBoL/T5sqgtrIidcBWackNs0YhOoy4jYhSiUyKNYFWKo",
+	"ta3eNWJpIa1Mec5GMofS67HARyhhZ7q4YFCvMYJtj8C33H5PifcoVpRWh1oLtJpZxAouDdxQrxATl8LX",
+	"iMDxHzmdKY3nsfwhvlNihv06AwbfFQ5pobqkcQDRWqFGawatB2GS8CEnq8OJntoVUFgkxo2FxcamYO/C",
+	"BdiFefeZwSYp9HTGwee600Q2lIRu2Cj9t1KUUHYAxamB73sYFLqxntJsqLN5n4phy1xAX6KzIEGNGGLm",
+	"uyvAnGVVnsgkyFgEgxSlqii0hzy9cPbNBa8APYatonyCZ4VkoWJFJqpq0ZPkmzdqZWX2R+LrDYBO0NhC",
+	"8AnrWT2VKUvgsuQwVvBfg3+4V8+ApdD901he2ODfvme1+gPWPYgs6Q/YCawAVEPggJjGemrYNOd2pIsJ",
+	"c5uV0lXRCJzdwXOkOquezXr4Gr5mAat9k76vKmnAnNJHwnlD9I1lG0esO82nmM/ZVZ8pVnArFFq32dxT",
+	"txBw4pZy9dAxW9wcVwIcPt/oUJ01bSlXEX2ZXaCxoX43J+x0VAZuNoUdQWUcGKIGWCGYyJuBs7h7D8Vn",
+	"kZZtthdOlPekGukVKOYvFw73gYIa1U8XBBxq2VAIVR2GigyAQ7uqUYNT73s/X//zn6pvinCCW2HsFfUI",
+	"q7yG7WXYwrH20YtfiTAUOrNv8fK1TptrRL5rkcq0kua4Yc9SnYm1D6+XZv3G3b25BpFmc0jrI+UivUz1",
+	"9hm3Ys/KiVh/CSAPf6OnfUkn9suytsbRPVz3OHhs3i1H4N0H7zcwKkv2AYLRGrbjxhuf77SbcRMYxa5t",
+	"bzl+fgjBOmYwdvvdiv2uJZHRilRxB/tdA6viNz3sPlR9C11GAIP7mx5C4GqwyPLMGV+THFKGq6YuM6wH",
+	"MNAeZ8H03XtKi2fDJmJGF1i8tU5cVnVrMs6G3NPcQBFFTXVTWiMzwZ4NBs/bm5fcXv3RvcXf3MtuoyAM",
+	"uVj/podfakFY9QJX7yqVPDwmhrT6pbt3FbjmCogZuOYK4rSfQI38duEUis5HofpqRAooM8i+eIZC999Y",
+	"Wen+i+d50o8wV201pasjzMXM+CVR4XLFi3mEfTFDNzEB5Zwzp5LDOTx7ZscJJbZGXOZlIdiwzPCsgVs2",
+	"5rml/h+d57q0NEbIsgkYJ2woRpoqtjCBCx2MNZg2lpINtbZsqnOZzgfsGIyO1SWsKpSe1IxxsaI0GiXL",
+	"8BWZEdYCMBh2BWE1F7YEsakojFZPDdVp8JxVdR5n/k9J/wgL3GbSiFhBXwwvrGHcMu1Mt5trNfVgFPf/",
+	"y6B7EStVLoxhiTxXuhBnBI4HiDC2KAWRenDFEhfwFjITFRJ+j5eZtCI7gjZNwxIUHorCE2a1bgXgQrhH",
+	"b/AeepLKz/N+QCoru9dZUeYVf8ebt5o3L1ioLpN47ayTt5ZBUZgzwRW0Vmtk/p2wgexvf8f88iXnvrp5",
+	"a8+yYm33yf9b7qs3y/9UsrVE09ztT3qC4+3LmaewXXViuiviW13EZzDoqgQPulOcQ+Q5tn1RmyyoYQU3",
+	"fOeAMYTPuW/RNFZMuyO2GueGnETnDU7H3IhkwD6UdlpC/iHl06kAVJ5nX7Ef5NeA8+lPBBNblAr6vrsB",
+	"Pr34n8Js7jrrCS90zeDsI9xzzcDsmgClzw9ChNJnB1dClG4/pHMf6OqYDoRqZztabcdbOOp3KwSBjFZB",
+	"aNZiTcCQHLJUTyZcZZFXNQ26FzHxGWMKW5qIWTmR6vx+DcqWSogXAyv2n//+HwF14KdG51DKFUNqK+wU",
+	"IgusZwq8g97LgxesUQvgQ6RkpMviTMwFtBAeq7q3pvYtmgEcJJ5eh4knD8+GSTmp6oID94eEuFiVbz/G",
+	"XGd3lXHD99x8uIRa/Y1Ipan6YO6uvvhKp9cteF2gVQMY7879N+Q0o5AFDWWgIE4NmFOD/s2MibcBzRDr",
+	"MOUqFfmGLQN4zGwo3OSpjpJgU46orAoVzZ+V4CRyyhlvRXXfwBB3ork/aUxy7LT0T6ylKE+wuG6pKffp",
+	"4lsorl8881lfTxsVOLWeFuK3zZdkt+7gOJLwIKScOmS3p5onMOBuU92p6zabW38DDLQ72VMLYcrJpr3t",
+	"Mc+tyFBDse71sO3MhtAroWAQNVDp2VEQz8B/8dyyscgzKECuDmdyDj3+cHhUlFvVeLdAu814p92b0m4n",
+	"T4wzUhI6qdzsBqzz3GnLhtX6W6cyUNIrYM/FN4hql7gG5iZIWO9Qg/N8LpyjzQGjULBpITWpHUv51JaF",
+	"yELXhE5Qe9AfRaKP6c+JzoSJfGsWuxSFQfyfUhHImJmb1Ob48D6dKEPNx9I5MNieLRoP+hD3bD6e78zH",
+	"n8Z86DxHJcLglNCpcOFJ3W6YwfNGA4xJLlOhjFh1rPmeLtnibkVDQLXfVZwVNOMvovpvkyzxZKr861sp",
+	"iig8LRoJ7oxr46DIf90VQkGXBPWmLayKa7JKtVON7iimbvPtv/HsUstlPrdk1Iw6NX6N73iwI2x9UGLy",
+	"nbAblZHNcC4tf0TkvfS8mdKwS57LDNC+oZ1yNta5GDDwP5yXlhQCLV8qEjbhcyhKqyt3TayoQVaJGauv",
+	"RTxqkUQsyfjcnOnR2UwIbIdliftP96eJVnZMkHAZn1dX9Y9i5SFrR+T71c82ABmXFZ3A1cgEdG+8yzj8",
+	"XaeTdmq8kRQuRkNtmnzE+NA4D4Ak01he0x3xQmyAX7lr51+XVLlN5B81nzI7ZpkEnsfK5GHHqdr1rVyD",
+	"a9kt8YPY2pySKG3liGTO7LtQTIl8ddXeT8Etb/wN150AtWM8DHrhljdyL7oewbBfs0fUyBEKTfX+rGdE",
+	"WgiLDgVWoiBMj8ga2f+GyK2S7/DCK9o9jv00kIBpJoZjrS8ixtlpztOLPfem3Mph7qxbqiFlRhch9Cw7",
+	"/fHTR6eW+VB/HrB31sQK3wf5R/zFRp4DiBL9RmAgcPOUGzPTRQbsI0ZwZyYBXNdtSXta5fPDWCFriQHa",
+	"kAQfcmaExcLCIeCU/HzyHmNgeCqeKQB0LxANWiQ4uhTFUxMrnud6tp8JNYfGMtar0XlZLtXFXq5TnmMC",
+	"UlieccsZzzJn2snzK8SoNO4LxSpWv9BbkmdnWMqLYs6S/7HntrJfnCO8dyrPFcTmh8z+NS4PDl6kpZKf",
+	"PWcM/EVEl8/ot7H4jH9KiCaFels+u1X6/sfjN3un3x8/f/UVuxBzkbHhvOpEcV/TL7MTpgQfaPFxA/xX",
+	"wWcAHENjDNiJSIW8FIWJVSGIxhFYEEEECtjdUo0casgvg3hSdHqV2ARYwgicmbORmLGJVKUVJoqV0YzX",
+	"iV/POROSOkxzPu9ggIEq/xZbsyVXumUknMI9AQ+3vXmLZcU5ZrtWkdWtIm02+PZWNnCf2z2DNXNnXVK+",
+	"y55tJHvW9vGP4LCIsJsykTsjKBfC+1vLxxJb+1K2ba0vf3DXRuVTsKf00DcB6h/YXvo7cevMwrlgZTum",
+	"Zhs5uQ8TaYG1GZMKTvRzMbKM50BvlABa8nmC27THZoYkHQIpn5cozFAGLSZTOwcsM02PJYctYRdCTMkV",
+	"s7oApHR4fC54ceYvKsSEgMy702r36g3cK6H79RV3dxi7UWr3+3UhDq0w2wBexvjKxRbPDw5cxAHpboSI",
+	"of54jA8YT1MxtZR+nwhj+Lk4ZIkubaonAdOaTMcR8ay4xXRhzNw9bcB+ItQZaULIRGEL2R4AfBLmPrdH",
+	"N/xqCkd6d4/Sya11NnC3O7ajBwIlKgNgGhKfijqWV86G0jNizgC5tPUq317TbNXQ3VS02vlbO4/3TX3L",
+	"1jN5m2Hmb5n9/Cqefvoo122gvKvUo3+N9XOP9Zd+rNnHegW6MWVu45+u0i5fi0x/ufVutljCS88NReTJ",
+	"Fqvk2kSxa6egqc2jqtwbaxJ3LtpG5BxAsxmnslTnVmSCV1H93C/21ly1kXAhQEd7/DsrJqbKImeegDfl",
+	"eS6KQyALd5N0keNY5ygcrJ5EcDH8bmLV44rxXBQWqQDIjzI6vxQZO9cCSH4TuALUMukj7Xc4MMZ4A/aW",
+	"p+NYpbwoPGMv/k7Mm+52LLY7YgkQ9WZ/daFOGNPhn4F5cxAruuoM6v4TX/7feDDdIGFhetyyiTaWPTs4",
+	"OICG2jmcGohsTyo3M5jthM9xLnWXrlv0LqiAUDe/FYDvfj+7NL5qY/uk7XKodS4AwHqb+6V7+atb8d1S",
+	"4ud4RCWVXhql2uPTaXObdAuygQ2SpyD+h0bkoy674XdFnm04vKswtWxAdKvgMyOQmkT0a6ma2gl6taRV",
+	"P/LiwgmTs2YnKNJXp6fdOsN40oD27kKjVnF0awuZw0oP0dZ5Nhf8NFuTQBC+PZ5j03W7LIGpBqlxO8Ul",
+	"MaLMeEFpQ7RzA/YB8gfAlfM02DwQfxZg9VYJ17UECxfrixCsTcoJdgSAkFDeoaG5tBwbERU9FYpP5cBv",
+	"OV1nGB+mQh1/fPe30w8/3TY5w7NMIkTbx8KNYyEqdx5HFWfqITQed3jaNBeW6bScCGWDAgCAOx6WMrfQ",
+	"2nNTmbndxxRpCUDlh3//tbkjScPCeUeMG+ZWtMGmALD1+BG50mo+0SUtT+ODzfkkX+OD/b/HP76/3gfz",
+	"Dw5xiK78Aj03Tn/wKL6Ye9XrfLFCTEQmcXF9FclqaOTgjqqg4ksGST6p3+fEL8AOLvl2cMktMvKYMl5t",
+	"r9/tzQdXr9oeg8uuKK7zYkznJ/VcXKTFZQ4k78jYpVD5DoN2eA41X9oI0NoMnS7ggOY2VrkATngCZa7Y",
+	"vJjSswi7cSuKXBxC4s2mAX+1Cqk4VjVUMQEJt2Ed27JQODc9Gvn2WyARrMCCcUjK5AcZhli5qe3l4lLk",
+	"bJpzxbhF4rDBYLDv/pAMlsGLCY84/AwhKnF3BdmygXno8MTBjB8oQnGLhu0K0FYXoLUu2QordG3g4qaB",
+	"CuCL23yM/d+LK/CMW9Xm/hArvkSJuy+M4zYXcSXa8W22wGsZ0kCoqpaKbvFcAxJ5WUp34MhfIDhyi8Te",
+	"Fib5ocq08286I7yPAplAD6tSHM4ykebcif2lYBPh/DBpJmwkP6N3B4CvU1EwOZnmwgWiuIw9D6LkljlW",
+	"KZ/yocylnbubwJkijg1aO/dnyy+EiXyXxnkpM+i44uQcEtmrGbCPhJUYEUEFy4CZVkH5n7sXXTM3jzEH",
+	"mzOEzOYh/Rh8M8pycoKoa3HjmpvRx5yrbar34lBdSPs537Etdus2uPVdqk24QSgGGFh8CZr7MFDQl3e8",
+	"HR76Dg/9seOhdzkQt0NGf6CW6Obw6YvjPFQk9eU8VZBW2jaaekfku4OA3aG83R+u+g1MUQMMdoU1uSni",
+	"+rrG5MGCr9+xou+QX3cw7Isw7DdQ6wYc7Aq1zor5XlGq7en12xqbUvoYP4JX9aG9iwIVwTpg7nEZDjaq",
+	"6S3xtqfuOsDkYT3OSiVHUmQsk6MRZCa0EiyXSkDghOakj2VAqXP2CEksyYr5WVGqBJzGuvcIbzBHLYgy",
+	"hmUaCuKc9s0H7DjP9UxkbDaWuajrtr1HpIvaIdqanfqmmJ+Uap1U/A799U9jQr5BxaXjY8qYmLGeLadN",
+	"wK/WpWUTfgGtdXdlXPx1WzMuVSiwjC8vC4gMLkXdSXh0DX5cFpxq+zjD8+DCXycDdtykC35aIVW7R+LB",
+	"OoLB7Jm0NnFQuOSioVyqC5GxXuL+dSYxm7MlE/EWv8TORjwqG0FfnfHloPmOLMBN+V9ulYK4JyqYXUZg",
+	"p9UPjRRmiwmBm9LFrKvafz7mmF0mYWcM7oFDZpvb+43ZZda1An9aohnmV8B9tLZYoZf41T27gwDB09M8",
+	"GBu1C0MeLVHNTQ5UG4w1hc6vgGk5gSu2uDEeZxOpYJRVoCOYHHXTfUSNF+7LQ7vWnlRgOtPSWD2BZWgW",
+	"58FHWiUBOg9ZaeD6FizNxcYLwOZlvZcHr6PmkTN0pHqyBzKjoriUqTijvkdDWAVkfid9TPzGyplYd7vb",
+	"jnJ5ib1pMhWMbkRUBkwn6VxELJOFSG0+xzo6RDiijg1pTaxKVYhLfQFQEBdCmaN6zeA9A3xcfFN8oz6e",
+	"u3tAhNLgyKh5sVpAjHBPYucFd9scnMDDLjGTRrRWFiFUppPqx4w7em8ZXw9UGujL9dWlYva5pr+mc7Ea",
+	"JvJ7QHg2vt8YRUvYinmlnoqh0hxZ4HGXT0ktSm6satFl3ZIbeRcOIMGqfdw7c0ti/XWXHnnPEfWoE16y",
+	"kv8tOEXwZd0A9woj6SbwVtlupKJyinw8X8DO9eWcCXtel0C9nxoWLL7bKgIturHuV3vlYYqNY52IDt1b",
+	"CbvGTtLVcod69KCb7GqFvFeU95UKucN2X6u17upd8/rNdItKVTbjjpYGNYj0EaxAKsDaAl6L4lIUERvO",
+	"mcwGrC4SHzm5n+niImE9rpjMmB7FCrpgYS1yyVUq9qvLTNKPWGKchko7TyKWpNyKc13Af09zbke6mCSs",
+	"l2RiKLlKolgl5bBUtkyA9qwYizyJmH/3fO6PUCjjccjozr1nz91Y4Cr/I2G9mS4yQyhBsZJZxKy0uUCU",
+	"tWoVIpZyI/akMgJi7EsRMZ7n5DNMusvZy1ysWbxerUWj8HvCP78X6tyOnxx+9XLt6nW/kGsXsLt5nvqb",
+	"uhEz6Ztc67Fv/E3dtfb0eRuPnXJrReGu/p89/HL/xO/9T/ep+729vx/svf71L704HuB/9f+l/2//Zf0C",
+	"/390LfNzKqn3/37W+sgvCVrBfYU1UBXK/LEAh35d6JkR6GxXxsgvQGBhyyt8E5PyEBkUrt//3f3fuyu6",
+	"j8t8q5zD7vnfQB6gs+G4zHc0be3S8UHh8tRNxYUYCaTHjNglLyQfQtpbZQtdiTeWnmsHtSUFtU7s3HP2",
+	"hi62vSJ3eJpy9TVdtw0Mmur5XyoGTfUCV1tLWu9HlP2E0i967W64GXfVNaS+NXhzn8GELVBKMCNykVpd",
+	"INhT3YaIGE3JeaHLKXYlcpaMwA9NgKstVvgvyO+gAwpPJdTYhOd5golP+PMRFiDmc5/TxIo5LPKXKlZh",
+	"xV2vbgXCxmBZMJjJU9MH84DzJ08UFpDn7t3nNUVArKhIoOYn0SWezEH+VWRwOAZPOjMXcjoVWTJgxwQr",
+	"m6RaEXnvPIEhDLjakKt2HwtP7ix0Mh9RVSCVEbIEZ0FQNni5UJlxT6WDS+BpUz4LC68w5sZdJbIB++iJ",
+	"QSmYxgQytXtaPZUpgyJBkxzif5zBIAOP0gBufPB37JsQWYLL514cvlho4iBPngzYChyvWHkgr8qpjtCk",
+	"O/8evpD7YNTijShBJF4eOhQEVp0TV0SsEE+4xcs/tbyoLetDTwtUE71WPuD55sfv8kvgIwP3f7FLDXSS",
+	"TTg1nHA196BaaCNRh9qN8bVTBGCnG+UUS0q4ysMNNWL7+/VKadq5uZ1ubr2nr0bQueaufjPy4SX5unHr",
+	"3mrg6JoXD7dLoTKWVGU5id8sq7Yevz/j1W6X5gaPN5mxehoxbmKVfPxwShtVY/IJy7QwuPE2NthqPLeT",
+	"vWZJIYwui1QMUrIXSax6jUNewqTs445cP9Dtx96twH25syXwAWllcOD1JwW8uucePV4J7qp9YYU6k/ZV",
+	"tv/q4PLuYTpuEKFeRQsEq3WD6S1wD6p8ThYDz6oAFMX5miT20oUTwDvsvkzru0mVivZZZNyKPSsn4skX",
+	"n5x0n2QN9BC3ko8s2N5QlF2p71o+27Y3hq49wc1w56itdtSWXLQ6S3A/3hqK1L42Kc87Tw+PFftw+ub4",
+	"PXs2eD54xrgxwpiJUHavAPpBU0OjI2JvlXuAt67Bg6H1WcVKqkuhrCaagAgTNUMjikuChpsIO9YZ+/T2",
+	"9FPVSZVLdeE8Nrd84lJmQqUCkwxaQY4IO1KmAriGytwietxP704/sdOP7F8PDvZevYDS6kLnJkAgrnLD",
+	"bnrozVxKMRNZrPzVeNrIWSHNBc6HEP6STFxiHeieb3NLYBEEQqG7eTCumPicCljOWHmeygF7Z5mcTHVB",
+	"nSL1uiI6WZ04Cb/SfrD8CEUcq3eZUFaOpCiIHloU8lJkWIFdNX0CLz6mUFDukpwbuzfRGXSwJ0ya6uKn",
+	"BlZUmjFw6kfMaGZnmonPOF89wpwePLdwj3QzSHmOvjC2pFcjO/8WcjCVYHTA6Dn78sG9JfJabrVMFsb5",
+	"hgS3y6itkPWds7s5ND6UIyeVZGlWrvs928lFDVxZddFhOEHBTTk0UKXIbaB4q949VmQwmjZ1wXqYEhhI",
+	"rrZ/XtOX7CAaVWa5uYAUOVzZX6XbbG3V3jY+5nX1Gj7FTqk3r9Q1xOYq9V5Y/vvTbdK1Tm2GQ2Xc0KeE",
+	"gltrgbjkeQkxYgD9x3qoWE49PNyDr5RhY34pYqW0Ev2IdHjOjNU6q7ND8Gh/ohLSJ7R7Q4NY1fVbFf9J",
+	"oyarUdVVn62sU951FNKrOOsgDePs5cFBZ+mUU/l6I9/8aTU++6pswJYqqW5a7PWlRfa4yOtQusCH3kWA",
+	"nfbQb+ZgEpshEtRfkm9+rzawUf+07w3LSg/HX1R1X5RQPE6mEsoypQkCQWhHZRThVcBb1bxi1asLdMTn",
+	"KVeZyAgJnJCFECsVifVCext5YE8EM+4hlmoUqwC2GI1rWtrqkfjRMMBLbclz5my5MPi7nwv9kUH/FlcZ",
+	"ns+72MgXoeGcrNYXSGfZtOLoJvlV8cSJUMPV7S85S/TWf4MtF5tV43R4TNUms1PwNgX/BagnCV1JQ/Mc",
+	"xxqQkRsJvrhWvmrv7jQ8un4lWrstWJ0iuiJWrit3FoOphCleFIBjZ3W1QofYiBjkhBC3zyd5ACoZFCzM",
+	"rTCfWmHS4vWFNAvaGFTAtKvj0W2DHLeeuxzG4wp3fMFpY9/jDzatcWOjsJ3z/OPwNH/pdL0ufavPQyH3",
+	"aPWUKFYW7oiVRx2cFRL6pb1z2nVQz644pw+sxjXO6e/zJGZ3OL/1w/mqALRRX3LLU3ps3d/zPf+rD+zx",
+	"4mN/7XVNAUWQ6welW401Gy/TRVsVnCc3QQ4e1dHywquHzFPQDAugQGDDGtK4KFurBLOJPXFFufd6vboU",
+	"H9Ij3VZJ/ZBtHbpNcXjwRbmN2d4PJ+bCiu26dW/arbugXler0PUrcxe0K+jjXRyhBVOmDRhlSV3WgEiR",
+	"hg9zgCYGTQWsF/KqZrq4QD+LMDQCqIxd/N+KkIKruSw+eOwOeDoQkiKkzqbscgWp0lkRdIVgHNyh/fk0",
+	"DpRqJ0UtUvSdsC0S1MtIVV3cAynG/sb39RtFc2WLL/Bez0ThW3rQG8mNZrn7swk0gFntIruJB2RTYuZx",
+	"R0K4nh5d7VwK99QJoO0AXCFAVLVAfCB+TYvgP6R9/671zsPm/En1776cBpS1mzgNm/EM9lE9rhEmfsIb",
+	"tok/+PEdDLKKetjvgrtdoBOqENyxibA845ZTW2S9JSCfHSSoRVoIax7IltAaH/5sBDABG5Yc0zdB7Ez2",
+	"teCFKFhcHhy8SOGV4T9Fgl2dhn3/6dNH9jU3Mq2iXFoaCUw6pRFFrBSfCDwU4IZNuTEzXWQRExKQZwF/",
+	"lxc2yIll2noW4dnYbVLwzAFLrM0T1jNlOobpPn85RnSa1wfU0hqrxL2x4nkC+9CktCWg1YjPaV4aeSmO",
+	"KtKTYHyccy4vhWGvD1jG5wZ7duEHKMJy0+iRCB02Q+U+m/A5nECIz6kQWfPX1ixkSxQNWrmlndAr/f3E",
+	"vs3Rs5VWJwKqGjqW1ioVUXUK7bVttztuxpD9KF38Q7LftGDUyM5nXpsNK4QtCwVebirueAPd/x3+/+yK",
+	"YPsEnM4urboq4sa7syMGnK67OPtmoPMQSZNQbTyMvtFZGpSHTbkd19VhXpqeLFrB67Sk/XoNqT008lxJ",
+	"db53IeY3O57b5ousShxfiDnrvXjOCq4yPWHDuRUmYkNuxFcv+8y9lvE6QZnuk2/fsNcvnz9D5+BHYQw/",
+	"F7E6leeK27IQhvWMwNP7xN0vvH4kzlkqC2nnDCYv+tiEYZw6FiJjRvBcZBEbQs2G1VTlg9uG2yXQ7cIN",
+	"BMD0jxiH0NW9RSGmOU+Ro4vpHGuo6fTyWnv0KX7LH8T8yR1smsFoXQeKeIV7yY7d09aezJ92F91snrmn",
+	"Cy8wfW/OnppwqWHHRPmtFAC3TffjXWyYZryXcgDbWVn4cyHmBgueU1FYOXLiSKQSNH1Q2x46rVZeVm9w",
+	"LpRTCCybhh7JWJVG9KPa2cfT9uS/ukfv0Te3c/YvFDNciDlFDEC6ibx6UKN8Bsga3pH2o8YKwoSshBwV",
+	"Z4VG4K+nBjj2cj6NiK9DXEpdAixHV7HP6fffa2PfHG81q3r6/ZvjLr18c/w4Tj3du56efo8y9ub4qWHT",
+	"cpjLFCSvIfggsavE3T0ibKtFEb8oVnc/ToVy4/9w8h6leCgVL0BBJxyL29yDLsT8XCi2d5FE7OPJh08f",
+	"3nx4P7go8j7LpbFSnUds6qJVeg00pxjCF5LnBsuoEXl/WZ1c9DcXLgKcSk9Li8gV4rOTLmnzeXW7W5iI",
+	"DnZAxEW25yJS4AnAoV3ga4SX+hoTivWMGWN9q2IFMBbgjgb3Nqbk/FhQcLePKmM5suIoJlw0m4usRrdx",
+	"z3RRbkJO8A9ibpIjVtKpiWH+B6dS8KN7TprLigcH6obhamcbYtVY8v/G9kZJt57+cPL+ekqqUyvsHuJg",
+	"NZW18nVQBlq8nVZV/eHk/ePRVXSGLjUuJkj/atnGMzLr5DoU0Y3otnve1duXk09mi9IQNeuysDsj8Avg",
+	"nqBPurydxWp5P2Ot2xlJHbYCJJ/csCL72YjizTHK/kjm4hArz4IhNrl14Wi7reuOti6S6s1vXb9fSAV0",
+	"aJa30h03l/6XsUzH7M1xxBI3I8xtugcnFYZJM/5zT18Z+wlVTtz8Qc0imKR7ibVDwO9IZQwFUrW4Hy1J",
+	"MzOWzw2qqduonGHx7O2qVq9YgSvYB0VOSDfOxrosTFJlWNmzr/41YgdYPArHku6pTOlZf8DeNHe5WJEf",
+	"eyHElF2KQo7mTgdJFSHcw1GO4B3gmHbR/fWHnBdiPojVCSgv3ewdgkIoMTO0bUtjSrfNl4p2/CW72Xhu",
+	"rMhCsEzk8hIPWwesMY43rdUVSDqGqwlm0MdyztNx4W/AmkWNh0uTQMSH4A9pIQANgOeRW07srAGOzNlY",
+	"KAypvdcBq9/z8bJ7A3A7ftOS8EN/OHnfP2ITwRWW5Of6XAJA5kgUjMcqHBjgDqBJMnindsY5pyxon7Z0",
+	"MOyejcMEOI1/3J+1DeuBad94HAYYPwLjaHydQFzL6Jq5sWJymGo1kufN4FjvTwt9KTOwtB3+xRtwYP0Z",
+	"HdgETCFVsXsvQSf3DK85M8ImHm5kgjB1zSuS/irkVDbhuXNRRcZSqNoFC5/LiUQT33I8fPrhY/Ue182A",
+	"Pqx21fpNrq4frr7dI6O/M1Kd57gz7WkVLkOoFnqVTvBsItWhMfrM391dGvyTtmMnptKwkbDpOESlgR2u",
+	"YGNRCNYrjWDJYSZN6vYGYsI7tMKAwH+qLo8VlBgPgVo+GVs7NQn72QXm8A8XNgL0M+Ms13qKpMtZVghj",
+	"+kcsMameCpNgnbJUaV5mIlaJngols8A7oL+49QFKVjHhMk/6R1VMnYMUJe4/ziZ8OpXqHPn7YpXQQ87c",
+	"jzSU+CwrmrHQJkDyGbLOQX7ZGwfnJ4hz5+QULEk5UbI6By1hvVJlVQVAcSmK2rX8+eR9v8YyQrY/9vPJ",
+	"O8Yt7r7+s61ISteqtLUdshrhnZqWd85rFL7hrlb6mtbkOMugqW0q1Ltv2ButlBOxSqxuZ0qWdtd9oaD8",
+	"cQU0Rz5Hx8/f89QAUHgmzTTnc+brQ6gUBLxmbhGjGr1/sIdStW+Rb3H8hZ1ym/sYjXjVdgaN2Xjp7Te0",
+	"28kGHaw9Ofz7r4vx79IMo6rjlpYdduVWseFKq/lEl4YswrJwXEW6+s5ilZCB6NHZzVyqCxdZLbTNuP0B",
+	"/0VBhlRslMvzMdZwj7nK9GjEUp0JSJUOOkhKF23nI+Uq3TT16Iasy4pS+VXf7eCuNp5P4f68E4n2GhCe",
+	"bVIgNlf8jqTaGI7BAS2c72YRYRQgVEjo/h0yPZHWuksk+IIXYmoBaUlMpnYeK0ygsUJM9CWeuPS49/Pw",
+	"SeQdI9SUHiFYMaAhTKf5vJtL9qG6eDtN+5L59lHiA+186uIba114tHG/ECAJXIi4YUCCbyFSxQDKR6Tz",
+	"GszEO5JBrUZwRGlqQEc/01iZchoAvYY10OBPsFGuZ+iPfPzhzVvWO33+6qt+NRBmn0qoUIL4dRCrt87d",
+	"RSwltDS6sCI7YpyNuHTeVvWb0ghB6z5XBdJERYYt1uGTMHe4FbrRECilS0VxUXdbYfvxkqC0TooxGHAi",
+	"681tjks6V2VoupmbvfYkWKFDaRso0tkfzESe70F9zj5mWPa8cIMAJf4ouCwUBmZCZVMtqQggVjNgd7LM",
+	"KxTmQiusLUopealnlzyXGfv55P0Re3XwHIoG9MC/zFmpChc1uugkqZ9R6XlNz+5TV569jHEFJNOxwgHb",
+	"9OgbWqg72Wf9YPfE2h7MoLOIcNmQPnCdfoWsWVfO7DtuxYzPN+7gKpLmp2Yx0dK2lLdXczjp2Oe5KKzZ",
+	"R61cWTdhx4UwY50j+fJIF2mVY5EFo6Wg072GkkN1w1PDkr/jYL8mcHhp+gN2muqCzk6n3Bi2z3rw/3+B",
+	"Xa3vBpqKInVvzI7hLNL5F+4mrKWoUDljNeJ57nbnBH4+ywo9PUNLAqfe0EgqVQVjDg1HQ+H2YbpjlGtd",
+	"nNFwSRSrgkvj7Fr9wATPqEe5EPapiVgC/3XWMiI+2Rm0sTwfCzpPlSpWjXtmUmV65s+q6xmF1yzMi+G0",
+	"Fh5Es0NqPrd2ZSFM4n0DzzLoz3MBrarQM3yWZ/RzF0t1ngzYW0Kz1zkGIUbkoxDgUENDLsikYT2iSRnq",
+	"S0HLo3UBhZf00mhmCz2tZcg7JvgsaeHnKZ0W9IniL+WqgmAzHaUtxyBSb1B8t9nlGIxzQoN09h3VmrKs",
+	"II+nDiZYBiCEgVZulTGSsz2i13Tr2rBnYJjIT1jjrLZqYFwjQodCf5F5kHP3aZnhUM486x+hA1EKpktr",
+	"ZIYADnCLqdCPofmwcRA7YKcAL2bYb2V23qzS8DCi/gxMFtj0A1eC04GMp/BHNEtVY9BEqtKK0OAwqy3P",
+	"DUvHXJ2L/hGyd+IKYq0KcowZkUsl4OxnzmbCKavTc1THATsuM2nDMhWnj3ga5Sfcpmwfy2Vl20JjYTjE",
+	"Hbs119Fx6iCpZfxx6PUbED0sJLob9W4pxUDPBbWgxXVZ2iNw0qeUltjmLrEwUpfsVAmSxyAyWINIX4sp",
+	"ITLAT0i1ypxzZ6CiFdl0eB5KypTbdCzVrfcAsncD9lZdykKrCdaYF1SIJ4K/HrHkXxIoP/NlecGv3bnV",
+	"FgHbvGVsDoID37WF3Ml3p0mctYj57YS62/JR8udS2vk65i+4fPuO8vJoV22lzWDRJ0Efl78crhqbagxl",
+	"GwuzNRfZfYLkX86MSBN0aL1tnDE9skIFQaOvorDABjIt9NCZ1cTKidClxUegvxwrX58xFCznc1EcsSTI",
+	"v51V3gPwkLnBgB47dYuVllAT7sNYNuHFBc0idvGyOmJJwa04wzpHT2QG2FIwovF05EDdQnsNTwttDJ3J",
+	"lf+XvavbbePGwq9C5CYSILnpNjdrX7lFuinQHyNy2otNoaFmKImrEWmQHKveIA+w77FPtk+y4DmHHEri",
+	"KLIjOWmtu8Sa4d+cP5LnfJ91wly8U8WSSy/0XJViPKv1hNcFu+FQBMXrOn6KXpIZbed6ZWkZ0vcL316q",
+	"m+dwll0w66RvCkbWP2OjuTZOKFEx/6q59SE9XN7tKh6+arr0+AieZrujx/YzHSPojMM3VOWJheLlUa3H",
+	"RxwQsfjs6YBGgfPnUWQnkgXlb4N1XcN5K5RCA5siIemKJ+h1VtosvLXcBhJ+kLdJxCWeX+8RrMR7heNH",
+	"KhtdncKUvWBP6SbicWKTInhIjC0oUsCwBAIMjEws5D3j0ES1ER3E0CA8IYXFvGgvCFVTo9AbB0iU4dit",
+	"x31A0vCa2ZUQN4j+HjeFtZzJSR0YGdFr9y8gFdyJ0o21GkM56NgLKi9dwUyjbHKR05bnYNmobcpSWDtt",
+	"KE74SGgSRl4lTfaK+O9z09DVKgzeUgRiGtU/g4b/GJeyMgiZEEI2ynH4N12tKOGAKg6OcXrF1S+ja5Zq",
+	"sqxM0b+gGi8+sUIRAyV5ZDxJpRSnjogmp+yHD2c2e3nkWCbb/SmQyQYy1eHtS+cuupVlUJLuBIdXipS/",
+	"HR1QPsO/4AgezIDSsEdKtHYtuSFucf6lJxZP5YUiTokeX6u5TMwEsY/Qc5TnEN9zK1mKDCTum0ZFqRvB",
+	"5A4KqH9sRYEh73LHr8NaJiZ9fUlPhRz5azkjZzNh1mQMpP8jGnZ/yPuPKJ/XkbqWM6FKsUdU+EPy+PED",
+	"w+3eTrHhx2UrXbVh6bdWJSU8flGRIo2sO0xshx5YszujxAu2X5CWrEavSEX/nH4p2gjNZuz5VdOlAYeP",
+	"ljIdPXLA1DWCU8yUjZnksfWu04j7rcE+mWO5z7RtJDHrqI2ndAOAOWk85eahpNU/poS1dIYDTJHAEIvH",
+	"y4woaJUIWBStfUDVtf+ccFX9XuBO7J2SzrKa25CFAZkffoi9YlRy9S1XVdFnpYbUD8jmAL5J5Jm7CEfk",
+	"BBdJHUv7TlXNTkhI4pA8vktre7mXK8OFiLl94Zv5lXkiXs2Hmq0hx0Q6TFcsCZQNHE2tiQ+OKAoDSbJ/",
+	"FDbAf+IEJ5yl1TCZ9sqC9FObShi/g1lpY1E0YJ+SqsI7VXtdRW/s5lwxzibCOQEkueesKI10Euhh//ef",
+	"/7Ki1iv61w03Tsa/B6b6gBHwTrXOOeLWJWlXWsEMIZ3KyXLxKblPG3p6hLTutoPHTufe2zicHG7g2wyC",
+	"F/b4Qh3XzYb+hgCQJVadDve3UI3UqsZKN3XFKt1K/borDunc5+l7PJxvWuRXpfRF0G9I7Z2HyFqShgW/",
+	"16OM3xvvTuExv9GsGtEfxFMQRMW02MAErWhd2fYBMDbeeyq9as0s/BJDBALY0a61AxXrJbfMTJuNIxnI",
+	"OV+35hDVB26idyrZFIxvhKFwoWA8nAy3uB2QUw7mDI9UtSobY4RyxR4+Pwzjir7nfU9ovq+FcI+BspMZ",
+	"a2d1Jfz8dDKcSezX5GnArNZKWIcn+w+zCC3f86YduOVGetHuxqDCiCA8F4nOARWB9Yr37xEe48OHAusA",
+	"IEkhYFYm4R6e5oNP9DG3tEwi5isaDSsc66mmrlHFlVairWDEDiFdpAEymDN22Q4JAV0V0aUECB6lDUUn",
+	"S74gXx4GDpBCjglE/iugtrFgjXKypkJqK9wOZfs1rtqRNaXtqENH4vd7OlriP2I77ygjFKOhEW6sON7R",
+	"EPZUsCW/sa0UYmWf0zEvnwLACwZSXdaCE2RiKvfPbVCJXrJ7hfwd6SfnN5v9MxblAA7sfVdVzNCXJOdn",
+	"7FKxRkF1JOqk3zHyFO3NK86P3FEkjSq8HuNeoAvFnehz2+48IOqHpMR3iu7iQBmrBwfBo5wuHScOjn18",
+	"njTX+2lycpmL6Z9PQ7VHAuq+QE/Yln8IeoIo52sW4DhBMgES7XGZMKJHH+HUZb2nU7q0359os7A3vBQJ",
+	"OUsOMAI+624mC3x9t/H/zdu4gloYL6e8GBA8VGBt++n7S6BbAyBBQLKnwALKp+b8VlwksHtMKNgrAdxu",
+	"9pxgW7qOQUS6LViPSUG6j1h7Z/I0KwEOLuEZc2fnwxSufh+zN3qd4Fw/gvHL9PfR8yVapyd6hfp6E2wb",
+	"oMA7xGdfLOPdtVGEOpBBG4e+fRBKRdzFihs1rvjdGqr6y35bkG7tfJy0MA4tFKwXDnhDY98AJWYfuTNZ",
+	"wRunxwCH3rYNJf1W9GmDB78KhD0mRk0IOASvCGcVAHAgz26uG5PHwvIGuksPjgMLvtXVo2N1dI2h83j3",
+	"SVrtCMx/aP3rDlntfE+z/Si2+mSg99jzjF63gH5dLv1Qxxa8rvVqbJtKjwPHcWJ5yTjWwq1x1QhAkm85",
+	"GZ63BMnA8FD49grW03A95yqARKnv+niKFx6F6zr/ZIRWuuUSrgR2GNVjW9LPZj5PNnOHzTywSmxbS9it",
+	"dZ52/yhvBet5EUVA4KpP2zupWmhMuKMeAHCfcMMbPpMK0b5z6M9v7UOYEegmZrA3hcIx72xgCn4uu8x5",
+	"y40AC/aEeBFovq2QoojtEE7/QGutO7lt/ZYXSHdmgrAfi1spVsIUyCDQYB5EgUQBa9By8AAeNJQcUpqA",
+	"RwCwkjDTvB0QgidxB++cdUD6v0WCpgOmfR/eqgMpGYz2XkB2Xx90ALt05EQLsAe1LQeZ79Cne2eOg6pt",
+	"mv+Por6P9DR4gIvIfQVYtNAu4EqGS/kYu/pn4N5lIkrtddEIJKjEDSWkAxI/GaDoJQiRVQBxz2PCk/I9",
+	"WTD4zyWRET1+h0TuEDuSrh2g8fkP++LRDNI1ie0JHzf7/f8h3IM/fnTvDwKW9ruvbYnB68soNMfxoNjJ",
+	"Z4KC3UtgYYDVX1JwP5elw49Owv7ctr5MGySvur8CZJ3uV+FI4NwIKw6NvH6921NnKhv9ILzMXdGwjqRX",
+	"oXno716qlXHyoTFIUjoZ7q5kgijL8cCqB2GXtM5wpw0DCewfSrCBA+icWytn6ghivecuTuDOsPfyxTcM",
+	"NoIraXMlvZcwTrC2uhZHknrfNHa0FOqTxd63xnB9oca5thpPGaWLhc0rbvsnlciTrsHKAVBzLRDl/96B",
+	"jX81iHhe/ht1FA2IBwmBBPE+2oA7uO3t1wKwLIBSA/6fP/54SzP68+kKsv5sqsqK0xE8aVL/FEIdCnbf",
+	"L3dQMCjqO6yKnVcSjhMeOWhiP+uJru5YyRWjEXilWQKKOxHxbSnXWY7Qwr/6Jex4aRanHYQ7LJYTiMZD",
+	"98vZqOocyR8/WeLXRRHpMb8ESQzclqczmE65wo+FECPpYh1GvmAPMFxO+YGN6hti3EvOjq9/ub4KtM1Y",
+	"5RexiSqqYxCEmyVNNMUXLVFGmwhI07SQbBq6IKZoyDjFInWq3MOyImKoRbY/wa1WbKZjxQLjTSUdc8Zv",
+	"9VOLDwtEY9IrBT0i5fbLF39nBXwL7wnGtS4XunFFf8cu+6fvL4+F818C6OIlYBV8yWdXVphBmit8cj8H",
+	"jr5I27ycgi4gLcYRd/7nRtzqhRgGjT2wJXnlbQJub6iHsLcBpacoDWtaQwVOIAfhgAJI1mZqhJ0zpxdC",
+	"2fPWMJA2EliYuqPWl6GC/2umVaCtF6Aa97YhlcaCDnwMA8edNuQiViZx1GvILchaFr/0XvFGYfX/2vYl",
+	"TBMnXu1EM0uj+dOd4MGOFvEUBZTP23BQjZUX50+yJ7fC4C/dqZu/0iNHFDHqYpcX+7aRdcWWwvGKOx7P",
+	"WRoFZKYTqbi5+6I45N8AuSmbrI27q3JiizB+veH3zyaCG2EuGzf3/XwYvH9Gavad1gsp4h/hbCVMzf/R",
+	"jwlKftAlNKZ+dv7sK34jv7r9Gsw/DWfT/r8WvHbzASMBidkGl1c/tFyTyKnmJ6X4UsT0N0gg28hsIMr8",
+	"SA5LPHcSEjzdXdKGV+lMC2/B7aA9tMnjKPLbz7/RaZluqwQWK6JmhiMBITUD54iZZq4DcRWT6lYop006",
+	"VsBvyE5XzWrk2h1qH0Yb3czmm4yIkZ+U9TLsupFYtz8gv5qHnqIQO1D9p1/D6o4ZQbpjkiFO3bu7wVb2",
+	"eMr+5kMOVHBWS+vWuoI88sxKiHo6hIgIQyI9RdCLcwoJsD4/eQBfHqSEvwgcmvTWPp7p8ccIqoUkCn74",
+	"S62k01AHMpd24yO2P2ZaQzatQD02uWsxu4A7maB8SsEqI6dukCwWLxdKr2pRzcSAWVkLiJeIjxCeq6T1",
+	"QslqORXlXVmnU0TKqcyAXgEpOwhyz0i7gGjrxgEsiF9dIq5C0IFBWEIcu1aCyIqwf1HKCn+h/L10jWM/",
+	"ua8Kes6kmmqzJIwtotdoYdyihPIAzj4VmGxEXaQPZzoBbJDhSlaCVdzOJ5qbKtV8UMvMez8nmM8E3zCV",
+	"qgKhJ1sIFxFVFSLInGpXLTVsVsS8BwYGJstG0Ohw5MX3Ffw1XUf4Q6aRFLZ+sLZwgxQ7Nw48KVlo0e3X",
+	"7G7IT96h8zGjnt16l5c00f6UG+xPvJxLJYK9lmtmwfsE1GbW4/ivtip/PXcUonsjeDWEQtWFuOun0xDm",
+	"VpZiGMx8x0wcX94IM0SQALcW/6dupJIuu+xRZSOhKFikQTRyNsLEBRyCdIz+pY6BJeYAMT+89wel0Gnx",
+	"bdCLyPtKPmnJb5jTqVNq8k4pksiGsSq9ArZRB1spgCyCMnZFFikZGJRMOLlM59T+nFMnTa4APNOcKyVq",
+	"y3orMZlrvRiwUc3LxQDTNfpJRY03lABprKdIoMeUdrKM+7ZlMgCV9GGzClcK5fdmkpZvKrhrjLBn3qei",
+	"Q0SGHVGx4o9hjc8P6bGCcWVXwrCXL/7GCvrxjH4cNyrWhSSE2tCVnxqeptHDrNfCJCTXfog+k0yI+shM",
+	"BQOrwLpvGuU3uoS8CN/G62mPNIEuNwbs+rsrBvGkvhFqwF5fX1/RnAaM+8+75Krqs4mYBgJDHCcxeaV+",
+	"iQgBnFhz4HMY1hCHlTUALYAl8v22mgONz4xubqw3ZBskYkt+56eZDgFOAIBJneosgiduO8kM4QpqgwB4",
+	"3Lt/UcFGyPfHgeBXARjgcnugAzbj5AHn6eoTWlDpn63xuELX9YSXi2RMkeosE2KKpagkFWdseF7fWSXK",
+	"mnvhvBVsKfx6SLv03wIY1cjxrpMIDlhl7oawXOIPUTZ+2GFg/oX1sZl2AM8+/P7h/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -43,6 +43,7 @@ import (
 	"github.com/openwatch/openwatch/internal/liveness"
 	"github.com/openwatch/openwatch/internal/netscan"
 	"github.com/openwatch/openwatch/internal/notify"
+	"github.com/openwatch/openwatch/internal/oscal"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/role"
 	"github.com/openwatch/openwatch/internal/rule"
@@ -175,6 +176,7 @@ type (
 	sshcaHandlers     = sshca.Handlers
 	ssoHandlers       = sso.Handlers
 	enrollHandlers    = enroll.Handlers
+	oscalHandlers     = oscal.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -205,6 +207,7 @@ type server struct {
 	*sshcaHandlers
 	*ssoHandlers
 	*enrollHandlers
+	*oscalHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -394,6 +397,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		sshcaHandlers:     sshca.NewHandlers(sshCA),
 		ssoHandlers:       sso.NewHandlers(ssoSvc),
 		enrollHandlers:    enroll.NewHandlers(enrollments),
+		oscalHandlers:     oscal.NewHandlers(oscal.NewService(complianceScans, rules, hosts, exceptions)),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
