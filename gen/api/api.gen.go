@@ -4148,6 +4148,10 @@ type NotificationTestResult struct {
 // NotificationTestResultOutcome defines model for NotificationTestResult.Outcome.
 type NotificationTestResultOutcome string
 
+// OscalDocument An OSCAL 1.2.1 document in its JSON form: one root property, `assessment-results` or
+// `assessment-plan`, as the NIST OSCAL JSON Schemas define it.
+type OscalDocument = struct{ json.RawMessage }
+
 // PasswordChangeRequest defines model for PasswordChangeRequest.
 type PasswordChangeRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -6732,12 +6736,21 @@ type ServerInterface interface {
 	// GetScan One scan with its progress and counts.
 	// (GET /scans/{id})
 	GetScan(ctx echo.Context, id ID) error
+	// GetScanOscalResults The scan as an OSCAL assessment-results document.
+	// (GET /scans/{id}/oscal)
+	GetScanOscalResults(ctx echo.Context, id ID) error
+	// GetScanOscalPlan The plan of a scan as an OSCAL assessment-plan document.
+	// (GET /scans/{id}/oscal/assessment-plan)
+	GetScanOscalPlan(ctx echo.Context, id ID) error
 	// ListScanResults The results of a completed scan, by rule id.
 	// (GET /scans/{id}/results)
 	ListScanResults(ctx echo.Context, id ID, params ListScanResultsParams) error
 	// GetScanRuleEvidence What a scan looked at and found for one rule.
 	// (GET /scans/{id}/rules/{ruleId}/evidence)
 	GetScanRuleEvidence(ctx echo.Context, id ID, ruleId RuleID) error
+	// GetScanRuleOscalResults One rule's result in a scan as an OSCAL assessment-results document.
+	// (GET /scans/{id}/rules/{ruleId}/oscal)
+	GetScanRuleOscalResults(ctx echo.Context, id ID, ruleId RuleID) error
 	// CancelScan Cancel a queued or running scan.
 	// (POST /scans/{id}:cancel)
 	CancelScan(ctx echo.Context, id ID) error
@@ -10886,6 +10899,38 @@ func (w *ServerInterfaceWrapper) GetScan(ctx echo.Context) error {
 	return err
 }
 
+// GetScanOscalResults converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScanOscalResults(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScanOscalResults(ctx, id)
+	return err
+}
+
+// GetScanOscalPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScanOscalPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScanOscalPlan(ctx, id)
+	return err
+}
+
 // ListScanResults converts echo context to params.
 func (w *ServerInterfaceWrapper) ListScanResults(ctx echo.Context) error {
 	var err error
@@ -10960,6 +11005,30 @@ func (w *ServerInterfaceWrapper) GetScanRuleEvidence(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetScanRuleEvidence(ctx, id, ruleId)
+	return err
+}
+
+// GetScanRuleOscalResults converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScanRuleOscalResults(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "ruleId" -------------
+	var ruleId RuleID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ruleId", ctx.Param("ruleId"), &ruleId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ruleId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScanRuleOscalResults(ctx, id, ruleId)
 	return err
 }
 
@@ -12001,8 +12070,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/scan-batches/:id\\:cancel", wrapper.CancelScanBatch, options.OperationMiddlewares["cancelScanBatch"]...)
 	router.GET(options.BaseURL+"/scans", wrapper.ListScans, options.OperationMiddlewares["listScans"]...)
 	router.GET(options.BaseURL+"/scans/:id", wrapper.GetScan, options.OperationMiddlewares["getScan"]...)
+	router.GET(options.BaseURL+"/scans/:id/oscal", wrapper.GetScanOscalResults, options.OperationMiddlewares["getScanOscalResults"]...)
+	router.GET(options.BaseURL+"/scans/:id/oscal/assessment-plan", wrapper.GetScanOscalPlan, options.OperationMiddlewares["getScanOscalPlan"]...)
 	router.GET(options.BaseURL+"/scans/:id/results", wrapper.ListScanResults, options.OperationMiddlewares["listScanResults"]...)
 	router.GET(options.BaseURL+"/scans/:id/rules/:ruleId/evidence", wrapper.GetScanRuleEvidence, options.OperationMiddlewares["getScanRuleEvidence"]...)
+	router.GET(options.BaseURL+"/scans/:id/rules/:ruleId/oscal", wrapper.GetScanRuleOscalResults, options.OperationMiddlewares["getScanRuleOscalResults"]...)
 	router.POST(options.BaseURL+"/scans/:id\\:cancel", wrapper.CancelScan, options.OperationMiddlewares["cancelScan"]...)
 	router.GET(options.BaseURL+"/service-accounts", wrapper.ListServiceAccounts, options.OperationMiddlewares["listServiceAccounts"]...)
 	router.POST(options.BaseURL+"/service-accounts", wrapper.CreateServiceAccount, options.OperationMiddlewares["createServiceAccount"]...)
@@ -28778,6 +28850,224 @@ func (response GetScandefaultJSONResponse) VisitGetScanResponse(w http.ResponseW
 	return err
 }
 
+type GetScanOscalResultsRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetScanOscalResultsResponseObject interface {
+	VisitGetScanOscalResultsResponse(w http.ResponseWriter) error
+}
+
+type GetScanOscalResults200JSONResponse OscalDocument
+
+func (response GetScanOscalResults200JSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalResults400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetScanOscalResults400JSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalResults401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetScanOscalResults401JSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalResults403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetScanOscalResults403JSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalResults404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetScanOscalResults404JSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalResults409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetScanOscalResults409JSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalResultsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetScanOscalResultsdefaultJSONResponse) VisitGetScanOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlanRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetScanOscalPlanResponseObject interface {
+	VisitGetScanOscalPlanResponse(w http.ResponseWriter) error
+}
+
+type GetScanOscalPlan200JSONResponse OscalDocument
+
+func (response GetScanOscalPlan200JSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlan400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetScanOscalPlan400JSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlan401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetScanOscalPlan401JSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlan403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetScanOscalPlan403JSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlan404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetScanOscalPlan404JSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlan409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetScanOscalPlan409JSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanOscalPlandefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetScanOscalPlandefaultJSONResponse) VisitGetScanOscalPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListScanResultsRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListScanResultsParams
@@ -28959,6 +29249,116 @@ type GetScanRuleEvidencedefaultJSONResponse struct {
 }
 
 func (response GetScanRuleEvidencedefaultJSONResponse) VisitGetScanRuleEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResultsRequestObject struct {
+	Id     ID     `json:"id"`
+	RuleId RuleID `json:"ruleId"`
+}
+
+type GetScanRuleOscalResultsResponseObject interface {
+	VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error
+}
+
+type GetScanRuleOscalResults200JSONResponse OscalDocument
+
+func (response GetScanRuleOscalResults200JSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResults400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetScanRuleOscalResults400JSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResults401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetScanRuleOscalResults401JSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResults403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetScanRuleOscalResults403JSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResults404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetScanRuleOscalResults404JSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResults409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GetScanRuleOscalResults409JSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleOscalResultsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetScanRuleOscalResultsdefaultJSONResponse) VisitGetScanRuleOscalResultsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -34619,12 +35019,21 @@ type StrictServerInterface interface {
 	// GetScan One scan with its progress and counts.
 	// (GET /scans/{id})
 	GetScan(ctx context.Context, request GetScanRequestObject) (GetScanResponseObject, error)
+	// GetScanOscalResults The scan as an OSCAL assessment-results document.
+	// (GET /scans/{id}/oscal)
+	GetScanOscalResults(ctx context.Context, request GetScanOscalResultsRequestObject) (GetScanOscalResultsResponseObject, error)
+	// GetScanOscalPlan The plan of a scan as an OSCAL assessment-plan document.
+	// (GET /scans/{id}/oscal/assessment-plan)
+	GetScanOscalPlan(ctx context.Context, request GetScanOscalPlanRequestObject) (GetScanOscalPlanResponseObject, error)
 	// ListScanResults The results of a completed scan, by rule id.
 	// (GET /scans/{id}/results)
 	ListScanResults(ctx context.Context, request ListScanResultsRequestObject) (ListScanResultsResponseObject, error)
 	// GetScanRuleEvidence What a scan looked at and found for one rule.
 	// (GET /scans/{id}/rules/{ruleId}/evidence)
 	GetScanRuleEvidence(ctx context.Context, request GetScanRuleEvidenceRequestObject) (GetScanRuleEvidenceResponseObject, error)
+	// GetScanRuleOscalResults One rule's result in a scan as an OSCAL assessment-results document.
+	// (GET /scans/{id}/rules/{ruleId}/oscal)
+	GetScanRuleOscalResults(ctx context.Context, request GetScanRuleOscalResultsRequestObject) (GetScanRuleOscalResultsResponseObject, error)
 	// CancelScan Cancel a queued or running scan.
 	// (POST /scans/{id}:cancel)
 	CancelScan(ctx context.Context, request CancelScanRequestObject) (CancelScanResponseObject, error)
@@ -40644,6 +41053,56 @@ func (sh *strictHandler) GetScan(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// GetScanOscalResults operation middleware
+func (sh *strictHandler) GetScanOscalResults(ctx echo.Context, id ID) error {
+	var request GetScanOscalResultsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScanOscalResults(ctx.Request().Context(), request.(GetScanOscalResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScanOscalResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScanOscalResultsResponseObject); ok {
+		return validResponse.VisitGetScanOscalResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetScanOscalPlan operation middleware
+func (sh *strictHandler) GetScanOscalPlan(ctx echo.Context, id ID) error {
+	var request GetScanOscalPlanRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScanOscalPlan(ctx.Request().Context(), request.(GetScanOscalPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScanOscalPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScanOscalPlanResponseObject); ok {
+		return validResponse.VisitGetScanOscalPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListScanResults operation middleware
 func (sh *strictHandler) ListScanResults(ctx echo.Context, id ID, params ListScanResultsParams) error {
 	var request ListScanResultsRequestObject
@@ -40690,6 +41149,32 @@ func (sh *strictHandler) GetScanRuleEvidence(ctx echo.Context, id ID, ruleId Rul
 		return err
 	} else if validResponse, ok := response.(GetScanRuleEvidenceResponseObject); ok {
 		return validResponse.VisitGetScanRuleEvidenceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetScanRuleOscalResults operation middleware
+func (sh *strictHandler) GetScanRuleOscalResults(ctx echo.Context, id ID, ruleId RuleID) error {
+	var request GetScanRuleOscalResultsRequestObject
+
+	request.Id = id
+	request.RuleId = ruleId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScanRuleOscalResults(ctx.Request().Context(), request.(GetScanRuleOscalResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScanRuleOscalResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScanRuleOscalResultsResponseObject); ok {
+		return validResponse.VisitGetScanRuleOscalResultsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -42652,933 +43137,944 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tlts21iAK3wqW3p7lqm6WXC5/dFK1njXtdpy2u+OOl8vpzEzKLwmRkIQWBTAAWLKSzlrn11zA/Dl3",
-	"cG7k3MlzJWdhAyBBChQ/quzknOn8iEsSCG5sbGzs7/3zLOXbgjPClJxd/jwrsMBbooiAT8/lt0v9b0Zk",
-	"KmihKGezy9lzJndEICyRWlO2kkgqzjOElf4sEWVSYabQybuvX6DHjx9/eQpfEZwhvkSM7+azaEb1RD+W",
-	"ROxn0YzhLZldzrCM+XIWzWS6Jlus37vkYovV7HKWYUXOFN2SWTRT+0KPlkpQtpr98ks0e0GEokuaYkVe",
-	"fiyo/v5rmisiDmH/luV7RKUsSYbS+jG9Bprn6BbnNENqjRUieiaCdlQv0qxsi9keZXgvu1ZA7Ntj81Ss",
-	"xzYWtMUf6bbczi6/uHgazbaUmU+PqlVRpsiKiPayrhVWpTy6qMZq+NJALOG5LnDNrw0ACdPw/DAzKJpF",
-	"M0Fu+Qb+MgjJZh+CW1AKyQOgvV8TlDDyUcUpjEgMaAQVgtxSXkpU4BWZo+doi3O93XpfYCSiEmH05Py8",
-	"C3ozrI3ebwhbqfXs8umjC0Cw+/woBPXXOSHqG7ql6hDyV3xnNpwqspUReoQUR4/Oz8/RSUaWuMwVenR+",
-	"2gVcDpP6sNmHZpePzqOaDvSEvYTwtT6TOy42XQTwHC3dEEThmCV/efkePdRnO6eYpeRhNUAm9QISnOdJ",
-	"hMgtEXskypycXiHMUMk2jO8Y4oz07kI1b9dGPHvSvw+vuFSvv9IPwisKrNb1G9ZcqpgaWvyxBBK8VKIk",
-	"QUZRljDy8BWd09995oxsC64IS/d/I/vQ5pSM/lgSZJ5BBREo5yua4hzxggisx10hQYoc7yUSRJWCwRnh",
-	"gq4owzkSRJa5qrZgTXBGRL0ED4IzDcKx9Xg78+jii/6taa7uW1gUzn8bq5y+qo4z/xavCJL0J2KP+4V/",
-	"2p9OOu1P/dN+MeCwf1sQRtnqBS/ZMa7EzTCpwcypVIO4UgqTDuJKvXC+I1uSUdjWzrMl7ny43vGcmOnb",
-	"5CZ4ThrMTn8hk2rpo055gZUiQj/2//8Bn/30Qf/v/OzL+MPPj6Jnj3/5XRi20sEWWrr+MRt8FC3CPaLt",
-	"Aunsw+/D4FynuHsnZIrZ3Znoe0FY9popIm5DPEBf9juaqbXeFILTNVqU6YZ4tJlkeJ90kid1MwcpdJZh",
-	"PdZJKGteauZgvtwRsgkLJgDyNWUpCcO7pEKqSma1wokkghJZg/34HMQ+tCBLLghKSqZo3r0OCa+bIMgC",
-	"sN/pycPA5rgfVsZ3nYAB3OMB+0VTjSw4kwTUgj/j7C9YkR2G2y7lTBHDq3BR5FoCpZw9/KfUYP/svet3",
-	"gixnl7P/38Na5XhofpUPXwrBxUt2S3JeEPPK9oHfYoZXJENaHkApL/MMMa7QgiChaY1kiAskyLKUJEOl",
-	"RCeJHjkvGfyMFzlJImS+25B9vKVyi1W6rr70BOiYMtAEgr9ZiVhv/y+RxsU78mNJpPp8uNCkIMxLEagl",
-	"TnLmAt1SnoMKgEGgQycJrATgiJeY5hXkLzhb5jT9leBO7dslaFhAyWkpBGEKlBYNuCCSlyIlcze22o5F",
-	"KfdJdMOSUhIx16cixtmWMj0AvpIkX8Y5Tze8VMlppBFDlURJS4ZIEOiraJnT1VrpUTssbxhQEICFUUaX",
-	"SwJgWcjnN0xj72suFjTLCPu86EtxnmvJCqcbafQoIrZUSsqZXkiSEYVpPndMPq5/Tm7YSYJLtf5pXn8Z",
-	"Z4RRTRGAIoxSzjeUnOlhhCmg9wyla8xWBGXUHLiUbwlaCr7V779hO7JAuCgeSAQqAwhzyLxpnkqxjAX5",
-	"J0kVkJ1B3d+5+pqXLPt8mPs7R7JM18hRFKxWazeqRukW72F5khA4Hm/xfkuYelddl59zm3OaEiYJUrSx",
-	"2UuCVSkI0uw88/fb/pAA5NdE3NKUfMfwLaa5ZnyfF3hp3o9SzAxCxW117iUScNTADKRvPM7fYLa3LFR+",
-	"RkA5N4K0FrO2hZJXaIepQksuANWs3C6I0JesJClnGfCJ5B1RYn/2fKmIAEnT6CgAtvfT4eV9bedQ3LzF",
-	"ChJCP0PZat64kw+EbQ39d0yfKC7oT+TzHpxUkEzzApw7HlF9YQxlVDqDQWSNZvYmhmsSdvk7Rj4WwATg",
-	"jZ9RatCakloTgYgeik6enD+J0JPzpxF68uhxhJ6en0doPp+fRogabdSMI3bOOYhl9nVgEX37+j3fEPZC",
-	"EKzgXOEso0Ypfiu0oquoFpKWOJckmhXeVz/PiBbow8qz0pMafDJyq+EFTMorRD6meZkRiRKlciA6Sx8L",
-	"znOCgaMa8W6kGhzNtMY01loTzSRdac0z3gSNHbkEktE3OEZ2KNqQPRws/ZlkFS+IrBmAZMZayVlKwgtU",
-	"KoC1b+iSaInV8HYsUfL4fKtFgIsn60STYPLleZb4GLQbAFj09avzsy8//OFE/mv7r/W/stOwelXrTT8Y",
-	"fNfqBl/oG07D2SSPbCR9HMWs5qxAJQ9kA68njy+QwCzjW7TYKyIjtMCSPHtyGiG51ldyhdorxFm+R7s1",
-	"YQjLDcn0nmhUVEqAnmAW2HJ4bxgkgXcGrIPXzTtnirdE9Z5th8o3emx7AwxAjemObcc31IjnI/YCZoa/",
-	"wP47DtoKFCwE3oehl0chfmMxNAJic+qyGKuhil1UPbPYexdP/bNlQsemZGVuRQxjTjiYY41lfJSwv18T",
-	"4NDKETha8zyT/ewjzCpoNsCWEc1AadCC/p0W5xjvIWs1t9+dJnfs+ZADGwErxikY9OKBS/Z2IR5ALL3w",
-	"WfeR5zXCqaK3xPMV1f6jD308FWAOrMwiOfLpu0G4FlFR7c5qk9yxg3ZtxlnL/adg1ozsJjLs4bz57hzV",
-	"X04/XzXb8zzVy/XMHyPQJwi2ol6bG+yvkCApF5lRcTRbwGVGFVJCqzqzyJdXLs4PLafH6cy+OLwsRW+p",
-	"GksJzkEVOIO9Z2jg0eUpGEfGMXepBUm7nGN0ce3G6WdAP26c6ZwIfeKUwExi2HGwLiqS53RFjKUTNkjv",
-	"DGdUcQDgQwiicrvFInzXKKqC7C7IJgyU3hLd801UHdvkt3g1Vn5fg8EnTsOumddaTkA5WSrES63ipbiU",
-	"QRODIFhLvIQK5OwRC6J2hNizX+AVeSBvmHWEY5aB9cpYfxXZohPFjessz4j7jpujAoP0BGBt8bw454de",
-	"nKiWbYYJOe58HAg40czz8etpegi/vanw9qiJ4Oacwa3MtpS94zmR76x5eiwT0s8OXr5+00umxL5XwDPz",
-	"BkGG0zQOSpxq7Ton2eqOF3ZjIiPyjWZYwA5i83Xo1jMEfWkMtbFvfEcnQJ/0ljAiJSq4PhNXcCUWRIBZ",
-	"/zS6YUkdtBBngi5Vgk6sLbvAUqL//J//Cy0xzTXBY3iqOQccF4hl0JPJlAs9Dy9gGj1A60/6W8SXCHuB",
-	"E0uS52ixRwksUc7rR+OCU6Zkgii7YZwRJFPMtIK5IDnftR5Y5pyLuCAiJUwlAdiqNwKAy5wQFTfABEuf",
-	"/roH0hvm3tyepALYRi+Fxu0oy/guqZYRnq1rNd4iUALORb0nlK08NN8w/YNExuvgocmOLgWRCdLEC8Y1",
-	"jATftegBcaHh0rdLnK4xZfFCaNHEYqkggvKMpkjfAktrQ3KOMSM0wFMWBK0Akxu2IfsIpYIqmuJcwy94",
-	"nvNSxWucK5LBCgqs0rUxY1VubmTHIVkQpoAl22XcsEWZrYhHif/kiyswN+e3JDMqt4bpn3yBqIRIhy3J",
-	"IpRqMs9zazHj8NcCpxu7cGN5j/UP+lvnv3EobnvBpOKCZEhxgC3FhSr1Z/CnAGg3zMIGhGjOjo8IKdex",
-	"7+py8Wz6jcyFzV1fv4JHb5g31NmrHMU9egIe0whp7JVbMB3anx4bX6q+2HJ9E3qbcQWbAwj059bAupu+",
-	"jVWqDEIZ2TXsjqdz9BKn6xtmh0uNE5Iv3VMSpZwZFozSnGAhzX15wPAWPAsLLFP07YxkZdFhOVNoq/dU",
-	"8xc4KYAGjQ4qgWuiE6NeRcjn4wj04lzLYdlp0OSSUbml8q6abj3LxIvjtyolO3K6m6ruJpmIHH1fWeTc",
-	"jxhvKWIqPNXzpQtGmG4iIL1ipab2axipBSu8kt0CknlP8+S84EyRj3VABEgg6ARnmdCChuYexqqvr1GG",
-	"PJnEskAbHKNH3rAqMNWYE8zdC4LIVX3rReZiNqp7Thkx1yW8C+xYa0EkmLFuGExgftZ385VmPJKkpT7L",
-	"1T1YPQnyewWuvVQBQnllHK7+XfdAonRN0o2+SyCSxd6PsSQ/GkEItF2zCPOTfy9qCaTIS4kSe3S00AXS",
-	"dxKhBExk3plKDIISWRaFxizcRHpDDE8VmILffE1zo/XAFbXDcLlvsdY6mL7uLvWFRZeUCInkhhaIqtMG",
-	"762l5S6dMJqVRTaS+Yb0yJodNwTboF5pSHmAfqnnuR/LiG/nePoscLzKcKjQ1/WdYEz+J27lel802Vq7",
-	"yrLUEsJpw8404nz/0rX8V1SLImPtKCOVUf2i9wIzCfP36mRm0s4du3ac6sCW6d+2s5o1zmquP/Oux6Dd",
-	"ow3rWP1PhULrE7mXimxdzMvlTXl+/jilGfxLjAOsZU9tjwnKC+YgDLxyx9y0A6e03OGuF7I7RIeGpsY+",
-	"uO023As21ZzvoztfsvFkEGJAFa4bYEV2y6tlAJ6bmOkkZPmCsyVdjaSxDg2yI2byqHKKc7iysEI50ZdZ",
-	"nTpj5rRasxbB13S1JvqScEk2BBm11FwmEh2qx9b+OzBOOZp1KrMTlmYAh/V0wneFzpEqBbMBO/qNiC+X",
-	"R8A+7wPboCRe81LIcET4EgtQG5FvOnDINUvRSgTnntO3guaPF71IbKjsofCFyq7i9H1NAfXGN3V8dOKp",
-	"vUzLPpJm5NTgtGVNGLvdAyj4+XErUC/5UpMYAzYgRwZ3INBBpHkc5gBdNgxKmhJO74Uw206jA2yH1xN1",
-	"8pdjB/TIKWiTZB83nGgfTitW2iuJOLYLSj5EYstxz7VQa1/tzda9xgmujAmy1iez+vea+bXC8vLWRYuN",
-	"EpxohxAAF6wVcgbYzfVgZ/M+NATllDAVa30z/DsXguQmArtDxzdhnH1q7wFmPq1dxPhgRz6UGaQ3aetQ",
-	"BmvRkQvMHboj1Xi3Kf2WCPJjYxmUqWdPZkGG7NlbqnRYtuRWAAO/4w4LpieOZs50OTjA4cfZAUVEs8qv",
-	"6imeHtU1t7C5NxXxNLB//Bx9Bo5Rn9lflW281vuqEfoOkgvH8n9jWzm8jw0WrduBZC6eV1UJRQtB8Aad",
-	"4Dy3ZqmtMZLwTVPb7ibDtjknSL0dmPOm4RvvAHphUp0KUgvbfKPp1eKhH83XVUzQ/15oNrayjWWWBwFu",
-	"Rrcxviiw8FVLokzhVF0h/QpEl4i6AOCMZlPtMm7Xu+PsDCQVEGpNmAXhAMWiZPPuVwYpqv1eEyS+E5yt",
-	"IkS2hdq7XQoaIBxYx5EZ9v0BcgVurQZcdf5qJlq7/IPhQxk1j0mDHMJnRq2/4Ss60ULIVRHWXl0GVcoz",
-	"4szhJvbkgUReUg8XCBdFZHbhzdfP9fYQpteeteKrnjWCq54dhk3//CyUHavHSbnjIgvZMfvC0knKb4nY",
-	"x3oZIV1IUrbKyVkpCXJjYcmRX2gk4apSxkZEt5eSiEA4fT/cLfKo5vFQ0UMKk1QUnKZEyriK0D5Y0HaJ",
-	"Y8IEz/OtllKFl8/UIqDKkg92GC42ssCpydwB164mFOem0MtDayzB+WymJ9klAoO0HrC/YRlHJ8nbb6/f",
-	"o4ea9B5ul/jSjEwi4Dio/SscqX1yGtnEVpPWtsV7sGLfMJwqxI3zlu8YskbNhu+gwY+Wgsj1EdToRfQL",
-	"Mmr9hlSb097mBvrb77Rv6Nr2N18/fwn4mLj1heC3VKOIslVcCtrhPUwF6TB2LbAkjy+QGRKZ1Kd9QdlK",
-	"30ocYaa5hElKcblcKTbk8d271/NeH8sBgBU4R1Dyzp7oFzwjcrTrxOMco1SQgyDRxkRHwP0H0Oyd+Pjd",
-	"2W1bZlNFN8jkbZX9OTVsjkL+1+g42Q7dl8oYM872W17KDlm1KxD+MH5v3DabgggmerwBRgh7ddbs3V5p",
-	"cdecsHu7Ju4R2VqDwlQ3TCfS/RtygMbrXYQGJjt114rfGRY61Xfa4vljK0I1mYA/WQjeF6+/evcVlYZX",
-	"TIM4pVmooBNDr9/ePkFc6H+fIUYUWHqrTLdH5/Pz+aP5+cOLJz1CzuOQcMZFyDL+Vn+NFEdK6CvXlPBw",
-	"YRR1DY8fLi4+2OIX7gxUFuRnT58+ftpn8t7ij6/Nk48Mw3OfWmcnmpmaQvZnLZUfmEk1+oJbgxVZcbE3",
-	"Abvj9qSBlc4TNCi+oJ4oCCTE95lgges6Nr4JzYayrCPHaMG56mCZxwKKjkXhY7Eiqn95AFQ9VfVg9yq/",
-	"IinIAvcSDXGfWR8GvK+NK+HPEMfZC2MgD9LGhq5xrkz2juc5WnOpJDqB1HIqkXVw4BUoaeAI5SYdlpcs",
-	"Ixkqi1O0xrekilsFeXhrsghARF9wtUZYELSit1p3f2SjbfRvjFBQ9ClkyDXRucUfndfE9zaNcVh5U8j2",
-	"swPqRnXg/xWXCmpeycMTULkLQ9nx0cwgKfxbQVim6SH4448lKbsebMXcdg8iWazHdQwoGet8vdzQouia",
-	"WpZpSkjW9fMOU2UKTbKM74JVA1qyuEVEteqDOWpo/bdX6G2u9hBBkbdN9do+HN3w64MMwl8dzJoVGjD/",
-	"yheHBIkLrdrgvKFNHzLhtKLnYxrmAf1Pji1OaXbXKF87x2I/DOq3REgTe5VZ9h7XDLv/bWIfi5LdCWLH",
-	"zBYV425uVf19RyE9m51gWLTm3sBsLTufh23GnZEQX/uTQRkwfzYkFRbKxGzvsE3osrkA4Td1sOt+e3Sb",
-	"Sfc90eIWFmveUkMHeUkZles7kpxG+RiiWROcq3UMttaYZk1drFeraXuiICq9Sug7xCP8rtWXwGZ/RWWR",
-	"4z1U45HohOTSxLzC51Nnf/0nXzyoLnjJ9f43ROdeEAfqa3TF6jCJDkXaiZIVt8UqXYPZqkpyCbLCzjR3",
-	"rfgImpExG2he2sNe3upB1wVJe4L5ahn4aOYejHrLc5padzOoapMYnZWsRzq4JcmJC+McHtn+3kZRS1Ns",
-	"m+zRjrjyT/NQwLRlMPeU1t+Plr/yhb3DQSa5JWHpralteMfL/DaOtVknR0f5SS01WwEBBG7DY0t2Gpma",
-	"ZedhRrsSfKfWHaIY/SlsZfLGHLX5WAxUb3FT1ms55K4hddIqXdaaUpc7qHlUg6FVAojbmoPbMsBNqyN1",
-	"wFGigNjTOkpewKonwXTLgH/lCy33BASsOojkcI/JR5wqZIfYgl3UsNgILelHLzVM37KF4AuSoZMMalxD",
-	"3ib5CPkXnDWtGP303lTVA+ccalmFvCt14V6bnWjBF5iFKZKwWyo42xKmwrVZXCWtfhHpXq7p7vSt8NjO",
-	"O2OLWWmKYI1A/BvzUFcsiQ0ODDuMaU6QVSKAWrANMo5qbxeD/CFGoKyyRCfgPK5+BdXaOLvY9GyJaFas",
-	"sexIm4afbD4zWhANqkn+zEyJyrlX+bYQBM4r6DKQ4zmrZGlzSvO9f44LLpV7wKlDM+tmh+Io/YDzOmA+",
-	"oOTCi7qUoEoBcyWIJ+XH1Trd3dICpl3ed4DcejEDrOz6+pXzccqKzCChC8ptakrsUgs+9zXv6er2nh9g",
-	"cajr9tf8oMnW7FQefXm3WrVVUXUb1Oy14iIegj1C7L1xXEGwu4S4Na+w6elH1TwuKO9egPpEYXdHF9Bp",
-	"zomd5FAJEVZ2MJVhGzYdk4QPwsu2yIlqGnd8441mCnpyz9Lj7D7d9pw31e3TRPOqpBm2VcIPryyiDyWV",
-	"27AO0mlrbxuh7UB/wqh+czdu/85H15o8YjcfkMXXUHoOSXIaKxzmNOysrWhhcnfoJ7sNOwjnmigtQcgj",
-	"1kCPt42Of64UcCdcy/rQBO/V8Rmw9TPBcn/tyJbgqvpAbcDVeGH3ljrMfgeDx8Y/9SJ/XPyX55v0zsr0",
-	"jboXrB7BnSJFQOXm2y3u8BqSj1RVkXX92vYQ5eFOysLQrNBOE1RHgHMlbA8w7sDQOklgksAVELAyIsIZ",
-	"IVJlvFQd2aklS3GHNB0yCtRilsktMOuuqyZaUqheWgFmg1brFzaW2dz54wR4f4ILkPPnlly+d3arkS5f",
-	"Y9YxJqeTxHxKnKWXC5Q0rVtV6zNj0fN8vTYcEow0JugiMZYiVx0Jar0xYsOZD726tYmt7ucTjXLMhkxx",
-	"Y5zCtf2sguCiAcEEv3BVB6z2C48qh2sSc1wqadhZoxVtLZZJU+ndJN9U9YgG5hBUppghYz+mpFAhC5EG",
-	"RyKcmt/RYo8wQ2a47e6w5FDYxPn3oRwa4wJcWIPzHXCrnkv3UD3/iKFaFF+KOueuuToA9iE6gX//YEC2",
-	"QfomaIFDM0lYlPGQGZl/jl5ajNn+YBKBVVPjwyKiaZDh5SI/ogCbuv4t93vvCtvOdI0Zi8t6IkcI0SHt",
-	"efv+4Sipv+V0fJpjhy2csMyxHNOHycSRGKMwBI/s1tjYSKGKi2ZCncatbvvjpyR64Ithgnc1TCA7+LdH",
-	"/Z+XIOHC7qPKgSQITajGlo+oukAG4+W8jmFj2ndpZY22xfmjQkTrHIVsea4V2ECN6Wj9q+Nyh98a029t",
-	"ZruDuWZcdo3hTWGM2KKrfxYEbzK+YxPvwYG0nJGVwNlAKoxmDqABQ70SUAOfgES42PhvBj7CWU7Z0Plt",
-	"25JQF4sd3kt0fuUiOaA5MGW2NVViH0zQCePGvwTuAdeHDPIQ90Sd2qsKS5T4a0kGcat2UL9ZmbdDXvKx",
-	"3YgWyvpI6sWapJtJibHAUuItkdKK/r3GH/PE4HTtupB0PKiG3JtqfFVIjpFdbCu90ZyqfTzM4v3Oe6S2",
-	"eRcakk5VU9BbmpMVCbv9rAom0YooJDhXrlYzOHtOcoKhBQpmGdqQQtXVT32njzDWK1lm3P4TV3ll0Yxx",
-	"RoZ5chyodjH9aZ2GlkZWAbD19bpSj01GQ6yfj7s86lKu4wVmjAxzcurhw5Z0GBlsgQ1A5i+/m6J6z9mU",
-	"ikyVDClJ2mwd/uxJQx97dn6Mj099nO/YxEc9Ph+vcr7oMmD646a9ybDEiQ8LrEicuz7Aw1v0RjNNHLxU",
-	"B+993PukV3oyrkpEtlTtXkX58FIASFpbHjUJyNvRQ8w3l9QFZgNlwW0edg4+aS2ewLEbUZEn9PSkujz+",
-	"RJNKIoDcEWclCbW9unU2pN2aSxu8YKQQKlFWEtNdb5BCBInq8OydnMkwjaJpTwEEU/O9StJHJ5yh3Zqm",
-	"a6h4oEVlSFswampeSqUHQ4u9O0Rd+IRqizp23OIaC1Us6BC9D55wMVXjn4TwdSlHPQlh8XFGCmdt8xH9",
-	"Z5xuVmBYRP/kC5Oc7cy4WiBFJzYOJqpi5CAU2cTGKG7KiCtBbS3pIdVytLgV18ULRy3G7HjsZUmES1Zg",
-	"RxuF4BpjYLOQhDD4XsMOy6VeC4wtZaUKdpM7TFKutj28MeGN7lx6kOIO1trcycg78EF+UvVcfJFzRqal",
-	"GlIZV8bZn4d1ERxSrkGmvGh4ZE1dUrumcB8Y/ci0iJrDCnRFL8ogFHEaznCp1vGWqDUPGK8Sr0h9gnK+",
-	"AhK0jYPlmgt1ltNb6EbdqmhflVB48VxTqpKm5r29NTiYek1ZV70pyRWiCim8IfpIIyf367Or5Xk94Ybs",
-	"fW1BS8OmrLGnJCw4UJoHR3BzWtmPjS71F0+iYAL3p6CrjgoiHUBYRLja+r7T9+nTx8+OPwGqVLEW1mPY",
-	"/7bPS/P3V5XEwF05B73cbJ/Qjx+nb6hUU2W4apIRNr3qmboIxz07CH2w+uuKBQD6N0/p4SmfoDflsCTt",
-	"/vADeVQoHMrbwh0hStXMiGtu9bcs30NXaY/+Lm0x6QRhJndEyHlnzwozed2wbeLktUFeglADjKxa9Iff",
-	"APOzhBcvqDpiK4KulnzbGS/vxiwpWxFRCNozrrPc56TAq3E1M4ax6QZ1+pR8nGuZMKuh4tCWMv/bR/9m",
-	"Zv8WkAa87S4CyyHtllLx7Tuek7uI8t3bNgTZhnf55Zjw2U8f9P/Oz76MP/z8KHr2uKMSXkfdoJHN2uvA",
-	"xIvDwMS+4iP9xYZqHN8vf7gb1j8T7g6w4Yr6kMzlp42R70zFnODlseQlG3d1FFyorrybFZVKAxnfpbnW",
-	"FHdMT+iwRYAFvvGwh4IPvYh/Z1c48cCb/Oy4iw8d+iibKXfjAodXgpfFmAy5iVzf9ce6c3zzsyeHalQH",
-	"2372ZBCfrkphTXJ4ZUSRVMWcxaYmb8qhNG6HXG7jKQ6cMM/On3zRcOE8fnZ+RzfVxzilmYAz1pGRmmOx",
-	"IlLVZbpSzBDOc74jGTRbsieCeGW04OJEGD28uDhtNGGw1/FxT1KH9+rp+Tj/UQONLQdP134Mdv20yOGT",
-	"+n3apDfC6XPw6CSPTzXLdYrZxBpwn0Nt/sxpw8DsB3oDqgM2yC7UuqKnF86oiuENTu83GaFscFDS/aZr",
-	"OhWmKpBUuxQCKXMhBUZxhQNt455XTOr//j9R4dUCnBKuBLgGwnYY9nI7DQA1Gh2dNCjeEcTx07YjpJha",
-	"IpPVBcBGNL2pHgsB9rKqtHyPQqPfkneikOf1KLFvObzFXKVHqFhkJC6U4i2BwhnzWXRfLXDvu0zVgOFs",
-	"P6ZCzRKn/ddGvdNfw/Bm2lO4jguyCIPe5Ta5q3G4RjXTHWLNqgZ2mrN8UXSyEZVJhSH79qj7H1AgSAFF",
-	"kEwPZs/kU02CTup6/SBJUYnMkYN48LsUYOjUpYbFBtZ7bjWSOkAQisQOFf/N4BEGwWr2xrOtGjDORNjW",
-	"vlpn39F3mzg6qKq3lEuNlK8I299jz9On91jks31ax2V7QQsLBSkVbhpkfrfkLBFe8FJVVH6YolVpAN3c",
-	"4YFEr9/WqkK7wO4RZaxPrfPPeOe79QB0siApdylnlN0SprgwBUxhwGmr2PDF08ftPfJtZM/P/oexkH2o",
-	"/5zHZx9+H7SUbYhgJD/MWQ+uN11T5q7DPuxwGWTLr79CfIkeEpU+5PJMkJxgSQLVlEPzFYIoVdsWWoWU",
-	"3718//6/x39//uZl/xvCC+QyviVCBnOp/vHy3fXrb/8eT4ZfyvUwUeDbgrDvsUrXSK55mWcmxB1Juc4Q",
-	"VlfIKbNqiPgwBCrHoZsg6fc9kCCT1gp0SG9+Okr7rY7FcY7hioWMEi3dw8MVGk907HdwH2eE/uuPr615",
-	"jwULsXoFOzLCaIdOUU85Od4x9h0vYSnCwWI7hNAVs9U2G5LEiRUlIPECCqt6bqjTDo9qV/MiwpBZdoR2",
-	"6/18NrmUTqfw0I7R6A4q95BcLrZUTbts7yTeWvdRh3xblIucpmhDwPeMS7Xmgv5EMv0YlGrbYoVOEinX",
-	"ZyS7ePr00Zfo+fPnz//z//i/oF/1yxdfXT9vXzFPzr8cYBUNFPy/GCs/uK4t1UKdqDRkL2x64+h+GAPs",
-	"EznY54JtXN4RnPkc94FEhn6MlzX5y8v36KFhBw/NDw9/9ib8JbnSnH3HoGL5ZyBumvlSq7+04zh+7/Z3",
-	"XJwNtzU0OqI7PoV9ra9s38fC1PYY8cpjroVenWcglW3xx7i04mkgE687zOWWb+7NtNWkbRPNECGDsixC",
-	"pSRZXBaaU9j3+i79KtLWjjeBE/qBWQVn2BzW9qj0lusxOlghyJJ+7OgjDtprusYCp4oI6RKxDbHPR8aI",
-	"wI9yQM016tUHbQDZIDxvt+3MUfOwtMu0AYYacSjVEfaOwwhNEY7zHeNyG2e7Zck0P4CJwTJGibAybRm8",
-	"HnFgVTCtysl2HuwidiefYPOwByQLqpBUvJBVHHsl3VKGLp4g6HZ9pUHf6uv1y3OU4b1EeE1wdjo8V/9O",
-	"DMTnDB01TU02ClXQq83cNp6j67TdY3xANZKAE/JR73V+j87Rp+fHnaOHJ974/ExLOluYAAwE5kz4/XN4",
-	"QdhOK1VJW9R5fHFMmcZnP8VVxElYhx5aSy14EsfKLyk+LrFrrLx9+aYhmluRUO0tNxS30Jvy/TfXjWHQ",
-	"n1QixSNXyveGUZPPYkTMfI+UKKUi2SWSGI46SPsVbs9SPE+FStCCSJoRW/kCEnEbDQP9Nt1V0axAexeC",
-	"s72bAOWUEaS4KSfMbNnWsPQE88SlyIMcQLhMriXRSnbYxASSHJQ4BpYefs+RNn/wlOaFJF/W4p4JD4Vp",
-	"TTTofHZMrh4m/BkxrUuutkA2sFLjfQCdTtDEj+vNdoFTlHS71J5ILDt9cG3OEzvKGZ71psLDvC/0wGDv",
-	"+RBtO9XBG41oFiGcS+6yqpL/dvai/vnsdZYgFzmE1pCjNw+7e4Z0tm8C9cYY9870odNXE0o5U+Sjiur+",
-	"Z0tK8gx0xsShO66DxZJgcfwqArN9DLkkqLZjgYfcNk9ysqUxoQMJa45lVBea7kGu0gw61AA+mn080xOc",
-	"3WJhW0j8MPtav+eFmw4+Xbs54dNbNzF8elnNrhXwcouZX3XhoDEuYYpoGWfJBSoIL3ICkbGmQwVUEVsu",
-	"jWEHAQZh4C3OaWY2HdbeFXOuxN4l9YfT9AQpCFZWnkISb2tDYI4VESAe2J49AzLzgNjdtvkAtDFxQOad",
-	"x+1FsKPwS+ggbPYdWifXdxPStzrZUjVHZtOkWcSOan5t6jgYm6sjlRqbdcshi4X5gmf7WHEeQ8AQFCAt",
-	"FZkzrmLnADffmIDqWP9gw4hs7PfcK70PnymDF8bNHJbGT4796i9/mtenJLbmPK0jkm3BNens51TrDHxl",
-	"XUX+LxuyjwXROpUplQCZB03g3ZcpZ8ucQrBQHVM0Jx+rbk0AYCrFMvaKAMOX2yWO24vU39nVzKJZTlPC",
-	"JJkvCValIHHJ8C2muSUNLaXNIR8ZZ1vqmvDO9eUX5zzd2BqIRNzSlMybz0I4FMP53JVMgnvdS4d3X2lU",
-	"bKnc2v4p8F3DS18Be/CT00TtT4tS6sOeuYCGucBsRRpEoiXL1rY09neNWcaXS/e1lNxHoJR8Do14MyJi",
-	"fylBK65e90t2S3Kb4jG2Jsygy+nQXg3fBk/trb5qaboho03wEwwtqnpRj6HQjGsoeGHoaab5MRTaGd3Y",
-	"W5U43MEVyhePkFkaUATMGa5AzbF2G3JN8hzpW9hJvZVHX98hO+MhpRIBcCAvj2tzlJXCcM1tCA66Ndp8",
-	"VUtHcb7xofDuk7qiGvlYGN4SLuodTlqB0p6wCDPC1PLEeR7zZWIbSACWJVXElmAosLAl9SDlCvYnCV6j",
-	"vFRF2SGo61mcociM81Gac803EA4rGgUWeEsUEbJP1go1DRpUF0lqWaUOeDhWqDaa3WJBNZs5Ak5fUp8R",
-	"TsucIDeZFlVKkGQqrOjrKCDttQ5slTFVm55rfHkHoNqfZl3cio4idyz9BTZpN8gHXEHD0SHRv0Ks1Pg+",
-	"ftbgeicwP7td/C4pE0NbaHc6FY35Q1C5QdQrf3nieXLALrLjIpNdHkvXeGlcaa5m57NObVBL8VpweiA1",
-	"+7PikrNvPZCIZvO++eMUGtYGXiNKUnfXMaOqZWdaYTnBLEOSg6zNuEKGiBFVp2ErrRGqxtDsfTgu3BwD",
-	"j9axnszwm6Kqo+d6lXJ79J53XOYaRg/33VXPVcx9fI5rsLN+1e/CW16d3Vq3enFNwxo+ioPOYh69NyA8",
-	"ynHv3Hb64OheIUFSLjJNqYaCcZlRhZTANJ+jdxYLERDuIsdscxjwc36XUDa3NFd2fYzLeVRN9vra+jQl",
-	"2ftrLVQQTPMS3felcqdGB8M7sjRYxaiAhomcorNPjTuqoRN6dL+uHRjtqgRWouMMCtqbnn2eGA+OUoxg",
-	"E0Dwtr/t1jwnaJkT4zxtFS2A4bNoBr+HFdsWjzusT27NYv/5P/9XFWWE/oWcdQL9y7mh0QnUWLVXUmZr",
-	"8oNyAiP2p1c3rJpBT2eviXoK44A4Gmnlt0aqDAbOsR1a4NeEZK8V2Y7VMnMiJotBC57t7y1vaeApci1s",
-	"OwJ0NWMBkWrBS99eDOucC0wlsWZj+42piJGFlbWcsk1YSvruNSqwWjttTb/2gUSyhJPgvfchvEb+V/jn",
-	"P27K8/PHKc3gX5J0RaLdMZzCdjHoYwLXbhwYPsKSx5EupO42ByKwqGrl77ilhDiFptdPfoFVh+LO95ct",
-	"ipnV5e1C/UC0IPtAIjMUiEJGpgY0NPpAiqNH5+fBFrQDLsgWDEGsagb4ikv1talVNzoyENoVxHABjCnk",
-	"N/we7GwSGHh35wq/obeE2eDlUb7A0fXEG6WMx5UUHzR63PxHShc3jdQOjAEFwQGh70hKmDLtcOSnPZL6",
-	"de8FZtL2SpjeONFAXubkbsTebAE/hCbG9/sLvKtzRdcpH72WYR0oDuyjkIcZk1ucl7hquDylGUrj3aF5",
-	"O1f7nhe2D88rl/77aWnP5453pL0adk2FnwF2n9jvCrt3BEfGIACXiJ0g5sRYUyRAEsKq0qi2g/Gslkmq",
-	"rz58nq5xPIUO6yNtZEfsNL5wNTFUumlIP97SzdPEqoBLD/3NBQb32m/MMmKTF4Sl6y0WHeLvi9fXWoi+",
-	"fv/6L6gaCmH/J4lYk/zLJEJJuSiZKi8ukgjN53Ow3A1Ivd3SfB+qJEalnlMqutL/MirV2Rfn52dPHzc+",
-	"PvrjI/25SOlZJuXZE3hGrJzIn4dl7o7N7ozGLXKsNC2NzSN85zqNaZ2hag+DlNZeoFGplhAhw8q9ARmE",
-	"HOYTZmRBcVdD7jXJw7+YLRkQSGynr56wk4ZIrCksjghQtnsdecTWmM3H81HanhAWNpL5VqdoOtd9RXCu",
-	"1lM8wV5g4jEgvRe8sE9MVMUJ02e0w7G3VqoYAcqr9+/fTlDvB87+N2pWCfEeoupkM/Dpb0uV8i3pSXBQ",
-	"gnalRUBIUpyRHO9dIaJAarnxnYyA69o+AQHNYkXUEYNH7RuWCKsI/NM5lUqik4StKPs4t+/XnPDRxR/n",
-	"5/Pz+aPLJ08039QTfPfum8iPjg17m1Q6ZtPfv3gbaJQRYEf34maw7MTZJQzG2j0t3D4eblpN7y3zRY+L",
-	"IXDext0Gz9Hbb69f/zck1w73UJYfYQldgiJEPlIl0bnxhkE2vkSJ80XHxlOdGEeaJMY11sk5PDPyF4++",
-	"vBiSuuC/ZkjVx4Pwve64Xh93gPLPyRI99tbckK9cNrMoyRw9RxmVMNIeMhuArrdosUdGDpNhf+REJjmR",
-	"+4WSJQZURfRYW6spYylM2wWlyLZQEuGlgi4MJqARLPdVOsN5O70jOlpMJ8g0m6+/JilnmUQLonaEsBoM",
-	"752RDcRxjmkQoRghmUQYbTmEzzuoBYECTA0wH5/3wnk3vn0P/DKMFY18ixFwjyu8IUeW1p8F32KfHgw9",
-	"JxeodizL++7dNybZwVTBqdugpaXIoRvJiqhTV6DaBGRbVmQzWyPolKY544JDTgZTkCySQHSt+1jzxUO2",
-	"2Bg4rJ5txQ67khUhBchk3moZHoZ7tQrOW8fk6Zdf+psULlFImSRpKUis8sAbn0PUCMJsf5A+c6IPRr48",
-	"swnymmQ400JCscDp5nSOHKeDTQqzsGDKynOGNGvT+6T/lbCdtp6z8eW5xixLwbeN4LyGH/PJF+MyszUw",
-	"PdT4t5Y9wh1fcxYtSw5lm9Sb7M02QaUYGZXp6wP33tDAgNLvXw8Iw2N7DxveHCAVx7W3OCPo5BH6g20t",
-	"JCFm73Te0X7UpYscOo6r7AboGmU7FwOxQdyU4w7ubwIFGxBV9toKC7atsNN79XVAh/2gEtUVBVqJ9aad",
-	"F8h8B4wSFwXEgaIv0N/onzvk9bGhYe3GcptZtRleUKSPraje/B7Suq5v0lF3hekrkKGSUWXi5BSFXvvm",
-	"h1TliMoz821yelWn4gFL4qVyM0QocYKCccHqO884YS3ZJE7YPrwt9NtDyTYAFRRNqry9oHAZW1NT90In",
-	"OVGKCBmhjK70i/QdllzG8z+dJYc1lUZ2dQEIe/ZAixhj8f/+xVtTc8enPxOsKCEIuqrGr/Ftg6GsAIFO",
-	"DAma22GB5TpCxV6tOXus8cPSyOv8Vk2+xjKgxqxtDe6Du6gulwU3kitSFb6EvIxkpwYHq1l1Vo27Q6Uh",
-	"mKJvh4icWNDlzt7XHshMRfg7l4K/L6Xt3tStu+tNd1N7/l+ljYzSLzqoaWKh1mwRW17TRQCH1XHX8MK9",
-	"3y87JPJ5NdZ6Omc5/0sDmHqC4BFqlp4an16/IfvOrF2osZQ5ZwIwuBfP4VvQha3oT8PZIr15+83CnJ2V",
-	"nLQSbouzDSy0Na1kbE6h0vPx8qJNDYiZukh/e/fNKQiK0BWyrjHqX2mLfV3obnhRDQvVPq4S38JR/vBi",
-	"NxgqKleJUyCXXiG8kL69wnafXJa51tyCWPQKdMZyjS+ePusqQ1ONc5RiseTqptm+OJ/DGUulLLsLJx0t",
-	"UqtXkNKi3TeuN6lMEEZ2JIu1IDAwSLeVSDAlcaAnUSDgVBbUpPoNbLgaMkAkNjo0AUmZIYPtxqEoNCUm",
-	"JmnUhK0mfjCteWJwxKmZB4h2OCb8l9/F5m9R5vvKa37pEVPwqDToqckMm8tqwet54Wta7q161OKLr/WT",
-	"0+S85ilo5bB/VAJ7if4NBi5Njr9m25EtiCIrNuRKv2qOaaXprtKzQ6u9zi/jsw9/+N3saImdR88OzyuA",
-	"SdU+zvA+sMhHmn1+cfG0FuW/bNnVvrh4OkE4ae7QFNtP/fQIC1BLPLhr1c8GEAMo8Z1mjtMo8TexT++A",
-	"Td13wekBfW4ADr4tcopZOtpiJmO+DN/WIJ1oQQCM3wTO6xViZZ6Dt6Pd1X1cIw4/EOhut/2o0Alo41Tm",
-	"xEQ93Ucgtiy3Wyz2/b383Qa94CVT8ljocYWbevZocI5Skxqua+im1E4YIACQjyZbNOC3wzSHu5+4bBct",
-	"uy+5MJmbYLY5scImeEcYZ+T0qopQpwxB5ObA1u82qHVoy3sTJjpUytnQohgcpV01NJkYu1pH6M7qV7te",
-	"OW76zr3/JD0JO/xQd+1pFnR4g8sqsaw6GVKq+86Z18Oan4VLyZ+0asl7P53+16DQQQu/3Pm4moBTrH+/",
-	"Tpe2EAF0VTxv4KSLsr8C+//kvl2OJcYDOXaYkVqCGXTPeA3Ccz9FJM+/Xc4uf+ifoUos+eVDJyF3lJiw",
-	"qYjVe6MQBrow/SvkuX6OdNTOfIih+aQaN3+B5M7RjeYnWJmONxQfnScyuPJy3U1va+uTjWg0fq8xdM2e",
-	"sQeQNZAwMlrO7eSkeK/R9+TU3sODqqdWa5mgKcLNOU58NgfgvmMELCDD5FsA4Z7cQJ9tL4Mr+RsZK5u7",
-	"rOw7JeVWk4TKrny/5nXOuTK2fU/vw8aqb8rdIs5scfHSRO4M6ePYaytOrl89v3j67DJBS27qDaKFsV6X",
-	"rMAZ5LljSZ49QRldERvnA20cNmS/Igyd5YmLUO1wOdT5QaO4sm8Wbmk7XCDyEW+LnCC/o0RHKjee8nZT",
-	"bLi76cXRRhc97RRaO2DLABjzLcrockmEVtSMR8f11xAEomCyK8/7LsGRgEqmaI5spISlJt+8awkIeoGb",
-	"igMf+nhErxm1Ro9nG23udAv1H7rPpa3aPrGpSZDKj3h2v+hbfGDGI8BPuArGGF00WY26NDSf60tWqS0g",
-	"MH3X6vTSxhs4OvuMQcIaU8ika0A6FAHXGBQGcfYJR81+I8BQhLugiqY4j8cZI/5tb/nt21uiw809RqFT",
-	"ip+IdE0VSZVNHu/vorom6SYuBOUuBzQcABI0CUxTiMOH79P0runTgNrGp9HNb+7NbDTZBd0wBHUICSlm",
-	"d5L17mZ6qLb4Q5uH/l0LhIYvYhsgusYSiZIdkQPrgxLSMwPVXpdLYsIs9ZgryIWpa/WBEMIF8GXYTC1s",
-	"UIa8ucPR5FzGWdWw+07Y5TKuk4SHjPZCfPobxNqE05hCMe0lJcN8Et2NZcc3Fxqv0B/tHdSVYH5oBqwa",
-	"xvrH+BjLnWgZHNfnvcHf+5XgViNOLCWoKmaAKd+rCVk/hQq8IlbPsuFAEKujvx6gWQWEqaHq9MT6NSmH",
-	"hBB9OuFKLEVXYiowMrhOK+Wpn23pZ4Ct3I372VRcoAwbVd/xUBtgv2rEnWDYckYV15/MnH009qYaf62s",
-	"Jx628e7YKDQMw/ftYLiNBescL+gtzUmoG8QrvqurZa+IgpxSP+wNdPicYMFqbR/oP+crynzNUT8JrtGM",
-	"239iLcjtuICLmzMwk/XjwgE7BiHBZ3qwYish0ZyqfTy0KEf9SF0GVcr1CFjbo49CGS7l1AC5j3tMczXf",
-	"5zH/LR3Ye9r0AfsSALdrq2o4X1GpuNi/ZGr0jhmtA1A5vIQD8H6vVUx/Ae5xt4WJXY1zvDciUlXN0ip1",
-	"cj3z2dOHu1Xk7pP3u1XVe6AsYMomk6tjDZ6gWwhyS3kp67cNUwEO3juOow4Fr7qYNeEMvp01Zxv2huPl",
-	"jDxKvsshmih3ElblbQyWPDsO8C/hHvtDqfdOjpsanW5Bw4TOiVj7zEaSf1s17t2q8W/F/9+K//0p/l4w",
-	"55S6gT05PMYpYPQQ+wA6wUB6ttB2AgG0yYjut5V1vjOXqrbfQ+7UFm9ckxkLT+KcAAk6MfYCtSZiRyVp",
-	"wjH01B84Q7vQUeYEspeME8RW1GymLw1HxLGslmM1D1PcjTpoewtYKwTPyhQ82DXiTqAuum1ApXmGxlsY",
-	"aZMLWWuK9ItZT+xnNKwEdh3DVLWzcK8OdbRwuIt88m/vf9dRu4bs9ddsyceHLGCx5SL2smb7ZcPxNz3P",
-	"c1MVZVScFZWbeCkIiVeLYeInPGFqyo56BNq/D31iSQXZ4TyPvUzbIefYPlTRXP8zP2bD7qQxEqUvRvRO",
-	"vCGCkTweO16QnGA56pExV/CWbOOqGWO8Hbht+ilDGkOfGC1H0Gz4yDinGzJ0+OAN4DIuBFFqP+qRMciv",
-	"h8fLMs8/qcwkSU5Z+XHMmZE7XIza5k6dqcGzuhiviXQbGohy7wFvdw3yHxdr7qsvrT7M/NbLEzSpy9TK",
-	"/3ME7kguXPZyTrAbbRQELE0w0hU8iDfEFWfhJSQj16pEKQlKvnr5zcv3L9FDE5f48Gea/fJwS7YLIuTD",
-	"n+3+/ZJMkrb+tw7/PyDw10yRPKcraAnK2ZKuxtbOZYqIW5wfVIb44tmTRm2Ix+GyZr4+usr5otHl1LdV",
-	"VZ2DG2+5GFnfrgFuY9YgKB8GoWxyUoTD9zHRNLBDYMcwyTpTnj4ozQlfe3P2rRr68I5ebLv3/MTu8AeQ",
-	"ZUSNlzuJXkI8pIP+wcJdN/3fSoX68S1+jttlPdQ09BkfuCbWB9HLi05jU5pzSTIoVKyvAhftmhKJqDcL",
-	"sre11swF0ay40ZVfM8LYWv9sn+9YkK1toQUfc55u6k8la36GpsZem4LKnp7F5laE0OfQD/VrzOcaivbv",
-	"GuqYF4TVn8zqoQltusErEldlSbzvrDXI+6ae00rX9RBBFpwrv+23/SbNCTZfmDMfL2nebMwAyk7dqt59",
-	"IYi12Xnf1XWS3TeuQi6Y80umKoSZTzXEwISXOCXViPqbjlH6vj7aL+KA3uQnbyh1yBJ/rc6IPiTXakoF",
-	"5Sm6+xgGKBku5JqrPu5+WOhxQ/aoIAKlWJEVF3t0ktgzYHpAGOKDv4EnQLMJSQT8YeRH/RfQoEyiG5aY",
-	"A6O/NOdC/+UdCBheEZ9MTiPThQEzZDBuqtgl0H4aJvTRl5hifktB5DpBJ4Du2nJuTJk1H4MyPFjVizNH",
-	"74bBJOYN1lBmnl1xDiVcr1ACPtpE/8SQxHuJduv9qamHm9T2pQSd6LffMDebb009RVwzVmxaaZsSmopX",
-	"TQn7cxxtOxK3uQM0qm9oSpg0VDpVbiql4lsiuuSIAQmQ/XYZgpUL7hhutKcsXgnNsQoiKB9cnswUrYTr",
-	"AkORWldpJ5oxHucGY8ARodRGkP8p2nS9LwXRj+i7ZodVuo6LHIyRRBN2IagkwWlK6N5UCHLr8lwOF7DD",
-	"glE2zqHRoh2A1s8Sceg+QjL/IIIu99MSQiwO43/uDorXP3v8xZNxqYD+ZAPgneae/vVoWMaGyoJ7r4ba",
-	"dW5h9V4bjiZnh1dECAg+cq1QoUtyvCcqtj9vca6Xrn8pmSwLzeA1a8lX+gvoahdv9MAFzmJJVwwWHKGd",
-	"4GwVQ1kmAY5Kc3DiNMd0K4OpWPdA1BXm2qsPEcmbWtn8tiDMJmeMyYLtLNeX8xTnSP8O9wY306MFyTlb",
-	"QXkHcMRAHXyoGr/EddArxMJmeF8VoFvh4tC9Fm4Ukx2vZOMDA1KvRCeMQx0+2889QpSh796/GO7FgrXG",
-	"na8mLEPYXJ8/cUYeSLTTa9WzmVucQs7R0laG75geMNVZ5V2ooa+IEJmv5ii5OL94dnb++Oziy/fnjy/P",
-	"zy/Pz/9wfnF5fp50ZQl2vd6i84HzCVpUj8cjRABp+INkv6Ms47uhsp4dPcwTXU/dfNAHKXI0ZzBhSK25",
-	"OT4l9By3t4LcUrIbedw0pmPGd0H/LDTIgML6pqyiWYjUkpt+Dtk63kATdojtYN8RJ2G2dbgqEuAmfdyq",
-	"WpD3uh7MvSMmXS8NMJ5ES5LJpWYjid6tZK7/pfk+ubQZfRnez1GyI2QDX5qBexnzZay/TOY3LNlyptb5",
-	"PmZqDV9m2A7VKINn9XAYlcDj1dOQOajFdPgRncBJk9Am44apksgM76GHOMi/S0EzvD9t9t7WKwBaM43I",
-	"DKQmNq0NVFB2amBqUuWO7rLGrc1zI3s27Hugw/Gl1gsMqom5SIBqKTMVup3ZXl8bC+L0iAgJIA3N2aFN",
-	"e0rmyBKiRFiQG6aJtnR5jvqIaCaZ5jzd6Dcl1WFPLhFGCRxqiA1MjIIExieJ1I6mBJ3Ac/KG6YsLrjac",
-	"bk7RlmAmvSxRa7BiKbmCwwkTZZyYzj3kI4UC+jAVkoUGnrLVDVtyscMiOzW8XbrD22Cw9nYE/wYurlBS",
-	"18KnrFREgtZGclxIrc3phURIcoQtawD8pYJLibY0Y3S1VlUjE4N1fXNtweWy2CNsMWXQbS/MG0bVHL38",
-	"iFOV7x33SaxWZtVQ584BcPQlBwR/D+VRrPDRFgp6xULvyIZvNHvATOf/ID+wKHSXqT3byXzg66X//kHM",
-	"9Xt75gPCcnvbw9FfR8uV3zlgcOqzQ8NTu5vh+bfBwNvJu0KcZFMFszeJ4Rs4Bka+MucnefXq8s2bBJ1c",
-	"PDlb81J0NLvwJZnDJgHP//7ccDQ9xNHQy1KfiId/JiKnLCyETYnHa9xXgSsTWIoxYul7Sv+l1lTAH0te",
-	"Cn3JcYESfWUl6OT4eTgdn6XWMvxXlFhVAPJFMG+vAnTfIIdKXmsctzY+msxgauO9g9tuWkmhIcqUYUkg",
-	"51icD9KLWixvIKdpc6pDyPQIC5MVqjyoxjK22sn8x2FczgvjPv+iN5K70WUPvIzdkWeTKvz8VtiRV6Tw",
-	"5IfzRx9+OD/78sO/Ln44P3v84fTyh/Ozp+ar390X63q+JYKm+OHfyS7+71xsQhUbezB3wKb6aObb5RsY",
-	"2tE8biLXGHS6J1RWscrYFF3Kys99qpR7w6AVDCycFeZPn4nZ/Ha5x2+XXdzfyf+Mp/eQXFuZZ55HgbOc",
-	"GmOM66FSF2XR3/Jdq0ygvryNkTaoLv+d29rdlLMXa8wYyT9JAE3gPXUczb13xL6zVM1LZY3BQxf1zj4C",
-	"sSCpICqW4S7Rxk6FkRkFKiF4+9CJKRTGoP+WIKoUrNkiz/cA2KTQkSh/rx+77wqVthyZJzm6WCYPETVO",
-	"x0mW3XQzvtqVnvwBaOAaEDlHO7JYc74BLV3mON1Av1qUlCJP0EmjrebpHJEtprnpaHvDErlVRazFdlAd",
-	"9IeCC/igcglJXaBACL61VgDFkyvjFNd4S5DeX4k4Q9dv3r9Fz797/+qGgana9BCHpToiwRK59P6Q8cD1",
-	"UvF41uOLUNXYCuhQF4nw6InRlhYHPutinjCioM2H/n/Qjcq7IjXDy6pvvscXgeBM0zb1oNvp0cytCVGc",
-	"IVK9QyHye+CrY6/sQa3W7oE1dhmdzGmUdAXeKUv7tjwMnBJ3CK7QTlBFzjjL9y1RuyOA+04Ms0PCNnzP",
-	"7tNA5nWHIj2WJwyXoUN3+/33tbVA9cdHdaHXYxGWBDSX0OxY3yqa6Q6VXO43SQAC9eKaYg+P0P/Hj2jf",
-	"qepjgl/ZDmtjU+VyIibbU/3ux4FcdoP+oT7U++iMNy1qZCCAdVGpgWk+dZDykTK4Q4nG7W9/xmY0UwIz",
-	"STsz/u9HIPW2t/HGRgR1lSTqwp4qkpkumTpM3IG7W7oZUw0jeNbum8F7cI1j8S3q8AvS2GLH3mGZufI1",
-	"8CXOvCKkfbz/Xc3tRugD34MflXFFUwKdk63ALUhK6C2RlwhDApVUKNlSFjsCSiLEl5Wfz7AqDZ5MbtiJ",
-	"JqP9JcIMQkAXvFTOU5tiIfbgmPU9hAqvZGJCo6ofnP0fJlxwtUb1rDDXaUgD8AD5ZElOFWSNNwxopnBs",
-	"0goPnwxsf/fGnKhGpsZRSr/2Zq86N7Ilh3iYnRZPSUbL7Syarelq7Rts+mjbNKCeUNlhfA/9npap9lwI",
-	"lNEMPPemmjL8ZmtaBT12vFQp3zaEvMCh7y177qZp9rsPsaC3VkV4AV76iaqXqYddl9Qbb9lkZDf98baM",
-	"3QanNf0xNLwjkkzsYX6fSxgAr0rXf+WLgY7DdqfNYPhFnXwQU+POpbkiwtpjcJ4n8wAjzQOdPCF0SlOt",
-	"bVu/LaVCC+JV5FnRW8I6jHW2RmG8KLMV6W2bZAj3a/PMn80jUNcgt21dj6aXpZj9WaPyazO8J7ThMJQB",
-	"enTHpmDUHVi9Z6Zpl+OaPOej83ObZ+q+CMRNrxgXJPa8TZWnM0g5BtmwqxLxUkEMrFoTKvw6SlUo4Qku",
-	"Mwq9HsAMiBJ+S4SgmWtPnHRQwOC08dZ8w3pBFXrD+ygDDth1QdLRnaYgPae/dose9ZbnNN2bSO5bIoeR",
-	"+vcw9LAuvV5UJ6t4a7KPvh3bhiq0E71Ns6IZL5qXOyQHgo4AXhjwoW75renHlEM2I4M/ejrcH/iXiWZl",
-	"yI5Airv+6OiE5JLY4PAd0WJg0+41uvWXtWLxohvJQC7j8BuuZnZN0lJLSMjoVBJxlu8jG5JqvoucoU/D",
-	"lSGbXYb03HDfN9JMpZ1Pa2+wDy4ZLYjv6sehilWLwhpcyO9IG3ZEAwqCOCViS6Xe2Ek1R212WjhrWx8k",
-	"wUsZNiT1FdzryOFyOTYrHGy2AZE5ZgiyaS6wg0W1zgfS20DgmRGiS63KzAdq9G7R7UZo9YKPY1q+Iysq",
-	"1eQKlRaAMWr5CwtzZ13KGj8jSLJFO6HO+jwfAeU7npOOqdriZ42CJuzulcEdsJVo3ul9Gts4qKoFVKsM",
-	"C4r1tpeLkqlSv3lNwurTFn/0y+wc/k7Zkd/bDYcMJKEFBioVewDbIsW5cb83P3U74xuXqC+7zMApPGtL",
-	"L2a8FwZtQ5NhdARM9rBeJGYIm7xXyFc1Tme3aODCON/hvbyCxBkXKG6jfbXkXE1GJTLy4hnIi1ADLyUQ",
-	"B+4zawc7XfrZ8OYlHWjQCrOxl/9bHfi3OvAp1YHPLat/esnblkPsNKg9GiDutsSdozi+s6RfARxmsxUv",
-	"eJtjQNxdWpcYOP7KF6+4DFaKsBlhQw+Ihn3EndtczLsyJ723rweQe11kFz0AX6+3RU62hCnsZL8WfzPt",
-	"Ckfi7zk85XW+amMRl4pvsaJpR7ZFSTNsg/4CRQf1LUblNpwEuSYsLIlaO3th72RTGI021m+19pOb2c2s",
-	"6jtjOcJpv0RaQ+avMKqQOGA/YMsPd8FHV+iuaS3DZS+WORRwXdKPpl8IRhlJc6zl7VuCKnDD11BzzslE",
-	"3KKw0JE6Vsj2mEfyPuq/+vvUXnF4v1zA07jIDMriNcFZP/L09C/0+Fd6+NTgx8Eu3yVlVK7v6I1eEaaV",
-	"uM/j095QNhCNf9MjQb8XeEsUEXLYc2/r8dCxga+8QoRVRLQX4hasmWcZc3eVe39Adyl7DVpWn5DRAQ8y",
-	"5f2RTWbd1zBUP2MirOIN2Q8tpQpRe3ckgKFVoAHWuuNPX0+dUM2i9+Cy0hM9kMjOgE5kygWRIO9Dw095",
-	"GhmVBRpBEmW68x7whIF8yLRtpZAVXwUXVCwJcN+g1RYJhQjGo84aEQ2W0c3DaiYzPlIWzNwI2JpW8bJa",
-	"izRIhSJFFVc4VJvWWK47bmk9GxS3eyDRm+cvIrQmH8MFF8iPU/qZ6sciA0A3br62k9YK+z9NcfBU3urF",
-	"ZMsOxRQe1ju442Iz8pZYEJaut9g8F+je44weQ61z3dHrmp0AgQ9oc+VHclsYIg/UxmxHEOpwMiE1aOme",
-	"HSODNDeiT4j2XtG9hr9Yep7mLf3c19Z4vt/uJE47qnR4UHoHpO6VCzUTJZSk1/JVBmVbwV0Tr01HniOH",
-	"55PXA7QC3K9VBPBgq0bGPsqYL8Ocs8Be5QPIOLW7YHny8DIzS5+BtctOVD+aBh+WDyCagSntLy/fo4e2",
-	"7ufD+lQl6KSmj8gBdnoQmh3MSaDBUiZ1XR+9VmavJC4QUBqylFZf8gIsnyeUpXkp6S0Z0Y0EGvh2ly4a",
-	"9X7ycez7f+mkomsrGk6LEx9vW2sfmE/Q+SkVHWb5o3HQy+q6HnApmLGfUt+w/VShcOxEqd1MUd6tq3Wn",
-	"AABMqmf2gJf0815HJt+ys9rVvaaoOak8JIQDSXrAVOQWNU6Sn+Dm47dB8uMiiJunfFLJhMln/bht3h3T",
-	"9uXw9GxJSZ4h/TsiHwutmVDO0InJKkZrXgqU4f0ZX56ZElDm//arHSGb4KXQY47+BMxh/KmfGDny6x6r",
-	"nvoFEGwRIVmma4QlshVY3mJB5dgKBuHoEnvw2mes/zR8JjmxumJ/XXnRgTGpLMEn5gH/Pquf6ayOPG2d",
-	"pGShGJUMgRXCqBbhQc5taBcIas/LK5TQLAG24TeW4aLqe9c6k9kIydOrm5wTyBmH2a2/qz9IHH49csiM",
-	"1fNvZHxC2ooLqtZbH8SX2cXTp4++DKq6UwTn2hZ7SJblIqepKwUdMHTiHXp8cbbYK4LMWLQh+wgtsCTP",
-	"ngSNa/WUcUG2HQpnNZW+G96+fINOrkvA6Vv45W9k/5ot+WkErjReECZlPg93OVRU3Jvx+KBgt52+n0As",
-	"jiNvRxvYPcCLZ8gdZHOtSWys4r+xj4y5u2p67rN/wexHwD7A7Y8lKU3TipIxW7XB2ciPpW3oGWWZqxdg",
-	"Xh9bedN5tQKtAG1PmsNfCiy7mv/bBLJ+GyjMYV9SP+fcbGG8ea0qD2vK6QldDwJM8wTtiCCojpKqYqiu",
-	"UGJfB8UhIbGmKHKa6rNgOnOiE7UmN8wEjtQ9BureAykvc5OTs6jfcWKM9YfPVF1TqbxhGFodmJqcmOlX",
-	"C35rCn3bauBeI1aT8SPRSeK3b3WXAVWnc/ReQwpeFr0ajQX0EJ3Av3+AV51eIgeBqXVCoRoKjGBcwJhm",
-	"Pdjje+NayXYRI8/JcynpChqxTTPsCl455+4gD7tZgsRUhWKOTRmdFNVLZbwoaa5iysJSWld86shC7NlB",
-	"0K7/5uZrgmjRSrEX9Fzz/ZRIeZZypgTPPRs09A2BBq1VQx5IwVutDAdjRIHVs2qWA14180CQesqcfNXT",
-	"Dqs3VLuvTW61QltPIKepkvGOmjJSwzsGZKQgLJOxoYUxzx0nog7vTH8Hgw7imxp1UuakP9RkS9SaZyMh",
-	"dU0zRwRjN4KbQyEv2FBKV81W11prvFO7Ns8TpgS1UjhEAm1xIZHilyhJqbt9pKKrBC32niVfy3MnL15f",
-	"3zBp+t9EKCe3JDexvfuCXKHr96//gm7LnBHhoqloFpmv9R8vnr+H0S9evJanVVDwDcupVBIljEoVf3F+",
-	"Hj99nETex0d/fAQNglIaZ1LGT6ByklglwT43d2g2XRZESJKN7bnRXbzgFguqL+Rx5PoP+9QwTukCBZoc",
-	"syakRlSTlxZRU2/jrNZnoUFv/loOD2ODixywowZmuxj2S9tYfKzo5z+W598uZ5c/HMewe9ELLfDMfvnQ",
-	"PizQCxXCFhg/Fj+3pEo2Grd3aCL1Msd03DrW352kXGTHu+/XXdv1GauatoM0aUqhu1lGtJwf1lf+N9UL",
-	"vh3jUbVwr+sm11GAgZbv9cnxsR7VZNdFzofxs6MMc5o0R7N4DUhmBHl0kphjnFSF6Wsb1SmUpcZ5HvNl",
-	"gnDVulGtyTYYxyTqyM1xnLE76NaLt12VWJj8EX2CqvDa1tErJcmqYwmPoDXPMzm+bjYAFVkkNxfXtZuf",
-	"3qisab07LPrzWJT98+YHcNRVQm0ZiqosRc53nQLwdV/43b1KwPcsbf5W5MGpvHJM5GEg+HmMmNBFSpUU",
-	"M1Y3tXk2P9/Bjw0NEcOMx/RK1BeBhGbljO+MzcPmSwMjeCAjVKVN+3H+406e9WW5JTm4Qhi7vn714vlE",
-	"01/gJhClVCTTIruMYBHG5gmZbXD/D64yD4AFTYW1f8Vv4tttdId7NdvHOWUBM8Tsa30p6RkSA7FW04mJ",
-	"WJJynT2QKHlvlvWdJAJgkgnSqvsV3BmJrakKCkXyp5QIdYZLteaQP/57dFOenz9ON2QPf5AEARzwqGlF",
-	"B7kxc/QtI/ATtC31ENlQNrrsxMZrCRvTXG7nno/3KkxxEiwpW0HjSKZiucYXT58Fz80dfAlaO6QMWYz/",
-	"RDI9FNC7xSqqe6nBOGjrlvKtvt67mqaFDaSGjhOo9SmvUFIIckt5aTr2QN6q2zIIzkKJ/RjDx8RPL63c",
-	"AG6OcElZ//mJESWV+6DhMgjsyXC3AdDOO64mh53yWyJyXMRrXooAol/xHco5W5m8fIsg2Dyp8F46LEfo",
-	"HCmOLh49O0cnls+hR8++cMEats3/o2c9WRG/dCxRwws1rcjA4s2H+VGxIMz0iwv3Qo0zvG/mcDx+1lOm",
-	"uC1QVrNE/hs/DFzT1AIDg2qIBpH4S3UnyWnPtxP9Xd3uatautU/axDznu1iWGW9UlQpVVd1uMcugpj8v",
-	"VSxNERJvXxvJOU9DyTkZxXnnBI8uzkcRRgjywCvCkB9F4SenmUmEcjfq+PYrKiFYYBpDM/1iW96Wp48u",
-	"xrlb7Cw9EO7H8yG4FU0BOsKygtNGkoUXAgBNbuOqXe44FSTlGYnTNc5zwlYktjL61NlqlB4M/eduI+NS",
-	"0A5rEC/I5LcqviE9SNJiImVLfmxUeGOjrr04eK+3xsCKAhs1APsdZPXShD69FfyWZgbhYwh/YMlfvqIs",
-	"LnCol9n34C/WV72Wq84oQ4tSKc6QJCwzVs6F4DtJxHxEO4wjcbUeMMNwMiE9qLCPDlfHA1vRZ4KvX9Kx",
-	"jleYZXy5nMbT1ubhOLXFse5SSbExVwewEykwxXm+wOmmg7pMTmVGBUkV+u7day0xCqiuRITrz+nwGCFB",
-	"cpOGrrihSCJuiXggXVjRd+++CRJhmlPCVJf6Yn/taiPwHIrKmKKkWG5Q8nv7X2Jsjo2uK0RdWcjMV0qS",
-	"fHnYgeUYlM1OLwFRZlIBcbheY8GN0aXXfNLf2FKanutHggR62c6RO+RIF52cxFtcFKO6KF9ff/uO5+SN",
-	"eS5oTQMuPu42kpLHWq8MY+lekw2qK6om5RDBVOtobVIbb37iQbWKqHVYxyUeeCziNSvK0eUO/CM6si5u",
-	"zwH+vm7rgb7dUqVMuJQrEQjH1XRLqg/yhhTqylTJjmzIFIRSMYJOsGM35r2nw5qFtI9ggA/yHGpLaQlG",
-	"vwvZ7UJbrNI1kVcILySYvYw7xMbYm+EYomqXpTTM5WhU0ZjTH+405bNlsK4sl0TUUWhOUijwioCTyYV5",
-	"2R9kbRDQEHTUtGqzmUOMvf4KgWSGYAw4fai1S2isPJAmlNh7nanVJZODTRvQAqNmV4eQmN/0BYROEmju",
-	"lFwh+CMxpieuL4qc80KfL4SzTBAp21D0qyQ1Zwy0DaWyyPHe5l+0tsIIbRPyZA4YbvPFrxniIiPiymul",
-	"7eh2t+bSRXO7PdHUQk0tM+lvlH7NCMNzm503Sngd4+7tYne2OgIyI64QlF2DhM+MoAT652fJHH3l6Md8",
-	"o4l/SXNi+nclDcC9doE/3Nx8vHik//f47Obm49OF/l+m//wj+fDzo+jZk19+Nz6Jwr92Qh5+faYtV8gp",
-	"25DMiEtU1kc2xYxxBcQBDeCpWiNcdUKKbDwlwtkWDutCELw5W+VYk2yFC+DjoaMbdnUErrCee2SCYN/y",
-	"hh6aqqcI/vcn8ftUO25hJmshkD5nnFY2+sSyO2CH7Vq+Q1pnHr+bTiDQUnMTLlBaSsW3pwijLdkuiGiA",
-	"gFZE3TXby+VpAFAd+HxPpHpxPCKiw5OomsHfAyRPvgnJeR0FkDdg01LNPlMHoE9qwwDBCaPot8ZSQIgd",
-	"tCxYj31xcD0pHhvIsoDiDhNTnU1N0izE0DVGtSJGWBUuYm4lSFDkwt5Kxplii5v6+pjf2alKOOiPKrLJ",
-	"CVP1s2ZrjZb3U/Ct60/NkSm+dcThPKz/honSh4sPM/v3fAjq76X4V6NaRO/oMcFxA4e50IUJdYw0NA8k",
-	"cjMgbOQYg0deQkgVMm170IIsua1Z0VWO+Fgl90GFhOsnQiezEPSW5mRFwn48400HDwOUm0AnieDc9B8t",
-	"M+7+rXwUEHvLGUlOI+QvsUaBwCycHeaVRBuB8RcOOHu96Hc8AElmJfAWZVojkxwtsYgQL01hjzz3Q9Za",
-	"mRcQqyfjrFkjoFGDzYxQXOF8QKJPY8b24x+CIXPNIm+BUlmpMowKYanlN83INFFBDMSliVagmQ1W0Ftk",
-	"Ug9inALLao84hQi6xGQlJPMjAZw9BpCOk9qoyughrsWa9Y+IaHlF80d0ooAROybdOlbHqqj5+Vikzilp",
-	"tQe4foXcrzV1avG9c67PVo5OX5degztBVyujWLr4gy1mJUTVwS05qyv6Za2oRK2rC57nW8IGJLO2wlvr",
-	"gnIWgoPqcQ0DkL+71eVY38XNunKkqudecyCP7XYJEX/GLAtJuZY6vGziBWZZhJb6bqTKhTQDmzAdIDS0",
-	"lyhxEYqVsdZ9ccNMqDamudTHY0l2YNjADK1xvjTpYyehdLPTCCU53yWoZFqX+uIc/ZfohiUFForqF5mv",
-	"v3yK/kuEEgexSgys+usrlNiK7RYqqtAag8nHRmbviWpmrLkK743G7KYRmH2vy6bU7wpGq1R1u8c7hm1v",
-	"/H1HA8xpQUe/hhQhYy+Bs30bSpAbc5Jq7rQoFcrJUsGlckKZ37oH2KnVmYGr4BziuZDJcNW/2hTX0zCn",
-	"MaB08EkLiFbRNZeEC06/hOB03THfUKHHu4IHVXh/6x4YVJr0Xq4QswFcTBDM3KPGJwkVtXZYIsvWYcM6",
-	"i/EHykp8nmL4kwrWHxghDvOcBt9DAH1HTkTzlqi2JmrwhCY5t89Z41bovl2674Mat+MpwuyhrKvMAWzJ",
-	"lb0i9NGCpgrG6gdm9kMKIeyWCg7JvoF83cO6xmO2/8cJ3g6FV/1w/HIMn588ZaG+an6thIVDFjaeeoCF",
-	"PJA2IHyxtzaDQwpJ9aWQ5+GyAH6Rg84yBF2/2ZIJYT3FVlHo11CGFV6IvHUcRenQeIV7aqACngWGdmsM",
-	"9g+9G5FWuhMNkIXlM3VZaYlCVT7Co/MQ/Wz1GwzxWOXVXEpWSlAcadkFnHcKlJ1mYOx5T0DhHa6ogcU6",
-	"/fqcteTtl+gca+L9LLfjuHYu99va5KLvhUcZc6DnU/DEhg5qU9CfFE07yO3rNFFhBCvLHq+QUVnh2Boy",
-	"N5QvSoZsQY4d3oePlcuYjAVRhIEd1AVet4+vTVa1/voTLlCOpTIZgHiFKTuF0HQiEF5xo82Znh0SZQTQ",
-	"Z8wKjN/Yo6z8bFjGXbsrr09VQQTlmX6HRFRdIeye0EI/SqC8bnLDMKsq6RoTc51ai+u3u8Im0jEym4JZ",
-	"DcZM7oiQN+zJ+RMkMTT4ltxog34Yus8d/hhUCpgi4hbnsamjOOjSfm2fka7rWcXxVNhSZXmcNU7YPT9Q",
-	"g4IM7mk/gxNYkTinW6riggi7kBGAONG/IALZapI4FVwag1Cal1KZsMUKqGf9QEGicC+lsqyCgueZsywA",
-	"LWJBHDlUnlZjC4OaOYXgWZlqenZ0JhXN85peIZQAMsuRc3fYaglUICUwk9T0RtQv2pBCXerf9vARLG2m",
-	"zPBokmpJFXUE0QGlde3cAU2FsdnNEbrkks8R+V5z1TGh795T02LfG6dynMj1xmyHMTxhZ0MDhgkWBcWB",
-	"9WhZOoIz0jKvBSTdysLUamzyRePYBNMnKsPV+EdzvpvwlDOMjX/SWds6DJHG9tOw1lmWX+PWetdODNpt",
-	"+Kcz6ujbqCSOKzYTooZA2KKkycbBJpl9FrXwV9UIp2ku33uax1VVXswULd4SzeFri3PA0/frydq/EdF2",
-	"YpQDeBWOFTIh7vzBqbMPoBO4Y42zBxqTEixySoRWPEfU7/fL0XWU8a+K2MG1vcUbiGiry6t4dfFOoHwF",
-	"14Szo7IFx9Cgh7ruy6E7nyrLcSJj8zTWN40BiAEgmQ1mrfwNBZayIw59aG+1T12g5X6atR1WbvFI68NR",
-	"kv0sDNGejl+TLbpK0fpgj47i6S+jXPn1RoZy6LGd0VjQ7ACEx6Mc4kDm0aejMkNfmbIypnSMJplO/tBf",
-	"b0LjuR+eWnvWD1gFgRoPk3INWQAefktEVo5hWfpIU7aKl8I0j2w61nhpekV3rISV20VAtKidxdVuRGbT",
-	"W0vuo623gtxSk2s9Jk6vJDEzwl/Lu2+mhYqmYNQHgQoKdmherEWuJKiDJDaSiuB0bXXCJoq7WoL15cQM",
-	"aWfY4ZNc7GN3jkapLZ4sPgB8X/4eMNzK3ANGenL2gNGebD22Dds9yLnj+XODOYa4NNeHoKLGQ1L9xlmb",
-	"ZYsD5ATfEolwDlklXkd3fW03Pc7DSLRTQW8QZ1Sdqjb9HS7GIazzdE8s8jzEhPkZigT11Sk92g2vo74O",
-	"rWPVYJSRDktJEG1W1ulNL+usVAQpFH5FIhME7t9mXnEiU/yZyDvUKPKrR7YrFjlkdJHIP/w6l59Ukhpe",
-	"G/MoTVcAT2qcAUg5staGAvbk/MtnA2SLLf7oT+E8Q/53jw4W01qzhSu4aJKWWlie5DOw74i3Szwgjtwf",
-	"HQYFAhmfp1WnyU9c/KintVgfg8ioBB77OXoYH02JDStr3e0NHOBB7nuvmaut2rPc6GeBUkatpld96aYN",
-	"SpnU56q1uf0pnIEOMEPyBt3+3L3zUXcqTAMbd8+b6o9zbUYcj2DUzRPex6oP3jNAow3UqaRsyStZsSpR",
-	"aUtWVsJk6CxAQTmgrmllGiBBsHGMzDdHc7Med2h3rr7RkUe/GJzW9RwdpnOZPC+aeQmzWmsj4iBhdoD5",
-	"sZREhJomHcY4+SmTz8/+Bz776fzsyw/1n/P4T2cffv+7Xr5TvTGqsFyhLUQqenOnOo2mZPncx21REdTU",
-	"ewQsJw4tsTGGjVrGdonjzlCB9y7Pd40lwkgfxSU1qfWcZWgJqQ3hMABNeyMrMIy/qZpkOeAaC9CUAXRc",
-	"eQRNatc2KP4dueUbMlbfdyH1sagfbxlF6nQHrExBbwh1wixDa3wLnWdbVb2dKtlTgK/JkltwdC3XyM9D",
-	"2eahQPuJGOnnYUtBjEh9M09kOK0burnzb7GUEBNnBiRVVg1YGQu8csqhrQoA9lD99aCUP8glH3zDN5hq",
-	"3/1upu6/1P9hUtwm4k5fdKaCXrgAEN9uabia2Ip3FENlEncUETaQOhuA51KHfBPCVpSRKuwHvku5KEqJ",
-	"ToxLUdMmhG3AJurnsaKmHvpp0F/DC8J2LrHjEKBvC8K+h4gsQXKCGyn7HYyvntEtFTBRYSryMRraru8J",
-	"2Xy7fMOZqflUteCjQkLQB1wGGow1hbqHS14KqDijCTMoh+kZM9wQ6mTJ9DfRbMvtH6ok0vy1Ixlzf6t1",
-	"KeyfS0HNHxKrUug/gzlT0mrE15qkLQkRLIh4XpoFmU9fO0701+/fz6LDvqimqZAtUQJBGMnbb6/fo4e4",
-	"VOuHUOcMvLpwcuAyhGnr7VkrVZgAOcLUe5pugvWpkKRslZOzUhKkYFDjZfCwvDS/JJGtxQKBcPkeLfbW",
-	"6WyGmVIWetofSwJFvg2rnJnHa9BwQW3lZ3sfvOB8QzuCs2yBOJePh1IYiyRR8P4gUgAIM7CGoiLM2E4V",
-	"BIiuGMm8e+dgY56/fW125YEpSUMy5xNCJ+++foG+fHLxCL16//4tekOkxCuCrumKaZIhMkLJeovTM1OW",
-	"NzmNkCRM3TDKpCLYdnbfI7OVtqIQNDEz5Y2NEdh/OWUr0z9Hb9oNs9iwis+ZU3we/kyzXx7Cc/Lhz6Ye",
-	"Ic1+ubQznG3IPrFpnuabeEP2lxDXnNwwsAluKVOUrU5dE8ezjKRcCwTomrAMJdUaz6CA0yXiu/84Mamk",
-	"NZs3KaWnV1b2+Q/ze8noR+j9w1lmh1xtyJ5m/3EzMyPMIXApqTezK8ZZSqqfS0Z/LAkyZ7Aag/PVf9zM",
-	"PHTfzCAw/IbVwAKYNuPVrAu9evP8xdn1q+cXT59VacNuOKzdvOAyMfsCZTtJhrxFsmYZmJvZn0zBRvt+",
-	"+EZhsSLqrBRUf3uiUX8z+1OB1fpmltiq1vobOEh6iDPM3rDv3n1j5WP40bY7Sm5mtrD5WUZXRCr/IVOA",
-	"CqMFz/Z2cnzDkhf2ga/ggUsk1/js4umzFkKuXz0/85Ch53AoQGuCMyIs3T99fH46R4nd3MTiYVGFwz61",
-	"LrM6HdtV4Etznm7MOjCCvQV4a16TQiDtDQNCmKN3ZFlKnJsgxSfnj6SNoNraA1d3g7UNB0+s98e1Ic3q",
-	"PY1uwBoOfpNlCbtcLSFCghQ53pPMQBXB6qGzIeT76NOnL+ImIqMbBm3k2OqQOk5N4CTwJ4O8mj9VVHnI",
-	"l36BkNwlP2RI9QUNOwx9an25QeN0ixleQcsTZHvUoSLHzKRPf0NZ+dFuhZzfMPAQZDwtYbxlOeaSQJKX",
-	"Iq3qxTx/+/rS28fIptIaVniLc5qBhyG6YdAmpmquZzrJ2P4BO7JA371+IKHJTBWLiv7CbYE02GKc56hy",
-	"Q7m03eiGudEuUnhBGRZ7Aw94xrFCyUNc0Ie3jx5q9o8LOv+n5MwexPZPe7zNk/kNu2EvOLs1saPyUn/+",
-	"PTLZH1owNH1jMpLmWBCJko9nTvw5qxeZoBOMEtfv4tI41RPLo8wS4DQjrw6lhyGscM5XJTHZ91Qi8rHI",
-	"aUpVvkeYcbbf8lJaNuEEjkv0wwfL4ZCGqhpnOfkcfU/VmpdKq9Z6e1AqSKZXCaH33tpsGLk+Wnquk0Rf",
-	"r3O3ysS0+dFfUQYTxXAuk9MrgEi/wYa+2/VE6Mn5Y4BKP/XTvP4lzgijxPTsNKcJUYYSU/2memPs4XWu",
-	"NyP5eEYzsi24IizdX6IatC0WG1kvxaqzCm8IwvogZPj/Ye9vl9vIkT1x+FYQfnbD5J4iRct27zEVE2fV",
-	"avfYp91tr+Te3iemZlVgFSiiVQQ4BZRobk9HnE97AefL3sG5kb2TuZJ/IDNRL2QVRUmkJLf4ZaZN1QsK",
-	"yExkJjJ/P6uzBYvel7f3fhCLyI0OFfJo5el6hqFC29MnWumcgAjQIILhdVt73z33FIwIlLLDZg3LBorj",
-	"vHWvMQjvifqmM3khFU890gw0RuhkcVTc5p5bPIuzRAKIHjQk4OPKNXzDosrn9C/F4jwTuRFJhO0IgPs2",
-	"n0jkd3UP9kxe+CRpsIi8LMhve7RU575hM+qzH8QC5FZm8FA+tiJjh68YMAPgMv7P3onOEJhVq977JGKd",
-	"qBIun/c80FnUXdoRfNkkjjEozYN7FXbrF3iHU566uF8kuMWIeKLrz8C4EOMq/yuUvsGkw1Dfun8is4tW",
-	"LhK7EqmeiYBFv4UIlRM+G7Lf+v3+77+7DRz2o8i5SMQgUZhNPExjegwKAc89cZf12f8obCbU4zmHkXa4",
-	"AYtKg3qO5+BRQIXBrw4P++wYvQEwKGhjQDSJwhfVfSay2G1TQsUasA5hy2h5utdIEomC5Yt1vHZCxBl1",
-	"y4ks9CIoEGs5MHLIsVNsyCnhqsCUkpPt5ljSl0LBDba3HbIf5bes8+rFSxbRKvfdapxbrc9T5z45e1Mz",
-	"W04XyPa5K3vwtKjAj/S1PVRx6fzshRUoid9ikGGAZ8SZRGe5S0WNVmKHyMchnXfWzj6qdBEwOAt1DgVj",
-	"Z3wqzqQVf/rAv3Td6uDVverjE+a89YB9+tn9z/Hnk3dOWL97++Ht57fYVBzrqWjeK5wvg0aCdaIzEfe+",
-	"Fzae9Nwrh2AfevhXdOt56a5EH/F3t7H4ilL3ZFm1GC/JvMcmG59n4ldANYj67FuMS5yefMuNjCsbCK4f",
-	"0EWPx3A9ejqpjAXlXMjNOZ7xeCJ6h/3Bs+BZnqUUqprhwcF8Pu9z+HNfZxcHdK85+PD+5O1PZ2/hnrKy",
-	"s+L7HH96X4EyGj4b9F/ipbSzPxs+e9kf9F9CTt9OICg/gPNMOuu5aAyO80RahrFtwKZaSatRtco+mYBJ",
-	"ZUWaygtowMKL0ZNNRebuU2LupBzZkUIsgAbyIXCmqJuIp6lwhgqdS9CbDrAIMyVEYtx6JNIO3R+IxghW",
-	"z4QKemHxD13UIQKeOGLRRCaJUOcQBAItt4I6InCVvUAUz/IN76EaCTsXwtcUXgjnoUN2rcg8QQpQWjFl",
-	"HULT1mnivnI5RegiXI3SS68njCX3R8N4krB81mcRTsafYGK9r1Q1+KPceiRbN0Nu5Chfhfa/T6Bcythj",
-	"v6xQ2EXUhMDe2ZSawBf7PAqvnXe7BQSAm2JQ1K/kl7tC9VxKR2NWqOXllUrj4vXrD0B9VXTbIysAPcUT",
-	"rznVaR2dVEszs9lpfvPTkOfoNk9rmpByZQ9OMPG7wZUf3H4AzKx+ywdDcDgYUCeXpVZFYrx3K37wK5XN",
-	"b7ZAXvig+hvCtuV8G8AaOyWgK/vOTL3CITQ9uRjqwbe8yEvBLS+uv+VnVfJm4U0vr7/pe52NwHBUetU2",
-	"eZX4MgPDDy4NpkI9VeOznxWe5GUCPBD/8WwsqI+AXxg8a69o11+DZ42xlQuM6QFg+OBdB4A3e1AiWvUw",
-	"39Vq3Z3fU/o41JIzpt2SHEZv91zAg95E3+3ymbC032Fn1sRtx9BB3G80SW+LQX3GMa2Ypq9Jxpe+BgpG",
-	"1oo6LsTTEPRycuizlxyAiqzXwdfaJL28imQ9eDbTpqWjmjDoi7wIAEsRRCOSDzqplb6XGBw+SOUflZll",
-	"jPd05kIpjt3mlALsM4SXwiERKpLzHH/VUsGFANAQsArqDY6FX5gAMxPYaFxJPKT6AkC9uUGWRrddRJUS",
-	"ksLzjrp9iFXG2JlFGb1Q0Tu5wlgTPSjqiKCEngvkxEKrhL0ZsIQvDHnFIw6d+fDOJncCa3eW5L2EIvpW",
-	"J4tdaVW9bOj3+iGbzXLx+4qGv9jtWJImJf/spabCxEjHFk9C3XFqQPiWFP9Omj7PpBVrtzU40kEjkIo2",
-	"XAPUZ7wXEALHeQauvvMSj3zyxBQQdJAwMZYvvP5AQX4fEj3ziVChkpBS8NdTEUeT6mCZSpPq1GT2VRMK",
-	"Mz70ccvPKxz6+jt+0vZ7nSt6xZvrbzjRapxKPAbfkoTidO5KQm/qyLz/7tnvf20S6634aYH30vAsE3Kn",
-	"0XUuWYM3tnTEotJFqSuQxYMt0uN5NcZOBe7dDQ0uSXKJqfe1+obXu4V+Sp+cY+g/fOuuYaNiwU4x5LNZ",
-	"pq8EcozcWGPbfE7c/kzRLev3DV+isMYfLJOrs0y4jUck8IhQXYoFm0nAuuAFITAdDsNL6t7jBWSyiYfE",
-	"THRme6m8EujZhSouWWZNDW6diiPwTABon8F7wTeUNxF+tsHSKvBhiYAncG/VSrBKggiLAqhxGI9REDmb",
-	"STXWLHZ+c0xnbEmoKge1OKZMeAAk6rU3DOebZWKmM2oDrA6PmrlEUm7T5PsXpzd+u05ELBNs7C8WDL5K",
-	"GjghU0wq8NCrC9a0uR+jMJUi/exeTEqbA0qyXdTh7F2H7ZgsWuYl36GY5N34t2SvEqEWWzZWFc0knTJW",
-	"zyqGCItFNtajVcfiO6EWS0qxy0DRve5GEeJ9KiUe7O9Vcrsq6Zb8PvSxcmxHdIz1Ff4f2JqB2xFdDCkc",
-	"KsesPmQIfRyLiCUaK3yCAkjmIuPKwr4bqrHAGkkEYsATaXTkLzIeAxEFDBMKe+jUyb8Z6NQ60V/o33+F",
-	"H+DsM1QRVrMl3PLzRGZYu+bH1v91bos6OTwvB6ibLpV+xWXYkQrGrZ7KmKdQhJOEypkD6LkfLSqFUJBQ",
-	"Q7ci1Txx4x1SnSy9NSrOWrHMfs6sBMraEMrM+uy4+LLqKb4EViIqjoNcmFYu4oErz+FLKFCaTxasg8fh",
-	"/rQeF+Ec4YWiLib8CueheJ80eIAImT8256bP4BjUZ/vgKK8cMSUaZ5m4kjqHOgc47UZ0RDjmxMoyyEWi",
-	"h1VbNI3Y9KHC64Z+SP4PkKkD4my2vLyMW2YmHLg3rc48XWQm3KyHqnP2/s/vfv7UbXJg3uNLPpCU78ZQ",
-	"09NBVR7KTtMYXDgpyr6KZovt18XFroLKdSpCAq9/GrEaiQfjxZz86y+fqwbWm8c11tUbPyy+bLCtZBbB",
-	"xDYHV1AmCUvwNjl8/frFm0olMpw2GSy08yHSpVgY1hktWHQpE2cvbUEuGmAJkLQLlmAkpBIGdpUQaled",
-	"GZTbJ6MifgzrdeRKZImM7RGLpDmnLUoaZLOkpNSIl9a04/GDoTBGYVFZ92ko0XfZopflqq5ERYEoGRWs",
-	"+dyGakG1TXspD/yZZVwakdS3axcOUClOB4HlK2g6UVF+Bd2QShjDZi6Iz4JQRWX4fp5kcmwLniDozLrQ",
-	"Hj4VCICshqq+EoE3YJGJdebu1TPfmgAF3OfV3+mRFLl4VkJ3GQQyOsNyggocpLvPIBoYeFZ2kgkz0Wli",
-	"4JUca/ykulh+OCKKwSgzMYNDH+fJYPHReTzhUp2PMqj1pbaQEuJaxljXzcZSJWi1sIAJbmN4W7fPPiqB",
-	"pVFY0R8lIsln55diAYoELacdRJoIGI8vlZ6nIrnArIWRqVCxSLpYuEpw+oKN8unM+RZ99r2vYYr1dCSV",
-	"OGIRlLFQwTcUoURsBEx7xQfgcKBmScfwUEw3Yf7G/9QP1ZpUNDGp5tbIRCAot8qnQS1J7UkkfbLa3Riq",
-	"ImVN977o9w8Hg9bqJpTzzWqb3Ea+cQ4angyOwv1UF22/9mlfsHSLgiWQpw3KleC6p7FzOT1rLt+s7FO0",
-	"4ayrUXJXVDPzcEdxcEv7VF3F/yxQw5/teslbc6nuj3+0bM2W5KLYum4vB7c/Ly2F54Aw+FudHWxVKouU",
-	"fecB7nMddIICv4Em9X02KHbZgOWq+O9QZcLo9Mr9nEjjvk4kXcwJzCeaTTlse6zjmUID1kg4iimZ6zlH",
-	"K817yLLFacc+YpHSFqoJz7kFp8EIxEKn5ISmsxHo0pJmBmXDiCmS6dwFSm6cvhvg9WDAhLKZFKYxVeA1",
-	"8h1N+q4V079nnX4+NwUPw15TG08uVDFRtVp9qlK/ozHfhhIPKzq35XMO9J7ZP/7Pv9cUG881IqfGLtrp",
-	"x5Sdrnb6ME8Tgjkgqcr8IfxC4RBXC+oZgF/x0NNrq4t6KD2LAYDN3P1Nx4jl6MpNb/tJBnj2MZy6VlIM",
-	"vz/oDltJr5UCuj8k2ZL2l3LF4KAf9OHWO3dVU5cduSHthTtR4fYAGJS72IZZx7pRK552W5U8VGu0nC0p",
-	"uT+eqZX64e7vRlG8uEmpv8M/7hV6r9DbSyWiTEEq8aqYcMyqznVmJ6Dj6oJpdRsFr55+VlSbRP4hVLvQ",
-	"tsek2ad44V6z95q9xepkkKmaZt/OMUddXVFiUqvduNg6q6uxU91CjyF/WKScO370Qb03ZchEaqDFv9Bj",
-	"uqV7VGao6aEsy5VhiOBRZN1/1aMadgQKrdWhwlHeyu9fthtFr3iTYTjD0d2/YbjPY8K9oXhQQ0EyVvHn",
-	"l5UP1wC1jsNZy119ARe9ErRda8IWzmTchW+vmnsJmo4WimbyUvSWYcE3PKSIS/iU5XOZ6zjeW4ems3O4",
-	"uKknPjeAWLWUv3O/QNbvWfCsQB26QR+8t02r773dRxTPa5+StkleyaQqRA5x0kbqLQ2e5AHq2cuXL990",
-	"W7tAbn0g1TiMkRhroGHdfARP5BCrVMDrT7JQoZ/SSVYNxqT1PAuALNbZxwKBZNU8DsWXmc7sNScScG0d",
-	"eYQwR+rDClg+Y1azF4NBMBgMWKbnps9Ozv4Hi0WaEugWD5WZQVHhRAgXBuZpAoThAI3opDxPOesAYReU",
-	"RAJW2p+igEX/5P6n5/7nv0UBs3wEh/I8yyS/EKFCZwrBVGaZGMsvvviRs7/l2oo++wlAWQAZCGsj8Puj",
-	"srYRi1mbvKW3cOl+z9jvGX+4PaPpaXRv9XGFcXv2K5JqekmJzdWzAH9sEIS77iAbAZCXetkIP27FF3vg",
-	"hll78vJIG2OEB9l3Dq+/6RNf+MZTiKQetEkSbGNtx3L23Jl+nbF/Pfv4U8uWRXa3R3bXb1dkl59dt6vR",
-	"ZZV9DQgMsnXoYJVyUH/AjrBXPjBH+go6iPaI7lAM1wG8vFBFVFWDY6UKfU+IHwXQXDjRecZGC0/I1g3Y",
-	"fCLjCeOp0VjPSD2BRETjnrparkfRUZFQwHFIQ3V5VDgPORQs/Kc8IVFwmFAhvA2LPCmHP3wHZoDCygiP",
-	"HZm7az02d21CfTtIqPzDGcCpAkaJLw8FZhF0EoATOdZZ0nY67x7/vliuXbuZxZuKFu3mYnonClUJeBoO",
-	"Z8FVW639nHNTnQ+PwzkHohFu2FjnKtmCL7osYu2l9afCfRtgUYvSNX1uAP2bpVJdwgjjsgKfkN4ngtPP",
-	"0JNyVGvLRdEnjTJuCVUsGJLjttXXP5T0eubotWXuT0NmcSGWpfYW8khSRxLpCQnapfCXTKuLAoAIezLm",
-	"8JtnWCowmgq04FeDFz6BDP+GPBf7qJjJgTAC+7dLSFu3SxhBAroGxnSsM8+0YAAB+9ssx+Z37DczqZ6L",
-	"hNm5jMUQCZA9QDd2wwN4pc0WjI+cAdeEhpkt2Gvmsf0VusOcjXKorB6zFwPWeXX4psq33BdfYiESkUQU",
-	"s50Kmy16x+7WiNDuy/b9UKXa6agb/8uBfxP53a9Z7GYhziFh6DF1AwZ81kVQCB/jkXHoolBRCFqC1ndg",
-	"Ll8dvun22evBSzYVnDLu1PbndtPcLNiEG4hvqUJGXqieVDipx0hv5QwMotxCKyewYRUY6+56rdgs01cy",
-	"AVDQzF0cGaPPtUoXEbtw6wmI2gjT6v5SImD7OYYwL7aFLAUsVylQiniWLYAAY9CUFKrOKBP8sneRctNc",
-	"CPcBhHlH6f3cTuD5D5XcL9/f3v9zhlsAmgYE+oaBnAnbW0dg0qR1LaQmq2DCS0jCtThqJex43EcNhxuc",
-	"HHzW+kdedLUbd9/rTd5EzJA/K37FZeqJfO+2QRCs/rPhX/5aj1GQ9o7xwnSDTfJ6hvRZBHlY3UPsBLeQ",
-	"MtuBcl3dLjQ2W7d5LVf6UnibQ8j6SLowzoSZ0FsLlF4UqqOSy8tjGWAySy0oKplWAf/7TYrvhrUJdhep",
-	"iM7tDXTkJBU8u26D+polf2sIQkkBFu32F5qhZiFrg03Femsj0nHFT0Fqs7aGhB/Fsx2b3h+v7U1GgOyn",
-	"4Y+eQv65ttQS8I7sYitrfVBeZtau++JT5cKdi0DlZddJQ64qKZXK1xRZFpCW5wYYaZ/IUc/n6ncLwOB3",
-	"Tm9ldrYhPGM+RNiQNW3rhAnGAdiiQnigPaNZQTBJsPcdI7jzgLnboYztUjYKS1qggzXSduaeNDw4iNAz",
-	"duN0mvHz6fs++/H7Y0SLx8IAlS7IC66yw7mxU+qpH6pfgO+kdmNAqCpAcXLBZZUH503jSQ5c/uP3xztX",
-	"ju+P8V3XKQbNr9WAPMKkwhCjvgh8Nnv0VSkPU2TyrbiQin3++PkTigLgn21Ha67LSH0u8kcUyI/ztJ5B",
-	"BiEFzXJSi1EwiufhYEDgLEJV+BxDlQkgIFuwWCcu7kWgckipIs7MB+60pPoaJGgoimwKQGnIQhwOXvVd",
-	"EOset8rQhjjSBaNQ1adsUB7Munjl2U1I+eP3xw8KLUFjOKVlOHGr0KS6ZIaUntO8H7FLIWbORhrB6qsI",
-	"qtvofCMdIa4MQFP80bT8thHktrCetRrLDMEgCgh0UhAqD/BllG4ZtmA4fEg5xIiz3XoQOR0mnCilUPOF",
-	"mFCJ6TMKk33yzCCzt9Jl8Np5NcCT4SUkdBjAJ8+HvxuV9Y/Hl91IZ18101rDJ+HkJfs9r1mqMZlRc5u9",
-	"NGxDhEv/c5iJC2lsrXF5JeioRQF0+Q4tdMPrrvOx/Fc8nbCiiZiygH4b5TK1PYlHyHFurJ76sOvOwkN5",
-	"rTV2jwMzeSX7xeYaKBrBvfmEyMLYGURYenNetr7kBhAqy6zafKJTESpvQvGcvqDFMLlnHy2OXyi73635",
-	"Y87jYac4KvduYIkJlfhihYfGoTc8N4yPjE5zK1gieJJKJZpbb+Bhu+SfcL4KveYxJ+GPES4RVmTG5f2m",
-	"hHaSTz7ViLe3JMcIKwQhNDLBY1BcvQS//0YpZmP0wYSrRI/H7Vp1THKcykvRQLDOOp7Zxp8kBdckb7tl",
-	"1FCqZwCf+E1xZjessLoExBsKTWmgpXBzqWADf/blGWjpoyI8H9RjFmvlvTFBGXuIbZwhgIeJLzy26cL9",
-	"ECoIuoRzkZzB8+m28hBu7pHDYaxsDCWPQ+c5aYUVcWVQZFooMfzBwdnZx3e0BLtR5fIF++O0+z9O2/Wh",
-	"UxngMxJ6FL3mYydj9AYmAWBlnPs34vFla8VbBZAS+8Q6pKy5InV1/5kDuAxCrAEOBFaZufXpBhVdJFLI",
-	"pEKz+umHk7e+SCgLiuIz+Nv778jqdTyiJc8TKcCQIPFTEKqS1R0J27sBm/IZPgC4CAyLUy6ncPQObkoA",
-	"h/GAqxdXyAzQqhHIbyIzEVvDOi8Hh113awST5ufrX2gZ/oQoNu6TCMdmWF8u+Fik4kXT5zwNrFdAlmri",
-	"Q+ezWWWeuK3Z4IoFj/rsJ12SdqGXMQNwRcbZz6cf+uxYLXxJAys/BD8BXZd/MUafAy4ljZ9I9OkTGmmx",
-	"9HSWCusMmS8K2KCA3X19W2X1q8GbbzZHjluBtas86fWLw40fBF+9tQedV5XlVt+JVqt8bMXQGX2jcS6X",
-	"Sr/EQuAlY6prEkcpjKpNAYhCwnIhccE2GiKe95ITLZnwDxq3jfVV0sFtToWN3umJ8E6MN0aNqHzs59P3",
-	"iNdZ+BYdv3v5a7obGfDboxDVrH5Ro9Zo8k9XjR/ifePYnyNhtvOQMUktVIJg3SRN6K5G2EUchCoCs4xo",
-	"nGDtzw5ff8PiCU9ToS4EkbH4erUqm0uzEIRqJFXiu4ngW5Y3nT4rilKLKZem9DQTabAAS2ehqkC/Mmnr",
-	"JvN6LWjqjbY8sxVDubFa+rGCDrpt5qEU8XODBuJE+6m/xs0K4FyCyui+Ip8Llg52cJxwO8l0fjF5SNWt",
-	"khndM2HaSfXVN+avLW/GsnnE6d2kfbRy61vn5kl1cYObH1OX6jtdm8XrCdKqq/00so3vlsi3DDXsZgtC",
-	"zG7rXjVm0ov5uhRjQZOP+cXqSzzcjxLzLeOEnAGt2BJl13PDLsWCSgyK2IcOXIGU6+QYrnA6G3nc/vOE",
-	"L0wUqoIZ982ASDx0mtQYwYzlCzoBJDgEaSmfYlgH053EoSKgUjBURmslsu4S9VGNZsysZ/tUYr4k3ztK",
-	"biy9Bd68Fivoxa5e3XZAoMS8OnV7BJAtkXK4sJ9Sosv8fEU+HtQHtEslbJZJFcsZT80tTEUFCKTJVjhV",
-	"2LKxeA/cyZnkKRBqo9344fQD6yB5EA784DJLo+6KYldUF+C9QrUxSe8D6a179T2BfG2ouDRTe+XdHQvx",
-	"Cr3mHTWzIOA4EF9iAYvZ7hgTOQQjbog+i4jPIEJQCsr9lU9iUHjjHWkYekdawyBuhMJESCo+N8VpKPBy",
-	"9OYyEUwrYbpHLBLktZ5jk2zE7EQbOGo0wlPWS9+oj+1bQI6iLPLd34FwQiZBqJpYJ9jNSCfelnO7MfHE",
-	"TdiP/eOrrMeNGA15ug6f4XAw2Dhlt0UmC5CBbbFixHombjFxcFsDCsTnksFSUq8hksiYeiXQc8Nk0gYI",
-	"QQ8QyflosY2PXNKIPzw8UbFMG4ATFZr2hACKyo9ew4hdmqB1lJb+qhKpvfmE2zA8UnFmgFgVqqMAE6sW",
-	"DNRxiPtExBSg/hSbRsAiUP0oVPQXbwncn2AniIBX2TAlpJ2IbK1Bh3d5AIRQOYsuE9bRmW/Xcv+UFlk0",
-	"lbbwaOiH9blMT7fNGcyIuiBMdvfLjBsbKkjna5ZI2F/87gMfWzwkIisbHYFLiYNLchR+wfRMqHLFmr1K",
-	"EMZC6nfFg+uff6ND7hfbf3+bOzkTmB4tJ2tfgdjsG2JXIq/IFR6RAI1ahS+No4R7EjSo1kKX626mwstP",
-	"3aMsCNXaPUqoPyuJ1zqcnbw/c8M7+/z+z2wkVDyZ8uwyYD+9P/vMzj6xfx4Meq9f1v/94r++CNink/fs",
-	"u7OzAB3As9M/41FIxFMX7RVZIgSTcLPj5sawKZ/NsJNcWkSW1ZanGP2KjM1Sbt2OGqoxn8p00WcuyIyI",
-	"tRAAOKJi+N5YQb5tPhHN8GWQCy4m6ftyjna4gRZvacuZQvdEMZSnU5lZfnMpD8zqAAVm4kIQi0EMv6iF",
-	"WnD1TdKlmYCaKJ6uh0I9qVx300MC8sQ2d+526bOVH+I+a31FYpGvLz9+z8vT7u6dnb2rThXrYA+FAcBF",
-	"qJWl5j+R1I7TqjK4RnLLy65xAj9l0E+FtLkA9sgzA81MVArk7HmJxzKbZNxAJH3Bs5FbcgmViN0jVvmA",
-	"UFEzI2jg8duz3uHrb3p/PvmxVhIlZMYyPUcbX//kxoIbGE4pkjdWrfeJmM60FSpe/CAWH2EGeEoatH3X",
-	"rBwpjvyBPLRyGOv0F4eY7DN9W+onQdXhaknP12qyLOUT6p5IPjdS8mo6sHxuQbOYiFRYsbpbfQe/13Tq",
-	"+p4ivCnZW/dmmhaYHcY3XfVrl5bW7vegtV1o3foN7tmQQP9lcSXroF2XcKoD+0N3LzeNcvNn4G8UWxOb",
-	"O7D0uZtsPFmVtZ9nCV8xF7vcOfGFD1TAvxf4x7WpojBs0bKu2TSHcarV3c+2lzxY98yv0oF1A3/U/iu2",
-	"/c8We13bVpv/bFHTNGwWUWKOKfoj3wiWCUuxW5xp43GY5zIT9+HrJtIgLMRBLJOsvZkPqlgN41BDfJFB",
-	"DGpirsrKOg/gqccscs+KXAQcAaxtxIpys8PD7pBx9vnkU6hirZSIbXHq7Tz9EVdKZAFT2kLTq0iN6LNT",
-	"7GFJeXYBKKYcK8uKwcOzxvIiR1vx3LBoyr+cu2Gcw9lMBJF5JsbQBdh5NRiwqLi7n7nHn1utz+ENUbe1",
-	"BPvk/Xen3/n7Hr35qQ72RsbncGtjKN5/FvPWIw4nSAH7Wy7yPb5CG3GV0zVnPiwcEYDEwqGaUxpEjq2V",
-	"pxXCfUtrsVwiU9qJ39xqnVNY3BpQLenJzlzMjeWrZmVowhAynBnNxjzbR1WNgvcp0xdZ2Thu8tQiuFMh",
-	"i25214jetQcDN7WibqWLVoYGufSn8bQh/U6AISK7uTPqXxWs9rYX+531AobC1Hn/6eoV0xl7/+nqm5Ic",
-	"ZcbtpEJ1g/c+W7bEbf1+r4NnU6mKAqXGTr3rYPSg7gwrElrGHpQHhMCfIT1iF2Sz+6GCmgX3CZHnkSg5",
-	"2vGJffZq8KpCOOmencgECg3GkjSQroXCgFA1csnigmHjvi+aA4hcaeB4UXn0cqGuZKYVQKw1FhHgk7yZ",
-	"EMk7N02PfOOuj9Z/wz2Wp18XKDgv1i3JPljYEtV8kgDbmDMg5f7kdUuqK6Gszha73OCvw+M8E8qy0aIC",
-	"WzYFple4ZIh0pfpSqKDQ1+cGAC5KIGmwQLN8lMqYXYpFqDqRMZOeSA5fv37xBpvHRJwY3jMTfthT0tjZ",
-	"4etvDl7+86uD14cvoiPGFYKTOfMHBgNOzhBtA94eqmluLBsJIgJWaHrA689nzvF/weqIHxaJbbADkthq",
-	"sd4pGhbdnWGJTOCruwlR5DyfdY8Q+7+AMfT42ASOphUAAfTZcdFXUJbVzxBbSCRubnlR7IP4mpm+Kh+H",
-	"Jbd0m81y427CsiooawkVTAjBJiIAG/tWJ8CM46Tpm1fsB/mtB2F89eIlog0tEzBwcwl1ZVqHSo+tUOzV",
-	"4RucYrp1olPCH6KhPTdsptOUolmUAIBPnfOFE2I3Zix0xpJe34qAcnSAPx78BkvxOzAWU6kaz63u4UTg",
-	"mC5pY/FTDB0KfqI48kU0Bm/5aCrt20Jud1VMVrwAX/hQNWVLw7DOgLY1KxCWO/f8SPcegn0V8I0tzb2k",
-	"0txcgic0KiEda6Vkpdw1NfK6n0Y6WfSgmv7Z8JvXr19+UzHKfcQuaywdO2afPp69/5/MTIRTQPgLqFyu",
-	"EE7VravWTjMq3QdRnGcp+8e//Qf7OzN5opmZRN0+e289egnWj2HchKXdrFPBdwwYx/ugtM4ZIaVVDyjH",
-	"qAHRvbMbYAsCkm1C5BUqoAw5OXbjij6jFfvZiOzk+AexMFERpf1w+gEuwY6PBP8I8HDMmEnCkkzPelIF",
-	"zAighGncdN7izlK2c3UIAgXnNeoGYLcMsR94W4b2KFRFc5Q0LBGxTJz9t+CuVj/LczottaTA8JdahqJQ",
-	"YRiVap4Y+JI+Q9TNmKfwrikUz9Uwa8gbgE5PY5d7KkOvUHbBxHQkkgTgkJiExo+W7a5zl/2u9O/RIMdc",
-	"uU0WJ5W2oyO3axQXhmp1k4F6Q81gi2nhZEM7dgZCveqzN3Ajln4JjKytE8FWAPCuDb6gHaQSfb24DaUk",
-	"ED5+6YGW4qhvQf2I/75f6/yYjO3nJtez6gKV8SuqzHNTChzZFYI5AvXY3EJXjPGSt9JqmD+hJxeUflyn",
-	"HF2LxbDaW5au07dEKFm9L1SoqN0++6mSHieqrKpbRH0H6CzDa6QpYvmjSpk+QEdlwnpn+tVaTQSPwjdl",
-	"XauNFZeQ1e1uWaXWnB65f/3ciq+1lskRxeb2ynvTSPaxKS55/gSdWFHjIryBKAFk3W3HFenZiqIOSbOc",
-	"NN0qxkV3CpwPCtpM6VHV9n1napxnQ24JeTzDWmCMGP3AXM2kGmsWO68xRoh+lbCygYC8sEyECk9IwAXp",
-	"s1MxExza8SQRnWJDj7MLmIYb1ztyaiGab/P2RH8+nIJw2ZusZtQ2gC+vhVJ7U7CxKTi9c4y165TWo7Mc",
-	"oGCeILXII9VQRbxq39hSIHN+e3AVgeMGl/WMzQSfRs6EwQhSeSWU8y1I+YLyPBpTXsqKNJUXgjgslTVB",
-	"qH7VIzarnqkQeTODJiC4jE24242nWmmrlXSRwYJJ5UIzaMeLoKvORet4fu5sZqiiD9zYHnCO995/F2He",
-	"JRYuGCsocqfSwPm358TOBLsUhQ+VCacDzgLNpUr0/IiS85CDTJxx0GlSnr9zTEm551LJFkJbgwGVhnyw",
-	"gIA+3dy5TSBzZpFg3SJnR22EX93ts48qXXi+7grpwJQvcHNw43WGN2BjnaZ67iaDJj9UjaRNR9W3A2x2",
-	"CUvjLyyYDgj4FK/TWahSbYRhEYS00i7gvCrqs2+J4NRzaFP8Y4RlBJrmom1YiTOdZ7EIMEYj7hwPt2Zl",
-	"fOm+HqDAvVWEjx/6PznBdh8O520jwTNBYyQk5CnsT6lUSK4KKMUgfy8KtlQnB8ACMsv0FxdRwuviVBvf",
-	"PYqz01zy4P7yFpXkGjN/oqdT3jPCXWQhtpvJ2FSlsKgBcf5te2jmbqv1cs+4tSJz1/6vjte5vxeq9veq",
-	"mv39Vz0yf0eN+rvbN83flbYlK023E9z5Ed3/8p+ae8lXtz2Z1CjdUblpOpKaaGbC5MDdC3xTGJvA9KBA",
-	"lfNTU/K2afrLoPfmr7+9CF68+X2jsZ4B+SShZC6ZERwA9jJjEE8ws6tS37am7uPP4eOX4Q02H/OGIXbV",
-	"Ut8mwkZVqNpiCY2OQ4aotorwbAMWwZ/97+7p9CdEDleCRQm3fBihek506sLBULm//OvZx5+YHv3qjXfZ",
-	"xE1dlR0cJtrORMRyylM/niRAOmbMqL0NlbujG7AIVCdiHfcGPWaRF3Q32ELW3T+q4u7+7STe/T8Kvfsv",
-	"kHsC2qzIftR1P7lvjVjHCYT4wqezVGAzex/gOc+JJ2X5RX0YPjyzLLyKCQI4oWH0/c5YDKefcWkEfmAB",
-	"s9LJc5iGkbN4lU0KZyh2jnqmnCsLG7W7VceA4p6ccxuxzun3J+zly5dv3F+A3ziF73PPDlUx9/4QDVkZ",
-	"YDUj1uGqWDmAXqFlS8RMwLoznJ9unx37/S1UOLCO0rC8AXPPYtFv4TMM6MNnQxY+6/f74bPfo26oYu1s",
-	"AcYI8HF+vwbrUHHYAZwFG940S7W6wA4wLpVIhpRmxEMXwTKOR2du884EINaXk0Y6jduqGzrZJfwVU50a",
-	"ymRCNRITqRLc+2EKKD9pJrk1LEFUGwNbjLNydT9l2b64becP3GZburW/PcP9+zh3kclf/uqsMHkeHjIV",
-	"f4T1+AwOAPz013rn41WxYtwAEZPIehC34jZd84Bx415LmFLxbJ5VXGLyQNaRCCOvImd4ZQWQvMKfDuJT",
-	"dX3wNJRO/+BN/4L3/6nf70eh4lXHL6jRyT+velR05Iuv9mQQiLWBwpgJiOIQex3OItuOBrFC5m1l1nd5",
-	"Mld5TcsehB/1NJrPj6u49rSabs0hRQQ2k3bkO0t1AeZQdPS1lS7WAUd2jeXTJgVfD9rHw5QlflS1OdoC",
-	"ws/toJSXBGtIqbMtYzr6spB//J9/L5NzrHJ+LzLnj1McTldQg7ieqyK/13k1eEmUN/+7X07IOZ40NFfB",
-	"sGis8+xcLITz/yCXAG/x7eepMP1QvVcleqbNuDIcc5mCKCehmg3zJug0YCmpj4/gHNm52mMu08j5GOgD",
-	"RTi/bmwdjg+WFgjr4S6dpvlsCTYPsUtMN2BGMxPrTBjcBSJuzvU4Kuh/PAWXcluHEYJOTN9UkZU89w+6",
-	"UFI57xVnB7Ho8SHlWQv82rTLHOOa3Bua0XciBnLj+27529ywVbzZcl33BYVb2ljJBPBV+CgXueUZc/rc",
-	"vYvh9JauaX8dZsKFSDu0gviCRiuotKVyjRYL6BOma+zcEbMaLksyPgdQJF96OBOZ0Yreb5ZsBp6m1I3G",
-	"phbiFJ64NxB7A3E/aGmQw3g4+7AD5Oui0gINBOJVk33AvhXpUSJFwtDFII+DYPRl6cWEqurGdHKV4oEN",
-	"anE5WxI4FmOBPg6Er9Numx/hczGb2wT3EXubsLcJ94murcqapS2FWKDsYAjARa/CI9pMqKT1BPaz9+qf",
-	"G/Lrkc6igjbY0RSNQHRhqPDfYk0+QWB3GfHiQY52HCr4I+SnsyueRmyUY+4BjuKMBHKp4rzq5YAlfGEY",
-	"v9DI2weFoZULlJ53g1DpNClBZ6knAYaMvcd48I/jQhojN6QFnWAeecxW//gAS77g5AjJsCQmx+AD6ckd",
-	"BF+EfBpOLUQ8RZCDUZD0HeYpvzC+kswNp8+OLZu6oOzFYDDA15gjxqm/VAkBe8NUZ2W7RUuF2Pfu7SWi",
-	"42dY1puG1QVC4+bcPPCiM7diG1/9s5vfja9+T0KyY6DApZlrO6ASmRRPCZmSdL9SDoXqLqfE/Mud/mS1",
-	"GjG4aS2CSfG0SorQWyY4q4D84cEoE/wy0fN2YrsPnmzHsNGCTbWSVgPSP27paxSlfM23xVt2Kl9NL2zF",
-	"AcnhKOEpSFl1YnyRov/+G4gUlvKtiJM/g91QgIg1UKbSLo5YBEb7fJbpkUgi306GFyvN4HeoFYLbRMIW",
-	"WCvZLHIf/FB2ibBbe9Feup7BhJSVYoVB2YZsZSIWyvaoAGoN92bRs5+WwoYnc7OZ4JlIWCcCp+XcCKGi",
-	"bkAuSVJ0wnSi+tl+F7kfrgR0nXQi/5/lBXUI/iGxlWD1b6hq/pv3ohCkOoA2vowcfe+L8aI7nbK4/jLk",
-	"fmDSrnNLTmGmTmiituGUNJJugBOyAxYK0qoNYY2Pzcfxbn2VhjltU3X889PQdZyRohRbj4u0Awdkp/KI",
-	"YhvaD35+q9J/9DGRz0VWkDvwSKawBaxDNfkVpQxYXSmHoYpmHMggzscZ5kQi9ifoB2QHrAP//09AEd4N",
-	"2ACLVjyEk/sjNpC5v4vkKFRFEsYPq+P+ZOrY/UVmBRurTZeQnSXmYd0rFT30KFQRRETn4oqnOVUr+R0T",
-	"P5gOnGCsAdwVMHMpZzORBAxob4MiOdTts18wR+ytTXG4xSGLZKzWCQaV3JZES6eCJxhE+qMpKK+diQwx",
-	"jkIF0ZjzMEyFguMi0/NKIRiIyBpzdhYj3c3OY6t7MiX4Pa1NbzoTTzrgoRm4u8mwetZzci/VRQ+8gA29",
-	"0ibGiA2MBmU30ACli1ChzkG6AWvbOlYKeAO2qCXdI3opjZJBtaTT+lSMLdO5Rb0snAAoGGpVxzUq9FnP",
-	"vsd3vIOJuAdlepS7+PI8tCghrMrTUcK6EDrxB6EFyd+2IiKFRqvzvrGyrehpxdkHFhZQx1AV+sja1RGr",
-	"MZw6orKX6ohPqmlkqH6p++V31Uj45r1G0jy04XagLD4VjazLIVUug+iSabqLUgIb1HpCmj/jJV81F42z",
-	"8PAd11PG44zsSw/b2WfAY/HTVAofulUb4x42g1xDQTKs1GMHqitECsd83zhHxev3hCz3RshSkfwWwb8z",
-	"FB2q1YbUK15P9qwrW2JdKdf3qOi2BkykRVAcUfO1ArBmla+nYmlZz8H9GA3na9Cn7aWkhWNlAxOwdczf",
-	"TVhVSsnZ4UaHr7rvAqmnKbMPVwcFUMOAwOQmeiTuKPPNe9vBlEsnG1zFooeICxsEIT+WN/1C9+xQ8Fbe",
-	"to46Fb7tuSH0iH340Nbz5uepsv5+zo4waeoWDJBT8egCZI86ZVZEsPKUHRvf66KVFWHZkTFeec/DRB+r",
-	"n9uiF7i2e+u8TazsVd1Bfp07qUebnRbTEajKtbaZLvzq00SbkxV/DScDD2Xpy6MEwO+5f4e5RZAPfiMk",
-	"jbXh9amY6itRkeuNguwCsIug5KijAgn3OwBc4gkfADhK2z2dZYv08MvC73Qxd9v+fyMX9DZi5Mud6sB8",
-	"JEJrofmK+qc8hyubWEvyBoN6nCR3kbuqzO2Fq5nVJy/i+LqGThFpX9qlHqXutqKeYXVD3i475JlYCZEe",
-	"ewK9MtQH4mjdpxbu03n9nGfKuwJLEeBUJ4IhDKEej4+AfcmtqgAQPUSHN6vHndtMvE8ET20718AnnaYI",
-	"7TjWWVHU3GfHBKjwmlqrsdPKfT0T6kqkeiZK2MWEWz7iBvqJckUF72lzq8Q7HM8upR/ecB3dkRHZlYxx",
-	"yLdWhdebSPUZvulnxa+4TN3E7Axa9RQQVd3CEC5Y+Z0xV4ij5NvmaxKH5+ftoKooRb14IuLL9sqWV4NB",
-	"tUEWYNSooWfKU+c5iITFEO9AOTiLgB0jcr6QkYlgL/r9w8FgVW5c7ILLeoIjuOkW4IOsYNO47a87F1D4",
-	"kuuP7XHmGc780ygOwcP46ncHrNaHWTWVNcFc577Ahedw4cph/ap5IDxA5xgD+m10KVUSQVsE6FMUsMjG",
-	"M/d/E2tnSHQV6+mUqyTqOqvih4FANUCf5JTSMM9mhVCHnisElUUaBF3jViRDVtEnaWvojKFyb+87bfdD",
-	"6OdZCjiPOMB+riT8zcqp0Lk9NyKOukcFSDjjWE0GE8ImnIDN3Qe3I6pVJHdXhzLlGx6o/qDyia0dECK+",
-	"3HPaXlNSUNHfuyvsikNDD9iwoGBZbvdlBdspK9jFGreXEaxdxcHeAjyqcoKKaBRkkYB7MOUq5ymzYqsb",
-	"+Z0qD1YX2O32HncKm78Q/MH9/tyQdxDgRkrMIQHSNMae4MvqTCShKl/LgAFgPtGpQJzwqcgunEMMc1Td",
-	"+VkqIU+oxJxp1bgfY83Cve7HD1Qm8US18cE2cJD2JQ0+ImfVI2MbyxcELr9gvN7JtIMNfuiMxZaBpU5z",
-	"RbjEoH6AQHF29q7KqRh4osWgpDAib5qY020mhWEdjg8hDgz/85QvgNea5TNmNev43/+Jveiy//d/WcUx",
-	"Z/9U3PX//i/85+I8ESlfuD8GoRo5qfA0HEh3T7GGf0o3IDQa/CidW0DC4pVvfE4G2E2m5yxEwGdp++yY",
-	"JgJ6OzLi1vc039hfCbzdBLrTMIRQxbllZqIzGyCyzOFgQA3e+jJiYw7EZsBPSzh9ETN84cKb+WRx5JPX",
-	"VSaCERKkARICPPL14JCQ6SuJpqjJQn4Wxt6rfXQvfKiEbzmKj7jybbaSBOOPZi1fDw43+pQ/cyvmfLHN",
-	"wrJcLbs7Ss8h6avo+KpUNTAhxRLc1WZalDRnMjft/JQK2WCRGwdIQC7Fwgjbm/ELqTDt8HoA3c2QgRot",
-	"iqa0DidcqcPBoHsUKiQWYJESX+w5ZvWiPosq+e+IjaFxyxS8BOOxQC5ZyIx3KuxpQDGgs1C5KaJcerdJ",
-	"ryEX2Nzg2YTgINSVzLQiVrNGirFvXjUiODRS2fCLLTwFPm+ZN+W6g9UVhpcTbkRPKiMAMu9KMCN4Bvho",
-	"MKfuXUBfBdzhUP3oBPH9J8+f2Ubt8re2Lzx8/c11VGwtHzytnd6tELiMtE4FVxsBZ+zrar6eFO6ac60b",
-	"dFItT2eS43KJQsyrGJ+sovDOZXg1eNNvy2a6F3wF3Vg42gfinXcDWCfeX0tL1iPosNrZEa97VlkAdlCh",
-	"UdzKWV1QntNlLEL8qKjfujGfVF9/44O68mYk3Ny89ftxnfHVJ+L6c77qou0zi2trL2tz5RkqoVIYo/Yq",
-	"SlntkNtMejHfUXGmW/C1CYczeaFMlS8Y+IRFwjozqZRIuvhtl2JRFlzALyfHiIpZuVUBmDWE0sSF3pml",
-	"uYHSrmiWSRXLGU9NxC7klVDdwDM5QfmXB6rlF9o9N1QR/FXaxXnCF6aC3vZmQKjXRaUHDGgCRZ7F+Ith",
-	"L5ohjt67BVrShx22dFXeAm+u7Ju73ierH9iWqywv2Wcst2MWYJV98qhKIbykNKhmhbjewjJsuOcOMwFG",
-	"6eYZy2uNyAd5KcDiAZvh0gd6XLhWwxI4R1mrGptPkbS80pfAGYDkPpVppCLlMjcnDTNWpqk3vR1iPFQR",
-	"fThgRVa5JEuE99LGQW7VwnEHGLKCAqlqcEJ1G4tzisPY2xy0OUrM93Znd3ZnaXpbzI4TV0wEAiC/u2CW",
-	"iSupc+BPNFs2R5lIhLKSp84aGZ020pftsAWgtbCKnDOOaUD3up6J9cwFG8WYqyYnYCI1OF9YpOjzkUdA",
-	"xarTHGheDVBIIlFv9XdPBGT4Apm9++wnT3XGjIizJnjlU5wxir1pUNvNFOwKErwY7nX1r5XZ7hDVuzU0",
-	"I6a7txHbC1kqM/1xJtQv3MYTNtd5mrDcCIq56bxRJWw+qbkmFU2+ZbqgfEIFH2vZYKzv4Ni9oVjp+nDK",
-	"t2/62GKizkfPe9XeatsH7fLtXR+7yPq19Nh9yvdqs1ebvdrcxFO+KWDLkoI9NrwWmtc9XMsmiWQsO2jC",
-	"bGEdaHSvliLcKzxLQyKo7QRzj9CyR2h5aISW5dPNWwK0bGCbh5A0EfNWG/0J/95qpm+mhy5gk+riROdq",
-	"xweGlcHSJ7Sn875YpnFgJmCCZ6kszruOIL8rFZtl+gJOhpB0nQ7D9ttBy3ZQm9SSUcULOTErFZ3bxLIC",
-	"5XxzVTQ4+M0ioNr+B9o0GnWp4LE7mEhjdbZYS9Dp/bMl9rsKQ6upH7SuFhKW54ivB0GofPXg60FZXnjE",
-	"mooI15b9/ViM6B19xkZlgFDAUKs9K4Tn9SB4NuVf5DSfun8MoMYN/1VWuLm1uxDZRiVq91V5tjIVm5Wh",
-	"VZZwbxAaDUI5sYx0BdGeVra54rp71OjNGh6xtG3f6Xg3QTjTY9tLaijKHSOsYfhbcs7tUXFSAZWIyEBu",
-	"WCZyw0ep6G4BT7m+YpEH6YgAjytPUwbkwoxX2SNzhQOrcg7hZ7m7/rfItKHbTMyVYeKLNM1Ek81Vkk02",
-	"tmAyuUmJ9K6N5HfQaPIUMzxb0oF3QGsGs4iFSQXzpfN6VuXrMcFHF2ZwN8f++JJ94vJJRMC42GyaW2fX",
-	"cTPAdsg7waiVu3qFQX8T17zOAgkhC48nyPOkx3U6fWJLdH8qG3q6ARstQkXEUEFZdeg3Cuup+tyW4QaX",
-	"O68eigg7K9SRBXNkqGrUkVGAe9Ra+sjuEgccvLpg2lRJqPyYfNNpIxdVgFNQKWt2mxteMst0ksfCxWkB",
-	"m0+0EaESVzIRznQh2T7shAe/uf+DkAkIig5+c/8H//aXRwikZPoMi5PNsKiKDkJVEOdGLdRYUFZQLvW9",
-	"cT62UdzCyGtb9jqzg9TDWJvd3vDj52Dzx+apOPM3/f5VVnuXS7o+N09yvXc3WqDUa9OEZYSF+QqwuTJz",
-	"ms/VwhmSkomuWjVRLsYaW1xedVdE3kYrfmAzoZKNbDmS2rpvrdpt6rUWKinMeySVFdkVTyM2yuNLQZie",
-	"xKkdqiLn8nLAEr4wjF/oLrOaReDtV4q7lZ5367haQ3zFTEtsnZo7uzkHZKgsF2400hoWcRv12TFlc14M",
-	"BgO8wxwxzjIAD1BCJM4CT2nv4OzVYLCRNfwMM3YPJhFedAbs3pte/bObwI2vfk/rtON6r6WZawc7lPu2",
-	"kussTiWWATgIK6cioPqseMKzx2NhlII2amkXQ2gF3zI2xqdMj4SpVn1nOr+YlD2WdpIJwVK+IFgbqGbV",
-	"aSoy1vl88onRCCFCPDt7F6oRV0pkAXMyIpSFQtmEpfpCqoDNMnklU3EhulQhW+JY4CZQolNwcykSNp/I",
-	"FPpfNNKGQ9qDakZhfBOkdlUGKt5ho8h0DH0ylaHO8DOxghc79W2otIpFN2Bz7owdQne8GDAjYq0SNNHS",
-	"Ao2HwsJ1ixhA7lGIrofwFKPcLCLwekPlHdCRKGvns1wpZyPL0nj3xjoOR6gIBmMslTTQ2e1kEj+iAF0t",
-	"KMc5YLYSTkeB8+kGagCRkIcKoEUgfnk9eFnFCiywSSN0jj1CRx8WOWKdyL8PuwDha6IuOuf+WmPFzJfa",
-	"Cmf6gTN2NhNJI6Sg+040/6U837FgadfWthwojB6d4TariytOIvzUo/AHg8pdQuqoGs8Sr2NdVr9eclQk",
-	"eG4V4ifSxG5vWQyzXG3ZapN0wgFlYboLXKOOVqL4eK0COCc2AsbcDVjsTKK7GarAodA+VFJhBS9cD4Bm",
-	"wAONeb+ZpC3i45mHhdKq8up+C1ZPqOrdhAXSD/NAPzpjSlfLpv3Ja8cbGgCiPreLmQBzY9wzF92jyhsv",
-	"xeJ8Ks2U23gSLfUvEmCbs/yXgrDwnb3FS6jJyG0Eosmgy1Qwv/MUy1lrknIbT2NbUq4gI+1vetS2zo30",
-	"DOTgvRrr1i4CFBuR+OaMisjsTd6DghKBKJYCumTkXBiZpvJCFA7sNs2c+BILEBOzSfSr54qVdwTVSgrv",
-	"YTFgAO/NJZSIitKvw+xVqDqINERwY5SNg+7lV5UOC0wFFg4THHo5czPnxZHeutqDt+VnbXQgdsPUWvH4",
-	"anbta0qDFR/wiV9cU4RQrvc+Km0tSioniUDxYDe/DuagonxrItPiqu0QCC6BK1IIx9lMKEgFFa/zQEgM",
-	"uv6OmNFT4VyRpV2YghfS6FBF5XipUzhiiYhlIhC+MPKNftAAKL7MZCbMObcR45kosNiPan8KlYdiJ/yg",
-	"cW7zDGGy3FulAkh3CuD7xQjOp/yLh0p4+c3r6pFKP1TrgFUknJkwHGvgpoejAbJaO1ttuXJWaSadR5Ex",
-	"rkKVq0vlDGRExxBRDcLdT6+7mBqo61NdhMR4LlRtqgbr1+yo4OTXTN4Oj1GLdzwQxFH5jW2B3LIQ789U",
-	"t8XKiykKrupSyyviKs1K3dXNLZyXq7qbAt3Hl2Kx3ktxMYJHHtAK7S10bgJsgVqwRI7HAs5i4dKlMMP5",
-	"xlLFIlSdiAQp6g4roZiBQ1AWp9qIxNfyKIYqWSo2hF46Y+6pltBj1jkrP7jv2nGA8INYrGtGcVO7396v",
-	"a0Fx0blHtDD3ziXZpA5+i9025HIVH91rFETgleC5qEIotjYlKCU5lupCZLOMjqcA2yhUHaNr6hJrNZbZ",
-	"1DDxhcc2RYUkxaSMDxQcFLuo0sW73GVEhcJt9X1NinaMk0R6sMP98QexoHc9YKnRBqpeyWUTZv5+m9yO",
-	"sXC6UlOKJhCju5QelaoP28uWFb9osCg3PdR/PGMG9ImmrdOwDly2tO1ecKm6jagdYs3O11D8/L3OLrS1",
-	"Qu03qUa5c/MjbBXM5nZbVLPMVVNQQ0okbj0lTlntGY8v+YUwgefDMwFLpbHQ78NmOrMmcMKVYcYJuU0D",
-	"NoW6jIBdikyJNAhVJkZa2+JbAxZn0sqYp2wsUyi9ngh8hBJ2rrNLBvUaY9j2CHzL7feUeA9CRWl1qLVA",
-	"q5kELOPSwA3lDDFxJXyNCBz/kdMZ0/s8lj/Ed0rMsV+nz2Bd4ZAWqktqBxCNFWo0Z9B6UE0SPuZkdXWg",
-	"Z3YNFBaJcW1isbGpsnfhBOzDvIfMYJMUejrjynLdayIbSkK3bJT+ey5yKDuA4tSK7zusFLqxjtJspJNF",
-	"l4ph81RAX6KzIJUaMcTMd1eAOUuKPJGJkLEIXpLlqqDQHvH40tk3F7wC9Bi2ivIpnhWShQoVmaiiRU+S",
-	"b16rlZXJ75GvNwA6QWMzwaesY/VMxiyCy6JhqOC/+n9zn54AS6H7p7E8s5V/+57V4gesexBJ1O2zU5gB",
-	"qIbAF2Ia67lhs5Tbsc6mzG1WShdFI3B2B8+R6rx4NuvgZ/iaBaz2jbq+qqQGc0qLhOOG6BvLNo5Ye5pP",
-	"MZ+zK5YpVHArFFo32dwzNxFw4hZz9dgxW9wY1wIcHm71Va01bTFXAa3MPtDYUr+bE3Y6KgM3m8KOSmUc",
-	"GKIaWCGYyNuBs7h7h+KLiPMm2wsnyj2pxnoNivmrpcN9oKBG9dMZAYdaNhJCFYehIgHg0LZq1Mqp94Of",
-	"r//xT9W3RTjBrTD2mnqEdV7D7jJs1XcdoBe/FmGo6sy+xcs3Om0uEfluRCrTSJrjXnse60RsfHi9MuoT",
-	"d/f2GkTqzSGNj5TL9DLF1yfcip6VU7H5FEAe/lZP+5pO7FdlbYOje7juafDYvF+NwNsP3m9hVFbsAwSj",
-	"JWzHrTc+32k356ZiFNu2vdX4+TEE65jB2O93a/a7hkRGI1LFPex3NayKX/Wo/VD1LXQZAQzur3oEgavB",
-	"IstzZ3xNNKQMV0ldZlgHYKA9zoLpuu+UFs+GTcCMzrB4a5O4rOjWZJyNuKe5gSKKkuomt0Ymgr3o9w+b",
-	"m5fcXv3JfcW/uo/dRUEYcrH+qx59rQVhxQdcv6sU8vCUGNLKj27fVeCaayBm4JpriNN+AjXy24VTKDof",
-	"heqrMSmgTCD74hkK3X9jZaX7L56mUTfAXLXVlK4OMBcz51dEhcsVzxYB9sWM3MAElHPOnUqOFvDsuZ1E",
-	"lNgac5nmmWCjPMGzBm7ZhKeW+n90murc0juqLJuAccJGYqypYgsTuNDBWIJpYynZSGvLZjqV8aLPjsHo",
-	"WJ3DrELpSckYFypKo1GyDD+RGWEtAINhVxBWc2FLEJuJzGj13FCdBk9ZUedx7n+KukdY4DaXRoQK+mJ4",
-	"Zg3jlmlnut1Yi6FX3uL+fxV0L2C5SoUxLJIXSmfinMDxABHGZrkgUg+uWOQC3kwmokDC7/A8kVYkR9Cm",
-	"aViEwkNReMSs1o0AXAj36A3eY09S+XE+DEhlYfdaK8q84u9589bz5lUmqs0k3jjr5K1lpSjMmeACWqsx",
-	"Mv+zsBXZ3/2O+fVLzkN185aeZcHa7pP/d9xXb5f/KWRrhaa53Z/0BMe7lzNPYbvuxHRfxLe+iM9g0FUI",
-	"HnSnOIfIc2z7ojaZUcMKbvjOAWMIn/PQommsmLVHbCXODTmJzhucTbgRUZ99zO0sh/xDzGczAag8L75h",
-	"P8hvAefTnwhGNssV9H23A3x68T+D0dx31hM+6IbB2Se454aB2Q0BSg8HVYTSF4NrIUp3H9K5Bbo+pgOh",
-	"2tuORtvxFo763QxBIKNVJTRrsCZgSIYs1tMpV0ngVU2D7gVMfMGYwuYmYFZOpbp4WIOyoxLi5cCK/eP/",
-	"/HuFOvBzrXMo5oohtRV2CpEF1nMF3kHn1eAlq9UC+BApGus8OxcLAS2Ex6rsrSl9i3oAB4mnN9XEk4dn",
-	"w6ScVGXBgfshIi5W5duPMdfZXmVc8z23Hy6hVn8nYmmKPpj7qy++1ul1E14WaJUAxvtz/y05zShklYYy",
-	"UBCnBsypQfd2xsTbgHqINYy5ikW6ZcsAHjMbCTd4qqMk2JQjKqtCRfNnJTiIlHLGO1HdE3jFvWjuTxqT",
-	"HHst/QNrKcoTTK6basp9uvgWiuuXz3w219NaBU6pp5n4dfsl2Y07OL5JeBBSTh2yu1PNU3jhflPdq+su",
-	"m1t/BQy0e9lTM2Hy6ba97QlPrUhQQ7Huddh0ZkPolVAwiBqo9PyoEs/Af/HUsolIEyhALg5nUg49/nB4",
-	"lOU71Xg3QfvNeK/d29JuJ0+MM1ISOqnc7gas09Rpy5bV+nunMlDSK2DPxS8ISpe4BOYmSFjvUIPzfCGc",
-	"o80Bo1CwWSY1qR2L+czmmUiqrgmdoHagP4pEH9OfU50IE/jWLHYlMoP4P7kikDGzMLFN8eFdOlGGmo+V",
-	"c2CwPTs0HrQQD2w+Dvfm4w9jPnSaohJhcEroVDjxpG63zOB5owHGJJWxUEasO9b8QJfscLeiV0C133Wc",
-	"FTTir6L6b5ss8WSq/OdbKbKgelo0FtwZ19pBkV/dNUJBl1TqTRtYFTdklWqmGt1TTN1l7b/z7FKrZT53",
-	"ZNQMWjV+g3Uc7AlbH5WY/FnYrcrIdjiXVhcReS89b6Y07IqnMgG0b2innE90KvoM/A/npUWZQMsXi4hN",
-	"+QKK0srKXRMqapBVYs7KaxGPWkQBixK+MOd6fD4XAtthWeT+0/001cpOCBIu4Yviqu5RqDxk7Zh8v/LZ",
-	"BiDjkqwVuBqZgB6Mdxlff9/ppL0abyWFi9FQkyYfMT4yzgMgyTSWl3RHPBNb4Fdu2/k3JVVuEvknzafM",
-	"jlkigeexMHnYcar2fSs34Fp2U/wotjanJEpbOSaZMwcuFFMiXV+191PllhN/w00HQO0Yj4NeuOGL3Idu",
-	"RjDs5+wJNXJUhab4ftYxIs6ERYcCK1EQpkcktex/TeTWyXf1wmvaPY79MJCAaS5GE60vA8bZWcrjy577",
-	"Um7lKHXWLdaQMqOLEHqWnf34+ZNTy3Skv/TZe2tChd+D/CP+YiMvAESJ/kZgIHDzjBsz11kC7CNGcGcm",
-	"AVzXbUk9rdLFMFTIWmKANiTCh5wbYbGwcAQ4JT+ffsAYGJ6KZwoA3QtEgxYJjq5E9tyEiqepnh8kQi2g",
-	"sYx1SnRelkp12Ut1zFNMQArLE24540niTDt5fpkY58atUKhC9Qt9JXl2hsU8yxYs+p89t5X94hzh3pm8",
-	"UBCbD5n9U5gPBi/jXMkvnjMGfhHB1Qv620R8wZ8iokmh3pYvbpbe/Xh80jt7d3z4+ht2KRYiYaNF0Yni",
-	"VtNPsxOmCB9o8XF9/FfG5wAcQ+/os1MRC3klMhOqTBCNI7AggghksLvFGjnUkF8G8aTo9CqyEbCEETgz",
-	"Z2MxZ1OpcitMECqjGS8Tv55zpkrqMEv5ooUBBqr8G2zNjlzphjfhEB4IeLjpyxssK44x2beKrG8VabLB",
-	"d7eyFfe52TPYMHfWJuX77NlWsmdNi38Eh0WE3ZSI1BlBuRTe31k+VtjaV7JtG6384L6NyufKntJB3wSo",
-	"f2B76e7FrTUL54KV3ZiaXeTkPk6lBdZmTCo40U/F2DKeAr1RBGjJFxFu0x6bGZJ0CKR8kaMwQxm0mM7s",
-	"ArDMND2WHLaIXQoxI1fM6gyQ0uHxqeDZub8oE1MCMm9Pqz2oN/CghO43V9z9YexWqd0f1oUYWmF2AbyM",
-	"8ZWLLQ4HAxdxQLobIWKoPx7jA8bjWMwspd+nwhh+IYYs0rmN9bTCtCbjSUA8K24yXRizcE/rs58IdUaa",
-	"KmSisJlsDgA+C/OQ26N7/XoKR/p2j9LJrXU2cL87NqMHAiUqA2AaEp+COpYXzobSc2LOALm05SzfXdNs",
-	"0dBdV7TS+ds4j/ddecvOM3nBVtBiGka/qALHNL2CFuWmDZT3lXr0n7F57rFc6aeafSxnoB1T5i7+6Trt",
-	"8rXI9Mudd7PlEl56blVEnu2wSq5JFNt2ChraIijKvbEmce+ibUXOATSbcSpLdW5FIngR1S/8ZO/MVRsL",
-	"FwK0tMe/t2Jqiixy4gl4Y56mIhsCWbgbpIscJzpF4WDlICoXw99NqDpcMZ6KzCIVAPlRRqdXImEXWgDJ",
-	"bwRXgFpGXaT9rr4YY7w+e8vjSahinmWesRf/Tsyb7nYstjtiERD1Jn9yoU41psOfgXmzHyq66hzq/iNf",
-	"/l97MN0gYWI63LKpNpa9GAwG0FC7gFMDkfSkciOD0U75AsdSdum6SW+DCqjq5vcC8N0fZpfGT61tn7Rd",
-	"jrROBQBY73K/dB9/fSu+m0pcjidUUumlUaoen83q26SbkC1skDwG8R8akY7b7IbfFXmy5fCuwNSyFaJb",
-	"BcuMQGoS0a+lqmsn6NWKVv3Is0snTM6anaJIX5+edvMM75MGtHcfGjWKo5tbyBwWeoi2zrO54NLsTAJB",
-	"+Ho8xabrZlkCUw1S43aKK2JEmfOM0oZo5/rsI+QPgCvneWXzQPxZgNVbJ1w3EiycrK9CsLYpJ9gRAEJC",
-	"eYea5tJ0bEVU9EwoPpN9v+W0nWF8nAl1/On9v559/OmuyRmeJBIh2j5l7j0WonLncRRxph5B43GLp01j",
-	"YYmO86lQtlIAAHDHo1ymFlp7biszd1tMEecAVD78y1/rO5I0rDrugHHD3IzW2BQAth4XkSutFlOd0/TU",
-	"FmzBp+kGC/b/P/7xw80WzD+4ikN07Qp03Hu6/SexYu5Tb7JimZiKROLk+iqS9dDIlTuKgoqvGST5tPye",
-	"Uz8Be7jku8ElN8jIU8p4NX1+uzdfuXrd9li57JriOi/GdH5SjsVFWlymQPKOjF0KlW9YaYfnUPOljQCt",
-	"TdDpAg5obkOVCuCEJ1Dmgs2LKT0PsBu3oMjFV0i82dTgr9YhFYeqhComIOEmrGObZwrHpsdj334LJIIF",
-	"WDC+kjL5lQxDqNzQeqm4EimbpVwxbpE4rN/vH7gfov4qeDHhEVeXoYpK3F5BtmpgHjs8cWXEjxShuEHD",
-	"9gVo6wvQGqdsjRW6MXBx3UBV4IubfIyD37Jr8Iwb1ebhECu+Rol7KIzjJhdxLdrxXbbAGxnSilAVLRXt",
-	"4rkBJPKqlO7Bkb9CcOQGib0rTPJjlWnn37RGeJ8EMoEOi1IczhIRp9yJ/ZVgU+H8MGmmbCy/oHcHgK8z",
-	"kTE5naXCBaI4jR0PouSmOVQxn/GRTKVduJvAmSKODZo797Pll8IEvkvjIpcJdFxxcg6J7NX02SfCSgyI",
-	"oIIlwEyroPzP3YuumRvHhIPNGUFmc0h/rKwZZTk5QdQ1uHH1zehTytUu1Xv5VW1I+ynfsy226za49W2q",
-	"TbhBKAYYWHwNmvs4UNBXd7w9HvoeD/2p46G3ORB3Q0Z/pJbo9vDpy+95rEjqq3mqSlpp12jqLZHvHgJ2",
-	"j/L2cLjqtzBFNTDYNdbktojrmxqTRwu+fs+Kvkd+3cOwL8Ow30Kta3Cwa9Q6yRa9LFe70+u3JTal9DF+",
-	"AJ/qQ3sXBSqCdcDc4yocbFDSW+Jtz911gMnDOpzlSo6lSFgix2PITGglWCqVgMAJzUkXy4Bi5+wRkliU",
-	"ZIvzLFcROI1l7xHeYI4aEGUMSzQUxDntW/TZcZrquUjYfCJTUdZte49IZ6VDtDM79V22OM3VJqn4Pfrr",
-	"H8aEfIeKS8fHlDExEz1fTZuAX61zy6b8Elrr7su4+Ot2ZlyKUGAVX15mEBlcibKT8OgG/Liscqrt4wzP",
-	"gwu/TvvsuE4X/LxAqnaPxIN1BIPpmbg0cVC45KKhVKpLkbBO5P51LjGbsyMT8RZXYm8jnpSNoFVnfDVo",
-	"vicLcFv+lzulIB6ICmafEdhr9WMjhdlhQuC2dDGbqvYfjzlmn0nYG4MH4JDZ5fZ+a3aZTa3AH5ZohvkZ",
-	"cIvWFCt0Ij+75/cQIHh6mkdjo/ZhyJMlqrnNgWqNsSYTM52taZFp711hVzzNRdGU4hRYqHwaANx6OtbZ",
-	"VGzUxtJSlIHD2qgI41KqZOPCCXzyD+6W37cEBYOP/FrbYHD0m/TAwJI8qbYX+OJ1nS4opWs1z11SAXOh",
-	"ew7Gbo3nOru8rh7XXf59efHOJaF417pS3HL0TwfgoPxm8GJGQsWTKYd/otslISmKCwxFHCPBTKxngFGy",
-	"Lblxi5U4J2gDsTkrrr1p/cwjtFD+YzYo/PKf/eRsVfnp2zNabeHGn4VyUue8cf92PWaR24wjAkwH4Qfc",
-	"dSxnch7E6x76EHGmFRNfZpmAt4aqgyjnbKLzjCV80dPjHlAKMfxf+mkuxGWXTbmNJ8J4rI33xz8ds8jK",
-	"qfjfWokIjkBDRXBFWIlNyHhAbtRIHxCV6GwmGjKumOhNuUz9FaHi1nJ4K9Zcwye7MAILPqF1d14A2APK",
-	"o5ubVKpLZnWoogM+kwdXLwpV/k0mvx/gc6I+W+NpQUNwfb6CUAF4vPvegLlJD9DWsHpfsYfVZMd5Ii3G",
-	"SvD6vheV8xgBz5srZH3LX1UDH3+7X3W0D9PxtzRjLduoX4N9+LT15sCaOWy1f7doCgTTaMqFbdqbG1Dq",
-	"l1ua4Q5nmS7IjgKyy2KdouLDnKKu1jXAn1bUdA94vyXA+03laUOh2S7q+PeINg5I4zq3gCRHNcMQo6+T",
-	"qRzAmBtlysNzr8jUri32w1DuPW2LvW3GvS0rTM3KIgVS71Is2pFdIHv2Njl8/frFG3YpFtQRxw1hIfrg",
-	"HtmVeAzdgEA+ZyoWWSv0n0OVG9EdQpLLPUwmrDPiRnzzKs9SDxuFdTQvvmGjhfOK9ZidvTvuHb7+xl+Q",
-	"8Tmb5aNUxqG6FAtqF8Rf4LHcsE9vf0S8ZgOX40uwpG+OeXLA8CGfDf3cTFg3hX12iv/hnkWMhqk0sLPo",
-	"4nuB4JDmwFiZpuxKZHK86LMzfiWYnUgTqhI6SBPrk2aRngk1dxaI7ujRGvfcSkStjYagVbhkP4jFPSQw",
-	"qi9r0WI3QU8nceF1kajD3MeXnaok9lvNbVU0dJhpy6murQXcxcmsqY7HqUIH+4gWhkQ4IJqswm1qEOEu",
-	"qsNFJTBVYg6fB9rvbvFlavgcfwjOgHIDN8lQlbskfsf5pVic43e0REmn2pZbZSF+j0bUK0c28BmP/8Bm",
-	"a8cpcNZnG5XglntSKRN1of/tWvwPd93uZaId8ANkeu+3NAnKR1VISAHs4dsYCy5aOLvGW+6YULsdV2pD",
-	"3qjVAYqc6BBqXcyVVjLmKeAfss7p9yfsn//rP78GwLrot5CGFz4bsn/8238ELHxmPMei++23f/zbf/z+",
-	"exQg1FTxJ8zx1Z9feD5kQaM+i2JzFQ3BCGd6Dk0GGZCABExcORdDZ6GCY07P/tEZ62yap7xn+JjqA1jK",
-	"AZVPCRb9/wo/pFeMJfjHv/1HVOg2HJ2Gyg2mLFnos2iWjKMh4yUwIix1POEZlS5YPoLUKWfRf254i5ud",
-	"KFSxnsLdMBy0rNF//s9vP36/NAK2PACAG4StSsIsjeEJbhChavWuvn//4W3EOkYIN27jhaA/Tbp99mrw",
-	"htopKiYOYYhhnFgK0lzl7K4tbNIGp6zU1r4cklUPSYXKp04jwGwFz2Jz5R6djJ1qbJvUYhm8NKhd715a",
-	"u7xoyh9JxeGzVtryn1nxxR64QTe9qLiuOSxEb2QsMdSZCJ7AXP727AQ/qPedNDONxRINxfmQWXZSdQTP",
-	"cFP+J6+XPWQalUmNeBQ/CH8KnzUBopcj3icXt5IM0nOVap744z5hizDShWvOwqEYBMyIdNxzosxlVSwe",
-	"ascYepe43Q0Hxofrj3I641QI6yzkRabzGRZ2OOt9VD0CBTfcvQe2CZWiZ8489/Dh4NDvsizCfpPoCI45",
-	"4kv3WJVgq18u08QAdy7ayGIjJrgC3D881ofVMxmz6Fc9MhHtLcbvQ31/axSEyv9WLGIUFNdheVzUDcpN",
-	"TRrEBapsm+AIQDAhLY2txcVkn4pVGbKoOEGOWKecroDRVHUDFnFzrsdRqDr0m9uvZm7zk0gZHMA5ER4L",
-	"jXOaYOH7+Giz4WpBm6x7pJEqFlGogEMsV1amEetwF+wEDDKK5xNprM4WRwV1c7HlvhywhC9Mtyk6KtIk",
-	"zTGRPx9s22Me45lROeYbcBIe3pMDTxxvf0w//qGMul9xxuuJwa2fGBUmGINGfW0Fh8a6jZ1Fi8fJVCp4",
-	"yzquL0ykuuE+oWIKZ/4AJb0nFRj7ODdWT2Ea6ph4sEjrtnGdimqCTG92OAiU+KzzavAmqCO9ABFEhHSQ",
-	"vnpZZFcyFudEN2CIIojqCKZdDBCc+V8Aj4TbK1J5hZDw0u3WeCOSIVGSKBUBS2QmYpsuEL4OyycIKFla",
-	"E6pcZeJKX0J106VQ5qicM/jOCi09nVzCF3UR7sbzEOUG3+yjtiWiJvckdpFxt5kD8A0UZ8+lEY2bDp2D",
-	"6qd9+vlgHrI/Lq3oy83VhVjBbgz5pFOx/pz0nU5dVFYcx4BoCVR3JeYVjjDvYsoMUSZ8J+iy5IaqFF3W",
-	"LrlB6ZgllVys76FYEetv2/TIN2ygHrWyOhfyv4NeBFhZ94IHZW92A3irbDtBIJ1rfw0719dTXeMPdyvq",
-	"/dywyuS7raKiRbfW/WKvHOJBZ3vc2r6VsBvsJG1lb/rxF7uVCulL9W6gkC/uRyFxZMke0X590dr1u+bN",
-	"g49lpVqqHG84JoIGO+QIkgooLqUh+qCAjRZMJn1WYrNWUxpcMZkwPQ4VkE8clCmOSrdDBCkJp6HSLqKA",
-	"RTG34kJn8N+zlNuxzqYR60SJGEmuIGGTj3Jl88hZlyibiDQKmP/2dOGRC6jRcMjozt6LQ/cucJX/FrHO",
-	"XGeJLxgOlUwCZqVNBZKbFrMQsJgb0ZPKCGhtuxIB46mv8Zi2o8g2l9k3JtL9XNSStlP+5YNQF3bybPjN",
-	"q41BY/1Ebt6rlKfizN/UTlRNa3Kjx574m9ohbml5a4+dcWtF5q7+Xx1cub/jev/dLXW30/vLoPfmr//U",
-	"CcM+/lf3v3T/5T9tjqv7t7ZpPiQkW//vF42P/KoaJTZqj8ieTmvEt5meGzwcq3bo5MthfH6Nb2JiXiXk",
-	"zrDG1/3f+2sO/RvrcLe74t9BHqD12H9frLj20D9PRXnkn4mxyISKhQnYFc8knAcj2l6NDODW0nPjoDan",
-	"oNaJnXtOb4SdL2tzh2cxV9/Sdbugfiue/7X2vBYfcL21pPl+QtlPQFyjz25vI3NX3UDqG4M3twymijyu",
-	"BDMiFbHVGXIsluj/SI0YwbEjkgFwFo3BD42giDdU+C+sPwEHFJ5KZO0RT9MIE5/w8xHi/qULn9NEoDrE",
-	"1pUqVFWgu06JwI18HDLDA9DnBk8DcfzkicIE8tR9+8Kf2ugsVITNA+gVRbE+pJd1rqxIoJkMnnRuLuVs",
-	"JpKoz46JzT2KtUIEi3gRwSsMuNqQq4a6EQDMsEAgckT1IITeV5yyYgILLxcqMe6p/hAU64spCwufMOHG",
-	"XSWSPvu0dPSKCeT6ySuMKRrif5zDS+rnrpXfEa5YJBFOn/twWLGqiYM8+drGOBUq3+dWONUBmnTn3xdH",
-	"1MSsguR8JF6esRsEVl24v0LVDNL4N3j5Z5ZnpWV97GmBYqAPdJRZTlSLXwKLHDDjZnWfGmixx24W2ZSr",
-	"heeyRBuJOtRsjG+cIgA7XUMxWlHCdR5uVSN2v1+vlaa9m9vq5pZ7+nriuhvu6rerSlqRr1sj5q/Fw3pv",
-	"PZotbZdCJSwq0LAiv1kWaNp+f8ar3S7NDR5vMmP1LGDchCr69PGMNqra4COWaGFw461tsMX7sFwzyoTR",
-	"eRaLfkz2IgpVp3bIS1TQXdyRywe6/di7FbgvtyLxPyKtrDYf/DF5Jh8YGp8XgrtuX1ijzqR9he2/Pri8",
-	"f3asW0So1eC06ZEwW7cYXl3OP6p0QRajaMqz4GuS2Evja/fcyjR+m1SxaB5Fwq3oWTkVz7765KRbkk2w",
-	"W7h6asH2lqLsQn038tl2vTG0N1DveR6vc9RWXLQyS/Aw3hr1HGFNcfv5IXZRuWuwzyenxhT4KHHF09x3",
-	"VfucD+vgeaPStmAY8KdEbMKvRKiUVqLrfC9qXbZaJ6VnBI/22YQqY38BvIPIhFcyESp2gX15dkl+1tJ5",
-	"ZO1Es8wrbHK0eVRF3qFmcs5eDQatx4ZOU05pVneRqcVnX7cT7ugU8bYHnV/broaTvAmCIiz03vqt6VSH",
-	"GUIKyrLJxik51B5Qau9BbWDt7O/AG5a1NRX+oqLyMIfCKTKVUJIgDXwlNWxORHzJpsJOdIXrqRhXqDrl",
-	"4ZT4MuMuFqRGSSKzQXpO9wpes7eB55JE/twO0ncGoaow5aJxjXNbPBIXDasXY5vzFHFlCEXAj4V+ZFC7",
-	"DC1AgBEsp8UBLI7Jan3pYuFXS1bchbdK+1kZE/E1nF82Y0uA7uWpeOvXYMcHrcV7WlybYpPZK3iTgv8y",
-	"4dafjqQaCsc5nn+MoedrTE1M2RJezK41PLj5Kewu01bH1aTVShKpPOEpw344NrN6RgT+S3eEynNazTMJ",
-	"bQF+H2rLR7Fr0lGV46EbpKMeMuDY56B2noMqzjlradQ7JqOwQ6XnW1vW56Xw4mN/7U1NATmLm/ufO3Ur",
-	"ax/ThsRcSZvUe3meVAZl6dMx/EM3B2q+oVsXbFhNGpdla51g1lusrqlq2KwknVxBeqTzBqnst6kQvS4O",
-	"j/7suTbah8FfXZqxfVH6bYvSl9TrehW6+QH0knZVytWX39DQOtnU/7eiLht0AkrjYpjEM2hDSyN5VXOd",
-	"XaKfRa1ilY6wvavf2AiIs7kqPoTidqUvkTEEO0e3ZZeLzsHWxPc1gjG4R/vzeVJRqr0UNfbm2wYJ6iSk",
-	"qi7ugWxCd+v7+q2iubzBF/ig5yLzlWvojaRGs1TPEZfeawCz2kV2U0/3o8Tct9dVu1I7dLVzKdxTp9BU",
-	"CmRY0IndiuLbIPiPad+/b73z3aF/UP17KKcBZe02TsN2PIMDVI8bhImf8YZdwmx8eg8vWcem43fB/S7Q",
-	"isgB7thUWJ5wy6n6t9wSSnoRI+JMWPNItoTG+PBn43wfxg2LjmlNkJmNfSt4JjKGAG/wyYjvFmHxsmHv",
-	"Pn/+xL7lRsZFlEtTIwEyOjciC5XiU4h64dB0xo2Z6ywJmJDAawiY0zyzlZxYoi3VtbP5xG1S8Mw+i6xN",
-	"I9YxeTyB4R6+mmAT5psBVW6HKnJfrHgawT40zW0OTZniS5zmRl6Jo4JSv/J+HHMKDClvEGIKS9PhD89N",
-	"qGCv7JAIDeuhcpdN+QKOjMWXWIik/td2FpMG1d/RTuiV/mFi3/rbk7VWJ2Bmoud0AqUBjcwfOHlt2++O",
-	"2zFkP0oX/5Ds1y3YUYEPT9psWCZsninwcmNxzxvowW/w/+fXBNun4HS2adV1ETfenRwBmPc+zr4lpTFE",
-	"0iRUWw+jb3WWBpUgM24nZSGIl6a14LHXVV7+9QZSO1ziiHhcH7IucQzY9y8PWcZVoqcIqBwQDUSXQCc9",
-	"szT6AKffn7A3rw5foHPwozCGX4hQnXnUYoPgwU6jIoS4I/2InLOUZ9IugKZjKrp99h56oozVmUiYETwV",
-	"ScBGcDxrNR3o47bhdgl0u3ADAarmI4Lcd1+RiVnKY0L21ymE6/708kZ79DpA/e1vmpW3rcH6JXzPlt3T",
-	"lp7MH3YX3W6euaMzLzBdb86em+pUw45ZQDSiAuC2CYQs97Bhmkkv5tBTurbYBwgXoLYxFhkRDRJlOQ0f",
-	"1LazRHixhncmKJ19PG2P/pt7dI/W3C7Yf6GY4VIsKGIAdHIDkwbliOfQQDZcotkAUNiAJTnkqHjBDvHc",
-	"AOxvymfEUZOJK6lz6D5rK8Y5e/dOG3tyvNOs6tm7k+M2vTw5fjqULmdn71DGTo6fmwqFUD2VDhK7Ttzd",
-	"I6rV4yjil1naKuHHin2cCeXe/8PpB5RihFRnuO9B97V70KVYXAjFepdRwD6dfvz88eTjh/5llnaB0UWq",
-	"i4DNhMf+PzlGc4ohfCZ5arBiEgEmV9XJRX8L4SLAmfuswMe7oZu6VMbSpovidmS8EQRlCjwuPReRAhwm",
-	"vtoFvkZ4qS9bn1nHmAmWsimWATAn7mhwb21IBSmN20eVsTzFJDUTLppNRVI2cbpnuig3Iif4B7Ew0RHL",
-	"6dTEMP8Hp1LwR/ecOJUAag3F4BMRX8LVxB9QnfL/znrjqF1Pfzj9cDMl1bEVtoft3jeF1W9U1R9OPzwd",
-	"XUVn6EoT4ayT/vWyjWdkSOVVEdGt6LZ73vXbl5NPZrPciavbQlaF3RmBX6C9D33S1e2sJGIq9zPWuJ2R",
-	"1GHVb/TZvVYkPxuRnRyj7I9lKoZYeVZ5xTa3Lnzbfuu6p62LpHr7W9dvl1Ilv1dJx+qRX33qf5nIeMJO",
-	"jgMWuRFhbtM9OCpa9erxn3v6RgwooGYBDLKF/OR6Um0XSJXifrQizcSPZlFfWIe4/ghPo1CvUIEr2AVF",
-	"jkg3zic6z0xUZFjZi2/+OWADLB6FY0n3VKb0vNtnJ/VdDjmAYFsVM2KrcTpIqgjhHr7lyPOvrbq//pDz",
-	"Uiz6oQKeLn+zdwgyocTc0LYtjcndNp8r2vFX7GbtuUCwCFNRIQHvs9p7vGktroCwjWYTadMolnOejgt/",
-	"cSjwYuoxWhkEgIxUf4gzkQhlJU8DYJqDInoXK0M5LYbU3uuA2e/4eBlZK4Viv2pJMDk/nH7oHrGp4ApZ",
-	"f1J9IQEHZiwyxkNVfTFw20E/VOWb2snr0D7t6GDYPdtz5BVwJL8/nLV96oR4HI3vEgne9UbXLIwV02Gs",
-	"1Vhe1INjfTDL9JX0tEeN/sUJOLD+jA5sAqaQiti9E6GTe47XnBthkc2fcTZFNIb6FVF3LXP+lKfORRUJ",
-	"i6FqFyx8KqcSTXzD8fDZx0/Fd9w0A/q4OtPKL7m+frhYuyfG8mCkukhxZ+ppVZ2GqlrodTrBk6lUQ2P0",
-	"ub+7vTT4J20nTkylYWNh44lI0Ey7ocAOl7GJyATr5EawaJhIE7u9gQgfhlYYEPjPxeWhghLjkWBcsWhi",
-	"7cxE7GcXmMM/ImBfcu43Z6nWsxGPLxlPkkyY/4+9q1tu48bSr4LyjclZUnIyyVateKXxOmPXOrMqS565",
-	"iFJssBskMWoCLAAtmpvyA+x77JPtk0zhnAM0SHZTlEXSTsSrOGI3/vr8AgffZ7sDYnWyGdYpS5WXVSGI",
-	"i04WSXRAf/Hr42NxJmZclll3EHPqUiDrny7FcMbnc6kmSFNxqzJqZOh/pK7EJxnR9FObAJvPsOuc7C8H",
-	"4+DjBDHxQY5hWc7L0s9m6AO0jHUqVcQKAHMvTB1afvzwvku3h5kRSGrBPn54x7hD7xs+25ZN6VqVDuYh",
-	"Yw/v1Lw6Onx3OsNTrfQjrcll4cUVUuJ3/8lea6W8iEWxepop2fCu50JB+eOWW/jlEgO/8M5LC3h4hbTz",
-	"ki9ZqA+hUhCImrlDKDaM/sEeStXsIt9g/2ue8pB+jHp8yJ3BHUx89OkO7WmyQQdrLy5++XU9/90YYS/e",
-	"daVlB6/cKDZcabWc6cqSRdgUjoe4hd45rBIifvhO5bPDO59ZrV2b8f4B/4+SDKnYuJSTKdZwT7kq9HjM",
-	"cl0I2Co9a+HiWbedz5SSZ98MO3uyLltK5bd9t1fHcjw3qX8+iURzDQhQku5NIPZX/I7ccZiOwQEtnO8W",
-	"PSjbm2MAvhL+XTA9kw7Y/iXEgndi7gBURczmbnmrcAONGTHT98TKyUOchy1RdIyoMnqMmFzSB8Dzebls",
-	"p0z6VkO8k6b9jiv+PqDEJ9r50uc3zvn0aO9xIUAS+BRxz4AEP0GmiglUyEiXNYl6CCSTWo3kiNJibJnm",
-	"WbfKVnNg1MRqhLQGGuIJNi71AuORq/96/YZ1rr//8d+7sSPcfaqgQgny17NbBdTqCJuClkYbJ4oB4wwZ",
-	"fevflHZgUPzningsVGTYYB1uhD2iK/S9IZpQm4riop5cYfPxkqBtnRxzMKD+0vtzjhs6F3do2gnKgvZk",
-	"xOKO2zZQpHN+thBl2Yf6nHPcYekH4QYBysJRcGUUJmZCFXMtqQjgVi0AxNyxoFC4FxphdWhLKUg9u+el",
-	"LNjHD+8H7MdX30PRgD4LkxlWyvis0WcnWd1G1POahTBsXQWQfsYVcKndKuywkZiTFuoofjZ09pXICZMR",
-	"tBYRbhrSb1ynf0Rw+AdH9lfuxIIv9x7gKpLml3Z9o6VpKZ+u5nDScc5LYZw9R63cWjfhpkZYpNCVUN6f",
-	"xz0WaQKxOp3urSg5VDe8tCz7BTv7NYPDS9s9Y9e5NnR2OufWsnPWgf/+G3i1ru9oLkzuZ8wu4SzSxxf+",
-	"JayliAB8t2rMy9J75wx+HhZGz4doSeDUGy6SSgQtRLQ1bdhIeD9Mb4xLrc2Qust6t8pwYMZPGszwjHpc",
-	"CuFe2h7L4F/Dhh6xZW/QpnIyFXSeKtWtWnlnIVWhF+Gsuh5R+szauBgOa60hGh0yUPi1q4ywWYgNAplG",
-	"OM+VCupJFthWIK7wD0s1yc4YBBtGWF1iEmJFOU6xzDRcyAWZtKxDaMAjfS9oebQ2yMaPk0Yza/S8lqEQ",
-	"mGBb0sHPczot6BKTRc5VxMizLaUtlyBSr1F8D3nLMelnG534mqZsKsjzqYNJlgFwjwM/MMlZn1hk/Lqu",
-	"2DMwTBQn7HBWGy8w7pChQ6G/KNBI4adllkM586I7wACiEkxXzsoCARzgFRuBTuHy4cpB7Bm7Bngxy/5Z",
-	"FZPVKo2AGBjOwALdMjwJQQcS+8Af0SzFi0EzqSonUoPDnHa8tESS3B0gSQ2uINaqIJS+FaVUAs5+lmwh",
-	"vLJ6PUd1PGOXVSFdWqbi9RFPo8KAm5TtqtpUtgNcLEy7OHJY8xgdpxsktYw/D70mhmR3PPVuKMXAyAW1",
-	"oCF02fAROOhr2pY4pJdY66lNduIGyXMQGaxBpK/FlBAF4CfkWhU+uLNQ0crnPjrlZSopQHIv1ZN9ANm7",
-	"M/ZG3Uuj1QxrzA0V4onkrwOW/SmD8rNQlpf82r632iBgB+DBXukEOz62hTzJd6tJXDSI+dOEut3y0ebP",
-	"vXTLXcxf8vjhA+XN3h5ypavJYtgEfV7xcrpqbK4xlV1ZmIOFyP4TZH8aWpFnGNAG27hgeuyESpLGUEXh",
-	"APh/bvTIm9XMyZnQlcMmMF6+VaE+YyRYyZfCDFiW7L8NY/SQ+aZ8Z8ACl/vFyiuoCQ9pLJtxc0ejuPX5",
-	"shqwzHAnhljn6BvwEgPYUtCjDax7wNJAvobnRltLZ3KVdcIMblWWkGAOJ6Ue8TJjcw6XoHhZxk/RSSqj",
-	"7VQvLC1D+n7m20t18wL2sjNmnfRNwci6Z+x6qo0TCugwnTD3PqSHw7ttl4evqjY9PoCn2ezo2H6mZQSt",
-	"cfiaqjyzUDw/qPV4wAERYceODug60HscRXYiL0jzabAuS9hvRXpaYyOSrniGXmehzZ23lptAwl/kbRJx",
-	"ifvXOwQr8Vzh8JHKWlenMGUn2FM6iThObJIFD4mxBUUKGJZAgIGRiYW6ZxyaKNaigxgahCeksFgX7QWh",
-	"qEoUeuMAiTJsu3W4D0gqXjK7EGKO6O8xKSzlRI5KSiDJa3cHUAruRO6GWg3hOujQCyrPXcZMpWxykFNf",
-	"z8Fro7bKc2HtuKI44YHQJIy8SJrsZPHfF6aio1UYvKUIxFSqewYNfxrmsjAImRBCNqpx+B86WlHCASsU",
-	"bON0iBQ00WRZmKw7oDtefGSFcnS7HT0y7qRSiVNLRNOk7PsPZ9Z7OXIs09j9KZBpDGSK/duX1iy6lmVQ",
-	"kvYChzeKlL8e3VgbMgWRbx8qEKRiKat+WtwQU5x/6pHFXXmhiFOiw1fuXCZmYpVjn+oc4ntuIXPRAIn7",
-	"oVJR6q5hcnsF1D+0osCQt7njt2EtE5O+uqSnixzNx3JGTibCrMgYSP8DGvZ4yPsHlM/rSFnKiVC52CEq",
-	"fJc8fvjAcLO3U2z4sGylq9bPfWqVU8HjNxUp0sjaw8R66BQStUeJA7ZbkJasRidLRf+CfsnqCM022POr",
-	"qk0D9h8tNXR05ICpbQSnmKkxZpKH1rtWI+5Tg10qx5o+06aRxKqjOp7SFQDmpPGUm4Yrrf4xJaylPRw2",
-	"lkQGidvLjNgmlQhYFLV9QNW1v4y4Kn7NMBO7VdJZVnIbqjCg8sMPsZNd51z9hasi67JcQ+kHVHP4J4hn",
-	"bhC2yAkukjqW9lYV1VZISOJ4PLxLq3t5lCvDhYi1feGb+ZV5Jl7Nh5q1IcdCOixXzAmUDRxNqYkPjigK",
-	"Ax+qfxQS4N9xgRPO0mqYTH1kQfqpTSGMz2AW2lgUDchTUlW4VaXXVfTGbsoV42wknBPAh3nBstxIJ3Pv",
-	"O///f/+PZaVe0L/m3DgZ/x5IqQNGwK2qnXPErUvKrrSCGUI5lZP53VNqn9b09ABl3XUHxy7n3tk4nBxu",
-	"4NsMghdyfKEO62ZDf30AyBKLVof7j3AbqVaNha7KghW6lvpVVxzKuS/S93jY37TIr0rli6DfUNo7DZG1",
-	"JA0Lfq9DFb9z707hMZ9oFpXo9uIuCKJiWmxghFa0LGz9ABgb7z2VXtRmFn6JIQIB7GhX24GCdZJTZqbN",
-	"2pYM1JyvWnOI6gM30a1KkoLhXBgKFzLGw85wjdsBNeVgznBLVau8MkYol+3g88Mwruh7PnaH5qdSCHck",
-	"/vf1sbberoSfn0+FM4n9ijz1mNVaCetwZ//LLELN97xuByIveqsBwIggcpa7eFm4soJ1st9+Q3iMz58z",
-	"vAcARQoBszIJ9wL3eVlBKbG0TCLmKxoNKxzrqKosUcWVVqK+wYgdQrlIBWQwZ+yyHhICuiqiSwkQPEob",
-	"ik5m/I58eRg4QAo5JhD5L4O7jRmrlJMlXaS2wm1Rtr/HVTuwptQdtehI/H7PR0v8R6znHWWEYjQ0wpUV",
-	"h9sawp4yNuNzW0sh3uxzOtblUwA4YCDVeSk4QSamcv/SBpXoJNkr1O9IPzmfbHbPWJQD2LD3XRWxQl+S",
-	"nJ+xS8UqBbcjUSd9xshTtDevOO+5o0gaVXg1xh2gC8VM9KWtMw+I+qEo8VbRWRwoY/HFQfB1ky4dJg6O",
-	"fXydMtfHaXJymIvln89Dta8F3PsCPWEb/iHoCaKcr1iAwwTJBEi0w2HCNT16hF2X1Z5O5dI+P9Hmzs55",
-	"LhJylibACPis25ks8PXtxv8f3sZl1MJwNuZZj+ChAmvbzz9dAt0aAAkCkj0FFnB9asrvxSCB3WNCQa4E",
-	"cLuN+wSb0nUIItJNwTomBekuYu2dyfO8CbB3CW8wd3baT+HqdzF7128TnOsjGL+G/h7cX6J1eqZHqG/X",
-	"wbYBCrxFfHbFMt5+N4pQBxrQxqFvH4TSJe5swY0aFny5gqr+Q7e+kG7tdJi0MAwtZKwTNnhDY38GSswu",
-	"cmeyjFdODwEOvW4brvRb0aUED34VCHtMjJoQcAheEM4qAOBAnd1UV6YZC8sb6DY9OAws+EZXR8fqaBtD",
-	"6/bus7TaEZh/3/rXHrLa6Y5m+yi2+mSgd8h5rt/WgH5tLn1f2xa8LPViaKtCDwPHcWJ5yTiWwq1w1QhA",
-	"kq85GV7WBMnA8JD59jLW0XA85wqARCmXXdzFC4/CcZ1/MkIr3XMJRwJbjOqhLelXM58nm7nFZu5ZJTat",
-	"JWRrrbvd7+W9YB0voggIXHQpvZOqhsaEM+oeAPcJ15/ziVSI9t2E/vzRfgkzAp3E9HamUDjkmQ1Mwc9l",
-	"mzmvuRFgwZ4RLwLNtxZSFLEtwukfqK11K7etT3mBdGciCPsxu5diIUyGDAIV1kFkSBSwAi0HD+BGQ86h",
-	"pAl4BAArCSvN6wEheBJ38M5ZC6T/RyRo2mPZ9/6tOpCSwWgfBWT33V4HsE1HTrQAO1DbcpD5Fn16dOU4",
-	"qNq6+X8Q9f1aj4MHGETuK8CihXYBVzIcysfY1T8D5y4jkWuvi0YgQSUmlFAOSPxkgKKXIEQWAcS9GROe",
-	"lO/ZgsF/LYmM6PFbJHKL2JF0bQGNb/6wr45mkG5IbE/4uI3f/6/CffHHj+79i4Clffa1KTF4fBmF5jAe",
-	"FDv5SlCwOwksDLD4Qwru17J0+NFJ2F/a2pdpg+RVj1eARqd7HrYELoywYt/I6zfbPXXDzUY/CC9zVzSs",
-	"A+lVaB76e5RqNTj50BgUKZ0Md1sxQZTluGHVgbBLWme404aBBHb3JdjAAXTBrZUTdQCx3jGLE5gZdn54",
-	"9WcGieBC2qYrvZcwTrC2uhQHknrfNHY0E+rJYu9bY7i+cMe5tBp3GaWLF5sX3HZPKtFMugYrB0DNpUCU",
-	"/0cHNv7VIOLN8l+pg2hA3EgIJIiP0QbM4DbTrzvAsgBKDfj/5u2PjzSj35+uIOvPuqosOG3BkyZ1TyHU",
-	"vmD3/XIHBYNLfftVsYtCwnbCkYMm9jc90sWS5VwxGoFXmhmguBMR34ZynTURWvhXv4WMl2ZxyiDcfrGc",
-	"QDS+NF9ujKoukPzxyRK/KopIj/ktSGLgtjztwbTKFX4shBhJF2s/8gU5QH825ns2qh+IcS/ZO77575ur",
-	"QNuMt/wiNlFB9xgE4WZJE03xoCbKqAsBaZoWik1DF8QUDRWneEmdbu7htSJiqEW2P8GtVmyi440FxqtC",
-	"OuaMT/VTiw8LRGPSCwU9IuX2D6/+g2XwLbwnGJY6v9OVy7pbsuyff7o8FM5/DqCLl4BV8C3vXVlhemmt",
-	"8Mn97Dn6Im3zcgq6gLQYB8z8L4y413eiHzR2z5bkjbcJmN5QDyG3AaWnKA3vtIYbOIEchAMKIFmbsRF2",
-	"ypy+E8pe1IaBtJHAwtSSWp+FG/zfMa0Cbb0A1Xi0DSk0XujAxzBw3GpDBvFmEke9htqCRsvil94r3nVY",
-	"/T+2fQnTxIkXW9HM0mj+dCa4t61F3EUB5fM2HFRj4cX5SfbkXhj8pb108+/0yAFFjLrY5sX+UsmyYDPh",
-	"eMEdj/sslQIy05FU3Cy/KQ75D0BuykYr4267ObFBGL/a8G8vRoIbYS4rN/X9fO799oLU7LXWd1LEP8Le",
-	"Spia/6MfE1z5QZdQmfLFxYtzPpfn99+B+afhrNv/t4KXbtpjJCCx2uDy6l3NNYmcan5Sis9ELH+DArK1",
-	"ygaizI/ksMRzJ6HA0y2TNrxKN7TwEdwO2kObPI4iv/n8B51e062VwOKNqInhSEBIzcA+YkMzN4G4ikl1",
-	"L5TTJh0r4Dc0TldNSuTa7WsfRhtdTabrjIiRn5R1Gth1I7Fut0d+tRl6ikLsQPWffg2rW2YE5Y5JhTh1",
-	"75a9jerxlP3Nhxyo4KyU1q10BXXkDSshynEfIiIMifQYQS8uKCTA+/nJA/hyLyX8ReDQpLf68YYe30dQ",
-	"LSRR8MOfaSWdhnsgU2nXPmL9Y0NryKYVqMdGyxqzC7iTCconF6wwcux6yWLx/E7pRSmKiegxK0sB8RLx",
-	"EcJzhbReKFkpxyJf5mU6RaScatEkURB3smWdegg95kO5ygjGkSZR4V1W5YdVx0g9Bsf8YSGidIlP0GJv",
-	"kyE6YEOkakf9NwzwDbDGg6Z1jLR3EA7OHeCW+GERsxaiIvTCN8bF1UoQmxIukMhlgb9QgWEqBLGfplUC",
-	"Q8SkGmszIxAw4v+oceaiCvGAHj8WWA1FXaQPN3QC4CX9hSwEK7idjjQ3RbpGYDca3vtbAkpN+BJjqQrQ",
-	"SjLWcFJSFCHEbbI9Rc1d26gDPkQAiijLrqHR/rXXrzfw13Qd4Q8NjaS4+r2Vheul4L5x4Mmdihp+f8Ux",
-	"hALqLUYplvyze++Tkybqn5oG+zPPp1KJ4FDkit3yTgvNDetw/FcNG7Ba3ArphxG86MNN2jux7KbTEOZe",
-	"5qIf/FDLTByfzYXpI4qBW0lQUj9XSNe47NGmRMZTMJm9aIVtxLELQAnpGP1LLQNL7BWCkvjwBJRCp7eD",
-	"g15EYlpymjM+Z06nVqBq9pqR5TaMVekF0KE6yPUAU6m2TauGFO50ODlL51T/3KROmnwVuM4pV0qUlnUW",
-	"YjTV+q7Hrkue3/WwnqSbXPnxlhwwl72t9OaWKe1kHhPLWTIAlfRhGxUuF8onj5KWbyy4N8X2zDt99NhI",
-	"ASQKln3ql/h8nx7LGFd2IQz74dX3LKMfz+jHYaXixZWE8Ru68lPD7T56mHVqHIfkXBLhcZIJUR8NU8HI",
-	"jxjsfYTtM3GChoRv4/W0Q5pApy89dvP6ikHAq+dC9djbm5srmlOPcf95Z1wVXTYS48CwiOMkqrHUcRJj",
-	"gRMrEcYUhtXHYTUagBphEwmJa82BxidGV3PrDdkay9mML/000yHAFgVQvdNFkBAq1J00DOEK/Cogo/v4",
-	"RBSQqfn+ODAQK0ArnG0OtMcmnDzgNF19gjPK/bMl7qfoshzx/C4ZU+Ria4iBxUwUkm6PrHle31kh8pJ7",
-	"4bwXbCb8ekg7898CKN/I8a6yHPZYYZZ9WC7xSeSVH3YYmH9hdWymHsCLz79+/lcAAAD//w==",
+	"7P3vdtw2tiCKvwpW/c4sS+dQZUn+04m0zprjVpy2u+O2l+V0Zibyj0SRqCq0WAADgCpX0lnrfpoHmC/3",
+	"De6L3Dc5T3IXNgASZIHFP5Kd3DudD7GqCgQ3NjY29v/9yyzlm4IzwpScXfwyK7DAG6KIgE8v5Nul/jcj",
+	"MhW0UJSz2cXsBZNbIhCWSK0pW0kkFecZwkp/logyqTBT6Oj9t1foyZMnXx/DVwRniC8R49v5LJpRPdFP",
+	"JRG7WTRjeENmFzMsY76cRTOZrskG6/cuudhgNbuYZViRE0U3ZBbN1K7Qo6USlK1mv/4aza6IUHRJU6zI",
+	"y08F1d9/S3NFxD7sb1m+Q1TKkmQorR/Ta6B5ju5wTjOk1lghomciaEv1Is3KNpjtUIZ3smsFxL49Nk/F",
+	"emxjQRv8iW7Kzeziq/Nn0WxDmfl0Vq2KMkVWRLSXda2wKuXBRTVWw5cGYgnPdYFrfm0ASJiG58eZQdEs",
+	"mglyx2/hL4OQbPYxuAWlkDwA2oc1QQkjn1ScwojEgEZQIcgd5aVEBV6ROXqBNjjX2633BUYiKhFGT09P",
+	"u6A3w9ro/Y6wlVrPLp6dnQOC3eezENTf5oSo7+iGqn3IX/Gt2XCqyEZG6Awpjs5OT0/RUUaWuMwVOjs9",
+	"7gIuh0l92OxDs4uz06imAz1hLyF8q8/klovbLgJ4gZZuCKJwzJI/vfyAHuuznVPMUvK4GiCTegEJzvMk",
+	"QuSOiB0SZU6OLxFmqGS3jG8Z4oz07kI1b9dGPH/avw+vuFSvv9EPwisKrNb1G9ZcqpgaWvypBBK8UKIk",
+	"QUZRljBy/xWd099/5oxsCq4IS3d/IbvQ5pSM/lQSZJ5BBREo5yua4hzxggisx10iQYoc7yQSRJWCwRnh",
+	"gq4owzkSRJa5qrZgTXBGRL0ED4ITDcKh9Xg7c3b+Vf/WNFf3FhaF89/HKqevquPMv8MrgiT9mdjjfu6f",
+	"9meTTvsz/7SfDzjsbwvCKFtd8ZId4krcDJMazJxKNYgrpTDpIK7UC+d7siEZhW3tPFvi3ofrPc+Jmb5N",
+	"boLnpMHs9BcyqZY+6pQXWCki9GP//x/xyc8f9f9OT76OP/5yFj1/8uu/hGErHWyhpesfs8FH0SLcI9ou",
+	"kE4+/msYnOsUd++ETDG7PxP9IAjLXjNFxF2IB+jLfksztdabQnC6RosyvSUebSYZ3iWd5EndzEEKnWVY",
+	"j3USypqXmjmYL7eE3IYFEwD5mrKUhOFdUiFVJbNa4UQSQYmswX5yCmIfWpAlFwQlJVM0716HhNdNEGQB",
+	"2O/15GFgc9wPK+PbTsAA7vGA/aqpRhacSQJqwR9x9iesyBbDbZdypojhVbgoci2BUs4e/11qsH/x3vUv",
+	"gixnF7P/3+Na5XhsfpWPXwrBxUt2R3JeEPPK9oHfYIZXJENaHkApL/MMMa7QgiChaY1kiAskyLKUJEOl",
+	"REeJHjkvGfyMFzlJImS+uyW7eEPlBqt0XX3pCdAxZaAJBH+zErHe/l8jjYv35KeSSPXlcKFJQZiXIlBL",
+	"nOTMBbqjPAcVAINAh44SWAnAES8xzSvIrzhb5jT9jeBO7dslaFhAyWkpBGEKlBYNuCCSlyIlcze22o5F",
+	"KXdJdMOSUhIx16cixtmGMj0AvpIkX8Y5T295qZLjSCOGKomSlgyRINBX0TKnq7XSo7ZY3jCgIAALo4wu",
+	"lwTAspDPb5jG3rdcLGiWEfZl0ZfiPNeSFU5vpdGjiNhQKSlneiFJRhSm+dwx+bj+OblhRwku1frnef1l",
+	"nBFGNUUAijBKOb+l5EQPI0wBvWcoXWO2Iiij5sClfEPQUvCNfv8N25IFwkXxSCJQGUCYQ+ZN81SKZSzI",
+	"30mqgOwM6v7K1be8ZNmXw9xfOZJlukaOomC1WrtRNUo3eAfLk4TA8XiHdxvC1PvquvyS25zTlDBJkKKN",
+	"zV4SrEpBkGbnmb/f9ocEIL8m4o6m5HuG7zDNNeP7ssBL836UYmYQKu6qcy+RgKMGZiB943H+BrOdZaHy",
+	"CwLKuRGktZi1KZS8RFtMFVpyAahm5WZBhL5kJUk5y4BPJO+JEruTF0tFBEiaRkcBsL2f9i/vazuH4uYt",
+	"VpAQ+hnKVvPGnbwnbGvov2f6RHFBfyZf9uCkgmSaF+Dc8YjqC2Moo9IZDCJrNLM3MVyTsMvfM/KpACYA",
+	"b/yCUoPWlNSaCET0UHT09PRphJ6ePovQ07MnEXp2ehqh+Xx+HCFqtFEzjtg55yCW2deBRfTd6w/8lrAr",
+	"QbCCc4WzjBql+J3Qiq6iWkha4lySaFZ4X/0yI1qgDyvPSk9q8MnInYYXMCkvEfmU5mVGJEqUyoHoLH0s",
+	"OM8JBo5qxLuRanA00xrTWGtNNJN0pTXP+DZo7MglkIy+wTGyQ9Et2cHB0p9JVvGCyJoBSGaslZylJLxA",
+	"pQJY+44uiZZYDW/HEiVPTjdaBDh/uk40CSZfn2aJj0G7AYBFX786Pfn6478dyX9s/rH+R3YcVq9qvelH",
+	"g+9a3eALfcNpOJvkkY2kj4OY1ZwVqOSRbOD16Mk5EphlfIMWO0VkhBZYkudPjyMk1/pKrlB7iTjLd2i7",
+	"JgxheUsyvScaFZUSoCeYBbYc3hsGSeCtAWvvdfPOmeINUb1n26HyjR7b3gADUGO6Q9vxHTXi+Yi9gJnh",
+	"L7D/joO2AgULgXdh6OVBiN9YDI2A2Jy6LMZqqGIXVc8sdt7FU/9smdChKVmZWxHDmBP25lhjGR8k7B/W",
+	"BDi0cgSO1jzPZD/7CLMKmg2wZUQzUBq0oH+vxTnGu89aze13r8kde97nwEbAinEKBr144JK9XYgHEEsv",
+	"fNZ95HmNcKroHfF8RbX/6GMfTwWYAyuzSI58+m4QrkVUVLuz2iR36KBdm3HWcv85mDUj24kMezhvvj9H",
+	"9ZfTz1fN9rxI9XI988cI9AmCrajX5ga7SyRIykVmVBzNFnCZUYWU0KrOLPLllfPTfcvpYTqzLw4vS9E7",
+	"qsZSgnNQBc5g7xkaeHR5CsaRccxdakHSLucQXVy7cfoZ0I8bZzonQp84JTCTGHYcrIuK5DldEWPphA3S",
+	"O8MZVRwA+BiCqNxssAjfNYqqILsLsgkDpbdE93wTVYc2+R1ejZXf12DwidOwa+a1lhNQTpYK8VKreCku",
+	"ZdDEIAjWEi+hAjl7xIKoLSH27Bd4RR7JG2Yd4ZhlYL0y1l9FNuhIceM6yzPivuPmqMAgPQFYWzwvzum+",
+	"FyeqZZthQo47H3sCTjTzfPx6mh7Cb28qvD1qIrg5Z3Arsw1l73lO5Htrnh7LhPSzg5ev3/SSKbHrFfDM",
+	"vEGQ4TSNgxKnWrvOSba654XdmMiIfKMZFrCD2HwduvUMQV8YQ23sG9/REdAnvSOMSIkKrs/EJVyJBRFg",
+	"1j+OblhSBy3EmaBLlaAja8susJToP//n/0JLTHNN8Bieas4BxwViGfRkMuVCz8MLmEYP0PqT/hbxJcJe",
+	"4MSS5Dla7FACS5Tz+tG44JQpmSDKbhhnBMkUM61gLkjOt60HljnnIi6ISAlTSQC26o0A4DInRMUNMMHS",
+	"p7/ugfSGuTe3J6kAttFLoXFbyjK+TaplhGfrWo23CJSAc1HvCWUrD803TP8gkfE6eGiyo0tBZII08YJx",
+	"DSPBty16QFxouPTtEqdrTFm8EFo0sVgqiKA8oynSt8DS2pCcY8wIDfCUBUErwOSG3ZJdhFJBFU1xruEX",
+	"PM95qeI1zhXJYAUFVunamLEqNzey45AsCFPAku0ybtiizFbEo8S/88UlmJvzO5IZlVvD9He+QFRCpMOG",
+	"ZBFKNZnnubWYcfhrgdNbu3BjeY/1D/pb579xKG57waTigmRIcYAtxYUq9WfwpwBoN8zCBoRozo6PCCnX",
+	"se/qcvFs+o3Mhc1dX7+CR2+YN9TZqxzFnT0Fj2mENPbKDZgO7U9PjC9VX2y5vgm9zbiEzQEE+nNrYN1N",
+	"38YqVQahjGwbdsfjOXqJ0/UNs8OlxgnJl+4piVLODAtGaU6wkOa+3GN4C56FBZYp+nZGsrLosJwptNF7",
+	"qvkLnBRAg0YHlcA10ZFRryLk83EEenGu5bDsOGhyyajcUHlfTbeeZeLF8XuVkh053U9Vd5NMRI6+ryxy",
+	"HkaMtxQxFZ7q+dIFI0w3EZBesVJT+zWM1IIVXsluAcm8p3lyrjhT5FMdEAESCDrCWSa0oKG5h7Hq62uU",
+	"IU8msSzQBsfokTesCkw15gRz94IgclnfepG5mI3qnlNGzHUJ7wI71loQCWasGwYTmJ/13XypGY8kaanP",
+	"cnUPVk+C/F6Bay9VgFBeGoerf9c9kihdk/RW3yUQyWLvx1iSn4wgBNquWYT5yb8XtQRS5KVEiT06WugC",
+	"6TuJUAImMu9MJQZBiSyLQmMWbiK9IYanCkzBb76mudF64IraYrjcN1hrHUxfdxf6wqJLSoRE8pYWiKrj",
+	"Bu+tpeUunTCalUU2kvmG9MiaHTcE26BeaUh5gH6p53kYy4hv53j2PHC8ynCo0Lf1nWBM/kdu5XpfNNla",
+	"u8qy1BLCccPONOJ8/9q1/FdUiyJj7SgjlVH9og8CMwnz9+pkZtLOHbt2nGrPlunftrOaNc5qrj/zrseg",
+	"3aMN61j9T4VC6xO5k4psXMzLxU15evokpRn8S4wDrGVPbY8JygvmIAy8csfctAOntNzhvheyO0T7hqbG",
+	"PrjtNtwLNtWc74M7X7LxZBBiQBWuG2BFdsurZQCem5jpJGR5xdmSrkbSWIcG2REzeVA5xTlcWVihnOjL",
+	"rE6dMXNarVmL4Gu6WhN9SbgkG4KMWmouE4n21WNr/x0YpxzNOpXZCUszgMN6OuG7RKdIlYLZgB39RsSX",
+	"ywNgn/aBbVASr3kpZDgifIkFqI3INx045JqlaCWCc8/pW0Hzh/NeJDZU9lD4QmVXcfq+poB645s6Pjry",
+	"1F6mZR9JM3JscNqyJozd7gEU/OKwFaiXfKlJjAEbkCODexDoINI8DHOALhsGJU0Jxw9CmG2n0R62w+uJ",
+	"OvnLoQN64BS0SbKPG060D6cVK+2VRBzbBSUfIrHluOdaqLWv9mbrXuMEV8YEWeuzWf17zfxaYXl556LF",
+	"RglOtEMIgAvWCjkD7OZ6sLN57xuCckqYirW+Gf6dC0FyE4HdoeObMM4+tXcPM5/XLmJ8sCMfygzSm7S1",
+	"L4O16MgF5g7dkWq825R+SwT5qbEMytTzp7MgQ/bsLVU6LFtyK4CB33GLBdMTRzNnuhwc4PDTbI8iolnl",
+	"V/UUT4/qmlvY3JuKeBrYP3yOvgDHqM/sb8o2Xut91Qh9D8mFY/m/sa3s38cGi9btQDIXz6uqhKKFIPgW",
+	"HeE8t2apjTGS8Numtt1Nhm1zTpB6OzDnTcNvvQPohUl1KkgtbPNbTa8WD/1ovq5igv73QrOxld1aZrkX",
+	"4GZ0G+OLAgtftSTKFE7VJdKvQHSJqAsAzmg21S7jdr07zs5AUgGh1oRZEPZQLEo2735lkKLa7zVB4lvB",
+	"2SpCZFOonduloAHCgXUYmWHfHyBX4NZqwFXnr2aitcs/GD6UUfOYNMghfGbU+ju+ohMthFwVYe3VZVCl",
+	"PCPOHG5iTx5J5CX1cIFwUURmF958+0JvD2F67Vkrvup5I7jq+X7Y9C/PQ9mxepyUWy6ykB2zLyydpPyO",
+	"iF2slxHShSRlq5yclJIgNxaWHPmFRhKuKmVsRHR7KYkIhNP3w90ij2oeDxU9pDBJRcFpSqSMqwjtvQVt",
+	"ljgmTPA832gpVXj5TC0Cqiz5YIfh4lYWODWZO+Da1YTi3BR6eWiNJTifzfQku0BgkNYDdjcs4+goeff2",
+	"+gN6rEnv8WaJL8zIJAKOg9q/wpHaJceRTWw1aW0bvAMr9g3DqULcOG/5liFr1Gz4Dhr8aCmIXB9AjV5E",
+	"vyCj1m9ItTntbW6gv/1O+4aubX/z7YuXgI+JW18Ifkc1iihbxaWgHd7DVJAOY9cCS/LkHJkhkUl92hWU",
+	"rfStxBFmmkuYpBSXy5ViQx7fv3897/Wx7AFYgXMAJe/tib7iGZGjXSce5xilguwFiTYmOgDu34Bm78XH",
+	"789u2zKbKrpBJu+q7M+pYXMU8r9Gx8l26L5UxphxttvwUnbIql2B8Pvxe+O22RREMNHjDTBC2KuzZu/3",
+	"Sou75oTd2zVxj8jGGhSmumE6ke7fkAM0Xu8iNDDZqbtW/N6w0Km+0xbPH1sRqskE/MlC8F69/ub9N1Qa",
+	"XjEN4pRmoYJODL1+d/cUcaH/fY4YUWDprTLdzk7np/Oz+enj86c9Qs6TkHDGRcgy/k5/jRRHSugr15Tw",
+	"cGEUdQ2PH8/PP9riF+4MVBbk58+ePXnWZ/Le4E+vzZNnhuG5T62zE81MTSH7s5bK98ykGn3BrcGKrLjY",
+	"mYDdcXvSwErnCRoUX1BPFAQS4vtMsMB1HRvfhOaWsqwjx2jBuepgmYcCig5F4WOxIqp/eQBUPVX1YPcq",
+	"vyEpyAIPEg3xkFkfBrxvjSvhjxDH2QtjIA/Sxoauca5M9o7nOVpzqSQ6gtRyKpF1cOAVKGngCOUmHZaX",
+	"LCMZKotjtMZ3pIpbBXl4Y7IIQERfcLVGWBC0ondadz+z0Tb6N0YoKPoUMuSa6NzgT85r4nubxjisvClk",
+	"+9kBdaM68P+KSwU1r+T+CajchaHs+GhmkBT+rSAs0/QQ/PGnkpRdD7ZibrsHkSzW4zoGlIx1vl7e0qLo",
+	"mlqWaUpI1vXzFlNlCk2yjG+DVQNasrhFRLXqvTlqaP23V+htrnYfQZG3TfXaPh7c8Ou9DMLfHMyaFRow",
+	"/8wX+wSJC63a4LyhTe8z4bSi50Ma5h79T44tTml23yhfO8diNwzqd0RIE3uVWfYe1wy7/21iF4uS3Qti",
+	"x8wWFeNublX9fUchPZudYFi05t7AbC07n4dtxp2REN/6k0EZMH82JBUWysRsb7FN6LK5AOE3dbDrfnt0",
+	"m0n3PdHiFhZr3lJDB3lJGZXre5KcRvkYolkTnKt1DLbWmGZNXaxXq2l7oiAqvUro28cj/K7Vl8Bmf0Nl",
+	"keMdVOOR6Ijk0sS8wudjZ3/9O188qi54yfX+N0TnXhAH6mt0xeowiQ5F2omSFbfFKl2D2apKcgmyws40",
+	"d634CJqRMRtoXtrDXt7pQdcFSXuC+WoZ+GDmHox6x3OaWnczqGqTGJ2VrEc6uCXJiQvjHB7Z/sFGUUtT",
+	"bJvs0Ja48k/zUMC0ZTAPlNbfj5Y/84W9w0EmuSNh6a2pbXjHy/w2jrVZJ0dH+UktNVsBAQRuw2NLdhyZ",
+	"mmWnYUa7Enyr1h2iGP05bGXyxhy0+VgMVG9xU9Zr2eeuIXXSKl3WmlKXO6h5VIOhVQKI25q92zLATasj",
+	"tcdRooDY0zpKXsCqJ8F0y4B/5gst9wQErDqIZH+PySecKmSH2IJd1LDYCC3pJy81TN+yheALkqGjDGpc",
+	"Q94m+QT5F5w1rRj99N5U1QPnHGpZhbwrdeFem51owReYhSmSsDsqONsQpsK1WVwlrX4R6UGu6e70rfDY",
+	"zjtjg1lpimCNQPwb81BXLIkNDgw7jGlOkFUigFqwDTKOam8Xg/whRqCsskRH4DyufgXV2ji72PRsiWhW",
+	"rLHsSJuGn2w+M1oQDapJ/sxMicq5V/m2EATOK+gykOM5q2Rpc0rznX+OCy6Ve8CpQzPrZofiKP2A8zpg",
+	"PqDkwou6lKBKAXMliCflx9U63f3SAqZd3veA3HoxA6zs+vqV83HKiswgoQvKbWpK7FILvvQ17+nq9p4f",
+	"YHGo6/bX/KDJ1uxUHn15t1q1VVF1G9TsteIiHoI9Quy9cVxBsPuEuDWvsOnpR9U8LijvQYD6TGF3BxfQ",
+	"ac6JneRQCRFWdjCVYRs2HZOED8LLpsiJahp3fOONZgp6cs/S4+w+3facN9Xt00TzqqQZtlXC968sog8l",
+	"lZuwDtJpa28boe1Af8KofnM3bv/KR9eaPGA3H5DF11B69klyGisc5jTsrK1oYXJ36Ge7DTsI55ooLUHI",
+	"A9ZAj7eNjn+uFHAnXMv60ATv1fEZsPUzwXJ/7ciW4Kr6QG3A1Xhh95Y6zH4Pg8fGP/Uif1z8l+eb9M7K",
+	"9I16EKwewJ0iRUDl5psN7vAakk9UVZF1/dr2EOXhXsrC0KzQThNUR4BzJWwPMO7A0DpJYJLAFRCwMiLC",
+	"GSFSZbxUHdmpJUtxhzQdMgrUYpbJLTDrrqsmWlKoXloBZoNW6xc2ltnc+cME+HCCC5Dzl5ZcfnB2q5Eu",
+	"X2PWMSano8R8SpyllwuUNK1bVeszY9HzfL02HBKMNCboIjGWIlcdCWq9MWLDmfe9urWJre7nE41yzIZM",
+	"cWOcwrX9rILgvAHBBL9wVQes9guPKodrEnNcKmnYWaMVbS2WSVPp3STfVPWIBuYQVKaYIWM/paRQIQuR",
+	"BkcinJrf0WKHMENmuO3usORQ2MT596EcGuMCXFiD8x1wq55L91A9/4ihWhRfijrnrrk6APYxOoJ//82A",
+	"bIP0TdACh2aSsCjjITMy/xy9tBiz/cEkAqumxodFRNMgw8tFfkABNnX9W+733hW2nekaMxaX9USOEKJ9",
+	"2vP2/eNBUn/H6fg0xw5bOGGZYzmmD5OJIzFGYQge2a6xsZFCFRfNhDqNW932x89J9MAXwwTvaphAdvDv",
+	"j/q/LEHChd1HlQNJEJpQjS0fUXWBDMbLeR3DxrTv0soabYvzB4WI1jkK2fJcK7CBGtPB+leH5Q6/Nabf",
+	"2sx2B3PNuOwaw5vCGLFFV/8oCL7N+JZNvAcH0nJGVgJnA6kwmjmABgz1SkANfAIS4WLjvxn4CGc5ZUPn",
+	"t21LQl0stngn0emli+SA5sCU2dZUiX0wQUeMG/8SuAdcHzLIQ9wRdWyvKixR4q8lGcSt2kH9ZmXeDnnJ",
+	"x3YjWijrI6mrNUlvJyXGAkuJN0RKK/r3Gn/ME4PTtetC0vGgGnJvqvFVITlGtrGt9EZzqnbxMIv3e++R",
+	"2uZdaEg6VU1B72hOViTs9rMqmEQropDgXLlazeDsOcoJhhYomGXolhSqrn7qO32EsV7JMuP2n7jKK4tm",
+	"jDMyzJPjQLWL6U/rNLQ0sgqAra/XlXpsMhpi/Xzc5VGXch0vMGNkmJNTDx+2pP3IYAtsADJ/+d0U1XvO",
+	"plRkqmRISdJm6/DnTxv62PPTQ3x86uN8yyY+6vH5eJXzRZcB0x837U2GJU58WGBF4tz1AR7eojeaaeLg",
+	"pdp775PeJ73Sk3FVIrKlavcqyvuXAkDS2vKoSUDeju5jvrmkLjAbKAtu87Bz8Flr8QSO3YiKPKGnJ9Xl",
+	"8SeaVBIB5I44K0mo7dWdsyFt11za4AUjhVCJspKY7nqDFCJIVIdn7+VMhmkUTXsKIJia71WSPjriDG3X",
+	"NF1DxQMtKkPaglFT81IqPRha7N0j6sInVFvUseMW11ioYkGH6H3whIupGv8khK9LOepJCIuPM1I4a5uP",
+	"6D/i9HYFhkX0d74wydnOjKsFUnRk42CiKkYOQpFNbIzipoy4EtTWkh5SLUeLW3FdvHDUYsyOx16WRLhk",
+	"BXa0UQiuMQY2C0kIg+817LBc6rXA2FBWqmA3uf0k5WrbwxsT3ujOpQcpbm+tzZ2MvAMf5CdVz8WrnDMy",
+	"LdWQyrgyzv4yrIvgkHINMuVFwyNr6pLaNYX7wOhHpkXU7FegK3pRBqGI03CGS7WON0StecB4lXhF6hOU",
+	"8xWQoG0cLNdcqJOc3kE36lZF+6qEwtULTalKmpr39tbgYOo1ZV31piSXiCqk8C3RRxo5uV+fXS3P6wlv",
+	"yc7XFrQ0bMoae0rCggOleXAEN6eV/djoUn/+NAomcH8OuuqoINIBhEWEq63vO32fPXvy/PAToEoVa2E9",
+	"hv1v+7I0/3BVSQzclXPQy832Cf3wcfqOSjVVhqsmGWHTq56pi3A8sIPQB6u/rlgAoH/ylB6e8hl6Uw5L",
+	"0u4PP5AHhcKhvC3cEaJUzYy45la/ZfkOukp79Hdhi0knCDO5JULOO3tWmMnrhm0TJ68N8hKEGmBk1aI/",
+	"/g6YnyW8eEHVAVsRdLXkm854eTdmSdmKiELQnnGd5T4nBV6Nq5kxjE03qNOn5MNcy4RZDRWHNpT53579",
+	"k5n9U0Aa8Lb7CCz7tFtKxTfveU7uI8p3b9sQZBve5Zdjwic/f9T/Oz35Ov74y1n0/ElHJbyOukEjm7XX",
+	"gYnn+4GJfcVH+osN1Th+WP5wP6x/IdztYcMV9SGZy08bI9+ZijnBy2PJSzbu6ii4UF15NysqlQYyvk9z",
+	"rSnumJ7QYYsAC3zjYQ8FH3sR/96ucOKBN/nZcRcf2vdRNlPuxgUOrwQvizEZchO5vuuPde/45udP99Wo",
+	"Drb9/OkgPl2Vwprk8MqIIqmKOYtNTd6UQ2ncDrncxlPsOWGenz79quHCefL89J5uqk9xSjMBZ6wjIzXH",
+	"YkWkqst0pZghnOd8SzJotmRPBPHKaMHFiTB6fH5+3GjCYK/jw56kDu/Vs9Nx/qMGGlsOnq79GOz6aZHD",
+	"Z/X7tElvhNNn79FJHp9qlusUs4k14L6E2vyF04aB2Q/0BlQHbJBdqHVFTy+cURXDG5zebzJC2eCgpIdN",
+	"13QqTFUgqXYpBFLmQgqM4goH2sa9qJjU//1/osKrBTglXAlwDYTtMOzldhoAajQ6OmlQvCOIw6dtS0gx",
+	"tUQmqwuAjWh6Uz0WAuxlVWn5AYVGvyXvRCHP61Fi37J/i7lKj1CxyEhcKMUbAoUz5rPooVrgPnSZqgHD",
+	"2W5MhZolTvuvjXqnv4XhzbSncB0XZBEGvcttclfjcI1qpjvEmlUN7DRn+aLoZCMqkwpD9u1B9z+gQJAC",
+	"iiCZHsyeyaeaBB3V9fpBkqISmSMH8eD3KcDQqUsNiw2s99xqJHWAIBSJHSr+m8EjDILV7I1nWzVgnImw",
+	"rX21zr6j7zZxdFBVbymXGinfELZ7wJ6nzx6wyGf7tI7L9oIWFgpSKtw0yPxuyVkivOClqqh8P0Wr0gC6",
+	"ucMjiV6/q1WFdoHdA8pYn1rnn/HOd+sB6GhBUu5Szii7I0xxYQqYwoDjVrHh82dP2nvk28henPwPYyH7",
+	"WP85j08+/mvQUnZLBCP5fs56cL3pmjJ3HfZhh8sgW379DeJL9Jio9DGXJ4LkBEsSqKYcmq8QRKnattAq",
+	"pPz+5YcP/z3+64s3L/vfEF4gl/EdETKYS/W3l++vX7/9azwZfinXw0SBtwVhP2CVrpFc8zLPTIg7knKd",
+	"IawukVNm1RDxYQhUjkM3QdLveyRBJq0V6JDe/GyU9lsdi8McwxULGSVauoeHKzSe6Njv4D7MCP3XH15b",
+	"8x4LFmL1CnZkhNEOnaKecnK8Y+w7XsJShIPFdgihK2arbTYkiSMrSkDiBRRW9dxQxx0e1a7mRYQhs+wI",
+	"bde7+WxyKZ1O4aEdo9EdVO4huVxsqJp22d5LvLXuow75tigXOU3RLQHfMy7Vmgv6M8n0Y1CqbYMVOkqk",
+	"XJ+Q7PzZs7Ov0YsXL1785//xf0G/6pdX31y/aF8xT0+/HmAVDRT8Px8rP7iuLdVCnag0ZC9seuPofhgD",
+	"7BM52OeCbVzeE5z5HPeRRIZ+jJc1+dPLD+ixYQePzQ+Pf/Em/DW51Jx9y6Bi+Rcgbpr5Uqu/tMM4/uD2",
+	"d1ycDbc1NDqiOz6Hfa2vbN+nwtT2GPHKQ66FXp1nIJVt8Ke4tOJpIBOvO8zljt8+mGmrSdsmmiFCBmVZ",
+	"hEpJsrgsNKew7/Vd+lWkrR1vAif0A7MKzrA5rO1R6S3XY3SwQpAl/dTRRxy013SNBU4VEdIlYhtin4+M",
+	"EYEf5YCaa9SrD9oAskF43m7bmaPmYWmXaQMMNeJQqiPsHYcRmiIc53vG5TbOdsuSaX4AE4NljBJhZdoy",
+	"eD3iwKpgWpWTzTzYRexePsHmYQ9IFlQhqXghqzj2SrqlDJ0/RdDt+lKDvtHX69enKMM7ifCa4Ox4eK7+",
+	"vRiIzxk6apqabBSqoFebuW08R9dxu8f4gGokASfkWe91/oDO0Wenh52j+yfe+PxMSzpbmAAMBOZM+P1z",
+	"eEHYVitVSVvUeXJ+SJnGJz/HVcRJWIceWksteBLHyi8pPiyxa6y8e/mmIZpbkVDtLDcUd9Cb8sN3141h",
+	"0J9UIsUjV8r3hlGTz2JEzHyHlCilItkFkhiOOkj7FW5PUjxPhUrQgkiaEVv5AhJxGw0D/TbdVdGsQHsX",
+	"grOdmwDllBGkuCknzGzZ1rD0BPPEpciDHEC4TK4l0Up22MQEkhyUOAaWHn7PgTZ/8JTmhSRf1uKeCQ+F",
+	"aU006Hx2SK4eJvwZMa1LrrZANrBS430AnU7QxA/rzXaBU5R0u9SeSCw7fXBtzhM7yhme9abCw7xXemCw",
+	"93yItp3q4I1GNIsQziV3WVXJfzu5qn8+eZ0lyEUOoTXk6M3D7p4hne2bQL0xxr0Tfej01YRSzhT5pKK6",
+	"/9mSkjwDnTFx6I7rYLEkWBy/isBsH0MuCartWOAht82TnGxpTOhAwppjGdWFpjuQqzSDDjWAj2afTvQE",
+	"J3dY2BYSP86+1e+5ctPBp2s3J3x65yaGTy+r2bUCXm4w86su7DXGJUwRLeMsuUAF4UVOIDLWdKiAKmLL",
+	"pTHsIMAgDLzDOc3MpsPau2LOldi5pP5wmp4gBcHKylNI4k1tCMyxIgLEA9uzZ0BmHhC72zYfgDYm9si8",
+	"87hdBTsKv4QOwmbfoXVyfTchfauTDVVzZDZNmkVsqebXpo6Dsbk6UqmxWbccsliYL3i2ixXnMQQMQQHS",
+	"UpE54yp2DnDzjQmojvUPNozIxn7PvdL78JkyeGHczGFp/OTYr/7y53l9SmJrztM6ItkUXJPObk61zsBX",
+	"1lXk/3JLdrEgWqcypRIg86AJvPsy5WyZUwgWqmOK5uRT1a0JAEylWMZeEWD4crPEcXuR+ju7mlk0y2lK",
+	"mCTzJcGqFCQuGb7DNLekoaW0OeQj42xDXRPeub784pynt7YGIhF3NCXz5rMQDsVwPnclk+Be99Lh3Vca",
+	"FRsqN7Z/CnzX8NJXwO795DRR+9OilPqwZy6gYS4wW5EGkWjJsrUtjf1dY5bx5dJ9LSX3ESgln0Mj3oyI",
+	"2F9K0Iqr1/2S3ZHcpniMrQkz6HLat1fDt8FTe6evWprektEm+AmGFlW9qMdQaMY1FLww9DTT/BgK7Yxu",
+	"7K1KHO7gCuWLR8gsDSgC5gxXoOZQuw25JnmO9C3spN7Ko6/vkK3xkFKJADiQl8e1OcpKYbjmJgQH3Rht",
+	"vqqlozi/9aHw7pO6ohr5VBjeEi7qHU5agdKesAgzwtTyxHke82ViG0gAliVVxJZgKLCwJfUg5Qr2Jwle",
+	"o7xURdkhqOtZnKHIjPNRmnPNNxAOKxoFFnhDFBGyT9YKNQ0aVBdJalmlDng4VKg2mt1hQTWbOQBOX1Kf",
+	"EU7LnCA3mRZVSpBkKqzo6ygg7bUObJUxVZuea3x5B6Dan2Zd3IqOIncs/QU2aTfIB1xBw9Eh0b9BrNT4",
+	"Pn7W4HovML+4Xfw+KRNDW2h3OhWN+UNQeYuoV/7yyPPkgF1ky0UmuzyWrvHSuNJczc5nndqgluK14PRI",
+	"avZnxSVn33okEc3mffPHKTSsDbxGlKTurmNGVcvOtMJyhFmGJAdZm3GFDBEjqo7DVlojVI2h2YdwXLg5",
+	"Bh6tQz2Z4TdFVUfP9Srl9uA977jMNYwe7rurnquY+/gc12Bn/arfhbe8Oru1bvXimoY1fBR7ncU8em9A",
+	"eJDj3rvt9N7RvUSCpFxkmlINBeMyowopgWk+R+8tFiIg3EWO2e1+wM/pfULZ3NJc2fUxLudRNdnra+vz",
+	"lGTvr7VQQTDNS/TQl8q9Gh0M78jSYBWjAhomcorOPjXuqIZO6MH9unZgtKsSWImOMyhob3r2eWI8OEox",
+	"gk0Awdv+tl3znKBlTozztFW0AIbPohn8HlZsWzxuvz65NYv95//8X1WUEfoHctYJ9A/nhkZHUGPVXkmZ",
+	"rckPygmM2B1f3rBqBj2dvSbqKYwD4mCkld8aqTIYOMd2aIHfEpK9VmQzVsvMiZgsBi14tnuwvKWBp8i1",
+	"sO0I0NWMBUSqBS99ezGscy4wlcSaje03piJGFlbWcspuw1LS969RgdXaaWv6tY8kkiWcBO+9j+E18r/C",
+	"P/9+U56ePklpBv+SpCsS7Z7hFLaLQR8TuHbjwPARljwOdCF1tzkQgUVVK3/HLSXEKTS9fvYLrDoU976/",
+	"bFHMrC5vF+oHogXZRxKZoUAUMjI1oKHRB1IcnZ2eBlvQDrggWzAEsaoZ4Csu1bemVt3oyEBoVxDDBTCm",
+	"kN/we7CzSWDg3Z0r/I7eEWaDl0f5AkfXE2+UMh5XUnzQ6HHzHyhd3DRSOzAGFAQHhL4nKWHKtMORn/dI",
+	"6td9EJhJ2ytheuNEA3mZk/sRe7MF/BCaGN/vL/CuzhVdp3z0WoZ1oNizj0IeZkzucF7iquHylGYojXeH",
+	"5u1c7Qde2D48r1z67+elPZ873pP2atg1FX4B2H1ivy/s3hEcGYMAXCJ2gpgTY02RAEkIq0qj2g7Gs1om",
+	"qb76+GW6xvEUOqyPtJEdsNP4wtXEUOmmIf1wSzdPE6sCLj30NxcY3Gu/McuITV4Qlq43WHSIv1evr7UQ",
+	"ff3h9Z9QNRTC/o8SsSb510mEknJRMlWenycRms/nYLkbkHq7ofkuVEmMSj2nVHSl/2VUqpOvTk9Pnj1p",
+	"fDz7w5n+XKT0JJPy5Ck8I1ZO5M/DMnfHZndG4xY5VpqWxuYRvnedxrTOULWHQUprL9CoVEuIkGHl3oAM",
+	"QvbzCTOyoLirIfea5OFfzJYMCCS201dP2ElDJNYUFkcEKNu9jjxia8zm4/kgbU8ICxvJfKtTNJ3rviI4",
+	"V+spnmAvMPEQkN4LruwTE1VxwvQZ7XDsrZUqRoDy6sOHdxPU+4Gz/4WaVUK8h6g62Qx8+m2pUr4hPQkO",
+	"StCutAgISYozkuOdK0QUSC03vpMRcF3bJyCgWayIOmDwqH3DEmEVgX86p1JJdJSwFWWf5vb9mhOenf9h",
+	"fjo/nZ9dPH2q+aae4Pv330V+dGzY26TSMZv+4epdoFFGgB09iJvBshNnlzAYa/e0cPu4v2k1vbfMFz0u",
+	"hsB5G3cbvEDv3l6//m9Irh3uoSw/whK6BEWIfKJKolPjDYNsfIkS54uOjac6MY40SYxrrJNzeGbkr86+",
+	"Ph+SuuC/ZkjVx73wve64Xh93gPIvyRI99tbckG9cNrMoyRy9QBmVMNIeMhuArrdosUNGDpNhf+REJjmR",
+	"+4WSJQZURfRYW6spYylM2wWlyKZQEuGlgi4MJqARLPdVOsNpO70jOlhMJ8g0m6+/JilnmUQLoraEsBoM",
+	"752RDcRxjmkQoRghmUQYbTiEzzuoBYECTA0wn5z2wnk/vv0A/DKMFY18ixFwjyt8Sw4srT8LvsU+PRh6",
+	"Ti5Q7ViW9/3770yyg6mCU7dBS0uRQzeSFVHHrkC1Cci2rMhmtkbQKU1zxgWHnAymIFkkgeha97Hmi/ts",
+	"sTFwWD3bih12JStCCpDJvNUyPAz3ahWcto7Js6+/9jcpXKKQMknSUpBY5YE3voCoEYTZbi995kgfjHx5",
+	"YhPkNclwpoWEYoHT2+M5cpwONinMwoIpKy8Y0qxN75P+V8J22nrOxpfnGrMsBd80gvMafsynX43LzNbA",
+	"9FDjX1r2CHd8zVm0LDmUbVJvsjfbBJViZFSmrw88eEMDA0q/fz0gDI/tPWx4c4BUHNfe4IygozP0b7a1",
+	"kISYveN5R/tRly6y7ziushuga5TtXAzEBnFTjju4vwkUbEBU2WsrLNi2wk4f1NcBHfaDSlRXFGgl1pt2",
+	"XiDz7TFKXBQQB4q+Qn+hf+yQ18eGhrUby93Oqs3wgiJ9bEX15veQ1nV9k466K0xfgQyVjCoTJ6co9No3",
+	"P6QqR1SemG+T48s6FQ9YEi+VmyFCiRMUjAtW33nGCWvJJnHC9v5tod8eSrYBqKBoUuXtBYXL2Jqauhc6",
+	"yolSRMgIZXSlX6TvsOQinv/HSbJfU2lkVxeAsGcPtIgxFv8frt6Zmjs+/ZlgRQlB0FU1fo1vGwxlBQh0",
+	"ZEjQ3A4LLNcRKnZqzdkTjR+WRl7nt2ryNZYBNWZta3Dv3UV1uSy4kVyRqvAl5GUkOzU4WM2qs2rcPSoN",
+	"wRR9O0TkxIIu9/a+9kBmKsLfuxT8QyltD6Zu3V9vup/a8/8qbWSUftFBTRMLtWaL2PKaLgLYr467hhfu",
+	"/H7ZIZHPq7HW0znL+V8awNQTBI9Qs/TU+PT6W7LrzNqFGkuZcyYAg7t6Ad+CLmxFfxrOFunN228W5uys",
+	"5KSVcFucbWChrWklY3MKlZ4PlxdtakDM1EX6y/vvjkFQhK6QdY1R/0pb7OpCd8OLaliodnGV+BaO8ocX",
+	"u8FQUblKnAK59BLhhfTtFbb75LLMteYWxKJXoDOWa3z+7HlXGZpqnKMUiyVXN832xfkSzlgqZdldOOlg",
+	"kVq9gpQW7b5xvUllgjCyJVmsBYGBQbqtRIIpiQM9iQIBp7KgJtVvYMPVkAEisdGhCUjKDBlsNw5FoSkx",
+	"MUmjJmw18YNpzRODI07NPEC0wzHhv/w+Nn+LMt9XXvNLj5iCR6VBT01m2FxWC17PC1/Tcm/VoxZffK2f",
+	"nCbnNU9BK4f9kxLYS/RvMHBpcvw1245sQRRZsSFX+lVzTCtNd5WeHVrtdX4Rn3z8t3+ZHSyxc/Z8/7wC",
+	"mFTt4gzvAos80+zzq/NntSj/dcuu9tX5swnCSXOHpth+6qdHWIBa4sF9q342gBhAie81c5xGib+LfXoP",
+	"bOqhC04P6HMDcPBNkVPM0tEWMxnzZfi2BulECwJg/CZwXi8RK/McvB3tru7jGnH4gUD3u+1HhU5AG6cy",
+	"Jybq6SECsWW52WCx6+/l7zboipdMyUOhxxVu6tmjwTlKTWq4rqGbUjthgABAPpls0YDfDtMc7n7isl20",
+	"7L7kwmRugtnmyAqb4B1hnJHjyypCnTIEkZsDW7/boNahLe9NmOhQKeeWFsXgKO2qocnE2NU6QndWv9r1",
+	"ynHTd+79Z+lJ2OGHum9Ps6DDG1xWiWXVyZBS3ffOvB7W/CxcSv6oVUve++n4vwaFDlr45c7H1QScYv37",
+	"bbq0hQigq+J5AyddlP0N2P8n9+1yLDEeyLHDjNQSzKB7xmsQnvspInn+djm7+LF/hiqx5NePnYTcUWLC",
+	"piJW741CGOjC9G+Q5/ol0lE78yGG5pNq3PwJkjtHN5qfYGU63FB8dJ7I4MrLdTe9ja1PNqLR+IPG0DV7",
+	"xu5B1kDCyGg5t5OT4r1G35NTew8Pqp5arWWCpgg35zjx2RyAh44RsIAMk28BhAdyA32xvQyu5C9krGzu",
+	"srLvlZRbTRIqu/LDmtc558rY9j29Dxurvil3izizxcVLE7kzpI9jr604uX714vzZ84sELbmpN4gWxnpd",
+	"sgJnkOeOJXn+FGV0RWycD7RxuCW7FWHoJE9chGqHy6HODxrFlX2zcEvb4QKRT3hT5AT5HSU6UrnxlLeb",
+	"YsPdTS8ONrroaafQ2gFbBsCYb1FGl0sitKJmPDquv4YgEAWTXXredwmOBFQyRXNkIyUsNfnmXUtA0Avc",
+	"VBz42Mcjes2oNXo822hzp1uo/9h9Lm3V9olNTYJUfsCz+1Xf4gMzHgB+wlUwxuiiyWrUpaH5XF+ySm0B",
+	"gem7VqeXNt7A0dlnDBLWmEImXQPSoQi4xqAwiLNPOGr2GwGGItwFVTTFeTzOGPFPe8vv394S7W/uIQqd",
+	"UvxEpGuqSKps8nh/F9U1SW/jQlDuckDDASBBk8A0hTh8+D5P75o+DahtfBrd/ObBzEaTXdANQ1CHkJBi",
+	"di9Z736mh2qLP7Z56F+1QGj4IrYBomsskSjZATmwPighPTNQ7XW5JCbMUo+5hFyYulYfCCFcAF+GzdTC",
+	"BmXImzscTc5lnFUNu++FXS7jOkl4yGgvxKe/QaxNOI0pFNNeUjLMJ9HdWHZ8c6HxCv3B3kFdCeb7ZsCq",
+	"Yax/jA+x3ImWwXF93hv8vV8JbjXixFKCqmIGmPK9mpD1U6jAK2L1LBsOBLE6+usBmlVAmBqqTk+sX5Ny",
+	"SAjRpxOuxFJ0JaYCI4PrtFKe+tmWfgbYyv24n03FBcqwUfUdD7UB9qtG3AuGDWdUcf3JzNlHY2+q8dfK",
+	"euJhG++PjULDMHzf9obbWLDO8YLe0ZyEukG84tu6WvaKKMgp9cPeQIfPCRas1vaB/nO+oszXHPWT4BrN",
+	"uP0n1oLclgu4uDkDM1k/LhywYxASfKYHK7YSEs2p2sVDi3LUj9RlUKVcj4C1PfoglOFSTg2Q+7jHNFfz",
+	"Qx7z39OBfaBNH7AvAXC7tqqG8xWViovdS6ZG75jROgCVw0s4AO/3WsX0F+Aed1uY2NU4xzsjIlXVLK1S",
+	"J9cznz19vF9F7j55v1tVfQDKAqZsMrk61uAJuoUgd5SXsn7bMBVg773jOOpQ8KqLWRPO4NtZc7Zhbzhc",
+	"zsij5PscoolyJ2FV3sZgybPjAP8a7rE/lHrv5bip0ekWNEzonIi1L2wk+adV48GtGv9U/P+p+D+c4u8F",
+	"c06pG9iTw2OcAkYPsQ+gIwykZwttJxBAm4zofltZ5ztzqWr7PeRObfCtazJj4UmcEyBBR8ZeoNZEbKkk",
+	"TTiGnvo9Z2gXOsqcQPaScYLYiprN9KXhiDiU1XKo5mGKu1EHbW8Ba4XgWZmCB7tG3BHURbcNqDTP0HgL",
+	"I21yIWtNkX4x64n9jIaVwK5jmKp2Fu7VoY4WDneRT/7t/e86ateQvf6aLfn4kAUsNlzEXtZsv2w4/qbn",
+	"eW6qooyKs6LyNl4KQuLVYpj4CU+YmrKjHoH270OfWFJBtjjPYy/Tdsg5tg9VNNf/zE/ZsDtpjETpixG9",
+	"E98SwUgejx0vSE6wHPXImCt4QzZx1Ywx3gzcNv2UIY2hT4yWI2g2fGSc01sydPjgDeAyLgRRajfqkTHI",
+	"r4fHyzLPP6vMJElOWflpzJmRW1yM2uZOnanBs7oYr4l0GxqI8uABb/cN8h8Xa+6rL60+zPzOyxM0qcvU",
+	"yv9zBO5ILlz2ck6wG20UBCxNMNIlPIhviSvOwktIRq5ViVISlHzz8ruXH16ixyYu8fEvNPv18YZsFkTI",
+	"x7/Y/fs1mSRt/W8d/r9H4K+ZInlOV9ASlLMlXY2tncsUEXc436sM8dXzp43aEE/CZc18fXSV80Wjy6lv",
+	"q6o6Bzfecj6yvl0D3MasQVA+DkLZ5KQIh+9Domlgh8COYZJ1pjy9V5oTvvbm7Fs19OEdvdh27/mJ3eH3",
+	"IMuIGi93Er2EeEgH/b2Fu276v5cK9eNb/By2y3qoaegzPnBNrA+il6tOY1Oac0kyKFSsrwIX7ZoSiag3",
+	"C7K3tdbMBdGsuNGVXzPC2Fr/bJ/vWJCNbaEFH3Oe3tafStb8DE2NvTYFlT09i82tCKHPoR/q15jPNRTt",
+	"3zXUMS8Iqz+Z1UMT2vQWr0hclSXxvrPWIO+bek4rXddDBFlwrvy23/abNCfYfGHOfLykebMxAyg7dat6",
+	"94Ug1mbnfVfXSXbfuAq5YM4vmaoQZj7VEAMTXuKUVCPqbzpG6fv6YL+IPXqTn72h1D5L/K06I/qQXKsp",
+	"FZSn6O5jGKBkuJBrrvq4+36hx1uyQwURKMWKrLjYoaPEngHTA8IQH/wNPAGaTUgi4A8jP+q/gAZlEt2w",
+	"xBwY/aU5F/ov70DA8Ir4ZHIcmS4MmCGDcVPFLoH20zChj77EFPNbCiLXCToCdNeWc2PKrPkYlOHBql6c",
+	"OXo3DCYxb7CGMvPsinMo4XqJEvDRJvonhiTeSbRd745NPdykti8l6Ei//Ya52Xxr6jHimrFi00rblNBU",
+	"vGpK2J/jaNuRuM0doFF9R1PCpKHSqXJTKRXfENElRwxIgOy3yxCsXHDHcKM9ZfFKaI5VEEH54PJkpmgl",
+	"XBcYitS6SjvRjPE4NxgDjgilNoL8T9Gm630piH5E3zVbrNJ1XORgjCSasAtBJQlOU0L3pkKQO5fnsr+A",
+	"LRaMsnEOjRbtALR+lohD9wGS+RsRdLmblhBicRj/fbtXvP75k6+ejksF9CcbAO809/RvR8MyNlQW3Hs1",
+	"1K5zB6v32nA0OTu8IkJA8JFrhQpdkuMdUbH9eYNzvXT9S8lkWWgGr1lLvtJfQFe7+FYPXOAslnTFYMER",
+	"2grOVjGUZRLgqDQHJ05zTDcymIr1AERdYa69+hCRvKmVzbcFYTY5Y0wWbGe5vpynOEf6d7g3uJkeLUjO",
+	"2QrKO4AjBurgQ9X4Ja6DXiEWNsO7qgDdChf77rVwo5jscCUbHxiQeiU6Yhzq8Nl+7hGiDH3/4Wq4FwvW",
+	"Gne+mrAMYXN9/swZeSTRVq9Vz2ZucQo5R0tbGb5jesBUZ5V3oYa+IkJkvpqj5Pz0/PnJ6ZOT868/nD65",
+	"OD29OD39t9Pzi9PTpCtLsOv1Fp2PnE/Qono8HiECSMMfJPstZRnfDpX17Ohhnuh66uaDPkiRozmDCUNq",
+	"zc3xKaHnuL0T5I6S7cjjpjEdM74N+mehQQYU1jdlFc1CpJbc9HPI1vEGmrBDbAf7jjgJs63DVZEAN+nj",
+	"VtWCvNf1YO49Mel6aYDxJFqSTC40G0n0biVz/S/Nd8mFzejL8G6Oki0ht/ClGbiTMV/G+stkfsOSDWdq",
+	"ne9iptbwZYbtUI0yeFYPh1EJPF49DZmDWkyHH9ERnDQJbTJumCqJzPAOeoiD/LsUNMO742bvbb0CoDXT",
+	"iMxAamLT2kAFZacGpiZV7ugua9zaPDeyZ8N+ADocX2q9wKCamIsEqJYyU6Hbme31tbEgTo+IkADS0Jwd",
+	"2rSnZI4sIUqEBblhmmhLl+eoj4hmkmnO01v9pqQ67MkFwiiBQw2xgYlRkMD4JJHa0pSgI3hO3jB9ccHV",
+	"htPbY7QhmEkvS9QarFhKLuFwwkQZJ6ZzD/lEoYA+TIVkoYGnbHXDllxssciODW+X7vA2GKy9HcG/gYtL",
+	"lNS18CkrFZGgtZEcF1Jrc3ohEZIcYcsaAH+p4FKiDc0YXa1V1cjEYF3fXBtwuSx2CFtMGXTbC/OGUTVH",
+	"Lz/hVOU7x30Sq5VZNdS5cwAcfckBwT9AeRQrfLSFgl6x0Duy4RvNHjDT+T/IDywK3WVqz3YyH/h66b9/",
+	"EHP9wZ75gLDc3vZw9NfBcuX3Dhic+uzQ8NTuZnj+bTDwdvKuECfZVMHsTWL4Do6Bka/M+Ulevbp48yZB",
+	"R+dPT9a8FB3NLnxJZr9JwIu/vjAcTQ9xNPSy1Cfi8R+JyCkLC2FT4vEa91XgygSWYoxY+p7Sf6k1FfDH",
+	"kpdCX3JcoERfWQk6OnwejsdnqbUM/xUlVhWAfBHM26sA3TfIoZLXGsetjY8mM5jaeG/vtptWUmiIMmVY",
+	"Esg5FueD9KIWyxvIadqcah8yPcLCZIUqD6qxjK12Mv9hGJfzwrhPv+qN5G502QMvY3fk2aQKP78XduQV",
+	"KTz68fTs44+nJ19//Mf5j6cnTz4eX/x4evLMfPUvD8W6XmyIoCl+/Feyjf87F7ehio09mNtjU30083b5",
+	"BoZ2NI+byDUGne4JlVWsMjZFl7Lyc58q5d4waAUDC2eF+dMXYja/X+7x+2UXD3fyv+Dp3SfXVuaZ51Hg",
+	"LKfGGON6qNRFWfS3fNsqE6gvb2OkDarLf+W2djfl7GqNGSP5ZwmgCbynjqN58I7Y95aqeamsMXjoot7b",
+	"RyAWJBVExTLcJdrYqTAyo0AlBG8fOjKFwhj03xJElYI1W+T5HgCbFDoS5R/0Yw9dodKWI/MkRxfL5CGi",
+	"xuk4ybKbbsZXu9KTPwINXAMi52hLFmvOb0FLlzlOb6FfLUpKkSfoqNFW83iOyAbT3HS0vWGJ3Kgi1mI7",
+	"qA76Q8EFfFC5hKQuUCAE31grgOLJpXGKa7wlSO+vRJyh6zcf3qEX3394dcPAVG16iMNSHZFgiVx6f8h4",
+	"4HqpeDzryXmoamwFdKiLRHj0xGhLiwOfdTFPGFHQ5kP/P+hG5V2RmuFl1Tffk/NAcKZpm7rX7fRg5taE",
+	"KM4Qqd6jEPkD8NWxV/agVmsPwBq7jE7mNEq6Au+UpX1bHgZOiTsEl2grqCInnOW7lqjdEcB9L4bZIWEb",
+	"vmf3aSDzukeRHssThsvQobv94fvaWqD646O60OuxCEsCmktodqxvFc10h0ouD5skAIF6cU2x+0fo/+NH",
+	"tO9U9THBb2yHtbGpcjkRk+2pfvfjQC67Qf9QH+pDdMabFjUyEMC6qNTANJ86SPlAGdyhROP2tz9jM5op",
+	"gZmknRn/DyOQetvbeGMjgrpKEnVhTxXJTJdMHSbuwd0t3YyphhE8aw/N4D24xrH4FnX4BWlssWPvsMxc",
+	"+Rr4EmdeEdI+3v++5nYj9IEfwI/KuKIpgc7JVuAWJCX0jsgLhCGBSiqUbCiLHQElEeLLys9nWJUGTyY3",
+	"7EiT0e4CYQYhoAteKuepTbEQO3DM+h5ChVcyMaFR1Q/O/g8TLrhao3pWmOs4pAF4gHy2JKcKssYbBjRT",
+	"ODRphYfPBra/e2NOVCNT4yClX3uzV50b2ZJDPMxWi6cko+VmFs3WdLX2DTZ9tG0aUE+o7DC+h35Py1R7",
+	"LgTKaAaee1NNGX6zNa2CHjteqpRvGkJe4ND3lj130zT73YdY0FuZ4vwbnpabg+lRoUD3Fwy9vb568R06",
+	"m5/Pz1BmJ9GnkyqJ/nz99q9QR/4CDisU77NY30UowVISKfUDJ7aOtj7aN8z/ocgxSyIXqfbX19cf7Bth",
+	"7mtDhSgjS8oIoioUAB7NPp2s+EmNrjJVv6C/S87m7/H2jdkK9KtGxTurLV1BwMJELdSUBq+rC4438jKy",
+	"nf54W91og9OaPkQRDg3viSQT27k/5BIGwKvS9Z/5YqAPtd10NBiJUudhxNR4tmmuiLCmKZznyTxwp+SB",
+	"pqYQRaYPsO3gvymlQgviFSda0TvCOuyWtlxjvCizFentIGUI91vzzB/NI1DiIbcdbg9m2qWY/VGj8lsz",
+	"vCfKYz+qA9qVx6Z21j1uPc9i1a5MNnnOs9NTm3LrvgiEkK8YFyT2HG+V0zdIOQbZsKsS8VJBOLBaEyr8",
+	"klJVVOURLjMKbS/AIooSfkeEoJnr1Jx0UMDgDPrWfMPaYhV6w/soAw7YdUHS0U23IFOpv4yNHvWO5zTd",
+	"maD2OyKHkfoPMHS/RL9eVCereGcSsd6O7cgV2one/mHRjBdNOQfyJEFdAocUuJM3/M60psohsZPBHz3N",
+	"/vfuYqJZGbIjkOKuVTw6IrkkNk5+S7RE3DQBju6CZg16vOhGMpDLOPyGC7tdk7TUwiIy6qVEnOW7yEbn",
+	"mu8iZ/PUcGXIJtohPTeIPo2MW2nn04os7IPLywviu/pxqI7ZorAGF/Kb84Z98oCCIE6J2FCpN3ZS+VWb",
+	"qBdOYNcHSfBShm1qfbUHO9LZXLrRCgf7jkCQkhmCbMYP7GBRrfOR9DYQeGaE6FJrdfOBxg236HZPuHrB",
+	"hzEt35MVlWpysU4LwBgLxZWFubNEZ42fESTZop3AtILnI6B8z3PSMVVb/KxR0ITdvTK4A7Yoz3u9T2N7",
+	"KFVlkWrtaUGx3vZyUTJV6jevSViT3OBPfsWh/d8pO/B7u/eSgSS0wEDRZg9gW685N5EIzU/dcQmNS9SX",
+	"XWbgH5+1pRcz3osIt1HaMDoCJrtfOhMzhE0KMKTuGv+7WzRwYZxv8U5eQg6Ri5m3gc9acq4moxIZefEE",
+	"5EUoB5gSCIn3mbWDnS79wgDmJR1o2JCMGtfBP9WBf6oDn1Md+NKy+ueXvG1lyE7b4tkAcbcl7hzE8b0l",
+	"/QrgMJuteMG7HAPi7tPFxcDxZ754xWWwaIZNjht6QDTsI+7c5mLelznpvX09gNzrIrvoAfh6vSlysiFM",
+	"YSf7tfib6dw4En8v4CmvCVgbi7hUfIMVTTsST0qaYRv/GKi/qG8xKjfhfNA1YWFJ1LocCnsnmxpxtLF+",
+	"q7Uf3cxuZlULHssRjvsl0hoyf4VRhcQB+wFbvr8LPrpCd01rGS6Rs8yhlu2SfjKtUzDKSJpjLW/fEVSB",
+	"G76GmnNOJuIWhYWO1KGavoecsw9RCtffp/aKw/vlYr/GBalQFq8JzvqRp6e/0uNf6eFT40AHe7+XlFG5",
+	"vqdjfkWYVuK+jHv/lrKBaPyLHgn6vcAbooiQw557V4+H5hV85dVkrILDvWi/YPlAy5i7C/77A7qr+mvQ",
+	"svqEjI79kCnvD/Iy676GofoZE2wW35Ld0KqyEMB4TwIYWhAbYK2bH/W1Fwp5tT6A905P9EgiOwM6kikX",
+	"RIK8D71P5XFkVBboiUmUaVS8xxMG8iHTwZZCgYAqzqJiSYD7Bq22SChEMB511ohosIxuHlYzmfFBw2Dm",
+	"RsDWtIqX1VqkQSrUa6q4wr7atMZy3XFL69mgzt8jid68uIrQmnwK154gP01p7aofiwwA3bj51k5aK+x/",
+	"N3XSU3mnF5MtOxRTeFjv4JaL25G3xIKwdL3B5rlAIyNn9BhqnesO5NfsBAh8QMcvP6jdwhB5oDZmO4BQ",
+	"h5MJWVJL9+wYGaS5EX1CtPeK7jX8ydLzNG/pl762xvP9dlN12lGwxIPSOyB122AoHymhOr+WrzKoYAvu",
+	"mnhtmhMdODyfvTSiFeB+q3qIe1s1MgxUxnwZ5pwF9opAQPKt3QXLk4dX3Fn6DKxdgaP60fQ6sXwA0QxM",
+	"aX96+QE9tiVQH9enKkFHNX1EDrDjvSj1YHoGDVZ1qUsc6bUyeyVxgYDSkKW0+pIXYPk8oizNS0nvyIjG",
+	"LNDLuLuK06j3k09j3/9rJxVdW9FwWsj8eNta+8B8hiZYqegwyx8MCV9W1/WAS8GM/Zz6hm0tCzV0J0rt",
+	"Zoryfg2+OwUAYFI9swe8pF/2OjKpp52Fvx40W89J5SEhHEjSA6Yit6hxkvxcPx+/DZIfF0zdPOWTqkdM",
+	"PuuHbfPumLYvh2cnS0ryDOnfEflUaM2EcoaOTII1WvNSoAzvTvjyxFTDMv+3X20JuQ1eCj3m6M/AHMaf",
+	"+omRI7/tseop5QDBFhGSZbpGWCJbjOYdFlSOLeYQji6xB699xvpPwxeSE6sr9reVFx0Ykyo0fGYe8M+z",
+	"+oXO6sjT1klKFopReSFYIYxqER7k3IZ2gaAMv7xECc0SYBt+jx0uqhaArTOZjZA8vRLSOYH0eZjd+rv6",
+	"4+Xh1wOHzFg9/0LG5+atuKBqvfFBfJmdP3t29nVQ1Z0iONe22H2yLBc5TV1V7IChE2/Rk/OTxU4RZMai",
+	"W7KL0AJL8vxp0LhWTxkXZNOhcFZT6bvh3cs36Oi6BJy+g1/+Qnav2ZIfR+BK4wVhUubzcMNHRcWDGY/3",
+	"apfb6fsJxOI48na0gd09vHiG3EE215rExir+t/aRMXdXTc999i+Y/QDYe7j9qSSl6d9RMmYLWDgb+aEM",
+	"Fj2jLHN1Beb1sUVInVcr0BXRtufZ/6XAsiPv1eXS9dtAYQ77kvo552YL483r2rlfXk9P6NoxYJonaEsE",
+	"QXWUVBVDdYkS+zqokwk5RkWR01SfBdOkFB2pNblhJnCkbrdQt2FIeZmb9KRF/Y4jY6zff6ZqIEvlDcPQ",
+	"9cGUJ8VMv1rwO1Pz3BZG93rSmuQniY4Sv5OtuwyoOp6jDxpS8LLo1WgsoMfoCP79N3jV8QVyEJiyLxQK",
+	"w8AIxgWMaZbGPbw3rqtuFzHynLyQkq6gJ900w67glXPuHvKwmyVITFUo5tjs2UlRvVTGi5LmKqYsLKV1",
+	"xaeOrEmf7QXt+m9uviaIFq0Ue0HPNd9PiZQnKWdK8NyzQUMLFehVW/UmgmzE1cpwMEYUWD2rvkHgVTMP",
+	"BKmnzMk3PZ3BekO1+zoGVyu0pRVymioZb6mpqDW8eUJGCsIyGRtaGPPcYSLq8M70N3PoIL6pUSdlTvpD",
+	"TTZErXk2ElLXP3REMHYjuDkU8oINpXSVr3VdxsY7tWvzPGFKUCuFQyTQBhcSKX6BkpS620cqukrQYudZ",
+	"8rU8d3T1+vqGSdMKKEI5uSO5ie3dFeQSXX94/Sd0V+aMCBdNRbPIfK3/uHrxAUZfXb2Wx1VQ8A3LqVQS",
+	"JYxKFX91eho/e5JE3sezP5xBr6SUxpmU8VMoIiVWSbDlzz36bpcFEZJkY9uPdNdxuMOC6gt5HLn+zT41",
+	"jFO6QIEmx6wJqRHV5KVF1NTbOKv1WWjQm7+W/cPY4CJ77KiB2S6G/dL2WB8r+vmP5fnb5ezix8MYdi+6",
+	"0gLP7NeP7cMCbWEhbIHxQ/FzS6pko4d9hyZSL3NM87FDre5JykVWaUXBzvt1A3t9xqr+9SBNmqrwbpYR",
+	"3feHtdj/XbXFb8d4VN3s6xLSdRRgoPt9fXJ8rEc12XWR83787CjDnCbN0SxeA5IZQR4dJeYYJ1WN/tpG",
+	"dQwVunGex3yZIFx1sVRrsgnGMYk6cnMcZ+wOuvXibVclFiZ/RJ+gKry2dfRKSbLqWMIjaM3zTI4vIQ5A",
+	"RRbJzcV17ebnNyprWu8Oi/4yFmX/vPkBHHXBVFuRo6rQkfNtpwB83Rd+96AS8ANLm78XeXAqrxwTeRgI",
+	"fh4jJnSRUiXFjNVNbZ7NL/fwY0NvyDDjMW0j9UUgoW8741tj87D50sAIHskIVWnTfpz/uJNnfVluSQ6u",
+	"EMaur19dvZho+gvcBKKUimRaZJcRLMLYPCGzDe7/wQX3AbCgqbD2r/j9jLuN7nCvZrs4pyxghph9qy8l",
+	"PUNiINZqOjERS1Kus0cSJR/Msr6XRABMMkFadb+EOyOx5WVBoUj+IyVCneBSrTnkj/8ruilPT5+kt2QH",
+	"f5AEARzwqOnKB7kxc/SWEfgJOrh6iGwoG112YuO1hI1pLrdzz8d7FaY4CZaUraCHJlOxXOPzZ8+D5+Ye",
+	"vgStHVKGLMZ/JpkeCujdYBXVbeVgHHS4S/lGX+9d/ePCBlJDxwmUPZWXKCkEuaO8NM2LIG/VbRkEZ6HE",
+	"fozhY+Knl1ZuADdHuLqu//zEiJLKfdBwGQT2ZLjbAGjnPVeTw075HRE5LuI1L0UA0a/4FuWcrUxevkUQ",
+	"bJ5UeCcdliN0ihRH52fPT9GR5XPo7PlXLljDpEHonw9nRfzasUQNL5T3IgPrWO/nR8WCMNM6L9wWNs7w",
+	"rpnD8eR5T8XmtkBZzRL5b/w4cE1TCwwMKqcaROKv1Z0kpz3fTvR3JcyrWbvWPmkT85xvY1lmvFFVKlRg",
+	"drPBLIP2BrxUsTRFSLx9bSTnPAsl52QU550TnJ2fjiKMEOSBV4QhP4jCz04zkwjlftTx9hsqIVhgGkMz",
+	"rXNb3pZnZ+fj3C12lh4Id+P5ENyKphYfYVnBaSPJwgsBgH6/cdU5eJwKkvKMxOka5zlhKxJbGX3qbDVK",
+	"94b+fXsr41LQDmsQL8jktyp+S3qQpMVEypb80KjwxkZde7H3Xm+NgRUFNmoA9jvI6qUJfXon+B3NDMLH",
+	"EP7A6sd8RVlc4FBbtx/AX6yvei1XnVCGFqVSnCFJWGasnAvBt5KI+YjOIAfiaj1ghuFkQnpQYR8dro4H",
+	"tqLPBF+/pGMdrzDL+HI5jaetzcNxaotj3aeSYmOuDmAnUmCK83yB09sO6jI5lRkVJFXo+/evtcQooLoS",
+	"Ea5VqcNjhATJTRq64oYiibgj4pF0YUXfv/8uSIRpTglTXeqL/bWro8ILKCpj6rNieYuSf7X/Jcbm2GhA",
+	"Q9Slhcx8pSTJl/vNaA5B2Wx6ExBlJtVSh+s1FtwYXXrNJ/09PqVpP38gSKCX7Ry4Qw40FMpJvMFFMaqh",
+	"9PX12/c8J2/Mc0FrGnDxcbeRlDzWemUYSw+abFBdUTUphwimWkdrk9p48xMPqlVErcM6LvHAYxGvWVGO",
+	"LnfgH9GRdXF7DvAPdYcT9HZDlTLhUq5EIBxX0ziqPsi3pFCXpmB4ZEOmIJSKEXSEHbsx7z0e1jelfQQD",
+	"fJDnUFtKSzD6XchuF9pgla6JvER4IcHsZdwhNsbeDMcQVbsspWEuB6OKxpz+cNMtny2DdWW5JKKOQnOS",
+	"QoFXBJxMLszL/iBrg4CGoKOmVZvN7GPs9TcIJDMEY8DpQ61dQmPlkTShxN7rTK0umext2oBuIDW72ofE",
+	"/KYvIHSUQJ+r5BLBH4kxPXF9UeScF/p8IZxlgkjZhqJfJak5Y6CDKpVFjnc2/6K1FUZom5Ans8dwmy9+",
+	"zRAXGRGXXldxR7fbNZcumtvtiaYWamqZSX+j9GtGGJ7b7LxRwusQd28Xu7PVEZAZcYmg7BokfGYEJbwg",
+	"jGbJHH3j6Md8o4l/SXNiWpklDcC9zok/3tx8Oj/T/3tycnPz6dlC/y/Tf/6BfPzlLHr+9Nd/GZ9E4V87",
+	"IQ+/PtOWK+SU3ZLMiEtU1kc2xYxxBcQBvfCpWiNcNYWKbDwlwtkGDutCEHx7ssqxJtkKF8DHQ0c37OoI",
+	"XGE998gEwb7lDd03VU8R/B9O4vepdtzCTNZCIH3OOK1s9Illd8AO27V8h3QRPXw3HUGgpeYmXKC0lIpv",
+	"jhFGG7JZENEAAa2Ium+2l8vTAKA68PmBSHV1OCKiw5OomsHfAyRPfhuS8zoKIN+CTUs1W27tgT6pIwUE",
+	"J4yi3xpLASF20LJgPfbFwfWkeGwgywKKO0xMdTY1SbMQQ4eGEUgSwqpwEXMrQYIiF/ZWMs4UW9zU18f8",
+	"JldVwkF/VJFNTpiqnzW7jLS8n4JvXKtujkzxrQMO52GtSEyUPlx8mNm/50NQ/yDFvxrVInpHjwmOGzjM",
+	"hS5MqGOkoXkkkZvB9SAxeOQlhFQh08EILciS25oVXeWID1VyH1RIuH4idDILQe9oTlYk7Mcz3nTwMEC5",
+	"CXSUCM5NK9Yy4+7fykcBsbeckeQ4Qv4SaxQIzMLZYV5JtBEYv3LA2etFv+MRSDIrgTco0xqZ5GiJRYR4",
+	"aQp75LkfstbKvIBYPRlnzRoBjRpsZoTiCucDEn0aM7Yf/xgMmWsWeQuUykqVYVQISy2/aUamiQpiIC5M",
+	"tALNbLCC3iKTehDjFFhWe8QxRNAlJishmR8I4OwxgHSc1EZVRg9xLdasf0REyyuaP6IjBYzYMenWsTpU",
+	"Rc3PxyJ1TkmrPcD1K+R+ralTi++dc32xcnT6uvR6/Qm6WhnF0sUfbDArIaoObslZXdEva0Ulal1d8DyH",
+	"Hk0fB1mU6vDWuqCchWCvelzDAOTvbnU51ndxs64cqeq51xzIY7tdQsQfMctCUq6lDi+beIFZFqGlvhup",
+	"ciHNwCZMBwgN7QVKXIRiZax1X9wwE6qNaS718ViSLRg2MENrnC9N+thRKN3sOEJJzrcJKpnWpb46Rf8l",
+	"umFJgYWi+kXm66+fof8SocRBrBIDq/76EiW2YruFiiq0xmDysZHZO6KaGWuuwnujR73piWbf67Ip9buC",
+	"0SpV3e7xjmHTLCrddfQCnRZ09FtIETL2Ejjbt6EEuTEnqeZOi1KhnCwVXCpHlPmte4CdWp0ZuArOIZ4L",
+	"mQxX/atNcT0OcxoDSgeftIBoFV1zSbjg9EsITtcd8w0VerwreFCF93fugUGlSR/kCjEbwMUEwcw9anyS",
+	"UFFriyWybB02rLMYf6CsxJcphj+pYP2eEWI/z2nwPQTQd+RENG+JamuiBk9oknP7nDVuhe7bpfs+qHE7",
+	"niLMHsq6yhzAllzaK0IfLWiqYKx+YGbfpxDC7qjgzHVBbFk09usaj9n+nyZ4OxRe9cPx6yF8fvaUhfqq",
+	"+a0SFvZZ2HjqARbySNqA8MXO2gz2KSTVl0Keh8sC+EUOOssQdP1mSyaE9RRbRaFfQxlWeCHy1nEQpUPj",
+	"FR6ogQp4FhjarjHYP/RuQOPPRANkYflCXVZaolCVj3B2GqKfjX6DIR6rvJpLyUoJiiMtu4DzToGy0wyM",
+	"Pe0JKLzHFTWwWKdfn7OWvP0SnWNNvF/kdhzXzuVhW5uc973wIGMO9HwKntjQQW0K+pOiaQe5fZ0mKoxg",
+	"ZdnjJTIqKxxbQ+aG8kXJkC3IscW78LFyGZOxIIowsIO6wOv28bXJqtZff8QFyrFUJgMQrzBlxxCaTgTC",
+	"K260OdOzQ6KMAPqMWYHxG3uUlZ8Ny7hrd+X1qSqIoDzT75CIqkuE3RNa6EcJlNdNbhhmVSVdY2KuU2tx",
+	"/XZX2EQ6RmZTMKvBmMktEfKGPT19iiSGXueSG23QD0P3ucMfgkoBU0Tc4Tw2dRQHXdqv7TPSdT2rOJ4K",
+	"W6osj7PGCbvne2pQkME962dwAisS53RDVVwQYRcyAhAn+hdEIFtNEqeCS2MQSvNSKhO2WAH1vB8oSBTu",
+	"pVSWVVDwPHOWBaBFLIgjh8rTamxhUDOnEDwrU03Pjs6konle0yuEEkBmOXLuDlstgQqkBGaSmt6I+kW3",
+	"pFAX+rcdfARLmykzPJqkWlJFHUG0R2ldO7dHU2FsdnOELrnkS0S+11x1TOi799S02PfGqRwncr0x22EM",
+	"T9jZ0IBhgkVBcWA9WpaO4Iy0zGsBSbeyMLUam3zVODbB9InKcDX+0ZxvJzzlDGPjn3TWtg5DpLH9NKx1",
+	"luXXuLXetSODdhv+6Yw6+jYqieOKzYSoIRC2KGmycbBJZl9ELfxNNcJpmssPnuZxWZUXM0WLN0Rz+Nri",
+	"HPD0/Xay9u9EtJ0Y5QBehUOFTIg7f3Dq7APoCO5Y4+yBxqQEi5wSoRXPEfX7/XJ0HWX8qyJ2cG1v8C1E",
+	"tNXlVby6eEdQvoJrwtlS2YJjaNBDXfdl351PleU4kbF5GuubxgDEAJDMBrNW/oYCS9kRhz60t9rnLtDy",
+	"MM3a9iu3eKT18SDJfhGGaE/Hb8kWXaVofbBHR/H0l1Gu/HojQzn02M5oLGh2AMLjQQ6xJ/Po01GZoS9N",
+	"WRlTOkaTTCd/6K83ofHcD0+tPesHrIJAjYdJuYYsAA+/IyIrx7AsfaQpW8VLYZpHNh1rvDS9ojtWwsrN",
+	"IiBa1M7iajcis+mtJffR1jtB7qjJtR4Tp1eSmBnhr+XdN9NCRVMw6oNABQU7NC/WIlcS1EESG0lFcLq2",
+	"OmETxV0twfpyYoa0M+zwSS52sTtHo9QWTxYfAL4vfw8YbmXuASM9OXvAaE+2HtuG7QHk3PH8ucEcQ1ya",
+	"60NQUeM+qX7nrM2yxQFygu+IRDiHrBKvo7u+tpse52Ek2qmgN4gzqk5Vm/72F+MQ1nm6JxZ5HmLC/AJF",
+	"gvrqlB7shtdRX4fWsWowykiHpSSINivr9KaXdVYqghQKvyKRCQL3bzOvOJEp/kzkPWoU+dUj2xWLHDK6",
+	"SORvfp3LzypJDa+NeZCmK4AnNc4ApBxYa0MBe3r69fMBssUGf/KncJ4h/7uzvcW01mzhCi6apKUWlif5",
+	"DOw74s0SD4gj90eHQYFAxhdp1WnyMxc/6mkt1scgMiqBx36JHsYHU2LDylp3ewMHeJD7Pmjmaqv2LDf6",
+	"WaCUUavpVV+6aYNSJvW5am1ufwpnoAPMkLxBtz/373zUnQrTwMb986b641ybEccjGHXzhPex6r33DNBo",
+	"A3UqKVvySlasSlTakpWVMBk6C1BQDqhrWpkGSBBsHCPzzcHcrCcd2p2rb3Tg0a8Gp3W9QPvpXCbPi2Ze",
+	"wqzW2ojYS5gdYH4sJRGhpkn7MU5+yuSLk/+BT34+Pfn6Y/3nPP6Pk4//+i+9fKd6Y1RhuUJbiFT05k51",
+	"Gk3J8nmI26IiqKn3CFhOHFpiYwwbtYzNEsedoQIfXJ7vGkuEkT6KS2pS6znL0BJSG8JhAJr2RlZgGH9T",
+	"NclywDUWoCkD6LjyCJrUrm1Q/Htyx2/JWH3fhdTHon68ZRSp0x2wMgW9IdQJswyt8R10nm1V9XaqZE8B",
+	"viZLbsHRtVwjPw9lm/sC7WdipF+GLQUxIvXNPJHhtG7o5s6/w1JCTJwZkFRZNWBlLPDKKYe2KgDYQ/XX",
+	"g1L+IJd88A3fYKp997uZuv9S/5tJcZuIO33RmQp64QJAfLOh4WpiK95RDJVJ3FFE2EDqbACeSx3yTQhb",
+	"UUaqsB/4LuWiKCU6Mi5FTZsQtgGbqJ/Hipp66MdBfw0vCNu6xI59gN4WhP0AEVmC5AQ3UvY7GF89o1sq",
+	"YKLCVORjNLRdPxBy+3b5hjNT86lqwUeFhKAPuAw0GGsKdQ+XvBRQcUYTZlAO0zNmuCHUyZLpb6LZhts/",
+	"VEmk+WtLMub+VutS2D+Xgpo/JFal0H8Gc6ak1YivNUlbEiJYEPGiNAsyn751nOjPP3yYRft9UU1TIVui",
+	"BIIwkndvrz+gx7hU68dQ5wy8unBy4DKEaevtWStVmAA5wtQHmt4G61MhSdkqJyelJEjBoMbL4GF5YX5J",
+	"IluLBQLh8h1a7KzT2QwzpSz0tD+VBIp8G1Y5M4/XoOGC2srP9j644vyWdgRn2QJxLh8PpTAWSaLg/UGk",
+	"ABBmYA1FRZixnSoIEF0xknn3zt7GvHj32uzKI1OShmTOJ4SO3n97hb5+en6GXn348A69IVLiFUHXdMU0",
+	"yRAZoWS9wemJKcubHEdIEqZuGGVSEWw7u++Q2UpbUQiamJnyxsYI7L+cspXpn6M37YZZbFjF58QpPo9/",
+	"odmvj+E5+fgXU4+QZr9e2BlObskusWme5pv4luwuIK45uWFgE9xQpihbHbsmjicZSbkWCNA1YRlKqjWe",
+	"QAGnC8S3/35kUklrNm9SSo8vrezz7+b3ktFP0PuHs8wOubwlO5r9+83MjDCHwKWk3swuGWcpqX4uGf2p",
+	"JMicwWoMzlf/fjPz0H0zg8DwG1YDC2DajFezLvTqzYurk+tXL86fPa/Sht1wWLt5wUVi9gXKdpIMeYtk",
+	"zTIwN7P/MAUb7fvhG4XFiqiTUlD97ZFG/c3sPwqs1jezxFa11t/AQdJDnGH2hn3//jsrH8OPtt1RcjOz",
+	"hc1PMroiUvkPmQJUGC14trOT4xuWXNkHvoEHLpBc45PzZ89bCLl+9eLEQ4aew6EArQnOiLB0/+zJ6fEc",
+	"JXZzE4uHRRUO+8y6zOp0bFeBL815emvWgRHsLcBb85oUAmlvGBDCHL0ny1Li3AQpPj09kzaCamMPXN0N",
+	"1jYcPLLeH9eGNKv3NLoBazj4TZYl7HK1hAgJUuR4RzIDVQSrh86GkO+jT5++iJuIjG4YtJFjq33qODaB",
+	"k8CfDPJq/lRR5T5f+hVCcpd8nyHVFzTsMPSp9eUGjdMNZngFLU+Q7VGHihwzkz79HWXlJ7sVcn7DwEOQ",
+	"8bSE8ZblmEsCSV6KtKoX8+Ld6wtvHyObSmtY4R3OaQYehuiGQZuYqrme6SRj+wdsyQJ9//qRhCYzVSwq",
+	"+hO3BdJgi3Geo8oN5dJ2oxvmRrtI4QVlWOwMPOAZxwolj3FBH9+dPdbsHxd0/nfJmT2I7Z92eJMn8xt2",
+	"w644uzOxo/JCf/5XZLI/tGBo+sZkJM2xIBIln06c+HNSLzJBRxglrt/FhXGqJ5ZHmSXAaUZeHUoPQ1jh",
+	"nK9KYrLvqUTkU5HTlKp8hzDj/w97f7vcxpHki8O3UqHnbAjYbYAQJfmswJjYQ8uypbFs6ZDyep+Y9mEX",
+	"ugtEmY0qTFc1IazHEftpL2C/nDvYGzl3Mlfyj8rM6hegGwRJgKRMfJmxwH6prsrMyszK/P3UYqpzQ2bC",
+	"OxxD9pdfyMIxN6riOrLkffaztBOdWxdau+VhcSYS95VQel/5Niojd6rlntWJ3Pba918ZIc2P+0kqeNAZ",
+	"6GXUPYIRuTdQ6Tt9T8BeDJ7DqNxd/94v/3KWCCUFcnaiNjGpWIToN8Ubzyrz2neLEX3uyURMZ9oKFS+G",
+	"rBzalGcXpvwUCmctvxCMO0VIuNXZgkXvytt734tF5EaHCnm08nQ9w1Ch7ekTrXROQARoEMHwuq297557",
+	"AkYEStlhs4ZlA8Vx3rrXGIT3RH3TmTyXiqceaQYaI3SyOCpuc88tnsVZIgFEDxoS8HHlGr5iUeVz+hdi",
+	"cZaJ3IgkwnYEwH2bTyTyu7oHeyYvfJI0WEReFuS3PVqqM9+wGfXZ92IBciszeCgfW5GxwxcMmAFwGf+t",
+	"91pnCMyqVe9dErFOVAmXz3oe6CzqLu0IvmwSxxiU5sG9Crv1C7zDKU9d3C8S3GJEPNH1Z2BciHGV/xVK",
+	"32DSYahv3D+R2UUrF4ldilTPRMCi30KEygmfDNlv/X7/99/dBg77UeRcJGKQKMwmHqYxPQaFgOe+dpf1",
+	"2b8WNhPq8ZzDSDvcgEWlQT3Dc/AooMLgF4eHfXaM3gAYFLQxIJpE4YvqPhNZ7LYpoWINWIewZbQ83Wsk",
+	"iUTB8sU6Xjsh4oy65UQWehEUiLUcGDnk2Ck25JRwVWBKycl2cyzpS6HgBtvbDtkP8mvWefHsOYtolftu",
+	"Nc6s1mepc5+cvamZLacLZPvclT14WlTgR/raHqq4dH72wgqUxK8xyDDAM+JMorPcpaJGK7FD5OOQzltr",
+	"Zx9UuggYnIU6h4KxUz4Vp9KKP73nn7tudfDqXvXxCXPeesA+/uT+5/jT67dOWL958/7NpzfYVBzrqWje",
+	"K5wvg0aCdaJTEfe+FTae9Nwrh2AfevhXdOt56a5EH/B3t7H4ilL3ZFm1GM/JvMcmG59l4ldANYj67GuM",
+	"S5yefM2NjCsbCK4f0EWPx3A9ejqpjAXlXMjNOZ7xeCJ6h/3Bk+BJnqUUqprhwcF8Pu9z+HNfZ+cHdK85",
+	"eP/u9ZsfT9/APWVlZ8X3Of74rgJlNHwy6D/HS2lnfzJ88rw/6D+HnL6dQFB+AOeZdNZz3hgc54m0DGPb",
+	"gE21klajapV9MgGTyoo0lefQgIUXoyebiszdp8TcSTmyI4VYAA3kQ+BMUTcRT1PhDBU6l6A3HWARZkqI",
+	"xLj1SKQduj8QjRGsngkV9MLiH7qoQwQ8ccSiiUwSoc4gCARabgV1ROAqe4EonuUb3kM1EnYuhK8pPBfO",
+	"Q4fsWpF5ghSgtGLKOoSmrdPEfeVyitBFuBqll15PGEvuj4bxJGH5rM8inIw/wcR6X6lq8Ee59Ui2bobc",
+	"yFG+Cu1/l0C5lLHHflmhsIuoCYG9syk1gS/2eRReO+92CwgAN8WgqF/JL3eF6rmUjsasUMvLK5XGxevX",
+	"H4D6qui2R1YAeoonXnGq0zo6qZZmZrPT/OanIc/RTZ7WNCHlyh68xsTvBle+d/sBMLP6LR8MweFgQJ1c",
+	"lloVifHerfjBr1Q2v9kCeeGD6m8I25bzbQBr7JSAruw7M/UCh9D05GKoB1/zIi8Ftzy7+pafVMmbhTc9",
+	"v/qmb3U2AsNR6VXb5FXi8wwMP7g0mAr1VI1PflJ4kpcJ8ED8x7OxoD4Cfm7wrL2iXb8ETxpjKxcY0wPA",
+	"8MG7DgBv9qBEtOphvqvVuju/p/RxqCVnTLslOYze7rmAB72JvtvlM2Fpv8POrInbjqGDuN9okt4Ug/qE",
+	"Y1oxTV+SjC99DRSMrBV1XIjHIejl5NBnLzkAFVmvg6+1SXp5Fcl68GSmTUtHNWHQF3kRAJYiiEYkH3RS",
+	"K30vMTh8kMo/KjPLGO/pzIVSHLvNKQXYZwgvhUMiVCTnOf6qpYILAaAhYBXUGxwLPzcBZiaw0biSeEj1",
+	"OYB6c4MsjW67iColJIXnHXX7EKuMsTOLMnqhondyhbEmelDUEUEJPRfIiYVWCXs1YAlfGPKKRxw68+Gd",
+	"Te4E1u4syXsJRfS1Tha70qp62dDv9UM2m+Xi9xUNf7bbsSRNSv7JS02FiZGOLR6FuuPUgPAtKf6tNH2e",
+	"SSvWbmtwpINGIBVtuAaoz3gvIASO8wxcfeclHvnkiSkg6CBhYixfeP2Bgvw+JHrmE6FCJSGl4K+nIo4m",
+	"1cEylSbVqcnsiyYUZnzow5afFzj09Xf8qO23Olf0ildX3/Baq3Eq8Rh8SxKK07krCb2uI/Pumye//9Ik",
+	"1lvx0wLvpeFZJuROo6tcsgZvbOmIRaWLUlcgiwdbpMfzaoydCty7axpckuQSU+9L9Q2vdgv9lD46x9B/",
+	"+NZdw0bFgp1iyGezTF8K5Bi5tsa2+Zy4/ZmiW9bvG75EYY0/WCZXZ5lwG49I4BGhuhALNpOAdcELQmA6",
+	"HIaX1L3Hc8hkEw+JmejM9lJ5KdCzC1VcssyaGtw6FUfgmQDQPoP3gm8obyL8bIOlVeDDEgFP4N6qlWCV",
+	"BBEWBVDjMB6jIHI2k2qsWez85pjO2JJQVQ5qcUyZ8ABI1GtvGM43y8RMZ9QGWB0eNXOJpNymyfcvTm/8",
+	"dp2IWCbY2F8sGHyVNHBCpphU4KFXF6xpcz9GYSpF+smdmJQ2B5Rku6jD2bsO2zFZtMxLvkMxybvxb8le",
+	"JUIttmysKppJOmWsnlUMERaLbKxHq47FN0ItlpRil4Gie921IsS7VEo82N+r5HZV0i35Xehj5diO6Bjr",
+	"K/yv2JqB2xFdDCkcKsesPmQIfRyLiCUaK3yCAkjmPOPKwr4bqrHAGkkEYsATaXTkzzMeAxEFDBMKe+jU",
+	"yb8Z6NQ60V/o37/AD3D2GaoIq9kSbvlZIjOsXfNj6/86t0WdHJ6XA9RNl0q/4jLsSAXjVk9lzFMowklC",
+	"5cwB9NyPFpVCKEiooVuRap648Q6pTpbeGhVnrVhmP2dWAmVtCGVmfXZcfFn1FF8CKxEVx0EuTCsX8cCV",
+	"Z/AlFCjNJwvWweNwf1qPi3CG8EJRFxN+hfNQvE8aPECEzB+bc9NncAzqs31wlFeOmBKNs0xcSp1DnQOc",
+	"diM6IhxzYmUZ5CLRw6otmkZs+lDhdUM/JP8HyNQBcTZbXl7GLTMTDtybVmeeLjITbtZD1Tl9993bnz52",
+	"mxyYd/iS9yTluzHU9HRQlfuy0zQGF06Ksq+i2WL7dXGxq6BynYqQwOsfR6xG4sF4MSd//vlT1cB687jG",
+	"unrjh8WXDbaVzCKY2ObgCsokYQneJIcvXz57ValEhtMmg4V2PkS6EAvDOqMFiy5k4uylLchFAywBknbB",
+	"EoyEVMLArhJC7aozg3L7aFTEj2G9jlyKLJGxPWKRNGe0RUmDbJaUlBrx0pp2PH4wFMYoLCrrPg4l+iZb",
+	"9LJc1ZWoKBAlo4I1n9tQLai2aS/lgT+zjEsjkvp27cIBKsXpILB8BU0nKsqvoBtSCWPYzAXxWRCqqAzf",
+	"z5JMjm3BEwSdWefaw6cCAZDVUNVXIvAGLDKxzty9euZbE6CA+6z6Oz2SIhfPSugug0BGZ1hOUIGDdPcZ",
+	"RAMDz8pOMmEmOk0MvJJjjZ9U58sPR0QxGGUmZnDo4zwZLD46iydcqrNRBrW+1BZSQlzLGOu62ViqBK0W",
+	"FjDBbQxv6/bZByWwNAor+qNEJPns7EIsQJGg5bSDSBMB4/GF0vNUJOeYtTAyFSoWSRcLVwlOX7BRPp05",
+	"36LPvvU1TLGejqQSRyyCMhYq+IYilIiNgGmv+AAcDtQs6RgeiukmzN/4n/qhWpOKJibV3BqZCATlVvk0",
+	"qCWpPYmkT1a7G0NVpKzp3mf9/uFg0FrdhHK+WW2T28g3zkHDk8FRuJvqou3XPu0Llm5QsATytEG5Elz3",
+	"OHYup2fN5ZuVfYo2nHU1Su6KamYe7igObmmfqqv4dwI1/Mmul7w1l+r++EfL1mxJLoqt6+ZycPPz0lJ4",
+	"DgiDv9XZwValskjZdx7gPtdBJyjwG2hS32eDYpcNWK6K/w5VJoxOL93PiTTu60TSxZzAfKLZlMO2xzqe",
+	"KTRgjYSjmJK5mnO00ryHLFucduwjFiltoZrwjFtwGoxALHRKTmg6G4EuLWlmUDaMmCKZzl2g5MbpuwFe",
+	"DgZMKJtJYRpTBV4j39Kk71ox/XvW6edTU/Aw7DW18eRCFRNVq9WnKvVbGvNtKPGwonNbPudA75n9/T//",
+	"q6bYeK4ROTV20U4/pux0tdOHeZoQzAFJVeYP4RcKh7haUM8A/IqHnl5bXdRD6VkMAGzm7m86RixHV256",
+	"208ywLOP4dS1kmL4/V532Ep6rRTQ/SHJlrS/lCsGB/2gDzfeuauauuzIDWkv3IkKtwfAoNzFNsw61o1a",
+	"8bTbquShWqPlbEnJ/fFMrdQPd383iuLFTUr9Df5xr9B7hd5eKhFlClKJl8WEY1Z1rjM7AR1X50yrmyh4",
+	"9fSzotok8veh2oW2PSTNPsEL95q91+wtVieDTNU0+2aOOerqihKTWu3GxdZZXY2d6hZ6DPnDIuXc8aMP",
+	"6r0pQyZSAy3+hR7TLd2jMkNND2VZrgxDBI8i6/6rHtWwI1BorQ4VjvJGfv+y3Sh6xZsMwymO7u4Nw10e",
+	"E+4Nxb0aCpKxij+/rHy4Bqh1HM5abusLuOiVoO1aE7ZwJuMufHPZ3EvQdLRQNJOXorcMC77hIUVcwqcs",
+	"n8tcxfHeOjSdncHFTT3xuQHEqqX8nfsFsn5PgicF6tA1+uC9bVp9780+onhe+5S0TfJKJlUhcoiTNlJv",
+	"afAkD1DPnj9//qrb2gVy4wOpxmGMxFgDDevmI3gkh1ilAl59koUK/ZhOsmowJq3nWQBksc4+Fggkq+Zx",
+	"KD7PdGavOJGAa+vII4Q5Uh9WwPIZs5o9GwyCwWDAMj03ffb69F9ZLNKUQLd4qMwMigonQrgwME8TIAwH",
+	"aEQn5XnKWQcIu6AkErDS/hQFLPon9z899z//KwqY5SM4lOdZJvm5CBU6UwimMsvEWH72xY+c/TXXVvTZ",
+	"jwDKAshAWBuB3x+VtY1YzNrkLb2BS/d7xn7P+MPtGU1Po3urjyuM25NfkVTTS0psLp8E+GODINx2B9kI",
+	"gLzUy0b4cSs+2wM3zNqTl0faGCPcy75zePVNH/nCN55CJHWvTZJgG2s7lrPnzvTrjP359MOPLVsW2d0e",
+	"2V2/XZFdfnLVrkaXVfY1IDDI1qGDVcpB/QE7wl75wBzpK+gg2iO6QzFcB/DyQhVRVQ2OlSr0PSF+FEBz",
+	"4UTnGRstPCFbN2DziYwnjKdGYz0j9QQSEY176mq5HkVHRUIBxyEN1eVR4TzkULDwn/KERMFhQoXwNizy",
+	"pBz+8B2YAQorIzx2ZO6u9djctQn17SCh8g9nAKcKGCW+PBSYRdBJAE7kWGdJ2+m8e/y7Yrl27WYWbypa",
+	"tJuL6Z0oVCXgcTicBVdttfZzzk11PjwO5xyIRrhhY52rZAu+6LKItZfWnwj3bYBFLUrX9KkB9G+WSnUB",
+	"I4zLCnxCep8ITj9DT8pRrS0XRZ80yrglVLFgSI7bVl9/X9LrmaPXlrk/DpnFhViW2hvII0kdSaQnJGiX",
+	"wp8zrc4LACLsyZjDb55hqcBoKtCCXwye+QQy/BvyXOyDYiYHwgjs3y4hbd0uYQQJ6BoY07HOPNOCAQTs",
+	"r7Mcm9+x38ykei4SZucyFkMkQPYA3dgND+CVNlswPnIGXBMaZrZgL5nH9lfoDnM2yqGyesyeDVjnxeGr",
+	"Kt9yX3yOhUhEElHMdiJstugdu1sjQrsv2/dDlWqno278zwf+TeR3v2Sxm4U4h4Shx9QNGPBZF0EhfIxH",
+	"xqGLQkUhaAla34G5fHH4qttnLwfP2VRwyrhT25/bTXOzYBNuIL6lChl5rnpS4aQeI72VMzCIcgutnMCG",
+	"VWCsu+u1YrNMX8oEQEEzd3FkjD7TKl1E7NytJyBqI0yr+0uJgO3nGMK82BayFLBcpUAp4lm2AAKMQVNS",
+	"qDqjTPCL3nnKTXMh3HsQ5h2l93M7geffV3K/fH97/88pbgFoGhDoGwZyKmxvHYFJk9a1kJqsggkvIQnX",
+	"4qiVsONhHzUcbnBy8EnrH3jR1W7cfS83eRMxQ/6k+CWXqSfyvd0GQbD6T4Z/+aUeoyDtHeOF6Qab5PUM",
+	"6bMI8rC6h9gJbiFltgPlurpdaGy2bvNaLvWF8DaHkPWRdGGcCTOhtxYovShURyWXl8cywGSWWlBUMq0C",
+	"/vebFN8NaxPsLlIRndtr6MjrVPDsqg3qS5b8rSEIJQVYtNtfaIaahawNNhXrrY1IxxU/BanN2hoSfhBP",
+	"dmx6f7iyNxkBsh+HP3oC+efaUkvAO7KLraz1QXmZWbvui4+VC3cuApWXXSUNuaqkVCpfU2RZQFqeGmCk",
+	"fSRHPZ+q3y0Ag985vZXZ2YbwjPkQYUPWtK0TJhgHYIsK4YH2jGYFwSTB3neM4M4D5m6HMrZL2SgsaYEO",
+	"1kjbmXvS8OAgQs/YjdNpxk8n7/rsh2+PES0eCwNUuiAvuMoO58ZOqad+qH4GvpPajQGhqgDFyTmXVR6c",
+	"V40nOXD5D98e71w5vj3Gd12lGDS/VgPyCJMKQ4z6IvDZ7MFXpdxPkcnX4lwq9unDp48oCoB/th2tuSoj",
+	"9anIH1EgP87TegYZhBQ0y0ktRsEonoeDAYGzCFXhcwxVJoCAbMFinbi4F4HKIaWKODPvudOS6muQoKEo",
+	"sikApSELcTh40XdBrHvcKkMb4kgXjEJVn7JBeTDr4pVnNyHlD98e3yu0BI3hhJbhtVuFJtUlM6T0nOb9",
+	"iF0IMXM20ghWX0VQ3UbnG+kIcWUAmuKPpuU3jSC3hfWs1VhmCAZRQKCTglB5gC+jdMuwBcPhQ8ohRpzt",
+	"1oPI6TDhRCmFmi/EhEpMn1GY7JNnBpm9lS6D186LAZ4MLyGhwwA+ej783aisfzy+7Fo6+6KZ1ho+CScv",
+	"2e95zVKNyYya2+ylYRsiXPqfw0ycS2NrjcsrQUctCqDLd2ihG153lY/lv+LxhBVNxJQF9Nsol6ntSTxC",
+	"jnNj9dSHXbcWHsprrbF7HJjJK9kvNtdA0QjuzUdEFsbOIMLSm/Oy9SU3gFBZZtXmE52KUHkTiuf0BS2G",
+	"yT37aHH8Qtn9bs0fcx4PO8FRuXcDS0yoxGcrPDQOveGpYXxkdJpbwRLBk1Qq0dx6Aw/bJf+E81XoNQ85",
+	"CX+McImwIjMu7zYltJN88olGvL0lOUZYIQihkQkeg+LqJfj910oxG6MPJlwlejxu16pjkuNUXogGgnXW",
+	"8cw2/iQpuCJ52y2jhlI9A/jEr4ozu2GF1SUg3lBoSgMthZtLBRv4sy/PQEsfFeH5oB6zWCvvjQnK2ENs",
+	"4wwBPEx85rFNF+6HUEHQJZyL5AyeT7eVh3BzjxwOY2VjKHkcOs9JK6yIK4Mi00KJ4Q8OTk8/vKUl2I0q",
+	"ly/YH6fd/XHarg+dygCfkdCj6DUfOxmjNzAJACvj3L8Rjy9aK94qgJTYJ9YhZc0Vqav7zxzAZRBiDXAg",
+	"sMrMrU83qOgikUImFZrVj9+/fuOLhLKgKD6Dv737hqxexyNa8jyRAgwJEj8FoSpZ3ZGwvRuwKZ/hA4CL",
+	"wLA45XIKR+/gpgRwGA+4enGFzACtGoH8JjITsTWs83xw2HW3RjBpfr7+hZbhT4hi4z6JcGyG9eWCj0Uq",
+	"XjR9ztPAegVkqSY+dD6bVeaJ25oNrljwqM9+1CVpF3oZMwBXZJz9dPK+z47Vwpc0sPJD8BPQdfkXY/QZ",
+	"4FLS+IlEnz6hkRZLT2epsM6Q+aKADQrY3de3VVa/GLz6anPkuBVYu8qTXj473PhB8NVbe9BZVVlu9J1o",
+	"tcrHVgyd0dca53Kp9HMsBF4ypromcZTCqNoUgCgkLBcSF2yjIeJ5LznRkgl/r3HbWF8lHdzkVNjonZ4I",
+	"78R4Y9SIysd+OnmHeJ2Fb9Hxu5e/pruRAb85ClHN6hc1ao0m/2TV+CHeN479KRJmOw8Zk9RCJQjWTdKE",
+	"7mqEXcRBqCIwy4jGCdb+9PDlVyye8DQV6lwQGYuvV6uyuTQLQahGUiW+mwi+ZXnT6bOiKLWYcmlKTzOR",
+	"BguwdBaqCvQrk7ZuMq/WgqbeaMszWzGUG6ulHyvooNtm7ksRPzVoIE60n/or3KwAziWojO4L8rlg6WAH",
+	"xwm3k0zn55P7VN0qmdEdE6a9rr762vy15c1YNo84vZu0j1ZufePcPKnOr3HzQ+pSfatrs3g1QVp1tR9H",
+	"tvHtEvmWoYbdbEGI2W3dq8ZMejFfl2IsaPIxv1h9iYf7UWK+ZZyQU6AVW6LsemrYhVhQiUER+9CBK5By",
+	"vT6GK5zORh63/yzhCxOFqmDGfTUgEg+dJjVGMGP5gk4ACQ5BWsqnGNbBdCdxqAioFAyV0VqJrLtEfVSj",
+	"GTPr2T6VmC/J946SG0tvgTevxQp6tqtXtx0QKDGvTt0eAWRLpBwu7KeU6DI/X5GPB/UB7VIJm2VSxXLG",
+	"U3MDU1EBAmmyFU4Vtmws3gF3ciZ5CoTaaDe+P3nPOkgehAM/uMjSqLui2BXVBXivUG1M0ntPeutefUcg",
+	"XxsqLs3UXnl3x0K8Qq95S80sCDgOxOdYwGK2O8ZEDsGIG6LPIuIziBCUgnJ/5ZMYFN54RxqG3pHWMIgb",
+	"oTARkopPTXEaCrwcvblMBNNKmO4RiwR5rWfYJBsxO9EGjhqN8JT10jfqY/sWkKMoi3z3tyCckEkQqibW",
+	"CXY90ok35dxuTDxxHfZj//gq63EjRkOersNnOBwMNk7ZbZHJAmRgW6wYsZ6JG0wc3NaAAvGpZLCU1GuI",
+	"JDKmXgn01DCZtAFC0ANEcjZabOMjlzTiDw9PVCzTBuBEhaY9IoCi8qPXMGKXJmgdpaW/qkRqbz7hNgyP",
+	"VJwZIFaF6ijAxKoFA3Uc4j4RMQWoP8WmEbAIVD8KFf3FWwL3J9gJIuBVNkwJaSciW2vQ4V0eACFUzqLL",
+	"hHV05tu13D+lRRZNpS08GvphfS7T021zBjOizgmT3f0y48aGCtL5miUS9he/+8DHFg+JyMpGR+BS4uCS",
+	"HIVfMD0TqlyxZq8ShLGQ+l3x4PrnX+uQ+9n239/mTs4EpkfLydpXIDb7htiVyCtyhUckQKNW4UvjKOGe",
+	"BA2qtdDlup2p8PJT9ygLQrV2jxLqz0ritQ5nr9+duuGdfnr3HRsJFU+mPLsI2I/vTj+x04/snweD3svn",
+	"9X8/+5/PAvbx9Tv2zelpgA7g6cl3eBQS8dRFe0WWCMEk3Oy4uTFsymcz7CSXFpFlteUpRr8iY7OUW7ej",
+	"hmrMpzJd9JkLMiNiLQQAjqgYvjdWkG+bT0QzfBnkgotJ+racox1uoMVb2nKm0D1RDOXxVGaW31zKA7M6",
+	"QIGZuBDEYhDDz2uhFlx9nXRpJqAmiqfroVBfV6677iEBeWKbO3e79NnKD3Gftb4iscjXlx+/5+Vpd/dO",
+	"T99Wp4p1sIfCAOAi1MpS859IasdpVRlcI7nlZVc4gR8z6KdC2lwAe+SZgWYmKgVy9rzEY5lNMm4gkj7n",
+	"2cgtuYRKxO4Rq3xAqKiZETTw+M1p7/DlV73vXv9QK4kSMmOZnqONr39yY8ENDKcUyWur1rtETGfaChUv",
+	"vheLDzADPCUN2r5rVo4UR35PHlo5jHX6i0NM9pm+LfWToOpwtaTnazVZlvIJdU8knxspeTUdWD63oFlM",
+	"RCqsWN2tvoHfazp1dU8R3pTsrXszTQvMDuObrvqVS0tr93vQ2i60bv0Gd2xIoP+yuJJ10K5LONWB/aG7",
+	"l5tGufkO+BvF1sTmFix97iYbT1Zl7adZwlfMxS53TnzhPRXw7wX+YW2qKAxbtKxrNs1hnGp1+7PtJQ/W",
+	"PfOLdGDdwB+0/4pt/7PFXte21eY/W9Q0DZtFlJhjiv7IN4JlwlLsFmfaeBzmuczEXfi6iTQIC3EQyyRr",
+	"b+aDKlbDONQQn2cQg5qYq7KyzgN46jGL3LMiFwFHAGsbsaLc7PCwO2ScfXr9MVSxVkrEtjj1dp7+iCsl",
+	"soApbaHpVaRG9NkJ9rCkPDsHFFOOlWXF4OFZY3meo614alg05Z/P3DDO4Gwmgsg8E2PoAuy8GAxYVNzd",
+	"z9zjz6zWZ/CGqNtagv363Tcn3/j7Hrz5qQ72WsbncGtjKN5/GvPWIw4nSAH7ay7yPb5CG3GV0zVnPiwc",
+	"EYDEwqGaUxpEjq2VpxXCfUNrsVwiU9qJ39xqnVFY3BpQLenJzlzMjeWrZmVowhAynBnNxjzbR1WNgvcx",
+	"0+dZ2Thu8tQiuFMhi25214jelQcD17WibqWLVoYGufSn8bQh/U6AISK7vjPqXxWs9rYX+531AobC1Hn3",
+	"8fIF0xl79/Hyq5IcZcbtpEJ1g/c+WbbEbf1+L4MnU6mKAqXGTr2rYPSg7gwrElrGHpQHhMCfIT1iF2Sz",
+	"+6GCmgX3CZHnkSg52vGJffZi8KJCOOmencgECg3GkjSQroXCgFA1csnigmHjvi+aA4hcaeB4UXn0cqEu",
+	"ZaYVQKw1FhHgk7yZEMlbN00PfOOuj9Z/wx2Wp18VKDgv1i3JPljYEtV8kgDbmDMg5f7kdUuqS6Gszha7",
+	"3OCvwuM8Fcqy0aICWzYFple4ZIh0pfpCqKDQ16cGAC5KIGmwQLN8lMqYXYhFqDqRMZOeSA5fvnz2CpvH",
+	"RJwY3jMTfthT0tjZ4cuvDp7/84uDl4fPoiPGFYKTOfMHBgNOzhBtA94eqmluLBsJIgJWaHrA689nzvF/",
+	"xuqIHxaJbbADkthqsd4pGhbdnWGJTOCruwlR5CyfdY8Q+7+AMfT42ASOphUAAfTZcdFXUJbVzxBbSCRu",
+	"bnlR7IP4mpm+LB+HJbd0m81y427CsiooawkVTAjBJiIAG/taJ8CM46Tpqxfse/m1B2F88ew5og0tEzBw",
+	"cwF1ZVqHSo+tUOzF4SucYrp1olPCH6KhPTVsptOUolmUAIBPnfOFE2I3Zix0xpJe34qAcnSAPx78Bkvx",
+	"OzAWU6kaz63u4UTgmC5oY/FTDB0KfqI48kU0Bm/5aCrtm0Jud1VMVrwAX3hfNWVLw7DOgLY1KxCWO/f8",
+	"SHcegn0R8I0tzb2k0txcgCc0KiEda6Vkpdw1NfK6n0Y6WfSgmv7J8KuXL59/VTHKfcQuaywdO2YfP5y+",
+	"+zdmJsIpIPwFVC5XCKfq1lVrpxmV7oMozrOU/f0//pv9jZk80cxMom6fvbMevQTrxzBuwtJu1qngOwaM",
+	"431QWueMkNKqB5Rj1IDo3tkNsAUByTYh8goVUIa8Pnbjij6hFfvJiOz18fdiYaIiSvv+5D1cgh0fCf4R",
+	"4OGYMZOEJZme9aQKmBFACdO46bzBnaVs5+oQBArOa9QNwG4ZYj/wtgztUaiK5ihpWCJimTj7b8FdrX6W",
+	"53RaakmB4S+1DEWhwjAq1Twx8CV9hqibMU/hXVMonqth1pA3AJ2exi73VIZeoeyCielIJAnAITEJjR8t",
+	"213nNvtd6d+jQY65cpssTiptR0du1yguDNXqJgP1hprBFtPCyYZ27BSEetVnb+BGLP0SGFlbJ4KtAOBd",
+	"GXxBO0gl+np2E0pJIHz83AMtxVHfgPoR/3231vkhGdtPTa5n1QUq41dUmaemFDiyKwRzBOqxuYWuGOMl",
+	"b6XVMH9ETy4o/bhOOboWi2G1tyxdp2+JULJ6X6hQUbt99mMlPU5UWVW3iPoO0FmG10hTxPJHlTJ9gI7K",
+	"hPXO9Iu1mggehW/KulIbKy4hq9vdskqtOT1y9/q5FV9rLZMjis3Nlfe6kexDU1zy/Ak6saLGRXgDUQLI",
+	"utuOK9KzFUUdkmY5abpRjIvuFDgfFLSZ0qOq7fvO1DjPhtwS8niGtcAYMfqBuZpJNdYsdl5jjBD9KmFl",
+	"AwF5YZkIFZ6QgAvSZydiJji040kiOsWGHmcXMA03rnfk1EI03+btif58OAXhsjdZzahtAF9eC6X2pmBj",
+	"U3By6xhr1ymtB2c5QME8QWqRR6qhinjVvralQOb89uAqAscNLusZmwk+jZwJgxGk8lIo51uQ8gXleTSm",
+	"vJQVaSrPBXFYKmuCUP2qR2xWPVMh8mYGTUBwGZtwtxtPtdJWK+kigwWTyoVm0I4XQVedi9bx/NzZzFBF",
+	"77mxPeAc7737JsK8SyxcMFZQ5E6lgfNvz4mdCXYhCh8qE04HnAWaS5Xo+REl5yEHmTjjoNOkPH/nmJJy",
+	"z6WSLYS2BgMqDflgAQF9urlzm0DmzCLBukXOjtoIv7rbZx9UuvB83RXSgSlf4ObgxusMb8DGOk313E0G",
+	"TX6oGkmbjqpvB9jsEpbGX1gwHRDwKV6ns1Cl2gjDIghppV3AeVXUZ18Twann0Kb4xwjLCDTNRduwEqc6",
+	"z2IRYIxG3Dkebs3K+MJ9PUCBe6sIHz/0f3KC7T4czttGgmeCxkhIyFPYn1KpkFwVUIpB/p4VbKlODoAF",
+	"ZJbpzy6ihNfFqTa+exRnp7nkwf3lDSrJFWb+tZ5Oec8Id5GF2G4mY1OVwqIGxPm37aGZu63Wyz3j1orM",
+	"Xft/Ol7n/lao2t+qava3X/XI/A016m9u3zR/U9qWrDTdTnDrR3T/8X8095KvbnsyqVG6o3LTdCQ10cyE",
+	"yYG7F/imMDaB6UGBKuenpuRt0/SXQe/VL789C569+n2jsZ4C+SShZC6ZERwA9jJjEE8ws6tS37am7uPP",
+	"4OOX4Q02H/OGIXbVUt8kwkZVqNpiCY2OQ4aotorwbAMWwZ/97+7p9CdEDleCRQm3fBihek506sLBULm/",
+	"/Pn0w49Mj371xrts4qauyg4OE21nImI55akfTxIgHTNm1N6Eyt3RDVgEqhOxjnuDHrPIC7obbCHr7h9V",
+	"cXf/dhLv/h+F3v0XyD0BbVZkP+q6n9y3RqzjBEJ85tNZKrCZvQ/wnGfEk7L8oj4MH55ZFl7FBAGc0DD6",
+	"fmcshtPPuDQCP7CAWenkOUzDyFm8yiaFMxQ7Rz1TzpWFjdrdqmNAcU/OuI1Y5+Tb1+z58+ev3F+A3ziF",
+	"73PPDlUx9/4QDVkZYDUj1uGqWDmAXqFlS8RMwLoznJ9unx37/S1UOLCO0rC8AXPPYtFv4RMM6MMnQxY+",
+	"6ff74ZPfo26oYu1sAcYI8HF+vwbrUHHYAZwFG940S7U6xw4wLpVIhpRmxEMXwTKOR2du884EINaXk0Y6",
+	"jduqGzrZJfwVU50aymRCNRITqRLc+2EKKD9pJrk1LEFUGwNbjLNydT9l2b64becP3GZburW/PcH9+zh3",
+	"kclffnFWmDwPD5mKP8J6fAIHAH76pd75eFmsGDdAxCSyHsStuE3XPGDcuNcSplQ8mycVl5g8kHUkwsir",
+	"yBleWQEkr/Cng/hUXR88DaXTP3jTv+D9f+r3+1GoeNXxC2p08k+rHhUd+eKrPRkEYm2gMGYCojjEXoez",
+	"yLajQayQeVOZ9V2ezFVe07IH4Uc9jubz4yquPa2mW3NIEYHNpB351lJdgDkUHX1tpYt1wJFdY/m0ScGX",
+	"g/ZxP2WJH1RtjraA8HMzKOUlwRpS6mzLmI6+LOTv//lfZXKOVc7vReb8cYrD6QpqENdzVeT3Oi8Gz4ny",
+	"5t/75YSc4UlDcxUMi8Y6z87EQjj/D3IJ8Bbffp4K0w/VO1WiZ9qMK8MxlymIchKq2TBvgk4DlpL6+AjO",
+	"kZ2rPeYyjZyPgT5QhPPrxtbh+GBpgbAe7tJpms+WYPMQu8R0A2Y0M7HOhMFdIOLmTI+jgv7HU3Apt3UY",
+	"IejE9FUVWclz/6ALJZXzXnF2EIseH1KetcCvTbvMMa7JnaEZfSNiIDe+65a/zQ1bxZst13VfULiljZVM",
+	"AF+Fj3KRW54xp8/d2xhOb+ma9tdhJlyItEMriC9otIJKWyrXaLGAPmG6xs4dMavhsiTjcwBF8qWHM5EZ",
+	"rej9Zslm4GlK3WhsaiFO4Il7A7E3EHeDlgY5jPuzDztAvi4qLdBAIF412QfsW5EeJVIkDF0M8jgIRl+W",
+	"Xkyoqm5MJ1cpHtigFpezJYFjMRbo40D4Ou22+RE+F7O5TXAfsbcJe5twl+jaqqxZ2lKIBcoOhgBc9Co8",
+	"os2ESlpPYD95r/6pIb8e6SwqaIMdTdEIRBeGCv8t1uQTBHaXES8e5GjHoYI/Qn46u+RpxEY55h7gKM5I",
+	"IJcqzqueD1jCF4bxc428fVAYWrlA6Xk3CJVOkxJ0lnoSYMjYe4wH/zgupDFyQ1rQCeaRx2z1jw+w5AtO",
+	"jpAMS2JyDD6QntxB8EXIp+HUQsRTBDkYBUnfYZ7yc+Mrydxw+uzYsqkLyp4NBgN8jTlinPpLlRCwN0x1",
+	"VrZbtFSIfeveXiI6foJlvW5YXSA0bs7NAy86dSu28dU/ufnd+Op3JCQ7Bgpcmrm2AyqRSfGYkClJ9yvl",
+	"UKjuckrMv9zpT1arEYOb1iKYFE+rpAi9ZYKzCsgfHowywS8SPW8ntnvvyXYMGy3YVCtpNSD945a+RlHK",
+	"13xdvGWn8tX0wlYckByOEh6DlFUnxhcp+u+/hkhhKd+KOPkz2A0FiFgDZSrt4ohFYLTPZpkeiSTy7WR4",
+	"sdIMfodaIbhNJGyBtZLNIvfeD2WXCLu1F+2l6wlMSFkpVhiUbchWJmKhbI8KoNZwbxY9+2kpbHgyN5sJ",
+	"nomEdSJwWs6MECrqBuSSJEUnTCeqn+13kfvhUkDXSSfy/1leUIfgHxJbCVb/hqrmv3kvCkGqA2jjy8jR",
+	"974YL7rTKYvrL0PuBybtOrfkBGbqNU3UNpySRtINcEJ2wEJBWrUhrPGx+TDera/SMKdtqo5/fhy6jjNS",
+	"lGLrcZF24IDsVB5RbEP7wc9vVfoPPibyucgKcgceyRS2gHWoJr+ilAGrK+UwVNGMAxnE2TjDnEjE/gT9",
+	"gOyAdeD//wkowrsBG2DRiodwcn/EBjL3d5EchapIwvhhddyfTB27v8isYGO16RKys8Q8rHuloocehSqC",
+	"iOhMXPI0p2olv2PiB9OBE4w1gLsCZi7kbCaSgAHtbVAkh7p99jPmiL21KQ63OGSRjNU6waCS25Jo6UTw",
+	"BINIfzQF5bUzkSHGUaggGnMehqlQcJxnel4pBAMRWWPOTmOku9l5bHVHpgS/p7XpTWfiUQc8NAO3NxlW",
+	"z3pO7qU674EXsKFX2sQYsYHRoOwGGqB0ESrUOUg3YG1bx0oBb8AWtaR7RC+lUTKolnRan4qxZTq3qJeF",
+	"EwAFQ63quEaFPunZt/iOtzARd6BMD3IXX56HFiWEVXk8SlgXQif+ILQg+dtWRKTQaHXeN1a2FT2tOPvA",
+	"wgLqGKpCH1m7OmI1hlNHVPZSHfFJNY0M1c91v/y2GgnfvNdImoc23A6UxceikXU5pMplEF0yTbdRSmCD",
+	"Wk9I8x1e8kVz0TgLD99xNWU8zsi+9LCdfQY8Fj9NpfChW7Ux7mEzyDUUJMNKPXSgukKkcMx3jXNUvH5P",
+	"yHJnhCwVyW8R/FtD0aFabUi94vVkz7qyJdaVcn2Pim5rwERaBMURNV8rAGtW+Woqlpb1HNyN0XC+Bn3a",
+	"XkpaOFY2MAFbx/zdhFWllJwdbnT4qrsukHqcMnt/dVAANQwITG6iR+KWMt+8tx1MuXSywVUseoi4sEEQ",
+	"8kN50890zw4Fb+Vt66hT4dueGkKP2IcPbT1vfp4q6+/n7AiTpm7BADkVjy5A9qhTZkUEK0/ZsfG9KlpZ",
+	"EZYdGeOV99xP9LH6uS16gWu7t87bxMpe1R3k17mVerTZaTEdgapcaZvpwi8+TbQ5WfGXcDJwX5a+PEoA",
+	"/J67d5hbBPngN0LSWBten4ipvhQVud4oyC4AuwhKjjoqkHC/A8AlnvABgKO03dNZtkgPvyj8Thdzt+3/",
+	"13JBbyJGvtypDsxHIrQWmq+of8pzuLKJtSRvMKjHSXIbuavK3F64mll98iKOr2voFJH2pV3qUepuK+oZ",
+	"Vjfk7bJDnoqVEOmhJ9ArQ70njtZ9auEunddPeaa8K7AUAU51IhjCEOrx+AjYl9yqCgDRQ3R4s3rcuc3E",
+	"+0Tw1LZzDXzUaYrQjmOdFUXNfXZMgAovqbUaO63c1zOhLkWqZ6KEXUy45SNuoJ8oV1Twnja3SrzF8exS",
+	"+uENV9EdGZFdyhiHfGNVeLmJVJ/im35S/JLL1E3MzqBVTwBR1S0M4YKV3xlzhThKvm2+JnF4ft4OqopS",
+	"1IsnIr5or2x5MRhUG2QBRo0aeqY8dZ6DSFgM8Q6Ug7MI2DEi5wsZmQj2rN8/HAxW5cbFLrisr3EE190C",
+	"fJAVbBq3/bJzAYUvufrYHmee4cw/juIQPIyvfnfAan2YVVNZE8x17gtceAYXrhzWr5oHwgN0jjGg30YX",
+	"UiURtEWAPkUBi2w8c/83sXaGRFexnk65SqKusyp+GAhUA/RJTikN82xWCHXouUJQWaRB0DVuRTJkFX2S",
+	"tobOGCr39r7Tdj+Efp6lgPOIA+znSsLfrJwKndszI+Koe1SAhDOO1WQwIWzCCdjcfXA7olpFcnd1KFO+",
+	"4Z7qDyqf2NoBIeKLPaftFSUFFf29vcKuODT0gA0LCpbldl9WsJ2ygl2scXsZwdpVHOwtwIMqJ6iIRkEW",
+	"CbgHU65ynjIrtrqR36ryYHWB3W7vcaew+QvBH9zvTw15BwFupMQcEiBNY+wJvqzORBKq8rUMGADmE50K",
+	"xAmfiuzcOcQwR9Wdn6US8oRKzJlWjfsx1izc6X58T2USj1Qb720DB2lf0uAjclY9MraxfEHg8gvG651M",
+	"O9jgh85YbBlY6iRXhEsM6gcIFKenb6ucioEnWgxKCiPypok53WZSGNbh+BDiwPA/T/kCeK1ZPmNWs47/",
+	"/Z/Ysy77f/+XVRxz9k/FXf/v/8J/Ls4SkfKF+2MQqpGTCk/DgXT3FGv4p3QDQqPBj9K5BSQsXvnGp2SA",
+	"3WR6zkIEfJa2z45pIqC3IyNufU/zjf2VwNtNoDsNQwhVnFtmJjqzASLLHA4G1OCtLyI25kBsBvy0hNMX",
+	"McMXLryZTxZHPnldZSIYIUEaICHAI18ODgmZvpJoipos5Cdh7J3aR/fC+0r4lqP4gCvfZitJMP5o1vLl",
+	"4HCjT/mOWzHni20WluVq2d1Reg5JX0XHV6WqgQkpluC2NtOipDmTuWnnp1TIBovcOEACciEWRtjejJ9L",
+	"hWmHlwPoboYM1GhRNKV1OOFKHQ4G3aNQIbEAi5T4bM8wqxf1WVTJf0dsDI1bpuAlGI8FcslCZrxTYU8D",
+	"igGdhcpNEeXSu016DbnA5gbPJgQHoS5lphWxmjVSjH31ohHBoZHKhp9v4Snwecu8KVcdrK4wvLzmRvSk",
+	"MgIg8y4FM4JngI8Gc+reBfRVwB0O1Y9OEN999PyZbdQuf237wsOXX11FxdbywdPa6d0KgctI61RwtRFw",
+	"xr6u5stJ4a4517pGJ9XydCY5LpcoxLyK8ckqCu9chheDV/22bKZ7wRfQjYWjvSfeeTeAdeL9pbRkPYAO",
+	"q50d8bpnlQVgBxUaxa2c1QXlOV3GIsSPivqtG/Pr6uuvfVBX3oyEm5u3fj+sM776RFx9zlddtH1mcW3t",
+	"ZW2uPEMlVApj1F5FKasdcptJL+Y7Ks50C7424XAqz5Wp8gUDn7BIWGcmlRJJF7/tQizKggv45fUxomJW",
+	"blUAZg2hNHGhd2ZpbqC0K5plUsVyxlMTsXN5KVQ38ExOUP7lgWr5uXbPDVUEf5V2cZbwhamgt70aEOp1",
+	"UekBA5pAkWcx/mLYi2aIo3dugZb0YYctXZW3wJsr++au98nqB7blKstL9hnL7ZgFWGWfPKpSCC8pDapZ",
+	"Ia43sAwb7rnDTIBRun7G8koj8l5eCLB4wGa49IEeF67VsATOUdaqxuZTJC0v9QVwBiC5T2UaqUi5zM1J",
+	"w4yVaepNb4cYD1VEHw5YkVUuyRLhvbRxkFu1cNwBhqygQKoanFDdxOKc4DD2NgdtjhLzvd3Znd1Zmt4W",
+	"s+PEFROBAMjvLphl4lLqHPgTzZbNUSYSoazkqbNGRqeN9GU7bAFoLawi54xjGtC9rmdiPXPBRjHmqskJ",
+	"mEgNzhcWKfp85BFQseo0B5pXAxSSSNRb/d0TARm+QGbvPvvRU50xI+KsCV75BGeMYm8a1HYzBbuCBC+G",
+	"e1X9a2W2O0T1bg3NiOnubcT2QpbKTH+YCfUzt/GEzXWeJiw3gmJuOm9UCZtPaq5JRZNvmC4on1DBx1o2",
+	"GOs7OHZvKFa6Ppzy7Zs+tpio89HzXrW32vZBu3x718cusn4tPXYf873a7NVmrzbX8ZSvC9iypGAPDa+F",
+	"5nUP17JJIhnLDpowW1gHGt2rpQh3Cs/SkAhqO8HcI7TsEVruG6Fl+XTzhgAtG9jmISRNxLzVRn/Ev7ea",
+	"6evpoQvYpDp/rXO14wPDymDpE9rTeZ8t0zgwEzDBs1QW511HkN+Vis0yfQ4nQ0i6Todh++2gZTuoTWrJ",
+	"qOKFnJiVis5tYlmBcr65Khoc/GYRUG3/PW0ajbpU8NgdTKSxOlusJej0/tkS+12FodXUD1pXCwnLc8SX",
+	"gyBUvnrw5aAsLzxiTUWEa8v+fihG9JY+Y6MyQChgqNWeFcLzchA8mfLPcppP3T8GUOOG/yor3NzanYts",
+	"oxK1u6o8W5mKzcrQKku4NwiNBqGcWEa6gmhPK9tccd0davRmDY9Y2rbvdLydIJzqse0lNRTljhHWMPwt",
+	"OeP2qDipgEpEZCA3LBO54aNUdLeAp1xfsciDdESAx5WnKQNyYcar7JG5woFVOYfws9xd/y4ybeg2E3Nl",
+	"mPgsTTPRZHOVZJONLZhMrlMivWsj+Q00mjzGDM+WdOAt0JrBLGJhUsF86byeVfl6SPDRhRnczbE/vmSf",
+	"uHwUETAuNpvm1tl13AywHfJWMGrlrl5h0N/ENa+zQELIwuMJ8jzpcZ1On9gS3Z/Khp5uwEaLUBExVFBW",
+	"HfqNwnqqPrdluMHlzquHIsLOCnVkwRwZqhp1ZBTgHrWWPrK7xAEHry6YNlUSKj8m33TayEUV4BRUyprd",
+	"5oaXzDKd5LFwcVrA5hNtRKjEpUyEM11Itg874cFv7v8gZAKCooPf3P/Bv/3lEQIpmT7D4mQzLKqig1AV",
+	"xLlRCzUWlBWUS31nnI9tFLcw8tqWvc7sIPUw1ma3N/z4Odj8sXkqTv1Nv3+R1d7lkq7PzZNc792NFij1",
+	"2jRhGWFhvgJsrsyc5nO1cIakZKKrVk2Ui7HGFpdX3RaRt9GKH9hMqGQjW46ktu5bq3abeq2FSgrzHkll",
+	"RXbJ04iN8vhCEKYncWqHqsi5PB+whC8M4+e6y6xmEXj7leJupefdOq7WEF8x0xJbp+bObs4BGSrLhRuN",
+	"tIZF3EZ9dkzZnGeDwQDvMEeMswzAA5QQibPAU9o7OHsxGGxkDT/BjN2BSYQXnQK796ZX/+QmcOOr39E6",
+	"7bjea2nm2sEO5b6t5CqLU4llAA7CyqkIqD4rnvDs4VgYpaCNWtrFEFrBt4yN8THTI2GqVd+Zzs8nZY+l",
+	"nWRCsJQvCNYGqll1moqMdT69/shohBAhnp6+DdWIKyWygDkZEcpCoWzCUn0uVcBmmbyUqTgXXaqQLXEs",
+	"cBMo0Sm4uRAJm09kCv0vGmnDIe1BNaMwvglSuyoDFe+wUWQ6hj6ZylBn+JlYwYud+jZUWsWiG7A5d8YO",
+	"oTueDZgRsVYJmmhpgcZDYeG6RQwg9yhE10N4ilFuFhF4vaHyDuhIlLXzWa6Us5Flabx7Yx2HI1QEgzGW",
+	"Shro7HYyiR9RgK4WlOMcMFsJp6PA+XQDNYBIyEMF0CIQv7wcPK9iBRbYpBE6xx6how+LHLFO5N+HXYDw",
+	"NVEXnXN/rbFi5ktthTP9wBk7m4mkEVLQfSea/1Keb1mwtGtrWw4URo/OcJvVxRUnEX7sUfi9QeUuIXVU",
+	"jWeJ17Euq18vOSoSPDcK8RNpYre3LIZZrrZstUk64YCyMN0FrlFHK1F8vFYBnBMbAWPuBix2JtHdDFXg",
+	"UGgfKqmwgheuB0Az4IHGvN9M0hbx4dTDQmlVeXW/BasnVPVuwgLph3mgH50xpatl0/7kteMNDQBRn9nF",
+	"TIC5Me6Zi+5R5Y0XYnE2lWbKbTyJlvoXCbDNWf4LQVj4zt7iJdRk5DYC0WTQZSqY33mK5aw1SbmNp7Et",
+	"KVeQkfY3PWhb50Z6CnLwTo11axcBio1IfHNGRWT2Ju9eQYlAFEsBXTJyLoxMU3kuCgd2m2ZOfI4FiInZ",
+	"JPrVc8XKO4JqJYX3sBgwgPfmEkpERenXYfYqVB1EGiK4McrGQffyi0qHBaYCC4cJDr2cuZnz4khvXe3B",
+	"m/KzNjoQu2ZqrXh8Nbv2JaXBig/4yM+vKEIo13sflbYWJZWTRKB4sJtfBXNQUb41kWlx1XYIBJfAFSmE",
+	"42wmFKSCitd5ICQGXX9HzOipcK7I0i5MwQtpdKiicrzUKRyxRMQyEQhfGPlGP2gAFJ9nMhPmjNuI8UwU",
+	"WOxHtT+FykOxE37QOLd5hjBZ7q1SAaQ7BfD9YgRnU/7ZQyU8/+pl9UilH6p1wCoSzkwYjjVw08PRAFmt",
+	"na22XDmrNJPOo8gYV6HK1YVyBjKiY4ioBuHup9ddTA3U9akuQmI8F6o2VYP1a3ZUcPJrJm+Hx6jFO+4J",
+	"4qj8xrZAblmI92eq22LlxRQFV3Wp5RVxlWal7ur6Fs7LVd1Nge7jC7FY76W4GMEjD2iF9hY6NwG2QC1Y",
+	"IsdjAWexcOlSmOF8Y6liEapORIIUdYeVUMzAISiLU21E4mt5FEOVLBUbQi+dMfdUS+gx65yV79137ThA",
+	"+F4s1jWjuKndb+9XtaC46NwjWpg755JsUge/xW4bcrmKj+41CiLwSvBcVCEUW5sSlJIcS3UusllGx1OA",
+	"bRSqjtE1dYm1Gstsapj4zGObokKSYlLGBwoOil1U6eJd7jKiQuG2+r4mRTvGSSI92OH++L1Y0LvusdRo",
+	"A1Wv5LIJM3+/TW7HWDhdqSlFE4jRbUqPStWH7WXLil80WJSbHuo/njED+kTT1mlYBy5b2nbPuVTdRtQO",
+	"sWbnayh+/lZn59paofabVKPcufkRtgpmc7MtqlnmqimoISUSt54Sp6z2jMcX/FyYwPPhmYCl0ljo92Ez",
+	"nVkTOOHKMOOE3KYBm0JdRsAuRKZEGoQqEyOtbfGtAYszaWXMUzaWKZReTwQ+Qgk719kFg3qNMWx7BL7l",
+	"9ntKvAehorQ61Fqg1UwClnFp4IZyhpi4FL5GBI7/yOmM6X0eyx/iOyXm2K/TZ7CucEgL1SW1A4jGCjWa",
+	"M2g9qCYJH3KyujrQU7sGCovEuDax2NhU2btwAvZh3n1msEkKPZ1xZbnuNJENJaFbNkr/Oxc5lB1AcWrF",
+	"9x1WCt1YR2k20smiS8WweSqgL9FZkEqNGGLmuyvAnCVFnshEyFgEL8lyVVBoj3h84eybC14BegxbRfkU",
+	"zwrJQoWKTFTRoifJN6/Vysrk98jXGwCdoLGZ4FPWsXomYxbBZdEwVPBf/b+6T0+ApdD901ie2cq/fc9q",
+	"8QPWPYgk6vbZCcwAVEPgCzGN9dSwWcrtWGdT5jYrpYuiETi7g+dIdVY8m3XwM3zNAlb7Rl1fVVKDOaVF",
+	"wnFD9I1lG0esPc2nmM/ZFcsUKrgVCq2bbO6pmwg4cYu5euiYLW6MawEOD7f6qtaatpirgFZmH2hsqd/N",
+	"CTsdlYGbTWFHpTIODFENrBBM5M3AWdy9Q/FZxHmT7YUT5Z5UY70GxfzF0uE+UFCj+umMgEMtGwmhisNQ",
+	"kQBwaFs1auXU+97P1//4p+rbIpzgVhh7RT3COq9hdxm26rsO0ItfizBUdWbf4OUbnTaXiHzXIpVpJM1x",
+	"rz2LdSI2PrxeGfVrd/f2GkTqzSGNj5TL9DLF1yfcip6VU7H5FEAe/kZP+5JO7FdlbYOje7jucfDYvFuN",
+	"wNsP3m9gVFbsAwSjJWzHjTc+32k356ZiFNu2vdX4+SEE65jB2O93a/a7hkRGI1LFHex3NayKX/Wo/VD1",
+	"DXQZAQzur3oEgavBIsszZ3xNNKQMV0ldZlgHYKA9zoLpuu+UFs+GTcCMzrB4a5O4rOjWZJyNuKe5gSKK",
+	"kuomt0Ymgj3r9w+bm5fcXv3RfcWf3cfuoiAMuVj/rEdfakFY8QFX7yqFPDwmhrTyo9t3FbjmCogZuOYK",
+	"4rQfQY38duEUis5HofpqTAooE8i+eIZC999YWen+i6dp1A0wV201pasDzMXM+SVR4XLFs0WAfTEjNzAB",
+	"5Zxzp5KjBTx7bicRJbbGXKZ5JtgoT/CsgVs24aml/h+dpjq39I4qyyZgnLCRGGuq2MIELnQwlmDaWEo2",
+	"0tqymU5lvOizYzA6Vucwq1B6UjLGhYrSaJQsw09kRlgLwGDYFYTVXNgSxGYiM1o9NVSnwVNW1Hmc+Z+i",
+	"7hEWuM2lEaGCvhieWcO4ZdqZbjfWYuiVt7j/XwXdC1iuUmEMi+S50pk4I3A8QISxWS6I1IMrFrmAN5OJ",
+	"KJDwOzxPpBXJEbRpGhah8FAUHjGrdSMAF8I9eoP30JNUfpz3A1JZ2L3WijKv+HvevPW8eZWJajOJ1846",
+	"eWtZKQpzJriA1mqMzL8TtiL7u98xv3zJua9u3tKzLFjbffL/lvvqzfI/hWyt0DS3+5Oe4Hj3cuYpbNed",
+	"mO6L+NYX8RkMugrBg+4U5xB5jm1f1CYzaljBDd85YAzhc+5bNI0Vs/aIrcS5ISfReYOzCTci6rMPuZ3l",
+	"kH+I+WwmAJXn2Vfse/k14Hz6E8HIZrmCvu92gE8v/qcwmrvOesIHXTM4+wj3XDMwuyZA6eGgilD6bHAl",
+	"ROnuQzq3QFfHdCBUe9vRaDvewFG/myEIZLSqhGYN1gQMyZDFejrlKgm8qmnQvYCJzxhT2NwEzMqpVOf3",
+	"a1B2VEK8HFixv//nf1WoAz/VOodirhhSW2GnEFlgPVfgHXReDJ6zWi2AD5Gisc6zM7EQ0EJ4rMremtK3",
+	"qAdwkHh6VU08eXg2TMpJVRYcuB8i4mJVvv0Yc53tVcY133P74RJq9Tcilqbog7m7+uIrnV434WWBVglg",
+	"vD/335LTjEJWaSgDBXFqwJwadG9mTLwNqIdYw5irWKRbtgzgMbORcIOnOkqCTTmisipUNH9WgoNIKWe8",
+	"E9V9Da+4E839UWOSY6+lf2AtRXmCyXVTTblPF99Ccf3ymc/melqrwCn1NBO/br8ku3EHxzcJD0LKqUN2",
+	"d6p5Ai/cb6p7dd1lc+uvgIF2J3tqJkw+3ba3PeGpFQlqKNa9DpvObAi9EgoGUQOVnh9V4hn4L55aNhFp",
+	"AgXIxeFMyqHHHw6PsnynGu8maL8Z77V7W9rt5IlxRkpCJ5Xb3YB1mjpt2bJaf+tUBkp6Bey5+AVB6RKX",
+	"wNwECesdanCez4VztDlgFAo2y6QmtWMxn9k8E0nVNaET1A70R5HoY/pzqhNhAt+axS5FZhD/J1cEMmYW",
+	"JrYpPrxLJ8pQ87FyDgy2Z4fGgxbins3H4d58/GHMh05TVCIMTgmdCiee1O2GGTxvNMCYpDIWyoh1x5rv",
+	"6ZId7lb0Cqj2u4qzgkb8RVT/bZMlnkyV/3wrRRZUT4vGgjvjWjso8qu7Rijokkq9aQOr4oasUs1Uo3uK",
+	"qdus/TeeXWq1zOeWjJpBq8ZvsI6DPWHrgxKT74Tdqoxsh3NpdRGR99LzZkrDLnkqE0D7hnbK+USnos/A",
+	"/3BeWpQJtHyxiNiUL6AorazcNaGiBlkl5qy8FvGoRRSwKOELc6bHZ3MhsB2WRe4/3U9TreyEIOESviiu",
+	"6h6FykPWjsn3K59tADIuyVqBq5EJ6N54l/H1d51O2qvxVlK4GA01afIR4yPjPACSTGN5SXfEM7EFfuW2",
+	"nX9TUuUmkX/UfMrsmCUSeB4Lk4cdp2rft3INrmU3xQ9ia3NKorSVY5I5c+BCMSXS9VV7P1Zuee1vuO4A",
+	"qB3jYdALN3yR+9DNCIb9nD2iRo6q0BTfzzpGxJmw6FBgJQrC9Iiklv2vidw6+a5eeEW7x7EfBhIwzcVo",
+	"ovVFwDg7TXl80XNfyq0cpc66xRpSZnQRQs+y0x8+fXRqmY705z57Z02o8HuQf8RfbOQ5gCjR3wgMBG6e",
+	"cWPmOkuAfcQI7swkgOu6LamnVboYhgpZSwzQhkT4kDMjLBYWjgCn5KeT9xgDw1PxTAGge4Fo0CLB0aXI",
+	"nppQ8TTV84NEqAU0lrFOic7LUqkueqmOeYoJSGF5wi1nPEmcaSfPLxPj3LgVClWofqavJM/OsJhn2YJF",
+	"/9ZzW9nPzhHuncpzBbH5kNk/hflg8DzOlfzsOWPgFxFcPqO/TcRn/CkimhTqbfnsZuntD8eve6dvjw9f",
+	"fsUuxEIkbLQoOlHcavppdsIU4QMtPq6P/8r4HIBj6B19diJiIS9FZkKVCaJxBBZEEIEMdrdYI4ca8ssg",
+	"nhSdXkU2ApYwAmfmbCzmbCpVboUJQmU042Xi13POVEkdZilftDDAQJV/g63ZkSvd8CYcwj0BDzd9eYNl",
+	"xTEm+1aR9a0iTTb49la24j43ewYb5s7apHyfPdtK9qxp8Y/gsIiwmxKROiMol8L7W8vHClv7SrZto5Uf",
+	"3LVR+VTZUzromwD1D2wv3b24tWbhXLCyG1Ozi5zch6m0wNqMSQUn+qkYW8ZToDeKAC35PMJt2mMzQ5IO",
+	"gZTPcxRmKIMW05ldAJaZpseSwxaxCyFm5IpZnQFSOjw+FTw78xdlYkpA5u1ptXv1Bu6V0P36irs/jN0q",
+	"tfv9uhBDK8wugJcxvnKxxeFg4CIOSHcjRAz1x2N8wHgci5ml9PtUGMPPxZBFOrexnlaY1mQ8CYhnxU2m",
+	"C2MW7ml99iOhzkhThUwUNpPNAcAnYe5ze3SvX0/hSN/uUTq5tc4G7nfHZvRAoERlAExD4lNQx/LC2VB6",
+	"TswZIJe2nOXba5otGrrrilY6fxvn8b4pb9l5Jm87zPwNo19cxdNPi3LdBsq7Sj36z9g891iu9GPNPpYz",
+	"0I4pcxv/dJ12+Vpk+uXWu9lyCS89tyoiT3ZYJdckim07BQ1tERTl3liTuHfRtiLnAJrNOJWlOrciEbyI",
+	"6hd+snfmqo2FCwFa2uPfWTE1RRY58QS8MU9TkQ2BLNwN0kWOE52icLByEJWL4e8mVB2uGE9FZpEKgPwo",
+	"o9NLkbBzLYDkN4IrQC2jLtJ+V1+MMV6fveHxJFQxzzLP2It/J+ZNdzsW2x2xCIh6kz+5UKca0+HPwLzZ",
+	"DxVddQZ1/5Ev/689mG6QMDEdbtlUG8ueDQYDaKhdwKmBSHpSuZHBaKd8gWMpu3TdpLdBBVR181sB+O73",
+	"s0vjp9a2T9ouR1qnAgCsd7lfuo+/uhXfTSUuxyMqqfTSKFWPz2b1bdJNyBY2SB6D+A+NSMdtdsPvijzZ",
+	"cnhXYGrZCtGtgmVGIDWJ6NdS1bUT9GpFq37g2YUTJmfNTlCkr05Pu3mG90kD2rsPjRrF0c0tZA4LPURb",
+	"59lccGl2JoEgfD2eYtN1syyBqQapcTvFJTGizHlGaUO0c332AfIHwJXztLJ5IP4swOqtE65rCRZO1hch",
+	"WNuUE+wIACGhvENNc2k6tiIqeiYUn8m+33LazjA+zIQ6/vjuz6cffrxtcoYniUSIto+Ze4+FqNx5HEWc",
+	"qUfQeNziadNYWKLjfCqUrRQAANzxKJephdaem8rM7RZTxDkAlQ//8kt9R5KGVccdMG6Ym9EamwLA1uMi",
+	"cqXVYqpzmp7agi34NN1gwf7/xz+8v96C+QdXcYiuXIGOe0+3/yhWzH3qdVYsE1ORSJxcX0WyHhq5ckdR",
+	"UPElgySflN9z4idgD5d8O7jkBhl5TBmvps9v9+YrV6/bHiuXXVFc58WYzk/KsbhIi8sUSN6RsUuh8g0r",
+	"7fAcar60EaC1CTpdwAHNbahSAZzwBMpcsHkxpecBduMWFLn4Cok3mxr81Tqk4lCVUMUEJNyEdWzzTOHY",
+	"9Hjs22+BRLAAC8ZXUia/kmEIlRtaLxWXImWzlCvGLRKH9fv9A/dD1F8FLyY84uoyVFGJ2yvIVg3MQ4cn",
+	"roz4gSIUN2jYvgBtfQFa45StsULXBi6uG6gKfHGTj3HwW3YFnnGj2twfYsWXKHH3hXHc5CKuRTu+zRZ4",
+	"LUNaEaqipaJdPDeARF6V0j048hcIjtwgsbeFSX6oMu38m9YI76NAJtBhUYrDWSLilDuxvxRsKpwfJs2U",
+	"jeVn9O4A8HUmMians1S4QBSnseNBlNw0hyrmMz6SqbQLdxM4U8SxQXPnfrb8QpjAd2mc5zKBjitOziGR",
+	"vZo++0hYiQERVLAEmGkVlP+5e9E1c+OYcLA5I8hsDumPlTWjLCcniLoGN66+GX1Mudqlei+/qg1pP+V7",
+	"tsV23Qa3vk21CTcIxQADiy9Bcx8GCvrqjrfHQ9/joT92PPQ2B+J2yOgP1BLdHD59+T0PFUl9NU9VSSvt",
+	"Gk29JfLdQ8DuUd7uD1f9BqaoBga7xprcFHF9U2PyYMHX71jR98ivexj2ZRj2G6h1DQ52jVon2aKX5Wp3",
+	"ev2mxKaUPsYP4FN9aO+iQEWwDph7XIWDDUp6S7ztqbsOMHlYh7NcybEUCUvkeAyZCa0ES6USEDihOeli",
+	"GVDsnD1CEouSbHGW5SoCp7HsPcIbzFEDooxhiYaCOKd9iz47TlM9FwmbT2Qqyrpt7xHprHSIdmanvskW",
+	"J7naJBW/R3/9w5iQb1Bx6fiYMiZmoueraRPwq3Vu2ZRfQGvdXRkXf93OjEsRCqziy8sMIoNLUXYSHl2D",
+	"H5dVTrV9nOF5cOHXaZ8d1+mCnxZI1e6ReLCOYDA9E5cmDgqXXDSUSnUhEtaJ3L/OJGZzdmQi3uBK7G3E",
+	"o7IRtOqMrwbNd2QBbsr/cqsUxD1RwewzAnutfmikMDtMCNyULmZT1f7jMcfsMwl7Y3APHDK73N5vzC6z",
+	"qRX4wxLNMD8DbtGaYoVO5Gf37A4CBE9P82Bs1D4MebRENTc5UK0x1mRiprM1LTLtvSvskqe5KJpSnAIL",
+	"lU8DgFtPxzqbio3aWFqKMnBYGxVhXEiVbFw4gU/+3t3y+5agYPCRX2obDI5+kx4YWJJH1fYCX7yu0wWl",
+	"dK3muUsqYC50z8HYrfFcZxdX1eO6y78tL965JBTvWleKW47+8QAclN8MXsxIqHgy5fBPdLskJEVxgaGI",
+	"YySYifUMMEq2JTdusRLnBG0gNqfFtdetn3mAFsp/zAaFX/6zH52tKj99e0arLdz4Tigndc4b92/XYxa5",
+	"zTgiwHQQfsBdx3Im50G87KEPEWdaMfF5lgl4a6g6iHLOJjrPWMIXPT3uAaUQw/+ln+ZCXHTZlNt4IozH",
+	"2nh3/OMxi6ycin/XSkRwBBoqgivCSmxCxgNyo0b6gKhEZzPRkHHFRG/KZeqvCBW3lsNbseYaPtmFEVjw",
+	"Ca278wLAHlAe3dykUl0wq0MVHfCZPLh8VqjybzL5/QCfE/XZGk8LGoLr8xWECsDj3fcGzE16gLaG1fuK",
+	"PawmO84TaTFWgtf3vaicxQh43lwh61v+qhr48Nv9qqO9n46/pRlr2Ub9GuzDp603B9bMYav9u0FTIJhG",
+	"Uy5s097cgFK/3NIMdzjLdE52FJBdFusUFR/mFHW1rgH+tKKme8D7LQHebypPGwrNdlHHv0W0cUAa17kF",
+	"JDmqGYYYfZ1M5QDG3ChTHp57RaZ2bbHvh3LvcVvsbTPubVlhalYWKZB6F2LRjuwC2bM3yeHLl89esQux",
+	"oI44bggL0Qf3yK7EY+gGBPI5U7HIWqH/HKrciO4QklzuYTJhnRE34qsXeZZ62Ciso3n2FRstnFesx+z0",
+	"7XHv8OVX/oKMz9ksH6UyDtWFWFC7IP4Cj+WGfXzzA+I1G7gcX4IlfXPMkwOGD/ls6Odmwrop7LMT/A/3",
+	"LGI0TKWBnUUX3wsEhzQHxso0ZZcik+NFn53yS8HsRJpQldBBmlifNIv0TKi5s0B0R4/WuOdWImptNASt",
+	"wiX7XizuIIFRfVmLFrsJejyJC6+LRB3mPr7sVCWx32puq6Khw0xbTnVtLeAuTmZNdTxOFTrYR7QwJMIB",
+	"0WQVblODCHdRHc4rgakSc/g80H53iy9Tw+f4Q3AGlBu4SYaq3CXxO84uxOIMv6MlSjrRttwqC/F7MKJe",
+	"ObKBz3j4BzZbO06Bsz7bqAQ33JNKmagL/W9X4n+463YvE+2AHyDTe7+lSVA+qEJCCmAP38ZYcNHC2TXe",
+	"csuE2s24UhvyRq0OUOREh1DrYq60kjFPAf+QdU6+fc3++X/+80sArIt+C2l44ZMh+/t//HfAwifGcyy6",
+	"3377+3/89++/RwFCTRV/whxf/fmF50MWNOqzKDaX0RCMcKbn0GSQAQlIwMSlczF0Fio45vTsH52xzqZ5",
+	"ynuGj6k+gKUcUPmUYNH/r/BDesVYgr//x39HhW7D0Wmo3GDKkoU+i2bJOBoyXgIjwlLHE55R6YLlI0id",
+	"chb9Q8Nb3OxEoYr1FO6G4aBljf7hH958+HZpBGx5AAA3CFuVhFkawxPcIELV6l19++79m4h1jBBu3MYL",
+	"QX+adPvsxeAVtVNUTBzCEMM4sRSkucrZXVvYpA1OWamtfTkkqx6SCpVPnUaA2QqexObSPToZO9XYNqnF",
+	"MnhpULvevbR2edGUP5KKw2ettOU/seKzPXCDbnpRcV1zWIjeyFhiqDMRPIG5/O3Ja/yg3jfSzDQWSzQU",
+	"50Nm2UnVETzDTfmfvF72kGlUJjXiUfwg/Cl80gSIXo54n1zcSjJIz1WqeeKP+4QtwkgXrjkLh2IQMCPS",
+	"cc+JMpdVsbivHWPoXeJ2NxwYH64+yumMUyGss5Dnmc5nWNjhrPdR9QgU3HD3HtgmVIqeOfPcw4eDQ7/L",
+	"sgj7TaIjOOaIL9xjVYKtfrlMEwPcuWgji42Y4Apw//BYH1bPZMyiX/XIRLS3GL8P9f2tURAq/1uxiFFQ",
+	"XIflcVE3KDc1aRAXqLJtgiMAwYS0NLYWF5N9LFZlyKLiBDlinXK6AkZT1Q1YxM2ZHkeh6tBvbr+auc1P",
+	"ImVwAOdEeCw0zmmChe/jo82GqwVtsu6RRqpYRKECDrFcWZlGrMNdsBMwyCieTaSxOlscFdTNxZb7fMAS",
+	"vjDdpuioSJM0x0T+fLBtj3mIZ0blmK/BSXh4Rw48cbz9Mf34+zLqfsUZrycGt35iVJhgDBr1lRUcGus2",
+	"dhYtHidTqeAt67i+MJHqhvuIiimc+QOU9J5UYOzj3Fg9hWmoY+LBIq3bxnUqqgkyvdnhIFDis86Lwaug",
+	"jvQCRBAR0kH66mWRXcpYnBHdgCGKIKojmHYxQHDmfwE8Em6vSOUlQsJLt1vjjUiGREmiVAQskZmIbbpA",
+	"+DosnyCgZGlNqHKViUt9AdVNF0KZo3LO4DsrtPR0cglf1EW4G89DlBt8s4/aloia3JPYecbdZg7AN1Cc",
+	"PZdGNG46dA6qH/fp5715yP64tKIv11cXYgW7NuSTTsX6c9K3OnVRWXEcA6IlUN2VmFc4wryLKTNEmfCd",
+	"oMuSG6pSdFm75AalY5ZUcrG+h2JFrL9u0yPfsIF61MrqXMj/DnoRYGXdC+6VvdkN4I2y7QSBdK79Jexc",
+	"X051jT/craj3U8Mqk++2iooW3Vj3i71yiAed7XFr+1bCrrGTtJW96Ydf7FYqpC/Vu4ZCPrsbhcSRJXtE",
+	"+/VFa1fvmtcPPpaVaqlyvOGYCBrskCNIKqC4lIbogwI2WjCZ9FmJzVpNaXDFZML0OFRAPnFQpjgq3Q4R",
+	"pCSchkq7iAIWxdyKc53Bf89Sbsc6m0asEyViJLmChE0+ypXNI2ddomwi0ihg/tvThUcuoEbDIaM7e88O",
+	"3bvAVf5rxDpznSW+YDhUMgmYlTYVSG5azELAYm5ETyojoLXtUgSMp77GY9qOIttcZt+YSPdzUUvaTvnn",
+	"90Kd28mT4VcvNgaN9RO5ea9SnopTf1M7UTWtybUe+9rf1A5xS8tbe+yMWysyd/X/6eDK/Q3X+29uqbud",
+	"3l8GvVe//FMnDPv4X91/7P7L/9gcV/evbdN8SEi2/t/PGh/5RTVKbNQekT2e1oivMz03eDhW7dDJl8P4",
+	"/ArfxMS8SsidYY2v+793Vxz6N9bhbnfFv4E8QOux/75Yce2hf56K8sg/E2ORCRULE7BLnkk4D0a0vRoZ",
+	"wI2l59pBbU5BrRM795zeCDtf1uYOT2OuvqbrdkH9Vjz/S+15LT7gamtJ8/2Isp+AuEaf3d5G5q66htQ3",
+	"Bm9uGUwVeVwJZkQqYqsz5Fgs0f+RGjGCY0ckA+AsGoMfGkERb6jwX1h/Ag4oPJXI2iOephEmPuHnI8T9",
+	"Sxc+p4lAdYitK1WoqkB3nRKBG/k4ZIYHoE8Nngbi+MkThQnkqfv2hT+10VmoCJsH0CuKYn1IL+tcWZFA",
+	"Mxk86cxcyNlMJFGfHRObexRrhQgW8SKCVxhwtSFXDXUjAJhhgUDkiOpBCL2vOGXFBBZeLlRi3FP9ISjW",
+	"F1MWFj5hwo27SiR99nHp6BUTyPWTVxhTNMT/OIOX1M9dK78jXLFIIpw+9+GwYlUTB3nytY1xKlS+z61w",
+	"qgM06c6/L46oiVkFyflIvDxjNwisOnd/haoZpPFv8PJPLc9Ky/rQ0wLFQO/pKLOcqBa/BBY5YMbN6j41",
+	"0GKP3SyyKVcLz2WJNhJ1qNkYXztFAHa6hmK0ooTrPNyqRux+v14rTXs3t9XNLff09cR119zVb1aVtCJf",
+	"N0bMX4uH9c56NFvaLoVKWFSgYUV+syzQtP3+jFe7XZobPN5kxupZwLgJVfTxwyltVLXBRyzRwuDGW9tg",
+	"i/dhuWaUCaPzLBb9mOxFFKpO7ZCXqKC7uCOXD3T7sXcrcF9uReJ/QFpZbT74Y/JM3jM0Pi8Ed92+sEad",
+	"SfsK2391cHn37Fg3iFCrwWnTI2G2bjC8upx/UOmCLEbRlGfB1ySxl8bX7rmVafw2qWLRPIqEW9Gzciqe",
+	"fPHJSbckm2C3cPXYgu0tRdmF+m7ks+16Y2hvoN7zPF7lqK24aGWW4H68Neo50ibmaevp4bFiH05fH79n",
+	"z/qH/WeMGyOMmQple1iLbMrGG6xfLqvoYZxFIggYR1SopLoUyupswaQV0wATNSMjsktiZJ0KO9EJ+/Tm",
+	"9FMBYE5wO4hHeCkToWKBSQatIEeEQNDVPiT33h/fnX5ipx/ZPw8GvZfPAdE006mpEP8XuWE3PPRmLqWY",
+	"iyRU/mo8beQsk+YCx0PEulEiLhF+sefR5SOYBIBhxXEA4tDnWMB0horH7j9F0mfvLJPTonm7Mq9IClom",
+	"TqqrdFCZfndZ1A/Vu0QoK8dSZOjdJiKTlyLBLtiCawH6bDGFgnIXpdzY3lQnQBwTMWmKi58amFFpJsxt",
+	"UgEzmtm5JnAkyMRpL9TujRJGEPN0uXWpyDdd3blE9uuD+8oTFKxd2jJ4zzckuG1GbY2s753d7TWyoxw5",
+	"qSRLs3be79lOLmvg2qqLFsMJCm7ykYEqRW4rirfu20NFBqNuU5esh8mhd+5q++c1fcUOolFllpsLxNFw",
+	"V3bX6TbbWLV3TUt9Xb2Gpdgr9faVumS2XqfeS9N/f7pNutaqzdhJDhv6jMjnSy0QlzzNPbJMoZodVCyn",
+	"Hp5lyVfKsAm/FKFSWoluQDq8YMZqnZTZIXi0P1EJ0KdY4w31Q1XWb1Guaakmq1bVVZ6tbFLedVRFHyRA",
+	"Hc5eDAatpVNO5cuNfPun1fjsq7IBO6qkummx15cW2eMkb4IiDQu9jwDXoPXgZg4msR4iQf0l+eb3agNr",
+	"9U8H3rCs9XD8RUX3RQ7F42QqoSxTmkogCCwQjCK8gu+yGFeoOmWBjvg84yoRCYFFEKEfUpS7V/CavQ08",
+	"nzZwlrMOUpgHoYpslquYl4fhcW6LR+KiYYAX25yniK1HSEp+LPQjg/4taIMGngQ5LYrQcExW6wvnJ71Y",
+	"suLoJvlZGeusmKs1/pKzRG/8Guy42Kx4T4vHVGwyewVvUvCfnRNPnk6qoXmOYw3IGPrex9TInS1h5u1a",
+	"w4PrV6I124L1KaIrYuWycmc5mIqY4lkG9LFWFzM0xEbESk4I6XJ9koerJEAFq+ZWmE+tALQAHPxJs6SN",
+	"lQqYZnU8um2Q4+Zzn8N4XOGOLzit7Xv8waY1bmwUdnOef1w9zV85XS9L38rzUMg9Wj3DPObyHaHyZL/z",
+	"TEK/tHdO2w7q2RXn9BWrcY1z+vs8idkfzu/8cL4oAK3Vl9zylB5b93u+53/9gT1efOyvva4poAhy86B0",
+	"p7Fm7WPaKGoq58l1kINHdbS89OmYE8LYB5phAcYIbFhNGpdla51g1rEnrij33qxXl+JDeqTbKqkfsqlD",
+	"ty4OD74otzba+yGmWJqxfbfuTbt1l9TrahW6fmXuknZV+niX39CAKdMEjLKiLhtApEjDR6lIjkhTAeuF",
+	"vKq5zi7QzyIMjQpUxj7+b0RIwdlcFR+Ct77UF0iliJA627LLBaRKa0XQFYIxuEP782lSUaq9FDWCltkG",
+	"CeokpKou7oEUY3fr+/qNorm8wRd4r+ci8y096I2kRrNUz5Gwy2sAs9pFdlPPg6rE3OOOVOF6OnS1cync",
+	"U6eAtgMswQBR1Upv0iD4D2nfv2u987A5f1D9uy+nAWXtJk7DdjyDA1SPa4SJn/CGXeIPfnwHL1lHM+p3",
+	"wf0u0ApVCO7YVFiecMupLbLcEkreRSPiTFjzQLaExvjwJ+N8H8YNi45pTZCymn0teCYyhsjX8MkIfB1h",
+	"V6dhbz99+si+5kbGRZRLUyOBSyc3IguV4lOBhwLcAK/NXGdJwIQEwncg4+GZreTEEm2p4ZfNJ26Tgmf2",
+	"WWRtGrGOyeMJDPfwxQTRaV4NqKU1VJH7YsXTCPahaW5zQKsRn+M0N/JSHDGffqy8H8ecAnXkK8TexZ5d",
+	"+AMUYblhdEiEhvVQucumfAEnEOJzLERS/2s7vWOD6u9oJ/RKfz+xb/3tyVqrEzAz0XM6ltYA0+xPob22",
+	"7XfH7RiyH6SLf0j26xbsqCDOIm02LBM2zxR4ubG44w304Df4/7Mrgu0TcDrbtOqqiBvvTo6A5WgfZ9+M",
+	"+AcjaRKqrYfRNzpLg/KwGbeTsjrMS9NaVo2rWtJ+uYbUDpfI8x7Wh6xLHAMp2PNDlnGV6CkyzQTEj9cl",
+	"NH7SCcp0n3z7mr16cfgMnYMfhDH8XITq1NO5GGRVcRoVIfY36UfknKU8k3YB/IVT0cUmDOPUMRMJM4Kn",
+	"IgnYCGo2rKYqH9w23C6BbhduIPycS3VEXGTuKzIxS3lMlGc6xRpqOr281h69jmls+5tm5W1rSFCI+KBl",
+	"97SlJ/OH3UW3m2fu6MwLTNebs6emOtWwYxbY9agAuG0CU+UdbJhm0os5gO2sLfwBJjooeI5FRgzsAjuR",
+	"aPigtp0lJsA1hJxB6ezjaXv0v9yje7TmdsH+kWKGC7GgiAFomwxMGtQonwGyxnCJfxDYMgKW5JCj4gVt",
+	"3lMDfCgpnxF5ZyYupc4BlqOt2Of07Vtt7OvjnWZVT9++Pm7Ty9fHj4fr8vT0LcrY6+OnpsKtWk+lg8Su",
+	"E3f3iGpbLYr4Rba++3EmlHv/9yfvUYqRa4rhvgfFbe5BF2JxLhTrXUQB+3jy4dOH1x/e9y+ytAtUl1Kd",
+	"B2wmPCna62M0pxjCZ5KnBsuoEXl/VZ1c9LcQLgKcuc8KfLwbuqlLZSxtuihuRypQQRwPQHDZcxEp8ATg",
+	"q13ga4SX+hITinWMmWB9q2IZMBbgjgb31oZUsHW6fVQZy1NMUjPhotlUJCW6jXumi3IjcoK/FwsTHbGc",
+	"Tk0M839wKgV/dM+JUwlsP9AlOxHxBVxNxGrVKf/frDeO2vX0+5P311NSHdv/j72rW27jxtKvgvKNyVlK",
+	"dmYyU7vilcbjjF3jSVSWPLmIUmyw+5BE1ARYAFoMN+UH2PfYJ9sn2cI5B90g2U1JNik7I17FEdEAGn1+",
+	"gYPvA39COFgP5RtrVdV/vH/3dHSVgqFbQ4uJ0r9btumMjDiOExHdi26H/u52X0E+hbdVENfgQraFPRiB",
+	"HxH3hGLSbXfWMNQ2/ky0ujOWOroKkF2FYaH44MC+OifZn6gSzqjyLBlin66LRju6rkdyXSzV+3ddv90o",
+	"XXxM2ZjXM7/1pf9xpvKZeHU+EFmYEe1tho6zGsNkPf8Lvd+LGhLVbICT7GCFbE8B/75B6tyI+3BLmpk4",
+	"2pO+iB6ToDPQYK1e1xpDwT4qcsa6MZqZyrqs3mEV3/zlPwfiJRWP4rFk6FVos+yfilfrXo7IUdGtwoJp",
+	"PIMOsipiukejDCMx9Xb4Gw85b2B1eq2RwDg+HAMCCxqWjt22cq4Kbr7S7PG37OZav8g8j0tRQKlu6bD1",
+	"VKyNE01r3QLTNl5N4pPmXC5EOiH9pangwHzxcGsShPiQ/CG3gGgAshwgBTferAm5MpbTUkodow5c/V7M",
+	"l4nOH7T4xSjGD/3H+3f9oZiD1FSSX5qpQoDMCVghr3U6MMId4CXJ5J26Wb3JPh3oYDj0HcnDa5zGj1/O",
+	"2j51pnBJxneDHfxuo+tWzsP8LDd6oqbrybF5sbDmVkU+2Nb44hUGsPGMDm0CbSHVuXsvoyB3RG1GDnwW",
+	"4UbmBFO33iLr70JOFXNZhhAVCpFj1S5a+FLNFZn4luPhyx8u6vd46A7o13VdtXmTu+uH62/3xOjvnNLT",
+	"kjzTidHpMqRqYXbphCzmSp85Z0bx6e7S4O+NnwUxVU5MwOezFJUGPZwVM7AgepUDkZ0VyuXBNzAT3pkH",
+	"hwJ/VTe/1lhiPAYhtchm3i9cJj6ExBz/J0Na2hB+S1EasxjL/EbIorDgXH/IdLcuozplpfOyKoBJulWR",
+	"RAf8l7A+IRYXMJeqzPrDOqcugejQTQmjuVwslJ4Sf9+1zriTUfiRh4JfVU0zltoE3HzGXedkfzkahxAn",
+	"wDQEOVZkuSzL8DajEKBlolfpoq4AsLdgm9Dyw/t3/QbLiNj+xIf3b4X05H3jZ9uxKd2o0sE8ZD3CW72o",
+	"Hp3XKH3DY630A63JeVHgpbYF6Ld/E6+M1kHEarH6PFOy5V1fgMbyxx3QHOWKAr/4zHOHQOGFcotSrkSs",
+	"D+FSEIyapSeMaor+0R4q3e4iX9P4G57ykH6MR7zLneHFbGr6+Q7t82SDD9aenf3082b+uzXDQX3jlpcd",
+	"vXKr2Eht9GpuKscWYVs47iJdfeupSshh9hjsZqn0TcisNq7NBP9A/8dJhtJiUqrpjGq4Z1IXZjIRuSkA",
+	"t0pPO0hKN23nE+Uq3Tf16J6sy45S+V3f7eVjOZ6r1D8fRaK9BkQW+xSI/RW/E6k2pWN4QIvnu8WAMQoI",
+	"KiQN/86EmSvvQxOFseANLDwiLcF84VfXmjbQhIW5uaUTl56McR71xNExQU2ZCYEVIxrCYlGuurlkv9YQ",
+	"76hpv+OKv/ck8Yl2Pg/5jfchPdp7XIiQBCFF3DMgwXeYqVICFTPSVQNmEgPJpFYjOaJ0DaBjnOm1dtUi",
+	"AXpNa6AxnhCT0iwpHrn4x6vXonf5xz//pV8PRLtPFVYoYf56eq1fh3CXsJTI0hjroRgKKSZShWir/k0b",
+	"gqANn6sGaeIiwxbrcAXuEV1hGI2AUrpUlBb16Arbj5eAt3VyysGQE9nszzlu6Vy9Q9PN3By1J6MKHd62",
+	"wSKdF6dLKMsTrM95QTssJ1G4UYCyeBRcWU2JGehiYRQXAVzrJbI7eREVivZCa6wt3lKKUi9uZakK8eH9",
+	"u6H488s/YtGAOY0vM6q0DVljyE6ypo9azxt69rh1FdnLhNRIMn2tacA2PfobL9Sj+Nk42BdibU9m0FlE",
+	"uG1Iv3Kd/jOxZt05s79LD0u52nuAq1man7vNjZa2pfx8NceTjheyBOvdC9LKnXUTfmbBzUxJ5MsTY/N6",
+	"j0VZwUvBp3trSo7VDc+dyH6iwX7O8PDS9U/FZW4sn50upHPihejhf/8DvVo/DLQAm4c3Fud4Fhnii/AQ",
+	"1VLUqJzXeiLLMnjnDH8eFdYsRmRJ8NQbL5IqXcOY44WjMQQ/zE9MSmPsiIfLBtfaSuWCXWs6zOiMelIC",
+	"+OduIDL816hlROo5GLSZms6Az1OVvtZrzyyVLswynlU3M0rbbMxL0LQ2OuLZETVfWLvKgstibBBZBuN5",
+	"LqJVWbOkviKjX2is9DQ7Fa8Zzd6UlIQ4KCcpwKHBC7kok070mCZlbG6Bl8cYi4WX/NJkZq1ZNDIUAxPq",
+	"S3n8ecGnBX2m+MulriHYXEdpyzmK1CsS30PeckzGec+DdN47ajRlW0GeTh1MsgxICINXuXUhWM5OmF4z",
+	"rOuaPUPDxHHCPc5q6wuM98jQsdAfighyHj6tcBLLmZf9IQUQFQhTeacKAnDAR1yNfoyXD9cOYk/FJcKL",
+	"OfFLVUzXqzQijGg8A1OWLv1gSww6iPEU/0hmqb4YNFe68pAaHOGNl6UT+UzqKfSHxN5JK0i1KsQx5qBU",
+	"GvDsZyWWEJQ16Dmp46k4rwrl0zKVoI90GhUn3KZsF9W2sh3gYmE6xCOHNQ/Rcb5B0sj409DrVyh6VEj0",
+	"OOrdUopBkQtpQUvosuUjaNKXvC1xSC+xMVKX7NQbJE9BZKgGkb+W0AAF4ifkRhchuHNY0UpsOrJMJWUh",
+	"fT5T+rN9ANu7U/Fa3ypr9JxqzC0X4kHy16HI/pBh+Vksy0t+7d5bbRGw/VvG9UFo4Me2kEf57jSJyxYx",
+	"/zyh7rZ8vPlzq/zqPuYvaX74QHl7tLtc6XqyGDdBn1a8nK6aWBhKZdcW5mAhcvgE2R9GDvKMAtpoG5fC",
+	"TDzoJGmMVRQe2UAW1oyDWc28moOpPHVB8fK1jvUZYxClXIEdiizZfxvV0QPykIXBkB47D4uVV1gTHtNY",
+	"MZf2hmdxHfJlPRSZlR5GVOcYicwQWwpHdJGOHKlb2NfI3Brn+Eyuch7s8Fpnc6mC0Eudw2hamrEsM7GQ",
+	"eAlKlmX9KXpJZbSbmaXjZUifz0J/qW6e4V52JpxXoSucWf9UXM6M9aChEOFRextCejy823V5+KLq0uMD",
+	"eJrtgR7bz3TMoDMO31CVJxaK5we1Hnc4IGbxuacDuoycP48iOzVZUPtpsClL3G/Fq9DIpshIuvAEvc7S",
+	"2JtgLbeBhD/J2yTiUu9f3yNYqc8VDh+pbAx1DFPuBXvKJxGPE5tk0UNSbMGRAoUlGGBQZOKw7pmmBsVG",
+	"dFCHBrGFAkd10UEQiqokobcekSjjtltPhoCkkqVwS4AFob/XSWGppmpcRkZG8tr9IZaCe8j9yOgRXgcd",
+	"BUGVuc+ErbRLDnKa6zl0bdRVeQ7OTSqOE+4ITeLMi6TLXlb/+8xWfLSKk3ccgdhK90+x419HuSosQSbE",
+	"kI1rHP6bj1Y0eKSKw22cXnbxw+WVSDVZFTbrD/mOlxw70MxAyR6ZdlK5xKkjomlT9v2HM5ujPHIs0zr8",
+	"MZBpDWSK/duXziy6kWVUku4Ch9ealb+ZHVI+479wCx7NgDaYIyVau1bcUKc4v5ixo1150Mwp0ZNrdy4T",
+	"M8HsI9yO6xzq5/xS5dACifu+0rXUXeLL7RVQ/9CKglPe5Y7fxLVMTPr6kh4vcrQfy1k1nYJdkzGU/js0",
+	"7OGQ93coX9CRslRT0DncIyp8mzQ/fGC4PdoxNrxbttJVO8lDapVzweNXFSnyzLrDxGbqkTW7M0ocivsF",
+	"aclq9LJU9M/4l6yJ0FyLPb+oujRg/9FSy0CPHDB1zeAYM7XGTOrQetdpxENqcJ/KsbbPtG0kqeqoiadM",
+	"hYA5aTzlZ/FKa2imwTnew0GmSGSIpe1lwRS0GiIWRWMfSHXdT2Opi58zysSutfJOlNLFKgys/AhT7GWX",
+	"udR/lbrI+iI3WPqB1RzIN0k8c8O4Rc5wkTywcte6qHZCQjKH5OFdWjPKg1wZLURd2xe/WViZJ+LVQqjZ",
+	"GHIqpKNyxZxB2dDRlIb54JiiMJIkh6aYAP+OC5zoLZ3Bl2mOLFg/jS3Ahgxmaawj0cA8JVWFa10GXSVv",
+	"7GdSCynG4D0gSe6ZyHKrvEJ62P/7n/8VWWmW/K+FtF7Vf49M9REj4Fo3zrnGrUvKrozGN8RyKq/ym8+p",
+	"fdrQ0wOUdTcDPHY5972Nw9HhRr7NKHgxxwd9WDcbxztBgCxYdjrcH+NtpEY1lqYqC1GYRurXXXEs5z5L",
+	"n5Nxf9MRvyqXL6J+Y2nvLEbWijUs+r0eV/wugjvFZiHRLCroD+pdEELFdNTBmKxoWbimARqb4D21WTZm",
+	"Fn+pQwQG2DG+sQOF6CWnzMLYjS0ZrDlft+YY1UduomudJAWjBVgOFzIh485wg9uBNeVozmhL1ei8sha0",
+	"z+7h8+M0Lvh7PnSH5rsSwD8Gyk7LXDtvV+LPT6fCmcV+TZ4GwhmjwXna2f80i9DwPW/agVtpVRDtbgwq",
+	"ighiu5roHFERRC/77TeCx/j4MaN7AFikEDErk3CPdvPRJ4aYWzmhCPOVjIYDL3q6KktScW00NDcYaUAs",
+	"F6mQDOZUnDdTIkBXzXQpEYJHG8vRyVzesC+PE0dIIS+AkP8yvNuYiUp7VfJFagd+h7L9q161A2tKM1CH",
+	"jtTf7+loSfiIzXvXMsIxGhnhysHhtoZopEzM5cI1Ukg3+7yp6/I5ABwKlOq8BMmQiancP3dRJXpJ9or1",
+	"Oyq8XEg2+6eilgPcsA9DFXWFvmI5PxXnWlQab0eSToaMUaZob0Fx3knPkTSp8HqMOyQXSpnoc9dkHhj1",
+	"Y1HiteazOFTG4pOD4Ms2XTpMHFyP8WXKXB+myclhLpV/Pg3VvgS894V6Irb8Q9QTQjlfswCHCZIZkOge",
+	"hwmX3PQRdl3WRzqWS4f8xNgbt5A5JOQsbYAR+Fl3M1nQ47uN/4/BxmXcw2g+kdmA4aEia9s/vztHujUE",
+	"EkQkew4s8PrUTN7CMIHdE6AxV0K43dZ9gm3pOgQR6bZgPSYF6X3EOjiTp3kTYO8S3mLu3Owkhau/j9m7",
+	"fJPgXD+C8WsZ7879JV6nJ3qE+mYTbBuhwDvE575YxrvvRjHqQAvaOI4dglC+xJ0tpdWjQq7WUNW/7TcX",
+	"0p2bjZIeRrGHTPTiBm/s7E9Iidkn7kyRycqbEcKhN33jlX4HfU7w8Fcg2GNm1MSAA2TBOKsIgIN1djNT",
+	"2XYsrGCgu/TgMLDgW0M9OlZH1xw6t3efpNWugfn3rX/dIaub3dNsP4qtPhroe+Q8l28aQL8ul76vbQtZ",
+	"lmY5clVhRpHjOLG8bBxL8GtcNYBI8g0nw/OGIBkZHrLQXyZ6Bo/nfIGQKOWqT7t4sSke14WWNbTSrVR4",
+	"JLDDqB7akn4x83m0mTts5p5VYttaYrbWudv9Tt2C6AURJUDgos/pndINNCaeUQ8QuA/8yUJOlSa07zb0",
+	"5w/uU5gR+CRmcG8KhUOe2eArhHfZZc4bbgRcsCfEi8Dv2wgpidgO4QwNGmvdyW0bUl4k3ZkCYz9mtwqW",
+	"YDNiEKioDiIjooA1aDlsQBsNucSSJuQRQKwkqjRvJkTgSdLjM6cdkP4fiKBpj2Xf+7fqSEqGs30QkN03",
+	"e53ALh050gLcg9pWosx36NODK8dR1TbN/52o75dmEj3AsOa+Qixa7BdxJeOhfB27hjZ47jKG3ARdtEAE",
+	"lZRQYjkg85Mhil6CEFlEEPd2THhWvicLBv+lJLJGj98hkTvEjqVrB2h8+4d9+WgG6YrF9oiP2/r9/w7+",
+	"kz9+7d4/CVg6ZF/bEkPHl7XQHMaD0iBfCAr2XgKLEyz+LQX3S1k6+ugs7M9d48uMJfKqhytAq9N9EbcE",
+	"ziw42Dfy+tVuT91yszFMIsjcBU/rQHoVu8fxHqRaLU4+doZFSkfD3VVMUMtyvWHVw7BLOW+lN1agBPb3",
+	"JdjIAXQmnVNTfQCxvmcWB5QZ9r59+SeBieBSubYrvec4T7S2poQDSX3omgaag/5ssQ+9CVpfvONcOkO7",
+	"jMrXF5uX0vWPKtFOuoYrh0DNJRDK/4MDm/BoFPF2+a/0QTSg3kiIJIgP0QbK4LbTrxvEskBKDfz/9u2P",
+	"D/xGvz9dIdafTVVZSt6CZ03qH0OofcHuh+WOCoaX+varYmeFwu2ERw6axPdmbIqVyKUWPIOgNHNEcWci",
+	"vi3lOm0jtAiPfg0ZL7/FMYPw+8VyQtH41Hy5Nao6I/LHz5b4dVEkesyvQRIjt+VxD6ZTruhjEcRIulj7",
+	"kS/MAU7mE7lno/qeGfeSveOrH64uIm0z3fKrsYkKvscAjJulbG2Khw1RRlMIyK/psNg0DsFM0VhxSpfU",
+	"+eYeXStihlpi+wPpjBZTU99YELIqlBfehlQ/tfi4QDwns9Q4IlFuf/vyv0SG3yJ4glFp8htT+ay/I8v+",
+	"53fnh8L5zxF08RyxCr7mvSsHdpDWCh/dz56jL9a2IKeoC0SLccDM/8zCrbmBk6ixe7Ykr4NNoPSGR4i5",
+	"DSo9R2l0pzXewInkIBJRANnaTCy4mfDmBrQ7awwDayODhekV9z6PN/i/EUZH2npA1XiwDSkMXeigZhQ4",
+	"7rQhw/pmkiS9xtqCVssSlj4o3mVc/X9v+xJfk1682IlmlkbzxzPBvW0t0i4KKl+w4agayyDOn2VPbsHS",
+	"L92lm//iJgcUMR5ilxf7a6XKQszBy0J6We+zVBrJTMdKS7v6qjjk3yO5qRivzbvr5sQWYfx6x789G4O0",
+	"YM8rPwvjfBz89ozV7JUxNwrqP+LeSny18McwJ7zyQy6hsuWzs2cv5EK9uP0GzT9PZ9P+vwFZ+tlAsIDU",
+	"1QbnF28brkniVAsvpeUc6vI3LCDbqGxgyvyaHJZ57hQWePpV0kdQ6ZYePqDbIXvokuYk8tvt35v0mm6j",
+	"BI5uRE2tJAJC7gb3EVu6uYrEVULpW9De2HSuiN/Q+rp6WhLX7okJYbQ11XS2yYhY85OKXgu7bk2s2x+w",
+	"X22HnuIQO1L9p1/DmY43wnLHpEKch/erwVb1eMr+FkIOUnBRKufXhsI68paVgHJyghERhURmQqAXZxwS",
+	"0P38pAE9PEgJfwk4NBmtad4y4rsaVItIFML050Yrb/AeyEy5jY/Y/NjSG7FpReqx8arB7ELuZIbyyUEU",
+	"Vk38IFksmd9osyyhmMJAOFUCxkvMR4jtCuWCUIpSTSBf5WX6ikQ51aFJUDB3shO9ZgoDEUK5yoKQRJOo",
+	"6S6rDtNqYqSBwGP+uBC1dMGv2ONgmyE6YkOkasfjt0zwNbLGo6b1rHI3GA4uPOKWhGkxsxahIgziN6bF",
+	"NRqYTYkWCHJV0C9cYJgKQT1O2yqhIRJKT4ydMwgY8380OHO1CsmIHj8BqobiIdLGLYMgeMnJUhUgCulm",
+	"YyNtka4R2o2W575PQKkZX2KidIFaycYaT0qKIoa4bbanaLhrW3UghAhIEeXEJXZ6chn06zX+NV1H/ENL",
+	"Jymu/mBt4QYpuG898eRORQO/v+YYYgH1DqNUl/yL2+CTky6an9om+0+Zz5SG6FDUmt0KTovMjehJ+lcD",
+	"G7Be3IrphwVZnOBN2htY9dPXAHurcjiJfqjjTbycL8CeEIqBX0tQUj9XKN+67LVNqRlP0WQOaivsahy7",
+	"CJSQzjE81DGxxF4RKEkIT1ApTHo7OOpFTUzLTnMuF8Kb1ApU7V6zZrmNc9VmiXSoHnM9xFRqbNO6IcU7",
+	"HV7N03dqfm5TJ8O+Cl3nTGoNpRO9JYxnxtwMxGUp85sB1ZP0kys/wZIj5nKwlcHcCm28yuvEcp5MQCdj",
+	"uFaFy0GH5FHx8k1ABlPsToPTJ49NFEBQiOzXk5Lan3CzTEjtlmDFty//KDL+8ZR/HFW6vriSMH7jUOHV",
+	"aLuPG4teg+OQnEsSPE7yQjxGy6tQ5McM9iHCDpk4Q0Pitwl62mNN4NOXgbh6dSEw4DUL0APx5urqgt9p",
+	"IGT4vHOpi74YwyQyLNI8mWosdZzMWOBhLcKY4bROaFqtBqBB2CRC4kZzsPOpNdXCBUO2wXI2l6vwmukU",
+	"cIsCqd75IkgMFZpBWqZwgX4VkdFDfAIFZmphPIkMxBrRCufbEx2IqWQPOEtXn+GM8tC2pP0UU5Zjmd8k",
+	"c6q52FpiYJhDofj2yIbnDYMVkJcyCOctiDmE9VBuHr4FUr6x411nORyIwq5OcLngV8irMO04sfDA+txs",
+	"M4FnH3/++P8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -4144,6 +4144,10 @@ type NotificationTestResult struct {
 // NotificationTestResultOutcome defines model for NotificationTestResult.Outcome.
 type NotificationTestResultOutcome string
 
+// OscalDocument An OSCAL 1.2.1 document in its JSON form: one root property, `assessment-results` or
+// `assessment-plan`, as the NIST OSCAL JSON Schemas define it.
+type OscalDocument = struct{ json.RawMessage }
+
 // PasswordChangeRequest defines model for PasswordChangeRequest.
 type PasswordChangeRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -8474,6 +8478,29 @@ type ClientInterface interface {
 	// Corresponds with GET /scans/{id} (the `GetScan` operationId).
 	GetScan(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetScanOscalResults The scan as an OSCAL assessment-results document.
+	//
+	// An OSCAL 1.2.1 assessment-results document for a completed scan: the host as an
+	// inventory item, one observation (method TEST, with a link to its evidence) and one
+	// finding per result, the NIST SP 800-53 controls the rules reference as the reviewed
+	// controls, and a risk with status `deviation-approved` for each result an exception
+	// accepted. It imports the assessment plan `GET /scans/{id}/oscal/assessment-plan`.
+	// Identifiers are derived from the scan and rule ids and `last-modified` is the scan's
+	// finish time, so two exports of one scan are identical. 409 while the scan has not
+	// completed.
+	//
+	// Corresponds with GET /scans/{id}/oscal (the `GetScanOscalResults` operationId).
+	GetScanOscalResults(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetScanOscalPlan The plan of a scan as an OSCAL assessment-plan document.
+	//
+	// The OSCAL 1.2.1 assessment-plan subset that the scan's assessment-results document
+	// imports: the host as the assessment subject, the NIST SP 800-53 controls the scan's
+	// rules reference and one task (the scan). 409 while the scan has not completed.
+	//
+	// Corresponds with GET /scans/{id}/oscal/assessment-plan (the `GetScanOscalPlan` operationId).
+	GetScanOscalPlan(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListScanResults The results of a completed scan, by rule id.
 	//
 	// One result per rule the scan evaluated on the host (rules not for its platform have
@@ -8493,6 +8520,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /scans/{id}/rules/{ruleId}/evidence (the `GetScanRuleEvidence` operationId).
 	GetScanRuleEvidence(ctx context.Context, id ID, ruleId RuleID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetScanRuleOscalResults One rule's result in a scan as an OSCAL assessment-results document.
+	//
+	// The assessment-results document of `GET /scans/{id}/oscal` narrowed to one rule: its
+	// observation, its finding and, when an exception accepted it, its risk. 404 when the
+	// scan has no result for the rule; 409 while the scan has not completed.
+	//
+	// Corresponds with GET /scans/{id}/rules/{ruleId}/oscal (the `GetScanRuleOscalResults` operationId).
+	GetScanRuleOscalResults(ctx context.Context, id ID, ruleId RuleID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CancelScan Cancel a queued or running scan.
 	//
@@ -13817,6 +13853,49 @@ func (c *Client) GetScan(ctx context.Context, id ID, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
+// GetScanOscalResults The scan as an OSCAL assessment-results document.
+//
+// An OSCAL 1.2.1 assessment-results document for a completed scan: the host as an
+// inventory item, one observation (method TEST, with a link to its evidence) and one
+// finding per result, the NIST SP 800-53 controls the rules reference as the reviewed
+// controls, and a risk with status `deviation-approved` for each result an exception
+// accepted. It imports the assessment plan `GET /scans/{id}/oscal/assessment-plan`.
+// Identifiers are derived from the scan and rule ids and `last-modified` is the scan's
+// finish time, so two exports of one scan are identical. 409 while the scan has not
+// completed.
+//
+// Corresponds with GET /scans/{id}/oscal (the `GetScanOscalResults` operationId).
+func (c *Client) GetScanOscalResults(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetScanOscalResultsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetScanOscalPlan The plan of a scan as an OSCAL assessment-plan document.
+//
+// The OSCAL 1.2.1 assessment-plan subset that the scan's assessment-results document
+// imports: the host as the assessment subject, the NIST SP 800-53 controls the scan's
+// rules reference and one task (the scan). 409 while the scan has not completed.
+//
+// Corresponds with GET /scans/{id}/oscal/assessment-plan (the `GetScanOscalPlan` operationId).
+func (c *Client) GetScanOscalPlan(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetScanOscalPlanRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListScanResults The results of a completed scan, by rule id.
 //
 // One result per rule the scan evaluated on the host (rules not for its platform have
@@ -13847,6 +13926,25 @@ func (c *Client) ListScanResults(ctx context.Context, id ID, params *ListScanRes
 // Corresponds with GET /scans/{id}/rules/{ruleId}/evidence (the `GetScanRuleEvidence` operationId).
 func (c *Client) GetScanRuleEvidence(ctx context.Context, id ID, ruleId RuleID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetScanRuleEvidenceRequest(c.Server, id, ruleId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetScanRuleOscalResults One rule's result in a scan as an OSCAL assessment-results document.
+//
+// The assessment-results document of `GET /scans/{id}/oscal` narrowed to one rule: its
+// observation, its finding and, when an exception accepted it, its risk. 404 when the
+// scan has no result for the rule; 409 while the scan has not completed.
+//
+// Corresponds with GET /scans/{id}/rules/{ruleId}/oscal (the `GetScanRuleOscalResults` operationId).
+func (c *Client) GetScanRuleOscalResults(ctx context.Context, id ID, ruleId RuleID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetScanRuleOscalResultsRequest(c.Server, id, ruleId)
 	if err != nil {
 		return nil, err
 	}
@@ -24601,6 +24699,74 @@ func NewGetScanRequest(server string, id ID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetScanOscalResultsRequest constructs an http.Request for the GetScanOscalResults method
+func NewGetScanOscalResultsRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/scans/%s/oscal", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetScanOscalPlanRequest constructs an http.Request for the GetScanOscalPlan method
+func NewGetScanOscalPlanRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/scans/%s/oscal/assessment-plan", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListScanResultsRequest constructs an http.Request for the ListScanResults method
 func NewListScanResultsRequest(server string, id ID, params *ListScanResultsParams) (*http.Request, error) {
 	var err error
@@ -24734,6 +24900,47 @@ func NewGetScanRuleEvidenceRequest(server string, id ID, ruleId RuleID) (*http.R
 	}
 
 	operationPath := fmt.Sprintf("/scans/%s/rules/%s/evidence", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetScanRuleOscalResultsRequest constructs an http.Request for the GetScanRuleOscalResults method
+func NewGetScanRuleOscalResultsRequest(server string, id ID, ruleId RuleID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "ruleId", ruleId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/scans/%s/rules/%s/oscal", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -29460,6 +29667,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /scans/{id} (the `GetScan` operationId).
 	GetScanWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetScanResponse, error)
 
+	// GetScanOscalResultsWithResponse The scan as an OSCAL assessment-results document.
+	//
+	// An OSCAL 1.2.1 assessment-results document for a completed scan: the host as an
+	// inventory item, one observation (method TEST, with a link to its evidence) and one
+	// finding per result, the NIST SP 800-53 controls the rules reference as the reviewed
+	// controls, and a risk with status `deviation-approved` for each result an exception
+	// accepted. It imports the assessment plan `GET /scans/{id}/oscal/assessment-plan`.
+	// Identifiers are derived from the scan and rule ids and `last-modified` is the scan's
+	// finish time, so two exports of one scan are identical. 409 while the scan has not
+	// completed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /scans/{id}/oscal (the `GetScanOscalResults` operationId).
+	GetScanOscalResultsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetScanOscalResultsResponse, error)
+
+	// GetScanOscalPlanWithResponse The plan of a scan as an OSCAL assessment-plan document.
+	//
+	// The OSCAL 1.2.1 assessment-plan subset that the scan's assessment-results document
+	// imports: the host as the assessment subject, the NIST SP 800-53 controls the scan's
+	// rules reference and one task (the scan). 409 while the scan has not completed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /scans/{id}/oscal/assessment-plan (the `GetScanOscalPlan` operationId).
+	GetScanOscalPlanWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetScanOscalPlanResponse, error)
+
 	// ListScanResultsWithResponse The results of a completed scan, by rule id.
 	//
 	// One result per rule the scan evaluated on the host (rules not for its platform have
@@ -29483,6 +29717,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /scans/{id}/rules/{ruleId}/evidence (the `GetScanRuleEvidence` operationId).
 	GetScanRuleEvidenceWithResponse(ctx context.Context, id ID, ruleId RuleID, reqEditors ...RequestEditorFn) (*GetScanRuleEvidenceResponse, error)
+
+	// GetScanRuleOscalResultsWithResponse One rule's result in a scan as an OSCAL assessment-results document.
+	//
+	// The assessment-results document of `GET /scans/{id}/oscal` narrowed to one rule: its
+	// observation, its finding and, when an exception accepted it, its risk. 404 when the
+	// scan has no result for the rule; 409 while the scan has not completed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /scans/{id}/rules/{ruleId}/oscal (the `GetScanRuleOscalResults` operationId).
+	GetScanRuleOscalResultsWithResponse(ctx context.Context, id ID, ruleId RuleID, reqEditors ...RequestEditorFn) (*GetScanRuleOscalResultsResponse, error)
 
 	// CancelScanWithResponse Cancel a queued or running scan.
 	//
@@ -43500,6 +43745,172 @@ func (r GetScanResponse) ContentType() string {
 	return ""
 }
 
+type GetScanOscalResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OscalDocument
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetScanOscalResultsResponse) GetJSON200() *OscalDocument {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetScanOscalResultsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetScanOscalResultsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetScanOscalResultsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetScanOscalResultsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r GetScanOscalResultsResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetScanOscalResultsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetScanOscalResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetScanOscalResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetScanOscalResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetScanOscalResultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetScanOscalPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OscalDocument
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetScanOscalPlanResponse) GetJSON200() *OscalDocument {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetScanOscalPlanResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetScanOscalPlanResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetScanOscalPlanResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetScanOscalPlanResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r GetScanOscalPlanResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetScanOscalPlanResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetScanOscalPlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetScanOscalPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetScanOscalPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetScanOscalPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListScanResultsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -43646,6 +44057,89 @@ func (r GetScanRuleEvidenceResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetScanRuleEvidenceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetScanRuleOscalResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OscalDocument
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetScanRuleOscalResultsResponse) GetJSON200() *OscalDocument {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetScanRuleOscalResultsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetScanRuleOscalResultsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetScanRuleOscalResultsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetScanRuleOscalResultsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r GetScanRuleOscalResultsResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetScanRuleOscalResultsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetScanRuleOscalResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetScanRuleOscalResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetScanRuleOscalResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetScanRuleOscalResultsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -51680,6 +52174,45 @@ func (c *ClientWithResponses) GetScanWithResponse(ctx context.Context, id ID, re
 	return ParseGetScanResponse(rsp)
 }
 
+// GetScanOscalResultsWithResponse The scan as an OSCAL assessment-results document.
+//
+// An OSCAL 1.2.1 assessment-results document for a completed scan: the host as an
+// inventory item, one observation (method TEST, with a link to its evidence) and one
+// finding per result, the NIST SP 800-53 controls the rules reference as the reviewed
+// controls, and a risk with status `deviation-approved` for each result an exception
+// accepted. It imports the assessment plan `GET /scans/{id}/oscal/assessment-plan`.
+// Identifiers are derived from the scan and rule ids and `last-modified` is the scan's
+// finish time, so two exports of one scan are identical. 409 while the scan has not
+// completed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /scans/{id}/oscal (the `GetScanOscalResults` operationId).
+func (c *ClientWithResponses) GetScanOscalResultsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetScanOscalResultsResponse, error) {
+	rsp, err := c.GetScanOscalResults(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetScanOscalResultsResponse(rsp)
+}
+
+// GetScanOscalPlanWithResponse The plan of a scan as an OSCAL assessment-plan document.
+//
+// The OSCAL 1.2.1 assessment-plan subset that the scan's assessment-results document
+// imports: the host as the assessment subject, the NIST SP 800-53 controls the scan's
+// rules reference and one task (the scan). 409 while the scan has not completed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /scans/{id}/oscal/assessment-plan (the `GetScanOscalPlan` operationId).
+func (c *ClientWithResponses) GetScanOscalPlanWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetScanOscalPlanResponse, error) {
+	rsp, err := c.GetScanOscalPlan(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetScanOscalPlanResponse(rsp)
+}
+
 // ListScanResultsWithResponse The results of a completed scan, by rule id.
 //
 // One result per rule the scan evaluated on the host (rules not for its platform have
@@ -51714,6 +52247,23 @@ func (c *ClientWithResponses) GetScanRuleEvidenceWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseGetScanRuleEvidenceResponse(rsp)
+}
+
+// GetScanRuleOscalResultsWithResponse One rule's result in a scan as an OSCAL assessment-results document.
+//
+// The assessment-results document of `GET /scans/{id}/oscal` narrowed to one rule: its
+// observation, its finding and, when an exception accepted it, its risk. 404 when the
+// scan has no result for the rule; 409 while the scan has not completed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /scans/{id}/rules/{ruleId}/oscal (the `GetScanRuleOscalResults` operationId).
+func (c *ClientWithResponses) GetScanRuleOscalResultsWithResponse(ctx context.Context, id ID, ruleId RuleID, reqEditors ...RequestEditorFn) (*GetScanRuleOscalResultsResponse, error) {
+	rsp, err := c.GetScanRuleOscalResults(ctx, id, ruleId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetScanRuleOscalResultsResponse(rsp)
 }
 
 // CancelScanWithResponse Cancel a queued or running scan.
@@ -63742,6 +64292,142 @@ func ParseGetScanResponse(rsp *http.Response) (*GetScanResponse, error) {
 	return response, nil
 }
 
+// ParseGetScanOscalResultsResponse parses an HTTP response from a GetScanOscalResultsWithResponse call
+func ParseGetScanOscalResultsResponse(rsp *http.Response) (*GetScanOscalResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetScanOscalResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OscalDocument
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetScanOscalPlanResponse parses an HTTP response from a GetScanOscalPlanWithResponse call
+func ParseGetScanOscalPlanResponse(rsp *http.Response) (*GetScanOscalPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetScanOscalPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OscalDocument
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListScanResultsResponse parses an HTTP response from a ListScanResultsWithResponse call
 func ParseListScanResultsResponse(rsp *http.Response) (*ListScanResultsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -63851,6 +64537,74 @@ func ParseGetScanRuleEvidenceResponse(rsp *http.Response) (*GetScanRuleEvidenceR
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetScanRuleOscalResultsResponse parses an HTTP response from a GetScanRuleOscalResultsWithResponse call
+func ParseGetScanRuleOscalResultsResponse(rsp *http.Response) (*GetScanRuleOscalResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetScanRuleOscalResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OscalDocument
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

@@ -44,6 +44,7 @@ import (
 	"github.com/openwatch/openwatch/internal/liveness"
 	"github.com/openwatch/openwatch/internal/netscan"
 	"github.com/openwatch/openwatch/internal/notify"
+	"github.com/openwatch/openwatch/internal/oscal"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/report"
 	"github.com/openwatch/openwatch/internal/role"
@@ -180,6 +181,7 @@ type (
 	ssoHandlers       = sso.Handlers
 	enrollHandlers    = enroll.Handlers
 	reportHandlers    = report.Handlers
+	oscalHandlers     = oscal.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -211,6 +213,7 @@ type server struct {
 	*ssoHandlers
 	*enrollHandlers
 	*reportHandlers
+	*oscalHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -414,6 +417,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		ssoHandlers:       sso.NewHandlers(ssoSvc),
 		enrollHandlers:    enroll.NewHandlers(enrollments),
 		reportHandlers:    report.NewHandlers(reports),
+		oscalHandlers:     oscal.NewHandlers(oscal.NewService(complianceScans, rules, hosts, exceptions)),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,

@@ -3279,6 +3279,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/scans/{id}/oscal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The scan as an OSCAL assessment-results document.
+         * @description An OSCAL 1.2.1 assessment-results document for a completed scan: the host as an
+         *     inventory item, one observation (method TEST, with a link to its evidence) and one
+         *     finding per result, the NIST SP 800-53 controls the rules reference as the reviewed
+         *     controls, and a risk with status `deviation-approved` for each result an exception
+         *     accepted. It imports the assessment plan `GET /scans/{id}/oscal/assessment-plan`.
+         *     Identifiers are derived from the scan and rule ids and `last-modified` is the scan's
+         *     finish time, so two exports of one scan are identical. 409 while the scan has not
+         *     completed.
+         */
+        get: operations["getScanOscalResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scans/{id}/oscal/assessment-plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The plan of a scan as an OSCAL assessment-plan document.
+         * @description The OSCAL 1.2.1 assessment-plan subset that the scan's assessment-results document
+         *     imports: the host as the assessment subject, the NIST SP 800-53 controls the scan's
+         *     rules reference and one task (the scan). 409 while the scan has not completed.
+         */
+        get: operations["getScanOscalPlan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/scans/{id}/results": {
         parameters: {
             query?: never;
@@ -3322,6 +3375,31 @@ export interface paths {
          *     the time the commands took. 404 when the scan has no result for the rule.
          */
         get: operations["getScanRuleEvidence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scans/{id}/rules/{ruleId}/oscal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                ruleId: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One rule's result in a scan as an OSCAL assessment-results document.
+         * @description The assessment-results document of `GET /scans/{id}/oscal` narrowed to one rule: its
+         *     observation, its finding and, when an exception accepted it, its risk. 404 when the
+         *     scan has no result for the rule; 409 while the scan has not completed.
+         */
+        get: operations["getScanRuleOscalResults"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6143,6 +6221,13 @@ export interface components {
             error?: string;
             /** @enum {string} */
             outcome: "delivered" | "failed";
+        };
+        /**
+         * @description An OSCAL 1.2.1 document in its JSON form: one root property, `assessment-results` or
+         *     `assessment-plan`, as the NIST OSCAL JSON Schemas define it.
+         */
+        OscalDocument: {
+            [key: string]: unknown;
         };
         PasswordChangeRequest: {
             current_password: string;
@@ -12319,6 +12404,62 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    getScanOscalResults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The assessment-results document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OscalDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getScanOscalPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The assessment-plan document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OscalDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     listScanResults: {
         parameters: {
             query?: {
@@ -12379,6 +12520,35 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getScanRuleOscalResults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                ruleId: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The assessment-results document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OscalDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };

@@ -6,6 +6,7 @@ import { formatDateTime, shortId } from "../lib/format";
 import { ResultBadge, SeverityBadge } from "./badges";
 import { ErrorAlert } from "./ErrorAlert";
 import { AnchorLink } from "./links";
+import { OscalDownload } from "./OscalDownload";
 
 type Check = Schemas["EvidenceCheck"];
 
@@ -71,6 +72,7 @@ export function EvidenceView({ scanId, ruleId }: { scanId: string; ruleId: strin
         <AnchorLink to="/rules/$ruleId" params={{ ruleId }} size="sm">
           {ruleId}
         </AnchorLink>
+        <OscalDownload scanId={scanId} ruleId={ruleId} size="xs" />
       </Group>
       {data.reason && <Text size="sm">{data.reason}</Text>}
       <Text size="xs" c="dimmed">

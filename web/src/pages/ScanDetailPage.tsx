@@ -12,6 +12,7 @@ import { ActorName } from "../components/ActorName";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { EvidenceDrawer } from "../components/EvidenceView";
 import { AnchorLink } from "../components/links";
+import { OscalDownload } from "../components/OscalDownload";
 import { PageHeader } from "../components/PageHeader";
 import { ScanProgress } from "../components/ScanProgress";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
@@ -109,11 +110,15 @@ export function ScanDetailPage() {
           </>
         }
         actions={
-          canCancel &&
-          active && (
-            <Button color="red" variant="light" onClick={() => cancel.mutate()} loading={cancel.isPending}>
-              Cancel scan
-            </Button>
+          done ? (
+            <OscalDownload scanId={scanId} />
+          ) : (
+            canCancel &&
+            active && (
+              <Button color="red" variant="light" onClick={() => cancel.mutate()} loading={cancel.isPending}>
+                Cancel scan
+              </Button>
+            )
           )
         }
       />
