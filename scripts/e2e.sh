@@ -202,13 +202,15 @@ fi
 # the generated CA (see web/e2e/pin.mjs). Each Playwright test counts as one check.
 # E2E_SPECS (e.g. "hosts.spec.ts") runs only those spec files, for work on one page.
 e2e_out=${E2E_OUTPUT:-$PWD/web/test-results/e2e}
+# The specs run the same binary offline (openwatch verify-report) from web/.
+bin_abs=$(realpath "$bin")
 rm -rf "$e2e_out" && mkdir -p "$e2e_out"
 if pin=$(node web/e2e/pin.mjs "https://localhost:$port" "$ca"); then
   report="$e2e_out/report.json"
   (cd web && OPENWATCH_URL="https://localhost:$port" OPENWATCH_PASSWORD="$pw" OPENWATCH_SPKI_PIN="$pin" \
     E2E_SSHD_PORT="$sshd_port" E2E_SSH_KEY="$sshd_dir/client_key" \
     E2E_SSHD_PID="$sshd_pid" E2E_SSHD_HOST_KEY="$sshd_dir/host_key" E2E_SSO_ISSUER="$op_issuer" \
-    E2E_OUTPUT="$e2e_out" PLAYWRIGHT_JSON_OUTPUT_NAME="$report" \
+    E2E_OUTPUT="$e2e_out" PLAYWRIGHT_JSON_OUTPUT_NAME="$report" E2E_OPENWATCH_BIN="$bin_abs" \
     npx --no-install playwright test --reporter=list,json ${E2E_SPECS:-}) || true
   counts=$(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

@@ -73,6 +73,7 @@ func commands() []command {
 		{"version", "Print version information.", "version", runVersion},
 		{"rekey", "Re-seal every stored secret (SSH credentials, TOTP seeds, the audit key) under a new key added to the secrets key file, in one transaction. Stop serve and workers first.", "rekey [flags]", runRekey},
 		{"api", "Call the API from a script: print the answer's body, exit 0 on success and 1 with the error's message otherwise. Authenticates with a bearer token or signs the request with an API token's signing key (RFC 9421).", "api [--url URL] [--token T | --token-id ID --signing-key KEY] [--data JSON|@FILE|-] [--cacert FILE] METHOD PATH", runAPI},
+		{"verify-report", "Verify a report export (JSON, CSV or PDF) offline: exit 0 when its signature covers every byte (and, with --key, its key is trusted), 1 otherwise.", "verify-report FILE [--key KEY]", runVerifyReport},
 		{"dev", "Developer tools: 'dev seed --hosts N' fills the database with N realistic hosts (COPY; not audited), all at loopback addresses on a closed port; run serve with OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8 to keep every probe on this machine.", "dev seed --hosts N [--groups G] [flags]", runDev},
 	}
 }

@@ -1332,6 +1332,129 @@ func (e RebootPolicy) Valid() bool {
 	}
 }
 
+// Defines values for ReportFormat.
+const (
+	ReportFormatCsv  ReportFormat = "csv"
+	ReportFormatJson ReportFormat = "json"
+	ReportFormatPdf  ReportFormat = "pdf"
+)
+
+// Valid indicates whether the value is a known member of the ReportFormat enum.
+func (e ReportFormat) Valid() bool {
+	switch e {
+	case ReportFormatCsv:
+		return true
+	case ReportFormatJson:
+		return true
+	case ReportFormatPdf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportKind.
+const (
+	ReportKindAudit        ReportKind = "audit"
+	ReportKindCompliance   ReportKind = "compliance"
+	ReportKindPatchHistory ReportKind = "patch_history"
+	ReportKindPosture      ReportKind = "posture"
+)
+
+// Valid indicates whether the value is a known member of the ReportKind enum.
+func (e ReportKind) Valid() bool {
+	switch e {
+	case ReportKindAudit:
+		return true
+	case ReportKindCompliance:
+		return true
+	case ReportKindPatchHistory:
+		return true
+	case ReportKindPosture:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportScopeType.
+const (
+	ReportScopeTypeFleet ReportScopeType = "fleet"
+	ReportScopeTypeGroup ReportScopeType = "group"
+	ReportScopeTypeHost  ReportScopeType = "host"
+)
+
+// Valid indicates whether the value is a known member of the ReportScopeType enum.
+func (e ReportScopeType) Valid() bool {
+	switch e {
+	case ReportScopeTypeFleet:
+		return true
+	case ReportScopeTypeGroup:
+		return true
+	case ReportScopeTypeHost:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSigningKeyAlgorithm.
+const (
+	Ed25519 ReportSigningKeyAlgorithm = "Ed25519"
+)
+
+// Valid indicates whether the value is a known member of the ReportSigningKeyAlgorithm enum.
+func (e ReportSigningKeyAlgorithm) Valid() bool {
+	switch e {
+	case Ed25519:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSigningKeyStatus.
+const (
+	ReportSigningKeyStatusActive  ReportSigningKeyStatus = "active"
+	ReportSigningKeyStatusRetired ReportSigningKeyStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the ReportSigningKeyStatus enum.
+func (e ReportSigningKeyStatus) Valid() bool {
+	switch e {
+	case ReportSigningKeyStatusActive:
+		return true
+	case ReportSigningKeyStatusRetired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportStatus.
+const (
+	ReportStatusCompleted ReportStatus = "completed"
+	ReportStatusFailed    ReportStatus = "failed"
+	ReportStatusQueued    ReportStatus = "queued"
+	ReportStatusRunning   ReportStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ReportStatus enum.
+func (e ReportStatus) Valid() bool {
+	switch e {
+	case ReportStatusCompleted:
+		return true
+	case ReportStatusFailed:
+		return true
+	case ReportStatusQueued:
+		return true
+	case ReportStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ResultStatus.
 const (
 	ResultStatusError    ResultStatus = "error"
@@ -1781,16 +1904,16 @@ func (e ExportAuditEventsParamsActorType) Valid() bool {
 
 // Defines values for ExportAuditEventsParamsFormat.
 const (
-	Csv  ExportAuditEventsParamsFormat = "csv"
-	Json ExportAuditEventsParamsFormat = "json"
+	ExportAuditEventsParamsFormatCsv  ExportAuditEventsParamsFormat = "csv"
+	ExportAuditEventsParamsFormatJson ExportAuditEventsParamsFormat = "json"
 )
 
 // Valid indicates whether the value is a known member of the ExportAuditEventsParamsFormat enum.
 func (e ExportAuditEventsParamsFormat) Valid() bool {
 	switch e {
-	case Csv:
+	case ExportAuditEventsParamsFormatCsv:
 		return true
-	case Json:
+	case ExportAuditEventsParamsFormatJson:
 		return true
 	default:
 		return false
@@ -1875,6 +1998,27 @@ func (e GetHostComplianceTrendParamsInterval) Valid() bool {
 	case GetHostComplianceTrendParamsIntervalHour:
 		return true
 	case GetHostComplianceTrendParamsIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportReportParamsFormat.
+const (
+	ExportReportParamsFormatCsv  ExportReportParamsFormat = "csv"
+	ExportReportParamsFormatJson ExportReportParamsFormat = "json"
+	ExportReportParamsFormatPdf  ExportReportParamsFormat = "pdf"
+)
+
+// Valid indicates whether the value is a known member of the ExportReportParamsFormat enum.
+func (e ExportReportParamsFormat) Valid() bool {
+	switch e {
+	case ExportReportParamsFormatCsv:
+		return true
+	case ExportReportParamsFormatJson:
+		return true
+	case ExportReportParamsFormatPdf:
 		return true
 	default:
 		return false
@@ -4157,6 +4301,190 @@ type RemediationPlanRule struct {
 	Title           string                          `json:"title"`
 }
 
+// Report defines model for Report.
+type Report struct {
+	// ChainHead The audit chain head when the report was generated.
+	ChainHead       *ReportChainHead    `json:"chain_head,omitempty"`
+	CreatedAt       time.Time           `json:"created_at"`
+	Error           *string             `json:"error,omitempty"`
+	FinishedAt      *time.Time          `json:"finished_at,omitempty"`
+	GeneratedAt     *time.Time          `json:"generated_at,omitempty"`
+	Id              openapi_types.UUID  `json:"id"`
+	Kind            ReportKind          `json:"kind"`
+	Parameters      ReportParameters    `json:"parameters"`
+	Progress        int                 `json:"progress"`
+	RequestedBy     string              `json:"requested_by"`
+	RequestedByName string              `json:"requested_by_name"`
+	ScheduleId      *openapi_types.UUID `json:"schedule_id,omitempty"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope        ReportScope  `json:"scope"`
+	SigningKeyId *string      `json:"signing_key_id,omitempty"`
+	StartedAt    *time.Time   `json:"started_at,omitempty"`
+	Status       ReportStatus `json:"status"`
+
+	// Summary The report's summary (scores and counts), once completed.
+	Summary map[string]interface{} `json:"summary"`
+	Title   string                 `json:"title"`
+}
+
+// ReportChainHead The audit chain head when the report was generated.
+type ReportChainHead struct {
+	// Hash The head event's MAC, hex.
+	Hash string `json:"hash"`
+	Seq  int64  `json:"seq"`
+}
+
+// ReportFormat defines model for ReportFormat.
+type ReportFormat string
+
+// ReportFramework defines model for ReportFramework.
+type ReportFramework struct {
+	Benchmark string `json:"benchmark"`
+	Family    string `json:"family"`
+	Id        string `json:"id"`
+	Name      string `json:"name"`
+	RuleCount int    `json:"rule_count"`
+}
+
+// ReportFrameworkList defines model for ReportFrameworkList.
+type ReportFrameworkList struct {
+	Frameworks []ReportFramework `json:"frameworks"`
+}
+
+// ReportGenerateRequest defines model for ReportGenerateRequest.
+type ReportGenerateRequest struct {
+	Kind       ReportKind        `json:"kind"`
+	Parameters *ReportParameters `json:"parameters,omitempty"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope *ReportScope `json:"scope,omitempty"`
+}
+
+// ReportKind defines model for ReportKind.
+type ReportKind string
+
+// ReportPage defines model for ReportPage.
+type ReportPage struct {
+	Items      []Report `json:"items"`
+	NextCursor *string  `json:"next_cursor"`
+}
+
+// ReportParameters defines model for ReportParameters.
+type ReportParameters struct {
+	// AsOf The past instant of a posture report.
+	AsOf *time.Time `json:"as_of,omitempty"`
+
+	// Framework A framework or benchmark id of `GET /reports/frameworks` (compliance, posture).
+	Framework *string `json:"framework,omitempty"`
+
+	// Since The start of an audit or patch history report's range (inclusive).
+	Since *time.Time `json:"since,omitempty"`
+
+	// Until The end of an audit or patch history report's range (exclusive).
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// ReportSchedule defines model for ReportSchedule.
+type ReportSchedule struct {
+	ChannelIds   []openapi_types.UUID `json:"channel_ids"`
+	CreatedAt    time.Time            `json:"created_at"`
+	CreatedBy    string               `json:"created_by"`
+	Cron         string               `json:"cron"`
+	Enabled      bool                 `json:"enabled"`
+	Format       ReportFormat         `json:"format"`
+	Id           openapi_types.UUID   `json:"id"`
+	Kind         ReportKind           `json:"kind"`
+	LastReportId *openapi_types.UUID  `json:"last_report_id,omitempty"`
+	LastRunAt    *time.Time           `json:"last_run_at,omitempty"`
+	Name         string               `json:"name"`
+	NextRunAt    time.Time            `json:"next_run_at"`
+	Parameters   ReportParameters     `json:"parameters"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope     ReportScope `json:"scope"`
+	Timezone  string      `json:"timezone"`
+	UpdatedAt time.Time   `json:"updated_at"`
+}
+
+// ReportScheduleCreate defines model for ReportScheduleCreate.
+type ReportScheduleCreate struct {
+	ChannelIds *[]openapi_types.UUID `json:"channel_ids,omitempty"`
+
+	// Cron A 5-field cron expression (minute hour day-of-month month day-of-week).
+	Cron       string            `json:"cron"`
+	Enabled    *bool             `json:"enabled,omitempty"`
+	Format     *ReportFormat     `json:"format,omitempty"`
+	Kind       ReportKind        `json:"kind"`
+	Name       string            `json:"name"`
+	Parameters *ReportParameters `json:"parameters,omitempty"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope *ReportScope `json:"scope,omitempty"`
+
+	// Timezone An IANA time zone name, such as Europe/Paris.
+	Timezone string `json:"timezone"`
+}
+
+// ReportSchedulePage defines model for ReportSchedulePage.
+type ReportSchedulePage struct {
+	Items      []ReportSchedule `json:"items"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+// ReportScheduleUpdate defines model for ReportScheduleUpdate.
+type ReportScheduleUpdate struct {
+	ChannelIds *[]openapi_types.UUID `json:"channel_ids,omitempty"`
+	Cron       *string               `json:"cron,omitempty"`
+	Enabled    *bool                 `json:"enabled,omitempty"`
+	Format     *ReportFormat         `json:"format,omitempty"`
+	Kind       *ReportKind           `json:"kind,omitempty"`
+	Name       *string               `json:"name,omitempty"`
+	Parameters *ReportParameters     `json:"parameters,omitempty"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope    *ReportScope `json:"scope,omitempty"`
+	Timezone *string      `json:"timezone,omitempty"`
+}
+
+// ReportScope What a compliance or posture report covers; `id` names the group or host.
+type ReportScope struct {
+	Id   *openapi_types.UUID `json:"id,omitempty"`
+	Type ReportScopeType     `json:"type"`
+}
+
+// ReportScopeType defines model for ReportScope.Type.
+type ReportScopeType string
+
+// ReportSigningKey defines model for ReportSigningKey.
+type ReportSigningKey struct {
+	Algorithm ReportSigningKeyAlgorithm `json:"algorithm"`
+	CreatedAt time.Time                 `json:"created_at"`
+	KeyId     string                    `json:"key_id"`
+
+	// PublicKey The raw 32-byte public key, base64.
+	PublicKey string `json:"public_key"`
+
+	// PublicKeyPem The public key as PEM (SubjectPublicKeyInfo), for openssl.
+	PublicKeyPem string                 `json:"public_key_pem"`
+	RetiredAt    *time.Time             `json:"retired_at,omitempty"`
+	Status       ReportSigningKeyStatus `json:"status"`
+}
+
+// ReportSigningKeyAlgorithm defines model for ReportSigningKey.Algorithm.
+type ReportSigningKeyAlgorithm string
+
+// ReportSigningKeyStatus defines model for ReportSigningKey.Status.
+type ReportSigningKeyStatus string
+
+// ReportSigningKeys defines model for ReportSigningKeys.
+type ReportSigningKeys struct {
+	Keys []ReportSigningKey `json:"keys"`
+}
+
+// ReportStatus defines model for ReportStatus.
+type ReportStatus string
+
 // ResultCounts defines model for ResultCounts.
 type ResultCounts struct {
 	Error   int `json:"error"`
@@ -5461,6 +5789,47 @@ type ListRemediationRequestStepsParams struct {
 	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListReportsParams defines parameters for ListReports.
+type ListReportsParams struct {
+	Kind   *ReportKind   `form:"kind,omitempty" json:"kind,omitempty"`
+	Status *ReportStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListReportSchedulesParams defines parameters for ListReportSchedules.
+type ListReportSchedulesParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreateReportScheduleParams defines parameters for CreateReportSchedule.
+type CreateReportScheduleParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ExportReportParams defines parameters for ExportReport.
+type ExportReportParams struct {
+	Format ExportReportParamsFormat `form:"format" json:"format"`
+}
+
+// ExportReportParamsFormat defines parameters for ExportReport.
+type ExportReportParamsFormat string
+
+// GenerateReportParams defines parameters for GenerateReport.
+type GenerateReportParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateRoleParams defines parameters for CreateRole.
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -5749,6 +6118,15 @@ type ResumeRemediationRequestJSONRequestBody = ChangeNote
 
 // RollbackRemediationRequestJSONRequestBody defines body for RollbackRemediationRequest for application/json ContentType.
 type RollbackRemediationRequestJSONRequestBody = ChangeNote
+
+// CreateReportScheduleJSONRequestBody defines body for CreateReportSchedule for application/json ContentType.
+type CreateReportScheduleJSONRequestBody = ReportScheduleCreate
+
+// UpdateReportScheduleJSONRequestBody defines body for UpdateReportSchedule for application/json ContentType.
+type UpdateReportScheduleJSONRequestBody = ReportScheduleUpdate
+
+// GenerateReportJSONRequestBody defines body for GenerateReport for application/json ContentType.
+type GenerateReportJSONRequestBody = ReportGenerateRequest
 
 // UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
 type UpdateRoleJSONRequestBody = CustomRoleUpdateRequest
@@ -6289,6 +6667,39 @@ type ServerInterface interface {
 	// RollbackRemediationRequest Roll back every host the job changed.
 	// (POST /remediation/requests/{rid}:rollback)
 	RollbackRemediationRequest(ctx echo.Context, rid RemediationID) error
+	// ListReports List reports, newest first.
+	// (GET /reports)
+	ListReports(ctx echo.Context, params ListReportsParams) error
+	// ListReportFrameworks The frameworks and benchmarks a compliance report can be scoped to.
+	// (GET /reports/frameworks)
+	ListReportFrameworks(ctx echo.Context) error
+	// ListReportSchedules List report schedules, newest first.
+	// (GET /reports/schedules)
+	ListReportSchedules(ctx echo.Context, params ListReportSchedulesParams) error
+	// CreateReportSchedule Create a report schedule.
+	// (POST /reports/schedules)
+	CreateReportSchedule(ctx echo.Context, params CreateReportScheduleParams) error
+	// DeleteReportSchedule Delete a report schedule.
+	// (DELETE /reports/schedules/{id})
+	DeleteReportSchedule(ctx echo.Context, id ID) error
+	// UpdateReportSchedule Change a report schedule.
+	// (PATCH /reports/schedules/{id})
+	UpdateReportSchedule(ctx echo.Context, id ID) error
+	// GetReportSigningKeys The report signing keys, the active one first.
+	// (GET /reports/signing-key)
+	GetReportSigningKeys(ctx echo.Context) error
+	// RotateReportSigningKey Rotate the report signing key.
+	// (POST /reports/signing-key:rotate)
+	RotateReportSigningKey(ctx echo.Context) error
+	// GetReport One report with its status, progress and summary.
+	// (GET /reports/{id})
+	GetReport(ctx echo.Context, id ID) error
+	// ExportReport Download a completed report as one signed, self-contained file.
+	// (GET /reports/{id}/export)
+	ExportReport(ctx echo.Context, id ID, params ExportReportParams) error
+	// GenerateReport Generate a signed report.
+	// (POST /reports:generate)
+	GenerateReport(ctx echo.Context, params GenerateReportParams) error
 	// ListRoles List the built-in and custom roles.
 	// (GET /roles)
 	ListRoles(ctx echo.Context) error
@@ -9958,6 +10369,228 @@ func (w *ServerInterfaceWrapper) RollbackRemediationRequest(ctx echo.Context) er
 	return err
 }
 
+// ListReports converts echo context to params.
+func (w *ServerInterfaceWrapper) ListReports(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReportsParams
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListReports(ctx, params)
+	return err
+}
+
+// ListReportFrameworks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListReportFrameworks(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListReportFrameworks(ctx)
+	return err
+}
+
+// ListReportSchedules converts echo context to params.
+func (w *ServerInterfaceWrapper) ListReportSchedules(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReportSchedulesParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListReportSchedules(ctx, params)
+	return err
+}
+
+// CreateReportSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateReportSchedule(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateReportScheduleParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateReportSchedule(ctx, params)
+	return err
+}
+
+// DeleteReportSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteReportSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteReportSchedule(ctx, id)
+	return err
+}
+
+// UpdateReportSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateReportSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateReportSchedule(ctx, id)
+	return err
+}
+
+// GetReportSigningKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReportSigningKeys(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReportSigningKeys(ctx)
+	return err
+}
+
+// RotateReportSigningKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateReportSigningKey(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateReportSigningKey(ctx)
+	return err
+}
+
+// GetReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReport(ctx, id)
+	return err
+}
+
+// ExportReport converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportReport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportReportParams
+	// ------------- Required query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportReport(ctx, id, params)
+	return err
+}
+
+// GenerateReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GenerateReport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GenerateReportParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GenerateReport(ctx, params)
+	return err
+}
+
 // ListRoles converts echo context to params.
 func (w *ServerInterfaceWrapper) ListRoles(ctx echo.Context) error {
 	var err error
@@ -11414,6 +12047,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/remediation/requests/:rid\\:reject", wrapper.RejectRemediationRequest, options.OperationMiddlewares["rejectRemediationRequest"]...)
 	router.POST(options.BaseURL+"/remediation/requests/:rid\\:resume", wrapper.ResumeRemediationRequest, options.OperationMiddlewares["resumeRemediationRequest"]...)
 	router.POST(options.BaseURL+"/remediation/requests/:rid\\:rollback", wrapper.RollbackRemediationRequest, options.OperationMiddlewares["rollbackRemediationRequest"]...)
+	router.GET(options.BaseURL+"/reports", wrapper.ListReports, options.OperationMiddlewares["listReports"]...)
+	router.GET(options.BaseURL+"/reports/frameworks", wrapper.ListReportFrameworks, options.OperationMiddlewares["listReportFrameworks"]...)
+	router.GET(options.BaseURL+"/reports/schedules", wrapper.ListReportSchedules, options.OperationMiddlewares["listReportSchedules"]...)
+	router.POST(options.BaseURL+"/reports/schedules", wrapper.CreateReportSchedule, options.OperationMiddlewares["createReportSchedule"]...)
+	router.DELETE(options.BaseURL+"/reports/schedules/:id", wrapper.DeleteReportSchedule, options.OperationMiddlewares["deleteReportSchedule"]...)
+	router.PATCH(options.BaseURL+"/reports/schedules/:id", wrapper.UpdateReportSchedule, options.OperationMiddlewares["updateReportSchedule"]...)
+	router.GET(options.BaseURL+"/reports/signing-key", wrapper.GetReportSigningKeys, options.OperationMiddlewares["getReportSigningKeys"]...)
+	router.POST(options.BaseURL+"/reports/signing-key\\:rotate", wrapper.RotateReportSigningKey, options.OperationMiddlewares["rotateReportSigningKey"]...)
+	router.GET(options.BaseURL+"/reports/:id", wrapper.GetReport, options.OperationMiddlewares["getReport"]...)
+	router.GET(options.BaseURL+"/reports/:id/export", wrapper.ExportReport, options.OperationMiddlewares["exportReport"]...)
+	router.POST(options.BaseURL+"/reports\\:generate", wrapper.GenerateReport, options.OperationMiddlewares["generateReport"]...)
 	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
 	router.DELETE(options.BaseURL+"/roles/:id", wrapper.DeleteRole, options.OperationMiddlewares["deleteRole"]...)
 	router.PATCH(options.BaseURL+"/roles/:id", wrapper.UpdateRole, options.OperationMiddlewares["updateRole"]...)
@@ -26014,6 +26658,1076 @@ func (response RollbackRemediationRequestdefaultJSONResponse) VisitRollbackRemed
 	return err
 }
 
+type ListReportsRequestObject struct {
+	Params ListReportsParams
+}
+
+type ListReportsResponseObject interface {
+	VisitListReportsResponse(w http.ResponseWriter) error
+}
+
+type ListReports200JSONResponse ReportPage
+
+func (response ListReports200JSONResponse) VisitListReportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReports400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListReports400JSONResponse) VisitListReportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReports401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListReports401JSONResponse) VisitListReportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReports403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListReports403JSONResponse) VisitListReportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListReportsdefaultJSONResponse) VisitListReportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportFrameworksRequestObject struct {
+}
+
+type ListReportFrameworksResponseObject interface {
+	VisitListReportFrameworksResponse(w http.ResponseWriter) error
+}
+
+type ListReportFrameworks200JSONResponse ReportFrameworkList
+
+func (response ListReportFrameworks200JSONResponse) VisitListReportFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportFrameworks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListReportFrameworks400JSONResponse) VisitListReportFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportFrameworks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListReportFrameworks401JSONResponse) VisitListReportFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportFrameworks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListReportFrameworks403JSONResponse) VisitListReportFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportFrameworksdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListReportFrameworksdefaultJSONResponse) VisitListReportFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportSchedulesRequestObject struct {
+	Params ListReportSchedulesParams
+}
+
+type ListReportSchedulesResponseObject interface {
+	VisitListReportSchedulesResponse(w http.ResponseWriter) error
+}
+
+type ListReportSchedules200JSONResponse ReportSchedulePage
+
+func (response ListReportSchedules200JSONResponse) VisitListReportSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportSchedules400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListReportSchedules400JSONResponse) VisitListReportSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportSchedules401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListReportSchedules401JSONResponse) VisitListReportSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportSchedules403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListReportSchedules403JSONResponse) VisitListReportSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReportSchedulesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListReportSchedulesdefaultJSONResponse) VisitListReportSchedulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportScheduleRequestObject struct {
+	Params CreateReportScheduleParams
+	Body   *CreateReportScheduleJSONRequestBody
+}
+
+type CreateReportScheduleResponseObject interface {
+	VisitCreateReportScheduleResponse(w http.ResponseWriter) error
+}
+
+type CreateReportSchedule201JSONResponse ReportSchedule
+
+func (response CreateReportSchedule201JSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportSchedule400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateReportSchedule400JSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportSchedule401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateReportSchedule401JSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportSchedule403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateReportSchedule403JSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportSchedule404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateReportSchedule404JSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportSchedule409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateReportSchedule409JSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReportScheduledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateReportScheduledefaultJSONResponse) VisitCreateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteReportScheduleRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteReportScheduleResponseObject interface {
+	VisitDeleteReportScheduleResponse(w http.ResponseWriter) error
+}
+
+type DeleteReportSchedule204Response struct {
+}
+
+func (response DeleteReportSchedule204Response) VisitDeleteReportScheduleResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteReportSchedule400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteReportSchedule400JSONResponse) VisitDeleteReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteReportSchedule401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteReportSchedule401JSONResponse) VisitDeleteReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteReportSchedule403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteReportSchedule403JSONResponse) VisitDeleteReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteReportSchedule404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteReportSchedule404JSONResponse) VisitDeleteReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteReportScheduledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteReportScheduledefaultJSONResponse) VisitDeleteReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReportScheduleRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateReportScheduleJSONRequestBody
+}
+
+type UpdateReportScheduleResponseObject interface {
+	VisitUpdateReportScheduleResponse(w http.ResponseWriter) error
+}
+
+type UpdateReportSchedule200JSONResponse ReportSchedule
+
+func (response UpdateReportSchedule200JSONResponse) VisitUpdateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReportSchedule400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateReportSchedule400JSONResponse) VisitUpdateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReportSchedule401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateReportSchedule401JSONResponse) VisitUpdateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReportSchedule403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateReportSchedule403JSONResponse) VisitUpdateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReportSchedule404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateReportSchedule404JSONResponse) VisitUpdateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateReportScheduledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateReportScheduledefaultJSONResponse) VisitUpdateReportScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportSigningKeysRequestObject struct {
+}
+
+type GetReportSigningKeysResponseObject interface {
+	VisitGetReportSigningKeysResponse(w http.ResponseWriter) error
+}
+
+type GetReportSigningKeys200JSONResponse ReportSigningKeys
+
+func (response GetReportSigningKeys200JSONResponse) VisitGetReportSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportSigningKeys400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetReportSigningKeys400JSONResponse) VisitGetReportSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportSigningKeys401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetReportSigningKeys401JSONResponse) VisitGetReportSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportSigningKeys403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetReportSigningKeys403JSONResponse) VisitGetReportSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportSigningKeysdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetReportSigningKeysdefaultJSONResponse) VisitGetReportSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateReportSigningKeyRequestObject struct {
+}
+
+type RotateReportSigningKeyResponseObject interface {
+	VisitRotateReportSigningKeyResponse(w http.ResponseWriter) error
+}
+
+type RotateReportSigningKey200JSONResponse ReportSigningKeys
+
+func (response RotateReportSigningKey200JSONResponse) VisitRotateReportSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateReportSigningKey400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RotateReportSigningKey400JSONResponse) VisitRotateReportSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateReportSigningKey401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RotateReportSigningKey401JSONResponse) VisitRotateReportSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateReportSigningKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateReportSigningKey403JSONResponse) VisitRotateReportSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateReportSigningKeydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RotateReportSigningKeydefaultJSONResponse) VisitRotateReportSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetReportResponseObject interface {
+	VisitGetReportResponse(w http.ResponseWriter) error
+}
+
+type GetReport200JSONResponse Report
+
+func (response GetReport200JSONResponse) VisitGetReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReport400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetReport400JSONResponse) VisitGetReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReport401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetReport401JSONResponse) VisitGetReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReport403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetReport403JSONResponse) VisitGetReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReport404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetReport404JSONResponse) VisitGetReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReportdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetReportdefaultJSONResponse) VisitGetReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReportRequestObject struct {
+	Id     ID `json:"id"`
+	Params ExportReportParams
+}
+
+type ExportReportResponseObject interface {
+	VisitExportReportResponse(w http.ResponseWriter) error
+}
+
+type ExportReport200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type ExportReport200JSONResponse struct {
+	Body    map[string]interface{}
+	Headers ExportReport200ResponseHeaders
+}
+
+func (response ExportReport200JSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReport200ApplicationpdfResponse struct {
+	Body          io.Reader
+	Headers       ExportReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response ExportReport200ApplicationpdfResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/pdf")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportReport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       ExportReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response ExportReport200TextcsvResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportReport400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ExportReport400JSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReport401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ExportReport401JSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReport403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ExportReport403JSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReport404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ExportReport404JSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReport409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ExportReport409JSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportReportdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ExportReportdefaultJSONResponse) VisitExportReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReportRequestObject struct {
+	Params GenerateReportParams
+	Body   *GenerateReportJSONRequestBody
+}
+
+type GenerateReportResponseObject interface {
+	VisitGenerateReportResponse(w http.ResponseWriter) error
+}
+
+type GenerateReport202JSONResponse Report
+
+func (response GenerateReport202JSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReport400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GenerateReport400JSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReport401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GenerateReport401JSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReport403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GenerateReport403JSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReport404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GenerateReport404JSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReport409JSONResponse struct{ ConflictJSONResponse }
+
+func (response GenerateReport409JSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GenerateReportdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GenerateReportdefaultJSONResponse) VisitGenerateReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRolesRequestObject struct {
 }
 
@@ -33236,6 +34950,39 @@ type StrictServerInterface interface {
 	// RollbackRemediationRequest Roll back every host the job changed.
 	// (POST /remediation/requests/{rid}:rollback)
 	RollbackRemediationRequest(ctx context.Context, request RollbackRemediationRequestRequestObject) (RollbackRemediationRequestResponseObject, error)
+	// ListReports List reports, newest first.
+	// (GET /reports)
+	ListReports(ctx context.Context, request ListReportsRequestObject) (ListReportsResponseObject, error)
+	// ListReportFrameworks The frameworks and benchmarks a compliance report can be scoped to.
+	// (GET /reports/frameworks)
+	ListReportFrameworks(ctx context.Context, request ListReportFrameworksRequestObject) (ListReportFrameworksResponseObject, error)
+	// ListReportSchedules List report schedules, newest first.
+	// (GET /reports/schedules)
+	ListReportSchedules(ctx context.Context, request ListReportSchedulesRequestObject) (ListReportSchedulesResponseObject, error)
+	// CreateReportSchedule Create a report schedule.
+	// (POST /reports/schedules)
+	CreateReportSchedule(ctx context.Context, request CreateReportScheduleRequestObject) (CreateReportScheduleResponseObject, error)
+	// DeleteReportSchedule Delete a report schedule.
+	// (DELETE /reports/schedules/{id})
+	DeleteReportSchedule(ctx context.Context, request DeleteReportScheduleRequestObject) (DeleteReportScheduleResponseObject, error)
+	// UpdateReportSchedule Change a report schedule.
+	// (PATCH /reports/schedules/{id})
+	UpdateReportSchedule(ctx context.Context, request UpdateReportScheduleRequestObject) (UpdateReportScheduleResponseObject, error)
+	// GetReportSigningKeys The report signing keys, the active one first.
+	// (GET /reports/signing-key)
+	GetReportSigningKeys(ctx context.Context, request GetReportSigningKeysRequestObject) (GetReportSigningKeysResponseObject, error)
+	// RotateReportSigningKey Rotate the report signing key.
+	// (POST /reports/signing-key:rotate)
+	RotateReportSigningKey(ctx context.Context, request RotateReportSigningKeyRequestObject) (RotateReportSigningKeyResponseObject, error)
+	// GetReport One report with its status, progress and summary.
+	// (GET /reports/{id})
+	GetReport(ctx context.Context, request GetReportRequestObject) (GetReportResponseObject, error)
+	// ExportReport Download a completed report as one signed, self-contained file.
+	// (GET /reports/{id}/export)
+	ExportReport(ctx context.Context, request ExportReportRequestObject) (ExportReportResponseObject, error)
+	// GenerateReport Generate a signed report.
+	// (POST /reports:generate)
+	GenerateReport(ctx context.Context, request GenerateReportRequestObject) (GenerateReportResponseObject, error)
 	// ListRoles List the built-in and custom roles.
 	// (GET /roles)
 	ListRoles(ctx context.Context, request ListRolesRequestObject) (ListRolesResponseObject, error)
@@ -38600,6 +40347,345 @@ func (sh *strictHandler) RollbackRemediationRequest(ctx echo.Context, rid Remedi
 	return nil
 }
 
+// ListReports operation middleware
+func (sh *strictHandler) ListReports(ctx echo.Context, params ListReportsParams) error {
+	var request ListReportsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReports(ctx.Request().Context(), request.(ListReportsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReports")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListReportsResponseObject); ok {
+		return validResponse.VisitListReportsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListReportFrameworks operation middleware
+func (sh *strictHandler) ListReportFrameworks(ctx echo.Context) error {
+	var request ListReportFrameworksRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReportFrameworks(ctx.Request().Context(), request.(ListReportFrameworksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReportFrameworks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListReportFrameworksResponseObject); ok {
+		return validResponse.VisitListReportFrameworksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListReportSchedules operation middleware
+func (sh *strictHandler) ListReportSchedules(ctx echo.Context, params ListReportSchedulesParams) error {
+	var request ListReportSchedulesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReportSchedules(ctx.Request().Context(), request.(ListReportSchedulesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReportSchedules")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListReportSchedulesResponseObject); ok {
+		return validResponse.VisitListReportSchedulesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateReportSchedule operation middleware
+func (sh *strictHandler) CreateReportSchedule(ctx echo.Context, params CreateReportScheduleParams) error {
+	var request CreateReportScheduleRequestObject
+
+	request.Params = params
+
+	var body CreateReportScheduleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateReportSchedule(ctx.Request().Context(), request.(CreateReportScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateReportSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateReportScheduleResponseObject); ok {
+		return validResponse.VisitCreateReportScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteReportSchedule operation middleware
+func (sh *strictHandler) DeleteReportSchedule(ctx echo.Context, id ID) error {
+	var request DeleteReportScheduleRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteReportSchedule(ctx.Request().Context(), request.(DeleteReportScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteReportSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteReportScheduleResponseObject); ok {
+		return validResponse.VisitDeleteReportScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateReportSchedule operation middleware
+func (sh *strictHandler) UpdateReportSchedule(ctx echo.Context, id ID) error {
+	var request UpdateReportScheduleRequestObject
+
+	request.Id = id
+
+	var body UpdateReportScheduleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateReportSchedule(ctx.Request().Context(), request.(UpdateReportScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateReportSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateReportScheduleResponseObject); ok {
+		return validResponse.VisitUpdateReportScheduleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetReportSigningKeys operation middleware
+func (sh *strictHandler) GetReportSigningKeys(ctx echo.Context) error {
+	var request GetReportSigningKeysRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReportSigningKeys(ctx.Request().Context(), request.(GetReportSigningKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReportSigningKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReportSigningKeysResponseObject); ok {
+		return validResponse.VisitGetReportSigningKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateReportSigningKey operation middleware
+func (sh *strictHandler) RotateReportSigningKey(ctx echo.Context) error {
+	var request RotateReportSigningKeyRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateReportSigningKey(ctx.Request().Context(), request.(RotateReportSigningKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateReportSigningKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateReportSigningKeyResponseObject); ok {
+		return validResponse.VisitRotateReportSigningKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetReport operation middleware
+func (sh *strictHandler) GetReport(ctx echo.Context, id ID) error {
+	var request GetReportRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReport(ctx.Request().Context(), request.(GetReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReportResponseObject); ok {
+		return validResponse.VisitGetReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportReport operation middleware
+func (sh *strictHandler) ExportReport(ctx echo.Context, id ID, params ExportReportParams) error {
+	var request ExportReportRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportReport(ctx.Request().Context(), request.(ExportReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportReportResponseObject); ok {
+		return validResponse.VisitExportReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GenerateReport operation middleware
+func (sh *strictHandler) GenerateReport(ctx echo.Context, params GenerateReportParams) error {
+	var request GenerateReportRequestObject
+
+	request.Params = params
+
+	var body GenerateReportJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GenerateReport(ctx.Request().Context(), request.(GenerateReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GenerateReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GenerateReportResponseObject); ok {
+		return validResponse.VisitGenerateReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListRoles operation middleware
 func (sh *strictHandler) ListRoles(ctx echo.Context) error {
 	var request ListRolesRequestObject
@@ -41051,901 +43137,944 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tdhs31iAK3woW355lqZuiJfmjE2n1mkdRnLa747aX5XRmJvJbBVaBJMIiUAFQopl01jq/5gLmz7mD",
-	"cyPnTp4rOQsbQBWqiGJ9SHZyznR+xCKJQm1sbGzs7/3LJOGbnDPClJxc/DLJscAbooiAT1fyzUL/mxKZ",
-	"CJorytnkYnLF5JYIhCVSK8qWEknFeYqw0p8lokwqzBQ6evfNNXry5MmXx/AVwSniC8T4djaZTqie6KeC",
-	"iN1kOmF4QyYXEywjvphMJzJZkQ3W711wscFqcjFJsSInim7IZDpRu1yPlkpQtpz8+ut0ck2EoguaYEVe",
-	"fMyp/v4bmiki9mF/w7IdolIWJEVJ9ZheA80ydIczmiK1wgoRPRNBW6oXaVa2wWyHUryTbSsg9u2ReSrS",
-	"Y2sL2uCPdFNsJhdfnD+bTjaUmU9n5aooU2RJRHNZNwqrQh5cVG01fGEglvBcG7jm1xqAhGl4fpgYFE2m",
-	"E0Hu+Br+MghJJx+CW1AIyQOgvV8RFDPyUUUJjIgNaATlgtxRXkiU4yWZoSu0wZnebr0vMBJRiTB6enra",
-	"Br0Z1kTvt4Qt1Wpy8ezsHBDsPp+FoP4mI0R9SzdU7UP+km/NhlNFNnKKzpDi6Oz09BQdpWSBi0yhs9Pj",
-	"NuAymNSHzT40uTg7nVZ0oCfsJIRv9JnccrFuI4ArtHBDEIVjFv/1xXv0WJ/tjGKWkMflABlXC4hxlsVT",
-	"RO6I2CFRZOT4EmGGCrZmfMsQZ6RzF8p52zbi+dPufXjJpXr1tX4QXpFjtaresOJSRdTQ4k8FkOCFEgUJ",
-	"MoqigJH7r2id/v4zp2STc0VYsvs72YU2p2D0p4Ig8wzKiUAZX9IEZ4jnRGA97hIJkmd4J5EgqhAMzggX",
-	"dEkZzpAgsshUuQUrglMiqiV4EJxoEA6tx9uZs/Mvuremvro3sCic/T5WOX5VLWf+LV4SJOnPxB73c/+0",
-	"Pxt12p/5p/28x2F/kxNG2fKaF+wQV+JmmNRgZlSqXlwpgUl7caVOON+RDUkpbGvr2RL3PlzveEbM9E1y",
-	"EzwjNWanv5BxufRBpzzHShGhH/v//4BPfv6g/3d68mX04Zez6fMnv/4hDFvhYAstXf+Y9j6KFuEe0baB",
-	"dPLhj2FwbhLcvhMywez+TPS9ICx9xRQRdyEeoC/7LU3VSm8KwckKzYtkTTzajFO8i1vJk7qZgxQ6SbEe",
-	"6ySUFS80czBfbglZhwUTAPmGsoSE4V1QIVUps1rhRBJBiazAfnIKYh+akwUXBMUFUzRrX4eE140QZAHY",
-	"7/TkYWAz3A0r49tWwADu4YD9qqlG5pxJAmrBVzj9K1Zki+G2SzhTxPAqnOeZlkApZ49/lBrsX7x3/UGQ",
-	"xeRi8v97XKkcj82v8vELIbh4we5IxnNiXtk88BvM8JKkSMsDKOFFliLGFZoTJDStkRRxgQRZFJKkqJDo",
-	"KNYjZwWDn/E8I/EUme/WZBdtqNxglazKLz0BOqIMNIHgb1Yi1tv/61Tj4h35qSBSfT5caFIQ5qUI1BIn",
-	"OXOB7ijPQAXAINChoxhWAnBEC0yzEvJrzhYZTX4juBP7dgkaFlByUghBmAKlRQMuiOSFSMjMjS23Y17I",
-	"XTy9ZXEhiZjpUxHhdEOZHgBfSZItoowna16o+HiqEUOVRHFDhogR6KtokdHlSulRWyxvGVAQgIVRShcL",
-	"AmBZyGe3TGPvGy7mNE0J+7zoS3CWackKJ2tp9CgiNlRKypleSJwShWk2c0w+qn6Ob9lRjAu1+nlWfRml",
-	"hFFNEYAijBLO15Sc6GGEKaD3FCUrzJYEpdQcuIRvCFoIvtHvv2VbMkc4zx9JBCoDCHPIvGmWSLGIBPmR",
-	"JArIzqDuH1x9wwuWfj7M/YMjWSQr5CgKVqu1G1WhdIN3sDxJCByPt3i3IUy9K6/Lz7nNGU0IkwQpWtvs",
-	"BcGqEARpdp76+21/iAHyGyLuaEK+Y/gO00wzvs8LvDTvRwlmBqHirjz3Egk4amAG0jce568x21kWKj8j",
-	"oJwbQVqLWZtcyUu0xVShBReAalZs5kToS1aShLMU+ET8jiixO7laKCJA0jQ6CoDt/bR/ed/YORQ3b7GC",
-	"hNDPULac1e7kPWFbQ/8d0yeKC/oz+bwHJxEk1bwAZ45HlF8YQxmVzmAwtUYzexPDNQm7/B0jH3NgAvDG",
-	"zyg1aE1JrYhARA9FR09Pn07R09NnU/T07MkUPTs9naLZbHY8RdRoo2YcsXPOQCyzrwOL6NtX7/masGtB",
-	"sIJzhdOUGqX4rdCKrqJaSFrgTJLpJPe++mVCtEAfVp6VntTgk5E7DS9gUl4i8jHJipRIFCuVAdFZ+phz",
-	"nhEMHNWIdwPV4OlEa0xDrTXTiaRLrXlG66CxI5NAMvoGx8gORWuyg4OlP5O05AVTawYgqbFWcpaQ8AKV",
-	"CmDtW7ogWmI1vB1LFD853WgR4PzpKtYkGH95msY+Bu0GABZ9/er05MsPfzqS/9r8a/Wv9DisXlV60w8G",
-	"35W6wef6htNw1skjHUgfBzGrOStQySNZw+vRk3MkMEv5Bs13isgpmmNJnj89niK50ldyidpLxFm2Q9sV",
-	"YQjLNUn1nmhUlEqAnmAS2HJ4bxgkgbcGrL3XzVpnijZEdZ5th8rXemxzAwxAtekObce31IjnA/YCZoa/",
-	"wP47DNoSFCwE3oWhlwchfm0xNABic+rSCKu+it20fGa+8y6e6mfLhA5NyYrMihjGnLA3xwrL6CBhf78i",
-	"wKGVI3C04lkqu9lHmFXQtIctYzoBpUEL+vdanGO8+6zV3H73mtyx530ObASsCCdg0It6LtnbhagHsXTC",
-	"Z91HntcIJ4reEc9XVPmPPnTxVIA5sDKL5KlP3zXCtYiaVu6sJskdOmg3Zpy13H8KZs3IdiTD7s+b789R",
-	"/eV081WzPVeJXq5n/hiAPkGwFfWa3GB3iQRJuEiNiqPZAi5SqpASWtWZTH155fx033J6mM7si8PLUvSO",
-	"qqGU4BxUgTPYeYZ6Hl2egHFkGHOXWpC0yzlEFzdunH4G9OPamc6I0CdOCcwkhh0H66IiWUaXxFg6YYP0",
-	"znBGFQcAPoQgKjYbLMJ3jaIqyO6CbMJA6S3RPV9H1aFNfouXQ+X3FRh8oiTsmnml5QSUkYVCvNAqXoIL",
-	"GTQxCIK1xEuoQM4eMSdqS4g9+zlekkfylllHOGYpWK+M9VeRDTpS3LjOspS477g5KjBITwDWFs+Lc7rv",
-	"xZlWsk0/Icedjz0BZzrxfPx6mg7Cb24qvH1aR3B9zuBWphvK3vGMyHfWPD2UCelney9fv+kFU2LXKeCZ",
-	"eYMgw2kaBiVOtHadkXR5zwu7NpER+QYzLGAHkfk6dOsZgr4whtrIN76jI6BPekcYkRLlXJ+JS7gScyLA",
-	"rH88vWVxFbQQpYIuVIyOrC07x1Ki//yf/wstMM00wWN4qj4HHBeIZdCTyYQLPQ/PYRo9QOtP+lvEFwh7",
-	"gRMLkmVovkMxLFHOqkejnFOmZIwou2WcESQTzLSCOScZ3zYeWGSciygnIiFMxQHYyjcCgIuMEBXVwARL",
-	"n/66A9Jb5t7cnKQE2EYvhcZtKUv5Ni6XEZ6tbTXeIlAMzkW9J5QtPTTfMv2DRMbr4KHJji4EkTHSxAvG",
-	"NYwE3zboAXGh4dK3S5SsMGXRXGjRxGIpJ4LylCZI3wILa0NyjjEjNMBTFgStAJNbtia7KUoEVTTBmYZf",
-	"8CzjhYpWOFMkhRXkWCUrY8Yq3dzIjkMyJ0wBS7bLuGXzIl0SjxJ/5PNLMDdndyQ1KreG6Uc+R1RCpMOG",
-	"pFOUaDLPMmsx4/DXHCdru3BjeY/0D/pb579xKG56waTigqRIcYAtwbkq9GfwpwBot8zCBoRozo6PCClX",
-	"ke/qcvFs+o3Mhc3d3LyER2+ZN9TZqxzFnT0Fj+kUaewVGzAd2p+eGF+qvtgyfRN6m3EJmwMI9OfWwLqb",
-	"volVqgxCGdnW7I7HM/QCJ6tbZodLjROSLdxTEiWcGRaMkoxgIc19ucfw5jwNCyxj9O2UpEXeYjlTaKP3",
-	"VPMXOCmABo0OKoFroiOjXk2Rz8cR6MWZlsPS46DJJaVyQ+V9Nd1qlpEXx+9VSnbkdD9V3U0yEjn6vrLI",
-	"eRgx3lLEWHjK5wsXjDDeREA6xUpN7TcwUgtWeCnbBSTznvrJueZMkY9VQARIIOgIp6nQgobmHsaqr69R",
-	"hjyZxLJAGxyjR96yMjDVmBPM3QuCyGV1603NxWxU94wyYq5LeBfYsVaCSDBj3TKYwPys7+ZLzXgkSQp9",
-	"lst7sHwS5PcSXHupAoTy0jhc/bvukUTJiiRrfZdAJIu9HyNJfjKCEGi7ZhHmJ/9e1BJInhUSxfboaKEL",
-	"pO94imIwkXlnKjYIimWR5xqzcBPpDTE8VWAKfvMVzYzWA1fUFsPlvsFa62D6urvQFxZdUCIkkmuaI6qO",
-	"a7y3kpbbdMLppMjTgcw3pEdW7Lgm2Ab1SkPKPfRLPc/DWEZ8O8ez54HjVYRDhb6p7gRj8j9yK9f7osnW",
-	"2lUWhZYQjmt2pgHn+9e25b+kWhQZakcZqIzqF70XmEmYv1MnM5O27tiN41R7tkz/tp1UrHFScf2Jdz0G",
-	"7R5NWIfqfyoUWh/LnVRk42JeLm6L09MnCU3hX2IcYA17anNMUF4wB6HnlTvkpu05peUO972Q3SHaNzTV",
-	"9sFtt+FesKnmfB/c+YINJ4MQAypxXQNrare8XAbguY6ZVkKW15wt6HIgjbVokC0xkweVU5zBlYUVyoi+",
-	"zKrUGTOn1Zq1CL6iyxXRl4RLsiHIqKXmMpFoXz229t+eccrTSasyO2JpBnBYTyt8l+gUqUIwG7Cj34j4",
-	"YnEA7NMusA1KohUvhAxHhC+wALUR+aYDh1yzFK1EcO45fUto/nzeicSayh4KXyjtKk7f1xRQbXxdx0dH",
-	"ntrLtOwjaUqODU4b1oSh292Dgq8OW4E6yZeaxBiwATkyuAeB9iLNwzAH6LJmUNKUcPwghNl0Gu1hO7ye",
-	"aSt/OXRAD5yCJkl2ccOR9uGkZKWdkohju6DkQyS2HPZcA7X21d5s7Wsc4coYIWt9Mqt/p5lfKywv7ly0",
-	"2CDBibYIAXDBWiGnh91cD3Y2731DUEYJU5HWN8O/cyFIZiKwW3R8E8bZpfbuYebT2kWMD3bgQ6lBep22",
-	"9mWwBh25wNy+O1KOd5vSbYkgP9WWQZl6/nQSZMievaVMh2ULbgUw8DtusWB64unEmS57Bzj8NNmjiOmk",
-	"9Kt6iqdHdfUtrO9NSTw17B8+R5+BY1Rn9jdlG6/0vmqEvoPkwqH839hW9u9jg0XrdiCpi+dVZULRXBC8",
-	"Rkc4y6xZamOMJHxd17bbybBpzglSbwvmvGn42juAXphUq4LUwDZfa3q1eOhG800ZE/S/F5qNrWxtmeVe",
-	"gJvRbYwvCix85ZIoUzhRl0i/AtEFoi4AOKXpWLuM2/X2ODsDSQmEWhFmQdhDsSjYrP2VQYpqvtcEiW8F",
-	"Z8spIptc7dwuBQ0QDqzDyAz7/gC5AjdWA646fzUjrV3+wfChnNaPSY0cwmdGrb7lSzrSQshVHtZeXQZV",
-	"wlPizOEm9uSRRF5SDxcI5/nU7MLrb6709hCm15424que14Krnu+HTf/yPJQdq8dJueUiDdkxu8LSScLv",
-	"iNhFehkhXUhStszISSEJcmNhyVO/0EjMVamMDYhuLyQRgXD6brgb5FHO46GigxRGqSg4SYiUURmhvbeg",
-	"zQJHhAmeZRstpQovn6lBQKUlH+wwXKxljhOTuQOuXU0ozk2hl4dWWILz2UxP0gsEBmk9YHfLUo6O4rdv",
-	"bt6jx5r0Hm8W+MKMjKfAcVDzVzhSu/h4ahNbTVrbBu/Ain3LcKIQN85bvmXIGjVrvoMaP1oIIlcHUKMX",
-	"0S3IqNVrUm5Oc5tr6G++076hbdtff3P1AvAxcutzwe+oRhFly6gQtMV7mAjSYuyaY0menCMzZGpSn3Y5",
-	"ZUt9K3GEmeYSJinF5XIl2JDHd+9ezTp9LHsAluAcQMk7e6KveUrkYNeJxzkGqSB7QaK1iQ6A+0+g2Xvx",
-	"8fuz26bMpvJ2kMnbMvtzbNgchfyvwXGyLbovlRFmnO02vJAtsmpbIPx+/N6wbTYFEUz0eA2MEPaqrNn7",
-	"vdLirj5h+3aN3COysQaFsW6YVqT7N2QPjde7CA1Mduq2Fb8zLHSs77TB84dWhKozAX+yELzXr75+9zWV",
-	"hleMgzihaaigE0Ov3t49RVzof58jRhRYestMt7PT2ensbHb6+Pxph5DzJCSccRGyjL/VXyPFkRL6yjUl",
-	"PFwYRVXD44fz8w+2+IU7A6UF+fmzZ0+edZm8N/jjK/PkmWF47lPj7EwnpqaQ/VlL5XtmUo2+4NZgRZZc",
-	"7EzA7rA9qWGl9QT1ii+oJgoCCfF9JljgpoqNr0OzpixtyTGac65aWOahgKJDUfhYLInqXh4AVU1VPti+",
-	"yq9JArLAg0RDPGTWhwHvG+NK+AriODthDORB2tjQFc6Uyd7xPEcrLpVER5BaTiWyDg68BCUNHKHcpMPy",
-	"gqUkRUV+jFb4jpRxqyAPb0wWAYjoc65WCAuClvRO6+5nNtpG/8YIBUWfQoZcHZ0b/NF5TXxv0xCHlTeF",
-	"bD7bo25UC/5fcqmg5pXcPwGluzCUHT+dGCSFf8sJSzU9BH/8qSBF24ONmNv2QSSN9LiWAQVjra+Xa5rn",
-	"bVPLIkkISdt+3mKqTKFJlvJtsGpAQxa3iChXvTdHBa3/9hK99dXuI2jqbVO1tg8HN/xmL4PwNwezYoUG",
-	"zL/x+T5B4lyrNjiradP7TDgp6fmQhrlH/6NjixOa3jfK184x3/WD+i0R0sRepZa9RxXD7n6b2EWiYPeC",
-	"2DGzecm461tVfd9SSM9mJxgWrbk3MFvLzmdhm3FrJMQ3/mRQBsyfDUmFhTIx21tsE7psLkD4TS3sutse",
-	"3WTSXU80uIXFmrfU0EFeUEbl6p4kp1E+hGhWBGdqFYGtNaJpXRfr1GqaniiISi8T+vbxCL9r9SWw2V9T",
-	"mWd4B9V4JDoimTQxr/D52Nlff+TzR+UFL7ne/5ro3AliT32NLlkVJtGiSDtRsuS2WCUrMFuVSS5BVtia",
-	"5q4VH0FTMmQDzUs72MtbPegmJ0lHMF8lAx/M3INRb3lGE+tuBlVtFKOzkvVAB7ckGXFhnP0j29/bKGpp",
-	"im2THdoSV/5pFgqYtgzmgdL6u9HyNz63dzjIJHckLL3VtQ3veJnfhrE26+RoKT+ppWYrIIDAbXhswY6n",
-	"pmbZaZjRLgXfqlWLKEZ/DluZvDEHbT4WA+Vb3JTVWva5a0idtEqXtaZU5Q4qHlVjaKUA4rZm77YMcNPy",
-	"SO1xlGlA7GkcJS9g1ZNg2mXAv/G5lnsCAlYVRLK/x+QjThSyQ2zBLmpY7BQt6EcvNUzfsrngc5KioxRq",
-	"XEPeJvkI+Rec1a0Y3fReV9UD5xxqWYW8K1XhXpudaMEXmIUpkrA7KjjbEKbCtVlcJa1uEelBrun29K3w",
-	"2NY7Y4NZYYpgDUD8a/NQWyyJDQ4MO4xpRpBVIoBasA0ynlbeLgb5Q4xAWWWJjsB5XP4KqrVxdrHx2RLT",
-	"Sb7CsiVtGn6y+cxoTjSoJvkzNSUqZ17l21wQOK+gy0CO56SUpc0pzXb+Oc65VO4Bpw5NrJsdiqN0A86r",
-	"gPmAkgsvalOCSgXMlSAelR9X6XT3SwsYd3nfA3LrxQywspubl87HKUsyg4QuKLepKbFNLfjc17ynq9t7",
-	"vofFoarbX/GDOluzU3n05d1q5VZNy9ugYq8lF/EQ7BFi543jCoLdJ8StfoWNTz8q53FBeQ8C1CcKuzu4",
-	"gFZzTuQkh1KIsLKDqQxbs+mYJHwQXjZ5RlTduOMbbzRT0JN7lh5n92m357wub586mpcFTbGtEr5/ZRF9",
-	"KKnchHWQVlt70whtB/oTTqs3t+P2H3xwrckDdvMeWXw1pWefJMexwn5Ow9baihYmd4d+stuwhXBuiNIS",
-	"hDxgDfR42+D451IBd8K1rA5N8F4dngFbPRMs99eMbAmuqgvUGly1F7ZvqcPsdzB4aPxTJ/KHxX95vknv",
-	"rIzfqAfB6gHcKZIHVG6+2eAWryH5SFUZWdetbfdRHu6lLPTNCm01QbUEOJfCdg/jDgytkgRGCVwBASsl",
-	"IpwRIlXKC9WSnVqwBLdI0yGjQCVmmdwCs+6qaqIlhfKlJWA2aLV6YW2Z9Z0/TIAPJ7gAOX9uyeV7Z7ca",
-	"6PI1Zh1jcjqKzafYWXq5QHHdulW2PjMWPc/Xa8MhwUhjgi5iYyly1ZGg1hsjNpx536tbmdiqfj7TQY7Z",
-	"kCluiFO4sp+VEJzXIBjhFy7rgFV+4UHlcE1ijkslDTtrtKKtxTJpKr2b5JuyHlHPHILSFNNn7MeE5Cpk",
-	"IdLgSIQT8zua7xBmyAy33R0WHAqbOP8+lENjXIALq3e+A27Uc2kfqucfMFSL4gtR5dzVVwfAPkZH8O+f",
-	"DMg2SN8ELXBoJgmLMh4yI/PP0AuLMdsfTCKwamp8WETUDTK8mGcHFGBT17/hfu9cYdOZrjFjcVlN5Ahh",
-	"uk973r5/OEjqbzkdnubYYgsnLHUsx/RhMnEkxigMwSPbFTY2UqjioplQq3Gr3f74KYke+GKY4F0NE8gO",
-	"/v1R/+clSLiwu6iyJwlCE6qh5SPKLpDBeDmvY9iQ9l1aWaNNcf6gENE4RyFbnmsF1lNjOlj/6rDc4bfG",
-	"9Fub2e5grhmXXWN4UxgjtujqV4Lgdcq3bOQ92JOWU7IUOO1JhdOJA6jHUK8EVM8nIBEuMv6bno9wllHW",
-	"d37btiTUxWKLdxKdXrpIDmgOTJltTRXbB2N0xLjxL4F7wPUhgzzEHVHH9qrCEsX+WuJe3KoZ1G9W5u2Q",
-	"l3xsN6KBsi6Sul6RZD0qMRZYSrQhUlrRv9P4Y57ona5dFZKOetWQe12OLwvJMbKNbKU3mlG1i/pZvN95",
-	"j1Q271xD0qpqCnpHM7IkYbefVcEkWhKFBOfK1WoGZ89RRjC0QMEsRWuSq6r6qe/0EcZ6JYuU23+iMq9s",
-	"OmGckX6eHAeqXUx3WqehpYFVAGx9vbbUY5PREOnnozaPupSraI4ZI/2cnHp4vyXtRwZbYAOQ+ctvp6jO",
-	"czamIlMpQ0qS1FuHP39a08eenx7i42Mf51s28lGPz0fLjM/bDJj+uHFvMixx5MMCKxJlrg9w/xa904km",
-	"Dl6ovfc+6XzSKz0ZlSUiG6p2p6K8fykAJI0tn9YJyNvRfczXl9QGZg1lwW3udw4+aS2ewLEbUJEn9PSo",
-	"ujz+RKNKIoDcEaUFCbW9unM2pO2KSxu8YKQQKlFaENNdr5dCBInq8Oy9nMkwjaJJRwEEU/O9TNJHR5yh",
-	"7YomK6h4oEVlSFswampWSKUHQ4u9e0Rd+IRqizq23OIaC2UsaB+9D55wMVXDn4TwdSkHPQlh8VFKcmdt",
-	"8xH9FU7WSzAsoh/53CRnOzOuFkjRkY2DmZYxchCKbGJjFDdlxJWgtpZ0n2o5WtyKquKFgxZjdjzysiTC",
-	"JSuwo41ccI0xsFlIQhh8r2GH5VKvBcaGskIFu8ntJymX2x7emPBGty49SHF7a63v5NQ78EF+UvZcvM44",
-	"I+NSDamMSuPsL/26CPYp1yATntc8sqYuqV1TuA+MfmRcRM1+Bbq8E2UQijgOZ7hQq2hD1IoHjFexV6Q+",
-	"RhlfAgnaxsFyxYU6yegddKNuVLQvSyhcX2lKVdLUvLe3BgdTrynrqjclvkRUIYXXRB9p5OR+fXa1PK8n",
-	"XJOdry1oadiUNfaUhDkHSvPgCG5OI/ux1qX+/Ok0mMD9KeiqpYJICxAWEa62vu/0ffbsyfPDT4Aqla+E",
-	"9Rh2v+3z0vzDVSUxcJfOQS832yf0w8fpWyrVWBmunGSATa98pirC8cAOQh+s7rpiAYD+zVM6eMon6E3Z",
-	"L0m7O/xAHhQK+/K2cEeIQtUz4upb/YZlO+gq7dHfhS0mHSPM5JYIOWvtWWEmrxq2jZy8MshLEGqAkZWL",
-	"/vA7YH6W8KI5VQdsRdDVkm9a4+XdmAVlSyJyQTvGtZb7HBV4NaxmRj82XaNOn5IPcy0TZtVXHNpQ5n97",
-	"9m9m9m8Bqcfb7iOw7NNuIRXfvOMZuY8o375tfZBteJdfjgmf/PxB/+/05Mvowy9n0+dPWirhtdQNGtis",
-	"vQpMPN8PTOwqPtJdbKjC8cPyh/th/TPhbg8brqgPSV1+2hD5zlTMCV4eC16wYVdHzoVqy7tZUqk0kNF9",
-	"mmuNccd0hA5bBFjgaw97KPjQifh3doUjD7zJz47a+NC+j7KecjcscHgpeJEPyZAbyfVdf6x7xzc/f7qv",
-	"RrWw7edPe/HpshTWKIdXShRJVMRZZGryJhxK47bI5TaeYs8J8/z06Rc1F86T56f3dFN9jBKaCjhjLRmp",
-	"GRZLIlVVpivBDOEs41uSQrMleyKIV0YLLk6E0ePz8+NaEwZ7HR/2JLV4r56dDvMf1dDYcPC07Udv10+D",
-	"HD6p36dJegOcPnuPjvL4lLPcJJiNrAH3OdTmz5w2DMy+pzegPGC97EKNK3p84YyyGF7v9H6TEcp6ByU9",
-	"bLqmU2HKAkmVSyGQMhdSYBRXONA27qpkUv/3/4lyrxbgmHAlwDUQtsOwl9tpAKjQ6OikRvGOIA6fti0h",
-	"+dgSmawqADag6U35WAiwF2Wl5QcUGv2WvCOFPK9HiX3L/i3mKj1CxSIjcaEEbwgUzphNpg/VAvehy1T1",
-	"GM52QyrULHDSfW1UO/0NDK+nPYXruCCLMOhdbpO7aodrUDPdPtascmCrOcsXRUcbUZlUGLJvD7r/AQWC",
-	"5FAEyfRg9kw+5SToqKrXD5IUlcgcOYgHv08BhlZdql9sYLXnViOpAgShSGxf8d8MHmAQLGevPduoAeNM",
-	"hE3tq3H2HX03iaOFqjpLuVRI+Zqw3QP2PH32gEU+m6d1WLYXtLBQkFLhpkHmd0vOEuE5L1RJ5fspWqUG",
-	"0M4dHkn06m2lKjQL7B5QxrrUOv+Mt75bD0BHc5Jwl3JG2R1higtTwBQGHDeKDZ8/e9LcI99GdnXyP4yF",
-	"7EP15yw6+fDHoKVsTQQj2X7OenC9yYoydx12YYfLIFt+9TXiC/SYqOQxlyeCZARLEqimHJovF0SpyrbQ",
-	"KKT87sX79/89+sfV6xfdbwgvkMvojggZzKX654t3N6/e/CMaDb+Uq36iwJucsO+xSlZIrniRpSbEHUm5",
-	"ShFWl8gps6qP+NAHKseh6yDp9z2SIJNWCnRIb342SPstj8VhjuGKhQwSLd3D/RUaT3TsdnAfZoT+6w+v",
-	"rX6PBQuxegU7UsJoi05RTTk63jHyHS9hKcLBYjuE0CWz1TZrksSRFSUg8QIKq3puqOMWj2pb8yLCkFn2",
-	"FG1Xu9lkdCmdVuGhGaPRHlTuIbmYb6gad9neS7y17qMW+TYv5hlN0JqA7xkXasUF/Zmk+jEo1bbBCh3F",
-	"Uq5OSHr+7NnZl+jq6urqP/+P/wv6Vb+4/vrmqnnFPD39sodVNFDw/3yo/OC6tpQLdaJSn72w6Y2D+2H0",
-	"sE9kYJ8LtnF5R3Dqc9xHEhn6MV7W+K8v3qPHhh08Nj88/sWb8Nf4UnP2LYOK5Z+BuGnqS63+0g7j+L3b",
-	"32FxNtzW0GiJ7vgU9rWusn0fc1PbY8ArD7kWOnWenlS2wR+jwoqngUy89jCXO75+MNNWnbZNNMMUGZSl",
-	"U1RIkkZFrjmFfa/v0i8jbe14EzihH5iUcIbNYU2PSme5HqOD5YIs6MeWPuKgvSYrLHCiiJAuEdsQ+2xg",
-	"jAj8KHvUXKNefdAakDXC83bbzjytH5ZmmTbAUC0OpTzC3nEYoCnCcb5nXG7tbDcsmeYHMDFYxigRVqYt",
-	"g9cjDqwKplU52cyCXcTu5ROsH/aAZEEVkornsoxjL6VbytD5UwTdri816Bt9vX55ilK8kwivCE6P++fq",
-	"34uB+JyhpaapyUahCnq1mdvGc3QdN3uM96hGEnBCnnVe5w/oHH12etg5un/ijc/PtKSzhQnAQGDOhN8/",
-	"h+eEbbVSFTdFnSfnh5RpfPJzVEachHXovrXUgidxqPyS4MMSu8bK2xeva6K5FQnVznJDcQe9Kd9/e1Mb",
-	"Bv1JJVJ86kr53jJq8lmMiJntkBKFVCS9QBLDUQdpv8TtSYJniVAxmhNJU2IrX0Aibq1hoN+muyyaFWjv",
-	"QnC6cxOgjDKCFDflhJkt2xqWnmCeqBBZkAMIl8m1IFrJDpuYQJKDEsfA0sPvOdDmD57SvJBki0rcM+Gh",
-	"MK2JBp1NDsnV/YQ/I6a1ydUWyBpWKrz3oNMRmvhhvdkucIySbpfaEYllpw+uzXliBznD085UeJj3Wg8M",
-	"9p4P0bZTHbzRiKZThDPJXVZV/N9OrqufT16lMXKRQ2gFOXqzsLunT2f7OlCvjXHvRB86fTWhhDNFPqpp",
-	"1f9sQUmWgs4YO3RHVbBYHCyOX0ZgNo8hlwRVdizwkNvmSU62NCZ0IGHNsYzqQpMdyFWaQYcawE8nH0/0",
-	"BCd3WNgWEj9MvtHvuXbTwacbNyd8eusmhk8vytm1Al5sMPOrLuw1xiVMES3jLLhAOeF5RiAy1nSogCpi",
-	"i4Ux7CDAIAy8wxlNzabD2ttizpXYuaT+cJqeIDnByspTSOJNZQjMsCICxAPbs6dHZh4Qu9s2H4AmJvbI",
-	"vPW4XQc7Cr+ADsJm36F1cnU3IX2rkw1VM2Q2TZpFbKnm16aOg7G5OlKpsFm1HLJYmM15uosU5xEEDEEB",
-	"0kKRGeMqcg5w840JqI70DzaMyMZ+z7zS+/CZMnhhVM9hqf3k2K/+8udZdUoia87TOiLZ5FyTzm5Gtc7A",
-	"l9ZV5P+yJrtIEK1TmVIJkHlQB959mXC2yCgEC1UxRTPysezWBAAmUiwirwgwfLlZ4Ki5SP2dXc1kOslo",
-	"QpgkswXBqhAkKhi+wzSzpKGltBnkI+N0Q10T3pm+/KKMJ2tbA5GIO5qQWf1ZCIdiOJu5kklwr3vp8O4r",
-	"jYoNlRvbPwW+q3npS2D3fnKaqP1pXkh92FMX0DATmC1JjUi0ZNnYltr+rjBL+WLhvpaS+wiUks+gEW9K",
-	"ROQvJWjF1et+we5IZlM8htaE6XU57dur4dvgqb3TVy1N1mSwCX6EoUWVL+owFJpxNQUvDD1NNT+GQjuD",
-	"G3urAoc7uEL54gEySw2KgDnDFag51G5DrkiWIX0LO6m39OjrO2RrPKRUIgAO5OVhbY7SQhiuuQnBQTdG",
-	"my9r6SjO1z4U3n1SVVQjH3PDW8JFvcNJK1DaExZhRphanjjLIr6IbQMJwLKkitgSDDkWtqQepFzB/sTB",
-	"a5QXKi9aBHU9izMUmXE+SjOu+QbCYUUjxwJviCJCdslaoaZBveoiSS2rVAEPhwrVTid3WFDNZg6A05XU",
-	"Z4TTIiPITaZFlQIkmRIr+joKSHuNA1tmTFWm5wpf3gEo96deF7eko6k7lv4C67Qb5AOuoOHgkOjfIFZq",
-	"eB8/a3C9F5if3S5+n5SJvi20W52KxvwhqFwj6pW/PPI8OWAX2XKRyjaPpWu8NKw0V73zWas2qKV4LTg9",
-	"kpr9WXHJ2bceSUTTWdf8UQINawOvEQWpuuuYUeWyU62wHGGWIslB1mZcIUPEiKrjsJXWCFVDaPYhHBdu",
-	"jp5H61BPZvhNUdXSc71MuT14zzsucwOj+/vuyudK5j48xzXYWb/sd+Etr8purVq9uKZhNR/FXmcxj95r",
-	"EB7kuPduO713dC+RIAkXqaZUQ8G4SKlCSmCazdA7i4UpEO48w2y9H/Bzep9QNrc0V3Z9iMt5UE326tr6",
-	"NCXZu2stlBCM8xI99KVyr0YH/Tuy1FjFoICGkZyitU+NO6qhE3pwv24cGM2qBFai4wwK2puefZ4YD45S",
-	"jGATQPC2v21XPCNokRHjPG0ULYDhk+kEfg8rtg0et1+f3JrF/vN//q8yygj9CznrBPqXc0OjI6ixaq+k",
-	"1NbkB+UERuyOL29ZOYOezl4T1RTGAXEw0spvjVQaDJxjO7TAbwhJXymyGaplZkSMFoPmPN09WN5Sz1Pk",
-	"Wti2BOhqxgIi1ZwXvr0Y1jkTmEpizcb2G1MRIw0raxll67CU9N0rlGO1ctqafu0jiWQBJ8F772N4jfyv",
-	"8M9fbovT0ycJTeFfErdFot0znMJ2MehiAjduHBg+wpLHgS6k7jYHIrCoauTvuKWEOIWm109+gZWH4t73",
-	"ly2KmVbl7UL9QLQg+0giMxSIQk5NDWho9IEUR2enp8EWtD0uyAYMQaxqBviSS/WNqVU3ODIQ2hVEcAEM",
-	"KeTX/x5sbRIYeHfrCr+ld4TZ4OVBvsDB9cRrpYyHlRTvNXrY/AdKF9eN1A6MHgXBAaHvSEKYMu1w5Kc9",
-	"kvp17wVm0vZKGN840UBeZOR+xF5vAd+HJob3+wu8q3VFNwkfvJZ+HSj27KOQhxmRO5wVuGy4PKYZSu3d",
-	"oXlbV/ue57YPz0uX/vtpac/njvekvQp2TYWfAXaf2O8Lu3cEB8YgAJeInCDmxFhTJEASwsrSqLaD8aSS",
-	"ScqvPnyernE8gQ7rA21kB+w0vnA1MlS6bkg/3NLN08TKgEsP/fUFBvfab8wyYJPnhCWrDRYt4u/1qxst",
-	"RN+8f/VXVA6FsP+jWKxI9mU8RXExL5gqzs/jKZrNZmC565F6u6HZLlRJjEo9p1R0qf9lVKqTL05PT549",
-	"qX08+/OZ/pwn9CSV8uQpPCOWTuTPwjJ3y2a3RuPmGVaalobmEb5znca0zlC2h0FKay/QqFRLiJBh5d6A",
-	"DEL28wlTMqe4rSH3imThX8yW9AgkttOXT9hJQyRWFxYHBCjbvZ56xFabzcfzQdoeERY2kPmWp2g8131J",
-	"cKZWYzzBXmDiISC9F1zbJ0aq4oTpM9ri2FsplQ8A5eX7929HqPc9Z/87NauEeA9RdrLp+fSbQiV8QzoS",
-	"HJSgbWkREJIUpSTDO1eIKJBabnwnA+C6sU9AQLNYEnXA4FH5hiXCagr+6YxKJdFRzJaUfZzZ92tOeHb+",
-	"59np7HR2dvH0qeabeoLv3n079aNjw94mlQzZ9PfXbwONMgLs6EHcDJadOLuEwVizp4Xbx/1Nq+i9Yb7o",
-	"cDEEztuw2+AKvX1z8+q/IblyuIey/AhL6BI0ReQjVRKdGm8YZONLFDtfdGQ81bFxpEliXGOtnMMzI39x",
-	"9uV5n9QF/zV9qj7uhe+1x/X6uAOUf06W6LG3+oZ87bKZRUFm6AqlVMJIe8hsALreovkOGTlMhv2RI5nk",
-	"SO4XSpboURXRY22NpoyFMG0XlCKbXEmEFwq6MJiARrDcl+kMp830junBYjpBpll//Q1JOEslmhO1JYRV",
-	"YHjvnNpAHOeYBhGKEZJKhNGGQ/i8g1oQKMBUA/PJaSec9+PbD8Avw1jRyLcYAfe4wmtyYGndWfAN9unB",
-	"0HFygWqHsrzv3n1rkh1MFZyqDVpSiAy6kSyJOnYFqk1AtmVFNrN1Cp3SNGecc8jJYAqSRWKIrnUfK764",
-	"zxZrA/vVsy3ZYVuyIqQAmcxbLcPDcK9WwWnjmDz78kt/k8IlCimTJCkEiVQWeOMVRI0gzHZ76TNH+mBk",
-	"ixObIK9JhjMtJORznKyPZ8hxOtikMAsLpqxcMaRZm94n/a+E7bT1nI0vzzVmWQi+qQXn1fyYT78Ylpmt",
-	"gemgxr837BHu+JqzaFlyKNuk2mRvthEqxcCoTF8fePCGBgaUbv96QBge2nvY8OYAqTiuvcEpQUdn6E+2",
-	"tZCEmL3jWUv7UZcusu84LrMboGuU7VwMxAZxU447uL8JFGxAVNlrKyzYNsJOH9TXAR32g0pUWxRoKdab",
-	"dl4g8+0xSpznEAeKvkB/p1+1yOtDQ8OajeXWk3IzvKBIH1vTavM7SOumukkH3RWmr0CKCkaViZNTFHrt",
-	"mx8SlSEqT8y38fFllYoHLIkXys0wRbETFIwLVt95xglrySZ2wvb+baHfHkq2AaigaFLp7QWFy9ia6roX",
-	"OsqIUkTIKUrpUr9I32HxRTT7j5N4v6bSwK4uAGHHHmgRYyj+31+/NTV3fPozwYoSgqDLavwa3zYYygoQ",
-	"6MiQoLkd5liupijfqRVnTzR+WDL1Or+Vk6+wDKgxK1uDe+8uqsplwY3kilSFLyEvI9mpwcFqVq1V4+5R",
-	"aQim6NohIkcWdLm397UDMlMR/t6l4B9KaXswdev+etP91J7/V2kjg/SLFmoaWag1nUeW17QRwH513BW8",
-	"cOf3yw6JfF6NtY7OWc7/UgOmmiB4hOqlp4an16/JrjVrF2ospc6ZAAzu+gq+BV3Yiv40nC3SmbdfL8zZ",
-	"WslJK+G2OFvPQlvjSsZmFCo9Hy4vWteAmKmL9Pd33x6DoAhdIasao/6VNt9Vhe76F9WwUO2iMvEtHOUP",
-	"L3aDoaJymTgFcuklwnPp2yts98lFkWnNLYhFr0BnJFf4/NnztjI05ThHKRZLrm6a7YvzOZyxVMqivXDS",
-	"wSK1egUJzZt94zqTygRhZEvSSAsCPYN0G4kEYxIHOhIFAk5lQU2qX8+GqyEDRGyjQ2OQlBky2K4dilxT",
-	"YmySRk3YauwH05onekecmnmAaPtjwn/5fWz+FmW+r7zilx4xBY9KjZ7qzLC+rAa8nhe+ouXOqkcNvvhK",
-	"PzlOzqufgkYO+0clsJfoX2Pg0uT4a7Y9tQVRZMmGXOlXzTGtNN1WerZvtdfZRXTy4U9/mBwssXP2fP+8",
-	"AphU7aIU7wKLPNPs84vzZ5Uo/2XDrvbF+bMRwkl9h8bYfqqnB1iAGuLBfat+1oDoQYnvNHMcR4m/i316",
-	"B2zqoQtO9+hzA3DwTZ5RzJLBFjMZ8UX4tgbpRAsCYPwmcF4vESuyDLwdza7uwxpx+IFA97vtB4VOQBun",
-	"IiMm6ukhArFlsdlgsevu5e826JoXTMlDocclbqrZp71zlOrUcFNBN6Z2Qg8BgHw02aIBvx2mGdz9xGW7",
-	"aNl9wYXJ3ASzzZEVNsE7wjgjx5dlhDplCCI3e7Z+t0GtfVvemzDRvlLOmuZ57yjtsqHJyNjVKkJ3Ur3a",
-	"9cpx07fu/SfpSdjih7pvT7OgwxtcVrFl1XGfUt33zrzu1/wsXEr+qFFL3vvp+L8GhQ6a++XOh9UEHGP9",
-	"+226tIUIoK3ieQ0nbZT9Ndj/R/ftciwx6smxw4zUEkyve8ZrEJ75KSJZ9mYxufihe4YyseTXD62E3FJi",
-	"wqYilu+dhjDQhunfIM/1c6SjtuZD9M0n1bj5KyR3Dm40P8LKdLih+OA8kd6Vl6tuehtbn2xAo/EHjaGr",
-	"94zdg6yGhIHRcm4nR8V7Db4nx/Ye7lU9tVzLCE0Rbs5h4rM5AA8dI2AB6SffAggP5Ab6bHsZXMnfyVDZ",
-	"3GVl3yspt5wkVHbl+xWvcs6Vse17eh82Vn1T7hZxZouLFyZyp08fx05bcXzz8ur82fOLGC24qTeI5sZ6",
-	"XbAcp5DnjiV5/hSldElsnA+0cViT3ZIwdJLFLkK1xeVQ5QcN4sq+Wbih7XCByEe8yTOC/I4SLanceMzb",
-	"TbHh9qYXBxtddLRTaOyALQNgzLcopYsFEVpRMx4d119DEIiCSS8977sERwIqmKIZspESlpp8864lIOgF",
-	"bioOfOjiEZ1m1Ao9nm20vtMN1H9oP5e2avvIpiZBKj/g2f2ia/GBGQ8AP+IqGGJ00WQ16NLQfK4rWaWy",
-	"gMD0bavTSxtu4GjtMwYJa0whk64B6VAEXGNQGMTZJxw1+40AQxHugiqa4CwaZoz4t73l929vme5v7iEK",
-	"HVP8RCQrqkiibPJ4dxfVFUnWUS4odzmg4QCQoElgnEIcPnyfpndNlwbUND4Nbn7zYGaj0S7omiGoRUhI",
-	"MLuXrHc/00O5xR+aPPQfWiA0fBHbANEVlkgU7IAcWB2UkJ4ZqPa6WBATZqnHXEIuTFWrD4QQLoAvw2Zq",
-	"YYMy5M0djibnMkrLht33wi6XUZUk3Ge0F+LT3SDWJpxGFIppLyjp55Nobyw7vLnQcIX+YO+gtgTzfTNg",
-	"2TDWP8aHWO5Iy+CwPu81/t6tBDcacWIpQVUxA0z5Xk3I+imU4yWxepYNB4JYHf11D80qIEz1VadH1q9J",
-	"OCSE6NMJV2Ih2hJTgZHBdVoqT91sSz8DbOV+3M+m4gJl2Kj6loeaAPtVI+4Fw4Yzqrj+ZObsorHX5fgb",
-	"ZT3xsI33x0auYei/b3vDbSxY63hB72hGQt0gXvJtVS17SRTklPphb6DDZwQLVmn7QP8ZX1Lma476SXCN",
-	"ptz+E2lBbssFXNycgZmsGxcO2CEICT7TgRVbCYlmVO2ivkU5qkeqMqhSrgbA2hx9EMpwKacayF3cY5yr",
-	"+SGP+e/pwD7QpvfYlwC4bVtVwfmSSsXF7gVTg3fMaB2Ayv4lHID3e61iugtwD7stTOxqlOGdEZHKapZW",
-	"qZOric+ePtyvIneXvN+uqj4AZQFTNplcLWvwBN1ckDvKC1m9rZ8KsPfeYRy1L3jlxawJp/ftrDlbvzcc",
-	"LmfkUfJ9DtFIuZOwMm+jt+TZcoB/DffY70u993LcVOh0C+ondI7E2mc2kvzbqvHgVo1/K/7/VvwfTvH3",
-	"gjnH1A3syOExTgGjh9gH0BEG0rOFtmMIoI0HdL8trfOtuVSV/R5ypzZ47ZrMWHhi5wSI0ZGxF6gVEVsq",
-	"SR2Ovqd+zxnaho4iI5C9ZJwgtqJmPX2pPyIOZbUcqnmY4HbUQdtbwFoueFok4MGuEHcEddFtAyrNMzTe",
-	"wkgbXchaU6RfzHpkP6N+JbCrGKaynYV7daijhcPd1Cf/5v63HbUbyF5/xRZ8eMgCFhsuIi9rtls2HH7T",
-	"8ywzVVEGxVlRuY4WgpBoOe8nfsITpqbsoEeg/XvfJxZUkC3OssjLtO1zju1DJc11P/NT2u9OGiJR+mJE",
-	"58RrIhjJoqHjBckIloMeGXIFb8gmKpsxRpue26afMqTR94nBcgRN+4+MMromfYf33gAuo1wQpXaDHhmC",
-	"/Gp4tCiy7JPKTJJklBUfh5wZucX5oG1u1ZlqPKuN8ZpIt76BKA8e8HbfIP9hsea++tLow8zvvDxBk7pM",
-	"rfw/Q+CO5MJlL2cEu9FGQcDSBCNdwoN4TVxxFl5AMnKlShSSoPjrF9++eP8CPTZxiY9/oemvjzdkMydC",
-	"Pv7F7t+v8Shp63/r8P89An/FFMkyuoSWoJwt6HJo7VymiLjD2V5liC+eP63VhngSLmvm66PLjM9rXU59",
-	"W1XZObj2lvOB9e1q4NZmDYLyoRfKRidFOHwfEk0DOwR2DJOsM+bpvdKc8LU3Z9eqoQ/v4MU2e8+P7A6/",
-	"B1lK1HC5k+glRH066O8t3HXT/71UqB/e4uewXdZDTU2f8YGrY70XvVy3GpuSjEuSQqFifRW4aNeESES9",
-	"WZC9rbVmLohmxbWu/JoRRtb6Z/t8R4JsbAst+JjxZF19Klj9MzQ19toUlPb0NDK3IoQ+h36oXmM+V1A0",
-	"f9dQRzwnrPpkVg9NaJM1XpKoLEvifWetQd431ZxWuq6GCDLnXPltv+03SUaw+cKc+WhBs3pjBlB2qlb1",
-	"7gtBrM3O+66qk+y+cRVywZxfMFUizHyqIAYmvMAJKUdU37SM0vf1wX4Re/QmP3lDqX2W+Ft1RvQhuVFj",
-	"KiiP0d2HMEDJcC5XXHVx9/1Cj2uyQzkRKMGKLLnYoaPYngHTA8IQH/wNPAGaTUgi4A8jP+q/gAZlPL1l",
-	"sTkw+ktzLvRf3oGA4SXxyfh4arowYIYMxk0VuxjaT8OEPvpiU8xvIYhcxegI0F1Zzo0ps+JjUIYHq2px",
-	"5ujdMpjEvMEaysyzS86hhOslisFHG+ufGJJ4J9F2tTs29XDjyr4UoyP99lvmZvOtqceIa8aKTSttU0JT",
-	"8bIpYXeOo21H4ja3h0b1LU0Ik4ZKx8pNhVR8Q0SbHNEjAbLbLkOwcsEd/Y32lEVLoTlWTgTlvcuTmaKV",
-	"cF1gKFLrKu1MJ4xHmcEYcEQotRHkf4rWXe8LQfQj+q7ZYpWsojwDYyTRhJ0LKklwmgK6N+WC3Lk8l/0F",
-	"bLFglA1zaDRoB6D1s0Qcug+QzD+JoIvduIQQi8Pox+1e8frnT754OiwV0J+sB7zj3NO/HQ3LyFBZcO9V",
-	"X7vOHazea8NR5+zwiikCgp+6VqjQJTnaERXZnzc400vXvxRMFrlm8Jq1ZEv9BXS1i9Z64BynkaRLBgue",
-	"oq3gbBlBWSYBjkpzcKIkw3Qjg6lYD0DUJeaaqw8RyetK2XyTE2aTM4ZkwbaW68t4gjOkf4d7g5vp0Zxk",
-	"nC2hvAM4YqAOPlSNX+Aq6BViYVO8KwvQLXG+714LN4pJD1ey8YEBqVeiI8ahDp/t5z5FlKHv3l/392LB",
-	"WqPWVxOWImyuz585I48k2uq16tnMLU4h52hhK8O3TA+Yaq3yLlTfV0wRmS1nKD4/PX9+cvrk5PzL96dP",
-	"Lk5PL05P/3R6fnF6GrdlCba93qLzkfMJWlQPxyNEAGn4g2S/pSzl276ynh3dzxNdTV1/0Adp6mjOYMKQ",
-	"Wn1zfEroOG5vBbmjZDvwuGlMR4xvg/5ZaJABhfVNWUWzEKklN/0csnW8gSbsENvBviVOwmxrf1UkwE26",
-	"uFW5IO91HZh7R0y6XhJgPLGWJOMLzUZivVvxTP9Ls118YTP6UryboXhLyBq+NAN3MuKLSH8Zz25ZvOFM",
-	"rbJdxNQKvkyxHapRBs/q4TAqhsfLpyFzUIvp8CM6gpMmoU3GLVMFkSneQQ9xkH8XgqZ4d1zvva1XALRm",
-	"GpEZSE1sWhOooOxUw9Soyh3tZY0bm+dGdmzY90CHw0ut5xhUE3ORANVSZip0O7O9vjbmxOkRUySANDRn",
-	"hzbtCZkhS4gSYUFumSbawuU56iOimWSS8WSt3xSXhz2+QBjFcKghNjA2ChIYnyRSW5oQdATPyVumLy64",
-	"2nCyPkYbgpn0skStwYol5BIOJ0yUcmI695CPFArow1RI5hp4ypa3bMHFFov02PB26Q5vjcHa2xH8Gzi/",
-	"RHFVC5+yQhEJWhvJcC61NqcXMkWSI2xZA+AvEVxKtKEpo8uVKhuZGKzrm2sDLpf5DmGLKYNue2HeMqpm",
-	"6MVHnKhs57hPbLUyq4Y6dw6Aoy85IPgHKI9ihY+mUNApFnpHNnyj2QNmOv8H+YFFobtM7dmOZz1fL/33",
-	"92Ku39szHxCWm9sejv46WK783gGDY5/tG57a3gzPvw163k7eFeIkmzKYvU4M38IxMPKVOT/xy5cXr1/H",
-	"6Oj86cmKF6Kl2YUvyew3Cbj6x5XhaHqIo6EXhT4Rj78iIqMsLISNicer3VeBKxNYijFi6XtK/6VWVMAf",
-	"C14IfclxgWJ9ZcXo6PB5OB6epdYw/JeUWFYA8kUwb68CdF8jh1Jeqx23Jj7qzGBs4729225cSaE+ypRh",
-	"SSDnWJz30osaLK8np2lyqn3I9AgLkxWqPKiGMrbKyfznflzOC+M+/aIzkrvWZQ+8jO2RZ6Mq/Pxe2JFX",
-	"pPDoh9OzDz+cnnz54V/nP5yePPlwfPHD6ckz89UfHop1XW2IoAl+/A+yjf47F+tQxcYOzO2xqS6aebN4",
-	"DUNbmseN5Bq9TveIyipWGRujS1n5uUuVcm/otYKehbPC/OkzMZvfL/f4/bKLhzv5n/H07pNrI/PM8yhw",
-	"llFjjHE9VKqiLPpbvm2UCdSXtzHSBtXlf3Bbu5tydr3CjJHskwTQBN5TxdE8eEfse0vVvFDWGNx3Ue/s",
-	"IxALkgiiIhnuEm3sVBiZUaASgrcPHZlCYQz6bwmiCsHqLfJ8D4BNCh2I8vf6sYeuUGnLkXmSo4tl8hBR",
-	"4XSYZNlON8OrXenJH4EGrgGRM7Ql8xXna9DSZYaTNfSrRXEhshgd1dpqHs8Q2WCamY62tyyWG5VHWmwH",
-	"1UF/yLmADyqTkNQFCoTgG2sFUDy+NE5xjbcY6f2ViDN08/r9W3T13fuXtwxM1aaHOCzVEQmWyKX3h4wH",
-	"rpeKx7OenIeqxpZAh7pIhEePjLa0OPBZF/OEEQVtPvT/g25U3hapGV5WdfM9OQ8EZ5q2qXvdTg9mbo2I",
-	"4gyR6j0KkT8AXx16ZfdqtfYArLHN6GROo6RL8E5Z2rflYeCUuENwibaCKnLCWbZriNotAdz3YpgtErbh",
-	"e3afejKvexTpsTyhvwwdutsfvq+tBao7PqoNvR6LsCSguYRmx/pW0Uy3r+TysEkCEKgXVRS7f4T+P35E",
-	"u05VFxP82nZYG5oqlxEx2p7qdz8O5LIb9Pf1oT5EZ7xxUSM9AayKSvVM86mClA+Uwe1LNG5/uzM2pxMl",
-	"MJO0NeP/YQRSb3trb6xFUJdJoi7sqSSZ8ZKpw8Q9uLulmyHVMIJn7aEZvAfXMBbfoA6/II0tduwdlokr",
-	"XwNf4tQrQtrF+99V3G6APvA9+FEZVzQh0DnZCtyCJITeEXmBMCRQSYXiDWWRI6B4ivii9PMZVqXBk/Et",
-	"O9JktLtAmEEI6JwXynlqEyzEDhyzvodQ4aWMTWhU+YOz/8OEc65WqJoV5joOaQAeIJ8syamErPaGHs0U",
-	"Dk1a4uGTge3v3pATVcvUOEjpN97sZedGtuAQD7PV4ilJabGZTCcrulz5Bpsu2jYNqEdUdhjeQ7+jZao9",
-	"FwKlNAXPvammDL/ZmlZBjx0vVMI3NSEvcOg7y567aer97kMs6I1McPY1T4rNwfSoUKD7FUNvbq6vvkVn",
-	"s/PZGUrtJPp0UiXR327e/APqyF/AYYXifRbruymKsZRESv3Aia2jrY/2LfN/yDPM4qmLVPvHq5v39o0w",
-	"942hQpSSBWUEURUKAJ9OPp4s+UmFriJRv6AfJWezd3j72mwF+lWj4q3Vlq4hYGGkFmpKg1fVBYcbeRnZ",
-	"jn+8qW40wWlMH6IIh4Z3RJKR7dwfcgk94FXJ6m983tOH2mw6GoxEqfIwImo82zRTRFjTFM6yeBa4U7JA",
-	"U1OIItMH2Hbw3xRSoTnxihMt6R1hLXZLW64xmhfpknR2kDKE+4155ivzCJR4yGyH24OZdglmX2lUfmOG",
-	"d0R57Ed1QLvyyNTOuset51msmpXJRs95dnpqU27dF4EQ8iXjgkSe4610+gYpxyAbdlUiXigIB1YrQoVf",
-	"UqqMqjzCRUqh7QVYRFHM74gQNHWdmuMWCuidQd+Yr19brFxveBdlwAG7yUkyuOkWZCp1l7HRo97yjCY7",
-	"E9R+R2Q/Uv8ehu6X6NeLamUVb00i1puhHblCO9HZP2w64XldzoE8SVCXwCEF7uQNvzOtqTJI7GTwR0ez",
-	"/727mGhWhuwIpLhrFY+OSCaJjZPfEi0R102Ag7ugWYMez9uRDOQyDL/hwm43JCm0sIiMeikRZ9luaqNz",
-	"zXdTZ/PUcKXIJtohPTeIPrWMW2nn04os7IPLywviu/yxr47ZoLAaF/Kb84Z98oCCIE6J2FCpN3ZU+VWb",
-	"qBdOYNcHSfBChm1qXbUHW9LZXLrREgf7jkCQkhmCbMYP7GBervOR9DYQeOYU0YXW6mY9jRtu0c2ecNWC",
-	"D2NaviNLKtXoYp0WgCEWimsLc2uJzgo/A0iyQTuBaQXPBkD5jmekZaqm+FmhoA67e2VwB2xRnnd6n4b2",
-	"UCrLIlXa05xive3FvGCq0G9ekbAmucEf/YpD+79TduD3Zu8lA0logYGizR7Atl5zZiIR6p/a4xJql6gv",
-	"u0zAPz5pSi9mvBcRbqO0YfQUmOx+6UzMEDYpwJC6a/zvbtHAhXG2xTt5CTlELmbeBj5rybmcjEpk5MUT",
-	"kBehHGBCICTeZ9YOdrrwCwOYl7SgYUNSalwH/1YH/q0OfEp14HPL6p9e8raVIVtti2c9xN2GuHMQx/eW",
-	"9EuAw2y25AVvMwyIu08XFwPH3/j8JZfBohk2Oa7vAdGwD7hz64t5V2Sk8/b1AHKvm9pF98DXq02ekQ1h",
-	"CjvZr8HfTOfGgfi7gqe8JmBNLOJC8Q1WNGlJPCloim38Y6D+or7FqNyE80FXhIUlUetyyO2dbGrE0dr6",
-	"rdZ+dDu5nZQteCxHOO6WSCvI/BVOSyT22A/Y8v1d8NEVumsay3CJnEUGtWwX9KNpnYJRSpIMa3n7jqAS",
-	"3PA1VJ9zNBE3KCx0pA7V9D3knH2IUrj+PjVXHN4vWWTqGkq2DM2hdM6EcMvElsYyWLa1calaIfboZmjd",
-	"CoE+hu2rvGntAYuldNVkMM1itCVCC5dOyCtFwEsU29dBmh+4SPI8o4kWdk2NZXSkVuSWmXuvqhZTVZFJ",
-	"eJEZ78q8eseRcb/sP1PWv6bylmHTcRayK7VYa7vNTlHBbF0Hr6R22Qkz9gtxx2Bv0GLw8Qy915DKhAs4",
-	"VhoL6DE6gn//BK86vkAOAhO1SiGuFUYwLmBMPbP38N54XT2DgjDPyJWUdAklNcdZ8bWKtt8z//nAwiNu",
-	"liAxlZrkvZqp9zVKUBnNC5qpiLLw7dKmXg8sqZHu2Rz8N9dfE0RLkZFrz2ZTldxJiJQnCWdK8AxYVEpN",
-	"Me6MSCi1XZZWA2fqcmniBhhRWy7WVdkzTVj2gSD1FBn5uqOwYaelqavgeblCGxmW0UTJSGuOw2q/pCQn",
-	"LJWRoYUhzx0mooXAG6LRNrQWTQvxjb00i4x035QbolY8HQipK388wJZUs82EbmxsKKUt+9YVSRzmadZC",
-	"WrkdyDaNqQSZDc4lUvwCxQl1t49UdBlryWZOWLLaYLGGomxH169ubpk0lcymKCN3JDOmiV1OLtHN+1d/",
-	"RXdFxohwwiBNp+Zr/cf11XsYfX39Sh6XNo1bllGpJIoZlSr64vQ0evYknnofz/58BqXeEhqlUkZPIQZe",
-	"LONgxbJ7tA0ociIkSYdWT2oPQ7vDguoLeRi5/tM+1Y9TOtGrzjErQqoJZZ5Vt6Le2lmtzkKN3vy17B/G",
-	"GhfZY0c1zLYx7Be2RcRQ0c9/rFefLfeiay3wtDXZtc26D4n/C6pkrQVHZ//dIbUTD3XqIAkX6eE+KlX/",
-	"DX3GyvYbIE2aohZulgHNQ/p1CPlddfVoHJiqGUeVAV8pMYHmHdXJ8bE+rciujZz31f+h/f6Gs3gNSGoE",
-	"eXQUm2MclyVGcqwPuSJCHkOBAZxlEV/ECJdFeNWK+BprtSBRKZ7DOGO7zcAzFywLLIz5GxrrOOtA4+gV",
-	"kqTlsYRH0IpnqRxeAQGAsl3KJvXFte3mJy8rC7TebtX5LAVla+fNE5u9fE8bUFgGGGZ82yoAj2tOOlYC",
-	"fmBp8/ciD47llT0NOG22myFiQhsplVLMUN3Uugl6JBi0JtRCadsw4zFVb/VFIKHtBONbY/Ow4R7ACB7J",
-	"KSqjPnwz5bCTZwM93JIcXCGM3dy8vL4aiKo12cnwIpUopCKpFtnlFBZhys2CYw7u/971QgCwv5MgW1pT",
-	"U4PRL8du79YgWxAEp7sooyxghph8oy8lPUNsINZqOmFwMUm5Sh9JFL83y/pOEgEwyRhp1f0S7ozYZseC",
-	"QhH/R0KEOsGFWkETSvRHdFucnj5J1mQHf5AYARzwqCkqCqb9GXrDCPwEBag9RNaUjZYNB4RMzcbUl9u6",
-	"538ng1nkiDShBWVLKAHMVCRX+PzZ8+C5WZNdm4SXF/OMJq5A8D7Jae2QMmQx/jNJ9VBA7waraVUVE8ZB",
-	"gc6Eb/T13lb+MmwgNXQcQ9amvESx67YLVlBwu7stK5iiGYrtxwg+xr53vKzA7OYIJwf7z4/MFrJorSEx",
-	"uCeeDOrtcivtvONqdL4vvyMiw3m04oWQ4ebxGWdLE1ZkEQSbJxXeSYflKTpFiqPzs+en6MjyOXT2/AsX",
-	"I2cbtpw99+t9nAY7tgSXqOGF7IRxjWpwoXgkCDOVP8NVraMU7+r1SZ48fzaov0w1y9R/44eea/qknWSC",
-	"SBzQSyb8/KhuMnqqUZuYZXwbySLltaD4UH7sZoNZCtVZeKH2uhM9eV5rHPQs3DYQZ60TnJ0PazwUgjzw",
-	"ijDkB1H4yWlmFKHcjzrefG3bBI9jaKbyd8Pb8uzsfJi7xc7SAeFuOB+CW9GkEhGW5py29JI25cqjsvD5",
-	"MBUk4Sk0d8kywpYksjL62NkqlO4N/XG7llEhaIs1iOdk9FsVX5MOJGkxkbIFPzQqvLHTtr3Ye6+3xsCK",
-	"AhvVA/stZPXCZOW/FfyOpgbhQwi/Z/I2X1IW5ThUlfJ78Bfrq17LVSeUoXmhFGdIEpYaK+dc8K0kYjag",
-	"sNGBIj4eMP1wMqIGXG4f7a+OB7aiywRfvaRlHS8xS/liMY6nrczDZc+y+ySC1eZqAXYkBSY4y+Y4WbdQ",
-	"13uIKEipIIlC3717pSVGAcHhRLhKyw6PU2Q6xt0R022SIEnEHRGPJDLCM/ru3bdBIkwySphqU1/sr20F",
-	"Ya4gJtakl2K5RvEf7X+xsTnW6mcRdWkhM18pSbLFfi2tQ1DWa3YFRJlRpSDgeo0Ez/p1iO0uUSxN94wD",
-	"QQLdXfDa75AD9dAyEm1wng+qh39z8+Ydz8hr81zQmgZcfNhtJCWPtF4ZxtKDVjYrr6iKlEMEU66jsUlN",
-	"vPk10spVTBuHdVgRCo9FvGJ5MTi71z+iA9N6Ow7w91WBJvRmQ5Vtke8ynOC4mrp31UFek1xdmnoHUxsy",
-	"BaFUjKAj7NiNee9xv7JPzSMY4IM8g9B46FaGGEd2u9AGq2RF5KXrpmvdIVMki2Rlh2OhGemikIa5HIwq",
-	"GnL6wzUDfbYM1hVo0VhGoTlJIcdLAk4mF+Zlf5CVQUBD0BKS32Qz+xh79TUCyQzBGHD6UGuX0Fh5ZHsI",
-	"e69zHeD2Nq1HMaOKXQV62pjeQt+9+xYdxVCmL75E8EdsTE9cXxQZ57k+X8h2MGxC0a2SVJwxUADadIaG",
-	"2LlpcyuM0LZHqqc9Sjg1GG79xa8Y4iIl4tJriuDodrvi0jV8dnuiqYWaVAzpb5R+zQDDc5Od1zIQDnH3",
-	"Zq4OiF766MOISwRZI5QlWZESFEMnlDSeoa8d/ZhvNPEvaEZMJca4BrhX+PWH29uP52f6f09Obm8/Ppvr",
-	"/6X6zz+TD7+cTZ8//fUPw3M0/Gsn5OHXZ9pyhYyyNUnL5tzlkU0wY1wBcUArD6pWCJc17aY2nhLhdAOH",
-	"dS4IXp8sM6xJtsQF8PHQ0Q27OgJXWMc9MkKwb3hD903VYwT/h5P4faodtjA4RQHh1DqtbPSJZXfADpup",
-	"yH2KIB++m44g0FJzEy6Q6bp4jDAyjdhrIKAlMd147xHdalZsgWrB53si1fXhiIgWT6KqB3/3kDz5ukcj",
-	"Hpe/vZ6U/asPgD6qoA4EJwyi3wpLASG217JgPfbFwfUkeGggyxy6UI6srec6/wYYOtS7QZIQVoaLmFvJ",
-	"dNsS9lYyzhTXsGgWLESUlAkH3VFFNjlhrH5WL5LU8H4KvnGdBjhaUEbl6oDDuV8lJWxby4K72/7dq2WO",
-	"ef89iwqW0QK9lNFP0FndhS6MqN2soXkkkZvBlVAyeOQFhFQhU4ANzcmCCyPftmVTHypE0SsPunoidDLL",
-	"5uRhP57xpoOHQSKBGTqKhW2BLIuUu39LHwXE3nJGoAuyt8QKBQKzoHUjF3ypZd6BGL92wNnrRb/jEUgy",
-	"S4E3KNUameRogcUU8QJCAqB7ZRWy1si8gFg9GaX13obeoXEjFFc465HoU5ux+fiHYMicFTqjeYvDHCfK",
-	"MCqEpZbfNCPTRAUxEBcmWoGmNlihanod4QRYVnPEMUTQxSYrIdzOKJifun83hk9qLanMQ1yDNesfEdHy",
-	"iuaP6EgBI3ZMunGsNMymyf8mz4hqY9GSVDkljeomNy+R+7WiTtNrv2UuzWLvydj6BaLq69IrVSroclnv",
-	"1rzBrICoOrglwayzImmR2e79VVSi1tUFzzIoMfdhYIOnMqDAQdCgzYYByN/d8nKs7mLviHv74nMgj+22",
-	"CRFf4VDr1itHHUANFJuCBiydooW+G6lyIc3AJkwBGw3tBYpdhGJprHVf3DITqo1pJvXxWJAtGDYwQyuc",
-	"LUz62FEo3ex4iuKMb2NUMK1LfXGK/sv0lsU5ForqF5mvv3yG/gs0kjcQq9jAqr++RLEtOGGhogqtMJh8",
-	"bGT2zrXmK8OnbIGKWosNU9LRvte4is27gtEqZdmB4Y5h2+Vk11LKeFzQ0W8hRcjIS+Bs3oYS5EbTrh7N",
-	"C4UyslBwqRxR5lceA3ZqdWbgKjiDeC70U0EKkupfRcEYZcvjMKcxoLTwSQuIVtE1l4QLTr+E4GTVMl9f",
-	"oce7gnsVqHjrHgjcWp/oCjEbwMUIwcw9anySGn60xbavNUlhw1priQQKgnyeWh6j6m3sGSH285x630MA",
-	"fUtORP2WKLdmWuMJdXJunrPardB+u7TfBxVuh1OE2UO4FOK/vniPHgNs8aW9IvTRgpowxuoHZvZ9CiHs",
-	"jgrOXBHXhkVjb28Gbf9PI7wdCi+74fj1ED4/ecpCddX8VgkL+yxsOPUAC3kkbUD4fGdtBvsUkuhLIcvC",
-	"ZQHstUxU28+28HDwN3OhtOgp5orpoaHYWapHfJi8cufVOg6itG+8wgPVfwLPAkPbFQb7h94NqFsca4As",
-	"LJ+pSFRDFCrzEc5OQ/Sz0W8wxGOVV3MpWSlBcaRlF3DeKdMjuxYYe9rZB2/0FVUTnJqidpUNTNOKc1aS",
-	"9+Mq1WNEc8nPcDsOq0b1sJWZzrteeJAxB0rWBU9s6KDWBf1R0bS93L5OExWuHzpQ+CUyKiscW0PmhvJF",
-	"wZAtyLHFu/CxchmTkSCKMLCDusDr5vG1yaquT53r3w8ZgHiJKTuG0HQiEF5yo82ZkkMSpQTQZ8wKjN/a",
-	"o6z8bFjGXbU+r8xeTgTlqX6HRFRdIuye0EI/irGM+CK+ZZiV3eCNiblKrcXV211hE+kYmU3BLAdjJrdE",
-	"yFv29PQpkhhaNUhutEE/DN3nDn8OKgVMEXGHM7/PZhefeGWfka5oY8nxWjplWR5njRN2z/fUoCCDe9bN",
-	"4ARWJMrohqooJ8IuZAAgTvTPiUDmYYRNl32we2aFVCZssWop1w0UJAp3UipLSyh4ljrLAtAiFsSRQ+lp",
-	"NbYwqJmTC54WiaZnR2dS0Syr6BVCCSCzHDl3h62WQAWqes2YF61Jri70bzv4CJY2qo/PbjBJNaSKKoJo",
-	"j9Ladm6PpsLYbOcIbXLJ54h8r7jqkNB376lxse+1UzlM5HpttsMYnrCzoQHDBIuC4sB6tCw9hTPSMK8F",
-	"JN3SwnSwaW8wfaI0XA1/NOPbEU85w9jwJ521rcUQaWw/NWudZfkVbq137ch23THhn86oo2+jgjiuWE+I",
-	"6gNhg5JGGwfrZPZZ1MLfVCMcp7l872kel2V5sQUlWYo2RHP4yuIc8PT9drL270S0HRnlAF6FQ4VMiDt/",
-	"cOrsA+gI7ljj7IG6ygSLjBKhFc/j/hVN/HJ0YYmjKmIH1/YGryGirSqv4tXFO4LyFVwTzpbKBhx9gx6q",
-	"ui/77nyqLMeZGpunsb5pDEAMAEltMGvpb8ixlC1x6H1LQ37qAi0PU2tyv3KLR1ofDpLsZ2GI9nT8lmzx",
-	"xorN+mAPjuIx/rpuAwRLh4Zy6LGt0VjQbxKEx4McYk/m0aejNENfmrIypnSMJplW/tBdb0LjuRueSnvW",
-	"D1gFgRoPE+iaGlCAh98RkRZDWJY+0pQto4UwtW/rjjVemFL3LSthxWYeEC0qZ3G5G1Oz6Y0ld9HWW0Hu",
-	"qMm1HtQ8jkTMCH8N776ZFiqamj5BWqCCgh2aF2uRKw7qILGNpCI4WVmdsI7iA33pDubEEEbEYDeo8ZXM",
-	"d5E7R4PUFk8W7wG+L3/3GG5l7h4jPTm7x2hPtu4c/fBy7nD+XGOOIS7N9SEoqXGfVL911mbZ4AAZwXdE",
-	"IpxBVonXkML24fQ8zv1ItFVBrxHntDxVTfrbX4xDWOvp3jNY3sfXUDdhfoYiQV11Stuz0FyF+UAmSBWr",
-	"BqOMdFhI6KLo5wl0ppe1ViqCFAq/IpEJAvdvM684kSn+TOQ9ahTVevw0KhY5ZLSRyD/9OpefVJLqXxvz",
-	"IE2XAJse7gPBBqQcWGtNAXt6+uXzHrLFBn/0p3CeoUbL+MZiGmu2cAUXbft2jfIZ2HdEmwXuEUfujw6D",
-	"AoGMVyaO8TMUP3LPtMS0dDGIlErgsZ+jw/rBlNiOPup7dY0c4EHu+6CZq43as7ze8bwWYOhtRne6aY1S",
-	"enYkOljqvDuFM9CEpk/eoNufe+TCWFy2p8LUsHH/vKke/ftrEccDGHX9hHex6r339NBoH7QHNhSUA+oa",
-	"V6YBEgRrx8h8czA360mLdtej6e8XvdO6rtB+OpfJ86KplzCrtTYi9hJme5gfC0lEW9+m+qN+yuTVyf/A",
-	"Jz+fnnz5ofpzFv3HyYc//qGT75RvnJZYPtjfWG/uWKfRmCyfh7gtSoIae4+A5cShJTLGsEHL2Cxw1Boq",
-	"8N7l+a6wRBjpo7igJrWesxQtILUhHAaw3yqxU0QeflPVybLHNRagKQPosPIImtRuiOt+ecfXZKi+70Lq",
-	"I1E93mzoWqY7YGUKekOoE2YpWuE7gghrVvV2qmRHAb46S27A0bZcIz/3ZZv7Au0nYqSfhy0FMSL1zTyS",
-	"4TRu6PrOv8VSQkycGRCXWTVgZczx0imHtioA2EP1171S/iCXvPcNX2OqXfe7mbr7Uv+nSXEbiTt90ZkK",
-	"euECQHyzoeFqYkveUgyVSdxSRNh2ibY2AM+lDvkmhC0pI2XYD3yXcJEXEh0Zl6KmTQjbgE3Uz2NFTT30",
-	"46C/hueEbV1ixz5Ab3LCvoeILEEygmsp+y2Mr5rRLRUwUWJq6mM0tF3fE7J+s3jNman55MQwSMQF94y+",
-	"DDQYKwp1Dxe8EFBxRhNmUA7TM6a4JtTJgulvppMNt3+ogkjz15akzP2tVoWwfy4ENX9IrAqh/wzmTLlO",
-	"1jeapC0JESyIuCrMgsynbxwn+tv37/fawF6Z5lZS2hIlEIQRv31z8x49xoVaPYY6Z+DVhZMDlyFMW23P",
-	"SqncBMgRpt7TZB2sT4UkZcuMnBSSIAWDai+Dh+WF+SWe2losEAiX7dB8Z53OZpgpZaGn/akgUOTbsMqJ",
-	"ebwCDefUVn6298E152vaEpxlC8S5fDyUwFgkiYL3B5ECQJiBFRQlYUZ2qiBAdMlI6t07extz9faV2ZVH",
-	"piQNSZ1PCB29++Yaffn0/Ay9fP/+LXpNpMRLgm7okkEvbTlF8WqDkxNTljc+niJJmLpllElFMHjxMdsh",
-	"s5W2ohA0MTPljY0R2H85ZUvTP0dv2i2z2LCKz4lTfB7/QtNfH8Nz8vEvph4hTX+9sDOcrMkutmme5pto",
-	"TXYXENcc3zKwCW4oU5Qtj6dojiV5/vQkJQnXAgG6ISxFcbnGEyjgdIH49i9HJpW0YvMmpfT40so+fzG/",
-	"F4x+hN4/nKV2yOWa7Gj6l9uJGWEOgUtJvZ1cMs4SUv5cMPpTQZA5g+UYnC3/cjvx0H07gcDwW1YBC2Da",
-	"jFezLvTy9dX1yc3Lq/Nnz8u0YTcc1m5ecBGbfYGynSRF3iJZvQzM7eQ/TMFG+374RmGxJOqkEFR/e6RR",
-	"fzv5jxyr1e0ktlWt9TdwkPQQZ5i9Zd+9+9bKx/CjbXcU305sYfOTlC6JVP5DpgAVRnOe7uzk+JbF1/aB",
-	"r+GBCyRX+OT82fMGQm5eXp14yNBzOBSgFcEpEZbunz05PZ6h2G5ubPEwL8Nhn1mXWZWO7SrwJRlP1mYd",
-	"GMHeArwVr0kgkPaWASHM0DuyKCTOTJDi09MzaSOoNvbAmThZr+HgkfX+6LOiKTit9nR6C9Zw8JssCtjl",
-	"cglTJEie4R1JDVRTWD10NoR8H3369EVcR+T0lkEbObbcp45jEzgJ/Mkgr+JPJVXu86VfISR3wfcZUnVB",
-	"ww4vMkKULzdonG4ww0toeYJsjzqUZ5iZ9OlvKSs+2q2Qs1sGHoKUJwWMtyzHXBJI8kIkZb2Yq7evLrx9",
-	"nNpUWsMK73BGU/AwTG8ZtIkpm+uZTjK2f8CWzNF3rx5JaDJTxqKiv3JbIA22GGcZKt1QLm13esvcaBcp",
-	"PKcMi52BBzzjWKH4Mc7p47uzx5r945zOfpSc2YPY/GmHN1k8u2W37JqzOxM7Ki/05z8ik/2hBUPTN8b0",
-	"ZSUSxR9PnPhzUi0yRkcYxa7fxYVxqseWR5klwGlGXh1KD0NY4YwvC2Ky76lE5GOe0YSqbIcw42y34YW0",
-	"bMIJHBfohw+WwyENVTnOcvIZ+p6qFS+UVq319qBEkFSvEkLvvbXZMHJ9tPRcR7G+XmdulbFp86O/ogwm",
-	"iuBcxsemwbx+gw19t+uZoqenTwAq/dTPs+qXKCWMEtOz05wmRBmKTfWb8o2Rh9eZ3oz44wlNySbnirBk",
-	"d4Eq0DZYrGW1FKvOKrwmCOuDkGLFxQ7Fr6rHT/5OdrGGzhzIy73ZeW5UhbbZV5zxwhYiMAwRGK++2md6",
-	"3nfARCCUHS5r2DY4OFpadyfGlPc0540LuqQMZ67SDCRG8HR3WT6m5y3nwiilUEQPEhLMdNUefolibzmz",
-	"NdlFghSSpLFJR4C6b9sVNf1d9cSuk5eZiUoTRF4F5LdNTVnkEjbjGfo72QHdUgGT4oUiAp0/RdAZwGzj",
-	"fzu55sIUZuXs5FUao6PYU5ejE1foLD5u3AgubNLAOK3Yg36VydYv6x1ucKb1fpKaK4YkK16fw+iFRq9y",
-	"30LoGyAdQH2hP5rOLpxpTeyOZDwnUxT/cmtK5dxOLtAvs9ns11/1BQ73UaxFJNtBomSbxpmG+AIOBMx7",
-	"rYfN0D9LngnxeFpgtDfcKYorhhoZP3g8tYHBT8/PZ+jKSAPAUAyPAdK0LXzNcc+JSPQ1RVjCodYhXBkt",
-	"s7sTaUmi7PKFjtzpBI0zPq4QWZ6LaVmxFkNHDrrQBxtsSmZXAKVWyNY4pnalEHBj0tvO0Wv6FTp6evYE",
-	"xXaXZ3o3IsV5lGnxSfObGtvSZ8HyPj3yBGaLy/qRLrbHRlxqOXuniKHEr4ySIaHPiGaJmnNXBzXe0x1i",
-	"p4ccvVQqf8Oy3RSBL1QLFAjd4A25oYr85Vv88Vjvjhl94k+fIi2tT9Hb7/T/rt5fv9TE+vWLb1+8f2GS",
-	"ihO+IeG7Qssyhkmgo/iGJCffEJWsTvQrL4A/nJhfjViPK3ElfmO+1xeLiyjVM1OfYzyx7D2RYhEJ8iNU",
-	"NYhn6Cujl+hz8hWWNPEuELN/0C56sYDxRtLJaEKszcWKOVc5Tlbk5Hx2OplOCpH9P+y973LjRrIn+ioV",
-	"HRvR5BmIUv/zPS3FxFm53bZ73Hb3Su313hh4hSJQFMsCqziogthcjyPup/MA58u+wX2RfZPzJBuVmQUU",
-	"SICiJFJSW/wy4xYBVKGQmZWZlfn7UahqDvf3Z7PZgMPPA12c79O9Zv/9uzdvfzp9C/fUlZ2B73P88V0A",
-	"ZXT45GDwAi+lnf3J4ZMXg4PBC8jp2zEE5ftwnklnPeetwXGZScswto3YRCtpNapW3ScTMamsyHN5Dg1Y",
-	"eDF6srko3H1KzJyUIztSjAXQQD4EzhR1E/E8F85QoXMJetMDFmEiuE/gH4fuB6Ixgq9nYgW9sPhDH3WI",
-	"gCeOWDKWWSbUGQSBQMutoI4IXGUvENWzfMN7rIbCzoTwNYXnwnnokF2rMk+QApRWTFiP0LR1nrm3XEwR",
-	"ughXo/TS8ISx5H40jGcZK6cDluBi/BUW1vtKocEfltYj2boVcjNH+aq0/10G5VLGHvvPCoVdRE0I7J1t",
-	"qQkc2OdReOO8231AALipJkX9Sv5zB1TPtXS0ZoU6Bg8qjavhVx+A+qrorkcGAD3VE6841emcnVQLK7Pe",
-	"aX7705Dn6CZPa1uQ+svuv8HE7xpXvnf7ATCz+i0fDMHzgwPq5LLUqkiM9+6L7/9GZfPrfSAvfFD9DWHb",
-	"Yr4NYI2dEtCVA2emXuIU2p5cTXX/a17lpeCWZ1ff8rOqebPwphdX3/StLoZgOIJetXWGEp+nYPjBpcFU",
-	"qKdqfPKzwpO8QoAH4l+ejQT1EfBzg2ftgXb9Gj1pja1cYEwPAMMHY+0D3ux+jWi1h/muTuvu/J7ax6GW",
-	"nBHtluQwervnAh70JgZuly+Epf0OO7PGbjuGDuJBq0l6W03qE85pyTR9STK+8DZQMLJS1PFDPA5BrxeH",
-	"XnvBAQhkvQm+1iXp9VUk69GTqTYdHdWEQV/lRQBYiiAakXzQSa30vcTg8EEq/6jOLGO8pwsXSnHsNqcU",
-	"4IAhvBROiVCRnOf4m5YKLgSAhogFqDc4F35uIsxMYKNxkHjI9TmAenODLI1uu0iCEpLK8076A4hVRtiZ",
-	"RRm9WNGYXGGsiR4UdURQQs8FcmKuVcZeH7CMzw15xUMOnfkwZps7gbU7C/JeQxF9rbP5trSqWTb0R/OQ",
-	"zRal+GNJw59tdy5Zm5J/8lITMDHSscWjUHdcGhC+BcW/labPCmnFym0NjnTQCOSiC9cA9RnvBYTAUVmA",
-	"q++8xCOfPDEVBB0kTIzlc68/UJA/gETPbCxUrCSkFPz1VMTRpjpYptKmOg2ZfdmGwowPfdjy8xKnvvqO",
-	"n7T9VpeKhnh99Q1vtBrlEo/BNyShuJzbktDrOjLvvnnyx69tYr0RPy3yXhqeZULuNLnKJWvxxhaOWFQ+",
-	"r3UFsniwRXo8r9bYqcK9u6bBJUmuMfW+VN/warfQL+mjcwz9i2/cNWxVLNgpDvl0WuhLgRwj19bYLp8T",
-	"tz9Tdcv6fcOXKKzwB+vk6rQQbuMRGTwiVhdizqYSsC54RQhMh8MwSNN7PIdMNvGQmLEu7F4uLwV6drFK",
-	"a5ZZ04Bbp+IIPBMA2mfwXnCE+ibCzzZYWgU+LBHwRG5UrQQLEkRYFECNw3iMgsjZTKqRZqnzm1M6Y8ti",
-	"FRzU4pwK4QGQqNfeMFxvVoipLqgNMJweNXOJrN6myfevTm/8dp2JVGbY2F99MHgraeCETDGpwEMPP1jb",
-	"5n6MwlSL9JM7MSldDijJdlWHs3MdNmOy6DMv+A7VIm/HvyV7lQk137CxCjSTdMpYPQ0MERaLrK1Hy47F",
-	"N0LNF5Rim4GiG+5aEeJdKiUe7O9UcrMq6T75XehjcGxHdIzNL/zfsTUDtyO6GFI4VI4ZPuQQ+jjmCcs0",
-	"VvhEFZDMecGVhX03ViOBNZIIxIAn0ujInxc8BSIKmCYU9tCpkx8Z6NR6yd/p37/CH+DsM1YJVrNl3PKz",
-	"TBZYu+bnNvhtZqs6OTwvB6ibPpV+pXXYkQvGrZ7IlOdQhJPFypkD6LkfzoNCKEiooVuRa565+R5SnSyN",
-	"mlRnrVhmP2NWAmVtDGVmA3ZcvVl4ii+BlYiK4yAXppWLeODKM3gTCpRm4znr4XG4P63Hj3CG8EJJHxN+",
-	"lfNQjScNHiBC5o/NuBkwOAb12T44yqtnTInGaSEupS6hzgFOuxEdEY45sbIMcpHoYTU+mkZs+ljhdYd+",
-	"Sv4HyNQBcTZb/LyMW2bGHLg3rS48XWQh3KrHqnf67rvvf/7Yb3Ng3uEg70nKt2Oo6emgKvdlp2kOLpwU",
-	"dV9Fu8X238XFroLKdQIhgeEfR6xG4sF4tSZ/++VTaGC9eVxhXb3xw+LLFttKZhFMbHtwBWWS8AneZs9f",
-	"vXr2OqhEhtMmg4V2PkS6EHPDesM5Sy5k5uylrchFIywBknbOMoyEVMbArhJC7bIzg3L7aFTEz2G1jlyK",
-	"IpOpPWKJNGe0RUmDbJaUlBry2pr2PH4wFMYoLCrrPw4l+qaY7xWlaipRVSBKRgVrPjehWlBt013KAz+z",
-	"gksjsuZ27cIBKsXpIbB8gKaTVOVX0A2phDFs6oL4IopVUofvZ1khR7biCYLOrHPt4VOBAMhqqOqrEXgj",
-	"lphUF+5ePfWtCVDAfRb+nR5JkYtnJXSXQSCjCywnCOAg3X0G0cDAs7LjQpixzjMDQ3Ks8ZPqfPHhiCgG",
-	"syzEFA59nCeDxUdn6ZhLdTYsoNaX2kJqiGuZYl03G0mVodXCAia4jeFt/QH7oASWRmFFf5KJrJyeXYg5",
-	"KBK0nPYQaSJiPL1QepaL7ByzFkbmQqUi62PhKsHpCzYsJ1PnWwzYt76GKdWToVTiiCVQxkIF31CEkrAh",
-	"MO1VL4DTgZolncJDMd2E+Rv/p0GsVqSiiUm1tEZmAkG5VTmJGklqTyLpk9XuxlhVKWu699lg8PzgoLO6",
-	"CeV8vdomt5GvnYOGJ4OjcDfVRZuvfdoVLN2gYAnkaY1yJbjucexcTs/ayzeDfYo2nFU1Su6KMDMPd1QH",
-	"t7RPNVX8O4Ea/mTbn7wzl+p+/LNlazYkF9XWdXM5uPl5aS08+4TB3+nsYKtSXaTsOw9wn+uhExT5DTRr",
-	"7rNRtctGrFTVf8eqEEbnl+7PmTTu7UTWx5zAbKzZhMO2x3qeKTRirYSjmJK5mnM0aN5Dli1OO/YRS5S2",
-	"UE14xi04DUYgFjolJzSdjUCXljRTKBtGTJFCly5QcvP03QCvDg6YULaQwrSmCrxGfk+Lvm3F9OOs0s+n",
-	"puJh2Glq68mFqhaqUatPVeq3NOabUOLDQOc2fM6B3jP7z3//j4Zi47lG4tTYRTuDlLLTYacP8zQhmAOS",
-	"qs4fwl8oHOJqTj0D8Fc89PTa6qIeSs9iAGALd3/bMWI9u3rT23ySAZ59DKeuQYrhj3vdYYP0Wi2gu0OS",
-	"DWl/LVcMDvpBH268c4eauujIHdJeuBUV7g6AQbmrbZj1rJu14nm/U8ljtULL2YKS++OZRqkf7v5uFtXA",
-	"bUr9Df64U+idQm8ulYgyBanEy2rBMas604Udg46rc6bVTRQ8PP0MVJtE/j5Uu9K2h6TZJ3jhTrN3mr3B",
-	"6mSQqYZm38wxR11dUmJSq+242LpoqrFT3UqPIX9YpZx7fvZRszflkIncQIt/pcd0S/+ozlDTQ1lRKsMQ",
-	"waPKuv+mhw3sCBRaq2OFs7yR379oN6pe8TbDcIqzu3vDcJfHhDtDca+GgmQs8OcXlQ+/AWodh7OW2/oC",
-	"LnolaLvOhC2cybgL31629xK0HS1UzeS16C3Cgq95SJHW8CmL5zJXcbx3Tk0XZ3BxW098aQCxaiF/5/4C",
-	"Wb8n0ZMKdegaffDeNi2Pe7OXqJ7XvSRdi7yUSVWIHOKkjdRbGjzJA9SzFy9evO53doHc+ECqdRpDMdJA",
-	"w7r+DB7JIVatgFefZKFCP6aTrAaMSed5FgBZrLKPFQLJsnk8FJ+nurBXnEjAtU3kEcIcaU4rYuWUWc2e",
-	"HRxEBwcHrNAzM2BvTv87S0WeE+gWj5WZQlHhWAgXBpZ5BoThAI3opLzMOesBYReURAJW2l+TiCV/cf+z",
-	"5/7nvyYRs3wIh/K8KCQ/F7FCZwrBVKaFGMnPvviRs3+U2ooB+wlAWQAZCGsj8P2TurYRi1nbvKW3cOlu",
-	"z9jtGX+6PaPtaXRv+LjKuD35DUk1vaSk5vJJhH9sEYTb7iBrAZDXetkKP27FZ7vvptl48uJMW2OEe9l3",
-	"nl9900c+942nEEnda5Mk2MbGjuXsuTP9umB/O/3wU8eWRXZ3j+yu367ILj+5alejy4J9DQgMilXoYEE5",
-	"qD9gR9grH5gjfQUdRHtEdyiG6wFeXqwSqqrBuVKFvifETyJoLhzrsmDDuSdk60dsNpbpmPHcaKxnpJ5A",
-	"IqJxT10u16PoqEoo4Dykobo8KpyHHAoW/lOekCg4TKwQ3oYlnpTDH74DM0BlZYTHjizdtR6bu7Ggvh0k",
-	"Vv7hDOBUAaPEl4cCswg6CcCJnOoi6zqdd49/V32ubbuZ1UhVi3Z7Mb0ThVACHofDWXHVhrWfM27C9fA4",
-	"nDMgGuGGjXSpsg34oosi1l1afyLcuwEWtahd06cG0L9ZLtUFzDCtK/AJ6X0sOP0ZelKOGm25KPqkUcZ9",
-	"QpUKhuS4XfX19yW9njl6ZZn745BZ/BCLUnsDeSSpI4n0hATdUvhLodV5BUCEPRkz+JtnWKowmiq04JcH",
-	"z3wCGf4NeS72QTFTAmEE9m/XkLZulzCCBHQFjOlIF55pwQAC9tdFic3v2G9mcj0TGbMzmYpDJED2AN3Y",
-	"DQ/glbaYMz50BlwTGmYxZ6+Yx/ZX6A5zNiyhsnrEnh2w3svnr0O+5YH4nAqRiSyhmO1E2GK+d+xuTQjt",
-	"vm7fj1WunY66+b848COR3/2KpW4V0hIShh5TN2LAZ10FhfAyHhmHLooVhaA1aH0P1vLl89f9AXt18IJN",
-	"BKeMO7X9ud20NHM25gbiW6qQkedqTypc1GOkt3IGBlFuoZUT2LAqjHV3vVZsWuhLmQEoaOEuTozRZ1rl",
-	"84Sdu+8JiNoI0+p+qRGw/RpDmJfaSpYiVqocKEU8yxZAgDFoSopVb1gIfrF3nnPTXgj3HoR5S+n90o7h",
-	"+feV3K/H7+7/OcUtAE0DAn3DRE6F3VtFYNKmdR2kJstgwgtIwo04ainseNhHDc/XODn4pPWPvOpqN+6+",
-	"V+uMRMyQPyt+yWXuiXxvt0EQrP6Tw7//2oxRkPaO8cp0g03yeob0WQR5GO4hdoxbSJ3tQLkOtwuNzdZd",
-	"XsulvhDe5hCyPpIujAphxjRqhdKLQnVUc3l5LANMZqk5RSWTEPB/0Kb4blrrYHeRiujSXkNH3uSCF1dt",
-	"UF+y5G8MQSirwKLd/kIr1C5kXbCpWG9tRD4K/BSkNutqSPhRPNmy6f3xyt5kBMh+HP7oCeSfG59aAt6R",
-	"nW/kW+/Xl5mV333+Mbhw6yIQDHaVNJQqSKkEb1NlWUBanhpgpH0kRz2fwvcWgMHvnN5gdTYhPCN+iLAh",
-	"K9rWCROMA7BFQHigPaNZRTBJsPc9I7jzgLnboYztUzYKS1qggzXRduqedLi/n6Bn7ObpNOPnk3cD9uO3",
-	"x4gWj4UBKp+TFxyyw7m5U+ppEKtfgO+kcWNEqCpAcXLOZciD87r1JAcu//Hb460rx7fHONZVikHrazUg",
-	"jzCpMMRofgQ+nT74qpT7KTL5WpxLxT59+PQRRQHwzzajNVdlpD5V+SMK5Edl3swgg5CCZjmpxSgYxfP5",
-	"wQGBswgV8DnGqhBAQDZnqc5c3ItA5ZBSRZyZ99xpSTgMEjRURTYVoDRkIZ4fvBy4INY9bpmhDXGkK0ah",
-	"0KdsUR7Munjl2U5I+eO3x/cKLUFzOKHP8MZ9hTbVJTOk9IzW/YhdCDF1NtII1vyKoLqtzjfSEeKXAWiK",
-	"P5uW3zSC3BTWs1YjWSAYRAWBTgpC5QG+jNJ9hg0YDh9SHmLE2W09iJwOE06UUmj4QkyozAwYhck+eWaQ",
-	"2VvpOnjtvTzAk+EFJHSYwEfPh78dlfWPx8GupbMv22mt4ZVw8bLdntcu1ZjMaLjNXho2IcK1/3lYiHNp",
-	"bKNxeSnoaEQBdPkWLXTLcFf5WP4tHk9Y0UZMWUG/DUuZ2z2JR8hpaaye+LDr1sJDea0Vdo8DM3mQ/WIz",
-	"DRSN4N58RGRh7AwiLL0Zr1tfSgMIlXVWbTbWuYiVN6F4Tl/RYpjSs49Wxy+U3e83/DHn8bATnJUbG1hi",
-	"YiU+W+GhcWiEp4bxodF5aQXLBM9yqUR76w08bJv8E85XoWEechL+GOES4YtMubzblNBW8sknGvH2FuQY",
-	"YYUghEYmeAyKw0vw/a+VYjZG74+5yvRo1K1VxyTHubwQLQTrrOeZbfxJUnRF8rZfRw21ekbwil9VZ3aH",
-	"AatLRLyh0JQGWgo31wp24M++PAMtvVSC54N6xFKtvDcmKGMPsY0zBPAw8ZmnNp+7P8QKgi7hXCRn8Hy6",
-	"rT6Em3nkcJgrG0HJ46HznLTCirg6KDIdlBj+4OD09MP39Am2o8r1ALvjtLs/Ttv2oVMd4DMSehS99mMn",
-	"Y/QaJgFgZZz7N+TpRWfFWwBIiX1iPVLWUpG6uv8sAVwGIdYABwKrzNz36UeBLhIpZBbQrH784c1bXyRU",
-	"RFXxGfz27huyej2PaMnLTAowJEj8FMWqZnVHwvZ+xCZ8ig8ALgLD0pzLCRy9g5sSwWE84OqlAZkBWjUC",
-	"+c1kIVJrWO/FwfO+uzWBRfPr9W/0Gf6KKDbulQjH5rD5ueBlkYoXTZ/zNLBeAVmqiQ+dT6fBOnHbsMGB",
-	"BU8G7Cddk3ahlzEFcEXG2c8n7wfsWM19SQOrXwRfAV2XfzNGnwEuJc2fSPTpFVppsfRkmgvrDJkvClij",
-	"gN29fVdl9cuD11+tjxy3BGsXPOnVs+drPwjeemMPOguV5UbviVarfmxg6Iy+1jwXS6VfYCHwgjHVDYmj",
-	"FEZoUwCikLBcSFywjYaI573kJAsm/L3GbWN1lXR0k1Nho7d6IrwV441RIyof+/nkHeJ1Vr5Fz+9e/pr+",
-	"Wgb85ihEDatf1ai1mvyTZeOHeN8496dImO08ZExSC5UhWDdJE7qrCXYRR7FKwCwjGidY+9Pnr75i6Zjn",
-	"uVDngshYfL1ayObSLgSxGkqV+W4ieJfFTWfAqqLUasmlqT3NTBoswNJFrALoVyZt02RerQVtvdGWFzYw",
-	"lGurpZ8r6KDbZu5LET+1aCAutF/6K9ysCM4lqIzuC/K54NPBDo4LbseFLs/H96m6IZnRHROmvQmHvjZ/",
-	"bX0zls0jTu867aPBrW+dmyfV+TVufkhdqt/rxipeTZAWfu3HkW38foF8y1DDbjEnxOyu7lVjxnspX5Vi",
-	"rGjyMb8YDuLhfpSYbRgn5BRoxRYou54adiHmVGJQxT504AqkXG+O4Qqns4nH7T/L+NwksaqYcV8fEImH",
-	"zrMGI5ixfE4ngASHIC3lUwzrYbqTOFQEVArGymitRNFfoD5q0IyZ1WyfSswW5HtLyY2FUWDklVhBz7Y1",
-	"dNcBgRKzcOl2CCAbIuVwYT+lRBf5+ap8PKgPaJfK2LSQKpVTnpsbmIoACKTNVjhV2LCxeAfcyYXkORBq",
-	"o9344eQ96yF5EE58/6LIk/6SYgeqC/BesVqbpPee9NYNfUcgX2sqLq3UTnm3x0K8RK95S82sCDj2xedU",
-	"wMfsdoyJHIIRN8SAJcRnkCAoBeX+6icxKLzxjjRMvSetYRA3QmEiJBWfmuo0FHg59mYyE0wrYfpHLBHk",
-	"tZ5hk2zC7FgbOGo0wlPWS9+oj+1bQI6iLPLd34JwQmZRrNpYJ9j1SCfe1mu7NvHEddiP/eND1uNWjIYy",
-	"X4XP8PzgYO2U3QaZLEAGNsWKkeqpuMHCwW0tKBCfagZLSb2GSCJjmpVATw2TWRcgBD1AZGfD+SZeckEj",
-	"/vTwRNVnWgOcqNK0RwRQVL/0Ckbs2gStorT0V9VI7e0n3IbhkYozA8SqEM4CTKyaM1DHQ9wnEqYA9afa",
-	"NCKWgOonsaJfvCVwP8FOkACvsmFKSDsWxUqDDmN5AIRYOYsuM9bThW/Xcv+UFlk0lbbwaOiH9blMT7fN",
-	"GayIOidMdveXKTc2VpDO1yyTsL/43QdetnpIQlY2OQKXEieXlSj8gumpUPUXa/cqQRgrqd8WD65//rUO",
-	"uZ9tfvwud3IqMD1aL9auArHdN8SuRB7IFR6RAI1awJfGUcI9CRpUa6HLdTtT4eWn6VFWhGrdHiXUn9XE",
-	"az3O3rw7ddM7/fTuOzYUKh1PeHERsZ/enX5ipx/Zvx4c7L160fz3s//nWcQ+vnnHvjk9jdABPD35Do9C",
-	"Ep67aK/KEiGYhFsdtzaGTfh0ip3k0iKyrLY8x+hXFGyac+t21FiN+ETm8wFzQWZCrIUAwJFU0/fGCvJt",
-	"s7Fohy+DXHC1SN/Wa7TFDbQapStnCt0T1VQeT2Vm/c61PDCrIxSYsQtBLAYx/LwRasHV10mXFgJqoni+",
-	"Ggr1TXDddQ8JyBNb37nbps9Wv4h7rdUViVW+vn75HS9Pt7t3evp9uFSshz0UBgAXoVaWmv9E1jhOC2Vw",
-	"heTWl13hBH4soJ8KaXMB7JEXBpqZqBTI2fMaj2U6LriBSPqcF0P3ySVUIvaPWPACsaJmRtDA47ene89f",
-	"fbX33ZsfGyVRQhas0DO08c1Xbi24genUInlt1XqXiclUW6HS+Q9i/gFWgOekQZt3zeqZ4szvyUOrp7FK",
-	"f3GK2S7Tt6F+ElQdrhb0fKUmy1o+oe6J5HMtJQ/TgfVzK5rFTOTCiuXd6hv4e0Onru4pwpuynXVvp2mB",
-	"1WF83a9+5aelb/dH1NkutOr7HdyxIYH+y+pK1kO7LuFUB/aH/k5uWuXmO+BvFBsTm1uw9LmbbDpelrWf",
-	"pxlfMhfb3DlxwHsq4N8J/MPaVFEYNmhZV2yah2mu1e3Pthc8WPfML9KBdRN/0P4rtv1P5ztd21Sb/3Te",
-	"0DRsFlFihin6I98IVghLsVtaaONxmGeyEHfh62bSICzEfiqzoruZD6pYDeNQQ3xeQAxqUq7qyjoP4KlH",
-	"LHHPSlwEnACsbcKqcrPnz/uHjLNPbz7GKtVKidRWp97O0x9ypUQRMaUtNL2K3IgBO8EelpwX54BiyrGy",
-	"rJo8PGskz0u0FU8NSyb885mbxhmczSQQmRdiBF2AvZcHByyp7h4U7vFnVuszGCHpd5Zgv3n3zck3/r4H",
-	"b37CyV7L+Dzf2Byq8U9T3nnE4QQpYv8oRbnDV+girnK65syHhSMCkFg4VHNKg8ixjfK0SrhvaC0WS2Rq",
-	"O/G7+1pnFBZ3BlQLerI1F3Nt+WpYGVowhAxnRrMRL3ZRVavgfSz0eVE3jpsytwjuVMmiW90VonflwcB1",
-	"raj70lUrQ4tc+tN42pD+IMAQUVzfGfVDRcu97dV+Z72AoTD13n28fMl0wd59vPyqJkeZcjsOqG7w3ieL",
-	"lrir3+9V9GQiVVWg1NqpdxWMHtSdYUVCx9yj+oAQ+DOkR+yCbPYgVlCz4F4h8TwSNUc7PnHAXh68DAgn",
-	"3bMzmUGhwUiSBtK1UBgQq1YuWfxg2Ljvi+YAIlcaOF5UHr1cqEtZaAUQa61FBPgkbyZE9r1bpge+cTdn",
-	"69/hDsvTrwoUnBfrPskuWNgQ1XyWAduYMyD1/uR1S6pLoawu5tvc4K/C4zwVyrLhPIAtmwDTK1xyiHSl",
-	"+kKoqNLXpwYALmogabBA03KYy5RdiHmseokx4z2RPX/16tlrbB4TaWb4nhnz53tKGjt9/uqr/Rf/+nL/",
-	"1fNnyRHjCsHJnPkDgwEnZ4i2AaPHalIay4aCiIAVmh7w+supc/yfsSbih0ViG+yAJLZarHdKDqvuzrhG",
-	"JvDV3YQoclZO+0eI/V/BGHp8bAJH0wqAAAbsuOorqMvqp4gtJDK3trwq9kF8zUJf1o/Dklu6zRalcTdh",
-	"WRWUtcQKFoRgExGAjX2tM2DGcdL01Uv2g/zagzC+fPYC0YYWCRi4uYC6Mq1jpUdWKPby+WtcYrp1rHPC",
-	"H6KpPTVsqvOcolmUAIBPnfG5E2I3Zyx0xpJe34qAcrSPf9z/HT7FH8BYTKVqvLR6DxcC53RBG4tfYuhQ",
-	"8AvFkS+iNXgrhxNp31Zyu61ismoAHPC+asoWpmGdAe1qViAsd+75ke48BPsi4Bs7mntJpbm5AE9oWEM6",
-	"NkrJarlra+R1fxrqbL4H1fRPDr969erFV4FRHiB2WWvp2DH7+OH03f9gZiycAsIvoHKlQjhV9121dpoR",
-	"dB8kaVnk7D//v/+f/ZOZMtPMjJP+gL2zHr0E68cwbsLSbtYL8B0jxvE+KK1zRkhptQeUY9SA6MbsR9iC",
-	"gGSbEHnFCihD3hy7eSWf0Ir9bETx5vgHMTdJFaX9cPIeLsGOjwx/BHg4Zsw4Y1mhp3tSRcwIoIRp3XTe",
-	"4s5St3P1CAIF1zXpR2C3DLEfeFuG9ihWVXOUNCwTqcyc/bfgroav5TmdFlpSYPoLLUNJrDCMyjXPDLzJ",
-	"gCHqZspzGGsCxXMNzBryBqDT09jFnsrYK5SdMzEZiiwDOCQmofGjY7vr3Wa/q/17NMgpV26TxUWl7ejI",
-	"7RrVhbFa3mSg3lAz2GI6ONnQjp2CUC/77C3ciLVfAjPr6kSwAQDelcEXtIME0dezm1BKAuHj5z3QUpz1",
-	"Dagf8d93a50fkrH91OZ6hi5QHb+iyjw1tcCRXSGYI1CP9S10YIwXvJVOw/wRPbmo9uN69ew6LIbV3rL0",
-	"nb5lQsnwvlihovYH7KcgPU5UWaFbRH0H6CzDMNJUsfxRUKYP0FGFsN6ZfrlSE8Gj8E1ZV2pj4BKypt2t",
-	"q9Ta0yN3r58b8bVWMjmi2Nxcea8byT40xSXPn6ATAzWuwhuIEkDW3XYcSM9GFPWQNMtJ041iXHSnwPmg",
-	"oM3UHlVj33emxnk25JaQx3PYCIwRox+Yq5lUI81S5zWmCNGvMlY3EJAXVohY4QkJuCADdiKmgkM7niSi",
-	"U2zocXYB03CjZkdOI0Tzbd6e6M+HUxAue5PVjtoG8OWNUGpnCtY2BSe3jrG2ndJ6cJYDFMwTpFZ5pAaq",
-	"iFfta1sKZM7vDq4ScNzgsj1jC8EniTNhMINcXgrlfAtSvqg+j8aUl7Iiz+W5IA5LZU0Uq9/0kE3DMxUi",
-	"b2bQBASXsTF3u/FEK221ki4ymDOpXGgG7XgJdNW5aB3Pz53NjFXynhu7B5zje+++STDvkgoXjFUUuRNp",
-	"4Pzbc2IXgl2IyocqhNMBZ4FmUmV6dkTJechBZs446Dyrz985pqTcc6lkC6GtwYBKQz5YRECfbu3cJlA4",
-	"s0iwbomzozbBt+4P2AeVzz1fd0A6MOFz3BzcfJ3hjdhI57meucWgxY9VK2nTUTg6wGbXsDT+worpgIBP",
-	"8TpdxCrXRhiWQEgr7RzOq5IB+5oITj2HNsU/RlhGoGku2oYvcarLIhURxmjEnePh1qxML9zbAxS4t4rw",
-	"8of+JyfY7sXhvG0oeCFojoSEPIH9KZcKyVUBpRjk71nFlurkAFhApoX+7CJKGC7NtfHdo7g67SUP7pe3",
-	"qCRXmPk3ejLhe0a4iyzEdlOZmlAKqxoQ5992h2butkYv95RbKwp37f/seZ37Z6Vq/wzV7J+/6aH5J2rU",
-	"P92+af6ptK1Zafq96NaP6P/Lf2nvJV/e9mTWoHRH5ablyBqiWQhTAncv8E1hbALLgwJVr09DybuW6e8H",
-	"e69//f1Z9Oz1H2vN9RTIJwklc8GM4ASwlxmDeIKZXZb6rm/qXv4MXn4R3mD9Oa8ZYoeW+iYRNqpCaIsl",
-	"NDoeMkS1VYRnG7EEfvZ/d0+nnxA5XAmWZNzywwTVc6xzFw7Gyv3yt9MPPzE9/M0b77qJm7oqezhNtJ2Z",
-	"SOWE534+WYR0zJhRexsrd0c/YgmoTsJ6bgQ9YokXdDfZStbdP0Jxd/92Eu/+H4Xe/RfIPQFtBrKf9N2f",
-	"3LsmrOcEQnzmk2kusJl9APCcZ8STsjjQAKYPz6wLr1KCAM5oGgO/M1bTGRRcGoEvWMGs9MoSlmHoLF6w",
-	"SeEKpc5RL5RzZWGjdrfqFFDcszNuE9Y7+fYNe/HixWv3C/Ab5/B+7tmxqtbeH6IhKwN8zYT1uKq+HECv",
-	"0GfLxFTAd2e4Pv0BO/b7W6xwYj2l4fNGzD2LJb/HTzCgj58csvjJYDCIn/yR9GOVamcLMEaAl/P7NViH",
-	"wGEHcBZseNMs1+ocO8C4VCI7pDQjHroIVnA8OnObdyEAsb5eNNJp3Fbd1Mku4V8x1amhTCZWQzGWKsO9",
-	"H5aA8pNmXFrDMkS1MbDFOCvX9FMW7Yvbdv7Ebba1W/v7E9y/j0sXmfz9V2eFyfPwkKn4R/gen8ABgD/9",
-	"2ux8vKy+GDdAxCSKPYhbcZtueMC4ca8kTAk8myeBS0weyCoSYeRV5AyvDADJA/50EJ/Q9cHTUDr9g5H+",
-	"De//62AwSGLFQ8cvatDJPw09KjryxaE9GQRibaAwFgKiOMReh7PIrqNBrJB5G6z6Nk/mgmE69iB8qcfR",
-	"fH4c4trT13TfHFJEYDNpR761VFdgDlVHX1fpYhNwZNtYPl1S8OWgfdxPWeIH1VijDSD83AxKeUGwDil1",
-	"tmFMR18W8p///h91co4F5/eicP44xeF0BTWI65mq8nu9lwcviPLmfw3qBTnDk4b2KhiWjHRZnIm5cP4f",
-	"5BJgFN9+ngsziNU7VaNn2oIrwzGXKYhyEqrZMG+CTgOWkvr4CM6Rnas94jJPnI+BPlCC6+vm1uP4YGmB",
-	"sB7u0nleThdg8xC7xPQjZjQzqS6EwV0g4eZMj5KK/sdTcCm3dRgh6MT0dYis5Ll/0IWSynmvuDqIRY8P",
-	"qc9a4K9tu8wxfpM7QzP6RqRAbnzXLX/rG7bAm62/666gcEMbK5kAvgwf5SK3smBOn/u3MZze0rXtr4eF",
-	"cCHSFq0gDtBqBZW2VK7RYQF9wnSFnTtiVsNlWcFnAIrkSw+nojBa0fhmwWbgaUrTaKxrIU7giTsDsTMQ",
-	"d4OWBjmM+7MPW0C+riot0EAgXjXZB+xbkR4lUmQMXQzyOAhGX9ZeTKxCN6ZXqhwPbFCL69WSwLGYCvRx",
-	"IHyd9Lv8CJ+LWd8muJfY2YSdTbhLdG1V1yxtKMQCZQdDAC56CI9oC6GyzhPYT96rf2rIr0c6iwBtsKcp",
-	"GoHowlDhv8WafILA7jPixYMc7ShW8CPkp4tLnidsWGLuAY7ijARyqeq86sUBy/jcMH6ukbcPCkODC5Se",
-	"9aNY6TyrQWepJwGmjL3HePCP80IaIzelOZ1gHnnMVv/4CEu+4OQIybAkJsfgBenJPQRfhHwaLi1EPFWQ",
-	"g1GQ9B3mOT83vpLMTWfAji2buKDs2cHBAQ5jjhin/lIlBOwNE13U7RYdFWLfutFrRMdP8FmvG1ZXCI3r",
-	"c/PAQKfui6199c9ufde++h0JyZaBAhdWruuAShRSPCZkStL9oBwK1V1OiPmXO/0pGjVicNNKBJPqaUGK",
-	"0FsmOKuA/OH+sBD8ItOzbmK7955sx7DhnE20klYD0j9u6SsUpR7m62qUrcpX24CdOCAlHCU8BikLF8YX",
-	"Kfr3v4ZIYSnfkjj5M9g1BYhYA2Uu7fyIJWC0z6aFHoos8e1keLHSDP4OtUJwm8jYHGsl20XuvZ/KNhF2",
-	"GwPtpOsJLEhdKVYZlE3IViFSoeweFUCt4N6sevbzWtjwZG46FbwQGesl4LScGSFU0o/IJcmqTphe0jzb",
-	"7yP3w6WArpNe4v+zvqAJwX9IbCVY/Rurhv/mvSgEqY6gja8gR9/7YrzqTqcsrr8MuR+YtKvckhNYqTe0",
-	"UJtwSlpJN8AJ2QILBWnVmrDGx+bDaLu+Ssuadqk6/vw4dB1XpCrF1qMq7cAB2ak+otiE9oOf36n0H3xM",
-	"5HORAXIHHslUtoD1qCY/UMqINZXyMFbJlAMZxNmowJxIwv4K/YBsn/Xg//8CFOH9iB1g0YqHcHI/YgOZ",
-	"+11kR7GqkjB+Wj33k2li91eZFWysNn1CdpaYh3VDKnroUawSiIjOxCXPS6pW8jsmvjAdOMFcI7grYuZC",
-	"TqciixjQ3kZVcqg/YL9gjthbm+pwi0MWyVitMwwqua2Jlk4EzzCI9EdTUF47FQViHMUKojHnYZiAguO8",
-	"0LOgEAxEZIU5O02R7mbrsdUdmRJ8n86mN12IRx3w0Arc3mRYPd1zci/V+R54AWt6pW2MEWsYDcpuoAHK",
-	"57FCnYN0A9a29awUMAK2qGX9IxqUZsmgWtJpfS5GlunSol5WTgAUDHWq4woV+qSn3+IY38NC3IEyPchd",
-	"fHEdOpQQvsrjUcKmEDrxB6EFyd+0IiKFRqfzvrayLelp4OwDCwuoY6wqfWTd6ojVGE4dUdlrdcQnNTQy",
-	"Vr80/fLbaiS8804jaR26cDtQFh+LRjblkCqXQXTJNN1GKYENajUhzXd4yRfNReMsPLzH1ZTxuCK70sNu",
-	"9hnwWPwy1cKHbtXauIftINdQkAxf6qED1VUihXO+a5yjavgdIcudEbIEkt8h+LeGokO1WpN6xevJjnVl",
-	"Q6wr9fc9qrqtARNpHlVH1HylAKz4yldTsXR8z4O7MRrO16BX20lJB8fKGiZg45i/67Cq1JKzxY0Oh7rr",
-	"AqnHKbP3VwcFUMOAwOQWeihuKfPte9v+hEsnG1ylYg8RF9YIQn6sb/qF7tmi4C2Ntoo6Fd7tqSH0iF34",
-	"0NXz5tcp+P5+zY4waeo+GCCn4tEFyB51yiyJYPCULRvfq6KVJWHZkjFeGud+oo/l1+3QC/y2O+u8Sazs",
-	"Zd1Bfp1bqUeXnRaTIajKlbaZLvzi00TrkxV/CScD92Xp66MEwO+5e4e5Q5D3fyckjZXh9YmY6EsRyPVa",
-	"QXYF2EVQctRRgYT7PQAu8YQPAByl7Y7OskN6+EXld7qYu2v/v5YLehMx8uVOTWA+EqGV0HxV/VNZwpVt",
-	"rCVli0E9zrLbyF0oczvhamf1Kas4vqmhE0Tal3ahR6m/qajnMNyQN8sOeSqWQqSHnkAPpnpPHK271MJd",
-	"Oq+fykJ5V2AhApzoTDCEIdSj0RGwL7mvKgBED9HhzfJx5yYT72PBc9vNNfBR5zlCO450URU1D9gxASq8",
-	"otZq7LRyb8+EuhS5nooadjHjlg+5gX6iUlHBe97eKvE9zmeb0g8jXEV3ZERxKVOc8o1V4dU6Un2KI/2s",
-	"+CWXuVuYrUGrngCiqvswhAtWv2fKFeIo+bb5hsTh+Xk3qCpK0V46FulFd2XLy4ODsEEWYNSooWfCc+c5",
-	"iIylEO9AOThLgB0jcb6QkZlgzwaD5wcHy3LjYhf8rG9wBtfdAnyQFa0bt/26dQGFN7n62B5XnuHKP47i",
-	"EDyMD987Yo0+zNBUNgRzlfsCF57BhUuH9cvmgfAAnWMM6LfJhVRZAm0RoE9JxBKbTt3/ja2dItFVqicT",
-	"rrKk76yKnwYC1QB9klNKwzybFUIdeq4QVBZpEHSNW5EdskCfpG2gM8bKjT5w2u6nMCiLHHAecYKDUkn4",
-	"zcqJ0KU9MyJN+kcVSDjjWE0GC8LGnIDN3Qt3I6oFkrutQ5l6hHuqPwhesbMDQqQXO07bK0oKAv29vcIu",
-	"OTT0gDULChbldldWsJmygm184+4ygpVf8WBnAR5UOUEgGhVZJOAeTLgqec6s2OhGfqvKg+UP7HZ7jzuF",
-	"zV8I/uD+/tSQdxDhRkrMIRHSNKae4MvqQmSxqodlwAAwG+tcIE74RBTnziGGNQp3fpZLyBMqMWNate7H",
-	"WLNwp/vxPZVJPFJtvLcNHKR9QYOPyFn1yNjG8jmBy88Zb3YybWGDP3TGYsPAUielIlxiUD9AoDg9/T7k",
-	"VIw80WJUUxiRN03M6baQwrAex4cQB4b/84TPgdealVNmNev5v/+FPeuz//O/WeCYs79Ud/2f/w3/OT/L",
-	"RM7n7scoVkMnFZ6GA+nuKdbwT+lHhEaDL6VLC0hYPHjHp2SA3WJ6zkIEfJZ2wI5pIaC3oyBufU/zjf2V",
-	"wNtNoDstU4hVWlpmxrqwESLLPD84oAZvfZGwEQdiM+CnJZy+hBk+d+HNbDw/8snrkIlgiARpgIQAj3x1",
-	"8JyQ6YNEU9JmIT8JY+/UProB7yvhW8/iA375LltJgvFns5avDp6v9SrfcStmfL7JwrJSLbo7Ss8g6avo",
-	"+KpWNTAh1Se4rc20KGnOZK7b+SkVssEiNw6QgFyIuRF2b8rPpcK0w6sD6G6GDNRwXjWl9TjhSj0/OOgf",
-	"xQqJBViixGd7hlm9ZMCSIP+dsBE0bpmKl2A0EsglC5nxXsCeBhQDuoiVWyLKpffb9Bpyge0Nnm0IDkJd",
-	"ykIrYjVrpRj76mUrgkMrlQ0/38BT4PUWeVOuOlhdYnh5w43Yk8oIgMy7FMwIXgA+GqypGwvoq4A7HKof",
-	"nSC+++j5M7uoXf7R9YbPX311FRVbxwtPGqd3SwQuQ61zwdVawBm7upovJ4W74lzrGp1Ui8uZlfi5RCXm",
-	"IcYnCxTeuQwvD14PurKZboAvoBsLZ3tPvPNuAqvE+0tpyXoAHVZbO+J1z6oLwPYDGsWNnNVF9TldwRLE",
-	"j0oGnRvzm3D4ax/U1Tcj4eb6rd8P64yvuRBXn/OFH22XWVxZe9lYK89QCZXCGLWHKGWNQ24z3kv5looz",
-	"3QdfmXA4lefKhHzBwCcsMtabSqVE1sd3uxDzuuAC/vLmGFExg1sVgFlDKE1c6L1pXhoo7UqmhVSpnPLc",
-	"JOxcXgrVjzyTE5R/eaBafq7dc2OVwK/Szs8yPjcBetvrA0K9rio9YEJjKPKs5l9Ne94OcfTOfaAFfdhi",
-	"S1cwCowc7Jvb3ifDF+zKVdaX7DKWmzEL8JV98iikEF5QGlSzSlxvYBnW3HMPCwFG6foZyyuNyHt5IcDi",
-	"AZvhwgt6XLhOwxI5R1mrBptPlbS81BfAGYDkPsEyUpFynZuThhkr89yb3h4xHqqEXhywIkMuyRrhvbZx",
-	"kFu1cNwBhqyiQAoNTqxuYnFOcBo7m4M2R4nZzu5sz+4sLG+H2XHiiolAAOR3F0wLcSl1CfyJZsPmqBCZ",
-	"UFby3Fkjo/NW+rIttgB0FlaRc8YxDeiG2zOpnrpgo5pzaHIiJnKD64VFij4feQRUrDovgebVAIUkEvWG",
-	"f/dEQIbPkdl7wH7yVGfMiLRog1c+wRWj2JsmtdlMwbYgwavpXlX/Gqx2j6jeraEVMf2djdhcyBKs9Iep",
-	"UL9wm47ZTJd5xkojKOam80aVsdm44ZoEmnzDdEH9hAAfa9FgrO7g2L6hWOr6cMq3a/rYYKLOR8871d5o",
-	"2wft8t1dH9vI+nX02H0sd2qzU5ud2lzHU74uYMuCgj00vBZa1x1cyzqJZCw7aMNsYT1odA9LEe4UnqUl",
-	"EdR1grlDaNkhtNw3Qsvi6eYNAVrWsM2HkDQRs04b/RF/7zTT19NDF7BJdf5Gl2rLB4bBZOkVutN5ny3T",
-	"ODETMcGLXFbnXUeQ35WKTQt9DidDSLpOh2G77aBjO2gsas2o4oWcmJWqzm1iWYFyvpmqGhz8ZhFRbf89",
-	"bRqtulTx2O2PpbG6mK8k6PT+2QL7XcDQapoHrcuFhPU54quDKFa+evDVQV1eeMTaighXlv39WM3oe3qN",
-	"tcoAoYChUXtWCc+rg+jJhH+Wk3Li/nEANW74r7rCzX27c1GsVaJ2V5VnS0uxXhla8Al3BqHVINQLy0hX",
-	"EO1paZurrrtDjV6v4RFL23adjrcThFM9sntZA0W5Z4Q1DP+WnXF7VJ1UQCUiMpAbVojS8GEu+hvAU25+",
-	"scSDdCSAx1XmOQNyYcZD9shS4cRCziF8LXfX/xKFNnSbSbkyTHyWpp1osr1Kss3GVkwm1ymR3raR/AYa",
-	"TR5jhmdDOvA90JrBKmJhUsV86byeZfl6SPDRlRnczrE/DrJLXD6KCBg/NpuU1tl13AywHfJWMGr1rh4w",
-	"6K/jmjdZICFk4ekYeZ70qEmnT2yJ7qe6oacfseE8VkQMFdVVh36jsJ6qz20ZbnKl8+qhiLC3RB1ZMUfG",
-	"qkEdmUS4R62kj+wvcMDB0BXTpspi5efkm05buagiXIKgrNltbnjJtNBZmQoXp0VsNtZGxEpcykw404Vk",
-	"+7AT7v/u/g9CJiAo2v/d/R/821+eIJCSGTAsTjaHVVV0FKuKODfpoMaCsoL6U98Z52MXxS3MvLFlrzI7",
-	"SD2MtdndDT9+DdZ/bJmLU3/TH19ktXf9SVfn5kmud+5GB5R6Y5mwjLAyXxE2VxZO87maO0NSM9GFVRP1",
-	"x1hhi+urbovI22rF920hVLaWLUdSW/euod2mXmuhssq8J1JZUVzyPGHDMr0QhOlJnNqxqnIuLw5YxueG",
-	"8XPdZ1azBLz9oLhb6Vm/iat1iENMtcTWqZmzmzNAhipK4WYjrWEJt8mAHVM259nBwQHeYY4YZwWABygh",
-	"MmeBJ7R3cPby4GAta/gJVuwOTCIMdArs3ute/bNbwLWvfkffacv1Xgsr1w12KHdtJVdZnCCWATgIKyci",
-	"ovqsdMyLh2NhlII2amnnh9AKvmFsjI+FHgoTVn0Xujwf1z2WdlwIwXI+J1gbqGbVeS4K1vv05iOjGUKE",
-	"eHr6fayGXClRRMzJiFAWCmUzlutzqSI2LeSlzMW56FOFbI1jgZtAjU7BzYXI2Gwsc+h/0UgbDmkPqhmF",
-	"+Y2R2lUZqHiHjaLQKfTJBFOd4mtiBS926ttYaZWKfsRm3Bk7hO54dsCMSLXK0ERLCzQeCgvXLWIAuUch",
-	"uh7CUwxLM0/A642Vd0CHoq6dL0qlnI2sS+PdiE0cjlgRDMZIKmmgs9vJJL5EBbpaUY5zwGwlnI4K59NN",
-	"1AAiIY8VQItA/PLq4EWIFVhhkyboHHuEjgF85IT1Ej8edgHC2yR9dM79tcaKqS+1Fc70A2fsdCqyVkhB",
-	"955o/mt5vmXB0ratbT1RmD06w11WF784ifBjj8LvDSp3AakjNJ41XseqrH6z5KhK8NwoxM+kSd3eMj8s",
-	"SrVhq03SCQeUlemucI16Wonq5bWK4JzYCJhzP2KpM4nuZqgCh0L7WEmFFbxwPQCaAQ805v2mkraID6ce",
-	"FkqrYOhBB1ZPrJrdhBXSD/NAP7pgSodl0/7ktecNDQBRn9n5VIC5Me6Z8/5RMOKFmJ9NpJlwm46Thf5F",
-	"Amxzlv9CEBa+s7d4CTUZuY1AtBl0mQvmd57qczaapNzG09qWVCrISPubHrStczM9BTl4p0a6s4sAxUZk",
-	"vjkjEJmdybtXUCIQxVpAF4ycCyPzXJ6LyoHdpJkTn1MBYmLWiX71TLH6jiispPAeFgMG8L2ZhBJRUft1",
-	"mL2KVQ+RhghujLJx0L38MuiwwFRg5TDBoZczNzNeHemtqj14W7/WWgdi10ytVY8Ps2tfUhqseoGP/PyK",
-	"IoT6e++i0s6ipHqRCBQPdvOrYA4C5VsRmVZXbYZAcAFckUI4zqZCQSqoGs4DITHo+jtiRk+Ec0UWdmEK",
-	"XkijY5XU86VO4YRlIpWZQPjCxDf6QQOg+DyVhTBn3CaMF6LCYj9q/BQrD8VO+EGj0pYFwmS5UaUCSHcK",
-	"4AfVDM4m/LOHSnjx1avwSGUQq1XAKhLOTBjONXLLw9EAWa2drbZcOas0lc6jKBhXsSrVhXIGMqFjiKQB",
-	"4e6X111MDdTNpa5CYjwXCpuqwfq1Oyq4+A2Tt8Vj1GqMe4I4qt+xK5BbFOLdmeqmWHkxRcFVU2p5IK7S",
-	"LNVdXd/CeblquinQfXwh5qu9FBcjeOQBrdDeQucmwBaoOcvkaCTgLBYuXQgznG8sVSpi1UtIkJL+YRCK",
-	"GTgEZWmujch8LY9iqJK1YkPopQvmnmoJPWaVs/KDe68tBwg/iPmqZhS3tLvt/aoWFBede0QLc+dckm3q",
-	"4LfYTUMuh/joXqMgAg+C56oKodralKCU5Eiqc1FMCzqeAmyjWPWMbqhLqtVIFhPDxGee2hwVkhSTMj5Q",
-	"cFDtokpXY7nLiAqF23C8NkU7xkUiPdji/viDmNNY91hqtIaqB7lswszfbZObMRZOVxpK0QZidJvSo1r1",
-	"YXvZsOJXDRb1pof6j2fMgD7RtnUa1oPLFrbdcy5VvxW1Q6zY+VqKn7/Vxbm2VqjdJtUqd259hA3BbG62",
-	"RbXLXJiCOqRE4sZT4pTVnvL0gp8LE3k+PBOxXBoL/T5sqgtrIidcBWackNs0YhOoy4jYhSiUyKNYFWKo",
-	"ta3eNWJpIa1Mec5GMofS67HARyhhZ7q4YFCvMYJtj8C33H5PifcoVpRWh1oLtJpZxAouDdxQrxATl8LX",
-	"iMDxHzmdKY3nsfwhvlNihv06AwbfFQ5pobqkcQDRWqFGawatB2GS8CEnq8OJntoVUFgkxo2FxcamYO/C",
-	"BdiFefeZwSYp9HTGwee600Q2lIRu2Cj9t1KUUHYAxamB73sYFLqxntJsqLN5n4phy1xAX6KzIEGNGGLm",
-	"uyvAnGVVnsgkyFgEgxSlqii0hzy9cPbNBa8APYatonyCZ4VkoWJFJqpq0ZPkmzdqZWX2R+LrDYBO0NhC",
-	"8AnrWT2VKUvgsuQwVvBfg3+4V8+ApdD901he2ODfvme1+gPWPYgs6Q/YCawAVEPggJjGemrYNOd2pIsJ",
-	"c5uV0lXRCJzdwXOkOquezXr4Gr5mAat9k76vKmnAnNJHwnlD9I1lG0esO82nmM/ZVZ8pVnArFFq32dxT",
-	"txBw4pZy9dAxW9wcVwIcPt/oUJ01bSlXEX2ZXaCxoX43J+x0VAZuNoUdQWUcGKIGWCGYyJuBs7h7D8Vn",
-	"kZZtthdOlPekGukVKOYvFw73gYIa1U8XBBxq2VAIVR2GigyAQ7uqUYNT73s/X//zn6pvinCCW2HsFfUI",
-	"q7yG7WXYwrH20YtfiTAUOrNv8fK1TptrRL5rkcq0kua4Yc9SnYm1D6+XZv3G3b25BpFmc0jrI+UivUz1",
-	"9hm3Ys/KiVh/CSAPf6OnfUkn9suytsbRPVz3OHhs3i1H4N0H7zcwKkv2AYLRGrbjxhuf77SbcRMYxa5t",
-	"bzl+fgjBOmYwdvvdiv2uJZHRilRxB/tdA6viNz3sPlR9C11GAIP7mx5C4GqwyPLMGV+THFKGq6YuM6wH",
-	"MNAeZ8H03XtKi2fDJmJGF1i8tU5cVnVrMs6G3NPcQBFFTXVTWiMzwZ4NBs/bm5fcXv3RvcXf3MtuoyAM",
-	"uVj/podfakFY9QJX7yqVPDwmhrT6pbt3FbjmCogZuOYK4rSfQI38duEUis5HofpqRAooM8i+eIZC999Y",
-	"Wen+i+d50o8wV201pasjzMXM+CVR4XLFi3mEfTFDNzEB5Zwzp5LDOTx7ZscJJbZGXOZlIdiwzPCsgVs2",
-	"5rml/h+d57q0NEbIsgkYJ2woRpoqtjCBCx2MNZg2lpINtbZsqnOZzgfsGIyO1SWsKpSe1IxxsaI0GiXL",
-	"8BWZEdYCMBh2BWE1F7YEsakojFZPDdVp8JxVdR5n/k9J/wgL3GbSiFhBXwwvrGHcMu1Mt5trNfVgFPf/",
-	"y6B7EStVLoxhiTxXuhBnBI4HiDC2KAWRenDFEhfwFjITFRJ+j5eZtCI7gjZNwxIUHorCE2a1bgXgQrhH",
-	"b/AeepLKz/N+QCoru9dZUeYVf8ebt5o3L1ioLpN47ayTt5ZBUZgzwRW0Vmtk/p2wgexvf8f88iXnvrp5",
-	"a8+yYm33yf9b7qs3y/9UsrVE09ztT3qC4+3LmaewXXViuiviW13EZzDoqgQPulOcQ+Q5tn1RmyyoYQU3",
-	"fOeAMYTPuW/RNFZMuyO2GueGnETnDU7H3IhkwD6UdlpC/iHl06kAVJ5nX7Ef5NeA8+lPBBNblAr6vrsB",
-	"Pr34n8Js7jrrCS90zeDsI9xzzcDsmgClzw9ChNJnB1dClG4/pHMf6OqYDoRqZztabcdbOOp3KwSBjFZB",
-	"aNZiTcCQHLJUTyZcZZFXNQ26FzHxGWMKW5qIWTmR6vx+DcqWSogXAyv2n//+HwF14KdG51DKFUNqK+wU",
-	"IgusZwq8g97LgxesUQvgQ6RkpMviTMwFtBAeq7q3pvYtmgEcJJ5eh4knD8+GSTmp6oID94eEuFiVbz/G",
-	"XGd3lXHD99x8uIRa/Y1Ipan6YO6uvvhKp9cteF2gVQMY7879N+Q0o5AFDWWgIE4NmFOD/s2MibcBzRDr",
-	"MOUqFfmGLQN4zGwo3OSpjpJgU46orAoVzZ+V4CRyyhlvRXXfwBB3ork/aUxy7LT0T6ylKE+wuG6pKffp",
-	"4lsorl8881lfTxsVOLWeFuK3zZdkt+7gOJLwIKScOmS3p5onMOBuU92p6zabW38DDLQ72VMLYcrJpr3t",
-	"Mc+tyFBDse71sO3MhtAroWAQNVDp2VEQz8B/8dyyscgzKECuDmdyDj3+cHhUlFvVeLdAu814p92b0m4n",
-	"T4wzUhI6qdzsBqzz3GnLhtX6W6cyUNIrYM/FN4hql7gG5iZIWO9Qg/N8LpyjzQGjULBpITWpHUv51JaF",
-	"yELXhE5Qe9AfRaKP6c+JzoSJfGsWuxSFQfyfUhHImJmb1Ob48D6dKEPNx9I5MNieLRoP+hD3bD6e78zH",
-	"n8Z86DxHJcLglNCpcOFJ3W6YwfNGA4xJLlOhjFh1rPmeLtnibkVDQLXfVZwVNOMvovpvkyzxZKr861sp",
-	"iig8LRoJ7oxr46DIf90VQkGXBPWmLayKa7JKtVON7iimbvPtv/HsUstlPrdk1Iw6NX6N73iwI2x9UGLy",
-	"nbAblZHNcC4tf0TkvfS8mdKwS57LDNC+oZ1yNta5GDDwP5yXlhQCLV8qEjbhcyhKqyt3TayoQVaJGauv",
-	"RTxqkUQsyfjcnOnR2UwIbIdliftP96eJVnZMkHAZn1dX9Y9i5SFrR+T71c82ABmXFZ3A1cgEdG+8yzj8",
-	"XaeTdmq8kRQuRkNtmnzE+NA4D4Ak01he0x3xQmyAX7lr51+XVLlN5B81nzI7ZpkEnsfK5GHHqdr1rVyD",
-	"a9kt8YPY2pySKG3liGTO7LtQTIl8ddXeT8Etb/wN150AtWM8DHrhljdyL7oewbBfs0fUyBEKTfX+rGdE",
-	"WgiLDgVWoiBMj8ga2f+GyK2S7/DCK9o9jv00kIBpJoZjrS8ixtlpztOLPfem3Mph7qxbqiFlRhch9Cw7",
-	"/fHTR6eW+VB/HrB31sQK3wf5R/zFRp4DiBL9RmAgcPOUGzPTRQbsI0ZwZyYBXNdtSXta5fPDWCFriQHa",
-	"kAQfcmaExcLCIeCU/HzyHmNgeCqeKQB0LxANWiQ4uhTFUxMrnud6tp8JNYfGMtar0XlZLtXFXq5TnmMC",
-	"UlieccsZzzJn2snzK8SoNO4LxSpWv9BbkmdnWMqLYs6S/7HntrJfnCO8dyrPFcTmh8z+NS4PDl6kpZKf",
-	"PWcM/EVEl8/ot7H4jH9KiCaFels+u1X6/sfjN3un3x8/f/UVuxBzkbHhvOpEcV/TL7MTpgQfaPFxA/xX",
-	"wWcAHENjDNiJSIW8FIWJVSGIxhFYEEEECtjdUo0casgvg3hSdHqV2ARYwgicmbORmLGJVKUVJoqV0YzX",
-	"iV/POROSOkxzPu9ggIEq/xZbsyVXumUknMI9AQ+3vXmLZcU5ZrtWkdWtIm02+PZWNnCf2z2DNXNnXVK+",
-	"y55tJHvW9vGP4LCIsJsykTsjKBfC+1vLxxJb+1K2ba0vf3DXRuVTsKf00DcB6h/YXvo7cevMwrlgZTum",
-	"Zhs5uQ8TaYG1GZMKTvRzMbKM50BvlABa8nmC27THZoYkHQIpn5cozFAGLSZTOwcsM02PJYctYRdCTMkV",
-	"s7oApHR4fC54ceYvKsSEgMy702r36g3cK6H79RV3dxi7UWr3+3UhDq0w2wBexvjKxRbPDw5cxAHpboSI",
-	"of54jA8YT1MxtZR+nwhj+Lk4ZIkubaonAdOaTMcR8ay4xXRhzNw9bcB+ItQZaULIRGEL2R4AfBLmPrdH",
-	"N/xqCkd6d4/Sya11NnC3O7ajBwIlKgNgGhKfijqWV86G0jNizgC5tPUq317TbNXQ3VS02vlbO4/3TX3L",
-	"1jN5m2Hmb5n9/Cqefvoo122gvKvUo3+N9XOP9Zd+rNnHegW6MWVu45+u0i5fi0x/ufVutljCS88NReTJ",
-	"Fqvk2kSxa6egqc2jqtwbaxJ3LtpG5BxAsxmnslTnVmSCV1H93C/21ly1kXAhQEd7/DsrJqbKImeegDfl",
-	"eS6KQyALd5N0keNY5ygcrJ5EcDH8bmLV44rxXBQWqQDIjzI6vxQZO9cCSH4TuALUMukj7Xc4MMZ4A/aW",
-	"p+NYpbwoPGMv/k7Mm+52LLY7YgkQ9WZ/daFOGNPhn4F5cxAruuoM6v4TX/7feDDdIGFhetyyiTaWPTs4",
-	"OICG2jmcGohsTyo3M5jthM9xLnWXrlv0LqiAUDe/FYDvfj+7NL5qY/uk7XKodS4AwHqb+6V7+atb8d1S",
-	"4ud4RCWVXhql2uPTaXObdAuygQ2SpyD+h0bkoy674XdFnm04vKswtWxAdKvgMyOQmkT0a6ma2gl6taRV",
-	"P/LiwgmTs2YnKNJXp6fdOsN40oD27kKjVnF0awuZw0oP0dZ5Nhf8NFuTQBC+PZ5j03W7LIGpBqlxO8Ul",
-	"MaLMeEFpQ7RzA/YB8gfAlfM02DwQfxZg9VYJ17UECxfrixCsTcoJdgSAkFDeoaG5tBwbERU9FYpP5cBv",
-	"OV1nGB+mQh1/fPe30w8/3TY5w7NMIkTbx8KNYyEqdx5HFWfqITQed3jaNBeW6bScCGWDAgCAOx6WMrfQ",
-	"2nNTmbndxxRpCUDlh3//tbkjScPCeUeMG+ZWtMGmALD1+BG50mo+0SUtT+ODzfkkX+OD/b/HP76/3gfz",
-	"Dw5xiK78Aj03Tn/wKL6Ye9XrfLFCTEQmcXF9FclqaOTgjqqg4ksGST6p3+fEL8AOLvl2cMktMvKYMl5t",
-	"r9/tzQdXr9oeg8uuKK7zYkznJ/VcXKTFZQ4k78jYpVD5DoN2eA41X9oI0NoMnS7ggOY2VrkATngCZa7Y",
-	"vJjSswi7cSuKXBxC4s2mAX+1Cqk4VjVUMQEJt2Ed27JQODc9Gvn2WyARrMCCcUjK5AcZhli5qe3l4lLk",
-	"bJpzxbhF4rDBYLDv/pAMlsGLCY84/AwhKnF3BdmygXno8MTBjB8oQnGLhu0K0FYXoLUu2QordG3g4qaB",
-	"CuCL23yM/d+LK/CMW9Xm/hArvkSJuy+M4zYXcSXa8W22wGsZ0kCoqpaKbvFcAxJ5WUp34MhfIDhyi8Te",
-	"Fib5ocq08286I7yPAplAD6tSHM4ykebcif2lYBPh/DBpJmwkP6N3B4CvU1EwOZnmwgWiuIw9D6LkljlW",
-	"KZ/yocylnbubwJkijg1aO/dnyy+EiXyXxnkpM+i44uQcEtmrGbCPhJUYEUEFy4CZVkH5n7sXXTM3jzEH",
-	"mzOEzOYh/Rh8M8pycoKoa3HjmpvRx5yrbar34lBdSPs537Etdus2uPVdqk24QSgGGFh8CZr7MFDQl3e8",
-	"HR76Dg/9seOhdzkQt0NGf6CW6Obw6YvjPFQk9eU8VZBW2jaaekfku4OA3aG83R+u+g1MUQMMdoU1uSni",
-	"+rrG5MGCr9+xou+QX3cw7Isw7DdQ6wYc7Aq1zor5XlGq7en12xqbUvoYP4JX9aG9iwIVwTpg7nEZDjaq",
-	"6S3xtqfuOsDkYT3OSiVHUmQsk6MRZCa0EiyXSkDghOakj2VAqXP2CEksyYr5WVGqBJzGuvcIbzBHLYgy",
-	"hmUaCuKc9s0H7DjP9UxkbDaWuajrtr1HpIvaIdqanfqmmJ+Uap1U/A799U9jQr5BxaXjY8qYmLGeLadN",
-	"wK/WpWUTfgGtdXdlXPx1WzMuVSiwjC8vC4gMLkXdSXh0DX5cFpxq+zjD8+DCXycDdtykC35aIVW7R+LB",
-	"OoLB7Jm0NnFQuOSioVyqC5GxXuL+dSYxm7MlE/EWv8TORjwqG0FfnfHloPmOLMBN+V9ulYK4JyqYXUZg",
-	"p9UPjRRmiwmBm9LFrKvafz7mmF0mYWcM7oFDZpvb+43ZZda1An9aohnmV8B9tLZYoZf41T27gwDB09M8",
-	"GBu1C0MeLVHNTQ5UG4w1hc6vgGk5gSu2uDEeZxOpYJRVoCOYHHXTfUSNF+7LQ7vWnlRgOtPSWD2BZWgW",
-	"58FHWiUBOg9ZaeD6FizNxcYLwOZlvZcHr6PmkTN0pHqyBzKjoriUqTijvkdDWAVkfid9TPzGyplYd7vb",
-	"jnJ5ib1pMhWMbkRUBkwn6VxELJOFSG0+xzo6RDiijg1pTaxKVYhLfQFQEBdCmaN6zeA9A3xcfFN8oz6e",
-	"u3tAhNLgyKh5sVpAjHBPYucFd9scnMDDLjGTRrRWFiFUppPqx4w7em8ZXw9UGujL9dWlYva5pr+mc7Ea",
-	"JvJ7QHg2vt8YRUvYinmlnoqh0hxZ4HGXT0ktSm6satFl3ZIbeRcOIMGqfdw7c0ti/XWXHnnPEfWoE16y",
-	"kv8tOEXwZd0A9woj6SbwVtlupKJyinw8X8DO9eWcCXtel0C9nxoWLL7bKgIturHuV3vlYYqNY52IDt1b",
-	"CbvGTtLVcod69KCb7GqFvFeU95UKucN2X6u17upd8/rNdItKVTbjjpYGNYj0EaxAKsDaAl6L4lIUERvO",
-	"mcwGrC4SHzm5n+niImE9rpjMmB7FCrpgYS1yyVUq9qvLTNKPWGKchko7TyKWpNyKc13Af09zbke6mCSs",
-	"l2RiKLlKolgl5bBUtkyA9qwYizyJmH/3fO6PUCjjccjozr1nz91Y4Cr/I2G9mS4yQyhBsZJZxKy0uUCU",
-	"tWoVIpZyI/akMgJi7EsRMZ7n5DNMusvZy1ysWbxerUWj8HvCP78X6tyOnxx+9XLt6nW/kGsXsLt5nvqb",
-	"uhEz6Ztc67Fv/E3dtfb0eRuPnXJrReGu/p89/HL/xO/9T/ep+729vx/svf71L704HuB/9f+l/2//Zf0C",
-	"/390LfNzKqn3/37W+sgvCVrBfYU1UBXK/LEAh35d6JkR6GxXxsgvQGBhyyt8E5PyEBkUrt//3f3fuyu6",
-	"j8t8q5zD7vnfQB6gs+G4zHc0be3S8UHh8tRNxYUYCaTHjNglLyQfQtpbZQtdiTeWnmsHtSUFtU7s3HP2",
-	"hi62vSJ3eJpy9TVdtw0Mmur5XyoGTfUCV1tLWu9HlP2E0i967W64GXfVNaS+NXhzn8GELVBKMCNykVpd",
-	"INhT3YaIGE3JeaHLKXYlcpaMwA9NgKstVvgvyO+gAwpPJdTYhOd5golP+PMRFiDmc5/TxIo5LPKXKlZh",
-	"xV2vbgXCxmBZMJjJU9MH84DzJ08UFpDn7t3nNUVArKhIoOYn0SWezEH+VWRwOAZPOjMXcjoVWTJgxwQr",
-	"m6RaEXnvPIEhDLjakKt2HwtP7ix0Mh9RVSCVEbIEZ0FQNni5UJlxT6WDS+BpUz4LC68w5sZdJbIB++iJ",
-	"QSmYxgQytXtaPZUpgyJBkxzif5zBIAOP0gBufPB37JsQWYLL514cvlho4iBPngzYChyvWHkgr8qpjtCk",
-	"O/8evpD7YNTijShBJF4eOhQEVp0TV0SsEE+4xcs/tbyoLetDTwtUE71WPuD55sfv8kvgIwP3f7FLDXSS",
-	"TTg1nHA196BaaCNRh9qN8bVTBGCnG+UUS0q4ysMNNWL7+/VKadq5uZ1ubr2nr0bQueaufjPy4SX5unHr",
-	"3mrg6JoXD7dLoTKWVGU5id8sq7Yevz/j1W6X5gaPN5mxehoxbmKVfPxwShtVY/IJy7QwuPE2NthqPLeT",
-	"vWZJIYwui1QMUrIXSax6jUNewqTs445cP9Dtx96twH25syXwAWllcOD1JwW8uucePV4J7qp9YYU6k/ZV",
-	"tv/q4PLuYTpuEKFeRQsEq3WD6S1wD6p8ThYDz6oAFMX5miT20oUTwDvsvkzru0mVivZZZNyKPSsn4skX",
-	"n5x0n2QN9BC3ko8s2N5QlF2p71o+27Y3hq49wc1w56itdtSWXLQ6S3A/3hqK1L42Kc87Tw+PFftw+ub4",
-	"PXs2eD54xrgxwpiJUHavAPpBU0OjI2JvlXuAt67Bg6H1WcVKqkuhrCaagAgTNUMjikuChpsIO9YZ+/T2",
-	"9FPVSZVLdeE8Nrd84lJmQqUCkwxaQY4IO1KmAriGytwietxP704/sdOP7F8PDvZevYDS6kLnJkAgrnLD",
-	"bnrozVxKMRNZrPzVeNrIWSHNBc6HEP6STFxiHeieb3NLYBEEQqG7eTCumPicCljOWHmeygF7Z5mcTHVB",
-	"nSL1uiI6WZ04Cb/SfrD8CEUcq3eZUFaOpCiIHloU8lJkWIFdNX0CLz6mUFDukpwbuzfRGXSwJ0ya6uKn",
-	"BlZUmjFw6kfMaGZnmonPOF89wpwePLdwj3QzSHmOvjC2pFcjO/8WcjCVYHTA6Dn78sG9JfJabrVMFsb5",
-	"hgS3y6itkPWds7s5ND6UIyeVZGlWrvs928lFDVxZddFhOEHBTTk0UKXIbaB4q949VmQwmjZ1wXqYEhhI",
-	"rrZ/XtOX7CAaVWa5uYAUOVzZX6XbbG3V3jY+5nX1Gj7FTqk3r9Q1xOYq9V5Y/vvTbdK1Tm2GQ2Xc0KeE",
-	"gltrgbjkeQkxYgD9x3qoWE49PNyDr5RhY34pYqW0Ev2IdHjOjNU6q7ND8Gh/ohLSJ7R7Q4NY1fVbFf9J",
-	"oyarUdVVn62sU951FNKrOOsgDePs5cFBZ+mUU/l6I9/8aTU++6pswJYqqW5a7PWlRfa4yOtQusCH3kWA",
-	"nfbQb+ZgEpshEtRfkm9+rzawUf+07w3LSg/HX1R1X5RQPE6mEsoypQkCQWhHZRThVcBb1bxi1asLdMTn",
-	"KVeZyAgJnJCFECsVifVCext5YE8EM+4hlmoUqwC2GI1rWtrqkfjRMMBLbclz5my5MPi7nwv9kUH/FlcZ",
-	"ns+72MgXoeGcrNYXSGfZtOLoJvlV8cSJUMPV7S85S/TWf4MtF5tV43R4TNUms1PwNgX/BagnCV1JQ/Mc",
-	"xxqQkRsJvrhWvmrv7jQ8un4lWrstWJ0iuiJWrit3FoOphCleFIBjZ3W1QofYiBjkhBC3zyd5ACoZFCzM",
-	"rTCfWmHS4vWFNAvaGFTAtKvj0W2DHLeeuxzG4wp3fMFpY9/jDzatcWOjsJ3z/OPwNH/pdL0ufavPQyH3",
-	"aPWUKFYW7oiVRx2cFRL6pb1z2nVQz644pw+sxjXO6e/zJGZ3OL/1w/mqALRRX3LLU3ps3d/zPf+rD+zx",
-	"4mN/7XVNAUWQ6welW401Gy/TRVsVnCc3QQ4e1dHywquHzFPQDAugQGDDGtK4KFurBLOJPXFFufd6vboU",
-	"H9Ij3VZJ/ZBtHbpNcXjwRbmN2d4PJ+bCiu26dW/arbugXler0PUrcxe0K+jjXRyhBVOmDRhlSV3WgEiR",
-	"hg9zgCYGTQWsF/KqZrq4QD+LMDQCqIxd/N+KkIKruSw+eOwOeDoQkiKkzqbscgWp0lkRdIVgHNyh/fk0",
-	"DpRqJ0UtUvSdsC0S1MtIVV3cAynG/sb39RtFc2WLL/Bez0ThW3rQG8mNZrn7swk0gFntIruJB2RTYuZx",
-	"R0K4nh5d7VwK99QJoO0AXCFAVLVAfCB+TYvgP6R9/671zsPm/En1776cBpS1mzgNm/EM9lE9rhEmfsIb",
-	"tok/+PEdDLKKetjvgrtdoBOqENyxibA845ZTW2S9JSCfHSSoRVoIax7IltAaH/5sBDABG5Yc0zdB7Ez2",
-	"teCFKFhcHhy8SOGV4T9Fgl2dhn3/6dNH9jU3Mq2iXFoaCUw6pRFFrBSfCDwU4IZNuTEzXWQRExKQZwF/",
-	"lxc2yIll2noW4dnYbVLwzAFLrM0T1jNlOobpPn85RnSa1wfU0hqrxL2x4nkC+9CktCWg1YjPaV4aeSmO",
-	"KtKTYHyccy4vhWGvD1jG5wZ7duEHKMJy0+iRCB02Q+U+m/A5nECIz6kQWfPX1ixkSxQNWrmlndAr/f3E",
-	"vs3Rs5VWJwKqGjqW1ioVUXUK7bVttztuxpD9KF38Q7LftGDUyM5nXpsNK4QtCwVebirueAPd/x3+/+yK",
-	"YPsEnM4urboq4sa7syMGnK67OPtmoPMQSZNQbTyMvtFZGpSHTbkd19VhXpqeLFrB67Sk/XoNqT008lxJ",
-	"db53IeY3O57b5ousShxfiDnrvXjOCq4yPWHDuRUmYkNuxFcv+8y9lvE6QZnuk2/fsNcvnz9D5+BHYQw/",
-	"F7E6leeK27IQhvWMwNP7xN0vvH4kzlkqC2nnDCYv+tiEYZw6FiJjRvBcZBEbQs2G1VTlg9uG2yXQ7cIN",
-	"BMD0jxiH0NW9RSGmOU+Ro4vpHGuo6fTyWnv0KX7LH8T8yR1smsFoXQeKeIV7yY7d09aezJ92F91snrmn",
-	"Cy8wfW/OnppwqWHHRPmtFAC3TffjXWyYZryXcgDbWVn4cyHmBgueU1FYOXLiSKQSNH1Q2x46rVZeVm9w",
-	"LpRTCCybhh7JWJVG9KPa2cfT9uS/ukfv0Te3c/YvFDNciDlFDEC6ibx6UKN8Bsga3pH2o8YKwoSshBwV",
-	"Z4VG4K+nBjj2cj6NiK9DXEpdAixHV7HP6fffa2PfHG81q3r6/ZvjLr18c/w4Tj3du56efo8y9ub4qWHT",
-	"cpjLFCSvIfggsavE3T0ibKtFEb8oVnc/ToVy4/9w8h6leCgVL0BBJxyL29yDLsT8XCi2d5FE7OPJh08f",
-	"3nx4P7go8j7LpbFSnUds6qJVeg00pxjCF5LnBsuoEXl/WZ1c9DcXLgKcSk9Li8gV4rOTLmnzeXW7W5iI",
-	"DnZAxEW25yJS4AnAoV3ga4SX+hoTivWMGWN9q2IFMBbgjgb3Nqbk/FhQcLePKmM5suIoJlw0m4usRrdx",
-	"z3RRbkJO8A9ibpIjVtKpiWH+B6dS8KN7TprLigcH6obhamcbYtVY8v/G9kZJt57+cPL+ekqqUyvsHuJg",
-	"NZW18nVQBlq8nVZV/eHk/ePRVXSGLjUuJkj/atnGMzLr5DoU0Y3otnve1duXk09mi9IQNeuysDsj8Avg",
-	"nqBPurydxWp5P2Ot2xlJHbYCJJ/csCL72YjizTHK/kjm4hArz4IhNrl14Wi7reuOti6S6s1vXb9fSAV0",
-	"aJa30h03l/6XsUzH7M1xxBI3I8xtugcnFYZJM/5zT18Z+wlVTtz8Qc0imKR7ibVDwO9IZQwFUrW4Hy1J",
-	"MzOWzw2qqduonGHx7O2qVq9YgSvYB0VOSDfOxrosTFJlWNmzr/41YgdYPArHku6pTOlZf8DeNHe5WJEf",
-	"eyHElF2KQo7mTgdJFSHcw1GO4B3gmHbR/fWHnBdiPojVCSgv3ewdgkIoMTO0bUtjSrfNl4p2/CW72Xhu",
-	"rMhCsEzk8hIPWwesMY43rdUVSDqGqwlm0MdyztNx4W/AmkWNh0uTQMSH4A9pIQANgOeRW07srAGOzNlY",
-	"KAypvdcBq9/z8bJ7A3A7ftOS8EN/OHnfP2ITwRWW5Of6XAJA5kgUjMcqHBjgDqBJMnindsY5pyxon7Z0",
-	"MOyejcMEOI1/3J+1DeuBad94HAYYPwLjaHydQFzL6Jq5sWJymGo1kufN4FjvTwt9KTOwtB3+xRtwYP0Z",
-	"HdgETCFVsXsvQSf3DK85M8ImHm5kgjB1zSuS/irkVDbhuXNRRcZSqNoFC5/LiUQT33I8fPrhY/Ue182A",
-	"Pqx21fpNrq4frr7dI6O/M1Kd57gz7WkVLkOoFnqVTvBsItWhMfrM391dGvyTtmMnptKwkbDpOESlgR2u",
-	"YGNRCNYrjWDJYSZN6vYGYsI7tMKAwH+qLo8VlBgPgVo+GVs7NQn72QXm8A8XNgL0M+Ms13qKpMtZVghj",
-	"+kcsMameCpNgnbJUaV5mIlaJngols8A7oL+49QFKVjHhMk/6R1VMnYMUJe4/ziZ8OpXqHPn7YpXQQ87c",
-	"jzSU+CwrmrHQJkDyGbLOQX7ZGwfnJ4hz5+QULEk5UbI6By1hvVJlVQVAcSmK2rX8+eR9v8YyQrY/9vPJ",
-	"O8Yt7r7+s61ISteqtLUdshrhnZqWd85rFL7hrlb6mtbkOMugqW0q1Ltv2ButlBOxSqxuZ0qWdtd9oaD8",
-	"cQU0Rz5Hx8/f89QAUHgmzTTnc+brQ6gUBLxmbhGjGr1/sIdStW+Rb3H8hZ1ym/sYjXjVdgaN2Xjp7Te0",
-	"28kGHaw9Ofz7r4vx79IMo6rjlpYdduVWseFKq/lEl4YswrJwXEW6+s5ilZCB6NHZzVyqCxdZLbTNuP0B",
-	"/0VBhlRslMvzMdZwj7nK9GjEUp0JSJUOOkhKF23nI+Uq3TT16Iasy4pS+VXf7eCuNp5P4f68E4n2GhCe",
-	"bVIgNlf8jqTaGI7BAS2c72YRYRQgVEjo/h0yPZHWuksk+IIXYmoBaUlMpnYeK0ygsUJM9CWeuPS49/Pw",
-	"SeQdI9SUHiFYMaAhTKf5vJtL9qG6eDtN+5L59lHiA+186uIba114tHG/ECAJXIi4YUCCbyFSxQDKR6Tz",
-	"GszEO5JBrUZwRGlqQEc/01iZchoAvYY10OBPsFGuZ+iPfPzhzVvWO33+6qt+NRBmn0qoUIL4dRCrt87d",
-	"RSwltDS6sCI7YpyNuHTeVvWb0ghB6z5XBdJERYYt1uGTMHe4FbrRECilS0VxUXdbYfvxkqC0TooxGHAi",
-	"681tjks6V2VoupmbvfYkWKFDaRso0tkfzESe70F9zj5mWPa8cIMAJf4ouCwUBmZCZVMtqQggVjNgd7LM",
-	"KxTmQiusLUopealnlzyXGfv55P0Re3XwHIoG9MC/zFmpChc1uugkqZ9R6XlNz+5TV569jHEFJNOxwgHb",
-	"9OgbWqg72Wf9YPfE2h7MoLOIcNmQPnCdfoWsWVfO7DtuxYzPN+7gKpLmp2Yx0dK2lLdXczjp2Oe5KKzZ",
-	"R61cWTdhx4UwY50j+fJIF2mVY5EFo6Wg072GkkN1w1PDkr/jYL8mcHhp+gN2muqCzk6n3Bi2z3rw/3+B",
-	"Xa3vBpqKInVvzI7hLNL5F+4mrKWoUDljNeJ57nbnBH4+ywo9PUNLAqfe0EgqVQVjDg1HQ+H2YbpjlGtd",
-	"nNFwSRSrgkvj7Fr9wATPqEe5EPapiVgC/3XWMiI+2Rm0sTwfCzpPlSpWjXtmUmV65s+q6xmF1yzMi+G0",
-	"Fh5Es0NqPrd2ZSFM4n0DzzLoz3MBrarQM3yWZ/RzF0t1ngzYW0Kz1zkGIUbkoxDgUENDLsikYT2iSRnq",
-	"S0HLo3UBhZf00mhmCz2tZcg7JvgsaeHnKZ0W9IniL+WqgmAzHaUtxyBSb1B8t9nlGIxzQoN09h3VmrKs",
-	"II+nDiZYBiCEgVZulTGSsz2i13Tr2rBnYJjIT1jjrLZqYFwjQodCf5F5kHP3aZnhUM486x+hA1EKpktr",
-	"ZIYADnCLqdCPofmwcRA7YKcAL2bYb2V23qzS8DCi/gxMFtj0A1eC04GMp/BHNEtVY9BEqtKK0OAwqy3P",
-	"DUvHXJ2L/hGyd+IKYq0KcowZkUsl4OxnzmbCKavTc1THATsuM2nDMhWnj3ga5Sfcpmwfy2Vl20JjYTjE",
-	"Hbs119Fx6iCpZfxx6PUbED0sJLob9W4pxUDPBbWgxXVZ2iNw0qeUltjmLrEwUpfsVAmSxyAyWINIX4sp",
-	"ITLAT0i1ypxzZ6CiFdl0eB5KypTbdCzVrfcAsncD9lZdykKrCdaYF1SIJ4K/HrHkXxIoP/NlecGv3bnV",
-	"FgHbvGVsDoID37WF3Ml3p0mctYj57YS62/JR8udS2vk65i+4fPuO8vJoV22lzWDRJ0Efl78crhqbagxl",
-	"GwuzNRfZfYLkX86MSBN0aL1tnDE9skIFQaOvorDABjIt9NCZ1cTKidClxUegvxwrX58xFCznc1EcsSTI",
-	"v51V3gPwkLnBgB47dYuVllAT7sNYNuHFBc0idvGyOmJJwa04wzpHT2QG2FIwovF05EDdQnsNTwttDJ3J",
-	"lf+XvavbbePGwq9C5CYSILnpNjdrX7lFuinQHyNy2otNoaFmKImrEWmQHKveIA+w77FPtk+y4DmHHEri",
-	"KLIjOWmtu8Sa4d+cP5LnfJ91wly8U8WSSy/0XJViPKv1hNcFu+FQBMXrOn6KXpIZbed6ZWkZ0vcL316q",
-	"m+dwll0w66RvCkbWP2OjuTZOKFEx/6q59SE9XN7tKh6+arr0+AieZrujx/YzHSPojMM3VOWJheLlUa3H",
-	"RxwQsfjs6YBGgfPnUWQnkgXlb4N1XcN5K5RCA5siIemKJ+h1VtosvLXcBhJ+kLdJxCWeX+8RrMR7heNH",
-	"KhtdncKUvWBP6SbicWKTInhIjC0oUsCwBAIMjEws5D3j0ES1ER3E0CA8IYXFvGgvCFVTo9AbB0iU4dit",
-	"x31A0vCa2ZUQN4j+HjeFtZzJSR0YGdFr9y8gFdyJ0o21GkM56NgLKi9dwUyjbHKR05bnYNmobcpSWDtt",
-	"KE74SGgSRl4lTfaK+O9z09DVKgzeUgRiGtU/g4b/GJeyMgiZEEI2ynH4N12tKOGAKg6OcXrF1S+ja5Zq",
-	"sqxM0b+gGi8+sUIRAyV5ZDxJpRSnjogmp+yHD2c2e3nkWCbb/SmQyQYy1eHtS+cuupVlUJLuBIdXipS/",
-	"HR1QPsO/4AgezIDSsEdKtHYtuSFucf6lJxZP5YUiTokeX6u5TMwEsY/Qc5TnEN9zK1mKDCTum0ZFqRvB",
-	"5A4KqH9sRYEh73LHr8NaJiZ9fUlPhRz5azkjZzNh1mQMpP8jGnZ/yPuPKJ/XkbqWM6FKsUdU+EPy+PED",
-	"w+3eTrHhx2UrXbVh6bdWJSU8flGRIo2sO0xshx5YszujxAu2X5CWrEavSEX/nH4p2gjNZuz5VdOlAYeP",
-	"ljIdPXLA1DWCU8yUjZnksfWu04j7rcE+mWO5z7RtJDHrqI2ndAOAOWk85eahpNU/poS1dIYDTJHAEIvH",
-	"y4woaJUIWBStfUDVtf+ccFX9XuBO7J2SzrKa25CFAZkffoi9YlRy9S1XVdFnpYbUD8jmAL5J5Jm7CEfk",
-	"BBdJHUv7TlXNTkhI4pA8vktre7mXK8OFiLl94Zv5lXkiXs2Hmq0hx0Q6TFcsCZQNHE2tiQ+OKAoDSbJ/",
-	"FDbAf+IEJ5yl1TCZ9sqC9FObShi/g1lpY1E0YJ+SqsI7VXtdRW/s5lwxzibCOQEkueesKI10Euhh//ef",
-	"/7Ki1iv61w03Tsa/B6b6gBHwTrXOOeLWJWlXWsEMIZ3KyXLxKblPG3p6hLTutoPHTufe2zicHG7g2wyC",
-	"F/b4Qh3XzYb+hgCQJVadDve3UI3UqsZKN3XFKt1K/borDunc5+l7PJxvWuRXpfRF0G9I7Z2HyFqShgW/",
-	"16OM3xvvTuExv9GsGtEfxFMQRMW02MAErWhd2fYBMDbeeyq9as0s/BJDBALY0a61AxXrJbfMTJuNIxnI",
-	"OV+35hDVB26idyrZFIxvhKFwoWA8nAy3uB2QUw7mDI9UtSobY4RyxR4+Pwzjir7nfU9ovq+FcI+BspMZ",
-	"a2d1Jfz8dDKcSezX5GnArNZKWIcn+w+zCC3f86YduOVGetHuxqDCiCA8F4nOARWB9Yr37xEe48OHAusA",
-	"IEkhYFYm4R6e5oNP9DG3tEwi5isaDSsc66mmrlHFlVairWDEDiFdpAEymDN22Q4JAV0V0aUECB6lDUUn",
-	"S74gXx4GDpBCjglE/iugtrFgjXKypkJqK9wOZfs1rtqRNaXtqENH4vd7OlriP2I77ygjFKOhEW6sON7R",
-	"EPZUsCW/sa0UYmWf0zEvnwLACwZSXdaCE2RiKvfPbVCJXrJ7hfwd6SfnN5v9MxblAA7sfVdVzNCXJOdn",
-	"7FKxRkF1JOqk3zHyFO3NK86P3FEkjSq8HuNeoAvFnehz2+48IOqHpMR3iu7iQBmrBwfBo5wuHScOjn18",
-	"njTX+2lycpmL6Z9PQ7VHAuq+QE/Yln8IeoIo52sW4DhBMgES7XGZMKJHH+HUZb2nU7q0359os7A3vBQJ",
-	"OUsOMAI+624mC3x9t/H/zdu4gloYL6e8GBA8VGBt++n7S6BbAyBBQLKnwALKp+b8VlwksHtMKNgrAdxu",
-	"9pxgW7qOQUS6LViPSUG6j1h7Z/I0KwEOLuEZc2fnwxSufh+zN3qd4Fw/gvHL9PfR8yVapyd6hfp6E2wb",
-	"oMA7xGdfLOPdtVGEOpBBG4e+fRBKRdzFihs1rvjdGqr6y35bkG7tfJy0MA4tFKwXDnhDY98AJWYfuTNZ",
-	"wRunxwCH3rYNJf1W9GmDB78KhD0mRk0IOASvCGcVAHAgz26uG5PHwvIGuksPjgMLvtXVo2N1dI2h83j3",
-	"SVrtCMx/aP3rDlntfE+z/Si2+mSg99jzjF63gH5dLv1Qxxa8rvVqbJtKjwPHcWJ5yTjWwq1x1QhAkm85",
-	"GZ63BMnA8FD49grW03A95yqARKnv+niKFx6F6zr/ZIRWuuUSrgR2GNVjW9LPZj5PNnOHzTywSmxbS9it",
-	"dZ52/yhvBet5EUVA4KpP2zupWmhMuKMeAHCfcMMbPpMK0b5z6M9v7UOYEegmZrA3hcIx72xgCn4uu8x5",
-	"y40AC/aEeBFovq2QoojtEE7/QGutO7lt/ZYXSHdmgrAfi1spVsIUyCDQYB5EgUQBa9By8AAeNJQcUpqA",
-	"RwCwkjDTvB0QgidxB++cdUD6v0WCpgOmfR/eqgMpGYz2XkB2Xx90ALt05EQLsAe1LQeZ79Cne2eOg6pt",
-	"mv+Por6P9DR4gIvIfQVYtNAu4EqGS/kYu/pn4N5lIkrtddEIJKjEDSWkAxI/GaDoJQiRVQBxz2PCk/I9",
-	"WTD4zyWRET1+h0TuEDuSrh2g8fkP++LRDNI1ie0JHzf7/f8h3IM/fnTvDwKW9ruvbYnB68soNMfxoNjJ",
-	"Z4KC3UtgYYDVX1JwP5elw49Owv7ctr5MGySvur8CZJ3uV+FI4NwIKw6NvH6921NnKhv9ILzMXdGwjqRX",
-	"oXno716qlXHyoTFIUjoZ7q5kgijL8cCqB2GXtM5wpw0DCewfSrCBA+icWytn6ghivecuTuDOsPfyxTcM",
-	"NoIraXMlvZcwTrC2uhZHknrfNHa0FOqTxd63xnB9oca5thpPGaWLhc0rbvsnlciTrsHKAVBzLRDl/96B",
-	"jX81iHhe/ht1FA2IBwmBBPE+2oA7uO3t1wKwLIBSA/6fP/54SzP68+kKsv5sqsqK0xE8aVL/FEIdCnbf",
-	"L3dQMCjqO6yKnVcSjhMeOWhiP+uJru5YyRWjEXilWQKKOxHxbSnXWY7Qwr/6Jex4aRanHYQ7LJYTiMZD",
-	"98vZqOocyR8/WeLXRRHpMb8ESQzclqczmE65wo+FECPpYh1GvmAPMFxO+YGN6hti3EvOjq9/ub4KtM1Y",
-	"5RexiSqqYxCEmyVNNMUXLVFGmwhI07SQbBq6IKZoyDjFInWq3MOyImKoRbY/wa1WbKZjxQLjTSUdc8Zv",
-	"9VOLDwtEY9IrBT0i5fbLF39nBXwL7wnGtS4XunFFf8cu+6fvL4+F818C6OIlYBV8yWdXVphBmit8cj8H",
-	"jr5I27ycgi4gLcYRd/7nRtzqhRgGjT2wJXnlbQJub6iHsLcBpacoDWtaQwVOIAfhgAJI1mZqhJ0zpxdC",
-	"2fPWMJA2EliYuqPWl6GC/2umVaCtF6Aa97YhlcaCDnwMA8edNuQiViZx1GvILchaFr/0XvFGYfX/2vYl",
-	"TBMnXu1EM0uj+dOd4MGOFvEUBZTP23BQjZUX50+yJ7fC4C/dqZu/0iNHFDHqYpcX+7aRdcWWwvGKOx7P",
-	"WRoFZKYTqbi5+6I45N8AuSmbrI27q3JiizB+veH3zyaCG2EuGzf3/XwYvH9Gavad1gsp4h/hbCVMzf/R",
-	"jwlKftAlNKZ+dv7sK34jv7r9Gsw/DWfT/r8WvHbzASMBidkGl1c/tFyTyKnmJ6X4UsT0N0gg28hsIMr8",
-	"SA5LPHcSEjzdXdKGV+lMC2/B7aA9tMnjKPLbz7/RaZluqwQWK6JmhiMBITUD54iZZq4DcRWT6lYop006",
-	"VsBvyE5XzWrk2h1qH0Yb3czmm4yIkZ+U9TLsupFYtz8gv5qHnqIQO1D9p1/D6o4ZQbpjkiFO3bu7wVb2",
-	"eMr+5kMOVHBWS+vWuoI88sxKiHo6hIgIQyI9RdCLcwoJsD4/eQBfHqSEvwgcmvTWPp7p8ccIqoUkCn74",
-	"S62k01AHMpd24yO2P2ZaQzatQD02uWsxu4A7maB8SsEqI6dukCwWLxdKr2pRzcSAWVkLiJeIjxCeq6T1",
-	"QslqORXlXVmnU0TKqcyAXgEpOwhyz0i7gGjrxgEsiF9dIq5C0IFBWEIcu1aCyIqwf1HKCn+h/L10jWM/",
-	"ua8Kes6kmmqzJIwtotdoYdyihPIAzj4VmGxEXaQPZzoBbJDhSlaCVdzOJ5qbKtV8UMvMez8nmM8E3zCV",
-	"qgKhJ1sIFxFVFSLInGpXLTVsVsS8BwYGJstG0Ohw5MX3Ffw1XUf4Q6aRFLZ+sLZwgxQ7Nw48KVlo0e3X",
-	"7G7IT96h8zGjnt16l5c00f6UG+xPvJxLJYK9lmtmwfsE1GbW4/ivtip/PXcUonsjeDWEQtWFuOun0xDm",
-	"VpZiGMx8x0wcX94IM0SQALcW/6dupJIuu+xRZSOhKFikQTRyNsLEBRyCdIz+pY6BJeYAMT+89wel0Gnx",
-	"bdCLyPtKPmnJb5jTqVNq8k4pksiGsSq9ArZRB1spgCyCMnZFFikZGJRMOLlM59T+nFMnTa4APNOcKyVq",
-	"y3orMZlrvRiwUc3LxQDTNfpJRY03lABprKdIoMeUdrKM+7ZlMgCV9GGzClcK5fdmkpZvKrhrjLBn3qei",
-	"Q0SGHVGx4o9hjc8P6bGCcWVXwrCXL/7GCvrxjH4cNyrWhSSE2tCVnxqeptHDrNfCJCTXfog+k0yI+shM",
-	"BQOrwLpvGuU3uoS8CN/G62mPNIEuNwbs+rsrBvGkvhFqwF5fX1/RnAaM+8+75Krqs4mYBgJDHCcxeaV+",
-	"iQgBnFhz4HMY1hCHlTUALYAl8v22mgONz4xubqw3ZBskYkt+56eZDgFOAIBJneosgiduO8kM4QpqgwB4",
-	"3Lt/UcFGyPfHgeBXARjgcnugAzbj5AHn6eoTWlDpn63xuELX9YSXi2RMkeosE2KKpagkFWdseF7fWSXK",
-	"mnvhvBVsKfx6SLv03wIY1cjxrpMIDlhl7oawXOIPUTZ+2GFg/oX1sZl2AM8+/P7h/wEAAP//",
+	"7P3vdtw2tiCKvwpW/c4sS+dQZUn+04m0zprjVpy2u+O2l+V0Zibyj0SRqCq0WAADgCpX0lnrfpoHmC/3",
+	"De6L3Dc5T3IXNgASZIHFP5Kd3DudD7GqCgQ3NjY29v/9yyzlm4IzwpScXfwyK7DAG6KIgE8v5Nul/jcj",
+	"MhW0UJSz2cXsBZNbIhCWSK0pW0kkFecZwkp/logyqTBT6Oj9t1foyZMnXx/DVwRniC8R49v5LJpRPdFP",
+	"JRG7WTRjeENmFzMsY76cRTOZrskG6/cuudhgNbuYZViRE0U3ZBbN1K7Qo6USlK1mv/4aza6IUHRJU6zI",
+	"y08F1d9/S3NFxD7sb1m+Q1TKkmQorR/Ta6B5ju5wTjOk1lghomciaEv1Is3KNpjtUIZ3smsFxL49Nk/F",
+	"emxjQRv8iW7Kzeziq/Nn0WxDmfl0Vq2KMkVWRLSXda2wKuXBRTVWw5cGYgnPdYFrfm0ASJiG58eZQdEs",
+	"mglyx2/hL4OQbPYxuAWlkDwA2oc1QQkjn1ScwojEgEZQIcgd5aVEBV6ROXqBNjjX2633BUYiKhFGT09P",
+	"u6A3w9ro/Y6wlVrPLp6dnQOC3eezENTf5oSo7+iGqn3IX/Gt2XCqyEZG6Awpjs5OT0/RUUaWuMwVOjs9",
+	"7gIuh0l92OxDs4uz06imAz1hLyF8q8/klovbLgJ4gZZuCKJwzJI/vfyAHuuznVPMUvK4GiCTegEJzvMk",
+	"QuSOiB0SZU6OLxFmqGS3jG8Z4oz07kI1b9dGPH/avw+vuFSvv9EPwisKrNb1G9ZcqpgaWvypBBK8UKIk",
+	"QUZRljBy/xWd099/5oxsCq4IS3d/IbvQ5pSM/lQSZJ5BBREo5yua4hzxggisx10iQYoc7yQSRJWCwRnh",
+	"gq4owzkSRJa5qrZgTXBGRL0ED4ITDcKh9Xg7c3b+Vf/WNFf3FhaF89/HKqevquPMv8MrgiT9mdjjfu6f",
+	"9meTTvsz/7SfDzjsbwvCKFtd8ZId4krcDJMazJxKNYgrpTDpIK7UC+d7siEZhW3tPFvi3ofrPc+Jmb5N",
+	"boLnpMHs9BcyqZY+6pQXWCki9GP//x/xyc8f9f9OT76OP/5yFj1/8uu/hGErHWyhpesfs8FH0SLcI9ou",
+	"kE4+/msYnOsUd++ETDG7PxP9IAjLXjNFxF2IB+jLfksztdabQnC6RosyvSUebSYZ3iWd5EndzEEKnWVY",
+	"j3USypqXmjmYL7eE3IYFEwD5mrKUhOFdUiFVJbNa4UQSQYmswX5yCmIfWpAlFwQlJVM0716HhNdNEGQB",
+	"2O/15GFgc9wPK+PbTsAA7vGA/aqpRhacSQJqwR9x9iesyBbDbZdypojhVbgoci2BUs4e/11qsH/x3vUv",
+	"gixnF7P/3+Na5XhsfpWPXwrBxUt2R3JeEPPK9oHfYIZXJENaHkApL/MMMa7QgiChaY1kiAskyLKUJEOl",
+	"REeJHjkvGfyMFzlJImS+uyW7eEPlBqt0XX3pCdAxZaAJBH+zErHe/l8jjYv35KeSSPXlcKFJQZiXIlBL",
+	"nOTMBbqjPAcVAINAh44SWAnAES8xzSvIrzhb5jT9jeBO7dslaFhAyWkpBGEKlBYNuCCSlyIlcze22o5F",
+	"KXdJdMOSUhIx16cixtmGMj0AvpIkX8Y5T295qZLjSCOGKomSlgyRINBX0TKnq7XSo7ZY3jCgIAALo4wu",
+	"lwTAspDPb5jG3rdcLGiWEfZl0ZfiPNeSFU5vpdGjiNhQKSlneiFJRhSm+dwx+bj+OblhRwku1frnef1l",
+	"nBFGNUUAijBKOb+l5EQPI0wBvWcoXWO2Iiij5sClfEPQUvCNfv8N25IFwkXxSCJQGUCYQ+ZN81SKZSzI",
+	"30mqgOwM6v7K1be8ZNmXw9xfOZJlukaOomC1WrtRNUo3eAfLk4TA8XiHdxvC1PvquvyS25zTlDBJkKKN",
+	"zV4SrEpBkGbnmb/f9ocEIL8m4o6m5HuG7zDNNeP7ssBL836UYmYQKu6qcy+RgKMGZiB943H+BrOdZaHy",
+	"CwLKuRGktZi1KZS8RFtMFVpyAahm5WZBhL5kJUk5y4BPJO+JEruTF0tFBEiaRkcBsL2f9i/vazuH4uYt",
+	"VpAQ+hnKVvPGnbwnbGvov2f6RHFBfyZf9uCkgmSaF+Dc8YjqC2Moo9IZDCJrNLM3MVyTsMvfM/KpACYA",
+	"b/yCUoPWlNSaCET0UHT09PRphJ6ePovQ07MnEXp2ehqh+Xx+HCFqtFEzjtg55yCW2deBRfTd6w/8lrAr",
+	"QbCCc4WzjBql+J3Qiq6iWkha4lySaFZ4X/0yI1qgDyvPSk9q8MnInYYXMCkvEfmU5mVGJEqUyoHoLH0s",
+	"OM8JBo5qxLuRanA00xrTWGtNNJN0pTXP+DZo7MglkIy+wTGyQ9Et2cHB0p9JVvGCyJoBSGaslZylJLxA",
+	"pQJY+44uiZZYDW/HEiVPTjdaBDh/uk40CSZfn2aJj0G7AYBFX786Pfn6478dyX9s/rH+R3YcVq9qvelH",
+	"g+9a3eALfcNpOJvkkY2kj4OY1ZwVqOSRbOD16Mk5EphlfIMWO0VkhBZYkudPjyMk1/pKrlB7iTjLd2i7",
+	"JgxheUsyvScaFZUSoCeYBbYc3hsGSeCtAWvvdfPOmeINUb1n26HyjR7b3gADUGO6Q9vxHTXi+Yi9gJnh",
+	"L7D/joO2AgULgXdh6OVBiN9YDI2A2Jy6LMZqqGIXVc8sdt7FU/9smdChKVmZWxHDmBP25lhjGR8k7B/W",
+	"BDi0cgSO1jzPZD/7CLMKmg2wZUQzUBq0oH+vxTnGu89aze13r8kde97nwEbAinEKBr144JK9XYgHEEsv",
+	"fNZ95HmNcKroHfF8RbX/6GMfTwWYAyuzSI58+m4QrkVUVLuz2iR36KBdm3HWcv85mDUj24kMezhvvj9H",
+	"9ZfTz1fN9rxI9XI988cI9AmCrajX5ga7SyRIykVmVBzNFnCZUYWU0KrOLPLllfPTfcvpYTqzLw4vS9E7",
+	"qsZSgnNQBc5g7xkaeHR5CsaRccxdakHSLucQXVy7cfoZ0I8bZzonQp84JTCTGHYcrIuK5DldEWPphA3S",
+	"O8MZVRwA+BiCqNxssAjfNYqqILsLsgkDpbdE93wTVYc2+R1ejZXf12DwidOwa+a1lhNQTpYK8VKreCku",
+	"ZdDEIAjWEi+hAjl7xIKoLSH27Bd4RR7JG2Yd4ZhlYL0y1l9FNuhIceM6yzPivuPmqMAgPQFYWzwvzum+",
+	"FyeqZZthQo47H3sCTjTzfPx6mh7Cb28qvD1qIrg5Z3Arsw1l73lO5Htrnh7LhPSzg5ev3/SSKbHrFfDM",
+	"vEGQ4TSNgxKnWrvOSba654XdmMiIfKMZFrCD2HwduvUMQV8YQ23sG9/REdAnvSOMSIkKrs/EJVyJBRFg",
+	"1j+OblhSBy3EmaBLlaAja8susJToP//n/0JLTHNN8Bieas4BxwViGfRkMuVCz8MLmEYP0PqT/hbxJcJe",
+	"4MSS5Dla7FACS5Tz+tG44JQpmSDKbhhnBMkUM61gLkjOt60HljnnIi6ISAlTSQC26o0A4DInRMUNMMHS",
+	"p7/ugfSGuTe3J6kAttFLoXFbyjK+TaplhGfrWo23CJSAc1HvCWUrD803TP8gkfE6eGiyo0tBZII08YJx",
+	"DSPBty16QFxouPTtEqdrTFm8EFo0sVgqiKA8oynSt8DS2pCcY8wIDfCUBUErwOSG3ZJdhFJBFU1xruEX",
+	"PM95qeI1zhXJYAUFVunamLEqNzey45AsCFPAku0ybtiizFbEo8S/88UlmJvzO5IZlVvD9He+QFRCpMOG",
+	"ZBFKNZnnubWYcfhrgdNbu3BjeY/1D/pb579xKG57waTigmRIcYAtxYUq9WfwpwBoN8zCBoRozo6PCCnX",
+	"se/qcvFs+o3Mhc1dX7+CR2+YN9TZqxzFnT0Fj2mENPbKDZgO7U9PjC9VX2y5vgm9zbiEzQEE+nNrYN1N",
+	"38YqVQahjGwbdsfjOXqJ0/UNs8OlxgnJl+4piVLODAtGaU6wkOa+3GN4C56FBZYp+nZGsrLosJwptNF7",
+	"qvkLnBRAg0YHlcA10ZFRryLk83EEenGu5bDsOGhyyajcUHlfTbeeZeLF8XuVkh053U9Vd5NMRI6+ryxy",
+	"HkaMtxQxFZ7q+dIFI0w3EZBesVJT+zWM1IIVXsluAcm8p3lyrjhT5FMdEAESCDrCWSa0oKG5h7Hq62uU",
+	"IU8msSzQBsfokTesCkw15gRz94IgclnfepG5mI3qnlNGzHUJ7wI71loQCWasGwYTmJ/13XypGY8kaanP",
+	"cnUPVk+C/F6Bay9VgFBeGoerf9c9kihdk/RW3yUQyWLvx1iSn4wgBNquWYT5yb8XtQRS5KVEiT06WugC",
+	"6TuJUAImMu9MJQZBiSyLQmMWbiK9IYanCkzBb76mudF64IraYrjcN1hrHUxfdxf6wqJLSoRE8pYWiKrj",
+	"Bu+tpeUunTCalUU2kvmG9MiaHTcE26BeaUh5gH6p53kYy4hv53j2PHC8ynCo0Lf1nWBM/kdu5XpfNNla",
+	"u8qy1BLCccPONOJ8/9q1/FdUiyJj7SgjlVH9og8CMwnz9+pkZtLOHbt2nGrPlunftrOaNc5qrj/zrseg",
+	"3aMN61j9T4VC6xO5k4psXMzLxU15evokpRn8S4wDrGVPbY8JygvmIAy8csfctAOntNzhvheyO0T7hqbG",
+	"PrjtNtwLNtWc74M7X7LxZBBiQBWuG2BFdsurZQCem5jpJGR5xdmSrkbSWIcG2REzeVA5xTlcWVihnOjL",
+	"rE6dMXNarVmL4Gu6WhN9SbgkG4KMWmouE4n21WNr/x0YpxzNOpXZCUszgMN6OuG7RKdIlYLZgB39RsSX",
+	"ywNgn/aBbVASr3kpZDgifIkFqI3INx045JqlaCWCc8/pW0Hzh/NeJDZU9lD4QmVXcfq+poB645s6Pjry",
+	"1F6mZR9JM3JscNqyJozd7gEU/OKwFaiXfKlJjAEbkCODexDoINI8DHOALhsGJU0Jxw9CmG2n0R62w+uJ",
+	"OvnLoQN64BS0SbKPG060D6cVK+2VRBzbBSUfIrHluOdaqLWv9mbrXuMEV8YEWeuzWf17zfxaYXl556LF",
+	"RglOtEMIgAvWCjkD7OZ6sLN57xuCckqYirW+Gf6dC0FyE4HdoeObMM4+tXcPM5/XLmJ8sCMfygzSm7S1",
+	"L4O16MgF5g7dkWq825R+SwT5qbEMytTzp7MgQ/bsLVU6LFtyK4CB33GLBdMTRzNnuhwc4PDTbI8iolnl",
+	"V/UUT4/qmlvY3JuKeBrYP3yOvgDHqM/sb8o2Xut91Qh9D8mFY/m/sa3s38cGi9btQDIXz6uqhKKFIPgW",
+	"HeE8t2apjTGS8Numtt1Nhm1zTpB6OzDnTcNvvQPohUl1KkgtbPNbTa8WD/1ovq5igv73QrOxld1aZrkX",
+	"4GZ0G+OLAgtftSTKFE7VJdKvQHSJqAsAzmg21S7jdr07zs5AUgGh1oRZEPZQLEo2735lkKLa7zVB4lvB",
+	"2SpCZFOonduloAHCgXUYmWHfHyBX4NZqwFXnr2aitcs/GD6UUfOYNMghfGbU+ju+ohMthFwVYe3VZVCl",
+	"PCPOHG5iTx5J5CX1cIFwUURmF958+0JvD2F67Vkrvup5I7jq+X7Y9C/PQ9mxepyUWy6ykB2zLyydpPyO",
+	"iF2slxHShSRlq5yclJIgNxaWHPmFRhKuKmVsRHR7KYkIhNP3w90ij2oeDxU9pDBJRcFpSqSMqwjtvQVt",
+	"ljgmTPA832gpVXj5TC0Cqiz5YIfh4lYWODWZO+Da1YTi3BR6eWiNJTifzfQku0BgkNYDdjcs4+goeff2",
+	"+gN6rEnv8WaJL8zIJAKOg9q/wpHaJceRTWw1aW0bvAMr9g3DqULcOG/5liFr1Gz4Dhr8aCmIXB9AjV5E",
+	"vyCj1m9ItTntbW6gv/1O+4aubX/z7YuXgI+JW18Ifkc1iihbxaWgHd7DVJAOY9cCS/LkHJkhkUl92hWU",
+	"rfStxBFmmkuYpBSXy5ViQx7fv3897/Wx7AFYgXMAJe/tib7iGZGjXSce5xilguwFiTYmOgDu34Bm78XH",
+	"789u2zKbKrpBJu+q7M+pYXMU8r9Gx8l26L5UxphxttvwUnbIql2B8Pvxe+O22RREMNHjDTBC2KuzZu/3",
+	"Sou75oTd2zVxj8jGGhSmumE6ke7fkAM0Xu8iNDDZqbtW/N6w0Km+0xbPH1sRqskE/MlC8F69/ub9N1Qa",
+	"XjEN4pRmoYJODL1+d/cUcaH/fY4YUWDprTLdzk7np/Oz+enj86c9Qs6TkHDGRcgy/k5/jRRHSugr15Tw",
+	"cGEUdQ2PH8/PP9riF+4MVBbk58+ePXnWZ/Le4E+vzZNnhuG5T62zE81MTSH7s5bK98ykGn3BrcGKrLjY",
+	"mYDdcXvSwErnCRoUX1BPFAQS4vtMsMB1HRvfhOaWsqwjx2jBuepgmYcCig5F4WOxIqp/eQBUPVX1YPcq",
+	"vyEpyAIPEg3xkFkfBrxvjSvhjxDH2QtjIA/Sxoauca5M9o7nOVpzqSQ6gtRyKpF1cOAVKGngCOUmHZaX",
+	"LCMZKotjtMZ3pIpbBXl4Y7IIQERfcLVGWBC0ondadz+z0Tb6N0YoKPoUMuSa6NzgT85r4nubxjisvClk",
+	"+9kBdaM68P+KSwU1r+T+CajchaHs+GhmkBT+rSAs0/QQ/PGnkpRdD7ZibrsHkSzW4zoGlIx1vl7e0qLo",
+	"mlqWaUpI1vXzFlNlCk2yjG+DVQNasrhFRLXqvTlqaP23V+htrnYfQZG3TfXaPh7c8Ou9DMLfHMyaFRow",
+	"/8wX+wSJC63a4LyhTe8z4bSi50Ma5h79T44tTml23yhfO8diNwzqd0RIE3uVWfYe1wy7/21iF4uS3Qti",
+	"x8wWFeNublX9fUchPZudYFi05t7AbC07n4dtxp2REN/6k0EZMH82JBUWysRsb7FN6LK5AOE3dbDrfnt0",
+	"m0n3PdHiFhZr3lJDB3lJGZXre5KcRvkYolkTnKt1DLbWmGZNXaxXq2l7oiAqvUro28cj/K7Vl8Bmf0Nl",
+	"keMdVOOR6Ijk0sS8wudjZ3/9O188qi54yfX+N0TnXhAH6mt0xeowiQ5F2omSFbfFKl2D2apKcgmyws40",
+	"d634CJqRMRtoXtrDXt7pQdcFSXuC+WoZ+GDmHox6x3OaWnczqGqTGJ2VrEc6uCXJiQvjHB7Z/sFGUUtT",
+	"bJvs0Ja48k/zUMC0ZTAPlNbfj5Y/84W9w0EmuSNh6a2pbXjHy/w2jrVZJ0dH+UktNVsBAQRuw2NLdhyZ",
+	"mmWnYUa7Enyr1h2iGP05bGXyxhy0+VgMVG9xU9Zr2eeuIXXSKl3WmlKXO6h5VIOhVQKI25q92zLATasj",
+	"tcdRooDY0zpKXsCqJ8F0y4B/5gst9wQErDqIZH+PySecKmSH2IJd1LDYCC3pJy81TN+yheALkqGjDGpc",
+	"Q94m+QT5F5w1rRj99N5U1QPnHGpZhbwrdeFem51owReYhSmSsDsqONsQpsK1WVwlrX4R6UGu6e70rfDY",
+	"zjtjg1lpimCNQPwb81BXLIkNDgw7jGlOkFUigFqwDTKOam8Xg/whRqCsskRH4DyufgXV2ji72PRsiWhW",
+	"rLHsSJuGn2w+M1oQDapJ/sxMicq5V/m2EATOK+gykOM5q2Rpc0rznX+OCy6Ve8CpQzPrZofiKP2A8zpg",
+	"PqDkwou6lKBKAXMliCflx9U63f3SAqZd3veA3HoxA6zs+vqV83HKiswgoQvKbWpK7FILvvQ17+nq9p4f",
+	"YHGo6/bX/KDJ1uxUHn15t1q1VVF1G9TsteIiHoI9Quy9cVxBsPuEuDWvsOnpR9U8LijvQYD6TGF3BxfQ",
+	"ac6JneRQCRFWdjCVYRs2HZOED8LLpsiJahp3fOONZgp6cs/S4+w+3facN9Xt00TzqqQZtlXC968sog8l",
+	"lZuwDtJpa28boe1Af8KofnM3bv/KR9eaPGA3H5DF11B69klyGisc5jTsrK1oYXJ36Ge7DTsI55ooLUHI",
+	"A9ZAj7eNjn+uFHAnXMv60ATv1fEZsPUzwXJ/7ciW4Kr6QG3A1Xhh95Y6zH4Pg8fGP/Uif1z8l+eb9M7K",
+	"9I16EKwewJ0iRUDl5psN7vAakk9UVZF1/dr2EOXhXsrC0KzQThNUR4BzJWwPMO7A0DpJYJLAFRCwMiLC",
+	"GSFSZbxUHdmpJUtxhzQdMgrUYpbJLTDrrqsmWlKoXloBZoNW6xc2ltnc+cME+HCCC5Dzl5ZcfnB2q5Eu",
+	"X2PWMSano8R8SpyllwuUNK1bVeszY9HzfL02HBKMNCboIjGWIlcdCWq9MWLDmfe9urWJre7nE41yzIZM",
+	"cWOcwrX9rILgvAHBBL9wVQes9guPKodrEnNcKmnYWaMVbS2WSVPp3STfVPWIBuYQVKaYIWM/paRQIQuR",
+	"BkcinJrf0WKHMENmuO3usORQ2MT596EcGuMCXFiD8x1wq55L91A9/4ihWhRfijrnrrk6APYxOoJ//82A",
+	"bIP0TdACh2aSsCjjITMy/xy9tBiz/cEkAqumxodFRNMgw8tFfkABNnX9W+733hW2nekaMxaX9USOEKJ9",
+	"2vP2/eNBUn/H6fg0xw5bOGGZYzmmD5OJIzFGYQge2a6xsZFCFRfNhDqNW932x89J9MAXwwTvaphAdvDv",
+	"j/q/LEHChd1HlQNJEJpQjS0fUXWBDMbLeR3DxrTv0soabYvzB4WI1jkK2fJcK7CBGtPB+leH5Q6/Nabf",
+	"2sx2B3PNuOwaw5vCGLFFV/8oCL7N+JZNvAcH0nJGVgJnA6kwmjmABgz1SkANfAIS4WLjvxn4CGc5ZUPn",
+	"t21LQl0stngn0emli+SA5sCU2dZUiX0wQUeMG/8SuAdcHzLIQ9wRdWyvKixR4q8lGcSt2kH9ZmXeDnnJ",
+	"x3YjWijrI6mrNUlvJyXGAkuJN0RKK/r3Gn/ME4PTtetC0vGgGnJvqvFVITlGtrGt9EZzqnbxMIv3e++R",
+	"2uZdaEg6VU1B72hOViTs9rMqmEQropDgXLlazeDsOcoJhhYomGXolhSqrn7qO32EsV7JMuP2n7jKK4tm",
+	"jDMyzJPjQLWL6U/rNLQ0sgqAra/XlXpsMhpi/Xzc5VGXch0vMGNkmJNTDx+2pP3IYAtsADJ/+d0U1XvO",
+	"plRkqmRISdJm6/DnTxv62PPTQ3x86uN8yyY+6vH5eJXzRZcB0x837U2GJU58WGBF4tz1AR7eojeaaeLg",
+	"pdp775PeJ73Sk3FVIrKlavcqyvuXAkDS2vKoSUDeju5jvrmkLjAbKAtu87Bz8Flr8QSO3YiKPKGnJ9Xl",
+	"8SeaVBIB5I44K0mo7dWdsyFt11za4AUjhVCJspKY7nqDFCJIVIdn7+VMhmkUTXsKIJia71WSPjriDG3X",
+	"NF1DxQMtKkPaglFT81IqPRha7N0j6sInVFvUseMW11ioYkGH6H3whIupGv8khK9LOepJCIuPM1I4a5uP",
+	"6D/i9HYFhkX0d74wydnOjKsFUnRk42CiKkYOQpFNbIzipoy4EtTWkh5SLUeLW3FdvHDUYsyOx16WRLhk",
+	"BXa0UQiuMQY2C0kIg+817LBc6rXA2FBWqmA3uf0k5WrbwxsT3ujOpQcpbm+tzZ2MvAMf5CdVz8WrnDMy",
+	"LdWQyrgyzv4yrIvgkHINMuVFwyNr6pLaNYX7wOhHpkXU7FegK3pRBqGI03CGS7WON0StecB4lXhF6hOU",
+	"8xWQoG0cLNdcqJOc3kE36lZF+6qEwtULTalKmpr39tbgYOo1ZV31piSXiCqk8C3RRxo5uV+fXS3P6wlv",
+	"yc7XFrQ0bMoae0rCggOleXAEN6eV/djoUn/+NAomcH8OuuqoINIBhEWEq63vO32fPXvy/PAToEoVa2E9",
+	"hv1v+7I0/3BVSQzclXPQy832Cf3wcfqOSjVVhqsmGWHTq56pi3A8sIPQB6u/rlgAoH/ylB6e8hl6Uw5L",
+	"0u4PP5AHhcKhvC3cEaJUzYy45la/ZfkOukp79Hdhi0knCDO5JULOO3tWmMnrhm0TJ68N8hKEGmBk1aI/",
+	"/g6YnyW8eEHVAVsRdLXkm854eTdmSdmKiELQnnGd5T4nBV6Nq5kxjE03qNOn5MNcy4RZDRWHNpT53579",
+	"k5n9U0Aa8Lb7CCz7tFtKxTfveU7uI8p3b9sQZBve5Zdjwic/f9T/Oz35Ov74y1n0/ElHJbyOukEjm7XX",
+	"gYnn+4GJfcVH+osN1Th+WP5wP6x/IdztYcMV9SGZy08bI9+ZijnBy2PJSzbu6ii4UF15NysqlQYyvk9z",
+	"rSnumJ7QYYsAC3zjYQ8FH3sR/96ucOKBN/nZcRcf2vdRNlPuxgUOrwQvizEZchO5vuuPde/45udP99Wo",
+	"Drb9/OkgPl2Vwprk8MqIIqmKOYtNTd6UQ2ncDrncxlPsOWGenz79quHCefL89J5uqk9xSjMBZ6wjIzXH",
+	"YkWkqst0pZghnOd8SzJotmRPBPHKaMHFiTB6fH5+3GjCYK/jw56kDu/Vs9Nx/qMGGlsOnq79GOz6aZHD",
+	"Z/X7tElvhNNn79FJHp9qlusUs4k14L6E2vyF04aB2Q/0BlQHbJBdqHVFTy+cURXDG5zebzJC2eCgpIdN",
+	"13QqTFUgqXYpBFLmQgqM4goH2sa9qJjU//1/osKrBTglXAlwDYTtMOzldhoAajQ6OmlQvCOIw6dtS0gx",
+	"tUQmqwuAjWh6Uz0WAuxlVWn5AYVGvyXvRCHP61Fi37J/i7lKj1CxyEhcKMUbAoUz5rPooVrgPnSZqgHD",
+	"2W5MhZolTvuvjXqnv4XhzbSncB0XZBEGvcttclfjcI1qpjvEmlUN7DRn+aLoZCMqkwpD9u1B9z+gQJAC",
+	"iiCZHsyeyaeaBB3V9fpBkqISmSMH8eD3KcDQqUsNiw2s99xqJHWAIBSJHSr+m8EjDILV7I1nWzVgnImw",
+	"rX21zr6j7zZxdFBVbymXGinfELZ7wJ6nzx6wyGf7tI7L9oIWFgpSKtw0yPxuyVkivOClqqh8P0Wr0gC6",
+	"ucMjiV6/q1WFdoHdA8pYn1rnn/HOd+sB6GhBUu5Szii7I0xxYQqYwoDjVrHh82dP2nvk28henPwPYyH7",
+	"WP85j08+/mvQUnZLBCP5fs56cL3pmjJ3HfZhh8sgW379DeJL9Jio9DGXJ4LkBEsSqKYcmq8QRKnattAq",
+	"pPz+5YcP/z3+64s3L/vfEF4gl/EdETKYS/W3l++vX7/9azwZfinXw0SBtwVhP2CVrpFc8zLPTIg7knKd",
+	"IawukVNm1RDxYQhUjkM3QdLveyRBJq0V6JDe/GyU9lsdi8McwxULGSVauoeHKzSe6Njv4D7MCP3XH15b",
+	"8x4LFmL1CnZkhNEOnaKecnK8Y+w7XsJShIPFdgihK2arbTYkiSMrSkDiBRRW9dxQxx0e1a7mRYQhs+wI",
+	"bde7+WxyKZ1O4aEdo9EdVO4huVxsqJp22d5LvLXuow75tigXOU3RLQHfMy7Vmgv6M8n0Y1CqbYMVOkqk",
+	"XJ+Q7PzZs7Ov0YsXL1785//xf0G/6pdX31y/aF8xT0+/HmAVDRT8Px8rP7iuLdVCnag0ZC9seuPofhgD",
+	"7BM52OeCbVzeE5z5HPeRRIZ+jJc1+dPLD+ixYQePzQ+Pf/Em/DW51Jx9y6Bi+Rcgbpr5Uqu/tMM4/uD2",
+	"d1ycDbc1NDqiOz6Hfa2vbN+nwtT2GPHKQ66FXp1nIJVt8Ke4tOJpIBOvO8zljt8+mGmrSdsmmiFCBmVZ",
+	"hEpJsrgsNKew7/Vd+lWkrR1vAif0A7MKzrA5rO1R6S3XY3SwQpAl/dTRRxy013SNBU4VEdIlYhtin4+M",
+	"EYEf5YCaa9SrD9oAskF43m7bmaPmYWmXaQMMNeJQqiPsHYcRmiIc53vG5TbOdsuSaX4AE4NljBJhZdoy",
+	"eD3iwKpgWpWTzTzYRexePsHmYQ9IFlQhqXghqzj2SrqlDJ0/RdDt+lKDvtHX69enKMM7ifCa4Ox4eK7+",
+	"vRiIzxk6apqabBSqoFebuW08R9dxu8f4gGokASfkWe91/oDO0Wenh52j+yfe+PxMSzpbmAAMBOZM+P1z",
+	"eEHYVitVSVvUeXJ+SJnGJz/HVcRJWIceWksteBLHyi8pPiyxa6y8e/mmIZpbkVDtLDcUd9Cb8sN3141h",
+	"0J9UIsUjV8r3hlGTz2JEzHyHlCilItkFkhiOOkj7FW5PUjxPhUrQgkiaEVv5AhJxGw0D/TbdVdGsQHsX",
+	"grOdmwDllBGkuCknzGzZ1rD0BPPEpciDHEC4TK4l0Up22MQEkhyUOAaWHn7PgTZ/8JTmhSRf1uKeCQ+F",
+	"aU006Hx2SK4eJvwZMa1LrrZANrBS430AnU7QxA/rzXaBU5R0u9SeSCw7fXBtzhM7yhme9abCw7xXemCw",
+	"93yItp3q4I1GNIsQziV3WVXJfzu5qn8+eZ0lyEUOoTXk6M3D7p4hne2bQL0xxr0Tfej01YRSzhT5pKK6",
+	"/9mSkjwDnTFx6I7rYLEkWBy/isBsH0MuCartWOAht82TnGxpTOhAwppjGdWFpjuQqzSDDjWAj2afTvQE",
+	"J3dY2BYSP86+1e+5ctPBp2s3J3x65yaGTy+r2bUCXm4w86su7DXGJUwRLeMsuUAF4UVOIDLWdKiAKmLL",
+	"pTHsIMAgDLzDOc3MpsPau2LOldi5pP5wmp4gBcHKylNI4k1tCMyxIgLEA9uzZ0BmHhC72zYfgDYm9si8",
+	"87hdBTsKv4QOwmbfoXVyfTchfauTDVVzZDZNmkVsqebXpo6Dsbk6UqmxWbccsliYL3i2ixXnMQQMQQHS",
+	"UpE54yp2DnDzjQmojvUPNozIxn7PvdL78JkyeGHczGFp/OTYr/7y53l9SmJrztM6ItkUXJPObk61zsBX",
+	"1lXk/3JLdrEgWqcypRIg86AJvPsy5WyZUwgWqmOK5uRT1a0JAEylWMZeEWD4crPEcXuR+ju7mlk0y2lK",
+	"mCTzJcGqFCQuGb7DNLekoaW0OeQj42xDXRPeub784pynt7YGIhF3NCXz5rMQDsVwPnclk+Be99Lh3Vca",
+	"FRsqN7Z/CnzX8NJXwO795DRR+9OilPqwZy6gYS4wW5EGkWjJsrUtjf1dY5bx5dJ9LSX3ESgln0Mj3oyI",
+	"2F9K0Iqr1/2S3ZHcpniMrQkz6HLat1fDt8FTe6evWprektEm+AmGFlW9qMdQaMY1FLww9DTT/BgK7Yxu",
+	"7K1KHO7gCuWLR8gsDSgC5gxXoOZQuw25JnmO9C3spN7Ko6/vkK3xkFKJADiQl8e1OcpKYbjmJgQH3Rht",
+	"vqqlozi/9aHw7pO6ohr5VBjeEi7qHU5agdKesAgzwtTyxHke82ViG0gAliVVxJZgKLCwJfUg5Qr2Jwle",
+	"o7xURdkhqOtZnKHIjPNRmnPNNxAOKxoFFnhDFBGyT9YKNQ0aVBdJalmlDng4VKg2mt1hQTWbOQBOX1Kf",
+	"EU7LnCA3mRZVSpBkKqzo6ygg7bUObJUxVZuea3x5B6Dan2Zd3IqOIncs/QU2aTfIB1xBw9Eh0b9BrNT4",
+	"Pn7W4HovML+4Xfw+KRNDW2h3OhWN+UNQeYuoV/7yyPPkgF1ky0UmuzyWrvHSuNJczc5nndqgluK14PRI",
+	"avZnxSVn33okEc3mffPHKTSsDbxGlKTurmNGVcvOtMJyhFmGJAdZm3GFDBEjqo7DVlojVI2h2YdwXLg5",
+	"Bh6tQz2Z4TdFVUfP9Srl9uA977jMNYwe7rurnquY+/gc12Bn/arfhbe8Oru1bvXimoY1fBR7ncU8em9A",
+	"eJDj3rvt9N7RvUSCpFxkmlINBeMyowopgWk+R+8tFiIg3EWO2e1+wM/pfULZ3NJc2fUxLudRNdnra+vz",
+	"lGTvr7VQQTDNS/TQl8q9Gh0M78jSYBWjAhomcorOPjXuqIZO6MH9unZgtKsSWImOMyhob3r2eWI8OEox",
+	"gk0Awdv+tl3znKBlTozztFW0AIbPohn8HlZsWzxuvz65NYv95//8X1WUEfoHctYJ9A/nhkZHUGPVXkmZ",
+	"rckPygmM2B1f3rBqBj2dvSbqKYwD4mCkld8aqTIYOMd2aIHfEpK9VmQzVsvMiZgsBi14tnuwvKWBp8i1",
+	"sO0I0NWMBUSqBS99ezGscy4wlcSaje03piJGFlbWcspuw1LS969RgdXaaWv6tY8kkiWcBO+9j+E18r/C",
+	"P/9+U56ePklpBv+SpCsS7Z7hFLaLQR8TuHbjwPARljwOdCF1tzkQgUVVK3/HLSXEKTS9fvYLrDoU976/",
+	"bFHMrC5vF+oHogXZRxKZoUAUMjI1oKHRB1IcnZ2eBlvQDrggWzAEsaoZ4Csu1bemVt3oyEBoVxDDBTCm",
+	"kN/we7CzSWDg3Z0r/I7eEWaDl0f5AkfXE2+UMh5XUnzQ6HHzHyhd3DRSOzAGFAQHhL4nKWHKtMORn/dI",
+	"6td9EJhJ2ytheuNEA3mZk/sRe7MF/BCaGN/vL/CuzhVdp3z0WoZ1oNizj0IeZkzucF7iquHylGYojXeH",
+	"5u1c7Qde2D48r1z67+elPZ873pP2atg1FX4B2H1ivy/s3hEcGYMAXCJ2gpgTY02RAEkIq0qj2g7Gs1om",
+	"qb76+GW6xvEUOqyPtJEdsNP4wtXEUOmmIf1wSzdPE6sCLj30NxcY3Gu/McuITV4Qlq43WHSIv1evr7UQ",
+	"ff3h9Z9QNRTC/o8SsSb510mEknJRMlWenycRms/nYLkbkHq7ofkuVEmMSj2nVHSl/2VUqpOvTk9Pnj1p",
+	"fDz7w5n+XKT0JJPy5Ck8I1ZO5M/DMnfHZndG4xY5VpqWxuYRvnedxrTOULWHQUprL9CoVEuIkGHl3oAM",
+	"QvbzCTOyoLirIfea5OFfzJYMCCS201dP2ElDJNYUFkcEKNu9jjxia8zm4/kgbU8ICxvJfKtTNJ3rviI4",
+	"V+spnmAvMPEQkN4LruwTE1VxwvQZ7XDsrZUqRoDy6sOHdxPU+4Gz/4WaVUK8h6g62Qx8+m2pUr4hPQkO",
+	"StCutAgISYozkuOdK0QUSC03vpMRcF3bJyCgWayIOmDwqH3DEmEVgX86p1JJdJSwFWWf5vb9mhOenf9h",
+	"fjo/nZ9dPH2q+aae4Pv330V+dGzY26TSMZv+4epdoFFGgB09iJvBshNnlzAYa/e0cPu4v2k1vbfMFz0u",
+	"hsB5G3cbvEDv3l6//m9Irh3uoSw/whK6BEWIfKJKolPjDYNsfIkS54uOjac6MY40SYxrrJNzeGbkr86+",
+	"Ph+SuuC/ZkjVx73wve64Xh93gPIvyRI99tbckG9cNrMoyRy9QBmVMNIeMhuArrdosUNGDpNhf+REJjmR",
+	"+4WSJQZURfRYW6spYylM2wWlyKZQEuGlgi4MJqARLPdVOsNpO70jOlhMJ8g0m6+/JilnmUQLoraEsBoM",
+	"752RDcRxjmkQoRghmUQYbTiEzzuoBYECTA0wn5z2wnk/vv0A/DKMFY18ixFwjyt8Sw4srT8LvsU+PRh6",
+	"Ti5Q7ViW9/3770yyg6mCU7dBS0uRQzeSFVHHrkC1Cci2rMhmtkbQKU1zxgWHnAymIFkkgeha97Hmi/ts",
+	"sTFwWD3bih12JStCCpDJvNUyPAz3ahWcto7Js6+/9jcpXKKQMknSUpBY5YE3voCoEYTZbi995kgfjHx5",
+	"YhPkNclwpoWEYoHT2+M5cpwONinMwoIpKy8Y0qxN75P+V8J22nrOxpfnGrMsBd80gvMafsynX43LzNbA",
+	"9FDjX1r2CHd8zVm0LDmUbVJvsjfbBJViZFSmrw88eEMDA0q/fz0gDI/tPWx4c4BUHNfe4IygozP0b7a1",
+	"kISYveN5R/tRly6y7ziushuga5TtXAzEBnFTjju4vwkUbEBU2WsrLNi2wk4f1NcBHfaDSlRXFGgl1pt2",
+	"XiDz7TFKXBQQB4q+Qn+hf+yQ18eGhrUby93Oqs3wgiJ9bEX15veQ1nV9k466K0xfgQyVjCoTJ6co9No3",
+	"P6QqR1SemG+T48s6FQ9YEi+VmyFCiRMUjAtW33nGCWvJJnHC9v5tod8eSrYBqKBoUuXtBYXL2Jqauhc6",
+	"yolSRMgIZXSlX6TvsOQinv/HSbJfU2lkVxeAsGcPtIgxFv8frt6Zmjs+/ZlgRQlB0FU1fo1vGwxlBQh0",
+	"ZEjQ3A4LLNcRKnZqzdkTjR+WRl7nt2ryNZYBNWZta3Dv3UV1uSy4kVyRqvAl5GUkOzU4WM2qs2rcPSoN",
+	"wRR9O0TkxIIu9/a+9kBmKsLfuxT8QyltD6Zu3V9vup/a8/8qbWSUftFBTRMLtWaL2PKaLgLYr467hhfu",
+	"/H7ZIZHPq7HW0znL+V8awNQTBI9Qs/TU+PT6W7LrzNqFGkuZcyYAg7t6Ad+CLmxFfxrOFunN228W5uys",
+	"5KSVcFucbWChrWklY3MKlZ4PlxdtakDM1EX6y/vvjkFQhK6QdY1R/0pb7OpCd8OLaliodnGV+BaO8ocX",
+	"u8FQUblKnAK59BLhhfTtFbb75LLMteYWxKJXoDOWa3z+7HlXGZpqnKMUiyVXN832xfkSzlgqZdldOOlg",
+	"kVq9gpQW7b5xvUllgjCyJVmsBYGBQbqtRIIpiQM9iQIBp7KgJtVvYMPVkAEisdGhCUjKDBlsNw5FoSkx",
+	"MUmjJmw18YNpzRODI07NPEC0wzHhv/w+Nn+LMt9XXvNLj5iCR6VBT01m2FxWC17PC1/Tcm/VoxZffK2f",
+	"nCbnNU9BK4f9kxLYS/RvMHBpcvw1245sQRRZsSFX+lVzTCtNd5WeHVrtdX4Rn3z8t3+ZHSyxc/Z8/7wC",
+	"mFTt4gzvAos80+zzq/NntSj/dcuu9tX5swnCSXOHpth+6qdHWIBa4sF9q342gBhAie81c5xGib+LfXoP",
+	"bOqhC04P6HMDcPBNkVPM0tEWMxnzZfi2BulECwJg/CZwXi8RK/McvB3tru7jGnH4gUD3u+1HhU5AG6cy",
+	"Jybq6SECsWW52WCx6+/l7zboipdMyUOhxxVu6tmjwTlKTWq4rqGbUjthgABAPpls0YDfDtMc7n7isl20",
+	"7L7kwmRugtnmyAqb4B1hnJHjyypCnTIEkZsDW7/boNahLe9NmOhQKeeWFsXgKO2qocnE2NU6QndWv9r1",
+	"ynHTd+79Z+lJ2OGHum9Ps6DDG1xWiWXVyZBS3ffOvB7W/CxcSv6oVUve++n4vwaFDlr45c7H1QScYv37",
+	"bbq0hQigq+J5AyddlP0N2P8n9+1yLDEeyLHDjNQSzKB7xmsQnvspInn+djm7+LF/hiqx5NePnYTcUWLC",
+	"piJW741CGOjC9G+Q5/ol0lE78yGG5pNq3PwJkjtHN5qfYGU63FB8dJ7I4MrLdTe9ja1PNqLR+IPG0DV7",
+	"xu5B1kDCyGg5t5OT4r1G35NTew8Pqp5arWWCpgg35zjx2RyAh44RsIAMk28BhAdyA32xvQyu5C9krGzu",
+	"srLvlZRbTRIqu/LDmtc558rY9j29Dxurvil3izizxcVLE7kzpI9jr604uX714vzZ84sELbmpN4gWxnpd",
+	"sgJnkOeOJXn+FGV0RWycD7RxuCW7FWHoJE9chGqHy6HODxrFlX2zcEvb4QKRT3hT5AT5HSU6UrnxlLeb",
+	"YsPdTS8ONrroaafQ2gFbBsCYb1FGl0sitKJmPDquv4YgEAWTXXredwmOBFQyRXNkIyUsNfnmXUtA0Avc",
+	"VBz42Mcjes2oNXo822hzp1uo/9h9Lm3V9olNTYJUfsCz+1Xf4gMzHgB+wlUwxuiiyWrUpaH5XF+ySm0B",
+	"gem7VqeXNt7A0dlnDBLWmEImXQPSoQi4xqAwiLNPOGr2GwGGItwFVTTFeTzOGPFPe8vv394S7W/uIQqd",
+	"UvxEpGuqSKps8nh/F9U1SW/jQlDuckDDASBBk8A0hTh8+D5P75o+DahtfBrd/ObBzEaTXdANQ1CHkJBi",
+	"di9Z736mh2qLP7Z56F+1QGj4IrYBomsskSjZATmwPighPTNQ7XW5JCbMUo+5hFyYulYfCCFcAF+GzdTC",
+	"BmXImzscTc5lnFUNu++FXS7jOkl4yGgvxKe/QaxNOI0pFNNeUjLMJ9HdWHZ8c6HxCv3B3kFdCeb7ZsCq",
+	"Yax/jA+x3ImWwXF93hv8vV8JbjXixFKCqmIGmPK9mpD1U6jAK2L1LBsOBLE6+usBmlVAmBqqTk+sX5Ny",
+	"SAjRpxOuxFJ0JaYCI4PrtFKe+tmWfgbYyv24n03FBcqwUfUdD7UB9qtG3AuGDWdUcf3JzNlHY2+q8dfK",
+	"euJhG++PjULDMHzf9obbWLDO8YLe0ZyEukG84tu6WvaKKMgp9cPeQIfPCRas1vaB/nO+oszXHPWT4BrN",
+	"uP0n1oLclgu4uDkDM1k/LhywYxASfKYHK7YSEs2p2sVDi3LUj9RlUKVcj4C1PfoglOFSTg2Q+7jHNFfz",
+	"Qx7z39OBfaBNH7AvAXC7tqqG8xWViovdS6ZG75jROgCVw0s4AO/3WsX0F+Aed1uY2NU4xzsjIlXVLK1S",
+	"J9cznz19vF9F7j55v1tVfQDKAqZsMrk61uAJuoUgd5SXsn7bMBVg773jOOpQ8KqLWRPO4NtZc7Zhbzhc",
+	"zsij5PscoolyJ2FV3sZgybPjAP8a7rE/lHrv5bip0ekWNEzonIi1L2wk+adV48GtGv9U/P+p+D+c4u8F",
+	"c06pG9iTw2OcAkYPsQ+gIwykZwttJxBAm4zofltZ5ztzqWr7PeRObfCtazJj4UmcEyBBR8ZeoNZEbKkk",
+	"TTiGnvo9Z2gXOsqcQPaScYLYiprN9KXhiDiU1XKo5mGKu1EHbW8Ba4XgWZmCB7tG3BHURbcNqDTP0HgL",
+	"I21yIWtNkX4x64n9jIaVwK5jmKp2Fu7VoY4WDneRT/7t/e86ateQvf6aLfn4kAUsNlzEXtZsv2w4/qbn",
+	"eW6qooyKs6LyNl4KQuLVYpj4CU+YmrKjHoH270OfWFJBtjjPYy/Tdsg5tg9VNNf/zE/ZsDtpjETpixG9",
+	"E98SwUgejx0vSE6wHPXImCt4QzZx1Ywx3gzcNv2UIY2hT4yWI2g2fGSc01sydPjgDeAyLgRRajfqkTHI",
+	"r4fHyzLPP6vMJElOWflpzJmRW1yM2uZOnanBs7oYr4l0GxqI8uABb/cN8h8Xa+6rL60+zPzOyxM0qcvU",
+	"yv9zBO5ILlz2ck6wG20UBCxNMNIlPIhviSvOwktIRq5ViVISlHzz8ruXH16ixyYu8fEvNPv18YZsFkTI",
+	"x7/Y/fs1mSRt/W8d/r9H4K+ZInlOV9ASlLMlXY2tncsUEXc436sM8dXzp43aEE/CZc18fXSV80Wjy6lv",
+	"q6o6Bzfecj6yvl0D3MasQVA+DkLZ5KQIh+9Domlgh8COYZJ1pjy9V5oTvvbm7Fs19OEdvdh27/mJ3eH3",
+	"IMuIGi93Er2EeEgH/b2Fu276v5cK9eNb/By2y3qoaegzPnBNrA+il6tOY1Oac0kyKFSsrwIX7ZoSiag3",
+	"C7K3tdbMBdGsuNGVXzPC2Fr/bJ/vWJCNbaEFH3Oe3tafStb8DE2NvTYFlT09i82tCKHPoR/q15jPNRTt",
+	"3zXUMS8Iqz+Z1UMT2vQWr0hclSXxvrPWIO+bek4rXddDBFlwrvy23/abNCfYfGHOfLykebMxAyg7dat6",
+	"94Ug1mbnfVfXSXbfuAq5YM4vmaoQZj7VEAMTXuKUVCPqbzpG6fv6YL+IPXqTn72h1D5L/K06I/qQXKsp",
+	"FZSn6O5jGKBkuJBrrvq4+36hx1uyQwURKMWKrLjYoaPEngHTA8IQH/wNPAGaTUgi4A8jP+q/gAZlEt2w",
+	"xBwY/aU5F/ov70DA8Ir4ZHIcmS4MmCGDcVPFLoH20zChj77EFPNbCiLXCToCdNeWc2PKrPkYlOHBql6c",
+	"OXo3DCYxb7CGMvPsinMo4XqJEvDRJvonhiTeSbRd745NPdykti8l6Ei//Ya52Xxr6jHimrFi00rblNBU",
+	"vGpK2J/jaNuRuM0doFF9R1PCpKHSqXJTKRXfENElRwxIgOy3yxCsXHDHcKM9ZfFKaI5VEEH54PJkpmgl",
+	"XBcYitS6SjvRjPE4NxgDjgilNoL8T9Gm630piH5E3zVbrNJ1XORgjCSasAtBJQlOU0L3pkKQO5fnsr+A",
+	"LRaMsnEOjRbtALR+lohD9wGS+RsRdLmblhBicRj/fbtXvP75k6+ejksF9CcbAO809/RvR8MyNlQW3Hs1",
+	"1K5zB6v32nA0OTu8IkJA8JFrhQpdkuMdUbH9eYNzvXT9S8lkWWgGr1lLvtJfQFe7+FYPXOAslnTFYMER",
+	"2grOVjGUZRLgqDQHJ05zTDcymIr1AERdYa69+hCRvKmVzbcFYTY5Y0wWbGe5vpynOEf6d7g3uJkeLUjO",
+	"2QrKO4AjBurgQ9X4Ja6DXiEWNsO7qgDdChf77rVwo5jscCUbHxiQeiU6Yhzq8Nl+7hGiDH3/4Wq4FwvW",
+	"Gne+mrAMYXN9/swZeSTRVq9Vz2ZucQo5R0tbGb5jesBUZ5V3oYa+IkJkvpqj5Pz0/PnJ6ZOT868/nD65",
+	"OD29OD39t9Pzi9PTpCtLsOv1Fp2PnE/Qono8HiECSMMfJPstZRnfDpX17Ohhnuh66uaDPkiRozmDCUNq",
+	"zc3xKaHnuL0T5I6S7cjjpjEdM74N+mehQQYU1jdlFc1CpJbc9HPI1vEGmrBDbAf7jjgJs63DVZEAN+nj",
+	"VtWCvNf1YO49Mel6aYDxJFqSTC40G0n0biVz/S/Nd8mFzejL8G6Oki0ht/ClGbiTMV/G+stkfsOSDWdq",
+	"ne9iptbwZYbtUI0yeFYPh1EJPF49DZmDWkyHH9ERnDQJbTJumCqJzPAOeoiD/LsUNMO742bvbb0CoDXT",
+	"iMxAamLT2kAFZacGpiZV7ugua9zaPDeyZ8N+ADocX2q9wKCamIsEqJYyU6Hbme31tbEgTo+IkADS0Jwd",
+	"2rSnZI4sIUqEBblhmmhLl+eoj4hmkmnO01v9pqQ67MkFwiiBQw2xgYlRkMD4JJHa0pSgI3hO3jB9ccHV",
+	"htPbY7QhmEkvS9QarFhKLuFwwkQZJ6ZzD/lEoYA+TIVkoYGnbHXDllxssciODW+X7vA2GKy9HcG/gYtL",
+	"lNS18CkrFZGgtZEcF1Jrc3ohEZIcYcsaAH+p4FKiDc0YXa1V1cjEYF3fXBtwuSx2CFtMGXTbC/OGUTVH",
+	"Lz/hVOU7x30Sq5VZNdS5cwAcfckBwT9AeRQrfLSFgl6x0Duy4RvNHjDT+T/IDywK3WVqz3YyH/h66b9/",
+	"EHP9wZ75gLDc3vZw9NfBcuX3Dhic+uzQ8NTuZnj+bTDwdvKuECfZVMHsTWL4Do6Bka/M+Ulevbp48yZB",
+	"R+dPT9a8FB3NLnxJZr9JwIu/vjAcTQ9xNPSy1Cfi8R+JyCkLC2FT4vEa91XgygSWYoxY+p7Sf6k1FfDH",
+	"kpdCX3JcoERfWQk6OnwejsdnqbUM/xUlVhWAfBHM26sA3TfIoZLXGsetjY8mM5jaeG/vtptWUmiIMmVY",
+	"Esg5FueD9KIWyxvIadqcah8yPcLCZIUqD6qxjK12Mv9hGJfzwrhPv+qN5G502QMvY3fk2aQKP78XduQV",
+	"KTz68fTs44+nJ19//Mf5j6cnTz4eX/x4evLMfPUvD8W6XmyIoCl+/Feyjf87F7ehio09mNtjU30083b5",
+	"BoZ2NI+byDUGne4JlVWsMjZFl7Lyc58q5d4waAUDC2eF+dMXYja/X+7x+2UXD3fyv+Dp3SfXVuaZ51Hg",
+	"LKfGGON6qNRFWfS3fNsqE6gvb2OkDarLf+W2djfl7GqNGSP5ZwmgCbynjqN58I7Y95aqeamsMXjoot7b",
+	"RyAWJBVExTLcJdrYqTAyo0AlBG8fOjKFwhj03xJElYI1W+T5HgCbFDoS5R/0Yw9dodKWI/MkRxfL5CGi",
+	"xuk4ybKbbsZXu9KTPwINXAMi52hLFmvOb0FLlzlOb6FfLUpKkSfoqNFW83iOyAbT3HS0vWGJ3Kgi1mI7",
+	"qA76Q8EFfFC5hKQuUCAE31grgOLJpXGKa7wlSO+vRJyh6zcf3qEX3394dcPAVG16iMNSHZFgiVx6f8h4",
+	"4HqpeDzryXmoamwFdKiLRHj0xGhLiwOfdTFPGFHQ5kP/P+hG5V2RmuFl1Tffk/NAcKZpm7rX7fRg5taE",
+	"KM4Qqd6jEPkD8NWxV/agVmsPwBq7jE7mNEq6Au+UpX1bHgZOiTsEl2grqCInnOW7lqjdEcB9L4bZIWEb",
+	"vmf3aSDzukeRHssThsvQobv94fvaWqD646O60OuxCEsCmktodqxvFc10h0ouD5skAIF6cU2x+0fo/+NH",
+	"tO9U9THBb2yHtbGpcjkRk+2pfvfjQC67Qf9QH+pDdMabFjUyEMC6qNTANJ86SPlAGdyhROP2tz9jM5op",
+	"gZmknRn/DyOQetvbeGMjgrpKEnVhTxXJTJdMHSbuwd0t3YyphhE8aw/N4D24xrH4FnX4BWlssWPvsMxc",
+	"+Rr4EmdeEdI+3v++5nYj9IEfwI/KuKIpgc7JVuAWJCX0jsgLhCGBSiqUbCiLHQElEeLLys9nWJUGTyY3",
+	"7EiT0e4CYQYhoAteKuepTbEQO3DM+h5ChVcyMaFR1Q/O/g8TLrhao3pWmOs4pAF4gHy2JKcKssYbBjRT",
+	"ODRphYfPBra/e2NOVCNT4yClX3uzV50b2ZJDPMxWi6cko+VmFs3WdLX2DTZ9tG0aUE+o7DC+h35Py1R7",
+	"LgTKaAaee1NNGX6zNa2CHjteqpRvGkJe4ND3lj130zT73YdY0FuZ4vwbnpabg+lRoUD3Fwy9vb568R06",
+	"m5/Pz1BmJ9GnkyqJ/nz99q9QR/4CDisU77NY30UowVISKfUDJ7aOtj7aN8z/ocgxSyIXqfbX19cf7Bth",
+	"7mtDhSgjS8oIoioUAB7NPp2s+EmNrjJVv6C/S87m7/H2jdkK9KtGxTurLV1BwMJELdSUBq+rC4438jKy",
+	"nf54W91og9OaPkQRDg3viSQT27k/5BIGwKvS9Z/5YqAPtd10NBiJUudhxNR4tmmuiLCmKZznyTxwp+SB",
+	"pqYQRaYPsO3gvymlQgviFSda0TvCOuyWtlxjvCizFentIGUI91vzzB/NI1DiIbcdbg9m2qWY/VGj8lsz",
+	"vCfKYz+qA9qVx6Z21j1uPc9i1a5MNnnOs9NTm3LrvgiEkK8YFyT2HG+V0zdIOQbZsKsS8VJBOLBaEyr8",
+	"klJVVOURLjMKbS/AIooSfkeEoJnr1Jx0UMDgDPrWfMPaYhV6w/soAw7YdUHS0U23IFOpv4yNHvWO5zTd",
+	"maD2OyKHkfoPMHS/RL9eVCereGcSsd6O7cgV2one/mHRjBdNOQfyJEFdAocUuJM3/M60psohsZPBHz3N",
+	"/vfuYqJZGbIjkOKuVTw6IrkkNk5+S7RE3DQBju6CZg16vOhGMpDLOPyGC7tdk7TUwiIy6qVEnOW7yEbn",
+	"mu8iZ/PUcGXIJtohPTeIPo2MW2nn04os7IPLywviu/pxqI7ZorAGF/Kb84Z98oCCIE6J2FCpN3ZS+VWb",
+	"qBdOYNcHSfBShm1qfbUHO9LZXLrRCgf7jkCQkhmCbMYP7GBRrfOR9DYQeGaE6FJrdfOBxg236HZPuHrB",
+	"hzEt35MVlWpysU4LwBgLxZWFubNEZ42fESTZop3AtILnI6B8z3PSMVVb/KxR0ITdvTK4A7Yoz3u9T2N7",
+	"KFVlkWrtaUGx3vZyUTJV6jevSViT3OBPfsWh/d8pO/B7u/eSgSS0wEDRZg9gW685N5EIzU/dcQmNS9SX",
+	"XWbgH5+1pRcz3osIt1HaMDoCJrtfOhMzhE0KMKTuGv+7WzRwYZxv8U5eQg6Ri5m3gc9acq4moxIZefEE",
+	"5EUoB5gSCIn3mbWDnS79wgDmJR1o2JCMGtfBP9WBf6oDn1Md+NKy+ueXvG1lyE7b4tkAcbcl7hzE8b0l",
+	"/QrgMJuteMG7HAPi7tPFxcDxZ754xWWwaIZNjht6QDTsI+7c5mLelznpvX09gNzrIrvoAfh6vSlysiFM",
+	"YSf7tfib6dw4En8v4CmvCVgbi7hUfIMVTTsST0qaYRv/GKi/qG8xKjfhfNA1YWFJ1LocCnsnmxpxtLF+",
+	"q7Uf3cxuZlULHssRjvsl0hoyf4VRhcQB+wFbvr8LPrpCd01rGS6Rs8yhlu2SfjKtUzDKSJpjLW/fEVSB",
+	"G76GmnNOJuIWhYWO1KGavoecsw9RCtffp/aKw/vlYr/GBalQFq8JzvqRp6e/0uNf6eFT40AHe7+XlFG5",
+	"vqdjfkWYVuK+jHv/lrKBaPyLHgn6vcAbooiQw557V4+H5hV85dVkrILDvWi/YPlAy5i7C/77A7qr+mvQ",
+	"svqEjI79kCnvD/Iy676GofoZE2wW35Ld0KqyEMB4TwIYWhAbYK2bH/W1Fwp5tT6A905P9EgiOwM6kikX",
+	"RIK8D71P5XFkVBboiUmUaVS8xxMG8iHTwZZCgYAqzqJiSYD7Bq22SChEMB511ohosIxuHlYzmfFBw2Dm",
+	"RsDWtIqX1VqkQSrUa6q4wr7atMZy3XFL69mgzt8jid68uIrQmnwK154gP01p7aofiwwA3bj51k5aK+x/",
+	"N3XSU3mnF5MtOxRTeFjv4JaL25G3xIKwdL3B5rlAIyNn9BhqnesO5NfsBAh8QMcvP6jdwhB5oDZmO4BQ",
+	"h5MJWVJL9+wYGaS5EX1CtPeK7jX8ydLzNG/pl762xvP9dlN12lGwxIPSOyB122AoHymhOr+WrzKoYAvu",
+	"mnhtmhMdODyfvTSiFeB+q3qIe1s1MgxUxnwZ5pwF9opAQPKt3QXLk4dX3Fn6DKxdgaP60fQ6sXwA0QxM",
+	"aX96+QE9tiVQH9enKkFHNX1EDrDjvSj1YHoGDVZ1qUsc6bUyeyVxgYDSkKW0+pIXYPk8oizNS0nvyIjG",
+	"LNDLuLuK06j3k09j3/9rJxVdW9FwWsj8eNta+8B8hiZYqegwyx8MCV9W1/WAS8GM/Zz6hm0tCzV0J0rt",
+	"Zoryfg2+OwUAYFI9swe8pF/2OjKpp52Fvx40W89J5SEhHEjSA6Yit6hxkvxcPx+/DZIfF0zdPOWTqkdM",
+	"PuuHbfPumLYvh2cnS0ryDOnfEflUaM2EcoaOTII1WvNSoAzvTvjyxFTDMv+3X20JuQ1eCj3m6M/AHMaf",
+	"+omRI7/tseop5QDBFhGSZbpGWCJbjOYdFlSOLeYQji6xB699xvpPwxeSE6sr9reVFx0Ykyo0fGYe8M+z",
+	"+oXO6sjT1klKFopReSFYIYxqER7k3IZ2gaAMv7xECc0SYBt+jx0uqhaArTOZjZA8vRLSOYH0eZjd+rv6",
+	"4+Xh1wOHzFg9/0LG5+atuKBqvfFBfJmdP3t29nVQ1Z0iONe22H2yLBc5TV1V7IChE2/Rk/OTxU4RZMai",
+	"W7KL0AJL8vxp0LhWTxkXZNOhcFZT6bvh3cs36Oi6BJy+g1/+Qnav2ZIfR+BK4wVhUubzcMNHRcWDGY/3",
+	"apfb6fsJxOI48na0gd09vHiG3EE215rExir+t/aRMXdXTc999i+Y/QDYe7j9qSSl6d9RMmYLWDgb+aEM",
+	"Fj2jLHN1Beb1sUVInVcr0BXRtufZ/6XAsiPv1eXS9dtAYQ77kvo552YL483r2rlfXk9P6NoxYJonaEsE",
+	"QXWUVBVDdYkS+zqokwk5RkWR01SfBdOkFB2pNblhJnCkbrdQt2FIeZmb9KRF/Y4jY6zff6ZqIEvlDcPQ",
+	"9cGUJ8VMv1rwO1Pz3BZG93rSmuQniY4Sv5OtuwyoOp6jDxpS8LLo1WgsoMfoCP79N3jV8QVyEJiyLxQK",
+	"w8AIxgWMaZbGPbw3rqtuFzHynLyQkq6gJ900w67glXPuHvKwmyVITFUo5tjs2UlRvVTGi5LmKqYsLKV1",
+	"xaeOrEmf7QXt+m9uviaIFq0Ue0HPNd9PiZQnKWdK8NyzQUMLFehVW/UmgmzE1cpwMEYUWD2rvkHgVTMP",
+	"BKmnzMk3PZ3BekO1+zoGVyu0pRVymioZb6mpqDW8eUJGCsIyGRtaGPPcYSLq8M70N3PoIL6pUSdlTvpD",
+	"TTZErXk2ElLXP3REMHYjuDkU8oINpXSVr3VdxsY7tWvzPGFKUCuFQyTQBhcSKX6BkpS620cqukrQYudZ",
+	"8rU8d3T1+vqGSdMKKEI5uSO5ie3dFeQSXX94/Sd0V+aMCBdNRbPIfK3/uHrxAUZfXb2Wx1VQ8A3LqVQS",
+	"JYxKFX91eho/e5JE3sezP5xBr6SUxpmU8VMoIiVWSbDlzz36bpcFEZJkY9uPdNdxuMOC6gt5HLn+zT41",
+	"jFO6QIEmx6wJqRHV5KVF1NTbOKv1WWjQm7+W/cPY4CJ77KiB2S6G/dL2WB8r+vmP5fnb5ezix8MYdi+6",
+	"0gLP7NeP7cMCbWEhbIHxQ/FzS6pko4d9hyZSL3NM87FDre5JykVWaUXBzvt1A3t9xqr+9SBNmqrwbpYR",
+	"3feHtdj/XbXFb8d4VN3s6xLSdRRgoPt9fXJ8rEc12XWR83787CjDnCbN0SxeA5IZQR4dJeYYJ1WN/tpG",
+	"dQwVunGex3yZIFx1sVRrsgnGMYk6cnMcZ+wOuvXibVclFiZ/RJ+gKry2dfRKSbLqWMIjaM3zTI4vIQ5A",
+	"RRbJzcV17ebnNyprWu8Oi/4yFmX/vPkBHHXBVFuRo6rQkfNtpwB83Rd+96AS8ANLm78XeXAqrxwTeRgI",
+	"fh4jJnSRUiXFjNVNbZ7NL/fwY0NvyDDjMW0j9UUgoW8741tj87D50sAIHskIVWnTfpz/uJNnfVluSQ6u",
+	"EMaur19dvZho+gvcBKKUimRaZJcRLMLYPCGzDe7/wQX3AbCgqbD2r/j9jLuN7nCvZrs4pyxghph9qy8l",
+	"PUNiINZqOjERS1Kus0cSJR/Msr6XRABMMkFadb+EOyOx5WVBoUj+IyVCneBSrTnkj/8ruilPT5+kt2QH",
+	"f5AEARzwqOnKB7kxc/SWEfgJOrh6iGwoG112YuO1hI1pLrdzz8d7FaY4CZaUraCHJlOxXOPzZ8+D5+Ye",
+	"vgStHVKGLMZ/JpkeCujdYBXVbeVgHHS4S/lGX+9d/ePCBlJDxwmUPZWXKCkEuaO8NM2LIG/VbRkEZ6HE",
+	"fozhY+Knl1ZuADdHuLqu//zEiJLKfdBwGQT2ZLjbAGjnPVeTw075HRE5LuI1L0UA0a/4FuWcrUxevkUQ",
+	"bJ5UeCcdliN0ihRH52fPT9GR5XPo7PlXLljDpEHonw9nRfzasUQNL5T3IgPrWO/nR8WCMNM6L9wWNs7w",
+	"rpnD8eR5T8XmtkBZzRL5b/w4cE1TCwwMKqcaROKv1Z0kpz3fTvR3JcyrWbvWPmkT85xvY1lmvFFVKlRg",
+	"drPBLIP2BrxUsTRFSLx9bSTnPAsl52QU550TnJ2fjiKMEOSBV4QhP4jCz04zkwjlftTx9hsqIVhgGkMz",
+	"rXNb3pZnZ+fj3C12lh4Id+P5ENyKphYfYVnBaSPJwgsBgH6/cdU5eJwKkvKMxOka5zlhKxJbGX3qbDVK",
+	"94b+fXsr41LQDmsQL8jktyp+S3qQpMVEypb80KjwxkZde7H3Xm+NgRUFNmoA9jvI6qUJfXon+B3NDMLH",
+	"EP7A6sd8RVlc4FBbtx/AX6yvei1XnVCGFqVSnCFJWGasnAvBt5KI+YjOIAfiaj1ghuFkQnpQYR8dro4H",
+	"tqLPBF+/pGMdrzDL+HI5jaetzcNxaotj3aeSYmOuDmAnUmCK83yB09sO6jI5lRkVJFXo+/evtcQooLoS",
+	"Ea5VqcNjhATJTRq64oYiibgj4pF0YUXfv/8uSIRpTglTXeqL/bWro8ILKCpj6rNieYuSf7X/Jcbm2GhA",
+	"Q9Slhcx8pSTJl/vNaA5B2Wx6ExBlJtVSh+s1FtwYXXrNJ/09PqVpP38gSKCX7Ry4Qw40FMpJvMFFMaqh",
+	"9PX12/c8J2/Mc0FrGnDxcbeRlDzWemUYSw+abFBdUTUphwimWkdrk9p48xMPqlVErcM6LvHAYxGvWVGO",
+	"LnfgH9GRdXF7DvAPdYcT9HZDlTLhUq5EIBxX0ziqPsi3pFCXpmB4ZEOmIJSKEXSEHbsx7z0e1jelfQQD",
+	"fJDnUFtKSzD6XchuF9pgla6JvER4IcHsZdwhNsbeDMcQVbsspWEuB6OKxpz+cNMtny2DdWW5JKKOQnOS",
+	"QoFXBJxMLszL/iBrg4CGoKOmVZvN7GPs9TcIJDMEY8DpQ61dQmPlkTShxN7rTK0umext2oBuIDW72ofE",
+	"/KYvIHSUQJ+r5BLBH4kxPXF9UeScF/p8IZxlgkjZhqJfJak5Y6CDKpVFjnc2/6K1FUZom5Ans8dwmy9+",
+	"zRAXGRGXXldxR7fbNZcumtvtiaYWamqZSX+j9GtGGJ7b7LxRwusQd28Xu7PVEZAZcYmg7BokfGYEJbwg",
+	"jGbJHH3j6Md8o4l/SXNiWpklDcC9zok/3tx8Oj/T/3tycnPz6dlC/y/Tf/6BfPzlLHr+9Nd/GZ9E4V87",
+	"IQ+/PtOWK+SU3ZLMiEtU1kc2xYxxBcQBvfCpWiNcNYWKbDwlwtkGDutCEHx7ssqxJtkKF8DHQ0c37OoI",
+	"XGE998gEwb7lDd03VU8R/B9O4vepdtzCTNZCIH3OOK1s9Illd8AO27V8h3QRPXw3HUGgpeYmXKC0lIpv",
+	"jhFGG7JZENEAAa2Ium+2l8vTAKA68PmBSHV1OCKiw5OomsHfAyRPfhuS8zoKIN+CTUs1W27tgT6pIwUE",
+	"J4yi3xpLASF20LJgPfbFwfWkeGwgywKKO0xMdTY1SbMQQ4eGEUgSwqpwEXMrQYIiF/ZWMs4UW9zU18f8",
+	"JldVwkF/VJFNTpiqnzW7jLS8n4JvXKtujkzxrQMO52GtSEyUPlx8mNm/50NQ/yDFvxrVInpHjwmOGzjM",
+	"hS5MqGOkoXkkkZvB9SAxeOQlhFQh08EILciS25oVXeWID1VyH1RIuH4idDILQe9oTlYk7Mcz3nTwMEC5",
+	"CXSUCM5NK9Yy4+7fykcBsbeckeQ4Qv4SaxQIzMLZYV5JtBEYv3LA2etFv+MRSDIrgTco0xqZ5GiJRYR4",
+	"aQp75LkfstbKvIBYPRlnzRoBjRpsZoTiCucDEn0aM7Yf/xgMmWsWeQuUykqVYVQISy2/aUamiQpiIC5M",
+	"tALNbLCC3iKTehDjFFhWe8QxRNAlJishmR8I4OwxgHSc1EZVRg9xLdasf0REyyuaP6IjBYzYMenWsTpU",
+	"Rc3PxyJ1TkmrPcD1K+R+ralTi++dc32xcnT6uvR6/Qm6WhnF0sUfbDArIaoObslZXdEva0Ulal1d8DyH",
+	"Hk0fB1mU6vDWuqCchWCvelzDAOTvbnU51ndxs64cqeq51xzIY7tdQsQfMctCUq6lDi+beIFZFqGlvhup",
+	"ciHNwCZMBwgN7QVKXIRiZax1X9wwE6qNaS718ViSLRg2MENrnC9N+thRKN3sOEJJzrcJKpnWpb46Rf8l",
+	"umFJgYWi+kXm66+fof8SocRBrBIDq/76EiW2YruFiiq0xmDysZHZO6KaGWuuwnujR73piWbf67Ip9buC",
+	"0SpV3e7xjmHTLCrddfQCnRZ09FtIETL2Ejjbt6EEuTEnqeZOi1KhnCwVXCpHlPmte4CdWp0ZuArOIZ4L",
+	"mQxX/atNcT0OcxoDSgeftIBoFV1zSbjg9EsITtcd8w0VerwreFCF93fugUGlSR/kCjEbwMUEwcw9anyS",
+	"UFFriyWybB02rLMYf6CsxJcphj+pYP2eEWI/z2nwPQTQd+RENG+JamuiBk9oknP7nDVuhe7bpfs+qHE7",
+	"niLMHsq6yhzAllzaK0IfLWiqYKx+YGbfpxDC7qjgzHVBbFk09usaj9n+nyZ4OxRe9cPx6yF8fvaUhfqq",
+	"+a0SFvZZ2HjqARbySNqA8MXO2gz2KSTVl0Keh8sC+EUOOssQdP1mSyaE9RRbRaFfQxlWeCHy1nEQpUPj",
+	"FR6ogQp4FhjarjHYP/RuQOPPRANkYflCXVZaolCVj3B2GqKfjX6DIR6rvJpLyUoJiiMtu4DzToGy0wyM",
+	"Pe0JKLzHFTWwWKdfn7OWvP0SnWNNvF/kdhzXzuVhW5uc973wIGMO9HwKntjQQW0K+pOiaQe5fZ0mKoxg",
+	"ZdnjJTIqKxxbQ+aG8kXJkC3IscW78LFyGZOxIIowsIO6wOv28bXJqtZff8QFyrFUJgMQrzBlxxCaTgTC",
+	"K260OdOzQ6KMAPqMWYHxG3uUlZ8Ny7hrd+X1qSqIoDzT75CIqkuE3RNa6EcJlNdNbhhmVSVdY2KuU2tx",
+	"/XZX2EQ6RmZTMKvBmMktEfKGPT19iiSGXueSG23QD0P3ucMfgkoBU0Tc4Tw2dRQHXdqv7TPSdT2rOJ4K",
+	"W6osj7PGCbvne2pQkME962dwAisS53RDVVwQYRcyAhAn+hdEIFtNEqeCS2MQSvNSKhO2WAH1vB8oSBTu",
+	"pVSWVVDwPHOWBaBFLIgjh8rTamxhUDOnEDwrU03Pjs6konle0yuEEkBmOXLuDlstgQqkBGaSmt6I+kW3",
+	"pFAX+rcdfARLmykzPJqkWlJFHUG0R2ldO7dHU2FsdnOELrnkS0S+11x1TOi799S02PfGqRwncr0x22EM",
+	"T9jZ0IBhgkVBcWA9WpaO4Iy0zGsBSbeyMLUam3zVODbB9InKcDX+0ZxvJzzlDGPjn3TWtg5DpLH9NKx1",
+	"luXXuLXetSODdhv+6Yw6+jYqieOKzYSoIRC2KGmycbBJZl9ELfxNNcJpmssPnuZxWZUXM0WLN0Rz+Nri",
+	"HPD0/Xay9u9EtJ0Y5QBehUOFTIg7f3Dq7APoCO5Y4+yBxqQEi5wSoRXPEfX7/XJ0HWX8qyJ2cG1v8C1E",
+	"tNXlVby6eEdQvoJrwtlS2YJjaNBDXfdl351PleU4kbF5GuubxgDEAJDMBrNW/oYCS9kRhz60t9rnLtDy",
+	"MM3a9iu3eKT18SDJfhGGaE/Hb8kWXaVofbBHR/H0l1Gu/HojQzn02M5oLGh2AMLjQQ6xJ/Po01GZoS9N",
+	"WRlTOkaTTCd/6K83ofHcD0+tPesHrIJAjYdJuYYsAA+/IyIrx7AsfaQpW8VLYZpHNh1rvDS9ojtWwsrN",
+	"IiBa1M7iajcis+mtJffR1jtB7qjJtR4Tp1eSmBnhr+XdN9NCRVMw6oNABQU7NC/WIlcS1EESG0lFcLq2",
+	"OmETxV0twfpyYoa0M+zwSS52sTtHo9QWTxYfAL4vfw8YbmXuASM9OXvAaE+2HtuG7QHk3PH8ucEcQ1ya",
+	"60NQUeM+qX7nrM2yxQFygu+IRDiHrBKvo7u+tpse52Ek2qmgN4gzqk5Vm/72F+MQ1nm6JxZ5HmLC/AJF",
+	"gvrqlB7shtdRX4fWsWowykiHpSSINivr9KaXdVYqghQKvyKRCQL3bzOvOJEp/kzkPWoU+dUj2xWLHDK6",
+	"SORvfp3LzypJDa+NeZCmK4AnNc4ApBxYa0MBe3r69fMBssUGf/KncJ4h/7uzvcW01mzhCi6apKUWlif5",
+	"DOw74s0SD4gj90eHQYFAxhdp1WnyMxc/6mkt1scgMiqBx36JHsYHU2LDylp3ewMHeJD7Pmjmaqv2LDf6",
+	"WaCUUavpVV+6aYNSJvW5am1ufwpnoAPMkLxBtz/373zUnQrTwMb986b641ybEccjGHXzhPex6r33DNBo",
+	"A3UqKVvySlasSlTakpWVMBk6C1BQDqhrWpkGSBBsHCPzzcHcrCcd2p2rb3Tg0a8Gp3W9QPvpXCbPi2Ze",
+	"wqzW2ojYS5gdYH4sJRGhpkn7MU5+yuSLk/+BT34+Pfn6Y/3nPP6Pk4//+i+9fKd6Y1RhuUJbiFT05k51",
+	"Gk3J8nmI26IiqKn3CFhOHFpiYwwbtYzNEsedoQIfXJ7vGkuEkT6KS2pS6znL0BJSG8JhAJr2RlZgGH9T",
+	"NclywDUWoCkD6LjyCJrUrm1Q/Htyx2/JWH3fhdTHon68ZRSp0x2wMgW9IdQJswyt8R10nm1V9XaqZE8B",
+	"viZLbsHRtVwjPw9lm/sC7WdipF+GLQUxIvXNPJHhtG7o5s6/w1JCTJwZkFRZNWBlLPDKKYe2KgDYQ/XX",
+	"g1L+IJd88A3fYKp997uZuv9S/5tJcZuIO33RmQp64QJAfLOh4WpiK95RDJVJ3FFE2EDqbACeSx3yTQhb",
+	"UUaqsB/4LuWiKCU6Mi5FTZsQtgGbqJ/Hipp66MdBfw0vCNu6xI59gN4WhP0AEVmC5AQ3UvY7GF89o1sq",
+	"YKLCVORjNLRdPxBy+3b5hjNT86lqwUeFhKAPuAw0GGsKdQ+XvBRQcUYTZlAO0zNmuCHUyZLpb6LZhts/",
+	"VEmk+WtLMub+VutS2D+Xgpo/JFal0H8Gc6ak1YivNUlbEiJYEPGiNAsyn751nOjPP3yYRft9UU1TIVui",
+	"BIIwkndvrz+gx7hU68dQ5wy8unBy4DKEaevtWStVmAA5wtQHmt4G61MhSdkqJyelJEjBoMbL4GF5YX5J",
+	"IluLBQLh8h1a7KzT2QwzpSz0tD+VBIp8G1Y5M4/XoOGC2srP9j644vyWdgRn2QJxLh8PpTAWSaLg/UGk",
+	"ABBmYA1FRZixnSoIEF0xknn3zt7GvHj32uzKI1OShmTOJ4SO3n97hb5+en6GXn348A69IVLiFUHXdMU0",
+	"yRAZoWS9wemJKcubHEdIEqZuGGVSEWw7u++Q2UpbUQiamJnyxsYI7L+cspXpn6M37YZZbFjF58QpPo9/",
+	"odmvj+E5+fgXU4+QZr9e2BlObskusWme5pv4luwuIK45uWFgE9xQpihbHbsmjicZSbkWCNA1YRlKqjWe",
+	"QAGnC8S3/35kUklrNm9SSo8vrezz7+b3ktFP0PuHs8wOubwlO5r9+83MjDCHwKWk3swuGWcpqX4uGf2p",
+	"JMicwWoMzlf/fjPz0H0zg8DwG1YDC2DajFezLvTqzYurk+tXL86fPa/Sht1wWLt5wUVi9gXKdpIMeYtk",
+	"zTIwN7P/MAUb7fvhG4XFiqiTUlD97ZFG/c3sPwqs1jezxFa11t/AQdJDnGH2hn3//jsrH8OPtt1RcjOz",
+	"hc1PMroiUvkPmQJUGC14trOT4xuWXNkHvoEHLpBc45PzZ89bCLl+9eLEQ4aew6EArQnOiLB0/+zJ6fEc",
+	"JXZzE4uHRRUO+8y6zOp0bFeBL815emvWgRHsLcBb85oUAmlvGBDCHL0ny1Li3AQpPj09kzaCamMPXN0N",
+	"1jYcPLLeH9eGNKv3NLoBazj4TZYl7HK1hAgJUuR4RzIDVQSrh86GkO+jT5++iJuIjG4YtJFjq33qODaB",
+	"k8CfDPJq/lRR5T5f+hVCcpd8nyHVFzTsMPSp9eUGjdMNZngFLU+Q7VGHihwzkz79HWXlJ7sVcn7DwEOQ",
+	"8bSE8ZblmEsCSV6KtKoX8+Ld6wtvHyObSmtY4R3OaQYehuiGQZuYqrme6SRj+wdsyQJ9//qRhCYzVSwq",
+	"+hO3BdJgi3Geo8oN5dJ2oxvmRrtI4QVlWOwMPOAZxwolj3FBH9+dPdbsHxd0/nfJmT2I7Z92eJMn8xt2",
+	"w644uzOxo/JCf/5XZLI/tGBo+sZkJM2xIBIln06c+HNSLzJBRxglrt/FhXGqJ5ZHmSXAaUZeHUoPQ1jh",
+	"nK9KYrLvqUTkU5HTlKp8hzDj/w97f7vcxpHki8O3UqHnbAjYbYAQJfmswJjYQ8uypbFs6ZDyep+Y9mEX",
+	"ugtEmY0qTFc1IazHEftpL2C/nDvYGzl3Mlfyj8rM6hegGwRJgKRMfJmxwH6prsrMyszK/P3UYqpzQ2bC",
+	"OxxD9pdfyMIxN6riOrLkffaztBOdWxdau+VhcSYS95VQel/5Niojd6rlntWJ3Pba918ZIc2P+0kqeNAZ",
+	"6GXUPYIRuTdQ6Tt9T8BeDJ7DqNxd/94v/3KWCCUFcnaiNjGpWIToN8Ubzyrz2neLEX3uyURMZ9oKFS+G",
+	"rBzalGcXpvwUCmctvxCMO0VIuNXZgkXvytt734tF5EaHCnm08nQ9w1Ch7ekTrXROQARoEMHwuq297557",
+	"AkYEStlhs4ZlA8Vx3rrXGIT3RH3TmTyXiqceaQYaI3SyOCpuc88tnsVZIgFEDxoS8HHlGr5iUeVz+hdi",
+	"cZaJ3IgkwnYEwH2bTyTyu7oHeyYvfJI0WEReFuS3PVqqM9+wGfXZ92IBciszeCgfW5GxwxcMmAFwGf+t",
+	"91pnCMyqVe9dErFOVAmXz3oe6CzqLu0IvmwSxxiU5sG9Crv1C7zDKU9d3C8S3GJEPNH1Z2BciHGV/xVK",
+	"32DSYahv3D+R2UUrF4ldilTPRMCi30KEygmfDNlv/X7/99/dBg77UeRcJGKQKMwmHqYxPQaFgOe+dpf1",
+	"2b8WNhPq8ZzDSDvcgEWlQT3Dc/AooMLgF4eHfXaM3gAYFLQxIJpE4YvqPhNZ7LYpoWINWIewZbQ83Wsk",
+	"iUTB8sU6Xjsh4oy65UQWehEUiLUcGDnk2Ck25JRwVWBKycl2cyzpS6HgBtvbDtkP8mvWefHsOYtolftu",
+	"Nc6s1mepc5+cvamZLacLZPvclT14WlTgR/raHqq4dH72wgqUxK8xyDDAM+JMorPcpaJGK7FD5OOQzltr",
+	"Zx9UuggYnIU6h4KxUz4Vp9KKP73nn7tudfDqXvXxCXPeesA+/uT+5/jT67dOWL958/7NpzfYVBzrqWje",
+	"K5wvg0aCdaJTEfe+FTae9Nwrh2AfevhXdOt56a5EH/B3t7H4ilL3ZFm1GM/JvMcmG59l4ldANYj67GuM",
+	"S5yefM2NjCsbCK4f0EWPx3A9ejqpjAXlXMjNOZ7xeCJ6h/3Bk+BJnqUUqprhwcF8Pu9z+HNfZ+cHdK85",
+	"eP/u9ZsfT9/APWVlZ8X3Of74rgJlNHwy6D/HS2lnfzJ88rw/6D+HnL6dQFB+AOeZdNZz3hgc54m0DGPb",
+	"gE21klajapV9MgGTyoo0lefQgIUXoyebiszdp8TcSTmyI4VYAA3kQ+BMUTcRT1PhDBU6l6A3HWARZkqI",
+	"xLj1SKQduj8QjRGsngkV9MLiH7qoQwQ8ccSiiUwSoc4gCARabgV1ROAqe4EonuUb3kM1EnYuhK8pPBfO",
+	"Q4fsWpF5ghSgtGLKOoSmrdPEfeVyitBFuBqll15PGEvuj4bxJGH5rM8inIw/wcR6X6lq8Ee59Ui2bobc",
+	"yFG+Cu1/l0C5lLHHflmhsIuoCYG9syk1gS/2eRReO+92CwgAN8WgqF/JL3eF6rmUjsasUMvLK5XGxevX",
+	"H4D6qui2R1YAeoonXnGq0zo6qZZmZrPT/OanIc/RTZ7WNCHlyh68xsTvBle+d/sBMLP6LR8MweFgQJ1c",
+	"lloVifHerfjBr1Q2v9kCeeGD6m8I25bzbQBr7JSAruw7M/UCh9D05GKoB1/zIi8Ftzy7+pafVMmbhTc9",
+	"v/qmb3U2AsNR6VXb5FXi8wwMP7g0mAr1VI1PflJ4kpcJ8ED8x7OxoD4Cfm7wrL2iXb8ETxpjKxcY0wPA",
+	"8MG7DgBv9qBEtOphvqvVuju/p/RxqCVnTLslOYze7rmAB72JvtvlM2Fpv8POrInbjqGDuN9okt4Ug/qE",
+	"Y1oxTV+SjC99DRSMrBV1XIjHIejl5NBnLzkAFVmvg6+1SXp5Fcl68GSmTUtHNWHQF3kRAJYiiEYkH3RS",
+	"K30vMTh8kMo/KjPLGO/pzIVSHLvNKQXYZwgvhUMiVCTnOf6qpYILAaAhYBXUGxwLPzcBZiaw0biSeEj1",
+	"OYB6c4MsjW67iColJIXnHXX7EKuMsTOLMnqhondyhbEmelDUEUEJPRfIiYVWCXs1YAlfGPKKRxw68+Gd",
+	"Te4E1u4syXsJRfS1Tha70qp62dDv9UM2m+Xi9xUNf7bbsSRNSv7JS02FiZGOLR6FuuPUgPAtKf6tNH2e",
+	"SSvWbmtwpINGIBVtuAaoz3gvIASO8wxcfeclHvnkiSkg6CBhYixfeP2Bgvw+JHrmE6FCJSGl4K+nIo4m",
+	"1cEylSbVqcnsiyYUZnzow5afFzj09Xf8qO23Olf0ildX3/Baq3Eq8Rh8SxKK07krCb2uI/Pumye//9Ik",
+	"1lvx0wLvpeFZJuROo6tcsgZvbOmIRaWLUlcgiwdbpMfzaoydCty7axpckuQSU+9L9Q2vdgv9lD46x9B/",
+	"+NZdw0bFgp1iyGezTF8K5Bi5tsa2+Zy4/ZmiW9bvG75EYY0/WCZXZ5lwG49I4BGhuhALNpOAdcELQmA6",
+	"HIaX1L3Hc8hkEw+JmejM9lJ5KdCzC1VcssyaGtw6FUfgmQDQPoP3gm8obyL8bIOlVeDDEgFP4N6qlWCV",
+	"BBEWBVDjMB6jIHI2k2qsWez85pjO2JJQVQ5qcUyZ8ABI1GtvGM43y8RMZ9QGWB0eNXOJpNymyfcvTm/8",
+	"dp2IWCbY2F8sGHyVNHBCpphU4KFXF6xpcz9GYSpF+smdmJQ2B5Rku6jD2bsO2zFZtMxLvkMxybvxb8le",
+	"JUIttmysKppJOmWsnlUMERaLbKxHq47FN0ItlpRil4Gie921IsS7VEo82N+r5HZV0i35Xehj5diO6Bjr",
+	"K/yv2JqB2xFdDCkcKsesPmQIfRyLiCUaK3yCAkjmPOPKwr4bqrHAGkkEYsATaXTkzzMeAxEFDBMKe+jU",
+	"yb8Z6NQ60V/o37/AD3D2GaoIq9kSbvlZIjOsXfNj6/86t0WdHJ6XA9RNl0q/4jLsSAXjVk9lzFMowklC",
+	"5cwB9NyPFpVCKEiooVuRap648Q6pTpbeGhVnrVhmP2dWAmVtCGVmfXZcfFn1FF8CKxEVx0EuTCsX8cCV",
+	"Z/AlFCjNJwvWweNwf1qPi3CG8EJRFxN+hfNQvE8aPECEzB+bc9NncAzqs31wlFeOmBKNs0xcSp1DnQOc",
+	"diM6IhxzYmUZ5CLRw6otmkZs+lDhdUM/JP8HyNQBcTZbXl7GLTMTDtybVmeeLjITbtZD1Tl9993bnz52",
+	"mxyYd/iS9yTluzHU9HRQlfuy0zQGF06Ksq+i2WL7dXGxq6BynYqQwOsfR6xG4sF4MSd//vlT1cB687jG",
+	"unrjh8WXDbaVzCKY2ObgCsokYQneJIcvXz57ValEhtMmg4V2PkS6EAvDOqMFiy5k4uylLchFAywBknbB",
+	"EoyEVMLArhJC7aozg3L7aFTEj2G9jlyKLJGxPWKRNGe0RUmDbJaUlBrx0pp2PH4wFMYoLCrrPg4l+iZb",
+	"9LJc1ZWoKBAlo4I1n9tQLai2aS/lgT+zjEsjkvp27cIBKsXpILB8BU0nKsqvoBtSCWPYzAXxWRCqqAzf",
+	"z5JMjm3BEwSdWefaw6cCAZDVUNVXIvAGLDKxzty9euZbE6CA+6z6Oz2SIhfPSugug0BGZ1hOUIGDdPcZ",
+	"RAMDz8pOMmEmOk0MvJJjjZ9U58sPR0QxGGUmZnDo4zwZLD46iydcqrNRBrW+1BZSQlzLGOu62ViqBK0W",
+	"FjDBbQxv6/bZByWwNAor+qNEJPns7EIsQJGg5bSDSBMB4/GF0vNUJOeYtTAyFSoWSRcLVwlOX7BRPp05",
+	"36LPvvU1TLGejqQSRyyCMhYq+IYilIiNgGmv+AAcDtQs6RgeiukmzN/4n/qhWpOKJibV3BqZCATlVvk0",
+	"qCWpPYmkT1a7G0NVpKzp3mf9/uFg0FrdhHK+WW2T28g3zkHDk8FRuJvqou3XPu0Llm5QsATytEG5Elz3",
+	"OHYup2fN5ZuVfYo2nHU1Su6KamYe7igObmmfqqv4dwI1/Mmul7w1l+r++EfL1mxJLoqt6+ZycPPz0lJ4",
+	"DgiDv9XZwValskjZdx7gPtdBJyjwG2hS32eDYpcNWK6K/w5VJoxOL93PiTTu60TSxZzAfKLZlMO2xzqe",
+	"KTRgjYSjmJK5mnO00ryHLFucduwjFiltoZrwjFtwGoxALHRKTmg6G4EuLWlmUDaMmCKZzl2g5MbpuwFe",
+	"DgZMKJtJYRpTBV4j39Kk71ox/XvW6edTU/Aw7DW18eRCFRNVq9WnKvVbGvNtKPGwonNbPudA75n9/T//",
+	"q6bYeK4ROTV20U4/pux0tdOHeZoQzAFJVeYP4RcKh7haUM8A/IqHnl5bXdRD6VkMAGzm7m86RixHV256",
+	"208ywLOP4dS1kmL4/V532Ep6rRTQ/SHJlrS/lCsGB/2gDzfeuauauuzIDWkv3IkKtwfAoNzFNsw61o1a",
+	"8bTbquShWqPlbEnJ/fFMrdQPd383iuLFTUr9Df5xr9B7hd5eKhFlClKJl8WEY1Z1rjM7AR1X50yrmyh4",
+	"9fSzotok8veh2oW2PSTNPsEL95q91+wtVieDTNU0+2aOOerqihKTWu3GxdZZXY2d6hZ6DPnDIuXc8aMP",
+	"6r0pQyZSAy3+hR7TLd2jMkNND2VZrgxDBI8i6/6rHtWwI1BorQ4VjvJGfv+y3Sh6xZsMwymO7u4Nw10e",
+	"E+4Nxb0aCpKxij+/rHy4Bqh1HM5abusLuOiVoO1aE7ZwJuMufHPZ3EvQdLRQNJOXorcMC77hIUVcwqcs",
+	"n8tcxfHeOjSdncHFTT3xuQHEqqX8nfsFsn5PgicF6tA1+uC9bVp9780+onhe+5S0TfJKJlUhcoiTNlJv",
+	"afAkD1DPnj9//qrb2gVy4wOpxmGMxFgDDevmI3gkh1ilAl59koUK/ZhOsmowJq3nWQBksc4+Fggkq+Zx",
+	"KD7PdGavOJGAa+vII4Q5Uh9WwPIZs5o9GwyCwWDAMj03ffb69F9ZLNKUQLd4qMwMigonQrgwME8TIAwH",
+	"aEQn5XnKWQcIu6AkErDS/hQFLPon9z899z//KwqY5SM4lOdZJvm5CBU6UwimMsvEWH72xY+c/TXXVvTZ",
+	"jwDKAshAWBuB3x+VtY1YzNrkLb2BS/d7xn7P+MPtGU1Po3urjyuM25NfkVTTS0psLp8E+GODINx2B9kI",
+	"gLzUy0b4cSs+2wM3zNqTl0faGCPcy75zePVNH/nCN55CJHWvTZJgG2s7lrPnzvTrjP359MOPLVsW2d0e",
+	"2V2/XZFdfnLVrkaXVfY1IDDI1qGDVcpB/QE7wl75wBzpK+gg2iO6QzFcB/DyQhVRVQ2OlSr0PSF+FEBz",
+	"4UTnGRstPCFbN2DziYwnjKdGYz0j9QQSEY176mq5HkVHRUIBxyEN1eVR4TzkULDwn/KERMFhQoXwNizy",
+	"pBz+8B2YAQorIzx2ZO6u9djctQn17SCh8g9nAKcKGCW+PBSYRdBJAE7kWGdJ2+m8e/y7Yrl27WYWbypa",
+	"tJuL6Z0oVCXgcTicBVdttfZzzk11PjwO5xyIRrhhY52rZAu+6LKItZfWnwj3bYBFLUrX9KkB9G+WSnUB",
+	"I4zLCnxCep8ITj9DT8pRrS0XRZ80yrglVLFgSI7bVl9/X9LrmaPXlrk/DpnFhViW2hvII0kdSaQnJGiX",
+	"wp8zrc4LACLsyZjDb55hqcBoKtCCXwye+QQy/BvyXOyDYiYHwgjs3y4hbd0uYQQJ6BoY07HOPNOCAQTs",
+	"r7Mcm9+x38ykei4SZucyFkMkQPYA3dgND+CVNlswPnIGXBMaZrZgL5nH9lfoDnM2yqGyesyeDVjnxeGr",
+	"Kt9yX3yOhUhEElHMdiJstugdu1sjQrsv2/dDlWqno278zwf+TeR3v2Sxm4U4h4Shx9QNGPBZF0EhfIxH",
+	"xqGLQkUhaAla34G5fHH4qttnLwfP2VRwyrhT25/bTXOzYBNuIL6lChl5rnpS4aQeI72VMzCIcgutnMCG",
+	"VWCsu+u1YrNMX8oEQEEzd3FkjD7TKl1E7NytJyBqI0yr+0uJgO3nGMK82BayFLBcpUAp4lm2AAKMQVNS",
+	"qDqjTPCL3nnKTXMh3HsQ5h2l93M7geffV3K/fH97/88pbgFoGhDoGwZyKmxvHYFJk9a1kJqsggkvIQnX",
+	"4qiVsONhHzUcbnBy8EnrH3jR1W7cfS83eRMxQ/6k+CWXqSfyvd0GQbD6T4Z/+aUeoyDtHeOF6Qab5PUM",
+	"6bMI8rC6h9gJbiFltgPlurpdaGy2bvNaLvWF8DaHkPWRdGGcCTOhtxYovShURyWXl8cywGSWWlBUMq0C",
+	"/vebFN8NaxPsLlIRndtr6MjrVPDsqg3qS5b8rSEIJQVYtNtfaIaahawNNhXrrY1IxxU/BanN2hoSfhBP",
+	"dmx6f7iyNxkBsh+HP3oC+efaUkvAO7KLraz1QXmZWbvui4+VC3cuApWXXSUNuaqkVCpfU2RZQFqeGmCk",
+	"fSRHPZ+q3y0Ag985vZXZ2YbwjPkQYUPWtK0TJhgHYIsK4YH2jGYFwSTB3neM4M4D5m6HMrZL2SgsaYEO",
+	"1kjbmXvS8OAgQs/YjdNpxk8n7/rsh2+PES0eCwNUuiAvuMoO58ZOqad+qH4GvpPajQGhqgDFyTmXVR6c",
+	"V40nOXD5D98e71w5vj3Gd12lGDS/VgPyCJMKQ4z6IvDZ7MFXpdxPkcnX4lwq9unDp48oCoB/th2tuSoj",
+	"9anIH1EgP87TegYZhBQ0y0ktRsEonoeDAYGzCFXhcwxVJoCAbMFinbi4F4HKIaWKODPvudOS6muQoKEo",
+	"sikApSELcTh40XdBrHvcKkMb4kgXjEJVn7JBeTDr4pVnNyHlD98e3yu0BI3hhJbhtVuFJtUlM6T0nOb9",
+	"iF0IMXM20ghWX0VQ3UbnG+kIcWUAmuKPpuU3jSC3hfWs1VhmCAZRQKCTglB5gC+jdMuwBcPhQ8ohRpzt",
+	"1oPI6TDhRCmFmi/EhEpMn1GY7JNnBpm9lS6D186LAZ4MLyGhwwA+ej783aisfzy+7Fo6+6KZ1ho+CScv",
+	"2e95zVKNyYya2+ylYRsiXPqfw0ycS2NrjcsrQUctCqDLd2ihG153lY/lv+LxhBVNxJQF9Nsol6ntSTxC",
+	"jnNj9dSHXbcWHsprrbF7HJjJK9kvNtdA0QjuzUdEFsbOIMLSm/Oy9SU3gFBZZtXmE52KUHkTiuf0BS2G",
+	"yT37aHH8Qtn9bs0fcx4PO8FRuXcDS0yoxGcrPDQOveGpYXxkdJpbwRLBk1Qq0dx6Aw/bJf+E81XoNQ85",
+	"CX+McImwIjMu7zYltJN88olGvL0lOUZYIQihkQkeg+LqJfj910oxG6MPJlwlejxu16pjkuNUXogGgnXW",
+	"8cw2/iQpuCJ52y2jhlI9A/jEr4ozu2GF1SUg3lBoSgMthZtLBRv4sy/PQEsfFeH5oB6zWCvvjQnK2ENs",
+	"4wwBPEx85rFNF+6HUEHQJZyL5AyeT7eVh3BzjxwOY2VjKHkcOs9JK6yIK4Mi00KJ4Q8OTk8/vKUl2I0q",
+	"ly/YH6fd/XHarg+dygCfkdCj6DUfOxmjNzAJACvj3L8Rjy9aK94qgJTYJ9YhZc0Vqav7zxzAZRBiDXAg",
+	"sMrMrU83qOgikUImFZrVj9+/fuOLhLKgKD6Dv737hqxexyNa8jyRAgwJEj8FoSpZ3ZGwvRuwKZ/hA4CL",
+	"wLA45XIKR+/gpgRwGA+4enGFzACtGoH8JjITsTWs83xw2HW3RjBpfr7+hZbhT4hi4z6JcGyG9eWCj0Uq",
+	"XjR9ztPAegVkqSY+dD6bVeaJ25oNrljwqM9+1CVpF3oZMwBXZJz9dPK+z47Vwpc0sPJD8BPQdfkXY/QZ",
+	"4FLS+IlEnz6hkRZLT2epsM6Q+aKADQrY3de3VVa/GLz6anPkuBVYu8qTXj473PhB8NVbe9BZVVlu9J1o",
+	"tcrHVgyd0dca53Kp9HMsBF4ypromcZTCqNoUgCgkLBcSF2yjIeJ5LznRkgl/r3HbWF8lHdzkVNjonZ4I",
+	"78R4Y9SIysd+OnmHeJ2Fb9Hxu5e/pruRAb85ClHN6hc1ao0m/2TV+CHeN479KRJmOw8Zk9RCJQjWTdKE",
+	"7mqEXcRBqCIwy4jGCdb+9PDlVyye8DQV6lwQGYuvV6uyuTQLQahGUiW+mwi+ZXnT6bOiKLWYcmlKTzOR",
+	"BguwdBaqCvQrk7ZuMq/WgqbeaMszWzGUG6ulHyvooNtm7ksRPzVoIE60n/or3KwAziWojO4L8rlg6WAH",
+	"xwm3k0zn55P7VN0qmdEdE6a9rr762vy15c1YNo84vZu0j1ZufePcPKnOr3HzQ+pSfatrs3g1QVp1tR9H",
+	"tvHtEvmWoYbdbEGI2W3dq8ZMejFfl2IsaPIxv1h9iYf7UWK+ZZyQU6AVW6LsemrYhVhQiUER+9CBK5By",
+	"vT6GK5zORh63/yzhCxOFqmDGfTUgEg+dJjVGMGP5gk4ACQ5BWsqnGNbBdCdxqAioFAyV0VqJrLtEfVSj",
+	"GTPr2T6VmC/J946SG0tvgTevxQp6tqtXtx0QKDGvTt0eAWRLpBwu7KeU6DI/X5GPB/UB7VIJm2VSxXLG",
+	"U3MDU1EBAmmyFU4Vtmws3gF3ciZ5CoTaaDe+P3nPOkgehAM/uMjSqLui2BXVBXivUG1M0ntPeutefUcg",
+	"XxsqLs3UXnl3x0K8Qq95S80sCDgOxOdYwGK2O8ZEDsGIG6LPIuIziBCUgnJ/5ZMYFN54RxqG3pHWMIgb",
+	"oTARkopPTXEaCrwcvblMBNNKmO4RiwR5rWfYJBsxO9EGjhqN8JT10jfqY/sWkKMoi3z3tyCckEkQqibW",
+	"CXY90ok35dxuTDxxHfZj//gq63EjRkOersNnOBwMNk7ZbZHJAmRgW6wYsZ6JG0wc3NaAAvGpZLCU1GuI",
+	"JDKmXgn01DCZtAFC0ANEcjZabOMjlzTiDw9PVCzTBuBEhaY9IoCi8qPXMGKXJmgdpaW/qkRqbz7hNgyP",
+	"VJwZIFaF6ijAxKoFA3Uc4j4RMQWoP8WmEbAIVD8KFf3FWwL3J9gJIuBVNkwJaSciW2vQ4V0eACFUzqLL",
+	"hHV05tu13D+lRRZNpS08GvphfS7T021zBjOizgmT3f0y48aGCtL5miUS9he/+8DHFg+JyMpGR+BS4uCS",
+	"HIVfMD0TqlyxZq8ShLGQ+l3x4PrnX+uQ+9n239/mTs4EpkfLydpXIDb7htiVyCtyhUckQKNW4UvjKOGe",
+	"BA2qtdDlup2p8PJT9ygLQrV2jxLqz0ritQ5nr9+duuGdfnr3HRsJFU+mPLsI2I/vTj+x04/snweD3svn",
+	"9X8/+5/PAvbx9Tv2zelpgA7g6cl3eBQS8dRFe0WWCMEk3Oy4uTFsymcz7CSXFpFlteUpRr8iY7OUW7ej",
+	"hmrMpzJd9JkLMiNiLQQAjqgYvjdWkG+bT0QzfBnkgotJ+racox1uoMVb2nKm0D1RDOXxVGaW31zKA7M6",
+	"QIGZuBDEYhDDz2uhFlx9nXRpJqAmiqfroVBfV6677iEBeWKbO3e79NnKD3Gftb4iscjXlx+/5+Vpd/dO",
+	"T99Wp4p1sIfCAOAi1MpS859IasdpVRlcI7nlZVc4gR8z6KdC2lwAe+SZgWYmKgVy9rzEY5lNMm4gkj7n",
+	"2cgtuYRKxO4Rq3xAqKiZETTw+M1p7/DlV73vXv9QK4kSMmOZnqONr39yY8ENDKcUyWur1rtETGfaChUv",
+	"vheLDzADPCUN2r5rVo4UR35PHlo5jHX6i0NM9pm+LfWToOpwtaTnazVZlvIJdU8knxspeTUdWD63oFlM",
+	"RCqsWN2tvoHfazp1dU8R3pTsrXszTQvMDuObrvqVS0tr93vQ2i60bv0Gd2xIoP+yuJJ10K5LONWB/aG7",
+	"l5tGufkO+BvF1sTmFix97iYbT1Zl7adZwlfMxS53TnzhPRXw7wX+YW2qKAxbtKxrNs1hnGp1+7PtJQ/W",
+	"PfOLdGDdwB+0/4pt/7PFXte21eY/W9Q0DZtFlJhjiv7IN4JlwlLsFmfaeBzmuczEXfi6iTQIC3EQyyRr",
+	"b+aDKlbDONQQn2cQg5qYq7KyzgN46jGL3LMiFwFHAGsbsaLc7PCwO2ScfXr9MVSxVkrEtjj1dp7+iCsl",
+	"soApbaHpVaRG9NkJ9rCkPDsHFFOOlWXF4OFZY3meo614alg05Z/P3DDO4Gwmgsg8E2PoAuy8GAxYVNzd",
+	"z9zjz6zWZ/CGqNtagv363Tcn3/j7Hrz5qQ72WsbncGtjKN5/GvPWIw4nSAH7ay7yPb5CG3GV0zVnPiwc",
+	"EYDEwqGaUxpEjq2VpxXCfUNrsVwiU9qJ39xqnVFY3BpQLenJzlzMjeWrZmVowhAynBnNxjzbR1WNgvcx",
+	"0+dZ2Thu8tQiuFMhi25214jelQcD17WibqWLVoYGufSn8bQh/U6AISK7vjPqXxWs9rYX+531AobC1Hn3",
+	"8fIF0xl79/Hyq5IcZcbtpEJ1g/c+WbbEbf1+L4MnU6mKAqXGTr2rYPSg7gwrElrGHpQHhMCfIT1iF2Sz",
+	"+6GCmgX3CZHnkSg52vGJffZi8KJCOOmencgECg3GkjSQroXCgFA1csnigmHjvi+aA4hcaeB4UXn0cqEu",
+	"ZaYVQKw1FhHgk7yZEMlbN00PfOOuj9Z/wx2Wp18VKDgv1i3JPljYEtV8kgDbmDMg5f7kdUuqS6Gszha7",
+	"3OCvwuM8Fcqy0aICWzYFple4ZIh0pfpCqKDQ16cGAC5KIGmwQLN8lMqYXYhFqDqRMZOeSA5fvnz2CpvH",
+	"RJwY3jMTfthT0tjZ4cuvDp7/84uDl4fPoiPGFYKTOfMHBgNOzhBtA94eqmluLBsJIgJWaHrA689nzvF/",
+	"xuqIHxaJbbADkthqsd4pGhbdnWGJTOCruwlR5CyfdY8Q+7+AMfT42ASOphUAAfTZcdFXUJbVzxBbSCRu",
+	"bnlR7IP4mpm+LB+HJbd0m81y427CsiooawkVTAjBJiIAG/taJ8CM46Tpqxfse/m1B2F88ew5og0tEzBw",
+	"cwF1ZVqHSo+tUOzF4SucYrp1olPCH6KhPTVsptOUolmUAIBPnfOFE2I3Zix0xpJe34qAcnSAPx78Bkvx",
+	"OzAWU6kaz63u4UTgmC5oY/FTDB0KfqI48kU0Bm/5aCrtm0Jud1VMVrwAX3hfNWVLw7DOgLY1KxCWO/f8",
+	"SHcegn0R8I0tzb2k0txcgCc0KiEda6Vkpdw1NfK6n0Y6WfSgmv7J8KuXL59/VTHKfcQuaywdO2YfP5y+",
+	"+zdmJsIpIPwFVC5XCKfq1lVrpxmV7oMozrOU/f0//pv9jZk80cxMom6fvbMevQTrxzBuwtJu1qngOwaM",
+	"431QWueMkNKqB5Rj1IDo3tkNsAUByTYh8goVUIa8Pnbjij6hFfvJiOz18fdiYaIiSvv+5D1cgh0fCf4R",
+	"4OGYMZOEJZme9aQKmBFACdO46bzBnaVs5+oQBArOa9QNwG4ZYj/wtgztUaiK5ihpWCJimTj7b8FdrX6W",
+	"53RaakmB4S+1DEWhwjAq1Twx8CV9hqibMU/hXVMonqth1pA3AJ2exi73VIZeoeyCielIJAnAITEJjR8t",
+	"213nNvtd6d+jQY65cpssTiptR0du1yguDNXqJgP1hprBFtPCyYZ27BSEetVnb+BGLP0SGFlbJ4KtAOBd",
+	"GXxBO0gl+np2E0pJIHz83AMtxVHfgPoR/3231vkhGdtPTa5n1QUq41dUmaemFDiyKwRzBOqxuYWuGOMl",
+	"b6XVMH9ETy4o/bhOOboWi2G1tyxdp2+JULJ6X6hQUbt99mMlPU5UWVW3iPoO0FmG10hTxPJHlTJ9gI7K",
+	"hPXO9Iu1mggehW/KulIbKy4hq9vdskqtOT1y9/q5FV9rLZMjis3Nlfe6kexDU1zy/Ak6saLGRXgDUQLI",
+	"utuOK9KzFUUdkmY5abpRjIvuFDgfFLSZ0qOq7fvO1DjPhtwS8niGtcAYMfqBuZpJNdYsdl5jjBD9KmFl",
+	"AwF5YZkIFZ6QgAvSZydiJji040kiOsWGHmcXMA03rnfk1EI03+btif58OAXhsjdZzahtAF9eC6X2pmBj",
+	"U3By6xhr1ymtB2c5QME8QWqRR6qhinjVvralQOb89uAqAscNLusZmwk+jZwJgxGk8lIo51uQ8gXleTSm",
+	"vJQVaSrPBXFYKmuCUP2qR2xWPVMh8mYGTUBwGZtwtxtPtdJWK+kigwWTyoVm0I4XQVedi9bx/NzZzFBF",
+	"77mxPeAc7737JsK8SyxcMFZQ5E6lgfNvz4mdCXYhCh8qE04HnAWaS5Xo+REl5yEHmTjjoNOkPH/nmJJy",
+	"z6WSLYS2BgMqDflgAQF9urlzm0DmzCLBukXOjtoIv7rbZx9UuvB83RXSgSlf4ObgxusMb8DGOk313E0G",
+	"TX6oGkmbjqpvB9jsEpbGX1gwHRDwKV6ns1Cl2gjDIghppV3AeVXUZ18Twann0Kb4xwjLCDTNRduwEqc6",
+	"z2IRYIxG3Dkebs3K+MJ9PUCBe6sIHz/0f3KC7T4czttGgmeCxkhIyFPYn1KpkFwVUIpB/p4VbKlODoAF",
+	"ZJbpzy6ihNfFqTa+exRnp7nkwf3lDSrJFWb+tZ5Oec8Id5GF2G4mY1OVwqIGxPm37aGZu63Wyz3j1orM",
+	"Xft/Ol7n/lao2t+qava3X/XI/A016m9u3zR/U9qWrDTdTnDrR3T/8X8095KvbnsyqVG6o3LTdCQ10cyE",
+	"yYG7F/imMDaB6UGBKuenpuRt0/SXQe/VL789C569+n2jsZ4C+SShZC6ZERwA9jJjEE8ws6tS37am7uPP",
+	"4OOX4Q02H/OGIXbVUt8kwkZVqNpiCY2OQ4aotorwbAMWwZ/97+7p9CdEDleCRQm3fBihek506sLBULm/",
+	"/Pn0w49Mj371xrts4qauyg4OE21nImI55akfTxIgHTNm1N6Eyt3RDVgEqhOxjnuDHrPIC7obbCHr7h9V",
+	"cXf/dhLv/h+F3v0XyD0BbVZkP+q6n9y3RqzjBEJ85tNZKrCZvQ/wnGfEk7L8oj4MH55ZFl7FBAGc0DD6",
+	"fmcshtPPuDQCP7CAWenkOUzDyFm8yiaFMxQ7Rz1TzpWFjdrdqmNAcU/OuI1Y5+Tb1+z58+ev3F+A3ziF",
+	"73PPDlUx9/4QDVkZYDUj1uGqWDmAXqFlS8RMwLoznJ9unx37/S1UOLCO0rC8AXPPYtFv4RMM6MMnQxY+",
+	"6ff74ZPfo26oYu1sAcYI8HF+vwbrUHHYAZwFG940S7U6xw4wLpVIhpRmxEMXwTKOR2du884EINaXk0Y6",
+	"jduqGzrZJfwVU50aymRCNRITqRLc+2EKKD9pJrk1LEFUGwNbjLNydT9l2b64becP3GZburW/PcH9+zh3",
+	"kclffnFWmDwPD5mKP8J6fAIHAH76pd75eFmsGDdAxCSyHsStuE3XPGDcuNcSplQ8mycVl5g8kHUkwsir",
+	"yBleWQEkr/Cng/hUXR88DaXTP3jTv+D9f+r3+1GoeNXxC2p08k+rHhUd+eKrPRkEYm2gMGYCojjEXoez",
+	"yLajQayQeVOZ9V2ezFVe07IH4Uc9jubz4yquPa2mW3NIEYHNpB351lJdgDkUHX1tpYt1wJFdY/m0ScGX",
+	"g/ZxP2WJH1RtjraA8HMzKOUlwRpS6mzLmI6+LOTv//lfZXKOVc7vReb8cYrD6QpqENdzVeT3Oi8Gz4ny",
+	"5t/75YSc4UlDcxUMi8Y6z87EQjj/D3IJ8Bbffp4K0w/VO1WiZ9qMK8MxlymIchKq2TBvgk4DlpL6+AjO",
+	"kZ2rPeYyjZyPgT5QhPPrxtbh+GBpgbAe7tJpms+WYPMQu8R0A2Y0M7HOhMFdIOLmTI+jgv7HU3Apt3UY",
+	"IejE9FUVWclz/6ALJZXzXnF2EIseH1KetcCvTbvMMa7JnaEZfSNiIDe+65a/zQ1bxZst13VfULiljZVM",
+	"AF+Fj3KRW54xp8/d2xhOb+ma9tdhJlyItEMriC9otIJKWyrXaLGAPmG6xs4dMavhsiTjcwBF8qWHM5EZ",
+	"rej9Zslm4GlK3WhsaiFO4Il7A7E3EHeDlgY5jPuzDztAvi4qLdBAIF412QfsW5EeJVIkDF0M8jgIRl+W",
+	"Xkyoqm5MJ1cpHtigFpezJYFjMRbo40D4Ou22+RE+F7O5TXAfsbcJe5twl+jaqqxZ2lKIBcoOhgBc9Co8",
+	"os2ESlpPYD95r/6pIb8e6SwqaIMdTdEIRBeGCv8t1uQTBHaXES8e5GjHoYI/Qn46u+RpxEY55h7gKM5I",
+	"IJcqzqueD1jCF4bxc428fVAYWrlA6Xk3CJVOkxJ0lnoSYMjYe4wH/zgupDFyQ1rQCeaRx2z1jw+w5AtO",
+	"jpAMS2JyDD6QntxB8EXIp+HUQsRTBDkYBUnfYZ7yc+Mrydxw+uzYsqkLyp4NBgN8jTlinPpLlRCwN0x1",
+	"VrZbtFSIfeveXiI6foJlvW5YXSA0bs7NAy86dSu28dU/ufnd+Op3JCQ7Bgpcmrm2AyqRSfGYkClJ9yvl",
+	"UKjuckrMv9zpT1arEYOb1iKYFE+rpAi9ZYKzCsgfHowywS8SPW8ntnvvyXYMGy3YVCtpNSD945a+RlHK",
+	"13xdvGWn8tX0wlYckByOEh6DlFUnxhcp+u+/hkhhKd+KOPkz2A0FiFgDZSrt4ohFYLTPZpkeiSTy7WR4",
+	"sdIMfodaIbhNJGyBtZLNIvfeD2WXCLu1F+2l6wlMSFkpVhiUbchWJmKhbI8KoNZwbxY9+2kpbHgyN5sJ",
+	"nomEdSJwWs6MECrqBuSSJEUnTCeqn+13kfvhUkDXSSfy/1leUIfgHxJbCVb/hqrmv3kvCkGqA2jjy8jR",
+	"974YL7rTKYvrL0PuBybtOrfkBGbqNU3UNpySRtINcEJ2wEJBWrUhrPGx+TDera/SMKdtqo5/fhy6jjNS",
+	"lGLrcZF24IDsVB5RbEP7wc9vVfoPPibyucgKcgceyRS2gHWoJr+ilAGrK+UwVNGMAxnE2TjDnEjE/gT9",
+	"gOyAdeD//wkowrsBG2DRiodwcn/EBjL3d5EchapIwvhhddyfTB27v8isYGO16RKys8Q8rHuloocehSqC",
+	"iOhMXPI0p2olv2PiB9OBE4w1gLsCZi7kbCaSgAHtbVAkh7p99jPmiL21KQ63OGSRjNU6waCS25Jo6UTw",
+	"BINIfzQF5bUzkSHGUaggGnMehqlQcJxnel4pBAMRWWPOTmOku9l5bHVHpgS/p7XpTWfiUQc8NAO3NxlW",
+	"z3pO7qU674EXsKFX2sQYsYHRoOwGGqB0ESrUOUg3YG1bx0oBb8AWtaR7RC+lUTKolnRan4qxZTq3qJeF",
+	"EwAFQ63quEaFPunZt/iOtzARd6BMD3IXX56HFiWEVXk8SlgXQif+ILQg+dtWRKTQaHXeN1a2FT2tOPvA",
+	"wgLqGKpCH1m7OmI1hlNHVPZSHfFJNY0M1c91v/y2GgnfvNdImoc23A6UxceikXU5pMplEF0yTbdRSmCD",
+	"Wk9I8x1e8kVz0TgLD99xNWU8zsi+9LCdfQY8Fj9NpfChW7Ux7mEzyDUUJMNKPXSgukKkcMx3jXNUvH5P",
+	"yHJnhCwVyW8R/FtD0aFabUi94vVkz7qyJdaVcn2Pim5rwERaBMURNV8rAGtW+Woqlpb1HNyN0XC+Bn3a",
+	"XkpaOFY2MAFbx/zdhFWllJwdbnT4qrsukHqcMnt/dVAANQwITG6iR+KWMt+8tx1MuXSywVUseoi4sEEQ",
+	"8kN50890zw4Fb+Vt66hT4dueGkKP2IcPbT1vfp4q6+/n7AiTpm7BADkVjy5A9qhTZkUEK0/ZsfG9KlpZ",
+	"EZYdGeOV99xP9LH6uS16gWu7t87bxMpe1R3k17mVerTZaTEdgapcaZvpwi8+TbQ5WfGXcDJwX5a+PEoA",
+	"/J67d5hbBPngN0LSWBten4ipvhQVud4oyC4AuwhKjjoqkHC/A8AlnvABgKO03dNZtkgPvyj8Thdzt+3/",
+	"13JBbyJGvtypDsxHIrQWmq+of8pzuLKJtSRvMKjHSXIbuavK3F64mll98iKOr2voFJH2pV3qUepuK+oZ",
+	"Vjfk7bJDnoqVEOmhJ9ArQ70njtZ9auEunddPeaa8K7AUAU51IhjCEOrx+AjYl9yqCgDRQ3R4s3rcuc3E",
+	"+0Tw1LZzDXzUaYrQjmOdFUXNfXZMgAovqbUaO63c1zOhLkWqZ6KEXUy45SNuoJ8oV1Twnja3SrzF8exS",
+	"+uENV9EdGZFdyhiHfGNVeLmJVJ/im35S/JLL1E3MzqBVTwBR1S0M4YKV3xlzhThKvm2+JnF4ft4OqopS",
+	"1IsnIr5or2x5MRhUG2QBRo0aeqY8dZ6DSFgM8Q6Ug7MI2DEi5wsZmQj2rN8/HAxW5cbFLrisr3EE190C",
+	"fJAVbBq3/bJzAYUvufrYHmee4cw/juIQPIyvfnfAan2YVVNZE8x17gtceAYXrhzWr5oHwgN0jjGg30YX",
+	"UiURtEWAPkUBi2w8c/83sXaGRFexnk65SqKusyp+GAhUA/RJTikN82xWCHXouUJQWaRB0DVuRTJkFX2S",
+	"tobOGCr39r7Tdj+Efp6lgPOIA+znSsLfrJwKndszI+Koe1SAhDOO1WQwIWzCCdjcfXA7olpFcnd1KFO+",
+	"4Z7qDyqf2NoBIeKLPaftFSUFFf29vcKuODT0gA0LCpbldl9WsJ2ygl2scXsZwdpVHOwtwIMqJ6iIRkEW",
+	"CbgHU65ynjIrtrqR36ryYHWB3W7vcaew+QvBH9zvTw15BwFupMQcEiBNY+wJvqzORBKq8rUMGADmE50K",
+	"xAmfiuzcOcQwR9Wdn6US8oRKzJlWjfsx1izc6X58T2USj1Qb720DB2lf0uAjclY9MraxfEHg8gvG651M",
+	"O9jgh85YbBlY6iRXhEsM6gcIFKenb6ucioEnWgxKCiPypok53WZSGNbh+BDiwPA/T/kCeK1ZPmNWs47/",
+	"/Z/Ysy77f/+XVRxz9k/FXf/v/8J/Ls4SkfKF+2MQqpGTCk/DgXT3FGv4p3QDQqPBj9K5BSQsXvnGp2SA",
+	"3WR6zkIEfJa2z45pIqC3IyNufU/zjf2VwNtNoDsNQwhVnFtmJjqzASLLHA4G1OCtLyI25kBsBvy0hNMX",
+	"McMXLryZTxZHPnldZSIYIUEaICHAI18ODgmZvpJoipos5Cdh7J3aR/fC+0r4lqP4gCvfZitJMP5o1vLl",
+	"4HCjT/mOWzHni20WluVq2d1Reg5JX0XHV6WqgQkpluC2NtOipDmTuWnnp1TIBovcOEACciEWRtjejJ9L",
+	"hWmHlwPoboYM1GhRNKV1OOFKHQ4G3aNQIbEAi5T4bM8wqxf1WVTJf0dsDI1bpuAlGI8FcslCZrxTYU8D",
+	"igGdhcpNEeXSu016DbnA5gbPJgQHoS5lphWxmjVSjH31ohHBoZHKhp9v4Snwecu8KVcdrK4wvLzmRvSk",
+	"MgIg8y4FM4JngI8Gc+reBfRVwB0O1Y9OEN999PyZbdQuf237wsOXX11FxdbywdPa6d0KgctI61RwtRFw",
+	"xr6u5stJ4a4517pGJ9XydCY5LpcoxLyK8ckqCu9chheDV/22bKZ7wRfQjYWjvSfeeTeAdeL9pbRkPYAO",
+	"q50d8bpnlQVgBxUaxa2c1QXlOV3GIsSPivqtG/Pr6uuvfVBX3oyEm5u3fj+sM776RFx9zlddtH1mcW3t",
+	"ZW2uPEMlVApj1F5FKasdcptJL+Y7Ks50C7424XAqz5Wp8gUDn7BIWGcmlRJJF7/tQizKggv45fUxomJW",
+	"blUAZg2hNHGhd2ZpbqC0K5plUsVyxlMTsXN5KVQ38ExOUP7lgWr5uXbPDVUEf5V2cZbwhamgt70aEOp1",
+	"UekBA5pAkWcx/mLYi2aIo3dugZb0YYctXZW3wJsr++au98nqB7blKstL9hnL7ZgFWGWfPKpSCC8pDapZ",
+	"Ia43sAwb7rnDTIBRun7G8koj8l5eCLB4wGa49IEeF67VsATOUdaqxuZTJC0v9QVwBiC5T2UaqUi5zM1J",
+	"w4yVaepNb4cYD1VEHw5YkVUuyRLhvbRxkFu1cNwBhqygQKoanFDdxOKc4DD2NgdtjhLzvd3Znd1Zmt4W",
+	"s+PEFROBAMjvLphl4lLqHPgTzZbNUSYSoazkqbNGRqeN9GU7bAFoLawi54xjGtC9rmdiPXPBRjHmqskJ",
+	"mEgNzhcWKfp85BFQseo0B5pXAxSSSNRb/d0TARm+QGbvPvvRU50xI+KsCV75BGeMYm8a1HYzBbuCBC+G",
+	"e1X9a2W2O0T1bg3NiOnubcT2QpbKTH+YCfUzt/GEzXWeJiw3gmJuOm9UCZtPaq5JRZNvmC4on1DBx1o2",
+	"GOs7OHZvKFa6Ppzy7Zs+tpio89HzXrW32vZBu3x718cusn4tPXYf873a7NVmrzbX8ZSvC9iypGAPDa+F",
+	"5nUP17JJIhnLDpowW1gHGt2rpQh3Cs/SkAhqO8HcI7TsEVruG6Fl+XTzhgAtG9jmISRNxLzVRn/Ev7ea",
+	"6evpoQvYpDp/rXO14wPDymDpE9rTeZ8t0zgwEzDBs1QW511HkN+Vis0yfQ4nQ0i6Todh++2gZTuoTWrJ",
+	"qOKFnJiVis5tYlmBcr65Khoc/GYRUG3/PW0ajbpU8NgdTKSxOlusJej0/tkS+12FodXUD1pXCwnLc8SX",
+	"gyBUvnrw5aAsLzxiTUWEa8v+fihG9JY+Y6MyQChgqNWeFcLzchA8mfLPcppP3T8GUOOG/yor3NzanYts",
+	"oxK1u6o8W5mKzcrQKku4NwiNBqGcWEa6gmhPK9tccd0davRmDY9Y2rbvdLydIJzqse0lNRTljhHWMPwt",
+	"OeP2qDipgEpEZCA3LBO54aNUdLeAp1xfsciDdESAx5WnKQNyYcar7JG5woFVOYfws9xd/y4ybeg2E3Nl",
+	"mPgsTTPRZHOVZJONLZhMrlMivWsj+Q00mjzGDM+WdOAt0JrBLGJhUsF86byeVfl6SPDRhRnczbE/vmSf",
+	"uHwUETAuNpvm1tl13AywHfJWMGrlrl5h0N/ENa+zQELIwuMJ8jzpcZ1On9gS3Z/Khp5uwEaLUBExVFBW",
+	"HfqNwnqqPrdluMHlzquHIsLOCnVkwRwZqhp1ZBTgHrWWPrK7xAEHry6YNlUSKj8m33TayEUV4BRUyprd",
+	"5oaXzDKd5LFwcVrA5hNtRKjEpUyEM11Itg874cFv7v8gZAKCooPf3P/Bv/3lEQIpmT7D4mQzLKqig1AV",
+	"xLlRCzUWlBWUS31nnI9tFLcw8tqWvc7sIPUw1ma3N/z4Odj8sXkqTv1Nv3+R1d7lkq7PzZNc792NFij1",
+	"2jRhGWFhvgJsrsyc5nO1cIakZKKrVk2Ui7HGFpdX3RaRt9GKH9hMqGQjW46ktu5bq3abeq2FSgrzHkll",
+	"RXbJ04iN8vhCEKYncWqHqsi5PB+whC8M4+e6y6xmEXj7leJupefdOq7WEF8x0xJbp+bObs4BGSrLhRuN",
+	"tIZF3EZ9dkzZnGeDwQDvMEeMswzAA5QQibPAU9o7OHsxGGxkDT/BjN2BSYQXnQK796ZX/+QmcOOr39E6",
+	"7bjea2nm2sEO5b6t5CqLU4llAA7CyqkIqD4rnvDs4VgYpaCNWtrFEFrBt4yN8THTI2GqVd+Zzs8nZY+l",
+	"nWRCsJQvCNYGqll1moqMdT69/shohBAhnp6+DdWIKyWygDkZEcpCoWzCUn0uVcBmmbyUqTgXXaqQLXEs",
+	"cBMo0Sm4uRAJm09kCv0vGmnDIe1BNaMwvglSuyoDFe+wUWQ6hj6ZylBn+JlYwYud+jZUWsWiG7A5d8YO",
+	"oTueDZgRsVYJmmhpgcZDYeG6RQwg9yhE10N4ilFuFhF4vaHyDuhIlLXzWa6Us5Flabx7Yx2HI1QEgzGW",
+	"Shro7HYyiR9RgK4WlOMcMFsJp6PA+XQDNYBIyEMF0CIQv7wcPK9iBRbYpBE6xx6how+LHLFO5N+HXYDw",
+	"NVEXnXN/rbFi5ktthTP9wBk7m4mkEVLQfSea/1Keb1mwtGtrWw4URo/OcJvVxRUnEX7sUfi9QeUuIXVU",
+	"jWeJ17Euq18vOSoSPDcK8RNpYre3LIZZrrZstUk64YCyMN0FrlFHK1F8vFYBnBMbAWPuBix2JtHdDFXg",
+	"UGgfKqmwgheuB0Az4IHGvN9M0hbx4dTDQmlVeXW/BasnVPVuwgLph3mgH50xpatl0/7kteMNDQBRn9nF",
+	"TIC5Me6Zi+5R5Y0XYnE2lWbKbTyJlvoXCbDNWf4LQVj4zt7iJdRk5DYC0WTQZSqY33mK5aw1SbmNp7Et",
+	"KVeQkfY3PWhb50Z6CnLwTo11axcBio1IfHNGRWT2Ju9eQYlAFEsBXTJyLoxMU3kuCgd2m2ZOfI4FiInZ",
+	"JPrVc8XKO4JqJYX3sBgwgPfmEkpERenXYfYqVB1EGiK4McrGQffyi0qHBaYCC4cJDr2cuZnz4khvXe3B",
+	"m/KzNjoQu2ZqrXh8Nbv2JaXBig/4yM+vKEIo13sflbYWJZWTRKB4sJtfBXNQUb41kWlx1XYIBJfAFSmE",
+	"42wmFKSCitd5ICQGXX9HzOipcK7I0i5MwQtpdKiicrzUKRyxRMQyEQhfGPlGP2gAFJ9nMhPmjNuI8UwU",
+	"WOxHtT+FykOxE37QOLd5hjBZ7q1SAaQ7BfD9YgRnU/7ZQyU8/+pl9UilH6p1wCoSzkwYjjVw08PRAFmt",
+	"na22XDmrNJPOo8gYV6HK1YVyBjKiY4ioBuHup9ddTA3U9akuQmI8F6o2VYP1a3ZUcPJrJm+Hx6jFO+4J",
+	"4qj8xrZAblmI92eq22LlxRQFV3Wp5RVxlWal7ur6Fs7LVd1Nge7jC7FY76W4GMEjD2iF9hY6NwG2QC1Y",
+	"IsdjAWexcOlSmOF8Y6liEapORIIUdYeVUMzAISiLU21E4mt5FEOVLBUbQi+dMfdUS+gx65yV79137ThA",
+	"+F4s1jWjuKndb+9XtaC46NwjWpg755JsUge/xW4bcrmKj+41CiLwSvBcVCEUW5sSlJIcS3UusllGx1OA",
+	"bRSqjtE1dYm1Gstsapj4zGObokKSYlLGBwoOil1U6eJd7jKiQuG2+r4mRTvGSSI92OH++L1Y0LvusdRo",
+	"A1Wv5LIJM3+/TW7HWDhdqSlFE4jRbUqPStWH7WXLil80WJSbHuo/njED+kTT1mlYBy5b2nbPuVTdRtQO",
+	"sWbnayh+/lZn59paofabVKPcufkRtgpmc7MtqlnmqimoISUSt54Sp6z2jMcX/FyYwPPhmYCl0ljo92Ez",
+	"nVkTOOHKMOOE3KYBm0JdRsAuRKZEGoQqEyOtbfGtAYszaWXMUzaWKZReTwQ+Qgk719kFg3qNMWx7BL7l",
+	"9ntKvAehorQ61Fqg1UwClnFp4IZyhpi4FL5GBI7/yOmM6X0eyx/iOyXm2K/TZ7CucEgL1SW1A4jGCjWa",
+	"M2g9qCYJH3KyujrQU7sGCovEuDax2NhU2btwAvZh3n1msEkKPZ1xZbnuNJENJaFbNkr/Oxc5lB1AcWrF",
+	"9x1WCt1YR2k20smiS8WweSqgL9FZkEqNGGLmuyvAnCVFnshEyFgEL8lyVVBoj3h84eybC14BegxbRfkU",
+	"zwrJQoWKTFTRoifJN6/Vysrk98jXGwCdoLGZ4FPWsXomYxbBZdEwVPBf/b+6T0+ApdD901ie2cq/fc9q",
+	"8QPWPYgk6vbZCcwAVEPgCzGN9dSwWcrtWGdT5jYrpYuiETi7g+dIdVY8m3XwM3zNAlb7Rl1fVVKDOaVF",
+	"wnFD9I1lG0esPc2nmM/ZFcsUKrgVCq2bbO6pmwg4cYu5euiYLW6MawEOD7f6qtaatpirgFZmH2hsqd/N",
+	"CTsdlYGbTWFHpTIODFENrBBM5M3AWdy9Q/FZxHmT7YUT5Z5UY70GxfzF0uE+UFCj+umMgEMtGwmhisNQ",
+	"kQBwaFs1auXU+97P1//4p+rbIpzgVhh7RT3COq9hdxm26rsO0ItfizBUdWbf4OUbnTaXiHzXIpVpJM1x",
+	"rz2LdSI2PrxeGfVrd/f2GkTqzSGNj5TL9DLF1yfcip6VU7H5FEAe/kZP+5JO7FdlbYOje7jucfDYvFuN",
+	"wNsP3m9gVFbsAwSjJWzHjTc+32k356ZiFNu2vdX4+SEE65jB2O93a/a7hkRGI1LFHex3NayKX/Wo/VD1",
+	"DXQZAQzur3oEgavBIsszZ3xNNKQMV0ldZlgHYKA9zoLpuu+UFs+GTcCMzrB4a5O4rOjWZJyNuKe5gSKK",
+	"kuomt0Ymgj3r9w+bm5fcXv3RfcWf3cfuoiAMuVj/rEdfakFY8QFX7yqFPDwmhrTyo9t3FbjmCogZuOYK",
+	"4rQfQY38duEUis5HofpqTAooE8i+eIZC999YWen+i6dp1A0wV201pasDzMXM+SVR4XLFs0WAfTEjNzAB",
+	"5Zxzp5KjBTx7bicRJbbGXKZ5JtgoT/CsgVs24aml/h+dpjq39I4qyyZgnLCRGGuq2MIELnQwlmDaWEo2",
+	"0tqymU5lvOizYzA6Vucwq1B6UjLGhYrSaJQsw09kRlgLwGDYFYTVXNgSxGYiM1o9NVSnwVNW1Hmc+Z+i",
+	"7hEWuM2lEaGCvhieWcO4ZdqZbjfWYuiVt7j/XwXdC1iuUmEMi+S50pk4I3A8QISxWS6I1IMrFrmAN5OJ",
+	"KJDwOzxPpBXJEbRpGhah8FAUHjGrdSMAF8I9eoP30JNUfpz3A1JZ2L3WijKv+HvevPW8eZWJajOJ1846",
+	"eWtZKQpzJriA1mqMzL8TtiL7u98xv3zJua9u3tKzLFjbffL/lvvqzfI/hWyt0DS3+5Oe4Hj3cuYpbNed",
+	"mO6L+NYX8RkMugrBg+4U5xB5jm1f1CYzaljBDd85YAzhc+5bNI0Vs/aIrcS5ISfReYOzCTci6rMPuZ3l",
+	"kH+I+WwmAJXn2Vfse/k14Hz6E8HIZrmCvu92gE8v/qcwmrvOesIHXTM4+wj3XDMwuyZA6eGgilD6bHAl",
+	"ROnuQzq3QFfHdCBUe9vRaDvewFG/myEIZLSqhGYN1gQMyZDFejrlKgm8qmnQvYCJzxhT2NwEzMqpVOf3",
+	"a1B2VEK8HFixv//nf1WoAz/VOodirhhSW2GnEFlgPVfgHXReDJ6zWi2AD5Gisc6zM7EQ0EJ4rMremtK3",
+	"qAdwkHh6VU08eXg2TMpJVRYcuB8i4mJVvv0Yc53tVcY133P74RJq9Tcilqbog7m7+uIrnV434WWBVglg",
+	"vD/335LTjEJWaSgDBXFqwJwadG9mTLwNqIdYw5irWKRbtgzgMbORcIOnOkqCTTmisipUNH9WgoNIKWe8",
+	"E9V9Da+4E839UWOSY6+lf2AtRXmCyXVTTblPF99Ccf3ymc/melqrwCn1NBO/br8ku3EHxzcJD0LKqUN2",
+	"d6p5Ai/cb6p7dd1lc+uvgIF2J3tqJkw+3ba3PeGpFQlqKNa9DpvObAi9EgoGUQOVnh9V4hn4L55aNhFp",
+	"AgXIxeFMyqHHHw6PsnynGu8maL8Z77V7W9rt5IlxRkpCJ5Xb3YB1mjpt2bJaf+tUBkp6Bey5+AVB6RKX",
+	"wNwECesdanCez4VztDlgFAo2y6QmtWMxn9k8E0nVNaET1A70R5HoY/pzqhNhAt+axS5FZhD/J1cEMmYW",
+	"JrYpPrxLJ8pQ87FyDgy2Z4fGgxbins3H4d58/GHMh05TVCIMTgmdCiee1O2GGTxvNMCYpDIWyoh1x5rv",
+	"6ZId7lb0Cqj2u4qzgkb8RVT/bZMlnkyV/3wrRRZUT4vGgjvjWjso8qu7Rijokkq9aQOr4oasUs1Uo3uK",
+	"qdus/TeeXWq1zOeWjJpBq8ZvsI6DPWHrgxKT74Tdqoxsh3NpdRGR99LzZkrDLnkqE0D7hnbK+USnos/A",
+	"/3BeWpQJtHyxiNiUL6AorazcNaGiBlkl5qy8FvGoRRSwKOELc6bHZ3MhsB2WRe4/3U9TreyEIOESviiu",
+	"6h6FykPWjsn3K59tADIuyVqBq5EJ6N54l/H1d51O2qvxVlK4GA01afIR4yPjPACSTGN5SXfEM7EFfuW2",
+	"nX9TUuUmkX/UfMrsmCUSeB4Lk4cdp2rft3INrmU3xQ9ia3NKorSVY5I5c+BCMSXS9VV7P1Zuee1vuO4A",
+	"qB3jYdALN3yR+9DNCIb9nD2iRo6q0BTfzzpGxJmw6FBgJQrC9Iiklv2vidw6+a5eeEW7x7EfBhIwzcVo",
+	"ovVFwDg7TXl80XNfyq0cpc66xRpSZnQRQs+y0x8+fXRqmY705z57Z02o8HuQf8RfbOQ5gCjR3wgMBG6e",
+	"cWPmOkuAfcQI7swkgOu6LamnVboYhgpZSwzQhkT4kDMjLBYWjgCn5KeT9xgDw1PxTAGge4Fo0CLB0aXI",
+	"nppQ8TTV84NEqAU0lrFOic7LUqkueqmOeYoJSGF5wi1nPEmcaSfPLxPj3LgVClWofqavJM/OsJhn2YJF",
+	"/9ZzW9nPzhHuncpzBbH5kNk/hflg8DzOlfzsOWPgFxFcPqO/TcRn/CkimhTqbfnsZuntD8eve6dvjw9f",
+	"fsUuxEIkbLQoOlHcavppdsIU4QMtPq6P/8r4HIBj6B19diJiIS9FZkKVCaJxBBZEEIEMdrdYI4ca8ssg",
+	"nhSdXkU2ApYwAmfmbCzmbCpVboUJQmU042Xi13POVEkdZilftDDAQJV/g63ZkSvd8CYcwj0BDzd9eYNl",
+	"xTEm+1aR9a0iTTb49la24j43ewYb5s7apHyfPdtK9qxp8Y/gsIiwmxKROiMol8L7W8vHClv7SrZto5Uf",
+	"3LVR+VTZUzromwD1D2wv3b24tWbhXLCyG1Ozi5zch6m0wNqMSQUn+qkYW8ZToDeKAC35PMJt2mMzQ5IO",
+	"gZTPcxRmKIMW05ldAJaZpseSwxaxCyFm5IpZnQFSOjw+FTw78xdlYkpA5u1ptXv1Bu6V0P36irs/jN0q",
+	"tfv9uhBDK8wugJcxvnKxxeFg4CIOSHcjRAz1x2N8wHgci5ml9PtUGMPPxZBFOrexnlaY1mQ8CYhnxU2m",
+	"C2MW7ml99iOhzkhThUwUNpPNAcAnYe5ze3SvX0/hSN/uUTq5tc4G7nfHZvRAoERlAExD4lNQx/LC2VB6",
+	"TswZIJe2nOXba5otGrrrilY6fxvn8b4pb9l5Jm87zPwNo19cxdNPi3LdBsq7Sj36z9g891iu9GPNPpYz",
+	"0I4pcxv/dJ12+Vpk+uXWu9lyCS89tyoiT3ZYJdckim07BQ1tERTl3liTuHfRtiLnAJrNOJWlOrciEbyI",
+	"6hd+snfmqo2FCwFa2uPfWTE1RRY58QS8MU9TkQ2BLNwN0kWOE52icLByEJWL4e8mVB2uGE9FZpEKgPwo",
+	"o9NLkbBzLYDkN4IrQC2jLtJ+V1+MMV6fveHxJFQxzzLP2It/J+ZNdzsW2x2xCIh6kz+5UKca0+HPwLzZ",
+	"DxVddQZ1/5Ev/689mG6QMDEdbtlUG8ueDQYDaKhdwKmBSHpSuZHBaKd8gWMpu3TdpLdBBVR181sB+O73",
+	"s0vjp9a2T9ouR1qnAgCsd7lfuo+/uhXfTSUuxyMqqfTSKFWPz2b1bdJNyBY2SB6D+A+NSMdtdsPvijzZ",
+	"cnhXYGrZCtGtgmVGIDWJ6NdS1bUT9GpFq37g2YUTJmfNTlCkr05Pu3mG90kD2rsPjRrF0c0tZA4LPURb",
+	"59lccGl2JoEgfD2eYtN1syyBqQapcTvFJTGizHlGaUO0c332AfIHwJXztLJ5IP4swOqtE65rCRZO1hch",
+	"WNuUE+wIACGhvENNc2k6tiIqeiYUn8m+33LazjA+zIQ6/vjuz6cffrxtcoYniUSIto+Ze4+FqNx5HEWc",
+	"qUfQeNziadNYWKLjfCqUrRQAANzxKJephdaem8rM7RZTxDkAlQ//8kt9R5KGVccdMG6Ym9EamwLA1uMi",
+	"cqXVYqpzmp7agi34NN1gwf7/xz+8v96C+QdXcYiuXIGOe0+3/yhWzH3qdVYsE1ORSJxcX0WyHhq5ckdR",
+	"UPElgySflN9z4idgD5d8O7jkBhl5TBmvps9v9+YrV6/bHiuXXVFc58WYzk/KsbhIi8sUSN6RsUuh8g0r",
+	"7fAcar60EaC1CTpdwAHNbahSAZzwBMpcsHkxpecBduMWFLn4Cok3mxr81Tqk4lCVUMUEJNyEdWzzTOHY",
+	"9Hjs22+BRLAAC8ZXUia/kmEIlRtaLxWXImWzlCvGLRKH9fv9A/dD1F8FLyY84uoyVFGJ2yvIVg3MQ4cn",
+	"roz4gSIUN2jYvgBtfQFa45StsULXBi6uG6gKfHGTj3HwW3YFnnGj2twfYsWXKHH3hXHc5CKuRTu+zRZ4",
+	"LUNaEaqipaJdPDeARF6V0j048hcIjtwgsbeFSX6oMu38m9YI76NAJtBhUYrDWSLilDuxvxRsKpwfJs2U",
+	"jeVn9O4A8HUmMians1S4QBSnseNBlNw0hyrmMz6SqbQLdxM4U8SxQXPnfrb8QpjAd2mc5zKBjitOziGR",
+	"vZo++0hYiQERVLAEmGkVlP+5e9E1c+OYcLA5I8hsDumPlTWjLCcniLoGN66+GX1Mudqlei+/qg1pP+V7",
+	"tsV23Qa3vk21CTcIxQADiy9Bcx8GCvrqjrfHQ9/joT92PPQ2B+J2yOgP1BLdHD59+T0PFUl9NU9VSSvt",
+	"Gk29JfLdQ8DuUd7uD1f9BqaoBga7xprcFHF9U2PyYMHX71jR98ivexj2ZRj2G6h1DQ52jVon2aKX5Wp3",
+	"ev2mxKaUPsYP4FN9aO+iQEWwDph7XIWDDUp6S7ztqbsOMHlYh7NcybEUCUvkeAyZCa0ES6USEDihOeli",
+	"GVDsnD1CEouSbHGW5SoCp7HsPcIbzFEDooxhiYaCOKd9iz47TlM9FwmbT2Qqyrpt7xHprHSIdmanvskW",
+	"J7naJBW/R3/9w5iQb1Bx6fiYMiZmoueraRPwq3Vu2ZRfQGvdXRkXf93OjEsRCqziy8sMIoNLUXYSHl2D",
+	"H5dVTrV9nOF5cOHXaZ8d1+mCnxZI1e6ReLCOYDA9E5cmDgqXXDSUSnUhEtaJ3L/OJGZzdmQi3uBK7G3E",
+	"o7IRtOqMrwbNd2QBbsr/cqsUxD1RwewzAnutfmikMDtMCNyULmZT1f7jMcfsMwl7Y3APHDK73N5vzC6z",
+	"qRX4wxLNMD8DbtGaYoVO5Gf37A4CBE9P82Bs1D4MebRENTc5UK0x1mRiprM1LTLtvSvskqe5KJpSnAIL",
+	"lU8DgFtPxzqbio3aWFqKMnBYGxVhXEiVbFw4gU/+3t3y+5agYPCRX2obDI5+kx4YWJJH1fYCX7yu0wWl",
+	"dK3muUsqYC50z8HYrfFcZxdX1eO6y78tL965JBTvWleKW47+8QAclN8MXsxIqHgy5fBPdLskJEVxgaGI",
+	"YySYifUMMEq2JTdusRLnBG0gNqfFtdetn3mAFsp/zAaFX/6zH52tKj99e0arLdz4Tigndc4b92/XYxa5",
+	"zTgiwHQQfsBdx3Im50G87KEPEWdaMfF5lgl4a6g6iHLOJjrPWMIXPT3uAaUQw/+ln+ZCXHTZlNt4IozH",
+	"2nh3/OMxi6ycin/XSkRwBBoqgivCSmxCxgNyo0b6gKhEZzPRkHHFRG/KZeqvCBW3lsNbseYaPtmFEVjw",
+	"Ca278wLAHlAe3dykUl0wq0MVHfCZPLh8VqjybzL5/QCfE/XZGk8LGoLr8xWECsDj3fcGzE16gLaG1fuK",
+	"PawmO84TaTFWgtf3vaicxQh43lwh61v+qhr48Nv9qqO9n46/pRlr2Ub9GuzDp603B9bMYav9u0FTIJhG",
+	"Uy5s097cgFK/3NIMdzjLdE52FJBdFusUFR/mFHW1rgH+tKKme8D7LQHebypPGwrNdlHHv0W0cUAa17kF",
+	"JDmqGYYYfZ1M5QDG3ChTHp57RaZ2bbHvh3LvcVvsbTPubVlhalYWKZB6F2LRjuwC2bM3yeHLl89esQux",
+	"oI44bggL0Qf3yK7EY+gGBPI5U7HIWqH/HKrciO4QklzuYTJhnRE34qsXeZZ62Ciso3n2FRstnFesx+z0",
+	"7XHv8OVX/oKMz9ksH6UyDtWFWFC7IP4Cj+WGfXzzA+I1G7gcX4IlfXPMkwOGD/ls6Odmwrop7LMT/A/3",
+	"LGI0TKWBnUUX3wsEhzQHxso0ZZcik+NFn53yS8HsRJpQldBBmlifNIv0TKi5s0B0R4/WuOdWImptNASt",
+	"wiX7XizuIIFRfVmLFrsJejyJC6+LRB3mPr7sVCWx32puq6Khw0xbTnVtLeAuTmZNdTxOFTrYR7QwJMIB",
+	"0WQVblODCHdRHc4rgakSc/g80H53iy9Tw+f4Q3AGlBu4SYaq3CXxO84uxOIMv6MlSjrRttwqC/F7MKJe",
+	"ObKBz3j4BzZbO06Bsz7bqAQ33JNKmagL/W9X4n+463YvE+2AHyDTe7+lSVA+qEJCCmAP38ZYcNHC2TXe",
+	"csuE2s24UhvyRq0OUOREh1DrYq60kjFPAf+QdU6+fc3++X/+80sArIt+C2l44ZMh+/t//HfAwifGcyy6",
+	"3377+3/89++/RwFCTRV/whxf/fmF50MWNOqzKDaX0RCMcKbn0GSQAQlIwMSlczF0Fio45vTsH52xzqZ5",
+	"ynuGj6k+gKUcUPmUYNH/r/BDesVYgr//x39HhW7D0Wmo3GDKkoU+i2bJOBoyXgIjwlLHE55R6YLlI0id",
+	"chb9Q8Nb3OxEoYr1FO6G4aBljf7hH958+HZpBGx5AAA3CFuVhFkawxPcIELV6l19++79m4h1jBBu3MYL",
+	"QX+adPvsxeAVtVNUTBzCEMM4sRSkucrZXVvYpA1OWamtfTkkqx6SCpVPnUaA2QqexObSPToZO9XYNqnF",
+	"MnhpULvevbR2edGUP5KKw2ettOU/seKzPXCDbnpRcV1zWIjeyFhiqDMRPIG5/O3Ja/yg3jfSzDQWSzQU",
+	"50Nm2UnVETzDTfmfvF72kGlUJjXiUfwg/Cl80gSIXo54n1zcSjJIz1WqeeKP+4QtwkgXrjkLh2IQMCPS",
+	"cc+JMpdVsbivHWPoXeJ2NxwYH64+yumMUyGss5Dnmc5nWNjhrPdR9QgU3HD3HtgmVIqeOfPcw4eDQ7/L",
+	"sgj7TaIjOOaIL9xjVYKtfrlMEwPcuWgji42Y4Apw//BYH1bPZMyiX/XIRLS3GL8P9f2tURAq/1uxiFFQ",
+	"XIflcVE3KDc1aRAXqLJtgiMAwYS0NLYWF5N9LFZlyKLiBDlinXK6AkZT1Q1YxM2ZHkeh6tBvbr+auc1P",
+	"ImVwAOdEeCw0zmmChe/jo82GqwVtsu6RRqpYRKECDrFcWZlGrMNdsBMwyCieTaSxOlscFdTNxZb7fMAS",
+	"vjDdpuioSJM0x0T+fLBtj3mIZ0blmK/BSXh4Rw48cbz9Mf34+zLqfsUZrycGt35iVJhgDBr1lRUcGus2",
+	"dhYtHidTqeAt67i+MJHqhvuIiimc+QOU9J5UYOzj3Fg9hWmoY+LBIq3bxnUqqgkyvdnhIFDis86Lwaug",
+	"jvQCRBAR0kH66mWRXcpYnBHdgCGKIKojmHYxQHDmfwE8Em6vSOUlQsJLt1vjjUiGREmiVAQskZmIbbpA",
+	"+DosnyCgZGlNqHKViUt9AdVNF0KZo3LO4DsrtPR0cglf1EW4G89DlBt8s4/aloia3JPYecbdZg7AN1Cc",
+	"PZdGNG46dA6qH/fp5715yP64tKIv11cXYgW7NuSTTsX6c9K3OnVRWXEcA6IlUN2VmFc4wryLKTNEmfCd",
+	"oMuSG6pSdFm75AalY5ZUcrG+h2JFrL9u0yPfsIF61MrqXMj/DnoRYGXdC+6VvdkN4I2y7QSBdK79Jexc",
+	"X051jT/craj3U8Mqk++2iooW3Vj3i71yiAed7XFr+1bCrrGTtJW96Ydf7FYqpC/Vu4ZCPrsbhcSRJXtE",
+	"+/VFa1fvmtcPPpaVaqlyvOGYCBrskCNIKqC4lIbogwI2WjCZ9FmJzVpNaXDFZML0OFRAPnFQpjgq3Q4R",
+	"pCSchkq7iAIWxdyKc53Bf89Sbsc6m0asEyViJLmChE0+ypXNI2ddomwi0ihg/tvThUcuoEbDIaM7e88O",
+	"3bvAVf5rxDpznSW+YDhUMgmYlTYVSG5azELAYm5ETyojoLXtUgSMp77GY9qOIttcZt+YSPdzUUvaTvnn",
+	"90Kd28mT4VcvNgaN9RO5ea9SnopTf1M7UTWtybUe+9rf1A5xS8tbe+yMWysyd/X/6eDK/Q3X+29uqbud",
+	"3l8GvVe//FMnDPv4X91/7P7L/9gcV/evbdN8SEi2/t/PGh/5RTVKbNQekT2e1oivMz03eDhW7dDJl8P4",
+	"/ArfxMS8SsidYY2v+793Vxz6N9bhbnfFv4E8QOux/75Yce2hf56K8sg/E2ORCRULE7BLnkk4D0a0vRoZ",
+	"wI2l59pBbU5BrRM795zeCDtf1uYOT2OuvqbrdkH9Vjz/S+15LT7gamtJ8/2Isp+AuEaf3d5G5q66htQ3",
+	"Bm9uGUwVeVwJZkQqYqsz5Fgs0f+RGjGCY0ckA+AsGoMfGkERb6jwX1h/Ag4oPJXI2iOephEmPuHnI8T9",
+	"Sxc+p4lAdYitK1WoqkB3nRKBG/k4ZIYHoE8Nngbi+MkThQnkqfv2hT+10VmoCJsH0CuKYn1IL+tcWZFA",
+	"Mxk86cxcyNlMJFGfHRObexRrhQgW8SKCVxhwtSFXDXUjAJhhgUDkiOpBCL2vOGXFBBZeLlRi3FP9ISjW",
+	"F1MWFj5hwo27SiR99nHp6BUTyPWTVxhTNMT/OIOX1M9dK78jXLFIIpw+9+GwYlUTB3nytY1xKlS+z61w",
+	"qgM06c6/L46oiVkFyflIvDxjNwisOnd/haoZpPFv8PJPLc9Ky/rQ0wLFQO/pKLOcqBa/BBY5YMbN6j41",
+	"0GKP3SyyKVcLz2WJNhJ1qNkYXztFAHa6hmK0ooTrPNyqRux+v14rTXs3t9XNLff09cR119zVb1aVtCJf",
+	"N0bMX4uH9c56NFvaLoVKWFSgYUV+syzQtP3+jFe7XZobPN5kxupZwLgJVfTxwyltVLXBRyzRwuDGW9tg",
+	"i/dhuWaUCaPzLBb9mOxFFKpO7ZCXqKC7uCOXD3T7sXcrcF9uReJ/QFpZbT74Y/JM3jM0Pi8Ed92+sEad",
+	"SfsK2391cHn37Fg3iFCrwWnTI2G2bjC8upx/UOmCLEbRlGfB1ySxl8bX7rmVafw2qWLRPIqEW9Gzciqe",
+	"fPHJSbckm2C3cPXYgu0tRdmF+m7ks+16Y2hvoN7zPF7lqK24aGWW4H68Neo50ibmaevp4bFiH05fH79n",
+	"z/qH/WeMGyOMmQple1iLbMrGG6xfLqvoYZxFIggYR1SopLoUyupswaQV0wATNSMjsktiZJ0KO9EJ+/Tm",
+	"9FMBYE5wO4hHeCkToWKBSQatIEeEQNDVPiT33h/fnX5ipx/ZPw8GvZfPAdE006mpEP8XuWE3PPRmLqWY",
+	"iyRU/mo8beQsk+YCx0PEulEiLhF+sefR5SOYBIBhxXEA4tDnWMB0horH7j9F0mfvLJPTonm7Mq9IClom",
+	"TqqrdFCZfndZ1A/Vu0QoK8dSZOjdJiKTlyLBLtiCawH6bDGFgnIXpdzY3lQnQBwTMWmKi58amFFpJsxt",
+	"UgEzmtm5JnAkyMRpL9TujRJGEPN0uXWpyDdd3blE9uuD+8oTFKxd2jJ4zzckuG1GbY2s753d7TWyoxw5",
+	"qSRLs3be79lOLmvg2qqLFsMJCm7ykYEqRW4rirfu20NFBqNuU5esh8mhd+5q++c1fcUOolFllpsLxNFw",
+	"V3bX6TbbWLV3TUt9Xb2Gpdgr9faVumS2XqfeS9N/f7pNutaqzdhJDhv6jMjnSy0QlzzNPbJMoZodVCyn",
+	"Hp5lyVfKsAm/FKFSWoluQDq8YMZqnZTZIXi0P1EJ0KdY4w31Q1XWb1Guaakmq1bVVZ6tbFLedVRFHyRA",
+	"Hc5eDAatpVNO5cuNfPun1fjsq7IBO6qkummx15cW2eMkb4IiDQu9jwDXoPXgZg4msR4iQf0l+eb3agNr",
+	"9U8H3rCs9XD8RUX3RQ7F42QqoSxTmkogCCwQjCK8gu+yGFeoOmWBjvg84yoRCYFFEKEfUpS7V/CavQ08",
+	"nzZwlrMOUpgHoYpslquYl4fhcW6LR+KiYYAX25yniK1HSEp+LPQjg/4taIMGngQ5LYrQcExW6wvnJ71Y",
+	"suLoJvlZGeusmKs1/pKzRG/8Guy42Kx4T4vHVGwyewVvUvCfnRNPnk6qoXmOYw3IGPrex9TInS1h5u1a",
+	"w4PrV6I124L1KaIrYuWycmc5mIqY4lkG9LFWFzM0xEbESk4I6XJ9koerJEAFq+ZWmE+tALQAHPxJs6SN",
+	"lQqYZnU8um2Q4+Zzn8N4XOGOLzit7Xv8waY1bmwUdnOef1w9zV85XS9L38rzUMg9Wj3DPObyHaHyZL/z",
+	"TEK/tHdO2w7q2RXn9BWrcY1z+vs8idkfzu/8cL4oAK3Vl9zylB5b93u+53/9gT1efOyvva4poAhy86B0",
+	"p7Fm7WPaKGoq58l1kINHdbS89OmYE8LYB5phAcYIbFhNGpdla51g1rEnrij33qxXl+JDeqTbKqkfsqlD",
+	"ty4OD74otzba+yGmWJqxfbfuTbt1l9TrahW6fmXuknZV+niX39CAKdMEjLKiLhtApEjDR6lIjkhTAeuF",
+	"vKq5zi7QzyIMjQpUxj7+b0RIwdlcFR+Ct77UF0iliJA627LLBaRKa0XQFYIxuEP782lSUaq9FDWCltkG",
+	"CeokpKou7oEUY3fr+/qNorm8wRd4r+ci8y096I2kRrNUz5Gwy2sAs9pFdlPPg6rE3OOOVOF6OnS1cync",
+	"U6eAtgMswQBR1Upv0iD4D2nfv2u987A5f1D9uy+nAWXtJk7DdjyDA1SPa4SJn/CGXeIPfnwHL1lHM+p3",
+	"wf0u0ApVCO7YVFiecMupLbLcEkreRSPiTFjzQLaExvjwJ+N8H8YNi45pTZCymn0teCYyhsjX8MkIfB1h",
+	"V6dhbz99+si+5kbGRZRLUyOBSyc3IguV4lOBhwLcAK/NXGdJwIQEwncg4+GZreTEEm2p4ZfNJ26Tgmf2",
+	"WWRtGrGOyeMJDPfwxQTRaV4NqKU1VJH7YsXTCPahaW5zQKsRn+M0N/JSHDGffqy8H8ecAnXkK8TexZ5d",
+	"+AMUYblhdEiEhvVQucumfAEnEOJzLERS/2s7vWOD6u9oJ/RKfz+xb/3tyVqrEzAz0XM6ltYA0+xPob22",
+	"7XfH7RiyH6SLf0j26xbsqCDOIm02LBM2zxR4ubG44w304Df4/7Mrgu0TcDrbtOqqiBvvTo6A5WgfZ9+M",
+	"+AcjaRKqrYfRNzpLg/KwGbeTsjrMS9NaVo2rWtJ+uYbUDpfI8x7Wh6xLHAMp2PNDlnGV6CkyzQTEj9cl",
+	"NH7SCcp0n3z7mr16cfgMnYMfhDH8XITq1NO5GGRVcRoVIfY36UfknKU8k3YB/IVT0cUmDOPUMRMJM4Kn",
+	"IgnYCGo2rKYqH9w23C6BbhduIPycS3VEXGTuKzIxS3lMlGc6xRpqOr281h69jmls+5tm5W1rSFCI+KBl",
+	"97SlJ/OH3UW3m2fu6MwLTNebs6emOtWwYxbY9agAuG0CU+UdbJhm0os5gO2sLfwBJjooeI5FRgzsAjuR",
+	"aPigtp0lJsA1hJxB6ezjaXv0v9yje7TmdsH+kWKGC7GgiAFomwxMGtQonwGyxnCJfxDYMgKW5JCj4gVt",
+	"3lMDfCgpnxF5ZyYupc4BlqOt2Of07Vtt7OvjnWZVT9++Pm7Ty9fHj4fr8vT0LcrY6+OnpsKtWk+lg8Su",
+	"E3f3iGpbLYr4Rba++3EmlHv/9yfvUYqRa4rhvgfFbe5BF2JxLhTrXUQB+3jy4dOH1x/e9y+ytAtUl1Kd",
+	"B2wmPCna62M0pxjCZ5KnBsuoEXl/VZ1c9LcQLgKcuc8KfLwbuqlLZSxtuihuRypQQRwPQHDZcxEp8ATg",
+	"q13ga4SX+hITinWMmWB9q2IZMBbgjgb31oZUsHW6fVQZy1NMUjPhotlUJCW6jXumi3IjcoK/FwsTHbGc",
+	"Tk0M839wKgV/dM+JUwlsP9AlOxHxBVxNxGrVKf/frDeO2vX0+5P311NSHdv/j72rW27jxtKvgvKNyVlK",
+	"dmYyU7vilcbjjF3jSVSWPLmIUmyw+5BE1ARYAFoMN+UH2PfYJ9sn2cI5B90g2U1JNik7I17FEdEAGn1+",
+	"gYPvA39COFgP5RtrVdV/vH/3dHSVgqFbQ4uJ0r9btumMjDiOExHdi26H/u52X0E+hbdVENfgQraFPRiB",
+	"HxH3hGLSbXfWMNQ2/ky0ujOWOroKkF2FYaH44MC+OifZn6gSzqjyLBlin66LRju6rkdyXSzV+3ddv90o",
+	"XXxM2ZjXM7/1pf9xpvKZeHU+EFmYEe1tho6zGsNkPf8Lvd+LGhLVbICT7GCFbE8B/75B6tyI+3BLmpk4",
+	"2pO+iB6ToDPQYK1e1xpDwT4qcsa6MZqZyrqs3mEV3/zlPwfiJRWP4rFk6FVos+yfilfrXo7IUdGtwoJp",
+	"PIMOsipiukejDCMx9Xb4Gw85b2B1eq2RwDg+HAMCCxqWjt22cq4Kbr7S7PG37OZav8g8j0tRQKlu6bD1",
+	"VKyNE01r3QLTNl5N4pPmXC5EOiH9pangwHzxcGsShPiQ/CG3gGgAshwgBTferAm5MpbTUkodow5c/V7M",
+	"l4nOH7T4xSjGD/3H+3f9oZiD1FSSX5qpQoDMCVghr3U6MMId4CXJ5J26Wb3JPh3oYDj0HcnDa5zGj1/O",
+	"2j51pnBJxneDHfxuo+tWzsP8LDd6oqbrybF5sbDmVkU+2Nb44hUGsPGMDm0CbSHVuXsvoyB3RG1GDnwW",
+	"4UbmBFO33iLr70JOFXNZhhAVCpFj1S5a+FLNFZn4luPhyx8u6vd46A7o13VdtXmTu+uH62/3xOjvnNLT",
+	"kjzTidHpMqRqYXbphCzmSp85Z0bx6e7S4O+NnwUxVU5MwOezFJUGPZwVM7AgepUDkZ0VyuXBNzAT3pkH",
+	"hwJ/VTe/1lhiPAYhtchm3i9cJj6ExBz/J0Na2hB+S1EasxjL/EbIorDgXH/IdLcuozplpfOyKoBJulWR",
+	"RAf8l7A+IRYXMJeqzPrDOqcugejQTQmjuVwslJ4Sf9+1zriTUfiRh4JfVU0zltoE3HzGXedkfzkahxAn",
+	"wDQEOVZkuSzL8DajEKBlolfpoq4AsLdgm9Dyw/t3/QbLiNj+xIf3b4X05H3jZ9uxKd2o0sE8ZD3CW72o",
+	"Hp3XKH3DY630A63JeVHgpbYF6Ld/E6+M1kHEarH6PFOy5V1fgMbyxx3QHOWKAr/4zHOHQOGFcotSrkSs",
+	"D+FSEIyapSeMaor+0R4q3e4iX9P4G57ykH6MR7zLneHFbGr6+Q7t82SDD9aenf3082b+uzXDQX3jlpcd",
+	"vXKr2Eht9GpuKscWYVs47iJdfeupSshh9hjsZqn0TcisNq7NBP9A/8dJhtJiUqrpjGq4Z1IXZjIRuSkA",
+	"t0pPO0hKN23nE+Uq3Tf16J6sy45S+V3f7eVjOZ6r1D8fRaK9BkQW+xSI/RW/E6k2pWN4QIvnu8WAMQoI",
+	"KiQN/86EmSvvQxOFseANLDwiLcF84VfXmjbQhIW5uaUTl56McR71xNExQU2ZCYEVIxrCYlGuurlkv9YQ",
+	"76hpv+OKv/ck8Yl2Pg/5jfchPdp7XIiQBCFF3DMgwXeYqVICFTPSVQNmEgPJpFYjOaJ0DaBjnOm1dtUi",
+	"AXpNa6AxnhCT0iwpHrn4x6vXonf5xz//pV8PRLtPFVYoYf56eq1fh3CXsJTI0hjroRgKKSZShWir/k0b",
+	"gqANn6sGaeIiwxbrcAXuEV1hGI2AUrpUlBb16Arbj5eAt3VyysGQE9nszzlu6Vy9Q9PN3By1J6MKHd62",
+	"wSKdF6dLKMsTrM95QTssJ1G4UYCyeBRcWU2JGehiYRQXAVzrJbI7eREVivZCa6wt3lKKUi9uZakK8eH9",
+	"u6H488s/YtGAOY0vM6q0DVljyE6ypo9azxt69rh1FdnLhNRIMn2tacA2PfobL9Sj+Nk42BdibU9m0FlE",
+	"uG1Iv3Kd/jOxZt05s79LD0u52nuAq1man7vNjZa2pfx8NceTjheyBOvdC9LKnXUTfmbBzUxJ5MsTY/N6",
+	"j0VZwUvBp3trSo7VDc+dyH6iwX7O8PDS9U/FZW4sn50upHPihejhf/8DvVo/DLQAm4c3Fud4Fhnii/AQ",
+	"1VLUqJzXeiLLMnjnDH8eFdYsRmRJ8NQbL5IqXcOY44WjMQQ/zE9MSmPsiIfLBtfaSuWCXWs6zOiMelIC",
+	"+OduIDL816hlROo5GLSZms6Az1OVvtZrzyyVLswynlU3M0rbbMxL0LQ2OuLZETVfWLvKgstibBBZBuN5",
+	"LqJVWbOkviKjX2is9DQ7Fa8Zzd6UlIQ4KCcpwKHBC7kok070mCZlbG6Bl8cYi4WX/NJkZq1ZNDIUAxPq",
+	"S3n8ecGnBX2m+MulriHYXEdpyzmK1CsS30PeckzGec+DdN47ajRlW0GeTh1MsgxICINXuXUhWM5OmF4z",
+	"rOuaPUPDxHHCPc5q6wuM98jQsdAfighyHj6tcBLLmZf9IQUQFQhTeacKAnDAR1yNfoyXD9cOYk/FJcKL",
+	"OfFLVUzXqzQijGg8A1OWLv1gSww6iPEU/0hmqb4YNFe68pAaHOGNl6UT+UzqKfSHxN5JK0i1KsQx5qBU",
+	"GvDsZyWWEJQ16Dmp46k4rwrl0zKVoI90GhUn3KZsF9W2sh3gYmE6xCOHNQ/Rcb5B0sj409DrVyh6VEj0",
+	"OOrdUopBkQtpQUvosuUjaNKXvC1xSC+xMVKX7NQbJE9BZKgGkb+W0AAF4ifkRhchuHNY0UpsOrJMJWUh",
+	"fT5T+rN9ANu7U/Fa3ypr9JxqzC0X4kHy16HI/pBh+Vksy0t+7d5bbRGw/VvG9UFo4Me2kEf57jSJyxYx",
+	"/zyh7rZ8vPlzq/zqPuYvaX74QHl7tLtc6XqyGDdBn1a8nK6aWBhKZdcW5mAhcvgE2R9GDvKMAtpoG5fC",
+	"TDzoJGmMVRQe2UAW1oyDWc28moOpPHVB8fK1jvUZYxClXIEdiizZfxvV0QPykIXBkB47D4uVV1gTHtNY",
+	"MZf2hmdxHfJlPRSZlR5GVOcYicwQWwpHdJGOHKlb2NfI3Brn+Eyuch7s8Fpnc6mC0Eudw2hamrEsM7GQ",
+	"eAlKlmX9KXpJZbSbmaXjZUifz0J/qW6e4V52JpxXoSucWf9UXM6M9aChEOFRextCejy823V5+KLq0uMD",
+	"eJrtgR7bz3TMoDMO31CVJxaK5we1Hnc4IGbxuacDuoycP48iOzVZUPtpsClL3G/Fq9DIpshIuvAEvc7S",
+	"2JtgLbeBhD/J2yTiUu9f3yNYqc8VDh+pbAx1DFPuBXvKJxGPE5tk0UNSbMGRAoUlGGBQZOKw7pmmBsVG",
+	"dFCHBrGFAkd10UEQiqokobcekSjjtltPhoCkkqVwS4AFob/XSWGppmpcRkZG8tr9IZaCe8j9yOgRXgcd",
+	"BUGVuc+ErbRLDnKa6zl0bdRVeQ7OTSqOE+4ITeLMi6TLXlb/+8xWfLSKk3ccgdhK90+x419HuSosQSbE",
+	"kI1rHP6bj1Y0eKSKw22cXnbxw+WVSDVZFTbrD/mOlxw70MxAyR6ZdlK5xKkjomlT9v2HM5ujPHIs0zr8",
+	"MZBpDWSK/duXziy6kWVUku4Ch9ealb+ZHVI+479wCx7NgDaYIyVau1bcUKc4v5ixo1150Mwp0ZNrdy4T",
+	"M8HsI9yO6xzq5/xS5dACifu+0rXUXeLL7RVQ/9CKglPe5Y7fxLVMTPr6kh4vcrQfy1k1nYJdkzGU/js0",
+	"7OGQ93coX9CRslRT0DncIyp8mzQ/fGC4PdoxNrxbttJVO8lDapVzweNXFSnyzLrDxGbqkTW7M0ocivsF",
+	"aclq9LJU9M/4l6yJ0FyLPb+oujRg/9FSy0CPHDB1zeAYM7XGTOrQetdpxENqcJ/KsbbPtG0kqeqoiadM",
+	"hYA5aTzlZ/FKa2imwTnew0GmSGSIpe1lwRS0GiIWRWMfSHXdT2Opi58zysSutfJOlNLFKgys/AhT7GWX",
+	"udR/lbrI+iI3WPqB1RzIN0k8c8O4Rc5wkTywcte6qHZCQjKH5OFdWjPKg1wZLURd2xe/WViZJ+LVQqjZ",
+	"GHIqpKNyxZxB2dDRlIb54JiiMJIkh6aYAP+OC5zoLZ3Bl2mOLFg/jS3Ahgxmaawj0cA8JVWFa10GXSVv",
+	"7GdSCynG4D0gSe6ZyHKrvEJ62P/7n/8VWWmW/K+FtF7Vf49M9REj4Fo3zrnGrUvKrozGN8RyKq/ym8+p",
+	"fdrQ0wOUdTcDPHY5972Nw9HhRr7NKHgxxwd9WDcbxztBgCxYdjrcH+NtpEY1lqYqC1GYRurXXXEs5z5L",
+	"n5Nxf9MRvyqXL6J+Y2nvLEbWijUs+r0eV/wugjvFZiHRLCroD+pdEELFdNTBmKxoWbimARqb4D21WTZm",
+	"Fn+pQwQG2DG+sQOF6CWnzMLYjS0ZrDlft+YY1UduomudJAWjBVgOFzIh485wg9uBNeVozmhL1ei8sha0",
+	"z+7h8+M0Lvh7PnSH5rsSwD8Gyk7LXDtvV+LPT6fCmcV+TZ4GwhmjwXna2f80i9DwPW/agVtpVRDtbgwq",
+	"ighiu5roHFERRC/77TeCx/j4MaN7AFikEDErk3CPdvPRJ4aYWzmhCPOVjIYDL3q6KktScW00NDcYaUAs",
+	"F6mQDOZUnDdTIkBXzXQpEYJHG8vRyVzesC+PE0dIIS+AkP8yvNuYiUp7VfJFagd+h7L9q161A2tKM1CH",
+	"jtTf7+loSfiIzXvXMsIxGhnhysHhtoZopEzM5cI1Ukg3+7yp6/I5ABwKlOq8BMmQiancP3dRJXpJ9or1",
+	"Oyq8XEg2+6eilgPcsA9DFXWFvmI5PxXnWlQab0eSToaMUaZob0Fx3knPkTSp8HqMOyQXSpnoc9dkHhj1",
+	"Y1HiteazOFTG4pOD4Ms2XTpMHFyP8WXKXB+myclhLpV/Pg3VvgS894V6Irb8Q9QTQjlfswCHCZIZkOge",
+	"hwmX3PQRdl3WRzqWS4f8xNgbt5A5JOQsbYAR+Fl3M1nQ47uN/4/BxmXcw2g+kdmA4aEia9s/vztHujUE",
+	"EkQkew4s8PrUTN7CMIHdE6AxV0K43dZ9gm3pOgQR6bZgPSYF6X3EOjiTp3kTYO8S3mLu3Owkhau/j9m7",
+	"fJPgXD+C8WsZ7879JV6nJ3qE+mYTbBuhwDvE575YxrvvRjHqQAvaOI4dglC+xJ0tpdWjQq7WUNW/7TcX",
+	"0p2bjZIeRrGHTPTiBm/s7E9Iidkn7kyRycqbEcKhN33jlX4HfU7w8Fcg2GNm1MSAA2TBOKsIgIN1djNT",
+	"2XYsrGCgu/TgMLDgW0M9OlZH1xw6t3efpNWugfn3rX/dIaub3dNsP4qtPhroe+Q8l28aQL8ul76vbQtZ",
+	"lmY5clVhRpHjOLG8bBxL8GtcNYBI8g0nw/OGIBkZHrLQXyZ6Bo/nfIGQKOWqT7t4sSke14WWNbTSrVR4",
+	"JLDDqB7akn4x83m0mTts5p5VYttaYrbWudv9Tt2C6AURJUDgos/pndINNCaeUQ8QuA/8yUJOlSa07zb0",
+	"5w/uU5gR+CRmcG8KhUOe2eArhHfZZc4bbgRcsCfEi8Dv2wgpidgO4QwNGmvdyW0bUl4k3ZkCYz9mtwqW",
+	"YDNiEKioDiIjooA1aDlsQBsNucSSJuQRQKwkqjRvJkTgSdLjM6cdkP4fiKBpj2Xf+7fqSEqGs30QkN03",
+	"e53ALh050gLcg9pWosx36NODK8dR1TbN/52o75dmEj3AsOa+Qixa7BdxJeOhfB27hjZ47jKG3ARdtEAE",
+	"lZRQYjkg85Mhil6CEFlEEPd2THhWvicLBv+lJLJGj98hkTvEjqVrB2h8+4d9+WgG6YrF9oiP2/r9/w7+",
+	"kz9+7d4/CVg6ZF/bEkPHl7XQHMaD0iBfCAr2XgKLEyz+LQX3S1k6+ugs7M9d48uMJfKqhytAq9N9EbcE",
+	"ziw42Dfy+tVuT91yszFMIsjcBU/rQHoVu8fxHqRaLU4+doZFSkfD3VVMUMtyvWHVw7BLOW+lN1agBPb3",
+	"JdjIAXQmnVNTfQCxvmcWB5QZ9r59+SeBieBSubYrvec4T7S2poQDSX3omgaag/5ssQ+9CVpfvONcOkO7",
+	"jMrXF5uX0vWPKtFOuoYrh0DNJRDK/4MDm/BoFPF2+a/0QTSg3kiIJIgP0QbK4LbTrxvEskBKDfz/9u2P",
+	"D/xGvz9dIdafTVVZSt6CZ03qH0OofcHuh+WOCoaX+varYmeFwu2ERw6axPdmbIqVyKUWPIOgNHNEcWci",
+	"vi3lOm0jtAiPfg0ZL7/FMYPw+8VyQtH41Hy5Nao6I/LHz5b4dVEkesyvQRIjt+VxD6ZTruhjEcRIulj7",
+	"kS/MAU7mE7lno/qeGfeSveOrH64uIm0z3fKrsYkKvscAjJulbG2Khw1RRlMIyK/psNg0DsFM0VhxSpfU",
+	"+eYeXStihlpi+wPpjBZTU99YELIqlBfehlQ/tfi4QDwns9Q4IlFuf/vyv0SG3yJ4glFp8htT+ay/I8v+",
+	"53fnh8L5zxF08RyxCr7mvSsHdpDWCh/dz56jL9a2IKeoC0SLccDM/8zCrbmBk6ixe7Ykr4NNoPSGR4i5",
+	"DSo9R2l0pzXewInkIBJRANnaTCy4mfDmBrQ7awwDayODhekV9z6PN/i/EUZH2npA1XiwDSkMXeigZhQ4",
+	"7rQhw/pmkiS9xtqCVssSlj4o3mVc/X9v+xJfk1682IlmlkbzxzPBvW0t0i4KKl+w4agayyDOn2VPbsHS",
+	"L92lm//iJgcUMR5ilxf7a6XKQszBy0J6We+zVBrJTMdKS7v6qjjk3yO5qRivzbvr5sQWYfx6x789G4O0",
+	"YM8rPwvjfBz89ozV7JUxNwrqP+LeSny18McwJ7zyQy6hsuWzs2cv5EK9uP0GzT9PZ9P+vwFZ+tlAsIDU",
+	"1QbnF28brkniVAsvpeUc6vI3LCDbqGxgyvyaHJZ57hQWePpV0kdQ6ZYePqDbIXvokuYk8tvt35v0mm6j",
+	"BI5uRE2tJAJC7gb3EVu6uYrEVULpW9De2HSuiN/Q+rp6WhLX7okJYbQ11XS2yYhY85OKXgu7bk2s2x+w",
+	"X22HnuIQO1L9p1/DmY43wnLHpEKch/erwVb1eMr+FkIOUnBRKufXhsI68paVgHJyghERhURmQqAXZxwS",
+	"0P38pAE9PEgJfwk4NBmtad4y4rsaVItIFML050Yrb/AeyEy5jY/Y/NjSG7FpReqx8arB7ELuZIbyyUEU",
+	"Vk38IFksmd9osyyhmMJAOFUCxkvMR4jtCuWCUIpSTSBf5WX6ikQ51aFJUDB3shO9ZgoDEUK5yoKQRJOo",
+	"6S6rDtNqYqSBwGP+uBC1dMGv2ONgmyE6YkOkasfjt0zwNbLGo6b1rHI3GA4uPOKWhGkxsxahIgziN6bF",
+	"NRqYTYkWCHJV0C9cYJgKQT1O2yqhIRJKT4ydMwgY8380OHO1CsmIHj8BqobiIdLGLYMgeMnJUhUgCulm",
+	"YyNtka4R2o2W575PQKkZX2KidIFaycYaT0qKIoa4bbanaLhrW3UghAhIEeXEJXZ6chn06zX+NV1H/ENL",
+	"Jymu/mBt4QYpuG898eRORQO/v+YYYgH1DqNUl/yL2+CTky6an9om+0+Zz5SG6FDUmt0KTovMjehJ+lcD",
+	"G7Be3IrphwVZnOBN2htY9dPXAHurcjiJfqjjTbycL8CeEIqBX0tQUj9XKN+67LVNqRlP0WQOaivsahy7",
+	"CJSQzjE81DGxxF4RKEkIT1ApTHo7OOpFTUzLTnMuF8Kb1ApU7V6zZrmNc9VmiXSoHnM9xFRqbNO6IcU7",
+	"HV7N03dqfm5TJ8O+Cl3nTGoNpRO9JYxnxtwMxGUp85sB1ZP0kys/wZIj5nKwlcHcCm28yuvEcp5MQCdj",
+	"uFaFy0GH5FHx8k1ABlPsToPTJ49NFEBQiOzXk5Lan3CzTEjtlmDFty//KDL+8ZR/HFW6vriSMH7jUOHV",
+	"aLuPG4teg+OQnEsSPE7yQjxGy6tQ5McM9iHCDpk4Q0Pitwl62mNN4NOXgbh6dSEw4DUL0APx5urqgt9p",
+	"IGT4vHOpi74YwyQyLNI8mWosdZzMWOBhLcKY4bROaFqtBqBB2CRC4kZzsPOpNdXCBUO2wXI2l6vwmukU",
+	"cIsCqd75IkgMFZpBWqZwgX4VkdFDfAIFZmphPIkMxBrRCufbEx2IqWQPOEtXn+GM8tC2pP0UU5Zjmd8k",
+	"c6q52FpiYJhDofj2yIbnDYMVkJcyCOctiDmE9VBuHr4FUr6x411nORyIwq5OcLngV8irMO04sfDA+txs",
+	"M4FnH3/++P8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -93,6 +93,12 @@ func ListRemediationRequestStepsPageLimit() PageLimit {
 // ListRemediationRequestsPageLimit bounds the limit parameter of ListRemediationRequests.
 func ListRemediationRequestsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
+// ListReportSchedulesPageLimit bounds the limit parameter of ListReportSchedules.
+func ListReportSchedulesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListReportsPageLimit bounds the limit parameter of ListReports.
+func ListReportsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListRulesPageLimit bounds the limit parameter of ListRules.
 func ListRulesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 

@@ -1328,6 +1328,129 @@ func (e RebootPolicy) Valid() bool {
 	}
 }
 
+// Defines values for ReportFormat.
+const (
+	ReportFormatCsv  ReportFormat = "csv"
+	ReportFormatJson ReportFormat = "json"
+	ReportFormatPdf  ReportFormat = "pdf"
+)
+
+// Valid indicates whether the value is a known member of the ReportFormat enum.
+func (e ReportFormat) Valid() bool {
+	switch e {
+	case ReportFormatCsv:
+		return true
+	case ReportFormatJson:
+		return true
+	case ReportFormatPdf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportKind.
+const (
+	ReportKindAudit        ReportKind = "audit"
+	ReportKindCompliance   ReportKind = "compliance"
+	ReportKindPatchHistory ReportKind = "patch_history"
+	ReportKindPosture      ReportKind = "posture"
+)
+
+// Valid indicates whether the value is a known member of the ReportKind enum.
+func (e ReportKind) Valid() bool {
+	switch e {
+	case ReportKindAudit:
+		return true
+	case ReportKindCompliance:
+		return true
+	case ReportKindPatchHistory:
+		return true
+	case ReportKindPosture:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportScopeType.
+const (
+	ReportScopeTypeFleet ReportScopeType = "fleet"
+	ReportScopeTypeGroup ReportScopeType = "group"
+	ReportScopeTypeHost  ReportScopeType = "host"
+)
+
+// Valid indicates whether the value is a known member of the ReportScopeType enum.
+func (e ReportScopeType) Valid() bool {
+	switch e {
+	case ReportScopeTypeFleet:
+		return true
+	case ReportScopeTypeGroup:
+		return true
+	case ReportScopeTypeHost:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSigningKeyAlgorithm.
+const (
+	Ed25519 ReportSigningKeyAlgorithm = "Ed25519"
+)
+
+// Valid indicates whether the value is a known member of the ReportSigningKeyAlgorithm enum.
+func (e ReportSigningKeyAlgorithm) Valid() bool {
+	switch e {
+	case Ed25519:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSigningKeyStatus.
+const (
+	ReportSigningKeyStatusActive  ReportSigningKeyStatus = "active"
+	ReportSigningKeyStatusRetired ReportSigningKeyStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the ReportSigningKeyStatus enum.
+func (e ReportSigningKeyStatus) Valid() bool {
+	switch e {
+	case ReportSigningKeyStatusActive:
+		return true
+	case ReportSigningKeyStatusRetired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportStatus.
+const (
+	ReportStatusCompleted ReportStatus = "completed"
+	ReportStatusFailed    ReportStatus = "failed"
+	ReportStatusQueued    ReportStatus = "queued"
+	ReportStatusRunning   ReportStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ReportStatus enum.
+func (e ReportStatus) Valid() bool {
+	switch e {
+	case ReportStatusCompleted:
+		return true
+	case ReportStatusFailed:
+		return true
+	case ReportStatusQueued:
+		return true
+	case ReportStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ResultStatus.
 const (
 	ResultStatusError    ResultStatus = "error"
@@ -1777,16 +1900,16 @@ func (e ExportAuditEventsParamsActorType) Valid() bool {
 
 // Defines values for ExportAuditEventsParamsFormat.
 const (
-	Csv  ExportAuditEventsParamsFormat = "csv"
-	Json ExportAuditEventsParamsFormat = "json"
+	ExportAuditEventsParamsFormatCsv  ExportAuditEventsParamsFormat = "csv"
+	ExportAuditEventsParamsFormatJson ExportAuditEventsParamsFormat = "json"
 )
 
 // Valid indicates whether the value is a known member of the ExportAuditEventsParamsFormat enum.
 func (e ExportAuditEventsParamsFormat) Valid() bool {
 	switch e {
-	case Csv:
+	case ExportAuditEventsParamsFormatCsv:
 		return true
-	case Json:
+	case ExportAuditEventsParamsFormatJson:
 		return true
 	default:
 		return false
@@ -1871,6 +1994,27 @@ func (e GetHostComplianceTrendParamsInterval) Valid() bool {
 	case GetHostComplianceTrendParamsIntervalHour:
 		return true
 	case GetHostComplianceTrendParamsIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportReportParamsFormat.
+const (
+	ExportReportParamsFormatCsv  ExportReportParamsFormat = "csv"
+	ExportReportParamsFormatJson ExportReportParamsFormat = "json"
+	ExportReportParamsFormatPdf  ExportReportParamsFormat = "pdf"
+)
+
+// Valid indicates whether the value is a known member of the ExportReportParamsFormat enum.
+func (e ExportReportParamsFormat) Valid() bool {
+	switch e {
+	case ExportReportParamsFormatCsv:
+		return true
+	case ExportReportParamsFormatJson:
+		return true
+	case ExportReportParamsFormatPdf:
 		return true
 	default:
 		return false
@@ -4153,6 +4297,190 @@ type RemediationPlanRule struct {
 	Title           string                          `json:"title"`
 }
 
+// Report defines model for Report.
+type Report struct {
+	// ChainHead The audit chain head when the report was generated.
+	ChainHead       *ReportChainHead    `json:"chain_head,omitempty"`
+	CreatedAt       time.Time           `json:"created_at"`
+	Error           *string             `json:"error,omitempty"`
+	FinishedAt      *time.Time          `json:"finished_at,omitempty"`
+	GeneratedAt     *time.Time          `json:"generated_at,omitempty"`
+	Id              openapi_types.UUID  `json:"id"`
+	Kind            ReportKind          `json:"kind"`
+	Parameters      ReportParameters    `json:"parameters"`
+	Progress        int                 `json:"progress"`
+	RequestedBy     string              `json:"requested_by"`
+	RequestedByName string              `json:"requested_by_name"`
+	ScheduleId      *openapi_types.UUID `json:"schedule_id,omitempty"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope        ReportScope  `json:"scope"`
+	SigningKeyId *string      `json:"signing_key_id,omitempty"`
+	StartedAt    *time.Time   `json:"started_at,omitempty"`
+	Status       ReportStatus `json:"status"`
+
+	// Summary The report's summary (scores and counts), once completed.
+	Summary map[string]interface{} `json:"summary"`
+	Title   string                 `json:"title"`
+}
+
+// ReportChainHead The audit chain head when the report was generated.
+type ReportChainHead struct {
+	// Hash The head event's MAC, hex.
+	Hash string `json:"hash"`
+	Seq  int64  `json:"seq"`
+}
+
+// ReportFormat defines model for ReportFormat.
+type ReportFormat string
+
+// ReportFramework defines model for ReportFramework.
+type ReportFramework struct {
+	Benchmark string `json:"benchmark"`
+	Family    string `json:"family"`
+	Id        string `json:"id"`
+	Name      string `json:"name"`
+	RuleCount int    `json:"rule_count"`
+}
+
+// ReportFrameworkList defines model for ReportFrameworkList.
+type ReportFrameworkList struct {
+	Frameworks []ReportFramework `json:"frameworks"`
+}
+
+// ReportGenerateRequest defines model for ReportGenerateRequest.
+type ReportGenerateRequest struct {
+	Kind       ReportKind        `json:"kind"`
+	Parameters *ReportParameters `json:"parameters,omitempty"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope *ReportScope `json:"scope,omitempty"`
+}
+
+// ReportKind defines model for ReportKind.
+type ReportKind string
+
+// ReportPage defines model for ReportPage.
+type ReportPage struct {
+	Items      []Report `json:"items"`
+	NextCursor *string  `json:"next_cursor"`
+}
+
+// ReportParameters defines model for ReportParameters.
+type ReportParameters struct {
+	// AsOf The past instant of a posture report.
+	AsOf *time.Time `json:"as_of,omitempty"`
+
+	// Framework A framework or benchmark id of `GET /reports/frameworks` (compliance, posture).
+	Framework *string `json:"framework,omitempty"`
+
+	// Since The start of an audit or patch history report's range (inclusive).
+	Since *time.Time `json:"since,omitempty"`
+
+	// Until The end of an audit or patch history report's range (exclusive).
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// ReportSchedule defines model for ReportSchedule.
+type ReportSchedule struct {
+	ChannelIds   []openapi_types.UUID `json:"channel_ids"`
+	CreatedAt    time.Time            `json:"created_at"`
+	CreatedBy    string               `json:"created_by"`
+	Cron         string               `json:"cron"`
+	Enabled      bool                 `json:"enabled"`
+	Format       ReportFormat         `json:"format"`
+	Id           openapi_types.UUID   `json:"id"`
+	Kind         ReportKind           `json:"kind"`
+	LastReportId *openapi_types.UUID  `json:"last_report_id,omitempty"`
+	LastRunAt    *time.Time           `json:"last_run_at,omitempty"`
+	Name         string               `json:"name"`
+	NextRunAt    time.Time            `json:"next_run_at"`
+	Parameters   ReportParameters     `json:"parameters"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope     ReportScope `json:"scope"`
+	Timezone  string      `json:"timezone"`
+	UpdatedAt time.Time   `json:"updated_at"`
+}
+
+// ReportScheduleCreate defines model for ReportScheduleCreate.
+type ReportScheduleCreate struct {
+	ChannelIds *[]openapi_types.UUID `json:"channel_ids,omitempty"`
+
+	// Cron A 5-field cron expression (minute hour day-of-month month day-of-week).
+	Cron       string            `json:"cron"`
+	Enabled    *bool             `json:"enabled,omitempty"`
+	Format     *ReportFormat     `json:"format,omitempty"`
+	Kind       ReportKind        `json:"kind"`
+	Name       string            `json:"name"`
+	Parameters *ReportParameters `json:"parameters,omitempty"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope *ReportScope `json:"scope,omitempty"`
+
+	// Timezone An IANA time zone name, such as Europe/Paris.
+	Timezone string `json:"timezone"`
+}
+
+// ReportSchedulePage defines model for ReportSchedulePage.
+type ReportSchedulePage struct {
+	Items      []ReportSchedule `json:"items"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+// ReportScheduleUpdate defines model for ReportScheduleUpdate.
+type ReportScheduleUpdate struct {
+	ChannelIds *[]openapi_types.UUID `json:"channel_ids,omitempty"`
+	Cron       *string               `json:"cron,omitempty"`
+	Enabled    *bool                 `json:"enabled,omitempty"`
+	Format     *ReportFormat         `json:"format,omitempty"`
+	Kind       *ReportKind           `json:"kind,omitempty"`
+	Name       *string               `json:"name,omitempty"`
+	Parameters *ReportParameters     `json:"parameters,omitempty"`
+
+	// Scope What a compliance or posture report covers; `id` names the group or host.
+	Scope    *ReportScope `json:"scope,omitempty"`
+	Timezone *string      `json:"timezone,omitempty"`
+}
+
+// ReportScope What a compliance or posture report covers; `id` names the group or host.
+type ReportScope struct {
+	Id   *openapi_types.UUID `json:"id,omitempty"`
+	Type ReportScopeType     `json:"type"`
+}
+
+// ReportScopeType defines model for ReportScope.Type.
+type ReportScopeType string
+
+// ReportSigningKey defines model for ReportSigningKey.
+type ReportSigningKey struct {
+	Algorithm ReportSigningKeyAlgorithm `json:"algorithm"`
+	CreatedAt time.Time                 `json:"created_at"`
+	KeyId     string                    `json:"key_id"`
+
+	// PublicKey The raw 32-byte public key, base64.
+	PublicKey string `json:"public_key"`
+
+	// PublicKeyPem The public key as PEM (SubjectPublicKeyInfo), for openssl.
+	PublicKeyPem string                 `json:"public_key_pem"`
+	RetiredAt    *time.Time             `json:"retired_at,omitempty"`
+	Status       ReportSigningKeyStatus `json:"status"`
+}
+
+// ReportSigningKeyAlgorithm defines model for ReportSigningKey.Algorithm.
+type ReportSigningKeyAlgorithm string
+
+// ReportSigningKeyStatus defines model for ReportSigningKey.Status.
+type ReportSigningKeyStatus string
+
+// ReportSigningKeys defines model for ReportSigningKeys.
+type ReportSigningKeys struct {
+	Keys []ReportSigningKey `json:"keys"`
+}
+
+// ReportStatus defines model for ReportStatus.
+type ReportStatus string
+
 // ResultCounts defines model for ResultCounts.
 type ResultCounts struct {
 	Error   int `json:"error"`
@@ -5457,6 +5785,47 @@ type ListRemediationRequestStepsParams struct {
 	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListReportsParams defines parameters for ListReports.
+type ListReportsParams struct {
+	Kind   *ReportKind   `form:"kind,omitempty" json:"kind,omitempty"`
+	Status *ReportStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListReportSchedulesParams defines parameters for ListReportSchedules.
+type ListReportSchedulesParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreateReportScheduleParams defines parameters for CreateReportSchedule.
+type CreateReportScheduleParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ExportReportParams defines parameters for ExportReport.
+type ExportReportParams struct {
+	Format ExportReportParamsFormat `form:"format" json:"format"`
+}
+
+// ExportReportParamsFormat defines parameters for ExportReport.
+type ExportReportParamsFormat string
+
+// GenerateReportParams defines parameters for GenerateReport.
+type GenerateReportParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateRoleParams defines parameters for CreateRole.
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -5745,6 +6114,15 @@ type ResumeRemediationRequestJSONRequestBody = ChangeNote
 
 // RollbackRemediationRequestJSONRequestBody defines body for RollbackRemediationRequest for application/json ContentType.
 type RollbackRemediationRequestJSONRequestBody = ChangeNote
+
+// CreateReportScheduleJSONRequestBody defines body for CreateReportSchedule for application/json ContentType.
+type CreateReportScheduleJSONRequestBody = ReportScheduleCreate
+
+// UpdateReportScheduleJSONRequestBody defines body for UpdateReportSchedule for application/json ContentType.
+type UpdateReportScheduleJSONRequestBody = ReportScheduleUpdate
+
+// GenerateReportJSONRequestBody defines body for GenerateReport for application/json ContentType.
+type GenerateReportJSONRequestBody = ReportGenerateRequest
 
 // UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
 type UpdateRoleJSONRequestBody = CustomRoleUpdateRequest
@@ -7826,6 +8204,146 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /remediation/requests/{rid}:rollback (the `RollbackRemediationRequest` operationId).
 	RollbackRemediationRequest(ctx context.Context, rid RemediationID, body RollbackRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListReports List reports, newest first.
+	//
+	// 400 naming the field for a value outside its enum, a malformed cursor or a `limit` outside 1..200.
+	//
+	// Corresponds with GET /reports (the `ListReports` operationId).
+	ListReports(ctx context.Context, params *ListReportsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListReportFrameworks The frameworks and benchmarks a compliance report can be scoped to.
+	//
+	// Corresponds with GET /reports/frameworks (the `ListReportFrameworks` operationId).
+	ListReportFrameworks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListReportSchedules List report schedules, newest first.
+	//
+	// Corresponds with GET /reports/schedules (the `ListReportSchedules` operationId).
+	ListReportSchedules(ctx context.Context, params *ListReportSchedulesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReportScheduleWithBody Create a report schedule.
+	//
+	// Generates a report of `kind` over `scope` whenever the 5-field cron expression
+	// (minute hour day-of-month month day-of-week) matches in the IANA `timezone`, and
+	// delivers it through the notification channels `channel_ids`: an e-mail channel
+	// attaches the export in `format`, a webhook receives a link to
+	// `/api/v1/reports/{id}/export`. 400 naming the field for a bad cron expression,
+	// time zone, kind, scope or an unknown channel. Audited (`report.schedule_created`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /reports/schedules (the `CreateReportSchedule` operationId).
+	CreateReportScheduleWithBody(ctx context.Context, params *CreateReportScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReportSchedule Create a report schedule.
+	//
+	// Generates a report of `kind` over `scope` whenever the 5-field cron expression
+	// (minute hour day-of-month month day-of-week) matches in the IANA `timezone`, and
+	// delivers it through the notification channels `channel_ids`: an e-mail channel
+	// attaches the export in `format`, a webhook receives a link to
+	// `/api/v1/reports/{id}/export`. 400 naming the field for a bad cron expression,
+	// time zone, kind, scope or an unknown channel. Audited (`report.schedule_created`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /reports/schedules (the `CreateReportSchedule` operationId).
+	CreateReportSchedule(ctx context.Context, params *CreateReportScheduleParams, body CreateReportScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteReportSchedule Delete a report schedule.
+	//
+	// Reports it generated stay. Audited (`report.schedule_deleted`).
+	//
+	// Corresponds with DELETE /reports/schedules/{id} (the `DeleteReportSchedule` operationId).
+	DeleteReportSchedule(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateReportScheduleWithBody Change a report schedule.
+	//
+	// Fields left out keep their value. Audited (`report.schedule_updated`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /reports/schedules/{id} (the `UpdateReportSchedule` operationId).
+	UpdateReportScheduleWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateReportSchedule Change a report schedule.
+	//
+	// Fields left out keep their value. Audited (`report.schedule_updated`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /reports/schedules/{id} (the `UpdateReportSchedule` operationId).
+	UpdateReportSchedule(ctx context.Context, id ID, body UpdateReportScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReportSigningKeys The report signing keys, the active one first.
+	//
+	// Every Ed25519 key that has signed reports (the active one is generated on first
+	// use): its key id (base64url of the first 16 bytes of SHA-256 of the raw public
+	// key), the public key as PEM and as raw base64, and when it was created and
+	// retired. Retired keys stay listed so reports they signed still verify. Save this
+	// document to pass to `openwatch verify-report --key`.
+	//
+	// Corresponds with GET /reports/signing-key (the `GetReportSigningKeys` operationId).
+	GetReportSigningKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateReportSigningKey Rotate the report signing key.
+	//
+	// Retires the active key (it stays listed, and reports it signed still verify) and
+	// generates a new one that signs the reports from now on. Audited
+	// (`report.signing_key_rotated`).
+	//
+	// Corresponds with POST /reports/signing-key:rotate (the `RotateReportSigningKey` operationId).
+	RotateReportSigningKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReport One report with its status, progress and summary.
+	//
+	// Corresponds with GET /reports/{id} (the `GetReport` operationId).
+	GetReport(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportReport Download a completed report as one signed, self-contained file.
+	//
+	// `json`: the canonical JSON (RFC 8785) of `{"report": …, "signature": {…}}`, the
+	// signature over the canonical bytes of `report`. `csv`: one row per result, event or
+	// host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
+	// byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
+	// comment line after `%%EOF` signing every byte before it. Each verifies offline with
+	// `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
+	// completed.
+	//
+	// Corresponds with GET /reports/{id}/export (the `ExportReport` operationId).
+	ExportReport(ctx context.Context, id ID, params *ExportReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GenerateReportWithBody Generate a signed report.
+	//
+	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
+	// posture only) and answers 202 with it `queued`; a background job builds it, with
+	// progress on the event stream (topic `jobs`, events `report.progress`,
+	// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
+	// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
+	// (posture: a past instant, 400 for a future one or one before any result), `since`
+	// and `until` (audit, patch_history; default the last 30 days). Audited
+	// (`report.generated`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /reports:generate (the `GenerateReport` operationId).
+	GenerateReportWithBody(ctx context.Context, params *GenerateReportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GenerateReport Generate a signed report.
+	//
+	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
+	// posture only) and answers 202 with it `queued`; a background job builds it, with
+	// progress on the event stream (topic `jobs`, events `report.progress`,
+	// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
+	// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
+	// (posture: a past instant, 400 for a future one or one before any result), `since`
+	// and `until` (audit, patch_history; default the last 30 days). Audited
+	// (`report.generated`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /reports:generate (the `GenerateReport` operationId).
+	GenerateReport(ctx context.Context, params *GenerateReportParams, body GenerateReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRoles List the built-in and custom roles.
 	//
@@ -12762,6 +13280,286 @@ func (c *Client) RollbackRemediationRequestWithBody(ctx context.Context, rid Rem
 // Corresponds with POST /remediation/requests/{rid}:rollback (the `RollbackRemediationRequest` operationId).
 func (c *Client) RollbackRemediationRequest(ctx context.Context, rid RemediationID, body RollbackRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRollbackRemediationRequestRequest(c.Server, rid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListReports List reports, newest first.
+//
+// 400 naming the field for a value outside its enum, a malformed cursor or a `limit` outside 1..200.
+//
+// Corresponds with GET /reports (the `ListReports` operationId).
+func (c *Client) ListReports(ctx context.Context, params *ListReportsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReportsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListReportFrameworks The frameworks and benchmarks a compliance report can be scoped to.
+//
+// Corresponds with GET /reports/frameworks (the `ListReportFrameworks` operationId).
+func (c *Client) ListReportFrameworks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReportFrameworksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListReportSchedules List report schedules, newest first.
+//
+// Corresponds with GET /reports/schedules (the `ListReportSchedules` operationId).
+func (c *Client) ListReportSchedules(ctx context.Context, params *ListReportSchedulesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReportSchedulesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReportScheduleWithBody Create a report schedule.
+//
+// Generates a report of `kind` over `scope` whenever the 5-field cron expression
+// (minute hour day-of-month month day-of-week) matches in the IANA `timezone`, and
+// delivers it through the notification channels `channel_ids`: an e-mail channel
+// attaches the export in `format`, a webhook receives a link to
+// `/api/v1/reports/{id}/export`. 400 naming the field for a bad cron expression,
+// time zone, kind, scope or an unknown channel. Audited (`report.schedule_created`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /reports/schedules (the `CreateReportSchedule` operationId).
+func (c *Client) CreateReportScheduleWithBody(ctx context.Context, params *CreateReportScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReportScheduleRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReportSchedule Create a report schedule.
+//
+// Generates a report of `kind` over `scope` whenever the 5-field cron expression
+// (minute hour day-of-month month day-of-week) matches in the IANA `timezone`, and
+// delivers it through the notification channels `channel_ids`: an e-mail channel
+// attaches the export in `format`, a webhook receives a link to
+// `/api/v1/reports/{id}/export`. 400 naming the field for a bad cron expression,
+// time zone, kind, scope or an unknown channel. Audited (`report.schedule_created`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /reports/schedules (the `CreateReportSchedule` operationId).
+func (c *Client) CreateReportSchedule(ctx context.Context, params *CreateReportScheduleParams, body CreateReportScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReportScheduleRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteReportSchedule Delete a report schedule.
+//
+// Reports it generated stay. Audited (`report.schedule_deleted`).
+//
+// Corresponds with DELETE /reports/schedules/{id} (the `DeleteReportSchedule` operationId).
+func (c *Client) DeleteReportSchedule(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteReportScheduleRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateReportScheduleWithBody Change a report schedule.
+//
+// Fields left out keep their value. Audited (`report.schedule_updated`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /reports/schedules/{id} (the `UpdateReportSchedule` operationId).
+func (c *Client) UpdateReportScheduleWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateReportScheduleRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateReportSchedule Change a report schedule.
+//
+// Fields left out keep their value. Audited (`report.schedule_updated`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /reports/schedules/{id} (the `UpdateReportSchedule` operationId).
+func (c *Client) UpdateReportSchedule(ctx context.Context, id ID, body UpdateReportScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateReportScheduleRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReportSigningKeys The report signing keys, the active one first.
+//
+// Every Ed25519 key that has signed reports (the active one is generated on first
+// use): its key id (base64url of the first 16 bytes of SHA-256 of the raw public
+// key), the public key as PEM and as raw base64, and when it was created and
+// retired. Retired keys stay listed so reports they signed still verify. Save this
+// document to pass to `openwatch verify-report --key`.
+//
+// Corresponds with GET /reports/signing-key (the `GetReportSigningKeys` operationId).
+func (c *Client) GetReportSigningKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportSigningKeysRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateReportSigningKey Rotate the report signing key.
+//
+// Retires the active key (it stays listed, and reports it signed still verify) and
+// generates a new one that signs the reports from now on. Audited
+// (`report.signing_key_rotated`).
+//
+// Corresponds with POST /reports/signing-key:rotate (the `RotateReportSigningKey` operationId).
+func (c *Client) RotateReportSigningKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateReportSigningKeyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReport One report with its status, progress and summary.
+//
+// Corresponds with GET /reports/{id} (the `GetReport` operationId).
+func (c *Client) GetReport(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportReport Download a completed report as one signed, self-contained file.
+//
+// `json`: the canonical JSON (RFC 8785) of `{"report": …, "signature": {…}}`, the
+// signature over the canonical bytes of `report`. `csv`: one row per result, event or
+// host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
+// byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
+// comment line after `%%EOF` signing every byte before it. Each verifies offline with
+// `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
+// completed.
+//
+// Corresponds with GET /reports/{id}/export (the `ExportReport` operationId).
+func (c *Client) ExportReport(ctx context.Context, id ID, params *ExportReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportReportRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GenerateReportWithBody Generate a signed report.
+//
+// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
+// posture only) and answers 202 with it `queued`; a background job builds it, with
+// progress on the event stream (topic `jobs`, events `report.progress`,
+// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
+// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
+// (posture: a past instant, 400 for a future one or one before any result), `since`
+// and `until` (audit, patch_history; default the last 30 days). Audited
+// (`report.generated`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /reports:generate (the `GenerateReport` operationId).
+func (c *Client) GenerateReportWithBody(ctx context.Context, params *GenerateReportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGenerateReportRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GenerateReport Generate a signed report.
+//
+// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
+// posture only) and answers 202 with it `queued`; a background job builds it, with
+// progress on the event stream (topic `jobs`, events `report.progress`,
+// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
+// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
+// (posture: a past instant, 400 for a future one or one before any result), `since`
+// and `until` (audit, patch_history; default the last 30 days). Audited
+// (`report.generated`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /reports:generate (the `GenerateReport` operationId).
+func (c *Client) GenerateReport(ctx context.Context, params *GenerateReportParams, body GenerateReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGenerateReportRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -22710,6 +23508,525 @@ func NewRollbackRemediationRequestRequestWithBody(server string, rid Remediation
 	return req, nil
 }
 
+// NewListReportsRequest constructs an http.Request for the ListReports method
+func NewListReportsRequest(server string, params *ListReportsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListReportFrameworksRequest constructs an http.Request for the ListReportFrameworks method
+func NewListReportFrameworksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports/frameworks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListReportSchedulesRequest constructs an http.Request for the ListReportSchedules method
+func NewListReportSchedulesRequest(server string, params *ListReportSchedulesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports/schedules")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateReportScheduleRequest calls the generic CreateReportSchedule builder with application/json body
+func NewCreateReportScheduleRequest(server string, params *CreateReportScheduleParams, body CreateReportScheduleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateReportScheduleRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateReportScheduleRequestWithBody constructs an http.Request for the CreateReportSchedule method, with any body, and a specified content type
+func NewCreateReportScheduleRequestWithBody(server string, params *CreateReportScheduleParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports/schedules")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteReportScheduleRequest constructs an http.Request for the DeleteReportSchedule method
+func NewDeleteReportScheduleRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports/schedules/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateReportScheduleRequest calls the generic UpdateReportSchedule builder with application/json body
+func NewUpdateReportScheduleRequest(server string, id ID, body UpdateReportScheduleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateReportScheduleRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateReportScheduleRequestWithBody constructs an http.Request for the UpdateReportSchedule method, with any body, and a specified content type
+func NewUpdateReportScheduleRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports/schedules/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetReportSigningKeysRequest constructs an http.Request for the GetReportSigningKeys method
+func NewGetReportSigningKeysRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports/signing-key")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRotateReportSigningKeyRequest constructs an http.Request for the RotateReportSigningKey method
+func NewRotateReportSigningKeyRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports/signing-key:rotate")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReportRequest constructs an http.Request for the GetReport method
+func NewGetReportRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportReportRequest constructs an http.Request for the ExportReport method
+func NewExportReportRequest(server string, id ID, params *ExportReportParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports/%s/export", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGenerateReportRequest calls the generic GenerateReport builder with application/json body
+func NewGenerateReportRequest(server string, params *GenerateReportParams, body GenerateReportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGenerateReportRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewGenerateReportRequestWithBody constructs an http.Request for the GenerateReport method, with any body, and a specified content type
+func NewGenerateReportRequestWithBody(server string, params *GenerateReportParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/reports:generate")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListRolesRequest constructs an http.Request for the ListRoles method
 func NewListRolesRequest(server string) (*http.Request, error) {
 	var err error
@@ -28042,6 +29359,162 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /remediation/requests/{rid}:rollback (the `RollbackRemediationRequest` operationId).
 	RollbackRemediationRequestWithResponse(ctx context.Context, rid RemediationID, body RollbackRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*RollbackRemediationRequestResponse, error)
+
+	// ListReportsWithResponse List reports, newest first.
+	//
+	// 400 naming the field for a value outside its enum, a malformed cursor or a `limit` outside 1..200.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /reports (the `ListReports` operationId).
+	ListReportsWithResponse(ctx context.Context, params *ListReportsParams, reqEditors ...RequestEditorFn) (*ListReportsResponse, error)
+
+	// ListReportFrameworksWithResponse The frameworks and benchmarks a compliance report can be scoped to.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /reports/frameworks (the `ListReportFrameworks` operationId).
+	ListReportFrameworksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListReportFrameworksResponse, error)
+
+	// ListReportSchedulesWithResponse List report schedules, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /reports/schedules (the `ListReportSchedules` operationId).
+	ListReportSchedulesWithResponse(ctx context.Context, params *ListReportSchedulesParams, reqEditors ...RequestEditorFn) (*ListReportSchedulesResponse, error)
+
+	// CreateReportScheduleWithBodyWithResponse Create a report schedule.
+	//
+	// Generates a report of `kind` over `scope` whenever the 5-field cron expression
+	// (minute hour day-of-month month day-of-week) matches in the IANA `timezone`, and
+	// delivers it through the notification channels `channel_ids`: an e-mail channel
+	// attaches the export in `format`, a webhook receives a link to
+	// `/api/v1/reports/{id}/export`. 400 naming the field for a bad cron expression,
+	// time zone, kind, scope or an unknown channel. Audited (`report.schedule_created`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /reports/schedules (the `CreateReportSchedule` operationId).
+	CreateReportScheduleWithBodyWithResponse(ctx context.Context, params *CreateReportScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReportScheduleResponse, error)
+
+	// CreateReportScheduleWithResponse Create a report schedule.
+	//
+	// Generates a report of `kind` over `scope` whenever the 5-field cron expression
+	// (minute hour day-of-month month day-of-week) matches in the IANA `timezone`, and
+	// delivers it through the notification channels `channel_ids`: an e-mail channel
+	// attaches the export in `format`, a webhook receives a link to
+	// `/api/v1/reports/{id}/export`. 400 naming the field for a bad cron expression,
+	// time zone, kind, scope or an unknown channel. Audited (`report.schedule_created`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /reports/schedules (the `CreateReportSchedule` operationId).
+	CreateReportScheduleWithResponse(ctx context.Context, params *CreateReportScheduleParams, body CreateReportScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReportScheduleResponse, error)
+
+	// DeleteReportScheduleWithResponse Delete a report schedule.
+	//
+	// Reports it generated stay. Audited (`report.schedule_deleted`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /reports/schedules/{id} (the `DeleteReportSchedule` operationId).
+	DeleteReportScheduleWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteReportScheduleResponse, error)
+
+	// UpdateReportScheduleWithBodyWithResponse Change a report schedule.
+	//
+	// Fields left out keep their value. Audited (`report.schedule_updated`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /reports/schedules/{id} (the `UpdateReportSchedule` operationId).
+	UpdateReportScheduleWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateReportScheduleResponse, error)
+
+	// UpdateReportScheduleWithResponse Change a report schedule.
+	//
+	// Fields left out keep their value. Audited (`report.schedule_updated`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /reports/schedules/{id} (the `UpdateReportSchedule` operationId).
+	UpdateReportScheduleWithResponse(ctx context.Context, id ID, body UpdateReportScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateReportScheduleResponse, error)
+
+	// GetReportSigningKeysWithResponse The report signing keys, the active one first.
+	//
+	// Every Ed25519 key that has signed reports (the active one is generated on first
+	// use): its key id (base64url of the first 16 bytes of SHA-256 of the raw public
+	// key), the public key as PEM and as raw base64, and when it was created and
+	// retired. Retired keys stay listed so reports they signed still verify. Save this
+	// document to pass to `openwatch verify-report --key`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /reports/signing-key (the `GetReportSigningKeys` operationId).
+	GetReportSigningKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReportSigningKeysResponse, error)
+
+	// RotateReportSigningKeyWithResponse Rotate the report signing key.
+	//
+	// Retires the active key (it stays listed, and reports it signed still verify) and
+	// generates a new one that signs the reports from now on. Audited
+	// (`report.signing_key_rotated`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /reports/signing-key:rotate (the `RotateReportSigningKey` operationId).
+	RotateReportSigningKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RotateReportSigningKeyResponse, error)
+
+	// GetReportWithResponse One report with its status, progress and summary.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /reports/{id} (the `GetReport` operationId).
+	GetReportWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetReportResponse, error)
+
+	// ExportReportWithResponse Download a completed report as one signed, self-contained file.
+	//
+	// `json`: the canonical JSON (RFC 8785) of `{"report": …, "signature": {…}}`, the
+	// signature over the canonical bytes of `report`. `csv`: one row per result, event or
+	// host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
+	// byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
+	// comment line after `%%EOF` signing every byte before it. Each verifies offline with
+	// `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
+	// completed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /reports/{id}/export (the `ExportReport` operationId).
+	ExportReportWithResponse(ctx context.Context, id ID, params *ExportReportParams, reqEditors ...RequestEditorFn) (*ExportReportResponse, error)
+
+	// GenerateReportWithBodyWithResponse Generate a signed report.
+	//
+	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
+	// posture only) and answers 202 with it `queued`; a background job builds it, with
+	// progress on the event stream (topic `jobs`, events `report.progress`,
+	// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
+	// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
+	// (posture: a past instant, 400 for a future one or one before any result), `since`
+	// and `until` (audit, patch_history; default the last 30 days). Audited
+	// (`report.generated`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /reports:generate (the `GenerateReport` operationId).
+	GenerateReportWithBodyWithResponse(ctx context.Context, params *GenerateReportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GenerateReportResponse, error)
+
+	// GenerateReportWithResponse Generate a signed report.
+	//
+	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
+	// posture only) and answers 202 with it `queued`; a background job builds it, with
+	// progress on the event stream (topic `jobs`, events `report.progress`,
+	// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
+	// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
+	// (posture: a past instant, 400 for a future one or one before any result), `since`
+	// and `until` (audit, patch_history; default the last 30 days). Audited
+	// (`report.generated`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /reports:generate (the `GenerateReport` operationId).
+	GenerateReportWithResponse(ctx context.Context, params *GenerateReportParams, body GenerateReportJSONRequestBody, reqEditors ...RequestEditorFn) (*GenerateReportResponse, error)
 
 	// ListRolesWithResponse List the built-in and custom roles.
 	//
@@ -40552,6 +42025,828 @@ func (r RollbackRemediationRequestResponse) ContentType() string {
 	return ""
 }
 
+type ListReportsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReportPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReportsResponse) GetJSON200() *ReportPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListReportsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListReportsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListReportsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListReportsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReportsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReportsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReportsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReportsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListReportFrameworksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReportFrameworkList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReportFrameworksResponse) GetJSON200() *ReportFrameworkList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListReportFrameworksResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListReportFrameworksResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListReportFrameworksResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListReportFrameworksResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReportFrameworksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReportFrameworksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReportFrameworksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReportFrameworksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListReportSchedulesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReportSchedulePage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReportSchedulesResponse) GetJSON200() *ReportSchedulePage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListReportSchedulesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListReportSchedulesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListReportSchedulesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListReportSchedulesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReportSchedulesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReportSchedulesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReportSchedulesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReportSchedulesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateReportScheduleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ReportSchedule
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateReportScheduleResponse) GetJSON201() *ReportSchedule {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateReportScheduleResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateReportScheduleResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateReportScheduleResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateReportScheduleResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateReportScheduleResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateReportScheduleResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateReportScheduleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateReportScheduleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateReportScheduleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateReportScheduleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteReportScheduleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteReportScheduleResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteReportScheduleResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteReportScheduleResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteReportScheduleResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DeleteReportScheduleResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteReportScheduleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteReportScheduleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteReportScheduleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteReportScheduleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateReportScheduleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReportSchedule
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateReportScheduleResponse) GetJSON200() *ReportSchedule {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateReportScheduleResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateReportScheduleResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateReportScheduleResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateReportScheduleResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpdateReportScheduleResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateReportScheduleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateReportScheduleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateReportScheduleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateReportScheduleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReportSigningKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReportSigningKeys
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReportSigningKeysResponse) GetJSON200() *ReportSigningKeys {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetReportSigningKeysResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetReportSigningKeysResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetReportSigningKeysResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetReportSigningKeysResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportSigningKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportSigningKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportSigningKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportSigningKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RotateReportSigningKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReportSigningKeys
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateReportSigningKeyResponse) GetJSON200() *ReportSigningKeys {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RotateReportSigningKeyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RotateReportSigningKeyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RotateReportSigningKeyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RotateReportSigningKeyResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateReportSigningKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateReportSigningKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateReportSigningKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateReportSigningKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Report
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReportResponse) GetJSON200() *Report {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetReportResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetReportResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetReportResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetReportResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetReportResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportReportResponse200Headers the declared response headers of an HTTP 200 response for ExportReport
+type ExportReportResponse200Headers struct {
+	ContentDisposition *string
+}
+
+type ExportReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportReportResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExportReportResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportReportResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportReportResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExportReportResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExportReportResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ExportReportResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ExportReportResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GenerateReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Report
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r GenerateReportResponse) GetJSON202() *Report {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GenerateReportResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GenerateReportResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GenerateReportResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GenerateReportResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r GenerateReportResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GenerateReportResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GenerateReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GenerateReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GenerateReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GenerateReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListRolesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -49396,6 +51691,246 @@ func (c *ClientWithResponses) RollbackRemediationRequestWithResponse(ctx context
 		return nil, err
 	}
 	return ParseRollbackRemediationRequestResponse(rsp)
+}
+
+// ListReportsWithResponse List reports, newest first.
+//
+// 400 naming the field for a value outside its enum, a malformed cursor or a `limit` outside 1..200.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /reports (the `ListReports` operationId).
+func (c *ClientWithResponses) ListReportsWithResponse(ctx context.Context, params *ListReportsParams, reqEditors ...RequestEditorFn) (*ListReportsResponse, error) {
+	rsp, err := c.ListReports(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReportsResponse(rsp)
+}
+
+// ListReportFrameworksWithResponse The frameworks and benchmarks a compliance report can be scoped to.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /reports/frameworks (the `ListReportFrameworks` operationId).
+func (c *ClientWithResponses) ListReportFrameworksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListReportFrameworksResponse, error) {
+	rsp, err := c.ListReportFrameworks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReportFrameworksResponse(rsp)
+}
+
+// ListReportSchedulesWithResponse List report schedules, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /reports/schedules (the `ListReportSchedules` operationId).
+func (c *ClientWithResponses) ListReportSchedulesWithResponse(ctx context.Context, params *ListReportSchedulesParams, reqEditors ...RequestEditorFn) (*ListReportSchedulesResponse, error) {
+	rsp, err := c.ListReportSchedules(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReportSchedulesResponse(rsp)
+}
+
+// CreateReportScheduleWithBodyWithResponse Create a report schedule.
+//
+// Generates a report of `kind` over `scope` whenever the 5-field cron expression
+// (minute hour day-of-month month day-of-week) matches in the IANA `timezone`, and
+// delivers it through the notification channels `channel_ids`: an e-mail channel
+// attaches the export in `format`, a webhook receives a link to
+// `/api/v1/reports/{id}/export`. 400 naming the field for a bad cron expression,
+// time zone, kind, scope or an unknown channel. Audited (`report.schedule_created`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /reports/schedules (the `CreateReportSchedule` operationId).
+func (c *ClientWithResponses) CreateReportScheduleWithBodyWithResponse(ctx context.Context, params *CreateReportScheduleParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReportScheduleResponse, error) {
+	rsp, err := c.CreateReportScheduleWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReportScheduleResponse(rsp)
+}
+
+// CreateReportScheduleWithResponse Create a report schedule.
+//
+// Generates a report of `kind` over `scope` whenever the 5-field cron expression
+// (minute hour day-of-month month day-of-week) matches in the IANA `timezone`, and
+// delivers it through the notification channels `channel_ids`: an e-mail channel
+// attaches the export in `format`, a webhook receives a link to
+// `/api/v1/reports/{id}/export`. 400 naming the field for a bad cron expression,
+// time zone, kind, scope or an unknown channel. Audited (`report.schedule_created`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /reports/schedules (the `CreateReportSchedule` operationId).
+func (c *ClientWithResponses) CreateReportScheduleWithResponse(ctx context.Context, params *CreateReportScheduleParams, body CreateReportScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReportScheduleResponse, error) {
+	rsp, err := c.CreateReportSchedule(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReportScheduleResponse(rsp)
+}
+
+// DeleteReportScheduleWithResponse Delete a report schedule.
+//
+// Reports it generated stay. Audited (`report.schedule_deleted`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /reports/schedules/{id} (the `DeleteReportSchedule` operationId).
+func (c *ClientWithResponses) DeleteReportScheduleWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteReportScheduleResponse, error) {
+	rsp, err := c.DeleteReportSchedule(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteReportScheduleResponse(rsp)
+}
+
+// UpdateReportScheduleWithBodyWithResponse Change a report schedule.
+//
+// Fields left out keep their value. Audited (`report.schedule_updated`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /reports/schedules/{id} (the `UpdateReportSchedule` operationId).
+func (c *ClientWithResponses) UpdateReportScheduleWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateReportScheduleResponse, error) {
+	rsp, err := c.UpdateReportScheduleWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateReportScheduleResponse(rsp)
+}
+
+// UpdateReportScheduleWithResponse Change a report schedule.
+//
+// Fields left out keep their value. Audited (`report.schedule_updated`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /reports/schedules/{id} (the `UpdateReportSchedule` operationId).
+func (c *ClientWithResponses) UpdateReportScheduleWithResponse(ctx context.Context, id ID, body UpdateReportScheduleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateReportScheduleResponse, error) {
+	rsp, err := c.UpdateReportSchedule(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateReportScheduleResponse(rsp)
+}
+
+// GetReportSigningKeysWithResponse The report signing keys, the active one first.
+//
+// Every Ed25519 key that has signed reports (the active one is generated on first
+// use): its key id (base64url of the first 16 bytes of SHA-256 of the raw public
+// key), the public key as PEM and as raw base64, and when it was created and
+// retired. Retired keys stay listed so reports they signed still verify. Save this
+// document to pass to `openwatch verify-report --key`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /reports/signing-key (the `GetReportSigningKeys` operationId).
+func (c *ClientWithResponses) GetReportSigningKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReportSigningKeysResponse, error) {
+	rsp, err := c.GetReportSigningKeys(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportSigningKeysResponse(rsp)
+}
+
+// RotateReportSigningKeyWithResponse Rotate the report signing key.
+//
+// Retires the active key (it stays listed, and reports it signed still verify) and
+// generates a new one that signs the reports from now on. Audited
+// (`report.signing_key_rotated`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /reports/signing-key:rotate (the `RotateReportSigningKey` operationId).
+func (c *ClientWithResponses) RotateReportSigningKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RotateReportSigningKeyResponse, error) {
+	rsp, err := c.RotateReportSigningKey(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateReportSigningKeyResponse(rsp)
+}
+
+// GetReportWithResponse One report with its status, progress and summary.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /reports/{id} (the `GetReport` operationId).
+func (c *ClientWithResponses) GetReportWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetReportResponse, error) {
+	rsp, err := c.GetReport(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportResponse(rsp)
+}
+
+// ExportReportWithResponse Download a completed report as one signed, self-contained file.
+//
+// `json`: the canonical JSON (RFC 8785) of `{"report": …, "signature": {…}}`, the
+// signature over the canonical bytes of `report`. `csv`: one row per result, event or
+// host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
+// byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
+// comment line after `%%EOF` signing every byte before it. Each verifies offline with
+// `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
+// completed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /reports/{id}/export (the `ExportReport` operationId).
+func (c *ClientWithResponses) ExportReportWithResponse(ctx context.Context, id ID, params *ExportReportParams, reqEditors ...RequestEditorFn) (*ExportReportResponse, error) {
+	rsp, err := c.ExportReport(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportReportResponse(rsp)
+}
+
+// GenerateReportWithBodyWithResponse Generate a signed report.
+//
+// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
+// posture only) and answers 202 with it `queued`; a background job builds it, with
+// progress on the event stream (topic `jobs`, events `report.progress`,
+// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
+// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
+// (posture: a past instant, 400 for a future one or one before any result), `since`
+// and `until` (audit, patch_history; default the last 30 days). Audited
+// (`report.generated`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /reports:generate (the `GenerateReport` operationId).
+func (c *ClientWithResponses) GenerateReportWithBodyWithResponse(ctx context.Context, params *GenerateReportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GenerateReportResponse, error) {
+	rsp, err := c.GenerateReportWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGenerateReportResponse(rsp)
+}
+
+// GenerateReportWithResponse Generate a signed report.
+//
+// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
+// posture only) and answers 202 with it `queued`; a background job builds it, with
+// progress on the event stream (topic `jobs`, events `report.progress`,
+// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
+// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
+// (posture: a past instant, 400 for a future one or one before any result), `since`
+// and `until` (audit, patch_history; default the last 30 days). Audited
+// (`report.generated`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /reports:generate (the `GenerateReport` operationId).
+func (c *ClientWithResponses) GenerateReportWithResponse(ctx context.Context, params *GenerateReportParams, body GenerateReportJSONRequestBody, reqEditors ...RequestEditorFn) (*GenerateReportResponse, error) {
+	rsp, err := c.GenerateReport(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGenerateReportResponse(rsp)
 }
 
 // ListRolesWithResponse List the built-in and custom roles.
@@ -60315,6 +62850,675 @@ func ParseRollbackRemediationRequestResponse(rsp *http.Response) (*RollbackRemed
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
 		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListReportsResponse parses an HTTP response from a ListReportsWithResponse call
+func ParseListReportsResponse(rsp *http.Response) (*ListReportsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReportsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReportPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListReportFrameworksResponse parses an HTTP response from a ListReportFrameworksWithResponse call
+func ParseListReportFrameworksResponse(rsp *http.Response) (*ListReportFrameworksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReportFrameworksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReportFrameworkList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListReportSchedulesResponse parses an HTTP response from a ListReportSchedulesWithResponse call
+func ParseListReportSchedulesResponse(rsp *http.Response) (*ListReportSchedulesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReportSchedulesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReportSchedulePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateReportScheduleResponse parses an HTTP response from a CreateReportScheduleWithResponse call
+func ParseCreateReportScheduleResponse(rsp *http.Response) (*CreateReportScheduleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateReportScheduleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ReportSchedule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteReportScheduleResponse parses an HTTP response from a DeleteReportScheduleWithResponse call
+func ParseDeleteReportScheduleResponse(rsp *http.Response) (*DeleteReportScheduleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteReportScheduleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateReportScheduleResponse parses an HTTP response from a UpdateReportScheduleWithResponse call
+func ParseUpdateReportScheduleResponse(rsp *http.Response) (*UpdateReportScheduleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateReportScheduleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReportSchedule
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReportSigningKeysResponse parses an HTTP response from a GetReportSigningKeysWithResponse call
+func ParseGetReportSigningKeysResponse(rsp *http.Response) (*GetReportSigningKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportSigningKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReportSigningKeys
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRotateReportSigningKeyResponse parses an HTTP response from a RotateReportSigningKeyWithResponse call
+func ParseRotateReportSigningKeyResponse(rsp *http.Response) (*RotateReportSigningKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateReportSigningKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReportSigningKeys
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReportResponse parses an HTTP response from a GetReportWithResponse call
+func ParseGetReportResponse(rsp *http.Response) (*GetReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Report
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseExportReportResponse parses an HTTP response from a ExportReportWithResponse call
+func ParseExportReportResponse(rsp *http.Response) (*ExportReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportReportResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGenerateReportResponse parses an HTTP response from a GenerateReportWithResponse call
+func ParseGenerateReportResponse(rsp *http.Response) (*GenerateReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GenerateReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Report
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -693,6 +693,58 @@ type RefreshToken struct {
 	UsedAt    *time.Time
 }
 
+type Report struct {
+	ID              uuid.UUID
+	Kind            string
+	Status          string
+	Title           string
+	Scope           []byte
+	Parameters      []byte
+	RequestedBy     string
+	RequestedByName string
+	ScheduleID      *uuid.UUID
+	Progress        int32
+	Error           *string
+	Content         *string
+	Signature       *string
+	SigningKeyID    *string
+	Summary         []byte
+	ChainHeadSeq    *int64
+	ChainHeadHash   *string
+	CreatedAt       time.Time
+	StartedAt       *time.Time
+	GeneratedAt     *time.Time
+	FinishedAt      *time.Time
+}
+
+type ReportSchedule struct {
+	ID           uuid.UUID
+	Name         string
+	Kind         string
+	Scope        []byte
+	Parameters   []byte
+	Cron         string
+	Timezone     string
+	Format       string
+	ChannelIds   []uuid.UUID
+	Enabled      bool
+	NextRunAt    time.Time
+	LastRunAt    *time.Time
+	LastReportID *uuid.UUID
+	CreatedBy    string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+type ReportSigningKey struct {
+	ID               uuid.UUID
+	KeyID            string
+	PublicKey        string
+	PrivateKeySealed []byte
+	CreatedAt        time.Time
+	RetiredAt        *time.Time
+}
+
 type RuleFleet struct {
 	RuleID        string
 	PassHosts     int32

@@ -198,6 +198,8 @@ func init() {
 	// Streams are text: validate them as the string the spec declares.
 	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/x-shellscript", openapi3filter.PlainBodyDecoder)
+	// Report exports: a PDF is a file.
+	openapi3filter.RegisterBodyDecoder("application/pdf", openapi3filter.FileBodyDecoder)
 }
 
 // conform fails the test when the response disagrees with the spec.

@@ -156,6 +156,12 @@ const (
 	ActionChangeHostChanged       Action = "change_job.host_changed"
 	ActionChangeHostRolledBack    Action = "change_job.host_rolled_back"
 	ActionChangeSettingsChanged   Action = "system.change_settings_changed"
+
+	ActionReportGenerated         Action = "report.generated"
+	ActionReportSigningKeyRotated Action = "report.signing_key_rotated"
+	ActionReportScheduleCreated   Action = "report.schedule_created"
+	ActionReportScheduleUpdated   Action = "report.schedule_updated"
+	ActionReportScheduleDeleted   Action = "report.schedule_deleted"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -288,6 +294,12 @@ var Actions = map[Action]Spec{
 	ActionChangeHostChanged:       {SeverityNotice, "A change job changed a host (or failed to and restored it)."},
 	ActionChangeHostRolledBack:    {SeverityNotice, "A change job restored a host's captured prior state."},
 	ActionChangeSettingsChanged:   {SeverityNotice, "The approval settings of change jobs were changed."},
+
+	ActionReportGenerated:         {SeverityInfo, "A signed report was requested (by a person or a schedule)."},
+	ActionReportSigningKeyRotated: {SeverityWarning, "The report signing key was rotated: new reports are signed with a new key, old ones still verify with the retired key."},
+	ActionReportScheduleCreated:   {SeverityNotice, "A report schedule was created."},
+	ActionReportScheduleUpdated:   {SeverityNotice, "A report schedule was changed."},
+	ActionReportScheduleDeleted:   {SeverityNotice, "A report schedule was deleted."},
 }
 
 // The actor types an event may name: the kinds of authz.Actor, and an anonymous caller.

@@ -95,6 +95,11 @@ const (
 	PermRemediationRollback = "remediation:rollback"
 
 	PermSSOProvider = "admin:sso_provider"
+
+	PermReportRead       = "report:read"
+	PermReportGenerate   = "report:generate"
+	PermReportSchedule   = "report:schedule"
+	PermReportSigningKey = "report:signing_key"
 )
 
 // Categories lists the permission categories.
@@ -120,6 +125,7 @@ func Categories() []Category {
 		{ID: "patch", Description: "Patch jobs: package updates rolled out in waves inside maintenance windows."},
 		{ID: "remediation", Description: "Remediation of failing rules: requests, plans, dry runs, execution and rollback."},
 		{ID: "admin", Description: "Server administration: single sign-on providers."},
+		{ID: "report", Description: "Signed reports: generation, exports, schedules and the report signing key."},
 	}
 }
 
@@ -184,6 +190,10 @@ func Permissions() []Permission {
 		{ID: PermRemediationExecute, Category: "remediation", Description: "Dry-run, execute, cancel and resume approved remediations.", Dangerous: true},
 		{ID: PermRemediationRollback, Category: "remediation", Description: "Roll back executed remediations.", Dangerous: true},
 		{ID: PermSSOProvider, Category: "admin", Description: "Configure single sign-on providers, their role mappings and secrets, discover and test them.", Dangerous: true},
+		{ID: PermReportRead, Category: "report", Description: "List and read reports, download their signed exports, see the signing keys and schedules."},
+		{ID: PermReportGenerate, Category: "report", Description: "Generate reports (each kind also needs the permission that reads its data: compliance:read, audit:read or patch:read)."},
+		{ID: PermReportSchedule, Category: "report", Description: "Create, change and delete report schedules and where they are delivered."},
+		{ID: PermReportSigningKey, Category: "report", Description: "Rotate the report signing key.", Dangerous: true},
 	}
 }
 
@@ -206,9 +216,9 @@ func BuiltInRoles() []Role {
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
 			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermHostRead, PermCompRead, PermExceptionRead, PermHealthCheckRead, PermLicRead, PermPatchRead, PermRemediationRead, PermScanRead, PermSysRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermExceptionRead, PermHealthCheckRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermExceptionRead, PermHealthCheckRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermReportGenerate, PermReportRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertAck, PermAlertRead, PermAlertResolve, PermAlertWrite, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermExceptionApprove, PermExceptionRead, PermExceptionRequest, PermExceptionRevoke, PermHealthCheckRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertAck, PermAlertRead, PermAlertResolve, PermAlertWrite, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermExceptionApprove, PermExceptionRead, PermExceptionRequest, PermExceptionRevoke, PermHealthCheckRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermReportGenerate, PermReportRead, PermReportSchedule, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

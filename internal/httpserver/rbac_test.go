@@ -63,6 +63,10 @@ var validBodies = map[string]func(n int) any{
 		return map[string]string{"scope": "system", "name": fmt.Sprintf("made-%d", n), "username": "root",
 			"auth_method": "password", "password": "matrix-password-0123"}
 	},
+	"generateReport": func(int) any { return map[string]any{"kind": "audit"} },
+	"createReportSchedule": func(n int) any {
+		return map[string]any{"name": fmt.Sprintf("made-%d", n), "kind": "audit", "cron": "0 6 * * 1", "timezone": "UTC"}
+	},
 	"requestException": func(n int) any {
 		// A rule of its own each time: a second open exception of a rule and scope is a 409.
 		rules := scan.LoadCatalog(rule.Embedded).Rules()

@@ -7,15 +7,19 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/smtp"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"syscall"
@@ -92,6 +96,15 @@ type message struct {
 	Body  string
 	// JSON is the webhook payload.
 	JSON []byte
+	// Attachment, when set, is attached to an e-mail (a report's export).
+	Attachment *Attachment
+}
+
+// Attachment is a file attached to an e-mail.
+type Attachment struct {
+	Name        string
+	ContentType string
+	Data        []byte
 }
 
 // sender makes one attempt at delivering a message through a channel.
@@ -207,10 +220,31 @@ func (s sender) mail(ctx context.Context, cfg Config, password []byte, msg messa
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\n",
 		cfg.From, strings.Join(cfg.To, ", "), headerSafe(msg.Title), s.now().Format(time.RFC1123Z))
-	b.WriteString(strings.ReplaceAll(msg.Body, "\n", "\r\n"))
-	b.WriteString("\r\n")
+	if a := msg.Attachment; a != nil {
+		// multipart/mixed: the text, then the file in base64 lines of 76 characters.
+		mw := multipart.NewWriter(&b)
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=%q\r\n\r\n", mw.Boundary())
+		part, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"text/plain; charset=utf-8"}})
+		_, _ = io.WriteString(part, strings.ReplaceAll(msg.Body, "\n", "\r\n")+"\r\n")
+		part, _ = mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {a.ContentType},
+			"Content-Transfer-Encoding": {"base64"},
+			"Content-Disposition":       {mime.FormatMediaType("attachment", map[string]string{"filename": a.Name})},
+		})
+		enc := base64.StdEncoding.EncodeToString(a.Data)
+		for len(enc) > 76 {
+			_, _ = io.WriteString(part, enc[:76]+"\r\n")
+			enc = enc[76:]
+		}
+		_, _ = io.WriteString(part, enc+"\r\n")
+		_ = mw.Close()
+	} else {
+		b.WriteString("Content-Type: text/plain; charset=utf-8\r\n\r\n")
+		b.WriteString(strings.ReplaceAll(msg.Body, "\n", "\r\n"))
+		b.WriteString("\r\n")
+	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}

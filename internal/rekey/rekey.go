@@ -13,6 +13,7 @@ import (
 	"github.com/openwatch/openwatch/internal/credential"
 	"github.com/openwatch/openwatch/internal/notify"
 	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/report"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/sshca"
 	"github.com/openwatch/openwatch/internal/sso"
@@ -22,7 +23,7 @@ import (
 // declare them, in the order Run visits them.
 func Columns() []seal.Column {
 	return slices.Concat(credential.SealedColumns(), auth.SealedColumns(), audit.SealedColumns(), notify.SealedColumns(),
-		sshca.SealedColumns(), sso.SealedColumns())
+		sshca.SealedColumns(), sso.SealedColumns(), report.SealedColumns())
 }
 
 // Run re-seals every value of every column of Columns under the active key of to: the

@@ -27,6 +27,7 @@ import (
 	"github.com/openwatch/openwatch/internal/notify"
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
 	"github.com/openwatch/openwatch/internal/rekey"
+	"github.com/openwatch/openwatch/internal/report"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/sshca"
 	"github.com/openwatch/openwatch/internal/sso"
@@ -149,6 +150,10 @@ func fixture(t testing.TB, b *bundle) (map[seal.AD]string, uuid.UUID, string) {
 			sso.Input{Name: "Corp", Issuer: "https://idp.example.com", ClientID: "openwatch", ClientSecret: ptr("sso-secret"), Enabled: true})
 	require.NoError(t, err)
 
+	_, err = report.NewService(b.pool, b.keyring, audit.NewWriter(b.pool, auditKey, func() time.Time { return b.now }), nil, nil,
+		report.Options{Now: func() time.Time { return b.now }}).Keys(b.ctx)
+	require.NoError(t, err)
+
 	saID, tokenID := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	_, sealedKey, err := b.auth.NewSigningKey(tokenID)
 	require.NoError(t, err)
@@ -170,7 +175,7 @@ func fixture(t testing.TB, b *bundle) (map[seal.AD]string, uuid.UUID, string) {
 	for _, c := range rekey.Columns() {
 		require.Positive(t, perColumn[c.String()], "the fixture stores a value in %s", c)
 	}
-	require.Len(t, want, 11, "key, passphrase, two passwords (one deleted), a TOTP secret, the audit key, a webhook secret, a token's signing key, the two SSH CA keys and an SSO client secret")
+	require.Len(t, want, 12, "key, passphrase, two passwords (one deleted), a TOTP secret, the audit key, a webhook secret, a token's signing key, the two SSH CA keys, an SSO client secret and the report signing key")
 	return want, userID, enrolment.Secret
 }
 

@@ -282,6 +282,12 @@ export const certificatesRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/CertificatesPage"), "CertificatesPage"),
 });
 
+export const reportsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/reports",
+  component: lazyRouteComponent(() => import("./pages/ReportsPage"), "ReportsPage"),
+});
+
 export const userRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/admin/users/$userId",
@@ -351,6 +357,7 @@ const routeTree = rootRoute.addChildren([
     notificationsRoute,
     healthChecksRoute,
     certificatesRoute,
+    reportsRoute,
     userRoute,
     serviceAccountRoute,
     patchJobsRoute,

@@ -2851,6 +2851,215 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List reports, newest first.
+         * @description 400 naming the field for a value outside its enum, a malformed cursor or a `limit` outside 1..200.
+         */
+        get: operations["listReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reports/frameworks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The frameworks and benchmarks a compliance report can be scoped to. */
+        get: operations["listReportFrameworks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reports/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List report schedules, newest first. */
+        get: operations["listReportSchedules"];
+        put?: never;
+        /**
+         * Create a report schedule.
+         * @description Generates a report of `kind` over `scope` whenever the 5-field cron expression
+         *     (minute hour day-of-month month day-of-week) matches in the IANA `timezone`, and
+         *     delivers it through the notification channels `channel_ids`: an e-mail channel
+         *     attaches the export in `format`, a webhook receives a link to
+         *     `/api/v1/reports/{id}/export`. 400 naming the field for a bad cron expression,
+         *     time zone, kind, scope or an unknown channel. Audited (`report.schedule_created`).
+         */
+        post: operations["createReportSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reports/schedules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a report schedule.
+         * @description Reports it generated stay. Audited (`report.schedule_deleted`).
+         */
+        delete: operations["deleteReportSchedule"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a report schedule.
+         * @description Fields left out keep their value. Audited (`report.schedule_updated`).
+         */
+        patch: operations["updateReportSchedule"];
+        trace?: never;
+    };
+    "/reports/signing-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The report signing keys, the active one first.
+         * @description Every Ed25519 key that has signed reports (the active one is generated on first
+         *     use): its key id (base64url of the first 16 bytes of SHA-256 of the raw public
+         *     key), the public key as PEM and as raw base64, and when it was created and
+         *     retired. Retired keys stay listed so reports they signed still verify. Save this
+         *     document to pass to `openwatch verify-report --key`.
+         */
+        get: operations["getReportSigningKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reports/signing-key:rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the report signing key.
+         * @description Retires the active key (it stays listed, and reports it signed still verify) and
+         *     generates a new one that signs the reports from now on. Audited
+         *     (`report.signing_key_rotated`).
+         */
+        post: operations["rotateReportSigningKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** One report with its status, progress and summary. */
+        get: operations["getReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reports/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a completed report as one signed, self-contained file.
+         * @description `json`: the canonical JSON (RFC 8785) of `{"report": …, "signature": {…}}`, the
+         *     signature over the canonical bytes of `report`. `csv`: one row per result, event or
+         *     host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
+         *     byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
+         *     comment line after `%%EOF` signing every byte before it. Each verifies offline with
+         *     `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
+         *     completed.
+         */
+        get: operations["exportReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reports:generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate a signed report.
+         * @description Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
+         *     posture only) and answers 202 with it `queued`; a background job builds it, with
+         *     progress on the event stream (topic `jobs`, events `report.progress`,
+         *     `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
+         *     the report signing key. Parameters: `framework` (compliance, posture), `as_of`
+         *     (posture: a past instant, 400 for a future one or one before any result), `since`
+         *     and `until` (audit, patch_history; default the last 30 days). Audited
+         *     (`report.generated`).
+         */
+        post: operations["generateReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/roles": {
         parameters: {
             query?: never;
@@ -6132,6 +6341,163 @@ export interface components {
             severity: string;
             title: string;
         };
+        Report: {
+            chain_head?: components["schemas"]["ReportChainHead"];
+            /** Format: date-time */
+            created_at: string;
+            error?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: date-time */
+            generated_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["ReportKind"];
+            parameters: components["schemas"]["ReportParameters"];
+            progress: number;
+            requested_by: string;
+            requested_by_name: string;
+            /** Format: uuid */
+            schedule_id?: string | null;
+            scope: components["schemas"]["ReportScope"];
+            signing_key_id?: string | null;
+            /** Format: date-time */
+            started_at?: string | null;
+            status: components["schemas"]["ReportStatus"];
+            /** @description The report's summary (scores and counts), once completed. */
+            summary: {
+                [key: string]: unknown;
+            };
+            title: string;
+        };
+        /** @description The audit chain head when the report was generated. */
+        ReportChainHead: {
+            /** @description The head event's MAC, hex. */
+            hash: string;
+            /** Format: int64 */
+            seq: number;
+        };
+        /** @enum {string} */
+        ReportFormat: "json" | "csv" | "pdf";
+        ReportFramework: {
+            benchmark: string;
+            family: string;
+            id: string;
+            name: string;
+            rule_count: number;
+        };
+        ReportFrameworkList: {
+            frameworks: components["schemas"]["ReportFramework"][];
+        };
+        ReportGenerateRequest: {
+            kind: components["schemas"]["ReportKind"];
+            parameters?: components["schemas"]["ReportParameters"];
+            scope?: components["schemas"]["ReportScope"];
+        };
+        /** @enum {string} */
+        ReportKind: "compliance" | "posture" | "audit" | "patch_history";
+        ReportPage: {
+            items: components["schemas"]["Report"][];
+            next_cursor: string | null;
+        };
+        ReportParameters: {
+            /**
+             * Format: date-time
+             * @description The past instant of a posture report.
+             */
+            as_of?: string;
+            /** @description A framework or benchmark id of `GET /reports/frameworks` (compliance, posture). */
+            framework?: string;
+            /**
+             * Format: date-time
+             * @description The start of an audit or patch history report's range (inclusive).
+             */
+            since?: string;
+            /**
+             * Format: date-time
+             * @description The end of an audit or patch history report's range (exclusive).
+             */
+            until?: string;
+        };
+        ReportSchedule: {
+            channel_ids: string[];
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            cron: string;
+            enabled: boolean;
+            format: components["schemas"]["ReportFormat"];
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["ReportKind"];
+            /** Format: uuid */
+            last_report_id?: string | null;
+            /** Format: date-time */
+            last_run_at?: string | null;
+            name: string;
+            /** Format: date-time */
+            next_run_at: string;
+            parameters: components["schemas"]["ReportParameters"];
+            scope: components["schemas"]["ReportScope"];
+            timezone: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ReportScheduleCreate: {
+            channel_ids?: string[];
+            /** @description A 5-field cron expression (minute hour day-of-month month day-of-week). */
+            cron: string;
+            enabled?: boolean;
+            format?: components["schemas"]["ReportFormat"];
+            kind: components["schemas"]["ReportKind"];
+            name: string;
+            parameters?: components["schemas"]["ReportParameters"];
+            scope?: components["schemas"]["ReportScope"];
+            /** @description An IANA time zone name, such as Europe/Paris. */
+            timezone: string;
+        };
+        ReportSchedulePage: {
+            items: components["schemas"]["ReportSchedule"][];
+            next_cursor: string | null;
+        };
+        ReportScheduleUpdate: {
+            channel_ids?: string[];
+            cron?: string;
+            enabled?: boolean;
+            format?: components["schemas"]["ReportFormat"];
+            kind?: components["schemas"]["ReportKind"];
+            name?: string;
+            parameters?: components["schemas"]["ReportParameters"];
+            scope?: components["schemas"]["ReportScope"];
+            timezone?: string;
+        };
+        /** @description What a compliance or posture report covers; `id` names the group or host. */
+        ReportScope: {
+            /** Format: uuid */
+            id?: string;
+            /** @enum {string} */
+            type: "fleet" | "group" | "host";
+        };
+        ReportSigningKey: {
+            /** @enum {string} */
+            algorithm: "Ed25519";
+            /** Format: date-time */
+            created_at: string;
+            key_id: string;
+            /** @description The raw 32-byte public key, base64. */
+            public_key: string;
+            /** @description The public key as PEM (SubjectPublicKeyInfo), for openssl. */
+            public_key_pem: string;
+            /** Format: date-time */
+            retired_at?: string | null;
+            /** @enum {string} */
+            status: "active" | "retired";
+        };
+        ReportSigningKeys: {
+            keys: components["schemas"]["ReportSigningKey"][];
+        };
+        /** @enum {string} */
+        ReportStatus: "queued" | "running" | "completed" | "failed";
         ResultCounts: {
             error: number;
             fail: number;
@@ -11358,6 +11724,321 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listReports: {
+        parameters: {
+            query?: {
+                kind?: components["schemas"]["ReportKind"];
+                status?: components["schemas"]["ReportStatus"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of reports. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listReportFrameworks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The frameworks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportFrameworkList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listReportSchedules: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of schedules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportSchedulePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createReportSchedule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportScheduleCreate"];
+            };
+        };
+        responses: {
+            /** @description The schedule. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportSchedule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteReportSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateReportSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportScheduleUpdate"];
+            };
+        };
+        responses: {
+            /** @description The schedule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportSchedule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getReportSigningKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportSigningKeys"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    rotateReportSigningKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys after the rotation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportSigningKeys"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    exportReport: {
+        parameters: {
+            query: {
+                format: "json" | "csv" | "pdf";
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signed file. */
+            200: {
+                headers: {
+                    /** @description attachment; filename="report-<id>.<format>" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                    "application/pdf": string;
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    generateReport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportGenerateRequest"];
+            };
+        };
+        responses: {
+            /** @description The queued report. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
                 };
             };
             400: components["responses"]["BadRequest"];

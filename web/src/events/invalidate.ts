@@ -10,7 +10,7 @@ export const TOPIC_QUERIES: Record<Topic, QueryKey[]> = {
   liveness: [["hosts"], ["fleet", "liveness"]],
   discovery: [["hosts", "list"], ["discovery"], ["activity"]],
   intelligence: [["hosts", "detail"], ["activity"]],
-  jobs: [["discovery"], ["activity"], ["maintenance-windows"], ["health-checks"]],
+  jobs: [["discovery"], ["activity"], ["maintenance-windows"], ["health-checks"], ["reports", "list"]],
   alerts: [["activity"], ["alerts"]],
   scans: [["scans"], ["hosts"], ["fleet"], ["compliance"]], // compliance includes exceptions
   // Deliveries (the Notifications page) and the in-app feed (the header's bell).

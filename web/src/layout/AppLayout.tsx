@@ -24,7 +24,7 @@ import { unwrap } from "../api/errors";
 import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
 
 interface NavItem {
-  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings" | "/health-checks" | "/certificates" | "/jobs" | "/remediation";
+  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings" | "/health-checks" | "/certificates" | "/jobs" | "/remediation" | "/reports";
   label: string;
   // Shown only to callers holding this permission; the page would only answer 403.
   permission?: string;
@@ -47,6 +47,7 @@ const NAV: NavItem[] = [
   { to: "/remediation", label: "Remediation", permission: "remediation:read", section: "Changes" },
   { to: "/activity", label: "Activity", permission: "activity:read" },
   { to: "/audit", label: "Audit log", permission: "audit:read" },
+  { to: "/reports", label: "Reports", permission: "report:read" },
   { to: "/notifications", label: "Notifications", permission: "notification:read" },
   { to: "/admin", label: "Administration", permission: "user:read" },
   { to: "/settings", label: "Settings", permission: "system:read" },

@@ -1,0 +1,58 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/pg"
+)
+
+// Report is a generated report to send through a channel: an e-mail attaches File, a
+// webhook or Slack message carries Link (where to download the export).
+type Report struct {
+	ID       uuid.UUID
+	Kind     string
+	Title    string
+	Schedule string
+	Link     string
+	File     *Attachment
+}
+
+// SendReport sends a report through a channel once (the caller retries). Errors:
+// resource.not_found for a channel that does not exist, validation_failed for a disabled
+// one, or the send's failure.
+func (s *Service) SendReport(ctx context.Context, channelID uuid.UUID, r Report) error {
+	row, err := s.q.NotifyChannelGet(ctx, channelID)
+	if err != nil {
+		return pg.NotFoundAs(err, errNotFound())
+	}
+	ch := toChannel(row)
+	if !ch.Enabled {
+		return apperr.Invalid("channel_ids", "The notification channel "+ch.Name+" is disabled.")
+	}
+	var secret []byte
+	if ch.sealed != nil {
+		if secret, err = s.sealer.Open(ch.sealed, secretColumn.AD(ch.ID)); err != nil {
+			return err
+		}
+	}
+	payload, _ := json.Marshal(map[string]any{"event": "report.generated", "report_id": r.ID.String(), "kind": r.Kind,
+		"title": r.Title, "schedule": r.Schedule, "link": r.Link, "sent_at": s.opts.Now().UTC().Format(time.RFC3339)})
+	msg := message{Title: r.Title + " (" + r.Schedule + ")", JSON: payload,
+		Body: "OpenWatch generated the report " + r.ID.String() + " for the schedule " + r.Schedule + ".\n\nDownload: " + r.Link +
+			"\nVerify it offline with: openwatch verify-report FILE"}
+	if ch.Type == TypeEmail {
+		msg.Attachment = r.File
+	}
+	return s.send.send(ctx, ch, secret, msg)
+}
+
+// ChannelExists returns resource.not_found unless the channel exists.
+func (s *Service) ChannelExists(ctx context.Context, id uuid.UUID) error {
+	_, err := s.q.NotifyChannelGet(ctx, id)
+	return pg.NotFoundAs(err, errNotFound())
+}
