@@ -2002,9 +2002,11 @@ func (e GetHostComplianceTrendParamsInterval) Valid() bool {
 
 // Defines values for ExportReportParamsFormat.
 const (
-	ExportReportParamsFormatCsv  ExportReportParamsFormat = "csv"
-	ExportReportParamsFormatJson ExportReportParamsFormat = "json"
-	ExportReportParamsFormatPdf  ExportReportParamsFormat = "pdf"
+	ExportReportParamsFormatCsv       ExportReportParamsFormat = "csv"
+	ExportReportParamsFormatJson      ExportReportParamsFormat = "json"
+	ExportReportParamsFormatOscal     ExportReportParamsFormat = "oscal"
+	ExportReportParamsFormatOscalPlan ExportReportParamsFormat = "oscal-plan"
+	ExportReportParamsFormatPdf       ExportReportParamsFormat = "pdf"
 )
 
 // Valid indicates whether the value is a known member of the ExportReportParamsFormat enum.
@@ -2013,6 +2015,10 @@ func (e ExportReportParamsFormat) Valid() bool {
 	case ExportReportParamsFormatCsv:
 		return true
 	case ExportReportParamsFormatJson:
+		return true
+	case ExportReportParamsFormatOscal:
+		return true
+	case ExportReportParamsFormatOscalPlan:
 		return true
 	case ExportReportParamsFormatPdf:
 		return true
@@ -8307,8 +8313,12 @@ type ClientInterface interface {
 	// host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
 	// byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
 	// comment line after `%%EOF` signing every byte before it. Each verifies offline with
-	// `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
-	// completed.
+	// `openwatch verify-report FILE` (see docs/reports.md). `oscal` and `oscal-plan`
+	// (compliance and posture reports only; 400 for other kinds): the report as OSCAL 1.2.1
+	// assessment results and the assessment plan they import (docs/oscal.md), not signed
+	// themselves but naming the signed report in a `back-matter` resource: its id, the
+	// SHA-256 of its `json` export (`rlinks` `hashes`) and the signing key id. 409 while the
+	// report is not completed.
 	//
 	// Corresponds with GET /reports/{id}/export (the `ExportReport` operationId).
 	ExportReport(ctx context.Context, id ID, params *ExportReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -13502,8 +13512,12 @@ func (c *Client) GetReport(ctx context.Context, id ID, reqEditors ...RequestEdit
 // host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
 // byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
 // comment line after `%%EOF` signing every byte before it. Each verifies offline with
-// `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
-// completed.
+// `openwatch verify-report FILE` (see docs/reports.md). `oscal` and `oscal-plan`
+// (compliance and posture reports only; 400 for other kinds): the report as OSCAL 1.2.1
+// assessment results and the assessment plan they import (docs/oscal.md), not signed
+// themselves but naming the signed report in a `back-matter` resource: its id, the
+// SHA-256 of its `json` export (`rlinks` `hashes`) and the signing key id. 409 while the
+// report is not completed.
 //
 // Corresponds with GET /reports/{id}/export (the `ExportReport` operationId).
 func (c *Client) ExportReport(ctx context.Context, id ID, params *ExportReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -29476,8 +29490,12 @@ type ClientWithResponsesInterface interface {
 	// host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
 	// byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
 	// comment line after `%%EOF` signing every byte before it. Each verifies offline with
-	// `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
-	// completed.
+	// `openwatch verify-report FILE` (see docs/reports.md). `oscal` and `oscal-plan`
+	// (compliance and posture reports only; 400 for other kinds): the report as OSCAL 1.2.1
+	// assessment results and the assessment plan they import (docs/oscal.md), not signed
+	// themselves but naming the signed report in a `back-matter` resource: its id, the
+	// SHA-256 of its `json` export (`rlinks` `hashes`) and the signing key id. 409 while the
+	// report is not completed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -51875,8 +51893,12 @@ func (c *ClientWithResponses) GetReportWithResponse(ctx context.Context, id ID, 
 // host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
 // byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
 // comment line after `%%EOF` signing every byte before it. Each verifies offline with
-// `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
-// completed.
+// `openwatch verify-report FILE` (see docs/reports.md). `oscal` and `oscal-plan`
+// (compliance and posture reports only; 400 for other kinds): the report as OSCAL 1.2.1
+// assessment results and the assessment plan they import (docs/oscal.md), not signed
+// themselves but naming the signed report in a `back-matter` resource: its id, the
+// SHA-256 of its `json` export (`rlinks` `hashes`) and the signing key id. 409 while the
+// report is not completed.
 //
 // Returns a wrapper object for the known response body format(s).
 //

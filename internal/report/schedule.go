@@ -343,7 +343,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	return w.svc.deliverOne(ctx, job.Args)
 }
 
-var contentTypes = map[string]string{FormatJSON: "application/json", FormatCSV: "text/csv", FormatPDF: "application/pdf"}
+var contentTypes = map[string]string{FormatJSON: "application/json", FormatCSV: "text/csv", FormatPDF: "application/pdf",
+	FormatOSCAL: "application/json", FormatOSCALPlan: "application/json"}
 
 func (s *Service) deliverOne(ctx context.Context, a DeliverArgs) error {
 	if s.deliver == nil {

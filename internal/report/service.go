@@ -301,12 +301,16 @@ func (s *Service) List(ctx context.Context, kind, status *string, page cursor.Re
 	return cursor.Cut(page, out, func(r Report) uuid.UUID { return r.ID }), nil
 }
 
-// ExportFile renders a completed report in format, signed by the key that signed it.
-// Guarded by report:read. Errors: resource.not_found, validation_failed naming format,
+// ExportFile renders a completed report in format, signed by the key that signed it, or
+// a compliance or posture report as an OSCAL document (oscal, oscal-plan) that names the
+// signed JSON export by its SHA-256. Guarded by report:read. Errors: resource.not_found,
+// validation_failed naming format (also for an OSCAL export of another kind of report),
 // resource.conflict while the report is not completed.
 func (s *Service) ExportFile(ctx context.Context, id uuid.UUID, format string) ([]byte, error) {
-	if format != FormatJSON && format != FormatCSV && format != FormatPDF {
-		return nil, apperr.Invalid("format", "format must be json, csv or pdf.")
+	switch format {
+	case FormatJSON, FormatCSV, FormatPDF, FormatOSCAL, FormatOSCALPlan:
+	default:
+		return nil, apperr.Invalid("format", "format must be json, csv, pdf, oscal or oscal-plan.")
 	}
 	r, err := s.Get(ctx, id)
 	if err != nil {
@@ -318,6 +322,16 @@ func (s *Service) ExportFile(ctx context.Context, id uuid.UUID, format string) (
 	sg, err := s.signerByKeyID(ctx, *r.SigningKeyID)
 	if err != nil {
 		return nil, err
+	}
+	if format == FormatOSCAL || format == FormatOSCALPlan {
+		if r.Kind != KindCompliance && r.Kind != KindPosture {
+			return nil, apperr.Invalid("format", fmt.Sprintf("OSCAL exports compliance and posture reports, not %s reports.", r.Kind))
+		}
+		signed, err := Export([]byte(*r.Content), FormatJSON, sg)
+		if err != nil {
+			return nil, err
+		}
+		return exportOSCAL(ctx, []byte(*r.Content), signed, format, sg, s.catalog)
 	}
 	return Export([]byte(*r.Content), format, sg)
 }

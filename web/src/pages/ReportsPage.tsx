@@ -227,8 +227,43 @@ function ReportDetail({ report, onClose }: { report: Report; onClose: () => void
         {report.error && <Text c="red.9">{report.error}</Text>}
         <SummaryView report={report} />
         {report.status === "completed" && <Downloads report={report} />}
+        {report.status === "completed" && (report.kind === "compliance" || report.kind === "posture") && (
+          <OscalDownloads report={report} />
+        )}
       </Stack>
     </Modal>
+  );
+}
+
+// OscalDownloads offers a compliance or posture report as OSCAL assessment results and the
+// assessment plan they import; both name the signed JSON export by its SHA-256.
+function OscalDownloads({ report }: { report: Report }) {
+  const docs = [
+    { format: "oscal", label: "OSCAL", name: "assessment-results", what: "OSCAL assessment results" },
+    { format: "oscal-plan", label: "OSCAL plan", name: "assessment-plan", what: "OSCAL assessment plan" },
+  ];
+  return (
+    <Stack gap={4}>
+      <Group gap="xs" wrap="nowrap">
+        {docs.map((d) => (
+          <Button
+            key={d.format}
+            size="xs"
+            variant="default"
+            component="a"
+            href={`/api/v1/reports/${report.id}/export?format=${d.format}`}
+            download={`report-${report.id}-oscal-${d.name}.json`}
+            aria-label={`Download ${d.what} of report ${report.id}`}
+          >
+            {d.label}
+          </Button>
+        ))}
+      </Group>
+      <Text size="xs" c="dimmed">
+        The OSCAL documents are not signed themselves: their back matter names this report, the SHA-256 of its JSON
+        download and the signing key.
+      </Text>
+    </Stack>
   );
 }
 
