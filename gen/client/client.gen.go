@@ -4102,18 +4102,23 @@ type NotificationChannelUpdateRequest struct {
 
 // NotificationDelivery defines model for NotificationDelivery.
 type NotificationDelivery struct {
-	AlertId     *openapi_types.UUID        `json:"alert_id,omitempty"`
-	Attempts    int                        `json:"attempts"`
-	ChannelId   openapi_types.UUID         `json:"channel_id"`
-	CreatedAt   time.Time                  `json:"created_at"`
-	DeliveredAt *time.Time                 `json:"delivered_at,omitempty"`
-	Id          openapi_types.UUID         `json:"id"`
-	LastError   *string                    `json:"last_error,omitempty"`
-	Severity    string                     `json:"severity"`
-	Status      NotificationDeliveryStatus `json:"status"`
-	Title       string                     `json:"title"`
-	Transition  string                     `json:"transition"`
-	UpdatedAt   time.Time                  `json:"updated_at"`
+	AlertId     *openapi_types.UUID `json:"alert_id,omitempty"`
+	Attempts    int                 `json:"attempts"`
+	ChannelId   openapi_types.UUID  `json:"channel_id"`
+	CreatedAt   time.Time           `json:"created_at"`
+	DeliveredAt *time.Time          `json:"delivered_at,omitempty"`
+	Id          openapi_types.UUID  `json:"id"`
+	LastError   *string             `json:"last_error,omitempty"`
+
+	// ReportId The report a scheduled report delivery sent (transition `report`).
+	ReportId *openapi_types.UUID        `json:"report_id,omitempty"`
+	Severity string                     `json:"severity"`
+	Status   NotificationDeliveryStatus `json:"status"`
+	Title    string                     `json:"title"`
+
+	// Transition The alert transition notified, or `report` for a scheduled report's delivery.
+	Transition string    `json:"transition"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // NotificationDeliveryListResponse defines model for NotificationDeliveryListResponse.
@@ -4389,19 +4394,24 @@ type ReportParameters struct {
 
 // ReportSchedule defines model for ReportSchedule.
 type ReportSchedule struct {
-	ChannelIds   []openapi_types.UUID `json:"channel_ids"`
-	CreatedAt    time.Time            `json:"created_at"`
-	CreatedBy    string               `json:"created_by"`
-	Cron         string               `json:"cron"`
-	Enabled      bool                 `json:"enabled"`
-	Format       ReportFormat         `json:"format"`
-	Id           openapi_types.UUID   `json:"id"`
-	Kind         ReportKind           `json:"kind"`
-	LastReportId *openapi_types.UUID  `json:"last_report_id,omitempty"`
-	LastRunAt    *time.Time           `json:"last_run_at,omitempty"`
-	Name         string               `json:"name"`
-	NextRunAt    time.Time            `json:"next_run_at"`
-	Parameters   ReportParameters     `json:"parameters"`
+	ChannelIds []openapi_types.UUID `json:"channel_ids"`
+	CreatedAt  time.Time            `json:"created_at"`
+	CreatedBy  string               `json:"created_by"`
+	Cron       string               `json:"cron"`
+	Enabled    bool                 `json:"enabled"`
+	Format     ReportFormat         `json:"format"`
+	Id         openapi_types.UUID   `json:"id"`
+	Kind       ReportKind           `json:"kind"`
+
+	// LastError What went wrong with the last run: its report could not be requested, its
+	// generation failed, or a delivery through a channel failed (each delivery is also
+	// listed under `GET /notifications/deliveries` with the report's id).
+	LastError    *string             `json:"last_error,omitempty"`
+	LastReportId *openapi_types.UUID `json:"last_report_id,omitempty"`
+	LastRunAt    *time.Time          `json:"last_run_at,omitempty"`
+	Name         string              `json:"name"`
+	NextRunAt    time.Time           `json:"next_run_at"`
+	Parameters   ReportParameters    `json:"parameters"`
 
 	// Scope What a compliance or posture report covers; `id` names the group or host.
 	Scope     ReportScope `json:"scope"`

@@ -58,6 +58,12 @@ func (s *Service) Run(ctx context.Context, id uuid.UUID) error {
 			if err != nil {
 				return pg.IgnoreNotFound(err)
 			}
+			if failed.ScheduleID != nil {
+				if err := s.q.WithTx(tx).ReportScheduleSetError(ctx, dbq.ReportScheduleSetErrorParams{ID: *failed.ScheduleID,
+					ReportID: &failed.ID, LastError: &msg}); err != nil {
+					return pg.Translate(err)
+				}
+			}
 			return s.publish(ctx, tx, failed, "report.failed")
 		})
 	}

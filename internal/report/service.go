@@ -42,6 +42,20 @@ type Options struct {
 	Deliver DeliverFunc
 	// ChannelCheck checks that a schedule's notification channels exist.
 	ChannelCheck ChannelCheckFunc
+	// Deliveries records scheduled deliveries with the other notification deliveries (nil:
+	// they are sent without a record).
+	Deliveries DeliveryLog
+}
+
+// DeliveryLog records scheduled report deliveries with the notification deliveries;
+// *notify.Service implements it.
+type DeliveryLog interface {
+	// RecordReportDeliveryTx records a pending delivery of a report through a channel, in
+	// tx, and returns its id.
+	RecordReportDeliveryTx(ctx context.Context, tx pgx.Tx, channelID, reportID uuid.UUID, title string) (uuid.UUID, error)
+	// ReportDeliveryOutcome records one attempt's outcome (sendErr nil: delivered; last:
+	// no attempt follows).
+	ReportDeliveryOutcome(ctx context.Context, deliveryID uuid.UUID, sendErr error, last bool) error
 }
 
 // Service generates, signs, stores and exports reports, and runs their schedules.
@@ -58,6 +72,7 @@ type Service struct {
 	deliver DeliverFunc
 	// channelCheck checks a schedule's channels.
 	channelCheck ChannelCheckFunc
+	deliveries   DeliveryLog
 }
 
 // NewService returns the service. jobs inserts the generation jobs; catalog names the
@@ -73,7 +88,7 @@ func NewService(pool *pgxpool.Pool, sealer Sealer, aw *audit.Writer, jobs *river
 		o.Version = "dev"
 	}
 	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, aw: aw, jobs: jobs, catalog: catalog, log: o.Logger,
-		now: o.Now, version: o.Version, deliver: o.Deliver, channelCheck: o.ChannelCheck}
+		now: o.Now, version: o.Version, deliver: o.Deliver, channelCheck: o.ChannelCheck, deliveries: o.Deliveries}
 }
 
 // ScopeInput is what a compliance or posture report covers.

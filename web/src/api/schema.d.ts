@@ -6192,9 +6192,15 @@ export interface components {
             /** Format: uuid */
             id: string;
             last_error?: string | null;
+            /**
+             * Format: uuid
+             * @description The report a scheduled report delivery sent (transition `report`).
+             */
+            report_id?: string | null;
             severity: string;
             status: components["schemas"]["NotificationDeliveryStatus"];
             title: string;
+            /** @description The alert transition notified, or `report` for a scheduled report's delivery. */
             transition: string;
             /** Format: date-time */
             updated_at: string;
@@ -6434,6 +6440,12 @@ export interface components {
             /** Format: uuid */
             id: string;
             kind: components["schemas"]["ReportKind"];
+            /**
+             * @description What went wrong with the last run: its report could not be requested, its
+             *     generation failed, or a delivery through a channel failed (each delivery is also
+             *     listed under `GET /notifications/deliveries` with the report's id).
+             */
+            last_error?: string | null;
             /** Format: uuid */
             last_report_id?: string | null;
             /** Format: date-time */
