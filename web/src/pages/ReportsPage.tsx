@@ -588,6 +588,7 @@ function Schedules() {
               <Table.Th scope="col">Name</Table.Th>
               <Table.Th scope="col">Kind</Table.Th>
               <Table.Th scope="col">When</Table.Th>
+              <Table.Th scope="col">Last run</Table.Th>
               <Table.Th scope="col">Next run</Table.Th>
               <Table.Th scope="col">
                 <span className="visually-hidden">Actions</span>
@@ -610,6 +611,22 @@ function Schedules() {
                 </Table.Td>
                 <Table.Td ff="monospace">
                   {s.cron} ({s.timezone})
+                </Table.Td>
+                <Table.Td data-testid={`schedule-last-run-${s.name}`}>
+                  {s.last_run_at ? formatDateTime(s.last_run_at) : "never"}
+                  {s.last_report_id && (
+                    <Text size="xs">
+                      report{" "}
+                      <a href={`/api/v1/reports/${s.last_report_id}/export?format=${s.format}`} aria-label={`Download the last report of ${s.name}`}>
+                        {s.last_report_id.slice(0, 8)}…
+                      </a>
+                    </Text>
+                  )}
+                  {s.last_error && (
+                    <Text size="xs" c="red.9" data-testid={`schedule-error-${s.name}`}>
+                      {s.last_error} See Notifications → Deliveries.
+                    </Text>
+                  )}
                 </Table.Td>
                 <Table.Td>{s.enabled ? formatDateTime(s.next_run_at) : "—"}</Table.Td>
                 <Table.Td>
