@@ -116,6 +116,13 @@ WHERE occurred_at >= @since AND occurred_at < @until AND seq > @after_seq
 ORDER BY seq
 LIMIT @row_limit;
 
+-- name: ReportAuditEventCount :one
+-- ReportAuditEventCount counts the audit events that occurred in [since, until), up to
+-- @up_to (it stops counting there).
+SELECT count(*) FROM (
+    SELECT 1 FROM audit_events WHERE occurred_at >= @since AND occurred_at < @until LIMIT @up_to
+) AS capped;
+
 -- name: ReportChangeJobs :many
 -- ReportChangeJobs returns the change jobs created in [since, until), oldest first.
 SELECT * FROM change_jobs WHERE created_at >= @since AND created_at < @until ORDER BY created_at, id;

@@ -67,6 +67,27 @@ func (q *Queries) ReportAnyResultBy(ctx context.Context, at time.Time) (bool, er
 	return exists, err
 }
 
+const reportAuditEventCount = `-- name: ReportAuditEventCount :one
+SELECT count(*) FROM (
+    SELECT 1 FROM audit_events WHERE occurred_at >= $1 AND occurred_at < $2 LIMIT $3
+) AS capped
+`
+
+type ReportAuditEventCountParams struct {
+	Since time.Time
+	Until time.Time
+	UpTo  int32
+}
+
+// ReportAuditEventCount counts the audit events that occurred in [since, until), up to
+// @up_to (it stops counting there).
+func (q *Queries) ReportAuditEventCount(ctx context.Context, arg ReportAuditEventCountParams) (int64, error) {
+	row := q.db.QueryRow(ctx, reportAuditEventCount, arg.Since, arg.Until, arg.UpTo)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const reportAuditEvents = `-- name: ReportAuditEvents :many
 SELECT id, seq, occurred_at, recorded_at, correlation_id, action, severity, actor_type, actor_id, resource_type, resource_id, client_addr, detail, redactions, prev_mac, mac FROM audit_events
 WHERE occurred_at >= $1 AND occurred_at < $2 AND seq > $3

@@ -87,6 +87,9 @@ type Deps struct {
 	Liveness liveness.Options
 	// Notify tunes notification delivery (tests shorten timeouts and attempts).
 	Notify notify.Options
+	// ReportMaxAuditEvents, when set, replaces report.MaxAuditEvents: how many events an
+	// audit report may hold (tests lower it).
+	ReportMaxAuditEvents int
 	// EventHeartbeat, when set, replaces events.Heartbeat: how often an idle event stream
 	// sends a comment line and re-checks its caller's credential.
 	EventHeartbeat time.Duration
@@ -381,6 +384,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	// notification channels.
 	reports := report.NewService(d.Pool, keyring, aw, jobs.Client, rules, report.Options{Logger: d.Logger, Now: now,
 		Version: buildinfo.Get().Version, ChannelCheck: notifications.ChannelExists, Deliveries: notifications,
+		MaxAuditEvents: d.ReportMaxAuditEvents,
 		Deliver: func(ctx context.Context, channelID uuid.UUID, r report.Delivery) error {
 			link := r.Link
 			if base := d.Config.Server.PublicURL; base != "" {

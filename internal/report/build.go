@@ -333,6 +333,10 @@ func (s *Service) buildAudit(ctx context.Context, r Report, doc *Document) error
 			if e.ResourceID != nil {
 				d.ResourceID = *e.ResourceID
 			}
+			if len(a.Events) == s.maxEvents {
+				// Events committed into the range after it was requested.
+				return fmt.Errorf("the range holds more than %d audit events, the most an audit report holds: narrow since and until", s.maxEvents)
+			}
 			a.Events = append(a.Events, d)
 			after = e.Seq
 		}

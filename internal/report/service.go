@@ -25,6 +25,14 @@ import (
 // DefaultRange is how far back an audit or patch history report starts without since.
 const DefaultRange = 30 * 24 * time.Hour
 
+// MaxAuditEvents is how many audit events an audit report holds at most (Options may
+// lower it). A report is one signed canonical JSON document, stored whole and signed whole
+// (Ed25519 signs the complete message), so it is held in memory while it is built and
+// exported; its range is capped instead of streamed: a range holding more events is
+// refused with a 400 naming the limit, and the events are read from the database in
+// batches of auditBatch.
+const MaxAuditEvents = 100_000
+
 // Sealer encrypts secrets at rest; *seal.Keyring satisfies it.
 type Sealer interface {
 	Seal(plaintext []byte, ad seal.AD) ([]byte, error)
@@ -45,6 +53,8 @@ type Options struct {
 	// Deliveries records scheduled deliveries with the other notification deliveries (nil:
 	// they are sent without a record).
 	Deliveries DeliveryLog
+	// MaxAuditEvents caps the events of an audit report (zero: MaxAuditEvents).
+	MaxAuditEvents int
 }
 
 // DeliveryLog records scheduled report deliveries with the notification deliveries;
@@ -73,6 +83,7 @@ type Service struct {
 	// channelCheck checks a schedule's channels.
 	channelCheck ChannelCheckFunc
 	deliveries   DeliveryLog
+	maxEvents    int
 }
 
 // NewService returns the service. jobs inserts the generation jobs; catalog names the
@@ -87,8 +98,12 @@ func NewService(pool *pgxpool.Pool, sealer Sealer, aw *audit.Writer, jobs *river
 	if o.Version == "" {
 		o.Version = "dev"
 	}
+	if o.MaxAuditEvents <= 0 {
+		o.MaxAuditEvents = MaxAuditEvents
+	}
 	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, aw: aw, jobs: jobs, catalog: catalog, log: o.Logger,
-		now: o.Now, version: o.Version, deliver: o.Deliver, channelCheck: o.ChannelCheck, deliveries: o.Deliveries}
+		now: o.Now, version: o.Version, deliver: o.Deliver, channelCheck: o.ChannelCheck, deliveries: o.Deliveries,
+		maxEvents: o.MaxAuditEvents}
 }
 
 // ScopeInput is what a compliance or posture report covers.
@@ -217,6 +232,11 @@ func (s *Service) normalize(ctx context.Context, actor *authz.Principal, req *Re
 			return "", apperr.Invalid("parameters.since", "since must be before until.")
 		}
 		p.Since, p.Until = &since, &until
+		if req.Kind == KindAudit {
+			if err := s.checkAuditRange(ctx, since, until); err != nil {
+				return "", err
+			}
+		}
 	}
 	return title(req.Kind), nil
 }
@@ -365,4 +385,23 @@ func (s *Service) Frameworks() []Framework {
 		out[i] = Framework{ID: f.ID, Name: f.Name, Family: f.Family, Benchmark: f.Benchmark, Rules: len(f.Rules)}
 	}
 	return out
+}
+
+// errTooManyEvents is the refusal of an audit range holding more than limit events.
+func errTooManyEvents(n int64, limit int) error {
+	return apperr.Invalid("parameters.since", fmt.Sprintf("The range holds %d audit events; an audit report holds at most %d. "+
+		"Narrow since and until, and generate several reports.", n, limit)).WithDetail("max_events", limit)
+}
+
+// checkAuditRange refuses an audit report whose range holds more than the service's
+// limit of events (counted up to one past the limit, never further).
+func (s *Service) checkAuditRange(ctx context.Context, since, until time.Time) error {
+	n, err := s.q.ReportAuditEventCount(ctx, dbq.ReportAuditEventCountParams{Since: since, Until: until, UpTo: int32(s.maxEvents + 1)})
+	if err != nil {
+		return pg.Translate(err)
+	}
+	if n > int64(s.maxEvents) {
+		return errTooManyEvents(n, s.maxEvents)
+	}
+	return nil
 }
