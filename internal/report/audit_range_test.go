@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/app"
 	"github.com/openwatch/openwatch/internal/audit"
@@ -66,11 +67,33 @@ func TestAuditReportRange(t *testing.T) {
 	require.Equal(t, 2100, bulk, "every event of the range, across batches")
 	require.Equal(t, int64(len(a.Events)), *doc.Report.Summary.Events)
 
+	res := call(env, admin, http.MethodPost, "reports/schedules", map[string]any{"name": "daily audit", "kind": "audit",
+		"cron": "0 1 * * *", "timezone": "UTC"})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var sc api.ReportSchedule
+	res.Decode(t, &sc)
+
 	appendEvents(t, env, 600)
-	res := call(env, admin, http.MethodPost, "reports:generate", map[string]any{"kind": "audit",
+	// The schedule's next run cannot request its report: the schedule says why.
+	_, err := env.App.Pool.Exec(context.Background(), `UPDATE report_schedules SET next_run_at = now() WHERE id = $1`, sc.Id)
+	require.NoError(t, err)
+	n, err := env.App.Reports.RunDue(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, n)
+	res = call(env, admin, http.MethodGet, "reports/schedules", nil)
+	var page api.ReportSchedulePage
+	res.Decode(t, &page)
+	require.Len(t, page.Items, 1)
+	require.NotNil(t, page.Items[0].LastRunAt)
+	require.Nil(t, page.Items[0].LastReportId)
+	require.NotNil(t, page.Items[0].LastError)
+	require.Contains(t, *page.Items[0].LastError, fmt.Sprintf("The report could not be requested: The range holds more than %d audit events", limit))
+	require.True(t, page.Items[0].NextRunAt.After(time.Now()))
+
+	res = call(env, admin, http.MethodPost, "reports:generate", map[string]any{"kind": "audit",
 		"parameters": map[string]any{"since": since.Format(time.RFC3339Nano)}})
 	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
-	require.Contains(t, string(res.Body), fmt.Sprintf("an audit report holds at most %d", limit))
+	require.Contains(t, string(res.Body), fmt.Sprintf("The range holds more than %d audit events, the most an audit report holds", limit))
 	require.Contains(t, string(res.Body), `"max_events":2600`)
 	require.Contains(t, string(res.Body), `"field":"parameters.since"`)
 

@@ -388,9 +388,9 @@ func (s *Service) Frameworks() []Framework {
 }
 
 // errTooManyEvents is the refusal of an audit range holding more than limit events.
-func errTooManyEvents(n int64, limit int) error {
-	return apperr.Invalid("parameters.since", fmt.Sprintf("The range holds %d audit events; an audit report holds at most %d. "+
-		"Narrow since and until, and generate several reports.", n, limit)).WithDetail("max_events", limit)
+func errTooManyEvents(limit int) error {
+	return apperr.Invalid("parameters.since", fmt.Sprintf("The range holds more than %d audit events, the most an audit report holds: "+
+		"narrow since and until, and generate several reports.", limit)).WithDetail("max_events", limit)
 }
 
 // checkAuditRange refuses an audit report whose range holds more than the service's
@@ -401,7 +401,7 @@ func (s *Service) checkAuditRange(ctx context.Context, since, until time.Time) e
 		return pg.Translate(err)
 	}
 	if n > int64(s.maxEvents) {
-		return errTooManyEvents(n, s.maxEvents)
+		return errTooManyEvents(s.maxEvents)
 	}
 	return nil
 }
