@@ -3,8 +3,9 @@
 # PostgreSQL server binaries (the managed database and the test database), Chromium (the
 # UI end-to-end test), OpenSSH server and sudo (the SSH tests run a real sshd), kmod (the
 # compliance scan tests read the target's modprobe configuration), dpkg-deb, apt and
-# unshare (the patch tests build .deb packages and run apt on namespaced targets) and curl. Uses apt as
-# root; otherwise says what to install.
+# unshare (the patch tests build .deb packages and run apt on namespaced targets), poppler-utils
+# (the report tests read the PDFs back with pdftotext and pdfinfo) and curl. Uses apt as root;
+# otherwise says what to install.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +19,7 @@ command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
 command -v dpkg-deb >/dev/null 2>&1 || missing+=(dpkg)
 command -v apt-get >/dev/null 2>&1 || missing+=(apt)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v modprobe >/dev/null 2>&1 || [ -x /usr/sbin/modprobe ] || [ -x /sbin/modprobe ] || missing+=(kmod)
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -48,6 +48,12 @@ INSERT INTO notification_deliveries (id, channel_id, alert_id, transition, sever
 VALUES (@id, @channel_id, sqlc.narg(alert_id), @transition, @severity, @title, @payload, @status, @now, @now)
 RETURNING *;
 
+-- name: NotifyDeliveryInsertReport :one
+-- NotifyDeliveryInsertReport records a scheduled report's delivery through a channel.
+INSERT INTO notification_deliveries (id, channel_id, report_id, transition, severity, title, payload, status, created_at, updated_at)
+VALUES (@id, @channel_id, @report_id, 'report', 'info', @title, @payload, 'pending', @now, @now)
+RETURNING *;
+
 -- name: NotifyDeliveryGet :one
 SELECT * FROM notification_deliveries WHERE id = @id;
 

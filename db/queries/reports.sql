@@ -116,6 +116,13 @@ WHERE occurred_at >= @since AND occurred_at < @until AND seq > @after_seq
 ORDER BY seq
 LIMIT @row_limit;
 
+-- name: ReportAuditEventCount :one
+-- ReportAuditEventCount counts the audit events that occurred in [since, until), up to
+-- @up_to (it stops counting there).
+SELECT count(*) FROM (
+    SELECT 1 FROM audit_events WHERE occurred_at >= @since AND occurred_at < @until LIMIT @up_to
+) AS capped;
+
 -- name: ReportChangeJobs :many
 -- ReportChangeJobs returns the change jobs created in [since, until), oldest first.
 SELECT * FROM change_jobs WHERE created_at >= @since AND created_at < @until ORDER BY created_at, id;
@@ -162,5 +169,14 @@ LIMIT 50
 FOR UPDATE SKIP LOCKED;
 
 -- name: ReportScheduleRan :exec
-UPDATE report_schedules SET last_run_at = @ran_at, last_report_id = @report_id, next_run_at = @next_run_at
+-- ReportScheduleRan records a run: the report it queued (none when it could not be
+-- requested, with last_error saying why) and the next run.
+UPDATE report_schedules SET last_run_at = @ran_at, last_report_id = @report_id, next_run_at = @next_run_at,
+    last_error = sqlc.narg(last_error)
 WHERE id = @id;
+
+-- name: ReportScheduleSetError :exec
+-- ReportScheduleSetError records what went wrong with a schedule's report @report_id (its
+-- generation or a delivery), unless a later run has replaced it as the last report.
+UPDATE report_schedules SET last_error = @last_error
+WHERE id = @id AND last_report_id = @report_id;

@@ -2002,9 +2002,11 @@ func (e GetHostComplianceTrendParamsInterval) Valid() bool {
 
 // Defines values for ExportReportParamsFormat.
 const (
-	ExportReportParamsFormatCsv  ExportReportParamsFormat = "csv"
-	ExportReportParamsFormatJson ExportReportParamsFormat = "json"
-	ExportReportParamsFormatPdf  ExportReportParamsFormat = "pdf"
+	ExportReportParamsFormatCsv       ExportReportParamsFormat = "csv"
+	ExportReportParamsFormatJson      ExportReportParamsFormat = "json"
+	ExportReportParamsFormatOscal     ExportReportParamsFormat = "oscal"
+	ExportReportParamsFormatOscalPlan ExportReportParamsFormat = "oscal-plan"
+	ExportReportParamsFormatPdf       ExportReportParamsFormat = "pdf"
 )
 
 // Valid indicates whether the value is a known member of the ExportReportParamsFormat enum.
@@ -2013,6 +2015,10 @@ func (e ExportReportParamsFormat) Valid() bool {
 	case ExportReportParamsFormatCsv:
 		return true
 	case ExportReportParamsFormatJson:
+		return true
+	case ExportReportParamsFormatOscal:
+		return true
+	case ExportReportParamsFormatOscalPlan:
 		return true
 	case ExportReportParamsFormatPdf:
 		return true
@@ -4096,18 +4102,23 @@ type NotificationChannelUpdateRequest struct {
 
 // NotificationDelivery defines model for NotificationDelivery.
 type NotificationDelivery struct {
-	AlertId     *openapi_types.UUID        `json:"alert_id,omitempty"`
-	Attempts    int                        `json:"attempts"`
-	ChannelId   openapi_types.UUID         `json:"channel_id"`
-	CreatedAt   time.Time                  `json:"created_at"`
-	DeliveredAt *time.Time                 `json:"delivered_at,omitempty"`
-	Id          openapi_types.UUID         `json:"id"`
-	LastError   *string                    `json:"last_error,omitempty"`
-	Severity    string                     `json:"severity"`
-	Status      NotificationDeliveryStatus `json:"status"`
-	Title       string                     `json:"title"`
-	Transition  string                     `json:"transition"`
-	UpdatedAt   time.Time                  `json:"updated_at"`
+	AlertId     *openapi_types.UUID `json:"alert_id,omitempty"`
+	Attempts    int                 `json:"attempts"`
+	ChannelId   openapi_types.UUID  `json:"channel_id"`
+	CreatedAt   time.Time           `json:"created_at"`
+	DeliveredAt *time.Time          `json:"delivered_at,omitempty"`
+	Id          openapi_types.UUID  `json:"id"`
+	LastError   *string             `json:"last_error,omitempty"`
+
+	// ReportId The report a scheduled report delivery sent (transition `report`).
+	ReportId *openapi_types.UUID        `json:"report_id,omitempty"`
+	Severity string                     `json:"severity"`
+	Status   NotificationDeliveryStatus `json:"status"`
+	Title    string                     `json:"title"`
+
+	// Transition The alert transition notified, or `report` for a scheduled report's delivery.
+	Transition string    `json:"transition"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // NotificationDeliveryListResponse defines model for NotificationDeliveryListResponse.
@@ -4383,19 +4394,24 @@ type ReportParameters struct {
 
 // ReportSchedule defines model for ReportSchedule.
 type ReportSchedule struct {
-	ChannelIds   []openapi_types.UUID `json:"channel_ids"`
-	CreatedAt    time.Time            `json:"created_at"`
-	CreatedBy    string               `json:"created_by"`
-	Cron         string               `json:"cron"`
-	Enabled      bool                 `json:"enabled"`
-	Format       ReportFormat         `json:"format"`
-	Id           openapi_types.UUID   `json:"id"`
-	Kind         ReportKind           `json:"kind"`
-	LastReportId *openapi_types.UUID  `json:"last_report_id,omitempty"`
-	LastRunAt    *time.Time           `json:"last_run_at,omitempty"`
-	Name         string               `json:"name"`
-	NextRunAt    time.Time            `json:"next_run_at"`
-	Parameters   ReportParameters     `json:"parameters"`
+	ChannelIds []openapi_types.UUID `json:"channel_ids"`
+	CreatedAt  time.Time            `json:"created_at"`
+	CreatedBy  string               `json:"created_by"`
+	Cron       string               `json:"cron"`
+	Enabled    bool                 `json:"enabled"`
+	Format     ReportFormat         `json:"format"`
+	Id         openapi_types.UUID   `json:"id"`
+	Kind       ReportKind           `json:"kind"`
+
+	// LastError What went wrong with the last run: its report could not be requested, its
+	// generation failed, or a delivery through a channel failed (each delivery is also
+	// listed under `GET /notifications/deliveries` with the report's id).
+	LastError    *string             `json:"last_error,omitempty"`
+	LastReportId *openapi_types.UUID `json:"last_report_id,omitempty"`
+	LastRunAt    *time.Time          `json:"last_run_at,omitempty"`
+	Name         string              `json:"name"`
+	NextRunAt    time.Time           `json:"next_run_at"`
+	Parameters   ReportParameters    `json:"parameters"`
 
 	// Scope What a compliance or posture report covers; `id` names the group or host.
 	Scope     ReportScope `json:"scope"`
@@ -8307,8 +8323,12 @@ type ClientInterface interface {
 	// host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
 	// byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
 	// comment line after `%%EOF` signing every byte before it. Each verifies offline with
-	// `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
-	// completed.
+	// `openwatch verify-report FILE` (see docs/reports.md). `oscal` and `oscal-plan`
+	// (compliance and posture reports only; 400 for other kinds): the report as OSCAL 1.2.1
+	// assessment results and the assessment plan they import (docs/oscal.md), not signed
+	// themselves but naming the signed report in a `back-matter` resource: its id, the
+	// SHA-256 of its `json` export (`rlinks` `hashes`) and the signing key id. 409 while the
+	// report is not completed.
 	//
 	// Corresponds with GET /reports/{id}/export (the `ExportReport` operationId).
 	ExportReport(ctx context.Context, id ID, params *ExportReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -13502,8 +13522,12 @@ func (c *Client) GetReport(ctx context.Context, id ID, reqEditors ...RequestEdit
 // host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
 // byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
 // comment line after `%%EOF` signing every byte before it. Each verifies offline with
-// `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
-// completed.
+// `openwatch verify-report FILE` (see docs/reports.md). `oscal` and `oscal-plan`
+// (compliance and posture reports only; 400 for other kinds): the report as OSCAL 1.2.1
+// assessment results and the assessment plan they import (docs/oscal.md), not signed
+// themselves but naming the signed report in a `back-matter` resource: its id, the
+// SHA-256 of its `json` export (`rlinks` `hashes`) and the signing key id. 409 while the
+// report is not completed.
 //
 // Corresponds with GET /reports/{id}/export (the `ExportReport` operationId).
 func (c *Client) ExportReport(ctx context.Context, id ID, params *ExportReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -29476,8 +29500,12 @@ type ClientWithResponsesInterface interface {
 	// host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
 	// byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
 	// comment line after `%%EOF` signing every byte before it. Each verifies offline with
-	// `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
-	// completed.
+	// `openwatch verify-report FILE` (see docs/reports.md). `oscal` and `oscal-plan`
+	// (compliance and posture reports only; 400 for other kinds): the report as OSCAL 1.2.1
+	// assessment results and the assessment plan they import (docs/oscal.md), not signed
+	// themselves but naming the signed report in a `back-matter` resource: its id, the
+	// SHA-256 of its `json` export (`rlinks` `hashes`) and the signing key id. 409 while the
+	// report is not completed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -51875,8 +51903,12 @@ func (c *ClientWithResponses) GetReportWithResponse(ctx context.Context, id ID, 
 // host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
 // byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
 // comment line after `%%EOF` signing every byte before it. Each verifies offline with
-// `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
-// completed.
+// `openwatch verify-report FILE` (see docs/reports.md). `oscal` and `oscal-plan`
+// (compliance and posture reports only; 400 for other kinds): the report as OSCAL 1.2.1
+// assessment results and the assessment plan they import (docs/oscal.md), not signed
+// themselves but naming the signed report in a `back-matter` resource: its id, the
+// SHA-256 of its `json` export (`rlinks` `hashes`) and the signing key id. 409 while the
+// report is not completed.
 //
 // Returns a wrapper object for the known response body format(s).
 //

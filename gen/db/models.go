@@ -683,6 +683,7 @@ type NotificationDelivery struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	DeliveredAt *time.Time
+	ReportID    *uuid.UUID
 }
 
 type RefreshToken struct {
@@ -734,6 +735,7 @@ type ReportSchedule struct {
 	CreatedBy    string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	LastError    *string
 }
 
 type ReportSigningKey struct {

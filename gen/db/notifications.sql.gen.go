@@ -312,7 +312,7 @@ func (q *Queries) NotifyChannelUpdate(ctx context.Context, arg NotifyChannelUpda
 }
 
 const notifyDeliveryGet = `-- name: NotifyDeliveryGet :one
-SELECT id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at FROM notification_deliveries WHERE id = $1
+SELECT id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at, report_id FROM notification_deliveries WHERE id = $1
 `
 
 func (q *Queries) NotifyDeliveryGet(ctx context.Context, id uuid.UUID) (NotificationDelivery, error) {
@@ -332,12 +332,13 @@ func (q *Queries) NotifyDeliveryGet(ctx context.Context, id uuid.UUID) (Notifica
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeliveredAt,
+		&i.ReportID,
 	)
 	return i, err
 }
 
 const notifyDeliveryGetForUpdate = `-- name: NotifyDeliveryGetForUpdate :one
-SELECT id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at FROM notification_deliveries WHERE id = $1 FOR UPDATE
+SELECT id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at, report_id FROM notification_deliveries WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) NotifyDeliveryGetForUpdate(ctx context.Context, id uuid.UUID) (NotificationDelivery, error) {
@@ -357,6 +358,7 @@ func (q *Queries) NotifyDeliveryGetForUpdate(ctx context.Context, id uuid.UUID) 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeliveredAt,
+		&i.ReportID,
 	)
 	return i, err
 }
@@ -364,7 +366,7 @@ func (q *Queries) NotifyDeliveryGetForUpdate(ctx context.Context, id uuid.UUID) 
 const notifyDeliveryInsert = `-- name: NotifyDeliveryInsert :one
 INSERT INTO notification_deliveries (id, channel_id, alert_id, transition, severity, title, payload, status, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-RETURNING id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at
+RETURNING id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at, report_id
 `
 
 type NotifyDeliveryInsertParams struct {
@@ -406,12 +408,58 @@ func (q *Queries) NotifyDeliveryInsert(ctx context.Context, arg NotifyDeliveryIn
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeliveredAt,
+		&i.ReportID,
+	)
+	return i, err
+}
+
+const notifyDeliveryInsertReport = `-- name: NotifyDeliveryInsertReport :one
+INSERT INTO notification_deliveries (id, channel_id, report_id, transition, severity, title, payload, status, created_at, updated_at)
+VALUES ($1, $2, $3, 'report', 'info', $4, $5, 'pending', $6, $6)
+RETURNING id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at, report_id
+`
+
+type NotifyDeliveryInsertReportParams struct {
+	ID        uuid.UUID
+	ChannelID uuid.UUID
+	ReportID  *uuid.UUID
+	Title     string
+	Payload   []byte
+	Now       time.Time
+}
+
+// NotifyDeliveryInsertReport records a scheduled report's delivery through a channel.
+func (q *Queries) NotifyDeliveryInsertReport(ctx context.Context, arg NotifyDeliveryInsertReportParams) (NotificationDelivery, error) {
+	row := q.db.QueryRow(ctx, notifyDeliveryInsertReport,
+		arg.ID,
+		arg.ChannelID,
+		arg.ReportID,
+		arg.Title,
+		arg.Payload,
+		arg.Now,
+	)
+	var i NotificationDelivery
+	err := row.Scan(
+		&i.ID,
+		&i.ChannelID,
+		&i.AlertID,
+		&i.Transition,
+		&i.Severity,
+		&i.Title,
+		&i.Payload,
+		&i.Status,
+		&i.Attempts,
+		&i.LastError,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeliveredAt,
+		&i.ReportID,
 	)
 	return i, err
 }
 
 const notifyDeliveryList = `-- name: NotifyDeliveryList :many
-SELECT id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at FROM notification_deliveries
+SELECT id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at, report_id FROM notification_deliveries
 WHERE ($1::text IS NULL OR status = $1::text)
   AND ($2::uuid IS NULL OR channel_id = $2::uuid)
   AND ($3::uuid IS NULL OR id < $3::uuid)
@@ -454,6 +502,7 @@ func (q *Queries) NotifyDeliveryList(ctx context.Context, arg NotifyDeliveryList
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeliveredAt,
+			&i.ReportID,
 		); err != nil {
 			return nil, err
 		}
@@ -470,7 +519,7 @@ UPDATE notification_deliveries
 SET status = $1, attempts = attempts + 1, last_error = $2, updated_at = $3,
     delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END
 WHERE id = $4
-RETURNING id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at
+RETURNING id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at, report_id
 `
 
 type NotifyDeliveryRecordParams struct {
@@ -503,13 +552,14 @@ func (q *Queries) NotifyDeliveryRecord(ctx context.Context, arg NotifyDeliveryRe
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeliveredAt,
+		&i.ReportID,
 	)
 	return i, err
 }
 
 const notifyDeliveryRequeue = `-- name: NotifyDeliveryRequeue :one
 UPDATE notification_deliveries SET status = 'pending', updated_at = $1 WHERE id = $2
-RETURNING id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at
+RETURNING id, channel_id, alert_id, transition, severity, title, payload, status, attempts, last_error, created_at, updated_at, delivered_at, report_id
 `
 
 type NotifyDeliveryRequeueParams struct {
@@ -534,6 +584,7 @@ func (q *Queries) NotifyDeliveryRequeue(ctx context.Context, arg NotifyDeliveryR
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeliveredAt,
+		&i.ReportID,
 	)
 	return i, err
 }

@@ -67,6 +67,27 @@ func (q *Queries) ReportAnyResultBy(ctx context.Context, at time.Time) (bool, er
 	return exists, err
 }
 
+const reportAuditEventCount = `-- name: ReportAuditEventCount :one
+SELECT count(*) FROM (
+    SELECT 1 FROM audit_events WHERE occurred_at >= $1 AND occurred_at < $2 LIMIT $3
+) AS capped
+`
+
+type ReportAuditEventCountParams struct {
+	Since time.Time
+	Until time.Time
+	UpTo  int32
+}
+
+// ReportAuditEventCount counts the audit events that occurred in [since, until), up to
+// @up_to (it stops counting there).
+func (q *Queries) ReportAuditEventCount(ctx context.Context, arg ReportAuditEventCountParams) (int64, error) {
+	row := q.db.QueryRow(ctx, reportAuditEventCount, arg.Since, arg.Until, arg.UpTo)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const reportAuditEvents = `-- name: ReportAuditEvents :many
 SELECT id, seq, occurred_at, recorded_at, correlation_id, action, severity, actor_type, actor_id, resource_type, resource_id, client_addr, detail, redactions, prev_mac, mac FROM audit_events
 WHERE occurred_at >= $1 AND occurred_at < $2 AND seq > $3
@@ -752,7 +773,7 @@ func (q *Queries) ReportScheduleDelete(ctx context.Context, id uuid.UUID) (int64
 }
 
 const reportScheduleGet = `-- name: ReportScheduleGet :one
-SELECT id, name, kind, scope, parameters, cron, timezone, format, channel_ids, enabled, next_run_at, last_run_at, last_report_id, created_by, created_at, updated_at FROM report_schedules WHERE id = $1
+SELECT id, name, kind, scope, parameters, cron, timezone, format, channel_ids, enabled, next_run_at, last_run_at, last_report_id, created_by, created_at, updated_at, last_error FROM report_schedules WHERE id = $1
 `
 
 func (q *Queries) ReportScheduleGet(ctx context.Context, id uuid.UUID) (ReportSchedule, error) {
@@ -775,6 +796,7 @@ func (q *Queries) ReportScheduleGet(ctx context.Context, id uuid.UUID) (ReportSc
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LastError,
 	)
 	return i, err
 }
@@ -784,7 +806,7 @@ INSERT INTO report_schedules (id, name, kind, scope, parameters, cron, timezone,
     next_run_at, created_by, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
     $11, $12, $13, $13)
-RETURNING id, name, kind, scope, parameters, cron, timezone, format, channel_ids, enabled, next_run_at, last_run_at, last_report_id, created_by, created_at, updated_at
+RETURNING id, name, kind, scope, parameters, cron, timezone, format, channel_ids, enabled, next_run_at, last_run_at, last_report_id, created_by, created_at, updated_at, last_error
 `
 
 type ReportScheduleInsertParams struct {
@@ -837,12 +859,13 @@ func (q *Queries) ReportScheduleInsert(ctx context.Context, arg ReportScheduleIn
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LastError,
 	)
 	return i, err
 }
 
 const reportScheduleList = `-- name: ReportScheduleList :many
-SELECT id, name, kind, scope, parameters, cron, timezone, format, channel_ids, enabled, next_run_at, last_run_at, last_report_id, created_by, created_at, updated_at FROM report_schedules
+SELECT id, name, kind, scope, parameters, cron, timezone, format, channel_ids, enabled, next_run_at, last_run_at, last_report_id, created_by, created_at, updated_at, last_error FROM report_schedules
 WHERE ($1::uuid IS NULL OR id < $1)
 ORDER BY id DESC
 LIMIT $2
@@ -879,6 +902,7 @@ func (q *Queries) ReportScheduleList(ctx context.Context, arg ReportScheduleList
 			&i.CreatedBy,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.LastError,
 		); err != nil {
 			return nil, err
 		}
@@ -891,7 +915,7 @@ func (q *Queries) ReportScheduleList(ctx context.Context, arg ReportScheduleList
 }
 
 const reportScheduleLock = `-- name: ReportScheduleLock :one
-SELECT id, name, kind, scope, parameters, cron, timezone, format, channel_ids, enabled, next_run_at, last_run_at, last_report_id, created_by, created_at, updated_at FROM report_schedules WHERE id = $1 FOR UPDATE
+SELECT id, name, kind, scope, parameters, cron, timezone, format, channel_ids, enabled, next_run_at, last_run_at, last_report_id, created_by, created_at, updated_at, last_error FROM report_schedules WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) ReportScheduleLock(ctx context.Context, id uuid.UUID) (ReportSchedule, error) {
@@ -914,29 +938,53 @@ func (q *Queries) ReportScheduleLock(ctx context.Context, id uuid.UUID) (ReportS
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LastError,
 	)
 	return i, err
 }
 
 const reportScheduleRan = `-- name: ReportScheduleRan :exec
-UPDATE report_schedules SET last_run_at = $1, last_report_id = $2, next_run_at = $3
-WHERE id = $4
+UPDATE report_schedules SET last_run_at = $1, last_report_id = $2, next_run_at = $3,
+    last_error = $4
+WHERE id = $5
 `
 
 type ReportScheduleRanParams struct {
 	RanAt     *time.Time
 	ReportID  *uuid.UUID
 	NextRunAt time.Time
+	LastError *string
 	ID        uuid.UUID
 }
 
+// ReportScheduleRan records a run: the report it queued (none when it could not be
+// requested, with last_error saying why) and the next run.
 func (q *Queries) ReportScheduleRan(ctx context.Context, arg ReportScheduleRanParams) error {
 	_, err := q.db.Exec(ctx, reportScheduleRan,
 		arg.RanAt,
 		arg.ReportID,
 		arg.NextRunAt,
+		arg.LastError,
 		arg.ID,
 	)
+	return err
+}
+
+const reportScheduleSetError = `-- name: ReportScheduleSetError :exec
+UPDATE report_schedules SET last_error = $1
+WHERE id = $2 AND last_report_id = $3
+`
+
+type ReportScheduleSetErrorParams struct {
+	LastError *string
+	ID        uuid.UUID
+	ReportID  *uuid.UUID
+}
+
+// ReportScheduleSetError records what went wrong with a schedule's report @report_id (its
+// generation or a delivery), unless a later run has replaced it as the last report.
+func (q *Queries) ReportScheduleSetError(ctx context.Context, arg ReportScheduleSetErrorParams) error {
+	_, err := q.db.Exec(ctx, reportScheduleSetError, arg.LastError, arg.ID, arg.ReportID)
 	return err
 }
 
@@ -945,7 +993,7 @@ UPDATE report_schedules SET name = $1, kind = $2, scope = $3, parameters = $4, c
     timezone = $6, format = $7, channel_ids = $8, enabled = $9,
     next_run_at = $10, updated_at = $11
 WHERE id = $12
-RETURNING id, name, kind, scope, parameters, cron, timezone, format, channel_ids, enabled, next_run_at, last_run_at, last_report_id, created_by, created_at, updated_at
+RETURNING id, name, kind, scope, parameters, cron, timezone, format, channel_ids, enabled, next_run_at, last_run_at, last_report_id, created_by, created_at, updated_at, last_error
 `
 
 type ReportScheduleUpdateParams struct {
@@ -996,12 +1044,13 @@ func (q *Queries) ReportScheduleUpdate(ctx context.Context, arg ReportScheduleUp
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LastError,
 	)
 	return i, err
 }
 
 const reportSchedulesDue = `-- name: ReportSchedulesDue :many
-SELECT id, name, kind, scope, parameters, cron, timezone, format, channel_ids, enabled, next_run_at, last_run_at, last_report_id, created_by, created_at, updated_at FROM report_schedules WHERE enabled AND next_run_at <= $1
+SELECT id, name, kind, scope, parameters, cron, timezone, format, channel_ids, enabled, next_run_at, last_run_at, last_report_id, created_by, created_at, updated_at, last_error FROM report_schedules WHERE enabled AND next_run_at <= $1
 ORDER BY next_run_at, id
 LIMIT 50
 FOR UPDATE SKIP LOCKED
@@ -1035,6 +1084,7 @@ func (q *Queries) ReportSchedulesDue(ctx context.Context, now time.Time) ([]Repo
 			&i.CreatedBy,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.LastError,
 		); err != nil {
 			return nil, err
 		}

@@ -56,7 +56,7 @@ func fromAPIRouting(r *api.NotificationRouting) Routing {
 
 func toAPIDelivery(d Delivery) api.NotificationDelivery {
 	return api.NotificationDelivery{
-		Id: d.ID, ChannelId: d.ChannelID, AlertId: d.AlertID, Transition: d.Transition, Severity: d.Severity,
+		Id: d.ID, ChannelId: d.ChannelID, AlertId: d.AlertID, ReportId: d.ReportID, Transition: d.Transition, Severity: d.Severity,
 		Title: d.Title, Status: api.NotificationDeliveryStatus(d.Status), Attempts: int(d.Attempts),
 		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, DeliveredAt: d.DeliveredAt,
 	}

@@ -247,6 +247,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if d.Status == StatusDelivered || d.Status == StatusSkipped {
 		return nil
 	}
+	if d.ReportID != nil {
+		return river.JobCancel(errors.New("a report delivery is sent by the report package"))
+	}
 	row, err := s.q.NotifyChannelGetAny(ctx, d.ChannelID)
 	if err != nil {
 		return pg.Translate(err)

@@ -29,6 +29,12 @@
 // live stream in their transaction, attempts' outcomes every 250 ms, one event per status
 // (topic notifications, permission notification:read).
 //
+// Scheduled reports (internal/report) are deliveries too: RecordReportDeliveryTx records
+// one per (report, channel) with transition "report" and the report's id, the report
+// package's own job sends it (with the export attached to an e-mail) and records each
+// attempt with ReportDeliveryOutcome, and Redeliver hands such a delivery back to it
+// (SetReportRequeue); this package's worker never sends them.
+//
 // The feed: FeedAddTx posts an item in the caller's transaction to an audience, everyone
 // holding a permission or one user, as one row whatever the number of readers. Read state
 // is per reader (the principal's key): single marks in feed_reads and a read-all

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
+	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/pg"
 )
@@ -56,3 +58,40 @@ func (s *Service) ChannelExists(ctx context.Context, id uuid.UUID) error {
 	_, err := s.q.NotifyChannelGet(ctx, id)
 	return pg.NotFoundAs(err, errNotFound())
 }
+
+// RecordReportDeliveryTx records, in tx, a report's delivery through a channel as a pending
+// notification delivery (transition "report", the report's id), so it is listed with the
+// other deliveries; the report package sends it and reports each attempt's outcome with
+// ReportDeliveryOutcome. It returns the delivery's id.
+func (s *Service) RecordReportDeliveryTx(ctx context.Context, tx pgx.Tx, channelID, reportID uuid.UUID, title string) (uuid.UUID, error) {
+	payload, _ := json.Marshal(map[string]any{"event": "report.generated", "report_id": reportID.String(), "title": title})
+	d, err := dbq.New(tx).NotifyDeliveryInsertReport(ctx, dbq.NotifyDeliveryInsertReportParams{ID: uuid.Must(uuid.NewV7()),
+		ChannelID: channelID, ReportID: &reportID, Title: title, Payload: payload, Now: s.opts.Now()})
+	if err != nil {
+		return uuid.Nil, pg.Translate(err)
+	}
+	return d.ID, nil
+}
+
+// ReportDeliveryOutcome records one attempt of a report delivery: delivered when sendErr
+// is nil, otherwise failed, or dead when it was the last attempt. The outcome is published
+// on the live stream like every delivery's.
+func (s *Service) ReportDeliveryOutcome(ctx context.Context, deliveryID uuid.UUID, sendErr error, last bool) error {
+	p := dbq.NotifyDeliveryRecordParams{ID: deliveryID, Status: StatusDelivered, Now: s.opts.Now()}
+	if sendErr != nil {
+		msg := sendErr.Error()
+		p.Status, p.LastError = StatusFailed, &msg
+		if last {
+			p.Status = StatusDead
+		}
+	}
+	return s.record(ctx, p)
+}
+
+// ReportRequeueFunc queues, in tx, another attempt at a report delivery (Redeliver of a
+// delivery that carries a report).
+type ReportRequeueFunc func(ctx context.Context, tx pgx.Tx, deliveryID, reportID, channelID uuid.UUID) error
+
+// SetReportRequeue names the function that queues report deliveries again; it is called
+// once while the application is wired, before anything is served.
+func (s *Service) SetReportRequeue(fn ReportRequeueFunc) { s.reportRequeue = fn }

@@ -100,6 +100,8 @@ type Service struct {
 	opts     Options
 	busy     *inflight
 	outcomes *outcomes
+	// reportRequeue queues a report delivery again (SetReportRequeue).
+	reportRequeue ReportRequeueFunc
 }
 
 // NewService returns the notification service.
@@ -582,10 +584,18 @@ func (s *Service) Redeliver(ctx context.Context, actor *authz.Principal, id uuid
 		if _, err := q.NotifyChannelGet(ctx, cur.ChannelID); err != nil {
 			return pg.NotFoundAs(err, apperr.Conflict("The delivery's channel was deleted."))
 		}
+		if cur.ReportID != nil && s.reportRequeue == nil {
+			return apperr.Conflict("Report deliveries cannot be sent again on this server.")
+		}
 		if row, err = q.NotifyDeliveryRequeue(ctx, dbq.NotifyDeliveryRequeueParams{ID: id, Now: s.opts.Now()}); err != nil {
 			return pg.Translate(err)
 		}
-		if err := s.insertJob(ctx, tx, id, cur.ChannelID); err != nil {
+		if cur.ReportID != nil {
+			// A report delivery is sent by the report package, which attaches the export.
+			if err := s.reportRequeue(ctx, tx, id, *cur.ReportID, cur.ChannelID); err != nil {
+				return err
+			}
+		} else if err := s.insertJob(ctx, tx, id, cur.ChannelID); err != nil {
 			return err
 		}
 		if err := s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionNotificationRedelivered,

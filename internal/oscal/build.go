@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +50,51 @@ type Assessment struct {
 	PlanHref string
 	// Results are the per-host results, one OSCAL result each.
 	Results []HostResult
+	// Sources are documents the assessment was taken from (a signed report): back-matter
+	// resources of both documents, with their links and digests, so a reader can tie the
+	// OSCAL document to the original.
+	Sources []Source
+}
+
+// Source is a document an assessment was taken from: a back-matter resource.
+type Source struct {
+	Title       string
+	Description string
+	// Props are name/value properties in our namespace (report-id, signing-key-id, ...).
+	Props []SourceProp
+	// Links are where the document can be read, each with the digests of its bytes.
+	Links []SourceLink
+}
+
+// SourceProp is a property of a Source, in our namespace.
+type SourceProp struct{ Name, Value string }
+
+// SourceLink is a link to a Source's bytes with their SHA-256 digest (hex, lower case).
+type SourceLink struct {
+	Href      string
+	MediaType string
+	SHA256    string
+}
+
+// resources returns the back-matter resources of the assessment's sources.
+func (a Assessment) resources() []resource {
+	var out []resource
+	for i, src := range a.Sources {
+		r := resource{UUID: stableID("source", a.Kind, a.ID.String(), a.Scope, strconv.Itoa(i)), Title: oneLine(src.Title),
+			Description: src.Description}
+		for _, p := range src.Props {
+			r.Props = append(r.Props, property{Name: p.Name, NS: NS, Value: p.Value})
+		}
+		for _, l := range src.Links {
+			rl := rlink{Href: l.Href, MediaType: l.MediaType}
+			if l.SHA256 != "" {
+				rl.Hashes = []hash{{Algorithm: "SHA-256", Value: l.SHA256}}
+			}
+			r.RLinks = append(r.RLinks, rl)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // HostResult is one host's results in the assessment.
@@ -118,6 +164,9 @@ func AssessmentResults(ctx context.Context, a Assessment) ([]byte, error) {
 		}
 		doc.Results = append(doc.Results, hr.result(a))
 	}
+	if res := a.resources(); len(res) > 0 {
+		doc.BackMatter = &backMatter{Resources: res}
+	}
 	return marshal("assessment-results", doc)
 }
 
@@ -156,6 +205,7 @@ func AssessmentPlan(ctx context.Context, a Assessment) ([]byte, error) {
 	}
 	doc.AssessmentSubjects = []assessmentSubject{subjects}
 	doc.ReviewedControls = reviewed(all)
+	doc.BackMatter.Resources = append(doc.BackMatter.Resources, a.resources()...)
 	return marshal("assessment-plan", doc)
 }
 

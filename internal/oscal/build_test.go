@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -384,4 +385,37 @@ func requireUniqueUUIDs(t *testing.T, doc map[string]any) {
 	}
 	walk("", doc)
 	require.Greater(t, len(seen), 10)
+}
+
+// TestSources: an assessment's sources are back-matter resources of both documents, with
+// their properties and a SHA-256 digest on each link, and the documents stay valid.
+func TestSources(t *testing.T) {
+	t.Parallel()
+	a := sample()
+	a.Sources = []oscal.Source{{Title: "Signed report", Description: "The signed original.",
+		Props: []oscal.SourceProp{{Name: "report-id", Value: scanID.String()}, {Name: "signing-key-id", Value: "k1"}},
+		Links: []oscal.SourceLink{{Href: "/api/v1/reports/x/export?format=json", MediaType: "application/json",
+			SHA256: strings.Repeat("ab", 32)}}}}
+	for _, build := range []func(context.Context, oscal.Assessment) ([]byte, error){oscal.AssessmentResults, oscal.AssessmentPlan} {
+		b, err := build(context.Background(), a)
+		require.NoError(t, err)
+		requireValid(t, b)
+		doc := decode(t, b)
+		var root string
+		for k := range doc {
+			root = k
+		}
+		res := at(doc, root, "back-matter", "resources").([]any)
+		last := res[len(res)-1].(map[string]any)
+		require.Equal(t, "Signed report", last["title"])
+		require.Equal(t, strings.Repeat("ab", 32), at(last, "rlinks", 0, "hashes", 0, "value"))
+		require.Equal(t, "SHA-256", at(last, "rlinks", 0, "hashes", 0, "algorithm"))
+		require.Equal(t, "k1", at(last, "props", 1, "value"))
+		again, err := build(context.Background(), a)
+		require.NoError(t, err)
+		require.Equal(t, b, again)
+	}
+	b, err := oscal.AssessmentResults(context.Background(), sample())
+	require.NoError(t, err)
+	require.NotContains(t, decode(t, b)["assessment-results"], "back-matter", "no source, no back matter")
 }

@@ -14,7 +14,8 @@
 // that accepted a failure). A compliance report fills an Assessment with its per-host
 // results (Kind "report", its id) and gets the same documents; a group of scans gives one
 // OSCAL result per host (FleetAssessment builds that Assessment from Service.ScanAssessment
-// of each scan).
+// of each scan). An Assessment's Sources (the signed report it was taken from) become
+// back-matter resources of both documents, each link with its SHA-256 digest.
 //
 // Mapping (docs/oscal.md explains the choices):
 //   - each host is an inventory item (asset-id, fqdn, address, os-name, os-version) in the

@@ -168,16 +168,31 @@ type importRef struct {
 }
 
 type assessmentResults struct {
-	UUID     string    `json:"uuid"`
-	Metadata metadata  `json:"metadata"`
-	ImportAP importRef `json:"import-ap"`
-	Results  []result  `json:"results"`
+	UUID       string      `json:"uuid"`
+	Metadata   metadata    `json:"metadata"`
+	ImportAP   importRef   `json:"import-ap"`
+	Results    []result    `json:"results"`
+	BackMatter *backMatter `json:"back-matter,omitempty"`
+}
+
+type hash struct {
+	Algorithm string `json:"algorithm"`
+	Value     string `json:"value"`
+}
+
+type rlink struct {
+	Href      string `json:"href"`
+	MediaType string `json:"media-type,omitempty"`
+	Hashes    []hash `json:"hashes,omitempty"`
 }
 
 type resource struct {
-	UUID        string `json:"uuid"`
-	Title       string `json:"title,omitempty"`
-	Description string `json:"description,omitempty"`
+	UUID        string     `json:"uuid"`
+	Title       string     `json:"title,omitempty"`
+	Description string     `json:"description,omitempty"`
+	Props       []property `json:"props,omitempty"`
+	RLinks      []rlink    `json:"rlinks,omitempty"`
+	Remarks     string     `json:"remarks,omitempty"`
 }
 
 type backMatter struct {

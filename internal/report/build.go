@@ -58,6 +58,12 @@ func (s *Service) Run(ctx context.Context, id uuid.UUID) error {
 			if err != nil {
 				return pg.IgnoreNotFound(err)
 			}
+			if failed.ScheduleID != nil {
+				if err := s.q.WithTx(tx).ReportScheduleSetError(ctx, dbq.ReportScheduleSetErrorParams{ID: *failed.ScheduleID,
+					ReportID: &failed.ID, LastError: &msg}); err != nil {
+					return pg.Translate(err)
+				}
+			}
 			return s.publish(ctx, tx, failed, "report.failed")
 		})
 	}
@@ -326,6 +332,10 @@ func (s *Service) buildAudit(ctx context.Context, r Report, doc *Document) error
 			}
 			if e.ResourceID != nil {
 				d.ResourceID = *e.ResourceID
+			}
+			if len(a.Events) == s.maxEvents {
+				// Events committed into the range after it was requested.
+				return fmt.Errorf("the range holds more than %d audit events, the most an audit report holds: narrow since and until", s.maxEvents)
 			}
 			a.Events = append(a.Events, d)
 			after = e.Seq

@@ -66,5 +66,5 @@ func toAPISchedule(s Schedule) api.ReportSchedule {
 	return api.ReportSchedule{Id: s.ID, Name: s.Name, Kind: api.ReportKind(s.Kind), Scope: toAPIScope(s.Scope),
 		Parameters: toAPIParameters(s.Parameters), Cron: s.Cron, Timezone: s.Timezone, Format: api.ReportFormat(s.Format),
 		ChannelIds: s.ChannelIds, Enabled: s.Enabled, NextRunAt: s.NextRunAt, LastRunAt: s.LastRunAt,
-		LastReportId: s.LastReportID, CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+		LastReportId: s.LastReportID, LastError: s.LastError, CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 }

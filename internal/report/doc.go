@@ -29,6 +29,10 @@
 //     "%openwatch-signature Ed25519 <key_id> <public key> <signature>", the signature over
 //     every byte before that last line.
 //
+// A compliance or posture report also exports as OSCAL assessment results and plan
+// (oscal.go); those are not signed but name the signed report in a back-matter resource:
+// its id, the SHA-256 of its JSON export and the signing key id.
+//
 // The CSV and PDF exports of a report are signed with the key that signed the report
 // (Ed25519 signatures are deterministic), so repeated exports are byte-identical.
 package report

@@ -78,7 +78,7 @@ func (h *Handlers) ExportReport(ctx context.Context, req api.ExportReportRequest
 	if err != nil {
 		return nil, err
 	}
-	return exportResponse{name: fmt.Sprintf("report-%s.%s", req.Id, format), contentType: contentTypes[format], body: body}, nil
+	return exportResponse{name: exportName(req.Id, format), contentType: contentTypes[format], body: body}, nil
 }
 
 // GetReportSigningKeys implements GET /reports/signing-key (report:read).

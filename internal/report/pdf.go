@@ -35,12 +35,28 @@ func renderPDF(doc Document, keyID string) ([]byte, error) {
 	pdf.SetAutoPageBreak(true, 15)
 	pdf.AliasNbPages("")
 	tr := pdf.UnicodeTranslatorFromDescriptor("")
-	r := &pdfWriter{pdf: pdf, tr: tr}
+	r := &pdfWriter{pdf: pdf, tr: tr, fontSize: 7.5}
+	// Every page after the title page names the report at its top; every page is numbered.
+	pdf.SetHeaderFunc(func() {
+		if pdf.PageNo() == 1 {
+			return
+		}
+		pdf.SetY(7)
+		pdf.SetFont("Helvetica", "", 8)
+		pdf.SetTextColor(110, 110, 110)
+		pdf.CellFormat(0, 4, tr(doc.Title+" - "+scopeText(doc.Scope)), "", 0, "L", false, 0, "")
+		pdf.CellFormat(0, 4, tr(doc.GeneratedAt), "", 1, "R", false, 0, "")
+		pdf.SetDrawColor(190, 190, 190)
+		pdf.SetLineWidth(0.2)
+		pdf.Line(10, 12, 200, 12)
+		pdf.SetTextColor(20, 20, 20)
+		pdf.SetY(15)
+	})
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-12)
 		pdf.SetFont("Helvetica", "", 8)
 		pdf.SetTextColor(110, 110, 110)
-		pdf.CellFormat(0, 6, tr(fmt.Sprintf("OpenWatch report %s, signed by key %s, page %d/{nb}", doc.ID, keyID, pdf.PageNo())),
+		pdf.CellFormat(0, 6, tr(fmt.Sprintf("OpenWatch report %s, signed by key %s - page %d of {nb}", doc.ID, keyID, pdf.PageNo())),
 			"", 0, "C", false, 0, "")
 	})
 
@@ -73,13 +89,14 @@ func renderPDF(doc Document, keyID string) ([]byte, error) {
 		r.heading("Score trend")
 		r.lineChart(doc.Compliance.Trend)
 		r.heading("Failing results by severity")
-		r.barChart(severityBars(doc.Summary.FailingBySeverity))
+		r.barChart(severityBars(doc.Summary.FailingBySeverity),
+			"Results with status fail, by the rule's severity; failures an exception accepts are not counted.")
 		r.complianceTables(doc.Compliance)
 	case doc.Audit != nil:
 		r.auditTables(doc.Audit)
 	case doc.PatchHistory != nil:
 		r.heading("Host outcomes")
-		r.barChart(outcomeBars(doc.Summary.HostOutcomes))
+		r.barChart(outcomeBars(doc.Summary.HostOutcomes), "Outcomes of the jobs in the range, one per job and host.")
 		r.patchTables(doc.PatchHistory)
 	}
 	var buf bytes.Buffer
@@ -92,6 +109,8 @@ func renderPDF(doc Document, keyID string) ([]byte, error) {
 type pdfWriter struct {
 	pdf *fpdf.Fpdf
 	tr  func(string) string
+	// fontSize is the tables' font size (points): 7.5 unless a table of long ids needs less.
+	fontSize float64
 }
 
 func (r *pdfWriter) heading(s string) {
@@ -120,37 +139,60 @@ func (r *pdfWriter) ensure(h float64) {
 	}
 }
 
-// lineChart draws the score trend: percent (0–100) over the points, oldest first.
+// lineChart draws the score trend: the score in percent (y, 0 to 100 %) per day (x, dated
+// ticks), with its legend. Days without results leave a gap.
 func (r *pdfWriter) lineChart(points []TrendPoint) {
-	const w, h = 170.0, 60.0
-	r.ensure(h + 14)
-	x0, y0 := r.pdf.GetX()+8, r.pdf.GetY()+2
+	const w, h = 160.0, 55.0
+	r.ensure(h + 26)
 	pdf := r.pdf
-	pdf.SetDrawColor(160, 160, 160)
+	x0, y0 := pdf.GetX()+16, pdf.GetY()+9
+	// Legend and the y axis title, above the plot.
+	pdf.SetFont("Helvetica", "", 7.5)
+	pdf.SetTextColor(60, 60, 60)
+	pdf.Text(x0-14, y0-3, r.tr("Score (%)"))
+	pdf.SetDrawColor(30, 90, 200)
+	pdf.SetLineWidth(0.6)
+	pdf.Line(x0+w-78, y0-4, x0+w-70, y0-4)
+	pdf.Text(x0+w-68, y0-3, r.tr("score = pass / (pass + fail), per day"))
+	pdf.SetDrawColor(200, 200, 200)
 	pdf.SetLineWidth(0.2)
-	pdf.SetFont("Helvetica", "", 7)
-	for _, pct := range []float64{0, 25, 50, 75, 100} {
-		y := y0 + h - pct/100*h
+	for _, p := range []float64{0, 25, 50, 75, 100} {
+		y := y0 + h - p/100*h
 		pdf.Line(x0, y, x0+w, y)
-		pdf.Text(x0-7, y+1, strconv.Itoa(int(pct)))
+		label := strconv.Itoa(int(p)) + " %"
+		pdf.Text(x0-2-pdf.GetStringWidth(label), y+1, label)
 	}
-	pdf.Rect(x0, y0, w, h, "D")
+	pdf.SetDrawColor(90, 90, 90)
+	pdf.Line(x0, y0, x0, y0+h)
+	pdf.Line(x0, y0+h, x0+w, y0+h)
+	n := len(points)
+	xAt := func(i int) float64 {
+		if n < 2 {
+			return x0 + w/2
+		}
+		return x0 + float64(i)/float64(n-1)*w
+	}
+	// Dated ticks: about six, the last one the newest day.
+	step := max(1, (n+4)/6)
+	for i := n - 1; i >= 0; i -= step {
+		x := xAt(i)
+		pdf.Line(x, y0+h, x, y0+h+1.2)
+		label := r.tr(points[i].At[:min(len(points[i].At), 10)])
+		lw := pdf.GetStringWidth(label)
+		pdf.Text(math.Min(math.Max(x-lw/2, x0-8), x0+w+8-lw), y0+h+4.5, label)
+	}
+	pdf.Text(x0+w/2-10, y0+h+9, r.tr("Date (UTC)"))
 	var prevX, prevY float64
-	have := false
+	have, gaps := false, false
 	pdf.SetDrawColor(30, 90, 200)
 	pdf.SetFillColor(30, 90, 200)
 	pdf.SetLineWidth(0.6)
-	n := len(points)
 	for i, p := range points {
 		if p.ScorePercent == nil {
-			have = false
+			have, gaps = false, true
 			continue
 		}
-		x := x0
-		if n > 1 {
-			x = x0 + float64(i)/float64(n-1)*w
-		}
-		y := y0 + h - *p.ScorePercent/100*h
+		x, y := xAt(i), y0+h-*p.ScorePercent/100*h
 		if have {
 			pdf.Line(prevX, prevY, x, y)
 		}
@@ -158,26 +200,47 @@ func (r *pdfWriter) lineChart(points []TrendPoint) {
 		prevX, prevY, have = x, y, true
 	}
 	pdf.SetLineWidth(0.2)
-	if n > 0 {
-		pdf.SetTextColor(80, 80, 80)
-		pdf.Text(x0, y0+h+5, r.tr(points[0].At[:10]))
-		pdf.Text(x0+w-18, y0+h+5, r.tr(points[n-1].At[:10]))
+	pdf.SetY(y0 + h + 11)
+	pdf.SetTextColor(80, 80, 80)
+	switch {
+	case n == 0:
+		r.note("No score history in the report.")
+	case gaps:
+		r.note("Days without a pass or fail result are left out of the line.")
 	}
 	pdf.SetTextColor(20, 20, 20)
-	pdf.SetY(y0 + h + 9)
+}
+
+// note writes a small explanatory line.
+func (r *pdfWriter) note(s string) {
+	r.pdf.SetFont("Helvetica", "I", 8)
+	r.pdf.SetTextColor(80, 80, 80)
+	r.pdf.MultiCell(0, 4.5, r.tr(s), "", "L", false)
+	r.pdf.SetTextColor(20, 20, 20)
 }
 
 type bar struct {
 	label string
 	value int64
+	rgb   [3]int
 }
 
+var severityColors = map[string][3]int{"critical": {140, 20, 30}, "high": {210, 60, 40}, "medium": {235, 140, 30},
+	"low": {70, 130, 180}, "info": {130, 130, 130}}
+
+var outcomeColors = map[string][3]int{"succeeded": {40, 140, 80}, "failed": {200, 50, 40}}
+
+// severityBars are the failing counts per severity: critical to low always, info, unknown
+// and others only when they count something.
 func severityBars(m map[string]int64) []bar {
 	out := make([]bar, 0, len(severityOrder))
 	seen := map[string]bool{}
-	for _, s := range severityOrder {
-		out = append(out, bar{s, m[s]})
+	for i, s := range severityOrder {
 		seen[s] = true
+		if i >= 4 && m[s] == 0 {
+			continue
+		}
+		out = append(out, bar{s, m[s], colorOr(severityColors, s)})
 	}
 	var rest []string
 	for s := range m {
@@ -187,9 +250,16 @@ func severityBars(m map[string]int64) []bar {
 	}
 	sort.Strings(rest)
 	for _, s := range rest {
-		out = append(out, bar{s, m[s]})
+		out = append(out, bar{s, m[s], colorOr(severityColors, s)})
 	}
 	return out
+}
+
+func colorOr(m map[string][3]int, k string) [3]int {
+	if c, ok := m[k]; ok {
+		return c
+	}
+	return [3]int{120, 120, 120}
 }
 
 func outcomeBars(m map[string]int64) []bar {
@@ -200,65 +270,124 @@ func outcomeBars(m map[string]int64) []bar {
 	sort.Strings(keys)
 	out := make([]bar, len(keys))
 	for i, k := range keys {
-		out[i] = bar{k, m[k]}
+		out[i] = bar{k, m[k], colorOr(outcomeColors, k)}
 	}
 	return out
 }
 
-// barChart draws one horizontal bar per value, scaled to the largest.
-func (r *pdfWriter) barChart(bars []bar) {
+// barChart draws one labelled horizontal bar per value, scaled to the largest, with its
+// count at its end and a count axis below; caption says what is counted.
+func (r *pdfWriter) barChart(bars []bar, caption string) {
 	const w, rowH = 120.0, 7.0
-	r.ensure(float64(len(bars))*rowH + 6)
+	r.ensure(float64(len(bars))*rowH + 18)
 	pdf := r.pdf
+	if len(bars) == 0 {
+		r.note("Nothing to count.")
+		return
+	}
 	var top int64
 	for _, b := range bars {
 		top = max(top, b.value)
 	}
 	x0 := pdf.GetX() + 25
 	y := pdf.GetY() + 1
+	yTop := y
 	pdf.SetFont("Helvetica", "", 9)
 	for _, b := range bars {
 		pdf.SetTextColor(20, 20, 20)
-		pdf.Text(x0-24, y+4.5, r.tr(b.label))
+		pdf.Text(x0-24, y+4.2, r.tr(b.label))
 		length := 0.0
 		if top > 0 {
-			length = math.Max(float64(b.value)/float64(top)*w, 0.5)
+			length = float64(b.value) / float64(top) * w
 		}
-		pdf.SetFillColor(200, 60, 50)
-		pdf.Rect(x0, y, length, rowH-2, "F")
-		pdf.Text(x0+length+2, y+4.5, strconv.FormatInt(b.value, 10))
+		if length > 0 {
+			pdf.SetFillColor(b.rgb[0], b.rgb[1], b.rgb[2])
+			pdf.Rect(x0, y, length, rowH-2, "F")
+		}
+		pdf.Text(x0+length+2, y+4.2, strconv.FormatInt(b.value, 10))
 		y += rowH
 	}
-	pdf.SetY(y + 3)
+	pdf.SetDrawColor(90, 90, 90)
+	pdf.SetLineWidth(0.2)
+	pdf.Line(x0, yTop-1, x0, y)
+	pdf.Line(x0, y, x0+w, y)
+	pdf.SetFont("Helvetica", "", 7)
+	pdf.SetTextColor(60, 60, 60)
+	if top > 0 {
+		for _, f := range []float64{0, 0.5, 1} {
+			v := strconv.FormatInt(int64(math.Round(f*float64(top))), 10)
+			pdf.Line(x0+f*w, y, x0+f*w, y+1.2)
+			pdf.Text(x0+f*w-pdf.GetStringWidth(v)/2, y+4, v)
+		}
+	}
+	pdf.SetY(y + 6)
+	r.note(caption)
 }
 
-// table draws a header and rows with fixed column widths (mm), at most maxPDFRows.
+// table draws a header and rows in columns of fixed widths (mm), at most maxPDFRows. Cells
+// wrap onto as many lines as they need ("\n" starts a line), nothing is clipped, and the
+// header is repeated on every page the table runs onto.
 func (r *pdfWriter) table(widths []float64, header []string, rows [][]string) {
+	const pad = 0.9
+	lineH := r.fontSize * 0.45
 	pdf := r.pdf
-	draw := func(cells []string, bold bool) {
-		if bold {
-			pdf.SetFont("Helvetica", "B", 7)
-			pdf.SetFillColor(230, 230, 230)
-		} else {
-			pdf.SetFont("Helvetica", "", 7)
-		}
-		r.ensure(5)
+	split := func(cells []string) ([][][]byte, float64) {
+		out := make([][][]byte, len(cells))
+		n := 1
 		for i, c := range cells {
-			txt := r.tr(c)
-			for pdf.GetStringWidth(txt) > widths[i]-1 && len(txt) > 1 {
-				txt = txt[:len(txt)-1]
-			}
-			pdf.CellFormat(widths[i], 5, txt, "1", 0, "L", bold, 0, "")
+			out[i] = pdf.SplitLines([]byte(r.tr(c)), widths[i])
+			n = max(n, len(out[i]))
 		}
-		pdf.Ln(-1)
+		return out, float64(n)*lineH + 2*pad
 	}
+	draw := func(cells []string, bold bool) {
+		style := ""
+		if bold {
+			style = "B"
+		}
+		pdf.SetFont("Helvetica", style, r.fontSize)
+		lines, h := split(cells)
+		x, y := pdf.GetX(), pdf.GetY()
+		pdf.SetDrawColor(150, 150, 150)
+		pdf.SetFillColor(230, 230, 230)
+		for i := range cells {
+			mode := "D"
+			if bold {
+				mode = "FD"
+			}
+			pdf.Rect(x, y, widths[i], h, mode)
+			for j, l := range lines[i] {
+				pdf.SetXY(x, y+pad+float64(j)*lineH)
+				pdf.CellFormat(widths[i], lineH, string(l), "", 0, "L", false, 0, "")
+			}
+			x += widths[i]
+		}
+		pdf.SetXY(10, y+h)
+	}
+	fits := func(cells []string, bold bool) bool {
+		style := ""
+		if bold {
+			style = "B"
+		}
+		pdf.SetFont("Helvetica", style, r.fontSize)
+		_, h := split(cells)
+		_, pageH := pdf.GetPageSize()
+		return pdf.GetY()+h <= pageH-18
+	}
+	if len(rows) == 0 {
+		r.note("None.")
+		return
+	}
+	r.ensure(14)
 	draw(header, true)
 	for i, row := range rows {
 		if i == maxPDFRows {
-			pdf.SetFont("Helvetica", "I", 8)
-			pdf.CellFormat(0, 6, r.tr(fmt.Sprintf("%d more rows: the JSON and CSV exports hold every row.", len(rows)-maxPDFRows)),
-				"", 1, "L", false, 0, "")
+			r.note(fmt.Sprintf("%d more rows: the JSON and CSV exports hold every row.", len(rows)-maxPDFRows))
 			break
+		}
+		if !fits(row, false) {
+			pdf.AddPage()
+			draw(header, true)
 		}
 		draw(row, false)
 	}
@@ -272,21 +401,33 @@ func (r *pdfWriter) complianceTables(c *Compliance) {
 			strconv.FormatInt(h.Counts.Fail, 10), strconv.FormatInt(h.Counts.Excepted, 10),
 			strconv.FormatInt(h.Counts.Skipped+h.Counts.Error, 10)})
 	}
-	r.table([]float64{55, 30, 20, 20, 20, 20, 25}, []string{"Host", "Environment", "Score", "Pass", "Fail", "Excepted", "Other"}, rows)
+	r.table([]float64{60, 30, 18, 18, 18, 18, 18}, []string{"Host", "Environment", "Score", "Pass", "Fail", "Excepted", "Other"}, rows)
 	r.heading("Results")
 	rows = rows[:0]
 	for _, h := range c.Hosts {
 		for _, res := range h.Results {
-			rows = append(rows, []string{h.Hostname, res.RuleID, res.Severity, res.Status, res.ChangedAt[:min(len(res.ChangedAt), 19)]})
+			rule := res.Title + "\n" + res.RuleID
+			if res.Reason != "" && res.Status != "pass" {
+				rule += "\n" + res.Reason
+			}
+			rows = append(rows, []string{h.Hostname, rule, res.Severity, res.Status, shortTime(res.ChangedAt)})
 		}
 	}
-	r.table([]float64{40, 70, 20, 20, 40}, []string{"Host", "Rule", "Severity", "Status", "Changed at"}, rows)
+	r.table([]float64{42, 74, 15, 17, 32}, []string{"Host", "Rule", "Severity", "Status", "Changed at (UTC)"}, rows)
 	r.heading("Exceptions in force")
 	rows = rows[:0]
 	for _, e := range c.Exceptions {
-		rows = append(rows, []string{e.RuleID, e.Scope, e.ApprovedBy, e.ExpiresAt[:min(len(e.ExpiresAt), 19)], e.Reason})
+		rows = append(rows, []string{e.RuleID, e.Scope, e.RequestedBy + " / " + e.ApprovedBy, shortTime(e.ExpiresAt), e.Reason})
 	}
-	r.table([]float64{55, 18, 35, 35, 47}, []string{"Rule", "Scope", "Approved by", "Expires", "Reason"}, rows)
+	r.table([]float64{40, 13, 28, 30, 69}, []string{"Rule", "Scope", "Requested / approved by", "Expires (UTC)", "Reason"}, rows)
+}
+
+// shortTime writes an RFC 3339 time of a document as "2006-01-02 15:04:05" (UTC).
+func shortTime(s string) string {
+	if len(s) < 19 {
+		return s
+	}
+	return s[:10] + " " + s[11:19]
 }
 
 func (r *pdfWriter) auditTables(a *AuditTrail) {
@@ -300,10 +441,13 @@ func (r *pdfWriter) auditTables(a *AuditTrail) {
 	r.heading("Events")
 	rows := make([][]string, 0, len(a.Events))
 	for _, e := range a.Events {
-		rows = append(rows, []string{strconv.FormatInt(e.Seq, 10), e.OccurredAt[:min(len(e.OccurredAt), 19)], e.Action,
-			e.ActorType + " " + e.ActorID, e.ResourceType + " " + e.ResourceID, e.Hash[:min(len(e.Hash), 16)]})
+		rows = append(rows, []string{strconv.FormatInt(e.Seq, 10), shortTime(e.OccurredAt), e.Action,
+			e.ActorType + "\n" + e.ActorID, e.ResourceType + "\n" + e.ResourceID, e.Hash[:min(len(e.Hash), 8)]})
 	}
-	r.table([]float64{12, 32, 40, 36, 40, 30}, []string{"Seq", "Occurred at", "Action", "Actor", "Resource", "Hash"}, rows)
+	// Smaller type, so that an actor's or resource's id stays on one line.
+	r.fontSize = 6.5
+	r.table([]float64{10, 27, 34, 48, 48, 13}, []string{"Seq", "Occurred at (UTC)", "Action", "Actor", "Resource", "Hash"}, rows)
+	r.fontSize = 7.5
 }
 
 func (r *pdfWriter) patchTables(p *PatchHistory) {
@@ -311,10 +455,11 @@ func (r *pdfWriter) patchTables(p *PatchHistory) {
 	var rows [][]string
 	for _, j := range p.Jobs {
 		for _, h := range j.Hosts {
-			rows = append(rows, []string{j.Name, j.Kind, j.Status, h.HostName, h.Status, h.FinishedAt[:min(len(h.FinishedAt), 19)]})
+			job := j.Name + "\n" + j.Kind + ", " + j.Status
+			rows = append(rows, []string{job, h.HostName, h.Status, shortTime(h.FinishedAt), h.Error})
 		}
 	}
-	r.table([]float64{45, 20, 25, 40, 25, 35}, []string{"Job", "Kind", "Job status", "Host", "Outcome", "Finished at"}, rows)
+	r.table([]float64{42, 48, 16, 28, 46}, []string{"Job", "Host", "Outcome", "Finished at (UTC)", "Error"}, rows)
 }
 
 func pct(p *float64) string {

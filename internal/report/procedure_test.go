@@ -95,3 +95,26 @@ func TestCSVFormulaSafe(t *testing.T) {
 	require.NotContains(t, string(file), ",@SUM")
 	require.NotContains(t, string(file), ",+Rule")
 }
+
+// TestCSVKeyIDWithDash: a key id is base64url, so it may start with "-"; the CSV metadata
+// cell defuses it like any other cell, and the export still verifies (one key in 64 did
+// not). Every export format is checked with such a key.
+func TestCSVKeyIDWithDash(t *testing.T) {
+	t.Parallel()
+	var sg report.Signer
+	var pub ed25519.PublicKey
+	for sg.KeyID == "" || sg.KeyID[0] != '-' {
+		p, priv, err := ed25519.GenerateKey(rand.Reader)
+		require.NoError(t, err)
+		sg, pub = report.NewSigner(priv), p
+	}
+	content, err := report.Canonical(sampleDocument())
+	require.NoError(t, err)
+	for _, format := range []string{report.FormatJSON, report.FormatCSV, report.FormatPDF} {
+		file, err := report.Export(content, format, sg)
+		require.NoError(t, err)
+		v, err := report.Verify(file, []report.PublicKey{pub})
+		require.NoError(t, err, format)
+		require.Equal(t, sg.KeyID, v.KeyID, format)
+	}
+}

@@ -3,12 +3,14 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/robfig/cron/v3"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
@@ -278,6 +280,7 @@ func (s *Service) RunDue(ctx context.Context) (int, error) {
 				return err
 			}
 			var reportID *uuid.UUID
+			var lastErr *string
 			r, err := s.GenerateTx(ctx, tx, nil, Request{Kind: row.Kind, Scope: sc.Scope, Parameters: sc.Parameters}, &row.ID,
 				"schedule:"+row.ID.String(), row.Name)
 			switch {
@@ -286,11 +289,13 @@ func (s *Service) RunDue(ctx context.Context) (int, error) {
 				n++
 			case apperr.As(err) != nil:
 				s.log.WarnContext(ctx, "scheduled report not generated", "schedule_id", row.ID.String(), "error", err)
+				msg := "The report could not be requested: " + apperr.As(err).HumanMessage()
+				lastErr = &msg
 			default:
 				return err
 			}
 			if err := q.ReportScheduleRan(ctx, dbq.ReportScheduleRanParams{ID: row.ID, RanAt: ptr(s.now()), ReportID: reportID,
-				NextRunAt: next}); err != nil {
+				NextRunAt: next, LastError: lastErr}); err != nil {
 				return pg.Translate(err)
 			}
 		}
@@ -326,6 +331,9 @@ type DeliverArgs struct {
 	ReportID  uuid.UUID `json:"report_id"`
 	ChannelID uuid.UUID `json:"channel_id"`
 	Format    string    `json:"format"`
+	// DeliveryID is the notification delivery that records the attempts (none when the
+	// service has no DeliveryLog).
+	DeliveryID *uuid.UUID `json:"delivery_id,omitempty"`
 }
 
 // Kind names the job kind.
@@ -339,11 +347,68 @@ type deliverWorker struct {
 	svc *Service
 }
 
+// Work makes one attempt and records its outcome on the delivery; a failure is also the
+// schedule's last error. The last failed attempt marks the delivery dead.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	return w.svc.deliverOne(ctx, job.Args)
+	s := w.svc
+	sendErr := s.deliverOne(ctx, job.Args)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if id := job.Args.DeliveryID; id != nil && s.deliveries != nil {
+		if err := s.deliveries.ReportDeliveryOutcome(rctx, *id, sendErr, job.Attempt >= job.MaxAttempts); err != nil {
+			return errors.Join(sendErr, err)
+		}
+	}
+	if sendErr != nil {
+		s.log.WarnContext(ctx, "scheduled report delivery failed", "report_id", job.Args.ReportID.String(),
+			"channel_id", job.Args.ChannelID.String(), "attempt", job.Attempt, "error", sendErr)
+		if err := s.recordDeliveryError(rctx, job.Args, sendErr); err != nil {
+			return errors.Join(sendErr, err)
+		}
+	}
+	return sendErr
 }
 
-var contentTypes = map[string]string{FormatJSON: "application/json", FormatCSV: "text/csv", FormatPDF: "application/pdf"}
+// recordDeliveryError makes a failed delivery the last error of the report's schedule.
+func (s *Service) recordDeliveryError(ctx context.Context, a DeliverArgs, sendErr error) error {
+	r, err := s.q.ReportGet(ctx, a.ReportID)
+	if err != nil {
+		return pg.IgnoreNotFound(err)
+	}
+	if r.ScheduleID == nil {
+		return nil
+	}
+	msg := fmt.Sprintf("The delivery of report %s through the notification channel %s failed: %v", r.ID, a.ChannelID, sendErr)
+	return pg.Translate(s.q.ReportScheduleSetError(ctx, dbq.ReportScheduleSetErrorParams{ID: *r.ScheduleID, ReportID: &r.ID, LastError: &msg}))
+}
+
+// RequeueDelivery queues, in tx, another attempt at a recorded report delivery (a
+// redelivery of a failed or dead one); the schedule's format is used, a deleted schedule's
+// reports go as PDF. It implements notify.ReportRequeueFunc.
+func (s *Service) RequeueDelivery(ctx context.Context, tx pgx.Tx, deliveryID, reportID, channelID uuid.UUID) error {
+	format := FormatPDF
+	r, err := s.q.WithTx(tx).ReportGet(ctx, reportID)
+	if err != nil {
+		return pg.NotFoundAs(err, apperr.Conflict("The delivered report no longer exists."))
+	}
+	if r.ScheduleID != nil {
+		if sc, err := s.q.WithTx(tx).ReportScheduleGet(ctx, *r.ScheduleID); err == nil {
+			format = sc.Format
+		}
+	}
+	// Unless a job of the delivery is still waiting for its next attempt (River's unique
+	// jobs: ByArgs over the live states), in which case that attempt is the redelivery.
+	opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+	if _, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{ReportID: reportID, ChannelID: channelID, Format: format, DeliveryID: &deliveryID}, opts); err != nil {
+		return fmt.Errorf("queue report delivery: %w", err)
+	}
+	return nil
+}
+
+var contentTypes = map[string]string{FormatJSON: "application/json", FormatCSV: "text/csv", FormatPDF: "application/pdf",
+	FormatOSCAL: "application/json", FormatOSCALPlan: "application/json"}
 
 func (s *Service) deliverOne(ctx context.Context, a DeliverArgs) error {
 	if s.deliver == nil {
@@ -373,7 +438,20 @@ func (s *Service) queueDeliveries(ctx context.Context, tx pgx.Tx, r dbq.Report) 
 		return pg.IgnoreNotFound(err) // deleted since: nothing to deliver
 	}
 	for _, ch := range sc.ChannelIds {
-		if _, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{ReportID: r.ID, ChannelID: ch, Format: sc.Format}, nil); err != nil {
+		args := DeliverArgs{ReportID: r.ID, ChannelID: ch, Format: sc.Format}
+		if s.deliveries != nil {
+			id, err := s.deliveries.RecordReportDeliveryTx(ctx, tx, ch, r.ID, r.Title+" ("+sc.Name+")")
+			switch {
+			case err == nil:
+				args.DeliveryID = &id
+			case apperr.Is(err, apperr.CodeValidationFailed): // the channel was deleted since: nothing to send
+				s.log.WarnContext(ctx, "scheduled report delivery to a deleted channel", "report_id", r.ID.String(), "channel_id", ch.String())
+				continue
+			default:
+				return err
+			}
+		}
+		if _, err := s.jobs.InsertTx(ctx, tx, args, nil); err != nil {
 			return fmt.Errorf("queue report delivery: %w", err)
 		}
 	}

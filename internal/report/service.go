@@ -25,6 +25,14 @@ import (
 // DefaultRange is how far back an audit or patch history report starts without since.
 const DefaultRange = 30 * 24 * time.Hour
 
+// MaxAuditEvents is how many audit events an audit report holds at most (Options may
+// lower it). A report is one signed canonical JSON document, stored whole and signed whole
+// (Ed25519 signs the complete message), so it is held in memory while it is built and
+// exported; its range is capped instead of streamed: a range holding more events is
+// refused with a 400 naming the limit, and the events are read from the database in
+// batches of auditBatch.
+const MaxAuditEvents = 100_000
+
 // Sealer encrypts secrets at rest; *seal.Keyring satisfies it.
 type Sealer interface {
 	Seal(plaintext []byte, ad seal.AD) ([]byte, error)
@@ -42,6 +50,22 @@ type Options struct {
 	Deliver DeliverFunc
 	// ChannelCheck checks that a schedule's notification channels exist.
 	ChannelCheck ChannelCheckFunc
+	// Deliveries records scheduled deliveries with the other notification deliveries (nil:
+	// they are sent without a record).
+	Deliveries DeliveryLog
+	// MaxAuditEvents caps the events of an audit report (zero: MaxAuditEvents).
+	MaxAuditEvents int
+}
+
+// DeliveryLog records scheduled report deliveries with the notification deliveries;
+// *notify.Service implements it.
+type DeliveryLog interface {
+	// RecordReportDeliveryTx records a pending delivery of a report through a channel, in
+	// tx, and returns its id.
+	RecordReportDeliveryTx(ctx context.Context, tx pgx.Tx, channelID, reportID uuid.UUID, title string) (uuid.UUID, error)
+	// ReportDeliveryOutcome records one attempt's outcome (sendErr nil: delivered; last:
+	// no attempt follows).
+	ReportDeliveryOutcome(ctx context.Context, deliveryID uuid.UUID, sendErr error, last bool) error
 }
 
 // Service generates, signs, stores and exports reports, and runs their schedules.
@@ -58,6 +82,8 @@ type Service struct {
 	deliver DeliverFunc
 	// channelCheck checks a schedule's channels.
 	channelCheck ChannelCheckFunc
+	deliveries   DeliveryLog
+	maxEvents    int
 }
 
 // NewService returns the service. jobs inserts the generation jobs; catalog names the
@@ -72,8 +98,12 @@ func NewService(pool *pgxpool.Pool, sealer Sealer, aw *audit.Writer, jobs *river
 	if o.Version == "" {
 		o.Version = "dev"
 	}
+	if o.MaxAuditEvents <= 0 {
+		o.MaxAuditEvents = MaxAuditEvents
+	}
 	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, aw: aw, jobs: jobs, catalog: catalog, log: o.Logger,
-		now: o.Now, version: o.Version, deliver: o.Deliver, channelCheck: o.ChannelCheck}
+		now: o.Now, version: o.Version, deliver: o.Deliver, channelCheck: o.ChannelCheck, deliveries: o.Deliveries,
+		maxEvents: o.MaxAuditEvents}
 }
 
 // ScopeInput is what a compliance or posture report covers.
@@ -202,6 +232,11 @@ func (s *Service) normalize(ctx context.Context, actor *authz.Principal, req *Re
 			return "", apperr.Invalid("parameters.since", "since must be before until.")
 		}
 		p.Since, p.Until = &since, &until
+		if req.Kind == KindAudit {
+			if err := s.checkAuditRange(ctx, since, until); err != nil {
+				return "", err
+			}
+		}
 	}
 	return title(req.Kind), nil
 }
@@ -301,12 +336,16 @@ func (s *Service) List(ctx context.Context, kind, status *string, page cursor.Re
 	return cursor.Cut(page, out, func(r Report) uuid.UUID { return r.ID }), nil
 }
 
-// ExportFile renders a completed report in format, signed by the key that signed it.
-// Guarded by report:read. Errors: resource.not_found, validation_failed naming format,
+// ExportFile renders a completed report in format, signed by the key that signed it, or
+// a compliance or posture report as an OSCAL document (oscal, oscal-plan) that names the
+// signed JSON export by its SHA-256. Guarded by report:read. Errors: resource.not_found,
+// validation_failed naming format (also for an OSCAL export of another kind of report),
 // resource.conflict while the report is not completed.
 func (s *Service) ExportFile(ctx context.Context, id uuid.UUID, format string) ([]byte, error) {
-	if format != FormatJSON && format != FormatCSV && format != FormatPDF {
-		return nil, apperr.Invalid("format", "format must be json, csv or pdf.")
+	switch format {
+	case FormatJSON, FormatCSV, FormatPDF, FormatOSCAL, FormatOSCALPlan:
+	default:
+		return nil, apperr.Invalid("format", "format must be json, csv, pdf, oscal or oscal-plan.")
 	}
 	r, err := s.Get(ctx, id)
 	if err != nil {
@@ -318,6 +357,16 @@ func (s *Service) ExportFile(ctx context.Context, id uuid.UUID, format string) (
 	sg, err := s.signerByKeyID(ctx, *r.SigningKeyID)
 	if err != nil {
 		return nil, err
+	}
+	if format == FormatOSCAL || format == FormatOSCALPlan {
+		if r.Kind != KindCompliance && r.Kind != KindPosture {
+			return nil, apperr.Invalid("format", fmt.Sprintf("OSCAL exports compliance and posture reports, not %s reports.", r.Kind))
+		}
+		signed, err := Export([]byte(*r.Content), FormatJSON, sg)
+		if err != nil {
+			return nil, err
+		}
+		return exportOSCAL(ctx, []byte(*r.Content), signed, format, sg, s.catalog)
 	}
 	return Export([]byte(*r.Content), format, sg)
 }
@@ -336,4 +385,23 @@ func (s *Service) Frameworks() []Framework {
 		out[i] = Framework{ID: f.ID, Name: f.Name, Family: f.Family, Benchmark: f.Benchmark, Rules: len(f.Rules)}
 	}
 	return out
+}
+
+// errTooManyEvents is the refusal of an audit range holding more than limit events.
+func errTooManyEvents(limit int) error {
+	return apperr.Invalid("parameters.since", fmt.Sprintf("The range holds more than %d audit events, the most an audit report holds: "+
+		"narrow since and until, and generate several reports.", limit)).WithDetail("max_events", limit)
+}
+
+// checkAuditRange refuses an audit report whose range holds more than the service's
+// limit of events (counted up to one past the limit, never further).
+func (s *Service) checkAuditRange(ctx context.Context, since, until time.Time) error {
+	n, err := s.q.ReportAuditEventCount(ctx, dbq.ReportAuditEventCountParams{Since: since, Until: until, UpTo: int32(s.maxEvents + 1)})
+	if err != nil {
+		return pg.Translate(err)
+	}
+	if n > int64(s.maxEvents) {
+		return errTooManyEvents(s.maxEvents)
+	}
+	return nil
 }

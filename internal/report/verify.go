@@ -146,7 +146,8 @@ func verifyCSV(file []byte) (Verified, error) {
 	if err := errors.Join(err1, err2); err != nil || len(head) != csvWidth || len(row) != csvWidth || head[0] != metaHeader[0] {
 		return v, errors.New("the metadata rows are missing")
 	}
-	if row[7] != f[1] {
+	// The key id is a cell like any other: one starting with "-" is defused by a quote.
+	if row[7] != csvSafe(f[1]) {
 		return v, fmt.Errorf("the metadata names key %s but the file is signed by %s", row[7], f[1])
 	}
 	seq, _ := strconv.ParseInt(row[8], 10, 64)

@@ -3021,8 +3021,12 @@ export interface paths {
          *     host outcome (formula-safe), the last line `#openwatch-signature,…` signing every
          *     byte before it. `pdf`: a document with charts and tables, a `%openwatch-signature …`
          *     comment line after `%%EOF` signing every byte before it. Each verifies offline with
-         *     `openwatch verify-report FILE` (see docs/reports.md). 409 while the report is not
-         *     completed.
+         *     `openwatch verify-report FILE` (see docs/reports.md). `oscal` and `oscal-plan`
+         *     (compliance and posture reports only; 400 for other kinds): the report as OSCAL 1.2.1
+         *     assessment results and the assessment plan they import (docs/oscal.md), not signed
+         *     themselves but naming the signed report in a `back-matter` resource: its id, the
+         *     SHA-256 of its `json` export (`rlinks` `hashes`) and the signing key id. 409 while the
+         *     report is not completed.
          */
         get: operations["exportReport"];
         put?: never;
@@ -6188,9 +6192,15 @@ export interface components {
             /** Format: uuid */
             id: string;
             last_error?: string | null;
+            /**
+             * Format: uuid
+             * @description The report a scheduled report delivery sent (transition `report`).
+             */
+            report_id?: string | null;
             severity: string;
             status: components["schemas"]["NotificationDeliveryStatus"];
             title: string;
+            /** @description The alert transition notified, or `report` for a scheduled report's delivery. */
             transition: string;
             /** Format: date-time */
             updated_at: string;
@@ -6430,6 +6440,12 @@ export interface components {
             /** Format: uuid */
             id: string;
             kind: components["schemas"]["ReportKind"];
+            /**
+             * @description What went wrong with the last run: its report could not be requested, its
+             *     generation failed, or a delivery through a channel failed (each delivery is also
+             *     listed under `GET /notifications/deliveries` with the report's id).
+             */
+            last_error?: string | null;
             /** Format: uuid */
             last_report_id?: string | null;
             /** Format: date-time */
@@ -11985,7 +12001,7 @@ export interface operations {
     exportReport: {
         parameters: {
             query: {
-                format: "json" | "csv" | "pdf";
+                format: "json" | "csv" | "pdf" | "oscal" | "oscal-plan";
             };
             header?: never;
             path: {
@@ -11998,7 +12014,10 @@ export interface operations {
             /** @description The signed file. */
             200: {
                 headers: {
-                    /** @description attachment; filename="report-<id>.<format>" */
+                    /**
+                     * @description attachment; filename="report-<id>.<format>" (json, csv, pdf),
+                     *     "report-<id>-oscal-assessment-results.json" or "report-<id>-oscal-assessment-plan.json"
+                     */
                     "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };

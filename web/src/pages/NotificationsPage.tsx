@@ -429,13 +429,21 @@ function DeliveriesTab() {
         </Table.Thead>
         <Table.Tbody>
           {deliveries.map((d) => (
-            <Table.Tr key={d.id}>
+            <Table.Tr key={d.id} data-testid={`delivery-${d.id}`}>
               <Table.Td>{formatDateTime(d.created_at)}</Table.Td>
               <Table.Td>{names.get(d.channel_id) ?? "deleted channel"}</Table.Td>
               <Table.Td>
                 <Text size="sm" lineClamp={1}>
-                  {d.title} ({d.transition})
+                  {d.title} ({d.transition === "report" ? "scheduled report" : d.transition})
                 </Text>
+                {d.report_id && (
+                  <Text size="xs" c="dimmed">
+                    Report{" "}
+                    <a href={`/api/v1/reports/${d.report_id}/export?format=pdf`} aria-label={`Download PDF of report ${d.report_id}`}>
+                      {d.report_id}
+                    </a>
+                  </Text>
+                )}
               </Table.Td>
               <Table.Td>{d.severity}</Table.Td>
               <Table.Td>

@@ -97,4 +97,35 @@ describe("reports", { timeout: 20_000 }, () => {
     await user.click(within(dialog).getByRole("button", { name: "Save schedule" }));
     expect(await within(dialog).findByText(/is not valid/)).toBeTruthy();
   });
+
+  it("shows a schedule's last run, its report, the last error and the next run", async () => {
+    const schedule = {
+      id: "01900000-0000-7000-8000-0000000000aa",
+      name: "weekly audit",
+      kind: "audit",
+      scope: { type: "fleet" },
+      parameters: {},
+      cron: "0 6 * * 1",
+      timezone: "Europe/Paris",
+      format: "csv",
+      channel_ids: ["01900000-0000-7000-8000-0000000000cc"],
+      enabled: true,
+      next_run_at: "2026-12-07T05:00:00Z",
+      last_run_at: "2026-11-30T05:00:00Z",
+      last_report_id: report.id,
+      last_error: "The delivery of report x through the notification channel y failed: 550 mailbox unavailable",
+      created_by: "user:1",
+      created_at: "2026-11-01T10:00:00Z",
+      updated_at: "2026-11-01T10:00:00Z",
+    };
+    serve(["report:read"], { "GET /api/v1/reports/schedules": () => json(200, { items: [schedule], next_cursor: null }) });
+    renderApp("/reports");
+    const row = await screen.findByTestId("schedule-weekly audit");
+    const last = within(row).getByTestId("schedule-last-run-weekly audit");
+    expect(within(last).getByRole("link", { name: "Download the last report of weekly audit" }).getAttribute("href")).toBe(
+      `/api/v1/reports/${report.id}/export?format=csv`,
+    );
+    expect(within(row).getByTestId("schedule-error-weekly audit").textContent).toContain("550 mailbox unavailable");
+    expect(row.textContent).toContain("0 6 * * 1 (Europe/Paris)");
+  });
 });

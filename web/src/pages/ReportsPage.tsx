@@ -227,8 +227,43 @@ function ReportDetail({ report, onClose }: { report: Report; onClose: () => void
         {report.error && <Text c="red.9">{report.error}</Text>}
         <SummaryView report={report} />
         {report.status === "completed" && <Downloads report={report} />}
+        {report.status === "completed" && (report.kind === "compliance" || report.kind === "posture") && (
+          <OscalDownloads report={report} />
+        )}
       </Stack>
     </Modal>
+  );
+}
+
+// OscalDownloads offers a compliance or posture report as OSCAL assessment results and the
+// assessment plan they import; both name the signed JSON export by its SHA-256.
+function OscalDownloads({ report }: { report: Report }) {
+  const docs = [
+    { format: "oscal", label: "OSCAL", name: "assessment-results", what: "OSCAL assessment results" },
+    { format: "oscal-plan", label: "OSCAL plan", name: "assessment-plan", what: "OSCAL assessment plan" },
+  ];
+  return (
+    <Stack gap={4}>
+      <Group gap="xs" wrap="nowrap">
+        {docs.map((d) => (
+          <Button
+            key={d.format}
+            size="xs"
+            variant="default"
+            component="a"
+            href={`/api/v1/reports/${report.id}/export?format=${d.format}`}
+            download={`report-${report.id}-oscal-${d.name}.json`}
+            aria-label={`Download ${d.what} of report ${report.id}`}
+          >
+            {d.label}
+          </Button>
+        ))}
+      </Group>
+      <Text size="xs" c="dimmed">
+        The OSCAL documents are not signed themselves: their back matter names this report, the SHA-256 of its JSON
+        download and the signing key.
+      </Text>
+    </Stack>
   );
 }
 
@@ -553,6 +588,7 @@ function Schedules() {
               <Table.Th scope="col">Name</Table.Th>
               <Table.Th scope="col">Kind</Table.Th>
               <Table.Th scope="col">When</Table.Th>
+              <Table.Th scope="col">Last run</Table.Th>
               <Table.Th scope="col">Next run</Table.Th>
               <Table.Th scope="col">
                 <span className="visually-hidden">Actions</span>
@@ -575,6 +611,22 @@ function Schedules() {
                 </Table.Td>
                 <Table.Td ff="monospace">
                   {s.cron} ({s.timezone})
+                </Table.Td>
+                <Table.Td data-testid={`schedule-last-run-${s.name}`}>
+                  {s.last_run_at ? formatDateTime(s.last_run_at) : "never"}
+                  {s.last_report_id && (
+                    <Text size="xs">
+                      report{" "}
+                      <a href={`/api/v1/reports/${s.last_report_id}/export?format=${s.format}`} aria-label={`Download the last report of ${s.name}`}>
+                        {s.last_report_id.slice(0, 8)}…
+                      </a>
+                    </Text>
+                  )}
+                  {s.last_error && (
+                    <Text size="xs" c="red.9" data-testid={`schedule-error-${s.name}`}>
+                      {s.last_error} See Notifications → Deliveries.
+                    </Text>
+                  )}
                 </Table.Td>
                 <Table.Td>{s.enabled ? formatDateTime(s.next_run_at) : "—"}</Table.Td>
                 <Table.Td>
