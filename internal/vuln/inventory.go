@@ -1,0 +1,152 @@
+package vuln
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/vuln/version"
+)
+
+// installedPackage is one entry of intelligence's packages category (internal/intel
+// Package); Source and SourceVersion are absent in inventories collected before they
+// were.
+type installedPackage struct {
+	Version       string `json:"version"`
+	Arch          string `json:"arch"`
+	Source        string `json:"source"`
+	SourceVersion string `json:"source_version"`
+}
+
+type hostPackage struct {
+	name, version string
+	binaries      []string
+}
+
+// hostPackages turns a packages inventory into the names and versions matching compares
+// for release rel: dpkg releases by source package (Debian and Ubuntu records name source
+// packages) at the source version; rpm releases by binary name and, when it differs, by
+// source package name, both at the installed EVR.
+func hostPackages(rel string, raw []byte) ([]hostPackage, error) {
+	var inv map[string]installedPackage
+	if err := json.Unmarshal(raw, &inv); err != nil {
+		return nil, fmt.Errorf("decode packages inventory: %w", err)
+	}
+	type key struct{ name, version string }
+	out := map[key][]string{}
+	scheme := version.SchemeOf(rel)
+	for k, p := range inv {
+		bin := k
+		if p.Arch != "" {
+			bin = strings.TrimSuffix(k, ":"+p.Arch)
+		}
+		if p.Version == "" {
+			continue
+		}
+		switch scheme {
+		case version.Dpkg:
+			name, ver := bin, p.Version
+			if p.Source != "" {
+				name = p.Source
+			}
+			if p.SourceVersion != "" {
+				ver = p.SourceVersion
+			}
+			out[key{name, ver}] = append(out[key{name, ver}], bin)
+		case version.Rpm:
+			out[key{bin, p.Version}] = append(out[key{bin, p.Version}], bin)
+			if p.Source != "" && p.Source != bin {
+				out[key{p.Source, p.Version}] = append(out[key{p.Source, p.Version}], bin)
+			}
+		}
+	}
+	pkgs := make([]hostPackage, 0, len(out))
+	for k, bins := range out {
+		sort.Strings(bins)
+		pkgs = append(pkgs, hostPackage{k.name, k.version, bins})
+	}
+	sort.Slice(pkgs, func(i, j int) bool {
+		if pkgs[i].name != pkgs[j].name {
+			return pkgs[i].name < pkgs[j].name
+		}
+		return pkgs[i].version < pkgs[j].version
+	})
+	return pkgs, nil
+}
+
+// refreshHost rebuilds a host's matching packages from its stored inventory and release
+// and recomputes its exposures. The caller holds VulnMatchLock (shared or exclusive).
+func refreshHost(ctx context.Context, tx pgx.Tx, hostID uuid.UUID, now time.Time) (MatchStats, error) {
+	q := dbq.New(tx)
+	inv, err := q.VulnHostInventory(ctx, hostID)
+	if err := pg.Translate(err); apperr.Is(err, apperr.CodeNotFound) {
+		return MatchStats{}, nil // deleted meanwhile: its rows go with it
+	} else if err != nil {
+		return MatchStats{}, err
+	}
+	rel := HostRelease(deref(inv.OsID), deref(inv.OsVersion))
+	if err := q.VulnHostPackagesDelete(ctx, hostID); err != nil {
+		return MatchStats{}, pg.Translate(err)
+	}
+	if rel != "" && inv.Packages != nil {
+		pkgs, err := hostPackages(rel, inv.Packages)
+		if err != nil {
+			return MatchStats{}, err
+		}
+		for start := 0; start < len(pkgs); start += writeChunk {
+			chunk := pkgs[start:min(start+writeChunk, len(pkgs))]
+			p := dbq.VulnHostPackagesInsertParams{}
+			for _, hp := range chunk {
+				p.HostIds = append(p.HostIds, hostID)
+				p.Releases = append(p.Releases, rel)
+				p.Names = append(p.Names, hp.name)
+				p.Versions = append(p.Versions, hp.version)
+				p.Binaries = append(p.Binaries, strings.Join(hp.binaries, "\n"))
+			}
+			if err := q.VulnHostPackagesInsert(ctx, p); err != nil {
+				return MatchStats{}, pg.Translate(err)
+			}
+		}
+	}
+	if err := q.VulnHostStateUpsert(ctx, dbq.VulnHostStateUpsertParams{HostID: hostID, Release: ptrOrNil(rel),
+		PackagesHash: inv.PackagesHash, At: now}); err != nil {
+		return MatchStats{}, pg.Translate(err)
+	}
+	return matchHost(ctx, tx, hostID, now)
+}
+
+// syncHosts refreshes every live host whose release or inventory changed since matching
+// last saw it (a host collected before this feature, or one whose hook did not run), so a
+// match never works from a stale inventory. It reads stored facts only: no host is
+// contacted. The caller holds VulnMatchLock exclusively.
+func syncHosts(ctx context.Context, tx pgx.Tx, now time.Time) (int, MatchStats, error) {
+	q := dbq.New(tx)
+	rows, err := q.VulnHostsState(ctx)
+	if err != nil {
+		return 0, MatchStats{}, pg.Translate(err)
+	}
+	var total MatchStats
+	n := 0
+	for _, r := range rows {
+		rel := HostRelease(deref(r.OsID), deref(r.OsVersion))
+		if r.Seen && deref(r.SeenRelease) == rel && deref(r.SeenPackagesHash) == deref(r.PackagesHash) {
+			continue
+		}
+		st, err := refreshHost(ctx, tx, r.ID, now)
+		if err != nil {
+			return n, total, err
+		}
+		total.add(st)
+		n++
+	}
+	return n, total, nil
+}
