@@ -131,7 +131,7 @@ type App struct {
 	// Intel runs discovery and intelligence collection.
 	Intel *intel.Service
 	// Vuln imports OSV feeds and keeps vulnerability exposure matched.
-	Vuln *vuln.Service
+	Vuln  *vuln.Service
 	Scans *netscan.Service
 	// Compliance requests, runs and stores compliance scans; Rules is its rule catalog.
 	Compliance *scan.Service
@@ -298,7 +298,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		}})
 	}
 	// Vulnerability exposure follows each host's stored inventory as intelligence writes it.
-	vulns := vuln.NewService(d.Pool, aw, vuln.Options{Logger: d.Logger, Now: now, })
+	vulns := vuln.NewService(d.Pool, aw, vuln.Options{Logger: d.Logger, Now: now})
 	intelSvc := intel.NewService(d.Pool, aw, hosts, sshConn, jobs.Client, intel.Options{Logger: d.Logger, Now: now,
 		InventoryChanged: vulns.HostInventoryChangedTx})
 	jobs.AddPeriodic(intelSvc.RegisterJobs(jobs.Workers)...)
