@@ -765,6 +765,24 @@ func (e ExceptionStatus) Valid() bool {
 	}
 }
 
+// Defines values for FeedImportStatus.
+const (
+	FeedImportStatusFailed    FeedImportStatus = "failed"
+	FeedImportStatusSucceeded FeedImportStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the FeedImportStatus enum.
+func (e FeedImportStatus) Valid() bool {
+	switch e {
+	case FeedImportStatusFailed:
+		return true
+	case FeedImportStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FleetTransactionChangeKind.
 const (
 	FirstSeen       FleetTransactionChangeKind = "first_seen"
@@ -1596,6 +1614,36 @@ func (e Severity) Valid() bool {
 	case SeverityLow:
 		return true
 	case SeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VulnerabilitySeverity.
+const (
+	VulnerabilitySeverityCritical   VulnerabilitySeverity = "critical"
+	VulnerabilitySeverityHigh       VulnerabilitySeverity = "high"
+	VulnerabilitySeverityLow        VulnerabilitySeverity = "low"
+	VulnerabilitySeverityMedium     VulnerabilitySeverity = "medium"
+	VulnerabilitySeverityNegligible VulnerabilitySeverity = "negligible"
+	VulnerabilitySeverityUnknown    VulnerabilitySeverity = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the VulnerabilitySeverity enum.
+func (e VulnerabilitySeverity) Valid() bool {
+	switch e {
+	case VulnerabilitySeverityCritical:
+		return true
+	case VulnerabilitySeverityHigh:
+		return true
+	case VulnerabilitySeverityLow:
+		return true
+	case VulnerabilitySeverityMedium:
+		return true
+	case VulnerabilitySeverityNegligible:
+		return true
+	case VulnerabilitySeverityUnknown:
 		return true
 	default:
 		return false
@@ -3014,6 +3062,48 @@ type ExceptionScope string
 // approved → revoked | expired.
 type ExceptionStatus string
 
+// FeedImport defines model for FeedImport.
+type FeedImport struct {
+	Added             int                `json:"added"`
+	DurationMs        int64              `json:"duration_ms"`
+	Error             *string            `json:"error"`
+	ExposuresOpened   int                `json:"exposures_opened"`
+	ExposuresResolved int                `json:"exposures_resolved"`
+	FileName          string             `json:"file_name"`
+	FinishedAt        time.Time          `json:"finished_at"`
+	Id                openapi_types.UUID `json:"id"`
+
+	// ImportedBy The user or service account id; empty for the command line.
+	ImportedBy string                `json:"imported_by"`
+	Rejected   int                   `json:"rejected"`
+	Rejections []FeedImportRejection `json:"rejections"`
+
+	// RematchedPackages The (release, package) pairs matched again.
+	RematchedPackages int              `json:"rematched_packages"`
+	Source            string           `json:"source"`
+	StartedAt         time.Time        `json:"started_at"`
+	Status            FeedImportStatus `json:"status"`
+	Unchanged         int              `json:"unchanged"`
+	Updated           int              `json:"updated"`
+	Withdrawn         int              `json:"withdrawn"`
+}
+
+// FeedImportStatus defines model for FeedImport.Status.
+type FeedImportStatus string
+
+// FeedImportPage defines model for FeedImportPage.
+type FeedImportPage struct {
+	Items      []FeedImport `json:"items"`
+	NextCursor *string      `json:"next_cursor"`
+}
+
+// FeedImportRejection defines model for FeedImportRejection.
+type FeedImportRejection struct {
+	File   string  `json:"file"`
+	Id     *string `json:"id,omitempty"`
+	Reason string  `json:"reason"`
+}
+
 // FeedItem defines model for FeedItem.
 type FeedItem struct {
 	AlertId   *openapi_types.UUID `json:"alert_id,omitempty"`
@@ -3659,6 +3749,30 @@ type HostUpdateRequest struct {
 	Port      *int                `json:"port,omitempty"`
 	Tags      *[]string           `json:"tags,omitempty"`
 	Username  *string             `json:"username,omitempty"`
+}
+
+// HostVulnerability defines model for HostVulnerability.
+type HostVulnerability struct {
+	Aliases          []string  `json:"aliases"`
+	Binaries         []string  `json:"binaries"`
+	CvssScore        *float64  `json:"cvss_score"`
+	FirstSeen        time.Time `json:"first_seen"`
+	FixInstallable   bool      `json:"fix_installable"`
+	FixedVersion     *string   `json:"fixed_version"`
+	Id               string    `json:"id"`
+	InstalledVersion string    `json:"installed_version"`
+	Package          string    `json:"package"`
+	Release          string    `json:"release"`
+
+	// Severity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+	Severity VulnerabilitySeverity `json:"severity"`
+	Summary  string                `json:"summary"`
+}
+
+// HostVulnerabilityPage defines model for HostVulnerabilityPage.
+type HostVulnerabilityPage struct {
+	Items      []HostVulnerability `json:"items"`
+	NextCursor *string             `json:"next_cursor"`
 }
 
 // IntelligenceConfig defines model for IntelligenceConfig.
@@ -4814,6 +4928,107 @@ type VersionResponse struct {
 	Openwatch string `json:"openwatch"`
 }
 
+// Vulnerability defines model for Vulnerability.
+type Vulnerability struct {
+	Aliases []string `json:"aliases"`
+
+	// CvssScore The CVSS v3 base score computed from the record's vector; null without one.
+	CvssScore  *float64 `json:"cvss_score"`
+	CvssVector *string  `json:"cvss_vector"`
+
+	// FixedVersions The fixed versions named for the exposed hosts' releases (empty when no fix is known).
+	FixedVersions []string `json:"fixed_versions"`
+
+	// HostCount Live hosts with an open exposure.
+	HostCount int64 `json:"host_count"`
+
+	// Id The OSV id (e.g. DSA-5500-1, USN-6400-1, CVE-2024-1234).
+	Id        string     `json:"id"`
+	Modified  time.Time  `json:"modified"`
+	Packages  []string   `json:"packages"`
+	Published *time.Time `json:"published"`
+
+	// Severity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+	Severity VulnerabilitySeverity `json:"severity"`
+	Summary  string                `json:"summary"`
+}
+
+// VulnerabilityAffected defines model for VulnerabilityAffected.
+type VulnerabilityAffected struct {
+	// Ecosystem The record's OSV ecosystem (e.g. Ubuntu:22.04:LTS).
+	Ecosystem string `json:"ecosystem"`
+	Package   string `json:"package"`
+
+	// Ranges The ECOSYSTEM ranges, each a list of events with exactly one field set.
+	Ranges [][]struct {
+		Fixed        *string `json:"fixed,omitempty"`
+		Introduced   *string `json:"introduced,omitempty"`
+		LastAffected *string `json:"last_affected,omitempty"`
+		Limit        *string `json:"limit,omitempty"`
+	} `json:"ranges"`
+
+	// Release The distribution release hosts are matched on (e.g. Debian:12, Ubuntu:22.04).
+	Release  string   `json:"release"`
+	Versions []string `json:"versions"`
+}
+
+// VulnerabilityDetail defines model for VulnerabilityDetail.
+type VulnerabilityDetail struct {
+	Affected   []VulnerabilityAffected `json:"affected"`
+	Aliases    []string                `json:"aliases"`
+	CvssScore  *float64                `json:"cvss_score"`
+	CvssVector *string                 `json:"cvss_vector"`
+
+	// Details The record's details, cut to 8 KiB.
+	Details   string     `json:"details"`
+	HostCount int64      `json:"host_count"`
+	Id        string     `json:"id"`
+	Modified  time.Time  `json:"modified"`
+	Published *time.Time `json:"published"`
+
+	// Severity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+	Severity VulnerabilitySeverity `json:"severity"`
+
+	// Source The feed that last wrote the record.
+	Source    string     `json:"source"`
+	Summary   string     `json:"summary"`
+	Withdrawn *time.Time `json:"withdrawn"`
+}
+
+// VulnerabilityPage defines model for VulnerabilityPage.
+type VulnerabilityPage struct {
+	Items      []Vulnerability `json:"items"`
+	NextCursor *string         `json:"next_cursor"`
+}
+
+// VulnerabilitySeverity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+type VulnerabilitySeverity string
+
+// VulnerableHost defines model for VulnerableHost.
+type VulnerableHost struct {
+	// Binaries The installed binary packages built from the package.
+	Binaries    []string  `json:"binaries"`
+	DisplayName string    `json:"display_name"`
+	FirstSeen   time.Time `json:"first_seen"`
+
+	// FixInstallable True when the advisory names a fixed version for the host's release above the installed one; the host's repositories are not checked.
+	FixInstallable   bool               `json:"fix_installable"`
+	FixedVersion     *string            `json:"fixed_version"`
+	HostId           openapi_types.UUID `json:"host_id"`
+	Hostname         string             `json:"hostname"`
+	InstalledVersion string             `json:"installed_version"`
+
+	// Package The package as the advisory names it (the source package on Debian and Ubuntu).
+	Package string `json:"package"`
+	Release string `json:"release"`
+}
+
+// VulnerableHostPage defines model for VulnerableHostPage.
+type VulnerableHostPage struct {
+	Items      []VulnerableHost `json:"items"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
 // WeekOfMonth defines model for WeekOfMonth.
 type WeekOfMonth string
 
@@ -4876,6 +5091,9 @@ type TrendSince = time.Time
 
 // TrendUntil defines model for TrendUntil.
 type TrendUntil = time.Time
+
+// VulnerabilityID defines model for VulnerabilityID.
+type VulnerabilityID = string
 
 // BadGateway defines model for BadGateway.
 type BadGateway = ErrorEnvelope
@@ -5277,6 +5495,17 @@ type ListHostMonitoringHistoryParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListHostVulnerabilitiesParams defines parameters for ListHostVulnerabilities.
+type ListHostVulnerabilitiesParams struct {
+	Severity *VulnerabilitySeverity `form:"severity,omitempty" json:"severity,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // GetHostParams defines parameters for GetHost.
 type GetHostParams struct {
 	Framework *string `form:"framework,omitempty" json:"framework,omitempty"`
@@ -5573,6 +5802,47 @@ type ListUsersParams struct {
 type CreateUserParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ListVulnerabilitiesParams defines parameters for ListVulnerabilities.
+type ListVulnerabilitiesParams struct {
+	Severity *VulnerabilitySeverity `form:"severity,omitempty" json:"severity,omitempty"`
+	Package  *string                `form:"package,omitempty" json:"package,omitempty"`
+	GroupId  *openapi_types.UUID    `form:"group_id,omitempty" json:"group_id,omitempty"`
+	Q        *string                `form:"q,omitempty" json:"q,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListVulnerabilityFeedImportsParams defines parameters for ListVulnerabilityFeedImports.
+type ListVulnerabilityFeedImportsParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ImportVulnerabilityFeedParams defines parameters for ImportVulnerabilityFeed.
+type ImportVulnerabilityFeedParams struct {
+	// Source The feed's name in the import history (default `file_name`).
+	Source *string `form:"source,omitempty" json:"source,omitempty"`
+
+	// FileName The uploaded file's name, kept in the history.
+	FileName *string `form:"file_name,omitempty" json:"file_name,omitempty"`
+}
+
+// ListVulnerabilityHostsParams defines parameters for ListVulnerabilityHosts.
+type ListVulnerabilityHostsParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateEnrollmentTokenJSONRequestBody defines body for CreateEnrollmentToken for application/json ContentType.
@@ -6111,6 +6381,9 @@ type ServerInterface interface {
 	// ListHostMonitoringHistory Monitoring history of a host.
 	// (GET /hosts/{host_id}/monitoring/history)
 	ListHostMonitoringHistory(ctx echo.Context, hostId HostID, params ListHostMonitoringHistoryParams) error
+	// ListHostVulnerabilities A host's open exposures, most severe first.
+	// (GET /hosts/{host_id}/vulnerabilities)
+	ListHostVulnerabilities(ctx echo.Context, hostId HostID, params ListHostVulnerabilitiesParams) error
 	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	// (DELETE /hosts/{id})
 	DeleteHost(ctx echo.Context, id ID) error
@@ -6501,6 +6774,21 @@ type ServerInterface interface {
 	// GetVersion Report build metadata.
 	// (GET /version)
 	GetVersion(ctx echo.Context) error
+	// ListVulnerabilities Fleet exposure, one row per advisory affecting at least one live host, most severe first.
+	// (GET /vulnerabilities)
+	ListVulnerabilities(ctx echo.Context, params ListVulnerabilitiesParams) error
+	// ListVulnerabilityFeedImports The feed import history, newest first.
+	// (GET /vulnerabilities/feeds/imports)
+	ListVulnerabilityFeedImports(ctx echo.Context, params ListVulnerabilityFeedImportsParams) error
+	// ImportVulnerabilityFeed Import an OSV advisory feed (a zip of OSV JSON records, or one OSV JSON file).
+	// (POST /vulnerabilities/feeds:import)
+	ImportVulnerabilityFeed(ctx echo.Context, params ImportVulnerabilityFeedParams) error
+	// GetVulnerability One advisory as imported, with its affected packages per release.
+	// (GET /vulnerabilities/{vulnerability_id})
+	GetVulnerability(ctx echo.Context, vulnerabilityId VulnerabilityID) error
+	// ListVulnerabilityHosts The live hosts exposed to an advisory, with the package and versions.
+	// (GET /vulnerabilities/{vulnerability_id}/hosts)
+	ListVulnerabilityHosts(ctx echo.Context, vulnerabilityId VulnerabilityID, params ListVulnerabilityHostsParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -8638,6 +8926,45 @@ func (w *ServerInterfaceWrapper) ListHostMonitoringHistory(ctx echo.Context) err
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListHostMonitoringHistory(ctx, hostId, params)
+	return err
+}
+
+// ListHostVulnerabilities converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHostVulnerabilities(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHostVulnerabilitiesParams
+	// ------------- Optional query parameter "severity" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "severity", ctx.QueryParams(), &params.Severity, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter severity: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHostVulnerabilities(ctx, hostId, params)
 	return err
 }
 
@@ -11146,6 +11473,157 @@ func (w *ServerInterfaceWrapper) GetVersion(ctx echo.Context) error {
 	return err
 }
 
+// ListVulnerabilities converts echo context to params.
+func (w *ServerInterfaceWrapper) ListVulnerabilities(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListVulnerabilitiesParams
+	// ------------- Optional query parameter "severity" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "severity", ctx.QueryParams(), &params.Severity, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter severity: %s", err))
+	}
+
+	// ------------- Optional query parameter "package" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "package", ctx.QueryParams(), &params.Package, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter package: %s", err))
+	}
+
+	// ------------- Optional query parameter "group_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "group_id", ctx.QueryParams(), &params.GroupId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter group_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListVulnerabilities(ctx, params)
+	return err
+}
+
+// ListVulnerabilityFeedImports converts echo context to params.
+func (w *ServerInterfaceWrapper) ListVulnerabilityFeedImports(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListVulnerabilityFeedImportsParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListVulnerabilityFeedImports(ctx, params)
+	return err
+}
+
+// ImportVulnerabilityFeed converts echo context to params.
+func (w *ServerInterfaceWrapper) ImportVulnerabilityFeed(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ImportVulnerabilityFeedParams
+	// ------------- Optional query parameter "source" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source", ctx.QueryParams(), &params.Source, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source: %s", err))
+	}
+
+	// ------------- Optional query parameter "file_name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "file_name", ctx.QueryParams(), &params.FileName, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter file_name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ImportVulnerabilityFeed(ctx, params)
+	return err
+}
+
+// GetVulnerability converts echo context to params.
+func (w *ServerInterfaceWrapper) GetVulnerability(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "vulnerability_id" -------------
+	var vulnerabilityId VulnerabilityID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "vulnerability_id", ctx.Param("vulnerability_id"), &vulnerabilityId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter vulnerability_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetVulnerability(ctx, vulnerabilityId)
+	return err
+}
+
+// ListVulnerabilityHosts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListVulnerabilityHosts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "vulnerability_id" -------------
+	var vulnerabilityId VulnerabilityID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "vulnerability_id", ctx.Param("vulnerability_id"), &vulnerabilityId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter vulnerability_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListVulnerabilityHostsParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListVulnerabilityHosts(ctx, vulnerabilityId, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -11287,6 +11765,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/hosts/:host_id/maintenance-windows", wrapper.CreateHostMaintenanceWindow, options.OperationMiddlewares["createHostMaintenanceWindow"]...)
 	router.GET(options.BaseURL+"/hosts/:host_id/maintenance-windows\\:preview", wrapper.PreviewHostMaintenanceWindows, options.OperationMiddlewares["previewHostMaintenanceWindows"]...)
 	router.GET(options.BaseURL+"/hosts/:host_id/monitoring/history", wrapper.ListHostMonitoringHistory, options.OperationMiddlewares["listHostMonitoringHistory"]...)
+	router.GET(options.BaseURL+"/hosts/:host_id/vulnerabilities", wrapper.ListHostVulnerabilities, options.OperationMiddlewares["listHostVulnerabilities"]...)
 	router.DELETE(options.BaseURL+"/hosts/:id", wrapper.DeleteHost, options.OperationMiddlewares["deleteHost"]...)
 	router.GET(options.BaseURL+"/hosts/:id", wrapper.GetHost, options.OperationMiddlewares["getHost"]...)
 	router.PATCH(options.BaseURL+"/hosts/:id", wrapper.UpdateHost, options.OperationMiddlewares["updateHost"]...)
@@ -11417,6 +11896,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/users/:id\\:reset-mfa", wrapper.ResetUserMFA, options.OperationMiddlewares["resetUserMFA"]...)
 	router.POST(options.BaseURL+"/users/:id\\:revoke-sessions", wrapper.RevokeUserSessions, options.OperationMiddlewares["revokeUserSessions"]...)
 	router.GET(options.BaseURL+"/version", wrapper.GetVersion, options.OperationMiddlewares["getVersion"]...)
+	router.GET(options.BaseURL+"/vulnerabilities", wrapper.ListVulnerabilities, options.OperationMiddlewares["listVulnerabilities"]...)
+	router.GET(options.BaseURL+"/vulnerabilities/feeds/imports", wrapper.ListVulnerabilityFeedImports, options.OperationMiddlewares["listVulnerabilityFeedImports"]...)
+	router.POST(options.BaseURL+"/vulnerabilities/feeds\\:import", wrapper.ImportVulnerabilityFeed, options.OperationMiddlewares["importVulnerabilityFeed"]...)
+	router.GET(options.BaseURL+"/vulnerabilities/:vulnerability_id", wrapper.GetVulnerability, options.OperationMiddlewares["getVulnerability"]...)
+	router.GET(options.BaseURL+"/vulnerabilities/:vulnerability_id/hosts", wrapper.ListVulnerabilityHosts, options.OperationMiddlewares["listVulnerabilityHosts"]...)
 
 }
 
@@ -20286,6 +20770,102 @@ type ListHostMonitoringHistorydefaultJSONResponse struct {
 }
 
 func (response ListHostMonitoringHistorydefaultJSONResponse) VisitListHostMonitoringHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostVulnerabilitiesRequestObject struct {
+	HostId HostID `json:"host_id"`
+	Params ListHostVulnerabilitiesParams
+}
+
+type ListHostVulnerabilitiesResponseObject interface {
+	VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error
+}
+
+type ListHostVulnerabilities200JSONResponse HostVulnerabilityPage
+
+func (response ListHostVulnerabilities200JSONResponse) VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostVulnerabilities400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHostVulnerabilities400JSONResponse) VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostVulnerabilities401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHostVulnerabilities401JSONResponse) VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostVulnerabilities403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHostVulnerabilities403JSONResponse) VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostVulnerabilities404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListHostVulnerabilities404JSONResponse) VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostVulnerabilitiesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHostVulnerabilitiesdefaultJSONResponse) VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -32378,6 +32958,455 @@ func (response GetVersiondefaultJSONResponse) VisitGetVersionResponse(w http.Res
 	return err
 }
 
+type ListVulnerabilitiesRequestObject struct {
+	Params ListVulnerabilitiesParams
+}
+
+type ListVulnerabilitiesResponseObject interface {
+	VisitListVulnerabilitiesResponse(w http.ResponseWriter) error
+}
+
+type ListVulnerabilities200JSONResponse VulnerabilityPage
+
+func (response ListVulnerabilities200JSONResponse) VisitListVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilities400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListVulnerabilities400JSONResponse) VisitListVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilities401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListVulnerabilities401JSONResponse) VisitListVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilities403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListVulnerabilities403JSONResponse) VisitListVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilitiesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListVulnerabilitiesdefaultJSONResponse) VisitListVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityFeedImportsRequestObject struct {
+	Params ListVulnerabilityFeedImportsParams
+}
+
+type ListVulnerabilityFeedImportsResponseObject interface {
+	VisitListVulnerabilityFeedImportsResponse(w http.ResponseWriter) error
+}
+
+type ListVulnerabilityFeedImports200JSONResponse FeedImportPage
+
+func (response ListVulnerabilityFeedImports200JSONResponse) VisitListVulnerabilityFeedImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityFeedImports400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListVulnerabilityFeedImports400JSONResponse) VisitListVulnerabilityFeedImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityFeedImports401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListVulnerabilityFeedImports401JSONResponse) VisitListVulnerabilityFeedImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityFeedImports403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListVulnerabilityFeedImports403JSONResponse) VisitListVulnerabilityFeedImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityFeedImportsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListVulnerabilityFeedImportsdefaultJSONResponse) VisitListVulnerabilityFeedImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportVulnerabilityFeedRequestObject struct {
+	Params ImportVulnerabilityFeedParams
+	Body   io.Reader
+}
+
+type ImportVulnerabilityFeedResponseObject interface {
+	VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error
+}
+
+type ImportVulnerabilityFeed200JSONResponse FeedImport
+
+func (response ImportVulnerabilityFeed200JSONResponse) VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportVulnerabilityFeed400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ImportVulnerabilityFeed400JSONResponse) VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportVulnerabilityFeed401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ImportVulnerabilityFeed401JSONResponse) VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportVulnerabilityFeed403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ImportVulnerabilityFeed403JSONResponse) VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportVulnerabilityFeed413JSONResponse ErrorEnvelope
+
+func (response ImportVulnerabilityFeed413JSONResponse) VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportVulnerabilityFeeddefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ImportVulnerabilityFeeddefaultJSONResponse) VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilityRequestObject struct {
+	VulnerabilityId VulnerabilityID `json:"vulnerability_id"`
+}
+
+type GetVulnerabilityResponseObject interface {
+	VisitGetVulnerabilityResponse(w http.ResponseWriter) error
+}
+
+type GetVulnerability200JSONResponse VulnerabilityDetail
+
+func (response GetVulnerability200JSONResponse) VisitGetVulnerabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerability400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetVulnerability400JSONResponse) VisitGetVulnerabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerability401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetVulnerability401JSONResponse) VisitGetVulnerabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerability403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetVulnerability403JSONResponse) VisitGetVulnerabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerability404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetVulnerability404JSONResponse) VisitGetVulnerabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilitydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetVulnerabilitydefaultJSONResponse) VisitGetVulnerabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityHostsRequestObject struct {
+	VulnerabilityId VulnerabilityID `json:"vulnerability_id"`
+	Params          ListVulnerabilityHostsParams
+}
+
+type ListVulnerabilityHostsResponseObject interface {
+	VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error
+}
+
+type ListVulnerabilityHosts200JSONResponse VulnerableHostPage
+
+func (response ListVulnerabilityHosts200JSONResponse) VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityHosts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListVulnerabilityHosts400JSONResponse) VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityHosts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListVulnerabilityHosts401JSONResponse) VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityHosts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListVulnerabilityHosts403JSONResponse) VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityHosts404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListVulnerabilityHosts404JSONResponse) VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityHostsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListVulnerabilityHostsdefaultJSONResponse) VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListActivity Unified recent-activity feed.
@@ -32662,6 +33691,9 @@ type StrictServerInterface interface {
 	// ListHostMonitoringHistory Monitoring history of a host.
 	// (GET /hosts/{host_id}/monitoring/history)
 	ListHostMonitoringHistory(ctx context.Context, request ListHostMonitoringHistoryRequestObject) (ListHostMonitoringHistoryResponseObject, error)
+	// ListHostVulnerabilities A host's open exposures, most severe first.
+	// (GET /hosts/{host_id}/vulnerabilities)
+	ListHostVulnerabilities(ctx context.Context, request ListHostVulnerabilitiesRequestObject) (ListHostVulnerabilitiesResponseObject, error)
 	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	// (DELETE /hosts/{id})
 	DeleteHost(ctx context.Context, request DeleteHostRequestObject) (DeleteHostResponseObject, error)
@@ -33052,6 +34084,21 @@ type StrictServerInterface interface {
 	// GetVersion Report build metadata.
 	// (GET /version)
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
+	// ListVulnerabilities Fleet exposure, one row per advisory affecting at least one live host, most severe first.
+	// (GET /vulnerabilities)
+	ListVulnerabilities(ctx context.Context, request ListVulnerabilitiesRequestObject) (ListVulnerabilitiesResponseObject, error)
+	// ListVulnerabilityFeedImports The feed import history, newest first.
+	// (GET /vulnerabilities/feeds/imports)
+	ListVulnerabilityFeedImports(ctx context.Context, request ListVulnerabilityFeedImportsRequestObject) (ListVulnerabilityFeedImportsResponseObject, error)
+	// ImportVulnerabilityFeed Import an OSV advisory feed (a zip of OSV JSON records, or one OSV JSON file).
+	// (POST /vulnerabilities/feeds:import)
+	ImportVulnerabilityFeed(ctx context.Context, request ImportVulnerabilityFeedRequestObject) (ImportVulnerabilityFeedResponseObject, error)
+	// GetVulnerability One advisory as imported, with its affected packages per release.
+	// (GET /vulnerabilities/{vulnerability_id})
+	GetVulnerability(ctx context.Context, request GetVulnerabilityRequestObject) (GetVulnerabilityResponseObject, error)
+	// ListVulnerabilityHosts The live hosts exposed to an advisory, with the package and versions.
+	// (GET /vulnerabilities/{vulnerability_id}/hosts)
+	ListVulnerabilityHosts(ctx context.Context, request ListVulnerabilityHostsRequestObject) (ListVulnerabilityHostsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -36276,6 +37323,32 @@ func (sh *strictHandler) ListHostMonitoringHistory(ctx echo.Context, hostId Host
 		return err
 	} else if validResponse, ok := response.(ListHostMonitoringHistoryResponseObject); ok {
 		return validResponse.VisitListHostMonitoringHistoryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHostVulnerabilities operation middleware
+func (sh *strictHandler) ListHostVulnerabilities(ctx echo.Context, hostId HostID, params ListHostVulnerabilitiesParams) error {
+	var request ListHostVulnerabilitiesRequestObject
+
+	request.HostId = hostId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHostVulnerabilities(ctx.Request().Context(), request.(ListHostVulnerabilitiesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHostVulnerabilities")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHostVulnerabilitiesResponseObject); ok {
+		return validResponse.VisitListHostVulnerabilitiesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -40561,896 +41634,1070 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 	return nil
 }
 
+// ListVulnerabilities operation middleware
+func (sh *strictHandler) ListVulnerabilities(ctx echo.Context, params ListVulnerabilitiesParams) error {
+	var request ListVulnerabilitiesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListVulnerabilities(ctx.Request().Context(), request.(ListVulnerabilitiesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListVulnerabilities")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListVulnerabilitiesResponseObject); ok {
+		return validResponse.VisitListVulnerabilitiesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListVulnerabilityFeedImports operation middleware
+func (sh *strictHandler) ListVulnerabilityFeedImports(ctx echo.Context, params ListVulnerabilityFeedImportsParams) error {
+	var request ListVulnerabilityFeedImportsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListVulnerabilityFeedImports(ctx.Request().Context(), request.(ListVulnerabilityFeedImportsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListVulnerabilityFeedImports")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListVulnerabilityFeedImportsResponseObject); ok {
+		return validResponse.VisitListVulnerabilityFeedImportsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ImportVulnerabilityFeed operation middleware
+func (sh *strictHandler) ImportVulnerabilityFeed(ctx echo.Context, params ImportVulnerabilityFeedParams) error {
+	var request ImportVulnerabilityFeedRequestObject
+
+	request.Params = params
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ImportVulnerabilityFeed(ctx.Request().Context(), request.(ImportVulnerabilityFeedRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ImportVulnerabilityFeed")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ImportVulnerabilityFeedResponseObject); ok {
+		return validResponse.VisitImportVulnerabilityFeedResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetVulnerability operation middleware
+func (sh *strictHandler) GetVulnerability(ctx echo.Context, vulnerabilityId VulnerabilityID) error {
+	var request GetVulnerabilityRequestObject
+
+	request.VulnerabilityId = vulnerabilityId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetVulnerability(ctx.Request().Context(), request.(GetVulnerabilityRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetVulnerability")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetVulnerabilityResponseObject); ok {
+		return validResponse.VisitGetVulnerabilityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListVulnerabilityHosts operation middleware
+func (sh *strictHandler) ListVulnerabilityHosts(ctx echo.Context, vulnerabilityId VulnerabilityID, params ListVulnerabilityHostsParams) error {
+	var request ListVulnerabilityHostsRequestObject
+
+	request.VulnerabilityId = vulnerabilityId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListVulnerabilityHosts(ctx.Request().Context(), request.(ListVulnerabilityHostsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListVulnerabilityHosts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListVulnerabilityHostsResponseObject); ok {
+		return validResponse.VisitListVulnerabilityHostsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tdtw21iAK3wpWvc8sS09TZVn+6ERaveZRFKft7rjjZTmdmYn8kigSVYUWC2AAUOVKOmudX3MB8+fc",
-	"wbmRcyfPlZyFDYAEWWDxQ7KTc6bzI1ZVgeDGxsbG/t6/zFK+KTgjTMnZ+S+zAgu8IYoI+HQpv1vqfzMi",
-	"U0ELRTmbnc8umdwSgbBEak3ZSiKpOM8QVvqzRJRJhZlCR+++uUJPnz798hi+IjhDfIkY385n0YzqiX4q",
-	"idjNohnDGzI7n2EZ8+Usmsl0TTZYv3fJxQar2fksw4qcKLohs2imdoUeLZWgbDX79ddodkWEokuaYkVe",
-	"fiyo/v4bmisi9mH/juU7RKUsSYbS+jG9Bprn6A7nNENqjRUieiaCtlQv0qxsg9kOZXgnu1ZA7Ntj81Ss",
-	"xzYWtMEf6abczM6/OHsezTaUmU9PqlVRpsiKiPayrhVWpTy4qMZq+NJALOG5LnDNrw0ACdPw/DgzKJpF",
-	"M0Hu+C38ZRCSzT4Et6AUkgdAe78mKGHko4pTGJEY0AgqBLmjvJSowCsyR5dog3O93XpfYCSiEmH07PS0",
-	"C3ozrI3ebwlbqfXs/PmTM0Cw+/wkBPU3OSHqW7qhah/yV3xrNpwqspEReoIUR09OT0/RUUaWuMwVenJ6",
-	"3AVcDpP6sNmHZudPTqOaDvSEvYTwjT6TWy5uuwjgEi3dEEThmCV/fvkePdZnO6eYpeRxNUAm9QISnOdJ",
-	"hMgdETskypwcXyDMUMluGd8yxBnp3YVq3q6NePGsfx9ecalef60fhFcUWK3rN6y5VDE1tPhTCSR4rkRJ",
-	"goyiLGHk/is6p7//zBnZFFwRlu7+SnahzSkZ/akkyDyDCiJQzlc0xTniBRFYj7tAghQ53kkkiCoFgzPC",
-	"BV1RhnMkiCxzVW3BmuCMiHoJHgQnGoRD6/F25snZF/1b01zdd7AonP8+Vjl9VR1n/i1eESTpz8Qe9zP/",
-	"tD+fdNqf+6f9bMBh/64gjLLVFS/ZIa7EzTCpwcypVIO4UgqTDuJKvXC+IxuSUdjWzrMl7n243vGcmOnb",
-	"5CZ4ThrMTn8hk2rpo055gZUiQj/2//8Rn/z8Qf/v9OTL+MMvT6IXT3/9tzBspYMttHT9Yzb4KFqEe0Tb",
-	"BdLJh38Pg3Od4u6dkClm92ei7wVh2WumiLgL8QB92W9pptZ6UwhO12hRprfEo80kw7ukkzypmzlIobMM",
-	"67FOQlnzUjMH8+WWkNuwYAIgX1OWkjC8SyqkqmRWK5xIIiiRNdhPT0HsQwuy5IKgpGSK5t3rkPC6CYIs",
-	"APu9njwMbI77YWV82wkYwD0esF811ciCM0lALfgKZ3/Gimwx3HYpZ4oYXoWLItcSKOXs8T+kBvsX713/",
-	"Jshydj77/z2uVY7H5lf5+KUQXLxkdyTnBTGvbB/4DWZ4RTKk5QGU8jLPEOMKLQgSmtZIhrhAgixLSTJU",
-	"SnSU6JHzksHPeJGTJELmu1uyizdUbrBK19WXngAdUwaaQPA3KxHr7f810rh4R34qiVSfDxeaFIR5KQK1",
-	"xEnOXKA7ynNQATAIdOgogZUAHPES07yC/IqzZU7T3wju1L5dgoYFlJyWQhCmQGnRgAsieSlSMndjq+1Y",
-	"lHKXRDcsKSURc30qYpxtKNMD4CtJ8mWc8/SWlyo5jjRiqJIoackQCQJ9FS1zulorPWqL5Q0DCgKwMMro",
-	"ckkALAv5/IZp7H3DxYJmGWGfF30pznMtWeH0Vho9iogNlZJypheSZERhms8dk4/rn5MbdpTgUq1/ntdf",
-	"xhlhVFMEoAijlPNbSk70MMIU0HuG0jVmK4Iyag5cyjcELQXf6PffsC1ZIFwUjyQClQGEOWTeNE+lWMaC",
-	"/IOkCsjOoO5vXH3DS5Z9Psz9jSNZpmvkKApWq7UbVaN0g3ewPEkIHI+3eLchTL2rrsvPuc05TQmTBCna",
-	"2OwlwaoUBGl2nvn7bX9IAPJrIu5oSr5n+A7TXDO+zwu8NO9HKWYGoeKuOvcSCThqYAbSNx7nbzDbWRYq",
-	"PyOgnBtBWotZm0LJC7TFVKElF4BqVm4WROhLVpKUswz4RPKOKLE7uVwqIkDSNDoKgO39tH95X9s5FDdv",
-	"sYKE0M9Qtpo37uQ9YVtD/z3TJ4oL+jP5vAcnFSTTvADnjkdUXxhDGZXOYBBZo5m9ieGahF3+npGPBTAB",
-	"eONnlBq0pqTWRCCih6KjZ6fPIvTs9HmEnj15GqHnp6cRms/nxxGiRhs144idcw5imX0dWETfvn7Pbwm7",
-	"EgQrOFc4y6hRit8KregqqoWkJc4liWaF99UvM6IF+rDyrPSkBp+M3Gl4AZPyApGPaV5mRKJEqRyIztLH",
-	"gvOcYOCoRrwbqQZHM60xjbXWRDNJV1rzjG+Dxo5cAsnoGxwjOxTdkh0cLP2ZZBUviKwZgGTGWslZSsIL",
-	"VCqAtW/pkmiJ1fB2LFHy9HSjRYCzZ+tEk2Dy5WmW+Bi0GwBY9PWr05MvP/zhSP5z88/1P7PjsHpV600/",
-	"GnzX6gZf6BtOw9kkj2wkfRzErOasQCWPZAOvR0/PkMAs4xu02CkiI7TAkrx4dhwhudZXcoXaC8RZvkPb",
-	"NWEIy1uS6T3RqKiUAD3BLLDl8N4wSAJvDVh7r5t3zhRviOo92w6Vb/TY9gYYgBrTHdqOb6kRz0fsBcwM",
-	"f4H9dxy0FShYCLwLQy8PQvzGYmgExObUZTFWQxW7qHpmsfMunvpny4QOTcnK3IoYxpywN8cay/ggYf+w",
-	"JsChlSNwtOZ5JvvZR5hV0GyALSOagdKgBf17Lc4x3n3Wam6/e03u2PM+BzYCVoxTMOjFA5fs7UI8gFh6",
-	"4bPuI89rhFNF74jnK6r9Rx/6eCrAHFiZRXLk03eDcC2iotqd1Sa5Qwft2oyzlvtPwawZ2U5k2MN58/05",
-	"qr+cfr5qtucy1cv1zB8j0CcItqJemxvsLpAgKReZUXE0W8BlRhVSQqs6s8iXV85O9y2nh+nMvji8LEXv",
-	"qBpLCc5BFTiDvWdo4NHlKRhHxjF3qQVJu5xDdHHtxulnQD9unOmcCH3ilMBMYthxsC4qkud0RYylEzZI",
-	"7wxnVHEA4EMIonKzwSJ81yiqguwuyCYMlN4S3fNNVB3a5Ld4NVZ+X4PBJ07DrpnXWk5AOVkqxEut4qW4",
-	"lEETgyBYS7yECuTsEQuitoTYs1/gFXkkb5h1hGOWgfXKWH8V2aAjxY3rLM+I+46bowKD9ARgbfG8OKf7",
-	"Xpyolm2GCTnufOwJONHM8/HraXoIv72p8PaoieDmnMGtzDaUveM5ke+seXosE9LPDl6+ftNLpsSuV8Az",
-	"8wZBhtM0Dkqcau06J9nqnhd2YyIj8o1mWMAOYvN16NYzBH1uDLWxb3xHR0Cf9I4wIiUquD4TF3AlFkSA",
-	"Wf84umFJHbQQZ4IuVYKOrC27wFKi//yf/wstMc01wWN4qjkHHBeIZdCTyZQLPQ8vYBo9QOtP+lvElwh7",
-	"gRNLkudosUMJLFHO60fjglOmZIIou2GcESRTzLSCuSA537YeWOaci7ggIiVMJQHYqjcCgMucEBU3wARL",
-	"n/66B9Ib5t7cnqQC2EYvhcZtKcv4NqmWEZ6tazXeIlACzkW9J5StPDTfMP2DRMbr4KHJji4FkQnSxAvG",
-	"NYwE37boAXGh4dK3S5yuMWXxQmjRxGKpIILyjKZI3wJLa0NyjjEjNMBTFgStAJMbdkt2EUoFVTTFuYZf",
-	"8DznpYrXOFckgxUUWKVrY8aq3NzIjkOyIEwBS7bLuGGLMlsRjxL/wRcXYG7O70hmVG4N0z/4AlEJkQ4b",
-	"kkUo1WSe59ZixuGvBU5v7cKN5T3WP+hvnf/GobjtBZOKC5IhxQG2FBeq1J/BnwKg3TALGxCiOTs+IqRc",
-	"x76ry8Wz6TcyFzZ3ff0KHr1h3lBnr3IU9+QZeEwjpLFXbsB0aH96anyp+mLL9U3obcYFbA4g0J9bA+tu",
-	"+jZWqTIIZWTbsDsez9FLnK5vmB0uNU5IvnRPSZRyZlgwSnOChTT35R7DW/AsLLBM0bczkpVFh+VMoY3e",
-	"U81f4KQAGjQ6qASuiY6MehUhn48j0ItzLYdlx0GTS0blhsr7arr1LBMvjt+rlOzI6X6quptkInL0fWWR",
-	"8zBivKWIqfBUz5cuGGG6iYD0ipWa2q9hpBas8Ep2C0jmPc2Tc8WZIh/rgAiQQNARzjKhBQ3NPYxVX1+j",
-	"DHkyiWWBNjhGj7xhVWCqMSeYuxcEkYv61ovMxWxU95wyYq5LeBfYsdaCSDBj3TCYwPys7+YLzXgkSUt9",
-	"lqt7sHoS5PcKXHupAoTywjhc/bvukUTpmqS3+i6BSBZ7P8aS/GQEIdB2zSLMT/69qCWQIi8lSuzR0UIX",
-	"SN9JhBIwkXlnKjEISmRZFBqzcBPpDTE8VWAKfvM1zY3WA1fUFsPlvsFa62D6ujvXFxZdUiIkkre0QFQd",
-	"N3hvLS136YTRrCyykcw3pEfW7Lgh2Ab1SkPKA/RLPc/DWEZ8O8fzF4HjVYZDhb6p7wRj8j9yK9f7osnW",
-	"2lWWpZYQjht2phHn+9eu5b+iWhQZa0cZqYzqF70XmEmYv1cnM5N27ti141R7tkz/tp3VrHFWc/2Zdz0G",
-	"7R5tWMfqfyoUWp/InVRk42Jezm/K09OnKc3gX2IcYC17antMUF4wB2HglTvmph04peUO972Q3SHaNzQ1",
-	"9sFtt+FesKnmfB/c+ZKNJ4MQA6pw3QArslteLQPw3MRMJyHLK86WdDWSxjo0yI6YyYPKKc7hysIK5URf",
-	"ZnXqjJnTas1aBF/T1ZroS8Il2RBk1FJzmUi0rx5b++/AOOVo1qnMTliaARzW0wnfBTpFqhTMBuzoNyK+",
-	"XB4A+7QPbIOSeM1LIcMR4UssQG1EvunAIdcsRSsRnHtO3wqaP571IrGhsofCFyq7itP3NQXUG9/U8dGR",
-	"p/YyLftImpFjg9OWNWHsdg+g4MvDVqBe8qUmMQZsQI4M7kGgg0jzMMwBumwYlDQlHD8IYbadRnvYDq8n",
-	"6uQvhw7ogVPQJsk+bjjRPpxWrLRXEnFsF5R8iMSW455roda+2pute40TXBkTZK1PZvXvNfNrheXlnYsW",
-	"GyU40Q4hAC5YK+QMsJvrwc7mvW8IyilhKtb6Zvh3LgTJTQR2h45vwjj71N49zHxau4jxwY58KDNIb9LW",
-	"vgzWoiMXmDt0R6rxblP6LRHkp8YyKFMvns2CDNmzt1TpsGzJrQAGfsctFkxPHM2c6XJwgMNPsz2KiGaV",
-	"X9VTPD2qa25hc28q4mlg//A5+gwcoz6zvynbeK33VSP0HSQXjuX/xrayfx8bLFq3A8lcPK+qEooWguBb",
-	"dITz3JqlNsZIwm+b2nY3GbbNOUHq7cCcNw2/9Q6gFybVqSC1sM1vNb1aPPSj+bqKCfrfC83GVnZrmeVe",
-	"gJvRbYwvCix81ZIoUzhVF0i/AtEloi4AOKPZVLuM2/XuODsDSQWEWhNmQdhDsSjZvPuVQYpqv9cEiW8F",
-	"Z6sIkU2hdm6XggYIB9ZhZIZ9f4BcgVurAVedv5qJ1i7/YPhQRs1j0iCH8JlR62/5ik60EHJVhLVXl0GV",
-	"8ow4c7iJPXkkkZfUwwXCRRGZXXjzzaXeHsL02rNWfNWLRnDVi/2w6V9ehLJj9Tgpt1xkITtmX1g6Sfkd",
-	"EbtYLyOkC0nKVjk5KSVBbiwsOfILjSRcVcrYiOj2UhIRCKfvh7tFHtU8Hip6SGGSioLTlEgZVxHaewva",
-	"LHFMmOB5vtFSqvDymVoEVFnywQ7Dxa0scGoyd8C1qwnFuSn08tAaS3A+m+lJdo7AIK0H7G5YxtFR8va7",
-	"6/fosSa9x5slPjcjkwg4Dmr/CkdqlxxHNrHVpLVt8A6s2DcMpwpx47zlW4asUbPhO2jwo6Ugcn0ANXoR",
-	"/YKMWr8h1ea0t7mB/vY77Ru6tv3NN5cvAR8Tt74Q/I5qFFG2iktBO7yHqSAdxq4FluTpGTJDIpP6tCso",
-	"W+lbiSPMNJcwSSkulyvFhjy+f/d63utj2QOwAucASt7ZE33FMyJHu048zjFKBdkLEm1MdADcvwPN3ouP",
-	"35/dtmU2VXSDTN5W2Z9Tw+Yo5H+NjpPt0H2pjDHjbLfhpeyQVbsC4ffj98ZtsymIYKLHG2CEsFdnzd7v",
-	"lRZ3zQm7t2viHpGNNShMdcN0It2/IQdovN5FaGCyU3et+J1hoVN9py2eP7YiVJMJ+JOF4L16/fW7r6k0",
-	"vGIaxCnNQgWdGHr99u4Z4kL/+wIxosDSW2W6PTmdn86fzE8fnz3rEXKehoQzLkKW8bf6a6Q4UkJfuaaE",
-	"hwujqGt4/Hh29sEWv3BnoLIgv3j+/OnzPpP3Bn98bZ58Yhie+9Q6O9HM1BSyP2upfM9MqtEX3BqsyIqL",
-	"nQnYHbcnDax0nqBB8QX1REEgIb7PBAtc17HxTWhuKcs6cowWnKsOlnkooOhQFD4WK6L6lwdA1VNVD3av",
-	"8muSgizwINEQD5n1YcD7xrgSvoI4zl4YA3mQNjZ0jXNlsnc8z9GaSyXREaSWU4msgwOvQEkDRyg36bC8",
-	"ZBnJUFkcozW+I1XcKsjDG5NFACL6gqs1woKgFb3TuvsTG22jf2OEgqJPIUOuic4N/ui8Jr63aYzDyptC",
-	"tp8dUDeqA/+vuFRQ80run4DKXRjKjo9mBknh3wrCMk0PwR9/KknZ9WAr5rZ7EMliPa5jQMlY5+vlLS2K",
-	"rqllmaaEZF0/bzFVptAky/g2WDWgJYtbRFSr3pujhtZ/e4Xe5mr3ERR521Sv7cPBDb/eyyD8zcGsWaEB",
-	"8y98sU+QuNCqDc4b2vQ+E04rej6kYe7R/+TY4pRm943ytXMsdsOgfkuENLFXmWXvcc2w+98mdrEo2b0g",
-	"dsxsUTHu5lbV33cU0rPZCYZFa+4NzNay83nYZtwZCfGNPxmUAfNnQ1JhoUzM9hbbhC6bCxB+Uwe77rdH",
-	"t5l03xMtbmGx5i01dJCXlFG5vifJaZSPIZo1wblax2BrjWnW1MV6tZq2Jwqi0quEvn08wu9afQls9tdU",
-	"FjneQTUeiY5ILk3MK3w+dvbXf/DFo+qCl1zvf0N07gVxoL5GV6wOk+hQpJ0oWXFbrNI1mK2qJJcgK+xM",
-	"c9eKj6AZGbOB5qU97OWtHnRdkLQnmK+WgQ9m7sGotzynqXU3g6o2idFZyXqkg1uSnLgwzuGR7e9tFLU0",
-	"xbbJDm2JK/80DwVMWwbzQGn9/Wj5C1/YOxxkkjsSlt6a2oZ3vMxv41ibdXJ0lJ/UUrMVEEDgNjy2ZMeR",
-	"qVl2Gma0K8G3at0hitGfw1Ymb8xBm4/FQPUWN2W9ln3uGlInrdJlrSl1uYOaRzUYWiWAuK3Zuy0D3LQ6",
-	"UnscJQqIPa2j5AWsehJMtwz4F77Qck9AwKqDSPb3mHzEqUJ2iC3YRQ2LjdCSfvRSw/QtWwi+IBk6yqDG",
-	"NeRtko+Qf8FZ04rRT+9NVT1wzqGWVci7UhfutdmJFnyBWZgiCbujgrMNYSpcm8VV0uoXkR7kmu5O3wqP",
-	"7bwzNpiVpgjWCMS/MQ91xZLY4MCww5jmBFklAqgF2yDjqPZ2McgfYgTKKkt0BM7j6ldQrY2zi03Plohm",
-	"xRrLjrRp+MnmM6MF0aCa5M/MlKice5VvC0HgvIIuAzmes0qWNqc03/nnuOBSuQecOjSzbnYojtIPOK8D",
-	"5gNKLryoSwmqFDBXgnhSflyt090vLWDa5X0PyK0XM8DKrq9fOR+nrMgMErqg3KamxC614HNf856ubu/5",
-	"ARaHum5/zQ+abM1O5dGXd6tVWxVVt0HNXisu4iHYI8TeG8cVBLtPiFvzCpueflTN44LyHgSoTxR2d3AB",
-	"neac2EkOlRBhZQdTGbZh0zFJ+CC8bIqcqKZxxzfeaKagJ/csPc7u023PeVPdPk00r0qaYVslfP/KIvpQ",
-	"UrkJ6yCdtva2EdoO9CeM6jd34/ZvfHStyQN28wFZfA2lZ58kp7HCYU7DztqKFiZ3h36y27CDcK6J0hKE",
-	"PGAN9Hjb6PjnSgF3wrWsD03wXh2fAVs/Eyz3145sCa6qD9QGXI0Xdm+pw+z3MHhs/FMv8sfFf3m+Se+s",
-	"TN+oB8HqAdwpUgRUbr7Z4A6vIflIVRVZ169tD1Ee7qUsDM0K7TRBdQQ4V8L2AOMODK2TBCYJXAEBKyMi",
-	"nBEiVcZL1ZGdWrIUd0jTIaNALWaZ3AKz7rpqoiWF6qUVYDZotX5hY5nNnT9MgA8nuAA5f27J5Qdntxrp",
-	"8jVmHWNyOkrMp8RZerlASdO6VbU+MxY9z9drwyHBSGOCLhJjKXLVkaDWGyM2nHnfq1ub2Op+PtEox2zI",
-	"FDfGKVzbzyoIzhoQTPALV3XAar/wqHK4JjHHpZKGnTVa0dZimTSV3k3yTVWPaGAOQWWKGTL2Y0oKFbIQ",
-	"aXAkwqn5HS12CDNkhtvuDksOhU2cfx/KoTEuwIU1ON8Bt+q5dA/V848YqkXxpahz7pqrA2AfoyP49w8G",
-	"ZBukb4IWODSThEUZD5mR+efopcWY7Q8mEVg1NT4sIpoGGV4u8gMKsKnr33K/966w7UzXmLG4rCdyhBDt",
-	"05637x8OkvpbTsenOXbYwgnLHMsxfZhMHIkxCkPwyHaNjY0UqrhoJtRp3Oq2P35Koge+GCZ4V8MEsoN/",
-	"f9T/eQkSLuw+qhxIgtCEamz5iKoLZDBezusYNqZ9l1bWaFucPyhEtM5RyJbnWoEN1JgO1r86LHf4rTH9",
-	"1ma2O5hrxmXXGN4UxogtuvqVIPg241s28R4cSMsZWQmcDaTCaOYAGjDUKwE18AlIhIuN/2bgI5zllA2d",
-	"37YtCXWx2OKdRKcXLpIDmgNTZltTJfbBBB0xbvxL4B5wfcggD3FH1LG9qrBEib+WZBC3agf1m5V5O+Ql",
-	"H9uNaKGsj6Su1iS9nZQYCywl3hAprejfa/wxTwxO164LSceDasi9qcZXheQY2ca20hvNqdrFwyze77xH",
-	"apt3oSHpVDUFvaM5WZGw28+qYBKtiEKCc+VqNYOz5ygnGFqgYJahW1Kouvqp7/QRxnoly4zbf+Iqryya",
-	"Mc7IME+OA9Uupj+t09DSyCoAtr5eV+qxyWiI9fNxl0ddynW8wIyRYU5OPXzYkvYjgy2wAcj85XdTVO85",
-	"m1KRqZIhJUmbrcNfPGvoYy9OD/HxqY/zLZv4qMfn41XOF10GTH/ctDcZljjxYYEViXPXB3h4i95opomD",
-	"l2rvvU97n/RKT8ZViciWqt2rKO9fCgBJa8ujJgF5O7qP+eaSusBsoCy4zcPOwSetxRM4diMq8oSenlSX",
-	"x59oUkkEkDvirCShtld3zoa0XXNpgxeMFEIlykpiuusNUoggUR2evZczGaZRNO0pgGBqvldJ+uiIM7Rd",
-	"03QNFQ+0qAxpC0ZNzUup9GBosXePqAufUG1Rx45bXGOhigUdovfBEy6mavyTEL4u5agnISw+zkjhrG0+",
-	"or/C6e0KDIvoH3xhkrOdGVcLpOjIxsFEVYwchCKb2BjFTRlxJaitJT2kWo4Wt+K6eOGoxZgdj70siXDJ",
-	"CuxooxBcYwxsFpIQBt9r2GG51GuBsaGsVMFucvtJytW2hzcmvNGdSw9S3N5amzsZeQc+yE+qnotXOWdk",
-	"WqohlXFlnP1lWBfBIeUaZMqLhkfW1CW1awr3gdGPTIuo2a9AV/SiDEIRp+EMl2odb4ha84DxKvGK1Cco",
-	"5ysgQds4WK65UCc5vYNu1K2K9lUJhatLTalKmpr39tbgYOo1ZV31piQXiCqk8C3RRxo5uV+fXS3P6wlv",
-	"yc7XFrQ0bMoae0rCggOleXAEN6eV/djoUn/2LAomcH8KuuqoINIBhEWEq63vO32fP3/64vAToEoVa2E9",
-	"hv1v+7w0/3BVSQzclXPQy832Cf3wcfqWSjVVhqsmGWHTq56pi3A8sIPQB6u/rlgAoH/xlB6e8gl6Uw5L",
-	"0u4PP5AHhcKhvC3cEaJUzYy45lZ/x/IddJX26O/cFpNOEGZyS4Scd/asMJPXDdsmTl4b5CUINcDIqkV/",
-	"+B0wP0t48YKqA7Yi6GrJN53x8m7MkrIVEYWgPeM6y31OCrwaVzNjGJtuUKdPyYe5lgmzGioObSjzv33y",
-	"L2b2LwFpwNvuI7Ds024pFd+84zm5jyjfvW1DkG14l1+OCZ/8/EH/7/Tky/jDL0+iF087KuF11A0a2ay9",
-	"Dkw82w9M7Cs+0l9sqMbxw/KH+2H9M+FuDxuuqA/JXH7aGPnOVMwJXh5LXrJxV0fBherKu1lRqTSQ8X2a",
-	"a01xx/SEDlsEWOAbD3so+NCL+Hd2hRMPvMnPjrv40L6PsplyNy5weCV4WYzJkJvI9V1/rHvHN794tq9G",
-	"dbDtF88G8emqFNYkh1dGFElVzFlsavKmHErjdsjlNp5izwnz4vTZFw0XztMXp/d0U32MU5oJOGMdGak5",
-	"FisiVV2mK8UM4TznW5JBsyV7IohXRgsuToTR47Oz40YTBnsdH/YkdXivnp+O8x810Nhy8HTtx2DXT4sc",
-	"Pqnfp016I5w+e49O8vhUs1ynmE2sAfc51ObPnDYMzH6gN6A6YIPsQq0renrhjKoY3uD0fpMRygYHJT1s",
-	"uqZTYaoCSbVLIZAyF1JgFFc40DbusmJS//f/iQqvFuCUcCXANRC2w7CX22kAqNHo6KRB8Y4gDp+2LSHF",
-	"1BKZrC4ANqLpTfVYCLCXVaXlBxQa/Za8E4U8r0eJfcv+LeYqPULFIiNxoRRvCBTOmM+ih2qB+9BlqgYM",
-	"Z7sxFWqWOO2/Nuqd/gaGN9OewnVckEUY9C63yV2NwzWqme4Qa1Y1sNOc5Yuik42oTCoM2bcH3f+AAkEK",
-	"KIJkejB7Jp9qEnRU1+sHSYpKZI4cxIPfpwBDpy41LDaw3nOrkdQBglAkdqj4bwaPMAhWszeebdWAcSbC",
-	"tvbVOvuOvtvE0UFVvaVcaqR8TdjuAXuePn/AIp/t0zou2wtaWChIqXDTIPO7JWeJ8IKXqqLy/RStSgPo",
-	"5g6PJHr9tlYV2gV2DyhjfWqdf8Y7360HoKMFSblLOaPsjjDFhSlgCgOOW8WGz54/be+RbyO7PPkfxkL2",
-	"of5zHp98+PegpeyWCEby/Zz14HrTNWXuOuzDDpdBtvz6a8SX6DFR6WMuTwTJCZYkUE05NF8hiFK1baFV",
-	"SPndy/fv/3v8t8s3L/vfEF4gl/EdETKYS/X3l++uX3/3t3gy/FKuh4kC3xWE/YBVukZyzcs8MyHuSMp1",
-	"hrC6QE6ZVUPEhyFQOQ7dBEm/75EEmbRWoEN68/NR2m91LA5zDFcsZJRo6R4ertB4omO/g/swI/Rff3ht",
-	"zXssWIjVK9iREUY7dIp6ysnxjrHveAlLEQ4W2yGErpitttmQJI6sKAGJF1BY1XNDHXd4VLuaFxGGzLIj",
-	"tF3v5rPJpXQ6hYd2jEZ3ULmH5HKxoWraZXsv8da6jzrk26Jc5DRFtwR8z7hUay7ozyTTj0Gptg1W6CiR",
-	"cn1CsrPnz598iS4vLy//8//4v6Bf9curr68v21fMs9MvB1hFAwX/z8bKD65rS7VQJyoN2Qub3ji6H8YA",
-	"+0QO9rlgG5d3BGc+x30kkaEf42VN/vzyPXps2MFj88PjX7wJf00uNGffMqhY/hmIm2a+1Oov7TCO37v9",
-	"HRdnw20NjY7ojk9hX+sr2/exMLU9RrzykGuhV+cZSGUb/DEurXgayMTrDnO547cPZtpq0raJZoiQQVkW",
-	"oVKSLC4LzSnse32XfhVpa8ebwAn9wKyCM2wOa3tUesv1GB2sEGRJP3b0EQftNV1jgVNFhHSJ2IbY5yNj",
-	"ROBHOaDmGvXqgzaAbBCet9t25qh5WNpl2gBDjTiU6gh7x2GEpgjH+Z5xuY2z3bJkmh/AxGAZo0RYmbYM",
-	"Xo84sCqYVuVkMw92EbuXT7B52AOSBVVIKl7IKo69km4pQ2fPEHS7vtCgb/T1+uUpyvBOIrwmODsenqt/",
-	"Lwbic4aOmqYmG4Uq6NVmbhvP0XXc7jE+oBpJwAn5pPc6f0Dn6PPTw87R/RNvfH6mJZ0tTAAGAnMm/P45",
-	"vCBsq5WqpC3qPD07pEzjk5/jKuIkrEMPraUWPIlj5ZcUH5bYNVbevnzTEM2tSKh2lhuKO+hN+f7b68Yw",
-	"6E8qkeKRK+V7w6jJZzEiZr5DSpRSkewcSQxHHaT9CrcnKZ6nQiVoQSTNiK18AYm4jYaBfpvuqmhWoL0L",
-	"wdnOTYByyghS3JQTZrZsa1h6gnniUuRBDiBcJteSaCU7bGICSQ5KHANLD7/nQJs/eErzQpIva3HPhIfC",
-	"tCYadD47JFcPE/6MmNYlV1sgG1ip8T6ATido4of1ZrvAKUq6XWpPJJadPrg254kd5QzPelPhYd4rPTDY",
-	"ez5E20518EYjmkUI55K7rKrkv51c1T+fvM4S5CKH0Bpy9OZhd8+QzvZNoN4Y496JPnT6akIpZ4p8VFHd",
-	"/2xJSZ6Bzpg4dMd1sFgSLI5fRWC2jyGXBNV2LPCQ2+ZJTrY0JnQgYc2xjOpC0x3IVZpBhxrAR7OPJ3qC",
-	"kzssbAuJH2ff6Pdcueng07WbEz69dRPDp5fV7FoBLzeY+VUX9hrjEqaIlnGWXKCC8CInEBlrOlRAFbHl",
-	"0hh2EGAQBt7hnGZm02HtXTHnSuxcUn84TU+QgmBl5Skk8aY2BOZYEQHige3ZMyAzD4jdbZsPQBsTe2Te",
-	"edyugh2FX0IHYbPv0Dq5vpuQvtXJhqo5MpsmzSK2VPNrU8fB2FwdqdTYrFsOWSzMFzzbxYrzGAKGoABp",
-	"qciccRU7B7j5xgRUx/oHG0ZkY7/nXul9+EwZvDBu5rA0fnLsV3/587w+JbE152kdkWwKrklnN6daZ+Ar",
-	"6yryf7klu1gQrVOZUgmQedAE3n2ZcrbMKQQL1TFFc/Kx6tYEAKZSLGOvCDB8uVniuL1I/Z1dzSya5TQl",
-	"TJL5kmBVChKXDN9hmlvS0FLaHPKRcbahrgnvXF9+cc7TW1sDkYg7mpJ581kIh2I4n7uSSXCve+nw7iuN",
-	"ig2VG9s/Bb5reOkrYPd+cpqo/WlRSn3YMxfQMBeYrUiDSLRk2dqWxv6uMcv4cum+lpL7CJSSz6ERb0ZE",
-	"7C8laMXV637J7khuUzzG1oQZdDnt26vh2+CpvdNXLU1vyWgT/ARDi6pe1GMoNOMaCl4YepppfgyFdkY3",
-	"9lYlDndwhfLFI2SWBhQBc4YrUHOo3YZckzxH+hZ2Um/l0dd3yNZ4SKlEABzIy+PaHGWlMFxzE4KDbow2",
-	"X9XSUZzf+lB490ldUY18LAxvCRf1DietQGlPWIQZYWp54jyP+TKxDSQAy5IqYkswFFjYknqQcgX7kwSv",
-	"UV6qouwQ1PUszlBkxvkozbnmGwiHFY0CC7whigjZJ2uFmgYNqosktaxSBzwcKlQbze6woJrNHACnL6nP",
-	"CKdlTpCbTIsqJUgyFVb0dRSQ9loHtsqYqk3PNb68A1DtT7MubkVHkTuW/gKbtBvkA66g4eiQ6N8gVmp8",
-	"Hz9rcL0XmJ/dLn6flImhLbQ7nYrG/CGovEXUK3955HlywC6y5SKTXR5L13hpXGmuZuezTm1QS/FacHok",
-	"Nfuz4pKzbz2SiGbzvvnjFBrWBl4jSlJ31zGjqmVnWmE5wixDkoOszbhChogRVcdhK60RqsbQ7EM4Ltwc",
-	"A4/WoZ7M8JuiqqPnepVye/Ced1zmGkYP991Vz1XMfXyOa7CzftXvwltend1at3pxTcMaPoq9zmIevTcg",
-	"PMhx7912eu/oXiBBUi4yTamGgnGZUYWUwDSfo3cWCxEQ7iLH7HY/4Of0PqFsbmmu7PoYl/Oomuz1tfVp",
-	"SrL311qoIJjmJXroS+VejQ6Gd2RpsIpRAQ0TOUVnnxp3VEMn9OB+XTsw2lUJrETHGRS0Nz37PDEeHKUY",
-	"wSaA4G1/2655TtAyJ8Z52ipaAMNn0Qx+Dyu2LR63X5/cmsX+83/+ryrKCP0TOesE+qdzQ6MjqLFqr6TM",
-	"1uQH5QRG7I4vblg1g57OXhP1FMYBcTDSym+NVBkMnGM7tMBvCMleK7IZq2XmREwWgxY82z1Y3tLAU+Ra",
-	"2HYE6GrGAiLVgpe+vRjWOReYSmLNxvYbUxEjCytrOWW3YSnp+9eowGrttDX92kcSyRJOgvfex/Aa+V/h",
-	"nz/dlKenT1Oawb8k6YpEu2c4he1i0McErt04MHyEJY8DXUjdbQ5EYFHVyt9xSwlxCk2vn/wCqw7Fve8v",
-	"WxQzq8vbhfqBaEH2kURmKBCFjEwNaGj0gRRHT05Pgy1oB1yQLRiCWNUM8BWX6htTq250ZCC0K4jhAhhT",
-	"yG/4PdjZJDDw7s4VfkvvCLPBy6N8gaPriTdKGY8rKT5o9Lj5D5QubhqpHRgDCoIDQt+RlDBl2uHIT3sk",
-	"9eveC8yk7ZUwvXGigbzMyf2IvdkCfghNjO/3F3hX54quUz56LcM6UOzZRyEPMyZ3OC9x1XB5SjOUxrtD",
-	"83au9j0vbB+eVy7999PSns8d70l7NeyaCj8D7D6x3xd27wiOjEEALhE7QcyJsaZIgCSEVaVRbQfjWS2T",
-	"VF99+Dxd43gKHdZH2sgO2Gl84WpiqHTTkH64pZuniVUBlx76mwsM7rXfmGXEJi8IS9cbLDrE36vX11qI",
-	"vn7/+s+oGgph/0eJWJP8yyRCSbkomSrPzpIIzedzsNwNSL3d0HwXqiRGpZ5TKrrS/zIq1ckXp6cnz582",
-	"Pj754xP9uUjpSSblyTN4RqycyJ+HZe6Oze6Mxi1yrDQtjc0jfOc6jWmdoWoPg5TWXqBRqZYQIcPKvQEZ",
-	"hOznE2ZkQXFXQ+41ycO/mC0ZEEhsp6+esJOGSKwpLI4IULZ7HXnE1pjNx/NB2p4QFjaS+VanaDrXfUVw",
-	"rtZTPMFeYOIhIL0XXNknJqrihOkz2uHYWytVjADl1fv3byeo9wNn/ys1q4R4D1F1shn49HelSvmG9CQ4",
-	"KEG70iIgJCnOSI53rhBRILXc+E5GwHVtn4CAZrEi6oDBo/YNS4RVBP7pnEol0VHCVpR9nNv3a0745OyP",
-	"89P56fzJ+bNnmm/qCb5/923kR8eGvU0qHbPp76/eBhplBNjRg7gZLDtxdgmDsXZPC7eP+5tW03vLfNHj",
-	"Ygict3G3wSV6+9316/+G5NrhHsryIyyhS1CEyEeqJDo13jDIxpcocb7o2HiqE+NIk8S4xjo5h2dG/uLJ",
-	"l2dDUhf81wyp+rgXvtcd1+vjDlD+OVmix96aG/K1y2YWJZmjS5RRCSPtIbMB6HqLFjtk5DAZ9kdOZJIT",
-	"uV8oWWJAVUSPtbWaMpbCtF1QimwKJRFeKujCYAIawXJfpTOcttM7ooPFdIJMs/n6a5Jylkm0IGpLCKvB",
-	"8N4Z2UAc55gGEYoRkkmE0YZD+LyDWhAowNQA8+lpL5z349sPwC/DWNHItxgB97jCt+TA0vqz4Fvs04Oh",
-	"5+QC1Y5led+/+9YkO5gqOHUbtLQUOXQjWRF17ApUm4Bsy4psZmsEndI0Z1xwyMlgCpJFEoiudR9rvrjP",
-	"FhsDh9WzrdhhV7IipACZzFstw8Nwr1bBaeuYPP/yS3+TwiUKKZMkLQWJVR544yVEjSDMdnvpM0f6YOTL",
-	"E5sgr0mGMy0kFAuc3h7PkeN0sElhFhZMWblkSLM2vU/6Xwnbaes5G1+ea8yyFHzTCM5r+DGffTEuM1sD",
-	"00ONf23ZI9zxNWfRsuRQtkm9yd5sE1SKkVGZvj7w4A0NDCj9/vWAMDy297DhzQFScVx7gzOCjp6gP9jW",
-	"QhJi9o7nHe1HXbrIvuO4ym6ArlG2czEQG8RNOe7g/iZQsAFRZa+tsGDbCjt9UF8HdNgPKlFdUaCVWG/a",
-	"eYHMt8cocVFAHCj6Av2VftUhr48NDWs3lrudVZvhBUX62Irqze8hrev6Jh11V5i+AhkqGVUmTk5R6LVv",
-	"fkhVjqg8Md8mxxd1Kh6wJF4qN0OEEicoGBesvvOME9aSTeKE7f3bQr89lGwDUEHRpMrbCwqXsTU1dS90",
-	"lBOliJARyuhKv0jfYcl5PP+Pk2S/ptLIri4AYc8eaBFjLP7fX701NXd8+jPBihKCoKtq/BrfNhjKChDo",
-	"yJCguR0WWK4jVOzUmrOnGj8sjbzOb9XkaywDasza1uDeu4vqcllwI7kiVeFLyMtIdmpwsJpVZ9W4e1Qa",
-	"gin6dojIiQVd7u197YHMVIS/dyn4h1LaHkzdur/edD+15/9V2sgo/aKDmiYWas0WseU1XQSwXx13DS/c",
-	"+f2yQyKfV2Otp3OW8780gKknCB6hZump8en1t2TXmbULNZYy50wABnd1Cd+CLmxFfxrOFunN228W5uys",
-	"5KSVcFucbWChrWklY3MKlZ4PlxdtakDM1EX667tvj0FQhK6QdY1R/0pb7OpCd8OLaliodnGV+BaO8ocX",
-	"u8FQUblKnAK59ALhhfTtFbb75LLMteYWxKJXoDOWa3z2/EVXGZpqnKMUiyVXN832xfkczlgqZdldOOlg",
-	"kVq9gpQW7b5xvUllgjCyJVmsBYGBQbqtRIIpiQM9iQIBp7KgJtVvYMPVkAEisdGhCUjKDBlsNw5FoSkx",
-	"MUmjJmw18YNpzRODI07NPEC0wzHhv/w+Nn+LMt9XXvNLj5iCR6VBT01m2FxWC17PC1/Tcm/VoxZffK2f",
-	"nCbnNU9BK4f9oxLYS/RvMHBpcvw1245sQRRZsSFX+lVzTCtNd5WeHVrtdX4en3z4w7/NDpbYefJi/7wC",
-	"mFTt4gzvAot8otnnF2fPa1H+y5Zd7Yuz5xOEk+YOTbH91E+PsAC1xIP7Vv1sADGAEt9p5jiNEn8X+/QO",
-	"2NRDF5we0OcG4OCbIqeYpaMtZjLmy/BtDdKJFgTA+E3gvF4gVuY5eDvaXd3HNeLwA4Hud9uPCp2ANk5l",
-	"TkzU00MEYstys8Fi19/L323QFS+ZkodCjyvc1LNHg3OUmtRwXUM3pXbCAAGAfDTZogG/HaY53P3EZbto",
-	"2X3JhcncBLPNkRU2wTvCOCPHF1WEOmUIIjcHtn63Qa1DW96bMNGhUs4tLYrBUdpVQ5OJsat1hO6sfrXr",
-	"leOm79z7T9KTsMMPdd+eZkGHN7isEsuqkyGluu+deT2s+Vm4lPxRq5a899Pxfw0KHbTwy52Pqwk4xfr3",
-	"23RpCxFAV8XzBk66KPtrsP9P7tvlWGI8kGOHGaklmEH3jNcgPPdTRPL8u+Xs/Mf+GarEkl8/dBJyR4kJ",
-	"m4pYvTcKYaAL079BnuvnSEftzIcYmk+qcfNnSO4c3Wh+gpXpcEPx0Xkigysv1930NrY+2YhG4w8aQ9fs",
-	"GbsHWQMJI6Pl3E5OivcafU9O7T08qHpqtZYJmiLcnOPEZ3MAHjpGwAIyTL4FEB7IDfTZ9jK4kr+SsbK5",
-	"y8q+V1JuNUmo7MoPa17nnCtj2/f0Pmys+qbcLeLMFhcvTeTOkD6Ovbbi5PrV5dnzF+cJWnJTbxAtjPW6",
-	"ZAXOIM8dS/LiGcroitg4H2jjcEt2K8LQSZ64CNUOl0OdHzSKK/tm4Za2wwUiH/GmyAnyO0p0pHLjKW83",
-	"xYa7m14cbHTR006htQO2DIAx36KMLpdEaEXNeHRcfw1BIAomu/C87xIcCahkiubIRkpYavLNu5aAoBe4",
-	"qTjwoY9H9JpRa/R4ttHmTrdQ/6H7XNqq7RObmgSp/IBn94u+xQdmPAD8hKtgjNFFk9WoS0Pzub5kldoC",
-	"AtN3rU4vbbyBo7PPGCSsMYVMugakQxFwjUFhEGefcNTsNwIMRbgLqmiK83icMeJf9pbfv70l2t/cQxQ6",
-	"pfiJSNdUkVTZ5PH+Lqprkt7GhaDc5YCGA0CCJoFpCnH48H2a3jV9GlDb+DS6+c2DmY0mu6AbhqAOISHF",
-	"7F6y3v1MD9UWf2jz0L9pgdDwRWwDRNdYIlGyA3JgfVBCemag2utySUyYpR5zAbkwda0+EEK4AL4Mm6mF",
-	"DcqQN3c4mpzLOKsadt8Lu1zGdZLwkNFeiE9/g1ibcBpTKKa9pGSYT6K7sez45kLjFfqDvYO6Esz3zYBV",
-	"w1j/GB9iuRMtg+P6vDf4e78S3GrEiaUEVcUMMOV7NSHrp1CBV8TqWTYcCGJ19NcDNKuAMDVUnZ5Yvybl",
-	"kBCiTydciaXoSkwFRgbXaaU89bMt/QywlftxP5uKC5Rho+o7HmoD7FeNuBcMG86o4vqTmbOPxt5U46+V",
-	"9cTDNt4fG4WGYfi+7Q23sWCd4wW9ozkJdYN4xbd1tewVUZBT6oe9gQ6fEyxYre0D/ed8RZmvOeonwTWa",
-	"cftPrAW5LRdwcXMGZrJ+XDhgxyAk+EwPVmwlJJpTtYuHFuWoH6nLoEq5HgFre/RBKMOlnBog93GPaa7m",
-	"hzzmv6cD+0CbPmBfAuB2bVUN5ysqFRe7l0yN3jGjdQAqh5dwAN7vtYrpL8A97rYwsatxjndGRKqqWVql",
-	"Tq5nPnv6cL+K3H3yfreq+gCUBUzZZHJ1rMETdAtB7igvZf22YSrA3nvHcdSh4FUXsyacwbez5mzD3nC4",
-	"nJFHyfc5RBPlTsKqvI3BkmfHAf413GN/KPXey3FTo9MtaJjQORFrn9lI8i+rxoNbNf6l+P9L8X84xd8L",
-	"5pxSN7Anh8c4BYweYh9ARxhIzxbaTiCANhnR/bayznfmUtX2e8id2uBb12TGwpM4J0CCjoy9QK2J2FJJ",
-	"mnAMPfV7ztAudJQ5gewl4wSxFTWb6UvDEXEoq+VQzcMUd6MO2t4C1grBszIFD3aNuCOoi24bUGmeofEW",
-	"RtrkQtaaIv1i1hP7GQ0rgV3HMFXtLNyrQx0tHO4in/zb+9911K4he/01W/LxIQtYbLiIvazZftlw/E3P",
-	"89xURRkVZ0XlbbwUhMSrxTDxE54wNWVHPQLt34c+saSCbHGex16m7ZBzbB+qaK7/mZ+yYXfSGInSFyN6",
-	"J74lgpE8HjtekJxgOeqRMVfwhmziqhljvBm4bfopQxpDnxgtR9Bs+Mg4p7dk6PDBG8BlXAii1G7UI2OQ",
-	"Xw+Pl2Wef1KZSZKcsvLjmDMjt7gYtc2dOlODZ3UxXhPpNjQQ5cED3u4b5D8u1txXX1p9mPmdlydoUpep",
-	"lf/nCNyRXLjs5ZxgN9ooCFiaYKQLeBDfElechZeQjFyrEqUkKPn65bcv379Ej01c4uNfaPbr4w3ZLIiQ",
-	"j3+x+/drMkna+t86/H+PwF8zRfKcrqAlKGdLuhpbO5cpIu5wvlcZ4osXzxq1IZ6Gy5r5+ugq54tGl1Pf",
-	"VlV1Dm685WxkfbsGuI1Zg6B8GISyyUkRDt+HRNPADoEdwyTrTHl6rzQnfO3N2bdq6MM7erHt3vMTu8Pv",
-	"QZYRNV7uJHoJ8ZAO+nsLd930fy8V6se3+Dlsl/VQ09BnfOCaWB9EL1edxqY055JkUKhYXwUu2jUlElFv",
-	"FmRva62ZC6JZcaMrv2aEsbX+2T7fsSAb20ILPuY8va0/laz5GZoae20KKnt6FptbEUKfQz/UrzGfayja",
-	"v2uoY14QVn8yq4cmtOktXpG4KkvifWetQd439ZxWuq6HCLLgXPltv+03aU6w+cKc+XhJ82ZjBlB26lb1",
-	"7gtBrM3O+66uk+y+cRVywZxfMlUhzHyqIQYmvMQpqUbU33SM0vf1wX4Re/QmP3lDqX2W+Ft1RvQhuVZT",
-	"KihP0d3HMEDJcCHXXPVx9/1Cj7dkhwoiUIoVWXGxQ0eJPQOmB4QhPvgbeAI0m5BEwB9GftR/AQ3KJLph",
-	"iTkw+ktzLvRf3oGA4RXxyeQ4Ml0YMEMG46aKXQLtp2FCH32JKea3FESuE3QE6K4t58aUWfMxKMODVb04",
-	"c/RuGExi3mANZebZFedQwvUCJeCjTfRPDEm8k2i73h2berhJbV9K0JF++w1zs/nW1GPENWPFppW2KaGp",
-	"eNWUsD/H0bYjcZs7QKP6lqaESUOlU+WmUiq+IaJLjhiQANlvlyFYueCO4UZ7yuKV0ByrIILyweXJTNFK",
-	"uC4wFKl1lXaiGeNxbjAGHBFKbQT5n6JN1/tSEP2Ivmu2WKXruMjBGEk0YReCShKcpoTuTYUgdy7PZX8B",
-	"WywYZeMcGi3aAWj9LBGH7gMk83ci6HI3LSHE4jD+x3aveP2Lp188G5cK6E82AN5p7unfjoZlbKgsuPdq",
-	"qF3nDlbvteFocnZ4RYSA4CPXChW6JMc7omL78wbneun6l5LJstAMXrOWfKW/gK528a0euMBZLOmKwYIj",
-	"tBWcrWIoyyTAUWkOTpzmmG5kMBXrAYi6wlx79SEieVMrm98VhNnkjDFZsJ3l+nKe4hzp3+He4GZ6tCA5",
-	"Zyso7wCOGKiDD1Xjl7gOeoVY2AzvqgJ0K1zsu9fCjWKyw5VsfGBA6pXoiHGow2f7uUeIMvT9+6vhXixY",
-	"a9z5asIyhM31+TNn5JFEW71WPZu5xSnkHC1tZfiO6QFTnVXehRr6igiR+WqOkrPTsxcnp09Pzr58f/r0",
-	"/PT0/PT0D6dn56enSVeWYNfrLTofOZ+gRfV4PEIEkIY/SPZbyjK+HSrr2dHDPNH11M0HfZAiR3MGE4bU",
-	"mpvjU0LPcXsryB0l25HHTWM6Znwb9M9CgwworG/KKpqFSC256eeQreMNNGGH2A72HXESZluHqyIBbtLH",
-	"raoFea/rwdw7YtL10gDjSbQkmZxrNpLo3Urm+l+a75Jzm9GX4d0cJVtCbuFLM3AnY76M9ZfJ/IYlG87U",
-	"Ot/FTK3hywzboRpl8KweDqMSeLx6GjIHtZgOP6IjOGkS2mTcMFUSmeEd9BAH+XcpaIZ3x83e23oFQGum",
-	"EZmB1MSmtYEKyk4NTE2q3NFd1ri1eW5kz4b9AHQ4vtR6gUE1MRcJUC1lpkK3M9vra2NBnB4RIQGkoTk7",
-	"tGlPyRxZQpQIC3LDNNGWLs9RHxHNJNOcp7f6TUl12JNzhFEChxpiAxOjIIHxSSK1pSlBR/CcvGH64oKr",
-	"Dae3x2hDMJNelqg1WLGUXMDhhIkyTkznHvKRQgF9mArJQgNP2eqGLbnYYpEdG94u3eFtMFh7O4J/AxcX",
-	"KKlr4VNWKiJBayM5LqTW5vRCIiQ5wpY1AP5SwaVEG5oxulqrqpGJwbq+uTbgclnsELaYMui2F+YNo2qO",
-	"Xn7Eqcp3jvskViuzaqhz5wA4+pIDgn+A8ihW+GgLBb1ioXdkwzeaPWCm83+QH1gUusvUnu1kPvD10n//",
-	"IOb6gz3zAWG5ve3h6K+D5crvHTA49dmh4andzfD822Dg7eRdIU6yqYLZm8TwLRwDI1+Z85O8enX+5k2C",
-	"js6enax5KTqaXfiSzH6TgMu/XRqOpoc4GnpZ6hPx+CsicsrCQtiUeLzGfRW4MoGlGCOWvqf0X2pNBfyx",
-	"5KXQlxwXKNFXVoKODp+H4/FZai3Df0WJVQUgXwTz9ipA9w1yqOS1xnFr46PJDKY23tu77aaVFBqiTBmW",
-	"BHKOxfkgvajF8gZymjan2odMj7AwWaHKg2osY6udzH8cxuW8MO7TL3ojuRtd9sDL2B15NqnCz++FHXlF",
-	"Co9+PH3y4cfTky8//PPsx9OTpx+Oz388PXluvvq3h2JdlxsiaIof/41s4//OxW2oYmMP5vbYVB/NfLd8",
-	"A0M7msdN5BqDTveEyipWGZuiS1n5uU+Vcm8YtIKBhbPC/OkzMZvfL/f4/bKLhzv5n/H07pNrK/PM8yhw",
-	"llNjjHE9VOqiLPpbvm2VCdSXtzHSBtXlv3Fbu5tydrXGjJH8kwTQBN5Tx9E8eEfse0vVvFTWGDx0Ue/s",
-	"IxALkgqiYhnuEm3sVBiZUaASgrcPHZlCYQz6bwmiSsGaLfJ8D4BNCh2J8vf6sYeuUGnLkXmSo4tl8hBR",
-	"43ScZNlNN+OrXenJH4EGrgGRc7QlizXnt6Clyxynt9CvFiWlyBN01GireTxHZINpbjra3rBEblQRa7Ed",
-	"VAf9oeACPqhcQlIXKBCCb6wVQPHkwjjFNd4SpPdXIs7Q9Zv3b9Hl9+9f3TAwVZse4rBURyRYIpfeHzIe",
-	"uF4qHs96ehaqGlsBHeoiER49MdrS4sBnXcwTRhS0+dD/D7pReVekZnhZ9c339CwQnGnapu51Oz2YuTUh",
-	"ijNEqvcoRP4AfHXslT2o1doDsMYuo5M5jZKuwDtlad+Wh4FT4g7BBdoKqsgJZ/muJWp3BHDfi2F2SNiG",
-	"79l9Gsi87lGkx/KE4TJ06G5/+L62Fqj++Kgu9HoswpKA5hKaHetbRTPdoZLLwyYJQKBeXFPs/hH6//gR",
-	"7TtVfUzwa9thbWyqXE7EZHuq3/04kMtu0D/Uh/oQnfGmRY0MBLAuKjUwzacOUj5QBnco0bj97c/YjGZK",
-	"YCZpZ8b/wwik3vY23tiIoK6SRF3YU0Uy0yVTh4l7cHdLN2OqYQTP2kMzeA+ucSy+RR1+QRpb7Ng7LDNX",
-	"vga+xJlXhLSP97+rud0IfeAH8KMyrmhKoHOyFbgFSQm9I/IcYUigkgolG8piR0BJhPiy8vMZVqXBk8kN",
-	"O9JktDtHmEEI6IKXynlqUyzEDhyzvodQ4ZVMTGhU9YOz/8OEC67WqJ4V5joOaQAeIJ8syamCrPGGAc0U",
-	"Dk1a4eGTge3v3pgT1cjUOEjp197sVedGtuQQD7PV4inJaLmZRbM1Xa19g00fbZsG1BMqO4zvod/TMtWe",
-	"C4EymoHn3lRTht9sTaugx46XKuWbhpAXOPS9Zc/dNM1+9yEW9NaqCFfgpZ+oepl62HVJvfGWTUa20x9v",
-	"y9htcFrTH0LDOyLJxB7mD7mEAfCqdP0XvhjoOGx32gyGX9TJBzE17lyaKyKsPQbneTIPMNI80MkTQqc0",
-	"1dq29ZtSKrQgXkWeFb0jrMNYZ2sUxosyW5HetkmGcL8xz3xlHoG6Brlt63owvSzF7CuNym/M8J7Qhv1Q",
-	"BujRHZuCUfdg9Z6Zpl2Oa/KcT05PbZ6p+yIQN71iXJDY8zZVns4g5Rhkw65KxEsFMbBqTajw6yhVoYRH",
-	"uMwo9HoAMyBK+B0RgmauPXHSQQGD08Zb8w3rBVXoDe+jDDhg1wVJR3eagvSc/totetRbntN0ZyK574gc",
-	"Ruo/wND9uvR6UZ2s4q3JPvpubBuq0E70Ns2KZrxoXu6QHAg6AnhhwIe64XemH1MO2YwM/ujpcL/nXyaa",
-	"lSE7Ainu+qOjI5JLYoPDt0SLgU271+jWX9aKxYtuJAO5jMNvuJrZNUlLLSEho1NJxFm+i2xIqvkucoY+",
-	"DVeGbHYZ0nPDfd9IM5V2Pq29wT64ZLQgvqsfhypWLQprcCG/I23YEQ0oCOKUiA2VemMn1Ry12WnhrG19",
-	"kAQvZdiQ1FdwryOHy+XYrHCw2QZE5pghyKa5wA4W1TofSW8DgWdGiC61KjMfqNG7RbcbodULPoxp+Y6s",
-	"qFSTK1RaAMao5VcW5s66lDV+RpBki3ZCnfV5PgLKdzwnHVO1xc8aBU3Y3SuDO2Ar0bzT+zS2cVBVC6hW",
-	"GRYU620vFyVTpX7zmoTVpw3+6JfZ2f+dsgO/txsOGUhCCwxUKvYAtkWKc+N+b37qdsY3LlFfdpmBU3jW",
-	"ll7MeC8M2oYmw+gImOx+vUjMEDZ5r5CvapzObtHAhXG+xTt5AYkzLlDcRvtqybmajEpk5MUTkBehBl5K",
-	"IA7cZ9YOdrr0s+HNSzrQoBVmYy//lzrwL3XgU6oDn1tW//SSty2H2GlQezJA3G2JOwdxfG9JvwI4zGYr",
-	"XvA2x4C4+7QuMXD8hS9ecRmsFGEzwoYeEA37iDu3uZh3ZU56b18PIPe6yC56AL5eb4qcbAhT2Ml+Lf5m",
-	"2hWOxN8lPOV1vmpjEZeKb7CiaUe2RUkzbIP+AkUH9S1G5SacBLkmLCyJWjt7Ye9kUxiNNtZvtfajm9nN",
-	"rOo7YznCcb9EWkPmrzCqkDhgP2DL93fBR1formktw2UvljkUcF3Sj6ZfCEYZSXOs5e07gipww9dQc87J",
-	"RNyisNCROlTI9pBH8iHqv/r71F5xeL9kmasrqFMyNnHQWdDDfQI7uqlg2dW7pO7/N6CFn7WlB5r3da/y",
-	"urPxKZbSlVDBNE/QlggtXDohrxIBL1BiXwe5beAXKIqcplrYNYWF0ZFakxtm7r26REpdOiXlZW5cCov6",
-	"HUfG57D/TFX0mcobhk2bVUgp1GKtbbEaoZLZYgZeHemq/WPiV59OwN6gxeDjOXqvIZUpF3CsNBbQY3QE",
-	"//4BXnV8jhwEJlSTQjAnjGBcwJhmOuvhvfFaWQYFYZ6TSynpCupITrPiaxVtv1H8i5HVNtwsQWKqNMl7",
-	"dRAfapSgMl6UNFcxZeHbpUu9HllHItuzOfhvbr4miJYyJ1eezaauM5MSKU9SzpTgObCojJoK1DmRUF+6",
-	"qicGHsTVyjjLGVFbLm7rWl+asOwDQeopc/J1TzW/XktTX5XvaoU2HCqnqZKx1hzHFTzJSEFYJmNDC2Oe",
-	"O0xES4E3RKNtbAGWDuKbemmWOem/KTdErXk2ElJX83eELalhmwnd2NhQSlfKqasMOK6OmBbSqu1AtlNK",
-	"LchscCGR4ucoSam7faSiq0RLNgvC0vUGi1uoRHZ09fr6hklTvitCObkjuTFN7Apyga7fv/4zuitzRoQT",
-	"BmkWma/1H1eX72H01dVreVzZNG5YTqWSKGFUqviL09P4+dMk8j4++eMTqG+W0jiTMn4Ggd9ilQTLdN2j",
-	"Vn5ZECFJNrZkUHfs1R0WVF/I48j17/apYZzSiV5NjlkTUkMo86y6NfU2zmp9Fhr05q9l/zA2uMgeO2pg",
-	"tothv7R9EcaKfv5jg5pLuRddaYGnq7Os7VB9SPxfUiUbfSd6m86OKRh4qD0FSbnIDjcPqZtO6DNW9ZwA",
-	"adJUcnCzjOiYMawtxu+qlUXrwNQdKOq071qJCXSsqE+Oj/WoJrsuct5X/8c2uRvP4jUgmRHk0VFijnFS",
-	"1dUosD7kigh5DFn1OM9jvkwQrirPqjXxNdZ6QaJWPMdxxm6bgWcuWJVYGPM3dJNx1oHW0SslyapjCY+g",
-	"Nc8zOT7tH4CyrblmzcV17eYnr6UKtN5t1fksVVQb580Tm70kRxtFV0XV5XzbKQBP68g5VQJ+YGnz9yIP",
-	"TuWVAw04XbabMWJCFylVUsxY3dS6CQZE1XdmkUI91zDjMaVe9UUgodcC41tj87DhHsAIHskIVVEfvply",
-	"3MmzgR5uSQ6uEMaur19dXY5E1S3ZyfAilSilIpkW2WUEizA1VsExB/f/4CIZANhfSZAt3VJTeNCvQW7v",
-	"1iBbEARnuzinLGCGmH2jLyU9Q2Ig1mo6YXAxSbnOHkmUvDfL+l4SATDJBGnV/QLujMSmhIJCkfxHSoQ6",
-	"waVaQ+dF9O/opjw9fZrekh38QRIEcMCjppImmPbn6DtG4CeouuwhsqFsdGw4ICQyG9Ncbuee/5WMZpET",
-	"cmOWlK2g7i1TsVzjs+cvgufmluy6JLyiXOQ0dVVx90lOa4eUIYvxn0mmhwJ6N1hFdSlIGAdVKVO+0dd7",
-	"V83HsIHU0HECqYryAiWuxSxYQcHt7rasZIrmKLEfY/iY+N7xquywmyOcEes/PzFFxqK1gcTgnngyqLfL",
-	"nbTzjqvJSa78jogcF/Gal0KGO6bnnK1MWJFFEGyeVHgnHZYjdIoUR2dPXpyiI8vn0JMXX7gYOdul5MkL",
-	"v8jFabBNSXCJGl4IyZ/WnQWXiseCMFPuMlzKOc7wrlmU4+mL56OaqtSzRP4bPwxc0ydtnxJE4ogGKuHn",
-	"J7VQ0VNN2sQ859u42Wm/IykUOvxDSRJeqr2WPE9fNLrlPA/3ysN55wRPzsZ12wlBHnhFGPKDKPzkNDOJ",
-	"UO5HHd99bXvjTmNoptx1y9vy/MnZOHeLnaUHwt14PgS3osmfISwrOO1ooGxqdMdVte9xKkjKM+hokueE",
-	"rUhsZfSps9Uo3Rv6j+2tjEtBO6xBvCCT36r4LelBkhYTKVvyQ6PCGxt17cXee701BlYU2KgB2O8gq5cm",
-	"Ff2t4Hc0MwgfQ/gDM5b5irK4wKFSjD+Av1hf9VquOqEMLUqlOEOSsMxYOReCbyUR8xHVfA5UrvGAGYaT",
-	"CYXPCvvocHU8sBV9Jvj6JR3reIVZxpfLaTxtbR6uGnXdJxGsMVcHsBMpMMV5vsDpbQd1vYeIgowKkir0",
-	"/bvXWmIUEBxOhCsv7PAYIdMm7Y6YFosESSLuiHgkkRGe0ffvvg0SYZpTwlSX+mJ/7aqCcgkxsSanEstb",
-	"lPy7/S8xNsdG0SiiLixk5islSb7cLyB1CMpmoaqAKDOp/gFcr7Hg+bC2qP11eaVpGXGvfvzdd8iBImA5",
-	"iTe4KEYVgb++/u4dz8kb81zQmgZcfNxtJCWPtV4ZxtKDlvOqrqialEMEU62jtUltvPmFwapVRK3DOq7y",
-	"gsciXrOiHJ3d6x/RkWm9PQf4h7oqEfpuQ5XtC+8ynOC4mmJv9UG+JYW6MEn+kQ2ZglAqRtARduzGvPd4",
-	"WK2j9hEM8EGeQ2g8tOhCjCO7XWiDVbom8sK1kLXukAjJMl3b4VhoRrospWEuB6OKxpz+cKE8ny2DdQX6",
-	"ElZRaE5SKPCKgJPJhXnZH2RtENAQdITkt9nMPsZef41AMkMwBpw+1NolNFYe2ca53utc27O9TRtQwadm",
-	"V4FGLqahzvfvvkVHCdSmSy4Q/JEY0xPXF0XOeaHPF7Jt+9pQ9KskNWcMVD027ZAhdi5qb4UR2vZI9XRA",
-	"3aIWw22++DVDXGREXHidABzdbtdcui7Hbk80tVCTiiH9jdKvGWF4brPzRgbCIe7eztUB0UsffRhxgSBr",
-	"hLI0LzOCEmj/kSVz9LWjH/ONJv4lzYkpP5g0APeqnf54c/Px7In+39OTm5uPzxf6f5n+84/kwy9PohfP",
-	"fv238Tka/rUT8vDrM225Qk7ZLcmqjtTVkU0xY1wBcUD/CqrWCFeF3CIbT4lwtoHDuhAE356scqxJtsIF",
-	"8PHQ0Q27OgJXWM89MkGwb3lD903VUwT/h5P4faodtzA4RQHh1DqtbPSJZXfADtupyEMq/x6+m44g0FJz",
-	"Ey6QaTV4jDAy3ccbIKAVMS1o7xHdalZsgerA53si1dXhiIgOT6JqBn8PkDz57YDuMy5/+3ZWNW0+APqk",
-	"KjIQnDCKfmssBYTYQcuC9dgXB9eT4rGBLAtovTixoJxrdxtg6BqjWhEjrAoXMbeSaTEl7K1knCmuS888",
-	"WH0nrRIO+qOKbHLCVP2sWRmo5f0UfOPK63O0pIzK9QGH87DyQdj2UwV3t/17UJ8Y8/57VtKrogUGKaOf",
-	"oJ24C12YULBYQ/NIIjeD63Bn8MhLCKlCpuoYWpAlF0a+7cqmPlSIYlAedP1E6GRWHbnDfjzjTQcPg0QC",
-	"M3SUCNv3V5YZd/9WPgqIveWMQOtfb4k1CgRmQetGIfhKy7wjMX7lgLPXi37HI5BkVgJvUKY1MsnREosI",
-	"8RJCAqBlYx2y1sq8gFg9GWfNhn7eoXEjFFc4H5Do05ix/fiHYMicFTrjRYfDHKfKMCqEpZbfNCPTRAUx",
-	"EOcmWoFmNlih7vQc4xRYVnvEMUTQJSYrIdzDJ5ifun83hk9qI6nMQ1yLNesfEdHyiuaP6EgBI3ZMunWs",
-	"NMyms/2myInqYtGS1Dklreom16+Q+7WmTtNgvmMuzWLvydiGBaLq69KrzynoatVsUbzBrISoOrglwayz",
-	"JlmZ25b1dVSi1tUFz/MNYaq/YFsrvLUKKHAQtGizZQDyd7e6HOu72Dvi3r74HMhju11CxFc41K/00lEH",
-	"UAPFpqAByyK01HcjVS6kGdiEKWCjoT1HiYtQrIy17osbZkK1Mc2lPh5LsgXDBmZojfOlSR87CqWbHUco",
-	"yfk2QSXTutQXp+i/RDcsKbBQVL/IfP3lc/RfoHu6gVglBlb99QVKbMEJCxVVaI3B5GMjs3euH10VPmUL",
-	"VDT6Spg6hva9xlVs3hWMVqnKDox3DNvWHruO+r3Tgo5+CylCxl4CZ/s2lCA3mh7taFEqlJOlgkvliDK/",
-	"8hiwU6szA1fBOcRzoZ9KUpJM/ypKxihbHYc5jQGlg09aQLSKrrkkXHD6JQSn6475hgo93hU8qEDFW/dA",
-	"4Nb6RFeI2QAuJghm7lHjk9Tw27b9wNZhwzpriQQKgnyeWh6T6m3sGSH285wG30MAfUdORPOWqLYmavCE",
-	"Jjm3z1njVui+Xbrvgxq34ynC7CFcCsmfX75HjwG25MJeEfpoQU0YY/UDM/s+hRB2RwWHZN9Avu7e3oza",
-	"/p8meDsUXvXD8eshfH7ylIX6qvmtEhb2Wdh46gEW8kjagPDFztoM9ikk1ZdCnofLAthrmaiun2213eBv",
-	"5kLp0FPMFTNAQ7Gz1I/4MHk1vut1HETp0HiFB6r/BJ4FhrZrDPYPvRuRVroTDZCF5TMViWqJQlU+wpPT",
-	"EP1s9BsM8Vjl1VxKVkpQHGnZBZx3yjSGbgTGnvY2f5t8RTUEp7aoXWcD06zmnLXk/bhO9ZjQUfEz3I7j",
-	"qlE9bGWms74XHmTMgZJ1wRMbOqhNQX9SNO0gt6/TRIVrAg4UfoGMygrH1pC5oXxRMmQLcmzxLnysXMZk",
-	"LIgiDOygLvC6fXxtsqprzuaa1kMGIF5hyo4hNJ0IhFfcaHOm5JBEGQH0GbMC4zf2KCs/G5ZxV63PK7NX",
-	"EEF5pt8hEVUXCLsntNCPEixjvkxuGGZVC3RjYq5Ta3H9dlfYRDpGZlMwq8GYyS0R8oY9O32GJIb+BJIb",
-	"bdAPQ/e5wx+DSgFTRNzh3G8u2ccnXttnpCvaWHG8jvZQlsdZ44Td8z01KMjgnvczOIEViXO6oSouiLAL",
-	"GQGIE/0LIpB5GGHTWh7snnkplQlbrPuo9QMFicK9lMqyCgqeZ86yALSIBXHkUHlajS0MauYUgmdlqunZ",
-	"0ZlUNM9reoVQAsgsR87dYaslUIHqBivmRbekUOf6tx18BEsb1cdnN5qkWlJFHUG0R2ldO7dHU2FsdnOE",
-	"Lrnkc0S+11x1TOi799S02PfGqRwncr0x22EMT9jZ0IBhgkVBcWA9WpaO4Iy0zGsBSbeyMB3sVBtMn6gM",
-	"V+Mfzfl2wlPOMDb+SWdt6zBEGttPw1pnWX6NW+tdO7KtZkz4pzPq6NuoJI4rNhOihkDYoqTJxsEmmX0W",
-	"tfA31QinaS4/eJrHRVVebElJnqEN0Ry+tjgHPH2/naz9OxFtJ0Y5gFfhUCET4s4fnDr7ADqCO9Y4e6Cu",
-	"MsEip0RoxfN4eEUTvxxdWOKoi9jBtb3BtxDRVpdX8eriHUH5Cq4JZ0tlC46hQQ913Zd9dz5VluNExuZp",
-	"rG8aAxADQDIbzFr5GwosZUcc+tDSkJ+6QMvD1Jrcr9zikdaHgyT7WRiiPR2/JVu8tmKzPtijo3iMv67f",
-	"AMGysaEcemxnNBY0WQTh8SCH2JN59OmozNAXpqyMKR2jSaaTP/TXm9B47oen1p71A1ZBoMbDBLqmBhTg",
-	"4XdEZOUYlqWPNGWreClM7dumY42XptR9x0pYuVkERIvaWVztRmQ2vbXkPtp6K8gdNbnWozqmkZgZ4a/l",
-	"3TfTQkVT0ydIC1RQsEPzYi1yJUEdJLGRVASna6sTNlF8oBnbwZwYwogY7QY1vpLFLnbnaJTa4sniA8D3",
-	"5e8Bw63MPWCkJ2cPGO3J1r2jH17OHc+fG8wxxKW5PgQVNe6T6rfO2ixbHCAn+I5IhHPIKvEaUtjmk57H",
-	"eRiJdiroDeKMqlPVpr/9xTiEdZ7uPYPlfXwNTRPmZygS1FentDsLzVWYD2SC1LFqMMpIh6UkiDYr6/Sm",
-	"l3VWKoIUCr8ikQkC928zrziRKf5M5D1qFDV6/LQqFjlkdJHI3/06l59UkhpeG/MgTVcAm8blI8EGpBxY",
-	"a0MBe3b65YsBssUGf/SncJ6hVp/01mJaa7ZwBRdt+3ZN8hnYd8SbJR4QR+6PDoMCgYyXJo7xMxQ/cs90",
-	"xLT0MYiMSuCxn6Ot+MGU2J7m4Xt1jRzgQe77oJmrrdqzvNnmuxFg6G1Gf7ppg1IGdiQ6WOq8P4Vzcuf/",
-	"nNyz0rvFZXcqTAMb98+bGtC0vhFxPIJRN094H6vee88AjfZBGz9DQTmgrmllGiBBsHGMzDcHc7Oedmh3",
-	"A5r+fjE4resS7adzmTwvmnkJs1prI2IvYXaA+bGURHT1bWo+6qdMXp78D3zy8+nJlx/qP+fxf5x8+Pd/",
-	"6+U71RujCssH+xvrzZ3qNJqS5fMQt0VFUFPvEbCcOLTExhg2ahmbJY47QwXeuzzfNZYII30Ul9Sk1nOW",
-	"oSWkNoTDAPZbJfaKyONvqiZZDrjGAjRlAB1XHkGT2jVx3S/v+C0Zq++7kPpY1I+3G7pW6Q5YmYLeEOqE",
-	"WYbW+I4gwtpVvZ0q2VOAr8mSW3B0LdfIz0PZ5r5A+4kY6edhS0GMSH0zT2Q4rRu6ufNvsZQQE2cGJFVW",
-	"DVgZC7xyyqGtCgD2UP31oJQ/yCUffMM3mGrf/W6m7r/U/25S3CbiTl90poJeuAAQ32xouJrYincUQ2US",
-	"dxQRtl2irQ3Ac6lDvglhK8pIFfYD36VcFKVER8alqGkTwjZgE/XzWFFTD/046K/hBWFbl9ixD9B3BWE/",
-	"QESWIDnBjZT9DsZXz+iWCpioMBX5GA1t1w+E3H63fMOZqfnkxDBIxAX3jL4MNBhrCnUPl7wUUHFGE2ZQ",
-	"DtMzZrgh1MmS6W+i2YbbP1RJpPlrSzLm/lbrUtg/l4KaPyRWpdB/BnOmXCfra03SloQIFkRclmZB5tM3",
-	"jhP95Yf3e21gL01zKyltiRIIwkjefnf9Hj3GpVo/hjpn4NWFkwOXIUxbb89aqcIEyBGm3tP0NlifCknK",
-	"Vjk5KSVBCgY1XgYPy3PzSxLZWiwQCJfv0GJnnc5mmClloaf9qSRQ5Nuwypl5vAYNF9RWfrb3wRXnt7Qj",
-	"OMsWiHP5eCiFsUgSBe8PIgWAMANrKCrCjO1UQYDoipHMu3f2Nuby7WuzK49MSRqSOZ8QOnr3zRX68tnZ",
-	"E/Tq/fu36A2REq8IuqYrBr20ZYSS9QanJ6Ysb3IcIUmYumGUSUUwePEx2yGzlbaiEDQxM+WNjRHYfzll",
-	"K9M/R2/aDbPYsIrPiVN8Hv9Cs18fw3Py8S+mHiHNfj23M5zckl1i0zzNN/Et2Z1DXHNyw8AmuKFMUbY6",
-	"jtACS/Li2UlGUq4FAnRNWIaSao0nUMDpHPHtn45MKmnN5k1K6fGFlX3+ZH4vGf0IvX84y+yQi1uyo9mf",
-	"bmZmhDkELiX1ZnbBOEtJ9XPJ6E8lQeYMVmNwvvrTzcxD980MAsNvWA0sgGkzXs260Ks3l1cn168uz56/",
-	"qNKG3XBYu3nBeWL2Bcp2kgx5i2TNMjA3s/8wBRvt++EbhcWKqJNSUP3tkUb9zew/CqzWN7PEVrXW38BB",
-	"0kOcYfaGff/uWysfw4+23VFyM7OFzU8yuiJS+Q+ZAlQYLXi2s5PjG5Zc2Qe+hgfOkVzjk7PnL1oIuX51",
-	"eeIhQ8/hUIDWBGdEWLp//vT0eI4Su7mJxcOiCod9bl1mdTq2q8CX5jy9NevACPYW4K15TQqBtDcMCGGO",
-	"3pFlKXFughSfnT6RNoJqYw+ciZP1Gg4eWe+PPiuagrN6T6MbsIaD32RZwi5XS4iQIEWOdyQzUEWweuhs",
-	"CPk++vTpi7iJyOiGQRs5ttqnjmMTOAn8ySCv5k8VVe7zpV8hJHfJ9xlSfUHDDi9zQpQvN2icbjDDK2h5",
-	"gmyPOlTkmJn06W8pKz/arZDzGwYegoynJYy3LMdcEkjyUqRVvZjLt6/PvX2MbCqtYYV3OKcZeBiiGwZt",
-	"YqrmeqaTjO0fsCUL9P3rRxKazFSxqOjP3BZIgy3GeY4qN5RL241umBvtIoUXlGGxM/CAZxwrlDzGBX18",
-	"9+SxZv+4oPN/SM7sQWz/tMObPJnfsBt2xdmdiR2V5/rzvyOT/aEFQ9M3xvRlJRIlH0+c+HNSLzJBRxgl",
-	"rt/FuXGqJ5ZHmSXAaUZeHUoPQ1jhnK9KYrLvqUTkY5HTlKp8hzDjbLfhpbRswgkc5+jHD5bDIQ1VNc5y",
-	"8jn6gao1L5VWrfX2oFSQTK8SQu+9tdkwcn209FxHib5e526ViWnzo7+iDCaK4Vwmx6bBvH6DDX2364nQ",
-	"s9OnAJV+6ud5/UucEUaJ6dlpThOiDCWm+k31xtjD61xvRvLxhGZkU3BFWLo7RzVoGyxuZb0Uq84qfEsQ",
-	"1gchw4qLHUpe14+f/JXsEg2dOZAXe7PzwqgKXbOvOeOlLURgGCIwXn21z/W874CJQCg7XNawbXBwtLTu",
-	"Towp72nOGxd0RRnOXaUZSIzg2e6iekzPW82FUUahiB4kJJjp6j38EiXecua3ZBcLUkqSJSYdAeq+bdfU",
-	"9HfVE7tOXmYmKk0QeR2Q3zU1ZbFL2Ezm6K9kB3RLBUyKl4oIdPYMQWcAs43/7eSKC1OYlbOT11mCjhJP",
-	"XY5PXKGz5Lh1I7iwSQNjVLMH/SqTrV/VO9zgXOv9JDNXDEnXvDmH0QuNXuW+hdA3QDqA+lJ/NJ1dONOa",
-	"2B3JeUEilPxyY0rl3MzO0S/z+fzXX/UFDvdRokUk20GiYpvGmYb4Eg4EzHulh83R3yueCfF4WmC0N9wp",
-	"SmqGGhs/eBLZwOBnZ2dzdGmkAWAohscAadoWvua4F0Sk+poiLOVQ6xCujI7Z3Ym0JFF1+UJH7nSCxpkc",
-	"14iszkVUVazF0JGDLvXBBpuS2RVAqRWyNY6pXSkE3Jj0tjP0hn6Fjp49eYoSu8tzvRux4jzOtfik+U2D",
-	"bemzYHmfHnkCsyVV/UgX22MjLrWcvVPEUOJXRsmQ0GdEs0TNueuDmuzpDonTQ45eKVV8x/JdhMAXqgUK",
-	"hK7xhlxTRf70Lf54rHfHjD7xp8+QltYj9PZ7/b/L91evNLF+/fLbl+9fmqTilG9I+K7QsoxhEugouSbp",
-	"yTdEpesT/cpz4A8n5lcj1uNaXEm+M9/ri8VFlOqZqc8xnlr2nkqxjAX5B1Q1SOboK6OX6HPyFZY09S4Q",
-	"s3/QLnq5hPFG0slpSqzNxYo5lwVO1+TkbH46i2alyK2qKs8fP95ut3MMP8+5WD22z8rH376+evm365fw",
-	"TB3Z6ck+l29fe6WMzmen86dmqL3ZZ+ezp/PT+VOw6as1KOWPwZ9pfT2roHJcZlQho9tGaMMZVdwcrTpP",
-	"JkKUKZLndAUJWGawkWRzIvRzjGw1lZvuSDcmABqaD4EwZbOJcJ4TzaiMcAnn5gi6CNsG9wl8ONc/2DZG",
-	"sHvyhkEurPnh2JwhW3jiAiX/D3v/u9y4rewLw7eCmjpVI+1Fy55/effYtWofZzJJZmWSmWNPTs5bizkm",
-	"REIWYgrQIkBrtLNS9XzaF7C/nDt4buTcyb6Sp9DdIEGJlGVbsj2xvqyVkUkCBLsb3Y3u328ss0yoMwgC",
-	"gZZbQR0RuMpeIKpn+Yb3WA2FnQnhawrPhfPQIbtWZZ4gBSitmLAeoWnrPHNvuZgidBGuRuml4Qljyf3R",
-	"MJ5lrJwOWIKL8VdYWO8rhQZ/WFqPZOtWyM0c5avS/ncZlEsZe+w/KxR2ETUhsHe2pSZwYJ9H4Y3zbvcB",
-	"AeCmmhT1K/nPHVA919LRmhXqGDyoNK6GX30A6quiux4ZAPRUT7ziVKdzdlItrMx6p/ntT0Oeo5s8rW1B",
-	"6i+7/wYTv2tc+d7tB8DM6rd8MATPDw6ok8tSqyIx3rsvvv8blc2v94G88EH1N4Rti/k2gDV2SkBXDpyZ",
-	"eolTaHtyNdX9r3mVl4Jbnl19y8+q5s3Cm15cfdO3uhiC4Qh61dYZSnyeguEHlwZToZ6q8cnPCk/yCgEe",
-	"iH95NhLUR8DPDZ61B9r1a/SkNbZygTE9AAwfjLUPeLP7NaLVHua7Oq2783tqH4dacka0W5LD6O2eC3jQ",
-	"mxi4Xb4QlvY77Mwau+0YOogHrSbpbTWpTzinJdP0Jcn4wttAwchKUccP8TgEvV4ceu0FByCQ9Sb4Wpek",
-	"11eRrEdPptp0dFQTBn2VFwFgKYJoRPJBJ7XS9xKDwwep/KM6s4zxni5cKMWx25xSgAOG8FI4JUJFcp7j",
-	"b1oquBAAGiIWoN7gXPi5iTAzgY3GQeIh1+cA6s0NsjS67SIJSkgqzzvpDyBWGWFnFmX0YkVjcoWxJnpQ",
-	"1BFBCT0XyIm5Vhl7fcAyPjfkFQ85dObDmG3uBNbuLMh7DUX0tc7m29KqZtnQH81DNluU4o8lDX+23blk",
-	"bUr+yUtNwMRIxxaPQt1xaUD4FhT/Vpo+K6QVK7c1ONJBI5CLLlwD1Ge8FxACR2UBrr7zEo988sRUEHSQ",
-	"MDGWz73+QEH+ABI9s7FQsZKQUvDXUxFHm+pgmUqb6jRk9mUbCjM+9GHLz0uc+uo7ftL2W10qGuL11Te8",
-	"0WqUSzwG35CE4nJuS0Kv68i8++bJH7+2ifVG/LTIe2l4lgm50+Qql6zFG1s4YlH5vNYVyOLBFunxvFpj",
-	"pwr37poGlyS5xtT7Un3Dq91Cv6SPzjH0L75x17BVsWCnOOTTaaEvBXKMXFtju3xO3P5M1S3r9w1forDC",
-	"H6yTq9NCuI1HZPCIWF2IOZtKwLrgFSEwHQ7DIE3v8Rwy2cRDYsa6sHu5vBTo2cUqrVlmTQNunYoj8EwA",
-	"aJ/Be8ER6psIP9tgaRX4sETAE7lRtRIsSBBhUQA1DuMxCiJnM6lGmqXOb07pjC2LVXBQi3MqhAdAol57",
-	"w3C9WSGmuqA2wHB61MwlsnqbJt+/Or3x23UmUplhY3/1weCtpIETMsWkAg89/GBtm/sxClMt0k/uxKR0",
-	"OaAk21Udzs512IzJos+84DtUi7wd/5bsVSbUfMPGKtBM0ilj9TQwRFgssrYeLTsW3wg1X1CKbQaKbrhr",
-	"RYh3qZR4sL9Tyc2qpPvkd6GPwbEd0TE2v/D/xNYM3I7oYkjhUDlm+JBD6OOYJyzTWOETVUAy5wVXFvbd",
-	"WI0E1kgiEAOeSKMjf17wFIgoYJpQ2EOnTn5koFPrJX+nf/8KP8DZZ6wSrGbLuOVnmSywds3PbfDbzFZ1",
-	"cnheDlA3fSr9SuuwIxeMWz2RKc+hCCeLlTMH0HM/nAeFUJBQQ7ci1zxz8z2kOlkaNanOWrHMfsasBMra",
-	"GMrMBuy4erPwFF8CKxEVx0EuTCsX8cCVZ/AmFCjNxnPWw+Nwf1qPH+EM4YWSPib8KuehGk8aPECEzB+b",
-	"cTNgcAzqs31wlFfPmBKN00JcSl1CnQOcdiM6IhxzYmUZ5CLRw2p8NI3Y9LHC6w79lPwfIFMHxNls8fMy",
-	"bpkZc+DetLrwdJGFcKseq97pu+++//ljv82BeYeDvCcp346hpqeDqtyXnaY5uHBS1H0V7RbbfxcXuwoq",
-	"1wmEBIZ/HLEaiQfj1Zr87ZdPoYH15nGFdfXGD4svW2wrmUUwse3BFZRJwid4mz1/9erZ66ASGU6bDBba",
-	"+RDpQswN6w3nLLmQmbOXtiIXjbAESNo5yzASUhkDu0oItcvODMrto1ERP4fVOnIpikym9ogl0pzRFiUN",
-	"sllSUmrIa2va8/jBUBijsKis/ziU6JtivleUqqlEVYEoGRWs+dyEakG1TXcpD/yZFVwakTW3axcOUClO",
-	"D4HlAzSdpCq/gm5IJYxhUxfEF1Gskjp8P8sKObIVTxB0Zp1rD58KBEBWQ1VfjcAbscSkunD36qlvTYAC",
-	"7rPwd3okRS6eldBdBoGMLrCcIICDdPcZRAMDz8qOC2HGOs8MDMmxxk+q88WHI6IYzLIQUzj0cZ4MFh+d",
-	"pWMu1dmwgFpfagupIa5linXdbCRVhlYLC5jgNoa39QfsgxJYGoUV/UkmsnJ6diHmoEjQctpDpImI8fRC",
-	"6VkusnPMWhiZC5WKrI+FqwSnL9iwnEydbzFg3/oaplRPhlKJI5ZAGQsVfEMRSsKGwLRXvQBOB2qWdAoP",
-	"xXQT5m/8T4NYrUhFE5NqaY3MBIJyq3ISNZLUnkTSJ6vdjbGqUtZ077PB4PnBQWd1E8r5erVNbiNfOwcN",
-	"TwZH4W6qizZf+7QrWLpBwRLI0xrlSnDd49i5nJ61l28G+xRtOKtqlNwVYWYe7qgObmmfaqr4dwI1/Mm2",
-	"P3lnLtX98c+WrdmQXFRb183l4ObnpbXw7BMGf6ezg61KdZGy7zzAfa6HTlDkN9Csuc9G1S4bsVJV/x2r",
-	"QhidX7qfM2nc24msjzmB2VizCYdtj/U8U2jEWglHMSVzNedo0LyHLFucduwjlihtoZrwjFtwGoxALHRK",
-	"Tmg6G4EuLWmmUDaMmCKFLl2g5ObpuwFeHRwwoWwhhWlNFXiN/J4WfduK6cdZpZ9PTcXDsNPU1pMLVS1U",
-	"o1afqtRvacw3ocSHgc5t+JwDvWf2X//xnw3FxnONxKmxi3YGKWWnw04f5mlCMAckVZ0/hF8oHOJqTj0D",
-	"8CseenptdVEPpWcxALCFu7/tGLGeXb3pbT7JAM8+hlPXIMXwx73usEF6rRbQ3SHJhrS/lisGB/2gDzfe",
-	"uUNNXXTkDmkv3IoKdwfAoNzVNsx61s1a8bzfqeSxWqHlbEHJ/fFMo9QPd383i2rgNqX+Bv+4U+idQm8u",
-	"lYgyBanEy2rBMas604Udg46rc6bVTRQ8PP0MVJtE/j5Uu9K2h6TZJ3jhTrN3mr3B6mSQqYZm38wxR11d",
-	"UmJSq+242LpoqrFT3UqPIX9YpZx7fvZRszflkIncQIt/pcd0S/+ozlDTQ1lRKsMQwaPKuv+mhw3sCBRa",
-	"q2OFs7yR379oN6pe8TbDcIqzu3vDcJfHhDtDca+GgmQs8OcXlQ+/AWodh7OW2/oCLnolaLvOhC2cybgL",
-	"31629xK0HS1UzeS16C3Cgq95SJHW8CmL5zJXcbx3Tk0XZ3BxW098aQCxaiF/536BrN+T6EmFOnSNPnhv",
-	"m5bHvdlLVM/rXpKuRV7KpCpEDnHSRuotDZ7kAerZixcvXvc7u0BufCDVOo2hGGmgYV1/Bo/kEKtWwKtP",
-	"slChH9NJVgPGpPM8C4AsVtnHCoFk2Tweis9TXdgrTiTg2ibyCGGONKcVsXLKrGbPDg6ig4MDVuiZGbA3",
-	"p/+TpSLPCXSLx8pMoahwLIQLA8s8A8JwgEZ0Ul7mnPWAsAtKIgEr7a9JxJK/uP/Zc//z35OIWT6EQ3le",
-	"FJKfi1ihM4VgKtNCjORnX/zI2T9KbcWA/QSgLIAMhLUR+P5JXduIxaxt3tJbuHS3Z+z2jD/dntH2NLo3",
-	"fFxl3J78hqSaXlJSc/kkwh9bBOG2O8haAOS1XrbCj1vx2e67aTaevDjT1hjhXvad51ff9JHPfeMpRFL3",
-	"2iQJtrGxYzl77ky/LtjfTj/81LFlkd3dI7vrtyuyy0+u2tXosmBfAwKDYhU6WFAO6g/YEfbKB+ZIX0EH",
-	"0R7RHYrheoCXF6uEqmpwrlSh7wnxkwiaC8e6LNhw7gnZ+hGbjWU6Zjw3GusZqSeQiGjcU5fL9Sg6qhIK",
-	"OA9pqC6PCuchh4KF/5QnJAoOEyuEt2GJJ+Xwh+/ADFBZGeGxI0t3rcfmbiyobweJlX84AzhVwCjx5aHA",
-	"LIJOAnAip7rIuk7n3ePfVZ9r225mNVLVot1eTO9EIZSAx+FwVly1Ye3njJtwPTwO5wyIRrhhI12qbAO+",
-	"6KKIdZfWnwj3boBFLWrX9KkB9G+WS3UBM0zrCnxCeh8LTj9DT8pRoy0XRZ80yrhPqFLBkBy3q77+vqTX",
-	"M0evLHN/HDKLH2JRam8gjyR1JJGekKBbCn8ptDqvAIiwJ2MGv3mGpQqjqUILfnnwzCeQ4d+Q52IfFDMl",
-	"EEZg/3YNaet2CSNIQFfAmI504ZkWDCBgf12U2PyO/WYm1zORMTuTqThEAmQP0I3d8ABeaYs540NnwDWh",
-	"YRZz9op5bH+F7jBnwxIqq0fs2QHrvXz+OuRbHojPqRCZyBKK2U6ELeZ7x+7WhNDu6/b9WOXa6aib/4sD",
-	"PxL53a9Y6lYhLSFh6DF1IwZ81lVQCC/jkXHoolhRCFqD1vdgLV8+f90fsFcHL9hEcMq4U9uf201LM2dj",
-	"biC+pQoZea72pMJFPUZ6K2dgEOUWWjmBDavCWHfXa8Wmhb6UGYCCFu7ixBh9plU+T9i5+56AqI0wre4v",
-	"NQK2X2MI81JbyVLESpUDpYhn2QIIMAZNSbHqDQvBL/bOc27aC+HegzBvKb1f2jE8/76S+/X43f0/p7gF",
-	"oGlAoG+YyKmwe6sITNq0roPUZBlMeAFJuBFHLYUdD/uo4fkaJweftP6RV13txt33ap2RiBnyZ8Uvucw9",
-	"ke/tNgiC1X9y+PdfmzEK0t4xXplusElez5A+iyAPwz3EjnELqbMdKNfhdqGx2brLa7nUF8LbHELWR9KF",
-	"USHMmEatUHpRqI5qLi+PZYDJLDWnqGQSAv4P2hTfTWsd7C5SEV3aa+jIm1zw4qoN6kuW/I0hCGUVWLTb",
-	"X2iF2oWsCzYV662NyEeBn4LUZl0NCT+KJ1s2vT9e2ZuMANmPwx89gfxz41NLwDuy84186/36MrPyu88/",
-	"BhduXQSCwa6ShlIFKZXgbaosC0jLUwOMtI/kqOdT+N4CMPid0xusziaEZ8QPETZkRds6YYJxALYICA+0",
-	"ZzSrCCYJ9r5nBHceMHc7lLF9ykZhSQt0sCbaTt2TDvf3E/SM3TydZvx88m7Afvz2GNHisTBA5XPygkN2",
-	"ODd3Sj0NYvUL8J00bowIVQUoTs65DHlwXree5MDlP357vHXl+PYYx7pKMWh9rQbkESYVhhjNj8Cn0wdf",
-	"lXI/RSZfi3Op2KcPnz6iKAD+2Wa05qqM1Kcqf0SB/KjMmxlkEFLQLCe1GAWjeD4/OCBwFqECPsdYFQII",
-	"yOYs1ZmLexGoHFKqiDPznjstCYdBgoaqyKYClIYsxPODlwMXxLrHLTO0IY50xSgU+pQtyoNZF6882wkp",
-	"f/z2+F6hJWgOJ/QZ3riv0Ka6ZIaUntG6H7ELIabORhrBml8RVLfV+UY6QvwyAE3xZ9Pym0aQm8J61mok",
-	"CwSDqCDQSUGoPMCXUbrPsAHD4UPKQ4w4u60HkdNhwolSCg1fiAmVmQGjMNknzwwyeytdB6+9lwd4MryA",
-	"hA4T+Oj58Lejsv7xONi1dPZlO601vBIuXrbb89qlGpMZDbfZS8MmRLj2Pw8LcS6NbTQuLwUdjSiALt+i",
-	"hW4Z7iofy7/F4wkr2ogpK+i3YSlzuyfxCDktjdUTH3bdWngor7XC7nFgJg+yX2ymgaIR3JuPiCyMnUGE",
-	"pTfjdetLaQChss6qzcY6F7HyJhTP6StaDFN69tHq+IWy+/2GP+Y8HnaCs3JjA0tMrMRnKzw0Do3w1DA+",
-	"NDovrWCZ4FkulWhvvYGHbZN/wvkqNMxDTsIfI1wifJEpl3ebEtpKPvlEI97eghwjrBCE0MgEj0FxeAm+",
-	"/7VSzMbo/TFXmR6NurXqmOQ4lxeihWCd9TyzjT9Jiq5I3vbrqKFWzwhe8avqzO4wYHWJiDcUmtJAS+Hm",
-	"WsEO/NmXZ6Cll0rwfFCPWKqV98YEZewhtnGGAB4mPvPU5nP3Q6wg6BLORXIGz6fb6kO4mUcOh7myEZQ8",
-	"HjrPSSusiKuDItNBieEPDk5PP3xPn2A7qlwPsDtOu/vjtG0fOtUBPiOhR9FrP3YyRq9hEgBWxrl/Q55e",
-	"dFa8BYCU2CfWI2UtFamr+88SwGUQYg1wILDKzH2ffhToIpFCZgHN6scf3rz1RUJFVBWfwd/efUNWr+cR",
-	"LXmZSQGGBImfoljVrO5I2N6P2IRP8QHARWBYmnM5gaN3cFMiOIwHXL00IDNAq0Ygv5ksRGoN6704eN53",
-	"tyawaH69/o0+w18Rxca9EuHYHDY/F7wsUvGi6XOeBtYrIEs18aHz6TRYJ24bNjiw4MmA/aRr0i70MqYA",
-	"rsg4+/nk/YAdq7kvaWD1i+AroOvyb8boM8ClpPkTiT69Qistlp5Mc2GdIfNFAWsUsLu376qsfnnw+qv1",
-	"keOWYO2CJ7169nztB8Fbb+xBZ6Gy3Og90WrVjw0MndHXmudiqfQLLAReMKa6IXGUwghtCkAUEpYLiQu2",
-	"0RDxvJecZMGEv9e4bayuko5ucips9FZPhLdivDFqROVjP5+8Q7zOyrfo+d3LX9Nfy4DfHIWoYfWrGrVW",
-	"k3+ybPwQ7xvn/hQJs52HjElqoTIE6yZpQnc1wS7iKFYJmGVE4wRrf/r81VcsHfM8F+pcEBmLr1cL2Vza",
-	"hSBWQ6ky300E77K46QxYVZRaLbk0taeZSYMFWLqIVQD9yqRtmsyrtaCtN9rywgaGcm219HMFHXTbzH0p",
-	"4qcWDcSF9kt/hZsVwbkEldF9QT4XfDrYwXHB7bjQ5fn4PlU3JDO6Y8K0N+HQ1+avrW/GsnnE6V2nfTS4",
-	"9a1z86Q6v8bND6lL9XvdWMWrCdLCr/04so3fL5BvGWrYLeaEmN3VvWrMeC/lq1KMFU0+5hfDQTzcjxKz",
-	"DeOEnAKt2AJl11PDLsScSgyq2IcOXIGU680xXOF0NvG4/WcZn5skVhUz7usDIvHQedZgBDOWz+kEkOAQ",
-	"pKV8imE9THcSh4qASsFYGa2VKPoL1EcNmjGzmu1TidmCfG8pubEwCoy8Eivo2baG7jogUGIWLt0OAWRD",
-	"pBwu7KeU6CI/X5WPB/UB7VIZmxZSpXLKc3MDUxEAgbTZCqcKGzYW74A7uZA8B0JttBs/nLxnPSQPwonv",
-	"XxR50l9S7EB1Ad4rVmuT9N6T3rqh7wjka03FpZXaKe/2WIiX6DVvqZkVAce++JwK+JjdjjGRQzDihhiw",
-	"hPgMEgSloNxf/SQGhTfekYap96Q1DOJGKEyEpOJTU52GAi/H3kxmgmklTP+IJYK81jNskk2YHWsDR41G",
-	"eMp66Rv1sX0LyFGURb77WxBOyCyKVRvrBLse6cTbem3XJp64Dvuxf3zIetyK0VDmq/AZnh8crJ2y2yCT",
-	"BcjAplgxUj0VN1g4uK0FBeJTzWApqdcQSWRMsxLoqWEy6wKEoAeI7Gw438RLLmjEnx6eqPpMa4ATVZr2",
-	"iACK6pdewYhdm6BVlJb+qhqpvf2E2zA8UnFmgFgVwlmAiVVzBup4iPtEwhSg/lSbRsQSUP0kVvQXbwnc",
-	"n2AnSIBX2TAlpB2LYqVBh7E8AEKsnEWXGevpwrdruX9KiyyaSlt4NPTD+lymp9vmDFZEnRMmu/tlyo2N",
-	"FaTzNcsk7C9+94GXrR6SkJVNjsClxMllJQq/YHoqVP3F2r1KEMZK6rfFg+uff61D7mebH7/LnZwKTI/W",
-	"i7WrQGz3DbErkQdyhUckQKMW8KVxlHBPggbVWuhy3c5UePlpepQVoVq3Rwn1ZzXxWo+zN+9O3fROP737",
-	"jg2FSscTXlxE7Kd3p5/Y6Uf2rwcHe69eNP/97P/3LGIf37xj35yeRugAnp58h0chCc9dtFdliRBMwq2O",
-	"WxvDJnw6xU5yaRFZVlueY/QrCjbNuXU7aqxGfCLz+YC5IDMh1kIA4Eiq6XtjBfm22Vi0w5dBLrhapG/r",
-	"NdriBlqN0pUzhe6JaiqPpzKzfudaHpjVEQrM2IUgFoMYft4IteDq66RLCwE1UTxfDYX6JrjuuocE5Imt",
-	"79xt02erX8S91uqKxCpfX7/8jpen2907Pf0+XCrWwx4KA4CLUCtLzX8iaxynhTK4QnLry65wAj8W0E+F",
-	"tLkA9sgLA81MVArk7HmNxzIdF9xAJH3Oi6H75BIqEftHLHiBWFEzI2jg8dvTveevvtr77s2PjZIoIQtW",
-	"6Bna+OYrtxbcwHRqkby2ar3LxGSqrVDp/Acx/wArwHPSoM27ZvVMceb35KHV01ilvzjFbJfp21A/CaoO",
-	"Vwt6vlKTZS2fUPdE8rmWkofpwPq5Fc1iJnJhxfJu9Q383tCpq3uK8KZsZ93baVpgdRhf96tf+Wnp2/0R",
-	"dbYLrfp+B3dsSKD/srqS9dCuSzjVgf2hv5ObVrn5DvgbxcbE5hYsfe4mm46XZe3nacaXzMU2d04c8J4K",
-	"+HcC/7A2VRSGDVrWFZvmYZprdfuz7QUP1j3zi3Rg3cQftP+Kbf/T+U7XNtXmP503NA2bRZSYYYr+yDeC",
-	"FcJS7JYW2ngc5pksxF34upk0CAuxn8qs6G7mgypWwzjUEJ8XEIOalKu6ss4DeOoRS9yzEhcBJwBrm7Cq",
-	"3Oz58/4h4+zTm4+xSrVSIrXVqbfz9IdcKVFETGkLTa8iN2LATrCHJefFOaCYcqwsqyYPzxrJ8xJtxVPD",
-	"kgn/fOamcQZnMwlE5oUYQRdg7+XBAUuquweFe/yZ1foMRkj6nSXYb959c/KNv+/Bm59wstcyPs83Nodq",
-	"/NOUdx5xOEGK2D9KUe7wFbqIq5yuOfNh4YgAJBYO1ZzSIHJsozytEu4bWovFEpnaTvzuvtYZhcWdAdWC",
-	"nmzNxVxbvhpWhhYMIcOZ0WzEi11U1Sp4Hwt9XtSN46bMLYI7VbLoVneF6F15MHBdK+q+dNXK0CKX/jSe",
-	"NqQ/CDBEFNd3Rv1Q0XJve7XfWS9gKEy9dx8vXzJdsHcfL7+qyVGm3I4Dqhu898miJe7q93sVPZlIVRUo",
-	"tXbqXQWjB3VnWJHQMfeoPiAE/gzpEbsgmz2IFdQsuFdIPI9EzdGOTxywlwcvA8JJ9+xMZlBoMJKkgXQt",
-	"FAbEqpVLFj8YNu77ojmAyJUGjheVRy8X6lIWWgHEWmsRAT7JmwmRfe+W6YFv3M3Z+ne4w/L0qwIF58W6",
-	"T7ILFjZENZ9lwDbmDEi9P3ndkupSKKuL+TY3+KvwOE+Fsmw4D2DLJsD0CpccIl2pvhAqqvT1qQGAixpI",
-	"GizQtBzmMmUXYh6rXmLMeE9kz1+9evYam8dEmhm+Z8b8+Z6Sxk6fv/pq/8W/vtx/9fxZcsS4QnAyZ/7A",
-	"YMDJGaJtwOixmpTGsqEgImCFpge8/nLqHP9nrIn4YZHYBjsgia0W652Sw6q7M66RCXx1NyGKnJXT/hFi",
-	"/1cwhh4fm8DRtAIggAE7rvoK6rL6KWILicytLa+KfRBfs9CX9eOw5JZus0Vp3E1YVgVlLbGCBSHYRARg",
-	"Y1/rDJhxnDR99ZL9IL/2IIwvn71AtKFFAgZuLqCuTOtY6ZEVir18/hqXmG4d65zwh2hqTw2b6jynaBYl",
-	"AOBTZ3zuhNjNGQudsaTXtyKgHO3jj/u/w6f4AxiLqVSNl1bv4ULgnC5oY/FLDB0KfqE48kW0Bm/lcCLt",
-	"20put1VMVg2AA95XTdnCNKwzoF3NCoTlzj0/0p2HYF8EfGNHcy+pNDcX4AkNa0jHRilZLXdtjbzup6HO",
-	"5ntQTf/k8KtXr158FRjlAWKXtZaOHbOPH07f/S9mxsIpIPwFVK5UCKfqvqvWTjOC7oMkLYuc/df/8/+y",
-	"fzJTZpqZcdIfsHfWo5dg/RjGTVjazXoBvmPEON4HpXXOCCmt9oByjBoQ3Zj9CFsQkGwTIq9YAWXIm2M3",
-	"r+QTWrGfjSjeHP8g5iaporQfTt7DJdjxkeEfAR6OGTPOWFbo6Z5UETMCKGFaN523uLPU7Vw9gkDBdU36",
-	"EdgtQ+wH3pahPYpV1RwlDctEKjNn/y24q+FreU6nhZYUmP5Cy1ASKwyjcs0zA28yYIi6mfIcxppA8VwD",
-	"s4a8Aej0NHaxpzL2CmXnTEyGIssADolJaPzo2O56t9nvav8eDXLKldtkcVFpOzpyu0Z1YayWNxmoN9QM",
-	"tpgOTja0Y6cg1Ms+ews3Yu2XwMy6OhFsAIB3ZfAF7SBB9PXsJpSSQPj4eQ+0FGd9A+pH/PfdWueHZGw/",
-	"tbmeoQtUx6+oMk9NLXBkVwjmCNRjfQsdGOMFb6XTMH9ETy6q/bhePbsOi2G1tyx9p2+ZUDK8L1aoqP0B",
-	"+ylIjxNVVugWUd8BOsswjDRVLH8UlOkDdFQhrHemX67URPAofFPWldoYuISsaXfrKrX29Mjd6+dGfK2V",
-	"TI4oNjdX3utGsg9NccnzJ+jEQI2r8AaiBJB1tx0H0rMRRT0kzXLSdKMYF90pcD4oaDO1R9XY952pcZ4N",
-	"uSXk8Rw2AmPE6AfmaibVSLPUeY0pQvSrjNUNBOSFFSJWeEICLsiAnYip4NCOJ4noFBt6nF3ANNyo2ZHT",
-	"CNF8m7cn+vPhFITL3mS1o7YBfHkjlNqZgrVNwcmtY6xtp7QenOUABfMEqVUeqYEq4lX72pYCmfO7g6sE",
-	"HDe4bM/YQvBJ4kwYzCCXl0I534KUL6rPozHlpazIc3kuiMNSWRPF6jc9ZNPwTIXImxk0AcFlbMzdbjzR",
-	"SlutpIsM5kwqF5pBO14CXXUuWsfzc2czY5W858buAef43rtvEsy7pMIFYxVF7kQaOP/2nNiFYBei8qEK",
-	"4XTAWaCZVJmeHVFyHnKQmTMOOs/q83eOKSn3XCrZQmhrMKDSkA8WEdCnWzu3CRTOLBKsW+LsqE3wrfsD",
-	"9kHlc8/XHZAOTPgcNwc3X2d4IzbSea5nbjFo8WPVStp0FI4OsNk1LI2/sGI6IOBTvE4Xscq1EYYlENJK",
-	"O4fzqmTAviaCU8+hTfGPEZYRaJqLtuFLnOqySEWEMRpx53i4NSvTC/f2AAXurSK8/KH/kxNs9+Jw3jYU",
-	"vBA0R0JCnsD+lEuF5KqAUgzy96xiS3VyACwg00J/dhElDJfm2vjuUVyd9pIH95e3qCRXmPk3ejLhe0a4",
-	"iyzEdlOZmlAKqxoQ5992h2butkYv95RbKwp37f/ueZ37Z6Vq/wzV7J+/6aH5J2rUP92+af6ptK1Zafq9",
-	"6NaP6P/Lf2vvJV/e9mTWoHRH5ablyBqiWQhTAncv8E1hbALLgwJVr09DybuW6e8He69//f1Z9Oz1H2vN",
-	"9RTIJwklc8GM4ASwlxmDeIKZXZb6rm/qXv4MXn4R3mD9Oa8ZYoeW+iYRNqpCaIslNDoeMkS1VYRnG7EE",
-	"/ux/d0+nPyFyuBIsybjlhwmq51jnLhyMlfvL304//MT08DdvvOsmbuqq7OE00XZmIpUTnvv5ZBHSMWNG",
-	"7W2s3B39iCWgOgnruRH0iCVe0N1kK1l3/wjF3f3bSbz7fxR6918g9wS0Gch+0nc/uXdNWM8JhPjMJ9Nc",
-	"YDP7AOA5z4gnZXGgAUwfnlkXXqUEAZzRNAZ+Z6ymMyi4NAJfsIJZ6ZUlLMPQWbxgk8IVSp2jXijnysJG",
-	"7W7VKaC4Z2fcJqx38u0b9uLFi9fuL8BvnMP7uWfHqlp7f4iGrAzwNRPW46r6cgC9Qp8tE1MB353h+vQH",
-	"7Njvb7HCifWUhs8bMfcslvweP8GAPn5yyOIng8EgfvJH0o9Vqp0twBgBXs7v12AdAocdwFmw4U2zXKtz",
-	"7ADjUonskNKMeOgiWMHx6Mxt3oUAxPp60UincVt1Uye7hL9iqlNDmUyshmIsVYZ7PywB5SfNuLSGZYhq",
-	"Y2CLcVau6acs2he37fyJ22xrt/b3J7h/H5cuMvn7r84Kk+fhIVPxR/gen8ABgJ9+bXY+XlZfjBsgYhLF",
-	"HsStuE03PGDcuFcSpgSezZPAJSYPZBWJMPIqcoZXBoDkAX86iE/o+uBpKJ3+wUj/hvf/dTAYJLHioeMX",
-	"Nejkn4YeFR354tCeDAKxNlAYCwFRHGKvw1lk19EgVsi8DVZ9mydzwTAdexC+1ONoPj8Oce3pa7pvDiki",
-	"sJm0I99aqiswh6qjr6t0sQk4sm0sny4p+HLQPu6nLPGDaqzRBhB+bgalvCBYh5Q62zCmoy8L+a//+M86",
-	"OceC83tROH+c4nC6ghrE9UxV+b3ey4MXRHnz74N6Qc7wpKG9CoYlI10WZ2IunP8HuQQYxbef58IMYvVO",
-	"1eiZtuDKcMxlCqKchGo2zJug04ClpD4+gnNk52qPuMwT52OgD5Tg+rq59Tg+WFogrIe7dJ6X0wXYPMQu",
-	"Mf2IGc1MqgthcBdIuDnTo6Si//EUXMptHUYIOjF9HSIree4fdKGkct4rrg5i0eND6rMW+LVtlznGb3Jn",
-	"aEbfiBTIje+65W99wxZ4s/V33RUUbmhjJRPAl+GjXORWFszpc/82htNburb99bAQLkTaohXEAVqtoNKW",
-	"yjU6LKBPmK6wc0fMargsK/gMQJF86eFUFEYrGt8s2Aw8TWkajXUtxAk8cWcgdgbibtDSIIdxf/ZhC8jX",
-	"VaUFGgjEqyb7gH0r0qNEioyhi0EeB8Hoy9qLiVXoxvRKleOBDWpxvVoSOBZTgT4OhK+Tfpcf4XMx69sE",
-	"9xI7m7CzCXeJrq3qmqUNhVig7GAIwEUP4RFtIVTWeQL7yXv1Tw359UhnEaAN9jRFIxBdGCr8t1iTTxDY",
-	"fUa8eJCjHcUK/gj56eKS5wkblph7gKM4I4FcqjqvenHAMj43jJ9r5O2DwtDgAqVn/ShWOs9q0FnqSYAp",
-	"Y+8xHvzjvJDGyE1pTieYRx6z1T8+wpIvODlCMiyJyTF4QXpyD8EXIZ+GSwsRTxXkYBQkfYd5zs+NryRz",
-	"0xmwY8smLih7dnBwgMOYI8apv1QJAXvDRBd1u0VHhdi3bvQa0fETfNbrhtUVQuP63Dww0Kn7Ymtf/bNb",
-	"37WvfkdCsmWgwIWV6zqgEoUUjwmZknQ/KIdCdZcTYv7lTn+KRo0Y3LQSwaR6WpAi9JYJziogf7g/LAS/",
-	"yPSsm9juvSfbMWw4ZxOtpNWA9I9b+gpFqYf5uhplq/LVNmAnDkgJRwmPQcrChfFFiv79ryFSWMq3JE7+",
-	"DHZNASLWQJlLOz9iCRjts2mhhyJLfDsZXqw0g9+hVghuExmbY61ku8i991PZJsJuY6CddD2BBakrxSqD",
-	"sgnZKkQqlN2jAqgV3JtVz35eCxuezE2nghciY70EnJYzI4RK+hG5JFnVCdNLmmf7feR+uBTQddJL/H/W",
-	"FzQh+A+JrQSrf2PV8N+8F4Ug1RG08RXk6HtfjFfd6ZTF9Zch9wOTdpVbcgIr9YYWahNOSSvpBjghW2Ch",
-	"IK1aE9b42HwYbddXaVnTLlXHPz8OXccVqUqx9ahKO3BAdqqPKDah/eDndyr9Bx8T+VxkgNyBRzKVLWA9",
-	"qskPlDJiTaU8jFUy5UAGcTYqMCeSsL9CPyDbZz34/78ARXg/YgdYtOIhnNwfsYHM/V1kR7GqkjB+Wj33",
-	"J9PE7q8yK9hYbfqE7CwxD+uGVPTQo1glEBGdiUuel1St5HdMfGE6cIK5RnBXxMyFnE5FFjGgvY2q5FB/",
-	"wH7BHLG3NtXhFocskrFaZxhUclsTLZ0InmEQ6Y+moLx2KgrEOIoVRGPOwzABBcd5oWdBIRiIyApzdpoi",
-	"3c3WY6s7MiX4Pp1Nb7oQjzrgoRW4vcmwerrn5F6q8z3wAtb0StsYI9YwGpTdQAOUz2OFOgfpBqxt61kp",
-	"YARsUcv6RzQozZJBtaTT+lyMLNOlRb2snAAoGOpUxxUq9ElPv8UxvoeFuANlepC7+OI6dCghfJXHo4RN",
-	"IXTiD0ILkr9pRUQKjU7nfW1lW9LTwNkHFhZQx1hV+si61RGrMZw6orLX6ohPamhkrH5p+uW31Uh4551G",
-	"0jp04XagLD4WjWzKIVUug+iSabqNUgIb1GpCmu/wki+ai8ZZeHiPqynjcUV2pYfd7DPgsfhlqoUP3aq1",
-	"cQ/bQa6hIBm+1EMHqqtECud81zhH1fA7QpY7I2QJJL9D8G8NRYdqtSb1iteTHevKhlhX6u97VHVbAybS",
-	"PKqOqPlKAVjxla+mYun4ngd3YzScr0GvtpOSDo6VNUzAxjF/12FVqSVnixsdDnXXBVKPU2bvrw4KoIYB",
-	"gckt9FDcUubb97b9CZdONrhKxR4iLqwRhPxY3/QL3bNFwVsabRV1KrzbU0PoEbvwoavnza9T8P39mh1h",
-	"0tR9MEBOxaMLkD3qlFkSweApWza+V0UrS8KyJWO8NM79RB/Lr9uhF/htd9Z5k1jZy7qD/Dq3Uo8uOy0m",
-	"Q1CVK20zXfjFp4nWJyv+Ek4G7svS10cJgN9z9w5zhyDv/05IGivD6xMx0ZcikOu1guwKsIug5KijAgn3",
-	"ewBc4gkfADhK2x2dZYf08IvK73Qxd9f+fy0X9CZi5MudmsB8JEIrofmq+qeyhCvbWEvKFoN6nGW3kbtQ",
-	"5nbC1c7qU1ZxfFNDJ4i0L+1Cj1J/U1HPYbghb5Yd8lQshUgPPYEeTPWeOFp3qYW7dF4/lYXyrsBCBDjR",
-	"mWAIQ6hHoyNgX3JfVQCIHqLDm+Xjzk0m3seC57aba+CjznOEdhzpoipqHrBjAlR4Ra3V2Gnl3p4JdSly",
-	"PRU17GLGLR9yA/1EpaKC97y9VeJ7nM82pR9GuIruyIjiUqY45Rurwqt1pPoUR/pZ8Usuc7cwW4NWPQFE",
-	"VfdhCBesfs+UK8RR8m3zDYnD8/NuUFWUor10LNKL7sqWlwcHYYMswKhRQ8+E585zEBlLId6BcnCWADtG",
-	"4nwhIzPBng0Gzw8OluXGxS74Wd/gDK67BfggK1o3bvt16wIKb3L1sT2uPMOVfxzFIXgYH753xBp9mKGp",
-	"bAjmKvcFLjyDC5cO65fNA+EBOscY0G+TC6myBNoiQJ+SiCU2nbr/G1s7RaKrVE8mXGVJ31kVPw0EqgH6",
-	"JKeUhnk2K4Q69FwhqCzSIOgatyI7ZIE+SdtAZ4yVG33gtN1PYVAWOeA84gQHpZLwNysnQpf2zIg06R9V",
-	"IOGMYzUZLAgbcwI2dy/cjagWSO62DmXqEe6p/iB4xc4OCJFe7DhtrygpCPT39gq75NDQA9YsKFiU211Z",
-	"wWbKCrbxjbvLCFZ+xYOdBXhQ5QSBaFRkkYB7MOGq5DmzYqMb+a0qD5Y/sNvtPe4UNn8h+IP7/akh7yDC",
-	"jZSYQyKkaUw9wZfVhchiVQ/LgAFgNta5QJzwiSjOnUMMaxTu/CyXkCdUYsa0at2PsWbhTvfjeyqTeKTa",
-	"eG8bOEj7ggYfkbPqkbGN5XMCl58z3uxk2sIGf+iMxYaBpU5KRbjEoH6AQHF6+n3IqRh5osWopjAib5qY",
-	"020hhWE9jg8hDgz/84TPgdealVNmNev53//CnvXZ//0/LHDM2V+qu/7v/4H/nJ9lIudz98coVkMnFZ6G",
-	"A+nuKdbwT+lHhEaDL6VLC0hYPHjHp2SA3WJ6zkIEfJZ2wI5pIaC3oyBufU/zjf2VwNtNoDstU4hVWlpm",
-	"xrqwESLLPD84oAZvfZGwEQdiM+CnJZy+hBk+d+HNbDw/8snrkIlgiARpgIQAj3x18JyQ6YNEU9JmIT8J",
-	"Y+/UProB7yvhW8/iA375LltJgvFns5avDp6v9SrfcStmfL7JwrJSLbo7Ss8g6avo+KpWNTAh1Se4rc20",
-	"KGnOZK7b+SkVssEiNw6QgFyIuRF2b8rPpcK0w6sD6G6GDNRwXjWl9TjhSj0/OOgfxQqJBViixGd7hlm9",
-	"ZMCSIP+dsBE0bpmKl2A0EsglC5nxXsCeBhQDuoiVWyLKpffb9Bpyge0Nnm0IDkJdykIrYjVrpRj76mUr",
-	"gkMrlQ0/38BT4PUWeVOuOlhdYnh5w43Yk8oIgMy7FMwIXgA+GqypGwvoq4A7HKofnSC+++j5M7uoXf7R",
-	"9YbPX311FRVbxwtPGqd3SwQuQ61zwdVawBm7upovJ4W74lzrGp1Ui8uZlfi5RCXmIcYnCxTeuQwvD14P",
-	"urKZboAvoBsLZ3tPvPNuAqvE+0tpyXoAHVZbO+J1z6oLwPYDGsWNnNVF9TldwRLEj0oGnRvzm3D4ax/U",
-	"1Tcj4eb6rd8P64yvuRBXn/OFH22XWVxZe9lYK89QCZXCGLWHKGWNQ24z3kv5looz3QdfmXA4lefKhHzB",
-	"wCcsMtabSqVE1sd3uxDzuuACfnlzjKiYwa0KwKwhlCYu9N40Lw2UdiXTQqpUTnluEnYuL4XqR57JCcq/",
-	"PFAtP9fuubFK4K/Szs8yPjcBetvrA0K9rio9YEJjKPKs5l9Ne94OcfTOfaAFfdhiS1cwCowc7Jvb3ifD",
-	"F+zKVdaX7DKWmzEL8JV98iikEF5QGlSzSlxvYBnW3HMPCwFG6foZyyuNyHt5IcDiAZvhwgt6XLhOwxI5",
-	"R1mrBptPlbS81BfAGYDkPsEyUpFynZuThhkr89yb3h4xHqqEXhywIkMuyRrhvbZxkFu1cNwBhqyiQAoN",
-	"TqxuYnFOcBo7m4M2R4nZzu5sz+4sLG+H2XHiiolAAOR3F0wLcSl1CfyJZsPmqBCZUFby3Fkjo/NW+rIt",
-	"tgB0FlaRc8YxDeiG2zOpnrpgo5pzaHIiJnKD64VFij4feQRUrDovgebVAIUkEvWGv3siIMPnyOw9YD95",
-	"qjNmRFq0wSuf4IpR7E2T2mymYFuQ4NV0r6p/DVa7R1Tv1tCKmP7ORmwuZAlW+sNUqF+4Tcdspss8Y6UR",
-	"FHPTeaPK2GzccE0CTb5huqB+QoCPtWgwVndwbN9QLHV9OOXbNX1sMFHno+edam+07YN2+e6uj21k/Tp6",
-	"7D6WO7XZqc1Oba7jKV8XsGVBwR4aXgut6w6uZZ1EMpYdtGG2sB40uoelCHcKz9KSCOo6wdwhtOwQWu4b",
-	"oWXxdPOGAC1r2OZDSJqIWaeN/oh/7zTT19NDF7BJdf5Gl2rLB4bBZOkVutN5ny3TODETMcGLXFbnXUeQ",
-	"35WKTQt9DidDSLpOh2G77aBjO2gsas2o4oWcmJWqzm1iWYFyvpmqGhz8ZhFRbf89bRqtulTx2O2PpbG6",
-	"mK8k6PT+2QL7XcDQapoHrcuFhPU54quDKFa+evDVQV1eeMTaighXlv39WM3oe3qNtcoAoYChUXtWCc+r",
-	"g+jJhH+Wk3Li/nEANW74r7rCzX27c1GsVaJ2V5VnS0uxXhla8Al3BqHVINQLy0hXEO1paZurrrtDjV6v",
-	"4RFL23adjrcThFM9sntZA0W5Z4Q1DH/Lzrg9qk4qoBIRGcgNK0Rp+DAX/Q3gKTe/WOJBOhLA4yrznAG5",
-	"MOMhe2SpcGIh5xC+lrvr30WhDd1mUq4ME5+laSeabK+SbLOxFZPJdUqkt20kv4FGk8eY4dmQDnwPtGaw",
-	"iliYVDFfOq9nWb4eEnx0ZQa3c+yPg+wSl48iAsaPzSaldXYdNwNsh7wVjFq9qwcM+uu45k0WSAhZeDpG",
-	"nic9atLpE1ui+1Pd0NOP2HAeKyKGiuqqQ79RWE/V57YMN7nSefVQRNhboo6smCNj1aCOTCLco1bSR/YX",
-	"OOBg6IppU2Wx8nPyTaetXFQRLkFQ1uw2N7xkWuisTIWL0yI2G2sjYiUuZSac6UKyfdgJ9393/wchExAU",
-	"7f/u/g/+7S9PEEjJDBgWJ5vDqio6ilVFnJt0UGNBWUH9qe+M87GL4hZm3tiyV5kdpB7G2uzuhh+/Bus/",
-	"tszFqb/pjy+y2rv+pKtz8yTXO3ejA0q9sUxYRliZrwibKwun+VzNnSGpmejCqon6Y6ywxfVVt0XkbbXi",
-	"+7YQKlvLliOprXvX0G5Tr7VQWWXeE6msKC55nrBhmV4IwvQkTu1YVTmXFwcs43PD+LnuM6tZAt5+UNyt",
-	"9KzfxNU6xCGmWmLr1MzZzRkgQxWlcLOR1rCE22TAjimb8+zg4ADvMEeMswLAA5QQmbPAE9o7OHt5cLCW",
-	"NfwEK3YHJhEGOgV273Wv/tkt4NpXv6PvtOV6r4WV6wY7lLu2kqssThDLAByElRMRUX1WOubFw7EwSkEb",
-	"tbTzQ2gF3zA2xsdCD4UJq74LXZ6P6x5LOy6EYDmfE6wNVLPqPBcF631685HRDCFCPD39PlZDrpQoIuZk",
-	"RCgLhbIZy/W5VBGbFvJS5uJc9KlCtsaxwE2gRqfg5kJkbDaWOfS/aKQNh7QH1YzC/MZI7aoMVLzDRlHo",
-	"FPpkgqlO8TWxghc79W2stEpFP2Iz7owdQnc8O2BGpFplaKKlBRoPhYXrFjGA3KMQXQ/hKYalmSfg9cbK",
-	"O6BDUdfOF6VSzkbWpfFuxCYOR6wIBmMklTTQ2e1kEl+iAl2tKMc5YLYSTkeF8+kmagCRkMcKoEUgfnl1",
-	"8CLECqywSRN0jj1CxwA+csJ6iR8PuwDhbZI+Ouf+WmPF1JfaCmf6gTN2OhVZK6Sge080/7U837JgadvW",
-	"tp4ozB6d4S6ri1+cRPixR+H3BpW7gNQRGs8ar2NVVr9ZclQleG4U4mfSpG5vmR8Wpdqw1SbphAPKynRX",
-	"uEY9rUT18lpFcE5sBMy5H7HUmUR3M1SBQ6F9rKTCCl64HgDNgAca835TSVvEh1MPC6VVMPSgA6snVs1u",
-	"wgrph3mgH10wpcOyaX/y2vOGBoCoz+x8KsDcGPfMef8oGPFCzM8m0ky4TcfJQv8iAbY5y38hCAvf2Vu8",
-	"hJqM3EYg2gy6zAXzO0/1ORtNUm7jaW1LKhVkpP1ND9rWuZmeghy8UyPd2UWAYiMy35wRiMzO5N0rKBGI",
-	"Yi2gC0bOhZF5Ls9F5cBu0syJz6kAMTHrRL96plh9RxRWUngPiwED+N5MQomoqP06zF7FqodIQwQ3Rtk4",
-	"6F5+GXRYYCqwcpjg0MuZmxmvjvRW1R68rV9rrQOxa6bWqseH2bUvKQ1WvcBHfn5FEUL9vXdRaWdRUr1I",
-	"BIoHu/lVMAeB8q2ITKurNkMguACuSCEcZ1OhIBVUDeeBkBh0/R0xoyfCuSILuzAFL6TRsUrq+VKncMIy",
-	"kcpMIHxh4hv9oAFQfJ7KQpgzbhPGC1FhsR81/hQrD8VO+EGj0pYFwmS5UaUCSHcK4AfVDM4m/LOHSnjx",
-	"1avwSGUQq1XAKhLOTBjONXLLw9EAWa2drbZcOas0lc6jKBhXsSrVhXIGMqFjiKQB4e6X111MDdTNpa5C",
-	"YjwXCpuqwfq1Oyq4+A2Tt8Vj1GqMe4I4qt+xK5BbFOLdmeqmWHkxRcFVU2p5IK7SLNVdXd/CeblquinQ",
-	"fXwh5qu9FBcjeOQBrdDeQucmwBaoOcvkaCTgLBYuXQgznG8sVSpi1UtIkJL+YRCKGTgEZWmujch8LY9i",
-	"qJK1YkPopQvmnmoJPWaVs/KDe68tBwg/iPmqZhS3tLvt/aoWFBede0QLc+dckm3q4LfYTUMuh/joXqMg",
-	"Ag+C56oKodralKCU5Eiqc1FMCzqeAmyjWPWMbqhLqtVIFhPDxGee2hwVkhSTMj5QcFDtokpXY7nLiAqF",
-	"23C8NkU7xkUiPdji/viDmNNY91hqtIaqB7lswszfbZObMRZOVxpK0QZidJvSo1r1YXvZsOJXDRb1pof6",
-	"j2fMgD7RtnUa1oPLFrbdcy5VvxW1Q6zY+VqKn7/Vxbm2VqjdJtUqd259hA3BbG62RbXLXJiCOqRE4sZT",
-	"4pTVnvL0gp8LE3k+PBOxXBoL/T5sqgtrIidcBWackNs0YhOoy4jYhSiUyKNYFWKota3eNWJpIa1Mec5G",
-	"MofS67HARyhhZ7q4YFCvMYJtj8C33H5PifcoVpRWh1oLtJpZxAouDdxQrxATl8LXiMDxHzmdKY3nsfwh",
-	"vlNihv06AwbfFQ5pobqkcQDRWqFGawatB2GS8CEnq8OJntoVUFgkxo2FxcamYO/CBdiFefeZwSYp9HTG",
-	"wee600Q2lIRu2Cj9j1KUUHYAxamB73sYFLqxntJsqLN5n4phy1xAX6KzIEGNGGLmuyvAnGVVnsgkyFgE",
-	"gxSlqii0hzy9cPbNBa8APYatonyCZ4VkoWJFJqpq0ZPkmzdqZWX2R+LrDYBO0NhC8AnrWT2VKUvgsuQw",
-	"VvBfg3+4V8+ApdD901he2ODfvme1+gHrHkSW9AfsBFYAqiFwQExjPTVsmnM70sWEuc1K6apoBM7u4DlS",
-	"nVXPZj18DV+zgNW+Sd9XlTRgTukj4bwh+sayjSPWneZTzOfsqs8UK7gVCq3bbO6pWwg4cUu5euiYLW6O",
-	"KwEOn290qM6atpSriL7MLtDYUL+bE3Y6KgM3m8KOoDIODFEDrBBM5M3AWdy9h+KzSMs22wsnyntSjfQK",
-	"FPOXC4f7QEGN6qcLAg61bCiEqg5DRQbAoV3VqMGp972fr//5T9U3RTjBrTD2inqEVV7D9jJs4Vj76MWv",
-	"RBgKndm3ePlap801It+1SGVaSXPcsGepzsTah9dLs37j7t5cg0izOaT1kXKRXqZ6+4xbsWflRKy/BJCH",
-	"v9HTvqQT+2VZW+PoHq57HDw275Yj8O6D9xsYlSX7AMFoDdtx443Pd9rNuAmMYte2txw/P4RgHTMYu/1u",
-	"xX7XkshoRaq4g/2ugVXxmx52H6q+hS4jgMH9TQ8hcDVYZHnmjK9JDinDVVOXGdYDGGiPs2D67j2lxbNh",
-	"EzGjCyzeWicuq7o1GWdD7mluoIiiproprZGZYM8Gg+ftzUtur/7o3uJv7mW3URCGXKx/08MvtSCseoGr",
-	"d5VKHh4TQ1r90t27ClxzBcQMXHMFcdpPoEZ+u3AKReejUH01IgWUGWRfPEOh+2+srHT/xfM86UeYq7aa",
-	"0tUR5mJm/JKocLnixTzCvpihm5iAcs6ZU8nhHJ49s+OEElsjLvOyEGxYZnjWwC0b89xS/4/Oc11aGiNk",
-	"2QSMEzYUI00VW5jAhQ7GGkwbS8mGWls21blM5wN2DEbH6hJWFUpPasa4WFEajZJl+IrMCGsBGAy7grCa",
-	"C1uC2FQURqunhuo0eM6qOo8z/1PSP8ICt5k0IlbQF8MLaxi3TDvT7eZaTT0Yxf3/MuhexEqVC2NYIs+V",
-	"LsQZgeMBIowtSkGkHlyxxAW8hcxEhYTf42UmrciOoE3TsASFh6LwhFmtWwG4EO7RG7yHnqTy87wfkMrK",
-	"7nVWlHnF3/HmrebNCxaqyyReO+vkrWVQFOZMcAWt1RqZfydsIPvb3zG/fMm5r27e2rOsWNt98v+W++rN",
-	"8j+VbC3RNHf7k57gePty5ilsV52Y7or4VhfxGQy6KsGD7hTnEHmObV/UJgtqWMEN3zlgDOFz7ls0jRXT",
-	"7oitxrkhJ9F5g9MxNyIZsA+lnZaQf0j5dCoAlefZV+wH+TXgfPoTwcQWpYK+726ATy/+pzCbu856wgtd",
-	"Mzj7CPdcMzC7JkDp84MQofTZwZUQpdsP6dwHujqmA6Ha2Y5W2/EWjvrdCkEgo1UQmrVYEzAkhyzVkwlX",
-	"WeRVTYPuRUx8xpjCliZiVk6kOr9fg7KlEuLFwIr913/8Z0Ad+KnROZRyxZDaCjuFyALrmQLvoPfy4AVr",
-	"1AL4ECkZ6bI4E3MBLYTHqu6tqX2LZgAHiafXYeLJw7NhUk6quuDA/ZAQF6vy7ceY6+yuMm74npsPl1Cr",
-	"vxGpNFUfzN3VF1/p9LoFrwu0agDj3bn/hpxmFLKgoQwUxKkBc2rQv5kx8TagGWIdplylIt+wZQCPmQ2F",
-	"mzzVURJsyhGVVaGi+bMSnEROOeOtqO4bGOJONPcnjUmOnZb+ibUU5QkW1y015T5dfAvF9YtnPuvraaMC",
-	"p9bTQvy2+ZLs1h0cRxIehJRTh+z2VPMEBtxtqjt13WZz62+AgXYne2ohTDnZtLc95rkVGWoo1r0etp3Z",
-	"EHolFAyiBio9OwriGfgvnls2FnkGBcjV4UzOoccfDo+Kcqsa7xZotxnvtHtT2u3kiXFGSkInlZvdgHWe",
-	"O23ZsFp/61QGSnoF7Ln4BlHtEtfA3AQJ6x1qcJ7PhXO0OWAUCjYtpCa1Yymf2rIQWeia0AlqD/qjSPQx",
-	"/TnRmTCRb81il6IwiP9TKgIZM3OT2hwf3qcTZaj5WDoHBtuzReNBH+Kezcfznfn405gPneeoRBicEjoV",
-	"Ljyp2w0zeN5ogDHJZSqUEauONd/TJVvcrWgIqPa7irOCZvxFVP9tkiWeTJV/fStFEYWnRSPBnXFtHBT5",
-	"r7tCKOiSoN60hVVxTVapdqrRHcXUbb79N55darnM55aMmlGnxq/xHQ92hK0PSky+E3ajMrIZzqXlj4i8",
-	"l543Uxp2yXOZAdo3tFPOxjoXAwb+h/PSkkKg5UtFwiZ8DkVpdeWuiRU1yCoxY/W1iEctkoglGZ+bMz06",
-	"mwmB7bAscf/pfppoZccECZfxeXVV/yhWHrJ2RL5f/WwDkHFZ0QlcjUxA98a7jMPfdTppp8YbSeFiNNSm",
-	"yUeMD43zAEgyjeU13REvxAb4lbt2/nVJldtE/lHzKbNjlkngeaxMHnacql3fyjW4lt0SP4itzSmJ0laO",
-	"SObMvgvFlMhXV+39FNzyxt9w3QlQO8bDoBdueSP3ousRDPs1e0SNHKHQVO/PekakhbDoUGAlCsL0iKyR",
-	"/W+I3Cr5Di+8ot3j2E8DCZhmYjjW+iJinJ3mPL3Yc2/KrRzmzrqlGlJmdBFCz7LTHz99dGqZD/XnAXtn",
-	"TazwfZB/xF9s5DmAKNHfCAwEbp5yY2a6yIB9xAjuzCSA67otaU+rfH4YK2QtMUAbkuBDzoywWFg4BJyS",
-	"n0/eYwwMT8UzBYDuBaJBiwRHl6J4amLF81zP9jOh5tBYxno1Oi/LpbrYy3XKc0xACsszbjnjWeZMO3l+",
-	"hRiVxn2hWMXqF3pL8uwMS3lRzFnyv/bcVvaLc4T3TuW5gtj8kNm/xuXBwYu0VPKz54yBX0R0+Yz+Nhaf",
-	"8aeEaFKot+WzW6Xvfzx+s3f6/fHzV1+xCzEXGRvOq04U9zX9MjthSvCBFh83wH8VfAbAMTTGgJ2IVMhL",
-	"UZhYFYJoHIEFEUSggN0t1cihhvwyiCdFp1eJTYAljMCZORuJGZtIVVpholgZzXid+PWcMyGpwzTn8w4G",
-	"GKjyb7E1W3KlW0bCKdwT8HDbm7dYVpxjtmsVWd0q0maDb29lA/e53TNYM3fWJeW77NlGsmdtH/8IDosI",
-	"uykTuTOCciG8v7V8LLG1L2Xb1vryB3dtVD4Fe0oPfROg/oHtpb8Tt84snAtWtmNqtpGT+zCRFlibMang",
-	"RD8XI8t4DvRGCaAlnye4TXtsZkjSIZDyeYnCDGXQYjK1c8Ay0/RYctgSdiHElFwxqwtASofH54IXZ/6i",
-	"QkwIyLw7rXav3sC9ErpfX3F3h7EbpXa/Xxfi0AqzDeBljK9cbPH84MBFHJDuRogY6o/H+IDxNBVTS+n3",
-	"iTCGn4tDlujSpnoSMK3JdBwRz4pbTBfGzN3TBuwnQp2RJoRMFLaQ7QHAJ2Huc3t0w6+mcKR39yid3Fpn",
-	"A3e7Yzt6IFCiMgCmIfGpqGN55WwoPSPmDJBLW6/y7TXNVg3dTUWrnb+183jf1LdsPZO3GWb+ltnPr+Lp",
-	"p49y3QbKu0o9+tdYP/dYf+nHmn2sV6AbU+Y2/ukq7fK1yPTLrXezxRJeem4oIk+2WCXXJopdOwVNbR5V",
-	"5d5Yk7hz0TYi5wCazTiVpTq3IhO8iurnfrG35qqNhAsBOtrj31kxMVUWOfMEvCnPc1EcAlm4m6SLHMc6",
-	"R+Fg9SSCi+HvJlY9rhjPRWGRCoD8KKPzS5Gxcy2A5DeBK0Atkz7SfocDY4w3YG95Oo5VyovCM/bi34l5",
-	"092OxXZHLAGi3uyvLtQJYzr8GZg3B7Giq86g7j/x5f+NB9MNEhamxy2baGPZs4ODA2ioncOpgcj2pHIz",
-	"g9lO+BznUnfpukXvggoIdfNbAfju97NL46s2tk/aLoda5wIArLe5X7qXv7oV3y0lfo5HVFLppVGqPT6d",
-	"NrdJtyAb2CB5CuJ/aEQ+6rIbflfk2YbDuwpTywZEtwo+MwKpSUS/lqqpnaBXS1r1Iy8unDA5a3aCIn11",
-	"etqtM4wnDWjvLjRqFUe3tpA5rPQQbZ1nc8FPszUJBOHb4zk2XbfLEphqkBq3U1wSI8qMF5Q2RDs3YB8g",
-	"fwBcOU+DzQPxZwFWb5VwXUuwcLG+CMHapJxgRwAICeUdGppLy7ERUdFTofhUDvyW03WG8WEq1PHHd387",
-	"/fDTbZMzPMskQrR9LNw4FqJy53FUcaYeQuNxh6dNc2GZTsuJUDYoAAC442EpcwutPTeVmdt9TJGWAFR+",
-	"+PdfmzuSNCycd8S4YW5FG2wKAFuPH5ErreYTXdLyND7YnE/yNT7Y///4x/fX+2D+wSEO0ZVfoOfG6Q8e",
-	"xRdzr3qdL1aIicgkLq6vIlkNjRzcURVUfMkgySf1+5z4BdjBJd8OLrlFRh5Txqvt9bu9+eDqVdtjcNkV",
-	"xXVejOn8pJ6Li7S4zIHkHRm7FCrfYdAOz6HmSxsBWpuh0wUc0NzGKhfACU+gzBWbF1N6FmE3bkWRi0NI",
-	"vNk04K9WIRXHqoYqJiDhNqxjWxYK56ZHI99+CySCFVgwDkmZ/CDDECs3tb1cXIqcTXOuGLdIHDYYDPbd",
-	"D8lgGbyY8IjDzxCiEndXkC0bmIcOTxzM+IEiFLdo2K4AbXUBWuuSrbBC1wYubhqoAL64zcfY/724As+4",
-	"VW3uD7HiS5S4+8I4bnMRV6Id32YLvJYhDYSqaqnoFs81IJGXpXQHjvwFgiO3SOxtYZIfqkw7/6Yzwvso",
-	"kAn0sCrF4SwTac6d2F8KNhHOD5NmwkbyM3p3APg6FQWTk2kuXCCKy9jzIEpumWOV8ikfylzaubsJnCni",
-	"2KC1cz9bfiFM5Ls0zkuZQccVJ+eQyF7NgH0krMSICCpYBsy0Csr/3L3omrl5jDnYnCFkNg/pj8E3oywn",
-	"J4i6FjeuuRl9zLnapnovDtWFtJ/zHdtit26DW9+l2oQbhGKAgcWXoLkPAwV9ecfb4aHv8NAfOx56lwNx",
-	"O2T0B2qJbg6fvjjOQ0VSX85TBWmlbaOpd0S+OwjYHcrb/eGq38AUNcBgV1iTmyKur2tMHiz4+h0r+g75",
-	"dQfDvgjDfgO1bsDBrlDrrJjvFaXanl6/rbEppY/xI3hVH9q7KFARrAPmHpfhYKOa3hJve+quA0we1uOs",
-	"VHIkRcYyORpBZkIrwXKpBAROaE76WAaUOmePkMSSrJifFaVKwGmse4/wBnPUgihjWKahIM5p33zAjvNc",
-	"z0TGZmOZi7pu23tEuqgdoq3ZqW+K+Ump1knF79Bf/zQm5BtUXDo+poyJGevZctoE/GpdWjbhF9Bad1fG",
-	"xV+3NeNShQLL+PKygMjgUtSdhEfX4Mdlwam2jzM8Dy78Ohmw4yZd8NMKqdo9Eg/WEQxmz6S1iYPCJRcN",
-	"5VJdiIz1EvevM4nZnC2ZiLf4JXY24lHZCPrqjC8HzXdkAW7K/3KrFMQ9UcHsMgI7rX5opDBbTAjclC5m",
-	"XdX+8zHH7DIJO2NwDxwy29zeb8wus64V+NMSzTC/Au6jtcUKvcSv7tkdBAienubB2KhdGPJoiWpucqDa",
-	"YKwpdH4FTMsJXLHFjfE4m0gFo6wCHcHkqJvuI2q8cF8e2rX2pALTmZbG6gksQ7M4Dz7SKgnQechKA9e3",
-	"YGkuNl4ANi/rvTx4HTWPnKEj1ZM9kBkVxaVMxRn1PRrCKiDzO+lj4jdWzsS62912lMtL7E2TqWB0I6Iy",
-	"YDpJ5yJimSxEavM51tEhwhF1bEhrYlWqQlzqC4CCuBDKHNVrBu8Z4OPim+Ib9fHc3QMilAZHRs2L1QJi",
-	"hHsSOy+42+bgBB52iZk0orWyCKEynVQ/ZtzRe8v4eqDSQF+ury4Vs881/TWdi9Uwkd8DwrPx/cYoWsJW",
-	"zCv1VAyV5sgCj7t8SmpRcmNViy7rltzIu3AACVbt496ZWxLrr7v0yHuOqEed8JKV/G/BKYIv6wa4VxhJ",
-	"N4G3ynYjFZVT5OP5AnauL+dM2PO6BOr91LBg8d1WEWjRjXW/2isPU2wc60R06N5K2DV2kq6WO9SjB91k",
-	"VyvkvaK8r1TIHbb7Wq11V++a12+mW1Sqshl3tDSoQaSPYAVSAdYW8FoUl6KI2HDOZDZgdZH4yMn9TBcX",
-	"CetxxWTG9ChW0AULa5FLrlKxX11mkn7EEuM0VNp5ErEk5Vac6wL+e5pzO9LFJGG9JBNDyVUSxSoph6Wy",
-	"ZQK0Z8VY5EnE/Lvnc3+EQhmPQ0Z37j177sYCV/kfCevNdJEZQgmKlcwiZqXNBaKsVasQsZQbsSeVERBj",
-	"X4qI8Twnn2HSXc5e5mLN4vVqLRqF3xP++b1Q53b85PCrl2tXr/uFXLuA3c3z1N/UjZhJ3+Raj33jb+qu",
-	"tafP23jslFsrCnf1/+7hl/snfu9/uk/d7+39/WDv9a9/6cXxAP+r/y/9f/tv6xf4/6NrmZ9TSb3/97PW",
-	"R35J0AruK6yBqlDmjwU49OtCz4xAZ7syRn4BAgtbXuGbmJSHyKBw/f7v7v/eXdF9XOZb5Rx2z/8G8gCd",
-	"DcdlvqNpa5eODwqXp24qLsRIID1mxC55IfkQ0t4qW+hKvLH0XDuoLSmodWLnnrM3dLHtFbnD05Srr+m6",
-	"bWDQVM//UjFoqhe42lrSej+i7CeUftFrd8PNuKuuIfWtwZv7DCZsgVKCGZGL1OoCwZ7qNkTEaErOC11O",
-	"sSuRs2QEfmgCXG2xwn9BfgcdUHgqocYmPM8TTHzCz0dYgJjPfU4TK+awyF+qWIUVd726FQgbg2XBYCZP",
-	"TR/MA86fPFFYQJ67d5/XFAGxoiKBmp9El3gyB/lXkcHhGDzpzFzI6VRkyYAdE6xskmpF5L3zBIYw4GpD",
-	"rtp9LDy5s9DJfERVgVRGyBKcBUHZ4OVCZcY9lQ4ugadN+SwsvMKYG3eVyAbsoycGpWAaE8jU7mn1VKYM",
-	"igRNcoj/cQaDDDxKA7jxwe/YNyGyBJfPvTh8sdDEQZ48GbAVOF6x8kBelVMdoUl3/j18IffBqMUbUYJI",
-	"vDx0KAisOieuiFghnnCLl39qeVFb1oeeFqgmeq18wPPNj9/ll8BHBu7/Ypca6CSbcGo44WruQbXQRqIO",
-	"tRvja6cIwE43yimWlHCVhxtqxPb365XStHNzO93cek9fjaBzzV39ZuTDS/J149a91cDRNS8ebpdCZSyp",
-	"ynISv1lWbT1+f8ar3S7NDR5vMmP1NGLcxCr5+OGUNqrG5BOWaWFw421ssNV4bid7zZJCGF0WqRikZC+S",
-	"WPUah7yESdnHHbl+oNuPvVuB+3JnS+AD0srgwOtPCnh1zz16vBLcVfvCCnUm7ats/9XB5d3DdNwgQr2K",
-	"FghW6wbTW+AeVPmcLAaeVQEoivM1SeylCyeAd9h9mdZ3kyoV7bPIuBV7Vk7Eky8+Oek+yRroIW4lH1mw",
-	"vaEou1LftXy2bW8MXXuCm+HOUVvtqC25aHWW4H68NRQp9yJlvgLYGxKqcA10NUMgXjUTikuel2AfA9gb",
-	"1sPzRqVt1eroT4nYmF+KWCmtRB9Aye1YzJ0nprPaM4JH+2xCCB3MoXvR+W7umeJSZkKlLrCvzy4r7O/G",
-	"eWTjRLPOK6xztHkUQou7QE0axtnLg4POY0OnKSe0qtvI1OKzr9oJt3SKeNODzi9tV8NFXgfOHD70zvp1",
-	"wu3RCiEWVpWaBCWH2gNK7d2rDWyc/e17w7KypsJfVFUellA4RaYSShKkgbc8pMJAkV6wibBjHYBOVPOK",
-	"Va8+nBKfp9zFgoSCSV31iBOGpDKhvY08qBUC+fUQRyyKVQDZh8Y1LW31SPxoWL2Y2pLnzNlyYfDvfi70",
-	"I4PaZa4yzE0759UfwOKcrNYXSOXUtOIuvFXar4onDYLzy3Y0TdC9Mhdv/TfY8kFrNU6Ha1NtMjsFb1Pw",
-	"X4B2iZAFNBSOczz/GLmR4Itr5U+s707Do+ufwm4zbXUcJq2Wkkj1CU8d9sOxmdVTQhJeuCNWHlxjVkho",
-	"C/D7UFc+il2RjgqOh66RjrrPgGOXg9p6DiqgQg/SqLdMRmGHyp5vbVmdl8KLj/21W6fK3Kpb2XiZLnT2",
-	"IG3S7OV5VBmUhVcPAdah5ht6X8GGNaRxUbZWCWazxeqKqob1StI92T4+0nmDVPbbVojeFIcHf/bcmO39",
-	"UL8srNiuKP2mRekL6nW1Cl3/AHpBu4Jy9cURWlon2/r/ltRljU5AaVwMk3koT2hpJK9qposL9LOoVSzo",
-	"CNu5+q2NgLiay+IDxhjbRiGoxc7RTdnlqnOwM/F9hWAc3KH9+TQOlGonRS1S9J2wLRLUy0hVgamdWa37",
-	"G9/XbxTNlS2+wHs9E4WvXENvJDea5e5nE2gAs5p5AnnfjkrtdWFXao+u9gT7E2gqBVQO6MRu6WTDNs0W",
-	"wX9I+/5d653vDv2T6t99OQ0oazdxGjbjGeyjelwjTPyEN2wTZuPjOxhkFcOW3wV3u0AnIge4YxNhecYt",
-	"9yy+1ZaAtA1IuJwWwpoHsiW0xoc/GwGEV4Ylx/RNECKGfS14IQoWlwcHL1J4ZfhPkWDxsmHff/r0kX3N",
-	"jUxrflRcGgmA0aURRawUnwjk0+KGTbkxM11kERMSAJYAZooXNsiJZdp6sqzZ2G1S8MwBS6zNE9YzZTqG",
-	"6T5/OcYmzNcHVLkdq8S9seJ5AvvQpLQlNGWKz2leGnkpjips32B8nHMuL4Vhrw9YxudE7Ap/eGpiBXtl",
-	"j0TosBkq99mEz+HIWHxOhciaf+1mUG1R/S3thF7p7yf2bY6erbQ6ESAy0wmUVqmIqgMnr2273XEzhuxH",
-	"6eIfkv2mBaN+DT7z2mxYIWxZKPByU3HHG+j+7/D/Z1cE2yfgdHZp1VURN96dHTGgLtrF2TfDVoRImoRq",
-	"42H0jc7SoBJkyu24LgTx0vRk0Qpep/Ly12tI7aGR50qq870LMb/Z8dw2X2RV4vhCzFnvxXNWcJXpCRvO",
-	"rTARG3IjvnrZZ+61TMUFjz7Aybdv2OuXz5+hc/CjMIafi1idynPFbVkIw3pG4BF84u4XXj8S5yyVhbRz",
-	"BpMX/QF7Bz1RxupCZMwInossYkM4nrWaDvRx23C7BLpduIEAZuQR4xC6urcoxDTnKULRM51DuO5PL6+1",
-	"R5/it/xBzJ/cwaYZjNZ1oIhXuJfs2D1t7cn8aXfRzeaZe7rwAtP35uypCZcadkyU30oBcNt0f7yLDdOM",
-	"91IOPaUri30uxNxgbWMqCitHThwJO5WmD2rb85y1l9UbnAvlFAIrJKEUOFalEf2aM5jhaXvy392j9+ib",
-	"2zn7F4oZLsScIgbglkH6CChHPIMGskPWHDVWECZkJeSoOCs09rc/NUAlkfNpRLC04lLqErrPuopxTr//",
-	"Xhv75nirWdXT798cd+nlm+PHcerp3vX09HuUsTfHTw2blsNcpiB5DcEHiV0l7u4RYfU4ivhFkXdK+LFi",
-	"H6ZCufF/OHmPUjyUihegoBNn30cscQ+6EPNzodjeRRKxjycfPn148+H94KLI+yyXxkp1DnTPsaLXQHOK",
-	"IXwheW6wYhIBJpfVyUV/c+EiwKn07EvYoCU+O+mSNp9Xt7uFiehgB0RcZHsuIgU4TBzaBb5GeKmvW59Z",
-	"z5gxlrIpVgAwJ+5ocG9jSs6PBQV3+6gyliP4s2LCRbO5yOomTvdMF+Um5AT/IOYmOWIlnZoY5v/gVAr+",
-	"6J6T5rKCe4YSQbja2YZYNZb8f7C9UdKtpz+cvL+ekurUCruH7d5NZa18HZSBFm+nVVV/OHn/eHQVnaFL",
-	"jYsJ0r9atvGMzDq5DkV0I7rtnnf19uXkk9miNMRAtCzszgj8Au196JMub2exWt7PWOt2RlKHVb/JJzes",
-	"yH42onhzjLI/krk4xMqzYIhNbl042m7ruqOti6R681vX7xdSAeq/5a2sXs2l/2Us0zF7cxyxxM0Ic5vu",
-	"wUnVqteM/9zTV8Z+QpUTN39Qswgm6V5i7RDwO1IZQ4FULe5HS9LMjOVzg2rqNipnWDxJoarVK1bgCvaR",
-	"fph042ysy8IkVYaVPfvqXyN2gMWjcCzpnsqUnvUH7E1zl4sV+bEXQkzZpSjkaO50kFQRwj0c5QjeAY5p",
-	"F91ff8h5IeaDWJ2A8tLN3iEohBIzQ9u2NKZ023ypaMdfspuN58aKLATLRC4v8bB1wBrjeNNaXYHY+ria",
-	"YAZ9LOc8HRf+BuDw1GO0NAkAGQl/SAuRCWUlzyO3nFhED1Qws7FQGFJ7rwNWv+fjZfcG4Hb8piXB5Pxw",
-	"8r5/xCaCK2RzzPW5BByYkSgYj1U4MPAqQD9U8E7txApOWdA+belg2D0bhwngSP64P2sb1gPTvvE4DDB+",
-	"BMbR+DqBuJbRNXNjxeQw1Wokz5vBsd6fFvpSZmBpO/yLN+DA+jM6sAmYQqpi916CTu4ZXnNmhE0wp8LZ",
-	"BNEYmlck/VUAQWzCc+eiioylULULFj6XE4kmvuV4+PTDx+o9rpsBfVidafWbXF0/XH27R8byYKQ6z3Fn",
-	"2tMqXIZQLfQqneDZRKpDY/SZv7u7NNjT90rDRsKmY5GhmXZTgR2uYGNRCNYrjWDJYSZN6vYGInw4tMKA",
-	"wH+qLo8VlBgPgUExGVs7NQn72QXm8A8XNgLCGeMs13qK3GJZVghj+kcsMameCpNgnbJUaV5mIlaJngol",
-	"s8A7oF/c+gDzkJhwmSf9oyqmzkGKEvcfZxM+nUp1jjQVsUroIWfujzSU+CwrNP3QJkDyGbLOQX7ZGwfn",
-	"J4hz5+QULEk5MQ85By1hvVJlVQVAcSmK2rX8+eR9n7qHWSGQ1IL9fPKOcYu7r/9sK5LStSptbYesRnin",
-	"puWdw3eHb7irlb6mNTnOnLhCSPzuG/ZGK+VErBKr25mSpd11Xygof1zRhZ/P0fHz9zw1gIeXSTPN+Zz5",
-	"+hAqBQGvmVuEYkPvH+yhVO1b5Fscf2Gn3OY+RiNetZ1BDyZeevsN7XayQQdrTw7//uti/Ls0w6jqdaVl",
-	"h125VWy40mo+0aUhi7AsHFdxC72zWCVkIHp0dhNJnqPFthm3P+C/KMiQio1yeT7GGu4xV5kejViqMwGp",
-	"0kEHF8+i7XyklDybZtjZkHVZUSq/6rsd3NXG8yncn3ci0V4DwrNNCsTmit+ROw7DMTighfPdLIKyvSk6",
-	"4A3375DpibTAninBF7wQUwugKmIytfNYYQKNFWKiL/HEpce9n4dPIu8YUWX0CDG5pAZ68XzeTZn0UF28",
-	"naZ90dS3IPGBdj518Y21LjzauF8IkAQuRNwwIMG3EKliAOUj0jnLdFpOBHV02WZZTHBEadC3DOOsWJly",
-	"OtUFMV/zsAYa/Ak2yvUM/ZGPP7x5y3qnz1991a8GwuwTMONi/DqI1Vvk1RXpBVkaXViRHTFOzLv135S2",
-	"YFDc56rwWKjIsMU6fBLmDrdCNxqiCXWpKC7qbitsP14SlNZJMQYD6i+9uc1xSeeqDE03QZnXngQrdCht",
-	"A0U6+4OZyPM9qM/ZxwzLnhduEKDEHwWXhcLATKhsqiUVAcRqBiDmlnmFwlxoBatDKSUv9eyS5zJjP5+8",
-	"P2KvDp5D0YAe+Jc5K1XhokYXnST1Myo9r1kIferKg/QzroBLLVY4YCsxJy3UneyzfrB7IicMZtBZRLhs",
-	"SB+4Tr9CcPgrZ/Ydt2LG5xt3cBVJ81OzmGhpW8rbqzmcdOzzXBTW7KNWrqybsONCGKTQlVDen1Y5Flkw",
-	"Wgo63WsoOVQ3PDUs+TsO9msCh5emP2CnqS7o7HTKjWH7rAf//xfY1fpuoKkoUvfG7BjOIp1/4W7CWooK",
-	"gC9WI57nbndO4M9nWaGnZ2hJ4NQbGkklghYi2pou2FC4fZjuGOVaF2c0XBLFquDSOLtWPzDBM+pRLoR9",
-	"aiKWwH+dtYyITwbyeXk+FnSeKlWsGvfMpMr0zJ9V1zMKr1mYF8NpLTyIZocMFG7tykKYxPsGnkzDn+dK",
-	"BfUkM3yWJ65wF0t1ngwYOBuFMDrHIMSIfBRimWloyAWZNKxHaMBDfSloebQuoPCSXhrNbKGntQx5xwSf",
-	"JS38eUqnBX1iski5qjDyTEdpyzGI1BsU3212OQbjrKITX9CUZQV5PHUwwTIA7rHnByY52yMWGbeuDXsG",
-	"hon8hDXOaqsGxjUidCj0FxkaKfy0zHAoZ571j9CBKAXTpTUyQwAHuMVUQKfQfNg4iB2wU4AXM+y3Mjtv",
-	"Vml4xEB/BubpluFKcDqQ2Ad+RLNUNQZNpCqtCA0Os9ry3BBJcv8ISWpwBbFWBaH0jcilEnD2M2cz4ZTV",
-	"6Tmq44Adl5m0YZmK00c8jfITblO2j+Wysm2hsTAc4o7dmuvoOHWQ1DL+OPSaGJLt3al3SykGei6oBS2u",
-	"y9IegZM+pbTENneJhZG6ZKdKkDwGkcEaRPpaTAmRAX5CqlXmnDsDFa186rxTnoeSAiT3Ut16DyB7N2Bv",
-	"1aUstJpgjXlBhXgi+PWIJf+SQPmZL8sL/tqdW20RsC3wYDcGwYHv2kLu5LvTJM5axPx2Qt1t+Sj5cynt",
-	"fB3zF1y+fUd5ebSrttJmsOiToI/LXw5XjU01hrKNhdmai+w+QfIvZ0akCTq03jbOmB5ZoYKg0VdRWAD+",
-	"nxZ66MxqYuVE6NLiI9BfjpWvzxgKlvO5KI5YEuTfzirvIXGPcoMBC1zqFistoSbch7FswosLmkXs4mV1",
-	"xJKCW3GGdY7uAU5iAFsKRjSedQ9YGmiv4WmhjaEzudJYURzFKglIMM/Ocz3kecKmHJqgeJ5Xn6IXVEab",
-	"sZ4ZWobw/sQ9L9TNQ8hlJ8xY6R4FM+sP2OlYF1YooMO0orh0Lj0c3q1qHv5YdunxFnaa5YHuep/pmEGn",
-	"H76gKo/MFU+3aj2u2ICIsGPNDejU03vciexUvCDtp8E6zyHfivS0hamQdMUj3HVmurhw1nIZSPhGu00g",
-	"LlX+eg1npTpX2L6nsjDUzk1ZC/aUTiLuxjdJ/A6JvgV5CuiWgIOBnomBumecmsgWvIPKNfBXSGGwLtoJ",
-	"QlbmKPSFBSRKn3brceeQlDxnZibEFNHfq6Awl+dymFMASbt2/whKwa1I7ZlWZ9AOeuYElac2YUWpTHCQ",
-	"U7fnYNuoKdNUGDMqyU+4wjXxM8+CR/aS6r8Pi5KOVmHyhjyQolT9ATz481kqswIhE7zLRjUO/05HK0pY",
-	"YIWCNE6PSEEDTZZZkfSPqMeLD41QlrrbcUfGTCqVOHV4NG3Kvnl3ZnGUO/ZlWoffOTKtjky2efvSGUXX",
-	"sgxK0l3g8FaR8tezG+mCTEHFtw8VCFKxkFU/LG6oQpzf9NBgVl4o4pTo8UbPZWAmmhz7VOdQ3WdnMhUt",
-	"kLgnpaqk7hRebqOA+ttWFJjyqu34e7+WgUlvLumukaP9WK6Q5+eiaMgYSP8VGnZ9yPsrlM/pSJ7Lc6FS",
-	"sYZX+C64fPuO4fJoO9/watkKV20vdaFVSgWPD8pTpJl1u4n11Mkl6vYSj9h6TlqwGr0kFP1D+ktSe2im",
-	"xZ5/LLs0YPPeUstAd+wwdc1g5zO1+kxy23rXacRdaLBO5VjbZ1o2klh1VPtTugTAnNCfsmPf0uouU8IY",
-	"yuGwkSQySEwvM2KbVMJjUdT2AVXX/H3IVfZrgpFYrKQ1LOfGV2FA5YebYi85Tbn6mqss6bNUQ+kHVHO4",
-	"K4hn7sinyAkukgaWJlZZuRISkjget7+l1aNcayv7/9i7tt02cqT9KkRuIgEtJ/knN7995R0kmwWSWSN2",
-	"Zm6ycFPdlEWoRQpNtjRCkAfY99gn2ydZsKp4kERpZEdyMmPdJW6Kp64T2VXfhxsRcvv8O3M780S8mgs1",
-	"oyHHRDpMV6wIlA0cTaOJD44oCj0fqmsKB+A/cYITrtJoWEz8ZEH6qdtatO4Es9CtQdGAc0qqCp9V43QV",
-	"vbEdc8U4GwprBfBhnrOyaqWVlfOd//33f1jZ6AX9a8ZbK8PfPSm1xwj4rKJzDrh1SdqVVrBCSKeyspp8",
-	"S+7Tmp4eIa07DvDY6dx7G4eTw/V8m17w/BlfqOO6WT/eAACyxGKrw/3NVyNF1VjorqlZraPUr7pin859",
-	"nv6O+/tNg/yqlL4I+g2pvWMfWUvSMO/3epTxO3PuFJq5g2bdiX4RbkEQFdNgB0O0ok1tYgMwNs57Kr2I",
-	"ZhaehBCBAHa0jXagZr3kKzPT7dqVDOScr1pziOo9N9FnlRwKbmeipXChZNzfDEfcDsgpB3OGV6paVV3b",
-	"CmXLPXy+n8YVvc/73tC8bYSwj8T/vj7XrdWV8PjpZDiT2K/IU8GM1koYizf7D7MIke953Q4EXvStBgAj",
-	"gsBZbkOxcGcE65VfviA8xtevJdYBQJKCx6xMwj3Pfd50kEosDZOI+YpGwwjLeqprGlRxpZWIFYw4IKSL",
-	"dEAGc8Yu45QQ0FURXYqH4FG6pehkyifky/3EAVLIMoHIfyXUNpasU1Y2VEhthN2hbL+GXTuypsSBtuhI",
-	"eH9PR0vcS4zrDjJCMRoa4c6I410N4Uglm/KZiVKIlX1Wh7x8CgAvGEh11QhOkImp3D83XiV6yekV8nek",
-	"W5w7bPbPWJADuLB3Q9UhQ1+SnJ+xS8U6BdWRqJPuxMhTtDenOO+5pUgaVXg1xr1AF4on0ecmnjwg6oek",
-	"xM+KvsWBMtYPDoKvc7p0nDg4jPF90lzvp8nJx1xM/3waqn0toO4L9IRt+AevJ4hyvmIBjhMkEyDRHh8T",
-	"rqnpI9y6rI50Spd25xPdTsyMVyIhZ8kBRsBr3c1kgT/fbfx/czaupB5upyNeFgQP5VnbPry9BLo1ABIE",
-	"JHsKLKB8aszn4iKB3WNCwVkJ4Haz9wSb0nUMItJNwXpMCtJ9xNo5k6dZCXBwCc+YOzMepHD1+5i963cJ",
-	"zvUjGL/MeH94v0T79EQ/ob5bB9sGKPAt4rMvlvHu2ihCHcigjcPYLgilIu5ywVt1W/PlCqr6634sSDdm",
-	"fJv0cOt7KFnPX/D6zn4CSsw+cmeykndW3wIceuwbSvqN6NMBD54KhD0mRk0IOASvCWcVAHAgz26suzaP",
-	"heUM9DY9OA4s+MZQj47VsW0OW693n6TVDsD8h9a/7SGrGe9pth/FVp8M9B5nnut3EdBvm0s/1LUFbxq9",
-	"uDVdrW89x3Fieck4NsKucNUIQJKPnAzPI0EyMDyUrr+S9TR8nrM1QKI0yz7e4vmm8LnOtQzQSnMu4ZPA",
-	"DqN6bEv63cznyWbusJkHVolNawmnta233e/lXLCeE1EEBK77dLyTKkJjwjfqAoD7hB3M+J1UiPadQ3/+",
-	"ZB7CjEBfYoq9KRSO+c0GluDWssucR24E2LAnxItA641CiiK2Qzhdg2itt3LbuiMvkO7cCcJ+LOdSLERb",
-	"IoNAh3kQJRIFrEDLQQO8aKg4pDQBjwBgJWGmeZwQgidxC7852wLp/wkJmg6Y9n14qw6kZDDbewHZvTro",
-	"BHbpyIkWYA9qWw4yv0Wf7p05Dqq2bv7/EPX9Wo+8B7gI3FeARQv9Aq6k/ygfYlfXBr67DEWlnS62Agkq",
-	"8UAJ6YDETwYoeglCZO1B3POY8KR8TxYM/ntJZECP3yGRO8SOpGsHaHz+xb58NIN0Q2J7wsfNvv+/C/vg",
-	"lx/c+4OApd3pa1Ni8PNlEJrjeFAc5DtBwe4lsDDB+i8puN/L0uFLJ2F/bqIv0y2SV91fAbJO94W/Ejhv",
-	"hRGHRl6/2e2pM5WNbhJO5q5oWkfSK989jHcv1co4ed8ZJCmdDPe2ZIIgy+HCqgdhlzS25Va3DCSwfyjB",
-	"Bg6gc26MvFNHEOs9T3ECT4a91y9/YnAQXEiTK+m9hHmCtdWNOJLUu65xoKlQ3yz2rjeG+ws1zo3ReMso",
-	"bShsXnDTP6lEnnQNdg6AmhuBKP/3DmzcT72I5+W/U0fRgHCR4EkQ76MNeILbPH5NAMsCKDXg//nrj0+0",
-	"oj+friDrz7qqLDhdwZMm9U8h1KFg9912ewWDor7Dqth5LeE64ZGDJvaLHup6ySquGM3AKc0UUNyJiG9D",
-	"uc5yhBbupz/CiZdWcTpB2MNiOYFoPPS8nI2qzpH88ZslflUUkR7zR5BEz215uoPZKlf4shBiJN2sw8gX",
-	"nAEG0xE/sFH9SIx7yd3xzT9vrjxtM1b5BWyimuoYBOFmyTaY4otIlBETAWmZBpJN/RDEFA0Zp1ikTpV7",
-	"WFZEDLXI9ie40Yrd6VCxwHhXS8ts6476qcWHDaI56YWCEZFy+/XL/2clvAvnCW4bXU10Z8v+jlP2h7eX",
-	"x8L5rwB08RKwCn7kuysj2iLNFT65nwNHX6RtTk5BF5AW44gn//NWzPVEDLzGHtiSvHE2AY83NII/24DS",
-	"U5SGNa2+AseTg3BAASRrM2qFGTOrJ0KZ82gYSBsJLEwtqfepr+B/xbTytPUCVOPeNqTWWNCBzTBw3GlD",
-	"LkJlEke9htyCrGVxW+8U79rv/l/bvvhl4sLrnWhmaTR/+iZ4sKtFvEUB5XM2HFRj4cT5m+zJXLT4ZHvq",
-	"5q/U5IgiRkPs8mJ/62RTs6mwvOaWh3uWTgGZ6VAq3i5/KA75j0BuyoYr895WObFBGL/a8ZdnQ8Fb0V52",
-	"duzG+Vp8eUZq9rPWEynCH+FuxS/N/dHNCUp+0CV0bfPs/NkLPpMv5q/A/NN01u3/O8EbOy4YCUjINri8",
-	"+kfkmkRONbcoxacipL9BAtlaZgNR5gdyWOK5k5DgaZdJH06lMz18AreD9tAkzVHkN9t/1GmZblQCgxVR",
-	"dy1HAkLqBu4RM93ceOIqJtVcKKvbdK6A35BdrrprkGt3oF0Y3erubrzOiBj4SVkvw64biHX7BfnVPPQU",
-	"hdie6j99G0ZvWRGkOyYZ4jS8XRYb2eMp+5sLOVDBWSONXRkK8sgzOyGa0QAiIgyJ9AhBL84pJMD6/KQB",
-	"/rhICX8RODQZLTbPjPg+gGohiYKb/lQraTXUgYylWXuJ8WGmN2TT8tRjw2XE7ALuZILyqQSrWzmyRbJZ",
-	"vJoovWhEfScKZmQjIF4iPkJoV0vjhJI1ciSqZdWkS0TKqcyE3gApOwhyr5VmAtHWzAIsiNtdIq5C0IHC",
-	"byHOXStBZEU4vqhkjU8ofy/d4zBO7q2CnjOpRrqdEsYW0WtEGLcgodyDs48EJhvREGnjzCCADTJYyFqw",
-	"mpvxUPO2TjUf1DLzu18SzGeCbxhJVYPQky2EDxF17SPInGrXkRo2K2LOAwMDk2HX0Ong2onvG/hruo/w",
-	"h0wnKWx9sbJxRYqdGyaelCxEdPsVu+vzk3fofMioZ3Pn8pIu4qPcZD/waiyV8PZarpgF5xNQm1mP479i",
-	"Vf5q7ihE963g9QAKVSdi2U+XIdq5rMTAm/ktK7F8OhPtAEEC7Er8n7qRWtrstgeVDYSiYJGKYORMgInz",
-	"OATpHN2PtkwsMQeI+eG8PyiFTotvvV4E3lfySVM+Y1anTqnLO6VAIuvnqvQC2EYtHKUAsgjK2BVZpGRi",
-	"UDJh5TRdU3ycUydNrgA805grJRrDegsxHGs9Kdh1w6tJgeka/aSixhlKgDTWIyTQY0pbWYVz2zSZgErG",
-	"MFmFq4RyZzNJ2zcS3HatMGfOp6JDRIYdUbPy90GD7QfUrGRcmYVo2euX/8dKenhGD287FepCEkJtGMot",
-	"DW/TqDHrRZiE5LMfos8kC6IxMkvBwMqz7redcgddQl6Ed+P0tEeaQB83Cnbz8xWDeFLPhCrYu5ubK1pT",
-	"wbh7vVOu6j4bipEnMMR5EpNX6peIEMCKFQc+hmkNcFpZAxABLJHvN2oOdH7X6m5mnCFbIxGb8qVbZjoF",
-	"uAEAJnWqs/CeOA6SmcIV1AYB8Lhz/6KGg5AbjwPBrwIwwOnmRAt2x8kDjtPdJ7SgyrVt8LpCN82QV5Nk",
-	"ToHqLBNiiqmoJRVnrHleN1gtqoY74ZwLNhVuP6SZuncBjGrkeFdJBAtWt8sBbJf4XVSdm7afmPvB6tza",
-	"OIFnX//19X8BAAD//w==",
+	"7P3/dtw2si+KvwpWf/dZlvam2pL8YxJp7XW2R3HGnonHXpaTnHNG/pJoEt2NERtgAFDtTiZr3b/OA5x/",
+	"7hvcF7lvsp/kLhQAEmSDzR+Sndx7Jn/E6m4QBAqFQlWh6lO/zFK+KTgjTMnZxS+zAgu8IYoI+PRCvl3q",
+	"fzMiU0ELRTmbXcxeMLklAmGJ1JqylURScZ4hrPRniSiTCjOFjt5/e4WePHny9TF8RXCG+BIxvp3PohnV",
+	"Hf1UErGbRTOGN2R2McMy5stZNJPpmmywfu+Siw1Ws4tZhhU5UXRDZtFM7QrdWipB2Wr266/R7IoIRZc0",
+	"xYq8/FRQ/f23NFdE7I/9Lct3iEpZkgyl9WN6DjTP0R3OaYbUGitEdE8EbamepJnZBrMdyvBOds2A2LfH",
+	"5qlYt21MaIM/0U25mV18df4smm0oM5/OqllRpsiKiPa0rhVWpTw4qcZs+NKMWMJzXcM1vzYGSJgez99m",
+	"hkSzaCbIHb+FvwxBstnH4BKUQvLA0D6sCUoY+aTiFFokZmgEFYLcUV5KVOAVmaMXaINzvdx6XaAlohJh",
+	"9PT0tGv0plmbvN8RtlLr2cWzs3MgsPt8Fhr1tzkh6ju6oWp/5K/41iw4VWQjI3SGFEdnp6en6CgjS1zm",
+	"Cp2dHncNLodO/bHZh2YXZ6dRzQe6w15G+FbvyS0Xt10M8AItXRNEYZslf3r5AT3WezunmKXkcdVAJvUE",
+	"EpznSYTIHRE7JMqcHF8izFDJbhnfMsQZ6V2Fqt+uhXj+tH8dXnGpXn+jH4RXFFit6zesuVQxNbz4Uwks",
+	"eKFESYKCoiyh5f4rOru/f88Z2RRcEZbu/kJ2ocUpGf2pJMg8gwoiUM5XNMU54gURWLe7RIIUOd5JJIgq",
+	"BYM9wgVdUYZzJIgsc1UtwZrgjIh6Ct4ITvQQDs3HW5mz86/6l6Y5u7cwKZz/PmY5fVYde/4dXhEk6c/E",
+	"bvdzf7c/m7Tbn/m7/XzAZn9bEEbZ6oqX7JBU4qaZ1MPMqVSDpFIKnQ6SSr3jfE82JKOwrJ17S9x7c73n",
+	"OTHdt9lN8Jw0hJ3+QibV1Eft8gIrRYR+7P//N3zy80f9v9OTr+OPv5xFz5/8+i/hsZVubKGp6x+zwVvR",
+	"Etxj2q4hnXz81/BwrlPcvRIyxez+QvSDICx7zRQRdyEZoA/7Lc3UWi8KwekaLcr0lni8mWR4l3SyJ3U9",
+	"Bzl0lmHd1mkoa15q4WC+3BJyG1ZMYMjXlKUkPN4lFVJVOqtVTiQRlMh62E9OQe1DC7LkgqCkZIrm3fOQ",
+	"8LoJiiwM9nvdeXiwOe4fK+PbzoHBuKcM7IcyZ0TgBc2p2oX2ox4dzu6o5GL3SKK31z8gmnXsxTu/sz6m",
+	"HCfZf9VdyYIzScCA+SPO/oQV2WI4l1POFDFSFRdFrnVlytnjv0s9hV+8l/6LIMvZxez/97g2jh6bX+Xj",
+	"l0Jw8ZLdkZwXxLyyLZo2mOEVyZDWXFDKyzxDjCu0IEjoXUEyxAUSZFlKkqFSoqNEt5yXDH7Gi5wkETLf",
+	"3ZJdvKFyg1W6rr70VP2YMrBZgr9Z3V0z6q+RpsV78lNJpPpytNBsIcxLERhQTsfnAt1RnoOxgkH1REcJ",
+	"zATGES8xzauRX3G2zGn6G407tW+XYAvCnktLIQhTYF7pgQsieSlSMndtq+VYlHKXRDcsKSURc71/Y5xt",
+	"KNMN4CtJ8mWc8/SWlyo5jjRhqJIoaWk7CQLLGi1zulor3WqL5Q0DDoJhYZTR5ZLAsOzI5zdMU+9bLhY0",
+	"ywj7suRLcZ5rHRCnt9JYfERsqJSUMz2RJCMK03zudn5c/5zcsKMEl2r987z+Ms4Io5ojgEQYpZzfUnKi",
+	"mxGmgN8zlK4xWxGUUbPhUr4haCn4Rr//hm3JAuGieCQRGDegdiLzpnkqxTIW5O8kVcB2hnR/5epbXrLs",
+	"y1HurxzJMl0jx1EwW22HqZqkG7yD6UlCYHu8w7sNYep9JUO/5DLnNCVMEqRoY7GXBKtSEKRFfuavt/0h",
+	"gZFfE3FHU/I9w3eY5lrwfdnBS/N+lGJmCCruqn0vkYCtBg4rfTZz/gaznRWh8gsOlHOj8muFcFMoeYm2",
+	"mCq05AJIzcrNggitDkiScpaBnEjeEyV2Jy+WigjQiY01BcP2fto/yK9tH4qbt1iVR+hnKFvNG9rDnlmg",
+	"R/890zuKC/oz+bIbJxUk07IA505GVF8Ylx6VzrURWfeePYnhmIRV/p6RTwUIAXjjF9QatE2n1kQgopui",
+	"o6enTyP09PRZhJ6ePYnQs9PTCM3n8+MIUWM3m3bE9jkHPc2+Dny3715/4LeEXQmCFewrnGXUmO/vhDbJ",
+	"FdVK0hLnkkSzwvvqlxnRpkfYzFe6U0NPRu70eIGS8hKRT2leZkSiRKkcmM7yx4LznGCQqEYFHKnWRTNt",
+	"2431K0UzSVfaRo5vg26ZXALL6BMcI9sU3ZIdbCz9mWSVLIisw4Jkxq/KWUrCE1QqQLXv6JJo3drIdixR",
+	"8uR0o1WA86frRLNg8vVplvgUtAsAVPQtwdOTrz/+25H8x+Yf639kx2FDsFam/2boXRtGfKFPOD3OJntk",
+	"I/njIGW1ZAUueSQbdD16co4EZhnfoMVOERmhBZbk+dPjCMm1PpIr0l4izvId2q4JQ1jekkyviSZFZa7o",
+	"DmaBJYf3hock8NYMa+91886e4g1RvXvbkfKNbtteADOgRneHluM7atTzEWsBPcNf4KkeN9pqKFgIvAuP",
+	"Xh4c8RtLoREjNrsui7EaaoJG1TOLnXfw1D9bIXSoS1bmVsUwNuZeH2ss44OM/eOagIRWjsHRmueZ7Bcf",
+	"YVFBswFel2gGRoNW9O81OSd490WrOf3u1bkTz/sS2ChYMU7B9RgPnLK3CvEAZukdn73o8u63cKroHfFu",
+	"teqbro99MhXGHJiZJXLk83eDcS2hovrirc1yhzbatWln7xg+h7BmZDtRYA+XzfeXqP50+uWqWZ4XqZ6u",
+	"5/4YQT5BsFX12tJgd4kESbnIjImjxQIuM6qQEtrUmUW+vnJ+uu/jPcxn9sXhaSl6R9VYTnBXaYE92LuH",
+	"Bm5dnoJzZJxwl1qRtNM5xBfXrp1+Buzjxp7OidA7TgnMJIYVBwekInlOV8T4ZGGB9MpwRhWHAXwMjajc",
+	"bLAInzWKqqC4C4oJM0pviu75JqkOLfI7vBqrv6/B4ROn4Uuk11pPQDlZKsRLbeKluJRBF4MgWGu8hArk",
+	"/BELoraE2L1f4BV5JG+YvbLHLAPvlfFTK7JBR4qbS748I+47brYKNNIdgLfFu2863b9vimrdZpiS4/bH",
+	"noITzbxoBN1ND+O3FxXeHjUJ3OwzuJTZhrL3PCfyvXVPjxVC+tnB09dvesmU2PUqeKbf4JBhN40bJU61",
+	"dZ2TbHXPA7vRkVH5RgssEAex+Tp06hmGvjCO2th3vqMj4E96RxiREhVc74lLOBILIsCtfxzdsKQOr4gz",
+	"QZcqQUfWl11gKdF//s//hZaY5prhMTzV7AO2C0Rd6M5kyoXuhxfQjW6g7Sf9LeJLhL0QjyXJc7TYoQSm",
+	"KOf1o3HBKVMyQZTdMM4Ikilm2sBckJxvWw8sc85FXBCREqaSwNiqN8IAlzkhKm4MEzx9+uuekd4w9+Z2",
+	"J9WAbZxVqN2Wsoxvk2oa4d66ZuNNAiVwDarXhLKVR+Ybpn+QyNw6eGSyrUtBZII084JzDSPBty1+QFzo",
+	"cenTJU7XmLJ4IbRqYqlUEEF5RlOkT4Gl9SG5KzyjNMBTdgjaACY37JbsIpQKqmiKcz1+wfOclype41yR",
+	"DGZQYJWujRurupBHth2SBWEKRLKdxg1blNmKeJz4d764BHdzfkcyY3LrMf2dLxCVEJOxIVmEUs3meW49",
+	"Zhz+WuD01k7ceN5j/YP+1t3fOBK3b8Gk4oJkSHEYW4oLVerPcJ8CQ7thdmzAiGbv+ISQch37V10u8k6/",
+	"kbkAv+vrV/DoDfOaOn+V47izp3C3GyFNvXIDrkP70xNz66sPtlyfhN5iXMLiAAH9vvVg3UnfpipVhqCM",
+	"bBt+x+M5eonT9Q2zzaWmCcmX7imJUs6MCEZpTrCQ5rzcE3gLnoUVlin2dkaysujwnCm00Wuq5QvsFCCD",
+	"JgeVIDXRkTGvIuTLcQR2ca71sOw46HLJqNxQeV9Lt+5l4sHxe9WSHTvdz1R3nUwkjj6vLHEeRo23HDF1",
+	"PNXzpQubmO4iIL1qpeb2a2ipFSu8kt0KknlPc+dccabIpzp0AzQQdISzTGhFQ0sP49XXxyhDnk5iRaAN",
+	"49Etb1gVQmvcCebsBUXksj71InMwG9M9p4yY4xLeBX6stSAS3Fg3DDowP+uz+VILHknSUu/l6hysngT9",
+	"vRquPVRhhPLSXLj6Z90jidI1SW/1WQIxN/Z8jCX5yShCYO2aSZif/HNRayBFXkqU2K2jlS7QvpMIJeAi",
+	"8/ZUYgiUyLIoNGXhJNILYmSqwBTuzdc0N1YPHFFbDIf7Bmurg+nj7kIfWHRJiZBI3tICUXXckL21ttxl",
+	"E0azsshGCt+QHVmL44ZiG7QrDSsPsC91Pw/jGfH9HM+eB7ZXGQ5q+rY+E4zL/8jNXK+LZlvrV1mWWkM4",
+	"bviZRuzvX7um/4pqVWSsH2WkMapf9EFgJqH/XpvMdNq5YtdOUu35Mv3TdlaLxlkt9Wfe8Rj0e7THOtb+",
+	"U6EkgETupCIbF/NycVOenj5JaQb/EnMB1vKnttsE9QWzEQYeuWNO2oFdWulw3wPZbaJ9R1NjHdxyG+kF",
+	"i2r298GVL9l4NggJoIrWjWFFdsmraQCdm5TpZGR5xdmSrkbyWIcF2RHdedA4xTkcWVihnOjDrE7yMX1a",
+	"q1mr4Gu6WhN9SLh0IIKMWWoOE4n2zWPr/x0YUR3NOo3ZCVMzA4f5dI7vEp0iVQpmA3b0GxFfLg8M+7Rv",
+	"2IYk8ZqXQoZj15dYgNmIfNeBI66ZijYiOPcufavR/OG8l4gNkz0UvlD5VZy9rzmgXvimjY+OPLOXad1H",
+	"0owcG5q2vAljl3sAB7847AXqZV9qUnjAB+TY4B4MOog1D485wJcNh5LmhOMHYcz2pdEetcPziTrly6EN",
+	"emAXtFmyTxpO9A+nlSjt1USc2AUjH2LG5bjnWqS1r/Z6657jhKuMCbrWZ/P697r5tcHy8s5Fi41SnGiH",
+	"EgAHrFVyBvjNdWPn8953BOWUMBVrezP8OxeC5CYCu8PGN2GcfWbvHmU+r1/E3MGOfCgzRG/y1r4O1uIj",
+	"F5g7dEWq9m5R+j0R5KfGNChTz5/OggLZ87dUibtsya0CBveOWyyY7jiaOdfl4ACHn2Z7HBHNqntVz/D0",
+	"uK65hM21qZinQf3D++gLSIx6z/6mYuO1XldN0PeQBjlW/hvfyv55bKhorx1I5uJ5VZX6tBAE36IjnOfW",
+	"LbUxThJ+27S2u9mw7c4Jcm8H5bxu+K23Ab0wqU4DqUVtfqv51dKhn8zXVUzQ/15kNr6yWyss9wLcjG1j",
+	"7qLAw1dNiTKFU3WJ9CsQXSLqAoAzk+k1zfw1q94dZ2dGUg1CrQmzQ9gjsSjZvPuVQY5qv9cEiW8FZ6sI",
+	"kU2hdm6Vgg4IN6zDxAzf/QFxBW7NBq7q/NlM9Hb5G8MfZdTcJg12CO8Ztf6Or+hEDyFXRdh6dRlUKc+I",
+	"c4eb2JNHEnlJPVwgXBSRWYU3377Qy0OYnnvWiq963giuer4fNv3L81Aer24n5ZaLLOTH7AtLJym/I2IX",
+	"62mEbCFJ2SonJ6UkyLWFKUc+JErCVWWMjYhuLyURgXD6/nG32KPqxyNFDytMMlFwmhIp4ypCe29CmyWO",
+	"CRM8zzdaSxVePlOLgSpPPvhhuLiVBU5N5g5c7WpGcdcUenpojSVcPpvuSXaBwCGtG+xuWMbRUfLu7fUH",
+	"9Fiz3uPNEl+YlkkEEge1f4UttUuOI5uCa9LaNngHXuwbhlOFuLm85VuGrFOzcXfQkEdLQeT6AGn0JPoV",
+	"GbV+Q6rFaS9zg/ztd9o3dC37m29fvAR6TFz6QvA7qklE2SouBe24PUwF6XB2LbAkT86RaRKZ1KddQdlK",
+	"n0ocYaalhElKcblcKTbs8f371/PeO5a9AVbDOUCS93ZHX/GMyNFXJ57kGGWC7AWJNjo6MNwfgGfvJcfv",
+	"L27bOpsquodM3lXZn1PD5ijkf42Ok+2wfamMMeNst+Gl7NBVuwLh9+P3xi2zyZI30eONYYSoV2fN3u+V",
+	"lnbNDruXa+IakY11KEy9hukkun9CDrB4vYPQjMl23TXj90aETr07bcn8sdhVTSHgdxYa79Xrb95/Q6WR",
+	"FdNGnNIsBD3F0Ot3d08RF/rf54gRBZ7eKtPt7HR+Oj+bnz4+f9qj5DwJKWdchDzj7/TXSHGkhD5yDdiI",
+	"C6Oo0Ub+dn7+0cJ0uD1QeZCfP3v25Fmfy3uDP702T54Zgec+tfZONDPoR/ZnrZXvuUk1+YJLgxVZcbEz",
+	"Abvj1qRBlc4dNCi+oO4oOEiI7zPBAtd1bHxzNLeUZR05RgvOVYfIPBRQdCgKH4sVUf3Tg0HVXVUPds/y",
+	"G5KCLvAg0RAPmfVhhvetuUr4I8Rx9o4xkAdpY0PXOFcme8e7OVpzqSQ6gtRyKpG94MArMNLgIpSbdFhe",
+	"soxkqCyO0RrfkSpuFfThjckiABV9wdUaYUHQit5p2/3MRtvo3xihYOhTyJBrknODP7lbE/+2acyFldeF",
+	"bD87AOGqg/6vuFSAziX3d0B1XRjKjo9mhkjh3wrCMs0PwR9/KknZ9WAr5ra7Ecli3a6jQclY5+vlLS2K",
+	"rq5lmaaEZF0/bzFVBhKTZXwbRA1o6eKWENWs9/qoR+u/vSJvc7b7BIq8Zarn9vHggl/vZRD+5sOsRaEZ",
+	"5p/5Yp8hcaFNG5w3rOl9IZxW/HzIwtzj/8mxxSnN7hvla/tY7IaN+h0R0sReZVa8x7XA7n+b2MWiZPca",
+	"sRNmi0pwN5eq/r4D8s9mJxgRraU3CFsrzudhn3FnJMS3fmcAWOb3hqTCQpmY7S22CV02FyD8pg5x3e+P",
+	"bgvpvida0sJSzZtqaCMvKaNyfU+W0yQfwzRrgnO1jsHXGtOsaYv1WjXtmyiISq8S+vbpCL9r8yWw2N9Q",
+	"WeR4B2g8Eh2RXJqYV/h87Pyvf+eLR9UBL7le/4bq3DvEgfYaXbE6TKLDkHaqZCVtsUrX4LaqklyCorAz",
+	"zV0bPoJmZMwCmpf2iJd3utF1QdKeYL5aBz6YuQet3vGcpva6GUy1SYLOatYjL7glyYkL4xwe2f7BRlFL",
+	"AwtOdmhLHPzTPBQwbQXMA6X195Plz3xhz3DQSe5IWHtrWhve9jK/jRNt9pKjAyhTa81WQQCF28jYkh1H",
+	"BrPsNCxoV4Jv1bpDFaM/h71MXpuDPh9Lgeotrst6LvvSNWROWqPLelNquINaRjUEWqWAuKXZOy0D0rTa",
+	"UnsSJQqoPa2t5AWsehpMtw74Z77Qek9AwaqDSPbXmHzCqUK2iQXsokbERmhJP3mpYfqULQRfkAwdZYDG",
+	"DXmb5BPkX3DW9GL083vTVA/sc8CyCt2u1BDDNjvRDl9gFuZIwu6o4GxDmApjszgkrX4V6UGO6e70rXDb",
+	"zjNjg1lpQLBGEP6NeagrlsQGB4YvjGlOkDUigFuwDTKO6tsuBvlDjAAAtERHcHlc/QqmtbnsYtOzJaJZ",
+	"scayI20afrL5zGhB9FBN8mdmICrnHkZvIQjsV7BlIMdzVunSZpfmO38fF1wq94Azh2b2mh3AUfoHzuuA",
+	"+YCRCy/qMoIqA8yBJU/Kj6ttuvulBUw7vO8xcnuLGRBl19ev3B2nrNgMEroAblNzYpdZ8KWPec9Wt+f8",
+	"AI9DXWGglgdNsWa78vjLO9WqpYqq06AWr5UU8QjsMWLvieMAwe4T4tY8wqanH1X9uKC8BxnUZwq7OziB",
+	"TndO7DSHSomwuoNBhm34dEwSPigvmyInqunc8Z03Wijozj1Pj/P7dPtz3lSnT5PMq5Jm2OKZ7x9ZRG9K",
+	"KjdhG6TT1952QtuGfodR/eZu2v6Vj8aaPOA3H5DF1zB69llymigcdmnYia1ox+TO0M92GnYwzjVRWoOQ",
+	"B7yBnmwbHf9cGeBOuZb1pgmeq+MzYOtngnB/7ciW4Kz6htoYV+OF3UvqKPs9NB4b/9RL/HHxX97dpLdX",
+	"pi/Ug1D1AO0UKQImN99scMetIflEVRVZ129tDzEe7mUsDM0K7XRBdQQ4V8r2AOcONK2TBCYpXAEFKyMi",
+	"nBEiVcZL1ZGdWrIUd2jTIadArWaZ3AIz7xo10bJC9dJqYDZotX5hY5rNlT/MgA+nuAA7f2nN5Ufntxp5",
+	"5WvcOsbldJSYT4nz9HKBkqZ3qyrSZjx63l2vDYcEJ40JukiMp8ihIwHWGyM2nHn/Vrd2sdWVh6JRF7Mh",
+	"V9yYS+Haf1aN4Lwxggn3whUOWH0vPAoO1yTmuFTS8GWNNrS1WiYN0rtJvqnwiAbmEFSumCFtP6WkUCEP",
+	"kR6ORDg1v6PFDmGGTHNb3WHJAdjE3e8DHBrjAq6wBuc74BaeS3dT3f+IploVX4o65645OxjsY3QE//6b",
+	"GbIN0jdBCxzKXsKkzA2Z0fnn6KWlmK1kJhF4NTU9LCGaDhleLvIDBrDB9W9dv/fOsH2ZriljaVl35Bgh",
+	"2uc9b90/HmT1d5yOT3Ps8IUTljmRYypGmTgS4xSG4JHtGhsfKaC4aCHU6dzq9j9+TqYHuRhmeIdhAtnB",
+	"vz/u/7IMCQd2H1cOZEEolzUWPqKqVxmMl/Nqm40pNKaNNdpW5w8qEa19FPLluaJlAy2mg/hXh/UOv4in",
+	"X4TN1jFzZcPsHMOLwhixoKt/FATfZnzLJp6DA3k5IyuBs4FcGM3cgAY09SCgBj4BiXCxub8Z+AhnOWVD",
+	"+7dlS0JVLLZ4J9HppYvkgDLGlNnSVIl9MEFHjJv7JbgecHXIIA9xR9SxPaqwRIk/l2SQtGoH9ZuZeSvk",
+	"JR/bhWiRrI+lrtYkvZ2UGAsiJd4QKa3q3+v8MU8MTteugaTjQRhyb6r2FZAcI9vYIr2ZmnjDPN7vvUdq",
+	"n3ehR9Jpagp6R3OyIuFrP2uCSbQiCgnOlcNqhsueo5xgKIGCWYZuSaFq9FP/0kcY75UsM27/iau8smjG",
+	"OCPDbnLcUO1k+tM6DS+NRAGw+HpdqccmoyHWz8ddN+pSruMFZowMu+TUzYdNaT8y2A42MDJ/+t0c1bvP",
+	"piAyVTqkJGmzyPnzpw177PnpITk+9XG+ZRMf9eR8vMr5osuB6beb9iYjEic+LLAice4qFg8vJhzNNHPw",
+	"Uu2990nvkx70ZFxBRLZM7V5Def9QgJG0ljxqMpC3ovuUb06pa5gNkgWXedg++KxYPIFtNwKRJ/T0JFwe",
+	"v6NJkAigd8RZSUJlr+6cD2m75tIGLxgthEqUlcRU1xtkEEGiOjx7r8tk6EbRtAcAwWC+V0n66IgztF3T",
+	"dA2IB1pVhrQFY6bmpVS6MZTYu0fUhc+oFtSx4xTXVKhiQYfYffCEi6ka/ySEr0s56kkIi48zUjhvm0/o",
+	"P+L0dgWORfR3vjDJ2c6NqxVSdGTjYKIqRg5CkU1sjOIGRlwJarGkh6DlaHUrrsELR03GrHjsZUmEISuw",
+	"441CcE0x8FlIQhh8r8cO06VeCYwNZaUKVpPbT1Kulj28MOGF7px6kOP25tpcycjb8EF5UtVcvMo5I9NS",
+	"DamMK+fsL8OqCA6Ba5ApLxo3sgaX1M4pXAdGPzItomYfga7oJRmEIk6jGS7VOt4QteYB51XigdQnKOcr",
+	"YEFbOFiuuVAnOb2DatQtRPsKQuHqheZUJQ3mvT01OLh6DayrXpTkElGFFL4leksjp/frvav1ed3hLdn5",
+	"1oLWhg2ssWckLDhwmjeO4OK0sh8b9fTPn0bBBO7PwVcdCCIdg7CEcNj6/qXvs2dPnh9+AkypYi3sjWH/",
+	"274szz8cKokZd3U56OVm+4x+eDt9R6WaqsNVnYzw6VXP1CAcD3xB6A+rH1csMKB/ypQemfIZalMOS9Lu",
+	"Dz+QB5XCobItXBGiVM2MuOZSv2X5DqpKe/x3YcGkE4SZ3BIh5501K0zndcG2iZ3XDnkJSg0IsmrSH38H",
+	"ws8yXryg6oCvCKpa8k1nvLxrs6RsRUQhaE+7TrjPSYFX4zAzhonpBnf6nHxYapkwq6Hq0IYy/9uzfwqz",
+	"fypIA952H4Vln3dLqfjmPc/JfVT57mUbQmwju3w4Jnzy80f9v9OTr+OPv5xFz590IOF14AaNLNZeByae",
+	"7wcm9oGP9IMN1TR+WPlwP6p/IdrtUcOB+pDM5aeN0e8MYk7w8Fjyko07OgouVFfezYpKpQcZ36e41pTr",
+	"mJ7QYUsAO/jGwx4JPvYS/r2d4cQNb/Kz4y45tH9H2Uy5Gxc4vBK8LMZkyE2U+q4+1r3jm58/3TejOsT2",
+	"86eD5HQFhTXpwisjiqQq5iw2mLwpB2jcDr3cxlPsXcI8P336VeMK58nz03teU32KU5oJ2GMdGak5Fisi",
+	"VQ3TlWKGcJ7zLcmg2JLdEcSD0YKDE2H0+Pz8uFGEwR7Hh2+SOm6vnp2Ouz9qkLF1wdO1HoOvflrs8Fnv",
+	"fdqsN+LSZ+/RSTc+VS/XKWYTMeC+hNn8hdOGQdgPvA2oNtggv1DriJ4OnFGB4Q1O7zcZoWxwUNLDpms6",
+	"E6YCSKqvFAIpcyEDRnGFA2XjXlRC6v/+P1HhYQFOCVcCWgNjOwp7uZ1mADUZHZ80ON4xxOHdtiWkmAqR",
+	"yWoAsBFFb6rHQgN7WSEtP6DS6JfknajkeTVK7Fv2TzGH9AiIRUbjQineEADOmM+ihyqB+9AwVQOas90Y",
+	"hJolTvuPjXqlv4XmzbSnMI4LsgSD2uU2uauxuUYV0x3izaoadrqzfFV0shOVSYUh+/bg9T+QQJACQJBM",
+	"DWbP5VN1go5qvH7QpKhEZstBPPh9ABg6balhsYH1mluLpA4QBJDYoeq/aTzCIVj13ni2hQHjXIRt66u1",
+	"9x1/t5mjg6t6oVxqonxD2O4Ba54+e0CQz/ZuHZftBSUsFKRUuG6Q+d2ys0R4wUtVcfl+ilZlAXRLh0cS",
+	"vX5XmwptgN0DxlifWefv8c536wboaEFS7lLOKLsjTHFhAEyhwXELbPj82ZP2Gvk+shcn/8N4yD7Wf87j",
+	"k4//GvSU3RLBSL6fsx6cb7qmzB2HfdThMiiWX3+D+BI9Jip9zOWJIDnBkgTQlEP9FYIoVfsWWkDK719+",
+	"+PDf47++ePOy/w3hCXIZ3xEhg7lUP7x8f/367V/jyeOXcj1MFXhbEPYjVukayTUv88yEuCMp1xnC6hI5",
+	"Y1YNUR+GjMpJ6OaQ9PseSdBJawM6ZDc/G2X9VtvisMRwYCGjVEv38HCDxlMd+y+4DwtC//WH59Y8x4JA",
+	"rB5gR0YY7bAp6i4nxzvG/sVLWItwY7EVQuiKWbTNhiZxZFUJSLwAYFXvGuq440a1q3gRYchMO0Lb9W4+",
+	"mwyl06k8tGM0uoPKPSKXiw1V0w7be6m39vqoQ78tykVOU3RL4O4Zl2rNBf2ZZPoxgGrbYIWOEinXJyQ7",
+	"f/bs7Gv04sWLF//5f/xfUK/65dU31y/aR8zT068HeEUDgP/nY/UHV7WlmqhTlYashU1vHF0PY4B/Igf/",
+	"XLCMy3uCM1/iPpLI8I+5ZU3+9PIDemzEwWPzw+NfvA5/TS61ZN8yQCz/AsxNM19r9ad2mMYf3PqOi7Ph",
+	"FkOjI7rjc/jX+mD7PhUG22PEKw9dLfTaPAO5bIM/xaVVTwOZeN1hLnf89sFcW03eNtEMETIkyyJUSpLF",
+	"ZaElhX2vf6VfRdra9iZwQj8wq8YZdoe1b1R64XqMDVYIsqSfOuqIg/WarrHAqSJCukRsw+zzkTEi8KMc",
+	"gLlGPXzQxiAbjOettu05am6WNkwbUKgRh1JtYW87jLAUYTvfMy63sbdbnkzzA7gYrGCUCCtTlsGrEQde",
+	"BVOqnGzmwSpi97oTbG72gGZBFZKKF7KKY6+0W8rQ+VME1a4v9dA3+nj9+hRleCcRXhOcHQ/P1b+XAPEl",
+	"QwemqclGoQpqtZnTxrvoOm7XGB+ARhK4hDzrPc4f8HL02enhy9H9HW/u/ExJOgtMAA4Csyf8+jm8IGyr",
+	"jaqkreo8OT9kTOOTn+Mq4iRsQw/FUgvuxLH6S4oPa+yaKu9evmmo5lYlVDsrDcUd1Kb88N11oxnUJ5VI",
+	"8chB+d4wavJZjIqZ75ASpVQku0ASw1YHbb+i7UmK56lQCVoQSTNikS8gEbdRMNAv012BZgXKuxCc7VwH",
+	"KKeMIMUNnDCzsK1h7Qn6iUuRByWAcJlcS6KN7LCLCTQ5gDgGkR5+z4Eyf/CUloUkX9bqngkPhW5NNOh8",
+	"dkivHqb8GTWtS6+2g2xQpab7AD6dYIkftpvtBKcY6XaqPZFYtvvg3NxN7KjL8Kw3FR76vdINg7XnQ7zt",
+	"TAevNaJZhHAuucuqSv7byVX988nrLEEucgitIUdvHr7uGVLZvjmoN8a5d6I3nT6aUMqZIp9UVNc/W1KS",
+	"Z2AzJo7ccR0slgTB8asIzPY25JKg2o8FN+S2eJLTLY0LHVhYSyxjutB0B3qVFtChAvDR7NOJ7uDkDgtb",
+	"QuJvs2/1e65cd/Dp2vUJn965juHTy6p3bYCXG8x81IW9wriEKaJ1nCUXqCC8yAlExpoKFYAitlwaxw4C",
+	"CkLDO5zTzCw6zL0r5lyJnUvqD6fpCVIQrKw+hSTe1I7AHCsiQD2wNXsGZOYBs7tl8wfQpsQem3dut6tg",
+	"ReGXUEHYrDuUTq7PJqRPdbKhao7MokkziS3V8trgOBifq2OVmpp1ySFLhfmCZ7tYcR5DwBAAkJaKzBlX",
+	"sbsAN9+YgOpY/2DDiGzs99yD3ofPlMEL42YOS+MnJ371lz/P610SW3eethHJpuCadXZzqm0GvrJXRf4v",
+	"t2QXC6JtKgOVAJkHzcG7L1POljmFYKE6pmhOPlXVmmCAqRTL2AMBhi83Sxy3J6m/s7OZRbOcpoRJMl8S",
+	"rEpB4pLhO0xzyxpaS5tDPjLONtQV4Z3rwy/OeXprMRCJuKMpmTefhXAohvO5g0yCc91Lh3dfaVJsqNzY",
+	"+inwXeOWvhrs3k/OErU/LUqpN3vmAhrmArMVaTCJ1ixby9JY3zVmGV8u3ddScp+AUvI5FOLNiIj9qQS9",
+	"uHreL9kdyW2Kx1hMmEGH076/Gr4N7to7fdTS9JaMdsFPcLSo6kU9jkLTrmHghUdPMy2PAWhndGFvVeJw",
+	"BVeALx6hszRGEXBnOICaQ+U25JrkOdKnsNN6qxt9fYZszQ0plQgGB/ryuDJHWSmM1NyExkE3xpqvsHQU",
+	"57f+KLzzpEZUI58KI1vCoN7hpBWA9oRJmBYGyxPnecyXiS0gAVSWVBELwVBgYSH1IOUK1icJHqO8VEXZ",
+	"oajrXpyjyLTzSZpzLTcQDhsaBRZ4QxQRsk/XChUNGoSLJLWuUgc8HAKqjWZ3WFAtZg4Mpy+pzyinZU6Q",
+	"60yrKiVoMhVV9HEU0PZaG7bKmKpdzzW9vA1QrU8TF7fio8htS3+CTd4NygEHaDg6JPo3iJUaX8fPOlzv",
+	"Ncwv7he/T8rE0BLanZeKxv0hqLxF1IO/PPJucsAvsuUik103lq7w0jhormbls05rUGvxWnF6JLX4s+qS",
+	"8289kohm877+4xQK1gZeI0pSV9cxrappZ9pgOcIsQ5KDrs24QoaJEVXHYS+tUarG8OxDXFy4PgZurUM1",
+	"meE3RVVHzfUq5fbgOe+kzDW0Hn53Vz1XCffxOa7ByvpVvQtvenV2a13qxRUNa9xR7FUW8/i9McKDEvfe",
+	"Zaf3tu4lEiTlItOcajgYlxlVSAlM8zl6b6kQAeMucsxu9wN+Tu8Tyuam5mDXx1w5j8Jkr4+tzwPJ3o+1",
+	"UI1g2i3RQx8q9yp0MLwiS0NUjApomCgpOuvUuK0a2qEH1+vaDaONSmA1Os4A0N7U7PPUeLgoxQgWARRv",
+	"+9t2zXOCljkxl6ct0AJoPotm8HvYsG3JuH18cusW+8//+b+qKCP0D+S8E+gf7hoaHQHGqj2SMovJD8YJ",
+	"tNgdX96wqgfdnT0m6i7MBcTBSCu/NFLlMHAX26EJfktI9nrjwufGJR50FRlvmWRjkPCH6HtclpqVTKGz",
+	"8AjqVha6oqsEPM1Jd8XBSTVMhoa+b0w4e6c+BSgG+yoUotklIptC7WwFS9K4XepQrv7eNmcb6cB/J3XZ",
+	"zEECvmaa9+7hjupEWKWagAVOb/GqK4j5yIagRsi2O0YFpkIi+zjCK0w7yl3WOCah+JAJxVfaAY2BWvEf",
+	"g4Dftu5imMhW7egoyk/VOhN4y4ZGathJ+/x7oAhLc0M2Wc/TpsyGrofqz8kfY0vI7C1xYI8GN2SD86ID",
+	"vrya2z675uJJw99KdQntrZFxmjQ/lJVzQMHowaWnuXemd45dkc3YoyQnYrJNveDZ7sGSYAcKb1cPvSPb",
+	"Qy812OcLXvqXjzDPucBUEnsHab+xWyLs+cspuw3Lze9fowKrtXP96dc+kkiWsB7eex/Da+R/hX/+/aY8",
+	"PX2S0gz+JUlXWPM9Y/NsSZy+DXft2oEXPWzGHihp7UxDYAJLqlYyqJtKF79+GZmiN8W9JYpFWM5qrNRQ",
+	"cak8B++LaQpMISNTUACqRiHF0dnpabCe+QCR1RpDkKpam37FpfrWAJ+ODjOH2jcxWBNjUGGHG1WdFWcD",
+	"7+6c4Xf0jjCbCTMqsGR0cYoGLv64+hSDWo/r/wAOfvPG0w1jQHUJIOh7khKmTG01+Xm3pH7dB4GZxB3K",
+	"6+BScGbkZU7ux+xe+f2BPDG+eGzgXZ0zuk756LkMK2e0d9kGSf0xucN5iSszZEplrca7Q/12zvYDL2xR",
+	"t1cOS+Lz8p4vHe/Je/XYNRd+gbH7zH7fsXtbcGRAG0iJ2ClizlgziDOSEFbhbNcmjNNJqq8+fpkSpDxN",
+	"SyHGXrgccPr7ytXEvJvmrezh+qCeW6+K3vfI35xgcK39Kl8jFnlBWLreYNGh/l69vtZK9PWH139CVVPI",
+	"ITtKxJrkXycRSspFyVR5fp5EaD6fwzXQAByHDc13IVhKKnWfUtGV/pdRqU6+Oj09efak8fHsD2f6c5HS",
+	"k0zKk6fwjFg5lT8P69wdi93pnSpyrDQvjU1Kf+/KVmqboao1hpS2XqDqtdYQIV3XvQEZguwnp2dkQTHr",
+	"cCutSd7hC4ElGeDrsN1XT9hOQyzWVBZHZLvYtY48Zmv05tP5IG9PiDEeKXyrXTRd6r4iOFfrKWFFXpT7",
+	"oUF6L7iyT0w0xQnTe7QjSmStVDFiKK8+fHg3wbwf2PtfqJklBA+KqizawKfflirlG9KTLacE7cqxg/jW",
+	"OCM53jlUu4Cb1HiRR4zr2j4B2TFiRdQBh0cdaCQRVhF4pnMqlURHCVtR9mlu368l4dn5H+an89P52cXT",
+	"p1pu6g6+f/9d5Puyw6ELKh2z6B+u3gWqLnW6Zu95Z23FifNLGIq1CyS5ddxftJrfW+6LnvvqwH4bdxq8",
+	"QO/eXr/+b0iuHe2hxgvCEkrORYh8okqiUxNaAdAuEiUusCk2YU+JicqQxMRZdEoO707yq7Ovz4fkwfmv",
+	"GQIhvBcL3p0k4tMOSP4lRaIn3poL8o2DxhAlmaMXKKMSWtpNZrOZ9BItdsjoYTIc3DJRSE6UfqHMuwEQ",
+	"u55oa1X4LYWp4aMU2RRKIrxUUNLHXMLANXCVG3fazhWMDiKzBYVm8/XXJOUsk2hB1JYQVg/De2dkozrd",
+	"FR2oUIyQTCKMNhxysdyoBYH7mcYwn5z2jvN+cvsB5GWYKpr4liIQa6XwLTkwtX5IlZb49MbQs3OBa8eK",
+	"vO/ff2cy5wykWl1TMy1FDqWtVkQdu2oHJrvHiiILkxBB2U0tGRccEvyYgszDBFI13MdaLu6LxUbDYeDo",
+	"lTjsynyHfFID46B1eGjuAd+ctrbJs6+/9hcpjHdLmSRpKUis8sAbX0AIIsJst5eLeaQ3Rr48sWgrmmU4",
+	"00pCscDp7fEcOUkHixQWYcH8xxcMadGm10n/K2E5bXEAExjiqnwtBd80Ir0bQTFPvxoH86EH08ONf2n5",
+	"I9z2NXvRiuRQ6mK9yF5vE0yKkSH+vj3w4NVxzFD6bzwDyvDYQvZGNgdYxUntDc4IOjpD/2br1EkIAD+e",
+	"d9SydrmH+1FIVaoclCC0ZfCB2SAI10kH9zcB9B9ElT22wort+ICZMW6qrvLDXSkFlVpvakOCzrcnKHFR",
+	"QFIB+gr9hf6xQ18fG2fcrlJ6O6sWw4uwb0YzVIvfw1rX9Uk66qwwRWoyVDKqTNC1oncEHSXmh1TliMoT",
+	"821yfFnndYNI4qVyPUQocYqCuYLVZ565hLVskzhle/+00G8PZW7CqACBr7rtBYPL+Jqathc6yolSRMgI",
+	"ZXSlX6TPsOQinv/HSbIP0DeyRBiMsGcNtIoxlv4frt4ZADef/0zku4SMmqq0i6a3jay1CgQ6MixoTocF",
+	"lusIFTu15uyJpg9LI6+MaNX5GsuAGbO2BR32zqIaexFOJId4GD6EPHgLZwYHoRE7IUjvAVsHXfStEJET",
+	"0cHuffvaMzJTXuTedUUeymh7MHPr/nbT/cye/1dZI6Psiw5umoj6nS1iK2u6GGA/dnANL9x5NbaDKp8H",
+	"2NlThtHdvzQGU3cQ3EJNHMPxWC23ZNcJAQGAfZm7TAABd/UCvgVb2Kr+NJx62AsC00R57oQF1Ea4Rfoc",
+	"iNo4DX88p1A24DBWddMCYgZk7y/vvzsGRRFKDNeA1f6RttjVqKnDEZrsqHZxFUEdThmDF7vGAM9fZeGC",
+	"XnqJ8EL6/gpbynhZ5tpyC1LRQ3uO5RqfP3vehWlWtXOcYqnkQDhtkbUvcRlLpSy7UfgOIp7rGaS0aBch",
+	"7c1QFoSRLclirQgMzPhoZaVNyULryToLXCoLavLGB1bvDjkgEptqkICmzJChdmNTFJoTE4NAYHIgEj8z",
+	"wzwxOH3B9ANMO5wS/svv4/O3JPPvymt56TFTcKs0+KkpDJvTao3Xu4WvebkXQq8lF1/rJ6fpec1d0AJE",
+	"+aQE9lBjGgJcGsAYLbYji64lKzHkcMS1xLTadBeO+VDo8PlFfPLx3/5ldhCv7ez5/n6FYVK1izO8C0zy",
+	"TIvPr86f1ar81y2/2lfnzyYoJ80VmuL7qZ8e4QFqqQf3hZBuDGIAJ77XwnEaJ/4u1uk9iKmHrl4woGga",
+	"jINvipxilo72mMmYL8OnNWgnWhEA5zeB/XqJWJnncNvB+HZ6HY2lHwh0v9N+VOgE1AQsc2Kinh4iEFuW",
+	"mw0WveHt9QJd8ZIpeSj0uKJN3Xs0OGukyQ3X9eimAPEMSdj7ZKAHAvd2mOZw9hOXOql19yUXJocN3DZH",
+	"VtmE2xHGGTm+rCLUKUMQuTmoeFQV1Dpw2DZMdKiWc0uLYnCUdlUda2Lsah2hO6tf7fKiXPeda/9ZCtx2",
+	"3EPdt0Bm8MIbrqwSK6qTIXUf7g3jMaySZrguyVGrMIn30/F/DSodtPBrZ4wDmJ3i/fttSn6GGKCrfEaD",
+	"Jl2c/Q34/ycXgXQiMR4oscOC1DLMoHPGjRRSt7wUkTx/u5xd/K2/hyqx5NePnYzcgVdk89qr90YhCnRR",
+	"+jcATfgS2Aad+RBDwQk0bf4ESAEjmW+Sl6khi8M60pg8kcEw/nVp1o0Fu+wuOL+fl/aQMXTNAuR7I2sQ",
+	"YWS0nFvJSfFeo8/JqYXsB0FxV3OZYCnCyTlOfTYb4KFjBOxAhum3MIQHugb6YmsZnMlfyFjd3EF83Csp",
+	"t+okhDnx45rXACbK+PY9uw8br77BTkec2UoVpYncGVIUuNdXnFy/enH+7PlFgpbcgNeihfFel6wAdAK0",
+	"wJI8f4oyuiI2zgdqAt2S3YowdJInLkK148qhzg8aJZV9t3DL2uECkU94U+QE+eWJOlK58ZS3G+T67gpK",
+	"B6sm9dTmaa2AxZQx7luU0eWSCG2omRsdV6xJEIiCyS6923cJFwmoZIrmyEZKWG7y3buWgWZRBV/zsU9G",
+	"9LpRa/J4vtHmSrdI/7F7X9oSIBMrZAW5/MDN7ldRL+bCXo8HBj/hKBjjdNFsNerQ0HKuL1ml9oBA912z",
+	"01Mb7+DoLFoJCWtMIZOuAelQBK7GAGXK+SccN/tVZUMR7oIqmuI8HueM+Ke/5ffvb4n2F/cQh04BPxHp",
+	"miqSKps83l+Se03S27gQlLsc0HAASNAlMM0gDm++z1MIrc8CajufRldSezC30eQr6IYjqENJSDG7l653",
+	"P9dDtcQf2zL0r1ohNHIR2wDRNZZIlOyAHlhvlJCdGYAOXy6JCbPUbS4hF6YGfgUlhAuQy7CYWtmgDHl9",
+	"h6PJuYwdXv49NWku4zpJeEhrL8Snv9q4TTiNKVRmWFIy7E6iu0r5+Ep14w36g4XouhLM992AVfVxfxsf",
+	"ErkTPYNrB/QwWJmp5Hu/Edyq6oylBFPFNEgq4D79FCrwilg7y4YDQayO/nqAZRVQpoaa0xPxa1IOCSF6",
+	"d8KRWIquxFQQZHCcVsZTv9jSz4BYuZ/0s6m4wBk2qr7jofaAfdSIe41hwxlVXH8yffbx2Juq/bWyN/Gw",
+	"jPenRqHHMHzd9prbWLDO9oLe0ZyESgu94tu69MKKKMgp9cPewIbPCRastvaB/3O+MpCPznLUT8LVaMbt",
+	"P7FW5LZcwMHNGbjJ+mnhBjuGIMFneqhikZBoTtUuHgrKUT9SY2pLuR4x1nbrg6MMQzk1htwnPaZdNT/k",
+	"Nv89bdgHWvQB6xIYbtdS1eN8RaXiYveSqdErZqwOIOVwCAeQ/V7dsX5033GnhYldjXO8MypSBY1sjTq5",
+	"nvni6eP9yjv06fvdpuoDcBYIZZPJ1TEHT9EtBLmjvJT124aZAHvvHSdRhw6vOpg14ww+nbVkG/aGw3BG",
+	"HiffZxNN1DsJq/I2BmueHRs4oIeO4d57XdzU5HQTGqZ0TqTaF3aS/NOr8eBejX8a/v80/B/O8PeCOafg",
+	"Bvbk8JhLAWOH2AfQEQbWs1UbEgigTUaUUq+88525VLX/HnKnNvjWVSyz40ncJUCCjoy/QK2J2FJJmuMY",
+	"uuv3LkO7yFHmBLKXzCWIRdRspi8NJ8ShrJZDmIcp7iYd1FAHqhWCZ2UKN9g14Y6gyIatZqhlhqZbmGiT",
+	"gaw1R/pg1hOL4w2DwK5jmKraSO7VofJIjnaRz/7t9e/aateQvf6aLfn4kAUsNlzEXtZsv244/qTneW5Q",
+	"UUbFWVF5Gy8FIfFqMUz9hCcMpuyoR0pJssFPLKkgW5znsZdpO2Qf24cqnut/5qds2Jk0RqP01Yjejm+J",
+	"YCSPx7a3pULGPDLmCN6QTVxV9o03A5dNP2VYY+gTo/UImg1vGef0lgxtPngBuIwLQZTajXpkDPHr5vGy",
+	"zPPPqjNJklNWfhqzZ+QWF6OWudNmasisLsFrIt2GBqI8eMDbfYP8x8Wa++ZLq6g/v/PyBE3qMrX6/xzB",
+	"dSQXLns5J9i1NgYCliYY6RIexLfEgbPwEpKRa1OilAQl37z87uWHl+ixiUt8/AvNfn28IZsFEfLxL3b9",
+	"fk0maVv/W4f/Bxn8hzJnRFi/5uiSMRRLMtK2WVCG95wvvU+ld1LGMt3LFXaA9h0rXwPce6Dkg/WTJf0U",
+	"W5wAV5hhX1da0k8kGyVhO5TrCpEg7oaiiGa2wlNHQnp1LE9WoRv80NCl6zuGAealYw0/jc5Tj73lrKdU",
+	"TyBEjDal95fH463Gen8cwvqfvQLN/mb7rYpbvWaK5DldQVl5zpZ0NXbiTBFxh/M9QJivnj9tQMI8CaMZ",
+	"+m6oVc4XjUr5vosaKxLndEObcvd8JKxlY7iNXoNDGUayyblQjt6HeCWwQuC+NDl6U57eQ+SFr70++2b9",
+	"8s6qFKMmKwTJsedwCbhkHcrfqKr3GVHjzU2ipxCn1u85lIIw8Sv90O+oMMX4yl6Hr2M80jTktD+4JtUH",
+	"8ctVp485zbkkGeCTaw3QBbmnRCLq9YKskk45Q4JoDUz64Qha/4mt039m1KFYkI0twwofc57e1p9K1vws",
+	"1yTPveok1TVaFhtl2NVj3Puhfo35XI+i/bsedV2DET6Z2ddHX1wdd953dQlI903dpzWq6yaCLDhXcbXE",
+	"1TdpTrD5wuz5GKpV+vVYwMcR26qa9ReCWFe9910Nj+6+ccDYcItXMlURzHyqRwxCeIlTUrWov+lopdX0",
+	"g2Vi9vhNfvZTfF8k/h5O8Ws1BTh9istujACUDBdyzVWfdN/Hd70lO1QQgVKsyIqLHTpKXGXTpEbwhL9B",
+	"JkCNGUkE/GHMRv0X8KBMohuWmA2jvzT7Qv/lbQhoXjGfTI4jU3wFM2QobsArkzuclwQ69MmXGAzPpSBy",
+	"naAjIHd9YWZuMGo5BuhbWNWTM1vvhkEn5g3WP26eXXEOyM2XKIHQjET/xJDEO4m2692xgcFOardygo70",
+	"22+Y682/RDlGXAtWjOA3g5yreFXYuj+12VYhcos7wJHyHU0Jk4ZLp+pNpVR8Q0SXHjEg77nfHUuwcjFd",
+	"wy1TyuKV0BKrIILywaiEBqsWjgsM2NQOYCuaMR7nhmIgEQFhJyj/FG1G3CwF0Y/os2aLVbqOixzuIIhm",
+	"7EJQScJVk6FoWyHInUtv25/AFgtG2bh7zBbvwGj95DBH7gMs8wMRdLmblgdmaRj/fbtXs+L5k6+ejssA",
+	"9jsbMN5pUSm/HQ/L2HBZcO3VUHfuHczeq77TlOzwiggBw0eunH6EGFfxjqjY/rzBuZ66/qVksixsmWyc",
+	"r/QXUMwyvtUNFziLJV0xmHCEtoKzVQxobFCy3W6cOM0x3chgBuYDMHVFufbsQ0zypjY23xaE2ZysMcnv",
+	"nSidOU9xjvTvcG5w0z1akJyzFaC6wP0rlL+AYhFLXMe6Qwh8hncV7uQKF/u36uH6UNlhACt/MKD1SnTE",
+	"OMBv0owgqo4jRBn6/sPV8MtrmGvc+WrCMoTN8fkzZ+SRRFs9V92bOcUppBoubUGIju6BUp3FHYQa+ooI",
+	"kflqjpLz0/PnJ6dPTs6//nD65OL09OL09N9Ozy9OT5Ou5OCu11tyPnKhAJbU4+kIgX96/EG231KW8e1Q",
+	"Xc+2HhaAUnfdfNAfUuR4zlDCsFpzcXxO6Nlu7wS5o2Q7crtpSseMb4NhGVAXB+ppGDRVMxGpNTf9HLLw",
+	"/cATtokw51hHeJRZ1uGmSECa9EmrakLe63oo956YLN00IHgSrUkmF1qMJHq1krn+l+a75MIm8mZ4N0fJ",
+	"lpBb+NI03MmYL2P9ZTK/YcmGM7XOdzFTa/gyw7apJhk8q5tDqwQer56GhGGtpsOP6Ah2moTqODdMlURm",
+	"eBfpswD036WgGd4dGzXXqUx6BsBrpv6gGakJSW0PKqg7NSg1CbCnG828tXiuZc+C/Qh8OL7CQoHBNDEH",
+	"CXAtZQaY393W6WNjQZwdESEBrKElOxdgVMyRZUSJsCA3TDNt6dKb9RbRQjLNeXqr35RUmz25QBglsKkh",
+	"JDgxBhI4nyRSW5oSdATPyRumDy442nB6e4w2BDPpJYdbhxVLySVsTugo48QU7CKfKNTNgK6QLPTgKVvd",
+	"sCUXWyyyYyPbpdu8DQFrT0e41sTFJUrqEhiUlYpIsNpIjguprTk9kQhJjrAVDUC/VHAp0YZmjK7Wqqpf",
+	"ZKiuT64N3LQudghbShly2wPzhlE1Ry8/4VTlOyd9EmuVWTPU3eLCcPQhBwz/AKhIVvloKwW9aqG3ZcMn",
+	"mt1gei4YBeWBJaE7TO3eTuYDXy/99w8Srj/aPR9QltvLHg76PFil4N5xwlOfHRqV3l0D0z8NBp5O3hHi",
+	"NJsqh6XJDN/BNjD6ldk/yatXF2/eJOjo/OnJmpeio8aNr8ns1wZ58dcXRqLpJo6HXpZ6Rzz+IxE5ZWEl",
+	"bEoYbuO8ChyZIFKME0ufU/ovtaYC/ljyUuhDjguU6CMrQUeH98Px+OTUluO/4sQK+MtXwby1CvB9gx0q",
+	"fa2x3dr0aAqDqfU29067aUhiQ4wpI5JAz7E0H2QXtUTeQEnTllT7I9Mt7JisUuWNaqxgq2NL/jBMynnZ",
+	"G6df9SZwNIprwi1jd8DpJGCv34s48rBJj/52evbxb6cnX3/8x/nfTk+efDy++NvpyTPz1b88lOh6sSGC",
+	"pvjxX8k2/u9c3IaAWnsotyem+njm7fINNO2oGTlRagza3RMAlawxNsWWsvpznynl3jBoBgPx8sLy6QsJ",
+	"m9+v9Pj9iouH2/lfcPfus2sr4dS7UeAsp8YZ40on1VhM+lu+baGD6sPbOGmD5vJfuYXsp5xdrTFjJP8s",
+	"ATSB99RxNA9eCP/eWjUvlXUGD53Ue/sIxIKkgqhYhovDGz8VRqYVmIRw24eODD4gg7J7gqhSsGZlTP8G",
+	"wOaCjyT5B/3YQwPTWhRCT3N0sUweIWqajtMsu/lmPMid7vwRWOB6IHKOtmSx5vwWrHSZ4/QWylSjpBR5",
+	"go4a1XSP54hsMM1NIesblsiNKmKttoPpoD8UXMAHlUvI5QQDQvCN9QIonlyaS3FNtwTp9ZWIM3T95sM7",
+	"9OL7D69uGLiqoUSMmapjEiyRQ/UIOQ9cCSVPZj05D4FFV4MOFY8Jt54YZG1p4Isu5ikjCqr76P8Hr1F5",
+	"V4B2eFr1yffkPBCTbaol7xU5PpiwOSF4O8Sq96g/8ABydeyRPajC4gOIxi6nk9mNkq7gdsryvkWFgl3i",
+	"NsEl2gqqyAln+a6lanfkbdxLYHZo2Ebu2XUaKLzugc1lZcJwHTp0tj98OWs7qP74qC7yeiLCsoCWEloc",
+	"61NFC92hmsvD5gZBoF5cc+z+Fvr/+Bbt21V9QvAbW1hxdBILEZP9qX7R8wCEhSH/0DvUhyiIOS1qZOAA",
+	"ayy5gdl9dZDyAfTroUzj1rc/UTuaKYGZpJ1AHw+jkHrL23hjI4K6yg13YU8Vy0zXTB0l7iHdLd+MAcEJ",
+	"7rWHFvDeuMaJ+BZ3+DhUFuPc2ywzh1oFX+LMwx7uk/3va2k3wh74Ee5RGVc0JVAw3SrcgqSE3hF5gTDk",
+	"TUqFkg1lsWOgJEJ8Wd3zGVGlhyeTG3ak2Wh3gTCDENAFL5W7qU2xEDu4mPVvCBVeycSERlU/OP8/dLjg",
+	"ao3qXqGv45AF4A3ks+U2ViNrvGFADZVDnVZ0+GzD9ldvzI5qZGoc5PRrr/eqYCtbcoiH2Wr1lGS03Myi",
+	"2Zqu1r7Dpo+3Td35CYAutbtPjoVdD1dKtvtCoIxmcHNvQNThNwtlF7yx46VK+aah5AU2fW+1A9dN1JhZ",
+	"SAS9sybCFdzSTzS9DAx+jaQ53rPJyHb6420duz2cVveHyPCeSKKmUeEhpzBgvCpd/5kvBl4ctgvsBsMv",
+	"6uSDmJrrXJorIqw/Bud5Mg8I0jxQwBdCpzTXGml+tCmlQgviAXGt6B1hHc46C00aL8psRXqrpRnG/dY8",
+	"80fzCGQ157aa88H0shSzP2pSfmua94Q27IcyQGn+2ODE3UPUe26aNgrf5D7PTk9tnqn7IhA3vWJckNi7",
+	"bapuOoOcY4gNqyoRLxXEwKo1ocKHT6tCCY9wmVEo8QJuQJTwOyIEzVxV8qSDAwajRbT6G1YCrtAL3scZ",
+	"sMGuC5KOLjAH6Tn9kE261Tue03RnIrnviBzG6j9C0/1yFHpSnaLinck+eju2+lxoJXpr5UUzXjQPd0gO",
+	"BBsBbmHgDnXD70wZthyyGRn88TEcle/QBPbul4kWZci2QIoj+y50RHJJbHD4lmg1sOn3Gl3xz3qxeNFN",
+	"ZGCXcfQNgxhek7TUGhIyNpVEnOW7yIakmu8i5+jT48qQzS5Dum847xtpptL2B7gGeZ2QGXYnVz8ONaxa",
+	"HNaQQn4h6vBFNJAgSFMiNlTqhZ0ENWyz08JZ23ojCV7KsCOpD2ezI4fL5discLDGDkTmmCbIprnAChbV",
+	"PB9JbwFBZkaILrUpMx9o0btJt+sf1hM+TGn5nqyoVJOBae0AxpjlV3bMnXC0NX1GsGSLdwLdCp6PGOV7",
+	"npOOrtrqZ02C5tjdK4MrYAGo3ut1GlsvrIIAq02GBcV62ctFyVSp37wmYfNpgz8dhGvR5mD37+06Y2Yk",
+	"oQkGAMq9AVts8txcvzc/dV/GNw5RX3eZwaXwrK29mPZeGLQNTYbWEQjZfZhYzBA2ea+Qr2ound2kQQrj",
+	"fIt38hISZ1yguI321Zpz1RmVyOiLJ6AvAvRlSiAO3BfWbux06WfDm5d0kEEbzMZf/k9z4J/mwOc0B760",
+	"rv75NW+LgtrpUDsboO621J2DNL63pl8NOCxmK1nwLsdAuPtULDLj+DNfvOIyiBRhM8KGbhA99hFnbnMy",
+	"78uc9J6+3oDc6yI76QH0er0pcrIhTGGn+7Xkm6lSOpJ+L+Apr+Bdm4q4VHyDFU07si1KmmEb9BfAGtWn",
+	"GJWbcBLkmrCwJmr97IU9kw0eIm3M31rtRzezm1lVbspKhON+jbQemT/DqCLigPWAJd9fBZ9cobOmNQ2X",
+	"vVjmgNsMMGwmQykjaY61vn1HUDXc8DHU7HMyE7c4LLSlDuFXH7qRfAjYZ3+d2jMOr5csc3UFOCVjEwed",
+	"Bz1cHrSjiBKWXSWL6rKfAyp3Wl96oGZn9yyvO+sdYykdhAqmeYK2RGjl0il5lQp4iRL7Oshtg3uBoshp",
+	"qpVdgyeOjtSa3DBz7tUQKTV0SsrL3FwpLOp3HJk7h/1nKqx3Km8YNtWVIaVQq7W2snKESmbBDDz4+Krq",
+	"a+KDzifgb9Bq8PEcfdAjBRBEPRtNBfQYHcG//wavOr5AbgQmVJNCMCe0YFxAm2Y66+G18SrYBhVhnpMX",
+	"UtIVwMdO8+JrE83uvjG3au09ZnsJMlNlSY698Z7klKAyXpQ0VzFl4dOly7weiSOR7fkc/Dc3XxMkS5mT",
+	"K89nU+PMpETKk5QzJXgOIiqjBng+JxJg5Ss8MbhBXK3MZTkjasvFbY31BWCe5oEg95Q5+aYHza/X09QH",
+	"7l/N0IZD5TRVMtaW4zjAk4wUhGUyNrww5rnDTLQUeEM02cYCsHQw39RDs8xJ/0m5IWrNs5EjdVDfI3xJ",
+	"Dd9M6MTGhlO6Uk4dMuA4HDGtpFXLgWyBpFqR2eBCIsUvUJJSd/pIRVeJ1mwWhKXrDRa3gER2dPX6+oZJ",
+	"A98VoZzckdy4JnYFuUTXH17/Cd35yK6IZpH5Wv9x9eIDtL66ei2PK5/GDcupVBIljEoVf3V6Gj97kkTe",
+	"x7M/nAG+WUrjTMr4KQR+i1UShOm6R4mMsiBCkmwsZFB37NUdFlQfyOPY9Qf71DBJ6VSvpsSsGakJNlx7",
+	"dWvubezVei80+M2fy/5mbEiRPXHUoGyXwH5py6GMVf38xwbVlHMvutIKT1dBaVuY/pD6v6RKNsrN9Naa",
+	"HgMYeKgqDUm5yA7XDKprzeg9VpWaAW3SIDm4XkYUyhlWDed3VcGmtWHqwjN12ndtxAQK1dQ7x6d6VLNd",
+	"Fzvvm/9ja1uOF/F6IJlR5NFRYrZxUuFqFFhvckWEPIasepznMV8mCFfIs2pNfIu1npCoDc9xkrHbZ+C5",
+	"C1YlFsb9DUWknHegtfVKSbJqW8IjaM3zTI5P+4dB2Yp8s+bkulbzs2OpAq93e3W+CIpqY795arOX5Gij",
+	"6KqoupxvOxXgaYV4p2rAD6xt/l70wamycqADp8t3M0ZN6GKlSosZa5vaa4IBUfWdWaSA5xoWPAbqVR8E",
+	"EkqsML41Pg9XPkHB7XmEqqgP3005bufZQA83JTeuEMWur19dvRhJqluyk+FJKlFKRTKtsssIJmEwVuFi",
+	"Ds7/wSAZMLC/kKBYuqUGeNDHILdna1AsCIKzXZxTFnBDzL7Vh5LuITEj1mY6YXAwSbnOHkmUfDDT+l4S",
+	"AWOSCdKm+yWcGYlNCQWDIvmPlAh1gku1hoKr6F/RTXl6+iS9JTv4gyQIxgGPGiRNcO3P0VtG4CdAXfYI",
+	"2TA2OhYcCBKZhWlOt3PN/0JGi8gJuTFLylaAe8tULNf4/Nnz4L65JbsuDa8oFzlNHSruPstp65AyZCn+",
+	"M8l0UyDvBquohoKEdoBKmfKNPt67MB/DDlLDxwmkKspLlLjK0uAFhWt3t2QlUzRHif0Yw8fEvx2vYIdd",
+	"H+GMWP/5iSkylqwNIgbXxNNBvVXu5J33XE1OcuV3ROS4iNe8FAFCv+JblHO2MmFFlkCweFLhnXRUjtAp",
+	"Uhydnz0/RUdWzqGz51+5GDlbpeTsuQ9ycRosUxKcoh4vhORPq86CS8VjQZiBuwxDOccZ3jVBOZ48fzaq",
+	"qErdS+S/8ePAOX3W8ilBIo4ooBJ+flIJFd3VpEXMc76NZZnxRlB8KCl0s8EsA0gSXqq9kjxPnjeq5TwL",
+	"l8jEeWcHZ+fjqu2ERh54RXjkB0n42XlmEqPcjzvefmNLYk8TaAbuunXb8uzsfNx1i+2lZ4S78XIITkWT",
+	"P0NYVnDaUTfdYHTHFdr3yNpwPIOKJnlO2IrEVkef2ltN0r2mf9/eyrgUtMMbxAsy+a2K35IeImk1kbIl",
+	"P9QqvLBR11rsvdebY2BGgYUaQP0OtnppUtHfCX5HM0PwMYw/MGOZryiLCxyCYvwR7ov1Ua/1qhPK0KJU",
+	"ijMkCcuMl3Mh+FYSMR+B5nMAucYbzDCaTAA+K+yjw83xwFL0ueDrl3TM4xVmGV8up8m0tXm4KtR1n0Sw",
+	"Rl8dg53IgSnO8wVObzu46wNEFGRUkFSh79+/1hqjgOBwIhy8sKNjhEyZtDtiKqsSJIm4I+KRREZ5Rt+/",
+	"/y7IhGlOCVNd5ov9tQsF5QXExJqcSixvUfKv9r/E+BwboFFEXdqRma+UJPlyH0Dq0CibQFUBVWYS/gEc",
+	"r7Hg+bBqyP24vNKUjDgQJNBf+q37DDkAApaTeIOLYhQI/PX12/c8J2/Mc0FvGkjxcaeRlDzWdmWYSg8K",
+	"51UdUTUrhximmkdrkdp084HBqllErc06DnnBExGvWVGOzu71t+jItN6eDfxjjUqE3m6oUiZcymU4wXY1",
+	"YG/1Rr4lhbo0Sf6RDZmCUCpG0BF24sa893gY1lF7CwbkIM8hNB5KdCHGkV0utMEqXRN56SpH2+uQCMky",
+	"XdvmWGhBuiylES4Ho4rG7P4wUJ4vlsG7AnUJqyg0pykUeEXgksmFedkfZO0Q0CPoCMlvi5l9ir3+BoFm",
+	"hqANXPpQ65fQVHlk62V7r3Nlz/YWbQCCTy2uAoVcTEGd799/h44SwKZLLhH8kRjXE9cHRc55ofcXsmX7",
+	"2qPoN0lqyRhAPTZV0CF2LmovhVHa9lj1dABuUUvgNl/8miEuMiIuvUoAjm+3ay5dcXO3JppbqEnFkP5C",
+	"6deMcDy3xXkjA+GQdG/n6oDqpbc+tLhEkDVCWZqXGUEJlP/Ikjn6xvGP+UYz/5LmxMAPJo2Be2inf7u5",
+	"+XR+pv/35OTm5tOzhf5fpv/8A/n4y1n0/Omv/zI+R8M/dkI3/HpPW6mQU3ZLsqoQfbVlU8wYV8AcUL+C",
+	"qjXCFZBbZOMpEc42sFkXguDbk1WONctWtAA5Htq64auOwBHWc45MUOxbt6H7ruopiv/Dafw+146bGOyi",
+	"gHJqL61s9IkVdyAO26nIQ5B/D59NRxBoqaUJF8iUGjxGGG3IZkFEYwhoRUwJ2ntEt5oZ20F10PMDkerq",
+	"cEREx02iagZ/D9A8+e2A6jMuf/t2VhVtPjD0SSgyEJwwin9rKgWU2EHTgvnYFwfnk+KxgSwLKL04EVDO",
+	"lbsNCHRNUW2IEVaFi5hTyZSYEvZUMpcprkrPPIi+k1YJB/1RRTY5Yap91kQGat1+Cr5x8PocLSmjcn3g",
+	"wnkYfBC29VThutv+PahOjHn/PZH0qmiBQcboZygn7kIXJgAW69E8ksj14CrcGTryEkKqkEEdQwuy5MLo",
+	"t13Z1IeAKAblQddPhHZmVZE7fI9nbtPhhkEigRk6SoSt+yvLjLt/qzsKiL3ljEDpX2+KNQkEZkHvRiH4",
+	"Suu8Iyl+5QZnjxf9jkegyawE3qBMW2SSoyUWEeIlhARAycY6ZK2VeQGxejLOmgX9vE3jWiiucD4g0afR",
+	"Y/vxj8GQOat0xouOC3OcKiOoEJZaf9OCTDMVxEBcmGgFmtlghbrSc4xTEFntFscQQZeYrIRwDZ9gfur+",
+	"2RjeqY2kMo9wLdGsf0RE6ytaPqIjBYLYCenWttJjNpXtN0VOVJeIlqTOKWmhm1y/Qu7XmjtNgfmOvrSI",
+	"vadgGxaIqo9LD59T0NWqWaJ4g1kJUXVwSoJbZ02yMrcl6+uoRG2rC57nG8JUP2BbK7y1CihwI2jxZssB",
+	"5K9udTjWZ7G3xb118SWQJ3a7lIg/4lC90heOO4AbKDaABiyL0FKfjVS5kGYQEwbARo/2AiUuQrFy1rov",
+	"bpgJ1cY0l3p7LMkWHBuYoTXOlyZ97CiUbnYcoSTn2wSVTNtSX52i/xLdsKTAQlH9IvP118/Qf4Hq6WbE",
+	"KjFj1V9fosQCTthRUYXWGFw+NjJ75+rRVeFTFqCiUVfC4Bja95qrYvOuYLRKBTsw/mLYlvbYdeD3Tgs6",
+	"+i20CBl7CZzt01CC3mhqtKNFqVBOlgoOlSPKfOQxEKfWZgapgnOI50I/laQkmf5VlIxRtjoOSxozlA45",
+	"aQeiTXQtJeGA0y8hOF139DdU6fGO4EEAFe/cA4FT6zMdIWYBuJigmLlHzZ2kHr8t2w9iHRasE0skAAjy",
+	"ZbA8JuFt7Dkh9vOcBp9DMPqOnIjmKVEtTdSQCU12bu+zxqnQfbp0nwc1bcdzhFlDOBSSP738gB7D2JJL",
+	"e0TorQWYMMbrB272fQ4h7I4KDsm+gXzdvbUZtfw/TbjtUHjVP45fD9Hzs6cs1EfNb5WwsC/CxnMPiJBH",
+	"0gaEL3bWZ7DPIak+FPI8DAtgj2Wiun62aLvB38yB0mGnmCNmgIVie6kf8cfkYXzX8zhI0qHxCg+E/wQ3",
+	"Cwxt1xj8H3o1Im10J3pAdixfCCSqpQpV+QhnpyH+2eg3GOaxxqs5lKyWoDjSugtc3ilTGLoRGHvaW/xt",
+	"8hHVUJzaqnadDUyzWnLWmvfjOtVjQkXFL3A6jkOjelhkpvO+Fx4UzAHIuuCODW3UpqI/KZp20LWvs0SF",
+	"KwIOHH6JjMkK29awueF8UTJkATm2eBfeVi5jMhZEEQZ+UBd43d6+NlnVFWdzReshAxCvMGXHEJpOBMIr",
+	"bqw5AzkkUUaAfMatwPiN3crKz4Zl3KH1eTB7BRGUZ/odElF1ibB7Qiv9KMEy5svkhmFWlUA3LuY6tRbX",
+	"b3fAJtIJMpuCWTXGTG6JkDfs6elTJDHUJ5DcWIN+GLovHf4QNAqYIuIO535xyT458do+Ix1oYyXxOspD",
+	"WRlnnRN2zffMoKCAe9Yv4ARWJM7phqq4IMJOZMRAnOpfEIHMwwib0vLg98xLqUzYYl1HrX9QkCjcy6ks",
+	"q0bB88x5FoAXsSCOHaqbVuMLA8ycQvCsTDU/Oz6TiuZ5za8QSgCZ5chdd1i0BCpQXWDFvOiWFOpC/7aD",
+	"j+Bpo3r77EazVEurqCOI9jita+X2eCpMzW6J0KWXfInI91qqjgl9956aFvve2JXjVK43ZjmM4wk7HxoI",
+	"TPAoKA6iR+vSEeyRlnstoOlWHqaDlWqD6ROV42r8oznfTnjKOcbGP+m8bR2OSOP7aXjrrMivaWtv145s",
+	"qRkT/umcOvo0KomTis2EqCEjbHHSZOdgk82+iFn4m1qE0yyXHz3L47KCF1tSkmdoQ7SErz3OgZu+307X",
+	"/p2othOjHOBW4RCQCXH7D3adfQAdwRlrLnsAV5lgkVMitOF5PBzRxIejC2scNYgdHNsbfAsRbTW8ioeL",
+	"dwTwFVwzzpbK1jiGBj3UuC/71/lUWYkTGZ+n8b5pCkAMAMlsMGt131BgKTvi0IdCQ35ugJaHwZrcR27x",
+	"WOvjQZb9IgLR7o7fUixeW7VZb+zRUTzmvq7fAcGysaEcum1nNBYUWQTl8aCE2NN59O6o3NCXBlbGQMdo",
+	"lumUD/14E5rO/eOprWf9gDUQqLlhAltTDxTGw++IyMoxIktvacpW8VIY7NvmxRovDdR9x0xYuVkEVIv6",
+	"srhajcgsemvKfbz1TpA7anKtR1VMIzEzyl/rdt90C4impk6QVqgAsEPLYq1yJUEbJLGRVASna2sTNkl8",
+	"oBjbwZwYwogYfQ1q7koWu9jto1Fmi6eLDxi+r38PaG517gEtPT17QGtPt+5t/fB67nj53BCOISnN9Sao",
+	"uHGfVb9z3mbZkgA5wXdEIpxDVolXkMIWn/RunIexaKeB3mDOqNpVbf7bn4wjWOfu3nNY3ueuoenC/AIg",
+	"QX04pd1ZaA5hPpAJUseqQSujHZaSINpE1ulNL+tEKoIUCh+RyASB+6eZB05kwJ+JvAdGUaPGTwuxyBGj",
+	"i0V+8HEuP6smNRwb8yBPVwM2hctHDhuIcmCuDQPs6enXzwfoFhv8ye/C3Qy16qS3JtOasx1XcNK2btek",
+	"OwP7jnizxAPiyP3W4aFAIOMLE8f4BcCP3DMdMS19AiKjEmTslygrfjAltqd4+B6ukRt4UPo+aOZqC3uW",
+	"N8t8NwIMvcXoTzdtcMrAikQHoc77UzgnV/7PyT2R3i0tu1NhGtS4f97UgKL1jYjjEYK6ucP7RPXeewZY",
+	"tA9a+BkA5YC7psE0QIJgYxuZbw7mZj3psO4GFP39anBa1wu0n85l8rxo5iXMaquNiL2E2QHux1IS0VW3",
+	"qfmonzL54uR/4JOfT0++/lj/OY//4+Tjv/5Lr9yp3hhVVD5Y31gv7tRLoylZPg9xWlQMNfUcAc+JI0ts",
+	"nGGjprFZ4rgzVOCDy/NdY4kw0ltxSU1qPWcZWkJqQzgMYL9UYq+KPP6karLlgGMswFNmoOPgETSrXRNX",
+	"/fKO35Kx9r4LqY9F/Xi7oGuV7oCVAfSGUCfMMrTGdwQR1kb1dqZkDwBfUyS3xtE1XaM/DxWb+wrtZxKk",
+	"X0YsBSki9ck8UeC0Tujmyr/DUkJMnGmQVFk14GUs8MoZhxYVAPyh+utBKX+QSz74hG8I1b7z3XTdf6j/",
+	"YFLcJtJOH3QGQS8MAMQ3GxpGE1vxDjBUJnEHiLCtEm19AN6VOuSbELaijFRhP/BdykVRSnRkrhQ1b0LY",
+	"Biyifh4ravDQj4P3NbwgbOsSO/YH9LYg7EeIyBIkJ7iRst8h+Ooe3VSBEhWlIp+iweXy63yMxnSkWI49",
+	"CNI7KWMoEhUmwtUP19fo7glaYEmQKSalKVsqkpnwCHOdmHKRPZLoDuLcnT+FqjVkFjLS9MUP9Kjbwd1V",
+	"aQ0DUmw/kczVw+1wM5nycq6Nrc/tdj35VHBJMuN1fOTWXbqsVAeVv6SfAOuG8a2JeB1Ob7gXqIz0Toen",
+	"SZIxaXdmVKUgA93tXfeub69/AA2VzFdz9M31i5Nnz05PT84i9P31X0+ePzV/X/3w8uT89Pzpydn5k6fh",
+	"bbPhGagmwzWHYMnyfuj3cpFDrtM9sgoH3ro2tl2zfE0FuD9A5XE7sH6uiQBf77Umb/tz9ejb4BaPinuM",
+	"3itJXiyXkJ011gZLua3I1YE/Z7e95qyqrWWw76G29cX5+fz06cV3H67DvGTnFHbPaAW7Yxe/vHp7/d+v",
+	"P7x8g0yryNxL1XU3yJ1eYLOPiBdBb44KSZou5eqPMXW99RqE7QmmbChi9w0s9lYkUKk+fKyG1KM9pM+9",
+	"ErAgwzqRj5SgixKiMWxLK4GwIBY/C9CprNSAyuUXZ+dRY33Da+vL4Yll69zgI48Va6apWMR7V+9WmFRD",
+	"zl+tQbpcePeFasve/9D+AgerQWSRPWLAtopQWkLc11foL/SP8878hOoUHHymPcRR9Hs4VHgp0o4duSQk",
+	"M2YomBpbwRXxdKwwsH/nIRXNtADMBG7dG4+Y79BzzrHIPU+8erwVnVrHYLUXe7f6Zw9Damrrv1UkUpjP",
+	"euX9I4n4liGBlYGcq0IDNZ+BF4ozEtWxdzYRi2XOQts3DfxKED0VjvS0VjldUSOxXIRCyJPs5pcTKHM+",
+	"0oKlDAvaeedsboNJhqDdDjkdy7h4awvHfj9O17e4gnHnBRTgK8WSEDYGAOBT7C6xg2ETH6qMPKhRk91R",
+	"ycXO5s/gpv3TBhFxKgBe8Duz4DWFOCOXzbYFl1RxqHuptQXGlat4HPZTNrTWBwcwOhj1Vk0j7kYJamij",
+	"+7xif3SwRS3CUmUqHhmZVTXmzOpM4LgwOlNYW/L0tB7M6VBkWYPVGhpSpUHtk6C9IvvMFdX7p8Gth8SQ",
+	"2aZfTPZaqfBbCd8fCbl9u3zDmQHpdtIPaAVnYcohQEitKRSqWPJSAESwPt6D4k73mOHGLZwsmf5GH5T2",
+	"D1USaf7akoy5v9W6FPbPpaDmD4lVKfSfQZAbaUMYrjVVrcQkWBDxojQTMp++dZvvzz9+mLXD/F+YauRS",
+	"WkxZEJrJu7fXH9BjXKr1YwCmhzB8WDyQCtBtvQ/WShUmo5Ew9YGmt0FAcSQpW+XkpNSnETRqvMzYfBfm",
+	"lySy4LkguvIdWuxsloBpZrBHdbc/lQQ0GCM8Zubxemi4oLZUl3XgX3F+SzuEhEX0dwBKKIW22t6E9weJ",
+	"AoMwDetRVJ7E2HYVHBBdMZJ5FwV7C/Pi3WuzKo8MhjDJXBAvOnr/7RX6+un5GXr14cM79IZIqSXWNV0x",
+	"zTLapk7WG5yemDpKyXGEJGHqhmkBQTCoAZjtkFlKCwENVedNPSojJv2Xaz0DCh7rRbthlhr2pvrE3VQ/",
+	"/oVmvz6G5+TjX0wBCZr9emF7OLklu8Ticplv4luyu4BE9OSGwcG3oUwrNccR6CbPn55kJOUZyebomrAM",
+	"JdUcTwBx+wLx7b8fGeyvWtIYDLDjS3tZ9e/m95LRT1CsmbPMNrm8JTua/fvNzLQwm8BhiN3MLhlnKal+",
+	"Lhn9qSTI7MGqDc5X/34z88h9M4NM/htWDxaGaSHKzLzQqzcvrk6uX704f/a8wnlzzWHu5gUXiVkXqLNC",
+	"MuRNkjVxe29m/2EqbNj3wzcKixVRJ6Wg+tsjTfqb2X8UWK1vZoktQ6a/gY2kmzjt44Z9//47e6EJP9r6",
+	"1MnNzFaiO8noikjlP2QQwzFa8GxnO8c3LLmyD3wDD1wgucYn58+etwhy/erFiUcM3YcjAVoTnBFh+f7Z",
+	"k9PjOUrs4iaWDosqf/mZjXGu8fNcyYQ05+mtmQdGsLYw3lrWpJD5fMOAEeboPVmWEudGR3p6eiZtytvG",
+	"bjijPxjVG0vO0JFVhvVe0Ryc1Wsa3cDhDIGuyxJWuZpCpDWyHO9IZkYVwexBKwM/jt59VEnUJGR0w6Du",
+	"P1vtc8exyXQF+WSIV8uniiv35dKvoG8t+b5Aqm9UYIWXOSHKv+jRNN1ghldQoxaqFQqeoyLHzODdfUdZ",
+	"+ckuhZzfMAjpzHhaQnsrcswh4TQxu3wv3r2+8NYxsthnRhTe4ZxmEBIa3TCo60sEUEVLcABvNWj3W7JA",
+	"379+JKEqcJU8jP7ELaI9LDHOc1TFDTucteiGudYutdtaHDAe0B+xQsljXNDHd2ePtfjHBZ3/XXJmN2L7",
+	"px3e5Mn8ht2wK87uTLKvvNCf/xUZuA6tXJlCvxlJcyyI/H/Y+9vlNo5kTxi/lQrFRgjYaYIQJfm/AmPi",
+	"LE3LtsaypSXl4/OPaS+70F0AymxUYbqqCeF4HPF8OhdwvuwdPDeyd3Ku5InKzOoXoBsESYCkTHyZscB+",
+	"qa7KzMrMyvz9WPT5wHs5B+VHRqzDWeQJSgfYBRGRjSqCoFCxCnFIZYa45ake5wLhEqVh4vMslbG06YJx",
+	"pdViqnNKxUbe4Riwv/9KFo65URXXkSXvsV/o+Ijj8rA4E4n7SsBKqHwb9f071XLP6kRue+35r4yQl9n9",
+	"JBU86AL0MuoeFwdUhFVA3xOwV/2XMCp317/3yr9cJEJJ90jFp6hNTCoWYeajeONFZV57bjGizwcyEdOZ",
+	"tkLFiwErhzbl2aUpP4XqDyy/FIw7RUi4dRFG9K68/eAHsYjc6FAhj1eermfobrc9faKVzinoQ4MIhtdt",
+	"7T333DMwIoA9AJs1LBsoDp+KQmOQjwX1TWdyLBVPPTQwIFnoZHFc3OaeWzyLs0QC6wEgSODjyjV8w6LK",
+	"5/QuxeIiE7kRSYT4EQDUP5/IVHiR9NTr+CRpsOu/RFBoe7RUFx5hK+qxH8QC5FZm8FA+siJjR68YUDni",
+	"Mv7bwanOkElHq4N3ScQ6UaW+4eLAI9NH3aUdwfe54hiD0jy4VyG8YkFQMeWpC3VFgluMiCe6/gw8yMeD",
+	"cP8r9CrCpMNQ37p/IhWvVoIJdSVSPRMBi34PEds4fDZgv/d6vT/+cBs47EeRc5GI8rMwm1j9zPQIFAKe",
+	"e+ou67F/LWwmNFA6h5F2uD6LSoN6gY0LUUCd3K+OjnrsBL0BMChoY0A0gSiErLFTyNhtU0LFGsgpYMto",
+	"ebrXSBKJgpaddbx2wrlP1C0nstCLoKAY4kChKkdOsaEICFcFppScbDfHPt8BpzSIR3TEfpRfs86rFy9Z",
+	"RKvcc6txYbW+SJ375OxNzWw5XSDb5648gKdFBeGHb8aiFlnnZy+sQEn8GoMMA8SwziQ6y10qarQSO0Q+",
+	"Dul8b+3sg0oXAYPidedQMHbOp+JcWvHX9/xz160OXn1QfXzCnLcesI8/u/85+XT6vRPWb96+f/vpLaLA",
+	"xXoqmvcK58ugkWCd6FzEB98KG08O3CsHYB8O8K/o1vPSXYk+4O/dShrSPVlWLcZLMu+xyUYXmfgNksNR",
+	"j32NcYnTk6+5kXFlAynzVT6ZjJ5OKmNBRTLk5pzMeDwRB0e9/rPgWZ6lFKqaweHhfD7vcfhzT2fjQ7rX",
+	"HL5/d/r2p/O3cE/ZilvxfU4+vqtgTw+e9Xsv8VLa2Z8Nnr3s9XsvIY9jJxCUH0IBOuV1x43BcZ5IS8ee",
+	"AZtqBak5pxMlsEnApLIiTeUYEHPojBQ82VRk7j4l5k7Kkc46xI51YIsGZ4rgX3iaCmeo0LkEvelweL0S",
+	"IjFuPRJpB+4PxDsNq2dCBeBl+Icu6hAhhR6zaCKTRChM8zuBdbEgwbsUAlE8yyMUhmoo7FwI3wQ6Fs5D",
+	"h3RNUSoEBykSTqaJ/kynifvK5ZouF+FqlF56PYFizyAlzJOE5bMei3Ay/goT632lqsEf5tZTD7kZciNH",
+	"+Sq0/10C5R7GnvhlhU48NFrm2eDvvzemJooDEUyC1RoU3AICInExKAKY8csNNI0JFCGV0tGYFWp5eaU1",
+	"vHj9+op1f+TV9sgKonLxxGvyvK2jk2ppZjZrv2h+GhJT3+ZpTRNSruzhKWYSN7jyPdQA/PFr8Mxv+WAI",
+	"jvp9gt6xhC0FXWoxiNXhb4RzsNkCeeGDXC2Ebcv5NuChckpAV/acmXqFQ2h6cjHUw695kZeCW15cf8vP",
+	"qiQ6x5teXn/TtzobguGogAtt8irxeQaGH1waTIX6U9RnPyssvc4EeCD+4+FsFnL3fGywOaKiXb8Gzxpj",
+	"KxcY0wPA8MG7DoEg6LCEID/AfFerdXd+T+njUBXLiHZLchi93XMBD3oTPbfLZ4KqOQhKZ+K2Y4B86zWa",
+	"pLfFoD7hmFZM05ck40tfAx0+a0UdF+JpCHo5OfTZSw5ARdbraPltkl5eRbIePJtp0wKBR6SBRV4EkMCJ",
+	"U4OlUOybCSY9+Bs4fJDKPy4zyxjv6cyFUhzhASkF2GOIB45DIhhr5zn+pqWCCwFRM2AVmGIcCx+bADMT",
+	"iAxXSTykegwsbNywyJfDR5Wen8Lzjro9iFVGCKVDGb1Q0Tu5wlgTPSiCsKCEngvkxEKrhL3ps4QvDHnF",
+	"Qw5QivDOJncCm62W5L3Ejv5aJ4tdaVW9z+uP+lmazXLxx4qGv9jtWJImJf/kpSbwwmD8scWTUHecGhC+",
+	"JcW/k6bPM2nF2m0NjnTQCKSiDYgS9RnvBUqHUZ6Bq++8xGOfPDEFZwAkTIzlC68/gKDQg0TPfCJUqCSk",
+	"FPz11HXTpDrYV9SkOjWZfdVEm4UPfdzy8wqHvv6On7T9VueKXvHm+htOtRqlEo/BtyShOJ27ktCbOjLv",
+	"vnn2x69NYr0VPy3wXhqeZULuNLrOJWvwxpaOWFS6KHUFsniwRXoA9sbYqSAquKHBJUkuSRC+VN/werfQ",
+	"T+mTcwz9h2/dNWxULNgpBnw2y/SVQFLYG2tsm8+J258patj8vuFLFNb4g2VydZYJt/FQj1CoLsWCzSSA",
+	"k3LDbJYDKS4eDsNL6t7jGDLZRBxrJjqzB6m8EujZhSoWmZUjSLiaGj8eFUfgmYCRY4W+Lr6hvIkIz7Ct",
+	"CX1YYkwO3Fu1EqySIMKiACrnw2MUauGQaqRZ7PzmmM7YklBVDmpxTJnwiNUEjmgYzjfUBmaE21QdXlGD",
+	"Vm7T5PsXpzd+u05ELBNEYiwWDL5KGjghU0wq8NCrC9a0uZ+gMJUi/exeTEqbA0qyXdTh7F2H7ZgsWuYl",
+	"36GY5N34t2SvEqEWWzZWFc0knTJWzyqGCItFNtajVcfiG6EWS0qxy0DRve5GEeJ9KiUe7O9Vcrsq6Zb8",
+	"PvSxcmw3yxt06V8RSwO3I7oYUjhUjll9yACANxYRSzRW+AQF8u8448rCvhuqkcAaSUTOxBNpdOTHGY+B",
+	"ORSGCYU9dOrk3wz8953o7/TvX+EHOPsMVYTVbAm3/CKRGdau+bH1fpvbok4Oz8uhL7lLpV9xGXakgnGr",
+	"pzLmKRThJKFy5gBAEoeLSiEUJNTQrUg1T9x4B1QnS2+NirNWxEWYMytFxrgNocysx06KL6ue4ktoLqDi",
+	"OMiFaeUiHrjyAr6EAqX5ZME6eBzuT+txES4QDzrqHi+1Ivj3SYMHiJD5Y3NuegyOQX22D47yyhFTonGW",
+	"iSupc6hzgNNupLOAY06sLINcJHpYtUXTSCYYKrxu4Ifk/wCZupmWyrLl5WXcMjPhmUggXwmNBMpZHDfr",
+	"oeqcv/vu+58/dpscmHf4kvck5bsx1PR0UJWHstM0BhdOihIIo9li+3Vxsaugcp2KkMDrn0asRuIBvc84",
+	"J3/75VPVwHrzuMa6euOHxZcNtpXMIpjY5uAKyiRhCd4mR69fv3hTqUSG0yaDhXY+RLoUC8M6wwWLLmXi",
+	"7CWsnjG5yAIsAZJ2wRKMhFTCwK4SpdCqM4Ny+2RUxI9hvY5ciSyRsT1mkTQXtEVJw6D5hpJSQ15a044n",
+	"fILCGIVFZd2noUTfZIuDLFd1JSoKRMmoYM3nNlQLqm3aS3ngzyzj0oikvl27cIBKcTrIBFiBP47KfsVU",
+	"XgkljGEzF8RnQaiiMny/SDI5sgWxM0DpjLXnuwHGZquhqq+kTApYBC2eF0mmZ741AQq4L6q/0yMpcqHY",
+	"HS6DQEZnWE5Q4e9w9xmEbwfPyk4yYSY6TQy8kmONn1Tj5YcjBDyMMhMzOPRxngwWH13EEy7VxTCDWl9q",
+	"Cyk5yWSMdd1sJFVC/XxQwAS3Mbyt22MflMDSKKzojxKR5LOLS7EARQKMsA5CgwaMx5dKz1ORjDFrYWQq",
+	"VCySLhauEv+hYMN8OnO+RY9962uYYj0dSiWOWQRlLFTwDUUoERs6N77S0AnDgZolHcNDMd2E+Rv/Uy9U",
+	"a1LRUNXJdG6NTASyqKl8GtSS1FZOBeIbYrLa3RiqImVN977o9Y76/dbqJpTzzWqb3Ea+cQ4angyOwv1U",
+	"F22/9mlfsHSLgiWQpw3KleC6p7FzOT1rLt+s7FO04ayrUXJXVDPzcEdxcEv7VF3FvxOo4c92veStuVT3",
+	"xz9btmZLclFsXbeXg9ufl5bCc0ikia3ODrYqlUXKvvMA97kOOkGB30CT+j4bFLtswHJV/HeoMmF0euV+",
+	"TqRxXyeSLuYE5hPNphy2PdaJ8LwjCrCch3oJfe9mhCmZJSjl5YsodKHmPaRF57RjH7NIaQvVhBfcgtNg",
+	"BJLXUXJC09kIdGlJM4OyYQSBzTSg7Llx+m6A1/0+E8pmUpjGVIHXyO9p0netmP496/TzuSmIM/ea2nhy",
+	"oYqJqtXqU5X6HY35NpR4UNG5LZ9zoPfM/us//rOm2HiuETk1dtFOL6bsdLXTh3leV8wBSVXmD+EXCoe4",
+	"WlDPAPyKh55eW13UQ+lZDABs5u5vOkYsR1duettPMsCzT+DUtZJi+ONBd9hKeq0U0P0hyZa0v5QrBgf9",
+	"oA+33rmrmrrsyA1oL9yJCrcHwKDcxTbMOtaNWvG026rkoVqj5WxJyf3xTK3UD3d/N4rixU1K/Q3+ca/Q",
+	"e4XeXioRZQpSiVfFhGNWda4zOwEdV2Om1W0UvHr6WVFtEvmHUO1C2x6TZp/hhXvN3mv2FquTQaZqmn07",
+	"xxx1dUWJSa1242LrrK7GTnULPYb8YZFy7vjRB/XelAETqYEW/0KP6ZbucZmhpoeyLFeGIYJHkXX/TQ9r",
+	"2BEotFaHCkd5K79/2W4UveJNhuEcR3f/huE+jwn3huJBDQXJWMWfX1Y+XAPUOg5nLXf1BVz0StB2rQlb",
+	"OJNxF769au4laDpaKJrJS9Fb5nHb8JAiLuFTls9llgiyNnwgcCJdwMVNPfG5AcSqpfyd+8UjiReoQzfo",
+	"g/e2afW9t/uI4nntU9I2ySuZVIXIIU7aSL2lwZM8QD17+fLlm25rF8itD6QahzEUI52JG43giRxilQp4",
+	"/UkWKvRTOsmqwZi0nmcBkMU6+1ggkKyax4H4PNOZveZEAq6tI48Q5kh9WAHLZ8xq9qLfD/r9Psv03PTY",
+	"6fm/slikKYFu8VCZGRQVToRwYWCeJgzqTQAHT2fTPOWsAwzrUBIJWGl/jQIW/cX9z4H7n/8ZBczyIRzK",
+	"8yyTfCxChc4UgqnMMoHozoSz9Y9cW9FjPwEoCyADYW0Efn9U1jZiMWuTt/QWLt3vGfs940+3ZzQ9je6t",
+	"Pq4wbs/AzFcA7s3VswB/bBCEu+4gG2Fgl3rZyKRixWd76IZZe/LySBtjhAfZd46uv+kjX/jGU4ikHrRJ",
+	"Emxjbcdy9tyZfp2xv51/+KllyyK7e0B2129XZJefXber0WWVfQ2IUrJ16GCVclB/wI6wVz4wR75ROoj2",
+	"FHxQDNcBvLxQRVRVg2OlCn335uyKp1EAzYUTnWdsuPAM+t2AzScynjCeGo31jNQTSOQQ7qmr5XoUHRUJ",
+	"BRyHNFSXR4XzkEPBwn/KExJnqgkVwtuwyLOo+sN34KUrrIzw2JG5u9Zjc9cm1LeDhMo/nAGcKmCU+PJQ",
+	"oIJFJ0EaT9TScjrvHv+uWK5du5nFm4oW7eZieicKVQl4Gg7nL0VNZaX2c85NdT48DuccmGG5YSOdq2QL",
+	"vuiyiLWX1p8JYlw0Hu3T2ZrnBtC/WSrVJYwwLivwCel9Ijj9DD0px7W2XBR90ijjllDFgiFFVFt9/UNJ",
+	"7xn0AV1T5v40ZBYXYllqbyGPJHUkkZ6QoF0Kf8m0GhcARNiTMYffPCV2gdFUoAW/6r/wCWT4N+S52AfF",
+	"TA6EEdi/XULaul3CCBLQNTCmI515pgUDCNhfZzk2v2O/mUn1XCTMzmUsBsgM6AG6sRsewCtttmB8iAyl",
+	"iIaZLdhr5rH9FbrDnA3zDDkFX/RZ59XRGxZl3IoLqITuic+xEIlIIorZzoTNFgcn7taI0O7L9v1Qpdrp",
+	"qBv/y75/E/ndr1nsZiHOIWHoMXUDBqxuRVAIH+ORceiiUFEIWoLWd2AuXx296fbY6/5LNhWcMu7U9ud2",
+	"09ws2IQbiG+pQkaO1YFUOKknyEfuDAyi3EIrJ9CXFxjr7nqt2CzTVzIBUNDMXRwZoy+0ShcRG7v1BERt",
+	"hGl1fykRsP0cQ5gX20KWAparFChFPC06QIAxaEoKVWeYCX55ME65aS6Eew/CvKP0fm4n8PyHSu6X72/v",
+	"/znHLQBNAwJ9w0DOhT1YR2DSpHUtpCarYMJLSMK1OGol7HjcRw1HG5wcfNL6R150tRt33+tN3nSOyYWf",
+	"Fb/iEjmJ7rxBEKz+s8Hff63HKOCcCsYL0w02yesZEoAR5GF1D7ET3ELKbAfKdXW70Nhs3ea1XOlL4W0O",
+	"Iesj6cIoE2ZCby1QelGojkvydY9lQFTIC4pKplXA/16T4rthbYLdRSqic3sDHTlNBc+u26C+ZMnfGoJQ",
+	"UoBFu/2FZqhZyNpgU7He2oh0VPFTkOGtrSHhR/Fsx6b3x2t7kxEg+2n4o2eQf64ttQS8I7vYyloflpeZ",
+	"teu++Fi5cOciUHnZddKQq0pKpfI1RZYFpOW5YZlOxRM56vlU/W4BGPzO6a3MzjaEZ8QHCBuypm2dMME4",
+	"AFtUCA+0ZzQrKDIJ9r5jBHceMHc7lLFdykZhSQt0sEbaztyTBoeHEXrGbpxOM34+e9djP357gmjxWBig",
+	"0gV5wVV2ODd2Sj31QvUL8J3UbgwIVQUoTsZcVnlw3jSe5MDlP357snPl+PYE33WdYtD8Wg3II0wqDDHq",
+	"i8Bns0dflfIwRSZfi7FU7NOHTx9RFAD/bDtac11G6lORP6JAfpSn9QwyCClolpNajIJRPI/6fQJnEarC",
+	"5xiqTAAB2YLFOnFxLwKVQ0oVcWbec6cl1dcgQUNRZFMASkMW4qj/queCWPe4VYY2xJEuGIWqPmWD8mDW",
+	"xSvPbkLKH789eVBoCRrDGS3DqVuFJtUlM6T0nOb9mF0KMXM20iB9dLmKoLqNzjfSEeLKADTFn03LbxtB",
+	"bgvrWauRzBAMooBAJwWh8gBfRumWYQuGw4eUA4w4260HkdNhwolSCjVfiAmVmB6jMNknzwyb8CvBlC6D",
+	"186rPp4MLyGhwwA+0lU7Uln/eHzZjXS2QR380/AsSST7Pa9ZqjGZUXObvTRsQ4RL/3OQibE0tta4vBJ0",
+	"1KIAunyHFrrhddf5WP4rnk5Y0URMWUC/Aav/gcQj5Dg3Vk992HVn4aG81hq7x+NJPfvF5hooGsG9+YjI",
+	"wtgZRFh6c162vuQGECrLrNp8olMRKm9C8Zy+oMUwuWcfLY5fKLvfrfljzuNhZzgq925giQmV+GyFh8ah",
+	"Nzw3jA+NTnMrWCJ4kkolmltv4GG75J9wvgq95jEn4U8QLhFWZMbl/aaEdpJPPtOIt7ckxwgrBCE0MsFj",
+	"UFy9BL//RilmY/ThhKtEj0btWnVCcpzKS9FAsM46ntnGnyQF1yRvu2XUUKpnAJ/4VXFmN6iwugTEGwpN",
+	"aaClcHOpYH1/9uUZaOmjIjwf1CMWa+W9MUEZe4htnCGAh4nPPLbpwv0QKgi6hHORnMHz6bbyEG7ukcNh",
+	"rGwEJY8D5zlphRVxZVBkWigx/MHB+fmH72kJdqPK5Qv2x2n3f5y260OnMsBnJPQoes3HTsboDUwCwMo4",
+	"92/I48vWircKICX2iXVIWXNF6ur+MwdwGYRYAxwIrDJz69MNKrpIpJBJhWb14w+nb32RUBYUxWfwt3ff",
+	"kNXreERLnidSgCFB4qcgVCWrOxK2dwM25TN8AHARGBanXE7h6B3clAAO4wFXL66QGaBVI5DfRGYitoZ1",
+	"XvaPuu7WCCbNz9e/0DL8FVFs3CcRjs2gvlzwsUjFi6bPeRpYr4As1cSHzmezyjxxW7PBFQse9dhPuiTt",
+	"Qi9jBuCKjLOfz9732Ila+JIGVn4IfgK6Lv9ijL4AXEoaP5Ho0yc00mLp6SwV1hkyXxSwQQG7+/q2yupX",
+	"/TdfbY4ctwJrV3nS6xdHGz8IvnprD7qoKsutvhOtVvnYiqEz+kbjXC6VfomFwEvGVNckjlIYVZsCEIWE",
+	"5ULigm00RDzvJSdaMuHvNW4b66ukg9ucChu90xPhnRhvjBpR+djPZ+8Qr7PwLTp+9/LXdDcy4LdHIapZ",
+	"/aJGrdHkn60aP8T7xrE/R8Js5yFjklqoBMG6SZrQXY2wizgIVQRmGdE4wdqfH73+isUTnqZCjQWRsfh6",
+	"tSqbS7MQhGooVeK7ieBbljedHiuKUospl6b0NBNpsABLZ6GqQL8yaesm83otaOqNtjyzFUO5sVr6sYIO",
+	"um3moRTxU4MG4kT7qb/GzQrgXILK6L4gnwuWDnZwnHA7yXQ+njyk6lbJjO6ZMO20+uob89eWN2PZPOL0",
+	"btI+Wrn1rXPzpBrf4ObH1KX6va7N4vUEadXVfhrZxu+XyLcMNexmC0LMbuteNWZyEPN1KcaCJh/zi9WX",
+	"eLgfJeZbxgk5B1qxJcqu54ZdigWVGBSxDx24AinX6Qlc4XQ28rj9FwlfmChUBTPumz6ReOg0qTGCGcsX",
+	"dAJIcAjSUj7FsA6mO4lDRUClYKiM1kpk3SXqoxrNmFnP9qnEfEm+d5TcWHoLvHktVtCLXb267YBAiXl1",
+	"6vYIIFsi5XBhP6VEl/n5inw8qA9ol0rYLJMqljOemluYigoQSJOtcKqwZWPxDriTM8lTINRGu/HD2XvW",
+	"QfIgHPjhZZZG3RXFrqguwHuFamOS3gfSW/fqewL52lBxaab2yrs7FuIVes07amZBwHEoPscCFrPdMSZy",
+	"CEbcED0WEZ9BhKAUlPsrn8Sg8MY70jD0jrSGQdwIhYmQVHxuitNQ4OU4mMtEMK2E6R6zSJDXeoFNshGz",
+	"E23gqNEIT1kvfaM+tm8BOYqyyHd/B8IJmQShamKdYDcjnXhbzu3GxBM3YT/2j6+yHjdiNOTpOnyGo35/",
+	"45TdFpksQAa2xYoR65m4xcTBbQ0oEJ9KBktJvYZIImPqlUDPDZNJGyAEPUAkF8PFNj5ySSP+9PBExTJt",
+	"AE5UaNoTAigqP3oNI3ZpgtZRWvqrSqT25hNuw/BIxZkBYlWojgJMrFowUMcB7hMRU4D6U2waAYtA9aNQ",
+	"0V+8JXB/gp0gAl5lw5SQdiKytQYd3uUBEELlLLpMWEdnvl3L/VNaZNFU2sKjoR/W5zI93TZnMCNqTJjs",
+	"7pcZNzZUkM7XLJGwv/jdBz62eEhEVjY6BpcSB5fkKPyC6ZlQ5Yo1e5UgjIXU74oH1z//RofcL7b//jZ3",
+	"ciYwPVpO1r4Csdk3xK5EXpErPCIBGrUKXxpHCfckaFCthS7X3UyFl5+6R1kQqrV7lFB/VhKvdTg7fXfu",
+	"hnf+6d13bChUPJny7DJgP707/8TOP7L/0e8fvH5Z//eL/9+LgH08fce+OT8P0AE8P/sOj0Iinrpor8gS",
+	"IZiEmx03N4ZN+WyGneTSIrKstjzF6FdkbJZy63bUUI34VKaLHnNBZkSshQDAERXD98YK8m3ziWiGL4Nc",
+	"cDFJ35ZztMMNtHhLW84UuieKoTydyszym0t5YFYHKDATF4JYDGL4uBZqwdU3SZdmAmqieLoeCvW0ct1N",
+	"DwnIE9vcudulz1Z+iPus9RWJRb6+/Pg9L0+7u3d+/n11qlgHeygMAC5CrSw1/4mkdpxWlcE1kltedo0T",
+	"+DGDfiqkzQWwR54ZaGaiUiBnz0s8ltkk4wYi6THPhm7JJVQido9Z5QNCRc2MoIEnb88Pjl5/dfDd6Y+1",
+	"kighM5bpOdr4+ic3FtzAcEqRvLFqvUvEdKatUPHiB7H4ADPAU9Kg7btm5Uhx5A/koZXDWKe/OMRkn+nb",
+	"Uj8Jqg5XS3q+VpNlKZ9Q90TyuZGSV9OB5XMLmsVEpMKK1d3qG/i9plPX9xThTcneujfTtMDsML7pql+7",
+	"tLR2fwSt7ULr1q9/z4YE+i+LK1kH7bqEUx3YH7p7uWmUm++Av1FsTWzuwNLnbrLxZFXWfp4lfMVc7HLn",
+	"xBc+UAH/XuAf16aKwrBFy7pm0xzEqVZ3P9te8mDdM79IB9YN/FH7r9j2P1vsdW1bbf6zRU3TsFlEiTmm",
+	"6I99I1gmLMVucaaNx2Gey0zch6+bSIOwEIexTLL2Zj6oYjWMQw3xOIMY1MRclZV1HsBTj1jknhW5CDgC",
+	"WNuIFeVmR0fdAePs0+nHUMVaKRHb4tTbefpDrpTIAqa0haZXkRrRY2fYw5LybAwophwry4rBw7NGcpyj",
+	"rXhuWDTlny/cMC7gbCaCyDwTI+gC7Lzq91lU3N3L3OMvrNYX8Iao21qCffrum7Nv/H2P3vxUB3sj43O0",
+	"tTEU7z+PeesRhxOkgP0jF/keX6GNuMrpmjMfFo4IQGLhUM0pDSLH1srTCuG+pbVYLpEp7cTvbrUuKCxu",
+	"DaiW9GRnLubG8lWzMjRhCBnOjGYjnu2jqkbB+5jpcVY2jps8tQjuVMiim901onftwcBNrahb6aKVoUEu",
+	"/Wk8bUh/EGCIyG7ujPpXBau97cV+Z72AoTB13n28esV0xt59vPqqJEeZcTupUN3gvc+WLXFbv9/r4NlU",
+	"qqJAqbFT7zoYPag7w4qElrEH5QEh8GdIj9gF2exeqKBmwX1C5HkkSo52fGKPveq/qhBOumcnMoFCg5Ek",
+	"DaRroTAgVI1csrhg2Ljvi+YAIlcaOF5UHr1cqCuZaQUQa41FBPgkbyZE8r2bpke+cddH67/hHsvTrwsU",
+	"nBfrlmQfLGyJaj5JgG3MGZByf/K6JdWVUFZni11u8NfhcZ4LZdlwUYEtmwLTK1wyQLpSfSlUUOjrcwMA",
+	"FyWQNFigWT5MZcwuxSJUnciYyYFIjl6/fvEGm8dEnBh+YCb86EBJY2dHr786fPk/Xh2+PnoRHTOuEJzM",
+	"mT8wGHByhmgb8PZQTXNj2VAQEbBC0wNefz5zjv8LVkf8sEhsgx2QxFaL9U7RoOjuDEtkAl/dTYgiF/ms",
+	"e4zY/wWMocfHJnA0rQAIoMdOir6Csqx+hthCInFzy4tiH8TXzPRV+TgsuaXbbJYbdxOWVUFZS6hgQgg2",
+	"EQHY2Nc6AWYcJ01fvWI/yK89COOrFy8RbWiZgIGbS6gr0zpUemSFYq+O3uAU060TnRL+EA3tuWEznaYU",
+	"zaIEAHzqnC+cELsxY6EzlvT6VgSUo0P88fB3WIo/gLGYStV4bvUBTgSO6ZI2Fj/F0KHgJ4ojX0Rj8JYP",
+	"p9K+LeR2V8VkxQvwhQ9VU7Y0DOsMaFuzAmG5c8+PdO8h2BcB39jS3Esqzc0leELDEtKxVkpWyl1TI6/7",
+	"aaiTxQFU0z8bfPX69cuvKka5h9hljaVjJ+zjh/N3/8bMRDgFhL+AyuUK4VTdumrtNKPSfRDFeZay//p/",
+	"/l/2T2byRDMzibo99s569BKsH8O4CUu7WaeC7xgwjvdBaZ0zQkqrA6AcowZE985ugC0ISLYJkVeogDLk",
+	"9MSNK/qEVuxnI7LTkx/EwkRFlPbD2Xu4BDs+EvwjwMMxYyYJSzI9O5AqYEYAJUzjpvMWd5aynatDECg4",
+	"r1E3ALtliP3A2zK0R6EqmqOkYYmIZeLsvwV3tfpZntNpqSUFhr/UMhSFCsOoVPPEwJf0GKJuxjyFd02h",
+	"eK6GWUPeAHR6GrvcUxl6hbILJqZDkSQAh8QkNH60bHedu+x3pX+PBjnmym2yOKm0HR27XaO4MFSrmwzU",
+	"G2oGW0wLJxvasXMQ6lWfvYEbsfRLYGRtnQi2AoB3bfAF7SCV6OvFbSglgfDx8wFoKY76FtSP+O/7tc6P",
+	"ydh+anI9qy5QGb+iyjw3pcCRXSGYI1CPzS10xRgveSuthvkjenJB6cd1ytG1WAyrvWXpOn1LhJLV+0KF",
+	"itrtsZ8q6XGiyqq6RdR3gM4yvEaaIpY/rpTpA3RUJqx3pl+t1UTwKHxT1rXaWHEJWd3ullVqzemR+9fP",
+	"rfhaa5kcUWxur7w3jWQfm+KS50/QiRU1LsIbiBJA1t12XJGerSjqgDTLSdOtYlx0p8D5oKDNlB5Vbd93",
+	"psZ5NuSWkMczqAXGiNEPzNVMqpFmsfMaY4ToVwkrGwjIC8tEqPCEBFyQHjsTM8GhHU8S0Sk29Di7gGm4",
+	"Ub0jpxai+TZvT/TnwykIl73JakZtA/jyWii1NwUbm4KzO8dYu05pPTrLAQrmCVKLPFINVcSr9o0tBTLn",
+	"twdXEThucNmBsZng08iZMBhBKq+Ecr4FKV9QnkdjyktZkaZyLIjDUlkThOo3PWSz6pkKkTczaAKCy9iE",
+	"u914qpW2WkkXGSyYVC40g3a8CLrqXLSO5+fOZoYqes+NPQDO8YN330SYd4mFC8YKitypNHD+7TmxM8Eu",
+	"ReFDZcLpgLNAc6kSPT+m5DzkIBNnHHSalOfvHFNS7rlUsoXQ1mBApSEfLCCgTzd3bhPInFkkWLfI2VEb",
+	"4Vd3e+yDSheer7tCOjDlC9wc3Hid4Q3YSKepnrvJoMkPVSNp03H17QCbXcLS+AsLpgMCPsXrdBaqVBth",
+	"WAQhrbQLOK+KeuxrIjj1HNoU/xhhGYGmuWgbVuJc51ksAozRiDvHw61ZGV+6rwcocG8V4eMH/k9OsN2H",
+	"w3nbUPBM0BgJCXkK+1MqFZKrAkoxyN+Lgi3VyQGwgMwy/dlFlPC6ONXGd4/i7DSXPLi/vEUlucbMn+rp",
+	"lB8Y4S6yENvNZGyqUljUgDj/tj00c7fVerln3FqRuWv/d8fr3D8LVftnVc3++Zsemn+iRv3T7Zvmn0rb",
+	"kpWm2wnu/Ijuf/9vzb3kq9ueTGqU7qjcNB1JTTQzYXLg7gW+KYxNYHpQoMr5qSl52zT9vX/w5tffXwQv",
+	"3vyx0VjPgXySUDKXzAgOAHuZMYgnmNlVqW9bU/fxF/Dxy/AGm495wxC7aqlvE2GjKlRtsYRGxwFDVFtF",
+	"eLYBi+DP/nf3dPoTIocrwaKEWz6IUD0nOnXhYKjcX/52/uEnpoe/eeNdNnFTV2UHh4m2MxGxnPLUjycJ",
+	"kI4ZM2pvQ+Xu6AYsAtWJWMe9QY9Y5AXdDbaQdfePqri7fzuJd/+PQu/+C+SegDYrsh913U/uWyPWcQIh",
+	"PvPpLBXYzN4DeM4L4klZflEPhg/PLAuvYoIATmgYPb8zFsPpZVwagR9YwKx08hymYegsXmWTwhmKnaOe",
+	"KefKwkbtbtUxoLgnF9xGrHP27Sl7+fLlG/cX4DdO4fvcs0NVzL0/RENWBljNiHW4KlYOoFdo2RIxE7Du",
+	"DOen22Mnfn8LFQ6sozQsb8Dcs1j0e/gMA/rw2YCFz3q9Xvjsj6gbqlg7W4AxAnyc36/BOlQcdgBnwYY3",
+	"zVKtxtgBxqUSyYDSjHjoIljG8ejMbd6ZAMT6ctJIp3FbdUMnu4S/YqpTQ5lMqIZiIlWCez9MAeUnzSS3",
+	"hiWIamNgi3FWru6nLNsXt+38idtsS7f292e4f5/kLjL5+6/OCpPn4SFT8UdYj0/gAMBPv9Y7H6+KFeMG",
+	"iJhEdgBxK27TNQ8YN+61hCkVz+ZZxSUmD2QdiTDyKnKGV1YAySv86SA+VdcHT0Pp9A/e9C94/197vV4U",
+	"Kl51/IIanfzzqkdFR774ak8GgVgbKIyZgCgOsdfhLLLtaBArZN5WZn2XJ3OV17TsQfhRT6P5/KSKa0+r",
+	"6dYcUkRgM2lHvrNUF2AORUdfW+liHXBk11g+bVLw5aB9PExZ4gdVm6MtIPzcDkp5SbAGlDrbMqajLwv5",
+	"r//4zzI5xyrn9yJz/jjF4XQFNYjruSrye51X/ZdEefPvvXJCLvCkobkKhkUjnWcXYiGc/we5BHiLbz9P",
+	"hemF6p0q0TNtxpXhmMsURDkJ1WyYN0GnAUtJfXwE58jO1R5xmUbOx0AfKML5dWPrcHywtEBYD3fpNM1n",
+	"S7B5iF1iugEzmplYZ8LgLhBxc6FHUUH/4ym4lNs6jBB0YvqmiqzkuX/QhZLKea84O4hFjw8pz1rg16Zd",
+	"5gTX5N7QjL4RMZAb33fL3+aGreLNluu6Lyjc0sZKJoCvwke5yC3PmNPn7l0Mp7d0TfvrIBMuRNqhFcQX",
+	"NFpBpS2Va7RYQJ8wXWPnjpnVcFmS8TmAIvnSw5nIjFb0frNkM/A0pW40NrUQZ/DEvYHYG4j7QUuDHMbD",
+	"2YcdIF8XlRZoIBCvmuwD9q1IjxIpEoYuBnkcBKMvSy8mVFU3ppOrFA9sUIvL2ZLAsRgL9HEgfJ122/wI",
+	"n4vZ3Ca4j9jbhL1NuE90bVXWLG0pxAJlB0MALnoVHtFmQiWtJ7CfvFf/3JBfj3QWFbTBjqZoBKILQ4X/",
+	"FmvyCQK7y4gXD3K0o1DBHyE/nV3xNGLDHHMPcBRnJJBLFedVL/ss4QvD+Fgjbx8UhlYuUHreDUKl06QE",
+	"naWeBBgy9h7jwT+OC2mM3JAWdIJ57DFb/eMDLPmCkyMkw5KYHIMPpCd3EHwR8mk4tRDxFEEORkHSd5in",
+	"fGx8JZkbTo+dWDZ1QdmLfr+PrzHHjFN/qRIC9oapzsp2i5YKsW/d20tEx0+wrDcNqwuExs25eeBF527F",
+	"Nr76Zze/G1/9joRkx0CBSzPXdkAlMimeEjIl6X6lHArVXU6J+Zc7/clqNWJw01oEk+JplRSht0xwVgH5",
+	"w8NhJvhlouftxHbvPdmOYcMFm2olrQakf9zS1yhK+Zqvi7fsVL6aXtiKA5LDUcJTkLLqxPgiRf/9NxAp",
+	"LOVbESd/BruhABFroEylXRyzCIz2xSzTQ5FEvp0ML1aawe9QKwS3iYQtsFayWeTe+6HsEmG39qK9dD2D",
+	"CSkrxQqDsg3ZykQslD2gAqg13JtFz35aChuezM1mgmciYZ0InJYLI4SKugG5JEnRCdOJ6mf7XeR+uBLQ",
+	"ddKJ/H+WF9Qh+AfEVoLVv6Gq+W/ei0KQ6gDa+DJy9L0vxovudMri+suQ+4FJu84tOYOZOqWJ2oZT0ki6",
+	"AU7IDlgoSKs2hDU+MR9Gu/VVGua0TdXxz09D13FGilJsPSrSDhyQncojim1oP/j5rUr/wcdEPhdZQe7A",
+	"I5nCFrAO1eRXlDJgdaUchCqacSCDuBhlmBOJ2F+hH5Adsg78/1+AIrwbsD4WrXgIJ/dHbCBzfxfJcaiK",
+	"JIwfVsf9ydSx+4vMCjZWmy4hO0vMw7pXKnrocagiiIguxBVPc6pW8jsmfjAdOMFYA7grYOZSzmYiCRjQ",
+	"3gZFcqjbY79gjthbm+Jwi0MWyVitEwwquS2Jls4ETzCI9EdTUF47ExliHIUKojHnYZgKBcc40/NKIRiI",
+	"yBpzdh4j3c3OY6t7MiX4Pa1NbzoTTzrgoRm4u8mwenbg5F6q8QF4ARt6pU2MERsYDcpuoAFKF6FCnYN0",
+	"A9a2dawU8AZsUUu6x/RSGiWDakmn9akYWaZzi3pZOAFQMNSqjmtU6JOefYvv+B4m4h6U6VHu4svz0KKE",
+	"sCpPRwnrQujEH4QWJH/biogUGq3O+8bKtqKnFWcfWFhAHUNV6CNrV0esxnDqiMpeqiM+qaaRofql7pff",
+	"VSPhm/caSfPQhtuBsvhUNLIuh1S5DKJLpukuSglsUOsJab7DS75oLhpn4eE7rqeMxxnZlx62s8+Ax+Kn",
+	"qRQ+dKs2xj1sBrmGgmRYqccOVFeIFI75vnGOitfvCVnujZClIvktgn9nKDpUqw2pV7ye7FlXtsS6Uq7v",
+	"cdFtDZhIi6A4ouZrBWDNKl9PxdKynv37MRrO16BP20tJC8fKBiZg65i/m7CqlJKzw40OX3XfBVJPU2Yf",
+	"rg4KoIYBgclN9FDcUeab97bDKZdONriKxQEiLmwQhPxY3vQL3bNDwVt52zrqVPi254bQI/bhQ1vPm5+n",
+	"yvr7OTvGpKlbMEBOxaMLkD3qlFkRwcpTdmx8r4tWVoRlR8Z45T0PE32sfm6LXuDa7q3zNrGyV3UH+XXu",
+	"pB5tdlpMh6Aq19pmuvCLTxNtTlb8JZwMPJSlL48SAL/n/h3mFkE+/J2QNNaG12diqq9ERa43CrILwC6C",
+	"kqOOCiTc7wBwiSd8AOAobfd0li3Swy8Lv9PF3G37/41c0NuIkS93qgPzkQitheYr6p/yHK5sYi3JGwzq",
+	"SZLcRe6qMrcXrmZWn7yI4+saOkWkfWmXepS624p6BtUNebvskOdiJUR67An0ylAfiKN1n1q4T+f1U54p",
+	"7wosRYBTnQiGMIR6NDoG9iW3qgJA9BAd3qwed24z8T4RPLXtXAMfdZoitONIZ0VRc4+dEKDCa2qtxk4r",
+	"9/VMqCuR6pkoYRcTbvmQG+gnyhUVvKfNrRLf43h2Kf3whuvojozIrmSMQ761KrzeRKrP8U0/K37FZeom",
+	"ZmfQqmeAqOoWhnDByu+MuUIcJd82X5M4PD9vB1VFKTqIJyK+bK9sedXvVxtkAUaNGnqmPHWeg0hYDPEO",
+	"lIOzCNgxIucLGZkI9qLXO+r3V+XGxS64rKc4gptuAT7ICjaN237duYDCl1x/bI8zz3Dmn0ZxCB7GV787",
+	"YLU+zKqprAnmOvcFLryAC1cO61fNA+EBOscY0G+jS6mSCNoiQJ+igEU2nrn/m1g7Q6KrWE+nXCVR11kV",
+	"PwwEqgH6JKeUhnk2K4Q69FwhqCzSIOgatyIZsIo+SVtDZwyVe3vPabsfQi/PUsB5xAH2ciXhb1ZOhc7t",
+	"hRFx1D0uQMIZx2oymBA24QRs7j64HVGtIrm7OpQp3/BA9QeVT2ztgBDx5Z7T9pqSgor+3l1hVxwaesCG",
+	"BQXLcrsvK9hOWcEu1ri9jGDtKvb3FuBRlRNURKMgiwTcgylXOU+ZFVvdyO9UebC6wG6397hT2PyF4A/u",
+	"9+eGvIMAN1JiDgmQpjH2BF9WZyIJVflaBgwA84lOBeKET0U2dg4xzFF152ephDyhEnOmVeN+jDUL97of",
+	"P1CZxBPVxgfbwEHalzT4mJxVj4xtLF8QuPyC8Xon0w42+IEzFlsGljrLFeESg/oBAsX5+fdVTsXAEy0G",
+	"JYURedPEnG4zKQzrcHwIcWD4n6d8AbzWLJ8xq1nH//4X9qLL/u//YRXHnP2luOv//h/4z8VFIlK+cH8M",
+	"QjV0UuFpOJDunmIN/5RuQGg0+FE6t4CExSvf+JwMsJtMz1mIgM/S9tgJTQT0dmTEre9pvrG/Eni7CXSn",
+	"YQihinPLzERnNkBkmaN+nxq89WXERhyIzYCflnD6Imb4woU388ni2Cevq0wEQyRIAyQEeOTr/hEh01cS",
+	"TVGThfwkjL1X++he+FAJ33IUH3Dl22wlCcafzVq+7h9t9CnfcSvmfLHNwrJcLbs7Ss8h6avo+KpUNTAh",
+	"xRLc1WZalDRnMjft/JQK2WCRGwdIQC7Fwgh7MONjqTDt8LoP3c2QgRouiqa0DidcqaN+v3scKiQWYJES",
+	"n+0FZvWiHosq+e+IjaBxyxS8BKORQC5ZyIx3KuxpQDGgs1C5KaJcerdJryEX2Nzg2YTgINSVzLQiVrNG",
+	"irGvXjUiODRS2fDxFp4Cn7fMm3LdweoKw8spN+JAKiMAMu9KMCN4BvhoMKfuXUBfBdzhUP3oBPHdR8+f",
+	"2Ubt8o+2Lzx6/dV1VGwtHzytnd6tELgMtU4FVxsBZ+zrar6cFO6ac60bdFItT2eS43KJQsyrGJ+sovDO",
+	"ZXjVf9Nry2a6F3wB3Vg42gfinXcDWCfeX0pL1iPosNrZEa97VlkAdlihUdzKWV1QntNlLEL8qKjXujGf",
+	"Vl9/44O68mYk3Ny89ftxnfHVJ+L6c77qou0zi2trL2tz5RkqoVIYo/YqSlntkNtMDmK+o+JMt+BrEw7n",
+	"cqxMlS8Y+IRFwjozqZRIuvhtl2JRFlzAL6cniIpZuVUBmDWE0sSF3pmluYHSrmiWSRXLGU9NxMbySqhu",
+	"4JmcoPzLA9XysXbPDVUEf5V2cZHwhamgt73pE+p1UekBA5pAkWcx/mLYi2aIo3dugZb0YYctXZW3wJsr",
+	"++au98nqB7blKstL9hnL7ZgFWGWfPKpSCC8pDapZIa63sAwb7rmDTIBRunnG8loj8l5eCrB4wGa49IEe",
+	"F67VsATOUdaqxuZTJC2v9CVwBiC5T2UaqUi5zM1Jw4yVaepNb4cYD1VEHw5YkVUuyRLhvbRxkFu1cNwB",
+	"hqygQKoanFDdxuKc4TD2NgdtjhLzvd3Znd1Zmt4Ws+PEFROBAMjvLphl4krqHPgTzZbNUSYSoazkqbNG",
+	"RqeN9GU7bAFoLawi54xjGtC97sDEeuaCjWLMVZMTMJEanC8sUvT5yGOgYtVpDjSvBigkkai3+rsnAjJ8",
+	"gczePfaTpzpjRsRZE7zyGc4Yxd40qO1mCnYFCV4M97r618psd4jq3RqaEdPd24jthSyVmf4wE+oXbuMJ",
+	"m+s8TVhuBMXcdN6oEjaf1FyTiibfMl1QPqGCj7VsMNZ3cOzeUKx0fTjl2zd9bDFR56PnvWpvte2Ddvn2",
+	"ro9dZP1aeuw+5nu12avNXm1u4infFLBlScEeG14LzesermWTRDKWHTRhtrAONLpXSxHuFZ6lIRHUdoK5",
+	"R2jZI7Q8NELL8unmLQFaNrDNA0iaiHmrjf6If2810zfTQxewSTU+1bna8YFhZbD0Ce3pvM+WaRyYCZjg",
+	"WSqL865jyO9KxWaZHsPJEJKu02HYfjto2Q5qk1oyqnghJ2alonObWFagnG+uigYHv1kEVNv/QJtGoy4V",
+	"PHaHE2mszhZrCTq9f7bEfldhaDX1g9bVQsLyHPF1PwiVrx583S/LC49ZUxHh2rK/H4sRfU+fsVEZIBQw",
+	"1GrPCuF53Q+eTflnOc2n7h99qHHDf5UVbm7txiLbqETtvirPVqZiszK0yhLuDUKjQSgnlpGuINrTyjZX",
+	"XPcQGn2Vp0pkyCwo11T6fFCCZXoOSseTK2nc9ziLNePxJR+LgE25hQp7qA+oHF1gD5O/jkl1JZSbjVB1",
+	"inYupxhpKsdCAV92mgo4Vuz2WDSSny+AJSIF1IOIccPgmBCobZeGf/h79YcFfCF8cdRjr/qvME2qWK4u",
+	"lbO47k/H0CANfwhVwVdXogm4MQqVT4MW/AGqalpnbf51aY43sjV+JDVzs06Zq29ZnPu7//gSa55qn/KR",
+	"j6+xReLzTJs825c8tQKL+jh1JlQ5W0TxAoImVgudli3DGuNUU7otWqnN2rKxAHffj303ITnXI3uQ1LDe",
+	"O0ZYw/C35ILb48KsQ730UGBUkIncONPc3QLqe33FIg8lFAFqYJ6mDCjQGa9y3OYKB1ZlRsPPcnf9u8i0",
+	"odtMzJVh4rM0zXS4zbXcTda54Fu6SSPHrs3mN9AO9xTz0FvSge+BfBFmEcsnC35e5+msytdjArkvzOBu",
+	"ipPwJfvjlSeRp8PFZtPcOruOmwE2bd8J7LHc1Q9LXdokgVDnqgWXj8cTZKPTI1YjjSZOV/ensu2wG7Dh",
+	"IlREXxeUtdF+o7CeUNRtGW5wufWhTGeF4Lbgtw1VjeA2CnCPWkty211iqoRXF3zAKgmVH5NvjW9kzAtw",
+	"CirNF25zw0tmmU7yWCRMArqENiJU4komEF1h3AQ74eHv7v8gSAIatcPf3f/Bv/3lEcK9mR7DFgozKHo3",
+	"gmq41ELgB8VP5VLfGzNtGxE3jHzjiAoJ0rGDpL0t8caB2lmeii87Pqss6foTRJLrvbuxPi4juwbFzoX5",
+	"CrAFPHOaz9XCGZKSL7Na21UuxhpbXF51V9zwRit+aDOhko1sOVJvu2+t2m1ChBAqKcx7JJUV2RVPIzbM",
+	"40tByMPE/B+qIjP8ss8SvjCMj3WXWc0i8PYrLShKz7t19L8BvmKmJTZ4zp3dnAN+XZYLNxppDYu4jXrs",
+	"hHLOL/r9Pt5hjhlnGUCcKCESZ4GntHdw9qrf38gafoIZuweTCC86l6CtG179s5vAja9+R+u046rUpZlr",
+	"h2SV+0zQdRanEssAaI2VUxFQFWk84dnjsTBKAdiDtIsBAFZsGcHnY6aHwlR7UzKdjydlJ7idZEKwlC8I",
+	"fAtq7nWaiox1Pp1+ZDRCiBDPz78P1ZArJbKAORkRykI5f8JSPZYqYLNMXslUjEWX6vhLtB3cBEoMHW4u",
+	"RcLmE5lClx7gflLagyrbYXwTJKBWBvpyYKPIdAzdfJWhzvAzsc8A8URsqLSKRTdgc+6MHQIMvegzI2Kt",
+	"EjTR0gLZkML2GotIZe5RiAGKIDrD3Cwi8HpD5R3QoSg7fLJcKWcjywYe98Y6WlCoCKxnJJU0gD/hZBI/",
+	"ooCGTrRA9ggOyNKEJlSgEbuBGsBN5aECACSIX173X1YRTQsE5QidY48j1INFjlgn8u/DXmX4mqiLzrm/",
+	"1lgx8w0Bwpl+YLaezUTSCHzqvhPNfynPdyyr3LW1LQcKo0dnuM3q4oqTCD/1KPzBAL2X8ISqxrNEFVp3",
+	"9lgvjCwSPLcK8RNpYre3LAZZrrZstUk6oYyiMN0F+lpHK1F8vFYBVLMYAWPuBv580WCvCrQDhUoq7DOA",
+	"6+HIEtjqMe83k7RFfDj34HVaVV7da0EUC1W957nAI2MejkxnTOlqc4evD+l4QwNw+Rd2MRNgbox75qJ7",
+	"XHnjpVhcTKWB89doqcuaYCWd5b8UxNjh7C1eQq2QbiMQTQZdpoL5nadYzlorp9t4GpsncwUZaX/To7Z1",
+	"bqTnIAfv1Ei39jqh2IjEt5BVRGZv8h4UOg1EsRTQJSNXLS7YvpkTn2MBYmI2iX71XLHyjqBa7+U9LDZK",
+	"hbAHcwmF7KL06zB7FaoO4qERKCJl47qVAodKl3XhMMGhlzM3c14c6a2rWXhbftZm5Qo3S60Vj69m176k",
+	"NFjxAZuUJ/ip3EelraWT5SQRdCfs5teBsVSUb01kWly1HZrTJQhYCuE4mwkFqaDidR6ujUFv8jEzeiqc",
+	"K7K0C1PwQhodqqgcL+EZRCwRsUwEgqxGvh0Z2pTF55nMhLngNmI8EwVjxHHtT6HyhBGEcjbKbZ4hmJ97",
+	"q1RAPEEBfK8YwcWUf/aALi+/el09UumFah38k4QzE4ZjDdz0cDRAVmtnqy1XzirNpPMoMsZVqHxZVkTH",
+	"EFGNaMJPr7uYYB7qU12ExHguVIV+AOvX7Kjg5NdM3g6PUYt3PBAQW/mNbYHcshDvz1S3xR2OKQqu6lLL",
+	"K+IqzUp16M0tnJerupsCGAmXYrHeS3ExgsdH0QrtLfSXA7iKWrBEjkYCzmLh0qUww/nGUsUiVJ2IBCnq",
+	"DiqhmIFDUBan2ojE1/IohipZKjaEXjpj7qmWMK7WOSs/uO/acYDwg1isa5lzU7vf3q9rlHPRucfdMffO",
+	"eNukDn6L3TYwfJXFwWsUROCV4LmoQii2NiUoJTmSaiyyWUbHU4DAFqqO0TV1ibUayWxqmPjMY5uiQpJi",
+	"UsYHCg6KXVTp4l3uMiJs4rb6viZFO8FJIj3Y4f74g1jQux6w1GgDVa/ksonZY79NbsdYOF2pKUUT1Npd",
+	"So9K1YftZcuKX7SBlZse6j+eMQNGTtPWaVgHLlvadsdcqm4jtpBYs/M1FD9/q7Oxtlao/SbVKHdufoSt",
+	"9q3cbotqlrlqCmpAicStp8Qpq02NNibwrJ0mYKk0FroS2Uxn1gROuDLMOCEDc8CmUJcRsEuRKZEGocrE",
+	"UGtbfGvA4kxaGfOUjWQKpdcTgY9Qws51dgldPNkItj2CCHT7PSXeg1BRWh1qLdBqJgHLuDRwQ6UDSFwJ",
+	"XyMCx3/kdMb0Ps84AvGdEnPsKuwxWFc4pIXqktoBRGOFGs0ZtB5Uk4SPOVldHei5XQPYR2Jcm1hsv6zs",
+	"XUWr1T6D/WAZbJJCT7peWa57TWRDSeiWjdL/ykUOZQdQnFrxfQeVQjfWUZoNdbLoUjFsngronnYWpFIj",
+	"hswe7gowZ0mRJzIR8qrBS7JcFUT/Qx5fOvvmglcASMSGdj7Fs0KyUKEiE1U0EkvyzWu1sjL5I/L1BkB6",
+	"amwm+JR1rJ7JmEVwWTQIFfxX7x/u0xPgUnX/NJZntvJv31lf/IB1DyKJuj12BjMA1RD4QkxjPTdslnI7",
+	"0tmUuc1K6aJoBM7u4DlSXRTPZh38DF+zgNW+UddXldTAmGmRcNwQfWPZxjFrT/OVrZTFMoUKboVC6yab",
+	"e+4mAk7cYq4eO7KUG+NaGNajrb6qtaYt5iqgldkHGlvqd3PCTkdl4GZT2FGpjANDVINUBRN5Owgpd+9A",
+	"fBZx3mR74UT5QKqRXsO18GrpcB+I8lH9dEbwxpYNhVDFYahIAN64rRq1cur94Ofrf/5T9W3R4nArjL2m",
+	"HmGd17C7DFv1XYfoxa/FQas6s2/x8o1Om0vc0BtRXzVSe7nXXsQ6ERsfXq+M+tTdvb0GkXpzSOMj5TIJ",
+	"VvH1CbfiwMqp2HwKIA9/q6d9SSf2q7K2wdE9XPc02LberUbg7QfvtzAqK/YBgtESiuTWG5/vtJtzUzGK",
+	"bdveavz8GIJ1zGDs97s1+11DIqMRT+ce9rsaVsVveth+qPoWuowArPs3PYTA1WCR5YUzviYaUIarJFg0",
+	"rANg9R5nwXTdd0qLZ8MmYEZnWLy1SVxWdGsyzoa8ClzDS0Iugrp50esdNTcvub36o/uKv7mP3UVBGDJG",
+	"/00Pv9SCsOIDrt9VCnl4SjyO5Ue37ypwzTVAWHDNNfSOP4Ea+e3CKRSdj0L11YgUUCaQffE8qu6/sbLS",
+	"/RdP06gbYK7aakpXB5iLmfMrIuzmimeLAPtihoB/BeWcc6eSwwU8e24nESW2RlymeSbYME/wrIFbNuGp",
+	"pf4fnaY6t/SOKhcwYJywoRhpqtjCBC50MJaQ/1hKNtTasplOZbzosRMwOlbnMKtQelLyWoaK0miULMNP",
+	"ZEZYC/CF2BWE1VzYEsRmIjNaPTdUp8FTVtR5XPifou4xFrjNpRGhgr4YnlnDuGXamW431mLolbe4/1+F",
+	"Bg1YrlJhDIvkWOlMXBCEJyDC2CwXRD3EFYtcwJvJRBR8HR2eJ9KK5BjaNA2LUHgoCo+Y1boRJhBBab3B",
+	"e+xJKj/Oh4HSLexea0WZV/w9u+d6ds/KRLWZxBtnnby1rBSFORNcQGs1RubfCVuR/d3vmF++5DxUN2/p",
+	"WYIRdCbUJ//vuK/eLv9TyNYKmXy7P+lp2HcvZ55oe92J6b6Ib30Rn8GgqxA86E5xDhHTWSKyElpHZtSw",
+	"ghu+c8AYwuc8tGgaK2btEVuJc0NOovMGZxNuRNRjH3I7yyH/EPPZTAAqz4uv2A/yawBG9SeCkc1yBX3f",
+	"7TDEXvzPYTT3nfWED7phcPYR7rlhYHZDGOWjfhVH+UX/WiDl3Yd0boGuj+lAqPa2o9F2vIWjfjdDEMho",
+	"VQnNGqwJGJIBi/V0ylUSeFXToHsBE58xprC5CZiVU6nGD2tQdlRCvBxYsf/6j/+sEJx+qnUOxVwxJODD",
+	"TiGywHquwDvovOq/ZLVaAB8iRSOdZxdiIaCF8ESVvTWlb1EP4CDx9KaaePLwbJiUk6osOHA/RMQYrXz7",
+	"MeY626uMa77n9sMl1OpvRCxN0Qdzf/XF1zq9bsLLAq0SZn1/7r8lpxmFrNJQBgri1IA5Nejezph4G1AP",
+	"sQYxV7FIt2wZwGNmQ+EGT3WUBJtyTGVVqGj+rAQHkVLOeCeqewqvuBfN/UljkmOvpX9iLUV5gsl1U025",
+	"TxffQnH98pnP5npaq8Ap9TQTv22/JLtxB8c3CQ9CyqlDdneqeQYv3G+qe3XdZXPrb4CBdi97aiZMPt22",
+	"tz3hqRUJaijWvQ6azmwIvRIKBlEDlZ4fV+IZ+C+eWjYRaQIFyMXhTMqhxx8Oj7J8pxrvJmi/Ge+1e1va",
+	"7eSJcUZKQieV292AdZo6bdmyWn/rVAZKegXsufgFQekSl8DcBAnrHWpwnsfCOdocMAoFm2VSk9qxmM9s",
+	"nomk6prQCWoH+qNI9DH9OdWJMEHBgXQlMoP4P7kikDGzMLFN8eFdOlGGmo+Vc2CwPTs0HrQQD2w+jvbm",
+	"409jPnSaohJhcEroVDjxpG63zOB5owHGJJWxUEasO9Z8T5fscLeiV0C133WcFTTiL6L6b4vnSN5U+c+3",
+	"UmRB9bRoJLhFPq9SKvzqrhEKuqRSb9rA/bohq1QzIfKeYuoua/+NZ5daLfO5I+9v0KrxG6xjf08r/ajE",
+	"5Dthtyoj2+FcWl1EZOf17L7SsCueygTQvqGdcj7Rqegx8D+clxZlAi1fLCI25QsoSisrd02oqEFWiTkr",
+	"r0U8ahEFLEr4wlzo0cVcCGyHZZH7T/fTVCs7IUi4hC+Kq7rHofKQtSPy/cpnG4CMS7JW4GpkAnowdnh8",
+	"/X2nk/ZqvJUULkZDTZp8zPjQOA+AJNNYXtId8UxsgQW+befflPq9SeSfNOs7O2GJBJ7HwuRhx6na963c",
+	"gBHeTfGj2Nqckiht5Yhkzhy6UEyJdH3V3k+VW079DTcdALVjPA4S9IYvch+6GQ26n7Mn1MhRFZri+1nH",
+	"iDgTFh0KrERBmB6R1LL/NZFbJ9/VC69p9zjxw0ACprkYTrS+DBhn5ymPLw/cl3Irh6mzbrGGlBldhNCz",
+	"7PzHTx+dWqZD/bnH3lkTKvwe5B/xFxs5BhAl+huBgcDNM27MXGcJsI8YwZ2ZBHBdtyUdaJUuBqFC1hID",
+	"tCERPuTCCIuFhUPAKfn57D3GwPBUPFMA6F4gGrRIcHQlsucmVDxN9fwwEWoBjWWsU6LzslSqy4NUxzzF",
+	"BKSwPOGWM54kzrST55eJUW7cCoUqVL/QV5JnZ1jMs2zBon87cFvZL84RPjiXYwWx+YDZv4Z5v/8yzpX8",
+	"7Dlj4BcRXL2gv03EZ/wpIpoU6m357Gbp+x9PTg/Ovz85ev0VuxQLkbDhouhEcavpp9kJU4QPtPi4Hv4r",
+	"43MAjqF39NiZiIW8EpkJVSaIxhFYEEEEMtjdYo0casgvg3hSdHoV2QhYwgicmbORmLOpVLkVJgiV0YyX",
+	"iV/POVMldZilfNHCAANV/g22ZkeudMObcAgPBDzc9OUNlhXHmOxbRda3ijTZ4Ltb2Yr73OwZbJg7a5Py",
+	"ffZsK9mzpsU/hsMiwm5KROqMoFwK7+8sHyts7SvZto1Wvn/fRuVTZU/poG8C1D+wvXT34taahXPBym5M",
+	"zS5ych+m0gJrMyYVnOinYmQZT4HeKAK05HGE27THZoYkHQIpj3MUZiiDFtOZXQCWmabHksMWsUshZuSK",
+	"WZ0BUjo8PhU8u/AXZWJKQObtabUH9QYelND95oq7P4zdKrX7w7oQAyvMLoCXMb5yscVRv+8iDkh3I0QM",
+	"9cdjfMB4HIuZpfT7VBjDx2LAIp3bWE8rTGsyngTEs+Im04UxC/e0HvuJUGekqUImCpvJ5gDgkzAPuT26",
+	"16+ncKRv9yid3FpnA/e7YzN6IFCiMgCmIfEpqGN54WwoPSfmDJBLW87y3TXNFg3ddUUrnb+N83jflLfs",
+	"PJO3HWb+htEvruPpp0W5aQPlfaUe/WdsnnssV/qpZh/LGWjHlLmLf7pOu3wtMv1y591suYSXnlsVkWc7",
+	"rJJrEsW2nYKGtgiKcm+sSdy7aFuRcwDNZpzKUp1bkQheRPULP9k7c9VGwoUALe3x76yYmiKLnHgC3pin",
+	"qcgGQBbuBukix4lOUThYOYjKxfB3E6oOV4ynIrNIBUB+lNHplUjYWAsg+Y3gClDLqIu039UXY4zXY295",
+	"PAlVzLPMM/bi34l5092OxXbHLAKi3uSvLtSpxnT4MzBv9kJFV11A3X/ky/9rD6YbJExMh1s21cayF/1+",
+	"HxpqF3BqIJIDqdzIYLRTvsCxlF26btLboAKquvmtAHz3h9ml8VNr2ydtl0OtUwEA1rvcL93HX9+K76YS",
+	"l+MJlVR6aZTqgM9m9W3STcgWNkgeg/gPjEhHbXbD74o82XJ4V2Bq2QrRrYJlRiA1iejXUtW1E/RqRat+",
+	"5NmlEyZnzc5QpK9PT7t5hvdJA9q7D40axdHNLWQOCz1EW+fZXHBpdiaBIHwHPMWm62ZZAlMNUuN2iiti",
+	"RJnzjNKGaOd67APkD4Ar53ll80D8WYDVWydcNxIsnKwvQrC2KSfYEQBCQnmHmubSdGxFVPRMKD6TPb/l",
+	"tJ1hfJgJdfLx3d/OP/x01+QMTxKJEG0fM/ceC1G58ziKOFMPofG4xdOmsbBEx/lUKFspAAC442EuUwut",
+	"PbeVmbstpohzACof/P3X+o4kDauOO2DcMDejNTYFgK3HReRKq8VU5zQ9tQVb8Gm6wYL9/09+fH+zBfMP",
+	"ruIQXbsCHfeebu9JrJj71JusWCamIpE4ub6KZD00cuWOoqDiSwZJPiu/58xPwB4u+W5wyQ0y8pQyXk2f",
+	"3+7NV65etz1WLrumuM6LMZ2flGNxkRaXKZC8I2OXQuUbVNrhOdR8aSNAaxN0uoADmttQpQI44QmUuWDz",
+	"YkrPA+zGLShy8RUSbzY1+Kt1SMWhKqGKCUi4CevY5pnCsenRyLffAolgARaMr6RMfiXDECo3tINUXImU",
+	"zVKuGLdIHNbr9Q7dD1FvFbyY8Iiry1BFJW6vIFs1MI8dnrgy4keKUNygYfsCtPUFaI1TtsYK3Ri4uG6g",
+	"KvDFTT7G4e/ZNXjGjWrzcIgVX6LEPRTGcZOLuBbt+C5b4I0MaUWoipaKdvHcABJ5VUr34MhfIDhyg8Te",
+	"FSb5scq0829aI7yPAplAB0UpDmeJiFPuxP5KsKlwfpg0UzaSn9G7A8DXmciYnM5S4QJRnMaOB1Fy0xyq",
+	"mM/4UKbSLtxN4EwRxwbNnfvZ8kthAt+lMc5lAh1XnJxDIns1PfaRsBIDIqhgCTDTKij/c/eia+bGMeFg",
+	"c4aQ2RzQHytrRllOThB1DW5cfTP6mHK1S/VeflUb0n7K92yL7boNbn2bahNuEIoBBhZfguY+DhT01R1v",
+	"j4e+x0N/6njobQ7E3ZDRH6kluj18+vJ7HiuS+mqeqpJW2jWaekvku4eA3aO8PRyu+i1MUQ0Mdo01uS3i",
+	"+qbG5NGCr9+zou+RX/cw7Msw7LdQ6xoc7Bq1TrLFQZar3en12xKbUvoYP4BP9aG9iwIVwTpg7nEVDjYo",
+	"6S3xtufuOsDkYR3OciVHUiQskaMRZCa0EiyVSkDghOaki2VAsXP2CEksSrLFRZarCJzGsvcIbzDHDYgy",
+	"hiUaCuKc9i167CRN9VwkbD6RqSjrtr1HpLPSIdqZnfomW5zlapNU/B799U9jQr5BxaXjY8qYmImer6ZN",
+	"wK/WuWVTfgmtdfdlXPx1OzMuRSiwii8vM4gMrkTZSXh8A35cVjnV9nGG58GFX6c9dlKnC35eIFW7R+LB",
+	"OoLBHJi4NHFQuOSioVSqS5GwTuT+dSExm7MjE/EWV2JvI56UjaBVZ3w1aL4nC3Bb/pc7pSAeiApmnxHY",
+	"a/VjI4XZYULgtnQxm6r2n485Zp9J2BuDB+CQ2eX2fmt2mU2twJ+WaIb5GXCL1hQrdCI/uxf3ECB4eppH",
+	"Y6P2YciTJaq5zYFqjbEm0+k1MC1ncMUON8aTZCoVvGUd6AgmR91wn1DjhVt5aNc6kApMZ5wbq6cwDfXi",
+	"PFikdRKg0yorDVzfgKW53HgB2Lys86r/JqgfOUNHqid7IDMqsisZiwvqezSEVUDmd9rFxG+onIl1t7vt",
+	"KJVX2JsmY8HoRkRlwHSSTkXAEpmJ2KYLrKNDhCPq2JDWhCpXmbjSlwAFcSmUOS7nDL6zgo+LX4pf1MVz",
+	"dw+IkBt8M2peqJYQI9yT2DjjbpuDE3jYJebSiMbKIoTKdFL9lHFHHyzj64FKK/pyc3UpmH1u6K/pVKyH",
+	"ifweEJ6N7zdG0RK2YF4ph2KoNEdmeNzlU1LLkhuqUnRZu+QG3oUDSLBiH/fO3IpYf92mR95zRD1qhZcs",
+	"5H8HThGsrHvBg8JIugG8VbYdqSifIR/PF7BzfTlnwp7XpaLezw2rTL7bKipadGvdL/bKQYyNY62IDu1b",
+	"CbvBTtLWcod69Kib7EqFfFCU97UKucd236i17vpd8+bNdMtKldfjjoYGNYj0EaxAKsDaAl6L7EpkARsu",
+	"mEx6rCwSHzm5n+vsMmIdrphMmB6FCrpgYS5SyVUsDovLTNQNWGSchkq7iAIWxdyKsc7gv2cptyOdTSPW",
+	"iRIxlFxFQaiifJgrm0dAe5ZNRBoFzH97uvBHKJTxGDC68+DFkXsXuMr/iFhnrrPEEEpQqGQSMCttKhBl",
+	"rZiFgMXciAOpjIAY+0oEjKcp+QzT9nL2PBUbFq8Xc1Er/J7yz++FGtvJs8FXrzauXvcTuXEBuxvnub+p",
+	"HTGT1uRGjz31N7XX2tPy1h4749aKzF39vzu4cv/E9f6nW+pu5+Dv/YM3v/6lE4Y9/K/uf+/+y3/bvMD/",
+	"H23TfEQl9f7fLxof+SVBK7hV2ABVIU+fCnDo15meG4HOdmGM/ARULGx+jW9iYl5FBoXrD393//fumu7j",
+	"PN0p57B7/jeQB2htOM7TPU1bs3R8UDg9ZVNxJkYC6TEDdsUzyYeQ9lbJUlfiraXnxkFtTkGtEzv3nIOh",
+	"i22vyR2ex1x9TdftAoOmeP6XikFTfMD11pLm+wllP6H0iz67HW7GXXUDqW8M3twymGoLlBLMiFTEVmcI",
+	"9lS2ISJGUzTOdD7DrkTOohH4oRFwtYUK/wX5HXRA4amEGhvxNI0w8Qk/H2MBYrrwOU2smMMif6lCVa24",
+	"65StQNgYLDMGI3luumAecPzkicIE8tR9+6KkCAgVFQmU/CQ6x5M5yL+KBA7H4EkX5lLOZiKJeuyEYGWj",
+	"WCsi711E8AoDrjbkqt1i4cmdhU7mY6oKpDJCFuEoCMoGLxcqMe6pdHAJPG3KZ2HhEybcuKtE0mMfPTEo",
+	"BdOYQKZ2T6tnMmZQJGiiAf7HBbyk51EawI2v/I59EyKJcPrch8OKVU0c5MmjHluD4xUqD+RVONUBmnTn",
+	"38MKuQWjFm9ECSLx8tChILBqTFwRoUI84QYv/9zyrLSsjz0tUAz0RvmAo+2/v80vgUUG7v9snxpoJZtw",
+	"ajjlauFBtdBGog41G+MbpwjATtfKKVaUcJ2HW9WI3e/Xa6Vp7+a2urnlnr4eQeeGu/rtyIdX5OvWrXvr",
+	"gaNLXjzcLoVKWFSU5UR+syzaevz+jFe7XZobPN5kxupZwLgJVfTxwzltVLXBRyzRwuDGW9tgi/e5newN",
+	"izJhdJ7FoheTvYhC1akd8hImZRd35PKBbj/2bgXuy60tgY9IKysHXn9SwKsH7tHjheCu2xfWqDNpX2H7",
+	"rw8u7x+m4xYR6nW0QDBbtxjeEvegShdkMfCsCkBRnK9JYi9dOAG8w25lGr9Nqlg0jyLhVhxYORXPvvjk",
+	"pFuSDdBD3Ew+sWB7S1F2ob4b+Wy73hja9gQ3wr2jtt5RW3HRyizBw3hrKFLuQ/J0DbA3JFThGuhqhkC8",
+	"aCYUVzzNwT5WYG9YB88blbZFq6M/JWITfiVCpbQSXQAltxOxcJ6YTkrPCB7tswlV6GAO3YvOd3PPFFcy",
+	"ESp2gX15dllgf9fOI2snmmVeYZOjzeMqtLgL1KRhnL3q91uPDZ2mnNGs7iJTi8++bifc0SnibQ86v7Rd",
+	"DSd5EzhzWOi99WuF26MZQiysIjUJSg61B5Tae1AbWDv7O/SGZW1Nhb+oqDzMoXCKTCWUJEgDXzmgwkAR",
+	"X7KpsBNdAZ0oxhWqTnk4JT7PuIsFCQWTuuoRJwxJZar2NvCgVgjk10EcsSBUFcg+NK5xbotH4qJh9WJs",
+	"c54yZ8uFwb/7sdCPDGqXuUowN+2cV38Ai2OyWl8ilVPdirvwVmk/K540CM4vm9E0QffyVLz1a7Djg9bi",
+	"PS2uTbHJ7BW8ScF/AdolQhbQUDjO8fxj5N4EK66VP7G+Pw0Pbn4Ku8u01Uk1abWSRCpPeMqwH47NrJ4R",
+	"kvDSHaHy4BrzTEJbgN+H2vJR7Jp0VOV46AbpqIcMOPY5qJ3noCpU6JU06h2TUdihcuBbW9bnpfDiE3/t",
+	"zqkyd+pW1j6mDZ29kjap9/I8qQzK0qdXAdah5ht6X8GG1aRxWbbWCWa9xeqaqobNStI92T4+0nmDVPbb",
+	"VIheF4dHf/ZcG+3DUL8szdi+KP22RelL6nW9Ct38AHpJuyrl6stvaGidbOr/W1GXDToBpXExTOKhPKGl",
+	"kbyquc4u0c+iVrFKR9je1W9sBMTZXBUfMMbYNgpBLXaObssuF52DrYnvawSjf4/259OkolR7KWqQou+E",
+	"bZCgTkKqCkztzGrd3fq+fqtoLm/wBd7ruch85Rp6I6nRLHU/m4oGMKuZJ5D37ajUXlftSu3Q1Z5gfwpN",
+	"pYDKAZ3YDZ1s2KbZIPiPad+/b73z3aF/Uv17KKcBZe02TsN2PINDVI8bhImf8IZdwmx8fAcvWcew5XfB",
+	"/S7QisgB7thUWJ5wyz2Lb7ElIG0DEi7HmbDmkWwJjfHhz0YA4ZVh0QmtCULEsK8Fz0TGwrzffxnDJ8N/",
+	"igiLlw37/tOnj+xrbmRc8qPi1EgAjM6NyEKl+FQgnxY3bMaNmessCZiQALAEMFM8s5WcWKKtJ8uaT9wm",
+	"Bc/sscjaNGIdk8cTGO7Rqwk2Yb7pU+V2qCL3xYqnEexD09zm0JQpPsdpbuSVOC6wfSvvxzGn8koY9qbP",
+	"Er4gYlf4w3MTKtgrOyRCg3qo3GVTvoAjY/E5FiKp/7WdQbVB9Xe0E3qlf5jYt/72ZK3VCQCRmU6gtIpF",
+	"UBw4eW3b747bMWQ/Shf/kOzXLRj1a/C512bDMmHzTIGXG4t73kAPf4f/v7gm2D4Dp7NNq66LuPHu5JgB",
+	"ddE+zr4dtiJE0iRUWw+jb3WWBpUgM24nZSGIl6Zny1bwJpWXv95AagdGjpVU44NLsbjd8dwuP2Rd4vhS",
+	"LFjn5RHLuEr0lA0XVpiADbkRX73qMvdZpuCCRx/g7NtT9ubV0Qt0Dn4UxvCxCNW5HCtu80wY1jECj+Aj",
+	"d7/w+hE5ZynPpF0wGLzo9tg76IkyVmciYUbwVCQBG8LxrNV0oI/bhtsl0O3CDQQwI48Zh9DVfUUmZimP",
+	"EYqe6RTCdX96eaM9+hzX8gexeHYPm2blbW0HiniF+8iW3dOWnsyfdhfdbp65ozMvMF1vzp6b6lTDjony",
+	"WygAbpvuj/exYZrJQcyhp3Rtsc+lWBisbYxFZuXIiSNhp9LwQW07nrP2qviCsVBOIbBCEkqBQ5Ub0S05",
+	"gxmetkf/0z36gNbcLth/p5jhUiwoYgBuGaSPgHLEC2ggG7D6W0MFYUKSQ46Ks0xjf/tzA1QSKZ8FBEsr",
+	"rqTOofusrRjn/PvvtbGnJzvNqp5/f3rSppenJ0/j1NN96/n59yhjpyfPDZvlw1TGIHk1wQeJXSfu7hHV",
+	"6nEU8cssbZXwE8U+zIRy7//h7D1K8VAqnoGCTp19H7HIPehSLMZCsYPLKGAfzz58+nD64X3vMku7LJXG",
+	"SjUGuudQ0WegOcUQPpM8NVgxiQCTq+rkor+FcBHgTHr2JWzQEp+ddEmbLorb3cQEdLADIi6SAxeRAhwm",
+	"vtoFvkZ4qS9bn1nHmAmWsimWATAn7mhwb21Izo8FBXf7qDKWI/izYsJFs6lIyiZO90wX5UbkBP8gFiY6",
+	"Zjmdmhjm/+BUCv7onhOnsoB7hhJBuNrZhlDVpvx/sYNR1K6nP5y9v5mS6tgKe4Dt3nVlLXwdlIEGb6dR",
+	"VX84e/90dBWdoSuNkwnSv1628YzMOrmuiuhWdNs97/rty8kns1luiIFoVdidEfgF2vvQJ13dzkK1up+x",
+	"xu2MpA6rfqNP7rUi+dmI7PQEZX8kUzHAyrPKK7a5deHb9lvXPW1dJNXb37p+v5QKUP8tb2T1qk/9LxMZ",
+	"T9jpScAiNyLMbboHR0WrXj3+c09fG/sJlU/d+EHNAhik+4iNQ8DvSGUMBVKluB+vSDMzli8MqqnbqJxh",
+	"8SSFqlSvUIEr2EX6YdKNi4nOMxMVGVb24qv/EbA+Fo/CsaR7KlN63u2x0/ouFyryYy+FmLErkcnRwukg",
+	"qSKEe/iWY/gGOKZddn/9IeelWPRCdQbKSzd7hyATSswNbdvSmNxt87miHX/FbtaeGyqyECwRqbzCw9Ye",
+	"q73Hm9biCsTWx9kEM+hjOefpuPC3Ag5PPUYrgwCQkeoPcSYSoazkaeCmE4vogQpmPhEKQ2rvdcDsd3y8",
+	"7L4A3I7ftCSYnB/O3neP2VRwhWyOqR5LwIEZiYzxUFVfDLwK0A9V+aZmYgWnLGifdnQw7J6Nr6nAkfzx",
+	"cNa2Wg9M+8bTMMC4CIyj8XUCcSOjaxbGiukg1mokx/XgWB/OMn0lE7C0Lf7FKTiw/owObAKmkIrYvROh",
+	"k3uB11wYYSPMqXA2RTSG+hVRdx1AEJvy1LmoImExVO2ChU/lVKKJbzgePv/wsfiOm2ZAH1dnWvkl19cP",
+	"F2v3xFgejFTjFHemA62q01BVC71OJ3gylWpgjL7wd7eXBnv6XmnYSNh4IhI0024osMNlbCIywTq5ESwa",
+	"JNLEbm8gwoeBFQYE/lNxeaigxHgIDIrRxNqZidjPLjCHf7iwERDOGGep1jPkFkuSTBjTPWaRifVMmAjr",
+	"lKWK0zwRoYr0TCiZVLwD+sXNDzAPiSmXadQ9LmLqFKQocv9xMeWzmVRjpKkIVUQPuXB/pFeJz7JA06/a",
+	"BEg+Q9a5kl/2xsH5CWLsnJyMRTEn5iHnoEWsk6ukqADIrkRWupY/n73vUvcwywSSWrCfz94xbnH39cu2",
+	"JildqtLOdsjiDe/ULL93+O7qF+5rpW9oTU4SJ64QEr/7hp1qpZyIFWJ1N1OysrseCgXlj2u68NMFOn7+",
+	"nucG8PASaWYpXzBfH0KlIOA1c4tQbOj9gz2UqnmLfIvvX9opd7mP0Ruv286gBxMvvfuGdjfZoIO1Z4O/",
+	"/7oc/66MMCh6XWnaYVduFBuutFpMdW7IIqwKx3XcQu8sVgkZiB6d3USS52C5bcbtD/gvCjKkYqNUjidY",
+	"wz3hKtGjEYt1IiBV2mvh4lm2nU+UkmfbDDtbsi5rSuXXrVv/vjaeT9X9eS8SzTUgPNmmQGyv+B254zAc",
+	"gwNaON9NAijbm6EDXnP/BkxPpQX2TAm+4KWYWQBVEdOZXYQKE2gsE1N9hScuHe79PHwSeceIKqNHiMkl",
+	"NdCLp4t2yqTH6uLtNe2Lpr4Fia9o53MX31jrwqOt+4UASeBCxC0DEnwLkSoGUD4iXbBEx/lUUEeXrZfF",
+	"VI4oDfqW1TgrVCafzXRGzNe8WgMN/gQbpXqO/sjHH07fss750euvusWLMPsEzLgYv/ZC9RZ5dUV8SZZG",
+	"Z1Ykx4wT8275N6UtGBS3XAUeCxUZNliHT8Lc41bo3oZoQm0qipO63wqbj5cEpXVijMGA+ktvb3Nc0bki",
+	"Q9NOUOa1J8IKHUrbQJHOYW8u0vQA6nMOMcNy4IUbBCjyR8F5pjAwEyqZaUlFAKGaA4i5ZV6hMBdawOpQ",
+	"SslLPbviqUzYz2fvj9nr/hEUDeie/5iLXGUuanTRSVQ+o9DzkoXQp648SD/jCrjUQoUvbCTmpIm6l33W",
+	"v+yByAkrI2gtIlw1pI9cp18jOPy1I/uOWzHni607uIqk+blZTrQ0TeXd1RxOOg55KjJrDlEr19ZN2Ekm",
+	"DFLoSijvj4sci8wYTQWd7tWUHKobnhsW/R1f9msEh5em22Pnsc7o7HTGjWGHrAP//xfY1bruRTORxe6L",
+	"2QmcRTr/wt2EtRQFAF+oRjxN3e4cwZ8vkkzPLtCSwKk3NJJKBC38/9i7uu02biT9Kji6MTmHouXE2d2R",
+	"rjQZZ53dZKITOZmL0Rw22F0kETUBBkCTZnLyAPse+2T7JHtQVegGxW6KsknFGenOFrvx1/ULFL6P0NaM",
+	"FWMIfpjfmJTG2BF3lw1utJXKBbvWNJjRGfWkBPAv3EBk+K9RS4/UMpLPq+kM+DxV6Ru98c5K6cKs4ll1",
+	"M6L0mTvjEjSsOw3x6IiBIqxdZcFlMTaIZBrxPFdprCdZUVuRuCI8rPQ0GwoMNiw4U1IS4qCcpFhmBi/k",
+	"okw60WM04LFZAi+PMRYLL3nSZGatWTQyFAMTakt5/HnBpwV9ZrLIpa4x8lxHacslitSXJL7HvOWY9LOL",
+	"TvyOpmwryNOpg0mWAXGPIz8wy9kps8iEdd2wZ2iYOE7Y46y2vsC4R4aOhf5QkJGiTyucxHLmVf+CAogK",
+	"hKm8UwUBOOArrgY6xcuHGwexQ3GN8GJO/FQV080qjYgYGM/AIt0yPolBBxH74B/JLNUXg+ZKVx5SgyO8",
+	"8bJ0TJLcvyCSGlpBqlUhKH0HpdKAZz9rsYKgrEHPSR2H4rIqlE/LVII+0mlUHHCbsl1V28p2hIuFaReP",
+	"HNY8RMf5Bkkj409Dr5kh2T+eereUYlDkQlrQErps+Qga9DVvSxzTS9zpqUt26g2SpyAyVIPIX0togALx",
+	"E3KjixDcOaxolYsQncoylRQkuVf6o30A27uheKOXyho9pxpzy4V4kPz1QmR/yrD8LJblJb927622CNgR",
+	"eLA3OqGOH9tCPst3p0lctYj5xwl1t+XjzZ+l8ut9zF/y+PED5e3e7nOlm8li3AR9WvFyumpiYSiV3ViY",
+	"o4XI4RNkfxo5yDMKaKNtXAkz8aCTpDFWUXgE/l9YMw5mNfNqDqby1ATFyzc61meMQZRyDfZCZMn+26iO",
+	"HrLQVOgMWeDysFh5hTXhMY0Vc2lveRQ3IV/WFyKz0sOI6hxDA0FiEFsKe3SRdQ9ZGtjXyNwa5/hMrnIe",
+	"7MWNzhISzNG0NGNZZmIh8RKULMv6U/SSymg3MyvHy5C+n4X2Ut08x73sTDivQlM4sv5QXM+M9aCRDtOD",
+	"XYaQHg/vdl0evqq69PgInma7o8f2Mx0j6IzD76jKEwvF86Naj3scEBN27OmAriO9x6PITs0L0n4abMoS",
+	"91uJnta6GkkXnqDXWRl7G6zlNpDwB3mbRFzq/es9gpX6XOH4kcqdrp7DlL1gT/kk4nFikyx6SIotOFKg",
+	"sAQDDIpMHNY909CguBMd1KFBfEKBo7roIAhFVZLQW49IlHHbrSdDQFLJUrgVwILQ3+uksFRTNS45gWSv",
+	"3b/AUnAPuR8ZPcLroKMgqDL3mbCVdslBTnM9h66NuirPwblJxXHCPaFJHHmRNNnL6n+f24qPVnHwjiMQ",
+	"W+n+EBt+P8pVYQkyIYZsXOPwCx+taPDICoXbOD0mBU00WRU261/wHS85dqA9324nj0w7qVzi1BHRtCn7",
+	"4cOZu708cizT2v1zINMayBSHty+dWXQjy6gk3QUObzQrfzO6ibFsCmq+faxAUFqkrPppcUOd4vxkxo52",
+	"5UEzp0RPbty5TMzEJsc+1znU7/mVyqEFEvf7StdSd42TOyig/rEVBYe8yx2/jWuZmPTNJX2+yNF+LGfV",
+	"dAp2Q8ZQ+u/RsIdD3t+jfEFHylJNQeewR1T4dfL48QPD7d6eY8P7ZStdtdM8pFY5Fzx+UpEij6w7TGyG",
+	"ziFRd5R4IfYL0pLV6GWp6J/zL1kTobkWe35VdWnA4aOllo4eOWDqGsFzzNQaM6lj612nEQ+pwT6VY22f",
+	"adtIUtVRE0+ZCgFz0njKz+KV1vCYBud4D0dMFJNB0vayYLZJDRGLorEPpLruH2Opi39mlIndaOWdKKWL",
+	"VRhY+RGG2Muuc6n/InWR9UVusPQDqznCE8wzdxG3yBkukjtW7kYX1U5ISOZ4PL5La3p5kCujhahr++I3",
+	"CyvzRLxaCDUbQ06FdFSumDMoGzqa0jAfHFMURj7U8CgmwH/gAieapTM4mebIgvXT2AJsyGBWxjoSDcxT",
+	"UlW40WXQVfLGfia1kGIM3gPyYZ6LLLfKqzz4zv/7n/8VWWlW/K+FtF7Vf4+k1BEj4EY3zrnGrUvKrozG",
+	"GWI5lVf57cfUPt3R0yOUdTcdPHY5997G4dnhRr7NKHgxxwd9XDcb+ztFgCxYdTrcv8fbSI1qrExVFqIw",
+	"jdRvuuJYzn2evifj/qYjflUuX0T9xtLeWYysFWtY9Hs9rvhdBHeKj4VEs6igP6h3QQgV01EDY7KiZeGa",
+	"B9DYBO+pzaoxs/hLHSIwwI7xjR0oRC85ZRbG3tmSwZrzTWuOUX3kJrrRSVIwWoDlcCETMu4MN7gdWFOO",
+	"5oy2VI3OK2tB+2wPnx+HccXf86E7NF+VAP6R+N/vjrXzdiX+/HQqnFnsN+RpIJwxGpynnf0PswgN3/Nd",
+	"O1DzoncaAIoIas5yX18WrhyIXvbrrwSP8dtvGd0DwCKFiFmZhHuR+7yssJRYOaEI85WMhgMveroqS1Jx",
+	"bTQ0NxipQywXqZAMZigumyERoKtmupQIwaON5ehkLm/Zl8eBI6SQF0DIfxnebcxEpb0q+SK1A79D2X6s",
+	"V+3ImtJ01KEj9fd7OloSPmIz71pGOEYjI1w5ON7WEPWUiblcuEYK6WafN3VdPgeAFwKlOi9BMmRiKvcv",
+	"XFSJXpK9Yv2OCpMLyWZ/KGo5wA370FVRV+grlvOhuNSi0ng7knQyZIwyRXsLivON9BxJkwpvxrgX5EIp",
+	"E33hmswDo34sSrzRfBaHylh8cBB83aZLx4mD6z5+nzLXh2lycphL5Z9PQ7WvAe99oZ6ILf8Q9YRQzjcs",
+	"wHGCZAYk2uMw4ZoffYRdl82ensulQ35i7K1byBwScpY2wAj8rLuZLOj13cb/78HGZdzCaD6R2YDhoSJr",
+	"27dfXSLdGgIJIpI9BxZ4fWoml3CRwO4J0JgrIdxu6z7BtnQdg4h0W7Aek4J0H7EOzuRp3gQ4uIS3mDs3",
+	"O03h6vcxe9dvE5zrRzB+Lf3du7/E6/REj1Df3gXbRijwDvHZF8t4990oRh1oQRvHvkMQype4s5W0elTI",
+	"9Qaq+ut+cyHdudkoaWEUW8hEL27wxsY+R0rMPnFnikxW3owQDr1pG6/0O+hzgoe/AsEeM6MmBhwgC8ZZ",
+	"RQAcrLObmcq2Y2EFA92lB8eBBd/q6tGxOrrG0Lm9+yStdg3Mf2j96w5Z3WxPs/0otvrZQO+R81y/bQD9",
+	"ulz6obYtZFma1chVhRlFjuPE8rJxLMFvcNUAIsk3nAwvGoJkZHjIQnuZ6Bk8nvMFQqKU6z7t4sVH8bgu",
+	"PFlDKy2lwiOBHUb12Jb0dzOfzzZzh808sEpsW0vM1jp3u79RSxC9IKIECFz0Ob1TuoHGxDPqAQL3gT9d",
+	"yKnShPbdhv78g/sQZgQ+iRnsTaFwzDMbnEKYyy5z3nAj4II9IV4Enm8jpCRiO4QzPNBY605u25DyIunO",
+	"FBj7MVsqWIHNiEGgojqIjIgCNqDl8AHaaMglljQhjwBiJVGleTMgAk+SHt8ZdkD6/0AETQcs+z68VUdS",
+	"Mhztg4DsXh10ALt05JkWYA9qW4ky36FPD64cR1W7a/7vRX2/NpPoAS5q7ivEosV2EVcyHsrXsWt4Bs9d",
+	"xpCboIsWiKCSEkosB2R+MkTRSxAiiwji3o4Jz8r3ZMHgfy+JrNHjd0jkDrFj6doBGt/+Yc8ezSC9Y7F9",
+	"xsdt/f7/Cf6DP37t3j8IWDpkX9sSQ8eXtdAcx4NSJ78TFOxeAosDLP4lBff3snT00VnYX7jGlxlL5FUP",
+	"V4BWp/sybgmcW3BwaOT1d7s9dcvNxjCIIHNXPKwj6VVsHvt7kGq1OPnYGBYpPRvurmKCWpbrDasehl3K",
+	"eSu9sQIlsH8owUYOoHPpnJrqI4j1nlkcUGbYe332ucBEcKVc25XeSxwnWltTwpGkPjRNHc1Bf7TYh9YE",
+	"rS/ecS6doV1G5euLzSvp+s8q0U66hiuHQM0lEMr/gwOb8GoU8Xb5r/RRNKDeSIgkiA/RBsrgttOvW8Sy",
+	"QEoN/H/79scPPKM/nq4Q689dVVlJ3oJnTeo/h1CHgt0Pyx0VDC/1HVbFzguF2wmPHDSJv5mxKdYil1rw",
+	"CILSzBHFnYn4tpRr2EZoEV79FDJensVzBuEPi+WEovGh+XJrVHVO5I8fLfGbokj0mJ+CJEZuy+c9mE65",
+	"oo9FECPpYh1GvjAHOJ1P5IGN6vfMuJfsHb/77t1VpG2mW341NlHB9xiAcbOUrU3xRUOU0RQC8jQdFpvG",
+	"LpgpGitO6ZI639yja0XMUEtsfyCd0WJq6hsLQlaF8sLbkOqnFh8XiMdkVhp7JMrt12d/Fhl+i+AJRqXJ",
+	"b03ls/6OLPvbry6PhfOfI+jiJWIVfMp7Vw7sIK0VfnY/B46+WNuCnKIuEC3GETP/cwtLcwunUWMPbEne",
+	"BJtA6Q33EHMbVHqO0uhOa7yBE8lBJKIAsrWZWHAz4c0taHfeGAbWRgYL02tufR5v8L8SRkfaekDVeLAN",
+	"KQxd6KDHKHDcaUMu6ptJkvQaawtaLUtY+qB413H1/7XtS5wmTbzYiWaWRvPPZ4IH21qkXRRUvmDDUTVW",
+	"QZw/yp4swdIv3aWbP/IjRxQx7mKXF/tLpcpCzMHLQnpZ77NUGslMx0pLu/6kOOS/R3JTMd4Yd9fNiTbC",
+	"+GVVarByrErl1Y6b0pfFUjmD4IFqToSqtA3w3fWPYgJQ8BVmRhlAi1tYuSLwojkWXEovSgjJtNFwo2to",
+	"ghf1bTgoxELmt3IKbpBwQ1XzMSA9KwMZTCa4OgNGTqAXiESNgFjeQyFY5txQfKVKBKzOzXysEELFBblW",
+	"fp0NRMbvZ6IntYD3MvexSUR3ASHjNhouwJpLkZTvD0Q2taZajFSRiR6NjSUG/87FomFY2c+h/RvtqjGz",
+	"VvODChFjhCyVdMJVYZGCZ/ryxzf4E+9A8PfuD9P7rkiGRWA2E+SA24arAV3NB0KKuSwnxs6hEAqJOnOs",
+	"qxsQdVxGoG43Or75ajj87OysrXj1G+X8j3cEZusQWAVx+bkCuz4ZnITFwts5tOAng311NellfR3f/u23",
+	"QXv7/MU2mp/L99+AnvrZyflnZ2eDk7nS8f+vBid+vcCB4dfobjh+4I2Ww1pKH+xchb/s2dbPHze8PWsl",
+	"B/uWXx6zqHLj812FL7OzqFLWxuVpVFYiHomA9wvjKgsDJNq0ZoVoibWdITMXND21mw2iy4AgGFG1YBtA",
+	"465h3+Gu00fXCZbGnSZeopl/Sea/21MEE0UGqTE7ZHCCvWFrM7zXtqy/Aii+5r4eWmnySSlDM5H7NYEX",
+	"9+kAXgSZ4lmLmXLe2PVAaFi1gsIcS6bPaQDdsNZhpJjxMX3ORJUQuV57WSoaJvfgT523IOfZhZDiF7XA",
+	"txA3YiFDsLYOr95op6Za+spCfyCqRUggv3j1mfhW/WUg6H0o6CjTQxieROy6WHDJS4ZIArlFfkxZnt9o",
+	"iVtvthCrmXEgsrkp1EQBUQchvgasEIBB6hSBPlgWFck9ClFpQmcoiFk8vGchBPQedJhUVod3WezPebNw",
+	"FOgpPQ0P8Q/McciYD5DfOsTuiF1Z+AkFpMHU4eS7xzBT4tXZGf/N1RiB/QRainrGcIhWZSjesGnl76Vp",
+	"XDXA5YTjqhg78mLRgCNnaIHx2+BGR0JSCj9fxCVTegnak9cSpN9xmi7EjSgj1F/NdGZ8WJzhja6NpBYw",
+	"X/g1SRdazULOZej9F7W4EK9ffY6IYHQQFWxVW1xGvW9Zz22zuS3VQf5fOIZUYaL4DW1sblFlYUaj8CTt",
+	"g7YGekjv+nGBTltRXGlkETIOYscOnQ1QDuKYebBdw6pH3jmyL764b2R71/WnJmDTS9SBI2WSLaHjo+65",
+	"NI6pa0eXRGEQkhJSDpT7zRX/tHdeXn1+sOVCF/ZGL6E0ix31m0FUg90ppZ1GS8uGXfQyFqFh0PeRN2aE",
+	"j2VUqHAodHFSYKkxOa8DSnS1PfJIZoK//df1d3+LZg/TweAH6h+C1vTv9b9hJqdomk7Ov/j83/7j38/+",
+	"/OqzfR1zGFO7Y/5148ER32noiDhfR2OqCqFNtGBkqIdtQGcbtvLksTKhv4KXquwSnfihns9KW6X6O51s",
+	"wshmGypB44s7Q41jDxmVhZA9wQEDyYemIxtCgAci+0n8S4w4OuX+uyRtJHYlXU99GNz1+1GEmRqXQNyP",
+	"toLm0HVzTyuEOhwY8bYcr9xAyM1NNSHHZgkp3huHkL0Mnxvxc1n/4kavZoCX9pJ2I6Qqhn8L4xSFUXWl",
+	"o5lMyHL6ukeKXm80RpBQDEWi9BEXLk7nQuyXg+6xw7V+i1/gD51/xvmUECZzfw6K+xKMcuKejVFn6ppg",
+	"68YlC+laI4fJHjZrJWpovTP9SRmkzUOGX0/GIC3YyypEw//4Z5BkPnL70phbBfUfsc4yfvjwx3+Ghuwy",
+	"jqSy5cn5yUu5UC+Xr1DQec53rdlbkKWfDRobw9v5l1dfi8LkFZ51U849TBIOOt/YzhuuqSakbiaXRPWp",
+	"EOzBr5M2ghC2tPADHkHT2ahLHqfjr+3nvzcpZGfzzRyho02t1D5pBmuKT9oTngluEMYMMx0reYS26epp",
+	"CVQJY4J1t6aazhDt4uu/CiavFAtrlqoA60Qvap5kAoyCsGbF1X9/+aY/4DP2dhoKLrcRM6kLM9n4Gs60",
+	"jG1D2uptzzonx/zaTCal4uBzI2JNV/6ulrQvHqIsJMA0PFO/HmyB1tSfS4UwYWnIvopSOb8xK4SvaVl0",
+	"KCenWIhBlRjxiOqcKxHohCp5gF6mP8faBCThSnprHm/p8Zuay4O4m/FwzWh0oHqapsHcWvNjS2uXJVjv",
+	"CJSqEON1QxUS2o0MAjmIwqqJHySLJfPgcksopjAQTpWAZRoWnCmXZOUK5YL8i1JNIF/nZTpFif22DOjN",
+	"+xwWRCfUs8rdYpHHwiMaeVjduJeEWMeDuIQ09hB/LMA6FtQCclXQLwwbkK5x3U/bV0WTIpSmdB2pPZjV",
+	"u2GPqZVBRk7YIKxJF+nDLZ3gEcDpShUgCulmYyPthqijBWh5728J1SQfuU6ULlDo2eyiFyqKWLjSZkVq",
+	"RrMOERMQ3nEhzL7GRk+vg/i+wb+m64h/aGkkZcsdbCzcIKXsqweeICU1pLobJj7CouzQ+RrIRyyDj0+a",
+	"aH5qG+y3Mp8F28OuQW2YheB+SJtD7oz/atz6JmQFFhUFh3yK+Ji3sO6n0wC7VDmcRo/SMRMv5wuwp4RN",
+	"7DfKjlKPVSjfuuy1ypKARIs0qI2cq9lpIvxxOsbwUsfAEnNAUOPjSpWoFCbF/KxP4UOwgVWd5P7mciG8",
+	"Sf1f1e7/Lpvsg8aqzQp3Rj1WcCFTAmYdmi1SMjDaKlXzdE7Nz23qZNgVoBOcSa2hdKK3gvHMmNuBuC5l",
+	"fjugW6L9BMgrGEpMWcxEoDUL2YnK63KxeTIAnfThWhUuB+1AeMXLNwE8FnDD4L7J9xKxPxQie39a0vOn",
+	"/FgmpHYrsOL12WchtcEfh/zjqNI1HFXWJH7YVZgaH2fQw6LXoDMnt40I9D6ZEPfRMhWK4eI2v620CNaY",
+	"OarCtwl62mNN4DsVA/HuyyuBGzZmAXog3r57d8VzCplnbuZzqYu+GMPEWDK8NE7eVk/9EvMQe9hw4DMc",
+	"1ikNq9UANLxZK6ULs3JJuYkuqJ7DBUNGMOH1jv5crsM00yFg4WGYSYR3ip646aRlCFdYIYN8p8H9h3y6",
+	"wt3tlVwCFsgEVzHfHuhATCV7wFm6+px85OHZkqokTVmOZX47TOsm6LimLZqFORSKMaHueN7QWQF5KYNw",
+	"LkHMIayHcvPwLRYhyGTHKxzkRhfslweisOtTXC54D3nl6XwpTvjO2GwzgJCf/H8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -178,6 +178,7 @@ type (
 	sshcaHandlers     = sshca.Handlers
 	ssoHandlers       = sso.Handlers
 	enrollHandlers    = enroll.Handlers
+	vulnHandlers      = vuln.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -208,6 +209,7 @@ type server struct {
 	*sshcaHandlers
 	*ssoHandlers
 	*enrollHandlers
+	*vulnHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -400,6 +402,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		sshcaHandlers:     sshca.NewHandlers(sshCA),
 		ssoHandlers:       sso.NewHandlers(ssoSvc),
 		enrollHandlers:    enroll.NewHandlers(enrollments),
+		vulnHandlers:      vuln.NewHandlers(vulns),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,

@@ -470,7 +470,7 @@ func (s *Service) HostInventoryChangedTx(ctx context.Context, tx pgx.Tx, hostID 
 		return err
 	}
 	seen, err := q.VulnHostStateGet(ctx, hostID)
-	if err := pg.IgnoreNotFound(pg.Translate(err)); err != nil {
+	if err := pg.IgnoreNotFound(err); err != nil {
 		return err
 	}
 	rel := HostRelease(deref(inv.OsID), deref(inv.OsVersion))

@@ -262,6 +262,62 @@ func TestMatchEndToEnd(t *testing.T) {
 	require.NoError(t, f.env.App.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'vulnerability.feed_imported'`).Scan(&audited))
 	require.Equal(t, 3, audited)
 	_ = os.Remove(feed)
+
+	// The API: fleet list, detail, hosts, host tab, upload and history.
+	res2 := f.do(f.admin, http.MethodGet, "vulnerabilities?q=OWT-VERSIONS", nil)
+	require.Equal(t, http.StatusOK, res2.Status, "%s", res2.Body)
+	var list api.VulnerabilityPage
+	res2.Decode(t, &list)
+	require.Len(t, list.Items, 1)
+	require.Equal(t, "DLA-OWT-VERSIONS", list.Items[0].Id)
+	require.EqualValues(t, 1, list.Items[0].HostCount)
+	res2 = f.do(f.admin, http.MethodGet, "vulnerabilities?severity=bogus", nil)
+	require.Equal(t, http.StatusBadRequest, res2.Status)
+	res2 = f.do(f.admin, http.MethodGet, "vulnerabilities/DLA-OWT-VERSIONS", nil)
+	require.Equal(t, http.StatusOK, res2.Status, "%s", res2.Body)
+	var det api.VulnerabilityDetail
+	res2.Decode(t, &det)
+	require.Equal(t, []string{"0.0.1", c.version}, det.Affected[0].Versions)
+	res2 = f.do(f.admin, http.MethodGet, "vulnerabilities/NOPE-1", nil)
+	require.Equal(t, http.StatusNotFound, res2.Status)
+	res2 = f.do(f.admin, http.MethodGet, "vulnerabilities/DLA-OWT-VERSIONS/hosts", nil)
+	require.Equal(t, http.StatusOK, res2.Status, "%s", res2.Body)
+	var hosts api.VulnerableHostPage
+	res2.Decode(t, &hosts)
+	require.Len(t, hosts.Items, 1)
+	require.Equal(t, hostID, hosts.Items[0].HostId)
+	require.False(t, hosts.Items[0].FixInstallable)
+	res2 = f.do(f.admin, http.MethodGet, "hosts/"+hostID.String()+"/vulnerabilities", nil)
+	require.Equal(t, http.StatusOK, res2.Status, "%s", res2.Body)
+	var hv api.HostVulnerabilityPage
+	res2.Decode(t, &hv)
+	// d at 99:1 is now inside the range introduced at 99:1 (fixed 99:2).
+	require.Len(t, hv.Items, 2)
+
+	up := osvSpec{ID: "DLA-OWT-UPLOAD", Ecosystem: eco, Package: d.name, Modified: t1, Severity: "critical",
+		Ranges: []osvRange{{Introduced: "0", Fixed: "99:2"}}}
+	res2 = f.env.Do(apitest.Request{Method: http.MethodPost, Path: "vulnerabilities/feeds:import?source=upload-test&file_name=one.json",
+		Token: f.admin.AccessToken, Body: validRecord(t, up.record()), Headers: map[string]string{"Content-Type": "application/octet-stream"}})
+	require.Equal(t, http.StatusOK, res2.Status, "%s", res2.Body)
+	var fi api.FeedImport
+	res2.Decode(t, &fi)
+	require.Equal(t, 1, fi.Added)
+	require.Equal(t, 1, fi.ExposuresOpened)
+	res2 = f.env.Do(apitest.Request{Method: http.MethodPost, Path: "vulnerabilities/feeds:import", Token: f.admin.AccessToken,
+		Body: []byte{}, Headers: map[string]string{"Content-Type": "application/octet-stream"}})
+	require.Equal(t, http.StatusBadRequest, res2.Status, "%s", res2.Body)
+	res2 = f.do(f.admin, http.MethodGet, "vulnerabilities?severity=critical", nil)
+	require.Equal(t, http.StatusOK, res2.Status, "%s", res2.Body)
+	res2.Decode(t, &list)
+	require.Len(t, list.Items, 1)
+	require.Equal(t, "DLA-OWT-UPLOAD", list.Items[0].Id)
+	res2 = f.do(f.admin, http.MethodGet, "vulnerabilities/feeds/imports?limit=2", nil)
+	require.Equal(t, http.StatusOK, res2.Status, "%s", res2.Body)
+	var imps api.FeedImportPage
+	res2.Decode(t, &imps)
+	require.Len(t, imps.Items, 2)
+	require.Equal(t, "upload-test", imps.Items[0].Source)
+	require.NotNil(t, imps.NextCursor)
 }
 
 func keys[V any](m map[string]V) []string {
