@@ -198,3 +198,23 @@ SELECT pg_advisory_xact_lock_shared(7370010037);
 
 -- name: VulnHostStateGet :one
 SELECT * FROM vuln_host_state WHERE host_id = @host_id;
+
+-- name: VulnHostPackagesDeleteMany :exec
+DELETE FROM vuln_host_packages WHERE host_id = ANY(@host_ids::uuid[]);
+
+-- name: VulnHostStateUpsertMany :exec
+-- VulnHostStateUpsertMany records what matching saw of many hosts (an empty release or
+-- hash is none).
+INSERT INTO vuln_host_state (host_id, release, packages_hash, refreshed_at)
+SELECT h, NULLIF(r, ''), NULLIF(p, ''), @at
+FROM (SELECT unnest(@host_ids::uuid[]) AS h, unnest(@releases::text[]) AS r, unnest(@hashes::text[]) AS p) t
+ON CONFLICT (host_id) DO UPDATE SET release = EXCLUDED.release, packages_hash = EXCLUDED.packages_hash,
+    refreshed_at = EXCLUDED.refreshed_at;
+
+-- name: VulnHostInventories :many
+-- VulnHostInventories is VulnHostInventory for many hosts.
+SELECT h.id, si.os_id, si.os_version, c.value AS packages, c.value_hash AS packages_hash
+FROM live_hosts h
+LEFT JOIN host_system_info si ON si.host_id = h.id
+LEFT JOIN host_intel_categories c ON c.host_id = h.id AND c.category = 'packages'
+WHERE h.id = ANY(@host_ids::uuid[]);

@@ -393,6 +393,49 @@ func (q *Queries) VulnGet(ctx context.Context, id string) (VulnAdvisory, error) 
 	return i, err
 }
 
+const vulnHostInventories = `-- name: VulnHostInventories :many
+SELECT h.id, si.os_id, si.os_version, c.value AS packages, c.value_hash AS packages_hash
+FROM live_hosts h
+LEFT JOIN host_system_info si ON si.host_id = h.id
+LEFT JOIN host_intel_categories c ON c.host_id = h.id AND c.category = 'packages'
+WHERE h.id = ANY($1::uuid[])
+`
+
+type VulnHostInventoriesRow struct {
+	ID           uuid.UUID
+	OsID         *string
+	OsVersion    *string
+	Packages     []byte
+	PackagesHash *string
+}
+
+// VulnHostInventories is VulnHostInventory for many hosts.
+func (q *Queries) VulnHostInventories(ctx context.Context, hostIds []uuid.UUID) ([]VulnHostInventoriesRow, error) {
+	rows, err := q.db.Query(ctx, vulnHostInventories, hostIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []VulnHostInventoriesRow
+	for rows.Next() {
+		var i VulnHostInventoriesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.OsID,
+			&i.OsVersion,
+			&i.Packages,
+			&i.PackagesHash,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const vulnHostInventory = `-- name: VulnHostInventory :one
 SELECT h.id, si.os_id, si.os_version, c.value AS packages, c.value_hash AS packages_hash
 FROM live_hosts h
@@ -430,6 +473,15 @@ DELETE FROM vuln_host_packages WHERE host_id = $1
 
 func (q *Queries) VulnHostPackagesDelete(ctx context.Context, hostID uuid.UUID) error {
 	_, err := q.db.Exec(ctx, vulnHostPackagesDelete, hostID)
+	return err
+}
+
+const vulnHostPackagesDeleteMany = `-- name: VulnHostPackagesDeleteMany :exec
+DELETE FROM vuln_host_packages WHERE host_id = ANY($1::uuid[])
+`
+
+func (q *Queries) VulnHostPackagesDeleteMany(ctx context.Context, hostIds []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, vulnHostPackagesDeleteMany, hostIds)
 	return err
 }
 
@@ -563,6 +615,33 @@ func (q *Queries) VulnHostStateUpsert(ctx context.Context, arg VulnHostStateUpse
 		arg.Release,
 		arg.PackagesHash,
 		arg.At,
+	)
+	return err
+}
+
+const vulnHostStateUpsertMany = `-- name: VulnHostStateUpsertMany :exec
+INSERT INTO vuln_host_state (host_id, release, packages_hash, refreshed_at)
+SELECT h, NULLIF(r, ''), NULLIF(p, ''), $1
+FROM (SELECT unnest($2::uuid[]) AS h, unnest($3::text[]) AS r, unnest($4::text[]) AS p) t
+ON CONFLICT (host_id) DO UPDATE SET release = EXCLUDED.release, packages_hash = EXCLUDED.packages_hash,
+    refreshed_at = EXCLUDED.refreshed_at
+`
+
+type VulnHostStateUpsertManyParams struct {
+	At       time.Time
+	HostIds  []uuid.UUID
+	Releases []string
+	Hashes   []string
+}
+
+// VulnHostStateUpsertMany records what matching saw of many hosts (an empty release or
+// hash is none).
+func (q *Queries) VulnHostStateUpsertMany(ctx context.Context, arg VulnHostStateUpsertManyParams) error {
+	_, err := q.db.Exec(ctx, vulnHostStateUpsertMany,
+		arg.At,
+		arg.HostIds,
+		arg.Releases,
+		arg.Hashes,
 	)
 	return err
 }

@@ -124,29 +124,107 @@ func refreshHost(ctx context.Context, tx pgx.Tx, hostID uuid.UUID, now time.Time
 	return matchHost(ctx, tx, hostID, now)
 }
 
+// bulkSync is how many stale hosts make syncHosts rebuild in bulk and match every
+// package again rather than one host at a time.
+const bulkSync = 50
+
+// syncBatch is how many hosts' inventories one bulk round reads.
+const syncBatch = 200
+
 // syncHosts refreshes every live host whose release or inventory changed since matching
 // last saw it (a host collected before this feature, or one whose hook did not run), so a
 // match never works from a stale inventory. It reads stored facts only: no host is
-// contacted. The caller holds VulnMatchLock exclusively.
+// contacted. Many stale hosts (a first import on an existing fleet) are rebuilt in bulk and
+// matched by package over the whole fleet. The caller holds VulnMatchLock exclusively.
 func syncHosts(ctx context.Context, tx pgx.Tx, now time.Time) (int, MatchStats, error) {
 	q := dbq.New(tx)
 	rows, err := q.VulnHostsState(ctx)
 	if err != nil {
 		return 0, MatchStats{}, pg.Translate(err)
 	}
-	var total MatchStats
-	n := 0
+	var stale []uuid.UUID
 	for _, r := range rows {
 		rel := HostRelease(deref(r.OsID), deref(r.OsVersion))
 		if r.Seen && deref(r.SeenRelease) == rel && deref(r.SeenPackagesHash) == deref(r.PackagesHash) {
 			continue
 		}
-		st, err := refreshHost(ctx, tx, r.ID, now)
-		if err != nil {
-			return n, total, err
-		}
-		total.add(st)
-		n++
+		stale = append(stale, r.ID)
 	}
-	return n, total, nil
+	var total MatchStats
+	if len(stale) < bulkSync {
+		for _, id := range stale {
+			st, err := refreshHost(ctx, tx, id, now)
+			if err != nil {
+				return 0, total, err
+			}
+			total.add(st)
+		}
+		return len(stale), total, nil
+	}
+	for start := 0; start < len(stale); start += syncBatch {
+		if err := rebuildHosts(ctx, q, stale[start:min(start+syncBatch, len(stale))], now); err != nil {
+			return 0, total, err
+		}
+	}
+	pairs, err := q.VulnAffectedPairs(ctx)
+	if err != nil {
+		return 0, total, pg.Translate(err)
+	}
+	all := make([]pair, len(pairs))
+	for i, p := range pairs {
+		all[i] = pair{p.Release, p.Package}
+	}
+	st, err := matchPairs(ctx, tx, all, now)
+	return len(stale), st, err
+}
+
+// rebuildHosts rebuilds the matching packages of a batch of hosts (no matching).
+func rebuildHosts(ctx context.Context, q *dbq.Queries, ids []uuid.UUID, now time.Time) error {
+	invs, err := q.VulnHostInventories(ctx, ids)
+	if err != nil {
+		return pg.Translate(err)
+	}
+	if err := q.VulnHostPackagesDeleteMany(ctx, ids); err != nil {
+		return pg.Translate(err)
+	}
+	var p dbq.VulnHostPackagesInsertParams
+	flush := func() error {
+		if len(p.HostIds) == 0 {
+			return nil
+		}
+		err := q.VulnHostPackagesInsert(ctx, p)
+		p = dbq.VulnHostPackagesInsertParams{}
+		return pg.Translate(err)
+	}
+	var state dbq.VulnHostStateUpsertManyParams
+	for _, inv := range invs {
+		rel := HostRelease(deref(inv.OsID), deref(inv.OsVersion))
+		state.HostIds = append(state.HostIds, inv.ID)
+		state.Releases = append(state.Releases, rel)
+		state.Hashes = append(state.Hashes, deref(inv.PackagesHash))
+		if rel == "" || inv.Packages == nil {
+			continue
+		}
+		pkgs, err := hostPackages(rel, inv.Packages)
+		if err != nil {
+			return err
+		}
+		for _, hp := range pkgs {
+			p.HostIds = append(p.HostIds, inv.ID)
+			p.Releases = append(p.Releases, rel)
+			p.Names = append(p.Names, hp.name)
+			p.Versions = append(p.Versions, hp.version)
+			p.Binaries = append(p.Binaries, strings.Join(hp.binaries, "\n"))
+			if len(p.HostIds) >= writeChunk {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	state.At = now
+	return pg.Translate(q.VulnHostStateUpsertMany(ctx, state))
 }
