@@ -58,10 +58,14 @@ type rangeSet struct {
 
 // evaluate says whether installed version v of a package of release rel is affected by r,
 // and the lowest fixed version above v in the affecting range ("" when the record names
-// none). It follows the OSV evaluation: events in version order, the last one at or
+// none); a release without a version ordering, or an installed version it cannot read,
+// matches nothing. It follows the OSV evaluation: events in version order, the last one at or
 // below v decides (introduced: affected; fixed: not; last_affected: affected up to and
 // including it); an explicit versions entry equal to v is affected.
 func evaluate(rel string, r rangeSet, v string) (bool, string) {
+	if !version.Valid(rel, v) {
+		return false, "" // no ordering for the release, or an installed version it cannot read
+	}
 	cmp := func(a, b string) (int, bool) {
 		n, err := version.Compare(rel, a, b)
 		return n, err == nil

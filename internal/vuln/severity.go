@@ -23,7 +23,7 @@ var severityRank = map[string]int{SeverityCritical: 5, SeverityHigh: 4, Severity
 // Hat and AlmaLinux severity) to ours; "" for a word that rates nothing ("not yet
 // assigned", "end-of-life").
 func normalSeverity(word string) string {
-	switch strings.ToLower(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(word), "*"))) {
+	switch strings.ToLower(strings.TrimRight(strings.TrimSpace(word), "*")) {
 	case "critical":
 		return SeverityCritical
 	case "high", "important":
