@@ -57,12 +57,6 @@ SELECT host_id, release, name, version, binaries FROM vuln_host_packages WHERE h
 -- name: VulnHostPackagesDelete :exec
 DELETE FROM vuln_host_packages WHERE host_id = @host_id;
 
--- name: VulnHostPackagesInsert :exec
--- VulnHostPackagesInsert writes many rows at once (binaries newline-joined).
-INSERT INTO vuln_host_packages (host_id, release, name, version, binaries)
-SELECT h, r, n, v, string_to_array(b, E'\n')
-FROM (SELECT unnest(@host_ids::uuid[]) AS h, unnest(@releases::text[]) AS r, unnest(@names::text[]) AS n, unnest(@versions::text[]) AS v, unnest(@binaries::text[]) AS b) t;
-
 -- name: VulnHostInventory :one
 -- VulnHostInventory returns what matching needs to know of one live host: its release
 -- facts and its stored package inventory.
@@ -99,14 +93,6 @@ JOIN (SELECT unnest(@releases::text[]) AS release, unnest(@packages::text[]) AS 
 -- name: VulnExposuresOfHostAll :many
 SELECT host_id, advisory_id, package, installed_version, fixed_version, binaries, resolved_at
 FROM vuln_exposures WHERE host_id = @host_id;
-
--- name: VulnExposureInsert :exec
--- VulnExposureInsert opens many new exposures at once (binaries newline-joined; an empty
--- fixed version is none).
-INSERT INTO vuln_exposures (host_id, advisory_id, package, release, installed_version, binaries, fixed_version,
-    first_seen, updated_at)
-SELECT h, a, p, r, i, string_to_array(b, E'\n'), NULLIF(f, ''), @at, @at
-FROM (SELECT unnest(@host_ids::uuid[]) AS h, unnest(@advisory_ids::text[]) AS a, unnest(@packages::text[]) AS p, unnest(@releases::text[]) AS r, unnest(@installed::text[]) AS i, unnest(@binaries::text[]) AS b, unnest(@fixed::text[]) AS f) t;
 
 -- name: VulnExposureSet :batchexec
 -- VulnExposureSet opens (or reopens, restarting first_seen) an exposure or updates an open

@@ -238,40 +238,6 @@ func (q *Queries) VulnAffectedPairs(ctx context.Context) ([]VulnAffectedPairsRow
 	return items, nil
 }
 
-const vulnExposureInsert = `-- name: VulnExposureInsert :exec
-INSERT INTO vuln_exposures (host_id, advisory_id, package, release, installed_version, binaries, fixed_version,
-    first_seen, updated_at)
-SELECT h, a, p, r, i, string_to_array(b, E'\n'), NULLIF(f, ''), $1, $1
-FROM (SELECT unnest($2::uuid[]) AS h, unnest($3::text[]) AS a, unnest($4::text[]) AS p, unnest($5::text[]) AS r, unnest($6::text[]) AS i, unnest($7::text[]) AS b, unnest($8::text[]) AS f) t
-`
-
-type VulnExposureInsertParams struct {
-	At          time.Time
-	HostIds     []uuid.UUID
-	AdvisoryIds []string
-	Packages    []string
-	Releases    []string
-	Installed   []string
-	Binaries    []string
-	Fixed       []string
-}
-
-// VulnExposureInsert opens many new exposures at once (binaries newline-joined; an empty
-// fixed version is none).
-func (q *Queries) VulnExposureInsert(ctx context.Context, arg VulnExposureInsertParams) error {
-	_, err := q.db.Exec(ctx, vulnExposureInsert,
-		arg.At,
-		arg.HostIds,
-		arg.AdvisoryIds,
-		arg.Packages,
-		arg.Releases,
-		arg.Installed,
-		arg.Binaries,
-		arg.Fixed,
-	)
-	return err
-}
-
 const vulnExposuresForPairs = `-- name: VulnExposuresForPairs :many
 SELECT e.host_id, e.advisory_id, e.package, e.installed_version, e.fixed_version, e.binaries, e.resolved_at
 FROM vuln_exposures e
@@ -521,32 +487,6 @@ func (q *Queries) VulnHostPackagesForPairs(ctx context.Context, arg VulnHostPack
 		return nil, err
 	}
 	return items, nil
-}
-
-const vulnHostPackagesInsert = `-- name: VulnHostPackagesInsert :exec
-INSERT INTO vuln_host_packages (host_id, release, name, version, binaries)
-SELECT h, r, n, v, string_to_array(b, E'\n')
-FROM (SELECT unnest($1::uuid[]) AS h, unnest($2::text[]) AS r, unnest($3::text[]) AS n, unnest($4::text[]) AS v, unnest($5::text[]) AS b) t
-`
-
-type VulnHostPackagesInsertParams struct {
-	HostIds  []uuid.UUID
-	Releases []string
-	Names    []string
-	Versions []string
-	Binaries []string
-}
-
-// VulnHostPackagesInsert writes many rows at once (binaries newline-joined).
-func (q *Queries) VulnHostPackagesInsert(ctx context.Context, arg VulnHostPackagesInsertParams) error {
-	_, err := q.db.Exec(ctx, vulnHostPackagesInsert,
-		arg.HostIds,
-		arg.Releases,
-		arg.Names,
-		arg.Versions,
-		arg.Binaries,
-	)
-	return err
 }
 
 const vulnHostPackagesOfHost = `-- name: VulnHostPackagesOfHost :many

@@ -102,19 +102,12 @@ func refreshHost(ctx context.Context, tx pgx.Tx, hostID uuid.UUID, now time.Time
 		if err != nil {
 			return MatchStats{}, err
 		}
-		for start := 0; start < len(pkgs); start += writeChunk {
-			chunk := pkgs[start:min(start+writeChunk, len(pkgs))]
-			p := dbq.VulnHostPackagesInsertParams{}
-			for _, hp := range chunk {
-				p.HostIds = append(p.HostIds, hostID)
-				p.Releases = append(p.Releases, rel)
-				p.Names = append(p.Names, hp.name)
-				p.Versions = append(p.Versions, hp.version)
-				p.Binaries = append(p.Binaries, strings.Join(hp.binaries, "\n"))
-			}
-			if err := q.VulnHostPackagesInsert(ctx, p); err != nil {
-				return MatchStats{}, pg.Translate(err)
-			}
+		rows := make([][]any, 0, len(pkgs))
+		for _, hp := range pkgs {
+			rows = append(rows, []any{hostID, rel, hp.name, hp.version, hp.binaries})
+		}
+		if err := copyRows(ctx, tx, "vuln_host_packages", hostPackageColumns, rows); err != nil {
+			return MatchStats{}, err
 		}
 	}
 	if err := q.VulnHostStateUpsert(ctx, dbq.VulnHostStateUpsertParams{HostID: hostID, Release: ptrOrNil(rel),
@@ -162,7 +155,7 @@ func syncHosts(ctx context.Context, tx pgx.Tx, now time.Time) (int, MatchStats, 
 		return len(stale), total, nil
 	}
 	for start := 0; start < len(stale); start += syncBatch {
-		if err := rebuildHosts(ctx, q, stale[start:min(start+syncBatch, len(stale))], now); err != nil {
+		if err := rebuildHosts(ctx, tx, stale[start:min(start+syncBatch, len(stale))], now); err != nil {
 			return 0, total, err
 		}
 	}
@@ -179,7 +172,8 @@ func syncHosts(ctx context.Context, tx pgx.Tx, now time.Time) (int, MatchStats, 
 }
 
 // rebuildHosts rebuilds the matching packages of a batch of hosts (no matching).
-func rebuildHosts(ctx context.Context, q *dbq.Queries, ids []uuid.UUID, now time.Time) error {
+func rebuildHosts(ctx context.Context, tx pgx.Tx, ids []uuid.UUID, now time.Time) error {
+	q := dbq.New(tx)
 	invs, err := q.VulnHostInventories(ctx, ids)
 	if err != nil {
 		return pg.Translate(err)
@@ -187,14 +181,11 @@ func rebuildHosts(ctx context.Context, q *dbq.Queries, ids []uuid.UUID, now time
 	if err := q.VulnHostPackagesDeleteMany(ctx, ids); err != nil {
 		return pg.Translate(err)
 	}
-	var p dbq.VulnHostPackagesInsertParams
+	var rows [][]any
 	flush := func() error {
-		if len(p.HostIds) == 0 {
-			return nil
-		}
-		err := q.VulnHostPackagesInsert(ctx, p)
-		p = dbq.VulnHostPackagesInsertParams{}
-		return pg.Translate(err)
+		err := copyRows(ctx, tx, "vuln_host_packages", hostPackageColumns, rows)
+		rows = rows[:0]
+		return err
 	}
 	var state dbq.VulnHostStateUpsertManyParams
 	for _, inv := range invs {
@@ -210,12 +201,8 @@ func rebuildHosts(ctx context.Context, q *dbq.Queries, ids []uuid.UUID, now time
 			return err
 		}
 		for _, hp := range pkgs {
-			p.HostIds = append(p.HostIds, inv.ID)
-			p.Releases = append(p.Releases, rel)
-			p.Names = append(p.Names, hp.name)
-			p.Versions = append(p.Versions, hp.version)
-			p.Binaries = append(p.Binaries, strings.Join(hp.binaries, "\n"))
-			if len(p.HostIds) >= writeChunk {
+			rows = append(rows, []any{inv.ID, rel, hp.name, hp.version, hp.binaries})
+			if len(rows) >= writeChunk {
 				if err := flush(); err != nil {
 					return err
 				}

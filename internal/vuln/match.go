@@ -239,18 +239,15 @@ func compute(pkgs []dbq.VulnHostPackage, affected []dbq.VulnAffectedForPairsRow)
 // apply writes the difference between the stored exposures of the recomputed units and
 // the wanted ones: new exposures opened, resolved ones reopened, changed ones updated,
 // and open ones no longer wanted resolved with the reason.
-func apply(ctx context.Context, q *dbq.Queries, have map[exposureKey]stored, want map[exposureKey]wanted,
+func apply(ctx context.Context, tx pgx.Tx, have map[exposureKey]stored, want map[exposureKey]wanted,
 	installed map[installedKey][]string, now time.Time) (MatchStats, error) {
+	q := dbq.New(tx)
 	var st MatchStats
-	var ins dbq.VulnExposureInsertParams
+	var ins [][]any
 	var sets []dbq.VulnExposureSetParams
 	flushInsert := func() error {
-		if len(ins.HostIds) == 0 {
-			return nil
-		}
-		ins.At = now
-		err := q.VulnExposureInsert(ctx, ins)
-		ins = dbq.VulnExposureInsertParams{}
+		err := copyRows(ctx, tx, "vuln_exposures", exposureColumns, ins)
+		ins = ins[:0]
 		return err
 	}
 	keys := make([]exposureKey, 0, len(want))
@@ -262,15 +259,9 @@ func apply(ctx context.Context, q *dbq.Queries, have map[exposureKey]stored, wan
 		w := want[k]
 		h, ok := have[k]
 		if !ok {
-			ins.HostIds = append(ins.HostIds, k.host)
-			ins.AdvisoryIds = append(ins.AdvisoryIds, k.advisory)
-			ins.Packages = append(ins.Packages, k.pkg)
-			ins.Releases = append(ins.Releases, w.release)
-			ins.Installed = append(ins.Installed, w.installed)
-			ins.Binaries = append(ins.Binaries, strings.Join(w.binaries, "\n"))
-			ins.Fixed = append(ins.Fixed, w.fixed)
+			ins = append(ins, []any{k.host, k.advisory, k.pkg, w.release, w.installed, nonNil(w.binaries), ptrOrNil(w.fixed), now, now})
 			st.Opened++
-			if len(ins.HostIds) >= writeChunk {
+			if len(ins) >= writeChunk {
 				if err := flushInsert(); err != nil {
 					return st, err
 				}
@@ -424,7 +415,7 @@ func matchPairs(ctx context.Context, tx pgx.Tx, pairs []pair, now time.Time) (Ma
 		if err != nil {
 			return total, err
 		}
-		st, err := apply(ctx, q, have, want, installed, now)
+		st, err := apply(ctx, tx, have, want, installed, now)
 		if err != nil {
 			return total, pg.Translate(err)
 		}
@@ -464,6 +455,6 @@ func matchHost(ctx context.Context, tx pgx.Tx, hostID uuid.UUID, now time.Time) 
 	if err != nil {
 		return MatchStats{}, err
 	}
-	st, err := apply(ctx, q, have, want, installed, now)
+	st, err := apply(ctx, tx, have, want, installed, now)
 	return st, pg.Translate(err)
 }
