@@ -25,8 +25,9 @@ const (
 	ResolutionRemoved     = "removed"
 )
 
-// pairChunk is how many (release, package) pairs one matching round reads and writes.
-const pairChunk = 500
+// pairChunk is how many (release, package) pairs one matching round reads and writes: a
+// package every host has brings one row per host, so rounds stay small to bound memory.
+const pairChunk = 64
 
 // writeChunk bounds the rows of one multi-row statement.
 const writeChunk = 5000
