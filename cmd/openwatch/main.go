@@ -33,6 +33,7 @@ import (
 	"github.com/openwatch/openwatch/internal/scan"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/user"
+	"github.com/openwatch/openwatch/internal/vuln"
 	"github.com/openwatch/openwatch/web"
 )
 
@@ -74,6 +75,7 @@ func commands() []command {
 		{"rekey", "Re-seal every stored secret (SSH credentials, TOTP seeds, the audit key) under a new key added to the secrets key file, in one transaction. Stop serve and workers first.", "rekey [flags]", runRekey},
 		{"api", "Call the API from a script: print the answer's body, exit 0 on success and 1 with the error's message otherwise. Authenticates with a bearer token or signs the request with an API token's signing key (RFC 9421).", "api [--url URL] [--token T | --token-id ID --signing-key KEY] [--data JSON|@FILE|-] [--cacert FILE] METHOD PATH", runAPI},
 		{"verify-report", "Verify a report export (JSON, CSV or PDF) offline: exit 0 when its signature covers every byte (and, with --key, its key is trusted), 1 otherwise.", "verify-report FILE [--key KEY]", runVerifyReport},
+		{"feeds", "Import an offline OSV advisory feed (a directory of OSV JSON records, a zip of them or one JSON file) straight into the database and match exposure again, like the API upload; audited as the system.", "feeds import PATH [--source NAME] [flags]", runFeeds},
 		{"dev", "Developer tools: 'dev seed --hosts N' fills the database with N realistic hosts (COPY; not audited), all at loopback addresses on a closed port; run serve with OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8 to keep every probe on this machine.", "dev seed --hosts N [--groups G] [flags]", runDev},
 	}
 }
@@ -437,6 +439,43 @@ func runDevIngest(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "stored %d scans (%d results, %d changed) with %d workers in %s: %.1f scans/s\n",
 		rep.Scans, rep.Results, rep.Changed, workers, rep.Took.Round(time.Millisecond), rep.PerSecond())
+	return nil
+}
+
+func runFeeds(ctx context.Context, e env, args []string) error {
+	if len(args) < 2 || args[0] != "import" || strings.HasPrefix(args[1], "-") {
+		fmt.Fprintln(e.stderr, "usage: openwatch "+find("feeds").usage)
+		return errUsage
+	}
+	path := args[1]
+	var source string
+	cfg, log, err := setup("feeds", e, args[2:], func(fs *flag.FlagSet) {
+		fs.StringVar(&source, "source", "", "the feed's `name` in the import history (default: the file or directory name)")
+	})
+	if err != nil {
+		return err
+	}
+	db, err := app.OpenMigratedDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	aw, _, err := app.OpenAuditTrail(ctx, cfg, db.Pool, time.Now)
+	if err != nil {
+		return err
+	}
+	res, err := vuln.NewService(db.Pool, aw, vuln.Options{Logger: log}).ImportPath(ctx, nil, path, source)
+	if err != nil {
+		return err
+	}
+	i := res.Import
+	fmt.Fprintf(e.stdout, "imported %s: %d added, %d updated, %d unchanged, %d withdrawn, %d rejected in %s\n",
+		i.Source, i.Added, i.Updated, i.Unchanged, i.Withdrawn, i.Rejected, i.FinishedAt.Sub(i.StartedAt).Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "matched %d packages again: %d exposures opened, %d resolved\n", i.RematchedPackages, i.ExposuresOpened,
+		i.ExposuresResolved)
+	for _, r := range res.Rejections {
+		fmt.Fprintf(e.stdout, "rejected %s %s: %s\n", r.File, r.ID, r.Reason)
+	}
 	return nil
 }
 

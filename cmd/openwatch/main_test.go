@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -166,4 +167,27 @@ func TestRekeyRoundTrip(t *testing.T) {
 	require.Contains(t, r.stdout, "re-sealed 1 secrets", "the audit key")
 	r = runWith(t, api.SpecJSON, "", vars, "create-admin", "--username", "second", "--email", "s@example.com", "--password", "second-password-1")
 	require.Equal(t, 0, r.code, "the audit key opens under the new key: %s", r.stderr)
+}
+
+// TestFeedsImport imports an OSV record file from the command line, twice: the second
+// import finds it unchanged; a missing path or a bad usage fails.
+func TestFeedsImport(t *testing.T) {
+	vars := map[string]string{"OPENWATCH_DATABASE_DSN": pgtest.NewDSN(t), "OPENWATCH_SERVER_DATA_DIR": t.TempDir()}
+	dir := t.TempDir()
+	rec := `{"schema_version":"1.6.0","id":"DSA-9999-1","modified":"2026-01-02T03:04:05Z","summary":"test",
+"affected":[{"package":{"ecosystem":"Debian:12","name":"openssl"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.0.99-1"}]}]}]}`
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "feed", "debian"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "feed", "debian", "DSA-9999-1.json"), []byte(rec), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "feed", "bad.json"), []byte(`{"id":"DSA-1"}`), 0o600))
+	r := runWith(t, api.SpecJSON, "", vars, "feeds", "import", filepath.Join(dir, "feed"), "--source", "debian")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "imported debian: 1 added, 0 updated, 0 unchanged, 0 withdrawn, 1 rejected")
+	require.Contains(t, r.stdout, "rejected bad.json DSA-1: modified")
+	r = runWith(t, api.SpecJSON, "", vars, "feeds", "import", filepath.Join(dir, "feed"), "--source", "debian")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "0 added, 0 updated, 1 unchanged")
+	r = runWith(t, api.SpecJSON, "", vars, "feeds", "import", filepath.Join(dir, "missing"))
+	require.Equal(t, 1, r.code)
+	r = runWith(t, api.SpecJSON, "", vars, "feeds")
+	require.Equal(t, 2, r.code)
 }

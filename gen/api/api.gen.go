@@ -765,6 +765,24 @@ func (e ExceptionStatus) Valid() bool {
 	}
 }
 
+// Defines values for FeedImportStatus.
+const (
+	FeedImportStatusFailed    FeedImportStatus = "failed"
+	FeedImportStatusSucceeded FeedImportStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the FeedImportStatus enum.
+func (e FeedImportStatus) Valid() bool {
+	switch e {
+	case FeedImportStatusFailed:
+		return true
+	case FeedImportStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FleetTransactionChangeKind.
 const (
 	FirstSeen       FleetTransactionChangeKind = "first_seen"
@@ -1719,6 +1737,36 @@ func (e Severity) Valid() bool {
 	case SeverityLow:
 		return true
 	case SeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VulnerabilitySeverity.
+const (
+	VulnerabilitySeverityCritical   VulnerabilitySeverity = "critical"
+	VulnerabilitySeverityHigh       VulnerabilitySeverity = "high"
+	VulnerabilitySeverityLow        VulnerabilitySeverity = "low"
+	VulnerabilitySeverityMedium     VulnerabilitySeverity = "medium"
+	VulnerabilitySeverityNegligible VulnerabilitySeverity = "negligible"
+	VulnerabilitySeverityUnknown    VulnerabilitySeverity = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the VulnerabilitySeverity enum.
+func (e VulnerabilitySeverity) Valid() bool {
+	switch e {
+	case VulnerabilitySeverityCritical:
+		return true
+	case VulnerabilitySeverityHigh:
+		return true
+	case VulnerabilitySeverityLow:
+		return true
+	case VulnerabilitySeverityMedium:
+		return true
+	case VulnerabilitySeverityNegligible:
+		return true
+	case VulnerabilitySeverityUnknown:
 		return true
 	default:
 		return false
@@ -3164,6 +3212,48 @@ type ExceptionScope string
 // approved → revoked | expired.
 type ExceptionStatus string
 
+// FeedImport defines model for FeedImport.
+type FeedImport struct {
+	Added             int                `json:"added"`
+	DurationMs        int64              `json:"duration_ms"`
+	Error             *string            `json:"error"`
+	ExposuresOpened   int                `json:"exposures_opened"`
+	ExposuresResolved int                `json:"exposures_resolved"`
+	FileName          string             `json:"file_name"`
+	FinishedAt        time.Time          `json:"finished_at"`
+	Id                openapi_types.UUID `json:"id"`
+
+	// ImportedBy The user or service account id; empty for the command line.
+	ImportedBy string                `json:"imported_by"`
+	Rejected   int                   `json:"rejected"`
+	Rejections []FeedImportRejection `json:"rejections"`
+
+	// RematchedPackages The (release, package) pairs matched again.
+	RematchedPackages int              `json:"rematched_packages"`
+	Source            string           `json:"source"`
+	StartedAt         time.Time        `json:"started_at"`
+	Status            FeedImportStatus `json:"status"`
+	Unchanged         int              `json:"unchanged"`
+	Updated           int              `json:"updated"`
+	Withdrawn         int              `json:"withdrawn"`
+}
+
+// FeedImportStatus defines model for FeedImport.Status.
+type FeedImportStatus string
+
+// FeedImportPage defines model for FeedImportPage.
+type FeedImportPage struct {
+	Items      []FeedImport `json:"items"`
+	NextCursor *string      `json:"next_cursor"`
+}
+
+// FeedImportRejection defines model for FeedImportRejection.
+type FeedImportRejection struct {
+	File   string  `json:"file"`
+	Id     *string `json:"id,omitempty"`
+	Reason string  `json:"reason"`
+}
+
 // FeedItem defines model for FeedItem.
 type FeedItem struct {
 	AlertId   *openapi_types.UUID `json:"alert_id,omitempty"`
@@ -3809,6 +3899,30 @@ type HostUpdateRequest struct {
 	Port      *int                `json:"port,omitempty"`
 	Tags      *[]string           `json:"tags,omitempty"`
 	Username  *string             `json:"username,omitempty"`
+}
+
+// HostVulnerability defines model for HostVulnerability.
+type HostVulnerability struct {
+	Aliases          []string  `json:"aliases"`
+	Binaries         []string  `json:"binaries"`
+	CvssScore        *float64  `json:"cvss_score"`
+	FirstSeen        time.Time `json:"first_seen"`
+	FixInstallable   bool      `json:"fix_installable"`
+	FixedVersion     *string   `json:"fixed_version"`
+	Id               string    `json:"id"`
+	InstalledVersion string    `json:"installed_version"`
+	Package          string    `json:"package"`
+	Release          string    `json:"release"`
+
+	// Severity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+	Severity VulnerabilitySeverity `json:"severity"`
+	Summary  string                `json:"summary"`
+}
+
+// HostVulnerabilityPage defines model for HostVulnerabilityPage.
+type HostVulnerabilityPage struct {
+	Items      []HostVulnerability `json:"items"`
+	NextCursor *string             `json:"next_cursor"`
 }
 
 // IntelligenceConfig defines model for IntelligenceConfig.
@@ -5162,6 +5276,107 @@ type VersionResponse struct {
 	Openwatch string `json:"openwatch"`
 }
 
+// Vulnerability defines model for Vulnerability.
+type Vulnerability struct {
+	Aliases []string `json:"aliases"`
+
+	// CvssScore The CVSS v3 base score computed from the record's vector; null without one.
+	CvssScore  *float64 `json:"cvss_score"`
+	CvssVector *string  `json:"cvss_vector"`
+
+	// FixedVersions The fixed versions named for the exposed hosts' releases (empty when no fix is known).
+	FixedVersions []string `json:"fixed_versions"`
+
+	// HostCount Live hosts with an open exposure.
+	HostCount int64 `json:"host_count"`
+
+	// Id The OSV id (e.g. DSA-5500-1, USN-6400-1, CVE-2024-1234).
+	Id        string     `json:"id"`
+	Modified  time.Time  `json:"modified"`
+	Packages  []string   `json:"packages"`
+	Published *time.Time `json:"published"`
+
+	// Severity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+	Severity VulnerabilitySeverity `json:"severity"`
+	Summary  string                `json:"summary"`
+}
+
+// VulnerabilityAffected defines model for VulnerabilityAffected.
+type VulnerabilityAffected struct {
+	// Ecosystem The record's OSV ecosystem (e.g. Ubuntu:22.04:LTS).
+	Ecosystem string `json:"ecosystem"`
+	Package   string `json:"package"`
+
+	// Ranges The ECOSYSTEM ranges, each a list of events with exactly one field set.
+	Ranges [][]struct {
+		Fixed        *string `json:"fixed,omitempty"`
+		Introduced   *string `json:"introduced,omitempty"`
+		LastAffected *string `json:"last_affected,omitempty"`
+		Limit        *string `json:"limit,omitempty"`
+	} `json:"ranges"`
+
+	// Release The distribution release hosts are matched on (e.g. Debian:12, Ubuntu:22.04).
+	Release  string   `json:"release"`
+	Versions []string `json:"versions"`
+}
+
+// VulnerabilityDetail defines model for VulnerabilityDetail.
+type VulnerabilityDetail struct {
+	Affected   []VulnerabilityAffected `json:"affected"`
+	Aliases    []string                `json:"aliases"`
+	CvssScore  *float64                `json:"cvss_score"`
+	CvssVector *string                 `json:"cvss_vector"`
+
+	// Details The record's details, cut to 8 KiB.
+	Details   string     `json:"details"`
+	HostCount int64      `json:"host_count"`
+	Id        string     `json:"id"`
+	Modified  time.Time  `json:"modified"`
+	Published *time.Time `json:"published"`
+
+	// Severity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+	Severity VulnerabilitySeverity `json:"severity"`
+
+	// Source The feed that last wrote the record.
+	Source    string     `json:"source"`
+	Summary   string     `json:"summary"`
+	Withdrawn *time.Time `json:"withdrawn"`
+}
+
+// VulnerabilityPage defines model for VulnerabilityPage.
+type VulnerabilityPage struct {
+	Items      []Vulnerability `json:"items"`
+	NextCursor *string         `json:"next_cursor"`
+}
+
+// VulnerabilitySeverity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+type VulnerabilitySeverity string
+
+// VulnerableHost defines model for VulnerableHost.
+type VulnerableHost struct {
+	// Binaries The installed binary packages built from the package.
+	Binaries    []string  `json:"binaries"`
+	DisplayName string    `json:"display_name"`
+	FirstSeen   time.Time `json:"first_seen"`
+
+	// FixInstallable True when the advisory names a fixed version for the host's release above the installed one; the host's repositories are not checked.
+	FixInstallable   bool               `json:"fix_installable"`
+	FixedVersion     *string            `json:"fixed_version"`
+	HostId           openapi_types.UUID `json:"host_id"`
+	Hostname         string             `json:"hostname"`
+	InstalledVersion string             `json:"installed_version"`
+
+	// Package The package as the advisory names it (the source package on Debian and Ubuntu).
+	Package string `json:"package"`
+	Release string `json:"release"`
+}
+
+// VulnerableHostPage defines model for VulnerableHostPage.
+type VulnerableHostPage struct {
+	Items      []VulnerableHost `json:"items"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
 // WeekOfMonth defines model for WeekOfMonth.
 type WeekOfMonth string
 
@@ -5224,6 +5439,9 @@ type TrendSince = time.Time
 
 // TrendUntil defines model for TrendUntil.
 type TrendUntil = time.Time
+
+// VulnerabilityID defines model for VulnerabilityID.
+type VulnerabilityID = string
 
 // BadGateway defines model for BadGateway.
 type BadGateway = ErrorEnvelope
@@ -5625,6 +5843,17 @@ type ListHostMonitoringHistoryParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListHostVulnerabilitiesParams defines parameters for ListHostVulnerabilities.
+type ListHostVulnerabilitiesParams struct {
+	Severity *VulnerabilitySeverity `form:"severity,omitempty" json:"severity,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // GetHostParams defines parameters for GetHost.
 type GetHostParams struct {
 	Framework *string `form:"framework,omitempty" json:"framework,omitempty"`
@@ -5962,6 +6191,47 @@ type ListUsersParams struct {
 type CreateUserParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ListVulnerabilitiesParams defines parameters for ListVulnerabilities.
+type ListVulnerabilitiesParams struct {
+	Severity *VulnerabilitySeverity `form:"severity,omitempty" json:"severity,omitempty"`
+	Package  *string                `form:"package,omitempty" json:"package,omitempty"`
+	GroupId  *openapi_types.UUID    `form:"group_id,omitempty" json:"group_id,omitempty"`
+	Q        *string                `form:"q,omitempty" json:"q,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListVulnerabilityFeedImportsParams defines parameters for ListVulnerabilityFeedImports.
+type ListVulnerabilityFeedImportsParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ImportVulnerabilityFeedParams defines parameters for ImportVulnerabilityFeed.
+type ImportVulnerabilityFeedParams struct {
+	// Source The feed's name in the import history (default `file_name`).
+	Source *string `form:"source,omitempty" json:"source,omitempty"`
+
+	// FileName The uploaded file's name, kept in the history.
+	FileName *string `form:"file_name,omitempty" json:"file_name,omitempty"`
+}
+
+// ListVulnerabilityHostsParams defines parameters for ListVulnerabilityHosts.
+type ListVulnerabilityHostsParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateEnrollmentTokenJSONRequestBody defines body for CreateEnrollmentToken for application/json ContentType.
@@ -6509,6 +6779,9 @@ type ServerInterface interface {
 	// ListHostMonitoringHistory Monitoring history of a host.
 	// (GET /hosts/{host_id}/monitoring/history)
 	ListHostMonitoringHistory(ctx echo.Context, hostId HostID, params ListHostMonitoringHistoryParams) error
+	// ListHostVulnerabilities A host's open exposures, most severe first.
+	// (GET /hosts/{host_id}/vulnerabilities)
+	ListHostVulnerabilities(ctx echo.Context, hostId HostID, params ListHostVulnerabilitiesParams) error
 	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	// (DELETE /hosts/{id})
 	DeleteHost(ctx echo.Context, id ID) error
@@ -6941,6 +7214,21 @@ type ServerInterface interface {
 	// GetVersion Report build metadata.
 	// (GET /version)
 	GetVersion(ctx echo.Context) error
+	// ListVulnerabilities Fleet exposure, one row per advisory affecting at least one live host, most severe first.
+	// (GET /vulnerabilities)
+	ListVulnerabilities(ctx echo.Context, params ListVulnerabilitiesParams) error
+	// ListVulnerabilityFeedImports The feed import history, newest first.
+	// (GET /vulnerabilities/feeds/imports)
+	ListVulnerabilityFeedImports(ctx echo.Context, params ListVulnerabilityFeedImportsParams) error
+	// ImportVulnerabilityFeed Import an OSV advisory feed (a zip of OSV JSON records, or one OSV JSON file).
+	// (POST /vulnerabilities/feeds:import)
+	ImportVulnerabilityFeed(ctx echo.Context, params ImportVulnerabilityFeedParams) error
+	// GetVulnerability One advisory as imported, with its affected packages per release.
+	// (GET /vulnerabilities/{vulnerability_id})
+	GetVulnerability(ctx echo.Context, vulnerabilityId VulnerabilityID) error
+	// ListVulnerabilityHosts The live hosts exposed to an advisory, with the package and versions.
+	// (GET /vulnerabilities/{vulnerability_id}/hosts)
+	ListVulnerabilityHosts(ctx echo.Context, vulnerabilityId VulnerabilityID, params ListVulnerabilityHostsParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -9078,6 +9366,45 @@ func (w *ServerInterfaceWrapper) ListHostMonitoringHistory(ctx echo.Context) err
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListHostMonitoringHistory(ctx, hostId, params)
+	return err
+}
+
+// ListHostVulnerabilities converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHostVulnerabilities(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHostVulnerabilitiesParams
+	// ------------- Optional query parameter "severity" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "severity", ctx.QueryParams(), &params.Severity, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter severity: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHostVulnerabilities(ctx, hostId, params)
 	return err
 }
 
@@ -11864,6 +12191,157 @@ func (w *ServerInterfaceWrapper) GetVersion(ctx echo.Context) error {
 	return err
 }
 
+// ListVulnerabilities converts echo context to params.
+func (w *ServerInterfaceWrapper) ListVulnerabilities(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListVulnerabilitiesParams
+	// ------------- Optional query parameter "severity" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "severity", ctx.QueryParams(), &params.Severity, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter severity: %s", err))
+	}
+
+	// ------------- Optional query parameter "package" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "package", ctx.QueryParams(), &params.Package, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter package: %s", err))
+	}
+
+	// ------------- Optional query parameter "group_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "group_id", ctx.QueryParams(), &params.GroupId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter group_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListVulnerabilities(ctx, params)
+	return err
+}
+
+// ListVulnerabilityFeedImports converts echo context to params.
+func (w *ServerInterfaceWrapper) ListVulnerabilityFeedImports(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListVulnerabilityFeedImportsParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListVulnerabilityFeedImports(ctx, params)
+	return err
+}
+
+// ImportVulnerabilityFeed converts echo context to params.
+func (w *ServerInterfaceWrapper) ImportVulnerabilityFeed(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ImportVulnerabilityFeedParams
+	// ------------- Optional query parameter "source" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source", ctx.QueryParams(), &params.Source, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source: %s", err))
+	}
+
+	// ------------- Optional query parameter "file_name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "file_name", ctx.QueryParams(), &params.FileName, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter file_name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ImportVulnerabilityFeed(ctx, params)
+	return err
+}
+
+// GetVulnerability converts echo context to params.
+func (w *ServerInterfaceWrapper) GetVulnerability(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "vulnerability_id" -------------
+	var vulnerabilityId VulnerabilityID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "vulnerability_id", ctx.Param("vulnerability_id"), &vulnerabilityId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter vulnerability_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetVulnerability(ctx, vulnerabilityId)
+	return err
+}
+
+// ListVulnerabilityHosts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListVulnerabilityHosts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "vulnerability_id" -------------
+	var vulnerabilityId VulnerabilityID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "vulnerability_id", ctx.Param("vulnerability_id"), &vulnerabilityId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter vulnerability_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListVulnerabilityHostsParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListVulnerabilityHosts(ctx, vulnerabilityId, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -12005,6 +12483,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/hosts/:host_id/maintenance-windows", wrapper.CreateHostMaintenanceWindow, options.OperationMiddlewares["createHostMaintenanceWindow"]...)
 	router.GET(options.BaseURL+"/hosts/:host_id/maintenance-windows\\:preview", wrapper.PreviewHostMaintenanceWindows, options.OperationMiddlewares["previewHostMaintenanceWindows"]...)
 	router.GET(options.BaseURL+"/hosts/:host_id/monitoring/history", wrapper.ListHostMonitoringHistory, options.OperationMiddlewares["listHostMonitoringHistory"]...)
+	router.GET(options.BaseURL+"/hosts/:host_id/vulnerabilities", wrapper.ListHostVulnerabilities, options.OperationMiddlewares["listHostVulnerabilities"]...)
 	router.DELETE(options.BaseURL+"/hosts/:id", wrapper.DeleteHost, options.OperationMiddlewares["deleteHost"]...)
 	router.GET(options.BaseURL+"/hosts/:id", wrapper.GetHost, options.OperationMiddlewares["getHost"]...)
 	router.PATCH(options.BaseURL+"/hosts/:id", wrapper.UpdateHost, options.OperationMiddlewares["updateHost"]...)
@@ -12149,6 +12628,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/users/:id\\:reset-mfa", wrapper.ResetUserMFA, options.OperationMiddlewares["resetUserMFA"]...)
 	router.POST(options.BaseURL+"/users/:id\\:revoke-sessions", wrapper.RevokeUserSessions, options.OperationMiddlewares["revokeUserSessions"]...)
 	router.GET(options.BaseURL+"/version", wrapper.GetVersion, options.OperationMiddlewares["getVersion"]...)
+	router.GET(options.BaseURL+"/vulnerabilities", wrapper.ListVulnerabilities, options.OperationMiddlewares["listVulnerabilities"]...)
+	router.GET(options.BaseURL+"/vulnerabilities/feeds/imports", wrapper.ListVulnerabilityFeedImports, options.OperationMiddlewares["listVulnerabilityFeedImports"]...)
+	router.POST(options.BaseURL+"/vulnerabilities/feeds\\:import", wrapper.ImportVulnerabilityFeed, options.OperationMiddlewares["importVulnerabilityFeed"]...)
+	router.GET(options.BaseURL+"/vulnerabilities/:vulnerability_id", wrapper.GetVulnerability, options.OperationMiddlewares["getVulnerability"]...)
+	router.GET(options.BaseURL+"/vulnerabilities/:vulnerability_id/hosts", wrapper.ListVulnerabilityHosts, options.OperationMiddlewares["listVulnerabilityHosts"]...)
 
 }
 
@@ -21018,6 +21502,102 @@ type ListHostMonitoringHistorydefaultJSONResponse struct {
 }
 
 func (response ListHostMonitoringHistorydefaultJSONResponse) VisitListHostMonitoringHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostVulnerabilitiesRequestObject struct {
+	HostId HostID `json:"host_id"`
+	Params ListHostVulnerabilitiesParams
+}
+
+type ListHostVulnerabilitiesResponseObject interface {
+	VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error
+}
+
+type ListHostVulnerabilities200JSONResponse HostVulnerabilityPage
+
+func (response ListHostVulnerabilities200JSONResponse) VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostVulnerabilities400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHostVulnerabilities400JSONResponse) VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostVulnerabilities401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHostVulnerabilities401JSONResponse) VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostVulnerabilities403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHostVulnerabilities403JSONResponse) VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostVulnerabilities404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListHostVulnerabilities404JSONResponse) VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostVulnerabilitiesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHostVulnerabilitiesdefaultJSONResponse) VisitListHostVulnerabilitiesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -34508,6 +35088,455 @@ func (response GetVersiondefaultJSONResponse) VisitGetVersionResponse(w http.Res
 	return err
 }
 
+type ListVulnerabilitiesRequestObject struct {
+	Params ListVulnerabilitiesParams
+}
+
+type ListVulnerabilitiesResponseObject interface {
+	VisitListVulnerabilitiesResponse(w http.ResponseWriter) error
+}
+
+type ListVulnerabilities200JSONResponse VulnerabilityPage
+
+func (response ListVulnerabilities200JSONResponse) VisitListVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilities400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListVulnerabilities400JSONResponse) VisitListVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilities401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListVulnerabilities401JSONResponse) VisitListVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilities403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListVulnerabilities403JSONResponse) VisitListVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilitiesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListVulnerabilitiesdefaultJSONResponse) VisitListVulnerabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityFeedImportsRequestObject struct {
+	Params ListVulnerabilityFeedImportsParams
+}
+
+type ListVulnerabilityFeedImportsResponseObject interface {
+	VisitListVulnerabilityFeedImportsResponse(w http.ResponseWriter) error
+}
+
+type ListVulnerabilityFeedImports200JSONResponse FeedImportPage
+
+func (response ListVulnerabilityFeedImports200JSONResponse) VisitListVulnerabilityFeedImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityFeedImports400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListVulnerabilityFeedImports400JSONResponse) VisitListVulnerabilityFeedImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityFeedImports401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListVulnerabilityFeedImports401JSONResponse) VisitListVulnerabilityFeedImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityFeedImports403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListVulnerabilityFeedImports403JSONResponse) VisitListVulnerabilityFeedImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityFeedImportsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListVulnerabilityFeedImportsdefaultJSONResponse) VisitListVulnerabilityFeedImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportVulnerabilityFeedRequestObject struct {
+	Params ImportVulnerabilityFeedParams
+	Body   io.Reader
+}
+
+type ImportVulnerabilityFeedResponseObject interface {
+	VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error
+}
+
+type ImportVulnerabilityFeed200JSONResponse FeedImport
+
+func (response ImportVulnerabilityFeed200JSONResponse) VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportVulnerabilityFeed400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ImportVulnerabilityFeed400JSONResponse) VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportVulnerabilityFeed401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ImportVulnerabilityFeed401JSONResponse) VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportVulnerabilityFeed403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ImportVulnerabilityFeed403JSONResponse) VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportVulnerabilityFeed413JSONResponse ErrorEnvelope
+
+func (response ImportVulnerabilityFeed413JSONResponse) VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportVulnerabilityFeeddefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ImportVulnerabilityFeeddefaultJSONResponse) VisitImportVulnerabilityFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilityRequestObject struct {
+	VulnerabilityId VulnerabilityID `json:"vulnerability_id"`
+}
+
+type GetVulnerabilityResponseObject interface {
+	VisitGetVulnerabilityResponse(w http.ResponseWriter) error
+}
+
+type GetVulnerability200JSONResponse VulnerabilityDetail
+
+func (response GetVulnerability200JSONResponse) VisitGetVulnerabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerability400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetVulnerability400JSONResponse) VisitGetVulnerabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerability401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetVulnerability401JSONResponse) VisitGetVulnerabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerability403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetVulnerability403JSONResponse) VisitGetVulnerabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerability404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetVulnerability404JSONResponse) VisitGetVulnerabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilitydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetVulnerabilitydefaultJSONResponse) VisitGetVulnerabilityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityHostsRequestObject struct {
+	VulnerabilityId VulnerabilityID `json:"vulnerability_id"`
+	Params          ListVulnerabilityHostsParams
+}
+
+type ListVulnerabilityHostsResponseObject interface {
+	VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error
+}
+
+type ListVulnerabilityHosts200JSONResponse VulnerableHostPage
+
+func (response ListVulnerabilityHosts200JSONResponse) VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityHosts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListVulnerabilityHosts400JSONResponse) VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityHosts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListVulnerabilityHosts401JSONResponse) VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityHosts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListVulnerabilityHosts403JSONResponse) VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityHosts404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListVulnerabilityHosts404JSONResponse) VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVulnerabilityHostsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListVulnerabilityHostsdefaultJSONResponse) VisitListVulnerabilityHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListActivity Unified recent-activity feed.
@@ -34792,6 +35821,9 @@ type StrictServerInterface interface {
 	// ListHostMonitoringHistory Monitoring history of a host.
 	// (GET /hosts/{host_id}/monitoring/history)
 	ListHostMonitoringHistory(ctx context.Context, request ListHostMonitoringHistoryRequestObject) (ListHostMonitoringHistoryResponseObject, error)
+	// ListHostVulnerabilities A host's open exposures, most severe first.
+	// (GET /hosts/{host_id}/vulnerabilities)
+	ListHostVulnerabilities(ctx context.Context, request ListHostVulnerabilitiesRequestObject) (ListHostVulnerabilitiesResponseObject, error)
 	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	// (DELETE /hosts/{id})
 	DeleteHost(ctx context.Context, request DeleteHostRequestObject) (DeleteHostResponseObject, error)
@@ -35224,6 +36256,21 @@ type StrictServerInterface interface {
 	// GetVersion Report build metadata.
 	// (GET /version)
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
+	// ListVulnerabilities Fleet exposure, one row per advisory affecting at least one live host, most severe first.
+	// (GET /vulnerabilities)
+	ListVulnerabilities(ctx context.Context, request ListVulnerabilitiesRequestObject) (ListVulnerabilitiesResponseObject, error)
+	// ListVulnerabilityFeedImports The feed import history, newest first.
+	// (GET /vulnerabilities/feeds/imports)
+	ListVulnerabilityFeedImports(ctx context.Context, request ListVulnerabilityFeedImportsRequestObject) (ListVulnerabilityFeedImportsResponseObject, error)
+	// ImportVulnerabilityFeed Import an OSV advisory feed (a zip of OSV JSON records, or one OSV JSON file).
+	// (POST /vulnerabilities/feeds:import)
+	ImportVulnerabilityFeed(ctx context.Context, request ImportVulnerabilityFeedRequestObject) (ImportVulnerabilityFeedResponseObject, error)
+	// GetVulnerability One advisory as imported, with its affected packages per release.
+	// (GET /vulnerabilities/{vulnerability_id})
+	GetVulnerability(ctx context.Context, request GetVulnerabilityRequestObject) (GetVulnerabilityResponseObject, error)
+	// ListVulnerabilityHosts The live hosts exposed to an advisory, with the package and versions.
+	// (GET /vulnerabilities/{vulnerability_id}/hosts)
+	ListVulnerabilityHosts(ctx context.Context, request ListVulnerabilityHostsRequestObject) (ListVulnerabilityHostsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -38448,6 +39495,32 @@ func (sh *strictHandler) ListHostMonitoringHistory(ctx echo.Context, hostId Host
 		return err
 	} else if validResponse, ok := response.(ListHostMonitoringHistoryResponseObject); ok {
 		return validResponse.VisitListHostMonitoringHistoryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHostVulnerabilities operation middleware
+func (sh *strictHandler) ListHostVulnerabilities(ctx echo.Context, hostId HostID, params ListHostVulnerabilitiesParams) error {
+	var request ListHostVulnerabilitiesRequestObject
+
+	request.HostId = hostId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHostVulnerabilities(ctx.Request().Context(), request.(ListHostVulnerabilitiesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHostVulnerabilities")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHostVulnerabilitiesResponseObject); ok {
+		return validResponse.VisitListHostVulnerabilitiesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -43148,955 +44221,1129 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 	return nil
 }
 
+// ListVulnerabilities operation middleware
+func (sh *strictHandler) ListVulnerabilities(ctx echo.Context, params ListVulnerabilitiesParams) error {
+	var request ListVulnerabilitiesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListVulnerabilities(ctx.Request().Context(), request.(ListVulnerabilitiesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListVulnerabilities")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListVulnerabilitiesResponseObject); ok {
+		return validResponse.VisitListVulnerabilitiesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListVulnerabilityFeedImports operation middleware
+func (sh *strictHandler) ListVulnerabilityFeedImports(ctx echo.Context, params ListVulnerabilityFeedImportsParams) error {
+	var request ListVulnerabilityFeedImportsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListVulnerabilityFeedImports(ctx.Request().Context(), request.(ListVulnerabilityFeedImportsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListVulnerabilityFeedImports")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListVulnerabilityFeedImportsResponseObject); ok {
+		return validResponse.VisitListVulnerabilityFeedImportsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ImportVulnerabilityFeed operation middleware
+func (sh *strictHandler) ImportVulnerabilityFeed(ctx echo.Context, params ImportVulnerabilityFeedParams) error {
+	var request ImportVulnerabilityFeedRequestObject
+
+	request.Params = params
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ImportVulnerabilityFeed(ctx.Request().Context(), request.(ImportVulnerabilityFeedRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ImportVulnerabilityFeed")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ImportVulnerabilityFeedResponseObject); ok {
+		return validResponse.VisitImportVulnerabilityFeedResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetVulnerability operation middleware
+func (sh *strictHandler) GetVulnerability(ctx echo.Context, vulnerabilityId VulnerabilityID) error {
+	var request GetVulnerabilityRequestObject
+
+	request.VulnerabilityId = vulnerabilityId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetVulnerability(ctx.Request().Context(), request.(GetVulnerabilityRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetVulnerability")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetVulnerabilityResponseObject); ok {
+		return validResponse.VisitGetVulnerabilityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListVulnerabilityHosts operation middleware
+func (sh *strictHandler) ListVulnerabilityHosts(ctx echo.Context, vulnerabilityId VulnerabilityID, params ListVulnerabilityHostsParams) error {
+	var request ListVulnerabilityHostsRequestObject
+
+	request.VulnerabilityId = vulnerabilityId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListVulnerabilityHosts(ctx.Request().Context(), request.(ListVulnerabilityHostsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListVulnerabilityHosts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListVulnerabilityHostsResponseObject); ok {
+		return validResponse.VisitListVulnerabilityHostsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3dctw4tiAKvwoivz1haW8qLck/XSXFjtlql6vt7nLbYbm6Zqbkj0SSyEy0mAALAJXOqq6IczUPMDfn",
-	"Dc6LnDfZT3ICCwAJMsHkj2RXnTPdF11WEgQXFhYW1v/6ZZbyTcEZYUrOLn6ZFVjgDVFEwF9X8u1S/zcj",
-	"MhW0UJSz2cXsisktEQhLpNaUrSSSivMMYaX/logyqTBT6Oj9ty/QkydPvj6GnwjOEF8ixrfzWTSjeqKf",
-	"SiJ2s2jG8IbMLmZYxnw5i2YyXZMN1t9dcrHBanYxy7AiJ4puyCyaqV2hR0slKFvNfv01mr0gQtElTbEi",
-	"Lz8VVP/+Lc0VEfuwv2X5DlEpS5KhtH5Nr4HmObrDOc2QWmOFiJ6JoC3VizQr22C2Qxneya4VEPv12LwV",
-	"67GNBW3wJ7opN7OLr86fRbMNZeavs2pVlCmyIqK9rGuFVSkPLqqxGr40EEt4rwtc87QBIGEanh9nBkWz",
-	"aCbIHb+FfxmEZLOPwS0oheQB0D6sCUoY+aTiFEYkBjSCCkHuKC8lKvCKzNEV2uBcb7feFxiJqEQYPT09",
-	"7YLeDGuj9zvCVmo9u3h2dg4Idn+fhaD+NidEfUc3VO1D/opvzYZTRTYyQmdIcXR2enqKjjKyxGWu0Nnp",
-	"cRdwOUzqw2Zfml2cnUY1HegJewnhW30mt1zcdhHAFVq6IYjCMUv+9PIDeqzPdk4xS8njaoBM6gUkOM+T",
-	"CJE7InZIlDk5vkSYoZLdMr5liDPSuwvVvF0b8fxp/z684lK9/ka/CJ8osFrXX1hzqWJqaPGnEkjwQomS",
-	"BBlFWcLI/U90Tn//mTOyKbgiLN39hexCm1My+lNJkHkHFUSgnK9oinPECyKwHneJBClyvJNIEFUKBmeE",
-	"C7qiDOdIEFnmqtqCNcEZEfUSPAhONAiH1uPtzNn5V/1b01zdW1gUzn8fq5y+qo4z/w6vCJL0Z2KP+7l/",
-	"2p9NOu3P/NN+PuCwvy0Io2z1gpfsEFfiZpjUYOZUqkFcKYVJB3GlXjjfkw3JKGxr59kS9z5c73lOzPRt",
-	"chM8Jw1mp3+QSbX0Uae8wEoRoV/7//+IT37+qP/v9OTr+OMvZ9HzJ7/+Sxi20sEWWrp+mA0+ihbhHtF2",
-	"gXTy8V/D4FynuHsnZIrZ/ZnoB0FY9popIu5CPEBf9luaqbXeFILTNVqU6S3xaDPJ8C7pJE/qZg5S6CzD",
-	"eqyTUNa81MzB/Lgl5DYsmADI15SlJAzvkgqpKpnVCieSCEpkDfaTUxD70IIsuSAoKZmiefc6JHxugiAL",
-	"wH6vJw8Dm+N+WBnfdgIGcI8H7FdNNbLgTBJQC/6Isz9hRbYYbruUM0UMr8JFkWsJlHL2+O9Sg/2L961/",
-	"EWQ5u5j9/x7XKsdj81Q+fikEFy/ZHcl5Qcwn2wd+gxlekQxpeQClvMwzxLhCC4KEpjWSIS6QIMtSkgyV",
-	"Eh0leuS8ZPAYL3KSRMj8dkt28YbKDVbpuvrRE6BjykATCD6zErHe/l8jjYv35KeSSPXlcKFJQZiPIlBL",
-	"nOTMBbqjPAcVAINAh44SWAnAES8xzSvIX3C2zGn6G8Gd2q9L0LCAktNSCMIUKC0acEEkL0VK5m5stR2L",
-	"Uu6S6IYlpSRirk9FjLMNZXoA/CRJvoxznt7yUiXHkUYMVRIlLRkiQaCvomVOV2ulR22xvGFAQQAWRhld",
-	"LgmAZSGf3zCNvW+5WNAsI+zLoi/Fea4lK5zeSqNHEbGhUlLO9EKSjChM87lj8nH9OLlhRwku1frnef1j",
-	"nBFGNUUAijBKOb+l5EQPI0wBvWcoXWO2Iiij5sClfEPQUvCN/v4N25IFwkXxSCJQGUCYQ+ZL81SKZSzI",
-	"30mqgOwM6v7K1be8ZNmXw9xfOZJlukaOomC1WrtRNUo3eAfLk4TA8XiHdxvC1PvquvyS25zTlDBJkKKN",
-	"zV4SrEpBkGbnmb/f9kECkF8TcUdT8j3Dd5jmmvF9WeCl+T5KMTMIFXfVuZdIwFEDM5C+8Th/g9nOslD5",
-	"BQHl3AjSWszaFEpeoi2mCi25AFSzcrMgQl+ykqScZcAnkvdEid3J1VIRAZKm0VEAbO/R/uV9bedQ3HzF",
-	"ChJCv0PZat64k/eEbQ3990yfKC7oz+TLHpxUkEzzApw7HlH9YAxlVDqDQWSNZvYmhmsSdvl7Rj4VwATg",
-	"i19QatCakloTgYgeio6enj6N0NPTZxF6evYkQs9OTyM0n8+PI0SNNmrGETvnHMQy+zmwiL57/YHfEvZC",
-	"EKzgXOEso0Ypfie0oquoFpKWOJckmhXeT7/MiBbow8qz0pMafDJyp+EFTMpLRD6leZkRiRKlciA6Sx8L",
-	"znOCgaMa8W6kGhzNtMY01loTzSRdac0zvg0aO3IJJKNvcIzsUHRLdnCw9N8kq3hBZM0AJDPWSs5SEl6g",
-	"UgGsfUeXREushrdjiZInpxstApw/XSeaBJOvT7PEx6DdAMCir1+dnnz98d+O5D82/1j/IzsOq1e13vSj",
-	"wXetbvCFvuE0nE3yyEbSx0HMas4KVPJINvB69OQcCcwyvkGLnSIyQgssyfOnxxGSa30lV6i9RJzlO7Rd",
-	"E4awvCWZ3hONikoJ0BPMAlsO3w2DJPDWgLX3uXnnTPGGqN6z7VD5Ro9tb4ABqDHdoe34jhrxfMRewMzw",
-	"L7D/joO2AgULgXdh6OVBiN9YDI2A2Jy6LMZqqGIXVe8sdt7FUz+2TOjQlKzMrYhhzAl7c6yxjA8S9g9r",
-	"AhxaOQJHa55nsp99hFkFzQbYMqIZKA1a0L/X4hzj3Wet5va71+SOPe9zYCNgxTgFg148cMneLsQDiKUX",
-	"Pus+8rxGOFX0jni+otp/9LGPpwLMgZVZJEc+fTcI1yIqqt1ZbZI7dNCuzThruf8czJqR7USGPZw335+j",
-	"+svp56tme65SvVzP/DECfYJgK+q1ucHuEgmScpEZFUezBVxmVCEltKozi3x55fx033J6mM7sh8PLUvSO",
-	"qrGU4BxUgTPYe4YGHl2egnFkHHOXWpC0yzlEF9dunH4H9OPGmc6J0CdOCcwkhh0H66IieU5XxFg6YYP0",
-	"znBGFQcAPoYgKjcbLMJ3jaIqyO6CbMJA6S3Rvd9E1aFNfodXY+X3NRh84jTsmnmt5QSUk6VCvNQqXopL",
-	"GTQxCIK1xEuoQM4esSBqS4g9+wVekUfyhllHOGYZWK+M9VeRDTpS3LjO8oy437g5KjBITwDWFs+Lc7rv",
-	"xYlq2WaYkOPOx56AE808H7+epofw25sKX4+aCG7OGdzKbEPZe54T+d6ap8cyIf3u4OXrL71kSux6BTwz",
-	"bxBkOE3joMSp1q5zkq3ueWE3JjIi32iGBewgNj+Hbj1D0BfGUBv7xnd0BPRJ7wgjUqKC6zNxCVdiQQSY",
-	"9Y+jG5bUQQtxJuhSJejI2rILLCX6z//5v9AS01wTPIa3mnPAcYFYBj2ZTLnQ8/ACptEDtP6kf0V8ibAX",
-	"OLEkeY4WO5TAEuW8fjUuOGVKJoiyG8YZQTLFTCuYC5LzbeuFZc65iAsiUsJUEoCt+iIAuMwJUXEDTLD0",
-	"6Z97IL1h7svtSSqAbfRSaNyWsoxvk2oZ4dm6VuMtAiXgXNR7QtnKQ/MN0w8kMl4HD012dCmITJAmXjCu",
-	"YST4tkUPiAsNl75d4nSNKYsXQosmFksFEZRnNEX6FlhaG5JzjBmhAd6yIGgFmNywW7KLUCqooinONfyC",
-	"5zkvVbzGuSIZrKDAKl0bM1bl5kZ2HJIFYQpYsl3GDVuU2Yp4lPh3vrgEc3N+RzKjcmuY/s4XiEqIdNiQ",
-	"LEKpJvM8txYzDv9a4PTWLtxY3mP9QP/q/DcOxW0vmFRckAwpDrCluFCl/hv8KQDaDbOwASGas+MjQsp1",
-	"7Lu6XDyb/iJzYXPX16/g1RvmDXX2KkdxZ0/BYxohjb1yA6ZD++iJ8aXqiy3XN6G3GZewOYBAf24NrLvp",
-	"21ilyiCUkW3D7ng8Ry9xur5hdrjUOCH50r0lUcqZYcEozQkW0tyXewxvwbOwwDJF385IVhYdljOFNnpP",
-	"NX+BkwJo0OigErgmOjLqVYR8Po5AL861HJYdB00uGZUbKu+r6dazTLw4fq9SsiOn+6nqbpKJyNH3lUXO",
-	"w4jxliKmwlO9X7pghOkmAtIrVmpqv4aRWrDCK9ktIJnvNE/OC84U+VQHRIAEgo5wlgktaGjuYaz6+hpl",
-	"yJNJLAu0wTF65A2rAlONOcHcvSCIXNa3XmQuZqO655QRc13Ct8COtRZEghnrhsEE5rG+my8145EkLfVZ",
-	"ru7B6k2Q3ytw7aUKEMpL43D177pHEqVrkt7quwQiWez9GEvykxGEQNs1izCP/HtRSyBFXkqU2KOjhS6Q",
-	"vpMIJWAi885UYhCUyLIoNGbhJtIbYniqwBT85muaG60Hrqgthst9g7XWwfR1d6EvLLqkREgkb2mBqDpu",
-	"8N5aWu7SCaNZWWQjmW9Ij6zZcUOwDeqVhpQH6Jd6noexjPh2jmfPA8erDIcKfVvfCcbkf+RWrvdFk621",
-	"qyxLLSEcN+xMI873r13Lf0W1KDLWjjJSGdUf+iAwkzB/r05mJu3csWvHqfZsmf5tO6tZ46zm+jPvegza",
-	"PdqwjtX/VCi0PpE7qcjGxbxc3JSnp09SmsF/iXGAteyp7TFBecEchIFX7pibduCUljvc90J2h2jf0NTY",
-	"B7fdhnvBpprzfXDnSzaeDEIMqMJ1A6zIbnm1DMBzEzOdhCxfcLakq5E01qFBdsRMHlROcQ5XFlYoJ/oy",
-	"q1NnzJxWa9Yi+Jqu1kRfEi7JhiCjlprLRKJ99djafwfGKUezTmV2wtIM4LCeTvgu0SlSpWA2YEd/EfHl",
-	"8gDYp31gG5TEa14KGY4IX2IBaiPyTQcOuWYpWong3HP6VtD84bwXiQ2VPRS+UNlVnL6vKaDe+KaOj448",
-	"tZdp2UfSjBwbnLasCWO3ewAFXx22AvWSLzWJMWADcmRwDwIdRJqHYQ7QZcOgpCnh+EEIs+002sN2eD1R",
-	"J385dEAPnII2SfZxw4n24bRipb2SiGO7oORDJLYc914LtfbT3mzda5zgypgga302q3+vmV8rLC/vXLTY",
-	"KMGJdggBcMFaIWeA3VwPdjbvfUNQTglTsdY3w8+5ECQ3EdgdOr4J4+xTe/cw83ntIsYHO/KlzCC9SVv7",
-	"MliLjlxg7tAdqca7Tem3RJCfGsugTD1/OgsyZM/eUqXDsiW3Ahj4HbdYMD1xNHOmy8EBDj/N9igimlV+",
-	"VU/x9KiuuYXNvamIp4H9w+foC3CM+sz+pmzjtd5XjdD3kFw4lv8b28r+fWywaN0OJHPxvKpKKFoIgm/R",
-	"Ec5za5baGCMJv21q291k2DbnBKm3A3PeNPzWO4BemFSngtTCNr/V9Grx0I/m6yom6H8vNBtb2a1llnsB",
-	"bka3Mb4osPBVS6JM4VRdIv0JRJeIugDgjGZT7TJu17vj7AwkFRBqTZgFYQ/FomTz7k8GKar9XRMkvhWc",
-	"rSJENoXauV0KGiAcWIeRGfb9AXIFbq0GXHX+aiZau/yD4UMZNY9JgxzCZ0atv+MrOtFCyFUR1l5dBlXK",
-	"M+LM4Sb25JFEXlIPFwgXRWR24c23V3p7CNNrz1rxVc8bwVXP98Omf3keyo7V46TccpGF7Jh9Yekk5XdE",
-	"7GK9jJAuJClb5eSklAS5sbDkyC80knBVKWMjottLSUQgnL4f7hZ5VPN4qOghhUkqCk5TImVcRWjvLWiz",
-	"xDFhguf5RkupwstnahFQZckHOwwXt7LAqcncAdeuJhTnptDLQ2sswflspifZBQKDtB6wu2EZR0fJu7fX",
-	"H9BjTXqPN0t8YUYmEXAc1H4KR2qXHEc2sdWktW3wDqzYNwynCnHjvOVbhqxRs+E7aPCjpSByfQA1ehH9",
-	"goxavyHV5rS3uYH+9jftF7q2/c23Vy8BHxO3vhD8jmoUUbaKS0E7vIepIB3GrgWW5Mk5MkMik/q0Kyhb",
-	"6VuJI8w0lzBJKS6XK8WGPL5//3re62PZA7AC5wBK3tsT/YJnRI52nXicY5QKshck2pjoALh/A5q9Fx+/",
-	"P7tty2yq6AaZvKuyP6eGzVHI/xodJ9uh+1IZY8bZbsNL2SGrdgXC78fvjdtmUxDBRI83wAhhr86avd8n",
-	"Le6aE3Zv18Q9IhtrUJjqhulEun9DDtB4vYvQwGSn7lrxe8NCp/pOWzx/bEWoJhPwJwvB++L1N++/odLw",
-	"imkQpzQLFXRi6PW7u6eIC/3f54gRBZbeKtPt7HR+Oj+bnz4+f9oj5DwJCWdchCzj7/TPSHGkhL5yTQkP",
-	"F0ZR1/D48fz8oy1+4c5AZUF+/uzZk2d9Ju8N/vTavHlmGJ77q3V2opmpKWQfa6l8z0yq0RfcGqzIioud",
-	"CdgdtycNrHSeoEHxBfVEQSAhvs8EC1zXsfFNaG4pyzpyjBacqw6WeSig6FAUPhYrovqXB0DVU1Uvdq/y",
-	"G5KCLPAg0RAPmfVhwPvWuBL+CHGcvTAG8iBtbOga58pk73ieozWXSqIjSC2nElkHB16BkgaOUG7SYXnJ",
-	"MpKhsjhGa3xHqrhVkIc3JosARPQFV2uEBUEreqd19zMbbaOfMUJB0aeQIddE5wZ/cl4T39s0xmHlTSHb",
-	"7w6oG9WB/1dcKqh5JfdPQOUuDGXHRzODpPCzgrBM00Pw4U8lKbtebMXcdg8iWazHdQwoGev8vLylRdE1",
-	"tSzTlJCs6/EWU2UKTbKMb4NVA1qyuEVEteq9OWpo/a9X6G2udh9BkbdN9do+Htzw670Mwt8czJoVGjD/",
-	"zBf7BIkLrdrgvKFN7zPhtKLnQxrmHv1Pji1OaXbfKF87x2I3DOp3REgTe5VZ9h7XDLv/a2IXi5LdC2LH",
-	"zBYV425uVf17RyE9m51gWLTm3sBsLTufh23GnZEQ3/qTQRkwfzYkFRbKxGxvsU3osrkA4S91sOt+e3Sb",
-	"Sfe90eIWFmveUkMHeUkZlet7kpxG+RiiWROcq3UMttaYZk1drFeraXuiICq9SujbxyM81+pLYLO/obLI",
-	"8Q6q8Uh0RHJpYl7h72Nnf/07XzyqLnjJ9f43ROdeEAfqa3TF6jCJDkXaiZIVt8UqXYPZqkpyCbLCzjR3",
-	"rfgImpExG2g+2sNe3ulB1wVJe4L5ahn4YOYejHrHc5padzOoapMYnZWsRzq4JcmJC+McHtn+wUZRS1Ns",
-	"m+zQlrjyT/NQwLRlMA+U1t+Plj/zhb3DQSa5I2HpralteMfLPBvH2qyTo6P8pJaarYAAArfhsSU7jkzN",
-	"stMwo10JvlXrDlGM/hy2MnljDtp8LAaqr7gp67Xsc9eQOmmVLmtNqcsd1DyqwdAqAcRtzd5tGeCm1ZHa",
-	"4yhRQOxpHSUvYNWTYLplwD/zhZZ7AgJWHUSyv8fkE04VskNswS5qWGyElvSTlxqmb9lC8AXJ0FEGNa4h",
-	"b5N8gvwLzppWjH56b6rqgXMOtaxC3pW6cK/NTrTgC8zCFEnYHRWcbQhT4dosrpJWv4j0INd0d/pWeGzn",
-	"nbHBrDRFsEYg/o15qSuWxAYHhh3GNCfIKhFALdgGGUe1t4tB/hAjUFZZoiNwHldPQbU2zi42PVsimhVr",
-	"LDvSpuGRzWdGC6JBNcmfmSlROfcq3xaCwHkFXQZyPGeVLG1Oab7zz3HBpXIvOHVoZt3sUBylH3BeB8wH",
-	"lFz4UJcSVClgrgTxpPy4Wqe7X1rAtMv7HpBbL2aAlV1fv3I+TlmRGSR0QblNTYldasGXvuY9Xd3e8wMs",
-	"DnXd/pofNNmancqjL+9Wq7Yqqm6Dmr1WXMRDsEeIvTeOKwh2nxC35hU2Pf2omscF5T0IUJ8p7O7gAjrN",
-	"ObGTHCohwsoOpjJsw6ZjkvBBeNkUOVFN445vvNFMQU/uWXqc3afbnvOmun2aaF6VNMO2Svj+lUX0oaRy",
-	"E9ZBOm3tbSO0HehPGNVf7sbtX/noWpMH7OYDsvgaSs8+SU5jhcOchp21FS1M7g79bLdhB+FcE6UlCHnA",
-	"GujxttHxz5UC7oRrWR+a4L06PgO2fidY7q8d2RJcVR+oDbgaH+zeUofZ72Hw2PinXuSPi//yfJPeWZm+",
-	"UQ+C1QO4U6QIqNx8s8EdXkPyiaoqsq5f2x6iPNxLWRiaFdppguoIcK6E7QHGHRhaJwlMErgCAlZGRDgj",
-	"RKqMl6ojO7VkKe6QpkNGgVrMMrkFZt111URLCtVHK8Bs0Gr9wcYymzt/mAAfTnABcv7SkssPzm410uVr",
-	"zDrG5HSUmL8SZ+nlAiVN61bV+sxY9Dxfrw2HBCONCbpIjKXIVUeCWm+M2HDmfa9ubWKr+/lEoxyzIVPc",
-	"GKdwbT+rIDhvQDDBL1zVAav9wqPK4ZrEHJdKGnbWaEVbi2XSVHo3yTdVPaKBOQSVKWbI2E8pKVTIQqTB",
-	"kQin5jla7BBmyAy33R2WHAqbOP8+lENjXIALa3C+A27Vc+kequcfMVSL4ktR59w1VwfAPkZH8N9/MyDb",
-	"IH0TtMChmSQsynjIjMw/Ry8txmx/MInAqqnxYRHRNMjwcpEfUIBNXf+W+713hW1nusaMxWU9kSOEaJ/2",
-	"vH3/eJDU33E6Ps2xwxZOWOZYjunDZOJIjFEYgke2a2xspFDFRTOhTuNWt/3xcxI98MUwwbsaJpAd/Puj",
-	"/i9LkHBh91HlQBKEJlRjy0dUXSCD8XJex7Ax7bu0skbb4vxBIaJ1jkK2PNcKbKDGdLD+1WG5w2+N6bc2",
-	"s93BXDMuu8bwpjBGbNHVPwqCbzO+ZRPvwYG0nJGVwNlAKoxmDqABQ70SUAPfgES42PhvBr7CWU7Z0Plt",
-	"25JQF4st3kl0eukiOaA5MGW2NVViX0zQEePGvwTuAdeHDPIQd0Qd26sKS5T4a0kGcat2UL9ZmbdDXvKx",
-	"3YgWyvpI6sWapLeTEmOBpcQbIqUV/XuNP+aNwenadSHpeFANuTfV+KqQHCPb2FZ6ozlVu3iYxfu990pt",
-	"8y40JJ2qpqB3NCcrEnb7WRVMohVRSHCuXK1mcPYc5QRDCxTMMnRLClVXP/WdPsJYr2SZcfufuMori2aM",
-	"MzLMk+NAtYvpT+s0tDSyCoCtr9eVemwyGmL9ftzlUZdyHS8wY2SYk1MPH7ak/chgC2wAMn/53RTVe86m",
-	"VGSqZEhJ0mbr8OdPG/rY89NDfHzq63zLJr7q8fl4lfNFlwHTHzftS4YlTnxZYEXi3PUBHt6iN5pp4uCl",
-	"2vvuk943vdKTcVUisqVq9yrK+5cCQNLa8qhJQN6O7mO+uaQuMBsoC27zsHPwWWvxBI7diIo8obcn1eXx",
-	"J5pUEgHkjjgrSajt1Z2zIW3XXNrgBSOFUImykpjueoMUIkhUh3fv5UyGaRRNewogmJrvVZI+OuIMbdc0",
-	"XUPFAy0qQ9qCUVPzUio9GFrs3SPqwidUW9Sx4xbXWKhiQYfoffCGi6ka/yaEr0s56k0Ii48zUjhrm4/o",
-	"P+L0dgWGRfR3vjDJ2c6MqwVSdGTjYKIqRg5CkU1sjOKmjLgS1NaSHlItR4tbcV28cNRizI7HXpZEuGQF",
-	"drRRCK4xBjYLSQiD3zXssFzqtcDYUFaqYDe5/STlatvDGxPe6M6lBylub63NnYy8Ax/kJ1XPxRc5Z2Ra",
-	"qiGVcWWc/WVYF8Eh5RpkyouGR9bUJbVrCveB0a9Mi6jZr0BX9KIMQhGn4QyXah1viFrzgPEq8YrUJyjn",
-	"KyBB2zhYrrlQJzm9g27UrYr2VQmFF1eaUpU0Ne/trcHB1GvKuupNSS4RVUjhW6KPNHJyvz67Wp7XE96S",
-	"na8taGnYlDX2lIQFB0rz4AhuTiv7sdGl/vxpFEzg/hx01VFBpAMIiwhXW993+j579uT54TdAlSrWwnoM",
-	"+7/2ZWn+4aqSGLgr56CXm+0T+uHj9B2VaqoMV00ywqZXvVMX4XhgB6EPVn9dsQBA/+QpPTzlM/SmHJak",
-	"3R9+IA8KhUN5W7gjRKmaGXHNrX7L8h10lfbo78IWk04QZnJLhJx39qwwk9cN2yZOXhvkJQg1wMiqRX/8",
-	"HTA/S3jxgqoDtiLoask3nfHybsySshURhaA94zrLfU4KvBpXM2MYm25Qp0/Jh7mWCbMaKg5tKPN/Pfsn",
-	"M/ungDTga/cRWPZpt5SKb97znNxHlO/etiHINrzLL8eET37+qP/v9OTr+OMvZ9HzJx2V8DrqBo1s1l4H",
-	"Jp7vByb2FR/pLzZU4/hh+cP9sP6FcLeHDVfUh2QuP22MfGcq5gQvjyUv2biro+BCdeXdrKhUGsj4Ps21",
-	"prhjekKHLQIs8I2XPRR87EX8e7vCiQfe5GfHXXxo30fZTLkbFzi8ErwsxmTITeT6rj/WveObnz/dV6M6",
-	"2Pbzp4P4dFUKa5LDKyOKpCrmLDY1eVMOpXE75HIbT7HnhHl++vSrhgvnyfPTe7qpPsUpzQScsY6M1ByL",
-	"FZGqLtOVYoZwnvMtyaDZkj0RxCujBRcnwujx+flxowmDvY4Pe5I6vFfPTsf5jxpobDl4uvZjsOunRQ6f",
-	"1e/TJr0RTp+9Vyd5fKpZrlPMJtaA+xJq8xdOGwZmP9AbUB2wQXah1hU9vXBGVQxvcHq/yQhlg4OSHjZd",
-	"06kwVYGk2qUQSJkLKTCKKxxoG3dVMan/+/9EhVcLcEq4EuAaCNth2MvtNADUaHR00qB4RxCHT9uWkGJq",
-	"iUxWFwAb0fSmei0E2Muq0vIDCo1+S96JQp7Xo8R+Zf8Wc5UeoWKRkbhQijcECmfMZ9FDtcB96DJVA4az",
-	"3ZgKNUuc9l8b9U5/C8ObaU/hOi7IIgx6l9vkrsbhGtVMd4g1qxrYac7yRdHJRlQmFYbs24Puf0CBIAUU",
-	"QTI9mD2TTzUJOqrr9YMkRSUyRw7iwe9TgKFTlxoWG1jvudVI6gBBKBI7VPw3g0cYBKvZG++2asA4E2Fb",
-	"+2qdfUffbeLooKreUi41Ur4hbPeAPU+fPWCRz/ZpHZftBS0sFKRUuGmQeW7JWSK84KWqqHw/RavSALq5",
-	"wyOJXr+rVYV2gd0DylifWuef8c5v6wHoaEFS7lLOKLsjTHFhCpjCgONWseHzZ0/ae+TbyK5O/oexkH2s",
-	"/zmPTz7+a9BSdksEI/l+znpwvemaMncd9mGHyyBbfv0N4kv0mKj0MZcnguQESxKophyarxBEqdq20Cqk",
-	"/P7lhw//Pf7r1ZuX/V8IL5DL+I4IGcyl+tvL99ev3/41ngy/lOthosDbgrAfsErXSK55mWcmxB1Juc4Q",
-	"VpfIKbNqiPgwBCrHoZsg6e89kiCT1gp0SG9+Nkr7rY7FYY7hioWMEi3dy8MVGk907HdwH2aE/ucPr615",
-	"jwULsXoFOzLCaIdOUU85Od4x9h0vYSnCwWI7hNAVs9U2G5LEkRUlIPECCqt6bqjjDo9qV/MiwpBZdoS2",
-	"6918NrmUTqfw0I7R6A4q95BcLjZUTbts7yXeWvdRh3xblIucpuiWgO8Zl2rNBf2ZZPo1KNW2wQodJVKu",
-	"T0h2/uzZ2dfo6urq6j//j/8L+lW/fPHN9VX7inl6+vUAq2ig4P/5WPnBdW2pFupEpSF7YdMbR/fDGGCf",
-	"yME+F2zj8p7gzOe4jyQy9GO8rMmfXn5Ajw07eGwePP7Fm/DX5FJz9i2DiuVfgLhp5kut/tIO4/iD299x",
-	"cTbc1tDoiO74HPa1vrJ9nwpT22PEJw+5Fnp1noFUtsGf4tKKp4FMvO4wlzt++2CmrSZtm2iGCBmUZREq",
-	"JcnistCcwn7Xd+lXkbZ2vAmc0C/MKjjD5rC2R6W3XI/RwQpBlvRTRx9x0F7TNRY4VURIl4htiH0+MkYE",
-	"HsoBNdeoVx+0AWSD8LzdtjNHzcPSLtMGGGrEoVRH2DsOIzRFOM73jMttnO2WJdM8ABODZYwSYWXaMng9",
-	"4sCqYFqVk8082EXsXj7B5mEPSBZUIal4Ias49kq6pQydP0XQ7fpSg77R1+vXpyjDO4nwmuDseHiu/r0Y",
-	"iM8ZOmqammwUqqBXm7ltPEfXcbvH+IBqJAEn5Fnvdf6AztFnp4edo/sn3vj8TEs6W5gADATmTPj9c3hB",
-	"2FYrVUlb1HlyfkiZxic/x1XESViHHlpLLXgSx8ovKT4ssWusvHv5piGaW5FQ7Sw3FHfQm/LDd9eNYdCf",
-	"VCLFI1fK94ZRk89iRMx8h5QopSLZBZIYjjpI+xVuT1I8T4VK0IJImhFb+QIScRsNA/023VXRrEB7F4Kz",
-	"nZsA5ZQRpLgpJ8xs2daw9ATzxKXIgxxAuEyuJdFKdtjEBJIclDgGlh7+zoE2f/CW5oUkX9bingkPhWlN",
-	"NOh8dkiuHib8GTGtS662QDawUuN9AJ1O0MQP6812gVOUdLvUnkgsO31wbc4TO8oZnvWmwsO8L/TAYO/5",
-	"EG071cEbjWgWIZxL7rKqkv928qJ+fPI6S5CLHEJryNGbh909QzrbN4F6Y4x7J/rQ6asJpZwp8klFdf+z",
-	"JSV5Bjpj4tAd18FiSbA4fhWB2T6GXBJU27HAQ26bJznZ0pjQgYQ1xzKqC013IFdpBh1qAB/NPp3oCU7u",
-	"sLAtJH6cfau/88JNB39duznhr3duYvjrZTW7VsDLDWZ+1YW9xriEKaJlnCUXqCC8yAlExpoOFVBFbLk0",
-	"hh0EGISBdzinmdl0WHtXzLkSO5fUH07TE6QgWFl5Ckm8qQ2BOVZEgHhge/YMyMwDYnfb5gPQxsQemXce",
-	"txfBjsIvoYOw2XdonVzfTUjf6mRD1RyZTZNmEVuq+bWp42Bsro5UamzWLYcsFuYLnu1ixXkMAUNQgLRU",
-	"ZM64ip0D3PxiAqpj/cCGEdnY77lXeh/+pgw+GDdzWBqPHPvVP/48r09JbM15Wkckm4Jr0tnNqdYZ+Mq6",
-	"ivwnt2QXC6J1KlMqATIPmsC7H1POljmFYKE6pmhOPlXdmgDAVIpl7BUBhh83Sxy3F6l/s6uZRbOcpoRJ",
-	"Ml8SrEpB4pLhO0xzSxpaSptDPjLONtQ14Z3ryy/OeXprayAScUdTMm++C+FQDOdzVzIJ7nUvHd79pFGx",
-	"oXJj+6fAbw0vfQXs3iOnidpHi1Lqw565gIa5wGxFGkSiJcvWtjT2d41ZxpdL97OU3EeglHwOjXgzImJ/",
-	"KUErrl73S3ZHcpviMbYmzKDLad9eDb8GT+2dvmppektGm+AnGFpU9aEeQ6EZ11DwwtDTTPNjKLQzurG3",
-	"KnG4gyuULx4hszSgCJgzXIGaQ+025JrkOdK3sJN6K4++vkO2xkNKJQLgQF4e1+YoK4XhmpsQHHRjtPmq",
-	"lo7i/NaHwrtP6opq5FNheEu4qHc4aQVKe8IizAhTyxPnecyXiW0gAViWVBFbgqHAwpbUg5Qr2J8keI3y",
-	"UhVlh6CuZ3GGIjPOR2nONd9AOKxoFFjgDVFEyD5ZK9Q0aFBdJKlllTrg4VCh2mh2hwXVbOYAOH1JfUY4",
-	"LXOC3GRaVClBkqmwoq+jgLTXOrBVxlRteq7x5R2Aan+adXErOorcsfQX2KTdIB9wBQ1Hh0T/BrFS4/v4",
-	"WYPrvcD84nbx+6RMDG2h3elUNOYPQeUtol75yyPPkwN2kS0XmezyWLrGS+NKczU7n3Vqg1qK14LTI6nZ",
-	"nxWXnH3rkUQ0m/fNH6fQsDbwGVGSuruOGVUtO9MKyxFmGZIcZG3GFTJEjKg6DltpjVA1hmYfwnHh5hh4",
-	"tA71ZIZniqqOnutVyu3Be95xmWsYPdx3V71XMffxOa7BzvpVvwtveXV2a93qxTUNa/go9jqLefTegPAg",
-	"x7132+m9o3uJBEm5yDSlGgrGZUYVUgLTfI7eWyxEQLiLHLPb/YCf0/uEsrmlubLrY1zOo2qy19fW5ynJ",
-	"3l9roYJgmpfooS+VezU6GN6RpcEqRgU0TOQUnX1q3FENndCD+3XtwGhXJbASHWdQ0N707PPEeHCUYgSb",
-	"AIK3fbZd85ygZU6M87RVtACGz6IZPA8rti0et1+f3JrF/vN//q8qygj9AznrBPqHc0OjI6ixaq+kzNbk",
-	"B+UERuyOL29YNYOezl4T9RTGAXEw0spvjVQZDJxjO7TAbwnJXiuyGatl5kRMFoMWPNs9WN7SwFPkWth2",
-	"BOhqxgIi1YKXvr0Y1jkXmEpizcb2F1MRIwsrazllt2Ep6fvXqMBq7bQ1/dlHEskSToL33cfwGflf4T//",
-	"flOenj5JaQb/JUlXJNo9wylsF4M+JnDtxoHhIyx5HOhC6m5zIAKLqlb+jltKiFNoev3sF1h1KO59f9mi",
-	"mFld3i7UD0QLso8kMkOBKGRkakBDow+kODo7PQ22oB1wQbZgCGJVM8BXXKpvTa260ZGB0K4ghgtgTCG/",
-	"4fdgZ5PAwLc7V/gdvSPMBi+P8gWOrifeKGU8rqT4oNHj5j9QurhppHZgDCgIDgh9T1LClGmHIz/vkdSf",
-	"+yAwk7ZXwvTGiQbyMif3I/ZmC/ghNDG+31/gW50ruk756LUM60CxZx+FPMyY3OG8xFXD5SnNUBrfDs3b",
-	"udoPvLB9eF659N/PS3s+d7wn7dWwayr8ArD7xH5f2L0jODIGAbhE7AQxJ8aaIgGSEFaVRrUdjGe1TFL9",
-	"9PHLdI3jKXRYH2kjO2Cn8YWriaHSTUP64ZZuniZWBVx66G8uMLjXfmOWEZu8ICxdb7DoEH9fvL7WQvT1",
-	"h9d/QtVQCPs/SsSa5F8nEUrKRclUeX6eRGg+n4PlbkDq7Ybmu1AlMSr1nFLRlf4vo1KdfHV6evLsSePP",
-	"sz+c6b+LlJ5kUp48hXfEyon8eVjm7tjszmjcIsdK09LYPML3rtOY1hmq9jBIae0FGpVqCREyrNwXkEHI",
-	"fj5hRhYUdzXkXpM8/MRsyYBAYjt99YadNERiTWFxRICy3evII7bGbD6eD9L2hLCwkcy3OkXTue4rgnO1",
-	"nuIJ9gITDwHpfeCFfWOiKk6YPqMdjr21UsUIUF59+PBugno/cPa/ULNKiPcQVSebgW+/LVXKN6QnwUEJ",
-	"2pUWASFJcUZyvHOFiAKp5cZ3MgKua/sGBDSLFVEHDB61b1girCLwT+dUKomOErai7NPcfl9zwrPzP8xP",
-	"56fzs4unTzXf1BN8//67yI+ODXubVDpm0z+8eBdolBFgRw/iZrDsxNklDMbaPS3cPu5vWk3vLfNFj4sh",
-	"cN7G3QZX6N3b69f/Dcm1wz2U5UdYQpegCJFPVEl0arxhkI0vUeJ80bHxVCfGkSaJcY11cg7PjPzV2dfn",
-	"Q1IX/M8Mqfq4F77XHdfr4w5Q/iVZosfemhvyjctmFiWZoyuUUQkj7SGzAeh6ixY7ZOQwGfZHTmSSE7lf",
-	"KFliQFVEj7W1mjKWwrRdUIpsCiURXirowmACGsFyX6UznLbTO6KDxXSCTLP5+WuScpZJtCBqSwirwfC+",
-	"GdlAHOeYBhGKEZJJhNGGQ/i8g1oQKMDUAPPJaS+c9+PbD8Avw1jRyLcYAfe4wrfkwNL6s+Bb7NODoefk",
-	"AtWOZXnfv//OJDuYKjh1G7S0FDl0I1kRdewKVJuAbMuKbGZrBJ3SNGdccMjJYAqSRRKIrnV/1nxxny02",
-	"Bg6rZ1uxw65kRUgBMpm3WoaH4V6tgtPWMXn29df+JoVLFFImSVoKEqs88MUriBpBmO320meO9MHIlyc2",
-	"QV6TDGdaSCgWOL09niPH6WCTwiwsmLJyxZBmbXqf9H8lbKet52x8ea4xy1LwTSM4r+HHfPrVuMxsDUwP",
-	"Nf6lZY9wx9ecRcuSQ9km9SZ7s01QKUZGZfr6wIM3NDCg9PvXA8Lw2N7DhjcHSMVx7Q3OCDo6Q/9mWwtJ",
-	"iNk7nne0H3XpIvuO4yq7AbpG2c7FQGwQN+W4g/s3gYINiCp7bYUF21bY6YP6OqDDflCJ6ooCrcR6084L",
-	"ZL49RomLAuJA0VfoL/SPHfL62NCwdmO521m1GV5QpI+tqN78HtK6rm/SUXeF6SuQoZJRZeLkFIVe++ZB",
-	"qnJE5Yn5NTm+rFPxgCXxUrkZIpQ4QcG4YPWdZ5ywlmwSJ2zv3xb666FkG4AKiiZV3l5QuIytqal7oaOc",
-	"KEWEjFBGV/pD+g5LLuL5f5wk+zWVRnZ1AQh79kCLGGPx/+HFO1Nzx6c/E6woIQi6qsav8W2DoawAgY4M",
-	"CZrbYYHlOkLFTq05e6Lxw9LI6/xWTb7GMqDGrG0N7r27qC6XBTeSK1IVvoS8jGSnBgerWXVWjbtHpSGY",
-	"om+HiJxY0OXe3tceyExF+HuXgn8ope3B1K376033U3v+X6WNjNIvOqhpYqHWbBFbXtNFAPvVcdfwwZ3f",
-	"Lzsk8nk11no6Zzn/SwOYeoLgEWqWnhqfXn9Ldp1Zu1BjKXPOBGBwL67gV9CFrehPw9kivXn7zcKcnZWc",
-	"tBJui7MNLLQ1rWRsTqHS8+Hyok0NiJm6SH95/90xCIrQFbKuMepfaYtdXehueFENC9UurhLfwlH+8GE3",
-	"GCoqV4lTIJdeIryQvr3Cdp9clrnW3IJY9Ap0xnKNz5897ypDU41zlGKx5Oqm2b44X8IZS6UsuwsnHSxS",
-	"q1eQ0qLdN643qUwQRrYki7UgMDBIt5VIMCVxoCdRIOBUFtSk+g1suBoyQCQ2OjQBSZkhg+3GoSg0JSYm",
-	"adSErSZ+MK15Y3DEqZkHiHY4JvyP38fmb1Hm+8prfukRU/CoNOipyQyby2rB63nha1rurXrU4ouv9ZvT",
-	"5LzmKWjlsH9SAnuJ/g0GLk2Ov2bbkS2IIis25Eq/ao5ppemu0rNDq73OL+KTj//2L7ODJXbOnu+fVwCT",
-	"ql2c4V1gkWeafX51/qwW5b9u2dW+On82QThp7tAU20/99ggLUEs8uG/VzwYQAyjxvWaO0yjxd7FP74FN",
-	"PXTB6QF9bgAOvilyilk62mImY74M39YgnWhBAIzfBM7rJWJlnoO3o93VfVwjDj8Q6H63/ajQCWjjVObE",
-	"RD09RCC2LDcbLHb9vfzdBr3gJVPyUOhxhZt69mhwjlKTGq5r6KbUThggAJBPJls04LfDNIe7n7hsFy27",
-	"L7kwmZtgtjmywiZ4Rxhn5PiyilCnDEHk5sDW7zaodWjLexMmOlTKuaVFMThKu2poMjF2tY7QndWfdr1y",
-	"3PSde/9ZehJ2+KHu29Ms6PAGl1ViWXUypFT3vTOvhzU/C5eSP2rVkvceHf/XoNBBC7/c+biagFOsf79N",
-	"l7YQAXRVPG/gpIuyvwH7/+S+XY4lxgM5dpiRWoIZdM94DcJzP0Ukz98uZxc/9s9QJZb8+rGTkDtKTNhU",
-	"xOq7UQgDXZj+DfJcv0Q6amc+xNB8Uo2bP0Fy5+hG8xOsTIcbio/OExlcebnuprex9clGNBp/0Bi6Zs/Y",
-	"PcgaSBgZLed2clK81+h7cmrv4UHVU6u1TNAU4eYcJz6bA/DQMQIWkGHyLYDwQG6gL7aXwZX8hYyVzV1W",
-	"9r2ScqtJQmVXfljzOudcGdu+p/dhY9U35W4RZ7a4eGkid4b0cey1FSfXr67Onz2/SNCSm3qDaGGs1yUr",
-	"cAZ57liS509RRlfExvlAG4dbslsRhk7yxEWodrgc6vygUVzZNwu3tB0uEPmEN0VOkN9RoiOVG0/5uik2",
-	"3N304mCji552Cq0dsGUAjPkWZXS5JEIrasaj4/prCAJRMNml532X4EhAJVM0RzZSwlKTb961BAS9wE3F",
-	"gY99PKLXjFqjx7ONNne6hfqP3efSVm2f2NQkSOUHPLtf9S0+MOMB4CdcBWOMLpqsRl0ams/1JavUFhCY",
-	"vmt1emnjDRydfcYgYY0pZNI1IB2KgGsMCoM4+4SjZr8RYCjCXVBFU5zH44wR/7S3/P7tLdH+5h6i0CnF",
-	"T0S6poqkyiaP93dRXZP0Ni4E5S4HNBwAEjQJTFOIw4fv8/Su6dOA2san0c1vHsxsNNkF3TAEdQgJKWb3",
-	"kvXuZ3qotvhjm4f+VQuEhi9iGyC6xhKJkh2QA+uDEtIzA9Vel0tiwiz1mEvIhalr9YEQwgXwZdhMLWxQ",
-	"hry5w9HkXMZZ1bD7XtjlMq6ThIeM9kJ8+hvE2oTTmEIx7SUlw3wS3Y1lxzcXGq/QH+wd1JVgvm8GrBrG",
-	"+sf4EMudaBkc1+e9wd/7leBWI04sJagqZoAp36sJWb+FCrwiVs+y4UAQq6N/HqBZBYSpoer0xPo1KYeE",
-	"EH064UosRVdiKjAyuE4r5amfbel3gK3cj/vZVFygDBtV3/FSG2C/asS9YNhwRhXXf5k5+2jsTTX+WllP",
-	"PGzj/bFRaBiG79vecBsL1jle0Duak1A3iFd8W1fLXhEFOaV+2Bvo8DnBgtXaPtB/zleU+ZqjfhNcoxm3",
-	"/4m1ILflAi5uzsBM1o8LB+wYhATf6cGKrYREc6p28dCiHPUrdRlUKdcjYG2PPghluJRTA+Q+7jHN1fyQ",
-	"x/z3dGAfaNMH7EsA3K6tquF8RaXiYveSqdE7ZrQOQOXwEg7A+71WMf0FuMfdFiZ2Nc7xzohIVTVLq9TJ",
-	"9cxnTx/vV5G7T97vVlUfgLKAKZtMro41eIJuIcgd5aWsvzZMBdj77jiOOhS86mLWhDP4dtacbdgXDpcz",
-	"8ij5PodootxJWJW3MVjy7DjAv4Z77A+l3ns5bmp0ugUNEzonYu0LG0n+adV4cKvGPxX/fyr+D6f4e8Gc",
-	"U+oG9uTwGKeA0UPsC+gIA+nZQtsJBNAmI7rfVtb5zlyq2n4PuVMbfOuazFh4EucESNCRsReoNRFbKkkT",
-	"jqGnfs8Z2oWOMieQvWScILaiZjN9aTgiDmW1HKp5mOJu1EHbW8BaIXhWpuDBrhF3BHXRbQMqzTM03sJI",
-	"m1zIWlOkX8x6Yj+jYSWw6ximqp2F+3Soo4XDXeSTf3v/u47aNWSvv2ZLPj5kAYsNF7GXNdsvG46/6Xme",
-	"m6ooo+KsqLyNl4KQeLUYJn7CG6am7KhXoP370DeWVJAtzvPYy7Qdco7tSxXN9b/zUzbsThojUfpiRO/E",
-	"t0QwksdjxwuSEyxHvTLmCt6QTVw1Y4w3A7dNv2VIY+gbo+UImg0fGef0lgwdPngDuIwLQZTajXplDPLr",
-	"4fGyzPPPKjNJklNWfhpzZuQWF6O2uVNnavCsLsZrIt2GBqI8eMDbfYP8x8Wa++pLqw8zv/PyBE3qMrXy",
-	"/xyBO5ILl72cE+xGGwUBSxOMdAkv4lviirPwEpKRa1WilAQl37z87uWHl+ixiUt8/AvNfn28IZsFEfLx",
-	"L3b/fk0mSVv/W4f/7xH4a6ZIntMVtATlbElXY2vnMkXEHc73KkN89fxpozbEk3BZM18fXeV80ehy6tuq",
-	"qs7Bja+cj6xv1wC3MWsQlI+DUDY5KcLh+5BoGtghsGOYZJ0pb++V5oSfvTn7Vg19eEcvtt17fmJ3+D3I",
-	"MqLGy51ELyEe0kF/b+Gum/7vpUL9+BY/h+2yHmoa+owPXBPrg+jlRaexKc25JBkUKtZXgYt2TYlE1JsF",
-	"2dtaa+aCaFbc6MqvGWFsrX+2z3csyMa20II/c57e1n+VrPk3NDX22hRU9vQsNrcihD6HHtSfMX/XULSf",
-	"a6hjXhBW/2VWD01o01u8InFVlsT7zVqDvF/qOa10XQ8RZMG58tt+21/SnGDzgznz8ZLmzcYMoOzUrerd",
-	"D4JYm533W10n2f3iKuSCOb9kqkKY+auGGJjwEqekGlH/0jFK39cH+0Xs0Zv87A2l9lnib9UZ0YfkWk2p",
-	"oDxFdx/DACXDhVxz1cfd9ws93pIdKohAKVZkxcUOHSX2DJgeEIb44N/AE6DZhCQC/mHkR/0voEGZRDcs",
-	"MQdG/2jOhf6XdyBgeEV8MjmOTBcGzJDBuKlil0D7aZjQR19iivktBZHrBB0BumvLuTFl1nwMyvBgVS/O",
-	"HL0bBpOYL1hDmXl3xTmUcL1ECfhoE/2IIYl3Em3Xu2NTDzep7UsJOtJfv2FuNt+aeoy4ZqzYtNI2JTQV",
-	"r5oS9uc42nYkbnMHaFTf0ZQwaah0qtxUSsU3RHTJEQMSIPvtMgQrF9wx3GhPWbwSmmMVRFA+uDyZKVoJ",
-	"1wWGIrWu0k40YzzODcaAI0KpjSD/U7Tpel8Kol/Rd80Wq3QdFzkYI4km7EJQSYLTlNC9qRDkzuW57C9g",
-	"iwWjbJxDo0U7AK2fJeLQfYBk/kYEXe6mJYRYHMZ/3+4Vr3/+5Kun41IB/ckGwDvNPf3b0bCMDZUF914N",
-	"tevcweq9NhxNzg6fiBAQfORaoUKX5HhHVGwfb3Cul66flEyWhWbwmrXkK/0DdLWLb/XABc5iSVcMFhyh",
-	"reBsFUNZJgGOSnNw4jTHdCODqVgPQNQV5tqrDxHJm1rZfFsQZpMzxmTBdpbry3mKc6Sfw73BzfRoQXLO",
-	"VlDeARwxUAcfqsYvcR30CrGwGd5VBehWuNh3r4UbxWSHK9n4wIDUK9ER41CHz/ZzjxBl6PsPL4Z7sWCt",
-	"ceenCcsQNtfnz5yRRxJt9Vr1bOYWp5BztLSV4TumB0x1VnkXaugnIkTmqzlKzk/Pn5+cPjk5//rD6ZOL",
-	"09OL09N/Oz2/OD1NurIEuz5v0fnI+QQtqsfjESKANPxBst9SlvHtUFnPjh7mia6nbr7ogxQ5mjOYMKTW",
-	"3ByfEnqO2ztB7ijZjjxuGtMx49ugfxYaZEBhfVNW0SxEaslNv4dsHW+gCTvEdrDviJMw2zpcFQlwkz5u",
-	"VS3I+1wP5t4Tk66XBhhPoiXJ5EKzkUTvVjLX/6X5LrmwGX0Z3s1RsiXkFn40A3cy5stY/5jMb1iy4Uyt",
-	"813M1Bp+zLAdqlEG7+rhMCqB16u3IXNQi+nwEB3BSZPQJuOGqZLIDO+ghzjIv0tBM7w7bvbe1isAWjON",
-	"yAykJjatDVRQdmpgalLlju6yxq3NcyN7NuwHoMPxpdYLDKqJuUiAaikzFbqd2V5fGwvi9IgICSANzdmh",
-	"TXtK5sgSokRYkBumibZ0eY76iGgmmeY8vdVfSqrDnlwgjBI41BAbmBgFCYxPEqktTQk6gvfkDdMXF1xt",
-	"OL09RhuCmfSyRK3BiqXkEg4nTJRxYjr3kE8UCujDVEgWGnjKVjdsycUWi+zY8HbpDm+DwdrbEfwbuLhE",
-	"SV0Ln7JSEQlaG8lxIbU2pxcSIckRtqwB8JcKLiXa0IzR1VpVjUwM1vXNtQGXy2KHsMWUQbe9MG8YVXP0",
-	"8hNOVb5z3CexWplVQ507B8DRlxwQ/AOUR7HCR1so6BULvSMbvtHsATOd/4P8wKLQXab2bCfzgZ+X/vcH",
-	"Mdcf7JkPCMvtbQ9Hfx0sV37vgMGp7w4NT+1uhuffBgNvJ+8KcZJNFczeJIbv4BgY+cqcn+TVq4s3bxJ0",
-	"dP70ZM1L0dHswpdk9psEXP31ynA0PcTR0MtSn4jHfyQipywshE2Jx2vcV4ErE1iKMWLpe0r/S62pgH8s",
-	"eSn0JccFSvSVlaCjw+fheHyWWsvwX1FiVQHIF8G8vQrQfYMcKnmtcdza+Ggyg6mN9/Zuu2klhYYoU4Yl",
-	"gZxjcT5IL2qxvIGcps2p9iHTIyxMVqjyoBrL2Gon8x+GcTkvjPv0q95I7kaXPfAydkeeTarw83thR16R",
-	"wqMfT88+/nh68vXHf5z/eHry5OPxxY+nJ8/MT//yUKzrakMETfHjv5Jt/N+5uA1VbOzB3B6b6qOZt8s3",
-	"MLSjedxErjHodE+orGKVsSm6lJWf+1Qp94VBKxhYOCvMn74Qs/n9co/fL7t4uJP/BU/vPrm2Ms88jwJn",
-	"OTXGGNdDpS7Kon/l21aZQH15GyNtUF3+K7e1uylnL9aYMZJ/lgCawHfqOJoH74h9b6mal8oag4cu6r19",
-	"BWJBUkFULMNdoo2dCiMzClRC8PahI1MojEH/LUFUKVizRZ7vAbBJoSNR/kG/9tAVKm05Mk9ydLFMHiJq",
-	"nI6TLLvpZny1Kz35I9DANSByjrZkseb8FrR0meP0FvrVoqQUeYKOGm01j+eIbDDNTUfbG5bIjSpiLbaD",
-	"6qD/KLiAP1QuIakLFAjBN9YKoHhyaZziGm8J0vsrEWfo+s2Hd+jq+w+vbhiYqk0PcViqIxIskUvvDxkP",
-	"XC8Vj2c9OQ9Vja2ADnWRCI+eGG1pceCzLuYJIwrafOj/D7pReVekZnhZ9c335DwQnGnapu51Oz2YuTUh",
-	"ijNEqvcoRP4AfHXslT2o1doDsMYuo5M5jZKuwDtlad+Wh4FT4g7BJdoKqsgJZ/muJWp3BHDfi2F2SNiG",
-	"79l9Gsi87lGkx/KE4TJ06G5/+L62Fqj++Kgu9HoswpKA5hKaHetbRTPdoZLLwyYJQKBeXFPs/hH6//gR",
-	"7TtVfUzwG9thbWyqXE7EZHuq3/04kMtu0D/Uh/oQnfGmRY0MBLAuKjUoHMQE7HYmjprHWjRN1yQrc5K5",
-	"n6peeZBXcqQEZhK2EyVmRDIt6daPmj5Ql3coFTuC608hjWb1GsLIACpE3koZN036wH/plm2rQbcR9khW",
-	"KHsgO3ZI/vaoubGeRsB4lRProryqEzJdEHd4vsdlZtEzpvhHkLU89H3mwTXuRmvRnl9/x9Z29njDzFXr",
-	"gR9x5tVc7bvq3tfMfYT68wO4jTUJpwQaRVv9QpCU0DsiLxCGfDGpULKhLHYElESILyu3puHMGjyZ3LAj",
-	"TUa7C4QZRLwueKmcYzrFQuzAD+07RBVeycREglUPnLsDJlxwtUb1rDDXcUjh8QD5bDldFWSNLwzoHXFo",
-	"0goPnw1sf/fGnKhGYspBSr/2Zq8aVbIlh/CfrZbGSUbLzSyarelq7dun+mjb9NueUMjCb4I/stx0uEOs",
-	"PRcCZTSDQAVTPBqe2RJeQcbOS5XyTUOmDRz63irvbppme/8QC3orU5x/w9NyczAbLBTXf8XQ2+sXV9+h",
-	"s/n5/AxldhJ9OqmS6M/Xb/8KZfMv4LBCrUKL9V2EEiwlkVK/cGLLhuujfcP8B0WOWRK5wLy/vr7+YL8I",
-	"c18bKkQZWVJGEFWhePdo9ulkxU9qdJWp+gX9XXI2f4+3b8xWoF81Kt5Z5fAFxGdMVLpNJfS6mOJ4mzYj",
-	"2+mvt7WrNjit6UMU4dDwnkgysXv9Qy5hALwqXf+ZLwa6jNs9VoOBN3XaSUyNI5/mighricN5nswDd0oe",
-	"6OEKUq8+wOZiO9qUUqEF8WoxregdYR1mWludMl6U2Yr0NswyhPuteeeP5hWoaJHbhr4HEwtTzP6oUfmt",
-	"Gd4T1LIfxALd2WNTKuwet55noGsXYps859npqc0wdj8EIuZXjAsSe37GyscdpByDbNhViXipIPpZrQkV",
-	"fgWtKoj0CJcZhS4fYABGCb8jQtDMNaZOOihgcMGA1nzDuoAVesP7KAMO2HVB0tE9xiAxq79qjx71juc0",
-	"3ZkY/jsih5H6DzB0vyOBXlQnq3hn8s7ejm1AFtqJ3nZp0YwXTTkH0kJBXQL/G3jPN/zOdOLKIY+VwT8+",
-	"hvMxZFDjvGKIaFaG7AikuOuMj45ILolNC9gSLRE3LZ6jm75Z+yUvupEM5DIOv+E6dtckLbWwiIx6KRFn",
-	"+S6ywcjmt8iZeDVcGbJ5hUjPDaJPI8FY2vm0Igv74NIQg/iuHg7VMVsU1uBCfi/icAgCoCCIUyI2VOqN",
-	"nVRt1uYlhvP19UESvJRhE2JfqcWO7D2XXbXCwTYrEJNlhiCb4AQ7WFTrfCS9DQSeGSG61FrdfKBxwy26",
-	"3QKvXvBhTMv3ZEWlmlyb1AIwxkLxwsLcWZG0xs8IkmzRTmBawfMRUL7nOemYqi1+1ihowu4+GdwBW4Po",
-	"vd6nsS2jqipQtfa0oFhve7komSr1l9ckrElu8Ce/wNL+c8oOPG+3mjKQhBYYqFHtAWzLU+cm8KL5V3cY",
-	"RuMS9WWXGYQDzNrSixnvBcDboHQYHQGT3a8UihnCJuMZMpVNuIFbNHBhnG/xTl5CypRLEbBx3lpyriaj",
-	"Ehl58QTkRah+mBLIAPCZtYOdLv06COYjHWjYkIwaT8k/1YF/qgOfUx340rL655e8bSHMTtvi2QBxtyXu",
-	"HMTxvSX9CuAwm614wbscA+Lu07TGwPFnvnjFZbBGiM0FHHpANOwj7tzmYt6XOem9fT2A3Ociu+gB+Hq9",
-	"KXKyIUxhJ/u1+JtpVDkSf1fwltfzrI1FXCq+wYqmHXk2Jc2wDfcMlJvUtxiVm3D665p0uOqsy6Gwd7Ip",
-	"iUcb67da+9HN7GZWdRyyHOG4XyKtIfNXGFVIHLAfsOX7u+CjK3TXtJbh8lbLHEr3Lukn0ykGo4ykOdby",
-	"9h1BFbjha6g552QiblFY6EgdKmF8yPX7EJV//X1qrzi8Xy7UbVxMDmXxmuCsH3l6+hd6/Cs9fGrY62Bn",
-	"/5IyKtf3jENYEaaVuC8TzXBL2UA0/kWPBP1e4A1RRMhh772rx0OvDr7ySlBWsfBecGOwWqJlzN39DfwB",
-	"3U0MXNDA1FAXmfL+mDaz7msYqt8xsXXxLdkNLaIL8Zr3JICh9b8B1rrXU183pZBXqw5keSSRnQEdyZQL",
-	"IkHeh1av8jgyKgu0ACXK9GXe4wkD+ZBp2EuhHkIVZ1GxJMB9g1ZbJBQiGI86a0Q0WEY3D6uZzPgYaTBz",
-	"I2BrWsXLai3ShgJtsUQVV9hXm9ZYrjtuaT0blDV8JNGbqxcRWpNP4VIb5KcpnWz1a5EBoBs339pJa4X9",
-	"76YsfCrv9GKyZYdiCi/rHdxycTvyllgQlq432LwX6NvkjB5DrXPdeQuanQCBD2hw5sfwWxgiD9TGbAcQ",
-	"6nAyISls6d4dI4M0N6JPiPY+0b2GP1l6nuYt/dLX1ni+3+4hTzvqs3hQegek7pIM1TIlNCPQ8lUGBXvB",
-	"XROvTS+mA4fns1eCtALcb1X+cW+rRka9ypgvw5yzwF7NC8g1trtgefLwAkNLn4G1C45UD01rF8sHEM3A",
-	"lPanlx/QY1vx9XF9qhJ0VNNH5AA73gvKD2aj0GARm7qik14rs1cSFwgoDVlKqy95AZbPI8rSvJT0jozo",
-	"QwOtm7uLVo36Pvk09vu/dlLRtRUNp2UIjLettQ/MZ+j5lYoOs/zBCPhldV0PuBTM2M+pbzTjrduhY1ih",
-	"LWHKFL5DVS4X1DoSJbuAsCorRqW8zE1k2aIqQwU+MiVvmJWvtMJvIsaMcb4Ow1ZrwcvV2gvkNOPQEVRf",
-	"qsZRiXAu+Q3LqZ4elSwjwp5l5gXeycd13GtSQ16ROM1sGObQXsNenPlovcZMUd6v43uniARsvGf2gB/5",
-	"y17YJhe5sxLcg6ZvOr0lpKbAofWAqQ5k1OA1fvKnj98GUxgXbt7kg5PKiUzmhoe9F46Rta/PZydLSvIM",
-	"6eeIfCq07qZP8JHJuEdrXgqU4d0JX56Y8mjm/+1PW0Jug9dmj8H+M7DP8XxxYmzNb3usemp7QDhKhGSZ",
-	"rhGWyFYneocFlWOre4Tjb+zBa5+x/tPwhSTpSgj5bSVqB8akkh2fmQf886x+obM68rR1kpKFYlTmDFZa",
-	"zqqUHNAEGvoXgr4M8hIlNEuAbfhNl7ioekK2zmQ2Qjb3aornBOopwOzWI9ifUQBPDxwyYxf+CxmfrLni",
-	"gqr1xgfxZXb+7NnZ10FjwBTVorZW75Nluchp6sqkB0zBeIuenJ8sdoogMxbdkl2EFliS50+D5sd6yrgg",
-	"mw6VvJpK3w3vXr5BR9cl4PQdPPkL2b1mS34cgbORF4RJmc/DHUAVFQ9mXt8rZm+n7ycQi+PI29EGdvfw",
-	"4pm6B1mlaxIbaxq5ta+Mubtqeu6zEMLsB8Dew+1PJSlNQ5eSMVvRxHkRDuX46BllmasX4IAYW5XWKZ2B",
-	"Npm2X9P+kwLLjkRol23YbyWGOexH6vecIzKMN6+N6369RT2h68+BaZ6gLREE1XFkVZTZJUrs56BwKmRh",
-	"FUVOU30WTNdadKTW5IaZ0Jq6/0bdl6OhZrtvHBnddv+dqqMwlTcMg05t6tVipj8t+J0pgm8r5XtNik16",
-	"mERHid/a2F0GVB3P0QcNKfih9Go0FtBjdAT//Tf41PEFchCYOkAUKgXBCMYFjGnWSj68N67Nchcx8pxc",
-	"SUlX0KRwmulb8Mp9eQ952M0SJKYqWHVsfvGkuGcq40VJcxVTFpbSuiJ4RzYpyPbCmv0vNz8TRItWir2w",
-	"8Jrvp0TKk5QzJXjuWemhpw40L66aVUG+5mplOBgjCuzCVSMp8DuaF4LUU+bkm55Wcb3B7H0tpKsV2lob",
-	"OU2VjLfUlFgb3k0jIwVhmYwNLYx57zARdfiv+rt7dBDf1LicMif9wTgbotY8Gwmpayg7Ily9Ef4dCgrC",
-	"hlK66hm7tnPj3f61A4MwJaiVwiFWaoMLiRS/QElK3e0jFV0laLHzfB1anjt68fr6hknTGypCObkjuYl+",
-	"3hXkEl1/eP0ndFfmjAgXb0azyPys//Hi6gOMfvHitTyuwqaNBVaihFGp4q9OT+NnT5LI+/PsD2fQPCul",
-	"cSZl/BSqiolVEuwBdY9G7GVBhCTZ2H403XU07rCg+kIeR65/s28N45QulKLJMWtCasR9eYkjNfU2zmp9",
-	"Fhr05q9l/zA2uMgeO2pgtothv7RN98eKfv5ref52Obv48TCG3YdeaIFn9uvH9mGBPsEQ2MH4oQjDJVV1",
-	"s+EDla3rZY7pRlcHRIfqgnKRVVrRXglFZmI8TeI5nDGHJCNNmjYBbpbh/sCDAYspZoMb7U09ngPjpDwB",
-	"ey8KxoLp1xSv4yQrlc0iv3FyfKxHNdl1kfN+hPEow5wmzdEsXgOSGUEeHSXmGCdV04baRnUMRXpwnsd8",
-	"mSBctTVVa7IJRnqJOrZ1HGfsDkv2IpJXJRbGiadPUBWA3Dp6pSRZdSzhFbTmeSbH15QHoCKL5Obiunbz",
-	"8xuVNa13B45/GYuyf978EJe6gq6tWVLVMMn5tlMAvu4LUHxQCfiBpc3fizw4lVeOic0MhIePERO6SKmS",
-	"YsbqpjYT6Zd7+LGhWWiY8Zg+ovoikNDIn/GtsXnYjHJgBI9khKrEcj8TYtzJs74styQHVwhj19evXlxN",
-	"NP0FbgJRQkiDHhHBIozNE3L/4P4f3IEBAAuaCmv/it/gutvoDvdqtotzygJmiNm3+lLSMyQGYq2mExPT",
-	"JeU6eyRR8sEs63tJBMAkE6RV90u4MxJbbxgUiuQ/UiLUCS7VmkOG/b+im/L09El6S3bwD5IggANeNW0a",
-	"IXtojt4yAo+gpa+HyIay0WUnNl5L2Jjmcjv3fLxXYYqTYEnZCpqqMhXLNT5/9jx4bu7hS9DaIWXIYvxn",
-	"kumhgN4NVlHdZxDGQcvDlG/09d7VUDBsIDV0nEAdXHmJkkKQO8pL080KMnvdlkH4GkrsnzH8mfgJuJUb",
-	"wM0RLrfsvz8xoqRyHzRcBoE9Ge42ANp5z9XkwFx+R0SOi3jNSxFA9Cu+RTlnK1O5wCIINk8qvJMOyxE6",
-	"RYqj87Pnp+jI8jl09vwrF6xhEkX048N5I792LFHDC3FYZGBh8/0MslgQZnophvsExxneNbNcnjzvKeHd",
-	"FiirWSL/ix8HrmlqCYZB9XWDSPy1upPktPfbpRBcTftq1q61T9rEPOfbWJYZb9TdClUc3mwwy6DfBS9V",
-	"LE2ZFm9fG+lLz0LpSxnFeecEZ+enowgjBHngE2HID6Lws9PMJEK5H3W8/YZKCBaYxtBML+WWt+XZ2fk4",
-	"d4udpQfC3Xg+BLeiqVZIWFZw2khD8UIAoAF0XLWSHqeCpDwjcbrGeU7YisRWRp86W43SvaF/397KuBS0",
-	"wxrECzL5q4rfkh4kaTGRsiU/NCq8sVHXXux911tjYEWBjRqA/Q6yemlCn94Jfkczg/AxhD+wHDZfURYX",
-	"ONTn7wfwF+urXstVJ5ShRakUZ0gSlhkr50LwrSRiPqJVzIG4Wg+YYTiZkEBV2FeHq+OBregzwdcf6VjH",
-	"K8wyvlxO42lr83Kc2vJh96k12ZirA9iJFJjiPF/g9LaDukzWaUYFSRX6/v1rLTEKqD9FhOtd6/AYIUFy",
-	"k6ivuKFIIu6IeCRdWNH3778LEmGaU8JUl/pin3a12LiCsjumgi2Wtyj5V/u/xNgcGx2JiLq0kJmflCT5",
-	"cr870SEom12QAqLMpOL6cL3GghujS6/5pL/pq4yByx0IEuhlOwfukAMdpnISb3BRjOowfn399j3PyRvz",
-	"XtCaBlx83G0kJY+1XhnG0oMmG1RXVE3KIYKp1tHapDbe/MSDahVR67COSzzwWMRrVpSjC0L4R3Rk5eCe",
-	"A/xD3fIGvd1QpUy4lCuiCMfVdBKrD/ItKdSlKake2ZApCKViBB1hx27Md4+HNdJpH8EAH+Q5VN/SEoz+",
-	"FrLbhTZYpWsiLxFeQB8J6w6xMfZmOIao2mUpDXM5GFU05vSHu7D5bBmsK8slEXUUmpMUCrwi4GRyYV72",
-	"gawNAhqCjqpfbTazj7HX3yCQzBCMAacPtXYJjZVH0oQSe58z1cxksrdpA9rD1OxqHxLzTF9A6CiBxmfJ",
-	"JYJ/JMb0xPVFkXNe6POFcJYJImUbin6VpOaMgZa6VBY53tn8i9ZWGKFtQp7MHsNtfvg1Q1xkRFx6beYd",
-	"3W7XXLpobrcnmlqoqfYm/Y3SnxlheG6z80aRs0PcvV0O0CYQIjPiEkFhOkiJzQhKeEEYzZI5+sbRj/lF",
-	"E/+S5sT0tksagHutNH+8ufl0fqb/78nJzc2nZwv9f5n+5x/Ix1/OoudPf/2X8UkU/rUT8vDrM225Qk7Z",
-	"LcmMuERlfWRTzBhXQBx6N8ACi6suYZGNp0Q428BhXQiCb09WOdYkW+EC+Hjo6IZdHYErrOcemSDYt7yh",
-	"+6bqKYL/w0n8PtWOW5jJWgikzxmnlY0+sewO2GG72vGQtrKH76YjCLTU3IQLlJZS8c0xwmhDNgsiGiCg",
-	"FVH3zfZyeRoAVAc+PxCpXhyOiOjwJKpm8PcAyZPfhuS8jhLRt2DTUs0ebHugT+rZAcEJo+i3xlJAiB20",
-	"LFiP/XBwPSkeG8iygPIXE1OdTdXWLMTQoaUGkoSwKlzE3EqQoMiFvZWMM8WWf/X1Mb/rWZVw0B9VZJMT",
-	"pupnzT4sLe+n4BvXu50jU57sgMN5WLMW7DLfZYpdtvx8COofpDxao55G7+gxwXEDh7nQhQmVnjQ0jyRy",
-	"M7guLQaPvISQKmR6PKEFWXJb1aOrYPOhWveDSi3Xb4ROZiHoHc3JioT9eMabDh4GKMiBjhLBuenNW2bc",
-	"/bfyUUDsLWckOY6Qv8QaBQKzcHaYVzRuBMZfOODs9aK/8QgkmZXAG5RpjUxytMQiQrw0pU/y3A9Za2Ve",
-	"QKyejLNmjYBGlTozQnGF8wGJPo0Z269/DIbMNcvgBYqJpcowKoSllt80I9NEBTEQFyZagWY2WEFvkUk9",
-	"iHEKLKs94ti03jNZCcn8QABnjwGk46Q26lZ6iGuxZv0QES2vaP6IjhQwYsekW8fqUJ05Px+L1DklrQYK",
-	"16+Qe1pTpxbfO+f6YgX79HXp9VoUdLUyiqWLP9hgVkJUHdySs7rmYdaKStS6uuB5Dl2sPg6yKNXhrXXJ",
-	"PQvBXn29hgHI393qcqzv4mblPVJVvK85kMd2u4SIP2KWhaRcSx1eNvECsyxCS303mvIw5uLnS9sjQ0N7",
-	"gRIXoVgZa90PN8yEamOaS308lmQLhg3M0BrnS5M+dhRKNzuOUJLzbWKrwnx1iv5LdMOSAgtF9YfMz18/",
-	"Q/8lQomDWCUGVv3zJUpsTXsLFVVojcHkYyOzd0Q1M9ZcDfzID7k0XePsd102pf5WMFqlqmw+3jFs2mml",
-	"u47msNOCjn4LKULGXgJn+zaUIDfmJNXcaVEqlJOlgkvliDK/uRGwU6szA1fBOcRzIZPhqp/aFNfjMKcx",
-	"oHTwSQuIVtE1l4QLTn+E4HTdMd9Qoce7ggfVwH/nXhhUvPVBrhCzAVxMEMzcq8YnCTXHtlgiy9Zhwzrb",
-	"FQTKSnyZdgGTSvrvGSH285wG30MAfUdORPOWqLYmavCEJjm3z1njVui+Xbrvgxq34ynC7KGs6/ABbMml",
-	"vSL00YK2E8bqB2b2fQoh7I4KzlyfyJZFY7/y85jt/2mCt0PhVT8cvx7C52dPWaivmt8qYWGfhY2nHmAh",
-	"j6QNCF/srM1gn0JSfSnkebgsgF/koLMMQdczWzIhrKfYKgr9GsqwwguRt46DKB0ar/BALWbAs8DQdo3B",
-	"/qF3A1qjJhogC8sX6kPTEoWqfISz0xD9bPQXDPFY5dVcSlZKUBxp2QWcdwqUnWZg7GlPQOE9rqiB5Uz9",
-	"Cqa15O0XMR1r4v0it+O4hjcP2/zlvO+DBxlzoCtW8MSGDmpT0J8UTTvI7es0UWEEK8seL5FRWeHYGjI3",
-	"lC9KhmxBji3ehY+Vy5iMBVGEgR3UBV63j69NVrX++iMuTJVQyADEK0zZMYSmE4HwihttznQ1kSgjgD5j",
-	"VmD8xh5l5WfDMu4agnmdvAoiKM/0NySi6hJh94YW+lECBYiTG4ZZVWvYmJjr1Fpcf90VNpGOkdkUzGow",
-	"ZnJLhLxhT0+fIomhG7zkRhv0w9B97vCHoFLAFBF3OI9NHcVBl/Zr+450feEqjqfClirL46xxwu75nhoU",
-	"ZHDP+hmcwIrEOd1QFRdE2IWMAMSJ/gURyFaTxKng0hiE0ryUyoQtVkA97wcKEoV7KZVlFRQ8z5xlAWgR",
-	"C+LIofK0GlsY1MwpBM/KVNOzozOpaJ7X9AqhBJBZjpy7w1ZLoAIpgZmkpnuk/tAtKdSFfraDP8HSZgox",
-	"jyapllRRRxDtUVrXzu3RVBib3RyhSy75EpHvNVcdE/ruvTUt9r1xKseJXG/MdhjDE3Y2NGCYYFFQHFiP",
-	"lqUjOCMt81pA0q0sTK3WL181jk0wfaIyXI1/NefbCW85w9j4N521rcMQaWw/DWudZfk1bl1daYN2G/7p",
-	"jDr6NiqJ44rNhKghELYoabJxsElmX0Qt/E01wmmayw+e5nFZlRczRYs3RHP42uIc8PT9drL270S0nRjl",
-	"AF6FQ4VMiDt/cOrsC+gI7ljj7IHWrQSLnBKhFc8RHQ78cnQdjQ6qInZwbW/wLUS01eVVvLp4R1C+gmvC",
-	"2VLZgmNo0ENd92XfnU9VVfEebJ7G+qYxADEAJLPBrJW/ocBSdsShD+0+97kLtDxMO7v9yi0eaX08SLJf",
-	"hCHa0/FbskVXKVof7NFRPP1llCu/3shQDj22MxoLmh2A8HiQQ+zJPPp0VGboS1NWxpSO0STTyR/6601o",
-	"PPfDU2vP+gWrIFDjYVKuZQ3Aw++IyMoxLEsfacpW8VKY9ppNxxovTTftjpWwcrMIiBa1s7jajchsemvJ",
-	"fbT1TpA7anKtx8TplSRmRvhreffNtFDRFIz6IFBBwQ7Ni7XIlQR1kMRGUkG/D/NTE8VdTdP6cmKGNHzs",
-	"8EkudrE7R6PUFk8WHwC+L38PGG5l7gEjPTl7wGhPth7bqO4B5Nzx/LnBHENcmutDUFHjPql+56zNssUB",
-	"coLviEQ4h6wSr+e9vrabHudhJNqpoDeIM6pOVZv+9hfjENZ5uicWeR5iwvwCRYL66pQe7BfYUV+H1rFq",
-	"MMpIh6UkiDYr6/Sml3VWKoIUCr8ikQkC928zrziRKf5M5D1qFPnVI9sVixwyukjkb36dy88qSQ2vjXmQ",
-	"piuAJzXOAKQcWGtDAXt6+vXzAbLFBn/yp3CeIf+3s73FtNZs4QoumqSlFpYn+QzsN+LNEg+II/dHh0GB",
-	"QMartOrF+ZmLH/U0X+tjEBmVwGO/RJfngymxYWWtu72BAzzIfR80c7VVe5Yb/SxQyqjV9Kov3bRBKZP6",
-	"XLU2tz+FM9ABZkjeoNuf+3c+6k6FaWDj/nlT/XGuzYjjEYy6ecL7WPXedwZotIE6lZQteSUrViUqbcnK",
-	"SpgMnQUoKAfUNa1MAyQINo6R+eVgbtaTDu3O1Tc68OpXg9O6rtB+OpfJ86KZlzCrtTYi9hJmB5gfS0lE",
-	"qGnSfoyTnzJ5dfI/8MnPpydff6z/OY//4+Tjv/5LL9+pvhhVWK7QFiIVvblTnUZTsnwe4raoCGrqPQKW",
-	"E4eW2BjDRi1js8RxZ6jAB5fnu8YSYaSP4pKa1HrOMrSE1IZwGICmvZEVGMbfVE2yHHCNBWjKADquPIIm",
-	"tWsbFP+e3PFbMlbfdyH1sahfbxlF6nQHaKkqiAl1wixDa3wHvXlbVb2dKtlTgK/JkltwdC3XyM9D2ea+",
-	"QPuZGOmXYUtBjEh9M09kOK0burnz77CUEBNnBiRVVg1YGQu8csqhrQoA9lD986CUP8glH3zDN5hq3/1u",
-	"pu6/1P9mUtwm4k5fdKaCXrgAEN9saLia2Ip3FENlEncUETaQOhuA51KHfBPCVpSRKuwHfku5KEqJjoxL",
-	"UdMmhG3AJur3saKmHvpx0F/DC8K2LrFjH6C3BWE/QESWIDnBjZT9DsZXz+iWCpioMBX5GA1t1w+E3L5d",
-	"vuHM1HyqWvBRISHoAy4DDcaaQt3DJS8FVJzRhBmUw/SMGW4IdbJk+pdotuH2H6ok0vxrSzLm/q3WpbD/",
-	"XApq/iGxKoX+ZzBnSlqN+FqTtCUhggURV6VZkPnrW8eJ/vzDh1m03xfVNBWyJUogCCN59/b6A3qMS7V+",
-	"DHXOwKsLJwcuQ5i23p61UoUJkCNMfaDpbbA+FZKUrXJyUkqCFAxqfAxelhfmSRLZWiwQCJfv0GJnnc5m",
-	"mClloaf9qSRQ5Nuwypl5vQYNF9RWfrb3wQvOb2lHcJYtEOfy8VAKY5EkCr4fRAoAYQbWUFSEGdupggDR",
-	"FSOZd+/sbczVu9dmVx6ZkjQkcz4hdPT+2xfo66fnZ+jVhw/v0BsiJV4RdE1XTJMMkRFK1hucnpiyvMlx",
-	"hCRh6oZRJhXBtvf9DpmttBWFoImZKW9sjMD+xylbmf45etNumMWGVXxOnOLz+Bea/foY3pOPfzH1CGn2",
-	"64Wd4eSW7BKb5ml+iW/J7gLimpMbBjbBDWWKstWxa+J4kpGUa4EAXROWoaRa4wkUcLpAfPvvRyaVtGbz",
-	"JqX0+NLKPv9unpeMfoLeP5xldsjlLdnR7N9vZmaEOQQuJfVmdsk4S0n1uGT0p5IgcwarMThf/fvNzEP3",
-	"zQwCw29YDSyAaTNezbrQqzdXL06uX12dP3tepQ274bB284GLxOwLlO0kGfIWyZplYG5m/2EKNtrvwy8K",
-	"ixVRJ6Wg+tcjjfqb2X8UWK1vZomtaq1/gYOkhzjD7A37/v13Vj6Gh7bdUXIzs4XNTzK6IlL5L5kCVBgt",
-	"eLazk+MblrywL3wDL1wgucYn58+etxBy/erqxEOGnsOhAK0JzoiwdP/syenxHCV2cxOLh0UVDvvMuszq",
-	"dGxXgS/NeXpr1oER7C3AW/OaFAJpbxgQwhy9J8tS4twEKT49PZM2gmpjD1zdDdY2HDyy3h/XhjSr9zS6",
-	"AWs4+E2WJexytYQICVLkeEcyA1UEq4fOhpDvo0+fvoibiIxuGLSRY6t96rAd/YE/GeTV/Kmiyn2+9CuE",
-	"5C75PkOqL2jYYehT68sNGqcbzPAKWp4g26MOFTlmJn36O8rKT3Yr5PyGgYcg42kJ4y3LMZcEkrwUaVUv",
-	"5urd6wtvHyObSmtY4R3OaQYehuiGQZuYqrme6SRj+wdsyQJ9//qRhCYzVSwq+hO3BdJgi3Geo8oN5dJ2",
-	"oxvmRrtI4QVlWOwMPOAZxwolj3FBH9+dPdbs//9h732X28iRPdFXQfjuhsk9RZqW7d5jKSbOqt3uaZ/+",
-	"Y1/LvbM3pnpVYBUoolUEOAWUaJ6ejjif9gH2y77BeZF9k3mSG8hMoKqoKoqSSElu8ctMm6o/KCAzkZnI",
-	"/P34XA5/NVqRIq7+aclneTKMVazeaHWBtaPm0P37vzDs/nCOIfLGZCLNeSEMSz4PvPszqD4yYT3OEs93",
-	"cYiH6gnZKPwE0GZWw6GszRC3PNdnpcDue2mY+DzPZSptvmRcabWc6dKQmfAOxyH76y9k4ZgbVbiOLPmQ",
-	"/UXaqS6tC63d8rC0EJn7Sii9r30blZE71XLP6iVuex36r0yQ5sf9JBU86BT0MukfwYjcG6j0nb4nYi9H",
-	"L2BU7q5/G1Z/Oc2EkgI5O1GbmFQsQfSb8MbT2rwO3WIknwcyE7O5tkKly0NWDW3Gi3NTfQqFs5afC8ad",
-	"ImTc6mLJknfV7YPvxTJxo0OFPLr0dD3HUKHr6VOtdElABGgQwfC6rX3onvsRjAiUssNmDcsGiuO8da8x",
-	"CO+J+qYLeSYVzz3SDDRG6Gx5FG5zzw3P4iyTAKIHDQn4uGoNX7Ok9jnDc7E8LURpRJZgOwLgvi2mEvld",
-	"3YM9kxc+SRosIq8K8rseLdWpb9hMhux7sQS5lQU8lE+sKNjBSwbMALiM/2PwRhcIzKrV4F2WsF5SC5dP",
-	"Bx7oLOmv7Ai+bBLHGFXmwb0Ku/UD3uGM5y7uFxluMSKd6uYzMC7EuMr/CqVvMOkw1Lfun8jsopWLxC5E",
-	"ruciYslvMULlxE8O2W/D4fD3390GDvtR4lwkYpAIZhMP05iegELAc9+4y4bsvwebCfV4zmGkHW7Eksqg",
-	"nuI5eBJRYfDLg4MhO0ZvAAwK2hgQTaLwRXWfiyJ125RQqQasQ9gyOp7uNZJEIrB8sZ7XTog4k341kUEv",
-	"ooBYy4GRQ06cYkNOCVcFppScbDfHkr4UCm6wve2A/Si/Zr2Xz1+whFZ56Fbj1Gp9mjv3ydmbhtlyukC2",
-	"z105gKclAT/S1/ZQxaXzs5dWoCR+jUGGAZ4RZxKd5a4UNbkUOyQ+Dul9Z+38vcqXEYOzUOdQMHbCZ+JE",
-	"WvGnH/jnvlsdvHpQf3zGnLcesQ8/u/85/vTmOyes37z94e2nt9hUnOqZaN8rnC+DRoL1khORDr4VNp0O",
-	"3CsPwT4M8K/o1vPKXUne4+9uY/EVpe7Jsm4xXpB5T00xOS3Er4BqkAzZ1xiXOD35mhuZ1jYQXD+gi55M",
-	"4Hr0dHKZCsq5kJtzPOfpVAwOhqMn0ZOyyClUNYfPni0WiyGHPw91cfaM7jXPfnj35u1PJ2/hnqqys+b7",
-	"HH94V4MyOnwyGr7AS2lnf3L45MVwNHwBOX07haD8GZxn0lnPWWtwXGbSMoxtIzbTSlqNqlX1yURMKivy",
-	"XJ5BAxZejJ5sLgp3nxILJ+XIjhRjATSQD4EzRd1EPM+FM1ToXILe9IBFmCkhMuPWI5P20P2BaIxg9Uys",
-	"oBcW/9BHHSLgiSOWTGWWCXUKQSDQciuoIwJX2QtEeJZveI/VWNiFEL6m8Ew4Dx2yayHzBClAacWM9QhN",
-	"W+eZ+8rVFKGLcDVKL72eMJbcHw3jWcbK+ZAlOBl/gon1vlLd4I9L65Fs3Qy5kaN8Be1/l0G5lLHHflmh",
-	"sIuoCYG9sy01gS/2eRTeOO92CwgAN2FQ1K/kl7tG9VxJR2tWqOPltUrj8Pr1B6C+KrrrkTWAnvDEK051",
-	"Okcn1crMbHaa3/405Dm6ydPaJqRa2WdvMPG7wZU/uP0AmFn9lg+G4GA0ok4uS62KxHjvVvzZr1Q2v9kC",
-	"eeGD6m8I21bzbQBr7JSArhw6M/USh9D25DDUZ1/zkJeCW55ffcvPquLNwpteXH3Tt7oYg+Go9apt8irx",
-	"eQ6GH1waTIV6qsYnPys8ySsEeCD+49lEUB8BPzN41l7Trl+iJ62xlQuM6QFg+OBdzwBv9lmFaDXAfFen",
-	"dXd+T+XjUEvOhHZLchi93XMBD3oTQ7fLF8LSfoedWVO3HUMH8bDVJL0Ng/qEY7pkmr4kGV/5GigYWSvq",
-	"uBCPQ9CryaHPXnEAarLeBF/rkvTqKpL16Mlcm46OasKgD3kRAJYiiEYkH3RSK30vMTh8kMo/qjLLGO/p",
-	"woVSHLvNKQU4ZAgvhUMiVCTnOf6qpYILAaAhYjXUGxwLPzMRZiaw0biWeMj1GYB6c4MsjW67SGolJMHz",
-	"TvpDiFUm2JlFGb1Y0Tu5wlgTPSjqiKCEngvkxFKrjL0esYwvDXnFYw6d+fDONncCa3dW5L2CIvpaZ8td",
-	"aVWzbOj35iGbLUrx+yUNf77bsWRtSv7JS02NiZGOLR6FuuPUgPCtKP6tNH1RSCvWbmtwpINGIBdduAao",
-	"z3gvIAROygJcfeclHvnkiQkQdJAwMZYvvf5AQf4QEj2LqVCxkpBS8NdTEUeb6mCZSpvqNGT2ZRsKMz70",
-	"YcvPSxz6+jt+0vZbXSp6xeurb3ij1SSXeAy+JQnF6dyVhF7XkXn3zZPff2kT6634aZH30vAsE3KnyVUu",
-	"WYs3tnLEovJlpSuQxYMt0uN5tcZOAffumgaXJLnC1PtSfcOr3UI/pY/OMfQfvnXXsFWxYKc45PN5oS8E",
-	"coxcW2O7fE7c/kzolvX7hi9RWOMPVsnVeSHcxiMyeESszsWSzSVgXfBACEyHw/CSpvd4Bpls4iExU13Y",
-	"QS4vBHp2sUorllnTgFun4gg8EwDaZ/Be8A3VTYSfbbC0CnxYIuCJ3Fu1EqyWIMKiAGocxmMURM5mUk00",
-	"S53fnNIZWxar2kEtjqkQHgCJeu0Nw/lmhZjrgtoA68OjZi6RVds0+f7h9MZv15lIZYaN/WHB4KukgRMy",
-	"xaQCD72+YG2b+zEKUyXST+7EpHQ5oCTboQ5n7zpsx2TRMq/4DmGSd+Pfkr3KhFpu2VjVNJN0ylg9rxki",
-	"LBbZWI8uOxbfCLVcUYpdBoruddeKEO9SKfFgf6+S21VJt+R3oY+1YzuiY2yu8H/H1gzcjuhiSOFQOWb9",
-	"IYfQx7FMWKaxwicKQDJnBVcW9t1YTQTWSCIQA55IoyN/VvAUiChgmFDYQ6dO/s1Ap9ZL/kr//gV+gLPP",
-	"WCVYzZZxy08zWWDtmh/b8NeFDXVyeF4OUDd9Kv1Kq7AjF4xbPZMpz6EIJ4uVMwfQcz9e1gqhIKGGbkWu",
-	"eebGe0h1svTWJJy1Ypn9glkJlLUxlJkN2XH4svopvgRWIiqOg1yYVi7igStP4UsoUFpMl6yHx+H+tB4X",
-	"4RThhZI+JvyC8xDeJw0eIELmjy24GTI4BvXZPjjKq0ZMicZ5IS6kLqHOAU67ER0RjjmxsgxykehhNRZN",
-	"IzZ9rPC6Qz8k/wfI1AFxNltdXsYtM1MO3JtWF54ushBu1mPVO3n35+9+/tBvc2De4Ut+ICnfjaGmp4Oq",
-	"3JedpjG4cFJUfRXtFtuvi4tdBZXr1IQEXv84YjUSD8bDnPzrXz7VDaw3j2usqzd+WHzZYlvJLIKJbQ+u",
-	"oEwSluBtdvDq1fPXtUpkOG0yWGjnQ6RzsTSsN16y5Fxmzl7aQC4aYQmQtEuWYSSkMgZ2lRBqLzszKLeP",
-	"RkX8GNbryIUoMpnaI5ZIc0pblDTIZklJqTGvrGnP4wdDYYzCorL+41Cib4rloChVU4lCgSgZFaz53IZq",
-	"QbVNdykP/JkVXBqRNbdrFw5QKU4PgeVraDpJKL+CbkgljGFzF8QXUaySKnw/zQo5sYEnCDqzzrSHTwUC",
-	"IKuhqq9C4I1YYlJduHv13LcmQAH3af13eiRFLp6V0F0GgYwusJygBgfp7jOIBgaelZ0Wwkx1nhl4Jcca",
-	"P6nOVh+OiGIwykLM4dDHeTJYfHSaTrlUp+MCan2pLaSCuJYp1nWziVQZWi0sYILbGN7WH7L3SmBpFFb0",
-	"J5nIyvnpuViCIkHLaQ+RJiLG03OlF7nIzjBrYWQuVCqyPhauEpy+YONyNne+xZB962uYUj0bSyWOWAJl",
-	"LFTwDUUoCRsD0174ABwO1CzpFB6K6SbM3/ifhrFak4omJtXSGpkJBOVW5SxqJKk9iaRPVrsbYxVS1nTv",
-	"8+HwYDTqrG5COd+stslt5BvnoOHJ4CjcTXXR9muf9gVLNyhYAnnaoFwJrnscO5fTs/byzdo+RRvOuhol",
-	"d0U9Mw93hINb2qeaKv5ngRr+ZNdL3plLdX/8o2VrtiQXYeu6uRzc/Ly0Ep5nhMHf6exgq1JVpOw7D3Cf",
-	"66ETFPkNNGvus1HYZSNWqvDfsSqE0fmF+zmTxn2dyPqYE1hMNZtx2PZYzzOFRqyVcBRTMldzjtaa95Bl",
-	"i9OOfcQSpS1UE55yC06DEYiFTskJTWcj0KUlzRzKhhFTpNClC5TcOH03wKvRiAllCylMa6rAa+R3NOm7",
-	"Vkz/nnX6+dQEHoa9praeXKgwUY1afapSv6Ux34YSH9Z0bsvnHOg9s3/8r//dUGw810icGrtoZ5hSdrre",
-	"6cM8TQjmgKSq8ofwC4VDXC2pZwB+xUNPr60u6qH0LAYAtnD3tx0jVqOrNr3tJxng2cdw6lpLMfx+rzts",
-	"Lb1WCej+kGRL2l/JFYODftCHG+/cdU1ddeQOaS/ciQp3B8Cg3GEbZj3rRq143u9U8lit0XK2ouT+eKZR",
-	"6oe7vxtFeHGbUn+Df9wr9F6ht5dKRJmCVOJFmHDMqi50Yaeg4+qMaXUTBa+fftZUm0T+PlQ7aNtD0uyP",
-	"eOFes/eavcXqZJCphmbfzDFHXb2kxKRWu3GxddFUY6e6QY8hfxhSzj0/+qjZm3LIRG6gxT/oMd3SP6oy",
-	"1PRQVpTKMETwCFn3X/W4gR2BQmt1rHCUN/L7V+1G6BVvMwwnOLq7Nwx3eUy4NxT3aihIxmr+/Kry4Rqg",
-	"1nE4a7mtL+CiV4K260zYwpmMu/DtRXsvQdvRQmgmr0RvFRZ8w0OKtIJPWT2XuYrjvXNoujiFi9t64ksD",
-	"iFUr+Tv3C2T9nkRPAurQNfrgvW26/N6bfUR4XveUdE3ypUyqQuQQJ22k3tLgSR6gnr148eJ1v7ML5MYH",
-	"Uq3DGIuJBhrWzUfwSA6xKgW8+iQLFfoxnWQ1YEw6z7MAyGKdfQwIJJfN46H4PNeFveJEAq5tIo8Q5khz",
-	"WBEr58xq9nw0ikajESv0wgzZm5P/zlKR5wS6xWNl5lBUOBXChYFlngFhOEAjOikvc856QNgFJZGAlfan",
-	"JGLJP7n/Gbj/+W9JxCwfw6E8LwrJz0Ss0JlCMJV5ISbysy9+5OxvpbZiyH4CUBZABsLaCPz+pKptxGLW",
-	"Nm/pLVy63zP2e8Yfbs9oexrdW39cMG5PfkVSTS8pqbl4EuGPLYJw2x1kIwDySi9b4cet+GyfuWE2nrw6",
-	"0tYY4V72nYOrb/rAl77xFCKpe22SBNvY2LGcPXemXxfsX0/e/9SxZZHdHZDd9dsV2eUnV+1qdFltXwMC",
-	"g2IdOlitHNQfsCPslQ/Mkb6CDqI9ojsUw/UALy9WCVXV4FipQt8T4icRNBdOdVmw8dITsvUjtpjKdMp4",
-	"bjTWM1JPIBHRuKdeLtej6CgkFHAc0lBdHhXOQw4FC/8pT0gUHCZWCG/DEk/K4Q/fgRkgWBnhsSNLd63H",
-	"5m5MqG8HiZV/OAM4VcAo8eWhwCyCTgJwIqe6yLpO593j34Xl2rWbGd4UWrTbi+mdKNQl4HE4nIGrtl77",
-	"ueCmPh8eh3MBRCPcsIkuVbYFX3RVxLpL6z8K922ARS0q1/SpAfRvlkt1DiNMqwp8QnqfCk4/Q0/KUaMt",
-	"F0WfNMq4JVSpYEiO21Vff1/S65mj15a5Pw6ZxYVYldobyCNJHUmkJyTolsK/FFqdBQAi7MlYwG+eYSlg",
-	"NAW04Jej5z6BDP+GPBd7r5gpgTAC+7crSFu3SxhBAroGxnSiC8+0YAAB++uixOZ37DczuV6IjNmFTMUh",
-	"EiB7gG7shgfwSlssGR87A64JDbNYslfMY/srdIc5G5dQWT1hz0es9/LgdZ1veSg+p0JkIksoZvsobLEc",
-	"HLtbE0K7r9r3Y5Vrp6Nu/C9G/k3kd79iqZuFtISEocfUjRjwWYegED7GI+PQRbGiELQCre/BXL48eN0f",
-	"slejF2wmOGXcqe3P7aalWbIpNxDfUoWMPFMDqXBSj5HeyhkYRLmFVk5gwwoY6+56rdi80BcyA1DQwl2c",
-	"GKNPtcqXCTtz6wmI2gjT6v5SIWD7OYYwL7VBliJWqhwoRTzLFkCAMWhKilVvXAh+PjjLuWkvhPsBhHlH",
-	"6f3STuH595Xcr97f3f9zglsAmgYE+oaBnAg7WEdg0qZ1HaQml8GEV5CEG3HUpbDjYR81HGxwcvBJ6x95",
-	"6Go37r5Xm7yJmCF/VvyCy9wT+d5ugyBY/SeHf/2lGaMg7R3jwXSDTfJ6hvRZBHlY30PsFLeQKtuBcl3f",
-	"LjQ2W3d5LRf6XHibQ8j6SLowKYSZ0lsDSi8K1VHF5eWxDDCZpZYUlczqgP/DNsV3w9oEu4tURJf2Gjry",
-	"Jhe8uGqD+pIlf2sIQlkAi3b7C81Qu5B1waZivbUR+aTmpyC1WVdDwo/iyY5N749X9iYjQPbj8Ec/Qv65",
-	"sdQS8I7scitr/ay6zKxd9+WH2oU7F4Hay66ShlLVUiq1rwlZFpCWpwYYaR/JUc+n+ncLwOB3Tm9tdrYh",
-	"PBN+iLAha9rWCROMA7BFjfBAe0azQDBJsPc9I7jzgLnboYztUzYKS1qggzXRdu6edPjsWYKesRun04yf",
-	"P74bsh+/PUa0eCwMUPmSvOA6O5wbO6WehrH6C/CdNG6MCFUFKE7OuKzz4LxuPcmBy3/89njnyvHtMb7r",
-	"KsWg+bUakEeYVBhiNBeBz+cPvirlfopMvhZnUrFP7z99QFEA/LPtaM1VGalPIX9EgfykzJsZZBBS0Cwn",
-	"tRgFo3gejEYEziJUjc8xVoUAArIlS3Xm4l4EKoeUKuLM/MCdltRfgwQNocgmAEpDFuJg9HLoglj3uMsM",
-	"bYgjHRiF6j5li/Jg1sUrz25Cyh+/Pb5XaAkaw0dahjduFdpUl8yQ0gua9yN2LsTc2UgjWHMVQXVbnW+k",
-	"I8SVAWiKP5qW3zSC3BbWs1YTWSAYRIBAJwWh8gBfRumWYQuGw4eUhxhxdlsPIqfDhBOlFBq+EBMqM0NG",
-	"YbJPnhlk9la6Cl57L0d4MryChA4D+OD58Hejsv7x+LJr6ezLdlpr+CScvGy/57VLNSYzGm6zl4ZtiHDl",
-	"fx4W4kwa22hcvhR0NKIAunyHFrrldVf5WP4rHk9Y0UZMGaDfxqXM7UDiEXJaGqtnPuy6tfBQXmuN3ePA",
-	"TF7LfrGFBopGcG8+ILIwdgYRlt6CV60vpQGEyiqrtpjqXMTKm1A8pw+0GKb07KPh+IWy+/2GP+Y8HvYR",
-	"R+XeDSwxsRKfrfDQOPSGp4bxsdF5aQXLBM9yqUR76w08bJf8E85Xodc85CT8McIlworMubzblNBO8skf",
-	"NeLtrcgxwgpBCI1M8BgU1y/B779WitkY/WzKVaYnk26tOiY5zuW5aCFYZz3PbONPkqIrkrf9Kmqo1DOC",
-	"T/wqnNkd1lhdIuINhaY00FK4uVKwkT/78gy09FEJng/qCUu18t6YoIw9xDbOEMDDxGee2nzpfogVBF3C",
-	"uUjO4Pl0W3UIt/DI4TBWNoGSx0PnOWmFFXFVUGQ6KDH8wcHJyfvvaAl2o8rVC/bHaXd/nLbrQ6cqwGck",
-	"9Ch67cdOxugNTALAyjj3b8zT886KtxogJfaJ9UhZS0Xq6v6zBHAZhFgDHAisMnPr049qukikkFmNZvXD",
-	"92/e+iKhIgrFZ/C3d9+Q1et5REteZlKAIUHipyhWFas7Erb3Izbjc3wAcBEYluZczuDoHdyUCA7jAVcv",
-	"rZEZoFUjkN9MFiK1hvVejA767tYEJs3P17/QMvwJUWzcJxGOzWFzueBjkYoXTZ/zNLBeAVmqiQ+dz+e1",
-	"eeK2YYNrFjwZsp90RdqFXsYcwBUZZz9//GHIjtXSlzSw6kPwE9B1+Rdj9CngUtL4iUSfPqGVFkvP5rmw",
-	"zpD5ooANCtjd13dVVr8cvf5qc+S4S7B2tSe9en6w8YPgq7f2oNO6stzoO9FqVY+tGTqjrzXO1VLpF1gI",
-	"vGJMdUPiKIVRtykAUUhYLiQu2EZDxPNecpIVE/6Dxm1jfZV0dJNTYaN3eiK8E+ONUSMqH/v54zvE6wy+",
-	"Rc/vXv6a/kYG/OYoRA2rH2rUWk3+x8vGD/G+cexPkTDbeciYpBYqQ7BukiZ0VxPsIo5ilYBZRjROsPYn",
-	"B6++YumU57lQZ4LIWHy9Wp3NpV0IYjWWKvPdRPAtq5vOkIWi1DDl0lSeZiYNFmDpIlY16FcmbdNkXq0F",
-	"bb3Rlhe2Zig3Vks/VtBBt83clyJ+atFAnGg/9Ve4WRGcS1AZ3Rfkc8HSwQ6OE26nhS7PpvepunUyozsm",
-	"THtTf/W1+Wurm7FsHnF6N2kfrd361rl5Up1d4+aH1KX6nW7M4tUEafXVfhzZxu9WyLcMNewWS0LM7upe",
-	"NWY6SPm6FGOgycf8Yv0lHu5HicWWcUJOgFZshbLrqWHnYkklBiH2oQNXIOV6cwxXOJ1NPG7/acaXJolV",
-	"YMZ9PSISD51nDUYwY/mSTgAJDkFayqcY1sN0J3GoCKgUjJXRWomiv0J91KAZM+vZPpVYrMj3jpIbK2+B",
-	"N6/FCnq+q1d3HRAosahP3R4BZEukHC7sp5ToKj9fyMeD+oB2qYzNC6lSOee5uYGpqAGBtNkKpwpbNhbv",
-	"gDu5kDwHQm20G99//IH1kDwIB/7svMiT/iXFrqkuwHvFamOS3nvSW/fqOwL52lBxaab2yrs7FuJL9Jq3",
-	"1MxAwPFMfE4FLGa3Y0zkEIy4IYYsIT6DBEEpKPdXPYlB4Y13pGHoPWkNg7gRChMhqfjUhNNQ4OUYLGQm",
-	"mFbC9I9YIshrPcUm2YTZqTZw1GiEp6yXvlEf27eAHEVZ5Lu/BeGEzKJYtbFOsOuRTryt5nZj4onrsB/7",
-	"x9dZj1sxGsp8HT7DwWi0ccpui0wWIAPbYsVI9VzcYOLgthYUiE8Vg6WkXkMkkTHNSqCnhsmsCxCCHiCy",
-	"0/FyGx+5ohF/eHiisEwbgBMFTXtEAEXVR69hxK5M0DpKS39VhdTefsJtGB6pODNArAr1UYCJVUsG6niI",
-	"+0TCFKD+hE0jYgmofhIr+ou3BO5PsBMkwKtsmBLSTkWx1qDDuzwAQqycRZcZ6+nCt2u5f0qLLJpKW3g0",
-	"9MP6XKan2+YMZkSdESa7+2XOjY0VpPM1yyTsL373gY8ND0nIyiZH4FLi4LIShV8wPReqWrF2rxKEMUj9",
-	"rnhw/fOvdcj9fPvv73In5wLTo9Vk7SsQ231D7ErkNbnCIxKgUavxpXGUcE+CBtVa6HLdzlR4+Wl6lIFQ",
-	"rdujhPqzinitx9mbdydueCef3v2ZjYVKpzNenEfsp3cnn9jJB/bPo9Hg1Yvmv5//1+cR+/DmHfvm5CRC",
-	"B/Dk45/xKCThuYv2QpYIwSTc7Li5MWzG53PsJJcWkWW15TlGv6Jg85xbt6PGasJnMl8OmQsyE2ItBACO",
-	"JAzfGyvIty2moh2+DHLBYZK+reZohxtoeEtXzhS6J8JQHk9lZvXNlTwwqyMUmKkLQSwGMfysEWrB1ddJ",
-	"lxYCaqJ4vh4K9U3tuuseEpAntrlzt0ufrfoQ91nrKxJDvr76+D0vT7e7d3LyXX2qWA97KAwALkKtLDX/",
-	"iaxxnFaXwTWSW112hRP4oYB+KqTNBbBHXhhoZqJSIGfPKzyW+bTgBiLpM16M3ZJLqETsH7HaB8SKmhlB",
-	"A4/fngwOXn01+PObHxslUUIWrNALtPHNT24tuIHhVCJ5bdV6l4nZXFuh0uX3YvkeZoDnpEHbd82qkeLI",
-	"78lDq4axTn9xiNk+07elfhJUHa5W9HytJstKPqHuieRzIyWvpwOr5waaxUzkworLu9U38HtDp67uKcKb",
-	"sr11b6dpgdlhfNNVv3Jpae1+jzrbhdat3+iODQn0X4YrWQ/tuoRTHdgf+nu5aZWbPwN/o9ia2NyCpc/d",
-	"ZNPpZVn7eZ7xS+ZilzsnvvCeCvj3Av+wNlUUhi1a1jWb5mGaa3X7s+0VD9Y984t0YN3AH7T/im3/8+Ve",
-	"17bV5j9fNjQNm0WUWGCK/sg3ghXCUuyWFtp4HOaFLMRd+LqZNAgL8SyVWdHdzAdVrIZxqCE+KyAGNSlX",
-	"VWWdB/DUE5a4ZyUuAk4A1jZhodzs4KB/yDj79OZDrFKtlEhtOPV2nv6YKyWKiCltoelV5EYM2UfsYcl5",
-	"cQYophwry8Lg4VkTeVairXhqWDLjn0/dME7hbCaByLwQE+gC7L0cjVgS7h4W7vGnVutTeEPS7yzBfvPu",
-	"m4/f+PsevPmpD/Zaxudga2MI7z9JeecRhxOkiP2tFOUeX6GLuMrpmjMfFo4IQGLhUM0pDSLHNsrTgnDf",
-	"0FqslshUduI3t1qnFBZ3BlQrerIzF3Nj+WpYGZowhAxnRrMJL/ZRVavgfSj0WVE1jpsytwjuFGTRze4a",
-	"0bvyYOC6VtStdGhlaJFLfxpPG9LvBBgiius7o/5V0eXe9rDfWS9gKEy9dx8uXjJdsHcfLr6qyFHm3E5r",
-	"VDd475NVS9zV7/cqejKTKhQotXbqXQWjB3VnWJHQMfaoOiAE/gzpEbsgmz2MFdQsuE9IPI9ExdGOTxyy",
-	"l6OXNcJJ9+xMZlBoMJGkgXQtFAbEqpVLFhcMG/d90RxA5EoDx4vKo5cLdSELrQBirbWIAJ/kzYTIvnPT",
-	"9MA37uZo/TfcYXn6VYGC82LdkuyDhS1RzWcZsI05A1LtT163pLoQyupiucsN/io8zhOhLBsva7BlM2B6",
-	"hUsOka5UnwsVBX19agDgogKSBgs0L8e5TNm5WMaqlxgzHYjs4NWr56+xeUykmeEDM+UHAyWNnR+8+urZ",
-	"i39++ezVwfPkiHGF4GTO/IHBgJMzRNuAt8dqVhrLxoKIgBWaHvD6y7lz/J+zJuKHRWIb7IAktlqsd0oO",
-	"Q3dnXCET+OpuQhQ5Lef9I8T+DzCGHh+bwNG0AiCAITsOfQVVWf0csYVE5uaWh2IfxNcs9EX1OCy5pdts",
-	"URp3E5ZVQVlLrGBCCDYRAdjY1zoDZhwnTV+9ZN/Lrz0I48vnLxBtaJWAgZtzqCvTOlZ6YoViLw9e4xTT",
-	"rVOdE/4QDe2pYXOd5xTNogQAfOqCL50QuzFjoTOW9PpWBJSjZ/jjs99gKX4HxmIqVeOl1QOcCBzTOW0s",
-	"foqhQ8FPFEe+iNbgrRzPpH0b5HZXxWThBfjC+6opWxmGdQa0q1mBsNy550e68xDsi4Bv7GjuJZXm5hw8",
-	"oXEF6dgoJavkrq2R1/001tlyANX0Tw6/evXqxVc1ozxE7LLW0rFj9uH9ybv/wcxUOAWEv4DKlQrhVN26",
-	"au00o9Z9kKRlkbN//Pt/sL8zU2aamWnSH7J31qOXYP0Yxk1Y2s16NXzHiHG8D0rrnBFSWg2AcowaEN07",
-	"+xG2ICDZJkResQLKkDfHblzJJ7RiPxtRvDn+XixNEqK07z/+AJdgx0eGfwR4OGbMNGNZoecDqSJmBFDC",
-	"tG46b3Fnqdq5egSBgvOa9COwW4bYD7wtQ3sUq9AcJQ3LRCozZ/8tuKv1z/KcTistKTD8lZahJFYYRuWa",
-	"Zwa+ZMgQdTPlObxrBsVzDcwa8gag09PY1Z7K2CuUXTIxG4ssAzgkJqHxo2O7691mv6v8ezTIKVduk8VJ",
-	"pe3oyO0a4cJYXd5koN5QM9hiOjjZ0I6dgFBf9tlbuBErvwRG1tWJYGsAeFcGX9AOUou+nt+EUhIIHz8P",
-	"QEtx1DegfsR/3611fkjG9lOb61l3gar4FVXmqakEjuwKwRyBemxuoWvGeMVb6TTMH9CTiyo/rleNrsNi",
-	"WO0tS9/pWyaUrN8XK1TU/pD9VEuPE1VW3S2ivgN0luE10oRY/qhWpg/QUYWw3pl+uVYTwaPwTVlXamPN",
-	"JWRNu1tVqbWnR+5eP7fia61lckSxubnyXjeSfWiKS54/QSfW1DiENxAlgKy77bgmPVtR1EPSLCdNN4px",
-	"0Z0C54OCNlN5VI1935ka59mQW0Iez2EjMEaMfmCuZlJNNEud15giRL/KWNVAQF5YIWKFJyTgggzZRzEX",
-	"HNrxJBGdYkOPswuYhps0O3IaIZpv8/ZEfz6cgnDZm6x21DaAL2+EUntTsLEp+HjrGGvXKa0HZzlAwTxB",
-	"asgjNVBFvGpf21Igc353cJWA4waXDYwtBJ8lzoTBCHJ5IZTzLUj5ouo8GlNeyoo8l2eCOCyVNVGsftVj",
-	"Nq+fqRB5M4MmILiMTbnbjWdaaauVdJHBkknlQjNox0ugq85F63h+7mxmrJIfuLED4BwfvPsmwbxLKlww",
-	"FihyZ9LA+bfnxC4EOxfBhyqE0wFngRZSZXpxRMl5yEFmzjjoPKvO3zmmpNxzqWQLoa3BgEpDPlhEQJ9u",
-	"7twmUDizSLBuibOjNsGv7g/Ze5UvPV93jXRgxpe4ObjxOsMbsYnOc71wk0GTH6tW0qaj+tsBNruCpfEX",
-	"BqYDAj7F63QRq1wbYVgCIa20SzivSobsayI49RzaFP8YYRmBprloG1biRJdFKiKM0Yg7x8OtWZmeu68H",
-	"KHBvFeHjD/2fnGC7D4fztrHghaAxEhLyDPanXCokVwWUYpC/54Et1ckBsIDMC/3ZRZTwujTXxneP4uy0",
-	"lzy4v7xFJbnCzL/RsxkfGOEushDbzWVq6lIYakCcf9sdmrnbGr3cc26tKNy1/7Pnde7vQdX+Xlezv/+q",
-	"x+bvqFF/d/um+bvStmKl6feiWz+i/1/+U3sv+eVtT2YNSndUbpqOrCGahTAlcPcC3xTGJjA9KFDV/DSU",
-	"vGua/joavP7lt+fR89e/bzTWEyCfJJTMFTOCA8BeZgziCWb2stR3ran7+FP4+FV4g83HvGGIXbfUN4mw",
-	"URXqtlhCo+MhQ1RbRXi2EUvgz/5393T6EyKHK8GSjFt+mKB6TnXuwsFYub/868n7n5ge/+qNd9XETV2V",
-	"PRwm2s5MpHLGcz+eLEI6ZsyovY2Vu6MfsQRUJ2E99wY9YYkXdDfYIOvuH3Vxd/92Eu/+H4Xe/RfIPQFt",
-	"1mQ/6buf3LcmrOcEQnzms3kusJl9CPCcp8STsvqiIQwfnlkVXqUEAZzRMIZ+ZwzDGRZcGoEfGGBWemUJ",
-	"0zB2Fq+2SeEMpc5RL5RzZWGjdrfqFFDcs1NuE9b7+O0b9uLFi9fuL8BvnMP3uWfHKsy9P0RDVgZYzYT1",
-	"uAorB9ArtGyZmAtYd4bz0x+yY7+/xQoH1lMaljdi7lks+S1+ggF9/OSQxU+Gw2H85PekH6tUO1uAMQJ8",
-	"nN+vwTrUHHYAZ8GGN81yrc6wA4xLJbJDSjPioYtgBcejM7d5FwIQ66tJI53GbdUNnewS/oqpTg1lMrEa",
-	"i6lUGe79MAWUnzTT0hqWIaqNgS3GWbmmn7JqX9y28wdus63c2t+e4P59XLrI5K+/OCtMnoeHTMUfYT0+",
-	"gQMAP/3S7Hy8CCvGDRAxiWIAcStu0w0PGDfutYQpNc/mSc0lJg9kHYkw8ipyhlfWAMlr/OkgPnXXB09D",
-	"6fQP3vQveP+fhsNhEited/yiBp3807pHRUe++GpPBoFYGyiMhYAoDrHX4Syy62gQK2Te1mZ9lydztdd0",
-	"7EH4UY+j+fy4jmtPq+nWHFJEYDNpR761VAcwh9DR11W62AQc2TWWT5cUfDloH/dTlvheNeZoCwg/N4NS",
-	"XhGsQ0qdbRnT0ZeF/ON//e8qOcdq5/eicP44xeF0BTWI64UK+b3ey9ELorz5t2E1Iad40tBeBcOSiS6L",
-	"U7EUzv+DXAK8xbef58IMY/VOVeiZtuDKcMxlCqKchGo2zJug04ClpD4+gnNk52pPuMwT52OgD5Tg/Lqx",
-	"9Tg+WFogrIe7dJ6X8xXYPMQuMf2IGc1MqgthcBdIuDnVkyTQ/3gKLuW2DiMEnZi+riMree4fdKGkct4r",
-	"zg5i0eNDqrMW+LVtlznGNbkzNKNvRArkxnfd8re5Yat5s9W67gsKt7Sxkgngl+GjXORWFszpc/82htNb",
-	"urb99bAQLkTaoRXEF7RaQaUtlWt0WECfMF1j546Y1XBZVvAFgCL50sO5KIxW9H6zYjPwNKVpNDa1EB/h",
-	"iXsDsTcQd4OWBjmM+7MPO0C+DpUWaCAQr5rsA/atSI8SKTKGLgZ5HASjLysvJlZ1N6ZXqhwPbFCLq9mS",
-	"wLGYCvRxIHyd9bv8CJ+L2dwmuI/Y24S9TbhLdG1V1SxtKcQCZQdDAC56HR7RFkJlnSewn7xX/9SQX490",
-	"FjW0wZ6maASiC0OF/xZr8gkCu8+IFw9ytJNYwR8hP11c8Dxh4xJzD3AUZySQS4XzqhcjlvGlYfxMI28f",
-	"FIbWLlB60Y9ipfOsAp2lngQYMvYe48E/jgtpjNyQlnSCeeQxW/3jIyz5gpMjJMOSmByDD6Qn9xB8EfJp",
-	"OLUQ8YQgB6Mg6TvMc35mfCWZG86QHVs2c0HZ89FohK8xR4xTf6kSAvaGmS6qdouOCrFv3dsrRMdPsKzX",
-	"DasDQuPm3DzwohO3Yhtf/bOb342vfkdCsmOgwJWZ6zqgEoUUjwmZknS/Vg6F6i5nxPzLnf4UjRoxuGkt",
-	"gkl4Wi1F6C0TnFVA/vDZuBD8PNOLbmK7HzzZjmHjJZtpJa0GpH/c0tcoSvWar8NbdipfbS/sxAEp4Sjh",
-	"MUhZfWJ8kaL//muIFJbyXRInfwa7oQARa6DMpV0esQSM9um80GORJb6dDC9WmsHvUCsEt4mMLbFWsl3k",
-	"fvBD2SXCbuNFe+l6AhNSVYoFg7IN2SpEKpQdUAHUGu7N0LOfV8KGJ3PzueCFyFgvAafl1Aihkn5ELkkW",
-	"OmF6SfNsv4/cDxcCuk56if/P6oImBP8hsZVg9W+sGv6b96IQpDqCNr6CHH3vi/HQnU5ZXH8Zcj8wade5",
-	"JR9hpt7QRG3DKWkl3QAnZAcsFKRVG8IaH5v3k936Ki1z2qXq+OfHoes4I6EUW09C2oEDslN1RLEN7Qc/",
-	"v1Pp3/uYyOcia8gdeCQTbAHrUU1+TSkj1lTKw1glcw5kEKeTAnMiCfsT9AOyZ6wH//9PQBHej9gIi1Y8",
-	"hJP7IzaQub+L7ChWIQnjh9VzfzJN7P6QWcHGatMnZGeJeVj3SkUPPYpVAhHRqbjgeUnVSn7HxA+mAycY",
-	"awR3Rcycy/lcZBED2tsoJIf6Q/YXzBF7axMOtzhkkYzVOsOgktuKaOmj4BkGkf5oCspr56JAjKNYQTTm",
-	"PAxTo+A4K/SiVggGIrLGnJ2kSHez89jqjkwJfk9n05suxKMOeGgGbm8yrJ4PnNxLdTYAL2BDr7SNMWID",
-	"o0HZDTRA+TJWqHOQbsDatp6VAt6ALWpZ/4heSqNkUC3ptD4XE8t0aVEvgxMABUOd6rhGhT7p+bf4ju9g",
-	"Iu5AmR7kLr46Dx1KCKvyeJSwKYRO/EFoQfK3rYhIodHpvG+sbJf0tObsAwsLqGOsgj6ybnXEagynjqjs",
-	"lTrikxoaGau/NP3y22okfPNeI2keunA7UBYfi0Y25ZAql0F0yTTdRimBDWo9Ic2f8ZIvmovGWXj4jqsp",
-	"43FG9qWH3ewz4LH4aaqED92qjXEP20GuoSAZVuqhA9UFkcIx3zXOUXj9npDlzghZapLfIfi3hqJDtdqQ",
-	"esXryZ51ZUusK9X6HoVua8BEWkbhiJqvFYA1q3w1FUvHeo7uxmg4X4M+bS8lHRwrG5iArWP+bsKqUknO",
-	"Djc6fNVdF0g9Tpm9vzoogBoGBCY30WNxS5lv39uezbh0ssFVKgaIuLBBEPJjddNf6J4dCt6lt62jToVv",
-	"e2oIPWIfPnT1vPl5qq2/n7MjTJq6BQPkVDy6ANmjTplLIlh7yo6N71XRyiVh2ZExvvSe+4k+Ln9uh17g",
-	"2u6t8zaxsi/rDvLr3Eo9uuy0mI1BVa60zXThF58m2pys+Es4GbgvS18dJQB+z907zB2C/Ow3QtJYG15/",
-	"FDN9IWpyvVGQHQC7CEqOOiqQcL8HwCWe8AGAo7Td01l2SA8/D36ni7m79v9ruaA3ESNf7tQE5iMRWgvN",
-	"F+qfyhKubGMtKVsM6nGW3Ubu6jK3F652Vp8yxPFNDZ0h0r60Kz1K/W1FPYf1DXm77JAn4lKI9NAT6LWh",
-	"3hNH6z61cJfO66eyUN4VWIkAZzoTDGEI9WRyBOxLblUFgOghOry5fNy5zcT7VPDcdnMNfNB5jtCOE12E",
-	"ouYhOyZAhVfUWo2dVu7rmVAXItdzUcEuZtzyMTfQT1QqKnjP21slvsPx7FL64Q1X0R0ZUVzIFId8Y1V4",
-	"tYlUn+Cbflb8gsvcTczOoFU/AqKqWxjCBau+M+UKcZR823xD4vD8vBtUFaVokE5Fet5d2fJyNKo3yAKM",
-	"GjX0zHjuPAeRsRTiHSgHZwmwYyTOFzIyE+z5cHgwGl2WGxe74LK+wRFcdwvwQVa0adz2y84FFL7k6mN7",
-	"nHmGM/84ikPwML7+3RFr9GHWTWVDMNe5L3DhKVx46bD+snkgPEDnGAP6bXIuVZZAWwToUxKxxKZz939T",
-	"a+dIdJXq2YyrLOk7q+KHgUA1QJ/klNIwz2aFUIeeKwSVRRoEXeNWZIespk/SNtAZY+XePnTa7ocwLIsc",
-	"cB5xgMNSSfiblTOhS3tqRJr0jwJIOONYTQYTwqacgM3dB3cjqtUkd1eHMtUb7qn+oPaJnR0QIj3fc9pe",
-	"UVJQ09/bK+wlh4YesGFBwarc7ssKtlNWsIs17i4jWLuKo70FeFDlBDXRCGSRgHsw46rkObNiqxv5rSoP",
-	"Li+w2+097hQ2fyH4g/v9qSHvIMKNlJhDIqRpTD3Bl9WFyGJVvZYBA8BiqnOBOOEzUZw5hxjmqL7zs1xC",
-	"nlCJBdOqdT/GmoU73Y/vqUzikWrjvW3gIO0rGnxEzqpHxjaWLwlcfsl4s5NpBxv8oTMWWwaW+lgqwiUG",
-	"9QMEipOT7+qcipEnWowqCiPypok53RZSGNbj+BDiwPA/z/gSeK1ZOWdWs57//Z/Y8z77v/+H1Rxz9k/h",
-	"rv/7f+A/l6eZyPnS/TGK1dhJhafhQLp7ijX8U/oRodHgR+nSAhIWr33jUzLAbjI9ZyECPks7ZMc0EdDb",
-	"URC3vqf5xv5K4O0m0J2WIcQqLS0zU13YCJFlDkYjavDW5wmbcCA2A35awulLmOFLF94spssjn7yuMxGM",
-	"kSANkBDgka9GB4RMX0s0JW0W8pMw9k7to3vhfSV8q1G8x5XvspUkGH80a/lqdLDRp/yZW7Hgy20WlpVq",
-	"1d1RegFJX0XHV5WqgQkJS3Bbm2lR0pzJ3LTzUypkg0VuHCABORdLI+xgzs+kwrTDqxF0N0MGarwMTWk9",
-	"TrhSB6NR/yhWSCzAEiU+21PM6iVDltTy3wmbQOOWCbwEk4lALlnIjPdq7GlAMaCLWLkpolx6v02vIRfY",
-	"3uDZhuAg1IUstCJWs1aKsa9etiI4tFLZ8LMtPAU+b5U35aqD1UsML2+4EQOpjADIvAvBjOAF4KPBnLp3",
-	"AX0VcIdD9aMTxHcfPH9mF7XL37q+8ODVV1dRsXV88KxxeneJwGWsdS642gg4Y19X8+WkcNeca12jk2p1",
-	"OrMSl0sEMa9jfLKawjuX4eXo9bArm+le8AV0Y+Fo74l33g1gnXh/KS1ZD6DDamdHvO5ZVQHYsxqN4lbO",
-	"6qLqnK5gCeJHJcPOjflN/fXXPqirbkbCzc1bvx/WGV9zIq4+56sv2j6zuLb2sjFXnqESKoUxaq+jlDUO",
-	"uc10kPIdFWe6BV+bcDiRZ8rU+YKBT1hkrDeXSomsj992LpZVwQX88uYYUTFrtyoAs4ZQmrjQe/O8NFDa",
-	"lcwLqVI557lJ2Jm8EKofeSYnKP/yQLX8TLvnxiqBv0q7PM340tTQ216PCPU6VHrAgKZQ5BnGH4a9bIc4",
-	"eucWaEUfdtjSVXsLvLm2b+56n6x/YFeusrpkn7HcjlmAVfbJozqF8IrSoJoFcb2BZdhwzz0sBBil62cs",
-	"rzQiP8hzARYP2AxXPtDjwnUalsg5ylo12HxC0vJCnwNnAJL71KaRipSr3Jw0zFiZ59709ojxUCX04YAV",
-	"WeeSrBDeKxsHuVULxx1gyAIFUt3gxOomFucjDmNvc9DmKLHY253d2Z2V6e0wO05cMREIgPzugnkhLqQu",
-	"gT/RbNkcFSITykqeO2tkdN5KX7bDFoDOwipyzjimAd3rBibVcxdshDHXTU7ERG5wvrBI0ecjj4CKVecl",
-	"0LwaoJBEot76754IyPAlMnsP2U+e6owZkRZt8MofccYo9qZBbTdTsCtI8DDcq+pfa7PdI6p3a2hGTH9v",
-	"I7YXstRm+v1cqL9wm07ZQpd5xkojKOam80aVscW04ZrUNPmG6YLqCTV8rFWDsb6DY/eG4lLXh1O+fdPH",
-	"FhN1Pnreq/ZW2z5ol+/u+thF1q+jx+5DuVebvdrs1eY6nvJ1AVtWFOyh4bXQvO7hWjZJJGPZQRtmC+tB",
-	"o3u9FOFO4VlaEkFdJ5h7hJY9Qst9I7Ssnm7eEKBlA9t8CEkTsei00R/w751m+np66AI2qc7e6FLt+MCw",
-	"Nlj6hO503mfLNA7MREzwIpfhvOsI8rtSsXmhz+BkCEnX6TBsvx10bAeNSa0YVbyQE7NS6NwmlhUo51uo",
-	"0ODgN4uIavvvadNo1aXAY/dsKo3VxXItQaf3z1bY72oMraZ50Hq5kLA6R3w1imLlqwdfjarywiPWVkS4",
-	"tuzvxzCi7+gzNioDhAKGRu1ZEJ5Xo+jJjH+Ws3Lm/jGCGjf8V1Xh5tbuTBQblajdVeXZpanYrAyttoR7",
-	"g9BqEKqJZaQriPZ0aZsL192hRm/W8IilbftOx9sJwome2EHWQFHuGWENw9+yU26PwkkFVCIiA7lhhSgN",
-	"H+eivwU85eaKJR6kIwE8rjLPGZALM15njywVDqzOOYSf5e76N1FoQ7eZlCvDxGdp2okm26sk22xsYDK5",
-	"Ton0ro3kN9Bo8hgzPFvSge+A1gxmEQuTAvOl83ouy9dDgo8OZnA3x/74kn3i8lFEwLjYbFZaZ9dxM8B2",
-	"yFvBqFW7eo1BfxPXvMkCCSELT6fI86QnTTp9Ykt0f6oaevoRGy9jRcRQUVV16DcK66n63JbhBlc6rx6K",
-	"CHuXqCMDc2SsGtSRSYR71Fr6yP4KBxy8OjBtqixWfky+6bSViyrCKaiVNbvNDS+ZFzorU+HitIgtptqI",
-	"WIkLmQlnupBsH3bCZ7+5/4OQCQiKnv3m/g/+7S9PEEjJDBkWJ5vDUBUdxSoQ5yYd1FhQVlAt9Z1xPnZR",
-	"3MLIG1v2OrOD1MNYm93d8OPnYPPHlrk48Tf9/kVWe1dLuj43T3K9dzc6oNQb04RlhMF8RdhcWTjN52rp",
-	"DEnFRFevmqgWY40trq66LSJvqxV/Zguhso1sOZLaum+t223qtRYqC+Y9kcqK4oLnCRuX6bkgTE/i1I5V",
-	"yLm8GLGMLw3jZ7rPrGYJePu14m6lF/0mrtYhvmKuJbZOLZzdXAAyVFEKNxppDUu4TYbsmLI5z0ejEd5h",
-	"jhhnBYAHKCEyZ4FntHdw9nI02sgafoIZuwOTCC86AXbvTa/+2U3gxle/o3Xacb3Xysx1gx3KfVvJVRan",
-	"FssAHISVMxFRfVY65cXDsTBKQRu1tMtDaAXfMjbGh0KPhalXfRe6PJtWPZZ2WgjBcr4kWBuoZtV5LgrW",
-	"+/TmA6MRQoR4cvJdrMZcKVFEzMmIUBYKZTOW6zOpIjYv5IXMxZnoU4VshWOBm0CFTsHNucjYYipz6H/R",
-	"SBsOaQ+qGYXxTZHaVRmoeIeNotAp9MnUhjrHz8QKXuzUt7HSKhX9iC24M3YI3fF8xIxItcrQREsLNB4K",
-	"C9ctYgC5RyG6HsJTjEuzTMDrjZV3QMeiqp0vSqWcjaxK490bmzgcsSIYjIlU0kBnt5NJ/IgAuhooxzlg",
-	"thJOR8D5dAM1gEjIYwXQIhC/vBq9qGMFBmzSBJ1jj9AxhEVOWC/x78MuQPiapI/Oub/WWDH3pbbCmX7g",
-	"jJ3PRdYKKei+E81/Jc+3LFjatbWtBgqjR2e4y+riipMIP/Yo/N6gcleQOurGs8LrWJfVb5YchQTPjUL8",
-	"TJrU7S3Lw6JUW7baJJ1wQBlMd8A16mklwsdrFcE5sREw5n7EUmcS3c1QBQ6F9rGSCit44XoANAMeaMz7",
-	"zSVtEe9PPCyUVrVXDzuwemLV7CYMSD/MA/3ogildL5v2J689b2gAiPrULucCzI1xz1z2j2pvPBfL05k0",
-	"M27TabLSv0iAbc7ynwvCwnf2Fi+hJiO3EYg2gy5zwfzOE5az0STlNp7WtqRSQUba3/SgbZ0b6QnIwTs1",
-	"0Z1dBCg2IvPNGTWR2Zu8ewUlAlGsBHTFyLkwMs/lmQgO7DbNnPicChATs0n0qxeKVXdE9UoK72ExYAAf",
-	"LCSUiIrKr8PsVax6iDREcGOUjYPu5Ze1DgtMBQaHCQ69nLlZ8HCkt6724G31WRsdiF0ztRYeX8+ufUlp",
-	"sPABH/jZFUUI1Xrvo9LOoqRqkggUD3bzq2AOasq3JjINV22HQHAFXJFCOM7mQkEqKLzOAyEx6Po7YkbP",
-	"hHNFVnZhCl5Io2OVVOOlTuGEZSKVmUD4wsQ3+kEDoPg8l4Uwp9wmjBciYLEfNf4UKw/FTvhBk9KWBcJk",
-	"ubdKBZDuFMAPwwhOZ/yzh0p48dWr+pHKMFbrgFUknJkwHGvkpoejAbJaO1ttuXJWaS6dR1EwrmJVqnPl",
-	"DGRCxxBJA8LdT6+7mBqom1MdQmI8F6o3VYP1a3dUcPIbJm+Hx6jhHfcEcVR9Y1cgtyrE+zPVbbHyYoqC",
-	"q6bU8pq4SnOp7ur6Fs7LVdNNge7jc7Fc76W4GMEjD2iF9hY6NwG2QC1ZJicTAWexcOlKmOF8Y6lSEate",
-	"QoKU9A9roZiBQ1CW5tqIzNfyKIYqWSk2hF66YO6pltBj1jkr37vv2nGA8L1YrmtGcVO7396vakFx0blH",
-	"tDB3ziXZpg5+i9025HIdH91rFETgteA5VCGErU0JSklOpDoTxbyg4ynANopVz+iGuqRaTWQxM0x85qnN",
-	"USFJMSnjAwUHYRdVOrzLXUZUKNzW39emaMc4SaQHO9wfvxdLetc9lhptoOq1XDZh5u+3ye0YC6crDaVo",
-	"AzG6TelRpfqwvWxZ8UODRbXpof7jGTOgT7RtnYb14LKVbfeMS9VvRe0Qa3a+luLnb3Vxpq0Var9Jtcqd",
-	"mx9h62A2N9ui2mWunoI6pETi1lPilNWe8/ScnwkTeT48E7FcGgv9PmyuC2siJ1wFZpyQ2zRiM6jLiNi5",
-	"KJTIo1gVYqy1Dd8asbSQVqY8ZxOZQ+n1VOAjlLALXZwzqNeYwLZH4Ftuv6fEexQrSqtDrQVazSxiBZcG",
-	"bqhmiIkL4WtE4PiPnM6U3uex/CG+U2KB/TpDBusKh7RQXdI4gGitUKM5g9aDepLwISer6wM9sWugsEiM",
-	"GxOLjU21vQsnYB/m3WcGm6TQ0xnXlutOE9lQErplo/T/lqKEsgMoTq35voe1QjfWU5qNdbbsUzFsmQvo",
-	"S3QWpFYjhpj57gowZ1nIE5kEGYvgJUWpAoX2mKfnzr654BWgx7BVlM/wrJAsVKzIRIUWPUm+eaNWVma/",
-	"J77eAOgEjS0En7Ge1XOZsgQuSw5jBf81/Jv79AxYCt0/jeWFrf3b96yGH7DuQWRJf8g+wgxANQS+ENNY",
-	"Tw2b59xOdDFjbrNSOhSNwNkdPEeq0/Bs1sPP8DULWO2b9H1VSQPmlBYJxw3RN5ZtHLHuNJ9iPmcXlilW",
-	"cCsUWrfZ3BM3EXDilnL10DFb3BjXAhwebPVVnTVtKVcRrcw+0NhSv5sTdjoqAzebwo5aZRwYogZYIZjI",
-	"m4GzuHsPxWeRlm22F06UB1JN9BoU85crh/tAQY3qpwsCDrVsLIQKh6EiA+DQrmrU2qn3vZ+v//FP1bdF",
-	"OMGtMPaKeoR1XsPuMmz1dz1DL34twlDdmX2Ll2902lwh8l2LVKaVNMe99jTVmdj48PrSqN+4u7fXINJs",
-	"Dml9pFyllwlfn3ErBlbOxOZTAHn4Gz3tSzqxvyxrGxzdw3WPg8fm3eUIvPvg/QZG5ZJ9gGC0gu248cbn",
-	"O+0W3NSMYte2dzl+fgjBOmYw9vvdmv2uJZHRilRxB/tdA6viVz3uPlR9C11GAIP7qx5D4GqwyPLUGV+T",
-	"HFKGq6IuM6wHMNAeZ8H03XdKi2fDJmJGF1i8tUlcFro1GWdj7mluoIiioroprZGZYM+Hw4P25iW3V39w",
-	"X/Gv7mN3URCGXKz/qsdfakFY+ICrd5UgD4+JIa366O5dBa65AmIGrrmCOO0nUCO/XTiFovNRqL6akALK",
-	"DLIvnqHQ/TdWVrr/4nme9CPMVVtN6eoIczELfkFUuFzxYhlhX8zYDUxAOefCqeR4Cc9e2GlCia0Jl3lZ",
-	"CDYuMzxr4JZNeW6p/0fnuS4tvaPOsgkYJ2wsJpoqtjCBCx2MFZg2lpKNtbZsrnOZLofsGIyO1SXMKpSe",
-	"VIxxsaI0GiXL8BOZEdYCMBh2BWE1F7YEsbkojFZPDdVp8JyFOo9T/1PSP8ICt4U0IlbQF8MLaxi3TDvT",
-	"7cYahl57i/v/y6B7EStVLoxhiTxTuhCnBI4HiDC2KAWRenDFEhfwFjITAQm/x8tMWpEdQZumYQkKD0Xh",
-	"CbNatwJwIdyjN3gPPUnlx3k/IJXB7nVWlHnF3/PmrefNq01Ul0m8dtbJW8taUZgzwQFaqzUy/7OwNdnf",
-	"/Y755UvOfXXzVp5lYG33yf9b7qs3y/8E2bpE09ztT3qC493LmaewXXdiui/iW1/EZzDoCoIH3SnOIfIc",
-	"276oTRbUsIIbvnPAGMLn3LdoGivm3RFbhXNDTqLzBudTbkQyZO9LOy8h/5Dy+VwAKs/zr9j38mvA+fQn",
-	"goktSgV9390An178T2A0d531hA+6ZnD2Ae65ZmB2TYDSg1EdofT56EqI0t2HdG6Bro7pQKj2tqPVdryF",
-	"o343QxDIaFULzVqsCRiSQ5bq2YyrLPKqpkH3IiY+Y0xhSxMxK2dSnd2vQdlRCfFqYMX+8b/+d4068FOj",
-	"cyjliiG1FXYKkQXWCwXeQe/l6AVr1AL4ECmZ6LI4FUsBLYTHquqtqXyLZgAHiafX9cSTh2fDpJxUVcGB",
-	"+yEhLlbl248x19ldZdzwPbcfLqFWfyNSaUIfzN3VF1/p9LoJrwq0KgDj/bn/lpxmFLJaQxkoiFMD5tSg",
-	"fzNj4m1AM8Q6TLlKRb5lywAeMxsLN3iqoyTYlCMqq0JF82clOIiccsY7Ud038Io70dyfNCY59lr6B9ZS",
-	"lCeYXDfVlPt08S0U16+e+Wyup40KnEpPC/Hr9kuyW3dwfJPwIKScOmR3p5of4YX7TXWvrrtsbv0VMNDu",
-	"ZE8thCln2/a2pzy3IkMNxbrXw7YzG0KvhIJB1EClF0e1eAb+i+eWTUWeQQFyOJzJOfT4w+FRUe5U490E",
-	"7TfjvXZvS7udPDHOSEnopHK7G7DOc6ctW1brb53KQEmvgD0XvyCqXOIKmJsgYb1DDc7zmXCONgeMQsHm",
-	"hdSkdizlc1sWIqu7JnSC2oP+KBJ9TH/OdCZM5Fuz2IUoDOL/lIpAxszSpDbHh/fpRBlqPi6dA4Pt2aHx",
-	"oIW4Z/NxsDcffxjzofMclQiDU0KnwokndbthBs8bDTAmuUyFMmLdseYPdMkOdyt6BVT7XcVZQSP+Iqr/",
-	"tskST6bKf76Voojqp0UTwZ1xbRwU+dVdIxR0Sa3etIVVcUNWqXaq0T3F1G3W/hvPLnW5zOeWjJpRp8Zv",
-	"sI6jPWHrgxKTPwu7VRnZDufS5UVE3kvPmykNu+C5zADtG9opF1OdiyED/8N5aUkh0PKlImEzvoSitKpy",
-	"18SKGmSVWLDqWsSjFknEkowvzamenC6EwHZYlrj/dD/NtLJTgoTL+DJc1T+KlYesnZDvVz3bAGRcVnQC",
-	"VyMT0L3xLuPr7zqdtFfjraRwMRpq0+QjxsfGeQAkmcbyiu6IF2IL/MpdO/+mpMptIv+o+ZTZMcsk8DwG",
-	"k4cdp2rft3INrmU3xQ9ia3NKorSVE5I588yFYkrk66v2fqrd8sbfcN0BUDvGw6AXbvki96GbEQz7OXtE",
-	"jRx1oQnfz3pGpIWw6FBgJQrC9Iiskf1viNw6+a5feEW7x7EfBhIwLcR4qvV5xDg7yXl6PnBfyq0c5866",
-	"pRpSZnQRQs+ykx8/fXBqmY/15yF7Z02s8HuQf8RfbOQZgCjR3wgMBG6ec2MWusiAfcQI7swkgOu6LWmg",
-	"Vb48jBWylhigDUnwIadGWCwsHANOyc8ff8AYGJ6KZwoA3QtEgxYJji5E8dTEiue5XjzLhFpCYxnrVei8",
-	"LJfqfJDrlOeYgBSWZ9xyxrPMmXby/AoxKY1boVjF6i/0leTZGZbyoliy5H8M3Fb2F+cID07kmYLY/JDZ",
-	"P8XlaPQiLZX87Dlj4BcRXTynv03FZ/wpIZoU6m357Gbpux+P3wxOvjs+ePUVOxdLkbHxMnSiuNX00+yE",
-	"KcEHWnzcEP9V8AUAx9A7huyjSIW8EIWJVSGIxhFYEEEECtjdUo0casgvg3hSdHqV2ARYwgicmbOJWLCZ",
-	"VKUVJoqV0YxXiV/POVMndZjnfNnBAANV/i22ZkeudMubcAj3BDzc9uUtlhXHmO1bRda3irTZ4Ntb2Zr7",
-	"3O4ZbJg765LyffZsK9mztsU/gsMiwm7KRO6MoFwJ728tH5fY2i9l2zZa+dFdG5VPtT2lh74JUP/A9tLf",
-	"i1tnFs4FK7sxNbvIyb2fSQuszZhUcKKfi4llPAd6owTQks8S3KY9NjMk6RBI+axEYYYyaDGb2yVgmWl6",
-	"LDlsCTsXYk6umNUFIKXD43PBi1N/USFmBGTenVa7V2/gXgndr6+4+8PYrVK7368LcWiF2QXwMsZXLrY4",
-	"GI1cxAHpboSIof54jA8YT1Mxt5R+nwlj+Jk4ZIkubapnNaY1mU4j4llxk+nCmKV72pD9RKgz0tQhE4Ut",
-	"ZHsA8EmY+9we3evXUzjSt3uUTm6ts4H73bEdPRAoURkA05D4BOpYHpwNpRfEnAFyaatZvr2m2dDQ3VS0",
-	"yvnbOI/3TXXLzjN522Hmbxn98iqeflqU6zZQ3lXq0X/G5rnHaqUfa/axmoFuTJnb+KfrtMvXItMvt97N",
-	"Vkt46bl1EXmywyq5NlHs2iloaMsolHtjTeLeRduKnANoNuNUlurcikzwENUv/WTvzFWbCBcCdLTHv7Ni",
-	"ZkIWOfMEvCnPc1EcAlm4G6SLHKc6R+Fg1SBqF8PfTax6XDGei8IiFQD5UUbnFyJjZ1oAyW8CV4BaJn2k",
-	"/a6/GGO8IXvL02msUl4UnrEX/07Mm+52LLY7YgkQ9WZ/cqFOPabDn4F5cxgruuoU6v4TX/7feDDdIGFi",
-	"etyymTaWPR+NRtBQu4RTA5ENpHIjg9HO+BLHUnXpuknvggqo6+a3AvDd72eXxk9tbJ+0XY61zgUAWO9y",
-	"v3Qff3UrvptKXI5HVFLppVGqAZ/Pm9ukm5AtbJA8BfE/NCKfdNkNvyvybMvhXcDUsjWiWwXLjEBqEtGv",
-	"pWpqJ+jVJa36kRfnTpicNfuIIn11etrNM7xPGtDefWjUKo5ubiFzGPQQbZ1nc8Gl2ZkEgvANeI5N1+2y",
-	"BKYapMbtFBfEiLLgBaUN0c4N2XvIHwBXztPa5oH4swCrt064riVYOFlfhGBtU06wIwCEhPIODc2l6diK",
-	"qOi5UHwuh37L6TrDeD8X6vjDu389ef/TbZMzPMskQrR9KNx7LETlzuMIcaYeQ+Nxh6dNY2GZTsuZULZW",
-	"AABwx+NS5hZae24qM7dbTJGWAFR++NdfmjuSNKw+7ohxw9yMNtgUALYeF5ErrZYzXdL0NBZsyWf5Bgv2",
-	"/x3/+MP1Fsw/uI5DdOUK9Nx7+sNHsWLuU6+zYoWYiUzi5PoqkvXQyLU7QkHFlwyS/LH6no9+AvZwybeD",
-	"S26RkceU8Wr7/G5vvnb1uu2xdtkVxXVejOn8pBqLi7S4zIHkHRm7FCrfYa0dnkPNlzYCtDZDpws4oLmN",
-	"VS6AE55AmQObF1N6EWE3bqDIxVdIvNk04K/WIRXHqoIqJiDhNqxjWxYKx6YnE99+CySCASwYX0mZ/FqG",
-	"IVZuaINcXIiczXOuGLdIHDYcDp+5H5LhZfBiwiOuL0Mdlbi7guyygXno8MS1ET9QhOIWDdsXoK0vQGud",
-	"sjVW6NrAxU0DVYMvbvMxnv1WXIFn3Ko294dY8SVK3H1hHLe5iGvRjm+zBV7LkNaEKrRUdIvnBpDIl6V0",
-	"D478BYIjt0jsbWGSH6pMO/+mM8L7IJAJ9DCU4nCWiTTnTuwvBJsJ54dJM2MT+Rm9OwB8nYuCydk8Fy4Q",
-	"xWnseRAlN82xSvmcj2Uu7dLdBM4UcWzQ3LmfLT8XJvJdGmelzKDjipNzSGSvZsg+EFZiRAQVLANmWgXl",
-	"f+5edM3cOKYcbM4YMpuH9MfamlGWkxNEXYsb19yMPuRc7VK9V1/VhbSf8z3bYrdug1vfpdqEG4RigIHF",
-	"l6C5DwMF/fKOt8dD3+OhP3Y89C4H4nbI6A/UEt0cPn31PQ8VSf1ynqqWVto1mnpH5LuHgN2jvN0frvoN",
-	"TFEDDHaNNbkp4vqmxuTBgq/fsaLvkV/3MOyrMOw3UOsGHOwatc6K5aAo1e70+m2FTSl9jB/Bp/rQ3kWB",
-	"imAdMPd4GQ42qugt8ban7jrA5GE9zkolJ1JkLJOTCWQmtBIsl0pA4ITmpI9lQKlz9ghJLMmK5WlRqgSc",
-	"xqr3CG8wRy2IMoZlGgrinPYth+w4z/VCZGwxlbmo6ra9R6SLyiHamZ36plh+LNUmqfg9+usfxoR8g4pL",
-	"x8eUMTFTvbicNgG/WpeWzfg5tNbdlXHx1+3MuIRQ4DK+vCwgMrgQVSfh0TX4cVntVNvHGZ4HF36dDdlx",
-	"ky74aUCqdo/Eg3UEgxmYtDJxULjkoqFcqnORsV7i/nUqMZuzIxPxFldibyMelY2gVWf8ctB8Rxbgpvwv",
-	"t0pB3BMVzD4jsNfqh0YKs8OEwE3pYjZV7T8ec8w+k7A3BvfAIbPL7f3G7DKbWoE/LNEM8zPgFq0tVugl",
-	"fnZP7yBA8PQ0D8ZG7cOQR0tUc5MD1QZjTSHmuljTItPdu8IueF6K0JTiFFiochYB3Ho+0cVMbNTG0lGU",
-	"gcPaqAjjXKps48IJfPL37pbftwQFg4/8UttgcPSb9MDAkjyqthf44nWdLiilazXPXVIDc6F7nk3cGi90",
-	"cX5VPa67/Nvq4p1LQnjXulLcavSPB+Cg+mbwYsZCpdMZh3+i2yUhKYoLDEUcY8FMqueAUbItuXGLlTkn",
-	"aAOxOQnXXrd+5gFaKP8xGxR++c9+dLaq+vTtGa2ucOPPQjmpc964f7uesMRtxgkBpoPwA+46ljM5D+LV",
-	"AH2ItNCKic/zQsBbY9VDlHM21WXBMr4c6MkAKIUY/i/9tBDivM9m3KZTYTzWxrvjn45ZYuVM/JtWIoEj",
-	"0FgRXBFWYhMyHpAbtdIHJBU6m0kOGVdMDGZc5v6KWHFrObwVa67hk10YgQWf0Lq7CAD2gPLo5iaX6pxZ",
-	"HavkGZ/LZxfPgyr/JrPfn+FzkiFb42lBQ3BzvqJYAXi8+96IuUmP0NawZl+xh9Vkx2UmLcZK8PqhF5XT",
-	"FAHP2ytkfctfXQMffrtffbT30/G3MmMd26hfg334tPXmwIY57LR/N2gKBNNoqoVt25tbUOpXW5rhDmeZ",
-	"zsiOArLLcp2i4sOcol6ua4A/XVLTPeD9lgDvN5WnDYVmu6jj3yLaOCCN69ICkhzVDEOMvk6mSgBjbpUp",
-	"D899SaZ2bbHvh3LvcVvsbTPubVlhGlYWKZAG52LZjewC2bO32cGrV89fs3OxpI44bggL0Qf3yK7EU+gG",
-	"BPI5U7PIWqH/HKvSiP4hJLncw2TGemNuxFcvyyL3sFFYR/P8KzZeOq9YT9jJd8eDg1df+QsKvmDzcpzL",
-	"NFbnYkntgvgLPJYb9uHtj4jXbOByfAmW9C0wTw4YPuSzoZ9bCOumcMg+4n+4ZxGjYS4N7Cw6fC8QHNIc",
-	"GCvznF2IQk6WQ3bCLwSzU2liVUEHaWJ90izRc6EWzgLRHQNa44FbiaSz0RC0Cpfse7G8gwRG/WUdWuwm",
-	"6PEkLrwuEnWY+/iqU5XEfqu5rZqGHhbacqpr6wB3cTJr6uNxqtDDPqKlIRGOiCYruE0tItxHdTirBaZK",
-	"LODzQPvdLb5MDZ/jD8EZUG7gJhmrapfE7zg9F8tT/I6OKOmjttVWGcTvwYh67cgGPuPhH9hs7TgFzvps",
-	"qxLccE+qZKIp9L9dif/hrtu9THQDfoBM7/2WNkF5r4KEBGAP38YYuGjh7BpvuWVC7WZcqS15o04HKHGi",
-	"Q6h1KVdayZTngH/Ieh+/fcP++b/+8ysArEt+i2l48ZND9o9//4+IxU+M51h0v/32j3//j99/TyKEmgp/",
-	"whxf8/nB8yELmgxZkpqL5BCMcKEX0GRQAAlIxMSFczF0ESs45vTsH72JLmZlzgeGT6g+gOUcUPmUYMn/",
-	"E/yQQRhL9I9//48k6DYcncbKDaYqWRiyZJ5NkkPGK2BEWOp0ygsqXbB8DKlTzpL/3PIWNztJrFI9g7th",
-	"OGhZk//8n9++/3ZlBGx1AAA3CFuVhFmawBPcIGLV6V19++6HtwnrGSHcuI0XguEs6w9Zok3Kc+Jch/8e",
-	"ANxXrHq1Ewn3V7f5lkW182mVL48g5zjRBVU8nEuVmf5h3Vxyw96fvDn+gT0fHgyfx4obI4yBz8dVNKFC",
-	"rPYnACsAR1PO4DE9GDoM0A08grYQ3MFjZadiZkR+IQwbl7aeA2246kwqtzBjnp4PZtxaUSQA0l4WqUDP",
-	"XGYkozW/2/2OuuAztr2kyKU6NwlLptxMhUn6VbF5tTswmQ3Zy9FraldBmDUaCOI8h1Kb9ipyd2mw+Ruc",
-	"YhNswGrIWz+EFqqcOYsD20L0JDUX7tHZxL3dza3/fxACZ4+2zSSyihgbNa53I2lcHpAQxlJx+NZLWAhP",
-	"rPhsn7kvaXtRuK49FkfxmEiML6eCZzDBvz15gx80+EaaucYKlZaOCEjnO4E9gme4dfiTN4YDpHeVWYPt",
-	"FT8If4qfsJ6boYil5iJi82zSj2LVcf8A16XSkQGpD2ABx0+YLtjGtwJUCt4Hkrdm2vZp5a2kAfVC5Zpn",
-	"/qBX2MoqcQN7G8pixIzIJwOnT1zWZfO+fIVDHwx1B2DA9XH1IV5vkgth3d54VuhyjiU9bt8+Ys2tJlZ+",
-	"r3F7TL/GPmXYwejA+1cswU6j5AgOuNJz91iVYZNnKfPMAGsy7o7BBSOgCvQcPMqL1XOZsuRXPTYJeRXG",
-	"eyBDf2sSxcr/FhYxicJ1WBiZ9KPKnZEGEaFqDhO4gBBGSktj6wgu2IewKocsCbUDCavtzJHflvsRS7g5",
-	"1RO3c9NvzlOZO7dHIll0FHZrziYlTbDwHZzkZnC1pI3ZPdJIlYokVuAelMrKPGE97sLciEEu+XQqjdXF",
-	"8iiQdgdn68WIZXxp+m1xcUiQtUfD/mS4a/d7iKeF1ZivwUZ5cEehG7H7/TEjuPsy6n7FGW/6mVs/Kwwm",
-	"GNMF+sraHY0VOzvLExxnM6ngLetY3jCF7ob7iMponPkDfPyBizZUxtLSWD2DaWiiIcIirdvGdS7qqVG9",
-	"2bHwpDQiY72Xo9dRE+MHKEAo0vN166K4kKk4JaIJQ+RQFD3N+hi6OPO/BAYRt1fk8gLJAKTbrfFGpMGi",
-	"9GAuIpbJQqQ2XyJwIRbOEES2tCZWpSrEhT6HurZzocxRNWfwnW4LdRHSGIjawFtyX9RHoCPPQFUafLOP",
-	"11coutyT2FnB3WYOkEcQpC6kEa2bDp2A68d97n1vHrI/KK/py/XVhfjgrg32pXOx/oT8O5270DAcxIFo",
-	"CVR3JRY1djjvYsoC8UV8D/Cq5MaqEl3WLblR5ZhltSy87565JNZfd+mRb9VBPerk8w7yv4MuFFhZ94J7",
-	"5e12A3irbDc1JFU0fAk715dTV+WP9Wvq/dSw2uS7raKmRTfW/bBXHuIRd3fc2r2VsGvsJF0Fj/rhlzlW",
-	"CumLNK+hkM/vRiFxZNmey2B9ueLVu+b1g49VpVrpGWg5IITWSmSHkgrITaUh4qiIjTEjXqHy1lMaXDGZ",
-	"MT2JFdCOPKtSHLU+lwRSEk5DpV0mEUtSbsWZLuC/5zm3E13MEtZLMjGWXEHCphyXypaJsy5JMRV5EjH/",
-	"7fnSY1ZQi+khozsHzw/cu8BV/lvCegtdZL5UPFZwSiBtLpDWNsxCxFJuxEAqI6Cp8UJEjOe+umfWjR/c",
-	"3mDRmuL3c9FI2s745x+EOrPTJ4dfvdwYLthP5OZdamUuTvxN3RTltCbXeuwbf1M3uDEtb+OxczjFcVf/",
-	"zx6u3N9xvf/ulrrfG/x1NHj9yz/14niI/9X/L/1/+U+bIyr/rWuaDwjD2P/7eesjv6gWmY0aY4rH0xTz",
-	"daEXBis/6r1Z5WoYX17hm5iU16nYC6zudv/37opyj9YK7O2u+DeQB+gs+NiXqa4t9yhzURV7FGIiCqFS",
-	"YSJ2wQsJlQCIs9iggbix9Fw7qC0pqHVi554zGGPP09rc4UnK1dd03S5I/8Lzv9Ru5/ABV1tLmu9HlP0E",
-	"rD367O4GQnfVNaS+NXhzy2DqmPNKMCNykVpdILtmxfuApJgJHDsiDQRnyQT80ATKt2OF/8LKI3BA4alE",
-	"05/wPE8w8Qk/HyHiY770OU2EKERUZaliVYc47FXY68jEIgs8AH1q8DQQx0+eKEwgz923L/2pjS5iRahM",
-	"gFsS2jQgvaxLZUUGbYTwpFNzLudzkSVDdkw8/kmqFWKXpMsEXmHA1YZcNVQMAVSKBeqYI6reIdzGcMqK",
-	"CSy8XKjMuKf6Q1CsLKcsLHzClBt3lciG7MPK0SsmkJsnrzCm5BD/4xRe0jx3rf2OQNUio6ob9+GwYnUT",
-	"B3nytS2RKla+wzE41RGadOffhyNq4tRBWkYSL8/VDgKrztxflbax4rlWrYAvJ5YXlWV96GmBMNB7Osqs",
-	"JqrDL4FFjphxs7pPDXTYYzeLbMbV0rOYoo1EHWo3xtdOEYCdbuBXXVLCdR5uXSN2v1+vlaa9m9vp5lZ7",
-	"+nrKwmvu6jerSrokXzfmSliLhPbOehxj2i6FylgScNASv1kGHHW/P+PVbpfmBo83mbF6HjFuYpV8eH9C",
-	"G1Vj8AnLtDC48TY22PA+LCRNfLXqMCV7kcSq1zjkJRLwPu7I1QPdfuzdCtyXOzkYHpBW1ttO/pgMo/dM",
-	"isCD4K7bF9aoM2lfsP1XB5d3z4t2gwi1Hpy2PRJm6wbDa8r5e5UvyWKEdkwLviaJvTS+ds+tTOu3SZWK",
-	"9lFk3IqBlTPx5ItPTrol2QS1h6vHFmxvKcoO6ruRz7brjaG7dX7P8HmVo3bJRauyBPfjrVG3GbaXdJ0e",
-	"Hqt6lxC73OVQtVxh/XJVRQ/jDIkg4JpRsZLqQiiriyWTVswiTNSMjSguiIt3JuxUZ+zT25NPAbqegJYQ",
-	"ifJCZkKlApMMWkGOCCHA6x1o7r0/vTv5xE4+sH8ejQavXgCWbaFzKoeDI9GQG3bDQ2/mQoqFyGLlr8bT",
-	"Rs4Kac5xPESpnGTiAoE3B55XIIFJAABeHAdgTX1OBUxnrHjq/lNkQ/bOUgOVae2wqhIn9VV6ttIpkgxj",
-	"9S4TysqJFAV6t5ko5IXIsP85sGxAhzWmUFDukpwbO5jpDCiDEiZNuPipgRmVZsrcJhUxo5ldaGqygkyc",
-	"9kLt3ihhBCnPV5qqWMg3QQ5mbU8V2a/37is/omDt0pbBe74hwe0yamtkfe/sbg/CAOXISSVZmrXzfs92",
-	"clUD11ZddBhOUHBTjg1UKXJbU7x13x4rMhhNm7piPUwJDXxX2z+v6ZfsIBpVZrk5RwQVd2V/nW6zjVV7",
-	"14Tk19VrWIq9Um9fqStO83XqvTL996fbpGud2owYArChg49R1rVAXPC89JhCQTV7qFhOPTy/lq+UYVN+",
-	"IWKltBL9iHR4yYzVOquyQ/Bof6ISoU+xxhsaxqqq36Jc00pNVqOqqzpb2aS866iOO0lQSpy9HI06S6ec",
-	"ylcb+fZPq/HZV2UDdlRJddNiry8tssdJ3gQ/HBue9xFgN04TbuZgEpshEtRfkm9+rzawUf/0zBuWtR6O",
-	"vyh0X5RQPE6mEsoypakFgsD/wSjCC0ynYVyx6lUFOuLznKtMZAQTQlSOSE7vXsEb9jbyTOrAVs96SF4f",
-	"xSqxRalSXh2Gp6UNj8RFwwAvtSXPEVWRMLT8WOhHBv1b0AYNDBlyForQcExW63PnJ71cseLoJvlZmegi",
-	"zNUaf8lZord+DXZcbBbe0+ExhU1mr+BtCv4X58STp5NraJ7jWAMygb73CTVyFytoibvW8Oj6lWjttmB9",
-	"iuiKWLmq3FkNphKmeFEAcbDVYYYOsRGxlhNComSf5OEqi1DB6rkV5lMrAC0AB3/SrGhjrQKmXR2Pbhvk",
-	"uPnc5zAeV7jjC04b+x5/sGmNGxuF3ZznH9dP8y+drlelb9V5KOQerZ5jHnP1jlh5mudFIaFf2junXQf1",
-	"7Ipz+prVuMY5/X2exOwP53d+OB8KQBv1Jbc8pcfW/YHv+V9/YI8XH/trr2sKKILcPCjdaazZ+JgucqLa",
-	"eXIT5OBRHS2vfDrmhDD2gWZYgDECG9aQxlXZWieYTeyJK8q9N+vVpfiQHum2SuqHbOvQbYrDgy/KbYz2",
-	"fihJVmZs3617027dFfW6WoWuX5m7ol21Pt7VN7RgyrQBo1xSlw0gUqTh41xkR6SpgPVCXtVCF+foZxGG",
-	"Rg0qYx//tyKk4GxeFh8CNr/Q50iiiZA627LLAVKlsyLoCsEY3aH9+TStKdVeilpBy2yLBPUyUlUX90CK",
-	"sb/1ff1G0VzZ4gv8oBei8C096I3kRrNcL5CqzWsAs9pFdjPPgKvEwuOO1OF6enS1cyncU2eAtgNIxwBR",
-	"1Uls0yL4D2nfv2u987A5f1D9uy+nAWXtJk7DdjyDZ6ge1wgTP+ENu8Qf/PAOXrKOYNbvgvtdoBOqENyx",
-	"mbA845ZTW2S1JVSMm0akhbDmgWwJrfHhz8b5PowblhzTmiBZOfta8EIUDCGx4ZMRFTvBrk7Dvvv06QP7",
-	"mhuZhiiXpkYCi1JpRBErxWcCDwW4AUajhS6yiAkJwPdAw8QLW8uJZdpSwy9bTN0mBc8cssTaPGE9U6ZT",
-	"GO7Byymi07weUUtrrBL3xQpw+QvBZqUtAa1GfE7z0sgLccR8+rH2fhxzDqShrxF7F3t24Q9QhOWG0SMR",
-	"OmyGyn0240s4gRCfUyGy5l+7iT1bVH9HO6FX+vuJfZtvz9ZanYiZqV7QsbQGmGZ/Cu21bb87bseQ/Shd",
-	"/EOy37RgR4EyjbTZsELYslDg5abijjfQZ7/B/59eEWx/BKezS6uuirjx7uwI+K32cfbNKJ8wkiah2noY",
-	"faOzNCgPm3M7rarDvDSt5fu4qiXtl2tI7eEKbeLD+pB1iWOgg3txwAquMj1DjqGImBH7hMZPOkGZ7o/f",
-	"vmGvXx48R+fgR2EMPxOxOvFEPgb5dJxGJYj9TfqROGepLKRdAnPlTPSxCcM4dSxExozgucgiNoaaDaup",
-	"yge3DbdLoNuFGwg/41IdEQud+4pCzHOeEtmdzrGGmk4vr7VHr+OY2/6mWXvbGiYWIj7o2D1t5cn8YXfR",
-	"7eaZe7rwAtP35uypaVAUuR0zYNejAuC2CfxFd7Bhmukg5QC2s7bwBzgIoeA5FQVx7wvsRKLhg9r2Vjgg",
-	"11CxRpWzj6ftyX9zjx78/+x93XIbuZX/q6DmxmT+pOxJJqn/SleK4olddmKtJGcuoik21H1IImwCLAAt",
-	"DnfKD7DvsU+2T7KFcw66QbKbkmxS9kS6Go/Yja8+n8DB78ff3K/E7zhnmMGKMwYk7HK4aFijPEJkjeMN",
-	"5klkyxiIosI9KlkTJr5wyIdSygXTtlq4VaZCWI6uYp/LN2+M82enB91VvXxzdtqll2enT4fl9PLyDcnY",
-	"2ekLl7Dqrm+lo8TuEvfQRHqtlkR8ZnffflyADv2/u3hPUkyEV4L8Hha3hYZmsJqAFsNZNhDnFx+uPpx9",
-	"eH80s2UfSU6VngzEAiId3tkpmVNK4a2SpaMyakLe31ankP2tIGSAizCtQcx3r8PSlSpXvlzVrxMJLDDH",
-	"A1KbDkNGijwB1HVIfB1EqW8woUTPuSnVt2phkbGAPBq+uzakmqc1+FHtvCxpk1pAyGZLKBp0m9BmyHIz",
-	"DoLfwcplJ6LiUxMn4g9BpfDH0E5eKmT7wVuyU8hn+DRT6qVL/p9iOM669fTdxfuHKanJPfgh4WA9lPSs",
-	"VVXfXbx/OrpKwdCtocVE6d8t23RGRuzWiYjuRbdDe3e7ryCfwtsqiGtwIdvCHozAT4h7QjHptjtruIkb",
-	"fyZa3RlLHV0FyK5Ct1B8dGDPTkn2x6qEY6o8S7rYp+ui3p5d1yO5Lpbq/buuX2dKF59SHu71zG996X+a",
-	"qnwqzk4HIgsjor3N0HBWY5is53+h9XuRVqKaDXCQHdSU7SngXzfovBtxP9mSZqYM96Qvosf09ww0WKvX",
-	"tcZQsI+KnLFujKamsi6rd1jF93/6/wPxiopH8VgytCq0WfaPxNm6lyNaXHSrsGAC16CDrIqY7lEvJ5GS",
-	"fDv8jYecM1gdXWukro4vx4DAgoalY7etnKuCm680e/wtu7nW7rVmCyEKKNUtHbYeibV+ommtn8C0jVeT",
-	"mMQ5lwuRTkh/aSjYMV883BoEIT4kf8gtIBqALAdIvo43a0KujOW0lFLHqANXvxfz5TADDDv+ZRTjh767",
-	"eN8/EXOQmkrySzNRCJA5BivktU47RrgDvCSZzKmbz53s04EOhkPbkTa+xmn89PWs7VPniJdkfDd44e82",
-	"um7lPMyPc6PHarKeHJuXC2tuVSSlbY0vzjCAjWd0aBNoC6nO3XsZBbkjembkwGcRbmROMHXrT2T9Xcip",
-	"Yi7LEKJCIXKs2kULX6q5IhPfcjx8+eG8nsdDd0C/reuqzUzurh+uv90To79zSk9K8kxDo9NlSNXC7NIJ",
-	"WcyVPnbOjOLb3aXBfzd+GsRUOTEGn09TVBr0cFZMwYLoVQ5EdlwolwffwEx4xx4cCvxV/fi1xhLjGxBS",
-	"i2zq/cJl4mNIzPF/MqSlDeG3FKUxixuZz4QsCgvO9U+Y7tZlVKesdF5WBTA9uyqS6ID/EtYnxOIC5lKV",
-	"Wf+kzqlLICJ8U8JoLhcLpSfE33etM25kFH7kruAXVdOMpTYBN59x1znZX47GIcQJMAlBjhVZLssyzGYU",
-	"ArRM9Cpd1BUA9hZsE1p+vHjfb7CMiO1PfLx4K6Qn7xs/245N6UaVDuYh6x7e6kX16LxG6Qyfa6UfaE1O",
-	"iwIvtS1Av/2LODNaBxGrxerLTMmWd30JGssfd0BzlCsK/OI7LxwChRfKLUq5ErE+hEtBMGqWnjCqKfpH",
-	"e6h0u4t8Tf1veMpD+jHu8S53hhez6dEvd2hfJht8sPbd8T9/3sx/t0Y4qG/c8rKjV24VG6mNXs1N5dgi",
-	"bAvHXaSrbz1VCTnMHoPdLJWehcxq49pM8A/0f5xkKC3GpZpMqYZ7KnVhxmORmwJwq/Sog6R003Y+Ua7S",
-	"fVOP7sm67CiV3/XdXj2W47lK/fOzSLTXgMhinwKxv+J3ItWmdAwPaPF8txgwRgFBhaTh37Ewc+V9eERh",
-	"LDiDhUekJZgv/Opa0waasDA3t3Ti0pMxzqOWODomqCkzJrBiRENYLMpVN5fstxriPWvab7ji74IkPtHO",
-	"FyG/8T6kR3uPCxGSIKSIewYk+BEzVUqgYka6asBMYiCZ1GokR5SuAXSMI73WrlokQK9pDTTGE2JcmiXF",
-	"I+fvzl6L3uXv//inft0R7T5VWKGE+evRtX4dwl3CUiJLY6yH4kRIMZYqRFv1b9oQBG34XDVIExcZtliH",
-	"K3CP6ApDbwSU0qWitKjPrrD9eAl4WyenHAw5kc3+nOOWztU7NN3MzVF7MqrQ4W0bLNJ5ebSEshxifc5L",
-	"2mEZRuFGAcriUXBlNSVmoIuFUVwEcK2XyO7kRVQo2gutsbZ4SylKvbiVpSrEx4v3J+KPr36PRQPmKE5m",
-	"VGkbssaQnWRNG7WeN/TscesqspcJqZFk+lpTh2169BdeqEfxs7Gzr8Tanoygs4hw25B+4zr9R2LNunNk",
-	"f5UelnK19wBXszS/cJsbLW1L+eVqjicdL2UJ1ruXpJU76yb81IKbmpLIl8fG5vUei7KCl4JP99aUHKsb",
-	"XjiR/ZM6+znDw0vXPxKXubF8drqQzomXoof//X/o1fqhowXYPMxYnOJZZIgvwktUS1Gjcl7rsSzL4J0z",
-	"/HlUWLMYkSXBU2+8SKp0DWOOF45uIPhhfmNcGmNH3F02uNZWKhfsWtNgRmfU4xLAv3ADkeG/Ri09UsvB",
-	"oE3VZAp8nqr0tV57Z6l0YZbxrLoZUfrMxrgEDWujIR4dUfOFtassuCzGBpFlMJ7nIlqVNUtqKzL6hYeV",
-	"nmRH4jWj2ZuSkhAH5TgFODR4IRdl0oke06TcmFvg5THGYuElT5rMrDWLRoZiYEJtKY8/L/i0oM8Uf7nU",
-	"NQSb6yhtOUWROiPxPeQtx6SfC+6k895RoynbCvJ06mCSZUBCGLzKrQvBcjZkes2wrmv2DA0Txwn3OKut",
-	"LzDeI0PHQn8oIsh5+LTCSSxnXvZPKICoQJjKO1UQgAO+4mr0Y7x8uHYQeyQuEV7MiX9VxWS9SiPCiMYz",
-	"MGXp0g8+iUEHMZ7iH8ks1ReD5kpXHlKDI7zxsnQin0o9gf4JsXfSClKtCnGMOSiVBjz7WYklBGUNek7q",
-	"eCROq0L5tEwl6COdRsUBtynbebWtbAe4WJh28chhzUN0nG+QNDL+NPT6DEWPCokeR71bSjEociEtaAld",
-	"tnwEDfqStyUO6SU2euqSnXqD5CmIDNUg8tcSGqBA/ITc6CIEdw4rWolNR5appCykz6dKf7EPYHt3JF7r",
-	"W2WNnlONueVCPEj+eiKy32VYfhbL8pJfu/dWWwRs/5ZxvRPq+LEt5LN8d5rEZYuYf5lQd1s+3vy5VX51",
-	"H/OXPH74QHm7t7tc6XqyGDdBn1a8nK6aWBhKZdcW5mAhcvgE2e9GDvKMAtpoG5fCjD3oJGmMVRQe2UAW",
-	"1twEs5p5NQdTeWqC4uVrHeszbkCUcgX2RGTJ/tuojh6Qhyx0hvTYeVisvMKa8JjGirm0Mx7FdciX9YnI",
-	"rPQwojrHSGSG2FLYo4t05Ejdwr5G5tY4x2dylfNgT651NpcqCL3UOYwmpbmRZSYWEi9BybKsP0UvqYx2",
-	"U7N0vAzp+1loL9XNY9zLzoTzKjSFI+sficupsR40FCK8am9DSI+Hd7suD59XXXp8AE+z3dFj+5mOEXTG",
-	"4Ruq8sRC8fyg1uMOB8QsPvd0QJeR8+dRZKcmC2o/DTZlifuteBUa2RQZSReeoNdZGjsL1nIbSPizvE0i",
-	"LvX+9T2Clfpc4fCRykZXz2HKvWBP+STicWKTLHpIii04UqCwBAMMikwc1j3T0KDYiA7q0CA+ocBRXXQQ",
-	"hKIqSeitRyTKuO3WkyEgqWQp3BJgQejvdVJYqom6KSMjI3nt/gmWgnvI/cjoEV4HHQVBlbnPhK20Sw5y",
-	"mus5dG3UVXkOzo0rjhPuCE3iyIukyV5W//vYVny0ioN3HIHYSvePsOFfRrkqLEEmxJCNaxz+i49WNHik",
-	"isNtnF52/uHySqSarAqb9U/4jpe8caCZgZI9Mu2kcolTR0TTpuz7D2c2e3nkWKa1++dApjWQKfZvXzqz",
-	"6EaWUUm6Cxxea1b+ZnRI+Yz/wi14NAPaYI6UaO1acUOd4vzL3DjalQfNnBI9uXbnMjETzD7Cz3GdQ/2e",
-	"X6ocWiBxLypdS90lTm6vgPqHVhQc8i53/CauZWLS15f0+SJH+7GcVZMJ2DUZQ+m/Q8MeDnl/h/IFHSlL",
-	"NQGdwz2iwrfJ44cPDLd7e44N75atdNWGeUitci54/KYiRR5Zd5jYDD2yZndGiSfifkFashq9LBX9Y/4l",
-	"ayI012LPz6suDdh/tNTS0SMHTF0jeI6ZWmMmdWi96zTiITW4T+VY22faNpJUddTEU6ZCwJw0nvLTeKU1",
-	"PKbBOd7DQaZIZIil7WXBFLQaIhZFYx9Idd0/b6Qufs4oE7vWyjtRSherMLDyIwyxl13mUv9Z6iLri9xg",
-	"6QdWcyDfJPHMncQtcoaL5I6Vu9ZFtRMSkjkkD+/Sml4e5MpoIeravvjNwso8Ea8WQs3GkFMhHZUr5gzK",
-	"ho6mNMwHxxSFkSQ5PIoJ8G+4wIlm6QxOpjmyYP00tgAbMpilsY5EA/OUVBWudRl0lbyxn0otpLgB7wFJ",
-	"co9FllvlFdLD/u9//4/ISrPkfy2k9ar+e2SqjxgB17pxzjVuXVJ2ZTTOEMupvMpnX1L7tKGnByjrbjp4",
-	"7HLuexuHZ4cb+Taj4MUcH/Rh3Wzsb4gAWbDsdLg/xdtIjWosTVUWojCN1K+74ljOfZy+J+P+piN+VS5f",
-	"RP3G0t5pjKwVa1j0ez2u+F0Ed4qPhUSzqKA/qHdBCBXTUQM3ZEXLwjUPoLEJ3lObZWNm8Zc6RGCAHeMb",
-	"O1CIXnLKLIzd2JLBmvN1a45RfeQmutZJUjBagOVwIRMy7gw3uB1YU47mjLZUjc4ra0H77B4+Pw7jnL/n",
-	"Q3dofiwB/GOg7LSMtfN2Jf78dCqcWezX5GkgnDEanKed/c+zCA3f86YduJVWBdHuxqCiiCA+VxOdIyqC",
-	"6GW//krwGJ8+ZXQPAIsUImZlEu7Rbj76xBBzKycUYb6S0XDgRU9XZUkqro2G5gYjdYjlIhWSwRyJ02ZI",
-	"BOiqmS4lQvBoYzk6mcsZ+/I4cIQU8gII+S/Du42ZqLRXJV+kduB3KNs/6lU7sKY0HXXoSP39no6WhI/Y",
-	"zLuWEY7RyAhXDg63NUQ9ZWIuF66RQrrZ501dl88B4IlAqc5LkAyZmMr9CxdVopdkr1i/o8LkQrLZPxK1",
-	"HOCGfeiqqCv0Fcv5kTjVotJ4O5J0MmSMMkV7C4rzXnqOpEmF12PcE3KhlIm+cE3mgVE/FiVeaz6LQ2Us",
-	"PjsIvmzTpcPEwXUfX6fM9WGanBzmUvnn01DtS8B7X6gnYss/RD0hlPM1C3CYIJkBie5xmHDJjz7Crst6",
-	"T8/l0iE/MXbmFjKHhJylDTACP+tuJgt6fbfx/ynYuIxbGM3HMhswPFRkbfvbj6dIt4ZAgohkz4EFXp+a",
-	"yls4SWD3BGjMlRBut3WfYFu6DkFEui1Yj0lBeh+xDs7kad4E2LuEt5g7Nx2mcPX3MXuXbxKc60cwfi39",
-	"3bm/xOv0RI9Q32yCbSMUeIf43BfLePfdKEYdaEEbx75DEMqXuLOltHpUyNUaqvoP/eZCunPTUdLCKLaQ",
-	"iV7c4I2N/QEpMfvEnSkyWXkzQjj0pm280u+gzwke/goEe8yMmhhwgCwYZxUBcLDObmoq246FFQx0lx4c",
-	"BhZ8q6tHx+roGkPn9u6TtNo1MP++9a87ZHXTe5rtR7HVzwb6HjnP5ZsG0K/Lpe9r20KWpVmOXFWYUeQ4",
-	"TiwvG8cS/BpXDSCSfMPJ8KIhSEaGhyy0l4meweM5XyAkSrnq0y5efBSP68KTNbTSrVR4JLDDqB7akn41",
-	"8/lsM3fYzD2rxLa1xGytc7f7vboF0QsiSoDARZ/TO6UbaEw8ox4gcB/44UJOlCa07zb054/uc5gR+CRm",
-	"cG8KhUOe2eAUwlx2mfOGGwEX7AnxIvB8GyElEdshnOGBxlp3ctuGlBdJdybA2I/ZrYIl2IwYBCqqg8iI",
-	"KGANWg4foI2GXGJJE/IIIFYSVZo3AyLwJOnxnaMOSP+PRNC0x7Lv/Vt1JCXD0T4IyO77vQ5gl4480wLc",
-	"g9pWosx36NODK8dR1TbN/52o75dmHD3ASc19hVi02C7iSsZD+Tp2Dc/gucsN5CboogUiqKSEEssBmZ8M",
-	"UfQShMgigri3Y8Kz8j1ZMPivJZE1evwOidwhdixdO0Dj2z/sq0czSFcsts/4uK3f/6/gP/vj1+79s4Cl",
-	"Q/a1LTF0fFkLzWE8KHXylaBg7yWwOMDi31Jwv5alo4/Owv7CNb7MWCKvergCtDrdl3FL4NiCg30jr1/t",
-	"9tQtNxvDIILMnfOwDqRXsXns70Gq1eLkY2NYpPRsuLuKCWpZrjesehh2Keet9MYKlMD+vgQbOYCOpXNq",
-	"og8g1vfM4oAyw94Pr/4gMBFcKtd2pfcUx4nW1pRwIKkPTVNHc9BfLPahNUHri3ecS2dol1H5+mLzUrr+",
-	"s0q0k67hyiFQcwmE8v/gwCa8GkW8Xf4rfRANqDcSIgniQ7SBMrjt9GuGWBZIqYH/37798ZFn9NvTFWL9",
-	"2VSVpeQteNak/nMItS/Y/bDcUcHwUt9+Vey4ULid8MhBk/i7uTHFSuRSCx5BUJo5orgzEd+Wch21EVqE",
-	"V7+FjJdn8ZxB+P1iOaFofG6+3BpVHRP54xdL/LooEj3mtyCJkdvyeQ+mU67oYxHESLpY+5EvzAGG87Hc",
-	"s1G9YMa9ZO/46sPVeaRtplt+NTZRwfcYgHGzlK1N8UlDlNEUAvI0HRabxi6YKRorTumSOt/co2tFzFBL",
-	"bH8gndFiYuobC0JWhfLC25DqpxYfF4jHZJYaeyTK7R9e/YfI8FsETzAqTT4zlc/6O7Lsv/14eiic/xxB",
-	"F08Rq+Bb3rtyYAdprfCz+9lz9MXaFuQUdYFoMQ6Y+R9buDUzGEaN3bMleR1sAqU33EPMbVDpOUqjO63x",
-	"Bk4kB5GIAsjWZmzBTYU3M9DuuDEMrI0MFqZX3Po83uD/XhgdaesBVePBNqQwdKGDHqPAcacNOalvJknS",
-	"a6wtaLUsYemD4l3G1f/3ti9xmjTxYieaWRrNP58J7m1rkXZRUPmCDUfVWAZx/iJ7cguWfuku3fwHP3JA",
-	"EeMudnmxP1eqLMQcvCykl/U+S6WRzPRGaWlX3xSH/AWSm4qbtXF33ZzYIoxfb/jX725AWrCnlZ+Gfj4N",
-	"fv2O1ezMmJmC+o+4txKnFv4YxoRXfsglVLb87vi7l3KhXt5+j+afh7Np/9+ALP10IFhA6mqD0/O3Ddck",
-	"caqFSWk5h7r8DQvINiobmDK/JodlnjuFBZ5+lbQRVLqlhY/odsgeuuRxEvnt5y9Mek23UQJHN6ImVhIB",
-	"ITeD+4gtzVxF4iqh9C1ob2w6VsRvaJ2unpTEtTs0IYy2pppMNxkRa35S0Wth162JdfsD9qvt0FMcYkeq",
-	"//RrONMxIyx3TCrEuXu/GmxVj6fsbyHkIAUXpXJ+rSusI29ZCSjHQ4yIKCQyYwK9OOaQgO7nJw/Qy4OU",
-	"8JeAQ5Pemsdbenxfg2oRiUIY/txo5Q3eA5kqt/ERmx9bWiM2rUg9drNqMLuQO5mhfHIQhVVjP0gWS+Yz",
-	"bZYlFBMYCKdKwHiJ+QjxuUK5IJSiVGPIV3mZTpEopzo0CQrmTnai1wxhIEIoV1kQkmgSNd1l1WFYTYw0",
-	"EHjMHxeili74BVscbDNER2yIVO24/5YBvkbWeNS0nlVuhuHgwiNuSRgWM2sRKsIgfmNaXKOB2ZRogSBX",
-	"Bf3CBYapENT9tK0SGiKh9NjYOYOAMf9HgzNXq5CM6PFjoGoo7iJ9uKUTBC8ZLlUBopBuemOkLdI1QrvR",
-	"8t7fE1BqxpcYK12gVrKxxpOSooghbpvtKRru2lYdCCECUkQ5cYmNDi+Dfr3Gv6briH9oaSTF1R+sLdwg",
-	"BfetB57cqWjg99ccQyyg3mGU6pJ/cRt8ctJE81PbYP8m86nSEB2KWrNbwWmRuRE9Sf9qYAPWi1sx/bAg",
-	"iyHepJ3Bqp9OA+ytymEY/VDHTLycL8AOCcXAryUoqZ8rlG9d9tqm1IynaDIHtRV2NY5dBEpIxxhe6hhY",
-	"Yq8IlCSEJ6gUJr0dHPWiJqZlpzmXC+FNagWqdq9Zs9zGsWqzRDpUj7keYio1tmndkOKdDq/m6Zyan9vU",
-	"ybCvQtc5lVpD6URvCTdTY2YDcVnKfDagepJ+cuUnWHLEXA62MphboY1XeZ1YzpMB6KQP16pwOeiQPCpe",
-	"vjHIYIrdUXD65LGJAggKkf0yLOn5IT+WCandEqz44dXvRcY/HvGPo0rXF1cSxm/sKkyNtvv4YdFrcByS",
-	"c0mCx0kmxH20TIUiP2awDxF2yMQZGhK/TdDTHmsCn74MxNXZucCA1yxAD8Sbq6tzntNAyPB551IXfXED",
-	"48iwSONkqrHUcTJjgYe1CGOKwxrSsFoNQIOwSYTEjeZg4xNrqoULhmyD5WwuV2Ga6RBwiwKp3vkiSAwV",
-	"mk5ahnCOfhWR0UN8AgVmaqE/iQzEGtEK59sDHYiJZA84TVef4Yzy8GxJ+ymmLG9kPkvGVHOxtcTAMIdC",
-	"8e2RDc8bOisgL2UQzlsQcwjrodw8fAukfGPHu85yOBCFXQ1xueAXyKsw7Diw8ML62GwzgO8+/fzp/wIA",
-	"AP//",
+	"7L3tdtw2tij4KliavsvSaaosyR+dWGvWPW7Habs7jr0sJ7nnRh4SRaKqELEABgBVrqSz1vy6D3D/zBvM",
+	"i8ybnCeZhQ2ABFlg8aNkJTO3+0fHKoLgxsbGxv7evx6lfF1wRpiSR89+PSqwwGuiiIC/nsu3C/3fjMhU",
+	"0EJRzo6eHT1nckMEwhKpFWVLiaTiPENY6b8lokwqzBQ6fv/1C/To0aMvT+AngjPEF4jxzewoOqJ6op9L",
+	"IrZH0RHDa3L07AjLmC+OoiOZrsga6+8uuFhjdfTsKMOKnCq6JkfRkdoWerRUgrLl0W+/RUcviFB0QVOs",
+	"yMtPBdW/f01zRcQu7G9ZvkVUypJkKK1f02ugeY5ucU4zpFZYIaJnImhD9SLNytaYbVGGt7JrBcR+PTZv",
+	"xXpsY0Fr/Imuy/XRsy8unkRHa8rMX+fVqihTZElEe1lXCqtS7l1UYzV8YSCW8F4XuOZpA0DCNDw/HhkU",
+	"HUVHgtzyG/iXQUh29DG4BaWQPADahxVBCSOfVJzCiMSARlAhyC3lpUQFXpIZeo7WONfbrfcFRiIqEUaP",
+	"z866oDfD2uj9hrClWh09e3J+AQh2f5+HoP46J0R9Q9dU7UL+im/MhlNF1jJC50hxdH52doaOM7LAZa7Q",
+	"+dlJF3A5TOrDZl86enZ+FtV0oCfsJYSv9ZnccHHTRQDP0cINQRSOWfK3lx/QQ322c4pZSh5WA2RSLyDB",
+	"eZ5EiNwSsUWizMnJJcIMleyG8Q1DnJHeXajm7dqIp4/79+EVl+r1V/pF+ESB1ar+wopLFVNDiz+XQILP",
+	"lChJkFGUJYzc/UTn9IfPnJF1wRVh6fYfZBvanJLRn0uCzDuoIALlfElTnCNeEIH1uEskSJHjrUSCqFIw",
+	"OCNc0CVlOEeCyDJX1RasCM6IqJfgQXCqQdi3Hm9nzi++6N+a5urewqJw/sdY5fRVdZz5d3hJkKS/EHvc",
+	"L/zT/mTSaX/in/aLAYf9bUEYZcsXvGT7uBI3w6QGM6dSDeJKKUw6iCv1wvmerElGYVs7z5Y4+HC95zkx",
+	"07fJTfCcNJid/kEm1dJHnfICK0WEfu3/+BGf/vJR/9/Z6Zfxx1/Po6ePfvtTGLbSwRZaun6YDT6KFuEe",
+	"0XaBdPrx38LgXKW4eydkitnhTPSDICx7zRQRtyEeoC/7Dc3USm8KwekKzcv0hni0mWR4m3SSJ3UzByn0",
+	"KMN6rJNQVrzUzMH8uCHkJiyYAMhXlKUkDO+CCqkqmdUKJ5IISmQN9qMzEPvQnCy4ICgpmaJ59zokfG6C",
+	"IAvAfqcnDwOb435YGd90AgZwTwHs+zJnROA5zanahs6jhg5nt1RysX0g0dur7xHNOs7irT9ZH1GO4+y/",
+	"6alkwZkkoMD8FWd/w4psMNzLKWeKGK6KiyLXsjLl7OFPUi/hV++jfxJkcfTs6H97WCtHD81T+fClEFy8",
+	"ZLck5wUxn2yzpjVmeEkypCUXlPIyzxDjCs0JEvpUkAxxgQRZlJJkqJToONEjZyWDx3iekyRC5rcbso3X",
+	"VK6xSlfVj56oH1MGOkvwmZXdNaH+FmlcvCc/l0Sq+8OFJgthPopAgXIyPhfolvIclBUMoic6TmAlAEe8",
+	"wDSvIH/B2SKn6e8Ed2q/LkEXhDOXlkIQpkC90oALInkpUjJzY6vtmJdym0TXLCklETN9fmOcrSnTA+An",
+	"SfJFnPP0hpcqOYk0YqiSKGlJOwkCzRotcrpcKT1qg+U1AwoCsDDK6GJBACwL+eyaaex9zcWcZhlh94u+",
+	"FOe5lgFxeiONxkfEmkpJOdMLSTKiMM1n7uTH9ePkmh0nuFSrX2b1j3FGGNUUASjCKOX8hpJTPYwwBfSe",
+	"oXSF2ZKgjJoDl/I1QQvB1/r712xD5ggXxQOJQLkBsROZL81SKRaxID+RVAHZGdR9y9XXvGTZ/WHuW45k",
+	"ma6QoyhYrdbDVI3SNd7C8iQhcDze4e2aMPW+4qH3uc05TQmTBCna2OwFwaoUBGmWn/n7bR8kAPkVEbc0",
+	"Jd8xfItprhnf/QIvzfdRiplBqLitzr1EAo4aGKz03cz5G8y2loXKewSUcyPya4FwXSh5iTaYKrTgAlDN",
+	"yvWcCC0OSJJylgGfSN4TJbanzxeKCJCJjTYFYHuPdi/yKzuH4uYrVuQR+h3KlrOG9LCjFmjov2P6RHFB",
+	"fyH3e3BSQTLNC3DueET1gzHpUelMG5E179mbGK5J2OXvGPlUABOAL96j1KB1OrUiAhE9FB0/Pnscocdn",
+	"TyL0+PxRhJ6cnUVoNpudRIgavdmMI3bOGchp9nNgu333+gO/IeyFIFjBucJZRo36/k5olVxRLSQtcC5J",
+	"dFR4P/16RLTqEVbzlZ7U4JORWw0vYFJeIvIpzcuMSJQolQPRWfqYc54TDBzViIAjxbroSOt2Y+1K0ZGk",
+	"S60jxzdBs0wugWT0DY6RHYpuyBYOlv6bZBUviKzBgmTGrspZSsILVCqAtW/ogmjZ2vB2LFHy6GytRYCL",
+	"x6tEk2Dy5VmW+Bi0GwBY9DXBs9MvP/75WP5z/c/VP7OTsCJYC9M/GnzXihGf6xtOw9kkj2wkfezFrOas",
+	"QCUPZAOvx48ukMAs42s03yoiIzTHkjx9fBIhudJXcoXaS8RZvkWbFWEIyxuS6T3RqKjUFT3BUWDL4bth",
+	"kATeGLB2PjfrnCleE9V7th0q3+ix7Q0wADWm27cd31Ajno/YC5gZ/gWW6nHQVqBgIfA2DL3cC/Ebi6ER",
+	"EJtTl8VYDVVBo+qd+da7eOrHlgntm5KVuRUxjI65M8cKy3gvYf+wIsChlSNwtOJ5JvvZR5hV0GyA1SU6",
+	"AqVBC/oHLc4x3l3Wam6/gyZ37HmXAxsBK8YpmB7jgUv2diEeQCy98FlHl+ffwqmit8TzatWero99PBVg",
+	"DqzMIjny6btBuBZRUe14a5PcvoN2ZcZZH8PnYNaMbCYy7OG8+XCO6i+nn6+a7Xme6uV65o8R6BMEW1Gv",
+	"zQ22l0iQlIvMqDiaLeAyowopoVWdo8iXVy7Odm28++nMfji8LEVvqRpLCc6VFjiDvWdo4NHlKRhHxjF3",
+	"qQVJu5x9dHHlxul3QD9unOmcCH3ilMBMYthxMEAqkud0SYxNFjZI7wxnVHEA4GMIonK9xiJ81yiqguwu",
+	"yCYMlN4S3ftNVO3b5Hd4OVZ+X4HBJ07DTqTXWk5AOVkoxEut4qW4lEETgyBYS7yECuTsEXOiNoTYs1/g",
+	"JXkgr5l12WOWgfXK2KkVWaNjxY2TL8+I+42bowKD9ARgbfH8TWe7/qaolm2GCTnufOwIONGRF42gp+kh",
+	"/PamwtejJoKbcwa3MltT9p7nRL635umxTEi/O3j5+ksvmRLbXgHPzBsEGU7TOChxqrXrnGTLAy/sxkRG",
+	"5BvNsIAdxObn0K1nCPqZMdTGvvEdHQN90lvCiJSo4PpMXMKVWBABZv2T6JoldXhFnAm6UAk6trbsAkuJ",
+	"/vN//E+0wDTXBI/hreYccFwg6kJPJlMu9Dy8gGn0AK0/6V8RXyDshXgsSJ6j+RYlsEQ5q1+NC06Zkgmi",
+	"7JpxRpBMMdMK5pzkfNN6YZFzLuKCiJQwlQRgq74IAC5yQlTcABMsffrnHkivmftye5IKYBtnFRq3oSzj",
+	"m6RaRni2rtV4i0AJuEH1nlC29NB8zfQDiYzXwUOTHV0KIhOkiReMaxgJvmnRA+JCw6VvlzhdYcriudCi",
+	"icVSQQTlGU2RvgUW1obkXHhGaIC3LAhaASbX7IZsI5QKqmiKcw2/4HnOSxWvcK5IBisosEpXxoxVOeSR",
+	"HYdkQZgClmyXcc3mZbYkHiX+xOeXYG7Ob0lmVG4N0098jqiEmIw1ySKUajLPc2sx4/CvOU5v7MKN5T3W",
+	"D/Svzn/jUNz2gknFBcmQ4gBbigtV6r/BnwKgXTMLGxCiOTs+IqRcxb6ry0Xe6S8yF+B3dfUKXr1m3lBn",
+	"r3IUd/4YfLsR0tgr12A6tI8eGa+vvthyfRN6m3EJmwMI9OfWwLqbvo1VqgxCGdk07I4nM/QSp6trZodL",
+	"jROSL9xbEqWcGRaM0pxgIc19ucPw5jwLCyxT9O2MZGXRYTlTaK33VPMXOCmABo0OKoFromOjXkXI5+MI",
+	"9OJcy2HZSdDkklG5pvJQTbeeZeLF8UeVkh05Haaqu0kmIkffVxY5dyPGW4qYCk/1funCJqabCEivWKmp",
+	"/QpGasEKL2W3gGS+0zw5LzhT5FMdugESCDrGWSa0oKG5h7Hq62uUIU8msSzQhvHokdesCqE15gRz94Ig",
+	"clnfepG5mI3qnlNGzHUJ3wI71koQCWasawYTmMf6br7UjEeStNRnuboHqzdBfq/AtZcqQCgvjcPVv+se",
+	"SJSuSHqj7xKIubH3YyzJz0YQAm3XLMI88u9FLYEUeSlRYo+OFrpA+k4ilICJzDtTiUFQIsui0JiFm0hv",
+	"iOGpAlPwm69obrQeuKI2GC73NdZaB9PX3TN9YdEFJUIieUMLRNVJg/fW0nKXThgdlUU2kvmG9MiaHTcE",
+	"26BeaUh5gH6p57kby4hv53jyNHC8ynBQ09f1nWBM/sdu5XpfNNlau8qi1BLCScPONOJ8/9a1/FdUiyJj",
+	"7SgjlVH9oQ8CMwnz9+pkZtLOHbtynGrHlunftkc1azyquf6Rdz0G7R5tWMfqfyqUBJDIrVRk7WJenl2X",
+	"Z2ePUprBf4lxgLXsqe0xQXnBHISBV+6Ym3bglJY7HHohu0O0a2hq7IPbbsO9YFPN+d678yUbTwYhBlTh",
+	"ugFWZLe8WgbguYmZTkKWLzhb0OVIGuvQIDuiO/cqpziHKwsrlBN9mdVJPmZOqzVrEXxFlyuiLwmXDkSQ",
+	"UUvNZSLRrnps7b8DI6qjo05ldsLSDOCwnk74LtEZUqVgNmBHfxHxxWIP2Gd9YBuUxCteChmOXV9gAWoj",
+	"8k0HDrlmKVqJ4Nxz+lbQ/OWiF4kNlT0UvlDZVZy+rymg3vimjo+OPbWXadlH0oycGJy2rAljt3sABT/f",
+	"bwXqJV9qUnjABuTI4AACHUSa+2EO0GXDoKQp4eROCLPtNNrBdng9USd/2XdA95yCNkn2ccOJ9uG0YqW9",
+	"kohju6DkQ8y4HPdeC7X2095s3Wuc4MqYIGt9Nqt/r5lfKywvb1202CjBiXYIAXDBWiFngN1cD3Y2711D",
+	"UE4JU7HWN8PPuRAkNxHYHTq+CePsU3t3MPN57SLGBzvypcwgvUlbuzJYi45cYO7QHanGu03pt0SQnxvL",
+	"oEw9fXwUZMievaVK3GULbgUw8DtusGB64ujImS4HBzj8fLRDEdFR5Vf1FE+P6ppb2Nybinga2N9/ju6B",
+	"Y9Rn9ndlG6/1vmqEvoc0yLH839hWdu9jg0XrdiCZi+dVVerTXBB8g45xnluz1NoYSfhNU9vuJsO2OSdI",
+	"vR2Y86bhN94B9MKkOhWkFrb5jaZXi4d+NF9VMUH/a6HZ2MpuLLPcCXAzuo3xRYGFr1oSZQqn6hLpTyC6",
+	"QNQFAGcm02ua+mt2vTvOzkBSAaFWhFkQdlAsSjbr/mSQotrfNUHiG8HZMkJkXait26WgAcKBtR+ZYd8f",
+	"IFfg1mrAVeevZqK1yz8YPpRR85g0yCF8ZtTqG76kEy2EXBVh7dVlUKU8I84cbmJPHkjkJfVwgXBRRGYX",
+	"3nz9XG8PYXrtWSu+6mkjuOrpbtj0r09Debx6nJQbLrKQHbMvLJ2k/JaIbayXEdKFJGXLnJyWkiA3FpYc",
+	"+SVREq4qZWxEdHspiQiE0/fD3SKPah4PFT2kMElFwWlKpIyrCO2dBa0XOCZM8DxfaylVePlMLQKqLPlg",
+	"h+HiRhY4NZk74NrVhOLcFHp5aIUlOJ/N9CR7hsAgrQdsr1nG0XHy7u3VB/RQk97D9QI/MyOTCDgOaj+F",
+	"I7VNTiKbgmvS2tZ4C1bsa4ZThbhx3vINQ9ao2fAdNPjRQhC52oMavYh+QUat3pBqc9rb3EB/+5v2C13b",
+	"/ubr5y8BHxO3vhD8lmoUUbaMS0E7vIepIB3GrjmW5NEFMkMik/q0LShb6luJI8w0lzBJKS6XK8WGPL57",
+	"/3rW62PZAbACZw9K3tsT/YJnRI52nXicY5QKshMk2phoD7jfA80exMcPZ7dtmU0V3SCTd1X259SwOQr5",
+	"X6PjZDt0XypjzDjbrnkpO2TVrkD43fi9cdtssuRN9HgDjBD26qzZwz5pcdecsHu7Ju4RWVuDwlQ3TCfS",
+	"/RtygMbrXYQGJjt114rfGxY61Xfa4vlja1c1mYA/WQjeF6+/ev8VlYZXTIM4pVmo9BRDr9/dPkZc6P8+",
+	"RYwosPRWmW7nZ7Oz2fns7OHF4x4h51FIOOMiZBl/p39GiiMl9JVrio24MIq62siPFxcfbZkOdwYqC/LT",
+	"J08ePekzea/xp9fmzXPD8NxfrbMTHZnqR/axlsp3zKQafcGtwYosudiagN1xe9LASucJGhRfUE8UBBLi",
+	"+0ywwFUdG9+E5oayrCPHaM656mCZ+wKK9kXhY7Ekqn95AFQ9VfVi9yq/IinIAncSDXGXWR8GvK+NK+Gv",
+	"EMfZC2MgD9LGhq5wrkz2juc5WnGpJDqG1HIqkXVw4CUoaeAI5SYdlpcsIxkqixO0wrekilsFeXhtsghA",
+	"RJ9ztUJYELSkt1p3P7fRNvoZIxQUfQoZck10rvEn5zXxvU1jHFbeFLL97oAKVx34f8WlgupccvcEVO7C",
+	"UHZ8dGSQFH5WEJZpegg+/LkkZdeLrZjb7kEki/W4jgElY52flze0KLqmlmWaEpJ1Pd5gqkxJTJbxTbBq",
+	"QEsWt4ioVr0zRw2t//UKvc3V7iIo8rapXtvHvRt+tZNB+LuDWbNCA+bf+XyXIHGhVRucN7TpXSacVvS8",
+	"T8Pcof/JscUpzQ6N8rVzzLfDoH5HhDSxV5ll73HNsPu/JraxKNlBEDtmNq8Yd3Or6t87Sv7Z7ATDojX3",
+	"BmZr2fksbDPujIT42p8MCpb5syGpsFAmZnuDbUKXzQUIf6mDXffbo9tMuu+NFrewWPOWGjrIC8qoXB1I",
+	"chrlY4hmRXCuVjHYWmOaNXWxXq2m7YmCqPQqoW8Xj/Bcqy+Bzf6KyiLHW6jGI9ExyaWJeYW/T5z99Sc+",
+	"f1Bd8JLr/W+Izr0gDtTX6JLVYRIdirQTJStui1W6ArNVleQSZIWdae5a8RE0I2M20Hy0h72804OuCpL2",
+	"BPPVMvDezD0Y9Y7nNLXuZlDVJjE6K1mPdHBLkhMXxjk8sv2DjaKWpiw42aINceWfZqGAactg7iitvx8t",
+	"f+dze4eDTHJLwtJbU9vwjpd5No61WSdHR6FMLTVbAQEEbsNjS3YSmZplZ2FGuxR8o1Ydohj9JWxl8sbs",
+	"tflYDFRfcVPWa9nlriF10ipd1ppSlzuoeVSDoVUCiNuandsywE2rI7XDUaKA2NM6Sl7AqifBdMuAf+dz",
+	"LfcEBKw6iGR3j8knnCpkh9iCXdSw2Agt6CcvNUzfsoXgc5Kh4wyqcUPeJvkE+RecNa0Y/fTeVNUD5xxq",
+	"WYW8K3WJYZudaMEXmIUpkrBbKjhbE6bCtVlcJa1+EelOrunu9K3w2M47Y41ZaYpgjUD8G/NSVyyJDQ4M",
+	"O4xpTpBVIoBasA0yjmpvF4P8IUagALREx+A8rp6Cam2cXWx6tkR0VKyw7Eibhkc2nxnNiQbVJH9mpkTl",
+	"zKvRWwgC5xV0GcjxPKpkaXNK861/jgsulXvBqUNH1s0OxVH6Aed1wHxAyYUPdSlBlQLmiiVPyo+rdbrD",
+	"0gKmXd4HQG69mAFWdnX1yvk4ZUVmkNAF5TY1JXapBfd9zXu6ur3nB1gc6g4DNT9osjU7lUdf3q1WbVVU",
+	"3QY1e624iIdgjxB7bxxXEOyQELfmFTY9/aiaxwXl3QlQnynsbu8COs05sZMcKiHCyg6mMmzDpmOS8EF4",
+	"WRc5UU3jjm+80UxBT+5Zepzdp9ue86a6fZpoXpY0w7ae+e6VRfShpHId1kE6be1tI7Qd6E8Y1V/uxu23",
+	"fHStyT128wFZfA2lZ5ckp7HCYU7DztqKFiZ3h36227CDcK6I0hKE3GMN9Hjb6PjnSgF3wrWsD03wXh2f",
+	"AVu/Eyz3145sCa6qD9QGXI0Pdm+pw+x3MHhs/FMv8sfFf3m+Se+sTN+oO8HqHtwpUgRUbr5e4w6vIflE",
+	"VRVZ169tD1EeDlIWhmaFdpqgOgKcK2F7gHEHhtZJApMEroCAlRERzgiRKuOl6shOLVmKO6TpkFGgFrNM",
+	"boFZd1010ZJC9dEKMBu0Wn+wsczmzu8nwLsTXICc71ty+cHZrUa6fI1Zx5icjhPzV+IsvVygpGndqpq0",
+	"GYue5+u14ZBgpDFBF4mxFLnqSFDrjREbzrzr1a1NbHXnoWiUYzZkihvjFK7tZxUEFw0IJviFqzpgtV94",
+	"VDlck5jjUknDzhqtaGuxTJpK7yb5pqpHNDCHoDLFDBn7KSWFClmINDgS4dQ8R/MtwgyZ4ba7w4JDYRPn",
+	"34dyaIwLcGENznfArXou3UP1/COGalF8Ieqcu+bqANiH6Bj++2cDsg3SN0ELHNpewqKMh8zI/DP00mLM",
+	"djKTCKyaGh8WEU2DDC/n+R4F2NT1b7nfe1fYdqZrzFhc1hM5Qoh2ac/b9497Sf0dp+PTHDts4YRljuWY",
+	"jlEmjsQYhSF4ZLPCxkYKVVw0E+o0bnXbHz8n0QNfDBO8q2EC2cF/POq/X4KEC7uPKgeSILTLGls+oupX",
+	"GYyX83qbjWk0ppU12hbn9woRrXMUsuW5pmUDNaa99a/2yx1+E0+/CZvtY+bahtk1hjeFMWKLrv5VEHyT",
+	"8Q2beA8OpOWMLAXOBlJhdOQAGjDUKwE18A1IhIuN/2bgK5zllA2d37YtCXWx2OCtRGeXLpID2hhTZltT",
+	"JfbFBB0zbvxL4B5wfcggD3FL1Im9qrBEib+WZBC3agf1m5V5O+QlH9uNaKGsj6RerEh6MykxFlhKvCZS",
+	"WtG/1/hj3hicrl0Xko4H1ZB7U42vCskxsoltpTfTE2+Yxfu990pt8y40JJ2qpqC3NCdLEnb7WRVMoiVR",
+	"SHCuXK1mcPYc5wRDCxTMMnRDClVXP/WdPsJYr2SZcfufuMori44YZ2SYJ8eBahfTn9ZpaGlkFQBbX68r",
+	"9dhkNMT6/bjLoy7lKp5jxsgwJ6cePmxJu5HBFtgAZP7yuymq95xNqchUyZCSpM0m508fN/Sxp2f7+PjU",
+	"1/mGTXzV4/PxMufzLgOmP27alwxLnPiywIrEuetYPLyZcHSkiYOXaue7j3rf9EpPxlWJyJaq3aso714K",
+	"AElry6MmAXk7uov55pK6wGygLLjNw87BZ63FEzh2IyryhN6eVJfHn2hSSQSQO+KsJKG2V7fOhrRZcWmD",
+	"F4wUQiXKSmK66w1SiCBRHd49yJkM0yia9hRAMDXfqyR9dMwZ2qxouoKKB1pUhrQFo6bmpVR6MLTYOyDq",
+	"widUW9Sx4xbXWKhiQYfoffCGi6ka/yaEr0s56k0Ii48zUjhrm4/ov+L0ZgmGRfQTn5vkbGfG1QIpOrZx",
+	"MFEVIwehyCY2RnFTRlwJamtJD6mWo8WtuC5eOGoxZsdjL0siXLICO9ooBNcYA5uFJITB7xp2WC71WmCs",
+	"KStVsJvcbpJyte3hjQlvdOfSgxS3s9bmTkbegQ/yk6rn4oucMzIt1ZDKuDLO/jqsi+CQcg0y5UXDI2vq",
+	"kto1hfvA6FemRdTsVqArelEGoYjTcIZLtYrXRK14wHiVeEXqE5TzJZCgbRwsV1yo05zeQjfqVkX7qoTC",
+	"i+eaUpU0Ne/trcHB1GvKuupNSS4RVUjhG6KPNHJyvz67Wp7XE96Qra8taGnYlDX2lIQ5B0rz4AhuTiv7",
+	"sdFP/+JxFEzg/hx01VFBpAMIiwhXW993+j558ujp/jdAlSpWwnoM+792vzR/d1VJDNyVc9DLzfYJff9x",
+	"+oZKNVWGqyYZYdOr3qmLcNyxg9AHq7+uWACgf/GUHp7yGXpTDkvS7g8/kHuFwqG8LdwRolTNjLjmVr9l",
+	"+Ra6Snv098wWk04QZnJDhJx19qwwk9cN2yZOXhvkJQg1wMiqRX/8AzA/S3jxnKo9tiLoasnXnfHybsyC",
+	"siURhaA94zrLfU4KvBpXM2MYm25Qp0/J+7mWCbMaKg6tKfN/Pf8XM/uXgDTga4cILLu0W0rF1+95Tg4R",
+	"5bu3bQiyDe/yyzHh018+6v87O/0y/vjrefT0UUclvI66QSObtdeBiRe7gYl9xUf6iw3VOL5b/nAY1u8J",
+	"dzvYcEV9SOby08bId6ZiTvDyWPCSjbs6Ci5UV97NkkqlgYwPaa41xR3TEzpsEWCBb7zsoeBjL+Lf2xVO",
+	"PPAmPzvu4kO7Pspmyt24wOGl4GUxJkNuItd3/bEOjm9++nhXjepg208fD+LTVSmsSQ6vjCiSqpiz2NTk",
+	"TTmUxu2Qy208xY4T5unZ4y8aLpxHT88OdFN9ilOaCThjHRmpORZLIlVdpivFDOE85xuSQbMleyKIV0YL",
+	"Lk6E0cOLi5NGEwZ7He/3JHV4r56cjfMfNdDYcvB07cdg10+LHD6r36dNeiOcPjuvTvL4VLNcpZhNrAF3",
+	"H2rzPacNA7Mf6A2oDtggu1Drip5eOKMqhjc4vd9khLLBQUl3m67pVJiqQFLtUgikzIUUGMUVDrSNe14x",
+	"qf/n/0KFVwtwSrgS4BoI22HYy+00ANRodHTSoHhHEPtP24aQYmqJTFYXABvR9KZ6LQTYy6rS8h0KjX5L",
+	"3olCntejxH5l9xZzlR6hYpGRuFCK1wQKZ8yOortqgXvXZaoGDGfbMRVqFjjtvzbqnf4ahjfTnsJ1XJBF",
+	"GPQut8ldjcM1qpnuEGtWNbDTnOWLopONqEwqDNm3e93/gAJBCiiCZHoweyafahJ0XNfrB0mKSmSOHMSD",
+	"H1KAoVOXGhYbWO+51UjqAEEoEjtU/DeDRxgEq9kb77ZqwDgTYVv7ap19R99t4uigqt5SLjVSviJse4c9",
+	"T5/cYZHP9mkdl+0FLSwUpFS4aZB5bslZIjznpaqofDdFq9IAurnDA4lev6tVhXaB3T3KWJ9a55/xzm/r",
+	"Aeh4TlLuUs4ouyVMcWEKmMKAk1ax4Ysnj9p75NvInp/+d2Mh+1j/cxaffvy3oKXshghG8t2c9eB60xVl",
+	"7jrsww6XQbb8+ivEF+ghUelDLk8FyQmWJFBNOTRfIYhStW2hVUj5/csPH/4j/vb5m5f9XwgvkMv4lggZ",
+	"zKX6/uX7q9dvv40nwy/lapgo8LYg7Aes0hWSK17mmQlxR1KuMoTVJXLKrBoiPgyBynHoJkj6ew8kyKS1",
+	"Ah3Sm5+M0n6rY7GfY7hiIaNES/fycIXGEx37Hdz7GaH/+f1ra95jwUKsXsGOjDDaoVPUU06Od4x9x0tY",
+	"inCw2A4hdMlstc2GJHFsRQlIvIDCqp4b6qTDo9rVvIgwZJYdoc1qOzuaXEqnU3hox2h0B5V7SC7na6qm",
+	"XbYHibfWfdQh3xblPKcpuiHge8alWnFBfyGZfg1Kta2xQseJlKtTkl08eXL+JXr+/Pnz//w//2/oV/3y",
+	"xVdXz9tXzOOzLwdYRQMF/y/Gyg+ua0u1UCcqDdkLm944uh/GAPtEDva5YBuX9wRnPsd9IJGhH+NlTf72",
+	"8gN6aNjBQ/Pg4a/ehL8ll5qzbxhULL8H4qaZL7X6S9uP4w9uf8fF2XBbQ6MjuuNz2Nf6yvZ9KkxtjxGf",
+	"3Oda6NV5BlLZGn+KSyueBjLxusNcbvnNnZm2mrRtohkiZFCWRaiUJIvLQnMK+13fpV9F2trxJnBCv3BU",
+	"wRk2h7U9Kr3leowOVgiyoJ86+oiD9pqusMCpIkK6RGxD7LORMSLwUA6ouUa9+qANIBuE5+22nTlqHpZ2",
+	"mTbAUCMOpTrC3nEYoSnCcT4wLrdxtluWTPMATAyWMUqElWnL4PWIA6uCaVVO1rNgF7GDfILNwx6QLKhC",
+	"UvFCVnHslXRLGbp4jKDb9aUGfa2v1y/PUIa3EuEVwdnJ8Fz9gxiIzxk6apqabBSqoFebuW08R9dJu8f4",
+	"gGokASfkee91fofO0Sdn+52juyfe+PxMSzpbmAAMBOZM+P1zeEHYRitVSVvUeXSxT5nGp7/EVcRJWIce",
+	"WksteBLHyi8p3i+xa6y8e/mmIZpbkVBtLTcUt9Cb8sM3V41h0J9UIsUjV8r3mlGTz2JEzHyLlCilItkz",
+	"JDEcdZD2K9yepniWCpWgOZE0I7byBSTiNhoG+m26q6JZgfYuBGdbNwHKKSNIcVNOmNmyrWHpCeaJS5EH",
+	"OYBwmVwLopXssIkJJDkocQwsPfydPW3+4C3NC0m+qMU9Ex4K05po0NnRPrl6mPBnxLQuudoC2cBKjfcB",
+	"dDpBE9+vN9sFTlHS7VJ7IrHs9MG1OU/sKGd41psKD/O+0AODvedDtO1UB280olmEcC65y6pK/tvpi/rx",
+	"6essQS5yCK0gR28WdvcM6WzfBOqNMe6d6kOnryaUcqbIJxXV/c8WlOQZ6IyJQ3dcB4slweL4VQRm+xhy",
+	"SVBtxwIPuW2e5GRLY0IHEtYcy6guNN2CXKUZdKgBfHT06VRPcHqLhW0h8ePR1/o7L9x08NeVmxP+eucm",
+	"hr9eVrNrBbxcY+ZXXdhpjEuYIlrGWXCBCsKLnEBkrOlQAVXEFgtj2EGAQRh4i3OamU2HtXfFnCuxdUn9",
+	"4TQ9QQqClZWnkMTr2hCYY0UEiAe2Z8+AzDwgdrdtPgBtTOyQeedxexHsKPwSOgibfYfWyfXdhPStTtZU",
+	"zZDZNGkWsaGaX5s6Dsbm6kilxmbdcshiYTbn2TZWnMcQMAQFSEtFZoyr2DnAzS8moDrWD2wYkY39nnml",
+	"9+FvyuCDcTOHpfHIsV/94y+z+pTE1pyndUSyLrgmne2Map2BL62ryH9yQ7axIFqnMqUSIPOgCbz7MeVs",
+	"kVMIFqpjimbkU9WtCQBMpVjEXhFg+HG9wHF7kfo3u5qj6CinKWGSzBYEq1KQuGT4FtPckoaW0maQj4yz",
+	"NXVNeGf68otznt7YGohE3NKUzJrvQjgUw/nMlUyCe91Lh3c/aVSsqVzb/inwW8NLXwG788hpovbRvJT6",
+	"sGcuoGEmMFuSBpFoybK1LY39XWGW8cXC/Swl9xEoJZ9BI96MiNhfStCKq9f9kt2S3KZ4jK0JM+hy2rVX",
+	"w6/BU3urr1qa3pDRJvgJhhZVfajHUGjGNRS8MPQ00/wYCu2MbuytShzu4Arli0fILA0oAuYMV6BmX7sN",
+	"uSJ5jvQt7KTeyqOv75CN8ZBSiQA4kJfHtTnKSmG45joEB10bbb6qpaM4v/Gh8O6TuqIa+VQY3hIu6h1O",
+	"WoHSnrAIM8LU8sR5HvNFYhtIAJYlVcSWYCiwsCX1IOUK9icJXqO8VEXZIajrWZyhyIzzUZpzzTcQDisa",
+	"BRZ4TRQRsk/WCjUNGlQXSWpZpQ542FeoNjq6xYJqNrMHnL6kPiOcljlBbjItqpQgyVRY0ddRQNprHdgq",
+	"Y6o2Pdf48g5AtT/NurgVHUXuWPoLbNJukA+4goajQ6J/h1ip8X38rMH1IDDv3S5+SMrE0BbanU5FY/4Q",
+	"VN4g6pW/PPY8OWAX2XCRyS6PpWu8NK40V7PzWac2qKV4LTg9kJr9WXHJ2bceSESzWd/8cQoNawOfESWp",
+	"u+uYUdWyM62wHGOWIclB1mZcIUPEiKqTsJXWCFVjaPYuHBdujoFHa19PZnimqOrouV6l3O695x2XuYLR",
+	"w3131XsVcx+f4xrsrF/1u/CWV2e31q1eXNOwho9ip7OYR+8NCPdy3IPbTu8c3UskSMpFpinVUDAuM6qQ",
+	"EpjmM/TeYiECwp3nmN3sBvycHRLK5pbmyq6PcTmPqsleX1ufpyR7f62FCoJpXqK7vlQOanQwvCNLg1WM",
+	"CmiYyCk6+9S4oxo6oXv368qB0a5KYCU6zqCgvenZ54nx4CjFCDYBBG/7bLPiOUGLnBjnaatoAQw/io7g",
+	"eVixbfG43frk1iz2n//jf1ZRRuifyFkn0D+dGxodQ41VeyVltiY/KCcwYntyec2qGfR09pqopzAOiL2R",
+	"Vn5rpMpg4BzboQV+TUj2eu3C58YlHnQ1GW+pZGMq4Q+R97gsNSmZRmdhCOpRtnRFVwt4mpPujoOTepgM",
+	"DX1fm3D2TnkKqhjsilCIZpeIrAu1tR0sScO71CFc/dRWZxvpwD+Rum3mIAZfE81793JHdyKsUo3AAqc3",
+	"eNkVxHxsQ1AjZMedoAJTIZF9HeElph3tLus6JqH4kAnNV9oBjYFe8R+DBb9t38Uwkq3Y0dGUn6pVJvCG",
+	"DY3UsIv26XdPE5bmgWySnidNmQNdg+qvyYexxWR2tjhwRoMHskF50R5bXk1tn11y8bjh7yW6hM7WyDhN",
+	"mu/LytkjYPTUpae5d6d3wq7IeuxVkhMxWaee82x7Z0mwA5m364feke2htxr08zkvfecjrHMmMJXE+iDt",
+	"L/ZIhC1/OWU3Yb753WtUYLVypj/92QcSyRL2w/vuQ/iM/K/wn//9ujw7e5TSDP5Lkq6w5gNj82xLnL4D",
+	"d+XGgRU9rMbuaWntVEMgAouqVjKoW0oXvd4PT9GH4mCOYissZ3Wt1FBzqTwH64sZCkQhI9NQALpGIcXR",
+	"+dlZsJ/5AJbVgiGIVS1Nv+JSfW0Kn44OM4feNzFoE2Oqwg5Xqjo7zga+3bnCb+gtYTYTZlRgyejmFI26",
+	"+OP6UwwaPW7+PXXwmx5PB8aA7hKA0PckJUyZ3mry8x5J/bkPAjOJO4TXwa3gDORlTg4jdq/9/kCaGN88",
+	"NvCtzhVdpXz0Woa1M9pxtkFSf0xucV7iSg2Z0lmr8e3QvJ2r/cAL29Ttlasl8Xlpz+eOB9JeDbumwnuA",
+	"3Sf2Q2H3juDIgDbgErETxJyyZirOSEJYVWe7VmGcTFL99PF+WpDyNC2FGOtw2WP094WriXk3Ta/s/v6g",
+	"nlmvit730N9cYHCv/S5fIzZ5Tli6WmPRIf6+eH2lheirD6//hqqhkEN2nIgVyb9MIpSU85Kp8uIiidBs",
+	"NgM30IA6Dmuab0NlKanUc0pFl/q/jEp1+sXZ2emTR40/z/9yrv8uUnqaSXn6GN4RSyfy52GZu2OzO61T",
+	"RY6VpqWxSenvXdtKrTNUvcaQ0toLdL3WEiKk67ovIIOQ3eT0jMwpZh1mpRXJO2whsCUDbB12+uoNO2mI",
+	"xJrC4ohsF7vXkUdsjdl8PO+l7QkxxiOZb3WKpnPdVwTnajUlrMiLct8HpPeBF/aNiao4YfqMdkSJrJQq",
+	"RoDy6sOHdxPU+4Gz/4OaVULwoKjaog18+22pUr4mPdlyStCuHDuIb40zkuOtq2oXMJMaK/IIuK7sG5Ad",
+	"I5ZE7TF41IFGEmEVgWU6p1JJdJywJWWfZvb7mhOeX/xldjY7m50/e/xY8009wXfvv4l8W3Y4dEGlYzb9",
+	"w4t3ga5LnabZA33Wlp04u4TBWLtBktvH3U2r6b1lvujxVwfO27jb4Dl69/bq9X9DcuVwDz1eEJbQci5C",
+	"5BNVEp2Z0Aoo7SJR4gKbYhP2lJioDElMnEUn5/B8kl+cf3kxJA/O/8yQEsI7seDdSSI+7gDl98kSPfbW",
+	"3JCvXGkMUZIZeo4yKmGkPWQ2m0lv0XyLjBwmw8EtE5nkRO4XyrwbUGLXY22tDr+lMD18lCLrQkmEFwpa",
+	"+hgnDLiBq9y4s3auYLS3MluQaTY/f0VSzjKJ5kRtCGE1GN43IxvV6Vx0IEIxQjKJMFpzyMVyUAsC/pkG",
+	"mI/OeuE8jG/fAb8MY0Uj32IEYq0UviF7ltZfUqXFPj0Yek4uUO1Ylvfd+29M5pwpqVb31ExLkUNrqyVR",
+	"J67bgcnusazIlkmIoO2m5oxzDgl+TEHmYQKpGu7Pmi/ussXGwGHF0St22JX5DvmkpoyDluFhuFf45qx1",
+	"TJ58+aW/SeF6t5RJkpaCxCoPfPE5hCAizLY7uZjH+mDki1NbbUWTDGdaSCjmOL05mSHH6WCTwiwsmP/4",
+	"nCHN2vQ+6f9K2E7bHMAEhrguXwvB141I70ZQzOMvxpX50MD0UOM/WvYId3zNWbQsOZS6WG+yN9sElWJk",
+	"iL+vD9x5dxwDSr/HMyAMj21kb3hzgFQc117jjKDjc/Rn26dOQgD4yayjl7XLPdyNQqpS5aAFoW2DD8QG",
+	"QbiOO7h/E6j+g6iy11ZYsB0fMDPGTNXVfrgrpaAS601vSJD5dhglLgpIKkBfoH/Qv3bI62PjjNtdSm+O",
+	"qs3wIuyb0QzV5veQ1lV9k466K0yTmgyVjCoTdK3oLUHHiXmQqhxReWp+TU4u67xuYEm8VG6GCCVOUDAu",
+	"WH3nGSesJZvECdu7t4X+eihzE6CCCnyVtxcULmNraupe6DgnShEhI5TRpf6QvsOSZ/Hs30+T3QJ9I1uE",
+	"AYQ9e6BFjLH4//DinSng5tOfiXyXkFFTtXbR+LaRtVaAQMeGBM3tMMdyFaFiq1acPdL4YWnktRGtJl9h",
+	"GVBjVrahw85dVNdehBvJVTwMX0JeeQunBgdLI3aWID2gbB1M0bdDRE6sDnaw97UHMtNe5OC+IneltN2Z",
+	"unW43nSY2vP/KW1klH7RQU0Tq35n89jymi4C2I0dXMEHt16P7aDI5xXs7GnD6PwvDWDqCYJHqFnHcHyt",
+	"lhuy7SwBAQX7MudMAAb34jn8CrqwFf1pOPWwtwhMs8pzZ1lArYTbSp8DqzZOqz+eU2gbsL9WdVMDYqbI",
+	"3j/ef3MCgiK0GK4LVvtX2nxbV00dXqHJQrWNqwjqcMoYfNgNhvL8VRYuyKWXCM+lb6+wrYwXZa41tyAW",
+	"vWrPsVzhiydPu2qaVeMcpVgsuSKctsnafThjqZRldxW+vRXP9QpSWrSbkPZmKAvCyIZksRYEBmZ8tLLS",
+	"pmSh9WSdBZzKgpq88YHdu0MGiMSmGiQgKTNksN04FIWmxMRUIDA5EImfmWHeGJy+YOYBoh2OCf/jh9j8",
+	"Lcp8X3nNLz1iCh6VBj01mWFzWS14PS98Tcu9JfRafPG1fnOanNc8Ba2CKJ+UwF7VmAYDl6ZgjGbbka2u",
+	"JSs25OqIa45ppemuOuZDS4fPnsWnH//8p6O99drOn+6eVwCTqm2c4W1gkeeafX5x8aQW5b9s2dW+uHgy",
+	"QThp7tAU20/99ggLUEs8OLSEdAOIAZT4XjPHaZT4h9in98Cm7rp7wYCmaQAHXxc5xSwdbTGTMV+Eb2uQ",
+	"TrQgAMZvAuf1ErEyz8Hbwfhmeh+NhR8IdNhtPyp0AnoCljkxUU93EYgty/Uai97w9nqDXvCSKbkv9LjC",
+	"TT17NDhrpEkNVzV0UwrxDEnY+2RKDwT8dpjmcPcTlzqpZfcFFyaHDcw2x1bYBO8I44ycXFYR6pQhiNwc",
+	"1DyqCmodCLYNEx0q5dzQohgcpV11x5oYu1pH6B7Vn3Z5UW76zr3/LA1uO/xQhzbIDDq8wWWVWFadDOn7",
+	"cHAZj2GdNMN9SY5bjUm8Ryf/NSh00MLvnTGuwOwU69/v0/IzRABd7TMaOOmi7K/A/j+5CaRjifFAjh1m",
+	"pJZgBt0zDlJI3fJSRPL87eLo2Y/9M1SJJb997CTkjnpFNq+9+m4UwkAXpn+Hogn3UdugMx9iaHECjZu/",
+	"QaWAkcQ3ycrU4MVhGWlMnsjgMv51a9a1LXbZ3XB+Ny/tLmPomg3IdyBrIGFktJzbyUnxXqPvyamN7AeV",
+	"4q7WMkFThJtznPhsDsBdxwhYQIbJtwDCHbmB7m0vgyv5Bxkrm7sSHwcl5VaThGpO/LDidQETZWz7nt6H",
+	"jVXf1E5HnNlOFaWJ3BnSFLjXVpxcvXp+8eTpswQtuClei+bGel2yAqoToDmW5OljlNElsXE+0BPohmyX",
+	"hKHTPHERqh0uhzo/aBRX9s3CLW2HC0Q+4XWRE+S3J+pI5cZTvm4q13d3UNrbNamnN09rB2xNGWO+RRld",
+	"LIjQiprx6LhmTYJAFEx26XnfJTgSUMkUzZGNlLDU5Jt3LQEdRVX5mo99PKLXjFqjx7ONNne6hfqP3efS",
+	"tgCZ2CErSOV7PLtfRL01F3Zm3AP8hKtgjNFFk9WoS0Pzub5kldoCAtN3rU4vbbyBo7NpJSSsMYVMugak",
+	"QxFwjUGVKWefcNTsd5UNRbgLqmiK83icMeJf9pY/vr0l2t3cfRQ6pfiJSFdUkVTZ5PH+ltwrkt7EhaDc",
+	"5YCGA0CCJoFpCnH48H2eRmh9GlDb+DS6k9qdmY0mu6AbhqAOISHF7CBZ7zDTQ7XFH9s89FstEBq+iG2A",
+	"6ApLJEq2Rw6sD0pIzwyUDl8siAmz1GMuIRemLvwKQggXwJdhM7WwQRny5g5Hk3MZu3r5B0rSXMZ1kvCQ",
+	"0V6IT3+3cZtwGlPozLCgZJhPortL+fhOdeMV+r2N6LoSzHfNgFX3cf8Y72O5Ey2DK1foYbAwU/H3fiW4",
+	"1dUZSwmqihmQVIX79FuowEti9SwbDgSxOvrnAZpVQJgaqk5PrF+TckgI0acTrsRSdCWmAiOD67RSnvrZ",
+	"ln4H2Mph3M+m4gJl2Kj6jpfaAPtVIw6CYc0ZVVz/Zebso7E31fgrZT3xsI2HY6PQMAzft53hNhasc7yg",
+	"tzQnodZCr/imbr2wJApySv2wN9Dhc4IFq7V9oP+cL03JR6c56jfBNZpx+59YC3IbLuDi5gzMZP24cMCO",
+	"QUjwnR6s2EpINKdqGw8tylG/UtfUlnI1Atb26L1Qhks5NUDu4x7TXM13ecz/SAf2jjZ9wL4EwO3aqhrO",
+	"V1QqLrYvmRq9Y0brAFQOL+EAvN/rO9Zf3XfcbWFiV+Mcb42IVJVGtkqdXB357OnjYe0d+uT9blX1DigL",
+	"mLLJ5OpYgyfoFoLcUl7K+mvDVICd747jqEPBqy5mTTiDb2fN2YZ9YX85I4+SDzlEE+VOwqq8jcGSZ8cB",
+	"DsihY6j3IMdNjU63oGFC50Ss3bOR5F9WjTu3avxL8f+X4n93ir8XzDmlbmBPDo9xChg9xL6AjjGQnu3a",
+	"kEAAbTKilXplne/Mpart95A7tcY3rmOZhSdxToAEHRt7gVoRsaGSNOEYeup3nKFd6ChzAtlLxgliK2o2",
+	"05eGI2JfVsu+mocp7kYd9FAHrBWCZ2UKHuwaccfQZMN2M9Q8Q+MtjLTJhaw1RfrFrCc2xxtWAruOYap6",
+	"I7lPh9ojOdxFPvm397/rqF1B9vprtuDjQxawWHMRe1mz/bLh+Jue57mpijIqzorKm3ghCImX82HiJ7xh",
+	"asqOeqWUJBv8xoIKssF5HnuZtkPOsX2porn+d37Oht1JYyRKX4zonfiGCEbyeOx42ypkzCtjruA1WcdV",
+	"Z994PXDb9FuGNIa+MVqOoNnwkXFOb8jQ4YM3gMu4EESp7ahXxiC/Hh4vyjz/rDKTJDll5acxZ0ZucDFq",
+	"mzt1pgbP6mK8JtJtaCDKnQe8HRrkPy7W3FdfWk39+a2XJ2hSl6mV/2cI3JFcuOzlnGA32igIWJpgpEt4",
+	"Ed8QV5yFl5CMXKsSpSQo+erlNy8/vEQPTVziw19p9tvDNVnPiZAPf7X791sySdr6Xzr8P0jg35c5I8La",
+	"NUe3jKFYkpG6zZwyvGN86X0rvZUylulOrrAraN+x83WBe68o+WD5ZEE/xbZOgGvMsCsrLegnko3isB3C",
+	"dVWRIO4uRREd2Q5PHQnp1bU8WYRu0ENDlq59DAPUS0cafhqdJx5721kvqV5ACBltTO9uj0dbjf3+OIT0",
+	"P3sHmt3D9ns1t3rNFMlzuoS28pwt6HLswpki4hbnOwVhvnj6uFES5lG4mqFvhlrmfN7olO+bqLEicU7X",
+	"tMl3L0aWtWyA25g1CMowlE3OhXL43kcrgR0C86XJ0Zvy9k5FXvjZm7Nv1S9vrUgxarFCkBx7BpeASdZV",
+	"+RvV9T4jary6SfQS4tTaPYdiEBb+Qr/0B2pMMb6z1353jIeaBp/2gWtifRC9vOi0Mac5lySD+uRaAnRB",
+	"7imRiHqzICukU86QIFoCk344gpZ/Ymv0PzLiUCzI2rZhhT9znt7Uf5Ws+bdckTz3upNUbrQsNsKw68e4",
+	"86D+jPm7hqL9XENd92CEv8zq66svrq4777e6BaT7pZ7TKtX1EEHmnKu42uLqlzQn2PxgznwM3Sr9fixg",
+	"44htV836B0Gsqd77rS6P7n5xhbHBi1cyVSHM/FVDDEx4gVNSjah/6RilxfS9bWJ26E1+9lt8lyX+EW7x",
+	"KzWlcPoUk90YBigZLuSKqz7uvlvf9YZsUUEESrEiSy626DhxnU2TuoIn/Bt4AvSYkUTAP4zaqP8FNCiT",
+	"6Jol5sDoH8250P/yDgQMr4hPJieRab6CGTIYN8Urk1uclwQm9NGXmBqeC0HkKkHHgO7aYWY8GDUfg+pb",
+	"WNWLM0fvmsEk5gvWPm7eXXIOlZsvUQKhGYl+xJDEW4k2q+2JKYOd1GblBB3rr18zN5vvRDlBXDNWjOCZ",
+	"qZyreNXYuj+12XYhcps7wJDyDU0Jk4ZKp8pNpVR8TUSXHDEg77nfHEuwcjFdwzVTyuKl0ByrIILywVUJ",
+	"Ta1auC4w1KZ2BbaiI8bj3GAMOCJU2AnyP0WbETcLQfQr+q7ZYJWu4iIHHwTRhF0IKkm4azI0bSsEuXXp",
+	"bbsL2GDBKBvnx2zRDkDrJ4c5dO8hme+JoIvttDwwi8P4p81Oz4qnj754PC4D2J9sALzTolJ+PxqWsaGy",
+	"4N6roebcW1i9132nydnhExECgo9cO/0IMa7iLVGxfbzGuV66flIyWRa2TTbOl/oHaGYZ3+iBc5zFki4Z",
+	"LDhCG8HZMoZqbNCy3R6cOM0xXctgBuYdEHWFufbqQ0TyplY23xaE2ZysMcnvnVU6c57iHOnncG9wMz2a",
+	"k5yzJVR1Af8rtL+AZhELXMe6Qwh8hrdV3cklLna96uH+UNn+AlY+MCD1SnTMOJTfpBlBVJ1EiDL03YcX",
+	"w53XsNa489OEZQib6/MXzsgDiTZ6rXo2c4tTSDVc2IYQHdMDpjqbOwg19BMRIrPlDCUXZxdPT88enV58",
+	"+eHs0bOzs2dnZ38+u3h2dpZ0JQd3fd6i84ELBbCoHo9HCPzT8AfJfkNZxjdDZT07elgASj1180UfpMjR",
+	"nMGEIbXm5viU0HPc3glyS8lm5HHTmI4Z3wTDMqAvDvTTMNVUzUKkltz0e8iW7weasEOEucc6wqPMtg5X",
+	"RQLcpI9bVQvyPteDuffEZOmmAcaTaEkyeabZSKJ3K5np/9J8mzyzibwZ3s5QsiHkBn40A7cy5otY/5jM",
+	"rlmy5kyt8m3M1Ap+zLAdqlEG7+rhMCqB16u3IWFYi+nwEB3DSZPQHeeaqZLIDG8jfReA/LsQNMPbEyPm",
+	"OpFJrwBozfQfNJCakNQ2UEHZqYGpSQV7uquZtzbPjezZsB+ADsd3WCgwqCbmIgGqpcwU5nfeOn1tzInT",
+	"IyIkgDQ0Z+cClIoZsoQoERbkmmmiLV16sz4imkmmOU9v9JeS6rAnzxBGCRxqCAlOjIIExieJ1IamBB3D",
+	"e/Ka6YsLrjac3pygNcFMesnh1mDFUnIJhxMmyjgxDbvIJwp9M2AqJAsNPGXLa7bgYoNFdmJ4u3SHt8Fg",
+	"7e0Ibk1cXKKkboFBWamIBK2N5LiQWpvTC4mQ5Ahb1gD4SwWXEq1pxuhypar+RQbr+uZag6d1vkXYYsqg",
+	"216Y14yqGXr5Cacq3zruk1itzKqhzosL4OhLDgj+DqoiWeGjLRT0ioXekQ3faPaA6bVgFOQHFoXuMrVn",
+	"O5kN/Lz0vz+Iuf5gz3xAWG5vezjoc2+XgoPjhKe+OzQqvbsHpn8bDLydvCvESTZVDkuTGL6BY2DkK3N+",
+	"klevnr15k6Dji8enK16Kjh43viSz2xvk+bfPDUfTQxwNvSz1iXj4VyJyysJC2JQw3MZ9FbgygaUYI5a+",
+	"p/S/1IoK+MeCl0JfclygRF9ZCTrefx5Oxientgz/FSVWhb98EczbqwDdN8ihktcax62NjyYzmNpvc+e2",
+	"m1ZJbIgyZVgSyDkW54P0ohbLG8hp2pxqFzI9wsJkhSoPqrGMrY4t+cswLudlb5x90ZvA0WiuCV7G7oDT",
+	"SYW9/ijsyKtNevzj2fnHH89Ov/z4z4sfz04ffTx59uPZ6RPz05/uinU9XxNBU/zwW7KJ/4OLm1Ch1h7M",
+	"7bCpPpp5u3gDQzt6Rk7kGoNO94SCSlYZm6JLWfm5T5VyXxi0goH18sL86Z6YzR+Xe/xx2cXdnfx7PL27",
+	"5NpKOPU8Cpzl1BhjXOukuhaT/pVvWtVB9eVtjLRBdflbbkv2U85erDBjJP8sATSB79RxNHfeCP9gqZqX",
+	"yhqDhy7qvX0FYkFSQVQsw83hjZ0KIzMKVELw9qFjUx+QQds9QVQpWLMzpu8BsLngI1H+Qb9214VpbRVC",
+	"T3J0sUweImqcjpMsu+lmfJE7PfkD0MA1IHKGNmS+4vwGtHSZ4/QG2lSjpBR5go4b3XRPZoisMc1NI+tr",
+	"lsi1KmIttoPqoP8ouIA/VC4hlxMUCMHX1gqgeHJpnOIabwnS+ysRZ+jqzYd36Pl3H15dMzBVQ4sYs1RH",
+	"JFgiV9UjZDxwLZQ8nvXoIlQsugI61DwmPHpikLXFgc+6mCeMKOjuo/8/6EblXQHa4WXVN9+ji0BMtumW",
+	"vNPkeG/C5oTg7RCpHtB/4A746tgre1CHxTtgjV1GJ3MaJV2Cd8rSvq0KBafEHYJLtBFUkVPO8m1L1O7I",
+	"2ziIYXZI2Ibv2X0ayLwOqM1lecJwGTp0t999O2sLVH98VBd6PRZhSUBzCc2O9a2ime5QyeVuc4MgUC+u",
+	"KXb3CP3//Ij2nao+JviVbaw4OomFiMn2VL/peaCEhUH/UB/qXTTEnBY1MhDAupbcoHAQE7DbmS9uHmvR",
+	"NF2RrMxJ5n6qWmRCOtmxEphJ2E6UmBHJtFx7P2p6TznuoVTsCK4/czw6qtcQRgZQIfJWyrjpzQn+S7ds",
+	"WwS+jbAHskLZHdmxQ/K3R82N9TQCxqtUeBflVZ2Q6YK4w/MBl5lFz5iaP0HWctf3mQfXuButRXt+2S1b",
+	"0t3jDUeuSBf8iDOv1HLfVfe+Zu4j1J8fwG2sSTgl0B/e6heCpITeEvkMYUgTlQola8piR0BJhPiicmsa",
+	"zqzBk8k1O9ZktH2GMIOI1zkvlXNMp1iILfihfYeowkuZmEiw6oFzd8CEc65WqJ4V5joJKTweIJ8tlbOC",
+	"rPGFAS1j9k1a4eGzge3v3pgT1UhM2UvpV97sVX9atuAQ/rPR0jjJaLk+io5WdLny7VN9tG3a7E+oX1Nb",
+	"N+XYKvPhxtD2XAiU0QwCFUzNeHhmK/cFGTsvVcrXDZk2cOh7mzu4aaLGykIs6K1Mcf4VT8v13mywUFz/",
+	"c4beXr14/g06n13MzlFmJ9GnkyqJ/n719lvolvEMDiuUKLVY30YowVISKfULp7ZbgD7a18x/UOSYJZEL",
+	"zPv29dUH+0WY+8pQIcrIgjKCqArFu0dHn06X/LRGV5mqX9FPkrPZe7x5Y7YC/aZR8c4qhy8gPmOi0m0a",
+	"INQ1VMfbtBnZTH+9rV21wWlNH6IIh4b3RBI1DQt3uYQB8Kp09Xc+H+gybrdWDgbe1GknMTWOfJorIqwl",
+	"Dud5MgvcKXmgdTNIvfoAm4vteF1KhebEK8G2pLeEdZhpbVHaeF5mS9LbJ88Q7tfmnb+aVyCfPbd9vPcm",
+	"FqaY/VWj8mszvCeoZTeIheBcrWJTIfCAW88z0LXrL06e8/zszGYYux8CEfNLxgWJPT9j5eMOUo5BNuyq",
+	"RLxUEP2sVoQKv3BeFUR6jMuMQnMfMACjhN8SIWjm+tEnHRQwuE5Ia75hzf8KveF9lAEH7Kog6ejWgpCY",
+	"1V+sS496x3Oabk0M/y2Rw0j9Bxi624hEL6qTVbwzeWdvx/YdDO1Eb5fE6IgXTTkH0kJBXQL/G3jP1/zW",
+	"NODLIY+VwT8+hvMxZFDjfM4Q0awM2RFIcWS/hY5JLolNC9gQLRE3LZ6jez1a+yUvupEM5DIOv+HylVck",
+	"LbWwiIx6KRFn+Taywcjmt8iZeDVcGbJ5hUjPDaJPI8FY2vmgokVep+KGHQnVw6E6ZovCGlzIb0EeDkEA",
+	"FARxSsSaSr2xk4pM27zEcL6+PkiClzJsQuyrsNqRveeyq5Y42F0JYrLMEGQTnGAHi2qdD6S3gcAzI0QX",
+	"WqubDTRuuEW3O1/WC96PafmeLKlUk0sSWwDGWCheWJg7CxHX+BlBki3aCUwreD4Cyvc8Jx1TtcXPGgVN",
+	"2N0ngztgS4+91/s0tlNcVfyt1p7mFOttL+clU6X+8oqENck1/rS3UI/WjLuftzvMGUhCCwyUpvcAtlXp",
+	"cxN40fyrOwyjcYn6sssRhAMctaUXM94LgLdB6TA6Aia7WyAYM4RNxjNkKptwA7do4MI43+CtvISUKZci",
+	"YOO8teRcTUYlMvLiKciLUPQ0JZAB4DNrBztd+HUQzEc60LAmGTWekn+pA/9SBz6nOnDfsvrnl7xt/dtO",
+	"2+L5AHG3Je7sxfHBkn4FcJjNVrzgXY4BcYf0qjJw/J3PX3EZrBFicwGHHhAN+4g7t7mY92VOem9fDyD3",
+	"ucguegC+Xq+LnKwJU9jJfi3+ZvrTjsTfc3jLa3XYxiIuFV9jRdOOPJuSZtiGewaqzOpbjMp1OP11RTpc",
+	"ddblUNg72VTCpI31W639+Pro+qhqNGY5wkm/RFpD5q8wqpA4YD9gy3d3wUdX6K5pLcPlrZY5VOyGAnwm",
+	"Ny0jaY61vH1LUAVu+BpqzjmZiFsUFjpS+yqX73P93kXBb3+f2isO75cLdRsXk0NZvCI460eenv6FHv9K",
+	"D58a9jrY2b+gjMrVgXEIS8K0Enc/0Qw3lA1E4z/0SNDvBV4TRYQc9t67ejy06OFLr/JsFQvvBTcGqyVa",
+	"xtzd1sQf0N27xAUNTA11kSnvj2kz676CofodE1sX35Dt0NrZEK95IAEMLfsPsNYt3vqaqIW8WnUgywOJ",
+	"7AzoGCqbSpD3ocOzPImMygKdf4ky7dh3eMJAPmT6dFOoh1DFWVQsCXDfoNUWCYUIxqNOv2KrxzK6eVjN",
+	"ZMbHSIOZGwFb0ypeVmuRNhRogyWquMKu2rTCctVxS+vZoKzhA4nePH8RoRX5FC61QX6e0sBavxYZALpx",
+	"87WdtFbYfzLdIFJ5qxeTLToUU3hZ7+CGi5uRt8ScsHS1xua9QLs2Z/QYap3rzlvQ7AQIfEBfQz+G38IQ",
+	"eaA2ZtuDUIeTCUlhC/fuGBmkuRF9QrT3ie41/M3S8zRv6X1fW+P5fgsnAHA3Nv5h1+MOSN0cHaplSuhB",
+	"ouWrDAr2grsmXpkWbHsOz2evBGkFuN+r/OPOVo2MepUxX4Q5Z4G9mheQa2x3wfLk4QWGFj4DaxccqR6a",
+	"jk6WDyCagSntby8/oIe24uvD+lQl6Limj8gBdrITlB/MRqHBIjZ1RSe9VmavJC4QUBqylFZf8gIsn8eU",
+	"pXkp6S0Z0X4KOrZ3F60a9X3yaez3f+ukoisrGk7LEBhvW9sp7n/3rf5S0WGW3xsBv6iu6wGXghn7OfWN",
+	"Zrx1O3QMK7QhTJnCd6jK5YJaR6JkzyCsyopRKS9zE1k2r8pQgY9MyWtm5Sut8JuIMWOcr8Ow1Urwcrny",
+	"AjnNOHQM1ZeqcVQinEt+zXKqp0cly4iwZ5l5gXfyYR33mtSQVyROMxuGObTFuBdnPlqvMVOU7CCNo1NE",
+	"AjbeM3vAj3y/F7bJRe6sBHen6ZtObwmpKXBoPWCqAxk1eI2f/Onjt8EUxoWbN/ngpHIik7nhfu+FY2Tt",
+	"6/PJ6YKSPEP6OSKfCq276RN8bDLu0YqXAmV4e8oXp6Y8mvl/+9OGkJvgtdljsP8M7HM8X5wYW/P7Hque",
+	"2h4QjhIhWaYrhCWy1YneYUHl2Ooe4fgbe/DaZ6z/NNyTJF0JIb+vRO3AmFSy4zPzgH+d1Xs6qyNPWycp",
+	"WShGZc5gpeWsSskBTaChfyHoyyAvUUKzBNiG32uNi6oVbOtMZiNkc6+meE6gngLMbj2C/RkF8HTPITN2",
+	"4X+Q8cmaSy6oWq19EF9mF0+enH8ZNAZMUS1qa/UuWZbznKauTHrAFIw36NHF6XyrCDJj0Q3ZRmiOJXn6",
+	"OGh+rKeMC7LuUMmrqfTd8O7lG3R8VQJO38GTf5Dta7bgJxE4G3lBmJT5LNz4V1FxZ+b1nWL2dvp+ArE4",
+	"jrwdbWB3By+eqXuQVbomsbGmkRv7ypi7q6bnPgshzL4H7B3c/lyS0jR0KRmzFU2cF2Ffjo+eUZa5egEO",
+	"iLFVaZ3SGeiOa/s17T4psOxIhHbZhv1WYpjDfqR+zzkiw3jzujfv1lvUE7r+HJjmCdoQQVAdR1ZFmV2i",
+	"xH4OCqdCFlZR5DTVZ8E0q0bHakWumQmtqftv1H05Gmq2+8ax0W1336kaiVN5zTDo1KZeLWb604LfmiL4",
+	"tlK+15vcpIdJdJz4Hc3dZUDVyQx90JCCH0qvRmMBPUTH8N8/w6dOniEHgakDRKFSEIxgXMCYZq3k/Xvj",
+	"uqt3ESPPyXMp6RJ6k04zfQteuS8PkIfdLEFiqoJVx+YXT4p7pjKelzRXMWVhKa0rgndkk4JsJ6zZ/3Lz",
+	"M0G0aKXYCwuv+X5KpDxNOVOC556VHnrqQM/yqlkV5Gsul4aDMaLALlw1kgK/o3khSD1lTr7qaRXXG8ze",
+	"1zm+WqGttZHTVMl4Q02JteHdNDJSEJbJ2NDCmPf2E1GH/6q/u0cH8U2Nyylz0h+MsyZqxbORkLo+0iPC",
+	"1Rvh36GgIGwopauesWs7N97tXzswCFOCWikcYqXWuJBI8WcoSam7faSiywTNt56vQ8tzxy9eX10zaXpD",
+	"RSgntyQ30c/bglyiqw+v/4Zu/bahiGaR+Vn/48XzDzD6xYvX8qQKmzYWWIkSRqWKvzg7i588SiLvz/O/",
+	"nEPzrJTGmZTxY6gqJpZJsAfU8HaDmjSaPWMLIiTJxvaj6a6jcYsF1RfyOHL93r41jFO6UIomx6wJqdnJ",
+	"tk4cqam3cVbrs9CgN38tu4exwUV22FEDs10M++UtzVytyzGin/9anr9dHD37cT+G3YdeaIHn6LeP7cMC",
+	"7cEhsIPxfRGGC6rqHuN7KlvXyxzTja4OiA7VBeUiq7SinRKKzMR4msRzOGMOSUaaNG0C3CzD/YF7AxZT",
+	"zAY32pt6PAfGSXkC9k4UjAXTrylex0lWKptFfuPk+FiParLrIufdCONRhjlNmqNZvAYkM4I8Ok7MMU6q",
+	"pg21jeoEivTgPI/5IkG4amuqVmQdjPQSdWzrOM7YHZbsRSQvSyyME0+foCoAuXX0Skmy6ljCK2jF80yO",
+	"rykPQEUWyc3Fde3m5zcqa1rvDhy/H4uyf978EJe6gq6tWVLVMMn5plMAvuoLULxTCfiOpc0/ijw4lVeO",
+	"ic0MhIePERO6SKmSYsbqpjYT6dcD/NjQLDTMeEwfUX0RSM1TEOMbY/NwvfkVJOhGqEos9zMhxp0868ty",
+	"S3JwhTB2dfXqxfOJpr/ATSBKCGnQIyJYhLF5Qu4f3P+DOzAAYEFTYe1f8Rtcdxvd4V7NtnFOWcAMcfS1",
+	"vpT0DImBWKvpxMR0SbnKHkiUfDDL+k4SATDJBGnV/RLujMTWGwaFIvn3lAh1iku14pBh/2/oujw7e5Te",
+	"kC38gyQI4IBXTZtGyB6aobeMwCNo6eshsqFsdNmJjdcSNqa53M49H+9VmOIkWFC2hKaqTMVyhS+ePA2e",
+	"mwN8CVo7pAxZjP9CMj0U0LvGKqr7DMI4aHmY8rW+3rsaCoYNpIaOE6iDKy9RUghyS3lpullBZq/bMghf",
+	"Q4n9M4Y/Ez8Bt3IDuDnC5Zb99ydGlFTug4bLILAnw90GQDvvuZocmMtvichxEa94KQKIfsU3KOdsaSoX",
+	"WATB5kmFt9JhOUJnSHF0cf70DB1bPofOn37hgjVMooh+vD9v5LeOJWp4IQ6LDCxsvptBFgvCTC/FcJ/g",
+	"OMPbZpbLo6c9JbzbAmU1S+R/8ePANU0twTCovm4Qib9Vd5Kc9n67FIKraV/N2rX2SZuY53wTyzLjjbpb",
+	"oYrD6zVmGfS74KWKpSnT4u1rI33pSSh9KaM475zg/OJsFGGEIA98Igz5XhR+dpqZRCiHUcfbr6iEYIFp",
+	"DM30Um55W56cX4xzt9hZeiDcjudDcCuaaoWEZQWnjTQULwQAGkDHVSvpcSpIyjMSpyuc54QtSWxl9Kmz",
+	"1SjdGfrT5kbGpaAd1iBekMlfVfyG9CBJi4mULfi+UeGNjbr2Yue73hoDKwps1ADsd5DVSxP69E7wW5oZ",
+	"hI8h/IHlsPmSsrjAoT5/P4C/WF/1Wq46pQzNS6U4Q5KwzFg554JvJBGzEa1i9sTVesAMw8mEBKrCvjpc",
+	"HQ9sRZ8Jvv5IxzpeYZbxxWIaT1uZl+PUlg87pNZkY64OYCdSYIrzfI7Tmw7qMlmnGRUkVei796+1xCig",
+	"/hQRrnetw2OEBMlNor7ihiKJuCXigXRhRd+9/yZIhGlOCVNd6ot92tVi4zmU3TEVbLG8Qcm/2f8lxubY",
+	"6EhE1KWFzPykJMkXu92J9kHZ7IIUEGUmFdeH6zUW3Bhdes0n/U1fZQxcbk+QQC/b2XOH7OkwlZN4jYti",
+	"VIfxq6u373lO3pj3gtY04OLjbiMpeaz1yjCW7jTZoLqialIOEUy1jtYmtfHmJx5Uq4hah3Vc4oHHIl6z",
+	"ohxdEMI/oiMrB/cc4B/qljfo7ZoqZcKlXBFFOK6mk1h9kG9IoS5NSfXIhkxBKBUj6Bg7dmO+ezKskU77",
+	"CAb4IM+h+paWYPS3kN0utMYqXRF5ifAc+khYd4iNsTfDMUTVLkppmMveqKIxpz/chc1ny2BdWSyIqKPQ",
+	"nKRQ4CUBJ5ML87IPZG0Q0BB0VP1qs5ldjL3+CoFkhmAMOH2otUtorDyQJpTY+5ypZiaTnU0b0B6mZle7",
+	"kJhn+gJCxwk0PksuEfwjMaYnri+KnPNCny+Es0wQKdtQ9KskNWcMtNSlssjx1uZftLbCCG0T8mR2GG7z",
+	"w68Z4iIj4tJrM+/odrPi0kVzuz3R1EJNtTfpb5T+zAjDc5udN4qc7ePu7XKANoEQmRGXCArTQUpsRlDC",
+	"C8JolszQV45+zC+a+Bc0J6a3XdIA3Gul+eP19aeLc/1/j06vrz89mev/y/Q//0I+/noePX3825/GJ1H4",
+	"107Iw6/PtOUKOWU3JDPiEpX1kU0xY1wBcejdAAssrrqERTaeEuFsDYd1Lgi+OV3mWJNshQvg46GjG3Z1",
+	"BK6wnntkgmDf8obumqqnCP53J/H7VDtuYSZrIZA+Z5xWNvrEsjtgh+1qx0Payu6/m44h0FJzEy5QWkrF",
+	"1ycIozVZz4logICWRB2a7eXyNACoDnx+IFK92B8R0eFJVM3g7wGSJ78JyXkdJaJvwKalmj3YdkCf1LMD",
+	"ghNG0W+NpYAQO2hZsB774eB6Ujw2kGUO5S8mpjqbqq1ZiKFDSw0kCWFVuIi5lSBBkQt7Kxlnii3/6utj",
+	"ftezKuGgP6rIJidM1c+afVha3k/B1653O0emPNkeh/OwZi3YZb7LFLts+dkQ1N9JebRGPY3e0WOC4wYO",
+	"c6ELEyo9aWgeSORmcF1aDB55CSFVyPR4QnOy4LaqR1fB5n217geVWq7fCJ3MQtBbmpMlCfvxjDcdPAxQ",
+	"kAMdJ4Jz05u3zLj7b+WjgNhbzkhyEiF/iTUKBGbh7DCvaNwIjL9wwNnrRX/jAUgyS4HXKNMameRogUWE",
+	"eGlKn+S5H7LWyryAWD0ZZ80aAY0qdWaE4grnAxJ9GjO2X/8YDJlrlsELFBNLlWFUCEstv2lGpokKYiCe",
+	"mWgFmtlgBb1FJvUgximwrPaIE9N6z2QlJLM9AZw9BpCOk9qoW+khrsWa9UNEtLyi+SM6VsCIHZNuHat9",
+	"deb8fCxS55S0GihcvULuaU2dWnzvnOveCvbp69LrtSjocmkUSxd/sMashKg6uCWP6pqHWSsqUevqguc5",
+	"dLH6OMiiVIe31iX3LAQ79fUaBiB/d6vLsb6Lm5X3SFXxvuZAHtvtEiL+ilkWknItdXjZxHPMsggt9N1o",
+	"ysOYi58vbI8MDe0zlLgIxcpY6364ZiZUG9Nc6uOxIBswbGCGVjhfmPSx41C62UmEkpxvElsV5osz9F+i",
+	"a5YUWCiqP2R+/vIJ+i8RShzEKjGw6p8vUWJr2luoqEIrDCYfG5m9JaqZseZq4Ed+yKXpGme/67Ip9beC",
+	"0SpVZfPxjmHTTivddjSHnRZ09HtIETL2Ejjbt6EEuTEnqeZO81KhnCwUXCrHlPnNjYCdWp0ZuArOIZ4L",
+	"mQxX/dSmuJ6EOY0BpYNPWkC0iq65JFxw+iMEp6uO+YYKPd4VPKgG/jv3wqDirXdyhZgN4GKCYOZeNT5J",
+	"qDm2wRJZtg4b1tmuIFBW4n7aBUwq6b9jhNjNcxp8DwH0HTkRzVui2pqowROa5Nw+Z41boft26b4PatyO",
+	"pwizh7KuwwewJZf2itBHC9pOGKsfmNl3KYSwWyo4c30iWxaN3crPY7b/5wneDoWX/XD8tg+fnz1lob5q",
+	"fq+EhV0WNp56gIU8kDYgfL61NoNdCkn1pZDn4bIAfpGDzjIEXc9syYSwnmKrKPRrKMMKL0TeOvaidGi8",
+	"wh21mAHPAkObFQb7h94NaI2aaIAsLPfUh6YlClX5COdnIfpZ6y8Y4rHKq7mUrJSgONKyCzjvFCg7zcDY",
+	"s56AwgOuqIHlTP0KprXk7RcxHWvivZfbcVzDm7tt/nLR98G9jDnQFSt4YkMHtSnoT4qmHeT2dZqoMIKV",
+	"ZY+XyKiscGwNmRvKFyVDtiDHBm/Dx8plTMaCKMLADuoCr9vH1yarWn/9MRemSihkAOIlpuwEQtOJQHjJ",
+	"jTZnuppIlBFAnzErMH5tj7Lys2EZdw3BvE5eBRGUZ/obElF1ibB7Qwv9KIECxMk1w6yqNWxMzHVqLa6/",
+	"7gqbSMfIbApmNRgzuSFCXrPHZ4+RxNANXnKjDfph6D53+EtQKWCKiFucx6aO4qBL+7V9R7q+cBXHU2FL",
+	"leVx1jhh93xHDQoyuCf9DE5gReKcrqmKCyLsQkYA4kT/gghkq0niVHBpDEJpXkplwhYroJ72AwWJwr2U",
+	"yrIKCp5nzrIAtIgFceRQeVqNLQxq5hSCZ2Wq6dnRmVQ0z2t6hVACyCxHzt1hqyVQgZTATFLTPVJ/6IYU",
+	"6pl+toU/wdJmCjGPJqmWVFFHEO1QWtfO7dBUGJvdHKFLLrmPyPeaq44Jfffemhb73jiV40SuN2Y7jOEJ",
+	"OxsaMEywKCgOrEfL0hGckZZ5LSDpVhamVuuXLxrHJpg+URmuxr+a882Et5xhbPybztrWYYg0tp+Gtc6y",
+	"/Bq3rq60QbsN/3RGHX0blcRxxWZC1BAIW5Q02TjYJLN7UQt/V41wmubyg6d5XFblxUzR4jXRHL62OAc8",
+	"fb+frP0HEW0nRjmAV2FfIRPizh+cOvsCOoY71jh7oHUrwSKnRGjFc0SHA78cXUejg6qIHVzba3wDEW11",
+	"eRWvLt4xlK/gmnA2VLbgGBr0UNd92XXnU1VVvAebp7G+aQxADADJbDBr5W8osJQdcehDu8997gItd9PO",
+	"brdyi0daH/eS7L0wRHs6fk+26CpF64M9Ooqnv4xy5dcbGcqhx3ZGY0GzAxAe93KIHZlHn47KDH1pysqY",
+	"0jGaZDr5Q3+9CY3nfnhq7Vm/YBUEajxMyrWsAXj4LRFZOYZl6SNN2TJeCNNes+lY46Xppt2xElau5wHR",
+	"onYWV7sRmU1vLbmPtt4JcktNrvWYOL2SxMwIfy3vvpkWKpqCUR8EKijYoXmxFrmSoA6S2Egq6Pdhfmqi",
+	"uKtpWl9OzJCGjx0+yfk2dudolNriyeIDwPfl7wHDrcw9YKQnZw8Y7cnWYxvV3YGcO54/N5hjiEtzfQgq",
+	"atwl1W+ctVm2OEBO8C2RCOeQVeL1vNfXdtPjPIxEOxX0BnFG1alq09/uYhzCOk/3xCLPQ0yY91AkqK9O",
+	"6d5+gR31dWgdqwajjHRYSoJos7JOb3pZZ6UiSKHwKxKZIHD/NvOKE5niz0QeUKPIrx7ZrljkkNFFIt/7",
+	"dS4/qyQ1vDbmXpquAJ7UOAOQsmetDQXs8dmXTwfIFmv8yZ/CeYb83853FtNas4UruGiSllpYnuQzsN+I",
+	"1ws8II7cHx0GBQIZn6dVL87PXPyop/laH4PIqAQeex9dnvemxIaVte72Bg7wIPe908zVVu1ZbvSzQCmj",
+	"VtOrvnTTBqVM6nPV2tz+FM5AB5gheYNufw7vfNSdCtPAxuF5U/1xrs2I4xGMunnC+1j1zncGaLSBOpWU",
+	"LXglK1YlKm3JykqYDJ0FKCgH1DWtTAMkCDaOkfllb27Wow7tztU32vPqF4PTup6j3XQuk+dFMy9hVmtt",
+	"ROwkzA4wP5aSiFDTpN0YJz9l8vnpf8env5ydfvmx/ucs/vfTj//2p16+U30xqrBcoS1EKnpzpzqNpmT5",
+	"3MVtURHU1HsELCcOLbExho1axnqB485QgQ8uz3eFJcJIH8UFNan1nGVoAakN4TAATXsjKzCMv6maZDng",
+	"GgvQlAF0XHkETWpXNij+PbnlN2Ssvu9C6mNRv94yitTpDtBSVRAT6oRZhlb4Fnrztqp6O1WypwBfkyW3",
+	"4OharpGfh7LNXYH2MzHS+2FLQYxIfTNPZDitG7q58++wlBATZwYkVVYNWBkLvHTKoa0KAPZQ/fOglD/I",
+	"JR98wzeYat/9bqbuv9S/NyluE3GnLzpTQS9cAIiv1zRcTWzJO4qhMok7iggbSJ0NwHOpQ74JYUvKSBX2",
+	"A7+lXBSlRMfGpahpE8I2YBP1+1hRUw/9JOiv4QVhG5fYsQvQ24KwHyAiS5Cc4EbKfgfjq2d0SwVMVJiK",
+	"fIwGt8vv8zG6piPFcuxFkN5KGUOTqDASXnx/dYVuH0H7OmSaSWnMlopkJjzCuBNTLrIHEt1CnLuzp1C1",
+	"gsxCRpq2+IEWdQvcbZXWMCDF9hPJYktIHWYmGOOITQLRZNWpJ58KLklmrI4P3L5Ll5XqSuUv6CeodcP4",
+	"xkS8Dsc3+AUqJb3T4GmSZEzanYGqFGSgub3L7/r26nuQUMlsOUNfXT0/ffLk7Oz0PELfXX17+vSx+feL",
+	"71+eXpxdPD49v3j0OHxs1jwD0WRMN+v0Bi/HkiYUC5KrPR8aoG0N87o2jl2zfU1VcH+AyONOYP1eswJ8",
+	"fdaatO2v1cNvg1o8LO4Qei8neb5YQHbWWB0s5bYjV0f9OXvsNWVVYy2BfTcvmSqfXVzMzh4/++bDVZiW",
+	"7JrC5hktYHec4pcv3l79x9WHl2+QGRUZv1Tdd4Pc6g0254h4EfTmqpCkaVKu/jECObAHYX2CKRuK2O2B",
+	"xd6O7I6g4Ws1JB7tVPpsh2kbHtZZ+UgJOi8hGsOOtBwIC2LrZ0F1Kss1yJxi9uz8Imrsb3hvfT48sW2d",
+	"Az7ySLEmmopEvG/1HoVJPeT83Roky4VPX2B77uDSvoeL1VRkkT1swI6KUFpC3NcX6B/0r7PO/ITqFhx8",
+	"p93FVfRHuFR4KdKOE7kgJDNqKKgaG8EV8WSscGH/zksqOtIMMBO45Tcesd6h95wjkQNvvBreCk+ta7A6",
+	"i71H/bOHITWl9d8rEilMZ738/oFEfMOQwMqUnKtCAzWdgRWKMxLVsXc2EYtlTkPbVQ38ThA9HY70spY5",
+	"XVLDsVyEQsiS7NaXk1d8tBl5ThkWtNPnbLzBJEMwboucjGVMvLWGY38fJ+vbuoJxpwMK6ivFkhA2pgDA",
+	"p9g5sYNhEx+qjDzoUZPdUsnF1ubP4Kb+0y4i4kQAPOe3ZsNrDHFGLptjCy6p4tD3UksLjCvX8Thsp2xI",
+	"rXdewGhv1Fu1jP+XvfddbuNY8kRfpYJ3NwTsNECIkrwjMByztCxbOpYtXVEe743TXnahu0CU2ajC6aom",
+	"hPFxxHzaB5gv+wbzIvsm50luVGZW/wG6QZAESMrEF5sCGt3VVZlZmVmZv99ZO0pQzRttYGDHLz1s0dLE",
+	"SouMR2iziou1Ip8JEhfoM3VbaNkLP+0KzOmmyrKaqNU8pMKDWp2C5RVZFa6g1J+atK4zQ6imd2Z7ySrc",
+	"l/H9RYiL9+MftUKQbm/9YK5gL4w1FAjZiQSiirHOM4AIdtt7o7lzd0x47RTO5Mp94jZK+sPmwuBfc5Eo",
+	"/7ed5Bn9Oc4k/mG4zTP3ZyPIjaEShlM3q2QxBc9EdpLjC+G/vvPK95dfPh0sl/mfIBu5MYQpC0Yz+vD+",
+	"9BM75LmdHAIwPZThw+KBVYDblnowsXaGHY1C2U8yvmgEFGdGqvNU9HK3G8FFtYdhzDfEb6KAwHPBdKUL",
+	"NlpQlwBehtij7rZ/ywV4MGg8DvDn5dD4TBJVFyXwX2l9IVuMBCH6ewAlFsO1Lt6E5zdOCgwCLyxHUWQS",
+	"z+hWjQOS50oklYOClYU5+fAWV+UJYgiLxBfxss7H716xl8+PnrI3nz59YD8KY5zFOpXnyomMi6mjyZTH",
+	"PeRRiroBM0LZUDkDITi4AVwtGC4lQUAD6zzyUaGZrD7c+RlAeOwWLVQ0G3RS3fMn1Ye/y+SPQ/idOfwd",
+	"CSRk8seQ7tC7EIuIcLnwk7MLsRhCI3oUKtj4plI5p6YbgG/y1fNeImKdiKTPToVKWFS8Yw8Qt4dMz7/u",
+	"IPZXaWkQA6x7TIdVX+P3uZKfgaxZq4QuOb4QC5l8HR7gFagEHkMsPDhWWsWi+DpX8m+5YKiDxTU8Pf86",
+	"PKhMd3gAnfyhKgcLwySIMnwv9ubHk1e90zcnRy++KnDe/OXw7viAYYTrAjwrImGVl1R13N7w4H8gwwY9",
+	"Hz6xPDsXtpdn0n3acVMfHvyPGbeT8CAiGjL3CSiSu8R7H6H6+eM7OtCEL4mfOgoPiImul8hzYWz1R4gY",
+	"ztlIJwu6OQ9V9Ip+8C38YMjMhPeOXny1NCGnb056lclw9/BTwCaCJyIjuX/xbNDts4gWN6J5GBX9yy+o",
+	"xrnEz/OUCXGq4wt8D85gbWG8pa2JofM5VCAIffZRjHPDU/SRng+eGmp5m5LCof+Arjc3WrEOOcNOV5wE",
+	"J+WaBiFszlDoOs5hlYtXCJxHlvKFSHBUAbw9eGWQx3HaJ61h9YkMQgW8/+p8VTq62OkK9gknr7RPhVSu",
+	"2qU/wN8a61WDVJ6owAqPUyFs9aDHzemUK34OHLXAVpjplM1SrhDv7p1U+WdaCtMPFZR0JjrO4XoyObhJ",
+	"eE+Mlu/kw9thZR0Dwj5DU3jJU5lASWgQKuD1FRnMirPgAN6KaPdzMWI/v31igBW4aB5m32tCtIcl5mnK",
+	"irphj7MWhMpf7Vu7KeKA8YD/yC2LDvlMHl4+PXTmn89k/zejFSni8lcLPk2jfqhC9UqrS2z2NUP37//G",
+	"EK7DOVdI9JuIOOWZMCz63PNeTq98yYh1OIs8QekQuyAislFFEBQqViEOqcwQtzzV57lAuERpmPg8S2Us",
+	"bbpgXGm1mOqcUrGRdziG7K+/koVjblTFdWTJ++wXOj7iuDwszkTi3hKwEirvRn3/TrXcvTqR2177/i0j",
+	"5GV2H0kFNzoDvYy6x8UBFWEV0PsE7PngGYzK/erf+uU3Z4lQ0t1S8SlqE5OKRZj5KJ54VpnXvluM6HNP",
+	"JmI601aoeDFk5dCmPLsw5atQ/YHlF4JxpwgJty7CiN6WP+/9IBaRGx0q5PHK3fUM3e22u0+00jkFfWgQ",
+	"wfC6rb3v7vsRjAhgD8BmDcsGisOnotAY5GNBfdOZPJeKpx4aGJAsdLI4Ln7m7lvci7NEAusBIEjg7co1",
+	"fMmiyuv0L8TiLBO5EUmE+BEA1D+fyFR4kfTU63gnabDrv0RQaLu1VGceYSvqsx/EAuRWZnBTPrYiY0fP",
+	"GVA54jL+z94rnSGTjla9t0nEOlGlvuGs55Hpo+7SjuD7XHGMQWke3KMQXrEgqJjy1IW6IsEtRsQTXb8H",
+	"HuTjQbj/FHoVYdJhqK/dP5GKVyvBhLoUqZ6JgEW/h4htHB4M2e/9fv+PP9wGDvtR5FwkovwszCZWPzM9",
+	"BoWA+75yl/XZvxY2ExooncNIO9yARaVBPcPGhSigTu7nR0d9doLeABgUtDEgmkAUQtbYKWTstimhYg3k",
+	"FLBltNzdaySJREHLzjpeO+HcJ+qWE1noRVBQDHGgUJVjp9hQBISrAlNKTrabY5/vgFMaxCM6Yj/Kb1jn",
+	"+dNnLKJV7rvVOLNan6XOfXL2pma2nC6Q7XNX9uBuUUH44ZuxqEXW+dkLK1ASv8EgwwAxrDOJznKXihqt",
+	"xA6Rj0M6b6ydvVfpImBQvO4cCsZO+VScSiu+fsc/d93q4NW96u0T5rz1gH342f3n5NOrN05Yv3397vWn",
+	"14gCF+upaN4rnC+DRoJ1olMR974TNp703COHYB96+C269bx0V6L3+Hm3koZ0d5ZVi/GMzHtssvFZJn6D",
+	"5HDUZ99gXOL05BtuZFzZQMp8lU8mo6eTylhQkQy5OSczHk9E76g/OAgO8iylUNUMDw/n83mfw9d9nZ0f",
+	"0m/N4bu3r17/dPoaflO24lZ8n5MPbyvY08ODQf8ZXko7+8Hw4Fl/0H8GeRw7gaD8EArQKa973hgc54m0",
+	"dOwZsKlWkJpzOlECmwRMKivSVJ4DYg6dkYInm4rM/U6JuZNypLMOsWMd2KLBmSL4F56mwhkqdC5Bbzoc",
+	"Hq+ESIxbj0TaofuCeKdh9UyoALwMv+iiDhFS6DGLJjJJhMI0vxNYFwsSvEshEMW9PEJhqEbCzoXwTaDn",
+	"wnnokK4pSoXgIEXCyTTRn+k0cW+5XNPlIlyN0kuPJ1DsGaSEeZKwfNZnEU7G1zCx3leqGvxRbj31kJsh",
+	"N3KUr0L73yZQ7mHsiV9W6MRDo2UOhn/9vTE1URyIYBKs1qDgFhAQiYtBEcCMX26gaUygCKmUjsasUMvD",
+	"K63hxePXV6z7I6+2W1YQlYs7XpHnbR2dVEszs1n7RfPdkJj6JndrmpByZQ9fYSZxgyvfQQ3AH78GB37L",
+	"B0NwNBgQ9I4lbCnoUotBrA5/I5yDzRbICx/kaiFsW863AQ+VUwK6su/M1HMcQtOdi6EefsOLvBT85OnV",
+	"P/lZlUTn+KNnV//oO52NwHBUwIU2eZT4PAPDDy4NpkL9KerBzwpLrzMBHoh/eTibhdw9PzfYHFHRrl+D",
+	"g8bYygXGdAMwfPCsQyAIOiwhyHuY72q17s7vKX0cqmIZ025JDqO3ey7gQW+i73b5TFA1B0HpTNx2DJBv",
+	"/UaT9LoY1Ccc04pp+pJkfOltoMNnrajjQjwOQS8nh157yQGoyHodLb9N0surSNaDg5k2LRB4RBpY5EUA",
+	"CZw4NVgKxb6ZYNKDv4HDB6n84zKzjPGezlwoxREekFKAfYZ44DgkgrF2nuNvWiq4EBA1A1aBKcax8HMT",
+	"YGYCkeEqiYdUnwMLGzcs8uXwUaXnp/C8o24fYpUxQulQRi9U9EyuMNZED4ogLCih5wI5sdAqYS8HLOEL",
+	"Q17xiAOUIjyzyZ3AZqsleS+xo7/RyWJXWlXv8/qjfpZms1z8saLhT3c7lqRJyT95qQm8MBh/bPEo1B2n",
+	"BoRvSfFvpenzTFqxdluDIx00AqloA6JEfcbfAqXDOM/A1Xde4rFPnpiCMwASJsbyhdcfQFDoQ6JnPhEq",
+	"VBJSCv566rppUh3sK2pSnZrMPm+izcKbPmz5eY5DX/+Ln7T9TueKHvHy6h+80mqcSjwG35KE4nTuSkKv",
+	"68i8/fbgj1+bxHorflrgvTQ8y4TcaXSVS9bgjS0dsah0UeoKZPFgi/QA7I2xU0FUcE2DS5JckiB8qb7h",
+	"1W6hn9JH5xj6F9+6a9ioWLBTDPlslulLgaSw19bYNp8Ttz9T1LD5fcOXKKzxB8vk6iwTbuOhHqFQXYgF",
+	"m0kAJ+WG2SwHUlw8HIaH1L3Hc8hkE3GsmejM9lJ5KdCzC1UsMivHkHA1NX48Ko7AMwEjzxX6uviE8kdE",
+	"eIZtTejDEmNy4J6qlWCVBBEWBVA5Hx6jUAuHVGPNYuc3x3TGloSqclCLY8qER6wmcETDcL6hNjAj3Kbq",
+	"8IoatHKbJt+/OL3x23UiYpkgEmOxYPBW0sAJmWJSgYdeXbCmzf0EhakU6YM7MSltDijJdlGHs3cdtmOy",
+	"aJmXfIdiknfj35K9SoRabNlYVTSTdMpYPasYIiwW2ViPVh2Lb4VaLCnFLgNF97hrRYh3qZR4sL9Xye2q",
+	"pFvyu9DHyrHdLG/QpX9FLA3cjuhiSOFQOWb1JkMA3lhELNFY4RMUyL/nGVcW9t1QjQXWSCJyJp5IoyN/",
+	"nvEYmENhmFDYQ6dO/snAf9+J/kr//hU+gLPPUEVYzZZwy88SmWHtmh9b/7e5Lerk8Lwc+pK7VPoVl2FH",
+	"Khi3eipjnkIRThIqZw4AJHG0qBRCQUIN3YpU88SNd0h1svTUqDhrRVyEObNSZIzbEMrM+uykeLPqKb6E",
+	"5gIqjoNcmFYu4oErz+BNKFCaTxasg8fh/rQeF+EM8aCj7vFSK4J/njR4gAiZPzbnps/gGNRn++Aorxwx",
+	"JRpnmbiUOoc6BzjtRjoLOObEyjLIRaKHVVs0jWSCocLrhn5I/gvI1M20VJYtLy/jlpkJz0QC+UpoJFDO",
+	"4rhZD1Xn9O33b37+0G1yYN7iQ96RlO/GUNPdQVXuy07TGFw4KUogjGaL7dfFxa6CynUqQgKPfxyxGokH",
+	"9D7jnPzll09VA+vN4xrr6o0fFl822FYyi2Bim4MrKJOEJXidHL148fRlpRIZTpsMFtr5EOlCLAzrjBYs",
+	"upCJs5ewesbkIguwBEjaBUswElIJA7tKlEKrzgzK7aNRET+G9TpyKbJExvaYRdKc0RYlDYPmG0pKjXhp",
+	"TTue8AkKYxQWlXUfhxJ9my16Wa7qSlQUiJJRwZrPbagWVNu0l/LA1yzj0oikvl27cIBKcTrIBFiBP47K",
+	"fsVUXgoljGEzF8RnQaiiMnw/SzI5tgWxM0DpnGvPdwOMzVZDVV9JmRSwCFo8z5JMz3xrAhRwn1U/p1tS",
+	"5EKxO1wGgYzOsJygwt/hfmcQvh08KzvJhJnoNDHwSI41flKdL98cIeBhlJmYwaGP82Sw+OgsnnCpzkYZ",
+	"1PpSW0jJSSZjrOtmY6kS6ueDAib4GcOfdfvsvRJYGoUV/VEiknx2diEWoEiAEdZBaNCA8fhC6XkqknPM",
+	"WhiZChWLpIuFq8R/KNgon86cb9Fn3/kaplhPR1KJYxZBGQsVfEMRSsRGzo2vNHTCcKBmScdwU0w3Yf7G",
+	"f9QP1ZpUNFR1Mp1bIxOBLGoqnwa1JLWVU4H4hpisdj8MVZGypt8+7fePBoPW6iaU881qm9xGvnEOGu4M",
+	"jsLdVBdtv/ZpX7B0g4IlkKcNypXgusexczk9ay7frOxTtOGsq1FyV1Qz8/CL4uCW9qm6in8vUMMPdr3k",
+	"rblU9+WfLVuzJbkotq6by8HNz0tL4Tkk0sRWZwdblcoiZd95gPtcB52gwG+gSX2fDYpdNmC5Kv4OVSaM",
+	"Ti/dx4k07u1E0sWcwHyi2ZTDtsc6EZ53RAGW81Avoe/djDAlswSlvHwRhS7UvIe06Jx27GMWKW2hmvCM",
+	"W3AajEDyOkpOaDobgS4taWZQNowgsJkGlD03Tt8N8GIwYELZTArTmCrwGvmGJn3Xiumfs04/n5iCOHOv",
+	"qY0nF6qYqFqtPlWp39KYb0OJhxWd2/I5B3rP7B//+z9qio3nGpFTYxft9GPKTlc7fZjndcUckFRl/hA+",
+	"oXCIqwX1DMCneOjptdVFPZSexQDAZu73TceI5ejKTW/7SQa49wmculZSDH/c6w5bSa+VAro/JNmS9pdy",
+	"xeCgH/Thxjt3VVOXHbkh7YU7UeH2ABiUu9iGWce6USuedluVPFRrtJwtKbk/nqmV+uHu70ZRPLhJqb/F",
+	"L/cKvVfo7aUSUaYglXhZTDhmVec6sxPQcXXOtLqJgldPPyuqTSJ/H6pdaNtD0uyPeOFes/eavcXqZJCp",
+	"mmbfzDFHXV1RYlKr3bjYOqursVPdQo8hf1iknDt+9EG9N2XIRGqgxb/QY/pJ97jMUNNNWZYrwxDBo8i6",
+	"/6ZHNewIFFqrQ4WjvJHfv2w3il7xJsNwiqO7e8Nwl8eEe0Nxr4aCZKzizy8rH64Bah2Hs5bb+gIueiVo",
+	"u9aELZzJuAtfXzb3EjQdLRTN5KXoLfO4bXhIEZfwKcvnMksEWRveEDiRzuDipp743ABi1VL+zn3ikcQL",
+	"1KFr9MF727T63Ju9RHG/9ilpm+SVTKpC5BAnbaTe0uBJHqCePXv27GW3tQvkxgdSjcMYibHOxLVG8EgO",
+	"sUoFvPokCxX6MZ1k1WBMWs+zAMhinX0sEEhWzeNQfJ7pzF5xIgHX1pFHCHOkPqyA5TNmNXs6GASDwYBl",
+	"em767NXpv7JYpCmBbvFQmRkUFU6EcGFgniYM6k0AB09n0zzlrAMM61ASCVhpX0cBi/7J/afn/vM/ooBZ",
+	"PoJDeZ5lkp+LUKEzhWAqs0wgujPhbP0t11b02U8AygLIQFgbge8flbWNWMza5C29hkv3e8Z+z/jT7RlN",
+	"d6PfVm9XGLcDMPMVgHtzeRDghw2CcNsdZCMM7FIvG5lUrPhsD90wa3deHmljjHAv+87R1T/6wBe+8RQi",
+	"qXttkgTbWNuxnD13pl9n7C+n739q2bLI7vbI7vrtiuzywVW7Gl1W2deAKCVbhw5WKQf1B+wIe+UDc+Qb",
+	"pYNoT8EHxXAdwMsLVURVNThWqtB3T84ueRoF0Fw40XnGRgvPoN8N2Hwi4wnjqdFYz0g9gUQO4e66Wq5H",
+	"0VGRUMBxSEN1eVQ4DzkULPynPCFxpppQIbwNizyLqj98B166wsoIjx2Zu2s9NndtQn07SKj8zRnAqQJG",
+	"iS8PBSpYdBKk8UQtLafz7vZvi+XatZtZPKlo0W4upneiUJWAx+Fw/lLUVFZqP+fcVOfD43DOgRmWGzbW",
+	"uUq24Isui1h7af1HQYyLxqN9OlvzxAD6N0uluoARxmUFPiG9TwSnj6En5bjWlouiTxpl3BKqWDCkiGqr",
+	"r78v6f0IfUBXlLk/DpnFhViW2hvII0kdSaQnJGiXwl8yrc4LACLsyZjDZ54Su8BoKtCCnw+e+gQy/Bvy",
+	"XOy9YiYHwgjs3y4hbd0uYQQJ6BoY07HOPNOCAQTsb7Icm9+x38ykei4SZucyFkNkBvQA3dgND+CVNlsw",
+	"PkKGUkTDzBbsBfPY/grdYc5GeYacgk8HrPP86CWLMm7FGVRC98XnWIhEJBHFbB+FzRa9E/fTiNDuy/b9",
+	"UKXa6agb/7OBfxL53S9Y7GYhziFh6DF1AwasbkVQCC/jkXHoolBRCFqC1ndgLp8fvez22YvBMzYVnDLu",
+	"1PbndtPcLNiEG4hvqUJGnqueVDipJ8hH7gwMotxCKyfQlxcY6+56rdgs05cyAVDQzF0cGaPPtEoXETt3",
+	"6wmI2gjT6r4pEbD9HEOYF9tClgKWqxQoRTwtOkCAMWhKClVnlAl+0TtPuWkuhHsHwryj9H5uJ3D/+0ru",
+	"l89v7/85xS0ATQMCfcNAToXtrSMwadK6FlKTVTDhJSThWhy1EnY87KOGow1ODj5p/SMvutqN+92LTZ50",
+	"ismFnxW/5BI5iW69QRCs/sHwr7/WYxRwTgXjhekGm+T1DAnACPKwuofYCW4hZbYD5bq6XWhstm7zWi71",
+	"hfA2h5D1kXRhnAkzoacWKL0oVMcl+brHMiAq5AVFJdMq4H+/SfHdsDbB7iIV0bm9ho68SgXPrtqgvmTJ",
+	"3xqCUFKARbv9hWaoWcjaYFOx3tqIdFzxU5Dhra0h4UdxsGPT++OVvckIkP04/NGPkH+uLbUEvCO72Mpa",
+	"H5aXmbXrvvhQuXDnIlB52FXSkKtKSqXyNkWWBaTliWGZTsUjOer5VH1vARj8zumtzM42hGfMhwgbsqZt",
+	"nTDBOABbVAgPtGc0KygyCfa+YwR3HjB3O5SxXcpGYUkLdLBG2s7cnYaHhxF6xm6cTjN+/vi2z3787gTR",
+	"4rEwQKUL8oKr7HBu7JR66ofqF+A7qf0wIFQVoDg557LKg/Oy8SQHLv/xu5OdK8d3J/isqxSD5tdqQB5h",
+	"UmGIUV8EPps9+KqU+yky+UacS8U+vf/0AUUB8M+2ozVXZaQ+FfkjCuTHeVrPIIOQgmY5qcUoGMXzaDAg",
+	"cBahKnyOocoEEJAtWKwTF/ciUDmkVBFn5h13WlJ9DBI0FEU2BaA0ZCGOBs/7Loh1t1tlaEMc6YJRqOpT",
+	"NigPZl288uwmpPzxu5N7hZagMXykZXjlVqFJdckMKT2neT9mF0LMnI00SB9driKobqPzjXSEuDIATfFn",
+	"0/KbRpDbwnrWaiwzBIMoINBJQag8wJdRumXYguHwIeUQI85260HkdJhwopRCzRdiQiWmzyhM9skzwyb8",
+	"UjCly+C183yAJ8NLSOgwgA901Y5U1t8eH3YtnW1QB383PEsSyX7Pa5ZqTGbU3GYvDdsQ4dL/HGbiXBpb",
+	"a1xeCTpqUQBdvkML3fC4q3ws/xaPJ6xoIqYsoN+A1b8n8Qg5zo3VUx923Vp4KK+1xu7xeFLPfrG5BopG",
+	"cG8+ILIwdgYRlt6cl60vuQGEyjKrNp/oVITKm1A8py9oMUzu2UeL4xfK7ndr/pjzeNhHHJV7NrDEhEp8",
+	"tsJD49ATnhjGR0anuRUsETxJpRLNrTdws13yTzhfhR7zkJPwJwiXCCsy4/JuU0I7ySd/1Ii3tyTHCCsE",
+	"ITQywWNQXL0E3/9aKWZj9OGEq0SPx+1adUJynMoL0UCwzjqe2cafJAVXJG+7ZdRQqmcAr/hVcWY3rLC6",
+	"BMQbCk1poKXw41LBBv7syzPQ0ktFeD6oxyzWyntjgjL2ENs4QwA3E595bNOF+yBUEHQJ5yI5g+fTbeUh",
+	"3Nwjh8NY2RhKHofOc9IKK+LKoMi0UGL4g4PT0/dvaAl2o8rlA/bHaXd/nLbrQ6cywGck9Ch6zcdOxugN",
+	"TALAyjj3b8Tji9aKtwogJfaJdUhZc0Xq6v7MAVwGIdYABwKrzNz6dIOKLhIpZFKhWf3ww6vXvkgoC4ri",
+	"M/ju7bdk9Toe0ZLniRRgSJD4KQhVyeqOhO3dgE35DG8AXASGxSmXUzh6BzclgMN4wNWLK2QGaNUI5DeR",
+	"mYitYZ1ng6Ou+2kEk+bn619oGb5GFBv3SoRjM6wvF7wsUvGi6XOeBtYrIEs18aHz2awyT9zWbHDFgkd9",
+	"9pMuSbvQy5gBuCLj7OeP7/rsRC18SQMrXwRfAV2XfzFGnwEuJY2fSPTpFRppsfR0lgrrDJkvCtiggN29",
+	"fVtl9fPBy682R45bgbWr3OnF06ONbwRvvbUbnVWV5UbviVarvG3F0Bl9rXEul0o/w0LgJWOqaxJHKYyq",
+	"TQGIQsJyIXHBNhoinveSEy2Z8Hcat431VdLBTU6Fjd7pifBOjDdGjah87OePbxGvs/AtOn738td0NzLg",
+	"N0chqln9okat0eR/XDV+iPeNY3+ChNnOQ8YktVAJgnWTNKG7GmEXcRCqCMwyonGCtT89evEViyc8TYU6",
+	"F0TG4uvVqmwuzUIQqpFUie8mgndZ3nT6rChKLaZcmtLTTKTBAiydhaoC/cqkrZvMq7WgqTfa8sxWDOXG",
+	"aunHCjrotpn7UsRPDRqIE+2n/go3K4BzCSqj+4J8Llg62MFxwu0k0/n55D5Vt0pmdMeEaa+qj742f235",
+	"YyybR5zeTdpHKz997dw8qc6v8eOH1KX6Rtdm8WqCtOpqP45s45sl8i1DDbvZghCz27pXjZn0Yr4uxVjQ",
+	"5GN+sfoQD/ejxHzLOCGnQCu2RNn1xLALsaASgyL2oQNXIOV6dQJXOJ2NPG7/WcIXJgpVwYz7ckAkHjpN",
+	"aoxgxvIFnQASHIK0lE8xrIPpTuJQEVApGCqjtRJZd4n6qEYzZtazfSoxX5LvHSU3lp4CT16LFfR0V49u",
+	"OyBQYl6duj0CyJZIOVzYTynRZX6+Ih8P6gPapRI2y6SK5Yyn5gamogIE0mQrnCps2Vi8Be7kTPIUCLXR",
+	"bvzw8R3rIHkQDvzwIkuj7opiV1QX4L1CtTFJ7z3prXv0HYF8bai4NFN75d0dC/EKveYtNbMg4DgUn2MB",
+	"i9nuGBM5BCNuiD6LiM8gQlAKyv2Vd2JQeOMdaRh6R1rDIG6EwkRIKj4xxWko8HL05jIRTCthuscsEuS1",
+	"nmGTbMTsRBs4ajTCU9ZL36iP7VtAjqIs8t3fgnBCJkGomlgn2PVIJ16Xc7sx8cR12I/97ausx40YDXm6",
+	"Dp/haDDYOGW3RSYLkIFtsWLEeiZuMHHwswYUiE8lg6WkXkMkkTH1SqAnhsmkDRCCbiCSs9FiGy+5pBF/",
+	"eniiYpk2ACcqNO0RARSVL72GEbs0QesoLf1VJVJ78wm3YXik4swAsSpURwEmVi0YqOMQ94mIKUD9KTaN",
+	"gEWg+lGo6BtvCdxXsBNEwKtsmBLSTkS21qDDszwAQqicRZcJ6+jMt2u5f0qLLJpKW7g19MP6XKan2+YM",
+	"ZkSdEya7+2TGjQ0VpPM1SyTsL373gZctbhKRlY2OwaXEwSU5Cr9geiZUuWLNXiUIYyH1u+LB9fe/1iH3",
+	"0+0/v82dnAlMj5aTta9AbPYNsSuRV+QKj0iARq3Cl8ZRwj0JGlRroct1O1Ph5afuURaEau0eJdSflcRr",
+	"Hc5evT11wzv99PZ7NhIqnkx5dhGwn96efmKnH9g/Dwa9F8/q/376358G7MOrt+zb09MAHcDTj9/jUUjE",
+	"UxftFVkiBJNws+PmxrApn82wk1xaRJbVlqcY/YqMzVJu3Y4aqjGfynTRZy7IjIi1EAA4omL43lhBvm0+",
+	"Ec3wZZALLibpu3KOdriBFk9py5lC90QxlMdTmVm+cykPzOoABWbiQhCLQQw/r4VacPV10qWZgJoonq6H",
+	"Qn1Vue66hwTkiW3u3O3SZytfxL3W+orEIl9fvvyel6fd3Ts9fVOdKtbBHgoDgItQK0vNfyKpHadVZXCN",
+	"5JaXXeEEfsignwppcwHskWcGmpmoFMjZ8xKPZTbJuIFI+pxnI7fkEioRu8es8gKhomZG0MCT16e9oxdf",
+	"9b5/9WOtJErIjGV6jja+/sqNBTcwnFIkr61abxMxnWkrVLz4QSzewwzwlDRo+65ZOVIc+T15aOUw1ukv",
+	"DjHZZ/q21E+CqsPVkp6v1WRZyifUPZF8bqTk1XRged+CZjERqbBidbf6Fj6v6dTVPUX4o2Rv3ZtpWmB2",
+	"GN901a9cWlq7P4LWdqF16ze4Y0MC/ZfFlayDdl3CqQ7sD9293DTKzffA3yi2Jja3YOlzP7LxZFXWfp4l",
+	"fMVc7HLnxAfeUwH/XuAf1qaKwrBFy7pm0xzGqVa3P9te8mDdPb9IB9YN/EH7r9j2P1vsdW1bbf6zRU3T",
+	"sFlEiTmm6I99I1gmLMVucaaNx2Gey0zcha+bSIOwEIexTLL2Zj6oYjWMQw3xeQYxqIm5KivrPICnHrPI",
+	"3StyEXAEsLYRK8rNjo66Q8bZp1cfQhVrpURsi1Nv5+mPuFIiC5jSFppeRWpEn33EHpaUZ+eAYsqxsqwY",
+	"PNxrLM9ztBVPDIum/POZG8YZnM1EEJlnYgxdgJ3ngwGLil/3M3f7M6v1GTwh6raWYL96++3Hb/3vHrz5",
+	"qQ72WsbnaGtjKJ5/GvPWIw4nSAH7Wy7yPb5CG3GV0zVnPiwcEYDEwqGaUxpEjq2VpxXCfUNrsVwiU9qJ",
+	"391qnVFY3BpQLenJzlzMjeWrZmVowhAynBnNxjzbR1WNgvch0+dZ2Thu8tQiuFMhi25214jelQcD17Wi",
+	"bqWLVoYGufSn8bQh/UGAISK7vjPqHxWs9rYX+531AobC1Hn74fI50xl7++Hyq5IcZcbtpEJ1g789WLbE",
+	"bf1+L4KDqVRFgVJjp95VMHpQd4YVCS1jD8oDQuDPkB6xC7LZ/VBBzYJ7hcjzSJQc7XjHPns+eF4hnHT3",
+	"TmQChQZjSRpI10JhQKgauWRxwbBx3xfNAUSuNHC8qDx6uVCXMtMKINYaiwjwTt5MiOSNm6YHvnHXR+vf",
+	"4Q7L068KFJwX65ZkHyxsiWo+SYBtzBmQcn/yuiXVpVBWZ4tdbvBX4XGeCmXZaFGBLZsC0ytcMkS6Un0h",
+	"VFDo6xMDABclkDRYoFk+SmXMLsQiVJ3ImElPJEcvXjx9ic1jIk4M75kJP+opaezs6MVXh8/++fnhi6On",
+	"0THjCsHJnPkDgwEnZ4i2AU8P1TQ3lo0EEQErND3g9ecz5/g/ZXXED4vENtgBSWy1WO8UDYvuzrBEJvDV",
+	"3YQocpbPuseI/V/AGHp8bAJH0wqAAPrspOgrKMvqZ4gtJBI3t7wo9kF8zUxflrfDklv6mc1y436EZVVQ",
+	"1hIqmBCCTUQANvaNToAZx0nTV8/ZD/IbD8L4/OkzRBtaJmDg5gLqyrQOlR5bodjzo5c4xfTTiU4Jf4iG",
+	"9sSwmU5TimZRAgA+dc4XTojdmLHQGUt6fSsCytEhfnj4OyzFH8BYTKVqPLe6hxOBY7qgjcVPMXQo+Ini",
+	"yBfRGLzlo6m0rwu53VUxWfEAfOB91ZQtDcM6A9rWrEBY7tzzI915CPZFwDe2NPeSSnNzAZ7QqIR0rJWS",
+	"lXLX1MjrPhrpZNGDavqD4VcvXjz7qmKU+4hd1lg6dsI+vD99+z+ZmQingPANqFyuEE7VravWTjMq3QdR",
+	"nGcp+8e//yf7OzN5opmZRN0+e2s9egnWj2HchKXdrFPBdwwYx99BaZ0zQkqrHlCOUQOie2Y3wBYEJNuE",
+	"yCtUQBny6sSNK/qEVuxnI7JXJz+IhYmKKO2Hj+/gEuz4SPBLgIdjxkwSlmR61pMqYEYAJUzjpvMad5ay",
+	"natDECg4r1E3ALtliP3A2zK0R6EqmqOkYYmIZeLsvwV3tfpantNpqSUFhr/UMhSFCsOoVPPEwJv0GaJu",
+	"xjyFZ02heK6GWUPeAHR6GrvcUxl6hbILJqYjkSQAh8QkNH60bHed2+x3pX+PBjnmym2yOKm0HR27XaO4",
+	"MFSrmwzUG2oGW0wLJxvasVMQ6lWfvYEbsfRLYGRtnQi2AoB3ZfAF7SCV6OvpTSglgfDxcw+0FEd9A+pH",
+	"/PfdWueHZGw/NbmeVReojF9RZZ6YUuDIrhDMEajH5ha6YoyXvJVWw/wBPbmg9OM65ehaLIbV3rJ0nb4l",
+	"Qsnq70KFitrts58q6XGiyqq6RdR3gM4yPEaaIpY/rpTpA3RUJqx3pp+v1UTwKHxT1pXaWHEJWd3ullVq",
+	"zemRu9fPrfhaa5kcUWxurrzXjWQfmuKS50/QiRU1LsIbiBJA1t12XJGerSjqkDTLSdONYlx0p8D5oKDN",
+	"lB5Vbd93psZ5NuSWkMczrAXGiNEPzNVMqrFmsfMaY4ToVwkrGwjIC8tEqPCEBFyQPvsoZoJDO54kolNs",
+	"6HF2AdNw43pHTi1E823enujPh1MQLnuT1YzaBvDltVBqbwo2NgUfbx1j7Tql9eAsByiYJ0gt8kg1VBGv",
+	"2te2FMic3x5cReC4wWU9YzPBp5EzYTCCVF4K5XwLUr6gPI/GlJeyIk3luSAOS2VNEKrf9IjNqmcqRN7M",
+	"oAkILmMT7nbjqVbaaiVdZLBgUrnQDNrxIuiqc9E6np87mxmq6B03tgec472330aYd4mFC8YKitypNHD+",
+	"7TmxM8EuROFDZcLpgLNAc6kSPT+m5DzkIBNnHHSalOfvHFNS7r5UsoXQ1mBApSEfLCCgTzd3bhPInFkk",
+	"WLfI2VEb4Vt3++y9Sheer7tCOjDlC9wc3Hid4Q3YWKepnrvJoMkPVSNp03H16QCbXcLS+AsLpgMCPsXr",
+	"dBaqVBthWAQhrbQLOK+K+uwbIjj1HNoU/xhhGYGmuWgbVuJU51ksAozRiDvHw61ZGV+4twcocG8V4eWH",
+	"/isn2O7F4bxtJHgmaIyEhDyF/SmVCslVAaUY5O9pwZbq5ABYQGaZ/uwiSnhcnGrju0dxdppLHtw3r1FJ",
+	"rjDzr/R0yntGuIssxHYzGZuqFBY1IM6/bQ/N3M9qvdwzbq3I3LX/q+N17u+Fqv29qmZ//02PzN9Ro/7u",
+	"9k3zd6VtyUrT7QS3vkX3v/2X5l7y1W1PJjVKd1Rumo6kJpqZMDlw9wLfFMYmMD0oUOX81JS8bZr+Oui9",
+	"/PX3p8HTl39sNNZTIJ8klMwlM4IDwF5mDOIJZnZV6tvW1L38Gbz8MrzB5mPeMMSuWuqbRNioClVbLKHR",
+	"ccgQ1VYRnm3AIvjaf+7uTl8hcrgSLEq45cMI1XOiUxcOhsp985fT9z8xPfrNG++yiZu6Kjs4TLSdiYjl",
+	"lKd+PEmAdMyYUXsdKveLbsAiUJ2IddwT9JhFXtDdYAtZd/+oirv7t5N4938UevcXyD0BbVZkP+q6j9y7",
+	"RqzjBEJ85tNZKrCZvQ/wnGfEk7L8oD4MH+5ZFl7FBAGc0DD6fmcshtPPuDQCX7CAWenkOUzDyFm8yiaF",
+	"MxQ7Rz1TzpWFjdr9VMeA4p6ccRuxzsfvXrFnz569dN8Av3EK7+fuHapi7v0hGrIywGpGrMNVsXIAvULL",
+	"loiZgHVnOD/dPjvx+1uocGAdpWF5A+buxaLfwwMM6MODIQsP+v1+ePBH1A1VrJ0twBgBXs7v12AdKg47",
+	"gLNgw5tmqVbn2AHGpRLJkNKMeOgiWMbx6Mxt3pkAxPpy0kincVt1Qye7hJ9iqlNDmUyoRmIiVYJ7P0wB",
+	"5SfNJLeGJYhqY2CLcVau7qcs2xe37fyJ22xLt/b3A9y/T3IXmfz1V2eFyfPwkKn4IazHJ3AA4KNf652P",
+	"l8WKcQNETCLrQdyK23TNA8aNey1hSsWzOai4xOSBrCMRRl5FzvDKCiB5hT8dxKfq+uBpKJ3+wZP+BX//",
+	"db/fj0LFq45fUKOTf1L1qOjIFx/tySAQawOFMRMQxSH2OpxFth0NYoXM68qs7/JkrvKYlj0IX+pxNJ+f",
+	"VHHtaTXdmkOKCGwm7ci3luoCzKHo6GsrXawDjuway6dNCr4ctI/7KUt8r2pztAWEn5tBKS8J1pBSZ1vG",
+	"dPRlIf/43/9RJudY5fxeZM4fpzicrqAGcT1XRX6v83zwjChv/q1fTsgZnjQ0V8GwaKzz7EwshPP/IJcA",
+	"T/Ht56kw/VC9VSV6ps24MhxzmYIoJ6GaDfMm6DRgKamPj+Ac2bnaYy7TyPkY6ANFOL9ubB2ON5YWCOvh",
+	"VzpN89kSbB5il5huwIxmJtaZMLgLRNyc6XFU0P94Ci7ltg4jBJ2YvqwiK3nuH3ShpHLeK84OYtHjTcqz",
+	"Fvi0aZc5wTW5MzSjb0UM5MZ33fK3uWGreLPluu4LCre0sZIJ4KvwUS5yyzPm9Ll7G8PpLV3T/jrMhAuR",
+	"dmgF8QGNVlBpS+UaLRbQJ0zX2LljZjVclmR8DqBIvvRwJjKjFT3fLNkMPE2pG41NLcRHuOPeQOwNxN2g",
+	"pUEO4/7sww6Qr4tKCzQQiFdN9gH7VqRHiRQJQxeDPA6C0ZelFxOqqhvTyVWKBzaoxeVsSeBYjAX6OBC+",
+	"TrttfoTPxWxuE9xL7G3C3ibcJbq2KmuWthRigbKDIQAXvQqPaDOhktYT2E/eq39iyK9HOosK2mBHUzQC",
+	"0YWhwn+LNfkEgd1lxIsHOdpxqOBLyE9nlzyN2CjH3AMcxRkJ5FLFedWzAUv4wjB+rpG3DwpDKxcoPe8G",
+	"odJpUoLOUk8CDBl7j/HgH8eFNEZuSAs6wTz2mK3+9gGWfMHJEZJhSUyOwQvSnTsIvgj5NJxaiHiKIAej",
+	"IOk7zFN+bnwlmRtOn51YNnVB2dPBYICPMceMU3+pEgL2hqnOynaLlgqx79zTS0THT7Cs1w2rC4TGzbl5",
+	"4EGnbsU2vvpnN78bX/2WhGTHQIFLM9d2QCUyKR4TMiXpfqUcCtVdTon5lzv9yWo1YvCjtQgmxd0qKUJv",
+	"meCsAvKHh6NM8ItEz9uJ7d55sh3DRgs21UpaDUj/uKWvUZTyMd8UT9mpfDU9sBUHJIejhMcgZdWJ8UWK",
+	"/v2vIVJYyrciTv4MdkMBItZAmUq7OGYRGO2zWaZHIol8OxlerDSDz6FWCH4mErbAWslmkXvnh7JLhN3a",
+	"g/bSdQATUlaKFQZlG7KViVgo26MCqDXcm0XPfloKG57MzWaCZyJhnQicljMjhIq6AbkkSdEJ04nqZ/td",
+	"5H64FNB10on8n+UFdQj+IbGVYPVvqGr+m/eiEKQ6gDa+jBx974vxojudsrj+MuR+YNKuc0s+wky9oona",
+	"hlPSSLoBTsgOWChIqzaENT4x78e79VUa5rRN1fHrx6HrOCNFKbYeF2kHDshO5RHFNrQf/PxWpX/vYyKf",
+	"i6wgd+CRTGELWIdq8itKGbC6Ug5DFc04kEGcjTPMiUTsa+gHZIesA///J6AI7wZsgEUrHsLJfYkNZO57",
+	"kRyHqkjC+GF13Femjt1fZFawsdp0CdlZYh7WPVLRTY9DFUFEdCYueZpTtZLfMfGF6cAJxhrArwJmLuRs",
+	"JpKAAe1tUCSHun32C+aIvbUpDrc4ZJGM1TrBoJLbkmjpo+AJBpH+aArKa2ciQ4yjUEE05jwMU6HgOM/0",
+	"vFIIBiKyxpydxkh3s/PY6o5MCb5Pa9ObzsSjDnhoBm5vMqye9ZzcS3XeAy9gQ6+0iTFiA6NB2Q00QOki",
+	"VKhzkG7A2raOlQKegC1qSfeYHkqjZFAt6bQ+FWPLdG5RLwsnAAqGWtVxjQp90rPv8BlvYCLuQJke5C6+",
+	"PA8tSgir8niUsC6ETvxBaEHyt62ISKHR6rxvrGwrelpx9oGFBdQxVIU+snZ1xGoMp46o7KU64p1qGhmq",
+	"X+p++W01Et55r5E0D224HSiLj0Uj63JIlcsgumSabqOUwAa1npDme7zki+aicRYe3uNqynickX3pYTv7",
+	"DHgsfppK4UO3amPcw2aQayhIhpV66EB1hUjhmO8a56h4/J6Q5c4IWSqS3yL4t4aiQ7XakHrF68medWVL",
+	"rCvl+h4X3daAibQIiiNqvlYA1qzy1VQsLes5uBuj4XwNerW9lLRwrGxgAraO+bsJq0opOTvc6PBRd10g",
+	"9Thl9v7qoABqGBCY3ESPxC1lvnlvO5xy6WSDq1j0EHFhgyDkx/JHv9Bvdih4K09bR50K7/bEEHrEPnxo",
+	"63nz81RZfz9nx5g0dQsGyKl4dAGyR50yKyJYucuOje9V0cqKsOzIGK88536ij9XXbdELXNu9dd4mVvaq",
+	"7iC/zq3Uo81Oi+kIVOVK20wXfvFpos3Jir+Ek4H7svTlUQLg99y9w9wiyIe/E5LG2vD6o5jqS1GR642C",
+	"7AKwi6DkqKMCCfc7AFziCR8AOErbPZ1li/Twi8LvdDF32/5/LRf0JmLky53qwHwkQmuh+Yr6pzyHK5tY",
+	"S/IGg3qSJLeRu6rM7YWrmdUnL+L4uoZOEWlf2qUepe62op5hdUPeLjvkqVgJkR56Ar0y1HviaN2nFu7S",
+	"ef2UZ8q7AksR4FQngiEMoR6Pj4F9ya2qABA9RIc3q8ed20y8TwRPbTvXwAedpgjtONZZUdTcZycEqPCC",
+	"Wqux08q9PRPqUqR6JkrYxYRbPuIG+olyRQXvaXOrxBsczy6lH55wFd2REdmljHHIN1aFF5tI9Sk+6WfF",
+	"L7lM3cTsDFr1IyCquoUhXLDyPWOuEEfJt83XJA7Pz9tBVVGKevFExBftlS3PB4NqgyzAqFFDz5SnznMQ",
+	"CYsh3oFycBYBO0bkfCEjE8Ge9vtHg8Gq3LjYBZf1FY7guluAD7KCTeO2X3cuoPAmVx/b48wznPnHURyC",
+	"h/HV9w5YrQ+zaiprgrnOfYELz+DClcP6VfNAeIDOMQb02+hCqiSCtgjQpyhgkY1n7n8Ta2dIdBXr6ZSr",
+	"JOo6q+KHgUA1QJ/klNIwz2aFUIeeKwSVRRoEXeNWJENW0Sdpa+iMoXJP7ztt90Po51kKOI84wH6uJHxn",
+	"5VTo3J4ZEUfd4wIknHGsJoMJYRNOwObuhdsR1SqSu6tDmfIJ91R/UHnF1g4IEV/sOW2vKCmo6O/tFXbF",
+	"oaEbbFhQsCy3+7KC7ZQV7GKN28sI1q7iYG8BHlQ5QUU0CrJIwD2YcpXzlFmx1Y38VpUHqwvsdnuPO4XN",
+	"Xwj+4D5/Ysg7CHAjJeaQAGkaY0/wZXUmklCVj2XAADCf6FQgTvhUZOfOIYY5qu78LJWQJ1RizrRq3I+x",
+	"ZuFO9+N7KpN4pNp4bxs4SPuSBh+Ts+qRsY3lCwKXXzBe72TawQY/dMZiy8BSH3NFuMSgfoBAcXr6psqp",
+	"GHiixaCkMCJvmpjTbSaFYR2ONyEODP/xlC+A15rlM2Y16/jP/4k97bL/+39YxTFn/1T86v/+H/hzcZaI",
+	"lC/cl0GoRk4qPA0H0t1TrOHv0g0IjQZfSucWkLB45R2fkAF2k+k5CxHwWdo+O6GJgN6OjLj1Pc039lcC",
+	"bzeB7jQMIVRxbpmZ6MwGiCxzNBhQg7e+iNiYA7EZ8NMSTl/EDF+48GY+WRz75HWViWCEBGmAhAC3fDE4",
+	"ImT6SqIparKQn4Sxd2of3QPvK+FbjuI9rnybrSTB+LNZyxeDo41e5XtuxZwvtllYlqtld0fpOSR9FR1f",
+	"laoGJqRYgtvaTIuS5kzmpp2fUiEbLHLjAAnIhVgYYXszfi4Vph1eDKC7GTJQo0XRlNbhhCt1NBh0j0OF",
+	"xAIsUuKzPcOsXtRnUSX/HbExNG6ZgpdgPBbIJQuZ8U6FPQ0oBnQWKjdFlEvvNuk15AKbGzybEByEupSZ",
+	"VsRq1kgx9tXzRgSHRiobfr6Fu8DrLfOmXHWwusLw8oob0ZPKCIDMuxTMCJ4BPhrMqXsW0FcBdzhUPzpB",
+	"fPvB82e2Ubv8re0Nj158dRUVW8sLT2undysELiOtU8HVRsAZ+7qaLyeFu+Zc6xqdVMvTmeS4XKIQ8yrG",
+	"J6sovHMZng9e9tuyme4BX0A3Fo72nnjn3QDWifeX0pL1ADqsdnbE6+5VFoAdVmgUt3JWF5TndBmLED8q",
+	"6rduzK+qj7/2QV35YyTc3Lz1+2Gd8dUn4upzvuqi7TOLa2sva3PlGSqhUhij9ipKWe2Q20x6Md9RcaZb",
+	"8LUJh1N5rkyVLxj4hEXCOjOplEi6+G4XYlEWXMAnr04QFbPyUwVg1hBKExd6Z5bmBkq7olkmVSxnPDUR",
+	"O5eXQnUDz+QE5V8eqJafa3ffUEXwrbSLs4QvTAW97eWAUK+LSg8Y0ASKPIvxF8NeNEMcvXULtKQPO2zp",
+	"qjwFnlzZN3e9T1ZfsC1XWV6yz1huxyzAKvvkUZVCeElpUM0Kcb2BZdhwzx1mAozS9TOWVxqRd/JCgMUD",
+	"NsOlF/S4cK2GJXCOslY1Np8iaXmpL4AzAMl9KtNIRcplbk4aZqxMU296O8R4qCJ6ccCKrHJJlgjvpY2D",
+	"3KqF4w4wZAUFUtXghOomFucjDmNvc9DmKDHf253d2Z2l6W0xO05cMREIgPzuglkmLqXOgT/RbNkcZSIR",
+	"ykqeOmtkdNpIX7bDFoDWwipyzjimAd3jeibWMxdsFGOumpyAidTgfGGRos9HHgMVq05zoHk1QCGJRL3V",
+	"zz0RkOELZPbus5881RkzIs6a4JU/4oxR7E2D2m6mYFeQ4MVwr6p/rcx2h6jeraEZMd29jdheyFKZ6fcz",
+	"oX7hNp6wuc7ThOVGUMxN540qYfNJzTWpaPIN0wXlHSr4WMsGY30Hx+4NxUrXh1O+fdPHFhN1Pnreq/ZW",
+	"2z5ol2/v+thF1q+lx+5Dvlebvdrs1eY6nvJ1AVuWFOyh4bXQvO7hWjZJJGPZQRNmC+tAo3u1FOFO4Vka",
+	"EkFtJ5h7hJY9Qst9I7Qsn27eEKBlA9s8hKSJmLfa6A/4fauZvp4euoBNqvNXOlc7PjCsDJZeoT2d99ky",
+	"jQMzARM8S2Vx3nUM+V2p2CzT53AyhKTrdBi23w5atoPapJaMKl7IiVmp6NwmlhUo55urosHBbxYB1fbf",
+	"06bRqEsFj93hRBqrs8Vagk7vny2x31UYWk39oHW1kLA8R3wxCELlqwdfDMrywmPWVES4tuzvx2JEb+g1",
+	"NioDhAKGWu1ZITwvBsHBlH+W03zq/jGAGjf8V1nh5tbuXGQblajdVeXZylRsVoZWWcK9QWg0COXEMtIV",
+	"RHta2eaK6+5Doy/zVIkMmQXlmkqf90qwTM9B6XhyKY17H2exZjy+4OciYFNuocIe6gMqRxfYw+SvY1Jd",
+	"CuVmI1Sdop3LKUaaynOhgC87TQUcK3b7LBrLz2fAEpEC6kHEuGFwTAjUtkvDP/y9+sEC3hDeOOqz54Pn",
+	"mCZVLFcXyllc99UxNEjDF6Eq+OpKNAE3RqHyadCCP0BVTeuszb8uzfFGtsaPpGZu1ilz9SmLU//rP77E",
+	"mqfaq3zg51fYIvF5pk2e7UueWoFFfZw6E6qcLaJ4AUETq4VOy5ZhjXGqKd0WrdRmbdlYgLvvx76dkJzq",
+	"se0lNaz3jhHWMPwsOeP2uDDrUC89EhgVZCI3zjR3t4D6Xl+xyEMJRYAamKcpAwp0xqsct7nCgVWZ0fC1",
+	"3K/+TWTa0M9MzJVh4rM0zXS4zbXcTda54Fu6TiPHrs3mt9AO9xjz0FvSgTdAvgiziOWTBT+v83RW5esh",
+	"gdwXZnA3xUn4kP3xyqPI0+Fis2lunV3HzQCbtm8F9lju6oelLm2SQKhz1YLLx+MJstHpMauRRhOnq/uq",
+	"bDvsBmy0CBXR1wVlbbTfKKwnFHVbhhtcbn0o01khuC34bUNVI7iNAtyj1pLcdpeYKuHRBR+wSkLlx+Rb",
+	"4xsZ8wKcgkrzhdvc8JJZppM8FgmTgC6hjQiVuJQJRFcYN8FOePi7+x8ESUCjdvi7+x/8218eIdyb6TNs",
+	"oTDDoncjqIZLLQR+UPxULvWdMdO2EXHDyDeOqJAgHTtI2tsSrx2ofcxT8WXHZ5UlXX+CSHK9dzfWx2Vk",
+	"16DYuTBfAbaAZ07zuVo4Q1LyZVZru8rFWGOLy6tuixveaMUPbSZUspEtR+pt965Vu02IEEIlhXmPpLIi",
+	"u+RpxEZ5fCEIeZiY/0NVZIafDVjCF4bxc91lVrMIvP1KC4rS824d/W+Ij5hpiQ2ec2c354Bfl+XCjUZa",
+	"wyJuoz47oZzz08FggL8wx4yzDCBOlBCJs8BT2js4ez4YbGQNP8GM3YFJhAedStDWDa/+2U3gxle/pXXa",
+	"cVXq0sy1Q7LKfSboKotTiWUAtMbKqQioijSe8OzhWBilAOxB2sUQACu2jODzIdMjYaq9KZnOzydlJ7id",
+	"ZEKwlC8IfAtq7nWaiox1Pr36wGiEECGenr4J1YgrJbKAORkRykI5f8JSfS5VwGaZvJSpOBddquMv0XZw",
+	"EygxdLi5EAmbT2QKXXqA+0lpD6psh/FNkIBaGejLgY0i0zF081WGOsPXxD4DxBOxodIqFt2Azbkzdggw",
+	"9HTAjIi1StBESwtkQwrbaywilblbIQYoguiMcrOIwOsNlXdAR6Ls8MlypZyNLBt43BPraEGhIrCesVTS",
+	"AP6Ek0l8iQIaOtEC2SM4IEsTmlCBRuwGagA3lYcKAJAgfnkxeFZFNC0QlCN0jj2OUB8WOWKdyD8Pe5Xh",
+	"baIuOuf+WmPFzDcECGf6gdl6NhNJI/Cpe080/6U837KsctfWthwojB6d4TariytOIvzYo/B7A/RewhOq",
+	"Gs8SVWjd2WO9MLJI8NwoxE+kid3eshhmudqy1SbphDKKwnQX6GsdrUTx8loFUM1iBIy5G/jzRYO9KtAO",
+	"FCqpsM8ArocjS2Crx7zfTNIW8f7Ug9dpVXl0vwVRLFT1nucCj4x5ODKdMaWrzR2+PqTjDQ3A5Z/ZxUyA",
+	"uTHunovuceWJF2JxNpUGzl+jpS5rgpV0lv9CEGOHs7d4CbVCuo1ANBl0mQrmd55iOWutnG7jaWyezBVk",
+	"pP2PHrStcyM9BTl4q8a6tdcJxUYkvoWsIjJ7k3ev0GkgiqWALhm5anHB9s2c+BwLEBOzSfSr54qVvwiq",
+	"9V7ew2LjVAjbm0soZBelX4fZq1B1EA+NQBEpG9etFDhUuqwLhwkOvZy5mfPiSG9dzcLr8rU2K1e4Xmqt",
+	"uH01u/YlpcGKF9ikPMFP5T4qbS2dLCeJoDthN78KjKWifGsi0+Kq7dCcLkHAUgjH2UwoSAUVj/NwbQx6",
+	"k4+Z0VPhXJGlXZiCF9LoUEXleAnPIGKJiGUiEGQ18u3I0KYsPs9kJswZtxHjmSgYI45rX4XKE0YQytk4",
+	"t3mGYH7uqVIB8QQF8P1iBGdT/tkDujz76kX1SKUfqnXwTxLOTBiONXDTw9EAWa2drbZcOas0k86jyBhX",
+	"ofJlWREdQ0Q1ogk/ve5ignmoT3UREuO5UBX6Aaxfs6OCk18zeTs8Ri2ecU9AbOU7tgVyy0K8P1PdFnc4",
+	"pii4qkstr4irNCvVode3cF6u6m4KYCRciMV6L8XFCB4fRSu0t9BfDuAqasESOR4LOIuFS5fCDOcbSxWL",
+	"UHUiEqSoO6yEYgYOQVmcaiMSX8ujGKpkqdgQeumMubtawrha56z84N5rxwHCD2KxrmXOTe1+e7+qUc5F",
+	"5x53x9w5422TOvgtdtvA8FUWB69REIFXgueiCqHY2pSglORYqnORzTI6ngIEtlB1jK6pS6zVWGZTw8Rn",
+	"HtsUFZIUkzI+UHBQ7KJKF89ylxFhE7fV5zUp2glOEunBDvfHH8SCnnWPpUYbqHoll03MHvttcjvGwulK",
+	"TSmaoNZuU3pUqj5sL1tW/KINrNz0UP/xjBkwcpq2TsM6cNnStnvOpeo2YguJNTtfQ/Hzdzo719YKtd+k",
+	"GuXOzY+w1b6Vm21RzTJXTUENKZG49ZQ4ZbWp0cYEnrXTBCyVxkJXIpvpzJrACVeGGSdkYA7YFOoyAnYh",
+	"MiXSIFSZGGlti3cNWJxJK2OesrFMofR6IvAWSti5zi6giycbw7ZHEIFuv6fEexAqSqtDrQVazSRgGZcG",
+	"flDpABKXwteIwPEfOZ0xPc8zjkB8p8Qcuwr7DNYVDmmhuqR2ANFYoUZzBq0H1SThQ05WVwd6atcA9pEY",
+	"1yYW2y8re1fRarXPYN9bBpuk0JOuV5brThPZUBK6ZaP0/+Yih7IDKE6t+L7DSqEb6yjNRjpZdKkYNk8F",
+	"dE87C1KpEUNmD3cFmLOkyBOZCHnV4CFZrgqi/xGPL5x9c8ErACRiQzuf4lkhWahQkYkqGokl+ea1WlmZ",
+	"/BH5egMgPTU2E3zKOlbPZMwiuCwahgr+6v/NvXoCXKrun8byzFb+7Tvriw+w7kEkUbfPPsIMQDUEPhDT",
+	"WE8Mm6XcjnU2ZW6zUrooGoGzO7iPVGfFvVkHX8PXLGC1b9T1VSU1MGZaJBw3RN9YtnHM2tN8ZStlsUyh",
+	"gp9CoXWTzT11EwEnbjFXDx1Zyo1xLQzr0VYf1VrTFnMV0MrsA40t9bs5YaejMnCzKeyoVMaBIapBqoKJ",
+	"vBmElPvtUHwWcd5ke+FEuSfVWK/hWni+dLgPRPmofjojeGPLRkKo4jBUJABv3FaNWjn1vvfz9T//qfq2",
+	"aHG4FcZeUY+wzmvYXYat+qxD9OLX4qBVndnXePlGp80lbui1qK8aqb3cY89inYiND69XRv3K/Xp7DSL1",
+	"5pDGW8plEqzi7RNuRc/Kqdh8CiAPf6O7fUkn9quytsHRPVz3ONi23q5G4O0H7zcwKiv2AYLREorkxhuf",
+	"77Sbc1Mxim3b3mr8/BCCdcxg7Pe7NftdQyKjEU/nDva7GlbFb3rUfqj6GrqMAKz7Nz2CwNVgkeWZM74m",
+	"GlKGqyRYNKwDYPUeZ8F03XtKi2fDJmBGZ1i8tUlcVnRrMs5GvApcw0tCLoK6edrvHzU3L7m9+oN7i7+4",
+	"l91FQRgyRv9Fj77UgrDiBa7eVQp5eEw8juVLt+8qcM0VQFhwzRX0jj+BGvntwikUnY9C9dWYFFAmkH3x",
+	"PKrub6ysdH/xNI26AeaqraZ0dYC5mDm/JMJurni2CLAvZgT4V1DOOXcqOVrAved2ElFia8xlmmeCjfIE",
+	"zxq4ZROeWur/0Wmqc0vPqHIBA8YJG4mxpootTOBCB2MJ+Y+lZCOtLZvpVMaLPjsBo2N1DrMKpSclr2Wo",
+	"KI1GyTJ8RWaEtQBfiF1BWM2FLUFsJjKj1RNDdRo8ZUWdx5n/KOoeY4HbXBoRKuiL4Zk1jFumnel2Yy2G",
+	"XnmK+/8qNGjAcpUKY1gkz5XOxBlBeAIijM1yQdRDXLHIBbyZTETB19HheSKtSI6hTdOwCIWHovCIWa0b",
+	"YQIRlNYbvIeepPLjvB8o3cLutVaUecXfs3uuZ/esTFSbSbx21slby0pRmDPBBbRWY2T+vbAV2d/9jvnl",
+	"S859dfOWniUYQWdCffL/lvvqzfI/hWytkMm3+5Oehn33cuaJttedmO6L+NYX8RkMugrBg+4U5xAxnSUi",
+	"K6F1ZEYNK7jhOweMIXzOfYumsWLWHrGVODfkJDpvcDbhRkR99j63sxzyDzGfzQSg8jz9iv0gvwFgVH8i",
+	"GNksV9D33Q5D7MX/FEZz11lPeKFrBmcf4DfXDMyuCaN8NKjiKD8dXAmkvPuQzi3Q1TEdCNXedjTajtdw",
+	"1O9mCAIZrSqhWYM1AUMyZLGeTrlKAq9qGnQvYOIzxhQ2NwGzcirV+f0alB2VEC8HVuwf//s/KgSnn2qd",
+	"QzFXDAn4sFOILLCeK/AOOs8Hz1itFsCHSNFY59mZWAhoITxRZW9N6VvUAzhIPL2sJp48PBsm5aQqCw7c",
+	"BxExRivffoy5zvYq45rvuf1wCbX6WxFLU/TB3F198ZVOr5vwskCrhFnfn/tvyWlGIas0lIGCODVgTg26",
+	"NzMm3gbUQ6xhzFUs0i1bBvCY2Ui4wVMdJcGmHFNZFSqaPyvBQaSUM96J6r6CR9yJ5v6kMcmx19I/sZai",
+	"PMHkuqmm3KeLb6G4fvnMZ3M9rVXglHqaid+2X5LduIPjk4QHIeXUIbs71fwID9xvqnt13WVz62+AgXYn",
+	"e2omTD7dtrc94akVCWoo1r0Om85sCL0SCgZRA5WeH1fiGfiLp5ZNRJpAAXJxOJNy6PGHw6Ms36nGuwna",
+	"b8Z77d6Wdjt5YpyRktBJ5XY3YJ2mTlu2rNbfOZWBkl4Bey6+QVC6xCUwN0HCeocanOdz4RxtDhiFgs0y",
+	"qUntWMxnNs9EUnVN6AS1A/1RJPqY/pzqRJig4EC6FJlB/J9cEciYWZjYpnjzLp0oQ83Hyjkw2J4dGg9a",
+	"iHs2H0d78/GnMR86TVGJMDgldCqceFK3G2bwvNEAY5LKWCgj1h1rvqNLdrhb0SOg2u8qzgoa8RdR/bfF",
+	"cyRvqvzrWymyoHpaNBbcIp9XKRV+ddcIBV1SqTdt4H7dkFWqmRB5TzF1m7X/1rNLrZb53JL3N2jV+A3W",
+	"cbCnlX5QYvK9sFuVke1wLq0uIrLzenZfadglT2UCaN/QTjmf6FT0GfgfzkuLMoGWLxYRm/IFFKWVlbsm",
+	"VNQgq8ScldciHrWIAhYlfGHO9PhsLgS2w7LI/ek+mmplJwQJl/BFcVX3OFQesnZMvl95bwOQcUnWClyN",
+	"TED3xg6Pj7/rdNJejbeSwsVoqEmTjxkfGecBkGQay0u6I56JLbDAt+38m1K/N4n8o2Z9ZycskcDzWJg8",
+	"7DhV+76VazDCuyl+EFubUxKlrRyTzJlDF4opka6v2vup8pNX/gfXHQC1YzwMEvSGN3IvuhkNup+zR9TI",
+	"URWa4v1Zx4g4ExYdCqxEQZgekdSy/zWRWyff1QuvaPc48cNAAqa5GE20vggYZ6cpjy967k25laPUWbdY",
+	"Q8qMLkLoWXb646cPTi3Tkf7cZ2+tCRW+D/KP+IuNPAcQJfqOwEDgxzNuzFxnCbCPGMGdmQRwXbcl9bRK",
+	"F8NQIWuJAdqQCG9yZoTFwsIR4JT8/PEdxsBwVzxTAOheIBq0SHB0KbInJlQ8TfX8MBFqAY1lrFOi87JU",
+	"qoteqmOeYgJSWJ5wyxlPEmfayfPLxDg3boVCFapf6C3JszMs5lm2YNH/7Lmt7BfnCPdO5bmC2HzI7Ndh",
+	"Phg8i3MlP3vOGPhEBJdP6buJ+IwfRUSTQr0tn90svfnx5FXv9M3J0Yuv2IVYiISNFkUniltNP81OmCK8",
+	"ocXb9fFfGZ8DcAw9o88+iljIS5GZUGWCaByBBRFEIIPdLdbIoYb8MognRadXkY2AJYzAmTkbizmbSpVb",
+	"YYJQGc14mfj1nDNVUodZyhctDDBQ5d9ga3bkSjc8CYdwT8DDTW/eYFlxjMm+VWR9q0iTDb69la24z82e",
+	"wYa5szYp32fPtpI9a1r8YzgsIuymRKTOCMql8P7W8rHC1r6Sbdto5Qd3bVQ+VfaUDvomQP0D20t3L26t",
+	"WTgXrOzG1OwiJ/d+Ki2wNmNSwYl+KsaW8RTojSJASz6PcJv22MyQpEMg5fMchRnKoMV0ZheAZabptuSw",
+	"RexCiBm5YlZngJQOt08Fz878RZmYEpB5e1rtXr2BeyV0v77i7g9jt0rtfr8uxNAKswvgZYyvXGxxNBi4",
+	"iAPS3QgRQ/3xGB8wHsdiZin9PhXG8HMxZJHObaynFaY1GU8C4llxk+nCmIW7W5/9RKgz0lQhE4XNZHMA",
+	"8EmY+9we3ePXUzjSu3uUTm6ts4H73bEZPRAoURkA05D4FNSxvHA2lJ4TcwbIpS1n+faaZouG7rqilc7f",
+	"xnm8b8uf7DyTtx1m/obRL67i6adFuW4D5V2lHv1rbJ57LFf6sWYfyxlox5S5jX+6Trt8LTJ9cuvdbLmE",
+	"l+5bFZGDHVbJNYli205BQ1sERbk31iTuXbStyDmAZjNOZanOrUgEL6L6hZ/snblqY+FCgJb2+LdWTE2R",
+	"RU48AW/M01RkQyALd4N0keNEpygcrBxE5WL43oSqwxXjqcgsUgGQH2V0eikSdq4FkPxGcAWoZdRF2u/q",
+	"gzHG67PXPJ6EKuZZ5hl78Xti3nQ/x2K7YxYBUW/ytQt1qjEdfgzMm/1Q0VVnUPcf+fL/2o3pBxImpsMt",
+	"m2pj2dPBYAANtQs4NRBJTyo3MhjtlC9wLGWXrpv0NqiAqm5+JwDf/X52aXzV2vZJ2+VI61QAgPUu90v3",
+	"8le34rupxOV4RCWVXhql6vHZrL5NugnZwgbJYxD/oRHpuM1u+F2RJ1sO7wpMLVshulWwzAikJhH9Wqq6",
+	"doJerWjVjzy7cMLkrNlHFOmr09NunuF50oD27kOjRnF0cwuZw0IP0dZ5Nhdcmp1JIAhfj6fYdN0sS2Cq",
+	"QWrcTnFJjChznlHaEO1cn72H/AFw5TypbB6IPwuweuuE61qChZP1RQjWNuUEOwJASCjvUNNcmo6tiIqe",
+	"CcVnsu+3nLYzjPczoU4+vP3L6fufbpuc4UkiEaLtQ+aeYyEqdx5HEWfqETQet3jaNBaW6DifCmUrBQAA",
+	"dzzKZWqhteemMnO7xRRxDkDlw7/+Wt+RpGHVcQeMG+ZmtMamALD1uIhcabWY6pymp7ZgCz5NN1iw/+/k",
+	"x3fXWzB/4yoO0ZUr0HHP6fYfxYq5V73OimViKhKJk+urSNZDI1d+URRUfMkgyR/L9/noJ2APl3w7uOQG",
+	"GXlMGa+m12/35itXr9seK5ddUVznxZjOT8qxuEiLyxRI3pGxS6HyDSvt8BxqvrQRoLUJOl3AAc1tqFIB",
+	"nPAEylyweTGl5wF24xYUufgIiT82NfirdUjFoSqhiglIuAnr2OaZwrHp8di33wKJYAEWjI+kTH4lwxAq",
+	"N7ReKi5FymYpV4xbJA7r9/uH7oOovwpeTHjE1WWoohK3V5CtGpiHDk9cGfEDRShu0LB9Adr6ArTGKVtj",
+	"ha4NXFw3UBX44iYf4/D37Ao840a1uT/Eii9R4u4L47jJRVyLdnybLfBahrQiVEVLRbt4bgCJvCqle3Dk",
+	"LxAcuUFibwuT/FBl2vk3rRHeB4FMoMOiFIezRMQpd2J/KdhUOD9Mmikby8/o3QHg60xkTE5nqXCBKE5j",
+	"x4MouWkOVcxnfCRTaRfuR+BMEccGzZ372PILYQLfpXGeywQ6rjg5h0T2avrsA2ElBkRQwRJgplVQ/ud+",
+	"i66ZG8eEg80ZQWZzSF9W1oyynJwg6hrcuPpm9CHlapfqvfyoNqT9lO/ZFtt1G9z6NtUm3CAUAwwsvgTN",
+	"fRgo6Ks73h4PfY+H/tjx0NsciNshoz9QS3Rz+PTl5zxUJPXVPFUlrbRrNPWWyHcPAbtHebs/XPUbmKIa",
+	"GOwaa3JTxPVNjcmDBV+/Y0XfI7/uYdiXYdhvoNY1ONg1ap1ki16Wq93p9esSm1L6GD+AV/WhvYsCFcE6",
+	"YO5xFQ42KOkt8WdP3HWAycM6nOVKjqVIWCLHY8hMaCVYKpWAwAnNSRfLgGLn7BGSWJRki7MsVxE4jWXv",
+	"Ef7AHDcgyhiWaCiIc9q36LOTNNVzkbD5RKairNv2HpHOSodoZ3bq22zxMVebpOL36K9/GhPyLSouHR9T",
+	"xsRM9Hw1bQJ+tc4tm/ILaK27K+Pir9uZcSlCgVV8eZlBZHApyk7C42vw47LKqbaPMzwPLnw67bOTOl3w",
+	"kwKp2t0SD9YRDKZn4tLEQeGSi4ZSqS5EwjqR+9eZxGzOjkzEa1yJvY14VDaCVp3x1aD5jizATflfbpWC",
+	"uCcqmH1GYK/VD40UZocJgZvSxWyq2n8+5ph9JmFvDO6BQ2aX2/uN2WU2tQJ/WqIZ5mfALVpTrNCJ/Oye",
+	"3UGA4OlpHoyN2ochj5ao5iYHqjXGmkzMdLamRaa9d4Vd8jQXRVOKU2Ch8mkAcOvpWGdTsVEbS0tRBg5r",
+	"oyKMC6mSjQsn8M4/uJ/8sSUoGLzll9oGg6PfpAcGluRRtb3AG6/rdEEpXat57pIKmAv95nDs1nius4ur",
+	"6nHd5d+VF+9cEopnrSvFLUf/eAAOyncGL2YkVDyZcvgnul0SkqK4wFDEMRLMxHoGGCXbkhu3WIlzgjYQ",
+	"m9Pi2uvWzzxAC+VfZoPCL//aj85Wla++PaPVFm58L5STOueN+6frMYvcZhwRYDoIP+CuYzmT8yBe9NCH",
+	"iDOtmPg8ywQ8NVQdRDlnE51nLOGLnh73gFKI4X/po7kQF1025TaeCOOxNt6e/HTCIiun4t+0EhEcgYaK",
+	"4IqwEpuQ8YDcqJE+ICrR2Uw0ZFwx0ZtymforQsWt5fBUrLmGV3ZhBBZ8QuvuvACwB5RHNzepVBfM6lBF",
+	"h3wmDy+fFqr8u0z+OMT7RH22xtOChuD6fAWhAvB4974Bc5MeoK1h9b5iD6vJTvJEWoyV4PF9LypnMQKe",
+	"N1fI+pa/qgY+/Ha/6mjvp+NvacZatlG/BvvwaevNgTVz2Gr/btAUCKbRlAvbtDc3oNQvtzTDL5xlOic7",
+	"Csgui3WKijdzirpa1wBfrajpHvB+S4D3m8rThkKzXdTx7xBtHJDGdW4BSY5qhiFGXydTOYAxN8qUh+de",
+	"kaldW+z7odx73BZ724x7W1aYmpVFCqTehVi0I7tA9ux1cvTixdOX7EIsqCOOG8JC9ME9sivxGLoBgXzO",
+	"VCyyVug/hyo3ojuEJJe7mUxYZ8SN+Op5nqUeNgrraJ5+xUYL5xXrMTt9c9I7evGVvyDjczbLR6mMQ3Uh",
+	"FtQuiJ/AbblhH17/iHjNBi7Hh2BJ3xzz5IDhQz4b+rmZsG4K++wj/uHuRYyGqTSws+jifYHgkObAWJmm",
+	"7FJkcrzos1N+KZidSBOqEjpIE+uTZpGeCTV3Foh+0aM17rmViFobDUGrcMl+EIs7SGBUH9aixW6CHk/i",
+	"wusiUYe5ly87VUnst5rbqmjoMNOWU11bC7iLk1lTHY9ThQ72ES0MiXBANFmF29Qgwl1Uh/NKYKrEHF4P",
+	"tN/9xJep4X38ITgDyg3cJENV7pL4HmcXYnGG79ESJX3UttwqC/F7MKJeObKB13j4BzZbO06Bsz7bqAQ3",
+	"3JNKmagL/e9X4n+463YvE+2AHyDTe7+lSVDeq0JCCmAP38ZYcNHC2TX+5JYJtZtxpTbkjVodoMiJDqHW",
+	"xVxpJWOeAv4h63z87hX75//+zy8AsC76PaThhQdD9o9//8+AhQfGcyy6z37/x7//5x9/RAFCTRVfYY6v",
+	"fv/C8yELGvVZFJvLaAhGONNzaDLIgAQkYOLSuRg6CxUcc3r2j85YZ9M85T3Dx1QfwFIOqHxKsOj/KfyQ",
+	"XjGW4B///p9RodtwdBoqN5iyZKHPolkyjoaMl8CIsNTxhGdUumD5CFKnnEX/teEpbnaiUMV6Cr+G4aBl",
+	"jf7rf339/rulEbDlAQDcIGxVEmZpDHdwgwhVq3f13dt3ryPWMUK4cRsvBP1p0u2zSJuYp8S5Dn/3AO4r",
+	"VJ3KiYT71m2+eVbufFqli2PIOY51RhUPF1Ilpjusmktu2PvTVyfv2NP+Uf9pqLgxwhh4fVxFU1SIVb4C",
+	"sAJwNOUUbtOBocMA3cADaAvBHTxUdiKmRqSXwrBRbqs50JqrzqRyCzPi8UVvyq0VWQQg7XkWC/TMZUIy",
+	"WvG73eeoCz5j24myVKoLE7Fows1EmKhbFpuXuwOTSZ89H7ykdhWEWaOBIM5zUWrTXEXuLi1s/gan2AQb",
+	"sBzyVg+hhcqnzuLAthAcxObS3ToZu6e7ufX/ByFw9mjbTCLLiLFB7Xo3ktrlBRLCSCoO77qChXBgxWd7",
+	"6N6k6UHFdc2xOIrHWGJ8ORE8gQn+/eAVvlDvW2lmGitUGjoiIJ3vBPYY7uHW4WtvDHtI7yqTGtsrvhB+",
+	"FB6wjpuhgMXmMmCzZNwNQtXy+x6uS6kjPVIfwAIOD5jO2MY/BagU/B1I3ppp26eVt5IG1HOVap74g15h",
+	"S6vEDextKIsBMyId95w+cVmVzfvyFYY+GGoPwIDr4+pDvM44FcK6vfE80/kMS3rcvn3M6ltNqPxe4/aY",
+	"boV9yrCjwZH3r1iEnUbRMRxwxRfutirBJs9cpokB1mTcHQsXjIAq0HPwKC9Wz2TMot/0yETkVRjvgfT9",
+	"T6MgVP6zYhGjoLgOCyOjblC6M9IgIlTFYQIXEMJIaWlsLcEF+1CsypBFRe1AxCo7c+C35W7AIm7O9Njt",
+	"3PSZ81Rmzu2RSBYdFLs1Z+OcJlj4Dk5yM7ha0MbsbmmkikUUKnAPcmVlGrEOd2FuwCCXfDaRxupscVyQ",
+	"dhfO1rMBS/jCdJvi4iJB1hwN+5Phtt3vIZ4WlmO+Bhvl0R2FbsTu9+eM4O7LqPsVZ7zuZ279rLAwwZgu",
+	"0FfW7mis2NlZnuAkmUoFT1nH8oYpdDfcR1RG48wf4OP3XLShEhbnxuopTEMdDREWad02rlNRTY3qzY6F",
+	"x7kRCes8H7wM6hg/QAFCkZ6vWxfZpYzFGRFNGCKHouhp2sXQxZn/BTCIuL0ilZdIBiDdbo0/RBosSg+m",
+	"ImCJzERs0wUCF2LhDEFkS2tClatMXOoLqGu7EMocl3MG7+m2UBchjYCoDbwl90ZdBDryDFS5wSf7eH2J",
+	"osvdiZ1n3G3mAHkEQepcGtG46dAJuH7c59735iH7g/KKvlxfXYgP7tpgXzoV60/I3+jUhYbFQRyIlkB1",
+	"V2JeYYfzLqbMEF/E9wAvS26oStFl7ZIblI5ZUsnC++6ZFbH+pk2PfKsO6lErn3ch/zvoQoGVdQ+4V95u",
+	"N4DXyrZTQ1JFw5ewc305dVX+WL+i3k8Mq0y+2yoqWnRj3S/2yiEecbfHre1bCbvGTtJW8KgffpljqZC+",
+	"SPMaCvn0bhQSR5bsuQzWlytevWteP/hYVqqlnoGGA0JorUR2KKmA3FQaIo4K2Agz4iUqbzWlwRWTCdPj",
+	"UAHtyGGZ4qj0uUSQknAaKu0iClgUcyvOdQZ/z1JuxzqbRqwTJWIkuYKETT7Klc0jZ12ibCLSKGD+3dOF",
+	"x6ygFtMho1/2nh65Z4Gr/LeIdeY6S3ypeKjglEDaVCCtbTELAYu5ET2pjICmxksRMJ766p5pO35wc4NF",
+	"Y4rfz0UtaTvln98JdW4nB8Ovnm8MF+wncvMutTwVp/5H7RTltCbXuu0r/6N2cGNa3tptZ3CK467+Xx1c",
+	"ub/jev/dLXW30/vroPfy13/qhGEf/+r+t+6//JfNEZX/1jbNR4Rh7P/9tPGWX1SLzEaNMdnjaYr5JtNz",
+	"g5Uf1d6sfDmMz6/wTUzMq1TsGVZ3u/+9vaLco7ECe7sr/i3kAVoLPvZlqmvLPfJUlMUemRiLTKhYmIBd",
+	"8kxCJQDiLNZoIG4sPdcOanMKap3Yufv0RtjztDZ3eBpz9Q1dtwvSv+L+X2q3c/ECV1tLmu9HlP0ErD16",
+	"7fYGQnfVNaS+MXhzy2CqmPNKMCNSEVudIbtmyfuApJgRHDsiDQRn0Rj80AjKt0OF/8LKI3BA4a5E0x/x",
+	"NI0w8QkfHyPiY7rwOU2EKERUZalCVYU47JTY68jEIjM8AH1i8DQQx0+eKEwgT927L/ypjc5CRahMgFtS",
+	"tGlAelnnyooE2gjhTmfmQs5mIon67IR4/KNYK8QuiRcRPMKAqw25aqgYAqgUC9Qxx1S9Q7iNxSkrJrDw",
+	"cqES4+7qD0GxspyysPAKE27cVSLpsw9LR6+YQK6fvMKYoiH+cQYPqZ+7Vj5HoGqRUNWNe3FYsaqJgzz5",
+	"2pZIFSrf4Vg41QGadOffF0fUxKmDtIwkXp6rHQRWnbtvlbah4qlWjYAvp5ZnpWV96GmBYqD3dJRZTlSL",
+	"XwKLHDDjZnWfGmixx24W2ZSrhWcxRRuJOtRsjK+dIgA7XcOvWlHCdR5uVSN2v1+vlaa9m9vq5pZ7+nrK",
+	"wmvu6jerSlqRrxtzJaxFQntrPY4xbZdCJSwqcNAiv1kWOOp+f8ar3S7NDR5vMmP1LGDchCr68P6UNqra",
+	"4COWaGFw461tsMXzsJA08tWq/ZjsRRSqTu2Ql0jAu7gjlzd0+7F3K3BfbuVgeEBaWW07+XMyjN4zKQIv",
+	"BHfdvrBGnUn7Ctt/dXB597xoN4hQq8Fp0y1htm4wvLqcv1fpgixG0Y5pwdcksZfG1+65lWl8N6li0TyK",
+	"hFvRs3IqDr745KRbkk1Qe7h6bMH2lqLsQn038tl2vTG0t87vGT6vctRWXLQyS3A/3hp1m2F7Sdvp4Ymq",
+	"dgmx1S6HsuUK65fLKnoYZ5EIAq4ZFSqpLoWyOlswacU0wETNyIjskrh4p8JOdMI+vT79VEDXE9ASIlFe",
+	"ykSoWGCSQSvIESEEeLUDzT33p7enn9jpB/bPg0HvxTPAss10SuVwcCRa5Ibd8NCbuZRiLpJQ+avxtJGz",
+	"TJoLHA9RKkeJuETgzZ7nFYhgEgCAF8cBWFOfYwHTGSoeuz9F0mdvLTVQmcYOqzJxUl2lw6VOkagfqreJ",
+	"UFaOpcjQu01EJi9Fgv3PBcsGdFhjCgXlLkq5sb2pTv5/9r53vW0b6/NW8ORLpFlZcdJ09q31ZV03nWSb",
+	"Tryx034Y9RFhEpIwpgANAErR9OkF7H3sle2VvA/OOSBBiZTlRHLSsT41tUgCBM9/HPx+QBmUMGnLi59a",
+	"WFFpp8w7qR6zmrmlpkNWUInTQaj9iBJmkPJ87VAVK+tNUIPZeqaK7Nc7/5bvUbAOactgnB9IcNuM2hZZ",
+	"Pwa7+4MwQDnyUkmWZuu6f2E7ua6BW7suWgwnKLgtbix0KXIXKd62dx8qMhh1m7pmPWwBB/jutn9B0zfs",
+	"IBpV5ri9RQQVf2V3m26znVX70ITk99Vr+BRHpd6/Ulec5tvUe235v5xuk661ajNiCIBDhxijiLVALHhe",
+	"BEyhUjU7qFhePQK/VuiUYVO+EEOltBLdHunwilmndVZVh+DRYUelhzHFlmioP1RV/xbVmtZ6smpdXdXe",
+	"yi7tXYMYd5KglDh7eXra2jrlVb5y5PvfrcZn31UNOFAn1ac2e/3ZMntc5F3ww/HA8zEDbMdpQmcOJrGe",
+	"IkH/JcXmX9QG1vqfngXDsjXCCReVpy8KaB4nUwltmdJGiSDwfzDK8Eqm03JeQ9WpGnTExzlXmcgIJoSo",
+	"HJGc3g/Ba/a2F5jUga2edZC8vjdUiTOFSnm1GZ4WrnwkfjRM8FJX8BxRFQlDK8yF/sjg/BYcgwaGDDkr",
+	"m9BwTk7rWx8nvVyz4hgmhVUZa1Ou1ZZ4yVuiV+EbHLjZrBynJWIqncxRwZsU/FcfxFOkk2s4PMexB2QM",
+	"597HdJDbrKElHlrDe/fvRGu2BdtLRHfkylXnznoylTDFjQHiYKfLFTrDg4hRTQiJkkORh6ushwoW11ZY",
+	"KK0AtABs/Em7po1RB0yzOg4+N8nx63msYTyudCc0nNb8Hv9qyxqfbBQOs59/Hu/mb+yuV61v1X4o1B6d",
+	"nmMdc/2OoQo0z0sj4bx0CE7bNurZHfv0kdW4xz79l9yJOW7OH3xzvmwArfWXfOYuPR7dPwln/rdv2OPF",
+	"5+Ha+5oCyiB3T0oPmmvWXqaNnCjaT66DHDyqreW1V8eaEOY+cBgWYIzAhtWkcV22tglmHXvijnbv3c7q",
+	"Un5Ij/Suks5DNp3QrYvDV9+UW5vtl6EkWVux42ndTz2tu6Zed6vQ/Ttz17QrOse7PkIDpkwTMMqGuuwA",
+	"kSItv8lFNiBNBawXiqqW2txinEUYGhFUxjH/b0RIwdXcFB8CNl/oWyTRREidfdnlElKltSPoDsE4fUD7",
+	"cz2NlOooRY2gZa5BgjoZqarPe6DE2N27X/+kbK5oiAXe6qUw4UgPRiO51SzXS6RqCxrAnPaZ3Sww4Cqx",
+	"DLgjMVxPh672IYV/6gzQdgDpGCCqWoltGgT/a/L7D613ATbnP1T/vlTQgLL2KUHDfiKDZ6ge90gTr/GG",
+	"Q+IPXr6BQbYRzAYvePQCrVCFEI7NhOMZd5yORVYuoWLctCI1wtmvxCU05ocfrI99GLcsOadvgmTl7HvB",
+	"jTAMIbHhlREVO8FTnZa9vr6+ZN9zK9Myy6WlkcCiVFhhhkrxmcBNAW6B0WipTdZjQgLwPdAwceOimlim",
+	"HR34Zcupd1LwzD5LnMsT1rFFOoXpvng5RXSa707pSOtQJf6NFeDyG8FmhSsArUZ8TPPCyoUYsFB+jMbH",
+	"OedAGvodYu/imV34AZqw/DQ6JEJn9VS5y2Z8BTsQ4mMqRFb/tZ3Ys0H1D+QJg9J/mdy3Pnq21er0mJ3q",
+	"JW1La4BpDrvQQduO3nE/huxn6fMfkv26BRuUlGmkzZYZ4QqjIMpNxQM70Ge/w39HdyTb7yHobNOquzJu",
+	"vDsbAL/VMc/+NMonzKRJqPaeRn/SXhq0h825m1bdYUGatvJ93HUk7bd7SO3ZGm3i1/Ui2wrHQAf3zQtm",
+	"uMr0DDmGesSM2CU0ftIJqnS///GCfffyxXMMDn4W1vKJGKqrQORjkU/Ha1SC2N+kH4kPlgoj3QqYK2ei",
+	"i4cwrFdHIzJmBc9F1mM30LPhNHX5oNvwXgLDLnQgfMKlGhALnX8LI+Y5T4nsTufYQ027l/fy0ds45vbv",
+	"NKPRtjCxEPFBi/d0VSTzH+tF91tn7mgTBKYbzNlTW6Mo8h6zxK5HBUC3CfxFD+Aw7fQk5QC2s7XxBzgI",
+	"oeE5FYa49wWeRKLpg9p21jggt1Cx9qpgH3fbk//lH31C39yt2F8oZ7gVK8oYgLDLwqJBj/IIkDXO1pgn",
+	"gS2jx7ICalS8JEx8aoEPJedzom01YiF1AbAcbc0+V69fa+suzg9aVb16fXHeppcX54+H5fTq6jXK2MX5",
+	"Uxux6tZL6SCx28TdPyI+Vosifmu2n36cC+XH/+n9W5RiJLxi6Peguc0/6FasJkKxk9ukxy7fv7t+d/Hu",
+	"bf/W5F0gOZVq0mNzEejwLs7RnGIKbyTPLbZRI/L+pjr57G8lfAY496/VC/nu0C9dLlPp8lV5O5LACuJ4",
+	"AGrTE5+RAk8ADu0TXyuC1FeYUKxj7RT7WxUzwFiAHg3urU2p5Gn1flRZx3MsUjPhs9lcZBW6jX+mz3IT",
+	"CoJ/EiubDFhBuyaWhR+8SsGP/jlpLoHtB07JTkV6C1cTpV685P+HnYyTdj396f3b+ympTp1wJ4iDdV/S",
+	"s0ZV/en928ejqxgMLTQuJkj/dtnGPTJkt45EdC+67Z93t/vy8smcKby4eheyKezeCPwKuCcYk266s4qb",
+	"uPJnrNGdkdThUYDk2g8rsg9WmItzlP2xzMUZdp5FQ+zTdeFoR9f1QK6LpHr/ruv3W6myP2Ie7nrmV1/6",
+	"X6cynbKL8x5L/IywtukfnJQYJvX8zz99J9JKULMeTLKFmrI5BfzbGp13Je6DDWkmynCH+sI6RH9PQIOl",
+	"eg0VhIJdUOSEdGM01YWxSVlhZc//+l89dorNo7At6Z/KlF52++yi7uWQFhfcqpgTgavXQVJFSPdwlEGg",
+	"JN8Mf8Mm561Y9YcKqKvDzSEgMEKJpSW3La0tvJsvFHn8DbtZe+5QkYVgmcjlAjdb+6w2TjCt5RWQttFq",
+	"IpM45XI+0vHpL04FBqaDhxuTQMSH6A+pEYAGwPMekK/DyRqfK0M7LabUIeqA1e+EfNm/AYQd/9SS8EN/",
+	"ev+2O2AzwRW25Od6IgEgcywM40MVDwxwB3BIMnqndj53tE8H2hj2zw608SVO4x9fzto+do54jsZ3jRf+",
+	"bqNrV9aJ2Vmq1VhO6smxfjY3eiEDKW1jfHEBAWzYowObgCWkMnfvJBjkjvCakRUuCXAjM4Spq1+RdLch",
+	"p7IZz32IKjKWQtcuWPhcziSa+Ibt4at3l+V73LcC+nUdV63e5O7+4fLbPTL6OyvVJEfPdKJVvAyxWuht",
+	"OsGzmVRn1upRuLu9Nfjv2k29mErLxsKl0xiVBjycYVNhBOsUVrDkLJM29b6BmPDOnLAg8Nfl5UMFLcY3",
+	"gnHFkqlzc5uwDz4xh/9JgJbWh9+c5VrPb3h6y3iWGWFtd0B0tzbBPmWp0rzIBNGzyyyKDugvfn18LM7E",
+	"jMs86Q7KnDoXSISvczGa8flcqgny9w1VQg8Z+R9pKPFRljRjsU2A4jNUnaP6cjAOPk4QEx/kGJakPM/9",
+	"24x8gJawTqGysgPALISpQssP7992KywjZPtjH96/Ydyh9w2fbUtRulKlg3nIcoQ3al48OK9R/IbHXul7",
+	"WpPzLINDbXOh3vzALrRSXsRKsfo8U7LhXZ8JBe2PW6A58hUGfuGepxaAwjNp5zlfsdAfQq0gEDVzhxjV",
+	"GP2DPZSq2UW+wvHXPOUh/RiNeJc7g4PZeOnnO7TPkw3aWHty9o/f1vPfjRn2yhO3tOzglRvFhiutVjNd",
+	"WLIIm8JxF+nqG4ddQhayR283c6lufWa1dmzG+wf8P0oypGLjXE6m2MM95SrT4zFLdSagVNpvISldt52P",
+	"lKt039Sje7IuW1rlt32304dyPNexfz6KRHMPCM/2KRD7a35HUm1Mx2CDFvZ3sx5hFCBUSBz+nTE9k875",
+	"SyTEgrdi7gBpSczmbjVUWEBjRsz0AndcOjzEefgkio4RakqPEawY0BDm83zVziX7tYZ4R037E3f8vUeJ",
+	"j7Tzqc9vnPPp0d7jQoAk8CningEJfoRMFROokJGuKjCTEEhGvRrRFqWtAB3DTIfKFvMI6DXugYZ4go1z",
+	"vcR45PKni1esc/Xi2792y4Gw+lRAhxLkr/2heuXDXcRSQkujjRPZgHE25tJHW+VvSiMErf9cJUgTNRk2",
+	"WIdrYR/QFfrRECilTUVxUY+usHl7SVBZJ8UcDDiR9f6c44bOlRWadubmoD0JduhQ2QaadJ71lyLPT6A/",
+	"5xlWWE6CcIMAJWEruDAKEzOhsrmW1AQwVEtgd3IsKBTWQkusLSopBalnC57LjH14/3bAvj19AU0Duh9e",
+	"ZlQo47NGn50k1TNKPa/o2UPpKrCXMa6AZHqocMAmPfqBFupB/GwY7AuxtkczaG0i3DSkX7lOf4usWXfO",
+	"7G/ciSVf7T3AVSTNT+16oaVpKT9fzWGn4xnPhXH2GWrl1r4JNzXCTnWO5MtjbdKyxiINo6Wg3b2akkN3",
+	"w1PLkn/gYL8lsHlpu312lWpDe6dzbi17xjrw3/8BXq3rB5oLk/o3ZuewF+njC38T9lKUqJxDNeZ57r1z",
+	"Aj+PMqPnI7QksOsNB0mlKmHM4cDRjfB+mO4Y51qbEQ2X9IbKcGm9XasemOAe9TgXwj21PZbAv0YNI+KT",
+	"vUGbyslU0H6qVENVu2cpVaaXYa+6mlF8zdq8GE5r7UE0O6Tm82tXGGGTEBsElsGwnwtoVUYv8VmB0c9f",
+	"LNUk6bNXhGavc0xCrMjHMcChhgO5IJOWdYgm5UYvBC2P1gYaL+ml0cwaPa9kKAQm+Czp4Oc57RZ0ieIv",
+	"5aqEYLMtrS3nIFIXKL6HPOUYjfOeBmk9d1RpyqaCPJ4+mGgZgBAGjnKrjJGcnRC9pl/Xmj0Dw0Rxwg57",
+	"teUBxh0ydGj0F1kAOfefllkO7czL7gADiEIwXTgrMwRwgFtsiX4Mhw9rG7F9dgXwYpb9s8gm9S6NACMa",
+	"9sCkwUM/cCUEHch4Cn9Es1QeDJpJVTgRGxzmtOO5ZemUq4noDpC9E1cQe1WQY8yKXCoBez8rthReWb2e",
+	"ozr22XmRSRe3qXh9xN2oMOEmZbssNpXtAAcL4yEeOKy5j47TCZJKxh+HXl+A6GEj0cOod0MrBkYuqAUN",
+	"ocuGj8BJX1FZ4pBeYm2kNtkpCySPQWSwB5G+FlNCZICfkGqV+eDOQkcrsunwPJaUOXfpVKrP9gFk7/rs",
+	"lVpIo9UMe8wNNeKJ6K8Dlvwlgfaz0JYX/dpeW20QsP1bxvogOPBDW8ijfLeaxGWDmH+eULdbPir+LKRb",
+	"7WL+ossPHyhvjnaXK60ni6EI+rji5XjV2FxjKltbmIOFyP4TJH8ZWZEmGNAG27hkeuyEipLG0EXhgA1k",
+	"bvSNN6uJkzOhC4ePwHh5qEJ/xo1gOV8JM2BJVH8bldED8JD5wYAeO/WLlRbQEx7SWDbj5pZmMfT5shqw",
+	"xHAnRtjnGIjMAFsKRrSBjhyoW8jX8NRoa2lPrrBOmMFQJTMuvdBzlYrRJNc3PE/YnMMhKJ7n5afoRJ3R",
+	"dqqXlpYhvj/xz4t18wxq2QmzTvpHwcy6fXY11cYJJTLmbzULH9LD5t22w8OXRZseH8DTbA700H6mZQat",
+	"cfiaqjyyUDw9qPW4wwERi8+ODugqcP48iOyUZEHNu8E6z6HeCkehgU2RkHTFI/Q6S21uvbXcBBL+JG8T",
+	"iUtZv94hWCn3FQ4fqawNdQxTdoI9pZ2Ih4lNkuAhMbagSAHDEggwMDKx0PeMUxPZWnRQhgbhCiks9kV7",
+	"QciKHIXeOECiDGW3DvcBScFzZpdCzBH9vUwKczmRN3lgZESv3R1AK7gTqRtpNYLjoCMvqDx1CTOFstFG",
+	"TnU8B4+N2iJNhbXjguKEO0KTMPMsemQnKf99ZgraWoXJW4pATKG6fXjwx1EqM4OQCSFkox6Hf9PWihIO",
+	"qOKgjNNJLt9dXbNYk2Vmku6AznjxGysUMVCSR8ZKKrU4tUQ0Tcq+/3BmfZQHjmUahz8GMo2BTLZ/+9Ka",
+	"RVeyDErS3uDwSpHyV7MDymf4F5TgwQwoDTlSpLW15oYyxfmnvrFYlReKOCU6vHbmMjITxD5C11GfQ3mf",
+	"W8pUNEDivi9UKXVX8HJ7BdQ/tKLAlLe549dhLSOTXl/S40GO5m05IycTYWoyBtJ/h4bdH/L+DuXzOpLn",
+	"ciJUKnaICt9Elx8+MNwc7Rgb3i1b8aqdpD61Sqnh8auKFGlm7WFiNfXAmt0aJQ7YbkFatBqdJBb9M/ol",
+	"qSI022DPL4s2Ddh/tNQw0AMHTG0zOMZMjTGTPLTetRpxnxrs0jnW9Jk2jSR2HVXxlC4AMCeOp9w0HGn1",
+	"lylhLdVwgCkSGGKxvMyIglaJgEVR2QdUXfuPG66y3xLMxIZKOstybkMXBnR++Cl2kquUq++5ypIuSzW0",
+	"fkA3B/BNIs/cIJTICS6SBpZ2qLJiKyQkcUge3qVVo9zLleFClL194Zv5lXkkXs2HmpUhx0Y6bFdMCZQN",
+	"HE2uiQ+OKAoDSbK/FBLgP3GDE76l1fAy1ZYF6ac2mTA+g1lqY1E0IE+JVWGocq+r6I3dlCvG2Y1wTgBJ",
+	"7hlLUiOdBHrY//9//x9Lcr2kf825cbL8e2CqDxgBQ1U55xK3Lmq70greENqpnExvP6f3aU1PD9DWXQ3w",
+	"0O3cOxuHo8MNfJtB8EKOL9Rh3WwY7wQAssSy1eH+Gk4jVaqx1EWesUxXUl93xaGd+yy+j4f6pkV+VWpf",
+	"BP2G1t5piKwlaVjwex3q+J17dwqX+UQzK0S3V1ZBEBXT4gNu0Irmma0uAGPjvafSy8rMwi9liEAAO9pV",
+	"diBjnWiXmWmzVpKBnvO6NYeoPnATDVWUFIzmwlC4kDAeKsMVbgf0lIM5w5KqVmlhjFAu2cHnh2lc0ve8",
+	"b4Xmx1wI9xAoOw1zbT1dCT8/ng5nEvuaPPWY1VoJ67Cy/2kWoeJ7XrcDC26kF+12DCqMCMJ1JdE5oCKw",
+	"TvL77wiP8ccfCZ4DgCaFgFkZhXtYzQef6GNuaZlEzFc0GlY41lFFnqOKK61EdYIRB4R2kQLIYPrsvJoS",
+	"AroqoksJEDxKG4pOZvyWfHmYOEAKOSYQ+S+Bs40JK5STOR2ktsJtUbZfylU7sKZUA7XoSPn9Ho+W+I9Y",
+	"vXcpIxSjoREurDhcaQhHStiMz20lhXiyz+myL58CwAEDqU5zwQkyMZb7pzaoRCfKXqF/R/qX88lmt89K",
+	"OYCCvR8qKzv0Jcl5n50rVig4HYk66TNGHqO9ecV5yx1F0qjC9Rh3gC4UM9Gntso8IOqHpsShor04UMbs",
+	"k4PgqyZdOkwcXI7xZdpc76fJ0WYutn8+DtW+EnDuC/SEbfiHoCeIcl6zAIcJkgmQaIfNhCu69AGqLvWR",
+	"ju3SPj/R5tbOeSoicpYmwAj4rNuZLPD27cb/V2/jEnrCaDbmSY/goQJr288/ngPdGgAJApI9BRZwfGrK",
+	"F2IQwe4xoSBXArjdxjrBpnQdgoh0U7AekoJ0F7H2zuRxngTYu4Q3mDs7PYnh6ncxe1evI5zrBzB+DePd",
+	"WV+idXqkW6iv18G2AQq8RXx2xTLefjaKUAca0MZhbB+E0iHuZMmNGmV8VUNVf9mtDqRbOx1FTxiFJySs",
+	"Ewq84WHfACVmF7kzWcILp0cAh149G470W9GlBA9+FQh7TIyaEHAInhHOKgDgQJ/dVBemGQvLG+g2PTgM",
+	"LPjGUA+O1dE2h9by7qO02iUw/771rz1ktdMdzfaD2Oqjgd4h57l6XQH6tbn0fZUteJ7r5cgWmR4FjuPI",
+	"8pJxzIWrcdUIQJKvOBmeVgTJwPCQ+OclrKNhe85lAImSr7pYxQuXwnadv7KEVlpwCVsCW4zqoS3pFzOf",
+	"R5u5xWbuWSU2rSVka63V7rdyIVjHiygCAmddSu+kqqAxYY+6B8B9wp3M+UQqRPtuQn/+YD+FGYF2Yno7",
+	"Uygccs8GXsG/yzZzXnEjwII9Il4Eet9KSFHEtginv6Cy1q3ctj7lBdKdiSDsx2QhxVKYBBkECuyDSJAo",
+	"oAYtBxdgoSHl0NIEPAKAlYSd5tWEEDyJO7in3wLp/wEJmvbY9r1/qw6kZDDbewHZPd/rBLbpyJEWYAdq",
+	"Ww4y36JP9+4cB1VbN/93or5f6XHwAIOS+wqwaOG5gCsZNuXL2NVfA/suNyLVXheNQIJKTCihHZD4yQBF",
+	"L0KIzAKIezMmPCnfowWD/1ISWaLHb5HILWJH0rUFNL75w54+mEG6JrE94uM2fv+/CffJH790758ELO2z",
+	"r02Jwe3LUmgO40FxkC8EBbuTwMIEs/9Iwf1Slg4/Ogn7U1v5Mm2QvOr+CtDodJ+FksCZEVbsG3n9erun",
+	"bjjZ6CfhZe6SpnUgvQqPh/HupVoNTj48DJqUjoa7rZmglOWyYNWBsEtaZ7jThoEEdvcl2MABdMatlRN1",
+	"ALHeMYsTmBl2Xp5+wyARXErbdKT3HOYJ1lbn4kBS7x+NA82E+myx909juL5wxjm3GquM0pUHm5fcdo8q",
+	"0Uy6BisHQM25QJT/ewc2/tYg4s3yX6iDaEBZSAgkiPfRBszgNtOvW8CyAEoN+P/m8scHeqM/n64g68+6",
+	"qiw5leBJk7rHEGpfsPt+uYOCwaG+/arYWSahnPDAQRP7u77R2YqlXDGagVeaGaC4ExHfhnL1mwgt/K1f",
+	"Q8ZLb3HMINx+sZxAND41X26Mqs6Q/PGzJb4uikiP+TVIYuC2PNZgWuUKPxZCjMSLtR/5ghzgZDbmezaq",
+	"74lxL6odX7+7vgy0zXjKr8QmyugcgyDcLGlKUzyoiDKqRkB6TQvNpmEIYoqGjlM8pE4n9/BYETHUItuf",
+	"4FYrNtHliQXGi0w65oxP9WOLDwtEc9JLBSMi5fbL0+9YAt/Ce4JRrtNbXbikuyXL/vnH80Ph/KcAungO",
+	"WAVfc+3KCtOLe4WP7mfP0Rdpm5dT0AWkxThg5n9mxELfipOgsXu2JK+8TcD0hkYIuQ0oPUVpeKY1nMAJ",
+	"5CAcUADJ2oyNsFPm9K1Q9qwyDKSNBBamVvT0WTjB/5xpFWjrBajGvW1IpvFAB16GgeNWGzIoTyZx1Gvo",
+	"LWi0LH7pveJdhdX/z7Yv4TXxxbOtaGZxNH/cE9xbaRGrKKB83oaDaiy9OH+WPVkIg7+0t27+QpccUMRo",
+	"iG1e7PtC5hmbCccz7nhZZykUkJneSMXN6qvikH8P5KbspjbvtpMTTYTxiyJXwvAbmUsnt5yUPs8W0moA",
+	"D5QzJFTFMsC7q1/YWIiMjjATygBY3MzwJYIXzaDhkjuWC59MayWGqoQmeFqehhMZm/P0lk+E7UXcUMXs",
+	"RgA9KwEZjMewOj1CTsAbkEQNgVg+ioyRzNk++1HmAFid6tmNBAgV6+VaulXSYwndn7AOV0x85KkLjwR0",
+	"F8F4KKPBAqyoFUm6bo8lE6OL+UhmCevg3Ehi4O/ULOqnlfzLP3+obHFDrNV0oQTEGMZzyS2zhV8k75ku",
+	"fnkFP1EFgr53tx+fdwUyLASzGQMH3CZcjVDFrMc4m/F8rM1MZEwCUWcKfXU9pI5LENRtqMKdz/v9F6en",
+	"Tc2rb6V1v6wJzMYmsPTi8q9CmNWT3hO/WHA6Bxf8SW9XXY1GWV2Fu//4o9f8fPpitcfP+Me3Qk3c9MnZ",
+	"i9PT3pOZVOH/n/eeuNUcJgZfo/3B4QPXnuzXkjtv5wr4Zcdn/evzprdjr2Rv1/bLQzZV1j7fpf8yW5sq",
+	"eWlcHkdnJeCRMPFxrm1hRA+INo1eAlpiaWfQzHlNj+1mhejSQwhGUC2xCaCxbti3uOv40lWEpbH2iGdg",
+	"5p+h+W/3FN5EoUGqzA4aHG9vyNr077Qtqx+FyN7QWPftNPmqlKF6kbs1gRb38QBeeJmit2ZTaZ02qx5T",
+	"YtkICnMomT7DCbTDWvuZQsZH9DljmYvA9dpJYtHQqRPuxDoj+CwZMM7+LedwF+BGzLkP1lb+1qGycqK4",
+	"K4zo9lgx9wnkt89fsJ/l9z2G94sMtzKd8NPjgF0XGi5pyQBJIDXAj8nzs6HiUHozGVtOtRUsmelMjqVA",
+	"6iDA1xBLAGDgKkag95ZFBnKPjBUK0RkyZBb39xnhA3onlH+ppAzvkjCedXpuMdCTauIvoh+I45AwH0R6",
+	"awG7IwxlxD9BQCpMHUq+OwQzxZ6fntLfbIkR2I2gpXBkCIdwVfrsFZlW+l4K51UCXI4prgqxIy0WTjhw",
+	"hmYQv/WGKhCSYvj5NCyZVAuhHHothvodXtP6uBFkBMcrmc6084vTH6rSSComZnO3QukCq5nxGfej/1vO",
+	"B+zl828AEQw3orytaorLcPQN67lpNjel2sv/U0uQKkQUX9PG6hRV4t9o5K/EOmhjoAf0rp8X6DQ1xeWa",
+	"Zz7jQHZsP1gP5CDMmSbbNq1y5q0z+/bbu2a2c19/bALqXqIMHDGTbAgdH7TmUjmmtoouikLPJyWoHCD3",
+	"9RX/uisvz7/Z23KBC3ulFiLX8y39m15Uvd3JuZkES0uGnXUSEqG+1/eR03oElyXYqLAvdHFUYK4gOS8D",
+	"SnC1HfRIegy//e+rd38PZg/SQe8Hyh+81nTv9L/+TU7AND05+/abv/7X/zz97vmLXR2zn1OzY/69duGI",
+	"zjS0RJwvgzGVGVM6WDA01P0moLOarXzyUJnQD8JxmbeJTvhQx73SRql+p6IiDK/KUBEaX6gMVY7dZ1RG",
+	"+OxJ7DGQvG86UhMC2BDZTeKfQcTRKvfvorQR2ZVU+ep9764/jgLM1E0ukPvRFKLadK3XtHyoQ4ERleVo",
+	"5XqM14tqjN/ohYjx3iiE7CRw3YiuS7qDoVpOBRzai54bIFUh/JtrKzGMKjsd9XiMltOVI2L0OlQQQYqs",
+	"zyKlD7hw4XUGbLccdIcK1+o1fIE/df4Z3icX/mXuzkGhLkEoJ/ZojFpT1whbNyyZT9cqOYxq2KSVoKFl",
+	"ZfqrMkj1TYbfn9wIboQ5L3w0/I/fvCTTltuF1rdSlH+EPsvw4f0ff/MPMoswk8LkT86ePONz+WzxHASd",
+	"3nndmr0WPHfTXmVjqJx/fvmGZTotYK8bc+5+lHDg/sZm3nCFPSHlY1KOVJ8SwB7cKnqGF8KGJ3yALWjc",
+	"G7XR5bj9tXn9ex1DdlbfzCI62sRw5aLHQE/xk+aEZwwFwpBhxnNFj9D0umqSC+yE0d66G11MpoB28eYH",
+	"RuSVbG70QmbCWNYJmseJACNDrFl2+dPFq26P9tibaSio3YZNucr0uPY1rG6YW03ayrJnmZNDfq3H41xS",
+	"8FmLWOOVX9eS5sUDlIUImIbe1K16G6A15eeSPkxYaLSvLJfW1d4K4GsaFl3k4xNoxMBOjLBFdUadCLhD",
+	"FV2AN+OfQ28CkHBFo1WXN4z4tuTyQO5m2FzTChyomsRpMD2t+rHhaee5MM4iKFXGblYVVYh/bmAQSAXL",
+	"jBy7XrRYPPUuNxfZRPSYlbmANg0jrM4XaOUyab38s1yORbpK8/gVOYzborQUFPiJdaop9NhcW+fFhsMu",
+	"m4/1feih/LSq1oweg9OFYSFKQfZCZ5ztgez6lboVK6KwJUjqWM5o/IYJvvqYijnyHXWMtLfQhTJ3AJfu",
+	"pxWKXQDG3AvfGBfXB0hzYSxpUiZSmeEvhGsQC0E5TtMqgc1jUmE9AbhHiHa8orcptZUH0lqvTdEQ8cUN",
+	"g8AexclSZoJl3E5vNDc1XQQT1XDf3yMuTNoTHkuVgVaSXwA3mWWhs6bJzJWUay06wIS/x3phuIKHnlx5",
+	"/XoFf43XEf7Q8JCYzrdXW7hezClYTjyCcqpYf2s+KOC2bDFKJdIQW/ggJHpE9VPTZH/m6dQbR/Jdsma3",
+	"vH9Ec+OTe/hXFXfUMTWg68lHDCcA4HkrVt34NYRZyFScBJfX8iaOz+bCnCB4sqv1RcUuNZOucdlLm4IC",
+	"Ekxmr7TCtqTPCfjM8Rz9TS0Ti+wVYqHfFDIHpdAxKGnZJuCjIWg7Rf8843PmdGwFimYHfV6lRzhXpZdQ",
+	"unXQYgZUDpVtqhtSrOXKWfxO1c9N6qTJV4GXnnKlRG5ZZyluplrf9thVztPbHh5j7UZIY96SQ07lbaU3",
+	"tz59kmnZzzaLJqCiMWyjwqVCWcGcpOUbC9i3sH0fX2BwYNmMm1uRseTjSY7Xn9BlCePKLoVhL09f+NwL",
+	"fuzTj6NClXhZSZWZwlD+1Wi/BS9mnQo+OjoOhaj80QvRGA2vgkFm2IcwhWLeGhOJlv82Xk87pAl06KPH",
+	"ri8uGVSU9FyoHnt9fX1J7+RT41TPZlxlXXYjxtqg4cV5Ut0/dpxElOxELcKYwrROcFqNBqAi9lpKleml",
+	"jfphVIYNJ9YbMsQxL7ccZnzlXzOeAnRG+jcJ+FMhVKgGaZjCJfhVIGT18YlP+Asovy/5QkAHj3cVs82J",
+	"9tiEkwecxqtP2VHqr82xjVPn+Q1Pb/txYwfuJzWF22ImMkmgVWue1w+WiTTnXjgXgs2EXw9pZ/5bzH0U",
+	"TI6XWZFqlZFf7rHMrE5gucRHkRYON8DCC6/NzVQT8AnUfwcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

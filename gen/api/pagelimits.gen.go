@@ -64,6 +64,9 @@ func ListHostExceptionsPageLimit() PageLimit { return PageLimit{Default: 50, Min
 // ListHostMonitoringHistoryPageLimit bounds the limit parameter of ListHostMonitoringHistory.
 func ListHostMonitoringHistoryPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 500} }
 
+// ListHostVulnerabilitiesPageLimit bounds the limit parameter of ListHostVulnerabilities.
+func ListHostVulnerabilitiesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListHostsPageLimit bounds the limit parameter of ListHosts.
 func ListHostsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
@@ -119,3 +122,14 @@ func ListServiceAccountsPageLimit() PageLimit { return PageLimit{Default: 50, Mi
 
 // ListUsersPageLimit bounds the limit parameter of ListUsers.
 func ListUsersPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListVulnerabilitiesPageLimit bounds the limit parameter of ListVulnerabilities.
+func ListVulnerabilitiesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListVulnerabilityFeedImportsPageLimit bounds the limit parameter of ListVulnerabilityFeedImports.
+func ListVulnerabilityFeedImportsPageLimit() PageLimit {
+	return PageLimit{Default: 50, Min: 1, Max: 200}
+}
+
+// ListVulnerabilityHostsPageLimit bounds the limit parameter of ListVulnerabilityHosts.
+func ListVulnerabilityHostsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }

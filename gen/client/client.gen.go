@@ -761,6 +761,24 @@ func (e ExceptionStatus) Valid() bool {
 	}
 }
 
+// Defines values for FeedImportStatus.
+const (
+	FeedImportStatusFailed    FeedImportStatus = "failed"
+	FeedImportStatusSucceeded FeedImportStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the FeedImportStatus enum.
+func (e FeedImportStatus) Valid() bool {
+	switch e {
+	case FeedImportStatusFailed:
+		return true
+	case FeedImportStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FleetTransactionChangeKind.
 const (
 	FirstSeen       FleetTransactionChangeKind = "first_seen"
@@ -1715,6 +1733,36 @@ func (e Severity) Valid() bool {
 	case SeverityLow:
 		return true
 	case SeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VulnerabilitySeverity.
+const (
+	VulnerabilitySeverityCritical   VulnerabilitySeverity = "critical"
+	VulnerabilitySeverityHigh       VulnerabilitySeverity = "high"
+	VulnerabilitySeverityLow        VulnerabilitySeverity = "low"
+	VulnerabilitySeverityMedium     VulnerabilitySeverity = "medium"
+	VulnerabilitySeverityNegligible VulnerabilitySeverity = "negligible"
+	VulnerabilitySeverityUnknown    VulnerabilitySeverity = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the VulnerabilitySeverity enum.
+func (e VulnerabilitySeverity) Valid() bool {
+	switch e {
+	case VulnerabilitySeverityCritical:
+		return true
+	case VulnerabilitySeverityHigh:
+		return true
+	case VulnerabilitySeverityLow:
+		return true
+	case VulnerabilitySeverityMedium:
+		return true
+	case VulnerabilitySeverityNegligible:
+		return true
+	case VulnerabilitySeverityUnknown:
 		return true
 	default:
 		return false
@@ -3160,6 +3208,48 @@ type ExceptionScope string
 // approved → revoked | expired.
 type ExceptionStatus string
 
+// FeedImport defines model for FeedImport.
+type FeedImport struct {
+	Added             int                `json:"added"`
+	DurationMs        int64              `json:"duration_ms"`
+	Error             *string            `json:"error"`
+	ExposuresOpened   int                `json:"exposures_opened"`
+	ExposuresResolved int                `json:"exposures_resolved"`
+	FileName          string             `json:"file_name"`
+	FinishedAt        time.Time          `json:"finished_at"`
+	Id                openapi_types.UUID `json:"id"`
+
+	// ImportedBy The user or service account id; empty for the command line.
+	ImportedBy string                `json:"imported_by"`
+	Rejected   int                   `json:"rejected"`
+	Rejections []FeedImportRejection `json:"rejections"`
+
+	// RematchedPackages The (release, package) pairs matched again.
+	RematchedPackages int              `json:"rematched_packages"`
+	Source            string           `json:"source"`
+	StartedAt         time.Time        `json:"started_at"`
+	Status            FeedImportStatus `json:"status"`
+	Unchanged         int              `json:"unchanged"`
+	Updated           int              `json:"updated"`
+	Withdrawn         int              `json:"withdrawn"`
+}
+
+// FeedImportStatus defines model for FeedImport.Status.
+type FeedImportStatus string
+
+// FeedImportPage defines model for FeedImportPage.
+type FeedImportPage struct {
+	Items      []FeedImport `json:"items"`
+	NextCursor *string      `json:"next_cursor"`
+}
+
+// FeedImportRejection defines model for FeedImportRejection.
+type FeedImportRejection struct {
+	File   string  `json:"file"`
+	Id     *string `json:"id,omitempty"`
+	Reason string  `json:"reason"`
+}
+
 // FeedItem defines model for FeedItem.
 type FeedItem struct {
 	AlertId   *openapi_types.UUID `json:"alert_id,omitempty"`
@@ -3805,6 +3895,30 @@ type HostUpdateRequest struct {
 	Port      *int                `json:"port,omitempty"`
 	Tags      *[]string           `json:"tags,omitempty"`
 	Username  *string             `json:"username,omitempty"`
+}
+
+// HostVulnerability defines model for HostVulnerability.
+type HostVulnerability struct {
+	Aliases          []string  `json:"aliases"`
+	Binaries         []string  `json:"binaries"`
+	CvssScore        *float64  `json:"cvss_score"`
+	FirstSeen        time.Time `json:"first_seen"`
+	FixInstallable   bool      `json:"fix_installable"`
+	FixedVersion     *string   `json:"fixed_version"`
+	Id               string    `json:"id"`
+	InstalledVersion string    `json:"installed_version"`
+	Package          string    `json:"package"`
+	Release          string    `json:"release"`
+
+	// Severity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+	Severity VulnerabilitySeverity `json:"severity"`
+	Summary  string                `json:"summary"`
+}
+
+// HostVulnerabilityPage defines model for HostVulnerabilityPage.
+type HostVulnerabilityPage struct {
+	Items      []HostVulnerability `json:"items"`
+	NextCursor *string             `json:"next_cursor"`
 }
 
 // IntelligenceConfig defines model for IntelligenceConfig.
@@ -5158,6 +5272,107 @@ type VersionResponse struct {
 	Openwatch string `json:"openwatch"`
 }
 
+// Vulnerability defines model for Vulnerability.
+type Vulnerability struct {
+	Aliases []string `json:"aliases"`
+
+	// CvssScore The CVSS v3 base score computed from the record's vector; null without one.
+	CvssScore  *float64 `json:"cvss_score"`
+	CvssVector *string  `json:"cvss_vector"`
+
+	// FixedVersions The fixed versions named for the exposed hosts' releases (empty when no fix is known).
+	FixedVersions []string `json:"fixed_versions"`
+
+	// HostCount Live hosts with an open exposure.
+	HostCount int64 `json:"host_count"`
+
+	// Id The OSV id (e.g. DSA-5500-1, USN-6400-1, CVE-2024-1234).
+	Id        string     `json:"id"`
+	Modified  time.Time  `json:"modified"`
+	Packages  []string   `json:"packages"`
+	Published *time.Time `json:"published"`
+
+	// Severity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+	Severity VulnerabilitySeverity `json:"severity"`
+	Summary  string                `json:"summary"`
+}
+
+// VulnerabilityAffected defines model for VulnerabilityAffected.
+type VulnerabilityAffected struct {
+	// Ecosystem The record's OSV ecosystem (e.g. Ubuntu:22.04:LTS).
+	Ecosystem string `json:"ecosystem"`
+	Package   string `json:"package"`
+
+	// Ranges The ECOSYSTEM ranges, each a list of events with exactly one field set.
+	Ranges [][]struct {
+		Fixed        *string `json:"fixed,omitempty"`
+		Introduced   *string `json:"introduced,omitempty"`
+		LastAffected *string `json:"last_affected,omitempty"`
+		Limit        *string `json:"limit,omitempty"`
+	} `json:"ranges"`
+
+	// Release The distribution release hosts are matched on (e.g. Debian:12, Ubuntu:22.04).
+	Release  string   `json:"release"`
+	Versions []string `json:"versions"`
+}
+
+// VulnerabilityDetail defines model for VulnerabilityDetail.
+type VulnerabilityDetail struct {
+	Affected   []VulnerabilityAffected `json:"affected"`
+	Aliases    []string                `json:"aliases"`
+	CvssScore  *float64                `json:"cvss_score"`
+	CvssVector *string                 `json:"cvss_vector"`
+
+	// Details The record's details, cut to 8 KiB.
+	Details   string     `json:"details"`
+	HostCount int64      `json:"host_count"`
+	Id        string     `json:"id"`
+	Modified  time.Time  `json:"modified"`
+	Published *time.Time `json:"published"`
+
+	// Severity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+	Severity VulnerabilitySeverity `json:"severity"`
+
+	// Source The feed that last wrote the record.
+	Source    string     `json:"source"`
+	Summary   string     `json:"summary"`
+	Withdrawn *time.Time `json:"withdrawn"`
+}
+
+// VulnerabilityPage defines model for VulnerabilityPage.
+type VulnerabilityPage struct {
+	Items      []Vulnerability `json:"items"`
+	NextCursor *string         `json:"next_cursor"`
+}
+
+// VulnerabilitySeverity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+type VulnerabilitySeverity string
+
+// VulnerableHost defines model for VulnerableHost.
+type VulnerableHost struct {
+	// Binaries The installed binary packages built from the package.
+	Binaries    []string  `json:"binaries"`
+	DisplayName string    `json:"display_name"`
+	FirstSeen   time.Time `json:"first_seen"`
+
+	// FixInstallable True when the advisory names a fixed version for the host's release above the installed one; the host's repositories are not checked.
+	FixInstallable   bool               `json:"fix_installable"`
+	FixedVersion     *string            `json:"fixed_version"`
+	HostId           openapi_types.UUID `json:"host_id"`
+	Hostname         string             `json:"hostname"`
+	InstalledVersion string             `json:"installed_version"`
+
+	// Package The package as the advisory names it (the source package on Debian and Ubuntu).
+	Package string `json:"package"`
+	Release string `json:"release"`
+}
+
+// VulnerableHostPage defines model for VulnerableHostPage.
+type VulnerableHostPage struct {
+	Items      []VulnerableHost `json:"items"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
 // WeekOfMonth defines model for WeekOfMonth.
 type WeekOfMonth string
 
@@ -5220,6 +5435,9 @@ type TrendSince = time.Time
 
 // TrendUntil defines model for TrendUntil.
 type TrendUntil = time.Time
+
+// VulnerabilityID defines model for VulnerabilityID.
+type VulnerabilityID = string
 
 // BadGateway defines model for BadGateway.
 type BadGateway = ErrorEnvelope
@@ -5621,6 +5839,17 @@ type ListHostMonitoringHistoryParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListHostVulnerabilitiesParams defines parameters for ListHostVulnerabilities.
+type ListHostVulnerabilitiesParams struct {
+	Severity *VulnerabilitySeverity `form:"severity,omitempty" json:"severity,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // GetHostParams defines parameters for GetHost.
 type GetHostParams struct {
 	Framework *string `form:"framework,omitempty" json:"framework,omitempty"`
@@ -5958,6 +6187,47 @@ type ListUsersParams struct {
 type CreateUserParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ListVulnerabilitiesParams defines parameters for ListVulnerabilities.
+type ListVulnerabilitiesParams struct {
+	Severity *VulnerabilitySeverity `form:"severity,omitempty" json:"severity,omitempty"`
+	Package  *string                `form:"package,omitempty" json:"package,omitempty"`
+	GroupId  *openapi_types.UUID    `form:"group_id,omitempty" json:"group_id,omitempty"`
+	Q        *string                `form:"q,omitempty" json:"q,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListVulnerabilityFeedImportsParams defines parameters for ListVulnerabilityFeedImports.
+type ListVulnerabilityFeedImportsParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ImportVulnerabilityFeedParams defines parameters for ImportVulnerabilityFeed.
+type ImportVulnerabilityFeedParams struct {
+	// Source The feed's name in the import history (default `file_name`).
+	Source *string `form:"source,omitempty" json:"source,omitempty"`
+
+	// FileName The uploaded file's name, kept in the history.
+	FileName *string `form:"file_name,omitempty" json:"file_name,omitempty"`
+}
+
+// ListVulnerabilityHostsParams defines parameters for ListVulnerabilityHosts.
+type ListVulnerabilityHostsParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateEnrollmentTokenJSONRequestBody defines body for CreateEnrollmentToken for application/json ContentType.
@@ -7525,6 +7795,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /hosts/{host_id}/monitoring/history (the `ListHostMonitoringHistory` operationId).
 	ListHostMonitoringHistory(ctx context.Context, hostId HostID, params *ListHostMonitoringHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListHostVulnerabilities A host's open exposures, most severe first.
+	//
+	// One row per advisory and package, matched from the host's stored package inventory
+	// (its last intelligence collection). `fix_installable` as on
+	// `GET /vulnerabilities/{vulnerability_id}/hosts`. 404 for an unknown host; 400 for a
+	// `severity` outside its enum, a malformed cursor or `limit`.
+	//
+	// Corresponds with GET /hosts/{host_id}/vulnerabilities (the `ListHostVulnerabilities` operationId).
+	ListHostVulnerabilities(ctx context.Context, hostId HostID, params *ListHostVulnerabilitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	//
@@ -9292,6 +9572,59 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /version (the `GetVersion` operationId).
 	GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListVulnerabilities Fleet exposure, one row per advisory affecting at least one live host, most severe first.
+	//
+	// Advisories imported from OSV feeds that are not withdrawn and match at least one
+	// live host's installed packages, with the number of hosts affected, the packages
+	// and the fixed versions. Filters combine: `severity`, `package` (an exact package
+	// name as the advisory names it), `group_id` (hosts of the group only) and `q` (a
+	// substring of the id, an alias such as a CVE id, or the summary). 400 naming the
+	// field for a value outside its enum, a malformed id or cursor, or a `limit`
+	// outside 1..200.
+	//
+	// Corresponds with GET /vulnerabilities (the `ListVulnerabilities` operationId).
+	ListVulnerabilities(ctx context.Context, params *ListVulnerabilitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListVulnerabilityFeedImports The feed import history, newest first.
+	//
+	// 400 for a malformed cursor or `limit`.
+	//
+	// Corresponds with GET /vulnerabilities/feeds/imports (the `ListVulnerabilityFeedImports` operationId).
+	ListVulnerabilityFeedImports(ctx context.Context, params *ListVulnerabilityFeedImportsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ImportVulnerabilityFeedWithBody Import an OSV advisory feed (a zip of OSV JSON records, or one OSV JSON file).
+	//
+	// The body is the file itself (`application/octet-stream`; a zip is told apart by its
+	// signature), up to 512 MiB, streamed to a temporary file. The import is incremental:
+	// a record whose `modified` is not newer than the stored one is counted unchanged and
+	// not rewritten; a `withdrawn` record stops matching; a record failing the checks is
+	// counted rejected with its reason (at most 100 reasons are kept) and never stops the
+	// import. Exposure is then matched again for the packages whose records changed only,
+	// from the hosts' stored inventories. Importing the same file again changes nothing.
+	// 400 for an empty body or a damaged zip; 413 over the limit.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /vulnerabilities/feeds:import (the `ImportVulnerabilityFeed` operationId).
+	ImportVulnerabilityFeedWithBody(ctx context.Context, params *ImportVulnerabilityFeedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetVulnerability One advisory as imported, with its affected packages per release.
+	//
+	// 404 for an id no import stored.
+	//
+	// Corresponds with GET /vulnerabilities/{vulnerability_id} (the `GetVulnerability` operationId).
+	GetVulnerability(ctx context.Context, vulnerabilityId VulnerabilityID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListVulnerabilityHosts The live hosts exposed to an advisory, with the package and versions.
+	//
+	// One row per host and package. `fix_installable` is true when the advisory names,
+	// for the host's release, a fixed version above the installed one (`fixed_version`);
+	// whether the host's configured repositories already offer that version is not
+	// checked. 404 for an unknown advisory; 400 for a malformed cursor or `limit`.
+	//
+	// Corresponds with GET /vulnerabilities/{vulnerability_id}/hosts (the `ListVulnerabilityHosts` operationId).
+	ListVulnerabilityHosts(ctx context.Context, vulnerabilityId VulnerabilityID, params *ListVulnerabilityHostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListActivity Unified recent-activity feed.
@@ -11835,6 +12168,26 @@ func (c *Client) PreviewHostMaintenanceWindows(ctx context.Context, hostId HostI
 // Corresponds with GET /hosts/{host_id}/monitoring/history (the `ListHostMonitoringHistory` operationId).
 func (c *Client) ListHostMonitoringHistory(ctx context.Context, hostId HostID, params *ListHostMonitoringHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListHostMonitoringHistoryRequest(c.Server, hostId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListHostVulnerabilities A host's open exposures, most severe first.
+//
+// One row per advisory and package, matched from the host's stored package inventory
+// (its last intelligence collection). `fix_installable` as on
+// `GET /vulnerabilities/{vulnerability_id}/hosts`. 404 for an unknown host; 400 for a
+// `severity` outside its enum, a malformed cursor or `limit`.
+//
+// Corresponds with GET /hosts/{host_id}/vulnerabilities (the `ListHostVulnerabilities` operationId).
+func (c *Client) ListHostVulnerabilities(ctx context.Context, hostId HostID, params *ListHostVulnerabilitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListHostVulnerabilitiesRequest(c.Server, hostId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -15532,6 +15885,109 @@ func (c *Client) RevokeUserSessions(ctx context.Context, id ID, body RevokeUserS
 // Corresponds with GET /version (the `GetVersion` operationId).
 func (c *Client) GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetVersionRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListVulnerabilities Fleet exposure, one row per advisory affecting at least one live host, most severe first.
+//
+// Advisories imported from OSV feeds that are not withdrawn and match at least one
+// live host's installed packages, with the number of hosts affected, the packages
+// and the fixed versions. Filters combine: `severity`, `package` (an exact package
+// name as the advisory names it), `group_id` (hosts of the group only) and `q` (a
+// substring of the id, an alias such as a CVE id, or the summary). 400 naming the
+// field for a value outside its enum, a malformed id or cursor, or a `limit`
+// outside 1..200.
+//
+// Corresponds with GET /vulnerabilities (the `ListVulnerabilities` operationId).
+func (c *Client) ListVulnerabilities(ctx context.Context, params *ListVulnerabilitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListVulnerabilitiesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListVulnerabilityFeedImports The feed import history, newest first.
+//
+// 400 for a malformed cursor or `limit`.
+//
+// Corresponds with GET /vulnerabilities/feeds/imports (the `ListVulnerabilityFeedImports` operationId).
+func (c *Client) ListVulnerabilityFeedImports(ctx context.Context, params *ListVulnerabilityFeedImportsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListVulnerabilityFeedImportsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ImportVulnerabilityFeedWithBody Import an OSV advisory feed (a zip of OSV JSON records, or one OSV JSON file).
+//
+// The body is the file itself (`application/octet-stream`; a zip is told apart by its
+// signature), up to 512 MiB, streamed to a temporary file. The import is incremental:
+// a record whose `modified` is not newer than the stored one is counted unchanged and
+// not rewritten; a `withdrawn` record stops matching; a record failing the checks is
+// counted rejected with its reason (at most 100 reasons are kept) and never stops the
+// import. Exposure is then matched again for the packages whose records changed only,
+// from the hosts' stored inventories. Importing the same file again changes nothing.
+// 400 for an empty body or a damaged zip; 413 over the limit.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /vulnerabilities/feeds:import (the `ImportVulnerabilityFeed` operationId).
+func (c *Client) ImportVulnerabilityFeedWithBody(ctx context.Context, params *ImportVulnerabilityFeedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewImportVulnerabilityFeedRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetVulnerability One advisory as imported, with its affected packages per release.
+//
+// 404 for an id no import stored.
+//
+// Corresponds with GET /vulnerabilities/{vulnerability_id} (the `GetVulnerability` operationId).
+func (c *Client) GetVulnerability(ctx context.Context, vulnerabilityId VulnerabilityID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetVulnerabilityRequest(c.Server, vulnerabilityId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListVulnerabilityHosts The live hosts exposed to an advisory, with the package and versions.
+//
+// One row per host and package. `fix_installable` is true when the advisory names,
+// for the host's release, a fixed version above the installed one (`fixed_version`);
+// whether the host's configured repositories already offer that version is not
+// checked. 404 for an unknown advisory; 400 for a malformed cursor or `limit`.
+//
+// Corresponds with GET /vulnerabilities/{vulnerability_id}/hosts (the `ListVulnerabilityHosts` operationId).
+func (c *Client) ListVulnerabilityHosts(ctx context.Context, vulnerabilityId VulnerabilityID, params *ListVulnerabilityHostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListVulnerabilityHostsRequest(c.Server, vulnerabilityId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -20562,6 +21018,91 @@ func NewListHostMonitoringHistoryRequest(server string, hostId HostID, params *L
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListHostVulnerabilitiesRequest constructs an http.Request for the ListHostVulnerabilities method
+func NewListHostVulnerabilitiesRequest(server string, hostId HostID, params *ListHostVulnerabilitiesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "host_id", hostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/vulnerabilities", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Severity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "severity", *params.Severity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -27224,6 +27765,361 @@ func NewGetVersionRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListVulnerabilitiesRequest constructs an http.Request for the ListVulnerabilities method
+func NewListVulnerabilitiesRequest(server string, params *ListVulnerabilitiesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/vulnerabilities")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Severity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "severity", *params.Severity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Package != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "package", *params.Package, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.GroupId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "group_id", *params.GroupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListVulnerabilityFeedImportsRequest constructs an http.Request for the ListVulnerabilityFeedImports method
+func NewListVulnerabilityFeedImportsRequest(server string, params *ListVulnerabilityFeedImportsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/vulnerabilities/feeds/imports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewImportVulnerabilityFeedRequestWithBody constructs an http.Request for the ImportVulnerabilityFeed method, with any body, and a specified content type
+func NewImportVulnerabilityFeedRequestWithBody(server string, params *ImportVulnerabilityFeedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/vulnerabilities/feeds:import")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Source != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "source", *params.Source, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FileName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "file_name", *params.FileName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetVulnerabilityRequest constructs an http.Request for the GetVulnerability method
+func NewGetVulnerabilityRequest(server string, vulnerabilityId VulnerabilityID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "vulnerability_id", vulnerabilityId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/vulnerabilities/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListVulnerabilityHostsRequest constructs an http.Request for the ListVulnerabilityHosts method
+func NewListVulnerabilityHostsRequest(server string, vulnerabilityId VulnerabilityID, params *ListVulnerabilityHostsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "vulnerability_id", vulnerabilityId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/vulnerabilities/%s/hosts", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -28610,6 +29506,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /hosts/{host_id}/monitoring/history (the `ListHostMonitoringHistory` operationId).
 	ListHostMonitoringHistoryWithResponse(ctx context.Context, hostId HostID, params *ListHostMonitoringHistoryParams, reqEditors ...RequestEditorFn) (*ListHostMonitoringHistoryResponse, error)
+
+	// ListHostVulnerabilitiesWithResponse A host's open exposures, most severe first.
+	//
+	// One row per advisory and package, matched from the host's stored package inventory
+	// (its last intelligence collection). `fix_installable` as on
+	// `GET /vulnerabilities/{vulnerability_id}/hosts`. 404 for an unknown host; 400 for a
+	// `severity` outside its enum, a malformed cursor or `limit`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{host_id}/vulnerabilities (the `ListHostVulnerabilities` operationId).
+	ListHostVulnerabilitiesWithResponse(ctx context.Context, hostId HostID, params *ListHostVulnerabilitiesParams, reqEditors ...RequestEditorFn) (*ListHostVulnerabilitiesResponse, error)
 
 	// DeleteHostWithResponse Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	//
@@ -30567,6 +31475,67 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /version (the `GetVersion` operationId).
 	GetVersionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetVersionResponse, error)
+
+	// ListVulnerabilitiesWithResponse Fleet exposure, one row per advisory affecting at least one live host, most severe first.
+	//
+	// Advisories imported from OSV feeds that are not withdrawn and match at least one
+	// live host's installed packages, with the number of hosts affected, the packages
+	// and the fixed versions. Filters combine: `severity`, `package` (an exact package
+	// name as the advisory names it), `group_id` (hosts of the group only) and `q` (a
+	// substring of the id, an alias such as a CVE id, or the summary). 400 naming the
+	// field for a value outside its enum, a malformed id or cursor, or a `limit`
+	// outside 1..200.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /vulnerabilities (the `ListVulnerabilities` operationId).
+	ListVulnerabilitiesWithResponse(ctx context.Context, params *ListVulnerabilitiesParams, reqEditors ...RequestEditorFn) (*ListVulnerabilitiesResponse, error)
+
+	// ListVulnerabilityFeedImportsWithResponse The feed import history, newest first.
+	//
+	// 400 for a malformed cursor or `limit`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /vulnerabilities/feeds/imports (the `ListVulnerabilityFeedImports` operationId).
+	ListVulnerabilityFeedImportsWithResponse(ctx context.Context, params *ListVulnerabilityFeedImportsParams, reqEditors ...RequestEditorFn) (*ListVulnerabilityFeedImportsResponse, error)
+
+	// ImportVulnerabilityFeedWithBodyWithResponse Import an OSV advisory feed (a zip of OSV JSON records, or one OSV JSON file).
+	//
+	// The body is the file itself (`application/octet-stream`; a zip is told apart by its
+	// signature), up to 512 MiB, streamed to a temporary file. The import is incremental:
+	// a record whose `modified` is not newer than the stored one is counted unchanged and
+	// not rewritten; a `withdrawn` record stops matching; a record failing the checks is
+	// counted rejected with its reason (at most 100 reasons are kept) and never stops the
+	// import. Exposure is then matched again for the packages whose records changed only,
+	// from the hosts' stored inventories. Importing the same file again changes nothing.
+	// 400 for an empty body or a damaged zip; 413 over the limit.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /vulnerabilities/feeds:import (the `ImportVulnerabilityFeed` operationId).
+	ImportVulnerabilityFeedWithBodyWithResponse(ctx context.Context, params *ImportVulnerabilityFeedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportVulnerabilityFeedResponse, error)
+
+	// GetVulnerabilityWithResponse One advisory as imported, with its affected packages per release.
+	//
+	// 404 for an id no import stored.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /vulnerabilities/{vulnerability_id} (the `GetVulnerability` operationId).
+	GetVulnerabilityWithResponse(ctx context.Context, vulnerabilityId VulnerabilityID, reqEditors ...RequestEditorFn) (*GetVulnerabilityResponse, error)
+
+	// ListVulnerabilityHostsWithResponse The live hosts exposed to an advisory, with the package and versions.
+	//
+	// One row per host and package. `fix_installable` is true when the advisory names,
+	// for the host's release, a fixed version above the installed one (`fixed_version`);
+	// whether the host's configured repositories already offer that version is not
+	// checked. 404 for an unknown advisory; 400 for a malformed cursor or `limit`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /vulnerabilities/{vulnerability_id}/hosts (the `ListVulnerabilityHosts` operationId).
+	ListVulnerabilityHostsWithResponse(ctx context.Context, vulnerabilityId VulnerabilityID, params *ListVulnerabilityHostsParams, reqEditors ...RequestEditorFn) (*ListVulnerabilityHostsResponse, error)
 }
 
 type ListActivityResponse struct {
@@ -37611,6 +38580,82 @@ func (r ListHostMonitoringHistoryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListHostMonitoringHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListHostVulnerabilitiesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostVulnerabilityPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListHostVulnerabilitiesResponse) GetJSON200() *HostVulnerabilityPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListHostVulnerabilitiesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListHostVulnerabilitiesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListHostVulnerabilitiesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListHostVulnerabilitiesResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListHostVulnerabilitiesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListHostVulnerabilitiesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListHostVulnerabilitiesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListHostVulnerabilitiesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListHostVulnerabilitiesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -48351,6 +49396,372 @@ func (r GetVersionResponse) ContentType() string {
 	return ""
 }
 
+type ListVulnerabilitiesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VulnerabilityPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListVulnerabilitiesResponse) GetJSON200() *VulnerabilityPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListVulnerabilitiesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListVulnerabilitiesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListVulnerabilitiesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListVulnerabilitiesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListVulnerabilitiesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListVulnerabilitiesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListVulnerabilitiesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListVulnerabilitiesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListVulnerabilityFeedImportsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FeedImportPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListVulnerabilityFeedImportsResponse) GetJSON200() *FeedImportPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListVulnerabilityFeedImportsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListVulnerabilityFeedImportsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListVulnerabilityFeedImportsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListVulnerabilityFeedImportsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListVulnerabilityFeedImportsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListVulnerabilityFeedImportsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListVulnerabilityFeedImportsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListVulnerabilityFeedImportsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ImportVulnerabilityFeedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FeedImport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *ErrorEnvelope
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ImportVulnerabilityFeedResponse) GetJSON200() *FeedImport {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ImportVulnerabilityFeedResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ImportVulnerabilityFeedResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ImportVulnerabilityFeedResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ImportVulnerabilityFeedResponse) GetJSON413() *ErrorEnvelope {
+	return r.JSON413
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ImportVulnerabilityFeedResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ImportVulnerabilityFeedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ImportVulnerabilityFeedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ImportVulnerabilityFeedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ImportVulnerabilityFeedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetVulnerabilityResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VulnerabilityDetail
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetVulnerabilityResponse) GetJSON200() *VulnerabilityDetail {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetVulnerabilityResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetVulnerabilityResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetVulnerabilityResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetVulnerabilityResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetVulnerabilityResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetVulnerabilityResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetVulnerabilityResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetVulnerabilityResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetVulnerabilityResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListVulnerabilityHostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VulnerableHostPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListVulnerabilityHostsResponse) GetJSON200() *VulnerableHostPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListVulnerabilityHostsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListVulnerabilityHostsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListVulnerabilityHostsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListVulnerabilityHostsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListVulnerabilityHostsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListVulnerabilityHostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListVulnerabilityHostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListVulnerabilityHostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListVulnerabilityHostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListActivityWithResponse Unified recent-activity feed.
 //
 // Audit events, monitoring transitions, intelligence events and alerts, newest first.
@@ -50484,6 +51895,24 @@ func (c *ClientWithResponses) ListHostMonitoringHistoryWithResponse(ctx context.
 		return nil, err
 	}
 	return ParseListHostMonitoringHistoryResponse(rsp)
+}
+
+// ListHostVulnerabilitiesWithResponse A host's open exposures, most severe first.
+//
+// One row per advisory and package, matched from the host's stored package inventory
+// (its last intelligence collection). `fix_installable` as on
+// `GET /vulnerabilities/{vulnerability_id}/hosts`. 404 for an unknown host; 400 for a
+// `severity` outside its enum, a malformed cursor or `limit`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{host_id}/vulnerabilities (the `ListHostVulnerabilities` operationId).
+func (c *ClientWithResponses) ListHostVulnerabilitiesWithResponse(ctx context.Context, hostId HostID, params *ListHostVulnerabilitiesParams, reqEditors ...RequestEditorFn) (*ListHostVulnerabilitiesResponse, error) {
+	rsp, err := c.ListHostVulnerabilities(ctx, hostId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListHostVulnerabilitiesResponse(rsp)
 }
 
 // DeleteHostWithResponse Soft-delete a host (sets deleted_at; the hostname becomes reusable).
@@ -53599,6 +55028,97 @@ func (c *ClientWithResponses) GetVersionWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetVersionResponse(rsp)
+}
+
+// ListVulnerabilitiesWithResponse Fleet exposure, one row per advisory affecting at least one live host, most severe first.
+//
+// Advisories imported from OSV feeds that are not withdrawn and match at least one
+// live host's installed packages, with the number of hosts affected, the packages
+// and the fixed versions. Filters combine: `severity`, `package` (an exact package
+// name as the advisory names it), `group_id` (hosts of the group only) and `q` (a
+// substring of the id, an alias such as a CVE id, or the summary). 400 naming the
+// field for a value outside its enum, a malformed id or cursor, or a `limit`
+// outside 1..200.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /vulnerabilities (the `ListVulnerabilities` operationId).
+func (c *ClientWithResponses) ListVulnerabilitiesWithResponse(ctx context.Context, params *ListVulnerabilitiesParams, reqEditors ...RequestEditorFn) (*ListVulnerabilitiesResponse, error) {
+	rsp, err := c.ListVulnerabilities(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListVulnerabilitiesResponse(rsp)
+}
+
+// ListVulnerabilityFeedImportsWithResponse The feed import history, newest first.
+//
+// 400 for a malformed cursor or `limit`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /vulnerabilities/feeds/imports (the `ListVulnerabilityFeedImports` operationId).
+func (c *ClientWithResponses) ListVulnerabilityFeedImportsWithResponse(ctx context.Context, params *ListVulnerabilityFeedImportsParams, reqEditors ...RequestEditorFn) (*ListVulnerabilityFeedImportsResponse, error) {
+	rsp, err := c.ListVulnerabilityFeedImports(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListVulnerabilityFeedImportsResponse(rsp)
+}
+
+// ImportVulnerabilityFeedWithBodyWithResponse Import an OSV advisory feed (a zip of OSV JSON records, or one OSV JSON file).
+//
+// The body is the file itself (`application/octet-stream`; a zip is told apart by its
+// signature), up to 512 MiB, streamed to a temporary file. The import is incremental:
+// a record whose `modified` is not newer than the stored one is counted unchanged and
+// not rewritten; a `withdrawn` record stops matching; a record failing the checks is
+// counted rejected with its reason (at most 100 reasons are kept) and never stops the
+// import. Exposure is then matched again for the packages whose records changed only,
+// from the hosts' stored inventories. Importing the same file again changes nothing.
+// 400 for an empty body or a damaged zip; 413 over the limit.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /vulnerabilities/feeds:import (the `ImportVulnerabilityFeed` operationId).
+func (c *ClientWithResponses) ImportVulnerabilityFeedWithBodyWithResponse(ctx context.Context, params *ImportVulnerabilityFeedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportVulnerabilityFeedResponse, error) {
+	rsp, err := c.ImportVulnerabilityFeedWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseImportVulnerabilityFeedResponse(rsp)
+}
+
+// GetVulnerabilityWithResponse One advisory as imported, with its affected packages per release.
+//
+// 404 for an id no import stored.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /vulnerabilities/{vulnerability_id} (the `GetVulnerability` operationId).
+func (c *ClientWithResponses) GetVulnerabilityWithResponse(ctx context.Context, vulnerabilityId VulnerabilityID, reqEditors ...RequestEditorFn) (*GetVulnerabilityResponse, error) {
+	rsp, err := c.GetVulnerability(ctx, vulnerabilityId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetVulnerabilityResponse(rsp)
+}
+
+// ListVulnerabilityHostsWithResponse The live hosts exposed to an advisory, with the package and versions.
+//
+// One row per host and package. `fix_installable` is true when the advisory names,
+// for the host's release, a fixed version above the installed one (`fixed_version`);
+// whether the host's configured repositories already offer that version is not
+// checked. 404 for an unknown advisory; 400 for a malformed cursor or `limit`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /vulnerabilities/{vulnerability_id}/hosts (the `ListVulnerabilityHosts` operationId).
+func (c *ClientWithResponses) ListVulnerabilityHostsWithResponse(ctx context.Context, vulnerabilityId VulnerabilityID, params *ListVulnerabilityHostsParams, reqEditors ...RequestEditorFn) (*ListVulnerabilityHostsResponse, error) {
+	rsp, err := c.ListVulnerabilityHosts(ctx, vulnerabilityId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListVulnerabilityHostsResponse(rsp)
 }
 
 // ParseListActivityResponse parses an HTTP response from a ListActivityWithResponse call
@@ -59305,6 +60825,67 @@ func ParseListHostMonitoringHistoryResponse(rsp *http.Response) (*ListHostMonito
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest HostMonitoringHistoryResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListHostVulnerabilitiesResponse parses an HTTP response from a ListHostVulnerabilitiesWithResponse call
+func ParseListHostVulnerabilitiesResponse(rsp *http.Response) (*ListHostVulnerabilitiesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListHostVulnerabilitiesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostVulnerabilityPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -67965,6 +69546,297 @@ func ParseGetVersionResponse(rsp *http.Response) (*GetVersionResponse, error) {
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListVulnerabilitiesResponse parses an HTTP response from a ListVulnerabilitiesWithResponse call
+func ParseListVulnerabilitiesResponse(rsp *http.Response) (*ListVulnerabilitiesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListVulnerabilitiesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VulnerabilityPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListVulnerabilityFeedImportsResponse parses an HTTP response from a ListVulnerabilityFeedImportsWithResponse call
+func ParseListVulnerabilityFeedImportsResponse(rsp *http.Response) (*ListVulnerabilityFeedImportsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListVulnerabilityFeedImportsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FeedImportPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseImportVulnerabilityFeedResponse parses an HTTP response from a ImportVulnerabilityFeedWithResponse call
+func ParseImportVulnerabilityFeedResponse(rsp *http.Response) (*ImportVulnerabilityFeedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ImportVulnerabilityFeedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FeedImport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetVulnerabilityResponse parses an HTTP response from a GetVulnerabilityWithResponse call
+func ParseGetVulnerabilityResponse(rsp *http.Response) (*GetVulnerabilityResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetVulnerabilityResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VulnerabilityDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListVulnerabilityHostsResponse parses an HTTP response from a ListVulnerabilityHostsWithResponse call
+func ParseListVulnerabilityHostsResponse(rsp *http.Response) (*ListVulnerabilityHostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListVulnerabilityHostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VulnerableHostPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

@@ -195,3 +195,202 @@ func (b *LivenessRecordBatchResults) Close() error {
 	b.closed = true
 	return b.br.Close()
 }
+
+const vulnAdvisoryUpsert = `-- name: VulnAdvisoryUpsert :batchexec
+INSERT INTO vuln_advisories (id, aliases, summary, details, severity, cvss_score, cvss_vector, published, modified,
+    withdrawn, source, imported_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+    $9, $10, $11, $12, $12)
+ON CONFLICT (id) DO UPDATE SET
+    aliases = EXCLUDED.aliases, summary = EXCLUDED.summary, details = EXCLUDED.details, severity = EXCLUDED.severity,
+    cvss_score = EXCLUDED.cvss_score, cvss_vector = EXCLUDED.cvss_vector, published = EXCLUDED.published,
+    modified = EXCLUDED.modified, withdrawn = EXCLUDED.withdrawn, source = EXCLUDED.source, updated_at = EXCLUDED.updated_at
+`
+
+type VulnAdvisoryUpsertBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type VulnAdvisoryUpsertParams struct {
+	ID         string
+	Aliases    []string
+	Summary    string
+	Details    string
+	Severity   string
+	CvssScore  *float64
+	CvssVector *string
+	Published  *time.Time
+	Modified   time.Time
+	Withdrawn  *time.Time
+	Source     string
+	At         time.Time
+}
+
+func (q *Queries) VulnAdvisoryUpsert(ctx context.Context, arg []VulnAdvisoryUpsertParams) *VulnAdvisoryUpsertBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.ID,
+			a.Aliases,
+			a.Summary,
+			a.Details,
+			a.Severity,
+			a.CvssScore,
+			a.CvssVector,
+			a.Published,
+			a.Modified,
+			a.Withdrawn,
+			a.Source,
+			a.At,
+		}
+		batch.Queue(vulnAdvisoryUpsert, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &VulnAdvisoryUpsertBatchResults{br, len(arg), false}
+}
+
+func (b *VulnAdvisoryUpsertBatchResults) Exec(f func(int, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		if b.closed {
+			if f != nil {
+				f(t, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		_, err := b.br.Exec()
+		if f != nil {
+			f(t, err)
+		}
+	}
+}
+
+func (b *VulnAdvisoryUpsertBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+const vulnExposureResolve = `-- name: VulnExposureResolve :batchexec
+UPDATE vuln_exposures SET resolved_at = $1::timestamptz, updated_at = $1::timestamptz, resolution = $2::text
+WHERE host_id = $3 AND advisory_id = $4 AND package = $5 AND resolved_at IS NULL
+`
+
+type VulnExposureResolveBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type VulnExposureResolveParams struct {
+	At         time.Time
+	Resolution string
+	HostID     uuid.UUID
+	AdvisoryID string
+	Package    string
+}
+
+func (q *Queries) VulnExposureResolve(ctx context.Context, arg []VulnExposureResolveParams) *VulnExposureResolveBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.At,
+			a.Resolution,
+			a.HostID,
+			a.AdvisoryID,
+			a.Package,
+		}
+		batch.Queue(vulnExposureResolve, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &VulnExposureResolveBatchResults{br, len(arg), false}
+}
+
+func (b *VulnExposureResolveBatchResults) Exec(f func(int, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		if b.closed {
+			if f != nil {
+				f(t, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		_, err := b.br.Exec()
+		if f != nil {
+			f(t, err)
+		}
+	}
+}
+
+func (b *VulnExposureResolveBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}
+
+const vulnExposureSet = `-- name: VulnExposureSet :batchexec
+UPDATE vuln_exposures SET release = $1, installed_version = $2, binaries = $3,
+    fixed_version = $4, updated_at = $5,
+    first_seen = CASE WHEN resolved_at IS NULL THEN first_seen ELSE $5 END,
+    resolved_at = NULL, resolution = NULL
+WHERE host_id = $6 AND advisory_id = $7 AND package = $8
+`
+
+type VulnExposureSetBatchResults struct {
+	br     pgx.BatchResults
+	tot    int
+	closed bool
+}
+
+type VulnExposureSetParams struct {
+	Release          string
+	InstalledVersion string
+	Binaries         []string
+	FixedVersion     *string
+	At               time.Time
+	HostID           uuid.UUID
+	AdvisoryID       string
+	Package          string
+}
+
+// VulnExposureSet opens (or reopens, restarting first_seen) an exposure or updates an open
+// one's versions.
+func (q *Queries) VulnExposureSet(ctx context.Context, arg []VulnExposureSetParams) *VulnExposureSetBatchResults {
+	batch := &pgx.Batch{}
+	for _, a := range arg {
+		vals := []interface{}{
+			a.Release,
+			a.InstalledVersion,
+			a.Binaries,
+			a.FixedVersion,
+			a.At,
+			a.HostID,
+			a.AdvisoryID,
+			a.Package,
+		}
+		batch.Queue(vulnExposureSet, vals...)
+	}
+	br := q.db.SendBatch(ctx, batch)
+	return &VulnExposureSetBatchResults{br, len(arg), false}
+}
+
+func (b *VulnExposureSetBatchResults) Exec(f func(int, error)) {
+	defer b.br.Close()
+	for t := 0; t < b.tot; t++ {
+		if b.closed {
+			if f != nil {
+				f(t, ErrBatchAlreadyClosed)
+			}
+			continue
+		}
+		_, err := b.br.Exec()
+		if f != nil {
+			f(t, err)
+		}
+	}
+}
+
+func (b *VulnExposureSetBatchResults) Close() error {
+	b.closed = true
+	return b.br.Close()
+}

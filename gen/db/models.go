@@ -1007,3 +1007,78 @@ type UserRole struct {
 	GrantedBy *uuid.UUID
 	GrantedAt time.Time
 }
+
+type VulnAdvisory struct {
+	ID           string
+	Aliases      []string
+	Summary      string
+	Details      string
+	Severity     string
+	SeverityRank int16
+	CvssScore    *float64
+	CvssVector   *string
+	Published    *time.Time
+	Modified     time.Time
+	Withdrawn    *time.Time
+	Source       string
+	ImportedAt   time.Time
+	UpdatedAt    time.Time
+}
+
+type VulnAffected struct {
+	AdvisoryID string
+	Release    string
+	Ecosystem  string
+	Package    string
+	Ranges     []byte
+	Versions   []string
+}
+
+type VulnExposure struct {
+	HostID           uuid.UUID
+	AdvisoryID       string
+	Package          string
+	Release          string
+	InstalledVersion string
+	Binaries         []string
+	FixedVersion     *string
+	FirstSeen        time.Time
+	UpdatedAt        time.Time
+	ResolvedAt       *time.Time
+	Resolution       *string
+}
+
+type VulnFeedImport struct {
+	ID                uuid.UUID
+	Source            string
+	FileName          string
+	StartedAt         time.Time
+	FinishedAt        time.Time
+	ImportedBy        string
+	Status            string
+	Added             int32
+	Updated           int32
+	Unchanged         int32
+	Withdrawn         int32
+	Rejected          int32
+	RematchedPackages int32
+	ExposuresOpened   int32
+	ExposuresResolved int32
+	Rejections        []byte
+	Error             *string
+}
+
+type VulnHostPackage struct {
+	HostID   uuid.UUID
+	Release  string
+	Name     string
+	Version  string
+	Binaries []string
+}
+
+type VulnHostState struct {
+	HostID       uuid.UUID
+	Release      *string
+	PackagesHash *string
+	RefreshedAt  time.Time
+}

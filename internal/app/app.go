@@ -58,6 +58,7 @@ import (
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/tlscert"
 	"github.com/openwatch/openwatch/internal/user"
+	"github.com/openwatch/openwatch/internal/vuln"
 	"github.com/openwatch/openwatch/internal/window"
 	"github.com/openwatch/openwatch/internal/worker"
 )
@@ -135,6 +136,8 @@ type App struct {
 	Enroll *enroll.Service
 	// Intel runs discovery and intelligence collection.
 	Intel *intel.Service
+	// Vuln imports OSV feeds and keeps vulnerability exposure matched.
+	Vuln  *vuln.Service
 	Scans *netscan.Service
 	// Compliance requests, runs and stores compliance scans; Rules is its rule catalog.
 	Compliance *scan.Service
@@ -185,6 +188,7 @@ type (
 	enrollHandlers    = enroll.Handlers
 	reportHandlers    = report.Handlers
 	oscalHandlers     = oscal.Handlers
+	vulnHandlers      = vuln.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -217,6 +221,7 @@ type server struct {
 	*enrollHandlers
 	*reportHandlers
 	*oscalHandlers
+	*vulnHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -306,7 +311,10 @@ func New(ctx context.Context, d Deps) (*App, error) {
 			return sshConn.ConnectPinned(ctx, id)
 		}})
 	}
-	intelSvc := intel.NewService(d.Pool, aw, hosts, sshConn, jobs.Client, intel.Options{Logger: d.Logger, Now: now})
+	// Vulnerability exposure follows each host's stored inventory as intelligence writes it.
+	vulns := vuln.NewService(d.Pool, aw, vuln.Options{Logger: d.Logger, Now: now})
+	intelSvc := intel.NewService(d.Pool, aw, hosts, sshConn, jobs.Client, intel.Options{Logger: d.Logger, Now: now,
+		InventoryChanged: vulns.HostInventoryChangedTx})
 	jobs.AddPeriodic(intelSvc.RegisterJobs(jobs.Workers)...)
 	// The rule corpus is parsed on first use (or when Warm runs after start-up).
 	rules := scan.LoadCatalog(rule.Embedded)
@@ -423,6 +431,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		enrollHandlers:    enroll.NewHandlers(enrollments),
 		reportHandlers:    report.NewHandlers(reports),
 		oscalHandlers:     oscal.NewHandlers(oscal.NewService(complianceScans, rules, hosts, exceptions)),
+		vulnHandlers:      vuln.NewHandlers(vulns),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
@@ -437,7 +446,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{SSHCA: sshCA, SSO: ssoSvc, Enroll: enrollments, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
+	return &App{SSHCA: sshCA, SSO: ssoSvc, Enroll: enrollments, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Vuln: vulns, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
 		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer,
 		HealthChecks: healthChecks, Reports: reports}, nil

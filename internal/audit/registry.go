@@ -138,6 +138,8 @@ const (
 	ActionExceptionRevoked   Action = "exception.revoked"
 	ActionExceptionExpired   Action = "exception.expired"
 
+	ActionVulnFeedImported Action = "vulnerability.feed_imported"
+
 	ActionMaintenanceWindowCreated Action = "maintenance_window.created"
 	ActionMaintenanceWindowUpdated Action = "maintenance_window.updated"
 	ActionMaintenanceWindowDeleted Action = "maintenance_window.deleted"
@@ -275,6 +277,8 @@ var Actions = map[Action]Spec{
 	ActionExceptionRejected:  {SeverityNotice, "A requested exception was rejected."},
 	ActionExceptionRevoked:   {SeverityNotice, "An approved exception was revoked: the rule's failures count again."},
 	ActionExceptionExpired:   {SeverityNotice, "An exception reached its expiry: the rule's failures count again."},
+
+	ActionVulnFeedImported: {SeverityNotice, "An OSV advisory feed was imported and exposure matched again."},
 
 	ActionMaintenanceWindowCreated: {SeverityNotice, "A maintenance window was added to a host or group."},
 	ActionMaintenanceWindowUpdated: {SeverityNotice, "A maintenance window was changed."},

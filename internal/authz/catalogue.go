@@ -100,6 +100,9 @@ const (
 	PermReportGenerate   = "report:generate"
 	PermReportSchedule   = "report:schedule"
 	PermReportSigningKey = "report:signing_key"
+
+	PermVulnRead = "vulnerability:read"
+	PermVulnFeed = "vulnerability:feed"
 )
 
 // Categories lists the permission categories.
@@ -122,6 +125,7 @@ func Categories() []Category {
 		{ID: "enrollment", Description: "Self-enrollment of hosts: enrollment tokens and the request queue."},
 		{ID: "health_check", Description: "Health checks run on hosts before and after changes."},
 		{ID: "exception", Description: "Exceptions (risk acceptance) of failing rules, decided by a second person."},
+		{ID: "vulnerability", Description: "Vulnerability exposure matched from offline OSV advisory feeds."},
 		{ID: "patch", Description: "Patch jobs: package updates rolled out in waves inside maintenance windows."},
 		{ID: "remediation", Description: "Remediation of failing rules: requests, plans, dry runs, execution and rollback."},
 		{ID: "admin", Description: "Server administration: single sign-on providers."},
@@ -179,6 +183,8 @@ func Permissions() []Permission {
 		{ID: PermExceptionRequest, Category: "exception", Description: "Request an exception of a rule on a host, a group or the fleet."},
 		{ID: PermExceptionApprove, Category: "exception", Description: "Approve or reject exceptions requested by someone else.", Dangerous: true},
 		{ID: PermExceptionRevoke, Category: "exception", Description: "Revoke approved exceptions."},
+		{ID: PermVulnRead, Category: "vulnerability", Description: "List vulnerability exposure (fleet, per advisory, per host) and the feed import history."},
+		{ID: PermVulnFeed, Category: "vulnerability", Description: "Import offline OSV advisory feeds (changes every host's exposure)."},
 		{ID: PermPatchRead, Category: "patch", Description: "List and read patch jobs, their hosts and every step run."},
 		{ID: PermPatchRequest, Category: "patch", Description: "Create patch jobs (those needing approval wait for a second person).", Dangerous: true},
 		{ID: PermPatchApprove, Category: "patch", Description: "Approve or reject patch jobs requested by someone else.", Dangerous: true},
@@ -214,11 +220,11 @@ func BuiltInRoles() []Role {
 	sort.Strings(all)
 	return []Role{
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermHostRead, PermCompRead, PermExceptionRead, PermHealthCheckRead, PermLicRead, PermPatchRead, PermRemediationRead, PermScanRead, PermSysRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermHostRead, PermCompRead, PermExceptionRead, PermHealthCheckRead, PermLicRead, PermPatchRead, PermRemediationRead, PermScanRead, PermSysRead, PermVulnRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermExceptionRead, PermHealthCheckRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermReportGenerate, PermReportRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermExceptionRead, PermHealthCheckRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermReportGenerate, PermReportRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead, PermVulnRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertAck, PermAlertRead, PermAlertResolve, PermAlertWrite, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermExceptionApprove, PermExceptionRead, PermExceptionRequest, PermExceptionRevoke, PermHealthCheckRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermReportGenerate, PermReportRead, PermReportSchedule, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertAck, PermAlertRead, PermAlertResolve, PermAlertWrite, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermExceptionApprove, PermExceptionRead, PermExceptionRequest, PermExceptionRevoke, PermHealthCheckRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermReportGenerate, PermReportRead, PermReportSchedule, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite, PermVulnFeed, PermVulnRead}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

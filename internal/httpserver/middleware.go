@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/logging"
 	"github.com/openwatch/openwatch/internal/reqinfo"
 )
@@ -121,6 +123,9 @@ func (s *Server) recovered(c echo.Context, err *error) {
 // when reading passes the limit.
 func (s *Server) limited(c echo.Context, next echo.HandlerFunc) error {
 	req := c.Request()
+	if s.ownLimits != nil && slices.Contains(s.ownLimits.allowed(req.URL.Path), req.Method) {
+		return next(c) // the operation's own, larger limit applies (limitedTo)
+	}
 	if req.ContentLength > s.bodyLimit {
 		return apperr.Newf(apperr.CodeBodyTooLarge, "The request body is larger than the limit of %d bytes.", s.bodyLimit).
 			WithDetail("limit_bytes", s.bodyLimit)
@@ -129,6 +134,17 @@ func (s *Server) limited(c echo.Context, next echo.HandlerFunc) error {
 		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.bodyLimit)
 	}
 	return next(c)
+}
+
+// largeBodies returns the operations whose x-body-limit is above the server-wide limit.
+func largeBodies(ops authz.Operations, limit int64) authz.Operations {
+	out := authz.Operations{}
+	for id, op := range ops {
+		if op.BodyLimit > limit {
+			out[id] = op
+		}
+	}
+	return out
 }
 
 // limitedTo refuses bodies over limit for one operation (x-body-limit), like limited.

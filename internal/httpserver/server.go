@@ -50,18 +50,21 @@ type Options struct {
 
 // Server is the configured Echo instance with its pipeline.
 type Server struct {
-	echo        *echo.Echo
-	logger      *slog.Logger
-	requests    logging.RequestLogger // the access log's fast path, when the logger has one
-	doc         *openapi3.T
-	auth        Authenticator
-	tickets     TicketRedeemer
-	idem        IdempotencyStore
-	oneCommit   map[string]bool
-	license     License
-	denials     DenialRecorder
-	bodyLimit   int64
-	paths       *pathMatcher
+	echo      *echo.Echo
+	logger    *slog.Logger
+	requests  logging.RequestLogger // the access log's fast path, when the logger has one
+	doc       *openapi3.T
+	auth      Authenticator
+	tickets   TicketRedeemer
+	idem      IdempotencyStore
+	oneCommit map[string]bool
+	license   License
+	denials   DenialRecorder
+	bodyLimit int64
+	paths     *pathMatcher
+	// ownLimits matches the operations whose x-body-limit is above bodyLimit: their own
+	// limit (limitedTo) applies instead of the server-wide one.
+	ownLimits   *pathMatcher
 	assets      fs.FS
 	assetsBuilt bool
 	now         func() time.Time
@@ -79,7 +82,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		echo: echo.New(), logger: o.Logger, requests: logging.RequestLoggerOf(o.Logger), doc: o.Doc, auth: o.Authenticator, tickets: o.Tickets, idem: o.Idempotency, license: o.License, denials: o.Denials,
-		bodyLimit: o.BodyLimit, paths: newPathMatcher(o.Operations), assets: o.Assets, assetsBuilt: o.AssetsBuilt, now: o.Now,
+		bodyLimit: o.BodyLimit, paths: newPathMatcher(o.Operations), ownLimits: newPathMatcher(largeBodies(o.Operations, o.BodyLimit)), assets: o.Assets, assetsBuilt: o.AssetsBuilt, now: o.Now,
 		oneCommit: map[string]bool{}, publicURL: parsePublicURL(o.PublicURL),
 	}
 	for _, id := range o.OneCommit {

@@ -49,6 +49,8 @@ func (s *Server) validate(op *authz.Operation) echo.MiddlewareFunc {
 		},
 		SilenceServersWarning: true,
 	}
+	// A file upload (a binary body only) is streamed to its handler, never read here.
+	opts.Options.ExcludeRequestBody = binaryBody(op.Spec)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			var params map[string]string
@@ -209,4 +211,18 @@ func orBody(field string) string {
 		return "the request body"
 	}
 	return field
+}
+
+// binaryBody reports whether every content type of the operation's request body is a
+// binary string (an upload).
+func binaryBody(op *openapi3.Operation) bool {
+	if op == nil || op.RequestBody == nil || op.RequestBody.Value == nil || len(op.RequestBody.Value.Content) == 0 {
+		return false
+	}
+	for _, mt := range op.RequestBody.Value.Content {
+		if mt.Schema == nil || mt.Schema.Value == nil || mt.Schema.Value.Format != "binary" {
+			return false
+		}
+	}
+	return true
 }

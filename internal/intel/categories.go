@@ -25,10 +25,15 @@ const (
 var Categories = []string{CatPackages, CatServices, CatPorts, CatUsers, CatGroups, CatMounts, CatKernel, CatReboot,
 	CatConfigFiles, CatInterfaces}
 
-// Package is an installed package.
+// Package is an installed package. Source and SourceVersion name the source package it
+// was built from (dpkg's source:Package and source:Version; for rpm, the name and
+// version-release of its source rpm): absent in inventories collected before they were,
+// and omitted when they equal the package's own name and version.
 type Package struct {
-	Version string `json:"version"`
-	Arch    string `json:"arch,omitempty"`
+	Version       string `json:"version"`
+	Arch          string `json:"arch,omitempty"`
+	Source        string `json:"source,omitempty"`
+	SourceVersion string `json:"source_version,omitempty"`
 }
 
 // SystemService is a system service. Active and Sub are empty when the service manager is not
@@ -109,8 +114,8 @@ const (
 // intelCommands is the whole collection, run as one privileged batch in one SSH session
 // (falling back to the login user when root is not available).
 var intelCommands = []sshx.Command{
-	{Name: CatPackages, Script: `if command -v dpkg-query >/dev/null 2>&1; then echo '#dpkg'; dpkg-query -W -f='${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n'
-elif command -v rpm >/dev/null 2>&1; then echo '#rpm'; rpm -qa --qf '%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\t%{ARCH}\n'
+	{Name: CatPackages, Script: `if command -v dpkg-query >/dev/null 2>&1; then echo '#dpkg'; dpkg-query -W -f='${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\t${source:Package}\t${source:Version}\n'
+elif command -v rpm >/dev/null 2>&1; then echo '#rpm'; rpm -qa --qf '%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n'
 elif command -v apk >/dev/null 2>&1; then echo '#apk'; apk info -v 2>/dev/null
 else echo 'no package manager (dpkg, rpm, apk)' >&2; exit 127; fi`},
 	// Without a running systemd (containers), "systemctl list-unit-files" takes

@@ -85,8 +85,14 @@ func sections(b []byte) map[string][]string {
 
 func parsePackages(b []byte) (map[string]Package, error) {
 	sec := sections(b)
-	type entry struct{ name, version, arch string }
+	type entry struct{ name, version, arch, source, sourceVersion string }
 	var all []entry
+	field := func(f []string, i int) string {
+		if i < len(f) {
+			return f[i]
+		}
+		return ""
+	}
 	switch {
 	case sec["dpkg"] != nil:
 		for _, l := range sec["dpkg"] {
@@ -94,7 +100,7 @@ func parsePackages(b []byte) (map[string]Package, error) {
 			if len(f) < 4 || !strings.HasPrefix(f[0], "ii") {
 				continue
 			}
-			all = append(all, entry{f[1], f[2], f[3]})
+			all = append(all, entry{f[1], f[2], f[3], field(f, 4), field(f, 5)})
 		}
 	case sec["rpm"] != nil:
 		for _, l := range sec["rpm"] {
@@ -102,7 +108,8 @@ func parsePackages(b []byte) (map[string]Package, error) {
 			if len(f) < 3 || f[0] == "gpg-pubkey" {
 				continue
 			}
-			all = append(all, entry{f[0], strings.TrimPrefix(f[1], "0:"), f[2]})
+			src, srcVersion := sourceRPM(field(f, 3))
+			all = append(all, entry{f[0], strings.TrimPrefix(f[1], "0:"), f[2], src, srcVersion})
 		}
 	case sec["apk"] != nil:
 		for _, l := range sec["apk"] {
@@ -115,7 +122,7 @@ func parsePackages(b []byte) (map[string]Package, error) {
 			if j <= 0 {
 				continue
 			}
-			all = append(all, entry{l[:j], l[j+1:], ""})
+			all = append(all, entry{l[:j], l[j+1:], "", "", ""})
 		}
 	default:
 		return nil, errors.New("unrecognised package list")
@@ -130,9 +137,32 @@ func parsePackages(b []byte) (map[string]Package, error) {
 		if count[e.name] > 1 && e.arch != "" {
 			key = e.name + ":" + e.arch
 		}
-		pkgs[key] = Package{Version: e.version, Arch: e.arch}
+		p := Package{Version: e.version, Arch: e.arch}
+		if e.source != "" && e.source != e.name {
+			p.Source = e.source
+		}
+		if e.sourceVersion != "" && e.sourceVersion != e.version {
+			p.SourceVersion = e.sourceVersion
+		}
+		pkgs[key] = p
 	}
 	return pkgs, nil
+}
+
+// sourceRPM splits an rpm's SOURCERPM ("openssl-3.0.7-24.el9.src.rpm") into the source
+// package name and its version-release; empty for "(none)" or a malformed name.
+func sourceRPM(s string) (name, versionRelease string) {
+	s = strings.TrimSuffix(strings.TrimSuffix(s, ".rpm"), ".src")
+	s = strings.TrimSuffix(s, ".nosrc")
+	i := strings.LastIndexByte(s, '-')
+	if i <= 0 {
+		return "", ""
+	}
+	j := strings.LastIndexByte(s[:i], '-')
+	if j <= 0 {
+		return "", ""
+	}
+	return s[:j], s[j+1:]
 }
 
 func parseServices(b []byte) map[string]SystemService {

@@ -93,6 +93,11 @@ func (s *Service) storeCollection(ctx context.Context, actor *authz.Principal, h
 		if evs, err = s.insertEvents(ctx, tx, hostID, changes, now); err != nil {
 			return err
 		}
+		if s.inventoryChanged != nil && outcomes[CatPackages].value != nil {
+			if err := s.inventoryChanged(ctx, tx, hostID); err != nil {
+				return err
+			}
+		}
 		if err := q.IntelScheduleMarkIntel(ctx, dbq.IntelScheduleMarkIntelParams{HostIds: []uuid.UUID{hostID}, At: now}); err != nil {
 			return pg.Translate(err)
 		}

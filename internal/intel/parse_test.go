@@ -74,7 +74,8 @@ func TestOSFamilyAndPlatform(t *testing.T) {
 func TestParseIntel(t *testing.T) {
 	t.Parallel()
 	br := sshx.BatchResult{Privilege: sshx.PrivSudo, Results: []sshx.Result{
-		result(CatPackages, "#dpkg\nii \tadduser\t3.134\tall\nrc \told\t1.0\tamd64\nii \tlibc6\t2.36-9\tamd64\nii \tlibc6\t2.36-9\ti386\n", 0),
+		result(CatPackages, "#dpkg\nii \tadduser\t3.134\tall\nrc \told\t1.0\tamd64\nii \tlibc6\t2.36-9\tamd64\tglibc\t2.36-9\n"+
+			"ii \tlibc6\t2.36-9\ti386\tglibc\t2.36-9\nii \tlibssl3\t3.0.11-1~deb12u2+b1\tamd64\topenssl\t3.0.11-1~deb12u2\n", 0),
 		result(CatServices, "#units\nssh.service loaded active running OpenBSD Secure Shell server\n"+
 			"● nginx.service loaded failed failed nginx\n#files\nssh.service enabled enabled\nnginx.service disabled enabled\ngetty@.service enabled enabled\n", 0),
 		result(CatPorts, "#ss\ntcp LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:((\"sshd\",pid=10,fd=3))\n"+
@@ -95,7 +96,9 @@ func TestParseIntel(t *testing.T) {
 	for _, c := range Categories {
 		require.NoError(t, got[c].err, c)
 	}
-	require.Equal(t, map[string]Package{"adduser": {"3.134", "all"}, "libc6:amd64": {"2.36-9", "amd64"}, "libc6:i386": {"2.36-9", "i386"}},
+	require.Equal(t, map[string]Package{"adduser": {Version: "3.134", Arch: "all"},
+		"libc6:amd64": {Version: "2.36-9", Arch: "amd64", Source: "glibc"}, "libc6:i386": {Version: "2.36-9", Arch: "i386", Source: "glibc"},
+		"libssl3": {Version: "3.0.11-1~deb12u2+b1", Arch: "amd64", Source: "openssl", SourceVersion: "3.0.11-1~deb12u2"}},
 		got[CatPackages].value)
 	require.Equal(t, map[string]SystemService{"ssh": {"active", "running", "enabled"}, "nginx": {"failed", "failed", "disabled"}},
 		got[CatServices].value)
@@ -142,4 +145,21 @@ func TestParseIntelDegrades(t *testing.T) {
 		"tcp 127.0.0.1:46339": {Proto: "tcp", Address: "127.0.0.1", Port: 46339},
 		"tcp [::1]:22":        {Proto: "tcp", Address: "::1", Port: 22},
 	}, got[CatPorts].value)
+}
+
+// TestParsePackagesSources reads rpm's SOURCERPM into the source name and version, and
+// still reads lists collected before the source columns were (old dpkg and rpm lines).
+func TestParsePackagesSources(t *testing.T) {
+	t.Parallel()
+	got, err := parsePackages([]byte("#rpm\nopenssl-libs\t1:3.0.7-24.el9\tx86_64\topenssl-3.0.7-24.el9.src.rpm\n" +
+		"bash\t5.1.8-9.el9\tx86_64\tbash-5.1.8-9.el9.src.rpm\ngpg-pubkey\t0:abc-1\t(none)\t(none)\nzlib\t1.2.11-40.el9\tx86_64\n"))
+	require.NoError(t, err)
+	require.Equal(t, map[string]Package{
+		"openssl-libs": {Version: "1:3.0.7-24.el9", Arch: "x86_64", Source: "openssl", SourceVersion: "3.0.7-24.el9"},
+		"bash":         {Version: "5.1.8-9.el9", Arch: "x86_64"},
+		"zlib":         {Version: "1.2.11-40.el9", Arch: "x86_64"},
+	}, got)
+	got, err = parsePackages([]byte("#dpkg\nii \tadduser\t3.134\tall\n"))
+	require.NoError(t, err)
+	require.Equal(t, map[string]Package{"adduser": {Version: "3.134", Arch: "all"}}, got)
 }

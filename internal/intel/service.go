@@ -43,7 +43,14 @@ type Service struct {
 	now   func() time.Time
 	// schedulePeriod is how often the scheduler enqueues due hosts.
 	schedulePeriod time.Duration
+	// inventoryChanged runs in the transaction that stores a host's changed packages or
+	// system facts (vulnerability matching of that host); nil: nothing runs.
+	inventoryChanged InventoryChangedFunc
 }
+
+// InventoryChangedFunc is told, inside the storing transaction, that a host's package
+// inventory or system facts changed.
+type InventoryChangedFunc func(ctx context.Context, tx pgx.Tx, hostID uuid.UUID) error
 
 // Options are optional settings of NewService.
 type Options struct {
@@ -52,12 +59,15 @@ type Options struct {
 	// SchedulePeriod is how often the scheduler looks for due hosts (default one minute;
 	// the rate limits are per minute whatever the period).
 	SchedulePeriod time.Duration
+	// InventoryChanged, when set, runs in the transaction storing a host's changed packages
+	// inventory or system facts.
+	InventoryChanged InventoryChangedFunc
 }
 
 // NewService returns the service.
 func NewService(pool *pgxpool.Pool, aw *audit.Writer, hosts *host.Service, ssh Connector, jobs Enqueuer, o Options) *Service {
 	s := &Service{pool: pool, q: dbq.New(pool), aw: aw, hosts: hosts, ssh: ssh, jobs: jobs, log: o.Logger, now: o.Now,
-		schedulePeriod: o.SchedulePeriod}
+		schedulePeriod: o.SchedulePeriod, inventoryChanged: o.InventoryChanged}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -72,6 +72,11 @@ func (s *Service) storeSystemInfo(ctx context.Context, actor *authz.Principal, h
 			if err := publishSystemInfo(ctx, tx, hostID, si); err != nil {
 				return err
 			}
+			if s.inventoryChanged != nil {
+				if err := s.inventoryChanged(ctx, tx, hostID); err != nil {
+					return err
+				}
+			}
 		}
 		if actor != nil {
 			if err := s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostDiscoveryRun, "host", hostID.String(),

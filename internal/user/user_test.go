@@ -170,7 +170,7 @@ func TestRoleAssignmentAndEscalation(t *testing.T) {
 
 	var perms api.AuthMePermissionsResponse
 	env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me/permissions", Token: tina.AccessToken}).Decode(t, &perms)
-	require.Equal(t, []string{"account:self", "activity:read", "alert:read", "compliance:read", "exception:read", "health_check:read", "host:read", "license:read", "patch:read", "remediation:read", "scan:read", "system:read", "user:read"}, perms.Permissions, "the union of viewer and user_reader")
+	require.Equal(t, []string{"account:self", "activity:read", "alert:read", "compliance:read", "exception:read", "health_check:read", "host:read", "license:read", "patch:read", "remediation:read", "scan:read", "system:read", "user:read", "vulnerability:read"}, perms.Permissions, "the union of viewer and user_reader")
 
 	// An assigner holding role:assign but not user:write cannot hand out security_admin.
 	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "roles:create", Token: admin.AccessToken,

@@ -13,7 +13,7 @@ import { AppLayout } from "./layout/AppLayout";
 import { RouteError, RouteNotFound } from "./layout/RouteError";
 import { ALERT_SEVERITIES, ALERT_STATES } from "./pages/AlertModel";
 import { CHANGE_STATUSES } from "./pages/ChangeModel";
-import { BATCH_STATUSES, bool, EXCEPTION_SCOPES, EXCEPTION_STATUSES, oneOf, partial, RESULT_STATUSES, RULE_CATEGORIES, safeRedirect, SCAN_STATUSES, SEVERITIES, str } from "./lib/search";
+import { BATCH_STATUSES, bool, EXCEPTION_SCOPES, EXCEPTION_STATUSES, oneOf, partial, RESULT_STATUSES, RULE_CATEGORIES, safeRedirect, SCAN_STATUSES, SEVERITIES, str, VULN_SEVERITIES } from "./lib/search";
 
 export interface RouterContext {
   queryClient: QueryClient;
@@ -85,7 +85,7 @@ export const hostRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/hosts/$hostId",
   validateSearch: (s: Record<string, unknown>) => partial({
-    tab: oneOf(s.tab, ["overview", "compliance", "scans", "intelligence", "keys", "certificates", "maintenance", "activity"] as const),
+    tab: oneOf(s.tab, ["overview", "compliance", "scans", "intelligence", "vulnerabilities", "keys", "certificates", "maintenance", "activity"] as const),
     framework: str(s.framework),
     status: oneOf(s.status, RESULT_STATUSES),
     severity: oneOf(s.severity, SEVERITIES),
@@ -258,6 +258,21 @@ export const exceptionsRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/ExceptionsPage"), "ExceptionsPage"),
 });
 
+// Vulnerability exposure: ?tab=feeds for uploads and the import history, ?vuln=<id> opens
+// an advisory in the drawer.
+export const vulnerabilitiesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/vulnerabilities",
+  validateSearch: (s: Record<string, unknown>) =>
+    partial({
+      tab: oneOf(s.tab, ["exposure", "feeds"] as const),
+      severity: oneOf(s.severity, VULN_SEVERITIES),
+      q: str(s.q),
+      vuln: str(s.vuln),
+    }),
+  component: lazyRouteComponent(() => import("./pages/VulnerabilitiesPage"), "VulnerabilitiesPage"),
+});
+
 export const notificationsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/notifications",
@@ -354,6 +369,7 @@ const routeTree = rootRoute.addChildren([
     scanBatchRoute,
     alertsRoute,
     exceptionsRoute,
+    vulnerabilitiesRoute,
     notificationsRoute,
     healthChecksRoute,
     certificatesRoute,

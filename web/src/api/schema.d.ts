@@ -1753,6 +1753,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hosts/{host_id}/vulnerabilities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A host's open exposures, most severe first.
+         * @description One row per advisory and package, matched from the host's stored package inventory
+         *     (its last intelligence collection). `fix_installable` as on
+         *     `GET /vulnerabilities/{vulnerability_id}/hosts`. 404 for an unknown host; 400 for a
+         *     `severity` outside its enum, a malformed cursor or `limit`.
+         */
+        get: operations["listHostVulnerabilities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hosts/{id}": {
         parameters: {
             query?: never;
@@ -4304,6 +4329,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/vulnerabilities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fleet exposure, one row per advisory affecting at least one live host, most severe first.
+         * @description Advisories imported from OSV feeds that are not withdrawn and match at least one
+         *     live host's installed packages, with the number of hosts affected, the packages
+         *     and the fixed versions. Filters combine: `severity`, `package` (an exact package
+         *     name as the advisory names it), `group_id` (hosts of the group only) and `q` (a
+         *     substring of the id, an alias such as a CVE id, or the summary). 400 naming the
+         *     field for a value outside its enum, a malformed id or cursor, or a `limit`
+         *     outside 1..200.
+         */
+        get: operations["listVulnerabilities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vulnerabilities/feeds/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The feed import history, newest first.
+         * @description 400 for a malformed cursor or `limit`.
+         */
+        get: operations["listVulnerabilityFeedImports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vulnerabilities/feeds:import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import an OSV advisory feed (a zip of OSV JSON records, or one OSV JSON file).
+         * @description The body is the file itself (`application/octet-stream`; a zip is told apart by its
+         *     signature), up to 512 MiB, streamed to a temporary file. The import is incremental:
+         *     a record whose `modified` is not newer than the stored one is counted unchanged and
+         *     not rewritten; a `withdrawn` record stops matching; a record failing the checks is
+         *     counted rejected with its reason (at most 100 reasons are kept) and never stops the
+         *     import. Exposure is then matched again for the packages whose records changed only,
+         *     from the hosts' stored inventories. Importing the same file again changes nothing.
+         *     400 for an empty body or a damaged zip; 413 over the limit.
+         */
+        post: operations["importVulnerabilityFeed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vulnerabilities/{vulnerability_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The advisory's OSV id. */
+                vulnerability_id: components["parameters"]["VulnerabilityID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One advisory as imported, with its affected packages per release.
+         * @description 404 for an id no import stored.
+         */
+        get: operations["getVulnerability"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vulnerabilities/{vulnerability_id}/hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The advisory's OSV id. */
+                vulnerability_id: components["parameters"]["VulnerabilityID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The live hosts exposed to an advisory, with the package and versions.
+         * @description One row per host and package. `fix_installable` is true when the advisory names,
+         *     for the host's release, a fixed version above the installed one (`fixed_version`);
+         *     whether the host's configured repositories already offer that version is not
+         *     checked. 404 for an unknown advisory; 400 for a malformed cursor or `limit`.
+         */
+        get: operations["listVulnerabilityHosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -5363,6 +5510,42 @@ export interface components {
          * @enum {string}
          */
         ExceptionStatus: "pending" | "approved" | "rejected" | "revoked" | "expired";
+        FeedImport: {
+            added: number;
+            /** Format: int64 */
+            duration_ms: number;
+            error: string | null;
+            exposures_opened: number;
+            exposures_resolved: number;
+            file_name: string;
+            /** Format: date-time */
+            finished_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description The user or service account id; empty for the command line. */
+            imported_by: string;
+            rejected: number;
+            rejections: components["schemas"]["FeedImportRejection"][];
+            /** @description The (release, package) pairs matched again. */
+            rematched_packages: number;
+            source: string;
+            /** Format: date-time */
+            started_at: string;
+            /** @enum {string} */
+            status: "succeeded" | "failed";
+            unchanged: number;
+            updated: number;
+            withdrawn: number;
+        };
+        FeedImportPage: {
+            items: components["schemas"]["FeedImport"][];
+            next_cursor: string | null;
+        };
+        FeedImportRejection: {
+            file: string;
+            id?: string;
+            reason: string;
+        };
         FeedItem: {
             /** Format: uuid */
             alert_id?: string | null;
@@ -5936,6 +6119,26 @@ export interface components {
             port?: number;
             tags?: string[];
             username?: string;
+        };
+        HostVulnerability: {
+            aliases: string[];
+            binaries: string[];
+            /** Format: double */
+            cvss_score: number | null;
+            /** Format: date-time */
+            first_seen: string;
+            fix_installable: boolean;
+            fixed_version: string | null;
+            id: string;
+            installed_version: string;
+            package: string;
+            release: string;
+            severity: components["schemas"]["VulnerabilitySeverity"];
+            summary: string;
+        };
+        HostVulnerabilityPage: {
+            items: components["schemas"]["HostVulnerability"][];
+            next_cursor: string | null;
         };
         IntelligenceConfig: {
             interval_sec: number;
@@ -7073,6 +7276,98 @@ export interface components {
             /** @description The OpenWatch release. */
             openwatch: string;
         };
+        Vulnerability: {
+            aliases: string[];
+            /**
+             * Format: double
+             * @description The CVSS v3 base score computed from the record's vector; null without one.
+             */
+            cvss_score: number | null;
+            cvss_vector: string | null;
+            /** @description The fixed versions named for the exposed hosts' releases (empty when no fix is known). */
+            fixed_versions: string[];
+            /**
+             * Format: int64
+             * @description Live hosts with an open exposure.
+             */
+            host_count: number;
+            /** @description The OSV id (e.g. DSA-5500-1, USN-6400-1, CVE-2024-1234). */
+            id: string;
+            /** Format: date-time */
+            modified: string;
+            packages: string[];
+            /** Format: date-time */
+            published: string | null;
+            severity: components["schemas"]["VulnerabilitySeverity"];
+            summary: string;
+        };
+        VulnerabilityAffected: {
+            /** @description The record's OSV ecosystem (e.g. Ubuntu:22.04:LTS). */
+            ecosystem: string;
+            package: string;
+            /** @description The ECOSYSTEM ranges, each a list of events with exactly one field set. */
+            ranges: {
+                fixed?: string;
+                introduced?: string;
+                last_affected?: string;
+                limit?: string;
+            }[][];
+            /** @description The distribution release hosts are matched on (e.g. Debian:12, Ubuntu:22.04). */
+            release: string;
+            versions: string[];
+        };
+        VulnerabilityDetail: {
+            affected: components["schemas"]["VulnerabilityAffected"][];
+            aliases: string[];
+            /** Format: double */
+            cvss_score: number | null;
+            cvss_vector: string | null;
+            /** @description The record's details, cut to 8 KiB. */
+            details: string;
+            /** Format: int64 */
+            host_count: number;
+            id: string;
+            /** Format: date-time */
+            modified: string;
+            /** Format: date-time */
+            published: string | null;
+            severity: components["schemas"]["VulnerabilitySeverity"];
+            /** @description The feed that last wrote the record. */
+            source: string;
+            summary: string;
+            /** Format: date-time */
+            withdrawn: string | null;
+        };
+        VulnerabilityPage: {
+            items: components["schemas"]["Vulnerability"][];
+            next_cursor: string | null;
+        };
+        /**
+         * @description The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
+         * @enum {string}
+         */
+        VulnerabilitySeverity: "critical" | "high" | "medium" | "low" | "negligible" | "unknown";
+        VulnerableHost: {
+            /** @description The installed binary packages built from the package. */
+            binaries: string[];
+            display_name: string;
+            /** Format: date-time */
+            first_seen: string;
+            /** @description True when the advisory names a fixed version for the host's release above the installed one; the host's repositories are not checked. */
+            fix_installable: boolean;
+            fixed_version: string | null;
+            /** Format: uuid */
+            host_id: string;
+            hostname: string;
+            installed_version: string;
+            /** @description The package as the advisory names it (the source package on Debian and Ubuntu). */
+            package: string;
+            release: string;
+        };
+        VulnerableHostPage: {
+            items: components["schemas"]["VulnerableHost"][];
+            next_cursor: string | null;
+        };
         /** @enum {string} */
         WeekOfMonth: "first" | "second" | "third" | "fourth" | "last";
         /** @enum {string} */
@@ -7214,6 +7509,8 @@ export interface components {
         TrendSince: string;
         /** @description The last instant of the series (default now). */
         TrendUntil: string;
+        /** @description The advisory's OSV id. */
+        VulnerabilityID: string;
     };
     requestBodies: never;
     headers: never;
@@ -10024,6 +10321,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HostMonitoringHistoryResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listHostVulnerabilities: {
+        parameters: {
+            query?: {
+                severity?: components["schemas"]["VulnerabilitySeverity"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of exposures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostVulnerabilityPage"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -14151,6 +14481,171 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listVulnerabilities: {
+        parameters: {
+            query?: {
+                severity?: components["schemas"]["VulnerabilitySeverity"];
+                package?: string;
+                group_id?: string;
+                q?: string;
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of advisories. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VulnerabilityPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listVulnerabilityFeedImports: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of imports. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedImportPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    importVulnerabilityFeed: {
+        parameters: {
+            query?: {
+                /** @description The feed's name in the import history (default `file_name`). */
+                source?: string;
+                /** @description The uploaded file's name, kept in the history. */
+                file_name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description The import, as recorded in the history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedImport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The upload is larger than 512 MiB (`request.body_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getVulnerability: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The advisory's OSV id. */
+                vulnerability_id: components["parameters"]["VulnerabilityID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The advisory. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VulnerabilityDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listVulnerabilityHosts: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The advisory's OSV id. */
+                vulnerability_id: components["parameters"]["VulnerabilityID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of exposed hosts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VulnerableHostPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["UnexpectedError"];
         };
     };

@@ -24,7 +24,7 @@ import { unwrap } from "../api/errors";
 import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
 
 interface NavItem {
-  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings" | "/health-checks" | "/certificates" | "/jobs" | "/remediation" | "/reports";
+  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/vulnerabilities" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings" | "/health-checks" | "/certificates" | "/jobs" | "/remediation" | "/reports";
   label: string;
   // Shown only to callers holding this permission; the page would only answer 403.
   permission?: string;
@@ -43,6 +43,7 @@ const NAV: NavItem[] = [
   { to: "/certificates", label: "Certificates", permission: "host:read" },
   { to: "/alerts", label: "Alerts", permission: "alert:read" },
   { to: "/exceptions", label: "Exceptions", permission: "exception:read" },
+  { to: "/vulnerabilities", label: "Vulnerabilities", permission: "vulnerability:read" },
   { to: "/jobs", label: "Patch jobs", permission: "patch:read", section: "Changes" },
   { to: "/remediation", label: "Remediation", permission: "remediation:read", section: "Changes" },
   { to: "/activity", label: "Activity", permission: "activity:read" },

@@ -29,6 +29,8 @@ export const RESULT_STATUSES = ["pass", "fail", "skipped", "error", "excepted"] 
 export const EXCEPTION_STATUSES = ["pending", "approved", "rejected", "revoked", "expired"] as const;
 export const EXCEPTION_SCOPES = ["host", "group", "fleet"] as const;
 export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
+// The severities of vulnerability advisories (distribution ratings or CVSS bands).
+export const VULN_SEVERITIES = ["critical", "high", "medium", "low", "negligible", "unknown"] as const;
 export const SCAN_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
 export const BATCH_STATUSES = ["running", "completed", "cancelled"] as const;
 export const RULE_CATEGORIES = [

@@ -19,11 +19,12 @@ import { ComplianceTab } from "./HostDetailCompliance";
 import { CredentialCard, MaintenanceSwitch, SystemInfoCard } from "./HostDetailOverview";
 import { ScansTab } from "./HostDetailScans";
 import { HostKeysTab, IntelligenceTab } from "./HostSecurityTabs";
+import { HostVulnerabilitiesTab } from "./HostVulnerabilities";
 import { HostCertificatesTab } from "./CertificatesPage";
 import { AddHostForm } from "./HostsPage";
 import { MaintenanceWindows } from "./MaintenanceWindows";
 
-type HostTab = "compliance" | "scans" | "intelligence" | "keys" | "certificates" | "maintenance" | "activity";
+type HostTab = "compliance" | "scans" | "intelligence" | "vulnerabilities" | "keys" | "certificates" | "maintenance" | "activity";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -190,6 +191,7 @@ export function HostDetailPage() {
   const qc = useQueryClient();
   const canScan = useCan("scan:execute");
   const canWrite = useCan("host:write");
+  const canVuln = useCan("vulnerability:read");
   const connectivity = useMutation({
     mutationFn: () =>
       unwrap(
@@ -309,6 +311,11 @@ export function HostDetailPage() {
           <Tabs.Tab value="compliance">Compliance</Tabs.Tab>
           <Tabs.Tab value="scans">Scans</Tabs.Tab>
           <Tabs.Tab value="intelligence">Intelligence</Tabs.Tab>
+          {canVuln && (
+            <Tabs.Tab value="vulnerabilities" data-testid="host-vulnerabilities-tab">
+              Vulnerabilities
+            </Tabs.Tab>
+          )}
           <Tabs.Tab value="keys">Host keys</Tabs.Tab>
           <Tabs.Tab value="certificates">Certificates</Tabs.Tab>
           <Tabs.Tab value="maintenance">Maintenance</Tabs.Tab>
@@ -325,6 +332,9 @@ export function HostDetailPage() {
         </Tabs.Panel>
         <Tabs.Panel value="intelligence">
           <IntelligenceTab hostId={hostId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="vulnerabilities">
+          <HostVulnerabilitiesTab hostId={hostId} />
         </Tabs.Panel>
         <Tabs.Panel value="keys">
           <HostKeysTab hostId={hostId} />

@@ -1,0 +1,28 @@
+// Package vuln turns offline OSV advisory feeds into vulnerability exposure of the fleet.
+//
+// Import (ImportPath for the command line, ImportUpload for the API) reads OSV records
+// from a directory tree, a zip of *.json or one JSON file, in one transaction with its
+// history row and audit event. It is incremental: a record whose modified time is not newer
+// than the stored one is unchanged and not rewritten; a withdrawn record stops matching; a
+// record failing the checks is counted rejected with its reason and never stops the
+// import. Each record is reduced to what matching and the API read (details cut to 8 KiB;
+// no raw JSON kept): aliases, severity (the distribution's own rating when the record has
+// one, otherwise the CVSS v3 band), the CVSS vector and v3 score, and per distribution
+// release and package the ECOSYSTEM ranges' events and explicit versions.
+//
+// Matching compares each host's installed packages, taken from the inventory intelligence
+// collects (never by contacting the host), with the affected entries of its release
+// (Release, HostRelease), using dpkg or rpm version ordering (package version). Debian and
+// Ubuntu records name source packages, so dpkg hosts are matched by source package and
+// source version. Exposure is recomputed incrementally: after an import only for the
+// (release, package) pairs whose records changed, after an inventory or release change
+// only for that host (HostInventoryChangedTx, called by intelligence in its storing
+// transaction). A host is "fix installable" when the record names a fixed version for its
+// release above the installed one; whether the host's repositories already carry it is not
+// known to intelligence yet.
+//
+// Planned on these tables: exceptions of a CVE on a host or fleet-wide (a table keyed by
+// advisory and scope, read when listing exposures), an alert on new critical exposure
+// (apply reports each opened exposure; first_seen marks it), and a patch job from an
+// advisory's affected hosts (VulnHostsOf gives the hosts and packages).
+package vuln

@@ -1,0 +1,151 @@
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { crc32 } from "node:zlib";
+import { adminApi, adminPage, expectAccessible, shot } from "./helpers";
+
+// Vulnerability exposure through the UI, on the run's sshd target (scripts/e2e.sh): its
+// inventory is collected, a small OSV feed written here (a zip of one record for a
+// package the target has, fixed above its installed version) is uploaded on the Feeds
+// tab, and the exposure shows in the fleet list, in the advisory's drawer with the host,
+// on the host's Vulnerabilities tab and in the import history.
+test.describe.configure({ mode: "serial" });
+
+const run = Date.now().toString(36);
+const sshdPort = Number(process.env.E2E_SSHD_PORT ?? "0");
+const keyFile = process.env.E2E_SSH_KEY ?? "";
+const advisory = `DSA-E2E${run.toUpperCase()}-1`;
+let page: Page;
+let admin: APIRequestContext;
+let hostId = "";
+let credId = "";
+let installed = "";
+
+// onTarget runs a shell command as root on the target and returns its output.
+function onTarget(cmd: string): string {
+  return execFileSync("ssh", ["-i", keyFile, "-p", String(sshdPort), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+    "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "root@127.0.0.1", cmd], { timeout: 30_000 }).toString().trim();
+}
+
+// zip writes a zip archive (stored, no compression) of the files.
+function zip(files: Record<string, string>): Buffer {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const [name, text] of Object.entries(files)) {
+    const data = Buffer.from(text, "utf8");
+    const fname = Buffer.from(name, "utf8");
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(fname.length, 26);
+    locals.push(local, fname, data);
+    const cen = Buffer.alloc(46);
+    cen.writeUInt32LE(0x02014b50, 0);
+    cen.writeUInt16LE(20, 4);
+    cen.writeUInt16LE(20, 6);
+    cen.writeUInt32LE(crc, 16);
+    cen.writeUInt32LE(data.length, 20);
+    cen.writeUInt32LE(data.length, 24);
+    cen.writeUInt16LE(fname.length, 28);
+    cen.writeUInt32LE(offset, 42);
+    central.push(cen, fname);
+    offset += 30 + fname.length + data.length;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(Object.keys(files).length, 8);
+  end.writeUInt16LE(Object.keys(files).length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+test.beforeAll(async ({ browser }) => {
+  test.setTimeout(180_000);
+  expect(sshdPort, "E2E_SSHD_PORT: scripts/e2e.sh starts the sshd target").toBeGreaterThan(0);
+  admin = await adminApi();
+  let res = await admin.post("/api/v1/hosts", {
+    data: { hostname: `e2e-vuln-${run}`, ip_address: "127.0.0.1", port: sshdPort, environment: "e2e-vuln", username: "root" },
+    headers: { "Idempotency-Key": randomUUID() },
+  });
+  expect(res.status(), await res.text()).toBe(201);
+  hostId = ((await res.json()) as { id: string }).id;
+  res = await admin.post("/api/v1/credentials", {
+    data: { name: `e2e-vuln-${run}`, scope: "host", scope_id: hostId, username: "root", auth_method: "ssh_key", private_key: readFileSync(keyFile, "utf8") },
+    headers: { "Idempotency-Key": randomUUID() },
+  });
+  expect(res.status(), await res.text()).toBe(201);
+  credId = ((await res.json()) as { id: string }).id;
+  // The target's facts and inventory, as the schedulers would collect them.
+  res = await admin.post(`/api/v1/hosts/${hostId}/discovery:run`, { headers: { "Idempotency-Key": randomUUID() } });
+  expect(res.status(), await res.text()).toBe(200);
+  res = await admin.post(`/api/v1/hosts/${hostId}/intelligence:collect`, { headers: { "Idempotency-Key": randomUUID() } });
+  expect(res.status(), await res.text()).toBe(200);
+  installed = onTarget("dpkg-query -W -f='${source:Version}' bash");
+  expect(installed).not.toBe("");
+  page = await adminPage(browser);
+});
+
+test.afterAll(async () => {
+  await page?.context().close();
+  if (credId) await admin.delete(`/api/v1/credentials/${credId}`);
+  if (hostId) await admin.delete(`/api/v1/hosts/${hostId}`);
+});
+
+test("an uploaded OSV feed shows the exposure in the fleet list, on the host and in the history", async ({}, testInfo) => {
+  test.setTimeout(120_000);
+  const record = {
+    schema_version: "1.6.0",
+    id: advisory,
+    modified: new Date().toISOString(),
+    published: new Date().toISOString(),
+    aliases: [`CVE-2099-${run}`],
+    summary: `bash: end-to-end advisory ${run}`,
+    affected: [
+      {
+        package: { ecosystem: "Debian:12", name: "bash" },
+        ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: `${installed}+e2e1` }] }],
+        ecosystem_specific: { urgency: "high" },
+      },
+    ],
+  };
+  await page.goto("/vulnerabilities?tab=feeds");
+  await page.locator('input[type="file"]').setInputFiles({
+    name: `e2e-${run}.zip`,
+    mimeType: "application/zip",
+    buffer: zip({ [`debian/${advisory}.json`]: JSON.stringify(record) }),
+  });
+  const result = page.getByTestId("feed-result");
+  await expect(result).toContainText("1 added");
+  await expect(result).toContainText("1 exposures opened");
+  const history = page.getByTestId("feed-imports-table");
+  await expect(history.getByTestId("import-source").filter({ hasText: `e2e-${run}` })).toHaveCount(1);
+  await shot(page, "vulnerabilities-feeds");
+  await expectAccessible(page, testInfo, "vulnerabilities feeds");
+
+  await page.goto(`/vulnerabilities?severity=high&q=${encodeURIComponent(advisory)}`);
+  const link = page.getByTestId("vuln-link").filter({ hasText: advisory });
+  await expect(link).toHaveCount(1);
+  await expect(page.getByTestId("vuln-host-count").first()).not.toHaveText("0");
+  await shot(page, "vulnerabilities-list");
+  await expectAccessible(page, testInfo, "vulnerabilities list");
+  await link.click();
+  const detail = page.getByTestId("vuln-detail");
+  await expect(detail).toContainText(`CVE-2099-${run}`);
+  await expect(page.getByTestId("vuln-hosts")).toContainText(`e2e-vuln-${run}`);
+  await expect(page.getByTestId("vuln-hosts")).toContainText(`${installed}+e2e1`);
+  await shot(page, "vulnerabilities-detail");
+
+  await page.goto(`/hosts/${hostId}?tab=vulnerabilities`);
+  const tab = page.getByTestId("host-vulnerabilities");
+  await expect(tab).toContainText(advisory);
+  await expect(tab).toContainText(installed);
+  await shot(page, "host-vulnerabilities");
+});
