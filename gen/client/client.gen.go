@@ -1369,10 +1369,11 @@ func (e ReportFormat) Valid() bool {
 
 // Defines values for ReportKind.
 const (
-	ReportKindAudit        ReportKind = "audit"
-	ReportKindCompliance   ReportKind = "compliance"
-	ReportKindPatchHistory ReportKind = "patch_history"
-	ReportKindPosture      ReportKind = "posture"
+	ReportKindAudit         ReportKind = "audit"
+	ReportKindCompliance    ReportKind = "compliance"
+	ReportKindPatchHistory  ReportKind = "patch_history"
+	ReportKindPosture       ReportKind = "posture"
+	ReportKindVulnerability ReportKind = "vulnerability"
 )
 
 // Valid indicates whether the value is a known member of the ReportKind enum.
@@ -1385,6 +1386,38 @@ func (e ReportKind) Valid() bool {
 	case ReportKindPatchHistory:
 		return true
 	case ReportKindPosture:
+		return true
+	case ReportKindVulnerability:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportParametersMinSeverity.
+const (
+	ReportParametersMinSeverityCritical   ReportParametersMinSeverity = "critical"
+	ReportParametersMinSeverityHigh       ReportParametersMinSeverity = "high"
+	ReportParametersMinSeverityLow        ReportParametersMinSeverity = "low"
+	ReportParametersMinSeverityMedium     ReportParametersMinSeverity = "medium"
+	ReportParametersMinSeverityNegligible ReportParametersMinSeverity = "negligible"
+	ReportParametersMinSeverityUnknown    ReportParametersMinSeverity = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ReportParametersMinSeverity enum.
+func (e ReportParametersMinSeverity) Valid() bool {
+	switch e {
+	case ReportParametersMinSeverityCritical:
+		return true
+	case ReportParametersMinSeverityHigh:
+		return true
+	case ReportParametersMinSeverityLow:
+		return true
+	case ReportParametersMinSeverityMedium:
+		return true
+	case ReportParametersMinSeverityNegligible:
+		return true
+	case ReportParametersMinSeverityUnknown:
 		return true
 	default:
 		return false
@@ -4438,7 +4471,7 @@ type Report struct {
 	RequestedByName string              `json:"requested_by_name"`
 	ScheduleId      *openapi_types.UUID `json:"schedule_id,omitempty"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope        ReportScope  `json:"scope"`
 	SigningKeyId *string      `json:"signing_key_id,omitempty"`
 	StartedAt    *time.Time   `json:"started_at,omitempty"`
@@ -4478,7 +4511,7 @@ type ReportGenerateRequest struct {
 	Kind       ReportKind        `json:"kind"`
 	Parameters *ReportParameters `json:"parameters,omitempty"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope *ReportScope `json:"scope,omitempty"`
 }
 
@@ -4499,12 +4532,20 @@ type ReportParameters struct {
 	// Framework A framework or benchmark id of `GET /reports/frameworks` (compliance, posture).
 	Framework *string `json:"framework,omitempty"`
 
+	// MinSeverity The least severity of the advisories a vulnerability report holds (default: every
+	// severity).
+	MinSeverity *ReportParametersMinSeverity `json:"min_severity,omitempty"`
+
 	// Since The start of an audit or patch history report's range (inclusive).
 	Since *time.Time `json:"since,omitempty"`
 
 	// Until The end of an audit or patch history report's range (exclusive).
 	Until *time.Time `json:"until,omitempty"`
 }
+
+// ReportParametersMinSeverity The least severity of the advisories a vulnerability report holds (default: every
+// severity).
+type ReportParametersMinSeverity string
 
 // ReportSchedule defines model for ReportSchedule.
 type ReportSchedule struct {
@@ -4527,7 +4568,7 @@ type ReportSchedule struct {
 	NextRunAt    time.Time           `json:"next_run_at"`
 	Parameters   ReportParameters    `json:"parameters"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope     ReportScope `json:"scope"`
 	Timezone  string      `json:"timezone"`
 	UpdatedAt time.Time   `json:"updated_at"`
@@ -4545,7 +4586,7 @@ type ReportScheduleCreate struct {
 	Name       string            `json:"name"`
 	Parameters *ReportParameters `json:"parameters,omitempty"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope *ReportScope `json:"scope,omitempty"`
 
 	// Timezone An IANA time zone name, such as Europe/Paris.
@@ -4568,12 +4609,12 @@ type ReportScheduleUpdate struct {
 	Name       *string               `json:"name,omitempty"`
 	Parameters *ReportParameters     `json:"parameters,omitempty"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope    *ReportScope `json:"scope,omitempty"`
 	Timezone *string      `json:"timezone,omitempty"`
 }
 
-// ReportScope What a compliance or posture report covers; `id` names the group or host.
+// ReportScope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 type ReportScope struct {
 	Id   *openapi_types.UUID `json:"id,omitempty"`
 	Type ReportScopeType     `json:"type"`
@@ -8615,13 +8656,16 @@ type ClientInterface interface {
 
 	// GenerateReportWithBody Generate a signed report.
 	//
-	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-	// posture only) and answers 202 with it `queued`; a background job builds it, with
-	// progress on the event stream (topic `jobs`, events `report.progress`,
+	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+	// posture and vulnerability only) and answers 202 with it `queued`; a background job
+	// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 	// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 	// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 	// (posture: a past instant, 400 for a future one or one before any result), `since`
-	// and `until` (audit, patch_history; default the last 30 days). Audited
+	// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+	// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+	// exposures per advisory, counts by severity, the exposure over the last 30 days and
+	// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 	// (`report.generated`).
 	//
 	// Takes any type of body and a specified content type.
@@ -8631,13 +8675,16 @@ type ClientInterface interface {
 
 	// GenerateReport Generate a signed report.
 	//
-	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-	// posture only) and answers 202 with it `queued`; a background job builds it, with
-	// progress on the event stream (topic `jobs`, events `report.progress`,
+	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+	// posture and vulnerability only) and answers 202 with it `queued`; a background job
+	// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 	// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 	// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 	// (posture: a past instant, 400 for a future one or one before any result), `since`
-	// and `until` (audit, patch_history; default the last 30 days). Audited
+	// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+	// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+	// exposures per advisory, counts by severity, the exposure over the last 30 days and
+	// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 	// (`report.generated`).
 	//
 	// Takes a body of the `application/json` content type.
@@ -13897,13 +13944,16 @@ func (c *Client) ExportReport(ctx context.Context, id ID, params *ExportReportPa
 
 // GenerateReportWithBody Generate a signed report.
 //
-// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-// posture only) and answers 202 with it `queued`; a background job builds it, with
-// progress on the event stream (topic `jobs`, events `report.progress`,
+// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+// posture and vulnerability only) and answers 202 with it `queued`; a background job
+// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 // `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 // the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 // (posture: a past instant, 400 for a future one or one before any result), `since`
-// and `until` (audit, patch_history; default the last 30 days). Audited
+// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+// exposures per advisory, counts by severity, the exposure over the last 30 days and
+// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 // (`report.generated`).
 //
 // Takes any type of body and a specified content type.
@@ -13923,13 +13973,16 @@ func (c *Client) GenerateReportWithBody(ctx context.Context, params *GenerateRep
 
 // GenerateReport Generate a signed report.
 //
-// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-// posture only) and answers 202 with it `queued`; a background job builds it, with
-// progress on the event stream (topic `jobs`, events `report.progress`,
+// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+// posture and vulnerability only) and answers 202 with it `queued`; a background job
+// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 // `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 // the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 // (posture: a past instant, 400 for a future one or one before any result), `since`
-// and `until` (audit, patch_history; default the last 30 days). Audited
+// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+// exposures per advisory, counts by severity, the exposure over the last 30 days and
+// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 // (`report.generated`).
 //
 // Takes a body of the `application/json` content type.
@@ -30422,13 +30475,16 @@ type ClientWithResponsesInterface interface {
 
 	// GenerateReportWithBodyWithResponse Generate a signed report.
 	//
-	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-	// posture only) and answers 202 with it `queued`; a background job builds it, with
-	// progress on the event stream (topic `jobs`, events `report.progress`,
+	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+	// posture and vulnerability only) and answers 202 with it `queued`; a background job
+	// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 	// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 	// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 	// (posture: a past instant, 400 for a future one or one before any result), `since`
-	// and `until` (audit, patch_history; default the last 30 days). Audited
+	// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+	// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+	// exposures per advisory, counts by severity, the exposure over the last 30 days and
+	// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 	// (`report.generated`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -30438,13 +30494,16 @@ type ClientWithResponsesInterface interface {
 
 	// GenerateReportWithResponse Generate a signed report.
 	//
-	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-	// posture only) and answers 202 with it `queued`; a background job builds it, with
-	// progress on the event stream (topic `jobs`, events `report.progress`,
+	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+	// posture and vulnerability only) and answers 202 with it `queued`; a background job
+	// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 	// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 	// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 	// (posture: a past instant, 400 for a future one or one before any result), `since`
-	// and `until` (audit, patch_history; default the last 30 days). Audited
+	// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+	// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+	// exposures per advisory, counts by severity, the exposure over the last 30 days and
+	// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 	// (`report.generated`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -53352,13 +53411,16 @@ func (c *ClientWithResponses) ExportReportWithResponse(ctx context.Context, id I
 
 // GenerateReportWithBodyWithResponse Generate a signed report.
 //
-// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-// posture only) and answers 202 with it `queued`; a background job builds it, with
-// progress on the event stream (topic `jobs`, events `report.progress`,
+// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+// posture and vulnerability only) and answers 202 with it `queued`; a background job
+// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 // `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 // the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 // (posture: a past instant, 400 for a future one or one before any result), `since`
-// and `until` (audit, patch_history; default the last 30 days). Audited
+// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+// exposures per advisory, counts by severity, the exposure over the last 30 days and
+// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 // (`report.generated`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -53374,13 +53436,16 @@ func (c *ClientWithResponses) GenerateReportWithBodyWithResponse(ctx context.Con
 
 // GenerateReportWithResponse Generate a signed report.
 //
-// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-// posture only) and answers 202 with it `queued`; a background job builds it, with
-// progress on the event stream (topic `jobs`, events `report.progress`,
+// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+// posture and vulnerability only) and answers 202 with it `queued`; a background job
+// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 // `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 // the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 // (posture: a past instant, 400 for a future one or one before any result), `since`
-// and `until` (audit, patch_history; default the last 30 days). Audited
+// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+// exposures per advisory, counts by severity, the exposure over the last 30 days and
+// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 // (`report.generated`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).

@@ -3073,13 +3073,16 @@ export interface paths {
         put?: never;
         /**
          * Generate a signed report.
-         * @description Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-         *     posture only) and answers 202 with it `queued`; a background job builds it, with
-         *     progress on the event stream (topic `jobs`, events `report.progress`,
+         * @description Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+         *     posture and vulnerability only) and answers 202 with it `queued`; a background job
+         *     builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
          *     `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
          *     the report signing key. Parameters: `framework` (compliance, posture), `as_of`
          *     (posture: a past instant, 400 for a future one or one before any result), `since`
-         *     and `until` (audit, patch_history; default the last 30 days). Audited
+         *     and `until` (audit, patch_history; default the last 30 days), `min_severity`
+         *     (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+         *     exposures per advisory, counts by severity, the exposure over the last 30 days and
+         *     the feeds' last imports; generating one also needs `vulnerability:read`. Audited
          *     (`report.generated`).
          */
         post: operations["generateReport"];
@@ -6608,7 +6611,7 @@ export interface components {
             scope?: components["schemas"]["ReportScope"];
         };
         /** @enum {string} */
-        ReportKind: "compliance" | "posture" | "audit" | "patch_history";
+        ReportKind: "compliance" | "posture" | "audit" | "patch_history" | "vulnerability";
         ReportPage: {
             items: components["schemas"]["Report"][];
             next_cursor: string | null;
@@ -6621,6 +6624,12 @@ export interface components {
             as_of?: string;
             /** @description A framework or benchmark id of `GET /reports/frameworks` (compliance, posture). */
             framework?: string;
+            /**
+             * @description The least severity of the advisories a vulnerability report holds (default: every
+             *     severity).
+             * @enum {string}
+             */
+            min_severity?: "critical" | "high" | "medium" | "low" | "negligible" | "unknown";
             /**
              * Format: date-time
              * @description The start of an audit or patch history report's range (inclusive).
@@ -6690,7 +6699,7 @@ export interface components {
             scope?: components["schemas"]["ReportScope"];
             timezone?: string;
         };
-        /** @description What a compliance or posture report covers; `id` names the group or host. */
+        /** @description What a compliance, posture or vulnerability report covers; `id` names the group or host. */
         ReportScope: {
             /** Format: uuid */
             id?: string;
