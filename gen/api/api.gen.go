@@ -1776,6 +1776,24 @@ func (e Severity) Valid() bool {
 	}
 }
 
+// Defines values for VulnerabilityPatchHostReason.
+const (
+	VulnerabilityPatchHostReasonExcepted VulnerabilityPatchHostReason = "excepted"
+	VulnerabilityPatchHostReasonNoFix    VulnerabilityPatchHostReason = "no_fix"
+)
+
+// Valid indicates whether the value is a known member of the VulnerabilityPatchHostReason enum.
+func (e VulnerabilityPatchHostReason) Valid() bool {
+	switch e {
+	case VulnerabilityPatchHostReasonExcepted:
+		return true
+	case VulnerabilityPatchHostReasonNoFix:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for VulnerabilitySeverity.
 const (
 	VulnerabilitySeverityCritical   VulnerabilitySeverity = "critical"
@@ -5390,6 +5408,69 @@ type VulnerabilityPage struct {
 	NextCursor *string         `json:"next_cursor"`
 }
 
+// VulnerabilityPatchCreate How to roll the patch job of an advisory out; the hosts and packages come from its plan.
+type VulnerabilityPatchCreate struct {
+	// FailureBudget The rollout halts once this many hosts (or this percentage of its hosts, rounded up) have failed; the smaller when both are given; 1 host when neither is.
+	FailureBudget  *ChangeFailureBudget  `json:"failure_budget,omitempty"`
+	HealthCheckIds *[]openapi_types.UUID `json:"health_check_ids,omitempty"`
+
+	// IgnoreWindows Change hosts outside their maintenance windows (audited; needs `override_reason`).
+	IgnoreWindows  *bool   `json:"ignore_windows,omitempty"`
+	Name           *string `json:"name,omitempty"`
+	OverrideReason *string `json:"override_reason,omitempty"`
+	Reason         *string `json:"reason,omitempty"`
+
+	// Reboot Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
+	Reboot *RebootPolicy `json:"reboot,omitempty"`
+
+	// Waves The canary wave (`canary` hosts, or `canary_percent` of the hosts rounded up), then waves each `growth` times the one before.
+	Waves *ChangeWaves `json:"waves,omitempty"`
+}
+
+// VulnerabilityPatchHost defines model for VulnerabilityPatchHost.
+type VulnerabilityPatchHost struct {
+	HostId   openapi_types.UUID          `json:"host_id"`
+	Hostname string                      `json:"hostname"`
+	Packages []VulnerabilityPatchPackage `json:"packages"`
+
+	// Reason Why an excluded host is left out.
+	Reason *VulnerabilityPatchHostReason `json:"reason,omitempty"`
+}
+
+// VulnerabilityPatchHostReason Why an excluded host is left out.
+type VulnerabilityPatchHostReason string
+
+// VulnerabilityPatchPackage defines model for VulnerabilityPatchPackage.
+type VulnerabilityPatchPackage struct {
+	AdvisoryId string `json:"advisory_id"`
+
+	// Binaries Its binary packages installed on the host.
+	Binaries         []string `json:"binaries"`
+	FixedVersion     *string  `json:"fixed_version,omitempty"`
+	InstalledVersion string   `json:"installed_version"`
+
+	// Package The affected (source) package.
+	Package string `json:"package"`
+}
+
+// VulnerabilityPatchPlan defines model for VulnerabilityPatchPlan.
+type VulnerabilityPatchPlan struct {
+	// AdvisoryIds The advisories it names (itself, or those aliasing it).
+	AdvisoryIds []string `json:"advisory_ids"`
+
+	// Excluded Exposed hosts left out, with the reason.
+	Excluded []VulnerabilityPatchHost `json:"excluded"`
+
+	// Hosts The hosts the job would change.
+	Hosts []VulnerabilityPatchHost `json:"hosts"`
+
+	// Packages The binary packages the job upgrades (mode packages, op upgrade).
+	Packages []string `json:"packages"`
+
+	// VulnerabilityId The id or alias asked for.
+	VulnerabilityId string `json:"vulnerability_id"`
+}
+
 // VulnerabilitySeverity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
 type VulnerabilitySeverity string
 
@@ -6275,6 +6356,12 @@ type ListVulnerabilityHostsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// CreateVulnerabilityPatchJobParams defines parameters for CreateVulnerabilityPatchJob.
+type CreateVulnerabilityPatchJobParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateEnrollmentTokenJSONRequestBody defines body for CreateEnrollmentToken for application/json ContentType.
 type CreateEnrollmentTokenJSONRequestBody = EnrollmentTokenCreateRequest
 
@@ -6535,6 +6622,9 @@ type ResetUserMFAJSONRequestBody = AccountActionRequest
 
 // RevokeUserSessionsJSONRequestBody defines body for RevokeUserSessions for application/json ContentType.
 type RevokeUserSessionsJSONRequestBody = AccountActionRequest
+
+// CreateVulnerabilityPatchJobJSONRequestBody defines body for CreateVulnerabilityPatchJob for application/json ContentType.
+type CreateVulnerabilityPatchJobJSONRequestBody = VulnerabilityPatchCreate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -7270,6 +7360,12 @@ type ServerInterface interface {
 	// ListVulnerabilityHosts The live hosts exposed to an advisory, with the package and versions.
 	// (GET /vulnerabilities/{vulnerability_id}/hosts)
 	ListVulnerabilityHosts(ctx echo.Context, vulnerabilityId VulnerabilityID, params ListVulnerabilityHostsParams) error
+	// GetVulnerabilityPatchPlan The hosts and packages a patch job from an advisory would change.
+	// (GET /vulnerabilities/{vulnerability_id}/patch-plan)
+	GetVulnerabilityPatchPlan(ctx echo.Context, vulnerabilityId VulnerabilityID) error
+	// CreateVulnerabilityPatchJob Create a patch job from an advisory's affected hosts.
+	// (POST /vulnerabilities/{vulnerability_id}:patch)
+	CreateVulnerabilityPatchJob(ctx echo.Context, vulnerabilityId VulnerabilityID, params CreateVulnerabilityPatchJobParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -12383,6 +12479,58 @@ func (w *ServerInterfaceWrapper) ListVulnerabilityHosts(ctx echo.Context) error 
 	return err
 }
 
+// GetVulnerabilityPatchPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) GetVulnerabilityPatchPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "vulnerability_id" -------------
+	var vulnerabilityId VulnerabilityID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "vulnerability_id", ctx.Param("vulnerability_id"), &vulnerabilityId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter vulnerability_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetVulnerabilityPatchPlan(ctx, vulnerabilityId)
+	return err
+}
+
+// CreateVulnerabilityPatchJob converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateVulnerabilityPatchJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "vulnerability_id" -------------
+	var vulnerabilityId VulnerabilityID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "vulnerability_id", ctx.Param("vulnerability_id"), &vulnerabilityId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter vulnerability_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateVulnerabilityPatchJobParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateVulnerabilityPatchJob(ctx, vulnerabilityId, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -12674,6 +12822,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/vulnerabilities/feeds\\:import", wrapper.ImportVulnerabilityFeed, options.OperationMiddlewares["importVulnerabilityFeed"]...)
 	router.GET(options.BaseURL+"/vulnerabilities/:vulnerability_id", wrapper.GetVulnerability, options.OperationMiddlewares["getVulnerability"]...)
 	router.GET(options.BaseURL+"/vulnerabilities/:vulnerability_id/hosts", wrapper.ListVulnerabilityHosts, options.OperationMiddlewares["listVulnerabilityHosts"]...)
+	router.GET(options.BaseURL+"/vulnerabilities/:vulnerability_id/patch-plan", wrapper.GetVulnerabilityPatchPlan, options.OperationMiddlewares["getVulnerabilityPatchPlan"]...)
+	router.POST(options.BaseURL+"/vulnerabilities/:vulnerability_id\\:patch", wrapper.CreateVulnerabilityPatchJob, options.OperationMiddlewares["createVulnerabilityPatchJob"]...)
 
 }
 
@@ -35578,6 +35728,212 @@ func (response ListVulnerabilityHostsdefaultJSONResponse) VisitListVulnerability
 	return err
 }
 
+type GetVulnerabilityPatchPlanRequestObject struct {
+	VulnerabilityId VulnerabilityID `json:"vulnerability_id"`
+}
+
+type GetVulnerabilityPatchPlanResponseObject interface {
+	VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error
+}
+
+type GetVulnerabilityPatchPlan200JSONResponse VulnerabilityPatchPlan
+
+func (response GetVulnerabilityPatchPlan200JSONResponse) VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilityPatchPlan400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetVulnerabilityPatchPlan400JSONResponse) VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilityPatchPlan401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetVulnerabilityPatchPlan401JSONResponse) VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilityPatchPlan403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetVulnerabilityPatchPlan403JSONResponse) VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilityPatchPlan404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetVulnerabilityPatchPlan404JSONResponse) VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilityPatchPlandefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetVulnerabilityPatchPlandefaultJSONResponse) VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJobRequestObject struct {
+	VulnerabilityId VulnerabilityID `json:"vulnerability_id"`
+	Params          CreateVulnerabilityPatchJobParams
+	Body            *CreateVulnerabilityPatchJobJSONRequestBody
+}
+
+type CreateVulnerabilityPatchJobResponseObject interface {
+	VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error
+}
+
+type CreateVulnerabilityPatchJob201JSONResponse ChangeJob
+
+func (response CreateVulnerabilityPatchJob201JSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJob400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateVulnerabilityPatchJob400JSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJob401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateVulnerabilityPatchJob401JSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJob403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateVulnerabilityPatchJob403JSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJob404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateVulnerabilityPatchJob404JSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJob409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateVulnerabilityPatchJob409JSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJobdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateVulnerabilityPatchJobdefaultJSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListActivity Unified recent-activity feed.
@@ -36312,6 +36668,12 @@ type StrictServerInterface interface {
 	// ListVulnerabilityHosts The live hosts exposed to an advisory, with the package and versions.
 	// (GET /vulnerabilities/{vulnerability_id}/hosts)
 	ListVulnerabilityHosts(ctx context.Context, request ListVulnerabilityHostsRequestObject) (ListVulnerabilityHostsResponseObject, error)
+	// GetVulnerabilityPatchPlan The hosts and packages a patch job from an advisory would change.
+	// (GET /vulnerabilities/{vulnerability_id}/patch-plan)
+	GetVulnerabilityPatchPlan(ctx context.Context, request GetVulnerabilityPatchPlanRequestObject) (GetVulnerabilityPatchPlanResponseObject, error)
+	// CreateVulnerabilityPatchJob Create a patch job from an advisory's affected hosts.
+	// (POST /vulnerabilities/{vulnerability_id}:patch)
+	CreateVulnerabilityPatchJob(ctx context.Context, request CreateVulnerabilityPatchJobRequestObject) (CreateVulnerabilityPatchJobResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -44390,6 +44752,80 @@ func (sh *strictHandler) ListVulnerabilityHosts(ctx echo.Context, vulnerabilityI
 	return nil
 }
 
+// GetVulnerabilityPatchPlan operation middleware
+func (sh *strictHandler) GetVulnerabilityPatchPlan(ctx echo.Context, vulnerabilityId VulnerabilityID) error {
+	var request GetVulnerabilityPatchPlanRequestObject
+
+	request.VulnerabilityId = vulnerabilityId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetVulnerabilityPatchPlan(ctx.Request().Context(), request.(GetVulnerabilityPatchPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetVulnerabilityPatchPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetVulnerabilityPatchPlanResponseObject); ok {
+		return validResponse.VisitGetVulnerabilityPatchPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateVulnerabilityPatchJob operation middleware
+func (sh *strictHandler) CreateVulnerabilityPatchJob(ctx echo.Context, vulnerabilityId VulnerabilityID, params CreateVulnerabilityPatchJobParams) error {
+	var request CreateVulnerabilityPatchJobRequestObject
+
+	request.VulnerabilityId = vulnerabilityId
+	request.Params = params
+
+	var body CreateVulnerabilityPatchJobJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateVulnerabilityPatchJob(ctx.Request().Context(), request.(CreateVulnerabilityPatchJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateVulnerabilityPatchJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateVulnerabilityPatchJobResponseObject); ok {
+		return validResponse.VisitCreateVulnerabilityPatchJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
@@ -44812,582 +45248,598 @@ var swaggerSpec = []string{
 	"hq/VkHi0V+mzHaZteFhn5SMl6KKEaAw70nIgLIitnwXVqSzXIAuK2bOz86ixv+G99fnwxLZ1DvjII8Wa",
 	"aCoS8b7VexQm9ZDzd2uQLBc+fYHtuYNL+x4uVlORRfawATsqQmkJcV9foH/Qv8478xOqW3DwnXYXV9Ef",
 	"4VLhpUg7TuSSkMyooaBqbAVXxJOxwoX9Oy+paKYZYCZwy288Yr1D7zlHIre88Wp4Kzy1rsHqLPYe9c8e",
-	"htSU1n+vSKQwnfXy+wcS8S1DAitTcq4KDdR0BlYozkhUx97ZRCyWOQ1tXzXwO0H0dDjSy1rldEUNx3IR",
-	"CiFLsltfTl7x0WbkBWVY0E6fs/EGkwzBuB1yMpYx8dYajv19nKxv6wrGnQ4oqK8US0LYmAIAn2LnxA6G",
-	"TXyoMvKgR012QyUXO5s/g5v6T7uIiBMB/l/23ne5jWPJE32VCt7dELDTACFK8o7AcMzSsmzpWLZ0RXm8",
-	"N0572YXuAlFmowqnq5oQxscR82kfYL7sG8yL7JucJ7lRmVn9B+gGQRIgKRNfbApodFdXZWZlZmX+fnyk",
-	"L3HByxnSShzXr51pI60G3kvnLShtPeNxc56y5rVuHcBobdVb8Rpn7ShBNW+0gYEdv/SwRUsTKy0yHqHN",
-	"Ki7WinwmSFygz9RtoWUv/LQrMKebKstqolbzkAoPanUKlldkVbiCUn9q0rrODKGa3pntJatwX8b3FyEu",
-	"3o9/1ApBur31g7mCvTDWUCBkJxKIKsY6zwAi2G3vjebO3THhtVM4kyv3idso6Q+bC4N/zUWi/N92kmf0",
-	"5ziT+IfhNs/cn40gN4ZKGE7drJLFFDwT2UmOL4T/+s4r319++XSwXOZ/gmzkxhCmLBjN6MP700/skOd2",
-	"cgjA9FCGD4sHVgFuW+rBxNoZdjQKZT/J+KIRUJwZqc5T0cvdbgQX1R6GMd8Qv4kCAs8F05Uu2GhBXQJ4",
-	"GWKPutv+LRfgwaDxOMCfl0PjM0lUXZTAf6X1hWwxEoTo7wGUWAzXungTnt84KTAIvLAcRZFJPKNbNQ5I",
-	"niuRVA4KVhbm5MNbXJUniCEsEl/Eyzofv3vFXj4/esrefPr0gf0ojHEW61SeKycyLqaOJlMe95BHKeoG",
-	"zAhlQ+UMhODgBnC1YLiUBAENrPPIR4Vmsvpw52cA4bFbtFDRbNBJdc+fVB/+LpM/DuF35vB3JJCQyR9D",
-	"ukPvQiwiwuXCT84uxGIIjehRqGDjm0rlnJpuAL7JV897iYh1IpI+OxUqYVHxjj1A3B4yPf+6g9hfpaVB",
-	"DLDuMR1WfY3f50p+BrJmrRK65PhCLGTydXiAV6ASeAyx8OBYaRWL4utcyb/lgqEOFtfw9Pzr8KAy3eEB",
-	"dPKHqhwsDJMgyvC92JsfT171Tt+cHL34qsB585fDu+MDhhGuC/CsiIRVXlLVcXvDg/+BDBv0fPjE8uxc",
-	"2F6eSfdpx019ePA/ZtxOwoOIaMjcJ6BI7hLvfYTq54/v6EATviR+6ig8ICa6XiLPhbHVHyFiOGcjnSzo",
-	"5jxU0Sv6wbfwgyEzE947evHV0oScvjnpVSbD3cNPAZsInoiM5P7Fs0G3zyJa3IjmYVT0L7+gGucSP89T",
-	"JsSpji/wPTiDtYXxlrYmhs7nUIEg9NlHMc4NT9FHej54aqjlbUoKh/4Dut7caMU65Aw7XXESnJRrGoSw",
-	"OUOh6ziHVS5eIXAeWcoXIsFRBfD24JVBHsdpn7SG1ScyCBXw/qvzVenoYqcr2CecvNI+FVK5apf+AH9r",
-	"rFcNUnmiAis8ToWw1YMeN6dTrvg5cNQCW2GmUzZLuUK8u3dS5Z9pKUw/VFDSmeg4h+vJ5OAm4T0xWr6T",
-	"D2+HlXUMCPsMTeElT2UCJaFBqIDXV2QwK86CA3grot3PxYj9/PaJAVbgonmYfa8J0R6WmKcpK+qGPc5a",
-	"ECp/tW/tpogDxgP+I7csOuQzeXj59NCZfz6T/d+MVqSIy18t+DSN+qEK1SutLrHZ1wzdv/8bQ7gO51wh",
-	"0W8i4pRnwrDoc897Ob3yJSPW4SzyBKVD7IKIyEYVQVCoWIU4pDJD3PJUn+cC4RKlYeLzLJWxtOmCcaXV",
-	"YqpzSsVG3uEYsr/+ShaOuVEV15El77Nf6PiI4/KwOBOJe0vASqi8G/X9O9Vy9+pEbnvt+7eMkJfZfSQV",
-	"3OgM9DLqHhcHVIRVQO8TsOeDZzAq96t/65ffnCVCSXdLxaeoTUwqFmHmo3jiWWVe+24xos89mYjpTFuh",
-	"4sWQlUOb8uzClK9C9QeWXwjGnSIk3LoII3pb/rz3g1hEbnSokMcrd9czdLfb7j7RSucU9KFBBMPrtva+",
-	"u+9HMCKAPQCbNSwbKA6fikJjkI8F9U1n8lwqnnpoYECy0MniuPiZu29xL84SCawHgCCBtyvX8CWLKq/T",
-	"vxCLs0zkRiQR4kcAUP98IlPhRdJTr+OdpMGu/xJBoe3WUp15hK2oz34QC5BbmcFN+diKjB09Z0DliMv4",
-	"P3uvdIZMOlr13iYR60SV+oaznkemj7pLO4Lvc8UxBqV5cI9CeMWCoGLKUxfqigS3GBFPdP0eeJCPB+H+",
-	"U+hVhEmHob52/0QqXq0EE+pSpHomAhb9HiK2cXgwZL/3+/0//nAbOOxHkXORiPKzMJtY/cz0GBQC7vvK",
-	"XdZn/1rYTGigdA4j7XADFpUG9QwbF6KAOrmfHx312Ql6A2BQ0MaAaAJRCFljp5Cx26aEijWQU8CW0XJ3",
-	"r5EkEgUtO+t47YRzn6hbTmShF0FBMcSBQlWOnWJDERCuCkwpOdlujn2+A05pEI/oiP0ov2Gd50+fsYhW",
-	"ue9W48xqfZY698nZm5rZcrpAts9d2YO7RQXhh2/GohZZ52cvrEBJ/AaDDAPEsM4kOstdKmq0EjtEPg7p",
-	"vLF29l6li4BB8bpzKBg75VNxKq34+h3/3HWrg1f3qrdPmPPWA/bhZ/efk0+v3jhh/fb1u9efXiMKXKyn",
-	"onmvcL4MGgnWiU5F3PtO2HjSc48cgn3o4bfo1vPSXYne4+fdShrS3VlWLcYzMu+xycZnmfgNksNRn32D",
-	"cYnTk2+4kXFlAynzVT6ZjJ5OKmNBRTLk5pzMeDwRvaP+4CA4yLOUQlUzPDycz+d9Dl/3dXZ+SL81h+/e",
-	"vnr90+lr+E3ZilvxfU4+vK1gTw8PBv1neCnt7AfDg2f9Qf8Z5HHsBILyQyhAp7zueWNwnCfS0rFnwKZa",
-	"QWrO6UQJbBIwqaxIU3kOiDl0RgqebCoy9zsl5k7Kkc46xI51YIsGZ4rgX3iaCmeo0LkEvelweLwSIjFu",
-	"PRJph+4L4p2G1TOhAvAy/KKLOkRIoccsmsgkEQrT/E5gXSxI8C6FQBT38giFoRoJOxfCN4GeC+ehQ7qm",
-	"KBWCgxQJJ9NEf6bTxL3lck2Xi3A1Si89nkCxZ5AS5knC8lmfRTgZX8PEel+pavBHufXUQ26G3MhRvgrt",
-	"f5tAuYexJ35ZoRMPjZY5GP7198bURHEggkmwWoOCW0BAJC4GRQAzfrmBpjGBIqRSOhqzQi0Pr7SGF49f",
-	"X7Huj7zabllBVC7ueEWet3V0Ui3NzGbtF813Q2Lqm9ytaULKlT18hZnEDa58BzUAf/waHPgtHwzB0WBA",
-	"0DuWsKWgSy0GsTr8jXAONlsgL3yQq4WwbTnfBjxUTgnoyr4zU89xCE13LoZ6+A0v8lLwk6dX/+RnVRKd",
-	"44+eXf2j73Q2AsNRARfa5FHi8wwMP7g0mAr1p6gHPyssvc4EeCD+5eFsFnL3/Nxgc0RFu34NDhpjKxcY",
-	"0w3A8MGzDoEg6LCEIO9hvqvVuju/p/RxqIplTLslOYze7rmAB72JvtvlM0HVHASlM3HbMUC+9RtN0uti",
-	"UJ9wTCum6UuS8aW3gQ6ftaKOC/E4BL2cHHrtJQegIut1tPw2SS+vIlkPDmbatEDgEWlgkRcBJHDi1GAp",
-	"FPtmgkkP/gYOH6Tyj8vMMsZ7OnOhFEd4QEoB9hnigeOQCMbaeY6/aangQkDUDFgFphjHws9NgJkJRIar",
-	"JB5SfQ4sbNywyJfDR5Wen8Lzjrp9iFXGCKVDGb1Q0TO5wlgTPSiCsKCEngvkxEKrhL0csIQvDHnFIw5Q",
-	"ivDMJncCm62W5L3Ejv5GJ4tdaVW9z+uP+lmazXLxx4qGP93tWJImJf/kpSbwwmD8scWjUHecGhC+JcW/",
-	"labPM2nF2m0NjnTQCKSiDYgS9Rl/C5QO4zwDV995icc+eWIKzgBImBjLF15/AEGhD4me+USoUElIKfjr",
-	"qeumSXWwr6hJdWoy+7yJNgtv+rDl5zkOff0vftL2O50resTLq3/wSqtxKvEYfEsSitO5Kwm9riPz9tuD",
-	"P35tEuut+GmB99LwLBNyp9FVLlmDN7Z0xKLSRakrkMWDLdIDsDfGTgVRwTUNLklySYLwpfqGV7uFfkof",
-	"nWPoX3zrrmGjYsFOMeSzWaYvBZLCXltj23xO3P5MUcPm9w1forDGHyyTq7NMuI2HeoRCdSEWbCYBnJQb",
-	"ZrMcSHHxcBgeUvcezyGTTcSxZqIz20vlpUDPLlSxyKwcQ8LV1PjxqDgCzwSMPFfo6+ITyh8R4Rm2NaEP",
-	"S4zJgXuqVoJVEkRYFEDlfHiMQi0cUo01i53fHNMZWxKqykEtjikTHrGawBENw/mG2sCMcJuqwytq0Mpt",
-	"mnz/4vTGb9eJiGWCSIzFgsFbSQMnZIpJBR56dcGaNvcTFKZSpA/uxKS0OaAk20Udzt512I7JomVe8h2K",
-	"Sd6Nf0v2KhFqsWVjVdFM0ilj9axiiLBYZGM9WnUsvhVqsaQUuwwU3eOuFSHepVLiwf5eJberkm7J70If",
-	"K8d2s7xBl/4VsTRwO6KLIYVD5ZjVmwwBeGMRsURjhU9QIP+eZ1xZ2HdDNRZYI4nImXgijY78ecZjYA6F",
-	"YUJhD506+ScD/30n+iv9+1f4AM4+QxVhNVvCLT9LZIa1a35s/d/mtqiTw/Ny6EvuUulXXIYdqWDc6qmM",
-	"eQpFOEmonDkAkMTRolIIBQk1dCtSzRM33iHVydJTo+KsFXER5sxKkTFuQygz67OT4s2qp/gSmguoOA5y",
-	"YVq5iAeuPIM3oUBpPlmwDh6H+9N6XIQzxIOOusdLrQj+edLgASJk/ticmz6DY1Cf7YOjvHLElGicZeJS",
-	"6hzqHOC0G+ks4JgTK8sgF4keVm3RNJIJhgqvG/oh+S8gUzfTUlm2vLyMW2YmPBMJ5CuhkUA5i+NmPVSd",
-	"07ffv/n5Q7fJgXmLD3lHUr4bQ013B1W5LztNY3DhpCiBMJottl8XF7sKKtepCAk8/nHEaiQe0PuMc/KX",
-	"Xz5VDaw3j2usqzd+WHzZYFvJLIKJbQ6uoEwSluB1cvTixdOXlUpkOG0yWGjnQ6QLsTCsM1qw6EImzl7C",
-	"6hmTiyzAEiBpFyzBSEglDOwqUQqtOjMot49GRfwY1uvIpcgSGdtjFklzRluUNAyabygpNeKlNe14wico",
-	"jFFYVNZ9HEr0bbboZbmqK1FRIEpGBWs+t6FaUG3TXsoDX7OMSyOS+nbtwgEqxekgE2AF/jgq+xVTeSmU",
-	"MIbNXBCfBaGKyvD9LMnk2BbEzgClc6493w0wNlsNVX0lZVLAImjxPEsyPfOtCVDAfVb9nG5JkQvF7nAZ",
-	"BDI6w3KCCn+H+51B+HbwrOwkE2ai08TAIznW+El1vnxzhICHUWZiBoc+zpPB4qOzeMKlOhtlUOtLbSEl",
-	"J5mMsa6bjaVKqJ8PCpjgZwx/1u2z90pgaRRW9EeJSPLZ2YVYgCIBRlgHoUEDxuMLpeepSM4xa2FkKlQs",
-	"ki4WrhL/oWCjfDpzvkWffedrmGI9HUkljlkEZSxU8A1FKBEbOTe+0tAJw4GaJR3DTTHdhPkb/1E/VGtS",
-	"0VDVyXRujUwEsqipfBrUktRWTgXiG2Ky2v0wVEXKmn77tN8/Ggxaq5tQzjerbXIb+cY5aLgzOAp3U120",
-	"/dqnfcHSDQqWQJ42KFeC6x7HzuX0rLl8s7JP0YazrkbJXVHNzMMvioNb2qfqKv69QA0/2PWSt+ZS3Zd/",
-	"tmzNluSi2LpuLgc3Py8theeQSBNbnR1sVSqLlH3nAe5zHXSCAr+BJvV9Nih22YDlqvg7VJkwOr10HyfS",
-	"uLcTSRdzAvOJZlMO2x7rRHjeEQVYzkO9hL53M8KUzBKU8vJFFLpQ8x7SonPasY9ZpLSFasIzbsFpMALJ",
-	"6yg5oelsBLq0pJlB2TCCwGYaUPbcOH03wIvBgAllMylMY6rAa+QbmvRdK6Z/zjr9fGIK4sy9pjaeXKhi",
-	"omq1+lSlfktjvg0lHlZ0bsvnHOg9s3/87/+oKTaea0ROjV20048pO13t9GGe1xVzQFKV+UP4hMIhrhbU",
-	"MwCf4qGn11YX9VB6FgMAm7nfNx0jlqMrN73tJxng3idw6lpJMfxxrztsJb1WCuj+kGRL2l/KFYODftCH",
-	"G+/cVU1dduSGtBfuRIXbA2BQ7mIbZh3rRq142m1V8lCt0XK2pOT+eKZW6oe7vxtF8eAmpf4Wv9wr9F6h",
-	"t5dKRJmCVOJlMeGYVZ3rzE5Ax9U50+omCl49/ayoNon8fah2oW0PSbM/4oV7zd5r9hark0Gmapp9M8cc",
-	"dXVFiUmtduNi66yuxk51Cz2G/GGRcu740Qf13pQhE6mBFv9Cj+kn3eMyQ003ZVmuDEMEjyLr/pse1bAj",
-	"UGitDhWO8kZ+/7LdKHrFmwzDKY7u7g3DXR4T7g3FvRoKkrGKP7+sfLgGqHUczlpu6wu46JWg7VoTtnAm",
-	"4y58fdncS9B0tFA0k5eit8zjtuEhRVzCpyyfyywRZG14Q+BEOoOLm3ricwOIVUv5O/eJRxIvUIeu0Qfv",
-	"bdPqc2/2EsX92qekbZJXMqkKkUOctJF6S4MneYB69uzZs5fd1i6QGx9INQ5jJMY6E9cawSM5xCoV8OqT",
-	"LFTox3SSVYMxaT3PAiCLdfaxQCBZNY9D8XmmM3vFiQRcW0ceIcyR+rACls+Y1ezpYBAMBgOW6bnps1en",
-	"/8pikaYEusVDZWZQVDgRwoWBeZowqDcBHDydTfOUsw4wrENJJGClfR0FLPon95+e+8//iAJm+QgO5XmW",
-	"SX4uQoXOFIKpzDKB6M6Es/W3XFvRZz8BKAsgA2FtBL5/VNY2YjFrk7f0Gi7d7xn7PeNPt2c03Y1+W71d",
-	"YdwOwMxXAO7N5UGAHzYIwm13kI0wsEu9bGRSseKzPXTDrN15eaSNMcK97DtHV//oA1/4xlOIpO61SRJs",
-	"Y23HcvbcmX6dsb+cvv+pZcsiu9sju+u3K7LLB1ftanRZZV8DopRsHTpYpRzUH7Aj7JUPzJFvlA6iPQUf",
-	"FMN1AC8vVBFV1eBYqULfPTm75GkUQHPhROcZGy08g343YPOJjCeMp0ZjPSP1BBI5hLvrarkeRUdFQgHH",
-	"IQ3V5VHhPORQsPCf8oTEmWpChfA2LPIsqv7wHXjpCisjPHZk7q712Ny1CfXtIKHyN2cApwoYJb48FKhg",
-	"0UmQxhO1tJzOu9u/LZZr125m8aSiRbu5mN6JQlUCHofD+UtRU1mp/ZxzU50Pj8M5B2ZYbthY5yrZgi+6",
-	"LGLtpfUfBTEuGo/26WzNEwPo3yyV6gJGGJcV+IT0PhGcPoaelONaWy6KPmmUcUuoYsGQIqqtvv6+pPcj",
-	"9AFdUeb+OGQWF2JZam8gjyR1JJGekKBdCn/JtDovAIiwJ2MOn3lK7AKjqUALfj546hPI8G/Ic7H3ipkc",
-	"CCOwf7uEtHW7hBEkoGtgTMc680wLBhCwv8lybH7HfjOT6rlImJ3LWAyRGdADdGM3PIBX2mzB+AgZShEN",
-	"M1uwF8xj+yt0hzkb5RlyCj4dsM7zo5csyrgVZ1AJ3RefYyESkUQUs30UNlv0TtxPI0K7L9v3Q5Vqp6Nu",
-	"/M8G/knkd79gsZuFOIeEocfUDRiwuhVBIbyMR8ahi0JFIWgJWt+BuXx+9LLbZy8Gz9hUcMq4U9uf201z",
-	"s2ATbiC+pQoZea56UuGkniAfuTMwiHILrZxAX15grLvrtWKzTF/KBEBBM3dxZIw+0ypdROzcrScgaiNM",
-	"q/umRMD2cwxhXmwLWQpYrlKgFPG06AABxqApKVSdUSb4Re885aa5EO4dCPOO0vu5ncD97yu5Xz6/vf/n",
-	"FLcANA0I9A0DORW2t47ApEnrWkhNVsGEl5CEa3HUStjxsI8ajjY4Ofik9Y+86Go37ncvNnnSKSYXflb8",
-	"kkvkJLr1BkGw+gfDv/5aj1HAORWMF6YbbJLXMyQAI8jD6h5iJ7iFlNkOlOvqdqGx2brNa7nUF8LbHELW",
-	"R9KFcSbMhJ5aoPSiUB2X5Osey4CokBcUlUyrgP/9JsV3w9oEu4tUROf2GjryKhU8u2qD+pIlf2sIQkkB",
-	"Fu32F5qhZiFrg03Femsj0nHFT0GGt7aGhB/FwY5N749X9iYjQPbj8Ec/Qv65ttQS8I7sYitrfVheZtau",
-	"++JD5cKdi0DlYVdJQ64qKZXK2xRZFpCWJ4ZlOhWP5KjnU/W9BWDwO6e3MjvbEJ4xHyJsyJq2dcIE4wBs",
-	"USE80J7RrKDIJNj7jhHcecDc7VDGdikbhSUt0MEaaTtzdxoeHkboGbtxOs34+ePbPvvxuxNEi8fCAJUu",
-	"yAuussO5sVPqqR+qX4DvpPbDgFBVgOLknMsqD87LxpMcuPzH7052rhzfneCzrlIMml+rAXmESYUhRn0R",
-	"+Gz24KtS7qfI5BtxLhX79P7TBxQFwD/bjtZclZH6VOSPKJAf52k9gwxCCprlpBajYBTPo8GAwFmEqvA5",
-	"hioTQEC2YLFOXNyLQOWQUkWcmXfcaUn1MUjQUBTZFIDSkIU4GjzvuyDW3W6VoQ1xpAtGoapP2aA8mHXx",
-	"yrObkPLH707uFVqCxvCRluGVW4Um1SUzpPSc5v2YXQgxczbSIH10uYqguo3ON9IR4soANMWfTctvGkFu",
-	"C+tZq7HMEAyigEAnBaHyAF9G6ZZhC4bDh5RDjDjbrQeR02HCiVIKNV+ICZWYPqMw2SfPDJvwS8GULoPX",
-	"zvMBngwvIaHDAD7QVTtSWX97fNi1dLZBHfzd8CxJJPs9r1mqMZlRc5u9NGxDhEv/c5iJc2lsrXF5Jeio",
-	"RQF0+Q4tdMPjrvKx/Fs8nrCiiZiygH4DVv+exCPkODdWT33YdWvhobzWGrvH40k9+8XmGigawb35gMjC",
-	"2BlEWHpzXra+5AYQKsus2nyiUxEqb0LxnL6gxTC5Zx8tjl8ou9+t+WPO42EfcVTu2cASEyrx2QoPjUNP",
-	"eGIYHxmd5lawRPAklUo0t97AzXbJP+F8FXrMQ07CnyBcIqzIjMu7TQntJJ/8USPe3pIcI6wQhNDIBI9B",
-	"cfUSfP9rpZiN0YcTrhI9Hrdr1QnJcSovRAPBOut4Zht/khRckbztllFDqZ4BvOJXxZndsMLqEhBvKDSl",
-	"gZbCj0sFG/izL89ASy8V4fmgHrNYK++NCcrYQ2zjDAHcTHzmsU0X7oNQQdAlnIvkDJ5Pt5WHcHOPHA5j",
-	"ZWMoeRw6z0krrIgrgyLTQonhDw5OT9+/oSXYjSqXD9gfp939cdquD53KAJ+R0KPoNR87GaM3MAkAK+Pc",
-	"vxGPL1or3iqAlNgn1iFlzRWpq/szB3AZhFgDHAisMnPr0w0qukikkEmFZvXDD69e+yKhLCiKz+C7t9+S",
-	"1et4REueJ1KAIUHipyBUJas7ErZ3AzblM7wBcBEYFqdcTuHoHdyUAA7jAVcvrpAZoFUjkN9EZiK2hnWe",
-	"DY667qcRTJqfr3+hZfgaUWzcKxGOzbC+XPCySMWLps95GlivgCzVxIfOZ7PKPHFbs8EVCx712U+6JO1C",
-	"L2MG4IqMs58/vuuzE7XwJQ2sfBF8BXRd/sUYfQa4lDR+ItGnV2ikxdLTWSqsM2S+KGCDAnb39m2V1c8H",
-	"L7/aHDluBdaucqcXT482vhG89dZudFZVlhu9J1qt8rYVQ2f0tca5XCr9DAuBl4yprkkcpTCqNgUgCgnL",
-	"hcQF22iIeN5LTrRkwt9p3DbWV0kHNzkVNnqnJ8I7Md4YNaLysZ8/vkW8zsK36Pjdy1/T3ciA3xyFqGb1",
-	"ixq1RpP/cdX4Id43jv0JEmY7DxmT1EIlCNZN0oTuaoRdxEGoIjDLiMYJ1v706MVXLJ7wNBXqXBAZi69X",
-	"q7K5NAtBqEZSJb6bCN5ledPps6IotZhyaUpPM5EGC7B0FqoK9CuTtm4yr9aCpt5oyzNbMZQbq6UfK+ig",
-	"22buSxE/NWggTrSf+ivcrADOJaiM7gvyuWDpYAfHCbeTTOfnk/tU3SqZ0R0Tpr2qPvra/LXlj7FsHnF6",
-	"N2kfrfz0tXPzpDq/xo8fUpfqG12bxasJ0qqr/TiyjW+WyLcMNexmC0LMbuteNWbSi/m6FGNBk4/5xepD",
-	"PNyPEvMt44ScAq3YEmXXE8MuxIJKDIrYhw5cgZTr1Qlc4XQ28rj9ZwlfmChUBTPuywGReOg0qTGCGcsX",
-	"dAJIcAjSUj7FsA6mO4lDRUClYKiM1kpk3SXqoxrNmFnP9qnEfEm+d5TcWHoKPHktVtDTXT267YBAiXl1",
-	"6vYIIFsi5XBhP6VEl/n5inw8qA9ol0rYLJMqljOemhuYigoQSJOtcKqwZWPxFriTM8lTINRGu/HDx3es",
-	"g+RBOPDDiyyNuiuKXVFdgPcK1cYkvfekt+7RdwTytaHi0kztlXd3LMQr9Jq31MyCgONQfI4FLGa7Y0zk",
-	"EIy4IfosIj6DCEEpKPdX3olB4Y13pGHoHWkNg7gRChMhqfjEFKehwMvRm8tEMK2E6R6zSJDXeoZNshGz",
-	"E23gqNEIT1kvfaM+tm8BOYqyyHd/C8IJmQShamKdYNcjnXhdzu3GxBPXYT/2t6+yHjdiNOTpOnyGo8Fg",
-	"45TdFpksQAa2xYoR65m4wcTBzxpQID6VDJaSeg2RRMbUK4GeGCaTNkAIuoFIzkaLbbzkkkb86eGJimXa",
-	"AJyo0LRHBFBUvvQaRuzSBK2jtPRXlUjtzSfchuGRijMDxKpQHQWYWLVgoI5D3CcipgD1p9g0AhaB6keh",
-	"om+8JXBfwU4QAa+yYUpIOxHZWoMOz/IACKFyFl0mrKMz367l/iktsmgqbeHW0A/rc5mebpszmBF1Tpjs",
-	"7pMZNzZUkM7XLJGwv/jdB162uElEVjY6BpcSB5fkKPyC6ZlQ5Yo1e5UgjIXU74oH19//WofcT7f//DZ3",
-	"ciYwPVpO1r4Csdk3xK5EXpErPCIBGrUKXxpHCfckaFCthS7X7UyFl5+6R1kQqrV7lFB/VhKvdTh79fbU",
-	"De/009vv2UioeDLl2UXAfnp7+omdfmD/PBj0Xjyr//vpf38asA+v3rJvT08DdABPP36PRyERT120V2SJ",
-	"EEzCzY6bG8OmfDbDTnJpEVlWW55i9CsyNku5dTtqqMZ8KtNFn7kgMyLWQgDgiIrhe2MF+bb5RDTDl0Eu",
-	"uJik78o52uEGWjylLWcK3RPFUB5PZWb5zqU8MKsDFJiJC0EsBjH8vBZqwdXXSZdmAmqieLoeCvVV5brr",
-	"HhKQJ7a5c7dLn618Efda6ysSi3x9+fJ7Xp52d+/09E11qlgHeygMAC5CrSw1/4mkdpxWlcE1kltedoUT",
-	"+CGDfiqkzQWwR54ZaGaiUiBnz0s8ltkk4wYi6XOejdySS6hE7B6zyguEipoZQQNPXp/2jl581fv+1Y+1",
-	"kighM5bpOdr4+is3FtzAcEqRvLZqvU3EdKatUPHiB7F4DzPAU9Kg7btm5Uhx5PfkoZXDWKe/OMRkn+nb",
-	"Uj8Jqg5XS3q+VpNlKZ9Q90TyuZGSV9OB5X0LmsVEpMKK1d3qW/i8plNX9xThj5K9dW+maYHZYXzTVb9y",
-	"aWnt/gha24XWrd/gjg0J9F8WV7IO2nUJpzqwP3T3ctMoN98Df6PYmtjcgqXP/cjGk1VZ+3mW8BVzscud",
-	"Ex94TwX8e4F/WJsqCsMWLeuaTXMYp1rd/mx7yYN19/wiHVg38Aftv2Lb/2yx17VttfnPFjVNw2YRJeaY",
-	"oj/2jWCZsBS7xZk2Hod5LjNxF75uIg3CQhzGMsnam/mgitUwDjXE5xnEoCbmqqys8wCeeswid6/IRcAR",
-	"wNpGrCg3OzrqDhlnn159CFWslRKxLU69nac/4kqJLGBKW2h6FakRffYRe1hSnp0DiinHyrJi8HCvsTzP",
-	"0VY8MSya8s9nbhhncDYTQWSeiTF0AXaeDwYsKn7dz9ztz6zWZ/CEqNtagv3q7bcfv/W/e/DmpzrYaxmf",
-	"o62NoXj+acxbjzicIAXsb7nI9/gKbcRVTtec+bBwRAASC4dqTmkQObZWnlYI9w2txXKJTGknfnerdUZh",
-	"cWtAtaQnO3MxN5avmpWhCUPIcGY0G/NsH1U1Ct6HTJ9nZeO4yVOL4E6FLLrZXSN6Vx4MXNeKupUuWhka",
-	"5NKfxtOG9AcBhojs+s6of1Sw2tte7HfWCxgKU+fth8vnTGfs7YfLr0pylBm3kwrVDf72YNkSt/X7vQgO",
-	"plIVBUqNnXpXwehB3RlWJLSMPSgPCIE/Q3rELshm90MFNQvuFSLPI1FytOMd++z54HmFcNLdO5EJFBqM",
-	"JWkgXQuFAaFq5JLFBcPGfV80BxC50sDxovLo5UJdykwrgFhrLCLAO3kzIZI3bpoe+MZdH61/hzssT78q",
-	"UHBerFuSfbCwJar5JAG2MWdAyv3J65ZUl0JZnS12ucFfhcd5KpRlo0UFtmwKTK9wyRDpSvWFUEGhr08M",
-	"AFyUQNJggWb5KJUxuxCLUHUiYyY9kRy9ePH0JTaPiTgxvGcm/KinpLGzoxdfHT775+eHL46eRseMKwQn",
-	"c+YPDAacnCHaBjw9VNPcWDYSRASs0PSA15/PnOP/lNURPywS22AHJLHVYr1TNCy6O8MSmcBXdxOiyFk+",
-	"6x4j9n8BY+jxsQkcTSsAAuizk6KvoCyrnyG2kEjc3PKi2AfxNTN9Wd4OS27pZzbLjfsRllVBWUuoYEII",
-	"NhEB2Ng3OgFmHCdNXz1nP8hvPAjj86fPEG1omYCBmwuoK9M6VHpshWLPj17iFNNPJzol/CEa2hPDZjpN",
-	"KZpFCQD41DlfOCF2Y8ZCZyzp9a0IKEeH+OHh77AUfwBjMZWq8dzqHk4EjumCNhY/xdCh4CeKI19EY/CW",
-	"j6bSvi7kdlfFZMUD8IH3VVO2NAzrDGhbswJhuXPPj3TnIdgXAd/Y0txLKs3NBXhCoxLSsVZKVspdUyOv",
-	"+2ikk0UPqukPhl+9ePHsq4pR7iN2WWPp2An78P707f9kZiKcAsI3oHK5QjhVt65aO82odB9EcZ6l7B//",
-	"/p/s78zkiWZmEnX77K316CVYP4ZxE5Z2s04F3zFgHH8HpXXOCCmtekA5Rg2I7pndAFsQkGwTIq9QAWXI",
-	"qxM3rugTWrGfjchenfwgFiYqorQfPr6DS7DjI8EvAR6OGTNJWJLpWU+qgBkBlDCNm85r3FnKdq4OQaDg",
-	"vEbdAOyWIfYDb8vQHoWqaI6ShiUilomz/xbc1epreU6npZYUGP5Sy1AUKgyjUs0TA2/SZ4i6GfMUnjWF",
-	"4rkaZg15A9DpaexyT2XoFcoumJiORJIAHBKT0PjRst11brPflf49GuSYK7fJ4qTSdnTsdo3iwlCtbjJQ",
-	"b6gZbDEtnGxox05BqFd99gZuxNIvgZG1dSLYCgDelcEXtINUoq+nN6GUBMLHzz3QUhz1Dagf8d93a50f",
-	"krH91OR6Vl2gMn5FlXliSoEju0IwR6Aem1voijFe8lZaDfMH9OSC0o/rlKNrsRhWe8vSdfqWCCWrvwsV",
-	"Kmq3z36qpMeJKqvqFlHfATrL8Bhpilj+uFKmD9BRmbDemX6+VhPBo/BNWVdqY8UlZHW7W1apNadH7l4/",
-	"t+JrrWVyRLG5ufJeN5J9aIpLnj9BJ1bUuAhvIEoAWXfbcUV6tqKoQ9IsJ003inHRnQLng4I2U3pUtX3f",
-	"mRrn2ZBbQh7PsBYYI0Y/MFczqcaaxc5rjBGiXyWsbCAgLywTocITEnBB+uyjmAkO7XiSiE6xocfZBUzD",
-	"jesdObUQzbd5e6I/H05BuOxNVjNqG8CX10KpvSnY2BR8vHWMteuU1oOzHKBgniC1yCPVUEW8al/bUiBz",
-	"fntwFYHjBpf1jM0En0bOhMEIUnkplPMtSPmC8jwaU17KijSV54I4LJU1Qah+0yM2q56pEHkzgyYguIxN",
-	"uNuNp1ppq5V0kcGCSeVCM2jHi6CrzkXreH7ubGaoonfc2B5wjvfefhth3iUWLhgrKHKn0sD5t+fEzgS7",
-	"EIUPlQmnA84CzaVK9PyYkvOQg0yccdBpUp6/c0xJuftSyRZCW4MBlYZ8sICAPt3cuU0gc2aRYN0iZ0dt",
-	"hG/d7bP3Kl14vu4K6cCUL3BzcON1hjdgY52meu4mgyY/VI2kTcfVpwNsdglL4y8smA4I+BSv01moUm2E",
-	"YRGEtNIu4Lwq6rNviODUc2hT/GOEZQSa5qJtWIlTnWexCDBGI+4cD7dmZXzh3h6gwL1VhJcf+q+cYLsX",
-	"h/O2keCZoDESEvIU9qdUKiRXBZRikL+nBVuqkwNgAZll+rOLKOFxcaqN7x7F2WkueXDfvEYlucLMv9LT",
-	"Ke8Z4S6yENvNZGyqUljUgDj/tj00cz+r9XLPuLUic9f+r47Xub8Xqvb3qpr9/Tc9Mn9Hjfq72zfN35W2",
-	"JStNtxPc+hbd//ZfmnvJV7c9mdQo3VG5aTqSmmhmwuTA3Qt8UxibwPSgQJXzU1Pytmn666D38tffnwZP",
-	"X/6x0VhPgXySUDKXzAgOAHuZMYgnmNlVqW9bU/fyZ/Dyy/AGm495wxC7aqlvEmGjKlRtsYRGxyFDVFtF",
-	"eLYBi+Br/7m7O32FyOFKsCjhlg8jVM+JTl04GCr3zV9O3//E9Og3b7zLJm7qquzgMNF2JiKWU5768SQB",
-	"0jFjRu11qNwvugGLQHUi1nFP0GMWeUF3gy1k3f2jKu7u307i3f9R6N1fIPcEtFmR/ajrPnLvGrGOEwjx",
-	"mU9nqcBm9j7Ac54RT8ryg/owfLhnWXgVEwRwQsPo+52xGE4/49IIfMECZqWT5zANI2fxKpsUzlDsHPVM",
-	"OVcWNmr3Ux0Dintyxm3EOh+/e8WePXv20n0D/MYpvJ+7d6iKufeHaMjKAKsZsQ5XxcoB9AotWyJmAtad",
-	"4fx0++zE72+hwoF1lIblDZi7F4t+Dw8woA8Phiw86Pf74cEfUTdUsXa2AGMEeDm/X4N1qDjsAM6CDW+a",
-	"pVqdYwcYl0okQ0oz4qGLYBnHozO3eWcCEOvLSSOdxm3VDZ3sEn6KqU4NZTKhGomJVAnu/TAFlJ80k9wa",
-	"liCqjYEtxlm5up+ybF/ctvMnbrMt3drfD3D/PsldZPLXX50VJs/DQ6bih7Aen8ABgI9+rXc+XhYrxg0Q",
-	"MYmsB3ErbtM1Dxg37rWEKRXP5qDiEpMHso5EGHkVOcMrK4DkFf50EJ+q64OnoXT6B0/6F/z91/1+PwoV",
-	"rzp+QY1O/knVo6IjX3y0J4NArA0UxkxAFIfY63AW2XY0iBUyryuzvsuTucpjWvYgfKnH0Xx+UsW1p9V0",
-	"aw4pIrCZtCPfWqoLMIeio6+tdLEOOLJrLJ82Kfhy0D7upyzxvarN0RYQfm4GpbwkWENKnW0Z09GXhfzj",
-	"f/9HmZxjlfN7kTl/nOJwuoIaxPVcFfm9zvPBM6K8+bd+OSFneNLQXAXDorHOszOxEM7/g1wCPMW3n6fC",
-	"9EP1VpXomTbjynDMZQqinIRqNsyboNOApaQ+PoJzZOdqj7lMI+djoA8U4fy6sXU43lhaIKyHX+k0zWdL",
-	"sHmIXWK6ATOamVhnwuAuEHFzpsdRQf/jKbiU2zqMEHRi+rKKrOS5f9CFksp5rzg7iEWPNynPWuDTpl3m",
-	"BNfkztCMvhUxkBvfdcvf5oat4s2W67ovKNzSxkomgK/CR7nILc+Y0+fubQynt3RN++swEy5E2qEVxAc0",
-	"WkGlLZVrtFhAnzBdY+eOmdVwWZLxOYAi+dLDmciMVvR8s2Qz8DSlbjQ2tRAf4Y57A7E3EHeDlgY5jPuz",
-	"DztAvi4qLdBAIF412QfsW5EeJVIkDF0M8jgIRl+WXkyoqm5MJ1cpHtigFpezJYFjMRbo40D4Ou22+RE+",
-	"F7O5TXAvsbcJe5twl+jaqqxZ2lKIBcoOhgBc9Co8os2ESlpPYD95r/6JIb8e6SwqaIMdTdEIRBeGCv8t",
-	"1uQTBHaXES8e5GjHoYIvIT+dXfI0YqMccw9wFGckkEsV51XPBizhC8P4uUbePigMrVyg9LwbhEqnSQk6",
-	"Sz0JMGTsPcaDfxwX0hi5IS3oBPPYY7b62wdY8gUnR0iGJTE5Bi9Id+4g+CLk03BqIeIpghyMgqTvME/5",
-	"ufGVZG44fXZi2dQFZU8HgwE+xhwzTv2lSgjYG6Y6K9stWirEvnNPLxEdP8GyXjesLhAaN+fmgQeduhXb",
-	"+Oqf3fxufPVbEpIdAwUuzVzbAZXIpHhMyJSk+5VyKFR3OSXmX+70J6vViMGP1iKYFHerpAi9ZYKzCsgf",
-	"Ho4ywS8SPW8ntnvnyXYMGy3YVCtpNSD945a+RlHKx3xTPGWn8tX0wFYckByOEh6DlFUnxhcp+ve/hkhh",
-	"Kd+KOPkz2A0FiFgDZSrt4phFYLTPZpkeiSTy7WR4sdIMPodaIfiZSNgCayWbRe6dH8ouEXZrD9pL1wFM",
-	"SFkpVhiUbchWJmKhbI8KoNZwbxY9+2kpbHgyN5sJnomEdSJwWs6MECrqBuSSJEUnTCeqn+13kfvhUkDX",
-	"SSfyf5YX1CH4h8RWgtW/oar5b96LQpDqANr4MnL0vS/Gi+50yuL6y5D7gUm7zi35CDP1iiZqG05JI+kG",
-	"OCE7YKEgrdoQ1vjEvB/v1ldpmNM2VcevH4eu44wUpdh6XKQdOCA7lUcU29B+8PNblf69j4l8LrKC3IFH",
-	"MoUtYB2qya8oZcDqSjkMVTTjQAZxNs4wJxKxr6EfkB2yDvz/n4AivBuwARateAgn9yU2kLnvRXIcqiIJ",
-	"44fVcV+ZOnZ/kVnBxmrTJWRniXlY90hFNz0OVQQR0Zm45GlO1Up+x8QXpgMnGGsAvwqYuZCzmUgCBrS3",
-	"QZEc6vbZL5gj9tamONzikEUyVusEg0puS6Klj4InGET6oykor52JDDGOQgXRmPMwTIWC4zzT80ohGIjI",
-	"GnN2GiPdzc5jqzsyJfg+rU1vOhOPOuChGbi9ybB61nNyL9V5D7yADb3SJsaIDYwGZTfQAKWLUKHOQboB",
-	"a9s6Vgp4AraoJd1jeiiNkkG1pNP6VIwt07lFvSycACgYalXHNSr0Sc++w2e8gYm4A2V6kLv48jy0KCGs",
-	"yuNRwroQOvEHoQXJ37YiIoVGq/O+sbKt6GnF2QcWFlDHUBX6yNrVEasxnDqispfqiHeqaWSofqn75bfV",
-	"SHjnvUbSPLThdqAsPhaNrMshVS6D6JJpuo1SAhvUekKa7/GSL5qLxll4eI+rKeNxRvalh+3sM+Cx+Gkq",
-	"hQ/dqo1xD5tBrqEgGVbqoQPVFSKFY75rnKPi8XtCljsjZKlIfovg3xqKDtVqQ+oVryd71pUtsa6U63tc",
-	"dFsDJtIiKI6o+VoBWLPKV1OxtKzn4G6MhvM16NX2UtLCsbKBCdg65u8mrCql5Oxwo8NH3XWB1OOU2fur",
-	"gwKoYUBgchM9EreU+ea97XDKpZMNrmLRQ8SFDYKQH8sf/UK/2aHgrTxtHXUqvNsTQ+gR+/ChrefNz1Nl",
-	"/f2cHWPS1C0YIKfi0QXIHnXKrIhg5S47Nr5XRSsrwrIjY7zynPuJPlZft0UvcG331nmbWNmruoP8OrdS",
-	"jzY7LaYjUJUrbTNd+MWniTYnK/4STgbuy9KXRwmA33P3DnOLIB/+Tkgaa8Prj2KqL0VFrjcKsgvALoKS",
-	"o44KJNzvAHCJJ3wA4Cht93SWLdLDLwq/08Xcbfv/tVzQm4iRL3eqA/ORCK2F5ivqn/IcrmxiLckbDOpJ",
-	"ktxG7qoytxeuZlafvIjj6xo6RaR9aZd6lLrbinqG1Q15u+yQp2IlRHroCfTKUO+Jo3WfWrhL5/VTninv",
-	"CixFgFOdCIYwhHo8Pgb2JbeqAkD0EB3erB53bjPxPhE8te1cAx90miK041hnRVFzn50QoMILaq3GTiv3",
-	"9kyoS5HqmShhFxNu+Ygb6CfKFRW8p82tEm9wPLuUfnjCVXRHRmSXMsYh31gVXmwi1af4pJ8Vv+QydROz",
-	"M2jVj4Co6haGcMHK94y5Qhwl3zZfkzg8P28HVUUp6sUTEV+0V7Y8HwyqDbIAo0YNPVOeOs9BJCyGeAfK",
-	"wVkE7BiR84WMTAR72u8fDQarcuNiF1zWVziC624BPsgKNo3bft25gMKbXH1sjzPPcOYfR3EIHsZX3ztg",
-	"tT7MqqmsCeY69wUuPIMLVw7rV80D4QE6xxjQb6MLqZII2iJAn6KARTaeuf9NrJ0h0VWsp1OukqjrrIof",
-	"BgLVAH2SU0rDPJsVQh16rhBUFmkQdI1bkQxZRZ+kraEzhso9ve+03Q+hn2cp4DziAPu5kvCdlVOhc3tm",
-	"RBx1jwuQcMaxmgwmhE04AZu7F25HVKtI7q4OZcon3FP9QeUVWzsgRHyx57S9oqSgor+3V9gVh4ZusGFB",
-	"wbLc7ssKtlNWsIs1bi8jWLuKg70FeFDlBBXRKMgiAfdgylXOU2bFVjfyW1UerC6w2+097hQ2fyH4g/v8",
-	"iSHvIMCNlJhDAqRpjD3Bl9WZSEJVPpYBA8B8olOBOOFTkZ07hxjmqLrzs1RCnlCJOdOqcT/GmoU73Y/v",
-	"qUzikWrjvW3gIO1LGnxMzqpHxjaWLwhcfsF4vZNpBxv80BmLLQNLfcwV4RKD+gECxenpmyqnYuCJFoOS",
-	"woi8aWJOt5kUhnU43oQ4MPzHU74AXmuWz5jVrOM//yf2tMv+7/9hFcec/VPxq//7f+DPxVkiUr5wXwah",
-	"Gjmp8DQcSHdPsYa/SzcgNBp8KZ1bQMLilXd8QgbYTabnLETAZ2n77IQmAno7MuLW9zTf2F8JvN0EutMw",
-	"hFDFuWVmojMbILLM0WBADd76ImJjDsRmwE9LOH0RM3zhwpv5ZHHsk9dVJoIREqQBEgLc8sXgiJDpK4mm",
-	"qMlCfhLG3ql9dA+8r4RvOYr3uPJttpIE489mLV8MjjZ6le+5FXO+2GZhWa6W3R2l55D0VXR8VaoamJBi",
-	"CW5rMy1KmjOZm3Z+SoVssMiNAyQgF2JhhO3N+LlUmHZ4MYDuZshAjRZFU1qHE67U0WDQPQ4VEguwSInP",
-	"9gyzelGfRZX8d8TG0LhlCl6C8VgglyxkxjsV9jSgGNBZqNwUUS6926TXkAtsbvBsQnAQ6lJmWhGrWSPF",
-	"2FfPGxEcGqls+PkW7gKvt8ybctXB6grDyytuRE8qIwAy71IwI3gG+Ggwp+5ZQF8F3OFQ/egE8e0Hz5/Z",
-	"Ru3yt7Y3PHrx1VVUbC0vPK2d3q0QuIy0TgVXGwFn7OtqvpwU7ppzrWt0Ui1PZ5LjcolCzKsYn6yi8M5l",
-	"eD542W/LZroHfAHdWDjae+KddwNYJ95fSkvWA+iw2tkRr7tXWQB2WKFR3MpZXVCe02UsQvyoqN+6Mb+q",
-	"Pv7aB3Xlj5Fwc/PW74d1xlefiKvP+aqLts8srq29rM2VZ6iESmGM2qsoZbVDbjPpxXxHxZluwdcmHE7l",
-	"uTJVvmDgExYJ68ykUiLp4rtdiEVZcAGfvDpBVMzKTxWAWUMoTVzonVmaGyjtimaZVLGc8dRE7FxeCtUN",
-	"PJMTlH95oFp+rt19QxXBt9IuzhK+MBX0tpcDQr0uKj1gQBMo8izGXwx70Qxx9NYt0JI+7LClq/IUeHJl",
-	"39z1Pll9wbZcZXnJPmO5HbMAq+yTR1UK4SWlQTUrxPUGlmHDPXeYCTBK189YXmlE3skLARYP2AyXXtDj",
-	"wrUalsA5ylrV2HyKpOWlvgDOACT3qUwjFSmXuTlpmLEyTb3p7RDjoYroxQErssolWSK8lzYOcqsWjjvA",
-	"kBUUSFWDE6qbWJyPOIy9zUGbo8R8b3d2Z3eWprfF7DhxxUQgAPK7C2aZuJQ6B/5Es2VzlIlEKCt56qyR",
-	"0WkjfdkOWwBaC6vIOeOYBnSP65lYz1ywUYy5anICJlKD84VFij4feQxUrDrNgebVAIUkEvVWP/dEQIYv",
-	"kNm7z37yVGfMiDhrglf+iDNGsTcNaruZgl1BghfDvar+tTLbHaJ6t4ZmxHT3NmJ7IUtlpt/PhPqF23jC",
-	"5jpPE5YbQTE3nTeqhM0nNdekosk3TBeUd6jgYy0bjPUdHLs3FCtdH0759k0fW0zU+eh5r9pbbfugXb69",
-	"62MXWb+WHrsP+V5t9mqzV5vreMrXBWxZUrCHhtdC87qHa9kkkYxlB02YLawDje7VUoQ7hWdpSAS1nWDu",
-	"EVr2CC33jdCyfLp5Q4CWDWzzEJImYt5qoz/g961m+np66AI2qc5f6Vzt+MCwMlh6hfZ03mfLNA7MBEzw",
-	"LJXFedcx5HelYrNMn8PJEJKu02HYfjto2Q5qk1oyqnghJ2alonObWFagnG+uigYHv1kEVNt/T5tGoy4V",
-	"PHaHE2mszhZrCTq9f7bEfldhaDX1g9bVQsLyHPHFIAiVrx58MSjLC49ZUxHh2rK/H4sRvaHX2KgMEAoY",
-	"arVnhfC8GAQHU/5ZTvOp+8cAatzwX2WFm1u7c5FtVKJ2V5VnK1OxWRlaZQn3BqHRIJQTy0hXEO1pZZsr",
-	"rrsPjb7MUyUyZBaUayp93ivBMj0HpePJpTTufZzFmvH4gp+LgE25hQp7qA+oHF1gD5O/jkl1KZSbjVB1",
-	"inYupxhpKs+FAr7sNBVwrNjts2gsP58BS0QKqAcR44bBMSFQ2y4N//D36gcLeEN446jPng+eY5pUsVxd",
-	"KGdx3VfH0CANX4Sq4Ksr0QTcGIXKp0EL/gBVNa2zNv+6NMcb2Ro/kpq5WafM1acsTv2v//gSa55qr/KB",
-	"n19hi8TnmTZ5ti95agUW9XHqTKhytojiBQRNrBY6LVuGNcappnRbtFKbtWVjAe6+H/t2QnKqx7aX1LDe",
-	"O0ZYw/Cz5Izb48KsQ730SGBUkIncONPc3QLqe33FIg8lFAFqYJ6mDCjQGa9y3OYKB1ZlRsPXcr/6N5Fp",
-	"Qz8zMVeGic/SNNPhNtdyN1nngm/pOo0cuzab30I73GPMQ29JB94A+SLMIpZPFvy8ztNZla+HBHJfmMHd",
-	"FCfhQ/bHK48iT4eLzaa5dXYdNwNs2r4V2GO5qx+WurRJAqHOVQsuH48nyEanx6xGGk2cru6rsu2wG7DR",
-	"IlREXxeUtdF+o7CeUNRtGW5wufWhTGeF4Lbgtw1VjeA2CnCPWkty211iqoRHF3zAKgmVH5NvjW9kzAtw",
-	"CirNF25zw0tmmU7yWCRMArqENiJU4lImEF1h3AQ74eHv7n8QJAGN2uHv7n/wb395hHBvps+whcIMi96N",
-	"oBoutRD4QfFTudR3xkzbRsQNI984okKCdOwgaW9LvHag9jFPxZcdn1WWdP0JIsn13t1YH5eRXYNi58J8",
-	"BdgCnjnN52rhDEnJl1mt7SoXY40tLq+6LW54oxU/tJlQyUa2HKm33btW7TYhQgiVFOY9ksqK7JKnERvl",
-	"8YUg5GFi/g9VkRl+NmAJXxjGz3WXWc0i8PYrLShKz7t19L8hPmKmJTZ4zp3dnAN+XZYLNxppDYu4jfrs",
-	"hHLOTweDAf7CHDPOMoA4UUIkzgJPae/g7PlgsJE1/AQzdgcmER50KkFbN7z6ZzeBG1/9ltZpx1WpSzPX",
-	"Dskq95mgqyxOJZYB0BorpyKgKtJ4wrOHY2GUArAHaRdDAKzYMoLPh0yPhKn2pmQ6P5+UneB2kgnBUr4g",
-	"8C2ouddpKjLW+fTqA6MRQoR4evomVCOulMgC5mREKAvl/AlL9blUAZtl8lKm4lx0qY6/RNvBTaDE0OHm",
-	"QiRsPpEpdOkB7ielPaiyHcY3QQJqZaAvBzaKTMfQzVcZ6gxfE/sMEE/EhkqrWHQDNufO2CHA0NMBMyLW",
-	"KkETLS2QDSlsr7GIVOZuhRigCKIzys0iAq83VN4BHYmywyfLlXI2smzgcU+sowWFisB6xlJJA/gTTibx",
-	"JQpo6EQLZI/ggCxNaEIFGrEbqAHcVB4qAECC+OXF4FkV0bRAUI7QOfY4Qn1Y5Ih1Iv887FWGt4m66Jz7",
-	"a40VM98QIJzpB2br2UwkjcCn7j3R/JfyfMuyyl1b23KgMHp0htusLq44ifBjj8LvDdB7CU+oajxLVKF1",
-	"Z4/1wsgiwXOjED+RJnZ7y2KY5WrLVpukE8ooCtNdoK91tBLFy2sVQDWLETDmbuDPFw32qkA7UKikwj4D",
-	"uB6OLIGtHvN+M0lbxPtTD16nVeXR/RZEsVDVe54LPDLm4ch0xpSuNnf4+pCONzQAl39mFzMB5sa4ey66",
-	"x5UnXojF2VQaOH+NlrqsCVbSWf4LQYwdzt7iJdQK6TYC0WTQZSqY33mK5ay1crqNp7F5MleQkfY/etC2",
-	"zo30FOTgrRrr1l4nFBuR+BayisjsTd69QqeBKJYCumTkqsUF2zdz4nMsQEzMJtGvnitW/iKo1nt5D4uN",
-	"UyFsby6hkF2Ufh1mr0LVQTw0AkWkbFy3UuBQ6bIuHCY49HLmZs6LI711NQuvy9farFzheqm14vbV7NqX",
-	"lAYrXmCT8gQ/lfuotLV0spwkgu6E3fwqMJaK8q2JTIurtkNzugQBSyEcZzOhIBVUPM7DtTHoTT5mRk+F",
-	"c0WWdmEKXkijQxWV4yU8g4glIpaJQJDVyLcjQ5uy+DyTmTBn3EaMZ6JgjDiufRUqTxhBKGfj3OYZgvm5",
-	"p0oFxBMUwPeLEZxN+WcP6PLsqxfVI5V+qNbBP0k4M2E41sBND0cDZLV2ttpy5azSTDqPImNchcqXZUV0",
-	"DBHViCb89LqLCeahPtVFSIznQlXoB7B+zY4KTn7N5O3wGLV4xj0BsZXv2BbILQvx/kx1W9zhmKLgqi61",
-	"vCKu0qxUh17fwnm5qrspgJFwIRbrvRQXI3h8FK3Q3kJ/OYCrqAVL5Hgs4CwWLl0KM5xvLFUsQtWJSJCi",
-	"7rASihk4BGVxqo1IfC2PYqiSpWJD6KUz5u5qCeNqnbPyg3uvHQcIP4jFupY5N7X77f2qRjkXnXvcHXPn",
-	"jLdN6uC32G0Dw1dZHLxGQQReCZ6LKoRia1OCUpJjqc5FNsvoeAoQ2ELVMbqmLrFWY5lNDROfeWxTVEhS",
-	"TMr4QMFBsYsqXTzLXUaETdxWn9ekaCc4SaQHO9wffxALetY9lhptoOqVXDYxe+y3ye0YC6crNaVoglq7",
-	"TelRqfqwvWxZ8Ys2sHLTQ/3HM2bAyGnaOg3rwGVL2+45l6rbiC0k1ux8DcXP3+nsXFsr1H6TapQ7Nz/C",
-	"VvtWbrZFNctcNQU1pETi1lPilNWmRhsTeNZOE7BUGgtdiWymM2sCJ1wZZpyQgTlgU6jLCNiFyJRIg1Bl",
-	"YqS1Ld41YHEmrYx5ysYyhdLricBbKGHnOruALp5sDNseQQS6/Z4S70GoKK0OtRZoNZOAZVwa+EGlA0hc",
-	"Cl8jAsd/5HTG9DzPOALxnRJz7CrsM1hXOKSF6pLaAURjhRrNGbQeVJOEDzlZXR3oqV0D2EdiXJtYbL+s",
-	"7F1Fq9U+g31vGWySQk+6XlmuO01kQ0nolo3S/5uLHMoOoDi14vsOK4VurKM0G+lk0aVi2DwV0D3tLEil",
-	"RgyZPdwVYM6SIk9kIuRVg4dkuSqI/kc8vnD2zQWvAJCIDe18imeFZKFCRSaqaCSW5JvXamVl8kfk6w2A",
-	"9NTYTPAp61g9kzGL4LJoGCr4q/839+oJcKm6fxrLM1v5t++sLz7AugeRRN0++wgzANUQ+EBMYz0xbJZy",
-	"O9bZlLnNSumiaATO7uA+Up0V92YdfA1fs4DVvlHXV5XUwJhpkXDcEH1j2cYxa0/zla2UxTKFCn4KhdZN",
-	"NvfUTQScuMVcPXRkKTfGtTCsR1t9VGtNW8xVQCuzDzS21O/mhJ2OysDNprCjUhkHhqgGqQom8mYQUu63",
-	"Q/FZxHmT7YUT5Z5UY72Ga+H50uE+EOWj+umM4I0tGwmhisNQkQC8cVs1auXU+97P1//8p+rbosXhVhh7",
-	"RT3COq9hdxm26rMO0Ytfi4NWdWZf4+UbnTaXuKHXor5qpPZyjz2LdSI2PrxeGfUr9+vtNYjUm0MabymX",
-	"SbCKt0+4FT0rp2LzKYA8/I3u9iWd2K/K2gZH93Dd42DbersagbcfvN/AqKzYBwhGSyiSG298vtNuzk3F",
-	"KLZte6vx80MI1jGDsd/v1ux3DYmMRjydO9jvalgVv+lR+6Hqa+gyArDu3/QIAleDRZZnzviaaEgZrpJg",
-	"0bAOgNV7nAXTde8pLZ4Nm4AZnWHx1iZxWdGtyTgb8SpwDS8JuQjq5mm/f9TcvOT26g/uLf7iXnYXBWHI",
-	"GP0XPfpSC8KKF7h6Vynk4THxOJYv3b6rwDVXAGHBNVfQO/4EauS3C6dQdD4K1VdjUkCZQPbF86i6v7Gy",
-	"0v3F0zTqBpirtprS1QHmYub8kgi7ueLZIsC+mBHgX0E559yp5GgB957bSUSJrTGXaZ4JNsoTPGvglk14",
-	"aqn/R6epzi09o8oFDBgnbCTGmiq2MIELHYwl5D+Wko20tmymUxkv+uwEjI7VOcwqlJ6UvJahojQaJcvw",
-	"FZkR1gJ8IXYFYTUXtgSxmciMVk8M1WnwlBV1Hmf+o6h7jAVuc2lEqKAvhmfWMG6ZdqbbjbUYeuUp7v+r",
-	"0KABy1UqjGGRPFc6E2cE4QmIMDbLBVEPccUiF/BmMhEFX0eH54m0IjmGNk3DIhQeisIjZrVuhAlEUFpv",
-	"8B56ksqP836gdAu711pR5hV/z+65nt2zMlFtJvHaWSdvLStFYc4EF9BajZH598JWZH/3O+aXLzn31c1b",
-	"epZgBJ0J9cn/W+6rN8v/FLK1Qibf7k96Gvbdy5kn2l53Yrov4ltfxGcw6CoED7pTnEPEdJaIrITWkRk1",
-	"rOCG7xwwhvA59y2axopZe8RW4tyQk+i8wdmEGxH12fvcznLIP8R8NhOAyvP0K/aD/AaAUf2JYGSzXEHf",
-	"dzsMsRf/UxjNXWc94YWuGZx9gN9cMzC7Jozy0aCKo/x0cCWQ8u5DOrdAV8d0IFR729FoO17DUb+bIQhk",
-	"tKqEZg3WBAzJkMV6OuUqCbyqadC9gInPGFPY3ATMyqlU5/drUHZUQrwcWLF//O//qBCcfqp1DsVcMSTg",
-	"w04hssB6rsA76DwfPGO1WgAfIkVjnWdnYiGghfBElb01pW9RD+Ag8fSymnjy8GyYlJOqLDhwH0TEGK18",
-	"+zHmOturjGu+5/bDJdTqb0UsTdEHc3f1xVc6vW7CywKtEmZ9f+6/JacZhazSUAYK4tSAOTXo3syYeBtQ",
-	"D7GGMVexSLdsGcBjZiPhBk91lASbckxlVaho/qwEB5FSzngnqvsKHnEnmvuTxiTHXkv/xFqK8gST66aa",
-	"cp8uvoXi+uUzn831tFaBU+ppJn7bfkl24w6OTxIehJRTh+zuVPMjPHC/qe7VdZfNrb8BBtqd7KmZMPl0",
-	"2972hKdWJKihWPc6bDqzIfRKKBhEDVR6flyJZ+Avnlo2EWkCBcjF4UzKoccfDo+yfKca7yZovxnvtXtb",
-	"2u3kiXFGSkInldvdgHWaOm3Zslp/51QGSnoF7Ln4BkHpEpfA3AQJ6x1qcJ7PhXO0OWAUCjbLpCa1YzGf",
-	"2TwTSdU1oRPUDvRHkehj+nOqE2GCggPpUmQG8X9yRSBjZmFim+LNu3SiDDUfK+fAYHt2aDxoIe7ZfBzt",
-	"zcefxnzoNEUlwuCU0Klw4kndbpjB80YDjEkqY6GMWHes+Y4u2eFuRY+Aar+rOCtoxF9E9d8Wz5G8qfKv",
-	"b6XIgupp0Vhwi3xepVT41V0jFHRJpd60gft1Q1apZkLkPcXUbdb+W88utVrmc0ve36BV4zdYx8GeVvpB",
-	"icn3wm5VRrbDubS6iMjO69l9pWGXPJUJoH1DO+V8olPRZ+B/OC8tygRavlhEbMoXUJRWVu6aUFGDrBJz",
-	"Vl6LeNQiCliU8IU50+OzuRDYDssi96f7aKqVnRAkXMIXxVXd41B5yNox+X7lvQ1AxiVZK3A1MgHdGzs8",
-	"Pv6u00l7Nd5KChejoSZNPmZ8ZJwHQJJpLC/pjngmtsAC37bzb0r93iTyj5r1nZ2wRALPY2HysONU7ftW",
-	"rsEI76b4QWxtTkmUtnJMMmcOXSimRLq+au+nyk9e+R9cdwDUjvEwSNAb3si96GY06H7OHlEjR1Voivdn",
-	"HSPiTFh0KLASBWF6RFLL/tdEbp18Vy+8ot3jxA8DCZjmYjTR+iJgnJ2mPL7ouTflVo5SZ91iDSkzugih",
-	"Z9npj58+OLVMR/pzn721JlT4Psg/4i828hxAlOg7AgOBH8+4MXOdJcA+YgR3ZhLAdd2W1NMqXQxDhawl",
-	"BmhDIrzJmREWCwtHgFPy88d3GAPDXfFMAaB7gWjQIsHRpciemFDxNNXzw0SoBTSWsU6JzstSqS56qY55",
-	"iglIYXnCLWc8SZxpJ88vE+PcuBUKVah+obckz86wmGfZgkX/s+e2sl+cI9w7lecKYvMhs1+H+WDwLM6V",
-	"/Ow5Y+ATEVw+pe8m4jN+FBFNCvW2fHaz9ObHk1e90zcnRy++YhdiIRI2WhSdKG41/TQ7YYrwhhZv18d/",
-	"ZXwOwDH0jD77KGIhL0VmQpUJonEEFkQQgQx2t1gjhxryyyCeFJ1eRTYCljACZ+ZsLOZsKlVuhQlCZTTj",
-	"ZeLXc85USR1mKV+0MMBAlX+DrdmRK93wJBzCPQEPN715g2XFMSb7VpH1rSJNNvj2VrbiPjd7Bhvmztqk",
-	"fJ8920r2rGnxj+GwiLCbEpE6IyiXwvtby8cKW/tKtm2jlR/ctVH5VNlTOuibAPUPbC/dvbi1ZuFcsLIb",
-	"U7OLnNz7qbTA2oxJBSf6qRhbxlOgN4oALfk8wm3aYzNDkg6BlM9zFGYogxbTmV0Alpmm25LDFrELIWbk",
-	"ilmdAVI63D4VPDvzF2ViSkDm7Wm1e/UG7pXQ/fqKuz+M3Sq1+/26EEMrzC6AlzG+crHF0WDgIg5IdyNE",
-	"DPXHY3zAeByLmaX0+1QYw8/FkEU6t7GeVpjWZDwJiGfFTaYLYxbubn32E6HOSFOFTBQ2k80BwCdh7nN7",
-	"dI9fT+FI7+5ROrm1zgbud8dm9ECgRGUATEPiU1DH8sLZUHpOzBkgl7ac5dtrmi0auuuKVjp/G+fxvi1/",
-	"svNM3naY+RtGv7iKp58W5boNlHeVevSvsXnusVzpx5p9LGegHVPmNv7pOu3ytcj0ya13s+USXrpvVUQO",
-	"dlgl1ySKbTsFDW0RFOXeWJO4d9G2IucAms04laU6tyIRvIjqF36yd+aqjYULAVra499aMTVFFjnxBLwx",
-	"T1ORDYEs3A3SRY4TnaJwsHIQlYvhexOqDleMpyKzSAVAfpTR6aVI2LkWQPIbwRWgllEXab+rD8YYr89e",
-	"83gSqphnmWfsxe+JedP9HIvtjlkERL3J1y7UqcZ0+DEwb/ZDRVedQd1/5Mv/azemH0iYmA63bKqNZU8H",
-	"gwE01C7g1EAkPancyGC0U77AsZRdum7S26ACqrr5nQB89/vZpfFVa9snbZcjrVMBANa73C/dy1/diu+m",
-	"EpfjEZVUemmUqsdns/o26SZkCxskj0H8h0ak4za74XdFnmw5vCswtWyF6FbBMiOQmkT0a6nq2gl6taJV",
-	"P/LswgmTs2YfUaSvTk+7eYbnSQPauw+NGsXRzS1kDgs9RFvn2VxwaXYmgSB8PZ5i03WzLIGpBqlxO8Ul",
-	"MaLMeUZpQ7RzffYe8gfAlfOksnkg/izA6q0TrmsJFk7WFyFY25QT7AgAIaG8Q01zaTq2Iip6JhSfyb7f",
-	"ctrOMN7PhDr58PYvp+9/um1yhieJRIi2D5l7joWo3HkcRZypR9B43OJp01hYouN8KpStFAAA3PEol6mF",
-	"1p6bysztFlPEOQCVD//6a31HkoZVxx0wbpib0RqbAsDW4yJypdViqnOantqCLfg03WDB/r+TH99db8H8",
-	"jas4RFeuQMc9p9t/FCvmXvU6K5aJqUgkTq6vIlkPjVz5RVFQ8SWDJH8s3+ejn4A9XPLt4JIbZOQxZbya",
-	"Xr/dm69cvW57rFx2RXGdF2M6PynH4iItLlMgeUfGLoXKN6y0w3Oo+dJGgNYm6HQBBzS3oUoFcMITKHPB",
-	"5sWUngfYjVtQ5OIjJP7Y1OCv1iEVh6qEKiYg4SasY5tnCsemx2PffgskggVYMD6SMvmVDEOo3NB6qbgU",
-	"KZulXDFukTis3+8fug+i/ip4MeERV5ehikrcXkG2amAeOjxxZcQPFKG4QcP2BWjrC9Aap2yNFbo2cHHd",
-	"QFXgi5t8jMPfsyvwjBvV5v4QK75EibsvjOMmF3Et2vFttsBrGdKKUBUtFe3iuQEk8qqU7sGRv0Bw5AaJ",
-	"vS1M8kOVaefftEZ4HwQygQ6LUhzOEhGn3In9pWBT4fwwaaZsLD+jdweArzORMTmdpcIFojiNHQ+i5KY5",
-	"VDGf8ZFMpV24H4EzRRwbNHfuY8svhAl8l8Z5LhPouOLkHBLZq+mzD4SVGBBBBUuAmVZB+Z/7LbpmbhwT",
-	"DjZnBJnNIX1ZWTPKcnKCqGtw4+qb0YeUq12q9/Kj2pD2U75nW2zXbXDr21SbcINQDDCw+BI092GgoK/u",
-	"eHs89D0e+mPHQ29zIG6HjP5ALdHN4dOXn/NQkdRX81SVtNKu0dRbIt89BOwe5e3+cNVvYIpqYLBrrMlN",
-	"Edc3NSYPFnz9jhV9j/y6h2FfhmG/gVrX4GDXqHWSLXpZrnan169LbErpY/wAXtWH9i4KVATrgLnHVTjY",
-	"oKS3xJ89cdcBJg/rcJYrOZYiYYkcjyEzoZVgqVQCAic0J10sA4qds0dIYlGSLc6yXEXgNJa9R/gDc9yA",
-	"KGNYoqEgzmnfos9O0lTPRcLmE5mKsm7be0Q6Kx2indmpb7PFx1xtkorfo7/+aUzIt6i4dHxMGRMz0fPV",
-	"tAn41Tq3bMovoLXuroyLv25nxqUIBVbx5WUGkcGlKDsJj6/Bj8sqp9o+zvA8uPDptM9O6nTBTwqkandL",
-	"PFhHMJieiUsTB4VLLhpKpboQCetE7l9nErM5OzIRr3El9jbiUdkIWnXGV4PmO7IAN+V/uVUK4p6oYPYZ",
-	"gb1WPzRSmB0mBG5KF7Opav/5mGP2mYS9MbgHDpldbu83ZpfZ1Ar8aYlmmJ8Bt2hNsUIn8rN7dgcBgqen",
-	"eTA2ah+GPFqimpscqNYYazIx09maFpn23hV2ydNcFE0pToGFyqcBwK2nY51NxUZtLC1FGTisjYowLqRK",
-	"Ni6cwDv/4H7yx5agYPCWX2obDI5+kx4YWJJH1fYCb7yu0wWldK3muUsqYC70m8OxW+O5zi6uqsd1l39X",
-	"XrxzSSieta4Utxz94wE4KN8ZvJiRUPFkyuGf6HZJSIriAkMRx0gwE+sZYJRsS27cYiXOCdpAbE6La69b",
-	"P/MALZR/mQ0Kv/xrPzpbVb769oxWW7jxvVBO6pw37p+uxyxym3FEgOkg/IC7juVMzoN40UMfIs60YuLz",
-	"LBPw1FB1EOWcTXSesYQvenrcA0ohhv+lj+ZCXHTZlNt4IozH2nh78tMJi6ycin/TSkRwBBoqgivCSmxC",
-	"xgNyo0b6gKhEZzPRkHHFRG/KZeqvCBW3lsNTseYaXtmFEVjwCa278wLAHlAe3dykUl0wq0MVHfKZPLx8",
-	"Wqjy7zL54xDvE/XZGk8LGoLr8xWECsDj3fsGzE16gLaG1fuKPawmO8kTaTFWgsf3vaicxQh43lwh61v+",
-	"qhr48Nv9qqO9n46/pRlr2Ub9GuzDp603B9bMYav9u0FTIJhGUy5s097cgFK/3NIMv3CW6ZzsKCC7LNYp",
-	"Kt7MKepqXQN8taKme8D7LQHebypPGwrNdlHHv0O0cUAa17kFJDmqGYYYfZ1M5QDG3ChTHp57RaZ2bbHv",
-	"h3LvcVvsbTPubVlhalYWKZB6F2LRjuwC2bPXydGLF09fsguxoI44bggL0Qf3yK7EY+gGBPI5U7HIWqH/",
-	"HKrciO4QklzuZjJhnRE34qvneZZ62Ciso3n6FRstnFesx+z0zUnv6MVX/oKMz9ksH6UyDtWFWFC7IH4C",
-	"t+WGfXj9I+I1G7gcH4IlfXPMkwOGD/ls6Odmwrop7LOP+Ie7FzEaptLAzqKL9wWCQ5oDY2WaskuRyfGi",
-	"z075pWB2Ik2oSuggTaxPmkV6JtTcWSD6RY/WuOdWImptNAStwiX7QSzuIIFRfViLFrsJejyJC6+LRB3m",
-	"Xr7sVCWx32puq6Khw0xbTnVtLeAuTmZNdTxOFTrYR7QwJMIB0WQVblODCHdRHc4rgakSc3g90H73E1+m",
-	"hvfxh+AMKDdwkwxVuUvie5xdiMUZvkdLlPRR23KrLMTvwYh65cgGXuPhH9hs7TgFzvpsoxLccE8qZaIu",
-	"9L9fif/hrtu9TLQDfoBM7/2WJkF5rwoJKYA9fBtjwUULZ9f4k1sm1G7GldqQN2p1gCInOoRaF3OllYx5",
-	"CviHrPPxu1fsn//7P78AwLro95CGFx4M2T/+/T8DFh4Yz7HoPvv9H//+n3/8EQUINVV8hTm++v0Lz4cs",
-	"aNRnUWwuoyEY4UzPockgAxKQgIlL52LoLFRwzOnZPzpjnU3zlPcMH1N9AEs5oPIpwaL/p/BDesVYgn/8",
-	"+39GhW7D0Wmo3GDKkoU+i2bJOBoyXgIjwlLHE55R6YLlI0idchb914anuNmJQhXrKfwahoOWNfqv//X1",
-	"+++WRsCWBwBwg7BVSZilMdzBDSJUrd7Vd2/fvY5Yxwjhxm28EPSnSbfPIm1inhLnOvzdA7ivUHUqJxLu",
-	"W7f55lm582mVLo4h5zjWGVU8XEiVmO6wai65Ye9PX528Y0/7R/2noeLGCGPg9XEVTVEhVvkKwArA0ZRT",
-	"uE0Hhg4DdAMPoC0Ed/BQ2YmYGpFeCsNGua3mQGuuOpPKLcyIxxe9KbdWZBGAtOdZLNAzlwnJaMXvdp+j",
-	"LviMbSfKUqkuTMSiCTcTYaJuWWxe7g5MJn32fPCS2lUQZo0GgjjPRalNcxW5u7Sw+RucYhNswHLIWz2E",
-	"FiqfOosD20JwEJtLd+tk7J7u5tb/H4TA2aNtM4ksI8YGtevdSGqXF0gII6k4vOsKFsKBFZ/toXuTpgcV",
-	"1zXH4igeY4nx5UTwBCb494NX+EK9b6WZaaxQaeiIgHS+E9hjuIdbh6+9MewhvatMamyv+EL4UXjAOm6G",
-	"Ahaby4DNknE3CFXL73u4LqWO9Eh9AAs4PGA6Yxv/FKBS8HcgeWumbZ9W3koaUM9VqnniD3qFLa0SN7C3",
-	"oSwGzIh03HP6xGVVNu/LVxj6YKg9AAOuj6sP8TrjVAjr9sbzTOczLOlx+/Zx5fA7CJXfaJxJvcxT93SC",
-	"SXJbTrdCRmXY0eDIu1sswsaj6BjOu+IL9xSVsN/0KFSjXKaJARZluLzwyAi3Ah0JD/pi9UzGLPpNj0xE",
-	"TobxDknf/zQKQuU/K9Y0CorrsE4y6galdyMNAkRV/CfwCCGqlJY28pZYg30oFmnIoqKUIGKVjTrwu3Q3",
-	"YBE3Z3rsNnL6zDkuM+cFSeSODorNm7Nxjg6ZEr6hk7wOrha0T7tbGqliEYUKvIVcWZlGrMNd1BswSC2f",
-	"TaSxOlscFxzehe/1bMASvjDuNlOpzozzcKRduAHWVrnbZydL606z0SpAXaRhQW6ymVCh00Vt8kwYcBd5",
-	"cimNzhaBL2AfLZh/flCcxZqaS1odM2YFLCHcmyf4JXom5thn+9xCuZnjqdEeG7X2Hsj80pQmKPKFzckB",
-	"f1De5gw8xMPTcszXIOc8uqNIlsgO/5wB7X3tcX7FGa+73Vs/Oi12JMye6CtLmTQWMO0sbXKSTKWCp6wj",
-	"vcMTBTfcR1RV5Iwm0AX0XPClEhbnxuopTEMdHBIWaZ1Xo1NRzRTrzU7Jx7kRCes8H7wM6pBHwIhCga8v",
-	"4xfZpYzFGfFuGOLKomBy2sVIzm1/CyBUcTtQKi+RG0G6OBl/WNmO3DADlshMxDZdII4j1hERYri0JlS5",
-	"ysSlvoAyvwuhzHE5Z/CezoVwAeMIeOvAeXRv1EXcJ0/IlRt8sk9fLDGWuTux84y7DRAQoCBmn0sjGjcd",
-	"KgjQj7sM4N4CBl83UNGX66sL0eNdG/tMp2J9wcAbnbpIuTiXBNESqO5KzCtked7FlhnCrfiW6GXJDVUp",
-	"uqxdcoPSMU0qhxK+mWhFrL9p0yPfuYR61EpvXsj/DppyYGXdA+6VxtwN4LWy7UyZVODxJexcX06Zma9y",
-	"qKj3E8Mqk++2iooW3Vj3i71yiCf+7WF8+1bCrrGTtNV/6odf9VkqpK9ZvYZCPr0bhcSRJXtqh/XVm1fv",
-	"mtcPPpaVaqmFouG8FDpNkSxLKuB6lYZ4tAI2wgOCEqS4mtLhismE6XGogIXlsEzxVNp+IkjJ+DxKwKKY",
-	"W3GuM/h7lnI71tk0Yp0oESPJFSSs8lGubB456xJlE5FGAfPvni48hAd13A4Z/bL39Mg9C1zlv0WsM9dZ",
-	"4ivnQwWHJtKmAll+i1kIWMyN6EllBPR4XoqA8dQXO03b4ZSb+00aTzz8XNRy2FP++Z1Q53ZyMPzq+cbo",
-	"yX4iN2/ay1Nx6n/UzthOa3Kt277yP2rHeqblrd12Boda7ur/1cGV+zuu99/dUnc7vb8Oei9//adOGPbx",
-	"r+5/6/7Lf9kcYPpvbdN8RJDO/t9PG2/5RXUMbdQnlD2eHqFvMj03WAhTbVXLl8P4/ArfxMS8ykyfYbG7",
-	"+9/bK6pfGgvSt7vi30IeoLX+ZV+1u7b6JU9FWfuSibHIhIqFCdglzyQURiDsZI0V48bSc+2gNqeg1omd",
-	"u09vhC1ga3OHpzFX39B1u+BALO7/pTZ/Fy9wtbWk+X5E2U+AHqTXbu+ndFddQ+obgze3DKYKwa8EMyIV",
-	"sdUZko2WNBjIERrBIRqyYnAWjcEPjaCaPVT4LyzEAgcU7uqcQOc48jSNMPEJHx8jAGa68DlNRGxEkGmp",
-	"QlVFfOyUUPRITCMzPM57YvA0FMdPnihMIE/duy/8qY3OQkUgVQDjUnStQHpZ58qKBLoq4U5n5kLOZgLO",
-	"3SybamNZFGuFUC7xIoJHGHC1IVcNBVSAHGOBSeeYipkIxrI4ZcYEFl4uVGLcXf0hMBbaUxYWXmHCjbtK",
-	"JH32YenoGRPI9ZNnGFM0xD/O4CH1c+fK54jbLRIqQnIvDitWNXGQJ1/bIapC5Rs+C6c6QJPu/PviwJUo",
-	"hpClksTLU9eDwKpz963SNlQ81aoR/+bU8qy0rA89LVAM9J6OMsuJavFLYJEDZtys7lMDLfbYzSKbcrXw",
-	"pK5oI1GHmo3xtVMEYKdrcF4rSrjOw61qxO7367XStHdzW93cck9fz+B4zV39ZkVaK/J1Y+qItcBwb62H",
-	"dabtUqiERQUsXOQ3ywJW3u/PeLXbpbnB401mrJ4FjJtQRR/en9JGVRt8xBItDG68tQ22eB7W1Ua+eLcf",
-	"k72IQtWpHfISJ3oXd+Tyhm4/9m4F7sutlBQPSCurXTh/TsLVe+aI4IXgrtsX1qgzaV9h+68OLu+eJu4G",
-	"EWo1OG26JczWDYZXl/P3Kl2QxSi6Uy34miT20vjaRbcyje8mVSyaR5FwK3pWTsXBF5+cdEuyCYgRV48t",
-	"2N5SlF2o70Y+2643hnYkgT3h6VWO2oqLVmYJ7sdbo+Y77LZpOz08UdWmKbba9FF2oGH9dtlUAOMsEkFA",
-	"vaNCJdWlUFZnCyatmAaYqBkZkV0SNfFU2IlO2KfXp58KJH/CnUJgzkuZCBULTDJoBTkiRESvNuS55/70",
-	"9vT/Z+/9ttu2sXjhV8HKTaT5ZMVJ0/mm9s1x3XSS03TiEzvtxahLhElIwogCNAAoRdPVBzjvcZ7sPMlZ",
-	"2HuDBCVSlhPJSce6amqRBAju/9j4/W7Y9RX72+npybffALSv0Tm1w8GWaFkb9tPDaGYhxVJkAxWuxt1G",
-	"zoy0U5wPMUwnmVggDulJoFlIYBEAjxjnAdBbH1MByzlQPPX/FFmfvSm7thsPnFWFk/grPVs7OJP0B+pN",
-	"JpSTIykMRreZMHIhMjwOXpKOwIFzLKGg3CU5t+5kpjNgUEqYtOXFTy2sqLQT5p1Uj1nN3FLTmTOoxOkg",
-	"1H5ECTNIeb52xoyV9SaowWw9Ykb2651/y/coWIe0ZTDODyS4bUZti6wfg939ITqgHHmpJEuzdd2/sJ1c",
-	"18CtXRcthhMU3Ba3FroUuYsUb9u7DxQZjLpNXbMetoDzjHfbv6DpG3YQjSpz3E4RUMZf2d2m22xn1T40",
-	"P/t99Ro+xVGp96/UFcX7NvVeW/4vp9uka63ajJAK4NAhxihiLRALnhcBYqlUzQ4qllePQDcWOmXYhC/E",
-	"QCmtRLdHOrxi1mmdVdUheHTYUelhTLElGuoPVNW/RbWmtZ6sWldXtbeyS3vXeQzDSchSnL08PW1tnfIq",
-	"Xzny/e9W47PvqgYcqJPqU5u9/myZPS7yLnDqeP77mAG2w1ahMweTWE+RoP+SYvMvagNr/U/PgmHZGuGE",
-	"i8rTFwU0j5OphLZMaaNEEOhQGGV4JfFrOa+B6lQNOuLjnKtMZN1wLhaYLZGr3w/Ba/a2F4jlgbyfdZDL",
-	"vzdQiTOFSnm1GZ4WrnwkfjRM8FJX8BxBJglSLMyF/sjg/FZ5ABcgi6kJDefktJ76OOnlmhXHMCmsykib",
-	"cq22xEveEr0K3+DAzWblOC0RU+lkjgrepOC/+iCeIp1cw+E5jj0gIzj3P6KD7GYNPPLQGt67fydasy3Y",
-	"XiK6I1euOnfWk6mEKW4M8Cg7Xa7QGR5EjGpCyBsdijxcZT1UsLi2wkJpBZAVYONP2jVtjDpgmtXx/HOT",
-	"HL+exxrG40p3QsNpze/xr7as8clG4TD7+Rfxbv7G7nrV+lbth0Lt0ek51jHX7xiowHq9NBLOS4fgtG2j",
-	"nt2xTx9ZjXvs03/JnZjj5vzBN+fLBtBaf8ln7tLj0f2TcOZ/+4Y9XnwRrr2vKaAMcvek9KC5Zu1l2ria",
-	"ov3kOsjBo9paXnt1rAlh7gOHYQHGCWxYTRrXZWubYNaxJ+5o997trC7lh/RI7yrpPGTTCd26OHz1Tbm1",
-	"2X4Zhpa1FTue1v3U07pr6nW3Ct2/M3dNu6JzvOsjNGDKNAGjbKjLDhAp0vLbXGTnpKmA9UJR1VKbKcZZ",
-	"hKERQWUc8/9GhBRczU3xIZz3hZ4ipyhC6uzLLpeQKq0dQXcIxukD2p+bSaRURylqBC1zDRLUyUhVfd4D",
-	"Jcbu3v36J2VzRUMs8FYvhQlHejAaya1muV4ic13QAOa0z+xmgRBYiWXAHYnhejp0tQ8p/FNngLYDwM8A",
-	"UdXK89Mg+F+T339ovQuwOf+l+velggaUtU8JGvYTGTxD9bhHmniDNxwSf/DqDQyyjW83eMGjF2iFKoRw",
-	"bCYcz7jjdCyycgkVAakVqRHOfiUuoTE//GB97MO4ZckFfRPkbmffC26EYYgQDq+MIOEJnuq07PXNzRX7",
-	"nluZllkuLY0EUqnCCjNQis8EbgpwCwRPS22yHhMSeACAlYobF9XEMu3owC9bTryTgmf2WeJcnrCOLdIJ",
-	"TPfFywmi03x3SkdaByrxb6yApsAINitcAWg14mOaF1YuxDkL5cdofJxzDhyq3yGOL57ZhR+gCctPo0Mi",
-	"dFZPlbtsxlewAyE+pkJk9V/beU4bVP9AnjAo/ZfJfeujZ1utTo/ZiV7StrQGmOqwCx207egd92PIfpY+",
-	"/yHZr1uw85JBjrTZMiNcYRREual4YAf67Hf47/COZPs9BJ1tWnVXxo13Z+dA93XMsz+NAQszaRKqvafR",
-	"n7SXBu1hc+4mVXdYkKat9Cd3HUn77R5Se7bGIvl1vci2wjGw433zghmuMj1DyqUeEUV2iY2AdIIq3e9/",
-	"vGTfvXzxHIODn4W1fCwG6jrwGlmkF/IalSD2N+lH4oOlwki3AiLPmejiIQzr1dGIjFnBc5H12C30bDhN",
-	"XT7oNryXwLALHQgfc6nOiZTPv4UR85ynxP2nc+yhpt3Le/nobZR7+3ea0WhbiGmI+KHFe7oqkvmv9aL7",
-	"rTN3tAkC0w3m7KmtMTZ5j1li16MCoNsEOqcHcJh2cpJyANvZ2vgDlIzQ8JwK4+TIi6PAk0g0fVDbzhol",
-	"5hZm2l4V7ONue/I//KNP6Ju7FfsL5QxTsaKMAfjLLCwa9CgPAVnjbI2IE9hCeiwroEbFS/7IpxbINnI+",
-	"JxZbIxZSFwDL0dbsc/36tbbu8uKgVdXr15cXbXp5efF4SF+vr1+jjF1ePLURyXC9lA4Su03c/SPiY7Uo",
-	"4lOz/fTjXCg//k/v36IUI/8XQ78HzW3+QVOxGgvFTqZJj129f3fz7vLd2/7U5F3gfJVq3GNzEdgBLy/Q",
-	"nGIKbyTPLbZRI/L+pjr57G8lfAY496/VC/ku0MvkMpUuX5W3IyeuII4HYHo98Rkp8ATg0D7xtSJIfYUJ",
-	"xTrWTrC/VTEDjAXo0eDe2pRK2lrvR5V1PMciNRM+m81FVqHb+Gf6LDehIPgnsbLJOSto18Sy8INXKfjR",
-	"PyfNJbAdwSnZiUincDUxDMZL/r/YyShp19Of3r+9n5Lq1Al3gjhY9+WAa1TVn96/fTy6isHQQuNigvRv",
-	"l23cI0Oy70hE96Lb/nl3uy8vn8yZwourdyGbwu6NwK+Ae4Ix6aY7q6iaK3/GGt0ZSR0eBUhu/LAi+2CF",
-	"ubxA2R/JXJxh51k0xD5dF452dF0P5LpIqvfvun6fSpX9EdOS1zO/+tL/OpHphF1e9FjiZ4S1Tf/gpMQw",
-	"qed//uk7cXiCmvVgki1Mnc0p4N/X2M0rcT/fkGZiUHeoL6yDVOoBaLBUr4GCULALipyQbgwnujA2KSus",
-	"7Plf/9Zjp9g8CtuS/qlM6WW3zy7rXg5ZgsGtijnx2XodJFWEdA9HOQ8M7Zvhb9jknIpVf6CAyTvcHAIC",
-	"I5RYWnLb0trCu/lCkcffsJu15w4UWQiWiVwucLO1z2rjBNNaXgFpG60mEqtTLucjHZ/+4lRgYDp4uDEJ",
-	"RHyI/pAaAWgAPO8BFz2crPG5MrTTYkodog5Y/U7Il/0bQNjxLy0JP/Sn92+752wmuMKW/FyPJQBkjoRh",
-	"fKDigQHuAA5JRu/UTm+P9ulAG8P+2YFFv8Rp/OPLWdvHTpnP0fiu0eTfbXTtyjoxO0u1GslxPTnWz+ZG",
-	"L2Tg6G2MLy4hgA17dGATsIRU5u6dBIPcIV4ztMIlAW5khjB19SuS7jbkVDbjuQ9RRcZS6NoFC5/LmUQT",
-	"37A9fP3uqnyP+1ZAv67jqtWb3N0/XH67R0Z/Z6Ua5+iZTrSKlyFWC71NJ3g2k+rMWj0Md7e3Bv9Du4kX",
-	"U2nZSLh0EqPSgIczbCKMYJ3CCpacZdKm3jcQE96ZExYE/qa8fKCgxfhWMK5YMnFubhP2wSfm8D8J0PL6",
-	"8JuzXOv5LU+njGeZEdZ2z4n91ybYpyxVmheZILZ6mUXRAf3Fr4+PxZmYcZkn3fMyp85BihL/j+GMz+dS",
-	"jZG/b6ASesjQ/0hDiY+ypBmLbQIUn6HqHNWXg3HwcYIY+yDHsCTlee7fZugDtIR1CpWVHQBmIUwVWn54",
-	"/7ZbYRkh2x/78P4N4w69b/hsW4rSlSodzEOWI7xR8+LBeY3iNzz2St/TmlxkGRxqmwv15gd2qZXyIlaK",
-	"1eeZkg3v+kwoaH/cAs2RrzDwC/c8tQAUnkk7z/mKhf4QagWBqJk7xKjG6B/soVTNLvIVjr/mKQ/px2jE",
-	"u9wZHMzGSz/foX2ebNDG2pOzf/62nv9uzLBXnrilZQev3Cg2XGm1munCkkXYFI67SFffOOwSspA9eruZ",
-	"SzX1mdXasRnvH/D/KMmQio1yOZ5gD/eEq0yPRizVmYBSab+FpHTddj5SrtJ9U4/uybpsaZXf9t1OH8rx",
-	"3MT++SgSzT0gPNunQOyv+R1JtTEdgw1a2N/NeoRRgFAhcfh3xvRMOucvkRALTsXcAdKSmM3daqCwgMaM",
-	"mOkF7rh0eIjz8EkUHSPUlB4hWDGgIczn+aqdS/ZrDfGOmvYn7vh7jxIfaedTn98459OjvceFAEngU8Q9",
-	"AxL8CJkqJlAhI11VYCYhkIx6NaItSlsBOoaZDpQt5hHQa9wDDfEEG+V6ifHI1U+Xr1jn+sW3f+2WA2H1",
-	"qYAOJchf+wP1yoe7iKWElkYbJ7JzxtmISx9tlb8pjRC0/nOVIE3UZNhgHW6EfUBX6EdDoJQ2FcVFPbrC",
-	"5u0lQWWdFHMw4ETW+3OOGzpXVmjamZuD9iTYoUNlG2jSedZfijw/gf6cZ1hhOQnCDQKUhK3gwihMzITK",
-	"5lpSE8BALYHdybGgUFgLLbG2qKQUpJ4teC4z9uH923P27ekLaBrQ/fAyw0IZnzX67CSpnlHqeUXPHkpX",
-	"gb2McQUk0wOFAzbp0Q+0UA/iZ8NgX4i1PZpBaxPhpiH9ynX6W2TNunNmf+dOLPlq7wGuIml+atcLLU1L",
-	"+flqDjsdz3gujLPPUCu39k24iRF2onMkXx5pk5Y1FmkYLQXt7tWUHLobnlqW/BMH+y2BzUvb7bPrVBva",
-	"O51za9kz1oH//n/g1bp+oLkwqX9jdgF7kT6+8DdhL0WJyjlQI57n3jsn8PMwM3o+REsCu95wkFSqEsYc",
-	"DhzdCu+H6Y5RrrUZ0nBJb6AMl9bbteqBCe5Rj3Ih3FPbYwn8a9gwIj7ZG7SJHE8E7adKNVC1e5ZSZXoZ",
-	"9qqrGcXXrM2L4bTWHkSzQ2o+v3aFETYJsUFgGQz7uYBWZfQSnxUY/fzFUo2TPntFaPY6xyTEinwUAxxq",
-	"OJALMmlZh2hSbvVC0PJobaDxkl4azazR80qGQmCCz5IOfp7TbkGXKP5SrkoINtvS2nIBInWJ4nvIU47R",
-	"OO9pkNZzR5WmbCrI4+mDiZYBCGHgKLfKGMnZCdFr+nWt2TMwTBQn7LBXWx5g3CFDh0Z/kQWQc/9pmeXQ",
-	"zrzsnmMAUQimC2dlhgAOcIst0Y/h8GFtI7bPrgFezLJ/Fdm43qURYETDHpg0eOgHroSgAxlP4Y9olsqD",
-	"QTOpCidig8Ocdjy3LJ1wNRbdc2TvxBXEXhXkGLMil0rA3s+KLYVXVq/nqI59dlFk0sVtKl4fcTcqTLhJ",
-	"2a6KTWU7wMHCeIgHDmvuo+N0gqSS8ceh15cgethI9DDq3dCKgZELakFD6LLhI3DS11SWOKSXWBupTXbK",
-	"AsljEBnsQaSvxZQQGeAnpFplPriz0NGKbDo8jyVlzl06keqzfQDZuz57pRbSaDXDHnNDjXgi+us5S/6S",
-	"QPtZaMuLfm2vrTYI2P4tY30QHPihLeRRvltN4rJBzD9PqNstHxV/FtKtdjF/0eWHD5Q3R7vLldaTxVAE",
-	"fVzxcrxqbK4xla0tzMFCZP8Jkr8MrUgTDGiDbVwyPXJCRUlj6KJwwAYyN/rWm9XEyZnQhcNHYLw8UKE/",
-	"41awnK+EOWdJVH8bltED8JD5wYAeO/WLlRbQEx7SWDbjZkqzGPh8WZ2zxHAnhtjnGIjMAFsKRrSBjhyo",
-	"W8jX8NRoa2lPrrBOmPOBSmZceqHnKhXDca5veZ6wOYdDUDzPy0/RiTqj7UQvLS1DfH/inxfr5hnUshNm",
-	"nfSPgpl1++x6oo0TSmTM32oWPqSHzbtth4evijY9PoCn2Rzoof1Mywxa4/A1VXlkoXh6UOtxhwMiFp8d",
-	"HdB14Px5ENkpyYKad4N1nkO9FY5CA5siIemKR+h1ltpMvbXcBBL+JG8TiUtZv94hWCn3FQ4fqawNdQxT",
-	"doI9pZ2Ih4lNkuAhMbagSAHDEggwMDKx0PeMUxPZWnRQhgbhCiks9kV7QciKHIXeOECiDGW3DvcBScFz",
-	"ZpdCzBH9vUwKczmWt3lgZESv3T2HVnAnUjfUagjHQYdeUHnqEmYKZaONnOp4Dh4btUWaCmtHBcUJd4Qm",
-	"YeZZ9MhOUv77zBS0tQqTtxSBmEJ1+/Dgj8NUZgYhE0LIRj0O/6GtFSUcUMVBGaeTXL27vmGxJsvMJN1z",
-	"OuPFb61QxEBJHhkrqdTi1BLRNCn7/sOZ9VEeOJZpHP4YyDQGMtn+7UtrFl3JMihJe4PDK0XKX80OKJ/h",
-	"X1CCBzOgNORIkdbWmhvKFOdf+tZiVV4o4pTo8NqZy8hMEPsIXUd9DuV9bilT0QCJ+75QpdRdw8vtFVD/",
-	"0IoCU97mjl+HtYxMen1Jjwc5mrfljByPhanJGEj/HRp2f8j7O5TP60iey7FQqdghKnwTXX74wHBztGNs",
-	"eLdsxat2kvrUKqWGx68qUqSZtYeJ1dQDa3ZrlHjOdgvSotXoJLHon9EvSRWh2QZ7flW0acD+o6WGgR44",
-	"YGqbwTFmaoyZ5KH1rtWI+9Rgl86xps+0aSSx66iKp3QBgDlxPOUm4Uirv0wJa6mGA0yRwBCL5WVGFLRK",
-	"BCyKyj6g6tp/3nKV/ZZgJjZQ0lmWcxu6MKDzw0+xk1ynXH3PVZZ0Waqh9QO6OYBvEnnmzkOJnOAiaWBp",
-	"ByortkJCEofk4V1aNcq9XBkuRNnbF76ZX5lH4tV8qFkZcmykw3bFlEDZwNHkmvjgiKIwkCT7SyEB/hM3",
-	"OOFbWg0vU21ZkH5qkwnjM5ilNhZFA/KUWBUGKve6it7YTbhinN0K5wSQ5J6xJDXSSaCH/b//+/+wJNdL",
-	"+tecGyfLvwem+oARMFCVcy5x66K2K63gDaGdysl0+jm9T2t6eoC27mqAh27n3tk4HB1u4NsMghdyfKEO",
-	"62bDeCcAkCWWrQ7313AaqVKNpS7yjGW6kvq6Kw7t3GfxfTzUNy3yq1L7Iug3tPZOQmQtScOC3+tQx+/c",
-	"u1O4zCeaWSG6vbIKgqiYFh9wi1Y0z2x1ARgb7z2VXlZmFn4pQwQC2NGusgMZ60S7zEybtZIM9JzXrTlE",
-	"9YGbaKCipGA4F4bChYTxUBmucDugpxzMGZZUtUoLY4RyyQ4+P0zjir7nfSs0P+ZCuIdA2WmYa+vpSvj5",
-	"8XQ4k9jX5KnHrNZKWIeV/U+zCBXf87odWHAjvWi3Y1BhRBCuK4nOARWBdZLff0d4jD/+SPAcADQpBMzK",
-	"KNzDaj74RB9zS8skYr6i0bDCsY4q8hxVXGklqhOMOCC0ixRABtNnF9WUENBVEV1KgOBR2lB0MuNT8uVh",
-	"4gAp5JhA5L8EzjYmrFBO5nSQ2gq3Rdl+KVftwJpSDdSiI+X3ezxa4j9i9d6ljFCMhka4sOJwpSEcKWEz",
-	"PreVFOLJPqfLvnwKAM8ZSHWaC06QibHcP7VBJTpR9gr9O9K/nE82u31WygEU7P1QWdmhL0nO++xCsULB",
-	"6UjUSZ8x8hjtzSvOW+4okkYVrse45+hCMRN9aqvMA6J+aEocKNqLA2XMPjkIvm7SpcPEweUYX6bN9X6a",
-	"HG3mYvvn41DtawHnvkBP2IZ/CHqCKOc1C3CYIJkAiXbYTLimSx+g6lIf6dgu7fMTbaZ2zlMRkbM0AUbA",
-	"Z93OZIG3bzf+v3obl9AThrMRT3oEDxVY237+8QLo1gBIEJDsKbCA41MTvhDnEeweEwpyJYDbbawTbErX",
-	"IYhINwXrISlIdxFr70we50mAvUt4g7mzk5MYrn4Xs3f9OsK5fgDj1zDenfUlWqdHuoX6eh1sG6DAW8Rn",
-	"Vyzj7WejCHWgAW0cxvZBKB3iTpbcqGHGVzVU9Zfd6kC6tZNh9IRheELCOqHAGx72DVBidpE7kyW8cHoI",
-	"cOjVs+FIvxVdSvDgV4Gwx8SoCQGH4BnhrAIADvTZTXRhmrGwvIFu04PDwIJvDPXgWB1tc2gt7z5Kq10C",
-	"8+9b/9pDVjvZ0Ww/iK0+Gugdcp7r1xWgX5tL31fZgue5Xg5tkelh4DiOLC8Zx1y4GleNACT5ipPhaUWQ",
-	"DAwPiX9ewjoatudcBpAo+aqLVbxwKWzX+StLaKUFl7AlsMWoHtqSfjHzebSZW2zmnlVi01pCttZa7X4r",
-	"F4J1vIgiIHDWpfROqgoaE/aoewDcJ9zJnI+lQrTvJvTnD/ZTmBFoJ6a3M4XCIfds4BX8u2wz5xU3AizY",
-	"I+JFoPethBRFbItw+gsqa93KbetTXiDdGQvCfkwWUiyFSZBBoMA+iASJAmrQcnABFhpSDi1NwCMAWEnY",
-	"aV5NCMGTuIN7+i2Q/h+QoGmPbd/7t+pASgazvReQ3fO9TmCbjhxpAXagtuUg8y36dO/OcVC1dfN/J+r7",
-	"tR4FD3Becl8BFi08F3Alw6Z8Gbv6a2Df5Vak2uuiEUhQiQkltAMSPxmg6EUIkVkAcW/GhCfle7Rg8F9K",
-	"Ikv0+C0SuUXsSLq2gMY3f9jTBzNINyS2R3zcxu//d+E++eOX7v2TgKV99rUpMbh9WQrNYTwoDvKFoGB3",
-	"EliYYPZfKbhfytLhRydhf2orX6YNklfdXwEane6zUBI4M8KKfSOv32z31A0nG/0kvMxd0bQOpFfh8TDe",
-	"vVSrwcmHh0GT0tFwtzUTlLJcFqw6EHZJ6wx32jCQwO6+BBs4gM64tXKsDiDWO2ZxAjPDzsvTbxgkgktp",
-	"m470XsA8wdrqXBxI6v2jcaCZUJ8t9v5pDNcXzjjnVmOVUbryYPOS2+5RJZpJ12DlAKg5F4jyf+/Axt8a",
-	"RLxZ/gt1EA0oCwmBBPE+2oAZ3Gb6NQUsC6DUgP9vLn98oDf68+kKsv6sq8qSUwmeNKl7DKH2Bbvvlzso",
-	"GBzq26+KnWUSygkPHDSxf+hbna1YyhWjGXilmQGKOxHxbShXv4nQwt/6NWS89BbHDMLtF8sJRONT8+XG",
-	"qOoMyR8/W+Lrooj0mF+DJAZuy2MNplWu8GMhxEi8WPuRL8gBTmYjvmej+p4Y96La8c27m6tA24yn/Eps",
-	"oozOMQjCzZKmNMXnFVFG1QhIr2mh2TQMQUzR0HGKh9Tp5B4eKyKGWmT7E9xqxca6PLHAeJFJx5zxqX5s",
-	"8WGBaE56qWBEpNx+efodS+BbeE8wzHU61YVLuluy7J9/vDgUzn8KoIsXgFXwNdeurDC9uFf46H72HH2R",
-	"tnk5BV1AWowDZv5nRiz0VJwEjd2zJXnlbQKmNzRCyG1A6SlKwzOt4QROIAfhgAJI1mZkhJ0wp6dC2bPK",
-	"MJA2EliYWtHTZ+EE/3OmVaCtF6Aa97YhmcYDHXgZBo5bbch5eTKJo15Db0GjZfFL7xXvOqz+f7d9Ca+J",
-	"L55tRTOLo/njnuDeSotYRQHl8zYcVGPpxfmz7MlCGPylvXXzF7rkgCJGQ2zzYt8XMs/YTDieccfLOkuh",
-	"gMz0VipuVl8Vh/x7IDdlt7V5t52caCKMXxS5Eobfylw6ueWk9EW2kFYDeKCcIaEqlgHeXf/CRkJkdISZ",
-	"UAbA4maGLxG8aAYNl9yxXPhkWisxUCU0wdPyNJzI2JynUz4WthdxQxWzWwH0rARkMBrB6vQIOQFvQBI1",
-	"BGL5KDJGMmf77EeZA2B1qme3EiBUrJdr6VZJjyV0f8I6XDHxkacuPBLQXQTjoYwGC7CiViTpuj2WjI0u",
-	"5kOZJayDcyOJgb9Ts6ifVvJv//yBssUtsVbThRIQYxjPJbfMFn6RvGe6/OUV/EQVCPre3X583hXIsBDM",
-	"ZgQccJtwNUIVsx7jbMbzkTYzkTEJRJ0p9NX1kDouQVC3gQp3Pu/3X5yeNjWvvpXW/bImMBubwNKLy78L",
-	"YVZPek/8YsHpHFzwJ71ddTUaZXUd7v7jj17z8+mL1R4/4x/fCjV2kydnL05Pe09mUoX/f9574lZzmBh8",
-	"jfYHhw9ce7JfS+68nSvglx2f9e/Pm96OvZK9XdsvD9lUWft8V/7LbG2q5KVxeRydlYBHwsTHubaFET0g",
-	"2jR6CWiJpZ1BM+c1PbabFaJLDyEYQbXEJoDGumHf4q7jS1cRlsbaI56BmX+G5r/dU3gThQapMjtocLy9",
-	"IWvTv9O2rH4UIntDY9230+SrUobqRe7WBFrcxwN44WWK3ppNpHXarHpMiWUjKMyhZPoMJ9AOa+1nChkf",
-	"0eeMZC4C12sniUVDp064E+uM4LPknHH2HzmHuwA3Ys59sLbytw6UlWPFXWFEt8eKuU8gv33+gv0sv+8x",
-	"vF9kuJXphJ8eB+y60HBJSwZIAqkBfkyenw0Uh9Kbydhyoq1gyUxnciQFUgcBvoZYAgADVzECvbcsMpB7",
-	"ZKxQiM6QIbO4v88IH9A7ofxLJWV4l4TxrNNzi4GeVGN/Ef1AHIeE+SDSqQXsjjCUEf8CAakwdSj57hDM",
-	"FHt+ekp/syVGYDeClsKRIRzCVemzV2Ra6XspnFcJcDmiuCrEjrRYOOHAGZpB/NYbqEBIiuHn07BkUi2E",
-	"cui1GOp3eE3r40aQERyvZDrTzi9Of6BKI6mYmM3dCqULrGbGZ9yP/h85P2cvn38DiGC4EeVtVVNchqNv",
-	"WM9Ns7kp1V7+n1qCVCGi+Jo2VqeoEv9GQ38l1kEbAz2gd/28QKepKS7XPPMZB7Jj+8F6IAdhzjTZtmmV",
-	"M2+d2bff3jWznfv6YxNQ9xJl4IiZZEPo+KA1l8oxtVV0URR6PilB5QC5r6/41115ef7N3pYLXNgrtRC5",
-	"nm/p3/Si6u1Ozs04WFoy7KyTkAj1vb4PndZDuCzBRoV9oYujAnMFyXkZUIKr7aBH0iP47X9ev/tHMHuQ",
-	"Dno/UP7gtaZ7p//1b3ICpunJ2bff/PVv///pd89f7OqY/ZyaHfPvtQuHdKahJeJ8GYypzJjSwYKhoe43",
-	"AZ3VbOWTh8qEfhCOy7xNdMKHOu6VNkr1OxUVYXhVhorQ+EJlqHLsPqMywmdPYo+B5H3TkZoQwIbIbhL/",
-	"DCKOVrl/F6WNyK6kylfve3f9cRhgpm5zgdyPphDVpmu9puVDHQqMqCxHK9djvF5UY/xWL0SM90YhZCeB",
-	"64Z0XdI9H6jlRMChvei5AVIVwr+5thLDqLLTUY9GaDldOSJGrwMFEaTI+ixS+oALF17nnO2Wg+5Q4Vq9",
-	"hi/wp84/w/vkwr/M3Tko1CUI5cQejVFr6hph64Yl8+laJYdRDZu0EjS0rEx/VQapvsnw+5NbwY0wF4WP",
-	"hv/5m5dk2nK71HoqRflH6LMMH97/8Tf/ILMIMylM/uTsyTM+l88Wz0HQ6Z3XrdlrwXM36VU2hsr5F1dv",
-	"WKbTAva6MefuRwkH7m9s5g3X2BNSPiblSPUpAezBraJneCFseMIH2ILGvVEbXY7bX5vXv9cxZGf1zSyi",
-	"o40NVy56DPQUP2lOeEZQIAwZZjxX9AhNr6vGucBOGO2tu9HFeAJoF29+YEReyeZGL2QmjGWdoHmcCDAy",
-	"xJplVz9dvur2aI+9mYaC2m3YhKtMj2pfw+qGudWkrSx7ljk55Nd6NMolBZ+1iDVe+XUtaV48QFmIgGno",
-	"Td2qtwFaU34u6cOEhUb7ynJpXe2tAL6mYdFFPjqBRgzsxAhbVGfUiYA7VNEFeDP+OfQmAAlXNFp1ecOI",
-	"b0suD+Ruhs01rcCBqnGcBtPTqh8bnnaRC+MsglJl7HZVUYX45wYGgVSwzMiR60WLxVPvcnORjUWPWZkL",
-	"aNMwwup8gVYuk9bLP8vlSKSrNI9fkcO4LUpLQYGfWKeaQo/NtXVebDjssvlY34ceyk+ras3oMThdGBai",
-	"FGQvdMbZHsiuX6mpWBGFLUFSx3JG4zdM8NXHVMyR76hjpJ1CF8rcAVy6n1YodgEYcy98Y1xcHyDNhbGk",
-	"SZlIZYa/EK5BLATlOE2rBDaPSYX1BOAeIdrxit6m1FYeSGu9NkVDxBc3DAJ7FCdLmQmWcTu51dzUdBFM",
-	"VMN9/4i4MGlPeCRVBlpJfgHcZJaFzpomM1dSrrXoABP+HuuF4RoeenLt9esV/DVeR/hDw0NiOt9ebeF6",
-	"MadgOfEIyqli/a35oIDbssUolUhDbOGDkOgR1U9Nk/2ZpxNvHMl3yZrd8v4RzY1P7uFfVdxRx9SAricf",
-	"MZwAgOdUrLrxawizkKk4CS6v5U0cn82FOUHwZFfri4pdaiZd47KXNgUFJJjMXmmFbUmfE/CZ4zn6m1om",
-	"FtkrxEK/LWQOSqFjUNKyTcBHQ9B2iv55xufM6dgKFM0O+qJKj3CuSi+hdOugxQyoHCrbVDekWMuVs/id",
-	"qp+b1EmTrwIvPeFKidyyzlLcTrSe9th1ztNpD4+xdiOkMW/JIafyttKbW58+ybTsZ5tFE1DRGLZR4VKh",
-	"rGBO0vKNBOxb2L6PLzA4sGzGzVRkLPl4kuP1J3RZwriyS2HYy9MXPveCH/v047BQJV5WUmWmMJR/Ndpv",
-	"wYtZp4KPjo5DISp/9EI0RsOrYJAZ9iFMoZi3xkSi5b+N19MOaQId+uixm8srBhUlPReqx17f3FzRO/nU",
-	"ONWzGVdZl92KkTZoeHGeVPePHScRJTtRizAmMK0TnFajAaiIvZZSZXppo34YlWHDifWGDHHMyy2HGV/5",
-	"14ynAJ2R/k0C/lQIFapBGqZwBX4VCFl9fOIT/gLK70u+ENDB413FbHOiPTbm5AEn8epTdpT6a3Ns49R5",
-	"fsvTaT9u7MD9pKZwW8xEJgm0as3z+sEykebcC+dCsJnw6yHtzH+LuY+CyfEyK1KtMvLLPZaZ1Qksl/go",
-	"0sLhBlh44bW5mWoCPoH6fwEAAP//",
+	"htSU1n+vSKTWmlW6HmjVD1Q14UjwPLcRNVr1+YkvoDQIQzi7oZKLHeKlrdVqLwqWISeaaN2A1LUFitzU",
+	"NGmXcKF5KUi8KLMV6W1H/wLsbF+bd/5qXtEchOBcrWMorXTXvffpinFB4i1lGd82fePhUism88Wgg5fq",
+	"/2XvfZfbOJY80Vep4N0NATsNEKIk7wgMxywty5aOZUtXlMd747SXXeguEGU2qnC6qglhfBwxn/YB5su+",
+	"wbzIvsl5khuVmdV/gG4QJAGSMvHFFoFGd3VVZlZmVubvZ2QiqKugUorA6H6sAxSpUEQlRGJYpC9FlslE",
+	"nGGlXdTSRNeWe1mNa+v3W6XiH6wtkqye0vxzy7Ujre3VRYnuqg86lTESl/HLq5tpcC5/gUsb/Z1VaX+j",
+	"r48Bva1qusbIZmOT8QGbitGbafTd2gtXuYsLAW0Rw1UXkHrchSoji9JnY/l5PTfzJrVrxZtuZoI+lI79",
+	"dfwssjFtVbQjqXjWdAp58NYaBt8uSmNEtR51ku/rheu1QGsjV6l46Fk7HlUt7mlAMaIdjnVwB+z6V7o6",
+	"AVWdwKqjXExc0wA3XNH02lB1ldG0+I50hYTWPurx6yD4N4CFYHsX+BtSnQOv+bXWz6tIQ6NZNdVTaA6R",
+	"KpV87RtDq7bYpZYUUMt0lNVubt+dA5c8HjTtYBxV29XQxL+kTH5Q+ew844lbpqlORPF9wPTMf3fNNapx",
+	"G7d2DUgoygdJKMG9rlaIlZsHdan0y1FLrxRSc6VmVM/M14fXTwzTc8UybhHht+jEcG49HPppJYKy1YH6",
+	"3lXiE+Krmdiqmb+CUNJ5keepPJcYIPqC0KaDe/9+qbjBxtpuoD+VdIAiWZEuOFEvE8oVe3cN8nSEcT5r",
+	"3awBzvLMCKGug7f0+czXDDZWqX4qABBsac8WZMp4Pd28jNnmMy58pC9xwatbljiuXzvTRlq0lTwTTGmL",
+	"vLS1bpQaEM91966tuUVb2ATpS48SuTSx0iLBJG6QxcVaUYoKohJMUTUnpyppsRs4QzVRqyWkioTV6hQs",
+	"r8iqcNX26Yq0rjNDqKZ3FuqSVbivWPcXIS7ej3/UCjlRvPWDuYLUQ6yhHttOJPCCjXWeASNDylv4M90d",
+	"E14rejK5cp8EB1NN/7C5MPivuUiU/7ed5Bn9c5xJ/IfhNs/cPxu9bEMVo6duVsliCp6J7CTHF8K/vvPK",
+	"95dfPh0sR5snClgBjCEIfzCa0Yf3p5/YIc/t5BB4gKDrERYPrALcttSDibUzBJAQyn6S8UUjfwtzPlcq",
+	"ernbjeCi2sMwxT7Eb6KAuArAdKULNlpQUyZehlDv7rZ/ywUkjNB4HODPy6HxmSRmVKqXeKX1hWwxEkSg",
+	"5PEqWQzXMiMsPL9xUmAQeGE5iuLg9oxu1Tggea5EUqnLWFmYkw9vcVWeIGWDSHzPFOt8/O4Ve/n86Cl7",
+	"8+nTB/ajMMZZrFN5rpzIOA8qmkx53EPayqgbMCOUDZUzEIInmIVZMFxKYtzos4ImFM1k9eHOz3Bfddyi",
+	"hYpmgwoDe74w8PB3mfxxCL8zh78jX5dM/hjSHXoXYhERDCp+cnYhFkPA/YlCBRvfVCrn1HQD8E2+et5L",
+	"RKwTkfTZqVAJi4p37AHByZDp+dcdhFotLQ1CrnaPqTboa/w+V/JzqFCt6ZLjC7GQydfhAV6BSuAhW8OD",
+	"Y6VVLIqvcyX/lguGOlhcw9Pzr8ODynSHBwCcFKpysDBMQoTF92Jvfjx51Tt9c3L04qsCVtdfDu+ODxhG",
+	"uC5AaycSVnlJVadJCA/+BxKa0fPhE8uzc2F7eSbdpx039eHB/5hxOwkPIgpQ3CegSO4S732E6ueP76h+",
+	"DL7sBv6mRPzbS+S5MLb6IyRo4WykkwXdnIcqekU/+BZ+MGRmwntHL75ampDTNye9ymS4e/gpYBPBE5GR",
+	"3L94Nuj2WUSLG9E8jAq4mBfUUlbCFXuGqjjV8QW+B2ewtjDe0tbEADQTKhCEPvsoxrnhKfpIzwdPDSEM",
+	"TEnh0H8oAzzWIWfY6YqT4KRc0yCEzRn6isY5rHLxCoHzyFK+EAmOKoC3B68Mjs0wXDWsPpFBqKYSug1X",
+	"paOLwCJgn3DySvtUSOWqXfoD/K2xXjVIZQELrPA4FcJW62rcnE654udiKpQFcuhMp5C1RXjhd1Lln2kp",
+	"TD9U0EGT6DiH68nk4CbhPTFavpMPb4eVdQwIahZN4SVPZQIdOEGoIE8sMpgVZ8EBKx/JheZixH5++8Qw",
+	"98YFVgv7XhOBECwxT1NWtGn51HMQKn+1R9KhiAPGA/4jtyw65DN5ePn00Jl/PpP934xWpIjLXy34NI36",
+	"oQrVK60uEVvFDN3f/40hOppzruCtWCLilGfCsOhzz3s5vfIlI9bhLPJ88ENsOo3IRhVBUKhYhaetMkPc",
+	"8lSf5wLRqaVh4vMslbG06YJxpdViqnM6+Y68wzFkf/2VLBxzoyquI0veZ79QtQ7H5WFxJhL3lgBNVXk3",
+	"gllyquXu1Ync9tr3bxnBTgEfSQU3OgO9jLrHRT0QQUPR+wTs+eAZjMr96t/65TdniVDS3VLxKWoTk4pF",
+	"eNBUPPGsMq99txjR555MxHSmrVDxYsjKoU15dmHKV6FyT8svBONOERJuXYQRvS1/3vtBLCI3OlTI45W7",
+	"6xm62213n2ilcwr60CCC4XVbe9/d9yMYEYB6gs26SD8ZPhWFxiD9HeqbzuS5VDz1TAwAHKaTxXHxM3ff",
+	"4l6cJRJIpgCwC29XruFLFlVep38hFmeZyI1IIoTrAl6k+USmwoskckL4O0mDIEslYFXbraU684CmUZ/9",
+	"IBYgtzKDm/KxFRk7es6AORuX8X/2XukMiQu16r1NItaJKuWkZz1PBBR1l3YEDyuCYwxK8+AehWjWBR/Y",
+	"lKcu1BUJbjEinuj6PbBuEusO/acADQGTDkN97f400KqolWBCXYpUz0TAot9DpJIID4bs936//8cfbgOH",
+	"/ShyLhIxrBdmE5vNmB6DQsB9X7nL+uxfC5vJ6PzM73ADFpUG9Qz7RKOAgHOeHx312Ql6A2BQ0MaAaAIv",
+	"G1ljp5Cx26aEijVwgcGW0XJ3r5EkEjOe8alwK9jx2gllNlG3nMhCL4KC0ZEDY70cO8WGmmtcFZhScrLd",
+	"HPt8BxTFIPzjEftRfsM6z58+YxGtct+txpnV+ix17pOzNzWz5XSBbJ+7sgd3iwp+Nd/7Togkzs9eWIGS",
+	"+A0GGQZ4+J1JdJa7VNRoJXaIfBzSeWPt7L1KFwGDXkHnUDB2yqfiVFrx9Tv+uetWB6/uVW+fMOetB+zD",
+	"z+4/J59evXHC+u3rd68/vUbQ3fKkdXmvcL4MGgnWiU5F3PtO2HjSc48cgn3o4bfo1vPSXYne4+fdShrS",
+	"3VlWLcYzMu+xycZnmfgNTiqiPvsG4xKnJ99wI+PKBlLmq/zJBno6qYwF1SSTm3My4/FE9I76g4PgIM9S",
+	"ClXN8PBwPp/3OXzd19n5If3WHL57++r1T6ev4Tcl8knF9zn58LZC9TE8GPSf4aW0sx8MD571B/1nkMex",
+	"EwjKD6Hfj/K6543BcZ5IS1VmAZtqBak5pxMljlzApLIiTeU5ABRSSRp4sqnI3O+UmDspB5vaDxEgyNkC",
+	"dKYIbY+nqXCGCp1L0Bs8Qvbnx/DH0H0RoeMEq2dCBVix+EUXdYiOOY5ZNJFJIhRWVTiBdbEgHbcUAlHc",
+	"ywNCh2ok7FwIj7lxLpyHDumaojIb6lYkFAIS26xOE/eWyyX0LsLVKL30eOIgmUFKmCcJy2d9FuFkfA0T",
+	"632lqsEf5dYzPboZciNH+Sq0/20C1bXGnvhlBeADNFrmYPjX3xtTE0X9CSbBav2gbgGBAKIYFOH5+eUG",
+	"VuwEar5L6WjMCrU8vILEUzx+fYOgrzBqu2WFwKK44xV53tbRSbU0M5t1uzbfLVcWGlKuf7emCSlX9vAV",
+	"ZhI3uPIdlFz+8Wtw4Ld8MARHgwEhHVqC8gRQgBjE6vA3Op3fbIG88EGuFsK25Xwb0H46JaAr+85MPcch",
+	"NN25GOrhN7zIS8FPnl79k5+VZ23HysTng2dX/+g7nY3AcFSwHDd5lPg8A8MPLg2mQn3R2sHPCjvdMgEe",
+	"iH95KIWD3D0/N9iLWtGuX4ODxtjKBcZ0AzB88KxD4GM8LBlfepjvarXuzu8pfRwqGh7TbkkOo7d7LuBB",
+	"b6LvdvlMUPEsIRdO3HYMCLv9RpP0uhjUJxzTimn6kmR86W2goXqtqONCPA5BLyeHXnvJAajIep2cqE3S",
+	"y6tI1oODmTYtiMPE0VzkRYB4hSjMWAq9VZlg0mPtgsMHqfzjMrOM8Z7OXCjFEY2ZUoB9hvQrOCRiDXGe",
+	"429aKrgQAMwDVmGFwLHwcxNgZgJL5iqJh1SfA+ktNyzy3YdRpcW68Lyjbh9ilTEiF1JGL1T0TKiVmskM",
+	"PShCDKOEngvkxEKrhL0csIQvDHnFIw7I1fDMJncCayyX5L2k6vhGJ4tdaVW9rf6P+lmazXLxx4qGP93t",
+	"WJImJf/kpSbwwmD8scWjUHecGhC+JcW/labPM2nF2m0NjnTQCKSiDfcb9Rl/Cwxa4zwDV995icc+eWIK",
+	"iiZImBjLF15/ALCqD4me+USoUElIKfjrqcm5SXWwjbtJdWoy+7yJpRRv+rDl5zkOff0vftL2O50resTL",
+	"q3/wSqtxKvEYfEsSitO5Kwm9riPz9tuDP35tEuut+GmB99LwLBNyp9FVLlmDN7Z0xKLSRakrkMWDLdLz",
+	"3TTGTgUv1DUNLklyyTn1pfqGV7uFfkofnWPoX3zrrmGjYsFOMeSzWaYvBXLwX1tj23xO3P5MUcPm9w1f",
+	"orDGHyyTq7NMuI2H6nRDdSEWbCYBC54bZrPcuO/wcBgeUvcezyGTTTz9ZqIz20vlpUDPLlSxyKwcQ8LV",
+	"1OiIqTgCzwSMPFfo6+ITyh8Rvyx2kaMPy5MkEwZSf5DYrySIsCiAyvnwGIU6ZqUaaxY7vzmmM7YkVJWD",
+	"WhxTJjxBCGFRG4bzDbWBGRUOV4dX1KCV2zT5/sXpjd+uExHLBIGviwWDt5IGTsgUkwo89OqCNW3uJyhM",
+	"pUgf3IlJaXNASbaLOpy967Adk0XLvOQ7FJO8G/+W7FUi1GLLxqqimaRTxuqZWekG2FSPVh2Lb4VaLCnF",
+	"LgNF97hrRYh3qZR4sL9Xye2qpFvyu9DHyrHdLG/QpX9F6DLcjuhiSOFQOWb1JkPAOVtELNFY4RMURAvn",
+	"GVcW9t1QjQXWSCJQOZ5IoyN/nvEYiNphmFDYQ6dO/sljmQrWif5Kf/8KH8DZZ6girGZLuOVnicywds2P",
+	"rf/b3BZ1cnheDjAwXSr9isuwIxWMWz2VMU+hCCcJlTMHgEk9WlQKoSChhm5FqnnixjukOll6alSctSIM",
+	"1ZxZKTLGbQhlZn12UrxZ9RRfQnMBFcdBLkwrF/HAlWfwJhQozScL1sHjcH9aj4twhvQbUfd4qRXBP893",
+	"GELmj8256bMTbGUt7GSoyhFTonGWiUupc6hzgNNuZA+DY06sLINcJHpYtUXTyN0cKrxu6Ifkv4BM3UxL",
+	"Zdny8jJumZnwTCSQr4RGAuUsjpv1UHVO337/5ucP3SYH5i0+5B1J+W4MNd0dVOW+7DSNwYWTosQda7bY",
+	"fl1c7CqoXKciJPD4xxGrkXgA1AzOyV9++VQ1sN48rrGu3vhh8WWDbSWzCCa2ObiCMklYgtfJ0YsXT19W",
+	"KpHhtMlgoZ0PkS7EwrDOaMGiC5k4ewmrZ0wusgBLgKRdsAQjIZUwsKvE4LjqzKDcPhoV8WNYryOXIktk",
+	"bI9ZJM0ZbVHSMGi+oaTUiJfWtOP5NaEwRmFRWfdxKNG32aKX5aquREWBKBkVrPnchmpBtU17KQ98zTIu",
+	"jUjq27ULB6gUp4PEyxW2iajsV0zlpVDCGDZzQXwWhCoqw/ezJJNj70lwRC48155ecMahkweq+kqGyoBF",
+	"0OJ5lmR65lsToID7rPo53ZIiF4rd4TIIZHSG5QQVujT3O4NsOeBZ2UkmzESniYFHcqzxk+p8+ebIuAOj",
+	"zMQMDn2cJ4PFR2fxhEt1Nsqg1pfaQkoKWBljXTcbS5VQPx8UMMHPGP6s22fvlcDSKKzojxKR5LOzC7EA",
+	"RQJI1g4isQeMxxdKz1ORnGPWwshUqFgkXSxcJbppwUb5dOZ8iz77ztcwxXo6kkocswjKWKjgG4pQIjZy",
+	"bnyloROGAzVLOoabYroJ8zf+o36o1qSioaqzAAYB0lqVT4NaktrKqUA4aUxWux+GqkhZ02+f9vtHg0Fr",
+	"dRPK+Wa1TW4j3zgHDXcGR+Fuqou2X/u0L1i6QcESyNMG5Upw3ePYuZyeNZdvVvYp2nDW1Si5K6qZefhF",
+	"cXBL+1Rdxb8XqOEHu17y1lyq+/LPlq3ZklwUW9fN5eDm56Wl8BwSR3Wrs4OtSmWRsu88wH2ug05Q4DfQ",
+	"pL7PBsUuG7BcFf8OVSaMTi/dx4k07u1E0sWcwHyi2ZTDtsc6EZ53RAGW81Avoe/djDAls8RcsXwRhS7U",
+	"vHfuHC/YkN2OfcwipS1UE55xC06DEcgVTMkJTWcj0KUlDWCcEeZ+pgHU2I3TdwO8GAyYUDaTwjSmCrxG",
+	"vqFJ37Vi+ues088npuAp32tq48mFKiaqVqtPVeq3NObbUOJhRee2fM6B3jP7x//+j5pi47lG5NTYRTv9",
+	"mLLT1U4f5mn0MQckVZk/hE8oHOJqQT0D8CkeenptdVEPpWcxALCZ+33TMWI5unLT236SAe59AqeulRTD",
+	"H/e6w1bSa6WA7g9JtqT9pVwBqCXqw4137qqmLjtyQ9oLd6LC7QEwKHexDbOOdaNWPO22Knmo1mg5W1Jy",
+	"fzxTK/XD3d+Nonhwk1J/i1/uFXqv0NtLJaJMQSrxsphwzKrOdWYnoOPqnGl1EwWvnn5WVJtE/j5Uu9C2",
+	"h6TZH/HCvWbvNXuL1ckgUzXNvpljjrq6osSkVrtxsXVWV2OnuoUeQ/6wSDl3/OiDem/KkInUQIt/ocf0",
+	"k+5xmaGmm7IsV4A+zXiZdf9Nj2rYESi0VocKR3kjv3/ZbhS94k2G4RRHd/eG4S6PCfeG4l4NBclYxZ9f",
+	"Vj5cA9Q6Dmctt/UFXPRK0HatCVs4k3EXvr5s7iVoOloomslL0Vumzd3wkCIu4VOWz2WW+Eg3vCFQUJ7B",
+	"xU098bkBxKql/J37xBO3FKhD1+iD97Zp9bk3e4nifu1T0jbJK5lUhcghTtpIvaXBkzxAPXv27NnLbmsX",
+	"yI0PpBqHMRJjnYlrjeCRHGKVCnj1SRYq9GM6yarBmLSeZwGQxTr7WCCQrJrHofg805m94kQCrq0jjxDm",
+	"SH1YActnzGr2dDAIBoMBy/Tc9Nmr039lsUhTAt3ioTIzKCqcCGEJRx3qTQAHT2fTPOWsYyzPEI0bsNK+",
+	"jgIW/ZP7T8/9539EAbN8BIfyPMskPxehQmcKwVRmmUB0Z8LZ+luureiznwCUBZCBsDYC3z8qaxuxmLXJ",
+	"W3oNl+73jP2e8afbM5ruRr+t3q4wbgdg5isA9+byIMAPGwThtjvIRhjYpV42EtdZ8dkeumHW7rw80sYY",
+	"4V72naOrf/SBL3zjKURS99okCbaxtmM5e+5Mv87YX07f/9SyZZHd7ZHd9dsV2eWDq3Y1uqyyrwEvXbYO",
+	"HaxSDuoP2BH2ygfmSO9OB9Ge8RiK4TqAlxeqiKpqcKxUoe+enF3yNAqguXCi84yNFoxmuBuw+UTGE8ZT",
+	"o7GekXoCiRzC3XW1XI+ioyKhgOOQhuryqHAecihY+E95QqKoN6FCeBsWedJ6f/gONMCFlREeOzJ313ps",
+	"7tqE+naQUPmbM4BTBYwSXx4KhCjoJEjjefFaTufd7d8Wy7VrN7N4UtGi3VxM70ShKgGPw+H8paiprNR+",
+	"zrmpzofH4ZwDET83bKxzlWzBF10WsfbS+o+CCK6NR/t0tuaJAfRvlkp1ASOMywp8QnqfCE4fQ0/Kca0t",
+	"F0WfNMq4JVSxYMjI2VZff1/S+xH6gK4oc38cMosLsSy1N5BHkjqSSE9I0C6Fv2RanRcARNiTMYfPZtyY",
+	"uc6SAqOpQAt+PnjqE8jwN+S52HvFTA6EEdi/XULaul3CCBLQNTCmY515pgUDCNjfZDk2v2O/mUn1XCTM",
+	"zmUshkjE7AG6sRsewCtttmB8hITwiIaZLdgL5rH9FbrDnI3yDCmcnw5Y5/nRSxZl3IozqITui8+xEIlI",
+	"IorZPgqbLXon7qcRod2X7fuhSrXTUTf+ZwP/JPK7X7DYzUKcQ8LQY+oGDEh0i6AQXsYj49BFoaIQtASt",
+	"78BcPj962e2zF4NnbCo4Zdyp7c/tprlZsAk3EN9ShYw8Vz2pcFJPYLXBwCDKLbRy8lEqkgJj3V2vFZtl",
+	"+lImAAqauYsjY/SZVukiYuduPQFRG2Fa3TclArafYwjzYlvIUsBylQKlyETgMAACjEFTUqg6o0zwi955",
+	"yk1zIdw7EOYdpfdzO4H731dyv3x+e//PKW4BaBoQ6BsGcipsbx2BSZPWtZCarIIJLyEJ1+KolbDjYR81",
+	"HG1wcvBJ6x950dVu3O9ebPKkU0wu/Kz4JZfISXTrDYJg9Q+Gf/21HqMgWx/jhekmflzUMyQAI8jD6h5i",
+	"J7iFlNkOlOvqdqGx2brNa7nUF8LbHELWR9KFcSbMhJ5aoPSiUB1Tk/HnEtEdk1lqQVHJtAr4329SfDes",
+	"TbC7SEWInnRDHXmVCp5dtUF9yZK/NQShpACLdvsLzVCzkLXBpmK9tRHpuOKnIMNbW0PCj+Jgx6b3xyt7",
+	"kxEg+3H4ox8h/1xbagl4R3axlbU+LC8za9d98aFy4c5FoPKwq6QhV5WUSuVtiiwLSMsTwzKdikdy1POp",
+	"+t4CMPid01uZnW0Iz5gPETZkTds6YYJxALaoEB5oz2hWUGQS7H3HCO48YO52KGO7lI3CkhboYI20nbk7",
+	"DQ8PI/SM3TidZvz88W2f/fjdCaLFY2GAShfkBVfZ4dzYKfXUD9UvwHdS+2FAqCpAcXLOZZUH52XjSQ5c",
+	"/uN3JztXju9O8FlXKQbNr9WAPMKkwhCjvgh8NnvwVSn3U2TyjTiXin16/+kDigLgn21Ha67KSH0q8kcU",
+	"yI/ztJ5BBiEFzXJSi1EwiufRYEDgLEJV+BxDlQkgIFuwWCcu7kWgckipIs7MO+60pPoYJGgoimwKQGnI",
+	"QhwNnvddEOtut8rQhjjSBaNQ1adsUB7Munjl2U1I+eN3J/cKLUFj+EjL8MqtQpPqkhlSek7zfswuhJg5",
+	"G2mQPrpcRVDdRucb6QhxZQCa4s+m5TeNILeF9azVWGYIBlFAoJOCUHmAL6N0y7AFw+FDyiFGnO3Wg8jp",
+	"MOFEKYWaL8SESkyfUZjsk2eGTfilYEqXwWvn+QBPhpeQ0GEAH+iqHamsvz0+7Fo626AO/m5Erp/s97xm",
+	"qcZkRs1t9tKwDREu/c9hJs6lsbXG5ZWgoxYF0OU7tNANj7vKx/Jv8XjCiiZiygL6DVj9exKPkOPcWD31",
+	"YdethYfyWmvsHo8n9ewXm2ugaAT35gMiC2NnEGHpzXnZ+pIbQKgss2rziU5FqLwJxXP6ghbD5J59tDh+",
+	"oex+t+aPOY+HfcRRuWcDS0yoxGcrPDQOPeGJYXxkdJpbwRLBk1Qq0dx6AzfbJf+E81XoMQ85CX+CcImw",
+	"IjMu7zYltJN88keNeHtLcoywQhBCIxM8BsXVS/D9r5ViNkYfTrhK9HjcrlUnJMepvBANBOus45lt/ElS",
+	"cEXytltGDaV6BvCKXxVndsMKq0tAvKHQlAZaCj8uFWzgz748Ay29VITng3rMYq28NyYoYw+xjTMEcDPx",
+	"mcc2XbgPQgVBl3AukjN4Pt1WHsLNPXI4jJWNoeRx6DwnrbAirgyKTAslhj84OD19/4aWYDeqXD5gf5x2",
+	"98dpuz50KgN8RkKPotd87GSM3sAkAKyMc/9GPL5orXirAFJin1iHlDVXpK7unzmAyyDEGuBAYJWZW59u",
+	"UNFFIoVMKjSrH3549doXCWVBUXwG3739lqxexyNa8jyRAgwJEj8FoSpZ3ZGwvRuwKZ/hDYCLwLA45XIK",
+	"R+/gpgRwGA+4enGFzACtGoH8JjITsTWs82xw1HU/jWDS/Hz9Cy3D14hi416JcGyG9eWCl0UqXjR9ztPA",
+	"egVkqSY+dD6bVeaJ25oNrljwqM9+0iVpF3oZMwBXZJz9/PFdn52ohS9pYOWL4Cug6/IvxugzwKWk8ROJ",
+	"Pr1CIy2Wns5SYZ0h80UBGxSwu7dvq6x+Pnj51ebIcSuwdpU7vXh6tPGN4K23dqOzqrLc6D3RapW3rRg6",
+	"o681zuVS6WdYCLxkTHVN4iiFUbUpAFFIWC4kLthGQ8TzXnKiJRP+TuO2sb5KOrjJqbDROz0R3onxxqgR",
+	"lY/9/PEt4nUWvkXH717+mu5GBvzmKEQ1q1/UqDWa/I+rxg/xvnHsT5Aw23nImKQWKkGwbpImdFcj7CIO",
+	"QhWBWUY0TrD2p0cvvmLxhKepUOeCyFh8vVqVzaVZCEI1kirx3UTwLsubTp8VRanFlEtTepqJNFiApbNQ",
+	"VaBfmbR1k3m1FjT1Rlue2Yqh3Fgt/VhBB902c1+K+KlBA3Gi/dRf4WYFcC5BZXRfkM8FSwc7OE64nWQ6",
+	"P5/cp+pWyYzumDDtVfXR1+avLX+MZfOI07tJ+2jlp6+dmyfV+TV+/JC6VN/o2ixeTZBWXe3HkW18s0S+",
+	"ZahhN1sQYnZb96oxk17M16UYC5p8zC9WH+LhfpSYbxkn5BRoxZYou54YdiEWVGJQxD504AqkXK9O4Aqn",
+	"s5HH7T9L+MJEoSqYcV8OiMRDp0mNEcxYvqATQIJDkJbyKYZ1MN1JHCoCKgVDZbRWIusuUR/VaMbMerZP",
+	"JeZL8r2j5MbSU+DJa7GCnu7q0W0HBErMq1O3RwDZEimHC/spJbrMz1fk40F9QLtUwmaZVLGc8dTcwFRU",
+	"gECabIVThS0bi7fAnZxJngKhNtqNHz6+Yx0kD8KBH15kadRdUeyK6gK8V6g2Jum9J711j74jkK8NFZdm",
+	"aq+8u2MhXqHXvKVmFgQch+JzLGAx2x1jIodgxA3RZxHxGUQISkG5v/JODApvvCMNQ+9IaxjEjVCYCEnF",
+	"J6Y4DQVejt5cJoJpJUz3mEWCvNYzbJKNmJ1oA0eNRnjKeukb9bF9C8hRlEW++1sQTsgkCFUT6wS7HunE",
+	"63JuNyaeuA77sb99lfW4EaMhT9fhMxwNBhun7LbIZAEysC1WjFjPxA0mDn7WgALxqWSwlNRriCQypl4J",
+	"9MQwmbQBQtANRHI2WmzjJZc04k8PT1Qs0wbgRIWmPSKAovKl1zBilyZoHaWlv6pEam8+4TYMj1ScGSBW",
+	"heoowMSqBQN1HOI+ETEFqD/FphGwCFQ/ChV94y2B+wp2ggh4lQ1TQtqJyNYadHiWB0AIlbPoMmEdnfl2",
+	"LfentMiiqbSFW0M/rM9lerptzmBG1DlhsrtPZtzYUEE6X7NEwv7idx942eImEVnZ6BhcShxckqPwC6Zn",
+	"QpUr1uxVgjAWUr8rHlx//2sdcj/d/vPb3MmZwPRoOVn7CsRm3xC7EnlFrvCIBGjUKnxpHCXck6BBtRa6",
+	"XLczFV5+6h5lQajW7lFC/VlJvNbh7NXbUze8009vv2cjoeLJlGcXAfvp7ekndvqB/fNg0HvxrP730//+",
+	"NGAfXr1l356eBugAnn78Ho9CIp66aK/IEiGYhJsdNzeGTflshp3k0iKyrLY8xehXZGyWcut21FCN+VSm",
+	"iz5zQWZErIUAwBEVw/fGCvJt84lohi+DXHAxSd+Vc7TDDbR4SlvOFLoniqE8nsrM8p1LeWBWBygwExeC",
+	"WAxi+Hkt1IKrr5MuzQTURPF0PRTqq8p11z0kIE9sc+dulz5b+SLutdZXJBb5+vLl97w87e7e6emb6lSx",
+	"DvZQGABchFpZav4TSe04rSqDayS3vOwKJ/BDBv1USJsLYI88M9DMRKVAzp6XeCyzScYNRNLnPBu5JZdQ",
+	"idg9ZpUXCBU1M4IGnrw+7R29+Kr3/asfayVRQmYs03O08fVXbiy4geGUInlt1XqbiOlMW6HixQ9i8R5m",
+	"gKekQdt3zcqR4sjvyUMrh7FOf3GIyT7Tt6V+ElQdrpb0fK0my1I+oe6J5HMjJa+mA8v7FjSLiUiFFau7",
+	"1bfweU2nru4pwh8le+veTNMCs8P4pqt+5dLS2v0RtLYLrVu/wR0bEui/LK5kHbTrEk51YH/o7uWmUW6+",
+	"B/5GsTWxuQVLn/uRjSersvbzLOEr5mKXOyc+8J4K+PcC/7A2VRSGLVrWNZvmME61uv3Z9pIH6+75RTqw",
+	"buAP2n/Ftv/ZYq9r22rzny1qmobNIkrMMUV/7BvBMmEpdoszbTwO81xm4i583UQahIU4jGWStTfzQRWr",
+	"YRxqiM8ziEFNzFVZWecBPPWYRe5ekYuAI4C1jVhRbnZ01B0yzj69+hCqWCslYlucejtPf8SVElnAlLbQ",
+	"9CpSI/rsI/awpDw7BxRTjpVlxeDhXmN5nqOteGJYNOWfz9wwzuBsJoLIPBNj6ALsPB8MWFT8up+5259Z",
+	"rc/gCVG3tQT71dtvP37rf/fgzU91sNcyPkdbG0Px/NOYtx5xOEEK2N9yke/xFdqIq5yuOfNh4YgAJBYO",
+	"1ZzSIHJsrTytEO4bWovlEpnSTvzuVuuMwuLWgGpJT3bmYm4sXzUrQxOGkOHMaDbm2T6qahS8D5k+z8rG",
+	"cZOnFsGdCll0s7tG9K48GLiuFXUrXbQyNMilP42nDekPAgwR2fWdUf+oYLW3vdjvrBcwFKbO2w+Xz5nO",
+	"2NsPl1+V5CgzbicVqhv87cGyJW7r93sRHEylKgqUGjv1roLRg7ozrEhoGXtQHhACf4b0iF2Qze6HCmoW",
+	"3CtEnkei5GjHO/bZ88HzCuGku3ciEyg0GEvSQLoWCgNC1cgliwuGjfu+aA4gcqWB40Xl0cuFupSZVgCx",
+	"1lhEgHfyZkIkb9w0PfCNuz5a/w53WJ5+VaDgvFi3JPtgYUtU80kCbGPOgJT7k9ctqS6Fsjpb7HKDvwqP",
+	"81Qoy0aLCmzZFJhe4ZIh0pXqC6GCQl+fGAC4KIGkwQLN8lEqY3YhFqHqRMZMeiI5evHi6UtsHhNxYnjP",
+	"TPhRT0ljZ0cvvjp89s/PD18cPY2OGVcITubMHxgMODlDtA14eqimubFsJIgIWKHpAa8/nznH/ymrI35Y",
+	"JLbBDkhiq8V6p2hYdHeGJTKBr+4mRJGzfNY9Ruz/AsbQ42MTOJpWAATQZydFX0FZVj9DbCGRuLnlRbEP",
+	"4mtm+rK8HZbc0s9slhv3IyyrgrKWUMGEEGwiArCxb3QCzDhOmr56zn6Q33gQxudPnyHa0DIBAzcXUFem",
+	"daj02ArFnh+9xCmmn050SvhDNLQnhs10mlI0ixIA8KlzvnBC7MaMhc5Y0utbEVCODvHDw99hKf4AxmIq",
+	"VeO51T2cCBzTBW0sfoqhQ8FPFEe+iMbgLR9NpX1dyO2uismKB+AD76umbGkY1hnQtmYFwnLnnh/pzkOw",
+	"LwK+saW5l1SamwvwhEYlpGOtlKyUu6ZGXvfRSCeLHlTTHwy/evHi2VcVo9xH7LLG0rET9uH96dv/ycxE",
+	"OAWEb0DlcoVwqm5dtXaaUek+iOI8S9k//v0/2d+ZyRPNzCTq9tlb69FLsH4M4yYs7WadCr5jwDj+Dkrr",
+	"nBFSWvWAcowaEN0zuwG2ICDZJkReoQLKkFcnblzRJ7RiPxuRvTr5QSxMVERpP3x8B5dgx0eCXwI8HDNm",
+	"krAk07OeVAEzAihhGjed17izlO1cHYJAwXmNugHYLUPsB96WoT0KVdEcJQ1LRCwTZ/8tuKvV1/KcTkst",
+	"KTD8pZahKFQYRqWaJwbepM8QdTPmKTxrCsVzNcwa8gag09PY5Z7K0CuUXTAxHYkkATgkJqHxo2W769xm",
+	"vyv9ezTIMVduk8VJpe3o2O0axYWhWt1koN5QM9hiWjjZ0I6dglCv+uwN3IilXwIja+tEsBUAvCuDL2gH",
+	"qURfT29CKQmEj597oKU46htQP+Lfd2udH5Kx/dTkelZdoDJ+RZV5YkqBI7tCMEegHptb6IoxXvJWWg3z",
+	"B/TkgtKP65Sja7EYVnvL0nX6lgglq78LFSpqt89+qqTHiSqr6hZR3wE6y/AYaYpY/rhSpg/QUZmw3pl+",
+	"vlYTwaPwTVlXamPFJWR1u1tWqTWnR+5eP7fia61lckSxubnyXjeSfWiKS54/QSdW1LgIbyBKAFl323FF",
+	"eraiqEPSLCdNN4px0Z0C54OCNlN6VLV935ka59mQW0Iez7AWGCNGPzBXM6nGmsXOa4wRol8lrGwgIC8s",
+	"E6HCExJwQfrso5gJDu14kohOsaHH2QVMw43rHTm1EM23eXuiPx9OQbjsTVYzahvAl9dCqb0p2NgUfLx1",
+	"jLXrlNaDsxygYJ4gtcgj1VBFvGpf21Igc357cBWB4waX9YzNBJ9GzoTBCFJ5KZTzLUj5gvI8GlNeyoo0",
+	"leeCOCyVNUGoftMjNqueqRB5M4MmILiMTbjbjadaaauVdJHBgknlQjNox4ugq85F63h+7mxmqKJ33Nge",
+	"cI733n4bYd4lFi4YKyhyp9LA+bfnxM4EuxCFD5UJpwPOAs2lSvT8mJLzkINMnHHQaVKev3NMSbn7UskW",
+	"QluDAZWGfLCAgD7d3LlNIHNmkWDdImdHbYRv3e2z9ypdeL7uCunAlC9wc3DjdYY3YGOdpnruJoMmP1SN",
+	"pE3H1acDbHYJS+MvLJgOCPgUr9NZqFJthGERhLTSLuC8Kuqzb4jg1HNoU/xjhGUEmuaibViJU51nsQgw",
+	"RiPuHA+3ZmV84d4eoMC9VYSXH/qvnGC7F4fztpHgmaAxEhLyFPanVCokVwWUYpC/pwVbqpMDYAGZZfqz",
+	"iyjhcXGqje8exdlpLnlw37xGJbnCzL/S0ynvGeEushDbzWRsqlJY1IA4/7Y9NHM/q/Vyz7i1InPX/q+O",
+	"17m/F6r296qa/f03PTJ/R436u9s3zd+VtiUrTbcT3PoW3f/2X5p7yVe3PZnUKN1RuWk6kppoZsLkwN0L",
+	"fFMYm8D0oECV81NT8rZp+uug9/LX358GT1/+sdFYT4F8klAyl8wIDgB7mTGIJ5jZValvW1P38mfw8svw",
+	"BpuPecMQu2qpbxJhoypUbbGERschQ1RbRXi2AYvga/+5uzt9hcjhSrAo4ZYPI1TPiU5dOBgq981fTt//",
+	"xPToN2+8yyZu6qrs4DDRdiYillOe+vEkAdIxY0btdajcL7oBi0B1ItZxT9BjFnlBd4MtZN39URV397eT",
+	"ePd/FHr3L5B7AtqsyH7UdR+5d41YxwmE+Myns1RgM3sf4DnPiCdl+UF9GD7csyy8igkCOKFh9P3OWAyn",
+	"n3FpBL5gAbPSyXOYhpGzeJVNCmcodo56ppwrCxu1+6mOAcU9OeM2Yp2P371iz549e+m+AX7jFN7P3TtU",
+	"xdz7QzRkZYDVjFiHq2LlAHqFli0RMwHrznB+un124ve3UOHAOkrD8gbM3YtFv4cHGNCHB0MWHvT7/fDg",
+	"j6gbqlg7W4AxAryc36/BOlQcdgBnwYY3zVKtzrEDjEslkiGlGfHQRbCM49GZ27wzAYj15aSRTuO26oZO",
+	"dgk/xVSnhjKZUI3ERKoE936YAspPmkluDUsQ1cbAFuOsXN1PWbYvbtv5E7fZlm7t7we4f5/kLjL566/O",
+	"CpPn4SFT8UNYj0/gAMBHv9Y7Hy+LFeMGiJhE1oO4FbfpmgeMG/dawpSKZ3NQcYnJA1lHIoy8ipzhlRVA",
+	"8gp/OohP1fXB01A6/YMn/Qv+/ut+vx+Filcdv6BGJ/+k6lHRkS8+2pNBINYGCmMmIIpD7HU4i2w7GsQK",
+	"mdeVWd/lyVzlMS17EL7U42g+P6ni2tNqujWHFBHYTNqRby3VBZhD0dHXVrpYBxzZNZZPmxR8OWgf91OW",
+	"+F7V5mgLCD83g1JeEqwhpc62jOnoy0L+8b//o0zOscr5vcicP05xOF1BDeJ6ror8Xuf54BlR3vxbv5yQ",
+	"MzxpaK6CYdFY59mZWAjn/0EuAZ7i289TYfqheqtK9EybcWU45jIFUU5CNRvmTdBpwFJSHx/BObJztcdc",
+	"ppHzMdAHinB+3dg6HG8sLRDWw690muazJdg8xC4x3YAZzUysM2FwF4i4OdPjqKD/8RRcym0dRgg6MX1Z",
+	"RVby3D/oQknlvFecHcSix5uUZy3wadMuc4JrcmdoRt+KGMiN77rlb3PDVvFmy3XdFxRuaWMlE8BX4aNc",
+	"5JZnzOlz9zaG01u6pv11mAkXIu3QCuIDGq2g0pbKNVosoE+YrrFzx8xquCzJ+BxAkXzp4UxkRit6vlmy",
+	"GXiaUjcam1qIj3DHvYHYG4i7QUuDHMb92YcdIF8XlRZoIBCvmuwD9q1IjxIpEoYuBnkcBKMvSy8mVFU3",
+	"ppOrFA9sUIvL2ZLAsRgL9HEgfJ122/wIn4vZ3Ca4l9jbhL1NuEt0bVXWLG0pxAJlB0MALnoVHtFmQiWt",
+	"J7CfvFf/xJBfj3QWFbTBjqZoBKILQ4X/FmvyCQK7y4gXD3K041DBl5Cfzi55GrFRjrkHOIozEsilivOq",
+	"ZwOW8IVh/Fwjbx8UhlYuUHreDUKl06QEnaWeBBgy9h7jwT+OC2mM3JAWdIJ57DFb/e0DLPmCkyMkw5KY",
+	"HIMXpDt3EHwR8mk4tRDxFEEORkHSd5in/Nz4SjI3nD47sWzqgrKng8EAH2OOGaf+UiUE7A1TnZXtFi0V",
+	"Yt+5p5eIjp9gWa8bVhcIjZtz88CDTt2KbXz1z25+N776LQnJjoECl2au7YBKZFI8JmRK0v1KORSqu5wS",
+	"8y93+pPVasTgR2sRTIq7VVKE3jLBWQXkDw9HmeAXiZ63E9u982Q7ho0WbKqVtBqQ/nFLX6Mo5WO+KZ6y",
+	"U/lqemArDkgORwmPQcqqE+OLFP37X0OksJRvRZz8GeyGAkSsgTKVdnHMIjDaZ7NMj0QS+XYyvFhpBp9D",
+	"rRD8TCRsgbWSzSL3zg9llwi7tQftpesAJqSsFCsMyjZkKxOxULZHBVBruDeLnv20FDY8mZvNBM9EwjoR",
+	"OC1nRggVdQNySZKiE6YT1c/2u8j9cCmg66QT+X+WF9Qh+IfEVoLVv6Gq+W/ei0KQ6gDa+DJy9L0vxovu",
+	"dMri+suQ+4FJu84t+Qgz9YomahtOSSPpBjghO2ChIK3aENb4xLwf79ZXaZjTNlXHrx+HruOMFKXYelyk",
+	"HTggO5VHFNvQfvDzW5X+vY+JfC6ygtyBRzKFLWAdqsmvKGXA6ko5DFU040AGcTbOMCcSsa+hH5Adsg78",
+	"/5+AIrwbsAEWrXgIJ/clNpC570VyHKoiCeOH1XFfmTp2f5FZwcZq0yVkZ4l5WPdIRTc9DlUEEdGZuORp",
+	"TtVKfsfEF6YDJxhrAL8KmLmQs5lIAga0t0GRHOr22S+YI/bWpjjc4pBFMlbrBINKbkuipY+CJxhE+qMp",
+	"KK+diQwxjkIF0ZjzMEyFguM80/NKIRiIyBpzdhoj3c3OY6s7MiX4Pq1NbzoTjzrgoRm4vcmwetZzci/V",
+	"eQ+8gA290ibGiA2MBmU30ACli1ChzkG6AWvbOlYKeAK2qCXdY3oojZJBtaTT+lSMLdO5Rb0snAAoGGpV",
+	"xzUq9EnPvsNnvIGJuANlepC7+PI8tCghrMrjUcK6EDrxB6EFyd+2IiKFRqvzvrGyrehpxdkHFhZQx1AV",
+	"+sja1RGrMZw6orKX6oh3qmlkqH6p++W31Uh4571G0jy04XagLD4WjazLIVUug+iSabqNUgIb1HpCmu/x",
+	"ki+ai8ZZeHiPqynjcUb2pYft7DPgsfhpKoUP3aqNcQ+bQa6hIBlW6qED1RUihWO+a5yj4vF7QpY7I2Sp",
+	"SH6L4N8aig7VakPqFa8ne9aVLbGulOt7XHRbAybSIiiOqPlaAVizyldTsbSs5+BujIbzNejV9lLSwrGy",
+	"gQnYOubvJqwqpeTscKPDR911gdTjlNn7q4MCqGFAYHITPRK3lPnmve1wyqWTDa5i0UPEhQ2CkB/LH/1C",
+	"v9mh4K08bR11KrzbE0PoEfvwoa3nzc9TZf39nB1j0tQtGCCn4tEFyB51yqyIYOUuOza+V0UrK8KyI2O8",
+	"8pz7iT5WX7dFL3Bt99Z5m1jZq7qD/Dq3Uo82Oy2mI1CVK20zXfjFp4k2Jyv+Ek4G7svSl0cJgN9z9w5z",
+	"iyAf/k5IGmvD649iqi9FRa43CrILwC6CkqOOCiTc7wBwiSd8AOAobfd0li3Swy8Kv9PF3G37/7Vc0JuI",
+	"kS93qgPzkQitheYr6p/yHK5sYi3JGwzqSZLcRu6qMrcXrmZWn7yI4+saOkWkfWmXepS624p6htUNebvs",
+	"kKdiJUR66An0ylDviaN1n1q4S+f1U54p7wosRYBTnQiGMIR6PD4G9iW3qgJA9BAd3qwed24z8T4RPLXt",
+	"XAMfdJoitONYZ0VRc5+dEKDCC2qtxk4r9/ZMqEuR6pkoYRcTbvmIG+gnyhUVvKfNrRJvcDy7lH54wlV0",
+	"R0ZklzLGId9YFV5sItWn+KSfFb/kMnUTszNo1Y+AqOoWhnDByveMuUIcJd82X5M4PD9vB1VFKerFExFf",
+	"tFe2PB8Mqg2yAKNGDT1TnjrPQSQshngHysFZBOwYkfOFjEwEe9rvHw0Gq3LjYhdc1lc4gutuAT7ICjaN",
+	"237duYDCm1x9bI8zz3DmH0dxCB7GV987YLU+zKqprAnmOvcFLjyDC1cO61fNA+EBOscY0G+jC6mSCNoi",
+	"QJ+igEU2nrn/TaydIdFVrKdTrpKo66yKHwYC1QB9klNKwzybFUIdeq4QVBZpEHSNW5EMWUWfpK2hM4bK",
+	"Pb3vtN0PoZ9nKeA84gD7uZLwnZVToXN7ZkQcdY8LkHDGsZoMJoRNOAGbuxduR1SrSO6uDmXKJ9xT/UHl",
+	"FVs7IER8see0vaKkoKK/t1fYFYeGbrBhQcGy3O7LCrZTVrCLNW4vI1i7ioO9BXhQ5QQV0SjIIgH3YMpV",
+	"zlNmxVY38ltVHqwusNvtPe4UNn8h+IP7/Ikh7yDAjZSYQwKkaYw9wZfVmUhCVT6WAQPAfKJTgTjhU5Gd",
+	"O4cY5qi687NUQp5QiTnTqnE/xpqFO92P76lM4pFq471t4CDtSxp8TM6qR8Y2li8IXH7BeL2TaQcb/NAZ",
+	"iy0DS33MFeESg/oBAsXp6Zsqp2LgiRaDksKIvGliTreZFIZ1ON6EODD8x1O+AF5rls+Y1azjP/8n9rTL",
+	"/u//YRXHnP1T8av/+3/gn4uzRKR84b4MQjVyUuFpOJDunmINf5duQGg0+FI6t4CExSvv+IQMsJtMz1mI",
+	"gM/S9tkJTQT0dmTEre9pvrG/Eni7CXSnYQihinPLzERnNkBkmaPBgBq89UXExhyIzYCflnD6Imb4woU3",
+	"88ni2Cevq0wEIyRIAyQEuOWLwREh01cSTVGThfwkjL1T++geeF8J33IU73Hl22wlCcafzVq+GBxt9Crf",
+	"cyvmfLHNwrJcLbs7Ss8h6avo+KpUNTAhxRLc1mZalDRnMjft/JQK2WCRGwdIQC7Ewgjbm/FzqTDt8GIA",
+	"3c2QgRotiqa0DidcqaPBoHscKiQWYJESn+0ZZvWiPosq+e+IjaFxyxS8BOOxQC5ZyIx3KuxpQDGgs1C5",
+	"KaJcerdJryEX2Nzg2YTgINSlzLQiVrNGirGvnjciODRS2fDzLdwFXm+ZN+Wqg9UVhpdX3IieVEYAZN6l",
+	"YEbwDPDRYE7ds4C+CrjDofrRCeLbD54/s43a5W9tb3j04qurqNhaXnhaO71bIXAZaZ0KrjYCztjX1Xw5",
+	"Kdw151rX6KRans4kx+UShZhXMT5ZReGdy/B88LLfls10D/gCurFwtPfEO+8GsE68v5SWrAfQYbWzI153",
+	"r7IA7LBCo7iVs7qgPKfLWIT4UVG/dWN+VX38tQ/qyh8j4ebmrd8P64yvPhFXn/NVF22fWVxbe1mbK89Q",
+	"CZXCGLVXUcpqh9xm0ov5jooz3YKvTTicynNlqnzBwCcsEtaZSaVE0sV3uxCLsuACPnl1gqiYlZ8qALOG",
+	"UJq40DuzNDdQ2hXNMqliOeOpidi5vBSqG3gmJyj/8kC1/Fy7+4Yqgm+lXZwlfGEq6G0vB4R6XVR6wIAm",
+	"UORZjL8Y9qIZ4uitW6AlfdhhS1flKfDkyr65632y+oJtucrykn3GcjtmAVbZJ4+qFMJLSoNqVojrDSzD",
+	"hnvuMBNglK6fsbzSiLyTFwIsHrAZLr2gx4VrNSyBc5S1qrH5FEnLS30BnAFI7lOZRipSLnNz0jBjZZp6",
+	"09shxkMV0YsDVmSVS7JEeC9tHORWLRx3gCErKJCqBidUN7E4H3EYe5uDNkeJ+d7u7M7uLE1vi9lx4oqJ",
+	"QADkdxfMMnEpdQ78iWbL5igTiVBW8tRZI6PTRvqyHbYAtBZWkXPGMQ3oHtczsZ65YKMYc9XkBEykBucL",
+	"ixR9PvIYqFh1mgPNqwEKSSTqrX7uiYAMXyCzd5/95KnOmBFx1gSv/BFnjGJvGtR2MwW7ggQvhntV/Wtl",
+	"tjtE9W4NzYjp7m3E9kKWyky/nwn1C7fxhM11niYsN4JibjpvVAmbT2quSUWTb5guKO9QwcdaNhjrOzh2",
+	"byhWuj6c8u2bPraYqPPR8161t9r2Qbt8e9fHLrJ+LT12H/K92uzVZq821/GUrwvYsqRgDw2vheZ1D9ey",
+	"SSIZyw6aMFtYBxrdq6UIdwrP0pAIajvB3CO07BFa7huhZfl084YALRvY5iEkTcS81UZ/wO9bzfT19NAF",
+	"bFKdv9K52vGBYWWw9Art6bzPlmkcmAmY4Fkqi/OuY8jvSsVmmT6HkyEkXafDsP120LId1Ca1ZFTxQk7M",
+	"SkXnNrGsQDnfXBUNDn6zCKi2/542jUZdKnjsDifSWJ0t1hJ0ev9sif2uwtBq6getq4WE5Tnii0EQKl89",
+	"+GJQlhces6YiwrVlfz8WI3pDr7FRGSAUMNRqzwrheTEIDqb8s5zmU/fHAGrc8K+yws2t3bnINipRu6vK",
+	"s5Wp2KwMrbKEe4PQaBDKiWWkK4j2tLLNFdfdh0Zf5qkSGTILyjWVPu+VYJmeg9Lx5FIa9z7OYs14fMHP",
+	"RcCm3EKFPdQHVI4usIfJX8ekuhTKzUaoOkU7l1OMNJXnQgFfdpoKOFbs9lk0lp/PgCUiBdSDiHHD4JgQ",
+	"qG2Xhn/4e/WDBbwhvHHUZ88HzzFNqliuLpSzuO6rY2iQhi9CVfDVlWgCboxC5dOgBX+AqprWWZt/XZrj",
+	"jWyNH0nN3KxT5upTFqf+1398iTVPtVf5wM+vsEXi80ybPNuXPLUCi/o4dSZUOVtE8QKCJlYLnZYtwxrj",
+	"VFO6LVqpzdqysQB33499OyE51WPbS2pY7x0jrGH4WXLG7XFh1qFeeiQwKshEbpxp7m4B9b2+YpGHEooA",
+	"NTBPUwYU6IxXOW5zhQOrMqPha7lf/ZvItKGfmZgrw8RnaZrpcJtruZusc8G3dJ1Gjl2bzW+hHe4x5qG3",
+	"pANvgHwRZhHLJwt+XufprMrXQwK5L8zgboqT8CH745VHkafDxWbT3Dq7jpsBNm3fCuyx3NUPS13aJIFQ",
+	"56oFl4/HE2Sj02NWI40mTlf3Vdl22A3YaBEqoq8Lytpov1FYTyjqtgw3uNz6UKazQnBb8NuGqkZwGwW4",
+	"R60lue0uMVXCows+YJWEyo/Jt8Y3MuYFOAWV5gu3ueEls0wneSwSJgFdQhsRKnEpE4iuMG6CnfDwd/c/",
+	"CJKARu3wd/c/+NtfHiHcm+kzbKEww6J3I6iGSy0EflD8VC71nTHTthFxw8g3jqiQIB07SNrbEq8dqH3M",
+	"U/Flx2eVJV1/gkhyvXc31sdlZNeg2LkwXwG2gGdO87laOENS8mVWa7vKxVhji8urbosb3mjFD20mVLKR",
+	"LUfqbfeuVbtNiBBCJYV5j6SyIrvkacRGeXwhCHmYmP9DVWSGnw1YwheG8XPdZVazCLz9SguK0vNuHf1v",
+	"iI+YaYkNnnNnN+eAX5flwo1GWsMibqM+O6Gc89PBYIC/MMeMswwgTpQQibPAU9o7OHs+GGxkDT/BjN2B",
+	"SYQHnUrQ1g2v/tlN4MZXv6V12nFV6tLMtUOyyn0m6CqLU4llALTGyqkIqIo0nvDs4VgYpQDsQdrFEAAr",
+	"tozg8yHTI2GqvSmZzs8nZSe4nWRCsJQvCHwLau51moqMdT69+sBohBAhnp6+CdWIKyWygDkZEcpCOX/C",
+	"Un0uVcBmmbyUqTgXXarjL9F2cBMoMXS4uRAJm09kCl16gPtJaQ+qbIfxTZCAWhnoy4GNItMxdPNVhjrD",
+	"18Q+A8QTsaHSKhbdgM25M3YIMPR0wIyItUrQREsLZEMK22ssIpW5WyEGKILojHKziMDrDZV3QEei7PDJ",
+	"cqWcjSwbeNwT62hBoSKwnrFU0gD+hJNJfIkCGjrRAtkjOCBLE5pQgUbsBmoAN5WHCgCQIH55MXhWRTQt",
+	"EJQjdI49jlAfFjlincg/D3uV4W2iLjrn/lpjxcw3BAhn+oHZejYTSSPwqXtPNP+lPN+yrHLX1rYcKIwe",
+	"neE2q4srTiL82KPwewP0XsITqhrPElVo3dljvTCySPDcKMRPpInd3rIYZrnastUm6YQyisJ0F+hrHa1E",
+	"8fJaBVDNYgSMuRv480WDvSrQDhQqqbDPAK6HI0tgq8e830zSFvH+1IPXaVV5dL8FUSxU9Z7nAo+MeTgy",
+	"nTGlq80dvj6k4w0NwOWf2cVMgLkx7p6L7nHliRdicTaVBs5fo6Uua4KVdJb/QhBjh7O3eAm1QrqNQDQZ",
+	"dJkK5neeYjlrrZxu42lsnswVZKT9jx60rXMjPQU5eKvGurXXCcVGJL6FrCIye5N3r9BpIIqlgC4ZuWpx",
+	"wfbNnPgcCxATs0n0q+eKlb8IqvVe3sNi41QI25tLKGQXpV+H2atQdRAPjUARKRvXrRQ4VLqsC4cJDr2c",
+	"uZnz4khvXc3C6/K1NitXuF5qrbh9Nbv2JaXBihfYpDzBT+U+Km0tnSwniaA7YTe/CoylonxrItPiqu3Q",
+	"nC5BwFIIx9lMKEgFFY/zcG0MepOPmdFT4VyRpV2YghfS6FBF5XgJzyBiiYhlIhBkNfLtyNCmLD7PZCbM",
+	"GbcR45koGCOOa1+FyhNGEMrZOLd5hmB+7qlSAfEEBfD9YgRnU/7ZA7o8++pF9UilH6p18E8SzkwYjjVw",
+	"08PRAFmtna22XDmrNJPOo8gYV6HyZVkRHUNENaIJP73uYoJ5qE91ERLjuVAV+gGsX7OjgpNfM3k7PEYt",
+	"nnFPQGzlO7YFcstCvD9T3RZ3OKYouKpLLa+IqzQr1aHXt3BerupuCmAkXIjFei/FxQgeH0UrtLfQXw7g",
+	"KmrBEjkeCziLhUuXwgznG0sVi1B1IhKkqDushGIGDkFZnGojEl/LoxiqZKnYEHrpjLm7WsK4Wues/ODe",
+	"a8cBwg9isa5lzk3tfnu/qlHOReced8fcOeNtkzr4LXbbwPBVFgevURCBV4Lnogqh2NqUoJTkWKpzkc0y",
+	"Op4CBLZQdYyuqUus1VhmU8PEZx7bFBWSFJMyPlBwUOyiShfPcpcRYRO31ec1KdoJThLpwQ73xx/Egp51",
+	"j6VGG6h6JZdNzB77bXI7xsLpSk0pmqDWblN6VKo+bC9bVvyiDazc9FD/8YwZMHKatk7DOnDZ0rZ7zqXq",
+	"NmILiTU7X0Px83c6O9fWCrXfpBrlzs2PsNW+lZttUc0yV01BDSmRuPWUOGW1qdHGBJ610wQslcZCVyKb",
+	"6cyawAlXhhknZGAO2BTqMgJ2ITIl0iBUmRhpbYt3DVicSStjnrKxTKH0eiLwFkrYuc4uoIsnG8O2RxCB",
+	"br+nxHsQKkqrQ60FWs0kYBmXBn5Q6QASl8LXiMDxHzmdMT3PM45AfKfEHLsK+wzWFQ5pobqkdgDRWKFG",
+	"cwatB9Uk4UNOVlcHemrXAPaRGNcmFtsvK3tX0Wq1z2DfWwabpNCTrleW604T2VASumWj9P/mIoeyAyhO",
+	"rfi+w0qhG+sozUY6WXSpGDZPBXRPOwtSqRFDZg93BZizpMgTmQh51eAhWa4Kov8Rjy+cfXPBKwAkYkM7",
+	"n+JZIVmoUJGJKhqJJfnmtVpZmfwR+XoDID01NhN8yjpWz2TMIrgsGoYK/tX/m3v1BLhU3Z/G8sxW/vad",
+	"9cUHWPcgkqjbZx9hBqAaAh+Iaawnhs1Sbsc6mzK3WSldFI3A2R3cR6qz4t6sg6/haxaw2jfq+qqSGhgz",
+	"LRKOG6JvLNs4Zu1pvrKVslimUMFPodC6yeaeuomAE7eYq4eOLOXGuBaG9Wirj2qtaYu5Cmhl9oHGlvrd",
+	"nLDTURm42RR2VCrjwBDVIFXBRN4MQsr9dig+izhvsr1wotyTaqzXcC08XzrcB6J8VD+dEbyxZSMhVHEY",
+	"KhKAN26rRq2cet/7+fqf/1R9W7Q43Apjr6hHWOc17C7DVn3WIXrxa3HQqs7sa7x8o9PmEjf0WtRXjdRe",
+	"7rFnsU7ExofXK6N+5X69vQaRenNI4y3lMglW8fYJt6Jn5VRsPgWQh7/R3b6kE/tVWdvg6B6uexxsW29X",
+	"I/D2g/cbGJUV+wDBaAlFcuONz3fazbmpGMW2bW81fn4IwTpmMPb73Zr9riGR0Yincwf7XQ2r4jc9aj9U",
+	"fQ1dRgDW/ZseQeBqsMjyzBlfEw0pw1USLBrWAbB6j7Nguu49pcWzYRMwozMs3tokLiu6NRlnI14FruEl",
+	"IRdB3Tzt94+am5fcXv3BvcVf3MvuoiAMGaP/okdfakFY8QJX7yqFPDwmHsfypdt3FbjmCiAsuOYKesef",
+	"QI38duEUis5HofpqTAooE8i+eB5V92+srHT/4mkadQPMVVtN6eoAczFzfkmE3VzxbBFgX8wI8K+gnHPu",
+	"VHK0gHvP7SSixNaYyzTPBBvlCZ41cMsmPLXU/6PTVOeWnlHlAgaMEzYSY00VW5jAhQ7GEvIfS8lGWls2",
+	"06mMF312AkbH6hxmFUpPSl7LUFEajZJl+IrMCGsBvhC7grCaC1uC2ExkRqsnhuo0eMqKOo8z/1HUPcYC",
+	"t7k0IlTQF8Mzaxi3TDvT7cZaDL3yFPf/VWjQgOUqFcawSJ4rnYkzgvAERBib5YKoh7hikQt4M5mIgq+j",
+	"w/NEWpEcQ5umYREKD0XhEbNaN8IEIiitN3gPPUnlx3k/ULqF3WutKPOKv2f3XM/uWZmoNpN47ayTt5aV",
+	"ojBnggtorcbI/HthK7K/+x3zy5ec++rmLT1LMILOhPrk/y331ZvlfwrZWiGTb/cnPQ377uXME22vOzHd",
+	"F/GtL+IzGHQVggfdKc4hYjpLRFZC68iMGlZww3cOGEP4nPsWTWPFrD1iK3FuyEl03uBswo2I+ux9bmc5",
+	"5B9iPpsJQOV5+hX7QX4DwKj+RDCyWa6g77sdhtiL/ymM5q6znvBC1wzOPsBvrhmYXRNG+WhQxVF+OrgS",
+	"SHn3IZ1boKtjOhCqve1otB2v4ajfzRAEMlpVQrMGawKGZMhiPZ1ylQRe1TToXsDEZ4wpbG4CZuVUqvP7",
+	"NSg7KiFeDqzYP/73f1QITj/VOodirhgS8GGnEFlgPVfgHXSeD56xWi2AD5Gisc6zM7EQ0EJ4osremtK3",
+	"qAdwkHh6WU08eXg2TMpJVRYcuA8iYoxWvv0Yc53tVcY133P74RJq9bcilqbog7m7+uIrnV434WWBVgmz",
+	"vj/335LTjEJWaSgDBXFqwJwadG9mTLwNqIdYw5irWKRbtgzgMbORcIOnOkqCTTmmsipUNH9WgoNIKWe8",
+	"E9V9BY+4E839SWOSY6+lf2ItRXmCyXVTTblPF99Ccf3ymc/melqrwCn1NBO/bb8ku3EHxycJD0LKqUN2",
+	"d6r5ER6431T36rrL5tbfAAPtTvbUTJh8um1ve8JTKxLUUKx7HTad2RB6JRQMogYqPT+uxDPwL55aNhFp",
+	"AgXIxeFMyqHHHw6PsnynGu8maL8Z77V7W9rt5IlxRkpCJ5Xb3YB1mjpt2bJaf+dUBkp6Bey5+AZB6RKX",
+	"wNwECesdanCez4VztDlgFAo2y6QmtWMxn9k8E0nVNaET1A70R5HoY/pzqhNhgoID6VJkBvF/ckUgY2Zh",
+	"Ypvizbt0ogw1HyvnwGB7dmg8aCHu2Xwc7c3Hn8Z86DRFJcLglNCpcOJJ3W6YwfNGA4xJKmOhjFh3rPmO",
+	"LtnhbkWPgGq/qzgraMRfRPXfFs+RvKnyr2+lyILqadFYcIt8XqVU+NVdIxR0SaXetIH7dUNWqWZC5D3F",
+	"1G3W/lvPLrVa5nNL3t+gVeM3WMfBnlb6QYnJ98JuVUa2w7m0uojIzuvZfaVhlzyVCaB9QzvlfKJT0Wfg",
+	"fzgvLcoEWr5YRGzKF1CUVlbumlBRg6wSc1Zei3jUIgpYlPCFOdPjs7kQ2A7LIvdP99FUKzshSLiEL4qr",
+	"useh8pC1Y/L9ynsbgIxLslbgamQCujd2eHz8XaeT9mq8lRQuRkNNmnzM+Mg4D4Ak01he0h3xTGyBBb5t",
+	"59+U+r1J5B816zs7YYkEnsfC5GHHqdr3rVyDEd5N8YPY2pySKG3lmGTOHLpQTIl0fdXeT5WfvPI/uO4A",
+	"qB3jYZCgN7yRe9HNaND9nD2iRo6q0BTvzzpGxJmw6FBgJQrC9Iiklv2vidw6+a5eeEW7x4kfBhIwzcVo",
+	"ovVFwDg7TXl80XNvyq0cpc66xRpSZnQRQs+y0x8/fXBqmY705z57a02o8H2Qf8RfbOQ5gCjRdwQGAj+e",
+	"cWPmOkuAfcQI7swkgOu6LamnVboYhgpZSwzQhkR4kzMjLBYWjgCn5OeP7zAGhrvimQJA9wLRoEWCo0uR",
+	"PTGh4mmq54eJUAtoLGOdEp2XpVJd9FId8xQTkMLyhFvOeJI4006eXybGuXErFKpQ/UJvSZ6dYTHPsgWL",
+	"/mfPbWW/OEe4dyrPFcTmQ2a/DvPB4FmcK/nZc8bAJyK4fErfTcRn/CgimhTqbfnsZunNjyeveqdvTo5e",
+	"fMUuxEIkbLQoOlHcavppdsIU4Q0t3q6Pf2V8DsAx9Iw++yhiIS9FZkKVCaJxBBZEEIEMdrdYI4ca8ssg",
+	"nhSdXkU2ApYwAmfmbCzmbCpVboUJQmU042Xi13POVEkdZilftDDAQJV/g63ZkSvd8CQcwj0BDze9eYNl",
+	"xTEm+1aR9a0iTTb49la24j43ewYb5s7apHyfPdtK9qxp8Y/hsIiwmxKROiMol8L7W8vHClv7SrZto5Uf",
+	"3LVR+VTZUzromwD1D2wv3b24tWbhXLCyG1Ozi5zc+6m0wNqMSQUn+qkYW8ZToDeKAC35PMJt2mMzQ5IO",
+	"gZTPcxRmKIMW05ldAJaZptuSwxaxCyFm5IpZnQFSOtw+FTw78xdlYkpA5u1ptXv1Bu6V0P36irs/jN0q",
+	"tfv9uhBDK8wugJcxvnKxxdFg4CIOSHcjRAz1x2N8wHgci5ml9PtUGMPPxZBFOrexnlaY1mQ8CYhnxU2m",
+	"C2MW7m599hOhzkhThUwUNpPNAcAnYe5ze3SPX0/hSO/uUTq5tc4G7nfHZvRAoERlAExD4lNQx/LC2VB6",
+	"TswZIJe2nOXba5otGrrrilY6fxvn8b4tf7LzTN52mPkbRr+4iqefFuW6DZR3lXr0r7F57rFc6ceafSxn",
+	"oB1T5jb+6Trt8rXI9Mmtd7PlEl66b1VEDnZYJdckim07BQ1tERTl3liTuHfRtiLnAJrNOJWlOrciEbyI",
+	"6hd+snfmqo2FCwFa2uPfWjE1RRY58QS8MU9TkQ2BLNwN0kWOE52icLByEJWL4XsTqg5XjKcis0gFQH6U",
+	"0emlSNi5FkDyG8EVoJZRF2m/qw/GGK/PXvN4EqqYZ5ln7MXviXnT/RyL7Y5ZBES9ydcu1KnGdPgxMG/2",
+	"Q0VXnUHdf+TL/2s3ph9ImJgOt2yqjWVPB4MBNNQu4NRAJD2p3MhgtFO+wLGUXbpu0tugAqq6+Z0AfPf7",
+	"2aXxVWvbJ22XI61TAQDWu9wv3ctf3YrvphKX4xGVVHpplKrHZ7P6NukmZAsbJI9B/IdGpOM2u+F3RZ5s",
+	"ObwrMLVshehWwTIjkJpE9Gup6toJerWiVT/y7MIJk7NmH1Gkr05Pu3mG50kD2rsPjRrF0c0tZA4LPURb",
+	"59lccGl2JoEgfD2eYtN1syyBqQapcTvFJTGizHlGaUO0c332HvIHwJXzpLJ5IP4swOqtE65rCRZO1hch",
+	"WNuUE+wIACGhvENNc2k6tiIqeiYUn8m+33LazjDez4Q6+fD2L6fvf7ptcoYniUSItg+Ze46FqNx5HEWc",
+	"qUfQeNziadNYWKLjfCqUrRQAANzxKJephdaem8rM7RZTxDkAlQ//+mt9R5KGVccdMG6Ym9EamwLA1uMi",
+	"cqXVYqpzmp7agi34NN1gwf6/kx/fXW/B/I2rOERXrkDHPafbfxQr5l71OiuWialIJE6uryJZD41c+UVR",
+	"UPElgyR/LN/no5+APVzy7eCSG2TkMWW8ml6/3ZuvXL1ue6xcdkVxnRdjOj8px+IiLS5TIHlHxi6Fyjes",
+	"tMNzqPnSRoDWJuh0AQc0t6FKBXDCEyhzwebFlJ4H2I1bUOTiIyT+2NTgr9YhFYeqhComIOEmrGObZwrH",
+	"psdj334LJIIFWDA+kjL5lQxDqNzQeqm4FCmbpVwxbpE4rN/vH7oPov4qeDHhEVeXoYpK3F5BtmpgHjo8",
+	"cWXEDxShuEHD9gVo6wvQGqdsjRW6NnBx3UBV4IubfIzD37Mr8Iwb1eb+ECu+RIm7L4zjJhdxLdrxbbbA",
+	"axnSilAVLRXt4rkBJPKqlO7Bkb9AcOQGib0tTPJDlWnn37RGeB8EMoEOi1IczhIRp9yJ/aVgU+H8MGmm",
+	"bCw/o3cHgK8zkTE5naXCBaI4jR0PouSmOVQxn/GRTKVduB+BM0UcGzR37mPLL4QJfJfGeS4T6Lji5BwS",
+	"2avpsw+ElRgQQQVLgJlWQfmf+y26Zm4cEw42ZwSZzSF9WVkzynJygqhrcOPqm9GHlKtdqvfyo9qQ9lO+",
+	"Z1ts121w69tUm3CDUAwwsPgSNPdhoKCv7nh7PPQ9Hvpjx0NvcyBuh4z+QC3RzeHTl5/zUJHUV/NUlbTS",
+	"rtHUWyLfPQTsHuXt/nDVb2CKamCwa6zJTRHXNzUmDxZ8/Y4VfY/8uodhX4Zhv4Fa1+Bg16h1ki16Wa52",
+	"p9evS2xK6WP8AF7Vh/YuClQE64C5x1U42KCkt8SfPXHXASYP63CWKzmWImGJHI8hM6GVYKlUAgInNCdd",
+	"LAOKnbNHSGJRki3OslxF4DSWvUf4A3PcgChjWKKhIM5p36LPTtJUz0XC5hOZirJu23tEOisdop3ZqW+z",
+	"xcdcbZKK36O//mlMyLeouHR8TBkTM9Hz1bQJ+NU6t2zKL6C17q6Mi79uZ8alCAVW8eVlBpHBpSg7CY+v",
+	"wY/LKqfaPs7wPLjw6bTPTup0wU8KpGp3SzxYRzCYnolLEweFSy4aSqW6EAnrRO6vM4nZnB2ZiNe4Ensb",
+	"8ahsBK0646tB8x1ZgJvyv9wqBXFPVDD7jMBeqx8aKcwOEwI3pYvZVLX/fMwx+0zC3hjcA4fMLrf3G7PL",
+	"bGoF/rREM8zPgFu0plihE/nZPbuDAMHT0zwYG7UPQx4tUc1NDlRrjDWZmOlsTYtMe+8Ku+RpLoqmFKfA",
+	"QuXTAODW07HOpmKjNpaWogwc1kZFGBdSJRsXTuCdf3A/+WNLUDB4yy+1DQZHv0kPDCzJo2p7gTde1+mC",
+	"UrpW89wlFTAX+s3h2K3xXGcXV9Xjusu/Ky/euSQUz1pXiluO/vEAHJTvDF7MSKh4MuXwJ7pdEpKiuMBQ",
+	"xDESzMR6Bhgl25Ibt1iJc4I2EJvT4trr1s88QAvlX2aDwi//2o/OVpWvvj2j1RZufC+Ukzrnjfun6zGL",
+	"3GYcEWA6CD/grmM5k/MgXvTQh4gzrZj4PMsEPDVUHUQ5ZxOdZyzhi54e94BSiOF/6aO5EBddNuU2ngjj",
+	"sTbenvx0wiIrp+LftBIRHIGGiuCKsBKbkPGA3KiRPiAq0dlMNGRcMdGbcpn6K0LFreXwVKy5hld2YQQW",
+	"fELr7rwAsAeURzc3qVQXzOpQRYd8Jg8vnxaq/LtM/jjE+0R9tsbTgobg+nwFoQLwePe+AXOTHqCtYfW+",
+	"Yg+ryU7yRFqMleDxfS8qZzECnjdXyPqWv6oGPvx2v+po76fjb2nGWrZRvwb78GnrzYE1c9hq/27QFAim",
+	"0ZQL27Q3N6DUL7c0wy+cZTonOwrILot1ioo3c4q6WtcAX62o6R7wfkuA95vK04ZCs13U8e8QbRyQxnVu",
+	"AUmOaoYhRl8nUzmAMTfKlIfnXpGpXVvs+6Hce9wWe9uMe1tWmJqVRQqk3oVYtCO7QPbsdXL04sXTl+xC",
+	"LKgjjhvCQvTBPbIr8Ri6AYF8zlQsslboP4cqN6I7hCSXu5lMWGfEjfjqeZ6lHjYK62iefsVGC+cV6zE7",
+	"fXPSO3rxlb8g43M2y0epjEN1IRbULoifwG25YR9e/4h4zQYux4dgSd8c8+SA4UM+G/q5mbBuCvvsI/7D",
+	"3YsYDVNpYGfRxfsCwSHNgbEyTdmlyOR40Wen/FIwO5EmVCV0kCbWJ80iPRNq7iwQ/aJHa9xzKxG1NhqC",
+	"VuGS/SAWd5DAqD6sRYvdBD2exIXXRaIOcy9fdqqS2G81t1XR0GGmLae6thZwFyezpjoepwod7CNaGBLh",
+	"gGiyCrepQYS7qA7nlcBUiTm8Hmi/+4kvU8P7+ENwBpQbuEmGqtwl8T3OLsTiDN+jJUr6qG25VRbi92BE",
+	"vXJkA6/x8A9stnacAmd9tlEJbrgnlTJRF/rfr8T/cNftXibaAT9Apvd+S5OgvFeFhBTAHr6NseCihbNr",
+	"/MktE2o340ptyBu1OkCREx1CrYu50krGPAX8Q9b5+N0r9s///Z9fAGBd9HtIwwsPhuwf//6fAQsPjOdY",
+	"dJ/9/o9//88//ogChJoqvsIcX/3+hedDFjTqsyg2l9EQjHCm59BkkAEJSMDEpXMxdBYqOOb07B+dsc6m",
+	"ecp7ho+pPoClHFD5lGDR/1P4Ib1iLME//v0/o0K34eg0VG4wZclCn0WzZBwNGS+BEWGp4wnPqHTB8hGk",
+	"TjmL/mvDU9zsRKGK9RR+DcNByxr91//6+v13SyNgywMAuEHYqiTM0hju4AYRqlbv6ru3715HrGOEcOM2",
+	"Xgj606TbZ5E2MU+Jcx3+3QO4r1B1KicS7lu3+eZZufNplS6OIec41hlVPFxIlZjusGouuWHvT1+dvGNP",
+	"+0f9p6Hixghj4PVxFU1RIVb5CsAKwNGUU7hNB4YOA3QDD6AtBHfwUNmJmBqRXgrDRrmt5kBrrjqTyi3M",
+	"iMcXvSm3VmQRgLTnWSzQM5cJyWjF73afoy74jG0nylKpLkzEogk3E2GibllsXu4OTCZ99nzwktpVEGaN",
+	"BoI4z0WpTXMVubu0sPkbnGITbMByyFs9hBYqnzqLA9tCcBCbS3frZOye7ubW/x+EwNmjbTOJLCPGBrXr",
+	"3UhqlxdICCOpOLzrChbCgRWf7aF7k6YHFdc1x+IoHmOJ8eVE8AQm+PeDV/hCvW+lmWmsUGnoiIB0vhPY",
+	"Y7iHW4evvTHsIb2rTGpsr/hC+FF4wDpuhgIWm8uAzZJxNwhVy+97uC6ljvRIfQALODxgOmMb/xSgUvB3",
+	"IHlrpm2fVt5KGlDPVap54g96hS2tEjewt6EsBsyIdNxz+sRlVTbvy1cY+mCoPQADro+rD/E641QI6/bG",
+	"80znMyzpcfv2ceXwOwiV32icSb3MU/d0gklyW063QkZl2NHgyLtbLMLGo+gYzrviC/cUlbDf9ChUo1ym",
+	"iQEWZbi88MgItwIdCQ/6YvVMxiz6TY9MRE6G8Q5J3/80CkLlPyvWNAqK67BOMuoGpXcjDQJEVfwn8Agh",
+	"qpSWNvKWWIN9KBZpyKKilCBilY068Lt0N2ARN2d67DZy+sw5LjPnBUnkjg6KzZuzcY4OmRK+oZO8Dq4W",
+	"tE+7WxqpYhGFCryFXFmZRqzDXdQbMEgtn02ksTpbHBcc3oXv9WzAEr4w7jZTqc6M83CkXbgB1la522cn",
+	"S+tOs9EqQF2kYUFusplQodNFbfJMGHAXeXIpjc4WgS9gHy2Yf35QnMWamktaHTNmBSwh3Jsn+CV6JubY",
+	"Z/vcQrmZ46nRHhu19h7I/NKUJijyhc3JAX9Q3uYMPMTD03LM1yDnPLqjSJbIDv+cAe197XF+xRmvu91b",
+	"PzotdiTMnugrS5k0FjDtLG1ykkylgqesI73DEwU33EdUVeSMJtAF9FzwpRIW58bqKUxDHRwSFmmdV6NT",
+	"Uc0U681Oyce5EQnrPB+8DOqQR8CIQoGvL+MX2aWMxRnxbhjiyqJgctrFSM5tfwsgVHE7UCovkRtBujgZ",
+	"f1jZjtwwA5bITMQ2XSCOI9YREWK4tCZUucrEpb6AMr8LocxxOWfwns6FcAHjCHjrwHl0b9RF3CdPyJUb",
+	"fLJPXywxlrk7sfOMuw0QEKAgZp9LIxo3HSoI0I+7DODeAgZfN1DRl+urC9HjXRv7TKdifcHAG526SLk4",
+	"lwTREqjuSswrZHnexZYZwq34luhlyQ1VKbqsXXKD0jFNKocSvploRay/adMj37mEetRKb17I/w6acmBl",
+	"3QPulcbcDeC1su1MmVTg8SXsXF9OmZmvcqio9xPDKpPvtoqKFt1Y94u9cogn/u1hfPtWwq6xk7TVf+qH",
+	"X/VZKqSvWb2GQj69G4XEkSV7aof11ZtX75rXDz6WlWqphaLhvBQ6TZEsSyrgepWGeLQCNsIDghKkuJrS",
+	"4YrJhOlxqICF5bBM8VTafiJIyfg8SsCimFtxrjP49yzldqyzacQ6USJGkitIWOWjXNk8ctYlyiYijQLm",
+	"3z1deAgP6rgdMvpl7+mRexa4yn+LWGeus8RXzocKDk2kTQWy/BazELCYG9GTygjo8bwUAeOpL3aatsMp",
+	"N/ebNJ54+Lmo5bCn/PM7oc7t5GD41fON0ZP9RG7etJen4tT/qJ2xndbkWrd95X/UjvVMy1u77QwOtdzV",
+	"/6uDK/d3XO+/u6Xudnp/HfRe/vpPnTDs47+6/637L/9lc4Dpv7VN8xFBOvu/nzbe8ovqGNqoTyh7PD1C",
+	"32R6brAQptqqli+H8fkVvomJeZWZPsNid/e/t1dUvzQWpG93xb+FPEBr/cu+andt9UueirL2JRNjkQkV",
+	"CxOwS55JKIxA2MkaK8aNpefaQW1OQa0TO3ef3ghbwNbmDk9jrr6h63bBgVjc/0tt/i5e4GprSfP9iLKf",
+	"AD1Ir93eT+muuobUNwZvbhlMFYJfCWZEKmKrMyQbLWkwkCM0gkM0ZMXgLBqDHxpBNXuo8C8sxAIHFO7q",
+	"nEDnOPI0jTDxCR8fIwBmuvA5TURsRJBpqUJVRXzslFD0SEwjMzzOe2LwNBTHT54oTCBP3bsv/KmNzkJF",
+	"IFUA41J0rUB6WefKigS6KuFOZ+ZCzmYCzt0sm2pjWRRrhVAu8SKCRxhwtSFXDQVUgBxjgUnnmIqZCMay",
+	"OGXGBBZeLlRi3F39ITAW2lMWFl5hwo27SiR99mHp6BkTyPWTZxhTNMR/nMFD6ufO/z9737feto3F+Sr4",
+	"chNpllacNJ2d2jfrpukk07Txxk57MeonQiRkoaYADQBK0fTrA+x77JPtk+yHcw5IUCJlO5GctNZVU4sk",
+	"QPD8x8HvF/0dcbtFTk1I/sXhi8UmDurkW0+IqqEKBz6roDpBk+7j+2rDlSiGkKWSxCtQ14PAqiv/q9Ju",
+	"qHihVSv+zYXjprasX3pZoJroZ9rKrBeqIy6Bj5ww61f1UBrosMd+FdmMq1UgdUUbiTrUbozvXCIAO92A",
+	"89pQwm0RbqwR+/fXW6XpEOZ2hrm1T9/O4HhHr/5xTVob8vXR1BFbgeFeuwDrTO5SqJylFSxcGpxlBSsf",
+	"/DNe7b00t7i9yazT84RxO1Tp+dsLclSNyacs18Ki42042Go87KtNQ/PuICN7kQ5Vr7HJS5zoffTI9QO9",
+	"Pw5hBfrlTkqKL0gr41M4f03C1c/MEcErwd3mF7aoM2lfZftvTi7vnybuIzLUODlteySs1kdMrynnb1Wx",
+	"IotRnU51EGuS2Esbehf9l2l9N6ky0T6LnDtx5ORMPPrTFyf9J7kNiBFXDy3Z3lGWXanvrWK2fTuGbiSB",
+	"A+HpTYHaRohWVwk+T7RGh+/wtE3X7uGZig9Nsc1DH/UJNOzfrg8VwDyrQhBQ76ihkmohlNNmxaQTswQL",
+	"NWMrzIKoiWfCTXXOLl9eXFZI/oQ7hcCcC5kLlQksMmgFNSJERI8P5Plxf3p9cckuztk/jo+Pvv4KoH2N",
+	"LqgdDrZEq9qwnx5GMwspliIfqnA17jZyZqS9xvkQw3SaiwXikB4FmoUUFgHwiHEeAL31IROwnEPFM/9P",
+	"kQ/Y66pru/XAWV04ib/Sk7WDM+lgqF7nQjk5kcJgdJsLIxcix+PgFekIHDjHEgrKXVpw645mOgcGpZRJ",
+	"W1382MKKSjtl3kklzGrmlprOnEElTgeh9iNKmEHGi7UzZqyqN0ENZusRM7Jfb/1bvkPB2qctg3G+I8Ht",
+	"MmpbZP0Q7O4O0QHlyEslWZqt6/6Z7eS6Bm7tuugwnKDgthxb6FLkLlK8be8+VGQwmjZ1zXrYEs4z3mz/",
+	"gqZv2EE0qsxxe42AMv7K/jbdZrdW7X3zs99Vr+FTHJR690pdU7xvU++15f98uk261qnNCKkADh1ijDLW",
+	"ArHgRRkglirV7KFiefUIdGOhU4ZN+UIMldJK9BPS4RWzTuu8rg7Bo8OOSoIxxZZoaDBUdf8W1ZrWerIa",
+	"XV313spt2rtOYxhOQpbi7PnxcWfrlFf52pHvfrcan31TNWBPnVQf2+z1Z8vscZFvA6eO578PGWA3bBU6",
+	"czCJzRQJ+i8pNv+sNrDR//QkGJatEU64qDp9UULzOJlKaMuUNkoEgQ6FUYZXEb9W8xqqXt2gIz7MucpF",
+	"3g/nYoHZErn6/RC8YW+TQCwP5P2sh1z+yVClzpQq4/VmeFa66pH40TDBy1zJCwSZJEixMBf6I4PzW9UB",
+	"XIAspiY0nJPT+trHSc/XrDiGSWFVJtpUa7UlXvKW6GX4BntuNqvG6YiYKidzUPA2Bf/FB/EU6RQaDs9x",
+	"7AGZwLn/CR1kN2vgkfvW8OTunWjttmB7ieiGXLnu3FlPplKmuDHAo+x0tUIneBAxqgkhb3Qo8nCVJ6hg",
+	"cW2FhdIKICvAxp+0a9oYdcC0q+PppyY5fj0PNYyHle6EhtOG3+NfbFnjo43Cfvbzz+Ld/I3d9br1rd4P",
+	"hdqj03OsY67fMVSB9XppJJyXDsFp10Y9u2GfPrIad9in/5w7MYfN+b1vzlcNoI3+kk/cpcej+0fhzP/2",
+	"DXu8+Cxce1dTQBnk7ZPSveaajZfp4mqK9pObIAcPamt57dWxJoS5DxyGBRgnsGENaVyXrW2C2cSeuKHd",
+	"+3ZndSk/pEd6V0nnIdtO6DbF4Ytvym3M9vMwtKyt2OG07see1l1Tr5tV6O6duWvaFZ3jXR+hBVOmDRhl",
+	"Q11uAZEiLR8XIj8lTQWsF4qqltpcY5xFGBoRVMYh/29FSMHV3BQfwnlf6GvkFEVInV3Z5QpSpbMj6AbB",
+	"OL5H+3M5jZTqIEWtoGWuRYJ6Oamqz3ugxNjfuV//qGyubIkF3uilMOFID0YjhdWs0EtkrgsawJz2md0s",
+	"EAIrsQy4IzFcT4+u9iGFf+oM0HYA+Bkgqjp5floE/0vy+/etdwE25y+qf58raEBZ+5igYTeRwRNUjzuk",
+	"iZd4wz7xB89fwyDb+HaDFzx4gU6oQgjHZsLxnDtOxyJrl1ATkFqRGeHsF+ISWvPD99bHPoxblp7RN0Hu",
+	"dvat4EYYhgjh8MoIEp7iqU7LXl1enrNvuZVZleXS0kgglSqtMEOl+EzgpgC3QPC01CZPmJDAAwCsVNy4",
+	"qCaWa0cHftly6p0UPHPAUueKlPVsmU1hus+eTxGd5ptjOtI6VKl/YwU0BUawWelKQKsRH7KitHIhTlko",
+	"P0bj45wL4FD9BnF88cwu/ABNWH4aPRKhk2aq3GczvoIdCPEhEyJv/trNc9qi+nvyhEHpP0/u2xw932p1",
+	"Emaneknb0hpgqsMudNC2g3fcjSH7Ufr8h2S/acFOKwY50mbLjHClURDlZuKeHeiT3+G/oxuS7XcQdHZp",
+	"1U0ZN96dnwLd1yHP/jgGLMykSah2nkZ/1F4atIfNuZvW3WFBmrbSn9x0JO3XO0jtyRqL5Jf1ItsKx8CO",
+	"99UzZrjK9QwplxIiiuwTGwHpBFW6333/gn3z/NlTDA5+FNbyKzFUF4HXyCK9kNeoFLG/ST9SHyyVRroV",
+	"EHnORB8PYVivjkbkzApeiDxhY+jZcJq6fNBteC+BYRc6EH7FpTolUj7/FkbMC54R958usIeadi/v5KO3",
+	"Ue7t3mlGo20hpiHihw7v6epI5i/rRXdbZ+5pEwSmH8zZY9tgbPIes8KuRwVAtwl0TvfgMO30KOMAtrO1",
+	"8QcoGaHhORPGyYkXR4EnkWj6oLa9NUrMLcy0SR3s4257+r/8o4/om7sV+xvlDNdiRRkD8JdZWDToUR4B",
+	"ssbJGhEnsIUkLC+hRsUr/sjHFsg2Cj4nFlsjFlKXAMvR1exz8eqVtu7F2V6rqhevXpx16eWLs4dD+npx",
+	"8Qpl7MXZYxuRDDdL6SCx28TdPyI+Vosifm22n36cC+XH/+HdG5Ri5P9i6Peguc0/6FqsroRiR9dpws7f",
+	"vb18++Ltm8G1KfrA+SrVVcLmIrADvjhDc4opvJG8sNhGjcj7m+rks7+V8Bng3L9WEvJdoJcpZCZdsapu",
+	"R05cQRwPwPR65DNS4AnAoX3ia0WQ+hoTivWsnWJ/q2IGGAvQo8G9jSlVtLXejyrreIFFaiZ8NluIvEa3",
+	"8c/0WW5KQfAPYmXTU1bSroll4QevUvCjf05WSGA7glOyU5Fdw9XEMBgv+f9mR5O0W09/ePfmbkqqMyfc",
+	"EeJg3ZUDrlVVf3j35uHoKgZDC42LCdK/XbZxjwzJviMR3Ylu++fd7L68fDJnSi+u3oVsCrs3Ar8A7gnG",
+	"pJvurKZqrv0Za3VnJHV4FCC99MOK/L0V5sUZyv5EFuIEO8+iIXbpunC0g+u6J9dFUr171/X7tVT5HzEt",
+	"eTPzay79L1OZTdmLs4SlfkZY2/QPTisMk2b+559+Kw5PULMEJtnB1NmeAv5zjd28FvfTDWkmBnWH+sJ6",
+	"SKUegAYr9RoqCAX7oMgp6cZoqktj06rCyp7+/R8JO8bmUdiW9E9lSi/7A/ai6eWQJRjcqpgTn63XQVJF",
+	"SPdwlNPA0L4Z/oZNzmuxGgwVMHmHm0NAYIQSS0tuW1pbejdfKvL4G3az8dyhIgvBclHIBW62DlhjnGBa",
+	"qysgbaPVRGJ1yuV8pOPTX5wKDEwHDzcmgYgP0R8yIwANgBcJcNHDyRqfK0M7LabUIeqA1e+FfNm/AYQd",
+	"v2lJ+KE/vHvTP2UzwRW25Bf6SgJA5kQYxocqHhjgDuCQZPRO3fT2aJ/2tDHsnx1Y9Cucxj8+n7V96JT5",
+	"HI3vGk3+zUbXrqwTs5NMq4m8aibH+snc6IUMHL2t8cULCGDDHh3YBCwhVbl7L8Ugd4TXjKxwaYAbmSFM",
+	"XfOKtL8NOZXNeOFDVJGzDLp2wcIXcibRxLdsD1+8Pa/e464V0C/ruGr9Jjf3D1ff7oHR31mprgr0TEda",
+	"xcsQq4XephM8n0l1Yq0ehbu7W4N/0m7qxVRaNhEum8aoNODhDJsKI1ivtIKlJ7m0mfcNxIR34oQFgb+s",
+	"Lh8qaDEeC8YVS6fOzW3K3vvEHP4nBVpeH35zVmg9H/PsmvE8N8La/imx/9oU+5SlyooyF8RWL/MoOqC/",
+	"+PXxsTgTMy6LtH9a5dQFSFHq/zGa8flcqivk7xuqlB4y8j/SUOKDrGjGYpsAxWeoOkf15WAcfJwgrnyQ",
+	"Y1ia8aLwbzPyAVrKeqXKqw4AsxCmDi3fv3vTr7GMkO2PvX/3mnGH3jd8ti1F6VqV9uYhqxFeq3l577xG",
+	"8RseeqXvaE3O8hwOtc2Fev0de6GV8iJWidWnmZIN7/pEKGh/3ALNUaww8Av3PLYAFJ5LOy/4ioX+EGoF",
+	"gaiZO8Soxugf7KFU7S7yJY6/5in36cdoxJvcGRzMxks/3aF9mmzQxtqjk3//up7/bswwqU7c0rKDV24V",
+	"G660Ws10ackibArHTaSrrx12CVnIHr3dLKS69pnV2rEZ7x/w/yjJkIpNCnk1xR7uKVe5nkxYpnMBpdJB",
+	"B0npuu18oFylu6Ye3ZF12dIqv+27Hd+X47mM/fNBJNp7QHi+S4HYXfM7kmpjOgYbtLC/myeEUYBQIXH4",
+	"d8L0TDrnL5EQC16LuQOkJTGbu9VQYQGNGTHTC9xx6fEQ5+GTKDpGqCk9QbBiQEOYz4tVN5fslxriHTTt",
+	"T9zx9w4lPtLOxz6/cc6nRzuPCwGSwKeIOwYk+B4yVUygQka6qsFMQiAZ9WpEW5S2BnQMMx0qW84joNe4",
+	"BxriCTYp9BLjkfMfXrxkvYtnX/+9Xw2E1acSOpQgfx0M1Usf7iKWEloabZzITxlnEy59tFX9pjRC0PrP",
+	"VYE0UZNhi3W4FPYeXaEfDYFSulQUF/XgCtu3lwSVdTLMwYATWe/OOW7oXFWh6WZuDtqTYocOlW2gSefJ",
+	"YCmK4gj6c55gheUoCDcIUBq2gkujMDETKp9rSU0AQ7UEdifHgkJhLbTC2qKSUpB6tuCFzNn7d29O2dfH",
+	"z6BpQA/Cy4xKZXzW6LOTtH5Gpec1PXsoXQX2MsYVkEwPFQ7Ypkff0ULdi58Ng30m1vZoBp1NhJuG9AvX",
+	"6a+RNevGmf2TO7Hkq50HuIqk+bFdL7S0LeWnqznsdDzhhTDOPkGt3No34aZG2KkukHx5ok1W1VikYbQU",
+	"tLvXUHLobnhsWfpvHOzXFDYvbX/ALjJtaO90zq1lT1gP/vs/wKv1/UBzYTL/xuwM9iJ9fOFvwl6KCpVz",
+	"qCa8KLx3TuHnUW70fISWBHa94SCpVBWMORw4Ggvvh+mOSaG1GdFwaTJUhkvr7Vr9wBT3qCeFEO6xTVgK",
+	"/xq1jIhP9gZtKq+mgvZTpRqqxj1LqXK9DHvV9Yzia9bmxXBaaw+i2SE1n1+70gibhtggsAyG/VxAqzJ6",
+	"ic8KjH7+Yqmu0gF7SWj2usAkxIpiEgMcajiQCzJpWY9oUsZ6IWh5tDbQeEkvjWbW6HktQyEwwWdJBz/P",
+	"abegTxR/GVcVBJvtaG05A5F6geK7z1OO0TjvaJDOc0e1pmwqyMPpg4mWAQhh4Ci3yhnJ2RHRa/p1bdgz",
+	"MEwUJ9xir7Y6wHiLDB0a/UUeQM79p2WWQzvzsn+KAUQpmC6dlTkCOMAttkI/hsOHjY3YAbsAeDHLfivz",
+	"q2aXRoARDXtg0uChH7gSgg5kPIU/olmqDgbNpCqdiA0Oc9rxwrJsytWV6J8ieyeuIPaqIMeYFYVUAvZ+",
+	"VmwpvLJ6PUd1HLCzMpcublPx+oi7UWHCbcp2Xm4q2x4OFsZD3HNYcxcdpxMktYw/DL1+AaKHjUT3o94t",
+	"rRgYuaAWtIQuGz4CJ31BZYl9eom1kbpkpyqQPASRwR5E+lpMCZEDfkKmVe6DOwsdrcimw4tYUubcZVOp",
+	"PtkHkL0bsJdqIY1WM+wxN9SIJ6K/nrL0bym0n4W2vOjX7tpqi4Dt3jI2B8GB79tCHuS70yQuW8T804S6",
+	"2/JR8Wch3eo25i+6fP+B8uZoN7nSZrIYiqAPK16OV43NNaayjYXZW4jsP0H6t5EVWYoBbbCNS6YnTqgo",
+	"aQxdFA7YQOZGj71ZTZ2cCV06fATGy0MV+jPGghV8JcwpS6P626iKHoCHzA8G9NiZX6yshJ7wkMayGTfX",
+	"NIuhz5fVKUsNd2KEfY6ByAywpWBEG+jIgbqFfA3PjLaW9uRK64Q5Hap0xqUXeq4yMboq9JgXKZtzOATF",
+	"i6L6FL2oM9pO9dLSMsT3p/55sW6eQC07ZdZJ/yiYWX/ALqbaOKFEzvytZuFDeti823Z4+Lzs0uM9eJrN",
+	"ge7bz3TMoDMOX1OVBxaKZ3u1Hjc4IGLxuaUDugicP/ciOxVZUPtusC4KqLfCUWhgUyQkXfEAvc5Sm2tv",
+	"LTeBhD/K20TiUtWvbxGsVPsK+49U1oY6hCm3gj2lnYj7iU3S4CExtqBIAcMSCDAwMrHQ94xTE/ladFCF",
+	"BuEKKSz2RXtByMsChd44QKIMZbce9wFJyQtml0LMEf29SgoLeSXHRWBkRK/dP4VWcCcyN9JqBMdBR15Q",
+	"eeZSZkplo42c+ngOHhu1ZZYJayclxQk3hCZh5nn0yF5a/fvElLS1CpO3FIGYUvUH8OAPo0zmBiETQshG",
+	"PQ7/pa0VJRxQxUEZp5eev724ZLEmy9yk/VM648XHVihioCSPjJVUanHqiGjalH334cz6KPccy7QOfwhk",
+	"WgOZfPf2pTOLrmUZlKS7weGlIuWvZweUz/AvKMGDGVAacqRIaxvNDVWK85seW6zKC0WcEj3eOHMZmQli",
+	"H6HrqM+hus8tZSZaIHHflaqSugt4uZ0C6u9bUWDK29zxq7CWkUlvLunhIEf7tpyRV1fCNGQMpP8GDbs7",
+	"5P0Nyud1pCjklVCZuEVU+Dq6fP+B4eZoh9jwZtmKV+0o86lVRg2PX1SkSDPrDhPrqQfW7M4o8ZTdLkiL",
+	"VqOXxqJ/Qr+kdYRmW+z5edmlAbuPlloGuueAqWsGh5ipNWaS+9a7TiPuU4PbdI61faZNI4ldR3U8pUsA",
+	"zInjKTcNR1r9ZUpYSzUcYIoEhlgsLzOioFUiYFHU9gFV1/57zFX+a4qZ2FBJZ1nBbejCgM4PP8VeepFx",
+	"9S1XedpnmYbWD+jmAL5J5Jk7DSVygoukgaUdqrzcCglJHJL7d2n1KHdyZbgQVW9f+GZ+ZR6IV/OhZm3I",
+	"sZEO2xUzAmUDR1No4oMjisJAkuwvhQT4T9zghG9pNbxMvWVB+qlNLozPYJbaWBQNyFNiVRiqwusqemM3",
+	"5YpxNhbOCSDJPWFpZqSTQA/7//7P/2VpoZf0rzk3TlZ/D0z1ASNgqGrnXOHWRW1XWsEbQjuVk9n1p/Q+",
+	"renpHtq66wHuu5371sbh4HAD32YQvJDjC7VfNxvGOwKALLHsdLi/hNNItWosdVnkLNe11DddcWjnPonv",
+	"46G+aZFfldoXQb+htXcaImtJGhb8Xo86fufencJlPtHMS9FPqioIomJafMAYrWiR2/oCMDbeeyq9rM0s",
+	"/FKFCASwo11tB3LWi3aZmTZrJRnoOW9ac4jqAzfRUEVJwWguDIULKeOhMlzjdkBPOZgzLKlqlZXGCOXS",
+	"W/j8MI1z+p53rdB8Xwjh7gNlp2Wunacr4eeH0+FMYt+Qp4RZrZWwDiv7H2cRar7ndTuw4EZ60e7GoMKI",
+	"IFxXEZ0DKgLrpb//jvAYf/yR4jkAaFIImJVRuIfVfPCJPuaWlknEfEWjYYVjPVUWBaq40krUJxhxQGgX",
+	"KYEMZsDO6ikhoKsiupQAwaO0oehkxq/Jl4eJA6SQYwKR/1I425iyUjlZ0EFqK9wWZfu5WrU9a0o9UIeO",
+	"VN/v4WiJ/4j1e1cyQjEaGuHSiv2VhnCklM343NZSiCf7nK768ikAPGUg1VkhOEEmxnL/2AaV6EXZK/Tv",
+	"SP9yPtnsD1glB1Cw90PlVYe+JDkfsDPFSgWnI1EnfcbIY7Q3rzhvuKNIGlW4GeOeogvFTPSxrTMPiPqh",
+	"KXGoaC8OlDH/6CD4ok2X9hMHV2N8njbXu2lytJmL7Z8PQ7UvBJz7Aj1hG/4h6AminDcswH6CZAIkusVm",
+	"wgVdeg9Vl+ZIh3Zpn59oc23nPBMROUsbYAR81u1MFnj7duP/i7dxKT1hNJvwNCF4qMDa9uP3Z0C3BkCC",
+	"gGRPgQUcn5ryhTiNYPeYUJArAdxua51gU7r2QUS6KVj3SUF6G7H2zuRhngTYuYS3mDs7PYrh6m9j9i5e",
+	"RTjX92D8Wsa7sb5E6/RAt1BfrYNtAxR4h/jcFst4+9koQh1oQRuHsX0QSoe40yU3apTzVQNV/Xm/PpBu",
+	"7XQUPWEUnpCyXijwhod9BZSYfeTOZCkvnR4BHHr9bDjSb0WfEjz4VSDsMTFqQsAheE44qwCAA312U12a",
+	"diwsb6C79GA/sOAbQ907VkfXHDrLuw/SalfA/LvWv+6Q1U5vabbvxVYfDPQtcp6LVzWgX5dL31XZgheF",
+	"Xo5smetR4DiOLC8Zx0K4BleNACT5mpPhcU2QDAwPqX9eynoatudcDpAoxaqPVbxwKWzX+SsraKUFl7Al",
+	"sMWo7tuSfjbzebCZW2zmjlVi01pCttZZ7X4jF4L1vIgiIHDep/ROqhoaE/aoEwDuE+5ozq+kQrTvNvTn",
+	"9/ZjmBFoJya5NYXCPvds4BX8u2wz5zU3AizYA+JFoPethRRFbItw+gtqa93JbetTXiDduRKE/ZgupFgK",
+	"kyKDQIl9ECkSBTSg5eACLDRkHFqagEcAsJKw07yeEIIncQf3DDog/d8jQdMO2753b9WBlAxmeycgu6c7",
+	"ncA2HTnQAtyC2paDzHfo0507x0HV1s3/jajvF3oSPMBpxX0FWLTwXMCVDJvyVezqr4F9l7HItNdFI5Cg",
+	"EhNKaAckfjJA0YsQIvMA4t6OCU/K92DB4D+XRFbo8VskcovYkXRtAY1v/7DH92aQLklsD/i4rd//n8J9",
+	"9Mev3PtHAUv77GtTYnD7shKa/XhQHOQzQcHeSmBhgvlfUnA/l6XDj07C/tjWvkwbJK+6uwK0Ot0noSRw",
+	"YoQVu0Zev9zuqVtONvpJeJk7p2ntSa/C42G8O6lWi5MPD4MmpYPh7momqGS5Klj1IOyS1hnutGEggf1d",
+	"CTZwAJ1wa+WV2oNY3zKLE5gZ9p4ff8UgEVxK23ak9wzmCdZWF2JPUu8fjQPNhPpksfdPY7i+cMa5sBqr",
+	"jNJVB5uX3PYPKtFOugYrB0DNhUCU/zsHNv7WIOLt8l+qvWhAVUgIJIh30QbM4DbTr2vAsgBKDfj/9vLH",
+	"e3qjP5+uIOvPuqosOZXgSZP6hxBqV7D7frmDgsGhvt2q2EkuoZxwz0ET+0mPdb5iGVeMZuCVZgYo7kTE",
+	"t6FcgzZCC3/rl5Dx0lscMgi3WywnEI2PzZdbo6oTJH/8ZIlviiLSY34Jkhi4LQ81mE65wo+FECPxYu1G",
+	"viAHOJpN+I6N6jti3Itqx5dvL88DbTOe8quwiXI6xyAIN0uayhSf1kQZdSMgvaaFZtMwBDFFQ8cpHlKn",
+	"k3t4rIgYapHtT3CrFbvS1YkFxstcOuaMT/Vjiw8LRHPSSwUjIuX28+NvWArfwnuCUaGza126tL8ly/7x",
+	"+7N94fxnALp4BlgFX3LtygqTxL3CB/ez4+iLtM3LKegC0mLsMfM/MWKhr8VR0NgdW5KX3iZgekMjhNwG",
+	"lJ6iNDzTGk7gBHIQDiiAZG0mRtgpc/paKHtSGwbSRgILUyt6+iyc4H/KtAq09QJU4842JNd4oAMvw8Bx",
+	"qw05rU4mcdRr6C1otSx+6b3iXYTV/2vbl/Ca+OL5VjSzOJo/7AnurLSIVRRQPm/DQTWWXpw/yZ4shMFf",
+	"uls3f6ZL9ihiNMQ2L/ZtKYuczYTjOXe8qrOUCshMx1Jxs/qiOOTfAbkpGzfm3XVyoo0wflEWShg+loV0",
+	"cstJ6bN8Ia0G8EA5Q0JVLAO8vfiZTYTI6QgzoQyAxc0NXyJ40QwaLrljhfDJtFZiqCpogsfVaTiRsznP",
+	"rvmVsEnEDVXOxgLoWQnIYDKB1UkIOQFvQBI1BGL5IHJGMmcH7HtZAGB1pmdjCRAq1su1dKs0YSndn7Ie",
+	"V0x84JkLjwR0F8F4KKPBAqyoFUm6fsLSK6PL+UjmKevh3Ehi4O/ULOqnlf7HP3+obDkm1mq6UAJiDOOF",
+	"5JbZ0i+S90wvfn4JP1EFgr53fxCfdwUyLASzmQAH3CZcjVDlLGGczXgx0WYmciaBqDODvroEqeNSBHUb",
+	"qnDn08Hg2fFxW/PqG2ndz2sCs7EJLL24/KcUZvUoeeQXC07n4II/Sm6rq9Eoq4tw9x9/JO3Ppy/WePyM",
+	"f3gj1JWbPjp5dnycPJpJFf7/afLIreYwMfga3Q8OH7jxZL+W3Hk7V8Ivt3zWfz5terfslUxu2365z6bK",
+	"xuc7919ma1Mlr4zLw+isBDwSJj7MtS2NSIBo0+gloCVWdgbNnNf02G7WiC4JQjCCaolNAI11w77FXceX",
+	"riIsjbVHPAEz/wTNf7en8CYKDVJtdtDgeHtD1mZwo21ZfS9E/prGumunyRelDPWL3KwJtLgPB/DCyxS9",
+	"NZtK67RZJUyJZSsozL5k+gQn0A1r7WcKGR/R50xkIQLXay+NRUNnTrgj64zgs/SUcfZfOYe7ADdizn2w",
+	"tvK3DpWVV4q70oh+wsq5TyC/fvqM/Si/TRjeL3LcynTCT48Ddl1ouKQlAySBzAA/Ji9OhopD6c3kbDnV",
+	"VrB0pnM5kQKpgwBfQywBgIGrGIHeWxYZyD1yVipEZ8iRWdzfZ4QP6J1Q/qXSKrxLw3jW6bnFQE+qK38R",
+	"/UAch4T5ILJrC9gdYSgjfgMBqTF1KPnuEcwUe3p8TH+zFUZgP4KWwpEhHMJVGbCXZFrpeymcVwVwOaG4",
+	"KsSOtFg44cAZmkP8lgxVICTF8PNxWDKpFkI59FoM9Tu8pvVxI8gIjlcxnWnnF2cwVJWRVEzM5m6F0gVW",
+	"M+cz7kf/r5yfsudPvwJEMNyI8raqLS7D0Tes56bZ3JRqL/+PLUGqEFF8QxvrU1Spf6ORvxLroK2BHtC7",
+	"flqg09YUV2ie+4wD2bH9YAnIQZgzTbZrWtXMO2f29dc3zezWff2xCWh6iSpwxEyyJXS815pL7Zi6Kroo",
+	"ColPSlA5QO6bK/5lV16efrWz5QIX9lItRKHnW/o3vah6u1NwcxUsLRl21ktJhAZe30dO6xFclmKjwq7Q",
+	"xVGBuYLkvAoowdX20CPpCfz2r4u3PwWzB+mg9wPVD15r+jf6X/8mR2CaHp18/dXf//E/j795+uy2jtnP",
+	"qd0x/964cERnGjoizufBmMqcKR0sGBrqQRvQWcNWPrqvTOg74bgsukQnfKjDXmmrVL9VURGG12WoCI0v",
+	"VIZqx+4zKiN89iR2GEjeNR1pCAFsiNxO4p9AxNEp92+jtBHZlVT16gPvrj+MAszUuBDI/WhKUW+6Nmta",
+	"PtShwIjKcrRyCePNohrjY70QMd4bhZC9FK4b0XVp/3SollMBh/ai5wZIVQj/5tpKDKOqTkc9maDldNWI",
+	"GL0OFUSQIh+wSOkDLlx4nVN2uxz0FhWu1Sv4An/q/DO8TyH8y9ycg0JdglBO7MEYdaauEbZuWDKfrtVy",
+	"GNWwSStBQ6vK9J/QIMHZnaN5wVWnVUrX7wLDEy0LFaGrsncv1LuptI77seHqoYKrEOERocyZH585HzjR",
+	"0eHoU9BWL9NzoaoSGyV4E/kBcs/IKtIBR+583CA+ZGJOhBD+K53C9jDgNjtWzq8Mz4VdM3sYyg9V5XLG",
+	"pSwcq5LGyidhalS7JtpXplpHBRoRxGOoelXdr97V8Ea2Mt+VlY5MaMaNX2G/UmC6WCEmyA/BDWy62Aaa",
+	"Zci1U6VHE/khTViKiyDytI9GliBr622f6jtOYWsEFhS/qP9QHciyaxVhl03PvRDdXw06jNiFx1xwdbB1",
+	"nbaOdt5UFFpxBsaA/abH1BAcqTjCqAeIzz+dnTupzih+6nhdnS94HtyScwjrqCcs/efLS3Y3U5wOlZsa",
+	"XV4RQq3JwSbRc0MPTC9Q7CcNnpilVLle2oQt+ULYJDCJD9W4zK+ES9hU8MJNQ+kO223GWjs214XMMBRX",
+	"jEgvf9Njm/ZP6nIZVDvzhM10LoYq7LbaFE2QN2cpGdYU4thxmDr6y8D2Fxlfb8irNh43VFMe7R+Tg4hc",
+	"jSUqDpjSb3r8uCowclUVM7C5RyyEckPVS1FuR7/p8YBWD83hT7DPnW5KZsqc1t5cflOZS+LQGqrKAQTP",
+	"FHsf75Ggkhk5n9NtsW2beUVZ2rR3/9LjLx3VYnPS+DL3DW6BID1+wbr8Q9DRQ6vRjgExur3I4yijp2Tk",
+	"Bk9yZwQNGPzExD1vUavN74/Gghthzko3fXTy7199PkeNZy+0vpai+iOcNgpf2//xV/8gswhaV5ri0cmj",
+	"J3wunyyegjbRe6z7hVdgbZM606amlrPz1yzXWQkdn7jzNIjK7tjls1k9v8DO6OoxGUfCewmQZ24VPcNL",
+	"XssT3kMjJnYI2uhybALbvP6djoHr68W2iBF8Zbhy0WPgZN2j9rL/BLbJwz5LPFesi7S9rroqBPaDa2/a",
+	"0Su+nQv1+jtGFO7Mu0GZC+NTD1I3TlF/jowL7PyHFy/7CXWatpOxUdM5m3KV60nja1jdMreGqaszk7Az",
+	"BcKvJ5NCUgm2UbeNV35d8tsXD7DGInhGelO3SjagG6vPJQ0zYqHRgjKfKzTeCkAcWxZdFJMjaEfGfuTQ",
+	"qHVC/bjYpxVdgDcnlIBgdAJUtNFo9eUtI76pGO2MHtP0Z1pBDqSu4s0gelr9Y8vTzgphnEVo1tzHKxVh",
+	"nn9u4NHKBMuNnLgkWiyeeedciPxKJMzKQkCzshFWFwvMLHNpvfyzQk5EtsqK+BU5jNuhtFQa8xPr1VNI",
+	"mI8mvdhw6DUL0YTy06oblBMyqrQQlSB7oTPOJiC7fqWuxQrfMhCzxHJG47dM8GUIVSzrGWmvoRd77oA0",
+	"yE8rbPkCJUnCqhjKL64P+ebChAAsF5nM8RdC94qFoBqnbZXA5jGpcFcNGPgw6IpIHitthfN7XvG8NkVD",
+	"xBe3DAKdOkdLmQuWczsda24auggmquW+nyJGeOqMnEiVg1aSX4BiUZ6HOkCbmauIhzt0ACNW64XhAh56",
+	"dOH16yX8NV5H+EPLQ8giwsokjYVLYmbtauIRoKl13JV2wwcF9MItRqnC22QLH0hEj6h/apvsjzybeuNI",
+	"vks27Jb3j2hufM4A/6qrHE1kOej991H7EcDYX4tVP34NYRYyE0fB5XW8ieOzuTBHSCHiGqcDYpeaS9e6",
+	"7JVNQQEJJjOprLCtSCQDS0k8R39Tx8Qie4WMQFiPkorkjKD5q2ZZH/nD4Sv0zzM+Z07HVqBsd9BndfkJ",
+	"56r0EopADg5aAKFZbZuahhQ7GuQsfqf65zZ10uSrwEtPuVKisKy3FOOp1tcJuyh4dp0gmEs/wtv1lhzK",
+	"Yt5WenPLlHYyq6pvs2gCKhrDtipcJpQVzElavomA7h078PEFBgeWzbi5FjlLPxwVeP0RXZYyruxSGPb8",
+	"+BlL6ccB/TgqVVUATOsCHwzlX426jvBi1qtJVCJQAOSmil6Ixmh5lVeNlN6UinlrTFSy/tt4Pe2RJtDR",
+	"54RdvjhnsK+q50Il7NXl5Tm9U8K4/7wzrvI+G4uJNmh4cZ7U/RI7zhlXJS+YE40IAysNRzitVgOwUbaI",
+	"usJVjm3X1hsyZPOpGm9mfOVfM54CnA/ybxJQWEOoUA/SMoXzkKxYb0tg26uEJhSonniB966itb5yxckD",
+	"NgoqtEeQ+WsLrK7oohjz7HoQtzdjV1VbuC1mIpcE3brmef1gucgK7oVzIdhM+PWQdua/BRSDyPEyKzKt",
+	"cvLLCcvN6giWS3wQWemwDSy88NrcTD2BR3/8+sf/DwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
