@@ -176,3 +176,19 @@ UPDATE change_job_hosts SET river_job_id = @river_job_id WHERE job_id = @job_id 
 SELECT count(*)::int FROM change_job_hosts
 WHERE job_id = @job_id
   AND (status = 'failed' OR (status IN ('rolled_back', 'rollback_failed') AND rolled_back_at IS NULL));
+
+-- name: ChangeAdvisoryIDs :many
+-- ChangeAdvisoryIDs returns the advisories (not withdrawn) an id or alias names: the
+-- advisory of that id and those aliasing it.
+SELECT id FROM vuln_advisories
+WHERE (id = @name OR @name = ANY(aliases)) AND withdrawn IS NULL
+ORDER BY id;
+
+-- name: ChangeAdvisoryExposures :many
+-- ChangeAdvisoryExposures returns the open exposures of live hosts to advisories, by host
+-- name.
+SELECT e.host_id, h.hostname, h.display_name, e.advisory_id, e.package, e.installed_version, e.fixed_version, e.binaries
+FROM vuln_exposures e
+JOIN live_hosts h ON h.id = e.host_id
+WHERE e.resolved_at IS NULL AND e.advisory_id = ANY(@advisory_ids::text[])
+ORDER BY lower(h.hostname), e.host_id, e.advisory_id, e.package;

@@ -180,3 +180,52 @@ WHERE id = @id;
 -- generation or a delivery), unless a later run has replaced it as the last report.
 UPDATE report_schedules SET last_error = @last_error
 WHERE id = @id AND last_report_id = @report_id;
+
+-- name: ReportVulnExposures :many
+-- ReportVulnExposures returns the open exposures of the live hosts of a scope to the
+-- advisories (not withdrawn) of at least a severity rank, most severe advisory first.
+SELECT v.id AS advisory_id, v.aliases, v.summary, v.severity, v.severity_rank, v.cvss_score, v.cvss_vector,
+    e.host_id, h.hostname, h.display_name, e.package, e.release, e.installed_version, e.fixed_version, e.binaries,
+    e.first_seen
+FROM vuln_exposures e
+JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL
+JOIN hosts h ON h.id = e.host_id AND h.deleted_at IS NULL
+WHERE e.resolved_at IS NULL
+  AND v.severity_rank >= @min_rank::smallint
+  AND (@scope::text = 'fleet'
+       OR (@scope::text = 'group' AND h.group_id = sqlc.narg(scope_id)::uuid)
+       OR (@scope::text = 'host' AND h.id = sqlc.narg(scope_id)::uuid))
+ORDER BY v.severity_rank DESC, v.id, lower(h.hostname), h.id, e.package;
+
+-- name: ReportVulnTrend :many
+-- ReportVulnTrend counts, at each of the ends, the exposures open then (first seen by
+-- then, not resolved by then) of the live hosts of a scope to the advisories of at least
+-- a severity rank: distinct hosts and distinct (host, advisory) pairs.
+WITH ex AS (
+    SELECT e.host_id, e.advisory_id, e.first_seen, e.resolved_at
+    FROM vuln_exposures e
+    JOIN vuln_advisories v ON v.id = e.advisory_id
+    JOIN hosts h ON h.id = e.host_id AND h.deleted_at IS NULL
+    WHERE v.severity_rank >= @min_rank::smallint
+      AND (@scope::text = 'fleet'
+           OR (@scope::text = 'group' AND h.group_id = sqlc.narg(scope_id)::uuid)
+           OR (@scope::text = 'host' AND h.id = sqlc.narg(scope_id)::uuid))
+)
+SELECT t.at::timestamptz AS at, count(DISTINCT ex.host_id)::bigint AS hosts,
+    count(DISTINCT ex.host_id::text || ' ' || ex.advisory_id)::bigint AS exposures
+FROM unnest(@ends::timestamptz[]) AS t(at)
+LEFT JOIN ex ON ex.first_seen <= t.at AND (ex.resolved_at IS NULL OR ex.resolved_at > t.at)
+GROUP BY t.at
+ORDER BY t.at;
+
+-- name: ReportVulnFeeds :many
+-- ReportVulnFeeds returns each advisory feed (import source): its last import, that
+-- import's status, its last successful import and the advisories it last wrote.
+SELECT i.source, count(*)::bigint AS imports,
+    max(i.finished_at)::timestamptz AS last_import_at,
+    (array_agg(i.status ORDER BY i.finished_at DESC, i.id DESC))[1]::text AS last_status,
+    coalesce(max(i.finished_at) FILTER (WHERE i.status = 'succeeded'), 'epoch')::timestamptz AS last_success_at,
+    (SELECT count(*) FROM vuln_advisories a WHERE a.source = i.source)::bigint AS advisories
+FROM vuln_feed_imports i
+GROUP BY i.source
+ORDER BY i.source;

@@ -1373,10 +1373,11 @@ func (e ReportFormat) Valid() bool {
 
 // Defines values for ReportKind.
 const (
-	ReportKindAudit        ReportKind = "audit"
-	ReportKindCompliance   ReportKind = "compliance"
-	ReportKindPatchHistory ReportKind = "patch_history"
-	ReportKindPosture      ReportKind = "posture"
+	ReportKindAudit         ReportKind = "audit"
+	ReportKindCompliance    ReportKind = "compliance"
+	ReportKindPatchHistory  ReportKind = "patch_history"
+	ReportKindPosture       ReportKind = "posture"
+	ReportKindVulnerability ReportKind = "vulnerability"
 )
 
 // Valid indicates whether the value is a known member of the ReportKind enum.
@@ -1389,6 +1390,38 @@ func (e ReportKind) Valid() bool {
 	case ReportKindPatchHistory:
 		return true
 	case ReportKindPosture:
+		return true
+	case ReportKindVulnerability:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportParametersMinSeverity.
+const (
+	ReportParametersMinSeverityCritical   ReportParametersMinSeverity = "critical"
+	ReportParametersMinSeverityHigh       ReportParametersMinSeverity = "high"
+	ReportParametersMinSeverityLow        ReportParametersMinSeverity = "low"
+	ReportParametersMinSeverityMedium     ReportParametersMinSeverity = "medium"
+	ReportParametersMinSeverityNegligible ReportParametersMinSeverity = "negligible"
+	ReportParametersMinSeverityUnknown    ReportParametersMinSeverity = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ReportParametersMinSeverity enum.
+func (e ReportParametersMinSeverity) Valid() bool {
+	switch e {
+	case ReportParametersMinSeverityCritical:
+		return true
+	case ReportParametersMinSeverityHigh:
+		return true
+	case ReportParametersMinSeverityLow:
+		return true
+	case ReportParametersMinSeverityMedium:
+		return true
+	case ReportParametersMinSeverityNegligible:
+		return true
+	case ReportParametersMinSeverityUnknown:
 		return true
 	default:
 		return false
@@ -1737,6 +1770,24 @@ func (e Severity) Valid() bool {
 	case SeverityLow:
 		return true
 	case SeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VulnerabilityPatchHostReason.
+const (
+	VulnerabilityPatchHostReasonExcepted VulnerabilityPatchHostReason = "excepted"
+	VulnerabilityPatchHostReasonNoFix    VulnerabilityPatchHostReason = "no_fix"
+)
+
+// Valid indicates whether the value is a known member of the VulnerabilityPatchHostReason enum.
+func (e VulnerabilityPatchHostReason) Valid() bool {
+	switch e {
+	case VulnerabilityPatchHostReasonExcepted:
+		return true
+	case VulnerabilityPatchHostReasonNoFix:
 		return true
 	default:
 		return false
@@ -4442,7 +4493,7 @@ type Report struct {
 	RequestedByName string              `json:"requested_by_name"`
 	ScheduleId      *openapi_types.UUID `json:"schedule_id,omitempty"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope        ReportScope  `json:"scope"`
 	SigningKeyId *string      `json:"signing_key_id,omitempty"`
 	StartedAt    *time.Time   `json:"started_at,omitempty"`
@@ -4482,7 +4533,7 @@ type ReportGenerateRequest struct {
 	Kind       ReportKind        `json:"kind"`
 	Parameters *ReportParameters `json:"parameters,omitempty"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope *ReportScope `json:"scope,omitempty"`
 }
 
@@ -4503,12 +4554,20 @@ type ReportParameters struct {
 	// Framework A framework or benchmark id of `GET /reports/frameworks` (compliance, posture).
 	Framework *string `json:"framework,omitempty"`
 
+	// MinSeverity The least severity of the advisories a vulnerability report holds (default: every
+	// severity).
+	MinSeverity *ReportParametersMinSeverity `json:"min_severity,omitempty"`
+
 	// Since The start of an audit or patch history report's range (inclusive).
 	Since *time.Time `json:"since,omitempty"`
 
 	// Until The end of an audit or patch history report's range (exclusive).
 	Until *time.Time `json:"until,omitempty"`
 }
+
+// ReportParametersMinSeverity The least severity of the advisories a vulnerability report holds (default: every
+// severity).
+type ReportParametersMinSeverity string
 
 // ReportSchedule defines model for ReportSchedule.
 type ReportSchedule struct {
@@ -4531,7 +4590,7 @@ type ReportSchedule struct {
 	NextRunAt    time.Time           `json:"next_run_at"`
 	Parameters   ReportParameters    `json:"parameters"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope     ReportScope `json:"scope"`
 	Timezone  string      `json:"timezone"`
 	UpdatedAt time.Time   `json:"updated_at"`
@@ -4549,7 +4608,7 @@ type ReportScheduleCreate struct {
 	Name       string            `json:"name"`
 	Parameters *ReportParameters `json:"parameters,omitempty"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope *ReportScope `json:"scope,omitempty"`
 
 	// Timezone An IANA time zone name, such as Europe/Paris.
@@ -4572,12 +4631,12 @@ type ReportScheduleUpdate struct {
 	Name       *string               `json:"name,omitempty"`
 	Parameters *ReportParameters     `json:"parameters,omitempty"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope    *ReportScope `json:"scope,omitempty"`
 	Timezone *string      `json:"timezone,omitempty"`
 }
 
-// ReportScope What a compliance or posture report covers; `id` names the group or host.
+// ReportScope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 type ReportScope struct {
 	Id   *openapi_types.UUID `json:"id,omitempty"`
 	Type ReportScopeType     `json:"type"`
@@ -5347,6 +5406,69 @@ type VulnerabilityDetail struct {
 type VulnerabilityPage struct {
 	Items      []Vulnerability `json:"items"`
 	NextCursor *string         `json:"next_cursor"`
+}
+
+// VulnerabilityPatchCreate How to roll the patch job of an advisory out; the hosts and packages come from its plan.
+type VulnerabilityPatchCreate struct {
+	// FailureBudget The rollout halts once this many hosts (or this percentage of its hosts, rounded up) have failed; the smaller when both are given; 1 host when neither is.
+	FailureBudget  *ChangeFailureBudget  `json:"failure_budget,omitempty"`
+	HealthCheckIds *[]openapi_types.UUID `json:"health_check_ids,omitempty"`
+
+	// IgnoreWindows Change hosts outside their maintenance windows (audited; needs `override_reason`).
+	IgnoreWindows  *bool   `json:"ignore_windows,omitempty"`
+	Name           *string `json:"name,omitempty"`
+	OverrideReason *string `json:"override_reason,omitempty"`
+	Reason         *string `json:"reason,omitempty"`
+
+	// Reboot Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
+	Reboot *RebootPolicy `json:"reboot,omitempty"`
+
+	// Waves The canary wave (`canary` hosts, or `canary_percent` of the hosts rounded up), then waves each `growth` times the one before.
+	Waves *ChangeWaves `json:"waves,omitempty"`
+}
+
+// VulnerabilityPatchHost defines model for VulnerabilityPatchHost.
+type VulnerabilityPatchHost struct {
+	HostId   openapi_types.UUID          `json:"host_id"`
+	Hostname string                      `json:"hostname"`
+	Packages []VulnerabilityPatchPackage `json:"packages"`
+
+	// Reason Why an excluded host is left out.
+	Reason *VulnerabilityPatchHostReason `json:"reason,omitempty"`
+}
+
+// VulnerabilityPatchHostReason Why an excluded host is left out.
+type VulnerabilityPatchHostReason string
+
+// VulnerabilityPatchPackage defines model for VulnerabilityPatchPackage.
+type VulnerabilityPatchPackage struct {
+	AdvisoryId string `json:"advisory_id"`
+
+	// Binaries Its binary packages installed on the host.
+	Binaries         []string `json:"binaries"`
+	FixedVersion     *string  `json:"fixed_version,omitempty"`
+	InstalledVersion string   `json:"installed_version"`
+
+	// Package The affected (source) package.
+	Package string `json:"package"`
+}
+
+// VulnerabilityPatchPlan defines model for VulnerabilityPatchPlan.
+type VulnerabilityPatchPlan struct {
+	// AdvisoryIds The advisories it names (itself, or those aliasing it).
+	AdvisoryIds []string `json:"advisory_ids"`
+
+	// Excluded Exposed hosts left out, with the reason.
+	Excluded []VulnerabilityPatchHost `json:"excluded"`
+
+	// Hosts The hosts the job would change.
+	Hosts []VulnerabilityPatchHost `json:"hosts"`
+
+	// Packages The binary packages the job upgrades (mode packages, op upgrade).
+	Packages []string `json:"packages"`
+
+	// VulnerabilityId The id or alias asked for.
+	VulnerabilityId string `json:"vulnerability_id"`
 }
 
 // VulnerabilitySeverity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
@@ -6234,6 +6356,12 @@ type ListVulnerabilityHostsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// CreateVulnerabilityPatchJobParams defines parameters for CreateVulnerabilityPatchJob.
+type CreateVulnerabilityPatchJobParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateEnrollmentTokenJSONRequestBody defines body for CreateEnrollmentToken for application/json ContentType.
 type CreateEnrollmentTokenJSONRequestBody = EnrollmentTokenCreateRequest
 
@@ -6494,6 +6622,9 @@ type ResetUserMFAJSONRequestBody = AccountActionRequest
 
 // RevokeUserSessionsJSONRequestBody defines body for RevokeUserSessions for application/json ContentType.
 type RevokeUserSessionsJSONRequestBody = AccountActionRequest
+
+// CreateVulnerabilityPatchJobJSONRequestBody defines body for CreateVulnerabilityPatchJob for application/json ContentType.
+type CreateVulnerabilityPatchJobJSONRequestBody = VulnerabilityPatchCreate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -7229,6 +7360,12 @@ type ServerInterface interface {
 	// ListVulnerabilityHosts The live hosts exposed to an advisory, with the package and versions.
 	// (GET /vulnerabilities/{vulnerability_id}/hosts)
 	ListVulnerabilityHosts(ctx echo.Context, vulnerabilityId VulnerabilityID, params ListVulnerabilityHostsParams) error
+	// GetVulnerabilityPatchPlan The hosts and packages a patch job from an advisory would change.
+	// (GET /vulnerabilities/{vulnerability_id}/patch-plan)
+	GetVulnerabilityPatchPlan(ctx echo.Context, vulnerabilityId VulnerabilityID) error
+	// CreateVulnerabilityPatchJob Create a patch job from an advisory's affected hosts.
+	// (POST /vulnerabilities/{vulnerability_id}:patch)
+	CreateVulnerabilityPatchJob(ctx echo.Context, vulnerabilityId VulnerabilityID, params CreateVulnerabilityPatchJobParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -12342,6 +12479,58 @@ func (w *ServerInterfaceWrapper) ListVulnerabilityHosts(ctx echo.Context) error 
 	return err
 }
 
+// GetVulnerabilityPatchPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) GetVulnerabilityPatchPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "vulnerability_id" -------------
+	var vulnerabilityId VulnerabilityID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "vulnerability_id", ctx.Param("vulnerability_id"), &vulnerabilityId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter vulnerability_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetVulnerabilityPatchPlan(ctx, vulnerabilityId)
+	return err
+}
+
+// CreateVulnerabilityPatchJob converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateVulnerabilityPatchJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "vulnerability_id" -------------
+	var vulnerabilityId VulnerabilityID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "vulnerability_id", ctx.Param("vulnerability_id"), &vulnerabilityId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter vulnerability_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateVulnerabilityPatchJobParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateVulnerabilityPatchJob(ctx, vulnerabilityId, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -12633,6 +12822,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/vulnerabilities/feeds\\:import", wrapper.ImportVulnerabilityFeed, options.OperationMiddlewares["importVulnerabilityFeed"]...)
 	router.GET(options.BaseURL+"/vulnerabilities/:vulnerability_id", wrapper.GetVulnerability, options.OperationMiddlewares["getVulnerability"]...)
 	router.GET(options.BaseURL+"/vulnerabilities/:vulnerability_id/hosts", wrapper.ListVulnerabilityHosts, options.OperationMiddlewares["listVulnerabilityHosts"]...)
+	router.GET(options.BaseURL+"/vulnerabilities/:vulnerability_id/patch-plan", wrapper.GetVulnerabilityPatchPlan, options.OperationMiddlewares["getVulnerabilityPatchPlan"]...)
+	router.POST(options.BaseURL+"/vulnerabilities/:vulnerability_id\\:patch", wrapper.CreateVulnerabilityPatchJob, options.OperationMiddlewares["createVulnerabilityPatchJob"]...)
 
 }
 
@@ -35537,6 +35728,212 @@ func (response ListVulnerabilityHostsdefaultJSONResponse) VisitListVulnerability
 	return err
 }
 
+type GetVulnerabilityPatchPlanRequestObject struct {
+	VulnerabilityId VulnerabilityID `json:"vulnerability_id"`
+}
+
+type GetVulnerabilityPatchPlanResponseObject interface {
+	VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error
+}
+
+type GetVulnerabilityPatchPlan200JSONResponse VulnerabilityPatchPlan
+
+func (response GetVulnerabilityPatchPlan200JSONResponse) VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilityPatchPlan400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetVulnerabilityPatchPlan400JSONResponse) VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilityPatchPlan401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetVulnerabilityPatchPlan401JSONResponse) VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilityPatchPlan403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetVulnerabilityPatchPlan403JSONResponse) VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilityPatchPlan404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetVulnerabilityPatchPlan404JSONResponse) VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVulnerabilityPatchPlandefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetVulnerabilityPatchPlandefaultJSONResponse) VisitGetVulnerabilityPatchPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJobRequestObject struct {
+	VulnerabilityId VulnerabilityID `json:"vulnerability_id"`
+	Params          CreateVulnerabilityPatchJobParams
+	Body            *CreateVulnerabilityPatchJobJSONRequestBody
+}
+
+type CreateVulnerabilityPatchJobResponseObject interface {
+	VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error
+}
+
+type CreateVulnerabilityPatchJob201JSONResponse ChangeJob
+
+func (response CreateVulnerabilityPatchJob201JSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJob400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateVulnerabilityPatchJob400JSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJob401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateVulnerabilityPatchJob401JSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJob403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateVulnerabilityPatchJob403JSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJob404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateVulnerabilityPatchJob404JSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJob409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateVulnerabilityPatchJob409JSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVulnerabilityPatchJobdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateVulnerabilityPatchJobdefaultJSONResponse) VisitCreateVulnerabilityPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListActivity Unified recent-activity feed.
@@ -36271,6 +36668,12 @@ type StrictServerInterface interface {
 	// ListVulnerabilityHosts The live hosts exposed to an advisory, with the package and versions.
 	// (GET /vulnerabilities/{vulnerability_id}/hosts)
 	ListVulnerabilityHosts(ctx context.Context, request ListVulnerabilityHostsRequestObject) (ListVulnerabilityHostsResponseObject, error)
+	// GetVulnerabilityPatchPlan The hosts and packages a patch job from an advisory would change.
+	// (GET /vulnerabilities/{vulnerability_id}/patch-plan)
+	GetVulnerabilityPatchPlan(ctx context.Context, request GetVulnerabilityPatchPlanRequestObject) (GetVulnerabilityPatchPlanResponseObject, error)
+	// CreateVulnerabilityPatchJob Create a patch job from an advisory's affected hosts.
+	// (POST /vulnerabilities/{vulnerability_id}:patch)
+	CreateVulnerabilityPatchJob(ctx context.Context, request CreateVulnerabilityPatchJobRequestObject) (CreateVulnerabilityPatchJobResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -44349,1001 +44752,1094 @@ func (sh *strictHandler) ListVulnerabilityHosts(ctx echo.Context, vulnerabilityI
 	return nil
 }
 
+// GetVulnerabilityPatchPlan operation middleware
+func (sh *strictHandler) GetVulnerabilityPatchPlan(ctx echo.Context, vulnerabilityId VulnerabilityID) error {
+	var request GetVulnerabilityPatchPlanRequestObject
+
+	request.VulnerabilityId = vulnerabilityId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetVulnerabilityPatchPlan(ctx.Request().Context(), request.(GetVulnerabilityPatchPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetVulnerabilityPatchPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetVulnerabilityPatchPlanResponseObject); ok {
+		return validResponse.VisitGetVulnerabilityPatchPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateVulnerabilityPatchJob operation middleware
+func (sh *strictHandler) CreateVulnerabilityPatchJob(ctx echo.Context, vulnerabilityId VulnerabilityID, params CreateVulnerabilityPatchJobParams) error {
+	var request CreateVulnerabilityPatchJobRequestObject
+
+	request.VulnerabilityId = vulnerabilityId
+	request.Params = params
+
+	var body CreateVulnerabilityPatchJobJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateVulnerabilityPatchJob(ctx.Request().Context(), request.(CreateVulnerabilityPatchJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateVulnerabilityPatchJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateVulnerabilityPatchJobResponseObject); ok {
+		return validResponse.VisitCreateVulnerabilityPatchJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3tdtw2tij4KliavsvSaaosyR+dWGvWPW7Habs7jr0sJ7nnRh4SRaKqELEABgBVrqSz1vy6D3D/zBvM",
-	"i8ybnCeZhQ2ABFlg8aNkJTO3+0fHKoLgxsbGxv7evx6lfF1wRpiSR89+PSqwwGuiiIC/nsu3C/3fjMhU",
-	"0EJRzo6eHT1nckMEwhKpFWVLiaTiPENY6b8lokwqzBQ6fv/1C/To0aMvT+AngjPEF4jxzewoOqJ6op9L",
-	"IrZH0RHDa3L07AjLmC+OoiOZrsga6+8uuFhjdfTsKMOKnCq6JkfRkdoWerRUgrLl0W+/RUcviFB0QVOs",
-	"yMtPBdW/f01zRcQu7G9ZvkVUypJkKK1f02ugeY5ucU4zpFZYIaJnImhD9SLNytaYbVGGt7JrBcR+PTZv",
-	"xXpsY0Fr/Imuy/XRsy8unkRHa8rMX+fVqihTZElEe1lXCqtS7l1UYzV8YSCW8F4XuOZpA0DCNDw/HhkU",
-	"HUVHgtzyG/iXQUh29DG4BaWQPADahxVBCSOfVJzCiMSARlAhyC3lpUQFXpIZeo7WONfbrfcFRiIqEUaP",
-	"z866oDfD2uj9hrClWh09e3J+AQh2f5+HoP46J0R9Q9dU7UL+im/MhlNF1jJC50hxdH52doaOM7LAZa7Q",
-	"+dlJF3A5TOrDZl86enZ+FtV0oCfsJYSv9ZnccHHTRQDP0cINQRSOWfK3lx/QQ322c4pZSh5WA2RSLyDB",
-	"eZ5EiNwSsUWizMnJJcIMleyG8Q1DnJHeXajm7dqIp4/79+EVl+r1V/pF+ESB1ar+wopLFVNDiz+XQILP",
-	"lChJkFGUJYzc/UTn9IfPnJF1wRVh6fYfZBvanJLRn0uCzDuoIALlfElTnCNeEIH1uEskSJHjrUSCqFIw",
-	"OCNc0CVlOEeCyDJX1RasCM6IqJfgQXCqQdi3Hm9nzi++6N+a5urewqJw/sdY5fRVdZz5d3hJkKS/EHvc",
-	"L/zT/mTSaX/in/aLAYf9bUEYZcsXvGT7uBI3w6QGM6dSDeJKKUw6iCv1wvmerElGYVs7z5Y4+HC95zkx",
-	"07fJTfCcNJid/kEm1dJHnfICK0WEfu3/+BGf/vJR/9/Z6Zfxx1/Po6ePfvtTGLbSwRZaun6YDT6KFuEe",
-	"0XaBdPrx38LgXKW4eydkitnhTPSDICx7zRQRtyEeoC/7Dc3USm8KwekKzcv0hni0mWR4m3SSJ3UzByn0",
-	"KMN6rJNQVrzUzMH8uCHkJiyYAMhXlKUkDO+CCqkqmdUKJ5IISmQN9qMzEPvQnCy4ICgpmaJ59zokfG6C",
-	"IAvAfqcnDwOb435YGd90AgZwTwHs+zJnROA5zanahs6jhg5nt1RysX0g0dur7xHNOs7irT9ZH1GO4+y/",
-	"6alkwZkkoMD8FWd/w4psMNzLKWeKGK6KiyLXsjLl7OFPUi/hV++jfxJkcfTs6H97WCtHD81T+fClEFy8",
-	"ZLck5wUxn2yzpjVmeEkypCUXlPIyzxDjCs0JEvpUkAxxgQRZlJJkqJToONEjZyWDx3iekyRC5rcbso3X",
-	"VK6xSlfVj56oH1MGOkvwmZXdNaH+FmlcvCc/l0Sq+8OFJgthPopAgXIyPhfolvIclBUMoic6TmAlAEe8",
-	"wDSvIH/B2SKn6e8Ed2q/LkEXhDOXlkIQpkC90oALInkpUjJzY6vtmJdym0TXLCklETN9fmOcrSnTA+An",
-	"SfJFnPP0hpcqOYk0YqiSKGlJOwkCzRotcrpcKT1qg+U1AwoCsDDK6GJBACwL+eyaaex9zcWcZhlh94u+",
-	"FOe5lgFxeiONxkfEmkpJOdMLSTKiMM1n7uTH9ePkmh0nuFSrX2b1j3FGGNUUASjCKOX8hpJTPYwwBfSe",
-	"oXSF2ZKgjJoDl/I1QQvB1/r712xD5ggXxQOJQLkBsROZL81SKRaxID+RVAHZGdR9y9XXvGTZ/WHuW45k",
-	"ma6QoyhYrdbDVI3SNd7C8iQhcDze4e2aMPW+4qH3uc05TQmTBCna2OwFwaoUBGmWn/n7bR8kAPkVEbc0",
-	"Jd8xfItprhnf/QIvzfdRiplBqLitzr1EAo4aGKz03cz5G8y2loXKewSUcyPya4FwXSh5iTaYKrTgAlDN",
-	"yvWcCC0OSJJylgGfSN4TJbanzxeKCJCJjTYFYHuPdi/yKzuH4uYrVuQR+h3KlrOG9LCjFmjov2P6RHFB",
-	"fyH3e3BSQTLNC3DueET1gzHpUelMG5E179mbGK5J2OXvGPlUABOAL96j1KB1OrUiAhE9FB0/Pnscocdn",
-	"TyL0+PxRhJ6cnUVoNpudRIgavdmMI3bOGchp9nNgu333+gO/IeyFIFjBucJZRo36/k5olVxRLSQtcC5J",
-	"dFR4P/16RLTqEVbzlZ7U4JORWw0vYFJeIvIpzcuMSJQolQPRWfqYc54TDBzViIAjxbroSOt2Y+1K0ZGk",
-	"S60jxzdBs0wugWT0DY6RHYpuyBYOlv6bZBUviKzBgmTGrspZSsILVCqAtW/ogmjZ2vB2LFHy6GytRYCL",
-	"x6tEk2Dy5VmW+Bi0GwBY9DXBs9MvP/75WP5z/c/VP7OTsCJYC9M/GnzXihGf6xtOw9kkj2wkfezFrOas",
-	"QCUPZAOvx48ukMAs42s03yoiIzTHkjx9fBIhudJXcoXaS8RZvkWbFWEIyxuS6T3RqKjUFT3BUWDL4bth",
-	"kATeGLB2PjfrnCleE9V7th0q3+ix7Q0wADWm27cd31Ajno/YC5gZ/gWW6nHQVqBgIfA2DL3cC/Ebi6ER",
-	"EJtTl8VYDVVBo+qd+da7eOrHlgntm5KVuRUxjI65M8cKy3gvYf+wIsChlSNwtOJ5JvvZR5hV0GyA1SU6",
-	"AqVBC/oHLc4x3l3Wam6/gyZ37HmXAxsBK8YpmB7jgUv2diEeQCy98FlHl+ffwqmit8TzatWero99PBVg",
-	"DqzMIjny6btBuBZRUe14a5PcvoN2ZcZZH8PnYNaMbCYy7OG8+XCO6i+nn6+a7Xme6uV65o8R6BMEW1Gv",
-	"zQ22l0iQlIvMqDiaLeAyowopoVWdo8iXVy7Odm28++nMfji8LEVvqRpLCc6VFjiDvWdo4NHlKRhHxjF3",
-	"qQVJu5x9dHHlxul3QD9unOmcCH3ilMBMYthxMEAqkud0SYxNFjZI7wxnVHEA4GMIonK9xiJ81yiqguwu",
-	"yCYMlN4S3ftNVO3b5Hd4OVZ+X4HBJ07DTqTXWk5AOVkoxEut4qW4lEETgyBYS7yECuTsEXOiNoTYs1/g",
-	"JXkgr5l12WOWgfXK2KkVWaNjxY2TL8+I+42bowKD9ARgbfH8TWe7/qaolm2GCTnufOwIONGRF42gp+kh",
-	"/PamwtejJoKbcwa3MltT9p7nRL635umxTEi/O3j5+ksvmRLbXgHPzBsEGU7TOChxqrXrnGTLAy/sxkRG",
-	"5BvNsIAdxObn0K1nCPqZMdTGvvEdHQN90lvCiJSo4PpMXMKVWBABZv2T6JoldXhFnAm6UAk6trbsAkuJ",
-	"/vN//E+0wDTXBI/hreYccFwg6kJPJlMu9Dy8gGn0AK0/6V8RXyDshXgsSJ6j+RYlsEQ5q1+NC06Zkgmi",
-	"7JpxRpBMMdMK5pzkfNN6YZFzLuKCiJQwlQRgq74IAC5yQlTcABMsffrnHkivmftye5IKYBtnFRq3oSzj",
-	"m6RaRni2rtV4i0AJuEH1nlC29NB8zfQDiYzXwUOTHV0KIhOkiReMaxgJvmnRA+JCw6VvlzhdYcriudCi",
-	"icVSQQTlGU2RvgUW1obkXHhGaIC3LAhaASbX7IZsI5QKqmiKcw2/4HnOSxWvcK5IBisosEpXxoxVOeSR",
-	"HYdkQZgClmyXcc3mZbYkHiX+xOeXYG7Ob0lmVG4N0098jqiEmIw1ySKUajLPc2sx4/CvOU5v7MKN5T3W",
-	"D/Svzn/jUNz2gknFBcmQ4gBbigtV6r/BnwKgXTMLGxCiOTs+IqRcxb6ry0Xe6S8yF+B3dfUKXr1m3lBn",
-	"r3IUd/4YfLsR0tgr12A6tI8eGa+vvthyfRN6m3EJmwMI9OfWwLqbvo1VqgxCGdk07I4nM/QSp6trZodL",
-	"jROSL9xbEqWcGRaM0pxgIc19ucPw5jwLCyxT9O2MZGXRYTlTaK33VPMXOCmABo0OKoFromOjXkXI5+MI",
-	"9OJcy2HZSdDkklG5pvJQTbeeZeLF8UeVkh05Haaqu0kmIkffVxY5dyPGW4qYCk/1funCJqabCEivWKmp",
-	"/QpGasEKL2W3gGS+0zw5LzhT5FMdugESCDrGWSa0oKG5h7Hq62uUIU8msSzQhvHokdesCqE15gRz94Ig",
-	"clnfepG5mI3qnlNGzHUJ3wI71koQCWasawYTmMf6br7UjEeStNRnuboHqzdBfq/AtZcqQCgvjcPVv+se",
-	"SJSuSHqj7xKIubH3YyzJz0YQAm3XLMI88u9FLYEUeSlRYo+OFrpA+k4ilICJzDtTiUFQIsui0JiFm0hv",
-	"iOGpAlPwm69obrQeuKI2GC73NdZaB9PX3TN9YdEFJUIieUMLRNVJg/fW0nKXThgdlUU2kvmG9MiaHTcE",
-	"26BeaUh5gH6p57kby4hv53jyNHC8ynBQ09f1nWBM/sdu5XpfNNlau8qi1BLCScPONOJ8/9a1/FdUiyJj",
-	"7SgjlVH9oQ8CMwnz9+pkZtLOHbtynGrHlunftkc1azyquf6Rdz0G7R5tWMfqfyqUBJDIrVRk7WJenl2X",
-	"Z2ePUprBf4lxgLXsqe0xQXnBHISBV+6Ym3bglJY7HHohu0O0a2hq7IPbbsO9YFPN+d678yUbTwYhBlTh",
-	"ugFWZLe8WgbguYmZTkKWLzhb0OVIGuvQIDuiO/cqpziHKwsrlBN9mdVJPmZOqzVrEXxFlyuiLwmXDkSQ",
-	"UUvNZSLRrnps7b8DI6qjo05ldsLSDOCwnk74LtEZUqVgNmBHfxHxxWIP2Gd9YBuUxCteChmOXV9gAWoj",
-	"8k0HDrlmKVqJ4Nxz+lbQ/OWiF4kNlT0UvlDZVZy+rymg3vimjo+OPbWXadlH0oycGJy2rAljt3sABT/f",
-	"bwXqJV9qUnjABuTI4AACHUSa+2EO0GXDoKQp4eROCLPtNNrBdng9USd/2XdA95yCNkn2ccOJ9uG0YqW9",
-	"kohju6DkQ8y4HPdeC7X2095s3Wuc4MqYIGt9Nqt/r5lfKywvb1202CjBiXYIAXDBWiFngN1cD3Y2711D",
-	"UE4JU7HWN8PPuRAkNxHYHTq+CePsU3t3MPN57SLGBzvypcwgvUlbuzJYi45cYO7QHanGu03pt0SQnxvL",
-	"oEw9fXwUZMievaVK3GULbgUw8DtusGB64ujImS4HBzj8fLRDEdFR5Vf1FE+P6ppb2Nybinga2N9/ju6B",
-	"Y9Rn9ndlG6/1vmqEvoc0yLH839hWdu9jg0XrdiCZi+dVVerTXBB8g45xnluz1NoYSfhNU9vuJsO2OSdI",
-	"vR2Y86bhN94B9MKkOhWkFrb5jaZXi4d+NF9VMUH/a6HZ2MpuLLPcCXAzuo3xRYGFr1oSZQqn6hLpTyC6",
-	"QNQFAGcm02ua+mt2vTvOzkBSAaFWhFkQdlAsSjbr/mSQotrfNUHiG8HZMkJkXait26WgAcKBtR+ZYd8f",
-	"IFfg1mrAVeevZqK1yz8YPpRR85g0yCF8ZtTqG76kEy2EXBVh7dVlUKU8I84cbmJPHkjkJfVwgXBRRGYX",
-	"3nz9XG8PYXrtWSu+6mkjuOrpbtj0r09Debx6nJQbLrKQHbMvLJ2k/JaIbayXEdKFJGXLnJyWkiA3FpYc",
-	"+SVREq4qZWxEdHspiQiE0/fD3SKPah4PFT2kMElFwWlKpIyrCO2dBa0XOCZM8DxfaylVePlMLQKqLPlg",
-	"h+HiRhY4NZk74NrVhOLcFHp5aIUlOJ/N9CR7hsAgrQdsr1nG0XHy7u3VB/RQk97D9QI/MyOTCDgOaj+F",
-	"I7VNTiKbgmvS2tZ4C1bsa4ZThbhx3vINQ9ao2fAdNPjRQhC52oMavYh+QUat3pBqc9rb3EB/+5v2C13b",
-	"/ubr5y8BHxO3vhD8lmoUUbaMS0E7vIepIB3GrjmW5NEFMkMik/q0LShb6luJI8w0lzBJKS6XK8WGPL57",
-	"/3rW62PZAbACZw9K3tsT/YJnRI52nXicY5QKshMk2phoD7jfA80exMcPZ7dtmU0V3SCTd1X259SwOQr5",
-	"X6PjZDt0XypjzDjbrnkpO2TVrkD43fi9cdtssuRN9HgDjBD26qzZwz5pcdecsHu7Ju4RWVuDwlQ3TCfS",
-	"/RtygMbrXYQGJjt114rfGxY61Xfa4vlja1c1mYA/WQjeF6+/ev8VlYZXTIM4pVmo9BRDr9/dPkZc6P8+",
-	"RYwosPRWmW7nZ7Oz2fns7OHF4x4h51FIOOMiZBl/p39GiiMl9JVrio24MIq62siPFxcfbZkOdwYqC/LT",
-	"J08ePekzea/xp9fmzXPD8NxfrbMTHZnqR/axlsp3zKQafcGtwYosudiagN1xe9LASucJGhRfUE8UBBLi",
-	"+0ywwFUdG9+E5oayrCPHaM656mCZ+wKK9kXhY7Ekqn95AFQ9VfVi9yq/IinIAncSDXGXWR8GvK+NK+Gv",
-	"EMfZC2MgD9LGhq5wrkz2juc5WnGpJDqG1HIqkXVw4CUoaeAI5SYdlpcsIxkqixO0wrekilsFeXhtsghA",
-	"RJ9ztUJYELSkt1p3P7fRNvoZIxQUfQoZck10rvEn5zXxvU1jHFbeFLL97oAKVx34f8WlgupccvcEVO7C",
-	"UHZ8dGSQFH5WEJZpegg+/LkkZdeLrZjb7kEki/W4jgElY52flze0KLqmlmWaEpJ1Pd5gqkxJTJbxTbBq",
-	"QEsWt4ioVr0zRw2t//UKvc3V7iIo8rapXtvHvRt+tZNB+LuDWbNCA+bf+XyXIHGhVRucN7TpXSacVvS8",
-	"T8Pcof/JscUpzQ6N8rVzzLfDoH5HhDSxV5ll73HNsPu/JraxKNlBEDtmNq8Yd3Or6t87Sv7Z7ATDojX3",
-	"BmZr2fksbDPujIT42p8MCpb5syGpsFAmZnuDbUKXzQUIf6mDXffbo9tMuu+NFrewWPOWGjrIC8qoXB1I",
-	"chrlY4hmRXCuVjHYWmOaNXWxXq2m7YmCqPQqoW8Xj/Bcqy+Bzf6KyiLHW6jGI9ExyaWJeYW/T5z99Sc+",
-	"f1Bd8JLr/W+Izr0gDtTX6JLVYRIdirQTJStui1W6ArNVleQSZIWdae5a8RE0I2M20Hy0h72804OuCpL2",
-	"BPPVMvDezD0Y9Y7nNLXuZlDVJjE6K1mPdHBLkhMXxjk8sv2DjaKWpiw42aINceWfZqGAactg7iitvx8t",
-	"f+dze4eDTHJLwtJbU9vwjpd5No61WSdHR6FMLTVbAQEEbsNjS3YSmZplZ2FGuxR8o1Ydohj9JWxl8sbs",
-	"tflYDFRfcVPWa9nlriF10ipd1ppSlzuoeVSDoVUCiNuandsywE2rI7XDUaKA2NM6Sl7AqifBdMuAf+dz",
-	"LfcEBKw6iGR3j8knnCpkh9iCXdSw2Agt6CcvNUzfsoXgc5Kh4wyqcUPeJvkE+RecNa0Y/fTeVNUD5xxq",
-	"WYW8K3WJYZudaMEXmIUpkrBbKjhbE6bCtVlcJa1+EelOrunu9K3w2M47Y41ZaYpgjUD8G/NSVyyJDQ4M",
-	"O4xpTpBVIoBasA0yjmpvF4P8IUagALREx+A8rp6Cam2cXWx6tkR0VKyw7Eibhkc2nxnNiQbVJH9mpkTl",
-	"zKvRWwgC5xV0GcjxPKpkaXNK861/jgsulXvBqUNH1s0OxVH6Aed1wHxAyYUPdSlBlQLmiiVPyo+rdbrD",
-	"0gKmXd4HQG69mAFWdnX1yvk4ZUVmkNAF5TY1JXapBfd9zXu6ur3nB1gc6g4DNT9osjU7lUdf3q1WbVVU",
-	"3QY1e624iIdgjxB7bxxXEOyQELfmFTY9/aiaxwXl3QlQnynsbu8COs05sZMcKiHCyg6mMmzDpmOS8EF4",
-	"WRc5UU3jjm+80UxBT+5Zepzdp9ue86a6fZpoXpY0w7ae+e6VRfShpHId1kE6be1tI7Qd6E8Y1V/uxu23",
-	"fHStyT128wFZfA2lZ5ckp7HCYU7DztqKFiZ3h36227CDcK6I0hKE3GMN9Hjb6PjnSgF3wrWsD03wXh2f",
-	"AVu/Eyz3145sCa6qD9QGXI0Pdm+pw+x3MHhs/FMv8sfFf3m+Se+sTN+oO8HqHtwpUgRUbr5e4w6vIflE",
-	"VRVZ169tD1EeDlIWhmaFdpqgOgKcK2F7gHEHhtZJApMEroCAlRERzgiRKuOl6shOLVmKO6TpkFGgFrNM",
-	"boFZd1010ZJC9dEKMBu0Wn+wsczmzu8nwLsTXICc71ty+cHZrUa6fI1Zx5icjhPzV+IsvVygpGndqpq0",
-	"GYue5+u14ZBgpDFBF4mxFLnqSFDrjREbzrzr1a1NbHXnoWiUYzZkihvjFK7tZxUEFw0IJviFqzpgtV94",
-	"VDlck5jjUknDzhqtaGuxTJpK7yb5pqpHNDCHoDLFDBn7KSWFClmINDgS4dQ8R/MtwgyZ4ba7w4JDYRPn",
-	"34dyaIwLcGENznfArXou3UP1/COGalF8Ieqcu+bqANiH6Bj++2cDsg3SN0ELHNpewqKMh8zI/DP00mLM",
-	"djKTCKyaGh8WEU2DDC/n+R4F2NT1b7nfe1fYdqZrzFhc1hM5Qoh2ac/b9497Sf0dp+PTHDts4YRljuWY",
-	"jlEmjsQYhSF4ZLPCxkYKVVw0E+o0bnXbHz8n0QNfDBO8q2EC2cF/POq/X4KEC7uPKgeSILTLGls+oupX",
-	"GYyX83qbjWk0ppU12hbn9woRrXMUsuW5pmUDNaa99a/2yx1+E0+/CZvtY+bahtk1hjeFMWKLrv5VEHyT",
-	"8Q2beA8OpOWMLAXOBlJhdOQAGjDUKwE18A1IhIuN/2bgK5zllA2d37YtCXWx2OCtRGeXLpID2hhTZltT",
-	"JfbFBB0zbvxL4B5wfcggD3FL1Im9qrBEib+WZBC3agf1m5V5O+QlH9uNaKGsj6RerEh6MykxFlhKvCZS",
-	"WtG/1/hj3hicrl0Xko4H1ZB7U42vCskxsoltpTfTE2+Yxfu990pt8y40JJ2qpqC3NCdLEnb7WRVMoiVR",
-	"SHCuXK1mcPYc5wRDCxTMMnRDClVXP/WdPsJYr2SZcfufuMori44YZ2SYJ8eBahfTn9ZpaGlkFQBbX68r",
-	"9dhkNMT6/bjLoy7lKp5jxsgwJ6cePmxJu5HBFtgAZP7yuymq95xNqchUyZCSpM0m508fN/Sxp2f7+PjU",
-	"1/mGTXzV4/PxMufzLgOmP27alwxLnPiywIrEuetYPLyZcHSkiYOXaue7j3rf9EpPxlWJyJaq3aso714K",
-	"AElry6MmAXk7uov55pK6wGygLLjNw87BZ63FEzh2IyryhN6eVJfHn2hSSQSQO+KsJKG2V7fOhrRZcWmD",
-	"F4wUQiXKSmK66w1SiCBRHd49yJkM0yia9hRAMDXfqyR9dMwZ2qxouoKKB1pUhrQFo6bmpVR6MLTYOyDq",
-	"widUW9Sx4xbXWKhiQYfoffCGi6ka/yaEr0s56k0Ii48zUjhrm4/ov+L0ZgmGRfQTn5vkbGfG1QIpOrZx",
-	"MFEVIwehyCY2RnFTRlwJamtJD6mWo8WtuC5eOGoxZsdjL0siXLICO9ooBNcYA5uFJITB7xp2WC71WmCs",
-	"KStVsJvcbpJyte3hjQlvdOfSgxS3s9bmTkbegQ/yk6rn4oucMzIt1ZDKuDLO/jqsi+CQcg0y5UXDI2vq",
-	"kto1hfvA6FemRdTsVqArelEGoYjTcIZLtYrXRK14wHiVeEXqE5TzJZCgbRwsV1yo05zeQjfqVkX7qoTC",
-	"i+eaUpU0Ne/trcHB1GvKuupNSS4RVUjhG6KPNHJyvz67Wp7XE96Qra8taGnYlDX2lIQ5B0rz4AhuTiv7",
-	"sdFP/+JxFEzg/hx01VFBpAMIiwhXW993+j558ujp/jdAlSpWwnoM+792vzR/d1VJDNyVc9DLzfYJff9x",
-	"+oZKNVWGqyYZYdOr3qmLcNyxg9AHq7+uWACgf/GUHp7yGXpTDkvS7g8/kHuFwqG8LdwRolTNjLjmVr9l",
-	"+Ra6Snv098wWk04QZnJDhJx19qwwk9cN2yZOXhvkJQg1wMiqRX/8AzA/S3jxnKo9tiLoasnXnfHybsyC",
-	"siURhaA94zrLfU4KvBpXM2MYm25Qp0/J+7mWCbMaKg6tKfN/Pf8XM/uXgDTga4cILLu0W0rF1+95Tg4R",
-	"5bu3bQiyDe/yyzHh018+6v87O/0y/vjrefT0UUclvI66QSObtdeBiRe7gYl9xUf6iw3VOL5b/nAY1u8J",
-	"dzvYcEV9SOby08bId6ZiTvDyWPCSjbs6Ci5UV97NkkqlgYwPaa41xR3TEzpsEWCBb7zsoeBjL+Lf2xVO",
-	"PPAmPzvu4kO7Pspmyt24wOGl4GUxJkNuItd3/bEOjm9++nhXjepg208fD+LTVSmsSQ6vjCiSqpiz2NTk",
-	"TTmUxu2Qy208xY4T5unZ4y8aLpxHT88OdFN9ilOaCThjHRmpORZLIlVdpivFDOE85xuSQbMleyKIV0YL",
-	"Lk6E0cOLi5NGEwZ7He/3JHV4r56cjfMfNdDYcvB07cdg10+LHD6r36dNeiOcPjuvTvL4VLNcpZhNrAF3",
-	"H2rzPacNA7Mf6A2oDtggu1Drip5eOKMqhjc4vd9khLLBQUl3m67pVJiqQFLtUgikzIUUGMUVDrSNe14x",
-	"qf/n/0KFVwtwSrgS4BoI22HYy+00ANRodHTSoHhHEPtP24aQYmqJTFYXABvR9KZ6LQTYy6rS8h0KjX5L",
-	"3olCntejxH5l9xZzlR6hYpGRuFCK1wQKZ8yOortqgXvXZaoGDGfbMRVqFjjtvzbqnf4ahjfTnsJ1XJBF",
-	"GPQut8ldjcM1qpnuEGtWNbDTnOWLopONqEwqDNm3e93/gAJBCiiCZHoweyafahJ0XNfrB0mKSmSOHMSD",
-	"H1KAoVOXGhYbWO+51UjqAEEoEjtU/DeDRxgEq9kb77ZqwDgTYVv7ap19R99t4uigqt5SLjVSviJse4c9",
-	"T5/cYZHP9mkdl+0FLSwUpFS4aZB5bslZIjznpaqofDdFq9IAurnDA4lev6tVhXaB3T3KWJ9a55/xzm/r",
-	"Aeh4TlLuUs4ouyVMcWEKmMKAk1ax4Ysnj9p75NvInp/+d2Mh+1j/cxaffvy3oKXshghG8t2c9eB60xVl",
-	"7jrsww6XQbb8+ivEF+ghUelDLk8FyQmWJFBNOTRfIYhStW2hVUj5/csPH/4j/vb5m5f9XwgvkMv4lggZ",
-	"zKX6/uX7q9dvv40nwy/lapgo8LYg7Aes0hWSK17mmQlxR1KuMoTVJXLKrBoiPgyBynHoJkj6ew8kyKS1",
-	"Ah3Sm5+M0n6rY7GfY7hiIaNES/fycIXGEx37Hdz7GaH/+f1ra95jwUKsXsGOjDDaoVPUU06Od4x9x0tY",
-	"inCw2A4hdMlstc2GJHFsRQlIvIDCqp4b6qTDo9rVvIgwZJYdoc1qOzuaXEqnU3hox2h0B5V7SC7na6qm",
-	"XbYHibfWfdQh3xblPKcpuiHge8alWnFBfyGZfg1Kta2xQseJlKtTkl08eXL+JXr+/Pnz//w//2/oV/3y",
-	"xVdXz9tXzOOzLwdYRQMF/y/Gyg+ua0u1UCcqDdkLm944uh/GAPtEDva5YBuX9wRnPsd9IJGhH+NlTf72",
-	"8gN6aNjBQ/Pg4a/ehL8ll5qzbxhULL8H4qaZL7X6S9uP4w9uf8fF2XBbQ6MjuuNz2Nf6yvZ9KkxtjxGf",
-	"3Oda6NV5BlLZGn+KSyueBjLxusNcbvnNnZm2mrRtohkiZFCWRaiUJIvLQnMK+13fpV9F2trxJnBCv3BU",
-	"wRk2h7U9Kr3leowOVgiyoJ86+oiD9pqusMCpIkK6RGxD7LORMSLwUA6ouUa9+qANIBuE5+22nTlqHpZ2",
-	"mTbAUCMOpTrC3nEYoSnCcT4wLrdxtluWTPMATAyWMUqElWnL4PWIA6uCaVVO1rNgF7GDfILNwx6QLKhC",
-	"UvFCVnHslXRLGbp4jKDb9aUGfa2v1y/PUIa3EuEVwdnJ8Fz9gxiIzxk6apqabBSqoFebuW08R9dJu8f4",
-	"gGokASfkee91fofO0Sdn+52juyfe+PxMSzpbmAAMBOZM+P1zeEHYRitVSVvUeXSxT5nGp7/EVcRJWIce",
-	"WksteBLHyi8p3i+xa6y8e/mmIZpbkVBtLTcUt9Cb8sM3V41h0J9UIsUjV8r3mlGTz2JEzHyLlCilItkz",
-	"JDEcdZD2K9yepniWCpWgOZE0I7byBSTiNhoG+m26q6JZgfYuBGdbNwHKKSNIcVNOmNmyrWHpCeaJS5EH",
-	"OYBwmVwLopXssIkJJDkocQwsPfydPW3+4C3NC0m+qMU9Ex4K05po0NnRPrl6mPBnxLQuudoC2cBKjfcB",
-	"dDpBE9+vN9sFTlHS7VJ7IrHs9MG1OU/sKGd41psKD/O+0AODvedDtO1UB280olmEcC65y6pK/tvpi/rx",
-	"6essQS5yCK0gR28WdvcM6WzfBOqNMe6d6kOnryaUcqbIJxXV/c8WlOQZ6IyJQ3dcB4slweL4VQRm+xhy",
-	"SVBtxwIPuW2e5GRLY0IHEtYcy6guNN2CXKUZdKgBfHT06VRPcHqLhW0h8ePR1/o7L9x08NeVmxP+eucm",
-	"hr9eVrNrBbxcY+ZXXdhpjEuYIlrGWXCBCsKLnEBkrOlQAVXEFgtj2EGAQRh4i3OamU2HtXfFnCuxdUn9",
-	"4TQ9QQqClZWnkMTr2hCYY0UEiAe2Z8+AzDwgdrdtPgBtTOyQeedxexHsKPwSOgibfYfWyfXdhPStTtZU",
-	"zZDZNGkWsaGaX5s6Dsbm6kilxmbdcshiYTbn2TZWnMcQMAQFSEtFZoyr2DnAzS8moDrWD2wYkY39nnml",
-	"9+FvyuCDcTOHpfHIsV/94y+z+pTE1pyndUSyLrgmne2Map2BL62ryH9yQ7axIFqnMqUSIPOgCbz7MeVs",
-	"kVMIFqpjimbkU9WtCQBMpVjEXhFg+HG9wHF7kfo3u5qj6CinKWGSzBYEq1KQuGT4FtPckoaW0maQj4yz",
-	"NXVNeGf68otznt7YGohE3NKUzJrvQjgUw/nMlUyCe91Lh3c/aVSsqVzb/inwW8NLXwG788hpovbRvJT6",
-	"sGcuoGEmMFuSBpFoybK1LY39XWGW8cXC/Swl9xEoJZ9BI96MiNhfStCKq9f9kt2S3KZ4jK0JM+hy2rVX",
-	"w6/BU3urr1qa3pDRJvgJhhZVfajHUGjGNRS8MPQ00/wYCu2MbuytShzu4Arli0fILA0oAuYMV6BmX7sN",
-	"uSJ5jvQt7KTeyqOv75CN8ZBSiQA4kJfHtTnKSmG45joEB10bbb6qpaM4v/Gh8O6TuqIa+VQY3hIu6h1O",
-	"WoHSnrAIM8LU8sR5HvNFYhtIAJYlVcSWYCiwsCX1IOUK9icJXqO8VEXZIajrWZyhyIzzUZpzzTcQDisa",
-	"BRZ4TRQRsk/WCjUNGlQXSWpZpQ542FeoNjq6xYJqNrMHnL6kPiOcljlBbjItqpQgyVRY0ddRQNprHdgq",
-	"Y6o2Pdf48g5AtT/NurgVHUXuWPoLbNJukA+4goajQ6J/h1ip8X38rMH1IDDv3S5+SMrE0BbanU5FY/4Q",
-	"VN4g6pW/PPY8OWAX2XCRyS6PpWu8NK40V7PzWac2qKV4LTg9kJr9WXHJ2bceSESzWd/8cQoNawOfESWp",
-	"u+uYUdWyM62wHGOWIclB1mZcIUPEiKqTsJXWCFVjaPYuHBdujoFHa19PZnimqOrouV6l3O695x2XuYLR",
-	"w3131XsVcx+f4xrsrF/1u/CWV2e31q1eXNOwho9ip7OYR+8NCPdy3IPbTu8c3UskSMpFpinVUDAuM6qQ",
-	"EpjmM/TeYiECwp3nmN3sBvycHRLK5pbmyq6PcTmPqsleX1ufpyR7f62FCoJpXqK7vlQOanQwvCNLg1WM",
-	"CmiYyCk6+9S4oxo6oXv368qB0a5KYCU6zqCgvenZ54nx4CjFCDYBBG/7bLPiOUGLnBjnaatoAQw/io7g",
-	"eVixbfG43frk1iz2n//jf1ZRRuifyFkn0D+dGxodQ41VeyVltiY/KCcwYntyec2qGfR09pqopzAOiL2R",
-	"Vn5rpMpg4BzboQV+TUj2eu3C58YlHnQ1GW+pZGMq4Q+R97gsNSmZRmdhCOpRtnRFVwt4mpPujoOTepgM",
-	"DX1fm3D2TnkKqhjsilCIZpeIrAu1tR0sScO71CFc/dRWZxvpwD+Rum3mIAZfE81793JHdyKsUo3AAqc3",
-	"eNkVxHxsQ1AjZMedoAJTIZF9HeElph3tLus6JqH4kAnNV9oBjYFe8R+DBb9t38Uwkq3Y0dGUn6pVJvCG",
-	"DY3UsIv26XdPE5bmgWySnidNmQNdg+qvyYexxWR2tjhwRoMHskF50R5bXk1tn11y8bjh7yW6hM7WyDhN",
-	"mu/LytkjYPTUpae5d6d3wq7IeuxVkhMxWaee82x7Z0mwA5m364feke2htxr08zkvfecjrHMmMJXE+iDt",
-	"L/ZIhC1/OWU3Yb753WtUYLVypj/92QcSyRL2w/vuQ/iM/K/wn//9ujw7e5TSDP5Lkq6w5gNj82xLnL4D",
-	"d+XGgRU9rMbuaWntVEMgAouqVjKoW0oXvd4PT9GH4mCOYissZ3Wt1FBzqTwH64sZCkQhI9NQALpGIcXR",
-	"+dlZsJ/5AJbVgiGIVS1Nv+JSfW0Kn44OM4feNzFoE2Oqwg5Xqjo7zga+3bnCb+gtYTYTZlRgyejmFI26",
-	"+OP6UwwaPW7+PXXwmx5PB8aA7hKA0PckJUyZ3mry8x5J/bkPAjOJO4TXwa3gDORlTg4jdq/9/kCaGN88",
-	"NvCtzhVdpXz0Woa1M9pxtkFSf0xucV7iSg2Z0lmr8e3QvJ2r/cAL29Ttlasl8Xlpz+eOB9JeDbumwnuA",
-	"3Sf2Q2H3juDIgDbgErETxJyyZirOSEJYVWe7VmGcTFL99PF+WpDyNC2FGOtw2WP094WriXk3Ta/s/v6g",
-	"nlmvit730N9cYHCv/S5fIzZ5Tli6WmPRIf6+eH2lheirD6//hqqhkEN2nIgVyb9MIpSU85Kp8uIiidBs",
-	"NgM30IA6Dmuab0NlKanUc0pFl/q/jEp1+sXZ2emTR40/z/9yrv8uUnqaSXn6GN4RSyfy52GZu2OzO61T",
-	"RY6VpqWxSenvXdtKrTNUvcaQ0toLdL3WEiKk67ovIIOQ3eT0jMwpZh1mpRXJO2whsCUDbB12+uoNO2mI",
-	"xJrC4ohsF7vXkUdsjdl8PO+l7QkxxiOZb3WKpnPdVwTnajUlrMiLct8HpPeBF/aNiao4YfqMdkSJrJQq",
-	"RoDy6sOHdxPU+4Gz/4OaVULwoKjaog18+22pUr4mPdlyStCuHDuIb40zkuOtq2oXMJMaK/IIuK7sG5Ad",
-	"I5ZE7TF41IFGEmEVgWU6p1JJdJywJWWfZvb7mhOeX/xldjY7m50/e/xY8009wXfvv4l8W3Y4dEGlYzb9",
-	"w4t3ga5LnabZA33Wlp04u4TBWLtBktvH3U2r6b1lvujxVwfO27jb4Dl69/bq9X9DcuVwDz1eEJbQci5C",
-	"5BNVEp2Z0Aoo7SJR4gKbYhP2lJioDElMnEUn5/B8kl+cf3kxJA/O/8yQEsI7seDdSSI+7gDl98kSPfbW",
-	"3JCvXGkMUZIZeo4yKmGkPWQ2m0lv0XyLjBwmw8EtE5nkRO4XyrwbUGLXY22tDr+lMD18lCLrQkmEFwpa",
-	"+hgnDLiBq9y4s3auYLS3MluQaTY/f0VSzjKJ5kRtCGE1GN43IxvV6Vx0IEIxQjKJMFpzyMVyUAsC/pkG",
-	"mI/OeuE8jG/fAb8MY0Uj32IEYq0UviF7ltZfUqXFPj0Yek4uUO1Ylvfd+29M5pwpqVb31ExLkUNrqyVR",
-	"J67bgcnusazIlkmIoO2m5oxzDgl+TEHmYQKpGu7Pmi/ussXGwGHF0St22JX5DvmkpoyDluFhuFf45qx1",
-	"TJ58+aW/SeF6t5RJkpaCxCoPfPE5hCAizLY7uZjH+mDki1NbbUWTDGdaSCjmOL05mSHH6WCTwiwsmP/4",
-	"nCHN2vQ+6f9K2E7bHMAEhrguXwvB141I70ZQzOMvxpX50MD0UOM/WvYId3zNWbQsOZS6WG+yN9sElWJk",
-	"iL+vD9x5dxwDSr/HMyAMj21kb3hzgFQc117jjKDjc/Rn26dOQgD4yayjl7XLPdyNQqpS5aAFoW2DD8QG",
-	"QbiOO7h/E6j+g6iy11ZYsB0fMDPGTNXVfrgrpaAS601vSJD5dhglLgpIKkBfoH/Qv3bI62PjjNtdSm+O",
-	"qs3wIuyb0QzV5veQ1lV9k466K0yTmgyVjCoTdK3oLUHHiXmQqhxReWp+TU4u67xuYEm8VG6GCCVOUDAu",
-	"WH3nGSesJZvECdu7t4X+eihzE6CCCnyVtxcULmNraupe6DgnShEhI5TRpf6QvsOSZ/Hs30+T3QJ9I1uE",
-	"AYQ9e6BFjLH4//DinSng5tOfiXyXkFFTtXbR+LaRtVaAQMeGBM3tMMdyFaFiq1acPdL4YWnktRGtJl9h",
-	"GVBjVrahw85dVNdehBvJVTwMX0JeeQunBgdLI3aWID2gbB1M0bdDRE6sDnaw97UHMtNe5OC+IneltN2Z",
-	"unW43nSY2vP/KW1klH7RQU0Tq35n89jymi4C2I0dXMEHt16P7aDI5xXs7GnD6PwvDWDqCYJHqFnHcHyt",
-	"lhuy7SwBAQX7MudMAAb34jn8CrqwFf1pOPWwtwhMs8pzZ1lArYTbSp8DqzZOqz+eU2gbsL9WdVMDYqbI",
-	"3j/ef3MCgiK0GK4LVvtX2nxbV00dXqHJQrWNqwjqcMoYfNgNhvL8VRYuyKWXCM+lb6+wrYwXZa41tyAW",
-	"vWrPsVzhiydPu2qaVeMcpVgsuSKctsnafThjqZRldxW+vRXP9QpSWrSbkPZmKAvCyIZksRYEBmZ8tLLS",
-	"pmSh9WSdBZzKgpq88YHdu0MGiMSmGiQgKTNksN04FIWmxMRUIDA5EImfmWHeGJy+YOYBoh2OCf/jh9j8",
-	"Lcp8X3nNLz1iCh6VBj01mWFzWS14PS98Tcu9JfRafPG1fnOanNc8Ba2CKJ+UwF7VmAYDl6ZgjGbbka2u",
-	"JSs25OqIa45ppemuOuZDS4fPnsWnH//8p6O99drOn+6eVwCTqm2c4W1gkeeafX5x8aQW5b9s2dW+uHgy",
-	"QThp7tAU20/99ggLUEs8OLSEdAOIAZT4XjPHaZT4h9in98Cm7rp7wYCmaQAHXxc5xSwdbTGTMV+Eb2uQ",
-	"TrQgAMZvAuf1ErEyz8Hbwfhmeh+NhR8IdNhtPyp0AnoCljkxUU93EYgty/Uai97w9nqDXvCSKbkv9LjC",
-	"TT17NDhrpEkNVzV0UwrxDEnY+2RKDwT8dpjmcPcTlzqpZfcFFyaHDcw2x1bYBO8I44ycXFYR6pQhiNwc",
-	"1DyqCmodCLYNEx0q5dzQohgcpV11x5oYu1pH6B7Vn3Z5UW76zr3/LA1uO/xQhzbIDDq8wWWVWFadDOn7",
-	"cHAZj2GdNMN9SY5bjUm8Ryf/NSh00MLvnTGuwOwU69/v0/IzRABd7TMaOOmi7K/A/j+5CaRjifFAjh1m",
-	"pJZgBt0zDlJI3fJSRPL87eLo2Y/9M1SJJb997CTkjnpFNq+9+m4UwkAXpn+Hogn3UdugMx9iaHECjZu/",
-	"QaWAkcQ3ycrU4MVhGWlMnsjgMv51a9a1LXbZ3XB+Ny/tLmPomg3IdyBrIGFktJzbyUnxXqPvyamN7AeV",
-	"4q7WMkFThJtznPhsDsBdxwhYQIbJtwDCHbmB7m0vgyv5Bxkrm7sSHwcl5VaThGpO/LDidQETZWz7nt6H",
-	"jVXf1E5HnNlOFaWJ3BnSFLjXVpxcvXp+8eTpswQtuClei+bGel2yAqoToDmW5OljlNElsXE+0BPohmyX",
-	"hKHTPHERqh0uhzo/aBRX9s3CLW2HC0Q+4XWRE+S3J+pI5cZTvm4q13d3UNrbNamnN09rB2xNGWO+RRld",
-	"LIjQiprx6LhmTYJAFEx26XnfJTgSUMkUzZGNlLDU5Jt3LQEdRVX5mo99PKLXjFqjx7ONNne6hfqP3efS",
-	"tgCZ2CErSOV7PLtfRL01F3Zm3AP8hKtgjNFFk9WoS0Pzub5kldoCAtN3rU4vbbyBo7NpJSSsMYVMugak",
-	"QxFwjUGVKWefcNTsd5UNRbgLqmiK83icMeJf9pY/vr0l2t3cfRQ6pfiJSFdUkVTZ5PH+ltwrkt7EhaDc",
-	"5YCGA0CCJoFpCnH48H2eRmh9GlDb+DS6k9qdmY0mu6AbhqAOISHF7CBZ7zDTQ7XFH9s89FstEBq+iG2A",
-	"6ApLJEq2Rw6sD0pIzwyUDl8siAmz1GMuIRemLvwKQggXwJdhM7WwQRny5g5Hk3MZu3r5B0rSXMZ1kvCQ",
-	"0V6IT3+3cZtwGlPozLCgZJhPortL+fhOdeMV+r2N6LoSzHfNgFX3cf8Y72O5Ey2DK1foYbAwU/H3fiW4",
-	"1dUZSwmqihmQVIX79FuowEti9SwbDgSxOvrnAZpVQJgaqk5PrF+TckgI0acTrsRSdCWmAiOD67RSnvrZ",
-	"ln4H2Mph3M+m4gJl2Kj6jpfaAPtVIw6CYc0ZVVz/Zebso7E31fgrZT3xsI2HY6PQMAzft53hNhasc7yg",
-	"tzQnodZCr/imbr2wJApySv2wN9Dhc4IFq7V9oP+cL03JR6c56jfBNZpx+59YC3IbLuDi5gzMZP24cMCO",
-	"QUjwnR6s2EpINKdqGw8tylG/UtfUlnI1Atb26L1Qhks5NUDu4x7TXM13ecz/SAf2jjZ9wL4EwO3aqhrO",
-	"V1QqLrYvmRq9Y0brAFQOL+EAvN/rO9Zf3XfcbWFiV+Mcb42IVJVGtkqdXB357OnjYe0d+uT9blX1DigL",
-	"mLLJ5OpYgyfoFoLcUl7K+mvDVICd747jqEPBqy5mTTiDb2fN2YZ9YX85I4+SDzlEE+VOwqq8jcGSZ8cB",
-	"DsihY6j3IMdNjU63oGFC50Ss3bOR5F9WjTu3avxL8f+X4n93ir8XzDmlbmBPDo9xChg9xL6AjjGQnu3a",
-	"kEAAbTKilXplne/Mpart95A7tcY3rmOZhSdxToAEHRt7gVoRsaGSNOEYeup3nKFd6ChzAtlLxgliK2o2",
-	"05eGI2JfVsu+mocp7kYd9FAHrBWCZ2UKHuwaccfQZMN2M9Q8Q+MtjLTJhaw1RfrFrCc2xxtWAruOYap6",
-	"I7lPh9ojOdxFPvm397/rqF1B9vprtuDjQxawWHMRe1mz/bLh+Jue57mpijIqzorKm3ghCImX82HiJ7xh",
-	"asqOeqWUJBv8xoIKssF5HnuZtkPOsX2porn+d37Oht1JYyRKX4zonfiGCEbyeOx42ypkzCtjruA1WcdV",
-	"Z994PXDb9FuGNIa+MVqOoNnwkXFOb8jQ4YM3gMu4EESp7ahXxiC/Hh4vyjz/rDKTJDll5acxZ0ZucDFq",
-	"mzt1pgbP6mK8JtJtaCDKnQe8HRrkPy7W3FdfWk39+a2XJ2hSl6mV/2cI3JFcuOzlnGA32igIWJpgpEt4",
-	"Ed8QV5yFl5CMXKsSpSQo+erlNy8/vEQPTVziw19p9tvDNVnPiZAPf7X791sySdr6Xzr8P0jg35c5I8La",
-	"NUe3jKFYkpG6zZwyvGN86X0rvZUylulOrrAraN+x83WBe68o+WD5ZEE/xbZOgGvMsCsrLegnko3isB3C",
-	"dVWRIO4uRREd2Q5PHQnp1bU8WYRu0ENDlq59DAPUS0cafhqdJx5721kvqV5ACBltTO9uj0dbjf3+OIT0",
-	"P3sHmt3D9ns1t3rNFMlzuoS28pwt6HLswpki4hbnOwVhvnj6uFES5lG4mqFvhlrmfN7olO+bqLEicU7X",
-	"tMl3L0aWtWyA25g1CMowlE3OhXL43kcrgR0C86XJ0Zvy9k5FXvjZm7Nv1S9vrUgxarFCkBx7BpeASdZV",
-	"+RvV9T4jary6SfQS4tTaPYdiEBb+Qr/0B2pMMb6z1353jIeaBp/2gWtifRC9vOi0Mac5lySD+uRaAnRB",
-	"7imRiHqzICukU86QIFoCk344gpZ/Ymv0PzLiUCzI2rZhhT9znt7Uf5Ws+bdckTz3upNUbrQsNsKw68e4",
-	"86D+jPm7hqL9XENd92CEv8zq66svrq4777e6BaT7pZ7TKtX1EEHmnKu42uLqlzQn2PxgznwM3Sr9fixg",
-	"44htV836B0Gsqd77rS6P7n5xhbHBi1cyVSHM/FVDDEx4gVNSjah/6RilxfS9bWJ26E1+9lt8lyX+EW7x",
-	"KzWlcPoUk90YBigZLuSKqz7uvlvf9YZsUUEESrEiSy626DhxnU2TuoIn/Bt4AvSYkUTAP4zaqP8FNCiT",
-	"6Jol5sDoH8250P/yDgQMr4hPJieRab6CGTIYN8Urk1uclwQm9NGXmBqeC0HkKkHHgO7aYWY8GDUfg+pb",
-	"WNWLM0fvmsEk5gvWPm7eXXIOlZsvUQKhGYl+xJDEW4k2q+2JKYOd1GblBB3rr18zN5vvRDlBXDNWjOCZ",
-	"qZyreNXYuj+12XYhcps7wJDyDU0Jk4ZKp8pNpVR8TUSXHDEg77nfHEuwcjFdwzVTyuKl0ByrIILywVUJ",
-	"Ta1auC4w1KZ2BbaiI8bj3GAMOCJU2AnyP0WbETcLQfQr+q7ZYJWu4iIHHwTRhF0IKkm4azI0bSsEuXXp",
-	"bbsL2GDBKBvnx2zRDkDrJ4c5dO8hme+JoIvttDwwi8P4p81Oz4qnj754PC4D2J9sALzTolJ+PxqWsaGy",
-	"4N6roebcW1i9132nydnhExECgo9cO/0IMa7iLVGxfbzGuV66flIyWRa2TTbOl/oHaGYZ3+iBc5zFki4Z",
-	"LDhCG8HZMoZqbNCy3R6cOM0xXctgBuYdEHWFufbqQ0TyplY23xaE2ZysMcnvnVU6c57iHOnncG9wMz2a",
-	"k5yzJVR1Af8rtL+AZhELXMe6Qwh8hrdV3cklLna96uH+UNn+AlY+MCD1SnTMOJTfpBlBVJ1EiDL03YcX",
-	"w53XsNa489OEZQib6/MXzsgDiTZ6rXo2c4tTSDVc2IYQHdMDpjqbOwg19BMRIrPlDCUXZxdPT88enV58",
-	"+eHs0bOzs2dnZ38+u3h2dpZ0JQd3fd6i84ELBbCoHo9HCPzT8AfJfkNZxjdDZT07elgASj1180UfpMjR",
-	"nMGEIbXm5viU0HPc3glyS8lm5HHTmI4Z3wTDMqAvDvTTMNVUzUKkltz0e8iW7weasEOEucc6wqPMtg5X",
-	"RQLcpI9bVQvyPteDuffEZOmmAcaTaEkyeabZSKJ3K5np/9J8mzyzibwZ3s5QsiHkBn40A7cy5otY/5jM",
-	"rlmy5kyt8m3M1Ap+zLAdqlEG7+rhMCqB16u3IWFYi+nwEB3DSZPQHeeaqZLIDG8jfReA/LsQNMPbEyPm",
-	"OpFJrwBozfQfNJCakNQ2UEHZqYGpSQV7uquZtzbPjezZsB+ADsd3WCgwqCbmIgGqpcwU5nfeOn1tzInT",
-	"IyIkgDQ0Z+cClIoZsoQoERbkmmmiLV16sz4imkmmOU9v9JeS6rAnzxBGCRxqCAlOjIIExieJ1IamBB3D",
-	"e/Ka6YsLrjac3pygNcFMesnh1mDFUnIJhxMmyjgxDbvIJwp9M2AqJAsNPGXLa7bgYoNFdmJ4u3SHt8Fg",
-	"7e0Ibk1cXKKkboFBWamIBK2N5LiQWpvTC4mQ5Ahb1gD4SwWXEq1pxuhypar+RQbr+uZag6d1vkXYYsqg",
-	"216Y14yqGXr5Cacq3zruk1itzKqhzosL4OhLDgj+DqoiWeGjLRT0ioXekQ3faPaA6bVgFOQHFoXuMrVn",
-	"O5kN/Lz0vz+Iuf5gz3xAWG5vezjoc2+XgoPjhKe+OzQqvbsHpn8bDLydvCvESTZVDkuTGL6BY2DkK3N+",
-	"klevnr15k6Dji8enK16Kjh43viSz2xvk+bfPDUfTQxwNvSz1iXj4VyJyysJC2JQw3MZ9FbgygaUYI5a+",
-	"p/S/1IoK+MeCl0JfclygRF9ZCTrefx5Oxientgz/FSVWhb98EczbqwDdN8ihktcax62NjyYzmNpvc+e2",
-	"m1ZJbIgyZVgSyDkW54P0ohbLG8hp2pxqFzI9wsJkhSoPqrGMrY4t+cswLudlb5x90ZvA0WiuCV7G7oDT",
-	"SYW9/ijsyKtNevzj2fnHH89Ov/z4z4sfz04ffTx59uPZ6RPz05/uinU9XxNBU/zwW7KJ/4OLm1Ch1h7M",
-	"7bCpPpp5u3gDQzt6Rk7kGoNO94SCSlYZm6JLWfm5T5VyXxi0goH18sL86Z6YzR+Xe/xx2cXdnfx7PL27",
-	"5NpKOPU8Cpzl1BhjXOukuhaT/pVvWtVB9eVtjLRBdflbbkv2U85erDBjJP8sATSB79RxNHfeCP9gqZqX",
-	"yhqDhy7qvX0FYkFSQVQsw83hjZ0KIzMKVELw9qFjUx+QQds9QVQpWLMzpu8BsLngI1H+Qb9214VpbRVC",
-	"T3J0sUweImqcjpMsu+lmfJE7PfkD0MA1IHKGNmS+4vwGtHSZ4/QG2lSjpBR5go4b3XRPZoisMc1NI+tr",
-	"lsi1KmIttoPqoP8ouIA/VC4hlxMUCMHX1gqgeHJpnOIabwnS+ysRZ+jqzYd36Pl3H15dMzBVQ4sYs1RH",
-	"JFgiV9UjZDxwLZQ8nvXoIlQsugI61DwmPHpikLXFgc+6mCeMKOjuo/8/6EblXQHa4WXVN9+ji0BMtumW",
-	"vNPkeG/C5oTg7RCpHtB/4A746tgre1CHxTtgjV1GJ3MaJV2Cd8rSvq0KBafEHYJLtBFUkVPO8m1L1O7I",
-	"2ziIYXZI2Ibv2X0ayLwOqM1lecJwGTp0t999O2sLVH98VBd6PRZhSUBzCc2O9a2ime5QyeVuc4MgUC+u",
-	"KXb3CP3//Ij2nao+JviVbaw4OomFiMn2VL/peaCEhUH/UB/qXTTEnBY1MhDAupbcoHAQE7DbmS9uHmvR",
-	"NF2RrMxJ5n6qWmRCOtmxEphJ2E6UmBHJtFx7P2p6TznuoVTsCK4/czw6qtcQRgZQIfJWyrjpzQn+S7ds",
-	"WwS+jbAHskLZHdmxQ/K3R82N9TQCxqtUeBflVZ2Q6YK4w/MBl5lFz5iaP0HWctf3mQfXuButRXt+2S1b",
-	"0t3jDUeuSBf8iDOv1HLfVfe+Zu4j1J8fwG2sSTgl0B/e6heCpITeEvkMYUgTlQola8piR0BJhPiicmsa",
-	"zqzBk8k1O9ZktH2GMIOI1zkvlXNMp1iILfihfYeowkuZmEiw6oFzd8CEc65WqJ4V5joJKTweIJ8tlbOC",
-	"rPGFAS1j9k1a4eGzge3v3pgT1UhM2UvpV97sVX9atuAQ/rPR0jjJaLk+io5WdLny7VN9tG3a7E+oX1Nb",
-	"N+XYKvPhxtD2XAiU0QwCFUzNeHhmK/cFGTsvVcrXDZk2cOh7mzu4aaLGykIs6K1Mcf4VT8v13mywUFz/",
-	"c4beXr14/g06n13MzlFmJ9GnkyqJ/n719lvolvEMDiuUKLVY30YowVISKfULp7ZbgD7a18x/UOSYJZEL",
-	"zPv29dUH+0WY+8pQIcrIgjKCqArFu0dHn06X/LRGV5mqX9FPkrPZe7x5Y7YC/aZR8c4qhy8gPmOi0m0a",
-	"INQ1VMfbtBnZTH+9rV21wWlNH6IIh4b3RBI1DQt3uYQB8Kp09Xc+H+gybrdWDgbe1GknMTWOfJorIqwl",
-	"Dud5MgvcKXmgdTNIvfoAm4vteF1KhebEK8G2pLeEdZhpbVHaeF5mS9LbJ88Q7tfmnb+aVyCfPbd9vPcm",
-	"FqaY/VWj8mszvCeoZTeIheBcrWJTIfCAW88z0LXrL06e8/zszGYYux8CEfNLxgWJPT9j5eMOUo5BNuyq",
-	"RLxUEP2sVoQKv3BeFUR6jMuMQnMfMACjhN8SIWjm+tEnHRQwuE5Ia75hzf8KveF9lAEH7Kog6ejWgpCY",
-	"1V+sS496x3Oabk0M/y2Rw0j9Bxi624hEL6qTVbwzeWdvx/YdDO1Eb5fE6IgXTTkH0kJBXQL/G3jP1/zW",
-	"NODLIY+VwT8+hvMxZFDjfM4Q0awM2RFIcWS/hY5JLolNC9gQLRE3LZ6jez1a+yUvupEM5DIOv+HylVck",
-	"LbWwiIx6KRFn+Taywcjmt8iZeDVcGbJ5hUjPDaJPI8FY2vmgokVep+KGHQnVw6E6ZovCGlzIb0EeDkEA",
-	"FARxSsSaSr2xk4pM27zEcL6+PkiClzJsQuyrsNqRveeyq5Y42F0JYrLMEGQTnGAHi2qdD6S3gcAzI0QX",
-	"WqubDTRuuEW3O1/WC96PafmeLKlUk0sSWwDGWCheWJg7CxHX+BlBki3aCUwreD4Cyvc8Jx1TtcXPGgVN",
-	"2N0ngztgS4+91/s0tlNcVfyt1p7mFOttL+clU6X+8oqENck1/rS3UI/WjLuftzvMGUhCCwyUpvcAtlXp",
-	"cxN40fyrOwyjcYn6sssRhAMctaUXM94LgLdB6TA6Aia7WyAYM4RNxjNkKptwA7do4MI43+CtvISUKZci",
-	"YOO8teRcTUYlMvLiKciLUPQ0JZAB4DNrBztd+HUQzEc60LAmGTWekn+pA/9SBz6nOnDfsvrnl7xt/dtO",
-	"2+L5AHG3Je7sxfHBkn4FcJjNVrzgXY4BcYf0qjJw/J3PX3EZrBFicwGHHhAN+4g7t7mY92VOem9fDyD3",
-	"ucguegC+Xq+LnKwJU9jJfi3+ZvrTjsTfc3jLa3XYxiIuFV9jRdOOPJuSZtiGewaqzOpbjMp1OP11RTpc",
-	"ddblUNg72VTCpI31W639+Pro+qhqNGY5wkm/RFpD5q8wqpA4YD9gy3d3wUdX6K5pLcPlrZY5VOyGAnwm",
-	"Ny0jaY61vH1LUAVu+BpqzjmZiFsUFjpS+yqX73P93kXBb3+f2isO75cLdRsXk0NZvCI460eenv6FHv9K",
-	"D58a9jrY2b+gjMrVgXEIS8K0Enc/0Qw3lA1E4z/0SNDvBV4TRYQc9t67ejy06OFLr/JsFQvvBTcGqyVa",
-	"xtzd1sQf0N27xAUNTA11kSnvj2kz676CofodE1sX35Dt0NrZEK95IAEMLfsPsNYt3vqaqIW8WnUgywOJ",
-	"7AzoGCqbSpD3ocOzPImMygKdf4ky7dh3eMJAPmT6dFOoh1DFWVQsCXDfoNUWCYUIxqNOv2KrxzK6eVjN",
-	"ZMbHSIOZGwFb0ypeVmuRNhRogyWquMKu2rTCctVxS+vZoKzhA4nePH8RoRX5FC61QX6e0sBavxYZALpx",
-	"87WdtFbYfzLdIFJ5qxeTLToUU3hZ7+CGi5uRt8ScsHS1xua9QLs2Z/QYap3rzlvQ7AQIfEBfQz+G38IQ",
-	"eaA2ZtuDUIeTCUlhC/fuGBmkuRF9QrT3ie41/M3S8zRv6X1fW+P5fgsnAHA3Nv5h1+MOSN0cHaplSuhB",
-	"ouWrDAr2grsmXpkWbHsOz2evBGkFuN+r/OPOVo2MepUxX4Q5Z4G9mheQa2x3wfLk4QWGFj4DaxccqR6a",
-	"jk6WDyCagSntby8/oIe24uvD+lQl6Limj8gBdrITlB/MRqHBIjZ1RSe9VmavJC4QUBqylFZf8gIsn8eU",
-	"pXkp6S0Z0X4KOrZ3F60a9X3yaez3f+ukoisrGk7LEBhvW9sp7n/3rf5S0WGW3xsBv6iu6wGXghn7OfWN",
-	"Zrx1O3QMK7QhTJnCd6jK5YJaR6JkzyCsyopRKS9zE1k2r8pQgY9MyWtm5Sut8JuIMWOcr8Ow1Urwcrny",
-	"AjnNOHQM1ZeqcVQinEt+zXKqp0cly4iwZ5l5gXfyYR33mtSQVyROMxuGObTFuBdnPlqvMVOU7CCNo1NE",
-	"AjbeM3vAj3y/F7bJRe6sBHen6ZtObwmpKXBoPWCqAxk1eI2f/Onjt8EUxoWbN/ngpHIik7nhfu+FY2Tt",
-	"6/PJ6YKSPEP6OSKfCq276RN8bDLu0YqXAmV4e8oXp6Y8mvl/+9OGkJvgtdljsP8M7HM8X5wYW/P7Hque",
-	"2h4QjhIhWaYrhCWy1YneYUHl2Ooe4fgbe/DaZ6z/NNyTJF0JIb+vRO3AmFSy4zPzgH+d1Xs6qyNPWycp",
-	"WShGZc5gpeWsSskBTaChfyHoyyAvUUKzBNiG32uNi6oVbOtMZiNkc6+meE6gngLMbj2C/RkF8HTPITN2",
-	"4X+Q8cmaSy6oWq19EF9mF0+enH8ZNAZMUS1qa/UuWZbznKauTHrAFIw36NHF6XyrCDJj0Q3ZRmiOJXn6",
-	"OGh+rKeMC7LuUMmrqfTd8O7lG3R8VQJO38GTf5Dta7bgJxE4G3lBmJT5LNz4V1FxZ+b1nWL2dvp+ArE4",
-	"jrwdbWB3By+eqXuQVbomsbGmkRv7ypi7q6bnPgshzL4H7B3c/lyS0jR0KRmzFU2cF2Ffjo+eUZa5egEO",
-	"iLFVaZ3SGeiOa/s17T4psOxIhHbZhv1WYpjDfqR+zzkiw3jzujfv1lvUE7r+HJjmCdoQQVAdR1ZFmV2i",
-	"xH4OCqdCFlZR5DTVZ8E0q0bHakWumQmtqftv1H05Gmq2+8ax0W1336kaiVN5zTDo1KZeLWb604LfmiL4",
-	"tlK+15vcpIdJdJz4Hc3dZUDVyQx90JCCH0qvRmMBPUTH8N8/w6dOniEHgakDRKFSEIxgXMCYZq3k/Xvj",
-	"uqt3ESPPyXMp6RJ6k04zfQteuS8PkIfdLEFiqoJVx+YXT4p7pjKelzRXMWVhKa0rgndkk4JsJ6zZ/3Lz",
-	"M0G0aKXYCwuv+X5KpDxNOVOC556VHnrqQM/yqlkV5Gsul4aDMaLALlw1kgK/o3khSD1lTr7qaRXXG8ze",
-	"1zm+WqGttZHTVMl4Q02JteHdNDJSEJbJ2NDCmPf2E1GH/6q/u0cH8U2Nyylz0h+MsyZqxbORkLo+0iPC",
-	"1Rvh36GgIGwopauesWs7N97tXzswCFOCWikcYqXWuJBI8WcoSam7faSiywTNt56vQ8tzxy9eX10zaXpD",
-	"RSgntyQ30c/bglyiqw+v/4Zu/bahiGaR+Vn/48XzDzD6xYvX8qQKmzYWWIkSRqWKvzg7i588SiLvz/O/",
-	"nEPzrJTGmZTxY6gqJpZJsAfU8HaDmjSaPWMLIiTJxvaj6a6jcYsF1RfyOHL93r41jFO6UIomx6wJqdnJ",
-	"tk4cqam3cVbrs9CgN38tu4exwUV22FEDs10M++UtzVytyzGin/9anr9dHD37cT+G3YdeaIHn6LeP7cMC",
-	"7cEhsIPxfRGGC6rqHuN7KlvXyxzTja4OiA7VBeUiq7SinRKKzMR4msRzOGMOSUaaNG0C3CzD/YF7AxZT",
-	"zAY32pt6PAfGSXkC9k4UjAXTrylex0lWKptFfuPk+FiParLrIufdCONRhjlNmqNZvAYkM4I8Ok7MMU6q",
-	"pg21jeoEivTgPI/5IkG4amuqVmQdjPQSdWzrOM7YHZbsRSQvSyyME0+foCoAuXX0Skmy6ljCK2jF80yO",
-	"rykPQEUWyc3Fde3m5zcqa1rvDhy/H4uyf978EJe6gq6tWVLVMMn5plMAvuoLULxTCfiOpc0/ijw4lVeO",
-	"ic0MhIePERO6SKmSYsbqpjYT6dcD/NjQLDTMeEwfUX0RSM1TEOMbY/NwvfkVJOhGqEos9zMhxp0868ty",
-	"S3JwhTB2dfXqxfOJpr/ATSBKCGnQIyJYhLF5Qu4f3P+DOzAAYEFTYe1f8Rtcdxvd4V7NtnFOWcAMcfS1",
-	"vpT0DImBWKvpxMR0SbnKHkiUfDDL+k4SATDJBGnV/RLujMTWGwaFIvn3lAh1iku14pBh/2/oujw7e5Te",
-	"kC38gyQI4IBXTZtGyB6aobeMwCNo6eshsqFsdNmJjdcSNqa53M49H+9VmOIkWFC2hKaqTMVyhS+ePA2e",
-	"mwN8CVo7pAxZjP9CMj0U0LvGKqr7DMI4aHmY8rW+3rsaCoYNpIaOE6iDKy9RUghyS3lpullBZq/bMghf",
-	"Q4n9M4Y/Ez8Bt3IDuDnC5Zb99ydGlFTug4bLILAnw90GQDvvuZocmMtvichxEa94KQKIfsU3KOdsaSoX",
-	"WATB5kmFt9JhOUJnSHF0cf70DB1bPofOn37hgjVMooh+vD9v5LeOJWp4IQ6LDCxsvptBFgvCTC/FcJ/g",
-	"OMPbZpbLo6c9JbzbAmU1S+R/8ePANU0twTCovm4Qib9Vd5Kc9n67FIKraV/N2rX2SZuY53wTyzLjjbpb",
-	"oYrD6zVmGfS74KWKpSnT4u1rI33pSSh9KaM475zg/OJsFGGEIA98Igz5XhR+dpqZRCiHUcfbr6iEYIFp",
-	"DM30Um55W56cX4xzt9hZeiDcjudDcCuaaoWEZQWnjTQULwQAGkDHVSvpcSpIyjMSpyuc54QtSWxl9Kmz",
-	"1SjdGfrT5kbGpaAd1iBekMlfVfyG9CBJi4mULfi+UeGNjbr2Yue73hoDKwps1ADsd5DVSxP69E7wW5oZ",
-	"hI8h/IHlsPmSsrjAoT5/P4C/WF/1Wq46pQzNS6U4Q5KwzFg554JvJBGzEa1i9sTVesAMw8mEBKrCvjpc",
-	"HQ9sRZ8Jvv5IxzpeYZbxxWIaT1uZl+PUlg87pNZkY64OYCdSYIrzfI7Tmw7qMlmnGRUkVei796+1xCig",
-	"/hQRrnetw2OEBMlNor7ihiKJuCXigXRhRd+9/yZIhGlOCVNd6ot92tVi4zmU3TEVbLG8Qcm/2f8lxubY",
-	"6EhE1KWFzPykJMkXu92J9kHZ7IIUEGUmFdeH6zUW3Bhdes0n/U1fZQxcbk+QQC/b2XOH7OkwlZN4jYti",
-	"VIfxq6u373lO3pj3gtY04OLjbiMpeaz1yjCW7jTZoLqialIOEUy1jtYmtfHmJx5Uq4hah3Vc4oHHIl6z",
-	"ohxdEMI/oiMrB/cc4B/qljfo7ZoqZcKlXBFFOK6mk1h9kG9IoS5NSfXIhkxBKBUj6Bg7dmO+ezKskU77",
-	"CAb4IM+h+paWYPS3kN0utMYqXRF5ifAc+khYd4iNsTfDMUTVLkppmMveqKIxpz/chc1ny2BdWSyIqKPQ",
-	"nKRQ4CUBJ5ML87IPZG0Q0BB0VP1qs5ldjL3+CoFkhmAMOH2otUtorDyQJpTY+5ypZiaTnU0b0B6mZle7",
-	"kJhn+gJCxwk0PksuEfwjMaYnri+KnPNCny+Es0wQKdtQ9KskNWcMtNSlssjx1uZftLbCCG0T8mR2GG7z",
-	"w68Z4iIj4tJrM+/odrPi0kVzuz3R1EJNtTfpb5T+zAjDc5udN4qc7ePu7XKANoEQmRGXCArTQUpsRlDC",
-	"C8JolszQV45+zC+a+Bc0J6a3XdIA3Gul+eP19aeLc/1/j06vrz89mev/y/Q//0I+/noePX3825/GJ1H4",
-	"107Iw6/PtOUKOWU3JDPiEpX1kU0xY1wBcejdAAssrrqERTaeEuFsDYd1Lgi+OV3mWJNshQvg46GjG3Z1",
-	"BK6wnntkgmDf8obumqqnCP53J/H7VDtuYSZrIZA+Z5xWNvrEsjtgh+1qx0Payu6/m44h0FJzEy5QWkrF",
-	"1ycIozVZz4logICWRB2a7eXyNACoDnx+IFK92B8R0eFJVM3g7wGSJ78JyXkdJaJvwKalmj3YdkCf1LMD",
-	"ghNG0W+NpYAQO2hZsB774eB6Ujw2kGUO5S8mpjqbqq1ZiKFDSw0kCWFVuIi5lSBBkQt7Kxlnii3/6utj",
-	"ftezKuGgP6rIJidM1c+afVha3k/B1653O0emPNkeh/OwZi3YZb7LFLts+dkQ1N9JebRGPY3e0WOC4wYO",
-	"c6ELEyo9aWgeSORmcF1aDB55CSFVyPR4QnOy4LaqR1fB5n217geVWq7fCJ3MQtBbmpMlCfvxjDcdPAxQ",
-	"kAMdJ4Jz05u3zLj7b+WjgNhbzkhyEiF/iTUKBGbh7DCvaNwIjL9wwNnrRX/jAUgyS4HXKNMameRogUWE",
-	"eGlKn+S5H7LWyryAWD0ZZ80aAY0qdWaE4grnAxJ9GjO2X/8YDJlrlsELFBNLlWFUCEstv2lGpokKYiCe",
-	"mWgFmtlgBb1FJvUgximwrPaIE9N6z2QlJLM9AZw9BpCOk9qoW+khrsWa9UNEtLyi+SM6VsCIHZNuHat9",
-	"deb8fCxS55S0GihcvULuaU2dWnzvnOveCvbp69LrtSjocmkUSxd/sMashKg6uCWP6pqHWSsqUevqguc5",
-	"dLH6OMiiVIe31iX3LAQ79fUaBiB/d6vLsb6Lm5X3SFXxvuZAHtvtEiL+ilkWknItdXjZxHPMsggt9N1o",
-	"ysOYi58vbI8MDe0zlLgIxcpY6364ZiZUG9Nc6uOxIBswbGCGVjhfmPSx41C62UmEkpxvElsV5osz9F+i",
-	"a5YUWCiqP2R+/vIJ+i8RShzEKjGw6p8vUWJr2luoqEIrDCYfG5m9JaqZseZq4Ed+yKXpGme/67Ip9beC",
-	"0SpVZfPxjmHTTivddjSHnRZ09HtIETL2Ejjbt6EEuTEnqeZO81KhnCwUXCrHlPnNjYCdWp0ZuArOIZ4L",
-	"mQxX/dSmuJ6EOY0BpYNPWkC0iq65JFxw+iMEp6uO+YYKPd4VPKgG/jv3wqDirXdyhZgN4GKCYOZeNT5J",
-	"qDm2wRJZtg4b1tmuIFBW4n7aBUwq6b9jhNjNcxp8DwH0HTkRzVui2pqowROa5Nw+Z41boft26b4PatyO",
-	"pwizh7KuwwewJZf2itBHC9pOGKsfmNl3KYSwWyo4c30iWxaN3crPY7b/5wneDoWX/XD8tg+fnz1lob5q",
-	"fq+EhV0WNp56gIU8kDYgfL61NoNdCkn1pZDn4bIAfpGDzjIEXc9syYSwnmKrKPRrKMMKL0TeOvaidGi8",
-	"wh21mAHPAkObFQb7h94NaI2aaIAsLPfUh6YlClX5COdnIfpZ6y8Y4rHKq7mUrJSgONKyCzjvFCg7zcDY",
-	"s56AwgOuqIHlTP0KprXk7RcxHWvivZfbcVzDm7tt/nLR98G9jDnQFSt4YkMHtSnoT4qmHeT2dZqoMIKV",
-	"ZY+XyKiscGwNmRvKFyVDtiDHBm/Dx8plTMaCKMLADuoCr9vH1yarWn/9MRemSihkAOIlpuwEQtOJQHjJ",
-	"jTZnuppIlBFAnzErMH5tj7Lys2EZdw3BvE5eBRGUZ/obElF1ibB7Qwv9KIECxMk1w6yqNWxMzHVqLa6/",
-	"7gqbSMfIbApmNRgzuSFCXrPHZ4+RxNANXnKjDfph6D53+EtQKWCKiFucx6aO4qBL+7V9R7q+cBXHU2FL",
-	"leVx1jhh93xHDQoyuCf9DE5gReKcrqmKCyLsQkYA4kT/gghkq0niVHBpDEJpXkplwhYroJ72AwWJwr2U",
-	"yrIKCp5nzrIAtIgFceRQeVqNLQxq5hSCZ2Wq6dnRmVQ0z2t6hVACyCxHzt1hqyVQgZTATFLTPVJ/6IYU",
-	"6pl+toU/wdJmCjGPJqmWVFFHEO1QWtfO7dBUGJvdHKFLLrmPyPeaq44Jfffemhb73jiV40SuN2Y7jOEJ",
-	"OxsaMEywKCgOrEfL0hGckZZ5LSDpVhamVuuXLxrHJpg+URmuxr+a882Et5xhbPybztrWYYg0tp+Gtc6y",
-	"/Bq3rq60QbsN/3RGHX0blcRxxWZC1BAIW5Q02TjYJLN7UQt/V41wmubyg6d5XFblxUzR4jXRHL62OAc8",
-	"fb+frP0HEW0nRjmAV2FfIRPizh+cOvsCOoY71jh7oHUrwSKnRGjFc0SHA78cXUejg6qIHVzba3wDEW11",
-	"eRWvLt4xlK/gmnA2VLbgGBr0UNd92XXnU1VVvAebp7G+aQxADADJbDBr5W8osJQdcehDu8997gItd9PO",
-	"brdyi0daH/eS7L0wRHs6fk+26CpF64M9Ooqnv4xy5dcbGcqhx3ZGY0GzAxAe93KIHZlHn47KDH1pysqY",
-	"0jGaZDr5Q3+9CY3nfnhq7Vm/YBUEajxMyrWsAXj4LRFZOYZl6SNN2TJeCNNes+lY46Xppt2xElau5wHR",
-	"onYWV7sRmU1vLbmPtt4JcktNrvWYOL2SxMwIfy3vvpkWKpqCUR8EKijYoXmxFrmSoA6S2Egq6Pdhfmqi",
-	"uKtpWl9OzJCGjx0+yfk2dudolNriyeIDwPfl7wHDrcw9YKQnZw8Y7cnWYxvV3YGcO54/N5hjiEtzfQgq",
-	"atwl1W+ctVm2OEBO8C2RCOeQVeL1vNfXdtPjPIxEOxX0BnFG1alq09/uYhzCOk/3xCLPQ0yY91AkqK9O",
-	"6d5+gR31dWgdqwajjHRYSoJos7JOb3pZZ6UiSKHwKxKZIHD/NvOKE5niz0QeUKPIrx7ZrljkkNFFIt/7",
-	"dS4/qyQ1vDbmXpquAJ7UOAOQsmetDQXs8dmXTwfIFmv8yZ/CeYb83853FtNas4UruGiSllpYnuQzsN+I",
-	"1ws8II7cHx0GBQIZn6dVL87PXPyop/laH4PIqAQeex9dnvemxIaVte72Bg7wIPe908zVVu1ZbvSzQCmj",
-	"VtOrvnTTBqVM6nPV2tz+FM5AB5gheYNufw7vfNSdCtPAxuF5U/1xrs2I4xGMunnC+1j1zncGaLSBOpWU",
-	"LXglK1YlKm3JykqYDJ0FKCgH1DWtTAMkCDaOkfllb27Wow7tztU32vPqF4PTup6j3XQuk+dFMy9hVmtt",
-	"ROwkzA4wP5aSiFDTpN0YJz9l8vnpf8env5ydfvmx/ucs/vfTj//2p16+U30xqrBcoS1EKnpzpzqNpmT5",
-	"3MVtURHU1HsELCcOLbExho1axnqB485QgQ8uz3eFJcJIH8UFNan1nGVoAakN4TAATXsjKzCMv6maZDng",
-	"GgvQlAF0XHkETWpXNij+PbnlN2Ssvu9C6mNRv94yitTpDtBSVRAT6oRZhlb4Fnrztqp6O1WypwBfkyW3",
-	"4OharpGfh7LNXYH2MzHS+2FLQYxIfTNPZDitG7q58++wlBATZwYkVVYNWBkLvHTKoa0KAPZQ/fOglD/I",
-	"JR98wzeYat/9bqbuv9S/NyluE3GnLzpTQS9cAIiv1zRcTWzJO4qhMok7iggbSJ0NwHOpQ74JYUvKSBX2",
-	"A7+lXBSlRMfGpahpE8I2YBP1+1hRUw/9JOiv4QVhG5fYsQvQ24KwHyAiS5Cc4EbKfgfjq2d0SwVMVJiK",
-	"fIwGt8vv8zG6piPFcuxFkN5KGUOTqDASXnx/dYVuH0H7OmSaSWnMlopkJjzCuBNTLrIHEt1CnLuzp1C1",
-	"gsxCRpq2+IEWdQvcbZXWMCDF9hPJYktIHWYmGOOITQLRZNWpJ58KLklmrI4P3L5Ll5XqSuUv6CeodcP4",
-	"xkS8Dsc3+AUqJb3T4GmSZEzanYGqFGSgub3L7/r26nuQUMlsOUNfXT0/ffLk7Oz0PELfXX17+vSx+feL",
-	"71+eXpxdPD49v3j0OHxs1jwD0WRMN+v0Bi/HkiYUC5KrPR8aoG0N87o2jl2zfU1VcH+AyONOYP1eswJ8",
-	"fdaatO2v1cNvg1o8LO4Qei8neb5YQHbWWB0s5bYjV0f9OXvsNWVVYy2BfTcvmSqfXVzMzh4/++bDVZiW",
-	"7JrC5hktYHec4pcv3l79x9WHl2+QGRUZv1Tdd4Pc6g0254h4EfTmqpCkaVKu/jECObAHYX2CKRuK2O2B",
-	"xd6O7I6g4Ws1JB7tVPpsh2kbHtZZ+UgJOi8hGsOOtBwIC2LrZ0F1Kss1yJxi9uz8Imrsb3hvfT48sW2d",
-	"Az7ySLEmmopEvG/1HoVJPeT83Roky4VPX2B77uDSvoeL1VRkkT1swI6KUFpC3NcX6B/0r7PO/ITqFhx8",
-	"p93FVfRHuFR4KdKOE7kgJDNqKKgaG8EV8WSscGH/zksqOtIMMBO45Tcesd6h95wjkQNvvBreCk+ta7A6",
-	"i71H/bOHITWl9d8rEilMZ738/oFEfMOQwMqUnKtCAzWdgRWKMxLVsXc2EYtlTkPbVQ38ThA9HY70spY5",
-	"XVLDsVyEQsiS7NaXk1d8tBl5ThkWtNPnbLzBJEMwboucjGVMvLWGY38fJ+vbuoJxpwMK6ivFkhA2pgDA",
-	"p9g5sYNhEx+qjDzoUZPdUsnF1ubP4Kb+0y4i4kQAPOe3ZsNrDHFGLptjCy6p4tD3UksLjCvX8Thsp2xI",
-	"rXdewGhv1Fu1jP+XvfddbuNY8kRfpYJ3NwTsNECIkrwjMByztCxbOpYtXVEe743TXnahu0CU2ajC6aom",
-	"hPFxxHzaB5gv+wbzIvsm50luVGZW/wG6QZAESMrEF5sCGt3VVZlZmVmZv99ZO0pQzRttYGDHLz1s0dLE",
-	"SouMR2iziou1Ip8JEhfoM3VbaNkLP+0KzOmmyrKaqNU8pMKDWp2C5RVZFa6g1J+atK4zQ6imd2Z7ySrc",
-	"l/H9RYiL9+MftUKQbm/9YK5gL4w1FAjZiQSiirHOM4AIdtt7o7lzd0x47RTO5Mp94jZK+sPmwuBfc5Eo",
-	"/7ed5Bn9Oc4k/mG4zTP3ZyPIjaEShlM3q2QxBc9EdpLjC+G/vvPK95dfPh0sl/mfIBu5MYQpC0Yz+vD+",
-	"9BM75LmdHAIwPZThw+KBVYDblnowsXaGHY1C2U8yvmgEFGdGqvNU9HK3G8FFtYdhzDfEb6KAwHPBdKUL",
-	"NlpQlwBehtij7rZ/ywV4MGg8DvDn5dD4TBJVFyXwX2l9IVuMBCH6ewAlFsO1Lt6E5zdOCgwCLyxHUWQS",
-	"z+hWjQOS50oklYOClYU5+fAWV+UJYgiLxBfxss7H716xl8+PnrI3nz59YD8KY5zFOpXnyomMi6mjyZTH",
-	"PeRRiroBM0LZUDkDITi4AVwtGC4lQUAD6zzyUaGZrD7c+RlAeOwWLVQ0G3RS3fMn1Ye/y+SPQ/idOfwd",
-	"CSRk8seQ7tC7EIuIcLnwk7MLsRhCI3oUKtj4plI5p6YbgG/y1fNeImKdiKTPToVKWFS8Yw8Qt4dMz7/u",
-	"IPZXaWkQA6x7TIdVX+P3uZKfgaxZq4QuOb4QC5l8HR7gFagEHkMsPDhWWsWi+DpX8m+5YKiDxTU8Pf86",
-	"PKhMd3gAnfyhKgcLwySIMnwv9ubHk1e90zcnRy++KnDe/OXw7viAYYTrAjwrImGVl1R13N7w4H8gwwY9",
-	"Hz6xPDsXtpdn0n3acVMfHvyPGbeT8CAiGjL3CSiSu8R7H6H6+eM7OtCEL4mfOgoPiImul8hzYWz1R4gY",
-	"ztlIJwu6OQ9V9Ip+8C38YMjMhPeOXny1NCGnb056lclw9/BTwCaCJyIjuX/xbNDts4gWN6J5GBX9yy+o",
-	"xrnEz/OUCXGq4wt8D85gbWG8pa2JofM5VCAIffZRjHPDU/SRng+eGmp5m5LCof+Arjc3WrEOOcNOV5wE",
-	"J+WaBiFszlDoOs5hlYtXCJxHlvKFSHBUAbw9eGWQx3HaJ61h9YkMQgW8/+p8VTq62OkK9gknr7RPhVSu",
-	"2qU/wN8a61WDVJ6owAqPUyFs9aDHzemUK34OHLXAVpjplM1SrhDv7p1U+WdaCtMPFZR0JjrO4XoyObhJ",
-	"eE+Mlu/kw9thZR0Dwj5DU3jJU5lASWgQKuD1FRnMirPgAN6KaPdzMWI/v31igBW4aB5m32tCtIcl5mnK",
-	"irphj7MWhMpf7Vu7KeKA8YD/yC2LDvlMHl4+PXTmn89k/zejFSni8lcLPk2jfqhC9UqrS2z2NUP37//G",
-	"EK7DOVdI9JuIOOWZMCz63PNeTq98yYh1OIs8QekQuyAislFFEBQqViEOqcwQtzzV57lAuERpmPg8S2Us",
-	"bbpgXGm1mOqcUrGRdziG7K+/koVjblTFdWTJ++wXOj7iuDwszkTi3hKwEirvRn3/TrXcvTqR2177/i0j",
-	"5GV2H0kFNzoDvYy6x8UBFWEV0PsE7PngGYzK/erf+uU3Z4lQ0t1S8SlqE5OKRZj5KJ54VpnXvluM6HNP",
-	"JmI601aoeDFk5dCmPLsw5atQ/YHlF4JxpwgJty7CiN6WP+/9IBaRGx0q5PHK3fUM3e22u0+00jkFfWgQ",
-	"wfC6rb3v7vsRjAhgD8BmDcsGisOnotAY5GNBfdOZPJeKpx4aGJAsdLI4Ln7m7lvci7NEAusBIEjg7co1",
-	"fMmiyuv0L8TiLBO5EUmE+BEA1D+fyFR4kfTU63gnabDrv0RQaLu1VGceYSvqsx/EAuRWZnBTPrYiY0fP",
-	"GVA54jL+z94rnSGTjla9t0nEOlGlvuGs55Hpo+7SjuD7XHGMQWke3KMQXrEgqJjy1IW6IsEtRsQTXb8H",
-	"HuTjQbj/FHoVYdJhqK/dP5GKVyvBhLoUqZ6JgEW/h4htHB4M2e/9fv+PP9wGDvtR5FwkovwszCZWPzM9",
-	"BoWA+75yl/XZvxY2ExooncNIO9yARaVBPcPGhSigTu7nR0d9doLeABgUtDEgmkAUQtbYKWTstimhYg3k",
-	"FLBltNzdaySJREHLzjpeO+HcJ+qWE1noRVBQDHGgUJVjp9hQBISrAlNKTrabY5/vgFMaxCM6Yj/Kb1jn",
-	"+dNnLKJV7rvVOLNan6XOfXL2pma2nC6Q7XNX9uBuUUH44ZuxqEXW+dkLK1ASv8EgwwAxrDOJznKXihqt",
-	"xA6Rj0M6b6ydvVfpImBQvO4cCsZO+VScSiu+fsc/d93q4NW96u0T5rz1gH342f3n5NOrN05Yv3397vWn",
-	"14gCF+upaN4rnC+DRoJ1olMR974TNp703COHYB96+C269bx0V6L3+Hm3koZ0d5ZVi/GMzHtssvFZJn6D",
-	"5HDUZ99gXOL05BtuZFzZQMp8lU8mo6eTylhQkQy5OSczHk9E76g/OAgO8iylUNUMDw/n83mfw9d9nZ0f",
-	"0m/N4bu3r17/dPoaflO24lZ8n5MPbyvY08ODQf8ZXko7+8Hw4Fl/0H8GeRw7gaD8EArQKa973hgc54m0",
-	"dOwZsKlWkJpzOlECmwRMKivSVJ4DYg6dkYInm4rM/U6JuZNypLMOsWMd2KLBmSL4F56mwhkqdC5Bbzoc",
-	"Hq+ESIxbj0TaofuCeKdh9UyoALwMv+iiDhFS6DGLJjJJhMI0vxNYFwsSvEshEMW9PEJhqEbCzoXwTaDn",
-	"wnnokK4pSoXgIEXCyTTRn+k0cW+5XNPlIlyN0kuPJ1DsGaSEeZKwfNZnEU7G1zCx3leqGvxRbj31kJsh",
-	"N3KUr0L73yZQ7mHsiV9W6MRDo2UOhn/9vTE1URyIYBKs1qDgFhAQiYtBEcCMX26gaUygCKmUjsasUMvD",
-	"K63hxePXV6z7I6+2W1YQlYs7XpHnbR2dVEszs1n7RfPdkJj6JndrmpByZQ9fYSZxgyvfQQ3AH78GB37L",
-	"B0NwNBgQ9I4lbCnoUotBrA5/I5yDzRbICx/kaiFsW863AQ+VUwK6su/M1HMcQtOdi6EefsOLvBT85OnV",
-	"P/lZlUTn+KNnV//oO52NwHBUwIU2eZT4PAPDDy4NpkL9KerBzwpLrzMBHoh/eTibhdw9PzfYHFHRrl+D",
-	"g8bYygXGdAMwfPCsQyAIOiwhyHuY72q17s7vKX0cqmIZ025JDqO3ey7gQW+i73b5TFA1B0HpTNx2DJBv",
-	"/UaT9LoY1Ccc04pp+pJkfOltoMNnrajjQjwOQS8nh157yQGoyHodLb9N0surSNaDg5k2LRB4RBpY5EUA",
-	"CZw4NVgKxb6ZYNKDv4HDB6n84zKzjPGezlwoxREekFKAfYZ44DgkgrF2nuNvWiq4EBA1A1aBKcax8HMT",
-	"YGYCkeEqiYdUnwMLGzcs8uXwUaXnp/C8o24fYpUxQulQRi9U9EyuMNZED4ogLCih5wI5sdAqYS8HLOEL",
-	"Q17xiAOUIjyzyZ3AZqsleS+xo7/RyWJXWlXv8/qjfpZms1z8saLhT3c7lqRJyT95qQm8MBh/bPEo1B2n",
-	"BoRvSfFvpenzTFqxdluDIx00AqloA6JEfcbfAqXDOM/A1Xde4rFPnpiCMwASJsbyhdcfQFDoQ6JnPhEq",
-	"VBJSCv566rppUh3sK2pSnZrMPm+izcKbPmz5eY5DX/+Ln7T9TueKHvHy6h+80mqcSjwG35KE4nTuSkKv",
-	"68i8/fbgj1+bxHorflrgvTQ8y4TcaXSVS9bgjS0dsah0UeoKZPFgi/QA7I2xU0FUcE2DS5JckiB8qb7h",
-	"1W6hn9JH5xj6F9+6a9ioWLBTDPlslulLgaSw19bYNp8Ttz9T1LD5fcOXKKzxB8vk6iwTbuOhHqFQXYgF",
-	"m0kAJ+WG2SwHUlw8HIaH1L3Hc8hkE3GsmejM9lJ5KdCzC1UsMivHkHA1NX48Ko7AMwEjzxX6uviE8kdE",
-	"eIZtTejDEmNy4J6qlWCVBBEWBVA5Hx6jUAuHVGPNYuc3x3TGloSqclCLY8qER6wmcETDcL6hNjAj3Kbq",
-	"8IoatHKbJt+/OL3x23UiYpkgEmOxYPBW0sAJmWJSgYdeXbCmzf0EhakU6YM7MSltDijJdlGHs3cdtmOy",
-	"aJmXfIdiknfj35K9SoRabNlYVTSTdMpYPasYIiwW2ViPVh2Lb4VaLCnFLgNF97hrRYh3qZR4sL9Xye2q",
-	"pFvyu9DHyrHdLG/QpX9FLA3cjuhiSOFQOWb1JkMA3lhELNFY4RMUyL/nGVcW9t1QjQXWSCJyJp5IoyN/",
-	"nvEYmENhmFDYQ6dO/snAf9+J/kr//hU+gLPPUEVYzZZwy88SmWHtmh9b/7e5Lerk8Lwc+pK7VPoVl2FH",
-	"Khi3eipjnkIRThIqZw4AJHG0qBRCQUIN3YpU88SNd0h1svTUqDhrRVyEObNSZIzbEMrM+uykeLPqKb6E",
-	"5gIqjoNcmFYu4oErz+BNKFCaTxasg8fh/rQeF+EM8aCj7vFSK4J/njR4gAiZPzbnps/gGNRn++Aorxwx",
-	"JRpnmbiUOoc6BzjtRjoLOObEyjLIRaKHVVs0jWSCocLrhn5I/gvI1M20VJYtLy/jlpkJz0QC+UpoJFDO",
-	"4rhZD1Xn9O33b37+0G1yYN7iQ96RlO/GUNPdQVXuy07TGFw4KUogjGaL7dfFxa6CynUqQgKPfxyxGokH",
-	"9D7jnPzll09VA+vN4xrr6o0fFl822FYyi2Bim4MrKJOEJXidHL148fRlpRIZTpsMFtr5EOlCLAzrjBYs",
-	"upCJs5ewesbkIguwBEjaBUswElIJA7tKlEKrzgzK7aNRET+G9TpyKbJExvaYRdKc0RYlDYPmG0pKjXhp",
-	"TTue8AkKYxQWlXUfhxJ9my16Wa7qSlQUiJJRwZrPbagWVNu0l/LA1yzj0oikvl27cIBKcTrIBFiBP47K",
-	"fsVUXgoljGEzF8RnQaiiMnw/SzI5tgWxM0DpnGvPdwOMzVZDVV9JmRSwCFo8z5JMz3xrAhRwn1U/p1tS",
-	"5EKxO1wGgYzOsJygwt/hfmcQvh08KzvJhJnoNDHwSI41flKdL98cIeBhlJmYwaGP82Sw+OgsnnCpzkYZ",
-	"1PpSW0jJSSZjrOtmY6kS6ueDAib4GcOfdfvsvRJYGoUV/VEiknx2diEWoEiAEdZBaNCA8fhC6XkqknPM",
-	"WhiZChWLpIuFq8R/KNgon86cb9Fn3/kaplhPR1KJYxZBGQsVfEMRSsRGzo2vNHTCcKBmScdwU0w3Yf7G",
-	"f9QP1ZpUNFR1Mp1bIxOBLGoqnwa1JLWVU4H4hpisdj8MVZGypt8+7fePBoPW6iaU881qm9xGvnEOGu4M",
-	"jsLdVBdtv/ZpX7B0g4IlkKcNypXgusexczk9ay7frOxTtOGsq1FyV1Qz8/CL4uCW9qm6in8vUMMPdr3k",
-	"rblU9+WfLVuzJbkotq6by8HNz0tL4Tkk0sRWZwdblcoiZd95gPtcB52gwG+gSX2fDYpdNmC5Kv4OVSaM",
-	"Ti/dx4k07u1E0sWcwHyi2ZTDtsc6EZ53RAGW81Avoe/djDAlswSlvHwRhS7UvIe06Jx27GMWKW2hmvCM",
-	"W3AajEDyOkpOaDobgS4taWZQNowgsJkGlD03Tt8N8GIwYELZTArTmCrwGvmGJn3Xiumfs04/n5iCOHOv",
-	"qY0nF6qYqFqtPlWp39KYb0OJhxWd2/I5B3rP7B//+z9qio3nGpFTYxft9GPKTlc7fZjndcUckFRl/hA+",
-	"oXCIqwX1DMCneOjptdVFPZSexQDAZu73TceI5ejKTW/7SQa49wmculZSDH/c6w5bSa+VAro/JNmS9pdy",
-	"xeCgH/Thxjt3VVOXHbkh7YU7UeH2ABiUu9iGWce6USuedluVPFRrtJwtKbk/nqmV+uHu70ZRPLhJqb/F",
-	"L/cKvVfo7aUSUaYglXhZTDhmVec6sxPQcXXOtLqJgldPPyuqTSJ/H6pdaNtD0uyPeOFes/eavcXqZJCp",
-	"mmbfzDFHXV1RYlKr3bjYOqursVPdQo8hf1iknDt+9EG9N2XIRGqgxb/QY/pJ97jMUNNNWZYrwxDBo8i6",
-	"/6ZHNewIFFqrQ4WjvJHfv2w3il7xJsNwiqO7e8Nwl8eEe0Nxr4aCZKzizy8rH64Bah2Hs5bb+gIueiVo",
-	"u9aELZzJuAtfXzb3EjQdLRTN5KXoLfO4bXhIEZfwKcvnMksEWRveEDiRzuDipp743ABi1VL+zn3ikcQL",
-	"1KFr9MF727T63Ju9RHG/9ilpm+SVTKpC5BAnbaTe0uBJHqCePXv27GW3tQvkxgdSjcMYibHOxLVG8EgO",
-	"sUoFvPokCxX6MZ1k1WBMWs+zAMhinX0sEEhWzeNQfJ7pzF5xIgHX1pFHCHOkPqyA5TNmNXs6GASDwYBl",
-	"em767NXpv7JYpCmBbvFQmRkUFU6EcGFgniYM6k0AB09n0zzlrAMM61ASCVhpX0cBi/7J/afn/vM/ooBZ",
-	"PoJDeZ5lkp+LUKEzhWAqs0wgujPhbP0t11b02U8AygLIQFgbge8flbWNWMza5C29hkv3e8Z+z/jT7RlN",
-	"d6PfVm9XGLcDMPMVgHtzeRDghw2CcNsdZCMM7FIvG5lUrPhsD90wa3deHmljjHAv+87R1T/6wBe+8RQi",
-	"qXttkgTbWNuxnD13pl9n7C+n739q2bLI7vbI7vrtiuzywVW7Gl1W2deAKCVbhw5WKQf1B+wIe+UDc+Qb",
-	"pYNoT8EHxXAdwMsLVURVNThWqtB3T84ueRoF0Fw40XnGRgvPoN8N2Hwi4wnjqdFYz0g9gUQO4e66Wq5H",
-	"0VGRUMBxSEN1eVQ4DzkULPynPCFxpppQIbwNizyLqj98B166wsoIjx2Zu2s9NndtQn07SKj8zRnAqQJG",
-	"iS8PBSpYdBKk8UQtLafz7vZvi+XatZtZPKlo0W4upneiUJWAx+Fw/lLUVFZqP+fcVOfD43DOgRmWGzbW",
-	"uUq24Isui1h7af1HQYyLxqN9OlvzxAD6N0uluoARxmUFPiG9TwSnj6En5bjWlouiTxpl3BKqWDCkiGqr",
-	"r78v6f0IfUBXlLk/DpnFhViW2hvII0kdSaQnJGiXwl8yrc4LACLsyZjDZ54Su8BoKtCCnw+e+gQy/Bvy",
-	"XOy9YiYHwgjs3y4hbd0uYQQJ6BoY07HOPNOCAQTsb7Icm9+x38ykei4SZucyFkNkBvQA3dgND+CVNlsw",
-	"PkKGUkTDzBbsBfPY/grdYc5GeYacgk8HrPP86CWLMm7FGVRC98XnWIhEJBHFbB+FzRa9E/fTiNDuy/b9",
-	"UKXa6agb/7OBfxL53S9Y7GYhziFh6DF1AwasbkVQCC/jkXHoolBRCFqC1ndgLp8fvez22YvBMzYVnDLu",
-	"1PbndtPcLNiEG4hvqUJGnqueVDipJ8hH7gwMotxCKyfQlxcY6+56rdgs05cyAVDQzF0cGaPPtEoXETt3",
-	"6wmI2gjT6r4pEbD9HEOYF9tClgKWqxQoRTwtOkCAMWhKClVnlAl+0TtPuWkuhHsHwryj9H5uJ3D/+0ru",
-	"l89v7/85xS0ATQMCfcNAToXtrSMwadK6FlKTVTDhJSThWhy1EnY87KOGow1ODj5p/SMvutqN+92LTZ50",
-	"ismFnxW/5BI5iW69QRCs/sHwr7/WYxRwTgXjhekGm+T1DAnACPKwuofYCW4hZbYD5bq6XWhstm7zWi71",
-	"hfA2h5D1kXRhnAkzoacWKL0oVMcl+brHMiAq5AVFJdMq4H+/SfHdsDbB7iIV0bm9ho68SgXPrtqgvmTJ",
-	"3xqCUFKARbv9hWaoWcjaYFOx3tqIdFzxU5Dhra0h4UdxsGPT++OVvckIkP04/NGPkH+uLbUEvCO72Mpa",
-	"H5aXmbXrvvhQuXDnIlB52FXSkKtKSqXyNkWWBaTliWGZTsUjOer5VH1vARj8zumtzM42hGfMhwgbsqZt",
-	"nTDBOABbVAgPtGc0KygyCfa+YwR3HjB3O5SxXcpGYUkLdLBG2s7cnYaHhxF6xm6cTjN+/vi2z3787gTR",
-	"4rEwQKUL8oKr7HBu7JR66ofqF+A7qf0wIFQVoDg557LKg/Oy8SQHLv/xu5OdK8d3J/isqxSD5tdqQB5h",
-	"UmGIUV8EPps9+KqU+yky+UacS8U+vf/0AUUB8M+2ozVXZaQ+FfkjCuTHeVrPIIOQgmY5qcUoGMXzaDAg",
-	"cBahKnyOocoEEJAtWKwTF/ciUDmkVBFn5h13WlJ9DBI0FEU2BaA0ZCGOBs/7Loh1t1tlaEMc6YJRqOpT",
-	"NigPZl288uwmpPzxu5N7hZagMXykZXjlVqFJdckMKT2neT9mF0LMnI00SB9driKobqPzjXSEuDIATfFn",
-	"0/KbRpDbwnrWaiwzBIMoINBJQag8wJdRumXYguHwIeUQI85260HkdJhwopRCzRdiQiWmzyhM9skzwyb8",
-	"UjCly+C183yAJ8NLSOgwgA901Y5U1t8eH3YtnW1QB383PEsSyX7Pa5ZqTGbU3GYvDdsQ4dL/HGbiXBpb",
-	"a1xeCTpqUQBdvkML3fC4q3ws/xaPJ6xoIqYsoN+A1b8n8Qg5zo3VUx923Vp4KK+1xu7xeFLPfrG5BopG",
-	"cG8+ILIwdgYRlt6cl60vuQGEyjKrNp/oVITKm1A8py9oMUzu2UeL4xfK7ndr/pjzeNhHHJV7NrDEhEp8",
-	"tsJD49ATnhjGR0anuRUsETxJpRLNrTdws13yTzhfhR7zkJPwJwiXCCsy4/JuU0I7ySd/1Ii3tyTHCCsE",
-	"ITQywWNQXL0E3/9aKWZj9OGEq0SPx+1adUJynMoL0UCwzjqe2cafJAVXJG+7ZdRQqmcAr/hVcWY3rLC6",
-	"BMQbCk1poKXw41LBBv7syzPQ0ktFeD6oxyzWyntjgjL2ENs4QwA3E595bNOF+yBUEHQJ5yI5g+fTbeUh",
-	"3Nwjh8NY2RhKHofOc9IKK+LKoMi0UGL4g4PT0/dvaAl2o8rlA/bHaXd/nLbrQ6cywGck9Ch6zcdOxugN",
-	"TALAyjj3b8Tji9aKtwogJfaJdUhZc0Xq6v7MAVwGIdYABwKrzNz6dIOKLhIpZFKhWf3ww6vXvkgoC4ri",
-	"M/ju7bdk9Toe0ZLniRRgSJD4KQhVyeqOhO3dgE35DG8AXASGxSmXUzh6BzclgMN4wNWLK2QGaNUI5DeR",
-	"mYitYZ1ng6Ou+2kEk+bn619oGb5GFBv3SoRjM6wvF7wsUvGi6XOeBtYrIEs18aHz2awyT9zWbHDFgkd9",
-	"9pMuSbvQy5gBuCLj7OeP7/rsRC18SQMrXwRfAV2XfzFGnwEuJY2fSPTpFRppsfR0lgrrDJkvCtiggN29",
-	"fVtl9fPBy682R45bgbWr3OnF06ONbwRvvbUbnVWV5UbviVarvG3F0Bl9rXEul0o/w0LgJWOqaxJHKYyq",
-	"TQGIQsJyIXHBNhoinveSEy2Z8Hcat431VdLBTU6Fjd7pifBOjDdGjah87OePbxGvs/AtOn738td0NzLg",
-	"N0chqln9okat0eR/XDV+iPeNY3+ChNnOQ8YktVAJgnWTNKG7GmEXcRCqCMwyonGCtT89evEViyc8TYU6",
-	"F0TG4uvVqmwuzUIQqpFUie8mgndZ3nT6rChKLaZcmtLTTKTBAiydhaoC/cqkrZvMq7WgqTfa8sxWDOXG",
-	"aunHCjrotpn7UsRPDRqIE+2n/go3K4BzCSqj+4J8Llg62MFxwu0k0/n55D5Vt0pmdMeEaa+qj742f235",
-	"YyybR5zeTdpHKz997dw8qc6v8eOH1KX6Rtdm8WqCtOpqP45s45sl8i1DDbvZghCz27pXjZn0Yr4uxVjQ",
-	"5GN+sfoQD/ejxHzLOCGnQCu2RNn1xLALsaASgyL2oQNXIOV6dQJXOJ2NPG7/WcIXJgpVwYz7ckAkHjpN",
-	"aoxgxvIFnQASHIK0lE8xrIPpTuJQEVApGCqjtRJZd4n6qEYzZtazfSoxX5LvHSU3lp4CT16LFfR0V49u",
-	"OyBQYl6duj0CyJZIOVzYTynRZX6+Ih8P6gPapRI2y6SK5Yyn5gamogIE0mQrnCps2Vi8Be7kTPIUCLXR",
-	"bvzw8R3rIHkQDvzwIkuj7opiV1QX4L1CtTFJ7z3prXv0HYF8bai4NFN75d0dC/EKveYtNbMg4DgUn2MB",
-	"i9nuGBM5BCNuiD6LiM8gQlAKyv2Vd2JQeOMdaRh6R1rDIG6EwkRIKj4xxWko8HL05jIRTCthuscsEuS1",
-	"nmGTbMTsRBs4ajTCU9ZL36iP7VtAjqIs8t3fgnBCJkGomlgn2PVIJ16Xc7sx8cR12I/97ausx40YDXm6",
-	"Dp/haDDYOGW3RSYLkIFtsWLEeiZuMHHwswYUiE8lg6WkXkMkkTH1SqAnhsmkDRCCbiCSs9FiGy+5pBF/",
-	"eniiYpk2ACcqNO0RARSVL72GEbs0QesoLf1VJVJ78wm3YXik4swAsSpURwEmVi0YqOMQ94mIKUD9KTaN",
-	"gEWg+lGo6BtvCdxXsBNEwKtsmBLSTkS21qDDszwAQqicRZcJ6+jMt2u5f0qLLJpKW7g19MP6XKan2+YM",
-	"ZkSdEya7+2TGjQ0VpPM1SyTsL373gZctbhKRlY2OwaXEwSU5Cr9geiZUuWLNXiUIYyH1u+LB9fe/1iH3",
-	"0+0/v82dnAlMj5aTta9AbPYNsSuRV+QKj0iARq3Cl8ZRwj0JGlRroct1O1Ph5afuURaEau0eJdSflcRr",
-	"Hc5evT11wzv99PZ7NhIqnkx5dhGwn96efmKnH9g/Dwa9F8/q/376358G7MOrt+zb09MAHcDTj9/jUUjE",
-	"UxftFVkiBJNws+PmxrApn82wk1xaRJbVlqcY/YqMzVJu3Y4aqjGfynTRZy7IjIi1EAA4omL43lhBvm0+",
-	"Ec3wZZALLibpu3KOdriBFk9py5lC90QxlMdTmVm+cykPzOoABWbiQhCLQQw/r4VacPV10qWZgJoonq6H",
-	"Qn1Vue66hwTkiW3u3O3SZytfxL3W+orEIl9fvvyel6fd3Ts9fVOdKtbBHgoDgItQK0vNfyKpHadVZXCN",
-	"5JaXXeEEfsignwppcwHskWcGmpmoFMjZ8xKPZTbJuIFI+pxnI7fkEioRu8es8gKhomZG0MCT16e9oxdf",
-	"9b5/9WOtJErIjGV6jja+/sqNBTcwnFIkr61abxMxnWkrVLz4QSzewwzwlDRo+65ZOVIc+T15aOUw1ukv",
-	"DjHZZ/q21E+CqsPVkp6v1WRZyifUPZF8bqTk1XRged+CZjERqbBidbf6Fj6v6dTVPUX4o2Rv3ZtpWmB2",
-	"GN901a9cWlq7P4LWdqF16ze4Y0MC/ZfFlayDdl3CqQ7sD9293DTKzffA3yi2Jja3YOlzP7LxZFXWfp4l",
-	"fMVc7HLnxAfeUwH/XuAf1qaKwrBFy7pm0xzGqVa3P9te8mDdPb9IB9YN/EH7r9j2P1vsdW1bbf6zRU3T",
-	"sFlEiTmm6I99I1gmLMVucaaNx2Gey0zcha+bSIOwEIexTLL2Zj6oYjWMQw3xeQYxqIm5KivrPICnHrPI",
-	"3StyEXAEsLYRK8rNjo66Q8bZp1cfQhVrpURsi1Nv5+mPuFIiC5jSFppeRWpEn33EHpaUZ+eAYsqxsqwY",
-	"PNxrLM9ztBVPDIum/POZG8YZnM1EEJlnYgxdgJ3ngwGLil/3M3f7M6v1GTwh6raWYL96++3Hb/3vHrz5",
-	"qQ72WsbnaGtjKJ5/GvPWIw4nSAH7Wy7yPb5CG3GV0zVnPiwcEYDEwqGaUxpEjq2VpxXCfUNrsVwiU9qJ",
-	"391qnVFY3BpQLenJzlzMjeWrZmVowhAynBnNxjzbR1WNgvch0+dZ2Thu8tQiuFMhi25214jelQcD17Wi",
-	"bqWLVoYGufSn8bQh/UGAISK7vjPqHxWs9rYX+531AobC1Hn74fI50xl7++Hyq5IcZcbtpEJ1g789WLbE",
-	"bf1+L4KDqVRFgVJjp95VMHpQd4YVCS1jD8oDQuDPkB6xC7LZ/VBBzYJ7hcjzSJQc7XjHPns+eF4hnHT3",
-	"TmQChQZjSRpI10JhQKgauWRxwbBx3xfNAUSuNHC8qDx6uVCXMtMKINYaiwjwTt5MiOSNm6YHvnHXR+vf",
-	"4Q7L068KFJwX65ZkHyxsiWo+SYBtzBmQcn/yuiXVpVBWZ4tdbvBX4XGeCmXZaFGBLZsC0ytcMkS6Un0h",
-	"VFDo6xMDABclkDRYoFk+SmXMLsQiVJ3ImElPJEcvXjx9ic1jIk4M75kJP+opaezs6MVXh8/++fnhi6On",
-	"0THjCsHJnPkDgwEnZ4i2AU8P1TQ3lo0EEQErND3g9ecz5/g/ZXXED4vENtgBSWy1WO8UDYvuzrBEJvDV",
-	"3YQocpbPuseI/V/AGHp8bAJH0wqAAPrspOgrKMvqZ4gtJBI3t7wo9kF8zUxflrfDklv6mc1y436EZVVQ",
-	"1hIqmBCCTUQANvaNToAZx0nTV8/ZD/IbD8L4/OkzRBtaJmDg5gLqyrQOlR5bodjzo5c4xfTTiU4Jf4iG",
-	"9sSwmU5TimZRAgA+dc4XTojdmLHQGUt6fSsCytEhfnj4OyzFH8BYTKVqPLe6hxOBY7qgjcVPMXQo+Ini",
-	"yBfRGLzlo6m0rwu53VUxWfEAfOB91ZQtDcM6A9rWrEBY7tzzI915CPZFwDe2NPeSSnNzAZ7QqIR0rJWS",
-	"lXLX1MjrPhrpZNGDavqD4VcvXjz7qmKU+4hd1lg6dsI+vD99+z+ZmQingPANqFyuEE7VravWTjMq3QdR",
-	"nGcp+8e//yf7OzN5opmZRN0+e2s9egnWj2HchKXdrFPBdwwYx99BaZ0zQkqrHlCOUQOie2Y3wBYEJNuE",
-	"yCtUQBny6sSNK/qEVuxnI7JXJz+IhYmKKO2Hj+/gEuz4SPBLgIdjxkwSlmR61pMqYEYAJUzjpvMad5ay",
-	"natDECg4r1E3ALtliP3A2zK0R6EqmqOkYYmIZeLsvwV3tfpantNpqSUFhr/UMhSFCsOoVPPEwJv0GaJu",
-	"xjyFZ02heK6GWUPeAHR6GrvcUxl6hbILJqYjkSQAh8QkNH60bHed2+x3pX+PBjnmym2yOKm0HR27XaO4",
-	"MFSrmwzUG2oGW0wLJxvasVMQ6lWfvYEbsfRLYGRtnQi2AoB3ZfAF7SCV6OvpTSglgfDxcw+0FEd9A+pH",
-	"/PfdWueHZGw/NbmeVReojF9RZZ6YUuDIrhDMEajH5ha6YoyXvJVWw/wBPbmg9OM65ehaLIbV3rJ0nb4l",
-	"Qsnq70KFitrts58q6XGiyqq6RdR3gM4yPEaaIpY/rpTpA3RUJqx3pp+v1UTwKHxT1pXaWHEJWd3ullVq",
-	"zemRu9fPrfhaa5kcUWxurrzXjWQfmuKS50/QiRU1LsIbiBJA1t12XJGerSjqkDTLSdONYlx0p8D5oKDN",
-	"lB5Vbd93psZ5NuSWkMczrAXGiNEPzNVMqrFmsfMaY4ToVwkrGwjIC8tEqPCEBFyQPvsoZoJDO54kolNs",
-	"6HF2AdNw43pHTi1E823enujPh1MQLnuT1YzaBvDltVBqbwo2NgUfbx1j7Tql9eAsByiYJ0gt8kg1VBGv",
-	"2te2FMic3x5cReC4wWU9YzPBp5EzYTCCVF4K5XwLUr6gPI/GlJeyIk3luSAOS2VNEKrf9IjNqmcqRN7M",
-	"oAkILmMT7nbjqVbaaiVdZLBgUrnQDNrxIuiqc9E6np87mxmq6B03tgec472330aYd4mFC8YKitypNHD+",
-	"7TmxM8EuROFDZcLpgLNAc6kSPT+m5DzkIBNnHHSalOfvHFNS7r5UsoXQ1mBApSEfLCCgTzd3bhPInFkk",
-	"WLfI2VEb4Vt3++y9Sheer7tCOjDlC9wc3Hid4Q3YWKepnrvJoMkPVSNp03H16QCbXcLS+AsLpgMCPsXr",
-	"dBaqVBthWAQhrbQLOK+K+uwbIjj1HNoU/xhhGYGmuWgbVuJU51ksAozRiDvHw61ZGV+4twcocG8V4eWH",
-	"/isn2O7F4bxtJHgmaIyEhDyF/SmVCslVAaUY5O9pwZbq5ABYQGaZ/uwiSnhcnGrju0dxdppLHtw3r1FJ",
-	"rjDzr/R0yntGuIssxHYzGZuqFBY1IM6/bQ/N3M9qvdwzbq3I3LX/q+N17u+Fqv29qmZ//02PzN9Ro/7u",
-	"9k3zd6VtyUrT7QS3vkX3v/2X5l7y1W1PJjVKd1Rumo6kJpqZMDlw9wLfFMYmMD0oUOX81JS8bZr+Oui9",
-	"/PX3p8HTl39sNNZTIJ8klMwlM4IDwF5mDOIJZnZV6tvW1L38Gbz8MrzB5mPeMMSuWuqbRNioClVbLKHR",
-	"ccgQ1VYRnm3AIvjaf+7uTl8hcrgSLEq45cMI1XOiUxcOhsp985fT9z8xPfrNG++yiZu6Kjs4TLSdiYjl",
-	"lKd+PEmAdMyYUXsdKveLbsAiUJ2IddwT9JhFXtDdYAtZd/+oirv7t5N4938UevcXyD0BbVZkP+q6j9y7",
-	"RqzjBEJ85tNZKrCZvQ/wnGfEk7L8oD4MH+5ZFl7FBAGc0DD6fmcshtPPuDQCX7CAWenkOUzDyFm8yiaF",
-	"MxQ7Rz1TzpWFjdr9VMeA4p6ccRuxzsfvXrFnz569dN8Av3EK7+fuHapi7v0hGrIywGpGrMNVsXIAvULL",
-	"loiZgHVnOD/dPjvx+1uocGAdpWF5A+buxaLfwwMM6MODIQsP+v1+ePBH1A1VrJ0twBgBXs7v12AdKg47",
-	"gLNgw5tmqVbn2AHGpRLJkNKMeOgiWMbx6Mxt3pkAxPpy0kincVt1Qye7hJ9iqlNDmUyoRmIiVYJ7P0wB",
-	"5SfNJLeGJYhqY2CLcVau7qcs2xe37fyJ22xLt/b3A9y/T3IXmfz1V2eFyfPwkKn4IazHJ3AA4KNf652P",
-	"l8WKcQNETCLrQdyK23TNA8aNey1hSsWzOai4xOSBrCMRRl5FzvDKCiB5hT8dxKfq+uBpKJ3+wZP+BX//",
-	"db/fj0LFq45fUKOTf1L1qOjIFx/tySAQawOFMRMQxSH2OpxFth0NYoXM68qs7/JkrvKYlj0IX+pxNJ+f",
-	"VHHtaTXdmkOKCGwm7ci3luoCzKHo6GsrXawDjuway6dNCr4ctI/7KUt8r2pztAWEn5tBKS8J1pBSZ1vG",
-	"dPRlIf/43/9RJudY5fxeZM4fpzicrqAGcT1XRX6v83zwjChv/q1fTsgZnjQ0V8GwaKzz7EwshPP/IJcA",
-	"T/Ht56kw/VC9VSV6ps24MhxzmYIoJ6GaDfMm6DRgKamPj+Ac2bnaYy7TyPkY6ANFOL9ubB2ON5YWCOvh",
-	"VzpN89kSbB5il5huwIxmJtaZMLgLRNyc6XFU0P94Ci7ltg4jBJ2YvqwiK3nuH3ShpHLeK84OYtHjTcqz",
-	"Fvi0aZc5wTW5MzSjb0UM5MZ33fK3uWGreLPluu4LCre0sZIJ4KvwUS5yyzPm9Ll7G8PpLV3T/jrMhAuR",
-	"dmgF8QGNVlBpS+UaLRbQJ0zX2LljZjVclmR8DqBIvvRwJjKjFT3fLNkMPE2pG41NLcRHuOPeQOwNxN2g",
-	"pUEO4/7sww6Qr4tKCzQQiFdN9gH7VqRHiRQJQxeDPA6C0ZelFxOqqhvTyVWKBzaoxeVsSeBYjAX6OBC+",
-	"TrttfoTPxWxuE9xL7G3C3ibcJbq2KmuWthRigbKDIQAXvQqPaDOhktYT2E/eq39iyK9HOosK2mBHUzQC",
-	"0YWhwn+LNfkEgd1lxIsHOdpxqOBLyE9nlzyN2CjH3AMcxRkJ5FLFedWzAUv4wjB+rpG3DwpDKxcoPe8G",
-	"odJpUoLOUk8CDBl7j/HgH8eFNEZuSAs6wTz2mK3+9gGWfMHJEZJhSUyOwQvSnTsIvgj5NJxaiHiKIAej",
-	"IOk7zFN+bnwlmRtOn51YNnVB2dPBYICPMceMU3+pEgL2hqnOynaLlgqx79zTS0THT7Cs1w2rC4TGzbl5",
-	"4EGnbsU2vvpnN78bX/2WhGTHQIFLM9d2QCUyKR4TMiXpfqUcCtVdTon5lzv9yWo1YvCjtQgmxd0qKUJv",
-	"meCsAvKHh6NM8ItEz9uJ7d55sh3DRgs21UpaDUj/uKWvUZTyMd8UT9mpfDU9sBUHJIejhMcgZdWJ8UWK",
-	"/v2vIVJYyrciTv4MdkMBItZAmUq7OGYRGO2zWaZHIol8OxlerDSDz6FWCH4mErbAWslmkXvnh7JLhN3a",
-	"g/bSdQATUlaKFQZlG7KViVgo26MCqDXcm0XPfloKG57MzWaCZyJhnQicljMjhIq6AbkkSdEJ04nqZ/td",
-	"5H64FNB10on8n+UFdQj+IbGVYPVvqGr+m/eiEKQ6gDa+jBx974vxojudsrj+MuR+YNKuc0s+wky9oona",
-	"hlPSSLoBTsgOWChIqzaENT4x78e79VUa5rRN1fHrx6HrOCNFKbYeF2kHDshO5RHFNrQf/PxWpX/vYyKf",
-	"i6wgd+CRTGELWIdq8itKGbC6Ug5DFc04kEGcjTPMiUTsa+gHZIesA///J6AI7wZsgEUrHsLJfYkNZO57",
-	"kRyHqkjC+GF13Femjt1fZFawsdp0CdlZYh7WPVLRTY9DFUFEdCYueZpTtZLfMfGF6cAJxhrArwJmLuRs",
-	"JpKAAe1tUCSHun32C+aIvbUpDrc4ZJGM1TrBoJLbkmjpo+AJBpH+aArKa2ciQ4yjUEE05jwMU6HgOM/0",
-	"vFIIBiKyxpydxkh3s/PY6o5MCb5Pa9ObzsSjDnhoBm5vMqye9ZzcS3XeAy9gQ6+0iTFiA6NB2Q00QOki",
-	"VKhzkG7A2raOlQKegC1qSfeYHkqjZFAt6bQ+FWPLdG5RLwsnAAqGWtVxjQp90rPv8BlvYCLuQJke5C6+",
-	"PA8tSgir8niUsC6ETvxBaEHyt62ISKHR6rxvrGwrelpx9oGFBdQxVIU+snZ1xGoMp46o7KU64p1qGhmq",
-	"X+p++W01Et55r5E0D224HSiLj0Uj63JIlcsgumSabqOUwAa1npDme7zki+aicRYe3uNqynickX3pYTv7",
-	"DHgsfppK4UO3amPcw2aQayhIhpV66EB1hUjhmO8a56h4/J6Q5c4IWSqS3yL4t4aiQ7XakHrF68medWVL",
-	"rCvl+h4X3daAibQIiiNqvlYA1qzy1VQsLes5uBuj4XwNerW9lLRwrGxgAraO+bsJq0opOTvc6PBRd10g",
-	"9Thl9v7qoABqGBCY3ESPxC1lvnlvO5xy6WSDq1j0EHFhgyDkx/JHv9Bvdih4K09bR50K7/bEEHrEPnxo",
-	"63nz81RZfz9nx5g0dQsGyKl4dAGyR50yKyJYucuOje9V0cqKsOzIGK88536ij9XXbdELXNu9dd4mVvaq",
-	"7iC/zq3Uo81Oi+kIVOVK20wXfvFpos3Jir+Ek4H7svTlUQLg99y9w9wiyIe/E5LG2vD6o5jqS1GR642C",
-	"7AKwi6DkqKMCCfc7AFziCR8AOErbPZ1li/Twi8LvdDF32/5/LRf0JmLky53qwHwkQmuh+Yr6pzyHK5tY",
-	"S/IGg3qSJLeRu6rM7YWrmdUnL+L4uoZOEWlf2qUepe62op5hdUPeLjvkqVgJkR56Ar0y1HviaN2nFu7S",
-	"ef2UZ8q7AksR4FQngiEMoR6Pj4F9ya2qABA9RIc3q8ed20y8TwRPbTvXwAedpgjtONZZUdTcZycEqPCC",
-	"Wqux08q9PRPqUqR6JkrYxYRbPuIG+olyRQXvaXOrxBsczy6lH55wFd2REdmljHHIN1aFF5tI9Sk+6WfF",
-	"L7lM3cTsDFr1IyCquoUhXLDyPWOuEEfJt83XJA7Pz9tBVVGKevFExBftlS3PB4NqgyzAqFFDz5SnznMQ",
-	"CYsh3oFycBYBO0bkfCEjE8Ge9vtHg8Gq3LjYBZf1FY7guluAD7KCTeO2X3cuoPAmVx/b48wznPnHURyC",
-	"h/HV9w5YrQ+zaiprgrnOfYELz+DClcP6VfNAeIDOMQb02+hCqiSCtgjQpyhgkY1n7n8Ta2dIdBXr6ZSr",
-	"JOo6q+KHgUA1QJ/klNIwz2aFUIeeKwSVRRoEXeNWJENW0Sdpa+iMoXJP7ztt90Po51kKOI84wH6uJHxn",
-	"5VTo3J4ZEUfd4wIknHGsJoMJYRNOwObuhdsR1SqSu6tDmfIJ91R/UHnF1g4IEV/sOW2vKCmo6O/tFXbF",
-	"oaEbbFhQsCy3+7KC7ZQV7GKN28sI1q7iYG8BHlQ5QUU0CrJIwD2YcpXzlFmx1Y38VpUHqwvsdnuPO4XN",
-	"Xwj+4D5/Ysg7CHAjJeaQAGkaY0/wZXUmklCVj2XAADCf6FQgTvhUZOfOIYY5qu78LJWQJ1RizrRq3I+x",
-	"ZuFO9+N7KpN4pNp4bxs4SPuSBh+Ts+qRsY3lCwKXXzBe72TawQY/dMZiy8BSH3NFuMSgfoBAcXr6psqp",
-	"GHiixaCkMCJvmpjTbSaFYR2ONyEODP/xlC+A15rlM2Y16/jP/4k97bL/+39YxTFn/1T86v/+H/hzcZaI",
-	"lC/cl0GoRk4qPA0H0t1TrOHv0g0IjQZfSucWkLB45R2fkAF2k+k5CxHwWdo+O6GJgN6OjLj1Pc039lcC",
-	"bzeB7jQMIVRxbpmZ6MwGiCxzNBhQg7e+iNiYA7EZ8NMSTl/EDF+48GY+WRz75HWViWCEBGmAhAC3fDE4",
-	"ImT6SqIparKQn4Sxd2of3QPvK+FbjuI9rnybrSTB+LNZyxeDo41e5XtuxZwvtllYlqtld0fpOSR9FR1f",
-	"laoGJqRYgtvaTIuS5kzmpp2fUiEbLHLjAAnIhVgYYXszfi4Vph1eDKC7GTJQo0XRlNbhhCt1NBh0j0OF",
-	"xAIsUuKzPcOsXtRnUSX/HbExNG6ZgpdgPBbIJQuZ8U6FPQ0oBnQWKjdFlEvvNuk15AKbGzybEByEupSZ",
-	"VsRq1kgx9tXzRgSHRiobfr6Fu8DrLfOmXHWwusLw8oob0ZPKCIDMuxTMCJ4BPhrMqXsW0FcBdzhUPzpB",
-	"fPvB82e2Ubv8re0Nj158dRUVW8sLT2undysELiOtU8HVRsAZ+7qaLyeFu+Zc6xqdVMvTmeS4XKIQ8yrG",
-	"J6sovHMZng9e9tuyme4BX0A3Fo72nnjn3QDWifeX0pL1ADqsdnbE6+5VFoAdVmgUt3JWF5TndBmLED8q",
-	"6rduzK+qj7/2QV35YyTc3Lz1+2Gd8dUn4upzvuqi7TOLa2sva3PlGSqhUhij9ipKWe2Q20x6Md9RcaZb",
-	"8LUJh1N5rkyVLxj4hEXCOjOplEi6+G4XYlEWXMAnr04QFbPyUwVg1hBKExd6Z5bmBkq7olkmVSxnPDUR",
-	"O5eXQnUDz+QE5V8eqJafa3ffUEXwrbSLs4QvTAW97eWAUK+LSg8Y0ASKPIvxF8NeNEMcvXULtKQPO2zp",
-	"qjwFnlzZN3e9T1ZfsC1XWV6yz1huxyzAKvvkUZVCeElpUM0Kcb2BZdhwzx1mAozS9TOWVxqRd/JCgMUD",
-	"NsOlF/S4cK2GJXCOslY1Np8iaXmpL4AzAMl9KtNIRcplbk4aZqxMU296O8R4qCJ6ccCKrHJJlgjvpY2D",
-	"3KqF4w4wZAUFUtXghOomFucjDmNvc9DmKDHf253d2Z2l6W0xO05cMREIgPzuglkmLqXOgT/RbNkcZSIR",
-	"ykqeOmtkdNpIX7bDFoDWwipyzjimAd3jeibWMxdsFGOumpyAidTgfGGRos9HHgMVq05zoHk1QCGJRL3V",
-	"zz0RkOELZPbus5881RkzIs6a4JU/4oxR7E2D2m6mYFeQ4MVwr6p/rcx2h6jeraEZMd29jdheyFKZ6fcz",
-	"oX7hNp6wuc7ThOVGUMxN540qYfNJzTWpaPIN0wXlHSr4WMsGY30Hx+4NxUrXh1O+fdPHFhN1Pnreq/ZW",
-	"2z5ol2/v+thF1q+lx+5Dvlebvdrs1eY6nvJ1AVuWFOyh4bXQvO7hWjZJJGPZQRNmC+tAo3u1FOFO4Vka",
-	"EkFtJ5h7hJY9Qst9I7Qsn27eEKBlA9s8hKSJmLfa6A/4fauZvp4euoBNqvNXOlc7PjCsDJZeoT2d99ky",
-	"jQMzARM8S2Vx3nUM+V2p2CzT53AyhKTrdBi23w5atoPapJaMKl7IiVmp6NwmlhUo55urosHBbxYB1fbf",
-	"06bRqEsFj93hRBqrs8Vagk7vny2x31UYWk39oHW1kLA8R3wxCELlqwdfDMrywmPWVES4tuzvx2JEb+g1",
-	"NioDhAKGWu1ZITwvBsHBlH+W03zq/jGAGjf8V1nh5tbuXGQblajdVeXZylRsVoZWWcK9QWg0COXEMtIV",
-	"RHta2eaK6+5Doy/zVIkMmQXlmkqf90qwTM9B6XhyKY17H2exZjy+4OciYFNuocIe6gMqRxfYw+SvY1Jd",
-	"CuVmI1Sdop3LKUaaynOhgC87TQUcK3b7LBrLz2fAEpEC6kHEuGFwTAjUtkvDP/y9+sEC3hDeOOqz54Pn",
-	"mCZVLFcXyllc99UxNEjDF6Eq+OpKNAE3RqHyadCCP0BVTeuszb8uzfFGtsaPpGZu1ilz9SmLU//rP77E",
-	"mqfaq3zg51fYIvF5pk2e7UueWoFFfZw6E6qcLaJ4AUETq4VOy5ZhjXGqKd0WrdRmbdlYgLvvx76dkJzq",
-	"se0lNaz3jhHWMPwsOeP2uDDrUC89EhgVZCI3zjR3t4D6Xl+xyEMJRYAamKcpAwp0xqsct7nCgVWZ0fC1",
-	"3K/+TWTa0M9MzJVh4rM0zXS4zbXcTda54Fu6TiPHrs3mt9AO9xjz0FvSgTdAvgiziOWTBT+v83RW5esh",
-	"gdwXZnA3xUn4kP3xyqPI0+Fis2lunV3HzQCbtm8F9lju6oelLm2SQKhz1YLLx+MJstHpMauRRhOnq/uq",
-	"bDvsBmy0CBXR1wVlbbTfKKwnFHVbhhtcbn0o01khuC34bUNVI7iNAtyj1pLcdpeYKuHRBR+wSkLlx+Rb",
-	"4xsZ8wKcgkrzhdvc8JJZppM8FgmTgC6hjQiVuJQJRFcYN8FOePi7+x8ESUCjdvi7+x/8218eIdyb6TNs",
-	"oTDDoncjqIZLLQR+UPxULvWdMdO2EXHDyDeOqJAgHTtI2tsSrx2ofcxT8WXHZ5UlXX+CSHK9dzfWx2Vk",
-	"16DYuTBfAbaAZ07zuVo4Q1LyZVZru8rFWGOLy6tuixveaMUPbSZUspEtR+pt965Vu02IEEIlhXmPpLIi",
-	"u+RpxEZ5fCEIeZiY/0NVZIafDVjCF4bxc91lVrMIvP1KC4rS824d/W+Ij5hpiQ2ec2c354Bfl+XCjUZa",
-	"wyJuoz47oZzz08FggL8wx4yzDCBOlBCJs8BT2js4ez4YbGQNP8GM3YFJhAedStDWDa/+2U3gxle/pXXa",
-	"cVXq0sy1Q7LKfSboKotTiWUAtMbKqQioijSe8OzhWBilAOxB2sUQACu2jODzIdMjYaq9KZnOzydlJ7id",
-	"ZEKwlC8IfAtq7nWaiox1Pr36wGiEECGenr4J1YgrJbKAORkRykI5f8JSfS5VwGaZvJSpOBddquMv0XZw",
-	"EygxdLi5EAmbT2QKXXqA+0lpD6psh/FNkIBaGejLgY0i0zF081WGOsPXxD4DxBOxodIqFt2Azbkzdggw",
-	"9HTAjIi1StBESwtkQwrbaywilblbIQYoguiMcrOIwOsNlXdAR6Ls8MlypZyNLBt43BPraEGhIrCesVTS",
-	"AP6Ek0l8iQIaOtEC2SM4IEsTmlCBRuwGagA3lYcKAJAgfnkxeFZFNC0QlCN0jj2OUB8WOWKdyD8Pe5Xh",
-	"baIuOuf+WmPFzDcECGf6gdl6NhNJI/Cpe080/6U837KsctfWthwojB6d4TariytOIvzYo/B7A/RewhOq",
-	"Gs8SVWjd2WO9MLJI8NwoxE+kid3eshhmudqy1SbphDKKwnQX6GsdrUTx8loFUM1iBIy5G/jzRYO9KtAO",
-	"FCqpsM8ArocjS2Crx7zfTNIW8f7Ug9dpVXl0vwVRLFT1nucCj4x5ODKdMaWrzR2+PqTjDQ3A5Z/ZxUyA",
-	"uTHunovuceWJF2JxNpUGzl+jpS5rgpV0lv9CEGOHs7d4CbVCuo1ANBl0mQrmd55iOWutnG7jaWyezBVk",
-	"pP2PHrStcyM9BTl4q8a6tdcJxUYkvoWsIjJ7k3ev0GkgiqWALhm5anHB9s2c+BwLEBOzSfSr54qVvwiq",
-	"9V7ew2LjVAjbm0soZBelX4fZq1B1EA+NQBEpG9etFDhUuqwLhwkOvZy5mfPiSG9dzcLr8rU2K1e4Xmqt",
-	"uH01u/YlpcGKF9ikPMFP5T4qbS2dLCeJoDthN78KjKWifGsi0+Kq7dCcLkHAUgjH2UwoSAUVj/NwbQx6",
-	"k4+Z0VPhXJGlXZiCF9LoUEXleAnPIGKJiGUiEGQ18u3I0KYsPs9kJswZtxHjmSgYI45rX4XKE0YQytk4",
-	"t3mGYH7uqVIB8QQF8P1iBGdT/tkDujz76kX1SKUfqnXwTxLOTBiONXDTw9EAWa2drbZcOas0k86jyBhX",
-	"ofJlWREdQ0Q1ogk/ve5ignmoT3UREuO5UBX6Aaxfs6OCk18zeTs8Ri2ecU9AbOU7tgVyy0K8P1PdFnc4",
-	"pii4qkstr4irNCvVode3cF6u6m4KYCRciMV6L8XFCB4fRSu0t9BfDuAqasESOR4LOIuFS5fCDOcbSxWL",
-	"UHUiEqSoO6yEYgYOQVmcaiMSX8ujGKpkqdgQeumMubtawrha56z84N5rxwHCD2KxrmXOTe1+e7+qUc5F",
-	"5x53x9w5422TOvgtdtvA8FUWB69REIFXgueiCqHY2pSglORYqnORzTI6ngIEtlB1jK6pS6zVWGZTw8Rn",
-	"HtsUFZIUkzI+UHBQ7KJKF89ylxFhE7fV5zUp2glOEunBDvfHH8SCnnWPpUYbqHoll03MHvttcjvGwulK",
-	"TSmaoNZuU3pUqj5sL1tW/KINrNz0UP/xjBkwcpq2TsM6cNnStnvOpeo2YguJNTtfQ/Hzdzo719YKtd+k",
-	"GuXOzY+w1b6Vm21RzTJXTUENKZG49ZQ4ZbWp0cYEnrXTBCyVxkJXIpvpzJrACVeGGSdkYA7YFOoyAnYh",
-	"MiXSIFSZGGlti3cNWJxJK2OesrFMofR6IvAWSti5zi6giycbw7ZHEIFuv6fEexAqSqtDrQVazSRgGZcG",
-	"flDpABKXwteIwPEfOZ0xPc8zjkB8p8Qcuwr7DNYVDmmhuqR2ANFYoUZzBq0H1SThQ05WVwd6atcA9pEY",
-	"1yYW2y8re1fRarXPYN9bBpuk0JOuV5brThPZUBK6ZaP0/+Yih7IDKE6t+L7DSqEb6yjNRjpZdKkYNk8F",
-	"dE87C1KpEUNmD3cFmLOkyBOZCHnV4CFZrgqi/xGPL5x9c8ErACRiQzuf4lkhWahQkYkqGokl+ea1WlmZ",
-	"/BH5egMgPTU2E3zKOlbPZMwiuCwahgr+6v/NvXoCXKrun8byzFb+7Tvriw+w7kEkUbfPPsIMQDUEPhDT",
-	"WE8Mm6XcjnU2ZW6zUrooGoGzO7iPVGfFvVkHX8PXLGC1b9T1VSU1MGZaJBw3RN9YtnHM2tN8ZStlsUyh",
-	"gp9CoXWTzT11EwEnbjFXDx1Zyo1xLQzr0VYf1VrTFnMV0MrsA40t9bs5YaejMnCzKeyoVMaBIapBqoKJ",
-	"vBmElPvtUHwWcd5ke+FEuSfVWK/hWni+dLgPRPmofjojeGPLRkKo4jBUJABv3FaNWjn1vvfz9T//qfq2",
-	"aHG4FcZeUY+wzmvYXYat+qxD9OLX4qBVndnXePlGp80lbui1qK8aqb3cY89inYiND69XRv3K/Xp7DSL1",
-	"5pDGW8plEqzi7RNuRc/Kqdh8CiAPf6O7fUkn9quytsHRPVz3ONi23q5G4O0H7zcwKiv2AYLREorkxhuf",
-	"77Sbc1Mxim3b3mr8/BCCdcxg7Pe7NftdQyKjEU/nDva7GlbFb3rUfqj6GrqMAKz7Nz2CwNVgkeWZM74m",
-	"GlKGqyRYNKwDYPUeZ8F03XtKi2fDJmBGZ1i8tUlcVnRrMs5GvApcw0tCLoK6edrvHzU3L7m9+oN7i7+4",
-	"l91FQRgyRv9Fj77UgrDiBa7eVQp5eEw8juVLt+8qcM0VQFhwzRX0jj+BGvntwikUnY9C9dWYFFAmkH3x",
-	"PKrub6ysdH/xNI26AeaqraZ0dYC5mDm/JMJurni2CLAvZgT4V1DOOXcqOVrAved2ElFia8xlmmeCjfIE",
-	"zxq4ZROeWur/0Wmqc0vPqHIBA8YJG4mxpootTOBCB2MJ+Y+lZCOtLZvpVMaLPjsBo2N1DrMKpSclr2Wo",
-	"KI1GyTJ8RWaEtQBfiF1BWM2FLUFsJjKj1RNDdRo8ZUWdx5n/KOoeY4HbXBoRKuiL4Zk1jFumnel2Yy2G",
-	"XnmK+/8qNGjAcpUKY1gkz5XOxBlBeAIijM1yQdRDXLHIBbyZTETB19HheSKtSI6hTdOwCIWHovCIWa0b",
-	"YQIRlNYbvIeepPLjvB8o3cLutVaUecXfs3uuZ/esTFSbSbx21slby0pRmDPBBbRWY2T+vbAV2d/9jvnl",
-	"S859dfOWniUYQWdCffL/lvvqzfI/hWytkMm3+5Oehn33cuaJttedmO6L+NYX8RkMugrBg+4U5xAxnSUi",
-	"K6F1ZEYNK7jhOweMIXzOfYumsWLWHrGVODfkJDpvcDbhRkR99j63sxzyDzGfzQSg8jz9iv0gvwFgVH8i",
-	"GNksV9D33Q5D7MX/FEZz11lPeKFrBmcf4DfXDMyuCaN8NKjiKD8dXAmkvPuQzi3Q1TEdCNXedjTajtdw",
-	"1O9mCAIZrSqhWYM1AUMyZLGeTrlKAq9qGnQvYOIzxhQ2NwGzcirV+f0alB2VEC8HVuwf//s/KgSnn2qd",
-	"QzFXDAn4sFOILLCeK/AOOs8Hz1itFsCHSNFY59mZWAhoITxRZW9N6VvUAzhIPL2sJp48PBsm5aQqCw7c",
-	"BxExRivffoy5zvYq45rvuf1wCbX6WxFLU/TB3F198ZVOr5vwskCrhFnfn/tvyWlGIas0lIGCODVgTg26",
-	"NzMm3gbUQ6xhzFUs0i1bBvCY2Ui4wVMdJcGmHFNZFSqaPyvBQaSUM96J6r6CR9yJ5v6kMcmx19I/sZai",
-	"PMHkuqmm3KeLb6G4fvnMZ3M9rVXglHqaid+2X5LduIPjk4QHIeXUIbs71fwID9xvqnt13WVz62+AgXYn",
-	"e2omTD7dtrc94akVCWoo1r0Om85sCL0SCgZRA5WeH1fiGfiLp5ZNRJpAAXJxOJNy6PGHw6Ms36nGuwna",
-	"b8Z77d6Wdjt5YpyRktBJ5XY3YJ2mTlu2rNbfOZWBkl4Bey6+QVC6xCUwN0HCeocanOdz4RxtDhiFgs0y",
-	"qUntWMxnNs9EUnVN6AS1A/1RJPqY/pzqRJig4EC6FJlB/J9cEciYWZjYpnjzLp0oQ83Hyjkw2J4dGg9a",
-	"iHs2H0d78/GnMR86TVGJMDgldCqceFK3G2bwvNEAY5LKWCgj1h1rvqNLdrhb0SOg2u8qzgoa8RdR/bfF",
-	"cyRvqvzrWymyoHpaNBbcIp9XKRV+ddcIBV1SqTdt4H7dkFWqmRB5TzF1m7X/1rNLrZb53JL3N2jV+A3W",
-	"cbCnlX5QYvK9sFuVke1wLq0uIrLzenZfadglT2UCaN/QTjmf6FT0GfgfzkuLMoGWLxYRm/IFFKWVlbsm",
-	"VNQgq8ScldciHrWIAhYlfGHO9PhsLgS2w7LI/ek+mmplJwQJl/BFcVX3OFQesnZMvl95bwOQcUnWClyN",
-	"TED3xg6Pj7/rdNJejbeSwsVoqEmTjxkfGecBkGQay0u6I56JLbDAt+38m1K/N4n8o2Z9ZycskcDzWJg8",
-	"7DhV+76VazDCuyl+EFubUxKlrRyTzJlDF4opka6v2vup8pNX/gfXHQC1YzwMEvSGN3IvuhkNup+zR9TI",
-	"URWa4v1Zx4g4ExYdCqxEQZgekdSy/zWRWyff1QuvaPc48cNAAqa5GE20vggYZ6cpjy967k25laPUWbdY",
-	"Q8qMLkLoWXb646cPTi3Tkf7cZ2+tCRW+D/KP+IuNPAcQJfqOwEDgxzNuzFxnCbCPGMGdmQRwXbcl9bRK",
-	"F8NQIWuJAdqQCG9yZoTFwsIR4JT8/PEdxsBwVzxTAOheIBq0SHB0KbInJlQ8TfX8MBFqAY1lrFOi87JU",
-	"qoteqmOeYgJSWJ5wyxlPEmfayfPLxDg3boVCFapf6C3JszMs5lm2YNH/7Lmt7BfnCPdO5bmC2HzI7Ndh",
-	"Phg8i3MlP3vOGPhEBJdP6buJ+IwfRUSTQr0tn90svfnx5FXv9M3J0Yuv2IVYiISNFkUniltNP81OmCK8",
-	"ocXb9fFfGZ8DcAw9o88+iljIS5GZUGWCaByBBRFEIIPdLdbIoYb8MognRadXkY2AJYzAmTkbizmbSpVb",
-	"YYJQGc14mfj1nDNVUodZyhctDDBQ5d9ga3bkSjc8CYdwT8DDTW/eYFlxjMm+VWR9q0iTDb69la24z82e",
-	"wYa5szYp32fPtpI9a1r8YzgsIuymRKTOCMql8P7W8rHC1r6Sbdto5Qd3bVQ+VfaUDvomQP0D20t3L26t",
-	"WTgXrOzG1OwiJ/d+Ki2wNmNSwYl+KsaW8RTojSJASz6PcJv22MyQpEMg5fMchRnKoMV0ZheAZabptuSw",
-	"RexCiBm5YlZngJQOt08Fz878RZmYEpB5e1rtXr2BeyV0v77i7g9jt0rtfr8uxNAKswvgZYyvXGxxNBi4",
-	"iAPS3QgRQ/3xGB8wHsdiZin9PhXG8HMxZJHObaynFaY1GU8C4llxk+nCmIW7W5/9RKgz0lQhE4XNZHMA",
-	"8EmY+9we3ePXUzjSu3uUTm6ts4H73bEZPRAoURkA05D4FNSxvHA2lJ4TcwbIpS1n+faaZouG7rqilc7f",
-	"xnm8b8uf7DyTtx1m/obRL67i6adFuW4D5V2lHv1rbJ57LFf6sWYfyxlox5S5jX+6Trt8LTJ9cuvdbLmE",
-	"l+5bFZGDHVbJNYli205BQ1sERbk31iTuXbStyDmAZjNOZanOrUgEL6L6hZ/snblqY+FCgJb2+LdWTE2R",
-	"RU48AW/M01RkQyALd4N0keNEpygcrBxE5WL43oSqwxXjqcgsUgGQH2V0eikSdq4FkPxGcAWoZdRF2u/q",
-	"gzHG67PXPJ6EKuZZ5hl78Xti3nQ/x2K7YxYBUW/ytQt1qjEdfgzMm/1Q0VVnUPcf+fL/2o3pBxImpsMt",
-	"m2pj2dPBYAANtQs4NRBJTyo3MhjtlC9wLGWXrpv0NqiAqm5+JwDf/X52aXzV2vZJ2+VI61QAgPUu90v3",
-	"8le34rupxOV4RCWVXhql6vHZrL5NugnZwgbJYxD/oRHpuM1u+F2RJ1sO7wpMLVshulWwzAikJhH9Wqq6",
-	"doJerWjVjzy7cMLkrNlHFOmr09NunuF50oD27kOjRnF0cwuZw0IP0dZ5Nhdcmp1JIAhfj6fYdN0sS2Cq",
-	"QWrcTnFJjChznlHaEO1cn72H/AFw5TypbB6IPwuweuuE61qChZP1RQjWNuUEOwJASCjvUNNcmo6tiIqe",
-	"CcVnsu+3nLYzjPczoU4+vP3L6fufbpuc4UkiEaLtQ+aeYyEqdx5HEWfqETQet3jaNBaW6DifCmUrBQAA",
-	"dzzKZWqhteemMnO7xRRxDkDlw7/+Wt+RpGHVcQeMG+ZmtMamALD1uIhcabWY6pymp7ZgCz5NN1iw/+/k",
-	"x3fXWzB/4yoO0ZUr0HHP6fYfxYq5V73OimViKhKJk+urSNZDI1d+URRUfMkgyR/L9/noJ2APl3w7uOQG",
-	"GXlMGa+m12/35itXr9seK5ddUVznxZjOT8qxuEiLyxRI3pGxS6HyDSvt8BxqvrQRoLUJOl3AAc1tqFIB",
-	"nPAEylyweTGl5wF24xYUufgIiT82NfirdUjFoSqhiglIuAnr2OaZwrHp8di33wKJYAEWjI+kTH4lwxAq",
-	"N7ReKi5FymYpV4xbJA7r9/uH7oOovwpeTHjE1WWoohK3V5CtGpiHDk9cGfEDRShu0LB9Adr6ArTGKVtj",
-	"ha4NXFw3UBX44iYf4/D37Ao840a1uT/Eii9R4u4L47jJRVyLdnybLfBahrQiVEVLRbt4bgCJvCqle3Dk",
-	"LxAcuUFibwuT/FBl2vk3rRHeB4FMoMOiFIezRMQpd2J/KdhUOD9Mmikby8/o3QHg60xkTE5nqXCBKE5j",
-	"x4MouWkOVcxnfCRTaRfuR+BMEccGzZ372PILYQLfpXGeywQ6rjg5h0T2avrsA2ElBkRQwRJgplVQ/ud+",
-	"i66ZG8eEg80ZQWZzSF9W1oyynJwg6hrcuPpm9CHlapfqvfyoNqT9lO/ZFtt1G9z6NtUm3CAUAwwsvgTN",
-	"fRgo6Ks73h4PfY+H/tjx0NsciNshoz9QS3Rz+PTl5zxUJPXVPFUlrbRrNPWWyHcPAbtHebs/XPUbmKIa",
-	"GOwaa3JTxPVNjcmDBV+/Y0XfI7/uYdiXYdhvoNY1ONg1ap1ki16Wq93p9esSm1L6GD+AV/WhvYsCFcE6",
-	"YO5xFQ42KOkt8WdP3HWAycM6nOVKjqVIWCLHY8hMaCVYKpWAwAnNSRfLgGLn7BGSWJRki7MsVxE4jWXv",
-	"Ef7AHDcgyhiWaCiIc9q36LOTNNVzkbD5RKairNv2HpHOSodoZ3bq22zxMVebpOL36K9/GhPyLSouHR9T",
-	"xsRM9Hw1bQJ+tc4tm/ILaK27K+Pir9uZcSlCgVV8eZlBZHApyk7C42vw47LKqbaPMzwPLnw67bOTOl3w",
-	"kwKp2t0SD9YRDKZn4tLEQeGSi4ZSqS5EwjqR+9eZxGzOjkzEa1yJvY14VDaCVp3x1aD5jizATflfbpWC",
-	"uCcqmH1GYK/VD40UZocJgZvSxWyq2n8+5ph9JmFvDO6BQ2aX2/uN2WU2tQJ/WqIZ5mfALVpTrNCJ/Oye",
-	"3UGA4OlpHoyN2ochj5ao5iYHqjXGmkzMdLamRaa9d4Vd8jQXRVOKU2Ch8mkAcOvpWGdTsVEbS0tRBg5r",
-	"oyKMC6mSjQsn8M4/uJ/8sSUoGLzll9oGg6PfpAcGluRRtb3AG6/rdEEpXat57pIKmAv95nDs1nius4ur",
-	"6nHd5d+VF+9cEopnrSvFLUf/eAAOyncGL2YkVDyZcvgnul0SkqK4wFDEMRLMxHoGGCXbkhu3WIlzgjYQ",
-	"m9Pi2uvWzzxAC+VfZoPCL//aj85Wla++PaPVFm58L5STOueN+6frMYvcZhwRYDoIP+CuYzmT8yBe9NCH",
-	"iDOtmPg8ywQ8NVQdRDlnE51nLOGLnh73gFKI4X/po7kQF1025TaeCOOxNt6e/HTCIiun4t+0EhEcgYaK",
-	"4IqwEpuQ8YDcqJE+ICrR2Uw0ZFwx0ZtymforQsWt5fBUrLmGV3ZhBBZ8QuvuvACwB5RHNzepVBfM6lBF",
-	"h3wmDy+fFqr8u0z+OMT7RH22xtOChuD6fAWhAvB4974Bc5MeoK1h9b5iD6vJTvJEWoyV4PF9LypnMQKe",
-	"N1fI+pa/qgY+/Ha/6mjvp+NvacZatlG/BvvwaevNgTVz2Gr/btAUCKbRlAvbtDc3oNQvtzTDL5xlOic7",
-	"Csgui3WKijdzirpa1wBfrajpHvB+S4D3m8rThkKzXdTx7xBtHJDGdW4BSY5qhiFGXydTOYAxN8qUh+de",
-	"kaldW+z7odx73BZ724x7W1aYmpVFCqTehVi0I7tA9ux1cvTixdOX7EIsqCOOG8JC9ME9sivxGLoBgXzO",
-	"VCyyVug/hyo3ojuEJJe7mUxYZ8SN+Op5nqUeNgrraJ5+xUYL5xXrMTt9c9I7evGVvyDjczbLR6mMQ3Uh",
-	"FtQuiJ/AbblhH17/iHjNBi7Hh2BJ3xzz5IDhQz4b+rmZsG4K++wj/uHuRYyGqTSws+jifYHgkObAWJmm",
-	"7FJkcrzos1N+KZidSBOqEjpIE+uTZpGeCTV3Foh+0aM17rmViFobDUGrcMl+EIs7SGBUH9aixW6CHk/i",
-	"wusiUYe5ly87VUnst5rbqmjoMNOWU11bC7iLk1lTHY9ThQ72ES0MiXBANFmF29Qgwl1Uh/NKYKrEHF4P",
-	"tN/9xJep4X38ITgDyg3cJENV7pL4HmcXYnGG79ESJX3UttwqC/F7MKJeObKB13j4BzZbO06Bsz7bqAQ3",
-	"3JNKmagL/e9X4n+463YvE+2AHyDTe7+lSVDeq0JCCmAP38ZYcNHC2TX+5JYJtZtxpTbkjVodoMiJDqHW",
-	"xVxpJWOeAv4h63z87hX75//+zy8AsC76PaThhQdD9o9//8+AhQfGcyy6z37/x7//5x9/RAFCTRVfYY6v",
-	"fv/C8yELGvVZFJvLaAhGONNzaDLIgAQkYOLSuRg6CxUcc3r2j85YZ9M85T3Dx1QfwFIOqHxKsOj/KfyQ",
-	"XjGW4B///p9RodtwdBoqN5iyZKHPolkyjoaMl8CIsNTxhGdUumD5CFKnnEX/teEpbnaiUMV6Cr+G4aBl",
-	"jf7rf339/rulEbDlAQDcIGxVEmZpDHdwgwhVq3f13dt3ryPWMUK4cRsvBP1p0u2zSJuYp8S5Dn/3AO4r",
-	"VJ3KiYT71m2+eVbufFqli2PIOY51RhUPF1Ilpjusmktu2PvTVyfv2NP+Uf9pqLgxwhh4fVxFU1SIVb4C",
-	"sAJwNOUUbtOBocMA3cADaAvBHTxUdiKmRqSXwrBRbqs50JqrzqRyCzPi8UVvyq0VWQQg7XkWC/TMZUIy",
-	"WvG73eeoCz5j24myVKoLE7Fows1EmKhbFpuXuwOTSZ89H7ykdhWEWaOBIM5zUWrTXEXuLi1s/gan2AQb",
-	"sBzyVg+hhcqnzuLAthAcxObS3ToZu6e7ufX/ByFw9mjbTCLLiLFB7Xo3ktrlBRLCSCoO77qChXBgxWd7",
-	"6N6k6UHFdc2xOIrHWGJ8ORE8gQn+/eAVvlDvW2lmGitUGjoiIJ3vBPYY7uHW4WtvDHtI7yqTGtsrvhB+",
-	"FB6wjpuhgMXmMmCzZNwNQtXy+x6uS6kjPVIfwAIOD5jO2MY/BagU/B1I3ppp26eVt5IG1HOVap74g15h",
-	"S6vEDextKIsBMyId95w+cVmVzfvyFYY+GGoPwIDr4+pDvM44FcK6vfE80/kMS3rcvn3M6ltNqPxe4/aY",
-	"boV9yrCjwZH3r1iEnUbRMRxwxRfutirBJs9cpokB1mTcHQsXjIAq0HPwKC9Wz2TMot/0yETkVRjvgfT9",
-	"T6MgVP6zYhGjoLgOCyOjblC6M9IgIlTFYQIXEMJIaWlsLcEF+1CsypBFRe1AxCo7c+C35W7AIm7O9Njt",
-	"3PSZ81Rmzu2RSBYdFLs1Z+OcJlj4Dk5yM7ha0MbsbmmkikUUKnAPcmVlGrEOd2FuwCCXfDaRxupscVyQ",
-	"dhfO1rMBS/jCdJvi4iJB1hwN+5Phtt3vIZ4WlmO+Bhvl0R2FbsTu9+eM4O7LqPsVZ7zuZ279rLAwwZgu",
-	"0FfW7mis2NlZnuAkmUoFT1nH8oYpdDfcR1RG48wf4OP3XLShEhbnxuopTEMdDREWad02rlNRTY3qzY6F",
-	"x7kRCes8H7wM6hg/QAFCkZ6vWxfZpYzFGRFNGCKHouhp2sXQxZn/BTCIuL0ilZdIBiDdbo0/RBosSg+m",
-	"ImCJzERs0wUCF2LhDEFkS2tClatMXOoLqGu7EMocl3MG7+m2UBchjYCoDbwl90ZdBDryDFS5wSf7eH2J",
-	"osvdiZ1n3G3mAHkEQepcGtG46dAJuH7c59735iH7g/KKvlxfXYgP7tpgXzoV60/I3+jUhYbFQRyIlkB1",
-	"V2JeYYfzLqbMEF/E9wAvS26oStFl7ZIblI5ZUsnC++6ZFbH+pk2PfKsO6lErn3ch/zvoQoGVdQ+4V95u",
-	"N4DXyrZTQ1JFw5ewc305dVX+WL+i3k8Mq0y+2yoqWnRj3S/2yiEecbfHre1bCbvGTtJW8KgffpljqZC+",
-	"SPMaCvn0bhQSR5bsuQzWlytevWteP/hYVqqlnoGGA0JorUR2KKmA3FQaIo4K2Agz4iUqbzWlwRWTCdPj",
-	"UAHtyGGZ4qj0uUSQknAaKu0iClgUcyvOdQZ/z1JuxzqbRqwTJWIkuYKETT7Klc0jZ12ibCLSKGD+3dOF",
-	"x6ygFtMho1/2nh65Z4Gr/LeIdeY6S3ypeKjglEDaVCCtbTELAYu5ET2pjICmxksRMJ766p5pO35wc4NF",
-	"Y4rfz0UtaTvln98JdW4nB8Ovnm8MF+wncvMutTwVp/5H7RTltCbXuu0r/6N2cGNa3tptZ3CK467+Xx1c",
-	"ub/jev/dLXW30/vroPfy13/qhGEf/+r+t+6//JfNEZX/1jbNR4Rh7P/9tPGWX1SLzEaNMdnjaYr5JtNz",
-	"g5Uf1d6sfDmMz6/wTUzMq1TsGVZ3u/+9vaLco7ECe7sr/i3kAVoLPvZlqmvLPfJUlMUemRiLTKhYmIBd",
-	"8kxCJQDiLNZoIG4sPdcOanMKap3Yufv0RtjztDZ3eBpz9Q1dtwvSv+L+X2q3c/ECV1tLmu9HlP0ErD16",
-	"7fYGQnfVNaS+MXhzy2CqmPNKMCNSEVudIbtmyfuApJgRHDsiDQRn0Rj80AjKt0OF/8LKI3BA4a5E0x/x",
-	"NI0w8QkfHyPiY7rwOU2EKERUZalCVYU47JTY68jEIjM8AH1i8DQQx0+eKEwgT927L/ypjc5CRahMgFtS",
-	"tGlAelnnyooE2gjhTmfmQs5mIon67IR4/KNYK8QuiRcRPMKAqw25aqgYAqgUC9Qxx1S9Q7iNxSkrJrDw",
-	"cqES4+7qD0GxspyysPAKE27cVSLpsw9LR6+YQK6fvMKYoiH+cQYPqZ+7Vj5HoGqRUNWNe3FYsaqJgzz5",
-	"2pZIFSrf4Vg41QGadOffF0fUxKmDtIwkXp6rHQRWnbtvlbah4qlWjYAvp5ZnpWV96GmBYqD3dJRZTlSL",
-	"XwKLHDDjZnWfGmixx24W2ZSrhWcxRRuJOtRsjK+dIgA7XcOvWlHCdR5uVSN2v1+vlaa9m9vq5pZ7+nrK",
-	"wmvu6jerSlqRrxtzJaxFQntrPY4xbZdCJSwqcNAiv1kWOOp+f8ar3S7NDR5vMmP1LGDchCr68P6UNqra",
-	"4COWaGFw461tsMXzsJA08tWq/ZjsRRSqTu2Ql0jAu7gjlzd0+7F3K3BfbuVgeEBaWW07+XMyjN4zKQIv",
-	"BHfdvrBGnUn7Ctt/dXB597xoN4hQq8Fp0y1htm4wvLqcv1fpgixG0Y5pwdcksZfG1+65lWl8N6li0TyK",
-	"hFvRs3IqDr745KRbkk1Qe7h6bMH2lqLsQn038tl2vTG0t87vGT6vctRWXLQyS3A/3hp1m2F7Sdvp4Ymq",
-	"dgmx1S6HsuUK65fLKnoYZ5EIAq4ZFSqpLoWyOlswacU0wETNyIjskrh4p8JOdMI+vT79VEDXE9ASIlFe",
-	"ykSoWGCSQSvIESEEeLUDzT33p7enn9jpB/bPg0HvxTPAss10SuVwcCRa5Ibd8NCbuZRiLpJQ+avxtJGz",
-	"TJoLHA9RKkeJuETgzZ7nFYhgEgCAF8cBWFOfYwHTGSoeuz9F0mdvLTVQmcYOqzJxUl2lw6VOkagfqreJ",
-	"UFaOpcjQu01EJi9Fgv3PBcsGdFhjCgXlLkq5sb2pTv5/9r53vW0b6/NW8ORLpFlZcdJ09q31ZV03nWSb",
-	"Tryx034Y9RFhEpIwpgANAErR9OkF7H3sle2VvA/OOSBBiZTlRHLSsT41tUgCBM9/HPx+QBmUMGnLi59a",
-	"WFFpp8w7qR6zmrmlpkNWUInTQaj9iBJmkPJ87VAVK+tNUIPZeqaK7Nc7/5bvUbAOactgnB9IcNuM2hZZ",
-	"Pwa7+4MwQDnyUkmWZuu6f2E7ua6BW7suWgwnKLgtbix0KXIXKd62dx8qMhh1m7pmPWwBB/jutn9B0zfs",
-	"IBpV5ri9RQQVf2V3m26znVX70ITk99Vr+BRHpd6/Ulec5tvUe235v5xuk661ajNiCIBDhxijiLVALHhe",
-	"BEyhUjU7qFhePQK/VuiUYVO+EEOltBLdHunwilmndVZVh+DRYUelhzHFlmioP1RV/xbVmtZ6smpdXdXe",
-	"yi7tXYMYd5KglDh7eXra2jrlVb5y5PvfrcZn31UNOFAn1ac2e/3ZMntc5F3ww/HA8zEDbMdpQmcOJrGe",
-	"IkH/JcXmX9QG1vqfngXDsjXCCReVpy8KaB4nUwltmdJGiSDwfzDK8Eqm03JeQ9WpGnTExzlXmcgIJoSo",
-	"HJGc3g/Ba/a2F5jUga2edZC8vjdUiTOFSnm1GZ4WrnwkfjRM8FJX8BxRFQlDK8yF/sjg/BYcgwaGDDkr",
-	"m9BwTk7rWx8nvVyz4hgmhVUZa1Ou1ZZ4yVuiV+EbHLjZrBynJWIqncxRwZsU/FcfxFOkk2s4PMexB2QM",
-	"597HdJDbrKElHlrDe/fvRGu2BdtLRHfkylXnznoylTDFjQHiYKfLFTrDg4hRTQiJkkORh6ushwoW11ZY",
-	"KK0AtABs/Em7po1RB0yzOg4+N8nx63msYTyudCc0nNb8Hv9qyxqfbBQOs59/Hu/mb+yuV61v1X4o1B6d",
-	"nmMdc/2OoQo0z0sj4bx0CE7bNurZHfv0kdW4xz79l9yJOW7OH3xzvmwArfWXfOYuPR7dPwln/rdv2OPF",
-	"5+Ha+5oCyiB3T0oPmmvWXqaNnCjaT66DHDyqreW1V8eaEOY+cBgWYIzAhtWkcV22tglmHXvijnbv3c7q",
-	"Un5Ij/Suks5DNp3QrYvDV9+UW5vtl6EkWVux42ndTz2tu6Zed6vQ/Ttz17QrOse7PkIDpkwTMMqGuuwA",
-	"kSItv8lFNiBNBawXiqqW2txinEUYGhFUxjH/b0RIwdXcFB8CNl/oWyTRREidfdnlElKltSPoDsE4fUD7",
-	"cz2NlOooRY2gZa5BgjoZqarPe6DE2N27X/+kbK5oiAXe6qUw4UgPRiO51SzXS6RqCxrAnPaZ3Sww4Cqx",
-	"DLgjMVxPh672IYV/6gzQdgDpGCCqWoltGgT/a/L7D613ATbnP1T/vlTQgLL2KUHDfiKDZ6ge90gTr/GG",
-	"Q+IPXr6BQbYRzAYvePQCrVCFEI7NhOMZd5yORVYuoWLctCI1wtmvxCU05ocfrI99GLcsOadvgmTl7HvB",
-	"jTAMIbHhlREVO8FTnZa9vr6+ZN9zK9Myy6WlkcCiVFhhhkrxmcBNAW6B0WipTdZjQgLwPdAwceOimlim",
-	"HR34Zcupd1LwzD5LnMsT1rFFOoXpvng5RXSa707pSOtQJf6NFeDyG8FmhSsArUZ8TPPCyoUYsFB+jMbH",
-	"OedAGvodYu/imV34AZqw/DQ6JEJn9VS5y2Z8BTsQ4mMqRFb/tZ3Ys0H1D+QJg9J/mdy3Pnq21er0mJ3q",
-	"JW1La4BpDrvQQduO3nE/huxn6fMfkv26BRuUlGmkzZYZ4QqjIMpNxQM70Ge/w39HdyTb7yHobNOquzJu",
-	"vDsbAL/VMc/+NMonzKRJqPaeRn/SXhq0h825m1bdYUGatvJ93HUk7bd7SO3ZGm3i1/Ui2wrHQAf3zQtm",
-	"uMr0DDmGesSM2CU0ftIJqnS///GCfffyxXMMDn4W1vKJGKqrQORjkU/Ha1SC2N+kH4kPlgoj3QqYK2ei",
-	"i4cwrFdHIzJmBc9F1mM30LPhNHX5oNvwXgLDLnQgfMKlGhALnX8LI+Y5T4nsTufYQ027l/fy0ds45vbv",
-	"NKPRtjCxEPFBi/d0VSTzH+tF91tn7mgTBKYbzNlTW6Mo8h6zxK5HBUC3CfxFD+Aw7fQk5QC2s7XxBzgI",
-	"oeE5FYa49wWeRKLpg9p21jggt1Cx9qpgH3fbk//lH31C39yt2F8oZ7gVK8oYgLDLwqJBj/IIkDXO1pgn",
-	"gS2jx7ICalS8JEx8aoEPJedzom01YiF1AbAcbc0+V69fa+suzg9aVb16fXHeppcX54+H5fTq6jXK2MX5",
-	"Uxux6tZL6SCx28TdPyI+Vosifmu2n36cC+XH/+n9W5RiJLxi6Peguc0/6FasJkKxk9ukxy7fv7t+d/Hu",
-	"bf/W5F0gOZVq0mNzEejwLs7RnGIKbyTPLbZRI/L+pjr57G8lfAY496/VC/nu0C9dLlPp8lV5O5LACuJ4",
-	"AGrTE5+RAk8ADu0TXyuC1FeYUKxj7RT7WxUzwFiAHg3urU2p5Gn1flRZx3MsUjPhs9lcZBW6jX+mz3IT",
-	"CoJ/EiubDFhBuyaWhR+8SsGP/jlpLoHtB07JTkV6C1cTpV685P+HnYyTdj396f3b+ympTp1wJ4iDdV/S",
-	"s0ZV/en928ejqxgMLTQuJkj/dtnGPTJkt45EdC+67Z93t/vy8smcKby4eheyKezeCPwKuCcYk266s4qb",
-	"uPJnrNGdkdThUYDk2g8rsg9WmItzlP2xzMUZdp5FQ+zTdeFoR9f1QK6LpHr/ruv3W6myP2Ie7nrmV1/6",
-	"X6cynbKL8x5L/IywtukfnJQYJvX8zz99J9JKULMeTLKFmrI5BfzbGp13Je6DDWkmynCH+sI6RH9PQIOl",
-	"eg0VhIJdUOSEdGM01YWxSVlhZc//+l89dorNo7At6Z/KlF52++yi7uWQFhfcqpgTgavXQVJFSPdwlEGg",
-	"JN8Mf8Mm561Y9YcKqKvDzSEgMEKJpSW3La0tvJsvFHn8DbtZe+5QkYVgmcjlAjdb+6w2TjCt5RWQttFq",
-	"IpM45XI+0vHpL04FBqaDhxuTQMSH6A+pEYAGwPMekK/DyRqfK0M7LabUIeqA1e+EfNm/AYQd/9SS8EN/",
-	"ev+2O2AzwRW25Od6IgEgcywM40MVDwxwB3BIMnqndj53tE8H2hj2zw608SVO4x9fzto+do54jsZ3jRf+",
-	"bqNrV9aJ2Vmq1VhO6smxfjY3eiEDKW1jfHEBAWzYowObgCWkMnfvJBjkjvCakRUuCXAjM4Spq1+RdLch",
-	"p7IZz32IKjKWQtcuWPhcziSa+Ibt4at3l+V73LcC+nUdV63e5O7+4fLbPTL6OyvVJEfPdKJVvAyxWuht",
-	"OsGzmVRn1upRuLu9Nfjv2k29mErLxsKl0xiVBjycYVNhBOsUVrDkLJM29b6BmPDOnLAg8Nfl5UMFLcY3",
-	"gnHFkqlzc5uwDz4xh/9JgJbWh9+c5VrPb3h6y3iWGWFtd0B0tzbBPmWp0rzIBNGzyyyKDugvfn18LM7E",
-	"jMs86Q7KnDoXSISvczGa8flcqgny9w1VQg8Z+R9pKPFRljRjsU2A4jNUnaP6cjAOPk4QEx/kGJakPM/9",
-	"24x8gJawTqGysgPALISpQssP7992KywjZPtjH96/Ydyh9w2fbUtRulKlg3nIcoQ3al48OK9R/IbHXul7",
-	"WpPzLINDbXOh3vzALrRSXsRKsfo8U7LhXZ8JBe2PW6A58hUGfuGepxaAwjNp5zlfsdAfQq0gEDVzhxjV",
-	"GP2DPZSq2UW+wvHXPOUh/RiNeJc7g4PZeOnnO7TPkw3aWHty9o/f1vPfjRn2yhO3tOzglRvFhiutVjNd",
-	"WLIIm8JxF+nqG4ddQhayR283c6lufWa1dmzG+wf8P0oypGLjXE6m2MM95SrT4zFLdSagVNpvISldt52P",
-	"lKt039Sje7IuW1rlt32304dyPNexfz6KRHMPCM/2KRD7a35HUm1Mx2CDFvZ3sx5hFCBUSBz+nTE9k875",
-	"SyTEgrdi7gBpSczmbjVUWEBjRsz0AndcOjzEefgkio4RakqPEawY0BDm83zVziX7tYZ4R037E3f8vUeJ",
-	"j7Tzqc9vnPPp0d7jQoAk8CningEJfoRMFROokJGuKjCTEEhGvRrRFqWtAB3DTIfKFvMI6DXugYZ4go1z",
-	"vcR45PKni1esc/Xi2792y4Gw+lRAhxLkr/2heuXDXcRSQkujjRPZgHE25tJHW+VvSiMErf9cJUgTNRk2",
-	"WIdrYR/QFfrRECilTUVxUY+usHl7SVBZJ8UcDDiR9f6c44bOlRWadubmoD0JduhQ2QaadJ71lyLPT6A/",
-	"5xlWWE6CcIMAJWEruDAKEzOhsrmW1AQwVEtgd3IsKBTWQkusLSopBalnC57LjH14/3bAvj19AU0Duh9e",
-	"ZlQo47NGn50k1TNKPa/o2UPpKrCXMa6AZHqocMAmPfqBFupB/GwY7AuxtkczaG0i3DSkX7lOf4usWXfO",
-	"7G/ciSVf7T3AVSTNT+16oaVpKT9fzWGn4xnPhXH2GWrl1r4JNzXCTnWO5MtjbdKyxiINo6Wg3b2akkN3",
-	"w1PLkn/gYL8lsHlpu312lWpDe6dzbi17xjrw3/8BXq3rB5oLk/o3ZuewF+njC38T9lKUqJxDNeZ57r1z",
-	"Aj+PMqPnI7QksOsNB0mlKmHM4cDRjfB+mO4Y51qbEQ2X9IbKcGm9XasemOAe9TgXwj21PZbAv0YNI+KT",
-	"vUGbyslU0H6qVENVu2cpVaaXYa+6mlF8zdq8GE5r7UE0O6Tm82tXGGGTEBsElsGwnwtoVUYv8VmB0c9f",
-	"LNUk6bNXhGavc0xCrMjHMcChhgO5IJOWdYgm5UYvBC2P1gYaL+ml0cwaPa9kKAQm+Czp4Oc57RZ0ieIv",
-	"5aqEYLMtrS3nIFIXKL6HPOUYjfOeBmk9d1RpyqaCPJ4+mGgZgBAGjnKrjJGcnRC9pl/Xmj0Dw0Rxwg57",
-	"teUBxh0ydGj0F1kAOfefllkO7czL7gADiEIwXTgrMwRwgFtsiX4Mhw9rG7F9dgXwYpb9s8gm9S6NACMa",
-	"9sCkwUM/cCUEHch4Cn9Es1QeDJpJVTgRGxzmtOO5ZemUq4noDpC9E1cQe1WQY8yKXCoBez8rthReWb2e",
-	"ozr22XmRSRe3qXh9xN2oMOEmZbssNpXtAAcL4yEeOKy5j47TCZJKxh+HXl+A6GEj0cOod0MrBkYuqAUN",
-	"ocuGj8BJX1FZ4pBeYm2kNtkpCySPQWSwB5G+FlNCZICfkGqV+eDOQkcrsunwPJaUOXfpVKrP9gFk7/rs",
-	"lVpIo9UMe8wNNeKJ6K8Dlvwlgfaz0JYX/dpeW20QsP1bxvogOPBDW8ijfLeaxGWDmH+eULdbPir+LKRb",
-	"7WL+ossPHyhvjnaXK60ni6EI+rji5XjV2FxjKltbmIOFyP4TJH8ZWZEmGNAG27hkeuyEipLG0EXhgA1k",
-	"bvSNN6uJkzOhC4ePwHh5qEJ/xo1gOV8JM2BJVH8bldED8JD5wYAeO/WLlRbQEx7SWDbj5pZmMfT5shqw",
-	"xHAnRtjnGIjMAFsKRrSBjhyoW8jX8NRoa2lPrrBOmMFQJTMuvdBzlYrRJNc3PE/YnMMhKJ7n5afoRJ3R",
-	"dqqXlpYhvj/xz4t18wxq2QmzTvpHwcy6fXY11cYJJTLmbzULH9LD5t22w8OXRZseH8DTbA700H6mZQat",
-	"cfiaqjyyUDw9qPW4wwERi8+ODugqcP48iOyUZEHNu8E6z6HeCkehgU2RkHTFI/Q6S21uvbXcBBL+JG8T",
-	"iUtZv94hWCn3FQ4fqawNdQxTdoI9pZ2Ih4lNkuAhMbagSAHDEggwMDKx0PeMUxPZWnRQhgbhCiks9kV7",
-	"QciKHIXeOECiDGW3DvcBScFzZpdCzBH9vUwKczmRN3lgZESv3R1AK7gTqRtpNYLjoCMvqDx1CTOFstFG",
-	"TnU8B4+N2iJNhbXjguKEO0KTMPMsemQnKf99ZgraWoXJW4pATKG6fXjwx1EqM4OQCSFkox6Hf9PWihIO",
-	"qOKgjNNJLt9dXbNYk2Vmku6AznjxGysUMVCSR8ZKKrU4tUQ0Tcq+/3BmfZQHjmUahz8GMo2BTLZ/+9Ka",
-	"RVeyDErS3uDwSpHyV7MDymf4F5TgwQwoDTlSpLW15oYyxfmnvrFYlReKOCU6vHbmMjITxD5C11GfQ3mf",
-	"W8pUNEDivi9UKXVX8HJ7BdQ/tKLAlLe549dhLSOTXl/S40GO5m05IycTYWoyBtJ/h4bdH/L+DuXzOpLn",
-	"ciJUKnaICt9Elx8+MNwc7Rgb3i1b8aqdpD61Sqnh8auKFGlm7WFiNfXAmt0aJQ7YbkFatBqdJBb9M/ol",
-	"qSI022DPL4s2Ddh/tNQw0AMHTG0zOMZMjTGTPLTetRpxnxrs0jnW9Jk2jSR2HVXxlC4AMCeOp9w0HGn1",
-	"lylhLdVwgCkSGGKxvMyIglaJgEVR2QdUXfuPG66y3xLMxIZKOstybkMXBnR++Cl2kquUq++5ypIuSzW0",
-	"fkA3B/BNIs/cIJTICS6SBpZ2qLJiKyQkcUge3qVVo9zLleFClL194Zv5lXkkXs2HmpUhx0Y6bFdMCZQN",
-	"HE2uiQ+OKAoDSbK/FBLgP3GDE76l1fAy1ZYF6ac2mTA+g1lqY1E0IE+JVWGocq+r6I3dlCvG2Y1wTgBJ",
-	"7hlLUiOdBHrY//9//x9Lcr2kf825cbL8e2CqDxgBQ1U55xK3Lmq70greENqpnExvP6f3aU1PD9DWXQ3w",
-	"0O3cOxuHo8MNfJtB8EKOL9Rh3WwY7wQAssSy1eH+Gk4jVaqx1EWesUxXUl93xaGd+yy+j4f6pkV+VWpf",
-	"BP2G1t5piKwlaVjwex3q+J17dwqX+UQzK0S3V1ZBEBXT4gNu0Irmma0uAGPjvafSy8rMwi9liEAAO9pV",
-	"diBjnWiXmWmzVpKBnvO6NYeoPnATDVWUFIzmwlC4kDAeKsMVbgf0lIM5w5KqVmlhjFAu2cHnh2lc0ve8",
-	"b4Xmx1wI9xAoOw1zbT1dCT8/ng5nEvuaPPWY1VoJ67Cy/2kWoeJ7XrcDC26kF+12DCqMCMJ1JdE5oCKw",
-	"TvL77wiP8ccfCZ4DgCaFgFkZhXtYzQef6GNuaZlEzFc0GlY41lFFnqOKK61EdYIRB4R2kQLIYPrsvJoS",
-	"AroqoksJEDxKG4pOZvyWfHmYOEAKOSYQ+S+Bs40JK5STOR2ktsJtUbZfylU7sKZUA7XoSPn9Ho+W+I9Y",
-	"vXcpIxSjoREurDhcaQhHStiMz20lhXiyz+myL58CwAEDqU5zwQkyMZb7pzaoRCfKXqF/R/qX88lmt89K",
-	"OYCCvR8qKzv0Jcl5n50rVig4HYk66TNGHqO9ecV5yx1F0qjC9Rh3gC4UM9Gntso8IOqHpsShor04UMbs",
-	"k4PgqyZdOkwcXI7xZdpc76fJ0WYutn8+DtW+EnDuC/SEbfiHoCeIcl6zAIcJkgmQaIfNhCu69AGqLvWR",
-	"ju3SPj/R5tbOeSoicpYmwAj4rNuZLPD27cb/V2/jEnrCaDbmSY/goQJr288/ngPdGgAJApI9BRZwfGrK",
-	"F2IQwe4xoSBXArjdxjrBpnQdgoh0U7AekoJ0F7H2zuRxngTYu4Q3mDs7PYnh6ncxe1evI5zrBzB+DePd",
-	"WV+idXqkW6iv18G2AQq8RXx2xTLefjaKUAca0MZhbB+E0iHuZMmNGmV8VUNVf9mtDqRbOx1FTxiFJySs",
-	"Ewq84WHfACVmF7kzWcILp0cAh149G470W9GlBA9+FQh7TIyaEHAInhHOKgDgQJ/dVBemGQvLG+g2PTgM",
-	"LPjGUA+O1dE2h9by7qO02iUw/771rz1ktdMdzfaD2Oqjgd4h57l6XQH6tbn0fZUteJ7r5cgWmR4FjuPI",
-	"8pJxzIWrcdUIQJKvOBmeVgTJwPCQ+OclrKNhe85lAImSr7pYxQuXwnadv7KEVlpwCVsCW4zqoS3pFzOf",
-	"R5u5xWbuWSU2rSVka63V7rdyIVjHiygCAmddSu+kqqAxYY+6B8B9wp3M+UQqRPtuQn/+YD+FGYF2Yno7",
-	"Uygccs8GXsG/yzZzXnEjwII9Il4Eet9KSFHEtginv6Cy1q3ctj7lBdKdiSDsx2QhxVKYBBkECuyDSJAo",
-	"oAYtBxdgoSHl0NIEPAKAlYSd5tWEEDyJO7in3wLp/wEJmvbY9r1/qw6kZDDbewHZPd/rBLbpyJEWYAdq",
-	"Ww4y36JP9+4cB1VbN/93or5f6XHwAIOS+wqwaOG5gCsZNuXL2NVfA/suNyLVXheNQIJKTCihHZD4yQBF",
-	"L0KIzAKIezMmPCnfowWD/1ISWaLHb5HILWJH0rUFNL75w54+mEG6JrE94uM2fv+/CffJH790758ELO2z",
-	"r02Jwe3LUmgO40FxkC8EBbuTwMIEs/9Iwf1Slg4/Ogn7U1v5Mm2QvOr+CtDodJ+FksCZEVbsG3n9erun",
-	"bjjZ6CfhZe6SpnUgvQqPh/HupVoNTj48DJqUjoa7rZmglOWyYNWBsEtaZ7jThoEEdvcl2MABdMatlRN1",
-	"ALHeMYsTmBl2Xp5+wyARXErbdKT3HOYJ1lbn4kBS7x+NA82E+myx909juL5wxjm3GquM0pUHm5fcdo8q",
-	"0Uy6BisHQM25QJT/ewc2/tYg4s3yX6iDaEBZSAgkiPfRBszgNtOvW8CyAEoN+P/m8scHeqM/n64g68+6",
-	"qiw5leBJk7rHEGpfsPt+uYOCwaG+/arYWSahnPDAQRP7u77R2YqlXDGagVeaGaC4ExHfhnL1mwgt/K1f",
-	"Q8ZLb3HMINx+sZxAND41X26Mqs6Q/PGzJb4uikiP+TVIYuC2PNZgWuUKPxZCjMSLtR/5ghzgZDbmezaq",
-	"74lxL6odX7+7vgy0zXjKr8QmyugcgyDcLGlKUzyoiDKqRkB6TQvNpmEIYoqGjlM8pE4n9/BYETHUItuf",
-	"4FYrNtHliQXGi0w65oxP9WOLDwtEc9JLBSMi5fbL0+9YAt/Ce4JRrtNbXbikuyXL/vnH80Ph/KcAungO",
-	"WAVfc+3KCtOLe4WP7mfP0Rdpm5dT0AWkxThg5n9mxELfipOgsXu2JK+8TcD0hkYIuQ0oPUVpeKY1nMAJ",
-	"5CAcUADJ2oyNsFPm9K1Q9qwyDKSNBBamVvT0WTjB/5xpFWjrBajGvW1IpvFAB16GgeNWGzIoTyZx1Gvo",
-	"LWi0LH7pveJdhdX/z7Yv4TXxxbOtaGZxNH/cE9xbaRGrKKB83oaDaiy9OH+WPVkIg7+0t27+QpccUMRo",
-	"iG1e7PtC5hmbCccz7nhZZykUkJneSMXN6qvikH8P5KbspjbvtpMTTYTxiyJXwvAbmUsnt5yUPs8W0moA",
-	"D5QzJFTFMsC7q1/YWIiMjjATygBY3MzwJYIXzaDhkjuWC59MayWGqoQmeFqehhMZm/P0lk+E7UXcUMXs",
-	"RgA9KwEZjMewOj1CTsAbkEQNgVg+ioyRzNk++1HmAFid6tmNBAgV6+VaulXSYwndn7AOV0x85KkLjwR0",
-	"F8F4KKPBAqyoFUm6bo8lE6OL+UhmCevg3Ehi4O/ULOqnlfzLP3+obHFDrNV0oQTEGMZzyS2zhV8k75ku",
-	"fnkFP1EFgr53tx+fdwUyLASzGQMH3CZcjVDFrMc4m/F8rM1MZEwCUWcKfXU9pI5LENRtqMKdz/v9F6en",
-	"Tc2rb6V1v6wJzMYmsPTi8q9CmNWT3hO/WHA6Bxf8SW9XXY1GWV2Fu//4o9f8fPpitcfP+Me3Qk3c9MnZ",
-	"i9PT3pOZVOH/n/eeuNUcJgZfo/3B4QPXnuzXkjtv5wr4Zcdn/evzprdjr2Rv1/bLQzZV1j7fpf8yW5sq",
-	"eWlcHkdnJeCRMPFxrm1hRA+INo1eAlpiaWfQzHlNj+1mhejSQwhGUC2xCaCxbti3uOv40lWEpbH2iGdg",
-	"5p+h+W/3FN5EoUGqzA4aHG9vyNr077Qtqx+FyN7QWPftNPmqlKF6kbs1gRb38QBeeJmit2ZTaZ02qx5T",
-	"YtkICnMomT7DCbTDWvuZQsZH9DljmYvA9dpJYtHQqRPuxDoj+CwZMM7+LedwF+BGzLkP1lb+1qGycqK4",
-	"K4zo9lgx9wnkt89fsJ/l9z2G94sMtzKd8NPjgF0XGi5pyQBJIDXAj8nzs6HiUHozGVtOtRUsmelMjqVA",
-	"6iDA1xBLAGDgKkag95ZFBnKPjBUK0RkyZBb39xnhA3onlH+ppAzvkjCedXpuMdCTauIvoh+I45AwH0R6",
-	"awG7IwxlxD9BQCpMHUq+OwQzxZ6fntLfbIkR2I2gpXBkCIdwVfrsFZlW+l4K51UCXI4prgqxIy0WTjhw",
-	"hmYQv/WGKhCSYvj5NCyZVAuhHHothvodXtP6uBFkBMcrmc6084vTH6rSSComZnO3QukCq5nxGfej/1vO",
-	"B+zl828AEQw3orytaorLcPQN67lpNjel2sv/U0uQKkQUX9PG6hRV4t9o5K/EOmhjoAf0rp8X6DQ1xeWa",
-	"Zz7jQHZsP1gP5CDMmSbbNq1y5q0z+/bbu2a2c19/bALqXqIMHDGTbAgdH7TmUjmmtoouikLPJyWoHCD3",
-	"9RX/uisvz7/Z23KBC3ulFiLX8y39m15Uvd3JuZkES0uGnXUSEqG+1/eR03oElyXYqLAvdHFUYK4gOS8D",
-	"SnC1HfRIegy//e+rd38PZg/SQe8Hyh+81nTv9L/+TU7AND05+/abv/7X/zz97vmLXR2zn1OzY/69duGI",
-	"zjS0RJwvgzGVGVM6WDA01P0moLOarXzyUJnQD8JxmbeJTvhQx73SRql+p6IiDK/KUBEaX6gMVY7dZ1RG",
-	"+OxJ7DGQvG86UhMC2BDZTeKfQcTRKvfvorQR2ZVU+ep9764/jgLM1E0ukPvRFKLadK3XtHyoQ4ERleVo",
-	"5XqM14tqjN/ohYjx3iiE7CRw3YiuS7qDoVpOBRzai54bIFUh/JtrKzGMKjsd9XiMltOVI2L0OlQQQYqs",
-	"zyKlD7hw4XUGbLccdIcK1+o1fIE/df4Z3icX/mXuzkGhLkEoJ/ZojFpT1whbNyyZT9cqOYxq2KSVoKFl",
-	"ZfqrMkj1TYbfn9wIboQ5L3w0/I/fvCTTltuF1rdSlH+EPsvw4f0ff/MPMoswk8LkT86ePONz+WzxHASd",
-	"3nndmr0WPHfTXmVjqJx/fvmGZTotYK8bc+5+lHDg/sZm3nCFPSHlY1KOVJ8SwB7cKnqGF8KGJ3yALWjc",
-	"G7XR5bj9tXn9ex1DdlbfzCI62sRw5aLHQE/xk+aEZwwFwpBhxnNFj9D0umqSC+yE0d66G11MpoB28eYH",
-	"RuSVbG70QmbCWNYJmseJACNDrFl2+dPFq26P9tibaSio3YZNucr0uPY1rG6YW03ayrJnmZNDfq3H41xS",
-	"8FmLWOOVX9eS5sUDlIUImIbe1K16G6A15eeSPkxYaLSvLJfW1d4K4GsaFl3k4xNoxMBOjLBFdUadCLhD",
-	"FV2AN+OfQ28CkHBFo1WXN4z4tuTyQO5m2FzTChyomsRpMD2t+rHhaee5MM4iKFXGblYVVYh/bmAQSAXL",
-	"jBy7XrRYPPUuNxfZRPSYlbmANg0jrM4XaOUyab38s1yORbpK8/gVOYzborQUFPiJdaop9NhcW+fFhsMu",
-	"m4/1feih/LSq1oweg9OFYSFKQfZCZ5ztgez6lboVK6KwJUjqWM5o/IYJvvqYijnyHXWMtLfQhTJ3AJfu",
-	"pxWKXQDG3AvfGBfXB0hzYSxpUiZSmeEvhGsQC0E5TtMqgc1jUmE9AbhHiHa8orcptZUH0lqvTdEQ8cUN",
-	"g8AexclSZoJl3E5vNDc1XQQT1XDf3yMuTNoTHkuVgVaSXwA3mWWhs6bJzJWUay06wIS/x3phuIKHnlx5",
-	"/XoFf43XEf7Q8JCYzrdXW7hezClYTjyCcqpYf2s+KOC2bDFKJdIQW/ggJHpE9VPTZH/m6dQbR/Jdsma3",
-	"vH9Ec+OTe/hXFXfUMTWg68lHDCcA4HkrVt34NYRZyFScBJfX8iaOz+bCnCB4sqv1RcUuNZOucdlLm4IC",
-	"Ekxmr7TCtqTPCfjM8Rz9TS0Ti+wVYqHfFDIHpdAxKGnZJuCjIWg7Rf8843PmdGwFimYHfV6lRzhXpZdQ",
-	"unXQYgZUDpVtqhtSrOXKWfxO1c9N6qTJV4GXnnKlRG5ZZyluplrf9thVztPbHh5j7UZIY96SQ07lbaU3",
-	"tz59kmnZzzaLJqCiMWyjwqVCWcGcpOUbC9i3sH0fX2BwYNmMm1uRseTjSY7Xn9BlCePKLoVhL09f+NwL",
-	"fuzTj6NClXhZSZWZwlD+1Wi/BS9mnQo+OjoOhaj80QvRGA2vgkFm2IcwhWLeGhOJlv82Xk87pAl06KPH",
-	"ri8uGVSU9FyoHnt9fX1J7+RT41TPZlxlXXYjxtqg4cV5Ut0/dpxElOxELcKYwrROcFqNBqAi9lpKleml",
-	"jfphVIYNJ9YbMsQxL7ccZnzlXzOeAnRG+jcJ+FMhVKgGaZjCJfhVIGT18YlP+Asovy/5QkAHj3cVs82J",
-	"9tiEkwecxqtP2VHqr82xjVPn+Q1Pb/txYwfuJzWF22ImMkmgVWue1w+WiTTnXjgXgs2EXw9pZ/5bzH0U",
-	"TI6XWZFqlZFf7rHMrE5gucRHkRYON8DCC6/NzVQT8AnUfwcAAP//",
+	"7L3tdtw2tij4Klg1fZel01RZkj86sdase9yO03Z3HHtZTnLPjTwkikRVIWIBDACqXElnrfl1H+D+mTeY",
+	"F5k3OU8yCxsACbLA4odkJTO3+0fHKoLgxsbGxv7ev85Svik4I0zJ2bNfZwUWeEMUEfDXc/l2qf+bEZkK",
+	"WijK2ezZ7DmTWyIQlkitKVtJJBXnGcJK/y0RZVJhptDR+69foEePHn15DD8RnCG+RIxv57NoRvVEP5dE",
+	"7GbRjOENmT2bYRnz5SyayXRNNlh/d8nFBqvZs1mGFTlRdENm0UztCj1aKkHZavbbb9HsBRGKLmmKFXn5",
+	"qaD6969projYh/0ty3eISlmSDKX1a3oNNM/RDc5phtQaK0T0TARtqV6kWdkGsx3K8E52rYDYr8fmrViP",
+	"bSxogz/RTbmZPfvi/Ek021Bm/jqrVkWZIisi2su6VFiV8uCiGqvhSwOxhPe6wDVPGwASpuH5cWZQNItm",
+	"gtzwa/iXQUg2+xjcglJIHgDtw5qghJFPKk5hRGJAI6gQ5IbyUqICr8gcPUcbnOvt1vsCIxGVCKPHp6dd",
+	"0JthbfR+Q9hKrWfPnpydA4Ld32chqL/OCVHf0A1V+5C/4luz4VSRjYzQGVIcnZ2enqKjjCxxmSt0dnrc",
+	"BVwOk/qw2Zdmz85Oo5oO9IS9hPC1PpNbLq67COA5WrohiMIxS/728gN6qM92TjFLycNqgEzqBSQ4z5MI",
+	"kRsidkiUOTm+QJihkl0zvmWIM9K7C9W8XRvx9HH/PrziUr3+Sr8InyiwWtdfWHOpYmpo8ecSSPCZEiUJ",
+	"MoqyhJH7n+ic/vYzZ2RTcEVYuvsH2YU2p2T055Ig8w4qiEA5X9EU54gXRGA97gIJUuR4J5EgqhQMzggX",
+	"dEUZzpEgssxVtQVrgjMi6iV4EJxoEA6tx9uZs/Mv+remubq3sCic/zFWOX1VHWf+HV4RJOkvxB73c/+0",
+	"P5l02p/4p/18wGF/WxBG2eoFL9khrsTNMKnBzKlUg7hSCpMO4kq9cL4nG5JR2NbOsyVufbje85yY6dvk",
+	"JnhOGsxO/yCTaumjTnmBlSJCv/Z//IhPfvmo/+/05Mv4469n0dNHv/0pDFvpYAstXT/MBh9Fi3CPaLtA",
+	"Ovn4b2FwLlPcvRMyxez2TPSDICx7zRQRNyEeoC/7Lc3UWm8KwekaLcr0mni0mWR4l3SSJ3UzByl0lmE9",
+	"1kkoa15q5mB+3BJyHRZMAORLylIShndJhVSVzGqFE0kEJbIG+9EpiH1oQZZcEJSUTNG8ex0SPjdBkAVg",
+	"v9OTh4HNcT+sjG87AQO4pwD2fZkzIvCC5lTtQudRQ4ezGyq52D2Q6O3l94hmHWfxxp+sjyjHcfbf9FSy",
+	"4EwSUGD+irO/YUW2GO7llDNFDFfFRZFrWZly9vAnqZfwq/fRPwmynD2b/W8Pa+XooXkqH74UgouX7Ibk",
+	"vCDmk23WtMEMr0iGtOSCUl7mGWJcoQVBQp8KkiEukCDLUpIMlRIdJXrkvGTwGC9ykkTI/HZNdvGGyg1W",
+	"6br60RP1Y8pAZwk+s7K7JtTfIo2L9+Tnkkh1f7jQZCHMRxEoUE7G5wLdUJ6DsoJB9ERHCawE4IiXmOYV",
+	"5C84W+Y0/Z3gTu3XJeiCcObSUgjCFKhXGnBBJC9FSuZubLUdi1LukuiKJaUkYq7Pb4yzDWV6APwkSb6M",
+	"c55e81Ilx5FGDFUSJS1pJ0GgWaNlTldrpUdtsbxiQEEAFkYZXS4JgGUhn18xjb2vuVjQLCPsftGX4jzX",
+	"MiBOr6XR+IjYUCkpZ3ohSUYUpvncnfy4fpxcsaMEl2r9y7z+Mc4Io5oiAEUYpZxfU3KihxGmgN4zlK4x",
+	"WxGUUXPgUr4haCn4Rn//im3JAuGieCARKDcgdiLzpXkqxTIW5CeSKiA7g7pvufqalyy7P8x9y5Es0zVy",
+	"FAWr1XqYqlG6wTtYniQEjsc7vNsQpt5XPPQ+tzmnKWGSIEUbm70kWJWCIM3yM3+/7YMEIL8k4oam5DuG",
+	"bzDNNeO7X+Cl+T5KMTMIFTfVuZdIwFEDg5W+mzl/g9nOslB5j4BybkR+LRBuCiUv0BZThZZcAKpZuVkQ",
+	"ocUBSVLOMuATyXuixO7k+VIRATKx0aYAbO/R/kV+aedQ3HzFijxCv0PZat6QHvbUAg39d0yfKC7oL+R+",
+	"D04qSKZ5Ac4dj6h+MCY9Kp1pI7LmPXsTwzUJu/wdI58KYALwxXuUGrROp9ZEIKKHoqPHp48j9Pj0SYQe",
+	"nz2K0JPT0wjN5/PjCFGjN5txxM45BznNfg5st+9ef+DXhL0QBCs4VzjLqFHf3wmtkiuqhaQlziWJZoX3",
+	"068zolWPsJqv9KQGn4zcaHgBk/ICkU9pXmZEokSpHIjO0seC85xg4KhGBBwp1kUzrduNtStFM0lXWkeO",
+	"r4NmmVwCyegbHCM7FF2THRws/TfJKl4QWYMFyYxdlbOUhBeoVABr39Al0bK14e1YouTR6UaLAOeP14km",
+	"weTL0yzxMWg3ALDoa4KnJ19+/POR/Ofmn+t/ZsdhRbAWpn80+K4VI77QN5yGs0ke2Uj6OIhZzVmBSh7I",
+	"Bl6PHp0jgVnGN2ixU0RGaIElefr4OEJyra/kCrUXiLN8h7ZrwhCW1yTTe6JRUakreoJZYMvhu2GQBN4a",
+	"sPY+N++cKd4Q1Xu2HSrf6LHtDTAANaY7tB3fUCOej9gLmBn+BZbqcdBWoGAh8C4MvTwI8RuLoREQm1OX",
+	"xVgNVUGj6p3Fzrt46seWCR2akpW5FTGMjrk3xxrL+CBh/7AmwKGVI3C05nkm+9lHmFXQbIDVJZqB0qAF",
+	"/VstzjHefdZqbr9bTe7Y8z4HNgJWjFMwPcYDl+ztQjyAWHrhs44uz7+FU0VviOfVqj1dH/t4KsAcWJlF",
+	"cuTTd4NwLaKi2vHWJrlDB+3SjLM+hs/BrBnZTmTYw3nz7Tmqv5x+vmq253mql+uZP0agTxBsRb02N9hd",
+	"IEFSLjKj4mi2gMuMKqSEVnVmkS+vnJ/u23gP05n9cHhZit5QNZYSnCstcAZ7z9DAo8tTMI6MY+5SC5J2",
+	"OYfo4tKN0++Aftw40zkR+sQpgZnEsONggFQkz+mKGJssbJDeGc6o4gDAxxBE5WaDRfiuUVQF2V2QTRgo",
+	"vSW695uoOrTJ7/BqrPy+BoNPnIadSK+1nIByslSIl1rFS3EpgyYGQbCWeAkVyNkjFkRtCbFnv8Ar8kBe",
+	"MeuyxywD65WxUyuyQUeKGydfnhH3GzdHBQbpCcDa4vmbTvf9TVEt2wwTctz52BNwopkXjaCn6SH89qbC",
+	"16MmgptzBrcy21D2nudEvrfm6bFMSL87ePn6Sy+ZErteAc/MGwQZTtM4KHGqteucZKtbXtiNiYzIN5ph",
+	"ATuIzc+hW88Q9DNjqI194zs6AvqkN4QRKVHB9Zm4gCuxIALM+sfRFUvq8Io4E3SpEnRkbdkFlhL95//4",
+	"n2iJaa4JHsNbzTnguEDUhZ5MplzoeXgB0+gBWn/SvyK+RNgL8ViSPEeLHUpgiXJevxoXnDIlE0TZFeOM",
+	"IJliphXMBcn5tvXCMudcxAURKWEqCcBWfREAXOaEqLgBJlj69M89kF4x9+X2JBXANs4qNG5LWca3SbWM",
+	"8Gxdq/EWgRJwg+o9oWzlofmK6QcSGa+DhyY7uhREJkgTLxjXMBJ826IHxIWGS98ucbrGlMULoUUTi6WC",
+	"CMozmiJ9CyytDcm58IzQAG9ZELQCTK7YNdlFKBVU0RTnGn7B85yXKl7jXJEMVlBgla6NGatyyCM7DsmC",
+	"MAUs2S7jii3KbEU8SvyJLy7A3JzfkMyo3Bqmn/gCUQkxGRuSRSjVZJ7n1mLG4V8LnF7bhRvLe6wf6F+d",
+	"/8ahuO0Fk4oLkiHFAbYUF6rUf4M/BUC7YhY2IERzdnxESLmOfVeXi7zTX2QuwO/y8hW8esW8oc5e5Sju",
+	"7DH4diOksVduwHRoHz0yXl99seX6JvQ24wI2BxDoz62BdTd9G6tUGYQysm3YHY/n6CVO11fMDpcaJyRf",
+	"urckSjkzLBilOcFCmvtyj+EteBYWWKbo2xnJyqLDcqbQRu+p5i9wUgANGh1UAtdER0a9ipDPxxHoxbmW",
+	"w7LjoMklo3JD5W013XqWiRfHH1VKduR0O1XdTTIROfq+ssi5GzHeUsRUeKr3Sxc2Md1EQHrFSk3tlzBS",
+	"C1Z4JbsFJPOd5sl5wZkin+rQDZBA0BHOMqEFDc09jFVfX6MMeTKJZYE2jEePvGJVCK0xJ5i7FwSRi/rW",
+	"i8zFbFT3nDJirkv4Ftix1oJIMGNdMZjAPNZ384VmPJKkpT7L1T1YvQnyewWuvVQBQnlhHK7+XfdAonRN",
+	"0mt9l0DMjb0fY0l+NoIQaLtmEeaRfy9qCaTIS4kSe3S00AXSdxKhBExk3plKDIISWRaFxizcRHpDDE8V",
+	"mILffE1zo/XAFbXFcLlvsNY6mL7unukLiy4pERLJa1ogqo4bvLeWlrt0wmhWFtlI5hvSI2t23BBsg3ql",
+	"IeUB+qWe524sI76d48nTwPEqw0FNX9d3gjH5H7mV633RZGvtKstSSwjHDTvTiPP9W9fyX1Etioy1o4xU",
+	"RvWHPgjMJMzfq5OZSTt37NJxqj1bpn/bzmrWOKu5/sy7HoN2jzasY/U/FUoCSOROKrJxMS/PrsrT00cp",
+	"zeC/xDjAWvbU9pigvGAOwsArd8xNO3BKyx1ueyG7Q7RvaGrsg9tuw71gU835PrjzJRtPBiEGVOG6AVZk",
+	"t7xaBuC5iZlOQpYvOFvS1Uga69AgO6I7DyqnOIcrCyuUE32Z1Uk+Zk6rNWsRfE1Xa6IvCZcORJBRS81l",
+	"ItG+emztvwMjqqNZpzI7YWkGcFhPJ3wX6BSpUjAbsKO/iPhyeQDs0z6wDUriNS+FDMeuL7EAtRH5pgOH",
+	"XLMUrURw7jl9K2j+ct6LxIbKHgpfqOwqTt/XFFBvfFPHR0ee2su07CNpRo4NTlvWhLHbPYCCnx+2AvWS",
+	"LzUpPGADcmRwCwIdRJqHYQ7QZcOgpCnh+E4Is+002sN2eD1RJ385dEAPnII2SfZxw4n24bRipb2SiGO7",
+	"oORDzLgc914LtfbT3mzda5zgypgga302q3+vmV8rLC9vXLTYKMGJdggBcMFaIWeA3VwPdjbvfUNQTglT",
+	"sdY3w8+5ECQ3EdgdOr4J4+xTe/cw83ntIsYHO/KlzCC9SVv7MliLjlxg7tAdqca7Tem3RJCfG8ugTD19",
+	"PAsyZM/eUiXusiW3Ahj4HbdYMD1xNHOmy8EBDj/P9igimlV+VU/x9KiuuYXNvamIp4H9w+foHjhGfWZ/",
+	"V7bxWu+rRuh7SIMcy/+NbWX/PjZYtG4Hkrl4XlWlPi0EwdfoCOe5NUttjJGEXze17W4ybJtzgtTbgTlv",
+	"Gn7tHUAvTKpTQWphm19rerV46EfzZRUT9L8Wmo2t7Noyy70AN6PbGF8UWPiqJVGmcKoukP4EoktEXQBw",
+	"ZjK9pqm/Zte74+wMJBUQak2YBWEPxaJk8+5PBimq/V0TJL4VnK0iRDaF2rldChogHFiHkRn2/QFyBW6t",
+	"Blx1/momWrv8g+FDGTWPSYMcwmdGrb/hKzrRQshVEdZeXQZVyjPizOEm9uSBRF5SDxcIF0VkduHN18/1",
+	"9hCm15614queNoKrnu6HTf/6NJTHq8dJueUiC9kx+8LSScpviNjFehkhXUhStsrJSSkJcmNhyZFfEiXh",
+	"qlLGRkS3l5KIQDh9P9wt8qjm8VDRQwqTVBScpkTKuIrQ3lvQZoljwgTP842WUoWXz9QioMqSD3YYLq5l",
+	"gVOTuQOuXU0ozk2hl4fWWILz2UxPsmcIDNJ6wO6KZRwdJe/eXn5ADzXpPdws8TMzMomA46D2UzhSu+Q4",
+	"sim4Jq1tg3dgxb5iOFWIG+ct3zJkjZoN30GDHy0FkesDqNGL6Bdk1PoNqTanvc0N9Le/ab/Qte1vvn7+",
+	"EvAxcesLwW+oRhFlq7gUtMN7mArSYexaYEkenSMzJDKpT7uCspW+lTjCTHMJk5TicrlSbMjju/ev570+",
+	"lj0AK3AOoOS9PdEveEbkaNeJxzlGqSB7QaKNiQ6A+z3Q7K34+O3ZbVtmU0U3yORdlf05NWyOQv7X6DjZ",
+	"Dt2XyhgzznYbXsoOWbUrEH4/fm/cNpsseRM93gAjhL06a/Z2n7S4a07YvV0T94hsrEFhqhumE+n+DTlA",
+	"4/UuQgOTnbprxe8NC53qO23x/LG1q5pMwJ8sBO+L11+9/4pKwyumQZzSLFR6iqHX724eIy70f58iRhRY",
+	"eqtMt7PT+en8bH768Pxxj5DzKCSccRGyjL/TPyPFkRL6yjXFRlwYRV1t5Mfz84+2TIc7A5UF+emTJ4+e",
+	"9Jm8N/jTa/PmmWF47q/W2YlmpvqRfayl8j0zqUZfcGuwIisudiZgd9yeNLDSeYIGxRfUEwWBhPg+Eyxw",
+	"WcfGN6G5pizryDFacK46WOahgKJDUfhYrIjqXx4AVU9Vvdi9yq9ICrLAnURD3GXWhwHva+NK+CvEcfbC",
+	"GMiDtLGha5wrk73jeY7WXCqJjiC1nEpkHRx4BUoaOEK5SYflJctIhsriGK3xDaniVkEe3pgsAhDRF1yt",
+	"ERYEreiN1t3PbLSNfsYIBUWfQoZcE50b/Ml5TXxv0xiHlTeFbL87oMJVB/5fcamgOpfcPwGVuzCUHR/N",
+	"DJLCzwrCMk0PwYc/l6TserEVc9s9iGSxHtcxoGSs8/PymhZF19SyTFNCsq7HW0yVKYnJMr4NVg1oyeIW",
+	"EdWq9+aoofW/XqG3udp9BEXeNtVr+3hwwy/3Mgh/dzBrVmjA/Dtf7BMkLrRqg/OGNr3PhNOKng9pmHv0",
+	"Pzm2OKXZbaN87RyL3TCo3xEhTexVZtl7XDPs/q+JXSxKdiuIHTNbVIy7uVX17x0l/2x2gmHRmnsDs7Xs",
+	"fB62GXdGQnztTwYFy/zZkFRYKBOzvcU2ocvmAoS/1MGu++3RbSbd90aLW1iseUsNHeQlZVSub0lyGuVj",
+	"iGZNcK7WMdhaY5o1dbFerabtiYKo9Cqhbx+P8FyrL4HN/orKIsc7qMYj0RHJpYl5hb+Pnf31J754UF3w",
+	"kuv9b4jOvSAO1NfoitVhEh2KtBMlK26LVboGs1WV5BJkhZ1p7lrxETQjYzbQfLSHvbzTgy4LkvYE89Uy",
+	"8MHMPRj1juc0te5mUNUmMTorWY90cEuSExfGOTyy/YONopamLDjZoS1x5Z/moYBpy2DuKK2/Hy1/5wt7",
+	"h4NMckPC0ltT2/COl3k2jrVZJ0dHoUwtNVsBAQRuw2NLdhyZmmWnYUa7Enyr1h2iGP0lbGXyxhy0+VgM",
+	"VF9xU9Zr2eeuIXXSKl3WmlKXO6h5VIOhVQKI25q92zLATasjtcdRooDY0zpKXsCqJ8F0y4B/5wst9wQE",
+	"rDqIZH+PySecKmSH2IJd1LDYCC3pJy81TN+yheALkqGjDKpxQ94m+QT5F5w1rRj99N5U1QPnHGpZhbwr",
+	"dYlhm51owReYhSmSsBsqONsQpsK1WVwlrX4R6U6u6e70rfDYzjtjg1lpimCNQPwb81JXLIkNDgw7jGlO",
+	"kFUigFqwDTKOam8Xg/whRqAAtERH4DyunoJqbZxdbHq2RDQr1lh2pE3DI5vPjBZEg2qSPzNTonLu1egt",
+	"BIHzCroM5HjOKlnanNJ855/jgkvlXnDq0My62aE4Sj/gvA6YDyi58KEuJahSwFyx5En5cbVOd7u0gGmX",
+	"9y0gt17MACu7vHzlfJyyIjNI6IJym5oSu9SC+77mPV3d3vMDLA51h4GaHzTZmp3Koy/vVqu2Kqpug5q9",
+	"VlzEQ7BHiL03jisIdpsQt+YVNj39qJrHBeXdCVCfKezu4AI6zTmxkxwqIcLKDqYybMOmY5LwQXjZFDlR",
+	"TeOOb7zRTEFP7ll6nN2n257zprp9mmhelTTDtp75/pVF9KGkchPWQTpt7W0jtB3oTxjVX+7G7bd8dK3J",
+	"A3bzAVl8DaVnnySnscJhTsPO2ooWJneHfrbbsINwLonSEoQ8YA30eNvo+OdKAXfCtawPTfBeHZ8BW78T",
+	"LPfXjmwJrqoP1AZcjQ92b6nD7HcweGz8Uy/yx8V/eb5J76xM36g7weoB3ClSBFRuvtngDq8h+URVFVnX",
+	"r20PUR5upSwMzQrtNEF1BDhXwvYA4w4MrZMEJglcAQErIyKcESJVxkvVkZ1ashR3SNMho0AtZpncArPu",
+	"umqiJYXqoxVgNmi1/mBjmc2dP0yAdye4ADnft+Tyg7NbjXT5GrOOMTkdJeavxFl6uUBJ07pVNWkzFj3P",
+	"12vDIcFIY4IuEmMpctWRoNYbIzaced+rW5vY6s5D0SjHbMgUN8YpXNvPKgjOGxBM8AtXdcBqv/Cocrgm",
+	"McelkoadNVrR1mKZNJXeTfJNVY9oYA5BZYoZMvZTSgoVshBpcCTCqXmOFjuEGTLDbXeHJYfCJs6/D+XQ",
+	"GBfgwhqc74Bb9Vy6h+r5RwzVovhS1Dl3zdUBsA/REfz3zwZkG6RvghY4tL2ERRkPmZH55+ilxZjtZCYR",
+	"WDU1PiwimgYZXi7yAwqwqevfcr/3rrDtTNeYsbisJ3KEEO3TnrfvHw+S+jtOx6c5dtjCCcscyzEdo0wc",
+	"iTEKQ/DIdo2NjRSquGgm1Gnc6rY/fk6iB74YJnhXwwSyg/941H+/BAkXdh9VDiRBaJc1tnxE1a8yGC/n",
+	"9TYb02hMK2u0Lc4fFCJa5yhky3NNywZqTAfrXx2WO/wmnn4TNtvHzLUNs2sMbwpjxBZd/asg+DrjWzbx",
+	"HhxIyxlZCZwNpMJo5gAaMNQrATXwDUiEi43/ZuArnOWUDZ3fti0JdbHY4p1EpxcukgPaGFNmW1Ml9sUE",
+	"HTFu/EvgHnB9yCAPcUfUsb2qsESJv5ZkELdqB/WblXk75CUf241ooayPpF6sSXo9KTEWWEq8IVJa0b/X",
+	"+GPeGJyuXReSjgfVkHtTja8KyTGyjW2lN9MTb5jF+733Sm3zLjQknaqmoDc0JysSdvtZFUyiFVFIcK5c",
+	"rWZw9hzlBEMLFMwydE0KVVc/9Z0+wlivZJlx+5+4yiuLZowzMsyT40C1i+lP6zS0NLIKgK2v15V6bDIa",
+	"Yv1+3OVRl3IdLzBjZJiTUw8ftqT9yGALbAAyf/ndFNV7zqZUZKpkSEnSZpPzp48b+tjT00N8fOrrfMsm",
+	"vurx+XiV80WXAdMfN+1LhiVOfFlgReLcdSwe3kw4mmni4KXa++6j3je90pNxVSKypWr3Ksr7lwJA0try",
+	"qElA3o7uY765pC4wGygLbvOwc/BZa/EEjt2IijyhtyfV5fEnmlQSAeSOOCtJqO3VjbMhbddc2uAFI4VQ",
+	"ibKSmO56gxQiSFSHd2/lTIZpFE17CiCYmu9Vkj464gxt1zRdQ8UDLSpD2oJRU/NSKj0YWuzdIurCJ1Rb",
+	"1LHjFtdYqGJBh+h98IaLqRr/JoSvSznqTQiLjzNSOGubj+i/4vR6BYZF9BNfmORsZ8bVAik6snEwURUj",
+	"B6HIJjZGcVNGXAlqa0kPqZajxa24Ll44ajFmx2MvSyJcsgI72igE1xgDm4UkhMHvGnZYLvVaYGwoK1Ww",
+	"m9x+knK17eGNCW9059KDFLe31uZORt6BD/KTqufii5wzMi3VkMq4Ms7+OqyL4JByDTLlRcMja+qS2jWF",
+	"+8DoV6ZF1OxXoCt6UQahiNNwhku1jjdErXnAeJV4ReoTlPMVkKBtHCzXXKiTnN5AN+pWRfuqhMKL55pS",
+	"lTQ17+2twcHUa8q66k1JLhBVSOFroo80cnK/PrtantcTXpOdry1oadiUNfaUhAUHSvPgCG5OK/ux0U//",
+	"/HEUTOD+HHTVUUGkAwiLCFdb33f6Pnny6OnhN0CVKtbCegz7v3a/NH93VUkM3JVz0MvN9gn98HH6hko1",
+	"VYarJhlh06veqYtw3LGD0Aerv65YAKB/8ZQenvIZelMOS9LuDz+QB4XCobwt3BGiVM2MuOZWv2X5DrpK",
+	"e/T3zBaTThBmckuEnHf2rDCT1w3bJk5eG+QlCDXAyKpFf/wDMD9LePGCqgO2IuhqyTed8fJuzJKyFRGF",
+	"oD3jOst9Tgq8GlczYxibblCnT8mHuZYJsxoqDm0o8389+xcz+5eANOBrtxFY9mm3lIpv3vOc3EaU7962",
+	"Icg2vMsvx4RPfvmo/+/05Mv4469n0dNHHZXwOuoGjWzWXgcmnu8HJvYVH+kvNlTj+G75w+2wfk+428OG",
+	"K+pDMpefNka+MxVzgpfHkpds3NVRcKG68m5WVCoNZHyb5lpT3DE9ocMWARb4xsseCj72Iv69XeHEA2/y",
+	"s+MuPrTvo2ym3I0LHF4JXhZjMuQmcn3XH+vW8c1PH++rUR1s++njQXy6KoU1yeGVEUVSFXMWm5q8KYfS",
+	"uB1yuY2n2HPCPD19/EXDhfPo6ekt3VSf4pRmAs5YR0ZqjsWKSFWX6UoxQzjP+ZZk0GzJngjildGCixNh",
+	"9PD8/LjRhMFex4c9SR3eqyen4/xHDTS2HDxd+zHY9dMih8/q92mT3ginz96rkzw+1SyXKWYTa8Ddh9p8",
+	"z2nDwOwHegOqAzbILtS6oqcXzqiK4Q1O7zcZoWxwUNLdpms6FaYqkFS7FAIpcyEFRnGFA23jnldM6v/5",
+	"v1Dh1QKcEq4EuAbCdhj2cjsNADUaHZ00KN4RxOHTtiWkmFoik9UFwEY0valeCwH2sqq0fIdCo9+Sd6KQ",
+	"5/UosV/Zv8VcpUeoWGQkLpTiDYHCGfNZdFctcO+6TNWA4Ww3pkLNEqf910a901/D8GbaU7iOC7IIg97l",
+	"NrmrcbhGNdMdYs2qBnaas3xRdLIRlUmFIfv2oPsfUCBIAUWQTA9mz+RTTYKO6nr9IElRicyRg3jw2xRg",
+	"6NSlhsUG1ntuNZI6QBCKxA4V/83gEQbBavbGu60aMM5E2Na+Wmff0XebODqoqreUS42Urwjb3WHP0yd3",
+	"WOSzfVrHZXtBCwsFKRVuGmSeW3KWCC94qSoq30/RqjSAbu7wQKLX72pVoV1g94Ay1qfW+We889t6ADpa",
+	"kJS7lDPKbghTXJgCpjDguFVs+PzJo/Ye+Tay5yf/3VjIPtb/nMcnH/8taCm7JoKRfD9nPbjedE2Zuw77",
+	"sMNlkC2//grxJXpIVPqQyxNBcoIlCVRTDs1XCKJUbVtoFVJ+//LDh/+Iv33+5mX/F8IL5DK+IUIGc6m+",
+	"f/n+8vXbb+PJ8Eu5HiYKvC0I+wGrdI3kmpd5ZkLckZTrDGF1gZwyq4aID0Ogchy6CZL+3gMJMmmtQIf0",
+	"5iejtN/qWBzmGK5YyCjR0r08XKHxRMd+B/dhRuh//vDamvdYsBCrV7AjI4x26BT1lJPjHWPf8RKWIhws",
+	"tkMIXTFbbbMhSRxZUQISL6CwqueGOu7wqHY1LyIMmWVHaLvezWeTS+l0Cg/tGI3uoHIPyeViQ9W0y/ZW",
+	"4q11H3XIt0W5yGmKrgn4nnGp1lzQX0imX4NSbRus0FEi5fqEZOdPnpx9iZ4/f/78P//P/xv6Vb988dXl",
+	"8/YV8/j0ywFW0UDB//Ox8oPr2lIt1IlKQ/bCpjeO7ocxwD6Rg30u2MblPcGZz3EfSGTox3hZk7+9/IAe",
+	"Gnbw0Dx4+Ks34W/JhebsWwYVy++BuGnmS63+0g7j+IPb33FxNtzW0OiI7vgc9rW+sn2fClPbY8QnD7kW",
+	"enWegVS2wZ/i0oqngUy87jCXG359Z6atJm2baIYIGZRlESolyeKy0JzCftd36VeRtna8CZzQL8wqOMPm",
+	"sLZHpbdcj9HBCkGW9FNHH3HQXtM1FjhVREiXiG2IfT4yRgQeygE116hXH7QBZIPwvN22M0fNw9Iu0wYY",
+	"asShVEfYOw4jNEU4zreMy22c7ZYl0zwAE4NljBJhZdoyeD3iwKpgWpWTzTzYRexWPsHmYQ9IFlQhqXgh",
+	"qzj2SrqlDJ0/RtDt+kKDvtHX65enKMM7ifCa4Ox4eK7+rRiIzxk6apqabBSqoFebuW08R9dxu8f4gGok",
+	"ASfkWe91fofO0Senh52j+yfe+PxMSzpbmAAMBOZM+P1zeEHYVitVSVvUeXR+SJnGJ7/EVcRJWIceWkst",
+	"eBLHyi8pPiyxa6y8e/mmIZpbkVDtLDcUN9Cb8sM3l41h0J9UIsUjV8r3ilGTz2JEzHyHlCilItkzJDEc",
+	"dZD2K9yepHieCpWgBZE0I7byBSTiNhoG+m26q6JZgfYuBGc7NwHKKSNIcVNOmNmyrWHpCeaJS5EHOYBw",
+	"mVxLopXssIkJJDkocQwsPfydA23+4C3NC0m+rMU9Ex4K05po0PnskFw9TPgzYlqXXG2BbGClxvsAOp2g",
+	"iR/Wm+0Cpyjpdqk9kVh2+uDanCd2lDM8602Fh3lf6IHB3vMh2naqgzca0SxCOJfcZVUl/+3kRf345HWW",
+	"IBc5hNaQozcPu3uGdLZvAvXGGPdO9KHTVxNKOVPkk4rq/mdLSvIMdMbEoTuug8WSYHH8KgKzfQy5JKi2",
+	"Y4GH3DZPcrKlMaEDCWuOZVQXmu5ArtIMOtQAPpp9OtETnNxgYVtI/Dj7Wn/nhZsO/rp0c8Jf79zE8NfL",
+	"anatgJcbzPyqC3uNcQlTRMs4Sy5QQXiRE4iMNR0qoIrYcmkMOwgwCANvcE4zs+mw9q6YcyV2Lqk/nKYn",
+	"SEGwsvIUknhTGwJzrIgA8cD27BmQmQfE7rbNB6CNiT0y7zxuL4IdhV9CB2Gz79A6ub6bkL7VyYaqOTKb",
+	"Js0itlTza1PHwdhcHanU2KxbDlkszBc828WK8xgChqAAaanInHEVOwe4+cUEVMf6gQ0jsrHfc6/0PvxN",
+	"GXwwbuawNB459qt//GVen5LYmvO0jkg2Bdeks5tTrTPwlXUV+U+uyS4WROtUplQCZB40gXc/ppwtcwrB",
+	"QnVM0Zx8qro1AYCpFMvYKwIMP26WOG4vUv9mVzOLZjlNCZNkviRYlYLEJcM3mOaWNLSUNod8ZJxtqGvC",
+	"O9eXX5zz9NrWQCTihqZk3nwXwqEYzueuZBLc6146vPtJo2JD5cb2T4HfGl76Cti9R04TtY8WpdSHPXMB",
+	"DXOB2Yo0iERLlq1taezvGrOML5fuZym5j0Ap+Rwa8WZExP5SglZcve6X7IbkNsVjbE2YQZfTvr0afg2e",
+	"2ht91dL0mow2wU8wtKjqQz2GQjOuoeCFoaeZ5sdQaGd0Y29V4nAHVyhfPEJmaUARMGe4AjWH2m3INclz",
+	"pG9hJ/VWHn19h2yNh5RKBMCBvDyuzVFWCsM1NyE46MZo81UtHcX5tQ+Fd5/UFdXIp8LwlnBR73DSCpT2",
+	"hEWYEaaWJ87zmC8T20ACsCypIrYEQ4GFLakHKVewP0nwGuWlKsoOQV3P4gxFZpyP0pxrvoFwWNEosMAb",
+	"ooiQfbJWqGnQoLpIUssqdcDDoUK10ewGC6rZzAFw+pL6jHBa5gS5ybSoUoIkU2FFX0cBaa91YKuMqdr0",
+	"XOPLOwDV/jTr4lZ0FLlj6S+wSbtBPuAKGo4Oif4dYqXG9/GzBtdbgXnvdvHbpEwMbaHd6VQ05g9B5TWi",
+	"XvnLI8+TA3aRLReZ7PJYusZL40pzNTufdWqDWorXgtMDqdmfFZecfeuBRDSb980fp9CwNvAZUZK6u44Z",
+	"VS070wrLEWYZkhxkbcYVMkSMqDoOW2mNUDWGZu/CceHmGHi0DvVkhmeKqo6e61XK7cF73nGZSxg93HdX",
+	"vVcx9/E5rsHO+lW/C295dXZr3erFNQ1r+Cj2Oot59N6A8CDHvXXb6b2je4EESbnINKUaCsZlRhVSAtN8",
+	"jt5bLERAuIscs+v9gJ/T24SyuaW5sutjXM6jarLX19bnKcneX2uhgmCal+iuL5VbNToY3pGlwSpGBTRM",
+	"5BSdfWrcUQ2d0IP7denAaFclsBIdZ1DQ3vTs88R4cJRiBJsAgrd9tl3znKBlTozztFW0AIbPohk8Dyu2",
+	"LR63X5/cmsX+83/8zyrKCP0TOesE+qdzQ6MjqLFqr6TM1uQH5QRG7I4vrlg1g57OXhP1FMYBcTDSym+N",
+	"VBkMnGM7tMCvCcleb1z43LjEg64m4y2VbEwl/CHyHpelJiXT6CwMQT3Klq7oagFPc9LdcXBSD5Ohoe8b",
+	"E87eKU9BFYN9EQrR7AKRTaF2toMlaXiXOoSrn9rqbCMd+CdSt80cxOBronnvXu7oToRVqhFY4PQar7qC",
+	"mI9sCGqE7LhjVGAqJLKvI7zCtKPdZV3HJBQfMqH5SjugMdAr/mOw4LftuxhGshU7OpryU7XOBN6yoZEa",
+	"dtE+/R5owtI8kE3S86Qpc6BrUP01+TC2mMzeFgfOaPBANigvOmDLq6nts0suHjf8vUSX0NkaGadJ80NZ",
+	"OQcEjJ669DT37vRO2BXZjL1KciIm69QLnu3uLAl2IPN2/dA7sj30VoN+vuCl73yEdc4FppJYH6T9xR6J",
+	"sOUvp+w6zDe/e40KrNbO9Kc/+0AiWcJ+eN99CJ+R/xX+879flaenj1KawX9J0hXWfMvYPNsSp+/AXbpx",
+	"YEUPq7EHWlo71RCIwKKqlQzqltJFr/fDU/ShuDVHsRWWs7pWaqi5VJ6D9cUMBaKQkWkoAF2jkOLo7PQ0",
+	"2M98AMtqwRDEqpamX3GpvjaFT0eHmUPvmxi0iTFVYYcrVZ0dZwPf7lzhN/SGMJsJMyqwZHRzikZd/HH9",
+	"KQaNHjf/gTr4TY+nA2NAdwlA6HuSEqZMbzX5eY+k/twHgZnEHcLr4FZwBvIyJ7cjdq/9/kCaGN88NvCt",
+	"zhVdpnz0Woa1M9pztkFSf0xucF7iSg2Z0lmr8e3QvJ2r/cAL29Ttlasl8Xlpz+eOt6S9GnZNhfcAu0/s",
+	"t4XdO4IjA9qAS8ROEHPKmqk4IwlhVZ3tWoVxMkn108f7aUHK07QUYqzD5YDR3xeuJubdNL2yh/uDema9",
+	"KnrfQ39zgcG99rt8jdjkBWHpeoNFh/j74vWlFqIvP7z+G6qGQg7ZUSLWJP8yiVBSLkqmyvPzJELz+Rzc",
+	"QAPqOGxovguVpaRSzykVXen/MirVyRenpydPHjX+PPvLmf67SOlJJuXJY3hHrJzIn4dl7o7N7rROFTlW",
+	"mpbGJqW/d20rtc5Q9RpDSmsv0PVaS4iQruu+gAxC9pPTM7KgmHWYldYk77CFwJYMsHXY6as37KQhEmsK",
+	"iyOyXexeRx6xNWbz8XyQtifEGI9kvtUpms51XxGcq/WUsCIvyv0QkN4HXtg3JqrihOkz2hElslaqGAHK",
+	"qw8f3k1Q7wfO/g9qVgnBg6Jqizbw7belSvmG9GTLKUG7cuwgvjXOSI53rqpdwExqrMgj4Lq0b0B2jFgR",
+	"dcDgUQcaSYRVBJbpnEol0VHCVpR9mtvva054dv6X+en8dH727PFjzTf1BN+9/ybybdnh0AWVjtn0Dy/e",
+	"BboudZpmb+mztuzE2SUMxtoNktw+7m9aTe8t80WPvzpw3sbdBs/Ru7eXr/8bkmuHe+jxgrCElnMRIp+o",
+	"kujUhFZAaReJEhfYFJuwp8REZUhi4iw6OYfnk/zi7MvzIXlw/meGlBDeiwXvThLxcQcov0+W6LG35oZ8",
+	"5UpjiJLM0XOUUQkj7SGz2Ux6ixY7ZOQwGQ5umcgkJ3K/UObdgBK7HmtrdfgthenhoxTZFEoivFTQ0sc4",
+	"YcANXOXGnbZzBaODldmCTLP5+UuScpZJtCBqSwirwfC+GdmoTueiAxGKEZJJhNGGQy6Wg1oQ8M80wHx0",
+	"2gvn7fj2HfDLMFY08i1GINZK4WtyYGn9JVVa7NODoefkAtWOZXnfvf/GZM6Zkmp1T820FDm0tloRdey6",
+	"HZjsHsuKbJmECNpuas644JDgxxRkHiaQquH+rPniPltsDBxWHL1ih12Z75BPaso4aBkehnuFb05bx+TJ",
+	"l1/6mxSud0uZJGkpSKzywBefQwgiwmy3l4t5pA9Gvjyx1VY0yXCmhYRigdPr4zlynA42KczCgvmPzxnS",
+	"rE3vk/6vhO20zQFMYIjr8rUUfNOI9G4ExTz+YlyZDw1MDzX+o2WPcMfXnEXLkkOpi/Ume7NNUClGhvj7",
+	"+sCdd8cxoPR7PAPC8NhG9oY3B0jFce0Nzgg6OkN/tn3qJASAH887elm73MP9KKQqVQ5aENo2+EBsEITr",
+	"uIP7N4HqP4gqe22FBdvxATNjzFRd7Ye7Ugoqsd70hgSZb49R4qKApAL0BfoH/WuHvD42zrjdpfR6Vm2G",
+	"F2HfjGaoNr+HtC7rm3TUXWGa1GSoZFSZoGtFbwg6SsyDVOWIyhPza3J8Ued1A0vipXIzRChxgoJxweo7",
+	"zzhhLdkkTtjevy3010OZmwAVVOCrvL2gcBlbU1P3Qkc5UYoIGaGMrvSH9B2WPIvn/36S7BfoG9kiDCDs",
+	"2QMtYozF/4cX70wBN5/+TOS7hIyaqrWLxreNrLUCBDoyJGhuhwWW6wgVO7Xm7JHGD0sjr41oNfkay4Aa",
+	"s7YNHfbuorr2ItxIruJh+BLyyls4NThYGrGzBOktytbBFH07ROTE6mC39r72QGbai9y6r8hdKW13pm7d",
+	"Xm+6ndrz/yltZJR+0UFNE6t+Z4vY8pouAtiPHVzDB3dej+2gyOcV7Oxpw+j8Lw1g6gmCR6hZx3B8rZZr",
+	"sussAQEF+zLnTAAG9+I5/Aq6sBX9aTj1sLcITLPKc2dZQK2E20qfA6s2Tqs/nlNoG3C4VnVTA2KmyN4/",
+	"3n9zDIIitBiuC1b7V9piV1dNHV6hyUK1i6sI6nDKGHzYDYby/FUWLsilFwgvpG+vsK2Ml2WuNbcgFr1q",
+	"z7Fc4/MnT7tqmlXjHKVYLLkinLbJ2n04Y6mUZXcVvoMVz/UKUlq0m5D2ZigLwsiWZLEWBAZmfLSy0qZk",
+	"ofVknQWcyoKavPGB3btDBojEphokICkzZLDdOBSFpsTEVCAwORCJn5lh3hicvmDmAaIdjgn/47ex+VuU",
+	"+b7yml96xBQ8Kg16ajLD5rJa8Hpe+JqWe0votfjia/3mNDmveQpaBVE+KYG9qjENBi5NwRjNtiNbXUtW",
+	"bMjVEdcc00rTXXXMh5YOnz+LTz7++U+zg/Xazp7un1cAk6pdnOFdYJFnmn1+cf6kFuW/bNnVvjh/MkE4",
+	"ae7QFNtP/fYIC1BLPLhtCekGEAMo8b1mjtMo8Q+xT++BTd1194IBTdMADr4pcopZOtpiJmO+DN/WIJ1o",
+	"QQCM3wTO6wViZZ6Dt4Px7fQ+Gks/EOh2t/2o0AnoCVjmxEQ93UUgtiw3Gyx6w9vrDXrBS6bkodDjCjf1",
+	"7NHgrJEmNVzW0E0pxDMkYe+TKT0Q8NthmsPdT1zqpJbdl1yYHDYw2xxZYRO8I4wzcnxRRahThiByc1Dz",
+	"qCqodSDYNkx0qJRzTYticJR21R1rYuxqHaE7qz/t8qLc9J17/1ka3Hb4oW7bIDPo8AaXVWJZdTKk78Ot",
+	"y3gM66QZ7kty1GpM4j06/q9BoYMWfu+McQVmp1j/fp+WnyEC6Gqf0cBJF2V/Bfb/yU0gHUuMB3LsMCO1",
+	"BDPonnGQQuqWlyKS52+Xs2c/9s9QJZb89rGTkDvqFdm89uq7UQgDXZj+HYom3Edtg858iKHFCTRu/gaV",
+	"AkYS3yQrU4MXh2WkMXkig8v4161ZN7bYZXfD+f28tLuMoWs2IN+DrIGEkdFybicnxXuNvienNrIfVIq7",
+	"WssETRFuznHiszkAdx0jYAEZJt8CCHfkBrq3vQyu5B9krGzuSnzcKim3miRUc+KHNa8LmChj2/f0Pmys",
+	"+qZ2OuLMdqooTeTOkKbAvbbi5PLV8/MnT58laMlN8Vq0MNbrkhVQnQAtsCRPH6OMroiN84GeQNdktyIM",
+	"neSJi1DtcDnU+UGjuLJvFm5pO1wg8glvipwgvz1RRyo3nvJ1U7m+u4PSwa5JPb15Wjtga8oY8y3K6HJJ",
+	"hFbUjEfHNWsSBKJgsgvP+y7BkYBKpmiObKSEpSbfvGsJaBZV5Ws+9vGIXjNqjR7PNtrc6RbqP3afS9sC",
+	"ZGKHrCCVH/DsfhH11lzYm/EA8BOugjFGF01Woy4Nzef6klVqCwhM37U6vbTxBo7OppWQsMYUMukakA5F",
+	"wDUGVaacfcJRs99VNhThLqiiKc7jccaIf9lb/vj2lmh/cw9R6JTiJyJdU0VSZZPH+1tyr0l6HReCcpcD",
+	"Gg4ACZoEpinE4cP3eRqh9WlAbePT6E5qd2Y2muyCbhiCOoSEFLNbyXq3Mz1UW/yxzUO/1QKh4YvYBoiu",
+	"sUSiZAfkwPqghPTMQOnw5ZKYMEs95gJyYerCryCEcAF8GTZTCxuUIW/ucDQ5l7Grl39LSZrLuE4SHjLa",
+	"C/Hp7zZuE05jCp0ZlpQM80l0dykf36luvEJ/sBFdV4L5vhmw6j7uH+NDLHeiZXDtCj0MFmYq/t6vBLe6",
+	"OmMpQVUxA5KqcJ9+CxV4RayeZcOBIFZH/zxAswoIU0PV6Yn1a1IOCSH6dMKVWIquxFRgZHCdVspTP9vS",
+	"7wBbuR33s6m4QBk2qr7jpTbAftWIW8Gw4Ywqrv8yc/bR2Jtq/KWynnjYxttjo9AwDN+3veE2FqxzvKA3",
+	"NCeh1kKv+LZuvbAiCnJK/bA30OFzggWrtX2g/5yvTMlHpznqN8E1mnH7n1gLclsu4OLmDMxk/bhwwI5B",
+	"SPCdHqzYSkg0p2oXDy3KUb9S19SWcj0C1vbog1CGSzk1QO7jHtNczXd5zP9IB/aONn3AvgTA7dqqGs5X",
+	"VCoudi+ZGr1jRusAVA4v4QC83+s71l/dd9xtYWJX4xzvjIhUlUa2Sp1cz3z29PF27R365P1uVfUOKAuY",
+	"ssnk6liDJ+gWgtxQXsr6a8NUgL3vjuOoQ8GrLmZNOINvZ83Zhn3hcDkjj5Jvc4gmyp2EVXkbgyXPjgMc",
+	"kEPHUO+tHDc1Ot2ChgmdE7F2z0aSf1k17tyq8S/F/1+K/90p/l4w55S6gT05PMYpYPQQ+wI6wkB6tmtD",
+	"AgG0yYhW6pV1vjOXqrbfQ+7UBl+7jmUWnsQ5ARJ0ZOwFak3ElkrShGPoqd9zhnaho8wJZC8ZJ4itqNlM",
+	"XxqOiENZLYdqHqa4G3XQQx2wVgielSl4sGvEHUGTDdvNUPMMjbcw0iYXstYU6Rezntgcb1gJ7DqGqeqN",
+	"5D4dao/kcBf55N/e/66jdgnZ66/Zko8PWcBiw0XsZc32y4bjb3qe56Yqyqg4Kyqv46UgJF4thomf8Iap",
+	"KTvqlVKSbPAbSyrIFud57GXaDjnH9qWK5vrf+TkbdieNkSh9MaJ34msiGMnjseNtq5Axr4y5gjdkE1ed",
+	"fePNwG3TbxnSGPrGaDmCZsNHxjm9JkOHD94ALuNCEKV2o14Zg/x6eLws8/yzykyS5JSVn8acGbnFxaht",
+	"7tSZGjyri/GaSLehgSh3HvB22yD/cbHmvvrSaurPb7w8QZO6TK38P0fgjuTCZS/nBLvRRkHA0gQjXcCL",
+	"+Jq44iy8hGTkWpUoJUHJVy+/efnhJXpo4hIf/kqz3x5uyGZBhHz4q92/35JJ0tb/0uH/QQL/vswZEdau",
+	"ObplDMWSjNRtFpThPeNL71vpjZSxTPdyhV1B+46drwvce0XJB8snS/optnUCXGOGfVlpST+RbBSH7RCu",
+	"q4oEcXcpimhmOzx1JKRX1/JkEbpBDw1ZuvYxDFAvHWn4aXSeeOxtZ72kegEhZLQxvb89Hm019vvjENL/",
+	"7B1o9g/b79Xc6jVTJM/pCtrKc7akq7ELZ4qIG5zvFYT54unjRkmYR+Fqhr4ZapXzRaNTvm+ixorEOd3Q",
+	"Jt89H1nWsgFuY9YgKMNQNjkXyuH7EK0EdgjMlyZHb8rbexV54Wdvzr5Vv7yxIsWoxQpBcuwZXAImWVfl",
+	"b1TX+4yo8eom0UuIU2v3HIpBWPgL/dIfqDHF+M5eh90xHmoafNoHron1QfTyotPGnOZckgzqk2sJ0AW5",
+	"p0Qi6s2CrJBOOUOCaAlM+uEIWv6JrdF/ZsShWJCNbcMKf+Y8va7/Klnzb7kmee51J6ncaFlshGHXj3Hv",
+	"Qf0Z83cNRfu5hrruwQh/mdXXV19cXXfeb3ULSPdLPadVqushgiw4V3G1xdUvaU6w+cGc+Ri6Vfr9WMDG",
+	"EduumvUPglhTvfdbXR7d/eIKY4MXr2SqQpj5q4YYmPASp6QaUf/SMUqL6QfbxOzRm/zst/g+S/wj3OKX",
+	"akrh9CkmuzEMUDJcyDVXfdx9v77rNdmhggiUYkVWXOzQUeI6myZ1BU/4N/AE6DEjiYB/GLVR/wtoUCbR",
+	"FUvMgdE/mnOh/+UdCBheEZ9MjiPTfAUzZDBuilcmNzgvCUzooy8xNTyXgsh1go4A3bXDzHgwaj4G1bew",
+	"qhdnjt4Vg0nMF6x93Ly74hwqN1+gBEIzEv2IIYl3Em3Xu2NTBjupzcoJOtJfv2JuNt+Jcoy4ZqwYwTNT",
+	"OVfxqrF1f2qz7ULkNneAIeUbmhImDZVOlZtKqfiGiC45YkDec785lmDlYrqGa6aUxSuhOVZBBOWDqxKa",
+	"WrVwXWCoTe0KbEUzxuPcYAw4IlTYCfI/RZsRN0tB9Cv6rtlila7jIgcfBNGEXQgqSbhrMjRtKwS5celt",
+	"+wvYYsEoG+fHbNEOQOsnhzl0HyCZ74mgy920PDCLw/in7V7PiqePvng8LgPYn2wAvNOiUn4/GpaxobLg",
+	"3quh5twbWL3XfafJ2eETEQKCj1w7/QgxruIdUbF9vMG5Xrp+UjJZFrZNNs5X+gdoZhlf64ELnMWSrhgs",
+	"OEJbwdkqhmps0LLdHpw4zTHdyGAG5h0QdYW59upDRPKmVjbfFoTZnKwxye+dVTpznuIc6edwb3AzPVqQ",
+	"nLMVVHUB/yu0v4BmEUtcx7pDCHyGd1XdyRUu9r3q4f5Q2eECVj4wIPVKdMQ4lN+kGUFUHUeIMvTdhxfD",
+	"ndew1rjz04RlCJvr8xfOyAOJtnqtejZzi1NINVzahhAd0wOmOps7CDX0ExEi89UcJeen509PTh+dnH/5",
+	"4fTRs9PTZ6enfz49f3Z6mnQlB3d93qLzgQsFsKgej0cI/NPwB8l+S1nGt0NlPTt6WABKPXXzRR+kyNGc",
+	"wYQhtebm+JTQc9zeCXJDyXbkcdOYjhnfBsMyoC8O9NMw1VTNQqSW3PR7yJbvB5qwQ4S5xzrCo8y2DldF",
+	"Atykj1tVC/I+14O598Rk6aYBxpNoSTJ5ptlIoncrmev/0nyXPLOJvBnezVGyJeQafjQDdzLmy1j/mMyv",
+	"WLLhTK3zXczUGn7MsB2qUQbv6uEwKoHXq7chYViL6fAQHcFJk9Ad54qpksgM7yJ9F4D8uxQ0w7tjI+Y6",
+	"kUmvAGjN9B80kJqQ1DZQQdmpgalJBXu6q5m3Ns+N7NmwH4AOx3dYKDCoJuYiAaqlzBTmd946fW0siNMj",
+	"IiSANDRn5wKUijmyhCgRFuSKaaItXXqzPiKaSaY5T6/1l5LqsCfPEEYJHGoICU6MggTGJ4nUlqYEHcF7",
+	"8orpiwuuNpxeH6MNwUx6yeHWYMVScgGHEybKODENu8gnCn0zYCokCw08ZasrtuRii0V2bHi7dIe3wWDt",
+	"7QhuTVxcoKRugUFZqYgErY3kuJBam9MLiZDkCFvWAPhLBZcSbWjG6Gqtqv5FBuv65tqAp3WxQ9hiyqDb",
+	"XphXjKo5evkJpyrfOe6TWK3MqqHOiwvg6EsOCP4OqiJZ4aMtFPSKhd6RDd9o9oDptWAU5AcWhe4ytWc7",
+	"mQ/8vPS/P4i5/mDPfEBYbm97OOjzYJeCW8cJT313aFR6dw9M/zYYeDt5V4iTbKocliYxfAPHwMhX5vwk",
+	"r149e/MmQUfnj0/WvBQdPW58SWa/N8jzb58bjqaHOBp6WeoT8fCvROSUhYWwKWG4jfsqcGUCSzFGLH1P",
+	"6X+pNRXwjyUvhb7kuECJvrISdHT4PByPT05tGf4rSqwKf/kimLdXAbpvkEMlrzWOWxsfTWYwtd/m3m03",
+	"rZLYEGXKsCSQcyzOB+lFLZY3kNO0OdU+ZHqEhckKVR5UYxlbHVvyl2FczsveOP2iN4Gj0VwTvIzdAaeT",
+	"Cnv9UdiRV5v06MfTs48/np58+fGf5z+enjz6ePzsx9OTJ+anP90V63q+IYKm+OG3ZBv/BxfXoUKtPZjb",
+	"Y1N9NPN2+QaGdvSMnMg1Bp3uCQWVrDI2RZey8nOfKuW+MGgFA+vlhfnTPTGbPy73+OOyi7s7+fd4evfJ",
+	"tZVw6nkUOMupMca41kl1LSb9K9+2qoPqy9sYaYPq8rfcluynnL1YY8ZI/lkCaALfqeNo7rwR/q2lal4q",
+	"awweuqj39hWIBUkFUbEMN4c3diqMzChQCcHbh45MfUAGbfcEUaVgzc6YvgfA5oKPRPkH/dpdF6a1VQg9",
+	"ydHFMnmIqHE6TrLsppvxRe705A9AA9eAyDnaksWa82vQ0mWO02toU42SUuQJOmp00z2eI7LBNDeNrK9Y",
+	"IjeqiLXYDqqD/qPgAv5QuYRcTlAgBN9YK4DiyYVximu8JUjvr0Scocs3H96h5999eHXFwFQNLWLMUh2R",
+	"YIlcVY+Q8cC1UPJ41qPzULHoCuhQ85jw6IlB1hYHPutinjCioLuP/v+gG5V3BWiHl1XffI/OAzHZplvy",
+	"XpPjgwmbE4K3Q6R6i/4Dd8BXx17Zgzos3gFr7DI6mdMo6Qq8U5b2bVUoOCXuEFygraCKnHCW71qidkfe",
+	"xq0YZoeEbfie3aeBzOsWtbksTxguQ4fu9rtvZ22B6o+P6kKvxyIsCWguodmxvlU00x0qudxtbhAE6sU1",
+	"xe4fof+fH9G+U9XHBL+yjRVHJ7EQMdme6jc9D5SwMOgf6kO9i4aY06JGBgJY15IbFA5iAnY788XNYy2a",
+	"pmuSlTnJ3E9Vi0xIJztSAjMJ24kSMyKZlmvvR00fKMc9lIodwfVnjkezeg1hZAAVIm+ljJvenOC/dMu2",
+	"ReDbCHsgK5TdkR07JH971NxYTyNgvEqFd1Fe1QmZLog7PN/iMrPoGVPzJ8ha7vo+8+Aad6O1aM8vu2VL",
+	"unu8YeaKdMGPOPNKLfddde9r5j5C/fkB3MaahFMC/eGtfiFISugNkc8QhjRRqVCyoSx2BJREiC8rt6bh",
+	"zBo8mVyxI01Gu2cIM4h4XfBSOcd0ioXYgR/ad4gqvJKJiQSrHjh3B0y44GqN6llhruOQwuMB8tlSOSvI",
+	"Gl8Y0DLm0KQVHj4b2P7ujTlRjcSUg5R+6c1e9adlSw7hP1stjZOMlptZNFvT1dq3T/XRtmmzP6F+TW3d",
+	"lGOrzIcbQ9tzIVBGMwhUMDXj4Zmt3Bdk7LxUKd80ZNrAoe9t7uCmiRorC7GgtzLF+Vc8LTcHs8FCcf3P",
+	"GXp7+eL5N+hsfj4/Q5mdRJ9OqiT6++Xbb6FbxjM4rFCi1GJ9F6EES0mk1C+c2G4B+mhfMf9BkWOWRC4w",
+	"79vXlx/sF2HuS0OFKCNLygiiKhTvHs0+naz4SY2uMlW/op8kZ/P3ePvGbAX6TaPinVUOX0B8xkSl2zRA",
+	"qGuojrdpM7Kd/npbu2qD05o+RBEODe+JJGoaFu5yCQPgVen673wx0GXcbq0cDLyp005iahz5NFdEWEsc",
+	"zvNkHrhT8kDrZpB69QE2F9vRppQKLYhXgm1FbwjrMNPaorTxosxWpLdPniHcr807fzWvQD57bvt4H0ws",
+	"TDH7q0bl12Z4T1DLfhALwblax6ZC4C1uPc9A166/OHnOs9NTm2HsfghEzK8YFyT2/IyVjztIOQbZsKsS",
+	"8VJB9LNaEyr8wnlVEOkRLjMKzX3AAIwSfkOEoJnrR590UMDgOiGt+YY1/yv0hvdRBhywy4Kko1sLQmJW",
+	"f7EuPeodz2m6MzH8N0QOI/UfYOh+IxK9qE5W8c7knb0d23cwtBO9XRKjGS+acg6khYK6BP438J5v+I1p",
+	"wJdDHiuDf3wM52PIoMb5nCGiWRmyI5DiyH4LHZFcEpsWsCVaIm5aPEf3erT2S150IxnIZRx+w+UrL0la",
+	"amERGfVSIs7yXWSDkc1vkTPxargyZPMKkZ4bRJ9GgrG080FFi7xOxQ07EqqHQ3XMFoU1uJDfgjwcggAo",
+	"COKUiA2VemMnFZm2eYnhfH19kAQvZdiE2FdhtSN7z2VXrXCwuxLEZJkhyCY4wQ4W1TofSG8DgWdGiC61",
+	"VjcfaNxwi253vqwXfBjT8j1ZUakmlyS2AIyxULywMHcWIq7xM4IkW7QTmFbwfASU73lOOqZqi581Cpqw",
+	"u08Gd8CWHnuv92lsp7iq+FutPS0o1tteLkqmSv3lNQlrkhv86WChHq0Zdz9vd5gzkIQWGChN7wFsq9Ln",
+	"JvCi+Vd3GEbjEvVllxmEA8za0osZ7wXA26B0GB0Bk90vEIwZwibjGTKVTbiBWzRwYZxv8U5eQMqUSxGw",
+	"cd5acq4moxIZefEE5EUoepoSyADwmbWDnS79OgjmIx1o2JCMGk/Jv9SBf6kDn1MduG9Z/fNL3rb+badt",
+	"8WyAuNsSdw7i+NaSfgVwmM1WvOBdjgFxt+lVZeD4O1+84jJYI8TmAg49IBr2EXduczHvy5z03r4eQO5z",
+	"kV30AHy93hQ52RCmsJP9WvzN9Kcdib/n8JbX6rCNRVwqvsGKph15NiXNsA33DFSZ1bcYlZtw+uuadLjq",
+	"rMuhsHeyqYRJG+u3WvvR1exqVjUasxzhuF8irSHzVxhVSBywH7Dl+7vgoyt017SW4fJWyxwqdkMBPpOb",
+	"lpE0x1reviGoAjd8DTXnnEzELQoLHalDlcsPuX7vouC3v0/tFYf3y4W6jYvJoSxeE5z1I09P/0KPf6WH",
+	"Tw17HezsX1JG5fqWcQgrwrQSdz/RDNeUDUTjP/RI0O8F3hBFhBz23rt6PLTo4Suv8mwVC+8FNwarJVrG",
+	"3N3WxB/Q3bvEBQ1MDXWRKe+PaTPrvoSh+h0TWxdfk93Q2tkQr3lLAhha9h9grVu89TVRC3m16kCWBxLZ",
+	"GdARVDaVIO9Dh2d5HBmVBTr/EmXase/xhIF8yPTpplAPoYqzqFgS4L5Bqy0SChGMR51+xVaPZXTzsJrJ",
+	"jI+RBjM3AramVbys1iJtKNAWS1RxhX21aY3luuOW1rNBWcMHEr15/iJCa/IpXGqD/DylgbV+LTIAdOPm",
+	"aztprbD/ZLpBpPJGLyZbdiim8LLewS0X1yNviQVh6XqDzXuBdm3O6DHUOtedt6DZCRD4gL6Gfgy/hSHy",
+	"QG3MdgChDicTksKW7t0xMkhzI/qEaO8T3Wv4m6Xnad7S+762xvP9Fk4A4G5s/MOuxx2Qujk6VMuU0INE",
+	"y1cZFOwFd028Ni3YZtHsplFSufswffbKkFag+73KQe5t3cgoWBnzZZiTFtirgQG5x3ZXLI8eXnBo6TO0",
+	"dgGS6qHp8GT5AqIZmNb+9vIDemgrwD6sT1mCjmp6iRxgx3tB+sE0jlboUsDnABFqbozThnB2QyWYqRFG",
+	"DfJzl9aa51r7swqfrYVzxdxErRI0Xj6djWCqIppMgBMjq5yuaL9ZV9JgmZ66ZpXePWYvXS4QnCVkz1It",
+	"xgiw7R5RlualpDdkRIMt6EnfXZZr1PfJp7Hf/63zXFxa4XdaDsR46+Fe+4K7b2aYig7Hw8EY/2UlkAy4",
+	"9szYz6lRNSPK28FxWKEtYcqU9kNVthpUcxIlewaBY/bMpbzMTezcoiq0BV5AJa+YlSApZ7bYqnE/1IHm",
+	"ai14uVp7oapmHDqC+lLVOCoRziW/YjnV06OSZURY7sS80EL5sI7sTWrIKxKnmWUCQ5uoe5H0ozU3M0XJ",
+	"bqVTdQqBcDH1zB7wlN+vSGKyrTtr3d1pgqrTzEKKGBxaD5jqQEYNXuOnt/r4bTCFcQH1TT44qWDKZG54",
+	"2D/jGFlbIHhysqQkz5B+jsinQmun+gQfmZoCaM1LgTK8O+HLE1MAzvy//WlLyHVQEOhxSXwG9jmeL06M",
+	"Hvp9j1VP9RIIuImQLNM1whLZ+kvvsKBybP2ScISRPXjtM9Z/Gu5JN6iEkN9XR3BgTCpK8pl5wL/O6j2d",
+	"1ZGnrZOULBSjcoOw0nLWvtqmZbKgPgWNKOQFSmiWABfxm8txUfW+bR3RbISo7hVRzwkUkIDZrQu0P4UC",
+	"nh44c8YQ/g8yPjt1xQVV640P4svs/MmTsy+DOuAUTaM2z+9TabnIaerqwgds33iLHp2fLHaKIDMWXZNd",
+	"hBZYkqePg/bWesq4IJsOm0M1lb4q3r18g44uS8DpO3jyD7J7zZb8OALvKi8IkzKfhzsdKyruzJ+wV73f",
+	"Tt9PIBbHkbejDezu4cWz7Q8yw9ckNtb2c21fGXOV1fTcZxKF2Q+AvYfbn0tSmg42JWO2hItzmxxKatIz",
+	"yjJXL8DjMrYMr9NBA+2AbYOq/ScFlh2Z3y69st8sDnPYj9TvOc9rGG9eu+r9ApN6QteQBNM8QVsiCKoD",
+	"56qwuguU2M9BpVhIOyuKnKb6LJju3OhIrckVM7FEdcORuhFJQ+t23zgyqu7+O1XndCqvGAYV2xToxUx/",
+	"WvAbU/XftgbwmrGbfDiJjhK/hbu7DKg6nqMPGlJwvOnVaCygh+gI/vtn+NTxM+QgMIWPKJRGghGMCxjT",
+	"tMwd3hvXTr6LGHlOnktJV9CMdZqtX/DKX3sL8djNEiSmKjp3bEL1pEBvKuNFSXMVUxYW2rpClkd2Zcj2",
+	"4rj9Lzc/E0SL1pG9OPia76dEypOUMyV47rkloIkQNGmvunOB/Xa1MhyMEQWG76pzFjhazQtB6ilz8lVP",
+	"b7ze6P2+VvnVCm1xkZymSsZbamrKDW8fkpGCsEzGhhbGvHeYiDocdv3tTDqIb2ogUpmT/uijDVFrno2E",
+	"1DXOHhGf34h3D0VBYUMpXQWcXZ+98XEOtYeGMAX+jyo4bIMLiRR/hpKUuttHKrpK0GLnOXO0PHf04vXl",
+	"FZOmGVaEcnJDchPuvSvIBbr88PpvLS2AZpH5Wf/jxfMPMPrFi9fyuIoTNwZZiRJGpYq/OD2NnzxKIu/P",
+	"s7+cQbewlMaZlPFjKKMmVkmw6dXw/oqaNJpNcgsiJMnGNuDpLhxygwXVF/I4cv3evjWMU7rYkSbHrAmp",
+	"2bq3zpSpqbdxVuuz0KA3fy37h7HBRfbYUQOzXQz75Q3NXHHPMaKf/1qev13Onv14GMPuQy+0wDP77WP7",
+	"sEA/dIhkYfxQSOWSqrqp+oFS3vUyx7TfqyPAQ4VQucgqrWivZiQzQa0m0x7OmEOSkSZNXwQ3y3D34MEI",
+	"zRSzwZ0Fpx7PgYFhnoC9F/ZjwfSLqNeBoZXKZpHfODk+1qOa7LrIeT+kepSdTpPmaBavAcmMII+OEnOM",
+	"k6pLRW2yOoaqRDjPY75MEK76uKo12QRD20QdzDuOM3bHYXsh2KsSC+PT0yeoirhuHb1Skqw6lvCK8dSP",
+	"L6IPQEUWyc3Fde3m57cxa1rvjpS/HwOzf978mJ7DIQ5dAvBlX0TmnUrAdyxt/lHkwam8ckwwaiAefoyY",
+	"0EVKlRQzVje1qVe/3sKtDd1Rw4zHNE7VF4HUPAUxvjU2D5tCD4zggYxQlUnvp36MO3nWteWW5OAKYezy",
+	"8tWL5xNNf4GbQJQQ4aBHRCbuCWyekOwI9//glhMAWNBUWLtb/I7e3UZ3uFezXZxTFjBDzL7Wl5KeITEQ",
+	"azWdmKA1KdfZA4mSD2ZZ30kiACaZIK26X8CdkdgCy6BQJP+eEqFOcKnWHMK//g1dlaenj9JrsoN/kAQB",
+	"HPCq6UsJ6VJz9JYReAQ9jD1ENpSNLjuxcWLCxjSX27nn470KU5wES8pW0EWWqViu8fmTp8FzcwtfgtYO",
+	"KUMW47+QTA8F9G6wiurGijAOejymfKOv964OimEDqaHjBAr/yguUFILcUF6a9l2Qyuy2DKLZUGL/jOHP",
+	"xM84rtwAbo5wfWn//YkBJpX7oOEyCOzJcLcB0M57riZHIvMbInJcxGteigCiX/EtyjlbmVINFkGweVLh",
+	"nXRYjtApUhydnz09rUIm0dnTL1zshsmM0Y8PJ8r81rFEDS+EZZGBldz3U+ZiQZhpHhlujBxneNdM63n0",
+	"tKdmeVugrGaJ/C9+HLimqTUnBhUUDiLxt+pOktPeb9d+cEX8q1m71j5pE/Ocb2NZZrxRaCxUYnmzwSyD",
+	"Bh+8VLE0dWm8fW3kaz0J5WtlFOedE5ydn44ijBDkgU+EIT+Iws9OM5MI5XbU8fYrKiFYYBpDM82jW96W",
+	"J2fn49wtdpYeCHfj+RDciqY8I2FZwWkj78YLAYCO13HVO3ucCpLyjMTpGuc5YSsSWxl96mw1SveG/rS9",
+	"lnEpaIc1iBdk8lcVvyY9SNJiImVLfmhUeGOjrr3Y+663xsCKAhs1APsdZPXSREK9E/yGZgbhYwh/YP1v",
+	"vqIsLnCoseEP4C/WV72Wq04oQ4tSKc6QJCwzVs6F4FtJxHxEb5wDYbYeMMNwMiFjrLCvDlfHA1vRZ4Kv",
+	"P9KxjleYZXy5nMbT1ublOLX10m5TXLMxVwewEykwxXm+wOl1B3WZNNuMCpIq9N3711piFFBwiwjXrNfh",
+	"MUKC5KYygeKGIom4IeKBdGFF373/JkiEaU4JU13qi33a1VPkOdQZMiV7sbxGyb/Z/yXG5thowUTUhYXM",
+	"/KQkyZf77ZgOQdls+xQQZSZ1E4DrNRbcGF16zSf9XW5lDFzuQJBAL9s5cIccaKmVk3iDi2JUS/XLy7fv",
+	"eU7emPeC1jTg4uNuIyl5rPXKMJbuNPeguqJqUg4RTLWO1ia18ebnIVSriFqHdVwegsciXrOiHF0Bwz+i",
+	"I0sl9xzgH+oeP+jthiplwqVc1Ug4rqZ1Wn2Qr0mhLkwN+ciGTEEoFSPoCDt2Y757PKxzUPsIBvggz6Hc",
+	"mJZg9LeQ3S60wSpdE3mB8AIaZ1h3iA25N8MxpG0uS2mYy8GoojGnP9x2zmfLYF1ZLomoo9CcpFDgFQEn",
+	"kwvzsg/qHEqoeNZR5qzNZvYx9vorBJIZgjHg9KHWLqGx8kCaUGLvc6Z8m0z2Nm1AP5yaXe1DYp7pCwgd",
+	"JdDpLblA8I/EmJ64vihyzgt9vhDOMkGkbEPRr5LUnDHQQ5jKIsc7m47R2gojtE1Im9ljuM0Pv2aIi4yI",
+	"C6+vvqPb7ZpLF83t9kRTCzXl7aS/UfozIwzPbXbeqOp2iLu36x/afEJkRlwgqMQHGbIZQQkvCKNZMkdf",
+	"Ofoxv2jiX9KcmGZ+SQNwr3foj1dXn87P9P89Orm6+vRkof8v0//8C/n461n09PFvfxqfU+FfOyEPvz7T",
+	"livklF2TzIhLVNZHNsWMcQXEoXcDLLC4aosW2XhKhLMNHNaFIPj6ZJVjTbIVLoCPh45u2NURuMJ67pEJ",
+	"gn3LG7pvqp4i+N+dxO9T7biFmayFQDadcVrZ6BPL7oAdtss7D+mje/huOoJAS81NuEBpKRXfHCOMNmSz",
+	"IKIBAloRddvkL5enAUB14PMDkerF4YiIDk+iagZ/D5A8+XVIzuuoiX0NNi3VbDq3B/qkJiUQnDCKfmss",
+	"BYTYQcuC9dgPB9eT4rGBLAuo9zEx89mUqc1CDB16iCBJCKvCRcytBPmKXNhbyThTbL1bXx/z27xVCQf9",
+	"UUU2OWGqftZsPNPyfgq+cc3qOTL12A44nId1p8EuEV6m2CXPz4eg/k7qwTUKhvSOHhMcN3CYC12YUNpK",
+	"Q/NAIjeDa0tj8MhLCKlCpqkVWpAlt2VLuipUHyruP6i2dP1G6GQWgt7QnKxI2I9nvOngYYD6HOgoEZyb",
+	"ZsRlxt1/Kx8FxN5yRpLjCPlLrFEgMAtnh3lV8kZg/IUDzl4v+hsPQJJZCbxBmdbIJEdLLCLES1MJJc/9",
+	"kLVW5gXE6sk4a5YMaJTlMyMUVzgfkOjTmLH9+sdgyFyz7l+gelqqDKNCWGr5TTMyTVQQA/HMRCvQzAYr",
+	"6C0yqQcxToFltUccm16DJishmR8I4OwxgHSc1EahTg9xLdasHyKi5RXNH9GRAkbsmHTrWB0qrOfnY5E6",
+	"p6TVMeLyFXJPa+rU4nvnXPdWoVBfl15zSUFXK6NYuviDDWYlRNXBLTmrizxmrahErasLnufQtuvjIItS",
+	"Hd5a1xi0EOwVFGwYgPzdrS7H+i5ulhokVYn/mgN5bLdLiPgrZllIyrXUUScXowVmWYSW+m401WLMxc+X",
+	"timIhvYZSlyEYmWsdT9cMROqjWku9fFYki0YNjBDa5wvTfrYUSjd7DhCSc63iS0S88Up+i/RFUsKLBTV",
+	"HzI/f/kE/ZcIJQ5ilRhY9c8XKLHVnixUVKE1BpOPjczeEdXMWHPVoSI/5NJUkbLfddmU+lvBaJWqlPt4",
+	"x7DpH5buOrrhTgs6+j2kCBl7CZzt21CC3JiTVHOnRalQTpYKLpUjyvxuTsBOrc4MXAXnEM+FTIarfmpT",
+	"XI/DnMaA0sEnLSBaRddcEi44/RGC03XHfEOFHu8KHlT0/517YVC12ju5QswGcDFBMHOvGp8klCDbYoks",
+	"W4cN6+zPEKgycT/9ESb1MNgzQuznOQ2+hwD6jpyI5i1RbU3U4AlNcm6fs8at0H27dN8HNW7HU4TZQ1kX",
+	"GgTYkgt7ReijBX02jNUPzOz7FELYDRWcucaYLYvGfqnrMdv/8wRvh8Krfjh+O4TPz56yUF81v1fCwj4L",
+	"G089wEIeSBsQvthZm8E+haT6UsjzcFkAv8hBZxmCrme2ZEJYT7FVFPo1lGGFFyJvHQdROjRe4Y566oBn",
+	"gaHtGoP9Q+8G9IJNNEAWlntqvNMShap8hLPTEP1s9BcM8Vjl1VxKVkpQHGnZBZx3CpSdZmDsaU9A4S2u",
+	"qIH1Wv0SrbXk7VdpHWvivZfbcVyHn7vtdnPe98GDjDnQBix4YkMHtSnoT4qmHeT2dZqoMIKVZY8XyKis",
+	"cGwNmRvKFyVDtiDHFu/Cx8plTMaCKMLADuoCr9vH1yarWn/9ERemaChkAOIVpuwYQtOJQHjFjTZn2rhI",
+	"lBFAnzErMH5lj7Lys2EZdx3QvNZlBRGUZ/obElF1gbB7Qwv9KIEKy8kVw6wqpmxMzHVqLa6/7gqbSMfI",
+	"bApmNRgzuSVCXrHHp4+RxND+XnKjDfph6D53+EtQKWCKiBucx6as4qBL+7V9R7pGeBXHU2FLleVx1jhh",
+	"93xPDQoyuCf9DE5gReKcbqiKCyLsQkYA4kT/gghki0viVHBpDEJpXkplwhYroJ72AwWJwr2UyrIKCp5n",
+	"zrIAtIgFceRQeVqNLQxq5hSCZ2Wq6dnRmVQ0z2t6hVACyCxHzt1hqyVQgZTATFLTLlN/6JoU6pl+toM/",
+	"wdJm6jKPJqmWVFFHEO1RWtfO7dFUGJvdHKFLLrmPyPeaq44Jfffemhb73jiV40SuN2Y7jOEJOxsaMEyw",
+	"KCgOrEfL0hGckZZ5LSDpVhamVq+bLxrHJpg+URmuxr+a8+2Et5xhbPybztrWYYg0tp+Gtc6y/Bq3rsy0",
+	"QbsN/3RGHX0blcRxxWZC1BAIW5Q02TjYJLN7UQt/V41wmubyg6d5XFTlxUwN4w3RHL62OAc8fb+frP0H",
+	"EW0nRjmAV+FQIRPizh+cOvsCOoI71jh7oFctwSKnRGjFc0TDA78cXUffg6qIHVzbG3wNEW11eRWvLt4R",
+	"lK/gmnC2VLbgGBr0UNd92XfnU1UVwAebp7G+aQxADADJbDBr5W8osJQdcehD2+197gItd9O/b79yi0da",
+	"Hw+S7L0wRHs6fk+26ApH64M9Ooqnv6py5dcbGcqhx3ZGY0HvAxAeD3KIPZlHn47KDH1hysqY0jGaZDr5",
+	"Q3+9CY3nfnhq7Vm/YBUEajxMyvXkAXj4DRFZOYZl6SNN2SpeCtNPtOlY46XpM9OxElZuFgHRonYWV7sR",
+	"mU1vLbmPtt4JckNNrvWYOL2SxMwIfy3vvpkWKpqCUR8EKijYoXmxFrmSoA6S2EgqaP9hfmqiuKtLXF9O",
+	"zJAOlx0+ycUududolNriyeIDwPfl7wHDrcw9YKQnZw8Y7cnWYzvz3YGcO54/N5hjiEtzfQgqatwn1W+c",
+	"tVm2OEBO8A2RCOeQVeI1+dfXdtPjPIxEOxX0BnFG1alq09/+YhzCOk/3xCLPQ0yY91AkqK9O6cEGiR31",
+	"dWgdqwajjHRYSoJos7JOb3pZZ6UiSKHwKxKZIHD/NvOKE5niz0TeokaRXz2yXbHIIaOLRL7361x+Vklq",
+	"eG3MgzRdATypjwYg5cBaGwrY49Mvnw6QLTb4kz+F8wz5v53tLaa1ZgtXcNEkLbWwPMlnYL8Rb5Z4QBy5",
+	"PzoMCgQyPk+r5qOfufhRTy+2PgaRUQk89j7aWh9MiQ0ra93tDRzgQe57p5mrrdqz3OhngVJGrR5Yfemm",
+	"DUqZ1Paqtbn9KZyBhjBD8gbd/ty+EVJ3KkwDG7fPm+qPc21GHI9g1M0T3seq974zQKMN1KmkbMkrWbEq",
+	"UWlLVlbCZOgsQEE5oK5pZRogQbBxjMwvB3OzHnVod66+0YFXvxic1vUc7adzmTwvmnkJs1prI2IvYXaA",
+	"+bGURIR6KO3HOPkpk89P/js++eX05MuP9T/n8b+ffPy3P/XyneqLUYXlCm0hUtGbO9VpNCXL5y5ui4qg",
+	"pt4jYDlxaImNMWzUMjZLHHeGCnxweb5rDG10iaBLalLrOcvQElIbwmEAmvZGVmAYf1M1yXLANRagKQPo",
+	"uPIImtQubVD8e3LDr8lYfd+F1Meifr1lFKnTHaDDqiAm1AmzDK3xDbTqbVX1dqpkTwG+JktuwdG1XCM/",
+	"D2Wb+wLtZ2Kk98OWghiR+maeyHBaN3Rz599hKSEmzgxIqqwasDIWeOWUQ1sVAOyh+udBKX+QSz74hm8w",
+	"1b773Uzdf6l/b1LcJuJOX3Smgl64ABDfbGi4mtiKdxRDZRJ3FBE2kDobgOdSh3wTwlaUkSrsB35LuShK",
+	"iY6MS1HTJoRtwCbq97Giph76cdBfwwvCti6xYx+gtwVhP0BEliA5wY2U/Q7GV8/olgqYqDAV+RgNblej",
+	"ef/Ymo4Uy7EXQXojZQxNosJIePH95SW6eQTt65BpJqUxWyqSmfAI405MucgeSHQDce7OnkLVGjILGWna",
+	"4gda1C1wN1Vaw4AU208kiy0hdZiZYIwjNglEk1WnnnwquCSZsTo+cPsuXVaqK5W/pJ+g1g3jWxPxOhzf",
+	"4BeolPROg6dJkjFpdwaqUpCB5vYuv+vby+9BQiXz1Rx9dfn85MmT09OTswh9d/ntydPH5t8vvn95cn56",
+	"/vjk7PzR4/Cx2fAMRJMxza3Ta7waS5pQLEiuD3xogLY1zOvaOHbN9jVVwf0BIo87gfV7zQrw9Vlr0ra/",
+	"Vg+/DWrxsLhH6L2c5PlyCdlZY3WwlNuOXB315+yx15RVjbUE9t2iZKp8dn4+P3387JsPl2FasmsKm2e0",
+	"gN1xil++eHv5H5cfXr5BZlRk/FJ13w1yozfYnCPiRdCbq0KSpkm5+scI5MAehPUJpmwoYrcHFns7sj+C",
+	"hq/VkHi0V+mzHaZteFhn5SMl6KKEaAw70nIgLIitnwXVqSzXIAuK2bOz86ixv+G99fnwxLZ1DvjII8Wa",
+	"aCoS8b7VexQm9ZDzd2uQLBc+fYHtuYNL+x4uVlORRfawATsqQmkJcV9foH/Qv8478xOqW3DwnXYXV9Ef",
+	"4VLhpUg7TuSSkMyooaBqbAVXxJOxwoX9Oy+paKYZYCZwy288Yr1D7zlHIre88Wp4Kzy1rsHqLPYe9c8e",
+	"htSU1n+vSKTWmlW6HmjVD1Q14UjwPLcRNVr1+YkvoDQIQzi7oZKLHeKlrdVqLwqWISeaaN2A1LUFitzU",
+	"NGmXcKF5KUi8KLMV6W1H/wLsbF+bd/5qXtEchOBcrWMorXTXvffpinFB4i1lGd82fePhUism88Wgg5fq",
+	"/2XvfZfbOJY80Vep4N0NATsNEKIk7wgMxywty5aOZUtXlMd747SXXeguEGU2qnC6qglhfBwxn/YB5su+",
+	"wbzIvsl5khuVmdV/gG4QJAGSMvHFFoFGd3VVZlZmVubvZ2QiqKugUorA6H6sAxSpUEQlRGJYpC9FlslE",
+	"nGGlXdTSRNeWe1mNa+v3W6XiH6wtkqye0vxzy7Ujre3VRYnuqg86lTESl/HLq5tpcC5/gUsb/Z1VaX+j",
+	"r48Bva1qusbIZmOT8QGbitGbafTd2gtXuYsLAW0Rw1UXkHrchSoji9JnY/l5PTfzJrVrxZtuZoI+lI79",
+	"dfwssjFtVbQjqXjWdAp58NYaBt8uSmNEtR51ku/rheu1QGsjV6l46Fk7HlUt7mlAMaIdjnVwB+z6V7o6",
+	"AVWdwKqjXExc0wA3XNH02lB1ldG0+I50hYTWPurx6yD4N4CFYHsX+BtSnQOv+bXWz6tIQ6NZNdVTaA6R",
+	"KpV87RtDq7bYpZYUUMt0lNVubt+dA5c8HjTtYBxV29XQxL+kTH5Q+ew844lbpqlORPF9wPTMf3fNNapx",
+	"G7d2DUgoygdJKMG9rlaIlZsHdan0y1FLrxRSc6VmVM/M14fXTwzTc8UybhHht+jEcG49HPppJYKy1YH6",
+	"3lXiE+Krmdiqmb+CUNJ5keepPJcYIPqC0KaDe/9+qbjBxtpuoD+VdIAiWZEuOFEvE8oVe3cN8nSEcT5r",
+	"3awBzvLMCKGug7f0+czXDDZWqX4qABBsac8WZMp4Pd28jNnmMy58pC9xwatbljiuXzvTRlq0lTwTTGmL",
+	"vLS1bpQaEM91966tuUVb2ATpS48SuTSx0iLBJG6QxcVaUYoKohJMUTUnpyppsRs4QzVRqyWkioTV6hQs",
+	"r8iqcNX26Yq0rjNDqKZ3FuqSVbivWPcXIS7ej3/UCjlRvPWDuYLUQ6yhHttOJPCCjXWeASNDylv4M90d",
+	"E14rejK5cp8EB1NN/7C5MPivuUiU/7ed5Bn9c5xJ/IfhNs/cPxu9bEMVo6duVsliCp6J7CTHF8K/vvPK",
+	"95dfPh0sR5snClgBjCEIfzCa0Yf3p5/YIc/t5BB4gKDrERYPrALcttSDibUzBJAQyn6S8UUjfwtzPlcq",
+	"ernbjeCi2sMwxT7Eb6KAuArAdKULNlpQUyZehlDv7rZ/ywUkjNB4HODPy6HxmSRmVKqXeKX1hWwxEkSg",
+	"5PEqWQzXMiMsPL9xUmAQeGE5iuLg9oxu1Tggea5EUqnLWFmYkw9vcVWeIGWDSHzPFOt8/O4Ve/n86Cl7",
+	"8+nTB/ajMMZZrFN5rpzIOA8qmkx53EPayqgbMCOUDZUzEIInmIVZMFxKYtzos4ImFM1k9eHOz3Bfddyi",
+	"hYpmgwoDe74w8PB3mfxxCL8zh78jX5dM/hjSHXoXYhERDCp+cnYhFkPA/YlCBRvfVCrn1HQD8E2+et5L",
+	"RKwTkfTZqVAJi4p37AHByZDp+dcdhFotLQ1CrnaPqTboa/w+V/JzqFCt6ZLjC7GQydfhAV6BSuAhW8OD",
+	"Y6VVLIqvcyX/lguGOlhcw9Pzr8ODynSHBwCcFKpysDBMQoTF92Jvfjx51Tt9c3L04qsCVtdfDu+ODxhG",
+	"uC5AaycSVnlJVadJCA/+BxKa0fPhE8uzc2F7eSbdpx039eHB/5hxOwkPIgpQ3CegSO4S732E6ueP76h+",
+	"DL7sBv6mRPzbS+S5MLb6IyRo4WykkwXdnIcqekU/+BZ+MGRmwntHL75ampDTNye9ymS4e/gpYBPBE5GR",
+	"3L94Nuj2WUSLG9E8jAq4mBfUUlbCFXuGqjjV8QW+B2ewtjDe0tbEADQTKhCEPvsoxrnhKfpIzwdPDSEM",
+	"TEnh0H8oAzzWIWfY6YqT4KRc0yCEzRn6isY5rHLxCoHzyFK+EAmOKoC3B68Mjs0wXDWsPpFBqKYSug1X",
+	"paOLwCJgn3DySvtUSOWqXfoD/K2xXjVIZQELrPA4FcJW62rcnE654udiKpQFcuhMp5C1RXjhd1Lln2kp",
+	"TD9U0EGT6DiH68nk4CbhPTFavpMPb4eVdQwIahZN4SVPZQIdOEGoIE8sMpgVZ8EBKx/JheZixH5++8Qw",
+	"98YFVgv7XhOBECwxT1NWtGn51HMQKn+1R9KhiAPGA/4jtyw65DN5ePn00Jl/PpP934xWpIjLXy34NI36",
+	"oQrVK60uEVvFDN3f/40hOppzruCtWCLilGfCsOhzz3s5vfIlI9bhLPJ88ENsOo3IRhVBUKhYhaetMkPc",
+	"8lSf5wLRqaVh4vMslbG06YJxpdViqnM6+Y68wzFkf/2VLBxzoyquI0veZ79QtQ7H5WFxJhL3lgBNVXk3",
+	"gllyquXu1Ync9tr3bxnBTgEfSQU3OgO9jLrHRT0QQUPR+wTs+eAZjMr96t/65TdniVDS3VLxKWoTk4pF",
+	"eNBUPPGsMq99txjR555MxHSmrVDxYsjKoU15dmHKV6FyT8svBONOERJuXYQRvS1/3vtBLCI3OlTI45W7",
+	"6xm62213n2ilcwr60CCC4XVbe9/d9yMYEYB6gs26SD8ZPhWFxiD9HeqbzuS5VDz1TAwAHKaTxXHxM3ff",
+	"4l6cJRJIpgCwC29XruFLFlVep38hFmeZyI1IIoTrAl6k+USmwoskckL4O0mDIEslYFXbraU684CmUZ/9",
+	"IBYgtzKDm/KxFRk7es6AORuX8X/2XukMiQu16r1NItaJKuWkZz1PBBR1l3YEDyuCYwxK8+AehWjWBR/Y",
+	"lKcu1BUJbjEinuj6PbBuEusO/acADQGTDkN97f400KqolWBCXYpUz0TAot9DpJIID4bs936//8cfbgOH",
+	"/ShyLhIxrBdmE5vNmB6DQsB9X7nL+uxfC5vJ6PzM73ADFpUG9Qz7RKOAgHOeHx312Ql6A2BQ0MaAaAIv",
+	"G1ljp5Cx26aEijVwgcGW0XJ3r5EkEjOe8alwK9jx2gllNlG3nMhCL4KC0ZEDY70cO8WGmmtcFZhScrLd",
+	"HPt8BxTFIPzjEftRfsM6z58+YxGtct+txpnV+ix17pOzNzWz5XSBbJ+7sgd3iwp+Nd/7Togkzs9eWIGS",
+	"+A0GGQZ4+J1JdJa7VNRoJXaIfBzSeWPt7L1KFwGDXkHnUDB2yqfiVFrx9Tv+uetWB6/uVW+fMOetB+zD",
+	"z+4/J59evXHC+u3rd68/vUbQ3fKkdXmvcL4MGgnWiU5F3PtO2HjSc48cgn3o4bfo1vPSXYne4+fdShrS",
+	"3VlWLcYzMu+xycZnmfgNTiqiPvsG4xKnJ99wI+PKBlLmq/zJBno6qYwF1SSTm3My4/FE9I76g4PgIM9S",
+	"ClXN8PBwPp/3OXzd19n5If3WHL57++r1T6ev4Tcl8knF9zn58LZC9TE8GPSf4aW0sx8MD571B/1nkMex",
+	"EwjKD6Hfj/K6543BcZ5IS1VmAZtqBak5pxMljlzApLIiTeU5ABRSSRp4sqnI3O+UmDspB5vaDxEgyNkC",
+	"dKYIbY+nqXCGCp1L0Bs8Qvbnx/DH0H0RoeMEq2dCBVix+EUXdYiOOY5ZNJFJIhRWVTiBdbEgHbcUAlHc",
+	"ywNCh2ok7FwIj7lxLpyHDumaojIb6lYkFAIS26xOE/eWyyX0LsLVKL30eOIgmUFKmCcJy2d9FuFkfA0T",
+	"632lqsEf5dYzPboZciNH+Sq0/20C1bXGnvhlBeADNFrmYPjX3xtTE0X9CSbBav2gbgGBAKIYFOH5+eUG",
+	"VuwEar5L6WjMCrU8vILEUzx+fYOgrzBqu2WFwKK44xV53tbRSbU0M5t1uzbfLVcWGlKuf7emCSlX9vAV",
+	"ZhI3uPIdlFz+8Wtw4Ld8MARHgwEhHVqC8gRQgBjE6vA3Op3fbIG88EGuFsK25Xwb0H46JaAr+85MPcch",
+	"NN25GOrhN7zIS8FPnl79k5+VZ23HysTng2dX/+g7nY3AcFSwHDd5lPg8A8MPLg2mQn3R2sHPCjvdMgEe",
+	"iH95KIWD3D0/N9iLWtGuX4ODxtjKBcZ0AzB88KxD4GM8LBlfepjvarXuzu8pfRwqGh7TbkkOo7d7LuBB",
+	"b6LvdvlMUPEsIRdO3HYMCLv9RpP0uhjUJxzTimn6kmR86W2goXqtqONCPA5BLyeHXnvJAajIep2cqE3S",
+	"y6tI1oODmTYtiMPE0VzkRYB4hSjMWAq9VZlg0mPtgsMHqfzjMrOM8Z7OXCjFEY2ZUoB9hvQrOCRiDXGe",
+	"429aKrgQAMwDVmGFwLHwcxNgZgJL5iqJh1SfA+ktNyzy3YdRpcW68Lyjbh9ilTEiF1JGL1T0TKiVmskM",
+	"PShCDKOEngvkxEKrhL0csIQvDHnFIw7I1fDMJncCayyX5L2k6vhGJ4tdaVW9rf6P+lmazXLxx4qGP93t",
+	"WJImJf/kpSbwwmD8scWjUHecGhC+JcW/labPM2nF2m0NjnTQCKSiDfcb9Rl/Cwxa4zwDV995icc+eWIK",
+	"iiZImBjLF15/ALCqD4me+USoUElIKfjrqcm5SXWwjbtJdWoy+7yJpRRv+rDl5zkOff0vftL2O50resTL",
+	"q3/wSqtxKvEYfEsSitO5Kwm9riPz9tuDP35tEuut+GmB99LwLBNyp9FVLlmDN7Z0xKLSRakrkMWDLdLz",
+	"3TTGTgUv1DUNLklyyTn1pfqGV7uFfkofnWPoX3zrrmGjYsFOMeSzWaYvBXLwX1tj23xO3P5MUcPm9w1f",
+	"orDGHyyTq7NMuI2H6nRDdSEWbCYBC54bZrPcuO/wcBgeUvcezyGTTTz9ZqIz20vlpUDPLlSxyKwcQ8LV",
+	"1OiIqTgCzwSMPFfo6+ITyh8Rvyx2kaMPy5MkEwZSf5DYrySIsCiAyvnwGIU6ZqUaaxY7vzmmM7YkVJWD",
+	"WhxTJjxBCGFRG4bzDbWBGRUOV4dX1KCV2zT5/sXpjd+uExHLBIGviwWDt5IGTsgUkwo89OqCNW3uJyhM",
+	"pUgf3IlJaXNASbaLOpy967Adk0XLvOQ7FJO8G/+W7FUi1GLLxqqimaRTxuqZWekG2FSPVh2Lb4VaLCnF",
+	"LgNF97hrRYh3qZR4sL9Xye2qpFvyu9DHyrHdLG/QpX9F6DLcjuhiSOFQOWb1JkPAOVtELNFY4RMURAvn",
+	"GVcW9t1QjQXWSCJQOZ5IoyN/nvEYiNphmFDYQ6dO/sljmQrWif5Kf/8KH8DZZ6girGZLuOVnicywds2P",
+	"rf/b3BZ1cnheDjAwXSr9isuwIxWMWz2VMU+hCCcJlTMHgEk9WlQKoSChhm5FqnnixjukOll6alSctSIM",
+	"1ZxZKTLGbQhlZn12UrxZ9RRfQnMBFcdBLkwrF/HAlWfwJhQozScL1sHjcH9aj4twhvQbUfd4qRXBP893",
+	"GELmj8256bMTbGUt7GSoyhFTonGWiUupc6hzgNNuZA+DY06sLINcJHpYtUXTyN0cKrxu6Ifkv4BM3UxL",
+	"Zdny8jJumZnwTCSQr4RGAuUsjpv1UHVO337/5ucP3SYH5i0+5B1J+W4MNd0dVOW+7DSNwYWTosQda7bY",
+	"fl1c7CqoXKciJPD4xxGrkXgA1AzOyV9++VQ1sN48rrGu3vhh8WWDbSWzCCa2ObiCMklYgtfJ0YsXT19W",
+	"KpHhtMlgoZ0PkS7EwrDOaMGiC5k4ewmrZ0wusgBLgKRdsAQjIZUwsKvE4LjqzKDcPhoV8WNYryOXIktk",
+	"bI9ZJM0ZbVHSMGi+oaTUiJfWtOP5NaEwRmFRWfdxKNG32aKX5aquREWBKBkVrPnchmpBtU17KQ98zTIu",
+	"jUjq27ULB6gUp4PEyxW2iajsV0zlpVDCGDZzQXwWhCoqw/ezJJNj70lwRC48155ecMahkweq+kqGyoBF",
+	"0OJ5lmR65lsToID7rPo53ZIiF4rd4TIIZHSG5QQVujT3O4NsOeBZ2UkmzESniYFHcqzxk+p8+ebIuAOj",
+	"zMQMDn2cJ4PFR2fxhEt1Nsqg1pfaQkoKWBljXTcbS5VQPx8UMMHPGP6s22fvlcDSKKzojxKR5LOzC7EA",
+	"RQJI1g4isQeMxxdKz1ORnGPWwshUqFgkXSxcJbppwUb5dOZ8iz77ztcwxXo6kkocswjKWKjgG4pQIjZy",
+	"bnyloROGAzVLOoabYroJ8zf+o36o1qSioaqzAAYB0lqVT4NaktrKqUA4aUxWux+GqkhZ02+f9vtHg0Fr",
+	"dRPK+Wa1TW4j3zgHDXcGR+Fuqou2X/u0L1i6QcESyNMG5Upw3ePYuZyeNZdvVvYp2nDW1Si5K6qZefhF",
+	"cXBL+1Rdxb8XqOEHu17y1lyq+/LPlq3ZklwUW9fN5eDm56Wl8BwSR3Wrs4OtSmWRsu88wH2ug05Q4DfQ",
+	"pL7PBsUuG7BcFf8OVSaMTi/dx4k07u1E0sWcwHyi2ZTDtsc6EZ53RAGW81Avoe/djDAls8RcsXwRhS7U",
+	"vHfuHC/YkN2OfcwipS1UE55xC06DEcgVTMkJTWcj0KUlDWCcEeZ+pgHU2I3TdwO8GAyYUDaTwjSmCrxG",
+	"vqFJ37Vi+ues088npuAp32tq48mFKiaqVqtPVeq3NObbUOJhRee2fM6B3jP7x//+j5pi47lG5NTYRTv9",
+	"mLLT1U4f5mn0MQckVZk/hE8oHOJqQT0D8CkeenptdVEPpWcxALCZ+33TMWI5unLT236SAe59AqeulRTD",
+	"H/e6w1bSa6WA7g9JtqT9pVwBqCXqw4137qqmLjtyQ9oLd6LC7QEwKHexDbOOdaNWPO22Knmo1mg5W1Jy",
+	"fzxTK/XD3d+Nonhwk1J/i1/uFXqv0NtLJaJMQSrxsphwzKrOdWYnoOPqnGl1EwWvnn5WVJtE/j5Uu9C2",
+	"h6TZH/HCvWbvNXuL1ckgUzXNvpljjrq6osSkVrtxsXVWV2OnuoUeQ/6wSDl3/OiDem/KkInUQIt/ocf0",
+	"k+5xmaGmm7IsV4A+zXiZdf9Nj2rYESi0VocKR3kjv3/ZbhS94k2G4RRHd/eG4S6PCfeG4l4NBclYxZ9f",
+	"Vj5cA9Q6Dmctt/UFXPRK0HatCVs4k3EXvr5s7iVoOloomslL0Vumzd3wkCIu4VOWz2WW+Eg3vCFQUJ7B",
+	"xU098bkBxKql/J37xBO3FKhD1+iD97Zp9bk3e4nifu1T0jbJK5lUhcghTtpIvaXBkzxAPXv27NnLbmsX",
+	"yI0PpBqHMRJjnYlrjeCRHGKVCnj1SRYq9GM6yarBmLSeZwGQxTr7WCCQrJrHofg805m94kQCrq0jjxDm",
+	"SH1YActnzGr2dDAIBoMBy/Tc9Nmr039lsUhTAt3ioTIzKCqcCGEJRx3qTQAHT2fTPOWsYyzPEI0bsNK+",
+	"jgIW/ZP7T8/9539EAbN8BIfyPMskPxehQmcKwVRmmUB0Z8LZ+luureiznwCUBZCBsDYC3z8qaxuxmLXJ",
+	"W3oNl+73jP2e8afbM5ruRr+t3q4wbgdg5isA9+byIMAPGwThtjvIRhjYpV42EtdZ8dkeumHW7rw80sYY",
+	"4V72naOrf/SBL3zjKURS99okCbaxtmM5e+5Mv87YX07f/9SyZZHd7ZHd9dsV2eWDq3Y1uqyyrwEvXbYO",
+	"HaxSDuoP2BH2ygfmSO9OB9Ge8RiK4TqAlxeqiKpqcKxUoe+enF3yNAqguXCi84yNFoxmuBuw+UTGE8ZT",
+	"o7GekXoCiRzC3XW1XI+ioyKhgOOQhuryqHAecihY+E95QqKoN6FCeBsWedJ6f/gONMCFlREeOzJ313ps",
+	"7tqE+naQUPmbM4BTBYwSXx4KhCjoJEjjefFaTufd7d8Wy7VrN7N4UtGi3VxM70ShKgGPw+H8paiprNR+",
+	"zrmpzofH4ZwDET83bKxzlWzBF10WsfbS+o+CCK6NR/t0tuaJAfRvlkp1ASOMywp8QnqfCE4fQ0/Kca0t",
+	"F0WfNMq4JVSxYMjI2VZff1/S+xH6gK4oc38cMosLsSy1N5BHkjqSSE9I0C6Fv2RanRcARNiTMYfPZtyY",
+	"uc6SAqOpQAt+PnjqE8jwN+S52HvFTA6EEdi/XULaul3CCBLQNTCmY515pgUDCNjfZDk2v2O/mUn1XCTM",
+	"zmUshkjE7AG6sRsewCtttmB8hITwiIaZLdgL5rH9FbrDnI3yDCmcnw5Y5/nRSxZl3IozqITui8+xEIlI",
+	"IorZPgqbLXon7qcRod2X7fuhSrXTUTf+ZwP/JPK7X7DYzUKcQ8LQY+oGDEh0i6AQXsYj49BFoaIQtASt",
+	"78BcPj962e2zF4NnbCo4Zdyp7c/tprlZsAk3EN9ShYw8Vz2pcFJPYLXBwCDKLbRy8lEqkgJj3V2vFZtl",
+	"+lImAAqauYsjY/SZVukiYuduPQFRG2Fa3TclArafYwjzYlvIUsBylQKlyETgMAACjEFTUqg6o0zwi955",
+	"yk1zIdw7EOYdpfdzO4H731dyv3x+e//PKW4BaBoQ6BsGcipsbx2BSZPWtZCarIIJLyEJ1+KolbDjYR81",
+	"HG1wcvBJ6x950dVu3O9ebPKkU0wu/Kz4JZfISXTrDYJg9Q+Gf/21HqMgWx/jhekmflzUMyQAI8jD6h5i",
+	"J7iFlNkOlOvqdqGx2brNa7nUF8LbHELWR9KFcSbMhJ5aoPSiUB1Tk/HnEtEdk1lqQVHJtAr4329SfDes",
+	"TbC7SEWInnRDHXmVCp5dtUF9yZK/NQShpACLdvsLzVCzkLXBpmK9tRHpuOKnIMNbW0PCj+Jgx6b3xyt7",
+	"kxEg+3H4ox8h/1xbagl4R3axlbU+LC8za9d98aFy4c5FoPKwq6QhV5WUSuVtiiwLSMsTwzKdikdy1POp",
+	"+t4CMPid01uZnW0Iz5gPETZkTds6YYJxALaoEB5oz2hWUGQS7H3HCO48YO52KGO7lI3CkhboYI20nbk7",
+	"DQ8PI/SM3TidZvz88W2f/fjdCaLFY2GAShfkBVfZ4dzYKfXUD9UvwHdS+2FAqCpAcXLOZZUH52XjSQ5c",
+	"/uN3JztXju9O8FlXKQbNr9WAPMKkwhCjvgh8NnvwVSn3U2TyjTiXin16/+kDigLgn21Ha67KSH0q8kcU",
+	"yI/ztJ5BBiEFzXJSi1EwiufRYEDgLEJV+BxDlQkgIFuwWCcu7kWgckipIs7MO+60pPoYJGgoimwKQGnI",
+	"QhwNnvddEOtut8rQhjjSBaNQ1adsUB7Munjl2U1I+eN3J/cKLUFj+EjL8MqtQpPqkhlSek7zfswuhJg5",
+	"G2mQPrpcRVDdRucb6QhxZQCa4s+m5TeNILeF9azVWGYIBlFAoJOCUHmAL6N0y7AFw+FDyiFGnO3Wg8jp",
+	"MOFEKYWaL8SESkyfUZjsk2eGTfilYEqXwWvn+QBPhpeQ0GEAH+iqHamsvz0+7Fo626AO/m5Erp/s97xm",
+	"qcZkRs1t9tKwDREu/c9hJs6lsbXG5ZWgoxYF0OU7tNANj7vKx/Jv8XjCiiZiygL6DVj9exKPkOPcWD31",
+	"YdethYfyWmvsHo8n9ewXm2ugaAT35gMiC2NnEGHpzXnZ+pIbQKgss2rziU5FqLwJxXP6ghbD5J59tDh+",
+	"oex+t+aPOY+HfcRRuWcDS0yoxGcrPDQOPeGJYXxkdJpbwRLBk1Qq0dx6AzfbJf+E81XoMQ85CX+CcImw",
+	"IjMu7zYltJN88keNeHtLcoywQhBCIxM8BsXVS/D9r5ViNkYfTrhK9HjcrlUnJMepvBANBOus45lt/ElS",
+	"cEXytltGDaV6BvCKXxVndsMKq0tAvKHQlAZaCj8uFWzgz748Ay29VITng3rMYq28NyYoYw+xjTMEcDPx",
+	"mcc2XbgPQgVBl3AukjN4Pt1WHsLNPXI4jJWNoeRx6DwnrbAirgyKTAslhj84OD19/4aWYDeqXD5gf5x2",
+	"98dpuz50KgN8RkKPotd87GSM3sAkAKyMc/9GPL5orXirAFJin1iHlDVXpK7unzmAyyDEGuBAYJWZW59u",
+	"UNFFIoVMKjSrH3549doXCWVBUXwG3739lqxexyNa8jyRAgwJEj8FoSpZ3ZGwvRuwKZ/hDYCLwLA45XIK",
+	"R+/gpgRwGA+4enGFzACtGoH8JjITsTWs82xw1HU/jWDS/Hz9Cy3D14hi416JcGyG9eWCl0UqXjR9ztPA",
+	"egVkqSY+dD6bVeaJ25oNrljwqM9+0iVpF3oZMwBXZJz9/PFdn52ohS9pYOWL4Cug6/IvxugzwKWk8ROJ",
+	"Pr1CIy2Wns5SYZ0h80UBGxSwu7dvq6x+Pnj51ebIcSuwdpU7vXh6tPGN4K23dqOzqrLc6D3RapW3rRg6",
+	"o681zuVS6WdYCLxkTHVN4iiFUbUpAFFIWC4kLthGQ8TzXnKiJRP+TuO2sb5KOrjJqbDROz0R3onxxqgR",
+	"lY/9/PEt4nUWvkXH717+mu5GBvzmKEQ1q1/UqDWa/I+rxg/xvnHsT5Aw23nImKQWKkGwbpImdFcj7CIO",
+	"QhWBWUY0TrD2p0cvvmLxhKepUOeCyFh8vVqVzaVZCEI1kirx3UTwLsubTp8VRanFlEtTepqJNFiApbNQ",
+	"VaBfmbR1k3m1FjT1Rlue2Yqh3Fgt/VhBB902c1+K+KlBA3Gi/dRf4WYFcC5BZXRfkM8FSwc7OE64nWQ6",
+	"P5/cp+pWyYzumDDtVfXR1+avLX+MZfOI07tJ+2jlp6+dmyfV+TV+/JC6VN/o2ixeTZBWXe3HkW18s0S+",
+	"ZahhN1sQYnZb96oxk17M16UYC5p8zC9WH+LhfpSYbxkn5BRoxZYou54YdiEWVGJQxD504AqkXK9O4Aqn",
+	"s5HH7T9L+MJEoSqYcV8OiMRDp0mNEcxYvqATQIJDkJbyKYZ1MN1JHCoCKgVDZbRWIusuUR/VaMbMerZP",
+	"JeZL8r2j5MbSU+DJa7GCnu7q0W0HBErMq1O3RwDZEimHC/spJbrMz1fk40F9QLtUwmaZVLGc8dTcwFRU",
+	"gECabIVThS0bi7fAnZxJngKhNtqNHz6+Yx0kD8KBH15kadRdUeyK6gK8V6g2Jum9J711j74jkK8NFZdm",
+	"aq+8u2MhXqHXvKVmFgQch+JzLGAx2x1jIodgxA3RZxHxGUQISkG5v/JODApvvCMNQ+9IaxjEjVCYCEnF",
+	"J6Y4DQVejt5cJoJpJUz3mEWCvNYzbJKNmJ1oA0eNRnjKeukb9bF9C8hRlEW++1sQTsgkCFUT6wS7HunE",
+	"63JuNyaeuA77sb99lfW4EaMhT9fhMxwNBhun7LbIZAEysC1WjFjPxA0mDn7WgALxqWSwlNRriCQypl4J",
+	"9MQwmbQBQtANRHI2WmzjJZc04k8PT1Qs0wbgRIWmPSKAovKl1zBilyZoHaWlv6pEam8+4TYMj1ScGSBW",
+	"heoowMSqBQN1HOI+ETEFqD/FphGwCFQ/ChV94y2B+wp2ggh4lQ1TQtqJyNYadHiWB0AIlbPoMmEdnfl2",
+	"LfentMiiqbSFW0M/rM9lerptzmBG1DlhsrtPZtzYUEE6X7NEwv7idx942eImEVnZ6BhcShxckqPwC6Zn",
+	"QpUr1uxVgjAWUr8rHlx//2sdcj/d/vPb3MmZwPRoOVn7CsRm3xC7EnlFrvCIBGjUKnxpHCXck6BBtRa6",
+	"XLczFV5+6h5lQajW7lFC/VlJvNbh7NXbUze8009vv2cjoeLJlGcXAfvp7ekndvqB/fNg0HvxrP730//+",
+	"NGAfXr1l356eBugAnn78Ho9CIp66aK/IEiGYhJsdNzeGTflshp3k0iKyrLY8xehXZGyWcut21FCN+VSm",
+	"iz5zQWZErIUAwBEVw/fGCvJt84lohi+DXHAxSd+Vc7TDDbR4SlvOFLoniqE8nsrM8p1LeWBWBygwExeC",
+	"WAxi+Hkt1IKrr5MuzQTURPF0PRTqq8p11z0kIE9sc+dulz5b+SLutdZXJBb5+vLl97w87e7e6emb6lSx",
+	"DvZQGABchFpZav4TSe04rSqDayS3vOwKJ/BDBv1USJsLYI88M9DMRKVAzp6XeCyzScYNRNLnPBu5JZdQ",
+	"idg9ZpUXCBU1M4IGnrw+7R29+Kr3/asfayVRQmYs03O08fVXbiy4geGUInlt1XqbiOlMW6HixQ9i8R5m",
+	"gKekQdt3zcqR4sjvyUMrh7FOf3GIyT7Tt6V+ElQdrpb0fK0my1I+oe6J5HMjJa+mA8v7FjSLiUiFFau7",
+	"1bfweU2nru4pwh8le+veTNMCs8P4pqt+5dLS2v0RtLYLrVu/wR0bEui/LK5kHbTrEk51YH/o7uWmUW6+",
+	"B/5GsTWxuQVLn/uRjSersvbzLOEr5mKXOyc+8J4K+PcC/7A2VRSGLVrWNZvmME61uv3Z9pIH6+75RTqw",
+	"buAP2n/Ftv/ZYq9r22rzny1qmobNIkrMMUV/7BvBMmEpdoszbTwO81xm4i583UQahIU4jGWStTfzQRWr",
+	"YRxqiM8ziEFNzFVZWecBPPWYRe5ekYuAI4C1jVhRbnZ01B0yzj69+hCqWCslYlucejtPf8SVElnAlLbQ",
+	"9CpSI/rsI/awpDw7BxRTjpVlxeDhXmN5nqOteGJYNOWfz9wwzuBsJoLIPBNj6ALsPB8MWFT8up+5259Z",
+	"rc/gCVG3tQT71dtvP37rf/fgzU91sNcyPkdbG0Px/NOYtx5xOEEK2N9yke/xFdqIq5yuOfNh4YgAJBYO",
+	"1ZzSIHJsrTytEO4bWovlEpnSTvzuVuuMwuLWgGpJT3bmYm4sXzUrQxOGkOHMaDbm2T6qahS8D5k+z8rG",
+	"cZOnFsGdCll0s7tG9K48GLiuFXUrXbQyNMilP42nDekPAgwR2fWdUf+oYLW3vdjvrBcwFKbO2w+Xz5nO",
+	"2NsPl1+V5CgzbicVqhv87cGyJW7r93sRHEylKgqUGjv1roLRg7ozrEhoGXtQHhACf4b0iF2Qze6HCmoW",
+	"3CtEnkei5GjHO/bZ88HzCuGku3ciEyg0GEvSQLoWCgNC1cgliwuGjfu+aA4gcqWB40Xl0cuFupSZVgCx",
+	"1lhEgHfyZkIkb9w0PfCNuz5a/w53WJ5+VaDgvFi3JPtgYUtU80kCbGPOgJT7k9ctqS6Fsjpb7HKDvwqP",
+	"81Qoy0aLCmzZFJhe4ZIh0pXqC6GCQl+fGAC4KIGkwQLN8lEqY3YhFqHqRMZMeiI5evHi6UtsHhNxYnjP",
+	"TPhRT0ljZ0cvvjp89s/PD18cPY2OGVcITubMHxgMODlDtA14eqimubFsJIgIWKHpAa8/nznH/ymrI35Y",
+	"JLbBDkhiq8V6p2hYdHeGJTKBr+4mRJGzfNY9Ruz/AsbQ42MTOJpWAATQZydFX0FZVj9DbCGRuLnlRbEP",
+	"4mtm+rK8HZbc0s9slhv3IyyrgrKWUMGEEGwiArCxb3QCzDhOmr56zn6Q33gQxudPnyHa0DIBAzcXUFem",
+	"daj02ArFnh+9xCmmn050SvhDNLQnhs10mlI0ixIA8KlzvnBC7MaMhc5Y0utbEVCODvHDw99hKf4AxmIq",
+	"VeO51T2cCBzTBW0sfoqhQ8FPFEe+iMbgLR9NpX1dyO2uismKB+AD76umbGkY1hnQtmYFwnLnnh/pzkOw",
+	"LwK+saW5l1SamwvwhEYlpGOtlKyUu6ZGXvfRSCeLHlTTHwy/evHi2VcVo9xH7LLG0rET9uH96dv/ycxE",
+	"OAWEb0DlcoVwqm5dtXaaUek+iOI8S9k//v0/2d+ZyRPNzCTq9tlb69FLsH4M4yYs7WadCr5jwDj+Dkrr",
+	"nBFSWvWAcowaEN0zuwG2ICDZJkReoQLKkFcnblzRJ7RiPxuRvTr5QSxMVERpP3x8B5dgx0eCXwI8HDNm",
+	"krAk07OeVAEzAihhGjed17izlO1cHYJAwXmNugHYLUPsB96WoT0KVdEcJQ1LRCwTZ/8tuKvV1/KcTkst",
+	"KTD8pZahKFQYRqWaJwbepM8QdTPmKTxrCsVzNcwa8gag09PY5Z7K0CuUXTAxHYkkATgkJqHxo2W769xm",
+	"vyv9ezTIMVduk8VJpe3o2O0axYWhWt1koN5QM9hiWjjZ0I6dglCv+uwN3IilXwIja+tEsBUAvCuDL2gH",
+	"qURfT29CKQmEj597oKU46htQP+Lfd2udH5Kx/dTkelZdoDJ+RZV5YkqBI7tCMEegHptb6IoxXvJWWg3z",
+	"B/TkgtKP65Sja7EYVnvL0nX6lgglq78LFSpqt89+qqTHiSqr6hZR3wE6y/AYaYpY/rhSpg/QUZmw3pl+",
+	"vlYTwaPwTVlXamPFJWR1u1tWqTWnR+5eP7fia61lckSxubnyXjeSfWiKS54/QSdW1LgIbyBKAFl323FF",
+	"eraiqEPSLCdNN4px0Z0C54OCNlN6VLV935ka59mQW0Iez7AWGCNGPzBXM6nGmsXOa4wRol8lrGwgIC8s",
+	"E6HCExJwQfrso5gJDu14kohOsaHH2QVMw43rHTm1EM23eXuiPx9OQbjsTVYzahvAl9dCqb0p2NgUfLx1",
+	"jLXrlNaDsxygYJ4gtcgj1VBFvGpf21Igc357cBWB4waX9YzNBJ9GzoTBCFJ5KZTzLUj5gvI8GlNeyoo0",
+	"leeCOCyVNUGoftMjNqueqRB5M4MmILiMTbjbjadaaauVdJHBgknlQjNox4ugq85F63h+7mxmqKJ33Nge",
+	"cI733n4bYd4lFi4YKyhyp9LA+bfnxM4EuxCFD5UJpwPOAs2lSvT8mJLzkINMnHHQaVKev3NMSbn7UskW",
+	"QluDAZWGfLCAgD7d3LlNIHNmkWDdImdHbYRv3e2z9ypdeL7uCunAlC9wc3DjdYY3YGOdpnruJoMmP1SN",
+	"pE3H1acDbHYJS+MvLJgOCPgUr9NZqFJthGERhLTSLuC8Kuqzb4jg1HNoU/xjhGUEmuaibViJU51nsQgw",
+	"RiPuHA+3ZmV84d4eoMC9VYSXH/qvnGC7F4fztpHgmaAxEhLyFPanVCokVwWUYpC/pwVbqpMDYAGZZfqz",
+	"iyjhcXGqje8exdlpLnlw37xGJbnCzL/S0ynvGeEushDbzWRsqlJY1IA4/7Y9NHM/q/Vyz7i1InPX/q+O",
+	"17m/F6r296qa/f03PTJ/R436u9s3zd+VtiUrTbcT3PoW3f/2X5p7yVe3PZnUKN1RuWk6kppoZsLkwN0L",
+	"fFMYm8D0oECV81NT8rZp+uug9/LX358GT1/+sdFYT4F8klAyl8wIDgB7mTGIJ5jZValvW1P38mfw8svw",
+	"BpuPecMQu2qpbxJhoypUbbGERschQ1RbRXi2AYvga/+5uzt9hcjhSrAo4ZYPI1TPiU5dOBgq981fTt//",
+	"xPToN2+8yyZu6qrs4DDRdiYillOe+vEkAdIxY0btdajcL7oBi0B1ItZxT9BjFnlBd4MtZN39URV397eT",
+	"ePd/FHr3L5B7AtqsyH7UdR+5d41YxwmE+Myns1RgM3sf4DnPiCdl+UF9GD7csyy8igkCOKFh9P3OWAyn",
+	"n3FpBL5gAbPSyXOYhpGzeJVNCmcodo56ppwrCxu1+6mOAcU9OeM2Yp2P371iz549e+m+AX7jFN7P3TtU",
+	"xdz7QzRkZYDVjFiHq2LlAHqFli0RMwHrznB+un124ve3UOHAOkrD8gbM3YtFv4cHGNCHB0MWHvT7/fDg",
+	"j6gbqlg7W4AxAryc36/BOlQcdgBnwYY3zVKtzrEDjEslkiGlGfHQRbCM49GZ27wzAYj15aSRTuO26oZO",
+	"dgk/xVSnhjKZUI3ERKoE936YAspPmkluDUsQ1cbAFuOsXN1PWbYvbtv5E7fZlm7t7we4f5/kLjL566/O",
+	"CpPn4SFT8UNYj0/gAMBHv9Y7Hy+LFeMGiJhE1oO4FbfpmgeMG/dawpSKZ3NQcYnJA1lHIoy8ipzhlRVA",
+	"8gp/OohP1fXB01A6/YMn/Qv+/ut+vx+Filcdv6BGJ/+k6lHRkS8+2pNBINYGCmMmIIpD7HU4i2w7GsQK",
+	"mdeVWd/lyVzlMS17EL7U42g+P6ni2tNqujWHFBHYTNqRby3VBZhD0dHXVrpYBxzZNZZPmxR8OWgf91OW",
+	"+F7V5mgLCD83g1JeEqwhpc62jOnoy0L+8b//o0zOscr5vcicP05xOF1BDeJ6ror8Xuf54BlR3vxbv5yQ",
+	"MzxpaK6CYdFY59mZWAjn/0EuAZ7i289TYfqheqtK9EybcWU45jIFUU5CNRvmTdBpwFJSHx/BObJztcdc",
+	"ppHzMdAHinB+3dg6HG8sLRDWw690muazJdg8xC4x3YAZzUysM2FwF4i4OdPjqKD/8RRcym0dRgg6MX1Z",
+	"RVby3D/oQknlvFecHcSix5uUZy3wadMuc4JrcmdoRt+KGMiN77rlb3PDVvFmy3XdFxRuaWMlE8BX4aNc",
+	"5JZnzOlz9zaG01u6pv11mAkXIu3QCuIDGq2g0pbKNVosoE+YrrFzx8xquCzJ+BxAkXzp4UxkRit6vlmy",
+	"GXiaUjcam1qIj3DHvYHYG4i7QUuDHMb92YcdIF8XlRZoIBCvmuwD9q1IjxIpEoYuBnkcBKMvSy8mVFU3",
+	"ppOrFA9sUIvL2ZLAsRgL9HEgfJ122/wIn4vZ3Ca4l9jbhL1NuEt0bVXWLG0pxAJlB0MALnoVHtFmQiWt",
+	"J7CfvFf/xJBfj3QWFbTBjqZoBKILQ4X/FmvyCQK7y4gXD3K041DBl5Cfzi55GrFRjrkHOIozEsilivOq",
+	"ZwOW8IVh/Fwjbx8UhlYuUHreDUKl06QEnaWeBBgy9h7jwT+OC2mM3JAWdIJ57DFb/e0DLPmCkyMkw5KY",
+	"HIMXpDt3EHwR8mk4tRDxFEEORkHSd5in/Nz4SjI3nD47sWzqgrKng8EAH2OOGaf+UiUE7A1TnZXtFi0V",
+	"Yt+5p5eIjp9gWa8bVhcIjZtz88CDTt2KbXz1z25+N776LQnJjoECl2au7YBKZFI8JmRK0v1KORSqu5wS",
+	"8y93+pPVasTgR2sRTIq7VVKE3jLBWQXkDw9HmeAXiZ63E9u982Q7ho0WbKqVtBqQ/nFLX6Mo5WO+KZ6y",
+	"U/lqemArDkgORwmPQcqqE+OLFP37X0OksJRvRZz8GeyGAkSsgTKVdnHMIjDaZ7NMj0QS+XYyvFhpBp9D",
+	"rRD8TCRsgbWSzSL3zg9llwi7tQftpesAJqSsFCsMyjZkKxOxULZHBVBruDeLnv20FDY8mZvNBM9EwjoR",
+	"OC1nRggVdQNySZKiE6YT1c/2u8j9cCmg66QT+X+WF9Qh+IfEVoLVv6Gq+W/ei0KQ6gDa+DJy9L0vxovu",
+	"dMri+suQ+4FJu84t+Qgz9YomahtOSSPpBjghO2ChIK3aENb4xLwf79ZXaZjTNlXHrx+HruOMFKXYelyk",
+	"HTggO5VHFNvQfvDzW5X+vY+JfC6ygtyBRzKFLWAdqsmvKGXA6ko5DFU040AGcTbOMCcSsa+hH5Adsg78",
+	"/5+AIrwbsAEWrXgIJ/clNpC570VyHKoiCeOH1XFfmTp2f5FZwcZq0yVkZ4l5WPdIRTc9DlUEEdGZuORp",
+	"TtVKfsfEF6YDJxhrAL8KmLmQs5lIAga0t0GRHOr22S+YI/bWpjjc4pBFMlbrBINKbkuipY+CJxhE+qMp",
+	"KK+diQwxjkIF0ZjzMEyFguM80/NKIRiIyBpzdhoj3c3OY6s7MiX4Pq1NbzoTjzrgoRm4vcmwetZzci/V",
+	"eQ+8gA290ibGiA2MBmU30ACli1ChzkG6AWvbOlYKeAK2qCXdY3oojZJBtaTT+lSMLdO5Rb0snAAoGGpV",
+	"xzUq9EnPvsNnvIGJuANlepC7+PI8tCghrMrjUcK6EDrxB6EFyd+2IiKFRqvzvrGyrehpxdkHFhZQx1AV",
+	"+sja1RGrMZw6orKX6oh3qmlkqH6p++W31Uh4571G0jy04XagLD4WjazLIVUug+iSabqNUgIb1HpCmu/x",
+	"ki+ai8ZZeHiPqynjcUb2pYft7DPgsfhpKoUP3aqNcQ+bQa6hIBlW6qED1RUihWO+a5yj4vF7QpY7I2Sp",
+	"SH6L4N8aig7VakPqFa8ne9aVLbGulOt7XHRbAybSIiiOqPlaAVizyldTsbSs5+BujIbzNejV9lLSwrGy",
+	"gQnYOubvJqwqpeTscKPDR911gdTjlNn7q4MCqGFAYHITPRK3lPnmve1wyqWTDa5i0UPEhQ2CkB/LH/1C",
+	"v9mh4K08bR11KrzbE0PoEfvwoa3nzc9TZf39nB1j0tQtGCCn4tEFyB51yqyIYOUuOza+V0UrK8KyI2O8",
+	"8pz7iT5WX7dFL3Bt99Z5m1jZq7qD/Dq3Uo82Oy2mI1CVK20zXfjFp4k2Jyv+Ek4G7svSl0cJgN9z9w5z",
+	"iyAf/k5IGmvD649iqi9FRa43CrILwC6CkqOOCiTc7wBwiSd8AOAobfd0li3Swy8Kv9PF3G37/7Vc0JuI",
+	"kS93qgPzkQitheYr6p/yHK5sYi3JGwzqSZLcRu6qMrcXrmZWn7yI4+saOkWkfWmXepS624p6htUNebvs",
+	"kKdiJUR66An0ylDviaN1n1q4S+f1U54p7wosRYBTnQiGMIR6PD4G9iW3qgJA9BAd3qwed24z8T4RPLXt",
+	"XAMfdJoitONYZ0VRc5+dEKDCC2qtxk4r9/ZMqEuR6pkoYRcTbvmIG+gnyhUVvKfNrRJvcDy7lH54wlV0",
+	"R0ZklzLGId9YFV5sItWn+KSfFb/kMnUTszNo1Y+AqOoWhnDByveMuUIcJd82X5M4PD9vB1VFKerFExFf",
+	"tFe2PB8Mqg2yAKNGDT1TnjrPQSQshngHysFZBOwYkfOFjEwEe9rvHw0Gq3LjYhdc1lc4gutuAT7ICjaN",
+	"237duYDCm1x9bI8zz3DmH0dxCB7GV987YLU+zKqprAnmOvcFLjyDC1cO61fNA+EBOscY0G+jC6mSCNoi",
+	"QJ+igEU2nrn/TaydIdFVrKdTrpKo66yKHwYC1QB9klNKwzybFUIdeq4QVBZpEHSNW5EMWUWfpK2hM4bK",
+	"Pb3vtN0PoZ9nKeA84gD7uZLwnZVToXN7ZkQcdY8LkHDGsZoMJoRNOAGbuxduR1SrSO6uDmXKJ9xT/UHl",
+	"FVs7IER8see0vaKkoKK/t1fYFYeGbrBhQcGy3O7LCrZTVrCLNW4vI1i7ioO9BXhQ5QQV0SjIIgH3YMpV",
+	"zlNmxVY38ltVHqwusNvtPe4UNn8h+IP7/Ikh7yDAjZSYQwKkaYw9wZfVmUhCVT6WAQPAfKJTgTjhU5Gd",
+	"O4cY5qi687NUQp5QiTnTqnE/xpqFO92P76lM4pFq471t4CDtSxp8TM6qR8Y2li8IXH7BeL2TaQcb/NAZ",
+	"iy0DS33MFeESg/oBAsXp6Zsqp2LgiRaDksKIvGliTreZFIZ1ON6EODD8x1O+AF5rls+Y1azjP/8n9rTL",
+	"/u//YRXHnP1T8av/+3/gn4uzRKR84b4MQjVyUuFpOJDunmINf5duQGg0+FI6t4CExSvv+IQMsJtMz1mI",
+	"gM/S9tkJTQT0dmTEre9pvrG/Eni7CXSnYQihinPLzERnNkBkmaPBgBq89UXExhyIzYCflnD6Imb4woU3",
+	"88ni2Cevq0wEIyRIAyQEuOWLwREh01cSTVGThfwkjL1T++geeF8J33IU73Hl22wlCcafzVq+GBxt9Crf",
+	"cyvmfLHNwrJcLbs7Ss8h6avo+KpUNTAhxRLc1mZalDRnMjft/JQK2WCRGwdIQC7Ewgjbm/FzqTDt8GIA",
+	"3c2QgRotiqa0DidcqaPBoHscKiQWYJESn+0ZZvWiPosq+e+IjaFxyxS8BOOxQC5ZyIx3KuxpQDGgs1C5",
+	"KaJcerdJryEX2Nzg2YTgINSlzLQiVrNGirGvnjciODRS2fDzLdwFXm+ZN+Wqg9UVhpdX3IieVEYAZN6l",
+	"YEbwDPDRYE7ds4C+CrjDofrRCeLbD54/s43a5W9tb3j04qurqNhaXnhaO71bIXAZaZ0KrjYCztjX1Xw5",
+	"Kdw151rX6KRans4kx+UShZhXMT5ZReGdy/B88LLfls10D/gCurFwtPfEO+8GsE68v5SWrAfQYbWzI153",
+	"r7IA7LBCo7iVs7qgPKfLWIT4UVG/dWN+VX38tQ/qyh8j4ebmrd8P64yvPhFXn/NVF22fWVxbe1mbK89Q",
+	"CZXCGLVXUcpqh9xm0ov5jooz3YKvTTicynNlqnzBwCcsEtaZSaVE0sV3uxCLsuACPnl1gqiYlZ8qALOG",
+	"UJq40DuzNDdQ2hXNMqliOeOpidi5vBSqG3gmJyj/8kC1/Fy7+4Yqgm+lXZwlfGEq6G0vB4R6XVR6wIAm",
+	"UORZjL8Y9qIZ4uitW6AlfdhhS1flKfDkyr65632y+oJtucrykn3GcjtmAVbZJ4+qFMJLSoNqVojrDSzD",
+	"hnvuMBNglK6fsbzSiLyTFwIsHrAZLr2gx4VrNSyBc5S1qrH5FEnLS30BnAFI7lOZRipSLnNz0jBjZZp6",
+	"09shxkMV0YsDVmSVS7JEeC9tHORWLRx3gCErKJCqBidUN7E4H3EYe5uDNkeJ+d7u7M7uLE1vi9lx4oqJ",
+	"QADkdxfMMnEpdQ78iWbL5igTiVBW8tRZI6PTRvqyHbYAtBZWkXPGMQ3oHtczsZ65YKMYc9XkBEykBucL",
+	"ixR9PvIYqFh1mgPNqwEKSSTqrX7uiYAMXyCzd5/95KnOmBFx1gSv/BFnjGJvGtR2MwW7ggQvhntV/Wtl",
+	"tjtE9W4NzYjp7m3E9kKWyky/nwn1C7fxhM11niYsN4JibjpvVAmbT2quSUWTb5guKO9QwcdaNhjrOzh2",
+	"byhWuj6c8u2bPraYqPPR8161t9r2Qbt8e9fHLrJ+LT12H/K92uzVZq821/GUrwvYsqRgDw2vheZ1D9ey",
+	"SSIZyw6aMFtYBxrdq6UIdwrP0pAIajvB3CO07BFa7huhZfl084YALRvY5iEkTcS81UZ/wO9bzfT19NAF",
+	"bFKdv9K52vGBYWWw9Art6bzPlmkcmAmY4Fkqi/OuY8jvSsVmmT6HkyEkXafDsP120LId1Ca1ZFTxQk7M",
+	"SkXnNrGsQDnfXBUNDn6zCKi2/542jUZdKnjsDifSWJ0t1hJ0ev9sif2uwtBq6getq4WE5Tnii0EQKl89",
+	"+GJQlhces6YiwrVlfz8WI3pDr7FRGSAUMNRqzwrheTEIDqb8s5zmU/fHAGrc8K+yws2t3bnINipRu6vK",
+	"s5Wp2KwMrbKEe4PQaBDKiWWkK4j2tLLNFdfdh0Zf5qkSGTILyjWVPu+VYJmeg9Lx5FIa9z7OYs14fMHP",
+	"RcCm3EKFPdQHVI4usIfJX8ekuhTKzUaoOkU7l1OMNJXnQgFfdpoKOFbs9lk0lp/PgCUiBdSDiHHD4JgQ",
+	"qG2Xhn/4e/WDBbwhvHHUZ88HzzFNqliuLpSzuO6rY2iQhi9CVfDVlWgCboxC5dOgBX+AqprWWZt/XZrj",
+	"jWyNH0nN3KxT5upTFqf+1398iTVPtVf5wM+vsEXi80ybPNuXPLUCi/o4dSZUOVtE8QKCJlYLnZYtwxrj",
+	"VFO6LVqpzdqysQB33499OyE51WPbS2pY7x0jrGH4WXLG7XFh1qFeeiQwKshEbpxp7m4B9b2+YpGHEooA",
+	"NTBPUwYU6IxXOW5zhQOrMqPha7lf/ZvItKGfmZgrw8RnaZrpcJtruZusc8G3dJ1Gjl2bzW+hHe4x5qG3",
+	"pANvgHwRZhHLJwt+XufprMrXQwK5L8zgboqT8CH745VHkafDxWbT3Dq7jpsBNm3fCuyx3NUPS13aJIFQ",
+	"56oFl4/HE2Sj02NWI40mTlf3Vdl22A3YaBEqoq8Lytpov1FYTyjqtgw3uNz6UKazQnBb8NuGqkZwGwW4",
+	"R60lue0uMVXCows+YJWEyo/Jt8Y3MuYFOAWV5gu3ueEls0wneSwSJgFdQhsRKnEpE4iuMG6CnfDwd/c/",
+	"CJKARu3wd/c/+NtfHiHcm+kzbKEww6J3I6iGSy0EflD8VC71nTHTthFxw8g3jqiQIB07SNrbEq8dqH3M",
+	"U/Flx2eVJV1/gkhyvXc31sdlZNeg2LkwXwG2gGdO87laOENS8mVWa7vKxVhji8urbosb3mjFD20mVLKR",
+	"LUfqbfeuVbtNiBBCJYV5j6SyIrvkacRGeXwhCHmYmP9DVWSGnw1YwheG8XPdZVazCLz9SguK0vNuHf1v",
+	"iI+YaYkNnnNnN+eAX5flwo1GWsMibqM+O6Gc89PBYIC/MMeMswwgTpQQibPAU9o7OHs+GGxkDT/BjN2B",
+	"SYQHnUrQ1g2v/tlN4MZXv6V12nFV6tLMtUOyyn0m6CqLU4llALTGyqkIqIo0nvDs4VgYpQDsQdrFEAAr",
+	"tozg8yHTI2GqvSmZzs8nZSe4nWRCsJQvCHwLau51moqMdT69+sBohBAhnp6+CdWIKyWygDkZEcpCOX/C",
+	"Un0uVcBmmbyUqTgXXarjL9F2cBMoMXS4uRAJm09kCl16gPtJaQ+qbIfxTZCAWhnoy4GNItMxdPNVhjrD",
+	"18Q+A8QTsaHSKhbdgM25M3YIMPR0wIyItUrQREsLZEMK22ssIpW5WyEGKILojHKziMDrDZV3QEei7PDJ",
+	"cqWcjSwbeNwT62hBoSKwnrFU0gD+hJNJfIkCGjrRAtkjOCBLE5pQgUbsBmoAN5WHCgCQIH55MXhWRTQt",
+	"EJQjdI49jlAfFjlincg/D3uV4W2iLjrn/lpjxcw3BAhn+oHZejYTSSPwqXtPNP+lPN+yrHLX1rYcKIwe",
+	"neE2q4srTiL82KPwewP0XsITqhrPElVo3dljvTCySPDcKMRPpInd3rIYZrnastUm6YQyisJ0F+hrHa1E",
+	"8fJaBVDNYgSMuRv480WDvSrQDhQqqbDPAK6HI0tgq8e830zSFvH+1IPXaVV5dL8FUSxU9Z7nAo+MeTgy",
+	"nTGlq80dvj6k4w0NwOWf2cVMgLkx7p6L7nHliRdicTaVBs5fo6Uua4KVdJb/QhBjh7O3eAm1QrqNQDQZ",
+	"dJkK5neeYjlrrZxu42lsnswVZKT9jx60rXMjPQU5eKvGurXXCcVGJL6FrCIye5N3r9BpIIqlgC4ZuWpx",
+	"wfbNnPgcCxATs0n0q+eKlb8IqvVe3sNi41QI25tLKGQXpV+H2atQdRAPjUARKRvXrRQ4VLqsC4cJDr2c",
+	"uZnz4khvXc3C6/K1NitXuF5qrbh9Nbv2JaXBihfYpDzBT+U+Km0tnSwniaA7YTe/CoylonxrItPiqu3Q",
+	"nC5BwFIIx9lMKEgFFY/zcG0MepOPmdFT4VyRpV2YghfS6FBF5XgJzyBiiYhlIhBkNfLtyNCmLD7PZCbM",
+	"GbcR45koGCOOa1+FyhNGEMrZOLd5hmB+7qlSAfEEBfD9YgRnU/7ZA7o8++pF9UilH6p18E8SzkwYjjVw",
+	"08PRAFmtna22XDmrNJPOo8gYV6HyZVkRHUNENaIJP73uYoJ5qE91ERLjuVAV+gGsX7OjgpNfM3k7PEYt",
+	"nnFPQGzlO7YFcstCvD9T3RZ3OKYouKpLLa+IqzQr1aHXt3BerupuCmAkXIjFei/FxQgeH0UrtLfQXw7g",
+	"KmrBEjkeCziLhUuXwgznG0sVi1B1IhKkqDushGIGDkFZnGojEl/LoxiqZKnYEHrpjLm7WsK4Wues/ODe",
+	"a8cBwg9isa5lzk3tfnu/qlHOReced8fcOeNtkzr4LXbbwPBVFgevURCBV4Lnogqh2NqUoJTkWKpzkc0y",
+	"Op4CBLZQdYyuqUus1VhmU8PEZx7bFBWSFJMyPlBwUOyiShfPcpcRYRO31ec1KdoJThLpwQ73xx/Egp51",
+	"j6VGG6h6JZdNzB77bXI7xsLpSk0pmqDWblN6VKo+bC9bVvyiDazc9FD/8YwZMHKatk7DOnDZ0rZ7zqXq",
+	"NmILiTU7X0Px83c6O9fWCrXfpBrlzs2PsNW+lZttUc0yV01BDSmRuPWUOGW1qdHGBJ610wQslcZCVyKb",
+	"6cyawAlXhhknZGAO2BTqMgJ2ITIl0iBUmRhpbYt3DVicSStjnrKxTKH0eiLwFkrYuc4uoIsnG8O2RxCB",
+	"br+nxHsQKkqrQ60FWs0kYBmXBn5Q6QASl8LXiMDxHzmdMT3PM45AfKfEHLsK+wzWFQ5pobqkdgDRWKFG",
+	"cwatB9Uk4UNOVlcHemrXAPaRGNcmFtsvK3tX0Wq1z2DfWwabpNCTrleW604T2VASumWj9P/mIoeyAyhO",
+	"rfi+w0qhG+sozUY6WXSpGDZPBXRPOwtSqRFDZg93BZizpMgTmQh51eAhWa4Kov8Rjy+cfXPBKwAkYkM7",
+	"n+JZIVmoUJGJKhqJJfnmtVpZmfwR+XoDID01NhN8yjpWz2TMIrgsGoYK/tX/m3v1BLhU3Z/G8sxW/vad",
+	"9cUHWPcgkqjbZx9hBqAaAh+Iaawnhs1Sbsc6mzK3WSldFI3A2R3cR6qz4t6sg6/haxaw2jfq+qqSGhgz",
+	"LRKOG6JvLNs4Zu1pvrKVslimUMFPodC6yeaeuomAE7eYq4eOLOXGuBaG9Wirj2qtaYu5Cmhl9oHGlvrd",
+	"nLDTURm42RR2VCrjwBDVIFXBRN4MQsr9dig+izhvsr1wotyTaqzXcC08XzrcB6J8VD+dEbyxZSMhVHEY",
+	"KhKAN26rRq2cet/7+fqf/1R9W7Q43Apjr6hHWOc17C7DVn3WIXrxa3HQqs7sa7x8o9PmEjf0WtRXjdRe",
+	"7rFnsU7ExofXK6N+5X69vQaRenNI4y3lMglW8fYJt6Jn5VRsPgWQh7/R3b6kE/tVWdvg6B6uexxsW29X",
+	"I/D2g/cbGJUV+wDBaAlFcuONz3fazbmpGMW2bW81fn4IwTpmMPb73Zr9riGR0Yincwf7XQ2r4jc9aj9U",
+	"fQ1dRgDW/ZseQeBqsMjyzBlfEw0pw1USLBrWAbB6j7Nguu49pcWzYRMwozMs3tokLiu6NRlnI14FruEl",
+	"IRdB3Tzt94+am5fcXv3BvcVf3MvuoiAMGaP/okdfakFY8QJX7yqFPDwmHsfypdt3FbjmCiAsuOYKesef",
+	"QI38duEUis5HofpqTAooE8i+eB5V92+srHT/4mkadQPMVVtN6eoAczFzfkmE3VzxbBFgX8wI8K+gnHPu",
+	"VHK0gHvP7SSixNaYyzTPBBvlCZ41cMsmPLXU/6PTVOeWnlHlAgaMEzYSY00VW5jAhQ7GEvIfS8lGWls2",
+	"06mMF312AkbH6hxmFUpPSl7LUFEajZJl+IrMCGsBvhC7grCaC1uC2ExkRqsnhuo0eMqKOo8z/1HUPcYC",
+	"t7k0IlTQF8Mzaxi3TDvT7cZaDL3yFPf/VWjQgOUqFcawSJ4rnYkzgvAERBib5YKoh7hikQt4M5mIgq+j",
+	"w/NEWpEcQ5umYREKD0XhEbNaN8IEIiitN3gPPUnlx3k/ULqF3WutKPOKv2f3XM/uWZmoNpN47ayTt5aV",
+	"ojBnggtorcbI/HthK7K/+x3zy5ec++rmLT1LMILOhPrk/y331ZvlfwrZWiGTb/cnPQ377uXME22vOzHd",
+	"F/GtL+IzGHQVggfdKc4hYjpLRFZC68iMGlZww3cOGEP4nPsWTWPFrD1iK3FuyEl03uBswo2I+ux9bmc5",
+	"5B9iPpsJQOV5+hX7QX4DwKj+RDCyWa6g77sdhtiL/ymM5q6znvBC1wzOPsBvrhmYXRNG+WhQxVF+OrgS",
+	"SHn3IZ1boKtjOhCqve1otB2v4ajfzRAEMlpVQrMGawKGZMhiPZ1ylQRe1TToXsDEZ4wpbG4CZuVUqvP7",
+	"NSg7KiFeDqzYP/73f1QITj/VOodirhgS8GGnEFlgPVfgHXSeD56xWi2AD5Gisc6zM7EQ0EJ4osremtK3",
+	"qAdwkHh6WU08eXg2TMpJVRYcuA8iYoxWvv0Yc53tVcY133P74RJq9bcilqbog7m7+uIrnV434WWBVgmz",
+	"vj/335LTjEJWaSgDBXFqwJwadG9mTLwNqIdYw5irWKRbtgzgMbORcIOnOkqCTTmmsipUNH9WgoNIKWe8",
+	"E9V9BY+4E839SWOSY6+lf2ItRXmCyXVTTblPF99Ccf3ymc/melqrwCn1NBO/bb8ku3EHxycJD0LKqUN2",
+	"d6r5ER6431T36rrL5tbfAAPtTvbUTJh8um1ve8JTKxLUUKx7HTad2RB6JRQMogYqPT+uxDPwL55aNhFp",
+	"AgXIxeFMyqHHHw6PsnynGu8maL8Z77V7W9rt5IlxRkpCJ5Xb3YB1mjpt2bJaf+dUBkp6Bey5+AZB6RKX",
+	"wNwECesdanCez4VztDlgFAo2y6QmtWMxn9k8E0nVNaET1A70R5HoY/pzqhNhgoID6VJkBvF/ckUgY2Zh",
+	"Ypvizbt0ogw1HyvnwGB7dmg8aCHu2Xwc7c3Hn8Z86DRFJcLglNCpcOJJ3W6YwfNGA4xJKmOhjFh3rPmO",
+	"LtnhbkWPgGq/qzgraMRfRPXfFs+RvKnyr2+lyILqadFYcIt8XqVU+NVdIxR0SaXetIH7dUNWqWZC5D3F",
+	"1G3W/lvPLrVa5nNL3t+gVeM3WMfBnlb6QYnJ98JuVUa2w7m0uojIzuvZfaVhlzyVCaB9QzvlfKJT0Wfg",
+	"fzgvLcoEWr5YRGzKF1CUVlbumlBRg6wSc1Zei3jUIgpYlPCFOdPjs7kQ2A7LIvdP99FUKzshSLiEL4qr",
+	"useh8pC1Y/L9ynsbgIxLslbgamQCujd2eHz8XaeT9mq8lRQuRkNNmnzM+Mg4D4Ak01he0h3xTGyBBb5t",
+	"59+U+r1J5B816zs7YYkEnsfC5GHHqdr3rVyDEd5N8YPY2pySKG3lmGTOHLpQTIl0fdXeT5WfvPI/uO4A",
+	"qB3jYZCgN7yRe9HNaND9nD2iRo6q0BTvzzpGxJmw6FBgJQrC9Iiklv2vidw6+a5eeEW7x4kfBhIwzcVo",
+	"ovVFwDg7TXl80XNvyq0cpc66xRpSZnQRQs+y0x8/fXBqmY705z57a02o8H2Qf8RfbOQ5gCjRdwQGAj+e",
+	"cWPmOkuAfcQI7swkgOu6LamnVboYhgpZSwzQhkR4kzMjLBYWjgCn5OeP7zAGhrvimQJA9wLRoEWCo0uR",
+	"PTGh4mmq54eJUAtoLGOdEp2XpVJd9FId8xQTkMLyhFvOeJI4006eXybGuXErFKpQ/UJvSZ6dYTHPsgWL",
+	"/mfPbWW/OEe4dyrPFcTmQ2a/DvPB4FmcK/nZc8bAJyK4fErfTcRn/CgimhTqbfnsZunNjyeveqdvTo5e",
+	"fMUuxEIkbLQoOlHcavppdsIU4Q0t3q6Pf2V8DsAx9Iw++yhiIS9FZkKVCaJxBBZEEIEMdrdYI4ca8ssg",
+	"nhSdXkU2ApYwAmfmbCzmbCpVboUJQmU042Xi13POVEkdZilftDDAQJV/g63ZkSvd8CQcwj0BDze9eYNl",
+	"xTEm+1aR9a0iTTb49la24j43ewYb5s7apHyfPdtK9qxp8Y/hsIiwmxKROiMol8L7W8vHClv7SrZto5Uf",
+	"3LVR+VTZUzromwD1D2wv3b24tWbhXLCyG1Ozi5zc+6m0wNqMSQUn+qkYW8ZToDeKAC35PMJt2mMzQ5IO",
+	"gZTPcxRmKIMW05ldAJaZptuSwxaxCyFm5IpZnQFSOtw+FTw78xdlYkpA5u1ptXv1Bu6V0P36irs/jN0q",
+	"tfv9uhBDK8wugJcxvnKxxdFg4CIOSHcjRAz1x2N8wHgci5ml9PtUGMPPxZBFOrexnlaY1mQ8CYhnxU2m",
+	"C2MW7m599hOhzkhThUwUNpPNAcAnYe5ze3SPX0/hSO/uUTq5tc4G7nfHZvRAoERlAExD4lNQx/LC2VB6",
+	"TswZIJe2nOXba5otGrrrilY6fxvn8b4tf7LzTN52mPkbRr+4iqefFuW6DZR3lXr0r7F57rFc6ceafSxn",
+	"oB1T5jb+6Trt8rXI9Mmtd7PlEl66b1VEDnZYJdckim07BQ1tERTl3liTuHfRtiLnAJrNOJWlOrciEbyI",
+	"6hd+snfmqo2FCwFa2uPfWjE1RRY58QS8MU9TkQ2BLNwN0kWOE52icLByEJWL4XsTqg5XjKcis0gFQH6U",
+	"0emlSNi5FkDyG8EVoJZRF2m/qw/GGK/PXvN4EqqYZ5ln7MXviXnT/RyL7Y5ZBES9ydcu1KnGdPgxMG/2",
+	"Q0VXnUHdf+TL/2s3ph9ImJgOt2yqjWVPB4MBNNQu4NRAJD2p3MhgtFO+wLGUXbpu0tugAqq6+Z0AfPf7",
+	"2aXxVWvbJ22XI61TAQDWu9wv3ctf3YrvphKX4xGVVHpplKrHZ7P6NukmZAsbJI9B/IdGpOM2u+F3RZ5s",
+	"ObwrMLVshehWwTIjkJpE9Gup6toJerWiVT/y7MIJk7NmH1Gkr05Pu3mG50kD2rsPjRrF0c0tZA4LPURb",
+	"59lccGl2JoEgfD2eYtN1syyBqQapcTvFJTGizHlGaUO0c332HvIHwJXzpLJ5IP4swOqtE65rCRZO1hch",
+	"WNuUE+wIACGhvENNc2k6tiIqeiYUn8m+33LazjDez4Q6+fD2L6fvf7ptcoYniUSItg+Ze46FqNx5HEWc",
+	"qUfQeNziadNYWKLjfCqUrRQAANzxKJephdaem8rM7RZTxDkAlQ//+mt9R5KGVccdMG6Ym9EamwLA1uMi",
+	"cqXVYqpzmp7agi34NN1gwf6/kx/fXW/B/I2rOERXrkDHPafbfxQr5l71OiuWialIJE6uryJZD41c+UVR",
+	"UPElgyR/LN/no5+APVzy7eCSG2TkMWW8ml6/3ZuvXL1ue6xcdkVxnRdjOj8px+IiLS5TIHlHxi6Fyjes",
+	"tMNzqPnSRoDWJuh0AQc0t6FKBXDCEyhzwebFlJ4H2I1bUOTiIyT+2NTgr9YhFYeqhComIOEmrGObZwrH",
+	"psdj334LJIIFWDA+kjL5lQxDqNzQeqm4FCmbpVwxbpE4rN/vH7oPov4qeDHhEVeXoYpK3F5BtmpgHjo8",
+	"cWXEDxShuEHD9gVo6wvQGqdsjRW6NnBx3UBV4IubfIzD37Mr8Iwb1eb+ECu+RIm7L4zjJhdxLdrxbbbA",
+	"axnSilAVLRXt4rkBJPKqlO7Bkb9AcOQGib0tTPJDlWnn37RGeB8EMoEOi1IczhIRp9yJ/aVgU+H8MGmm",
+	"bCw/o3cHgK8zkTE5naXCBaI4jR0PouSmOVQxn/GRTKVduB+BM0UcGzR37mPLL4QJfJfGeS4T6Lji5BwS",
+	"2avpsw+ElRgQQQVLgJlWQfmf+y26Zm4cEw42ZwSZzSF9WVkzynJygqhrcOPqm9GHlKtdqvfyo9qQ9lO+",
+	"Z1ts121w69tUm3CDUAwwsPgSNPdhoKCv7nh7PPQ9Hvpjx0NvcyBuh4z+QC3RzeHTl5/zUJHUV/NUlbTS",
+	"rtHUWyLfPQTsHuXt/nDVb2CKamCwa6zJTRHXNzUmDxZ8/Y4VfY/8uodhX4Zhv4Fa1+Bg16h1ki16Wa52",
+	"p9evS2xK6WP8AF7Vh/YuClQE64C5x1U42KCkt8SfPXHXASYP63CWKzmWImGJHI8hM6GVYKlUAgInNCdd",
+	"LAOKnbNHSGJRki3OslxF4DSWvUf4A3PcgChjWKKhIM5p36LPTtJUz0XC5hOZirJu23tEOisdop3ZqW+z",
+	"xcdcbZKK36O//mlMyLeouHR8TBkTM9Hz1bQJ+NU6t2zKL6C17q6Mi79uZ8alCAVW8eVlBpHBpSg7CY+v",
+	"wY/LKqfaPs7wPLjw6bTPTup0wU8KpGp3SzxYRzCYnolLEweFSy4aSqW6EAnrRO6vM4nZnB2ZiNe4Ensb",
+	"8ahsBK0646tB8x1ZgJvyv9wqBXFPVDD7jMBeqx8aKcwOEwI3pYvZVLX/fMwx+0zC3hjcA4fMLrf3G7PL",
+	"bGoF/rREM8zPgFu0plihE/nZPbuDAMHT0zwYG7UPQx4tUc1NDlRrjDWZmOlsTYtMe+8Ku+RpLoqmFKfA",
+	"QuXTAODW07HOpmKjNpaWogwc1kZFGBdSJRsXTuCdf3A/+WNLUDB4yy+1DQZHv0kPDCzJo2p7gTde1+mC",
+	"UrpW89wlFTAX+s3h2K3xXGcXV9Xjusu/Ky/euSQUz1pXiluO/vEAHJTvDF7MSKh4MuXwJ7pdEpKiuMBQ",
+	"xDESzMR6Bhgl25Ibt1iJc4I2EJvT4trr1s88QAvlX2aDwi//2o/OVpWvvj2j1RZufC+Ukzrnjfun6zGL",
+	"3GYcEWA6CD/grmM5k/MgXvTQh4gzrZj4PMsEPDVUHUQ5ZxOdZyzhi54e94BSiOF/6aO5EBddNuU2ngjj",
+	"sTbenvx0wiIrp+LftBIRHIGGiuCKsBKbkPGA3KiRPiAq0dlMNGRcMdGbcpn6K0LFreXwVKy5hld2YQQW",
+	"fELr7rwAsAeURzc3qVQXzOpQRYd8Jg8vnxaq/LtM/jjE+0R9tsbTgobg+nwFoQLwePe+AXOTHqCtYfW+",
+	"Yg+ryU7yRFqMleDxfS8qZzECnjdXyPqWv6oGPvx2v+po76fjb2nGWrZRvwb78GnrzYE1c9hq/27QFAim",
+	"0ZQL27Q3N6DUL7c0wy+cZTonOwrILot1ioo3c4q6WtcAX62o6R7wfkuA95vK04ZCs13U8e8QbRyQxnVu",
+	"AUmOaoYhRl8nUzmAMTfKlIfnXpGpXVvs+6Hce9wWe9uMe1tWmJqVRQqk3oVYtCO7QPbsdXL04sXTl+xC",
+	"LKgjjhvCQvTBPbIr8Ri6AYF8zlQsslboP4cqN6I7hCSXu5lMWGfEjfjqeZ6lHjYK62iefsVGC+cV6zE7",
+	"fXPSO3rxlb8g43M2y0epjEN1IRbULoifwG25YR9e/4h4zQYux4dgSd8c8+SA4UM+G/q5mbBuCvvsI/7D",
+	"3YsYDVNpYGfRxfsCwSHNgbEyTdmlyOR40Wen/FIwO5EmVCV0kCbWJ80iPRNq7iwQ/aJHa9xzKxG1NhqC",
+	"VuGS/SAWd5DAqD6sRYvdBD2exIXXRaIOcy9fdqqS2G81t1XR0GGmLae6thZwFyezpjoepwod7CNaGBLh",
+	"gGiyCrepQYS7qA7nlcBUiTm8Hmi/+4kvU8P7+ENwBpQbuEmGqtwl8T3OLsTiDN+jJUr6qG25VRbi92BE",
+	"vXJkA6/x8A9stnacAmd9tlEJbrgnlTJRF/rfr8T/cNftXibaAT9Apvd+S5OgvFeFhBTAHr6NseCihbNr",
+	"/MktE2o340ptyBu1OkCREx1CrYu50krGPAX8Q9b5+N0r9s///Z9fAGBd9HtIwwsPhuwf//6fAQsPjOdY",
+	"dJ/9/o9//88//ogChJoqvsIcX/3+hedDFjTqsyg2l9EQjHCm59BkkAEJSMDEpXMxdBYqOOb07B+dsc6m",
+	"ecp7ho+pPoClHFD5lGDR/1P4Ib1iLME//v0/o0K34eg0VG4wZclCn0WzZBwNGS+BEWGp4wnPqHTB8hGk",
+	"TjmL/mvDU9zsRKGK9RR+DcNByxr91//6+v13SyNgywMAuEHYqiTM0hju4AYRqlbv6ru3715HrGOEcOM2",
+	"Xgj606TbZ5E2MU+Jcx3+3QO4r1B1KicS7lu3+eZZufNplS6OIec41hlVPFxIlZjusGouuWHvT1+dvGNP",
+	"+0f9p6Hixghj4PVxFU1RIVb5CsAKwNGUU7hNB4YOA3QDD6AtBHfwUNmJmBqRXgrDRrmt5kBrrjqTyi3M",
+	"iMcXvSm3VmQRgLTnWSzQM5cJyWjF73afoy74jG0nylKpLkzEogk3E2GibllsXu4OTCZ99nzwktpVEGaN",
+	"BoI4z0WpTXMVubu0sPkbnGITbMByyFs9hBYqnzqLA9tCcBCbS3frZOye7ubW/x+EwNmjbTOJLCPGBrXr",
+	"3UhqlxdICCOpOLzrChbCgRWf7aF7k6YHFdc1x+IoHmOJ8eVE8AQm+PeDV/hCvW+lmWmsUGnoiIB0vhPY",
+	"Y7iHW4evvTHsIb2rTGpsr/hC+FF4wDpuhgIWm8uAzZJxNwhVy+97uC6ljvRIfQALODxgOmMb/xSgUvB3",
+	"IHlrpm2fVt5KGlDPVap54g96hS2tEjewt6EsBsyIdNxz+sRlVTbvy1cY+mCoPQADro+rD/E641QI6/bG",
+	"80znMyzpcfv2ceXwOwiV32icSb3MU/d0gklyW063QkZl2NHgyLtbLMLGo+gYzrviC/cUlbDf9ChUo1ym",
+	"iQEWZbi88MgItwIdCQ/6YvVMxiz6TY9MRE6G8Q5J3/80CkLlPyvWNAqK67BOMuoGpXcjDQJEVfwn8Agh",
+	"qpSWNvKWWIN9KBZpyKKilCBilY068Lt0N2ARN2d67DZy+sw5LjPnBUnkjg6KzZuzcY4OmRK+oZO8Dq4W",
+	"tE+7WxqpYhGFCryFXFmZRqzDXdQbMEgtn02ksTpbHBcc3oXv9WzAEr4w7jZTqc6M83CkXbgB1la522cn",
+	"S+tOs9EqQF2kYUFusplQodNFbfJMGHAXeXIpjc4WgS9gHy2Yf35QnMWamktaHTNmBSwh3Jsn+CV6JubY",
+	"Z/vcQrmZ46nRHhu19h7I/NKUJijyhc3JAX9Q3uYMPMTD03LM1yDnPLqjSJbIDv+cAe197XF+xRmvu91b",
+	"PzotdiTMnugrS5k0FjDtLG1ykkylgqesI73DEwU33EdUVeSMJtAF9FzwpRIW58bqKUxDHRwSFmmdV6NT",
+	"Uc0U681Oyce5EQnrPB+8DOqQR8CIQoGvL+MX2aWMxRnxbhjiyqJgctrFSM5tfwsgVHE7UCovkRtBujgZ",
+	"f1jZjtwwA5bITMQ2XSCOI9YREWK4tCZUucrEpb6AMr8LocxxOWfwns6FcAHjCHjrwHl0b9RF3CdPyJUb",
+	"fLJPXywxlrk7sfOMuw0QEKAgZp9LIxo3HSoI0I+7DODeAgZfN1DRl+urC9HjXRv7TKdifcHAG526SLk4",
+	"lwTREqjuSswrZHnexZYZwq34luhlyQ1VKbqsXXKD0jFNKocSvploRay/adMj37mEetRKb17I/w6acmBl",
+	"3QPulcbcDeC1su1MmVTg8SXsXF9OmZmvcqio9xPDKpPvtoqKFt1Y94u9cogn/u1hfPtWwq6xk7TVf+qH",
+	"X/VZKqSvWb2GQj69G4XEkSV7aof11ZtX75rXDz6WlWqphaLhvBQ6TZEsSyrgepWGeLQCNsIDghKkuJrS",
+	"4YrJhOlxqICF5bBM8VTafiJIyfg8SsCimFtxrjP49yzldqyzacQ6USJGkitIWOWjXNk8ctYlyiYijQLm",
+	"3z1deAgP6rgdMvpl7+mRexa4yn+LWGeus8RXzocKDk2kTQWy/BazELCYG9GTygjo8bwUAeOpL3aatsMp",
+	"N/ebNJ54+Lmo5bCn/PM7oc7t5GD41fON0ZP9RG7etJen4tT/qJ2xndbkWrd95X/UjvVMy1u77QwOtdzV",
+	"/6uDK/d3XO+/u6Xudnp/HfRe/vpPnTDs47+6/637L/9lc4Dpv7VN8xFBOvu/nzbe8ovqGNqoTyh7PD1C",
+	"32R6brAQptqqli+H8fkVvomJeZWZPsNid/e/t1dUvzQWpG93xb+FPEBr/cu+andt9UueirL2JRNjkQkV",
+	"CxOwS55JKIxA2MkaK8aNpefaQW1OQa0TO3ef3ghbwNbmDk9jrr6h63bBgVjc/0tt/i5e4GprSfP9iLKf",
+	"AD1Ir93eT+muuobUNwZvbhlMFYJfCWZEKmKrMyQbLWkwkCM0gkM0ZMXgLBqDHxpBNXuo8C8sxAIHFO7q",
+	"nEDnOPI0jTDxCR8fIwBmuvA5TURsRJBpqUJVRXzslFD0SEwjMzzOe2LwNBTHT54oTCBP3bsv/KmNzkJF",
+	"IFUA41J0rUB6WefKigS6KuFOZ+ZCzmYCzt0sm2pjWRRrhVAu8SKCRxhwtSFXDQVUgBxjgUnnmIqZCMay",
+	"OGXGBBZeLlRi3F39ITAW2lMWFl5hwo27SiR99mHp6BkTyPWTZxhTNMR/nMFD6ufO/z9737feto3F+Sr4",
+	"chNpllacNJ2d2jfrpukk07Txxk57MeonQiRkoaYADQBK0fTrA+x77JPtk+yHcw5IUCJlO5GctNZVU4sk",
+	"QPD8x8HvF/0dcbtFTk1I/sXhi8UmDurkW0+IqqEKBz6roDpBk+7j+2rDlSiGkKWSxCtQ14PAqiv/q9Ju",
+	"qHihVSv+zYXjprasX3pZoJroZ9rKrBeqIy6Bj5ww61f1UBrosMd+FdmMq1UgdUUbiTrUbozvXCIAO92A",
+	"89pQwm0RbqwR+/fXW6XpEOZ2hrm1T9/O4HhHr/5xTVob8vXR1BFbgeFeuwDrTO5SqJylFSxcGpxlBSsf",
+	"/DNe7b00t7i9yazT84RxO1Tp+dsLclSNyacs18Ki42042Go87KtNQ/PuICN7kQ5Vr7HJS5zoffTI9QO9",
+	"Pw5hBfrlTkqKL0gr41M4f03C1c/MEcErwd3mF7aoM2lfZftvTi7vnybuIzLUODlteySs1kdMrynnb1Wx",
+	"IotRnU51EGuS2Esbehf9l2l9N6ky0T6LnDtx5ORMPPrTFyf9J7kNiBFXDy3Z3lGWXanvrWK2fTuGbiSB",
+	"A+HpTYHaRohWVwk+T7RGh+/wtE3X7uGZig9Nsc1DH/UJNOzfrg8VwDyrQhBQ76ihkmohlNNmxaQTswQL",
+	"NWMrzIKoiWfCTXXOLl9eXFZI/oQ7hcCcC5kLlQksMmgFNSJERI8P5Plxf3p9cckuztk/jo+Pvv4KoH2N",
+	"LqgdDrZEq9qwnx5GMwspliIfqnA17jZyZqS9xvkQw3SaiwXikB4FmoUUFgHwiHEeAL31IROwnEPFM/9P",
+	"kQ/Y66pru/XAWV04ib/Sk7WDM+lgqF7nQjk5kcJgdJsLIxcix+PgFekIHDjHEgrKXVpw645mOgcGpZRJ",
+	"W1382MKKSjtl3kklzGrmlprOnEElTgeh9iNKmEHGi7UzZqyqN0ENZusRM7Jfb/1bvkPB2qctg3G+I8Ht",
+	"MmpbZP0Q7O4O0QHlyEslWZqt6/6Z7eS6Bm7tuugwnKDgthxb6FLkLlK8be8+VGQwmjZ1zXrYEs4z3mz/",
+	"gqZv2EE0qsxxe42AMv7K/jbdZrdW7X3zs99Vr+FTHJR690pdU7xvU++15f98uk261qnNCKkADh1ijDLW",
+	"ArHgRRkglirV7KFiefUIdGOhU4ZN+UIMldJK9BPS4RWzTuu8rg7Bo8OOSoIxxZZoaDBUdf8W1ZrWerIa",
+	"XV313spt2rtOYxhOQpbi7PnxcWfrlFf52pHvfrcan31TNWBPnVQf2+z1Z8vscZFvA6eO578PGWA3bBU6",
+	"czCJzRQJ+i8pNv+sNrDR//QkGJatEU64qDp9UULzOJlKaMuUNkoEgQ6FUYZXEb9W8xqqXt2gIz7MucpF",
+	"3g/nYoHZErn6/RC8YW+TQCwP5P2sh1z+yVClzpQq4/VmeFa66pH40TDBy1zJCwSZJEixMBf6I4PzW9UB",
+	"XIAspiY0nJPT+trHSc/XrDiGSWFVJtpUa7UlXvKW6GX4BntuNqvG6YiYKidzUPA2Bf/FB/EU6RQaDs9x",
+	"7AGZwLn/CR1kN2vgkfvW8OTunWjttmB7ieiGXLnu3FlPplKmuDHAo+x0tUIneBAxqgkhb3Qo8nCVJ6hg",
+	"cW2FhdIKICvAxp+0a9oYdcC0q+PppyY5fj0PNYyHle6EhtOG3+NfbFnjo43Cfvbzz+Ld/I3d9br1rd4P",
+	"hdqj03OsY67fMVSB9XppJJyXDsFp10Y9u2GfPrIad9in/5w7MYfN+b1vzlcNoI3+kk/cpcej+0fhzP/2",
+	"DXu8+Cxce1dTQBnk7ZPSveaajZfp4mqK9pObIAcPamt57dWxJoS5DxyGBRgnsGENaVyXrW2C2cSeuKHd",
+	"+3ZndSk/pEd6V0nnIdtO6DbF4Ytvym3M9vMwtKyt2OG07see1l1Tr5tV6O6duWvaFZ3jXR+hBVOmDRhl",
+	"Q11uAZEiLR8XIj8lTQWsF4qqltpcY5xFGBoRVMYh/29FSMHV3BQfwnlf6GvkFEVInV3Z5QpSpbMj6AbB",
+	"OL5H+3M5jZTqIEWtoGWuRYJ6Oamqz3ugxNjfuV//qGyubIkF3uilMOFID0YjhdWs0EtkrgsawJz2md0s",
+	"EAIrsQy4IzFcT4+u9iGFf+oM0HYA+Bkgqjp5floE/0vy+/etdwE25y+qf58raEBZ+5igYTeRwRNUjzuk",
+	"iZd4wz7xB89fwyDb+HaDFzx4gU6oQgjHZsLxnDtOxyJrl1ATkFqRGeHsF+ISWvPD99bHPoxblp7RN0Hu",
+	"dvat4EYYhgjh8MoIEp7iqU7LXl1enrNvuZVZleXS0kgglSqtMEOl+EzgpgC3QPC01CZPmJDAAwCsVNy4",
+	"qCaWa0cHftly6p0UPHPAUueKlPVsmU1hus+eTxGd5ptjOtI6VKl/YwU0BUawWelKQKsRH7KitHIhTlko",
+	"P0bj45wL4FD9BnF88cwu/ABNWH4aPRKhk2aq3GczvoIdCPEhEyJv/trNc9qi+nvyhEHpP0/u2xw932p1",
+	"Emaneknb0hpgqsMudNC2g3fcjSH7Ufr8h2S/acFOKwY50mbLjHClURDlZuKeHeiT3+G/oxuS7XcQdHZp",
+	"1U0ZN96dnwLd1yHP/jgGLMykSah2nkZ/1F4atIfNuZvW3WFBmrbSn9x0JO3XO0jtyRqL5Jf1ItsKx8CO",
+	"99UzZrjK9QwplxIiiuwTGwHpBFW6333/gn3z/NlTDA5+FNbyKzFUF4HXyCK9kNeoFLG/ST9SHyyVRroV",
+	"EHnORB8PYVivjkbkzApeiDxhY+jZcJq6fNBteC+BYRc6EH7FpTolUj7/FkbMC54R958usIeadi/v5KO3",
+	"Ue7t3mlGo20hpiHihw7v6epI5i/rRXdbZ+5pEwSmH8zZY9tgbPIes8KuRwVAtwl0TvfgMO30KOMAtrO1",
+	"8QcoGaHhORPGyYkXR4EnkWj6oLa9NUrMLcy0SR3s4257+r/8o4/om7sV+xvlDNdiRRkD8JdZWDToUR4B",
+	"ssbJGhEnsIUkLC+hRsUr/sjHFsg2Cj4nFlsjFlKXAMvR1exz8eqVtu7F2V6rqhevXpx16eWLs4dD+npx",
+	"8Qpl7MXZYxuRDDdL6SCx28TdPyI+Vosifm22n36cC+XH/+HdG5Ri5P9i6Peguc0/6FqsroRiR9dpws7f",
+	"vb18++Ltm8G1KfrA+SrVVcLmIrADvjhDc4opvJG8sNhGjcj7m+rks7+V8Bng3L9WEvJdoJcpZCZdsapu",
+	"R05cQRwPwPR65DNS4AnAoX3ia0WQ+hoTivWsnWJ/q2IGGAvQo8G9jSlVtLXejyrreIFFaiZ8NluIvEa3",
+	"8c/0WW5KQfAPYmXTU1bSroll4QevUvCjf05WSGA7glOyU5Fdw9XEMBgv+f9mR5O0W09/ePfmbkqqMyfc",
+	"EeJg3ZUDrlVVf3j35uHoKgZDC42LCdK/XbZxjwzJviMR3Ylu++fd7L68fDJnSi+u3oVsCrs3Ar8A7gnG",
+	"pJvurKZqrv0Za3VnJHV4FCC99MOK/L0V5sUZyv5EFuIEO8+iIXbpunC0g+u6J9dFUr171/X7tVT5HzEt",
+	"eTPzay79L1OZTdmLs4SlfkZY2/QPTisMk2b+559+Kw5PULMEJtnB1NmeAv5zjd28FvfTDWkmBnWH+sJ6",
+	"SKUegAYr9RoqCAX7oMgp6cZoqktj06rCyp7+/R8JO8bmUdiW9E9lSi/7A/ai6eWQJRjcqpgTn63XQVJF",
+	"SPdwlNPA0L4Z/oZNzmuxGgwVMHmHm0NAYIQSS0tuW1pbejdfKvL4G3az8dyhIgvBclHIBW62DlhjnGBa",
+	"qysgbaPVRGJ1yuV8pOPTX5wKDEwHDzcmgYgP0R8yIwANgBcJcNHDyRqfK0M7LabUIeqA1e+FfNm/AYQd",
+	"v2lJ+KE/vHvTP2UzwRW25Bf6SgJA5kQYxocqHhjgDuCQZPRO3fT2aJ/2tDHsnx1Y9Cucxj8+n7V96JT5",
+	"HI3vGk3+zUbXrqwTs5NMq4m8aibH+snc6IUMHL2t8cULCGDDHh3YBCwhVbl7L8Ugd4TXjKxwaYAbmSFM",
+	"XfOKtL8NOZXNeOFDVJGzDLp2wcIXcibRxLdsD1+8Pa/e464V0C/ruGr9Jjf3D1ff7oHR31mprgr0TEda",
+	"xcsQq4XephM8n0l1Yq0ehbu7W4N/0m7qxVRaNhEum8aoNODhDJsKI1ivtIKlJ7m0mfcNxIR34oQFgb+s",
+	"Lh8qaDEeC8YVS6fOzW3K3vvEHP4nBVpeH35zVmg9H/PsmvE8N8La/imx/9oU+5SlyooyF8RWL/MoOqC/",
+	"+PXxsTgTMy6LtH9a5dQFSFHq/zGa8flcqivk7xuqlB4y8j/SUOKDrGjGYpsAxWeoOkf15WAcfJwgrnyQ",
+	"Y1ia8aLwbzPyAVrKeqXKqw4AsxCmDi3fv3vTr7GMkO2PvX/3mnGH3jd8ti1F6VqV9uYhqxFeq3l577xG",
+	"8RseeqXvaE3O8hwOtc2Fev0de6GV8iJWidWnmZIN7/pEKGh/3ALNUaww8Av3PLYAFJ5LOy/4ioX+EGoF",
+	"gaiZO8Soxugf7KFU7S7yJY6/5in36cdoxJvcGRzMxks/3aF9mmzQxtqjk3//up7/bswwqU7c0rKDV24V",
+	"G660Ws10ackibArHTaSrrx12CVnIHr3dLKS69pnV2rEZ7x/w/yjJkIpNCnk1xR7uKVe5nkxYpnMBpdJB",
+	"B0npuu18oFylu6Ye3ZF12dIqv+27Hd+X47mM/fNBJNp7QHi+S4HYXfM7kmpjOgYbtLC/myeEUYBQIXH4",
+	"d8L0TDrnL5EQC16LuQOkJTGbu9VQYQGNGTHTC9xx6fEQ5+GTKDpGqCk9QbBiQEOYz4tVN5fslxriHTTt",
+	"T9zx9w4lPtLOxz6/cc6nRzuPCwGSwKeIOwYk+B4yVUygQka6qsFMQiAZ9WpEW5S2BnQMMx0qW84joNe4",
+	"BxriCTYp9BLjkfMfXrxkvYtnX/+9Xw2E1acSOpQgfx0M1Usf7iKWEloabZzITxlnEy59tFX9pjRC0PrP",
+	"VYE0UZNhi3W4FPYeXaEfDYFSulQUF/XgCtu3lwSVdTLMwYATWe/OOW7oXFWh6WZuDtqTYocOlW2gSefJ",
+	"YCmK4gj6c55gheUoCDcIUBq2gkujMDETKp9rSU0AQ7UEdifHgkJhLbTC2qKSUpB6tuCFzNn7d29O2dfH",
+	"z6BpQA/Cy4xKZXzW6LOTtH5Gpec1PXsoXQX2MsYVkEwPFQ7Ypkff0ULdi58Ng30m1vZoBp1NhJuG9AvX",
+	"6a+RNevGmf2TO7Hkq50HuIqk+bFdL7S0LeWnqznsdDzhhTDOPkGt3No34aZG2KkukHx5ok1W1VikYbQU",
+	"tLvXUHLobnhsWfpvHOzXFDYvbX/ALjJtaO90zq1lT1gP/vs/wKv1/UBzYTL/xuwM9iJ9fOFvwl6KCpVz",
+	"qCa8KLx3TuHnUW70fISWBHa94SCpVBWMORw4Ggvvh+mOSaG1GdFwaTJUhkvr7Vr9wBT3qCeFEO6xTVgK",
+	"/xq1jIhP9gZtKq+mgvZTpRqqxj1LqXK9DHvV9Yzia9bmxXBaaw+i2SE1n1+70gibhtggsAyG/VxAqzJ6",
+	"ic8KjH7+Yqmu0gF7SWj2usAkxIpiEgMcajiQCzJpWY9oUsZ6IWh5tDbQeEkvjWbW6HktQyEwwWdJBz/P",
+	"abegTxR/GVcVBJvtaG05A5F6geK7z1OO0TjvaJDOc0e1pmwqyMPpg4mWAQhh4Ci3yhnJ2RHRa/p1bdgz",
+	"MEwUJ9xir7Y6wHiLDB0a/UUeQM79p2WWQzvzsn+KAUQpmC6dlTkCOMAttkI/hsOHjY3YAbsAeDHLfivz",
+	"q2aXRoARDXtg0uChH7gSgg5kPIU/olmqDgbNpCqdiA0Oc9rxwrJsytWV6J8ieyeuIPaqIMeYFYVUAvZ+",
+	"VmwpvLJ6PUd1HLCzMpcublPx+oi7UWHCbcp2Xm4q2x4OFsZD3HNYcxcdpxMktYw/DL1+AaKHjUT3o94t",
+	"rRgYuaAWtIQuGz4CJ31BZYl9eom1kbpkpyqQPASRwR5E+lpMCZEDfkKmVe6DOwsdrcimw4tYUubcZVOp",
+	"PtkHkL0bsJdqIY1WM+wxN9SIJ6K/nrL0bym0n4W2vOjX7tpqi4Dt3jI2B8GB79tCHuS70yQuW8T804S6",
+	"2/JR8Wch3eo25i+6fP+B8uZoN7nSZrIYiqAPK16OV43NNaayjYXZW4jsP0H6t5EVWYoBbbCNS6YnTqgo",
+	"aQxdFA7YQOZGj71ZTZ2cCV06fATGy0MV+jPGghV8JcwpS6P626iKHoCHzA8G9NiZX6yshJ7wkMayGTfX",
+	"NIuhz5fVKUsNd2KEfY6ByAywpWBEG+jIgbqFfA3PjLaW9uRK64Q5Hap0xqUXeq4yMboq9JgXKZtzOATF",
+	"i6L6FL2oM9pO9dLSMsT3p/55sW6eQC07ZdZJ/yiYWX/ALqbaOKFEzvytZuFDeti823Z4+Lzs0uM9eJrN",
+	"ge7bz3TMoDMOX1OVBxaKZ3u1Hjc4IGLxuaUDugicP/ciOxVZUPtusC4KqLfCUWhgUyQkXfEAvc5Sm2tv",
+	"LTeBhD/K20TiUtWvbxGsVPsK+49U1oY6hCm3gj2lnYj7iU3S4CExtqBIAcMSCDAwMrHQ94xTE/ladFCF",
+	"BuEKKSz2RXtByMsChd44QKIMZbce9wFJyQtml0LMEf29SgoLeSXHRWBkRK/dP4VWcCcyN9JqBMdBR15Q",
+	"eeZSZkplo42c+ngOHhu1ZZYJayclxQk3hCZh5nn0yF5a/fvElLS1CpO3FIGYUvUH8OAPo0zmBiETQshG",
+	"PQ7/pa0VJRxQxUEZp5eev724ZLEmy9yk/VM648XHVihioCSPjJVUanHqiGjalH334cz6KPccy7QOfwhk",
+	"WgOZfPf2pTOLrmUZlKS7weGlIuWvZweUz/AvKMGDGVAacqRIaxvNDVWK85seW6zKC0WcEj3eOHMZmQli",
+	"H6HrqM+hus8tZSZaIHHflaqSugt4uZ0C6u9bUWDK29zxq7CWkUlvLunhIEf7tpyRV1fCNGQMpP8GDbs7",
+	"5P0Nyud1pCjklVCZuEVU+Dq6fP+B4eZoh9jwZtmKV+0o86lVRg2PX1SkSDPrDhPrqQfW7M4o8ZTdLkiL",
+	"VqOXxqJ/Qr+kdYRmW+z5edmlAbuPlloGuueAqWsGh5ipNWaS+9a7TiPuU4PbdI61faZNI4ldR3U8pUsA",
+	"zInjKTcNR1r9ZUpYSzUcYIoEhlgsLzOioFUiYFHU9gFV1/57zFX+a4qZ2FBJZ1nBbejCgM4PP8VeepFx",
+	"9S1XedpnmYbWD+jmAL5J5Jk7DSVygoukgaUdqrzcCglJHJL7d2n1KHdyZbgQVW9f+GZ+ZR6IV/OhZm3I",
+	"sZEO2xUzAmUDR1No4oMjisJAkuwvhQT4T9zghG9pNbxMvWVB+qlNLozPYJbaWBQNyFNiVRiqwusqemM3",
+	"5YpxNhbOCSDJPWFpZqSTQA/7//7P/2VpoZf0rzk3TlZ/D0z1ASNgqGrnXOHWRW1XWsEbQjuVk9n1p/Q+",
+	"renpHtq66wHuu5371sbh4HAD32YQvJDjC7VfNxvGOwKALLHsdLi/hNNItWosdVnkLNe11DddcWjnPonv",
+	"46G+aZFfldoXQb+htXcaImtJGhb8Xo86fufencJlPtHMS9FPqioIomJafMAYrWiR2/oCMDbeeyq9rM0s",
+	"/FKFCASwo11tB3LWi3aZmTZrJRnoOW9ac4jqAzfRUEVJwWguDIULKeOhMlzjdkBPOZgzLKlqlZXGCOXS",
+	"W/j8MI1z+p53rdB8Xwjh7gNlp2Wunacr4eeH0+FMYt+Qp4RZrZWwDiv7H2cRar7ndTuw4EZ60e7GoMKI",
+	"IFxXEZ0DKgLrpb//jvAYf/yR4jkAaFIImJVRuIfVfPCJPuaWlknEfEWjYYVjPVUWBaq40krUJxhxQGgX",
+	"KYEMZsDO6ikhoKsiupQAwaO0oehkxq/Jl4eJA6SQYwKR/1I425iyUjlZ0EFqK9wWZfu5WrU9a0o9UIeO",
+	"VN/v4WiJ/4j1e1cyQjEaGuHSiv2VhnCklM343NZSiCf7nK768ikAPGUg1VkhOEEmxnL/2AaV6EXZK/Tv",
+	"SP9yPtnsD1glB1Cw90PlVYe+JDkfsDPFSgWnI1EnfcbIY7Q3rzhvuKNIGlW4GeOeogvFTPSxrTMPiPqh",
+	"KXGoaC8OlDH/6CD4ok2X9hMHV2N8njbXu2lytJmL7Z8PQ7UvBJz7Aj1hG/4h6AminDcswH6CZAIkusVm",
+	"wgVdeg9Vl+ZIh3Zpn59oc23nPBMROUsbYAR81u1MFnj7duP/i7dxKT1hNJvwNCF4qMDa9uP3Z0C3BkCC",
+	"gGRPgQUcn5ryhTiNYPeYUJArAdxua51gU7r2QUS6KVj3SUF6G7H2zuRhngTYuYS3mDs7PYrh6m9j9i5e",
+	"RTjX92D8Wsa7sb5E6/RAt1BfrYNtAxR4h/jcFst4+9koQh1oQRuHsX0QSoe40yU3apTzVQNV/Xm/PpBu",
+	"7XQUPWEUnpCyXijwhod9BZSYfeTOZCkvnR4BHHr9bDjSb0WfEjz4VSDsMTFqQsAheE44qwCAA312U12a",
+	"diwsb6C79GA/sOAbQ907VkfXHDrLuw/SalfA/LvWv+6Q1U5vabbvxVYfDPQtcp6LVzWgX5dL31XZgheF",
+	"Xo5smetR4DiOLC8Zx0K4BleNACT5mpPhcU2QDAwPqX9eynoatudcDpAoxaqPVbxwKWzX+SsraKUFl7Al",
+	"sMWo7tuSfjbzebCZW2zmjlVi01pCttZZ7X4jF4L1vIgiIHDep/ROqhoaE/aoEwDuE+5ozq+kQrTvNvTn",
+	"9/ZjmBFoJya5NYXCPvds4BX8u2wz5zU3AizYA+JFoPethRRFbItw+gtqa93JbetTXiDduRKE/ZgupFgK",
+	"kyKDQIl9ECkSBTSg5eACLDRkHFqagEcAsJKw07yeEIIncQf3DDog/d8jQdMO2753b9WBlAxmeycgu6c7",
+	"ncA2HTnQAtyC2paDzHfo0507x0HV1s3/jajvF3oSPMBpxX0FWLTwXMCVDJvyVezqr4F9l7HItNdFI5Cg",
+	"EhNKaAckfjJA0YsQIvMA4t6OCU/K92DB4D+XRFbo8VskcovYkXRtAY1v/7DH92aQLklsD/i4rd//n8J9",
+	"9Mev3PtHAUv77GtTYnD7shKa/XhQHOQzQcHeSmBhgvlfUnA/l6XDj07C/tjWvkwbJK+6uwK0Ot0noSRw",
+	"YoQVu0Zev9zuqVtONvpJeJk7p2ntSa/C42G8O6lWi5MPD4MmpYPh7momqGS5Klj1IOyS1hnutGEggf1d",
+	"CTZwAJ1wa+WV2oNY3zKLE5gZ9p4ff8UgEVxK23ak9wzmCdZWF2JPUu8fjQPNhPpksfdPY7i+cMa5sBqr",
+	"jNJVB5uX3PYPKtFOugYrB0DNhUCU/zsHNv7WIOLt8l+qvWhAVUgIJIh30QbM4DbTr2vAsgBKDfj/9vLH",
+	"e3qjP5+uIOvPuqosOZXgSZP6hxBqV7D7frmDgsGhvt2q2EkuoZxwz0ET+0mPdb5iGVeMZuCVZgYo7kTE",
+	"t6FcgzZCC3/rl5Dx0lscMgi3WywnEI2PzZdbo6oTJH/8ZIlviiLSY34Jkhi4LQ81mE65wo+FECPxYu1G",
+	"viAHOJpN+I6N6jti3Itqx5dvL88DbTOe8quwiXI6xyAIN0uayhSf1kQZdSMgvaaFZtMwBDFFQ8cpHlKn",
+	"k3t4rIgYapHtT3CrFbvS1YkFxstcOuaMT/Vjiw8LRHPSSwUjIuX28+NvWArfwnuCUaGza126tL8ly/7x",
+	"+7N94fxnALp4BlgFX3LtygqTxL3CB/ez4+iLtM3LKegC0mLsMfM/MWKhr8VR0NgdW5KX3iZgekMjhNwG",
+	"lJ6iNDzTGk7gBHIQDiiAZG0mRtgpc/paKHtSGwbSRgILUyt6+iyc4H/KtAq09QJU4842JNd4oAMvw8Bx",
+	"qw05rU4mcdRr6C1otSx+6b3iXYTV/2vbl/Ca+OL5VjSzOJo/7AnurLSIVRRQPm/DQTWWXpw/yZ4shMFf",
+	"uls3f6ZL9ihiNMQ2L/ZtKYuczYTjOXe8qrOUCshMx1Jxs/qiOOTfAbkpGzfm3XVyoo0wflEWShg+loV0",
+	"cstJ6bN8Ia0G8EA5Q0JVLAO8vfiZTYTI6QgzoQyAxc0NXyJ40QwaLrljhfDJtFZiqCpogsfVaTiRsznP",
+	"rvmVsEnEDVXOxgLoWQnIYDKB1UkIOQFvQBI1BGL5IHJGMmcH7HtZAGB1pmdjCRAq1su1dKs0YSndn7Ie",
+	"V0x84JkLjwR0F8F4KKPBAqyoFUm6fsLSK6PL+UjmKevh3Ehi4O/ULOqnlf7HP3+obDkm1mq6UAJiDOOF",
+	"5JbZ0i+S90wvfn4JP1EFgr53fxCfdwUyLASzmQAH3CZcjVDlLGGczXgx0WYmciaBqDODvroEqeNSBHUb",
+	"qnDn08Hg2fFxW/PqG2ndz2sCs7EJLL24/KcUZvUoeeQXC07n4II/Sm6rq9Eoq4tw9x9/JO3Ppy/WePyM",
+	"f3gj1JWbPjp5dnycPJpJFf7/afLIreYwMfga3Q8OH7jxZL+W3Hk7V8Ivt3zWfz5terfslUxu2365z6bK",
+	"xuc7919ma1Mlr4zLw+isBDwSJj7MtS2NSIBo0+gloCVWdgbNnNf02G7WiC4JQjCCaolNAI11w77FXceX",
+	"riIsjbVHPAEz/wTNf7en8CYKDVJtdtDgeHtD1mZwo21ZfS9E/prGumunyRelDPWL3KwJtLgPB/DCyxS9",
+	"NZtK67RZJUyJZSsozL5k+gQn0A1r7WcKGR/R50xkIQLXay+NRUNnTrgj64zgs/SUcfZfOYe7ADdizn2w",
+	"tvK3DpWVV4q70oh+wsq5TyC/fvqM/Si/TRjeL3LcynTCT48Ddl1ouKQlAySBzAA/Ji9OhopD6c3kbDnV",
+	"VrB0pnM5kQKpgwBfQywBgIGrGIHeWxYZyD1yVipEZ8iRWdzfZ4QP6J1Q/qXSKrxLw3jW6bnFQE+qK38R",
+	"/UAch4T5ILJrC9gdYSgjfgMBqTF1KPnuEcwUe3p8TH+zFUZgP4KWwpEhHMJVGbCXZFrpeymcVwVwOaG4",
+	"KsSOtFg44cAZmkP8lgxVICTF8PNxWDKpFkI59FoM9Tu8pvVxI8gIjlcxnWnnF2cwVJWRVEzM5m6F0gVW",
+	"M+cz7kf/r5yfsudPvwJEMNyI8raqLS7D0Tes56bZ3JRqL/+PLUGqEFF8QxvrU1Spf6ORvxLroK2BHtC7",
+	"flqg09YUV2ie+4wD2bH9YAnIQZgzTbZrWtXMO2f29dc3zezWff2xCWh6iSpwxEyyJXS815pL7Zi6Kroo",
+	"ColPSlA5QO6bK/5lV16efrWz5QIX9lItRKHnW/o3vah6u1NwcxUsLRl21ktJhAZe30dO6xFclmKjwq7Q",
+	"xVGBuYLkvAoowdX20CPpCfz2r4u3PwWzB+mg9wPVD15r+jf6X/8mR2CaHp18/dXf//E/j795+uy2jtnP",
+	"qd0x/964cERnGjoizufBmMqcKR0sGBrqQRvQWcNWPrqvTOg74bgsukQnfKjDXmmrVL9VURGG12WoCI0v",
+	"VIZqx+4zKiN89iR2GEjeNR1pCAFsiNxO4p9AxNEp92+jtBHZlVT16gPvrj+MAszUuBDI/WhKUW+6Nmta",
+	"PtShwIjKcrRyCePNohrjY70QMd4bhZC9FK4b0XVp/3SollMBh/ai5wZIVQj/5tpKDKOqTkc9maDldNWI",
+	"GL0OFUSQIh+wSOkDLlx4nVN2uxz0FhWu1Sv4An/q/DO8TyH8y9ycg0JdglBO7MEYdaauEbZuWDKfrtVy",
+	"GNWwSStBQ6vK9J/QIMHZnaN5wVWnVUrX7wLDEy0LFaGrsncv1LuptI77seHqoYKrEOERocyZH585HzjR",
+	"0eHoU9BWL9NzoaoSGyV4E/kBcs/IKtIBR+583CA+ZGJOhBD+K53C9jDgNjtWzq8Mz4VdM3sYyg9V5XLG",
+	"pSwcq5LGyidhalS7JtpXplpHBRoRxGOoelXdr97V8Ea2Mt+VlY5MaMaNX2G/UmC6WCEmyA/BDWy62Aaa",
+	"Zci1U6VHE/khTViKiyDytI9GliBr622f6jtOYWsEFhS/qP9QHciyaxVhl03PvRDdXw06jNiFx1xwdbB1",
+	"nbaOdt5UFFpxBsaA/abH1BAcqTjCqAeIzz+dnTupzih+6nhdnS94HtyScwjrqCcs/efLS3Y3U5wOlZsa",
+	"XV4RQq3JwSbRc0MPTC9Q7CcNnpilVLle2oQt+ULYJDCJD9W4zK+ES9hU8MJNQ+kO223GWjs214XMMBRX",
+	"jEgvf9Njm/ZP6nIZVDvzhM10LoYq7LbaFE2QN2cpGdYU4thxmDr6y8D2Fxlfb8irNh43VFMe7R+Tg4hc",
+	"jSUqDpjSb3r8uCowclUVM7C5RyyEckPVS1FuR7/p8YBWD83hT7DPnW5KZsqc1t5cflOZS+LQGqrKAQTP",
+	"FHsf75Ggkhk5n9NtsW2beUVZ2rR3/9LjLx3VYnPS+DL3DW6BID1+wbr8Q9DRQ6vRjgExur3I4yijp2Tk",
+	"Bk9yZwQNGPzExD1vUavN74/Gghthzko3fXTy7199PkeNZy+0vpai+iOcNgpf2//xV/8gswhaV5ri0cmj",
+	"J3wunyyegjbRe6z7hVdgbZM606amlrPz1yzXWQkdn7jzNIjK7tjls1k9v8DO6OoxGUfCewmQZ24VPcNL",
+	"XssT3kMjJnYI2uhybALbvP6djoHr68W2iBF8Zbhy0WPgZN2j9rL/BLbJwz5LPFesi7S9rroqBPaDa2/a",
+	"0Su+nQv1+jtGFO7Mu0GZC+NTD1I3TlF/jowL7PyHFy/7CXWatpOxUdM5m3KV60nja1jdMreGqaszk7Az",
+	"BcKvJ5NCUgm2UbeNV35d8tsXD7DGInhGelO3SjagG6vPJQ0zYqHRgjKfKzTeCkAcWxZdFJMjaEfGfuTQ",
+	"qHVC/bjYpxVdgDcnlIBgdAJUtNFo9eUtI76pGO2MHtP0Z1pBDqSu4s0gelr9Y8vTzgphnEVo1tzHKxVh",
+	"nn9u4NHKBMuNnLgkWiyeeedciPxKJMzKQkCzshFWFwvMLHNpvfyzQk5EtsqK+BU5jNuhtFQa8xPr1VNI",
+	"mI8mvdhw6DUL0YTy06oblBMyqrQQlSB7oTPOJiC7fqWuxQrfMhCzxHJG47dM8GUIVSzrGWmvoRd77oA0",
+	"yE8rbPkCJUnCqhjKL64P+ebChAAsF5nM8RdC94qFoBqnbZXA5jGpcFcNGPgw6IpIHitthfN7XvG8NkVD",
+	"xBe3DAKdOkdLmQuWczsda24auggmquW+nyJGeOqMnEiVg1aSX4BiUZ6HOkCbmauIhzt0ACNW64XhAh56",
+	"dOH16yX8NV5H+EPLQ8giwsokjYVLYmbtauIRoKl13JV2wwcF9MItRqnC22QLH0hEj6h/apvsjzybeuNI",
+	"vks27Jb3j2hufM4A/6qrHE1kOej991H7EcDYX4tVP34NYRYyE0fB5XW8ieOzuTBHSCHiGqcDYpeaS9e6",
+	"7JVNQQEJJjOprLCtSCQDS0k8R39Tx8Qie4WMQFiPkorkjKD5q2ZZH/nD4Sv0zzM+Z07HVqBsd9BndfkJ",
+	"56r0EopADg5aAKFZbZuahhQ7GuQsfqf65zZ10uSrwEtPuVKisKy3FOOp1tcJuyh4dp0gmEs/wtv1lhzK",
+	"Yt5WenPLlHYyq6pvs2gCKhrDtipcJpQVzElavomA7h078PEFBgeWzbi5FjlLPxwVeP0RXZYyruxSGPb8",
+	"+BlL6ccB/TgqVVUATOsCHwzlX426jvBi1qtJVCJQAOSmil6Ixmh5lVeNlN6UinlrTFSy/tt4Pe2RJtDR",
+	"54RdvjhnsK+q50Il7NXl5Tm9U8K4/7wzrvI+G4uJNmh4cZ7U/RI7zhlXJS+YE40IAysNRzitVgOwUbaI",
+	"usJVjm3X1hsyZPOpGm9mfOVfM54CnA/ybxJQWEOoUA/SMoXzkKxYb0tg26uEJhSonniB966itb5yxckD",
+	"NgoqtEeQ+WsLrK7oohjz7HoQtzdjV1VbuC1mIpcE3brmef1gucgK7oVzIdhM+PWQdua/BRSDyPEyKzKt",
+	"cvLLCcvN6giWS3wQWemwDSy88NrcTD2BR3/8+sf/DwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1369,10 +1369,11 @@ func (e ReportFormat) Valid() bool {
 
 // Defines values for ReportKind.
 const (
-	ReportKindAudit        ReportKind = "audit"
-	ReportKindCompliance   ReportKind = "compliance"
-	ReportKindPatchHistory ReportKind = "patch_history"
-	ReportKindPosture      ReportKind = "posture"
+	ReportKindAudit         ReportKind = "audit"
+	ReportKindCompliance    ReportKind = "compliance"
+	ReportKindPatchHistory  ReportKind = "patch_history"
+	ReportKindPosture       ReportKind = "posture"
+	ReportKindVulnerability ReportKind = "vulnerability"
 )
 
 // Valid indicates whether the value is a known member of the ReportKind enum.
@@ -1385,6 +1386,38 @@ func (e ReportKind) Valid() bool {
 	case ReportKindPatchHistory:
 		return true
 	case ReportKindPosture:
+		return true
+	case ReportKindVulnerability:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportParametersMinSeverity.
+const (
+	ReportParametersMinSeverityCritical   ReportParametersMinSeverity = "critical"
+	ReportParametersMinSeverityHigh       ReportParametersMinSeverity = "high"
+	ReportParametersMinSeverityLow        ReportParametersMinSeverity = "low"
+	ReportParametersMinSeverityMedium     ReportParametersMinSeverity = "medium"
+	ReportParametersMinSeverityNegligible ReportParametersMinSeverity = "negligible"
+	ReportParametersMinSeverityUnknown    ReportParametersMinSeverity = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ReportParametersMinSeverity enum.
+func (e ReportParametersMinSeverity) Valid() bool {
+	switch e {
+	case ReportParametersMinSeverityCritical:
+		return true
+	case ReportParametersMinSeverityHigh:
+		return true
+	case ReportParametersMinSeverityLow:
+		return true
+	case ReportParametersMinSeverityMedium:
+		return true
+	case ReportParametersMinSeverityNegligible:
+		return true
+	case ReportParametersMinSeverityUnknown:
 		return true
 	default:
 		return false
@@ -1733,6 +1766,24 @@ func (e Severity) Valid() bool {
 	case SeverityLow:
 		return true
 	case SeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VulnerabilityPatchHostReason.
+const (
+	VulnerabilityPatchHostReasonExcepted VulnerabilityPatchHostReason = "excepted"
+	VulnerabilityPatchHostReasonNoFix    VulnerabilityPatchHostReason = "no_fix"
+)
+
+// Valid indicates whether the value is a known member of the VulnerabilityPatchHostReason enum.
+func (e VulnerabilityPatchHostReason) Valid() bool {
+	switch e {
+	case VulnerabilityPatchHostReasonExcepted:
+		return true
+	case VulnerabilityPatchHostReasonNoFix:
 		return true
 	default:
 		return false
@@ -4438,7 +4489,7 @@ type Report struct {
 	RequestedByName string              `json:"requested_by_name"`
 	ScheduleId      *openapi_types.UUID `json:"schedule_id,omitempty"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope        ReportScope  `json:"scope"`
 	SigningKeyId *string      `json:"signing_key_id,omitempty"`
 	StartedAt    *time.Time   `json:"started_at,omitempty"`
@@ -4478,7 +4529,7 @@ type ReportGenerateRequest struct {
 	Kind       ReportKind        `json:"kind"`
 	Parameters *ReportParameters `json:"parameters,omitempty"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope *ReportScope `json:"scope,omitempty"`
 }
 
@@ -4499,12 +4550,20 @@ type ReportParameters struct {
 	// Framework A framework or benchmark id of `GET /reports/frameworks` (compliance, posture).
 	Framework *string `json:"framework,omitempty"`
 
+	// MinSeverity The least severity of the advisories a vulnerability report holds (default: every
+	// severity).
+	MinSeverity *ReportParametersMinSeverity `json:"min_severity,omitempty"`
+
 	// Since The start of an audit or patch history report's range (inclusive).
 	Since *time.Time `json:"since,omitempty"`
 
 	// Until The end of an audit or patch history report's range (exclusive).
 	Until *time.Time `json:"until,omitempty"`
 }
+
+// ReportParametersMinSeverity The least severity of the advisories a vulnerability report holds (default: every
+// severity).
+type ReportParametersMinSeverity string
 
 // ReportSchedule defines model for ReportSchedule.
 type ReportSchedule struct {
@@ -4527,7 +4586,7 @@ type ReportSchedule struct {
 	NextRunAt    time.Time           `json:"next_run_at"`
 	Parameters   ReportParameters    `json:"parameters"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope     ReportScope `json:"scope"`
 	Timezone  string      `json:"timezone"`
 	UpdatedAt time.Time   `json:"updated_at"`
@@ -4545,7 +4604,7 @@ type ReportScheduleCreate struct {
 	Name       string            `json:"name"`
 	Parameters *ReportParameters `json:"parameters,omitempty"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope *ReportScope `json:"scope,omitempty"`
 
 	// Timezone An IANA time zone name, such as Europe/Paris.
@@ -4568,12 +4627,12 @@ type ReportScheduleUpdate struct {
 	Name       *string               `json:"name,omitempty"`
 	Parameters *ReportParameters     `json:"parameters,omitempty"`
 
-	// Scope What a compliance or posture report covers; `id` names the group or host.
+	// Scope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 	Scope    *ReportScope `json:"scope,omitempty"`
 	Timezone *string      `json:"timezone,omitempty"`
 }
 
-// ReportScope What a compliance or posture report covers; `id` names the group or host.
+// ReportScope What a compliance, posture or vulnerability report covers; `id` names the group or host.
 type ReportScope struct {
 	Id   *openapi_types.UUID `json:"id,omitempty"`
 	Type ReportScopeType     `json:"type"`
@@ -5343,6 +5402,69 @@ type VulnerabilityDetail struct {
 type VulnerabilityPage struct {
 	Items      []Vulnerability `json:"items"`
 	NextCursor *string         `json:"next_cursor"`
+}
+
+// VulnerabilityPatchCreate How to roll the patch job of an advisory out; the hosts and packages come from its plan.
+type VulnerabilityPatchCreate struct {
+	// FailureBudget The rollout halts once this many hosts (or this percentage of its hosts, rounded up) have failed; the smaller when both are given; 1 host when neither is.
+	FailureBudget  *ChangeFailureBudget  `json:"failure_budget,omitempty"`
+	HealthCheckIds *[]openapi_types.UUID `json:"health_check_ids,omitempty"`
+
+	// IgnoreWindows Change hosts outside their maintenance windows (audited; needs `override_reason`).
+	IgnoreWindows  *bool   `json:"ignore_windows,omitempty"`
+	Name           *string `json:"name,omitempty"`
+	OverrideReason *string `json:"override_reason,omitempty"`
+	Reason         *string `json:"reason,omitempty"`
+
+	// Reboot Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
+	Reboot *RebootPolicy `json:"reboot,omitempty"`
+
+	// Waves The canary wave (`canary` hosts, or `canary_percent` of the hosts rounded up), then waves each `growth` times the one before.
+	Waves *ChangeWaves `json:"waves,omitempty"`
+}
+
+// VulnerabilityPatchHost defines model for VulnerabilityPatchHost.
+type VulnerabilityPatchHost struct {
+	HostId   openapi_types.UUID          `json:"host_id"`
+	Hostname string                      `json:"hostname"`
+	Packages []VulnerabilityPatchPackage `json:"packages"`
+
+	// Reason Why an excluded host is left out.
+	Reason *VulnerabilityPatchHostReason `json:"reason,omitempty"`
+}
+
+// VulnerabilityPatchHostReason Why an excluded host is left out.
+type VulnerabilityPatchHostReason string
+
+// VulnerabilityPatchPackage defines model for VulnerabilityPatchPackage.
+type VulnerabilityPatchPackage struct {
+	AdvisoryId string `json:"advisory_id"`
+
+	// Binaries Its binary packages installed on the host.
+	Binaries         []string `json:"binaries"`
+	FixedVersion     *string  `json:"fixed_version,omitempty"`
+	InstalledVersion string   `json:"installed_version"`
+
+	// Package The affected (source) package.
+	Package string `json:"package"`
+}
+
+// VulnerabilityPatchPlan defines model for VulnerabilityPatchPlan.
+type VulnerabilityPatchPlan struct {
+	// AdvisoryIds The advisories it names (itself, or those aliasing it).
+	AdvisoryIds []string `json:"advisory_ids"`
+
+	// Excluded Exposed hosts left out, with the reason.
+	Excluded []VulnerabilityPatchHost `json:"excluded"`
+
+	// Hosts The hosts the job would change.
+	Hosts []VulnerabilityPatchHost `json:"hosts"`
+
+	// Packages The binary packages the job upgrades (mode packages, op upgrade).
+	Packages []string `json:"packages"`
+
+	// VulnerabilityId The id or alias asked for.
+	VulnerabilityId string `json:"vulnerability_id"`
 }
 
 // VulnerabilitySeverity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
@@ -6230,6 +6352,12 @@ type ListVulnerabilityHostsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// CreateVulnerabilityPatchJobParams defines parameters for CreateVulnerabilityPatchJob.
+type CreateVulnerabilityPatchJobParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateEnrollmentTokenJSONRequestBody defines body for CreateEnrollmentToken for application/json ContentType.
 type CreateEnrollmentTokenJSONRequestBody = EnrollmentTokenCreateRequest
 
@@ -6490,6 +6618,9 @@ type ResetUserMFAJSONRequestBody = AccountActionRequest
 
 // RevokeUserSessionsJSONRequestBody defines body for RevokeUserSessions for application/json ContentType.
 type RevokeUserSessionsJSONRequestBody = AccountActionRequest
+
+// CreateVulnerabilityPatchJobJSONRequestBody defines body for CreateVulnerabilityPatchJob for application/json ContentType.
+type CreateVulnerabilityPatchJobJSONRequestBody = VulnerabilityPatchCreate
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -8615,13 +8746,16 @@ type ClientInterface interface {
 
 	// GenerateReportWithBody Generate a signed report.
 	//
-	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-	// posture only) and answers 202 with it `queued`; a background job builds it, with
-	// progress on the event stream (topic `jobs`, events `report.progress`,
+	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+	// posture and vulnerability only) and answers 202 with it `queued`; a background job
+	// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 	// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 	// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 	// (posture: a past instant, 400 for a future one or one before any result), `since`
-	// and `until` (audit, patch_history; default the last 30 days). Audited
+	// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+	// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+	// exposures per advisory, counts by severity, the exposure over the last 30 days and
+	// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 	// (`report.generated`).
 	//
 	// Takes any type of body and a specified content type.
@@ -8631,13 +8765,16 @@ type ClientInterface interface {
 
 	// GenerateReport Generate a signed report.
 	//
-	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-	// posture only) and answers 202 with it `queued`; a background job builds it, with
-	// progress on the event stream (topic `jobs`, events `report.progress`,
+	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+	// posture and vulnerability only) and answers 202 with it `queued`; a background job
+	// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 	// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 	// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 	// (posture: a past instant, 400 for a future one or one before any result), `since`
-	// and `until` (audit, patch_history; default the last 30 days). Audited
+	// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+	// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+	// exposures per advisory, counts by severity, the exposure over the last 30 days and
+	// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 	// (`report.generated`).
 	//
 	// Takes a body of the `application/json` content type.
@@ -9625,6 +9762,49 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /vulnerabilities/{vulnerability_id}/hosts (the `ListVulnerabilityHosts` operationId).
 	ListVulnerabilityHosts(ctx context.Context, vulnerabilityId VulnerabilityID, params *ListVulnerabilityHostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetVulnerabilityPatchPlan The hosts and packages a patch job from an advisory would change.
+	//
+	// `vulnerability_id` is an advisory id or an alias (a CVE id names every advisory
+	// aliasing it). The plan targets the live hosts with an open exposure whose fix is
+	// installable and that no exception covers; on each it upgrades the installed binary
+	// packages built from the affected source packages to the newest available version
+	// (at least the fixed one when the host's repositories carry it). Hosts left out are
+	// listed with the reason (`no_fix`, `excepted`). 404 when no imported advisory has this
+	// id or alias.
+	//
+	// Corresponds with GET /vulnerabilities/{vulnerability_id}/patch-plan (the `GetVulnerabilityPatchPlan` operationId).
+	GetVulnerabilityPatchPlan(ctx context.Context, vulnerabilityId VulnerabilityID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateVulnerabilityPatchJobWithBody Create a patch job from an advisory's affected hosts.
+	//
+	// Creates the patch job of `GET /vulnerabilities/{vulnerability_id}/patch-plan`
+	// through the ordinary patch request (approval, maintenance windows, waves, failure
+	// budget, health checks and reboot policy as in `POST /jobs`): the hosts by id, mode
+	// `packages` with one `upgrade` per binary package (a host upgrades those of them it
+	// has installed). The advisory ids are in the job's reason and in the audit event
+	// (`change_job.requested`). Needs `vulnerability:read` too. 409 when no host is
+	// affected with an installable fix and no exception; 404 for an unknown advisory.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /vulnerabilities/{vulnerability_id}:patch (the `CreateVulnerabilityPatchJob` operationId).
+	CreateVulnerabilityPatchJobWithBody(ctx context.Context, vulnerabilityId VulnerabilityID, params *CreateVulnerabilityPatchJobParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateVulnerabilityPatchJob Create a patch job from an advisory's affected hosts.
+	//
+	// Creates the patch job of `GET /vulnerabilities/{vulnerability_id}/patch-plan`
+	// through the ordinary patch request (approval, maintenance windows, waves, failure
+	// budget, health checks and reboot policy as in `POST /jobs`): the hosts by id, mode
+	// `packages` with one `upgrade` per binary package (a host upgrades those of them it
+	// has installed). The advisory ids are in the job's reason and in the audit event
+	// (`change_job.requested`). Needs `vulnerability:read` too. 409 when no host is
+	// affected with an installable fix and no exception; 404 for an unknown advisory.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /vulnerabilities/{vulnerability_id}:patch (the `CreateVulnerabilityPatchJob` operationId).
+	CreateVulnerabilityPatchJob(ctx context.Context, vulnerabilityId VulnerabilityID, params *CreateVulnerabilityPatchJobParams, body CreateVulnerabilityPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListActivity Unified recent-activity feed.
@@ -13897,13 +14077,16 @@ func (c *Client) ExportReport(ctx context.Context, id ID, params *ExportReportPa
 
 // GenerateReportWithBody Generate a signed report.
 //
-// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-// posture only) and answers 202 with it `queued`; a background job builds it, with
-// progress on the event stream (topic `jobs`, events `report.progress`,
+// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+// posture and vulnerability only) and answers 202 with it `queued`; a background job
+// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 // `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 // the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 // (posture: a past instant, 400 for a future one or one before any result), `since`
-// and `until` (audit, patch_history; default the last 30 days). Audited
+// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+// exposures per advisory, counts by severity, the exposure over the last 30 days and
+// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 // (`report.generated`).
 //
 // Takes any type of body and a specified content type.
@@ -13923,13 +14106,16 @@ func (c *Client) GenerateReportWithBody(ctx context.Context, params *GenerateRep
 
 // GenerateReport Generate a signed report.
 //
-// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-// posture only) and answers 202 with it `queued`; a background job builds it, with
-// progress on the event stream (topic `jobs`, events `report.progress`,
+// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+// posture and vulnerability only) and answers 202 with it `queued`; a background job
+// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 // `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 // the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 // (posture: a past instant, 400 for a future one or one before any result), `since`
-// and `until` (audit, patch_history; default the last 30 days). Audited
+// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+// exposures per advisory, counts by severity, the exposure over the last 30 days and
+// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 // (`report.generated`).
 //
 // Takes a body of the `application/json` content type.
@@ -15988,6 +16174,79 @@ func (c *Client) GetVulnerability(ctx context.Context, vulnerabilityId Vulnerabi
 // Corresponds with GET /vulnerabilities/{vulnerability_id}/hosts (the `ListVulnerabilityHosts` operationId).
 func (c *Client) ListVulnerabilityHosts(ctx context.Context, vulnerabilityId VulnerabilityID, params *ListVulnerabilityHostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListVulnerabilityHostsRequest(c.Server, vulnerabilityId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetVulnerabilityPatchPlan The hosts and packages a patch job from an advisory would change.
+//
+// `vulnerability_id` is an advisory id or an alias (a CVE id names every advisory
+// aliasing it). The plan targets the live hosts with an open exposure whose fix is
+// installable and that no exception covers; on each it upgrades the installed binary
+// packages built from the affected source packages to the newest available version
+// (at least the fixed one when the host's repositories carry it). Hosts left out are
+// listed with the reason (`no_fix`, `excepted`). 404 when no imported advisory has this
+// id or alias.
+//
+// Corresponds with GET /vulnerabilities/{vulnerability_id}/patch-plan (the `GetVulnerabilityPatchPlan` operationId).
+func (c *Client) GetVulnerabilityPatchPlan(ctx context.Context, vulnerabilityId VulnerabilityID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetVulnerabilityPatchPlanRequest(c.Server, vulnerabilityId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateVulnerabilityPatchJobWithBody Create a patch job from an advisory's affected hosts.
+//
+// Creates the patch job of `GET /vulnerabilities/{vulnerability_id}/patch-plan`
+// through the ordinary patch request (approval, maintenance windows, waves, failure
+// budget, health checks and reboot policy as in `POST /jobs`): the hosts by id, mode
+// `packages` with one `upgrade` per binary package (a host upgrades those of them it
+// has installed). The advisory ids are in the job's reason and in the audit event
+// (`change_job.requested`). Needs `vulnerability:read` too. 409 when no host is
+// affected with an installable fix and no exception; 404 for an unknown advisory.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /vulnerabilities/{vulnerability_id}:patch (the `CreateVulnerabilityPatchJob` operationId).
+func (c *Client) CreateVulnerabilityPatchJobWithBody(ctx context.Context, vulnerabilityId VulnerabilityID, params *CreateVulnerabilityPatchJobParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateVulnerabilityPatchJobRequestWithBody(c.Server, vulnerabilityId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateVulnerabilityPatchJob Create a patch job from an advisory's affected hosts.
+//
+// Creates the patch job of `GET /vulnerabilities/{vulnerability_id}/patch-plan`
+// through the ordinary patch request (approval, maintenance windows, waves, failure
+// budget, health checks and reboot policy as in `POST /jobs`): the hosts by id, mode
+// `packages` with one `upgrade` per binary package (a host upgrades those of them it
+// has installed). The advisory ids are in the job's reason and in the audit event
+// (`change_job.requested`). Needs `vulnerability:read` too. 409 when no host is
+// affected with an installable fix and no exception; 404 for an unknown advisory.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /vulnerabilities/{vulnerability_id}:patch (the `CreateVulnerabilityPatchJob` operationId).
+func (c *Client) CreateVulnerabilityPatchJob(ctx context.Context, vulnerabilityId VulnerabilityID, params *CreateVulnerabilityPatchJobParams, body CreateVulnerabilityPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateVulnerabilityPatchJobRequest(c.Server, vulnerabilityId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -28120,6 +28379,102 @@ func NewListVulnerabilityHostsRequest(server string, vulnerabilityId Vulnerabili
 	return req, nil
 }
 
+// NewGetVulnerabilityPatchPlanRequest constructs an http.Request for the GetVulnerabilityPatchPlan method
+func NewGetVulnerabilityPatchPlanRequest(server string, vulnerabilityId VulnerabilityID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "vulnerability_id", vulnerabilityId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/vulnerabilities/%s/patch-plan", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateVulnerabilityPatchJobRequest calls the generic CreateVulnerabilityPatchJob builder with application/json body
+func NewCreateVulnerabilityPatchJobRequest(server string, vulnerabilityId VulnerabilityID, params *CreateVulnerabilityPatchJobParams, body CreateVulnerabilityPatchJobJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateVulnerabilityPatchJobRequestWithBody(server, vulnerabilityId, params, "application/json", bodyReader)
+}
+
+// NewCreateVulnerabilityPatchJobRequestWithBody constructs an http.Request for the CreateVulnerabilityPatchJob method, with any body, and a specified content type
+func NewCreateVulnerabilityPatchJobRequestWithBody(server string, vulnerabilityId VulnerabilityID, params *CreateVulnerabilityPatchJobParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "vulnerability_id", vulnerabilityId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/vulnerabilities/%s:patch", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -30422,13 +30777,16 @@ type ClientWithResponsesInterface interface {
 
 	// GenerateReportWithBodyWithResponse Generate a signed report.
 	//
-	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-	// posture only) and answers 202 with it `queued`; a background job builds it, with
-	// progress on the event stream (topic `jobs`, events `report.progress`,
+	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+	// posture and vulnerability only) and answers 202 with it `queued`; a background job
+	// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 	// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 	// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 	// (posture: a past instant, 400 for a future one or one before any result), `since`
-	// and `until` (audit, patch_history; default the last 30 days). Audited
+	// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+	// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+	// exposures per advisory, counts by severity, the exposure over the last 30 days and
+	// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 	// (`report.generated`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -30438,13 +30796,16 @@ type ClientWithResponsesInterface interface {
 
 	// GenerateReportWithResponse Generate a signed report.
 	//
-	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-	// posture only) and answers 202 with it `queued`; a background job builds it, with
-	// progress on the event stream (topic `jobs`, events `report.progress`,
+	// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+	// posture and vulnerability only) and answers 202 with it `queued`; a background job
+	// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 	// `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 	// the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 	// (posture: a past instant, 400 for a future one or one before any result), `since`
-	// and `until` (audit, patch_history; default the last 30 days). Audited
+	// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+	// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+	// exposures per advisory, counts by severity, the exposure over the last 30 days and
+	// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 	// (`report.generated`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -31536,6 +31897,51 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /vulnerabilities/{vulnerability_id}/hosts (the `ListVulnerabilityHosts` operationId).
 	ListVulnerabilityHostsWithResponse(ctx context.Context, vulnerabilityId VulnerabilityID, params *ListVulnerabilityHostsParams, reqEditors ...RequestEditorFn) (*ListVulnerabilityHostsResponse, error)
+
+	// GetVulnerabilityPatchPlanWithResponse The hosts and packages a patch job from an advisory would change.
+	//
+	// `vulnerability_id` is an advisory id or an alias (a CVE id names every advisory
+	// aliasing it). The plan targets the live hosts with an open exposure whose fix is
+	// installable and that no exception covers; on each it upgrades the installed binary
+	// packages built from the affected source packages to the newest available version
+	// (at least the fixed one when the host's repositories carry it). Hosts left out are
+	// listed with the reason (`no_fix`, `excepted`). 404 when no imported advisory has this
+	// id or alias.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /vulnerabilities/{vulnerability_id}/patch-plan (the `GetVulnerabilityPatchPlan` operationId).
+	GetVulnerabilityPatchPlanWithResponse(ctx context.Context, vulnerabilityId VulnerabilityID, reqEditors ...RequestEditorFn) (*GetVulnerabilityPatchPlanResponse, error)
+
+	// CreateVulnerabilityPatchJobWithBodyWithResponse Create a patch job from an advisory's affected hosts.
+	//
+	// Creates the patch job of `GET /vulnerabilities/{vulnerability_id}/patch-plan`
+	// through the ordinary patch request (approval, maintenance windows, waves, failure
+	// budget, health checks and reboot policy as in `POST /jobs`): the hosts by id, mode
+	// `packages` with one `upgrade` per binary package (a host upgrades those of them it
+	// has installed). The advisory ids are in the job's reason and in the audit event
+	// (`change_job.requested`). Needs `vulnerability:read` too. 409 when no host is
+	// affected with an installable fix and no exception; 404 for an unknown advisory.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /vulnerabilities/{vulnerability_id}:patch (the `CreateVulnerabilityPatchJob` operationId).
+	CreateVulnerabilityPatchJobWithBodyWithResponse(ctx context.Context, vulnerabilityId VulnerabilityID, params *CreateVulnerabilityPatchJobParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateVulnerabilityPatchJobResponse, error)
+
+	// CreateVulnerabilityPatchJobWithResponse Create a patch job from an advisory's affected hosts.
+	//
+	// Creates the patch job of `GET /vulnerabilities/{vulnerability_id}/patch-plan`
+	// through the ordinary patch request (approval, maintenance windows, waves, failure
+	// budget, health checks and reboot policy as in `POST /jobs`): the hosts by id, mode
+	// `packages` with one `upgrade` per binary package (a host upgrades those of them it
+	// has installed). The advisory ids are in the job's reason and in the audit event
+	// (`change_job.requested`). Needs `vulnerability:read` too. 409 when no host is
+	// affected with an installable fix and no exception; 404 for an unknown advisory.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /vulnerabilities/{vulnerability_id}:patch (the `CreateVulnerabilityPatchJob` operationId).
+	CreateVulnerabilityPatchJobWithResponse(ctx context.Context, vulnerabilityId VulnerabilityID, params *CreateVulnerabilityPatchJobParams, body CreateVulnerabilityPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateVulnerabilityPatchJobResponse, error)
 }
 
 type ListActivityResponse struct {
@@ -49762,6 +50168,165 @@ func (r ListVulnerabilityHostsResponse) ContentType() string {
 	return ""
 }
 
+type GetVulnerabilityPatchPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VulnerabilityPatchPlan
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetVulnerabilityPatchPlanResponse) GetJSON200() *VulnerabilityPatchPlan {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetVulnerabilityPatchPlanResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetVulnerabilityPatchPlanResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetVulnerabilityPatchPlanResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetVulnerabilityPatchPlanResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetVulnerabilityPatchPlanResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetVulnerabilityPatchPlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetVulnerabilityPatchPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetVulnerabilityPatchPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetVulnerabilityPatchPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateVulnerabilityPatchJobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateVulnerabilityPatchJobResponse) GetJSON201() *ChangeJob {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateVulnerabilityPatchJobResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateVulnerabilityPatchJobResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateVulnerabilityPatchJobResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateVulnerabilityPatchJobResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateVulnerabilityPatchJobResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateVulnerabilityPatchJobResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateVulnerabilityPatchJobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateVulnerabilityPatchJobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateVulnerabilityPatchJobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateVulnerabilityPatchJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListActivityWithResponse Unified recent-activity feed.
 //
 // Audit events, monitoring transitions, intelligence events and alerts, newest first.
@@ -53352,13 +53917,16 @@ func (c *ClientWithResponses) ExportReportWithResponse(ctx context.Context, id I
 
 // GenerateReportWithBodyWithResponse Generate a signed report.
 //
-// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-// posture only) and answers 202 with it `queued`; a background job builds it, with
-// progress on the event stream (topic `jobs`, events `report.progress`,
+// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+// posture and vulnerability only) and answers 202 with it `queued`; a background job
+// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 // `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 // the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 // (posture: a past instant, 400 for a future one or one before any result), `since`
-// and `until` (audit, patch_history; default the last 30 days). Audited
+// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+// exposures per advisory, counts by severity, the exposure over the last 30 days and
+// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 // (`report.generated`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -53374,13 +53942,16 @@ func (c *ClientWithResponses) GenerateReportWithBodyWithResponse(ctx context.Con
 
 // GenerateReportWithResponse Generate a signed report.
 //
-// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-// posture only) and answers 202 with it `queued`; a background job builds it, with
-// progress on the event stream (topic `jobs`, events `report.progress`,
+// Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+// posture and vulnerability only) and answers 202 with it `queued`; a background job
+// builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
 // `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
 // the report signing key. Parameters: `framework` (compliance, posture), `as_of`
 // (posture: a past instant, 400 for a future one or one before any result), `since`
-// and `until` (audit, patch_history; default the last 30 days). Audited
+// and `until` (audit, patch_history; default the last 30 days), `min_severity`
+// (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+// exposures per advisory, counts by severity, the exposure over the last 30 days and
+// the feeds' last imports; generating one also needs `vulnerability:read`. Audited
 // (`report.generated`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -55119,6 +55690,69 @@ func (c *ClientWithResponses) ListVulnerabilityHostsWithResponse(ctx context.Con
 		return nil, err
 	}
 	return ParseListVulnerabilityHostsResponse(rsp)
+}
+
+// GetVulnerabilityPatchPlanWithResponse The hosts and packages a patch job from an advisory would change.
+//
+// `vulnerability_id` is an advisory id or an alias (a CVE id names every advisory
+// aliasing it). The plan targets the live hosts with an open exposure whose fix is
+// installable and that no exception covers; on each it upgrades the installed binary
+// packages built from the affected source packages to the newest available version
+// (at least the fixed one when the host's repositories carry it). Hosts left out are
+// listed with the reason (`no_fix`, `excepted`). 404 when no imported advisory has this
+// id or alias.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /vulnerabilities/{vulnerability_id}/patch-plan (the `GetVulnerabilityPatchPlan` operationId).
+func (c *ClientWithResponses) GetVulnerabilityPatchPlanWithResponse(ctx context.Context, vulnerabilityId VulnerabilityID, reqEditors ...RequestEditorFn) (*GetVulnerabilityPatchPlanResponse, error) {
+	rsp, err := c.GetVulnerabilityPatchPlan(ctx, vulnerabilityId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetVulnerabilityPatchPlanResponse(rsp)
+}
+
+// CreateVulnerabilityPatchJobWithBodyWithResponse Create a patch job from an advisory's affected hosts.
+//
+// Creates the patch job of `GET /vulnerabilities/{vulnerability_id}/patch-plan`
+// through the ordinary patch request (approval, maintenance windows, waves, failure
+// budget, health checks and reboot policy as in `POST /jobs`): the hosts by id, mode
+// `packages` with one `upgrade` per binary package (a host upgrades those of them it
+// has installed). The advisory ids are in the job's reason and in the audit event
+// (`change_job.requested`). Needs `vulnerability:read` too. 409 when no host is
+// affected with an installable fix and no exception; 404 for an unknown advisory.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /vulnerabilities/{vulnerability_id}:patch (the `CreateVulnerabilityPatchJob` operationId).
+func (c *ClientWithResponses) CreateVulnerabilityPatchJobWithBodyWithResponse(ctx context.Context, vulnerabilityId VulnerabilityID, params *CreateVulnerabilityPatchJobParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateVulnerabilityPatchJobResponse, error) {
+	rsp, err := c.CreateVulnerabilityPatchJobWithBody(ctx, vulnerabilityId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateVulnerabilityPatchJobResponse(rsp)
+}
+
+// CreateVulnerabilityPatchJobWithResponse Create a patch job from an advisory's affected hosts.
+//
+// Creates the patch job of `GET /vulnerabilities/{vulnerability_id}/patch-plan`
+// through the ordinary patch request (approval, maintenance windows, waves, failure
+// budget, health checks and reboot policy as in `POST /jobs`): the hosts by id, mode
+// `packages` with one `upgrade` per binary package (a host upgrades those of them it
+// has installed). The advisory ids are in the job's reason and in the audit event
+// (`change_job.requested`). Needs `vulnerability:read` too. 409 when no host is
+// affected with an installable fix and no exception; 404 for an unknown advisory.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /vulnerabilities/{vulnerability_id}:patch (the `CreateVulnerabilityPatchJob` operationId).
+func (c *ClientWithResponses) CreateVulnerabilityPatchJobWithResponse(ctx context.Context, vulnerabilityId VulnerabilityID, params *CreateVulnerabilityPatchJobParams, body CreateVulnerabilityPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateVulnerabilityPatchJobResponse, error) {
+	rsp, err := c.CreateVulnerabilityPatchJob(ctx, vulnerabilityId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateVulnerabilityPatchJobResponse(rsp)
 }
 
 // ParseListActivityResponse parses an HTTP response from a ListActivityWithResponse call
@@ -69837,6 +70471,135 @@ func ParseListVulnerabilityHostsResponse(rsp *http.Response) (*ListVulnerability
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetVulnerabilityPatchPlanResponse parses an HTTP response from a GetVulnerabilityPatchPlanWithResponse call
+func ParseGetVulnerabilityPatchPlanResponse(rsp *http.Response) (*GetVulnerabilityPatchPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetVulnerabilityPatchPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VulnerabilityPatchPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateVulnerabilityPatchJobResponse parses an HTTP response from a CreateVulnerabilityPatchJobWithResponse call
+func ParseCreateVulnerabilityPatchJobResponse(rsp *http.Response) (*CreateVulnerabilityPatchJobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateVulnerabilityPatchJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

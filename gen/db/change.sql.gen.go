@@ -12,6 +12,84 @@ import (
 	"github.com/google/uuid"
 )
 
+const changeAdvisoryExposures = `-- name: ChangeAdvisoryExposures :many
+SELECT e.host_id, h.hostname, h.display_name, e.advisory_id, e.package, e.installed_version, e.fixed_version, e.binaries
+FROM vuln_exposures e
+JOIN live_hosts h ON h.id = e.host_id
+WHERE e.resolved_at IS NULL AND e.advisory_id = ANY($1::text[])
+ORDER BY lower(h.hostname), e.host_id, e.advisory_id, e.package
+`
+
+type ChangeAdvisoryExposuresRow struct {
+	HostID           uuid.UUID
+	Hostname         string
+	DisplayName      string
+	AdvisoryID       string
+	Package          string
+	InstalledVersion string
+	FixedVersion     *string
+	Binaries         []string
+}
+
+// ChangeAdvisoryExposures returns the open exposures of live hosts to advisories, by host
+// name.
+func (q *Queries) ChangeAdvisoryExposures(ctx context.Context, advisoryIds []string) ([]ChangeAdvisoryExposuresRow, error) {
+	rows, err := q.db.Query(ctx, changeAdvisoryExposures, advisoryIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ChangeAdvisoryExposuresRow
+	for rows.Next() {
+		var i ChangeAdvisoryExposuresRow
+		if err := rows.Scan(
+			&i.HostID,
+			&i.Hostname,
+			&i.DisplayName,
+			&i.AdvisoryID,
+			&i.Package,
+			&i.InstalledVersion,
+			&i.FixedVersion,
+			&i.Binaries,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const changeAdvisoryIDs = `-- name: ChangeAdvisoryIDs :many
+SELECT id FROM vuln_advisories
+WHERE (id = $1 OR $1 = ANY(aliases)) AND withdrawn IS NULL
+ORDER BY id
+`
+
+// ChangeAdvisoryIDs returns the advisories (not withdrawn) an id or alias names: the
+// advisory of that id and those aliasing it.
+func (q *Queries) ChangeAdvisoryIDs(ctx context.Context, name string) ([]string, error) {
+	rows, err := q.db.Query(ctx, changeAdvisoryIDs, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const changeFailingRules = `-- name: ChangeFailingRules :many
 SELECT host_id, rule_id FROM rule_states
 WHERE host_id = ANY($1::uuid[]) AND rule_id = ANY($2::text[]) AND status = 'fail'

@@ -1255,3 +1255,191 @@ func (q *Queries) ReportStart(ctx context.Context, arg ReportStartParams) (Repor
 	)
 	return i, err
 }
+
+const reportVulnExposures = `-- name: ReportVulnExposures :many
+SELECT v.id AS advisory_id, v.aliases, v.summary, v.severity, v.severity_rank, v.cvss_score, v.cvss_vector,
+    e.host_id, h.hostname, h.display_name, e.package, e.release, e.installed_version, e.fixed_version, e.binaries,
+    e.first_seen
+FROM vuln_exposures e
+JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL
+JOIN hosts h ON h.id = e.host_id AND h.deleted_at IS NULL
+WHERE e.resolved_at IS NULL
+  AND v.severity_rank >= $1::smallint
+  AND ($2::text = 'fleet'
+       OR ($2::text = 'group' AND h.group_id = $3::uuid)
+       OR ($2::text = 'host' AND h.id = $3::uuid))
+ORDER BY v.severity_rank DESC, v.id, lower(h.hostname), h.id, e.package
+`
+
+type ReportVulnExposuresParams struct {
+	MinRank int16
+	Scope   string
+	ScopeID *uuid.UUID
+}
+
+type ReportVulnExposuresRow struct {
+	AdvisoryID       string
+	Aliases          []string
+	Summary          string
+	Severity         string
+	SeverityRank     int16
+	CvssScore        *float64
+	CvssVector       *string
+	HostID           uuid.UUID
+	Hostname         string
+	DisplayName      string
+	Package          string
+	Release          string
+	InstalledVersion string
+	FixedVersion     *string
+	Binaries         []string
+	FirstSeen        time.Time
+}
+
+// ReportVulnExposures returns the open exposures of the live hosts of a scope to the
+// advisories (not withdrawn) of at least a severity rank, most severe advisory first.
+func (q *Queries) ReportVulnExposures(ctx context.Context, arg ReportVulnExposuresParams) ([]ReportVulnExposuresRow, error) {
+	rows, err := q.db.Query(ctx, reportVulnExposures, arg.MinRank, arg.Scope, arg.ScopeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ReportVulnExposuresRow
+	for rows.Next() {
+		var i ReportVulnExposuresRow
+		if err := rows.Scan(
+			&i.AdvisoryID,
+			&i.Aliases,
+			&i.Summary,
+			&i.Severity,
+			&i.SeverityRank,
+			&i.CvssScore,
+			&i.CvssVector,
+			&i.HostID,
+			&i.Hostname,
+			&i.DisplayName,
+			&i.Package,
+			&i.Release,
+			&i.InstalledVersion,
+			&i.FixedVersion,
+			&i.Binaries,
+			&i.FirstSeen,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const reportVulnFeeds = `-- name: ReportVulnFeeds :many
+SELECT i.source, count(*)::bigint AS imports,
+    max(i.finished_at)::timestamptz AS last_import_at,
+    (array_agg(i.status ORDER BY i.finished_at DESC, i.id DESC))[1]::text AS last_status,
+    coalesce(max(i.finished_at) FILTER (WHERE i.status = 'succeeded'), 'epoch')::timestamptz AS last_success_at,
+    (SELECT count(*) FROM vuln_advisories a WHERE a.source = i.source)::bigint AS advisories
+FROM vuln_feed_imports i
+GROUP BY i.source
+ORDER BY i.source
+`
+
+type ReportVulnFeedsRow struct {
+	Source        string
+	Imports       int64
+	LastImportAt  time.Time
+	LastStatus    string
+	LastSuccessAt time.Time
+	Advisories    int64
+}
+
+// ReportVulnFeeds returns each advisory feed (import source): its last import, that
+// import's status, its last successful import and the advisories it last wrote.
+func (q *Queries) ReportVulnFeeds(ctx context.Context) ([]ReportVulnFeedsRow, error) {
+	rows, err := q.db.Query(ctx, reportVulnFeeds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ReportVulnFeedsRow
+	for rows.Next() {
+		var i ReportVulnFeedsRow
+		if err := rows.Scan(
+			&i.Source,
+			&i.Imports,
+			&i.LastImportAt,
+			&i.LastStatus,
+			&i.LastSuccessAt,
+			&i.Advisories,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const reportVulnTrend = `-- name: ReportVulnTrend :many
+WITH ex AS (
+    SELECT e.host_id, e.advisory_id, e.first_seen, e.resolved_at
+    FROM vuln_exposures e
+    JOIN vuln_advisories v ON v.id = e.advisory_id
+    JOIN hosts h ON h.id = e.host_id AND h.deleted_at IS NULL
+    WHERE v.severity_rank >= $2::smallint
+      AND ($3::text = 'fleet'
+           OR ($3::text = 'group' AND h.group_id = $4::uuid)
+           OR ($3::text = 'host' AND h.id = $4::uuid))
+)
+SELECT t.at::timestamptz AS at, count(DISTINCT ex.host_id)::bigint AS hosts,
+    count(DISTINCT ex.host_id::text || ' ' || ex.advisory_id)::bigint AS exposures
+FROM unnest($1::timestamptz[]) AS t(at)
+LEFT JOIN ex ON ex.first_seen <= t.at AND (ex.resolved_at IS NULL OR ex.resolved_at > t.at)
+GROUP BY t.at
+ORDER BY t.at
+`
+
+type ReportVulnTrendParams struct {
+	Ends    []time.Time
+	MinRank int16
+	Scope   string
+	ScopeID *uuid.UUID
+}
+
+type ReportVulnTrendRow struct {
+	At        time.Time
+	Hosts     int64
+	Exposures int64
+}
+
+// ReportVulnTrend counts, at each of the ends, the exposures open then (first seen by
+// then, not resolved by then) of the live hosts of a scope to the advisories of at least
+// a severity rank: distinct hosts and distinct (host, advisory) pairs.
+func (q *Queries) ReportVulnTrend(ctx context.Context, arg ReportVulnTrendParams) ([]ReportVulnTrendRow, error) {
+	rows, err := q.db.Query(ctx, reportVulnTrend,
+		arg.Ends,
+		arg.MinRank,
+		arg.Scope,
+		arg.ScopeID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ReportVulnTrendRow
+	for rows.Next() {
+		var i ReportVulnTrendRow
+		if err := rows.Scan(&i.At, &i.Hosts, &i.Exposures); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -101,6 +101,9 @@ type Deps struct {
 	// their own actions); ChangeHealth replaces the source of their health checks.
 	ChangePlanners map[string]change.Planner
 	ChangeHealth   change.HealthSource
+	// ChangeVulnExcepted tells which hosts a vulnerability exception covers, for patch jobs
+	// from an advisory (nil: none is excepted).
+	ChangeVulnExcepted change.VulnExceptedFunc
 	// ChangeWindowRecheck, when set, is how long a host waiting for a maintenance window
 	// sleeps before it looks again (tests shorten it).
 	ChangeWindowRecheck time.Duration
@@ -375,7 +378,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 			}
 			return c, nil
 		}),
-		Health: changeHealth(d, healthChecks), Planners: changePlanners(d, complianceScans), Rescan: complianceScans},
+		Health: changeHealth(d, healthChecks), Planners: changePlanners(d, complianceScans), Rescan: complianceScans,
+		VulnExcepted: d.ChangeVulnExcepted},
 		change.Options{Logger: d.Logger, Now: now, WindowRecheck: d.ChangeWindowRecheck})
 	changes.RegisterJobs(jobs.Workers)
 	ssoSvc := sso.NewService(d.Pool, aw, keyring, authSvc, sso.Options{PublicURL: d.Config.Server.PublicURL,

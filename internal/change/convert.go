@@ -125,3 +125,19 @@ func uuids(ids *[]uuid.UUID) []uuid.UUID {
 // unmarshalLoose decodes stored JSON, leaving v as it was when the JSON does not fit (a
 // job created before a field existed).
 func unmarshalLoose(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func toAPIAdvisoryHosts(hosts []AdvisoryHost) []api.VulnerabilityPatchHost {
+	out := make([]api.VulnerabilityPatchHost, len(hosts))
+	for i, h := range hosts {
+		out[i] = api.VulnerabilityPatchHost{HostId: h.ID, Hostname: h.Name, Packages: make([]api.VulnerabilityPatchPackage, len(h.Packages))}
+		if h.Reason != "" {
+			reason := api.VulnerabilityPatchHostReason(h.Reason)
+			out[i].Reason = &reason
+		}
+		for k, p := range h.Packages {
+			out[i].Packages[k] = api.VulnerabilityPatchPackage{AdvisoryId: p.AdvisoryID, Package: p.Package, Binaries: p.Binaries,
+				InstalledVersion: p.InstalledVersion, FixedVersion: p.FixedVersion}
+		}
+	}
+	return out
+}

@@ -29,6 +29,14 @@
 // Cancel stops before the next host. Rollback of a finished, halted or cancelled job
 // restores every host it changed, from the stored prior state.
 //
+// From an advisory (advisory.go): AdvisoryPlan works out, for an advisory id or a CVE
+// alias, the live hosts with an open exposure whose fix is installable and that no
+// vulnerability exception covers (Deps.VulnExcepted), and the installed binary packages of
+// the affected source packages; CreateFromAdvisory creates that patch job through Create
+// (mode packages, one upgrade to the newest available version per binary package; a host
+// upgrades those it has installed), so approval, windows and waves apply as to any patch
+// job, with the advisory ids in its reason and audit event.
+//
 // Invariants: the prior state is committed before Apply runs, so a worker that dies mid-
 // change leaves a host that can still be restored (the retry of that host's River job does
 // it); a host row's status moves only forward under its row lock, and a host being changed

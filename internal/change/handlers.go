@@ -371,3 +371,31 @@ func (h *Handlers) UpdateChangeSettings(ctx context.Context, req api.UpdateChang
 	}
 	return api.UpdateChangeSettings200JSONResponse(toAPISettings(st)), nil
 }
+
+// GetVulnerabilityPatchPlan implements GET /vulnerabilities/{vulnerability_id}/patch-plan
+// (vulnerability:read).
+func (h *Handlers) GetVulnerabilityPatchPlan(ctx context.Context, req api.GetVulnerabilityPatchPlanRequestObject) (api.GetVulnerabilityPatchPlanResponseObject, error) {
+	p, err := h.svc.AdvisoryPlan(ctx, req.VulnerabilityId)
+	if err != nil {
+		return nil, err
+	}
+	out := api.VulnerabilityPatchPlan{VulnerabilityId: p.Name, AdvisoryIds: p.AdvisoryIDs, Packages: p.Packages,
+		Hosts: toAPIAdvisoryHosts(p.Hosts), Excluded: toAPIAdvisoryHosts(p.Excluded)}
+	return api.GetVulnerabilityPatchPlan200JSONResponse(out), nil
+}
+
+// CreateVulnerabilityPatchJob implements POST /vulnerabilities/{vulnerability_id}:patch
+// (patch:request; the service checks vulnerability:read).
+func (h *Handlers) CreateVulnerabilityPatchJob(ctx context.Context, req api.CreateVulnerabilityPatchJobRequestObject) (api.CreateVulnerabilityPatchJobResponseObject, error) {
+	b := req.Body
+	var r Request
+	common(&r, b.Name, b.Waves, b.FailureBudget, b.HealthCheckIds, b.Reboot, b.IgnoreWindows, b.OverrideReason, b.Reason)
+	j, err := h.svc.CreateFromAdvisory(ctx, authz.PrincipalFrom(ctx), req.VulnerabilityId, AdvisoryJob{Name: r.Name,
+		Canary: r.Canary, CanaryPercent: r.CanaryPercent, Growth: r.Growth, MaxFailures: r.MaxFailures,
+		MaxFailurePercent: r.MaxFailurePercent, HealthCheckIDs: r.HealthCheckIDs, Reboot: r.Reboot, IgnoreWindows: r.IgnoreWindows,
+		OverrideReason: r.OverrideReason, Reason: r.Reason})
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateVulnerabilityPatchJob201JSONResponse(toAPIJob(j)), nil
+}

@@ -128,9 +128,11 @@ type Service struct {
 	health   HealthSource
 	planners map[string]Planner
 	rescan   Rescanner
-	log      *slog.Logger
-	now      func() time.Time
-	opts     Options
+	// vulnExcepted tells the hosts an exception of an advisory covers (nil: none).
+	vulnExcepted VulnExceptedFunc
+	log          *slog.Logger
+	now          func() time.Time
+	opts         Options
 }
 
 // Deps are the collaborators of the service.
@@ -143,6 +145,9 @@ type Deps struct {
 	Health   HealthSource
 	Planners map[string]Planner
 	Rescan   Rescanner
+	// VulnExcepted tells which hosts a vulnerability exception covers, for patch jobs from
+	// an advisory (nil: none is excepted).
+	VulnExcepted VulnExceptedFunc
 }
 
 // NewService builds the service.
@@ -163,7 +168,7 @@ func NewService(d Deps, o Options) *Service {
 		o.StepTimeout = 30 * time.Minute
 	}
 	return &Service{pool: d.Pool, q: dbq.New(d.Pool), audit: d.Audit, jobs: d.Jobs, ssh: d.SSH, windows: d.Windows,
-		health: d.Health, planners: d.Planners, rescan: d.Rescan, log: o.Logger, now: o.Now, opts: o}
+		health: d.Health, planners: d.Planners, rescan: d.Rescan, vulnExcepted: d.VulnExcepted, log: o.Logger, now: o.Now, opts: o}
 }
 
 // RegisterJobs adds the host worker.
@@ -202,6 +207,9 @@ type Request struct {
 	IgnoreWindows     bool
 	OverrideReason    string
 	Reason            string
+	// Advisories are the vulnerability advisories a patch job from an advisory fixes
+	// (recorded in its audit event).
+	Advisories []string
 }
 
 func (r *Request) normalise() error {
@@ -337,6 +345,7 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, r Request)
 		if r.IgnoreWindows {
 			detail["override_reason"] = r.OverrideReason
 		}
+		advisoryDetail(detail, r.Advisories)
 		if err := s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionChangeJobRequested, "change_job", out.ID.String(), detail)); err != nil {
 			return err
 		}

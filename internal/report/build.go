@@ -118,6 +118,8 @@ func (s *Service) complete(ctx context.Context, row dbq.Report) error {
 		err = s.buildAudit(ctx, r, &doc)
 	case KindPatchHistory:
 		err = s.buildPatchHistory(ctx, r, &doc)
+	case KindVulnerability:
+		err = s.buildVulnerability(ctx, r, &doc, generatedAt)
 	default:
 		err = fmt.Errorf("unknown report kind %q", r.Kind)
 	}
@@ -392,5 +394,85 @@ func (s *Service) buildPatchHistory(ctx context.Context, r Report, doc *Document
 	n := int64(len(jobs))
 	doc.Summary = Summary{Jobs: &n, HostOutcomes: outcomes}
 	doc.PatchHistory = p
+	return nil
+}
+
+// severityRanks are the advisory severities by rank (vuln_advisories.severity_rank).
+var severityRanks = map[string]int16{"critical": 5, "high": 4, "medium": 3, "low": 2, "negligible": 1, "unknown": 0}
+
+// buildVulnerability fills a vulnerability exposure report: the scope's open exposures per
+// advisory (of at least the minimum severity), the counts by severity, the exposure at
+// the end of each of the trendPoints days up to now, and the feeds' last imports.
+func (s *Service) buildVulnerability(ctx context.Context, r Report, doc *Document, at time.Time) error {
+	minRank := severityRanks[r.Parameters.MinSeverity] // "" (every severity) ranks 0
+	rows, err := s.q.ReportVulnExposures(ctx, dbq.ReportVulnExposuresParams{MinRank: minRank, Scope: r.Scope.Type, ScopeID: r.Scope.ID})
+	if err != nil {
+		return pg.Translate(err)
+	}
+	v := &Vulnerability{Feeds: []FeedDoc{}, Advisories: []AdvisoryDoc{}, Trend: []ExposurePoint{}}
+	bySeverity := map[string]int64{}
+	// worst is each exposed host's most severe advisory (rows come most severe first).
+	worst := map[uuid.UUID]string{}
+	for _, e := range rows {
+		if n := len(v.Advisories); n == 0 || v.Advisories[n-1].ID != e.AdvisoryID {
+			a := AdvisoryDoc{ID: e.AdvisoryID, Aliases: e.Aliases, Summary: e.Summary, Severity: e.Severity, CVSSScore: e.CvssScore,
+				Hosts: []ExposedHostDoc{}}
+			if a.Aliases == nil {
+				a.Aliases = []string{}
+			}
+			if e.CvssVector != nil {
+				a.CVSSVector = *e.CvssVector
+			}
+			v.Advisories = append(v.Advisories, a)
+			bySeverity[e.Severity]++
+		}
+		name := e.Hostname
+		if e.DisplayName != "" {
+			name = e.DisplayName
+		}
+		h := ExposedHostDoc{HostID: e.HostID.String(), Hostname: name, Release: e.Release, Package: e.Package, Binaries: e.Binaries,
+			InstalledVersion: e.InstalledVersion, FixInstallable: e.FixedVersion != nil, FirstSeen: stamp(e.FirstSeen)}
+		if h.Binaries == nil {
+			h.Binaries = []string{}
+		}
+		if e.FixedVersion != nil {
+			h.FixedVersion = *e.FixedVersion
+		}
+		a := &v.Advisories[len(v.Advisories)-1]
+		a.Hosts = append(a.Hosts, h)
+		if _, ok := worst[e.HostID]; !ok {
+			worst[e.HostID] = e.Severity
+		}
+	}
+	hostsBySeverity := map[string]int64{}
+	for _, sev := range worst {
+		hostsBySeverity[sev]++
+	}
+	ends := make([]time.Time, trendPoints)
+	for i := range ends {
+		ends[i] = at.Add(-time.Duration(trendPoints-1-i) * 24 * time.Hour)
+	}
+	trend, err := s.q.ReportVulnTrend(ctx, dbq.ReportVulnTrendParams{Ends: ends, MinRank: minRank, Scope: r.Scope.Type, ScopeID: r.Scope.ID})
+	if err != nil {
+		return pg.Translate(err)
+	}
+	for _, p := range trend {
+		v.Trend = append(v.Trend, ExposurePoint{At: stamp(p.At), Hosts: p.Hosts, Exposures: p.Exposures})
+	}
+	feeds, err := s.q.ReportVulnFeeds(ctx)
+	if err != nil {
+		return pg.Translate(err)
+	}
+	for _, f := range feeds {
+		d := FeedDoc{Source: f.Source, Imports: f.Imports, LastImportAt: stamp(f.LastImportAt), LastStatus: f.LastStatus,
+			Advisories: f.Advisories}
+		if f.LastSuccessAt.After(time.Unix(0, 0)) {
+			d.LastSuccessAt = stamp(f.LastSuccessAt)
+		}
+		v.Feeds = append(v.Feeds, d)
+	}
+	na, nh := int64(len(v.Advisories)), int64(len(worst))
+	doc.Summary = Summary{Advisories: &na, ExposedHosts: &nh, AdvisoriesBySeverity: bySeverity, ExposedHostsBySeverity: hostsBySeverity}
+	doc.Vulnerability = v
 	return nil
 }

@@ -22,6 +22,10 @@ func toAPIParameters(p Parameters) api.ReportParameters {
 	if p.Framework != "" {
 		out.Framework = &p.Framework
 	}
+	if p.MinSeverity != "" {
+		ms := api.ReportParametersMinSeverity(p.MinSeverity)
+		out.MinSeverity = &ms
+	}
 	return out
 }
 
@@ -32,6 +36,9 @@ func fromAPIParameters(p *api.ReportParameters) Parameters {
 	out := Parameters{AsOf: p.AsOf, Since: p.Since, Until: p.Until}
 	if p.Framework != nil {
 		out.Framework = *p.Framework
+	}
+	if p.MinSeverity != nil {
+		out.MinSeverity = string(*p.MinSeverity)
 	}
 	return out
 }

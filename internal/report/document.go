@@ -14,6 +14,8 @@ const (
 	KindPosture      = "posture"
 	KindAudit        = "audit"
 	KindPatchHistory = "patch_history"
+	// KindVulnerability is the vulnerability exposure report.
+	KindVulnerability = "vulnerability"
 )
 
 // The scopes of a compliance or posture report.
@@ -34,20 +36,21 @@ const (
 // Document is a report as signed: the canonical JSON of this value is what the signature
 // covers. Times are RFC 3339 in UTC.
 type Document struct {
-	Format           string        `json:"format"`
-	ID               string        `json:"id"`
-	Kind             string        `json:"kind"`
-	Title            string        `json:"title"`
-	GeneratedAt      string        `json:"generated_at"`
-	GeneratedBy      Actor         `json:"generated_by"`
-	OpenWatchVersion string        `json:"openwatch_version"`
-	Scope            ScopeDoc      `json:"scope"`
-	Parameters       Parameters    `json:"parameters"`
-	AuditChainHead   ChainHead     `json:"audit_chain_head"`
-	Summary          Summary       `json:"summary"`
-	Compliance       *Compliance   `json:"compliance,omitempty"`
-	Audit            *AuditTrail   `json:"audit,omitempty"`
-	PatchHistory     *PatchHistory `json:"patch_history,omitempty"`
+	Format           string         `json:"format"`
+	ID               string         `json:"id"`
+	Kind             string         `json:"kind"`
+	Title            string         `json:"title"`
+	GeneratedAt      string         `json:"generated_at"`
+	GeneratedBy      Actor          `json:"generated_by"`
+	OpenWatchVersion string         `json:"openwatch_version"`
+	Scope            ScopeDoc       `json:"scope"`
+	Parameters       Parameters     `json:"parameters"`
+	AuditChainHead   ChainHead      `json:"audit_chain_head"`
+	Summary          Summary        `json:"summary"`
+	Compliance       *Compliance    `json:"compliance,omitempty"`
+	Audit            *AuditTrail    `json:"audit,omitempty"`
+	PatchHistory     *PatchHistory  `json:"patch_history,omitempty"`
+	Vulnerability    *Vulnerability `json:"vulnerability,omitempty"`
 }
 
 // Actor is who generated a report: a user, a service account or a schedule.
@@ -69,6 +72,8 @@ type Parameters struct {
 	AsOf      *time.Time `json:"as_of,omitempty"`
 	Since     *time.Time `json:"since,omitempty"`
 	Until     *time.Time `json:"until,omitempty"`
+	// MinSeverity is the least advisory severity a vulnerability report holds.
+	MinSeverity string `json:"min_severity,omitempty"`
 }
 
 // ChainHead is the audit chain head: the last event's sequence number and MAC (hex).
@@ -88,6 +93,13 @@ type Summary struct {
 	ChainVerified     *bool            `json:"chain_verified,omitempty"`
 	Jobs              *int64           `json:"jobs,omitempty"`
 	HostOutcomes      map[string]int64 `json:"host_outcomes,omitempty"`
+	// Advisories and ExposedHosts count a vulnerability report's advisories and the hosts
+	// exposed to any; the maps count them per advisory severity (a host counts once under
+	// the most severe advisory it is exposed to).
+	Advisories             *int64           `json:"advisories,omitempty"`
+	ExposedHosts           *int64           `json:"exposed_hosts,omitempty"`
+	AdvisoriesBySeverity   map[string]int64 `json:"advisories_by_severity,omitempty"`
+	ExposedHostsBySeverity map[string]int64 `json:"exposed_hosts_by_severity,omitempty"`
 }
 
 // Counts are results counted by status.
@@ -240,6 +252,57 @@ type JobHostDoc struct {
 	StartedAt  string `json:"started_at,omitempty"`
 	FinishedAt string `json:"finished_at,omitempty"`
 	Rebooted   bool   `json:"rebooted"`
+}
+
+// Vulnerability is the body of a vulnerability exposure report: the open exposures per
+// advisory, the exposure over time and the state of the advisory feeds they come from.
+type Vulnerability struct {
+	Feeds      []FeedDoc       `json:"feeds"`
+	Advisories []AdvisoryDoc   `json:"advisories"`
+	Trend      []ExposurePoint `json:"trend"`
+}
+
+// FeedDoc is one advisory feed (an import source): its last import and how it ended, its
+// last successful import and the advisories it last wrote.
+type FeedDoc struct {
+	Source        string `json:"source"`
+	Imports       int64  `json:"imports"`
+	LastImportAt  string `json:"last_import_at"`
+	LastStatus    string `json:"last_status"`
+	LastSuccessAt string `json:"last_success_at,omitempty"`
+	Advisories    int64  `json:"advisories"`
+}
+
+// AdvisoryDoc is one advisory and the hosts exposed to it.
+type AdvisoryDoc struct {
+	ID         string           `json:"id"`
+	Aliases    []string         `json:"aliases"`
+	Summary    string           `json:"summary,omitempty"`
+	Severity   string           `json:"severity"`
+	CVSSScore  *float64         `json:"cvss_score,omitempty"`
+	CVSSVector string           `json:"cvss_vector,omitempty"`
+	Hosts      []ExposedHostDoc `json:"hosts"`
+}
+
+// ExposedHostDoc is one host's exposure to an advisory through one (source) package.
+type ExposedHostDoc struct {
+	HostID           string   `json:"host_id"`
+	Hostname         string   `json:"hostname"`
+	Release          string   `json:"release"`
+	Package          string   `json:"package"`
+	Binaries         []string `json:"binaries"`
+	InstalledVersion string   `json:"installed_version"`
+	FixedVersion     string   `json:"fixed_version,omitempty"`
+	FixInstallable   bool     `json:"fix_installable"`
+	FirstSeen        string   `json:"first_seen"`
+}
+
+// ExposurePoint is the exposure open at one instant: hosts exposed to any advisory and
+// (host, advisory) pairs.
+type ExposurePoint struct {
+	At        string `json:"at"`
+	Hosts     int64  `json:"hosts"`
+	Exposures int64  `json:"exposures"`
 }
 
 // stamp formats t as the documents do.

@@ -134,6 +134,26 @@ func exportCSV(doc Document, s Signer) ([]byte, error) {
 					h.FinishedAt, strconv.FormatBool(h.Rebooted))
 			}
 		}
+	case doc.Vulnerability != nil:
+		write("feed_source", "imports", "last_import_at", "last_status", "last_success_at", "advisories")
+		for _, f := range doc.Vulnerability.Feeds {
+			write(f.Source, strconv.FormatInt(f.Imports, 10), f.LastImportAt, f.LastStatus, f.LastSuccessAt,
+				strconv.FormatInt(f.Advisories, 10))
+		}
+		w.Flush()
+		buf.WriteString(blankRow)
+		write("advisory_id", "aliases", "severity", "cvss_score", "host_id", "hostname", "release", "package",
+			"installed_version", "fixed_version", "fix_installable", "first_seen")
+		for _, a := range doc.Vulnerability.Advisories {
+			score := ""
+			if a.CVSSScore != nil {
+				score = strconv.FormatFloat(*a.CVSSScore, 'f', -1, 64)
+			}
+			for _, h := range a.Hosts {
+				write(a.ID, strings.Join(a.Aliases, " "), a.Severity, score, h.HostID, h.Hostname, h.Release, h.Package,
+					h.InstalledVersion, h.FixedVersion, strconv.FormatBool(h.FixInstallable), h.FirstSeen)
+			}
+		}
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
@@ -15,7 +16,7 @@ import (
 const maxPDFRows = 2000
 
 // severityOrder orders severities for charts and tables.
-var severityOrder = []string{"critical", "high", "medium", "low", "info", "unknown"}
+var severityOrder = []string{"critical", "high", "medium", "low", "info", "negligible", "unknown"}
 
 // renderPDF draws a report: a title page (scope, times, key id, chain head), the summary,
 // charts drawn with fpdf primitives, then tables. Its dates are the report's generated_at
@@ -98,6 +99,8 @@ func renderPDF(doc Document, keyID string) ([]byte, error) {
 		r.heading("Host outcomes")
 		r.barChart(outcomeBars(doc.Summary.HostOutcomes), "Outcomes of the jobs in the range, one per job and host.")
 		r.patchTables(doc.PatchHistory)
+	case doc.Vulnerability != nil:
+		r.vulnerabilityPages(doc)
 	}
 	var buf bytes.Buffer
 	if err := pdf.Output(&buf); err != nil {
@@ -226,7 +229,7 @@ type bar struct {
 }
 
 var severityColors = map[string][3]int{"critical": {140, 20, 30}, "high": {210, 60, 40}, "medium": {235, 140, 30},
-	"low": {70, 130, 180}, "info": {130, 130, 130}}
+	"low": {70, 130, 180}, "info": {130, 130, 130}, "negligible": {130, 130, 130}}
 
 var outcomeColors = map[string][3]int{"succeeded": {40, 140, 80}, "failed": {200, 50, 40}}
 
@@ -474,6 +477,9 @@ func parameterPairs(p Parameters) [][2]string {
 	if p.Framework != "" {
 		out = append(out, [2]string{"Framework", p.Framework})
 	}
+	if p.MinSeverity != "" {
+		out = append(out, [2]string{"Minimum severity", p.MinSeverity})
+	}
 	for _, t := range []struct {
 		k string
 		v *time.Time
@@ -506,5 +512,135 @@ func summaryPairs(s Summary) [][2]string {
 		out = append(out, [2]string{"Audit chain verified", strconv.FormatBool(*s.ChainVerified)})
 	}
 	i64("Jobs", s.Jobs)
+	i64("Advisories", s.Advisories)
+	i64("Exposed hosts", s.ExposedHosts)
+	for _, b := range severityBars(s.AdvisoriesBySeverity) {
+		if s.AdvisoriesBySeverity != nil && b.value > 0 {
+			out = append(out, [2]string{"Advisories, " + b.label, strconv.FormatInt(b.value, 10)})
+		}
+	}
 	return out
+}
+
+// vulnerabilityPages draws a vulnerability report: exposed hosts by severity, the exposure
+// over time, the feeds and the advisories with their hosts.
+func (r *pdfWriter) vulnerabilityPages(doc Document) {
+	v := doc.Vulnerability
+	r.heading("Exposed hosts by severity")
+	r.barChart(severityBars(doc.Summary.ExposedHostsBySeverity),
+		"Hosts with an open exposure, each counted once under the most severe advisory it is exposed to.")
+	r.heading("Exposure over time")
+	points := make([]countPoint, len(v.Trend))
+	for i, p := range v.Trend {
+		points[i] = countPoint{At: p.At, Value: p.Hosts}
+	}
+	r.countChart(points, "Exposed hosts",
+		"Hosts with an open exposure at the end of each day. An exposure that closed and opened again counts from its latest opening.")
+	r.heading("Advisory feeds")
+	if len(v.Feeds) == 0 {
+		r.note("No advisory feed was ever imported: nothing can be exposed, and this report shows no exposure.")
+	}
+	var rows [][]string
+	for _, f := range v.Feeds {
+		last := f.LastSuccessAt
+		if last == "" {
+			last = "never"
+		}
+		rows = append(rows, []string{f.Source, shortTime(f.LastImportAt) + "\n" + f.LastStatus, shortTime(last),
+			strconv.FormatInt(f.Imports, 10), strconv.FormatInt(f.Advisories, 10)})
+	}
+	if len(rows) > 0 {
+		r.table([]float64{60, 40, 40, 20, 20}, []string{"Source", "Last import (UTC)", "Last success (UTC)", "Imports", "Advisories"}, rows)
+	}
+	r.heading("Advisories and affected hosts")
+	rows = rows[:0]
+	for _, a := range v.Advisories {
+		adv := a.ID
+		if len(a.Aliases) > 0 {
+			adv += "\n" + strings.Join(a.Aliases, ", ")
+		}
+		sev := a.Severity
+		if a.CVSSScore != nil {
+			sev += "\nCVSS " + strconv.FormatFloat(*a.CVSSScore, 'f', 1, 64)
+		}
+		for _, h := range a.Hosts {
+			fixed := h.FixedVersion
+			if !h.FixInstallable {
+				fixed = "no fix"
+			}
+			rows = append(rows, []string{adv, sev, h.Hostname, h.Package + "\n" + strings.Join(h.Binaries, ", "), h.InstalledVersion,
+				fixed, shortTime(h.FirstSeen)})
+		}
+	}
+	r.fontSize = 6.5
+	r.table([]float64{36, 17, 30, 34, 26, 26, 21},
+		[]string{"Advisory", "Severity", "Host", "Package (binaries)", "Installed", "Fixed", "First seen (UTC)"}, rows)
+	r.fontSize = 7.5
+}
+
+// countPoint is one day's count of a count chart.
+type countPoint struct {
+	At    string
+	Value int64
+}
+
+// countChart draws counts per day (x, dated ticks) on an axis from 0 to the largest
+// count (y), with the axis title ylabel and a caption.
+func (r *pdfWriter) countChart(points []countPoint, ylabel, caption string) {
+	const w, h = 160.0, 45.0
+	r.ensure(h + 26)
+	pdf := r.pdf
+	if len(points) == 0 {
+		r.note("No exposure history in the report.")
+		return
+	}
+	var top int64 = 1
+	for _, p := range points {
+		top = max(top, p.Value)
+	}
+	x0, y0 := pdf.GetX()+16, pdf.GetY()+9
+	pdf.SetFont("Helvetica", "", 7.5)
+	pdf.SetTextColor(60, 60, 60)
+	pdf.Text(x0-14, y0-3, r.tr(ylabel))
+	pdf.SetDrawColor(200, 200, 200)
+	pdf.SetLineWidth(0.2)
+	for _, f := range []float64{0, 0.5, 1} {
+		y := y0 + h - f*h
+		pdf.Line(x0, y, x0+w, y)
+		label := strconv.FormatInt(int64(math.Round(f*float64(top))), 10)
+		pdf.Text(x0-2-pdf.GetStringWidth(label), y+1, label)
+	}
+	pdf.SetDrawColor(90, 90, 90)
+	pdf.Line(x0, y0, x0, y0+h)
+	pdf.Line(x0, y0+h, x0+w, y0+h)
+	n := len(points)
+	xAt := func(i int) float64 {
+		if n < 2 {
+			return x0 + w/2
+		}
+		return x0 + float64(i)/float64(n-1)*w
+	}
+	step := max(1, (n+4)/6)
+	for i := n - 1; i >= 0; i -= step {
+		x := xAt(i)
+		pdf.Line(x, y0+h, x, y0+h+1.2)
+		label := r.tr(points[i].At[:min(len(points[i].At), 10)])
+		lw := pdf.GetStringWidth(label)
+		pdf.Text(math.Min(math.Max(x-lw/2, x0-8), x0+w+8-lw), y0+h+4.5, label)
+	}
+	pdf.Text(x0+w/2-10, y0+h+9, r.tr("Date (UTC)"))
+	pdf.SetDrawColor(200, 60, 40)
+	pdf.SetFillColor(200, 60, 40)
+	pdf.SetLineWidth(0.6)
+	for i, p := range points {
+		x, y := xAt(i), y0+h-float64(p.Value)/float64(top)*h
+		if i > 0 {
+			px, py := xAt(i-1), y0+h-float64(points[i-1].Value)/float64(top)*h
+			pdf.Line(px, py, x, y)
+		}
+		pdf.Circle(x, y, 0.7, "F")
+	}
+	pdf.SetLineWidth(0.2)
+	pdf.SetY(y0 + h + 11)
+	r.note(caption)
 }

@@ -141,6 +141,39 @@ func pdfDocuments() map[string]report.Document {
 	ph.PatchHistory = p
 	ph.Summary = report.Summary{Jobs: ptr(int64(len(p.Jobs))), HostOutcomes: outcomes}
 	out[report.KindPatchHistory] = ph
+
+	vr := base(report.KindVulnerability, "Vulnerability exposure report")
+	vr.Parameters = report.Parameters{MinSeverity: "medium"}
+	v := &report.Vulnerability{Feeds: []report.FeedDoc{{Source: "debian-security-offline", Imports: 3,
+		LastImportAt: pdfAt.Add(-5 * time.Hour).Format(time.RFC3339Nano), LastStatus: "succeeded",
+		LastSuccessAt: pdfAt.Add(-5 * time.Hour).Format(time.RFC3339Nano), Advisories: 51234}}}
+	bySev, hostsBySev := map[string]int64{}, map[string]int64{}
+	for i, sev := range []string{"critical", "high", "high", "medium", "medium", "medium"} {
+		a := report.AdvisoryDoc{ID: fmt.Sprintf("DSA-%d-1", 5600+i), Aliases: []string{fmt.Sprintf("CVE-2026-%d", 41000+i)}, Severity: sev,
+			CVSSScore: ptr(9.8 - float64(i)), Summary: "openssl security update"}
+		bySev[sev]++
+		for h := range 4 {
+			fixed := "3.0.15-1~deb12u1"
+			eh := report.ExposedHostDoc{HostID: fmt.Sprintf("01900000-0000-7000-8000-%012d", h),
+				Hostname: fmt.Sprintf("web-%02d.eu-west.production.example.org", h), Release: "Debian:12", Package: "openssl",
+				Binaries: []string{"libssl3", "openssl"}, InstalledVersion: "3.0.11-1~deb12u2", FixedVersion: fixed,
+				FixInstallable: h != 3, FirstSeen: pdfAt.Add(-time.Duration(i+h) * 24 * time.Hour).Format(time.RFC3339Nano)}
+			if h == 3 {
+				eh.FixedVersion = ""
+			}
+			a.Hosts = append(a.Hosts, eh)
+		}
+		v.Advisories = append(v.Advisories, a)
+	}
+	hostsBySev["critical"] = 4
+	for d := 29; d >= 0; d-- {
+		v.Trend = append(v.Trend, report.ExposurePoint{At: pdfAt.Add(-time.Duration(d) * 24 * time.Hour).Format(time.RFC3339Nano),
+			Hosts: int64(4 - min(d, 4)), Exposures: int64(24 - min(d, 24))})
+	}
+	vr.Vulnerability = v
+	vr.Summary = report.Summary{Advisories: ptr(int64(len(v.Advisories))), ExposedHosts: ptr(int64(4)), AdvisoriesBySeverity: bySev,
+		ExposedHostsBySeverity: hostsBySev}
+	out[report.KindVulnerability] = vr
 	return out
 }
 
@@ -176,6 +209,9 @@ func TestPDFText(t *testing.T) {
 			"notification_channel.updated", "4149"}, 3, 10},
 		report.KindPatchHistory: {[]string{"Patch history report", "Host outcomes", "succeeded", "failed",
 			"production web tier, wave 8", "Unable to fetch some archives", "Error"}, 2, 8},
+		report.KindVulnerability: {[]string{"Vulnerability exposure report", "Minimum severity", "Exposed hosts by severity",
+			"Exposure over time", "Exposed hosts", "Advisory feeds", "debian-security-offline", "51234", "DSA-5605-1",
+			"CVE-2026-41000", "CVSS 9.8", "3.0.11-1~deb12u2", "no fix", "Date (UTC)"}, 2, 8},
 	}
 	docs := pdfDocuments()
 	require.Len(t, docs, len(want))

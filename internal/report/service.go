@@ -149,6 +149,8 @@ var needs = map[string]string{
 	KindPosture:      authz.PermCompRead,
 	KindAudit:        authz.PermAuditRead,
 	KindPatchHistory: authz.PermPatchRead,
+	// A vulnerability report needs report:generate and vulnerability:read.
+	KindVulnerability: authz.PermVulnRead,
 }
 
 // normalize checks a request and fills its defaults; it returns the title. Errors:
@@ -157,7 +159,7 @@ var needs = map[string]string{
 func (s *Service) normalize(ctx context.Context, actor *authz.Principal, req *Request) (string, error) {
 	perm, ok := needs[req.Kind]
 	if !ok {
-		return "", apperr.Invalid("kind", "kind must be compliance, posture, audit or patch_history.")
+		return "", apperr.Invalid("kind", "kind must be compliance, posture, audit, patch_history or vulnerability.")
 	}
 	if actor != nil && !actor.Can(perm) {
 		return "", apperr.New(apperr.CodePermissionDenied, fmt.Sprintf("A %s report needs the %s permission.", req.Kind, perm)).
@@ -168,8 +170,16 @@ func (s *Service) normalize(ctx context.Context, actor *authz.Principal, req *Re
 	}
 	p := &req.Parameters
 	now := s.now().UTC()
+	if p.MinSeverity != "" {
+		if req.Kind != KindVulnerability {
+			return "", apperr.Invalid("parameters.min_severity", "min_severity applies to vulnerability reports.")
+		}
+		if _, ok := severityRanks[p.MinSeverity]; !ok {
+			return "", apperr.Invalid("parameters.min_severity", "min_severity must be critical, high, medium, low, negligible or unknown.")
+		}
+	}
 	switch req.Kind {
-	case KindCompliance, KindPosture:
+	case KindCompliance, KindPosture, KindVulnerability:
 		if p.Since != nil || p.Until != nil {
 			return "", apperr.Invalid("parameters", "since and until apply to audit and patch_history reports.")
 		}
@@ -177,6 +187,9 @@ func (s *Service) normalize(ctx context.Context, actor *authz.Principal, req *Re
 			if _, ok := s.catalog.Framework(p.Framework); !ok {
 				return "", apperr.Invalid("parameters.framework", fmt.Sprintf("Unknown framework %q; GET /reports/frameworks lists them.", p.Framework))
 			}
+		}
+		if req.Kind == KindVulnerability && (p.Framework != "" || p.AsOf != nil) {
+			return "", apperr.Invalid("parameters", "framework and as_of apply to compliance and posture reports.")
 		}
 		if req.Kind == KindCompliance && p.AsOf != nil {
 			return "", apperr.Invalid("parameters.as_of", "as_of applies to posture reports; a compliance report is of now.")
@@ -249,6 +262,8 @@ func title(kind string) string {
 		return "Posture as of report"
 	case KindAudit:
 		return "Audit trail report"
+	case KindVulnerability:
+		return "Vulnerability exposure report"
 	default:
 		return "Patch history report"
 	}
@@ -268,8 +283,8 @@ func (s *Service) scopeName(ctx context.Context, sc ScopeInput) (string, error) 
 }
 
 // Generate queues a report and returns it queued. Guarded by report:generate plus the
-// permission that reads the kind's data (compliance:read, audit:read, patch:read);
-// audited. Errors: those of normalize.
+// permission that reads the kind's data (compliance:read, audit:read, patch:read,
+// vulnerability:read); audited. Errors: those of normalize.
 func (s *Service) Generate(ctx context.Context, actor *authz.Principal, req Request) (Report, error) {
 	var out Report
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {

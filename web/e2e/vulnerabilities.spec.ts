@@ -1,7 +1,9 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { crc32 } from "node:zlib";
 import { adminApi, adminPage, expectAccessible, shot } from "./helpers";
 
@@ -148,4 +150,77 @@ test("an uploaded OSV feed shows the exposure in the fleet list, on the host and
   await expect(tab).toContainText(advisory);
   await expect(tab).toContainText(installed);
   await shot(page, "host-vulnerabilities");
+});
+
+test("the advisory's Create patch job button shows the hosts and packages, creates the job and links to it", async () => {
+  test.setTimeout(60_000);
+  await page.goto(`/vulnerabilities?vuln=${encodeURIComponent(advisory)}`);
+  await page.getByTestId("vuln-patch-button").click();
+  const plan = page.getByTestId("vuln-patch-plan");
+  await expect(plan.getByRole("table", { name: "Hosts to patch" })).toContainText(`e2e-vuln-${run}`);
+  await expect(plan.getByTestId("vuln-patch-packages")).toContainText("bash");
+  await expect(plan.getByRole("table", { name: "Hosts to patch" })).toContainText(`${installed}+e2e1`);
+  await shot(page, "vulnerability-patch-plan");
+  await plan.getByLabel("Reason").fill("e2e");
+  const created = page.waitForResponse((r) => r.url().includes(":patch") && r.request().method() === "POST");
+  await plan.getByRole("button", { name: "Create the patch job" }).click();
+  const res = await created;
+  expect(res.status(), await res.text()).toBe(201);
+  const job = (await res.json()) as { id: string; reason: string; host_names: string[]; patch: { mode: string; packages: { name: string; op: string }[] } };
+  expect(job.reason).toBe(`Advisory ${advisory}: e2e`);
+  expect(job.host_names).toEqual([`e2e-vuln-${run}`]);
+  expect(job.patch.mode).toBe("packages");
+  expect(job.patch.packages.map((p) => p.name)).toContain("bash");
+  const link = page.getByTestId("vuln-patch-job-link");
+  await expect(link).toBeVisible();
+  await link.click();
+  await expect(page).toHaveURL(new RegExp(`/jobs/${job.id}`));
+  // The host has no maintenance window: it waits; the job is cancelled before it changes anything.
+  const cancel = await admin.post(`/api/v1/jobs/${job.id}:cancel`, { data: { reason: "e2e" }, headers: { "Idempotency-Key": randomUUID() } });
+  expect(cancel.status(), await cancel.text()).toBe(200);
+});
+
+test("a vulnerability exposure report of the fleet is generated on the Reports page and verifies offline", async () => {
+  test.setTimeout(90_000);
+  const bin = process.env.E2E_OPENWATCH_BIN ?? resolve("..", "bin", "openwatch");
+  const dir = mkdtempSync(join(tmpdir(), "ow-vuln-report-"));
+  try {
+    const keys = await admin.get("/api/v1/reports/signing-key");
+    expect(keys.status()).toBe(200);
+    const keysFile = join(dir, "signing-keys.json");
+    writeFileSync(keysFile, await keys.text());
+    await page.goto("/reports");
+    const form = page.getByRole("region", { name: "Generate a report" });
+    await form.getByRole("combobox", { name: "Kind" }).click();
+    await page.getByRole("option", { name: "Vulnerability exposure", exact: true }).click();
+    await form.getByRole("combobox", { name: "Minimum severity" }).click();
+    await page.getByRole("option", { name: "high", exact: true }).click();
+    const queued = page.waitForResponse((r) => r.url().includes("/api/v1/reports:generate") && r.request().method() === "POST");
+    await form.getByRole("button", { name: "Generate report" }).click();
+    const res = await queued;
+    expect(res.status(), await res.text()).toBe(202);
+    const { id, parameters } = (await res.json()) as { id: string; parameters: { min_severity?: string } };
+    expect(parameters.min_severity).toBe("high");
+    await expect(page.getByTestId(`report-${id}`)).toHaveAttribute("data-status", "completed", { timeout: 30_000 });
+    for (const format of ["JSON", "PDF"]) {
+      const download = page.waitForEvent("download");
+      await page.getByRole("link", { name: `Download ${format} of report ${id}` }).click();
+      const file = join(dir, `report-${id}.${format.toLowerCase()}`);
+      await (await download).saveAs(file);
+      const out = execFileSync(bin, ["verify-report", file, "--key", keysFile], { encoding: "utf8", timeout: 30_000 });
+      expect(out).toContain(`report: ${id}`);
+      expect(out).toContain("key: trusted");
+      if (format === "JSON") {
+        const doc = JSON.parse(readFileSync(file, "utf8")) as {
+          report: { kind: string; vulnerability: { advisories: { id: string; hosts: { hostname: string }[] }[]; feeds: { source: string }[] } };
+        };
+        expect(doc.report.kind).toBe("vulnerability");
+        const adv = doc.report.vulnerability.advisories.find((a) => a.id === advisory);
+        expect(adv?.hosts.map((h) => h.hostname)).toContain(`e2e-vuln-${run}`);
+        expect(doc.report.vulnerability.feeds.some((f) => f.source.includes(`e2e-${run}`))).toBe(true);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -3073,13 +3073,16 @@ export interface paths {
         put?: never;
         /**
          * Generate a signed report.
-         * @description Queues a report of `kind` over `scope` (fleet, a group or a host; compliance and
-         *     posture only) and answers 202 with it `queued`; a background job builds it, with
-         *     progress on the event stream (topic `jobs`, events `report.progress`,
+         * @description Queues a report of `kind` over `scope` (fleet, a group or a host; compliance,
+         *     posture and vulnerability only) and answers 202 with it `queued`; a background job
+         *     builds it, with progress on the event stream (topic `jobs`, events `report.progress`,
          *     `report.completed`, `report.failed`), canonicalises it (RFC 8785) and signs it with
          *     the report signing key. Parameters: `framework` (compliance, posture), `as_of`
          *     (posture: a past instant, 400 for a future one or one before any result), `since`
-         *     and `until` (audit, patch_history; default the last 30 days). Audited
+         *     and `until` (audit, patch_history; default the last 30 days), `min_severity`
+         *     (vulnerability). A vulnerability report (fleet, a group or a host) holds the open
+         *     exposures per advisory, counts by severity, the exposure over the last 30 days and
+         *     the feeds' last imports; generating one also needs `vulnerability:read`. Audited
          *     (`report.generated`).
          */
         post: operations["generateReport"];
@@ -4445,6 +4448,64 @@ export interface paths {
         get: operations["listVulnerabilityHosts"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vulnerabilities/{vulnerability_id}/patch-plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The advisory's OSV id. */
+                vulnerability_id: components["parameters"]["VulnerabilityID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The hosts and packages a patch job from an advisory would change.
+         * @description `vulnerability_id` is an advisory id or an alias (a CVE id names every advisory
+         *     aliasing it). The plan targets the live hosts with an open exposure whose fix is
+         *     installable and that no exception covers; on each it upgrades the installed binary
+         *     packages built from the affected source packages to the newest available version
+         *     (at least the fixed one when the host's repositories carry it). Hosts left out are
+         *     listed with the reason (`no_fix`, `excepted`). 404 when no imported advisory has this
+         *     id or alias.
+         */
+        get: operations["getVulnerabilityPatchPlan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vulnerabilities/{vulnerability_id}:patch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The advisory's OSV id. */
+                vulnerability_id: components["parameters"]["VulnerabilityID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a patch job from an advisory's affected hosts.
+         * @description Creates the patch job of `GET /vulnerabilities/{vulnerability_id}/patch-plan`
+         *     through the ordinary patch request (approval, maintenance windows, waves, failure
+         *     budget, health checks and reboot policy as in `POST /jobs`): the hosts by id, mode
+         *     `packages` with one `upgrade` per binary package (a host upgrades those of them it
+         *     has installed). The advisory ids are in the job's reason and in the audit event
+         *     (`change_job.requested`). Needs `vulnerability:read` too. 409 when no host is
+         *     affected with an installable fix and no exception; 404 for an unknown advisory.
+         */
+        post: operations["createVulnerabilityPatchJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6608,7 +6669,7 @@ export interface components {
             scope?: components["schemas"]["ReportScope"];
         };
         /** @enum {string} */
-        ReportKind: "compliance" | "posture" | "audit" | "patch_history";
+        ReportKind: "compliance" | "posture" | "audit" | "patch_history" | "vulnerability";
         ReportPage: {
             items: components["schemas"]["Report"][];
             next_cursor: string | null;
@@ -6621,6 +6682,12 @@ export interface components {
             as_of?: string;
             /** @description A framework or benchmark id of `GET /reports/frameworks` (compliance, posture). */
             framework?: string;
+            /**
+             * @description The least severity of the advisories a vulnerability report holds (default: every
+             *     severity).
+             * @enum {string}
+             */
+            min_severity?: "critical" | "high" | "medium" | "low" | "negligible" | "unknown";
             /**
              * Format: date-time
              * @description The start of an audit or patch history report's range (inclusive).
@@ -6690,7 +6757,7 @@ export interface components {
             scope?: components["schemas"]["ReportScope"];
             timezone?: string;
         };
-        /** @description What a compliance or posture report covers; `id` names the group or host. */
+        /** @description What a compliance, posture or vulnerability report covers; `id` names the group or host. */
         ReportScope: {
             /** Format: uuid */
             id?: string;
@@ -7341,6 +7408,53 @@ export interface components {
         VulnerabilityPage: {
             items: components["schemas"]["Vulnerability"][];
             next_cursor: string | null;
+        };
+        /** @description How to roll the patch job of an advisory out; the hosts and packages come from its plan. */
+        VulnerabilityPatchCreate: {
+            failure_budget?: components["schemas"]["ChangeFailureBudget"];
+            health_check_ids?: string[];
+            /**
+             * @description Change hosts outside their maintenance windows (audited; needs `override_reason`).
+             * @default false
+             */
+            ignore_windows: boolean;
+            name?: string;
+            override_reason?: string;
+            reason?: string;
+            reboot?: components["schemas"]["RebootPolicy"];
+            waves?: components["schemas"]["ChangeWaves"];
+        };
+        VulnerabilityPatchHost: {
+            /** Format: uuid */
+            host_id: string;
+            hostname: string;
+            packages: components["schemas"]["VulnerabilityPatchPackage"][];
+            /**
+             * @description Why an excluded host is left out.
+             * @enum {string}
+             */
+            reason?: "no_fix" | "excepted";
+        };
+        VulnerabilityPatchPackage: {
+            advisory_id: string;
+            /** @description Its binary packages installed on the host. */
+            binaries: string[];
+            fixed_version?: string | null;
+            installed_version: string;
+            /** @description The affected (source) package. */
+            package: string;
+        };
+        VulnerabilityPatchPlan: {
+            /** @description The advisories it names (itself, or those aliasing it). */
+            advisory_ids: string[];
+            /** @description Exposed hosts left out, with the reason. */
+            excluded: components["schemas"]["VulnerabilityPatchHost"][];
+            /** @description The hosts the job would change. */
+            hosts: components["schemas"]["VulnerabilityPatchHost"][];
+            /** @description The binary packages the job upgrades (mode packages, op upgrade). */
+            packages: string[];
+            /** @description The id or alias asked for. */
+            vulnerability_id: string;
         };
         /**
          * @description The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
@@ -14646,6 +14760,70 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getVulnerabilityPatchPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The advisory's OSV id. */
+                vulnerability_id: components["parameters"]["VulnerabilityID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VulnerabilityPatchPlan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createVulnerabilityPatchJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path: {
+                /** @description The advisory's OSV id. */
+                vulnerability_id: components["parameters"]["VulnerabilityID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VulnerabilityPatchCreate"];
+            };
+        };
+        responses: {
+            /** @description The patch job. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };

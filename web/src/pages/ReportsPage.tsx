@@ -38,7 +38,11 @@ const KINDS: { value: Kind; label: string }[] = [
   { value: "posture", label: "Posture as of an instant" },
   { value: "audit", label: "Audit trail" },
   { value: "patch_history", label: "Patch history" },
+  { value: "vulnerability", label: "Vulnerability exposure" },
 ];
+
+type MinSeverity = NonNullable<Schemas["ReportParameters"]["min_severity"]>;
+const SEVERITIES: MinSeverity[] = ["critical", "high", "medium", "low", "negligible", "unknown"];
 
 const FORMATS: Format[] = ["json", "csv", "pdf"];
 
@@ -51,7 +55,7 @@ function iso(local: string): string | undefined {
 
 const VERIFY_COMMAND = "openwatch verify-report report.pdf --key signing-keys.json";
 
-// ScopeFields picks what a compliance or posture report covers: the fleet, a group or a host.
+// ScopeFields picks what a compliance, posture or vulnerability report covers: the fleet, a group or a host.
 function ScopeFields({
   scope,
   setScope,
@@ -117,6 +121,7 @@ function GenerateForm() {
   const [asOf, setAsOf] = useState("");
   const [since, setSince] = useState("");
   const [until, setUntil] = useState("");
+  const [minSeverity, setMinSeverity] = useState<MinSeverity | null>(null);
   const [formError, setFormError] = useState<string>();
   const frameworks = useQuery({
     queryKey: ["reports", "frameworks"],
@@ -124,6 +129,13 @@ function GenerateForm() {
     staleTime: 300_000,
   });
   const compliance = kind === "compliance" || kind === "posture";
+  const vulnerability = kind === "vulnerability";
+  const scoped = compliance || vulnerability;
+  const parameters = (): Schemas["ReportParameters"] => {
+    if (compliance) return { ...(framework ? { framework } : {}), ...(kind === "posture" && asOf ? { as_of: iso(asOf) } : {}) };
+    if (vulnerability) return minSeverity ? { min_severity: minSeverity } : {};
+    return { ...(since ? { since: iso(since) } : {}), ...(until ? { until: iso(until) } : {}) };
+  };
   const generate = useMutation({
     mutationFn: () =>
       unwrap(
@@ -131,10 +143,8 @@ function GenerateForm() {
           params: {},
           body: {
             kind,
-            scope: compliance ? { type: scope, ...(scope !== "fleet" && scopeId ? { id: scopeId } : {}) } : { type: "fleet" },
-            parameters: compliance
-              ? { ...(framework ? { framework } : {}), ...(kind === "posture" && asOf ? { as_of: iso(asOf) } : {}) }
-              : { ...(since ? { since: iso(since) } : {}), ...(until ? { until: iso(until) } : {}) },
+            scope: scoped ? { type: scope, ...(scope !== "fleet" && scopeId ? { id: scopeId } : {}) } : { type: "fleet" },
+            parameters: parameters(),
           },
         }),
       ),
@@ -153,9 +163,19 @@ function GenerateForm() {
       <Stack maw={520}>
         <FormError message={formError} />
         <Select label="Kind" value={kind} allowDeselect={false} onChange={(v) => setKind((v ?? "compliance") as Kind)} data={KINDS} />
+        {scoped && <ScopeFields scope={scope} setScope={setScope} id={scopeId} setId={setScopeId} />}
+        {vulnerability && (
+          <Select
+            label="Minimum severity"
+            placeholder="Every severity"
+            clearable
+            value={minSeverity}
+            onChange={(v) => setMinSeverity(v as MinSeverity | null)}
+            data={SEVERITIES}
+          />
+        )}
         {compliance && (
           <>
-            <ScopeFields scope={scope} setScope={setScope} id={scopeId} setId={setScopeId} />
             <Select
               label="Framework or benchmark"
               placeholder="Every rule"
@@ -170,7 +190,7 @@ function GenerateForm() {
         {kind === "posture" && (
           <TextInput label="As of" type="datetime-local" value={asOf} onChange={(e) => setAsOf(e.currentTarget.value)} />
         )}
-        {!compliance && (
+        {!scoped && (
           <Group grow>
             <TextInput label="Since" type="datetime-local" value={since} onChange={(e) => setSince(e.currentTarget.value)} />
             <TextInput label="Until" type="datetime-local" value={until} onChange={(e) => setUntil(e.currentTarget.value)} />
@@ -666,7 +686,7 @@ export function ReportsPage() {
     <>
       <PageHeader
         title="Reports"
-        description="Signed compliance, posture, audit trail and patch history reports, verifiable offline with openwatch verify-report."
+        description="Signed compliance, posture, audit trail, patch history and vulnerability exposure reports, verifiable offline with openwatch verify-report."
       />
       <Stack>
         {canGenerate && <GenerateForm />}

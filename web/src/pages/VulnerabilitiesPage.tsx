@@ -13,6 +13,7 @@ import { SeverityBadge } from "../components/badges";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatDateTime } from "../lib/format";
 import { VULN_SEVERITIES } from "../lib/search";
+import { VulnerabilityPatchButton } from "./VulnerabilityPatch";
 
 type Vulnerability = Schemas["Vulnerability"];
 type FeedImport = Schemas["FeedImport"];
@@ -174,6 +175,7 @@ export function VulnerabilityDetail({ id }: { id: string }) {
           </Badge>
         )}
       </Group>
+      {!v.withdrawn && <VulnerabilityPatchButton id={v.id} />}
       {v.aliases.length > 0 && <Text size="sm">Aliases: {v.aliases.join(", ")}</Text>}
       <Text fw={500}>{v.summary}</Text>
       {v.details && (
