@@ -298,9 +298,11 @@ WHERE e.resolved_at IS NULL AND (v.id = @subject::text OR @subject::text = ANY(v
 
 -- name: VulnCriticalAlertsStale :many
 -- VulnCriticalAlertsStale returns the dedup keys of the live vulnerability_critical alerts
--- whose exposure is resolved, excepted or no longer critical (or whose host left).
+-- whose exposure is resolved, excepted or no longer critical (or whose host left), of one
+-- host or (host_id null) of every host.
 SELECT a.dedup_key FROM alerts a
 WHERE a.alert_type = 'vulnerability_critical' AND a.state IN ('active', 'acknowledged', 'silenced')
+  AND (sqlc.narg(host_id)::uuid IS NULL OR a.host_id = sqlc.narg(host_id))
   AND NOT EXISTS (
     SELECT 1 FROM vuln_exposures e
     JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'

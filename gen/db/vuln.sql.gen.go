@@ -241,6 +241,7 @@ func (q *Queries) VulnAffectedPairs(ctx context.Context) ([]VulnAffectedPairsRow
 const vulnCriticalAlertsStale = `-- name: VulnCriticalAlertsStale :many
 SELECT a.dedup_key FROM alerts a
 WHERE a.alert_type = 'vulnerability_critical' AND a.state IN ('active', 'acknowledged', 'silenced')
+  AND ($1::uuid IS NULL OR a.host_id = $1)
   AND NOT EXISTS (
     SELECT 1 FROM vuln_exposures e
     JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'
@@ -257,9 +258,10 @@ ORDER BY a.dedup_key
 `
 
 // VulnCriticalAlertsStale returns the dedup keys of the live vulnerability_critical alerts
-// whose exposure is resolved, excepted or no longer critical (or whose host left).
-func (q *Queries) VulnCriticalAlertsStale(ctx context.Context) ([]string, error) {
-	rows, err := q.db.Query(ctx, vulnCriticalAlertsStale)
+// whose exposure is resolved, excepted or no longer critical (or whose host left), of one
+// host or (host_id null) of every host.
+func (q *Queries) VulnCriticalAlertsStale(ctx context.Context, hostID *uuid.UUID) ([]string, error) {
+	rows, err := q.db.Query(ctx, vulnCriticalAlertsStale, hostID)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func criticalAlerts(ctx context.Context, tx pgx.Tx, aw *audit.Writer, hostID *uu
 	if err != nil {
 		return raised, err
 	}
-	_, err = ResolveStaleCriticalTx(ctx, tx, aw, now)
+	_, err = resolveStale(ctx, tx, aw, hostID, now)
 	return raised, err
 }
 
@@ -76,7 +76,12 @@ func raiseCritical(ctx context.Context, tx pgx.Tx, rows []dbq.VulnCriticalOpened
 // system, every live vulnerability_critical alert whose exposure is resolved, excepted by
 // an exception in force, or no longer critical. It returns how many it resolved.
 func ResolveStaleCriticalTx(ctx context.Context, tx pgx.Tx, aw *audit.Writer, now time.Time) (int, error) {
-	keys, err := dbq.New(tx).VulnCriticalAlertsStale(ctx)
+	return resolveStale(ctx, tx, aw, nil, now)
+}
+
+// resolveStale is ResolveStaleCriticalTx for one host's alerts (hostID) or every host's.
+func resolveStale(ctx context.Context, tx pgx.Tx, aw *audit.Writer, hostID *uuid.UUID, now time.Time) (int, error) {
+	keys, err := dbq.New(tx).VulnCriticalAlertsStale(ctx, hostID)
 	if err != nil {
 		return 0, pg.Translate(err)
 	}

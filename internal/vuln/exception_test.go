@@ -290,4 +290,27 @@ func TestVulnerabilityExceptions(t *testing.T) {
 	require.Equal(t, 1, n)
 	v = f.listed(crit.ID)
 	require.EqualValues(t, 1, v.HostCount)
+
+	// Group scope: an exception of the group holding h2 excepts h2 alone.
+	r = f.do(f.admin, http.MethodPost, "groups", map[string]string{"name": "vx-group"})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	var g struct{ ID uuid.UUID }
+	r.Decode(t, &g)
+	r = f.do(f.admin, http.MethodPut, "groups/"+g.ID.String()+"/members/"+h2.String(), nil)
+	require.Less(t, r.Status, 300, "%s", r.Body)
+	r = f.do(f.admin, http.MethodPost, "compliance/exceptions", map[string]any{"kind": "vulnerability", "advisory_id": crit2.ID,
+		"scope": "group", "group_id": g.ID, "reason": "lab group", "expires_at": future})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	var groupExc api.Exception
+	r.Decode(t, &groupExc)
+	r = f.do(sam, http.MethodPost, "exceptions/"+groupExc.Id.String()+":approve", map[string]string{"reason": "ok"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	hosts = f.advisoryHosts(crit2.ID)
+	require.Equal(t, api.ExposureStatusExcepted, hosts[h2].Status)
+	require.Equal(t, groupExc.Id, *hosts[h2].ExceptionId)
+	require.Equal(t, api.ExposureStatusExposed, hosts[h1].Status)
+	n, _ = f.criticalAlerts(h2, crit2.ID, "active")
+	require.Zero(t, n)
+	n, _ = f.criticalAlerts(h1, crit2.ID, "active")
+	require.Equal(t, 1, n)
 }
