@@ -1,10 +1,10 @@
 -- name: ExceptionInsert :one
 -- ExceptionInsert records a pending exception; the partial unique index refuses a second
--- open one of the same scope and rule (unique violation on compliance_exceptions_open_key).
-INSERT INTO compliance_exceptions (id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by,
-    requested_at, correlation_id, updated_at)
-VALUES (@id, @rule_id, @scope, sqlc.narg(host_id), sqlc.narg(group_id), 'pending', @reason, @expires_at,
-    @requested_by, @requested_at, @correlation_id, @requested_at)
+-- open one of the same scope and subject (unique violation on compliance_exceptions_open_key).
+INSERT INTO compliance_exceptions (id, kind, rule_id, advisory_id, scope, host_id, group_id, status, reason, expires_at,
+    requested_by, requested_at, correlation_id, updated_at)
+VALUES (@id, @kind, @rule_id, sqlc.narg(advisory_id), @scope, sqlc.narg(host_id), sqlc.narg(group_id), 'pending', @reason,
+    @expires_at, @requested_by, @requested_at, @correlation_id, @requested_at)
 RETURNING *;
 
 -- name: ExceptionGet :one
@@ -34,6 +34,8 @@ RETURNING *;
 SELECT e.* FROM compliance_exceptions e
 WHERE (sqlc.narg(status)::text IS NULL OR e.status = sqlc.narg(status))
   AND (sqlc.narg(rule_id)::text IS NULL OR e.rule_id = sqlc.narg(rule_id))
+  AND (sqlc.narg(kind)::text IS NULL OR e.kind = sqlc.narg(kind))
+  AND (sqlc.narg(advisory_id)::text IS NULL OR e.advisory_id = sqlc.narg(advisory_id))
   AND (sqlc.narg(scope)::text IS NULL OR e.scope = sqlc.narg(scope))
   AND (sqlc.narg(group_id)::uuid IS NULL OR e.group_id = sqlc.narg(group_id))
   AND (sqlc.narg(requested_by)::text IS NULL OR e.requested_by = sqlc.narg(requested_by))
@@ -59,7 +61,7 @@ ORDER BY h.id;
 -- host (its own first, then its group's, then the fleet's; the oldest of a kind).
 SELECT DISTINCT ON (e.rule_id) e.rule_id, e.id
 FROM compliance_exceptions e
-WHERE e.status = 'approved' AND e.expires_at > @at
+WHERE e.kind = 'rule' AND e.status = 'approved' AND e.expires_at > @at
   AND (e.host_id = @host_id::uuid
        OR (e.scope = 'group' AND e.group_id = (SELECT h.group_id FROM hosts h WHERE h.id = @host_id::uuid))
        OR e.scope = 'fleet')
@@ -91,3 +93,14 @@ RETURNING *;
 
 -- name: ExceptionGroupExists :one
 SELECT EXISTS (SELECT 1 FROM host_groups WHERE id = @id);
+
+-- name: ExceptionAdvisoryKnown :one
+-- ExceptionAdvisoryKnown reports whether an imported advisory has the id or names it as an
+-- alias.
+SELECT EXISTS (SELECT 1 FROM vuln_advisories WHERE id = @id::text OR aliases @> ARRAY[@id::text]);
+
+-- name: ExceptionAdvisorySeverity :one
+-- ExceptionAdvisorySeverity returns the highest severity among the advisories an
+-- exception's advisory id names (by id or alias), 'unknown' for none.
+SELECT COALESCE((SELECT severity FROM vuln_advisories WHERE id = @id::text OR aliases @> ARRAY[@id::text]
+    ORDER BY severity_rank DESC LIMIT 1), 'unknown')::text;

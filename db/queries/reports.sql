@@ -100,7 +100,7 @@ SELECT EXISTS (SELECT 1 FROM rule_transitions WHERE occurred_at <= @at);
 -- ReportExceptionsInForce returns the exceptions approved and unexpired at @at (not
 -- revoked before it) that cover any of @host_ids (their own, their groups', the fleet's).
 SELECT e.* FROM compliance_exceptions e
-WHERE e.status IN ('approved', 'revoked', 'expired') AND e.decided_at IS NOT NULL AND e.decided_at <= @at
+WHERE e.kind = 'rule' AND e.status IN ('approved', 'revoked', 'expired') AND e.decided_at IS NOT NULL AND e.decided_at <= @at
   AND e.expires_at > @at
   AND (e.revoked_at IS NULL OR e.revoked_at > @at)
   AND (e.scope = 'fleet'

@@ -122,14 +122,23 @@ LIMIT @row_limit;
 
 -- name: VulnList :many
 -- VulnList pages the advisories (not withdrawn) with at least one open exposure on a live
--- host, most severe first, with the hosts affected and the fixed versions.
+-- host, most severe first, with the hosts exposed (excepted ones apart), the hosts whose
+-- exposure an approved exception in force excepts, and the fixed versions.
 SELECT v.id, v.aliases, v.summary, v.severity, v.severity_rank, v.cvss_score, v.cvss_vector, v.published, v.modified,
-    count(DISTINCT e.host_id)::bigint AS host_count,
+    count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NULL)::bigint AS host_count,
+    count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NOT NULL)::bigint AS excepted_host_count,
     array_remove(array_agg(DISTINCT e.fixed_version), NULL)::text[] AS fixed_versions,
     array_agg(DISTINCT e.package)::text[] AS packages
 FROM vuln_advisories v
 JOIN vuln_exposures e ON e.advisory_id = v.id AND e.resolved_at IS NULL
 JOIN live_hosts h ON h.id = e.host_id
+LEFT JOIN LATERAL (
+    SELECT x.id FROM compliance_exceptions x
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+    LIMIT 1) ex ON true
 WHERE v.withdrawn IS NULL
   AND (sqlc.narg(severity)::text IS NULL OR v.severity = sqlc.narg(severity))
   AND (sqlc.narg(package)::text IS NULL OR e.package = sqlc.narg(package))
@@ -146,15 +155,36 @@ LIMIT @row_limit;
 SELECT * FROM vuln_advisories WHERE id = @id;
 
 -- name: VulnOpenHostCount :one
-SELECT count(DISTINCT e.host_id)::bigint FROM vuln_exposures e JOIN live_hosts h ON h.id = e.host_id
+-- VulnOpenHostCount counts the live hosts exposed to an advisory and those whose exposure
+-- an exception in force excepts.
+SELECT count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NULL)::bigint AS exposed,
+    count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NOT NULL)::bigint AS excepted
+FROM vuln_exposures e
+JOIN vuln_advisories v ON v.id = e.advisory_id
+JOIN live_hosts h ON h.id = e.host_id
+LEFT JOIN LATERAL (
+    SELECT x.id FROM compliance_exceptions x
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+    LIMIT 1) ex ON true
 WHERE e.advisory_id = @advisory_id AND e.resolved_at IS NULL;
 
 -- name: VulnHostsOf :many
 -- VulnHostsOf pages the live hosts with an open exposure to an advisory.
 SELECT e.host_id, h.hostname, h.display_name, e.package, e.release, e.installed_version, e.fixed_version, e.binaries,
-    e.first_seen
+    e.first_seen, COALESCE(ex.id::text, '')::text AS exception_id
 FROM vuln_exposures e
+JOIN vuln_advisories v ON v.id = e.advisory_id
 JOIN live_hosts h ON h.id = e.host_id
+LEFT JOIN LATERAL (
+    SELECT x.id FROM compliance_exceptions x
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+    LIMIT 1) ex ON true
 WHERE e.advisory_id = @advisory_id AND e.resolved_at IS NULL
   AND (sqlc.narg(after_host)::uuid IS NULL OR (e.host_id, e.package) > (sqlc.narg(after_host)::uuid, sqlc.narg(after_package)::text))
 ORDER BY e.host_id, e.package
@@ -163,9 +193,17 @@ LIMIT @row_limit;
 -- name: VulnOfHost :many
 -- VulnOfHost pages a host's open exposures, most severe first.
 SELECT v.id, v.aliases, v.summary, v.severity, v.severity_rank, v.cvss_score, v.cvss_vector, v.published, v.modified,
-    e.package, e.release, e.installed_version, e.fixed_version, e.binaries, e.first_seen
+    e.package, e.release, e.installed_version, e.fixed_version, e.binaries, e.first_seen, COALESCE(ex.id::text, '')::text AS exception_id
 FROM vuln_exposures e
 JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL
+JOIN hosts h ON h.id = e.host_id
+LEFT JOIN LATERAL (
+    SELECT x.id FROM compliance_exceptions x
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+    LIMIT 1) ex ON true
 WHERE e.host_id = @host_id AND e.resolved_at IS NULL
   AND (sqlc.narg(severity)::text IS NULL OR v.severity = sqlc.narg(severity))
   AND (sqlc.narg(after_rank)::smallint IS NULL
@@ -204,3 +242,88 @@ FROM live_hosts h
 LEFT JOIN host_system_info si ON si.host_id = h.id
 LEFT JOIN host_intel_categories c ON c.host_id = h.id AND c.category = 'packages'
 WHERE h.id = ANY(@host_ids::uuid[]);
+
+-- name: VulnCriticalToAlert :many
+-- VulnCriticalToAlert returns, among the given (host, advisory) pairs (host_ids[i],
+-- advisory_ids[i]), those with an open exposure on a live host to a critical advisory not
+-- withdrawn that no exception in force excepts: the ones a vulnerability_critical alert
+-- is raised for.
+SELECT DISTINCT ON (e.host_id, v.id) e.host_id, v.id AS advisory_id, v.aliases, v.summary, v.cvss_score,
+    h.hostname, e.package, e.fixed_version
+FROM vuln_exposures e
+JOIN (SELECT unnest(@host_ids::uuid[]) AS host_id, unnest(@advisory_ids::text[]) AS advisory_id) p
+    ON p.host_id = e.host_id AND p.advisory_id = e.advisory_id
+JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'
+JOIN live_hosts h ON h.id = e.host_id
+LEFT JOIN LATERAL (
+    SELECT x.id FROM compliance_exceptions x
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+    LIMIT 1) ex ON true
+WHERE e.resolved_at IS NULL AND ex.id IS NULL
+ORDER BY e.host_id, v.id, e.package;
+
+-- name: VulnCriticalOpened :many
+-- VulnCriticalOpened is VulnCriticalToAlert for the exposures a matching run opened or
+-- reopened at @at (first_seen), of one host or (host_id null) of every host.
+SELECT DISTINCT ON (e.host_id, v.id) e.host_id, v.id AS advisory_id, v.aliases, v.summary, v.cvss_score,
+    h.hostname, e.package, e.fixed_version
+FROM vuln_exposures e
+JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'
+JOIN live_hosts h ON h.id = e.host_id
+LEFT JOIN LATERAL (
+    SELECT x.id FROM compliance_exceptions x
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+    LIMIT 1) ex ON true
+WHERE e.resolved_at IS NULL AND ex.id IS NULL AND e.first_seen = @at
+  AND (sqlc.narg(host_id)::uuid IS NULL OR e.host_id = sqlc.narg(host_id))
+ORDER BY e.host_id, v.id, e.package;
+
+-- name: VulnCriticalCovered :many
+-- VulnCriticalCovered returns the (host, advisory) pairs with an open exposure to a
+-- critical advisory that an exception of the given subject (an advisory id or alias) and
+-- scope covers: those to judge again when the exception ends.
+SELECT DISTINCT e.host_id, e.advisory_id
+FROM vuln_exposures e
+JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'
+JOIN live_hosts h ON h.id = e.host_id
+WHERE e.resolved_at IS NULL AND (v.id = @subject::text OR @subject::text = ANY(v.aliases))
+  AND (@scope::text = 'fleet' OR (@scope::text = 'host' AND h.id = sqlc.narg(host_id)::uuid)
+       OR (@scope::text = 'group' AND h.group_id = sqlc.narg(group_id)::uuid));
+
+-- name: VulnCriticalAlertsStale :many
+-- VulnCriticalAlertsStale returns the dedup keys of the live vulnerability_critical alerts
+-- whose exposure is resolved, excepted or no longer critical (or whose host left), of one
+-- host or (host_id null) of every host.
+SELECT a.dedup_key FROM alerts a
+WHERE a.alert_type = 'vulnerability_critical' AND a.state IN ('active', 'acknowledged', 'silenced')
+  AND (sqlc.narg(host_id)::uuid IS NULL OR a.host_id = sqlc.narg(host_id))
+  AND NOT EXISTS (
+    SELECT 1 FROM vuln_exposures e
+    JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'
+    JOIN live_hosts h ON h.id = e.host_id
+    LEFT JOIN LATERAL (
+        SELECT x.id FROM compliance_exceptions x
+        WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+          AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+          AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+        ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+        LIMIT 1) ex ON true
+    WHERE e.host_id = a.host_id AND e.advisory_id = a.tags->>'advisory_id' AND e.resolved_at IS NULL AND ex.id IS NULL)
+ORDER BY a.dedup_key;
+
+-- name: VulnExceptedHosts :many
+-- VulnExceptedHosts returns which of the hosts an approved exception in force of one of the
+-- advisories (by its id or any alias) covers, on the host, its group or the fleet.
+SELECT h.id FROM hosts h
+WHERE h.id = ANY(@host_ids::uuid[]) AND EXISTS (
+    SELECT 1 FROM compliance_exceptions x
+    JOIN vuln_advisories v ON v.id = ANY(@advisory_ids::text[])
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id)));

@@ -713,6 +713,24 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for ExceptionKind.
+const (
+	ExceptionKindRule          ExceptionKind = "rule"
+	ExceptionKindVulnerability ExceptionKind = "vulnerability"
+)
+
+// Valid indicates whether the value is a known member of the ExceptionKind enum.
+func (e ExceptionKind) Valid() bool {
+	switch e {
+	case ExceptionKindRule:
+		return true
+	case ExceptionKindVulnerability:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExceptionScope.
 const (
 	ExceptionScopeFleet ExceptionScope = "fleet"
@@ -755,6 +773,24 @@ func (e ExceptionStatus) Valid() bool {
 	case ExceptionStatusRejected:
 		return true
 	case ExceptionStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExposureStatus.
+const (
+	ExposureStatusExcepted ExposureStatus = "excepted"
+	ExposureStatusExposed  ExposureStatus = "exposed"
+)
+
+// Valid indicates whether the value is a known member of the ExposureStatus enum.
+func (e ExposureStatus) Valid() bool {
+	switch e {
+	case ExposureStatusExcepted:
+		return true
+	case ExposureStatusExposed:
 		return true
 	default:
 		return false
@@ -2236,8 +2272,11 @@ type Alert struct {
 	// `change_rollback_failed` (a host could not be restored to its captured state; key
 	// per job and host; critical), `ssh_certificate_expiring` (an issued SSH host
 	// certificate expires within 14 days, medium, or within 3 days or already, critical;
-	// key per certificate and severity; resolved when it is renewed or revoked). Each
-	// resolves itself when its condition clears.
+	// key per certificate and severity; resolved when it is renewed or revoked),
+	// `vulnerability_critical` (matching opened an exposure of a host to a critical
+	// advisory that no exception in force excepts; key per host and advisory; critical;
+	// resolved when the exposure is fixed, withdrawn or excepted). Each resolves itself
+	// when its condition clears.
 	AlertType string     `json:"alert_type"`
 	Body      *string    `json:"body,omitempty"`
 	CreatedAt *time.Time `json:"created_at,omitempty"`
@@ -3195,6 +3234,8 @@ type EvidenceCheck struct {
 
 // Exception defines model for Exception.
 type Exception struct {
+	// AdvisoryId The advisory id or alias a vulnerability exception accepts (null for a rule exception).
+	AdvisoryId     *string             `json:"advisory_id,omitempty"`
 	DecidedAt      *time.Time          `json:"decided_at,omitempty"`
 	DecidedBy      *string             `json:"decided_by,omitempty"`
 	DecisionReason *string             `json:"decision_reason,omitempty"`
@@ -3203,6 +3244,11 @@ type Exception struct {
 	GroupId        *openapi_types.UUID `json:"group_id,omitempty"`
 	HostId         *openapi_types.UUID `json:"host_id,omitempty"`
 	Id             openapi_types.UUID  `json:"id"`
+
+	// Kind What the exception accepts: a failing compliance rule (`rule_id`) or exposure to a
+	// vulnerability (`advisory_id`: an advisory id or any of its aliases, so a CVE id
+	// covers every DSA or USN record aliasing it).
+	Kind ExceptionKind `json:"kind"`
 
 	// Reason Why the risk is accepted (the requester's words).
 	Reason      string    `json:"reason"`
@@ -3216,10 +3262,14 @@ type Exception struct {
 	RevokeReason      *string    `json:"revoke_reason,omitempty"`
 	RevokedAt         *time.Time `json:"revoked_at,omitempty"`
 	RevokedBy         *string    `json:"revoked_by,omitempty"`
-	RuleId            string     `json:"rule_id"`
-	RuleTitle         string     `json:"rule_title"`
 
-	// Scope One rule on one host, on the hosts of a group, or on the whole fleet.
+	// RuleId The rule a rule exception accepts (absent for a vulnerability exception).
+	RuleId *string `json:"rule_id,omitempty"`
+
+	// RuleTitle The rule's title (absent for a vulnerability exception).
+	RuleTitle *string `json:"rule_title,omitempty"`
+
+	// Scope One rule or vulnerability on one host, on the hosts of a group, or on the whole fleet.
 	Scope ExceptionScope `json:"scope"`
 
 	// Status pending → approved | rejected | expired (never decided before its expiry);
@@ -3234,6 +3284,11 @@ type ExceptionDecision struct {
 	Reason string `json:"reason"`
 }
 
+// ExceptionKind What the exception accepts: a failing compliance rule (`rule_id`) or exposure to a
+// vulnerability (`advisory_id`: an advisory id or any of its aliases, so a CVE id
+// covers every DSA or USN record aliasing it).
+type ExceptionKind string
+
 // ExceptionPage defines model for ExceptionPage.
 type ExceptionPage struct {
 	Items      []Exception `json:"items"`
@@ -3242,22 +3297,38 @@ type ExceptionPage struct {
 
 // ExceptionRequest defines model for ExceptionRequest.
 type ExceptionRequest struct {
-	ExpiresAt time.Time           `json:"expires_at"`
-	GroupId   *openapi_types.UUID `json:"group_id,omitempty"`
-	HostId    *openapi_types.UUID `json:"host_id,omitempty"`
-	Reason    string              `json:"reason"`
-	RuleId    string              `json:"rule_id"`
+	// AdvisoryId Required for a vulnerability exception; an imported advisory's id or an alias
+	// one names (a CVE id). Refused for a rule exception.
+	AdvisoryId *string             `json:"advisory_id,omitempty"`
+	ExpiresAt  time.Time           `json:"expires_at"`
+	GroupId    *openapi_types.UUID `json:"group_id,omitempty"`
+	HostId     *openapi_types.UUID `json:"host_id,omitempty"`
 
-	// Scope One rule on one host, on the hosts of a group, or on the whole fleet.
+	// Kind What the exception accepts: a failing compliance rule (`rule_id`) or exposure to a
+	// vulnerability (`advisory_id`: an advisory id or any of its aliases, so a CVE id
+	// covers every DSA or USN record aliasing it).
+	Kind   *ExceptionKind `json:"kind,omitempty"`
+	Reason string         `json:"reason"`
+
+	// RuleId Required for a rule exception (the default kind); refused for a vulnerability exception.
+	RuleId *string `json:"rule_id,omitempty"`
+
+	// Scope One rule or vulnerability on one host, on the hosts of a group, or on the whole fleet.
 	Scope ExceptionScope `json:"scope"`
 }
 
-// ExceptionScope One rule on one host, on the hosts of a group, or on the whole fleet.
+// ExceptionScope One rule or vulnerability on one host, on the hosts of a group, or on the whole fleet.
 type ExceptionScope string
 
 // ExceptionStatus pending → approved | rejected | expired (never decided before its expiry);
 // approved → revoked | expired.
 type ExceptionStatus string
+
+// ExposureStatus `excepted` while an approved, unexpired vulnerability exception covers the host and
+// advisory (by the advisory's id or an alias); `exposed` otherwise. Excepted exposures
+// count apart and raise no alert; they count again when the exception is revoked or
+// expires, without any rescan.
+type ExposureStatus string
 
 // FeedImport defines model for FeedImport.
 type FeedImport struct {
@@ -3671,9 +3742,19 @@ type HostDetailResponse struct {
 
 // HostExceptionRequest defines model for HostExceptionRequest.
 type HostExceptionRequest struct {
-	ExpiresAt time.Time `json:"expires_at"`
-	Reason    string    `json:"reason"`
-	RuleId    string    `json:"rule_id"`
+	// AdvisoryId Required for a vulnerability exception; an imported advisory's id or an alias
+	// one names (a CVE id). Refused for a rule exception.
+	AdvisoryId *string   `json:"advisory_id,omitempty"`
+	ExpiresAt  time.Time `json:"expires_at"`
+
+	// Kind What the exception accepts: a failing compliance rule (`rule_id`) or exposure to a
+	// vulnerability (`advisory_id`: an advisory id or any of its aliases, so a CVE id
+	// covers every DSA or USN record aliasing it).
+	Kind   *ExceptionKind `json:"kind,omitempty"`
+	Reason string         `json:"reason"`
+
+	// RuleId Required for a rule exception (the default kind); refused for a vulnerability exception.
+	RuleId *string `json:"rule_id,omitempty"`
 }
 
 // HostGroup defines model for HostGroup.
@@ -3950,20 +4031,29 @@ type HostUpdateRequest struct {
 
 // HostVulnerability defines model for HostVulnerability.
 type HostVulnerability struct {
-	Aliases          []string  `json:"aliases"`
-	Binaries         []string  `json:"binaries"`
-	CvssScore        *float64  `json:"cvss_score"`
-	FirstSeen        time.Time `json:"first_seen"`
-	FixInstallable   bool      `json:"fix_installable"`
-	FixedVersion     *string   `json:"fixed_version"`
-	Id               string    `json:"id"`
-	InstalledVersion string    `json:"installed_version"`
-	Package          string    `json:"package"`
-	Release          string    `json:"release"`
+	Aliases   []string `json:"aliases"`
+	Binaries  []string `json:"binaries"`
+	CvssScore *float64 `json:"cvss_score"`
+
+	// ExceptionId The approved exception in force that excepts this exposure (the host's own before its group's before the fleet's).
+	ExceptionId      *openapi_types.UUID `json:"exception_id"`
+	FirstSeen        time.Time           `json:"first_seen"`
+	FixInstallable   bool                `json:"fix_installable"`
+	FixedVersion     *string             `json:"fixed_version"`
+	Id               string              `json:"id"`
+	InstalledVersion string              `json:"installed_version"`
+	Package          string              `json:"package"`
+	Release          string              `json:"release"`
 
 	// Severity The distribution's own rating when the record has one, otherwise the band of the CVSS v3 base score.
 	Severity VulnerabilitySeverity `json:"severity"`
-	Summary  string                `json:"summary"`
+
+	// Status `excepted` while an approved, unexpired vulnerability exception covers the host and
+	// advisory (by the advisory's id or an alias); `exposed` otherwise. Excepted exposures
+	// count apart and raise no alert; they count again when the exception is revoked or
+	// expires, without any rescan.
+	Status  ExposureStatus `json:"status"`
+	Summary string         `json:"summary"`
 }
 
 // HostVulnerabilityPage defines model for HostVulnerabilityPage.
@@ -5339,10 +5429,13 @@ type Vulnerability struct {
 	CvssScore  *float64 `json:"cvss_score"`
 	CvssVector *string  `json:"cvss_vector"`
 
+	// ExceptedHostCount Live hosts whose open exposure an approved, unexpired exception excepts.
+	ExceptedHostCount int64 `json:"excepted_host_count"`
+
 	// FixedVersions The fixed versions named for the exposed hosts' releases (empty when no fix is known).
 	FixedVersions []string `json:"fixed_versions"`
 
-	// HostCount Live hosts with an open exposure.
+	// HostCount Live hosts with an open exposure that no exception in force excepts.
 	HostCount int64 `json:"host_count"`
 
 	// Id The OSV id (e.g. DSA-5500-1, USN-6400-1, CVE-2024-1234).
@@ -5383,7 +5476,12 @@ type VulnerabilityDetail struct {
 	CvssVector *string                 `json:"cvss_vector"`
 
 	// Details The record's details, cut to 8 KiB.
-	Details   string     `json:"details"`
+	Details string `json:"details"`
+
+	// ExceptedHostCount Live hosts whose open exposure an approved, unexpired exception excepts.
+	ExceptedHostCount int64 `json:"excepted_host_count"`
+
+	// HostCount Live hosts with an open exposure that no exception in force excepts.
 	HostCount int64      `json:"host_count"`
 	Id        string     `json:"id"`
 	Modified  time.Time  `json:"modified"`
@@ -5473,9 +5571,12 @@ type VulnerabilitySeverity string
 // VulnerableHost defines model for VulnerableHost.
 type VulnerableHost struct {
 	// Binaries The installed binary packages built from the package.
-	Binaries    []string  `json:"binaries"`
-	DisplayName string    `json:"display_name"`
-	FirstSeen   time.Time `json:"first_seen"`
+	Binaries    []string `json:"binaries"`
+	DisplayName string   `json:"display_name"`
+
+	// ExceptionId The approved exception in force that excepts this exposure (the host's own before its group's before the fleet's).
+	ExceptionId *openapi_types.UUID `json:"exception_id"`
+	FirstSeen   time.Time           `json:"first_seen"`
 
 	// FixInstallable True when the advisory names a fixed version for the host's release above the installed one; the host's repositories are not checked.
 	FixInstallable   bool               `json:"fix_installable"`
@@ -5487,6 +5588,12 @@ type VulnerableHost struct {
 	// Package The package as the advisory names it (the source package on Debian and Ubuntu).
 	Package string `json:"package"`
 	Release string `json:"release"`
+
+	// Status `excepted` while an approved, unexpired vulnerability exception covers the host and
+	// advisory (by the advisory's id or an alias); `exposed` otherwise. Excepted exposures
+	// count apart and raise no alert; they count again when the exception is revoked or
+	// expires, without any rescan.
+	Status ExposureStatus `json:"status"`
 }
 
 // VulnerableHostPage defines model for VulnerableHostPage.
@@ -5720,11 +5827,15 @@ type ListCertificatesParamsStatus string
 
 // ListExceptionsParams defines parameters for ListExceptions.
 type ListExceptionsParams struct {
-	Status  *ExceptionStatus    `form:"status,omitempty" json:"status,omitempty"`
-	RuleId  *string             `form:"rule_id,omitempty" json:"rule_id,omitempty"`
-	HostId  *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
-	GroupId *openapi_types.UUID `form:"group_id,omitempty" json:"group_id,omitempty"`
-	Scope   *ExceptionScope     `form:"scope,omitempty" json:"scope,omitempty"`
+	Status *ExceptionStatus `form:"status,omitempty" json:"status,omitempty"`
+	RuleId *string          `form:"rule_id,omitempty" json:"rule_id,omitempty"`
+	Kind   *ExceptionKind   `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// AdvisoryId The advisory id or alias a vulnerability exception names, exactly.
+	AdvisoryId *string             `form:"advisory_id,omitempty" json:"advisory_id,omitempty"`
+	HostId     *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
+	GroupId    *openapi_types.UUID `form:"group_id,omitempty" json:"group_id,omitempty"`
+	Scope      *ExceptionScope     `form:"scope,omitempty" json:"scope,omitempty"`
 
 	// RequestedBy The requesting user's or service account's id.
 	RequestedBy    *openapi_types.UUID `form:"requested_by,omitempty" json:"requested_by,omitempty"`
@@ -6841,7 +6952,8 @@ type ClientInterface interface {
 	// `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
 	// `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
 	// thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
-	// when the periodic check finds the audit chain broken). One alert per
+	// when the periodic check finds the audit chain broken, `vulnerability_critical` when
+	// a host becomes exposed to a critical advisory). One alert per
 	// `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
 	// combine; `since` and `until` bound when the alert last occurred and first occurred.
 	// 400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -7215,24 +7327,32 @@ type ClientInterface interface {
 	// Corresponds with GET /compliance/exceptions (the `ListExceptions` operationId).
 	ListExceptions(ctx context.Context, params *ListExceptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RequestExceptionWithBody Request an exception of a rule on a host, a group or the whole fleet.
+	// RequestExceptionWithBody Request an exception of a rule or a vulnerability on a host, a group or the whole fleet.
 	//
 	// As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
-	// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
-	// its id (or with an id it does not take), an unknown group, a missing reason, a past
-	// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+	// needs `group_id`, `fleet` takes neither. A vulnerability exception
+	// (`kind: vulnerability`, `advisory_id`) covers the exposure of the hosts in its scope
+	// to every advisory whose id or alias is `advisory_id`; while approved and unexpired,
+	// those exposures are listed as excepted and raise no alert. 400 naming the field for
+	// a scope without its id (or with an id it does not take), an unknown group, a missing
+	// reason, a past or too distant expiry, an unknown `rule_id` or `advisory_id`, or a
+	// body mixing the fields of both kinds; 409 for a duplicate open exception.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /compliance/exceptions (the `RequestException` operationId).
 	RequestExceptionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RequestException Request an exception of a rule on a host, a group or the whole fleet.
+	// RequestException Request an exception of a rule or a vulnerability on a host, a group or the whole fleet.
 	//
 	// As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
-	// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
-	// its id (or with an id it does not take), an unknown group, a missing reason, a past
-	// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+	// needs `group_id`, `fleet` takes neither. A vulnerability exception
+	// (`kind: vulnerability`, `advisory_id`) covers the exposure of the hosts in its scope
+	// to every advisory whose id or alias is `advisory_id`; while approved and unexpired,
+	// those exposures are listed as excepted and raise no alert. 400 naming the field for
+	// a scope without its id (or with an id it does not take), an unknown group, a missing
+	// reason, a past or too distant expiry, an unknown `rule_id` or `advisory_id`, or a
+	// body mixing the fields of both kinds; 409 for a duplicate open exception.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -8017,28 +8137,34 @@ type ClientInterface interface {
 	// Corresponds with GET /hosts/{id}/exceptions (the `ListHostExceptions` operationId).
 	ListHostExceptions(ctx context.Context, id ID, params *ListHostExceptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RequestHostExceptionWithBody Request an exception of a rule on this host.
+	// RequestHostExceptionWithBody Request an exception of a rule or a vulnerability on this host.
 	//
-	// Records a pending exception of host scope; someone other than the requester with
+	// Records a pending exception of host scope, of a rule (`rule_id`, the default kind)
+	// or of a vulnerability (`kind: vulnerability` with `advisory_id`); someone other than
+	// the requester with
 	// `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
 	// must be in the future and within `compliance.exception_max_days` (365 by default).
 	// 400 naming the field for a missing reason, a past or too distant expiry or an
-	// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
-	// host exists.
+	// unknown `rule_id` or `advisory_id`, or for a body mixing the fields of both kinds;
+	// 409 when a pending or approved exception of the same rule or advisory on the host
+	// exists.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /hosts/{id}/exceptions (the `RequestHostException` operationId).
 	RequestHostExceptionWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RequestHostException Request an exception of a rule on this host.
+	// RequestHostException Request an exception of a rule or a vulnerability on this host.
 	//
-	// Records a pending exception of host scope; someone other than the requester with
+	// Records a pending exception of host scope, of a rule (`rule_id`, the default kind)
+	// or of a vulnerability (`kind: vulnerability` with `advisory_id`); someone other than
+	// the requester with
 	// `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
 	// must be in the future and within `compliance.exception_max_days` (365 by default).
 	// 400 naming the field for a missing reason, a past or too distant expiry or an
-	// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
-	// host exists.
+	// unknown `rule_id` or `advisory_id`, or for a body mixing the fields of both kinds;
+	// 409 when a pending or approved exception of the same rule or advisory on the host
+	// exists.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -10082,7 +10208,8 @@ func (c *Client) VerifyLicense(ctx context.Context, body VerifyLicenseJSONReques
 // `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
 // `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
 // thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
-// when the periodic check finds the audit chain broken). One alert per
+// when the periodic check finds the audit chain broken, `vulnerability_critical` when
+// a host becomes exposed to a critical advisory). One alert per
 // `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
 // combine; `since` and `until` bound when the alert last occurred and first occurred.
 // 400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -10836,12 +10963,16 @@ func (c *Client) ListExceptions(ctx context.Context, params *ListExceptionsParam
 	return c.Client.Do(req)
 }
 
-// RequestExceptionWithBody Request an exception of a rule on a host, a group or the whole fleet.
+// RequestExceptionWithBody Request an exception of a rule or a vulnerability on a host, a group or the whole fleet.
 //
 // As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
-// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
-// its id (or with an id it does not take), an unknown group, a missing reason, a past
-// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+// needs `group_id`, `fleet` takes neither. A vulnerability exception
+// (`kind: vulnerability`, `advisory_id`) covers the exposure of the hosts in its scope
+// to every advisory whose id or alias is `advisory_id`; while approved and unexpired,
+// those exposures are listed as excepted and raise no alert. 400 naming the field for
+// a scope without its id (or with an id it does not take), an unknown group, a missing
+// reason, a past or too distant expiry, an unknown `rule_id` or `advisory_id`, or a
+// body mixing the fields of both kinds; 409 for a duplicate open exception.
 //
 // Takes any type of body and a specified content type.
 //
@@ -10858,12 +10989,16 @@ func (c *Client) RequestExceptionWithBody(ctx context.Context, contentType strin
 	return c.Client.Do(req)
 }
 
-// RequestException Request an exception of a rule on a host, a group or the whole fleet.
+// RequestException Request an exception of a rule or a vulnerability on a host, a group or the whole fleet.
 //
 // As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
-// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
-// its id (or with an id it does not take), an unknown group, a missing reason, a past
-// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+// needs `group_id`, `fleet` takes neither. A vulnerability exception
+// (`kind: vulnerability`, `advisory_id`) covers the exposure of the hosts in its scope
+// to every advisory whose id or alias is `advisory_id`; while approved and unexpired,
+// those exposures are listed as excepted and raise no alert. 400 naming the field for
+// a scope without its id (or with an id it does not take), an unknown group, a missing
+// reason, a past or too distant expiry, an unknown `rule_id` or `advisory_id`, or a
+// body mixing the fields of both kinds; 409 for a duplicate open exception.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -12548,14 +12683,17 @@ func (c *Client) ListHostExceptions(ctx context.Context, id ID, params *ListHost
 	return c.Client.Do(req)
 }
 
-// RequestHostExceptionWithBody Request an exception of a rule on this host.
+// RequestHostExceptionWithBody Request an exception of a rule or a vulnerability on this host.
 //
-// Records a pending exception of host scope; someone other than the requester with
+// Records a pending exception of host scope, of a rule (`rule_id`, the default kind)
+// or of a vulnerability (`kind: vulnerability` with `advisory_id`); someone other than
+// the requester with
 // `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
 // must be in the future and within `compliance.exception_max_days` (365 by default).
 // 400 naming the field for a missing reason, a past or too distant expiry or an
-// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
-// host exists.
+// unknown `rule_id` or `advisory_id`, or for a body mixing the fields of both kinds;
+// 409 when a pending or approved exception of the same rule or advisory on the host
+// exists.
 //
 // Takes any type of body and a specified content type.
 //
@@ -12572,14 +12710,17 @@ func (c *Client) RequestHostExceptionWithBody(ctx context.Context, id ID, conten
 	return c.Client.Do(req)
 }
 
-// RequestHostException Request an exception of a rule on this host.
+// RequestHostException Request an exception of a rule or a vulnerability on this host.
 //
-// Records a pending exception of host scope; someone other than the requester with
+// Records a pending exception of host scope, of a rule (`rule_id`, the default kind)
+// or of a vulnerability (`kind: vulnerability` with `advisory_id`); someone other than
+// the requester with
 // `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
 // must be in the future and within `compliance.exception_max_days` (365 by default).
 // 400 naming the field for a missing reason, a past or too distant expiry or an
-// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
-// host exists.
+// unknown `rule_id` or `advisory_id`, or for a body mixing the fields of both kinds;
+// 409 when a pending or approved exception of the same rule or advisory on the host
+// exists.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -18196,6 +18337,30 @@ func NewListExceptionsRequest(server string, params *ListExceptionsParams) (*htt
 		if params.RuleId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "rule_id", *params.RuleId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AdvisoryId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "advisory_id", *params.AdvisoryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -28674,7 +28839,8 @@ type ClientWithResponsesInterface interface {
 	// `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
 	// `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
 	// thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
-	// when the periodic check finds the audit chain broken). One alert per
+	// when the periodic check finds the audit chain broken, `vulnerability_critical` when
+	// a host becomes exposed to a critical advisory). One alert per
 	// `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
 	// combine; `since` and `until` bound when the alert last occurred and first occurred.
 	// 400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -29080,24 +29246,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /compliance/exceptions (the `ListExceptions` operationId).
 	ListExceptionsWithResponse(ctx context.Context, params *ListExceptionsParams, reqEditors ...RequestEditorFn) (*ListExceptionsResponse, error)
 
-	// RequestExceptionWithBodyWithResponse Request an exception of a rule on a host, a group or the whole fleet.
+	// RequestExceptionWithBodyWithResponse Request an exception of a rule or a vulnerability on a host, a group or the whole fleet.
 	//
 	// As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
-	// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
-	// its id (or with an id it does not take), an unknown group, a missing reason, a past
-	// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+	// needs `group_id`, `fleet` takes neither. A vulnerability exception
+	// (`kind: vulnerability`, `advisory_id`) covers the exposure of the hosts in its scope
+	// to every advisory whose id or alias is `advisory_id`; while approved and unexpired,
+	// those exposures are listed as excepted and raise no alert. 400 naming the field for
+	// a scope without its id (or with an id it does not take), an unknown group, a missing
+	// reason, a past or too distant expiry, an unknown `rule_id` or `advisory_id`, or a
+	// body mixing the fields of both kinds; 409 for a duplicate open exception.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /compliance/exceptions (the `RequestException` operationId).
 	RequestExceptionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestExceptionResponse, error)
 
-	// RequestExceptionWithResponse Request an exception of a rule on a host, a group or the whole fleet.
+	// RequestExceptionWithResponse Request an exception of a rule or a vulnerability on a host, a group or the whole fleet.
 	//
 	// As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
-	// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
-	// its id (or with an id it does not take), an unknown group, a missing reason, a past
-	// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+	// needs `group_id`, `fleet` takes neither. A vulnerability exception
+	// (`kind: vulnerability`, `advisory_id`) covers the exposure of the hosts in its scope
+	// to every advisory whose id or alias is `advisory_id`; while approved and unexpired,
+	// those exposures are listed as excepted and raise no alert. 400 naming the field for
+	// a scope without its id (or with an id it does not take), an unknown group, a missing
+	// reason, a past or too distant expiry, an unknown `rule_id` or `advisory_id`, or a
+	// body mixing the fields of both kinds; 409 for a duplicate open exception.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -29968,28 +30142,34 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /hosts/{id}/exceptions (the `ListHostExceptions` operationId).
 	ListHostExceptionsWithResponse(ctx context.Context, id ID, params *ListHostExceptionsParams, reqEditors ...RequestEditorFn) (*ListHostExceptionsResponse, error)
 
-	// RequestHostExceptionWithBodyWithResponse Request an exception of a rule on this host.
+	// RequestHostExceptionWithBodyWithResponse Request an exception of a rule or a vulnerability on this host.
 	//
-	// Records a pending exception of host scope; someone other than the requester with
+	// Records a pending exception of host scope, of a rule (`rule_id`, the default kind)
+	// or of a vulnerability (`kind: vulnerability` with `advisory_id`); someone other than
+	// the requester with
 	// `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
 	// must be in the future and within `compliance.exception_max_days` (365 by default).
 	// 400 naming the field for a missing reason, a past or too distant expiry or an
-	// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
-	// host exists.
+	// unknown `rule_id` or `advisory_id`, or for a body mixing the fields of both kinds;
+	// 409 when a pending or approved exception of the same rule or advisory on the host
+	// exists.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /hosts/{id}/exceptions (the `RequestHostException` operationId).
 	RequestHostExceptionWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestHostExceptionResponse, error)
 
-	// RequestHostExceptionWithResponse Request an exception of a rule on this host.
+	// RequestHostExceptionWithResponse Request an exception of a rule or a vulnerability on this host.
 	//
-	// Records a pending exception of host scope; someone other than the requester with
+	// Records a pending exception of host scope, of a rule (`rule_id`, the default kind)
+	// or of a vulnerability (`kind: vulnerability` with `advisory_id`); someone other than
+	// the requester with
 	// `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
 	// must be in the future and within `compliance.exception_max_days` (365 by default).
 	// 400 naming the field for a missing reason, a past or too distant expiry or an
-	// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
-	// host exists.
+	// unknown `rule_id` or `advisory_id`, or for a body mixing the fields of both kinds;
+	// 409 when a pending or approved exception of the same rule or advisory on the host
+	// exists.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -50560,7 +50740,8 @@ func (c *ClientWithResponses) VerifyLicenseWithResponse(ctx context.Context, bod
 // `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
 // `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
 // thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
-// when the periodic check finds the audit chain broken). One alert per
+// when the periodic check finds the audit chain broken, `vulnerability_critical` when
+// a host becomes exposed to a critical advisory). One alert per
 // `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
 // combine; `since` and `until` bound when the alert last occurred and first occurred.
 // 400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -51194,12 +51375,16 @@ func (c *ClientWithResponses) ListExceptionsWithResponse(ctx context.Context, pa
 	return ParseListExceptionsResponse(rsp)
 }
 
-// RequestExceptionWithBodyWithResponse Request an exception of a rule on a host, a group or the whole fleet.
+// RequestExceptionWithBodyWithResponse Request an exception of a rule or a vulnerability on a host, a group or the whole fleet.
 //
 // As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
-// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
-// its id (or with an id it does not take), an unknown group, a missing reason, a past
-// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+// needs `group_id`, `fleet` takes neither. A vulnerability exception
+// (`kind: vulnerability`, `advisory_id`) covers the exposure of the hosts in its scope
+// to every advisory whose id or alias is `advisory_id`; while approved and unexpired,
+// those exposures are listed as excepted and raise no alert. 400 naming the field for
+// a scope without its id (or with an id it does not take), an unknown group, a missing
+// reason, a past or too distant expiry, an unknown `rule_id` or `advisory_id`, or a
+// body mixing the fields of both kinds; 409 for a duplicate open exception.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -51212,12 +51397,16 @@ func (c *ClientWithResponses) RequestExceptionWithBodyWithResponse(ctx context.C
 	return ParseRequestExceptionResponse(rsp)
 }
 
-// RequestExceptionWithResponse Request an exception of a rule on a host, a group or the whole fleet.
+// RequestExceptionWithResponse Request an exception of a rule or a vulnerability on a host, a group or the whole fleet.
 //
 // As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
-// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
-// its id (or with an id it does not take), an unknown group, a missing reason, a past
-// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+// needs `group_id`, `fleet` takes neither. A vulnerability exception
+// (`kind: vulnerability`, `advisory_id`) covers the exposure of the hosts in its scope
+// to every advisory whose id or alias is `advisory_id`; while approved and unexpired,
+// those exposures are listed as excepted and raise no alert. 400 naming the field for
+// a scope without its id (or with an id it does not take), an unknown group, a missing
+// reason, a past or too distant expiry, an unknown `rule_id` or `advisory_id`, or a
+// body mixing the fields of both kinds; 409 for a duplicate open exception.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -52628,14 +52817,17 @@ func (c *ClientWithResponses) ListHostExceptionsWithResponse(ctx context.Context
 	return ParseListHostExceptionsResponse(rsp)
 }
 
-// RequestHostExceptionWithBodyWithResponse Request an exception of a rule on this host.
+// RequestHostExceptionWithBodyWithResponse Request an exception of a rule or a vulnerability on this host.
 //
-// Records a pending exception of host scope; someone other than the requester with
+// Records a pending exception of host scope, of a rule (`rule_id`, the default kind)
+// or of a vulnerability (`kind: vulnerability` with `advisory_id`); someone other than
+// the requester with
 // `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
 // must be in the future and within `compliance.exception_max_days` (365 by default).
 // 400 naming the field for a missing reason, a past or too distant expiry or an
-// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
-// host exists.
+// unknown `rule_id` or `advisory_id`, or for a body mixing the fields of both kinds;
+// 409 when a pending or approved exception of the same rule or advisory on the host
+// exists.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -52648,14 +52840,17 @@ func (c *ClientWithResponses) RequestHostExceptionWithBodyWithResponse(ctx conte
 	return ParseRequestHostExceptionResponse(rsp)
 }
 
-// RequestHostExceptionWithResponse Request an exception of a rule on this host.
+// RequestHostExceptionWithResponse Request an exception of a rule or a vulnerability on this host.
 //
-// Records a pending exception of host scope; someone other than the requester with
+// Records a pending exception of host scope, of a rule (`rule_id`, the default kind)
+// or of a vulnerability (`kind: vulnerability` with `advisory_id`); someone other than
+// the requester with
 // `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
 // must be in the future and within `compliance.exception_max_days` (365 by default).
 // 400 naming the field for a missing reason, a past or too distant expiry or an
-// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
-// host exists.
+// unknown `rule_id` or `advisory_id`, or for a body mixing the fields of both kinds;
+// 409 when a pending or approved exception of the same rule or advisory on the host
+// exists.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -12,6 +12,33 @@ import (
 	"github.com/google/uuid"
 )
 
+const exceptionAdvisoryKnown = `-- name: ExceptionAdvisoryKnown :one
+SELECT EXISTS (SELECT 1 FROM vuln_advisories WHERE id = $1::text OR aliases @> ARRAY[$1::text])
+`
+
+// ExceptionAdvisoryKnown reports whether an imported advisory has the id or names it as an
+// alias.
+func (q *Queries) ExceptionAdvisoryKnown(ctx context.Context, id string) (bool, error) {
+	row := q.db.QueryRow(ctx, exceptionAdvisoryKnown, id)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
+const exceptionAdvisorySeverity = `-- name: ExceptionAdvisorySeverity :one
+SELECT COALESCE((SELECT severity FROM vuln_advisories WHERE id = $1::text OR aliases @> ARRAY[$1::text]
+    ORDER BY severity_rank DESC LIMIT 1), 'unknown')::text
+`
+
+// ExceptionAdvisorySeverity returns the highest severity among the advisories an
+// exception's advisory id names (by id or alias), 'unknown' for none.
+func (q *Queries) ExceptionAdvisorySeverity(ctx context.Context, id string) (string, error) {
+	row := q.db.QueryRow(ctx, exceptionAdvisorySeverity, id)
+	var column_1 string
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const exceptionCoveredHosts = `-- name: ExceptionCoveredHosts :many
 SELECT h.id FROM hosts h
 WHERE h.deleted_at IS NULL
@@ -60,7 +87,7 @@ UPDATE compliance_exceptions SET
     expired_at = CASE WHEN $1::text = 'expired' THEN $3::timestamptz ELSE expired_at END,
     updated_at = $3::timestamptz
 WHERE id = $5
-RETURNING id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by, requested_at, decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, expired_at, expiring_alerted_at, correlation_id, updated_at
+RETURNING id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by, requested_at, decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, expired_at, expiring_alerted_at, correlation_id, updated_at, kind, advisory_id
 `
 
 type ExceptionDecideParams struct {
@@ -102,12 +129,14 @@ func (q *Queries) ExceptionDecide(ctx context.Context, arg ExceptionDecideParams
 		&i.ExpiringAlertedAt,
 		&i.CorrelationID,
 		&i.UpdatedAt,
+		&i.Kind,
+		&i.AdvisoryID,
 	)
 	return i, err
 }
 
 const exceptionDue = `-- name: ExceptionDue :many
-SELECT id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by, requested_at, decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, expired_at, expiring_alerted_at, correlation_id, updated_at FROM compliance_exceptions
+SELECT id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by, requested_at, decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, expired_at, expiring_alerted_at, correlation_id, updated_at, kind, advisory_id FROM compliance_exceptions
 WHERE status IN ('pending', 'approved') AND expires_at <= $1
 ORDER BY expires_at, id
 LIMIT 500
@@ -145,6 +174,8 @@ func (q *Queries) ExceptionDue(ctx context.Context, at time.Time) ([]ComplianceE
 			&i.ExpiringAlertedAt,
 			&i.CorrelationID,
 			&i.UpdatedAt,
+			&i.Kind,
+			&i.AdvisoryID,
 		); err != nil {
 			return nil, err
 		}
@@ -164,7 +195,7 @@ WHERE id IN (
     ORDER BY e.expires_at, e.id
     LIMIT 500
     FOR UPDATE SKIP LOCKED)
-RETURNING id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by, requested_at, decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, expired_at, expiring_alerted_at, correlation_id, updated_at
+RETURNING id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by, requested_at, decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, expired_at, expiring_alerted_at, correlation_id, updated_at, kind, advisory_id
 `
 
 type ExceptionExpiringSoonParams struct {
@@ -204,6 +235,8 @@ func (q *Queries) ExceptionExpiringSoon(ctx context.Context, arg ExceptionExpiri
 			&i.ExpiringAlertedAt,
 			&i.CorrelationID,
 			&i.UpdatedAt,
+			&i.Kind,
+			&i.AdvisoryID,
 		); err != nil {
 			return nil, err
 		}
@@ -216,7 +249,7 @@ func (q *Queries) ExceptionExpiringSoon(ctx context.Context, arg ExceptionExpiri
 }
 
 const exceptionGet = `-- name: ExceptionGet :one
-SELECT id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by, requested_at, decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, expired_at, expiring_alerted_at, correlation_id, updated_at FROM compliance_exceptions WHERE id = $1
+SELECT id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by, requested_at, decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, expired_at, expiring_alerted_at, correlation_id, updated_at, kind, advisory_id FROM compliance_exceptions WHERE id = $1
 `
 
 func (q *Queries) ExceptionGet(ctx context.Context, id uuid.UUID) (ComplianceException, error) {
@@ -243,12 +276,14 @@ func (q *Queries) ExceptionGet(ctx context.Context, id uuid.UUID) (ComplianceExc
 		&i.ExpiringAlertedAt,
 		&i.CorrelationID,
 		&i.UpdatedAt,
+		&i.Kind,
+		&i.AdvisoryID,
 	)
 	return i, err
 }
 
 const exceptionGetForUpdate = `-- name: ExceptionGetForUpdate :one
-SELECT id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by, requested_at, decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, expired_at, expiring_alerted_at, correlation_id, updated_at FROM compliance_exceptions WHERE id = $1 FOR UPDATE
+SELECT id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by, requested_at, decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, expired_at, expiring_alerted_at, correlation_id, updated_at, kind, advisory_id FROM compliance_exceptions WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) ExceptionGetForUpdate(ctx context.Context, id uuid.UUID) (ComplianceException, error) {
@@ -275,6 +310,8 @@ func (q *Queries) ExceptionGetForUpdate(ctx context.Context, id uuid.UUID) (Comp
 		&i.ExpiringAlertedAt,
 		&i.CorrelationID,
 		&i.UpdatedAt,
+		&i.Kind,
+		&i.AdvisoryID,
 	)
 	return i, err
 }
@@ -291,16 +328,18 @@ func (q *Queries) ExceptionGroupExists(ctx context.Context, id uuid.UUID) (bool,
 }
 
 const exceptionInsert = `-- name: ExceptionInsert :one
-INSERT INTO compliance_exceptions (id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by,
-    requested_at, correlation_id, updated_at)
-VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7,
-    $8, $9, $10, $9)
-RETURNING id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by, requested_at, decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, expired_at, expiring_alerted_at, correlation_id, updated_at
+INSERT INTO compliance_exceptions (id, kind, rule_id, advisory_id, scope, host_id, group_id, status, reason, expires_at,
+    requested_by, requested_at, correlation_id, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8,
+    $9, $10, $11, $12, $11)
+RETURNING id, rule_id, scope, host_id, group_id, status, reason, expires_at, requested_by, requested_at, decided_by, decided_at, decision_reason, revoked_by, revoked_at, revoke_reason, expired_at, expiring_alerted_at, correlation_id, updated_at, kind, advisory_id
 `
 
 type ExceptionInsertParams struct {
 	ID            uuid.UUID
+	Kind          string
 	RuleID        string
+	AdvisoryID    *string
 	Scope         string
 	HostID        *uuid.UUID
 	GroupID       *uuid.UUID
@@ -312,11 +351,13 @@ type ExceptionInsertParams struct {
 }
 
 // ExceptionInsert records a pending exception; the partial unique index refuses a second
-// open one of the same scope and rule (unique violation on compliance_exceptions_open_key).
+// open one of the same scope and subject (unique violation on compliance_exceptions_open_key).
 func (q *Queries) ExceptionInsert(ctx context.Context, arg ExceptionInsertParams) (ComplianceException, error) {
 	row := q.db.QueryRow(ctx, exceptionInsert,
 		arg.ID,
+		arg.Kind,
 		arg.RuleID,
+		arg.AdvisoryID,
 		arg.Scope,
 		arg.HostID,
 		arg.GroupID,
@@ -348,29 +389,35 @@ func (q *Queries) ExceptionInsert(ctx context.Context, arg ExceptionInsertParams
 		&i.ExpiringAlertedAt,
 		&i.CorrelationID,
 		&i.UpdatedAt,
+		&i.Kind,
+		&i.AdvisoryID,
 	)
 	return i, err
 }
 
 const exceptionList = `-- name: ExceptionList :many
-SELECT e.id, e.rule_id, e.scope, e.host_id, e.group_id, e.status, e.reason, e.expires_at, e.requested_by, e.requested_at, e.decided_by, e.decided_at, e.decision_reason, e.revoked_by, e.revoked_at, e.revoke_reason, e.expired_at, e.expiring_alerted_at, e.correlation_id, e.updated_at FROM compliance_exceptions e
+SELECT e.id, e.rule_id, e.scope, e.host_id, e.group_id, e.status, e.reason, e.expires_at, e.requested_by, e.requested_at, e.decided_by, e.decided_at, e.decision_reason, e.revoked_by, e.revoked_at, e.revoke_reason, e.expired_at, e.expiring_alerted_at, e.correlation_id, e.updated_at, e.kind, e.advisory_id FROM compliance_exceptions e
 WHERE ($1::text IS NULL OR e.status = $1)
   AND ($2::text IS NULL OR e.rule_id = $2)
-  AND ($3::text IS NULL OR e.scope = $3)
-  AND ($4::uuid IS NULL OR e.group_id = $4)
-  AND ($5::text IS NULL OR e.requested_by = $5)
-  AND ($6::timestamptz IS NULL OR e.expires_at < $6)
-  AND ($7::uuid IS NULL OR e.host_id = $7
-       OR (e.scope = 'group' AND e.group_id = (SELECT h.group_id FROM hosts h WHERE h.id = $7))
+  AND ($3::text IS NULL OR e.kind = $3)
+  AND ($4::text IS NULL OR e.advisory_id = $4)
+  AND ($5::text IS NULL OR e.scope = $5)
+  AND ($6::uuid IS NULL OR e.group_id = $6)
+  AND ($7::text IS NULL OR e.requested_by = $7)
+  AND ($8::timestamptz IS NULL OR e.expires_at < $8)
+  AND ($9::uuid IS NULL OR e.host_id = $9
+       OR (e.scope = 'group' AND e.group_id = (SELECT h.group_id FROM hosts h WHERE h.id = $9))
        OR e.scope = 'fleet')
-  AND ($8::uuid IS NULL OR e.id < $8)
+  AND ($10::uuid IS NULL OR e.id < $10)
 ORDER BY e.id DESC
-LIMIT $9
+LIMIT $11
 `
 
 type ExceptionListParams struct {
 	Status         *string
 	RuleID         *string
+	Kind           *string
+	AdvisoryID     *string
 	Scope          *string
 	GroupID        *uuid.UUID
 	RequestedBy    *string
@@ -386,6 +433,8 @@ func (q *Queries) ExceptionList(ctx context.Context, arg ExceptionListParams) ([
 	rows, err := q.db.Query(ctx, exceptionList,
 		arg.Status,
 		arg.RuleID,
+		arg.Kind,
+		arg.AdvisoryID,
 		arg.Scope,
 		arg.GroupID,
 		arg.RequestedBy,
@@ -422,6 +471,8 @@ func (q *Queries) ExceptionList(ctx context.Context, arg ExceptionListParams) ([
 			&i.ExpiringAlertedAt,
 			&i.CorrelationID,
 			&i.UpdatedAt,
+			&i.Kind,
+			&i.AdvisoryID,
 		); err != nil {
 			return nil, err
 		}
@@ -461,7 +512,7 @@ func (q *Queries) ExceptionStatesExcepted(ctx context.Context, exceptionID *uuid
 const exceptionsInForceForHost = `-- name: ExceptionsInForceForHost :many
 SELECT DISTINCT ON (e.rule_id) e.rule_id, e.id
 FROM compliance_exceptions e
-WHERE e.status = 'approved' AND e.expires_at > $1
+WHERE e.kind = 'rule' AND e.status = 'approved' AND e.expires_at > $1
   AND (e.host_id = $2::uuid
        OR (e.scope = 'group' AND e.group_id = (SELECT h.group_id FROM hosts h WHERE h.id = $2::uuid))
        OR e.scope = 'fleet')

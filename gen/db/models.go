@@ -225,6 +225,8 @@ type ComplianceException struct {
 	ExpiringAlertedAt *time.Time
 	CorrelationID     string
 	UpdatedAt         time.Time
+	Kind              string
+	AdvisoryID        *string
 }
 
 type CustomRole struct {

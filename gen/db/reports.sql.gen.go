@@ -321,8 +321,8 @@ func (q *Queries) ReportComplete(ctx context.Context, arg ReportCompleteParams) 
 }
 
 const reportExceptionsInForce = `-- name: ReportExceptionsInForce :many
-SELECT e.id, e.rule_id, e.scope, e.host_id, e.group_id, e.status, e.reason, e.expires_at, e.requested_by, e.requested_at, e.decided_by, e.decided_at, e.decision_reason, e.revoked_by, e.revoked_at, e.revoke_reason, e.expired_at, e.expiring_alerted_at, e.correlation_id, e.updated_at FROM compliance_exceptions e
-WHERE e.status IN ('approved', 'revoked', 'expired') AND e.decided_at IS NOT NULL AND e.decided_at <= $1
+SELECT e.id, e.rule_id, e.scope, e.host_id, e.group_id, e.status, e.reason, e.expires_at, e.requested_by, e.requested_at, e.decided_by, e.decided_at, e.decision_reason, e.revoked_by, e.revoked_at, e.revoke_reason, e.expired_at, e.expiring_alerted_at, e.correlation_id, e.updated_at, e.kind, e.advisory_id FROM compliance_exceptions e
+WHERE e.kind = 'rule' AND e.status IN ('approved', 'revoked', 'expired') AND e.decided_at IS NOT NULL AND e.decided_at <= $1
   AND e.expires_at > $1
   AND (e.revoked_at IS NULL OR e.revoked_at > $1)
   AND (e.scope = 'fleet'
@@ -368,6 +368,8 @@ func (q *Queries) ReportExceptionsInForce(ctx context.Context, arg ReportExcepti
 			&i.ExpiringAlertedAt,
 			&i.CorrelationID,
 			&i.UpdatedAt,
+			&i.Kind,
+			&i.AdvisoryID,
 		); err != nil {
 			return nil, err
 		}

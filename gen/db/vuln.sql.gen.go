@@ -238,6 +238,268 @@ func (q *Queries) VulnAffectedPairs(ctx context.Context) ([]VulnAffectedPairsRow
 	return items, nil
 }
 
+const vulnCriticalAlertsStale = `-- name: VulnCriticalAlertsStale :many
+SELECT a.dedup_key FROM alerts a
+WHERE a.alert_type = 'vulnerability_critical' AND a.state IN ('active', 'acknowledged', 'silenced')
+  AND ($1::uuid IS NULL OR a.host_id = $1)
+  AND NOT EXISTS (
+    SELECT 1 FROM vuln_exposures e
+    JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'
+    JOIN live_hosts h ON h.id = e.host_id
+    LEFT JOIN LATERAL (
+        SELECT x.id FROM compliance_exceptions x
+        WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+          AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+          AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+        ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+        LIMIT 1) ex ON true
+    WHERE e.host_id = a.host_id AND e.advisory_id = a.tags->>'advisory_id' AND e.resolved_at IS NULL AND ex.id IS NULL)
+ORDER BY a.dedup_key
+`
+
+// VulnCriticalAlertsStale returns the dedup keys of the live vulnerability_critical alerts
+// whose exposure is resolved, excepted or no longer critical (or whose host left), of one
+// host or (host_id null) of every host.
+func (q *Queries) VulnCriticalAlertsStale(ctx context.Context, hostID *uuid.UUID) ([]string, error) {
+	rows, err := q.db.Query(ctx, vulnCriticalAlertsStale, hostID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var dedup_key string
+		if err := rows.Scan(&dedup_key); err != nil {
+			return nil, err
+		}
+		items = append(items, dedup_key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const vulnCriticalCovered = `-- name: VulnCriticalCovered :many
+SELECT DISTINCT e.host_id, e.advisory_id
+FROM vuln_exposures e
+JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'
+JOIN live_hosts h ON h.id = e.host_id
+WHERE e.resolved_at IS NULL AND (v.id = $1::text OR $1::text = ANY(v.aliases))
+  AND ($2::text = 'fleet' OR ($2::text = 'host' AND h.id = $3::uuid)
+       OR ($2::text = 'group' AND h.group_id = $4::uuid))
+`
+
+type VulnCriticalCoveredParams struct {
+	Subject string
+	Scope   string
+	HostID  *uuid.UUID
+	GroupID *uuid.UUID
+}
+
+type VulnCriticalCoveredRow struct {
+	HostID     uuid.UUID
+	AdvisoryID string
+}
+
+// VulnCriticalCovered returns the (host, advisory) pairs with an open exposure to a
+// critical advisory that an exception of the given subject (an advisory id or alias) and
+// scope covers: those to judge again when the exception ends.
+func (q *Queries) VulnCriticalCovered(ctx context.Context, arg VulnCriticalCoveredParams) ([]VulnCriticalCoveredRow, error) {
+	rows, err := q.db.Query(ctx, vulnCriticalCovered,
+		arg.Subject,
+		arg.Scope,
+		arg.HostID,
+		arg.GroupID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []VulnCriticalCoveredRow
+	for rows.Next() {
+		var i VulnCriticalCoveredRow
+		if err := rows.Scan(&i.HostID, &i.AdvisoryID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const vulnCriticalOpened = `-- name: VulnCriticalOpened :many
+SELECT DISTINCT ON (e.host_id, v.id) e.host_id, v.id AS advisory_id, v.aliases, v.summary, v.cvss_score,
+    h.hostname, e.package, e.fixed_version
+FROM vuln_exposures e
+JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'
+JOIN live_hosts h ON h.id = e.host_id
+LEFT JOIN LATERAL (
+    SELECT x.id FROM compliance_exceptions x
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+    LIMIT 1) ex ON true
+WHERE e.resolved_at IS NULL AND ex.id IS NULL AND e.first_seen = $1
+  AND ($2::uuid IS NULL OR e.host_id = $2)
+ORDER BY e.host_id, v.id, e.package
+`
+
+type VulnCriticalOpenedParams struct {
+	At     time.Time
+	HostID *uuid.UUID
+}
+
+type VulnCriticalOpenedRow struct {
+	HostID       uuid.UUID
+	AdvisoryID   string
+	Aliases      []string
+	Summary      string
+	CvssScore    *float64
+	Hostname     string
+	Package      string
+	FixedVersion *string
+}
+
+// VulnCriticalOpened is VulnCriticalToAlert for the exposures a matching run opened or
+// reopened at @at (first_seen), of one host or (host_id null) of every host.
+func (q *Queries) VulnCriticalOpened(ctx context.Context, arg VulnCriticalOpenedParams) ([]VulnCriticalOpenedRow, error) {
+	rows, err := q.db.Query(ctx, vulnCriticalOpened, arg.At, arg.HostID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []VulnCriticalOpenedRow
+	for rows.Next() {
+		var i VulnCriticalOpenedRow
+		if err := rows.Scan(
+			&i.HostID,
+			&i.AdvisoryID,
+			&i.Aliases,
+			&i.Summary,
+			&i.CvssScore,
+			&i.Hostname,
+			&i.Package,
+			&i.FixedVersion,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const vulnCriticalToAlert = `-- name: VulnCriticalToAlert :many
+SELECT DISTINCT ON (e.host_id, v.id) e.host_id, v.id AS advisory_id, v.aliases, v.summary, v.cvss_score,
+    h.hostname, e.package, e.fixed_version
+FROM vuln_exposures e
+JOIN (SELECT unnest($1::uuid[]) AS host_id, unnest($2::text[]) AS advisory_id) p
+    ON p.host_id = e.host_id AND p.advisory_id = e.advisory_id
+JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'
+JOIN live_hosts h ON h.id = e.host_id
+LEFT JOIN LATERAL (
+    SELECT x.id FROM compliance_exceptions x
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+    LIMIT 1) ex ON true
+WHERE e.resolved_at IS NULL AND ex.id IS NULL
+ORDER BY e.host_id, v.id, e.package
+`
+
+type VulnCriticalToAlertParams struct {
+	HostIds     []uuid.UUID
+	AdvisoryIds []string
+}
+
+type VulnCriticalToAlertRow struct {
+	HostID       uuid.UUID
+	AdvisoryID   string
+	Aliases      []string
+	Summary      string
+	CvssScore    *float64
+	Hostname     string
+	Package      string
+	FixedVersion *string
+}
+
+// VulnCriticalToAlert returns, among the given (host, advisory) pairs (host_ids[i],
+// advisory_ids[i]), those with an open exposure on a live host to a critical advisory not
+// withdrawn that no exception in force excepts: the ones a vulnerability_critical alert
+// is raised for.
+func (q *Queries) VulnCriticalToAlert(ctx context.Context, arg VulnCriticalToAlertParams) ([]VulnCriticalToAlertRow, error) {
+	rows, err := q.db.Query(ctx, vulnCriticalToAlert, arg.HostIds, arg.AdvisoryIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []VulnCriticalToAlertRow
+	for rows.Next() {
+		var i VulnCriticalToAlertRow
+		if err := rows.Scan(
+			&i.HostID,
+			&i.AdvisoryID,
+			&i.Aliases,
+			&i.Summary,
+			&i.CvssScore,
+			&i.Hostname,
+			&i.Package,
+			&i.FixedVersion,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const vulnExceptedHosts = `-- name: VulnExceptedHosts :many
+SELECT h.id FROM hosts h
+WHERE h.id = ANY($1::uuid[]) AND EXISTS (
+    SELECT 1 FROM compliance_exceptions x
+    JOIN vuln_advisories v ON v.id = ANY($2::text[])
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id)))
+`
+
+type VulnExceptedHostsParams struct {
+	HostIds     []uuid.UUID
+	AdvisoryIds []string
+}
+
+// VulnExceptedHosts returns which of the hosts an approved exception in force of one of the
+// advisories (by its id or any alias) covers, on the host, its group or the fleet.
+func (q *Queries) VulnExceptedHosts(ctx context.Context, arg VulnExceptedHostsParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, vulnExceptedHosts, arg.HostIds, arg.AdvisoryIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const vulnExposuresForPairs = `-- name: VulnExposuresForPairs :many
 SELECT e.host_id, e.advisory_id, e.package, e.installed_version, e.fixed_version, e.binaries, e.resolved_at
 FROM vuln_exposures e
@@ -588,9 +850,17 @@ func (q *Queries) VulnHostStateUpsertMany(ctx context.Context, arg VulnHostState
 
 const vulnHostsOf = `-- name: VulnHostsOf :many
 SELECT e.host_id, h.hostname, h.display_name, e.package, e.release, e.installed_version, e.fixed_version, e.binaries,
-    e.first_seen
+    e.first_seen, COALESCE(ex.id::text, '')::text AS exception_id
 FROM vuln_exposures e
+JOIN vuln_advisories v ON v.id = e.advisory_id
 JOIN live_hosts h ON h.id = e.host_id
+LEFT JOIN LATERAL (
+    SELECT x.id FROM compliance_exceptions x
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+    LIMIT 1) ex ON true
 WHERE e.advisory_id = $1 AND e.resolved_at IS NULL
   AND ($2::uuid IS NULL OR (e.host_id, e.package) > ($2::uuid, $3::text))
 ORDER BY e.host_id, e.package
@@ -614,6 +884,7 @@ type VulnHostsOfRow struct {
 	FixedVersion     *string
 	Binaries         []string
 	FirstSeen        time.Time
+	ExceptionID      string
 }
 
 // VulnHostsOf pages the live hosts with an open exposure to an advisory.
@@ -641,6 +912,7 @@ func (q *Queries) VulnHostsOf(ctx context.Context, arg VulnHostsOfParams) ([]Vul
 			&i.FixedVersion,
 			&i.Binaries,
 			&i.FirstSeen,
+			&i.ExceptionID,
 		); err != nil {
 			return nil, err
 		}
@@ -824,12 +1096,20 @@ func (q *Queries) VulnImportList(ctx context.Context, arg VulnImportListParams) 
 
 const vulnList = `-- name: VulnList :many
 SELECT v.id, v.aliases, v.summary, v.severity, v.severity_rank, v.cvss_score, v.cvss_vector, v.published, v.modified,
-    count(DISTINCT e.host_id)::bigint AS host_count,
+    count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NULL)::bigint AS host_count,
+    count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NOT NULL)::bigint AS excepted_host_count,
     array_remove(array_agg(DISTINCT e.fixed_version), NULL)::text[] AS fixed_versions,
     array_agg(DISTINCT e.package)::text[] AS packages
 FROM vuln_advisories v
 JOIN vuln_exposures e ON e.advisory_id = v.id AND e.resolved_at IS NULL
 JOIN live_hosts h ON h.id = e.host_id
+LEFT JOIN LATERAL (
+    SELECT x.id FROM compliance_exceptions x
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+    LIMIT 1) ex ON true
 WHERE v.withdrawn IS NULL
   AND ($1::text IS NULL OR v.severity = $1)
   AND ($2::text IS NULL OR e.package = $2)
@@ -854,22 +1134,24 @@ type VulnListParams struct {
 }
 
 type VulnListRow struct {
-	ID            string
-	Aliases       []string
-	Summary       string
-	Severity      string
-	SeverityRank  int16
-	CvssScore     *float64
-	CvssVector    *string
-	Published     *time.Time
-	Modified      time.Time
-	HostCount     int64
-	FixedVersions []string
-	Packages      []string
+	ID                string
+	Aliases           []string
+	Summary           string
+	Severity          string
+	SeverityRank      int16
+	CvssScore         *float64
+	CvssVector        *string
+	Published         *time.Time
+	Modified          time.Time
+	HostCount         int64
+	ExceptedHostCount int64
+	FixedVersions     []string
+	Packages          []string
 }
 
 // VulnList pages the advisories (not withdrawn) with at least one open exposure on a live
-// host, most severe first, with the hosts affected and the fixed versions.
+// host, most severe first, with the hosts exposed (excepted ones apart), the hosts whose
+// exposure an approved exception in force excepts, and the fixed versions.
 func (q *Queries) VulnList(ctx context.Context, arg VulnListParams) ([]VulnListRow, error) {
 	rows, err := q.db.Query(ctx, vulnList,
 		arg.Severity,
@@ -898,6 +1180,7 @@ func (q *Queries) VulnList(ctx context.Context, arg VulnListParams) ([]VulnListR
 			&i.Published,
 			&i.Modified,
 			&i.HostCount,
+			&i.ExceptedHostCount,
 			&i.FixedVersions,
 			&i.Packages,
 		); err != nil {
@@ -934,9 +1217,17 @@ func (q *Queries) VulnMatchLockShared(ctx context.Context) error {
 
 const vulnOfHost = `-- name: VulnOfHost :many
 SELECT v.id, v.aliases, v.summary, v.severity, v.severity_rank, v.cvss_score, v.cvss_vector, v.published, v.modified,
-    e.package, e.release, e.installed_version, e.fixed_version, e.binaries, e.first_seen
+    e.package, e.release, e.installed_version, e.fixed_version, e.binaries, e.first_seen, COALESCE(ex.id::text, '')::text AS exception_id
 FROM vuln_exposures e
 JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL
+JOIN hosts h ON h.id = e.host_id
+LEFT JOIN LATERAL (
+    SELECT x.id FROM compliance_exceptions x
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+    LIMIT 1) ex ON true
 WHERE e.host_id = $1 AND e.resolved_at IS NULL
   AND ($2::text IS NULL OR v.severity = $2)
   AND ($3::smallint IS NULL
@@ -970,6 +1261,7 @@ type VulnOfHostRow struct {
 	FixedVersion     *string
 	Binaries         []string
 	FirstSeen        time.Time
+	ExceptionID      string
 }
 
 // VulnOfHost pages a host's open exposures, most severe first.
@@ -1005,6 +1297,7 @@ func (q *Queries) VulnOfHost(ctx context.Context, arg VulnOfHostParams) ([]VulnO
 			&i.FixedVersion,
 			&i.Binaries,
 			&i.FirstSeen,
+			&i.ExceptionID,
 		); err != nil {
 			return nil, err
 		}
@@ -1017,13 +1310,31 @@ func (q *Queries) VulnOfHost(ctx context.Context, arg VulnOfHostParams) ([]VulnO
 }
 
 const vulnOpenHostCount = `-- name: VulnOpenHostCount :one
-SELECT count(DISTINCT e.host_id)::bigint FROM vuln_exposures e JOIN live_hosts h ON h.id = e.host_id
+SELECT count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NULL)::bigint AS exposed,
+    count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NOT NULL)::bigint AS excepted
+FROM vuln_exposures e
+JOIN vuln_advisories v ON v.id = e.advisory_id
+JOIN live_hosts h ON h.id = e.host_id
+LEFT JOIN LATERAL (
+    SELECT x.id FROM compliance_exceptions x
+    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
+      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
+      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
+    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
+    LIMIT 1) ex ON true
 WHERE e.advisory_id = $1 AND e.resolved_at IS NULL
 `
 
-func (q *Queries) VulnOpenHostCount(ctx context.Context, advisoryID string) (int64, error) {
+type VulnOpenHostCountRow struct {
+	Exposed  int64
+	Excepted int64
+}
+
+// VulnOpenHostCount counts the live hosts exposed to an advisory and those whose exposure
+// an exception in force excepts.
+func (q *Queries) VulnOpenHostCount(ctx context.Context, advisoryID string) (VulnOpenHostCountRow, error) {
 	row := q.db.QueryRow(ctx, vulnOpenHostCount, advisoryID)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
+	var i VulnOpenHostCountRow
+	err := row.Scan(&i.Exposed, &i.Excepted)
+	return i, err
 }

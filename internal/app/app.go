@@ -102,7 +102,7 @@ type Deps struct {
 	ChangePlanners map[string]change.Planner
 	ChangeHealth   change.HealthSource
 	// ChangeVulnExcepted tells which hosts a vulnerability exception covers, for patch jobs
-	// from an advisory (nil: none is excepted).
+	// from an advisory (nil: the vulnerability exceptions in force, vuln.Service.ExceptedHosts).
 	ChangeVulnExcepted change.VulnExceptedFunc
 	// ChangeWindowRecheck, when set, is how long a host waiting for a maintenance window
 	// sleeps before it looks again (tests shorten it).
@@ -370,6 +370,10 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	jobs.AddPeriodic(exceptions.RegisterJobs(jobs.Workers)...)
 	healthChecks := health.NewService(d.Pool, aw, sshConn, now)
 	windows := window.NewService(d.Pool, aw, now)
+	vulnExcepted := d.ChangeVulnExcepted
+	if vulnExcepted == nil {
+		vulnExcepted = vulns.ExceptedHosts
+	}
 	changes := change.NewService(change.Deps{Pool: d.Pool, Audit: aw, Jobs: jobs.Client, Windows: windows,
 		SSH: change.ConnectFunc(func(ctx context.Context, id uuid.UUID) (change.Session, error) {
 			c, err := sshConn.Connect(ctx, id)
@@ -379,7 +383,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 			return c, nil
 		}),
 		Health: changeHealth(d, healthChecks), Planners: changePlanners(d, complianceScans), Rescan: complianceScans,
-		VulnExcepted: d.ChangeVulnExcepted},
+		VulnExcepted: vulnExcepted},
 		change.Options{Logger: d.Logger, Now: now, WindowRecheck: d.ChangeWindowRecheck})
 	changes.RegisterJobs(jobs.Workers)
 	ssoSvc := sso.NewService(d.Pool, aw, keyring, authSvc, sso.Options{PublicURL: d.Config.Server.PublicURL,

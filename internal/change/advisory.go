@@ -15,8 +15,8 @@ import (
 )
 
 // VulnExceptedFunc says which of hosts an approved, unexpired exception of one of the
-// advisories covers (on the host, its group or the fleet). Deps.VulnExcepted is nil until
-// vulnerability exceptions exist: then no host is excepted.
+// advisories covers (on the host, its group or the fleet); the app wires
+// vuln.Service.ExceptedHosts. A nil Deps.VulnExcepted excepts no host.
 type VulnExceptedFunc func(ctx context.Context, advisoryIDs []string, hosts []uuid.UUID) (map[uuid.UUID]bool, error)
 
 // The reasons an exposed host is left out of an advisory's patch job.

@@ -1,5 +1,15 @@
-// Package exception keeps exceptions (risk acceptance): a failing rule accepted on one
-// host, on the hosts of a group or fleet-wide, until an expiry, with a reason.
+// Package exception keeps exceptions (risk acceptance): a failing rule, or exposure to a
+// vulnerability, accepted on one host, on the hosts of a group or fleet-wide, until an
+// expiry, with a reason.
+//
+// Kinds: a rule exception (the default) names rule_id; a vulnerability exception names
+// advisory_id, an imported advisory's id or an alias one has (a CVE id covers each DSA or
+// USN record aliasing it), and stores an empty rule_id. A request giving the other kind's
+// field is a validation error naming it. Both share the lifecycle, four eyes, expiry,
+// permissions and audit actions below; a vulnerability exception restates nothing (the
+// vulnerability lists read the exceptions in force) but keeps the vulnerability_critical
+// alerts in line: approval resolves those it excepts, revocation and expiry raise them
+// again (vuln.ResolveStaleCriticalTx, vuln.ExceptionEndedTx).
 //
 // Lifecycle, guarded (an illegal move is a conflict naming the current state):
 //
@@ -10,7 +20,7 @@
 // Four eyes: the principal that requested an exception can never approve or reject it,
 // whatever its roles (403 with detail.reason four_eyes); approving needs
 // exception:approve. At most one pending or approved exception exists per scope and rule
-// (a partial unique index). The expiry is required, in the future and within
+// or advisory id (a partial unique index). The expiry is required, in the future and within
 // compliance.exception_max_days.
 //
 // Effect: while an approved exception is in force, the rule's fail on each host it covers

@@ -27,6 +27,13 @@ func str[T ~string](v *T) *string {
 	return &s
 }
 
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 func (h *Handlers) render(ctx context.Context) func(dbq.ComplianceException) api.Exception {
 	p := authz.PrincipalFrom(ctx)
 	return func(e dbq.ComplianceException) api.Exception { return h.toAPIException(p, e) }
@@ -35,7 +42,7 @@ func (h *Handlers) render(ctx context.Context) func(dbq.ComplianceException) api
 // ListExceptions implements GET /compliance/exceptions (exception:read).
 func (h *Handlers) ListExceptions(ctx context.Context, req api.ListExceptionsRequestObject) (api.ListExceptionsResponseObject, error) {
 	p := req.Params
-	f := Filter{Status: str(p.Status), RuleID: p.RuleId, Scope: str(p.Scope), HostID: p.HostId, GroupID: p.GroupId,
+	f := Filter{Status: str(p.Status), RuleID: p.RuleId, Kind: str(p.Kind), AdvisoryID: p.AdvisoryId, Scope: str(p.Scope), HostID: p.HostId, GroupID: p.GroupId,
 		ExpiringBefore: p.ExpiringBefore}
 	if p.RequestedBy != nil {
 		s := p.RequestedBy.String()
@@ -68,8 +75,8 @@ func (h *Handlers) ListHostExceptions(ctx context.Context, req api.ListHostExcep
 func (h *Handlers) RequestHostException(ctx context.Context, req api.RequestHostExceptionRequestObject) (api.RequestHostExceptionResponseObject, error) {
 	b := req.Body
 	hostID := req.Id
-	e, err := h.svc.Request(ctx, authz.PrincipalFrom(ctx), Request{RuleID: b.RuleId, Scope: ScopeHost, HostID: &hostID,
-		Reason: b.Reason, ExpiresAt: b.ExpiresAt}, true)
+	e, err := h.svc.Request(ctx, authz.PrincipalFrom(ctx), Request{Kind: deref(str(b.Kind)), RuleID: deref(b.RuleId),
+		AdvisoryID: deref(b.AdvisoryId), Scope: ScopeHost, HostID: &hostID, Reason: b.Reason, ExpiresAt: b.ExpiresAt}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +86,8 @@ func (h *Handlers) RequestHostException(ctx context.Context, req api.RequestHost
 // RequestException implements POST /compliance/exceptions (exception:request).
 func (h *Handlers) RequestException(ctx context.Context, req api.RequestExceptionRequestObject) (api.RequestExceptionResponseObject, error) {
 	b := req.Body
-	e, err := h.svc.Request(ctx, authz.PrincipalFrom(ctx), Request{RuleID: b.RuleId, Scope: string(b.Scope),
+	e, err := h.svc.Request(ctx, authz.PrincipalFrom(ctx), Request{Kind: deref(str(b.Kind)), RuleID: deref(b.RuleId),
+		AdvisoryID: deref(b.AdvisoryId), Scope: string(b.Scope),
 		HostID: b.HostId, GroupID: b.GroupId, Reason: b.Reason, ExpiresAt: b.ExpiresAt}, false)
 	if err != nil {
 		return nil, err

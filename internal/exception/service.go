@@ -22,6 +22,7 @@ import (
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/reqinfo"
 	"github.com/openwatch/openwatch/internal/scan"
+	"github.com/openwatch/openwatch/internal/vuln"
 )
 
 // The exception statuses.
@@ -31,6 +32,12 @@ const (
 	StatusRejected = "rejected"
 	StatusRevoked  = "revoked"
 	StatusExpired  = "expired"
+)
+
+// The kinds: what an exception accepts.
+const (
+	KindRule          = "rule"
+	KindVulnerability = "vulnerability"
 )
 
 // The scopes.
@@ -96,28 +103,51 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, scans *scan.Service, opts 
 
 // Request is what a request for an exception carries.
 type Request struct {
-	RuleID    string
-	Scope     string
-	HostID    *uuid.UUID
-	GroupID   *uuid.UUID
-	Reason    string
-	ExpiresAt time.Time
+	// Kind is KindRule (the default when empty, with RuleID) or KindVulnerability (with
+	// AdvisoryID: an advisory id or an alias one names).
+	Kind       string
+	RuleID     string
+	AdvisoryID string
+	Scope      string
+	HostID     *uuid.UUID
+	GroupID    *uuid.UUID
+	Reason     string
+	ExpiresAt  time.Time
 }
 
 // Request records a pending exception for actor, audited and published in one
-// transaction. Guarded by exception:request. Errors: validation_failed naming rule_id,
-// scope, host_id, group_id, reason or expires_at; resource.not_found for a host that does
+// transaction. Guarded by exception:request. Errors: validation_failed naming kind,
+// rule_id, advisory_id (unknown, missing, or given for the other kind), scope, host_id,
+// group_id, reason or expires_at; resource.not_found for a host that does
 // not exist (hostPath: the host is the path's); resource.conflict when an open exception
-// of the same scope and rule exists.
+// of the same scope and subject exists.
 func (s *Service) Request(ctx context.Context, actor *authz.Principal, in Request, hostPath bool) (dbq.ComplianceException, error) {
 	now := s.now()
 	in.Reason = strings.TrimSpace(in.Reason)
+	in.AdvisoryID = strings.TrimSpace(in.AdvisoryID)
+	if in.Kind == "" {
+		in.Kind = KindRule
+	}
 	if err := s.validate(in, now); err != nil {
 		return dbq.ComplianceException{}, err
+	}
+	var advisory *string
+	if in.Kind == KindVulnerability {
+		advisory = &in.AdvisoryID
 	}
 	var out dbq.ComplianceException
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
+		if advisory != nil {
+			known, err := q.ExceptionAdvisoryKnown(ctx, *advisory)
+			if err != nil {
+				return err
+			}
+			if !known {
+				return apperr.Invalid("advisory_id", fmt.Sprintf(
+					"No imported advisory has the id or alias %q; GET /vulnerabilities lists them.", *advisory))
+			}
+		}
 		switch in.Scope {
 		case ScopeHost:
 			ok, err := q.ScanHostExists(ctx, *in.HostID)
@@ -143,11 +173,15 @@ func (s *Service) Request(ctx context.Context, actor *authz.Principal, in Reques
 		if err != nil {
 			return err
 		}
-		out, err = q.ExceptionInsert(ctx, dbq.ExceptionInsertParams{ID: id, RuleID: in.RuleID, Scope: in.Scope,
+		out, err = q.ExceptionInsert(ctx, dbq.ExceptionInsertParams{ID: id, Kind: in.Kind, RuleID: in.RuleID,
+			AdvisoryID: advisory, Scope: in.Scope,
 			HostID: in.HostID, GroupID: in.GroupID, Reason: in.Reason, ExpiresAt: in.ExpiresAt,
 			RequestedBy: actor.Actor().String(), RequestedAt: now, CorrelationID: reqinfo.CorrelationID(ctx)})
 		if err != nil {
 			if err := pg.Translate(err); apperr.Is(err, apperr.CodeConflict) {
+				if in.Kind == KindVulnerability {
+					return apperr.Conflict("A pending or approved exception of this vulnerability already exists for this scope.")
+				}
 				return apperr.Conflict("A pending or approved exception of this rule already exists for this scope.")
 			}
 			return err
@@ -161,7 +195,7 @@ func (s *Service) Request(ctx context.Context, actor *authz.Principal, in Reques
 		}
 		// Everyone who may approve hears of it in their feed.
 		_, err = notify.FeedAddTx(ctx, tx, notify.FeedItem{Kind: EventRequested,
-			Title: "Exception awaiting approval: " + s.RuleTitle(out.RuleID), Body: out.Reason,
+			Title: "Exception awaiting approval: " + s.SubjectTitle(out), Body: out.Reason,
 			Link: feedLink(out.ID), Permission: authz.PermExceptionApprove}, now)
 		return err
 	})
@@ -169,9 +203,27 @@ func (s *Service) Request(ctx context.Context, actor *authz.Principal, in Reques
 }
 
 func (s *Service) validate(in Request, now time.Time) error {
+	switch in.Kind {
+	case KindRule:
+		switch {
+		case in.AdvisoryID != "":
+			return apperr.Invalid("advisory_id", "A rule exception takes no advisory_id; set kind to vulnerability to except a vulnerability.")
+		case in.RuleID == "":
+			return apperr.Invalid("rule_id", "A rule exception needs rule_id.")
+		case !s.scans.RuleKnown(in.RuleID):
+			return apperr.Invalid("rule_id", fmt.Sprintf("Unknown rule %q; GET /rules lists them.", in.RuleID))
+		}
+	case KindVulnerability:
+		switch {
+		case in.RuleID != "":
+			return apperr.Invalid("rule_id", "A vulnerability exception takes no rule_id.")
+		case in.AdvisoryID == "":
+			return apperr.Invalid("advisory_id", "A vulnerability exception needs advisory_id (an advisory id or a CVE id it aliases).")
+		}
+	default:
+		return apperr.Invalid("kind", "kind must be rule or vulnerability.")
+	}
 	switch {
-	case in.RuleID == "" || !s.scans.RuleKnown(in.RuleID):
-		return apperr.Invalid("rule_id", fmt.Sprintf("Unknown rule %q; GET /rules lists them.", in.RuleID))
 	case in.Reason == "":
 		return apperr.Invalid("reason", "A reason is required: say why the risk is accepted.")
 	case in.ExpiresAt.IsZero():
@@ -213,6 +265,7 @@ func (s *Service) validate(in Request, now time.Time) error {
 // Filter narrows a list.
 type Filter struct {
 	Status, RuleID, Scope, RequestedBy *string
+	Kind, AdvisoryID                   *string
 	HostID, GroupID                    *uuid.UUID
 	ExpiringBefore                     *time.Time
 }
@@ -220,7 +273,7 @@ type Filter struct {
 // List pages exceptions newest first under f. Guarded by exception:read.
 func (s *Service) List(ctx context.Context, f Filter, page cursor.Request[uuid.UUID]) (cursor.Page[dbq.ComplianceException], error) {
 	rows, err := s.q.ExceptionList(ctx, dbq.ExceptionListParams{Status: f.Status, RuleID: f.RuleID, Scope: f.Scope,
-		GroupID: f.GroupID, RequestedBy: f.RequestedBy, ExpiringBefore: f.ExpiringBefore, HostID: f.HostID,
+		GroupID: f.GroupID, RequestedBy: f.RequestedBy, Kind: f.Kind, AdvisoryID: f.AdvisoryID, ExpiringBefore: f.ExpiringBefore, HostID: f.HostID,
 		BeforeID: page.After, RowLimit: page.Fetch()})
 	if err != nil {
 		return cursor.Page[dbq.ComplianceException]{}, pg.Translate(err)
@@ -255,6 +308,14 @@ func notFound(err error) error {
 		return apperr.NotFound("There is no such exception.")
 	}
 	return err
+}
+
+// SubjectTitle names what an exception accepts: its rule's title, or the advisory.
+func (s *Service) SubjectTitle(e dbq.ComplianceException) string {
+	if e.Kind == KindVulnerability && e.AdvisoryID != nil {
+		return "vulnerability " + *e.AdvisoryID
+	}
+	return s.RuleTitle(e.RuleID)
 }
 
 // RuleTitle returns the title of a rule (its id when it left the corpus).
@@ -330,6 +391,9 @@ func (s *Service) Decide(ctx context.Context, actor *authz.Principal, id uuid.UU
 		if err != nil {
 			return err
 		}
+		if err := s.vulnAlerts(ctx, tx, out, now); err != nil {
+			return err
+		}
 		detail := s.detail(out, reason)
 		detail["from"], detail["hosts_restated"] = e.Status, len(restated)
 		act, typ := audit.ActionExceptionApproved, EventApproved
@@ -367,7 +431,7 @@ func (s *Service) tellRequester(ctx context.Context, tx pgx.Tx, e dbq.Compliance
 		return pg.IgnoreNotFound(err)
 	}
 	_, err = notify.FeedAddTx(ctx, tx, notify.FeedItem{Kind: kind,
-		Title: fmt.Sprintf("Your exception was %s: %s", e.Status, s.RuleTitle(e.RuleID)), Body: reason,
+		Title: fmt.Sprintf("Your exception was %s: %s", e.Status, s.SubjectTitle(e)), Body: reason,
 		Link: feedLink(e.ID), UserID: &uid}, now)
 	return err
 }
@@ -375,6 +439,9 @@ func (s *Service) tellRequester(ctx context.Context, tx pgx.Tx, e dbq.Compliance
 // restate brings the results of the hosts an exception covers (or covered: those whose
 // result names it) in line with the exceptions in force now.
 func (s *Service) restate(ctx context.Context, tx pgx.Tx, e dbq.ComplianceException, now time.Time) ([]scan.Restated, error) {
+	if e.Kind != KindRule {
+		return nil, nil // exposures are read against the exceptions in force: nothing to rewrite
+	}
 	q := dbq.New(tx)
 	hosts, err := q.ExceptionCoveredHosts(ctx, dbq.ExceptionCoveredHostsParams{Scope: e.Scope, HostID: e.HostID, GroupID: e.GroupID})
 	if err != nil {
@@ -396,6 +463,25 @@ func (s *Service) restate(ctx context.Context, tx pgx.Tx, e dbq.ComplianceExcept
 	return s.scans.ReconcileExceptionsTx(ctx, tx, hosts, e.RuleID, now)
 }
 
+// vulnAlerts keeps the vulnerability_critical alerts in line with a vulnerability
+// exception that just changed: approval resolves those of the exposures it excepts;
+// revocation and expiry raise them again for the critical exposures it covered that no
+// other exception excepts.
+func (s *Service) vulnAlerts(ctx context.Context, tx pgx.Tx, e dbq.ComplianceException, now time.Time) error {
+	if e.Kind != KindVulnerability || e.AdvisoryID == nil {
+		return nil
+	}
+	switch e.Status {
+	case StatusApproved:
+		_, err := vuln.ResolveStaleCriticalTx(ctx, tx, s.audit, now)
+		return err
+	case StatusRevoked, StatusExpired:
+		_, err := vuln.ExceptionEndedTx(ctx, tx, *e.AdvisoryID, e.Scope, e.HostID, e.GroupID, now)
+		return err
+	}
+	return nil
+}
+
 func pastTense(a Action) string {
 	switch a {
 	case Approve:
@@ -408,8 +494,13 @@ func pastTense(a Action) string {
 }
 
 func (s *Service) detail(e dbq.ComplianceException, reason string) map[string]any {
-	d := map[string]any{"rule_id": e.RuleID, "scope": e.Scope, "status": e.Status, "reason": reason,
+	d := map[string]any{"kind": e.Kind, "scope": e.Scope, "status": e.Status, "reason": reason,
 		"expires_at": e.ExpiresAt.UTC().Format(time.RFC3339)}
+	if e.Kind == KindVulnerability && e.AdvisoryID != nil {
+		d["advisory_id"] = *e.AdvisoryID
+	} else {
+		d["rule_id"] = e.RuleID
+	}
 	if e.HostID != nil {
 		d["host_id"] = e.HostID.String()
 	}
@@ -422,7 +513,7 @@ func (s *Service) detail(e dbq.ComplianceException, reason string) map[string]an
 func publish(ctx context.Context, tx pgx.Tx, typ string, e dbq.ComplianceException) error {
 	_, err := events.Publish(ctx, tx, events.Event{Topic: events.TopicScans, Type: typ, HostID: e.HostID,
 		Permission: authz.PermExceptionRead, Data: map[string]any{
-			"exception_id": e.ID, "rule_id": e.RuleID, "scope": e.Scope, "host_id": e.HostID, "group_id": e.GroupID,
+			"exception_id": e.ID, "kind": e.Kind, "rule_id": e.RuleID, "advisory_id": e.AdvisoryID, "scope": e.Scope, "host_id": e.HostID, "group_id": e.GroupID,
 			"status": e.Status}})
 	return err
 }
@@ -461,6 +552,9 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 					return err
 				}
 				if err := s.raiseExpired(ctx, tx, out, restated, now); err != nil {
+					return err
+				}
+				if err := s.vulnAlerts(ctx, tx, out, now); err != nil {
 					return err
 				}
 			}
@@ -516,11 +610,18 @@ func (s *Service) RaiseExpiring(ctx context.Context) (int, error) {
 		n = len(rows)
 		for _, e := range rows {
 			severity, title := s.scans.RuleSeverityTitle(e.RuleID)
-			ruleID := e.RuleID
+			ruleID := &e.RuleID
+			if e.Kind == KindVulnerability && e.AdvisoryID != nil {
+				adv, err := dbq.New(tx).ExceptionAdvisorySeverity(ctx, *e.AdvisoryID)
+				if err != nil {
+					return err
+				}
+				severity, title, ruleID = alertSeverity(adv), s.SubjectTitle(e), nil
+			}
 			if _, err := alert.RaiseTx(ctx, tx, alert.Raise{DedupKey: expiringKey(e.ID), AlertType: AlertExpiring,
-				Severity: severity, HostID: e.HostID, RuleID: &ruleID,
+				Severity: severity, HostID: e.HostID, RuleID: ruleID,
 				Title: fmt.Sprintf("Exception for %s expires %s", title, e.ExpiresAt.UTC().Format(time.DateOnly)),
-				Body:  e.Reason, Tags: map[string]any{"exception_id": e.ID, "scope": e.Scope, "expires_at": e.ExpiresAt},
+				Body:  e.Reason, Tags: map[string]any{"exception_id": e.ID, "kind": e.Kind, "scope": e.Scope, "expires_at": e.ExpiresAt},
 				At: now}); err != nil {
 				return err
 			}
@@ -528,4 +629,17 @@ func (s *Service) RaiseExpiring(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, pg.Translate(err)
+}
+
+// alertSeverity maps an advisory's severity onto the alert severities (negligible is
+// low; unknown is medium: not knowing is no reason to look away).
+func alertSeverity(s string) string {
+	switch s {
+	case "critical", "high", "medium", "low":
+		return s
+	case "negligible":
+		return "low"
+	default:
+		return "medium"
+	}
 }

@@ -21,8 +21,23 @@
 // release above the installed one; whether the host's repositories already carry it is not
 // known to intelligence yet.
 //
-// Planned on these tables: exceptions of a CVE on a host or fleet-wide (a table keyed by
-// advisory and scope, read when listing exposures), an alert on new critical exposure
-// (apply reports each opened exposure; first_seen marks it), and a patch job from an
-// advisory's affected hosts (VulnHostsOf gives the hosts and packages).
+// Exceptions: a vulnerability exception (package exception, kind vulnerability) names an
+// advisory id or any alias one has, on a host, a group or the fleet. Exposures are never
+// rewritten for it: the lists join the approved, unexpired exceptions covering each
+// exposure (the host's own before its group's before the fleet's) and report it excepted,
+// naming the exception, with excepted hosts counted apart; so approval, revocation and
+// expiry take effect at once, without rematching.
+//
+// Alerts (alert.go): after each matching run (an import, a host's inventory change,
+// MatchAll), in the same transaction, every exposure the run opened or reopened (its
+// first_seen is the run's instant) to a critical advisory that no exception excepts raises
+// a vulnerability_critical alert, one per host and advisory (dedup key
+// vulnerability_critical:<host>:<advisory>); the live ones whose exposure was resolved,
+// excepted or is no longer critical resolve themselves. Critical is the advisory's
+// severity: the distribution's rating when the record has one, otherwise a CVSS v3 base
+// score of 9.0 or more (severity.go). When an exception ends (revoked or expired),
+// ExceptionEndedTx raises the alert again for the critical exposures it covered.
+//
+// A patch job from an advisory (internal/change, advisory.go) targets its exposed hosts
+// with an installable fix, leaving out those an exception in force covers (ExceptedHosts).
 package vuln

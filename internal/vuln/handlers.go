@@ -52,7 +52,7 @@ func (h *Handlers) GetVulnerability(ctx context.Context, req api.GetVulnerabilit
 	a := d.Advisory
 	out := api.VulnerabilityDetail{Id: a.ID, Aliases: nonNil(a.Aliases), Summary: a.Summary, Details: a.Details,
 		Severity: api.VulnerabilitySeverity(a.Severity), CvssScore: a.CvssScore, CvssVector: a.CvssVector, Published: a.Published,
-		Modified: a.Modified, Withdrawn: a.Withdrawn, Source: a.Source, HostCount: d.HostCount, Affected: []api.VulnerabilityAffected{}}
+		Modified: a.Modified, Withdrawn: a.Withdrawn, Source: a.Source, HostCount: d.HostCount, ExceptedHostCount: d.ExceptedHostCount, Affected: []api.VulnerabilityAffected{}}
 	for _, af := range d.Affected {
 		item := api.VulnerabilityAffected{Release: af.Release, Ecosystem: af.Ecosystem, Package: af.Package, Versions: nonNil(af.Versions)}
 		if err := json.Unmarshal(af.Ranges, &item.Ranges); err != nil {
@@ -80,9 +80,11 @@ func (h *Handlers) ListVulnerabilityHosts(ctx context.Context, req api.ListVulne
 			return h.svc.Hosts(ctx, req.VulnerabilityId, r)
 		},
 		func(r dbq.VulnHostsOfRow) api.VulnerableHost {
-			return api.VulnerableHost{HostId: r.HostID, Hostname: r.Hostname, DisplayName: r.DisplayName, Package: r.Package,
+			v := api.VulnerableHost{HostId: r.HostID, Hostname: r.Hostname, DisplayName: r.DisplayName, Package: r.Package,
 				Release: r.Release, InstalledVersion: r.InstalledVersion, FixedVersion: r.FixedVersion,
 				FixInstallable: r.FixedVersion != nil, Binaries: nonNil(r.Binaries), FirstSeen: r.FirstSeen}
+			v.Status, v.ExceptionId = exposureStatus(r.ExceptionID)
+			return v
 		})
 	if err != nil {
 		return nil, err
@@ -98,10 +100,12 @@ func (h *Handlers) ListHostVulnerabilities(ctx context.Context, req api.ListHost
 			return h.svc.OfHost(ctx, req.HostId, str(p.Severity), r)
 		},
 		func(r dbq.VulnOfHostRow) api.HostVulnerability {
-			return api.HostVulnerability{Id: r.ID, Aliases: nonNil(r.Aliases), Summary: r.Summary,
+			v := api.HostVulnerability{Id: r.ID, Aliases: nonNil(r.Aliases), Summary: r.Summary,
 				Severity: api.VulnerabilitySeverity(r.Severity), CvssScore: r.CvssScore, Package: r.Package, Release: r.Release,
 				InstalledVersion: r.InstalledVersion, FixedVersion: r.FixedVersion, FixInstallable: r.FixedVersion != nil,
 				Binaries: nonNil(r.Binaries), FirstSeen: r.FirstSeen}
+			v.Status, v.ExceptionId = exposureStatus(r.ExceptionID)
+			return v
 		})
 	if err != nil {
 		return nil, err
@@ -137,10 +141,20 @@ func (h *Handlers) ListVulnerabilityFeedImports(ctx context.Context, req api.Lis
 	return api.ListVulnerabilityFeedImports200JSONResponse{Items: page.Items, NextCursor: page.Next}, nil
 }
 
+// exposureStatus renders the exception (its id as text, empty for none) that excepts an
+// exposure.
+func exposureStatus(exceptionID string) (api.ExposureStatus, *uuid.UUID) {
+	id, err := uuid.Parse(exceptionID)
+	if err != nil {
+		return api.ExposureStatusExposed, nil
+	}
+	return api.ExposureStatusExcepted, &id
+}
+
 func toAPIVulnerability(r dbq.VulnListRow) api.Vulnerability {
 	return api.Vulnerability{Id: r.ID, Aliases: nonNil(r.Aliases), Summary: r.Summary, Severity: api.VulnerabilitySeverity(r.Severity),
 		CvssScore: r.CvssScore, CvssVector: r.CvssVector, Published: r.Published, Modified: r.Modified, HostCount: r.HostCount,
-		Packages: nonNil(r.Packages), FixedVersions: nonNil(r.FixedVersions)}
+		ExceptedHostCount: r.ExceptedHostCount, Packages: nonNil(r.Packages), FixedVersions: nonNil(r.FixedVersions)}
 }
 
 func toAPIImport(r dbq.VulnFeedImport) api.FeedImport {

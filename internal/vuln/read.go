@@ -44,11 +44,13 @@ func (s *Service) List(ctx context.Context, f ListFilter, page cursor.Request[Ra
 	return cursor.Cut(page, rows, func(r dbq.VulnListRow) RankKey { return RankKey{Rank: r.SeverityRank, ID: r.ID} }), nil
 }
 
-// Detail is an advisory with its affected entries and open exposure count.
+// Detail is an advisory with its affected entries, the live hosts exposed to it and
+// those whose exposure an exception in force excepts.
 type Detail struct {
-	Advisory  dbq.VulnAdvisory
-	Affected  []dbq.VulnAffected
-	HostCount int64
+	Advisory          dbq.VulnAdvisory
+	Affected          []dbq.VulnAffected
+	HostCount         int64
+	ExceptedHostCount int64
 }
 
 // Get returns one advisory. Guarded by vulnerability:read. Errors: resource.not_found.
@@ -65,7 +67,7 @@ func (s *Service) Get(ctx context.Context, id string) (Detail, error) {
 	if err != nil {
 		return Detail{}, pg.Translate(err)
 	}
-	return Detail{Advisory: a, Affected: af, HostCount: n}, nil
+	return Detail{Advisory: a, Affected: af, HostCount: n.Exposed, ExceptedHostCount: n.Excepted}, nil
 }
 
 func errNoAdvisory() error { return apperr.NotFound("No imported advisory has this id.") }

@@ -80,8 +80,10 @@ type ImportResult struct {
 	Rejections  []Rejection
 	HostsSynced int
 	Match       MatchStats
-	Store       time.Duration
-	Matching    time.Duration
+	// CriticalAlerts counts the vulnerability_critical alerts the import raised.
+	CriticalAlerts int
+	Store          time.Duration
+	Matching       time.Duration
 }
 
 // record is one file of a feed.
@@ -289,6 +291,9 @@ func (s *Service) importRecords(ctx context.Context, actor *authz.Principal, sou
 		}
 		st.add(syncStats)
 		st.Pairs = len(pairs)
+		if res.CriticalAlerts, err = criticalAlerts(ctx, tx, s.audit, nil, now); err != nil {
+			return err
+		}
 		res.Match = st
 		res.Matching = time.Since(matchStart)
 		rej, err := json.Marshal(nonNilRejections(res.Rejections))
@@ -310,7 +315,8 @@ func (s *Service) importRecords(ctx context.Context, actor *authz.Principal, sou
 		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionVulnFeedImported, "vulnerability_feed_import", id.String(),
 			map[string]any{"source": source, "file_name": fileName, "added": imp.Added, "updated": imp.Updated,
 				"unchanged": imp.Unchanged, "withdrawn": imp.Withdrawn, "rejected": imp.Rejected,
-				"rematched_packages": len(pairs), "exposures_opened": st.Opened, "exposures_resolved": st.Resolved}))
+				"rematched_packages": len(pairs), "exposures_opened": st.Opened, "exposures_resolved": st.Resolved,
+				"critical_alerts_raised": res.CriticalAlerts}))
 	})
 	if err != nil {
 		s.recordFailure(ctx, actor, source, fileName, started, imp, res.Rejections, err)
@@ -480,7 +486,11 @@ func (s *Service) HostInventoryChangedTx(ctx context.Context, tx pgx.Tx, hostID 
 	if err := q.VulnMatchLockShared(ctx); err != nil {
 		return pg.Translate(err)
 	}
-	_, err = refreshHost(ctx, tx, hostID, s.now().UTC())
+	now := s.now().UTC()
+	if _, err = refreshHost(ctx, tx, hostID, now); err != nil {
+		return err
+	}
+	_, err = criticalAlerts(ctx, tx, s.audit, &hostID, now)
 	return err
 }
 
@@ -509,6 +519,10 @@ func (s *Service) MatchAll(ctx context.Context) (MatchStats, error) {
 		}
 		st, err = matchPairs(ctx, tx, pairs, now)
 		st.add(syncStats)
+		if err != nil {
+			return err
+		}
+		_, err = criticalAlerts(ctx, tx, s.audit, nil, now)
 		return err
 	})
 	return st, err

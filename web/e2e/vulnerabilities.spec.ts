@@ -5,13 +5,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { crc32 } from "node:zlib";
-import { adminApi, adminPage, expectAccessible, shot } from "./helpers";
+import { adminApi, adminPage, expectAccessible, shot, signIn } from "./helpers";
 
 // Vulnerability exposure through the UI, on the run's sshd target (scripts/e2e.sh): its
 // inventory is collected, a small OSV feed written here (a zip of one record for a
 // package the target has, fixed above its installed version) is uploaded on the Feeds
 // tab, and the exposure shows in the fleet list, in the advisory's drawer with the host,
-// on the host's Vulnerabilities tab and in the import history.
+// on the host's Vulnerabilities tab and in the import history. Then a critical record
+// raises an alert; an exception of its CVE alias requested from the host tab by the admin
+// and approved by a second person (four eyes) shows the exposure excepted and resolves the
+// alert.
 test.describe.configure({ mode: "serial" });
 
 const run = Date.now().toString(36);
@@ -23,6 +26,9 @@ let admin: APIRequestContext;
 let hostId = "";
 let credId = "";
 let installed = "";
+let userId = "";
+const approverName = `e2e-vapprover-${run}`;
+const approverPassword = `vapprover-${run}-0123456789`;
 
 // onTarget runs a shell command as root on the target and returns its output.
 function onTarget(cmd: string): string {
@@ -92,11 +98,17 @@ test.beforeAll(async ({ browser }) => {
   expect(res.status(), await res.text()).toBe(200);
   installed = onTarget("dpkg-query -W -f='${source:Version}' bash");
   expect(installed).not.toBe("");
+  res = await admin.post("/api/v1/users", {
+    data: { username: approverName, email: `${approverName}@example.com`, password: approverPassword, role: "security_admin" },
+  });
+  expect(res.status(), await res.text()).toBe(201);
+  userId = ((await res.json()) as { id: string }).id;
   page = await adminPage(browser);
 });
 
 test.afterAll(async () => {
   await page?.context().close();
+  if (userId) await admin.delete(`/api/v1/users/${userId}`);
   if (credId) await admin.delete(`/api/v1/credentials/${credId}`);
   if (hostId) await admin.delete(`/api/v1/hosts/${hostId}`);
 });
@@ -223,4 +235,98 @@ test("a vulnerability exposure report of the fleet is generated on the Reports p
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// bashRecord is an OSV record of the target's bash, fixed above the installed version.
+function bashRecord(id: string, alias: string, urgency: string, withdrawn?: string) {
+  return {
+    schema_version: "1.6.0",
+    id,
+    modified: new Date().toISOString(),
+    ...(withdrawn ? { withdrawn } : {}),
+    aliases: [alias],
+    summary: `bash: critical end-to-end advisory ${run}`,
+    affected: [
+      {
+        package: { ecosystem: "Debian:12", name: "bash" },
+        ranges: [{ type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: `${installed}+e2e2` }] }],
+        ecosystem_specific: { urgency },
+      },
+    ],
+  };
+}
+
+async function upload(record: object) {
+  const res = await admin.post(`/api/v1/vulnerabilities/feeds:import?source=e2e-crit-${run}&file_name=crit.json`, {
+    data: Buffer.from(JSON.stringify(record)),
+    headers: { "Content-Type": "application/octet-stream" },
+  });
+  expect(res.status(), await res.text()).toBe(200);
+}
+
+test("a critical exposure alerts; an exception of its CVE, approved by another person, excepts it", async ({ browser }, testInfo) => {
+  test.setTimeout(120_000);
+  const critical = `DSA-E2E${run.toUpperCase()}-9`;
+  const cve = `CVE-2098-${run}`;
+  await upload(bashRecord(critical, cve, "critical"));
+
+  // The new critical exposure raised an alert naming the advisory.
+  await page.goto(`/alerts?host_id=${hostId}`);
+  const alertLink = page.getByTestId("alert-link").filter({ hasText: critical });
+  await expect(alertLink).toHaveCount(1);
+  await alertLink.click();
+  await expect(page.getByTestId("alert-advisory")).toHaveText(critical);
+  await shot(page, "vulnerability-alert");
+
+  // The admin requests an exception of the CVE alias on this host from the host tab.
+  await page.goto(`/hosts/${hostId}?tab=vulnerabilities`);
+  const row = page.getByTestId("host-vulnerabilities").getByRole("row").filter({ hasText: critical });
+  await expect(row.getByTestId("exposure-status")).toHaveText("exposed");
+  await row.getByTestId("vuln-request-exception").click();
+  const form = page.getByRole("dialog", { name: "Request an exception of a vulnerability" });
+  await form.getByTestId("vuln-exception-subject").click();
+  await page.getByRole("option", { name: cve }).click();
+  await form.getByTestId("vuln-exception-reason").fill(`e2e ${run}: not reachable from the network`);
+  await expectAccessible(page, testInfo, "vulnerability exception request");
+  await shot(page, "vulnerability-exception-request");
+  await form.getByTestId("vuln-exception-submit").click();
+  await expect(form).toBeHidden();
+  const list = (await (
+    await admin.get(`/api/v1/compliance/exceptions?kind=vulnerability&status=pending&advisory_id=${encodeURIComponent(cve)}`)
+  ).json()) as { items: { id: string }[] };
+  expect(list.items).toHaveLength(1);
+  const id = list.items[0]?.id ?? "";
+  const refused = await admin.post(`/api/v1/exceptions/${id}:approve`, { data: { reason: "mine" } });
+  expect(refused.status(), "four eyes").toBe(403);
+
+  // A second person approves it from the Exceptions page, filtered to vulnerabilities.
+  const other = await (await browser.newContext()).newPage();
+  await other.goto("/sign-in");
+  await signIn(other, approverName, approverPassword);
+  await expect(other.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  await other.goto(`/exceptions?kind=vulnerability&status=pending`);
+  await expect(other.getByTestId("exception-link").filter({ hasText: cve })).toHaveCount(1);
+  await other.getByTestId("exception-link").filter({ hasText: cve }).click();
+  const detail = other.getByTestId("exception-detail");
+  await expect(detail.getByTestId("exception-advisory")).toHaveText(cve);
+  await detail.getByTestId("decision-reason").fill("reviewed: isolated host");
+  await detail.getByTestId("exception-approve").click();
+  await expect(detail.getByTestId("exception-status")).toHaveText("approved");
+  await other.context().close();
+
+  // The exposure shows excepted on the host tab and in the fleet list; the alert resolved.
+  await page.goto(`/hosts/${hostId}?tab=vulnerabilities`);
+  await expect(row.getByTestId("exposure-status")).toHaveText("excepted");
+  await expectAccessible(page, testInfo, "host vulnerabilities excepted");
+  await shot(page, "host-vulnerabilities-excepted");
+  await page.goto(`/vulnerabilities?q=${encodeURIComponent(critical)}`);
+  await expect(page.getByTestId("vuln-excepted-count").first()).toHaveText("1");
+  await page.goto(`/exceptions?kind=vulnerability`);
+  await expect(page.getByTestId("exception-kind").first()).toHaveText("vulnerability");
+  await expectAccessible(page, testInfo, "exceptions of vulnerabilities");
+  const alerts = (await (await admin.get(`/api/v1/alerts?host_id=${hostId}`)).json()) as { items: { title: string; state: string }[] };
+  expect(alerts.items.filter((a) => a.title.includes(critical)).map((a) => a.state)).toEqual(["resolved"]);
+
+  // The record withdrawn, nothing of it stays for other specs.
+  await upload(bashRecord(critical, cve, "critical", new Date().toISOString()));
 });

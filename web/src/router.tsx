@@ -13,7 +13,7 @@ import { AppLayout } from "./layout/AppLayout";
 import { RouteError, RouteNotFound } from "./layout/RouteError";
 import { ALERT_SEVERITIES, ALERT_STATES } from "./pages/AlertModel";
 import { CHANGE_STATUSES } from "./pages/ChangeModel";
-import { BATCH_STATUSES, bool, EXCEPTION_SCOPES, EXCEPTION_STATUSES, oneOf, partial, RESULT_STATUSES, RULE_CATEGORIES, safeRedirect, SCAN_STATUSES, SEVERITIES, str, VULN_SEVERITIES } from "./lib/search";
+import { BATCH_STATUSES, bool, EXCEPTION_KINDS, EXCEPTION_SCOPES, EXCEPTION_STATUSES, oneOf, partial, RESULT_STATUSES, RULE_CATEGORIES, safeRedirect, SCAN_STATUSES, SEVERITIES, str, VULN_SEVERITIES } from "./lib/search";
 
 export interface RouterContext {
   queryClient: QueryClient;
@@ -252,6 +252,7 @@ export const exceptionsRoute = createRoute({
     partial({
       status: oneOf(s.status, EXCEPTION_STATUSES),
       scope: oneOf(s.scope, EXCEPTION_SCOPES),
+      kind: oneOf(s.kind, EXCEPTION_KINDS),
       host_id: str(s.host_id),
       exception: str(s.exception),
     }),

@@ -208,7 +208,8 @@ export interface paths {
          *     `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
          *     `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
          *     thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
-         *     when the periodic check finds the audit chain broken). One alert per
+         *     when the periodic check finds the audit chain broken, `vulnerability_critical` when
+         *     a host becomes exposed to a critical advisory). One alert per
          *     `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
          *     combine; `since` and `until` bound when the alert last occurred and first occurred.
          *     400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -789,11 +790,15 @@ export interface paths {
         get: operations["listExceptions"];
         put?: never;
         /**
-         * Request an exception of a rule on a host, a group or the whole fleet.
+         * Request an exception of a rule or a vulnerability on a host, a group or the whole fleet.
          * @description As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
-         *     needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
-         *     its id (or with an id it does not take), an unknown group, a missing reason, a past
-         *     or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+         *     needs `group_id`, `fleet` takes neither. A vulnerability exception
+         *     (`kind: vulnerability`, `advisory_id`) covers the exposure of the hosts in its scope
+         *     to every advisory whose id or alias is `advisory_id`; while approved and unexpired,
+         *     those exposures are listed as excepted and raise no alert. 400 naming the field for
+         *     a scope without its id (or with an id it does not take), an unknown group, a missing
+         *     reason, a past or too distant expiry, an unknown `rule_id` or `advisory_id`, or a
+         *     body mixing the fields of both kinds; 409 for a duplicate open exception.
          */
         post: operations["requestException"];
         delete?: never;
@@ -1925,13 +1930,16 @@ export interface paths {
         get: operations["listHostExceptions"];
         put?: never;
         /**
-         * Request an exception of a rule on this host.
-         * @description Records a pending exception of host scope; someone other than the requester with
+         * Request an exception of a rule or a vulnerability on this host.
+         * @description Records a pending exception of host scope, of a rule (`rule_id`, the default kind)
+         *     or of a vulnerability (`kind: vulnerability` with `advisory_id`); someone other than
+         *     the requester with
          *     `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
          *     must be in the future and within `compliance.exception_max_days` (365 by default).
          *     400 naming the field for a missing reason, a past or too distant expiry or an
-         *     unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
-         *     host exists.
+         *     unknown `rule_id` or `advisory_id`, or for a body mixing the fields of both kinds;
+         *     409 when a pending or approved exception of the same rule or advisory on the host
+         *     exists.
          */
         post: operations["requestHostException"];
         delete?: never;
@@ -4619,8 +4627,11 @@ export interface components {
              *     `change_rollback_failed` (a host could not be restored to its captured state; key
              *     per job and host; critical), `ssh_certificate_expiring` (an issued SSH host
              *     certificate expires within 14 days, medium, or within 3 days or already, critical;
-             *     key per certificate and severity; resolved when it is renewed or revoked). Each
-             *     resolves itself when its condition clears.
+             *     key per certificate and severity; resolved when it is renewed or revoked),
+             *     `vulnerability_critical` (matching opened an exposure of a host to a critical
+             *     advisory that no exception in force excepts; key per host and advisory; critical;
+             *     resolved when the exposure is fixed, withdrawn or excepted). Each resolves itself
+             *     when its condition clears.
              */
             alert_type: string;
             body?: string;
@@ -5508,6 +5519,8 @@ export interface components {
             };
         };
         Exception: {
+            /** @description The advisory id or alias a vulnerability exception accepts (null for a rule exception). */
+            advisory_id?: string | null;
             /** Format: date-time */
             decided_at?: string | null;
             decided_by?: string | null;
@@ -5522,6 +5535,7 @@ export interface components {
             host_id?: string | null;
             /** Format: uuid */
             id: string;
+            kind: components["schemas"]["ExceptionKind"];
             /** @description Why the risk is accepted (the requester's words). */
             reason: string;
             /** Format: date-time */
@@ -5534,8 +5548,10 @@ export interface components {
             /** Format: date-time */
             revoked_at?: string | null;
             revoked_by?: string | null;
-            rule_id: string;
-            rule_title: string;
+            /** @description The rule a rule exception accepts (absent for a vulnerability exception). */
+            rule_id?: string;
+            /** @description The rule's title (absent for a vulnerability exception). */
+            rule_title?: string;
             scope: components["schemas"]["ExceptionScope"];
             status: components["schemas"]["ExceptionStatus"];
             /** Format: date-time */
@@ -5545,23 +5561,37 @@ export interface components {
             /** @description Why; recorded in the audit trail. Required, not blank. */
             reason: string;
         };
+        /**
+         * @description What the exception accepts: a failing compliance rule (`rule_id`) or exposure to a
+         *     vulnerability (`advisory_id`: an advisory id or any of its aliases, so a CVE id
+         *     covers every DSA or USN record aliasing it).
+         * @enum {string}
+         */
+        ExceptionKind: "rule" | "vulnerability";
         ExceptionPage: {
             items: components["schemas"]["Exception"][];
             next_cursor: string | null;
         };
         ExceptionRequest: {
+            /**
+             * @description Required for a vulnerability exception; an imported advisory's id or an alias
+             *     one names (a CVE id). Refused for a rule exception.
+             */
+            advisory_id?: string;
             /** Format: date-time */
             expires_at: string;
             /** Format: uuid */
             group_id?: string;
             /** Format: uuid */
             host_id?: string;
+            kind?: components["schemas"]["ExceptionKind"];
             reason: string;
-            rule_id: string;
+            /** @description Required for a rule exception (the default kind); refused for a vulnerability exception. */
+            rule_id?: string;
             scope: components["schemas"]["ExceptionScope"];
         };
         /**
-         * @description One rule on one host, on the hosts of a group, or on the whole fleet.
+         * @description One rule or vulnerability on one host, on the hosts of a group, or on the whole fleet.
          * @enum {string}
          */
         ExceptionScope: "host" | "group" | "fleet";
@@ -5571,6 +5601,14 @@ export interface components {
          * @enum {string}
          */
         ExceptionStatus: "pending" | "approved" | "rejected" | "revoked" | "expired";
+        /**
+         * @description `excepted` while an approved, unexpired vulnerability exception covers the host and
+         *     advisory (by the advisory's id or an alias); `exposed` otherwise. Excepted exposures
+         *     count apart and raise no alert; they count again when the exception is revoked or
+         *     expires, without any rescan.
+         * @enum {string}
+         */
+        ExposureStatus: "exposed" | "excepted";
         FeedImport: {
             added: number;
             /** Format: int64 */
@@ -5909,10 +5947,17 @@ export interface components {
             liveness: components["schemas"]["HostLiveness"] | null;
         };
         HostExceptionRequest: {
+            /**
+             * @description Required for a vulnerability exception; an imported advisory's id or an alias
+             *     one names (a CVE id). Refused for a rule exception.
+             */
+            advisory_id?: string;
             /** Format: date-time */
             expires_at: string;
+            kind?: components["schemas"]["ExceptionKind"];
             reason: string;
-            rule_id: string;
+            /** @description Required for a rule exception (the default kind); refused for a vulnerability exception. */
+            rule_id?: string;
         };
         HostGroup: {
             /** Format: date-time */
@@ -6186,6 +6231,11 @@ export interface components {
             binaries: string[];
             /** Format: double */
             cvss_score: number | null;
+            /**
+             * Format: uuid
+             * @description The approved exception in force that excepts this exposure (the host's own before its group's before the fleet's).
+             */
+            exception_id: string | null;
             /** Format: date-time */
             first_seen: string;
             fix_installable: boolean;
@@ -6195,6 +6245,7 @@ export interface components {
             package: string;
             release: string;
             severity: components["schemas"]["VulnerabilitySeverity"];
+            status: components["schemas"]["ExposureStatus"];
             summary: string;
         };
         HostVulnerabilityPage: {
@@ -7351,11 +7402,16 @@ export interface components {
              */
             cvss_score: number | null;
             cvss_vector: string | null;
+            /**
+             * Format: int64
+             * @description Live hosts whose open exposure an approved, unexpired exception excepts.
+             */
+            excepted_host_count: number;
             /** @description The fixed versions named for the exposed hosts' releases (empty when no fix is known). */
             fixed_versions: string[];
             /**
              * Format: int64
-             * @description Live hosts with an open exposure.
+             * @description Live hosts with an open exposure that no exception in force excepts.
              */
             host_count: number;
             /** @description The OSV id (e.g. DSA-5500-1, USN-6400-1, CVE-2024-1234). */
@@ -7391,7 +7447,15 @@ export interface components {
             cvss_vector: string | null;
             /** @description The record's details, cut to 8 KiB. */
             details: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Live hosts whose open exposure an approved, unexpired exception excepts.
+             */
+            excepted_host_count: number;
+            /**
+             * Format: int64
+             * @description Live hosts with an open exposure that no exception in force excepts.
+             */
             host_count: number;
             id: string;
             /** Format: date-time */
@@ -7465,6 +7529,11 @@ export interface components {
             /** @description The installed binary packages built from the package. */
             binaries: string[];
             display_name: string;
+            /**
+             * Format: uuid
+             * @description The approved exception in force that excepts this exposure (the host's own before its group's before the fleet's).
+             */
+            exception_id: string | null;
             /** Format: date-time */
             first_seen: string;
             /** @description True when the advisory names a fixed version for the host's release above the installed one; the host's repositories are not checked. */
@@ -7477,6 +7546,7 @@ export interface components {
             /** @description The package as the advisory names it (the source package on Debian and Ubuntu). */
             package: string;
             release: string;
+            status: components["schemas"]["ExposureStatus"];
         };
         VulnerableHostPage: {
             items: components["schemas"]["VulnerableHost"][];
@@ -8666,6 +8736,9 @@ export interface operations {
             query?: {
                 status?: components["schemas"]["ExceptionStatus"];
                 rule_id?: string;
+                kind?: components["schemas"]["ExceptionKind"];
+                /** @description The advisory id or alias a vulnerability exception names, exactly. */
+                advisory_id?: string;
                 host_id?: string;
                 group_id?: string;
                 scope?: components["schemas"]["ExceptionScope"];

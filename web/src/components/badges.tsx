@@ -1,4 +1,5 @@
 import { Badge } from "@mantine/core";
+import { AnchorLink } from "./links";
 
 // Badge colours are Mantine's light and outline variants, darkened in theme.ts to keep AA
 // contrast. Badges never shrink below their text: a table squeezing a column would
@@ -67,5 +68,21 @@ export function ExceptionStatusBadge({ status, testId }: { status: string; testI
     <Badge miw="fit-content" color={EXCEPTION_COLOR[status] ?? "gray"} variant="light" data-testid={testId}>
       {status}
     </Badge>
+  );
+}
+
+// ExposureBadge shows whether an exposure counts (exposed) or an approved exception in
+// force excepts it; an excepted one links to its exception.
+export function ExposureBadge({ status, exceptionId }: { status: string; exceptionId?: string | null }) {
+  const badge = (
+    <Badge miw="fit-content" color={status === "excepted" ? "violet" : "red"} variant="light" data-testid="exposure-status">
+      {status}
+    </Badge>
+  );
+  if (status !== "excepted" || !exceptionId) return badge;
+  return (
+    <AnchorLink to="/exceptions" search={{ exception: exceptionId }} aria-label={`excepted by exception ${exceptionId}`}>
+      {badge}
+    </AnchorLink>
   );
 }

@@ -28,6 +28,7 @@ export function safeRedirect(v: unknown): string | undefined {
 export const RESULT_STATUSES = ["pass", "fail", "skipped", "error", "excepted"] as const;
 export const EXCEPTION_STATUSES = ["pending", "approved", "rejected", "revoked", "expired"] as const;
 export const EXCEPTION_SCOPES = ["host", "group", "fleet"] as const;
+export const EXCEPTION_KINDS = ["rule", "vulnerability"] as const;
 export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
 // The severities of vulnerability advisories (distribution ratings or CVSS bands).
 export const VULN_SEVERITIES = ["critical", "high", "medium", "low", "negligible", "unknown"] as const;

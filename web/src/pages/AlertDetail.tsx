@@ -133,6 +133,16 @@ export function AlertDetail({ id }: { id: string }) {
         {a.rule_id && (
           <Stat label="Rule" value={<AnchorLink to="/rules/$ruleId" params={{ ruleId: a.rule_id }}>{a.rule_id}</AnchorLink>} />
         )}
+        {a.alert_type === "vulnerability_critical" && typeof a.tags?.advisory_id === "string" && (
+          <Stat
+            label="Advisory"
+            value={
+              <AnchorLink to="/vulnerabilities" search={{ vuln: a.tags.advisory_id }} data-testid="alert-advisory">
+                {a.tags.advisory_id}
+              </AnchorLink>
+            }
+          />
+        )}
         {a.rule_id && scanId && (
           <Stat
             label="Evidence"

@@ -94,11 +94,21 @@ export function ExceptionDetail({ id }: { id: string }) {
         <Text size="sm">{e.scope === "fleet" ? "fleet-wide" : `one ${e.scope}`}</Text>
       </Group>
       <Title order={2} size="h4">
-        {e.rule_title}
+        {e.kind === "vulnerability" ? `Vulnerability ${e.advisory_id ?? ""}` : e.rule_title}
       </Title>
       <Text size="sm">{e.reason}</Text>
       <SimpleGrid cols={2}>
-        <Stat label="Rule" value={<AnchorLink to="/rules/$ruleId" params={{ ruleId: e.rule_id }}>{e.rule_id}</AnchorLink>} />
+        {e.rule_id && <Stat label="Rule" value={<AnchorLink to="/rules/$ruleId" params={{ ruleId: e.rule_id }}>{e.rule_id}</AnchorLink>} />}
+        {e.advisory_id && (
+          <Stat
+            label="Advisory or alias"
+            value={
+              <AnchorLink to="/vulnerabilities" search={{ q: e.advisory_id }} data-testid="exception-advisory">
+                {e.advisory_id}
+              </AnchorLink>
+            }
+          />
+        )}
         {e.host_id && (
           <Stat
             label="Host"

@@ -12,7 +12,7 @@ import { PageHeader } from "../components/PageHeader";
 import { ExceptionStatusBadge } from "../components/badges";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatDateTime } from "../lib/format";
-import { EXCEPTION_SCOPES, EXCEPTION_STATUSES } from "../lib/search";
+import { EXCEPTION_KINDS, EXCEPTION_SCOPES, EXCEPTION_STATUSES } from "../lib/search";
 import { ExceptionDetail } from "./ExceptionDetail";
 import { ExceptionForm } from "./ExceptionForm";
 
@@ -20,12 +20,13 @@ type Exception = Schemas["Exception"];
 
 const columns: ListColumn<Exception>[] = [
   { id: "status", header: "Status", cell: ({ row }) => <ExceptionStatusBadge status={row.original.status} /> },
+  { id: "kind", header: "Kind", cell: ({ row }) => <span data-testid="exception-kind">{row.original.kind}</span> },
   {
     id: "rule",
-    header: "Rule",
+    header: "Rule or vulnerability",
     cell: ({ row }) => (
       <AnchorLink from="/exceptions" to="/exceptions" search={(s) => ({ ...s, exception: row.original.id })} data-testid="exception-link">
-        {row.original.rule_title}
+        {row.original.kind === "vulnerability" ? row.original.advisory_id : row.original.rule_title}
       </AnchorLink>
     ),
   },
@@ -54,11 +55,11 @@ export function ExceptionsPage() {
   const search = useSearch({ from: "/app/exceptions" });
   const navigate = useNavigate({ from: "/exceptions" });
   const [requesting, setRequesting] = useState(false);
-  const { status, scope, host_id } = search;
+  const { status, scope, host_id, kind } = search;
   const query = useInfiniteQuery({
-    queryKey: ["compliance", "exceptions", "list", { status, scope, host_id }],
+    queryKey: ["compliance", "exceptions", "list", { status, scope, host_id, kind }],
     queryFn: ({ pageParam }: { pageParam: string | undefined }) =>
-      unwrap(api.GET("/compliance/exceptions", { params: { query: { status, scope, host_id, limit: 100, cursor: pageParam } } })),
+      unwrap(api.GET("/compliance/exceptions", { params: { query: { status, scope, host_id, kind, limit: 100, cursor: pageParam } } })),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
@@ -67,7 +68,7 @@ export function ExceptionsPage() {
     <>
       <PageHeader
         title="Exceptions"
-        description="Accepted risks: a failing rule excepted on a host, a group or the fleet until its expiry, approved by a second person."
+        description="Accepted risks: a failing rule or a vulnerability excepted on a host, a group or the fleet until its expiry, approved by a second person."
       />
       <Group mb="sm" align="flex-end">
         <Select
@@ -86,11 +87,20 @@ export function ExceptionsPage() {
           allowDeselect={false}
           w={180}
         />
-        {(status || scope || host_id) && (
+        <Select
+          label="Kind"
+          data={[{ value: "", label: "Any" }, ...EXCEPTION_KINDS.map((s) => ({ value: s, label: s }))]}
+          value={kind ?? ""}
+          onChange={(v) => void navigate({ search: (s) => ({ ...s, kind: (v || undefined) as typeof kind }) })}
+          allowDeselect={false}
+          w={180}
+          data-testid="exception-kind-filter"
+        />
+        {(status || scope || host_id || kind) && (
           <Button
             variant="subtle"
             size="sm"
-            onClick={() => void navigate({ search: (s) => ({ ...s, status: undefined, scope: undefined, host_id: undefined }) })}
+            onClick={() => void navigate({ search: (s) => ({ ...s, status: undefined, scope: undefined, host_id: undefined, kind: undefined }) })}
           >
             Clear filters
           </Button>

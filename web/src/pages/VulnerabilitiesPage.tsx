@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Drawer, FileButton, Group, Loader, Select, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Badge, Button, Drawer, FileButton, Group, Loader, Select, Stack, Table, Tabs, Text, TextInput, Title, VisuallyHidden } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
@@ -9,11 +9,12 @@ import { Can } from "../auth/Can";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
-import { SeverityBadge } from "../components/badges";
+import { ExposureBadge, SeverityBadge } from "../components/badges";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatDateTime } from "../lib/format";
 import { VULN_SEVERITIES } from "../lib/search";
 import { VulnerabilityPatchButton } from "./VulnerabilityPatch";
+import { VulnerabilityExceptionForm } from "./VulnerabilityExceptionForm";
 
 type Vulnerability = Schemas["Vulnerability"];
 type FeedImport = Schemas["FeedImport"];
@@ -39,6 +40,7 @@ const columns: ListColumn<Vulnerability>[] = [
   { id: "cvss", header: "CVSS", cell: ({ row }) => row.original.cvss_score ?? "—" },
   { id: "packages", header: "Packages", cell: ({ row }) => row.original.packages.join(", ") },
   { id: "hosts", header: "Hosts", cell: ({ row }) => <span data-testid="vuln-host-count">{row.original.host_count}</span> },
+  { id: "excepted", header: "Excepted", cell: ({ row }) => <span data-testid="vuln-excepted-count">{row.original.excepted_host_count}</span> },
   { id: "fixed", header: "Fixed in", cell: ({ row }) => row.original.fixed_versions.join(", ") || "no fix yet" },
 ];
 
@@ -161,6 +163,7 @@ export function VulnerabilityDetail({ id }: { id: string }) {
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
   const hostRows: VulnerableHost[] = useMemo(() => hosts.data?.pages.flatMap((p) => p.items) ?? [], [hosts.data]);
+  const [excepting, setExcepting] = useState<{ hostId?: string; hostLabel?: string }>();
   if (detail.isPending) return <Loader role="status" size="sm" aria-label="Loading advisory" />;
   if (detail.error) return <ErrorAlert error={detail.error} />;
   const v = detail.data;
@@ -219,7 +222,34 @@ export function VulnerabilityDetail({ id }: { id: string }) {
           ))}
         </Table.Tbody>
       </Table>
-      <Title order={5}>Exposed hosts ({v.host_count})</Title>
+      <Group justify="space-between">
+        <Title order={5}>
+          Exposed hosts ({v.host_count}
+          {v.excepted_host_count > 0 && <>, {v.excepted_host_count} excepted</>})
+        </Title>
+        <Can permission="exception:request">
+          <Button size="xs" variant="light" onClick={() => setExcepting({})} data-testid="vuln-request-fleet-exception">
+            Request exception
+          </Button>
+        </Can>
+      </Group>
+      {excepting && (
+        <Stack gap="xs" p="sm" style={{ border: "1px solid var(--mantine-color-default-border)", borderRadius: 4 }}>
+          <Group justify="space-between">
+            <Text fw={500}>Request an exception of {v.id}</Text>
+            <Button size="xs" variant="subtle" onClick={() => setExcepting(undefined)}>
+              Cancel
+            </Button>
+          </Group>
+          <VulnerabilityExceptionForm
+            advisoryId={v.id}
+            aliases={v.aliases}
+            hostId={excepting.hostId}
+            hostLabel={excepting.hostLabel}
+            onDone={() => setExcepting(undefined)}
+          />
+        </Stack>
+      )}
       <ErrorAlert error={hosts.error} />
       <Table striped data-testid="vuln-hosts">
         <Table.Thead>
@@ -229,6 +259,10 @@ export function VulnerabilityDetail({ id }: { id: string }) {
             <Table.Th>Installed</Table.Th>
             <Table.Th>Fixed</Table.Th>
             <Table.Th>Fix installable</Table.Th>
+            <Table.Th>Status</Table.Th>
+            <Table.Th>
+              <VisuallyHidden>Actions</VisuallyHidden>
+            </Table.Th>
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -243,6 +277,23 @@ export function VulnerabilityDetail({ id }: { id: string }) {
               <Table.Td>{h.installed_version}</Table.Td>
               <Table.Td>{h.fixed_version ?? "—"}</Table.Td>
               <Table.Td>{h.fix_installable ? "yes" : "no"}</Table.Td>
+              <Table.Td>
+                <ExposureBadge status={h.status} exceptionId={h.exception_id} />
+              </Table.Td>
+              <Table.Td>
+                {h.status === "exposed" && (
+                  <Can permission="exception:request">
+                    <Button
+                      size="xs"
+                      variant="subtle"
+                      onClick={() => setExcepting({ hostId: h.host_id, hostLabel: h.display_name || h.hostname })}
+                      data-testid="vuln-host-request-exception"
+                    >
+                      Except on host
+                    </Button>
+                  </Can>
+                )}
+              </Table.Td>
             </Table.Tr>
           ))}
         </Table.Tbody>
