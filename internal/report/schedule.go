@@ -354,15 +354,17 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	sendErr := s.deliverOne(ctx, job.Args)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if id := job.Args.DeliveryID; id != nil && s.deliveries != nil {
-		if err := s.deliveries.ReportDeliveryOutcome(rctx, *id, sendErr, job.Attempt >= job.MaxAttempts); err != nil {
-			return errors.Join(sendErr, err)
-		}
-	}
+	// The schedule's last error is written before the delivery's outcome, so whoever sees
+	// the delivery failed also sees it on the schedule.
 	if sendErr != nil {
 		s.log.WarnContext(ctx, "scheduled report delivery failed", "report_id", job.Args.ReportID.String(),
 			"channel_id", job.Args.ChannelID.String(), "attempt", job.Attempt, "error", sendErr)
 		if err := s.recordDeliveryError(rctx, job.Args, sendErr); err != nil {
+			return errors.Join(sendErr, err)
+		}
+	}
+	if id := job.Args.DeliveryID; id != nil && s.deliveries != nil {
+		if err := s.deliveries.ReportDeliveryOutcome(rctx, *id, sendErr, job.Attempt >= job.MaxAttempts); err != nil {
 			return errors.Join(sendErr, err)
 		}
 	}
