@@ -100,7 +100,7 @@ test("credential → discovery → host → connectivity → scan → evidence �
   await shot(page, "scan-completed");
 
   // The evidence of a failing rule: what ran, what came back, what was expected.
-  await page.getByLabel("Result").first().click();
+  await page.getByRole("combobox", { name: "Result", exact: true }).first().click();
   await page.getByRole("option", { name: "fail", exact: true }).click();
   await expect(page).toHaveURL(/status=fail/);
   const evidenceLink = results.getByRole("link", { name: / \(evidence\)$/ }).first();
@@ -129,7 +129,7 @@ test("credential → discovery → host → connectivity → scan → evidence �
   await expect(page.getByRole("img", { name: "Passing percentage of the host over time" }).locator(".recharts-surface").first()).toBeVisible();
   await expect(page.getByTestId("host-compliance-summary")).toContainText("passing");
   const hostResults = page.getByRole("table", { name: "Rule results" });
-  await page.getByLabel("Result").first().click();
+  await page.getByRole("combobox", { name: "Result", exact: true }).first().click();
   await page.getByRole("option", { name: "fail", exact: true }).click();
   await expect(page).toHaveURL(/status=fail/);
   await hostResults.getByRole("link", { name: / \(evidence\)$/ }).first().click();
