@@ -190,7 +190,8 @@ export function AppLayout() {
             </Group>
           </Group>
         </AppShell.Header>
-        <AppShell.Navbar p="xs" aria-label="Main">
+        {/* The navigation scrolls on its own when it is taller than the window. */}
+        <AppShell.Navbar p="xs" aria-label="Main" style={{ overflowY: "auto" }}>
           <nav aria-label="Main">
             {navGroups(NAV.filter((n) => can(n.permission))).map((g) => {
               const links = g.items.map((n) => (
