@@ -72,7 +72,7 @@ async function scanHost(admin: APIRequestContext): Promise<{ hostId: string; cre
 
 type OscalDoc = {
   uuid: string;
-  results?: { findings: { target: { "target-id": string } }[] }[];
+  results?: { findings?: { target: { "target-id": string } }[] }[];
   "back-matter": { resources: { props?: { name: string; value: string }[]; rlinks?: { hashes?: { value: string }[] }[] }[] };
 };
 
@@ -137,7 +137,7 @@ test("reports: generate, download every format, verify offline, schedules", asyn
       expect(source!.rlinks?.[0]?.hashes?.[0]?.value).toBe(digest);
       expect(source!.props?.find((p) => p.name === "signing-key-id")?.value).toBeTruthy();
       if (root === "assessment-results") {
-        const targets = doc!.results!.flatMap((r) => r.findings.map((f) => f.target["target-id"]));
+        const targets = doc!.results!.flatMap((r) => (r.findings ?? []).map((f) => f.target["target-id"]));
         for (const rule of scannedRules) expect(targets).toContain(rule);
       }
     }
