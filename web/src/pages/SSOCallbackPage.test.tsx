@@ -34,6 +34,8 @@ describe("single sign-on", () => {
     });
     const { router } = renderApp("/sso/callback?handoff=code-1");
     await waitFor(() => expect(router.state.location.pathname).toBe("/"));
+    // The landing page's route finishes loading before the test ends, not after teardown.
+    await waitFor(() => expect(router.state.status).toBe("idle"));
     const exchanges = seen.filter((r) => r.path === "/api/v1/auth/sso/handoff");
     expect(exchanges.map((r) => r.body)).toEqual([{ handoff_code: "code-1" }]);
   });
