@@ -132,13 +132,7 @@ SELECT v.id, v.aliases, v.summary, v.severity, v.severity_rank, v.cvss_score, v.
 FROM vuln_advisories v
 JOIN vuln_exposures e ON e.advisory_id = v.id AND e.resolved_at IS NULL
 JOIN live_hosts h ON h.id = e.host_id
-LEFT JOIN LATERAL (
-    SELECT x.id FROM compliance_exceptions x
-    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
-      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
-      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
-    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
-    LIMIT 1) ex ON true
+LEFT JOIN LATERAL vuln_exception_for(v.id, v.aliases, h.id, h.group_id) ex ON true
 WHERE v.withdrawn IS NULL
   AND (sqlc.narg(severity)::text IS NULL OR v.severity = sqlc.narg(severity))
   AND (sqlc.narg(package)::text IS NULL OR e.package = sqlc.narg(package))
@@ -162,13 +156,7 @@ SELECT count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NULL)::bigint AS exposed
 FROM vuln_exposures e
 JOIN vuln_advisories v ON v.id = e.advisory_id
 JOIN live_hosts h ON h.id = e.host_id
-LEFT JOIN LATERAL (
-    SELECT x.id FROM compliance_exceptions x
-    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
-      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
-      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
-    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
-    LIMIT 1) ex ON true
+LEFT JOIN LATERAL vuln_exception_for(v.id, v.aliases, h.id, h.group_id) ex ON true
 WHERE e.advisory_id = @advisory_id AND e.resolved_at IS NULL;
 
 -- name: VulnHostsOf :many
@@ -178,13 +166,7 @@ SELECT e.host_id, h.hostname, h.display_name, e.package, e.release, e.installed_
 FROM vuln_exposures e
 JOIN vuln_advisories v ON v.id = e.advisory_id
 JOIN live_hosts h ON h.id = e.host_id
-LEFT JOIN LATERAL (
-    SELECT x.id FROM compliance_exceptions x
-    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
-      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
-      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
-    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
-    LIMIT 1) ex ON true
+LEFT JOIN LATERAL vuln_exception_for(v.id, v.aliases, h.id, h.group_id) ex ON true
 WHERE e.advisory_id = @advisory_id AND e.resolved_at IS NULL
   AND (sqlc.narg(after_host)::uuid IS NULL OR (e.host_id, e.package) > (sqlc.narg(after_host)::uuid, sqlc.narg(after_package)::text))
 ORDER BY e.host_id, e.package
@@ -197,13 +179,7 @@ SELECT v.id, v.aliases, v.summary, v.severity, v.severity_rank, v.cvss_score, v.
 FROM vuln_exposures e
 JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL
 JOIN hosts h ON h.id = e.host_id
-LEFT JOIN LATERAL (
-    SELECT x.id FROM compliance_exceptions x
-    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
-      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
-      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
-    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
-    LIMIT 1) ex ON true
+LEFT JOIN LATERAL vuln_exception_for(v.id, v.aliases, h.id, h.group_id) ex ON true
 WHERE e.host_id = @host_id AND e.resolved_at IS NULL
   AND (sqlc.narg(severity)::text IS NULL OR v.severity = sqlc.narg(severity))
   AND (sqlc.narg(after_rank)::smallint IS NULL
@@ -255,13 +231,7 @@ JOIN (SELECT unnest(@host_ids::uuid[]) AS host_id, unnest(@advisory_ids::text[])
     ON p.host_id = e.host_id AND p.advisory_id = e.advisory_id
 JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'
 JOIN live_hosts h ON h.id = e.host_id
-LEFT JOIN LATERAL (
-    SELECT x.id FROM compliance_exceptions x
-    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
-      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
-      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
-    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
-    LIMIT 1) ex ON true
+LEFT JOIN LATERAL vuln_exception_for(v.id, v.aliases, h.id, h.group_id) ex ON true
 WHERE e.resolved_at IS NULL AND ex.id IS NULL
 ORDER BY e.host_id, v.id, e.package;
 
@@ -273,13 +243,7 @@ SELECT DISTINCT ON (e.host_id, v.id) e.host_id, v.id AS advisory_id, v.aliases, 
 FROM vuln_exposures e
 JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'
 JOIN live_hosts h ON h.id = e.host_id
-LEFT JOIN LATERAL (
-    SELECT x.id FROM compliance_exceptions x
-    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
-      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
-      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
-    ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
-    LIMIT 1) ex ON true
+LEFT JOIN LATERAL vuln_exception_for(v.id, v.aliases, h.id, h.group_id) ex ON true
 WHERE e.resolved_at IS NULL AND ex.id IS NULL AND e.first_seen = @at
   AND (sqlc.narg(host_id)::uuid IS NULL OR e.host_id = sqlc.narg(host_id))
 ORDER BY e.host_id, v.id, e.package;
@@ -307,13 +271,7 @@ WHERE a.alert_type = 'vulnerability_critical' AND a.state IN ('active', 'acknowl
     SELECT 1 FROM vuln_exposures e
     JOIN vuln_advisories v ON v.id = e.advisory_id AND v.withdrawn IS NULL AND v.severity = 'critical'
     JOIN live_hosts h ON h.id = e.host_id
-    LEFT JOIN LATERAL (
-        SELECT x.id FROM compliance_exceptions x
-        WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
-          AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
-          AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id))
-        ORDER BY CASE x.scope WHEN 'host' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, x.id
-        LIMIT 1) ex ON true
+    LEFT JOIN LATERAL vuln_exception_for(v.id, v.aliases, h.id, h.group_id) ex ON true
     WHERE e.host_id = a.host_id AND e.advisory_id = a.tags->>'advisory_id' AND e.resolved_at IS NULL AND ex.id IS NULL)
 ORDER BY a.dedup_key;
 
@@ -322,8 +280,6 @@ ORDER BY a.dedup_key;
 -- advisories (by its id or any alias) covers, on the host, its group or the fleet.
 SELECT h.id FROM hosts h
 WHERE h.id = ANY(@host_ids::uuid[]) AND EXISTS (
-    SELECT 1 FROM compliance_exceptions x
-    JOIN vuln_advisories v ON v.id = ANY(@advisory_ids::text[])
-    WHERE x.kind = 'vulnerability' AND x.status = 'approved' AND x.expires_at > now()
-      AND (x.advisory_id = v.id OR x.advisory_id = ANY(v.aliases))
-      AND (x.scope = 'fleet' OR (x.scope = 'host' AND x.host_id = h.id) OR (x.scope = 'group' AND x.group_id = h.group_id)));
+    SELECT 1 FROM vuln_advisories v
+    CROSS JOIN LATERAL vuln_exception_for(v.id, v.aliases, h.id, h.group_id) ex
+    WHERE v.id = ANY(@advisory_ids::text[]));
