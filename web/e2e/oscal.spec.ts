@@ -18,7 +18,10 @@ let credId = "";
 let scanId = "";
 let rulesTotal = 0;
 
-type Doc = { "assessment-results": { uuid: string; results: { findings: { target: { "target-id": string } }[] }[] } };
+type Doc = {
+  "assessment-results": { uuid: string; "import-ap": { href: string }; results: { findings: { target: { "target-id": string } }[] }[] };
+};
+type Plan = { "assessment-plan": { uuid: string } };
 
 test.beforeAll(async ({ browser }) => {
   test.setTimeout(300_000);
@@ -52,12 +55,12 @@ test.afterAll(async () => {
   if (hostId) await admin.delete(`/api/v1/hosts/${hostId}`);
 });
 
-async function downloaded(button: ReturnType<Page["getByRole"]>): Promise<{ name: string; doc: Doc }> {
+async function downloaded<T = Doc>(button: ReturnType<Page["getByRole"]>): Promise<{ name: string; doc: T }> {
   const download = page.waitForEvent("download");
   await button.click();
   const d = await download;
   const path = await d.path();
-  return { name: d.suggestedFilename(), doc: JSON.parse(readFileSync(path, "utf8")) as Doc };
+  return { name: d.suggestedFilename(), doc: JSON.parse(readFileSync(path, "utf8")) as T };
 }
 
 test("a scan and one of its results download as OSCAL assessment results", async ({}, testInfo) => {
@@ -70,6 +73,13 @@ test("a scan and one of its results download as OSCAL assessment results", async
   expect(whole.doc["assessment-results"].results[0]?.findings).toHaveLength(rulesTotal);
   await expectAccessible(page, testInfo, "scan-oscal");
   await shot(page, "scan-oscal");
+
+  // The plan the results import: the same document the API serves, naming the scan's rules.
+  const planRes = await downloaded<Plan>(page.getByRole("button", { name: "Download OSCAL assessment plan of this scan" }));
+  expect(planRes.name).toBe(`openwatch-scan-${scanId}-assessment-plan.json`);
+  const apiPlan = (await (await admin.get(`/api/v1/scans/${scanId}/oscal/assessment-plan`)).json()) as Plan;
+  expect(planRes.doc["assessment-plan"].uuid).toBe(apiPlan["assessment-plan"].uuid);
+  expect(whole.doc["assessment-results"]["import-ap"].href).toBe(`/api/v1/scans/${scanId}/oscal/assessment-plan`);
 
   // One result, from its evidence panel.
   const ruleId = whole.doc["assessment-results"].results[0]?.findings[0]?.target["target-id"] ?? "";

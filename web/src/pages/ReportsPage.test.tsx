@@ -98,6 +98,27 @@ describe("reports", { timeout: 20_000 }, () => {
     expect(await within(dialog).findByText(/is not valid/)).toBeTruthy();
   });
 
+  it("follows a report opened while it runs and offers its downloads once it completes", async () => {
+    const running = { ...report, status: "running", progress: 40, generated_at: undefined, summary: undefined };
+    let reads = 0;
+    serve(["report:read"], {
+      "GET /api/v1/reports": () => json(200, { items: [running], next_cursor: null }),
+      [`GET /api/v1/reports/${report.id}`]: () => {
+        reads++;
+        return json(200, reads === 1 ? running : report);
+      },
+    });
+    renderApp("/reports");
+    const row = await screen.findByTestId(`report-${report.id}`);
+    await userEvent.click(within(row).getByRole("button", { name: "Audit trail report" }));
+    const detail = await screen.findByRole("dialog", { name: "Audit trail report" });
+    expect(within(detail).getByRole("progressbar", { name: `Progress of report ${report.id} (detail)` })).toBeTruthy();
+    const json_ = await within(detail).findByRole("link", { name: `Download JSON of report ${report.id}` }, { timeout: 8000 });
+    expect(json_.getAttribute("href")).toBe(`/api/v1/reports/${report.id}/export?format=json`);
+    expect(within(detail).getByText(/Generated/)).toBeTruthy();
+    expect(reads).toBeGreaterThanOrEqual(2);
+  });
+
   it("shows a schedule's last run, its report, the last error and the next run", async () => {
     const schedule = {
       id: "01900000-0000-7000-8000-0000000000aa",

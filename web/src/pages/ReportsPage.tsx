@@ -224,11 +224,23 @@ function SummaryView({ report }: { report: Report }) {
   );
 }
 
-// ReportDetail shows one report: its facts, summary and downloads.
-function ReportDetail({ report, onClose }: { report: Report; onClose: () => void }) {
+// ReportDetail shows one report: its facts, summary and downloads. It reads the report
+// itself, starting from the list's copy, and follows it while it is generated, so a report
+// opened while running shows its downloads once it completes.
+function ReportDetail({ initial, onClose }: { initial: Report; onClose: () => void }) {
+  const { data: report, error } = useQuery({
+    queryKey: ["reports", "detail", initial.id],
+    queryFn: () => unwrap(api.GET("/reports/{id}", { params: { path: { id: initial.id } } })),
+    initialData: initial,
+    refetchInterval: (q) => (q.state.data?.status === "queued" || q.state.data?.status === "running" ? 2000 : false),
+  });
   return (
     <Modal opened onClose={onClose} title={report.title} size="lg">
       <Stack>
+        {error && <ErrorAlert error={error} />}
+        {(report.status === "queued" || report.status === "running") && (
+          <Progress value={report.progress} size="sm" aria-label={`Progress of report ${report.id} (detail)`} />
+        )}
         <Text size="sm">
           {report.kind} · {report.scope.type}
           {report.scope.id ? ` ${report.scope.id}` : ""} · requested by {report.requested_by_name}
@@ -369,7 +381,7 @@ function ReportList() {
           </Table.Tbody>
         </Table>
       )}
-      {open && <ReportDetail report={open} onClose={() => setOpen(undefined)} />}
+      {open && <ReportDetail initial={open} onClose={() => setOpen(undefined)} />}
     </Card>
   );
 }

@@ -111,7 +111,10 @@ export function ScanDetailPage() {
         }
         actions={
           done ? (
-            <OscalDownload scanId={scanId} />
+            <Group gap="xs">
+              <OscalDownload scanId={scanId} />
+              <OscalDownload scanId={scanId} plan />
+            </Group>
           ) : (
             canCancel &&
             active && (
