@@ -1131,6 +1131,27 @@ func (e MaintenanceRecurrence) Valid() bool {
 	}
 }
 
+// Defines values for MetricsListenerStatusAuth.
+const (
+	MetricsListenerStatusAuthBasic  MetricsListenerStatusAuth = "basic"
+	MetricsListenerStatusAuthBearer MetricsListenerStatusAuth = "bearer"
+	MetricsListenerStatusAuthNone   MetricsListenerStatusAuth = "none"
+)
+
+// Valid indicates whether the value is a known member of the MetricsListenerStatusAuth enum.
+func (e MetricsListenerStatusAuth) Valid() bool {
+	switch e {
+	case MetricsListenerStatusAuthBasic:
+		return true
+	case MetricsListenerStatusAuthBearer:
+		return true
+	case MetricsListenerStatusAuthNone:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MonitoringState.
 const (
 	MonitoringStateCritical    MonitoringState = "critical"
@@ -1359,6 +1380,39 @@ func (e ReachabilityStatus) Valid() bool {
 	case ReachabilityStatusUnknown:
 		return true
 	case ReachabilityStatusUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReadinessCheckStatus.
+const (
+	Failing ReadinessCheckStatus = "failing"
+	Ok      ReadinessCheckStatus = "ok"
+)
+
+// Valid indicates whether the value is a known member of the ReadinessCheckStatus enum.
+func (e ReadinessCheckStatus) Valid() bool {
+	switch e {
+	case Failing:
+		return true
+	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReadinessResponseStatus.
+const (
+	Ready ReadinessResponseStatus = "ready"
+)
+
+// Valid indicates whether the value is a known member of the ReadinessResponseStatus enum.
+func (e ReadinessResponseStatus) Valid() bool {
+	switch e {
+	case Ready:
 		return true
 	default:
 		return false
@@ -2760,6 +2814,21 @@ type ComplianceTrend struct {
 // ComplianceTrendInterval defines model for ComplianceTrend.Interval.
 type ComplianceTrendInterval string
 
+// ConnectionPoolStats This process's database connection pool.
+type ConnectionPoolStats struct {
+	AcquireCount int64 `json:"acquire_count"`
+
+	// AcquireWaitSeconds Total time spent waiting for a connection.
+	AcquireWaitSeconds float64 `json:"acquire_wait_seconds"`
+	AcquiredConns      int     `json:"acquired_conns"`
+
+	// EmptyAcquireCount Acquisitions that had to wait for a connection.
+	EmptyAcquireCount int64 `json:"empty_acquire_count"`
+	IdleConns         int   `json:"idle_conns"`
+	MaxConns          int   `json:"max_conns"`
+	TotalConns        int   `json:"total_conns"`
+}
+
 // ConnectivityBreakdown defines model for ConnectivityBreakdown.
 type ConnectivityBreakdown struct {
 	Critical    int64  `json:"critical"`
@@ -2935,6 +3004,18 @@ type CustomRoleCreateRequest struct {
 type CustomRoleUpdateRequest struct {
 	Description *string   `json:"description,omitempty"`
 	Permissions *[]string `json:"permissions,omitempty"`
+}
+
+// DatabaseStatus defines model for DatabaseStatus.
+type DatabaseStatus struct {
+	// Managed True when OpenWatch runs its own local PostgreSQL cluster; false for an external server.
+	Managed bool `json:"managed"`
+
+	// Pool This process's database connection pool.
+	Pool ConnectionPoolStats `json:"pool"`
+
+	// ServerVersion The PostgreSQL server version ("" when it did not answer).
+	ServerVersion string `json:"server_version"`
 }
 
 // DiscoveredHost defines model for DiscoveredHost.
@@ -4115,6 +4196,12 @@ type IntelligenceState struct {
 	Snapshot map[string]interface{} `json:"snapshot"`
 }
 
+// JobQueueDepth defines model for JobQueueDepth.
+type JobQueueDepth struct {
+	Depth int64  `json:"depth"`
+	Kind  string `json:"kind"`
+}
+
 // LicenseStateResponse defines model for LicenseStateResponse.
 type LicenseStateResponse struct {
 	CustomerId    *string                    `json:"customer_id,omitempty"`
@@ -4271,6 +4358,21 @@ type MaintenanceWindowUpdate struct {
 	TimeZone    *string                `json:"time_zone,omitempty"`
 	WeekOfMonth *WeekOfMonth           `json:"week_of_month,omitempty"`
 }
+
+// MetricsListenerStatus defines model for MetricsListenerStatus.
+type MetricsListenerStatus struct {
+	Auth MetricsListenerStatusAuth `json:"auth"`
+
+	// Enabled Whether this process serves Prometheus metrics.
+	Enabled bool `json:"enabled"`
+
+	// Listen The address GET /metrics is served on ("" when off).
+	Listen string `json:"listen"`
+	Tls    bool   `json:"tls"`
+}
+
+// MetricsListenerStatusAuth defines model for MetricsListenerStatus.Auth.
+type MetricsListenerStatusAuth string
 
 // MonitoringState defines model for MonitoringState.
 type MonitoringState string
@@ -4509,6 +4611,30 @@ type PlatformRangeFamily string
 
 // ReachabilityStatus defines model for ReachabilityStatus.
 type ReachabilityStatus string
+
+// ReadinessCheck defines model for ReadinessCheck.
+type ReadinessCheck struct {
+	// Detail One sentence about the check's outcome.
+	Detail string `json:"detail"`
+
+	// Name database, migrations, worker or managed_database.
+	//
+	// Example: database
+	Name   string               `json:"name"`
+	Status ReadinessCheckStatus `json:"status"`
+}
+
+// ReadinessCheckStatus defines model for ReadinessCheck.Status.
+type ReadinessCheckStatus string
+
+// ReadinessResponse defines model for ReadinessResponse.
+type ReadinessResponse struct {
+	Checks []ReadinessCheck        `json:"checks"`
+	Status ReadinessResponseStatus `json:"status"`
+}
+
+// ReadinessResponseStatus defines model for ReadinessResponse.Status.
+type ReadinessResponseStatus string
 
 // RebootPolicy Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
 type RebootPolicy string
@@ -5368,6 +5494,21 @@ type ServiceAccountList struct {
 // Severity defines model for Severity.
 type Severity string
 
+// SystemStatus defines model for SystemStatus.
+type SystemStatus struct {
+	Build    VersionResponse       `json:"build"`
+	Checks   []ReadinessCheck      `json:"checks"`
+	Database DatabaseStatus        `json:"database"`
+	Metrics  MetricsListenerStatus `json:"metrics"`
+
+	// Queue Jobs not finished yet, per job kind, most first.
+	Queue []JobQueueDepth `json:"queue"`
+
+	// Ready Whether every readiness check passed (GET /ready would answer 200).
+	Ready   bool         `json:"ready"`
+	Workers WorkerStatus `json:"workers"`
+}
+
 // UserCreateRequest defines model for UserCreateRequest.
 type UserCreateRequest struct {
 	Email    openapi_types.Email `json:"email"`
@@ -5611,6 +5752,16 @@ type WeekOfMonth string
 
 // Weekday defines model for Weekday.
 type Weekday string
+
+// WorkerStatus defines model for WorkerStatus.
+type WorkerStatus struct {
+	// LastSeen When a worker process last showed it was alive; absent when none has been seen.
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+
+	// LeaderAlive True while the elected job leader's lease is current, i.e. some worker process is running.
+	LeaderAlive          bool `json:"leader_alive"`
+	ThisProcessWorksJobs bool `json:"this_process_works_jobs"`
+}
 
 // AsOf defines model for AsOf.
 type AsOf = time.Time
@@ -7159,6 +7310,9 @@ type ServerInterface interface {
 	// GetOpenAPIYAML This API document, as YAML.
 	// (GET /openapi.yaml)
 	GetOpenAPIYAML(ctx echo.Context) error
+	// GetReadiness Report whether this process is ready to take traffic.
+	// (GET /ready)
+	GetReadiness(ctx echo.Context) error
 	// ListRemediationRequests List remediation requests, newest first.
 	// (GET /remediation/requests)
 	ListRemediationRequests(ctx echo.Context, params ListRemediationRequestsParams) error
@@ -7417,6 +7571,9 @@ type ServerInterface interface {
 	// PutSSHConfig Change the SSH client settings.
 	// (PUT /system/ssh/config)
 	PutSSHConfig(ctx echo.Context) error
+	// GetSystemStatus The state of this installation, for the system status page.
+	// (GET /system/status)
+	GetSystemStatus(ctx echo.Context) error
 	// ListUsers List users.
 	// (GET /users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
@@ -10707,6 +10864,15 @@ func (w *ServerInterfaceWrapper) GetOpenAPIYAML(ctx echo.Context) error {
 	return err
 }
 
+// GetReadiness converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReadiness(ctx)
+	return err
+}
+
 // ListRemediationRequests converts echo context to params.
 func (w *ServerInterfaceWrapper) ListRemediationRequests(ctx echo.Context) error {
 	var err error
@@ -12230,6 +12396,15 @@ func (w *ServerInterfaceWrapper) PutSSHConfig(ctx echo.Context) error {
 	return err
 }
 
+// GetSystemStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSystemStatus(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSystemStatus(ctx)
+	return err
+}
+
 // ListUsers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
 	var err error
@@ -12843,6 +13018,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/notifications/feed\\:read-all", wrapper.MarkFeedRead, options.OperationMiddlewares["markFeedRead"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
+	router.GET(options.BaseURL+"/ready", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 	router.GET(options.BaseURL+"/remediation/requests", wrapper.ListRemediationRequests, options.OperationMiddlewares["listRemediationRequests"]...)
 	router.POST(options.BaseURL+"/remediation/requests", wrapper.CreateRemediationRequest, options.OperationMiddlewares["createRemediationRequest"]...)
 	router.GET(options.BaseURL+"/remediation/requests/:rid", wrapper.GetRemediationRequest, options.OperationMiddlewares["getRemediationRequest"]...)
@@ -12929,6 +13105,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/system/ssh-certificates/config", wrapper.PutSSHCertificateConfig, options.OperationMiddlewares["putSSHCertificateConfig"]...)
 	router.GET(options.BaseURL+"/system/ssh/config", wrapper.GetSSHConfig, options.OperationMiddlewares["getSSHConfig"]...)
 	router.PUT(options.BaseURL+"/system/ssh/config", wrapper.PutSSHConfig, options.OperationMiddlewares["putSSHConfig"]...)
+	router.GET(options.BaseURL+"/system/status", wrapper.GetSystemStatus, options.OperationMiddlewares["getSystemStatus"]...)
 	router.GET(options.BaseURL+"/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/users", wrapper.CreateUser, options.OperationMiddlewares["createUser"]...)
 	router.DELETE(options.BaseURL+"/users/:id", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)
@@ -26244,6 +26421,72 @@ func (response GetOpenAPIYAMLdefaultJSONResponse) VisitGetOpenAPIYAMLResponse(w 
 	return err
 }
 
+type GetReadinessRequestObject struct {
+}
+
+type GetReadinessResponseObject interface {
+	VisitGetReadinessResponse(w http.ResponseWriter) error
+}
+
+type GetReadiness200JSONResponse ReadinessResponse
+
+func (response GetReadiness200JSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadiness400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetReadiness400JSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadiness503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadinessdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetReadinessdefaultJSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRemediationRequestsRequestObject struct {
 	Params ListRemediationRequestsParams
 }
@@ -34159,6 +34402,86 @@ func (response PutSSHConfigdefaultJSONResponse) VisitPutSSHConfigResponse(w http
 	return err
 }
 
+type GetSystemStatusRequestObject struct {
+}
+
+type GetSystemStatusResponseObject interface {
+	VisitGetSystemStatusResponse(w http.ResponseWriter) error
+}
+
+type GetSystemStatus200JSONResponse SystemStatus
+
+func (response GetSystemStatus200JSONResponse) VisitGetSystemStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSystemStatus400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSystemStatus400JSONResponse) VisitGetSystemStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSystemStatus401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSystemStatus401JSONResponse) VisitGetSystemStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSystemStatus403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSystemStatus403JSONResponse) VisitGetSystemStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSystemStatusdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSystemStatusdefaultJSONResponse) VisitGetSystemStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListUsersRequestObject struct {
 	Params ListUsersParams
 }
@@ -36481,6 +36804,9 @@ type StrictServerInterface interface {
 	// GetOpenAPIYAML This API document, as YAML.
 	// (GET /openapi.yaml)
 	GetOpenAPIYAML(ctx context.Context, request GetOpenAPIYAMLRequestObject) (GetOpenAPIYAMLResponseObject, error)
+	// GetReadiness Report whether this process is ready to take traffic.
+	// (GET /ready)
+	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
 	// ListRemediationRequests List remediation requests, newest first.
 	// (GET /remediation/requests)
 	ListRemediationRequests(ctx context.Context, request ListRemediationRequestsRequestObject) (ListRemediationRequestsResponseObject, error)
@@ -36739,6 +37065,9 @@ type StrictServerInterface interface {
 	// PutSSHConfig Change the SSH client settings.
 	// (PUT /system/ssh/config)
 	PutSSHConfig(ctx context.Context, request PutSSHConfigRequestObject) (PutSSHConfigResponseObject, error)
+	// GetSystemStatus The state of this installation, for the system status page.
+	// (GET /system/status)
+	GetSystemStatus(ctx context.Context, request GetSystemStatusRequestObject) (GetSystemStatusResponseObject, error)
 	// ListUsers List users.
 	// (GET /users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
@@ -41491,6 +41820,29 @@ func (sh *strictHandler) GetOpenAPIYAML(ctx echo.Context) error {
 	return nil
 }
 
+// GetReadiness operation middleware
+func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
+	var request GetReadinessRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReadiness(ctx.Request().Context(), request.(GetReadinessRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReadiness")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReadinessResponseObject); ok {
+		return validResponse.VisitGetReadinessResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListRemediationRequests operation middleware
 func (sh *strictHandler) ListRemediationRequests(ctx echo.Context, params ListRemediationRequestsParams) error {
 	var request ListRemediationRequestsRequestObject
@@ -44265,6 +44617,29 @@ func (sh *strictHandler) PutSSHConfig(ctx echo.Context) error {
 	return nil
 }
 
+// GetSystemStatus operation middleware
+func (sh *strictHandler) GetSystemStatus(ctx echo.Context) error {
+	var request GetSystemStatusRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSystemStatus(ctx.Request().Context(), request.(GetSystemStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSystemStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSystemStatusResponseObject); ok {
+		return validResponse.VisitGetSystemStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListUsers operation middleware
 func (sh *strictHandler) ListUsers(ctx echo.Context, params ListUsersParams) error {
 	var request ListUsersRequestObject
@@ -44956,1029 +45331,1056 @@ func (sh *strictHandler) CreateVulnerabilityPatchJob(ctx echo.Context, vulnerabi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3tktw2tiD4KojcO6Gqe1mpqtJH26rYmFHLclu3LUuhkt0z49KSSBKZCRcToAGwUmm3I/bXPMD82TfY",
-	"F9k3uU+ygQOABJlg8iNLsnfH/aOtSoLgwcHBwfk+v85Svik4I0zJ2bNfZwUWeEMUEfDXc/lmqf+bEZkK",
-	"WijK2ezZ7DmTWyIQlkitKVtJJBXnGcJK/y0RZVJhptDJu69foEePHn15Cj8RnCG+RIxv57NoRvVEP5dE",
-	"7GbRjOENmT2bYRnz5SyayXRNNlh/d8nFBqvZs1mGFTlTdENm0UztCj1aKkHZavbbb9HsBRGKLmmKFXn5",
-	"saD6969projYh/0Ny3eISlmSDKX1a3oNNM/RHc5phtQaK0T0TARtqV6kWdkGsx3K8E52rYDYr8fmrViP",
-	"bSxogz/STbmZPfvi8kk021Bm/rqoVkWZIisi2su6VliV8uCiGqvhSwOxhPe6wDVPGwASpuH5cWZQNItm",
-	"gtzxW/iXQUg2+xDcglJIHgDt/ZqghJGPKk5hRGJAI6gQ5I7yUqICr8gcPUcbnOvt1vsCIxGVCKPH5+dd",
-	"0JthbfR+S9hKrWfPnlxcAoLd3xchqL/OCVHf0g1V+5B/w7dmw6kiGxmhC6Q4ujg/P0cnGVniMlfo4vy0",
-	"C7gcJvVhsy/Nnl2cRzUd6Al7CeFrfSa3XNx2EcBztHRDEIVjlvzt5Xv0UJ/tnGKWkofVAJnUC0hwnicR",
-	"IndE7JAoc3J6hTBDJbtlfMsQZ6R3F6p5uzbi6eP+ffiGS/XqK/0ifKLAal1/Yc2liqmhxZ9LIMFnSpQk",
-	"yCjKEkbuf6Jz+uNnzsim4IqwdPd3sgttTsnozyVB5h1UEIFyvqIpzhEviMB63BUSpMjxTiJBVCkYnBEu",
-	"6IoynCNBZJmragvWBGdE1EvwIDjTIBxaj7czF5df9G9Nc3VvYFE4/2OscvqqOs78W7wiSNJfiD3ul/5p",
-	"fzLptD/xT/vlgMP+piCMstULXrJDXImbYVKDmVOpBnGlFCYdxJV64XxHNiSjsK2dZ0scfbje8ZyY6dvk",
-	"JnhOGsxO/yCTaumjTnmBlSJCv/Z//IjPfvmg/+/87Mv4w68X0dNHv/1LGLbSwRZaun6YDT6KFuEe0XaB",
-	"dPbhX8PgXKe4eydkitnxTPS9ICx7xRQRdyEeoC/7Lc3UWm8KwekaLcr0lni0mWR4l3SSJ3UzByl0lmE9",
-	"1kkoa15q5mB+3BJyGxZMAORrylIShndJhVSVzGqFE0kEJbIG+9E5iH1oQZZcEJSUTNG8ex0SPjdBkAVg",
-	"v9eTh4HNcT+sjG87AQO4pwD2Q5kzIvCC5lTtQudRQ4ezOyq52D2Q6M31D4hmHWfxzp+sjyjHcfbf9FSy",
-	"4EwSUGD+irO/YUW2GO7llDNFDFfFRZFrWZly9vAnqZfwq/fRfxFkOXs2+98e1srRQ/NUPnwpBBcv2R3J",
-	"eUHMJ9usaYMZXpEMackFpbzMM8S4QguChD4VJENcIEGWpSQZKiU6SfTIecngMV7kJImQ+e2W7OINlRus",
-	"0nX1oyfqx5SBzhJ8ZmV3Tai/RRoX78jPJZHq8+FCk4UwH0WgQDkZnwt0R3kOygoG0ROdJLASgCNeYppX",
-	"kL/gbJnT9HeCO7Vfl6ALwplLSyEIU6BeacAFkbwUKZm7sdV2LEq5S6IblpSSiLk+vzHONpTpAfCTJPky",
-	"znl6y0uVnEYaMVRJlLSknQSBZo2WOV2tlR61xfKGAQUBWBhldLkkAJaFfH7DNPa+5mJBs4ywz4u+FOe5",
-	"lgFxeiuNxkfEhkpJOdMLSTKiMM3n7uTH9ePkhp0kuFTrX+b1j3FGGNUUASjCKOX8lpIzPYwwBfSeoXSN",
-	"2YqgjJoDl/INQUvBN/r7N2xLFggXxQOJQLkBsROZL81TKZaxID+RVAHZGdR9x9XXvGTZ58PcdxzJMl0j",
-	"R1GwWq2HqRqlG7yD5UlC4Hi8xbsNYepdxUM/5zbnNCVMEqRoY7OXBKtSEKRZfubvt32QAOTXRNzRlHzP",
-	"8B2muWZ8nxd4ab6PUswMQsVdde4lEnDUwGCl72bOX2O2syxUfkZAOTcivxYIN4WSV2iLqUJLLgDVrNws",
-	"iNDigCQpZxnwieQdUWJ39nypiACZ2GhTALb3aP8iv7ZzKG6+YkUeod+hbDVvSA97aoGG/numTxQX9Bfy",
-	"eQ9OKkimeQHOHY+ofjAmPSqdaSOy5j17E8M1Cbv8PSMfC2AC8MXPKDVonU6tiUBED0Unj88fR+jx+ZMI",
-	"Pb54FKEn5+cRms/npxGiRm8244idcw5ymv0c2G7fvnrPbwl7IQhWcK5wllGjvr8VWiVXVAtJS5xLEs0K",
-	"76dfZ0SrHmE1X+lJDT4ZudPwAiblFSIf07zMiESJUjkQnaWPBec5wcBRjQg4UqyLZlq3G2tXimaSrrSO",
-	"HN8GzTK5BJLRNzhGdii6JTs4WPpvklW8ILIGC5IZuypnKQkvUKkA1r6lS6Jla8PbsUTJo/ONFgEuH68T",
-	"TYLJl+dZ4mPQbgBg0dcEz8++/PBvJ/Kfm3+u/5mdhhXBWpj+0eC7Voz4Qt9wGs4meWQj6eMgZjVnBSp5",
-	"IBt4PXl0iQRmGd+gxU4RGaEFluTp49MIybW+kivUXiHO8h3arglDWN6STO+JRkWlrugJZoEth++GQRJ4",
-	"a8Da+9y8c6Z4Q1Tv2XaofK3HtjfAANSY7tB2fEuNeD5iL2Bm+BdYqsdBW4GChcC7MPTyIMSvLYZGQGxO",
-	"XRZjNVQFjap3Fjvv4qkfWyZ0aEpW5lbEMDrm3hxrLOODhP2PNQEOrRyBozXPM9nPPsKsgmYDrC7RDJQG",
-	"LegftTjHePdZq7n9jprcsed9DmwErBinYHqMBy7Z24V4ALH0wmcdXZ5/C6eK3hHPq1V7uj708VSAObAy",
-	"i+TIp+8G4VpERbXjrU1yhw7atRlnfQyfglkzsp3IsIfz5uM5qr+cfr5qtud5qpfrmT9GoE8QbEW9NjfY",
-	"XSFBUi4yo+JotoDLjCqkhFZ1ZpEvr1ye79t4D9OZ/XB4WYreUTWWEpwrLXAGe8/QwKPLUzCOjGPuUguS",
-	"djmH6OLajdPvgH7cONM5EfrEKYGZxLDjYIBUJM/pihibLGyQ3hnOqOIAwIcQROVmg0X4rlFUBdldkE0Y",
-	"KL0luvebqDq0yW/xaqz8vgaDT5yGnUivtJyAcrJUiJdaxUtxKYMmBkGwlngJFcjZIxZEbQmxZ7/AK/JA",
-	"3jDrsscsA+uVsVMrskEnihsnX54R9xs3RwUG6QnA2uL5m873/U1RLdsME3Lc+dgTcKKZF42gp+kh/Pam",
-	"wtejJoKbcwa3MttQ9o7nRL6z5umxTEi/O3j5+ksvmRK7XgHPzBsEGU7TOChxqrXrnGSrIy/sxkRG5BvN",
-	"sIAdxObn0K1nCPqZMdTGvvEdnQB90jvCiJSo4PpMXMGVWBABZv3T6IYldXhFnAm6VAk6sbbsAkuJ/uN/",
-	"/E+0xDTXBI/hreYccFwg6kJPJlMu9Dy8gGn0AK0/6V8RXyLshXgsSZ6jxQ4lsEQ5r1+NC06Zkgmi7IZx",
-	"RpBMMdMK5oLkfNt6YZlzLuKCiJQwlQRgq74IAC5zQlTcABMsffrnHkhvmPtye5IKYBtnFRq3pSzj26Ra",
-	"Rni2rtV4i0AJuEH1nlC28tB8w/QDiYzXwUOTHV0KIhOkiReMaxgJvm3RA+JCw6VvlzhdY8rihdCiicVS",
-	"QQTlGU2RvgWW1obkXHhGaIC3LAhaASY37JbsIpQKqmiKcw2/4HnOSxWvca5IBisosErXxoxVOeSRHYdk",
-	"QZgClmyXccMWZbYiHiX+xBdXYG7O70hmVG4N0098gaiEmIwNySKUajLPc2sx4/CvBU5v7cKN5T3WD/Sv",
-	"zn/jUNz2gknFBcmQ4gBbigtV6r/BnwKg3TALGxCiOTs+IqRcx76ry0Xe6S8yF+B3ff0NvHrDvKHOXuUo",
-	"7uIx+HYjpLFXbsB0aB89Ml5ffbHl+ib0NuMKNgcQ6M+tgXU3fRurVBmEMrJt2B3hcDV9ou4rCToBz58W",
-	"yHlBtEqJmV4Al6U7bIBexcHcad66Yc4Ta810HJGPKQHeBz4kLlJif5KBY+/evvJXu08hFRhUoiX9qIlE",
-	"4y0TGLwr9gMkO52jl9i6NPI7fYKUJPnyhlmsSJRyZq4YlOYEC2nkgT2GvuBZWCCbYk/ISFYWHZZBhTYa",
-	"F5p/AicA9Gg0UQm3Ajox6mOE/HsKgd6fazkzOw2alDIqN1Qeq8nXs0y8GP+oWoAjseNMEW6SicjR97FF",
-	"zv2oKZYipsJTvV+6sJDpJhDSKzZrar+GkVpwxCvZLQCa7zRPzgvOFPlYh6aAhIVOcJYJLUhp5mK8Fppz",
-	"MeTJXJbF2zAlPfKGVSHCxlxi2B0IWlf1rR4ZwcOYJnLKiBEH4Ftgp1sLIsFMd8NgAvNYyx5XmvFIkpb6",
-	"LFf3fPUm6CcVuFZoAAjllXEo+3f5A4nSNUlvNRuEmCJ7/8eS/GwEPdDmzSLMI//e15dAkZcSJfboaKES",
-	"tIskQgmYAL0zlRgEJbIsCo1ZuGn1hhjuLDCFuIA1zY1WB6x9i0F42WCtVTF9nT/TFzJdUiIkkre0QFSd",
-	"NnhvrQ106bzRrCyykcw3pCfX7LghuAf1ZkPKA/RnPc/9WH58O86Tp4HjVYaDtr6u7wTj0jhxK9f7osnW",
-	"2o2WpZaATht2tBHn+7eu5X9Dtag11k40UtnWH3ovMJMwf6/OaSbt3LFrx6n2bLX+bTurWeOs5voz73oM",
-	"2nXasI7Vb1UoySGRO6nIxsX0PLspz88fpTSD/xLj4GvZi9tjgvKCOQgDr9wxN+3AKS13OPZCdodo35DW",
-	"2Ae33YZ7waaa831w50s2ngxCDKjCdQOsyG55tQzAcxMznYQsX3C2pKuRNNahIXdErx5UvnEOVxZWKCf6",
-	"MquTmMyc1iqgRfA1Xa2JviRcuhNBRu02l4lE++q/tW8PjBiPZp3K+oSlGcBhPZ3wXaFzpErBbECS/iLi",
-	"y+UBsM/7wDYoide8FDIcm7/EAtRi5JtGHHLNUrQSwbnn1K6g+ctlLxIbJolQeEZlN3L2DE0B9cY3bRjo",
-	"xFPrmZZ9JM3IqcFpy1oydrsHUPDzw1auXvKlJkUJbFyODI4g0EGkeRjmAF02DGaaEk7vhTDbTrE9bIfX",
-	"E3Xyl0MH9MApaJNkHzecaP9OK1baK4k4tgtKPsTEy3HvtVBrP+3N1r3GCa6aCbLWJ/Nq9LoxtMLy8s5F",
-	"w40SnGiHEAAXrBVyBvgF9GBn0983BOWUMBVrfTP8nAtBchNh3qHjmzDVPrV3DzOf1i5ifMwjX8oM0pu0",
-	"tS+DtejIBR4P3ZFqvNuUfksE+bmxDMrU08ezIEP27C1VYjJbciuAgV91iwXTE0czZ6wcHMDx82yPIqJZ",
-	"5Tf2FE+P6ppb2Nybinga2D98jj4Dx6jP7O/KNl7pfdUIfQdpnmP5v7Gt7N/HBovWrUIyF6+sqtSuhSD4",
-	"Fp3gPLdmqY0xkvDbprbdTYZtc06Qejsw503Db70D6IWBdSpILWzzW02vFg/9aL6uYp7+10KzsZXdWma5",
-	"F8BndBvjawMLX7UkyhRO1RXSn0B0iagLcM5MJts09dfsenccoYGkAkKtCbMg7KFYlGze/ckgRbW/a4Lg",
-	"t4KzVYTIplA7t0tBA4QD6zAyw75NQK7ArdWAK9JfzURrl38wfCij5jFpkEP4zKj1t3xFJ1oIuSrC2qvL",
-	"EEt5Rpw53MTWPJDIS1riAuGiiMwuvP76ud4ewvTas1b82NNG8NjT/bDwX5+G8pT1OCm3XGQhO2Zf2D1J",
-	"+R0Ru1gvI6QLScpWOTkrJUFuLCw58ku+JFxVytiI6P1SEhFIF+iHu0Ue1TweKnpIYZKKgtOUSBlXEeh7",
-	"C9oscUyY4Hm+0VKq8PK1WgRUWfLBDsPFrSxwajKTwHWtCcW5KfTy0BpLcK6b6Un2DIFBWg/Y3bCMo5Pk",
-	"7Zvr9+ihJr2HmyV+ZkYmEXAc1H4KR2qXnEY2xdik7W3wDqzYNwynCnHjvOVbhqxRs+E7aPCjpSByfQA1",
-	"ehH9goxavybV5rS3uYH+9jftF7q2/fXXz18CPiZufSH4HdUoomwVl4J2eA9TQTqMXQssyaNLZIZEJrVr",
-	"V1C20rcSR5hpLmG8+S5XLcWGPL5/92re62PZA7AC5wBK3tkT/YJnRI52nXicY5QKshcE25joALg/AM0e",
-	"xcePZ7dtmU0V3SCTt1V269SwQAr5baPjgDt0XypjzDjbbXgpO2TVrkD//fjEcdtsqgCY6PgGGCHs1VnB",
-	"x33S4q45Yfd2TdwjsrEGhalumE6k+zfkAI3XuwgNTHbqrhW/Myx0qu+0xfPH1uZqMgF/shC8L1599e4r",
-	"Kg2vmAZxSrNQaS2GXr29e4y40P99ihhRYOmtMvkuzufn84v5+cPLxz1CzqOQcMZFyDL+Vv+MFEdK6CvX",
-	"FFNxYRR1NZUfLy8/2DIk7gxUFuSnT548etJn8t7gj6/MmxeG4bm/WmcnmpnqTvaxlsr3zKQafcGtwYqs",
-	"uNiZgORxe9LASucJGhRfUE8UBBLiF02wwHUd+9+E5payrCOHasG56mCZhwKKDmUZYLEiqn95AFQ9VfVi",
-	"9yq/IinIAvcSDXGfWS0GvK+NK+GvEKfaC2Mgz9PGvq5xrkx2kuc5WnOpJDqB1HkqkXVw4BUoaeAI5Sbd",
-	"l5csIxkqi1O0xnekissFeXhjsiRARF9wtUZYELSid1p3v7DRNvoZIxQUfQoZgE10bvBH5zXxvU1jHFbe",
-	"FLL97oAKXh34/4ZLBdXH5P4JqNyFoez/aGaQFH5WEJZpegg+/LkkZdeLrZji7kEki/W4jgElY52fl7e0",
-	"KLqmlmWaEpJ1Pd5iqkzJT5bxbbAqQksWt4ioVr03Rw2t//UKvc3V7iMo8rapXtuHgxt+vZch+buDWbNC",
-	"A+a/88U+QeJCqzY4b2jT+0w4rej5kIa5R/+TY4tTmh0b5WvnWOyGQf2WCGlirzLL3uOaYfd/TexiUbKj",
-	"IHbMbFEx7uZW1b93lDS02ReGRWvuDczWsvN52GbcGQnxtT8ZFGTzZ0NSYaFMzPYW24Q1m+sQ/lIHu+63",
-	"R7eZdN8bLW5hseYtNXSQl5RRuT6S5DTKxxDNmuBcrWOwtcY0a+pivVpN2xMFUelVwuI+HuG5Vl8Cm/0V",
-	"lUWOd1BtSKITkksT8wp/nzr760988aC64CXX+98QnXtBHKiv0RWrwyQ6FGknSlbcFqt0DWarKoknyAo7",
-	"0/i14iNoRsZsoPloD3t5qwddFyTtCearZeCDmYkw6i3PaWrdzaCqTWJ0VrIe6eCWJCcujHN4ZPt7G0Ut",
-	"TdlzskNb4spbzUMB05bB3FPZgn60/Dtf2DscZJI7EpbemtqGd7zMs3GszTo5OgqBaqnZCgggcBseW7LT",
-	"yNRkOw8z2pXgW7XuEMXoL2ErkzfmoM3HYqD6ipuyXss+dw2pk1bpstaUupxDzaMaDK0SQNzW7N2WAW5a",
-	"Hak9jhIFxJ7WUfICVj0JplsG/He+0HJPQMCqg0j295h8xKlCdogtSEYNi41MTliV+qZv2ULwBcnQSQbV",
-	"xm2SGORfcNa0YvTTe1NVD5xzqNUV8q7UJZRt9qUFX2AWpkjC7qjgbEOYCteecZXC+kWke7mmu9O3wmM7",
-	"74wNZqUp8jUC8a/NS12xJDY4MOwwpjlBVokAasE2yDiqvV0M8ocYgXxHiU7AeVw9BdXaOLvY9GyJaFas",
-	"sexIC4dHLq9yQTSoJrk1MyU4514N4kIQOK+gy0AO66ySpc0pzXf+OS64VO4Fpw7NrJsdir/0A87rgPmA",
-	"kgsf6lKCKgXMFYOelB9X63THpQVMu7yPgNx6MQOs7Pr6G+fjlBWZQUIXlBM1mbdh3vC5r3lPV7f3/ACL",
-	"Q91BoeYHTbZmp/Loy7vVqq2KqtugZq8VF/EQ7BFi743jCp4dE+LWvMKmpx9V87igvHsB6hOF3R1cQKc5",
-	"J3aSQyVEWNnBVL5t2HRMkQEQXjZFTlTTuOMbbzRT0JN7lh5n9+m257yubp8mmlclzbCt175/ZRF9KKnc",
-	"hHWQTlt72whtB/oTRvWXu3H7HR9dS/OA3XxAFl9D6dknyWmscJjTsLN2pIXJ3aGf7DbsIJxrorQEIQ9Y",
-	"Az3eNjr+uVLAnXAt60MTvFfHZ8DW7wTLGbYjW4Kr6gO1AVfjg91b6jD7PQweG//Ui/xx8V+eb9I7K9M3",
-	"6l6wegB3ihQBlZtvNrjDa0g+UlVF1vVr20OUh6OUhaFZoZ0mqI4A50rYHmDcgaF1ksAkgSsgYGVEhDNC",
-	"pMp4qTqyU0uW4g5pOmQUqMUsk1tg1l1XhbSkUH20AswGrdYfbCyzufOHCfD+BBcg588tufzD2a1GunyN",
-	"WceYnE4S81fiLL1coKRp3aqa0BmLnufrteGQYKQxQReJsRS56k9Qy44RG86879WtTWx1Z6VolGM2ZIob",
-	"4xSu7WcVBJcNCCb4has6Z7VfeFS5X5OY41JJw84arWhrsUyaSvYm+aaqQDQwh6AyxQwZa+sThcGRCKfm",
-	"OVrsTNWlvRJKJ86/D+XeGBfgwhqc74Bb9Vy6h+r5RwzVovhS1Dl3zdUBsA/RCfz33wzINkjfBC1waOsJ",
-	"izIeMiPzz9FLizHbqU0isGpqfFhENA0yvFzkBxRg07eg5X7vXWHbma4xY3FZT+QIIdqnPW/fPxwk9bec",
-	"jk9z7LCFE5Y5lmM6Ypk4EmMUhuCR7RobGylUcdFMqNO41W1//JRED3wxTPCuhglkB//xqP/zEiRc2H1U",
-	"OZAEoR3Y2PIRVT/OYLyc17ttTCM1razRtjh/UIhonaOQLc81ZRuoMR2sf3VY7vCblPpN5myfNtcWza4x",
-	"vCmMEVtU9q+C4NuMb9nEe3AgLWdkJXA2kAqjmQNowFCvBNTANyARLjb+m4GvcJZTNnR+25Yl1KVji3cS",
-	"nV+5SA5o00yZbb2V2BcTdMK48S+Be8D1WYM8xB1Rp/aqwhIl/lqSQdyqHdRvVubtkJd8bDeihbI+knqx",
-	"JuntpMRYYCnxhkhpRf9e4495Y3C6dl0oOx5UQ+51Nb4qJMfINraV3kx9y2EW73feK7XNu9CQdKqagt7R",
-	"nKxI2O1nVTCJVkQhwblytajB2XOSEyxMjc0M3ZJC1dVdfaePMNYrWWbc/ieu8sqiGeOMDPPkOFDtYvrT",
-	"Og0tjawCYOvrdaUem4yGWL8fd3nUpVzHC8wYGebk1MOHLWk/MtgCG4DMX343RfWesykVmSoZUpK02cT9",
-	"6eOGPvb0/BAfn/o637KJr3p8Pl7lfNFlwPTHTfuSYYkTXxZYkTh3HZmHN0uOZpo4eKn2vvuo902v9GRc",
-	"lYhsqdq9ivL+pQCQtLY8ahKQt6P7mG8uqQvMBsqC2zzsHHzSWjyBYzeiIk/o7Ul1efyJJpVEALkjzkoS",
-	"aut152xI2zWXNnjBSCFUoqwkpnvgIIUIEtXh3aOcyTCNomlPAQRT075K0kcnnKHtmqZrqHigRWVIWzBq",
-	"al5KpQdDC8Ejoi58QrVFHTtucY2FKhZ0iN4Hb7iYqvFvQvi6lKPehLD4OCOFs7b5iP4rTm9XYFhEP/GF",
-	"Sc52ZlwtkKITGwcTVTFyEIpsYmMUN2XSlaC2lvSQajla3Irr4oWjFmN2PPayJMIlK7CjjUJwjTGwWUhC",
-	"GPyuYYflUq/Fx4ayUgW75e0nKVfbHt6Y8EZ3Lj1IcXtrbe5k5B34ID+pekq+yDkj01INqYwr4+yvw7ok",
-	"DinXIFNeNDyypi6pXVO4z41+ZVpEzX4FuqIXZRCKOA1nuFTreEPUmgeMV4lXhD9BOV8BCdrGyHLNhTrL",
-	"6R10225V7K9KKLx4rilVSVPT394aHEy9pqyr3pTkClGFFL4l+kgjJ/frs6vleT3hLdn52oKWhk1ZY09J",
-	"WHCgNA+O4Oa0sh/9npnnl4+jYAL3p6CrjgoiHUBYRLja+r7T98mTR08PvwGqVLEW1mPY/7XPS/P3V5XE",
-	"wF05B73cbJ/QDx+nb6lUU2W4apIRNr3qnboIxz07CH2w+uuKBQD6k6f08JRP0HtzWJJ2f/iBPCgUDuVt",
-	"4Y4QpWpmxDW3+g3Ld9A126O/Z7aYdIIwk1si5LyzZ4WZvG5IN3Hy2iAvQagBRlYt+sMfgPlZwosXVB2w",
-	"FUHXTr7pjJd3Y5aUrYgoBO0Z11nuc1Lg1biaGcPYdIM6fUo+zLVMmNVQcWhDmf/rxZ/M7E8BacDXjhFY",
-	"9mm3lIpv3vGcHCPKd2/bEGQb3uWXY8Jnv3zQ/3d+9mX84deL6Omjjkp4HXWDRjajrwMTL/cDE/uKj/QX",
-	"G6pxfL/84Tisfybc7WHDFfUhmctPGyPfmYo5wctjyUs27uoouFBdeTcrKpUGMj6mudYUd0xP6LBFgAW+",
-	"8bKHgg+9iH9nVzjxwJv87LiLD+37KJspd+MCh1eCl8WYDLmJXN/1xzo6vvnp4301qoNtP308iE9XpbAm",
-	"ObwyokiqYs5iU5M35VAat0Mut/EUe06Yp+ePv2i4cB49PT/STfUxTmkm4Ix1ZKTmWKyIVHWZrhQzhPOc",
-	"b0kGzZbsiSBeGS24OBFGDy8vTxtNGOx1fNiT1OG9enI+zn/UQGPLwdO1H4NdPy1y+KR+nzbpjXD67L06",
-	"yeNTzXKdYjaxBtznUJs/c9owMPuB3oDqgA2yC7Wu6OmFM6pieIPT+01GKBsclHS/6ZpOhakKJNUuhUDK",
-	"XEiBUVzhQNu45xWT+n/+L1R4tQCnhCsBroGwHYa93E4DQI1GRycNincEcfi0bQkpppbIZHUBsBFNb6rX",
-	"QoC9rCot36PQ6LccnijkeT1K7Ff2bzFX6REqFhmJC6V4Q6BwxnwW3VcL3PsuUzVgONuNqVCzxGn/tVHv",
-	"9NcwvJn2FK7jgizCoDe7Te5qHK5RzXSHWLOqgZ3mLF8UnWxEZVJhyL496P4HFAhSQBEk04PZM/lUk6CT",
-	"ul4/SFJUInPkIB78mAIMnbrUsNjAes+tRlIHCEKR2KHivxk8wiBYzd54t1UDxpkI29pX6+w7+m4TRwdV",
-	"9ZZyqZHyFWG7e+x5+uQei3y2T+u4bC9oYQHdx6tpkHluyVkivOClqqh8P0Wr0gC6ucMDiV69rVWFdoHd",
-	"A8pYn1rnn/HOb+sB6GRBUu5Szii7I0xxYQqYwoDTVrHhyyeP2nvk28ien/13YyH7UP9zHp99+NegpeyW",
-	"CEby/Zz14HrTNWXuOuzDDpdBtvzqK8SX6CFR6UMuzwTJCZYkUE05NF8hiFK1baFVSPndy/fv/1v83fPX",
-	"L/u/EF4gl/EdETKYS/XDy3fXr958F0+GX8r1MFHgTUHYP7BK10iueZlnJsQdSbnOEFZXyCmzaoj4MAQq",
-	"x6GbIOnvPZAgk9YKdEhvfjJK+62OxWGO4YqFjBIt3cvDFRpPdOx3cB9mhP7nD6+teY8FC7F6BTsywmiH",
-	"TlFPOTneMfYdL2EpwsFiO4TQFbPVNhuSxIkVJSDxAgqrem6o0w6PalfzIsKQWXaEtuvdfDa5lE6n8NCO",
-	"0egOKveQXC42VE27bI8Sb637qEO+LcpFTlN0S8D3jEu15oL+QjL9GpRq22CFThIp12cku3zy5OJL9Pz5",
-	"8+f/8X/+39Cv+uWLr66ft6+Yx+dfDrCKBgr+X46VH1zXlmqhTlQashc2vXF0P4wB9okc7HPBNi7vCM58",
-	"jvtAIkM/xsua/O3le/TQsIOH5sHDX70Jf0uuNGffMqhY/hmIm2a+1Oov7TCO37v9HRdnw20NjY7ojk9h",
-	"X+sr2/exMLU9RnzykGuhV+cZSGUb/DEurXgayMTrDnO547f3Ztpq0raJZoiQQVkWoVKSLC4LzSnsd32X",
-	"fhVpa8ebwAn9wqyCM2wOa3tUesv1GB2sEGRJP3b0EQftNV1jgVNFhHSJ2IbY5yNjROChHFBzjXr1QRtA",
-	"NgjP2207c9Q8LO0ybYChRhxKdYS94zBCU4TjfGRcbuNstyyZ5gGYGCxjlAgr05bB6xEHVgXTqpxs5sEu",
-	"Ykf5BJuHPSBZUIWk4oWs4tgr6ZYydPkYQbfrKw36Rl+vX56jDO8kwmuCs9PhufpHMRCfM3TUNDXZKFRB",
-	"rzZz23iOrtN2j/EB1UgCTsiL3uv8Hp2jT84PO0f3T7zx+ZmWdLYwARgIzJnw++fwgrCtVqqStqjz6PKQ",
-	"Mo3PfomriJOwDj20llrwJI6VX1J8WGLXWHn78nVDNLciodpZbijuoDfl+2+vG8OgP6lEikeulO8Noyaf",
-	"xYiY+Q4pUUpFsmdIYjjqIO1XuD1L8TwVKkELImlGbOULSMRtNAz023RXRbMC7V0IznZuApRTRpDippww",
-	"s2Vbw9ITzBOXIg9yAOEyuZZEK9lhExNIclDiGFh6+DsH2vzBW5oXknxZi3smPBSmNdGg89khuXqY8GfE",
-	"tC652gLZwEqN9wF0OkETP6w32wVOUdLtUnsisez0wbU5T+woZ3jWmwoP877QA4O950O07VQHbzSiWYRw",
-	"LrnLqkr+69mL+vHZqyxBLnIIrSFHbx529wzpbN8E6rUx7p3pQ6evJpRypshHFdX9z5aU5BnojIlDd1wH",
-	"iyXB4vhVBGb7GHJJUG3HAg+5bZ7kZEtjQgcS1hzLqC403YFcpRl0qAF8NPt4pic4u8PCtpD4cfa1/s4L",
-	"Nx38de3mhL/euonhr5fV7FoBLzeY+VUX9hrjEqaIlnGWXKCC8CInEBlrOlRAFbHl0hh2EGAQBt7hnGZm",
-	"02HtXTHnSuxcUn84TU+QgmBl5Skk8aY2BOZYEQHige3ZMyAzD4jdbZsPQBsTe2TeedxeBDsKv4QOwmbf",
-	"oXVyfTchfauTDVVzZDZNmkVsqebXpo6Dsbk6UqmxWbccsliYL3i2ixXnMQQMQQHSUpE54yp2DnDziwmo",
-	"jvUDG0ZkY7/nXul9+Jsy+GDczGFpPHLsV//4y7w+JbE152kdkWwKrklnN6daZ+Ar6yryn9ySXSyI1qlM",
-	"qQTIPGgC735MOVvmFIKF6piiOflYdWsCAFMplrFXBBh+3Cxx3F6k/s2uZhbNcpoSJsl8SbAqBYlLhu8w",
-	"zS1paCltDvnIONtQ14R3ri+/OOfpra2BSMQdTcm8+S6EQzGcz13JJLjXvXR495NGxYbKje2fAr81vPQV",
-	"sHuPnCZqHy1KqQ975gIa5gKzFWkQiZYsW9vS2N81ZhlfLt3PUnIfgVLyOTTizYiI/aUErbh63S/ZHclt",
-	"isfYmjCDLqd9ezX8Gjy1d/qqpektGW2Cn2BoUdWHegyFZlxDwQtDTzPNj6HQzujG3qrE4Q6uUL54hMzS",
-	"gCJgznAFag6125BrkudI38JO6q08+voO2RoPKZUIgAN5eVybo6wUhmtuQnDQjdHmq1o6ivNbHwrvPqkr",
-	"qpGPheEt4aLe4aQVKO0JizAjTC1PnOcxXya2gQRgWVJFbAmGAgtbUg9SrmB/kuA1yktVlB2Cup7FGYrM",
-	"OB+lOdd8A+GwolFggTdEESH7ZK1Q06BBdZGkllXqgIdDhWqj2R0WVLOZA+D0JfUZ4bTMCXKTaVGlBEmm",
-	"woq+jgLSXuvAVhlTtem5xpd3AKr9adbFregocsfSX2CTdoN8wBU0HB0UdkclF7tO0d0NQBSSnXBOsUQY",
-	"3ZU5I8JWKfLKKZo6i66/iSFlQHA1BCwSg+OvPmsM1/j+gtYQfBSYn91ef0wqx0Bbv2sDd/DScBTxdz34",
-	"oIfU2HIElbeIerU8Tzy3FBh5tlxkssv96rpIjasz1mzj1qnaapVES4EPpD4lVvZzxroHEtFs3jd/nEL3",
-	"3cBnREnqVkFmVLXsTGtfJ5hlSHJQHBhXyFA+ouo0bHI2EuIYQr8PL4ybY+B59JpedDDtNmupuQ9eaEXV",
-	"8p8OXtVBJ/qriqqcdH/4gUQw4pjvVCnOg47INYwe7iut3qsu0/E5xQf6w7ns4bqVjmvK1vAB7XVu845g",
-	"A6KDN9rRbb33uMkVEiTlItOHxxwqXGZUISUwzefonV11BGdpkWN2ux9QdX5MqGCD8wUgdLGAbcJ+hjCy",
-	"BZ9BQDSVaM0pOEnsgUlOTQO6gstSgBEZ37AmbZ4k3r2fPEOY7d3zpo+cFojhyifQWhRh9OKHl4hmNwx0",
-	"SYkIGDa+un6uX/r++juLWfOSBlPzILCGV2UmS1ByGwCFNUW3elf8f0zgw6jOALXw9GkaA/RX/KggmOir",
-	"PCTFOXI+zKWuNBHQjY2cdhPCzWXowWzpDeOMuH60jhpO9ZlZajk5KPGZ/R8VNnP/UtFRHUSOFGf6OMeB",
-	"u661ea37DgQg5/XTQJ5q1ubvRMduz8dvyKQLq6M4UOi6OHgsrt3H2yVILPPjorVSzqCdhenY6SnxECaB",
-	"EVAKqN322XbNc4KWOTGhE62SJTB8Fs3g+WFmdd0RamKjHdF//I//WcUYon8iZ5tE/3RBKOgEKixbGS6z",
-	"HTmAE8OI3enVDatm0NNZuaqeoslwg3GWfmO0ylzowlrCCzT3Sdf6Elf7PUFb6IeJ/VjKkrnVdSmO9j6p",
-	"TD6YZTesupROFjsbAdzBl06vUAJXngaAqzURWyqJ19rB3YdSX11QMhtsIVpwFphKghhHOCfCtDDYubra",
-	"K0xZLXt7vTJkhXYubuzqZASeVF4quD8FAbtqYzMsjOFa+TW2vyYke7Vxocrjkrwa9hK/4G7T/DWm68gQ",
-	"HdZgNzZNJcMQ1KNsmaCOcUuak+7urpP6RQ1NM7IXYKe6BxVj9jU8RLMrRDaF2tluwaThye/Q/X5qmw4b",
-	"pRd+InWL4kFiTE0079zLHZ3gsEo1Aguc3uJVV8LIiQ33j5Add4oKTIVE9nVzODrah1Y1o0KxeBMaXbWD",
-	"x62Pry8PtWS2x20YyVYFCT/URzkTeMuGRsXZRfv0e6DhVfNANknP06zMga5B9dfkw9hi6XtbHDijwQPZ",
-	"oLzogN+kprZPLp973PD3EtBDZ2tkTDzND2VAHsgX6OkBQnNPpOqEXZHN2KtE34ZT7YQLnu3ureDASCm9",
-	"Q5vWWw3mwwUv/UAPWOcchAAb72F/sUci7GXJKbsN883vX6ECq7Vzs+jPPpBIlrAf3ncfwmfkf4b//O83",
-	"5fn5o5Rm8F+SdKWQHBkHbduP9R24azcOPJYqH5pEas1D5hVLBBZVrcR7t5Quev08PEUfiqM5iq1mn9V1",
-	"qUON/PIcjMNmKBCFjIyQCR36kOLo4vz8fD6g7kGAZbVgCGJV6y7fcKm+NkWmR6f0gNkpBk11TAXu4Xp2",
-	"Z3fvwLc7V/gtvSPMZh2OCuIb3Qio0YNkXC+gQaPHzX+g50gzusSBMaCTDyD0HUkJU6aPpfy0R1J/7r3A",
-	"TOIO4XVw200DeZmT44jd5AyOIPYJjboD3+pc0XXKR69lWOu4vcAGKKASkzucl7hSQ6Z0MWx8OzRv52rf",
-	"88I20PzG1e35tLTnc8cjaa+GXVPhZ4DdJ/ZjYfeO4MjgYeASsRPEnLJmqntJYkK0oadBrcI4maT66cPn",
-	"affM07QUYqw/uPN8N4WriTmOzQiYw72Yaw5SZ0p56G8uMLjXfkfFEZu8ICxdb7DoEH9fvLrWQvT1+1d/",
-	"Q9VQyNc9ScSa5F8mEUrKRclUeXmZRGg+nw8LCVniDc13oRLAVOo5paIr/V9GpTr74vz87Mmjxp8Xf7nQ",
-	"fxcpPcukPHsM74iVE/nzsMzdsdmd1qkix0rT0tgCIO9ci2CtM1R9HZHS2gsuinynJUQojeC+gAxC9guB",
-	"ZGRBMeswK61J3mELgS0ZYOuw01dv2ElDJNYUFkdkFtq9jjxia8zm4/kgbU/I5xjJfKtTNJ3rfkNwrtZT",
-	"Qji9jKJDQHofeGHfmKiKE6bPaEdE3lqpYgQo37x///aeY4q82Z0bDgK1RdWCcuDbb0qV8g3pyUxWgnbl",
-	"M0MuQZyRHO9cBdGAmdRYkUfAdW3fgExEsSLqgMGjDuqUCKsILNM5lUqik4StKPs4t9/XnPDi8i/z8/n5",
-	"/OLZ48eab+oJvn/3beTbssORLCods+nvX7wNdLjrNM0eGa9i2YmzSxiMtZvRuX3c37Sa3lvmi57YlcB5",
-	"G3cbPEdv31y/+q9Irh3uoZ8WwhLae0aIfKRKonMT+QVltCQ4wMACHJsQ08Q4riQxYWCdnMNzBH9x8eXl",
-	"ENe8/5kh5dr38m66E/J83AHKPydL9Nhbc0O+cmWIREnm6DnKqISR9pDZzFG9RYsdMnKYDMfeTWSSE7lf",
-	"KMt5QDlzj7W1uqmXwvRLU4psCiURXipon2acMOB0r/KQz9t52dHBKphBptn8/DVJOcskWhC1JYTVYHjf",
-	"jGzog3PRgQjFCMkkwmjDIe/VQS0I+GcaYD4674XzOL59D/wyjBWNfIsRCAVV+JYcWFp/+aoW+/Rg6Dm5",
-	"QLVjWd737741WcqmfGXdvzgtRQ5tBFdEnbrOMtYhb1iRLUkTgT9fc8YFh2RqpiDLO4G0OPdnzRf32WJj",
-	"4LBGFBU77KoyArn7pmSOluFhuFdk7Lx1TJ58+aW/SeHa4pRJkpaCxCoPfPE5hAtCEEI77/1EH4x8eWYr",
-	"W2mS4UwLCcUCp7enc+Q4HWxSmIUFc82fM6RZm94n/V8J22kbsZgwHNdRcSn4ppFV04hEevzFuJJKGpge",
-	"avx7yx7hjq85i5Ylh9LE6032ZpugUoxMp/L1gXvvRGZA6fd4BoThkf5Dy5sDpOK49gZnBJ1coH+zPUEl",
-	"JNuchmMK6jzv/SCwKi0Z2r1iVbfvhBA5xx3cvwlUWkNU2WsrLNiOD5gZY6bqavXelb5VifWmDy/IfHuM",
-	"EhcFJHChL9Df6V875PWxaRDtjtC3s2ozvGymZjRDtfk9pHVd36Sj7grTECxDJaPK5IQoekfQSWIepCpH",
-	"VJ6ZX5PTq7qGRhWhZWeIUOIEBeOC1XeeccJaskmcsL1/W+ivh7LkASqodlp5e0HhMrampu6FTnKiFBEy",
-	"QhldQcA1y1DyLJ7/l7NkvxjqyHaMAGHPHmgRYyz+3794a4pl+vTn0i+w30ZL49tG2VsBAp0YEjS3wwLL",
-	"dYSKnVpz9kjjh6WR17K5mnyNZUCNWdvmOXt3UV3nFm4kV102fAl5pYScGhwsQ9tZ7vmIEqEwRd8OETmx",
-	"EuPR3tceyEwrp6N7ON2X0nZv6tbxetNxas//p7SRUfpFBzVN7LCQLWLLa7oIYD92cA0fhJoIZCVw1uFz",
-	"8ooj97S8df6XBjD1BMEj1KwZO74u1i3pztmF4qiZcyYAg3vxHH4FXdiK/jSc5t1bcKtZUb+zBKtWwm1V",
-	"5YEVcqf1esgptGg53BegqQExU9D07+++PQVBEdq5180B/CttsasrVA+vhmeh2sVVBHU4oxU+7AZDK5Sq",
-	"4gHIpVfIJhg6e4VtG78sc625BbHoVdaP5RpfPnnaVT+yGucoxWLJFTy2DS0/hzOWSll2Vzw92F1CryCl",
-	"Rbvhc281CEEY2ZIs1oLAIBj3kmanJMn2JMUGnMqCmhodw7oAdeVmQPJFApIyQwbbjUNRaEpMTLUXk3GS",
-	"+Hkw5o3BySJmHiDa4ZjwP36Mzd+izPeV1/zSI6bgUWnQU5MZNpfVgtfzwte03FuutMUXX+k3p8l5zVPQ",
-	"Kj71UQnsVehqMHBpinNpth3ZSoZ1Fo7r2aA5ppWmu3pGDG3TMH8Wn334t3+ZHayNefF0/7wCmFTt4gzv",
-	"Aou80Ozzi8sntSj/Zcuu9sXlkwnCSXOHpth+6rdHWIBa4sGx5fobQAygxHeaOU6jxD/EPr0DNnXfnWIG",
-	"NKgEOKrM7LEWMxnzZfi2BulECwJg/DbpnVeoKrLC+HZ6z6KlHwh03G0/KnQC+q+WOTFRT/cRiC3LzQaL",
-	"3vD2eoNe8JIpeSj0uMJNPXs0OGukSQ3XNXRTip4NSdhzOYX7fjtMc7j7vRRGaHFuctgaVTPAO8I4I6dX",
-	"VYQ6ZQgiNwc16quCWgeCbcNEh0o5t7QoBkdpV50IJ8au1hG6s/rTLi/KTd+595+kmXiHH+rYZsRBhze4",
-	"rBLLqpMhPXaOLk00rGtxuAfUSasJlPfo9D8HhQ5a+H2KxhXznmL9+33aK4cIoKtVUQMnXZT9Fdj/Jzfc",
-	"dSwxHsixw4zUEsyge8ZBCqlbXopInr9Zzp792D9DlVjy24dOQu6oDWerCFTfjUIY6ML0n6VB7qM0yJ8V",
-	"PMLliXpLcGgS/BuUvxh5xicZ8xpXXlgUHZOOM7gzTd1tfGPrN+8bkrs7p9xnqKKPgwBkDSSMDEp0Ozkp",
-	"rG60ODLsGp/YXaJaywSFHASUcVqKOQD3HYphARmmRgAI9+Rt+2x7GVzJ38lYFcjVkTkq97maJFTa4x9r",
-	"XlflUcaF4qnX2DhPTDsQxJltvlSaAKkhfe57TfLJ9TfPL588fZagJTf12JGteVOyAopAoAWW5OljlNEV",
-	"seFU0ObuluxWhKGzPHGBwB2enToNa9zV6VnfW0ol1JnDmyInyO+415Exj6d83TRj6W4KeLARYE+7udYO",
-	"2EJJxkqOMrpcEqH1YeM4c/0HBYFgo+zKC3KQ4K9BJVM0RzYgxVKTb0W3BDSLqppMH/p4RK+1ukaPZ4Ju",
-	"7nQL9R+6z6XtajWx6WOQyg840L+Iektb7M14APgJV8GoGnBkN+7S0HyuLyeoNjTB9F2r00sbb0fq7MMM",
-	"eYFMIZMVA1lnpo6jKSRpzUCOmv1G6aFEAkEVTXEej7P5/GnW+uObtaL9zT1EoVNqzIh0TRVJlc3R771K",
-	"IXw1LgTlLtU2HGcTtLxMszuED9+n6e3ZpwG1bXyjm4Pem3Vusqe/YW/rEBJSzI6S9Y6z8FRb/KHNQ7/T",
-	"AqHhi9jG4a6xRKJkB+TA+qCE9MxAN4zlkphoVj3mClKO6hKEIIRwAXwZNlMLG5Qhb+5w0D6XsWsBc6Qk",
-	"zWVc52IPGe1FUvUOd3m9MYVmQ0tKhrl+nC12gL21NzRkvEJ/sLdqVx7/vrXVLqN5jA+x3IkG2LWrpzFY",
-	"mKn4e78S3KTot1hKUFXMgKSqj6jfQgVeEatn2agrCInSPw/QrALC1FB1emKZoJRD3o0+nXAllqIr/xcY",
-	"GVynlfLUz7b0O8BWjuN+NuMZKMMmL3S81AbYL85xFAwbzqji+i8zZx+Nva7GXysb8ADbeDw2Cg3D8H3b",
-	"G25D7jrHC3pHcxLqlvcN39bdhFZEQequH10IOnxOsGC1tg/0n/OVqaxZFU3nHHqKlRm3/4m1ILflAi5u",
-	"zsBM1o8LB+wYhATf6cGKLTgFNut4aO2T+pW6bYGU6xGwtkcfhDJcMasBch/3mObRv89j/kc6sPe06QP2",
-	"JQBu11bVcH5DpeJi95Kp0TtmtA5A5fBKGcD7vVaa/UWUx90WJkQ4zvHOiEhVvW+r1Mn1zGdPH47rDNQn",
-	"73erqvdAWcCUTcJcxxo8QbcQ5I7yUtZfG6YC7H13HEcdCl51MWvCGXw7a8427AuHq0Z5lHzMIZoodxJW",
-	"pccMljw7DnBADh1DvUc5bmp0ugUNEzonYu0zG0n+tGrcu1XjT8X/T8X//hR/L2Z2SnnGnlQp4xQweoh9",
-	"AZ1gID3biiSBOGWTxDVQFnLW+c6Utdp+DylqG3zrmnBaeLz+Iqa3ZNXkownH0FO/5wztQkeZE0gSM04Q",
-	"W7i0mSU2HBGHkocOlZZMcTfq9EODtULwrEzBg10j7gQ6x9gGvZpnaLyFkTa5XrimSL9m+MR+r8MqjdeF",
-	"L12d8QrMUEc6h7vIJ//2/ncdtWsoEvCKLfn4kAUsNlzEXnJyv2w4/qbneW6Kz4yKs6LyNl4KQuLVYpj4",
-	"CW+Y0r2jXiklyQa/saSCbHGex15C85BzbF+qaK7/nZ+zYXfSGInSFyN6J74lgpE8HjvedmQZ88qYK3hD",
-	"NnHVrD7eDNw2/ZYhjaFvjJYjaDZ8ZJzTWzJ0+OAN4DIuBFFqN+qVMcivh8fLMs8/qcwkSU5Z+XHMmZFb",
-	"XIza5k6dqcGzuhiviXQbGohy7wFvx+ZSjAvp99WX5v3+mt956ZgmQ5xa+X+OwB3JhUsSzwl2o42CgKUJ",
-	"RrqCF/EtcTVweKlcd08zspQEJV+9/Pbl+5fooYlLfPgrzX57uCGbBRHy4a92/35LJklb/0tnWQQJ/IdG",
-	"/9OxnXmgI+s43WZBGd4zvvS+ld5JGct0LyXb9Q3o2Pm6j0C/6F/FXQZieECsNb9bdaDqa3viJSnzLfP7",
-	"JAIBP5DuJ6ionROiHshjdYXhMtaSfoxtSQnXw2Nf3lvSjyQbdUt0KAhV8Yq4u2pJNLPNwDpqF1SixWQ1",
-	"oEHT4/WBVovJZj7nANXaHQs/U9NTDTxSrlFRLzyExPYO7W+rd66i/T4HpZy1TsCHIezgkzc/2mdAv1df",
-	"tVdMkTynKwLJuGxJV2MXzhQRdzjfq0X0xdPHjWpEj8KFNH3T3CrnC5yHj6rAisQ53dDmXXQ5sqJqA9zG",
-	"rEFQhqFschqew/chWgnsEJh0TXrolLf3ikHDz96cfat+eWfFrFGLFYLk2LuJAmZqV2AyPG9HVFdG1HgV",
-	"nOglxKm1BQ/FICz8hX7pD9QTZXxTucMuKg81Df7tA9fE+iB6edFpd09zLkkGpfG1VOwC/1MiEfVmQVZx",
-	"0QKKIFoqlX6IhpYJY+sImRkRMRZkY/stw585T2/rv0rW/FuuSZ57jXEq12IWGwXBtQLde1B/xvxdQ9F+",
-	"rqGu23/CX2b19ZUYV9eg91vdfdT9Us9pDQ31EEEWnKu42uLqlzQn2PxgznwMjVL9VkBg94ltQ9f6B0Gs",
-	"+8L7ra7M735xNdnBs1kyVSHM/FVDDEx4iVNSjah/6RilVZeDHYr26E1+8lt8nyX+EW7xazWlZv8UM+YY",
-	"BigZLuSaqz7uvl9a+JbsUEEESrEiK+hFnrimukldPBb+DTwB2htJIuAfRpXW/wIalEl0wxJzYPSP5lzo",
-	"f3kHAoZXxCeT08j0/cEMGYybuqnJHc5LAhP66EtM+dilIHKdoBNAd+1ENF6dmo9B4Tes6sWZo3fDYBLz",
-	"BeszMO+uOIei4VcogXCVRD9iSOKdRNv17tRUYE9qU3uCTvTXb5ibzXcsnSKuGStG8MwUbVa86mDfn1Vv",
-	"G2C5zR1gXPqWpoRJQ6VT5aZSKr4hokuOGJCf3q9yEqxcnNtwbZ2yeCU0xyqIoHxwQUxTJhmuCwxl0V1t",
-	"t2jGeJwbjAFHhOJOQf6naDMKaSmIfkXfNVus0nVc5EYb0oRdCCpJuGE39AssBLlzKX/7C9hiwSgb59tt",
-	"0Q5A6yfMOXQfIJkfiKDL3bTcOIvD+KftXruUp4++eDwuK9qfbAC80yJ1fj8alrGhsuDeq6Em7jtYvdf4",
-	"qcnZ4RMRAoKPkKX3CDGu4h1RsX28wbleun5SMlkWtkM7zlf6B+ijGt/qgQucxZKuGCw4QlvB2SqGQoAC",
-	"YjbMwYnTHNONDGal3gNRV5hrrz5EJK9rZfNNQZjNUxtTEKCzQGzOU5wj/RzuDW6mRwuSc7aCgkLgk4bO",
-	"K9CnZInr+H9IC8jwrip5usLFfqRBuDVZdrh2mg8MSL0SnTAOlV9pRhBVpxGiDH3//sVwhz6sNe78NGEZ",
-	"wub6/IUz8kCirV6rns3c4hTSL5e2F0nH9ICpzr4iQg39RITIfDVHyeX55dOz80dnl1++P3/07Pz82fn5",
-	"v51fPjs/T7oSprs+b9H5wIVHWFSPxyMEQ2r4g2S/pSzj26Gynh09LCinnrr5og9S5GjOYMKQWnNzfEro",
-	"OW5vBbmjZDvyuGlMx4xvg6Eq0JIJWrmYQr5mIVJLbvo9ZDtHAE3YIcLcYx0hY2Zbh6siAW7Sx62qBXmf",
-	"68HcO2Iyl9MA40m0JJk802wk0buVzPV/ab5Lntnk5gzv5ijZEnILP5qBOxnzZax/TOY3LNlwptb5LmZq",
-	"DT9m2A7VKIN39XAYlcDr1duQRK3FdHiITuCkSWjMdMNUSWSGd5G+C0D+XQqa4d2pEXOdyKRXALRmWl8a",
-	"SE2YbhuooOzUwNQUKeVAIf3W5rmRPRv2D6DD8c09CgyqiblIgGopMz0hnAdTXxsL4vSICAkgDc3ZuQCl",
-	"Yo4sIUqEBblhmmhLl/Ktj4hmkmnO01v9paQ67MkzhFEChxrCpBOjIIHxSSK1pSlBJ/CevGH64oKrDae3",
-	"p2hDMJNewrw1WLGUXMHhhIkyTkyvOPKRQssWmArJQgNP2eqGLbnYYpGdGt4u3eFtMFh7O4KrFxdXKKm7",
-	"r1BWKiJBayM5LqTW5vRCIiQ5wpY1AP5SwaVEG5oxulqrqnWWwbq+uTbgfV7sELaYMui2F+YNo2qOXn7E",
-	"qcp3jvskViuzaqjzbAM4+pIDgr+HSlFW+GgLBb1ioXdkwzeaPWB6LRgF+YFFobtM7dlO5gM/L/3vD2Ku",
-	"/7BnPiAst7c9HAh7sEHG0bHTU98dGqnf3X7Vvw0G3k7eFeIkmyqvp0kM38IxMPKVOT/JN988e/06QSeX",
-	"j8/WvBQd7ZV8SWa/Lc3z754bjqaHOBp6WeoT8fCvROSUhYWwKaHJjfsqcGUCSzFGLH1P6X+pNRXwjyUv",
-	"hb7kuECJvrISdHL4PJyOT9htGf4rSqyKofkimLdXAbpvkEMlrzWOWxsfTWYwtdXr3m03rbraEGXKsCSQ",
-	"cyzOB+lFLZY3kNO0OdU+ZHqEhckKVR5UYxlbHW/zl2FczstoOf+iN6ml0dcVvIzdQbiTip39UdiRVxb3",
-	"5Mfziw8/np99+eGflz+enz36cPrsx/OzJ+anf7kv1vV8QwRN8cPvyDb+b1zchmoE92Buj0310cyb5WsY",
-	"2tGudCLXGHS6JxSZssrYFF3Kys99qpT7wqAVDKwhGOZPn4nZ/HG5xx+XXdzfyf+Mp3efXFtJuJ5HgbOc",
-	"GmOM69pV16fSv/Jtq2KqvryNkTaoLn/HbbcIytmLNWaM5J8kgCbwnTqOZoryc5Acj5aqeamsMXjoot7Z",
-	"VyAWJBVExZKobjsVRmYUqITg7UMnpmYig46PgqhSsGZTVt8DYPPjR6L8vX7tvov12sqMnuToYpk8RNQ4",
-	"HSdZdtPN+MJ/evIHoIFrQOQcbclizfktaOkyx+ktdEhHSSnyBJ00GjmfzhHZYJqbHuo3LJEbVcRabAfV",
-	"Qf9RcAF/qFxCfisoEIJvrBVA8eTKOMU13hKk91ciztD16/dv0fPv339zw8BUDd2JzFIdkWCJXKWTkPHA",
-	"de/yeNajy1B97groUN+i8OiJgecWBz7rYp4woqCxlP7/oBuVdwWth5dV33yPLgNx6qZR915/7YNJrBMC",
-	"2kOkekTri3vgq2Ov7EHNPe+BNXYZncxplHQF3ilL+7ZSFpwSdwiu0FZQRc44y3ctUbsjl+UohtkhYRu+",
-	"Z/dpIPM6ol6Z5QnDZejQ3X7/ndQtUP3xUV3o9ViEJQHNJTQ71reKZrpDJZf7zZeCQL24ptj9I/T/8yPa",
-	"d6r6mOBXtqfn6MQeIibbU/1++4GyHgb9Q32o99GLdVrUyEAA6/p6g8JBTMBuZw6SeaxF03RNsjInmfup",
-	"6s4KKXYnSmAmYTtRYkYk03KK/KjpAyXKh1KxI7j+bPpoVq+hIyFLUyHyVsq4aQsL/ku3bFsYv42wB7JC",
-	"2T3ZsUPyt0fNjfU0Asar8gAuyqs6IdMFcYfnIy4zi54xdZCCrOW+7zMPrnE3Wov2/FJktsy9xxtmrnAZ",
-	"/Igzr/x031X3rmbuI9Sff4DbWJNwSiTClX4hSEroHZHPEIbUWalQsqEsdgSURIgvK7em4cwaPJncsBNN",
-	"RrtnCDOIeF3wUjnHdIqF2IEf2neIKrySiYkEqx44dwdMuOBqjepZYa7TkMLjAfLJ0lsryBpfGNBG59Ck",
-	"FR4+Gdj+7o05UY3ElIOUfu3NXrVGZksO4T9bLY2TjJabWTRb09Xat0/10fZ7AvxkfE2f2ropx1beD/ck",
-	"t+dCoIxmEKhg6ujDM1vNMMjYealSvmnItIFD39vwwk0TNVYWYkFvZIrzr3habg5mg4Xi+p8z9Ob6xfNv",
-	"0cX8cn6BMjuJPp1USfTv12++gw4iz+CwQtlWi/VdhBIsJZFSv3BmOyjoo33D/AdFjlkSucC8715dv7df",
-	"hLmvDRWijCwpI4iqULx7NPt4tuJnNbrKVP2KfpKczd/h7WuzFeg3jYq3Vjl8AfEZE5Vu0xSiris73qbN",
-	"yHb6623tqg1Oa/oQRTg0vCOSqGlYuM8lDIBXpet/54uBLuN2V+9g4E2ddhJT48inuSLCWuJwnifzwJ2S",
-	"B7qGg9SrD7C52E42pVRoQbyydCt6R1iHmdYW6o0XZbYivS0aDeF+bd75q3kF8uNz20L+YGJhitlfNSq/",
-	"NsN7glr2g1gIztU6NlUTj7j1PANduybl5Dkvzs9thrH7IRAxv2JckNjzM1Y+7iDlGGTDrkrESwXRz2pN",
-	"qPCLCVZBpCe4zCg0PAIDMEr4HRGCZiQ2NbaSDgoYXDulNd+wfouF3vA+yoADdl2QdHQ3R0jM6i9gpke9",
-	"5TlNdyaG/47IYaT+Dxi635xFL6qTVbw1eWdvxvZiDO3EgD6bvGjKOZAWCuoS+N/Ae77hd6YpYQ55rAz+",
-	"8SGcjyGDGudzhohmZciOQIoj+y10QnJJbFrAlmiJ+Miul9Z+yYtuJAO5jMNvuKTnNUlLLSwio15KxFm+",
-	"i2wwsvktciZeDVeGbF4h0nOD6NNIMJZ2Pqh0kdepuGFHQvVwqI7ZorAGF/K734dDEAAFQZwSsaFSb+yk",
-	"wts2LzGcr68PkuClDJsQ+6rOdmTvueyqFQ52nIKYLDME2QQn2MGiWucD6W0g8MwI0aXW6uYDjRtu0e1u",
-	"oPWCD2NaviMrKtXkMs0WgDEWihcW5s7izDV+RpBki3YC0wqej4DyHc9Jx1Rt8bNGQRN298ngDthybO/0",
-	"Po3tnlcVxKu1pwXFetvLRclUqb+8JmFNcoM/Hiz8ozXj7uftrnsGktACA+X6PYBtpf7cBF40/+oOw2hc",
-	"or7sMoNwgFm0109Zj/cC4G1QOoyOgMnuF03GDGGT8QyZyibcwC0auDDOt3gnryBlyqUI2DhvLTlXk1GJ",
-	"jLx4BvIiFIJNCWQA+MzawU6Xfh0E85EONGxIRo2n5E914E914FOqA59bVv/0kretCdxpW7wYIO62xJ2D",
-	"OD5a0q8ADrPZihe8zTEg7pj+XQaOf+eLb7gM1gixuYBDD4iGfcSd21zMuzInvbevB5D7XGQXPQBfrzZF",
-	"TjaEKexkvxZ/Mz17R+LvObzltX9sYxGXim+womlHnk1JM2zDPQOVd/UtRuUmnP66Jh2uOutyKOydbEok",
-	"0sb6rdZ+cjO7mVXN1yxHOO2XSGvI/BVGFRIH7Ads+f4u+OgK3TWtZbi81TKHKuZQmM/kpmUkzbGWt+8I",
-	"qsANX0PNOScTcYvCQkfqUDX3Q67f+yiC7u9Te8Xh/XKhbuNiciiL1wRn/cjT07/Q47/Rw6eGvQ529i8p",
-	"o3J9ZBzCijCtxH2eaIZbygai8e96JOj3Am+IIkIOe+9tPR7aFvGVV423ioX3ghuD1RItY+5u9eIP6O7n",
-	"4oIGpoa6yJT3x7SZdV/DUP2Oia2Lb8luaD1xiNc8kgCGtkIAWEOFT4d7tepAlgcS2RnQCVQ8lSDvQ9dr",
-	"eRoZlQW6IRNlWtTv8YSBfMj0LqdQD6GKs6hYEuC+QastEgoRjEedfiVXj2V087CayYyPkQYzNwK2plW8",
-	"rNYibSjQFktUcYV9tWmN5brjltazQVnDBxK9fv4iQmvyMVxqg/w8pam3fi0yAHTj5ms7aa2w/2Q6ZKTy",
-	"Ti8mW3YopvCy3sEtF7cjb4kFYel6g817gRZ2zugx1DrXnbeg2QkQ+IBej34Mv4Uh8kBtzHYAoQ4nE5LC",
-	"lu7dMTJIcyP6hGjvE91r+Jul52ne0s99bY3n+y2cAMDd2Pi7XY87IHXDeKiWKaEvi5avMijYC+6aeG3a",
-	"0s2i2V2jpHL3YfrklSGtQPd7lYPc27qRUbAy5sswJy2wVwMDco/trlgePbzg0NJnaO0CJNVD0/XK8gVE",
-	"MzCt/e3le/TQVoB9WJ+yBJ3U9BI5wE73gvSDaRyt0KWAzwEi1NwYpw3h7I5KMFMjjBrk5y6tNc+19mcV",
-	"PlsL54a5iVolaLx8OhvBVEU0mQAnRlY5XdF+s66kwTI9dc0qvXvMXrpcIDhLyJ6lWowRYNs9oSzNS0nv",
-	"yIimY9Cnv7ss16jvk49jv/9b57m4tsLvtByI8dbDvZYO99/gMRUdjoeDMf7LSiAZcO2ZsZ9So2pGlLeD",
-	"47BCW8KUKe2Hqmw1qOYkSvYMAsfsmUt5mZvYuUVVaAu8gEreMCtBUs5ssVXjfqgDzdVa8HK19kJVzTh0",
-	"AvWlqnFUIpxLfsNyqqdHJcuIsNyJeaGF8mEd2ZvUkFckTjPLBIY2lvci6UdrbmaKkh2lU3UKgXAx9cwe",
-	"8JR/XpHEZFt31rq71wRVp5mFFDE4tB4w1YGMGrzGT2/18dtgCuMC6pt8cFLBlMnc8LB/xjGytkDw5GxJ",
-	"SZ4h/RyRj4XWTvUJPjE1BdCalwJleHfGl2emAJz5f/vTlpDboCDQ45L4BOxzPF+cGD30+x6rnuolEHAT",
-	"IVmma4QlsvWX3mJB5dj6JeEII3vw2mes/zR8Jt2gEkJ+Xx3BgTGpKMkn5gF/ntXPdFZHnrZOUrJQjMoN",
-	"wkrLWftqm5bJgvoUNKKQVyihWQJcxG+4x0XVD7h1RLMRorpXRD0nUEACZrcu0P4UCnh64MwZQ/jfyfjs",
-	"1BUXVK03Pogvs8snTy6+DOqAUzSN2jy/T6XlIqepqwsfsH3jLXp0ebbYKYLMWHRLdhFaYEmePg7aW+sp",
-	"44JsOmwO1VT6qnj78jU6uS4Bp2/hyd/J7hVb8tMIvKu8IEzKfB7u/qyouDd/wl71fjt9P4FYHEfejjaw",
-	"u4cXz7Y/yAxfk9hY28+tfWXMVVbTc59JFGY/APYebn8uSWk62JSM2RIuzm1yKKlJzyjLXL0Aj8vYMrxO",
-	"Bw20SLYNqvafFFh2ZH679Mp+szjMYT9Sv+c8r2G8eS289wtM6gldQxJM8wRtiSCoDpyrwuquUGI/B5Vi",
-	"Ie2sKHKa6rNgOpZDw8cbZmKJ6oYjdSOShtbtvnFiVN39d6pu8lTeMAwqtinQi1nVkTJCJbOtAbzmlCYf",
-	"TqKTxO/s5y4Dqk7n6L2GFBxvejUaC+ghOoH//ht86vQZchCYwkcUSiPBCMYFjGla5g7vjesy2EWMPCfP",
-	"paQraFA7zdYveOWvPUI8drMEiamKzh2bUD0p0JvKeFHSXMWUhYW2rpDlkV0Zsr04bv/Lzc8E0aJ1ZC8O",
-	"vub7KZHyLOVMCZ57bgloIgSN66vuXGC/Xa0MB2NEgeG76pwFjlbzQpB6ypx81dMbrzd6/yAf91doi4vk",
-	"NFUy3lJTU254+5CMFIRlMja0MOa9w0TU4bDrb2fSQXxTA5HKnPRHH22IWvNsJKSumfiI+PxGvHsoCgob",
-	"Sukq4Oz67I2Pc6g9NIQp8H9UwWEbXEik+DOUpNTdPlLRVYIWO8+Zo+W5kxevrm+YNM2wIpSTO5KbcO9d",
-	"Qa7Q9ftXf2tpATSLzM/6Hy+ev4fRL168kqdVnLgxyEqUMCpV/MX5efzkURJ5f1785QK6haU0zqSMH0MZ",
-	"NbFKgk2vhvdX1KTRaLpbFkRIko1twNNdOOQOC6ov5HHk+oN9axindLEjTY5ZE1KzpW+dKVNTb+Os1meh",
-	"QW/+WvYPY4OL7LGjBma7GPbLO5q54p5jRD//tTx/s5w9+7GnabJ944UWeGa/fWgfFugRD5EsjB8KqVxS",
-	"VTeaP1DKu17mmPZ7dQR4qBAqF1mlFe3VjGQmqNVk2sMZc0gy0qTpi+BmGe4ePBihmWI2uLPg1OM5MDDM",
-	"E7D3wn4smH4R9TowtFLZLPIbJ8fHelSTXRc574dUj7LTadIczeI1IJkR5NFJYo5xUnWpqE1Wp1CVCOd5",
-	"zJcJwlUfV7Umm2Bom6iDecdxxu44bC8Ee1ViYXx6+gRVEdeto1dKklXHEl4xnvrxRfQBqMgiubm4rt38",
-	"9DZmTevdkfKfx8Dsnzc/pudwiEOXAHzdF5F5rxLwPUubfxR5cCqvHBOMGoiHHyMmdJFSJcWM1U1t6tWv",
-	"R7i1oTtqmPGYxqn6IpCapyDGt8bmYVPogRE8kBGqMun91I9xJ8+6ttySHFwhjF1ff/Pi+UTTX+AmECVE",
-	"OOgRkYl7ApsnJDvC/T+45QQAFjQV1u4Wv6N3t9Ed7tVsF+eUBcwQs6/1paRnSAzEWk0nJmhNynX2QKLk",
-	"vVnW95IIgEkmSKvuV3BnJLbAMigUyX9JiVBnuFRrDuFf/4puyvPzR+kt2cE/SIIADnjV9KWEdKk5esMI",
-	"PIIexh4iG8pGl53YODFhY5rL7dzz8V6FKU6CJWUr6CLLVCzX+PLJ0+C5OcKXoLVDypDF+C8k00MBvRus",
-	"orqxIoyDHo8p3+jrvauDYthAaug4gcK/8golhSB3lJemfRekMrstg2g2lNg/Y/gz8TOOKzeAmyNcX9p/",
-	"f2KASeU+aLgMAnsy3G0AtPOOq8mRyPyOiBwX8ZqXIoDob/gW5ZytTKkGiyDYPKnwTjosR+gcKY4uL56e",
-	"VyGT6OLpFy52w2TG6MeHE2V+61iihhfCssjASu77KXOxIMw0jww3Ro4zvGum9Tx62lOzvC1QVrNE/hc/",
-	"DFzT1JoTgwoKB5H4W3UnyWnvt2s/uCL+1axda5+0iXnOt7EsM94oNBYqsbzZYJZBgw9eqliaujTevjby",
-	"tZ6E8rUyivPOCS4uz0cRRgjywCfCkB9E4SenmUmEchx1vPmKSggWmMbQTPPolrflycXlOHeLnaUHwt14",
-	"PgS3oinPSFhWcNrIu/FCAKDjdVz1zh6ngqQ8I3G6xnlO2IrEVkafOluN0r2hP21vZVwK2mEN4gWZ/FXF",
-	"b0kPkrSYSNmSHxoV3tioay/2vuutMbCiwEYNwH4HWb00kVBvBb+jmUH4GMIfWP+bryiLCxxqbPgP8Bfr",
-	"q17LVWeUoUWpFGdIEpYZK+dC8K0kYj6iN86BMFsPmGE4mZAxVthXh6vjga3oM8HXH+lYxzeYZXy5nMbT",
-	"1ublOLX10o4prtmYqwPYiRSY4jxf4PS2g7pMmm1GBUkV+v7dKy0xCii4RYRr1uvwGCFBclOZQHFDkUTc",
-	"EfFAurCi7999GyTCNKeEqS71xT7t6inyHOoMmZK9WN6i5F/t/xJjc2y0YCLqykJmflKS5Mv9dkyHoGy2",
-	"fQqIMpO6CcD1GgtujC695pP+LrcyBi53IEigl+0cuEMOtNTKSbzBRTGqpfr19Zt3PCevzXtBaxpw8XG3",
-	"kZQ81nplGEv3mntQXVE1KYcIplpHa5PaePPzEKpVRK3DOi4PwWMRr1hRjq6A4R/RkaWSew7wP+oeP+jN",
-	"hiplwqVc1Ug4rqZ1Wn2Qb0mhrkwN+ciGTEEoFSPoBDt2Y757OqxzUPsIBvggz6HcmJZg9LeQ3S60wSpd",
-	"E3mF8AIaZ1h3iA25N8MxpG0uS2mYy8GoojGnP9x2zmfLYF1ZLomoo9CcpFDgFQEnkwvzsg/qHEqoeNZR",
-	"5qzNZvYx9uorBJIZgjHg9KHWLqGx8kCaUGLvc6Z8m0z2Nm1AP5yaXe1DYp7pCwidJNDpLblC8I/EmJ64",
-	"vihyzgt9vhDOMkGkbEPRr5LUnDHQQ5jKIsc7m47R2gojtE1Im9ljuM0Pv2KIi4yIK6+vvqPb7ZpLF83t",
-	"9kRTCzXl7aS/UfozIwzPbXbeqOp2iLu36x/afEJkRlwhqMQHGbIZQQkvCKNZMkdfOfoxv2jiX9KcmGZ+",
-	"SQNwr3fojzc3Hy8v9P89Oru5+fhkof8v0//8C/nw60X09PFv/zI+p8K/dkIefn2mLVfIKbslmRGXqKyP",
-	"bIoZ4wqIQ+8GWGBx1RYtsvGUCGcbOKwLQfDt2SrHmmQrXAAfDx3dsKsjcIX13CMTBPuWN3TfVD1F8L8/",
-	"id+n2nELM1kLgWw647Sy0SeW3QE7bJd3HtJH9/DddAKBlpqbcIHSUiq+OUUYbchmQUQDBLQi6tjkL5en",
-	"AUB14PM9kerF4YiIDk+iagZ/D5A8+W1IzuuoiX0LNi3VbDq3B/qkJiUQnDCKfmssBYTYQcuC9dgPB9eT",
-	"4rGBLAuo9zEx89mUqc1CDB16iCBJCKvCRcytBPmKXNhbyThTbL1bXx/z27xVCQf9UUU2OWGqftZsPNPy",
-	"fgq+cc3qOTL12A44nId1p8EuEV6m2CXPz4eg/l7qwTUKhvSOHhMcN3CYC12YUNpKQ/NAIjeDa0tj8MhL",
-	"CKlCpqkVWpAlt2VLuipUHyruP6i2dP1G6GQWgt7RnKxI2I9nvOngYYD6HOgkEZybZsRlxt1/Kx8FxN5y",
-	"RpLTCPlLrFEgMAtnh3lV8kZg/IUDzl4v+hsPQJJZCbxBmdbIJEdLLCLES1MJJc/9kLVW5gXE6sk4a5YM",
-	"aJTlMyMUVzgfkOjTmLH9+odgyFyz7l+gelqqDKNCWGr5TTMyTVQQA/HMRCvQzAYr6C0yqQcxToFltUec",
-	"ml6DJishmR8I4OwxgHSc1EahTg9xLdasHyKi5RXNH9GJAkbsmHTrWB0qrOfnY5E6p6TVMeL6G+Se1tSp",
-	"xffOuT5bhUJ9XXrNJQVdrYxi6eIPNpiVEFUHt+SsLvKYtaISta4ueJ5D264PgyxKdXhrXWPQQrBXULBh",
-	"APJ3t7oc67u4WWqQVCX+aw7ksd0uIeKvmGUhKddSR51cjBaYZRFa6rvRVIsxFz9f2qYgGtpnKHERipWx",
-	"1v1ww0yoNqa51MdjSbZg2MAMrXG+NOljJ6F0s9MIJTnfJrZIzBfn6D9FNywpsFBUf8j8/OUT9J8ilDiI",
-	"VWJg1T9focRWe7JQUYXWGEw+NjJ7R1QzY81Vh4r8kEtTRcp+12VT6m8Fo1WqUu7jHcOmf1i66+iGOy3o",
-	"6PeQImTsJXC2b0MJcmNOUs2dFqVCOVkquFROKPO7OQE7tTozcBWcQzwXMhmu+qlNcT0NcxoDSgeftIBo",
-	"FV1zSbjg9EcITtcd8w0VerwreFDR/7fuhUHVau/lCjEbwMUEwcy9anySUIJsiyWybB02rLM/Q6DKxOfp",
-	"jzCph8GeEWI/z2nwPQTQd+RENG+JamuiBk9oknP7nDVuhe7bpfs+qHE7niLMHsq60CDAllzZK0IfLeiz",
-	"Yax+YGbfpxDC7qjgzDXGbFk09ktdj9n+nyd4OxRe9cPx2yF8fvKUhfqq+b0SFvZZ2HjqARbyQNqA8MXO",
-	"2gz2KSTVl0Keh8sC+EUOOssQdD2zJRPCeoqtotCvoQwrvBB56ziI0qHxCvfUUwc8Cwxt1xjsH3o3oBds",
-	"ogGysHymxjstUajKR7g4D9HPRn/BEI9VXs2lZKUExZGWXcB5p0DZaQbGnvcEFB5xRQ2s1+qXaK0lb79K",
-	"61gT72e5Hcd1+LnfbjeXfR88yJgDbcCCJzZ0UJuC/qRo2kFuX6eJCiNYWfZ4hYzKCsfWkLmhfFEyZAty",
-	"bPEufKxcxmQsiCIM7KAu8Lp9fG2yqvXXn3BhioZCBiBeYcpOITSdCIRX3Ghzpo2LRBkB9BmzAuM39igr",
-	"PxuWcdcBzWtdVhBBeaa/IRFVVwi7N7TQjxKosJzcMMyqYsrGxFyn1uL6666wiXSMzKZgVoMxk1si5A17",
-	"fP4YSQzt7yU32qAfhu5zh78ElQKmiLjDeWzKKg66tF/Zd6RrhFdxPBW2VFkeZ40Tds/31KAgg3vSz+AE",
-	"ViTO6YaquCDCLmQEIE70L4hAtrgkTgWXxiCU5qVUJmyxAuppP1CQKNxLqSyroOB55iwLQItYEEcOlafV",
-	"2MKgZk4heFammp4dnUlF87ymVwglgMxy5NwdtloCFUgJzCQ17TL1h25JoZ7pZzv4Eyxtpi7zaJJqSRV1",
-	"BNEepXXt3B5NhbHZzRG65JLPEflec9Uxoe/eW9Ni3xuncpzI9dpshzE8YWdDA4YJFgXFgfVoWTqCM9Iy",
-	"rwUk3crC1Op180Xj2ATTJyrD1fhXc76d8JYzjI1/01nbOgyRxvbTsNZZll/j1pWZNmi34Z/OqKNvo5I4",
-	"rthMiBoCYYuSJhsHm2T2WdTC31UjnKa5/MPTPK6q8mKmhvGGaA5fW5wDnr7fT9b+g4i2E6McwKtwqJAJ",
-	"cecPTp19AZ3AHWucPdCrlmCRUyK04jmi4YFfjq6j70FVxA6u7Q2+hYi2uryKVxfvBMpXcE04WypbcAwN",
-	"eqjrvuy786mqCuCDzdNY3zQGIAaAZDaYtfI3FFjKjjj0oe32PnWBlvvp37dfucUjrQ8HSfazMER7On5P",
-	"tugKR+uDPTqKp7+qcuXXGxnKocd2RmNB7wMQHg9yiD2ZR5+Oygx9ZcrKmNIxmmQ6+UN/vQmN5354au1Z",
-	"v2AVBGo8TMr15AF4+B0RWTmGZekjTdkqXgrTT7TpWOOl6TPTsRJWbhYB0aJ2Fle7EZlNby25j7beCnJH",
-	"Ta71mDi9ksTMCH8t776ZFiqaglEfBCoo2KF5sRa5kqAOkthIKmj/YX5qorirS1xfTsyQDpcdPsnFLnbn",
-	"aJTa4sniA8D35e8Bw63MPWCkJ2cPGO3J1mM7892DnDuePzeYY4hLc30IKmrcJ9VvnbVZtjhATvAdkQjn",
-	"kFXiNfnX13bT4zyMRDsV9AZxRtWpatPf/mIcwjpP98Qiz0NMmJ+hSFBfndKDDRI76uvQOlYNRhnpsJQE",
-	"0WZlnd70ss5KRZBC4VckMkHg/m3mFScyxZ+JPKJGkV89sl2xyCGji0R+8OtcflJJanhtzIM0XQE8qY8G",
-	"IOXAWhsK2OPzL58OkC02+KM/hfMM+b9d7C2mtWYLV3DRJC21sDzJZ2C/EW+WeEAcuT86DAoEMj5Pq+aj",
-	"n7j4UU8vtj4GkVEJPPZztLU+mBIbVta62xs4wIPc914zV1u1Z7nRzwKljFo9sPrSTRuUMqntVWtz+1M4",
-	"Aw1hhuQNuv05vhFSdypMAxvH5031x7k2I45HMOrmCe9j1XvfGaDRBupUUrbklaxYlai0JSsrYTJ0FqCg",
-	"HFDXtDINkCDYOEbml4O5WY86tDtX3+jAq18MTut6jvbTuUyeF828hFmttRGxlzA7wPxYSiJCPZT2Y5z8",
-	"lMnnZ/8dn/1yfvblh/qf8/i/nH3413/p5TvVF6MKyxXaQqSiN3eq02hKls993BYVQU29R8By4tASG2PY",
-	"qGVsljjuDBV47/J81xja6BJBl9Sk1nOWoSWkNoTDADTtjazAMP6mapLlgGssQFMG0HHlETSpXdug+Hfk",
-	"jt+Ssfq+C6mPRf16yyhSpztAh1VBTKgTZhla4zto1duq6u1UyZ4CfE2W3IKja7lGfh7KNvcF2k/ESD8P",
-	"WwpiROqbeSLDad3QzZ1/i6WEmDgzIKmyasDKWOCVUw5tVQCwh+qfB6X8QS754Bu+wVT77nczdf+l/oNJ",
-	"cZuIO33RmQp64QJAfLOh4WpiK95RDJVJ3FFE2EDqbACeSx3yTQhbUUaqsB/4LeWiKCU6MS5FTZsQtgGb",
-	"qN/Hipp66KdBfw0vCNu6xI59gN4UhP0DIrIEyQlupOx3ML56RrdUwESFqcjHaHC7Gs37x9Z0pFiOvQjS",
-	"OyljaBIVRsKLH66v0d0jaF+HTDMpjdlSkcyERxh3YspF9kCiO4hzd/YUqtaQWchI0xY/0KJugbur0hr6",
-	"r3jrN4Syw3GlCneaFU3sgd40RD4WXJaC9HfeMv+SA23fS/qRZLGl7Q7LF4xx9C+BjrOKEQFgJDMQP3Ck",
-	"KF2irKvev6QfofwO41sThDucBIYiC/J2WAtdcGMy7uGHQv54SkYiqstb/Ob6B5CryXw1R19dPz978uT8",
-	"/OwiQt9ff3f29LH594sfXp5dnl8+Pru4fPQ4fNj/X/b+cLttY0kXhm+ll77vLJNnQIqW7ZwdamXNKI4d",
-	"e8eJ/VrOZM7a2K/QBJpiR2A3NxoQzcnOWvNrLmD+nDuYGzl3sq/kXV1VDTRIgKIkUpIj/kksEgQa3VXV",
-	"VdVVzzPVCThU16Hkji/4+XUVCiCOzGTNgzaIETc7K64ZizrpTkkTsIGj5uxG9bs6bn1lIeoa6b+rN781",
-	"gWrWSW9uVzTkSqt4Mh5Dp9l148lYE7tYC5YemTArb+W1JHY/jwqVF8Ojo/7g+fDdp9NmCaN3ak412WCh",
-	"Rf1fvXx/+r9PP736keFVAZ6xVRwi4tIuOyqg8LoBcNszop4eL/9xjcmBNWiOjVROZZXtp8ncW5HVK2Sz",
-	"i9Dk6q2gli6XnKPxa0VxyjM5KsAI0ZVkungmCAsMkLbIloiR5Gr49CiorW/z2voG/IYUfG7wgSeKldCU",
-	"IuI960pVuBEfnr9aG/mlzdrXsDxbcEDuwElAdBlzhRmgqwIWF1DD9if2g/y2f/BlOB0PaUffxkb8ELZU",
-	"XWRxi+UZC5HgtEF4OM90Ljy/uJmMoXWLDg7suiQZXzrrv8b7brrLO1W45X5fjbecp42cgNISXWnodl5Q",
-	"Vo+77qumbOmd83iy4flMAz6NZplOU6qNskHsr3oEIC+K8eRSGp0tmC4IdZe2SZUw55jZKE9UKBGzFNFp",
-	"lsF4ZFpk4mxUJOcIILpujl9CxvQ1/uZb/Ik1VoKn+eQMQLJu07PWhPgnz5XOxNlcqkTP61UOzaA52MOE",
-	"06GL3MhEUH+IV1TC6H6sA2S3UA4nRGJYpC9FlslEnGHNZNTSDtmWRVvNUNTvt/ybgQfZ2FTu6p+3/anl",
-	"2pHW+dXlpfaqDzqVMVLQ8cur26JwLn+BSxu9vVVpf6Ovj+a9rbrIxmhvY5PxAdvD0Zdr9FzbS5A5bO9p",
-	"kVCUb+N4h6Dhc+sofTaWn9ezbG9ShVi+6WYm6EMV1lzHyyQb01YPPZKKZ03nyQdvc8Pg20VljKhqp07X",
-	"fr0sRy3M3MhRLB961o4sVov6GvCoaIdjHdwXu+6Vrk4l+hPohwnlxDUNcMMVTa8NOuiNpsVzpiskNGlS",
-	"t2YHYdwB9gUb9cALkeocGOqvtX5ORRpaBv0MWak5RI9VMe9vDJLbYpdaMmct01HVLdp9d66LNKFOix2M",
-	"w7ddDXAMS8rkBlXMzjOe2GWa6kSU3wdMz9x311yjGkt1a/+HhPYKkIQKpu1qhVi5eVCXSrccteRSKTVX",
-	"aoZf/bA+ufDEMD1XLOM5YjWXPTXW2YfjW61EUDWtEIKBStzRxmpO3TfzV1CDWi/yPJXnEsNjV9rbVILh",
-	"3i8VN9hY2w30p4rYUSQr0gW1EdXRgGfvrkGDj4DcZ62b9dVNRi6cbgpjIVSjWBYbj8rgt+P1PthFJpBG",
-	"6wIDAMMT4+M2jlMh8ifmZl1JAK56ZoRQ10H/+nzmKlgba6Y/lXAceWWTF2SOef2kYRlB0OXM+Ehf4vv5",
-	"2644rl8700bmaO95JpjSObIk13qjarBQ191/t+babWEjpy8dZunSxMocBQc3+fJirSjJCJEVJhmb04te",
-	"YvOGyIivSIJbAKkaHcGamtVSkWWqcnXqlldyVShrPoon5V71Yk1/15lmNF13Fv6Tpbyv+P8XIS7ej3/U",
-	"Chl/3I4AcwhJmlhDt0E+kcB6N9ZFBnwjKW9hh7V3THitpM8Uyn4SHEw1/SMvhMF/zUWi3L/zSZHRP8eZ",
-	"xH8YnheZ/Wdj5GGoHvrUzirtIoJnIjsp8IXwr9dOmf/8y6eD5Qj8RAHnhTFEUAEbSfTh/ekndsiLfHII",
-	"LFfQ0wuLB1YGblvp1STPZwiPIlT+ScYXjexEzPqhqegVdoeGi2oPw0OXIX4TBcTEAaYwXbDRglqO8TIk",
-	"MrC3/VshILWGxugAf14Njc8k8f5SNdBLrS9ki9EhejCHxspiuJYZkcPzGycFBoEXVqMoyxLO6FaNA5Ln",
-	"SiRe1dHKwpx8eIur8gQJSUTiOgJZ5+Prl+zr50dP2ZtPnz6wH4Ux1gKeynNlRcZ6ldFkyuMekrJG3YAZ",
-	"ofJQWcMheIKZqQXDpSQ+mT4rSXDR7PoPt76X/apjFy1UNBtU9tpzZa+Hv8nk90P4nTn8DdnoZPL7kO7Q",
-	"uxCLiEB+8ZOzC7EYAqpVFCrYSKdSWUevG4C/9tXzXiJinYikz06FSlhUvmMP6HuGTM+/6SCQcGVpEFC4",
-	"e0yVb9/g94WSn0OFak2XHF+IhUy+CQ/wClQCB0gcHhwrrWJRfl0o+bdCMNTB8hqenn8THnjTHR4ALFio",
-	"qsHCMAnvGN+Lvfnx5GXv9M3J0YuvStBodzm8Oz5gGOG6AGmjSJj3kqpOAhIe/AvS9dHz4ZOcZ+ci7xWZ",
-	"tJ927NSHB/8y4/kkPIgoaLOfgCLZS5w3E6qfP76j6kj4shu4mxKtdS+R58Lk/o+QfoizkU4WdHMequgl",
-	"/eA7+MGQmQnvHb34amlCTt+c9LzJsPdwU8AmgiciI7l/8WzQ7bOIFjeieRiVYEgvqGGyAuN2/GtxquML",
-	"fA/OYG1hvJWtiQFGKVQgCH32UYwLw1P0uZ4PnrrjpCkpHPojVdDLOhQgWF2xEpxUaxqEsGlD19y4gFUu",
-	"XyGwHl7KFyLBUQXw9uDlwUEqhvCG1ScyCNVUQi/tqnR0ETYH7BNOXmWfSqlctUu/g/821qsGqSrPghUG",
-	"X9yvGrNzOuWKn4upUDlQn2c6hUw2gme/k6r4TEth+qGC/rBExwVcTyYHNwnn2dHynXx4O/TWMSAgZTSF",
-	"lzyVCfSXBaGC3LnIYFasBQcmCKTOmosR+/ntE8PsG5dIROx7TfRYsMQ8TVnZhOjS8UGo3NUOJ4qiMBgP",
-	"+KM8Z9Ehn8nDy6eH1vzzmez/arQiRVz+asGnadQPVaheanWJyEFmaP/+nwyx/6xzBW/FEhGnPBOGRZ97",
-	"zsvpVS8ZsQ5nUcxzca6zxRBbqiOyUWVgGCrmsRB6M8RznurzQiD2OsZmqYxlni4YV1otprqgo8vIORxD",
-	"9pe/koVjdlTldWTJ++wXqkXjuDwszkRi3xKA17x3IxAxq1r2Xp3Ibq9995YR7BTwkVRwozPQy6h7XFa7",
-	"EfAZvU/Ang+ewajsr/69X31zlggl7S0Vn6I22QA1wiO58oln3rz27WJEn3syEdOZzoWKF0NWDW3KswtT",
-	"vQoVM+f8QjBuFSHhuY1YorfVz3s/iEVkR4cKebxydz1Dd7vt7hOtdEFBJBpEMLx2a+/b+34EIwJAZrBZ",
-	"lyk5w6ei1Bgkd0R905k8l4qnjmcEYPF0sjguf2bvW96Ls0QChRrA0eHtqjX8mkXe6/QvxOIsE4URSYRg",
-	"dMD6NZ/IVDiRRMYTdydpEEKsgmNru7VUZw6uN+qzH8QC5FZmcFM+zkXGjp4z4IXHZfy33kudIS2nVr23",
-	"ScQ6kVcsfdZzNFdRd2lHcKA5OMagMg/2UYjVXrLdTXlqQ2eR4BYj4omu3wOrgrGq1n0KwCcw6TDUV/ZP",
-	"A424Wgkm1KVI9UwELPotRKKU8GDIfuv3+7//bjdw2I8i6yJFwHCnSrOJrZRMj0Eh4L4v7WV99q+lzWR0",
-	"puh2uAGLKoN6hl3QUUCwUM+PjvrsBL0BMChoY0A0gXWQrLFVyNhuU0LFGpjuYMtoubvTSBKJGc/4VNgV",
-	"7DjthMKrqFtNZKkXQclXyhPGDZNjq9jQUYCrAlNKTradY5c/gTIpBDc9Yj/Kb1nn+dNnLKJV7tvVOMu1",
-	"Pkut+2TtTc1sWV0g22ev7MHdopI90CE7EN6O9bMXuUBJ/BaDDMOsgbIm0VruSlGjldghcnFI502ez96r",
-	"dBEw6IS1DgVjp3wqTmUuvnnHP3ft6uDVPf/2CbPeesA+/Gz/c/Lp5RsrrN+9evfq0yuElK5On5f3CuvL",
-	"oJFgnehUxL3XIo8nPfvIIdiHHn6Lbj2v3JXoPX7e9VKz9s7StxjPyLzHJhufZeJXOL2J+uxbjEusnnzL",
-	"jYy9DaTKf7nTHvR0UhkLqrgnN+dkxuOJ6B31BwfBQZGlFKqa4eHhfD7vc/i6r7PzQ/qtOXz39uWrn05f",
-	"wW8qXB/P9zn58NYjshkeDPrP8FLa2Q+GB8/6g/4zyO/kEwjKD6GblXLd543BcZHInOoOAzbVClJ9Vicq",
-	"lMSASZWLNJXnAL9JRYrgyaYis79TYm6lHGxqP0T4K2sL0JkiLEmepsIaKnQuQW/wWN2dqcMfQ/tFhI4T",
-	"rJ4JFSAh4xdd1CE6+jlm0UQmiVBYaWIF1saCdARVCkR5Lwd3HqqRyOdCOESZc2E9dEjXlH0HUOEjoTSU",
-	"uJR1mti3XG4QsRGuRumlxxPDzgzS5DxJWDHrswgn4xuYWOcr+QZ/VOSOx9TOkB05ylep/W8TKOsy+Ylb",
-	"VoD1QKNlDoZ/+a0xNVFW6mASrNbtbBcQ6E3KQRFapVtu4HxPoKOhko7GrFDLwz2cqfLx69tfXS1W2y09",
-	"epbyjlfkjVtHJ9XSzGzWy918t0Ll0G51/bs1TUi1socvMZO4wZXvoAj3978GB27LB0NwNBgQjmdOQLUA",
-	"eRGDWB3+ShULmy2QEz7I1ULYtpxvA1JbqwR0Zd+aqec4hKY7l0M9/JaXeSn4ydOrf/KzsnZcZ/LfsVb1",
-	"+eDZ1T96rbMRGA4PqXSTR4nPMzD84NJgKtSV9x38rLCPMxPggbiXh6JBOAvg5wY7rT3t+mtw0Bhb2cCY",
-	"bgCGD551CGyjhxWfUQ/zXa3W3fo9lY9DZeRj2i3JYXR2zwY86E307S6fCSqnJlzOid2OAT+632iSXpWD",
-	"+oRjWjFNX5KML70NwAWsFXVciMch6NXk0GsvOQCerNept9okvbqKZD04mGnTgqdNDORlXgRohYigj6XQ",
-	"OZgJJh2SNDh8kMo/rjLLGO/pzIZSHLHGKQXYZ0guhEMiThzrOf6qpapOhwPmcZ7gWPi5CTAzgWWEXuIh",
-	"1edA6cwNi1xvbeQBCJSed9TtQ6wyRlxOyuiFip4J9WMzmaEHRXh4lNCzgZxYaJWwrwcs4QtDXvGIAy47",
-	"PLPJncC60yV5r4hovtXJYldaVQeN+L1+lpZnhfh9RcOf7nYsSZOSf3JSEzhhMO7Y4lGoO04NCN+S4t9K",
-	"0+eZzMXabQ2OdNAIpKIN1R71GX8L/HDjIgNX33qJxy55YkoCMkiYmJwvnP4AHFsfEj3ziVChkpBScNdT",
-	"C3+T6iBIQZPq1GT2eRMHL970YcvPcxz6+l/8pPPXulD0iK+v/sFLrcapxGPwLUkoTueuJPS6jszb7w5+",
-	"/2uTWG/FTwucl4ZnmZA7ja5yyRq8saUjFpUuKl2BLB5skY7NqTF2KlnPrmlwSZKrApYv1Te82i10U/ro",
-	"HEP34lt3DRsVC3aKIVUC2re4gca2+Zy4/ZmyJs7tG65EYY0/WCVXZ5mwGw/VLofqQizYTALTATcszwpj",
-	"v8PDYXhI3Xs8h0w2Zn9tKJblvVReCvTsQhWLLJdjSLiaGtk2FUfgmYCR5wp9XXxC9SNiT0ZAAvRheZJk",
-	"wkDqDxL7XoIIiwKoPBCPUaiHWqqxZrH1m2M6Y0tC5R3U4pgy4ehvCGndMJxvqDXMqJjaH15Zm1Zt0+T7",
-	"l6c3brtORCwThHUvFwzeSho4IVNMKvDQ/QVr2txPUJgqkT64E5PS5oCWVa7unGDvOmzFZNEyL/kO5STv",
-	"xr8le5UItdiysfI0k3TK5HpmVjokNtWjVcfiO6EWS0qxy0DRPu5aEeJdKiUe7O9VcrsqaZf8LvTRO7ab",
-	"FQ269K8IzIfbEV0MKRwqx/RvMgQUv0XEEo0VPkFJI3KecZXDvhuqscAaSYThxxNpdOTPMx6LqBswGCYU",
-	"9tCpk3vyWKaCdaK/0N9/hQ/g7DNUEVazJTznZ4nMsHbNja3/6zwv6+TwvBwQhbpU+hVXYUcqGM/1VMY8",
-	"hSKcJFTWHADi+mjhFUJBQg3dilTzxI53SHWy9NSoPGtFkLU5y6XIGM9DKDPrs5PyzfxT/LJ1ozy318pG",
-	"PHDlGbwJBUrzyYJ18DjcndbjIpwhuUzUPV5qbXDPc12XkPljc2767ATbe0s7GapqxJRonGXiUuoC6hzg",
-	"tBu58eCYEyvLIBeJHlZt0TQyk4cKrxu6IbkvIFM301LlbHl5Gc+ZmfBMJJCvhMYEZS2OnfVQdU7ffv/m",
-	"5w/dJgfmLT7kHUn5bgw13R1U5b7sNI3BhpOiQtVrtthuXWzsKqhcxxMSePzjiNVIPAB8COfkz7988g2s",
-	"M49rrKszflh82WBbySyCiW0OrqBMEpbgVXL04sXTr71KZDhtMlho50KkC7EwrDNasOhCJtZewuoZU4gs",
-	"wBIgmS9YgpGQShjYVeInXXVmUG4fjYq4MazXkUuRJTLOj1kkzRltUdIwaL6hpNSIV9a049hjoTBGYVFZ",
-	"93Eo0XfZopcVqq5EZYEoGRWs+dyGakG1TXspD3zNMi6NSOrbtQ0HqBSng7TiHpdKVPVwpvJSKGEMm9kg",
-	"PgtCFVXh+1mSybHzJDjicp5rR54549DJA1V9Ff9qwCJoez1LMj1zrQlQwH3mf063dO2Ymd9zSViUesy4",
-	"RwZof2eQCwo8q3ySCTPRaWLgkRxr/KQ6X7458knBKDMxg0Mf68lg8dFZPOFSnY0yqPWltpCK4FjGWNfN",
-	"xlIl1B8IBUzwM4Y/C1hUb2B2bb4RnS9QhmckYj0VpoR9zDXjzF1b9h12++y9Elhohf0BUSKSYnZ2IRag",
-	"lgBf3EHWgoDx+ELpeSqSc8yBGJkKFYuki2WwRM0u2KiYzqyn0mevXUVUrKcjqcQxi6AohsrHoaQlYiMb",
-	"FHjtpjAcqIDSMdwUk1eYDXIf9UO1JrENNaIl9AoQPKtiGtRS3rmcCoRex9S3/WGoygQ4/fZpv380GLTW",
-	"SqHWbFYpZd2CjTPacGdwO+6mVmn7lVT78qcblD+BPG1Q/ATXPY590OpZczGot+vR9rWu4sle4ef54Rfl",
-	"MTDtenUV/16ghh/seslbM7P2yz9a7mdLclFuXTeXg5ufvlbCc0h87q2uEzY+VSXPro8B97kOulSB20CT",
-	"+j4blLtswApV/jtUmTA6BaDHRBr7diLpYoZhPtFsymHbY50IT0+iAIuDqDPRdYJGmOBZYnlZvogCIWoF",
-	"PLduHGzIdsc+ZpHSOdQmnvEcnAYjkFebUh2aTlqg50saQJEjfopMAwC4HafrLXgxGDCh8kwK05h4cBr5",
-	"hiZ914rpnrNOP58YRjKw19TmcxBVTlSt8p9q3m9pzLehxENP57Z8aoLeM/vHf/5XTbHxlCSyamxjp35M",
-	"uW6/b4ihS51TRkmqKhsJn1BwxdWCOhDgUzxCddpqYyhK9mI4kWf2902HktXoqk1v+ykLuPcJnOF6CYvf",
-	"73WH9ZJ1lYDuj1y2pP2VXAFsKOrDjXduX1OXHbkh7YU7UeH2ABiUu9yGWSe3o1Y87bYqeajWaDlbUnJ3",
-	"2FMrHMTd346ifHCTUn+HX+4Veq/Q20tMokxBYvKynHDM0c51lk9Ax9U50+omCu6fpXqqTSJ/H6pdattD",
-	"0uyPeOFes/eavcVaZ5CpmmbfzDFHXV1RYlKr3bjYOqursVXdUo8hf1imnDtu9EG902XIRGoAMKDUY/pJ",
-	"97jKUNNNWVYowPdmvMrh/6pHNSQKFNpchwpHeSO/f9lulJ3nTYbhFEd394bhLg8d94biXg0FyZjnzy8r",
-	"H64Bah2Hs5bb+gI2eiWgvNaELZzJ2AtfXTZ3JjQdLZSt6ZXoLVNMb3hIEVdgLMvnMkvcvRveEOhaz+Di",
-	"pg77wgD+1VL+zn7iiIFKDKNrdNU727T63Ju9RHm/9ilpm+SVTKpCHBIrbaTe0uBJHmCoPXv27Otua0/J",
-	"jQ+kGodRIvhuPoJHcohVKeDVJ1mo0I/pJKsGitJ6ngWwGOvsY4lnsmoeh+LzTGf5FScScG0dx4QQTOrD",
-	"ClgxY7lmTweDYDAYsEzPTZ+9PP1XFos0JQgvHiozgxLFiRA5IdVD9Qqg6ulsWqScdUzOM8Q7B+S1b6KA",
-	"Rf9k/9Oz//mXKGA5H8GhPM8yyc9FqNCZQmiWWSYQe5pQu/5W6Fz02U8A8QI4Q1hpge8fVZWSWBrb5C29",
-	"gkv3e8Z+z/jD7RlNd6Pf+rcrjdsBmHmPQsBcHgT4YYMg3HYH2QhRu9LLRmLEXHzOD+0wa3deHmljjHAv",
-	"+87R1T/6wBeujRUiqXttuQTbWNuxrD23pl9n7M+n739q2bLI7vbI7rrtiuzywVW7Gl3m7WvAB5itwxrz",
-	"ikvdATuCaLnAHKqF3UG0YweH0roOoO+FKqKqGhwr1fvbJ2eXPI0CaFWc6CJjowWjGe4GbD6R8YTx1Gis",
-	"jqQOQ6q1s3ddLf6j6KhMKOA4pKEqPyrDhxwKthFQnvCSukZChWA5LKJPysN3oMz2uSUQibKw1zqk79qE",
-	"uuaSULmbMwBnBcQTV2wKlDPoJEjj+AhbTuft7d+Wy7VrN7N8Utnw3Vyab0XBl4DH4XD+UtZUepWkc278",
-	"+XConnPrxtnvxrpQyRZ80WURay/U/yiIDN447FBra54YwBJnqVQXMMK4qucn3PiJ4PQxdLgc15p8UfRJ",
-	"o4xdQhULhoyvbdX69yW9H6Gr6Iqi+cchs7gQy1J7A3kkqSOJdPQG7VL4S6bVeQlnhB0ec/hsxo2Z6ywp",
-	"EZ9K7OHng6cugQx/Q56LvVfMFEA/gd3gFUCu3SWMIAFdA4o61pnjbTCAp/1tVmArPXavmVTPRcLyuYzF",
-	"EIm+Hdw39tYDFGaeLRgfWQOuCVszW7AXzDEFKHSHORsVGVKEPx2wzvOjr1mU8VycQSV0X3yOhUhEElHM",
-	"9lHk2aJ3Yn8aEXZ+BQYQqlRbHbXjfzZwTyK/+wWL7SzEBSQMHUJvwICkuQwK4WUczg5dFCoKQSsI/A7M",
-	"5fOjr7t99mLwjE0Fp4w7NRHa3bQwCzbhBuJbqpCR56onFU7qCaw2GBiqkVdMKD5KRVIittvrtWKzTF/K",
-	"BCBGM3txZIw+0ypdROzcrifgcyPoq/2mwtN2cwxhXpyXshSwQqVAUDIROAwAFGPQ4hSqzigT/KJ3nnLT",
-	"XAj3DoR5R+n9Ip/A/e8ruV89v72b6BS3ADQNCBsOAzkVeW8dHUqT1rVQpKxCEy/hEtfiqJWw42EfNRxt",
-	"cHLwSesfedkjb+zvXmzypFNMLvys+CWXyHB06w2CQPoPhn/5az1GQT5ExkvTTQzEqGdIT0YAiv4ekk9w",
-	"C6myHSjX/nahsXW7zWu51BfC2RzC6UcKh3EmzISeWmL+olAdU8vy5wofngjUFxSVTH36gH6T4tthbYIE",
-	"RipCBLAb6sjLVPDsqg3qS5b8reERJSX0tN1faIaahawNhBXrrY1Ix56fgvxzbQ0JP4qDHZveH6/sdEa4",
-	"7cfhj36E/HNtqSWgJ+WLraz1YXWZWbvuiw/ehTsXAe9hV0lDobyUivc2ZZYFpOWJYZlOxSM56vnkv7cA",
-	"RH/r9Hqzsw3hGfMhgpCsaYInhDEOMBkefYJ2/GglgSeB6HeM4NYD5naHMnmXslFY0gL9sJHOZ/ZOw8PD",
-	"CD1jO06rGT9/fNtnP74+Qex5LAxQ6YK8YJ9rzo6dUk/9UP0C7Cm1HwaE0QKEKedc+qw6Xzee5MDlP74+",
-	"2blyvD7BZ12lGDS/uQYcEyYVhhj1ReCz2YOvSrmfIpNvxblU7NP7Tx9QFABNbTtac1VG6lOZP6JAflyk",
-	"9QwyCClolpVajIJRPI8GA4J6EcpjhwxVJoDObMFindi4F2HPIaWKqDXvuNUS/zFI91AW2ZTw1JCFOBo8",
-	"79sg1t5ule8NUalLfiLfp2xQHsy6OOXZTUj54+uTewWqoDF8pGV4aVehSXXJDCk9p3k/ZhdCzKyNNEjQ",
-	"Xa0iqG6j843khrgyAHTxR9Pym0aQ20KO1mosM4SWKAHVSUGoPMCVUdpl2ILhcCHlECPOdutBVHeYcKKU",
-	"Qs0XYkIlps8oTHbJM8Mm/FIwpavgtfN8gCfDS7jqMIAPdNWOVNbdHh92LZ1tUAd3NzxLEsl+z2uWakxm",
-	"1NxmJw3bEOHK/xxm4lyavNa4vBJ01KIAunyHFrrhcVf5WO4tHk9Y0URzWQLJjQqZ5j2JR8hxYXI9dWHX",
-	"rYWH8lpr7B6PJ/XsF5trIHwE9+YD4hRjZxAh88151fpSGMC7rLJq84lORaicCcVz+pJkwxSOy7Q8fqHs",
-	"frfmj1mPh33EUdlnA+dMqMTnXDigHXrCE8P4yOi0yAVLBE9SqURz6w3cbJdsFtZXocc85CT8CYIvworM",
-	"uLzblNBO8skfNaL3LckxwgpBCI288hgU+5fg+18rxWyMPpxwlejxuF2rTkiOU3khGujaWcfx5LiTpOCK",
-	"5G23ihoq9QzgFb8qz+yGHkdMQCyk0JQGWgo/rhRs4M6+HJ8tvVSE54N6zGKtnDcmKGMPsY01BHAz8ZnH",
-	"ebqwH4QKgi5hXSRr8Fy6rTqEmzscchgrG0PJ49B6TlphRVwVFJkWgg13cHB6+v4NLcFuVLl6wP447e6P",
-	"03Z96FQF+IyEHkWv+djJGL2BSQBYGev+jXh80Vrx5sFbYp9Yh5S1UKSu9p8FgMsgxBrgQGCVmV2fbuDp",
-	"IlFMJh5p64cfXr5yRUJZUBafwXdvvyOr13H4mLxIpABDgjRSQagqjnikf+8GbMpneANgNjAsTrmcIjyd",
-	"dVMCOIwHlL7Yo0ZAq0aQwYnMRJwb1nk2OOran0YwaW6+/pmW4RtEsbGvRDg2w/pywcsisS+aPutpYL0C",
-	"cl4Tuzqfzbx54nnNBnsWPOqzn3RFAYZexgygGhlnP39812cnauFKGlj1IvgK6Lr8szH6DFAuafxEyU+v",
-	"0EiypaezVOTWkLmigA0K2O3bt1VWPx98/dXmyHErsHbenV48Pdr4RvDWW7vRma8sN3pPtFrVbT1DZ/S1",
-	"xrlcKv0MC4GXjKmuSRylMHybAhCFhOVC4oJtNERj7yQnWjLh7zRuG+urpIObnAobvdMT4Z0Yb4waUfnY",
-	"zx/fIvpn6Vt03O7lruluZMBvjkJUs/pljVqjyf+4avwQPRzH/gTpt62HjElqoRKE/iZpQnc1wi7iIFQR",
-	"mGVE4wRrf3r04isWT3iaCnUuiNrF1av53DDNQhCqkVSJ6yaCd1nedPqsLEotp1yaytNMpMECLJ2FygOS",
-	"ZTKvm8yrtaCpNzrnWe4Zyo3V0o0VdNBuM/eliJ8aNBAn2k39FW5WAOcSVEb3BflcsHSwg+OE55NMF+eT",
-	"+1RdnxrpjunXXvqPvjYbbvVjLJtHnN5N2ke9n76ybp5U59f48UPqUn2ja7N4Nd2av9qPI9v4ZonKy1DD",
-	"brYg/O227lVjJr2Yr0sxlqT7mF/0H+LgfpSYbxkn5BRIypYIwJ4YdiEWVGJQxj504Apg2i9P4Aqrs5Fj",
-	"AThL+MJEoSp5dr8eECWITpMav5jJ+YJOAAkOQeaUTzGsg+lOYmQRUCkYKqO1Ell3iUipRlpm1nOHKjFf",
-	"ku8dJTeWngJPXosV9HRXj247IFBi7k/dHgFkSxQfNuynlOgy21+Zjwf1Ae1SCZtlUsVyxlNzA1PhAYE0",
-	"2QqrCls2Fm+BiTmTPAV6brQbP3x8xzpIRYQDP7zI0qi7otie6gK8V6g2pvy9J721j74jkK8NFZdmaq+8",
-	"u+M0XiHrvKVmlnQeh+JzLGAx2x1jIodgxA3RZxHxGUQISkG5v+pODApvnCMNQ+/I3DCIG6EwEZKKT0x5",
-	"GgosH725TATTSpjuMYsEea1n2CQbsXyiDRw1GuEI8KVr1Mf2LaBaUTmy59+CcEImQaiaWCfY9UgnXlVz",
-	"uzHxxHW4lN3tfQ7lRoyGIl2Hz3A0GGycsruQKrn+AH+wv2oAWwAMMOI4YRJOrXgqAYmkxp5SyRbQuJrA",
-	"nUK1YTG4m1711lOpSpSKjedgi2weoAfbYgaJ9UzcQHjgZy2LQzuapH5LpOUx9WqoJ4bJpG0h6AYiORst",
-	"tvGSS1bhDw/RVC7TBgBNpbV5RCBN1Uuv4RivzPA6klB3VYVW33zKbxgeK1kzQMwS/ihgm1ELBuo4xL0y",
-	"YgqQj8qNM2ARqH4UKvrGWQL7FeyGETBVG6aEzCci67OTNpsYqk5k7fKwfoG9k2cHoy5uy26znmlTIKOW",
-	"26QNk46IW8/slqoph1CaaNx8fUMtTf0hx2wOHQIlU7Xd4atzTrtP0/4NjzeAFpVKJD439E70M0DpYEoT",
-	"vGnrrh4qjkOuONfsuySsozPXs2f/lDkSsyqdw9xCU7RLaDsGd85AJNQ5kJ4arexHwDAGZzqaJRKcDHd4",
-	"6t8ioo0W04L+tDjSqpFOFmwqP9feAbI1I51PmF1FcwwhCXorSYGGQzA9E6pa8uaoBBS5tBi7YmV2979W",
-	"kcTT7T+/LRyZCUyvV5O1r2Btji2wq5V7coVHbEDqh95yzeJ4hH4c9cWx9EEBIHrxt7O8TqTqQUrJ+Nce",
-	"pEBJY8UM2OHs5dtTO7zTT2+/ZyOh4smUZxcB++nt6Sd2+oH9aTDovXhW//vp/3oasA8v37LvTk8DjClO",
-	"P36Pp2sRT9OoWyUeEZ/ETpidLsOmfDZDcAKZI1ixznmKCRWRsVnKc+ughGrMpzJd9Nnb3LCIaDUB0yUq",
-	"h+9sP5jf+UQ0I+LB8UI5Sa+rOdqhP1I+pS0NDw055VAeT7Fv9c6VPLBcBygwExvV5rgB8/Na9A5XXycD",
-	"nwkos+PpenTdl9511z13Isd2c195ly5w9SL2tdYXuZZHQNXL76me2r3n09M3/lSxDrbloFcG5dfUTyqS",
-	"2gmtL4NrJLe67Aqf+kMGLXrI6wz4oTwz0B9H1WXWnlcQP7NJxg3sUOc8G9kll1Dc2j1m3guEivpjQQNP",
-	"Xp32jl581fv+5Y+1KjshM5bpOdr4+is31nDBcCqRvLZqvU3EdKZzoeLFD2LxHmaAp6RB2/fWqpHiyO/J",
-	"aauGsU5/cYjJPnm8pRYlVB2ulvR8rSbLSj6hlI7kcyMl9zPM1X1L5s5EpCIXq7vVd/B5TaeublPDHyV7",
-	"697M/AOzA1TSG636lUtLa/d70NqBtm79BndsSKClt7ySddCuQ2oD94fuXm4a5eZ7oAQVWxObWxA/2h/l",
-	"8WRV1n6eJXzFXOxy58QH3lNPyF7gH9amisKwRcu6ZtMcxqlWty+XWPJg7T2/SAfWDvxB+6+IJDFb7HVt",
-	"W8gRs0VN07D/SIk55vuPXW9hJnKK3eJMGwftPZeZuAtfN5EGkUYOY5lk7f2hUBhtGIey9PMMYlATc1UV",
-	"azpMWD1mkb1XZCPgCJCSI1ZWMB4ddYeMs08vP4Qq1kqJOC8LKaynP+JKiSxgSufQRy1SI/rsI7ZFpTw7",
-	"B2BcjsWK5eDhXmN5XqCteGJYNOWfz+wwzuB0KILIPBNjaCztPB8MWFT+up/Z25/lWp/BE6Jua1X/y7ff",
-	"ffzO/e7Bmx9/sNcyPkdbG0P5/NOYt556WEEK2N8KUewhO9q40KyuWfORwxEBSCycs1mlQTDiWsVjKdw3",
-	"tBbLVVeVnfjNrtYZhcWtAdWSnuzMxdxYvmpWhiYMUeiZ0WzMs31U1Sh4HzJ9nlVYBKZIc8QLK2XRzu4a",
-	"0bvyYOC6VtSudNkd0yCXrriBNqTfCYNGZNd3Rt2jglW4hHK/y52AoTB13n64fM50xt5+uPyq4tuZ8Xzi",
-	"l3jBbw+WLXFbC+mLWrVXc/PnVciMUMqIBR4tYw+qA0KgZJEOBA6y2f1QQQmIfYXIUZNUtP94xz57Pnju",
-	"cZjaeycygbKFsSQNpGuhViBUjfTEuGCIBeFKPAB1WRo4XlQOEF+oS5lpBah9jXUFeCdnJkTyxk7TA9+4",
-	"66N173CHHQ9XBQrWi7VLsg8WtmNkT5IECOysAan2J6dbUl0KletsscsN/iqI11OhcjZaeEh4UyAPhkuG",
-	"yICrL4QKSn19YgAzpcImBws0K0apjNmFWISqExkz6Ynk6MWLp19j4ZGIE8N7ZsKPekqafHb04qvDZ396",
-	"fvji6Gl0zLhCvDtr/sBgwMkZArjA00M1LUzORoK4pRWaHvD6i5l1/J+yOohMjlxJ2FRLBMhYPBUNy4bh",
-	"sAK7cA0DBFJzVsy6x0gnUSJjOsh1wtvTCrAl+uykbFWpOjVmCFclEju3vKz/QchWrEKj22EZFv0szwoo",
-	"O8NKKyhrCRVMCCFxIqYf+1YnQLZkpemr5+wH+a3D9Xz+9BkCWC1zenBzARVeWodKj3Oh2POjr3GK6acT",
-	"nRKkFQ3tiWEznaYUzaIEACLvnC+sENsxY+08Vom77haUo0P88PA3WIrfgQSbCt94keseTgSO6YI2FjfF",
-	"0PRSlushBUlj8FaMpjJ/VcrtrurLygfgA++rzGxpGLk1oG39L0QPwB3l1p2HYF8EImhLvzipNDcX4AmN",
-	"KpTQWilZJXdNveH2o5FOFj1o0DgYfvXixbOvPKPcRzi8xtKxE/bh/enbf2NmIqwCwjegcoVChF67rlpb",
-	"zfAaWqK4yFL2j//4b/Z3ZopEMzOJun32NneAOFg/hnETVsqzjgcZGjCOv4NqO2uElFY9YLGjnlb7zG6A",
-	"XS3I3wqRV6iAhebliR1X9Amt2M9GZC9PfhALE5VR2g8f38El2ESU4JeAOMiMmSQsyfSsJ1XAjACWocZN",
-	"5xXuLFWHYIdQdXBeo24AdssQoYazZWiPQlX220nDEhHLxNr/HNxV/7UcTdhSlxMMf6kLLQoVhlGp5omB",
-	"N+kzBHKNeQrPmkLxXA0GibwBaB42+XKbbugUKl8wMR2JJAGELSah6rhlu+vcZr+r/Hs0yDFXdpPFSaXt",
-	"6NjuGuWFoVrdZKDeUDPYYlpo/tCOnYJQr/rsDXSblV8CI2tr7Mg9TMUrg68Nem2uriADDtHPPdBSHPUN",
-	"2ETx77u1zg/J2H5qcj19F6iKX1FlnphK4MiuEHIWqMfmFtozxkveSqth/oCeXFD5cZ1qdC0WI9fOsnSt",
-	"viVCSf93rqq/22c/eelxYl/z3SJq40BnGR4jTRnLH3tl/4BGloncOdPP12oieBSuz+9KbfRcQla3u1WV",
-	"WnN65O71cyu+1lpyUBSbmyvvdSPZh6a45PkTGqenxmV4A1ECyLrdjj3p2YqiDkmzrDTdKMZFdwqcDwra",
-	"TOVR1fZ9a2qsZ0NuCXk8w1pgjLQPQIbOpBprFluvMUbWB5WwqoGAvLBMhApPSMAF6bOPYiY4dDdK4s7F",
-	"9iBrFzANR8k+1+FTC9EccoDjjnThFITLzmQ1AwECIn4tlNqbgo1Nwcdbx1i7Tmk9OMsBCuY4d8s8Ug2o",
-	"xqn2tS0F0I2vCa4icNzgsp7JM8GnkTVhMIJUXgplfQtSvqA6j8aUl8pFmspzQbSoKjdBqH7VIzbzz1SI",
-	"D5xBExBcxibQRT7VSudaSRsZLJhUNjQzVt8j6FW00Tqen1ubGaroHTd5D2jse2+/izDvEgsbjJWsy1Np",
-	"4Pzb0axngl2I0ofKhNUBa4HmUiV6fkzJechBJtY46DSpzt85pqTsfalkC9HSwYBKQz5YQNixdu7sJpBZ",
-	"s0hIgZG1o3mEb93ts/cqXTgKeI/HYsoXuDnY8VrDG7CxTlM9t5NBkx+qRh6wY//pgMReIR25C0vyDMLS",
-	"xet0FqpUG2FYBCGtzBdwXhX12bfEmeto2Sn+MSJnhMNno21YiVNdZLEIMEYjOiaH4JfL+MK+PaDLO6sI",
-	"Lz90X1nBti8O520jwTNBYyRw7SnsT6lUyNcLwNcgf09LAl4rB0AsM8v0ZxtRwuPiVBvXx4mz01zyYL95",
-	"hUpyhZl/qadT3jPCXpRDbDeTsfGlsKwBsf5te2hmf1ZrjZ/xPBeZvfb/7Tid+3upan/31ezvv+qR+Ttq",
-	"1N/tvmn+rnReER11O8Gtb9H9n///5tb81W1PJq5FGajQUblpOpKaaGbCFEAHDRRmGJvA9KBAVfNTU/K2",
-	"afrLoPf1X397Gjz9+veNxnoKfKYEvLpkRnAA2BqOQTwhF69Kfdua2pc/g5dfRovYfMwbhti+pb5JhI2q",
-	"4NtiCY2OQ4ZAyYogkgMWwdfuc3t3+grB6JVgUcJzPoxQPSc6TaAx237z59P3PzE9+tUZb7+dGroqOzhM",
-	"tJ2JiOWUp248SYAM35hRexUq+4tuwCJQnYh17BP0mEVO0O1gS1m3f/jibv+2Eg8N9yD09l8g94Td6sl+",
-	"1LUf2XeNWMcKhPjMp7NUIDZAHxBfz4h6Z/lBfRg+3LMqvIoJVTqhYfTdzlgOpw+N9PiCJXJPpyhgGkbW",
-	"4nmbFM5QbB31TFlXFjZq+1MdAzFAcsbziHU+vn7Jnj179rX9BiizU3g/e+9QlXPvDtGQ6ANWM2IdrsqV",
-	"AzQAWrZEzASsO8P56fbZidvfQoUD6ygNyxswey8W/RYeYEAfHgxZeNDv98OD36NuqGJtbQHGCPBybr8G",
-	"6+A57ID3gw1vmqVanWMHGJdKJENKM+Khi2AZx6Mzu3lnAkgQqkkjncZt1Q6d7BJ+iqlODWUyoRqJiVQJ",
-	"7v0wBZSfNJMiNyxBoCQDW4y1cnU/Zdm+2G3nD9xmW7m1vx3g/n1S2MjkL3+1Vpg8D4fCix/CenwCBwA+",
-	"+mu98/GyXDFugNtLZD2IW3GbrnnAuHGv5eDxPJsDzyUmD2QdLzVSdXKGV3oY9x4lP4iP7/rgaSid/sGT",
-	"/hl//02/349CxX3HDzcdgts1T3yPio588dGOXwShS1AYMwFRHML5w1lk29EgVsi88mZ9lydz3mNa9iB8",
-	"qcfRfH7iUyXQato1hxQR2EzakW8t1SWYQ9nR11a6WMcg2TU0UpsUfDkAIPdTlvhe1eZoC4BJN0PnXhKs",
-	"IaXOtgwT6spC/vGf/1Ul55h3fi8y649THE5XUIO4nqsyv9d5PnhGLEr/3q8m5AxPGpqrYFg01kV2JhbC",
-	"+n+QS4CnuPbzVJh+qN6qCpA1z7gyHHOZglhMoZoN8yboNGApqYuP4BzZutpjLtPI+hjoA0UOVMl6Xnhj",
-	"ae+LnnGm07SYLSExInaJ6QbMaGZiDUBNdheIuDnT46hklHKsbspuHUYIOjH92sdpcnRS6EJJZb1XnB2k",
-	"N8CbVGct8GnTLnOCa3JnAEffiRj4su+65W9zw+Z5s9W67gsKt7Sxkgngq4hSNnIrMmb1uXsbw+ksXdP+",
-	"OsyEDZF2aAXxAY1WUOmcyjVaLKBLmK6xc8cs13BZkvE5gCK50sOZyIxW9HyzZDPwNKVuNDa1EB/hjnsD",
-	"sTcQdwOgBjmM+7MPOwBTLyst0EAgBDrZB+xbkXmF0oguBnkcxMwgKy8mVL4b0ylUigc2qMXVbEmg7YyF",
-	"B1A57bb5ES4Xs7lNsC+xtwl7m3CXgO2qqlnaUogFyg6GAFx0Hx4xz4RKWk9gPzmv/okhvx4ZUjy0wY6m",
-	"aIRwYLHwP8eafEJV7zKiWoQc7ThU8CXkp7NLnkZsVGDuAY7ijAS+svK86tmAJXxhGD/XSAUJhaHeBUrP",
-	"u0GodJpUGL7UkwBDxt5jPPjHcSEzlh3Sgk4wj0sAWLp9gCVfcHKE/GoSk2PwgnTnDoIvQj4NpxYinjLI",
-	"wShIug7zlJ8bV0lmh9NnJzmb2qDs6WAwwMeYY8apv1QJAXvDVGdVu0VLhdhr+/QK0fETLOt1w+oSoXFz",
-	"uid40KldsY2v/tnO78ZXvyUh2TFQ4NLMtR1QiUyKx4RMSbrvlUOhusspkUlzqz9ZrUYMfrQWwaS8m5ci",
-	"dJYJziogf3g4ygS/SPS8nSvxneNvMmy0YFOtZK6BPAK39DWKUj3m2/IpO5Wvpge24oAUcJTwGKTMnxhX",
-	"pOje/xoihaV8K+LkzmA3FCAiogTE4mMWgdE+m2V6JJLItZPhxUoz+BxqheBnImELrJVsFrl3bii7RNit",
-	"PWgvXQcwIVWlWGlQtiFbmYiFyntUALWGzrXs2U8rYcOTudlM8EwkrBOB03JmhFBRNyCXJCk7YTpR/Wy/",
-	"i1QalwK6TjqR+2d1QZ3RYEgEOFj9G6qa/+a8KASpDqCNLyNH3/livOxOpyyuuwypNJjM17klH2GmXtJE",
-	"bcMpaeQwASdkB6QepFUbwhqfmPfj3foqDXPapur49ePQdZyRshRbj8u0Awdkp+qIYhvaD35+q9K/dzGR",
-	"y0V6yB14JFPaAtahmnxPKQNWV8phqKIZB2qJs3GGOZGIfQP9gOyQdeD//wSs892ADbBoxUE42S+xgcx+",
-	"L5LjUJVJGDesjv3K1OH8y8wKNlabLiE7S8zD2kcquulxqCKIiM7EJU8LqlZyOya+MB04wVgD+FXAzIWc",
-	"zUQSMGBSDsrkULfPfsEcsbM25eEWhyySybVOMKjkecXd9VHwBINIdzQF5bUzkSHGUaggGrMehvEIPc4z",
-	"PfcKwUBE1piz0xjZg3YeW92RKcH3aW1605l41AEPzcDtTUauZz0r91Kd98AL2NArbWKM2MBoUHYDDVC6",
-	"CBXqHKQbsLatk0sBT8AWtaR7TA+lUTKolgSWHTHOmS5y1MvSCYCCoVZ1XKNCn/TsNT7jDUzEHSjTg9zF",
-	"l+ehRQlhVR6PEtaF0Io/CC1I/rYVESk0Wp33jZVtRU89Zx9YWEAdQ1XqI2tXR6zGsOqIyl6pI96pppGh",
-	"+qXul99WI+Gd9xpJ89CG24Gy+Fg0si6HVLkMokum6TZKCWxQ6wlpvsdLvmguGmvh4T3a6I8qChqckX3p",
-	"YTv7DHgsbpoq4UO3amPcw2aQayhIhpV66EB1pUjhmO8a56h8/J6Q5c4IWTzJbxH8W0PRoVptSL3i9GTP",
-	"urIl1pVqfY/LbmvARFoE5RE1XysAa1b5aiqWlvUc3I3RsL4GvdpeSlo4VjYwAVvH/N2EVaWSnB1udPio",
-	"uy6Qepwye391UAA1DAhMdqJH4pYy37y3HU65tLLBVSx6iLiwQRDyY/WjX+g3OxS8laeto06Fd3tiCD1i",
-	"Hz609by5efLW383ZMSZN7YIBcioeXYDsUafMigh6d9mx8b0qWlkRlh0Z45Xn3E/0sfq6LXqBa7u3ztvE",
-	"yl7VHeTXuZV6tNlpMR2Bqlxpm+nCLz5NtDlZ8ZdwMnBflr46SgD8nrt3mFsE+fA3QtJYG15/FFN9KTy5",
-	"3ijILgG7CEqOOiqQcL8DwCWO8AGAo3S+p7NskR5+UfqdNuZu2/+v5YLeRIxcuVMdmI9EaC00X1n/VBRw",
-	"ZRNrSdFgUE+S5DZy58vcXriaWX2KMo6va+gUkfZlvtSj1N1W1DP0N+TtskOeipUQ6aEn0L2h3hNH6z61",
-	"cJfO66ciU84VWIoApzoRDGEI9Xh8DOxLdlUFgOghOrxZPe7cZuJ9Iniat3MNfNBpitCOY52VRc19dkKA",
-	"Ci+otRo7rezbM6EuRapnooJdTHjOR9xAP1GhqOA9bW6VeIPj2aX0wxOuojsyIruUMQ75xqrwYhOpPsUn",
-	"/az4JZepnZidQat+BERVuzCEC1a9Z8wV4ii5tvmaxOH5eTuoKkpRL56I+KK9suX5YOA3yAKMGjX0THlq",
-	"PQeRsBjiHSgHZxGwY0TWFzIyEexpv380GKzKjY1dcFlf4giuuwW4ICvYNG77684FFN7k6mN7nHmGM/84",
-	"ikPwMN5/74DV+jB9U1kTzHXuC1x4BheuHNavmgfCA7SOMaDfRhdSJRG0RYA+RQGL8nhm/zfJ8xkSXcV6",
-	"OuUqibrWqrhhIFAN0CdZpTTMsVkh1KHjCkFlkQZB13gukiHz9EnmNXTGUNmn9622uyH0iywFnEccYL9Q",
-	"Er7L5VToIj8zIo66xyVIOONYTQYTwiacgM3tC7cjqnmSu6tDmeoJ91R/4L1iaweEiC/2nLZXlBR4+nt7",
-	"hV1xaOgGGxYULMvtvqxgO2UFu1jj9jKCtas42FuAB1VO4IlGSRYJuAdTrgqeslxsdSO/VeXB6gLb3d7h",
-	"TmHzF4I/2M+fGPIOAtxIiTkkQJrG2BF85ToTSaiqxzJgAJhPdCoQJ3wqsnPrEMMc+Ts/SyXkCZWYM60a",
-	"92OsWbjT/fieyiQeqTbe2wYO0r6kwcfkrDpkbJPzBYHLLxivdzLtYIMfWmOxZWCpj4UiXGJQP0CgOD19",
-	"43MqBo5oMagojMibJub0PJPCsA7HmxAHhvt4yhfAa82KGcs167jP/4k97bL/+3+Y55izfyp/9X//D/xz",
-	"cZaIlC/sl0GoRlYqHA0H0t1TrOHu0g0IjQZfShc5IGFx7x2fkAG2k+k4CxHwWeZ9dkITAb0dGXHrO5pv",
-	"7K8E3m4C3WkYQqjiImdmorM8QGSZo8GAGrz1RcTGHIjNgJ+WcPoiZvjChjfzyeLYJa99JoIREqQBEgLc",
-	"8sXgiJDpvURT1GQhPwmT36l9tA+8r4RvNYr3uPJttpIE449mLV8MjjZ6le95LuZ8sc3CskItuztKzyHp",
-	"q+j4qlI1MCHlEtzWZuYoadZkbtr5KRWywSI3DpCAXIiFEXlvxs+lwrTDiwF0N0MGarQom9I6nHCljgaD",
-	"7nGokFiARUp8zs8wqxf1WeTlvyM2hsYtU/ISjMcCuWQhM97x2NOAYkBnobJTRLn0bpNeQy6wucGzCcFB",
-	"qEuZaUWsZo0UY189b0RwaKSy4edbuAu83jJvylUHqysMLy+5ET2pjADIvEvBjOAZ4KPBnNpnAX0VcIdD",
-	"9aMVxLcfHH9mG7XL39re8OjFV1dRsbW88LR2erdC4DLSOhVcbQScsa+r+XJSuGvOta7RSbU8nUmByyVK",
-	"MfcxPpmn8NZleD74ut+WzbQP+AK6sXC098Q7bwewTry/lJasB9BhtbMjXnuvqgDs0KNR3MpZXVCd02Us",
-	"QvyoqN+6Mb/0H3/tg7rqx0i4uXnr98M646tPxNXnfP6i7TOLa2sva3PlGCqhUhijdh+lrHbIbSa9mO+o",
-	"ONMu+NqEw6k8V8bnCwY+YZGwzkwqJZIuvtuFWFQFF/DJyxNExfR+qgDMGkJp4kLvzNLCQGlXNMukiuWM",
-	"pyZi5/JSqG7gmJyg/MsB1fJzbe8bqgi+lfniLOEL46G3fT0g1Ouy0gMGNIEiz3L85bAXzRBHb+0CLenD",
-	"Dlu6vKfAk719c9f7pP+CbbnK6pJ9xnI7ZgFW2SWPfArhJaVBNSvF9QaWYcM9d5gJMErXz1heaUTeyQsB",
-	"Fg/YDJde0OHCtRqWwDrKWtXYfMqk5aW+AM4AJPfxppGKlKvcnDTM5DJNnentEOOhiujFASvS55KsEN4r",
-	"Gwe51RyOO8CQlRRIvsEJ1U0szkccxt7moM1RYr63O7uzO0vT22J2rLhiIhAA+e0Fs0xcSl0Af6LZsjnK",
-	"RCJULnlqrZHRaSN92Q5bAFoLq8g545gGtI/rmVjPbLBRjtk3OQETqcH5wiJFl488BipWnRZA82qAQhKJ",
-	"ev3PHRGQ4Qtk9u6znxzVGTMizprglT/ijFHsTYPabqZgV5Dg5XCvqn/1ZrtDVO+5oRkx3b2N2F7I4s30",
-	"+5lQv/A8nrC5LtKEFUZQzE3njSph80nNNfE0+YbpguoOHj7WssFY38Gxe0Ox0vVhlW/f9LHFRJ2Lnveq",
-	"vdW2D9rl27s+dpH1a+mx+1Ds1WavNnu1uY6nfF3AliUFe2h4LTSve7iWTRLJWHbQhNnCOtDo7pci3Ck8",
-	"S0MiqO0Ec4/QskdouW+EluXTzRsCtGxgm4eQNBHzVhv9Ab9vNdPX00MbsEl1/lIXascHht5g6RXa03mf",
-	"c6ZxYCZggmepLM+7jiG/KxWbZfocToaQdJ0Ow/bbQct2UJvUilHFCTkxK5Wd28SyAuV8c1U2OLjNIqDa",
-	"/nvaNBp1qeSxO5xIk+tssZag0/lnS+x3HkOrqR+0rhYSVueILwZBqFz14ItBVV54zJqKCNeW/f1YjugN",
-	"vcZGZYBQwFCrPSuF58UgOJjyz3JaTO0fA6hxw7+qCje7duci26hE7a4qz1amYrMyNG8J9wah0SBUE8tI",
-	"VxDtaWWbK6+7D42+LFIlMmQWlGsqfd4rwTI9B6XjyaU09n2sxZrx+IKfi4BNeQ4V9lAf4B1dYA+Tu45J",
-	"dSmUnY1Qdcp2LqsYaSrPhQK+7DQVcKzY7bNoLD+fAUtECqgHEeOGwTEhUNsuDf/wN/+DBbwhvHHUZ88H",
-	"zzFNqlihLpS1uParY2iQhi9CVfLVVWgCdoxCFdOgBX+AqprWWZt/XZrjjWyNG0nN3KxTZv8pi1P369+/",
-	"xJqn2qt84OdX2CLxeaZNke1LnlqBRV2cOhOqmi2ieAFBE6uFTsuWYY1xqindFq3UZm3ZWIC778e+nZCc",
-	"6nHeS2pY7x0jcsPws+SM58elWYd66ZHAqCAThbGmubsF1Pf6ikUOSigC1MAiTRlQoDPuc9wWCgfmM6Ph",
-	"a9lf/bvItKGfmZgrw8RnaZrpcJtruZusc8m3dJ1Gjl2bze+gHe4x5qG3pANvgHwRZhHLJ0t+XuvprMrX",
-	"QwK5L83gboqT8CH745VHkafDxWbTIrd2HTcDbNq+FdhjtasfVrq0SQKhzlULLh+PJ8hGp8esRhpNnK72",
-	"q6rtsBuw0SJURF8XVLXRbqPIHaGo3TLs4IrchTKdFYLbkt82VDWC2yjAPWotyW13iakSHl3yAaskVG5M",
-	"rjW+kTEvwCnwmi/s5oaXzDKdFLFImAR0CW1EqMSlTCC6wrgJdsLD3+z/IEgCGrXD3+z/4G93eYRwb6bP",
-	"sIXCDMvejcAPl1oI/KD4qVrqO2OmbSPihpFvHFEhQTp2kLS3JV47UPtYpOLLjs+8JV1/gkhyvXc31sdl",
-	"ZNeg2Lk0XwG2gGdW87laWENS8WX6tV3VYqyxxdVVt8UNb7Tih3kmVLKRLUfqbfuuvt0mRAihktK8R1Ll",
-	"IrvkacRGRXwhCHmYmP9DVWaGnw1YwheG8XPdZblmEXj7XguK0vNuHf1viI+YaYkNnnNrN+eAX5cVwo5G",
-	"5oZFPI/67IRyzk8HgwH+whwzzjKAOFFCJNYCT2nv4Oz5YLCRNfwEM3YHJhEedCpBWze8+mc7gRtf/ZbW",
-	"acdVqUsz1w7JKveZoKssjhfLAGhNLqcioCrSeMKzh2NhlAKwB5kvhgBYsWUEnw+ZHgnj96ZkujifVJ3g",
-	"+SQTgqV8QeBbUHOv01RkrPPp5QdGI4QI8fT0TahGXCmRBczKiFA5lPMnLNXnUgVslslLmYpz0aU6/gpt",
-	"BzeBCkOHmwuRsPlEptClB7iflPagynYY3wQJqJWBvhzYKDIdQzefN9QZvib2GSCeSB4qrWLRDdicW2OH",
-	"AENPB8yIWKsETbTMgWxIYXtNjkhl9laIAYogOqPCLCLwekPlHNCRqDp8skIpayOrBh77xDpaUKgIrGcs",
-	"lTSAP2FlEl+ihIZOtED2CA7I0oQmVKIR24EawE3loQIAJIhfXgye+YimJYJyhM6xwxHqwyJHrBO552Gv",
-	"MrxN1EXn3F1rcjFzDQHCmn5gtp7NRNIIfGrfE81/Jc+3LKvctbWtBgqjR2e4zeriipMIP/Yo/N4AvZfw",
-	"hHzjWaEKrTt7rBdGlgmeG4X4iTSx3VsWw6xQW7baJJ1QRlGa7hJ9raOVKF9eqwCqWYyAMXcDd75osFcF",
-	"2oFCJRX2GcD1cGQJbPWY95tJ2iLenzrwOq28R/dbEMVCVe95LvHImIMj0xlT2m/ucPUhHWdoAC7/LF/M",
-	"BJgbY++56B57T7wQi7OpNHD+Gi11WROspLX8F4IYO6y9xUuoFdJuBKLJoMtUMLfzlMtZa+W0G09j82Sh",
-	"ICPtfvSgbZ0d6SnIwVs11q29Tig2InEtZJ7I7E3evUKngShWArpk5Pzigu2bOfE5FiAmZpPoV88Vq34R",
-	"+PVezsNi41SIvDeXUMguKr8Os1eh6iAeGoEiUjau6xU4eF3WpcMEh17W3Mx5eaS3rmbhVfVam5UrXC+1",
-	"Vt7ez659SWmw8gU2KU9wU7mPSltLJ6tJIuhO2M2vAmPxlG9NZFpetR2a0yUIWArhOJsJBamg8nEOro1B",
-	"b3KA5V9wBtGJKNNO+X+XqLqQKumGCppXGGe1ugrWAfqIYf3TiMyAq8my9+weM6Onwno91YaPzAwUKJH1",
-	"CFVUzQ1hJ0QsEbFMBAK6Rq71GVqixeeZzIQ543nEeCZKdorj2lehcuQUhKg2LvIiQ+BA+1SpgOSCkgX9",
-	"cgRnU/7Zgcc8++qFf3zTD9U6qCkJ5zMMxxrYpeBo7HKt7b6Qc2Ut4Exa7yVjdjJcCVi5EBDq+bMIwSU+",
-	"YKSTBZvKz7WHQ4HvSOcTWDVzbIdYsmI4WbA/J0yKulyU8TseYnlFdR52cKjAbDd7WLiSNVu9w/Pf8hn3",
-	"hCBXvWNbBLqsffvD4G2RnmNuhau6BPNKdJcMFUiwNCuVrte31k7U6i4X4D1ciMV6j8vGOw7rRSvcO6BX",
-	"HoBi1IIlcjwWcK4Mly6FTNbPlyoWoepEJFtRd+iFlQYOdFmcaiMSV5ekGGpppfcQRuqM2bvmhNe1zvH6",
-	"wb7XjoOdH8RiXfufndq9q3JV09/p6ZsSQ8jcOXtvkzq4LXzbIPc+I4XTKMgmeImAsqKi3PmUoPTqWKpz",
-	"kc0yOmoDNLlQdYyuqUus1VhmU8PEZx7nKSokKSZlr6B4otxklS6fZS8j8ime+89rUrQTnCTSgx1umT+I",
-	"BT3rHsumNlB1Ly9PLCX7nXM7xsLqSk0pmmDjblNGVak+bC9bVvyypa3a9FD/8bwc8H6atk7DOnDZ0rZ7",
-	"zqXqNuIkiTU7X0Mh92udnes8F2q/STXKnZ0fkfs9ODfbopplzk+nDSkpuvX0PmXoqWnIBI6B1AQslSaH",
-	"Dks201luAitcGWbPkE06YFOoMQnYhciUSINQZWKkdV6+a8DiTOYy5ikbyxTKyCcCb6FEPtfZBXQkZWPY",
-	"9gju0O73dIgQhIqOCKBuBK1mErCMSwM/8LqZxKVw9S4Q6ZPTGdPzHHsKwBQqMccOyT6DdYUDZ6iUqR2m",
-	"NFbb0ZxBG4Wf8HzIiXd/oKf5GvBBEuPaxGIrqbd3lW1j+2z8vWXjSQodgby3XHealIfy1i0bpf+nEAWU",
-	"UEChref7Dr2iPdZRGtJFXSrsLVIBiSJrQbx6N2QpsVeAOUvKPJSJkCMOHpIVyrgk2ojHF9a+2eAVwB6x",
-	"OZ9P8dyTLFSoyESVTdGSfPNa3a9Mfo9c7QQQuJo8E3zKOrmeyZhFcFk0DBX8q/83++oJ8MLaP03Os9z7",
-	"26EElB9gDYdIom6ffYQZgMoOfCCisT4xbJbyfKyzKbObldJlAQycQ8J9pDor7806+Bqu/gIrl6Ouq5Cp",
-	"AUvTIuG4IfrGEpRj1p5GrNpCy2WCTCwVjTfZ3FM7EXB6GHP10FGy7BjXQsoebfVRrfV5MVcBrcw+0NhS",
-	"754Vdjr2Azebwg6vyg8MUQ0eFkzkzeCw7G+H4rOIiybbC6fjPanGeg1vxPOlQgUg/Uf10xlBNedsJIQq",
-	"D3ZFAlDNbZW13gn+vdcK/PErBLZF8cNzYfIraivWeQ27y7D5zzpEL34tppvvzL7Cyzc6Oa8wUK9F49VI",
-	"U2YfexbrRGx8EL8y6pf219trdqk3ujTeUi4TepVvn/Bc9HI5FZtPAeThb3S3L6n6YFXWNihDgOseB3PY",
-	"29UIvL2I4AZGZcU+QDBawarceONzXYNzbjyj2LbtrcbPDyFYxwzGfr9bs981JDIasYHuYL+r4W78qkft",
-	"h6qvoGMKgMd/1SMIXA0WjJ5Z42uiIWW4KrJIwzoAvO8wI0zXvqfM8WzYBMzoDAvRNonLys5TxtmI+yA8",
-	"vCIXI9iep/3+UXMjlt2rP9i3+LN92V0UtyH79Z/16Estbitf4OpdpZSHx8RJWb10+64C11wB6gXXXEFV",
-	"+ROokdsurELR+SiUd41JAWUC2RfHCWv/jVWi9l88TaNugLnqXFO6OsBczJxfEvk4VzxbBNjjMwIsLyhN",
-	"nVuVHC3g3vN8ElFia8xlWmSCjYoEzxp4ziY8zamXSaepLnJ6hs9rDHgtbCTGmirCMIEL3ZgVfQGWqo20",
-	"ztlMpzJe9NkJGJ1cFzCrUI1ScXSGitJolCzDV2RG5DlAMWKHExZzYXsTm4nMaPXEUJ0GT1lZ53HmPoq6",
-	"x1hBN5dGhAp6fHiWG8Zzpq3ptmMth+49xf5/FeY0YIVKhTEskudKZ+KM4EgB3SbPCkE0SlyxyAa8mUxE",
-	"yT3S4UUic5EcQ8upYREKD0XhEcu1boQ8RIBdZ/AeepLKjfN+YIFLu9daZOYUf89Uup6p1JuoNpN47ayT",
-	"s5ZeUZg1wSVMWGNk/r3IPdnf/Y755UvOfXUmV54lGEFrQl3y/5b76s3yP6VsrRDjt/uTjlJ+93LmSMPX",
-	"nZjui/jWF/EZDLpKwYNOG+sQMZ0lIqtggmRGzTe44VsHjCEU0H2LpsnFrD1iqzB7yEm03uBswo2I+ux9",
-	"kc8KyD/EfDYTgDD09Cv2g/wWQF7diWCUZ4WCHvZ2SGUn/qcwmrvOesILXTM4+wC/uWZgdk1I6KOBjwn9",
-	"dHAlKPTuQzq7QFfHdCBUe9vRaDtewVG/nSEIZLxmjUZrAoZkyGI9nXKVBE7VNOhewMRnjCnywgQsl1Op",
-	"zu/XoOyohHg5sGL/+M//8shaP9U6k2KuGJIJYicSWWA9V+AddJ4PnrFaLYALkaKxLrIzsRDQDnmiqtab",
-	"yreoB3B9bNrxEk8Oag6TclJVBQf2g4jYr5VrpcZcZ3uVcc333H64hFr9nYilKVtj7q6++Eqn1054VaBV",
-	"Qcbvz/235DSjkHn9ZqAgVg2YVYPuzYyJswH1EGsYcxWLdMuWATxmNhJ28FRHSRAwx1RWhYrmzkpwECnl",
-	"jHeiui/hEXeiuT9pTHLstfQPrKUoTzC5dqop92njWyiuXz7z2VxPaxU4lZ5m4tftl2Q37uD4JOEAVTl1",
-	"4O5ONT/CA/eb6l5dd9nv+ivgud3JnpoJU0y37W1PeJqLBDUU616HTWc2hMQJBYOogUrPj714Bv7F05xN",
-	"RJpAAXJ5OJNywBCAw6Os2KnG2wnab8Z77d6Wdlt5YpyRktBJ5XY3YJ2mVlu2rNavrcpASa+APRffIKhc",
-	"4gpknOBtnUMNzvO5sI42B7xFwWaZ1KR2LOazvMhE4rsmdILagf4oEn1Mf051IkxQ8jldiswgllGhCDDN",
-	"LEycp3jzLp0oQ83Hyjkw2J4dGg9aiHs2H0d78/GHMR86TVGJMDglpC2ceFK3G2bwnNEAY5LKWCgj1h1r",
-	"vqNLdrhb0SOg2u8q/g0a8RdR/bfFcyRnqtzr51JkgX9aNBY8R26ySirc6q4RCrrEqzdt4LHdkCGrmdx5",
-	"T5d1m7X/zjFlrZb53JLDOGjV+A3WcbCnyH5QYvK9yLcqI9vhj1pdRGQadkzF0rBLnsoEkMuhnXI+0ano",
-	"M/A/rJcWZQItXywiNuULKErzsNFCRQ2ySsxZdS1ia4soYFHCF+ZMj8/mQmA7LIvsP+1HU63yCUHOJXxR",
-	"XtU9DlUFvYa+X3VvA5B0SdYKwo2sRvfGdI+Pv+t00l6Nt5LCxWioSZOPGR8Z6wGQZJqcV9RNPBNbYLRv",
-	"2/k3pbFvEvlHzWDPTlgigbOyNHnYcar2fSvXYLe3U/wgtjarJErnckwyZw5tKKZEur5q7yfvJy/dD647",
-	"AGrHeBiE7g1vZF90M0p3N2ePqJHDF5ry/VnHiDgTOToUWImCMD0iqWX/ayK3Tr79C69o9zhxw0AyqbkY",
-	"TbS+CBhnpymPL3r2TXkuR6m1brGGlBldhNC27PTHTx+sWqYj/bnP3uYmVPg+yKXiLjbyHECU6DsCA4Ef",
-	"z7gxc50lwKRiBLdmEsB77ZbU0ypdDEOFDCwGKFAivMmZETkWFo4Ap+Tnj+8wBoa74pkCQAMDaWKOZE2X",
-	"IntiQsXTVM8PE6EW0FjGOhX6L0uluuilOuYpJiBFzhOec8aTxJp28vwyMS6MXaFQheoXekvy7AyLeZYt",
-	"WPRvPbuV/WId4d6pPFcQmw9Z/k1YDAbP4kLJz47/Bj4RweVT+m4iPuNHEVG+UG/LZztLb348edk7fXNy",
-	"9OIrdiEWImGjRdmJYlfTTbMVpghvmOPt+vhXxucAHEPP6LOPIhbyUmQmVJkgSkpgdAQRyGB3izXywSFX",
-	"DuJJ0elVlEfAeEZ0D5yNxZxNpSpyYYJQGc14lfh1/Dk+QcUs5YsWNhuo8m+wNTtypRuehEO4Jyzipjdv",
-	"sKw4xmTfKrK+VaTJBt/eynruc7NnsGHurE3K99mzrWTPmhb/GA6LCLspEak1gnIpvL+1fKwwz69k2zZa",
-	"+cFdG5VP3p7SQd8EaIxge+nuxa01C2eDld2Yml3k5N5PZQ4M1JhUsKKfinHOeApUTRGgJZ9HuE07bGZI",
-	"0iGQ8nmBwgxl0GI6yxfIKkG3JYctYhdCzMgVy3UGSOlw+1Tw7MxdlIkpAZm3p9Xu1Ru4V3L66yvu/jB2",
-	"qzT19+tCDHNhdgG8jPGVjS2OBgMbcUC6GyFiqD8e4wPG41jMckq/T4Ux/FwMWaSLPNZTjzVOxpOAeFzs",
-	"ZNowZmHv1mc/EeqMND5kosgz2RwAfBLmPrdH+/j1dJT07g6lk+e5tYH73bEZPRDoXRkA05D4lDS4vHQ2",
-	"lJ4TcwbIZV7N8u01LS8buuuKVjl/G+fxvqt+svNMXrAVtJiG0S984JimR9CiXLeB8q5Sj+41Ns89Viv9",
-	"WLOP1Qy0Y8rcxj9dp12uFpk+ufVutlzCS/f1ReRgh1VyTaLYtlPQ0BZBWe6NNYl7F20rcg6g2YxTWap1",
-	"KxLBy6h+4SZ7Z67aWNgQoKU9/m0upqbMIieOTDjmaSqyIRCf20HayHGiUxQOVg3Cuxi+N6HqcMV4KrIc",
-	"qQDIjzI6vRQJO9cCCIsjuALUMuoihbn/YIzx+uwVjyehinmWOfZh/J5YRO3PsdjumEVAOpx8Y0MdP6bD",
-	"j4FFtB8quuoM6v4jV/5fuzH9QMLEdHjOptrk7OlgMICG2gWcGoikJ5UdGYx2yhc4lqpL1056G1SAr5uv",
-	"BeC7388uja9a2z5puxxpnQoAsN7lfmlf/upWfDuVuByPqKTSSaNUPT6b1bdJOyFb2CB5DOI/NCIdt9kN",
-	"tyvyZMvhXYmplXukvQqWGYHUJKJfS1XXTtCrFa36kWcXVpisNfuIIn11etrOMzxPGtDefWjUKI52biFz",
-	"WOoh2jrH5oJLszMJBOHr8RSbrptlCUw1SI3dKS6JEWXOM0obop3rs/eQPwCunCfe5oH4swCrt064riVY",
-	"OFlfhGBtU06wIwCEhPIONc2l6diKqOiZUHwm+27LaTvDeD8T6uTD2z+fvv/ptskZniQSIdo+ZPY5OUTl",
-	"1uMo40w9gsbjFk+bxsISHRdToXKvAADgjkeFTHNo7bmpzNxuMUVcAFD58C9/re9I0jB/3AHjhtkZrbEp",
-	"AGw9LiJXWi2muqDpqS3Ygk/TDRbsf5/8+O56C+Zu7OMQXbkCHfucbv9RrJh91eusWCamIpE4ua6KZD00",
-	"sveLsqDiSwZJ/li9z0c3AXu45NvBJTfIyGPKeDW9frs37129bnv0LruiuM6JMZ2fVGOxkRaXKZDII2OX",
-	"QuUbeu3wHGq+tBGgtQk6XcABzfNQpQI45wmUuWTzYkrPA+zGLSly8RESf2xq8FfrkIpDVUEVE5BwE9Zx",
-	"XmQKx6bHY9d+CySCJVgwPpIy+V6GIVR2aL1UXIqUzVKuGM+ROKzf7x/aD6L+Kngx4RH7y+CjErdXkK0a",
-	"mIcOT+yN+IEiFDdo2L4AbX0BWuOUrbFC1wYurhsoD764ycc4/C27As+4UW3uD7HiS5S4+8I4bnIR16Id",
-	"32YLvJYh9YSqbKloF88NIJFXpXQPjvwFgiM3SOxtYZIfqkxb/6Y1wvsgkAl0WJbicJaIOOVW7C8Fmwrr",
-	"h0kzZWP5Gb07AHydiYzJ6SwVNhDFaew4ECU7zaGK+YyPZCrzhf0ROFPEsUFzZz/O+YUwgevSOC9kAh1X",
-	"nJxDIns1ffaBsBIDIqhgCTDTKij/s79F18yOY8LB5owgszmkL701oywnJ4i6Bjeuvhl9SLnapXovP6oN",
-	"aT/le7bFdt0Gt75NtQk3CMUAA4svQXMfBgr66o63x0Pf46E/djz0NgfidsjoD9QS3Rw+ffk5DxVJfTVP",
-	"5aWVdo2m3hL57iFg9yhv94erfgNTVAODXWNNboq4vqkxebDg63es6Hvk1z0M+zIM+w3UugYHu0atk2zR",
-	"ywq1O71+VWFTShfjB/CqLrS3UaAiWAfMPa7CwQYVvSX+7Im9DjB5WIezQsmxFAlL5HgMmQmtBEulEhA4",
-	"oTnpYhlQbJ09QhKLkmxxlhUqAqex6j3CH5jjBkQZwxINBXFW+xZ9dpKmei4SNp/IVFR1284j0lnlEO3M",
-	"Tn2XLT4WapNU/B799Q9jQr5DxaXjY8qYmImer6ZNwK/WRc6m/AJa6+7KuLjrdmZcylBgFV9eZhAZXIqq",
-	"k/D4Gvy4zDvVdnGG48GFT6d9dlKnC35SIlXbW+LBOoLB9ExcmTgoXLLRUCrVhUhYJ7J/nUnM5uzIRLzC",
-	"ldjbiEdlI2jVGV8Nmu/IAtyU/+VWKYh7ooLZZwT2Wv3QSGF2mBC4KV3Mpqr9x2OO2WcS9sbgHjhkdrm9",
-	"35hdZlMr8IclmmFuBuyiNcUKncjN7tkdBAiOnubB2Kh9GPJoiWpucqBaY6zJxExna1pk2ntX2CVPC1E2",
-	"pVgFFqqYBgC3no51NhUbtbG0FGXgsDYqwriQKtm4cALv/IP9ye9bgoLBW36pbTA4+k16YGBJHlXbC7zx",
-	"uk4XlNK1mmcv8cBc6DeHY7vGc51dXFWPay9/XV28c0kon7WuFLca/eMBOKjeGbyYkVDxZMrhT3S7JCRF",
-	"cYGhiGMkmIn1DDBKtiU3drES6wRtIDan5bXXrZ95gBbKvcwGhV/utR+drapefXtGqy3c+F4oK3XWG3dP",
-	"12MW2c04IsB0EH7AXcdyJutBvOihDxFnWjHxeZYJeGqoOohyzia6yFjCFz097gGlEMP/0kdzIS66bMrz",
-	"eCKMw9p4e/LTCYtyORX/rpWI4Ag0VARXhJXYhIwH5EaN9AFRhc5moiHjionelMvUXREqnuccnoo11/DK",
-	"NozAgk9o3Z2XAPaA8mjnJpXqguU6VNEhn8nDy6elKv8mk98P8T5Rn63xtKAhuD5fQagAPN6+b8DspAdo",
-	"a1i9r9jBarKTIpE5xkrw+L4TlbMYAc+bK2Rdy5+vgQ+/3c8f7f10/C3NWMs26tZgHz5tvTmwZg5b7d8N",
-	"mgLBNJpqYZv25gaU+uWWZviFtUznZEcB2WWxTlHxZlZRV+sa4KsVNd0D3m8J8H5TedpQaLaLOv4a0cYB",
-	"aVwXOSDJUc0wxOjrZKoAMOZGmXLw3CsytWuLfT+Ue4/bYm+bcW/LClOzskiB1LsQi3ZkF8ievUqOXrx4",
-	"+jW7EAvqiOOGsBBdcI/sSjyGbkAgnzOeRdYK/edQFUZ0h5DksjeTCeuMuBFfPS+y1MFGYR3N06/YaGG9",
-	"Yj1mp29OekcvvnIXZHzOZsUolXGoLsSC2gXxE7gtN+zDqx8Rr9nA5fgQLOmbY54cMHzIZ0M/NxO5ncI+",
-	"+4j/sPciRsNUGthZdPm+QHBIc2BymabsUmRyvOizU34pWD6RJlQVdJAm1ifNIj0Tam4tEP2iR2vcsysR",
-	"tTYaglbhkv0gFneQwPAf1qLFdoIeT+LC6SJRh9mXrzpVSey3mtvyNHSY6ZxTXVsLuIuVWeOPx6pCB/uI",
-	"FoZEOCCarNJtahDhLqrDuReYKjGH1wPttz9xZWp4H3cIzoByAzfJUFW7JL7H2YVYnOF7tERJH3VebZWl",
-	"+D0YUfeObOA1Hv6BzdaOU+CsL29UghvuSZVM1IX+tyvxP+x1u5eJdsAPkOm939IkKO9VKSElsIdrYyy5",
-	"aOHsGn9yy4TazbhSG/JGrQ5QZEWHUOtirrSSMU8B/5B1Pr5+yf70v/70AgDrot9CGl54MGT/+I//Dlh4",
-	"YBzHov3st3/8x3///nsUINRU+RXm+Or3Lz0fsqBRn0WxuYyGYIQzPYcmgwxIQAImLq2LobNQwTGnY//o",
-	"jHU2LVLeM3xM9QEs5YDKpwSL/n+lH9IrxxL84z/+Oyp1G45OQ2UHU5Us9Fk0S8bRkPEKGBGWOp7wjEoX",
-	"cj6C1Cln0f9oeIqdnShUsZ7Cr2E4aFmj//E/Xr1/vTQCtjwAgBuErUrCLI3hDnYQoWr1rl6/ffcqYh0j",
-	"hB23cULQnybdPou0iXlKnOvw7x7AfYWq451I2G/t5ltk1c6nVbo4hpzjWGdU8XAhVWK6Q99ccsPen748",
-	"ecee9o/6T0PFjRHGwOvjKpqyQsz7CsAKwNGUU7hNB4YOA7QDD6AtBHfwUOUTMTUivRSGjYrcz4HWXHUm",
-	"lV2YEY8velOe5yKLAKS9yGKBnrlMSEY9v9t+jrrgMradKEulujARiybcTISJulWxebU7MJn02fPB19Su",
-	"gjBrNBDEeS5LbZqryO2lpc3f4BSbYAOWQ17/EFqoYmotDmwLwUFsLu2tk7F9up1b938QAmuPts0ksowY",
-	"G9SutyOpXV4iIYyk4vCuK1gIB7n4nB/aN2l6UHldcyyO4jGWGF9OBE9ggn87eIkv1PtOmpnGCpWGjghI",
-	"51uBPYZ72HX4xhnDHtK7yqTG9oovhB+FB6xjZyhgsbkM2CwZd4NQtfy+h+tS6UiP1AewgMMDpjO28U8B",
-	"KgV/B5K3Ztr2aeWtpAH1XKWaJ+6gV+SVVeIG9jaUxYAZkY57Vp+49GXzvnyFoQuG2gMw4Pq4+hCvM06F",
-	"yO3eeJ7pYoYlPXbfPvYOv4NQuY3GmtTLIrVPJ5gku+V0PTIqw44GR87dYhE2HkXHcN4VX9inqIT9qkeh",
-	"GhUyTQywKMPlpUdGuBXoSDjQl1zPZMyiX/XIRORkGOeQ9N1PoyBU7rNyTaOgvA7rJKNuUHk30iBAlOc/",
-	"gUcIUaXMaSNviTXYh3KRhiwqSwki5m3UgduluwGLuDnTY7uR02fWcZlZL0gid3RQbt6cjQt0yJRwDZ3k",
-	"dXC1oH3a3tJIFYsoVOAtFCqXacQ63Ea9AYPU8tlEmlxni+OSw7v0vZ4NWMIXxt5mKtWZsR6OzBd2gLVV",
-	"7vbZydK602y0ClAXaViQm2wmVGh1UZsiEwbcRZ5cSqOzReAK2EcL5p4flGexpuaS+mPGrEBOCPfmCX6J",
-	"nok5dtk+u1B25nhqtMNGrb0HMr80pQnKfGFzcsAdlLc5Aw/x8LQa8zXIOY/uKJIlssM/ZkB7X3ucW3HG",
-	"62731o9Oyx0Jsyf6ylImjQVMO0ubnCRTqeAp60jv8ETBDvcRVRVZowl0AT0bfKmExYXJ9RSmoQ4OCYu0",
-	"zqvRqfAzxXqzU/JxYUTCOs8HXwd1yCNgRKHA15Xxi+xSxuKMeDcMcWVRMDntYiRnt78FEKrYHSiVl8iN",
-	"IG2cjD/0tiM7zIAlMhNxni4QxxHriAgxXOYmVIXKxKW+gDK/C6HMcTVn8J7WhbAB4wh468B5tG/URdwn",
-	"R8hVGHyyS18sMZbZO7HzjNsNEBCgIGafSyMaNx0qCNCPuwzg3gIGVzfg6cv11YXo8a6NfaZTsb5g4I1O",
-	"baRcnkuCaAlUdyXmHlmec7FlhnArriV6WXJDVYkua5fc4P9j7+u23LaxNV8Fy2vWstSHJf8k6elUXcxU",
-	"HKftEyeucVW6L1oZESKhElIUoAZAyeqcPMC8xzzZPMks7L1BghKpUtlS2e7SVZwSSYDg/sfG99WBaR5t",
-	"SoTDRBti/V2XHoWTS6hHnfTmlfwf4FAOfFk/wCelMfcTeKlcN1MmNXh8CZ7ry2kzC10OkXo/tixafO8q",
-	"Ii36YN2vfOUp7vh3p/HdroTdwZN09X/qz7/rs1bI0LN6B4V8dj8KiTPLj9QO27s3b/ead08+1pVq7QhF",
-	"y34pnDRFsiypgOtVWuLRStgYNwhqkOK4pMMVkznTk6ECFpYndYknOvaTQkkm1FESlmbciWtt4N/zgruJ",
-	"NrOU9dJcjCVXULAqx6VyZeqtS2qmokgTFt69WAUIDzpxe8rozpNnz/1YECr/M2W9pTZ56JwfKtg0ka4Q",
-	"yPJbrULCMm7FiVRWwBnPhUgYL0Kz06wbTrn9vEnrjkdYi0YNe8bfvxHq2k0fnf75653Rk8NC7n5oryzE",
-	"Zbipm7GdvsmdHvsi3NSN9Uyft/HYOWxq+av/dw+/3H/h9/4v/6n7vZN/PD359tf/6A2HA/xX/0/9//Hf",
-	"dgeY/mfXMj8nSOfw/89aH/lFnRja6ZyQeThnhL4zemmxESY+qlaup/HlLbGJzXjMTG+w2d3/5/Ut3S+t",
-	"Den7/eLfQx2gs//l2LW7tfulLETd+2LERBihMmETtuBGQmMEwk42WDE+WHrunNSWlNR6sfPPORnjEbCt",
-	"tcPLjKvv6LpDcCBWz/9SD39XL3C7taT1fkDVT4AepNfuPk/pr7qD1Lcmb/4z2BiCXwlmRSEypw2SjdY0",
-	"GMgRmsImGrJicJZOIA5NoZt9qPD/sBELAlB4qg8CfeDIiyLFwif8+QwBMItVqGkiYiOCTEs1VDHiY6+G",
-	"okdiGmlwO++xxd1QnD9ForCAvPDvvgq7NtoMFYFUAYxLdWoFysu6VE7kcKoSnjSyN3I+F7Dv5thMW8fS",
-	"TCuEcslWKQxhIdSGWjU0UAFyjAMmnTNqZiIYy2qXGQtYeLlQufVPDZvA2GhPVVh4hSm3/iqRD9jF2tYz",
-	"FpCbO88wp/QU/zGCQZr7ztHfEbdb5NSE5F8cvlhs4qBOvvWEqBqqcOCzCqoTNOk+vq82XIliCFkqSbwC",
-	"dT0IrLr2vyrthooXWrXi31w6bmrL+rmXBaqJfqKtzHqhOuIS+MgJs35Vj6WBDnvsV5HNuFoFUle0kahD",
-	"7cb4ziUCsNMNOK8NJdwW4cYacXh/vVWajmFuZ5hb+/TtDI539Oof1qS1IV8fTB2xFRjutQuwzuQuhcpZ",
-	"WsHCpcFZVrDywT/j1d5Lc4vbm8w6PU8Yt0OVXry9JEfVmHzKci0sOt6Gg63Gw77aNDTvDjKyF+lQ9Rqb",
-	"vMSJ3kePXD/Q++MQVqBf7qSk+Iy0Mj6F8+9JuPqJOSJ4Jbjb/MIWdSbtq2z/7cnl/dPEfUCGGienbY+E",
-	"1fqA6TXl/K0qVmQxqtOpDmJNEntpQ++i/zKt7yZVJtpnkXMnTpyciUdffHHSf5JdQIy4emjJ9p6y7Ep9",
-	"d4rZDu0YupEEjoSntwVqGyFaXSX4NNEaHb7D0zZdu4fnKj40xTYPfdQn0LB/uz5UAPOsCkFAvaOGSqqF",
-	"UE6bFZNOzBIs1IytMAuiJp4JN9U5u3p5eVUh+RPuFAJzLmQuVCawyKAV1IgQET0+kOfH/fn15RW7vGB/",
-	"efr05JuvANrX6ILa4WBLtKoN++lhNLOQYinyoQpX424jZ0baG5wPMUynuVggDulJoFlIYREAjxjnAdBb",
-	"7zMByzlUPPP/FPmAva66tlsPnNWFk/grPVk7OJMOhup1LpSTEykMRre5MHIhcjwOXpGOwIFzLKGg3KUF",
-	"t+5kpnNgUEqZtNXFjy2sqLRT5p1UwqxmbqnpzBlU4nQQaj+ihBlkvFg7Y8aqehPUYLYeMSP79da/5TsU",
-	"rEPaMhjnexLcLqO2RdaPwe7+EB1QjrxUkqXZuu6f2E6ua+DWrosOwwkKbsuxhS5F7iLF2/buQ0UGo2lT",
-	"16yHLeE84+32L2j6hh1Eo8octzcIKOOv7G/Tbbazah+an/2ueg2f4qjU+1fqmuJ9m3qvLf+n023StU5t",
-	"RkgFcOgQY5SxFogFL8oAsVSpZg8Vy6tHoBsLnTJsyhdiqJRWop+QDq+YdVrndXUIHh12VBKMKbZEQ4Oh",
-	"qvu3qNa01pPV6Oqq91Z2ae86i2E4CVmKs6+fPu1snfIqXzvy/e9W47NvqwYcqJPqQ5u9vrTMHhd5Fzh1",
-	"PP99zAC7YavQmYNJbKZI0H9JsfkntYGN/qcnwbBsjXDCRdXpixKax8lUQlumtFEiCHQojDK8ivi1mtdQ",
-	"9eoGHfF+zlUu8n44FwvMlsjV74fgDXubBGJ5IO9nPeTyT4YqdaZUGa83w7PSVY/Ej4YJXuZKXiDIJEGK",
-	"hbnQHxmc36oO4AJkMTWh4Zyc1jc+Tvp6zYpjmBRWZaJNtVZb4iVviV6Gb3DgZrNqnI6IqXIyRwVvU/C/",
-	"+yCeIp1Cw+E5jj0gEzj3P6GD7GYNPPLQGp7cvROt3RZsLxHdkivXnTvryVTKFDcGeJSdrlboFA8iRjUh",
-	"5I0ORR6u8gQVLK6tsFBaAWQF2PiTdk0bow6YdnU8+9gkx6/nsYbxsNKd0HDa8Hv8sy1rfLBROMx+/nm8",
-	"m7+xu163vtX7oVB7dHqOdcz1O4YqsF4vjYTz0iE47dqoZ7fs00dW4w779J9yJ+a4OX/wzfmqAbTRX/KR",
-	"u/R4dP8knPnfvmGPF5+Ha+9qCiiD3D0pPWiu2XiZLq6maD+5CXLwoLaW114da0KY+8BhWIBxAhvWkMZ1",
-	"2dommE3siVvavXc7q0v5IT3Su0o6D9l2QrcpDp99U25jtp+GoWVtxY6ndT/0tO6aet2uQnfvzF3Trugc",
-	"7/oILZgybcAoG+qyA0SKtHxciPyMNBWwXiiqWmpzg3EWYWhEUBnH/L8VIQVXc1N8COd9oW+QUxQhdfZl",
-	"lytIlc6OoFsE4+k92p+raaRURylqBS1zLRLUy0lVfd4DJcb+3v36B2VzZUss8EYvhQlHejAaKaxmhV4i",
-	"c13QAOa0z+xmgRBYiWXAHYnhenp0tQ8p/FNngLYDwM8AUdXJ89Mi+J+T379vvQuwOf+m+vepggaUtQ8J",
-	"GvYTGTxB9bhDmniFNxwSf/DiNQyyjW83eMGjF+iEKoRwbCYcz7njdCyydgk1AakVmRHOfiYuoTU//MX6",
-	"2Idxy9Jz+ibI3c6+E9wIwxAhHF4ZQcJTPNVp2aurqwv2Hbcyq7JcWhoJpFKlFWaoFJ8J3BTgFgieltrk",
-	"CRMSeACAlYobF9XEcu3owC9bTr2TgmcOWOpckbKeLbMpTPf511NEp/n2KR1pHarUv7ECmgIj2Kx0JaDV",
-	"iPdZUVq5EGcslB+j8XHOBXCofos4vnhmF36AJiw/jR6J0GkzVe6zGV/BDoR4nwmRN3/t5jltUf0DecKg",
-	"9J8m922Onm+1OgmzU72kbWkNMNVhFzpo29E77seQ/SR9/kOy37RgZxWDHGmzZUa40iiIcjNxzw70ye/w",
-	"39EtyfY7CDq7tOq2jBvvzs+A7uuYZ38YAxZm0iRUe0+jP2gvDdrD5txN6+6wIE1b6U9uO5L26x2k9nSN",
-	"RfLzepFthWNgx/vqOTNc5XqGlEsJEUX2iY2AdIIq3e9+eMG+/fr5MwwOfhLW8msxVJeB18givZDXqBSx",
-	"v0k/Uh8slUa6FRB5zkQfD2FYr45G5MwKXog8YWPo2XCaunzQbXgvgWEXOhB+zaU6I1I+/xZGzAueEfef",
-	"LrCHmnYv7+Sjt1Hu7d9pRqNtIaYh4ocO7+nqSObf1ovut87c0yYITD+Ys8e2wdjkPWaFXY8KgG4T6Jzu",
-	"wWHa6UnGAWxna+MPUDJCw3MmjJMTL44CTyLR9EFte2uUmFuYaZM62Mfd9vR/+kef0Dd3K/YnyhluxIoy",
-	"BuAvs7Bo0KM8AmSN0zUiTmALSVheQo2KV/yRjy2QbRR8Tiy2RiykLgGWo6vZ5/LVK23di/ODVlUvX704",
-	"79LLF+cPh/T18vIVytiL88c2IhlultJBYreJu39EfKwWRfzGbD/9OBfKj//juzcoxcj/xdDvQXObf9CN",
-	"WF0LxU5u0oRdvHt79fbF2zeDG1P0gfNVquuEzUVgB3xxjuYUU3gjeWGxjRqR9zfVyWd/K+EzwLl/rSTk",
-	"u0AvU8hMumJV3Y6cuII4HoDp9cRnpMATgEP7xNeKIPU1JhTrWTvF/lbFDDAWoEeDextTqmhrvR9V1vEC",
-	"i9RM+Gy2EHmNbuOf6bPclILgH8XKpmespF0Ty8IPXqXgR/+crJDAdgSnZKciu4GriWEwXvL/xU4mabee",
-	"/vjuzd2UVGdOuBPEwborB1yrqv747s3D0VUMhhYaFxOkf7ts4x4Zkn1HIroX3fbPu919eflkzpReXL0L",
-	"2RR2bwT+DrgnGJNuurOaqrn2Z6zVnZHU4VGA9MoPK/JfrDAvzlH2J7IQp9h5Fg2xT9eFox1d1z25LpLq",
-	"/buu32+kyv+IacmbmV9z6f8+ldmUvThPWOpnhLVN/+C0wjBp5n/+6TtxeIKaJTDJDqbO9hTwr2vs5rW4",
-	"n21IMzGoO9QX1kMq9QA0WKnXUEEo2AdFTkk3RlNdGptWFVb27M9/SdhTbB6FbUn/VKb0sj9gL5peDlmC",
-	"wa2KOfHZeh0kVYR0D0c5Cwztm+Fv2OS8EavBUAGTd7g5BARGKLG05LaltaV386Uij79hNxvPHSqyECwX",
-	"hVzgZuuANcYJprW6AtI2Wk0kVqdczkc6Pv3FqcDAdPBwYxKI+BD9ITMC0AB4kQAXPZys8bkytNNiSh2i",
-	"Dlj9XsiX/RtA2PGbloQf+uO7N/0zNhNcYUt+oa8lAGROhGF8qOKBAe4ADklG79RNb4/26UAbw/7ZgUW/",
-	"wmn849NZ24dOmc/R+K7R5N9udO3KOjE7zbSayOtmcqyfzI1eyMDR2xpfvIAANuzRgU3AElKVu/dSDHJH",
-	"eM3ICpcGuJEZwtQ1r0j725BT2YwXPkQVOcugaxcsfCFnEk18y/bw5duL6j3uWgH9vI6r1m9ye/9w9e0e",
-	"GP2dleq6QM90olW8DLFa6G06wfOZVKfW6lG4u7s1+Gftpl5MpWUT4bJpjEoDHs6wqTCC9UorWHqaS5t5",
-	"30BMeKdOWBD4q+ryoYIW47FgXLF06tzcpuwXn5jD/6RAy+vDb84Kredjnt0wnudGWNs/I/Zfm2KfslRZ",
-	"UeaC2OplHkUH9Be/Pj4WZ2LGZZH2z6qcugApSv0/RjM+n0t1jfx9Q5XSQ0b+RxpKvJcVzVhsE6D4DFXn",
-	"qL4cjIOPE8S1D3IMSzNeFP5tRj5AS1mvVHnVAWAWwtSh5S/v3vRrLCNk+2O/vHvNuEPvGz7blqJ0rUoH",
-	"85DVCK/VvLx3XqP4DY+90ne0Jud5Dofa5kK9/p690Ep5EavE6uNMyYZ3fSIUtD9ugeYoVhj4hXseWwAK",
-	"z6WdF3zFQn8ItYJA1MwdYlRj9A/2UKp2F/kSx1/zlIf0YzTibe4MDmbjpR/v0D5ONmhj7dHpP35dz383",
-	"ZphUJ25p2cErt4oNV1qtZrq0ZBE2heM20tXXDruELGSP3m4WUt34zGrt2Iz3D/h/lGRIxSaFvJ5iD/eU",
-	"q1xPJizTuYBS6aCDpHTddj5QrtJ9U4/uybpsaZXf9t2e3pfjuYr981Ek2ntAeL5Pgdhf8zuSamM6Bhu0",
-	"sL+bJ4RRgFAhcfh3yvRMOucvkRAL3oi5A6QlMZu71VBhAY0ZMdML3HHp8RDn4ZMoOkaoKT1BsGJAQ5jP",
-	"i1U3l+znGuIdNe0L7vh7hxIfaedjn98459OjvceFAEngU8Q9AxL8AJkqJlAhI13VYCYhkIx6NaItSlsD",
-	"OoaZDpUt5xHQa9wDDfEEmxR6ifHIxY8vXrLe5fNv/tyvBsLqUwkdSpC/DobqpQ93EUsJLY02TuRnjLMJ",
-	"lz7aqn5TGiFo/eeqQJqoybDFOlwJe4+u0I+GQCldKoqLenSF7dtLgso6GeZgwIms9+ccN3SuqtB0MzcH",
-	"7UmxQ4fKNtCk82SwFEVxAv05T7DCchKEGwQoDVvBpVGYmAmVz7WkJoChWgK7k2NBobAWWmFtUUkpSD1b",
-	"8ELm7Jd3b87YN0+fQ9OAHoSXGZXK+KzRZydp/YxKz2t69lC6CuxljCsgmR4qHLBNj76nhboXPxsG+0Ss",
-	"7dEMOpsINw3pZ67T3yBr1q0z+yt3YslXew9wFUnzY7teaGlbyo9Xc9jpeMILYZx9glq5tW/CTY2wU10g",
-	"+fJEm6yqsUjDaClod6+h5NDd8Niy9B842K8pbF7a/oBdZtrQ3umcW8uesB789z/Aq/X9QHNhMv/G7Bz2",
-	"In184W/CXooKlXOoJrwovHdO4edRbvR8hJYEdr3hIKlUFYw5HDgaC++H6Y5JobUZ0XBpMlSGS+vtWv3A",
-	"FPeoJ4UQ7rFNWAr/GrWMiE/2Bm0qr6eC9lOlGqrGPUupcr0Me9X1jOJr1ubFcFprD6LZITWfX7vSCJuG",
-	"2CCwDIb9XECrMnqJzwqMfv5iqa7TAXtJaPa6wCTEimISAxxqOJALMmlZj2hSxnohaHm0NtB4SS+NZtbo",
-	"eS1DITDBZ0kHP89pt6BPFH8ZVxUEm+1obTkHkXqB4nvIU47ROO9okM5zR7WmbCrIw+mDiZYBCGHgKLfK",
-	"GcnZCdFr+nVt2DMwTBQn7LBXWx1g3CFDh0Z/kQeQc/9pmeXQzrzsn2EAUQqmS2dljgAOcIut0I/h8GFj",
-	"I3bALgFezLLfyvy62aURYETDHpg0eOgHroSgAxlP4Y9olqqDQTOpSidig8OcdrywLJtydS36Z8jeiSuI",
-	"vSrIMWZFIZWAvZ8VWwqvrF7PUR0H7LzMpYvbVLw+4m5UmHCbsl2Um8p2gIOF8RD3HNbcRcfpBEkt4w9D",
-	"r1+A6GEj0f2od0srBkYuqAUtocuGj8BJX1JZ4pBeYm2kLtmpCiQPQWSwB5G+FlNC5ICfkGmV++DOQkcr",
-	"sunwIpaUOXfZVKqP9gFk7wbspVpIo9UMe8wNNeKJ6K9nLP1TCu1noS0v+rW7ttoiYPu3jM1BcOD7tpBH",
-	"+e40icsWMf84oe62fFT8WUi32sX8RZcfPlDeHO02V9pMFkMR9GHFy/GqsbnGVLaxMAcLkf0nSP80siJL",
-	"MaANtnHJ9MQJFSWNoYvCARvI3OixN6upkzOhS4ePwHh5qEJ/xliwgq+EOWNpVH8bVdED8JD5wYAeO/OL",
-	"lZXQEx7SWDbj5oZmMfT5sjpjqeFOjLDPMRCZAbYUjGgDHTlQt5Cv4ZnR1tKeXGmdMGdDlc649ELPVSZG",
-	"14Ue8yJlcw6HoHhRVJ+iF3VG26leWlqG+P7UPy/WzVOoZafMOukfBTPrD9jlVBsnlMiZv9UsfEgPm3fb",
-	"Dg9flF16fABPsznQffuZjhl0xuFrqvLAQvHsoNbjFgdELD47OqDLwPlzL7JTkQW17wbrooB6KxyFBjZF",
-	"QtIVD9DrLLW58dZyE0j4g7xNJC5V/XqHYKXaVzh8pLI21DFM2Qn2lHYi7ic2SYOHxNiCIgUMSyDAwMjE",
-	"Qt8zTk3ka9FBFRqEK6Sw2BftBSEvCxR64wCJMpTdetwHJCUvmF0KMUf09yopLOS1HBeBkRG9dv8MWsGd",
-	"yNxIqxEcBx15QeWZS5kplY02curjOXhs1JZZJqydlBQn3BKahJnn0SN7afXvU1PS1ipM3lIEYkrVH8CD",
-	"348ymRuETAghG/U4/Iu2VpRwQBUHZZxeevH28orFmixzk/bP6IwXH1uhiIGSPDJWUqnFqSOiaVP2/Ycz",
-	"66PccyzTOvwxkGkNZPL925fOLLqWZVCS7gaHl4qUv54dUD7Dv6AED2ZAaciRIq1tNDdUKc5vemyxKi8U",
-	"cUr0eOPMZWQmiH2ErqM+h+o+t5SZaIHEfVeqSuou4eX2Cqh/aEWBKW9zx6/CWkYmvbmkx4Mc7dtyRl5f",
-	"C9OQMZD+WzTs7pD3tyif15GikNdCZWKHqPB1dPnhA8PN0Y6x4e2yFa/aSeZTq4waHj+rSJFm1h0m1lMP",
-	"rNmdUeIZ2y1Ii1ajl8aif0q/pHWEZlvs+UXZpQH7j5ZaBrrngKlrBseYqTVmkofWu04j7lODXTrH2j7T",
-	"ppHErqM6ntIlAObE8ZSbhiOt/jIlrKUaDjBFAkMslpcZUdAqEbAoavuAqmv/MeYq/zXFTGyopLOs4DZ0",
-	"YUDnh59iL73MuPqOqzzts0xD6wd0cwDfJPLMnYUSOcFF0sDSDlVeboWEJA7Jw7u0epQ7uTJciKq3L3wz",
-	"vzIPxKv5ULM25NhIh+2KGYGygaMpNPHBEUVhIEn2l0IC/AU3OOFbWg0vU29ZkH5qkwvjM5ilNhZFA/KU",
-	"WBWGqvC6it7YTblinI2FcwJIck9ZmhnpJNDD/r//839ZWugl/WvOjZPV3wNTfcAIGKraOVe4dVHblVbw",
-	"htBO5WR28zG9T2t6eoC27nqA+27n3tk4HB1u4NsMghdyfKEO62bDeCcAkCWWnQ737+E0Uq0aS10WOct1",
-	"LfVNVxzauU/j+3iob1rkV6X2RdBvaO2dhshakoYFv9ejjt+5d6dwmU8081L0k6oKgqiYFh8wRita5La+",
-	"AIyN955KL2szC79UIQIB7GhX24Gc9aJdZqbNWkkGes6b1hyi+sBNNFRRUjCaC0PhQsp4qAzXuB3QUw7m",
-	"DEuqWmWlMUK5dAefH6ZxQd/zrhWaHwoh3H2g7LTMtfN0Jfz8cDqcSewb8pQwq7US1mFl/8MsQs33vG4H",
-	"FtxIL9rdGFQYEYTrKqJzQEVgvfT33xEe448/UjwHAE0KAbMyCvewmg8+0cfc0jKJmK9oNKxwrKfKokAV",
-	"V1qJ+gQjDgjtIiWQwQzYeT0lBHRVRJcSIHiUNhSdzPgN+fIwcYAUckwg8l8KZxtTVionCzpIbYXbomx/",
-	"q1btwJpSD9ShI9X3ezha4j9i/d6VjFCMhka4tOJwpSEcKWUzPre1FOLJPqervnwKAM8YSHVWCE6QibHc",
-	"P7ZBJXpR9gr9O9K/nE82+wNWyQEU7P1QedWhL0nOB+xcsVLB6UjUSZ8x8hjtzSvOG+4okkYVbsa4Z+hC",
-	"MRN9bOvMA6J+aEocKtqLA2XMPzgIvmzTpcPEwdUYn6bN9W6aHG3mYvvnw1DtSwHnvkBP2IZ/CHqCKOcN",
-	"C3CYIJkAiXbYTLikS++h6tIc6dgu7fMTbW7snGciImdpA4yAz7qdyQJv3278/+5tXEpPGM0mPE0IHiqw",
-	"tv30wznQrQGQICDZU2ABx6emfCHOItg9JhTkSgC321on2JSuQxCRbgrWfVKQ7iLW3pk8zJMAe5fwFnNn",
-	"pycxXP0uZu/yVYRzfQ/Gr2W8W+tLtE4PdAv11TrYNkCBd4jPrljG289GEepAC9o4jO2DUDrEnS65UaOc",
-	"rxqo6l/36wPp1k5H0RNG4Qkp64UCb3jYV0CJ2UfuTJby0ukRwKHXz4Yj/Vb0KcGDXwXCHhOjJgQcgueE",
-	"swoAONBnN9WlacfC8ga6Sw8OAwu+MdS9Y3V0zaGzvPsgrXYFzL9v/esOWe10R7N9L7b6aKB3yHkuX9WA",
-	"fl0ufV9lC14UejmyZa5HgeM4srxkHAvhGlw1ApDka06GxzVBMjA8pP55Ketp2J5zOUCiFKs+VvHCpbBd",
-	"56+soJUWXMKWwBajemhL+snM59FmbrGZe1aJTWsJ2VpntfuNXAjW8yKKgMB5n9I7qWpoTNijTgC4T7iT",
-	"Ob+WCtG+29Cff7EfwoxAOzHJzhQKh9yzgVfw77LNnNfcCLBgD4gXgd63FlIUsS3C6S+orXUnt61PeYF0",
-	"51oQ9mO6kGIpTIoMAiX2QaRIFNCAloMLsNCQcWhpAh4BwErCTvN6QgiexB3cM+iA9P8FCZr22Pa9f6sO",
-	"pGQw2zsB2T3b6wS26ciRFmAHalsOMt+hT3fuHAdVWzf/t6K+X+pJ8ABnFfcVYNHCcwFXMmzKV7Grvwb2",
-	"XcYi014XjUCCSkwooR2Q+MkARS9CiMwDiHs7Jjwp34MFg/9UElmhx2+RyC1iR9K1BTS+/cM+vTeDdEVi",
-	"e8THbf3+fxXugz9+5d4/CFjaZ1+bEoPbl5XQHMaD4iCfCAp2J4GFCeb/loL7qSwdfnQS9se29mXaIHnV",
-	"3RWg1ek+CSWBUyOs2Dfy+tV2T91ystFPwsvcBU3rQHoVHg/j3Um1Wpx8eBg0KR0Nd1czQSXLVcGqB2GX",
-	"tM5wpw0DCezvS7CBA+iUWyuv1QHEescsTmBm2Pv66VcMEsGltG1Hes9hnmBtdSEOJPX+0TjQTKiPFnv/",
-	"NIbrC2ecC6uxyihddbB5yW3/qBLtpGuwcgDUXAhE+b9zYONvDSLeLv+lOogGVIWEQIJ4F23ADG4z/boB",
-	"LAug1ID/by9//EJv9OXpCrL+rKvKklMJnjSpfwyh9gW775c7KBgc6tuvip3mEsoJ9xw0sZ/1WOcrlnHF",
-	"aAZeaWaA4k5EfBvKNWgjtPC3fg4ZL73FMYNw+8VyAtH40Hy5Nao6RfLHj5b4pigiPebnIImB2/JYg+mU",
-	"K/xYCDESL9Z+5AtygJPZhO/ZqL4jxr2odnz19uoi0DbjKb8KmyincwyCcLOkqUzxWU2UUTcC0mtaaDYN",
-	"QxBTNHSc4iF1OrmHx4qIoRbZ/gS3WrFrXZ1YYLzMpWPO+FQ/tviwQDQnvVQwIlJuf/30W5bCt/CeYFTo",
-	"7EaXLu1vybJ/+uH8UDj/GYAungNWwedcu7LCJHGv8NH97Dn6Im3zcgq6gLQYB8z8T41Y6BtxEjR2z5bk",
-	"pbcJmN7QCCG3AaWnKA3PtIYTOIEchAMKIFmbiRF2ypy+Ecqe1oaBtJHAwtSKnj4LJ/ifMa0Cbb0A1biz",
-	"Dck1HujAyzBw3GpDzqqTSRz1GnoLWi2LX3qveJdh9f+97Ut4TXzxfCuaWRzNH/cE91ZaxCoKKJ+34aAa",
-	"Sy/OH2VPFsLgL92tm3+jSw4oYjTENi/2XSmLnM2E4zl3vKqzlArITMdScbP6rDjk3wG5KRs35t11cqKN",
-	"MH5RFkoYPpaFdHLLSenzfCGtBvBAOUNCVSwDvL38G5sIkdMRZkIZAIubG75E8KIZNFxyxwrhk2mtxFBV",
-	"0ASPq9NwImdznt3wa2GTiBuqnI0F0LMSkMFkAquTEHIC3oAkagjE8l7kjGTODtgPsgDA6kzPxhIgVKyX",
-	"a+lWacJSuj9lPa6YeM8zFx4J6C6C8VBGgwVYUSuSdP2EpddGl/ORzFPWw7mRxMDfqVnUTyv9p3/+UNly",
-	"TKzVdKEExBjGC8kts6VfJO+ZXvztJfxEFQj63v1BfN4VyLAQzGYCHHCbcDVClbOEcTbjxUSbmciZBKLO",
-	"DPrqEqSOSxHUbajCnc8Gg+dPn7Y1r76R1v1tTWA2NoGlF5d/lsKsHiWP/GLB6Rxc8EfJrroajbK6DHf/",
-	"8UfS/nz6Yo3Hz/j7N0Jdu+mj0+dPnyaPZlKF/3+WPHKrOUwMvkb3g8MHbjzZryV33s6V8MuOz/rnx01v",
-	"x17JZNf2y0M2VTY+34X/MlubKnllXB5GZyXgkTDxfq5taUQCRJtGLwEtsbIzaOa8psd2s0Z0SRCCEVRL",
-	"bAJorBv2Le46vnQVYWmsPeIJmPknaP67PYU3UWiQarODBsfbG7I2g1tty+oHIfLXNNZdO00+K2WoX+R2",
-	"TaDFfTiAF16m6K3ZVFqnzSphSixbQWEOJdOnOIFuWGs/U8j4iD5nIgsRuF57aSwaOnPCnVhnBJ+lZ4yz",
-	"f8k53AW4EXPug7WVv3WorLxW3JVG9BNWzn0C+c2z5+wn+V3C8H6R41amE356HLDrQsMlLRkgCWQG+DF5",
-	"cTpUHEpvJmfLqbaCpTOdy4kUSB0E+BpiCQAMXMUI9N6yyEDukbNSITpDjszi/j4jfEDvhPIvlVbhXRrG",
-	"s07PLQZ6Ul37i+gH4jgkzAeR3VjA7ghDGfEbCEiNqUPJd49gptizp0/pb7bCCOxH0FI4MoRDuCoD9pJM",
-	"K30vhfOqAC4nFFeF2JEWCyccOENziN+SoQqEpBh+Pg5LJtVCKIdei6F+h9e0Pm4EGcHxKqYz7fziDIaq",
-	"MpKKidncrVC6wGrmfMb96P+S8zP29bOvABEMN6K8rWqLy3D0Deu5aTY3pdrL/2NLkCpEFN/QxvoUVerf",
-	"aOSvxDpoa6AH9K4fF+i0NcUVmuc+40B2bD9YAnIQ5kyT7ZpWNfPOmX3zzW0z27mvPzYBTS9RBY6YSbaE",
-	"jvdac6kdU1dFF0Uh8UkJKgfIfXPFP+/Ky7Ov9rZc4MJeqoUo9HxL/6YXVW93Cm6ug6Ulw856KYnQwOv7",
-	"yGk9gstSbFTYF7o4KjBXkJxXASW42h56JD2B3/7z8u3PwexBOuj9QPWD15r+rf7Xv8kJmKZHp9989ee/",
-	"/Pen3z57vqtj9nNqd8y/Ny4c0ZmGjojz62BMZc6UDhYMDfWgDeisYSsf3Vcm9L1wXBZdohM+1HGvtFWq",
-	"36qoCMPrMlSExhcqQ7Vj9xmVET57EnsMJO+ajjSEADZEdpP4JxBxdMr92yhtRHYlVb36wLvr96MAMzUu",
-	"BHI/mlLUm67NmpYPdSgworIcrVzCeLOoxvhYL0SM90YhZC+F60Z0Xdo/G6rlVMChvei5AVIVwr+5thLD",
-	"qKrTUU8maDldNSJGr0MFEaTIByxS+oALF17njO2Wg+5Q4Vq9gi/wReef4X0K4V/m9hwU6hKEcmKPxqgz",
-	"dY2wdcOS+XStlsOohk1aCRpaVaa/QIMEZ3dO5gVXnVYpXb8LDE+0LFSErsrevVDvptI67seGq4cKrkKE",
-	"R4QyZ3585nzgREeHo09BW71Mz4WqSmyU4E3ke8g9I6tIBxy583GDeJ+JORFC+K90BtvDgNvsWDm/NjwX",
-	"ds3sYSg/VJXLGZeycKxKGiufhKlR7ZpoX5lqHRVoRBCPoepVdb96V8Mb2cp8V1Y6MqEZN36F/UqB6WKF",
-	"mCA/BDew6WIbaJYh106VHk3k+zRhKS6CyNM+GlmCrK23farvOIWtEVhQ/KL+Q3Ugy65VhF02vfBCdH81",
-	"6DBiFx5zwdXR1nXaOtp5U1FoxRkYA/abHlNDcKTiCKMeID6/ODt3Wp1R/Njxujpf8Dy4JecQ1lFPWPrX",
-	"l1fsbqY4HSo3Nbq8JoRak4NNoueGHpheoNhPGjwxS6lyvbQJW/KFsElgEh+qcZlfC5ewqeCFm4bSHbbb",
-	"jLV2bK4LmWEorhiRXv6mxzbtn9blMqh25gmb6VwMVdhttSmaIG/OUjKsKcSx4zB19JeB7S8yvt6QV208",
-	"bqimPNo/JgcRuRpLVBwwpd/0+HFVYOSqKmZgc49YCOWGqpei3I5+0+MBrR6aw59hnzvdlMyUOa29ufy2",
-	"MpfEoTVUlQMInin2Pt4jQSUzcj5n22LbNvOKsrRp7/5Tjz93VIvNSePL3De4BYL0+AXr8g9BR4+tRnsG",
-	"xOj2Io+jjJ6SkVs8yZ0RNGDwUxP3vEWtNr8/GgtuhDkv3fTR6T9+9fkcNZ690PpGiuqPcNoofG3/x1/9",
-	"g8wiaF1pikenj57wuXyyeAbaRO+x7hdegbVN6kybmlrOL16zXGcldHziztMgKrtjl89m9fwSO6Orx2Qc",
-	"Ce8lQJ65VfQML3ktT/gFGjGxQ9BGl2MT2Ob173QMXF8vtkWM4GvDlYseAyfrHrWX/SewTR72WeK5Yl2k",
-	"7XXVdSGwH1x7045e8e1cqNffM6JwZ94NylwYn3qQunGK+nNkXGAXP7542U+o07SdjI2aztmUq1xPGl/D",
-	"6pa5NUxdnZmEnSkQfj2ZFJJKsI26bbzy65LfvniANRbBM9KbulWyAd1YfS5pmBELjRaU+Vyh8VYA4tiy",
-	"6KKYnEA7MvYjh0atU+rHxT6t6AK8OaEEBKMToKKNRqsvbxnxTcVoZ/SYpj/TCnIgdR1vBtHT6h9bnnZe",
-	"COMsQrPmPl6pCPP8cwOPViZYbuTEJdFi8cw750Lk1yJhVhYCmpWNsLpYYGaZS+vlnxVyIrJVVsSvyGHc",
-	"DqWl0pifWK+eQsJ8NOnFhkOvWYgmlJ9W3aCckFGlhagE2QudcTYB2fUrdSNW+JaBmCWWMxq/ZYIvQ6hi",
-	"Wc9IewO92HMHpEF+WmHLFyhJElbFUH5xfcg3FyYEYLnIZI6/ELpXLATVOG2rBDaPSYW7asDAh0FXRPJY",
-	"aSuc3/OK57UpGiK+uGUQ6NQ5WcpcsJzb6Vhz09BFMFEt9/0cMcJTZ+REqhy0kvwCFIvyPNQB2sxcRTzc",
-	"oQMYsVovDJfw0JNLr18v4a/xOsIfWh5CFhFWJmksXBIza1cTjwBNreOutBs+KKAXbjFKFd4mW/hAInpE",
-	"/VPbZH/i2dQbR/JdsmG3vH9Ec+NzBvhXXeVoIstB77+P2k8Axv5GrPrxawizkJk4CS6v400cn82FOUEK",
-	"Edc4HRC71Fy61mWvbAoKSDCZSWWFbUUiGVhK4jn6mzomFtkrZATCepRUJGcEzV81y/rIHw5foX+e8Tlz",
-	"OrYCZbuDPq/LTzhXpZdQBHJw0AIIzWrb1DSk2NEgZ/E71T+3qZMmXwVeesqVEoVlvaUYT7W+SdhlwbOb",
-	"BMFc+hHerrfkUBbzttKbW6a0k1lVfZtFE1DRGLZV4TKhrGBO0vJNBHTv2IGPLzA4sGzGzY3IWfr+pMDr",
-	"T+iylHFll8Kwr58+Zyn9OKAfR6WqCoBpXeCDofyrUdcRXsx6NYlKBAqA3FTRC9EYLa/yqpHSm1Ixb42J",
-	"StZ/G6+nPdIEOvqcsKsXFwz2VfVcqIS9urq6oHdKGPefd8ZV3mdjMdEGDS/Ok7pfYsc546rkBXOiEWFg",
-	"peEEp9VqADbKFlFXuMqx7dp6Q4ZsPlXjzYyv/GvGU4DzQf5NAgprCBXqQVqmcBGSFettCWx7ldCEAtUT",
-	"L/DeVbTWV645ecBGQYX2CDJ/bYHVFV0UY57dDOL2Zuyqagu3xUzkkqBb1zyvHywXWcG9cC4Emwm/HtLO",
-	"/LeAYhA5XmZFplVOfjlhuVmdwHKJ9yIrHbaBhRdem5upJ/Doj1//+P8BAAD//w==",
+	"7P3dltw2tiAIvwpWfKeXIs9hhlKpn7KV61vdKlkuq8qy1Uq5qnucGhJBIiLgZAA0AGYoysdrzVU/QN/M",
+	"G8yLzJucJ5mFDYAEGWDwJ1KyZ9p1UVYGQXBjY2Nj/+9fZinfFpwRpuTs+S+zAgu8JYoI+OuF/H6l/5sR",
+	"mQpaKMrZ7PnsBZM7IhCWSG0oW0skFecZwkr/LRFlUmGm0Pzd1y/R48ePvzyDnwjOEF8hxneLWTSjeqKf",
+	"SyL2s2jG8JbMns+wjPlqFs1kuiFbrL+74mKL1ez5LMOKnCu6JbNopvaFHi2VoGw9+/XXaPaSCEVXNMWK",
+	"vPpYUP371zRXRBzC/j3L94hKWZIMpfVreg00z9EdzmmG1AYrRPRMBO2oXqRZ2RazPcrwXnatgNivx+at",
+	"WI9tLGiLP9JtuZ09/+LyaTTbUmb+elStijJF1kS0l3WtsCrl0UU1VsNXBmIJ73WBa542ACRMw/PjzKBo",
+	"Fs0EueO38C+DkGz2IbgFpZA8ANr7DUEJIx9VnMKIxIBGUCHIHeWlRAVekwV6gbY419ut9wVGIioRRk8u",
+	"LrqgN8Pa6P2WsLXazJ4/fXQJCHZ/PwpB/XVOiPqWbqk6hPwbvjMbThXZygg9QoqjRxcXF2iekRUuc4Ue",
+	"XZx1AZfDpD5s9qXZ80cXUU0HesJeQvhan8kdF7ddBPACrdwQROGYJX959R491Gc7p5il5GE1QCb1AhKc",
+	"50mEyB0ReyTKnJxdIcxQyW4Z3zHEGendhWrero149qR/H77hUr3+Sr8Inyiw2tRf2HCpYmpo8ecSSPC5",
+	"EiUJMoqyhJGHn+ic/vSZM7ItuCIs3f+N7EObUzL6c0mQeQcVRKCcr2mKc8QLIrAed4UEKXK8l0gQVQoG",
+	"Z4QLuqYM50gQWeaq2oINwRkR9RI8CM41CMfW4+3Mo8sv+remubrvYVE4/32scvqqOs78W7wmSNJ/Envc",
+	"L/3T/nTSaX/qn/bLAYf9+4IwytYvecmOcSVuhkkNZk6lGsSVUph0EFfqhfMd2ZKMwrZ2ni1x8uF6x3Ni",
+	"pm+Tm+A5aTA7/YNMqqWPOuUFVooI/dr//iM+/+cH/X8X51/GH355FD17/Ou/hGErHWyhpeuH2eCjaBHu",
+	"EW0XSOcf/jUMznWKu3dCppidzkTfC8Ky10wRcRfiAfqy39FMbfSmEJxu0LJMb4lHm0mG90kneVI3c5BC",
+	"ZxnWY52EsuGlZg7mxx0ht2HBBEC+piwlYXhXVEhVyaxWOJFEUCJrsB9fgNiHlmTFBUFJyRTNu9ch4XMT",
+	"BFkA9gc9eRjYHPfDyviuEzCAewpgfy9zRgRe0pyqfeg8auhwdkclF/sHEn1//XdEs46zeOdP1keU4zj7",
+	"r3oqWXAmCSgwf8bZX7AiOwz3csqZIoar4qLItaxMOXv4k9RL+MX76L8Ispo9n/3/HtbK0UPzVD58JQQX",
+	"r9gdyXlBzCfbrGmLGV6TDGnJBaW8zDPEuEJLgoQ+FSRDXCBBVqUkGSolmid65KJk8Bgvc5JEyPx2S/bx",
+	"lsotVumm+tET9WPKQGcJPrOyuybUXyONi3fk55JI9flwoclCmI8iUKCcjM8FuqM8B2UFg+iJ5gmsBOCI",
+	"V5jmFeQvOVvlNP2N4E7t1yXognDm0lIIwhSoVxpwQSQvRUoWbmy1HctS7pPohiWlJGKhz2+Msy1legD8",
+	"JEm+inOe3vJSJWeRRgxVEiUtaSdBoFmjVU7XG6VH7bC8YUBBABZGGV2tCIBlIV/cMI29r7lY0iwj7POi",
+	"L8V5rmVAnN5Ko/ERsaVSUs70QpKMKEzzhTv5cf04uWHzBJdq889F/WOcEUY1RQCKMEo5v6XkXA8jTAG9",
+	"ZyjdYLYmKKPmwKV8S9BK8K3+/g3bkSXCRfFAIlBuQOxE5kuLVIpVLMhPJFVAdgZ133H1NS9Z9vkw9x1H",
+	"skw3yFEUrFbrYapG6RbvYXmSEDgeb/F+S5h6V/HQz7nNOU0JkwQp2tjsFcGqFARplp/5+20fJAD5NRF3",
+	"NCU/MHyHaa4Z3+cFXprvoxQzg1BxV517iQQcNTBY6buZ8zeY7S0LlZ8RUM6NyK8Fwm2h5BXaYarQigtA",
+	"NSu3SyK0OCBJylkGfCJ5R5TYn79YKSJAJjbaFIDtPTq8yK/tHIqbr1iRR+h3KFsvGtLDgVqgof+B6RPF",
+	"Bf0n+bwHJxUk07wA545HVD8Ykx6VzrQRWfOevYnhmoRd/oGRjwUwAfjiZ5QatE6nNkQgooei+ZOLJxF6",
+	"cvE0Qk8ePY7Q04uLCC0Wi7MIUaM3m3HEzrkAOc1+Dmy3b1+/57eEvRQEKzhXOMuoUd/fCq2SK6qFpBXO",
+	"JYlmhffTLzOiVY+wmq/0pAafjNxpeAGT8gqRj2leZkSiRKkciM7Sx5LznGDgqEYEHCnWRTOt2421K0Uz",
+	"SddaR45vg2aZXALJ6BscIzsU3ZI9HCz9N8kqXhBZgwXJjF2Vs5SEF6hUAGvf0hXRsrXh7Vii5PHFVosA",
+	"l082iSbB5MuLLPExaDcAsOhrghfnX374t7n89+2/b/49OwsrgrUw/aPBd60Y8aW+4TScTfLIRtLHUcxq",
+	"zgpU8kA28Dp/fIkEZhnfouVeERmhJZbk2ZOzCMmNvpIr1F4hzvI92m0IQ1jekkzviUZFpa7oCWaBLYfv",
+	"hkESeGfAOvjconOmeEtU79l2qHyjx7Y3wADUmO7YdnxLjXg+Yi9gZvgXWKrHQVuBgoXA+zD08ijEbyyG",
+	"RkBsTl0WYzVUBY2qd5Z77+KpH1smdGxKVuZWxDA65sEcGyzjo4T9jw0BDq0cgaMNzzPZzz7CrIJmA6wu",
+	"0QyUBi3on7Q4x3gPWau5/U6a3LHnQw5sBKwYp2B6jAcu2duFeACx9MJnHV2efwunit4Rz6tVe7o+9PFU",
+	"gDmwMovkyKfvBuFaREW1461NcscO2rUZZ30Mn4JZM7KbyLCH8+bTOaq/nH6+arbnRaqX65k/RqBPEGxF",
+	"vTY32F8hQVIuMqPiaLaAy4wqpIRWdWaRL69cXhzaeI/Tmf1weFmK3lE1lhKcKy1wBnvP0MCjy1Mwjoxj",
+	"7lILknY5x+ji2o3T74B+3DjTORH6xCmBmcSw42CAVCTP6ZoYmyxskN4ZzqjiAMCHEETldotF+K5RVAXZ",
+	"XZBNGCi9Jbr3m6g6tslv8Xqs/L4Bg0+chp1Ir7WcgHKyUoiXWsVLcSmDJgZBsJZ4CRXI2SOWRO0IsWe/",
+	"wGvyQN4w67LHLAPrlbFTK7JFc8WNky/PiPuNm6MCg/QEYG3x/E0Xh/6mqJZthgk57nwcCDjRzItG0NP0",
+	"EH57U+HrURPBzTmDW5ltKXvHcyLfWfP0WCak3x28fP2lV0yJfa+AZ+YNggynaRyUONXadU6y9YkXdmMi",
+	"I/KNZljADmLzc+jWMwT93BhqY9/4juZAn/SOMCIlKrg+E1dwJRZEgFn/LLphSR1eEWeCrlSC5taWXWAp",
+	"0X/8j/+JVpjmmuAxvNWcA44LRF3oyWTKhZ6HFzCNHqD1J/0r4iuEvRCPFclztNyjBJYoF/WrccEpUzJB",
+	"lN0wzgiSKWZawVySnO9aL6xyzkVcEJESppIAbNUXAcBVToiKG2CCpU//3APpDXNfbk9SAWzjrELjdpRl",
+	"fJdUywjP1rUabxEoATeo3hPK1h6ab5h+IJHxOnhosqNLQWSCNPGCcQ0jwXctekBcaLj07RKnG0xZvBRa",
+	"NLFYKoigPKMp0rfAytqQnAvPCA3wlgVBK8Dkht2SfYRSQRVNca7hFzzPeaniDc4VyWAFBVbpxpixKoc8",
+	"suOQLAhTwJLtMm7YsszWxKPEn/jyCszN+R3JjMqtYfqJLxGVEJOxJVmEUk3meW4tZhz+tcTprV24sbzH",
+	"+oH+1flvHIrbXjCpuCAZUhxgS3GhSv03+FMAtBtmYQNCNGfHR4SUm9h3dbnIO/1F5gL8rq+/gVdvmDfU",
+	"2ascxT16Ar7dCGnslVswHdpHj43XV19sub4Jvc24gs0BBPpza2DdTd/GKlUGoYzsGnZHOFxNn6j7SoLm",
+	"4PnTAjkviFYpMdML4LJ0hw3QqziYO81bN8x5Yq2ZjiPyMSXA+8CHxEVK7E8ycOzd21f+ag8ppAKDSrSi",
+	"HzWRaLxlAoN3xX6AZGcL9Apbl0Z+p0+QkiRf3TCLFYlSzswVg9KcYCGNPHDA0Jc8CwtkU+wJGcnKosMy",
+	"qNBW40LzT+AEgB6NJirhVkBzoz5GyL+nEOj9uZYzs7OgSSmjckvlqZp8PcvEi/H3qgU4EjvNFOEmmYgc",
+	"fR9b5NyPmmIpYio81fulCwuZbgIhvWKzpvZrGKkFR7yW3QKg+U7z5LzkTJGPdWgKSFhojrNMaEFKMxfj",
+	"tdCciyFP5rIs3oYp6ZE3rAoRNuYSw+5A0Lqqb/XICB7GNJFTRow4AN8CO91GEAlmuhsGE5jHWva40oxH",
+	"krTUZ7m656s3QT+pwLVCA0Aor4xD2b/LH0iUbkh6q9kgxBTZ+z+W5Gcj6IE2bxZhHvn3vr4EiryUKLFH",
+	"RwuVoF0kEUrABOidqcQgKJFlUWjMwk2rN8RwZ4EpxAVsaG60OmDtOwzCyxZrrYrp6/y5vpDpihIhkbyl",
+	"BaLqrMF7a22gS+eNZmWRjWS+IT25ZscNwT2oNxtSHqA/63nux/Lj23GePgscrzIctPV1fScYl8bcrVzv",
+	"iyZbazdalVoCOmvY0Uac71+7lv8N1aLWWDvRSGVbf+i9wEzC/L06p5m0c8euHac6sNX6t+2sZo2zmuvP",
+	"vOsxaNdpwzpWv1WhJIdE7qUiWxfT8/ymvLh4nNIM/kuMg69lL26PCcoL5iAMvHLH3LQDp7Tc4dQL2R2i",
+	"Q0NaYx/cdhvuBZtqzvfRnS/ZeDIIMaAK1w2wIrvl1TIAz03MdBKyfMnZiq5H0liHhtwRvXpU+cY5XFlY",
+	"oZzoy6xOYjJzWquAFsE3dL0h+pJw6U4EGbXbXCYSHar/1r49MGI8mnUq6xOWZgCH9XTCd4UukCoFswFJ",
+	"+ouIr1ZHwL7oA9ugJN7wUshwbP4KC1CLkW8accg1S9FKBOeeU7uC5k+XvUhsmCRC4RmV3cjZMzQF1Bvf",
+	"tGGguafWMy37SJqRM4PTlrVk7HYPoOAXx61cveRLTYoS2LgcGZxAoINI8zjMAbpsGMw0JZzdC2G2nWIH",
+	"2A6vJ+rkL8cO6JFT0CbJPm440f6dVqy0VxJxbBeUfIiJl+Pea6HWftqbrXuNE1w1E2StT+bV6HVjaIXl",
+	"1Z2LhhslONEOIQAuWCvkDPAL6MHOpn9oCMopYSrW+mb4OReC5CbCvEPHN2GqfWrvAWY+rV3E+JhHvpQZ",
+	"pDdp61AGa9GRCzweuiPVeLcp/ZYI8nNjGZSpZ09mQYbs2VuqxGS24lYAA7/qDgumJ45mzlg5OIDj59kB",
+	"RUSzym/sKZ4e1TW3sLk3FfE0sH/8HH0GjlGf2d+UbbzW+6oR+g7SPMfyf2NbObyPDRatW4VkLl5ZVald",
+	"S0HwLZrjPLdmqa0xkvDbprbdTYZtc06Qejsw503Db70D6IWBdSpILWzzW02vFg/9aL6uYp7+10KzsZXd",
+	"WmZ5EMBndBvjawMLX7UkyhRO1RXSn0B0hagLcM5MJts09dfsenccoYGkAkJtCLMgHKBYlGzR/ckgRbW/",
+	"a4Lgd4KzdYTItlB7t0tBA4QD6zgyw75NQK7ArdWAK9JfzURrl38wfCij5jFpkEP4zKjNt3xNJ1oIuSrC",
+	"2qvLEEt5Rpw53MTWPJDIS1riAuGiiMwuvPn6hd4ewvTas1b82LNG8Nizw7DwX56F8pT1OCl3XGQhO2Zf",
+	"2D1J+R0R+1gvI6QLScrWOTkvJUFuLCw58ku+JFxVytiI6P1SEhFIF+iHu0Ue1TweKnpIYZKKgtOUSBlX",
+	"EegHC9qucEyY4Hm+1VKq8PK1WgRUWfLBDsPFrSxwajKTwHWtCcW5KfTy0AZLcK6b6Un2HIFBWg/Y37CM",
+	"o3ny9vvr9+ihJr2H2xV+bkYmEXAc1H4KR2qfnEU2xdik7W3xHqzYNwynCnHjvOU7hqxRs+E7aPCjlSBy",
+	"cwQ1ehH9gozavCHV5rS3uYH+9jftF7q2/c3XL14BPiZufSH4HdUoomwdl4J2eA9TQTqMXUssyeNLZIZE",
+	"JrVrX1C21rcSR5hpLmG8+S5XLcWGPH5493rR62M5ALAC5whK3tkT/ZJnRI52nXicY5QKchAE25joCLh/",
+	"B5o9iY+fzm7bMpsqukEmb6vs1qlhgRTy20bHAXfovlTGmHG23/JSdsiqXYH+h/GJ47bZVAEw0fENMELY",
+	"q7OCT/ukxV1zwu7tmrhHZGsNClPdMJ1I92/IARqvdxEamOzUXSt+Z1joVN9pi+ePrc3VZAL+ZCF4X77+",
+	"6t1XVBpeMQ3ilGah0loMvX579wRxof/7DDGiwNJbZfI9ulhcLB4tLh5ePukRch6HhDMuQpbxt/pnpDhS",
+	"Ql+5ppiKC6Ooq6n8eHn5wZYhcWegsiA/e/r08dM+k/cWf3xt3nxkGJ77q3V2opmp7mQfa6n8wEyq0Rfc",
+	"GqzImou9CUgetycNrHSeoEHxBfVEQSAhftEEC1zXsf9NaG4pyzpyqJacqw6WeSyg6FiWARZrovqXB0DV",
+	"U1Uvdq/yK5KCLHAv0RD3mdViwPvauBL+DHGqvTAG8jxt7OsG58pkJ3meow2XSqI5pM5TiayDA69BSQNH",
+	"KDfpvrxkGclQWZyhDb4jVVwuyMNbkyUBIvqSqw3CgqA1vdO6+yMbbaOfMUJB0aeQAdhE5xZ/dF4T39s0",
+	"xmHlTSHb7w6o4NWB/2+4VFB9TB6egMpdGMr+j2YGSeFnBWGZpofgw59LUna92Iop7h5EsliP6xhQMtb5",
+	"eXlLi6JralmmKSFZ1+MdpsqU/GQZ3wWrIrRkcYuIatUHc9TQ+l+v0Ntc7SGCIm+b6rV9OLrh1wcZkr85",
+	"mDUrNGD+lS8PCRIXWrXBeUObPmTCaUXPxzTMA/qfHFuc0uzUKF87x3I/DOq3REgTe5VZ9h7XDLv/a2If",
+	"i5KdBLFjZsuKcTe3qv69o6Shzb4wLFpzb2C2lp0vwjbjzkiIr/3JoCCbPxuSCgtlYrZ32Cas2VyH8Jc6",
+	"2HW/PbrNpPveaHELizVvqaGDvKKMys2JJKdRPoZoNgTnahODrTWmWVMX69Vq2p4oiEqvEhYP8QjPtfoS",
+	"2OyvqCxyvIdqQxLNSS5NzCv8febsrz/x5YPqgpdc739DdO4FcaC+RtesDpPoUKSdKFlxW6zSDZitqiSe",
+	"ICvsTOPXio+gGRmzgeajPezlrR50XZC0J5ivloGPZibCqLc8p6l1N4OqNonRWcl6pINbkpy4MM7hke3v",
+	"bRS1NGXPyR7tiCtvtQgFTFsGc09lC/rR8le+tHc4yCR3JCy9NbUN73iZZ+NYm3VydBQC1VKzFRBA4DY8",
+	"tmRnkanJdhFmtGvBd2rTIYrRf4atTN6YozYfi4HqK27Kei2H3DWkTlqly1pT6nIONY9qMLRKAHFbc3Bb",
+	"BrhpdaQOOEoUEHtaR8kLWPUkmG4Z8K98qeWegIBVB5Ec7jH5iFOF7BBbkIwaFhuZnLAq9U3fsoXgS5Kh",
+	"eQbVxm2SGORfcNa0YvTTe1NVD5xzqNUV8q7UJZRt9qUFX2AWpkjC7qjgbEuYCteecZXC+kWke7mmu9O3",
+	"wmM774wtZqUp8jUC8W/MS12xJDY4MOwwpjlBVokAasE2yDiqvV0M8ocYgXxHiebgPK6egmptnF1serZE",
+	"NCs2WHakhcMjl1e5JBpUk9yamRKcC68GcSEInFfQZSCHdVbJ0uaU5nv/HBdcKveCU4dm1s0OxV/6Aed1",
+	"wHxAyYUPdSlBlQLmikFPyo+rdbrT0gKmXd4nQG69mAFWdn39jfNxyorMIKELyomazNswb/jc17ynq9t7",
+	"foDFoe6gUPODJluzU3n05d1q1VZF1W1Qs9eKi3gI9gix98ZxBc9OCXFrXmHT04+qeVxQ3r0A9YnC7o4u",
+	"oNOcEzvJoRIirOxgKt82bDqmyAAIL9siJ6pp3PGNN5op6Mk9S4+z+3Tbc95Ut08TzeuSZtjWaz+8sog+",
+	"lFRuwzpIp629bYS2A/0Jo/rL3bj9jo+upXnEbj4gi6+h9ByS5DRWOMxp2Fk70sLk7tBPdht2EM41UVqC",
+	"kEesgR5vGx3/XCngTriW9aEJ3qvjM2Drd4LlDNuRLcFV9YHagKvxwe4tdZj9AQaPjX/qRf64+C/PN+md",
+	"lekbdS9YPYI7RYqAys23W9zhNSQfqaoi6/q17SHKw0nKwtCs0E4TVEeAcyVsDzDuwNA6SWCSwBUQsDIi",
+	"whkhUmW8VB3ZqSVLcYc0HTIK1GKWyS0w666rQlpSqD5aAWaDVusPNpbZ3PnjBHh/gguQ8+eWXP7h7FYj",
+	"Xb7GrGNMTvPE/JU4Sy8XKGlat6omdMai5/l6bTgkGGlM0EViLEWu+hPUsmPEhjMfenVrE1vdWSka5ZgN",
+	"meLGOIVr+1kFwWUDggl+4arOWe0XHlXu1yTmuFTSsLNGK9paLJOmkr1JvqkqEA3MIahMMUPG2vpEYXAk",
+	"wql5jpZ7U3XpoITS3Pn3odwb4wJcWIPzHXCrnkv3UD3/iKFaFF+JOueuuToA9iGaw3//zYBsg/RN0AKH",
+	"tp6wKOMhMzL/Ar2yGLOd2iQCq6bGh0VE0yDDy2V+RAE2fQta7vfeFbad6RozFpf1RI4QokPa8/b9w1FS",
+	"f8vp+DTHDls4YZljOaYjlokjMUZhCB7ZbbCxkUIVF82EOo1b3fbHT0n0wBfDBO9qmEB28O+P+j8vQcKF",
+	"3UeVA0kQ2oGNLR9R9eMMxst5vdvGNFLTyhpti/NHhYjWOQrZ8lxTtoEa09H6V8flDr9Jqd9kzvZpc23R",
+	"7BrDm8IYAZJ6y3l+rbAaL6dQ8ICkRMoHEmVY4SWWmgm4mVHBeX4oUuAUFlL7xgecA/fODlMV27YwAdbE",
+	"Fc6RaUwBhSKbtvkasjBfPzg29qtZrN/scM9B0ll8sKZW0K1+bAyR0mQ9bHBWtaQ5Cl03TmiWk2OQbfHH",
+	"Y4+VRlb3gBbF1ZM13zxAUgOuqLXZYXR1bO8xsr2jav9nQfBtxndsovg2kPQyshY4G8g8o5kDaMBQr3LZ",
+	"wDcgfzM2bseBr3CWUzZ0fttNKNRcZof3El1cuQAk6C5Ome0Yl9gXEzRn3LhFwavl2gNC+uyeqDMrYWGJ",
+	"En8tySCSb+eimJV5O+TlzNuNaKGsj6Rebkh6OymfG27CeEuktBprr83SvDG4ykBd3z0eVPrwTTW+qn/I",
+	"yC62BQpNWdZhjpp33iu1q6bQkHRaSAS9ozlZk7C32loOJFoThQTnypVQBx/lPCdYmNKwGbolhaqLEvu+",
+	"SmGMrrLMuP1PXKVDRjPGGRnmgHSg2sX0ZyMbWhpZvMKWhezKmDeJOLF+P+4KBJFyEy8xY2SYb14PH7ak",
+	"w4B2C2wAMn/53RTVe86mFBKrVB9J0oYR4YtnTxpmhGcXx/j41Nf5jk181ePz8Trnyy67uz9u2pcMS5z4",
+	"ssCKxLlrJD68x3c008TBS3Xw3ce9b3oVU+OqsmnLQtRr3zm8FACS1pZHTQLydvQQ880ldYHZQFlwm4ed",
+	"g09aQipw7EYUkgq9PamclD/RpEoeIHfEWUlC3ejunOlzt+HSxtwYKYRKlJXENL0cJFVDfQV496QYCJhG",
+	"0bSnbodpxVDVlkBzztBuQ9MNFOrQGh5k2xjrSl5KpQdD58sTgoV8QrW1SDtucY2FMWqaecOFAo5/E7Iu",
+	"pBz1JmRzxBkpnJHYR/SfcXq7Bns4+okvTU0B533QAimaWxUxqkI7IYLeqI2Km+r+SlBbAn1IkSctbsV1",
+	"zc1RizE7HnvJPeFKK9jRhlXAwdQmCWHwu4Ydlku9zjRbykoVbPJ4mFu/rFWz0MaEN7pz6UGKO1hrcycj",
+	"78AH+UnVCvVlzhmZliFLZVz5FH4Z1txzSJURmfKiEUhgyunaNYXbM+lXpgWCHRZOLHpRBhG003CGS7WJ",
+	"t0RteMDmmni9IxKU8zWQoO3nLTdcqPOc3kGT+Fajiaryx8sXmlKVNK0oalvSigtTjVhvSnKFqEIK3xJ9",
+	"pJGT+/XZ1fK8nvCW7H1tQUvDphq3pyQsOVCaB0dwc1pJu36r14vLJ1Gw7sCnoKuOwjcdQFhEuJYQfqzC",
+	"06ePnx1/A1SpYiOso7v/a5+X5u+vmI6Bu/JpeyUFfEI/fpy+pVJNleGqSUaYoqt36tox9+zX9sHqL4cX",
+	"AOgPntLDUz5By9hhtQX6o2bkUaFwKG8LNzIpVTORs7nV37N8D83ePfp7bmugJwgzuSNCLjpbrZjJ6z6K",
+	"Eyev/UgShBpgZNWiP/wOmJ8lvHhJ1RFbETSb5dvONA83ZkXZmohC0J5xnVVqJ8ULjiv1MoxNN6jTp+Tj",
+	"XMtEBw4Vh7aU+b8++oOZ/SEgDfjaKQLLIe2WUvHtO56TU0T57m0bgmzDu/wqYvj8nx/0/12cfxl/+OVR",
+	"9OxxRwHHjnJXPhIvvxgRT3t5GE/bVzOnv0ZWjeP75Q+nYf0z4e4AG19Z9/4k290WM7w+Xhjy+4Kwf0Dn",
+	"R1EyWRVizHmKc/SWS7UW5Pq/fuuMYFcIPmRc5wyRj5oIcY4kEXcmbCtgzuI8H2rv9MMibNt3IuI7ImQw",
+	"BO39hvhAmuHIDkfzm9nNrEoczajpG2kkjrP+WocOewdg2CWFiNeVDiOZy4IdI46bulzBu37FSzbupi+4",
+	"UF3ZfWuqN5Nk8Skt/KZ4z3oSFCwCLPCNlz0U9CP+nV3hRP5sqkDEXdfGoUu5mdg7Lj1hLXhZjMnDnXhJ",
+	"uy58J2dRPHtyqPV23LLPngy6VquCe5P8kxlRJFUxZ7Gp/J1yKMDdoUbZqK0Dn9mziydfNDxuj59dnOhV",
+	"/BinNBNwxjry3nMs1kSquhhgihnCec53JIOWbvZEEK9YH8g5CKOHl5dnjVYvVno67vjrcDY+vRjn7mug",
+	"seWP69qPwZ66Fjl8Ujddm/RG+OgOXp3koKtmuU4xm1hp8nNYOT5zcQJg9gOdN9UBG2TGa13R08vzVCU3",
+	"BxcRMXnnbHAM2f0mhTuNsyrDVnuAAom5IX0TAhADQWoVk/q//09UeBVHp0SXAa6BsB2GvQxyA0CNRkcn",
+	"DYp3BHH8tO0IKaYW4mV1mcERrbWq10KAvarqud+j0Og3Np8o5HmdkOxXDm8xV08W6qIZiQuleEugPM9i",
+	"Ft1Xo+37LoY3YDjbj6mDtcJp/7VR7/TXMLyZXBmuFoUswhCHAu6QQto4XKNadg8xPlYDO62Pvig62ebN",
+	"pMKQ4380WgNQIEgBpdZMp3fPQldNguZ1VxCQpKhE5shB1skpZV46dalhoZz1nluNpI7nhFLUQ8V/M3iE",
+	"/baavfFuq9KUs+i2ta/W2Xf03SaODqrqLRhVI+Urwvb32Fn56T2WEm6f1nG5GtAoR0HilpsGmeeWnCXC",
+	"S16qisoDWRvucu3mDg8kev22VhXaZbyPKGN9ap1/xju/rQeg+ZKk3CW2UnZHmOLClEmGAWetkuaXTx+3",
+	"98g3ab44/9+MQfND/c9FfP7hX4OGzVsiGMkPK2ME15tuKHPXYR92uAyy5ddfIb5CD4lKH3J5LkhOsCSB",
+	"mu2h+QpBlKptC61y7e9evX//3+PvXrx51f+F8AK57DaX/f3Vu+vX338XT4Zfys0wUaA2K8oNL/PMZCQg",
+	"KTcZwuoKOWVWDREfhkDlOHQTJP29BxJk0lqBDunNT0dpv9WxOM4xXEmiUaKle3m4QuOJjv3xCMcZof/5",
+	"42tr3mPBcs9eWaCMMNqhU9RTTg5PjX0/WViKcLDYPkR0zWxN34YkMbeiBOTJQPlmz2t41uEA72qRRhgy",
+	"y47QbrNfzCYX7OoUHtohNd05AB6Sy+WWqmmX7UnirfX2dci3RbnMaYpuCYQK4FJtuKD/JJl+DQpCbrFC",
+	"80TKzTnJLp8+ffQlevHixYv/+D/+L+iK/+rlV9cv2lfMk4svB1hFA21FLsfKD643VLVQJyoN2QubRD26",
+	"684A+0QO9rlgs6h3BGc+x30gkaEf4xRP/vLqPXpo2MFD8+DhL96EvyZXmrPvGPRF+AzETTNfavWXdhzH",
+	"793+jguL4rZST0cwzqewr/UVB/1YmApCIz55zLXQq/MMpLIt/hiXVjwNJE52RyXd8dt7M201adsEn0TI",
+	"oCyLUClJFpeF5hT2u34ERhUYbcebOBf9wqyCM2wOa3tUeouCGR2sEGRFP4a5odFe0w0WOFVESFfuwRD7",
+	"YmRIDzwckmZMvSrEDSAbhOfttp05ah6WdjFIwFAjbKg6wt5xGKEpwnE+MYy6cbZblkzzAEwMljFKhJVp",
+	"/uJ1ogSrAmQqbMg27PU+ySfYPOwByYIqJBUvZJV2UEm3lKHLJwh66l9p0Lf6ev3yAmV4LxHeEJydDa8I",
+	"chID8TlDR+VkkzxEFXSENLeN5+hqiulQ8qg3sS3ghHzUe53fo3P06cVx5+jhiTc+P9P40pY/AQOBORN+",
+	"ly5eELbTSlXSFnUeXx5TpvH5P+MqQCisQw+t2Bg8iWPllxQfl9ghquPVm4ZobkVCtbfcUNxBB9z33143",
+	"hkEXZIkUj1zcxw2jJv3IiJj5HilRSkWy50hiOOog7Ve4PU/xIhUqQUsiaUZsfR3Im260JfUu9ro0X6CJ",
+	"FMHZ3k2AcsoIUtwULWe2OHRYeoJ54lLkQQ4gXOLdimglO2xiAkkOCqkDSw9/50gzUXhL80KSr2pxz0Tz",
+	"wrQmlGYxOyZXDxP+jJjWJVdbIBtYqfE+gE4naOLH9Wa7wClKul1qT+CcnT64NueJHeUMz3orF8C8L/VA",
+	"IGohSG6qV9JO2naqgzca0SxCOJfcJcEl/+38Zf34/HWWIBc5hDaQUrkIu3uUrew0vLnGG2PcO9eHTl9N",
+	"KOVMkY8qqrssrijJM9AZE4fuuI7tS4ItOKqA2fYx5JKg2o4FHnLbos3JlsaEXoWQGdWFpnuQq0zs3KFo",
+	"Gc0+nusJzu+wsI1qfpx9rb/z0k0Hf127OeGvt25i+OtVNbtWwMstZn6RjIP224QpomWcFReoILzICQQy",
+	"mz44UKtwtTKGHQQYhIF3OKeZ2XRYe1eKgBJ7V4MhnFUpSEGwsvIUknhbGwJzrIgA8cB2BhuQSAnE7rbN",
+	"B6CNiQMy7zxuL4N9y19Bn3Kz79Cgvb6bkL7VyZaqBTKbJs0idlTza1N2w9hcHanU2Kwbm1ksLJY828eK",
+	"8xgChqDMcanIgnEVOwe4+cXEv8f6gQ0jsqH6C6/BB/xNGXwwbqYcNR459qt//OeiPiWxNedpHZFsC65J",
+	"Z7+gWmfga+sq8p/ckn0siNapTGULSBRpAu9+TDlb5RSCheqYogX5WPWEAwBTKVaxV2ocftyucNxepP7N",
+	"rmYWzXKaEibJYkWwKgWJS4bvMM0taWgpbQHp4zjbUtfqe6Evvzjn6a2ttErEHU3JovkuhEMxnC9cYTa4",
+	"173qBe4njYotlVvbpQl+a3jpK2APHjlN1D5allIf9swFNCwEZmvSIBItWba2pbG/G8wyvlq5n6XkPgKl",
+	"5Ato950REftLCVpx9bpfsTuS24ycsSV8Bl1Oh/Zq+DV4au/0VUvTWzLaBD/B0KKqD/UYCs24hoIXhp5m",
+	"mh9DXaSxGm6qShzuEw1F0kfILA0oAuYMV0/oWFMfuSF5jvQt7KTeyqOv75Cd8ZBSiQA4kJfHNVPLSmG4",
+	"5jYEB90abb4qfaQ4v/WhWIQK0JGPheEt4dYB4RwjKCAMizAjTMVgnOcxXyVVsbktdMYgtmJGgYUt3AkZ",
+	"crA/SfAa5aUqyg5BXc/iDEVmnI/SnGu+gXBY0SiwwFuiiJB9slaoNdmgMlZSyyp1wMOxctjR7A4LqtnM",
+	"EXD6cjCNcFrmBLnJtKhSgiRTYUVfRwFpr50D4BLcatNzjS/vAFT706y+XdFR5I6lv8Am7Qb5gCubOjoo",
+	"7I5KLvadorsbgCjkpuGcYokwuitzRoQtKuUVbTXVXF0XJUPKgOBqCFgkBsdffdYYrvFdTK0h+CQwP7u9",
+	"/pRUjoG2ftds8uil4Sjib3rwUQ+pseUIKm8R9SoGzz23FBh5dlxkssv96nrVjSsL12wW2anaapVES4EP",
+	"pD4lVvZzxroHEtFs0Td/nEKP72M5WGBiMp3Aqze19jXHLEOSg+LAuEKG8hFVZ2GTs5EQxxD6fXhh3BwD",
+	"z6PXWqeDabdZS8198FIrqpb/dPCqDjrRX1VU5aT7ww8kghGnfKfKSB90RK5h9HBfafVedZmOTwE/0oXS",
+	"JXvXDbtc68eGD+igP6R3BBsQHb3RvrJ8eXLA3wE3uUKCpFxk+vCYQ4XLjCqkBKb5Ar2zq47gLC1zzG4P",
+	"A6ouTgkVbHC+AIQuFrBN2M8RRrasPAiIpt61OQXzxB6Y5My0uSy4LAUYkfENa9LmPPHu/eQ5wuzgnjfd",
+	"KrVADFc+gQbGCKOXf3+FaHbDQJeUiIBh46vrF/qlH66/s5g1L2kwNQ8Ca3hVFbQEJbcBUFhTdKt3LUbG",
+	"BD6M6j9SC0+fpv1If4GWCoKJvspjUpwj5+Nc6koTAd3ayGk3Idxchh7Mlt4wzojreu2o4UyfmZWWk4MS",
+	"n9n/UWEz9y8VndSn6ERxpo9zHLnrWpvXuu9AAHJePw3kmWZt/k507PZi/IZMurA6ajmFroujx+Lafbxd",
+	"McYyPy5aK+UMmuaYvsCeEg9hEhgBpYDabZ/tNjwnaJUTEzrRqjADw2fRDJ4fZ1bXHaEmNtoR/cf/+J9V",
+	"jCH6d+Rsk+jfXRAKmkNBbCvDZbbvD3BiGLE/u7ph1Qx6OitX1VM0GW4wztJvv1iZC11YS3iB5j7pWl/i",
+	"OkwkaAddd7EfS1kyt7ouxdHeJ5XJB7PshlWX0ny5txHAHXzp7AolcOVpALjaELGjkngNZNx9KPXVBRXO",
+	"wRaiBWeBqSSIcYRzIkyjlL0rg77GlNWyt9eRR1Zo5+LGrk5G4EnlpYL7UxCwqzY2w8IY7shRY/trQrLX",
+	"WxeqPC7Jq2Ev8esjN81fY3obDdFhDXZj07q2oxNDNcpWdeoYt6I56e4hPakr3dA0I3sBdqp7UODnUMND",
+	"NLtC0DnB9iQnDU9+h+73U9t02Ci98BOpG6EPEmNqonnnXu7oN4lVqhFY4PQWr7sSRuY23D9CdtwZKjAV",
+	"EtnXzeHoaFJclfgKxeJNaKfXDh63Pr6+PNSS2U7aYSRbFST8UB/lTOAdGxoVZxft0++RtnrNA9kkPU+z",
+	"Mge6BtVfkw9ji6UfbHHgjAYPZIPyoiN+k5raPrl87nHD30pAD52tkTHxND+WAXkkX6Cn0xDNPZGqE3ZF",
+	"tmOvEn0bTrUTLnm2v7eCAyOl9A5tWm81mA+XvPQDPWCdCxACbLyH/cUeibCXJafsNsw3f3iNCqw2zs2i",
+	"P/tAIlnCfnjffQifkf8Z/vP/vykvLh6nNIP/kqQrheTEOGjb5LDvwF27ceCxVPnQJFJrHjKvWCKwqGol",
+	"3ruldNHr5+Ep+lCczFFs84Gsq7XU+8po+0AiMxSIQkZGyIQ+oEhx9Oji4mIxoO5BgGW1YAhiVesu33Cp",
+	"vjY1wUen9IDZKQZNdUzB9OF6diB3ziQkB77ducJv6R1hNutwVBDf6L5NjZYx41o3DRo9bv4jLWKa0SUO",
+	"jAGNlwCh70hKmDLdcuWnPZL6c+8FZhJ3CK+Dm/sayMucnEbsJmdwBLF7dpwe67AdGIW+1bmi65SPXsuw",
+	"BpUHgQ2mhRy5w3mJKzVkSq/UxrdD83au9j0vbJveb1zdnk9Lez53PJH2atg1FX4G2H1iPxV27wiODB4G",
+	"LhE7Qcwpa6a6lyQmRBtaUNQqjJNJqp8+fJ6m8jxNSyHG+oM7z3dTuJqY49iMgDne8b3mIHWmlIf+5gKD",
+	"e+33bR2xyUvC0s0Wiw7x9+Xray1EX79//RdUDYV83XkiNiT/MolQUi5LpsrLyyRCi8ViWEjICm9pvg9V",
+	"bKZSzykVXev/MirV+RcXF+dPHzf+fPSnR/rvIqXnmZTnT+AdsXYifx6WuTs2u9M6VeRYaVoaWwDknWtE",
+	"rnWGqnusaUWKiyLfawkRSiO4LyCDkMNCIBlZUsw6zEobknfYQmBLBtg67PTVG3bSEIk1hcURmYV2ryOP",
+	"2Bqz+Xg+StsT8jlGMt/qFE3nut8QnKvNlBBOL6PoGJDeB17aNyaq4oTpM9oRkbdRqhgByjfv37+955gi",
+	"b3bnhoNAbVF1DB349velSvmW9GQmK0G78pkhlyDOSI73roJowExqrMgj4Lq2b0AmolgTdcTgUQd1SoRV",
+	"BJbpnEol0Txha8o+Luz3NSd8dPmnxcXiYvHo+ZMnmm/qCX54923k27LDkSwqHbPp71++DTQk7DTNnhiv",
+	"YtmJs0sYjLV7B7p9PNy0mt5b5oue2JXAeRt3G7xAb7+/fv3fkNw43EP7M4QldGONEPlIlUQXJvILymhJ",
+	"cICBBTg2IaaJcVxJYsLAOjmH5wj+4tGXl0Nc8/5nhlTXP8i76U7I83EHKP+cLNFjb80N+cqVIRIlWaAX",
+	"KKMSRtpDZjNH9RYt98jIYTIcezeRSU7kfqEs5wHV5z3W1sTD16Uw7e2UIttCSYRXCrrdGScMON2rPOSL",
+	"dl52dLQKZpBpNj9/bTqPoyVRO0JYDYb3zciGPjgXHYhQjJBMIoy2HPJeHdSCgH+mAebji144T+Pb98Av",
+	"w1jRyLcYgVBQhW/JkaX1l69qsU8Php6TC1Q7luX98O5bk6VsylfW7abTUuTQ9XFN1JlrBGQd8oYV2ZI0",
+	"EfjzNWdcckimZgqyvBNIi3N/1nzxkC02Bg7rG1Kxw64qI5C7b0rmaBkehntFxi5ax+Tpl1/6mxSuLU6Z",
+	"JGkpSKzywBdfQLggBCG0897n+mDkq3Nb2UqTDGdaSCiWOL09WyDH6WCTwiwsmGv+giHN2vQ+6f9K2E7b",
+	"N8eE4bgGmCvBt42smkYk0pMvxpVU0sD0UOPfWvYId3zNWbQsOZQmXm+yN9sElWJkOpWvD9x74zgDSr/H",
+	"MyAMj/QfWt4cIBXHtbc4I2j+CP2bbeEqIdnmLBxTUOd5HwaBVWnJ0J0Xq7rbKoTIOe7g/k2g0hqiyl5b",
+	"YcF2fMDMGDOV6fx+eLi60rcqsd60TQaZ74BR4qKABC70Bfob/XOHvD42DaLdwPt2Vm2Gl83UjGaoNr+H",
+	"tK7rm3TUXWH6t2WoZFSZnBBF7wiaJ+ZBqnJE5bn5NTm7qmtoVBFadoYIJU5QMC5YfecZJ6wlm8QJ24e3",
+	"hf56KEseoIJqp5W3FxQuY2tq6l5onhOliJARyugaAq5ZhpLn8eK/nCeHxVBHds8ECHv2QIsYY/H//uVb",
+	"UyzTpz+XfoH9rmca3zbK3goQaG5I0NwOSyw3ESr2asPZY40flkZeh+1q8g2WATVmY5vnHNxFdZ1buJFc",
+	"ddnwJeSVEnJqcLAMbWe55xNKhMIUfTtE5MRKjCd7X3sgM523Tm65dV9K272pW6frTaepPf+v0kZG6Rcd",
+	"1DSxw0K2jC2v6SKAw9jBDXwQaiKQtcBZh8/JK47c06HY+V8awNQTBI9Qs2bs+LpYt6Q7ZxeKo2bOmQAM",
+	"7uUL+BV0YSv603Cad2/BrWZF/c4SrFoJt1WVB1bIndbrIafQouV4X4CmBsRMQdO/vfv2DARF6L5fNwfw",
+	"r7Tlvq5QPbwanoVqH1cR1OGMVviwGwytUKqKByCXXiGbYOjsFbbL/6rMteYWxKJXWT+WG3z59FlX/chq",
+	"nKMUiyVX8Nj2H/0czlgqZdld8fRodwm9gpQW7f7cvdUgBGFkR7JYCwKDYDxImp2SJNuTFBtwKgtqanQM",
+	"6wLUlZsByRcJSMoMGWw3DkWhKTEx1V5Mxkni58GYNwYni5h5gGiHY8L/+Ck2f4sy31de80uPmIJHpUFP",
+	"TWbYXFYLXs8LX9Nyb7nSFl98rd+cJuc1T0Gr+NRHJbBXoavBwKUpzqXZdmQrGdZZOK5ng+aYVpru6hkx",
+	"tE3D4nl8/uHf/mV2tDbmo2eH5xXApGofZ3gfWOQjzT6/uHxai/JftuxqX1w+nSCcNHdoiu2nfnuEBagl",
+	"Hpxarr8BxABKfKeZ4zRK/F3s0ztgU/fdKWZAg0qAo8rMHmsxkzFfhW9rkE6Y60lr0juvUFVkhfHd9J5F",
+	"Kz8Q6LTbflToBPRfLXNiop7uIxBbltstFvv+HsJug17ykil5LPS4wk09ezQ4a6RJDdc1dFOKng1J2HM5",
+	"hYd+O0xzaRoxVymM0JHe5LA1qmaAd4RxRs6uqgh1yhBEbg5q1FcFtQ4E24aJDpVybmlRDI7SrjoRToxd",
+	"rSN0Z/WnXV6Um75z7z9J7/cOP9SpzYiDDm9wWSWWVSdDeuycXJpoWNficA+oeasJlPfo7D8HhQ5a+H2K",
+	"xhXznmL9+23aK4cIoKtVUQMnXZT9Fdj/JzfcdSwxHsixw4zUEsyge8ZBCqlbXopInn+/mj3/sX+GKrHk",
+	"1w+dhNxRG85WEai+G4Uw0IXpP0qD3EdpkD8qeITLE/WW4NAk+BcofzHyjE8y5jWuvLAoOiYdZ3Bnmrrb",
+	"+NbWbz40JHd3TrnPUEUfBwHIGkgYGZTodnJSWN1ocWTYNT6xu0S1lgkKOQgo47QUcwDuOxTDAjJMjQAQ",
+	"7snb9tn2MriSv5GxKpCrI3NS7nM1Sai0xz82vK7Ko4wLxVOvsXGemHYgiDPbfKk0AVJD+tz3muST629e",
+	"XD599jxBK27qsSNb86ZkBRSBQEssybMnKKNrYsOpoM3dLdmvCUPneeICgTs8O3Ua1rir07O+t5RKqDOH",
+	"t0VOkN9xryNjHk/5umnG0t0U8GgjwJ52c60dsIWSjJUcZXS1IkLrw8Zx5voPCgLBRtmVF+QgwV+DSqZo",
+	"jmxAiqUm34puCWgWVTWZPvTxiF5rdY0ezwTd3OkW6j90n0vb1Wpi08cglR9xoH8R9Za2OJjxCPATroJR",
+	"NeDIftyloflcX05QbWiC6btWp5c23o7U2YcZ8gKZQiYrBrLOTB1HU0jSmoEcNfuN0kOJBIIqmuI8Hmfz",
+	"+cOs9fs3a0WHm3uMQqfUmBHphiqSKpuj33uVQvhqXAjKXaptOM4maHmZZncIH75P09uzTwNq2/hGNwe9",
+	"N+vcZE9/w97WISSkmJ0k651m4am2+EObh36nBULDF7GNw91giUTJjsiB9UEJ6ZmBbhirFTHRrHrMFaQc",
+	"1SUIQQjhAvgybKYWNihD3tzhoH0uY9cC5kRJmsu4zsUeMtqLpOod7vJ6YwrNhlaUDHP9OFvsAHtrb2jI",
+	"eIX+aG/Vrjz+Q2urXUbzGB9juRMNsBtXT2OwMFPx934luEnRb7GUoKqYAUlVH1G/hQq8JlbPslFXEBKl",
+	"fx6gWQWEqaHq9MQyQSmHvBt9OuFKLEVX/i8wMrhOK+Wpn23pd4CtnMb9bMYzUIZNXuh4qQ2wX5zjJBi2",
+	"nFHF9V9mzj4ae1ONv1Y24AG28XRsFBqG4ft2MNyG3HWOF/SO5iTULe8bvqu7Ca2JgtRdP7oQdPicYMFq",
+	"bR/oP+drU1mzKprOOfQUKzNu/xNrQW7HBVzcnIGZrB8XDtgxCAm+04MVW3AKbNbx0Non9St12wIpNyNg",
+	"bY8+CmW4YlYD5D7uMc2jf5/H/Pd0YO9p0wfsSwDcrq2q4fyGSsXF/hVTo3fMaB2AyuGVMoD3e600+4so",
+	"j7stTIhwnOO9EZGqet9WqZObmc+ePpzWGahP3u9WVe+BsoApm4S5jjV4gm4hyB3lpay/NkwFOPjuOI46",
+	"FLzqYtaEM/h21pxt2BeOV43yKPmUQzRR7iSsSo8ZLHl2HOCAHDqGek9y3NTodAsaJnROxNpnNpL8YdW4",
+	"d6vGH4r/H4r//Sn+XszslPKMPalSxilg9BD7AppjID3biiSBOGWTxDVQFnLW+c6Utdp+DylqW3zrmnBa",
+	"eLz+Iqa3ZNXkownH0FN/4AztQkeZE0gSM04QW7i0mSU2HBHHkoeOlZZMcTfq9EODtULwrEzBg10jbg6d",
+	"Y2yDXs0zNN7CSJtcL1xTpF8zfGK/12GVxuvCl67OeAVmqCOdw13kk397/7uO2jUUCXjNVnx8yAIWWy5i",
+	"Lzm5XzYcf9PzPDfFZ0bFWVF5G68EIfF6OUz8hDdM6d5Rr5SSZIPfWFFBdjjPYy+hecg5ti9VNNf/zs/Z",
+	"sDtpjETpixG9E98SwUgejx1vO7KMeWXMFbwl27hqVh9vB26bfsuQxtA3RssRNBs+Ms7pLRk6fPAGcBkX",
+	"gii1H/XKGOTXw+NVmeefVGaSJKes/DjmzMgdLkZtc6fO1OBZXYzXRLoNDUS594C3U3MpxoX0++pL835/",
+	"w++8dEyTIU6t/L9A4I7kwiWJ5wS70UZBwNIEI13Bi/iWuBo4vFSuu6cZWUqCkq9effvq/Sv00MQlPvyF",
+	"Zr8+3JLtkgj58Be7f78mk6St/6WzLIIE/vdG/9OxnXmgI+s43WZJGT4wvvS+ld5JGcv0ICXb9Q3o2Pm6",
+	"j0C/6F/FXQZieECsNb9bdaDqazv3kpT5jvl9EoGAH0j3E1TUzglRD+SpusJwGWtFP8a2pITr4XEo763o",
+	"R5KNuiU6FISqeEXcXbUkmtlmYB21CyrRYrIa0KDp8fpAq8VkM59zgGrtjoWfqempBh4p16ioFx5CYnuH",
+	"DrfVO1fRYZ+DUs5aJ+DDEHbwyZsfHTKg36qv2mumSJ7TNYFkXLai67ELZ4qIO5wf1CL64tmTRjWix+FC",
+	"mr5pbp3zJc7DR1VgReKcbmnzLrocWVG1AW5j1iAow1A2OQ3P4fsYrQR2CEy6Jj10ytsHxaDhZ2/OvlW/",
+	"urNi1qjFCkFy7N1EATO1KzAZnrcjqisjarwKTvQS4tTagodiEBb+Ur/0O+qJMr6p3HEXlYeaBv/2gWti",
+	"fRC9vOy0u6c5lySD0vhaKnaB/ymRiHqzIKu4aAFFEC2VSj9EQ8uEsXWEzIyIGAuytf2W4c+cp7f1XyVr",
+	"/i03JM+9xjiVazGLjYLgWoEePKg/Y/6uoWg/11DX7T/hL7P6+kqMq2vQ+63uPup+qee0hoZ6iCBLzlVc",
+	"bXH1S5oTbH4wZz6GRql+KyCw+8S2oWv9gyDWfeH9Vlfmd7+4muzg2SyZqhBm/qohBia8wimpRtS/dIzS",
+	"qsvRDkUH9CY/+S1+yBJ/D7f4tZpSs3+KGXMMA5QMF3LDVR93PywtfEv2qCACpViRNfQiT1xT3aQuHgv/",
+	"Bp4A7Y0kEfAPo0rrfwENyiS6YYk5MPpHcy70v7wDAcMr4pPJWWT6/mCGDMZN3dTkDuclgQl99CWmfOxK",
+	"ELlJ0BzQXTsRjVen5mNQ+A2renHm6N0wmMR8wfoMzLtrzqFo+BVKIFwl0Y8Ykngv0W6zPzMV2JPa1J6g",
+	"uf76DXOz+Y6lM8Q1Y8UInpmizYpXHez7s+ptAyy3uQOMS3/ly/9akpJ8RQqtso/MgbXvDIh6cQnnPeld",
+	"prK+mTgE7rc0JUyaQzVVzCul4lsiusSeAen0/RoywcqF5Q03LlAWr4VmsAURlA+u32mqOsPthqGKuytF",
+	"F80Yj3ODMWDgUIsqyK4VbQZNrQTRr+ircYdVuomL3Chv+hwWgkoS7i8O7Q0LQe5chuLhAnZYMMrGuaJb",
+	"ZALQ+vl9Dt1HSObvRNDVfloqn8Vh/NPuoLvLs8dfPBmXxO1PNgDeaYFFvx0Ny9hQWXDv1VCL/B2s3utT",
+	"1byI4BMRAoKPkKX3CDGu4j1RsX28xbleun5SMlkWtqE8ztf6B2j7Gt/qgUucxZKuGSw4QjvB2TqGuoUC",
+	"QkzMwYnTHNOtDCbR3gNRV5hrrz5EJG9q3fj7gjCbVjeGd3fWs815inOkn8M1x830aElyztZQ/whc6NAo",
+	"BtqqrHCdrgBZDBneVxVa17g4DIwId1LLjpd684EBIV2iOeNQqJZmBFF1FiHK0A/vXw6PP4C1xp2fJixD",
+	"2Nz2/+SMPJBop9eqZzNCB4Vs0ZVtndIxPWCqsw2KUEM/ESGyWC9Qcnlx+ez84vH55ZfvLx4/v7h4fnHx",
+	"bxeXzy8ukq787q7PW3Q+cNEcFtXj8Qixmxr+INnvKMv4bqhoakcPiyGqp26+6IMUOZozmDCk1twcnxJ6",
+	"jttbQe4o2Y08bhrTMeO7YGQNdJCCzjOm7rBZiNSCpn4P2UYXQBN2iDD3WEeEm9nW4ZpTgJv0catqQd7n",
+	"ejD3jphE6zTAeBIt+CbPNRtJ9G4lC/1fmu+T5zYXO8P7BUp2hNzCj2bgXsZ8Fesfk8UNS7acqU2+j5na",
+	"wI8ZtkM1yuBdPRxGJfB69TbkfGutAh6iOZw0CX2kbpgqiczwPtJ3AYjrK0EzvD8zUrkTmfQKgNZMp04D",
+	"qYkqbgMVlJ0amJoipRyp+9/aPDeyZ8P+AXQ4vhdJgUGTMhcJUC1lpoWFc7jqa2NJnNoTIQGkoTk7F6AD",
+	"LZAlRImwIDdME23pMtT1EdFMMs15equ/lFSHPXmOMErgUENUd2L0ObCVSaR2NCVoDu/JG6YvLrjacHp7",
+	"hrYEM+nl91v7GkvJFRxOmCjjxLS2Ix8pdJiBqZAsNPCUrW/YiosdFtmZ4e3SHd4Gg7W3I3imcXGFkrpZ",
+	"DGWlIhKUTJLjQmrlUy8kQpIjbFkD4C8VXEq0pRmj642qOn0ZrOubawvO8uUeYYspg257Yd4wqhbo1Uec",
+	"qnzvuE9ilUirNTtHPICjLzkg+HsobGWFj7ZQ0CsWekc2fKPZA6bXglGQH1gUusvUnu1kMfDz0v/+IOb6",
+	"D3vmA8Jye9vDcbtH+3mcHOo99d2hiQXd3WL922Dg7eRdIU6yqdKQmsTwLRwDI1+Z85N8883zN28SNL98",
+	"cr7hpejoBuVLModddF5898JwND3E0dCrUp+Ih38mIqcsLIRNiaRu3FeBKxNYirG56XtK/0ttqIB/rHgp",
+	"9CXHBUr0lZWg+fHzcDY+v7jlp6gosard5otg3l4F6L5BDpW81jhubXw0mcHUzrQHt920YnBDlCnDkkDO",
+	"sTgfpBe1WN5ATtPmVIeQ6REWJitUeVCNZWx1eNCfhnE5LwHn4oveHJxGG1pwinbHDE+qzfZ7YUdeFd/5",
+	"jxePPvx4cf7lh3+//PHi/PGHs+c/Xpw/NT/9y32xrhdbImiKH35HdvF/5+I2VNK4B3MHbKqPZr5fvYGh",
+	"Hd1VJ3KNQad7Qk0sq4xN0aWs/NynSrkvDFrBwJKHYf70mZjN75d7/H7Zxf2d/M94eg/JlShBU6mPGWFE",
+	"XFe+ijHRnKUBxOnVzLCCJcECrP5LLGka1KA7u5U7GwtETBaCp0RK6IdNJHor+FY/LSXaGujDRpUc1tQR",
+	"smk7K/7l1Xv00M5iVCZxZ1Kj5jezm5nxO/LVqkP0zOUI3b2CKDIYM+8HeUgrkdvDLWc5NRYy1/mtrnGm",
+	"f+W7VtVdLVEZy3lwB77jtuMI5ezlBjNG8k8ShBX4Th2LNUUjPcojTlZ1eKmshX7oot7ZVyCeKBVExZKo",
+	"bsLGyIwCogOPMZqbupsMuoYKokrBmo19fbeMrbEwEuXv9Wv3XfDZVvf0xHkXD+chosbpOHG/m27GF4/U",
+	"kz8As4gGRC7Qjiw3nN+C6UTmOL2FLvsoKUWeoHmjGfjZApEtprnpw3/DErlVRax1KdDn9B8FF/CHyiXk",
+	"SINWJ/jWmmYUT65MYIXGW4L0/krNaa7fvH+LXvzw/psbBv4D6HBlluqIBEvkquWELDquA5x3kTy+DNV4",
+	"r4AO9b4Kj56YvGBxELgW4BZV0Jysyf88vsq7Eh/Cy6rFkceXgVwH0+z9oEf70UToCUkRIVI9oX3KPfDV",
+	"sXLUoAax98AauyyB5jRKugaXoaV9W20NTok7BFdoJ6gi55zl+5b+05EPdRLD7FB7DN+z+zSQeZ1Q887y",
+	"hOGKTehuv/9u/Bao/hi7LvR6LMKSgOYSmh3rW0Uz3aGSy/3m3EGwZ1xT7OER+v/4Ee07VX1M8CvbF3Z0",
+	"chgRk43cWinbFqrDMG+pdahj+z76+U4L5RkIYF2jcVCMjgn67sxjM4+1aJpuSFbmJHM/VR1+IU1zrgRm",
+	"ErYTJWZEMi0vzY+8P1LmfigVO4Lrr8gQzeo1dGiImgqRt1LGTWthcCq7ZdvmCm2EPZAVyu7JuRCSvz1q",
+	"bqynkXRQlZhwoXfVCZkuiDs8n3CZWfSMqaUVZC33fZ95cI270Vq055ezs60SPN4wc8Xv4EeceSXM+666",
+	"dzVzH6H+/AN8+ZqEUyIRrvQLQVJC74h8jjCkX0uFki1lsSOgJEJ8VfmaDWfW4Mnkhs01Ge2fI8wganrJ",
+	"S+WiBVIsxB6CA3wvtcJrmZjwvOqB80HBhEuuNqieFeY6Cyk8HiCfLEW6gqzxhQGtmI5NWuHhk4Ht796Y",
+	"E9VIbjpK6dfe7FV7bbbiEJO109I4yWi5nUWzDV1vfPtUH22/J8BPxteFqk3Ocmz3hnBfe3suBMpoBtEj",
+	"phcDPLMVMYOMnZcq5duGTBs49L1NU9w0UWNlIRb0vUxx/hVPy+3RjMJQbsgLhr6/fvniW/Rocbl4hDI7",
+	"iT6dVEn01+vvv4MuNM/hsELpX4v1fYQSLCWRUr9wbrtw6KN9w/wHRY5ZErloye9eX7+3X4S5rw0Vooys",
+	"KCOIqlDORDT7eL7m5zW6ylT9gn6SnC3e4d0bsxXoV42Kt1Y5fAlBMxOVbtNYpK5NPN7RwMhu+utt7aoN",
+	"Tmv6EEU4NLwjkqhpWLjPJQyAV6Wbv/LlQD9+uzN8MBqqTl2KqYmuoLkiwlricJ4ni8Cdkgc6z4PUqw+w",
+	"udjm21IqtCReacM1vSOsw0xriz3HyzJbk942n4Zwvzbv/Nm8AjUWNOy9yakpZn/WqPzaDO+JNDqMLCI4",
+	"V5vYVN484dbzDHTtuqaT53x0cWGz1N0PgTSGNeOCxJ7ztwo8CFKOQTbsqkS8VBCSrjaECr8gZRXZO8dl",
+	"RqFpFhiAUcLviBA0I7Gp05Z0UMDg+jut+Yb17Cz0hvdRBhyw64KkozuCQnJffxE8Peotz2m6N4kVd0QO",
+	"I/V/wNDDBj96UZ2s4q3JXfx+bD/P0E4M6NXKi6acA6nFoC6B/w1CGrb8zjS2zCEXmsE/PoSTZGRQ43zB",
+	"ENGsDNkRSHFkv4XmJJfE5mrsiJaIT+ycau2XvOhGMpDLOPyGy8Jek7TUwiIy6qVEnOX7yEaIm98iZ+LV",
+	"cGXI5qYiPTeIPo0kdWnng2opeZ3OHXYkVA+H6pgtCmtwoacXFz1xIYCCIE6J2FKpN3ZS8Xab2xqu+aAP",
+	"kuClDJsQ+yoXd6RUupS3NQ52LYNAOTME2awz2MGiWucD6W0g8MwI0ZXW6hYDjRtu0e2OsvWCj2NaviNr",
+	"KtXkUt8WgDEWipcW5s4C3zV+RpBki3YC0wqej4DyHc9Jx1Rt8bNGQRN298ngDtiSfu/0Po3twFgVVay1",
+	"pyXFetvLZclUqb+8IWFNcos/Hi0epTXj7uftzo0GktACAy0fPIBtt4fcBF40/+oOw3hHcEYZkfKllr9G",
+	"29Jc2ZfD5H9o9Qkp6mCfMb5lkt4+AKFHK5mLY5ERzQkzrPASSxKhLV3bsx2hHRe3Ju1yixlekyx244Bx",
+	"m/aq3tvHW5pWgS63Xoe/DwOvtMrIaVHSsX0G1ZPdcCS9HXHamjsbOL0yREPZvn/R1WotSOHVetKZLxTP",
+	"IM5kFh00e9fjvXQXm4ICoyO4vQ8rumOGsCnHAGUUTByLgxSud5zv8F5eQYKkSwiyWR1aJasmoxIZReQc",
+	"1gShWCmBfB9fCnCw05VfpMV8pON8bUlGjQvuDz3zDz3zU+qZn1sJ/PQqnS1Y3mm0fjRAj2rJ0UdxfLIK",
+	"WQEcZokVL3ibY0DcKc0FDRx/5ctvuAwWMLKZv0MPiIZ9zPXSWMy7Mie9Yp0HkPtcZBc9AF+v9XW+JUxh",
+	"p1S0+JtpKD4Sfy/gLa83bRuLuFR8ixVNO7LqSpphG9wdKAuubzEqt+Fk901XlLD1ZRVW2DPRyLSxfmsO",
+	"MtHCrjOk5Qhn/apODZm/wqhC4oD9gC0/3AUfXaG7prUMl6Ve5tBiAaqGmkzUjKQ51sLeHUEVuOFrqDnn",
+	"ZCJuUVjoSB1rNXEspuA+OjT4+9RecXi/XAzluGAvyuINwVk/8vT0L/X4b/TwqfHUg6NIVpRRuTkxwGVN",
+	"GBF9QN5XmIwrZdWPxr/pkWA4EnhLFBFy2Htv6/HQU42vvVLhVeaLFzUbLOVqGXN3Hyp/QHezKReNMjWG",
+	"Sqa8P1jSrPsahup3TNBmfEv2Q5sdQCDwiQQwtE8LwBqqyjzcXVpHSD2QyM6A5lCOWYK8Dy355VlkVBZo",
+	"1U4UyRazAE8YyIdgv2yJtUrbq1gS4L5Bqy0SChGMR51+mWmPZXTzsJrJjA++B/8JAramVbys1iJtjNkO",
+	"S1RxhUO1aYPlpuOW1rNBzdUHEr158TJCG/IxXFiH/DwoPKCtZ5OftYCkAejGzdd20lqL/8m070nlnV5M",
+	"tupQTOFlvYM7LsZafpaEpZstNu8F+ms6a9pQs293QoxmJ0DgAxrR+skhFobIA7Ux2xGEOpxMSAFduXfH",
+	"yCDNjegTor1PdK/hL5aep7nhP/e1NZ7vh4pBdmPjb3Y97oAAi6Q2Sa3gEppGafkqg2ri4AeMN6Zn5iya",
+	"3TXqvXcfpk9ettYKdL9VrdqDrRsZXi1jvgpz0gJ7FW+g0oDdFcujh5cXW/kMrV1uqHpoWvJZvoBoBqY1",
+	"SMm05akf1qcsQfOaXiIH2NlB9kcwP6gVExdwZkHooxvjtCGc3VEJ/g+EUYP83KW14bnW/qzCZytf3TA3",
+	"UavglJeoaUPjqlA5EznHyDqna9rvL5A0WJSrrlCnd4/ZS5cLBGcJ2bNUizECbLtzytK8lPSOjOiIWDIV",
+	"8jm4Inyjvk8+jv3+r53n4toKv9OSa8ZbDw/6zdx/99lUdHi0jiaPrCqBZMC1Z8Z+So2qmarQjrrECu0I",
+	"U6aQJ6rSIKF2myjZc4hItGcu5WVugjKXVVk9cC8recOsBEk5s5WgjfuhzmBQG8HL9caLgTbj0ByqyVXj",
+	"qEQ4l/yGQdJ2hkqWEWG5E/NiVuXDOmQ8qSGvSJxmlgkMa4ffSNEYrbmZKUp2kk7VKQTCxdQzeyAE4/OK",
+	"JKa2Qmdly3vNfHaaWUgRg0PrAVMdyKjBa/y8aR+/DaYwLlOjyQcnlUeazA2P+2ccI2sLBE/PV5TkGdLP",
+	"EflYaO1Un+C5qSCCNrwUKMP7c746N+Uezf/bn3aE3AYFgR6XxCdgn+P54sSwtN/2WPXUKoJIrgjJMt0g",
+	"LJGttvYWCyrHVisK+/ntwWufsf7T8Jl0g0oI+W11BAfGpBJEn5gH/HFWP9NZHXnaOknJQjEq6QwrLWcd",
+	"qm1aJgvqU9AlR16hhGYJcBG/GygXVbPy1hHNRojqXsuEnEBlEpjdukD7o27g6ZEzZwzhfyPj057XXFC1",
+	"2fogvsounz599GVQB5yiadTm+UMqLZc5TV0XiIDtG+/Q48vz5V4RZMaiW7KP0BJL8uxJ0N5aTxkXZNth",
+	"c6im0lfF21dv0Py6BJy+hSd/I/vXbMXPIvCu8oIwKfNFuDW9ouLe/AkHvTrs9P0EYnEceTvawO4BXjzb",
+	"/iAzfE1iY20/t/aVMVdZTc99JlGY/QjYB7j9uSSlaa9VMmZrAzm3ybFsOT2jLHP1EjwuY4tuOx000L/d",
+	"hlEePimw7Cgp4PJ2+83iMIf9SP2e87yG8aZXWeOtVU5WT+i6JWGaJ2hHhA3vNDXMXFjdFUrs56AuNOQz",
+	"FkVOU30W9CjbjfaGmViiuhtS3SWpoXW7b8yNqnv4DnQMNZ+7YRhUbFOOG7OqXW6ESmYbgXidc02ipUTz",
+	"xG876i4Dqs4W6L2GFBxvejUaC+ghmsN//w0+dfYcOQhMRS0KNbdgBOMCxjQtc8f3xrVA7SJGnpMXUtI1",
+	"dM+eZusXvPLXniAeu1mCxFSFfY+NLp6UQUBlvCxprmLKwkJbVyz8yB4s2UGCgP/l5meCaNE6spdgUfP9",
+	"lEh5nnKmBM89twR0ONtLBYzbdEID++16bTgYIwoM31VbP3C0mheC1FPm5Kuexp29aSFH+bi/Qlu1Jqep",
+	"kvGOmsKNw5sFZaQgLJOxoYUx7x0nog6HXX/zog7imxqIVOakP/poS9SGZyMhLWxaxIjEj0YiRSgKChtK",
+	"6SrX7pqAjo9zqD00hCnwf1TBYVtcSKT4c5Sk1N0+UtF1gpZ7z5mj5bn5y9fXN0yaTn0RyskdyU24974g",
+	"V+j6/eu/tLQAmkXmZ/2Ply/ew+iXL1/LsypO3BhkJUoYlSr+4uIifvo4ibw/H/3pEbQyTGmcSRk/gfp8",
+	"Yp0EO/INb/6qSaPREbwsiJAkG9tuq7sizR0WVF/I48j17/atYZzSxY40OWZNSM1+43UKVk29jbNan4UG",
+	"vflrOTyMDS5ywI4amO1i2K/uaOZK+Y4R/fzX8vz71ez5jz0d3e0bNnnjQ/uwfFfmuYlkYfxYSOWKKlmJ",
+	"Y0cK99fLHNMbtI4AD5U95iKrtKKDYqTMBLWaEg5wxhySjDRpuqC4WYa7B49GaKaYDW57OvV4DgwM8wTs",
+	"g7AfC6bfMqEODK1UNov8xsnxsR7VZNdFzoch1WPzkcazeA1IZgR5NE/MMU6qnjS1yeoMyl3hPI/5KkG4",
+	"ajKtNmQbDG0TdTDvOM7YHYfthWCvSyyMT0+foCriunX0Skmy6ljCK8ZTP75lBgBlM6xmzcV17eantzFr",
+	"Wu+OlP88Bmb/vPkxPcdDHLoE4Ou+iMx7lYDvWdr8vciDU3nlmGDUQDz8GDGhi5QqKWasbmpTr345wa0N",
+	"rZvDjMd0ddYXgdQ8BTG+MzYPW5sBGMEDGaGqRIOf+jHu5FnXlluSgyuEsevrb16+mGj6C9wEooQIBz0i",
+	"MnFPYPOEZEe4/wc3mAHAgqbC2t3iOEUpIYWzw+gemSTYOKcsYIaYfa0vJT1DYiDWajoxQWtSbrIHEiXv",
+	"zbJ+kEQATDJBWnW/gjsjsZW7QaFI/ktKhDrHpdpwCP/6V3RTXlw8Tm/JHv5BEgRwwKumCy2kSy3Q94zA",
+	"I2iw7iGyoWwcb50NG9Ncbueej/cqTHESrChbQ89opmK5wZdPnwXPzQm+BK0dUoYsxv9JMj0U0LvFKqrb",
+	"qMI46Oia8q2+3hfHk8dbBlJDxwlUlJZXKCkEuaO8NM36IJXZbRlEs6HE/hnDn4mfcVy5Adwc4cLl/vsT",
+	"A0wq90HDZRDYk+FuA6Cdd1xNjkTmd0TkuIg3vBQBRH/DdyjnbG1qgFgEweZJhffSYTlCF0hxdPno2UUV",
+	"MokePfvCxW6YzBj9+HiizK8dS9TwQlgWGdgi4DBlLhaEmVax4TbocYb3zbSex896iuG3Bcpqlsj/4oeB",
+	"a5patGBQpeogEn+t7iQ57f12URHXHaKatWvtkzYxz/kulmXGGxXsQrW7t1vMMmjnw0sVS1PwyNvXRr7W",
+	"01C+VkZx3jnBo8uLUYQRgjzwiTDkR1H4yWlmEqGcRh3ff0UlBAtMY2imVXzL2/L00eU4d4udpQfC/YR2",
+	"SvpWNHU/CcsKTht5N14IAPS3j6tO+eNUkJRnJE43OM8JW5PYyuhTZ6tRejD0p92tjEtBO6xBvCCTv6r4",
+	"LelBkhYTKVvxY6PCGxt17cXBd701BlYU2KgB2O8gq1cmEuqt4Hc0MwgfQ/gDC8vzNWVxgUNtTP8B/mJ9",
+	"1Wu56pwytCyV4gxJwjJj5VwKvpNELEY0XToSZusBMwwnEzLGCvvqcHU8sBV9Jvj6Ix3r+AazjK9W03ja",
+	"xrwcp7YQ3ylVWxtzdQA7kQJTnOdLnN52UJdJs82oIKlCP7x7rSVGAZXciHCtuR0eIyRIbioTKG4okog7",
+	"Ih5IF1b0w7tvg0SY5pQw1aW+2KddzWpeQJ0hUwsay1uU/Kv9X2Jsjo3eXkRdWcjMT0qSfHXY5+sYlM1+",
+	"YgFRZlKbCrheY8GN0aXXfNLf01rGwOWOBAn0sp0jd8iRXm05ibe4KChbjzq973hO3pj3gtY04OLjbiMp",
+	"eaz1yjCW7jX3oLqialIOEUy1jtYmtfHm5yFUq4hah3VcHoLHIl6zohxdAcM/oiNrcPcc4H/UzaPQ91uq",
+	"lAmXcuVI4biannz1Qb4lhboyzQkiGzIFoVSMoDl27MZ892xYS6r2EQzwQZ5DuTEtwehvIbtdaItVuiHy",
+	"CuEldGSx7hAbcm+GY0jbXJXSMJejUUVjTn9Xo86aLYN1ZbUioo5Cc5JCgdcEnEwuzMs+qHMooeJZR5mz",
+	"Nps5xNjrrxBIZgjGgNOHWruExsoDaUKJvc+Z8m0yOdi0AY2WanZ1CIl5pi8gNE+ghWByheAfiTE9cX1R",
+	"5JwX+ny5hqRtKPpVkq5ajdAxnMoix3ubjtHaCiO0TUibOWC4zQ+/ZoiLjAhz7Rn/saPb3YZLF83t9kRT",
+	"CzXl7aS/UfozIwzPbXbeqOp2jLu36x/afEJkRlwhqMQHGbIZQQkvCKNZskBfOfoxv2jiX9GcmC6RSQNw",
+	"r1Pwjzc3Hy8f6f97fH5z8/HpUv9fpv/5J/Lhl0fRsye//sv4nAr/2gl5+PWZtlwhp+yWZEZcMq11zZFN",
+	"MWNcAXHo3QALLK767UU2nhLhbAuHdSkIvj1f51iTbIUL4OOhoxt2dQSusJ57ZIJg3/KGHpqqpwj+9yfx",
+	"+1Q7bmEmayGQTWecVjb6xLI7YIftuuFDumYfv5vmEGipuQkXKC2l4tszhNGWbJdENEBAa6JOTf5yeRoA",
+	"VAc+3xOpTquhO1zy5LcDuj+7Yuu3x6vSWtAndb8ZWZG2gaWAEDtoWbCeI3Vnr1M8NpBlCfU+JmY+mzK1",
+	"WYihQ3MaJAlhVbiIuZUgX5ELeysZZ4qtd+vrY37/wCrhoD+qyCYnTNXPmh2NWt5Pwbe2zoPiyNRjO+Jw",
+	"Htb2CLtEeJlilzy/GIL6e6kH1ygY0jt6THDcwGEudGFCaSsNzQOJ3Ayu35HBIy8hpAqZbmloSVbcli3p",
+	"Kn1+rGvEoKLl9Ruhk1kIekdzsiZhP57xpoOHAepzoHkiODddrsuMu/9WPgqIveWMJGcR8pdYo0BgFs4O",
+	"86rkjcD4SwecvV70Nx6AJLMWeIsyrZFJjlZYRIiXphJKnvsha63MC4jVk3HWLBnQKMtnRiiucD4g0acx",
+	"Y/v1D8GQuWbdv0D1tFQZRoWw1PKbZmSaqCAG4rmJVqCZDVbQW2RSD2KcAstqjzgzTSxNVkKyOBLA2WMA",
+	"6TipjUKdHuJarFk/RETLK5o/orkCRuyYdOtYHSus5+djkTqnpNWK5Pob5J7W1KnF9865PluFQn1del1L",
+	"BV2vjWLp4g+2mJUQVQe35Kwu8pi1ohK1ri54nkM/uA+DLEp1eGtdY9BCcFBQsGEA8ne3uhzru7hZapBU",
+	"vSNqDuSx3S4h4s+YZSEp11JHnVyMlphlEVrpu9FUizEXP1/ZbjMa2ucocRGKlbHW/XDDTKg2prnUx2NF",
+	"dmDYwAxtcL4y6WPzULrZWYSSnO8SWyTmiwv0n6IblhRYKKo/ZH7+8in6TxFKHMQqMbDqn69QYqs9Waio",
+	"QhsMJh8bmb0nqpmx5qpDRX7IpakiZb/rsin1t4LRKlUp9/GOYdOYLt13tFmeFnT0W0gRMvYSONu3oQS5",
+	"MSep5k7LUqGcrBRcKnPK/DZhwE6tzgxcBecQz4VMhqt+alNcz8KcxoDSwSctIFpF11wSLjj9EYLTTcd8",
+	"Q4Ue7woeVPT/rXthULXae7lCzAZwMUEwc68anySUINthiSxbhw3r7M8QqDLxefojTOphcGCEOMxzGnwP",
+	"AfQdORHNW6LamqjBE5rk3D5njVuh+3bpvg9q3I6nCLOHsi40CLAlV/aK0EcL+mwYqx+Y2Q8phLA7Kjhz",
+	"HVdbFo3DUtdjtv/nCd4Ohdf9cPx6DJ+fPGWhvmp+q4SFQxY2nnqAhTyQNiB8ubc2g0MKSfWlkOfhsgB+",
+	"kYPOMgRdz2zJhLCeYqso9GsowwovRN46jqJ0aLzCPfXUAc8CQ7sNBvuH3g1oMpxogCwsn6nxTksUqvIR",
+	"Hl2E6Gerv2CIxyqv5lKyUoLitpeWRFiBstMMjL3oCSg84YoaWK/VL9FaS95+ldaxJt7PcjuO6/Bzv91u",
+	"Lvs+eJQxB/rLBU9s6KA2Bf1J0bSD3L5OExVGsLLs8QoZlRWOrSFzQ/miZMgW5NjhffhYuYzJWBBFGNhB",
+	"XeB1+/jaZFXrr59zYYqGQgYgXmPKziA0nQiE19xoc6aNi0QZAfQZswLjN/YoKz8blnHXAc1rXVYQQXmm",
+	"vyERVVcIuze00I8SqLCc3DDMqmLKxsRcp9bi+uuusIl0jMymYFaDMZM7IuQNe3LxBEm8p2yNJDfaoB+G",
+	"7nOHPwWVAqaIuMN5bMoqDrq0X9t3pOuwWHE8FbZUWR5njRN2zw/UoCCDe9rP4ARWJM7plqq4IMIuZAQg",
+	"TvQviEC2uCROBZfGIJTmpVQmbLEC6lk/UJAo3EupLKug4HnmLAtAi1gQRw6Vp9XYwqBmTiF4Vqaanh2d",
+	"SUXzvKZXCCWAzHLk3B22WgIVSAnMJDV9WPWHbkmhnutne/gTLG2mLvNokmpJFXUE0QGlde3cAU2FsdnN",
+	"Ebrkks8R+V5z1TGh795b02LfG6dynMj1xmyHMTxhZ0MDhgkWBcWB9WhZOoIz0jKvBSTdysLU6nXzRePY",
+	"BNMnKsPV+FdzvpvwljOMjX/TWds6DJHG9tOw1lmWX+PWlZk2aLfhn86oo2+jkjiu2EyIGgJhi5ImGweb",
+	"ZPZZ1MLfVCOcprn8w9M8rqryYqaG8ZZoDl9bnAOevt9O1v6diLYToxzAq3CskAlx5w9OnX0BzeGONc4e",
+	"6FVLsMgpEVrxHNHwwC9H19H3oCpiB9f2Ft9CRFtdXsWrizeH8hVcE86OyhYcQ4Me6rovh+58qqoC+GDz",
+	"NNY3jQGIASCZDWat/A0FlrIjDn1ou71PXaDlfvr3HVZu8Ujrw1GS/SwM0Z6O35ItusLR+mCPjuLpr6pc",
+	"+fVGhnLosZ3RWND7AITHoxziQObRp6MyQ1+ZsjKmdIwmmU7+0F9vQuO5H55ae9YvWAWBGg+Tcj15AB5+",
+	"R0RWjmFZ+khTto5XwvQTbTrWeGn6zHSshJXbZUC0qJ3F1W5EZtNbS+6jrbeC3FGTaz0mTq8kMTPCX8u7",
+	"b6aFiqZg1AeBCgp2aF6sRa4kqIMkNpIK2n+Yn5oo7uoS15cTM6TDZYdPcrmP3TkapbZ4svgA8H35e8Bw",
+	"K3MPGOnJ2QNGe7L12M589yDnjufPDeYY4tJcH4KKGg9J9VtnbZYtDpATfEckwjlklZRMaJoEiuYCNT3O",
+	"w0i0U0FvEGdUnao2/R0uxiGs83RPLPI8xIT5GYoE9dUpPdogsaO+Dq1j1WCUkQ5LSRBtVtbpTS/rrFQE",
+	"KRR+RSITBO7fZl5xIlP8mcgTahT51SPbFYscMrpI5O9+nctPKkkNr415lKYrgCf10QCkHFlrQwF7cvHl",
+	"swGyxRZ/9KdwniH/t0cHi2mt2cIVXDRJSy0sT/IZ2G/E2xUeEEfujw6DAoGML9Kq+egnLn7U04utj0Fk",
+	"VAKP/RxtrY+mxIaVte72Bg7wIPe918zVVu1ZbvSzQCmjVg+svnTTBqVManvV2tz+FM5AQ5gheYNuf05v",
+	"hNSdCtPAxul5U/1xrs2I4xGMunnC+1j1wXcGaLSBOpWUrXglK1YlKm3JykqYDEoiEDRdyzljdOOS5r3K",
+	"8d9N7H7luvg1Gpvg847gjDIiZWeKT4YVXmLZ21boKzuuNsBs/x/2/na5bWPZF8ZvZUp1qkzuDVK0bOes",
+	"UJXaW3Gc2Csv9pGclXP+i/kTQ2BITgTOcGMA0VxZqXo+nQvYX84dPDdy7mRfyVPT3QMMSICiJFKSI35J",
+	"ZBLEvHX39PR0/34iS2V0bRd+xMes3FlPs/w9eIPrLsxf9Qh5KVwaKFsKuoL4TY/YpVRxgIe4mwES/lWP",
+	"/odt8Rsxz2pzjyBNs/l+m+K4bkIJLxdDZaxFVLU8XrIF0GPgVS076fUa8kUov+O6bv8CjzXk4GGXC6kI",
+	"SKy8VS3bcRNeLlydggBGIhjM2yGPQM1rZWfATzaWG75oCFg4yK4NP/3L1pWKZ2y9QhFLF2Xs1YBfSbEQ",
+	"6VoN+BYR9dyItI4WbD1tz68CPuv8/3jnH73Ol7+Wf3aH/9759V/+27VbadFiUMxyMW1Ni3vbe9DbFK7t",
+	"wgEqBOq2rhEEA920DDG+e6NhzMZ82Jj98tGVrk85MEOLVI4lokVoFbMxVOvUGwArezcEFbm581UVyy08",
+	"sxqZwo7eDPHDitoF1Xmciyt9KW4awnJVIsO0/PlKnK+s4AHS4FRg9h5XMZvyK2CfXgGqd9GRazAlq17G",
+	"Sj+ahotHwm3N5voZbU+G9H7MUu2MwKZ/S4Oz4nRWV/4DNwbSPPGBsCgUg8D5nE9cvIOALiDEbz/eqooV",
+	"4BG2drEqRvU6lxVffb2fuur53cK5BFDIekwrPZvJeoC8iW7A91WGN+BiY09dWMvLEoESKqEmUokikw0+",
+	"i3Q6zw1r4S25lU3IRIJFtL/nmUSI/3btFaSeC7VwtUrrHXo/F+oXSDJMRSJ4BYWiwfCVb3RDhZkoZirw",
+	"Z7R2uXzqmhvDlEpubroRRFfGDIH3rH4SXv/t4oJdvQBGRob8aHZm80zEmPGDN+SRTuNnhl1B6YYLEcps",
+	"CsWySlSvl7a8JKLOXRWVOtdv8XQVDkjawyK60xgpx3Qau2hMfJprk6fiejI5/MtseZ0zlp9EPCTZbgjm",
+	"wjNO/g3IcVwYIuiYiLHHz5woGlf77QgpxvITIEopvcC88u1FYNvJglI0tTJdsGMq7c2PBEiESNxwopoS",
+	"IN5f/A38atGddNk3F2edV696vc7zgP188VPni5f49+u/vemc9E5edp6fvHhZr+wzHYNDdROW+eiST26q",
+	"UIDaZU+bdyjv3TL9oWIsqjxSBfPFFo6asxvl76pUDKWFqGqkP1ZvfisCVa+T3tyuaci1VvFsPIbiyZue",
+	"JyNNhHkN8JBkwqy8Fc+S2P08ylWW909Our2X/R8+XtRLGI2pPnpqDwsN6v/m9fuL/3Xx8c2PDJ8K8Nq4",
+	"pMURV3bZUQGFV+CC254R1dBF8ccNJgfWoP5spDLKFG5OkODeiqw/IetdhDpXbw2Idy2wAsavEZgsS+Uo",
+	"ByNET5Lp4qkgeDsAjyNbIkaSq/7zk6CyvvVr6xvwW7JKus4HniiWQlOIiNfWtapwK4pHf7W28kvrta9m",
+	"eXbggNyDk4CASeYaM0BPBSzKIS3zL+x7+XX36PNwOh7Tjr6LjfgxbKk6T6MGyzMWIsZpg+PhItWZ8Pzi",
+	"en6Rxi06OLLrEqd8JX3lBuPddpd3qnDH/b7sbzFPWzkBhSW61tDtPUeyeu56qDTJlTFn0XTLK8cayCXN",
+	"Up0klO5nD7G/6RHgFinG4ytpdLpkOicgadomVcycY2ZPeaIEPpknCLi0ii8lkzwVw1EeTxATd9Mcv4aI",
+	"6bf4m6/xJ9ZYCZ5k0yHcPNylDLMOxFJOlE7FcCFVrBfVxJ16HCgsy8Pp0HlmZCyo5MnLk2L0PtYC/mbI",
+	"8BQiNizUVyJNZSyGmAYcNtzYNEXR1iMU1fet/qbnoZDWZXD7V8h/aXh2pHV2/eWffeqDTmSErIr86vpK",
+	"P5zLX+DRWm9vXdrf6psD1O8q1bf2tLe1yfiAiAfoy9VfCTZm1XPY3pM8plO+Pcc7UBifLkrp4Vh+2kwc",
+	"v01ibTHS7UzQh/JYcxMvk2xMU4r/SCqe1qVIHL3LDINvl6UxokS0EvvZUd5u72dWjplbOYpFo8NmsLzK",
+	"qa8GYo12ONbCfbHthnR9KNGfQP+YUExcXQe3XNHkxjiaXm8aPGd6QkLdMRUgt5CZAJCMsPYUvBCpJkxm",
+	"N4xSORWpqYL1I2SF5hDjG7phVvm2vt9vsEsNkbOG6ShTce2+izf5eGW4h374tqsGYWRFmVyn8vkk5bFd",
+	"ppmORfF9wPTcfXfDNaoQrzeWNEmoGAJJKJEHr1eItZcHVal0y1EJLhVSc61m+Ak9m4MLzwzTC8VSniH8",
+	"eFEmZp19uL7VSgRlHRaBcqjYXW2sx9R9M38N2631IieJnEg8Hrts9bqsIje+RNxiY2020B9LrlIRr0kX",
+	"5EaUVwOevdtejghjfti4WV9fN+eO03XHWDiq0VkWa+mKw2/LK+exi0y4o9YFBkyRZ8aHIh0nQmTPzO0K",
+	"7SDpaGiEUDcBtPs0dEnZtWUAHwuEmay0yUsyx7x607AKiuliZnykr3B8/rYrTqvPzrWRGdp7ngrIswIX",
+	"vlLuV0E6u+n+uzPXbgcbOX3pYHhXJlZmKDi4yRcPa0VBRjhZYZCxPrzoBTZvCfb5hiS4Ib+r1hGsqFkl",
+	"FFmEKtenbnUl14Wy4qN4Uu4l5Fb0d5NpRtN1b8d/spQPdf7/RYjL9+MftUISK7cjwBxCkCbSUECTTSUQ",
+	"OY51ngKFTsIbCI/tG2NeyVI1ubKfBEczTX9kuTD410LEyv2dTfOU/hynEv8wPMtT+2dtW36C4c1WC+ss",
+	"hVANRY2cQKzYPNWRMK7UcqoXAoCwF9aVSOSVKNhr6F5UCdiQR0IoQGvfvs4xETwW6RDe2mhnZYKG0uF5",
+	"WrcKf/jMeqLWmkrDCIckYLIruszomVgdjjQOxKbeeNpNakgPD6FQf/ibHpktaiGafrkywF/rKjsMlWxc",
+	"WC0hr0DwVKRnOQoo/utbN59//eXj0WpE5UwBLY8xxKEDjkH44f3FR3bM82x6DER8ADsAyghjgdeWEzHN",
+	"sjkiOAmVfZTRZS2BGrPnikR0cutxwUOVxvASrY/fhAGRBcHWlizZaEmoCPgYcq3Y1/5HLiBUipvLEf68",
+	"7BqfS6Imp+yu11pfyoZNhBgMHWA0i+BZZkQG7ddOCnQCHyx7UaSZDOlVtR2SEyViL4tsbWHOPrzDVXmG",
+	"nEkidkXLrHX+7Wv25cuT5+ztx48f2I/CGLujXciJsibAnhLC6YxHHeSNDtsBs2o3UHYjEDzGSOOS4VIS",
+	"5VWXFTzduI36jVtf2n7Vsos2UDQblJnfcZn5x7/L+I9j+J05/h0JM2X8R5/e0LkUy5BwyPGT4aVY9gF4",
+	"LxwoMAozqazj3g7A//7iZScWkY5F3GUXQsUsLMbYAYaxPtOLr1qIdV7uHIh53j6lTMav8PtcyU8DhWaa",
+	"Hjm9FEsZfzU4widQCRxm+uDoVGkVieLrXMn/yAVDK1Q8w5PJV4Mjb7oHR4BcOFBlZ6GbBMmO42Jvfzx7",
+	"3bl4e3by6osC1949DmPHBvohrgvwyoqYeYNUVZ6iwdG/I6MotQ+fZDydiKyTp9J+2rJTPzj69znPpoOj",
+	"kA7h9hNQJPuI804H6ufzHyjbFb5sB+6lxLzfieVEmMz/ETKkcTbS8ZJezgcqfE0/+AZ+0Gdmyjsnr75Y",
+	"mZCLt2cdbzLsO9wUsClYQ5L7Vy967S4LaXFDmodRgdf2imq6S74ARxEZJTq6xHFwBmsL/S1tTQRIbwMF",
+	"gtBl52KcG56gD/2y99xdD85I4dC/LIMYrEUHPqsrVoLjck2DAThhUNg7zmGViyEE1mNP+FLE2KsARg9e",
+	"O1yMY0jGsOpEBgM1k1Duvy4dbUT2AvuEk1fap0Iq1+3SH+CPj/W6QSrT7WCF4WzlZwHaOZ1xxSdiZjd4",
+	"KyOpTuBmAvH9f5Aq/0RLYboDBSWssY5yeJ5MDm4SzlOn5Tv78K7vrWNAWO9oCq94ImMogQ0GCu5CRAqz",
+	"Yi04lEsgu99CjNjP754ZZkdcgKWx7zQx+MES8yRhRZ20u14JBso97aDs6FQN/YHzBc9YeMzn8vjq+bE1",
+	"/3wuu78ZrUgRV79a8lkSdgdqoF5rdYXgZqZv//0vDOFJrfsFo2KxiBKeCsPCTx3nOnTKQYasxVkY8UxM",
+	"dLrsI+pDSDaqOOgPFPOIUr0Z4hlP9CQXSA+BZ+1ERjJLlowrrZYzndNVdOgcjj77+69k4ZjtVfEcWfIu",
+	"+4VyCzkuD4tSEdtRAjakNzbCObSqZd/VCu322nWjDGGngI+kghcNQS/D9mmRvUjYjDSegL3svYBe2V/9",
+	"o1t+M4yFkvaVis9Qm5hULMQr1qLFoTevXbsY4aeOjMVsrjOhomWflV2b8fTSlEOh5PSMXwrGrSLEPLMn",
+	"0PBd+fPO92IZ2t6hQp6uvV3P0SFvevtUK51TUAANIhheu7V37XvPwYgA1iJs1kWI1fCZKDQG+WdR33Qq",
+	"J1LxxFEhAXKnjpenxc/se4t3cRZLYHkExEx8XbmGX7LQG073UiyHqciNiEPEywRiwsIrty9GUib3JmkQ",
+	"5bBEjGx6tVRDhygedtn3YglyK1N4KR9nImUnL9lU52Bp/oWF/7PzWqfIHKxV510cslboJb8PO46JL2yv",
+	"7AhFPRj0MSjNg20K6SQKQs4ZT+zpRcS4xYhoqqvvwCxvzJJ2nwI2E0w6dPWN/acBrAB7PBLqSiR6LgIW",
+	"/j5ALqfBUZ/93u12//jDbuCwH4XWRQqBhFMVZhOrvZkeg0LAe1/bx7rsb4XNZHRH7Ha4HgtLgzpEoIYw",
+	"IOS6lycnXXaG3gAYFLQxIJoSa/lQ3ecijew2JVSkgYwTtoyGtzuNJJGY85TPhF3BltNOSKQL2+VEFnoR",
+	"FJTKPGbcMDmG46b1Q3BVYErJybZz7OJhkPaG+Msn7Ef5NWu9fP6ChbTKXbsaw0zrYWLdJ2tvKmbL6gLZ",
+	"PvtkB94WFgSnDnyGIMGsn73MBEri13jIMMwaKGsSreUuFTVcOzuE7hzSeptl8/cqWQYMivWtQ8HYBZ+J",
+	"C5mJr37gn9p2dfDpjv/6mFlvPWAffrb/Ofv4+q0V1m/e/PDm4xtEvS+zCVb3CuvLoJFgrfBCRJ1vRRZN",
+	"O7bJPtiHDn6Lbj0v3ZXwPX7e9kLt9s3StxgvyLxHJh0PU/EbHNPDLvsazyVWT77mRkbeBlLGM93tHWr4",
+	"v2Hc4CvYWgEeVS2ZPTOWywbr4RoPAREjgm+Oy6061gIk2XaVdl7GWYgvDz3p1GNwQ+CqwTOoYGmxjQBV",
+	"2zgP3VoFg5uT1zT2t2WEwA0eTUQHGzShdXTd0LCX5ClRpoSVTFBGmGQigtxG3dyQutbhUJlVZsFnuAOM",
+	"ZQJrFeuFSjSPac5B1SLrsKQ47UfBUSIjQYUr5F2ezXk0FZ2Tbu8oOMrThCIEpn98vFgsuhy+7up0cky/",
+	"Ncc/vHv95qeLN/CbEvHNcznPPrzzKM76R73uC3yUHKqj/tGLbq/7AsKk2RRiIceAc0BXRpPamEQey4zS",
+	"dwM20woi5tYUlfi5AZMqE0kiJwDMTLm+cIBIRGp/p8RCFEXKAwRGtNKBPiyhDPMkEXZ/QJ8ezBVmp7jU",
+	"FPhH334Ror8K62kGCjDy8Ys2mi66QT1l4VTGsVCYsGXthD2C001uoYfFuxwRxkCNRLYQwmGNTcQziIEZ",
+	"nRblOxC/k5BhTSz7OontKFfrrNoBMxqNBjVP3GtzuG3icczyeZeFOBlfwcQ6F9XfZ0d55hiu7QzZnqN8",
+	"Fdr7LobsSJOduWUFwCfURnPU//vvtRGhIuENY8kVHAy7gEB8VXSKcIzdch8FR7AuGI0l6ahN62ho3EMg",
+	"LJrfDIzgUhqbXukRdxVvvOb6pbF3Uq3MzHYoH/Vvy1UGVYs3f1vdhJQre/waA/JbPPkD5LL/8Wtw5Mwo",
+	"GIKTXo8QnjOCMF81/VCGutUCOeGDKw84La+GOYHu3CoBPdm1ZuoldqHuzUVXj7/mRTgQfvL8+p/8rOz2",
+	"qVP5D0z5ftl7cf2PvtXpCAyHh2G9TVPi0xz2W/AkMQLtsmSPflZYDp0KcPzc4CH3FmLmfGIQg8PTrl+D",
+	"o9oj7VH/yL0ADB+0dQw81Mcl010Hw4yN1t3uf6VrSdUYY3JSyE93ds+eM9GJ61rnKhWZv+WZqd3lgVmg",
+	"W2uS3hSd+oh9WjNNn5OMr4wGgGQ2ijouxNMQ9HJyaNgrDoAn61VSxiZJL58iWQ+O5to0MC1goL4IXiEO",
+	"CVG3sgQKcFPBpOMYQGgSrRI6z1N42xB1xkBxZKGgyGuXIe0cdonY0qzD/puWqkyyCJjHhoV94RMTYEAI",
+	"s3G9eE+iJ0D2zw0LXYl66OFwFAce6+panR0jYjMFUgeK2oQ0zLlM0YMipFSKo9rzs1hqFbMveyzmS0OH",
+	"kREHxg5os86dwPTtFXkvKcq+1ogTsw+tqmKv/FG9F8zSXPyxpuHP99uXuE7JPzqpCZwwGHdb9CTUHacG",
+	"hG9F8e+k6YtUZmLjtgY3aWgEEtHEd4L6jL8F5tBxnoKrb73EUxezMgU1pcGDHl86/QGkoC7E1xZToQZK",
+	"QiTHPU9IGHWqg1gfdapTkdmXdezs+NLHLT8vseubf/GTzr7VuaImvrz+B6+1GicSs0l2JKE4nfuS0Js6",
+	"Mu++Ofrj1zqx3omfFjgvDa+QIWQdXueS1XhjKzdbKlmWugLBU9giHc9f7dmp4MO8ocElSS7zwD5X3/B6",
+	"t9BN6ZNzDN3Ad+4a1ioW7BR9Sqi1o7iFxjb5nLj9mSK11O0bLjNkgz9YxrTnqbAbD5UADNSlWLK5BA4c",
+	"bliW5sZ+h3fy0EjVe5zABQIG3e1RLM06ibwS6NkNVCTSTI4hzm1c/ifyMWNOCl7FGDlR6OtiC+WPiFcf",
+	"cT3Qh+VxnAoDoT+4T/ECRJiLQVm2eHtFUARSjTWLrN8c0dVmPFDe/Tj2KRWOGI04OAzD+YaU3ZRqEvzu",
+	"FSme5TZNvn9xaea261hEMkbCj2LBYFTSwMWkYlKBh+4vWN3mfobCVIr00b2YlCYHtEgWd9czB9dhJyaL",
+	"lnnFdygmeT/+LdmrWKjljo2Vp5mkUybTc7NWaLStHq07Ft8ItVxRin0eFG1zNzoh3qdSYj7FQSV3q5J2",
+	"ye9DH71ru3leo0t/Q3xL3I7oYQjhUBas/5I+gGEuQ7w75SoOCoKpScpVBvvuQI0FpqYiQQveTKIjP0l5",
+	"JMJ2wKCbkE9Ft06u5bFMBGuFf6d//wofwJXzQIWYRBjzjA9jmWLKoOtb97dFVqQnYpoCAHO1KeMuKo8d",
+	"iWA80zMZ8QRyn+KBsuYAuDhGSy//DAJq6Fbg5ajM+pSeTK2GxS0zYhUuWCZFyng2gOy+LjsrRuYnTxQV",
+	"UMX9rVb2xANPDmEkdFBaTJeshVkILkkCF2GItGNh+3SlQsi154qXIfLHFtx02RlWyRd2cqDKHlOgcZ6K",
+	"K6lzSC+BJANkTYVrTkzog1gkeliVRdMK4JIGCp/ruy65LyBSN9dSZWx1eRnPmJnyVMQQr4T6HmUtjp31",
+	"gWpdvPvu7c8f2nUOzDts5AeS8v0Yano7qMpD2Wnqgz1OihKcst5iu3WxZ1dBWVKekEDzT+OsRuIBGF44",
+	"J3/95aNvYJ153GBdnfHDnNca20pmEUxs/eEKslNhCd7EJ69ePf/SSwCH2yaD+Y3uiHQploa1RksWXsrY",
+	"2ktYPWNykQaYeSWzJYvxJKRiBnaVmKvXnRmU2yejIq4Pm3XkSqSxjLJTFkozpC1KGgZVURSUGvHSmrYc",
+	"rzjkIylM+Gk/DSX6Jl120lxVlajIyyWjgqm2u1AtyLZpTuWBr1nKpRFxdbu2xwFKxWlBMs3QY9kKy1Lo",
+	"RF4JAPyf20N8GgxUWB7fh3Eqx86T4AhvO9GOVnnOoYAKkilLZu6AhVA9PoxTPXcVIZA3P/Q/p1e6qubU",
+	"L10mSFc9ZtyjibW/M8gSCJ5VNk2FmeokNtAkx1wvqSarL0emQehlKuZw6WM9GUw+GkZTLtVwlEKKNVXj",
+	"lNT3MiImhLFUMZXZQgIT/IzhzwIWVnEAXLV8SPcLFOEZiUjPhCnQUzPNOHPPFuW77S57rwQmWmFZRhiL",
+	"OJ8PL8US1BJQwFvIZxMwHl0qvUhEPMEYiJGJUJGI25h9jGV+kWCjfDa3nkqXfesyoiI9G0klTlkISTGU",
+	"tQ8pLSEb2UOBV7UN3YEMKB3BS2NKmku9j7oDtSGwjWl6DsEIqP9VPgsqIe9MzgQyGGDo2/5woIoAOP32",
+	"ebd70us15kqh1myXKWXdgq0j2vBmcDvuJ1dp95lUh/SnW6Q/gTxtkfwEzz2NfdDqWX0yqLfr0fa1KePJ",
+	"PuHH+eEXxTUw7XpVFf9OoIYf7XvJGyOz9ss/W+xnR3JRbF23l4Pb376WwnM8lfb03JwFjfVmZcqzKx/B",
+	"fa6FLlXgNtC4us8GxS4bsFwVfw9UKoxOAC81lsaOTsRtjDAspprNOGx7rBXi7UkYYHIQFYS6AtwQAzwr",
+	"/F+rD9FBiCowJ9aNgw3Z7tinLFQ6g9zEIc/AaTAiw0JPDHVoummBUjtpAIyRaF5SDTj6tp+upONVr8eE",
+	"ylIpTG3gwWnkW5r0fSuma2eTfj4zjGTgoKn19yCqmKhK5j/lvN/RmO9Cifuezu341gS9Z/Zf//s/K4qN",
+	"tyShVWN7dupGFOv2y7UccgZFlKQqo5HwCR2uuFpSBQJ8ileoTlvtGYqCvXicyFL7+7pLybJ35aa3+5AF",
+	"vPsM7nC9gMUfD7rDesG6UkAPVy470v5SrgB9F/Xh1ju3r6mrjlyf9sK9qHDzARiUu9iGWSuzvVY8aTcq",
+	"+UBt0HK2ouTusqeSOIi7v+1F0XCdUn+DXx4U+qDQuwtMokxBYPKqmHCM0S50mk1Bx9WEaXUbBffvUj3V",
+	"JpF/CNUutO0xafY5PnjQ7INm7zDXGWSqotm3c8xRV9eUmNRqPy62TqtqbFW30GOIHxYh55brfVCtdOkz",
+	"kRjAaSj0mH7SPi0j1PRSluYKYPIZL2P4v+lRpV4dhTbTA4W9vJXfv2o3ioL/OsNwgb27f8Nwn5eOB0Px",
+	"oIaCZMzz51eVD9cAtY7DXctdfQF7eiV8wsaALdzJ2AffXNVXJtRdLRSl6aXo+cwRJ3/Z+pIiKjFwVu9l",
+	"Viiwt3whsB4P4eG6CvvcAOzYSvzOfuL4tQroqBtU1TvbtN7u7QZRvK95SpomeS2SqhD+xUobqbc0eJMH",
+	"0HUvXrz4st1YU3LrC6nabhRA2Nv34IlcYpUKeP1NFir0U7rJqoCiNN5nASzGJvtY4Jmsm8e++DTXaXbN",
+	"jQQ8W8UxIQSTarcCls9ZptnzXi/o9Xos1QvTZa8v/sYikSSEnMYHyswhRXEqREaED5C9AmCGOp3lCWct",
+	"k/EUaQMA8O6rMGDhv9r/dOx//j0MWMZHcCnP01TyiRgodKYQmmWeCoRwJ7C0/8h1JrrsJ4B4AXgnzLTA",
+	"8YdlpiSmxtZ5S2/g0cOecdgz/nR7Rt3b6Lf+6wrjdgRm3mPiMFdHAX5YIwh33UG2AqYv9bKWXzQTn7Jj",
+	"283Km1d7WntGeJB95+T6H33gS1fGCiepBy25BNtY2bGsPbemX6fsrxfvf2rYssjudsjuuu2K7PLRdbsa",
+	"Pebta0CrmW7CGvOSS90FO4JouYM5ZAu7i2hHsg+pdS0APRyokLJqsK+U729bTq94EgZQqjjVecpGS4cO",
+	"1w7YYiqjKeOJ0ZgdSRWGlGtn37qe/EenoyKggP2QhrL8KA0fYihYRkBxwiuqGhkoBMthIX1SXL4D87xP",
+	"0YIAoLl91gGsVybUFZcMlHs5A0xcQDxxyabA3IROgjSO1rPhdt6+/l2xXPt2M4uWioLv+tR8Kwq+BDwN",
+	"h/OXIqfSyyRdcOPPhwNTXVg3zn431rmKd+CLropYc6L+ubBjA0BxUbqmzwxAuLNEqkvoYVTm8xNc/1Rw",
+	"+hgqXE4rRb4o+qRRxi6higRD4uSmbP2Hkt5zqCq6Jmn+acgsLsSq1N5CHknqSCIdq0SzFP6SajUp4Iyw",
+	"wmMBn825MQudxgXiUwFE+rL33AWQ4d8Q52LvFTM5sH5gNXiJS2x3CSNIQDdg0Y516ugyDMCYf53mWEqP",
+	"1WsmAeqXbCEj0Ue+fIeyjrX1AIWZpUvGR9aAa8LWTJfsFXMEDQrdYc5GeYpM+897rPXy5EsWpjwTQ8iE",
+	"7opPkRCxiEM6s52LLF12zuxPQ6IsKMEABirRVkdt/1/0XEvkd79ikZ2FKIeAoQNGDhhwnReHQhiMw9mh",
+	"hwaKjqAl80AL5vLlyZftLnvVe8FmgjuEWCwitLtpbpZsyg2cbylDRk5URyqc1DNYbTAwlCOvmFB8lIi4",
+	"AMq3z2vF5qm+kjFAjKb24dAYPdQqWYZsYtcTYNERa9d+U8KYuzmGY16UFbIUsFwlwAszFdgNABRjUOI0",
+	"UK1RKvhlZ5JwU58I9wMI857C+3k2hfc/VHC/bL+5mugCtwA0DYjWDh25EFlnEwtNndY1MNOsI0KvwEFX",
+	"zlFrx47HfdVwssXNwUetf+RFjbyxv3u1TUsXGFz4WfErLpEo7M4bBHEjHPX//mv1jIK0oowXppuIvFHP",
+	"kOWPABT9PSSb4hZSRjtQrv3tQmPpdpPXcqUvhbM5RI+AzBnjVJgptVpg/qJQnVLJ8qcSlh+DWWpJp5KZ",
+	"z9rQrVN8261tkMBIRYhHeUsdeZ0Inl63QX3Okr8zPKK4gJ62+wvNUL2QNYGwYr61EcnY81OQxrGpIOFH",
+	"cbRn0/vjtZXOCLf9NPzRc4g/V5ZaAnpSttzJWh+Xj5mN67784D24dxHwGrtOGnLlhVS80RRRFpCWZ4al",
+	"OhFP5Krnoz9uAUQK1un1ZmcXwjPmfQQh2VAETwhjHGAyPNYK7WjpCh5cAtFvGcGtB8ztDmWyNkWjMKUF",
+	"6mFDnc3tm/rHxyF6xrafVjN+Pn/XZT9+e4bY85gYoJIlecE+xZ/tO4WeugP1C5DWVH4YEEYL8NRMuPTJ",
+	"jL6svcmBx3/89mzvyvHtGbZ1nWLQ/GYacEyYVHjEqC4Cn88ffVbKwySZfC0mUrGP7z9+QFEANLXdaM11",
+	"EamPRfyIDvLjPKlGkEFIQbOs1OIpGMXzpNcjqBehPFLOgUoFsMgtWaRje+5F2HMIqSJqzQ/caonfDNI9",
+	"FEk2BTw1RCFOei+79hBrX7dOs4eo1AUtlO9T1igPRl2c8uznSPnjt2cPClRBfTinZXhtV6FOdckMKb2g",
+	"eT9ll0LMrY00yHNfriKobq3zjZySuDIAdPFn0/LbniB3hRyt1VimCC1RAKqTglB6gEujtMuwA8PhjpR9",
+	"PHE2Ww9iGMSAE4UUKr4QEyo2XUbHZBc8M2zKrwRTujy8tl728GZ4BVcdOvCBntqTyrrXY2M30tkadXBv",
+	"w7skER/2vHqpxmBGxW120rALES79z34qJtJklcLltUNH5RRAj+/RQtc0d52P5UbxdI4VdeyiBZDcKJdJ",
+	"1pF4hRzlJtMzd+y6s/BQXGuD3ePRtBr9AqJ35958QJxirAwiZD5krsfSl9wA3mUZVVtMdSIGyplQvKcv",
+	"SDZM7ihki+sXiu63K/6Y9XjYOfbKtg2cMwMlPmXCAe1QC88M4yOjkzwTLBY8TqQS9aU38LJ9sllYX4Wa",
+	"ecxB+DMEX4QVmXN5vyGhvcSTzzWi963IMcIKwREa6fzxUOw/guO/UYjZGH085SrW43GzVp2RHCfyUtSw",
+	"5LOW48lxN0nBNcHbdnlqKNUzgCF+UdzZ9T2OmIDIX6EoDbQUflwqWM/dfTkaYRpUiPeDeswirZw3Jihi",
+	"D2cbawjgZeITj7JkaT8YKDh0CesiWYPnwm3lJdzC4ZBDX9kYUh771nPSCjPiykORaSDYcBcHFxfv39IS",
+	"7EeVywYO12n3f52270un8oDPSOhR9OqvnYzRW5gEgJWx7t+IR5eNGW8evCXWibVIWXNF6mr/zAFcBiHW",
+	"AAcCs8zs+rQDTxeJYjL2uHI/fP/6jUsSSoMi+Qy+e/cNWb2Ww8fkeSwFGBKkkQoGqqTmR9b9dsBmfI4v",
+	"AGYDw6KEyxnC01k3JYDLeEDpizxqBLRqBBkcy1REmWGtF72Ttv1pCJPm5uvfaBm+QhQbOyTCselXlwsG",
+	"i3zKaPqsp4H5Ckg1TqT2fD735olnFRvsWfCwy37SJQUYehlzgGpknP18/kOXnamlS2lg5UBwCOi6/Jsx",
+	"eggol9T/mTCGT9wQakm29GyeiMwaMpcUsEUCux19U2b1y96XX2yPHLcGa+e96dXzk61fBKPe2YuGvrLc",
+	"apxotcrXeobO6Bv1czVV+gUmAq8YU12ROAph+DYFIAoJy4XEBctoMDGnkJxwxYT/oHHb2JwlHdzmVtjo",
+	"vd4I78V446kRlY/9fP4O0T8L36Lldi/3THsrA357FKKK1S9y1GpN/vm68UP0cOz7M2Q9tx4yBqmFihH6",
+	"m6QJ3dUQq4iDgQrBLCMaJ1j7i5NXX7BoypNEqIkgaheXr+Zzw9QLwUCNpIpdNRGMZXXT6bIiKbWYcmlK",
+	"TzOWBhOwdDpQHpAsk1nVZF6vBXW10RlPM89Qbq2Wrq+gg3abeShF/FijgTjRbuqvcbMCuJegNLrPyOeC",
+	"pYMdHCc8m6Y6n0wfUnV9aqR7pl977Td9Yzbc8seYNo84vduUj3o/fWPdPKkmN/jxY6pSfasrs3g93Zq/",
+	"2k8j2vh2hcrLUMFuuiT87abqVWOmnYhvCjEWpPsYX/QbcXA/Six2jBNyASRlKwRgzwy7FEtKMSjOPnTh",
+	"CmDar8/gCauzoWMBGMZ8acKBKnh2v+wRJYhO4gq/mMn4km4ACQ5BZhRPMayF4U5iZBGQKThQRmsl0vYK",
+	"kVKFtMxs5g5VYrEi33sKbqy0Ai1vxAp6vq+mmy4IlFj4U3dAANkRxYc99lNIdJXtr4jHg/qAdqmYzVOp",
+	"IjnnibmFqfCAQOpshVWFHRuLd8DEnEqeAD032o3vz39gLaQiwo4fX6ZJ2F5TbE91Ad5roLam/H0gvbVN",
+	"3xPI15aKSzN1UN79cRqvkXXeUTMLOo9j8SkSsJjNjjGRQzDihuiykPgMQgSloNhf+SYGiTfOkYaut2Rm",
+	"GJwbITERgorPTHEbCiwfnYWMBdNKmPYpCwV5rUMskg1ZNtUGrhqNcAT40hXqY/kWUK2oDNnz70A4IeNg",
+	"oOpYJ9jNSCfelHO7NfHETbiU3et9DuVajIY82YTPcNLrbR2yu5QqvnkHv7e/qgFbAAww4jhhEm6teCIB",
+	"iaTCnlLKFtC4msDdQjVhMbiXXjfqmVQFSsXWc7BDNg/Qg10xg0R6Lm4hPPCzhsWhHU1SvSXS8phqNtQz",
+	"w2TctBD0AhEPR8tdDHLFKvzpIZqKZdoCoKmwNk8IpKkc9AaO8dIMbyIJdU+VaPX1t/yG4bWSNQPELOH3",
+	"ArYZtWSgjn3cK0OmAPmo2DgDFoLqhwNF3zhLYL+C3TAEpmrDlJDZVKRddtZkEweqFVq73K8+YN/k2cGw",
+	"jduy26zn2uTIqOU2acOkI+LWc7ulaoohFCYaN1/fUEtTbeSULaBCoGCqtjt8ec9p92nav6F5A2hRiUTi",
+	"c0Njop8BSgdTmuBNG3f1geLY5ZJzzY4lZi2dupo9+0+ZITGr0hnMLRRFu4C2Y3DnDERCTYD01GhlPwKG",
+	"MbjT0SyW4GS4y1P/FSFttBgW9KfFkVaNdLxkM/mpMgaI1ox0NmV2Fc0pHEnQW4lzNByC6blQ5ZLXn0pA",
+	"kQuLsS9WZvf+GyVJPN99+03HkbnA8Ho5WYcM1vqzBVa1ck+u8IoNSP3QW65YHI/Qj6O+OJY+SABEL/5u",
+	"lteJVPWQUjD+NR9SIKWxZAZscfb63YXt3sXHd9+xkVDRdMbTy4D99O7iI7v4wP7S63Vevaj++/l/fx6w",
+	"D6/fsW8uLgI8U1ycf4e3ayFPkrBdBh4Rn8ROmJ0uw2Z8PkdwApkhWLHOeIIBFZGyecIz66AM1JjPZLLs",
+	"sneZYSHRagKmS1h039l+ML+LqahHxIPrhWKSvi3naI/+SNFKUxgeCnKKrjydZN9yzKU8sEwHKDBTe6rN",
+	"cAPmk8rpHZ6+SQQ+FZBmx5PN6Lqvvedueu9Eju32vvI+XeByIHZYm5NciyugcvAHqqdm7/ni4q0/VayF",
+	"ZTnolUH6NdWTirhyQ+vL4AbJLR+7xqf+kEKJHvI6A34oTw3Ux1F2mbXnJcTPfJpyAzvUhKcju+QSklvb",
+	"p8wbwEBRfSxo4Nmbi87Jqy86373+sZJlJ2TKUr1AG18dcm0OF3SnFMkbq9a7WMzmOhMqWn4vlu9hBnhC",
+	"GrR7b63sKfb8gZy2shub9Be7GB+CxzsqUULV4WpFzzdqsizlE1LpSD63UnI/wly+t2DujEUiMrG+W30D",
+	"n1d06voyNfxRfLDu9cw/MDtAJb3Vql+7tLR2fwSNFWib1q93z4YESnqLJ1kL7TqENnB/aB/kplZuvgNK",
+	"ULEzsbkD8aP9URZN12Xt53nM18zFPndObPCBakIOAv+4NlUUhh1a1g2bZj9KtLp7usSKB2vf+Vk6sLbj",
+	"j9p/RSSJ+fKga7tCjpgvK5qG9UdKLDDef+pqC1OR0dktSrVx0N4LmYr78HVjaRBp5DiScdpcHwqJ0YZx",
+	"SEufpHAGNRFXZbKmw4TVYxbad4X2BBwCUnLIigzGk5N2n3H28fWHgYq0UiLKikQK6+mPuFIiDZjSGdRR",
+	"i8SILjvHsqiEpxMAxuWYrFh0Ht41lpMcbcUzw8IZ/zS03RjC7VAIJ/NUjKGwtPWy12Nh8etual8/zLQe",
+	"QgthuzGr//W7b86/cb979ObH7+yNjM/JzvpQtH8R8cZbDytIAfuPXOQHyI4mLjSra9Z8ZHBFABIL92xW",
+	"aRCMuJLxWAj3La3FatZVaSd+t6s1pGNx44FqRU/25mJuLV8VK0MThij0zGg25unhVFUreB9SPUlLLAKT",
+	"JxnihRWyaGd3g+hdezFwUytqV7qojqmRS5fcQBvSH4RBI9KbO6OuqWAdLqHY7zInYChMrXcfrl4ynbJ3",
+	"H66+KPl25jyb+ile8NujVUvcVEL6qpLtVV/8eR0yI6QyYoJHQ9+D8oIQKFmkA4GDaHZ3oCAFxA4hdNQk",
+	"Je0/vrHLXvZeehym9t2xjCFtYSxJA+lZyBUYqFp6YlwwxIJwKR6AuiwNXC8qB4gv1JVMtQLUvtq8AnyT",
+	"MxMifmun6ZFv3NXeujHcY8XDdQcF68XaJTkcFnZjZM/iGAjsrAEp9yenW1JdCZXpdLnPDf46iNcLoTI2",
+	"WnpIeDMgD4ZH+siAqy+FCgp9fWYAM6XEJgcLNM9HiYzYpVgOVCs0ZtoR8cmrV8+/xMQjEcWGd8yUn3SU",
+	"NNn85NUXxy/+8vL41cnz8JRxhXh31vyBwYCbMwRwgdYHapabjI0EcUsrND3g9edz6/g/Z1UQmQy5krCo",
+	"lgiQMXkq7BcFw4MS7MIVDBBIzTCft0+RTqJAxnSQ64S3pxVgS3TZWVGqUlZqzBGuSsR2bnmR/4OQrZiF",
+	"Rq/DNCz6WZbmkHaGmVaQ1jJQMCGExImYfuxrHQPZkpWmL16y7+XXDtfz5fMXCGC1yunBzSVkeGk9UHqc",
+	"CcVennyJU0w/neqEIK2oa88Mm+skodMsSgAg8i740gqx7TPmzmOWuKtuQTk6xg+Pf4el+ANIsCnxjeeZ",
+	"7uBEYJ8uaWNxUwxFL0W6HlKQ1B7e8tFMZm8Kud1XflnRADb4UGlmK93IrAFtqn8hegDuKLfu/Qj2WSCC",
+	"NtSLk0pzcwme0KhECa2kkpVyV1cbbj8a6XjZgQKNo/4Xr169+MIzyl2Ew6tNHTtjH95fvPufzEyFVUD4",
+	"BlQuV4jQa9dVa6sZXkFLGOVpwv7r//l/2T+ZyWPNzDRsd9m7zAHiYP4YnpswU561PMjQgHH8HWTbWSOk",
+	"tOoAix3VtNo22wFWtSB/K5y8BgpYaF6f2X6FH9GK/WxE+vrse7E0YXFK+/78B3gEi4hi/BIQB5kx05jF",
+	"qZ53pAqYEcAyVLvpvMGdpawQbBGqDs5r2A7Abhki1HC2DO3RQBX1dtKwWEQytvY/A3fVH5ajCVupcoLu",
+	"r1ShhQOFx6hE89jASLoMgVwjnkBbM0ieq8AgkTcAxcMmWy3THTiFypZMzEYijgFhi0nIOm7Y7lp32e9K",
+	"/x4NcsSV3WRxUmk7OrW7RvHgQK1vMpBvqBlsMQ00f2jHLkCo1332GrrN0i+BnjUVdmQepuK1h68tam2u",
+	"zyADDtFPHdBS7PUt2ETx3/drnR+Tsf1Y53r6LlB5fkWVeWZKgSO7QshZoB7bW2jPGK94K42G+QN6ckHp",
+	"x7XK3jVYjEw7y9K2+hYLJf3fuaz+dpf95IXHiX3Nd4uojAOdZWhGmuIsf+ql/QMaWSoy50y/3KiJ4FG4",
+	"Or9rtdFzCVnV7pZZavXhkfvXz534WhvJQVFsbq+8Nz3JPjbFJc+f0Dg9NS6ON3BKAFm327EnPTtR1D5p",
+	"lpWmW51x0Z0C54MObab0qCr7vjU11rMht4Q8nn7lYIy0D0CGzqQaaxZZrzFC1gcVs7KAgLywVAwU3pCA",
+	"C9Jl52IuOFQ3SuLOxfIgaxcwDEfBPlfhUzmiOeQAxx3pjlNwXHYmqx4IEBDxK0epgynY2hSc3/mMte+Q",
+	"1qOzHKBgjnO3iCNVgGqcat/YUgDd+IbDVQiOGzzWMVkq+Cy0Jgx6kMgroaxvQcoXlPfRGPJSmUgSORFE",
+	"i6oyEwzUb3rE5v6dCvGBMygCgsfYFKrIZ1rpTCtpTwZLJpU9mhmr7yHUKtrTOt6fW5s5UOEP3GQdoLHv",
+	"vPsmxLhLJOxhrGBdnkkD99+OZj0V7FIUPlQqrA5YC7SQKtaLUwrOQwwytsZBJ3F5/84xJGXfSylbiJYO",
+	"BlQa8sECwo61c2c3gdSaRUIKDK0dzUIcdbvL3qtk6SjgPR6LGV/i5mD7aw1vwMY6SfTCTgZN/kDV8oCd",
+	"+q0DEnuJdOQeLMgzCEsXn9PpQCXaCMNCONLKbAn3VWGXfU2cuY6Wnc4/RmSMcPjsaRtW4kLnaSQCPKMR",
+	"HZND8MtkdGlHD+jyzirC4PvuKyvYduBw3zYSPBXURwLXnsH+lEiFfL0AfA3y97wg4LVyAMQy81R/sidK",
+	"aC5KtHF1nDg79SkP9ps3qCTXmPnXejbjHSPsQxmc7eYyMr4UFjkg1r9tPprZn1VK4+c8y0Rqn/3/t5zO",
+	"/bNQtX/6avbP3/TI/BM16p923zT/VDoriY7areDOr2j/y3+rL81f3/Zk7EqUgQodlZumI66IZipMDnTQ",
+	"QGGGZxOYHhSocn4qSt40TX/vdb789ffnwfMv/9iqrxfAZ0rAqytmBDuApeF4iCfk4nWpb1pTO/ghDH4V",
+	"LWL7Pm95xPYt9W1O2KgKvi2WUOjYZwiUrAgiOWAhfO0+t2+nrxCMXgkWxjzj/RDVc6qTGAqz7Td/vXj/",
+	"E9Oj35zx9supoaqyhd1E2xmLSM544voTB8jwjRG1NwNlf9EOWAiqE7KWbUGPWegE3Xa2kHX7D1/c7b+t",
+	"xEPBPQi9/QvknrBbPdkP2/YjO9aQtaxAiE98Nk8EYgN0AfF1SNQ7qw11ofvwzjLxKiJU6Zi60XU7Y9Gd",
+	"LhTS4wAL5J5WnsM0jKzF8zYpnKHIOuqpsq4sbNT2pzoCYoB4yLOQtc6/fc1evHjxpf0GKLMTGJ9990AV",
+	"c+8u0ZDoA1YzZC2uipUDNABatljMBaw7w/lpd9mZ298GCjvWUhqWN2D2XSz8fXCEB/rBUZ8Njrrd7uDo",
+	"j7A9UJG2tgDPCDA4t1+DdfAcdsD7wYI3zRKtJlgBxqUScZ/CjHjpIljK8erMbt6pABKEctJIp3FbtV0n",
+	"u4SfYqhTQ5rMQI3EVKoY936YAopPmmmeGRYjUJKBLcZauaqfsmpf7LbzJy6zLd3a349w/z7L7cnk779a",
+	"K0yeh0PhxQ9hPT6CAwAf/VqtfLwqVowb4PYSaQfOrbhNVzxg3Lg3cvB4ns2R5xKTB7KJlxqpOjnDJz2M",
+	"e4+SH8THd33wNpRu/6Clf8Pff9XtdsOB4r7jh5sOwe2aZ75HRVe+2LTjF0HoEhTGVMApDuH84S6y6WoQ",
+	"M2TeeLO+z5s5r5mGPQgH9TSKz898qgRaTbvmECICm0k78p2lugBzKCr6mlIXqxgk+4ZGapKCzwcA5GHS",
+	"Et+ryhztADDpdujcK4LVp9DZjmFCXVrIf/3v/yyDc8y7vxep9cfpHE5PUIG4Xqgivtd62XtBLEr/6JYT",
+	"MsSbhvosGBaOdZ4OxVJY/w9iCdCKKz9PhOkO1DtVArJmKVeGYyxTEIspZLNh3ASdBkwldecjuEe2rvaY",
+	"yyS0Pgb6QKEDVbKeF75Y2veiZ5zqJMnnK0iMiF1i2gEzmplIA1CT3QVCboZ6HBaMUo7VTdmtwwhBN6Zf",
+	"+jhNjk4KXSiprPeKs4P0BviS8q4FPq3bZc5wTe4N4OgbEQFf9n2X/G1v2DxvtlzXQ0LhjjZWMgF8HVHK",
+	"ntzylFl9bt/FcDpLV7e/9lNhj0h7tILYQK0VVDqjdI0GC+gCphvs3CnLNDwWp3wBoEgu9XAuUqMVtW9W",
+	"bAbeplSNxrYW4hzeeDAQBwNxPwBqEMN4OPuwBzD1ItMCDQRCoJN9wLoVmZUojehikMdBzAyy9GIGyndj",
+	"WrlK8MIGtbicLQm0nZHwACpn7SY/wsVitrcJdhAHm3CwCfcJ2K7KnKUdHbFA2cEQgIvuwyNmqVBx4w3s",
+	"R+fVPzPk1yNDioc22NJ0GiEcWEz8zzAnn1DV24yoFiFGOx4o+BLi0+kVT0I2yjH2AFdxRgJfWXFf9aLH",
+	"Yr40jE80UkFCYqj3gNKLdjBQOolLDF+qSYAuY+0xXvxjv5AZy3ZpSTeYpwUALL0+wJQvuDlCfjWJwTEY",
+	"IL25heCLEE/DqYUTT3HIwVOQdBXmCZ8Yl0lmu9NlZxmb2UPZ816vh82YU8apvlQJAXvDTKdluUVDhti3",
+	"tvUS0fEjLOtNj9UFQuP2dE/Q0IVdsa2f/tnO79ZPvyMh2TNQ4MrMNV1QiVSKp4RMSbrvpUOhussZkUlz",
+	"qz9pJUcMfrQRwaR4mxcidJYJ7iogfng8SgW/jPWimSvxB8ffZNhoyWZayUwDeQRu6RsUpWzm66KVvcpX",
+	"XYONOCA5XCU8BSnzJ8YlKbrx30CkMJVvTZzcHeyWAkRElIBYfMpCMNrDeapHIg5dORk+rDSDzyFXCH4m",
+	"YrbEXMl6kfvBdWWfCLuVhg7SdQQTUmaKFQZlF7KVikiorEMJUBvoXIua/aQUNryZm88FT0XMWiE4LUMj",
+	"hArbAbkkcVEJ0wqrd/ttpNK4ElB10grdn+UDVUaDPhHgYPbvQFX8N+dFIUh1AGV8KTn6zhfjRXU6RXHd",
+	"Y0ilwWS2yS05h5l6TRO1C6eklsMEnJA9kHqQVm0Ja3xm3o/366vUzGmTquPXT0PXcUaKVGw9LsIOHJCd",
+	"yiuKXWg/+PmNSv/enYlcLNJD7sArmcIWsBbl5HtKGbCqUvYHKpxzoJYYjlOMiYTsK6gHZMesBf//V2Cd",
+	"bwesh0krDsLJfokFZPZ7EZ8OVBGEcd1q2a9MFc6/iKxgYbVpE7KzxDisbVLRS08HKoQT0VBc8SSnbCW3",
+	"Y+KA6cIJ+hrArwJmLuV8LuKAAZNyUASH2l32C8aInbUpLrc4RJFMpnWMh0qeldxd54LHeIh0V1OQXjsX",
+	"KWIcDRScxqyHYTxCj0mqF14iGIjIBnN2ESF70N7PVvdkSnA8jUVvOhVP+sBDM3B3k5HpecfKvVSTDngB",
+	"W3qldYwRWxgNim6gAUqWA4U6B+EGzG1rZVJAC1iiFrdPqVHqJYNsSWDZEeOM6TxDvSycAEgYalTHDSr0",
+	"Uc+/xTbewkTcgzI9yl18dR4alBBW5ekoYVUIrfiD0ILk71oRkUKj0XnfWtnW9NRz9oGFBdRxoAp9ZM3q",
+	"iNkYVh1R2Ut1xDdVNHKgfqn65XfVSBjzQSNpHppwO1AWn4pGVuWQMpdBdMk03UUpgQ1qMyHNd/jIZ81F",
+	"Yy08jKOJ/qikoMEZOaQeNrPPgMfipqkUPnSrtsY9rAe5hoRkWKnHDlRXiBT2+b5xjormD4Qs90bI4kl+",
+	"g+DfGYoO1WpL6hWnJwfWlR2xrpTre1pUWwMm0jIorqj5RgHYsMrXU7E0rGfvfoyG9TVoaAcpaeBY2cIE",
+	"7BzzdxtWlVJy9rjRYVP3nSD1NGX24fKgAGoYEJjsRI/EHWW+fm87nnFpZYOrSHQQcWGLQ8iP5Y9+od/s",
+	"UfDWWttEnQpje2YIPeJwfGiqeXPz5K2/m7NTDJraBQPkVLy6ANmjSpk1EfTesmfje91pZU1Y9mSM19p5",
+	"mNPH+nAb9ALX9mCdd4mVva47yK9zJ/VostNiNgJVudY204OffZhoe7Liz+Fm4KEsfXmVAPg99+8wNwjy",
+	"8e+EpLHxeH0uZvpKeHK91SG7AOwiKDmqqEDC/RYAlzjCBwCO0tmBzrJBevhl4XfaM3fT/n8jF/Q2YuTS",
+	"narAfCRCG6H5ivynPIcn61hL8hqDehbHd5E7X+YOwlXP6pMX5/iqhs4QaV9mKzVK7V2devr+hrxbdsgL",
+	"sXZEeuwBdK+rD8TReggt3Kfz+jFPlXMFVk6AMx0LhjCEejw+BfYlu6oCQPQQHd6sX3fuMvA+FTzJmrkG",
+	"PugkQWjHsU6LpOYuOyNAhVdUWo2VVnb0TKgrkei5KGEXY57xETdQT5QrSnhP6ksl3mJ/9in90MJ1dEdG",
+	"pFcywi7fWhVebSPVF9jSz4pfcZnYidkbtOo5IKrahSFcsHKcEVeIo+TK5isSh/fnzaCqKEWdaCqiy+bM",
+	"lpe9nl8gCzBqVNAz44n1HETMIjjvQDo4C4EdI7S+kJGxYM+73ZNeb11u7NkFl/U19uCmW4A7ZAXbntt+",
+	"3buAwkiuv7bHmWc4808jOQQv4/1xB6xSh+mbyopgbnJf4MEhPLh2Wb9uHggP0DrGgH4bXkoVh1AWAfoU",
+	"BizMorn93zTL5kh0FenZjKs4bFur4rqBQDVAn2SV0jDHZoVQh44rBJVFGgRd45mI+8zTJ5lV0BkHyrbe",
+	"tdruutDN0wRwHrGD3VxJ+C6TM6HzbGhEFLZPC5BwxjGbDCaETTkBm9sBNyOqeZK7r0uZsoUHyj/whthY",
+	"ASGiywOn7TUpBZ7+3l1h1xwaesGWCQWrcntIK9hNWsE+1rg5jWDjKvYOFuBRpRN4olGQRQLuwYyrnCcs",
+	"EzvdyO+UebC+wHa3d7hTWPyF4A/282eGvIMAN1JiDgmQpjFyBF+ZTkU8UGWzDBgAFlOdCMQJn4l0Yh1i",
+	"mCN/52eJhDihEgumVe1+jDkL97ofP1CaxBPVxgfbwEHaVzT4lJxVh4xtMr4kcPkl49VKpj1s8H1rLHYM",
+	"LHWeK8IlBvUDBIqLi7c+p2LgiBaDksKIvGliTs9SKQxrcXwJcWC4j2d8CbzWLJ+zTLOW+/xf2fM2+7//",
+	"h3mOOfvX4lf/9//An8thLBK+tF8GAzWyUuFoOJDuns4a7i3tgNBocFA6zwAJi3tjfEYG2E6m4yxEwGeZ",
+	"ddkZTQTUdqTEre9ovrG+Eni7CXSnpgsDFeUZM1OdZgEiy5z0elTgrS9DNuZAbAb8tITTFzLDl/Z4s5gu",
+	"T13w2mciGCFBGiAhwCtf9U4Imd4LNIV1FvKjMNm92kfb4EMFfMtevMeVb7KVJBh/Nmv5qney1VC+45lY",
+	"8OUuE8tyteruKL2AoK+i66tS1cCEFEtwV5uZoaRZk7lt5adUyAaL3DhAAnIplkZknTmfSIVhh1c9qG6G",
+	"CNRoWRSltTjhSp30eu3TgUJiARYq8SkbYlQv7LLQi3+HbAyFW6bgJRiPBXLJQmS85bGnAcWATgfKThHF",
+	"0tt1eg2xwPoCzzoEB6GuZKoVsZrVUox98bIWwaGWyoZPdvAWGN4qb8p1F6trDC+vuREdqYwAyLwrwYzg",
+	"KeCjwZzatoC+CrjDIfvRCuK7D44/s4na5T+aRnjy6ovrqNgaBjyr3N6tEbiMtE4EV1sBZxzyaj6fEO6G",
+	"e60bVFKtTmec43KJQsx9jE/mKbx1GV72vuw2RTNtA59BNRb29oF4520HNon351KS9QgqrPZ2xWvfVSaA",
+	"HXs0iju5qwvKe7qUhYgfFXYbN+bXfvM3vqgrf4yEm9uXfj+uO77qRFx/z+cv2iGyuDH3sjJXjqESMoXx",
+	"1O6jlFUuuc20E/E9JWfaBd8YcLiQE2V8vmDgExYxa82lUiJu49guxbJMuIBPXp8hKqb3UwVg1nCUJi70",
+	"1jzJDaR2hfNUqkjOeWJCNpFXQrUDx+QE6V8OqJZPtH3vQIXwrcyWw5gvjYfe9mWPUK+LTA/o0BSSPIv+",
+	"F91e1kMcvbMLtKIPeyzp8lqBlr19c9/7pD/Aplhl+cghYrkbswCr7IJHPoXwitKgmhXiegvLsOWe208F",
+	"GKWbRyyvNSI/yEsBFg/YDFcG6HDhGg1LYB1lrSpsPkXQ8kpfAmcAkvt400hJymVsThpmMpkkzvS2iPFQ",
+	"hTRwwIr0uSRLhPfSxkFsNYPrDjBkBQWSb3AG6jYW5xy7cbA5aHOUWBzszv7szsr0NpgdK64YCARAfvvA",
+	"PBVXUufAn2h2bI5SEQuVSZ5Ya2R0UktftscSgMbEKnLOOIYBbXMdE+m5PWwUffZNTsBEYnC+MEnRxSNP",
+	"gYpVJznQvBqgkESiXv9zRwRk+BKZvbvsJ0d1xoyI0jp45XOcMTp7U6d2GynYFyR40d3r8l+92W4R1Xtm",
+	"aEZM+2Ajdndk8Wb6/VyoX3gWTdlC50nMciPozE33jSpmi2nFNfE0+ZbhgvINHj7WqsHYXMGxf0OxVvVh",
+	"le9Q9LHDQJ07PR9Ue6dlH7TLN1d97CPq11Bj9yE/qM1BbQ5qcxNP+aaALSsK9tjwWmheD3At2wSSMe2g",
+	"DrOFtaDQ3U9FuFd4lppAUNMN5gGh5YDQ8tAILau3m7cEaNnCNvchaCIWjTb6A37faKZvpof2wCbV5LXO",
+	"1Z4vDL3O0hCaw3mfMqaxYyZggqeJLO67TiG+KxWbp3oCN0NIuk6XYYftoGE7qExqyajihJyYlYrKbWJZ",
+	"gXS+hSoKHNxmEVBu/wNtGrW6VPDYHU+lyXS63EjQ6fyzFfY7j6HVVC9a1xMJy3vEV71goFz24KtemV54",
+	"yuqSCDem/f1Y9OgtDWOrNEBIYKjknhXC86oXHM34JznLZ/YfPchxw3+VGW527SYi3SpF7b4yz9amYrs0",
+	"NG8JDwah1iCUE8tIVxDtaW2bK557CI2+yhMlUmQWlBsyfd4rwVK9AKXj8ZU0djzWYs15dMknImAznkGG",
+	"PeQHeFcXWMPknmNSXQllZ2OgWkU5l1WMJJEToYAvO0kEXCu2uywcy09DYIlIAPUgZNwwuCYEatuV7h//",
+	"7n+whBHCiMMue9l7iWFSxXJ1qazFtV+dQoE0fDFQBV9diSZg+yhUPgsa8Acoq2mTtfnbyhxvZWtcTyrm",
+	"ZpMy+60sL9yv//gcc54qQ/nAJ9fYIvFprk2eHlKeGoFF3Tl1LlQ5W0TxAoIm1hOdVi3DBuNUUbodWqnt",
+	"yrIxAfdQj303IbnQ46wTV7DeW0ZkhuFn8ZBnp4VZh3zpkcBTQSpyY01zeweo79UVCx2UUAiogXmSMKBA",
+	"Z9znuM0VdsxnRsNh2V/9Q6Ta0M9MxJVh4pM09XS49bncdda54Fu6SSHHvs3mN1AO9xTj0DvSgbdAvgiz",
+	"iOmTBT+v9XTW5esxgdwXZnA/yUnYyOF65UnE6XCx2SzPrF3HzQCLtu8E9lju6selLm0TQKhy1YLLx6Mp",
+	"stHpMauQRhOnq/2qLDtsB2y0HCiirwvK3Gi3UWSOUNRuGbZzeeaOMq01gtuC33agKgS3YYB71EaS2/YK",
+	"UyU0XfABq3igXJ9caXwtY16AU+AVX9jNDR+ZpzrOIxEzCegS2oiBElcyhtMVnptgJzz+3f4PDklAo3b8",
+	"u/0f/Ns9HiLcm+kyLKEw/aJ2I/CPSw0EfpD8VC71vTHTNhFxQ8+3PlEhQTpWkDSXJd74oHaeJ+LzPp95",
+	"S7r5BpHk+uBubD6XkV2DZOfCfAVYAp5azedqaQ1JyZfp53aVi7HBFpdP3RU3vNaKH2epUPFWthypt+1Y",
+	"fbtNiBBCxYV5D6XKRHrFk5CN8uhSEPIwMf8PVBEZftFjMV8axie6zTLNQvD2vRIUpRftKvpfH5uYa4kF",
+	"ngtrNxeAX5fmwvZGZoaFPAu77Ixizs97vR7+wpwyzlKAOFFCxNYCz2jv4Oxlr7eVNfwIM3YPJhEaupCg",
+	"rVs+/bOdwK2ffkfrtOes1JWZa4ZklYdI0HUWxzvLAGhNJmcioCzSaMrTx2NhlAKwB5kt+wBYsWMEnw+p",
+	"Hgnj16akOp9My0rwbJoKwRK+JPAtyLnXSSJS1vr4+gOjHsIJ8eLi7UCNuFIiDZiVEaEySOePWaInUgVs",
+	"nsormYiJaFMef4m2g5tAiaHDzaWI2WIqE6jSA9xPCntQZjv0b4oE1MpAXQ5sFKmOoJrP6+och4l1Bogn",
+	"kg2UVpFoB2zBrbFDgKHnPWZEpFWMJlpmQDaksLwmQ6Qy+yrEAEUQnVFuliF4vQPlHNCRKCt80lwpayPL",
+	"Ah7bYhUtaKAIrGcslTSAP2FlEgdRQEPHWiB7BAdkaUITKtCIbUcN4KbygQIAJDi/vOq98BFNCwTlEJ1j",
+	"hyPUhUUOWSt07WGtMowmbKNz7p41mZi7ggBhTT8wW8/nIq4FPrXjRPNfyvMd0yr3bW3LjkLv0Rlusrq4",
+	"4iTCT/0U/mCA3it4Qr7xLFGFNt09VhMjiwDPrY74sTSR3VuW/TRXO7baJJ2QRlGY7gJ9raWVKAavVQDZ",
+	"LEZAn9uBu180WKsC5UADJRXWGcDzcGUJbPUY95tL2iLeXzjwOq28prsNiGIDVa15LvDImIMj0ylT2i/u",
+	"cPkhLWdoAC5/mC3nAsyNse9ctk+9Fi/FcjiTBu5fw5Uqa4KVtJb/UhBjh7W3+AiVQtqNQNQZdJkI5nae",
+	"YjkrpZx246ktnswVRKTdjx61rbM9vQA5eKfGurHWCcVGxK6EzBOZg8l7UOg0EMVSQFeMnJ9csHszJz5F",
+	"AsTEbHP61QvFyl8Efr6X87DYOBEi6ywkJLKL0q/D6NVAtRAPjUARKRrX9hIcvCrrwmGCSy9rbha8uNLb",
+	"lLPwphzWdukKNwutFa/3o2ufUxisGMA26QluKg+n0sbUyXKSCLoTdvPrwFg85dtwMi2e2g3N6QoELB3h",
+	"OJsLBaGgojkH18agNjnA9C+4g2iFFGmn+L8LVF1KFbcHCopXGGeVvArWAvqIfvXTkMyAy8my72yfMqNn",
+	"wno95YaPzAx0UCLrMVBhOTeEnRCyWEQyFgjoGrrSZyiJFp/mMhVmyLOQ8VQU7BSnla8GypFTEKLaOM/y",
+	"FIEDbatSAckFBQu6RQ+GM/7Jgce8+OKVf33THahNUFMS7mcY9jWwS8HR2GVa230h48pawLm03kvK7GS4",
+	"FLBiIeCo588iHC6xgZGOl2wmP1UahwTfkc6msGrm1HaxYMVwsmB/TpgUVbkozu94ieUl1XnYwQMFZrve",
+	"w8KVrNjqPd7/Fm08EIJcOcamE+iq9h0ug3dFeo6xFa6qEsxL0V0xVCDB0qxlut7cWjtRq7pcgPdwKZab",
+	"PS573nFYL1rh3gG18gAUo5YsluOxgHtleHTlyGT9fKkiMVCtkGQrbPe9Y6WBC10WJdqI2OUlKYZaWuo9",
+	"HCN1yuxbM8Lr2uR4fW/HtefDzvdiuan8z07twVW5rujv4uJtgSFk7p29t04d3Ba+a5B7n5HCaRREE7xA",
+	"QJFRUex8SlB4dSzVRKTzlK7aAE1uoFpGV9Ql0mos05lh4hOPsgQVkhSToleQPFFsskoXbdnHiHyKZ357",
+	"dYp2hpNEerDHLfN7saS2HjBtagtV9+LyxFJy2Dl3YyysrlSUog427i5pVKXqw/ayY8UvStrKTQ/1H+/L",
+	"Ae+nbus0rAWPrWy7Ey5VuxYnSWzY+WoSub/V6URnmVCHTapW7uz8iMyvwbndFlUvc344rU9B0Z2H9ylC",
+	"T0VDJnAMpCZgiTQZVFiyuU4zE1jhSjF6hmzSAZtBjknALkWqRBIMVCpGWmfFWAMWpTKTEU/YWCaQRj4V",
+	"+AolsoVOL6EiKR3Dtkdwh3a/p0uEYKDoigDyRtBqxgFLuTTwA6+aSVwJl+8CJ31yOiNqz7GnAEyhEgus",
+	"kOwyWFe4cIZMmcplSm22Hc0ZlFH4Ac/HHHj3O3qRbQAfJDGuTCyWknp7V1E2dojGP1g0nqTQEch7y3Wv",
+	"QXlIb92xUfofucghhQISbT3ft+8l7bGW0hAualNib54ICBRZC+LluyFLiX0CzFlcxKFMiBxx0EiaK+OC",
+	"aCMeXVr7Zg+vAPaIxfl8hveeZKEGikxUURQtyTev5P3K+I/Q5U4AgavJUsFnrJXpuYxYCI+F/YGCv7r/",
+	"YYceAy+s/afJeJp5/3YoAcUHmMMh4rDdZecwA5DZgQ0iGuszw+YJz8Y6nTG7WSldJMDAPSS8R6ph8W7W",
+	"wmG4/AvMXA7bLkOmAixNi4T9htM3pqCcsuYwYlkWWiwTRGIpabzO5l7YiYDbw4irx46SZfu4EVL2ZKdN",
+	"NebnRVwFtDKHg8aOavessNO1H7jZdOzwsvzAEFXgYcFE3g4Oy/62Lz6JKK+zvXA73pFqrDfwRrxcSVQA",
+	"0n9UP50SVHPGRkKo4mJXxADV3JRZ693gP3iuwJ8/Q2BXFD88Eya7Jrdik9ewvwib39YxevEbMd18Z/YN",
+	"Pr7VzXmJgXojGq9amjLb7DDSsdj6In6t16/tr3dX7FItdKl9pVwl9CpGH/NMdDI5E9tPAcThb/W2zyn7",
+	"YF3WtkhDgOeeBnPYu/UTeHMSwS2Mypp9gMNoCaty643PVQ0uuPGMYtO2t35+fgyHdYxgHPa7DftdTSCj",
+	"FhvoHva7Cu7Gb3rUfKn6BiqmAHj8Nz2Cg6vBhNGhNb4m7FOEqySLNKwFwPsOM8K07ThlhnfDJmBGp5iI",
+	"ts25rKg8ZZyNuA/Cw0tyMYLted7tntQXYtm9+oMdxV/tYPeR3Ibs13/Vo881ua0YwPW7SiEPT4mTshx0",
+	"864Cz1wD6gXPXENV+ROokdsurELR/Sikd41JAWUM0RfHCWv/xixR+xdPkrAdYKw60xSuDjAWs+BXRD7O",
+	"FU+XAdb4jADLC1JTF1YlR0t49yKbhhTYGnOZ5KlgozzGuwaesSlPMqpl0kmi84za8HmNAa+FjcRYU0YY",
+	"BnChGrOkL8BUtZHWGZvrREbLLjsDo5PpHGYVslFKjs6BojAaBctwiMyILAMoRqxwwmQuLG9ic5EarZ4Z",
+	"ytPgCSvyPIbuo7B9ihl0C2nEQEGND08zw3jGtDXdtq9F171W7P/XYU4DlqtEGMNCOVE6FUOCIwV0myzN",
+	"BdEoccVCe+BNZSwK7pEWz2OZifgUSk4NC1F46BQeskzrWshDBNh1Bu+xB6lcPx8GFriwe41JZk7xD0yl",
+	"m5lKvYlqMok3jjo5a+klhVkTXMCE1Z7MvxOZJ/v73zE/f8l5qMrk0rMEI2hNqAv+33FfvV38p5CtNWL8",
+	"Zn/SUcrvX84cafimG9NDEt/mJD6Dh65C8KDSxjpETKexSEuYIJlS8Q1u+NYBYwgF9NCiaTIxbz6xlZg9",
+	"5CRab3A+5UaEXfY+z+Y5xB8iPp8LQBh6/gX7Xn4NIK/uRjDM0lxBDXszpLIT/wvozX1HPWFANzycfYDf",
+	"3PBgdkNI6JOejwn9vHctKPT+j3R2ga4/04FQHWxHre14A1f9dobgIOMVa9RaEzAkfRbp2YyrOHCqpkH3",
+	"AiY+4Zkiy03AMjmTavKwBmVPKcSrByv2X//7Pz2y1o+VyqSIK4ZkgliJRBZYLxR4B62XvReskgvgjkjh",
+	"WOfpUCwFlEOeqbL0pvQtqge4LhbteIEnBzWHQTmpyoQD+0FI7NfKlVJjrLM5y7jie+7+uIRa/Y2IpClK",
+	"Y+4vv/hap9dOeJmgVULGH+79d+Q0o5B59WagIFYNmFWD9u2MibMB1SNWP+IqEsmOLQN4zGwkbOcpj5Ig",
+	"YE4prQoVzd2VYCcSihnvRXVfQxP3ork/aQxyHLT0T6ylKE8wuXaqKfZpz7eQXL9657O9nlYycEo9TcVv",
+	"u0/Jrt3BsSXhAFU5VeDuTzXPocHDpnpQ133Wu/4GeG73sqemwuSzXXvbU55kIkYNxbzXft2dDSFxQsIg",
+	"aqDSi1PvPAN/8SRjU5HEkIBcXM4kHDAE4PIozfeq8XaCDpvxQbt3pd1WnhhnpCR0U7nbDVgnidWWHav1",
+	"t1ZlIKVXwJ6LIwhKl7gEGSd4W+dQg/M8EdbR5oC3KNg8lZrUjkV8nuWpiH3XhG5QW1AfRaKP4c+ZjoUJ",
+	"Cj6nK5EaxDLKFQGmmaWJsgRf3qYbZcj5WLsHBtuzR+NBC/HA5uPkYD7+NOZDJwkqER5OCWkLJ57U7ZYR",
+	"PGc0wJgkMhLKiE3Xmj/QI3vcragJyPa7jn+DevxZZP/t8B7JmSo3/EyKNPBvi8aCZ8hNVkqFW90NQkGP",
+	"ePmmNTy2WzJk1ZM7H+iy7rL23zimrPU0nztyGAeNGr/FOvYOFNmPSky+E9lOZWQ3/FHri4hMw46pWBp2",
+	"xRMZA3I5lFMupjoRXQb+h/XSwlSg5YtEyGZ8CUlpHjbaQFGBrBILVj6L2NoiDFgY86UZ6vFwIQSWw7LQ",
+	"/mk/mmmVTQlyLubL4qn26UCV0Gvo+5XvNgBJF6eNINzIavRgTPfY/H2Hkw5qvJMQLp6G6jT5lPGRsR4A",
+	"SabJeEndxFOxA0b7pp1/Wxr7OpF/0gz27IzFEjgrC5OHFafqULdyA3Z7O8WPYmuzSqJ0Jsckc+bYHsWU",
+	"SDZn7f3k/eS1+8FNO0DlGI+D0L1mRHag21G6uzl7QoUcvtAU42ctI6JUZOhQYCYKwvSIuBL9r4jcJvn2",
+	"H7ym3OPMdQPJpBZiNNX6MmCcXSQ8uuzYkfJMjhJr3SINITN6CKFt2cWPHz9YtUxG+lOXvcvMQOF4kEvF",
+	"PWzkBECU6DsCA4Efz7kxC53GwKRiBLdmEsB77ZbU0SpZ9gcKGVgMUKCE+JKhERkmFo4Ap+Tn8x/wDAxv",
+	"xTsFgAYG0sQMyZquRPrMDBRPEr04joVaQmEZa5XovyyR6rKT6IgnGIAUGY95xhmPY2vayfNLxTg3doUG",
+	"aqB+oVGSZ2dYxNN0ycL/2bFb2S/WEe5cyImCs3mfZV8N8l7vRZQr+cnx38AnIrh6Tt9NxSf8KCTKF6pt",
+	"+WRn6e2PZ687F2/PTl59wS7FUsRstCwqUexqumm2whTiCzN8XRf/lfIFAMdQG112LiIhr0RqBioVREkJ",
+	"jI4gAinsbpFGPjjkykE8Kbq9CrMQGM+I7oGzsViwmVR5JkwwUEYzXgZ+HX+OT1AxT/iygc0GsvxrbM2e",
+	"XOmalrALD4RFXDfyGsuKfYwPpSKbS0XqbPDdraznPtd7BlvGzpqk/BA920n0rG7xT+GyiLCbYpFYIyhX",
+	"jvd3lo815vm1aNtWK9+7b6Py0dtTWuibAI0RbC/tg7g1RuHsYWU/pmYfMbn3M5kBAzUGFazoJ2KcMZ4A",
+	"VVMIaMmTELdph80MQToEUp7kKMyQBi1m82yJrBL0WnLYQnYpxJxcsUyngJQOr08ET4fuoVTMCMi8Oaz2",
+	"oN7Ag5LT31xxD5exO6Wpf1gXop8Jsw/gZTxf2bPFSa9nTxwQ7kaIGKqPx/MB41Ek5hmF32fCGD4RfRbq",
+	"PIv0zGONk9E0IB4XO5n2GLO0b+uynwh1RhofMlFkqaw/AHwU5iG3R9v8ZjpKGrtD6eRZZm3gYXesRw8E",
+	"elcGwDQkPgUNLi+cDaUXxJwBcpmVs3x3TcuKgu6qopXO39ZxvG/Kn+w9khfsBC2mpvdLHzimrglalJsW",
+	"UN5X6NENY/vYY7nSTzX6WM5AM6bMXfzTTdrlcpHpkzvvZqspvPReX0SO9pglVyeKTTsFdW0ZFOnemJN4",
+	"cNF2IucAms04paVatyIWvDjVL91k781VGwt7BGgoj3+XiZkposixIxOOeJKItA/E57aT9uQ41QkKBys7",
+	"4T0M35uBanHFeCLSDKkAyI8yOrkSMZtoAYTFITwBahm2kcLcbxjPeF32hkfTgYp4mjr2YfyeWETtzzHZ",
+	"7pSFQDocf2WPOv6ZDj8GFtHuQNFTQ8j7D136f+XF9AMJE9PiGZtpk7HnvV4PCmqXcGsg4o5UtmfQ2xlf",
+	"Yl/KKl076U1QAb5ufisA3/1hdmkcamX7pO1ypHUiAMB6n/ulHfz1pfh2KnE5nlBKpZNGqTp8Pq9uk3ZC",
+	"drBB8gjEv29EMm6yG25X5PGOj3cFplbmkfYqWGYEUpOIfi1VVTtBr9a06keeXlphstbsHEX6+vC0nWdo",
+	"TxrQ3sPRqFYc7dxC5LDQQ7R1js0Fl2ZvEgjC1+EJFl3XyxKYapAau1NcESPKgqcUNkQ712XvIX4AXDnP",
+	"vM0D8WcBVm+TcN1IsHCyPgvB2qWcYEUACAnFHSqaS9OxE1HRc6H4XHbdltN0h/F+LtTZh3d/vXj/012D",
+	"MzyOJUK0fUhtOxmcyq3HUZwz9QgKjxs8beoLi3WUz4TKvAQAgDse5TLJoLTntjJzt8UUUQ5A5f2//1rd",
+	"kaRhfr8Dxg2zM1phUwDYelxErrRaznRO01NZsCWfJVss2P86+/GHmy2Ye7GPQ3TtCrRsO+3uk1gxO9Sb",
+	"rJjV1mXj0eGDThIkuR2Di89jqYQxrJVoHrMRT7iKRGoC9n0+EqkSmTDeU/NUj4RpdxmiCUFB3EBJQ2RA",
+	"fRbGPOMjbkTIWqng0ZSPEtEOWDiTExQYE2I6D653UZf7mx5hCBdsP8+QF8fV6GGPR1LxdMnMVM6NfedC",
+	"p5ciDVmL245FtoP2I8B9LUmHftMjY1d9oIwQyhF5Yy2wPSO8cnkzbQZIRwXKuRsKgJxOBZtxxSciZpDQ",
+	"M1BRkptMpHZs+MXQGztebYLASeOKmeEogslHr3ovBiokbrhurvgVl4mdq9ARccPcwvHTEEqBKOfcLy3E",
+	"qkTIOsdJs78hIlMDYNax/zh9G3bZN/CBoUQxzDMqMpOCgYpSEQuVSZ4Ye9aD2DvLxKfay7TvRHbuxGSf",
+	"4fSikU3hOU86IWXr9ukMr7bZmC9wGX8uV3FvJuJczHWaFbcqoBZO9slxWcKpnF9CFeV4LKObGY+ZiCUu",
+	"jEtB24yr7v2iyMb6nBHWz8vxnLsJOGCt3w1rvUZGnlK4vG74zaEA7+lNvrX32DWZuU6M6fK17IseF3sF",
+	"0f0pVL6+h6XBIWFUG0FbCTJVc5nAJp0IbrIC0b2gAmRKLwIs5S/4tbEJiT82Fey8TTDnA1XinBMKeR1Q",
+	"epanCvumx2NXuw8MpAXSODZJ14BeeHKgbNc6ibgSCZsnXDGeIetgt9s9th+E3XXkcwIz95fBhzRvTj9d",
+	"NzCPHdvc6/EjhTev0bBD9urm7NXaKdtghW6Mel41UB72eZ2Pcfx7eg0Yeq3aPBzczecocQ8FkF7nIm6E",
+	"Sr/LFngjQ+oJVVGP1SyeW+Cpr0vpAVn9M0RWr5HYu2KsP1aZtv5Nc7RIII1wvzhxchaLKOFW7K8Emwnr",
+	"h0kzY2P5Cb07iKHMRcrkbJ6ImVAZTmPLRXrsNA9UxOd8JBOZLe2PwJkigh6aO/uxPcWawJV4TXIZQ7km",
+	"J+eQmKJNl30goNWA2G1YDLTWCnKH7W/RNbP9mHIKY8VMZn360lszuiLhhG/ZFOoo5vNDwtV+Ax7Vpppo",
+	"OhJ+oGpt1m1w65tUm0DHUAzwYPE5aO7joFBY3/EOZAoHMoWnTqbQ5EDcjVbhkVqi23MvrLbzWGkY1uNU",
+	"Xlhp31QMDSffA370ASLy4UgZbmGKKkjSG6zJbekatjUmj5a54Z4V/QAbfeBwWOVwuIVaV7CkN6h1nC47",
+	"aa72p9dvSmBb6c74AQzVHe3tKVARJgzGHtexpIOSGxd/9sw+B4BerMVZruRYipjFcjyGyIRWgiVSCTg4",
+	"oTlp41V8ZJ09giEM43Q5THMVgtNYFi7iD8xpDRyVYbGGbFqrfcsuO0sSvRAxW0xlIsqiD+cR6bR0iPZm",
+	"p75Jl+e52iYUf4CO/tOYkG9Qcen6mCImZqoX62ET8Kt1nrEZhzQseV/GxT23N+NSHAXWySlkCieDK1GW",
+	"IZ/egFybebfa7pzhSLTh01mXnVW5xp8VMPf2lXixjkhSHROVJg7T7LgCHCoRs1Zo/zWUGM3Zk4l4gytx",
+	"sBFPykbQqjO+fmi+JwtwW/KoO4UgHohH6hAROGj1Y2OU2mNA4LZcU9uq9p+PduoQSTgYgwcgoNrn9n5r",
+	"aqptrcCflqWKuRmwi1Z3VmiFbnaH93BAcNxWj8ZGHY4hT5bl6jYXqhW6qxTqcZqzMJprV9gVT3JRFKVY",
+	"BRYqnwXA1ZCMdToTW5WxNCRlYLe2SsK4lCreOnEC3/y9/ckfO8KRwld+rmUw2PttamBgSZ5U2QuMeFOl",
+	"C0rpRs2zj3hIUPSb47Fd44VOL6/Lx7WPf1s+vHdJKNralIpb9v7poKOUYwYvZiRUNJ1x+Ce6XRKCorjA",
+	"kMQxEsxEeg4AR7uSG7tYsXWCthCbi+LZm+bPPEIL5QazReKXG/aTs1Xl0HdntJqOG98JZaXOeuOudT1m",
+	"od2MQ2JbAOHHgnBIZ7IexKsO+hBRqhUTn+apgFYHqoUUCWyq85TFfNnR4w7wkTH8L320EOKyzWY8i6bC",
+	"OKCed2c/nbEwkzPxD61EGGAtOWGdYSY2wWoCM1ot90hYQjuasM+4YqIz4zJxTwwUzzIOrWLONQzZHiMw",
+	"4RNKdxcF+wVAxNq5SaS6ZJkeqPCYz+Xx1fNClX+X8R/H+J6wyzZ4WlAQXJ2vYKCAecKON2B20gO0Naxa",
+	"V+wwedlZHssMz0rQfNeJyjBCtoT6DFlX8udr4OMv9/N7+zAVfysz1rCNujU4HJ92XhxYMYeN9u8WRYFg",
+	"Gk25sHV7cw3FxWpJM/zCWqYJ2VGAhVpuUlR8mVXU9bwG+GpNTQ9sGTtiy9hWnrYUmt1SFnyLVAVAU6Dz",
+	"DGAoKWcYzuibZCoHJPdamXLY/msytW+L/TB8nU/bYu+arnPHClOxssif1rkUzShRmEr3Jj559er5l+xS",
+	"LKkijhsCUnWHe8Ry4hFUAwJzpfEsslboPw9UbkS7D0Eu+zIZs9aIG/HFyzxNHOYc5tE8/4KNltYr1mN2",
+	"8fasc/LqC/dAyhdsno8SGQ3UpVhSuSB+Aq/lhn148yOCvRt4HBvBlL4FxskBAIx8NvRzU5HZKeyyc/zD",
+	"vovoUBHWihldjBfYUWkOTCaThF2JVI6XXXbBrwQA8gxUiTumiTJOs1DPhVpYC0S/6NAad+xKhI2FhqBV",
+	"uGTfi+U9BDD8xhq02E7Q0wlcOF0k3kE7+LJSlcR+p7EtT0P7qc445bU1gLtYmTV+f6wqtLCOaOmQ2QLi",
+	"2CvcphoRbqM6TLyDqRILGB5ov/2JS1PD97hLcAZ8PbhJDlS5S+I4hpdiOcRxNJySzuHLVfF7NKLuXdnA",
+	"MB7/hc3OrlPgri+rVYJb7kmlTFSF/vdr8T/sc/uXiWbAD5Dpg99SJyjvVSEhBbCHK2MsiKzh7hp/cseA",
+	"2u2IlmviRo0OUGhFh1DrIq60khFPADyVtc6/fc3+8t//8goA68Lf/z/23ne5jRvrE74VlN53yuQ8TVp2",
+	"nNmJVFu7iuKM/cSJtZYz8yHMqsFuUETUBDgAmjQnT6rm697H1lzYXMkWzjnoRpPdlGSTsh3pUxyxu4FG",
+	"n/84+P1GNL3RwRH79z//lbDRgQ0Erf5vv/77n//67bc0Qaip6ies8TWfX0U+ZEHTIUszu0iPwAgbvYRD",
+	"BgYYhBImFj7E0GakYJszUAf1JtrMyoIPLJ9QfwAiXcIphfT/q+KQQTWX5N///Fda6TZsnY6Un0zdsjBk",
+	"6TyfpEeM16iq8KmzKTfUuuD4GEqnnKV/aBnFr046Upmewd0wHbSs6R/+8Pz1t2szYOsTALhBcFUSVmkC",
+	"T/CTGKnO6Orbl6+ep6xnhfDztkEIhrO8P2SpthkvUuSWgn8PAO5rpHrRjoT/1Tvf0tSeT6tidQw1x4k2",
+	"1PFwJVVu+0exueSWvT4/PXnFngyfDp+MFLdWWAuvj1/RVh1i0U8AVgCBppzBY3owdZign3gCx0LQgwPk",
+	"58yKYiEsG5curoE2QnUmlf8wY55dDWbcOWFSYHgoTSYwMpc5yWgUd/u/oy6Eim0vNYVUVzZl6ZTbqbBp",
+	"v242r70Dk/mQPTv8io6rIMwaTQRB4qtWm/Yucn9pZfNvsItNsAHrKW+8CS1UOfMWB9xCcpDZhX90PvGj",
+	"+7UN/wUh8PZo1zRE63DTSeN6P5PG5RUSAgLftmEhHDjxzj32b9I2UHVdey6O4jGRmF9OBc9hgX89OMUX",
+	"Gnwj7Vxjh0rLiQgo53uBPYZn+O/w34MxHCA3tMwbVNH4Qvin0QHr+RVKWGYXCZvnk34yUh33D/C71Doy",
+	"IPUBIPHRAdOG3fhWgErB+0DytizbQ1l5J2VAvVQAL81rpY8spPdtKIsJs6KYDLw+cRnL5seKFY5CMtSd",
+	"gAFR0PWbeL1JIYTzvvHS6HKOLT3ebx9Hm9/JSAVH403qoiz86AST5F1OP2Kys+zp4dMQbrEUDx6lx7Df",
+	"FYNfj9S4lEVugYIdLq8iMsKtwEAigL44PZcZS3/RY5tSkGFDQDIMt6bJSIW/Vd80TarrsE8y7Sd1dCMt",
+	"AkRF8RNEhJBVSkeOvCPXYGfVRzpiadVKkLLIUSfBS/cTlnJ7oSfekdPffOAy91GQROL5pHLenE1KDMiU",
+	"CAc6KergakV+2j/SSpWJdKQgWiiVk0XKetxnvQmD0vLFVFqnzeqYkeLUsdcXhyznK4tI6OrC+ghHupWf",
+	"YOMr94fsZO2702p0ClAfOZyQ2HAu1MjroralERbCRZ4vpNVmlYQG9vGKhfGTai/WNkLSeM4RsLgQuX2E",
+	"P2JkYo9DtY8AxxkvrA7YqI33QNqotjJBVS9sLw6EjfKuYOBT3Dyt53wLZt+nd5TJElPq7zOh/Vg+Lnxx",
+	"xpth9863TiuPhNUTfW0rk8YGpr2VTU7ymVQwyvWQ/H6696iryBtN4BoZ+ORL5SwrrdMzWIYmOCR8pG1R",
+	"jS5EXCnWN9sln5RW5Kz37PCrpAl5BHRKlPiGNn5kMbgg0h5LRHuUTM76mMl597cCNibvgQq5QGIV6fNk",
+	"vDFyR36aCculEZkrVojjiH1EhBgunR2pUhmx0FfQ5ncllD2u1wze04cQPmEcA+klBI/+jfqI+xTY/EqL",
+	"I4fyxRrdoX8SuzTcO0BAgIKcfSmtaHU61BCg73cbwEdLGELfQKQvt1cX4ta8NfaZLsT2hoEXuvCZcrUv",
+	"CaIlUN2VWEZMmyHElgbhVsKR6HXJHaladFm35CZ1YJpHmxLhMNGGWH/dpUfh5BLqUYv8U/OC3lvLwil8",
+	"WT9A6JO4RaS0w5q/LsRz5bppdqnB43PwXJ9Pm1nocojU+5Fl0eJ7VxFp0XvrfuUrj3DHvzuN73Yl7Bae",
+	"pKv/U3/6XZ+1Qoae1Vso5JO7UUicWf5A7bC9e/N6r3n75GNdqdaOULTsl8JJU2TakwqIomXgREvYGDcI",
+	"apDiuKTDFZM505ORAhaWx3WJJzr2k0JJJtRREpZm3IlLbeDf84K7iTazlPXSXIwlV1CwKselcmXqrUtq",
+	"pqJIExbevVgFCA86cXvE6M7Bk6d+LAiV/56y3lKbPHTOjxRsmkhXCKQIr1YhYRm3YiCVFXDGcyESxovQ",
+	"7DTrhlNuP2/SuuMR1qJRw57xd6+EunTTg6M/PbsxenJYyJsf2isLcR5u6nxs+Ca3euxpuKkb65k+b+Ox",
+	"c9jU8lf/7x5+uf/C7/1f/lP3e4OfDgdf/fwfvdFoiP/q/7H/P/7/mwNM/71rmZ8SpHP4/yetj/ysTgzd",
+	"6JyQuT9nhL42emmxESY+qlaup/HlNbGJzbiK03hsdvf/eXlN90trQ/puvzjyQXb2vzx07W7tfikLUfe+",
+	"GDERRqhM2IQtuJHQGIGwkw1WjPeWnlsntSUltV7s/HMGYzwCtrV2eJ5x9TVdtw8OxOr5n+vh7+oFrreW",
+	"tN73qPoJ0IP02t3nKf1Vt5D61uTNfwYbQ/ArwawoROa0QbLRmgYDOUJT2ERDVgzO0gnEochMPFL4f9iI",
+	"BQEoPNUHgT5w5EWRYuET/nyMAJjFKtQ0EbERQaalGqkY8bFXQ9EjMY00uJ33CNmHaf4UicIC8gJJXWnX",
+	"RpuRIpAqgHGpTq1AeVmXyhHdLzzpwl7J+VzAvptjM20dSzOtEMolW6UwhIVQG2rV0EAFyDEOmHSOqZmJ",
+	"YCyrXWYsYOHlQuXWPzVsAmOjPVVh4RWm3PqrRD5kZ2tbz1hAbu48w5zSI/zHBQzS3HeO/o643SKnJiT/",
+	"4vDFYhMHdfKtJ0TVSIUDn1VQnaBJ9/F9teFKFEPIUkniBa3R0jIQWHXpf1XajRQvtGrFvzl33NSW9VMv",
+	"C1QT/UhbmfVCdcQl8JETZv2qPpQGOuyxX0U242oVSF3RRqIOtRvjW5cIwE434Lw2lHBbhBtrxP799VZp",
+	"eghzO8Pc2qdvZ3C8pVd/vyatDfl6b+qIrcBwL12AdSZ3KVTO0goWLg3OsoKVD/4Zr/Zemlvc3mTW6XnC",
+	"uB2p9Oz1OTmqxuRTlmth0fE2HGw1HvbVpqF5d5iRvUhHqtfY5CVO9D565PqB3h+HsAL9ciclxSeklfEp",
+	"nN8n4epH5ojgleBu8wtb1Jm0r7L91yeXd08T9x4Zapyctj0SVus9pteU89eqWJHFqE6nOog1SeylDb2L",
+	"/su0vptUmWifRc6dGDg5EweffXHSf5KbgBhxdd+S7R1l2ZX63ihm27dj6EYSeCA8vS5Q2wjR6irBx4nW",
+	"6PAdnrbp2j08UfGhKbZ56KM+gYb92/WhAphnVQgC6h01UlIthHLarJh0YpZgoWZshVkQNfFMuKnO2dvn",
+	"528rJH/CnUJgzoXMhcoEFhm0ghoRIqLHB/L8uD+8PH/Lzs/Ynw8PB19+AdC+RhfUDgdbolVt2E8Po5mF",
+	"FEuRj1S4GncbOTPSXuF8iGE6zcUCcUgHgWYhhUUAPGKcB0BvvcsELOdI8cz/U+RD9rLq2m49cFYXTuKv",
+	"9Hjt4Ew6HKmXuVBOTqQwGN3mwsiFyPE4eEU6AgfOsYSCcpcW3LrBTOfAoJQyaauLH1lYUWmnzDuphFnN",
+	"3FLTmTOoxOkg1H5ECTPIeLF2xoxV9SaowWw9Ykb267V/yzcoWPu0ZTDONyS4XUZti6w/BLu7Q3RAOfJS",
+	"SZZm67p/ZDu5roFbuy46DCcouC3HFroUuYsUb9u7jxQZjKZNXbMetoTzjNfbv6DpG3YQjSpz3F4hoIy/",
+	"sr9Nt9mNVXvf/Oy31Wv4FA9KvXulrinet6n32vJ/PN0mXevUZoRUAIcOMUYZa4FY8KIMEEuVavZQsbx6",
+	"BLqx0CnDpnwhRkppJfoJ6fCKWad1XleH4NFhRyXBmGJLNDQcqbp/i2pNaz1Zja6uem/lJu1dxzEMJyFL",
+	"cfbs8LCzdcqrfO3Id79bjc++rhqwp06q9232+twye1zkm8Cp4/nvhwywG7YKnTmYxGaKBP2XFJt/VBvY",
+	"6H96HAzL1ggnXFSdviiheZxMJbRlShslgkCHwijDq4hfq3mNVK9u0BHv5lzlIu+Hc7HAbIlc/X4I3rC3",
+	"SSCWB/J+1kMu/2SkUmdKlfF6MzwrXfVI/GiY4GWu5AWCTBKkWJgL/ZHB+a3qAC5AFlMTGs7JaX3l46Rn",
+	"a1Ycw6SwKhNtqrXaEi95S/Q8fIM9N5tV43RETJWTeVDwNgX/mw/iKdIpNBye49gDMoFz/xM6yG7WwCP3",
+	"reHJ7TvR2m3B9hLRNbly3bmznkylTHFjgEfZ6WqFjvAgYlQTQt7oUOThKk9QweLaCgulFUBWgI0/ade0",
+	"MeqAaVfH4w9Ncvx6PtQw7le6ExpOG36Pf7Jljfc2CvvZzz+Jd/M3dtfr1rd6PxRqj07PsY65fsdIBdbr",
+	"pZFwXjoEp10b9eyaffrIatxin/5j7sQ8bM7vfXO+agBt9Jd84C49Ht0fhDP/2zfs8eKTcO1tTQFlkDdP",
+	"SveaazZepourKdpPboIc3Kut5bVXx5oQ5j5wGBZgnMCGNaRxXba2CWYTe+Kadu+bndWl/JAe6V0lnYds",
+	"O6HbFIdPvim3MduPw9CytmIPp3Xf97Tumnpdr0K378xd067oHO/6CC2YMm3AKBvqcgOIFGn5uBD5MWkq",
+	"YL1QVLXU5grjLMLQiKAyHvL/VoQUXM1N8SGc94W+Qk5RhNTZlV2uIFU6O4KuEYzDO7Q/b6eRUj1IUSto",
+	"mWuRoF5OqurzHigx9nfu198rmytbYoFXeilMONKD0UhhNSv0EpnrggYwp31mNwuEwEosA+5IDNfTo6t9",
+	"SOGfOgO0HQB+BoiqTp6fFsH/lPz+XetdgM35nerfxwoaUNbeJ2jYTWTwGNXjFmniW7xhn/iDZy9hkG18",
+	"u8ELPniBTqhCCMdmwvGcO07HImuXUBOQWpEZ4ewn4hJa88MfrY99GLcsPaFvgtzt7GvBjTAMEcLhlREk",
+	"PMVTnZa9ePv2jH3NrcyqLJeWRgKpVGmFGSnFZwI3BbgFgqelNnnChAQeAGCl4sZFNbFcOzrwy5ZT76Tg",
+	"mUOWOlekrGfLbArTffpsiug0Xx3SkdaRSv0bK6ApMILNSlcCWo14lxWllQtxzEL5MRof51wAh+pXiOOL",
+	"Z3bhB2jC8tPokQgdNVPlPpvxFexAiHeZEHnz126e0xbV35MnDEr/cXLf5uj5VquTMDvVS9qW1gBTHXah",
+	"g7Y9eMfdGLLvpc9/SPabFuy4YpAjbbbMCFcaBVFuJu7YgT7+Ff57cU2y/QaCzi6tui7jxrvzY6D7esiz",
+	"348BCzNpEqqdp9HvtZcG7WFz7qZ1d1iQpq30J9cdSfv5FlJ7tMYi+Wm9yLbCMbDjffGUGa5yPUPKpYSI",
+	"IvvERkA6QZXuN9+esq+ePX2CwcH3wlp+KUbqPPAaWaQX8hqVIvY36Ufqg6XSSLcCIs+Z6OMhDOvV0Yic",
+	"WcELkSdsDD0bTlOXD7oN7yUw7EIHwi+5VMdEyuffwoh5wTPi/tMF9lDT7uWtfPQ2yr3dO81otC3ENET8",
+	"0OE9XR3J/G696G7rzD1tgsD0gzl7ZBuMTd5jVtj1qADoNoHO6Q4cpp0OMg5gO1sbf4CSERqeM2GcnHhx",
+	"FHgSiaYPattbo8Tcwkyb1ME+7ran/9M/ekDf3K3YHylnuBIryhiAv8zCokGP8gUgaxytEXECW0jC8hJq",
+	"VLzij3xkgWyj4HNisTViIXUJsBxdzT7nL15o605P9lpVPX9xetKll6cn94f09fz8BcrY6ckjG5EMN0vp",
+	"ILHbxN0/Ij5WiyJ+ZbaffpwL5cf/7s0rlGLk/2Lo96C5zT/oSqwuhWKDqzRhZ29ev319+vrV8MoUfeB8",
+	"leoyYXMR2AFPT9CcYgpvJC8stlEj8v6mOvnsbyV8Bjj3r5WEfBfoZQqZSVesqtuRE1cQxwMwvQ58Rgo8",
+	"ATi0T3ytCFJfY0KxnrVT7G9VzABjAXo0uLcxpYq21vtRZR0vsEjNhM9mC5HX6Db+mT7LTSkI/k6sbHrM",
+	"Sto1sSz84FUKfvTPyQoJbEdwSnYqsiu4mhgG4yX/X2wwSbv19Ls3r26npDpzwg0QB+u2HHCtqvrdm1f3",
+	"R1cxGFpoXEyQ/u2yjXtkSPYdiehOdNs/73r35eWTOVN6cfUuZFPYvRH4G+CeYEy66c5qquban7FWd0ZS",
+	"h0cB0rd+WJH/aIU5PUHZn8hCHGHnWTTELl0Xjvbguu7IdZFU7951/XolVf5bTEvezPyaS/+3qcym7PQk",
+	"YamfEdY2/YPTCsOkmf/5p9+IwxPULIFJdjB1tqeAf1ljN6/F/XhDmolB3aG+sB5SqQegwUq9RgpCwT4o",
+	"ckq6cTHVpbFpVWFlT/7054QdYvMobEv6pzKll/0hO216OWQJBrcq5sRn63WQVBHSPRzlODC0b4a/YZPz",
+	"SqyGIwVM3uHmEBAYocTSktuW1pbezZeKPP6G3Ww8d6TIQrBcFHKBm61D1hgnmNbqCkjbaDWRWJ1yOR/p",
+	"+PQXpwID08HDjUkg4kP0h8wIQAPgRQJc9HCyxufK0E6LKXWIOmD1eyFf9m8AYccvWhJ+6HdvXvWP2Uxw",
+	"hS35hb6UAJA5EYbxkYoHBrgDOCQZvVM3vT3apz1tDPtnBxb9Cqfxt49nbe87ZT5H47tGk3+90bUr68Ts",
+	"KNNqIi+bybF+PDd6IQNHb2t8cQoBbNijA5uAJaQqd++lGORe4DUXVrg0wI3MEKaueUXa34acyma88CGq",
+	"yFkGXbtg4Qs5k2jiW7aHz1+fVe9x2wrop3VctX6T6/uHq293z+jvrFSXBXqmgVbxMsRqobfpBM9nUh1Z",
+	"qy/C3d2twT9oN/ViKi2bCJdNY1Qa8HCGTYURrFdawdKjXNrM+wZiwjtywoLAv60uHyloMR4LxhVLp87N",
+	"bcp+9Ik5/E8KtLw+/Oas0Ho+5tkV43luhLX9Y2L/tSn2KUuVFWUuiK1e5lF0QH/x6+NjcSZmXBZp/7jK",
+	"qQuQotT/42LG53OpLpG/b6RSesiF/5GGEu9kRTMW2wQoPkPVOaovB+Pg4wRx6YMcw9KMF4V/mwsfoKWs",
+	"V6q86gAwC2Hq0PLHN6/6NZYRsv2xH9+8ZNyh9w2fbUtRulalvXnIaoSXal7eOa9R/IYPvdK3tCYneQ6H",
+	"2uZCvfyGnWqlvIhVYvVhpmTDuz4WCtoft0BzFCsM/MI9jywAhefSzgu+YqE/hFpBIGrmDjGqMfoHeyhV",
+	"u4t8juOvecp9+jEa8Tp3Bgez8dIPd2gfJhu0sXZw9NPP6/nvxgyT6sQtLTt45Vax4Uqr1UyXlizCpnBc",
+	"R7r60mGXkIXs0dvNQqorn1mtHZvx/gH/j5IMqdikkJdT7OGecpXryYRlOhdQKh12kJSu2857ylW6a+rR",
+	"HVmXLa3y277b4V05nrexf34QifYeEJ7vUiB21/yOpNqYjsEGLezv5glhFCBUSBz+HTE9k875SyTEgldi",
+	"7gBpSczmbjVSWEBjRsz0AndcejzEefgkio4RakpPEKwY0BDm82LVzSX7qYZ4D5r2GXf8vUGJj7Tzkc9v",
+	"nPPp0c7jQoAk8CnijgEJvoVMFROokJGuajCTEEhGvRrRFqWtAR3DTEfKlvMI6DXugYZ4gk0KvcR45Oy7",
+	"0+esd/70yz/1q4Gw+lRChxLkr8OReu7DXcRSQkujjRP5MeNswqWPtqrflEYIWv+5KpAmajJssQ5vhb1D",
+	"V+hHQ6CULhXFRX1whe3bS4LKOhnmYMCJrHfnHDd0rqrQdDM3B+1JsUOHyjbQpPN4uBRFMYD+nMdYYRkE",
+	"4QYBSsNWcGkUJmZC5XMtqQlgpJbA7uRYUCishVZYW1RSClLPFryQOfvxzatj9uXhU2ga0MPwMhelMj5r",
+	"9NlJWj+j0vOanj2UrgJ7GeMKSKZHCgds06NvaKHuxM+GwT4Sa3s0g84mwk1D+onr9JfImnXtzP7CnVjy",
+	"1c4DXEXS/MiuF1ralvLD1Rx2Oh7zQhhnH6NWbu2bcFMj7FQXSL480SaraizSMFoK2t1rKDl0NzyyLP0J",
+	"B/s5hc1L2x+y80wb2judc2vZY9aD//4HeLW+H2guTObfmJ3AXqSPL/xN2EtRoXKO1IQXhffOKfx8kRs9",
+	"v0BLArvecJBUqgrGHA4cjYX3w3THpNDaXNBwaTJShkvr7Vr9wBT3qCeFEO6RTVgK/7poGRGf7A3aVF5O",
+	"Be2nSjVSjXuWUuV6Gfaq6xnF16zNi+G01h5Es0NqPr92pRE2DbFBYBkM+7mAVmX0Ep8VGP38xVJdpkP2",
+	"nNDsdYFJiBXFJAY41HAgF2TSsh7RpIz1QtDyaG2g8ZJeGs2s0fNahkJggs+SDn6e025Bnyj+Mq4qCDbb",
+	"0dpyAiJ1iuK7z1OO0ThvaJDOc0e1pmwqyP3pg4mWAQhh4Ci3yhnJ2YDoNf26NuwZGCaKE26wV1sdYLxB",
+	"hg6N/iIPIOf+0zLLoZ152T/GAKIUTJfOyhwBHOAWW6Efw+HDxkbskJ0DvJhlv5T5ZbNLI8CIhj0wafDQ",
+	"D1wJQQcynsIf0SxVB4NmUpVOxAaHOe14YVk25epS9I+RvRNXEHtVkGPMikIqAXs/K7YUXlm9nqM6DtlJ",
+	"mUsXt6l4fcTdqDDhNmU7KzeVbQ8HC+Mh7jisuY2O0wmSWsbvh16fguhhI9HdqHdLKwZGLqgFLaHLho/A",
+	"SZ9TWWKfXmJtpC7ZqQok90FksAeRvhZTQuSAn5BplfvgzkJHK7Lp8CKWlDl32VSqD/YBZO+G7LlaSKPV",
+	"DHvMDTXiieivxyz9YwrtZ6EtL/q1u7baImC7t4zNQXDgu7aQD/LdaRKXLWL+YULdbfmo+LOQbnUT8xdd",
+	"vv9AeXO061xpM1kMRdD7FS/Hq8bmGlPZxsLsLUT2nyD944UVWYoBbbCNS6YnTqgoaQxdFA7YQOZGj71Z",
+	"TZ2cCV06fATGyyMV+jPGghV8JcwxS6P620UVPQAPmR8M6LEzv1hZCT3hIY1lM26uaBYjny+rY5Ya7sQF",
+	"9jkGIjPAloIRbaAjB+oW8jU8M9pa2pMrrRPmeKTSGZde6LnKxMVloce8SNmcwyEoXhTVp+hFndF2qpeW",
+	"liG+P/XPi3XzCGrZKbNO+kfBzPpDdj7VxgklcuZvNQsf0sPm3bbDw2dllx7vwdNsDnTXfqZjBp1x+Jqq",
+	"3LNQPNur9bjGARGLzw0d0Hng/LkT2anIgtp3g3VRQL0VjkIDmyIh6Yp76HWW2lx5a7kJJPxe3iYSl6p+",
+	"fYNgpdpX2H+ksjbUQ5hyI9hT2om4m9gkDR4SYwuKFDAsgQADIxMLfc84NZGvRQdVaBCukMJiX7QXhLws",
+	"UOiNAyTKUHbrcR+QlLxgdinEHNHfq6SwkJdyXARGRvTa/WNoBXcicxdaXcBx0AsvqDxzKTOlstFGTn08",
+	"B4+N2jLLhLWTkuKEa0KTMPM8emQvrf59ZEraWoXJW4pATKn6Q3jwu4tM5gYhE0LIRj0O/6CtFSUcUMVB",
+	"GaeXnr0+f8tiTZa5SfvHdMaLj61QxEBJHhkrqdTi1BHRtCn77sOZ9VHuOJZpHf4hkGkNZPLd25fOLLqW",
+	"ZVCS7gaH54qUv54dUD7Dv6AED2ZAaciRIq1tNDdUKc4vemyxKi8UcUr0eOPMZWQmiH2ErqM+h+o+t5SZ",
+	"aIHEfVOqSurO4eV2Cqi/b0WBKW9zxy/CWkYmvbmkDwc52rfljLy8FKYhYyD912jY7SHvr1E+ryNFIS+F",
+	"ysQNosKX0eX7Dww3R3uIDa+XrXjVBplPrTJqePykIkWaWXeYWE89sGZ3RonH7GZBWrQavTQW/SP6Ja0j",
+	"NNtiz8/KLg3YfbTUMtAdB0xdM3iImVpjJrlvves04j41uEnnWNtn2jSS2HVUx1O6BMCcOJ5y03Ck1V+m",
+	"hLVUwwGmSGCIxfIyIwpaJQIWRW0fUHXtT2Ou8p9TzMRGSjrLCm5DFwZ0fvgp9tLzjKuvucrTPss0tH5A",
+	"NwfwTSLP3HEokRNcJA0s7Ujl5VZISOKQ3L9Lq0e5lSvDhah6+8I38ytzT7yaDzVrQ46NdNiumBEoGzia",
+	"QhMfHFEUBpJkfykkwJ9xgxO+pdXwMvWWBemnNrkwPoNZamNRNCBPiVVhpAqvq+iN3ZQrxtlYOCeAJPeI",
+	"pZmRTgI97L//z/9laaGX9K85N05Wfw9M9QEjYKRq51zh1kVtV1rBG0I7lZPZ1Yf0Pq3p6R7auusB7rqd",
+	"+8bG4cHhBr7NIHghxxdqv242jDcAgCyx7HS4fwunkWrVWOqyyFmua6lvuuLQzn0U38dDfdMivyq1L4J+",
+	"Q2vvNETWkjQs+L0edfzOvTuFy3yimZein1RVEETFtPiAMVrRIrf1BWBsvPdUelmbWfilChEIYEe72g7k",
+	"rBftMjNt1koy0HPetOYQ1QduopGKkoKLuTAULqSMh8pwjdsBPeVgzrCkqlVWGiOUS2/g88M0zuh73rZC",
+	"820hhLsLlJ2WuXaeroSf70+HM4l9Q54SZrVWwjqs7L+fRaj5ntftwIIb6UW7G4MKI4JwXUV0DqgIrJf+",
+	"+ivCY/z2W4rnAKBJIWBWRuEeVvPBJ/qYW1omEfMVjYYVjvVUWRSo4korUZ9gxAGhXaQEMpghO6mnhICu",
+	"iuhSAgSP0oaikxm/Il8eJg6QQo4JRP5L4WxjykrlZEEHqa1wW5Ttr9Wq7VlT6oE6dKT6fvdHS/xHrN+7",
+	"khGK0dAIl1bsrzSEI6Vsxue2lkI82ed01ZdPAeAxA6nOCsEJMjGW+0c2qEQvyl6hf0f6l/PJZn/IKjmA",
+	"gr0fKq869CXJ+ZCdKFYqOB2JOukzRh6jvXnFecUdRdKows0Y9xhdKGaij2ydeUDUD02JI0V7caCM+XsH",
+	"wedturSfOLga4+O0ud5Ok6PNXGz/vB+qfS7g3BfoCdvwD0FPEOW8YQH2EyQTINENNhPO6dI7qLo0R3po",
+	"l/b5iTZXds4zEZGztAFGwGfdzmSBt283/n/zNi6lJ1zMJjxNCB4qsLZ9/+0J0K0BkCAg2VNgAcenpnwh",
+	"jiPYPSYU5EoAt9taJ9iUrn0QkW4K1l1SkN5ErL0zuZ8nAXYu4S3mzk4HMVz9Tcze+YsI5/oOjF/LeNfW",
+	"l2id7ukW6ot1sG2AAu8Qn5tiGW8/G0WoAy1o4zC2D0LpEHe65EZd5HzVQFV/1q8PpFs7vYiecBGekLJe",
+	"KPCGh30BlJh95M5kKS+dvgA49PrZcKTfij4lePCrQNhjYtSEgEPwnHBWAQAH+uymujTtWFjeQHfpwX5g",
+	"wTeGunOsjq45dJZ376XVroD5d61/3SGrnd7QbN+JrX4w0DfIec5f1IB+XS59V2ULXhR6eWHLXF8EjuPI",
+	"8pJxLIRrcNUIQJKvORke1QTJwPCQ+uelrKdhe87lAIlSrPpYxQuXwnadv7KCVlpwCVsCW4zqvi3pRzOf",
+	"DzZzi83csUp0W8v1Y0brZLs8l9ARggByCRuXssiZVMjgBc0MYLC442NuBevNuOKXiPIl3iHHdxIBq43U",
+	"XOuin7Axz64uDVCE4hkZm7Bf9Bibclku5m4KPWFXst4aM4KdGT0TbipKoMg0MoPtqpGCPDIfsh9gDynj",
+	"BrpXG1MjAHsor1Sa3IWAcw7rs/9zVY1xupQBrqnOEN2XCjeeBQVIo7UyWAR9HS/NJgD29cng+uEqqGJ0",
+	"6sMruRCs5003AmXnfSp7SFVDxkLvRgKAlsIN5vxSKkTBb0NF/9G+D2MI7VAmN6YW2edeJryCf5dtYU7N",
+	"GQILdo/4Quh9a6lEEdsilP6COorp5HxWYolkVJeCMFHThRRLYVJk1iixPyhFAo0G5CJcgAW4jEOrH/Br",
+	"AIYYnsCoJ4QayB3cM+yguvgRict2eBxi99EOkPXBbG8F8PhkpxPYpiMPdBk3oHzmIPMd+nTrExWgalFY",
+	"BM+6lg3hXE+CBziuOOEAoxmeC3iroVmlyun8NbAfORaZ9rpoBBK3YqEF2mSJtw/QJSPk1DyQG7RzJZDy",
+	"3VuShI8lkRWrwhaJ3CJ2JF1byBTaP+zhnRmktyS2D7jRrd//L8K998ev3Pt7Aa5zl003JQa39Suh2Y8H",
+	"xUE+EkTyjQQWJpj/LgX3Y1k6/Ogk7I9s7ct8lj/jsri9ArQ63cehVHZkhBW7ZiR4u91Tt5z49ZPwMndG",
+	"09qTXoXHw3i3Uq0WJx8eBs17D4a7q8mmkuWqkNuDsEtaZ7jThoEE9ncl2MCNdcStlZdqD2J9wyxOYGbY",
+	"e3b4BYNEcClt21H3E5gnWFtdiD1JvX80DjQT6oPF3j+N4frC2f/Caqy+S1cd+F9y239QiXYyQlg5ADAv",
+	"BLJf3Dqw8bcGEW+X/1LtRQOqQkIgB72NNmAGt5l+XQHGC1DNwP+3lz9+pDf6/HQF2bDWVWXJaWuKNKn/",
+	"EELtio7CL3dQMDjsulsVO8ollBPuOGhiP+ixzlcs44rRDLzSzIDdgKr0G8o1bCN68bd+ChkvvcVDBuF2",
+	"i3EGovG++XJrVHWEpKgfLPFNUUTa2E9BEgPn60MNplOu8GMh9E68WLuRL8gBBrMJ37FRfUNMlFHt+O3r",
+	"t2eBzhxPv1aYXTmd7xGEJydNZYqPawKZukGWXtNCE3YYghjUoRMbwRvoRCsetyPmZmTBFNxqxS51dZKH",
+	"8TKXjjnjU/3Y4sMC0Zz0UsGISEX/7PArlsK38J7gotDZlS5d2t+SZX//7cm++C8yACM9gRaET7l2ZYVJ",
+	"4h76B/ez4+iLtM3LKegC0sXsMfM/MmKhr8QgaOyOLclzbxMwvaERQm4DSk9RGp71DifTAmkOB3RMsjYT",
+	"I+yUOX0llD2qDQNpI4HoqRU9fRaQLZ4wrWh8I0A1bm1Dco0dHngZBo5bbchxdWKPo15Db0GrZfFL7xXv",
+	"PKz+79u+hNfEF8+3ovzF0fzDnuDOSotYRQHl8zYcVANa1z7IniyEwV+6W5r/SpfsUcRoiG1e7GvoD5wJ",
+	"x3PueFVnKRWQ/I6l4mb1vrL2YZ+Ijv0cHP308xrZsjaO+hrDvLuayLjSajXTpSV1hk9TFkoYPpaFdHIL",
+	"gsBJvpBWQ1uinCHRMJYBXp//lU2EyOloP6FvgMXNDV8iqNcMGpG5Y4XwybRWYqQqyI5HVXucyNmcZ1f8",
+	"Utgk4kwrZ2MBtMUE8DGZwOokhCiCNyC5IAIUvRM5I5mzQ/atLADIPdOzsQRoIevlWrpVmrCU7k9Zjysm",
+	"3vHMhUcC6pFgPJTRYAFW1IokXT9h6aXR5fxC5inr4dxIYuDv1ETtp5X+3T9/pGw5JjZ3ulACkhLjheSW",
+	"2dIvkvdMp399Dj+FPkH83v1hfA4cSOIQ5GkC3IibME5ClbOEcTbjxUSbmciZhNbWDPrqEqRUTBHscKTC",
+	"nU+Gw6eHh22dpa+kdX9dE5iNTWDpxeXvpTCrg+TALxacWsMFP0huqqvRKKvzcPdvvyXtz6cv1nj8jL97",
+	"JdSlmx4cPT08TA5mUoX/f5IcuNUcJgZfo/vB4QM3nozdw97OlfDLDZ/19w+b3g17JZObtl/us6my8fnO",
+	"/JfZ2lTJK+NyPzorAaeHiXdzbUsjEiCgNXoJHeOVnUEz5zU9tps10lGC0KSgWmITWGbdsG9x1/Glq6ib",
+	"eO0Rj8HMP0bz3+0pvIlCg1SbHTQ43t6QtRlea1tW3wqRv6Sxbttp8kkpQ/0i12sCLe79aZP3MkVvzabS",
+	"Om1WCVNi2QqWtC+ZPsIJdMO9+5lCxke0UhNZiMCB3Etj0dCZE25gnRF8lh4zzv4h53AX4KnMuQ/WVv7W",
+	"kbLyUnFXGtFPWDn3CeSXT56y7+XXCcP7RY5bmU746XHAdAwNl7RkcLQgM8Aby4ujkeJQejM5W061FSyd",
+	"6VxOpEBKLcCdEUsAJuEqZmbwlkUG0puclQpRS3Jk3Pf3GeEDeieUf6m0Cu/SMJ51em4x0JPq0l9EPxD3",
+	"J2GhiOzKAqZNGMqIX0BAaqwpSr57BL/Gnhwe0t9shZ3ZjyDXcGQIh3BVhuw5mVb6XgrnVQG/hvMXIXak",
+	"xcIJBy7dHOK3ZKQCUS+Gn4/Ckkm1EMqh12Ko3+E1rY8bQUZwvIoBUDu/OMORqoykYmI2dyuULrCaOZ/B",
+	"EaR/yPkxe/bkC0DKw40ob6va4jIcfcN6bprNTan28v/IEtQQikRTG+vThal/owt/JdZBWwM9oD3+sECn",
+	"rSmu0Dz3GQeyxvvBEpCDMGeabNe0qpl3zuzLL6+b2Y37+mMT0PQSVeCImWRL6HinNZfaMXVVdFEUEp+U",
+	"oHKA3DdX/NOuvDz5YmfLBS7suVqIQs+39G96UfV2p+DmMlhaMuysl5IIDb2+XzitL+CyFBsVdoW6jwrM",
+	"FSTnVUAJrraHHklP4Lf/PH/9QzB7kA56P1D94LWmf63/9W8yANN0cPTlF3/68387/OrJ05s6Zj+ndsf8",
+	"a+PCCzrT0BFxPgvGVOZM6WDB0FAP2w5INmzlwV1lQt8Ix2XRJTrhQz3slbZK9WsVFWF4XYaKUCpDZah2",
+	"7D6jMsJnT2KHgeRt05GGEMCGyM0k/jFEHJ1y/zpKG5F1TFWvPvTu+t1FOHc6LgRyoppS1JuuzZqWD3Uo",
+	"MKKyHK1cwnizqMb4WC9EjINIIWQvhesu6Lq0fzxSy6mAQ3vRcwPUMIR/c20lhlFVp6OeTNByumpEjF5H",
+	"CiJIkQ9ZpPQBLzG8zjG7WQ56gwrX6gV8gc86/wzvUwj/MtfnoFCXIPQf+2CMOlPXCHM6LJlP12o5jGrY",
+	"pJWgoVVl+jM0SHB2ZzAvuOq0Sun6XWB4omWhInRV9u6FejeV1nE/Nlw9UnAVIp8ixD/z4zPnAyc6Ohx9",
+	"CtrqZXouVFViowRvIt9B7hlZRTrgyJ2PG8S7TMyJKMV/pWPYHgY8c8fK+aXhubBrZg9D+ZGqXM64lIVj",
+	"VdJY+SRMjWrXRPvKVOuowFSCeIxUr6r71bsa3shW5ruy0pEJzbjxK+xXCkwXK8QEeVMAaKKQtoHyGnLt",
+	"VOmLiXyXJizFRRB52kcjS1DO9bZP9R2nsDUCC4pf1H+oDkSKtYqwy6ZnXojurgYdRuzCKS+4erB1nbaO",
+	"dt5UFFpxBsYAYE+wIThScaQXCNC3n52dO6rOKH7oeF2dL3ge3JJzCOuoJyz9y/O37HamOB0pNzW6vCTk",
+	"ZpODTaLnhh6YHp/PjV7wImnwJy2lyvXSJmzJF8ImgWF/pMZlfilcwqaCF24aSnfYbjPW2rG5LmSGobhi",
+	"RAb7ix7btH9Ul8ug2pknbKZzMVJht9WmaIK8OUvJsKYQx47D1NFfBhbMyPh6Q1618biRmvJo/5gcRORq",
+	"LFHUwJR+0eNHVYGRq6qYgc09YiGUG6leinJ78YseD2n10Bz+APvc6aZkpsxp7c3lV5W5JG65kaocQPBM",
+	"sffxHgkqmZHzOd4W27aZV5SlTXv3n3r8qaNabE4aX+auwS0QvMovWJd/CDr60Gq0Y0CMbi/yKMroKRm5",
+	"xpPcGkEDBj8ycc9b1Grz68FYcCPMSemmB0c//ezzOWo8O9X6Sorqj3DaKHxt/8ef/YPMImhdaYqDo4PH",
+	"fC4fL56ANtF7rPuFF2BtkzrTpqaWk7OXLNdZCR2fuPM0jMru2OWzWT0/x87o6jEZL2AzRgKAmFtFz/CS",
+	"1/KEH6EREzsEbXQ5NoFtXv9Gx4QO9WJbxM6+NFy56DFwsu6gvew/gW3ysM8SzxXrIm2vqy4Lgf3g2pt2",
+	"9Iqv50K9/IadIo4b825Q5sL41IPUjVPUnyMTCTv77vR5P6FO03aSQmo6Z1Oucj1pfA2rW+bWMHV1ZhJ2",
+	"pkD49WRSSCrBNuq28cqvS3774gEGXwRbSm/qVskGpGn1uaRhRiw0WlDmc4XGWwG4acuii2IygHZk7EcO",
+	"jVpH1I+LfVrRBXhzQgkIRicAnBeNVl/eMuKriunR6DFNf6YV5EDqMt4MoqfVP7Y87aQQxlmELM59vFIR",
+	"SfrnBn65TLDcyIlLosXimXfOhcgvRcKsLAQ0KxthdbHAzDKX1ss/K+REZKusiF+Rw7gdSkulMT+xXj2F",
+	"hPlo0osNh16zEE0oP626QTkho0oLUQmyFzrjbAKy61fqSqzwLQNhUSxnNH7LBJ+HUMWynpH2Cnqx5w7I",
+	"tPy0wpYvUPUkrIqh/OL6kG8uTAjAcpHJHH8hdK9YCKpx2lYJwfMaYI4YdEXkp5W2wvk9r3hem6Ih4otb",
+	"BoFOncFS5oLl3E7HmpuGLoKJarnvB+GW2lwRRQvUFyZS5aCV5BegWJTnoQ7QZuYqQu4OHcCI1XphOIeH",
+	"Ds69fj2Hv8brCH9oeQhZRFiZpLFwScw4X008AvoNeI5rPiigem4xShV6JVv4QCJ6RARs2fKA73k29caR",
+	"fJds2C3vH9Hc+JwB/lVXOZrIctD776P2AdA7XIlVP34NYRYyE4Pg8jrexPHZXJgBUuu4xumA2KXm0rUu",
+	"e2VTUECCyUwqK2wrctXA3hPP0d/UMbHIXiFTFtajpCI5I8qKqlnWR/5w+Ar984zPmdOxFSjbHfRJXX7C",
+	"uSq9hCKQg4MWQPRX26amIcWOBjmL36n+uU2dNPkq8NJTrpQoLOstxXiq9VXCzgueXSUI5tKPcKi9JYey",
+	"mLeV3twypZ3MqurbLJqAisawrQqXCWUFc5KWbyKge8cOfXyBwYFlM26uRM7Sd4MCrx/QZSnjyi6FYc8O",
+	"n7KUfhzSjxelqgqAaV3gg6H8q1HXEV7MejW5UAQKgJxt0QvRGC2v8qKR0ptSMW+NiWLZfxuvpz3SBDr6",
+	"nLC3p2cM9lX1XKiEvXj79ozeKWHcf94ZV3mfjcVEGzS8OE/qfokd54yrkhfMiUaEgZWGAU6r1QBslC2i",
+	"rnCVY9u19YYMWa6qxpsZX/nXjKcA54P8mwR04hAq1IO0TOEsJCvW2xLY9iqhCQWqJ17gvatora9ccvKA",
+	"jYIK7RFk/toCqyu6KMY8uxrG7c3YVdUWbouZyCVBt655Xj9YLrKCe+FcCDYTfj2knflvAcUgcrzMikyr",
+	"nPxywnKzGsByiXciKx22gYUXXpubqScAeY3PtDADHKBjtlVmLuzA6YOjg0hdUH6gyXUtd0enmWuGeLX+",
+	"LXy2mOJDU1bVLMKxqwUGL432n5lwU51DvviX528Pfo6qId55YztOcoCsVH6eWDXYLCQkBys+K9Z+gT/9",
+	"9ttv/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -77,3 +77,12 @@ func (d *Database) Close(ctx context.Context) {
 		_ = d.cluster.Stop(ctx)
 	}
 }
+
+// running returns whether the managed cluster's server runs, or nil for an external
+// database (the readiness check of the managed database).
+func (d *Database) running() func() bool {
+	if d.cluster == nil {
+		return nil
+	}
+	return d.cluster.Running
+}

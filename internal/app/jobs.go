@@ -26,6 +26,7 @@ func newJobs(d Deps) (*worker.Registry, error) {
 	_, err := worker.NewClient(worker.Options{
 		Pool: d.Pool, Logger: d.Logger, Work: w.WithWorker,
 		Concurrency: w.Concurrency, RescueAfter: w.RescueAfter.Duration, Now: d.NowFunc,
+		JobObserver: d.Metrics.JobWorked,
 	}, reg)
 	if err != nil {
 		return nil, err
@@ -84,10 +85,11 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions) error {
 	}
 	defer db.Close(context.WithoutCancel(ctx))
 	cfg.Worker.WithWorker = true
-	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops})
+	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, ManagedDatabaseRunning: db.running()})
 	if err != nil {
 		return err
 	}
+	defer a.ServeMetrics(cfg.Metrics.WorkerListen)()
 	if err := a.StartJobs(ctx); err != nil {
 		return err
 	}

@@ -58,7 +58,8 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, Assets: o.Assets, AssetsBuilt: o.AssetsBuilt})
+	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, Assets: o.Assets, AssetsBuilt: o.AssetsBuilt,
+		ManagedDatabaseRunning: db.running()})
 	if err != nil {
 		return err
 	}
@@ -77,6 +78,7 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 		waitBG()
 	}()
 
+	defer a.ServeMetrics(cfg.Metrics.Listen)()
 	if cfg.Server.ProfileListen != "" {
 		stopProfiles, err := serveProfiles(ctx, cfg.Server.ProfileListen, log)
 		if err != nil {

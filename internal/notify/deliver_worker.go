@@ -280,8 +280,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 			}
 		}
 	}()
-	sendErr := s.deliver(ctx, toChannel(row), n, d.ID)
+	ch := toChannel(row)
+	sendErr := s.deliver(ctx, ch, n, d.ID)
 	delivered = sendErr == nil
+	if s.opts.Delivered != nil {
+		s.opts.Delivered(ch.Type, delivered)
+	}
 	status, lastErr := StatusDelivered, (*string)(nil)
 	if sendErr != nil {
 		msg := sendErr.Error()

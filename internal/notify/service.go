@@ -87,6 +87,9 @@ type Options struct {
 	RootCAs *x509.CertPool
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Delivered, when set, is told the channel type and outcome of every delivery attempt
+	// (metrics).
+	Delivered func(channelType string, ok bool)
 }
 
 // Service manages notification channels and delivers notices through them.

@@ -560,3 +560,12 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// Running reports whether the server this process uses is running now (its postmaster is
+// alive); false while the watcher is starting it again after it disappeared.
+func (c *Cluster) Running() bool {
+	c.mu.Lock()
+	pid := c.pid
+	c.mu.Unlock()
+	return pid > 0 && pgproc.IsPostgres(pid)
+}
