@@ -134,7 +134,7 @@ func (a *App) ServeMetrics(addr string) (stop func()) {
 		}
 		o.BearerToken = token
 	}
-	bound, stop, err := a.Metrics.Serve(o)
+	bound, stopListener, err := a.Metrics.Serve(o)
 	if err != nil {
 		a.Logger.Error("metrics are not served", slog.Any("error", err))
 		return func() {}
@@ -144,6 +144,6 @@ func (a *App) ServeMetrics(addr string) (stop func()) {
 	a.Logger.Info("serving metrics", slog.String("metrics_listen", s), slog.String("auth", m.MetricsAuth()))
 	return func() {
 		a.monitor.listen.Store(nil)
-		stop()
+		stopListener()
 	}
 }

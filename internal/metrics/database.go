@@ -19,7 +19,7 @@ const scrapeTimeout = 2 * time.Second
 // which holds few rows for finished states' neighbours, so a scrape stays cheap while the
 // completed jobs pile up.
 const queueQuery = `SELECT kind, state::text, count(*),
-	coalesce(extract(epoch FROM now() - min(scheduled_at)) FILTER (WHERE state = 'available'), 0)::float8
+	coalesce(extract(epoch FROM now() - min(scheduled_at) FILTER (WHERE state = 'available')), 0)::float8
 FROM river_job
 WHERE state IN ('available', 'pending', 'scheduled', 'running', 'retryable')
 GROUP BY kind, state`

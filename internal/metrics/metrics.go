@@ -43,7 +43,7 @@ func New(build buildinfo.Info) *Metrics {
 		}, []string{"operation", "status"}),
 		sshDials: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "ssh", Name: "dials_total",
-			Help: "SSH logins attempted, by result: ok, or the error type (timeout, refused, auth_failed, not_allowed, ...).",
+			Help: "SSH logins attempted, by result: ok, or the error type (timeout, connection_refused, auth_failed, not_allowed, ...).",
 		}, []string{"result"}),
 		sshSessions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "ssh", Name: "sessions_total",

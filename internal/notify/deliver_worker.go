@@ -283,9 +283,6 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	ch := toChannel(row)
 	sendErr := s.deliver(ctx, ch, n, d.ID)
 	delivered = sendErr == nil
-	if s.opts.Delivered != nil {
-		s.opts.Delivered(ch.Type, delivered)
-	}
 	status, lastErr := StatusDelivered, (*string)(nil)
 	if sendErr != nil {
 		msg := sendErr.Error()

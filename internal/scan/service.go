@@ -99,7 +99,8 @@ type Options struct {
 	// stored others (alert.DefaultConfig when zero).
 	AlertDefaults alert.Config
 	// Finished, when set, is told how long each scan ran on its host, how many rules it
-	// evaluated and whether it completed (metrics).
+	// evaluated and whether it completed (once its results are stored) or failed on the
+	// host (metrics).
 	Finished func(d time.Duration, rules int, completed bool)
 }
 

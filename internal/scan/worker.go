@@ -99,8 +99,8 @@ func (s *Service) Run(ctx context.Context, id uuid.UUID) error {
 	began := time.Now()
 	result, err := engine.Run(ctx, conn, rules, s.engineOptions(vars, prog.set))
 	stop()
-	if s.opts.Finished != nil && ctx.Err() == nil {
-		s.opts.Finished(time.Since(began), len(rules), err == nil)
+	if err != nil && s.opts.Finished != nil && ctx.Err() == nil {
+		s.opts.Finished(time.Since(began), 0, false) // a completed scan is counted once stored
 	}
 	if err != nil {
 		if ctx.Err() != nil {
