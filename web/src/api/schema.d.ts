@@ -5139,6 +5139,25 @@ export interface components {
             /** Format: date-time */
             until: string;
         };
+        /** @description This process's database connection pool. */
+        ConnectionPoolStats: {
+            /** Format: int64 */
+            acquire_count: number;
+            /**
+             * Format: double
+             * @description Total time spent waiting for a connection.
+             */
+            acquire_wait_seconds: number;
+            acquired_conns: number;
+            /**
+             * Format: int64
+             * @description Acquisitions that had to wait for a connection.
+             */
+            empty_acquire_count: number;
+            idle_conns: number;
+            max_conns: number;
+            total_conns: number;
+        };
         ConnectivityBreakdown: {
             /** Format: int64 */
             critical: number;
@@ -5308,6 +5327,13 @@ export interface components {
         CustomRoleUpdateRequest: {
             description?: string;
             permissions?: string[];
+        };
+        DatabaseStatus: {
+            /** @description True when OpenWatch runs its own local PostgreSQL cluster; false for an external server. */
+            managed: boolean;
+            pool: components["schemas"]["ConnectionPoolStats"];
+            /** @description The PostgreSQL server version ("" when it did not answer). */
+            server_version: string;
         };
         DiscoveredHost: {
             address: string;
@@ -6351,6 +6377,11 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        JobQueueDepth: {
+            /** Format: int64 */
+            depth: number;
+            kind: string;
+        };
         LicenseStateResponse: {
             customer_id?: string;
             /** Format: date-time */
@@ -6487,6 +6518,15 @@ export interface components {
             start_time?: string;
             time_zone?: string;
             week_of_month?: components["schemas"]["WeekOfMonth"];
+        };
+        MetricsListenerStatus: {
+            /** @enum {string} */
+            auth: "none" | "bearer" | "basic";
+            /** @description Whether this process serves Prometheus metrics. */
+            enabled: boolean;
+            /** @description The address GET /metrics is served on ("" when off). */
+            listen: string;
+            tls: boolean;
         };
         /** @enum {string} */
         MonitoringState: "online" | "degraded" | "critical" | "down" | "maintenance" | "unknown";
@@ -7411,54 +7451,13 @@ export interface components {
         SystemStatus: {
             build: components["schemas"]["VersionResponse"];
             checks: components["schemas"]["ReadinessCheck"][];
-            database: {
-                /** @description True when OpenWatch runs its own local PostgreSQL cluster; false for an external server. */
-                managed: boolean;
-                /** @description This process's connection pool. */
-                pool: {
-                    /** Format: int64 */
-                    acquire_count: number;
-                    /** @description Total time spent waiting for a connection. */
-                    acquire_wait_seconds: number;
-                    acquired_conns: number;
-                    /**
-                     * Format: int64
-                     * @description Acquisitions that had to wait for a connection.
-                     */
-                    empty_acquire_count: number;
-                    idle_conns: number;
-                    max_conns: number;
-                    total_conns: number;
-                };
-                /** @description The PostgreSQL server version ("" when it did not answer). */
-                server_version: string;
-            };
-            metrics: {
-                /** @enum {string} */
-                auth: "none" | "bearer" | "basic";
-                enabled: boolean;
-                /** @description The configured `[metrics] listen` address ("" when off). */
-                listen: string;
-                tls?: boolean;
-            };
+            database: components["schemas"]["DatabaseStatus"];
+            metrics: components["schemas"]["MetricsListenerStatus"];
             /** @description Jobs not finished yet, per job kind, most first. */
-            queue: {
-                /** Format: int64 */
-                depth: number;
-                kind: string;
-            }[];
+            queue: components["schemas"]["JobQueueDepth"][];
             /** @description Whether every readiness check passed (GET /ready would answer 200). */
             ready: boolean;
-            workers: {
-                /**
-                 * Format: date-time
-                 * @description When a worker process last showed it was alive; absent when none has been seen.
-                 */
-                last_seen?: string;
-                /** @description True while the elected job leader's lease is current, i.e. some worker process is running. */
-                leader_alive: boolean;
-                this_process_works_jobs: boolean;
-            };
+            workers: components["schemas"]["WorkerStatus"];
         };
         UserCreateRequest: {
             /** Format: email */
@@ -7673,6 +7672,16 @@ export interface components {
         WeekOfMonth: "first" | "second" | "third" | "fourth" | "last";
         /** @enum {string} */
         Weekday: "sunday" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday";
+        WorkerStatus: {
+            /**
+             * Format: date-time
+             * @description When a worker process last showed it was alive; absent when none has been seen.
+             */
+            last_seen?: string;
+            /** @description True while the elected job leader's lease is current, i.e. some worker process is running. */
+            leader_alive: boolean;
+            this_process_works_jobs: boolean;
+        };
     };
     responses: {
         /** @description A managed host could not be reached or refused us (`host.unreachable`, `host.key_mismatch`, `host.certificate_invalid`, `host.certificate_revoked`). */
