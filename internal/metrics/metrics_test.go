@@ -152,7 +152,8 @@ func TestEveryFamilyMoves(t *testing.T) {
 	defer stream.Close()
 
 	// A queued job (scheduled far ahead, so it waits) and a worked one.
-	_, err = env.App.Jobs.Insert(ctx, worker.PingArgs{Note: "later"}, &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)})
+	later, laterOpts := pingLater()
+	_, err = env.App.Jobs.Insert(ctx, later, laterOpts)
 	require.NoError(t, err)
 	_, err = env.App.Jobs.Insert(ctx, worker.PingArgs{Note: "now"}, nil)
 	require.NoError(t, err)
@@ -297,4 +298,9 @@ func TestBearerTokenFileMustHoldAToken(t *testing.T) {
 	tok, err := metrics.ReadBearerTokenFile(dir + "/tok")
 	require.NoError(t, err)
 	require.Equal(t, "abc", tok)
+}
+
+// pingLater is a job scheduled an hour ahead, so it stays queued.
+func pingLater() (river.JobArgs, *river.InsertOpts) {
+	return worker.PingArgs{Note: "later"}, &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)}
 }
