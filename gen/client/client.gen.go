@@ -1127,6 +1127,27 @@ func (e MaintenanceRecurrence) Valid() bool {
 	}
 }
 
+// Defines values for MetricsListenerStatusAuth.
+const (
+	MetricsListenerStatusAuthBasic  MetricsListenerStatusAuth = "basic"
+	MetricsListenerStatusAuthBearer MetricsListenerStatusAuth = "bearer"
+	MetricsListenerStatusAuthNone   MetricsListenerStatusAuth = "none"
+)
+
+// Valid indicates whether the value is a known member of the MetricsListenerStatusAuth enum.
+func (e MetricsListenerStatusAuth) Valid() bool {
+	switch e {
+	case MetricsListenerStatusAuthBasic:
+		return true
+	case MetricsListenerStatusAuthBearer:
+		return true
+	case MetricsListenerStatusAuthNone:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MonitoringState.
 const (
 	MonitoringStateCritical    MonitoringState = "critical"
@@ -1835,27 +1856,6 @@ func (e Severity) Valid() bool {
 	case SeverityLow:
 		return true
 	case SeverityMedium:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SystemStatusMetricsAuth.
-const (
-	SystemStatusMetricsAuthBasic  SystemStatusMetricsAuth = "basic"
-	SystemStatusMetricsAuthBearer SystemStatusMetricsAuth = "bearer"
-	SystemStatusMetricsAuthNone   SystemStatusMetricsAuth = "none"
-)
-
-// Valid indicates whether the value is a known member of the SystemStatusMetricsAuth enum.
-func (e SystemStatusMetricsAuth) Valid() bool {
-	switch e {
-	case SystemStatusMetricsAuthBasic:
-		return true
-	case SystemStatusMetricsAuthBearer:
-		return true
-	case SystemStatusMetricsAuthNone:
 		return true
 	default:
 		return false
@@ -2810,6 +2810,21 @@ type ComplianceTrend struct {
 // ComplianceTrendInterval defines model for ComplianceTrend.Interval.
 type ComplianceTrendInterval string
 
+// ConnectionPoolStats This process's database connection pool.
+type ConnectionPoolStats struct {
+	AcquireCount int64 `json:"acquire_count"`
+
+	// AcquireWaitSeconds Total time spent waiting for a connection.
+	AcquireWaitSeconds float64 `json:"acquire_wait_seconds"`
+	AcquiredConns      int     `json:"acquired_conns"`
+
+	// EmptyAcquireCount Acquisitions that had to wait for a connection.
+	EmptyAcquireCount int64 `json:"empty_acquire_count"`
+	IdleConns         int   `json:"idle_conns"`
+	MaxConns          int   `json:"max_conns"`
+	TotalConns        int   `json:"total_conns"`
+}
+
 // ConnectivityBreakdown defines model for ConnectivityBreakdown.
 type ConnectivityBreakdown struct {
 	Critical    int64  `json:"critical"`
@@ -2985,6 +3000,18 @@ type CustomRoleCreateRequest struct {
 type CustomRoleUpdateRequest struct {
 	Description *string   `json:"description,omitempty"`
 	Permissions *[]string `json:"permissions,omitempty"`
+}
+
+// DatabaseStatus defines model for DatabaseStatus.
+type DatabaseStatus struct {
+	// Managed True when OpenWatch runs its own local PostgreSQL cluster; false for an external server.
+	Managed bool `json:"managed"`
+
+	// Pool This process's database connection pool.
+	Pool ConnectionPoolStats `json:"pool"`
+
+	// ServerVersion The PostgreSQL server version ("" when it did not answer).
+	ServerVersion string `json:"server_version"`
 }
 
 // DiscoveredHost defines model for DiscoveredHost.
@@ -4165,6 +4192,12 @@ type IntelligenceState struct {
 	Snapshot map[string]interface{} `json:"snapshot"`
 }
 
+// JobQueueDepth defines model for JobQueueDepth.
+type JobQueueDepth struct {
+	Depth int64  `json:"depth"`
+	Kind  string `json:"kind"`
+}
+
 // LicenseStateResponse defines model for LicenseStateResponse.
 type LicenseStateResponse struct {
 	CustomerId    *string                    `json:"customer_id,omitempty"`
@@ -4321,6 +4354,21 @@ type MaintenanceWindowUpdate struct {
 	TimeZone    *string                `json:"time_zone,omitempty"`
 	WeekOfMonth *WeekOfMonth           `json:"week_of_month,omitempty"`
 }
+
+// MetricsListenerStatus defines model for MetricsListenerStatus.
+type MetricsListenerStatus struct {
+	Auth MetricsListenerStatusAuth `json:"auth"`
+
+	// Enabled Whether this process serves Prometheus metrics.
+	Enabled bool `json:"enabled"`
+
+	// Listen The address GET /metrics is served on ("" when off).
+	Listen string `json:"listen"`
+	Tls    bool   `json:"tls"`
+}
+
+// MetricsListenerStatusAuth defines model for MetricsListenerStatus.Auth.
+type MetricsListenerStatusAuth string
 
 // MonitoringState defines model for MonitoringState.
 type MonitoringState string
@@ -5444,59 +5492,18 @@ type Severity string
 
 // SystemStatus defines model for SystemStatus.
 type SystemStatus struct {
-	Build    VersionResponse  `json:"build"`
-	Checks   []ReadinessCheck `json:"checks"`
-	Database struct {
-		// Managed True when OpenWatch runs its own local PostgreSQL cluster; false for an external server.
-		Managed bool `json:"managed"`
-
-		// Pool This process's connection pool.
-		Pool struct {
-			AcquireCount int64 `json:"acquire_count"`
-
-			// AcquireWaitSeconds Total time spent waiting for a connection.
-			AcquireWaitSeconds float32 `json:"acquire_wait_seconds"`
-			AcquiredConns      int     `json:"acquired_conns"`
-
-			// EmptyAcquireCount Acquisitions that had to wait for a connection.
-			EmptyAcquireCount int64 `json:"empty_acquire_count"`
-			IdleConns         int   `json:"idle_conns"`
-			MaxConns          int   `json:"max_conns"`
-			TotalConns        int   `json:"total_conns"`
-		} `json:"pool"`
-
-		// ServerVersion The PostgreSQL server version ("" when it did not answer).
-		ServerVersion string `json:"server_version"`
-	} `json:"database"`
-	Metrics struct {
-		Auth    SystemStatusMetricsAuth `json:"auth"`
-		Enabled bool                    `json:"enabled"`
-
-		// Listen The configured `[metrics] listen` address ("" when off).
-		Listen string `json:"listen"`
-		Tls    *bool  `json:"tls,omitempty"`
-	} `json:"metrics"`
+	Build    VersionResponse       `json:"build"`
+	Checks   []ReadinessCheck      `json:"checks"`
+	Database DatabaseStatus        `json:"database"`
+	Metrics  MetricsListenerStatus `json:"metrics"`
 
 	// Queue Jobs not finished yet, per job kind, most first.
-	Queue []struct {
-		Depth int64  `json:"depth"`
-		Kind  string `json:"kind"`
-	} `json:"queue"`
+	Queue []JobQueueDepth `json:"queue"`
 
 	// Ready Whether every readiness check passed (GET /ready would answer 200).
-	Ready   bool `json:"ready"`
-	Workers struct {
-		// LastSeen When a worker process last showed it was alive; absent when none has been seen.
-		LastSeen *time.Time `json:"last_seen,omitempty"`
-
-		// LeaderAlive True while the elected job leader's lease is current, i.e. some worker process is running.
-		LeaderAlive          bool `json:"leader_alive"`
-		ThisProcessWorksJobs bool `json:"this_process_works_jobs"`
-	} `json:"workers"`
+	Ready   bool         `json:"ready"`
+	Workers WorkerStatus `json:"workers"`
 }
-
-// SystemStatusMetricsAuth defines model for SystemStatus.Metrics.Auth.
-type SystemStatusMetricsAuth string
 
 // UserCreateRequest defines model for UserCreateRequest.
 type UserCreateRequest struct {
@@ -5741,6 +5748,16 @@ type WeekOfMonth string
 
 // Weekday defines model for Weekday.
 type Weekday string
+
+// WorkerStatus defines model for WorkerStatus.
+type WorkerStatus struct {
+	// LastSeen When a worker process last showed it was alive; absent when none has been seen.
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+
+	// LeaderAlive True while the elected job leader's lease is current, i.e. some worker process is running.
+	LeaderAlive          bool `json:"leader_alive"`
+	ThisProcessWorksJobs bool `json:"this_process_works_jobs"`
+}
 
 // AsOf defines model for AsOf.
 type AsOf = time.Time
