@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -98,10 +97,9 @@ func (s *Server) asYAML(c echo.Context, next echo.HandlerFunc) error {
 	} else {
 		h.Set(echo.HeaderContentType, "application/yaml")
 	}
+	// The JSON answer's length no longer holds; the writer below (the compressor, say)
+	// frames the YAML one.
 	h.Del(echo.HeaderContentLength)
-	if h.Get(echo.HeaderContentLength) == "" && w.status != http.StatusNoContent && w.status != http.StatusNotModified {
-		h.Set(echo.HeaderContentLength, strconv.Itoa(len(out)))
-	}
 	w.ResponseWriter.WriteHeader(w.status)
 	_, werr := w.ResponseWriter.Write(out)
 	return werr

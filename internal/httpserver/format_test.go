@@ -1,8 +1,10 @@
 package httpserver_test
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -75,6 +77,23 @@ func TestFormatYAML(t *testing.T) {
 	require.Equal(t, "resource.not_found", notFound["error"].(map[string]any)["code"], "%v", notFound)
 	unauthenticated := sameAsJSON(t, env, "users", "")
 	require.Equal(t, "auth.required", unauthenticated["error"].(map[string]any)["code"])
+
+	// A large answer is compressed for a client that asks, as YAML.
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/roles?format=yaml", nil)
+	req.Header.Set("Authorization", "Bearer "+admin.AccessToken)
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	env.App.Handler().ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"))
+	require.Equal(t, "application/yaml", rec.Header().Get("Content-Type"))
+	zr, err := gzip.NewReader(rec.Body)
+	require.NoError(t, err)
+	plain, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	var roles map[string]any
+	require.NoError(t, yaml.Unmarshal(plain, &roles), "%s", plain)
+	require.NotEmpty(t, roles)
 }
 
 func TestFormatOtherValues(t *testing.T) {
