@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/pg/cluster"
+	"github.com/openwatch/openwatch/internal/pg/pgtest"
+)
+
+// TestBackupAndRestoreCommands backs up an external database, restores it into a fresh
+// data dir's managed cluster, backs that up while another process uses the cluster, and
+// checks the refusals of restore.
+func TestBackupAndRestoreCommands(t *testing.T) {
+	src := map[string]string{"OPENWATCH_DATABASE_DSN": pgtest.NewDSN(t), "OPENWATCH_SERVER_DATA_DIR": t.TempDir()}
+	r := runWith(t, api.SpecJSON, "", src, "create-admin", "--username", "first", "--email", "f@example.com", "--password", "first-password-1")
+	require.Equal(t, 0, r.code, r.stderr)
+
+	out := filepath.Join(t.TempDir(), "backups") + "/"
+	r = runWith(t, api.SpecJSON, "", src, "backup", "--output", out)
+	require.Equal(t, 0, r.code, r.stderr)
+	m := regexp.MustCompile(`wrote (\S+) \(mode 0600`).FindStringSubmatch(r.stdout)
+	require.NotNil(t, m, r.stdout)
+	archive := m[1]
+	require.Regexp(t, `/backups/openwatch-backup-\d{8}T\d{6}Z\.tar$`, archive)
+	fi, err := os.Stat(archive)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	require.Contains(t, r.stdout, "keys/secrets.key")
+
+	r = runWith(t, api.SpecJSON, "", src, "restore", "--input", archive, "--verify-only")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "verified")
+
+	// A fresh data dir: restore creates its managed cluster.
+	base, err := os.MkdirTemp("", "owbk")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	require.NoError(t, os.Chmod(base, 0o711))
+	dataDir := filepath.Join(base, "data")
+	dst := map[string]string{}
+	r = runWith(t, api.SpecJSON, "", dst, "restore", "--input", archive, "--data-dir", dataDir)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "restore complete")
+	require.FileExists(t, filepath.Join(dataDir, "keys", "secrets.key"))
+
+	// Another process keeps the cluster running, as serve would.
+	c, err := cluster.Start(context.Background(), cluster.Options{DataDir: dataDir})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = c.Stop(ctx)
+	})
+	// The restored secrets key opens the restored audit key: a new admin is audited.
+	dst["OPENWATCH_SERVER_DATA_DIR"] = dataDir
+	r = runWith(t, api.SpecJSON, "", dst, "create-admin", "--username", "second", "--email", "s@example.com", "--password", "second-password-1")
+	require.Equal(t, 0, r.code, r.stderr)
+
+	r = runWith(t, api.SpecJSON, "", dst, "backup", "--output", filepath.Join(t.TempDir(), "managed.tar.gz"))
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "managed.tar.gz")
+
+	// Restoring over the database now in use is refused without --force.
+	r = runWith(t, api.SpecJSON, "", dst, "restore", "--input", archive)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "pass --force")
+	require.Contains(t, r.stderr, "nothing was changed")
+
+	r = runWith(t, api.SpecJSON, "", dst, "restore")
+	require.Equal(t, 2, r.code)
+	bad := filepath.Join(t.TempDir(), "bad.tar")
+	require.NoError(t, os.WriteFile(bad, []byte("not an archive"), 0o600))
+	r = runWith(t, api.SpecJSON, "", dst, "restore", "--input", bad)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "damaged")
+}
