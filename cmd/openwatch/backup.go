@@ -10,6 +10,7 @@ import (
 
 	"github.com/openwatch/openwatch/internal/app"
 	"github.com/openwatch/openwatch/internal/backup"
+	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/pg"
 )
 
@@ -115,5 +116,25 @@ func runRestore(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stdout, "migrated the database from %s to %s\n", m.SchemaVersion, known)
 	}
 	fmt.Fprintln(e.stdout, "restore complete: start openwatch serve")
+	return nil
+}
+
+// backupBeforeMigrate writes a backup into output before migrations run (migrate
+// --backup-before, which package upgrades call); a database without a schema yet (a first
+// install) has nothing to back up.
+func backupBeforeMigrate(ctx context.Context, e env, cfg config.Config, db *app.Database, output string) error {
+	v, err := pg.CurrentSchemaVersion(ctx, db.Pool)
+	if err != nil {
+		return err
+	}
+	if v.Schema == 0 {
+		fmt.Fprintln(e.stdout, "no schema yet: nothing to back up before migrating")
+		return nil
+	}
+	res, err := backup.Create(ctx, backup.CreateOptions{Pool: db.Pool, Managed: cfg.ManagedDatabase(), Files: backup.KeyFiles(cfg), Output: output})
+	if err != nil {
+		return fmt.Errorf("backup before migrating (nothing was migrated): %w", err)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s (mode 0600) before migrating from %s\n", res.Path, res.Manifest.SchemaVersion)
 	return nil
 }

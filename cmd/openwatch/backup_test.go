@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
@@ -22,6 +23,16 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	src := map[string]string{"OPENWATCH_DATABASE_DSN": pgtest.NewDSN(t), "OPENWATCH_SERVER_DATA_DIR": t.TempDir()}
 	r := runWith(t, api.SpecJSON, "", src, "create-admin", "--username", "first", "--email", "f@example.com", "--password", "first-password-1")
 	require.Equal(t, 0, r.code, r.stderr)
+
+	// Package upgrades back up before migrating; a first install has nothing to back up.
+	fresh := map[string]string{"OPENWATCH_DATABASE_DSN": emptyDSN(t), "OPENWATCH_SERVER_DATA_DIR": t.TempDir()}
+	r = runWith(t, api.SpecJSON, "", fresh, "migrate", "--backup-before", filepath.Join(t.TempDir(), "pre")+"/")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "nothing to back up")
+	pre := filepath.Join(t.TempDir(), "pre") + "/"
+	r = runWith(t, api.SpecJSON, "", src, "migrate", "--backup-before", pre)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Regexp(t, `wrote \S+/pre/openwatch-backup-\d{8}T\d{6}Z\.tar \(mode 0600\) before migrating`, r.stdout)
 
 	out := filepath.Join(t.TempDir(), "backups") + "/"
 	r = runWith(t, api.SpecJSON, "", src, "backup", "--output", out)
@@ -81,4 +92,16 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	r = runWith(t, api.SpecJSON, "", dst, "restore", "--input", bad)
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "damaged")
+}
+
+// emptyDSN returns the DSN of a database without any table, as on a first install.
+func emptyDSN(t *testing.T) string {
+	t.Helper()
+	dsn := pgtest.NewDSN(t)
+	pool, err := pgxpool.New(context.Background(), dsn)
+	require.NoError(t, err)
+	defer pool.Close()
+	_, err = pool.Exec(context.Background(), "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+	require.NoError(t, err)
+	return dsn
 }

@@ -68,7 +68,7 @@ func commands() []command {
 	return []command{
 		{"serve", "Run the HTTPS API and web UI server (the default); it also works background jobs unless --with-worker=false.", "serve [--with-worker=false] [flags]", runServe},
 		{"worker", "Run background jobs (no HTTP listener) until SIGTERM or SIGINT; needs database.dsn or the managed database of a running serve.", "worker [flags]", runWorker},
-		{"migrate", "Apply database migrations (or show them with --status).", "migrate [--status] [flags]", runMigrate},
+		{"migrate", "Apply database migrations (or show them with --status); --backup-before DIR writes a backup first.", "migrate [--status] [--backup-before DIR] [flags]", runMigrate},
 		{"create-admin", "Create an admin user; the password comes from --password or the first line of standard input.", "create-admin --username NAME --email ADDR [--password PW] [flags]", runCreateAdmin},
 		{"check-config", "Validate the configuration and print it, secrets redacted.", "check-config [flags]", runCheckConfig},
 		{"version", "Print version information.", "version", runVersion},
@@ -242,8 +242,10 @@ func (b *optionalBool) IsBoolFlag() bool { return true }
 
 func runMigrate(ctx context.Context, e env, args []string) error {
 	var status bool
+	var backupBefore string
 	cfg, log, err := setup("migrate", e, args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&status, "status", false, "show applied and pending migrations instead of applying them")
+		fs.StringVar(&backupBefore, "backup-before", "", "first write a backup (as 'openwatch backup --output') into this `directory` or file, unless the database has no schema yet; a failed backup stops the migration")
 	})
 	if err != nil {
 		return err
@@ -255,6 +257,11 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	defer db.Close(context.WithoutCancel(ctx))
 	if status {
 		return pg.MigrationStatus(ctx, db.Pool, e.stdout)
+	}
+	if backupBefore != "" {
+		if err := backupBeforeMigrate(ctx, e, cfg, db, backupBefore); err != nil {
+			return err
+		}
 	}
 	if err := pg.Migrate(ctx, db.Pool); err != nil {
 		return err

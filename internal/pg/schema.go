@@ -67,17 +67,23 @@ func CurrentSchemaVersion(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }) (SchemaVersion, error) {
 	var v SchemaVersion
-	err := q.QueryRow(ctx, `SELECT
-		CASE WHEN to_regclass('goose_db_version') IS NULL THEN 0
-		     ELSE (SELECT COALESCE(max(version_id), 0) FROM goose_db_version WHERE is_applied) END`).Scan(&v.Schema)
+	var goose, river bool
+	err := q.QueryRow(ctx, `SELECT to_regclass('goose_db_version') IS NOT NULL, to_regclass('river_migration') IS NOT NULL`).
+		Scan(&goose, &river)
 	if err != nil {
 		return v, fmt.Errorf("read schema version: %w", Translate(err))
 	}
-	err = q.QueryRow(ctx, `SELECT
-		CASE WHEN to_regclass('river_migration') IS NULL THEN 0
-		     ELSE (SELECT COALESCE(max(version), 0) FROM river_migration WHERE line = 'main') END`).Scan(&v.River)
-	if err != nil {
-		return v, fmt.Errorf("read river schema version: %w", Translate(err))
+	if goose {
+		err := q.QueryRow(ctx, `SELECT COALESCE(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v.Schema)
+		if err != nil {
+			return v, fmt.Errorf("read schema version: %w", Translate(err))
+		}
+	}
+	if river {
+		err := q.QueryRow(ctx, `SELECT COALESCE(max(version), 0) FROM river_migration WHERE line = 'main'`).Scan(&v.River)
+		if err != nil {
+			return v, fmt.Errorf("read river schema version: %w", Translate(err))
+		}
 	}
 	return v, nil
 }
