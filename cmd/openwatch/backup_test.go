@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,9 +10,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openwatch/openwatch/db"
 	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/pg/cluster"
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
 )
@@ -104,4 +109,47 @@ func emptyDSN(t *testing.T) string {
 	_, err = pool.Exec(context.Background(), "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
 	require.NoError(t, err)
 	return dsn
+}
+
+// TestRestoreMigratesAnOlderBackupForward restores a backup taken one migration behind
+// this binary into an empty external database: the schema ends current.
+func TestRestoreMigratesAnOlderBackupForward(t *testing.T) {
+	ctx := context.Background()
+	src := map[string]string{"OPENWATCH_DATABASE_DSN": pgtest.NewDSN(t), "OPENWATCH_SERVER_DATA_DIR": t.TempDir()}
+	r := runWith(t, api.SpecJSON, "", src, "create-admin", "--username", "first", "--email", "f@example.com", "--password", "first-password-1")
+	require.Equal(t, 0, r.code, r.stderr)
+	pool, err := pgxpool.New(ctx, src["OPENWATCH_DATABASE_DSN"])
+	require.NoError(t, err)
+	defer pool.Close()
+	sub, err := fs.Sub(db.Migrations, "migrations")
+	require.NoError(t, err)
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	defer sqlDB.Close()
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub, goose.WithDisableGlobalRegistry(true))
+	require.NoError(t, err)
+	_, err = provider.Down(ctx)
+	require.NoError(t, err)
+	older, err := pg.CurrentSchemaVersion(ctx, pool)
+	require.NoError(t, err)
+	known, err := pg.KnownSchemaVersion()
+	require.NoError(t, err)
+	require.Equal(t, known.Schema-1, older.Schema)
+
+	archive := filepath.Join(t.TempDir(), "older.tar")
+	r = runWith(t, api.SpecJSON, "", src, "backup", "--output", archive)
+	require.Equal(t, 0, r.code, r.stderr)
+
+	dst := map[string]string{"OPENWATCH_DATABASE_DSN": emptyDSN(t), "OPENWATCH_SERVER_DATA_DIR": t.TempDir()}
+	r = runWith(t, api.SpecJSON, "", dst, "restore", "--input", archive)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "migrated the database from "+older.String()+" to "+known.String())
+	restored, err := pgxpool.New(ctx, dst["OPENWATCH_DATABASE_DSN"])
+	require.NoError(t, err)
+	defer restored.Close()
+	now, err := pg.CurrentSchemaVersion(ctx, restored)
+	require.NoError(t, err)
+	require.Equal(t, known, now)
+	var admins int
+	require.NoError(t, restored.QueryRow(ctx, "SELECT count(*) FROM users WHERE username = 'first'").Scan(&admins))
+	require.Equal(t, 1, admins)
 }
