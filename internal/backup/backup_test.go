@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -115,7 +116,32 @@ func TestRoundTripOntoFreshDataDir(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src := newSource(t)
+	// Users are created (each with its audit event, in one transaction) while the backup
+	// runs: the dump must hold whole transactions, up to the audit head in the manifest.
+	stop, written := make(chan struct{}), make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				written <- n
+				return
+			default:
+			}
+			_, err := src.env.App.Users.Create(ctx, nil, user.CreateInput{Username: fmt.Sprintf("busy%d", n),
+				Email: fmt.Sprintf("busy%d@example.com", n), Password: "pw-busy-0123456789", Role: authz.RoleViewer})
+			if err != nil {
+				t.Error(err)
+				written <- n
+				return
+			}
+			n++
+		}
+	}()
 	res := src.backup(t, true)
+	close(stop)
+	busy := <-written
+	t.Logf("%d users were created while the backup ran", busy)
 
 	fi, err := os.Stat(res.Path)
 	require.NoError(t, err)
@@ -126,7 +152,7 @@ func TestRoundTripOntoFreshDataDir(t *testing.T) {
 	known, err := pg.KnownSchemaVersion()
 	require.NoError(t, err)
 	require.Equal(t, known, m.SchemaVersion)
-	require.Equal(t, src.auditCount, m.Database.AuditHeadSeq)
+	require.GreaterOrEqual(t, m.Database.AuditHeadSeq, src.auditCount)
 	require.NotEmpty(t, m.Database.ServerVersion)
 	require.False(t, m.Database.Managed)
 	roles := map[string]string{}
@@ -155,6 +181,16 @@ func TestRoundTripOntoFreshDataDir(t *testing.T) {
 		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), p)
 	}
 	require.NoError(t, pg.Migrate(ctx, db.Pool))
+
+	// The dump is one snapshot: it ends at the manifest's audit head, and every user
+	// created during the backup came with its audit event.
+	var maxSeq, busyUsers, busyEvents int64
+	require.NoError(t, db.Pool.QueryRow(ctx, `SELECT (SELECT max(seq) FROM audit_events),
+		(SELECT count(*) FROM users WHERE username LIKE 'busy%'),
+		(SELECT count(*) FROM audit_events WHERE action = 'user.created' AND resource_id IN
+			(SELECT id::text FROM users WHERE username LIKE 'busy%'))`).Scan(&maxSeq, &busyUsers, &busyEvents))
+	require.Equal(t, m.Database.AuditHeadSeq, maxSeq)
+	require.Equal(t, busyUsers, busyEvents)
 
 	// The server on the restored data dir.
 	env := apitest.New(t, func(d *app.Deps) { d.Pool, d.Config.Server.DataDir = db.Pool, cfg.Server.DataDir })
@@ -359,4 +395,33 @@ func mustRead(t *testing.T, path string) []byte {
 func fileSum(t *testing.T, path string) string {
 	sum := sha256.Sum256(mustRead(t, path))
 	return hex.EncodeToString(sum[:])
+}
+
+// TestBackupNamesAMissingOrOldPgDump: pg_dump must exist and be at least the server's
+// major version; the error says what to install, and nothing is left behind.
+func TestBackupNamesAMissingOrOldPgDump(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	cfg := config.Default()
+	cfg.Server.DataDir = t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Dir(cfg.SecretsKeyPath()), 0o700))
+	require.NoError(t, os.WriteFile(cfg.SecretsKeyPath(), []byte("key"), 0o600))
+	out := t.TempDir()
+
+	_, err := backup.Create(ctx, backup.CreateOptions{Pool: pool, Files: backup.KeyFiles(cfg), Output: out, BinDir: t.TempDir()})
+	require.ErrorContains(t, err, "pg_dump not found")
+
+	old := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(old, "pg_dump"), []byte("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n"), 0o755))
+	_, err = backup.Create(ctx, backup.CreateOptions{Pool: pool, Files: backup.KeyFiles(cfg), Output: out, BinDir: old})
+	require.ErrorContains(t, err, "pg_dump (PostgreSQL) 9.6.24 is older than the database server")
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	require.Empty(t, entries, "a failed backup leaves nothing behind")
+
+	// Without the secrets key a backup would be useless: it is refused.
+	require.NoError(t, os.Remove(cfg.SecretsKeyPath()))
+	_, err = backup.Create(ctx, backup.CreateOptions{Pool: pool, Files: backup.KeyFiles(cfg), Output: out})
+	require.ErrorContains(t, err, "secrets_key")
 }

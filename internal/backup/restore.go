@@ -227,9 +227,9 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreResult, error) {
 			keys[file.Role] = data
 			return err
 		}
-		// The dump streams into pg_restore; its checksum is checked again as it goes,
-		// and a mismatch after pg_restore committed cannot happen: the first pass read
-		// the same bytes.
+		// The dump streams into pg_restore and is hashed again as it goes. Only an
+		// archive changed on disk since the first pass could fail that check after
+		// pg_restore committed; the key files are then not written and the error says so.
 		cmd := exec.CommandContext(ctx, prog.path, "--no-password", "--no-owner", "--no-privileges",
 			"--single-transaction", "--exit-on-error", "--dbname="+conninfo)
 		cmd.Env = programEnv(password)
