@@ -560,3 +560,6 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// LogPath returns the cluster's server log file.
+func (c *Cluster) LogPath() string { return c.logPath() }
