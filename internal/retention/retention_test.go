@@ -84,6 +84,10 @@ func TestApplyDeletesOldRowsOfEveryKind(t *testing.T) {
 		VALUES ($1, $2, 'opened', 'high', 't', '{}', 'pending', $3)`, uuid.New(), channel, old)
 	exec(t, pool, `INSERT INTO river_job (args, kind, max_attempts, state, queue, priority, attempt, created_at, scheduled_at)
 		VALUES ('{}', 'retention_test', 1, 'available', 'default', 1, 0, $1, $1)`, old)
+	// Old evidence a host's current result (its latest scan's) uses stays, and so does the result.
+	exec(t, pool, `INSERT INTO evidence (hash, body, created_at) VALUES ('current', '{}', $1)`, old)
+	exec(t, pool, `INSERT INTO rule_states (host_id, rule_id, status, severity, evidence_hash, scan_id, first_seen_at, changed_at)
+		VALUES ($1, 'r1', 'pass', 'high', 'current', $2, $3, $3)`, host, uuid.New(), old)
 	// A host whose only check is old keeps it.
 	lonely := uuid.New()
 	exec(t, pool, `INSERT INTO hosts (id, hostname, ip_address) VALUES ($1, 'l.example.com', '127.0.0.3')`, lonely)
@@ -106,8 +110,10 @@ func TestApplyDeletesOldRowsOfEveryKind(t *testing.T) {
 	require.Equal(t, 5, count(t, pool, `SELECT count(*) FROM reports`))
 	require.Equal(t, 6, count(t, pool, `SELECT count(*) FROM notification_deliveries`))
 	require.Equal(t, 6, count(t, pool, `SELECT count(*) FROM river_job WHERE kind = 'retention_test'`))
-	require.Equal(t, 5, count(t, pool, `SELECT count(*) FROM evidence`))
-	for _, table := range []string{"feed_items", "change_jobs", "reports", "notification_deliveries", "evidence"} {
+	require.Equal(t, 6, count(t, pool, `SELECT count(*) FROM evidence`))
+	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM evidence WHERE hash = 'current'`))
+	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM rule_states`))
+	for _, table := range []string{"feed_items", "change_jobs", "reports", "notification_deliveries"} {
 		require.Zero(t, count(t, pool, `SELECT count(*) FROM `+table+` WHERE created_at < now() - interval '300 days'`+
 			map[bool]string{true: ` AND status <> 'running' AND status <> 'pending'`}[table == "change_jobs" || table == "notification_deliveries"]), table)
 	}
