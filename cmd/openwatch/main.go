@@ -78,6 +78,7 @@ func commands() []command {
 		{"feeds", "Import an offline OSV advisory feed (a directory of OSV JSON records, a zip of them or one JSON file) straight into the database and match exposure again, like the API upload; audited as the system.", "feeds import PATH [--source NAME] [flags]", runFeeds},
 		{"backup", "Write a backup archive (0600): a consistent pg_dump of the database plus the key files (secrets key, token signing key, TLS, license) and a manifest with SHA-256 checksums. Works while serve runs.", "backup [--output DIR|FILE] [--gzip] [flags]", runBackup},
 		{"restore", "Restore a backup archive after checking every checksum: the database (pg_restore, then migrations forward) and the key files, into the configured database or a fresh data dir's managed cluster.", "restore --input ARCHIVE [--data-dir DIR] [--force] [--verify-only] [flags]", runRestore},
+		{"sysdump", "Write a support bundle (configuration with secrets redacted, version, migration status, database statistics, queue state, the managed database's log) straight from the database; audited as the system.", "sysdump [--output FILE|-] [flags]", runSysdump},
 		{"dev", "Developer tools: 'dev seed --hosts N' fills the database with N realistic hosts (COPY; not audited), all at loopback addresses on a closed port; run serve with OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8 to keep every probe on this machine.", "dev seed --hosts N [--groups G] [flags]", runDev},
 	}
 }
@@ -193,8 +194,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 	// on exit) instead of paying a system call per line.
 	out := logging.NewBufferedWriter(e.stderr, 100*time.Millisecond)
 	defer out.Close()
+	// The last log lines are kept in memory for the support bundle.
+	ring := logging.NewRing(logging.DefaultRingSize)
 	var withWorker optionalBool
-	cfg, log, err := setup("serve", env{getenv: e.getenv, environ: e.environ, stdin: e.stdin, stdout: e.stdout, stderr: out, spec: e.spec}, args, func(fs *flag.FlagSet) {
+	cfg, log, err := setup("serve", env{getenv: e.getenv, environ: e.environ, stdin: e.stdin, stdout: e.stdout, stderr: ring.Tee(out), spec: e.spec}, args, func(fs *flag.FlagSet) {
 		fs.Var(&withWorker, "with-worker", "also work background jobs in this process (default true; same as --worker-with-worker)")
 	})
 	if err != nil {
@@ -204,7 +207,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		cfg.Worker.WithWorker = withWorker.value
 	}
 	assets, built := web.Assets()
-	return app.Serve(ctx, cfg, app.ServeOptions{Logger: log, Spec: e.spec, Assets: assets, AssetsBuilt: built, Stdout: e.stdout})
+	return app.Serve(ctx, cfg, app.ServeOptions{Logger: log, Spec: e.spec, Assets: assets, AssetsBuilt: built, Stdout: e.stdout, Logs: ring})
 }
 
 func runWorker(ctx context.Context, e env, args []string) error {

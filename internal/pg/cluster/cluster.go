@@ -574,3 +574,5 @@ func Programs(binDir string) (dir string, major int, err error) {
 	}
 	return bins.Dir, bins.Major, nil
 }
+// LogPath returns the cluster's server log file.
+func (c *Cluster) LogPath() string { return c.logPath() }
