@@ -96,7 +96,7 @@ func runRestore(ctx context.Context, e env, args []string) error {
 	defer db.Close(context.WithoutCancel(ctx))
 	res, err := backup.Restore(ctx, backup.RestoreOptions{Archive: input, Pool: db.Pool, Managed: cfg.ManagedDatabase(),
 		BinDir: binDir, Files: backup.KeyFiles(cfg), Force: force, Known: known})
-	if errors.Is(err, backup.ErrNotEmpty) {
+	if errors.Is(err, backup.ErrNotEmpty) || errors.Is(err, backup.ErrInUse) {
 		return fmt.Errorf("%w; nothing was changed", err)
 	}
 	if err != nil {

@@ -375,6 +375,16 @@ func TestRestoreRefusals(t *testing.T) {
 		require.ErrorIs(t, err, backup.ErrNotEmpty)
 		require.Zero(t, tableCount(t, empty))
 
+		// Not while another process (a serve or worker still running) uses the database.
+		other2, err := pgxpool.New(ctx, pool.Config().ConnString())
+		require.NoError(t, err)
+		require.NoError(t, other2.Ping(ctx))
+		_, err = backup.Restore(ctx, backup.RestoreOptions{Archive: res.Path, Pool: pool, Files: files, Known: known, Force: true})
+		require.ErrorIs(t, err, backup.ErrInUse)
+		require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM users").Scan(&users))
+		require.Zero(t, users)
+		other2.Close()
+
 		// --force replaces the database's content.
 		_, err = backup.Restore(ctx, backup.RestoreOptions{Archive: res.Path, Pool: pool, Files: files, Known: known, Force: true})
 		require.NoError(t, err)

@@ -170,6 +170,10 @@ type RestoreResult struct {
 // the restore is not forced.
 var ErrNotEmpty = errors.New("restore target not empty")
 
+// ErrInUse is returned when other sessions (a running serve or worker) use the target
+// database: a restore is done with every OpenWatch process stopped.
+var ErrInUse = errors.New("restore target in use")
+
 // Restore verifies the archive completely (Verify), refuses a non-empty target unless
 // forced, restores the dump with pg_restore in one transaction and writes the key files
 // (mode 0600) where the configuration keeps them. The caller migrates the schema forward
@@ -270,6 +274,17 @@ func prepareDatabase(ctx context.Context, pool *pgxpool.Pool, force bool) error 
 		AND n.nspname NOT LIKE 'pg\_temp\_%'`).Scan(&relations)
 	if err != nil {
 		return fmt.Errorf("inspect target database: %w", pg.Translate(err))
+	}
+	// Another process using the database (a serve or worker still running) would see its
+	// tables vanish under it: every session but this pool's must be gone.
+	var sessions int
+	err = pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND backend_type = 'client backend'`).Scan(&sessions)
+	if err != nil {
+		return fmt.Errorf("inspect target database: %w", pg.Translate(err))
+	}
+	if others := sessions - int(pool.Stat().TotalConns()); others > 0 {
+		return fmt.Errorf("%w: %d other sessions are connected to the target database; stop every serve and worker using it first", ErrInUse, others)
 	}
 	if relations == 0 {
 		return nil
