@@ -1,7 +1,7 @@
 package main
 
 import (
-		"crypto/ed25519"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/csv"
@@ -23,8 +23,8 @@ import (
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/app"
-	"github.com/openwatch/openwatch/internal/license"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/license"
 	"github.com/openwatch/openwatch/internal/sshx/sshtest"
 )
 
