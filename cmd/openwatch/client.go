@@ -246,7 +246,7 @@ func explain(err error) error {
 	var ua x509.UnknownAuthorityError
 	if errors.As(err, &ua) && ua.Cert != nil {
 		sum := sha256.Sum256(ua.Cert.Raw)
-		return fmt.Errorf("%w\nthe server's certificate (SHA-256 %X) is not signed by a trusted CA: pass --cacert with the CA that signed it (the server's data directory holds it as tls/ca.pem); it is never trusted on first use", err, sum)
+		return fmt.Errorf("%w\nthe server's certificate (SHA-256 %X) is not signed by a trusted CA: pass --cacert with the CA that signed it (a server with a generated certificate keeps it as <data_dir>/tls/ca.crt); it is never trusted on first use", err, sum)
 	}
 	if openwatch.StatusOf(err) == 401 {
 		return fmt.Errorf("%w\nsign in again with 'openwatch login'", err)
@@ -337,11 +337,20 @@ func readLine(in *bufio.Reader) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// progressBar draws a one-line progress bar on w (redrawn with a carriage return).
+// progressBar draws a one-line progress bar on w: redrawn in place with a carriage
+// return on a terminal; elsewhere (a log, a pipe) one line per status change or 10 %.
 type progressBar struct {
-	w     io.Writer
-	label string
-	last  string
+	w       io.Writer
+	label   string
+	last    string
+	lastPct int
+	status  string
+	tty     bool
+}
+
+func newProgressBar(e env, label string) *progressBar {
+	f, ok := e.stderr.(*os.File)
+	return &progressBar{w: e.stderr, label: label, lastPct: -100, tty: ok && term.IsTerminal(int(f.Fd()))}
 }
 
 func (p *progressBar) set(status string, done, total int) {
@@ -357,12 +366,17 @@ func (p *progressBar) set(status string, done, total int) {
 	if line == p.last {
 		return
 	}
+	if p.tty {
+		fmt.Fprintf(p.w, "\r%s", line)
+	} else if status != p.status || pct >= p.lastPct+10 || (pct == 100 && p.lastPct != 100) {
+		fmt.Fprintln(p.w, line)
+		p.lastPct, p.status = pct, status
+	}
 	p.last = line
-	fmt.Fprintf(p.w, "\r%s", line)
 }
 
 func (p *progressBar) done() {
-	if p.last != "" {
+	if p.tty && p.last != "" {
 		fmt.Fprintln(p.w)
 	}
 }

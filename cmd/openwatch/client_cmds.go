@@ -393,7 +393,7 @@ func runScan(ctx context.Context, e env, args []string) error {
 			wctx, cancel = context.WithTimeout(ctx, *timeout)
 			defer cancel()
 		}
-		bar := &progressBar{w: e.stderr, label: "scan " + h.Host.Hostname}
+		bar := newProgressBar(e, "scan "+h.Host.Hostname)
 		o := openwatch.WaitOptions{PollInterval: *poll}
 		if !*noProgress {
 			o.OnProgress = func(p openwatch.Progress) { bar.set(p.Status, p.Done, p.Total) }
@@ -658,7 +658,7 @@ func runReport(ctx context.Context, e env, args []string) error {
 		wctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	bar := &progressBar{w: e.stderr, label: "report " + string(r.Kind)}
+	bar := newProgressBar(e, "report "+string(r.Kind))
 	r, err = cl.WaitReport(wctx, r.Id, openwatch.WaitOptions{PollInterval: *poll, OnProgress: func(p openwatch.Progress) { bar.set(p.Status, p.Done, p.Total) }})
 	bar.done()
 	if err != nil {

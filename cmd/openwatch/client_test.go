@@ -59,6 +59,7 @@ func TestClientCommands(t *testing.T) {
 	r = ow("ops\n"+pw+"\n", "login", "--url", srv.URL)
 	require.Equal(t, exitError, r.code)
 	require.Contains(t, r.stderr, "never trusted on first use")
+	t.Logf("$ openwatch login --url %s\n%s", srv.URL, r.stderr)
 	require.Contains(t, r.stderr, "--cacert")
 	require.NoFileExists(t, savedFile)
 
@@ -71,6 +72,7 @@ func TestClientCommands(t *testing.T) {
 	r = ow("ops\n"+pw+"\n", "login", "--url", srv.URL, "--cacert", caFile)
 	require.Equal(t, exitOK, r.code, "%s", r.stderr)
 	require.Contains(t, r.stdout, "Signed in to "+srv.URL+" as ops")
+	t.Logf("$ openwatch login --url %s --cacert ca.pem\n%s", srv.URL, r.stdout)
 	fi, err := os.Stat(savedFile)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
