@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,10 +152,10 @@ func TestClientRetriesAndRefresh(t *testing.T) {
 	first := c.Tokens()
 
 	// The first GET /auth/me with the first access token is refused as expired.
-	refused := 0
+	var refused atomic.Int32
 	s.setHook(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path == "/api/v1/auth/me" && r.Header.Get("Authorization") == "Bearer "+first.AccessToken && refused == 0 {
-			refused++
+		if r.URL.Path == "/api/v1/auth/me" && r.Header.Get("Authorization") == "Bearer "+first.AccessToken && refused.Load() == 0 {
+			refused.Add(1)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			_, _ = w.Write([]byte(`{"error":{"code":"auth.invalid_token","human_message":"expired","correlation_id":"x","fault":"client","retryable":false}}`))
@@ -166,7 +167,7 @@ func TestClientRetriesAndRefresh(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), "%s", res.Body)
 	require.Len(t, pairs, 2, "the refreshed pair is handed to the callback")
-	require.Equal(t, 1, refused)
+	require.EqualValues(t, 1, refused.Load())
 	require.NotEqual(t, first.RefreshToken, c.Tokens().RefreshToken)
 
 	// Every POST /hosts attempt with a key is answered 503 twice, then passed on.
@@ -198,14 +199,16 @@ func TestClientRetriesAndRefresh(t *testing.T) {
 	h, err := c.AddHost(ctx, client.HostCreateRequest{Hostname: "retried", IpAddress: "127.0.0.9"})
 	require.NoError(t, err)
 	require.Equal(t, "retried", h.Hostname)
+	all, err := openwatch.Collect(c.Hosts(ctx, nil))
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+	mu.Lock()
 	require.Len(t, keys, 3)
 	require.NotEmpty(t, keys[0])
 	require.Equal(t, keys[0], keys[1])
 	require.Equal(t, keys[0], keys[2])
-	all, err := openwatch.Collect(c.Hosts(ctx, nil))
-	require.NoError(t, err)
-	require.Len(t, all, 1)
 	require.Equal(t, 2, gets)
+	mu.Unlock()
 
 	// A POST without a key is not retried: its 503 is the answer.
 	res2, err := c.StartHostScanWithResponse(ctx, h.Id, nil, client.ScanRequest{})
@@ -221,17 +224,23 @@ func TestClientRetriesAndRefresh(t *testing.T) {
 		}
 		return false
 	})
-	posts = 0
+	countPosts := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := posts
+		posts = 0
+		return n
+	}
+	countPosts()
 	res2, err = c.StartHostScanWithResponse(ctx, h.Id, nil, client.ScanRequest{})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusServiceUnavailable, res2.StatusCode())
-	require.Equal(t, 1, posts)
+	require.Equal(t, 1, countPosts())
 	// With IdempotencyKey() it is retried (up to the limit, then the last answer).
-	posts = 0
 	res2, err = c.StartHostScanWithResponse(ctx, h.Id, nil, client.ScanRequest{}, openwatch.IdempotencyKey())
 	require.NoError(t, err)
 	require.Equal(t, http.StatusServiceUnavailable, res2.StatusCode())
-	require.Equal(t, 4, posts, "one attempt and three retries")
+	require.Equal(t, 4, countPosts(), "one attempt and three retries")
 	require.Error(t, openwatch.Check(res2.HTTPResponse, res2.Body))
 }
 

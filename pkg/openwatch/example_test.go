@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/openwatch/openwatch/gen/client"
@@ -16,7 +17,7 @@ import (
 // exampleServer stands in for an OpenWatch server in the examples: three hosts listed two
 // at a time, a host list that is busy once (503 with Retry-After), and 404 for the rest.
 func exampleServer() *httptest.Server {
-	busy := true
+	var served atomic.Int32
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
@@ -25,8 +26,7 @@ func exampleServer() *httptest.Server {
 		case r.URL.Path == "/api/v1/hosts" && r.Header.Get("Authorization") != "Bearer a1":
 			w.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprint(w, `{"error":{"code":"auth.required","human_message":"Sign in first.","correlation_id":"c1","fault":"client","retryable":false}}`)
-		case r.URL.Path == "/api/v1/hosts" && busy:
-			busy = false
+		case r.URL.Path == "/api/v1/hosts" && served.Add(1) == 1:
 			w.Header().Set("Retry-After", "0")
 			w.WriteHeader(http.StatusServiceUnavailable)
 		case r.URL.Path == "/api/v1/hosts" && r.URL.Query().Get("cursor") == "":

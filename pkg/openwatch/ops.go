@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"strings"
 	"time"
@@ -113,53 +114,70 @@ func (c *Client) WaitScan(ctx context.Context, id uuid.UUID, o WaitOptions) (*cl
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	changed := make(chan struct{}, 1)
+	progress := make(chan Progress, 16)
 	if !o.NoEvents {
 		if seq, err := c.Events(ctx, "scans"); err == nil {
-			go func() {
-				for ev, err := range seq {
-					if err != nil {
-						return
-					}
-					var d struct {
-						ScanID       string `json:"scan_id"`
-						Status       string `json:"status"`
-						RecordsDone  int    `json:"records_done"`
-						RecordsTotal int    `json:"records_total"`
-					}
-					if json.Unmarshal(ev.Data, &d) != nil || d.ScanID != id.String() {
-						if ev.Type == "reset" {
-							notify(changed)
-						}
-						continue
-					}
-					if o.OnProgress != nil && ev.Type != "scan.finished" {
-						o.OnProgress(Progress{Status: d.Status, Done: d.RecordsDone, Total: d.RecordsTotal})
-					}
-					if ev.Type == "scan.finished" {
-						notify(changed)
-					}
-				}
-			}()
+			go followScan(seq, id, progress, changed)
 		}
 	}
 	tick := time.NewTicker(o.interval())
 	defer tick.Stop()
+	read := true
 	for {
-		s, err := c.GetScanState(ctx, id)
-		if err != nil {
-			return nil, err
+		if read {
+			s, err := c.GetScanState(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if o.OnProgress != nil {
+				o.OnProgress(Progress{Status: string(s.Status), Done: s.Progress.RecordsDone, Total: s.Progress.RecordsTotal})
+			}
+			if ScanEnded(s.Status) {
+				return s, nil
+			}
 		}
-		if o.OnProgress != nil {
-			o.OnProgress(Progress{Status: string(s.Status), Done: s.Progress.RecordsDone, Total: s.Progress.RecordsTotal})
-		}
-		if ScanEnded(s.Status) {
-			return s, nil
-		}
+		read = true
+		// OnProgress is only ever called from this goroutine.
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case p := <-progress:
+			if o.OnProgress != nil {
+				o.OnProgress(p)
+			}
+			read = false
 		case <-changed:
 		case <-tick.C:
+		}
+	}
+}
+
+// followScan passes the scan's progress events on, and says when it finished (or when the
+// stream was reset, so events may have been missed).
+func followScan(seq iter.Seq2[Event, error], id uuid.UUID, progress chan<- Progress, changed chan struct{}) {
+	for ev, err := range seq {
+		if err != nil {
+			return
+		}
+		var d struct {
+			ScanID       string `json:"scan_id"`
+			Status       string `json:"status"`
+			RecordsDone  int    `json:"records_done"`
+			RecordsTotal int    `json:"records_total"`
+		}
+		if json.Unmarshal(ev.Data, &d) != nil || d.ScanID != id.String() {
+			if ev.Type == "reset" {
+				notify(changed)
+			}
+			continue
+		}
+		if ev.Type == "scan.finished" {
+			notify(changed)
+			continue
+		}
+		select {
+		case progress <- Progress{Status: d.Status, Done: d.RecordsDone, Total: d.RecordsTotal}:
+		default: // the reader is behind: it reads the scan itself soon
 		}
 	}
 }
