@@ -151,9 +151,13 @@ func runLogout(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(e.stdout, "Not signed in.")
 		return nil
 	}
-	var cn conn
-	cn.url = saved.URL
-	cl, err := cn.client(e, true)
+	// Only the saved sign-in is ended, whatever token the environment holds.
+	opts := []openwatch.Option{openwatch.WithUserAgent("openwatch-cli"),
+		openwatch.WithTokens(openwatch.Tokens{AccessToken: saved.AccessToken, RefreshToken: saved.RefreshToken}, nil)}
+	if saved.CAPEM != "" {
+		opts = append(opts, openwatch.WithCACert([]byte(saved.CAPEM)))
+	}
+	cl, err := openwatch.New(saved.URL, opts...)
 	if err != nil {
 		return err
 	}

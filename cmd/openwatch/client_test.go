@@ -228,8 +228,10 @@ func TestClientCommands(t *testing.T) {
 	require.NotEqual(t, before.RefreshToken, after.RefreshToken, "the rotated refresh token is saved")
 	require.NotEqual(t, "not-a-valid-token", after.AccessToken)
 
-	// logout ends the session and removes the file; the old tokens stop working.
-	r = ow("", "logout")
+	// logout ends the saved session (not the one of a token in the environment, which
+	// keeps working below) and removes the file; the old tokens stop working.
+	withToken := map[string]string{"XDG_CONFIG_HOME": vars["XDG_CONFIG_HOME"], "OPENWATCH_TOKEN": admin.AccessToken}
+	r = runWith(t, nil, "", withToken, "logout")
 	require.Equal(t, exitOK, r.code, "%s", r.stderr)
 	require.NoFileExists(t, savedFile)
 	res = env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: after.AccessToken})
