@@ -14,10 +14,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
@@ -319,4 +321,49 @@ func TestCompletion(t *testing.T) {
 	r = runWith(t, nil, "", nil, "scan", "--help")
 	require.Equal(t, 0, r.code)
 	require.Contains(t, r.stderr, "Exit codes: 0 success")
+}
+
+// TestLoginAsksForTheOneTimeCode: an account with MFA is asked for its code (read from
+// standard input after the password here); a wrong or missing code exits 3.
+func TestLoginAsksForTheOneTimeCode(t *testing.T) {
+	t.Parallel()
+	var now atomic.Pointer[time.Time]
+	start := time.Now()
+	now.Store(&start)
+	env := apitest.New(t, func(d *app.Deps) { d.NowFunc = func() time.Time { return *now.Load() } })
+	pw := env.CreateUser("mia", authz.RoleViewer)
+	s := env.Login("mia", pw)
+	res := env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/mfa:enroll", Token: s.AccessToken})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	var enrol api.AuthMFAEnrollResponse
+	res.Decode(t, &enrol)
+	code, err := totp.GenerateCode(enrol.Secret, start)
+	require.NoError(t, err)
+	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/mfa:verify", Token: s.AccessToken, JSON: map[string]string{"otp": code}})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+
+	srv := httptest.NewTLSServer(env.App.Handler())
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+	vars := map[string]string{"OPENWATCH_CONFIG_DIR": filepath.Join(dir, "ow")}
+
+	r := runWith(t, nil, "mia\n"+pw+"\n", vars, "login", "--url", srv.URL, "--cacert", caFile)
+	require.Equal(t, exitAuth, r.code, "no code on standard input: %s", r.stderr)
+	require.Contains(t, r.stderr, "one-time code")
+	r = runWith(t, nil, "mia\n"+pw+"\n000000\n", vars, "login", "--url", srv.URL, "--cacert", caFile)
+	require.Equal(t, exitAuth, r.code, "%s", r.stderr)
+	require.NoFileExists(t, filepath.Join(dir, "ow", "login.json"))
+
+	later := start.Add(30 * time.Second)
+	now.Store(&later)
+	next, err := totp.GenerateCode(enrol.Secret, later)
+	require.NoError(t, err)
+	r = runWith(t, nil, "mia\n"+pw+"\n"+next+"\n", vars, "login", "--url", srv.URL, "--cacert", caFile)
+	require.Equal(t, exitOK, r.code, "%s", r.stderr)
+	require.FileExists(t, filepath.Join(dir, "ow", "login.json"))
+	r = runWith(t, nil, "", vars, "hosts", "list", "-o", "json")
+	require.Equal(t, exitOK, r.code, "%s", r.stderr)
+	require.Equal(t, "[]\n", r.stdout)
 }
