@@ -317,6 +317,9 @@ func TestCompletion(t *testing.T) {
 	require.Equal(t, exitUsage, r.code)
 	r = runWith(t, nil, "", nil, "completion")
 	require.Equal(t, exitUsage, r.code)
+	r = runWith(t, nil, "", nil, "help")
+	require.Equal(t, 0, r.code)
+	require.Contains(t, r.stdout, "3 authentication needed or permission denied")
 	// --help of a client command lists the exit codes.
 	r = runWith(t, nil, "", nil, "scan", "--help")
 	require.Equal(t, 0, r.code)

@@ -133,6 +133,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'openwatch <command> --help' for the flags of a command.")
+	fmt.Fprintf(w, "\nThe client commands (login to completion) share these exit codes.\n%s\n", exitCodesHelp)
 }
 
 // flags returns a flag set with --config and one flag per configuration key, and a
