@@ -80,6 +80,15 @@ func commands() []command {
 		{"restore", "Restore a backup archive after checking every checksum: the database (pg_restore, then migrations forward) and the key files, into the configured database or a fresh data dir's managed cluster.", "restore --input ARCHIVE [--data-dir DIR] [--force] [--verify-only] [flags]", runRestore},
 		{"sysdump", "Write a support bundle (configuration with secrets redacted, version, migration status, database statistics, queue state, the managed database's log) straight from the database; audited as the system.", "sysdump [--output FILE|-] [flags]", runSysdump},
 		{"dev", "Developer tools: 'dev seed --hosts N' fills the database with N realistic hosts (COPY; not audited), all at loopback addresses on a closed port; run serve with OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8 to keep every probe on this machine.", "dev seed --hosts N [--groups G] [flags]", runDev},
+		// Client commands: call a running server (see docs/cli.md).
+		{"login", "Sign in to a server and save the sign-in (mode 0600) in the user's configuration directory; the password is asked without echo, or read from standard input.", "login --url URL [--cacert FILE] [--username NAME] [--otp CODE]", runLogin},
+		{"logout", "End the saved sign-in's session on the server and remove it.", "logout", runLogout},
+		{"hosts", "List, add and show hosts.", "hosts list|add|show [flags]", runHosts},
+		{"scan", "Scan a host (by name or id); with --wait, show its live progress and exit by its result.", "scan HOST [--wait] [--framework ID] [--rule ID]... [--fail-on-findings] [--output table|json|yaml]", runScan},
+		{"alerts", "List alerts, newest first, with filters.", "alerts [--state S] [--severity S] [--host HOST] [--since T] [--limit N] [--output table|json|yaml]", runAlerts},
+		{"audit", "Export the audit log as JSON or CSV to a file or standard output.", "audit export [--format json|csv] [--since T] [--until T] [--out FILE]", runAudit},
+		{"report", "Generate a report; with --wait, wait for it and download its export.", "report generate --kind KIND [--scope fleet|group:ID|host:HOST] [--framework ID] [--wait [--format F] [--out FILE]]", runReport},
+		{"completion", "Print the shell completion script for bash, zsh or fish.", "completion bash|zsh|fish", runCompletion},
 	}
 }
 
@@ -110,7 +119,7 @@ func run(ctx context.Context, args []string, e env) int {
 			return 2
 		default:
 			fmt.Fprintf(e.stderr, "openwatch %s: %v\n", name, err)
-			return 1
+			return exitCode(err)
 		}
 	}
 	fmt.Fprintf(e.stderr, "openwatch: unknown command %q\n\n", name)
@@ -127,6 +136,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'openwatch <command> --help' for the flags of a command.")
+	fmt.Fprintf(w, "\nThe client commands (login to completion) share these exit codes.\n%s\n", exitCodesHelp)
 }
 
 // flags returns a flag set with --config and one flag per configuration key, and a
