@@ -208,8 +208,20 @@ func TestScaleOut(t *testing.T) {
 		haltCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		require.NoError(t, srv.Halt(haltCtx))
-		// Keep the database down until both serves have failed a request for it.
+		// Keep the database down until both serves have failed a request for it and every
+		// process has lost its notification connection (the serves' event listeners and the
+		// worker's River notifier), so each one has something to recover from.
 		load.waitFailedOnEach(t, len(serves))
+		for _, s := range serves {
+			waitFor(t, s.String()+" notices the outage", func() bool {
+				_, ok := s.FindLog("notification listener disconnected; retrying")
+				return ok
+			})
+		}
+		waitFor(t, survivor.String()+" notices the outage", func() bool {
+			_, ok := survivor.FindLog("notifier.Notifier: Error running listener (will attempt reconnect after backoff)")
+			return ok
+		})
 		require.NoError(t, srv.Resume(haltCtx))
 		// The test's own pool is not under test: it drops the connections the restart broke.
 		pool.Reset()
