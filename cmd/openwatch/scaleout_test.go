@@ -104,6 +104,21 @@ func TestScaleOut(t *testing.T) {
 		var n int
 		require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM hosts WHERE hostname LIKE 'idempotent%'").Scan(&n))
 		require.Equal(t, 1, n, "one host for one idempotency key")
+
+		// Signing out on one serve ends the session on the other too (its session cache
+		// is invalidated through NOTIFY, so the refusal follows within moments).
+		other := c2.mustDo(http.MethodPost, "auth/login", "", map[string]string{"username": "admin", "password": password}, http.StatusOK)
+		o1, o2 := newScaleClient(t, s1, other["access_token"].(string)), newScaleClient(t, s2, other["access_token"].(string))
+		o1.mustDo(http.MethodGet, "auth/me", "", nil, http.StatusOK)
+		status, _, err := o2.do(http.MethodPost, "auth/logout", "", nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusNoContent, status)
+		waitFor(t, "the signed-out token refused by the other serve", func() bool {
+			status, _, err := o1.do(http.MethodGet, "auth/me", "", nil)
+			require.NoError(t, err)
+			return status == http.StatusUnauthorized
+		})
+		c1.mustDo(http.MethodGet, "auth/me", "", nil, http.StatusOK)
 	})
 
 	// Live events reach both serves: a discovery scan asked of one serve runs on a
