@@ -1623,6 +1623,42 @@ func (e ResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for RetentionRunStatus.
+const (
+	RetentionRunStatusCompleted RetentionRunStatus = "completed"
+	RetentionRunStatusFailed    RetentionRunStatus = "failed"
+	RetentionRunStatusRunning   RetentionRunStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the RetentionRunStatus enum.
+func (e RetentionRunStatus) Valid() bool {
+	switch e {
+	case RetentionRunStatusCompleted:
+		return true
+	case RetentionRunStatusFailed:
+		return true
+	case RetentionRunStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetentionSettingsAuditRetention.
+const (
+	NeverDeleted RetentionSettingsAuditRetention = "never_deleted"
+)
+
+// Valid indicates whether the value is a known member of the RetentionSettingsAuditRetention enum.
+func (e RetentionSettingsAuditRetention) Valid() bool {
+	switch e {
+	case NeverDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RuleCategory.
 const (
 	RuleCategoryAccessControl RuleCategory = "access-control"
@@ -4904,6 +4940,82 @@ type ResultCounts struct {
 // score is pass / (pass + fail): excepted is neither pass nor fail.
 type ResultStatus string
 
+// RetentionKind defines model for RetentionKind.
+type RetentionKind struct {
+	Days        int    `json:"days"`
+	DefaultDays int    `json:"default_days"`
+	Description string `json:"description"`
+
+	// Id The kind, as named in the runs' `deleted` counts (the policy field is `<id>_days`).
+	Id          string `json:"id"`
+	MinimumDays int    `json:"minimum_days"`
+}
+
+// RetentionPolicy defines model for RetentionPolicy.
+type RetentionPolicy struct {
+	// ChangeJobsDays Finished patch and remediation jobs, with their hosts and steps.
+	ChangeJobsDays int `json:"change_jobs_days"`
+
+	// EventsDays Activity feed items and host intelligence events.
+	EventsDays int `json:"events_days"`
+
+	// JobsDays Finished background jobs (completed, discarded, cancelled).
+	JobsDays int `json:"jobs_days"`
+
+	// MonitoringDays Liveness and connectivity history (each host keeps its newest check).
+	MonitoringDays int `json:"monitoring_days"`
+
+	// NotificationDeliveriesDays Finished notification deliveries.
+	NotificationDeliveriesDays int `json:"notification_deliveries_days"`
+
+	// ReportsDays Generated reports (their signed files).
+	ReportsDays int `json:"reports_days"`
+
+	// ScanEvidenceDays Evidence of old scan results; the results stay, and the evidence of every host's current results is never deleted.
+	ScanEvidenceDays int       `json:"scan_evidence_days"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	UpdatedBy        string    `json:"updated_by"`
+}
+
+// RetentionPolicyUpdate defines model for RetentionPolicyUpdate.
+type RetentionPolicyUpdate struct {
+	ChangeJobsDays             int `json:"change_jobs_days"`
+	EventsDays                 int `json:"events_days"`
+	JobsDays                   int `json:"jobs_days"`
+	MonitoringDays             int `json:"monitoring_days"`
+	NotificationDeliveriesDays int `json:"notification_deliveries_days"`
+	ReportsDays                int `json:"reports_days"`
+	ScanEvidenceDays           int `json:"scan_evidence_days"`
+}
+
+// RetentionRun defines model for RetentionRun.
+type RetentionRun struct {
+	// Deleted Rows deleted per kind.
+	Deleted    map[string]int64   `json:"deleted"`
+	Error      *string            `json:"error,omitempty"`
+	FinishedAt *time.Time         `json:"finished_at,omitempty"`
+	Id         openapi_types.UUID `json:"id"`
+	StartedAt  time.Time          `json:"started_at"`
+	Status     RetentionRunStatus `json:"status"`
+}
+
+// RetentionRunStatus defines model for RetentionRun.Status.
+type RetentionRunStatus string
+
+// RetentionSettings defines model for RetentionSettings.
+type RetentionSettings struct {
+	// AuditRetention The audit trail and its chain checks are never deleted.
+	AuditRetention RetentionSettingsAuditRetention `json:"audit_retention"`
+	Kinds          []RetentionKind                 `json:"kinds"`
+	Policy         RetentionPolicy                 `json:"policy"`
+
+	// Runs The last runs of the retention job, newest first.
+	Runs []RetentionRun `json:"runs"`
+}
+
+// RetentionSettingsAuditRetention The audit trail and its chain checks are never deleted.
+type RetentionSettingsAuditRetention string
+
 // RoleAssignmentRequest defines model for RoleAssignmentRequest.
 type RoleAssignmentRequest struct {
 	RoleId string `json:"role_id"`
@@ -6636,6 +6748,9 @@ type InstallLicenseJSONRequestBody = LicenseVerifyRequest
 // VerifyLicenseJSONRequestBody defines body for VerifyLicense for application/json ContentType.
 type VerifyLicenseJSONRequestBody = LicenseVerifyRequest
 
+// UpdateRetentionPolicyJSONRequestBody defines body for UpdateRetentionPolicy for application/json ContentType.
+type UpdateRetentionPolicyJSONRequestBody = RetentionPolicyUpdate
+
 // AcknowledgeAlertJSONRequestBody defines body for AcknowledgeAlert for application/json ContentType.
 type AcknowledgeAlertJSONRequestBody = AlertActionRequest
 
@@ -6917,6 +7032,12 @@ type ServerInterface interface {
 	// VerifyLicense Dry-run a license JWT without installing it.
 	// (POST /admin/license:verify)
 	VerifyLicense(ctx echo.Context) error
+	// GetRetentionPolicy The retention policy of each kind of stored data and the last runs of the retention job.
+	// (GET /admin/retention)
+	GetRetentionPolicy(ctx echo.Context) error
+	// UpdateRetentionPolicy Change how long each kind of data is kept.
+	// (PUT /admin/retention)
+	UpdateRetentionPolicy(ctx echo.Context) error
 	// ListAlerts List alerts, newest first.
 	// (GET /alerts)
 	ListAlerts(ctx echo.Context, params ListAlertsParams) error
@@ -7502,6 +7623,9 @@ type ServerInterface interface {
 	// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
 	// (POST /sso/providers:discover)
 	DiscoverSSOProvider(ctx echo.Context) error
+	// CreateSysdump Download a support bundle (sysdump).
+	// (POST /support/sysdump)
+	CreateSysdump(ctx echo.Context) error
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx echo.Context) error
@@ -7830,6 +7954,24 @@ func (w *ServerInterfaceWrapper) VerifyLicense(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.VerifyLicense(ctx)
+	return err
+}
+
+// GetRetentionPolicy converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRetentionPolicy(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRetentionPolicy(ctx)
+	return err
+}
+
+// UpdateRetentionPolicy converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateRetentionPolicy(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateRetentionPolicy(ctx)
 	return err
 }
 
@@ -12160,6 +12302,15 @@ func (w *ServerInterfaceWrapper) DiscoverSSOProvider(ctx echo.Context) error {
 	return err
 }
 
+// CreateSysdump converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSysdump(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSysdump(ctx)
+	return err
+}
+
 // GetAlertsConfig converts echo context to params.
 func (w *ServerInterfaceWrapper) GetAlertsConfig(ctx echo.Context) error {
 	var err error
@@ -12887,6 +13038,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/admin/enrollments/:id\\:deny", wrapper.DenyEnrollment, options.OperationMiddlewares["denyEnrollment"]...)
 	router.PUT(options.BaseURL+"/admin/license", wrapper.InstallLicense, options.OperationMiddlewares["installLicense"]...)
 	router.POST(options.BaseURL+"/admin/license\\:verify", wrapper.VerifyLicense, options.OperationMiddlewares["verifyLicense"]...)
+	router.GET(options.BaseURL+"/admin/retention", wrapper.GetRetentionPolicy, options.OperationMiddlewares["getRetentionPolicy"]...)
+	router.PUT(options.BaseURL+"/admin/retention", wrapper.UpdateRetentionPolicy, options.OperationMiddlewares["updateRetentionPolicy"]...)
 	router.GET(options.BaseURL+"/alerts", wrapper.ListAlerts, options.OperationMiddlewares["listAlerts"]...)
 	router.GET(options.BaseURL+"/alerts/:id", wrapper.GetAlert, options.OperationMiddlewares["getAlert"]...)
 	router.GET(options.BaseURL+"/alerts/:id/history", wrapper.GetAlertHistory, options.OperationMiddlewares["getAlertHistory"]...)
@@ -13082,6 +13235,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/sso/providers/:id", wrapper.UpdateSSOProvider, options.OperationMiddlewares["updateSSOProvider"]...)
 	router.POST(options.BaseURL+"/sso/providers/:id\\:test", wrapper.TestSSOProvider, options.OperationMiddlewares["testSSOProvider"]...)
 	router.POST(options.BaseURL+"/sso/providers\\:discover", wrapper.DiscoverSSOProvider, options.OperationMiddlewares["discoverSSOProvider"]...)
+	router.POST(options.BaseURL+"/support/sysdump", wrapper.CreateSysdump, options.OperationMiddlewares["createSysdump"]...)
 	router.GET(options.BaseURL+"/system/alerts/config", wrapper.GetAlertsConfig, options.OperationMiddlewares["getAlertsConfig"]...)
 	router.PUT(options.BaseURL+"/system/alerts/config", wrapper.PutAlertsConfig, options.OperationMiddlewares["putAlertsConfig"]...)
 	router.GET(options.BaseURL+"/system/changes/config", wrapper.GetChangeSettings, options.OperationMiddlewares["getChangeSettings"]...)
@@ -13953,6 +14107,167 @@ type VerifyLicensedefaultJSONResponse struct {
 }
 
 func (response VerifyLicensedefaultJSONResponse) VisitVerifyLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentionPolicyRequestObject struct {
+}
+
+type GetRetentionPolicyResponseObject interface {
+	VisitGetRetentionPolicyResponse(w http.ResponseWriter) error
+}
+
+type GetRetentionPolicy200JSONResponse RetentionSettings
+
+func (response GetRetentionPolicy200JSONResponse) VisitGetRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentionPolicy400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetRetentionPolicy400JSONResponse) VisitGetRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentionPolicy401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetRetentionPolicy401JSONResponse) VisitGetRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentionPolicy403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetRetentionPolicy403JSONResponse) VisitGetRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentionPolicydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetRetentionPolicydefaultJSONResponse) VisitGetRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRetentionPolicyRequestObject struct {
+	Body *UpdateRetentionPolicyJSONRequestBody
+}
+
+type UpdateRetentionPolicyResponseObject interface {
+	VisitUpdateRetentionPolicyResponse(w http.ResponseWriter) error
+}
+
+type UpdateRetentionPolicy200JSONResponse RetentionSettings
+
+func (response UpdateRetentionPolicy200JSONResponse) VisitUpdateRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRetentionPolicy400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateRetentionPolicy400JSONResponse) VisitUpdateRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRetentionPolicy401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateRetentionPolicy401JSONResponse) VisitUpdateRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRetentionPolicy403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateRetentionPolicy403JSONResponse) VisitUpdateRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRetentionPolicydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateRetentionPolicydefaultJSONResponse) VisitUpdateRetentionPolicyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -32536,6 +32851,100 @@ func (response DiscoverSSOProviderdefaultJSONResponse) VisitDiscoverSSOProviderR
 	return err
 }
 
+type CreateSysdumpRequestObject struct {
+}
+
+type CreateSysdumpResponseObject interface {
+	VisitCreateSysdumpResponse(w http.ResponseWriter) error
+}
+
+type CreateSysdump200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type CreateSysdump200ApplicationgzipResponse struct {
+	Body          io.Reader
+	Headers       CreateSysdump200ResponseHeaders
+	ContentLength int64
+}
+
+func (response CreateSysdump200ApplicationgzipResponse) VisitCreateSysdumpResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/gzip")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type CreateSysdump400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateSysdump400JSONResponse) VisitCreateSysdumpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSysdump401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateSysdump401JSONResponse) VisitCreateSysdumpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSysdump403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateSysdump403JSONResponse) VisitCreateSysdumpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSysdumpdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateSysdumpdefaultJSONResponse) VisitCreateSysdumpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetAlertsConfigRequestObject struct {
 }
 
@@ -36411,6 +36820,12 @@ type StrictServerInterface interface {
 	// VerifyLicense Dry-run a license JWT without installing it.
 	// (POST /admin/license:verify)
 	VerifyLicense(ctx context.Context, request VerifyLicenseRequestObject) (VerifyLicenseResponseObject, error)
+	// GetRetentionPolicy The retention policy of each kind of stored data and the last runs of the retention job.
+	// (GET /admin/retention)
+	GetRetentionPolicy(ctx context.Context, request GetRetentionPolicyRequestObject) (GetRetentionPolicyResponseObject, error)
+	// UpdateRetentionPolicy Change how long each kind of data is kept.
+	// (PUT /admin/retention)
+	UpdateRetentionPolicy(ctx context.Context, request UpdateRetentionPolicyRequestObject) (UpdateRetentionPolicyResponseObject, error)
 	// ListAlerts List alerts, newest first.
 	// (GET /alerts)
 	ListAlerts(ctx context.Context, request ListAlertsRequestObject) (ListAlertsResponseObject, error)
@@ -36996,6 +37411,9 @@ type StrictServerInterface interface {
 	// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
 	// (POST /sso/providers:discover)
 	DiscoverSSOProvider(ctx context.Context, request DiscoverSSOProviderRequestObject) (DiscoverSSOProviderResponseObject, error)
+	// CreateSysdump Download a support bundle (sysdump).
+	// (POST /support/sysdump)
+	CreateSysdump(ctx context.Context, request CreateSysdumpRequestObject) (CreateSysdumpResponseObject, error)
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx context.Context, request GetAlertsConfigRequestObject) (GetAlertsConfigResponseObject, error)
@@ -37447,6 +37865,75 @@ func (sh *strictHandler) VerifyLicense(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(VerifyLicenseResponseObject); ok {
 		return validResponse.VisitVerifyLicenseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRetentionPolicy operation middleware
+func (sh *strictHandler) GetRetentionPolicy(ctx echo.Context) error {
+	var request GetRetentionPolicyRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRetentionPolicy(ctx.Request().Context(), request.(GetRetentionPolicyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRetentionPolicy")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRetentionPolicyResponseObject); ok {
+		return validResponse.VisitGetRetentionPolicyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateRetentionPolicy operation middleware
+func (sh *strictHandler) UpdateRetentionPolicy(ctx echo.Context) error {
+	var request UpdateRetentionPolicyRequestObject
+
+	var body UpdateRetentionPolicyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateRetentionPolicy(ctx.Request().Context(), request.(UpdateRetentionPolicyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateRetentionPolicy")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateRetentionPolicyResponseObject); ok {
+		return validResponse.VisitUpdateRetentionPolicyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -43854,6 +44341,29 @@ func (sh *strictHandler) DiscoverSSOProvider(ctx echo.Context) error {
 	return nil
 }
 
+// CreateSysdump operation middleware
+func (sh *strictHandler) CreateSysdump(ctx echo.Context) error {
+	var request CreateSysdumpRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSysdump(ctx.Request().Context(), request.(CreateSysdumpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSysdump")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateSysdumpResponseObject); ok {
+		return validResponse.VisitCreateSysdumpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetAlertsConfig operation middleware
 func (sh *strictHandler) GetAlertsConfig(ctx echo.Context) error {
 	var request GetAlertsConfigRequestObject
@@ -45331,1056 +45841,1077 @@ func (sh *strictHandler) CreateVulnerabilityPatchJob(ctx echo.Context, vulnerabi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3dltw2tiAIvwpWfKeXIs9hhlKpn7KV61vdKlkuq8qy1Uq5qnucGhJBIiLgZAA0AGYoysdrzVU/QN/M",
-	"G8yLzJucJ5mFDYAEGWDwJ1KyZ9p1UVYGQXBjY2Nj/+9fZinfFpwRpuTs+S+zAgu8JYoI+OuF/H6l/5sR",
-	"mQpaKMrZ7PnsBZM7IhCWSG0oW0skFecZwkr/LRFlUmGm0Pzd1y/R48ePvzyDnwjOEF8hxneLWTSjeqKf",
-	"SyL2s2jG8JbMns+wjPlqFs1kuiFbrL+74mKL1ez5LMOKnCu6JbNopvaFHi2VoGw9+/XXaPaSCEVXNMWK",
-	"vPpYUP371zRXRBzC/j3L94hKWZIMpfVreg00z9EdzmmG1AYrRPRMBO2oXqRZ2RazPcrwXnatgNivx+at",
-	"WI9tLGiLP9JtuZ09/+LyaTTbUmb+elStijJF1kS0l3WtsCrl0UU1VsNXBmIJ73WBa542ACRMw/PjzKBo",
-	"Fs0EueO38C+DkGz2IbgFpZA8ANr7DUEJIx9VnMKIxIBGUCHIHeWlRAVekwV6gbY419ut9wVGIioRRk8u",
-	"LrqgN8Pa6P2WsLXazJ4/fXQJCHZ/PwpB/XVOiPqWbqk6hPwbvjMbThXZygg9QoqjRxcXF2iekRUuc4Ue",
-	"XZx1AZfDpD5s9qXZ80cXUU0HesJeQvhan8kdF7ddBPACrdwQROGYJX959R491Gc7p5il5GE1QCb1AhKc",
-	"50mEyB0ReyTKnJxdIcxQyW4Z3zHEGendhWrero149qR/H77hUr3+Sr8Inyiw2tRf2HCpYmpo8ecSSPC5",
-	"EiUJMoqyhJGHn+ic/vSZM7ItuCIs3f+N7EObUzL6c0mQeQcVRKCcr2mKc8QLIrAed4UEKXK8l0gQVQoG",
-	"Z4QLuqYM50gQWeaq2oINwRkR9RI8CM41CMfW4+3Mo8sv+remubrvYVE4/32scvqqOs78W7wmSNJ/Envc",
-	"L/3T/nTSaX/qn/bLAYf9+4IwytYvecmOcSVuhkkNZk6lGsSVUph0EFfqhfMd2ZKMwrZ2ni1x8uF6x3Ni",
-	"pm+Tm+A5aTA7/YNMqqWPOuUFVooI/dr//iM+/+cH/X8X51/GH355FD17/Ou/hGErHWyhpeuH2eCjaBHu",
-	"EW0XSOcf/jUMznWKu3dCppidzkTfC8Ky10wRcRfiAfqy39FMbfSmEJxu0LJMb4lHm0mG90kneVI3c5BC",
-	"ZxnWY52EsuGlZg7mxx0ht2HBBEC+piwlYXhXVEhVyaxWOJFEUCJrsB9fgNiHlmTFBUFJyRTNu9ch4XMT",
-	"BFkA9gc9eRjYHPfDyviuEzCAewpgfy9zRgRe0pyqfeg8auhwdkclF/sHEn1//XdEs46zeOdP1keU4zj7",
-	"r3oqWXAmCSgwf8bZX7AiOwz3csqZIoar4qLItaxMOXv4k9RL+MX76L8Ispo9n/3/HtbK0UPzVD58JQQX",
-	"r9gdyXlBzCfbrGmLGV6TDGnJBaW8zDPEuEJLgoQ+FSRDXCBBVqUkGSolmid65KJk8Bgvc5JEyPx2S/bx",
-	"lsotVumm+tET9WPKQGcJPrOyuybUXyONi3fk55JI9flwoclCmI8iUKCcjM8FuqM8B2UFg+iJ5gmsBOCI",
-	"V5jmFeQvOVvlNP2N4E7t1yXognDm0lIIwhSoVxpwQSQvRUoWbmy1HctS7pPohiWlJGKhz2+Msy1legD8",
-	"JEm+inOe3vJSJWeRRgxVEiUtaSdBoFmjVU7XG6VH7bC8YUBBABZGGV2tCIBlIV/cMI29r7lY0iwj7POi",
-	"L8V5rmVAnN5Ko/ERsaVSUs70QpKMKEzzhTv5cf04uWHzBJdq889F/WOcEUY1RQCKMEo5v6XkXA8jTAG9",
-	"ZyjdYLYmKKPmwKV8S9BK8K3+/g3bkSXCRfFAIlBuQOxE5kuLVIpVLMhPJFVAdgZ133H1NS9Z9vkw9x1H",
-	"skw3yFEUrFbrYapG6RbvYXmSEDgeb/F+S5h6V/HQz7nNOU0JkwQp2tjsFcGqFARplp/5+20fJAD5NRF3",
-	"NCU/MHyHaa4Z3+cFXprvoxQzg1BxV517iQQcNTBY6buZ8zeY7S0LlZ8RUM6NyK8Fwm2h5BXaYarQigtA",
-	"NSu3SyK0OCBJylkGfCJ5R5TYn79YKSJAJjbaFIDtPTq8yK/tHIqbr1iRR+h3KFsvGtLDgVqgof+B6RPF",
-	"Bf0n+bwHJxUk07wA545HVD8Ykx6VzrQRWfOevYnhmoRd/oGRjwUwAfjiZ5QatE6nNkQgooei+ZOLJxF6",
-	"cvE0Qk8ePY7Q04uLCC0Wi7MIUaM3m3HEzrkAOc1+Dmy3b1+/57eEvRQEKzhXOMuoUd/fCq2SK6qFpBXO",
-	"JYlmhffTLzOiVY+wmq/0pAafjNxpeAGT8gqRj2leZkSiRKkciM7Sx5LznGDgqEYEHCnWRTOt2421K0Uz",
-	"SddaR45vg2aZXALJ6BscIzsU3ZI9HCz9N8kqXhBZgwXJjF2Vs5SEF6hUAGvf0hXRsrXh7Vii5PHFVosA",
-	"l082iSbB5MuLLPExaDcAsOhrghfnX374t7n89+2/b/49OwsrgrUw/aPBd60Y8aW+4TScTfLIRtLHUcxq",
-	"zgpU8kA28Dp/fIkEZhnfouVeERmhJZbk2ZOzCMmNvpIr1F4hzvI92m0IQ1jekkzviUZFpa7oCWaBLYfv",
-	"hkESeGfAOvjconOmeEtU79l2qHyjx7Y3wADUmO7YdnxLjXg+Yi9gZvgXWKrHQVuBgoXA+zD08ijEbyyG",
-	"RkBsTl0WYzVUBY2qd5Z77+KpH1smdGxKVuZWxDA65sEcGyzjo4T9jw0BDq0cgaMNzzPZzz7CrIJmA6wu",
-	"0QyUBi3on7Q4x3gPWau5/U6a3LHnQw5sBKwYp2B6jAcu2duFeACx9MJnHV2efwunit4Rz6tVe7o+9PFU",
-	"gDmwMovkyKfvBuFaREW1461NcscO2rUZZ30Mn4JZM7KbyLCH8+bTOaq/nH6+arbnRaqX65k/RqBPEGxF",
-	"vTY32F8hQVIuMqPiaLaAy4wqpIRWdWaRL69cXhzaeI/Tmf1weFmK3lE1lhKcKy1wBnvP0MCjy1Mwjoxj",
-	"7lILknY5x+ji2o3T74B+3DjTORH6xCmBmcSw42CAVCTP6ZoYmyxskN4ZzqjiAMCHEETldotF+K5RVAXZ",
-	"XZBNGCi9Jbr3m6g6tslv8Xqs/L4Bg0+chp1Ir7WcgHKyUoiXWsVLcSmDJgZBsJZ4CRXI2SOWRO0IsWe/",
-	"wGvyQN4w67LHLAPrlbFTK7JFc8WNky/PiPuNm6MCg/QEYG3x/E0Xh/6mqJZthgk57nwcCDjRzItG0NP0",
-	"EH57U+HrURPBzTmDW5ltKXvHcyLfWfP0WCak3x28fP2lV0yJfa+AZ+YNggynaRyUONXadU6y9YkXdmMi",
-	"I/KNZljADmLzc+jWMwT93BhqY9/4juZAn/SOMCIlKrg+E1dwJRZEgFn/LLphSR1eEWeCrlSC5taWXWAp",
-	"0X/8j/+JVpjmmuAxvNWcA44LRF3oyWTKhZ6HFzCNHqD1J/0r4iuEvRCPFclztNyjBJYoF/WrccEpUzJB",
-	"lN0wzgiSKWZawVySnO9aL6xyzkVcEJESppIAbNUXAcBVToiKG2CCpU//3APpDXNfbk9SAWzjrELjdpRl",
-	"fJdUywjP1rUabxEoATeo3hPK1h6ab5h+IJHxOnhosqNLQWSCNPGCcQ0jwXctekBcaLj07RKnG0xZvBRa",
-	"NLFYKoigPKMp0rfAytqQnAvPCA3wlgVBK8Dkht2SfYRSQRVNca7hFzzPeaniDc4VyWAFBVbpxpixKoc8",
-	"suOQLAhTwJLtMm7YsszWxKPEn/jyCszN+R3JjMqtYfqJLxGVEJOxJVmEUk3meW4tZhz+tcTprV24sbzH",
-	"+oH+1flvHIrbXjCpuCAZUhxgS3GhSv03+FMAtBtmYQNCNGfHR4SUm9h3dbnIO/1F5gL8rq+/gVdvmDfU",
-	"2ascxT16Ar7dCGnslVswHdpHj43XV19sub4Jvc24gs0BBPpza2DdTd/GKlUGoYzsGnZHOFxNn6j7SoLm",
-	"4PnTAjkviFYpMdML4LJ0hw3QqziYO81bN8x5Yq2ZjiPyMSXA+8CHxEVK7E8ycOzd21f+ag8ppAKDSrSi",
-	"HzWRaLxlAoN3xX6AZGcL9Apbl0Z+p0+QkiRf3TCLFYlSzswVg9KcYCGNPHDA0Jc8CwtkU+wJGcnKosMy",
-	"qNBW40LzT+AEgB6NJirhVkBzoz5GyL+nEOj9uZYzs7OgSSmjckvlqZp8PcvEi/H3qgU4EjvNFOEmmYgc",
-	"fR9b5NyPmmIpYio81fulCwuZbgIhvWKzpvZrGKkFR7yW3QKg+U7z5LzkTJGPdWgKSFhojrNMaEFKMxfj",
-	"tdCciyFP5rIs3oYp6ZE3rAoRNuYSw+5A0Lqqb/XICB7GNJFTRow4AN8CO91GEAlmuhsGE5jHWva40oxH",
-	"krTUZ7m656s3QT+pwLVCA0Aor4xD2b/LH0iUbkh6q9kgxBTZ+z+W5Gcj6IE2bxZhHvn3vr4EiryUKLFH",
-	"RwuVoF0kEUrABOidqcQgKJFlUWjMwk2rN8RwZ4EpxAVsaG60OmDtOwzCyxZrrYrp6/y5vpDpihIhkbyl",
-	"BaLqrMF7a22gS+eNZmWRjWS+IT25ZscNwT2oNxtSHqA/63nux/Lj23GePgscrzIctPV1fScYl8bcrVzv",
-	"iyZbazdalVoCOmvY0Uac71+7lv8N1aLWWDvRSGVbf+i9wEzC/L06p5m0c8euHac6sNX6t+2sZo2zmuvP",
-	"vOsxaNdpwzpWv1WhJIdE7qUiWxfT8/ymvLh4nNIM/kuMg69lL26PCcoL5iAMvHLH3LQDp7Tc4dQL2R2i",
-	"Q0NaYx/cdhvuBZtqzvfRnS/ZeDIIMaAK1w2wIrvl1TIAz03MdBKyfMnZiq5H0liHhtwRvXpU+cY5XFlY",
-	"oZzoy6xOYjJzWquAFsE3dL0h+pJw6U4EGbXbXCYSHar/1r49MGI8mnUq6xOWZgCH9XTCd4UukCoFswFJ",
-	"+ouIr1ZHwL7oA9ugJN7wUshwbP4KC1CLkW8accg1S9FKBOeeU7uC5k+XvUhsmCRC4RmV3cjZMzQF1Bvf",
-	"tGGguafWMy37SJqRM4PTlrVk7HYPoOAXx61cveRLTYoS2LgcGZxAoINI8zjMAbpsGMw0JZzdC2G2nWIH",
-	"2A6vJ+rkL8cO6JFT0CbJPm440f6dVqy0VxJxbBeUfIiJl+Pea6HWftqbrXuNE1w1E2StT+bV6HVjaIXl",
-	"1Z2LhhslONEOIQAuWCvkDPAL6MHOpn9oCMopYSrW+mb4OReC5CbCvEPHN2GqfWrvAWY+rV3E+JhHvpQZ",
-	"pDdp61AGa9GRCzweuiPVeLcp/ZYI8nNjGZSpZ09mQYbs2VuqxGS24lYAA7/qDgumJ45mzlg5OIDj59kB",
-	"RUSzym/sKZ4e1TW3sLk3FfE0sH/8HH0GjlGf2d+UbbzW+6oR+g7SPMfyf2NbObyPDRatW4VkLl5ZVald",
-	"S0HwLZrjPLdmqa0xkvDbprbdTYZtc06Qejsw503Db70D6IWBdSpILWzzW02vFg/9aL6uYp7+10KzsZXd",
-	"WmZ5EMBndBvjawMLX7UkyhRO1RXSn0B0hagLcM5MJts09dfsenccoYGkAkJtCLMgHKBYlGzR/ckgRbW/",
-	"a4Lgd4KzdYTItlB7t0tBA4QD6zgyw75NQK7ArdWAK9JfzURrl38wfCij5jFpkEP4zKjNt3xNJ1oIuSrC",
-	"2qvLEEt5Rpw53MTWPJDIS1riAuGiiMwuvPn6hd4ewvTas1b82LNG8Nizw7DwX56F8pT1OCl3XGQhO2Zf",
-	"2D1J+R0R+1gvI6QLScrWOTkvJUFuLCw58ku+JFxVytiI6P1SEhFIF+iHu0Ue1TweKnpIYZKKgtOUSBlX",
-	"EegHC9qucEyY4Hm+1VKq8PK1WgRUWfLBDsPFrSxwajKTwHWtCcW5KfTy0AZLcK6b6Un2HIFBWg/Y37CM",
-	"o3ny9vvr9+ihJr2H2xV+bkYmEXAc1H4KR2qfnEU2xdik7W3xHqzYNwynCnHjvOU7hqxRs+E7aPCjlSBy",
-	"cwQ1ehH9gozavCHV5rS3uYH+9jftF7q2/c3XL14BPiZufSH4HdUoomwdl4J2eA9TQTqMXUssyeNLZIZE",
-	"JrVrX1C21rcSR5hpLmG8+S5XLcWGPH5493rR62M5ALAC5whK3tkT/ZJnRI52nXicY5QKchAE25joCLh/",
-	"B5o9iY+fzm7bMpsqukEmb6vs1qlhgRTy20bHAXfovlTGmHG23/JSdsiqXYH+h/GJ47bZVAEw0fENMELY",
-	"q7OCT/ukxV1zwu7tmrhHZGsNClPdMJ1I92/IARqvdxEamOzUXSt+Z1joVN9pi+ePrc3VZAL+ZCF4X77+",
-	"6t1XVBpeMQ3ilGah0loMvX579wRxof/7DDGiwNJbZfI9ulhcLB4tLh5ePukRch6HhDMuQpbxt/pnpDhS",
-	"Ql+5ppiKC6Ooq6n8eHn5wZYhcWegsiA/e/r08dM+k/cWf3xt3nxkGJ77q3V2opmp7mQfa6n8wEyq0Rfc",
-	"GqzImou9CUgetycNrHSeoEHxBfVEQSAhftEEC1zXsf9NaG4pyzpyqJacqw6WeSyg6FiWARZrovqXB0DV",
-	"U1Uvdq/yK5KCLHAv0RD3mdViwPvauBL+DHGqvTAG8jxt7OsG58pkJ3meow2XSqI5pM5TiayDA69BSQNH",
-	"KDfpvrxkGclQWZyhDb4jVVwuyMNbkyUBIvqSqw3CgqA1vdO6+yMbbaOfMUJB0aeQAdhE5xZ/dF4T39s0",
-	"xmHlTSHb7w6o4NWB/2+4VFB9TB6egMpdGMr+j2YGSeFnBWGZpofgw59LUna92Iop7h5EsliP6xhQMtb5",
-	"eXlLi6JralmmKSFZ1+MdpsqU/GQZ3wWrIrRkcYuIatUHc9TQ+l+v0Ntc7SGCIm+b6rV9OLrh1wcZkr85",
-	"mDUrNGD+lS8PCRIXWrXBeUObPmTCaUXPxzTMA/qfHFuc0uzUKF87x3I/DOq3REgTe5VZ9h7XDLv/a2If",
-	"i5KdBLFjZsuKcTe3qv69o6Shzb4wLFpzb2C2lp0vwjbjzkiIr/3JoCCbPxuSCgtlYrZ32Cas2VyH8Jc6",
-	"2HW/PbrNpPveaHELizVvqaGDvKKMys2JJKdRPoZoNgTnahODrTWmWVMX69Vq2p4oiEqvEhYP8QjPtfoS",
-	"2OyvqCxyvIdqQxLNSS5NzCv8febsrz/x5YPqgpdc739DdO4FcaC+RtesDpPoUKSdKFlxW6zSDZitqiSe",
-	"ICvsTOPXio+gGRmzgeajPezlrR50XZC0J5ivloGPZibCqLc8p6l1N4OqNonRWcl6pINbkpy4MM7hke3v",
-	"bRS1NGXPyR7tiCtvtQgFTFsGc09lC/rR8le+tHc4yCR3JCy9NbUN73iZZ+NYm3VydBQC1VKzFRBA4DY8",
-	"tmRnkanJdhFmtGvBd2rTIYrRf4atTN6YozYfi4HqK27Kei2H3DWkTlqly1pT6nIONY9qMLRKAHFbc3Bb",
-	"BrhpdaQOOEoUEHtaR8kLWPUkmG4Z8K98qeWegIBVB5Ec7jH5iFOF7BBbkIwaFhuZnLAq9U3fsoXgS5Kh",
-	"eQbVxm2SGORfcNa0YvTTe1NVD5xzqNUV8q7UJZRt9qUFX2AWpkjC7qjgbEuYCteecZXC+kWke7mmu9O3",
-	"wmM774wtZqUp8jUC8W/MS12xJDY4MOwwpjlBVokAasE2yDiqvV0M8ocYgXxHiebgPK6egmptnF1serZE",
-	"NCs2WHakhcMjl1e5JBpUk9yamRKcC68GcSEInFfQZSCHdVbJ0uaU5nv/HBdcKveCU4dm1s0OxV/6Aed1",
-	"wHxAyYUPdSlBlQLmikFPyo+rdbrT0gKmXd4nQG69mAFWdn39jfNxyorMIKELyomazNswb/jc17ynq9t7",
-	"foDFoe6gUPODJluzU3n05d1q1VZF1W1Qs9eKi3gI9gix98ZxBc9OCXFrXmHT04+qeVxQ3r0A9YnC7o4u",
-	"oNOcEzvJoRIirOxgKt82bDqmyAAIL9siJ6pp3PGNN5op6Mk9S4+z+3Tbc95Ut08TzeuSZtjWaz+8sog+",
-	"lFRuwzpIp629bYS2A/0Jo/rL3bj9jo+upXnEbj4gi6+h9ByS5DRWOMxp2Fk70sLk7tBPdht2EM41UVqC",
-	"kEesgR5vGx3/XCngTriW9aEJ3qvjM2Drd4LlDNuRLcFV9YHagKvxwe4tdZj9AQaPjX/qRf64+C/PN+md",
-	"lekbdS9YPYI7RYqAys23W9zhNSQfqaoi6/q17SHKw0nKwtCs0E4TVEeAcyVsDzDuwNA6SWCSwBUQsDIi",
-	"whkhUmW8VB3ZqSVLcYc0HTIK1GKWyS0w666rQlpSqD5aAWaDVusPNpbZ3PnjBHh/gguQ8+eWXP7h7FYj",
-	"Xb7GrGNMTvPE/JU4Sy8XKGlat6omdMai5/l6bTgkGGlM0EViLEWu+hPUsmPEhjMfenVrE1vdWSka5ZgN",
-	"meLGOIVr+1kFwWUDggl+4arOWe0XHlXu1yTmuFTSsLNGK9paLJOmkr1JvqkqEA3MIahMMUPG2vpEYXAk",
-	"wql5jpZ7U3XpoITS3Pn3odwb4wJcWIPzHXCrnkv3UD3/iKFaFF+JOueuuToA9iGaw3//zYBsg/RN0AKH",
-	"tp6wKOMhMzL/Ar2yGLOd2iQCq6bGh0VE0yDDy2V+RAE2fQta7vfeFbad6RozFpf1RI4QokPa8/b9w1FS",
-	"f8vp+DTHDls4YZljOaYjlokjMUZhCB7ZbbCxkUIVF82EOo1b3fbHT0n0wBfDBO9qmEB28O+P+j8vQcKF",
-	"3UeVA0kQ2oGNLR9R9eMMxst5vdvGNFLTyhpti/NHhYjWOQrZ8lxTtoEa09H6V8flDr9Jqd9kzvZpc23R",
-	"7BrDm8IYAZJ6y3l+rbAaL6dQ8ICkRMoHEmVY4SWWmgm4mVHBeX4oUuAUFlL7xgecA/fODlMV27YwAdbE",
-	"Fc6RaUwBhSKbtvkasjBfPzg29qtZrN/scM9B0ll8sKZW0K1+bAyR0mQ9bHBWtaQ5Cl03TmiWk2OQbfHH",
-	"Y4+VRlb3gBbF1ZM13zxAUgOuqLXZYXR1bO8xsr2jav9nQfBtxndsovg2kPQyshY4G8g8o5kDaMBQr3LZ",
-	"wDcgfzM2bseBr3CWUzZ0fttNKNRcZof3El1cuQAk6C5Ome0Yl9gXEzRn3LhFwavl2gNC+uyeqDMrYWGJ",
-	"En8tySCSb+eimJV5O+TlzNuNaKGsj6Rebkh6OymfG27CeEuktBprr83SvDG4ykBd3z0eVPrwTTW+qn/I",
-	"yC62BQpNWdZhjpp33iu1q6bQkHRaSAS9ozlZk7C32loOJFoThQTnypVQBx/lPCdYmNKwGbolhaqLEvu+",
-	"SmGMrrLMuP1PXKVDRjPGGRnmgHSg2sX0ZyMbWhpZvMKWhezKmDeJOLF+P+4KBJFyEy8xY2SYb14PH7ak",
-	"w4B2C2wAMn/53RTVe86mFBKrVB9J0oYR4YtnTxpmhGcXx/j41Nf5jk181ePz8Trnyy67uz9u2pcMS5z4",
-	"ssCKxLlrJD68x3c008TBS3Xw3ce9b3oVU+OqsmnLQtRr3zm8FACS1pZHTQLydvQQ880ldYHZQFlwm4ed",
-	"g09aQipw7EYUkgq9PamclD/RpEoeIHfEWUlC3ejunOlzt+HSxtwYKYRKlJXENL0cJFVDfQV496QYCJhG",
-	"0bSnbodpxVDVlkBzztBuQ9MNFOrQGh5k2xjrSl5KpQdD58sTgoV8QrW1SDtucY2FMWqaecOFAo5/E7Iu",
-	"pBz1JmRzxBkpnJHYR/SfcXq7Bns4+okvTU0B533QAimaWxUxqkI7IYLeqI2Km+r+SlBbAn1IkSctbsV1",
-	"zc1RizE7HnvJPeFKK9jRhlXAwdQmCWHwu4Ydlku9zjRbykoVbPJ4mFu/rFWz0MaEN7pz6UGKO1hrcycj",
-	"78AH+UnVCvVlzhmZliFLZVz5FH4Z1txzSJURmfKiEUhgyunaNYXbM+lXpgWCHRZOLHpRBhG003CGS7WJ",
-	"t0RteMDmmni9IxKU8zWQoO3nLTdcqPOc3kGT+Fajiaryx8sXmlKVNK0oalvSigtTjVhvSnKFqEIK3xJ9",
-	"pJGT+/XZ1fK8nvCW7H1tQUvDphq3pyQsOVCaB0dwc1pJu36r14vLJ1Gw7sCnoKuOwjcdQFhEuJYQfqzC",
-	"06ePnx1/A1SpYiOso7v/a5+X5u+vmI6Bu/JpeyUFfEI/fpy+pVJNleGqSUaYoqt36tox9+zX9sHqL4cX",
-	"AOgPntLDUz5By9hhtQX6o2bkUaFwKG8LNzIpVTORs7nV37N8D83ePfp7bmugJwgzuSNCLjpbrZjJ6z6K",
-	"Eyev/UgShBpgZNWiP/wOmJ8lvHhJ1RFbETSb5dvONA83ZkXZmohC0J5xnVVqJ8ULjiv1MoxNN6jTp+Tj",
-	"XMtEBw4Vh7aU+b8++oOZ/SEgDfjaKQLLIe2WUvHtO56TU0T57m0bgmzDu/wqYvj8nx/0/12cfxl/+OVR",
-	"9OxxRwHHjnJXPhIvvxgRT3t5GE/bVzOnv0ZWjeP75Q+nYf0z4e4AG19Z9/4k290WM7w+Xhjy+4Kwf0Dn",
-	"R1EyWRVizHmKc/SWS7UW5Pq/fuuMYFcIPmRc5wyRj5oIcY4kEXcmbCtgzuI8H2rv9MMibNt3IuI7ImQw",
-	"BO39hvhAmuHIDkfzm9nNrEoczajpG2kkjrP+WocOewdg2CWFiNeVDiOZy4IdI46bulzBu37FSzbupi+4",
-	"UF3ZfWuqN5Nk8Skt/KZ4z3oSFCwCLPCNlz0U9CP+nV3hRP5sqkDEXdfGoUu5mdg7Lj1hLXhZjMnDnXhJ",
-	"uy58J2dRPHtyqPV23LLPngy6VquCe5P8kxlRJFUxZ7Gp/J1yKMDdoUbZqK0Dn9mziydfNDxuj59dnOhV",
-	"/BinNBNwxjry3nMs1kSquhhgihnCec53JIOWbvZEEK9YH8g5CKOHl5dnjVYvVno67vjrcDY+vRjn7mug",
-	"seWP69qPwZ66Fjl8Ujddm/RG+OgOXp3koKtmuU4xm1hp8nNYOT5zcQJg9gOdN9UBG2TGa13R08vzVCU3",
-	"BxcRMXnnbHAM2f0mhTuNsyrDVnuAAom5IX0TAhADQWoVk/q//09UeBVHp0SXAa6BsB2GvQxyA0CNRkcn",
-	"DYp3BHH8tO0IKaYW4mV1mcERrbWq10KAvarqud+j0Og3Np8o5HmdkOxXDm8xV08W6qIZiQuleEugPM9i",
-	"Ft1Xo+37LoY3YDjbj6mDtcJp/7VR7/TXMLyZXBmuFoUswhCHAu6QQto4XKNadg8xPlYDO62Pvig62ebN",
-	"pMKQ4380WgNQIEgBpdZMp3fPQldNguZ1VxCQpKhE5shB1skpZV46dalhoZz1nluNpI7nhFLUQ8V/M3iE",
-	"/baavfFuq9KUs+i2ta/W2Xf03SaODqrqLRhVI+Urwvb32Fn56T2WEm6f1nG5GtAoR0HilpsGmeeWnCXC",
-	"S16qisoDWRvucu3mDg8kev22VhXaZbyPKGN9ap1/xju/rQeg+ZKk3CW2UnZHmOLClEmGAWetkuaXTx+3",
-	"98g3ab44/9+MQfND/c9FfP7hX4OGzVsiGMkPK2ME15tuKHPXYR92uAyy5ddfIb5CD4lKH3J5LkhOsCSB",
-	"mu2h+QpBlKptC61y7e9evX//3+PvXrx51f+F8AK57DaX/f3Vu+vX338XT4Zfys0wUaA2K8oNL/PMZCQg",
-	"KTcZwuoKOWVWDREfhkDlOHQTJP29BxJk0lqBDunNT0dpv9WxOM4xXEmiUaKle3m4QuOJjv3xCMcZof/5",
-	"42tr3mPBcs9eWaCMMNqhU9RTTg5PjX0/WViKcLDYPkR0zWxN34YkMbeiBOTJQPlmz2t41uEA72qRRhgy",
-	"y47QbrNfzCYX7OoUHtohNd05AB6Sy+WWqmmX7UnirfX2dci3RbnMaYpuCYQK4FJtuKD/JJl+DQpCbrFC",
-	"80TKzTnJLp8+ffQlevHixYv/+D/+L+iK/+rlV9cv2lfMk4svB1hFA21FLsfKD643VLVQJyoN2QubRD26",
-	"684A+0QO9rlgs6h3BGc+x30gkaEf4xRP/vLqPXpo2MFD8+DhL96EvyZXmrPvGPRF+AzETTNfavWXdhzH",
-	"793+jguL4rZST0cwzqewr/UVB/1YmApCIz55zLXQq/MMpLIt/hiXVjwNJE52RyXd8dt7M201adsEn0TI",
-	"oCyLUClJFpeF5hT2u34ERhUYbcebOBf9wqyCM2wOa3tUeouCGR2sEGRFP4a5odFe0w0WOFVESFfuwRD7",
-	"YmRIDzwckmZMvSrEDSAbhOfttp05ah6WdjFIwFAjbKg6wt5xGKEpwnE+MYy6cbZblkzzAEwMljFKhJVp",
-	"/uJ1ogSrAmQqbMg27PU+ySfYPOwByYIqJBUvZJV2UEm3lKHLJwh66l9p0Lf6ev3yAmV4LxHeEJydDa8I",
-	"chID8TlDR+VkkzxEFXSENLeN5+hqiulQ8qg3sS3ghHzUe53fo3P06cVx5+jhiTc+P9P40pY/AQOBORN+",
-	"ly5eELbTSlXSFnUeXx5TpvH5P+MqQCisQw+t2Bg8iWPllxQfl9ghquPVm4ZobkVCtbfcUNxBB9z33143",
-	"hkEXZIkUj1zcxw2jJv3IiJj5HilRSkWy50hiOOog7Ve4PU/xIhUqQUsiaUZsfR3Im260JfUu9ro0X6CJ",
-	"FMHZ3k2AcsoIUtwULWe2OHRYeoJ54lLkQQ4gXOLdimglO2xiAkkOCqkDSw9/50gzUXhL80KSr2pxz0Tz",
-	"wrQmlGYxOyZXDxP+jJjWJVdbIBtYqfE+gE4naOLH9Wa7wClKul1qT+CcnT64NueJHeUMz3orF8C8L/VA",
-	"IGohSG6qV9JO2naqgzca0SxCOJfcJcEl/+38Zf34/HWWIBc5hDaQUrkIu3uUrew0vLnGG2PcO9eHTl9N",
-	"KOVMkY8qqrssrijJM9AZE4fuuI7tS4ItOKqA2fYx5JKg2o4FHnLbos3JlsaEXoWQGdWFpnuQq0zs3KFo",
-	"Gc0+nusJzu+wsI1qfpx9rb/z0k0Hf127OeGvt25i+OtVNbtWwMstZn6RjIP224QpomWcFReoILzICQQy",
-	"mz44UKtwtTKGHQQYhIF3OKeZ2XRYe1eKgBJ7V4MhnFUpSEGwsvIUknhbGwJzrIgA8cB2BhuQSAnE7rbN",
-	"B6CNiQMy7zxuL4N9y19Bn3Kz79Cgvb6bkL7VyZaqBTKbJs0idlTza1N2w9hcHanU2Kwbm1ksLJY828eK",
-	"8xgChqDMcanIgnEVOwe4+cXEv8f6gQ0jsqH6C6/BB/xNGXwwbqYcNR459qt//OeiPiWxNedpHZFsC65J",
-	"Z7+gWmfga+sq8p/ckn0siNapTGULSBRpAu9+TDlb5RSCheqYogX5WPWEAwBTKVaxV2ocftyucNxepP7N",
-	"rmYWzXKaEibJYkWwKgWJS4bvMM0taWgpbQHp4zjbUtfqe6Evvzjn6a2ttErEHU3JovkuhEMxnC9cYTa4",
-	"173qBe4njYotlVvbpQl+a3jpK2APHjlN1D5allIf9swFNCwEZmvSIBItWba2pbG/G8wyvlq5n6XkPgKl",
-	"5Ato950REftLCVpx9bpfsTuS24ycsSV8Bl1Oh/Zq+DV4au/0VUvTWzLaBD/B0KKqD/UYCs24hoIXhp5m",
-	"mh9DXaSxGm6qShzuEw1F0kfILA0oAuYMV0/oWFMfuSF5jvQt7KTeyqOv75Cd8ZBSiQA4kJfHNVPLSmG4",
-	"5jYEB90abb4qfaQ4v/WhWIQK0JGPheEt4dYB4RwjKCAMizAjTMVgnOcxXyVVsbktdMYgtmJGgYUt3AkZ",
-	"crA/SfAa5aUqyg5BXc/iDEVmnI/SnGu+gXBY0SiwwFuiiJB9slaoNdmgMlZSyyp1wMOxctjR7A4LqtnM",
-	"EXD6cjCNcFrmBLnJtKhSgiRTYUVfRwFpr50D4BLcatNzjS/vAFT706y+XdFR5I6lv8Am7Qb5gCubOjoo",
-	"7I5KLvadorsbgCjkpuGcYokwuitzRoQtKuUVbTXVXF0XJUPKgOBqCFgkBsdffdYYrvFdTK0h+CQwP7u9",
-	"/pRUjoG2ftds8uil4Sjib3rwUQ+pseUIKm8R9SoGzz23FBh5dlxkssv96nrVjSsL12wW2anaapVES4EP",
-	"pD4lVvZzxroHEtFs0Td/nEKP72M5WGBiMp3Aqze19jXHLEOSg+LAuEKG8hFVZ2GTs5EQxxD6fXhh3BwD",
-	"z6PXWqeDabdZS8198FIrqpb/dPCqDjrRX1VU5aT7ww8kghGnfKfKSB90RK5h9HBfafVedZmOTwE/0oXS",
-	"JXvXDbtc68eGD+igP6R3BBsQHb3RvrJ8eXLA3wE3uUKCpFxk+vCYQ4XLjCqkBKb5Ar2zq47gLC1zzG4P",
-	"A6ouTgkVbHC+AIQuFrBN2M8RRrasPAiIpt61OQXzxB6Y5My0uSy4LAUYkfENa9LmPPHu/eQ5wuzgnjfd",
-	"KrVADFc+gQbGCKOXf3+FaHbDQJeUiIBh46vrF/qlH66/s5g1L2kwNQ8Ca3hVFbQEJbcBUFhTdKt3LUbG",
-	"BD6M6j9SC0+fpv1If4GWCoKJvspjUpwj5+Nc6koTAd3ayGk3Idxchh7Mlt4wzojreu2o4UyfmZWWk4MS",
-	"n9n/UWEz9y8VndSn6ERxpo9zHLnrWpvXuu9AAHJePw3kmWZt/k507PZi/IZMurA6ajmFroujx+Lafbxd",
-	"McYyPy5aK+UMmuaYvsCeEg9hEhgBpYDabZ/tNjwnaJUTEzrRqjADw2fRDJ4fZ1bXHaEmNtoR/cf/+J9V",
-	"jCH6d+Rsk+jfXRAKmkNBbCvDZbbvD3BiGLE/u7ph1Qx6OitX1VM0GW4wztJvv1iZC11YS3iB5j7pWl/i",
-	"OkwkaAddd7EfS1kyt7ouxdHeJ5XJB7PshlWX0ny5txHAHXzp7AolcOVpALjaELGjkngNZNx9KPXVBRXO",
-	"wRaiBWeBqSSIcYRzIkyjlL0rg77GlNWyt9eRR1Zo5+LGrk5G4EnlpYL7UxCwqzY2w8IY7shRY/trQrLX",
-	"WxeqPC7Jq2Ev8esjN81fY3obDdFhDXZj07q2oxNDNcpWdeoYt6I56e4hPakr3dA0I3sBdqp7UODnUMND",
-	"NLtC0DnB9iQnDU9+h+73U9t02Ci98BOpG6EPEmNqonnnXu7oN4lVqhFY4PQWr7sSRuY23D9CdtwZKjAV",
-	"EtnXzeHoaFJclfgKxeJNaKfXDh63Pr6+PNSS2U7aYSRbFST8UB/lTOAdGxoVZxft0++RtnrNA9kkPU+z",
-	"Mge6BtVfkw9ji6UfbHHgjAYPZIPyoiN+k5raPrl87nHD30pAD52tkTHxND+WAXkkX6Cn0xDNPZGqE3ZF",
-	"tmOvEn0bTrUTLnm2v7eCAyOl9A5tWm81mA+XvPQDPWCdCxACbLyH/cUeibCXJafsNsw3f3iNCqw2zs2i",
-	"P/tAIlnCfnjffQifkf8Z/vP/vykvLh6nNIP/kqQrheTEOGjb5LDvwF27ceCxVPnQJFJrHjKvWCKwqGol",
-	"3ruldNHr5+Ep+lCczFFs84Gsq7XU+8po+0AiMxSIQkZGyIQ+oEhx9Oji4mIxoO5BgGW1YAhiVesu33Cp",
-	"vjY1wUen9IDZKQZNdUzB9OF6diB3ziQkB77ducJv6R1hNutwVBDf6L5NjZYx41o3DRo9bv4jLWKa0SUO",
-	"jAGNlwCh70hKmDLdcuWnPZL6c+8FZhJ3CK+Dm/sayMucnEbsJmdwBLF7dpwe67AdGIW+1bmi65SPXsuw",
-	"BpUHgQ2mhRy5w3mJKzVkSq/UxrdD83au9j0vbJveb1zdnk9Lez53PJH2atg1FX4G2H1iPxV27wiODB4G",
-	"LhE7Qcwpa6a6lyQmRBtaUNQqjJNJqp8+fJ6m8jxNSyHG+oM7z3dTuJqY49iMgDne8b3mIHWmlIf+5gKD",
-	"e+33bR2xyUvC0s0Wiw7x9+Xray1EX79//RdUDYV83XkiNiT/MolQUi5LpsrLyyRCi8ViWEjICm9pvg9V",
-	"bKZSzykVXev/MirV+RcXF+dPHzf+fPSnR/rvIqXnmZTnT+AdsXYifx6WuTs2u9M6VeRYaVoaWwDknWtE",
-	"rnWGqnusaUWKiyLfawkRSiO4LyCDkMNCIBlZUsw6zEobknfYQmBLBtg67PTVG3bSEIk1hcURmYV2ryOP",
-	"2Bqz+Xg+StsT8jlGMt/qFE3nut8QnKvNlBBOL6PoGJDeB17aNyaq4oTpM9oRkbdRqhgByjfv37+955gi",
-	"b3bnhoNAbVF1DB349velSvmW9GQmK0G78pkhlyDOSI73roJowExqrMgj4Lq2b0AmolgTdcTgUQd1SoRV",
-	"BJbpnEol0Txha8o+Luz3NSd8dPmnxcXiYvHo+ZMnmm/qCX54923k27LDkSwqHbPp71++DTQk7DTNnhiv",
-	"YtmJs0sYjLV7B7p9PNy0mt5b5oue2JXAeRt3G7xAb7+/fv3fkNw43EP7M4QldGONEPlIlUQXJvILymhJ",
-	"cICBBTg2IaaJcVxJYsLAOjmH5wj+4tGXl0Nc8/5nhlTXP8i76U7I83EHKP+cLNFjb80N+cqVIRIlWaAX",
-	"KKMSRtpDZjNH9RYt98jIYTIcezeRSU7kfqEs5wHV5z3W1sTD16Uw7e2UIttCSYRXCrrdGScMON2rPOSL",
-	"dl52dLQKZpBpNj9/bTqPoyVRO0JYDYb3zciGPjgXHYhQjJBMIoy2HPJeHdSCgH+mAebji144T+Pb98Av",
-	"w1jRyLcYgVBQhW/JkaX1l69qsU8Php6TC1Q7luX98O5bk6VsylfW7abTUuTQ9XFN1JlrBGQd8oYV2ZI0",
-	"EfjzNWdcckimZgqyvBNIi3N/1nzxkC02Bg7rG1Kxw64qI5C7b0rmaBkehntFxi5ax+Tpl1/6mxSuLU6Z",
-	"JGkpSKzywBdfQLggBCG0897n+mDkq3Nb2UqTDGdaSCiWOL09WyDH6WCTwiwsmGv+giHN2vQ+6f9K2E7b",
-	"N8eE4bgGmCvBt42smkYk0pMvxpVU0sD0UOPfWvYId3zNWbQsOZQmXm+yN9sElWJkOpWvD9x74zgDSr/H",
-	"MyAMj/QfWt4cIBXHtbc4I2j+CP2bbeEqIdnmLBxTUOd5HwaBVWnJ0J0Xq7rbKoTIOe7g/k2g0hqiyl5b",
-	"YcF2fMDMGDOV6fx+eLi60rcqsd60TQaZ74BR4qKABC70Bfob/XOHvD42DaLdwPt2Vm2Gl83UjGaoNr+H",
-	"tK7rm3TUXWH6t2WoZFSZnBBF7wiaJ+ZBqnJE5bn5NTm7qmtoVBFadoYIJU5QMC5YfecZJ6wlm8QJ24e3",
-	"hf56KEseoIJqp5W3FxQuY2tq6l5onhOliJARyugaAq5ZhpLn8eK/nCeHxVBHds8ECHv2QIsYY/H//uVb",
-	"UyzTpz+XfoH9rmca3zbK3goQaG5I0NwOSyw3ESr2asPZY40flkZeh+1q8g2WATVmY5vnHNxFdZ1buJFc",
-	"ddnwJeSVEnJqcLAMbWe55xNKhMIUfTtE5MRKjCd7X3sgM523Tm65dV9K272pW6frTaepPf+v0kZG6Rcd",
-	"1DSxw0K2jC2v6SKAw9jBDXwQaiKQtcBZh8/JK47c06HY+V8awNQTBI9Qs2bs+LpYt6Q7ZxeKo2bOmQAM",
-	"7uUL+BV0YSv603Cad2/BrWZF/c4SrFoJt1WVB1bIndbrIafQouV4X4CmBsRMQdO/vfv2DARF6L5fNwfw",
-	"r7Tlvq5QPbwanoVqH1cR1OGMVviwGwytUKqKByCXXiGbYOjsFbbL/6rMteYWxKJXWT+WG3z59FlX/chq",
-	"nKMUiyVX8Nj2H/0czlgqZdld8fRodwm9gpQW7f7cvdUgBGFkR7JYCwKDYDxImp2SJNuTFBtwKgtqanQM",
-	"6wLUlZsByRcJSMoMGWw3DkWhKTEx1V5Mxkni58GYNwYni5h5gGiHY8L/+Ck2f4sy31de80uPmIJHpUFP",
-	"TWbYXFYLXs8LX9Nyb7nSFl98rd+cJuc1T0Gr+NRHJbBXoavBwKUpzqXZdmQrGdZZOK5ng+aYVpru6hkx",
-	"tE3D4nl8/uHf/mV2tDbmo2eH5xXApGofZ3gfWOQjzT6/uHxai/JftuxqX1w+nSCcNHdoiu2nfnuEBagl",
-	"Hpxarr8BxABKfKeZ4zRK/F3s0ztgU/fdKWZAg0qAo8rMHmsxkzFfhW9rkE6Y60lr0juvUFVkhfHd9J5F",
-	"Kz8Q6LTbflToBPRfLXNiop7uIxBbltstFvv+HsJug17ykil5LPS4wk09ezQ4a6RJDdc1dFOKng1J2HM5",
-	"hYd+O0xzaRoxVymM0JHe5LA1qmaAd4RxRs6uqgh1yhBEbg5q1FcFtQ4E24aJDpVybmlRDI7SrjoRToxd",
-	"rSN0Z/WnXV6Um75z7z9J7/cOP9SpzYiDDm9wWSWWVSdDeuycXJpoWNficA+oeasJlPfo7D8HhQ5a+H2K",
-	"xhXznmL9+23aK4cIoKtVUQMnXZT9Fdj/JzfcdSwxHsixw4zUEsyge8ZBCqlbXopInn+/mj3/sX+GKrHk",
-	"1w+dhNxRG85WEai+G4Uw0IXpP0qD3EdpkD8qeITLE/WW4NAk+BcofzHyjE8y5jWuvLAoOiYdZ3Bnmrrb",
-	"+NbWbz40JHd3TrnPUEUfBwHIGkgYGZTodnJSWN1ocWTYNT6xu0S1lgkKOQgo47QUcwDuOxTDAjJMjQAQ",
-	"7snb9tn2MriSv5GxKpCrI3NS7nM1Sai0xz82vK7Ko4wLxVOvsXGemHYgiDPbfKk0AVJD+tz3muST629e",
-	"XD599jxBK27qsSNb86ZkBRSBQEssybMnKKNrYsOpoM3dLdmvCUPneeICgTs8O3Ua1rir07O+t5RKqDOH",
-	"t0VOkN9xryNjHk/5umnG0t0U8GgjwJ52c60dsIWSjJUcZXS1IkLrw8Zx5voPCgLBRtmVF+QgwV+DSqZo",
-	"jmxAiqUm34puCWgWVTWZPvTxiF5rdY0ezwTd3OkW6j90n0vb1Wpi08cglR9xoH8R9Za2OJjxCPATroJR",
-	"NeDIftyloflcX05QbWiC6btWp5c23o7U2YcZ8gKZQiYrBrLOTB1HU0jSmoEcNfuN0kOJBIIqmuI8Hmfz",
-	"+cOs9fs3a0WHm3uMQqfUmBHphiqSKpuj33uVQvhqXAjKXaptOM4maHmZZncIH75P09uzTwNq2/hGNwe9",
-	"N+vcZE9/w97WISSkmJ0k651m4am2+EObh36nBULDF7GNw91giUTJjsiB9UEJ6ZmBbhirFTHRrHrMFaQc",
-	"1SUIQQjhAvgybKYWNihD3tzhoH0uY9cC5kRJmsu4zsUeMtqLpOod7vJ6YwrNhlaUDHP9OFvsAHtrb2jI",
-	"eIX+aG/Vrjz+Q2urXUbzGB9juRMNsBtXT2OwMFPx934luEnRb7GUoKqYAUlVH1G/hQq8JlbPslFXEBKl",
-	"fx6gWQWEqaHq9MQyQSmHvBt9OuFKLEVX/i8wMrhOK+Wpn23pd4CtnMb9bMYzUIZNXuh4qQ2wX5zjJBi2",
-	"nFHF9V9mzj4ae1ONv1Y24AG28XRsFBqG4ft2MNyG3HWOF/SO5iTULe8bvqu7Ca2JgtRdP7oQdPicYMFq",
-	"bR/oP+drU1mzKprOOfQUKzNu/xNrQW7HBVzcnIGZrB8XDtgxCAm+04MVW3AKbNbx0Non9St12wIpNyNg",
-	"bY8+CmW4YlYD5D7uMc2jf5/H/Pd0YO9p0wfsSwDcrq2q4fyGSsXF/hVTo3fMaB2AyuGVMoD3e600+4so",
-	"j7stTIhwnOO9EZGqet9WqZObmc+ePpzWGahP3u9WVe+BsoApm4S5jjV4gm4hyB3lpay/NkwFOPjuOI46",
-	"FLzqYtaEM/h21pxt2BeOV43yKPmUQzRR7iSsSo8ZLHl2HOCAHDqGek9y3NTodAsaJnROxNpnNpL8YdW4",
-	"d6vGH4r/H4r//Sn+XszslPKMPalSxilg9BD7AppjID3biiSBOGWTxDVQFnLW+c6Utdp+DylqW3zrmnBa",
-	"eLz+Iqa3ZNXkownH0FN/4AztQkeZE0gSM04QW7i0mSU2HBHHkoeOlZZMcTfq9EODtULwrEzBg10jbg6d",
-	"Y2yDXs0zNN7CSJtcL1xTpF8zfGK/12GVxuvCl67OeAVmqCOdw13kk397/7uO2jUUCXjNVnx8yAIWWy5i",
-	"Lzm5XzYcf9PzPDfFZ0bFWVF5G68EIfF6OUz8hDdM6d5Rr5SSZIPfWFFBdjjPYy+hecg5ti9VNNf/zs/Z",
-	"sDtpjETpixG9E98SwUgejx1vO7KMeWXMFbwl27hqVh9vB26bfsuQxtA3RssRNBs+Ms7pLRk6fPAGcBkX",
-	"gii1H/XKGOTXw+NVmeefVGaSJKes/DjmzMgdLkZtc6fO1OBZXYzXRLoNDUS594C3U3MpxoX0++pL835/",
-	"w++8dEyTIU6t/L9A4I7kwiWJ5wS70UZBwNIEI13Bi/iWuBo4vFSuu6cZWUqCkq9effvq/Sv00MQlPvyF",
-	"Zr8+3JLtkgj58Be7f78mk6St/6WzLIIE/vdG/9OxnXmgI+s43WZJGT4wvvS+ld5JGcv0ICXb9Q3o2Pm6",
-	"j0C/6F/FXQZieECsNb9bdaDqazv3kpT5jvl9EoGAH0j3E1TUzglRD+SpusJwGWtFP8a2pITr4XEo763o",
-	"R5KNuiU6FISqeEXcXbUkmtlmYB21CyrRYrIa0KDp8fpAq8VkM59zgGrtjoWfqempBh4p16ioFx5CYnuH",
-	"DrfVO1fRYZ+DUs5aJ+DDEHbwyZsfHTKg36qv2mumSJ7TNYFkXLai67ELZ4qIO5wf1CL64tmTRjWix+FC",
-	"mr5pbp3zJc7DR1VgReKcbmnzLrocWVG1AW5j1iAow1A2OQ3P4fsYrQR2CEy6Jj10ytsHxaDhZ2/OvlW/",
-	"urNi1qjFCkFy7N1EATO1KzAZnrcjqisjarwKTvQS4tTagodiEBb+Ur/0O+qJMr6p3HEXlYeaBv/2gWti",
-	"fRC9vOy0u6c5lySD0vhaKnaB/ymRiHqzIKu4aAFFEC2VSj9EQ8uEsXWEzIyIGAuytf2W4c+cp7f1XyVr",
-	"/i03JM+9xjiVazGLjYLgWoEePKg/Y/6uoWg/11DX7T/hL7P6+kqMq2vQ+63uPup+qee0hoZ6iCBLzlVc",
-	"bXH1S5oTbH4wZz6GRql+KyCw+8S2oWv9gyDWfeH9Vlfmd7+4muzg2SyZqhBm/qohBia8wimpRtS/dIzS",
-	"qsvRDkUH9CY/+S1+yBJ/D7f4tZpSs3+KGXMMA5QMF3LDVR93PywtfEv2qCACpViRNfQiT1xT3aQuHgv/",
-	"Bp4A7Y0kEfAPo0rrfwENyiS6YYk5MPpHcy70v7wDAcMr4pPJWWT6/mCGDMZN3dTkDuclgQl99CWmfOxK",
-	"ELlJ0BzQXTsRjVen5mNQ+A2renHm6N0wmMR8wfoMzLtrzqFo+BVKIFwl0Y8Ykngv0W6zPzMV2JPa1J6g",
-	"uf76DXOz+Y6lM8Q1Y8UInpmizYpXHez7s+ptAyy3uQOMS3/ly/9akpJ8RQqtso/MgbXvDIh6cQnnPeld",
-	"prK+mTgE7rc0JUyaQzVVzCul4lsiusSeAen0/RoywcqF5Q03LlAWr4VmsAURlA+u32mqOsPthqGKuytF",
-	"F80Yj3ODMWDgUIsqyK4VbQZNrQTRr+ircYdVuomL3Chv+hwWgkoS7i8O7Q0LQe5chuLhAnZYMMrGuaJb",
-	"ZALQ+vl9Dt1HSObvRNDVfloqn8Vh/NPuoLvLs8dfPBmXxO1PNgDeaYFFvx0Ny9hQWXDv1VCL/B2s3utT",
-	"1byI4BMRAoKPkKX3CDGu4j1RsX28xbleun5SMlkWtqE8ztf6B2j7Gt/qgUucxZKuGSw4QjvB2TqGuoUC",
-	"QkzMwYnTHNOtDCbR3gNRV5hrrz5EJG9q3fj7gjCbVjeGd3fWs815inOkn8M1x830aElyztZQ/whc6NAo",
-	"BtqqrHCdrgBZDBneVxVa17g4DIwId1LLjpd684EBIV2iOeNQqJZmBFF1FiHK0A/vXw6PP4C1xp2fJixD",
-	"2Nz2/+SMPJBop9eqZzNCB4Vs0ZVtndIxPWCqsw2KUEM/ESGyWC9Qcnlx+ez84vH55ZfvLx4/v7h4fnHx",
-	"bxeXzy8ukq787q7PW3Q+cNEcFtXj8Qixmxr+INnvKMv4bqhoakcPiyGqp26+6IMUOZozmDCk1twcnxJ6",
-	"jttbQe4o2Y08bhrTMeO7YGQNdJCCzjOm7rBZiNSCpn4P2UYXQBN2iDD3WEeEm9nW4ZpTgJv0catqQd7n",
-	"ejD3jphE6zTAeBIt+CbPNRtJ9G4lC/1fmu+T5zYXO8P7BUp2hNzCj2bgXsZ8Fesfk8UNS7acqU2+j5na",
-	"wI8ZtkM1yuBdPRxGJfB69TbkfGutAh6iOZw0CX2kbpgqiczwPtJ3AYjrK0EzvD8zUrkTmfQKgNZMp04D",
-	"qYkqbgMVlJ0amJoipRyp+9/aPDeyZ8P+AXQ4vhdJgUGTMhcJUC1lpoWFc7jqa2NJnNoTIQGkoTk7F6AD",
-	"LZAlRImwIDdME23pMtT1EdFMMs15equ/lFSHPXmOMErgUENUd2L0ObCVSaR2NCVoDu/JG6YvLrjacHp7",
-	"hrYEM+nl91v7GkvJFRxOmCjjxLS2Ix8pdJiBqZAsNPCUrW/YiosdFtmZ4e3SHd4Gg7W3I3imcXGFkrpZ",
-	"DGWlIhKUTJLjQmrlUy8kQpIjbFkD4C8VXEq0pRmj642qOn0ZrOubawvO8uUeYYspg257Yd4wqhbo1Uec",
-	"qnzvuE9ilUirNTtHPICjLzkg+HsobGWFj7ZQ0CsWekc2fKPZA6bXglGQH1gUusvUnu1kMfDz0v/+IOb6",
-	"D3vmA8Jye9vDcbtH+3mcHOo99d2hiQXd3WL922Dg7eRdIU6yqdKQmsTwLRwDI1+Z85N8883zN28SNL98",
-	"cr7hpejoBuVLModddF5898JwND3E0dCrUp+Ih38mIqcsLIRNiaRu3FeBKxNYirG56XtK/0ttqIB/rHgp",
-	"9CXHBUr0lZWg+fHzcDY+v7jlp6gosard5otg3l4F6L5BDpW81jhubXw0mcHUzrQHt920YnBDlCnDkkDO",
-	"sTgfpBe1WN5ATtPmVIeQ6REWJitUeVCNZWx1eNCfhnE5LwHn4oveHJxGG1pwinbHDE+qzfZ7YUdeFd/5",
-	"jxePPvx4cf7lh3+//PHi/PGHs+c/Xpw/NT/9y32xrhdbImiKH35HdvF/5+I2VNK4B3MHbKqPZr5fvYGh",
-	"Hd1VJ3KNQad7Qk0sq4xN0aWs/NynSrkvDFrBwJKHYf70mZjN75d7/H7Zxf2d/M94eg/JlShBU6mPGWFE",
-	"XFe+ijHRnKUBxOnVzLCCJcECrP5LLGka1KA7u5U7GwtETBaCp0RK6IdNJHor+FY/LSXaGujDRpUc1tQR",
-	"smk7K/7l1Xv00M5iVCZxZ1Kj5jezm5nxO/LVqkP0zOUI3b2CKDIYM+8HeUgrkdvDLWc5NRYy1/mtrnGm",
-	"f+W7VtVdLVEZy3lwB77jtuMI5ezlBjNG8k8ShBX4Th2LNUUjPcojTlZ1eKmshX7oot7ZVyCeKBVExZKo",
-	"bsLGyIwCogOPMZqbupsMuoYKokrBmo19fbeMrbEwEuXv9Wv3XfDZVvf0xHkXD+chosbpOHG/m27GF4/U",
-	"kz8As4gGRC7Qjiw3nN+C6UTmOL2FLvsoKUWeoHmjGfjZApEtprnpw3/DErlVRax1KdDn9B8FF/CHyiXk",
-	"SINWJ/jWmmYUT65MYIXGW4L0/krNaa7fvH+LXvzw/psbBv4D6HBlluqIBEvkquWELDquA5x3kTy+DNV4",
-	"r4AO9b4Kj56YvGBxELgW4BZV0Jysyf88vsq7Eh/Cy6rFkceXgVwH0+z9oEf70UToCUkRIVI9oX3KPfDV",
-	"sXLUoAax98AauyyB5jRKugaXoaV9W20NTok7BFdoJ6gi55zl+5b+05EPdRLD7FB7DN+z+zSQeZ1Q887y",
-	"hOGKTehuv/9u/Bao/hi7LvR6LMKSgOYSmh3rW0Uz3aGSy/3m3EGwZ1xT7OER+v/4Ee07VX1M8CvbF3Z0",
-	"chgRk43cWinbFqrDMG+pdahj+z76+U4L5RkIYF2jcVCMjgn67sxjM4+1aJpuSFbmJHM/VR1+IU1zrgRm",
-	"ErYTJWZEMi0vzY+8P1LmfigVO4Lrr8gQzeo1dGiImgqRt1LGTWthcCq7ZdvmCm2EPZAVyu7JuRCSvz1q",
-	"bqynkXRQlZhwoXfVCZkuiDs8n3CZWfSMqaUVZC33fZ95cI270Vq055ezs60SPN4wc8Xv4EeceSXM+666",
-	"dzVzH6H+/AN8+ZqEUyIRrvQLQVJC74h8jjCkX0uFki1lsSOgJEJ8VfmaDWfW4Mnkhs01Ge2fI8wganrJ",
-	"S+WiBVIsxB6CA3wvtcJrmZjwvOqB80HBhEuuNqieFeY6Cyk8HiCfLEW6gqzxhQGtmI5NWuHhk4Ht796Y",
-	"E9VIbjpK6dfe7FV7bbbiEJO109I4yWi5nUWzDV1vfPtUH22/J8BPxteFqk3Ocmz3hnBfe3suBMpoBtEj",
-	"phcDPLMVMYOMnZcq5duGTBs49L1NU9w0UWNlIRb0vUxx/hVPy+3RjMJQbsgLhr6/fvniW/Rocbl4hDI7",
-	"iT6dVEn01+vvv4MuNM/hsELpX4v1fYQSLCWRUr9wbrtw6KN9w/wHRY5ZErloye9eX7+3X4S5rw0Vooys",
-	"KCOIqlDORDT7eL7m5zW6ylT9gn6SnC3e4d0bsxXoV42Kt1Y5fAlBMxOVbtNYpK5NPN7RwMhu+utt7aoN",
-	"Tmv6EEU4NLwjkqhpWLjPJQyAV6Wbv/LlQD9+uzN8MBqqTl2KqYmuoLkiwlricJ4ni8Cdkgc6z4PUqw+w",
-	"udjm21IqtCReacM1vSOsw0xriz3HyzJbk942n4Zwvzbv/Nm8AjUWNOy9yakpZn/WqPzaDO+JNDqMLCI4",
-	"V5vYVN484dbzDHTtuqaT53x0cWGz1N0PgTSGNeOCxJ7ztwo8CFKOQTbsqkS8VBCSrjaECr8gZRXZO8dl",
-	"RqFpFhiAUcLviBA0I7Gp05Z0UMDg+jut+Yb17Cz0hvdRBhyw64KkozuCQnJffxE8Peotz2m6N4kVd0QO",
-	"I/V/wNDDBj96UZ2s4q3JXfx+bD/P0E4M6NXKi6acA6nFoC6B/w1CGrb8zjS2zCEXmsE/PoSTZGRQ43zB",
-	"ENGsDNkRSHFkv4XmJJfE5mrsiJaIT+ycau2XvOhGMpDLOPyGy8Jek7TUwiIy6qVEnOX7yEaIm98iZ+LV",
-	"cGXI5qYiPTeIPo0kdWnng2opeZ3OHXYkVA+H6pgtCmtwoacXFz1xIYCCIE6J2FKpN3ZS8Xab2xqu+aAP",
-	"kuClDJsQ+yoXd6RUupS3NQ52LYNAOTME2awz2MGiWucD6W0g8MwI0ZXW6hYDjRtu0e2OsvWCj2NaviNr",
-	"KtXkUt8WgDEWipcW5s4C3zV+RpBki3YC0wqej4DyHc9Jx1Rt8bNGQRN298ngDtiSfu/0Po3twFgVVay1",
-	"pyXFetvLZclUqb+8IWFNcos/Hi0epTXj7uftzo0GktACAy0fPIBtt4fcBF40/+oOw3hHcEYZkfKllr9G",
-	"29Jc2ZfD5H9o9Qkp6mCfMb5lkt4+AKFHK5mLY5ERzQkzrPASSxKhLV3bsx2hHRe3Ju1yixlekyx244Bx",
-	"m/aq3tvHW5pWgS63Xoe/DwOvtMrIaVHSsX0G1ZPdcCS9HXHamjsbOL0yREPZvn/R1WotSOHVetKZLxTP",
-	"IM5kFh00e9fjvXQXm4ICoyO4vQ8rumOGsCnHAGUUTByLgxSud5zv8F5eQYKkSwiyWR1aJasmoxIZReQc",
-	"1gShWCmBfB9fCnCw05VfpMV8pON8bUlGjQvuDz3zDz3zU+qZn1sJ/PQqnS1Y3mm0fjRAj2rJ0UdxfLIK",
-	"WQEcZokVL3ibY0DcKc0FDRx/5ctvuAwWMLKZv0MPiIZ9zPXSWMy7Mie9Yp0HkPtcZBc9AF+v9XW+JUxh",
-	"p1S0+JtpKD4Sfy/gLa83bRuLuFR8ixVNO7LqSpphG9wdKAuubzEqt+Fk901XlLD1ZRVW2DPRyLSxfmsO",
-	"MtHCrjOk5Qhn/apODZm/wqhC4oD9gC0/3AUfXaG7prUMl6Ve5tBiAaqGmkzUjKQ51sLeHUEVuOFrqDnn",
-	"ZCJuUVjoSB1rNXEspuA+OjT4+9RecXi/XAzluGAvyuINwVk/8vT0L/X4b/TwqfHUg6NIVpRRuTkxwGVN",
-	"GBF9QN5XmIwrZdWPxr/pkWA4EnhLFBFy2Htv6/HQU42vvVLhVeaLFzUbLOVqGXN3Hyp/QHezKReNMjWG",
-	"Sqa8P1jSrPsahup3TNBmfEv2Q5sdQCDwiQQwtE8LwBqqyjzcXVpHSD2QyM6A5lCOWYK8Dy355VlkVBZo",
-	"1U4UyRazAE8YyIdgv2yJtUrbq1gS4L5Bqy0SChGMR51+mWmPZXTzsJrJjA++B/8JAramVbys1iJtjNkO",
-	"S1RxhUO1aYPlpuOW1rNBzdUHEr158TJCG/IxXFiH/DwoPKCtZ5OftYCkAejGzdd20lqL/8m070nlnV5M",
-	"tupQTOFlvYM7LsZafpaEpZstNu8F+ms6a9pQs293QoxmJ0DgAxrR+skhFobIA7Ux2xGEOpxMSAFduXfH",
-	"yCDNjegTor1PdK/hL5aep7nhP/e1NZ7vh4pBdmPjb3Y97oAAi6Q2Sa3gEppGafkqg2ri4AeMN6Zn5iya",
-	"3TXqvXcfpk9ettYKdL9VrdqDrRsZXi1jvgpz0gJ7FW+g0oDdFcujh5cXW/kMrV1uqHpoWvJZvoBoBqY1",
-	"SMm05akf1qcsQfOaXiIH2NlB9kcwP6gVExdwZkHooxvjtCGc3VEJ/g+EUYP83KW14bnW/qzCZytf3TA3",
-	"UavglJeoaUPjqlA5EznHyDqna9rvL5A0WJSrrlCnd4/ZS5cLBGcJ2bNUizECbLtzytK8lPSOjOiIWDIV",
-	"8jm4Inyjvk8+jv3+r53n4toKv9OSa8ZbDw/6zdx/99lUdHi0jiaPrCqBZMC1Z8Z+So2qmarQjrrECu0I",
-	"U6aQJ6rSIKF2myjZc4hItGcu5WVugjKXVVk9cC8recOsBEk5s5WgjfuhzmBQG8HL9caLgTbj0ByqyVXj",
-	"qEQ4l/yGQdJ2hkqWEWG5E/NiVuXDOmQ8qSGvSJxmlgkMa4ffSNEYrbmZKUp2kk7VKQTCxdQzeyAE4/OK",
-	"JKa2Qmdly3vNfHaaWUgRg0PrAVMdyKjBa/y8aR+/DaYwLlOjyQcnlUeazA2P+2ccI2sLBE/PV5TkGdLP",
-	"EflYaO1Un+C5qSCCNrwUKMP7c746N+Uezf/bn3aE3AYFgR6XxCdgn+P54sSwtN/2WPXUKoJIrgjJMt0g",
-	"LJGttvYWCyrHVisK+/ntwWufsf7T8Jl0g0oI+W11BAfGpBJEn5gH/HFWP9NZHXnaOknJQjEq6QwrLWcd",
-	"qm1aJgvqU9AlR16hhGYJcBG/GygXVbPy1hHNRojqXsuEnEBlEpjdukD7o27g6ZEzZwzhfyPj057XXFC1",
-	"2fogvsounz599GVQB5yiadTm+UMqLZc5TV0XiIDtG+/Q48vz5V4RZMaiW7KP0BJL8uxJ0N5aTxkXZNth",
-	"c6im0lfF21dv0Py6BJy+hSd/I/vXbMXPIvCu8oIwKfNFuDW9ouLe/AkHvTrs9P0EYnEceTvawO4BXjzb",
-	"/iAzfE1iY20/t/aVMVdZTc99JlGY/QjYB7j9uSSlaa9VMmZrAzm3ybFsOT2jLHP1EjwuY4tuOx000L/d",
-	"hlEePimw7Cgp4PJ2+83iMIf9SP2e87yG8aZXWeOtVU5WT+i6JWGaJ2hHhA3vNDXMXFjdFUrs56AuNOQz",
-	"FkVOU30W9CjbjfaGmViiuhtS3SWpoXW7b8yNqnv4DnQMNZ+7YRhUbFOOG7OqXW6ESmYbgXidc02ipUTz",
-	"xG876i4Dqs4W6L2GFBxvejUaC+ghmsN//w0+dfYcOQhMRS0KNbdgBOMCxjQtc8f3xrVA7SJGnpMXUtI1",
-	"dM+eZusXvPLXniAeu1mCxFSFfY+NLp6UQUBlvCxprmLKwkJbVyz8yB4s2UGCgP/l5meCaNE6spdgUfP9",
-	"lEh5nnKmBM89twR0ONtLBYzbdEID++16bTgYIwoM31VbP3C0mheC1FPm5Kuexp29aSFH+bi/Qlu1Jqep",
-	"kvGOmsKNw5sFZaQgLJOxoYUx7x0nog6HXX/zog7imxqIVOakP/poS9SGZyMhLWxaxIjEj0YiRSgKChtK",
-	"6SrX7pqAjo9zqD00hCnwf1TBYVtcSKT4c5Sk1N0+UtF1gpZ7z5mj5bn5y9fXN0yaTn0RyskdyU24974g",
-	"V+j6/eu/tLQAmkXmZ/2Ply/ew+iXL1/LsypO3BhkJUoYlSr+4uIifvo4ibw/H/3pEbQyTGmcSRk/gfp8",
-	"Yp0EO/INb/6qSaPREbwsiJAkG9tuq7sizR0WVF/I48j17/atYZzSxY40OWZNSM1+43UKVk29jbNan4UG",
-	"vflrOTyMDS5ywI4amO1i2K/uaOZK+Y4R/fzX8vz71ez5jz0d3e0bNnnjQ/uwfFfmuYlkYfxYSOWKKlmJ",
-	"Y0cK99fLHNMbtI4AD5U95iKrtKKDYqTMBLWaEg5wxhySjDRpuqC4WYa7B49GaKaYDW57OvV4DgwM8wTs",
-	"g7AfC6bfMqEODK1UNov8xsnxsR7VZNdFzoch1WPzkcazeA1IZgR5NE/MMU6qnjS1yeoMyl3hPI/5KkG4",
-	"ajKtNmQbDG0TdTDvOM7YHYfthWCvSyyMT0+foCriunX0Skmy6ljCK8ZTP75lBgBlM6xmzcV17eantzFr",
-	"Wu+OlP88Bmb/vPkxPcdDHLoE4Ou+iMx7lYDvWdr8vciDU3nlmGDUQDz8GDGhi5QqKWasbmpTr345wa0N",
-	"rZvDjMd0ddYXgdQ8BTG+MzYPW5sBGMEDGaGqRIOf+jHu5FnXlluSgyuEsevrb16+mGj6C9wEooQIBz0i",
-	"MnFPYPOEZEe4/wc3mAHAgqbC2t3iOEUpIYWzw+gemSTYOKcsYIaYfa0vJT1DYiDWajoxQWtSbrIHEiXv",
-	"zbJ+kEQATDJBWnW/gjsjsZW7QaFI/ktKhDrHpdpwCP/6V3RTXlw8Tm/JHv5BEgRwwKumCy2kSy3Q94zA",
-	"I2iw7iGyoWwcb50NG9Ncbueej/cqTHESrChbQ89opmK5wZdPnwXPzQm+BK0dUoYsxv9JMj0U0LvFKqrb",
-	"qMI46Oia8q2+3hfHk8dbBlJDxwlUlJZXKCkEuaO8NM36IJXZbRlEs6HE/hnDn4mfcVy5Adwc4cLl/vsT",
-	"A0wq90HDZRDYk+FuA6Cdd1xNjkTmd0TkuIg3vBQBRH/DdyjnbG1qgFgEweZJhffSYTlCF0hxdPno2UUV",
-	"MokePfvCxW6YzBj9+HiizK8dS9TwQlgWGdgi4DBlLhaEmVax4TbocYb3zbSex896iuG3Bcpqlsj/4oeB",
-	"a5patGBQpeogEn+t7iQ57f12URHXHaKatWvtkzYxz/kulmXGGxXsQrW7t1vMMmjnw0sVS1PwyNvXRr7W",
-	"01C+VkZx3jnBo8uLUYQRgjzwiTDkR1H4yWlmEqGcRh3ff0UlBAtMY2imVXzL2/L00eU4d4udpQfC/YR2",
-	"SvpWNHU/CcsKTht5N14IAPS3j6tO+eNUkJRnJE43OM8JW5PYyuhTZ6tRejD0p92tjEtBO6xBvCCTv6r4",
-	"LelBkhYTKVvxY6PCGxt17cXBd701BlYU2KgB2O8gq1cmEuqt4Hc0MwgfQ/gDC8vzNWVxgUNtTP8B/mJ9",
-	"1Wu56pwytCyV4gxJwjJj5VwKvpNELEY0XToSZusBMwwnEzLGCvvqcHU8sBV9Jvj6Ix3r+AazjK9W03ja",
-	"xrwcp7YQ3ylVWxtzdQA7kQJTnOdLnN52UJdJs82oIKlCP7x7rSVGAZXciHCtuR0eIyRIbioTKG4okog7",
-	"Ih5IF1b0w7tvg0SY5pQw1aW+2KddzWpeQJ0hUwsay1uU/Kv9X2Jsjo3eXkRdWcjMT0qSfHXY5+sYlM1+",
-	"YgFRZlKbCrheY8GN0aXXfNLf01rGwOWOBAn0sp0jd8iRXm05ibe4KChbjzq973hO3pj3gtY04OLjbiMp",
-	"eaz1yjCW7jX3oLqialIOEUy1jtYmtfHm5yFUq4hah3VcHoLHIl6zohxdAcM/oiNrcPcc4H/UzaPQ91uq",
-	"lAmXcuVI4biannz1Qb4lhboyzQkiGzIFoVSMoDl27MZ892xYS6r2EQzwQZ5DuTEtwehvIbtdaItVuiHy",
-	"CuEldGSx7hAbcm+GY0jbXJXSMJejUUVjTn9Xo86aLYN1ZbUioo5Cc5JCgdcEnEwuzMs+qHMooeJZR5mz",
-	"Nps5xNjrrxBIZgjGgNOHWruExsoDaUKJvc+Z8m0yOdi0AY2WanZ1CIl5pi8gNE+ghWByheAfiTE9cX1R",
-	"5JwX+ny5hqRtKPpVkq5ajdAxnMoix3ubjtHaCiO0TUibOWC4zQ+/ZoiLjAhz7Rn/saPb3YZLF83t9kRT",
-	"CzXl7aS/UfozIwzPbXbeqOp2jLu36x/afEJkRlwhqMQHGbIZQQkvCKNZskBfOfoxv2jiX9GcmC6RSQNw",
-	"r1Pwjzc3Hy8f6f97fH5z8/HpUv9fpv/5J/Lhl0fRsye//sv4nAr/2gl5+PWZtlwhp+yWZEZcMq11zZFN",
-	"MWNcAXHo3QALLK767UU2nhLhbAuHdSkIvj1f51iTbIUL4OOhoxt2dQSusJ57ZIJg3/KGHpqqpwj+9yfx",
-	"+1Q7bmEmayGQTWecVjb6xLI7YIftuuFDumYfv5vmEGipuQkXKC2l4tszhNGWbJdENEBAa6JOTf5yeRoA",
-	"VAc+3xOpTquhO1zy5LcDuj+7Yuu3x6vSWtAndb8ZWZG2gaWAEDtoWbCeI3Vnr1M8NpBlCfU+JmY+mzK1",
-	"WYihQ3MaJAlhVbiIuZUgX5ELeysZZ4qtd+vrY37/wCrhoD+qyCYnTNXPmh2NWt5Pwbe2zoPiyNRjO+Jw",
-	"Htb2CLtEeJlilzy/GIL6e6kH1ygY0jt6THDcwGEudGFCaSsNzQOJ3Ayu35HBIy8hpAqZbmloSVbcli3p",
-	"Kn1+rGvEoKLl9Ruhk1kIekdzsiZhP57xpoOHAepzoHkiODddrsuMu/9WPgqIveWMJGcR8pdYo0BgFs4O",
-	"86rkjcD4SwecvV70Nx6AJLMWeIsyrZFJjlZYRIiXphJKnvsha63MC4jVk3HWLBnQKMtnRiiucD4g0acx",
-	"Y/v1D8GQuWbdv0D1tFQZRoWw1PKbZmSaqCAG4rmJVqCZDVbQW2RSD2KcAstqjzgzTSxNVkKyOBLA2WMA",
-	"6TipjUKdHuJarFk/RETLK5o/orkCRuyYdOtYHSus5+djkTqnpNWK5Pob5J7W1KnF9865PluFQn1del1L",
-	"BV2vjWLp4g+2mJUQVQe35Kwu8pi1ohK1ri54nkM/uA+DLEp1eGtdY9BCcFBQsGEA8ne3uhzru7hZapBU",
-	"vSNqDuSx3S4h4s+YZSEp11JHnVyMlphlEVrpu9FUizEXP1/ZbjMa2ucocRGKlbHW/XDDTKg2prnUx2NF",
-	"dmDYwAxtcL4y6WPzULrZWYSSnO8SWyTmiwv0n6IblhRYKKo/ZH7+8in6TxFKHMQqMbDqn69QYqs9Waio",
-	"QhsMJh8bmb0nqpmx5qpDRX7IpakiZb/rsin1t4LRKlUp9/GOYdOYLt13tFmeFnT0W0gRMvYSONu3oQS5",
-	"MSep5k7LUqGcrBRcKnPK/DZhwE6tzgxcBecQz4VMhqt+alNcz8KcxoDSwSctIFpF11wSLjj9EYLTTcd8",
-	"Q4Ue7woeVPT/rXthULXae7lCzAZwMUEwc68anySUINthiSxbhw3r7M8QqDLxefojTOphcGCEOMxzGnwP",
-	"AfQdORHNW6LamqjBE5rk3D5njVuh+3bpvg9q3I6nCLOHsi40CLAlV/aK0EcL+mwYqx+Y2Q8phLA7Kjhz",
-	"HVdbFo3DUtdjtv/nCd4Ohdf9cPx6DJ+fPGWhvmp+q4SFQxY2nnqAhTyQNiB8ubc2g0MKSfWlkOfhsgB+",
-	"kYPOMgRdz2zJhLCeYqso9GsowwovRN46jqJ0aLzCPfXUAc8CQ7sNBvuH3g1oMpxogCwsn6nxTksUqvIR",
-	"Hl2E6Gerv2CIxyqv5lKyUoLitpeWRFiBstMMjL3oCSg84YoaWK/VL9FaS95+ldaxJt7PcjuO6/Bzv91u",
-	"Lvs+eJQxB/rLBU9s6KA2Bf1J0bSD3L5OExVGsLLs8QoZlRWOrSFzQ/miZMgW5NjhffhYuYzJWBBFGNhB",
-	"XeB1+/jaZFXrr59zYYqGQgYgXmPKziA0nQiE19xoc6aNi0QZAfQZswLjN/YoKz8blnHXAc1rXVYQQXmm",
-	"vyERVVcIuze00I8SqLCc3DDMqmLKxsRcp9bi+uuusIl0jMymYFaDMZM7IuQNe3LxBEm8p2yNJDfaoB+G",
-	"7nOHPwWVAqaIuMN5bMoqDrq0X9t3pOuwWHE8FbZUWR5njRN2zw/UoCCDe9rP4ARWJM7plqq4IMIuZAQg",
-	"TvQviEC2uCROBZfGIJTmpVQmbLEC6lk/UJAo3EupLKug4HnmLAtAi1gQRw6Vp9XYwqBmTiF4Vqaanh2d",
-	"SUXzvKZXCCWAzHLk3B22WgIVSAnMJDV9WPWHbkmhnutne/gTLG2mLvNokmpJFXUE0QGlde3cAU2FsdnN",
-	"Ebrkks8R+V5z1TGh795b02LfG6dynMj1xmyHMTxhZ0MDhgkWBcWB9WhZOoIz0jKvBSTdysLU6nXzRePY",
-	"BNMnKsPV+FdzvpvwljOMjX/TWds6DJHG9tOw1lmWX+PWlZk2aLfhn86oo2+jkjiu2EyIGgJhi5ImGweb",
-	"ZPZZ1MLfVCOcprn8w9M8rqryYqaG8ZZoDl9bnAOevt9O1v6diLYToxzAq3CskAlx5w9OnX0BzeGONc4e",
-	"6FVLsMgpEVrxHNHwwC9H19H3oCpiB9f2Ft9CRFtdXsWrizeH8hVcE86OyhYcQ4Me6rovh+58qqoC+GDz",
-	"NNY3jQGIASCZDWat/A0FlrIjDn1ou71PXaDlfvr3HVZu8Ujrw1GS/SwM0Z6O35ItusLR+mCPjuLpr6pc",
-	"+fVGhnLosZ3RWND7AITHoxziQObRp6MyQ1+ZsjKmdIwmmU7+0F9vQuO5H55ae9YvWAWBGg+Tcj15AB5+",
-	"R0RWjmFZ+khTto5XwvQTbTrWeGn6zHSshJXbZUC0qJ3F1W5EZtNbS+6jrbeC3FGTaz0mTq8kMTPCX8u7",
-	"b6aFiqZg1AeBCgp2aF6sRa4kqIMkNpIK2n+Yn5oo7uoS15cTM6TDZYdPcrmP3TkapbZ4svgA8H35e8Bw",
-	"K3MPGOnJ2QNGe7L12M589yDnjufPDeYY4tJcH4KKGg9J9VtnbZYtDpATfEckwjlklZRMaJoEiuYCNT3O",
-	"w0i0U0FvEGdUnao2/R0uxiGs83RPLPI8xIT5GYoE9dUpPdogsaO+Dq1j1WCUkQ5LSRBtVtbpTS/rrFQE",
-	"KRR+RSITBO7fZl5xIlP8mcgTahT51SPbFYscMrpI5O9+nctPKkkNr415lKYrgCf10QCkHFlrQwF7cvHl",
-	"swGyxRZ/9KdwniH/t0cHi2mt2cIVXDRJSy0sT/IZ2G/E2xUeEEfujw6DAoGML9Kq+egnLn7U04utj0Fk",
-	"VAKP/RxtrY+mxIaVte72Bg7wIPe918zVVu1ZbvSzQCmjVg+svnTTBqVManvV2tz+FM5AQ5gheYNuf05v",
-	"hNSdCtPAxul5U/1xrs2I4xGMunnC+1j1wXcGaLSBOpWUrXglK1YlKm3JykqYDEoiEDRdyzljdOOS5r3K",
-	"8d9N7H7luvg1Gpvg847gjDIiZWeKT4YVXmLZ21boKzuuNsBs/x/2/na5bWPZF8ZvZUp1qkzuDVK0bOes",
-	"UJXaW3Gc2Csv9pGclXP+i/kTQ2BITgTOcGMA0VxZqXo+nQvYX84dPDdy7mRfyVPT3QMMSICiJFKSI35J",
-	"ZBLEvHX39PR0/34iS2V0bRd+xMes3FlPs/w9eIPrLsxf9Qh5KVwaKFsKuoL4TY/YpVRxgIe4mwES/lWP",
-	"/odt8Rsxz2pzjyBNs/l+m+K4bkIJLxdDZaxFVLU8XrIF0GPgVS076fUa8kUov+O6bv8CjzXk4GGXC6kI",
-	"SKy8VS3bcRNeLlydggBGIhjM2yGPQM1rZWfATzaWG75oCFg4yK4NP/3L1pWKZ2y9QhFLF2Xs1YBfSbEQ",
-	"6VoN+BYR9dyItI4WbD1tz68CPuv8/3jnH73Ol7+Wf3aH/9759V/+27VbadFiUMxyMW1Ni3vbe9DbFK7t",
-	"wgEqBOq2rhEEA920DDG+e6NhzMZ82Jj98tGVrk85MEOLVI4lokVoFbMxVOvUGwArezcEFbm581UVyy08",
-	"sxqZwo7eDPHDitoF1Xmciyt9KW4awnJVIsO0/PlKnK+s4AHS4FRg9h5XMZvyK2CfXgGqd9GRazAlq17G",
-	"Sj+ahotHwm3N5voZbU+G9H7MUu2MwKZ/S4Oz4nRWV/4DNwbSPPGBsCgUg8D5nE9cvIOALiDEbz/eqooV",
-	"4BG2drEqRvU6lxVffb2fuur53cK5BFDIekwrPZvJeoC8iW7A91WGN+BiY09dWMvLEoESKqEmUokikw0+",
-	"i3Q6zw1r4S25lU3IRIJFtL/nmUSI/3btFaSeC7VwtUrrHXo/F+oXSDJMRSJ4BYWiwfCVb3RDhZkoZirw",
-	"Z7R2uXzqmhvDlEpubroRRFfGDIH3rH4SXv/t4oJdvQBGRob8aHZm80zEmPGDN+SRTuNnhl1B6YYLEcps",
-	"CsWySlSvl7a8JKLOXRWVOtdv8XQVDkjawyK60xgpx3Qau2hMfJprk6fiejI5/MtseZ0zlp9EPCTZbgjm",
-	"wjNO/g3IcVwYIuiYiLHHz5woGlf77QgpxvITIEopvcC88u1FYNvJglI0tTJdsGMq7c2PBEiESNxwopoS",
-	"IN5f/A38atGddNk3F2edV696vc7zgP188VPni5f49+u/vemc9E5edp6fvHhZr+wzHYNDdROW+eiST26q",
-	"UIDaZU+bdyjv3TL9oWIsqjxSBfPFFo6asxvl76pUDKWFqGqkP1ZvfisCVa+T3tyuaci1VvFsPIbiyZue",
-	"JyNNhHkN8JBkwqy8Fc+S2P08ylWW909Our2X/R8+XtRLGI2pPnpqDwsN6v/m9fuL/3Xx8c2PDJ8K8Nq4",
-	"pMURV3bZUQGFV+CC254R1dBF8ccNJgfWoP5spDLKFG5OkODeiqw/IetdhDpXbw2Idy2wAsavEZgsS+Uo",
-	"ByNET5Lp4qkgeDsAjyNbIkaSq/7zk6CyvvVr6xvwW7JKus4HniiWQlOIiNfWtapwK4pHf7W28kvrta9m",
-	"eXbggNyDk4CASeYaM0BPBSzKIS3zL+x7+XX36PNwOh7Tjr6LjfgxbKk6T6MGyzMWIsZpg+PhItWZ8Pzi",
-	"en6Rxi06OLLrEqd8JX3lBuPddpd3qnDH/b7sbzFPWzkBhSW61tDtPUeyeu56qDTJlTFn0XTLK8cayCXN",
-	"Up0klO5nD7G/6RHgFinG4ytpdLpkOicgadomVcycY2ZPeaIEPpknCLi0ii8lkzwVw1EeTxATd9Mcv4aI",
-	"6bf4m6/xJ9ZYCZ5k0yHcPNylDLMOxFJOlE7FcCFVrBfVxJ16HCgsy8Pp0HlmZCyo5MnLk2L0PtYC/mbI",
-	"8BQiNizUVyJNZSyGmAYcNtzYNEXR1iMU1fet/qbnoZDWZXD7V8h/aXh2pHV2/eWffeqDTmSErIr86vpK",
-	"P5zLX+DRWm9vXdrf6psD1O8q1bf2tLe1yfiAiAfoy9VfCTZm1XPY3pM8plO+Pcc7UBifLkrp4Vh+2kwc",
-	"v01ibTHS7UzQh/JYcxMvk2xMU4r/SCqe1qVIHL3LDINvl6UxokS0EvvZUd5u72dWjplbOYpFo8NmsLzK",
-	"qa8GYo12ONbCfbHthnR9KNGfQP+YUExcXQe3XNHkxjiaXm8aPGd6QkLdMRUgt5CZAJCMsPYUvBCpJkxm",
-	"N4xSORWpqYL1I2SF5hDjG7phVvm2vt9vsEsNkbOG6ShTce2+izf5eGW4h374tqsGYWRFmVyn8vkk5bFd",
-	"ppmORfF9wPTcfXfDNaoQrzeWNEmoGAJJKJEHr1eItZcHVal0y1EJLhVSc61m+Ak9m4MLzwzTC8VSniH8",
-	"eFEmZp19uL7VSgRlHRaBcqjYXW2sx9R9M38N2631IieJnEg8Hrts9bqsIje+RNxiY2020B9LrlIRr0kX",
-	"5EaUVwOevdtejghjfti4WV9fN+eO03XHWDiq0VkWa+mKw2/LK+exi0y4o9YFBkyRZ8aHIh0nQmTPzO0K",
-	"7SDpaGiEUDcBtPs0dEnZtWUAHwuEmay0yUsyx7x607AKiuliZnykr3B8/rYrTqvPzrWRGdp7ngrIswIX",
-	"vlLuV0E6u+n+uzPXbgcbOX3pYHhXJlZmKDi4yRcPa0VBRjhZYZCxPrzoBTZvCfb5hiS4Ib+r1hGsqFkl",
-	"FFmEKtenbnUl14Wy4qN4Uu4l5Fb0d5NpRtN1b8d/spQPdf7/RYjL9+MftUISK7cjwBxCkCbSUECTTSUQ",
-	"OY51ngKFTsIbCI/tG2NeyVI1ubKfBEczTX9kuTD410LEyv2dTfOU/hynEv8wPMtT+2dtW36C4c1WC+ss",
-	"hVANRY2cQKzYPNWRMK7UcqoXAoCwF9aVSOSVKNhr6F5UCdiQR0IoQGvfvs4xETwW6RDe2mhnZYKG0uF5",
-	"WrcKf/jMeqLWmkrDCIckYLIruszomVgdjjQOxKbeeNpNakgPD6FQf/ibHpktaiGafrkywF/rKjsMlWxc",
-	"WC0hr0DwVKRnOQoo/utbN59//eXj0WpE5UwBLY8xxKEDjkH44f3FR3bM82x6DER8ADsAyghjgdeWEzHN",
-	"sjkiOAmVfZTRZS2BGrPnikR0cutxwUOVxvASrY/fhAGRBcHWlizZaEmoCPgYcq3Y1/5HLiBUipvLEf68",
-	"7BqfS6Imp+yu11pfyoZNhBgMHWA0i+BZZkQG7ddOCnQCHyx7UaSZDOlVtR2SEyViL4tsbWHOPrzDVXmG",
-	"nEkidkXLrHX+7Wv25cuT5+ztx48f2I/CGLujXciJsibAnhLC6YxHHeSNDtsBs2o3UHYjEDzGSOOS4VIS",
-	"5VWXFTzduI36jVtf2n7Vsos2UDQblJnfcZn5x7/L+I9j+J05/h0JM2X8R5/e0LkUy5BwyPGT4aVY9gF4",
-	"LxwoMAozqazj3g7A//7iZScWkY5F3GUXQsUsLMbYAYaxPtOLr1qIdV7uHIh53j6lTMav8PtcyU8DhWaa",
-	"Hjm9FEsZfzU4widQCRxm+uDoVGkVieLrXMn/yAVDK1Q8w5PJV4Mjb7oHR4BcOFBlZ6GbBMmO42Jvfzx7",
-	"3bl4e3by6osC1949DmPHBvohrgvwyoqYeYNUVZ6iwdG/I6MotQ+fZDydiKyTp9J+2rJTPzj69znPpoOj",
-	"kA7h9hNQJPuI804H6ufzHyjbFb5sB+6lxLzfieVEmMz/ETKkcTbS8ZJezgcqfE0/+AZ+0Gdmyjsnr75Y",
-	"mZCLt2cdbzLsO9wUsClYQ5L7Vy967S4LaXFDmodRgdf2imq6S74ARxEZJTq6xHFwBmsL/S1tTQRIbwMF",
-	"gtBl52KcG56gD/2y99xdD85I4dC/LIMYrEUHPqsrVoLjck2DAThhUNg7zmGViyEE1mNP+FLE2KsARg9e",
-	"O1yMY0jGsOpEBgM1k1Duvy4dbUT2AvuEk1fap0Iq1+3SH+CPj/W6QSrT7WCF4WzlZwHaOZ1xxSdiZjd4",
-	"KyOpTuBmAvH9f5Aq/0RLYboDBSWssY5yeJ5MDm4SzlOn5Tv78K7vrWNAWO9oCq94ImMogQ0GCu5CRAqz",
-	"Yi04lEsgu99CjNjP754ZZkdcgKWx7zQx+MES8yRhRZ20u14JBso97aDs6FQN/YHzBc9YeMzn8vjq+bE1",
-	"/3wuu78ZrUgRV79a8lkSdgdqoF5rdYXgZqZv//0vDOFJrfsFo2KxiBKeCsPCTx3nOnTKQYasxVkY8UxM",
-	"dLrsI+pDSDaqOOgPFPOIUr0Z4hlP9CQXSA+BZ+1ERjJLlowrrZYzndNVdOgcjj77+69k4ZjtVfEcWfIu",
-	"+4VyCzkuD4tSEdtRAjakNzbCObSqZd/VCu322nWjDGGngI+kghcNQS/D9mmRvUjYjDSegL3svYBe2V/9",
-	"o1t+M4yFkvaVis9Qm5hULMQr1qLFoTevXbsY4aeOjMVsrjOhomWflV2b8fTSlEOh5PSMXwrGrSLEPLMn",
-	"0PBd+fPO92IZ2t6hQp6uvV3P0SFvevtUK51TUAANIhheu7V37XvPwYgA1iJs1kWI1fCZKDQG+WdR33Qq",
-	"J1LxxFEhAXKnjpenxc/se4t3cRZLYHkExEx8XbmGX7LQG073UiyHqciNiEPEywRiwsIrty9GUib3JmkQ",
-	"5bBEjGx6tVRDhygedtn3YglyK1N4KR9nImUnL9lU52Bp/oWF/7PzWqfIHKxV510cslboJb8PO46JL2yv",
-	"7AhFPRj0MSjNg20K6SQKQs4ZT+zpRcS4xYhoqqvvwCxvzJJ2nwI2E0w6dPWN/acBrAB7PBLqSiR6LgIW",
-	"/j5ALqfBUZ/93u12//jDbuCwH4XWRQqBhFMVZhOrvZkeg0LAe1/bx7rsb4XNZHRH7Ha4HgtLgzpEoIYw",
-	"IOS6lycnXXaG3gAYFLQxIJoSa/lQ3ecijew2JVSkgYwTtoyGtzuNJJGY85TPhF3BltNOSKQL2+VEFnoR",
-	"FJTKPGbcMDmG46b1Q3BVYErJybZz7OJhkPaG+Msn7Ef5NWu9fP6ChbTKXbsaw0zrYWLdJ2tvKmbL6gLZ",
-	"PvtkB94WFgSnDnyGIMGsn73MBEri13jIMMwaKGsSreUuFTVcOzuE7hzSeptl8/cqWQYMivWtQ8HYBZ+J",
-	"C5mJr37gn9p2dfDpjv/6mFlvPWAffrb/Ofv4+q0V1m/e/PDm4xtEvS+zCVb3CuvLoJFgrfBCRJ1vRRZN",
-	"O7bJPtiHDn6Lbj0v3ZXwPX7e9kLt9s3StxgvyLxHJh0PU/EbHNPDLvsazyVWT77mRkbeBlLGM93tHWr4",
-	"v2Hc4CvYWgEeVS2ZPTOWywbr4RoPAREjgm+Oy6061gIk2XaVdl7GWYgvDz3p1GNwQ+CqwTOoYGmxjQBV",
-	"2zgP3VoFg5uT1zT2t2WEwA0eTUQHGzShdXTd0LCX5ClRpoSVTFBGmGQigtxG3dyQutbhUJlVZsFnuAOM",
-	"ZQJrFeuFSjSPac5B1SLrsKQ47UfBUSIjQYUr5F2ezXk0FZ2Tbu8oOMrThCIEpn98vFgsuhy+7up0cky/",
-	"Ncc/vHv95qeLN/CbEvHNcznPPrzzKM76R73uC3yUHKqj/tGLbq/7AsKk2RRiIceAc0BXRpPamEQey4zS",
-	"dwM20woi5tYUlfi5AZMqE0kiJwDMTLm+cIBIRGp/p8RCFEXKAwRGtNKBPiyhDPMkEXZ/QJ8ezBVmp7jU",
-	"FPhH334Ror8K62kGCjDy8Ys2mi66QT1l4VTGsVCYsGXthD2C001uoYfFuxwRxkCNRLYQwmGNTcQziIEZ",
-	"nRblOxC/k5BhTSz7OontKFfrrNoBMxqNBjVP3GtzuG3icczyeZeFOBlfwcQ6F9XfZ0d55hiu7QzZnqN8",
-	"Fdr7LobsSJOduWUFwCfURnPU//vvtRGhIuENY8kVHAy7gEB8VXSKcIzdch8FR7AuGI0l6ahN62ho3EMg",
-	"LJrfDIzgUhqbXukRdxVvvOb6pbF3Uq3MzHYoH/Vvy1UGVYs3f1vdhJQre/waA/JbPPkD5LL/8Wtw5Mwo",
-	"GIKTXo8QnjOCMF81/VCGutUCOeGDKw84La+GOYHu3CoBPdm1ZuoldqHuzUVXj7/mRTgQfvL8+p/8rOz2",
-	"qVP5D0z5ftl7cf2PvtXpCAyHh2G9TVPi0xz2W/AkMQLtsmSPflZYDp0KcPzc4CH3FmLmfGIQg8PTrl+D",
-	"o9oj7VH/yL0ADB+0dQw81Mcl010Hw4yN1t3uf6VrSdUYY3JSyE93ds+eM9GJ61rnKhWZv+WZqd3lgVmg",
-	"W2uS3hSd+oh9WjNNn5OMr4wGgGQ2ijouxNMQ9HJyaNgrDoAn61VSxiZJL58iWQ+O5to0MC1goL4IXiEO",
-	"CVG3sgQKcFPBpOMYQGgSrRI6z1N42xB1xkBxZKGgyGuXIe0cdonY0qzD/puWqkyyCJjHhoV94RMTYEAI",
-	"s3G9eE+iJ0D2zw0LXYl66OFwFAce6+panR0jYjMFUgeK2oQ0zLlM0YMipFSKo9rzs1hqFbMveyzmS0OH",
-	"kREHxg5os86dwPTtFXkvKcq+1ogTsw+tqmKv/FG9F8zSXPyxpuHP99uXuE7JPzqpCZwwGHdb9CTUHacG",
-	"hG9F8e+k6YtUZmLjtgY3aWgEEtHEd4L6jL8F5tBxnoKrb73EUxezMgU1pcGDHl86/QGkoC7E1xZToQZK",
-	"QiTHPU9IGHWqg1gfdapTkdmXdezs+NLHLT8vseubf/GTzr7VuaImvrz+B6+1GicSs0l2JKE4nfuS0Js6",
-	"Mu++Ofrj1zqx3omfFjgvDa+QIWQdXueS1XhjKzdbKlmWugLBU9giHc9f7dmp4MO8ocElSS7zwD5X3/B6",
-	"t9BN6ZNzDN3Ad+4a1ioW7BR9Sqi1o7iFxjb5nLj9mSK11O0bLjNkgz9YxrTnqbAbD5UADNSlWLK5BA4c",
-	"bliW5sZ+h3fy0EjVe5zABQIG3e1RLM06ibwS6NkNVCTSTI4hzm1c/ifyMWNOCl7FGDlR6OtiC+WPiFcf",
-	"cT3Qh+VxnAoDoT+4T/ECRJiLQVm2eHtFUARSjTWLrN8c0dVmPFDe/Tj2KRWOGI04OAzD+YaU3ZRqEvzu",
-	"FSme5TZNvn9xaea261hEMkbCj2LBYFTSwMWkYlKBh+4vWN3mfobCVIr00b2YlCYHtEgWd9czB9dhJyaL",
-	"lnnFdygmeT/+LdmrWKjljo2Vp5mkUybTc7NWaLStHq07Ft8ItVxRin0eFG1zNzoh3qdSYj7FQSV3q5J2",
-	"ye9DH71ru3leo0t/Q3xL3I7oYQjhUBas/5I+gGEuQ7w75SoOCoKpScpVBvvuQI0FpqYiQQveTKIjP0l5",
-	"JMJ2wKCbkE9Ft06u5bFMBGuFf6d//wofwJXzQIWYRBjzjA9jmWLKoOtb97dFVqQnYpoCAHO1KeMuKo8d",
-	"iWA80zMZ8QRyn+KBsuYAuDhGSy//DAJq6Fbg5ajM+pSeTK2GxS0zYhUuWCZFyng2gOy+LjsrRuYnTxQV",
-	"UMX9rVb2xANPDmEkdFBaTJeshVkILkkCF2GItGNh+3SlQsi154qXIfLHFtx02RlWyRd2cqDKHlOgcZ6K",
-	"K6lzSC+BJANkTYVrTkzog1gkeliVRdMK4JIGCp/ruy65LyBSN9dSZWx1eRnPmJnyVMQQr4T6HmUtjp31",
-	"gWpdvPvu7c8f2nUOzDts5AeS8v0Yano7qMpD2Wnqgz1OihKcst5iu3WxZ1dBWVKekEDzT+OsRuIBGF44",
-	"J3/95aNvYJ153GBdnfHDnNca20pmEUxs/eEKslNhCd7EJ69ePf/SSwCH2yaD+Y3uiHQploa1RksWXsrY",
-	"2ktYPWNykQaYeSWzJYvxJKRiBnaVmKvXnRmU2yejIq4Pm3XkSqSxjLJTFkozpC1KGgZVURSUGvHSmrYc",
-	"rzjkIylM+Gk/DSX6Jl120lxVlajIyyWjgqm2u1AtyLZpTuWBr1nKpRFxdbu2xwFKxWlBMs3QY9kKy1Lo",
-	"RF4JAPyf20N8GgxUWB7fh3Eqx86T4AhvO9GOVnnOoYAKkilLZu6AhVA9PoxTPXcVIZA3P/Q/p1e6qubU",
-	"L10mSFc9ZtyjibW/M8gSCJ5VNk2FmeokNtAkx1wvqSarL0emQehlKuZw6WM9GUw+GkZTLtVwlEKKNVXj",
-	"lNT3MiImhLFUMZXZQgIT/IzhzwIWVnEAXLV8SPcLFOEZiUjPhCnQUzPNOHPPFuW77S57rwQmWmFZRhiL",
-	"OJ8PL8US1BJQwFvIZxMwHl0qvUhEPMEYiJGJUJGI25h9jGV+kWCjfDa3nkqXfesyoiI9G0klTlkISTGU",
-	"tQ8pLSEb2UOBV7UN3YEMKB3BS2NKmku9j7oDtSGwjWl6DsEIqP9VPgsqIe9MzgQyGGDo2/5woIoAOP32",
-	"ebd70us15kqh1myXKWXdgq0j2vBmcDvuJ1dp95lUh/SnW6Q/gTxtkfwEzz2NfdDqWX0yqLfr0fa1KePJ",
-	"PuHH+eEXxTUw7XpVFf9OoIYf7XvJGyOz9ss/W+xnR3JRbF23l4Pb376WwnM8lfb03JwFjfVmZcqzKx/B",
-	"fa6FLlXgNtC4us8GxS4bsFwVfw9UKoxOAC81lsaOTsRtjDAspprNOGx7rBXi7UkYYHIQFYS6AtwQAzwr",
-	"/F+rD9FBiCowJ9aNgw3Z7tinLFQ6g9zEIc/AaTAiw0JPDHVoummBUjtpAIyRaF5SDTj6tp+upONVr8eE",
-	"ylIpTG3gwWnkW5r0fSuma2eTfj4zjGTgoKn19yCqmKhK5j/lvN/RmO9Cifuezu341gS9Z/Zf//s/K4qN",
-	"tyShVWN7dupGFOv2y7UccgZFlKQqo5HwCR2uuFpSBQJ8ileoTlvtGYqCvXicyFL7+7pLybJ35aa3+5AF",
-	"vPsM7nC9gMUfD7rDesG6UkAPVy470v5SrgB9F/Xh1ju3r6mrjlyf9sK9qHDzARiUu9iGWSuzvVY8aTcq",
-	"+UBt0HK2ouTusqeSOIi7v+1F0XCdUn+DXx4U+qDQuwtMokxBYPKqmHCM0S50mk1Bx9WEaXUbBffvUj3V",
-	"JpF/CNUutO0xafY5PnjQ7INm7zDXGWSqotm3c8xRV9eUmNRqPy62TqtqbFW30GOIHxYh55brfVCtdOkz",
-	"kRjAaSj0mH7SPi0j1PRSluYKYPIZL2P4v+lRpV4dhTbTA4W9vJXfv2o3ioL/OsNwgb27f8Nwn5eOB0Px",
-	"oIaCZMzz51eVD9cAtY7DXctdfQF7eiV8wsaALdzJ2AffXNVXJtRdLRSl6aXo+cwRJ3/Z+pIiKjFwVu9l",
-	"Viiwt3whsB4P4eG6CvvcAOzYSvzOfuL4tQroqBtU1TvbtN7u7QZRvK95SpomeS2SqhD+xUobqbc0eJMH",
-	"0HUvXrz4st1YU3LrC6nabhRA2Nv34IlcYpUKeP1NFir0U7rJqoCiNN5nASzGJvtY4Jmsm8e++DTXaXbN",
-	"jQQ8W8UxIQSTarcCls9ZptnzXi/o9Xos1QvTZa8v/sYikSSEnMYHyswhRXEqREaED5C9AmCGOp3lCWct",
-	"k/EUaQMA8O6rMGDhv9r/dOx//j0MWMZHcCnP01TyiRgodKYQmmWeCoRwJ7C0/8h1JrrsJ4B4AXgnzLTA",
-	"8YdlpiSmxtZ5S2/g0cOecdgz/nR7Rt3b6Lf+6wrjdgRm3mPiMFdHAX5YIwh33UG2AqYv9bKWXzQTn7Jj",
-	"283Km1d7WntGeJB95+T6H33gS1fGCiepBy25BNtY2bGsPbemX6fsrxfvf2rYssjudsjuuu2K7PLRdbsa",
-	"Pebta0CrmW7CGvOSS90FO4JouYM5ZAu7i2hHsg+pdS0APRyokLJqsK+U729bTq94EgZQqjjVecpGS4cO",
-	"1w7YYiqjKeOJ0ZgdSRWGlGtn37qe/EenoyKggP2QhrL8KA0fYihYRkBxwiuqGhkoBMthIX1SXL4D87xP",
-	"0YIAoLl91gGsVybUFZcMlHs5A0xcQDxxyabA3IROgjSO1rPhdt6+/l2xXPt2M4uWioLv+tR8Kwq+BDwN",
-	"h/OXIqfSyyRdcOPPhwNTXVg3zn431rmKd+CLropYc6L+ubBjA0BxUbqmzwxAuLNEqkvoYVTm8xNc/1Rw",
-	"+hgqXE4rRb4o+qRRxi6higRD4uSmbP2Hkt5zqCq6Jmn+acgsLsSq1N5CHknqSCIdq0SzFP6SajUp4Iyw",
-	"wmMBn825MQudxgXiUwFE+rL33AWQ4d8Q52LvFTM5sH5gNXiJS2x3CSNIQDdg0Y516ugyDMCYf53mWEqP",
-	"1WsmAeqXbCEj0Ue+fIeyjrX1AIWZpUvGR9aAa8LWTJfsFXMEDQrdYc5GeYpM+897rPXy5EsWpjwTQ8iE",
-	"7opPkRCxiEM6s52LLF12zuxPQ6IsKMEABirRVkdt/1/0XEvkd79ikZ2FKIeAoQNGDhhwnReHQhiMw9mh",
-	"hwaKjqAl80AL5vLlyZftLnvVe8FmgjuEWCwitLtpbpZsyg2cbylDRk5URyqc1DNYbTAwlCOvmFB8lIi4",
-	"AMq3z2vF5qm+kjFAjKb24dAYPdQqWYZsYtcTYNERa9d+U8KYuzmGY16UFbIUsFwlwAszFdgNABRjUOI0",
-	"UK1RKvhlZ5JwU58I9wMI857C+3k2hfc/VHC/bL+5mugCtwA0DYjWDh25EFlnEwtNndY1MNOsI0KvwEFX",
-	"zlFrx47HfdVwssXNwUetf+RFjbyxv3u1TUsXGFz4WfErLpEo7M4bBHEjHPX//mv1jIK0oowXppuIvFHP",
-	"kOWPABT9PSSb4hZSRjtQrv3tQmPpdpPXcqUvhbM5RI+AzBnjVJgptVpg/qJQnVLJ8qcSlh+DWWpJp5KZ",
-	"z9rQrVN8261tkMBIRYhHeUsdeZ0Inl63QX3Okr8zPKK4gJ62+wvNUL2QNYGwYr61EcnY81OQxrGpIOFH",
-	"cbRn0/vjtZXOCLf9NPzRc4g/V5ZaAnpSttzJWh+Xj5mN67784D24dxHwGrtOGnLlhVS80RRRFpCWZ4al",
-	"OhFP5Krnoz9uAUQK1un1ZmcXwjPmfQQh2VAETwhjHGAyPNYK7WjpCh5cAtFvGcGtB8ztDmWyNkWjMKUF",
-	"6mFDnc3tm/rHxyF6xrafVjN+Pn/XZT9+e4bY85gYoJIlecE+xZ/tO4WeugP1C5DWVH4YEEYL8NRMuPTJ",
-	"jL6svcmBx3/89mzvyvHtGbZ1nWLQ/GYacEyYVHjEqC4Cn88ffVbKwySZfC0mUrGP7z9+QFEANLXdaM11",
-	"EamPRfyIDvLjPKlGkEFIQbOs1OIpGMXzpNcjqBehPFLOgUoFsMgtWaRje+5F2HMIqSJqzQ/caonfDNI9",
-	"FEk2BTw1RCFOei+79hBrX7dOs4eo1AUtlO9T1igPRl2c8uznSPnjt2cPClRBfTinZXhtV6FOdckMKb2g",
-	"eT9ll0LMrY00yHNfriKobq3zjZySuDIAdPFn0/LbniB3hRyt1VimCC1RAKqTglB6gEujtMuwA8PhjpR9",
-	"PHE2Ww9iGMSAE4UUKr4QEyo2XUbHZBc8M2zKrwRTujy8tl728GZ4BVcdOvCBntqTyrrXY2M30tkadXBv",
-	"w7skER/2vHqpxmBGxW120rALES79z34qJtJklcLltUNH5RRAj+/RQtc0d52P5UbxdI4VdeyiBZDcKJdJ",
-	"1pF4hRzlJtMzd+y6s/BQXGuD3ePRtBr9AqJ35958QJxirAwiZD5krsfSl9wA3mUZVVtMdSIGyplQvKcv",
-	"SDZM7ihki+sXiu63K/6Y9XjYOfbKtg2cMwMlPmXCAe1QC88M4yOjkzwTLBY8TqQS9aU38LJ9sllYX4Wa",
-	"ecxB+DMEX4QVmXN5vyGhvcSTzzWi963IMcIKwREa6fzxUOw/guO/UYjZGH085SrW43GzVp2RHCfyUtSw",
-	"5LOW48lxN0nBNcHbdnlqKNUzgCF+UdzZ9T2OmIDIX6EoDbQUflwqWM/dfTkaYRpUiPeDeswirZw3Jihi",
-	"D2cbawjgZeITj7JkaT8YKDh0CesiWYPnwm3lJdzC4ZBDX9kYUh771nPSCjPiykORaSDYcBcHFxfv39IS",
-	"7EeVywYO12n3f52270un8oDPSOhR9OqvnYzRW5gEgJWx7t+IR5eNGW8evCXWibVIWXNF6mr/zAFcBiHW",
-	"AAcCs8zs+rQDTxeJYjL2uHI/fP/6jUsSSoMi+Qy+e/cNWb2Ww8fkeSwFGBKkkQoGqqTmR9b9dsBmfI4v",
-	"AGYDw6KEyxnC01k3JYDLeEDpizxqBLRqBBkcy1REmWGtF72Ttv1pCJPm5uvfaBm+QhQbOyTCselXlwsG",
-	"i3zKaPqsp4H5Ckg1TqT2fD735olnFRvsWfCwy37SJQUYehlzgGpknP18/kOXnamlS2lg5UBwCOi6/Jsx",
-	"eggol9T/mTCGT9wQakm29GyeiMwaMpcUsEUCux19U2b1y96XX2yPHLcGa+e96dXzk61fBKPe2YuGvrLc",
-	"apxotcrXeobO6Bv1czVV+gUmAq8YU12ROAph+DYFIAoJy4XEBctoMDGnkJxwxYT/oHHb2JwlHdzmVtjo",
-	"vd4I78V446kRlY/9fP4O0T8L36Lldi/3THsrA357FKKK1S9y1GpN/vm68UP0cOz7M2Q9tx4yBqmFihH6",
-	"m6QJ3dUQq4iDgQrBLCMaJ1j7i5NXX7BoypNEqIkgaheXr+Zzw9QLwUCNpIpdNRGMZXXT6bIiKbWYcmlK",
-	"TzOWBhOwdDpQHpAsk1nVZF6vBXW10RlPM89Qbq2Wrq+gg3abeShF/FijgTjRbuqvcbMCuJegNLrPyOeC",
-	"pYMdHCc8m6Y6n0wfUnV9aqR7pl977Td9Yzbc8seYNo84vduUj3o/fWPdPKkmN/jxY6pSfasrs3g93Zq/",
-	"2k8j2vh2hcrLUMFuuiT87abqVWOmnYhvCjEWpPsYX/QbcXA/Six2jBNyASRlKwRgzwy7FEtKMSjOPnTh",
-	"CmDar8/gCauzoWMBGMZ8acKBKnh2v+wRJYhO4gq/mMn4km4ACQ5BZhRPMayF4U5iZBGQKThQRmsl0vYK",
-	"kVKFtMxs5g5VYrEi33sKbqy0Ai1vxAp6vq+mmy4IlFj4U3dAANkRxYc99lNIdJXtr4jHg/qAdqmYzVOp",
-	"IjnnibmFqfCAQOpshVWFHRuLd8DEnEqeAD032o3vz39gLaQiwo4fX6ZJ2F5TbE91Ad5roLam/H0gvbVN",
-	"3xPI15aKSzN1UN79cRqvkXXeUTMLOo9j8SkSsJjNjjGRQzDihuiykPgMQgSloNhf+SYGiTfOkYaut2Rm",
-	"GJwbITERgorPTHEbCiwfnYWMBdNKmPYpCwV5rUMskg1ZNtUGrhqNcAT40hXqY/kWUK2oDNnz70A4IeNg",
-	"oOpYJ9jNSCfelHO7NfHETbiU3et9DuVajIY82YTPcNLrbR2yu5QqvnkHv7e/qgFbAAww4jhhEm6teCIB",
-	"iaTCnlLKFtC4msDdQjVhMbiXXjfqmVQFSsXWc7BDNg/Qg10xg0R6Lm4hPPCzhsWhHU1SvSXS8phqNtQz",
-	"w2TctBD0AhEPR8tdDHLFKvzpIZqKZdoCoKmwNk8IpKkc9AaO8dIMbyIJdU+VaPX1t/yG4bWSNQPELOH3",
-	"ArYZtWSgjn3cK0OmAPmo2DgDFoLqhwNF3zhLYL+C3TAEpmrDlJDZVKRddtZkEweqFVq73K8+YN/k2cGw",
-	"jduy26zn2uTIqOU2acOkI+LWc7ulaoohFCYaN1/fUEtTbeSULaBCoGCqtjt8ec9p92nav6F5A2hRiUTi",
-	"c0Njop8BSgdTmuBNG3f1geLY5ZJzzY4lZi2dupo9+0+ZITGr0hnMLRRFu4C2Y3DnDERCTYD01GhlPwKG",
-	"MbjT0SyW4GS4y1P/FSFttBgW9KfFkVaNdLxkM/mpMgaI1ox0NmV2Fc0pHEnQW4lzNByC6blQ5ZLXn0pA",
-	"kQuLsS9WZvf+GyVJPN99+03HkbnA8Ho5WYcM1vqzBVa1ck+u8IoNSP3QW65YHI/Qj6O+OJY+SABEL/5u",
-	"lteJVPWQUjD+NR9SIKWxZAZscfb63YXt3sXHd9+xkVDRdMbTy4D99O7iI7v4wP7S63Vevaj++/l/fx6w",
-	"D6/fsW8uLgI8U1ycf4e3ayFPkrBdBh4Rn8ROmJ0uw2Z8PkdwApkhWLHOeIIBFZGyecIz66AM1JjPZLLs",
-	"sneZYSHRagKmS1h039l+ML+LqahHxIPrhWKSvi3naI/+SNFKUxgeCnKKrjydZN9yzKU8sEwHKDBTe6rN",
-	"cAPmk8rpHZ6+SQQ+FZBmx5PN6Lqvvedueu9Eju32vvI+XeByIHZYm5NciyugcvAHqqdm7/ni4q0/VayF",
-	"ZTnolUH6NdWTirhyQ+vL4AbJLR+7xqf+kEKJHvI6A34oTw3Ux1F2mbXnJcTPfJpyAzvUhKcju+QSklvb",
-	"p8wbwEBRfSxo4Nmbi87Jqy86373+sZJlJ2TKUr1AG18dcm0OF3SnFMkbq9a7WMzmOhMqWn4vlu9hBnhC",
-	"GrR7b63sKfb8gZy2shub9Be7GB+CxzsqUULV4WpFzzdqsizlE1LpSD63UnI/wly+t2DujEUiMrG+W30D",
-	"n1d06voyNfxRfLDu9cw/MDtAJb3Vql+7tLR2fwSNFWib1q93z4YESnqLJ1kL7TqENnB/aB/kplZuvgNK",
-	"ULEzsbkD8aP9URZN12Xt53nM18zFPndObPCBakIOAv+4NlUUhh1a1g2bZj9KtLp7usSKB2vf+Vk6sLbj",
-	"j9p/RSSJ+fKga7tCjpgvK5qG9UdKLDDef+pqC1OR0dktSrVx0N4LmYr78HVjaRBp5DiScdpcHwqJ0YZx",
-	"SEufpHAGNRFXZbKmw4TVYxbad4X2BBwCUnLIigzGk5N2n3H28fWHgYq0UiLKikQK6+mPuFIiDZjSGdRR",
-	"i8SILjvHsqiEpxMAxuWYrFh0Ht41lpMcbcUzw8IZ/zS03RjC7VAIJ/NUjKGwtPWy12Nh8etual8/zLQe",
-	"QgthuzGr//W7b86/cb979ObH7+yNjM/JzvpQtH8R8cZbDytIAfuPXOQHyI4mLjSra9Z8ZHBFABIL92xW",
-	"aRCMuJLxWAj3La3FatZVaSd+t6s1pGNx44FqRU/25mJuLV8VK0MThij0zGg25unhVFUreB9SPUlLLAKT",
-	"JxnihRWyaGd3g+hdezFwUytqV7qojqmRS5fcQBvSH4RBI9KbO6OuqWAdLqHY7zInYChMrXcfrl4ynbJ3",
-	"H66+KPl25jyb+ile8NujVUvcVEL6qpLtVV/8eR0yI6QyYoJHQ9+D8oIQKFmkA4GDaHZ3oCAFxA4hdNQk",
-	"Je0/vrHLXvZeehym9t2xjCFtYSxJA+lZyBUYqFp6YlwwxIJwKR6AuiwNXC8qB4gv1JVMtQLUvtq8AnyT",
-	"MxMifmun6ZFv3NXeujHcY8XDdQcF68XaJTkcFnZjZM/iGAjsrAEp9yenW1JdCZXpdLnPDf46iNcLoTI2",
-	"WnpIeDMgD4ZH+siAqy+FCgp9fWYAM6XEJgcLNM9HiYzYpVgOVCs0ZtoR8cmrV8+/xMQjEcWGd8yUn3SU",
-	"NNn85NUXxy/+8vL41cnz8JRxhXh31vyBwYCbMwRwgdYHapabjI0EcUsrND3g9edz6/g/Z1UQmQy5krCo",
-	"lgiQMXkq7BcFw4MS7MIVDBBIzTCft0+RTqJAxnSQ64S3pxVgS3TZWVGqUlZqzBGuSsR2bnmR/4OQrZiF",
-	"Rq/DNCz6WZbmkHaGmVaQ1jJQMCGExImYfuxrHQPZkpWmL16y7+XXDtfz5fMXCGC1yunBzSVkeGk9UHqc",
-	"CcVennyJU0w/neqEIK2oa88Mm+skodMsSgAg8i740gqx7TPmzmOWuKtuQTk6xg+Pf4el+ANIsCnxjeeZ",
-	"7uBEYJ8uaWNxUwxFL0W6HlKQ1B7e8tFMZm8Kud1XflnRADb4UGlmK93IrAFtqn8hegDuKLfu/Qj2WSCC",
-	"NtSLk0pzcwme0KhECa2kkpVyV1cbbj8a6XjZgQKNo/4Xr169+MIzyl2Ew6tNHTtjH95fvPufzEyFVUD4",
-	"BlQuV4jQa9dVa6sZXkFLGOVpwv7r//l/2T+ZyWPNzDRsd9m7zAHiYP4YnpswU561PMjQgHH8HWTbWSOk",
-	"tOoAix3VtNo22wFWtSB/K5y8BgpYaF6f2X6FH9GK/WxE+vrse7E0YXFK+/78B3gEi4hi/BIQB5kx05jF",
-	"qZ53pAqYEcAyVLvpvMGdpawQbBGqDs5r2A7Abhki1HC2DO3RQBX1dtKwWEQytvY/A3fVH5ajCVupcoLu",
-	"r1ShhQOFx6hE89jASLoMgVwjnkBbM0ieq8AgkTcAxcMmWy3THTiFypZMzEYijgFhi0nIOm7Y7lp32e9K",
-	"/x4NcsSV3WRxUmk7OrW7RvHgQK1vMpBvqBlsMQ00f2jHLkCo1332GrrN0i+BnjUVdmQepuK1h68tam2u",
-	"zyADDtFPHdBS7PUt2ETx3/drnR+Tsf1Y53r6LlB5fkWVeWZKgSO7QshZoB7bW2jPGK94K42G+QN6ckHp",
-	"x7XK3jVYjEw7y9K2+hYLJf3fuaz+dpf95IXHiX3Nd4uojAOdZWhGmuIsf+ql/QMaWSoy50y/3KiJ4FG4",
-	"Or9rtdFzCVnV7pZZavXhkfvXz534WhvJQVFsbq+8Nz3JPjbFJc+f0Dg9NS6ON3BKAFm327EnPTtR1D5p",
-	"lpWmW51x0Z0C54MObab0qCr7vjU11rMht4Q8nn7lYIy0D0CGzqQaaxZZrzFC1gcVs7KAgLywVAwU3pCA",
-	"C9Jl52IuOFQ3SuLOxfIgaxcwDEfBPlfhUzmiOeQAxx3pjlNwXHYmqx4IEBDxK0epgynY2hSc3/mMte+Q",
-	"1qOzHKBgjnO3iCNVgGqcat/YUgDd+IbDVQiOGzzWMVkq+Cy0Jgx6kMgroaxvQcoXlPfRGPJSmUgSORFE",
-	"i6oyEwzUb3rE5v6dCvGBMygCgsfYFKrIZ1rpTCtpTwZLJpU9mhmr7yHUKtrTOt6fW5s5UOEP3GQdoLHv",
-	"vPsmxLhLJOxhrGBdnkkD99+OZj0V7FIUPlQqrA5YC7SQKtaLUwrOQwwytsZBJ3F5/84xJGXfSylbiJYO",
-	"BlQa8sECwo61c2c3gdSaRUIKDK0dzUIcdbvL3qtk6SjgPR6LGV/i5mD7aw1vwMY6SfTCTgZN/kDV8oCd",
-	"+q0DEnuJdOQeLMgzCEsXn9PpQCXaCMNCONLKbAn3VWGXfU2cuY6Wnc4/RmSMcPjsaRtW4kLnaSQCPKMR",
-	"HZND8MtkdGlHD+jyzirC4PvuKyvYduBw3zYSPBXURwLXnsH+lEiFfL0AfA3y97wg4LVyAMQy81R/sidK",
-	"aC5KtHF1nDg79SkP9ps3qCTXmPnXejbjHSPsQxmc7eYyMr4UFjkg1r9tPprZn1VK4+c8y0Rqn/3/t5zO",
-	"/bNQtX/6avbP3/TI/BM16p923zT/VDoriY7areDOr2j/y3+rL81f3/Zk7EqUgQodlZumI66IZipMDnTQ",
-	"QGGGZxOYHhSocn4qSt40TX/vdb789ffnwfMv/9iqrxfAZ0rAqytmBDuApeF4iCfk4nWpb1pTO/ghDH4V",
-	"LWL7Pm95xPYt9W1O2KgKvi2WUOjYZwiUrAgiOWAhfO0+t2+nrxCMXgkWxjzj/RDVc6qTGAqz7Td/vXj/",
-	"E9Oj35zx9supoaqyhd1E2xmLSM544voTB8jwjRG1NwNlf9EOWAiqE7KWbUGPWegE3Xa2kHX7D1/c7b+t",
-	"xEPBPQi9/QvknrBbPdkP2/YjO9aQtaxAiE98Nk8EYgN0AfF1SNQ7qw11ofvwzjLxKiJU6Zi60XU7Y9Gd",
-	"LhTS4wAL5J5WnsM0jKzF8zYpnKHIOuqpsq4sbNT2pzoCYoB4yLOQtc6/fc1evHjxpf0GKLMTGJ9990AV",
-	"c+8u0ZDoA1YzZC2uipUDNABatljMBaw7w/lpd9mZ298GCjvWUhqWN2D2XSz8fXCEB/rBUZ8Njrrd7uDo",
-	"j7A9UJG2tgDPCDA4t1+DdfAcdsD7wYI3zRKtJlgBxqUScZ/CjHjpIljK8erMbt6pABKEctJIp3FbtV0n",
-	"u4SfYqhTQ5rMQI3EVKoY936YAopPmmmeGRYjUJKBLcZauaqfsmpf7LbzJy6zLd3a349w/z7L7cnk779a",
-	"K0yeh0PhxQ9hPT6CAwAf/VqtfLwqVowb4PYSaQfOrbhNVzxg3Lg3cvB4ns2R5xKTB7KJlxqpOjnDJz2M",
-	"e4+SH8THd33wNpRu/6Clf8Pff9XtdsOB4r7jh5sOwe2aZ75HRVe+2LTjF0HoEhTGVMApDuH84S6y6WoQ",
-	"M2TeeLO+z5s5r5mGPQgH9TSKz898qgRaTbvmECICm0k78p2lugBzKCr6mlIXqxgk+4ZGapKCzwcA5GHS",
-	"Et+ryhztADDpdujcK4LVp9DZjmFCXVrIf/3v/yyDc8y7vxep9cfpHE5PUIG4Xqgivtd62XtBLEr/6JYT",
-	"MsSbhvosGBaOdZ4OxVJY/w9iCdCKKz9PhOkO1DtVArJmKVeGYyxTEIspZLNh3ASdBkwldecjuEe2rvaY",
-	"yyS0Pgb6QKEDVbKeF75Y2veiZ5zqJMnnK0iMiF1i2gEzmplIA1CT3QVCboZ6HBaMUo7VTdmtwwhBN6Zf",
-	"+jhNjk4KXSiprPeKs4P0BviS8q4FPq3bZc5wTe4N4OgbEQFf9n2X/G1v2DxvtlzXQ0LhjjZWMgF8HVHK",
-	"ntzylFl9bt/FcDpLV7e/9lNhj0h7tILYQK0VVDqjdI0GC+gCphvs3CnLNDwWp3wBoEgu9XAuUqMVtW9W",
-	"bAbeplSNxrYW4hzeeDAQBwNxPwBqEMN4OPuwBzD1ItMCDQRCoJN9wLoVmZUojehikMdBzAyy9GIGyndj",
-	"WrlK8MIGtbicLQm0nZHwACpn7SY/wsVitrcJdhAHm3CwCfcJ2K7KnKUdHbFA2cEQgIvuwyNmqVBx4w3s",
-	"R+fVPzPk1yNDioc22NJ0GiEcWEz8zzAnn1DV24yoFiFGOx4o+BLi0+kVT0I2yjH2AFdxRgJfWXFf9aLH",
-	"Yr40jE80UkFCYqj3gNKLdjBQOolLDF+qSYAuY+0xXvxjv5AZy3ZpSTeYpwUALL0+wJQvuDlCfjWJwTEY",
-	"IL25heCLEE/DqYUTT3HIwVOQdBXmCZ8Yl0lmu9NlZxmb2UPZ816vh82YU8apvlQJAXvDTKdluUVDhti3",
-	"tvUS0fEjLOtNj9UFQuP2dE/Q0IVdsa2f/tnO79ZPvyMh2TNQ4MrMNV1QiVSKp4RMSbrvpUOhussZkUlz",
-	"qz9pJUcMfrQRwaR4mxcidJYJ7iogfng8SgW/jPWimSvxB8ffZNhoyWZayUwDeQRu6RsUpWzm66KVvcpX",
-	"XYONOCA5XCU8BSnzJ8YlKbrx30CkMJVvTZzcHeyWAkRElIBYfMpCMNrDeapHIg5dORk+rDSDzyFXCH4m",
-	"YrbEXMl6kfvBdWWfCLuVhg7SdQQTUmaKFQZlF7KVikiorEMJUBvoXIua/aQUNryZm88FT0XMWiE4LUMj",
-	"hArbAbkkcVEJ0wqrd/ttpNK4ElB10grdn+UDVUaDPhHgYPbvQFX8N+dFIUh1AGV8KTn6zhfjRXU6RXHd",
-	"Y0ilwWS2yS05h5l6TRO1C6eklsMEnJA9kHqQVm0Ja3xm3o/366vUzGmTquPXT0PXcUaKVGw9LsIOHJCd",
-	"yiuKXWg/+PmNSv/enYlcLNJD7sArmcIWsBbl5HtKGbCqUvYHKpxzoJYYjlOMiYTsK6gHZMesBf//V2Cd",
-	"bwesh0krDsLJfokFZPZ7EZ8OVBGEcd1q2a9MFc6/iKxgYbVpE7KzxDisbVLRS08HKoQT0VBc8SSnbCW3",
-	"Y+KA6cIJ+hrArwJmLuV8LuKAAZNyUASH2l32C8aInbUpLrc4RJFMpnWMh0qeldxd54LHeIh0V1OQXjsX",
-	"KWIcDRScxqyHYTxCj0mqF14iGIjIBnN2ESF70N7PVvdkSnA8jUVvOhVP+sBDM3B3k5HpecfKvVSTDngB",
-	"W3qldYwRWxgNim6gAUqWA4U6B+EGzG1rZVJAC1iiFrdPqVHqJYNsSWDZEeOM6TxDvSycAEgYalTHDSr0",
-	"Uc+/xTbewkTcgzI9yl18dR4alBBW5ekoYVUIrfiD0ILk71oRkUKj0XnfWtnW9NRz9oGFBdRxoAp9ZM3q",
-	"iNkYVh1R2Ut1xDdVNHKgfqn65XfVSBjzQSNpHppwO1AWn4pGVuWQMpdBdMk03UUpgQ1qMyHNd/jIZ81F",
-	"Yy08jKOJ/qikoMEZOaQeNrPPgMfipqkUPnSrtsY9rAe5hoRkWKnHDlRXiBT2+b5xjormD4Qs90bI4kl+",
-	"g+DfGYoO1WpL6hWnJwfWlR2xrpTre1pUWwMm0jIorqj5RgHYsMrXU7E0rGfvfoyG9TVoaAcpaeBY2cIE",
-	"7BzzdxtWlVJy9rjRYVP3nSD1NGX24fKgAGoYEJjsRI/EHWW+fm87nnFpZYOrSHQQcWGLQ8iP5Y9+od/s",
-	"UfDWWttEnQpje2YIPeJwfGiqeXPz5K2/m7NTDJraBQPkVLy6ANmjSpk1EfTesmfje91pZU1Y9mSM19p5",
-	"mNPH+nAb9ALX9mCdd4mVva47yK9zJ/VostNiNgJVudY204OffZhoe7Liz+Fm4KEsfXmVAPg99+8wNwjy",
-	"8e+EpLHxeH0uZvpKeHK91SG7AOwiKDmqqEDC/RYAlzjCBwCO0tmBzrJBevhl4XfaM3fT/n8jF/Q2YuTS",
-	"narAfCRCG6H5ivynPIcn61hL8hqDehbHd5E7X+YOwlXP6pMX5/iqhs4QaV9mKzVK7V2devr+hrxbdsgL",
-	"sXZEeuwBdK+rD8TReggt3Kfz+jFPlXMFVk6AMx0LhjCEejw+BfYlu6oCQPQQHd6sX3fuMvA+FTzJmrkG",
-	"PugkQWjHsU6LpOYuOyNAhVdUWo2VVnb0TKgrkei5KGEXY57xETdQT5QrSnhP6ksl3mJ/9in90MJ1dEdG",
-	"pFcywi7fWhVebSPVF9jSz4pfcZnYidkbtOo5IKrahSFcsHKcEVeIo+TK5isSh/fnzaCqKEWdaCqiy+bM",
-	"lpe9nl8gCzBqVNAz44n1HETMIjjvQDo4C4EdI7S+kJGxYM+73ZNeb11u7NkFl/U19uCmW4A7ZAXbntt+",
-	"3buAwkiuv7bHmWc4808jOQQv4/1xB6xSh+mbyopgbnJf4MEhPLh2Wb9uHggP0DrGgH4bXkoVh1AWAfoU",
-	"BizMorn93zTL5kh0FenZjKs4bFur4rqBQDVAn2SV0jDHZoVQh44rBJVFGgRd45mI+8zTJ5lV0BkHyrbe",
-	"tdruutDN0wRwHrGD3VxJ+C6TM6HzbGhEFLZPC5BwxjGbDCaETTkBm9sBNyOqeZK7r0uZsoUHyj/whthY",
-	"ASGiywOn7TUpBZ7+3l1h1xwaesGWCQWrcntIK9hNWsE+1rg5jWDjKvYOFuBRpRN4olGQRQLuwYyrnCcs",
-	"EzvdyO+UebC+wHa3d7hTWPyF4A/282eGvIMAN1JiDgmQpjFyBF+ZTkU8UGWzDBgAFlOdCMQJn4l0Yh1i",
-	"mCN/52eJhDihEgumVe1+jDkL97ofP1CaxBPVxgfbwEHaVzT4lJxVh4xtMr4kcPkl49VKpj1s8H1rLHYM",
-	"LHWeK8IlBvUDBIqLi7c+p2LgiBaDksKIvGliTs9SKQxrcXwJcWC4j2d8CbzWLJ+zTLOW+/xf2fM2+7//",
-	"h3mOOfvX4lf/9//An8thLBK+tF8GAzWyUuFoOJDuns4a7i3tgNBocFA6zwAJi3tjfEYG2E6m4yxEwGeZ",
-	"ddkZTQTUdqTEre9ovrG+Eni7CXSnpgsDFeUZM1OdZgEiy5z0elTgrS9DNuZAbAb8tITTFzLDl/Z4s5gu",
-	"T13w2mciGCFBGiAhwCtf9U4Imd4LNIV1FvKjMNm92kfb4EMFfMtevMeVb7KVJBh/Nmv5qney1VC+45lY",
-	"8OUuE8tyteruKL2AoK+i66tS1cCEFEtwV5uZoaRZk7lt5adUyAaL3DhAAnIplkZknTmfSIVhh1c9qG6G",
-	"CNRoWRSltTjhSp30eu3TgUJiARYq8SkbYlQv7LLQi3+HbAyFW6bgJRiPBXLJQmS85bGnAcWATgfKThHF",
-	"0tt1eg2xwPoCzzoEB6GuZKoVsZrVUox98bIWwaGWyoZPdvAWGN4qb8p1F6trDC+vuREdqYwAyLwrwYzg",
-	"KeCjwZzatoC+CrjDIfvRCuK7D44/s4na5T+aRnjy6ovrqNgaBjyr3N6tEbiMtE4EV1sBZxzyaj6fEO6G",
-	"e60bVFKtTmec43KJQsx9jE/mKbx1GV72vuw2RTNtA59BNRb29oF4520HNon351KS9QgqrPZ2xWvfVSaA",
-	"HXs0iju5qwvKe7qUhYgfFXYbN+bXfvM3vqgrf4yEm9uXfj+uO77qRFx/z+cv2iGyuDH3sjJXjqESMoXx",
-	"1O6jlFUuuc20E/E9JWfaBd8YcLiQE2V8vmDgExYxa82lUiJu49guxbJMuIBPXp8hKqb3UwVg1nCUJi70",
-	"1jzJDaR2hfNUqkjOeWJCNpFXQrUDx+QE6V8OqJZPtH3vQIXwrcyWw5gvjYfe9mWPUK+LTA/o0BSSPIv+",
-	"F91e1kMcvbMLtKIPeyzp8lqBlr19c9/7pD/Aplhl+cghYrkbswCr7IJHPoXwitKgmhXiegvLsOWe208F",
-	"GKWbRyyvNSI/yEsBFg/YDFcG6HDhGg1LYB1lrSpsPkXQ8kpfAmcAkvt400hJymVsThpmMpkkzvS2iPFQ",
-	"hTRwwIr0uSRLhPfSxkFsNYPrDjBkBQWSb3AG6jYW5xy7cbA5aHOUWBzszv7szsr0NpgdK64YCARAfvvA",
-	"PBVXUufAn2h2bI5SEQuVSZ5Ya2R0UktftscSgMbEKnLOOIYBbXMdE+m5PWwUffZNTsBEYnC+MEnRxSNP",
-	"gYpVJznQvBqgkESiXv9zRwRk+BKZvbvsJ0d1xoyI0jp45XOcMTp7U6d2GynYFyR40d3r8l+92W4R1Xtm",
-	"aEZM+2Ajdndk8Wb6/VyoX3gWTdlC50nMciPozE33jSpmi2nFNfE0+ZbhgvINHj7WqsHYXMGxf0OxVvVh",
-	"le9Q9LHDQJ07PR9Ue6dlH7TLN1d97CPq11Bj9yE/qM1BbQ5qcxNP+aaALSsK9tjwWmheD3At2wSSMe2g",
-	"DrOFtaDQ3U9FuFd4lppAUNMN5gGh5YDQ8tAILau3m7cEaNnCNvchaCIWjTb6A37faKZvpof2wCbV5LXO",
-	"1Z4vDL3O0hCaw3mfMqaxYyZggqeJLO67TiG+KxWbp3oCN0NIuk6XYYftoGE7qExqyajihJyYlYrKbWJZ",
-	"gXS+hSoKHNxmEVBu/wNtGrW6VPDYHU+lyXS63EjQ6fyzFfY7j6HVVC9a1xMJy3vEV71goFz24KtemV54",
-	"yuqSCDem/f1Y9OgtDWOrNEBIYKjknhXC86oXHM34JznLZ/YfPchxw3+VGW527SYi3SpF7b4yz9amYrs0",
-	"NG8JDwah1iCUE8tIVxDtaW2bK557CI2+yhMlUmQWlBsyfd4rwVK9AKXj8ZU0djzWYs15dMknImAznkGG",
-	"PeQHeFcXWMPknmNSXQllZ2OgWkU5l1WMJJEToYAvO0kEXCu2uywcy09DYIlIAPUgZNwwuCYEatuV7h//",
-	"7n+whBHCiMMue9l7iWFSxXJ1qazFtV+dQoE0fDFQBV9diSZg+yhUPgsa8Acoq2mTtfnbyhxvZWtcTyrm",
-	"ZpMy+60sL9yv//gcc54qQ/nAJ9fYIvFprk2eHlKeGoFF3Tl1LlQ5W0TxAoIm1hOdVi3DBuNUUbodWqnt",
-	"yrIxAfdQj303IbnQ46wTV7DeW0ZkhuFn8ZBnp4VZh3zpkcBTQSpyY01zeweo79UVCx2UUAiogXmSMKBA",
-	"Z9znuM0VdsxnRsNh2V/9Q6Ta0M9MxJVh4pM09XS49bncdda54Fu6SSHHvs3mN1AO9xTj0DvSgbdAvgiz",
-	"iOmTBT+v9XTW5esxgdwXZnA/yUnYyOF65UnE6XCx2SzPrF3HzQCLtu8E9lju6selLm0TQKhy1YLLx6Mp",
-	"stHpMauQRhOnq/2qLDtsB2y0HCiirwvK3Gi3UWSOUNRuGbZzeeaOMq01gtuC33agKgS3YYB71EaS2/YK",
-	"UyU0XfABq3igXJ9caXwtY16AU+AVX9jNDR+ZpzrOIxEzCegS2oiBElcyhtMVnptgJzz+3f4PDklAo3b8",
-	"u/0f/Ns9HiLcm+kyLKEw/aJ2I/CPSw0EfpD8VC71vTHTNhFxQ8+3PlEhQTpWkDSXJd74oHaeJ+LzPp95",
-	"S7r5BpHk+uBubD6XkV2DZOfCfAVYAp5azedqaQ1JyZfp53aVi7HBFpdP3RU3vNaKH2epUPFWthypt+1Y",
-	"fbtNiBBCxYV5D6XKRHrFk5CN8uhSEPIwMf8PVBEZftFjMV8axie6zTLNQvD2vRIUpRftKvpfH5uYa4kF",
-	"ngtrNxeAX5fmwvZGZoaFPAu77Ixizs97vR7+wpwyzlKAOFFCxNYCz2jv4Oxlr7eVNfwIM3YPJhEaupCg",
-	"rVs+/bOdwK2ffkfrtOes1JWZa4ZklYdI0HUWxzvLAGhNJmcioCzSaMrTx2NhlAKwB5kt+wBYsWMEnw+p",
-	"Hgnj16akOp9My0rwbJoKwRK+JPAtyLnXSSJS1vr4+gOjHsIJ8eLi7UCNuFIiDZiVEaEySOePWaInUgVs",
-	"nsormYiJaFMef4m2g5tAiaHDzaWI2WIqE6jSA9xPCntQZjv0b4oE1MpAXQ5sFKmOoJrP6+och4l1Bogn",
-	"kg2UVpFoB2zBrbFDgKHnPWZEpFWMJlpmQDaksLwmQ6Qy+yrEAEUQnVFuliF4vQPlHNCRKCt80lwpayPL",
-	"Ah7bYhUtaKAIrGcslTSAP2FlEgdRQEPHWiB7BAdkaUITKtCIbUcN4KbygQIAJDi/vOq98BFNCwTlEJ1j",
-	"hyPUhUUOWSt07WGtMowmbKNz7p41mZi7ggBhTT8wW8/nIq4FPrXjRPNfyvMd0yr3bW3LjkLv0Rlusrq4",
-	"4iTCT/0U/mCA3it4Qr7xLFGFNt09VhMjiwDPrY74sTSR3VuW/TRXO7baJJ2QRlGY7gJ9raWVKAavVQDZ",
-	"LEZAn9uBu180WKsC5UADJRXWGcDzcGUJbPUY95tL2iLeXzjwOq28prsNiGIDVa15LvDImIMj0ylT2i/u",
-	"cPkhLWdoAC5/mC3nAsyNse9ctk+9Fi/FcjiTBu5fw5Uqa4KVtJb/UhBjh7W3+AiVQtqNQNQZdJkI5nae",
-	"YjkrpZx246ktnswVRKTdjx61rbM9vQA5eKfGurHWCcVGxK6EzBOZg8l7UOg0EMVSQFeMnJ9csHszJz5F",
-	"AsTEbHP61QvFyl8Efr6X87DYOBEi6ywkJLKL0q/D6NVAtRAPjUARKRrX9hIcvCrrwmGCSy9rbha8uNLb",
-	"lLPwphzWdukKNwutFa/3o2ufUxisGMA26QluKg+n0sbUyXKSCLoTdvPrwFg85dtwMi2e2g3N6QoELB3h",
-	"OJsLBaGgojkH18agNjnA9C+4g2iFFGmn+L8LVF1KFbcHCopXGGeVvArWAvqIfvXTkMyAy8my72yfMqNn",
-	"wno95YaPzAx0UCLrMVBhOTeEnRCyWEQyFgjoGrrSZyiJFp/mMhVmyLOQ8VQU7BSnla8GypFTEKLaOM/y",
-	"FIEDbatSAckFBQu6RQ+GM/7Jgce8+OKVf33THahNUFMS7mcY9jWwS8HR2GVa230h48pawLm03kvK7GS4",
-	"FLBiIeCo588iHC6xgZGOl2wmP1UahwTfkc6msGrm1HaxYMVwsmB/TpgUVbkozu94ieUl1XnYwQMFZrve",
-	"w8KVrNjqPd7/Fm08EIJcOcamE+iq9h0ug3dFeo6xFa6qEsxL0V0xVCDB0qxlut7cWjtRq7pcgPdwKZab",
-	"PS573nFYL1rh3gG18gAUo5YsluOxgHtleHTlyGT9fKkiMVCtkGQrbPe9Y6WBC10WJdqI2OUlKYZaWuo9",
-	"HCN1yuxbM8Lr2uR4fW/HtefDzvdiuan8z07twVW5rujv4uJtgSFk7p29t04d3Ba+a5B7n5HCaRREE7xA",
-	"QJFRUex8SlB4dSzVRKTzlK7aAE1uoFpGV9Ql0mos05lh4hOPsgQVkhSToleQPFFsskoXbdnHiHyKZ357",
-	"dYp2hpNEerDHLfN7saS2HjBtagtV9+LyxFJy2Dl3YyysrlSUog427i5pVKXqw/ayY8UvStrKTQ/1H+/L",
-	"Ae+nbus0rAWPrWy7Ey5VuxYnSWzY+WoSub/V6URnmVCHTapW7uz8iMyvwbndFlUvc344rU9B0Z2H9ylC",
-	"T0VDJnAMpCZgiTQZVFiyuU4zE1jhSjF6hmzSAZtBjknALkWqRBIMVCpGWmfFWAMWpTKTEU/YWCaQRj4V",
-	"+AolsoVOL6EiKR3Dtkdwh3a/p0uEYKDoigDyRtBqxgFLuTTwA6+aSVwJl+8CJ31yOiNqz7GnAEyhEgus",
-	"kOwyWFe4cIZMmcplSm22Hc0ZlFH4Ac/HHHj3O3qRbQAfJDGuTCyWknp7V1E2dojGP1g0nqTQEch7y3Wv",
-	"QXlIb92xUfofucghhQISbT3ft+8l7bGW0hAualNib54ICBRZC+LluyFLiX0CzFlcxKFMiBxx0EiaK+OC",
-	"aCMeXVr7Zg+vAPaIxfl8hveeZKEGikxUURQtyTev5P3K+I/Q5U4AgavJUsFnrJXpuYxYCI+F/YGCv7r/",
-	"YYceAy+s/afJeJp5/3YoAcUHmMMh4rDdZecwA5DZgQ0iGuszw+YJz8Y6nTG7WSldJMDAPSS8R6ph8W7W",
-	"wmG4/AvMXA7bLkOmAixNi4T9htM3pqCcsuYwYlkWWiwTRGIpabzO5l7YiYDbw4irx46SZfu4EVL2ZKdN",
-	"NebnRVwFtDKHg8aOavessNO1H7jZdOzwsvzAEFXgYcFE3g4Oy/62Lz6JKK+zvXA73pFqrDfwRrxcSVQA",
-	"0n9UP50SVHPGRkKo4mJXxADV3JRZ693gP3iuwJ8/Q2BXFD88Eya7Jrdik9ewvwib39YxevEbMd18Z/YN",
-	"Pr7VzXmJgXojGq9amjLb7DDSsdj6In6t16/tr3dX7FItdKl9pVwl9CpGH/NMdDI5E9tPAcThb/W2zyn7",
-	"YF3WtkhDgOeeBnPYu/UTeHMSwS2Mypp9gMNoCaty643PVQ0uuPGMYtO2t35+fgyHdYxgHPa7DftdTSCj",
-	"FhvoHva7Cu7Gb3rUfKn6BiqmAHj8Nz2Cg6vBhNGhNb4m7FOEqySLNKwFwPsOM8K07ThlhnfDJmBGp5iI",
-	"ts25rKg8ZZyNuA/Cw0tyMYLted7tntQXYtm9+oMdxV/tYPeR3Ibs13/Vo881ua0YwPW7SiEPT4mTshx0",
-	"864Cz1wD6gXPXENV+ROokdsurELR/Sikd41JAWUM0RfHCWv/xixR+xdPkrAdYKw60xSuDjAWs+BXRD7O",
-	"FU+XAdb4jADLC1JTF1YlR0t49yKbhhTYGnOZ5KlgozzGuwaesSlPMqpl0kmi84za8HmNAa+FjcRYU0YY",
-	"BnChGrOkL8BUtZHWGZvrREbLLjsDo5PpHGYVslFKjs6BojAaBctwiMyILAMoRqxwwmQuLG9ic5EarZ4Z",
-	"ytPgCSvyPIbuo7B9ihl0C2nEQEGND08zw3jGtDXdtq9F171W7P/XYU4DlqtEGMNCOVE6FUOCIwV0myzN",
-	"BdEoccVCe+BNZSwK7pEWz2OZifgUSk4NC1F46BQeskzrWshDBNh1Bu+xB6lcPx8GFriwe41JZk7xD0yl",
-	"m5lKvYlqMok3jjo5a+klhVkTXMCE1Z7MvxOZJ/v73zE/f8l5qMrk0rMEI2hNqAv+33FfvV38p5CtNWL8",
-	"Zn/SUcrvX84cafimG9NDEt/mJD6Dh65C8KDSxjpETKexSEuYIJlS8Q1u+NYBYwgF9NCiaTIxbz6xlZg9",
-	"5CRab3A+5UaEXfY+z+Y5xB8iPp8LQBh6/gX7Xn4NIK/uRjDM0lxBDXszpLIT/wvozX1HPWFANzycfYDf",
-	"3PBgdkNI6JOejwn9vHctKPT+j3R2ga4/04FQHWxHre14A1f9dobgIOMVa9RaEzAkfRbp2YyrOHCqpkH3",
-	"AiY+4Zkiy03AMjmTavKwBmVPKcSrByv2X//7Pz2y1o+VyqSIK4ZkgliJRBZYLxR4B62XvReskgvgjkjh",
-	"WOfpUCwFlEOeqbL0pvQtqge4LhbteIEnBzWHQTmpyoQD+0FI7NfKlVJjrLM5y7jie+7+uIRa/Y2IpClK",
-	"Y+4vv/hap9dOeJmgVULGH+79d+Q0o5B59WagIFYNmFWD9u2MibMB1SNWP+IqEsmOLQN4zGwkbOcpj5Ig",
-	"YE4prQoVzd2VYCcSihnvRXVfQxP3ork/aQxyHLT0T6ylKE8wuXaqKfZpz7eQXL9657O9nlYycEo9TcVv",
-	"u0/Jrt3BsSXhAFU5VeDuTzXPocHDpnpQ133Wu/4GeG73sqemwuSzXXvbU55kIkYNxbzXft2dDSFxQsIg",
-	"aqDSi1PvPAN/8SRjU5HEkIBcXM4kHDAE4PIozfeq8XaCDpvxQbt3pd1WnhhnpCR0U7nbDVgnidWWHav1",
-	"t1ZlIKVXwJ6LIwhKl7gEGSd4W+dQg/M8EdbR5oC3KNg8lZrUjkV8nuWpiH3XhG5QW1AfRaKP4c+ZjoUJ",
-	"Cj6nK5EaxDLKFQGmmaWJsgRf3qYbZcj5WLsHBtuzR+NBC/HA5uPkYD7+NOZDJwkqER5OCWkLJ57U7ZYR",
-	"PGc0wJgkMhLKiE3Xmj/QI3vcragJyPa7jn+DevxZZP/t8B7JmSo3/EyKNPBvi8aCZ8hNVkqFW90NQkGP",
-	"ePmmNTy2WzJk1ZM7H+iy7rL23zimrPU0nztyGAeNGr/FOvYOFNmPSky+E9lOZWQ3/FHri4hMw46pWBp2",
-	"xRMZA3I5lFMupjoRXQb+h/XSwlSg5YtEyGZ8CUlpHjbaQFGBrBILVj6L2NoiDFgY86UZ6vFwIQSWw7LQ",
-	"/mk/mmmVTQlyLubL4qn26UCV0Gvo+5XvNgBJF6eNINzIavRgTPfY/H2Hkw5qvJMQLp6G6jT5lPGRsR4A",
-	"SabJeEndxFOxA0b7pp1/Wxr7OpF/0gz27IzFEjgrC5OHFafqULdyA3Z7O8WPYmuzSqJ0Jsckc+bYHsWU",
-	"SDZn7f3k/eS1+8FNO0DlGI+D0L1mRHag21G6uzl7QoUcvtAU42ctI6JUZOhQYCYKwvSIuBL9r4jcJvn2",
-	"H7ym3OPMdQPJpBZiNNX6MmCcXSQ8uuzYkfJMjhJr3SINITN6CKFt2cWPHz9YtUxG+lOXvcvMQOF4kEvF",
-	"PWzkBECU6DsCA4Efz7kxC53GwKRiBLdmEsB77ZbU0SpZ9gcKGVgMUKCE+JKhERkmFo4Ap+Tn8x/wDAxv",
-	"xTsFgAYG0sQMyZquRPrMDBRPEr04joVaQmEZa5XovyyR6rKT6IgnGIAUGY95xhmPY2vayfNLxTg3doUG",
-	"aqB+oVGSZ2dYxNN0ycL/2bFb2S/WEe5cyImCs3mfZV8N8l7vRZQr+cnx38AnIrh6Tt9NxSf8KCTKF6pt",
-	"+WRn6e2PZ687F2/PTl59wS7FUsRstCwqUexqumm2whTiCzN8XRf/lfIFAMdQG112LiIhr0RqBioVREkJ",
-	"jI4gAinsbpFGPjjkykE8Kbq9CrMQGM+I7oGzsViwmVR5JkwwUEYzXgZ+HX+OT1AxT/iygc0GsvxrbM2e",
-	"XOmalrALD4RFXDfyGsuKfYwPpSKbS0XqbPDdraznPtd7BlvGzpqk/BA920n0rG7xT+GyiLCbYpFYIyhX",
-	"jvd3lo815vm1aNtWK9+7b6Py0dtTWuibAI0RbC/tg7g1RuHsYWU/pmYfMbn3M5kBAzUGFazoJ2KcMZ4A",
-	"VVMIaMmTELdph80MQToEUp7kKMyQBi1m82yJrBL0WnLYQnYpxJxcsUyngJQOr08ET4fuoVTMCMi8Oaz2",
-	"oN7Ag5LT31xxD5exO6Wpf1gXop8Jsw/gZTxf2bPFSa9nTxwQ7kaIGKqPx/MB41Ek5hmF32fCGD4RfRbq",
-	"PIv0zGONk9E0IB4XO5n2GLO0b+uynwh1RhofMlFkqaw/AHwU5iG3R9v8ZjpKGrtD6eRZZm3gYXesRw8E",
-	"elcGwDQkPgUNLi+cDaUXxJwBcpmVs3x3TcuKgu6qopXO39ZxvG/Kn+w9khfsBC2mpvdLHzimrglalJsW",
-	"UN5X6NENY/vYY7nSTzX6WM5AM6bMXfzTTdrlcpHpkzvvZqspvPReX0SO9pglVyeKTTsFdW0ZFOnemJN4",
-	"cNF2IucAms04paVatyIWvDjVL91k781VGwt7BGgoj3+XiZkposixIxOOeJKItA/E57aT9uQ41QkKBys7",
-	"4T0M35uBanHFeCLSDKkAyI8yOrkSMZtoAYTFITwBahm2kcLcbxjPeF32hkfTgYp4mjr2YfyeWETtzzHZ",
-	"7pSFQDocf2WPOv6ZDj8GFtHuQNFTQ8j7D136f+XF9AMJE9PiGZtpk7HnvV4PCmqXcGsg4o5UtmfQ2xlf",
-	"Yl/KKl076U1QAb5ufisA3/1hdmkcamX7pO1ypHUiAMB6n/ulHfz1pfh2KnE5nlBKpZNGqTp8Pq9uk3ZC",
-	"drBB8gjEv29EMm6yG25X5PGOj3cFplbmkfYqWGYEUpOIfi1VVTtBr9a06keeXlphstbsHEX6+vC0nWdo",
-	"TxrQ3sPRqFYc7dxC5LDQQ7R1js0Fl2ZvEgjC1+EJFl3XyxKYapAau1NcESPKgqcUNkQ712XvIX4AXDnP",
-	"vM0D8WcBVm+TcN1IsHCyPgvB2qWcYEUACAnFHSqaS9OxE1HRc6H4XHbdltN0h/F+LtTZh3d/vXj/012D",
-	"MzyOJUK0fUhtOxmcyq3HUZwz9QgKjxs8beoLi3WUz4TKvAQAgDse5TLJoLTntjJzt8UUUQ5A5f2//1rd",
-	"kaRhfr8Dxg2zM1phUwDYelxErrRaznRO01NZsCWfJVss2P86+/GHmy2Ye7GPQ3TtCrRsO+3uk1gxO9Sb",
-	"rJjV1mXj0eGDThIkuR2Di89jqYQxrJVoHrMRT7iKRGoC9n0+EqkSmTDeU/NUj4RpdxmiCUFB3EBJQ2RA",
-	"fRbGPOMjbkTIWqng0ZSPEtEOWDiTExQYE2I6D653UZf7mx5hCBdsP8+QF8fV6GGPR1LxdMnMVM6NfedC",
-	"p5ciDVmL245FtoP2I8B9LUmHftMjY1d9oIwQyhF5Yy2wPSO8cnkzbQZIRwXKuRsKgJxOBZtxxSciZpDQ",
-	"M1BRkptMpHZs+MXQGztebYLASeOKmeEogslHr3ovBiokbrhurvgVl4mdq9ARccPcwvHTEEqBKOfcLy3E",
-	"qkTIOsdJs78hIlMDYNax/zh9G3bZN/CBoUQxzDMqMpOCgYpSEQuVSZ4Ye9aD2DvLxKfay7TvRHbuxGSf",
-	"4fSikU3hOU86IWXr9ukMr7bZmC9wGX8uV3FvJuJczHWaFbcqoBZO9slxWcKpnF9CFeV4LKObGY+ZiCUu",
-	"jEtB24yr7v2iyMb6nBHWz8vxnLsJOGCt3w1rvUZGnlK4vG74zaEA7+lNvrX32DWZuU6M6fK17IseF3sF",
-	"0f0pVL6+h6XBIWFUG0FbCTJVc5nAJp0IbrIC0b2gAmRKLwIs5S/4tbEJiT82Fey8TTDnA1XinBMKeR1Q",
-	"epanCvumx2NXuw8MpAXSODZJ14BeeHKgbNc6ibgSCZsnXDGeIetgt9s9th+E3XXkcwIz95fBhzRvTj9d",
-	"NzCPHdvc6/EjhTev0bBD9urm7NXaKdtghW6Mel41UB72eZ2Pcfx7eg0Yeq3aPBzczecocQ8FkF7nIm6E",
-	"Sr/LFngjQ+oJVVGP1SyeW+Cpr0vpAVn9M0RWr5HYu2KsP1aZtv5Nc7RIII1wvzhxchaLKOFW7K8Emwnr",
-	"h0kzY2P5Cb07iKHMRcrkbJ6ImVAZTmPLRXrsNA9UxOd8JBOZLe2PwJkigh6aO/uxPcWawJV4TXIZQ7km",
-	"J+eQmKJNl30goNWA2G1YDLTWCnKH7W/RNbP9mHIKY8VMZn360lszuiLhhG/ZFOoo5vNDwtV+Ax7Vpppo",
-	"OhJ+oGpt1m1w65tUm0DHUAzwYPE5aO7joFBY3/EOZAoHMoWnTqbQ5EDcjVbhkVqi23MvrLbzWGkY1uNU",
-	"Xlhp31QMDSffA370ASLy4UgZbmGKKkjSG6zJbekatjUmj5a54Z4V/QAbfeBwWOVwuIVaV7CkN6h1nC47",
-	"aa72p9dvSmBb6c74AQzVHe3tKVARJgzGHtexpIOSGxd/9sw+B4BerMVZruRYipjFcjyGyIRWgiVSCTg4",
-	"oTlp41V8ZJ09giEM43Q5THMVgtNYFi7iD8xpDRyVYbGGbFqrfcsuO0sSvRAxW0xlIsqiD+cR6bR0iPZm",
-	"p75Jl+e52iYUf4CO/tOYkG9Qcen6mCImZqoX62ET8Kt1nrEZhzQseV/GxT23N+NSHAXWySlkCieDK1GW",
-	"IZ/egFybebfa7pzhSLTh01mXnVW5xp8VMPf2lXixjkhSHROVJg7T7LgCHCoRs1Zo/zWUGM3Zk4l4gytx",
-	"sBFPykbQqjO+fmi+JwtwW/KoO4UgHohH6hAROGj1Y2OU2mNA4LZcU9uq9p+PduoQSTgYgwcgoNrn9n5r",
-	"aqptrcCflqWKuRmwi1Z3VmiFbnaH93BAcNxWj8ZGHY4hT5bl6jYXqhW6qxTqcZqzMJprV9gVT3JRFKVY",
-	"BRYqnwXA1ZCMdToTW5WxNCRlYLe2SsK4lCreOnEC3/y9/ckfO8KRwld+rmUw2PttamBgSZ5U2QuMeFOl",
-	"C0rpRs2zj3hIUPSb47Fd44VOL6/Lx7WPf1s+vHdJKNralIpb9v7poKOUYwYvZiRUNJ1x+Ce6XRKCorjA",
-	"kMQxEsxEeg4AR7uSG7tYsXWCthCbi+LZm+bPPEIL5QazReKXG/aTs1Xl0HdntJqOG98JZaXOeuOudT1m",
-	"od2MQ2JbAOHHgnBIZ7IexKsO+hBRqhUTn+apgFYHqoUUCWyq85TFfNnR4w7wkTH8L320EOKyzWY8i6bC",
-	"OKCed2c/nbEwkzPxD61EGGAtOWGdYSY2wWoCM1ot90hYQjuasM+4YqIz4zJxTwwUzzIOrWLONQzZHiMw",
-	"4RNKdxcF+wVAxNq5SaS6ZJkeqPCYz+Xx1fNClX+X8R/H+J6wyzZ4WlAQXJ2vYKCAecKON2B20gO0Naxa",
-	"V+wwedlZHssMz0rQfNeJyjBCtoT6DFlX8udr4OMv9/N7+zAVfysz1rCNujU4HJ92XhxYMYeN9u8WRYFg",
-	"Gk25sHV7cw3FxWpJM/zCWqYJ2VGAhVpuUlR8mVXU9bwG+GpNTQ9sGTtiy9hWnrYUmt1SFnyLVAVAU6Dz",
-	"DGAoKWcYzuibZCoHJPdamXLY/msytW+L/TB8nU/bYu+arnPHClOxssif1rkUzShRmEr3Jj559er5l+xS",
-	"LKkijhsCUnWHe8Ry4hFUAwJzpfEsslboPw9UbkS7D0Eu+zIZs9aIG/HFyzxNHOYc5tE8/4KNltYr1mN2",
-	"8fasc/LqC/dAyhdsno8SGQ3UpVhSuSB+Aq/lhn148yOCvRt4HBvBlL4FxskBAIx8NvRzU5HZKeyyc/zD",
-	"vovoUBHWihldjBfYUWkOTCaThF2JVI6XXXbBrwQA8gxUiTumiTJOs1DPhVpYC0S/6NAad+xKhI2FhqBV",
-	"uGTfi+U9BDD8xhq02E7Q0wlcOF0k3kE7+LJSlcR+p7EtT0P7qc445bU1gLtYmTV+f6wqtLCOaOmQ2QLi",
-	"2CvcphoRbqM6TLyDqRILGB5ov/2JS1PD97hLcAZ8PbhJDlS5S+I4hpdiOcRxNJySzuHLVfF7NKLuXdnA",
-	"MB7/hc3OrlPgri+rVYJb7kmlTFSF/vdr8T/sc/uXiWbAD5Dpg99SJyjvVSEhBbCHK2MsiKzh7hp/cseA",
-	"2u2IlmviRo0OUGhFh1DrIq60khFPADyVtc6/fc3+8t//8goA68Lf/z/23ne5jRvrE74VlN53yuQ8TVp2",
-	"nNmJVFu7iuKM/cSJtZYz8yHMqsFuUETUBDgAmjQnT6rm697H1lzYXMkWzjnoRpPdlGSTsh3pUxyxu4FG",
-	"n/84+P1GNL3RwRH79z//lbDRgQ0Erf5vv/77n//67bc0Qaip6ies8TWfX0U+ZEHTIUszu0iPwAgbvYRD",
-	"BgYYhBImFj7E0GakYJszUAf1JtrMyoIPLJ9QfwAiXcIphfT/q+KQQTWX5N///Fda6TZsnY6Un0zdsjBk",
-	"6TyfpEeM16iq8KmzKTfUuuD4GEqnnKV/aBnFr046Upmewd0wHbSs6R/+8Pz1t2szYOsTALhBcFUSVmkC",
-	"T/CTGKnO6Orbl6+ep6xnhfDztkEIhrO8P2SpthkvUuSWgn8PAO5rpHrRjoT/1Tvf0tSeT6tidQw1x4k2",
-	"1PFwJVVu+0exueSWvT4/PXnFngyfDp+MFLdWWAuvj1/RVh1i0U8AVgCBppzBY3owdZign3gCx0LQgwPk",
-	"58yKYiEsG5curoE2QnUmlf8wY55dDWbcOWFSYHgoTSYwMpc5yWgUd/u/oy6Eim0vNYVUVzZl6ZTbqbBp",
-	"v242r70Dk/mQPTv8io6rIMwaTQRB4qtWm/Yucn9pZfNvsItNsAHrKW+8CS1UOfMWB9xCcpDZhX90PvGj",
-	"+7UN/wUh8PZo1zRE63DTSeN6P5PG5RUSAgLftmEhHDjxzj32b9I2UHVdey6O4jGRmF9OBc9hgX89OMUX",
-	"Gnwj7Vxjh0rLiQgo53uBPYZn+O/w34MxHCA3tMwbVNH4Qvin0QHr+RVKWGYXCZvnk34yUh33D/C71Doy",
-	"IPUBIPHRAdOG3fhWgErB+0DytizbQ1l5J2VAvVQAL81rpY8spPdtKIsJs6KYDLw+cRnL5seKFY5CMtSd",
-	"gAFR0PWbeL1JIYTzvvHS6HKOLT3ebx9Hm9/JSAVH403qoiz86AST5F1OP2Kys+zp4dMQbrEUDx6lx7Df",
-	"FYNfj9S4lEVugYIdLq8iMsKtwEAigL44PZcZS3/RY5tSkGFDQDIMt6bJSIW/Vd80TarrsE8y7Sd1dCMt",
-	"AkRF8RNEhJBVSkeOvCPXYGfVRzpiadVKkLLIUSfBS/cTlnJ7oSfekdPffOAy91GQROL5pHLenE1KDMiU",
-	"CAc6KergakV+2j/SSpWJdKQgWiiVk0XKetxnvQmD0vLFVFqnzeqYkeLUsdcXhyznK4tI6OrC+ghHupWf",
-	"YOMr94fsZO2702p0ClAfOZyQ2HAu1MjroralERbCRZ4vpNVmlYQG9vGKhfGTai/WNkLSeM4RsLgQuX2E",
-	"P2JkYo9DtY8AxxkvrA7YqI33QNqotjJBVS9sLw6EjfKuYOBT3Dyt53wLZt+nd5TJElPq7zOh/Vg+Lnxx",
-	"xpth9863TiuPhNUTfW0rk8YGpr2VTU7ymVQwyvWQ/H6696iryBtN4BoZ+ORL5SwrrdMzWIYmOCR8pG1R",
-	"jS5EXCnWN9sln5RW5Kz37PCrpAl5BHRKlPiGNn5kMbgg0h5LRHuUTM76mMl597cCNibvgQq5QGIV6fNk",
-	"vDFyR36aCculEZkrVojjiH1EhBgunR2pUhmx0FfQ5ncllD2u1wze04cQPmEcA+klBI/+jfqI+xTY/EqL",
-	"I4fyxRrdoX8SuzTcO0BAgIKcfSmtaHU61BCg73cbwEdLGELfQKQvt1cX4ta8NfaZLsT2hoEXuvCZcrUv",
-	"CaIlUN2VWEZMmyHElgbhVsKR6HXJHaladFm35CZ1YJpHmxLhMNGGWH/dpUfh5BLqUYv8U/OC3lvLwil8",
-	"WT9A6JO4RaS0w5q/LsRz5bppdqnB43PwXJ9Pm1nocojU+5Fl0eJ7VxFp0XvrfuUrj3DHvzuN73Yl7Bae",
-	"pKv/U3/6XZ+1Qoae1Vso5JO7UUicWf5A7bC9e/N6r3n75GNdqdaOULTsl8JJU2TakwqIomXgREvYGDcI",
-	"apDiuKTDFZM505ORAhaWx3WJJzr2k0JJJtRREpZm3IlLbeDf84K7iTazlPXSXIwlV1CwKselcmXqrUtq",
-	"pqJIExbevVgFCA86cXvE6M7Bk6d+LAiV/56y3lKbPHTOjxRsmkhXCKQIr1YhYRm3YiCVFXDGcyESxovQ",
-	"7DTrhlNuP2/SuuMR1qJRw57xd6+EunTTg6M/PbsxenJYyJsf2isLcR5u6nxs+Ca3euxpuKkb65k+b+Ox",
-	"c9jU8lf/7x5+uf/C7/1f/lP3e4OfDgdf/fwfvdFoiP/q/7H/P/7/mwNM/71rmZ8SpHP4/yetj/ysTgzd",
-	"6JyQuT9nhL42emmxESY+qlaup/HlNbGJzbiK03hsdvf/eXlN90trQ/puvzjyQXb2vzx07W7tfikLUfe+",
-	"GDERRqhM2IQtuJHQGIGwkw1WjPeWnlsntSUltV7s/HMGYzwCtrV2eJ5x9TVdtw8OxOr5n+vh7+oFrreW",
-	"tN73qPoJ0IP02t3nKf1Vt5D61uTNfwYbQ/ArwawoROa0QbLRmgYDOUJT2ERDVgzO0gnEochMPFL4f9iI",
-	"BQEoPNUHgT5w5EWRYuET/nyMAJjFKtQ0EbERQaalGqkY8bFXQ9EjMY00uJ33CNmHaf4UicIC8gJJXWnX",
-	"RpuRIpAqgHGpTq1AeVmXyhHdLzzpwl7J+VzAvptjM20dSzOtEMolW6UwhIVQG2rV0EAFyDEOmHSOqZmJ",
-	"YCyrXWYsYOHlQuXWPzVsAmOjPVVh4RWm3PqrRD5kZ2tbz1hAbu48w5zSI/zHBQzS3HeO/o643SKnJiT/",
-	"4vDFYhMHdfKtJ0TVSIUDn1VQnaBJ9/F9teFKFEPIUkniBa3R0jIQWHXpf1XajRQvtGrFvzl33NSW9VMv",
-	"C1QT/UhbmfVCdcQl8JETZv2qPpQGOuyxX0U242oVSF3RRqIOtRvjW5cIwE434Lw2lHBbhBtrxP799VZp",
-	"eghzO8Pc2qdvZ3C8pVd/vyatDfl6b+qIrcBwL12AdSZ3KVTO0goWLg3OsoKVD/4Zr/Zemlvc3mTW6XnC",
-	"uB2p9Oz1OTmqxuRTlmth0fE2HGw1HvbVpqF5d5iRvUhHqtfY5CVO9D565PqB3h+HsAL9ciclxSeklfEp",
-	"nN8n4epH5ojgleBu8wtb1Jm0r7L91yeXd08T9x4Zapyctj0SVus9pteU89eqWJHFqE6nOog1SeylDb2L",
-	"/su0vptUmWifRc6dGDg5EweffXHSf5KbgBhxdd+S7R1l2ZX63ihm27dj6EYSeCA8vS5Q2wjR6irBx4nW",
-	"6PAdnrbp2j08UfGhKbZ56KM+gYb92/WhAphnVQgC6h01UlIthHLarJh0YpZgoWZshVkQNfFMuKnO2dvn",
-	"528rJH/CnUJgzoXMhcoEFhm0ghoRIqLHB/L8uD+8PH/Lzs/Ynw8PB19+AdC+RhfUDgdbolVt2E8Po5mF",
-	"FEuRj1S4GncbOTPSXuF8iGE6zcUCcUgHgWYhhUUAPGKcB0BvvcsELOdI8cz/U+RD9rLq2m49cFYXTuKv",
-	"9Hjt4Ew6HKmXuVBOTqQwGN3mwsiFyPE4eEU6AgfOsYSCcpcW3LrBTOfAoJQyaauLH1lYUWmnzDuphFnN",
-	"3FLTmTOoxOkg1H5ECTPIeLF2xoxV9SaowWw9Ykb267V/yzcoWPu0ZTDONyS4XUZti6w/BLu7Q3RAOfJS",
-	"SZZm67p/ZDu5roFbuy46DCcouC3HFroUuYsUb9u7jxQZjKZNXbMetoTzjNfbv6DpG3YQjSpz3F4hoIy/",
-	"sr9Nt9mNVXvf/Oy31Wv4FA9KvXulrinet6n32vJ/PN0mXevUZoRUAIcOMUYZa4FY8KIMEEuVavZQsbx6",
-	"BLqx0CnDpnwhRkppJfoJ6fCKWad1XleH4NFhRyXBmGJLNDQcqbp/i2pNaz1Zja6uem/lJu1dxzEMJyFL",
-	"cfbs8LCzdcqrfO3Id79bjc++rhqwp06q9232+twye1zkm8Cp4/nvhwywG7YKnTmYxGaKBP2XFJt/VBvY",
-	"6H96HAzL1ggnXFSdviiheZxMJbRlShslgkCHwijDq4hfq3mNVK9u0BHv5lzlIu+Hc7HAbIlc/X4I3rC3",
-	"SSCWB/J+1kMu/2SkUmdKlfF6MzwrXfVI/GiY4GWu5AWCTBKkWJgL/ZHB+a3qAC5AFlMTGs7JaX3l46Rn",
-	"a1Ycw6SwKhNtqrXaEi95S/Q8fIM9N5tV43RETJWTeVDwNgX/mw/iKdIpNBye49gDMoFz/xM6yG7WwCP3",
-	"reHJ7TvR2m3B9hLRNbly3bmznkylTHFjgEfZ6WqFjvAgYlQTQt7oUOThKk9QweLaCgulFUBWgI0/ade0",
-	"MeqAaVfH4w9Ncvx6PtQw7le6ExpOG36Pf7Jljfc2CvvZzz+Jd/M3dtfr1rd6PxRqj07PsY65fsdIBdbr",
-	"pZFwXjoEp10b9eyaffrIatxin/5j7sQ8bM7vfXO+agBt9Jd84C49Ht0fhDP/2zfs8eKTcO1tTQFlkDdP",
-	"SveaazZepourKdpPboIc3Kut5bVXx5oQ5j5wGBZgnMCGNaRxXba2CWYTe+Kadu+bndWl/JAe6V0lnYds",
-	"O6HbFIdPvim3MduPw9CytmIPp3Xf97Tumnpdr0K378xd067oHO/6CC2YMm3AKBvqcgOIFGn5uBD5MWkq",
-	"YL1QVLXU5grjLMLQiKAyHvL/VoQUXM1N8SGc94W+Qk5RhNTZlV2uIFU6O4KuEYzDO7Q/b6eRUj1IUSto",
-	"mWuRoF5OqurzHigx9nfu198rmytbYoFXeilMONKD0UhhNSv0EpnrggYwp31mNwuEwEosA+5IDNfTo6t9",
-	"SOGfOgO0HQB+BoiqTp6fFsH/lPz+XetdgM35nerfxwoaUNbeJ2jYTWTwGNXjFmniW7xhn/iDZy9hkG18",
-	"u8ELPniBTqhCCMdmwvGcO07HImuXUBOQWpEZ4ewn4hJa88MfrY99GLcsPaFvgtzt7GvBjTAMEcLhlREk",
-	"PMVTnZa9ePv2jH3NrcyqLJeWRgKpVGmFGSnFZwI3BbgFgqelNnnChAQeAGCl4sZFNbFcOzrwy5ZT76Tg",
-	"mUOWOlekrGfLbArTffpsiug0Xx3SkdaRSv0bK6ApMILNSlcCWo14lxWllQtxzEL5MRof51wAh+pXiOOL",
-	"Z3bhB2jC8tPokQgdNVPlPpvxFexAiHeZEHnz126e0xbV35MnDEr/cXLf5uj5VquTMDvVS9qW1gBTHXah",
-	"g7Y9eMfdGLLvpc9/SPabFuy4YpAjbbbMCFcaBVFuJu7YgT7+Ff57cU2y/QaCzi6tui7jxrvzY6D7esiz",
-	"348BCzNpEqqdp9HvtZcG7WFz7qZ1d1iQpq30J9cdSfv5FlJ7tMYi+Wm9yLbCMbDjffGUGa5yPUPKpYSI",
-	"IvvERkA6QZXuN9+esq+ePX2CwcH3wlp+KUbqPPAaWaQX8hqVIvY36Ufqg6XSSLcCIs+Z6OMhDOvV0Yic",
-	"WcELkSdsDD0bTlOXD7oN7yUw7EIHwi+5VMdEyuffwoh5wTPi/tMF9lDT7uWtfPQ2yr3dO81otC3ENET8",
-	"0OE9XR3J/G696G7rzD1tgsD0gzl7ZBuMTd5jVtj1qADoNoHO6Q4cpp0OMg5gO1sbf4CSERqeM2GcnHhx",
-	"FHgSiaYPattbo8Tcwkyb1ME+7ran/9M/ekDf3K3YHylnuBIryhiAv8zCokGP8gUgaxytEXECW0jC8hJq",
-	"VLzij3xkgWyj4HNisTViIXUJsBxdzT7nL15o605P9lpVPX9xetKll6cn94f09fz8BcrY6ckjG5EMN0vp",
-	"ILHbxN0/Ij5WiyJ+ZbaffpwL5cf/7s0rlGLk/2Lo96C5zT/oSqwuhWKDqzRhZ29ev319+vrV8MoUfeB8",
-	"leoyYXMR2AFPT9CcYgpvJC8stlEj8v6mOvnsbyV8Bjj3r5WEfBfoZQqZSVesqtuRE1cQxwMwvQ58Rgo8",
-	"ATi0T3ytCFJfY0KxnrVT7G9VzABjAXo0uLcxpYq21vtRZR0vsEjNhM9mC5HX6Db+mT7LTSkI/k6sbHrM",
-	"Sto1sSz84FUKfvTPyQoJbEdwSnYqsiu4mhgG4yX/X2wwSbv19Ls3r26npDpzwg0QB+u2HHCtqvrdm1f3",
-	"R1cxGFpoXEyQ/u2yjXtkSPYdiehOdNs/73r35eWTOVN6cfUuZFPYvRH4G+CeYEy66c5qquban7FWd0ZS",
-	"h0cB0rd+WJH/aIU5PUHZn8hCHGHnWTTELl0Xjvbguu7IdZFU7951/XolVf5bTEvezPyaS/+3qcym7PQk",
-	"YamfEdY2/YPTCsOkmf/5p9+IwxPULIFJdjB1tqeAf1ljN6/F/XhDmolB3aG+sB5SqQegwUq9RgpCwT4o",
-	"ckq6cTHVpbFpVWFlT/7054QdYvMobEv6pzKll/0hO216OWQJBrcq5sRn63WQVBHSPRzlODC0b4a/YZPz",
-	"SqyGIwVM3uHmEBAYocTSktuW1pbezZeKPP6G3Ww8d6TIQrBcFHKBm61D1hgnmNbqCkjbaDWRWJ1yOR/p",
-	"+PQXpwID08HDjUkg4kP0h8wIQAPgRQJc9HCyxufK0E6LKXWIOmD1eyFf9m8AYccvWhJ+6HdvXvWP2Uxw",
-	"hS35hb6UAJA5EYbxkYoHBrgDOCQZvVM3vT3apz1tDPtnBxb9Cqfxt49nbe87ZT5H47tGk3+90bUr68Ts",
-	"KNNqIi+bybF+PDd6IQNHb2t8cQoBbNijA5uAJaQqd++lGORe4DUXVrg0wI3MEKaueUXa34acyma88CGq",
-	"yFkGXbtg4Qs5k2jiW7aHz1+fVe9x2wrop3VctX6T6/uHq293z+jvrFSXBXqmgVbxMsRqobfpBM9nUh1Z",
-	"qy/C3d2twT9oN/ViKi2bCJdNY1Qa8HCGTYURrFdawdKjXNrM+wZiwjtywoLAv60uHyloMR4LxhVLp87N",
-	"bcp+9Ik5/E8KtLw+/Oas0Ho+5tkV43luhLX9Y2L/tSn2KUuVFWUuiK1e5lF0QH/x6+NjcSZmXBZp/7jK",
-	"qQuQotT/42LG53OpLpG/b6RSesiF/5GGEu9kRTMW2wQoPkPVOaovB+Pg4wRx6YMcw9KMF4V/mwsfoKWs",
-	"V6q86gAwC2Hq0PLHN6/6NZYRsv2xH9+8ZNyh9w2fbUtRulalvXnIaoSXal7eOa9R/IYPvdK3tCYneQ6H",
-	"2uZCvfyGnWqlvIhVYvVhpmTDuz4WCtoft0BzFCsM/MI9jywAhefSzgu+YqE/hFpBIGrmDjGqMfoHeyhV",
-	"u4t8juOvecp9+jEa8Tp3Bgez8dIPd2gfJhu0sXZw9NPP6/nvxgyT6sQtLTt45Vax4Uqr1UyXlizCpnBc",
-	"R7r60mGXkIXs0dvNQqorn1mtHZvx/gH/j5IMqdikkJdT7OGecpXryYRlOhdQKh12kJSu2857ylW6a+rR",
-	"HVmXLa3y277b4V05nrexf34QifYeEJ7vUiB21/yOpNqYjsEGLezv5glhFCBUSBz+HTE9k875SyTEgldi",
-	"7gBpSczmbjVSWEBjRsz0AndcejzEefgkio4RakpPEKwY0BDm82LVzSX7qYZ4D5r2GXf8vUGJj7Tzkc9v",
-	"nPPp0c7jQoAk8CnijgEJvoVMFROokJGuajCTEEhGvRrRFqWtAR3DTEfKlvMI6DXugYZ4gk0KvcR45Oy7",
-	"0+esd/70yz/1q4Gw+lRChxLkr8OReu7DXcRSQkujjRP5MeNswqWPtqrflEYIWv+5KpAmajJssQ5vhb1D",
-	"V+hHQ6CULhXFRX1whe3bS4LKOhnmYMCJrHfnHDd0rqrQdDM3B+1JsUOHyjbQpPN4uBRFMYD+nMdYYRkE",
-	"4QYBSsNWcGkUJmZC5XMtqQlgpJbA7uRYUCishVZYW1RSClLPFryQOfvxzatj9uXhU2ga0MPwMhelMj5r",
-	"9NlJWj+j0vOanj2UrgJ7GeMKSKZHCgds06NvaKHuxM+GwT4Sa3s0g84mwk1D+onr9JfImnXtzP7CnVjy",
-	"1c4DXEXS/MiuF1ralvLD1Rx2Oh7zQhhnH6NWbu2bcFMj7FQXSL480SaraizSMFoK2t1rKDl0NzyyLP0J",
-	"B/s5hc1L2x+y80wb2judc2vZY9aD//4HeLW+H2guTObfmJ3AXqSPL/xN2EtRoXKO1IQXhffOKfx8kRs9",
-	"v0BLArvecJBUqgrGHA4cjYX3w3THpNDaXNBwaTJShkvr7Vr9wBT3qCeFEO6RTVgK/7poGRGf7A3aVF5O",
-	"Be2nSjVSjXuWUuV6Gfaq6xnF16zNi+G01h5Es0NqPr92pRE2DbFBYBkM+7mAVmX0Ep8VGP38xVJdpkP2",
-	"nNDsdYFJiBXFJAY41HAgF2TSsh7RpIz1QtDyaG2g8ZJeGs2s0fNahkJggs+SDn6e025Bnyj+Mq4qCDbb",
-	"0dpyAiJ1iuK7z1OO0ThvaJDOc0e1pmwqyP3pg4mWAQhh4Ci3yhnJ2YDoNf26NuwZGCaKE26wV1sdYLxB",
-	"hg6N/iIPIOf+0zLLoZ152T/GAKIUTJfOyhwBHOAWW6Efw+HDxkbskJ0DvJhlv5T5ZbNLI8CIhj0wafDQ",
-	"D1wJQQcynsIf0SxVB4NmUpVOxAaHOe14YVk25epS9I+RvRNXEHtVkGPMikIqAXs/K7YUXlm9nqM6DtlJ",
-	"mUsXt6l4fcTdqDDhNmU7KzeVbQ8HC+Mh7jisuY2O0wmSWsbvh16fguhhI9HdqHdLKwZGLqgFLaHLho/A",
-	"SZ9TWWKfXmJtpC7ZqQok90FksAeRvhZTQuSAn5BplfvgzkJHK7Lp8CKWlDl32VSqD/YBZO+G7LlaSKPV",
-	"DHvMDTXiieivxyz9YwrtZ6EtL/q1u7baImC7t4zNQXDgu7aQD/LdaRKXLWL+YULdbfmo+LOQbnUT8xdd",
-	"vv9AeXO061xpM1kMRdD7FS/Hq8bmGlPZxsLsLUT2nyD944UVWYoBbbCNS6YnTqgoaQxdFA7YQOZGj71Z",
-	"TZ2cCV06fATGyyMV+jPGghV8JcwxS6P620UVPQAPmR8M6LEzv1hZCT3hIY1lM26uaBYjny+rY5Ya7sQF",
-	"9jkGIjPAloIRbaAjB+oW8jU8M9pa2pMrrRPmeKTSGZde6LnKxMVloce8SNmcwyEoXhTVp+hFndF2qpeW",
-	"liG+P/XPi3XzCGrZKbNO+kfBzPpDdj7VxgklcuZvNQsf0sPm3bbDw2dllx7vwdNsDnTXfqZjBp1x+Jqq",
-	"3LNQPNur9bjGARGLzw0d0Hng/LkT2anIgtp3g3VRQL0VjkIDmyIh6Yp76HWW2lx5a7kJJPxe3iYSl6p+",
-	"fYNgpdpX2H+ksjbUQ5hyI9hT2om4m9gkDR4SYwuKFDAsgQADIxMLfc84NZGvRQdVaBCukMJiX7QXhLws",
-	"UOiNAyTKUHbrcR+QlLxgdinEHNHfq6SwkJdyXARGRvTa/WNoBXcicxdaXcBx0AsvqDxzKTOlstFGTn08",
-	"B4+N2jLLhLWTkuKEa0KTMPM8emQvrf59ZEraWoXJW4pATKn6Q3jwu4tM5gYhE0LIRj0O/6CtFSUcUMVB",
-	"GaeXnr0+f8tiTZa5SfvHdMaLj61QxEBJHhkrqdTi1BHRtCn77sOZ9VHuOJZpHf4hkGkNZPLd25fOLLqW",
-	"ZVCS7gaH54qUv54dUD7Dv6AED2ZAaciRIq1tNDdUKc4vemyxKi8UcUr0eOPMZWQmiH2ErqM+h+o+t5SZ",
-	"aIHEfVOqSurO4eV2Cqi/b0WBKW9zxy/CWkYmvbmkDwc52rfljLy8FKYhYyD912jY7SHvr1E+ryNFIS+F",
-	"ysQNosKX0eX7Dww3R3uIDa+XrXjVBplPrTJqePykIkWaWXeYWE89sGZ3RonH7GZBWrQavTQW/SP6Ja0j",
-	"NNtiz8/KLg3YfbTUMtAdB0xdM3iImVpjJrlvves04j41uEnnWNtn2jSS2HVUx1O6BMCcOJ5y03Ck1V+m",
-	"hLVUwwGmSGCIxfIyIwpaJQIWRW0fUHXtT2Ou8p9TzMRGSjrLCm5DFwZ0fvgp9tLzjKuvucrTPss0tH5A",
-	"NwfwTSLP3HEokRNcJA0s7Ujl5VZISOKQ3L9Lq0e5lSvDhah6+8I38ytzT7yaDzVrQ46NdNiumBEoGzia",
-	"QhMfHFEUBpJkfykkwJ9xgxO+pdXwMvWWBemnNrkwPoNZamNRNCBPiVVhpAqvq+iN3ZQrxtlYOCeAJPeI",
-	"pZmRTgI97L//z/9laaGX9K85N05Wfw9M9QEjYKRq51zh1kVtV1rBG0I7lZPZ1Yf0Pq3p6R7auusB7rqd",
-	"+8bG4cHhBr7NIHghxxdqv242jDcAgCyx7HS4fwunkWrVWOqyyFmua6lvuuLQzn0U38dDfdMivyq1L4J+",
-	"Q2vvNETWkjQs+L0edfzOvTuFy3yimZein1RVEETFtPiAMVrRIrf1BWBsvPdUelmbWfilChEIYEe72g7k",
-	"rBftMjNt1koy0HPetOYQ1QduopGKkoKLuTAULqSMh8pwjdsBPeVgzrCkqlVWGiOUS2/g88M0zuh73rZC",
-	"820hhLsLlJ2WuXaeroSf70+HM4l9Q54SZrVWwjqs7L+fRaj5ntftwIIb6UW7G4MKI4JwXUV0DqgIrJf+",
-	"+ivCY/z2W4rnAKBJIWBWRuEeVvPBJ/qYW1omEfMVjYYVjvVUWRSo4korUZ9gxAGhXaQEMpghO6mnhICu",
-	"iuhSAgSP0oaikxm/Il8eJg6QQo4JRP5L4WxjykrlZEEHqa1wW5Ttr9Wq7VlT6oE6dKT6fvdHS/xHrN+7",
-	"khGK0dAIl1bsrzSEI6Vsxue2lkI82ed01ZdPAeAxA6nOCsEJMjGW+0c2qEQvyl6hf0f6l/PJZn/IKjmA",
-	"gr0fKq869CXJ+ZCdKFYqOB2JOukzRh6jvXnFecUdRdKows0Y9xhdKGaij2ydeUDUD02JI0V7caCM+XsH",
-	"wedturSfOLga4+O0ud5Ok6PNXGz/vB+qfS7g3BfoCdvwD0FPEOW8YQH2EyQTINENNhPO6dI7qLo0R3po",
-	"l/b5iTZXds4zEZGztAFGwGfdzmSBt283/n/zNi6lJ1zMJjxNCB4qsLZ9/+0J0K0BkCAg2VNgAcenpnwh",
-	"jiPYPSYU5EoAt9taJ9iUrn0QkW4K1l1SkN5ErL0zuZ8nAXYu4S3mzk4HMVz9Tcze+YsI5/oOjF/LeNfW",
-	"l2id7ukW6ot1sG2AAu8Qn5tiGW8/G0WoAy1o4zC2D0LpEHe65EZd5HzVQFV/1q8PpFs7vYiecBGekLJe",
-	"KPCGh30BlJh95M5kKS+dvgA49PrZcKTfij4lePCrQNhjYtSEgEPwnHBWAQAH+uymujTtWFjeQHfpwX5g",
-	"wTeGunOsjq45dJZ376XVroD5d61/3SGrnd7QbN+JrX4w0DfIec5f1IB+XS59V2ULXhR6eWHLXF8EjuPI",
-	"8pJxLIRrcNUIQJKvORke1QTJwPCQ+uelrKdhe87lAIlSrPpYxQuXwnadv7KCVlpwCVsCW4zqvi3pRzOf",
-	"DzZzi83csUp0W8v1Y0brZLs8l9ARggByCRuXssiZVMjgBc0MYLC442NuBevNuOKXiPIl3iHHdxIBq43U",
-	"XOuin7Axz64uDVCE4hkZm7Bf9Bibclku5m4KPWFXst4aM4KdGT0TbipKoMg0MoPtqpGCPDIfsh9gDynj",
-	"BrpXG1MjAHsor1Sa3IWAcw7rs/9zVY1xupQBrqnOEN2XCjeeBQVIo7UyWAR9HS/NJgD29cng+uEqqGJ0",
-	"6sMruRCs5003AmXnfSp7SFVDxkLvRgKAlsIN5vxSKkTBb0NF/9G+D2MI7VAmN6YW2edeJryCf5dtYU7N",
-	"GQILdo/4Quh9a6lEEdsilP6COorp5HxWYolkVJeCMFHThRRLYVJk1iixPyhFAo0G5CJcgAW4jEOrH/Br",
-	"AIYYnsCoJ4QayB3cM+yguvgRict2eBxi99EOkPXBbG8F8PhkpxPYpiMPdBk3oHzmIPMd+nTrExWgalFY",
-	"BM+6lg3hXE+CBziuOOEAoxmeC3iroVmlyun8NbAfORaZ9rpoBBK3YqEF2mSJtw/QJSPk1DyQG7RzJZDy",
-	"3VuShI8lkRWrwhaJ3CJ2JF1byBTaP+zhnRmktyS2D7jRrd//L8K998ev3Pt7Aa5zl003JQa39Suh2Y8H",
-	"xUE+EkTyjQQWJpj/LgX3Y1k6/Ogk7I9s7ct8lj/jsri9ArQ63cehVHZkhBW7ZiR4u91Tt5z49ZPwMndG",
-	"09qTXoXHw3i3Uq0WJx8eBs17D4a7q8mmkuWqkNuDsEtaZ7jThoEE9ncl2MCNdcStlZdqD2J9wyxOYGbY",
-	"e3b4BYNEcClt21H3E5gnWFtdiD1JvX80DjQT6oPF3j+N4frC2f/Caqy+S1cd+F9y239QiXYyQlg5ADAv",
-	"BLJf3Dqw8bcGEW+X/1LtRQOqQkIgB72NNmAGt5l+XQHGC1DNwP+3lz9+pDf6/HQF2bDWVWXJaWuKNKn/",
-	"EELtio7CL3dQMDjsulsVO8ollBPuOGhiP+ixzlcs44rRDLzSzIDdgKr0G8o1bCN68bd+ChkvvcVDBuF2",
-	"i3EGovG++XJrVHWEpKgfLPFNUUTa2E9BEgPn60MNplOu8GMh9E68WLuRL8gBBrMJ37FRfUNMlFHt+O3r",
-	"t2eBzhxPv1aYXTmd7xGEJydNZYqPawKZukGWXtNCE3YYghjUoRMbwRvoRCsetyPmZmTBFNxqxS51dZKH",
-	"8TKXjjnjU/3Y4sMC0Zz0UsGISEX/7PArlsK38J7gotDZlS5d2t+SZX//7cm++C8yACM9gRaET7l2ZYVJ",
-	"4h76B/ez4+iLtM3LKegC0sXsMfM/MmKhr8QgaOyOLclzbxMwvaERQm4DSk9RGp71DifTAmkOB3RMsjYT",
-	"I+yUOX0llD2qDQNpI4HoqRU9fRaQLZ4wrWh8I0A1bm1Dco0dHngZBo5bbchxdWKPo15Db0GrZfFL7xXv",
-	"PKz+79u+hNfEF8+3ovzF0fzDnuDOSotYRQHl8zYcVANa1z7IniyEwV+6W5r/SpfsUcRoiG1e7GvoD5wJ",
-	"x3PueFVnKRWQ/I6l4mb1vrL2YZ+Ijv0cHP308xrZsjaO+hrDvLuayLjSajXTpSV1hk9TFkoYPpaFdHIL",
-	"gsBJvpBWQ1uinCHRMJYBXp//lU2EyOloP6FvgMXNDV8iqNcMGpG5Y4XwybRWYqQqyI5HVXucyNmcZ1f8",
-	"Utgk4kwrZ2MBtMUE8DGZwOokhCiCNyC5IAIUvRM5I5mzQ/atLADIPdOzsQRoIevlWrpVmrCU7k9Zjysm",
-	"3vHMhUcC6pFgPJTRYAFW1IokXT9h6aXR5fxC5inr4dxIYuDv1ETtp5X+3T9/pGw5JjZ3ulACkhLjheSW",
-	"2dIvkvdMp399Dj+FPkH83v1hfA4cSOIQ5GkC3IibME5ClbOEcTbjxUSbmciZhNbWDPrqEqRUTBHscKTC",
-	"nU+Gw6eHh22dpa+kdX9dE5iNTWDpxeXvpTCrg+TALxacWsMFP0huqqvRKKvzcPdvvyXtz6cv1nj8jL97",
-	"JdSlmx4cPT08TA5mUoX/f5IcuNUcJgZfo/vB4QM3nozdw97OlfDLDZ/19w+b3g17JZObtl/us6my8fnO",
-	"/JfZ2lTJK+NyPzorAaeHiXdzbUsjEiCgNXoJHeOVnUEz5zU9tps10lGC0KSgWmITWGbdsG9x1/Glq6ib",
-	"eO0Rj8HMP0bz3+0pvIlCg1SbHTQ43t6QtRlea1tW3wqRv6Sxbttp8kkpQ/0i12sCLe79aZP3MkVvzabS",
-	"Om1WCVNi2QqWtC+ZPsIJdMO9+5lCxke0UhNZiMCB3Etj0dCZE25gnRF8lh4zzv4h53AX4KnMuQ/WVv7W",
-	"kbLyUnFXGtFPWDn3CeSXT56y7+XXCcP7RY5bmU746XHAdAwNl7RkcLQgM8Aby4ujkeJQejM5W061FSyd",
-	"6VxOpEBKLcCdEUsAJuEqZmbwlkUG0puclQpRS3Jk3Pf3GeEDeieUf6m0Cu/SMJ51em4x0JPq0l9EPxD3",
-	"J2GhiOzKAqZNGMqIX0BAaqwpSr57BL/Gnhwe0t9shZ3ZjyDXcGQIh3BVhuw5mVb6XgrnVQG/hvMXIXak",
-	"xcIJBy7dHOK3ZKQCUS+Gn4/Ckkm1EMqh12Ko3+E1rY8bQUZwvIoBUDu/OMORqoykYmI2dyuULrCaOZ/B",
-	"EaR/yPkxe/bkC0DKw40ob6va4jIcfcN6bprNTan28v/IEtQQikRTG+vThal/owt/JdZBWwM9oD3+sECn",
-	"rSmu0Dz3GQeyxvvBEpCDMGeabNe0qpl3zuzLL6+b2Y37+mMT0PQSVeCImWRL6HinNZfaMXVVdFEUEp+U",
-	"oHKA3DdX/NOuvDz5YmfLBS7suVqIQs+39G96UfV2p+DmMlhaMuysl5IIDb2+XzitL+CyFBsVdoW6jwrM",
-	"FSTnVUAJrraHHklP4Lf/PH/9QzB7kA56P1D94LWmf63/9W8yANN0cPTlF3/68387/OrJ05s6Zj+ndsf8",
-	"a+PCCzrT0BFxPgvGVOZM6WDB0FAP2w5INmzlwV1lQt8Ix2XRJTrhQz3slbZK9WsVFWF4XYaKUCpDZah2",
-	"7D6jMsJnT2KHgeRt05GGEMCGyM0k/jFEHJ1y/zpKG5F1TFWvPvTu+t1FOHc6LgRyoppS1JuuzZqWD3Uo",
-	"MKKyHK1cwnizqMb4WC9EjINIIWQvhesu6Lq0fzxSy6mAQ3vRcwPUMIR/c20lhlFVp6OeTNByumpEjF5H",
-	"CiJIkQ9ZpPQBLzG8zjG7WQ56gwrX6gV8gc86/wzvUwj/MtfnoFCXIPQf+2CMOlPXCHM6LJlP12o5jGrY",
-	"pJWgoVVl+jM0SHB2ZzAvuOq0Sun6XWB4omWhInRV9u6FejeV1nE/Nlw9UnAVIp8ixD/z4zPnAyc6Ohx9",
-	"CtrqZXouVFViowRvIt9B7hlZRTrgyJ2PG8S7TMyJKMV/pWPYHgY8c8fK+aXhubBrZg9D+ZGqXM64lIVj",
-	"VdJY+SRMjWrXRPvKVOuowFSCeIxUr6r71bsa3shW5ruy0pEJzbjxK+xXCkwXK8QEeVMAaKKQtoHyGnLt",
-	"VOmLiXyXJizFRRB52kcjS1DO9bZP9R2nsDUCC4pf1H+oDkSKtYqwy6ZnXojurgYdRuzCKS+4erB1nbaO",
-	"dt5UFFpxBsYAYE+wIThScaQXCNC3n52dO6rOKH7oeF2dL3ge3JJzCOuoJyz9y/O37HamOB0pNzW6vCTk",
-	"ZpODTaLnhh6YHp/PjV7wImnwJy2lyvXSJmzJF8ImgWF/pMZlfilcwqaCF24aSnfYbjPW2rG5LmSGobhi",
-	"RAb7ix7btH9Ul8ug2pknbKZzMVJht9WmaIK8OUvJsKYQx47D1NFfBhbMyPh6Q1618biRmvJo/5gcRORq",
-	"LFHUwJR+0eNHVYGRq6qYgc09YiGUG6leinJ78YseD2n10Bz+APvc6aZkpsxp7c3lV5W5JG65kaocQPBM",
-	"sffxHgkqmZHzOd4W27aZV5SlTXv3n3r8qaNabE4aX+auwS0QvMovWJd/CDr60Gq0Y0CMbi/yKMroKRm5",
-	"xpPcGkEDBj8ycc9b1Grz68FYcCPMSemmB0c//ezzOWo8O9X6Sorqj3DaKHxt/8ef/YPMImhdaYqDo4PH",
-	"fC4fL56ANtF7rPuFF2BtkzrTpqaWk7OXLNdZCR2fuPM0jMru2OWzWT0/x87o6jEZL2AzRgKAmFtFz/CS",
-	"1/KEH6EREzsEbXQ5NoFtXv9Gx4QO9WJbxM6+NFy56DFwsu6gvew/gW3ysM8SzxXrIm2vqy4Lgf3g2pt2",
-	"9Iqv50K9/IadIo4b825Q5sL41IPUjVPUnyMTCTv77vR5P6FO03aSQmo6Z1Oucj1pfA2rW+bWMHV1ZhJ2",
-	"pkD49WRSSCrBNuq28cqvS3774gEGXwRbSm/qVskGpGn1uaRhRiw0WlDmc4XGWwG4acuii2IygHZk7EcO",
-	"jVpH1I+LfVrRBXhzQgkIRicAnBeNVl/eMuKriunR6DFNf6YV5EDqMt4MoqfVP7Y87aQQxlmELM59vFIR",
-	"SfrnBn65TLDcyIlLosXimXfOhcgvRcKsLAQ0KxthdbHAzDKX1ss/K+REZKusiF+Rw7gdSkulMT+xXj2F",
-	"hPlo0osNh16zEE0oP626QTkho0oLUQmyFzrjbAKy61fqSqzwLQNhUSxnNH7LBJ+HUMWynpH2Cnqx5w7I",
-	"tPy0wpYvUPUkrIqh/OL6kG8uTAjAcpHJHH8hdK9YCKpx2lYJwfMaYI4YdEXkp5W2wvk9r3hem6Ih4otb",
-	"BoFOncFS5oLl3E7HmpuGLoKJarnvB+GW2lwRRQvUFyZS5aCV5BegWJTnoQ7QZuYqQu4OHcCI1XphOIeH",
-	"Ds69fj2Hv8brCH9oeQhZRFiZpLFwScw4X008AvoNeI5rPiigem4xShV6JVv4QCJ6RARs2fKA73k29caR",
-	"fJds2C3vH9Hc+JwB/lVXOZrIctD776P2AdA7XIlVP34NYRYyE4Pg8jrexPHZXJgBUuu4xumA2KXm0rUu",
-	"e2VTUECCyUwqK2wrctXA3hPP0d/UMbHIXiFTFtajpCI5I8qKqlnWR/5w+Ar984zPmdOxFSjbHfRJXX7C",
-	"uSq9hCKQg4MWQPRX26amIcWOBjmL36n+uU2dNPkq8NJTrpQoLOstxXiq9VXCzgueXSUI5tKPcKi9JYey",
-	"mLeV3twypZ3MqurbLJqAisawrQqXCWUFc5KWbyKge8cOfXyBwYFlM26uRM7Sd4MCrx/QZSnjyi6FYc8O",
-	"n7KUfhzSjxelqgqAaV3gg6H8q1HXEV7MejW5UAQKgJxt0QvRGC2v8qKR0ptSMW+NiWLZfxuvpz3SBDr6",
-	"nLC3p2cM9lX1XKiEvXj79ozeKWHcf94ZV3mfjcVEGzS8OE/qfokd54yrkhfMiUaEgZWGAU6r1QBslC2i",
-	"rnCVY9u19YYMWa6qxpsZX/nXjKcA54P8mwR04hAq1IO0TOEsJCvW2xLY9iqhCQWqJ17gvatora9ccvKA",
-	"jYIK7RFk/toCqyu6KMY8uxrG7c3YVdUWbouZyCVBt655Xj9YLrKCe+FcCDYTfj2knflvAcUgcrzMikyr",
-	"nPxywnKzGsByiXciKx22gYUXXpubqScAeY3PtDADHKBjtlVmLuzA6YOjg0hdUH6gyXUtd0enmWuGeLX+",
-	"LXy2mOJDU1bVLMKxqwUGL432n5lwU51DvviX528Pfo6qId55YztOcoCsVH6eWDXYLCQkBys+K9Z+gT/9",
-	"9ttv/y8AAP//",
+	"7L3tltw2siD4Kji5d46y7mWlSqWPtlVnz4xaltvqtmyNSu6eWZeGRJLITLiYAA2Alcr29Tn7ax5g/uwb",
+	"7Ivsm8yT7EEAIEEmmPzIkuzdcf9oq5IgGAgEAvEdv8xSvi04I0zJ2fNfZgUWeEsUEfDXC/n9Sv83IzIV",
+	"tFCUs9nz2Qsmd0QgLJHaULaWSCrOM4SV/lsiyqTCTKH5u69fosePH395Bj8RnCG+QozvFrNoRvVEP5dE",
+	"7GfRjOEtmT2fYRnz1SyayXRDtlh/d8XFFqvZ81mGFTlXdEtm0UztCz1aKkHZevbrr9HsJRGKrmiKFXn1",
+	"saD6969prog4hP17lu8RlbIkGUrr1/QaaJ6jO5zTDKkNVojomQjaUb1Is7ItZnuU4b3sWgGxX4/NW7Ee",
+	"21jQFn+k23I7e/7F5dNotqXM/PWoWhVliqyJaC/rWmFVyqOLaqyGrwzEEt7rAtc8bQBImIbnx5lB0Sya",
+	"CXLHb+FfBiHZ7ENwC0oheQC09xuCEkY+qjiFEYkBjaBCkDvKS4kKvCYL9AJtca63W+8LjERUIoyeXFx0",
+	"QW+GtdH7LWFrtZk9f/roEhDs/n4UgvrrnBD1Ld1SdQj5N3xnNpwqspUReoQUR48uLi7QPCMrXOYKPbo4",
+	"6wIuh0l92OxLs+ePLqKaDvSEvYTwtT6TOy5uuwjgBVq5IYjCMUv+8uo9eqjPdk4xS8nDaoBM6gUkOM+T",
+	"CJE7IvZIlDk5u0KYoZLdMr5jiDPSuwvVvF0b8exJ/z58w6V6/ZV+ET5RYLWpv7DhUsXU0OLPJZDgcyVK",
+	"EmQUZQkjDz/ROf3pM2dkW3BFWLr/G9mHNqdk9OeSIPMOKohAOV/TFOeIF0RgPe4KCVLkeC+RIKoUDM4I",
+	"F3RNGc6RILLMVbUFG4IzIuoleBCcaxCOrcfbmUeXX/RvTXN138OicP77WOX0VXWc+bd4TZCk/yT2uF/6",
+	"p/3ppNP+1D/tlwMO+/cFYZStX/KSHeNK3AyTGsycSjWIK6Uw6SCu1AvnO7IlGYVt7Txb4uTD9Y7nxEzf",
+	"JjfBc9JgdvoHmVRLH3XKC6wUEfq1//YjPv/nB/1/F+dfxh9+eRQ9e/zrv4RhKx1soaXrh9ngo2gR7hFt",
+	"F0jnH/41DM51irt3QqaYnc5E3wvCstdMEXEX4gH6st/RTG30phCcbtCyTG+JR5tJhvdJJ3lSN3OQQmcZ",
+	"1mOdhLLhpWYO5scdIbdhwQRAvqYsJWF4V1RIVcmsVjiRRFAia7AfX4DYh5ZkxQVBSckUzbvXIeFzEwRZ",
+	"APYHPXkY2Bz3w8r4rhMwgHsKYH8vc0YEXtKcqn3oPGrocHZHJRf7BxJ9f/13RLOOs3jnT9ZHlOM4+696",
+	"KllwJgkoMH/G2V+wIjsM93LKmSKGq+KiyLWsTDl7+JPUS/jF++i/CLKaPZ/9bw9r5eiheSofvhKCi1fs",
+	"juS8IOaTbda0xQyvSYa05IJSXuYZYlyhJUFCnwqSIS6QIKtSkgyVEs0TPXJRMniMlzlJImR+uyX7eEvl",
+	"Fqt0U/3oifoxZaCzBJ9Z2V0T6q+RxsU78nNJpPp8uNBkIcxHEShQTsbnAt1RnoOygkH0RPMEVgJwxCtM",
+	"8wryl5ytcpr+RnCn9usSdEE4c2kpBGEK1CsNuCCSlyIlCze22o5lKfdJdMOSUhKx0Oc3xtmWMj0AfpIk",
+	"X8U5T295qZKzSCOGKomSlrSTINCs0Sqn643So3ZY3jCgIAALo4yuVgTAspAvbpjG3tdcLGmWEfZ50Zfi",
+	"PNcyIE5vpdH4iNhSKSlneiFJRhSm+cKd/Lh+nNyweYJLtfnnov4xzgijmiIARRilnN9Scq6HEaaA3jOU",
+	"bjBbE5RRc+BSviVoJfhWf/+G7cgS4aJ4IBEoNyB2IvOlRSrFKhbkJ5IqIDuDuu+4+pqXLPt8mPuOI1mm",
+	"G+QoClar9TBVo3SL97A8SQgcj7d4vyVMvat46Ofc5pymhEmCFG1s9opgVQqCNMvP/P22DxKA/JqIO5qS",
+	"Hxi+wzTXjO/zAi/N91GKmUGouKvOvUQCjhoYrPTdzPkbzPaWhcrPCCjnRuTXAuG2UPIK7TBVaMUFoJqV",
+	"2yURWhyQJOUsAz6RvCNK7M9frBQRIBMbbQrA9h4dXuTXdg7FzVesyCP0O5StFw3p4UAt0ND/wPSJ4oL+",
+	"k3zeg5MKkmlegHPHI6ofjEmPSmfaiKx5z97EcE3CLv/AyMcCmAB88TNKDVqnUxsiENFD0fzJxZMIPbl4",
+	"GqEnjx5H6OnFRYQWi8VZhKjRm804YudcgJxmPwe227ev3/Nbwl4KghWcK5xl1Kjvb4VWyRXVQtIK55JE",
+	"s8L76ZcZ0apHWM1XelKDT0buNLyASXmFyMc0LzMiUaJUDkRn6WPJeU4wcFQjAo4U66KZ1u3G2pWimaRr",
+	"rSPHt0GzTC6BZPQNjpEdim7JHg6W/ptkFS+IrMGCZMauyllKwgtUKoC1b+mKaNna8HYsUfL4YqtFgMsn",
+	"m0STYPLlRZb4GLQbAFj0NcGL8y8//Ntc/vv23zf/np2FFcFamP7R4LtWjPhS33AaziZ5ZCPp4yhmNWcF",
+	"KnkgG3idP75EArOMb9Fyr4iM0BJL8uzJWYTkRl/JFWqvEGf5Hu02hCEsb0mm90SjolJX9ASzwJbDd8Mg",
+	"CbwzYB18btE5U7wlqvdsO1S+0WPbG2AAakx3bDu+pUY8H7EXMDP8CyzV46CtQMFC4H0YenkU4jcWQyMg",
+	"Nqcui7EaqoJG1TvLvXfx1I8tEzo2JStzK2IYHfNgjg2W8VHC/seGAIdWjsDRhueZ7GcfYVZBswFWl2gG",
+	"SoMW9E9anGO8h6zV3H4nTe7Y8yEHNgJWjFMwPcYDl+ztQjyAWHrhs44uz7+FU0XviOfVqj1dH/p4KsAc",
+	"WJlFcuTTd4NwLaKi2vHWJrljB+3ajLM+hk/BrBnZTWTYw3nz6RzVX04/XzXb8yLVy/XMHyPQJwi2ol6b",
+	"G+yvkCApF5lRcTRbwGVGFVJCqzqzyJdXLi8ObbzH6cx+OLwsRe+oGksJzpUWOIO9Z2jg0eUpGEfGMXep",
+	"BUm7nGN0ce3G6XdAP26c6ZwIfeKUwExi2HEwQCqS53RNjE0WNkjvDGdUcQDgQwiicrvFInzXKKqC7C7I",
+	"JgyU3hLd+01UHdvkt3g9Vn7fgMEnTsNOpNdaTkA5WSnES63ipbiUQRODIFhLvIQK5OwRS6J2hNizX+A1",
+	"eSBvmHXZY5aB9crYqRXZornixsmXZ8T9xs1RgUF6ArC2eP6mi0N/U1TLNsOEHHc+DgScaOZFI+hpegi/",
+	"vanw9aiJ4Oacwa3MtpS94zmR76x5eiwT0u8OXr7+0iumxL5XwDPzBkGG0zQOSpxq7Ton2frEC7sxkRH5",
+	"RjMsYAex+Tl06xmCfm4MtbFvfEdzoE96RxiREhVcn4kruBILIsCsfxbdsKQOr4gzQVcqQXNryy6wlOh/",
+	"/vf/gVaY5prgMbzVnAOOC0Rd6MlkyoWehxcwjR6g9Sf9K+IrhL0QjxXJc7TcowSWKBf1q3HBKVMyQZTd",
+	"MM4IkilmWsFckpzvWi+scs5FXBCREqaSAGzVFwHAVU6IihtggqVP/9wD6Q1zX25PUgFs46xC43aUZXyX",
+	"VMsIz9a1Gm8RKAE3qN4TytYemm+YfiCR8Tp4aLKjS0FkgjTxgnENI8F3LXpAXGi49O0SpxtMWbwUWjSx",
+	"WCqIoDyjKdK3wMrakJwLzwgN8JYFQSvA5Ibdkn2EUkEVTXGu4Rc8z3mp4g3OFclgBQVW6caYsSqHPLLj",
+	"kCwIU8CS7TJu2LLM1sSjxJ/48grMzfkdyYzKrWH6iS8RlRCTsSVZhFJN5nluLWYc/rXE6a1duLG8x/qB",
+	"/tX5bxyK214wqbggGVIcYEtxoUr9N/hTALQbZmEDQjRnx0eElJvYd3W5yDv9ReYC/K6vv4FXb5g31Nmr",
+	"HMU9egK+3Qhp7JVbMB3aR4+N11dfbLm+Cb3NuILNAQT6c2tg3U3fxipVBqGM7Bp2RzhcTZ+o+0qC5uD5",
+	"0wI5L4hWKTHTC+CydIcN0Ks4mDvNWzfMeWKtmY4j8jElwPvAh8RFSuxPMnDs3dtX/moPKaQCg0q0oh81",
+	"kWi8ZQKDd8V+gGRnC/QKW5dGfqdPkJIkX90wixWJUs7MFYPSnGAhjTxwwNCXPAsLZFPsCRnJyqLDMqjQ",
+	"VuNC80/gBIAejSYq4VZAc6M+Rsi/pxDo/bmWM7OzoEkpo3JL5amafD3LxIvx96oFOBI7zRThJpmIHH0f",
+	"W+Tcj5piKWIqPNX7pQsLmW4CIb1is6b2axipBUe8lt0CoPlO8+S85EyRj3VoCkhYaI6zTGhBSjMX47XQ",
+	"nIshT+ayLN6GKemRN6wKETbmEsPuQNC6qm/1yAgexjSRU0aMOADfAjvdRhAJZrobBhOYx1r2uNKMR5K0",
+	"1Ge5uuerN0E/qcC1QgNAKK+MQ9m/yx9IlG5IeqvZIMQU2fs/luRnI+iBNm8WYR75976+BIq8lCixR0cL",
+	"laBdJBFKwATonanEICiRZVFozMJNqzfEcGeBKcQFbGhutDpg7TsMwssWa62K6ev8ub6Q6YoSIZG8pQWi",
+	"6qzBe2ttoEvnjWZlkY1kviE9uWbHDcE9qDcbUh6gP+t57sfy49txnj4LHK8yHLT1dX0nGJfG3K1c74sm",
+	"W2s3WpVaAjpr2NFGnO9fu5b/DdWi1lg70UhlW3/ovcBMwvy9OqeZtHPHrh2nOrDV+rftrGaNs5rrz7zr",
+	"MWjXacM6Vr9VoSSHRO6lIlsX0/P8pry4eJzSDP5LjIOvZS9ujwnKC+YgDLxyx9y0A6e03OHUC9kdokND",
+	"WmMf3HYb7gWbas730Z0v2XgyCDGgCtcNsCK75dUyAM9NzHQSsnzJ2YquR9JYh4bcEb16VPnGOVxZWKGc",
+	"6MusTmIyc1qrgBbBN3S9IfqScOlOBBm121wmEh2q/9a+PTBiPJp1KusTlmYAh/V0wneFLpAqBbMBSfqL",
+	"iK9WR8C+6APboCTe8FLIcGz+CgtQi5FvGnHINUvRSgTnnlO7guZPl71IbJgkQuEZld3I2TM0BdQb37Rh",
+	"oLmn1jMt+0iakTOD05a1ZOx2D6DgF8etXL3kS02KEti4HBmcQKCDSPM4zAG6bBjMNCWc3Qthtp1iB9gO",
+	"ryfq5C/HDuiRU9AmyT5uONH+nVastFcScWwXlHyIiZfj3muh1n7am617jRNcNRNkrU/m1eh1Y2iF5dWd",
+	"i4YbJTjRDiEALlgr5AzwC+jBzqZ/aAjKKWEq1vpm+DkXguQmwrxDxzdhqn1q7wFmPq1dxPiYR76UGaQ3",
+	"aetQBmvRkQs8Hroj1Xi3Kf2WCPJzYxmUqWdPZkGG7NlbqsRktuJWAAO/6g4LpieOZs5YOTiA4+fZAUVE",
+	"s8pv7CmeHtU1t7C5NxXxNLB//Bx9Bo5Rn9nflG281vuqEfoO0jzH8n9jWzm8jw0WrVuFZC5eWVWpXUtB",
+	"8C2a4zy3ZqmtMZLw26a23U2GbXNOkHo7MOdNw2+9A+iFgXUqSC1s81tNrxYP/Wi+rmKe/tdCs7GV3Vpm",
+	"eRDAZ3Qb42sDC1+1JMoUTtUV0p9AdIWoC3DOTCbbNPXX7Hp3HKGBpAJCbQizIBygWJRs0f3JIEW1v2uC",
+	"4HeCs3WEyLZQe7dLQQOEA+s4MsO+TUCuwK3VgCvSX81Ea5d/MHwoo+YxaZBD+Myozbd8TSdaCLkqwtqr",
+	"yxBLeUacOdzE1jyQyEta4gLhoojMLrz5+oXeHsL02rNW/NizRvDYs8Ow8F+ehfKU9Tgpd1xkITtmX9g9",
+	"SfkdEftYLyOkC0nK1jk5LyVBbiwsOfJLviRcVcrYiOj9UhIRSBfoh7tFHtU8Hip6SGGSioLTlEgZVxHo",
+	"BwvarnBMmOB5vtVSqvDytVoEVFnywQ7Dxa0scGoyk8B1rQnFuSn08tAGS3Cum+lJ9hyBQVoP2N+wjKN5",
+	"8vb76/fooSa9h9sVfm5GJhFwHNR+Ckdqn5xFNsXYpO1t8R6s2DcMpwpx47zlO4asUbPhO2jwo5UgcnME",
+	"NXoR/YKM2rwh1ea0t7mB/vY37Re6tv3N1y9eAT4mbn0h+B3VKKJsHZeCdngPU0E6jF1LLMnjS2SGRCa1",
+	"a19Qtta3EkeYaS5hvPkuVy3Fhjx+ePd60etjOQCwAucISt7ZE/2SZ0SOdp14nGOUCnIQBNuY6Ai4fwea",
+	"PYmPn85u2zKbKrpBJm+r7NapYYEU8ttGxwF36L5Uxphxtt/yUnbIql2B/ofxieO22VQBMNHxDTBC2Kuz",
+	"gk/7pMVdc8Lu7Zq4R2RrDQpT3TCdSPdvyAEar3cRGpjs1F0rfmdY6FTfaYvnj63N1WQC/mQheF++/urd",
+	"V1QaXjEN4pRmodJaDL1+e/cEcaH/+wwxosDSW2XyPbpYXCweLS4eXj7pEXIeh4QzLkKW8bf6Z6Q4UkJf",
+	"uaaYigujqKup/Hh5+cGWIXFnoLIgP3v69PHTPpP3Fn98bd58ZBie+6t1dqKZqe5kH2up/MBMqtEX3Bqs",
+	"yJqLvQlIHrcnDax0nqBB8QX1REEgIX7RBAtc17H/TWhuKcs6cqiWnKsOlnksoOhYlgEWa6L6lwdA1VNV",
+	"L3av8iuSgixwL9EQ95nVYsD72rgS/gxxqr0wBvI8bezrBufKZCd5nqMNl0qiOaTOU4msgwOvQUkDRyg3",
+	"6b68ZBnJUFmcoQ2+I1VcLsjDW5MlASL6kqsNwoKgNb3TuvsjG22jnzFCQdGnkAHYROcWf3ReE9/bNMZh",
+	"5U0h2+8OqODVgf9vuFRQfUwenoDKXRjK/o9mBknhZwVhmaaH4MOfS1J2vdiKKe4eRLJYj+sYUDLW+Xl5",
+	"S4uia2pZpikhWdfjHabKlPxkGd8FqyK0ZHGLiGrVB3PU0Ppfr9DbXO0hgiJvm+q1fTi64dcHGZK/OZg1",
+	"KzRg/pUvDwkSF1q1wXlDmz5kwmlFz8c0zAP6nxxbnNLs1ChfO8dyPwzqt0RIE3uVWfYe1wy7/2tiH4uS",
+	"nQSxY2bLinE3t6r+vaOkoc2+MCxac29gtpadL8I2485IiK/9yaAgmz8bkgoLZWK2d9gmrNlch/CXOth1",
+	"vz26zaT73mhxC4s1b6mhg7yijMrNiSSnUT6GaDYE52oTg601pllTF+vVatqeKIhKrxIWD/EIz7X6Etjs",
+	"r6gscryHakMSzUkuTcwr/H3m7K8/8eWD6oKXXO9/Q3TuBXGgvkbXrA6T6FCknShZcVus0g2YraokniAr",
+	"7Ezj14qPoBkZs4Hmoz3s5a0edF2QtCeYr5aBj2Ymwqi3PKepdTeDqjaJ0VnJeqSDW5KcuDDO4ZHt720U",
+	"tTRlz8ke7Ygrb7UIBUxbBnNPZQv60fJXvrR3OMgkdyQsvTW1De94mWfjWJt1cnQUAtVSsxUQQOA2PLZk",
+	"Z5GpyXYRZrRrwXdq0yGK0X+GrUzemKM2H4uB6ituynoth9w1pE5apctaU+pyDjWPajC0SgBxW3NwWwa4",
+	"aXWkDjhKFBB7WkfJC1j1JJhuGfCvfKnlnoCAVQeRHO4x+YhThewQW5CMGhYbmZywKvVN37KF4EuSoXkG",
+	"1cZtkhjkX3DWtGL003tTVQ+cc6jVFfKu1CWUbfalBV9gFqZIwu6o4GxLmArXnnGVwvpFpHu5prvTt8Jj",
+	"O++MLWalKfI1AvFvzEtdsSQ2ODDsMKY5QVaJAGrBNsg4qr1dDPKHGIF8R4nm4DyunoJqbZxdbHq2RDQr",
+	"Nlh2pIXDI5dXuSQaVJPcmpkSnAuvBnEhCJxX0GUgh3VWydLmlOZ7/xwXXCr3glOHZtbNDsVf+gHndcB8",
+	"QMmFD3UpQZUC5opBT8qPq3W609ICpl3eJ0BuvZgBVnZ9/Y3zccqKzCChC8qJmszbMG/43Ne8p6vbe36A",
+	"xaHuoFDzgyZbs1N59OXdatVWRdVtULPXiot4CPYIsffGcQXPTglxa15h09OPqnlcUN69APWJwu6OLqDT",
+	"nBM7yaESIqzsYCrfNmw6psgACC/bIieqadzxjTeaKejJPUuPs/t023PeVLdPE83rkmbY1ms/vLKIPpRU",
+	"bsM6SKetvW2EtgP9CaP6y924/Y6PrqV5xG4+IIuvofQckuQ0VjjMadhZO9LC5O7QT3YbdhDONVFagpBH",
+	"rIEebxsd/1wp4E64lvWhCd6r4zNg63eC5QzbkS3BVfWB2oCr8cHuLXWY/QEGj41/6kX+uPgvzzfpnZXp",
+	"G3UvWD2CO0WKgMrNt1vc4TUkH6mqIuv6te0hysNJysLQrNBOE1RHgHMlbA8w7sDQOklgksAVELAyIsIZ",
+	"IVJlvFQd2aklS3GHNB0yCtRilsktMOuuq0JaUqg+WgFmg1brDzaW2dz54wR4f4ILkPPnllz+4exWI12+",
+	"xqxjTE7zxPyVOEsvFyhpWreqJnTGouf5em04JBhpTNBFYixFrvoT1LJjxIYzH3p1axNb3VkpGuWYDZni",
+	"xjiFa/tZBcFlA4IJfuGqzlntFx5V7tck5rhU0rCzRivaWiyTppK9Sb6pKhANzCGoTDFDxtr6RGFwJMKp",
+	"eY6We1N16aCE0tz596HcG+MCXFiD8x1wq55L91A9/4ihWhRfiTrnrrk6APYhmsN//82AbIP0TdACh7ae",
+	"sCjjITMy/wK9shizndokAqumxodFRNMgw8tlfkQBNn0LWu733hW2nekaMxaX9USOEKJD2vP2/cNRUn/L",
+	"6fg0xw5bOGGZYzmmI5aJIzFGYQge2W2wsZFCFRfNhDqNW932x09J9MAXwwTvaphAdvDvj/o/L0HChd1H",
+	"lQNJENqBjS0fUfXjDMbLeb3bxjRS08oabYvzR4WI1jkK2fJcU7aBGtPR+lfH5Q6/SanfZM72aXNt0ewa",
+	"w5vCGAGSest5fq2wGi+nUPCApETKBxJlWOEllpoJuJlRwXl+KFLgFBZS+8YHnAP3zg5TFdu2MAHWxBXO",
+	"kWlMAYUim7b5GrIwXz84NvarWazf7HDPQdJZfLCmVtCtfmwMkdJkPWxwVrWkOQpdN05olpNjkG3xx2OP",
+	"lUZW94AWxdWTNd88QFIDrqi12WF0dWzvMbK9o2r/Z0HwbcZ3bKL4NpD0MrIWOBvIPKOZA2jAUK9y2cA3",
+	"IH8zNm7Hga9wllM2dH7bTSjUXGaH9xJdXLkAJOguTpntGJfYFxM0Z9y4RcGr5doDQvrsnqgzK2FhiRJ/",
+	"Lckgkm/nopiVeTvk5czbjWihrI+kXm5IejspnxtuwnhLpLQaa6/N0rwxuMpAXd89HlT68E01vqp/yMgu",
+	"tgUKTVnWYY6ad94rtaum0JB0WkgEvaM5WZOwt9paDiRaE4UE58qVUAcf5TwnWJjSsBm6JYWqixL7vkph",
+	"jK6yzLj9T1ylQ0YzxhkZ5oB0oNrF9GcjG1oaWbzCloXsypg3iTixfj/uCgSRchMvMWNkmG9eDx+2pMOA",
+	"dgtsADJ/+d0U1XvOphQSq1QfSdKGEeGLZ08aZoRnF8f4+NTX+Y5NfNXj8/E658suu7s/btqXDEuc+LLA",
+	"isS5ayQ+vMd3NNPEwUt18N3HvW96FVPjqrJpy0LUa985vBQAktaWR00C8nb0EPPNJXWB2UBZcJuHnYNP",
+	"WkIqcOxGFJIKvT2pnJQ/0aRKHiB3xFlJQt3o7pzpc7fh0sbcGCmESpSVxDS9HCRVQ30FePekGAiYRtG0",
+	"p26HacVQ1ZZAc87QbkPTDRTq0BoeZNsY60peSqUHQ+fLE4KFfEK1tUg7bnGNhTFqmnnDhQKOfxOyLqQc",
+	"9SZkc8QZKZyR2Ef0n3F6uwZ7OPqJL01NAed90AIpmlsVMapCOyGC3qiNipvq/kpQWwJ9SJEnLW7Fdc3N",
+	"UYsxOx57yT3hSivY0YZVwMHUJglh8LuGHZZLvc40W8pKFWzyeJhbv6xVs9DGhDe6c+lBijtYa3MnI+/A",
+	"B/lJ1Qr1Zc4ZmZYhS2Vc+RR+Gdbcc0iVEZnyohFIYMrp2jWF2zPpV6YFgh0WTix6UQYRtNNwhku1ibdE",
+	"bXjA5pp4vSMSlPM1kKDt5y03XKjznN5Bk/hWo4mq8sfLF5pSlTStKGpb0ooLU41Yb0pyhahCCt8SfaSR",
+	"k/v12dXyvJ7wlux9bUFLw6Yat6ckLDlQmgdHcHNaSbt+q9eLyydRsO7Ap6CrjsI3HUBYRLiWEH6swtOn",
+	"j58dfwNUqWIjrKO7/2ufl+bvr5iOgbvyaXslBXxCP36cvqVSTZXhqklGmKKrd+raMffs1/bB6i+HFwDo",
+	"D57Sw1M+QcvYYbUF+qNm5FGhcChvCzcyKVUzkbO51d+zfA/N3j36e25roCcIM7kjQi46W62Yyes+ihMn",
+	"r/1IEoQaYGTVoj/8DpifJbx4SdURWxE0m+XbzjQPN2ZF2ZqIQtCecZ1VaifFC44r9TKMTTeo06fk41zL",
+	"RAcOFYe2lPm/PvqDmf0hIA342ikCyyHtllLx7Tuek1NE+e5tG4Jsw7v8KmL4/J8f9P9dnH8Zf/jlUfTs",
+	"cUcBx45yVz4SL78YEU97eRhP21czp79GVo3j++UPp2H9M+HuABtfWff+JNvdFjO8Pl4Y8vuCsH9A50dR",
+	"MlkVYsx5inP0lku1FuT6P3/rjGBXCD5kXOcMkY+aCHGOJBF3JmwrYM7iPB9q7/TDImzbdyLiOyJkMATt",
+	"/Yb4QJrhyA5H85vZzaxKHM2o6RtpJI6z/lqHDnsHYNglhYjXlQ4jmcuCHSOOm7pcwbt+xUs27qYvuFBd",
+	"2X1rqjeTZPEpLfymeM96EhQsAizwjZc9FPQj/p1d4UT+bKpAxF3XxqFLuZnYOy49YS14WYzJw514Sbsu",
+	"fCdnUTx7cqj1dtyyz54MulargnuT/JMZUSRVMWexqfydcijA3aFG2aitA5/Zs4snXzQ8bo+fXZzoVfwY",
+	"pzQTcMY68t5zLNZEqroYYIoZwnnOdySDlm72RBCvWB/IOQijh5eXZ41WL1Z6Ou7463A2Pr0Y5+5roLHl",
+	"j+vaj8GeuhY5fFI3XZv0RvjoDl6d5KCrZrlOMZtYafJzWDk+c3ECYPYDnTfVARtkxmtd0dPL81QlNwcX",
+	"ETF552xwDNn9JoU7jbMqw1Z7gAKJuSF9EwIQA0FqFZP6f/4vVHgVR6dElwGugbAdhr0McgNAjUZHJw2K",
+	"dwRx/LTtCCmmFuJldZnBEa21qtdCgL2q6rnfo9DoNzafKOR5nZDsVw5vMVdPFuqiGYkLpXhLoDzPYhbd",
+	"V6Pt+y6GN2A424+pg7XCaf+1Ue/01zC8mVwZrhaFLMIQhwLukELaOFyjWnYPMT5WAzutj74oOtnmzaTC",
+	"kON/NFoDUCBIAaXWTKd3z0JXTYLmdVcQkKSoRObIQdbJKWVeOnWpYaGc9Z5bjaSO54RS1EPFfzN4hP22",
+	"mr3xbqvSlLPotrWv1tl39N0mjg6q6i0YVSPlK8L299hZ+ek9lhJun9ZxuRrQKEdB4pabBpnnlpwlwkte",
+	"qorKA1kb7nLt5g4PJHr9tlYV2mW8jyhjfWqdf8Y7v60HoPmSpNwltlJ2R5jiwpRJhgFnrZLml08ft/fI",
+	"N2m+OP8/jEHzQ/3PRXz+4V+Dhs1bIhjJDytjBNebbihz12EfdrgMsuXXXyG+Qg+JSh9yeS5ITrAkgZrt",
+	"ofkKQZSqbQutcu3vXr1//1/j7168edX/hfACuew2l/391bvr199/F0+GX8rNMFGgNivKDS/zzGQkICk3",
+	"GcLqCjllVg0RH4ZA5Th0EyT9vQcSZNJagQ7pzU9Hab/VsTjOMVxJolGipXt5uELjiY798QjHGaH/+eNr",
+	"a95jwXLPXlmgjDDaoVPUU04OT419P1lYinCw2D5EdM1sTd+GJDG3ogTkyUD5Zs9reNbhAO9qkUYYMsuO",
+	"0G6zX8wmF+zqFB7aITXdOQAeksvllqppl+1J4q319nXIt0W5zGmKbgmECuBSbbig/ySZfg0KQm6xQvNE",
+	"ys05yS6fPn30JXrx4sWL//l//t/QFf/Vy6+uX7SvmCcXXw6wigbailyOlR9cb6hqoU5UGrIXNol6dNed",
+	"AfaJHOxzwWZR7wjOfI77QCJDP8Ypnvzl1Xv00LCDh+bBw1+8CX9NrjRn3zHoi/AZiJtmvtTqL+04jt+7",
+	"/R0XFsVtpZ6OYJxPYV/rKw76sTAVhEZ88phroVfnGUhlW/wxLq14Gkic7I5KuuO392baatK2CT6JkEFZ",
+	"FqFSkiwuC80p7Hf9CIwqMNqON3Eu+oVZBWfYHNb2qPQWBTM6WCHIin4Mc0OjvaYbLHCqiJCu3IMh9sXI",
+	"kB54OCTNmHpViBtANgjP2207c9Q8LO1ikIChRthQdYS94zBCU4TjfGIYdeNstyyZ5gGYGCxjlAgr0/zF",
+	"60QJVgXIVNiQbdjrfZJPsHnYA5IFVUgqXsgq7aCSbilDl08Q9NS/0qBv9fX65QXK8F4ivCE4OxteEeQk",
+	"BuJzho7KySZ5iCroCGluG8/R1RTToeRRb2JbwAn5qPc6v0fn6NOL487RwxNvfH6m8aUtfwIGAnMm/C5d",
+	"vCBsp5WqpC3qPL48pkzj83/GVYBQWIceWrExeBLHyi8pPi6xQ1THqzcN0dyKhGpvuaG4gw6477+9bgyD",
+	"LsgSKR65uI8bRk36kREx8z1SopSKZM+RxHDUQdqvcHue4kUqVIKWRNKM2Po6kDfdaEvqXex1ab5AEymC",
+	"s72bAOWUEaS4KVrObHHosPQE88SlyIMcQLjEuxXRSnbYxASSHBRSB5Ye/s6RZqLwluaFJF/V4p6J5oVp",
+	"TSjNYnZMrh4m/BkxrUuutkA2sFLjfQCdTtDEj+vNdoFTlHS71J7AOTt9cG3OEzvKGZ71Vi6AeV/qgUDU",
+	"QpDcVK+knbTtVAdvNKJZhHAuuUuCS/7L+cv68fnrLEEucghtIKVyEXb3KFvZaXhzjTfGuHeuD52+mlDK",
+	"mSIfVVR3WVxRkmegMyYO3XEd25cEW3BUAbPtY8glQbUdCzzktkWbky2NCb0KITOqC033IFeZ2LlD0TKa",
+	"fTzXE5zfYWEb1fw4+1p/56WbDv66dnPCX2/dxPDXq2p2rYCXW8z8IhkH7bcJU0TLOCsuUEF4kRMIZDZ9",
+	"cKBW4WplDDsIMAgD73BOM7PpsPauFAEl9q4GQzirUpCCYGXlKSTxtjYE5lgRAeKB7Qw2IJESiN1tmw9A",
+	"GxMHZN553F4G+5a/gj7lZt+hQXt9NyF9q5MtVQtkNk2aReyo5tem7IaxuTpSqbFZNzazWFgsebaPFecx",
+	"BAxBmeNSkQXjKnYOcPOLiX+P9QMbRmRD9Rdegw/4mzL4YNxMOWo8cuxX//jPRX1KYmvO0zoi2RZck85+",
+	"QbXOwNfWVeQ/uSX7WBCtU5nKFpAo0gTe/ZhytsopBAvVMUUL8rHqCQcAplKsYq/UOPy4XeG4vUj9m13N",
+	"LJrlNCVMksWKYFUKEpcM32GaW9LQUtoC0sdxtqWu1fdCX35xztNbW2mViDuakkXzXQiHYjhfuMJscK97",
+	"1QvcTxoVWyq3tksT/Nbw0lfAHjxymqh9tCylPuyZC2hYCMzWpEEkWrJsbUtjfzeYZXy1cj9LyX0ESskX",
+	"0O47IyL2lxK04up1v2J3JLcZOWNL+Ay6nA7t1fBr8NTe6auWprdktAl+gqFFVR/qMRSacQ0FLww9zTQ/",
+	"hrpIYzXcVJU43CcaiqSPkFkaUATMGa6e0LGmPnJD8hzpW9hJvZVHX98hO+MhpRIBcCAvj2umlpXCcM1t",
+	"CA66Ndp8VfpIcX7rQ7EIFaAjHwvDW8KtA8I5RlBAGBZhRpiKwTjPY75KqmJzW+iMQWzFjAILW7gTMuRg",
+	"f5LgNcpLVZQdgrqexRmKzDgfpTnXfAPhsKJRYIG3RBEh+2StUGuyQWWspJZV6oCHY+Wwo9kdFlSzmSPg",
+	"9OVgGuG0zAlyk2lRpQRJpsKKvo4C0l47B8AluNWm5xpf3gGo9qdZfbuio8gdS3+BTdoN8gFXNnV0UNgd",
+	"lVzsO0V3NwBRyE3DOcUSYXRX5owIW1TKK9pqqrm6LkqGlAHB1RCwSAyOv/qsMVzju5haQ/BJYH52e/0p",
+	"qRwDbf2u2eTRS8NRxN/04KMeUmPLEVTeIupVDJ57bikw8uy4yGSX+9X1qhtXFq7ZLLJTtdUqiZYCH0h9",
+	"Sqzs54x1DySi2aJv/jiFHt/HcrDAxGQ6gVdvau1rjlmGJAfFgXGFDOUjqs7CJmcjIY4h9Pvwwrg5Bp5H",
+	"r7VOB9Nus5aa++ClVlQt/+ngVR10or+qqMpJ94cfSAQjTvlOlZE+6Ihcw+jhvtLqveoyHZ8CfqQLpUv2",
+	"rht2udaPDR/QQX9I7wg2IDp6o31l+fLkgL8DbnKFBEm5yPThMYcKlxlVSAlM8wV6Z1cdwVla5pjdHgZU",
+	"XZwSKtjgfAEIXSxgm7CfI4xsWXkQEE29a3MK5ok9MMmZaXNZcFkKMCLjG9akzXni3fvJc4TZwT1vulVq",
+	"gRiufAINjBFGL//+CtHshoEuKREBw8ZX1y/0Sz9cf2cxa17SYGoeBNbwqipoCUpuA6CwpuhW71qMjAl8",
+	"GNV/pBaePk37kf4CLRUEE32Vx6Q4R87HudSVJgK6tZHTbkK4uQw9mC29YZwR1/XaUcOZPjMrLScHJT6z",
+	"/6PCZu5fKjqpT9GJ4kwf5zhy17U2r3XfgQDkvH4ayDPN2vyd6NjtxfgNmXRhddRyCl0XR4/Ftft4u2KM",
+	"ZX5ctFbKGTTNMX2BPSUewiQwAkoBtds+2214TtAqJyZ0olVhBobPohk8P86srjtCTWy0I/qf//1/VDGG",
+	"6N+Rs02if3dBKGgOBbGtDJfZvj/AiWHE/uzqhlUz6OmsXFVP0WS4wThLv/1iZS50YS3hBZr7pGt9iesw",
+	"kaAddN3FfixlydzquhRHe59UJh/MshtWXUrz5d5GAHfwpbMrlMCVpwHgakPEjkriNZBx96HUVxdUOAdb",
+	"iBacBaaSIMYRzokwjVL2rgz6GlNWy95eRx5ZoZ2LG7s6GYEnlZcK7k9BwK7a2AwLY7gjR43trwnJXm9d",
+	"qPK4JK+GvcSvj9w0f43pbTREhzXYjU3r2o5ODNUoW9WpY9yK5qS7h/SkrnRD04zsBdip7kGBn0MND9Hs",
+	"CkHnBNuTnDQ8+R26309t02Gj9MJPpG6EPkiMqYnmnXu5o98kVqlGYIHTW7zuShiZ23D/CNlxZ6jAVEhk",
+	"XzeHo6NJcVXiKxSLN6GdXjt43Pr4+vJQS2Y7aYeRbFWQ8EN9lDOBd2xoVJxdtE+/R9rqNQ9kk/Q8zcoc",
+	"6BpUf00+jC2WfrDFgTMaPJANyouO+E1qavvk8rnHDX8rAT10tkbGxNP8WAbkkXyBnk5DNPdEqk7YFdmO",
+	"vUr0bTjVTrjk2f7eCg6MlNI7tGm91WA+XPLSD/SAdS5ACLDxHvYXeyTCXpacstsw3/zhNSqw2jg3i/7s",
+	"A4lkCfvhffchfEb+R/jP/35TXlw8TmkG/yVJVwrJiXHQtslh34G7duPAY6nyoUmk1jxkXrFEYFHVSrx3",
+	"S+mi18/DU/ShOJmj2OYDWVdrqfeV0faBRGYoEIWMjJAJfUCR4ujRxcXFYkDdgwDLasEQxKrWXb7hUn1t",
+	"aoKPTukBs1MMmuqYgunD9exA7pxJSA58u3OF39I7wmzW4aggvtF9mxotY8a1bho0etz8R1rENKNLHBgD",
+	"Gi8BQt+RlDBluuXKT3sk9efeC8wk7hBeBzf3NZCXOTmN2E3O4Ahi9+w4PdZhOzAKfatzRdcpH72WYQ0q",
+	"DwIbTAs5cofzEldqyJReqY1vh+btXO17Xtg2vd+4uj2flvZ87ngi7dWwayr8DLD7xH4q7N4RHBk8DFwi",
+	"doKYU9ZMdS9JTIg2tKCoVRgnk1Q/ffg8TeV5mpZCjPUHd57vpnA1McexGQFzvON7zUHqTCkP/c0FBvfa",
+	"79s6YpOXhKWbLRYd4u/L19daiL5+//ovqBoK+brzRGxI/mUSoaRclkyVl5dJhBaLxbCQkBXe0nwfqthM",
+	"pZ5TKrrW/2VUqvMvLi7Onz5u/PnoT4/030VKzzMpz5/AO2LtRP48LHN3bHandarIsdK0NLYAyDvXiFzr",
+	"DFX3WNOKFBdFvtcSIpRGcF9ABiGHhUAysqSYdZiVNiTvsIXAlgywddjpqzfspCESawqLIzIL7V5HHrE1",
+	"ZvPxfJS2J+RzjGS+1SmaznW/IThXmykhnF5G0TEgvQ+8tG9MVMUJ02e0IyJvo1QxApRv3r9/e88xRd7s",
+	"zg0Hgdqi6hg68O3vS5XyLenJTFaCduUzQy5BnJEc710F0YCZ1FiRR8B1bd+ATESxJuqIwaMO6pQIqwgs",
+	"0zmVSqJ5wtaUfVzY72tO+OjyT4uLxcXi0fMnTzTf1BP88O7byLdlhyNZVDpm09+/fBtoSNhpmj0xXsWy",
+	"E2eXMBhr9w50+3i4aTW9t8wXPbErgfM27jZ4gd5+f/36vyC5cbiH9mcIS+jGGiHykSqJLkzkF5TRkuAA",
+	"AwtwbEJME+O4ksSEgXVyDs8R/MWjLy+HuOb9zwyprn+Qd9OdkOfjDlD+OVmix96aG/KVK0MkSrJAL1BG",
+	"JYy0h8xmjuotWu6RkcNkOPZuIpOcyP1CWc4Dqs97rK2Jh69LYdrbKUW2hZIIrxR0uzNOGHC6V3nIF+28",
+	"7OhoFcwg02x+/tp0HkdLonaEsBoM75uRDX1wLjoQoRghmUQYbTnkvTqoBQH/TAPMxxe9cJ7Gt++BX4ax",
+	"opFvMQKhoArfkiNL6y9f1WKfHgw9JxeodizL++HdtyZL2ZSvrNtNp6XIoevjmqgz1wjIOuQNK7IlaSLw",
+	"52vOuOSQTM0UZHknkBbn/qz54iFbbAwc1jekYoddVUYgd9+UzNEyPAz3ioxdtI7J0y+/9DcpXFucMknS",
+	"UpBY5YEvvoBwQQhCaOe9z/XByFfntrKVJhnOtJBQLHF6e7ZAjtPBJoVZWDDX/AVDmrXpfdL/lbCdtm+O",
+	"CcNxDTBXgm8bWTWNSKQnX4wrqaSB6aHGv7XsEe74mrNoWXIoTbzeZG+2CSrFyHQqXx+498ZxBpR+j2dA",
+	"GB7pP7S8OUAqjmtvcUbQ/BH6N9vCVUKyzVk4pqDO8z4MAqvSkqE7L1Z1t1UIkXPcwf2bQKU1RJW9tsKC",
+	"7fiAmTFmKtP5/fBwdaVvVWK9aZsMMt8Bo8RFAQlc6Av0N/rnDnl9bBpEu4H37azaDC+bqRnNUG1+D2ld",
+	"1zfpqLvC9G/LUMmoMjkhit4RNE/Mg1TliMpz82tydlXX0KgitOwMEUqcoGBcsPrOM05YSzaJE7YPbwv9",
+	"9VCWPEAF1U4rby8oXMbW1NS90DwnShEhI5TRNQRcswwlz+PFfzpPDouhjuyeCRD27IEWMcbi//3Lt6ZY",
+	"pk9/Lv0C+13PNL5tlL0VINDckKC5HZZYbiJU7NWGs8caPyyNvA7b1eQbLANqzMY2zzm4i+o6t3Ajueqy",
+	"4UvIKyXk1OBgGdrOcs8nlAiFKfp2iMiJlRhP9r72QGY6b53ccuu+lLZ7U7dO15tOU3v+P6WNjNIvOqhp",
+	"YoeFbBlbXtNFAIexgxv4INREIGuBsw6fk1ccuadDsfO/NICpJwgeoWbN2PF1sW5Jd84uFEfNnDMBGNzL",
+	"F/Ar6MJW9KfhNO/eglvNivqdJVi1Em6rKg+skDut10NOoUXL8b4ATQ2ImYKmf3v37RkIitB9v24O4F9p",
+	"y31doXp4NTwL1T6uIqjDGa3wYTcYWqFUFQ9ALr1CNsHQ2Stsl/9VmWvNLYhFr7J+LDf48umzrvqR1ThH",
+	"KRZLruCx7T/6OZyxVMqyu+Lp0e4SegUpLdr9uXurQQjCyI5ksRYEBsF4kDQ7JUm2Jyk24FQW1NToGNYF",
+	"qCs3A5IvEpCUGTLYbhyKQlNiYqq9mIyTxM+DMW8MThYx8wDRDseE//FTbP4WZb6vvOaXHjEFj0qDnprM",
+	"sLmsFryeF76m5d5ypS2++Fq/OU3Oa56CVvGpj0pgr0JXg4FLU5xLs+3IVjKss3BczwbNMa003dUzYmib",
+	"hsXz+PzDv/3L7GhtzEfPDs8rgEnVPs7wPrDIR5p9fnH5tBblv2zZ1b64fDpBOGnu0BTbT/32CAtQSzw4",
+	"tVx/A4gBlPhOM8dplPi72Kd3wKbuu1PMgAaVAEeVmT3WYiZjvgrf1iCdMNeT1qR3XqGqyArju+k9i1Z+",
+	"INBpt/2o0Anov1rmxEQ93Ucgtiy3Wyz2/T2E3Qa95CVT8ljocYWbevZocNZIkxqua+imFD0bkrDncgoP",
+	"/XaY5tI0Yq5SGKEjvclha1TNAO8I44ycXVUR6pQhiNwc1KivCmodCLYNEx0q5dzSohgcpV11IpwYu1pH",
+	"6M7qT7u8KDd9595/kt7vHX6oU5sRBx3e4LJKLKtOhvTYObk00bCuxeEeUPNWEyjv0dl/DAodtPD7FI0r",
+	"5j3F+vfbtFcOEUBXq6IGTroo+yuw/09uuOtYYjyQY4cZqSWYQfeMgxRSt7wUkTz/fjV7/mP/DFViya8f",
+	"Ogm5ozacrSJQfTcKYaAL03+UBrmP0iB/VPAIlyfqLcGhSfAvUP5i5BmfZMxrXHlhUXRMOs7gzjR1t/Gt",
+	"rd98aEju7pxyn6GKPg4CkDWQMDIo0e3kpLC60eLIsGt8YneJai0TFHIQUMZpKeYA3HcohgVkmBoBINyT",
+	"t+2z7WVwJX8jY1UgV0fmpNznapJQaY9/bHhdlUcZF4qnXmPjPDHtQBBntvlSaQKkhvS57zXJJ9ffvLh8",
+	"+ux5glbc1GNHtuZNyQooAoGWWJJnT1BG18SGU0Gbu1uyXxOGzvPEBQJ3eHbqNKxxV6dnfW8plVBnDm+L",
+	"nCC/415Hxjye8nXTjKW7KeDRRoA97eZaO2ALJRkrOcroakWE1oeN48z1HxQEgo2yKy/IQYK/BpVM0RzZ",
+	"gBRLTb4V3RLQLKpqMn3o4xG91uoaPZ4JurnTLdR/6D6XtqvVxKaPQSo/4kD/IuotbXEw4xHgJ1wFo2rA",
+	"kf24S0Pzub6coNrQBNN3rU4vbbwdqbMPM+QFMoVMVgxknZk6jqaQpDUDOWr2G6WHEgkEVTTFeTzO5vOH",
+	"Wev3b9aKDjf3GIVOqTEj0g1VJFU2R7/3KoXw1bgQlLtU23CcTdDyMs3uED58n6a3Z58G1LbxjW4Oem/W",
+	"ucme/oa9rUNISDE7SdY7zcJTbfGHNg/9TguEhi9iG4e7wRKJkh2RA+uDEtIzA90wVitioln1mCtIOapL",
+	"EIIQwgXwZdhMLWxQhry5w0H7XMauBcyJkjSXcZ2LPWS0F0nVO9zl9cYUmg2tKBnm+nG22AH21t7QkPEK",
+	"/dHeql15/IfWVruM5jE+xnInGmA3rp7GYGGm4u/9SnCTot9iKUFVMQOSqj6ifgsVeE2snmWjriAkSv88",
+	"QLMKCFND1emJZYJSDnk3+nTClViKrvxfYGRwnVbKUz/b0u8AWzmN+9mMZ6AMm7zQ8VIbYL84x0kwbDmj",
+	"iuu/zJx9NPamGn+tbMADbOPp2Cg0DMP37WC4DbnrHC/oHc1JqFveN3xXdxNaEwWpu350IejwOcGC1do+",
+	"0H/O16ayZlU0nXPoKVZm3P4n1oLcjgu4uDkDM1k/LhywYxASfKcHK7bgFNis46G1T+pX6rYFUm5GwNoe",
+	"fRTKcMWsBsh93GOaR/8+j/nv6cDe06YP2JcAuF1bVcP5DZWKi/0rpkbvmNE6AJXDK2UA7/daafYXUR53",
+	"W5gQ4TjHeyMiVfW+rVInNzOfPX04rTNQn7zfrareA2UBUzYJcx1r8ATdQpA7yktZf22YCnDw3XEcdSh4",
+	"1cWsCWfw7aw527AvHK8a5VHyKYdootxJWJUeM1jy7DjAATl0DPWe5Lip0ekWNEzonIi1z2wk+cOqce9W",
+	"jT8U/z8U//tT/L2Y2SnlGXtSpYxTwOgh9gU0x0B6thVJAnHKJolroCzkrPOdKWu1/R5S1Lb41jXhtPB4",
+	"/UVMb8mqyUcTjqGn/sAZ2oWOMieQJGacILZwaTNLbDgijiUPHSstmeJu1OmHBmuF4FmZgge7RtwcOsfY",
+	"Br2aZ2i8hZE2uV64pki/ZvjEfq/DKo3XhS9dnfEKzFBHOoe7yCf/9v53HbVrKBLwmq34+JAFLLZcxF5y",
+	"cr9sOP6m53luis+MirOi8jZeCULi9XKY+AlvmNK9o14pJckGv7GiguxwnsdeQvOQc2xfqmiu/52fs2F3",
+	"0hiJ0hcjeie+JYKRPB473nZkGfPKmCt4S7Zx1aw+3g7cNv2WIY2hb4yWI2g2fGSc01sydPjgDeAyLgRR",
+	"aj/qlTHIr4fHqzLPP6nMJElOWflxzJmRO1yM2uZOnanBs7oYr4l0GxqIcu8Bb6fmUowL6ffVl+b9/obf",
+	"eemYJkOcWvl/gcAdyYVLEs8JdqONgoClCUa6ghfxLXE1cHipXHdPM7KUBCVfvfr21ftX6KGJS3z4C81+",
+	"fbgl2yUR8uEvdv9+TSZJW/9LZ1kECfzvjf6nYzvzQEfWcbrNkjJ8YHzpfSu9kzKW6UFKtusb0LHzdR+B",
+	"ftG/irsMxPCAWGt+t+pA1dd27iUp8x3z+yQCAT+Q7ieoqJ0Toh7IU3WF4TLWin6MbUkJ18PjUN5b0Y8k",
+	"G3VLdCgIVfGKuLtqSTSzzcA6ahdUosVkNaBB0+P1gVaLyWY+5wDV2h0LP1PTUw08Uq5RUS88hMT2Dh1u",
+	"q3euosM+B6WctU7AhyHs4JM3PzpkQL9VX7XXTJE8p2sCybhsRddjF84UEXc4P6hF9MWzJ41qRI/DhTR9",
+	"09w650uch4+qwIrEOd3S5l10ObKiagPcxqxBUIahbHIansP3MVoJ7BCYdE166JS3D4pBw8/enH2rfnVn",
+	"xaxRixWC5Ni7iQJmaldgMjxvR1RXRtR4FZzoJcSptQUPxSAs/KV+6XfUE2V8U7njLioPNQ3+7QPXxPog",
+	"ennZaXdPcy5JBqXxtVTsAv9TIhH1ZkFWcdECiiBaKpV+iIaWCWPrCJkZETEWZGv7LcOfOU9v679K1vxb",
+	"bkiee41xKtdiFhsFwbUCPXhQf8b8XUPRfq6hrtt/wl9m9fWVGFfXoPdb3X3U/VLPaQ0N9RBBlpyruNri",
+	"6pc0J9j8YM58DI1S/VZAYPeJbUPX+gdBrPvC+62uzO9+cTXZwbNZMlUhzPxVQwxMeIVTUo2of+kYpVWX",
+	"ox2KDuhNfvJb/JAl/h5u8Ws1pWb/FDPmGAYoGS7khqs+7n5YWviW7FFBBEqxImvoRZ64prpJXTwW/g08",
+	"AdobSSLgH0aV1v8CGpRJdMMSc2D0j+Zc6H95BwKGV8Qnk7PI9P3BDBmMm7qpyR3OSwIT+uhLTPnYlSBy",
+	"k6A5oLt2IhqvTs3HoPAbVvXizNG7YTCJ+YL1GZh315xD0fArlEC4SqIfMSTxXqLdZn9mKrAntak9QXP9",
+	"9RvmZvMdS2eIa8aKETwzRZsVrzrY92fV2wZYbnMHGJf+ypf/uSQl+YoUWmUfmQNr3xkQ9eISznvSu0xl",
+	"fTNxCNxvaUqYNIdqqphXSsW3RHSJPQPS6fs1ZIKVC8sbblygLF4LzWALIigfXL/TVHWG2w1DFXdXii6a",
+	"MR7nBmPAwKEWVZBdK9oMmloJol/RV+MOq3QTF7lR3vQ5LASVJNxfHNobFoLcuQzFwwXssGCUjXNFt8gE",
+	"oPXz+xy6j5DM34mgq/20VD6Lw/in3UF3l2ePv3gyLonbn2wAvNMCi347GpaxobLg3quhFvk7WL3Xp6p5",
+	"EcEnIgQEHyFL7xFiXMV7omL7eItzvXT9pGSyLGxDeZyv9Q/Q9jW+1QOXOIslXTNYcIR2grN1DHULBYSY",
+	"mIMTpzmmWxlMor0Hoq4w1159iEje1Lrx9wVhNq1uDO/urGeb8xTnSD+Ha46b6dGS5Jytof4RuNChUQy0",
+	"VVnhOl0BshgyvK8qtK5xcRgYEe6klh0v9eYDA0K6RHPGoVAtzQii6ixClKEf3r8cHn8Aa407P01YhrC5",
+	"7f/JGXkg0U6vVc9mhA4K2aIr2zqlY3rAVGcbFKGGfiJCZLFeoOTy4vLZ+cXj88sv3188fn5x8fzi4t8u",
+	"Lp9fXCRd+d1dn7fofOCiOSyqx+MRYjc1/EGy31GW8d1Q0dSOHhZDVE/dfNEHKXI0ZzBhSK25OT4l9By3",
+	"t4LcUbIbedw0pmPGd8HIGuggBZ1nTN1hsxCpBU39HrKNLoAm7BBh7rGOCDezrcM1pwA36eNW1YK8z/Vg",
+	"7h0xidZpgPEkWvBNnms2kujdShb6vzTfJ89tLnaG9wuU7Ai5hR/NwL2M+SrWPyaLG5ZsOVObfB8ztYEf",
+	"M2yHapTBu3o4jErg9eptyPnWWgU8RHM4aRL6SN0wVRKZ4X2k7wIQ11eCZnh/ZqRyJzLpFQCtmU6dBlIT",
+	"VdwGKig7NTA1RUo5Uve/tXluZM+G/QPocHwvkgKDJmUuEqBaykwLC+dw1dfGkji1J0ICSENzdi5AB1og",
+	"S4gSYUFumCba0mWo6yOimWSa8/RWfympDnvyHGGUwKGGqO7E6HNgK5NI7WhK0BzekzdMX1xwteH09gxt",
+	"CWbSy++39jWWkis4nDBRxolpbUc+UugwA1MhWWjgKVvfsBUXOyyyM8PbpTu8DQZrb0fwTOPiCiV1sxjK",
+	"SkUkKJkkx4XUyqdeSIQkR9iyBsBfKriUaEszRtcbVXX6MljXN9cWnOXLPcIWUwbd9sK8YVQt0KuPOFX5",
+	"3nGfxCqRVmt2jngAR19yQPD3UNjKCh9toaBXLPSObPhGswdMrwWjID+wKHSXqT3byWLg56X//UHM9R/2",
+	"zAeE5fa2h+N2j/bzODnUe+q7QxMLurvF+rfBwNvJu0KcZFOlITWJ4Vs4Bka+Mucn+eab52/eJGh++eR8",
+	"w0vR0Q3Kl2QOu+i8+O6F4Wh6iKOhV6U+EQ//TEROWVgImxJJ3bivAlcmsBRjc9P3lP6X2lAB/1jxUuhL",
+	"jguU6CsrQfPj5+FsfH5xy09RUWJVu80Xwby9CtB9gxwqea1x3Nr4aDKDqZ1pD267acXghihThiWBnGNx",
+	"PkgvarG8gZymzakOIdMjLExWqPKgGsvY6vCgPw3jcl4CzsUXvTk4jTa04BTtjhmeVJvt98KOvCq+8x8v",
+	"Hn348eL8yw//fvnjxfnjD2fPf7w4f2p++pf7Yl0vtkTQFD/8juzi/8rFbaikcQ/mDthUH818v3oDQzu6",
+	"q07kGoNO94SaWFYZm6JLWfm5T5VyXxi0goElD8P86TMxm98v9/j9sov7O/mf8fQekitRgqZSHzPCiLiu",
+	"fBVjojlLA4jTq5lhBUuCBVj9l1jSNKhBd3YrdzYWiJgsBE+JlNAPm0j0VvCtflpKtDXQh40qOaypI2TT",
+	"dlb8y6v36KGdxahM4s6kRs1vZjcz43fkq1WH6JnLEbp7BVFkMGbeD/KQViK3h1vOcmosZK7zW13jTP/K",
+	"d62qu1qiMpbz4A58x23HEcrZyw1mjOSfJAgr8J06FmuKRnqUR5ys6vBSWQv90EW9s69APFEqiIolUd2E",
+	"jZEZBUQHHmM0N3U3GXQNFUSVgjUb+/puGVtjYSTK3+vX7rvgs63u6YnzLh7OQ0SN03HifjfdjC8eqSd/",
+	"AGYRDYhcoB1Zbji/BdOJzHF6C132UVKKPEHzRjPwswUiW0xz04f/hiVyq4pY61Kgz+k/Ci7gD5VLyJEG",
+	"rU7wrTXNKJ5cmcAKjbcE6f2VmtNcv3n/Fr344f03Nwz8B9DhyizVEQmWyFXLCVl0XAc47yJ5fBmq8V4B",
+	"Hep9FR49MXnB4iBwLcAtqqA5WZP/eXyVdyU+hJdViyOPLwO5DqbZ+0GP9qOJ0BOSIkKkekL7lHvgq2Pl",
+	"qEENYu+BNXZZAs1plHQNLkNL+7baGpwSdwiu0E5QRc45y/ct/acjH+okhtmh9hi+Z/dpIPM6oead5QnD",
+	"FZvQ3X7/3fgtUP0xdl3o9ViEJQHNJTQ71reKZrpDJZf7zbmDYM+4ptjDI/T/8yPad6r6mOBXti/s6OQw",
+	"IiYbubVSti1Uh2HeUutQx/Z99POdFsozEMC6RuOgGB0T9N2Zx2Yea9E03ZCszEnmfqo6/EKa5lwJzCRs",
+	"J0rMiGRaXpofeX+kzP1QKnYE11+RIZrVa+jQEDUVIm+ljJvWwuBUdsu2zRXaCHsgK5Tdk3MhJH971NxY",
+	"TyPpoCox4ULvqhMyXRB3eD7hMrPoGVNLK8ha7vs+8+Aad6O1aM8vZ2dbJXi8YeaK38GPOPNKmPddde9q",
+	"5j5C/fkH+PI1CadEIlzpF4KkhN4R+RxhSL+WCiVbymJHQEmE+KryNRvOrMGTyQ2bazLaP0eYQdT0kpfK",
+	"RQukWIg9BAf4XmqF1zIx4XnVA+eDggmXXG1QPSvMdRZSeDxAPlmKdAVZ4wsDWjEdm7TCwycD29+9MSeq",
+	"kdx0lNKvvdmr9tpsxSEma6elcZLRcjuLZhu63vj2qT7afk+An4yvC1WbnOXY7g3hvvb2XAiU0QyiR0wv",
+	"BnhmK2IGGTsvVcq3DZk2cOh7m6a4aaLGykIs6HuZ4vwrnpbboxmFodyQFwx9f/3yxbfo0eJy8QhldhJ9",
+	"OqmS6K/X338HXWiew2GF0r8W6/sIJVhKIqV+4dx24dBH+4b5D4ocsyRy0ZLfvb5+b78Ic18bKkQZWVFG",
+	"EFWhnIlo9vF8zc9rdJWp+gX9JDlbvMO7N2Yr0K8aFW+tcvgSgmYmKt2msUhdm3i8o4GR3fTX29pVG5zW",
+	"9CGKcGh4RyRR07Bwn0sYAK9KN3/ly4F+/HZn+GA0VJ26FFMTXUFzRYS1xOE8TxaBOyUPdJ4HqVcfYHOx",
+	"zbelVGhJvNKGa3pHWIeZ1hZ7jpdltia9bT4N4X5t3vmzeQVqLGjYe5NTU8z+rFH5tRneE2l0GFlEcK42",
+	"sam8ecKt5xno2nVNJ8/56OLCZqm7HwJpDGvGBYk9528VeBCkHINs2FWJeKkgJF1tCBV+QcoqsneOy4xC",
+	"0ywwAKOE3xEhaEZiU6ct6aCAwfV3WvMN69lZ6A3voww4YNcFSUd3BIXkvv4ieHrUW57TdG8SK+6IHEbq",
+	"/4Chhw1+9KI6WcVbk7v4/dh+nqGdGNCrlRdNOQdSi0FdAv8bhDRs+Z1pbJlDLjSDf3wIJ8nIoMb5giGi",
+	"WRmyI5DiyH4LzUkuic3V2BEtEZ/YOdXaL3nRjWQgl3H4DZeFvSZpqYVFZNRLiTjL95GNEDe/Rc7Eq+HK",
+	"kM1NRXpuEH0aSerSzgfVUvI6nTvsSKgeDtUxWxTW4EJPLy564kIABUGcErGlUm/spOLtNrc1XPNBHyTB",
+	"Sxk2IfZVLu5IqXQpb2sc7FoGgXJmCLJZZ7CDRbXOB9LbQOCZEaIrrdUtBho33KLbHWXrBR/HtHxH1lSq",
+	"yaW+LQBjLBQvLcydBb5r/IwgyRbtBKYVPB8B5Tuek46p2uJnjYIm7O6TwR2wJf3e6X0a24GxKqpYa09L",
+	"ivW2l8uSqVJ/eUPCmuQWfzxaPEprxt3P250bDSShBQZaPngA224PuQm8aP7VHYbxjuCMMiLlSy1/jbal",
+	"ubIvh8n/0OoTUtTBPmN8yyS9fQBCj1YyF8ciI5oTZljhJZYkQlu6tmc7Qjsubk3a5RYzvCZZ7MYB4zbt",
+	"Vb23j7c0rQJdbr0Ofx8GXmmVkdOipGP7DKonu+FIejvitDV3NnB6ZYiGsn3/oqvVWpDCq/WkM18onkGc",
+	"ySw6aPaux3vpLjYFBUZHcHsfVnTHDGFTjgHKKJg4FgcpXO843+G9vIIESZcQZLM6tEpWTUYlMorIOawJ",
+	"QrFSAvk+vhTgYKcrv0iL+UjH+dqSjBoX3B965h965qfUMz+3EvjpVTpbsLzTaP1ogB7VkqOP4vhkFbIC",
+	"OMwSK17wNseAuFOaCxo4/sqX33AZLGBkM3+HHhAN+5jrpbGYd2VOesU6DyD3ucguegC+XuvrfEuYwk6p",
+	"aPE301B8JP5ewFteb9o2FnGp+BYrmnZk1ZU0wza4O1AWXN9iVG7Dye6brihh68sqrLBnopFpY/3WHGSi",
+	"hV1nSMsRzvpVnRoyf4VRhcQB+wFbfrgLPrpCd01rGS5LvcyhxQJUDTWZqBlJc6yFvTuCKnDD11BzzslE",
+	"3KKw0JE61mriWEzBfXRo8PepveLwfrkYynHBXpTFG4KzfuTp6V/q8d/o4VPjqQdHkawoo3JzYoDLmjAi",
+	"+oC8rzAZV8qqH41/0yPBcCTwligi5LD33tbjoacaX3ulwqvMFy9qNljK1TLm7j5U/oDuZlMuGmVqDJVM",
+	"eX+wpFn3NQzV75igzfiW7Ic2O4BA4BMJYGifFoA1VJV5uLu0jpB6IJGdAc2hHLMEeR9a8suzyKgs0Kqd",
+	"KJItZgGeMJAPwX7ZEmuVtlexJMB9g1ZbJBQiGI86/TLTHsvo5mE1kxkffA/+EwRsTat4Wa1F2hizHZao",
+	"4gqHatMGy03HLa1ng5qrDyR68+JlhDbkY7iwDvl5UHhAW88mP2sBSQPQjZuv7aS1Fv+Tad+Tyju9mGzV",
+	"oZjCy3oHd1yMtfwsCUs3W2zeC/TXdNa0oWbf7oQYzU6AwAc0ovWTQywMkQdqY7YjCHU4mZACunLvjpFB",
+	"mhvRJ0R7n+hew18sPU9zw3/ua2s83w8Vg+zGxt/setwBARZJbZJawSU0jdLyVQbVxMEPGG9Mz8xZNLtr",
+	"1HvvPkyfvGytFeh+q1q1B1s3MrxaxnwV5qQF9ireQKUBuyuWRw8vL7byGVq73FD10LTks3wB0QxMa5CS",
+	"actTP6xPWYLmNb1EDrCzg+yPYH5QKyYu4MyC0Ec3xmlDOLujEvwfCKMG+blLa8Nzrf1Zhc9WvrphbqJW",
+	"wSkvUdOGxlWhciZyjpF1Tte0318gabAoV12hTu8es5cuFwjOErJnqRZjBNh255SleSnpHRnREbFkKuRz",
+	"cEX4Rn2ffBz7/V87z8W1FX6nJdeMtx4e9Ju5/+6zqejwaB1NHllVAsmAa8+M/ZQaVTNVoR11iRXaEaZM",
+	"IU9UpUFC7TZRsucQkWjPXMrL3ARlLquyeuBeVvKGWQmScmYrQRv3Q53BoDaCl+uNFwNtxqE5VJOrxlGJ",
+	"cC75DYOk7QyVLCPCcifmxazKh3XIeFJDXpE4zSwTGNYOv5GiMVpzM1OU7CSdqlMIhIupZ/ZACMbnFUlM",
+	"bYXOypb3mvnsNLOQIgaH1gOmOpBRg9f4edM+fhtMYVymRpMPTiqPNJkbHvfPOEbWFgienq8oyTOknyPy",
+	"sdDaqT7Bc1NBBG14KVCG9+d8dW7KPZr/tz/tCLkNCgI9LolPwD7H88WJYWm/7bHqqVUEkVwRkmW6QVgi",
+	"W23tLRZUjq1WFPbz24PXPmP9p+Ez6QaVEPLb6ggOjEkliD4xD/jjrH6mszrytHWSkoViVNIZVlrOOlTb",
+	"tEwW1KegS468QgnNEuAifjdQLqpm5a0jmo0Q1b2WCTmByiQwu3WB9kfdwNMjZ84Ywv9Gxqc9r7mgarP1",
+	"QXyVXT59+ujLoA44RdOozfOHVFouc5q6LhAB2zfeoceX58u9IsiMRbdkH6ElluTZk6C9tZ4yLsi2w+ZQ",
+	"TaWvirev3qD5dQk4fQtP/kb2r9mKn0XgXeUFYVLmi3BrekXFvfkTDnp12On7CcTiOPJ2tIHdA7x4tv1B",
+	"ZviaxMbafm7tK2Ouspqe+0yiMPsRsA9w+3NJStNeq2TM1gZybpNj2XJ6Rlnm6iV4XMYW3XY6aKB/uw2j",
+	"PHxSYNlRUsDl7fabxWEO+5H6Ped5DeNNr7LGW6ucrJ7QdUvCNE/Qjggb3mlqmLmwuiuU2M9BXWjIZyyK",
+	"nKb6LOhRthvtDTOxRHU3pLpLUkPrdt+YG1X38B3oGGo+d8MwqNimHDdmVbvcCJXMNgLxOueaREuJ5onf",
+	"dtRdBlSdLdB7DSk43vRqNBbQQzSH//4bfOrsOXIQmIpaFGpuwQjGBYxpWuaO741rgdpJjIowDagzcI8q",
+	"9LjvICxrU4yPjRgS23/IcrXgA1mZJuHCxmOKkskHKMkIHL/EujPNFhcQCoaMlkYlSm7Ki4vHKc3gvwRg",
+	"TMI18qzHu3MZIfW6HfC/13vTmKiFnvDhsbtSB7+OlH7XJP6JL2UFehOTX9swCGvb1MdQ1HEsSL8ZVfYg",
+	"KmymGZQaU6Twaxb6acnQeK/jiy/0VaSFpRXR26Z5OMxnImf9Ro9mmvAnhixpidNbLRWxDNZhTe8EzGwZ",
+	"lSkWmf5nqoW6PG9WqfNb01Z1DDs++C29I4xI5z9njLglOlOxscrBCm8JKUy5f5MHZbhQx6d9E11cW+j6",
+	"Fu6/hurXwt+wToqOOZ3vz9UEMUeJCqhvRTIEnfI6oJcpZjG5o5nezY75X9nHUKAhz5B+B9lU7Ctrg4Q/",
+	"kFR4X8dZE+89k4Zle5DbZOPqtaoWoWUJYVCn1El37ywHNMb2T0QQMYdk5tN4dHiSWxvXQyuNFTZAH8B0",
+	"JivebdZTRRE9fva0v3xuk4mMenf6VwOHfdT7fSd21GTtoznq5fDpGzHF74yEjxLqu5KNL91DbFZg+K1B",
+	"BThaaSd8Jx2fgWalWkYJRk61xfdxcYlTIwgHxKoN0CVHqjkh0cgDpJHuZCY7utPXtu7p6OrOGVWxcLN0",
+	"VMsCR68SWs53fW1MrJfJTUJYkMPbpJHOEx8uoulvHKO5+gJ5KA+zEgkHTeNnQjDZEUFgXZWybvhl39Yi",
+	"VORkFmgBMrhhQ+OU9qnfdlEOWdHBzlnwg0TCc/JCaslkS9jEqiGCVyGnJ1j43SxdUE5JoJ6YBE1lvCxp",
+	"rmLKwnbnrnTekW0kD1Ue/8vNzwTRUubkpZcjXpuuUiLlecqZEjz3IqtA9NxLBbYn08wZQlDWa8OdGFEQ",
+	"u1N1Jod7y7wQVIDLnHxVJaFOzGw/eg78FdrCmzlNlYy1gjWu32lGCsIyGRtaGPPecSLqiDns77/aQXxT",
+	"cynKnPQnUGyJ2vBsJKSFzewekbveyAUPJXJgQyldHadWBLovyPGh2nWQGWEKQriq/JYtLiRS/DlKUuoM",
+	"aFLRdYKWey8e7Zbs0fzl6+sbJk2z8Qjl5I6YC07DeoWu37/+S8uRQbPI/Kz/8fLFexj98uVreVapYCam",
+	"RKKEUaniLy4u4qePk8j789GfHkE39pTGmZTxEygxLtZJsKl4M+OljzTqMm/RTJYFEZJkYzsGdxfVvMOC",
+	"4uWo/LUyJ3+3bw3jlC78vckxa0Jq5Op4VSRq6m2c1fosNOjNX8vhYWxwkQN21MBsF8N26vtY67X/Wp5/",
+	"v5o9//E4ht2HbP75h/Zh+a7McxOMz/ixrLCVlumcRflI77F6mUea1R1JYg11buEiq4Tvg34KzOTlGbMF",
+	"nLHKxAEGcdPI0c0yPMLxaJKZVuKG6g5Tj+fA3BbPR3CQuWDB9Lu+1bltlfpgkd84OT7Wo5rsusj5MCt0",
+	"bEmF8SxeA5IZBQPNE3OMk0r9qL3uZ1CxF+d5zFcJwkhzX0va26CO6dlxx3HG7lRSL4t0XWJhwhL1CaqS",
+	"RltHr5Qkq44lvGKCjcd3/QOgbJGIWXNxXbv56cNkNK13J/t+nhgZ/7z5aQnHo7S7BODrvqSye5WA71na",
+	"/L3Ig1N55Zh8ukBK7xgxoYuUKilmrG5qq0f8ckJk7h3Oy450AHgEzgGpeQpifGd8era8HDCCBzJCVZU5",
+	"P3t93Mmz0XluSQ6uEMaur795+WJi9ELgJhAlBGnrEZFJ3YCwDajXMs7kAoAFox3qiDHHKUoJVWg64oYi",
+	"U8cnzikjIZ+TvpT0DImBWKvpxOTdSLnJHkiUvDfL+kESATDJBLxGV3BnJLb5ECgUyX9KiVDnuFQbDhks",
+	"/4qMi/aW7I2PNkEAB7wKeSXQB0gu0PeMwCMwu3qIbCgbXaEuJg4TNqa53M49Hx8YNSXOaUXZmohCUKZi",
+	"ucGXT58Fz80J4VBaO6QMWYz/k2R6KKB3i5V1/GoxBMZlCEuU8q2+3hfHbcWtGA9Dxwk4DeUVSgpB7igv",
+	"Tb9xqMbktgwSclBi/4zhz8S3slaRTG6OcO8l//2JMfJVBFQj6imwJ8Mjn4B23nE1OZmS3xGR4yLe8FIE",
+	"EP0N36Gcs7UpY2gRBJsnFd5Lh+UIXSDF0eWjZxdV1hd69OwLF35uXEL68fFc/187lqjhBT8OGdjl7LDq",
+	"RywII7uwwXKHBQs6tEb5s+pZIv+LHwauaWrdtUHNdoJIrKNp5LT323URXYO7atautU/axDznu1iWGW8U",
+	"4Q61H9puMcugIykvVSxNzVZvXxslJ54G3XAU550TPLoc5+gMQR74RBjyoyj85DQziVBOo47vv6IS4p2n",
+	"MTQqZWnKtXnelqePLse5W+wsPRDuJ3SE1bei8UcTlhWcNkoHeFHMOaZbGcuyKLiwbuXhKkjKMxKnG5zn",
+	"hK1JbGX0qbPVKD0Y+tPuVsaloB3WIF6QyV9V/Jb0IEmLiZSt+LFR4Y2Nuvbi4LveGgMrCmzUAOx3kNUr",
+	"k8zxVvA7mhmEjyH8gb2x+JqyuMBqE7Qa2orFWq46pwwtS6U4Q5KwzFg5l4LvJBGLEX1jj2QKesAMw8mE",
+	"oheFfXW4Oh7Yil4nc/WRjnV8g1nGV6tpPG1jXo5TW0v8lMYTjbk6gJ1IgSnO8yVObzuoy1QKyqggqUI/",
+	"vHutJUYBxaiJQFhZEdN8OUKC5Ka4muKGIom4I+KBdJkRP7z7NkiEaU4JU13qi33a1W/zBZRKNe1ssLxF",
+	"yb/a/yXG5thoT0zUlYXM/KQkyVeHrYqPQdlsiRwQZSZ12jMRwIIbo0uv+eRoDhkkAckYuNyRIIFetnPk",
+	"DjnSbjon8RYXhQvPGXp63/GcvDHvBa1pwMXH3UZS8ljrlWEs3Wv6dHVF1aQcIphqHa1NauPNT6WuVhG1",
+	"Duu4VGqPRbxmRTm6iJ9/REe2Eeo5wP+o+9+i77dUKZPx4ToqwHE1bcXrg3xLCnVl+qtFNusDskEYQXPs",
+	"2I357tmwrrrtIxjggzyHSGMtwehvIbtdaItVuiHyCuElNJW07hCbNWyGY6g8syqlYS5Ho4rGnP5wS3af",
+	"LYN1ZbUiok6kcZJCgdcEnEwuU8U+qMvAQNHmjkrNbTZziLHXXyGQzBCMAacPtXYJjZUH0mRDep8zFaht",
+	"AsbIXrE1uzqExDzTFxCaJ9AFPblC8I/EmJ64vihyzgt9vhDOMkGkbEPRr5J0lZvXMGRUFjne24zy1lYY",
+	"oW1C5v8Bw21++DVDXGREmGvP+I8d3e42XLqEVLcnmlqoqdAt/Y3SnxlheG6z80Zh6mPcvV3C3ZZEQWbE",
+	"FYJi4lDkJyMo4QVhNEsW6CtHP+YXTfwrmhPT6D5pAF5gpYjQs/+3H29uPl4+0v/3+Pzm5uPTpf6/TP/z",
+	"T+TDL4+iZ09+/ZfxaeH+tRPy8OszbblCTtktyYy4RGV9ZFPMGFdAHHo3wAKLq5bhkU0JQzjbwmFdCoJv",
+	"z9c51iRb4QL4eOjohl0dgSus5x6ZINi3vKGHpuopgv/9Sfw+1Y5bmEm8DhQEMU4rG31i2R2ww3browEX",
+	"ac/dNIdAS81NuEBpKRXfniGMtmS7JKIBAloTdWr9CpdqDkB14PM9keq0NiDDJU9+G5LzOvpF3R5vrGFB",
+	"n9TAc2RTjQaWAkLsoGXBeo60zrhO8dhAliWULJxYvMlkeWQhhm7zuAhhVbiIuZWg5AoX9lYyzhTbsqMj",
+	"Xyutcqb7o4psfvVU/azZlLXl/RR8a0vVKY5M6sYRh/Owzq3Y1fKCXDjz78UQ1N9LSetGzcPe0WOC4wYO",
+	"c6ELE6rz2hRAN4Nr2WrwCHmgVCHT8BktyYrbyotd3ZuONb4b1HepfiN0MgtB72hO1iTsxzPedPAwQIlB",
+	"NE8E5wqiaMuMu/9WPgqIveWMJGcR8pdYo0BgFi5w4RX6HoHxlw44e73obzwASWYt8BZlWiOTHK2wiBAv",
+	"TTHHPPdD1lqZFxCrJ+OsWfWskQ9nRiiucD4gDbsxY/v1D8GQuWbp8kCKUKoMo0JYavlNMzJNVBAD8byZ",
+	"UA5bZFIPYpwCy2qPODN9+E1WQrI4EsDZYwDpOKmNXgMe4lqsWT9ERMsrkOo7V8CIHZNuHatjtcH9/ENS",
+	"55S0uilef4Pc05o6tfjeOddnK7Kur8u6xLoSdL02iqWLP9hiVkJUHdySs7pOfdaKStS6uuB5Di2th6XF",
+	"1eGtdZl0C8FBTfSGAcjf3epyrO/iZrV0UrW/qzmQx3a7hIg/Y5aFpFyXd13VR0JLzLIIrfTdaApemou/",
+	"ytTW0D5HiYtQrIy17ocbZkK1Mc2lPh4rsgPDBmZog/OVqYAxD1XMOItQkvNdYutcfnGB/kN0w5ICC0X1",
+	"h8zPXz5F/yFCiYNYJQZW/fMVSmzBWgsVVWiDweRjI7P3RDWLbrgCt5EfcmkK4drvukxJ/a1gtErVjWq8",
+	"Y9iku6f7MMOcGHT0W0gRMvZq0LRvQwlyY05SzZ2WpUI5WSm4VOaU+Z2OgZ1anRm4Cs4hnguZIj36qU1f",
+	"7ahZYEDp4JMWEK2iay4JF5z+CMHppmO+oUKPdwUP6lv21r0wqOHGvVwhZgO4mCCYuVeNTxIqjeywRJat",
+	"w4Z1tpgLFMr7PC3eJrVhOzBCHOY5Db6HAPqOnIjmLVFtTdTgCU1ybp+zxq3Qfbt03wc1bsdThNlDWddK",
+	"B9iSK3tF6KMFrQKN1Q/M7IcUQtgdFRySfQP5uofdesZs/88TvB0Kr/vh+PUYPj95ykJ91fxWCQuHLGw8",
+	"9QALeSBtQPhyb20GhxRS1fbpuB+rAgadldS6ntmqb2E9xVZI6NdQhtWOi7x1HEXp0HiFe2oLCp4FhnYb",
+	"DPYPvRtQkSvRAFlYPlPv0JYoVOUjPLoI0c9Wf8EQj1VezaVkpQTFbTtgibACZacZGHvRW3xl8hU1sOWE",
+	"32Wilrz9RhNjTbyf5XYc16T0fht2XvZ98Chjvh5YBiV0UJuC/qRo2kFuX6eJCiNYWfZ4hYzKCsfWkLmh",
+	"fFEyZGsK7vA+fKyqCj9V/Y2+Ol7WXz/nwhQTgQxAvMaUnUFoOhEIr7nR5kwnyrpkDpgVGL9hzSJeADnj",
+	"romz1325IILyTH9DIqquEHZvaKEfJdAkJrlhmFX9YIyJuU6txfXXXW1G6RiZTcGsBmMmd0TIG/bk4gmS",
+	"eE/ZGklutMGuukp/CioFTBFxh/PYVIYfdGm/tu9I1yS+4ngqbKmyPM4aJ+yeH6hBQQb3tJ/BCaxInNMt",
+	"VXFBhF3ICECc6F8QgWx9fJwKLo1BKM1LqUzYYgXUs4thJa96KZVlFRQ8z5xlAWgRC+LIofK0GlsYlP0s",
+	"BM/KVNOzozOpaJ7X9AqhBJBZjpy7w1ZLoAIpgZmEA28+dEsK9Vw/28OfYGkz9QJHk1S7VFcVQXRAaV07",
+	"d0BTYWx2c4QuueRzRL7XXHVM6Lv31rTY98apHCdyvTHbYQxP2NnQgGGCRUFxWyLyo4rgjLTMawFJt7Iw",
+	"tdp1ftE4NsH0icpwNf7VnO8mvOUMY+PfdNa2DkOksf00rHWW5de4dZ1yDNpt+Kcz6ujbqCSOKzYTooZA",
+	"2KKkycbBJpl9FrXwN9UIp2ku//A0j6uqQrIp8LslmsPXFueAp++3k7V/J6LtxCgH8CocK2TiqraaU2df",
+	"QHO4Y42zRyCwm4qcEqEVzxE92/yK2h2t26o63HBtb/EtRLTV5VW80t5zKF/BNeHsqGzBMTTooa77cujO",
+	"p6rq4QU2T2N9+3/Ze9/lNm5lX/RVUKpTZXLvIUXLdu6KVKm9FdtJvPLHPpKzcs5dzOWAMyCJaAhwDTCi",
+	"uLNSdT+dB9hfzhvcFzlvsp/kFroBDIacISmJlOyIXxKZHM5ggO5Gd6P79zMzADUALLXFrP68YUaVaqhD",
+	"35YxfN8ALbuhIF9FbglE69e1IvsgBtFqx2OaRcd9YxT71lU8m4lh/LneLUs5zLWN1VhA3wbO41oLseLz",
+	"GO3waegzhJVB6BgjMo32YTPehJnnzeMpo2fzAxsgcDxh0o5WFMYjr1meFrcxWUaluRgPRjlNHB5P+UtZ",
+	"IFVmw5uIYjqscS3Kw2K/GhEu+tIrb5KtDzm75thrfZs6vYINBDp/S6f7eFsgZUC0eONQAWCHscXG5Ypr",
+	"Y5DYVlIBVjp+VJ3iZhje9T0x25D0N5xJDhcDp0e3ClsCX3yL4Yf+9xaXW597iysDP3uLqwPf+rbk4jvw",
+	"c29vnyvGsc5KS6MEXhrrgfutjFYtQMboNVOEZtBVUojcyCRItMxJ9cR5OxFtDNArwhl5rVqWv9WXcRPW",
+	"qN135KnZJoX5ACBBm3BK13K8N+Dr8LJWDa5C77BQjPAqss7G9rJGpCJooQgRibAIPNzNAnAi5K9h6h4Y",
+	"RRWKkSXEIjcZTSLytxDncq+e1PbYmGtl2g/4TowEMClqHeB7EIC97H35xRa+xZTehLdwJ0PhZ89XXmbp",
+	"ne24al+aJYVxlu90ZmCfMZiO6BZ15OHV9UOBQsZzrGN8APCjDXTSmwxEyhXY2HuVMW3pDq9tia0P1poZ",
+	"2tzAa63vTjtXl7BnJcZnNVBGSzS+m9pNK5JyJ+bepcXd3MJZw2m5Td+gW5/7c7k2t8JUZuP+fVOb61yr",
+	"Fce3MNRVDd9kqlees0VEW4NTycVIel/RQ1RayErvTNZ6IlA0Xfo5t4mNC55tDI7/hrX7/ujij+i2DT4X",
+	"jKZcMKUaW3xSqumQqo3MqG/sdWUCZsp0zpONQ/gRLzNyZzzN8vfgDa66MH+VQ6TWc2WgZMHsEcRvcmhJ",
+	"1yCIux0g4V/l8L+bJ75hM11bewRlms3n2zaP6ybU4uViqoy0IDeLhZ5zYPjDo1py0us11IvY+o5Nw/4F",
+	"LmuowcMhe6mIrFgFq1o+x014uXB1CgIYiWAw74Y8Aj2vlZ0BP1nbbviiIWHhILvW/PQvW3cqnpPVDkVs",
+	"XeRp0AN+zdmc5Ss94Ftk1AvF8jpm49WyvbAL+Lzzf9POf/Q6X/5a/tkd/Hvn13/5bxu3Uv/EyM+yn7am",
+	"xb3rOehdGtd24QB5gbqrawTJQDctA0sBdZvXmI7ooLH65aNrXZ9QRSgxu8uII1qEFCkZQbdOvQEwsndL",
+	"UJE7kcQFYrmFZ1YjUzjQ2yF+GFG7tH0eF+xaXrHbprBcl8ggL3++lOcrO3ioRox6qN4DLkd6zQgTy0D1",
+	"LjuyAVOy6mUsjaPpdTEk3NZsrsZoezKkD2OWamcENv07Gpwlp7O68h+oUlDmiRfEvlEMEuczOnb5Dgt0",
+	"ASl+8/FWXawAj7C1i1UxqptcVrz1Zj912fO7g3MJoJD1mFZyOuX1AHlj2YDvKxRtwMXGkbq0VlAlAi1U",
+	"TIy5YL6SDT5LZD4rFGnhKbmRTahEgkU0v6eaI8R/PROunDExd71KqwN6P2PiFygyzFnGaAWFosHwlXd0",
+	"rwoz4WcqCme0drlC6ppbw5Ryqm67ESTXSg2Aurl+El7/7fKSXL8AUnmCFM9mZgvNUqz4wRPyRObpM0Wu",
+	"oXXDpQi5nkCzrGDV46UtD4ns4K59p87mLd4ehQOS9sBndxoz5VhOYxaNsJuZVEXONvNh419qy+OcEb9h",
+	"6cDKdkMyF65x8u9IoJ0hgoEx5BRWz5woKtf77QgpRvwGEKWEnGNd+fYisO1kQSuaWJou2DGFDOaHAyRC",
+	"wm45UU0FEO8v/wZ+NeuOu+TN5Xnn1ater/M8Ij9f/tT54iX+/fpvbzsnvZOXnecnL1420F7LFByq7f2d",
+	"GU2u6Pi2CgWoXSbavEd775blDxVjUeWR8swXWzhqzm6Uv6tSMZQWoqqR4bsG81sRqHqdDOZ2RUM2WsXz",
+	"0QiaJ28bTybSEuY1wENaE2bkzV9rxe7nYSF0cXpy0u29PP3h42W9hNl3qs+emmChQf3fvn5/+T8vP779",
+	"keBVER4bl7Q4SFeLCsiCBhfc9hSrpi78H7eYHFiD+thIaFsp3FwgQYMVWb2C17sIda7eChDvSmIFjF8j",
+	"MJnO+bAAI2SvdBzvObPwdgAeZ20JG3IqTp+fRJX1rV/b0IDfkVXSDT4KRLEUGi8iwbM2qsKdKB7D1drK",
+	"L63Xvprl2YED8gBOAgImqQ1mwF4VkaSAssy/kO/5192jz8Pp+JR29F1sxJ/CliqLPGmwPCPGUpw2CA/n",
+	"udQs8Ivr+UUat+joyKxLmtOl8pVbvO+2u7xThXvu9+V4/Txt5QR4S7TR0O29RrIadz1WmeTSO+tksuWR",
+	"Yw3kkiS5zDJb7meC2N/kEHCLBKHpNVcyXxBZWCBpu02KlDjHzER5rAQ+mWUIuLSML8WzImeDYZGOERN3",
+	"3Ry/hozpN/ibr/EnxlgxmunJAE4e7tOGWQdiycdC5mww5yKV82rhTj0OFLbl4XTIQiueMtvyFNRJEXs/",
+	"0gL+ZqjwZCxVJJbXLM95ygZYBhw3nNg0ZdFWMxTV+y3/phegkNZVcIdHyH9puHYopd58+GeuKknX5/R6",
+	"c6cfzuUvcGmtt7cq7d/J2wPU76rUtzba29pkfEDEA/Tl6o8EG6vqKWzvWZHaKN/E8Q4UpkLKLwcjfhNY",
+	"081QTLWFtf5NtzNBH8qw5jZeprUxTSX+Qy5oXlcicfROKwLfLkpjZAvRSuxnR3m7vZ9ZCTO3chT9QwfN",
+	"YHmVqK8GYs3ucKSF+2LbvdLmVGI4gWGY4CeuboBbrmh2axzNYDQNnrO9gkPfsW1AbiEzASAZYe8peCFc",
+	"jAnXt8xSORWp6YINM2RecyzjG7phRvm2Pt9vsEsNmbOG6ShLcc2+iyf5eGS4h3GEtqsGYWRJmdygitk4",
+	"p6lZpqlMmf8+InLmvrvlGlWI1xtbmjh0DIEklMiDmxVi5eZRVSrdclSSS15qNmpGWNCzPrnwTBE5FySn",
+	"GuHHfZuYcfbh+FYKFpV9WBaUQ6TuaGM1px6a+Q1st8aLHGd8zDE8dtXqdVVF7v0ydoeNtdlAfyy5Slm6",
+	"Il1QG1EeDQT2bns5shjzg8bNenPfnAun68JYCNVsLIu9dD74bQXtPGaRLe6ocYEBU+SZCqFIRxlj+pm6",
+	"W6MdFB0NFGPiNoB2NwNXlF3bBvDRI8zo0iYvrDmm1ZOGZVBMlzOjQ3mN7xduu+yseu1MKq7R3tOcQZ0V",
+	"uPCVdr8K0tlt99+duXY72Mjtlw6Gd2liuUbBwU3eXyyFTTJCZIVJxvr0YpDYvCPY51srwQ31XbWOYEXN",
+	"KqlIn6pcnbrllVwVyoqPEkh5UJBb0d91phlN14OF/9ZSPlb8/wtjV+9HP0qBJFZuR4A5hCRNIqGBRk84",
+	"EDmOZJEDhU5GGwiPzR1TWqlSVYUwn0RHU2n/0AVT+NecpcL9rSdFbv8c5Rz/UFQXufmz9llhgeHtVgv7",
+	"LBkTDU2N1IJYkVkuE6Zcq+VEzhkAYc+NK5Hxa+bZa+y5qGCwIQ8ZE4DWvn2fY8ZoyvIB3LXRzvIMDaXD",
+	"8zRuFf7wmfFEjTXlilgckojwLusSJads+XW4ciA29cbTbFIDe/EAGvUHv8mh2qIXoumXSy/4a11nh7It",
+	"G5dGS6xXwGjO8vMCBRT/9Y2bz7/+8vFoOaNyLoCWRynLoQOOQfzh/eVHckwLPTkGIj6AHQBlhHeB25YT",
+	"MdF6hghOTOiPPLmqJVAjJq7IWKcwHhdcVHkYHqKd4jdxZMmCYGvLFmS4sKgIeBlyrZjb/qNgkCrFzeUI",
+	"f14Ojc64pSa31V2vpbziDZuIZTB0gNEkgWuJYhqeXzspMAi8sByFLzMZ2FvVDoiPBUuDKrKVhTn/8A5X",
+	"5RlyJrHUNS2T1sU3r8mXL0+ek+8+fvxAfmRKmR3tko+FMQEmSognU5p0kDc6bkfEqF1fmI2A0RQzjQuC",
+	"S2kpr7rE83TjNho+3PjS5quWWbS+sLNhK/M7rjL/+Hee/nEMv1PHvyNhJk//OLV36FyxRWxxyPGTwRVb",
+	"nALwXtwXYBSmXBjHvR2B//3Fy07KEpmytEsumUhJ7N+xAwxjp0TOv2oh1nm5cyDmefvMVjJ+hd8Xgt/0",
+	"BZppe8nZFVvw9Kv+EV6BSuAw0/tHZ0KKhPmvC8H/UTCCVshfQ7PxV/2jYLr7R4Bc2BflYGGYFpId34t8",
+	"9+P5687ld+cnr77wuPbucnh3fMBpjOsCvLIsJcFLiipPUf/o35FR1D4fPtE0HzPdKXJuPm2Zqe8f/fuM",
+	"6kn/KLZBuPkEFMlc4rzTvvj54gdb7QpftiN3U8u830n5mCkd/ggZ0igZynRhb077In5tf/AGfnBK1IR2",
+	"Tl59sTQhl9+dd4LJMPdwU0AmYA2t3L960Wt3SWwXN7bzMPR4ba9sT3fJF+AoIpNMJlf4HpTA2sJ4S1uT",
+	"ANJbX4AgdMkFGxWKZuhDv+w9d8eDU6tw6F+WSQzSsgGf0RUjwWm5plEfnDBo7B0VsMr+FSLjsWd0wVIc",
+	"VQRvD147HIxjSkaR6kRGfTHl0O6/Kh1tRPYC+4STV9onL5WrdukP8MdHctUgleV2sMIQW4VVgGZOp1TQ",
+	"MZuaDd7ISC4zOJlAfP8fuChu7FKobl9AC2sqkwKutyYHNwnnqdvlO//w7jRYx8hivaMpvKYZT6EFNuoL",
+	"OAthOcyKseDQLoHsfnM2JD+/e6aIeWMPlka+lZbBD5aYZhnxfdLueCXqC3e1g7KzUTWMB+ILqkl8TGf8",
+	"+Pr5sTH/dMa7vykprCIuf7Wg0yzu9kVfvJbiGsHN1Kn5978QhCc17he8FUlZktGcKRLfdJzr0ClfMiYt",
+	"SuKEajaW+eIUUR9ia6N8oN8XJCBKDWaIaprJccGQHgJj7YwnXGcLQoUUi6ks7FF07ByOU/L3X62FI2ZU",
+	"/jprybvkF1tbSHF5SJKz1LwlYEMG72ZxDo1qmXu1YrO9dt1bxrBTwEdcwI0GoJdx+8xXL1psRvs+EXnZ",
+	"ewGjMr/6j275zSBlgptbCjpFbSJckBiPWP0TB8G8ds1ixDcdnrLpTGomksUpKYc2pfmVKl/FFqdresUI",
+	"NYqQUm0i0Phd+fPO92wRm9GhQp6t3F3O0CFvuvtEClnYpAAaRDC8ZmvvmvtegBEBrEXYrH2KVdEp8xqD",
+	"/LOobzLnYy5o5qiQALlTposz/zNzX38vSlIOLI+AmIm3K9fwSxIHr9O9YotBzgrF0hjxMoGY0Hvl5sZI",
+	"yuTuxBWiHJaIkU235mLgEMXjLvmeLUBueQ43pSPNcnLykkxkAZbmX0j8PzqvZY7MwVJ03qUxacVB8fug",
+	"45j44vbSjuD7wWCMUWkezKOQTsITck5pZqIXluIWw5KJrN4Dq7yxStp9CthMMOkw1LfmnwqwAkx4xMQ1",
+	"y+SMRST+vY9cTv2jU/J7t9v94w+zgcN+FBsXKQYSTuHNJnZ7EzkChYD7vjaXdcnfvM0k9ozY7XA9EpcG",
+	"dYBADXFkketenpx0yTl6A2BQ0MaAaHLs5UN1n7E8MdsUE4kEMk7YMhru7jTSisSM5nTKzAq2nHZCIV3c",
+	"LifS60XkKZVpSqgifAThpvFDcFVgSq2TbebY5cOg7A3xl0/Ij/xr0nr5/AWJ7Sp3zWoMtJSDzLhPxt5U",
+	"zJbRBWv7zJUduFvsCU4d+IyFBDN+9kIzlMSvMchQxBgoYxKN5S4VNV6JHWIXh7S+03r2XmSLiECzvnEo",
+	"CLmkU3bJNfvqB3rTNquDV3fC26fEeOsR+fCz+c/5x9ffGWF98/aHtx/fIup9WU2wvFcYXwaNBGnFlyzp",
+	"fMN0MumYR56Cfejgt+jW09Jdid/j5+0g1W7uzEOL8cKa90Tlo0HOfoMwPe6SrzEuMXryNVU8CTaQMp/p",
+	"Tu9Qw/8N8wZfwdYK8KhiQUzMWC4brId7eAyIGAl8c1xu1alkIMlmqHbnJZTEePM4kE45AjcEjhoCgwqW",
+	"Fp8RoWor56Ebq6BwcwoejeNtKcZwg0cT0cEHqtg4uu7VcJTWU7KVEkYyQRlhki0R5Dbq5l6paxwOoY0y",
+	"MzrFHWDEM1irVM5FJmlq5xxULTEOS47TfhQdZTxhtnHFepfnM5pMWOek2zuKjoo8sxkCdXp8PJ/PuxS+",
+	"7sp8fGx/q45/ePf67U+Xb+E3JeJb4HKef3gXUJydHvW6L/BS61AdnR696Pa6LyBNqieQCzkGnAN7ZDSu",
+	"zUkUKde2fDciUykgY25MUYmfGxEuNMsyPgZgZlvrCwFExnLzO8HmzDcp9xEY0UgH+rAWZZhmGTP7A/r0",
+	"YK6wOsWVpsA/Ts0XMfqrsJ6qLwAjH79oo+myJ6hnJJ7wNGUCC7aMnTAhuD3J9Xro7+WIMPpiyPScMYc1",
+	"NmbPIAemZO7bdyB/x6HC2rLsyyw1b7ncZ9WOiJJoNOzjLffaDE6baJqSYtYlMU7GVzCxzkUN99lhoR3D",
+	"tZkhM3KUL6+971KojlT63C0rAD6hNqqj07//XpsR8gVvmEuu4GCYBQTiKz8oi2PslvsoOoJ1wWyslY7a",
+	"so6GhwcIhP7x64ERXElj0y0D4i5/xw3HL42j42JpZrZD+ai/WyE0dC3e/m51E1Ku7PFrTMhvceUPUMv+",
+	"x6/RkTOjYAhOej2L8KwthPmy6Yc21K0WyAkfHHlAtLyc5gS6c6ME9squMVMvcQh1d/ZDPf6a+nQg/OT5",
+	"5p/8LMz2KXP+H1jy/bL3YvOPvpH5EAxHgGG9zaPYzQz2W/AkMQPtqmSPfhbYDp0zcPzcy0PtLeTM6Vgh",
+	"BkegXb9GR7Uh7dHpkbsBGD541jHwUB+XTHcdTDM2Wnez/5Wupe3GGFknxfrpzu6ZOBOduK5xrnKmwy1P",
+	"TcwuD8wC3VqT9NYP6iOOacU0fU4yvvQ2ACSzVtRxIZ6GoJeTY197yQEIZL1Kytgk6eVVVtajo5lUDUwL",
+	"mKj3ySvEIbHUrSSDBtycEe44BhCaRIrMxvM2va0sdUZfUGShsJnXLkHaORySZUszDvtvkouyyCIiARsW",
+	"joWOVYQJIazGDfI9mRwD2T9VJHYt6nGAw+EDHuPqGp0dIWKzTaT2hX0mlGHOeI4elEVKtXlUEz+zhRQp",
+	"+bJHUrpQNhgZUmDsgGfWuRNYvr0k7yVF2dcScWL2oVVV7JU/queCOi/YHysa/ny/Y0nrlPyjk5rICYNy",
+	"p0VPQt1xakD4lhT/Xpo+z7lma7c1OElDI5CxJr4T1Gf8LTCHjoocXH3jJZ65nJXy1JQKAz26cPoDSEFd",
+	"yK/NJ0z0BYdMjrveImHUqQ5ifdSpTkVmX9axs+NNP235eYlDX/+Ln6T+RhbCPuLLzT94LcUo41hNsiMJ",
+	"xencl4Te1pF59+boj1/rxHonflrkvDQ8QoaUdbzJJavxxpZOtkS2KHUFkqewRTqev9rYyfNh3tLgWkku",
+	"68A+V99ws1vopvTJOYbuxXfuGtYqFuwUp7ag1rzFHTS2yefE7U/50lK3b7jKkDX+YJnTnuXMbDy2BaAv",
+	"rtiCzDhw4FBFdF4o8x2eycNDqt7jGA4QMOluQrFcdzJ+zdCz64uE5ZqPIM+tXP0n8jFjTQoexSg+Fujr",
+	"4hPKH1lefcT1QB+WpmnOFKT+4DwlSBBhLYatssXTKwtFwMVIksT4zYk92kz7IjgfxzHlzBGjWQ4ORXC+",
+	"oWQ3tz0J4fB8iWe5TVvf3x+aue06ZQlPkfDDLxi8FVdwMCkIF+ChhwtWt7mfozCVIn30ICalyQH1xeLu",
+	"eObgOuzEZNllXvId/CTvx7+19iplYrFjYxVoptUppeVMrTQabatHq47FGyYWS0qxz0DRPO5WEeJDKiXW",
+	"UxxUcrcqaZb8IfQxOLabFTW69DfEt8TtyF4MKRxbBRve5BTAMBcxnp1SkUaeYGqcU6Fh3+2LEcPSVCRo",
+	"wZNJdOTHOU1Y3I4IDBPqqeypk3vyiGeMtOK/23//Ch/AkXNfxFhEmFJNBynPsWTQja3721z78kQsUwBg",
+	"rratuEvKsCNjhGo55QnNoPYp7QtjDoCLY7gI6s8goYZuBR6Ocn1qy5PtU2N/yoxYhXOiOcsJ1X2o7uuS",
+	"c/9mYfGE74Dy57dSmIgHrhzAm9hAaT5ZkBZWIbgiCVyEAdKOxe2zpQ4h9zzXvAyZPzKnqkvOsUve28m+",
+	"KEdsE42znF1zWUB5CRQZIGsqHHNiQR/kItHDqiyaFACX1Bd43akbkvsCMnUzyYUmy8tLqCZqQnOWQr4S",
+	"+nuEsThm1vuidfnu2+9+/tCuc2De4UN+sFK+H0Nt7w6q8lh22o7BhJOsBKest9huXUzsymyVVCAk8Pin",
+	"EatZ8QAML5yTv/7yMTSwzjyusa7O+GHNa41ttWYRTGx9cAXVqbAEb9OTV6+efxkUgMNpk8L6RhciXbGF",
+	"Iq3hgsRXPDX2ElZPqYLlEVZecb0gKUZCIiVgVy1z9aozg3L7ZFTEjWG9jlyzPOWJPiMxVwO7RXFFoCvK",
+	"JqWGtLSmLccrDvVIAgt+2k9Did7ki05eiKoS+bpca1Sw1HZnquWZoBuziW/oQiFA3xXHlm7jGAD2Jpvp",
+	"yKHFICw0HlqROVTuepJ3nhD/HPKbHPZFayKL3Oz5EhMC2B7W9nzu9nQMqmLyQijMEmB9j84pz0BE4CzZ",
+	"/QT8iwmFrP0MkFvq9rFvmb5wQ7H4LnvUFP+oS6Y1F2PVpCV2wE9CzBF2zokDvjmgPoYyhuepKGrOZ/LS",
+	"4JnAQqEKVUIVs5nM1/ryIP6nJRH6zIP91LrvzqVrxZid6i7/0uLjp3HkGuYh/2Z8AqgixTrCIcvkHF1C",
+	"86bPlFMc0orNB+rvv3btJ0DNHrfh3BUa1F988arnHVlUCADtNiYDJ8T418GMOIoyYy9qVMGhrq9qw+63",
+	"raWnWA6wB963DtpYdx7rEMDmJJNi3Gzpd6RfsPVAoWdzFSl8TXLKFUurkeIz5atAW1DHOQgIHuMShSPj",
+	"1wy4ZmYyy1ge9UVcZo4Hac5HLoiliKw+lo7Rf0ahdxfq+KHqGVJgEYkBuGSQ5nLmmhGhZWsQfm5v6QA1",
+	"8hA1w6KJyxGhAUO5+Z1CgloI6vUkZ2ois1TBIymWGXMxXr45ktzCKHM2g3oDs6Fi3auxRlwMhjl099hG",
+	"0MqGjCQ8I2NzEOEB9lb4GcGfRSSuQtA4oJbYHm3bw4UhS+SUKQ/crSWhxF3rkSPaXfJeMKzxxY7AOGVp",
+	"MRtcsQV4hEBA0UIqtYjQ5ErIecbSMabfFc+YSFjaxsYX7DBPGBkW0xkYOPKNK8ZN5HTIBTsjMdRj2oYx",
+	"qKaMyVAWIg0AQ2A4sLHIBG6a2nrtPPio2xdrzlTRsjvwPA7lPsU0qpy2aj5lSJ6Dp67mh33hz17tb593",
+	"uye9XmOZLmrNdkW6JiLd+jAV7gwR78OUye6+iPdQeXuHyluQpy3qbuG6p7EbGj2r70MIdj+7fa3b/MwV",
+	"4REz/MJXINldbyUyObf18/td8sZDQfPln+3YYUdy4beuu8vB3Qt/SuE5nnATGDU34GCrc9lt4yIl3Oda",
+	"6FJFbgNNq/ts5HfZiBTC/22iCiUzgOpOuTJvx9I2JrfnE0mmFLY9HxrFEdalWiwCh/0Q49nCEvXk8kU2",
+	"B2eb/8fGjbMZBSbOSCykhrL4AdXgNCimEWMAs+zSHvJDlzdXgANsGcZyCRQuZpyum/BVr0eY0Dlnqt2Q",
+	"KwCF+c5O+r4V0z1nnX4+U8TKwEFT64/ghZ+oStOZbbe6pzHfhRKfBjq34wN79J7Jf/2v/6woNh7Qx0aN",
+	"TezUTewxa9gp7ECb7GEGF+VBGHxigysqFrb5DT7FNITTVhND2XPGIFVXWw9Tjq7c9HafdoB7n0P5UJAr",
+	"/+NRd9jgnKgU0MNp/460v5QrAH5Hfbjzzh1q6rIjd2r3wr2ocHMADMrtt2HS0mbUgmbtRiXvizVaTpaU",
+	"3NUZVGrWcfc3o/APrlPqN/jlQaEPCr27MzGUKTgTu/YTjseDc5nrCei4GBMp7qLgYRlPoNpW5B9Dtb22",
+	"fUqafYEXHjT7oNk7bLMBmapo9t0cc9TVFSW2arUfF1vmVTU2quv1GPKHPuXccqOPqk2Wp4RlCiCCvB7b",
+	"n7TPygy1vak99wQEMJ/D/00OK1ApKLRa9gWO8k5+/7Ld8FgzdYbhEkf38IbhIc8ND4biUQ2FlbHAn19W",
+	"PlwD1DoKZy339QVM9GqhcRsTtnAmYy58e13fFFd3tOBRUUrRC0mLTv6y9SFFUsKvLZ/LBHf84uXWNwTC",
+	"/QFcXAfuUihAvFzK35lPHLWjRy28BaCLs02rz73bS/j7NU9J0ySvZFIFIo8ZabPqzRWe5AFq6osXL75s",
+	"N7Yz3vlAqnYYnoNh+xE8kUOsUgE3n2ShQj+lk6wKHlfjeRYgMq2zjx5Ka9U8nrIbKAVZfyIB11YhtCx4",
+	"VnVYESlmREvyvNeLer0eyeVcdcnry7+RhGWZBe2kfaFmUB0/YUxbriEonAQcXZlPi4ySltI0R8YawFr9",
+	"Ko5I/K/mPx3zn3+PI6LpEA7laZ5zOsbyqSIXiAo2yxmyh1iczn8UUrMu+QnQxQBZECst8P3jskgfuzLq",
+	"vKW3cOlhzzjsGX+6PaPubva34e28cTsCMx+QQKnrowg/rBGE++4gW3GilHpZS22t2Y0+NsOs3Hl5pLUx",
+	"wqPsOyebf/SBLhyCAkRSj9rtD7axsmMZe25Mv8zJXy/f/9SwZVm727F2121X1i4fbdrV7GXBvgaMzvk6",
+	"mMugr8EdsCN+owvMoVHFHUTbK7C0rgV4u30R26oaHKttNTNPzq9pFkdQFD+RRU6GCwdM2o7IfMKTCaGZ",
+	"klgdaZvbba2duetq8Z+NjnxCAcfBla3ysx1gkEPBDjabJ7y2DYt9gThtJLaf+MN3UWRZhR0MsacLc63j",
+	"9qhMqOtr7At3cwJw7AC25focoI4anQSuHKN0w+m8uf07v1z7djP9kzzWSH1XmBGFUAKehsP5i6+pDCpJ",
+	"51SF8+FwvKE/xHw3koVId+CLLotYc4/YBTPvBlwWrHRNnylgDyEZF1cwwqRsJbNMMRNG7cfQXHlWwZdA",
+	"0bcapcwSioQR5OxvahR7LOm9gIbWDf1aT0NmcSGWpfYO8milzkqkIzRqlsJfcinGHkkPmwvn8NmMKjWX",
+	"eerBBj0G9svec5dAhn9Dnou8F0QVQDiFQCQlJL7ZJRSzAroGBn0kc8fUpIBB4+u8QBQXbJxWGbCO6TlP",
+	"2Cn2BziCD4R1ARRmnS8IHRoDLi2sc74gr4jjBhLoDlMyLKCyekSe90jr5cmXJM6pZgOohO6ym4SxlKWx",
+	"jdkumM4XnXPz09iy5ZQ4NH2RSaOjZvwveu5J1u9+RRIzC0kBCUOHyR+RVBbDzAeF8DIO4s1e1Bc2BC1J",
+	"b1owly9Pvmx3yaveCzJl1IGTY/+62U0LtSATqiC+tRUyfCw6XOCknsNqg4GxNfKCMEGHGUs9R4u5Xgoy",
+	"y+U1TwHdOjcXx0rJgRTZIiZjs57AyIEw7+abkkHDzTGEeYn2shSRQmRASTZhOAzAsiTQo9EXrWHO6FVn",
+	"nFFVXwj3AwjzntL7hZ7A/R8ruV8+v7mR9RK3ADQNSBQCA7lkurOOAK1O6xpI0VbJCJaYCCpx1ErY8Wkf",
+	"NZxscXLwUcofqYdnUeZ3r7Z50iUmF34W9Jpy5Ki89wZhaXmOTv/+azVGwSY/Qr3pBpvk9AwJZi12b7iH",
+	"6AluIWW2A+U63C4kth02eS3X8oo5m2OZeZC0aZQzNbFP9XDzKFRnFi3jpmSEwWSWWNioZBoSBnXrFN8M",
+	"axsQSqsilsJ/Sx15nTGab9qgPmfJ3xkUXupZD8z+YmeoXsia8L+x3lqxbBT4Kcgg3NSQ8CM72rPp/XEj",
+	"yAYyPTwNf/QC8s+VpeYA3KcXO1nr4/IytXbdFx+CC/cuAsHDNklDIYKUSvA2PssC0vJMkVxmTD2dhnr/",
+	"3gw4fIzTG8zOLoRnRE8R/2oN/ooFt6SA0BQQJknHiOop2C1/S0sxajxganYopds2G4UlLdAPG0s9M3c6",
+	"PT6O0TM24zSa8fPFuy758ZtzpD3BwgCRLawXHLLLmrHb1FO3L34BvrTKDyMLDwYUaWPKQx69L2tPcuDy",
+	"H78537tyfHOOz9qkGHZ+tQQILcIFhhjVRaCz2SdflfI4RSZfszEX5OP7jx9QFADIczdasykj9dHnj2wg",
+	"PyqyagYZhBQ0y0gtRsEonie9nkUZYyLgg+6LnAGB6YIkMjVxLzJuQEoVAdN+oEZLwscg05AvsvHMCJCF",
+	"OOm97Jog1txuleEVCRE8I2HoU9YoD2ZdnPLsJ6T88ZvzR8VIsmO4sMvw2qxCnepaMyTk3M77GblibGZs",
+	"pGKkuoqgurXON9IZ48oAxtKfTcvvGkHuCiRDihHPEVrCc3lYBbHlAa6M0izDDgyHCylPMeJsth6W3BYT",
+	"TjalUPGFCBOp6hIbJrvkmSITes0AK8kFr62XPTwZXqL0gAF8sFftSWXd7fFht9LZGnVwdyMWk+ew562D",
+	"fqm4zU4adiHCpf95mrMxV7rSuLwSdFSiAHv5Hi10zeM2+VjuLZ5OWFFHbO3xuIYFz3SH4xFyUigtpy7s",
+	"urfw2LzWGrtHk0k1+wUgcs69+YAQ+dgZZEFh57RsfSkUQC2XWbX5RGasL5wJxXN6z++kCsde7o9fbHa/",
+	"XfHHjMdDLnBU5tkAUdcX7EYzB7Rjn/BMETpUMis0IymjacYFq2+9gZvtk0jJ+Cr2MZ9yEv4ccX9hRWaU",
+	"P2xKaC/55AuJwLFLcoywQhBCQzxgg+LwEnz/W6WYlZLHEypSORo1a9W5leOMX7FKCA3nmTFpOYo2d5IU",
+	"bUjetsuooVTPCF7xC39mdxrQk0WWdxya0kBL4celgvXc2ZdjsLcvFeP5oByRRArnjTGbsYfYxhgCuBm7",
+	"oYnOFuaDvoCgi6UWYtKl28pDuLmjwICxkhGUPJ4az0kKrIgrgyLVwO3kDg4uL99/Z5dgP6pcPuBwnPbw",
+	"x2n7PnQqA3xihR5Fr/7YSSm5hUkAWBnj/g1pctVY8RYgK2OfWMsqayGsupo/CwCXQYg1wIHAKjOzPu0o",
+	"0EXLbpwGNO0fvn/91hUJ5ZEvPoPv3r2xVq/loJlpkXIGhgQZDKO+8EDPEQFI+HZEpnSGNwBSHUWSjPIp",
+	"wtMZNyWCw3hA6UsCVh60ahatPuU5S7QirRe9k7b5aQyT5ubr3+wyfIUoNuaVLI7NaXW54GWRyh9Nn/E0",
+	"sF5BO6zcOQPEzmCeqK7Y4MCCx13ykyzZJ9HLmAFKMKHk54sfuuRcLFxJAylfBF8BXZd/U0oOAGDZjn/K",
+	"lKJj9wq1/I5yOsuYNobMFQVsUcBu3r6psvpl78svtkeOW4G1C+706vnJ1jeCt97ZjQahstzpPdFqlbcN",
+	"DJ2Stxrncqn0CywEXjKmsiJxNoUR2hSAKLRYLlZcsI0GC3O85MRLJvwHidvG+irp6C6nwkru9UR4L8Yb",
+	"o0ZUPvLzxTtE//S+RcvtXu6a9lYG/O4oRBWr72vUak3+xarxQ+IKHLuJX6yHjElqJlJknbDShO5qjF3E",
+	"UV/EYJYRjROs/eXJqy9IMqFZxsSYWVYxV68W0pLVC0FfDLlIXTcRvMvyptMlvijVTzlXpaeZcoUFWDLv",
+	"iwBIlnBdNZmbtaCuN1rTXAeGcmu1dGMFHTTbzGMp4scaDcSJdlO/wc2K4FzCltF9Rj4XLB3s4DjhepLL",
+	"Yjx5TNUNWfkemPnzdfjoWxOxlz/GsnnE6d2mfTT46Vvj5nExvsWPP6Uu1e9kZRY3M32Gq/00so3fLbFI",
+	"Ktuwmy8s/nZT96pSk05C16UYze+DjoHwIQ7uR7D5jnFCLoEfc4l78pkiV2xhSwx87GMPXAFM+/U5XGF0",
+	"NnYENMgE0Bee4v3LnmWjkllaobZUmi7sCaCFQ+Da5lMUaWG605KBMagU7AslpQCKggqHX4UvU62nrRZs",
+	"viTfe0puLD0FnrwWK+j5vh7ddEAg2DycugMCyI7YpUzYb1Oiy0SzPh8P6gPaJVIyy7lI+Ixm6g6mIgAC",
+	"qbMVRhV2bCzeaUUUyznNyG+SW7vx/cUPpIUseDjw46s8i9srih2oLsB79cXWbPOPpLfm0Q8E8rWl4tqZ",
+	"Oijv/uj0V3ii76mZns7jmN0kDBaz2TG25BDEckN0SWz5DGIEpbC5v/JOBApvnCMNQ29xrQjEjVCYCEnF",
+	"Z8qfhgLLR2fOU0akYKp9RmJmvdYBNsnGRE+kgqNGxWzmElqH4Fts3wKWL6G75J6EEzyN+qKOdYLcjnTi",
+	"bTm3WxNP3IbG390+pO+vxWgosnX4DCe93tYpuysu0tsP8HvzqxqwBcAAsxwnhMOpFc04IJFU2FNK2QIG",
+	"cRW5U6gmLAZ3001vPeXCo1RsPQc7ZPMAPdgVM0giZ+wOwgM/a1gcu6Nx22+JtDyqWg31TBGeNi2EvQFL",
+	"B8PFLl5yySr86SGa/DJtAdDkrc0TAmkqX7o5yA22uHX81O6qEq2+/pRfETxWMmbAMkuEo4BtRiwIqOMp",
+	"7pUxEYB85DfOiMSg+nFf2G+cJTBfwW4YE02vmCKCcT1hOdDg1dvEvkD+u9PqBeZOgR2M27gtu816JlWB",
+	"jFpuk1aOORKG3hcm0IUcgjfRuPmGhpqr6kPOyBw6BCiS+SMhVHnOafZpu3/D4xWgRWUcCGWpsu9kfwYo",
+	"HURIC2/auKv3BcUhl3Sf5l1S0pK569kz/+QaOcGF1DC30BTtEtp4zgl+gBEJMQa+bSWF+QgYxuBMR5KU",
+	"g5PhDk/DW8R2o8W0YDgtjrRqKNMFmfKbyjtAtmYoNVLHqTMISdBbSQs0HIzIGRPlktdHJaDI3mLsKSDx",
+	"979VkcTz3T+/kYCQYXq9nKxDBWt9bIFdrTSQKzxiA1I/9JYrFicg9KOoL46lDwoA0Yu/n+V1IlUNUjzj",
+	"X3OQAiWNJTNgi5LX7y7N8C4/vvuWDJlIJlOaX0Xkp3eXH8nlB/KXXq/z6kX138//r+cR+fD6HXlzeRlh",
+	"THF58S2ersU0y+J2mXhEfBIzYWa6FJnS2QzBCbhGsGKpaYYJFZaTWUa1cVD6YkSnPFt0yTutSGwZnQHT",
+	"JfbDd7YfzO98wuoR8eB4wU/SN+Uc7dEf8U9pSsNDQ44fytMp9i3fuZQHomWEAjMxUa3GDZiOK9E7XH2b",
+	"DHzOoMyOZuvRdV8H19323Mk6ttv7yvt0gcsXMa+1vsjVHwGVL3+gemr2ni8vvwunirSwLQe9MmQIx35S",
+	"llZOaEMZXCO55WUbfOoPObTokSu2wGfPaK6gP85Wlxl7XkL8zCY5VbBDjWk+NEvOobi1fUaCF+gL2x8L",
+	"Gnj+9rJz8uqLzrevf6xU2TGek1zO0cZXX7m2hguGU4rkrVXrXcqmM6mZSBbfs8V7mAGaWQ3avbdWjhRH",
+	"/khOWzmMdfqLQ0wPyeMdtSih6lCxpOdrNZmX8gmldFY+t1LyMMNc3tczd6YsY5qt7lZv4POKTm1uU8Mf",
+	"pQfrXs/8A7MDVNJbrfrGpbVr90fU2IG2bv16D2xIoKXXX0laaNchtYH7Q/sgN7Vy8y1QgrKdic09iB/N",
+	"j3QyWZW1n2cpXTEX+9w58YGP1BNyEPhPa1NFYdihZV2zaZ4mmRT3L5dY8mDNPT9LB9YM/JP2XxFJYrY4",
+	"6NqukCNmi4qmYf+RYHPM95+53sKcaRu7JblUDtp7znP2EL5uyhUijRwnPM2b+0OhMFoRCmXp4xxiUJVQ",
+	"URZrOkxYOSKxuVdsIuAYkJJj4isYT07ap4SSj68/9EUihWCJ9oUUxtMfUiFYHhEhNfRRs0yxLrnAtqiM",
+	"5mMAxqVYrOgHD/ca8XGBtuKZIvGU3gzMMAZwOhRDZJ6zETSWtl72eiT2v+7m5vYDLeUAnhC3G6v6X797",
+	"c/HG/e6TNz/hYG9lfE52Ngb//MuENp56GEGKyD8KVhwgO5q40IyuGfOh4YgAJBbO2YzSIBhxpeLRC/cd",
+	"rcVy1VVpJ343qzWwYXFjQLWkJ3tzMbeWr4qVsROGKPRESTKi+SGqqhW8D7kc5yUWgSoyjXhhXhbN7K4R",
+	"vY0HA7e1omalfXdMjVy64ga7If1hMWhYfntn1D0qWoVL8PuddgKGwtR69+H6JZE5effh+ouSb2dG9SQs",
+	"8YLfHi1b4qYW0leVaq/65s9NyIxQyogFHg1jj8oDQqBk4Q4EDrLZ3b6AEhDzCrGjJilp//GOXfKy9zLg",
+	"MDX3TnkKZQsjbjXQXgu1An1RS0+MC4ZYEK7EA1CXuYLjReEA8Zm45rkUgNpXW1eAd3JmgqXfmWn6xDfu",
+	"6mjdOzxgx8OmQMF4sWZJDsHCbozseZoCgZ0xIOX+5HSLi2smtMwX+9zgN0G8XjKhyXARIOFNgTwYLjlF",
+	"Blx5xUTk9fWZAsyUEpscLNCsGGY8IVds0RetWKlJh6Unr149/xILj1iSKtpRE3rSEVzp2cmrL45f/OXl",
+	"8auT5/EZoQLx7oz5A4MBJ2cI4AJP74tpoTQZMsstLdD0gNdfzIzj/5xUQWQ0ciVhU60lQMbiqfjUNwz3",
+	"S7AL1zBgQWoGxax9hnQSHhnTQa5bvD0pAFuiS859q0rZqTFDuCqWmrmlvv4HIVuxCs3eDsuw7M90XkDZ",
+	"GVZaQVlLX8CEWCROxPQjX8sUyJaMNH3xknzPv3a4ni+fv0AAq2VOD6quoMJLyr6QI80EeXnyJU6x/elE",
+	"ZhbSyg7tmSIzmWU2mkUJAETeOV0YITZjxtp5rBJ33S0oR8f44fHvsBR/AAm2LXyjhZYdnAgc05XdWNwU",
+	"Q9OLL9dDCpLa4K0YTrl+6+V2X/Vl/gH4wMcqM1sahjYGtKn/xdIDUEe59eAh2GeBCNrQL25Vmqor8ISG",
+	"JUpopZSslLu63nDz0VCmiw40aBydfvHq1YsvAqPcRTi82tKxc/Lh/eW7/0HUhBkFhG9A5QqBCL1mXaU0",
+	"mhE0tMRJkWfkv/7f/4/8k6gilURN4naXvNMOEAfrxzBuwkp50gogQyNC8XdQbWeMkJCiAyx2tqfVPLMd",
+	"YVcL8rdC5NUXwELz+tyMK/6IVuxnxfLX59+zhYp9lPb9xQ9wCTYRpfglIA4SpSYpSXM563AREcWAZah2",
+	"03mLO0vZIdiyqDo4r3E7ArulLKGGs2Voj/rC99txRVKW8NTYfw3uavhajiZsqcsJhr/UhRb3BYZRmaSp",
+	"gjfpEgRyTWgGz5pC8VwFBsl6A9A8rPRym27fKZReEDYdsjQFhC3Coeq4Ybtr3We/K/17NMgJFWaTxUm1",
+	"29GZ2TX8hX2xuslAvaEksMU00PyhHbsEoV712WvoNku/BEbW1NihA0zFjcHXFr02myvIgEP0pgNaiqO+",
+	"A5so/vthrfOnZGw/1rmeoQtUxq+oMs9UKXDWrljkLFCP7S10YIyXvJVGw/wBPbmo9ONa5egaLIaWzrK0",
+	"jb6lTPDwd66qv90lPwXpccu+FrpFto0DnWV4DFc+lj8Lyv4BjSxn2jnTL9dqIngUrs9vozYGLiGp2t2y",
+	"Sq0+PfLw+rkTX2stOSiKzd2V97aR7KemuNbzt2icgRr78AaiBJB1sx0H0rMTRT21mmWk6U4xLrpT4HzY",
+	"oE2VHlVl3zemxng21i2xHs9pJTBG2gcgQydcjCRJjNeYIOuDSEnZQGC9sJz1BZ6QgAvSJRdsxih0N3LL",
+	"nYvtQcYuYBrOJvtch08lRHPIAY470oVTEC47k1UPBAiI+JVQ6mAKtjYFF/eOsfad0vrkLAcomOPc9Xmk",
+	"ClCNU+1bWwqgG18TXMXguMFlHaVzRqexMWEwgoxfM2F8C6t8UXkejSkvoVmW8TGztKhCq6gvfpNDMgvP",
+	"VCwfOIEmILiMTKCLfCqF1FJwExksCBcmNFNG32PoVTTROp6fG5vZF/EPVOkO0Nh33r2JMe+SMBOMedbl",
+	"KVdw/u1o1nNGrpj3oXJmdMBYoDkXqZyf2eQ85CBTYxxklpbn7xRTUua+tmQL0dLBgHJlfbDIYseauTOb",
+	"QG7MokUKjI0d1TG+dbtL3ots4SjgAx6LKV3g5mDGawxvREYyy+TcTIad/L6o5QE7C58OSOwl0pG70JNn",
+	"WCxdvE7mfZFJxRSJIaTlegHnVXGXfG05cx0tu41/FNPE4vCZaBtW4lIWecIijNEsHZND8NM8uTJvD+jy",
+	"zirCy5+6r4xgmxeH87YhozmzY7Tg2lPYnzIukK8XgK9B/p57Al4jB0AsM8vljYko4XFJJpXr48TZqS95",
+	"MN+8RSXZYOZfy+mUdhQzF2mI7WY8UaEU+hoQ4982h2bmZ5XW+BnVmuXm2v+n5XTun17V/hmq2T9/k0P1",
+	"T9Sof5p9U/1TSF0SHbVb0b1v0f6X/1bfmr+67fHUtSgDFToqt52OtCKaOVMF0EEDhRnGJjA9KFDl/FSU",
+	"vGma/t7rfPnr78+j51/+sdVYL4HP1AKvLpkRHAC2hmMQb5GLV6W+aU3Nyw/g5ZfRIrYf85Yhdmip7xJh",
+	"oyqEtphDo+MpQaBkYSGSIxLD1+5zc3f7FYLRC0bilGp6GqN6TmSWQmO2+eavl+9/InL4mzPeYTs1dFW2",
+	"cJhoO1OW8CnN3HjSCBm+MaP2ti/ML9oRiUF1YtIyT5AjEjtBN4P1sm7+EYq7+beReGi4B6E3f4HcW+zW",
+	"QPbjtvnIvGtMWkYg2A2dzjKG2ABdQHwdWOqd5Qd1Yfhwz7LwKrGo0qkdRtftjH44XWikxxf0yD2tooBp",
+	"GBqLF2xSOEOJcdRzYVxZ2KjNT2UCxADpgOqYtC6+eU1evHjxpfkGKLMzeD9z777wc+8O0ZDoA1YzJi0q",
+	"/MoBGoBdtpTNGKw7wflpd8m529/6AgfWEhKWNyLmXiT+vX+EAX3/6JT0j7rdbv/oj7jdF4k0tgBjBHg5",
+	"t1+DdQgcdsD7wYY3STIpxtgBRrlg6alNM+KhCyM5xaMzs3nnDEgQykmzOo3bqhm6tUv4KaY6JZTJ9MWQ",
+	"TbhIce+HKbD5STUptCIpAiUp2GKMlav6Kcv2xWw7f+I229Kt/f0I9+/zwkQmf//VWGHreTgUXvwQ1uMj",
+	"OADw0a/Vzsdrv2JUAbcXyzsQt+I2XfGAceNey8ETeDZHgUtsPZB1vNRI1UkJXhlg3AeU/CA+oeuDp6H2",
+	"9A+e9G/4+6+63W7cFzR0/HDTsXC76lnoUdkjX3y04xdB6BIUxpxBFIdw/nAW2XQ0iBUyb4NZ3+fJXPCY",
+	"hj0IX+ppNJ+fh1QJdjXNmkOKCGym3ZHvLdUezMF39DWVLlYxSPYNjdQkBZ8PAMjjlCW+F5U52gFg0t3Q",
+	"uZcE69SmznYME+rKQv7rf/1nmZwjwfk9y40/buNwe4VtEJdz4fN7rZe9F5ZF6T+65YQM8KShvgqGxCNZ",
+	"5AO2YMb/g1wCPMW1n2dMdfvinSgBWXVOhaKYy2SWxRSq2TBvgk4DlpK6+AjOkY2rPaI8i42PgT5Q7ECV",
+	"jOeFN+bmvugZ5zLLitkSEiNil6h2RJQkKpEA1GR2gZiqgRzFnlHKsboJs3UoxuyJ6ZchTpOjk0IXigvj",
+	"veLsIL0B3qQ8a4FP63aZc1yTBwM4esMS4Mt+6Ja/7Q1b4M2W63ooKNzRxmpNAF1FlDKRW5ETo8/t+xhO",
+	"Z+nq9tfTnJkQaY9WEB9QawWF1LZco8ECuoTpGjt3RrSEy9KczgEUyZUezliupLDPV0s2A09TqkZjWwtx",
+	"AXc8GIiDgXgYADXIYTyefdgDmLqvtEADgRDo1j5g3wrXJUojuhjW47DMDLz0YvoidGNahcjwwAa1uJwt",
+	"DrSdCQsAKqftJj/C5WK2twnmJQ424WATHhKwXZQ1SzsKsUDZwRCAix7CI+qcibTxBPaj8+qfKevXI0NK",
+	"gDbYkjYasTiwWPivsSbfoqq3iaVahBztqC/gS8hP59c0i8mwwNwDHMUpDnxl/rzqRY+kdKEIHUukgoTC",
+	"0OACIeftqC9klpYYvrYnAYaMvcd48I/jQmYsM6SFPcE88wCw9vYRlnzByRHyq3FMjsEL2ju3EHwR8mk4",
+	"tRDx+CAHoyDuOswzOlaukswMp0vONZmaoOx5r9fDx6gzQm1/qWAM9oapzMt2i4YKsW/M00tEx4+wrLcN",
+	"qz1C4/Z0T/CgS7NiW1/9s5nfra9+Z4Vkz0CBSzPXdEDFcs6eEjKl1f2gHArVnU8tmTQ1+pNXasTgR2sR",
+	"TPzdghShs0xwVgH5w+NhzuhVKufNXIk/OP4mRYYLMpWCawnkEbilr1GU8jFf+6fsVb7qHtiIA1LAUcJT",
+	"kLJwYlyRonv/W4gUlvKtiJM7g91SgCwRJSAWn5EYjPZglsshS2PXToYXC0ngc6gVgp+xlCywVrJe5H5w",
+	"Q9knwm7lQQfpOoIJKSvFvEHZhWzlLGFCd2wB1Bo6V9+zn5XChidzsxmjOUtJKwanZaAYE3E7si5J6jth",
+	"WnH1bL+NVBrXDLpOWrH7s7ygymhwaglwsPq3Lyr+m/OiEKQ6gja+3Dr6zhejvjvdZnHdZUilQbhe55Zc",
+	"wEy9thO1C6eklsMEnJA9kHpYrdoS1vhcvR/t11epmdMmVcevn4au44z4Umw58mkHCshO5RHFLrQf/PxG",
+	"pX/vYiKXiwyQO/BIxtsC0rI1+YFSRqSqlKd9Ec8oUEsMRjnmRGLyFfQDkmPSgv//K7DOtyPSw6IVB+Fk",
+	"vsQGMvM9S8/6widh3LBa5itVhfP3mRVsrFZti+zMMQ9rHinsTc/6IoaIaMCuaVbYaiW3Y+IL2wMnGGsE",
+	"v4qIuuKzGUsjAkzKkU8OtbvkF8wRO2vjD7coZJGUljLFoJLqkrvrgtEUg0h3NAXltTOWI8ZRX0A0ZjwM",
+	"FRB6jHM5DwrBQETWmLPLBNmD9h5bPZApwfdpbHqTOXvSAY+dgfubDC1nHSP3XIw74AVs6ZXWMUZsYTRs",
+	"dgMNULboC9Q5SDdgbVtLcwZPwBa1tH1mH2pHSaBaElh22EgTWWjUS+8EQMFQozquUaGPcvYNPuM7mIgH",
+	"UKZPchdfnocGJYRVeTpKWBVCI/4gtCD5u1ZEpNBodN63VrYVPQ2cfWBhAXXsC6+PpFkdsRrDqCMqe6mO",
+	"eKeKRvbFL1W//L4aCe980Eg7D024HSiLT0Ujq3JoK5dBdK1puo9SAhvUekKab/GSz5qLxlh4eI8m+qOS",
+	"ggZn5FB62Mw+Ax6Lm6ZS+NCt2hr3sB7kGgqSYaU+daA6L1I45ofGOfKPPxCyPBghSyD5DYJ/byg6VKst",
+	"qVecnhxYV3bEulKu75nvtgZMpEXkj6jpWgFYs8qbqVga1rP3MEbD+Br21Q5S0sCxsoUJ2Dnm7zasKqXk",
+	"7HGjw0c9dIHU05TZx6uDAqhhQGAyEz1k95T5+r3teEq5kQ0qEtZBxIUtgpAfyx/9Yn+zR8Fbedo66lR4",
+	"t2fKokccwoemnjc3T8H6uzk7w6SpWTBATsWjC5A92ymzIoLBXfZsfDdFKyvCsidjvPKcx4k+Vl+3QS9w",
+	"bQ/WeZdY2au6g/w691KPJjvNpkNQlY222V742aeJticr/hxOBh7L0pdHCYDf8/AOc4MgH/9ukTTWhtcX",
+	"bCqvWSDXWwXZHrDLQsnZjgok3G8BcIkjfADgKKkPdJYN0kOvvN9pYu6m/f9WLuhdxMiVO1WB+awIrYXm",
+	"8/VPRQFX1rGWFDUG9TxN7yN3ocwdhKue1afwcXxVQ6eItM/1Uo9Se1dRz2m4Ie+WHfKSrYRIn3oCPRjq",
+	"I3G0HlILD+m8fixy4VyBpQhwKlNGEIZQjkZnwL5kVpUBiB6iw6vV485dJt4njGa6mWvgg8wyhHYcydwX",
+	"NXfJuQVUeGVbq7HTyrw9YeKaZXLGStjFlGo6pAr6iQphC96z+laJ73A8+5R+eMImuiPF8mue4JDvrAqv",
+	"tpHqS3zSz4JeU56ZidkbtOoFIKqahbG4YOV7JlQgjpJrm69IHJ6fN4OqohR1kglLrporW172emGDLMCo",
+	"2YaeKc2M58BSkkC8A+XgJAZ2jNj4QoqnjDzvdk96vVW5MbELLutrHMFttwAXZEXbxm2/7l1A4U02H9vj",
+	"zBOc+adRHIKH8eF7R6TShxmayopgrnNf4MIBXLhyWL9qHiweoHGMAf02vuIijaEtAvQpjkisk5n530Tr",
+	"GRJdJXI6pSKN28aquGEgUA3QJxmlVMSxWSHUoeMKQWXhCkHXqGbpKQn0iesKOmNfmKd3jba7IXSLPAOc",
+	"RxxgtxAcvtN8ymShB4olcfvMg4QTitVkMCFkQi2wuXnhZkS1QHL3dShTPuGR6g+CV2zsgGDJ1YHTdkNJ",
+	"QaC/91fYFYfG3mDLgoJluT2UFeymrGAfa9xcRrB2FXsHC/BJlRMEouHJIgH3YEpFQTOi2U438ntVHqwu",
+	"sNntHe4UNn8h+IP5/Jmy3kGEG6llDomQpjFxBF9a5izti/KxBBgA5hOZMcQJn7J8bBximKNw5ycZhzyh",
+	"YHMiRe1+jDULD7ofP1KZxBPVxkfbwEHalzT4zDqrDhlbabqw4PILQqudTHvY4E+NsdgxsNRFISwuMagf",
+	"IFBcXn4XcipGjmgxKimMrDdtmdN1zpkiLYo3sRwY7uMpXQCvNSlmREvScp//K3neJv/nf5PAMSf/6n/1",
+	"f/43/LkYpCyjC/Nl1BdDIxWOhgPp7m2s4e7SjiwaDb6ULDQgYdHgHZ9ZA2wm03EWIuAz111ybicCejty",
+	"y63vaL6xvxJ4uy3oTs0Q+iIpNFETmesIkWVOej3b4C2vYjKiQGwG/LQWpy8mii5MeDOfLM5c8jpkIhgi",
+	"QRogIcAtX/VOLDJ9kGiK6yzkR6b0g9pH88DHSviWo3iPK99kK61g/Nms5aveyVav8i3VbE4XuywsK8Sy",
+	"uyPkHJK+wh5flaoGJsQvwX1tpkZJMyZz285PLpANFrlxgATkii0U050ZHXOBaYdXPehuhgzUcOGb0lrU",
+	"4kqd9Hrts75AYgESC3ajB5jVi7skDvLfMRlB45byvASjEUMuWciMtwL2NKAYkHlfmCmyufR2nV5DLrC+",
+	"wbMOwYGJa55LYVnNainGvnhZi+BQS2VDxzu4C7zeMm/KpoPVFYaX11SxDheKAWTeNSOK0Rzw0WBOzbOA",
+	"vgq4w6H60Qjiuw+OP7OJ2uUfTW948uqLTVRsDS88rZzerRC4DKXMGBVbAWcc6mo+nxTumnOtW3RSLU9n",
+	"WuByMS/mIcYnCRTeuAwve192m7KZ5gGfQTcWjvaReOfNANaJ9+fSkvUJdFjt7YjX3KssADsOaBR3clYX",
+	"led0OYkRPyruNm7Mr8PH3/qgrvwxEm5u3/r9aZ3xVSdi8zlfuGiHzOLa2svKXDmGSqgUxqg9RCmrHHKr",
+	"SSeheyrONAu+NuFwycdChXzBwCfMUtKacSFY2sZ3u2KLsuACPnl9jqiYwU8FgFlDKG250FuzrFBQ2hXP",
+	"ci4SPqOZismYXzPRjhyTE5R/OaBaOpbmvn0Rw7dcLwYpXagAve3LnkW99pUeMKAJFHn68fthL+ohjt6Z",
+	"BVrShz22dAVPgScH++a+98nwBZtyleUlh4zlbswCrLJLHoUUwktKg2rmxfUOlmHLPfc0Z2CUbp+x3GhE",
+	"fuBXDCwesBkuvaDDhWs0LJFxlKWosPn4pOW1vALOACT3CabRFimXuTmuiNI8y5zpbVnGQxHbFwesyJBL",
+	"skR4L20c5FY1HHeAIfMUSKHB6Yu7WJwLHMbB5qDNEWx+sDv7sztL09tgdoy4YiIQAPnNBbOcXXNZAH+i",
+	"2rE5ylnKhOY0M9ZIyayWvmyPLQCNhVXWOaOYBjSP66hEzkyw4cccmpyIsEzhfGGRostHngEVq8wKoHlV",
+	"QCGJRL3h544ISNEFMnt3yU+O6owoluR18MoXOGM29raD2m2mYF+Q4H64m+pfg9luWap3reyMqPbBRuwu",
+	"ZAlm+v2MiV+oTiZkLossJYViNua2540iJfNJxTUJNPmO6YLyDgE+1rLBWN/BsX9DsdL1YZTv0PSxw0Sd",
+	"i54Pqr3Ttg+7yzd3fewj69fQY/ehOKjNQW0OanMbT/m2gC1LCvap4bXYeT3AtWyTSMaygzrMFtKCRvew",
+	"FOFB4VlqEkFNJ5gHhJYDQstjI7Qsn27eEaBlC9t8CkkTNm+00R/w+0YzfTs9NAEbF+PXshB7PjAMBmtf",
+	"oTmdd6OJxIGpiDCaZ9yfd51BfpcLMsvlGE6GkHTdHoYdtoOG7aAyqSWjihNyy6zkO7ctywqU882Fb3Bw",
+	"m0Vka/sfadOo1SXPY3c84UrLfLGWoNP5Z0vsdwFDq6oetK4WEpbniK96UV+46sFXvbK88IzUFRGuLfv7",
+	"0Y/oO/saW5UBQgFDpfbMC8+rXnQ0pTd8WkzNP3pQ44b/KivczNqNWb5VidpDVZ6tTMV2ZWjBEh4MQq1B",
+	"KCeWWF1BtKeVbc5f9xgafV1kguXILMjXVPq8F4zkcg5KR9Nrrsz7GIs1o8kVHbOITKmGCnuoDwiOLrCH",
+	"yV1HuLhmwsxGX7R8O5dRjCzjYyaALzvLGBwrtrskHvGbAbBEZIB6EBOqCBwTArXt0vCPfw8/WMAbwhvH",
+	"XfKy9xLTpIIU4koYi2u+OoMGafiiLzxfXYkmYMbIRDGNGvAHbFXTOmvzt6U53srWuJFUzM06ZQ6fsrh0",
+	"v/7jc6x5qrzKBzreYIvYzUyqIj+UPDUCi7o4dcZEOVuW4gUEja0WOi1bhjXGqaJ0O7RS27VlYwHuoR/7",
+	"fkJyKUe6k1aw3luKaUXws3RA9Zk361AvPWQYFeSsUMY0t3eA+l5dsdhBCcWAGlhkGQEKdEJDjttC4MBC",
+	"ZjR8LfOr/2C5VPZnKqFCEXbDVT0dbn0td5119nxLt2nk2LfZfAPtcE8xD70jHfgOyBdhFrF80vPzGk9n",
+	"Vb4+JZB7bwb3U5yEDzkcrzyJPB0uNpkW2th13AywafteYI/lrn5c6tI2CYQqVy24fDSZIBudHJEKabTl",
+	"dDVflW2H7YgMF31h6euisjbabRTaEYqaLcMMrtAulGmtENx6ftu+qBDcxhHuUWtJbttLTJXwaM8HLNK+",
+	"cGNyrfG1jHkRTkHQfGE2N7xklsu0SFhKOKBLSMX6gl3zFKIrjJtgJzz+3fwPgiSgUTv+3fwP/u0ujxHu",
+	"TXUJtlCoU9+7EYXhUgOBHxQ/lUv9YMy0TUTcMPKtIyokSMcOkua2xFsHahdFxj7v+CxY0vUniFauD+7G",
+	"+rjM2jUodvbmK8IW8NxoPhULY0hKvsywtqtcjDW2uLzqvrjhtVb8WOdMpFvZcqTeNu8a2m2LCMFE6s17",
+	"zIVm+TXNYjIskitmkYct839f+Mzwix5J6UIROpZtoiWJwdsPWlCEnLer6H+n+IiZ5NjgOTd2cw74dXnB",
+	"zGi4ViSmOu6Sc5tzft7r9fAX6oxQkgPEiWAsNRZ4avcOSl72eltZw48wYw9gEuFBlxy0dcurfzYTuPXV",
+	"7+w67bkqdWnmmiFZ+SETtMniBLEMgNZoPmWRrSJNJjT/dCyMEAD2wPXiFAArdozg8yGXQ6bC3pRcFuNJ",
+	"2QmuJzljJKMLC74FNfcyy1hOWh9ffyB2hBAhXl5+1xdDKgTLI2JkhAkN5fwpyeSYi4jMcn7NMzZmbVvH",
+	"X6Lt4CZQYuhQdcVSMp/wDLr0APfTpj1sZTuMb4IE1EJBXw5sFLlMoJsvGOoMXxP7DBBPRPeFFAlrR2RO",
+	"jbFDgKHnPaJYIkWKJpprIBsS2F6jEanM3AoxQBFEZ1ioRQxeb184B3TIyg6fvBDC2Miygcc8sYoW1BcW",
+	"rGfEBVeAP2FkEl/CQ0OnkiF7BAVkaYsm5NGIzUAV4KbSvgAAJIhfXvVehIimHkE5RufY4Qh1YZFj0ord",
+	"87BXGd4mbqNz7q5Vms1cQwAzph+YrWczltYCn5r3RPNfyvM9yyr3bW3LgcLo0Rlusrq44laEn3oU/miA",
+	"3kt4QqHxLFGF1p09VgsjfYLnTiF+ylVi9pbFaV6IHVttK51QRuFNt0dfa0nB/MtLEUE1i2Iw5nbkzhcV",
+	"9qpAO1BfcIF9BnA9HFkCWz3m/WbcbhHvLx14nRTBo7sNiGJ9Ue159nhkxMGRyZwIGTZ3uPqQljM0AJc/",
+	"0IsZA3OjzD0X7bPgiVdsMZhyBeev8VKXtYWVNJb/ilnGDmNv8RLbCmk2AlZn0HnGiNt5/HJWWjnNxlPb",
+	"PFkIyEi7H33Sts6M9BLk4J0YycZeJxQblroWskBkDibvUaHTQBRLAV0ycmFxwe7NHLtJGIiJ2ib6lXNB",
+	"yl9EYb2X87DIKGNMd+YcCtlZ6ddh9qovWoiHZkERbTauHRQ4BF3W3mGCQy9jbubUH+mtq1l4W77WduUK",
+	"t0ut+duH2bXPKQ3mX2Cb8gQ3lYeotLF0spwkC90Ju/kmMJZA+dZEpv6q3dCcLkHA2hCOkhkTkAryj3Nw",
+	"bQR6kyMs/4IziFZsM+02/+8SVVdcpO2+gOYVQkmlroK0gD7itPppbM2Aq8ky92yfESWnzHg95YaPzAw2",
+	"ULLWoy/icm4sdkJMUpbwlCGga+xan6Elmt3MeM7UgOqY0Jx5doqzyld94cgpLKLaqNBFjsCB5qlcAMmF",
+	"TRZ0/QgGU3rjwGNefPEqPL7p9sU6qCkO5zMExxqZpaBo7LSUZl/QVBgLOOPGe8mJmQxXAuYXAkK9cBYh",
+	"uMQHDGW6IFN+U3k4FPgOpZ7AqqkzM0TPiuFkwfzcYlJU5cLH73iIFRTVBdjBfQFmu97DwpWs2Oo9nv/6",
+	"ZzwSglz5jk0R6LL2HQ6Dd0V6jrkVKqoSTEvRXTJUIMFcrVS63t5aO1GrulyA93DFFus9LhPvOKwXKXDv",
+	"gF55AIoRC5Ly0YjBuTJcuhQyGT+fi4T1RSu2shW3T4OwUsGBLkkyqVjq6pIEQS0t9R7CSJkTc1dt8brW",
+	"OV7fm/fac7DzPVusa/8zU3twVTY1/V1efucxhNSDs/fWqYPbwncNch8yUjiNgmxCkAjwFRV+5xPMpldH",
+	"XIxZPsvtURugyfVFS8mKuiRSjHg+VYTd0ERnqJBWMW32Coon/CYrpH+WucyST1EdPq9O0c5xkqwe7HHL",
+	"/J4t7LMesWxqC1UP8vKWpeSwc+7GWBhdqShFHWzcfcqoStWH7WXHiu9b2spND/Ufz8sB76du61SkBZct",
+	"bbtjykW7FieJrdn5agq5v5H5WGrNxGGTqpU7Mz9Mhz04d9ui6mUuTKed2qToztP7NkNvm4ZU5BhIVUQy",
+	"rjR0WJKZzLWKjHDlmD1DNumITKHGJCJXLBcsi/oiZ0MptX/XiCQ51zyhGRnxDMrIJwxvIZiey/wKOpLy",
+	"EWx7Fu7Q7Pf2ECHqC3tEAHUjaDXTiOSUK/hB0M3Erpmrd4FI3zqdiX2eY08BmELB5tgh2SWwrnDgDJUy",
+	"lcOU2mo7O2fQRhEmPD/lxHs40Eu9BnzQinFlYrGVNNi7fNvYIRv/aNl4K4WOQD5YrgdNykN5646N0n8v",
+	"WAElFFBoG/i+p0HRHmkJCemiti3sLTIGiSJjQYJ6N2QpMVeAOUt9HkrFyBEHD8kLoVwSbUiTK2PfTPAK",
+	"YI/YnE+neO5pLVRfWBPlm6K59c0rdb88/SN2tRNA4Kp0zuiUtLSc8YTEcFl82hfwV/cf5tVT4IU1/1Sa",
+	"5jr4t0MJ8B9gDQdL43aXXMAMQGUHPhDRWJ8pMsuoHsl8SsxmJaQvgIFzSLgPFwN/b9LC13D1F1i5HLdd",
+	"hUwFWNouEo4bom8sQTkjzWnEsi3ULxNkYm3ReJ3NvTQTAaeHCRWfOkqWGeNaSNmTnT6qsT4voSKyK3MI",
+	"NHbUu2eE3R77gZttw46gyg8MUQUeFkzk3eCwzG9P2Q1LijrbC6fjHS5Gcg1vxMulQgUg/Uf1k7mFatZk",
+	"yJjwB7ssBajmpsra4AT/0WsF/vwVArui+KGaKb2htmKd17C/DFv4rGP04tdiuoXO7Fu8fKuT8xID9VY0",
+	"XrU0Zeaxg0SmbOuD+JVRvza/3l2zS7XRpfaWfJnQy799SjXraD5l208B5OHvdLfPqfpgVda2KEOA654G",
+	"c9i71Qi8uYjgDkZlxT5AMFrCqtx543Ndg3OqAqPYtO2txs+fQrCOGYzDfrdmv6tJZNRiAz3AflfB3fhN",
+	"DpsPVd9CxxQAj/8mhxC4KiwYHRjjq+JTm+EqySIVaQHwvsOMUG3znlzj2bCKiJI5FqJtE5f5zlNCyZCG",
+	"IDy0JBezsD3Pu92T+kYss1d/MG/xV/Oy+yhuQ/brv8rh51rc5l9g867i5eEpcVKWL928q8A1G0C94JoN",
+	"VJU/gRq57cIolD0fhfKukVVAnkL2xXHCmr+xStT8RbMsbkeYq9bSpqsjzMXM6bUlH6eC5osIe3yGgOUF",
+	"palzo5LDBdx7riexTWyNKM+KnJFhkeJZA9VkQjNte5lklslC22eEvMaA10KGbCRtRRgmcKEbs6QvwFK1",
+	"oZSazGTGk0WXnIPR0bKAWYVqlJKjsy9sGs0my/AViWJaAxQjdjhhMRe2N5EZy5UUz5St06AZ8XUeA/dR",
+	"3D7DCro5V6wvoMeH5loRqok0ptuM1Q89eIr5/yrMaUQKkTGlSMzHQuZsYOFIAd1G5wWzNEpUkNgEvDlP",
+	"meceadEi5ZqlZ9ByqkiMwmOj8JhoKWshDxFg1xm8Tz1J5cb5OLDA3u41Fpk5xT8wla5nKg0mqskk3jrr",
+	"5KxlUBRmTLCHCauNzL9lOpD9/e+Yn7/kPFZnculZghE0JtQl/++5r94t/+Nla4UYv9mfdJTy+5czRxq+",
+	"7sT0UMS3vohPYdDlBQ86bYxDRGSesryECeK5bb7BDd84YAShgB5bNJVms+aIrcTssU6i8QZnE6pY3CXv",
+	"Cz0rIP+Q0NmMAcLQ8y/I9/xrAHl1J4KxzgsBPezNkMpO/C9hNA+d9YQXumVw9gF+c8vA7JaQ0Ce9EBP6",
+	"eW8jKPT+QzqzQJtjOhCqg+2otR1v4ajfzBAEMkGzRq01AUNyShI5nVKRRk7VJOheRNgNxhS6UBHRfMrF",
+	"+HENyp5KiJcDK/Jf/+s/A7LWj5XOpIQKgmSC2IlkLbCcC/AOWi97L0ilFsCFSPFIFvmALRi0Q56LsvWm",
+	"9C2qAVwXm3aCxJODmsOkHBdlwYH5ILbs18K1UmOus7nKuOJ77j5cQq1+wxKufGvMw9UXb3R6zYSXBVol",
+	"ZPzh3H9HTjMKWdBvBgpi1IAYNWjfzZg4G1ANsU4TKhKW7dgygMdMhswM3tZRWgiYM1tWhYrmzkpwEJnN",
+	"Ge9FdV/DIx5Ec3+SmOQ4aOmfWEtRnmByzVTb3KeJb6G4fvnMZ3s9rVTglHqas992X5Jdu4Pjk5gDVKW2",
+	"A3d/qnkBDzxsqgd13We/62+A5/Yge2rOVDHdtbc9oZlmKWoo1r2e1p3ZWCROKBhEDRRyfhbEM/AXzTSZ",
+	"sCyFAmR/OJNRwBCAw6O82KvGmwk6bMYH7d6Vdht5IpRYJbEnlbvdgGWWGW3ZsVp/Y1QGSnoZ7Ln4BlHp",
+	"Epcg4xbe1jnU4DyPmXG0KeAtMjLLubRqRxI600XO0tA1sSeoLeiPsqKP6c+pTJmKPJ/TNcsVYhkVwgKm",
+	"qYVKdIY3b9sTZaj5WDkHBtuzR+NhF+KRzcfJwXz8acyHzDJUIgxOLdIWTrxVtztm8JzRAGOS8YQJxdYd",
+	"a/5gL9njbmUfAdV+m/g37Ig/i+q/HZ4jOVPlXl9zlkfhadGIUY3cZKVUuNVdIxT2kqDetIbHdkuGrHpy",
+	"5wNd1n3W/o1jylot87knh3HUqPFbrGPvQJH9SYnJt0zvVEZ2wx+1uojINOyYirki1zTjKSCXQzvlfCIz",
+	"1iXgfxgvLc4ZWr6ExWRKF1CUFmCj9YVtkBVsTsprEVubxRGJU7pQAzkazBnDdlgSmz/NR1Mp9MRCzqV0",
+	"4a9qn/VFCb2Gvl95bwWQdGneCMKNrEaPxnSPj3/odNJBjXeSwsVoqE6TzwgdKuMBWMlUmpbUTTRnO2C0",
+	"b9r5t6WxrxP5J81gT85JyoGz0ps87DgVh76VW7Dbmyn+JLY2oyRCaj6yMqeOTSgmWLa+au+n4Cev3Q9u",
+	"OwDbjvFpELrXvJF50e0o3d2cPaFGjlBo/PuTlmJJzjQ6FFiJgjA9LK1k/ysit06+wws3tHucu2EgmdSc",
+	"DSdSXkWEksuMJlcd86ZU82FmrFsiIWVmL0JoW3L548cPRi2zobzpknda9QW+D3KpuIsVHwOIkv3OgoHA",
+	"j2dUqbnMU2BSUYwaMwngvWZL6kiRLU77AhlYFFCgxHiTgWIaCwuHgFPy88UPGAPDXfFMAaCBgTRRI1nT",
+	"Ncufqb6gWSbnxykTC2gsI60S/ZdkXFx1MpnQDBOQTNOUakpomhrTbj2/nI0KZVaoL/riF/uW1rNTJKF5",
+	"viDx/+iYrewX4wh3LvlYQGx+SvRX/aLXe5EUgt84/hv4hEXXz+13E3aDH8WW8sX2ttyYWfrux/PXncvv",
+	"zk9efUGu2IKlZLjwnShmNd00G2GK8YYab9fFf+V0DsAx9hldcsESxq9ZrvoiZ5aSEhgdQQRy2N0SiXxw",
+	"yJWDeFL29CrWMTCeWboHSkZsTqZcFJqpqC+UJLRM/Dr+nJCgYpbRRQObDVT519iaPbnSNU/CITwSFnHd",
+	"m9dYVhxjemgVWd8qUmeD729lA/e53jPYMnfWJOWH7NlOsmd1i38Gh0UWuyllmTGCfCm8v7d8rDDPr2Tb",
+	"tlr53kMblY/BntJC3wRojGB7aR/ErTELZ4KV/ZiafeTk3k+5BgZqTCoY0c/YSBOaAVVTDGjJ4xi3aYfN",
+	"DEk6BFIeFyjMUAbNpjO9QFYJe1vrsMXkirGZdcW0zAEpHW6fMZoP3EU5m1og8+a02qN6A49KTn97xT0c",
+	"xu6Upv5xXYhTzdQ+gJcxvjKxxUmvZyIOSHcjRIztj8f4gNAkYTNt0+9TphQds1MSy0InchqwxvFkElke",
+	"FzOZJoxZmLt1yU8WdYarEDKR6ZzXBwAfmXrM7dE8fj0dpX13h9JJtTY28LA71qMHAr0rAWAaKz6eBpd6",
+	"Z0PIuWXOALnU5SzfX9O0b+iuKlrp/G2dx3tT/mTvmbxoJ2gxNaNfhMAxdY+wi3LbBsqHSj2619g+91iu",
+	"9FPNPpYz0Iwpcx//dJ12uVpk+8m9d7PlEl5731BEjvZYJVcnik07hR3aIvLl3liTeHDRdiLnAJpNqC1L",
+	"NW5FyqiP6hdusvfmqo2YCQEa2uPfaTZVPoucOjLhhGYZy0+B+NwM0kSOE5mhcJByEMHF8L3qixYVhGYs",
+	"10gFYP0oJbNrlpKxZEBYHMMVoJZxGynMwwdjjNclb2ky6YuE5rljH8bvLYuo+TkW252RGEiH069MqBPG",
+	"dPgxsIh2+8JeNYC6/9iV/1dubH/AYWJaVJOpVJo87/V60FC7gFMDlna4MCOD0U7pAsdSdumaSW+CCgh1",
+	"8xsG+O6Ps0vjq1a2T7tdDqXMGABY73O/NC+/uRXfTCUuxxMqqXTSyEWHzmbVbdJMyA42SJqA+J8qlo2a",
+	"7IbbFWm64/DOY2rpgLRXwDIjkBpH9GsuqtoJerWiVT/S/MoIk7FmFyjSm9PTZp7heVyB9h5Co1pxNHML",
+	"mUOvh2jrHJsLLs3eJBCEr0MzbLqulyUw1SA1Zqe4towoc5rbtCHauS55D/kD4Mp5FmweiD8LsHrrhOtW",
+	"goWT9VkI1i7lBDsCQEhs3qGiuXY6diIqcsYEnfGu23KazjDez5g4//Dur5fvf7pvcoamKUeItg+5eY6G",
+	"qNx4HD7OlENoPG7wtO1YSCqTYsqEDgoAAO54WPBMQ2vPXWXmfovJkgKAyk///mt1R+KKhOOOCFXEzGiF",
+	"TQFg63ERqZBiMZWFnZ7Kgi3oNNtiwf7n+Y8/3G7B3I1DHKKNK9Ayz2l3n8SKmVe9zYoZbV00hg4fZJYh",
+	"ye0IXHyacsGUIq1M0pQMaUZFwnIVke+LIcsF00wFV81yOWSq3SWIJgQNcX3BlSUDOiVxSjUdUsVi0soZ",
+	"TSZ0mLF2ROIpH6PAqBjLeXC9fV/ub3KIKVyw/VQjL47r0cMRD7mg+YKoCZ8pc8+5zK9YHpMWNQNLzADN",
+	"R4D7WpIO/SaHyqx6XyjGhCPyxl5gEyO8cnUzbQJIRx7l3L0KgJxOGJlSQccsJVDQ0xdJVijNcvNu+MUg",
+	"eHc82gSB48o1M0MogsVHr3ov+iK23HDdQtBryjMzV7Ej4oa5hfBTWZQCVs552FqIXYlQdY6TZn5jiUwV",
+	"gFmn4eX227hL3sAHyhaKYZ2Rr0yK+iLJWcqE5jRTJtaD3DvR7Kb2MO1bpi+cmOwzne4fsi49F0gnlGzd",
+	"vZzh1TYb8yUu48/lKu7NRFywmcy1P1UBtXCybx2XBUTl9Aq6KEcjntzOeExZynFhXAnaelz14Be+Gutz",
+	"Rli/KN/nwk3AAWv9fljrNTLylNLlda/fnAoIrl7nWweXbajMdWJsD1/LsciR3yss3Z9A5TsNsDQoFIxK",
+	"xexWgkzVlGewSWeMKu0R3T0VIBFyHmErv+fXxkdw/LGqYOetgznvixLn3KKQ1wGl6yIXODY5GrnefWAg",
+	"9Ujj+Eh7DBikJ/vCDK2TsWuWkVlGBaEaWQe73e6x+SDuriKfWzDzcBlCSPPm8tNVA/OpY5sHI/5E4c1r",
+	"NOxQvbq+erV2ytZYoVujnlcNVIB9XudjHP+ebwBDr1Wbx4O7+Rwl7rEA0utcxLVQ6ffZAm9lSAOh8v1Y",
+	"zeK5BZ76qpQekNU/Q2T1Gom9L8b6pyrTxr9pzhYxpBE+9REnJSlLMmrE/pqRKTN+GFdTMuI36N1BDmXG",
+	"csKns4xNmdA4jS2X6THT3BcJndEhz7hemB+BM2UJeuzcmY9NFKsi1+I1LngK7ZrUOoeWKVp1yQcLtBpZ",
+	"dhuSAq21gNph81t0zcw4JtSmsVLC9an9Mlgze0RCLb5lU6rDz+eHjIr9Jjyqj2qi6cjogaq1WbfBrW9S",
+	"bQs6hmKAgcXnoLmfBoXC6o53IFM4kCk8dTKFJgfifrQKn6glujv3wvJzPlUahtU8VZBW2jcVQ0Pke8CP",
+	"PkBEPh4pwx1MUQVJeo01uStdw7bG5JNlbnhgRT/ARh84HJY5HO6g1hUs6TVqneaLTl6I/en12xLYlrsY",
+	"P4JXdaG9iQKFxYTB3OMqlnRUcuPiz56Z6wDQi7QoKQQfcZaSlI9GkJmQgpGMCwaBE5qTNh7FJ8bZszCE",
+	"cZovBnkhYnAay8ZF/IE6q4GjUiSVUE1rtG/RJedZJucsJfMJz1jZ9OE8IpmXDtHe7NSbfHFRiG1S8Qfo",
+	"6D+NCXmDimuPj23GRE3kfDVtAn61LDSZUijD4g9lXNx1ezMuPhRYJafgOUQG16xsQz67Bbk2CU61XZzh",
+	"SLTh02mXnFe5xp95mHtzSzxYRySpjkpKE4dldlQADhVLSSs2/xpwzObsyUS8xZU42IgnZSPsqhO6GjQ/",
+	"kAW4K3nUvVIQj8QjdcgIHLT6U2OU2mNC4K5cU9uq9p+PduqQSTgYg0cgoNrn9n5naqptrcCflqWKuBkw",
+	"i1YXK7RiN7uDBwgQHLfVJ2OjDmHIk2W5usuBaoXuKod+nOYqjObeFXJNs4L5phSjwEwU0wi4GrKRzKds",
+	"qzaWhqIMHNZWRRhXXKRbF07gnb83P/ljRzhSeMvPtQ0GR79NDwwsyZNqe4E3XtfpglK6VvPMJQESlP3N",
+	"8cis8VzmV5vqcc3l35QX710S/LPWleKWo3866CjlO4MXM2QimUwp/BPdLg5JUVxgKOIYMqISOQOAo13J",
+	"jVms1DhBW4jNpb/2tvUzn6CFci+zReGXe+0nZ6vKV9+d0WoKN75lwkid8cbd0+WIxGYzji3bAgg/NoRD",
+	"OZPxIF510IdIcikIu5nlDJ7aFy2kSCD/P3vfu9y2ke35Kl3evWVyLkjLjp07kerWrqI4Y984sddyZqp2",
+	"mCWaQFPsCOzmdDdIM7mpul/3PbbmweZJtvqc00CDBCjJJmVnpC8zjgj0P5z/fc75zXRpWM7XAz0dAB4Z",
+	"w/+lP62EuOyzOXfZTNjQqOfl6Q+nLHVyLn7RSqQJ1pJTrzPMxKa2moCM1oo9ktatHW16zLhiYjDnsghP",
+	"jBR3jsOsmHMNW/ZuBCZ8QunuqkK/gBax/mwKqS6Z0yOVPuIL+Wj5uGLlX2X+2yMcJx2yHZYWFAQ3zysZ",
+	"KUCe8PtNmD/0BGUNa9YVh5687LTMpUNfCaYfBlIZZ4iW0J4hG0r+Yg78/Mv94tV+moq/jRPrUKPhG9y7",
+	"T3svDmyIw0759wFFgSAabf1h23RzC8TFZkkzvOEl0wXJUWgLtd7FqDiYZ9TtvAb4aYtN79Ey9oSWcV16",
+	"uibR7Bey4FuEKgCYAl06aENJOcPgo++iqRI6ubfSVOjtv0VTh5bYnwav825L7H3Dde6ZYRpSFvHTBpei",
+	"u0sUptI9z588e/b4K3Yp1lQRxy01Ug3OPfZy4hlUAwJypY0kslZoP49UaUX/GIJcfjCZs96EW/Hl09IU",
+	"oecc5tE8/pJN1t4q1lN2/uJ08OTZl+EBw1dsUU4KmY3UpVhTuSD+BYbllr15/j02e7fwOE6CKX0rjJND",
+	"AzCy2dDONcL5Ixyyt/gPPxbBoWJbK2Z1tV9AR6UzsE4WBVsKI6frITvnSwENeUaq7jumCTJOs1QvhFp5",
+	"CURvDOgbD/yXSDsLDYGr8JN9J9a3EMCIJ+vgYn9AdydwEXiRcAf95utKVSL7vca2Ig49NtpxymvraO7i",
+	"adbG6/Gs0MM6onXozJYQxl5lNrWQcB/Z4SJyTJVYwfaA+/0rIU0NxwmX4AzwelBJjlStJXEf40uxHuM+",
+	"Orykt/DjJvl9NqQeXdnANj7/C5u9XafAXZ9rZYIP1Ek1TTSJ/tcr+3/45w5PE90NP4Cm7+2WNkJ5rSoK",
+	"qRp7hDLGCsga7q7xlY8MqH0Y0HJL3KjTAEo96VDXuowrrWTGC2ieynpvvz1jf/y3Pz6DhnXpryNa3ujB",
+	"MfvHf/09YaMHNgC0+r/9+o//+vtvv6UJtpqqfsIYX3P8yvIhCZoOWZrZZXoMQtjoFRQZGEAQSphYehND",
+	"m5GCa84AHdSbajMvCz6wfEr5AdjpEqoU0v9W2SGDai3JP/7r72nF23B1OlJ+MXXKwpCli3yaHjNed1WF",
+	"T53NuKHUBccnEDrlLP2Xlln86aQjlek5vA3LQcma/su/PH/97cYK2OYCoN0gqCoJpzSFEfwiRqrTuvr2",
+	"5avnKetZIfy6bSCC4TzvD1mqbcaLFLGl4N8DaPc1Ur3oRsL/6pVvaWrNp1WxPoGY41Qbyni4lCq3/eNY",
+	"XHLLXp+fnb5ij4dPho9HilsrrIXt41e0VYZY9BM0KwBDU85hmB4sHRboF55AWQhqcGj5ObeiWArLJqWL",
+	"Y6ANU51J5T/MhGeXgzl3TpgUEB5Kkwm0zGVONBrZ3f7vyAshYttLTSHVpU1ZOuN2Jmzar5PNa+3AZD5k",
+	"T4++onIVbLNGC8Em8VWqTXsWuX+0kvnXuMWmtgGbLm98CS1UOfcSB9RC8iCzSz90PvWz+7MN/w9E4OXR",
+	"vmGINttNJ43n/Uoaj1edELDxbVsvhAdOvHeP/E7aJqqea/fFkTymEv3LmeA5HPCvD85wQ4NvpF1ozFBp",
+	"qYiAcL4n2BMYw3+Hfw/CcIDY0DJvQEXjhvBPowes508oYZldJmyRT/vJSHW8P8DvUvPIgNgHGomPHjBt",
+	"2LVfhVYp+B5Q3o5juw8r7yUMqFcK2kvzmukjCel1G9JiwqwopgPPT1zGtPmpbIXj4Ax1O2AAFHT1JV5v",
+	"WgjhvG68MLpcYEqP19sn0eV3MlJB0XiRuiwLPzu1SfIqpx8h2Vn25OhJMLdYioVH6Qncd8XNr0dqUsoi",
+	"twDBDo9XFhn1rUBDIjR9cXohM5b+rCc2JSPDBoNkGF5Nk5EKf6u+aZpUz2GeZNpPautGWmwQFdlPYBGC",
+	"VykdKfIOX4O9qT7SMUurVIKURYo6CVq6n7CU27GeekVOf/OGy8JbQRKB55NKeXM2LdEgUyIUdJLVwdWa",
+	"9LQf0kqViXSkwFoolZNFynrce70Jg9DyeCat02Z9wohxatvriyOW87XFTuhqbL2FI93aL7DxlftDdrrx",
+	"3ek0OgmojxhOCGy4EGrkeVHb0ggL5iLPl9Jqs05CAvtkzcL8SXUXaxsmabzmqLG4ELl9iD+iZWJPQrSP",
+	"Go4zXlgdeqM29oGwUW1hgipe2B4cCBflXcbA53h5Wq/5Bsi+T27JkyWk1H9Oh/ZT6bjwxRlvmt17vzqt",
+	"NBJGT/SVqUwaE5gOFjY5zedSwSxXt+T3y71DWUVeaALWyMA7XypnWWmdnsMxNJtDwkfaZdXoQsSRYn29",
+	"W/JpaUXOek+PvkqaLY8ATokc35DGjygGYwLtsQS0R87kvI+enFd/a0Bj8hqokEsEVpHeT8YXI3Xkl5mw",
+	"XBqRuWKNfRwxj4g6hktnR6pURiz1JaT5XQplT+ozg316E8I7jBMAvQTj0e+oj32fAppfaXHmEL7YgDv0",
+	"I7ELw70ChA5Q4LOvpBWtSocSAvTdTgP4ZA5DyBuI+OXm7ELYmjfufaYLsTth4IUuvKdc3UsCaQlkdyVW",
+	"EdJmMLGlwXYroSR6k3JHqiZd1k25SW2Y5tGlRCgm2iLrr7v4KFQuIR+10D8lL+iDpSycwZf1E4Q8iRtY",
+	"SnuM+etCPFeuG2aXEjx+D5rr95NmFrIcIvZ+aFl0+F5VRFz0wbxf6cpjvPHvduO7VQm7gSbpyv/Un3/W",
+	"Z82QIWf1Bgz5+HYYEleW30M77M7evFpr3tz52GSqjRKKlvtSqDRFpD2pAChaBky0hE3wgqBuUhyHdLhi",
+	"Mmd6OlKAwvKoDvFEZT8phGRCHCVhacaduNAG/r0ouJtqM09ZL83FRHIFAatyUipXpl66pGYmijRhYe/F",
+	"OrTwoIrbY0ZvDh4/8XOBqfy3lPVW2uQhc36k4NJEukIgRHh1CgnLuBUDqayAGs+lSBgvQrLTvLudcnu9",
+	"SeuNRziLRgx7zt+/EurCzR4cf/n02t2Tw0Fev2ivLMR5eKlz2PBNbjTsWXipu9czfd7GsAu41PJP/58e",
+	"frn/xO/9n/5T93uDvx4NvvrpX3uj0RD/1f9D/3/89+s3mP5b1zE/oZbO4b8ftw75u6oYuladkLk7NUJf",
+	"G72ymAgTl6qVm258eYVtYjOuYjcek939/728IvulNSF9v18c8SA781/us3Z3Zr+UhahzX4yYCiNUJmzC",
+	"ltxISIzAtpMNVIwPpp4bO7UlObWe7Pw4gwmWgO2MHZ5nXH1Nzx0CA7Ea//da/F1t4GppSed9h6Kf0HqQ",
+	"tt1dT+mfugHVtzpv/jPYuAW/EsyKQmROGwQbrWEwECM0hUs0RMXgLJ2CHYrIxCOF/4WJWGCAwqjeCPSG",
+	"Iy+KFAOf8OcTbIBZrENMEzs2YpNpqUYq7vjYq1vRIzCNNHid9xDRh2n9ZInCAfICQV3p1kabkaImVdDG",
+	"papagfCyLpUjuF8YaWwv5WIh4N7Nsbm2jqWZVtjKJVunMIUFUxti1ZBABZ1jHCDpnFAyE7WxrG6ZMYCF",
+	"jwuVWz9quATGRHuKwsIWZtz6p0Q+ZG82rp4xgNy8eYY1pcf4jzFM0rx3jv6OfbtFTklIfuPwxWIRB3Hy",
+	"nRWiaqRCwWdlVCco0r19X124EsQQolQSeUFqtLQMCFZd+F+VdiPFC61a+9+cO25qyfq5hwWqhX6iq8z6",
+	"oDrsEvjICbP+VO9DAx3y2J8im3O1DqCuKCORh9qF8Y1DBCCnG+28tphwl4Ubc8Th9fVOaro3czvN3Fqn",
+	"70ZwvKFW/7AkrS36+mDoiJ2N4V660NaZ1KVQOUurtnBpUJZVW/mgn/Fpr6W5xetNZp1eJIzbkUrfvD4n",
+	"RdVYfMpyLSwq3oaCrebDvNo0JO8OM5IX6Uj1Gpe8hIneR41cD+j1cTArUC93QlJ8RlwZV+H8cwKufmKM",
+	"CF4R7i69sIOdifsq2X+1c3n7MHEf4KHGzmnbkHBaH7C8Jp2/VsWaJEZVnerA1iSylzbkLvov07o3qTLR",
+	"voqcOzFwci4e/O6Dk/6TXKeJEVd3zdnek5ddse+1bLZDK4buTgL3gKdXGWpbJlodJfg01hoV32G1Tdft",
+	"4amKi6bYdtFHXYGG+dt1UQGsswoEAfSOGimplkI5bdZMOjFPMFAzscIsCZp4LtxM5+zd8/N3VSd/6juF",
+	"jTmXMhcqExhk0ApiRNgRPS7I8/P+8PL8HTt/w/54dDR49gW09jW6oHQ4uBKtYsN+eWjNLKVYiXykwtN4",
+	"28iZkfYS10MI02kultiHdBBgFlI4BOhHjOuA1lvvMwHHOVI88/8U+ZC9rLK2WwvO6sBJ/JUebRTOpMOR",
+	"epkL5eRUCoPWbS6MXIocy8Er0BEoOMcQCtJdWnDrBnOdA4JSyqStHn5o4USlnTGvpBJmNXMrTTVnEInT",
+	"gaj9jBJWkPFio8aMVfEmiMHsLDEj+fXa7/ItEtYhZRnM8w0RbpdQ20Hr98bu/jo6IB15qiRJs/PcP7Gc",
+	"3OTAnVkXHYITGNyWEwtZitxFjLdr7yNFAqMpUzekhy2hnvFq+Rc4fUsOolBljttLbCjjn+zv4m12bdY+",
+	"ND77TfkaPsU9U++fqWuI913svXH8n463idc6uRlbKoBCBxujjLlALHlRhhZLFWv2kLE8ewS4sZApw2Z8",
+	"KUZKaSX6CfHwmlmndV5Hh2DocKOSoE2xwxoajlSdv0Wxpo2crEZWV323cp30rpO4DSd1luLs6dFRZ+qU",
+	"Z/lake//thrHvioacKBMqg9N9vq9efZ4yNdpp4713/ceYHfbKlTmIBKbLhLkX5Jt/kllYCP/6VEQLDst",
+	"nPBQVX1RQvI4iUpIy5Q2cgQBDoWRh1cBv1brGqlenaAj3i+4ykXeD3WxgGyJWP1+Ct6Qt0kAlgfwftZD",
+	"LP9kpFJnSpXx+jI8K101JH40dPAyV/ICm0xSS7GwFvojg/qtqgAXWhZTEhquyWl96e2kpxtSHM2kcCpT",
+	"baqz2mEveUn0PHyDAyebVfN0WEyVkrln8DYG/4s34snSKTQUz3HMAZlC3f+UCtnNRvPIQ3N4cvNMtHZZ",
+	"sDtEdIWvXGfubDpTKVPcGMBRdro6oWMsRIxiQogbHYI8XOUJMlgcW2EhtAKdFeDiT9oNbowyYNrZ8eRj",
+	"nRx/nvcxjLvl7oSE04be459tWOODhcJh7vNP49v8rdv1OvWtvg+F2KPTC4xjbr4xUgH1emUk1EsH47Tr",
+	"op5dcU8fSY0b3NN/ypuY+8v5g1/OVwmgjfySj7ylx9L9Qaj5331hjw+fhmdvKgrIg7y+U3pQX7OxmS6s",
+	"pug+udnk4E5dLW9sHWNC6PtAMSy0cQIZ1qDGTdraRZjN3hNXpHtfr1aX/EMa0qtKqodsq9BtksNnn5Tb",
+	"WO2nQWjZOLH7at0PrdbdYK+rWejmmbkb3BXV8W7O0NJTpq0xyha7XKNFirR8Uoj8hDgVer2QVbXS5hLt",
+	"LOqhEbXKuPf/Wzuk4Glukw/1eV/qS8QUxZY6+5LLVUuVzoygKwjj6Bblz7tZxFT3VNTatMy1UFAvJ1b1",
+	"fg+EGPt71+sf5M2VLbbAK70SJpT0oDVSWM0KvULkusABzGnv2c0DILASq9B3JG7X06OnvUnhR51Dtx1o",
+	"/AwtqjpxfloI/3PS+7fNd6Ftzj8p/30qowFp7UOMhv1YBo+QPW7gJr7DFw7Zf/DNS5hkF95u0IL3WqCz",
+	"VSGYY3PheM4dp7LIWiXUAKRWZEY4+5mohFb/8EfrbR/GLUtP6Zsgdjv7WnAjDMMO4bBlbBKeYlWnZS/e",
+	"vXvDvuZWZpWXS0cjAVSqtMKMlOJzgZcC3ALA00qbPGFCAg4AoFJx46KYWK4dFfyy1cwrKRhzyFLnipT1",
+	"bJnNYLlPns6wO81XR1TSOlKp37ECmAIj2Lx0JXSrEe+zorRyKU5YCD9G8+OaC8BQ/Qr7+GLNLvwASVh+",
+	"GT0ioeOmq9xnc76GGwjxPhMib/7ajXPawvoH0oSB6T+N79ucPd8pdRJmZ3pF19Ia2lSHW+jAbffacT+C",
+	"7Hvp/R+i/aYEO6kQ5IibLTPClUaBlZuJW1agj36F/x9f4Wy/BaOzi6uu8rjx7fwE4L7u/ewPQ8BCT5qI",
+	"au9u9AfdpUF62IK7WZ0dFqhpJ/zJVSVpP92Aao83UCQ/r43sChwDOt4XT5jhKtdzhFxKCCiyT2gExBMU",
+	"6X777Rn76umTx2gcfC+s5RdipM4DrpFFeCHPUSn2/ib+SL2xVBrp1gDkORd9LMKwnh2NyJkVvBB5wiaQ",
+	"s+E0Zfmg2vBaAs0uVCD8gkt1QqB8fhdGLAqeEfafLjCHmm4vb6Sjd0Hu7V9pRrPtAKYh4IcO7elqS+af",
+	"VovuN87c0yYQTD+Is4e2gdjkNWbVux4ZANUmwDndgsK0s0HGodnOzsQfgGSEhOdMGCennhwFViLR8oFt",
+	"exuQmDuQaZPa2Mfb9vR/+qEH9M3dmv2BfIZLsSaPAfDLLBwa5CiPobPG8QYQJ6CFJCwvIUbFK/zIhxbA",
+	"Ngq+IBRbI5ZSl9CWoyvZ5/zFC23d2elBo6rnL85Ou/jy7PTugL6en79AGjs7fWgjkOFmKB0odhe5+yHi",
+	"slok8Uuzu/pxIZSf/7u3r5CKEf+Lod6D5DY/0KVYXwjFBpdpwt68ff3u9dnrV8NLU/QB81Wqi4QtREAH",
+	"PDtFcYouvJG8sJhGjZ33t9nJe39r4T3Ahd9WEvxdgJcpZCZdsa5eR0xcQRgPgPQ68B4p4ATg1N7xtSJQ",
+	"fd0TivWsnWF+q2IGEAtQo8G7jSVVsLVejyrreIFBaia8N1uIvO5u48f0Xm5KRvB3Ym3TE1bSrYll4QfP",
+	"UvCjHycrJKAdQZXsTGSX8DQhDMZH/r/YYJp28+l3b1/djEl15oQbYB+sm2LAtbLqd29f3R1eRWNoqfEw",
+	"gfp30zbekSHYd0Sie+FtP97V6svTJ3Om9OTqVcg2sXsh8Bfoe4I26bY6q6Gaa33GWtUZUR2WAqTv/LQi",
+	"/9EKc3aKtD+VhTjGzLNoin2qLpztXnXdkuoiqt6/6vr1Uqr8txiWvOn5NY/+LzOZzdjZacJSvyKMbfqB",
+	"06qHSdP/86NfC8MT2CyBRXYgdba7gH/aQDevyf1ki5oJQd0hv7AeQqmHRoMVe40UmIJ9YOSUeGM806Wx",
+	"aRVhZY+//GPCjjB5FK4l/ahM6VV/yM6aWg5RgkGtigXh2XoeJFYEdw9nOQkI7dvmb7jkvBTr4UgBknd4",
+	"ORgERiixsqS2pbWlV/OlIo2/JTcb444USQiWi0Iu8bJ1yBrzBNFaPQFuG50mAquTL+ctHe/+4lJgYio8",
+	"3FoEdnyI/pAZAd0AeJEAFj1U1nhfGdJp0aUOVgecfi/4y34HYHb8rCX1D/3u7av+CZsLrjAlv9AXEhpk",
+	"ToVhfKTiiaHdARRJRnvqhrdH+XSgi2E/dkDRr/o0/vbppO1dh8znKHw3YPKvFrp2bZ2YH2daTeVF0znW",
+	"jxZGL2XA6G21L87AgA13dCATMIRU+e69FI3cMT4ztsKlod3IHNvUNZ9I+7s6p7I5L7yJKnKWQdYuSPhC",
+	"ziWK+Jbr4fPXb6p93DQC+nmVq9Y7uTp/uPp2dwz+zkp1UaBmGmgVH0PMFnoXT/B8LtWxtXoc3u5ODf5B",
+	"u5knU2nZVLhsFnelAQ1n2EwYwXqlFSw9zqXNvG4gJLxjJywQ/Lvq8ZGCFOOJYFyxdObcwqbsR++Yw3+k",
+	"AMvrzW/OCq0XE55dMp7nRljbPyH0X5tinrJUWVHmgtDqZR5ZB/QXfz7eFmdizmWR9k8qn7oAKkr9P8Zz",
+	"vlhIdYH4fSOV0iBj/yNNJd7LCmYslgkQfIaocxRfDsLB2wniwhs5hqUZLwq/m7E30FLWK1VeZQCYpTC1",
+	"afnj21f9upcRov2xH9++ZNyh9g2fbUdQumalg2nIaoaXalHeOq5RvMP7XOkbSpPTPIeitoVQL79hZ1op",
+	"T2IVWX2cKNnSro+EgvTHHa05ijUafuGdhxYahefSLgq+ZiE/hFJBwGrmDntUo/UP8lCqdhX5HOff0JSH",
+	"1GM041XqDAqz8dGPV2gfRxt0sfbg+K8/bfq/WytMqopbOnbQyq1kw5VW67kuLUmEbeK4CnT1pcMsIQve",
+	"o5ebhVSX3rPaKJvx+gH/i5wMqdi0kBczzOGecZXr6ZRlOhcQKh12gJRuys47ilW6b+jRPUmXHanyu77b",
+	"0W0pnnexfr4nifYcEJ7vkyD2l/yOoNrojsEFLdzv5gn1KMBWIbH5d8z0XDrnH5FgC16KhYNOS2K+cOuR",
+	"wgAaM2Kul3jj0uPBzsORyDrGVlN6is2KoRvCYlGsu7FkP1cT757TfscZf2+R4iPufOj9G+e8e7R3uxBa",
+	"EngXcc8NCb4FTxUdqOCRrutmJsGQjHI1oitKWzd0DCsdKVsuokavcQ402BNsWugV2iNvvjt7znrnT559",
+	"2a8mwuhTCRlK4L8OR+q5N3exlxJKGm2cyE8YZ1MuvbVV/aY0tqD1n6tq0kRJhi3S4Z2wt6gK/WzYKKWL",
+	"RfFQ71Vh+/WSoLBOhj4YYCLr/SnHLZ6rIjTdyM2Be1LM0KGwDSTpPBquRFEMID/nEUZYBoG4gYDScBVc",
+	"GoWOmVD5QktKAhipFaA7ORYYCmOhVa8tCikFqmdLXsic/fj21Ql7dvQEkgb0MGxmXCrjvUbvnaT1GBWf",
+	"1/DsIXQV0MsYVwAyPVI4YRsffUMHdSt6Nkz2iVDboxV0JhFuC9LPnKefIWrWlSv7E3dixdd7N3AVUfND",
+	"uxloaTvKj2dz5KhHdm3zcr7o5u+vS1lQB3GuLJR1cnbxi1wwx82EFwV690aXk0LYmdZe+R8H4DpdLL1y",
+	"ipke+/VQZJXCokbkPAO7mOCfYb6Jnzphc3mBb4Y27D0kRHjmrVwK009GirO5cEZmllnFF3amHeu9MXou",
+	"3EyUljnx3lEGVz8kTuhMWAtNnDIvAAp9gVmFCXNeSIyUlb+EzoAwDzaBgWWIBMp7VOjqD1148JtK/w5e",
+	"nGLDDmzFrpycQ+d6r9ot9XflkPvB6Gq7AgzwE8Nr5y9OB0+efQnIet+f/vDy2+fn74aeW1PIZZ7pIrcj",
+	"pXTlYCjduJGlZOZLsQZMf6qVGrLTMpdwqZ4SIQyJEMaEfpL2hyMF2cB8LtikVHkBPWBXxjswik3WGDRf",
+	"YY4Mvpwy6wyHGEoV9s+54xNud6VEEwneSGJ5CtxLqhZuzXPUTPBwu3eGkw6+kXahrcTHNzmDO8ezmefH",
+	"E/iKXlf8++hBdSoDOpUBasYf351hB0lu2ZOjoy+PHh89eff42dHTo2f/G/Xl0HEzvPhl9KDRZHZrF3fh",
+	"AusbvVKFBsefCDTQYI9OtVkBic/svNrFR46DwEMpCPe9j3ghjLOPUEztzB5zM+OFXIEQ9FNtsirSLA2j",
+	"zVOOQ0PqAYU8tCz9K072UwopHLY/ZOeZNpRB4hmUPWI9+P9/Bdu+7ydaCONF1JCdgmDxXpZ/CTPKqt7E",
+	"IzXlReF9lBR+HudGL8ZoT0HuD5TTS1WBOUDZ5UR4b4TemBZamzFNlyYjZbi03rqrB0wxU2daCOEe2oSl",
+	"8K9xy4w4spdnM3kxE5RVItVINd5ZSZXrVcjYqVcUP7OxLobL2hiIVocApf7svKBNg4cUsFZDVgv07DN6",
+	"hWMFXFP/sFQX6ZA9J0wPr8LAOBXFNG7zqqEtAWhmy3oEFjXRS0HHo7WB9HPaNApDoxc1DQX3DMeSDn5e",
+	"0J1pn4BOvV4JjShtR4LfKZDUGZLvIWu9o3ne0iSd1Zc1p2wzyN3JBoyOAWCxoKGFyhnR2YBAhv25NgQa",
+	"CCbylq6RsVKVcV8jTgnlTl73I+2BKWU5FHWs+ifoRpWC6dJZmWMbG3jFVj3goQS7kY4yZOfQZNGyn8v8",
+	"opmrFpopB5NAGix9hCfB9ULcZ/gjiqWqPHIuVelELHCY044XlmUzri5E/wQxjPEEMWMPkRat8LYc3ICv",
+	"2Up4ZvV8juxYG0DVQj0/4p18WHAbs70pt5ntAOXV8RS37NzdhMepjq6m8bvB12dAephOeTvs3ZKQhpYL",
+	"ckGL6bKlI3DR5xScPaSW2Jipi3aqMPFdIBnMxKavxZQQYNmKTKvcG3cW8voRU4wXMaUsvCfhDf+P1AEk",
+	"74bsuVpKo9UcK20MpSOL6K8nLP1DCkm4ITk5+rX7hqmFwPYvGZuT4MS3LSHv6btTJK5ayPzjiLpb8lEI",
+	"fCnd+jriL3r88Iby9mxXqdKmsxiugu6WvRyfGltodGUbB3MwE9l/gvQPYyuyFA3aIBtXTE+dUJHTGHLJ",
+	"HMTDFkZPvFhNnZwLXTocAu3lkQpZahPBCr4W5oSl0S3EuLIeAI3RTzbnCurFrMhKqIwJbiybc3NJqxh5",
+	"f1mdsNRwJ8aY7R3gHKHDHsxoMeFNgIIJuoZnRltLmQmldcKcjFQ659ITPVeZGF8UesKLlC04lILyoqg+",
+	"RS+qD7EzvbJ0DPH7qR8v5s1juNFLmXXSDwUr6w/Z+UwbJ5TImX/VLL1JDykMu1oovCm7+PgAmmZ7otvW",
+	"Mx0r6LTDN1jljpni2UGlxxUKiLDMrqmAzgPy2a3QTgWZ1p4To4sCbp3gsgKud6ifuLiDWmelzaWXltvt",
+	"1D9I20TkUt3iXcNYqW5XD2+pbEx1b6Zcq/kz3cfejm2SBg2JtgVZCmiWgIGBlomF6g9cmsg3rIPKNAhP",
+	"SGGxOsQTQl4WSPTGQT/eEHbrcW+QlLxgdiXEAq8/K6ewkBdyUgRcWtTa/RMoiHEic2OtxlAUP/aEyjOX",
+	"MlMqG11n10WKWDxvyywT1k5LshOuME3CyvNoyF5a/fvYlJRgAou3ZIGYUvWHMPD7cSZzg41jgslGmV6/",
+	"0NWKEg4AMyGM00vfvD5/x2JOlrlJ+ydU6conVijC4SWNjJFUSvTssGjamH3/5szmLLdsy7ROf2/ItBoy",
+	"+f7lS6cXXdMyMEl3GshzRcxfrw6A7+FfEIIHMaA0+EgR1zZSvCoX52c9sRiVF4qQdXq8UXkeiQnCYKLn",
+	"KNures+tZCZaGoO/LVVFdeewub3CihyaUWDJu9Txi3CWkUhvHul9OVv7tZyRFxfCNGgMqP8KDrs58McV",
+	"zOd5pCjkhVCZuIZV+DJ6/PCG4fZs97bh1bQVn9og865VRmnfn5WlSCvrNhPrpZNJ1G0lnrDrGWnRafTS",
+	"mPSP6Ze0ttBsizx/U3ZxwP6tpZaJbtlg6lrBvc3UajPJQ/NdpxD3rsF1MsfaPtO2kMSso9qe0iW0DYvt",
+	"KTcLhf1VAirGcAAvF3CyMbzMCIhbidCRp5YPyLr2rxOu8p9S9MRGSjrLCm5DFgZkfvgl9tLzjKuvucrT",
+	"Pss0pH5ANgeg7iLa5kkIkVPTXJpY2pHKy52NcQlJ9/AqrZ7lRqoMD6LK7QvfzJ/MHdFq3tSsBTkm0mG6",
+	"YkatKUHRFJpQMQmoNUDF+0fBAf4dJzjhLq2GzdRXFsSf2uTCeA9mpY1F0gA/JWaFkSo8r6I2djOuGGcT",
+	"4ZwAqPBjlmZGOgkg2f/4v/+PpYVe0b8W3DhZ/R2SASVXoVPKSNXKuereGaVdaQU7hHQqJ7PLj8l92uDT",
+	"AxS31BPcdlHLtYXDvcINqMOB8IKPL9Rh1WyYbwBtAsWqU+H+JdRk1qyx0mWRs1zXVN9UxSGd+zh+j4f4",
+	"pqWqFUxfnGA1TI7pwGBZS+KwoPd6lPG78OoUHvOOZl6KflJFQbA3sMUBJihFi9zWD4Cw8dpT6VUtZuGX",
+	"ykSgNmPa1XIgZ73olplpsxGSgZzzpjQHqz4gtI1U5BSMF8KQuZAyHiLDdfciyCkHcYYhVa2y0hihXHoN",
+	"nR+W8Ya+500jNN8WQrjb6DXWstbOGnP4+e5kOBPZN+gpYVZrJazDyP6HSYQa9X5TDiy5kZ60uzvxoUUQ",
+	"nsNqNGiZUFrBeumvv2KToN9+S7EOAJIUQufeyNzDaD7oRG9zS8skdr6mgjThWE+VRYEsrrQSdR03Tgjp",
+	"IiVAYg3Zab0kbGutCDQqNCJT2pB1MueXpMvDwqGxmmMC+5+mUOGdslI5WVA7CSvcDmb7c3VqB+aUeqIO",
+	"Hqm+393hEv8R631XNEI2Ggrh0orDhYZwppTN+cLWVIj1zU5XeflkAJ4woOqsEJwax8Z0/9AGluhF3ivk",
+	"70i/Oe9s9oesogMI2Pup8ipDXxKdD9mpYqWCGnHkSe8x8rjnpWecV9yRJY0s3LRxT1CFoif60NaeB1j9",
+	"kJQ4UnQXB8yYf7ARfN7GS4exg6s5Pk2a6804ObrMxfTPu8Ha5wLqvoBP2JZ+CHyCWA8NCXAYI5nasl3j",
+	"MuGcHr2FqEtzpvt0ae+faHNpFzwTEURVW9sc+Ky78Xzw9d3C/y9exqU0wng+5WlCTfICduX3354C6CS0",
+	"UwU8DzIsoHxqxpfiJGo+yoQCXwmajrfGCbap6xBwzNuEdZtAzNcha69M7mYlwN4pvEXc2dkgBu24jtg7",
+	"fxF1+78F4dcy35XxJTqnO3qF+mITcgAAETrI57od3XfXRlHvlRbMBZjbG6FUxJ2uuFHjnK8b2BJP+3VB",
+	"urWzcTTCOIyQsl4I8IbBvgBg4D4iCLOUl06PARSiHhtK+q3ok4MHvwps/k64wmBwCJ5Tt2loAwZ5djNd",
+	"mvaOgF5Ad/HBYcARtqa69Y5FXWvoDO/eSaldwZPsm/+6TVY7u6bYvhVZfS+gr+HznL+o25p2qfR9hS14",
+	"UejV2Ja5HofuRZHkJeFYCNdA7BKAp1H3QXpYw8QDzk3qx0tZT8P1nMuhJUqx7mMULzwK13X+yarB3JJL",
+	"uBLYIVQPLUk/mfi8l5k7ZOaeWaJbWm6WGW1CjvNcQkYIttFMsIUakwqbY0EyQ9yUi/XmXPEL7HUo3jth",
+	"FC+SqL3kSC20LvoJm/Ds8sIAUDLWyNiE/awn1BEtFws3g5ywS1lfjRnBog5soT0bN2KkwI/Mh+wHuEPK",
+	"uIHs1cbSCMYDwisVJ3d1wDmH8zl8XVVjni5mgGeqGqK7EuHGWlBoabQRBosAAOKj2YYBuNoZ3CyugihG",
+	"Jz+8kkvBel50I1xA3qewh1R142zI3YAWeVa4wYJfSIVYIG3YED/aD8FNohvK5NoAS4e8y4Qt+L3sMnNq",
+	"5CQ4sDuEmkT7rakSSWwHUfoHaiumE/leiRVC8l0I6gydLqVYCZMivlCJ+UEpwgg1Gs/CAxiAyzik+gHK",
+	"EPQQwwqMekHIgdzBO8OOlos/InzjHssh9m/tAGQprPZGbW4f73UBu3jkHjToGsD3HGi+g59uXFEBrBaZ",
+	"RTDWlZgw53oaNMBJhYwJnephXOg6HZJVKp/OPwP3kRORac+LRiB8NQZaIE2W0Euhx27UPzoPEC/tiDHE",
+	"fHcWKuZTUWSFLbODIneQHVHXDkiZ9g97dGsC6R2R7X33/Nbv/yfhPvjjV+r9g2AnuMtm2xSD1/oV0RxG",
+	"g+Ikn6hR/LUIFhaY/1MS7qeSdPjRidgf2lqXeS9/zmVxcwZoVbqPQqjs2Agr9o3L8m63pm6p+PWL8DT3",
+	"hpZ1IL4Kw8N8N2KtFiUfBoPkvXvB3ZVkU9FyFcjtgdklrTPcacOAAvv7ImxACDzm1soLdQCyvqYXJ9Az",
+	"7D09+oKBI7iStq3U/RTWCdJWF+JAVO+HxonmQn002fvRGJ4v1P4XVmP0Xbqq4H/Fbf+eJdohWeHkoIF5",
+	"IRAD6MaGjX81kHg7/ZfqIBxQBRICRPJNuAE9uG336xJ6vADgFvx3e/jjR9rR749XEBNwk1VWnK6miJP6",
+	"9ybUvkB5/HEHBoNi1/2y2HEuIZxwy0YT+0FPdL5mGVeMVuCZZg7oBhSl32KuYRvclX/1c/B4aRf3HoTb",
+	"b48zII0P9ZdbrapjhIb+aIpvkiKCZ38OlBiQr+9jMJ10hR8LW+/Eh7Uf+gIfYDCf8j0L1beExxvFjt+9",
+	"fvcmoJdh9WvVsyun+h5B/eSkqUTxSQ0gUyfI0jYtJGGHKdAawkxsbN5AFa1Ybkf49YgFLLjVil3oqpKH",
+	"8TKXjjnjXf1Y4sMB0Zr0SsGMcE/fe3r0FUvhW3hNMC50dqlLl/Z3eNnff3t6KPyLDJqRnkIKwuccu7LC",
+	"JHEO/b362bP1Rdzm6RR4AeFiDuj5Hxux1JdiEDh2z5LkuZcJAfqw4dsA05OVhrXeoTItgOZw6I5J0mZq",
+	"hJ0hvJ89rgUDcSM10VNrGn0eOls8ZlrR/EYAa9xYhuQaMzzwMTQcd8qQk6pijyNfQ25Bq2TxR+8Z7zyc",
+	"/j+3fAnbxI3nO7v8xdb8/Z3g3kKLGEUB5vMyHFgDUtc+Sp4QiumulOY/0yMHJDGaYpcWA3RXNheO59zx",
+	"Ks5SKoA6RyTND6W1j/tEVPbz4PivP21AziMYZLzuriQyrrRaz3VpiZ3h05SFEoZPZCGd3NFB4DRfSqsh",
+	"LVHOEW4dwwCvz//MpkLkVNpP3TdA4uaGr7Cp1xwSkbljhfDOtFZipKqWHQ+r9DiRswXPLvmFsEmEmVbO",
+	"JwLA26nBx3QqEB0XO4rgCwguiA2K3os8IOfaIftWFtDIPdPziYTWQtbTtXTrNGEpvZ+yHldMvOeZC0NC",
+	"1yPAJ8UwGhzAmlKRpOsnLL0wulyMZZ6yHq6NKAb+TknUflnp3/z4I2XLCQKXhgcldFJivJDcMlv6Q/Ka",
+	"6ezPz+GnkCeI37s/jOvAASQOmzxNARtxu42TUOU8YZzNeTHVZi5yJiG1NYO8ugQhFVNsdjhS4c3Hw+GT",
+	"o6O2zNJX0ro/bxDM1iWw9OTyt1IA5qw/LKhawwNvILnu5NVolvV5ePu335L28emLNYaf8/evhLpwswfH",
+	"T46OkgdzqcJ/P94Gw+0YOHzgxsgVtG5Zwi/XHOtvH7e8a+ZKJtdNvzxkUmXj873xX2ZnUiWvhMvdyKyE",
+	"Pj1MvF9oWxqRAACt0SvIGK/kDIo5z+mx3Kw7HSXYmhRYS2w3ltkU7DvUdfzoOsom3hjiEYj5Ryj+uzWF",
+	"F1EokGqxgwLHyxuSNsMrZcv6WyHylzTXTTNNPitmqDdyNSfQ4d6dNHlPU7RrNpPWabNOmBKr1mZJh6Lp",
+	"Y1xAd7t3QEb3Hh/BSgFKPWEg99KYNHTmhBtYZwSfpyeMs1/kAt6CfioL7o21tX91pKy8UNyVRvQTVi68",
+	"A/ns8RP2vfw6Yfi+yPEq0wm/PA49HUPCJR0ZlBZkBnBjeXE8UhxCbyZnq5m2gqVzncupFAipBX1nxAoa",
+	"k3AVIzN4ySID6E3OSoVdS6B2ZQSJnEYQ1r3fVFqZd2mYzzq9sGjoSXXhH6IfCPuTeqGI7NJCT5swlRE/",
+	"A4HUvabI+e5R+zX2+OiI/mar3pn9qOUazgzmEJ7KkD0n0UrfS+G6qsavof4i2I50WLjggKWbg/2WjFSF",
+	"3Q8m3sNwZFIthXKotRjyd9im9XYj0AjOVyEAaucPZzhSlZBUTMwXbo3UBVIz53MoQfpFLk7Y08dfQKc8",
+	"vIjysqrNLsPZt6TnttjcpmpP/w8ttRpCkmhyY11dmPodjf2TGAdtNfQA9vjjDJ22pLhC89x7HIga7ydL",
+	"gA7CmmmxXcuqVt65smfPrlrZtfP6YxHQ1BKV4YieZIvpeKsxl1oxdUV0kRQS75QgcwDdN0/88468PP5i",
+	"b8cFKuy5WopCL3bkb3pS9XKn4OYiSFoS7KyXEgkNPb+PndZjeCzFRIV9dd1HBuYKnPPKoARV20ONpKfw",
+	"23+cv/4hiD1wB70eqH7wXNO/Uv/6nQxAND04fvbFl3/8t6OvHj+5rmL2a2pXzL82HhxTTUOHxfk0CFOZ",
+	"M6WDBENBPWwrkGzIyge35Ql9IxyXRRfphA91f1faStWvVRSE4XUYKupSGSJDtWL3HpUR3nsSezQkb+qO",
+	"NIgALkSuR/GPwOLopPvXkduIqGOq2vrQq+v341B3OikEYqKaUtSXrs2Yljd1yDCisBydXMJ4M6jG+EQv",
+	"RdwHkUzIXgrPjem5tH8yUquZgKK9aNzQahjMv4W2Es2oKtNRT6coOV01I1qvIwUWpMiHLGL60C8xbOeE",
+	"Xc8HvUaEa/0CvsDv2v8M+ymE38zVPijEJaj7j70XRp2ua9RzOhyZd9dqOoxi2MSVwKFVZPp3KJCgdmew",
+	"KLjqlErp5lsgeKJjoSB0FfbuhXg3hdbxPjY8PVLwFHY+xRb/zM/PnDecqHQ4+hR01cv0QqgqxEYO3lS+",
+	"B98zkopU4MidtxvE+0wsCCjFf6UTuB6GfuaOlYsLw3NhN8QemvIjVamcSSkLxyqnsdJJ6BrVqonulSnW",
+	"UTVTCeQxUr0q7lffanghW4nvSkpHIjTjxp+wPykQXawQU8RNgUYThbSNLq/B106VHk/l+zRhKR6CyNM+",
+	"Cllq5Vxf+1TfcQZXI3Cg+EX9h+roSLEREXbZ7I0notuLQYcZu/qUF1zdy7pOWUc3byoyrTgDYQBtTzAh",
+	"OGJxhBcIrW9/d3LuuKpR/Nj5ujJfsB7cknII56inLP3T83fsZqI4HSk3M7q8oM7NJgeZROOGHJgeXyyM",
+	"XvIiaeAnraTK9combMWXwiYBYX+kJmV+IVzCZoIXbhZCd5huM9HasYUuZIamuGIEBvuznti0f1yHyyDa",
+	"mSdsrnMxUuG21aYogrw4S0mwpmDHTsLSUV8GFMxI+HpBXqXxuJGa8ej+mBREpGosQdTAkn7Wk4dVgJGr",
+	"KpiByT1iKZQbqV6KdDv+WU+GdHooDn+Ae+50mzJT5rT24vKrSlwSttxIVQogaKZY+3iNBJHMSPmc7LJt",
+	"28Qr0tK2vPsPPfncu1psLxo3c9vNLbB5lT+wLv0QePQ+1WjPDTG6tcjDyKMnZ+QKTXLjDhow+bGJc96i",
+	"VJtfH0wEN8Kclm724PivP3l/jhLPzrS+lKL6I1Qbha/t//iTH8gsA9eVpnhw/OARX8hHy8fATbSPTb3w",
+	"AqRtUnvalNRy+uYly3VWQsYn3jwNo7A7ZvlsR8/PMTO6GibjBVzGSGgg5tbRGJ7yWkb4ERIxMUPQRo9j",
+	"Etj28291DOhQH7bF3tkXhisXDQOVdQ/aw/5TuCYP9yzxWjEu0rZddVEIzAfXXrSjVny9EOrlN+wM+7gx",
+	"rwZlLox3PYjdOFn9OSKRsDffnT3vJ5Rp2g5SSEnnbMZVrqeNr2F1y9oaoq72TMLNFBC/nk4LSSHYRtw2",
+	"PvlNym8/POjBF7UtpZ26dbLV0rT6XNIwI5YaJSjzvkJjV9DctOXQRTEdQDoy5iOHRK1jysfFPK3oAXw5",
+	"IQcErRNonBfNVj/eMuOrCunR6Aktf64V+EDqIr4MotHqH1tGOy2EcRZbFufeXqmAJP24AV8uEyw3cuqS",
+	"6LB45pVzIfILkTArCwHJykZYXSzRs8yl9fTPCjkV2Tor4i1ymLeDaSk05hfWq5eQMG9NerLhkGsWrAnl",
+	"l1UnKCckVOkgKkL2RGecTYB2/UldijXuMgAWxXRG87cs8HkwVSzrGWkvIRd74QBMyy8rXPkCVE/CKhvK",
+	"H643+RbCBAMsF5nM8Rfq7hUTQTVP2ylh87xGM0c0uiLw04pboX7PM57npmiK+OGWSSBTZ7CSuWA5t7OJ",
+	"5qbBiyCiWt77QbiVNpcE0QLxhalUOXAl6QUIFuV5iAO0ibkKkLuDB9BitZ4YzmHQwbnnr+fw1/gc4Q8t",
+	"g5BEhJNJGgeXxIjz1cKjRr+hn+OGDgpdPXcIpap7JVt6QyIaImps2TLA9zybeeFIuks25JbXjyhuvM8A",
+	"/6qjHM3OcpD77632AcA7XIp1P96GMEuZiUFQeR07cXy+EGaA0DquUR0Qq9RcutZjr2QKEkgQmUklhW0F",
+	"rhrQe+I1+pc6FhbJK0TKwniUVERnBFlRJct6yx+Kr1A/z/mCOR1LgbJdQZ/W4Sdcq9IrCAI5KLQAoL9a",
+	"NjUFKWY0yHm8p/rnNnbSpKtAS8+4UqKwrLcSk5nWlwk7L3h2mWAzl37Uh9pLcgiLeVnpxS1T2smsir7N",
+	"owWoaA7bynCZUFYwJ+n4pgKyd+zQ2xdoHFg25+ZS5Cx9Pyjw+QE9ljKu7EoY9vToCUvpxyH9OC5VFQBM",
+	"6wAfTOW3RllH+DDr1eBCUVMAxGyLNkRztGzlRcOlN6ViXhoTxLL/Np5Pe8QJVPqcsHdnbxjcq+qFUAl7",
+	"8e7dG9pTwrj/vHOu8j6biKk2KHhxnZT9EivOOVclL5gTDQsDIw0DXFarANgKW0RZ4SrHtGvrBRmiXFWJ",
+	"N3O+9tuMlwD1QX4noTtxMBXqSVqW8CY4K9bLErj2KiEJBaInnuC9qmiNr1xw0oCNgArdEWT+2QKjK7oo",
+	"Jjy7HMbpzZhV1WZui7nIJbVu3dC8frJcZAX3xLkUbC78eUg7998CgkGkeJkVmVY56eWE5WY9gOMS70VW",
+	"OkwDCxveWJupF9CyPOKMkBeFsmdASe0Lql1QeSFYz65tXs4XEWBgQFDFSBOxMWVfhTqHIBFxMPCsvK+H",
+	"PugATQNbxQaEHThdLwsyyoCCIc12I3qAajvXDDvm+nP0/mqKg6asipqEwq8lmk+NBKS5cDOdg8f6p+fv",
+	"HvwUxWO8+YAJQckDxMXy68S4xXYoI3mw5vNi4xf402+//fb/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

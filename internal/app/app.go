@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	api "github.com/openwatch/openwatch/gen/api"
@@ -48,6 +49,7 @@ import (
 	"github.com/openwatch/openwatch/internal/oscal"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/report"
+	"github.com/openwatch/openwatch/internal/retention"
 	"github.com/openwatch/openwatch/internal/role"
 	"github.com/openwatch/openwatch/internal/rule"
 	"github.com/openwatch/openwatch/internal/scan"
@@ -56,6 +58,7 @@ import (
 	"github.com/openwatch/openwatch/internal/sshca"
 	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/sso"
+	"github.com/openwatch/openwatch/internal/support"
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/tlscert"
 	"github.com/openwatch/openwatch/internal/user"
@@ -112,6 +115,12 @@ type Deps struct {
 	// set when the database is the managed local cluster, says whether its server runs.
 	Metrics                *metrics.Metrics
 	ManagedDatabaseRunning func() bool
+	// Logs, when set, holds the process's recent log lines for the support bundle;
+	// MetricsGatherer, when set, gives its metrics snapshot (without one the bundle says
+	// so). RetentionBatch, when set, is how many rows one retention delete removes.
+	Logs            support.LogSource
+	MetricsGatherer prometheus.Gatherer
+	RetentionBatch  int
 }
 
 // App is the assembled application.
@@ -170,6 +179,10 @@ type App struct {
 	Readiness *system.Readiness
 	// monitor holds where ServeMetrics listens, once it does.
 	monitor *monitor
+	// Retention applies the retention policy (periodic job retention_apply); Support
+	// builds support bundles.
+	Retention *retention.Service
+	Support   *support.Service
 }
 
 // The domains' handler types, aliased so they can be embedded side by side.
@@ -202,6 +215,8 @@ type (
 	reportHandlers    = report.Handlers
 	oscalHandlers     = oscal.Handlers
 	vulnHandlers      = vuln.Handlers
+	supportHandlers   = support.Handlers
+	retentionHandlers = retention.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -235,6 +250,8 @@ type server struct {
 	*reportHandlers
 	*oscalHandlers
 	*vulnHandlers
+	*supportHandlers
+	*retentionHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -429,6 +446,15 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	mon := &monitor{}
 	readiness := system.NewReadiness(readinessChecks(d, jobs)...)
 	registerCollectors(d, broker)
+	// Retention of stored data (never the audit trail) and the support bundle.
+	retentionSvc := retention.NewService(d.Pool, aw, retention.Options{Logger: d.Logger, Now: now, Batch: d.RetentionBatch,
+		Evidence: complianceScans.DeleteEvidenceBefore,
+		Jobs: func(ctx context.Context, tx pgx.Tx, cutoff time.Time, batch int) (int64, error) {
+			return worker.DeleteFinalized(ctx, tx, cutoff, batch)
+		}})
+	jobs.AddPeriodic(retentionSvc.RegisterJobs(jobs.Workers)...)
+	supportSvc := support.NewService(d.Pool, aw, support.Options{Config: d.Config, Logs: d.Logs, Metrics: d.MetricsGatherer,
+		Logger: d.Logger, Now: now})
 	handlers := &server{
 		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get(), readiness, statusSource(d, jobs, mon)),
 		authHandlers:      auth.NewHandlers(authSvc),
@@ -458,6 +484,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		reportHandlers:    report.NewHandlers(reports),
 		oscalHandlers:     oscal.NewHandlers(oscal.NewService(complianceScans, rules, hosts, exceptions)),
 		vulnHandlers:      vuln.NewHandlers(vulns),
+		supportHandlers:   support.NewHandlers(supportSvc),
+		retentionHandlers: retention.NewHandlers(retentionSvc),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
@@ -476,7 +504,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	return &App{Metrics: d.Metrics, Readiness: readiness, monitor: mon, SSHCA: sshCA, SSO: ssoSvc, Enroll: enrollments, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Vuln: vulns, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
 		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer,
-		HealthChecks: healthChecks, Reports: reports}, nil
+		HealthChecks: healthChecks, Reports: reports, Retention: retentionSvc, Support: supportSvc}, nil
 }
 
 // denialRecorder writes authorization denials to the audit trail.

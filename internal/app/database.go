@@ -86,3 +86,12 @@ func (d *Database) running() func() bool {
 	}
 	return d.cluster.Running
 }
+
+// ManagedLogPath returns the managed cluster's log file, or "" when the database is not
+// managed by this process.
+func (d *Database) ManagedLogPath() string {
+	if d.cluster == nil {
+		return ""
+	}
+	return d.cluster.LogPath()
+}

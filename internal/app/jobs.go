@@ -10,8 +10,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/openwatch/openwatch/internal/buildinfo"
 	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/liveness"
+	"github.com/openwatch/openwatch/internal/metrics"
 	"github.com/openwatch/openwatch/internal/pg/cluster"
 	"github.com/openwatch/openwatch/internal/worker"
 )
@@ -85,7 +87,9 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions) error {
 	}
 	defer db.Close(context.WithoutCancel(ctx))
 	cfg.Worker.WithWorker = true
-	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, ManagedDatabaseRunning: db.running()})
+	m := metrics.New(buildinfo.Get())
+	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, ManagedDatabaseRunning: db.running(),
+		Metrics: m, MetricsGatherer: m.Registry})
 	if err != nil {
 		return err
 	}
