@@ -203,7 +203,8 @@ func TestEveryFamilyMoves(t *testing.T) {
 	require.EqualValues(t, 1, value(after, "openwatch_events_subscribers", nil))
 	require.GreaterOrEqual(t, value(after, "openwatch_job_queue_depth", map[string]string{"kind": "worker_ping", "state": "scheduled"}), 1.0)
 	require.Contains(t, after, "openwatch_job_queue_oldest_available_age_seconds")
-	require.EqualValues(t, 1, value(after, "openwatch_notification_deliveries_total", map[string]string{"channel_type": "webhook", "outcome": "delivered"}))
+	// The channel test, and any alert the scan raised, reached the webhook.
+	require.GreaterOrEqual(t, value(after, "openwatch_notification_deliveries_total", map[string]string{"channel_type": "webhook", "outcome": "delivered"}), 1.0)
 	require.GreaterOrEqual(t, value(after, "openwatch_ssh_dials_total", map[string]string{"result": "ok"}), 1.0)
 	require.GreaterOrEqual(t, value(after, "openwatch_ssh_sessions_total", map[string]string{"result": "ok"}), 1.0)
 	require.EqualValues(t, 1, value(after, "openwatch_scan_duration_seconds", map[string]string{"outcome": "completed"}))
