@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -182,6 +183,15 @@ func TestInstallUpgradePurge(t *testing.T) {
 	keys := ns.run(t, "cd /var/lib/openwatch && sha256sum keys/secrets.key keys/jwt-signing.jwk tls/ca.crt tls/ca.key tls/server.crt tls/server.key")
 	fp1 := srv.fingerprint
 	tr.out(fmt.Sprintf("served certificate sha256 %s\n", fp1))
+	// MemoryDenyWriteExecute reaches the managed PostgreSQL: a query its JIT compiles fails,
+	// unless the session has JIT off, as the unit's PGOPTIONS makes every OpenWatch session.
+	const psql = `runuser -u openwatch -- env %s psql -X -q -At -h /var/lib/openwatch/pg/run -d openwatch -c "SET jit_above_cost = 0" -c "SHOW jit" -c "SELECT sum(i) FROM generate_series(1, 100000) i"`
+	jit := ns.run(t, fmt.Sprintf(psql, "PGOPTIONS=")+" 2>&1 || true")
+	require.Contains(t, jit, "error during JITing: Permission denied")
+	require.Contains(t, srv.env, "PGOPTIONS=-c jit=off")
+	noJIT := ns.run(t, fmt.Sprintf(psql, "'PGOPTIONS=-c jit=off'"))
+	require.Equal(t, "off\n5000050000\n", noJIT)
+
 	c := srv.login(t, tr, "admin", pw)
 	host := c.call(t, tr, "POST", "/api/v1/hosts", `{"hostname":"pkg-upgrade-1","ip_address":"127.0.0.1","port":1}`, 201)
 	hostID, _ := host["id"].(string)
@@ -366,6 +376,7 @@ type server struct {
 	fingerprint string
 	tr          *transcript
 	log         string
+	env         []string // the unit's Environment=
 }
 
 // serve starts the unit's ExecStart as its User, with what of its sandbox can be had
@@ -413,7 +424,7 @@ func (ns *namespace) serve(t *testing.T, work string, port int) *server {
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, cmd.Start())
-	s := &server{cmd: cmd, done: make(chan error, 1), base: fmt.Sprintf("https://127.0.0.1:%d", port), tr: ns.tr, log: logPath,
+	s := &server{cmd: cmd, done: make(chan error, 1), base: fmt.Sprintf("https://127.0.0.1:%d", port), tr: ns.tr, log: logPath, env: u.env,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			// The test reads the served certificate's fingerprint instead of trusting it.
 			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the fingerprint is compared instead
@@ -579,5 +590,26 @@ func stopOrphans() {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestUnitsExposure: systemd's own review of the units' sandbox (systemd-analyze security,
+// offline, on the unit files) rates both "OK", at most 2.0 on its scale of 0 to 10.
+func TestUnitsExposure(t *testing.T) {
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		t.Fatal("systemd-analyze is missing: run scripts/install-deps.sh")
+	}
+	for _, name := range []string{"openwatch.service", "openwatch-worker.service"} {
+		path, err := filepath.Abs(filepath.Join("..", "..", "packaging", name))
+		require.NoError(t, err)
+		out, err := exec.Command("systemd-analyze", "security", "--offline=true", "--no-pager", path).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		m := regexp.MustCompile(`Overall exposure level for ` + regexp.QuoteMeta(name) + `: (\d+\.\d+) (\w+)`).FindSubmatch(out)
+		require.NotNil(t, m, "%s", out)
+		score, err := strconv.ParseFloat(string(m[1]), 64)
+		require.NoError(t, err)
+		t.Logf("systemd-analyze security --offline=true %s: exposure %.1f %s", name, score, m[2])
+		require.LessOrEqual(t, score, 2.0, "%s", out)
+		require.Equal(t, "OK", string(m[2]))
 	}
 }
