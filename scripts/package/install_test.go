@@ -102,15 +102,23 @@ func TestInstallUpgradePurge(t *testing.T) {
 	out, err := gobuild.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	pkgs := map[string][]string{}
-	for _, v := range []string{"1.0.0", "1.0.1"} {
-		tr.step("go run ./scripts/package --binary openwatch --version %s --formats deb,rpm", v)
-		paths, err := build(options{Config: filepath.Join(root, "packaging", "nfpm.yaml"), Binary: bin, Version: v,
-			Formats: []string{"deb", "rpm"}, Out: filepath.Join(work, v)})
-		require.NoError(t, err)
-		for _, p := range paths {
-			tr.out(filepath.Base(p) + "\n")
-		}
-		pkgs[v] = paths
+	// Packaged by the program `make package` runs (built without the race detector, which
+	// would make compressing the binary slow).
+	packager := filepath.Join(work, "package")
+	gobuild = exec.Command("go", "build", "-o", packager, "./scripts/package")
+	gobuild.Dir = root
+	out, err = gobuild.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for v, formats := range map[string]string{"1.0.0": "deb", "1.0.1": "deb,rpm"} {
+		tr.step("go run ./scripts/package --binary openwatch --version %s --formats %s --out %s", v, formats, v)
+		cmd := exec.Command(packager, "--config", filepath.Join(root, "packaging", "nfpm.yaml"), "--binary", bin,
+			"--version", v, "--formats", formats, "--out", filepath.Join(work, v))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		require.NoError(t, err, "%s", stderr.String())
+		tr.out(string(out))
+		pkgs[v] = strings.Fields(string(out))
 	}
 	deb1, deb2, rpm2 := pkgs["1.0.0"][0], pkgs["1.0.1"][0], pkgs["1.0.1"][1]
 	require.True(t, strings.HasSuffix(deb1, ".deb") && strings.HasSuffix(rpm2, ".rpm"), "%v", pkgs)
@@ -303,7 +311,11 @@ func startNamespace(t *testing.T, work string, tr *transcript) *namespace {
 		_ = cmd.Wait()
 	})
 	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err, "the namespace did not start: %s", stderr.String())
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait() // after which stderr is complete
+		t.Fatalf("the namespace did not start: %v: %s", err, stderr.String())
+	}
 	require.Equal(t, "ready\n", line)
 	return &namespace{pid: cmd.Process.Pid, tr: tr}
 }
