@@ -48,16 +48,18 @@ build: web
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/openwatch
 
 ## package: the .deb and .rpm packages under dist/ (nfpm, packaging/nfpm.yaml), for each of
-## PACKAGE_ARCHS (amd64 by default; "amd64 arm64" cross-builds the arm64 binary too).
+## PACKAGE_ARCHS (amd64 by default; "amd64 arm64" cross-builds the arm64 binary too). The
+## version is VERSION, else the one the binary reports.
 PACKAGE_ARCHS ?= amd64
 package: build
-	@for arch in $(PACKAGE_ARCHS); do \
+	@version="$(VERSION)"; [ -n "$$version" ] || version=$$(./$(BIN) version | sed -n '1s/^openwatch //p'); \
+	for arch in $(PACKAGE_ARCHS); do \
 		bin=$(BIN); \
 		if [ "$$arch" != "$$($(GO) env GOARCH)" ]; then \
 			bin=bin/openwatch-linux-$$arch; \
 			CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$bin ./cmd/openwatch; \
 		fi; \
-		$(GO) run ./scripts/package --binary $$bin --arch $$arch --out dist; \
+		$(GO) run ./scripts/package --binary $$bin --arch $$arch --version "$$version" --out dist; \
 	done
 
 ## run: build and start the server on its embedded default (a managed local PostgreSQL).

@@ -69,11 +69,12 @@ func launch() {
 }
 
 // TestInstallUpgradePurge builds two versions of the .deb (and the .rpm), then, inside a
-// mount namespace of its own whose /usr, /etc and /var are throwaway overlays (and /run a
-// fresh tmpfs), installs the first with dpkg, starts the server as the unit would, creates
-// data, upgrades to the second, starts it again and checks that data, keys and the edited
-// conffiles survived, and finally purges it. This machine's own files never change: every
-// write lands in the overlays' upper directories, removed at the end.
+// mount namespace of its own whose /usr, /etc, /var and /root are throwaway overlays (and
+// /run and /dev/shm fresh tmpfs mounts), installs the first with dpkg, starts the server as
+// the unit would, creates data, upgrades to the second, starts it again and checks that
+// data, keys and the edited conffiles survived, and finally purges it. This machine's own
+// files never change: every write lands in the overlays' upper directories, removed at the
+// end.
 func TestInstallUpgradePurge(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test must run as root: it installs the package with dpkg in a mount namespace of its own")
@@ -279,7 +280,7 @@ func (tr *transcript) out(s string) {
 
 func (tr *transcript) String() string { return tr.b.String() }
 
-// namespace is a process holding a mount namespace whose /usr, /etc and /var are overlays
+// namespace is a process holding a mount namespace whose /usr, /etc, /var and /root are overlays
 // with throwaway upper directories and whose /run is an empty tmpfs (no systemd there).
 type namespace struct {
 	pid int
@@ -290,15 +291,19 @@ func startNamespace(t *testing.T, work string, tr *transcript) *namespace {
 	t.Helper()
 	var script strings.Builder
 	script.WriteString("set -e\n")
-	for _, dir := range []string{"/usr", "/etc", "/var"} {
+	// /root too: tools run as root keep state in its home (rpm keeps its database in ~/.rpmdb
+	// on Debian).
+	for _, dir := range []string{"/usr", "/etc", "/var", "/root"} {
 		base := filepath.Join(work, "overlay", filepath.Base(dir))
 		upper, wd := filepath.Join(base, "upper"), filepath.Join(base, "work")
 		require.NoError(t, os.MkdirAll(upper, 0o755))
 		require.NoError(t, os.MkdirAll(wd, 0o755))
 		fmt.Fprintf(&script, "mount -t overlay overlay -o 'lowerdir=%s,upperdir=%s,workdir=%s' '%s'\n", dir, upper, wd, dir)
 	}
-	script.WriteString("mount -t tmpfs -o mode=0755,size=64m owpkg-run /run\necho ready\nexec sleep 86400\n")
-	tr.step("unshare --mount --propagation private  # overlays over /usr /etc /var, tmpfs on /run")
+	// Fresh tmpfs mounts where the server and PostgreSQL keep run-time files (POSIX shared
+	// memory segments in /dev/shm).
+	script.WriteString("mount -t tmpfs -o mode=0755,size=64m owpkg-run /run\nmount -t tmpfs -o mode=1777,size=512m owpkg-shm /dev/shm\necho ready\nexec sleep 86400\n")
+	tr.step("unshare --mount --propagation private  # overlays over /usr /etc /var /root, tmpfs on /run and /dev/shm")
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script.String())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
