@@ -1,6 +1,6 @@
 // Command openwatch is the OpenWatch server: the HTTPS API and web UI (serve), the
 // background worker (worker), the operator's tools (migrate, create-admin,
-// check-config, rekey, version) and a scriptable API call (api).
+// check-config, rekey, backup, restore, version) and a scriptable API call (api).
 package main
 
 import (
@@ -68,7 +68,7 @@ func commands() []command {
 	return []command{
 		{"serve", "Run the HTTPS API and web UI server (the default); it also works background jobs unless --with-worker=false.", "serve [--with-worker=false] [flags]", runServe},
 		{"worker", "Run background jobs (no HTTP listener) until SIGTERM or SIGINT; needs database.dsn or the managed database of a running serve.", "worker [flags]", runWorker},
-		{"migrate", "Apply database migrations (or show them with --status).", "migrate [--status] [flags]", runMigrate},
+		{"migrate", "Apply database migrations (or show them with --status); --backup-before DIR writes a backup first.", "migrate [--status] [--backup-before DIR] [flags]", runMigrate},
 		{"create-admin", "Create an admin user; the password comes from --password or the first line of standard input.", "create-admin --username NAME --email ADDR [--password PW] [flags]", runCreateAdmin},
 		{"check-config", "Validate the configuration and print it, secrets redacted.", "check-config [flags]", runCheckConfig},
 		{"version", "Print version information.", "version", runVersion},
@@ -76,7 +76,19 @@ func commands() []command {
 		{"api", "Call the API from a script: print the answer's body, exit 0 on success and 1 with the error's message otherwise. Authenticates with a bearer token or signs the request with an API token's signing key (RFC 9421).", "api [--url URL] [--token T | --token-id ID --signing-key KEY] [--data JSON|@FILE|-] [--cacert FILE] METHOD PATH", runAPI},
 		{"verify-report", "Verify a report export (JSON, CSV or PDF) offline: exit 0 when its signature covers every byte (and, with --key, its key is trusted), 1 otherwise.", "verify-report FILE [--key KEY]", runVerifyReport},
 		{"feeds", "Import an offline OSV advisory feed (a directory of OSV JSON records, a zip of them or one JSON file) straight into the database and match exposure again, like the API upload; audited as the system.", "feeds import PATH [--source NAME] [flags]", runFeeds},
+		{"backup", "Write a backup archive (0600): a consistent pg_dump of the database plus the key files (secrets key, token signing key, TLS, license) and a manifest with SHA-256 checksums. Works while serve runs.", "backup [--output DIR|FILE] [--gzip] [flags]", runBackup},
+		{"restore", "Restore a backup archive after checking every checksum: the database (pg_restore, then migrations forward) and the key files, into the configured database or a fresh data dir's managed cluster.", "restore --input ARCHIVE [--data-dir DIR] [--force] [--verify-only] [flags]", runRestore},
+		{"sysdump", "Write a support bundle (configuration with secrets redacted, version, migration status, database statistics, queue state, the managed database's log) straight from the database; audited as the system.", "sysdump [--output FILE|-] [flags]", runSysdump},
 		{"dev", "Developer tools: 'dev seed --hosts N' fills the database with N realistic hosts (COPY; not audited), all at loopback addresses on a closed port; run serve with OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8 to keep every probe on this machine.", "dev seed --hosts N [--groups G] [flags]", runDev},
+		// Client commands: call a running server (see docs/cli.md).
+		{"login", "Sign in to a server and save the sign-in (mode 0600) in the user's configuration directory; the password is asked without echo, or read from standard input.", "login --url URL [--cacert FILE] [--username NAME] [--otp CODE]", runLogin},
+		{"logout", "End the saved sign-in's session on the server and remove it.", "logout", runLogout},
+		{"hosts", "List, add and show hosts.", "hosts list|add|show [flags]", runHosts},
+		{"scan", "Scan a host (by name or id); with --wait, show its live progress and exit by its result.", "scan HOST [--wait] [--framework ID] [--rule ID]... [--fail-on-findings] [--output table|json|yaml]", runScan},
+		{"alerts", "List alerts, newest first, with filters.", "alerts [--state S] [--severity S] [--host HOST] [--since T] [--limit N] [--output table|json|yaml]", runAlerts},
+		{"audit", "Export the audit log as JSON or CSV to a file or standard output.", "audit export [--format json|csv] [--since T] [--until T] [--out FILE]", runAudit},
+		{"report", "Generate a report; with --wait, wait for it and download its export.", "report generate --kind KIND [--scope fleet|group:ID|host:HOST] [--framework ID] [--wait [--format F] [--out FILE]]", runReport},
+		{"completion", "Print the shell completion script for bash, zsh or fish.", "completion bash|zsh|fish", runCompletion},
 	}
 }
 
@@ -107,7 +119,7 @@ func run(ctx context.Context, args []string, e env) int {
 			return 2
 		default:
 			fmt.Fprintf(e.stderr, "openwatch %s: %v\n", name, err)
-			return 1
+			return exitCode(err)
 		}
 	}
 	fmt.Fprintf(e.stderr, "openwatch: unknown command %q\n\n", name)
@@ -124,6 +136,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'openwatch <command> --help' for the flags of a command.")
+	fmt.Fprintf(w, "\nThe client commands (login to completion) share these exit codes.\n%s\n", exitCodesHelp)
 }
 
 // flags returns a flag set with --config and one flag per configuration key, and a
@@ -191,8 +204,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 	// on exit) instead of paying a system call per line.
 	out := logging.NewBufferedWriter(e.stderr, 100*time.Millisecond)
 	defer out.Close()
+	// The last log lines are kept in memory for the support bundle.
+	ring := logging.NewRing(logging.DefaultRingSize)
 	var withWorker optionalBool
-	cfg, log, err := setup("serve", env{getenv: e.getenv, environ: e.environ, stdin: e.stdin, stdout: e.stdout, stderr: out, spec: e.spec}, args, func(fs *flag.FlagSet) {
+	cfg, log, err := setup("serve", env{getenv: e.getenv, environ: e.environ, stdin: e.stdin, stdout: e.stdout, stderr: ring.Tee(out), spec: e.spec}, args, func(fs *flag.FlagSet) {
 		fs.Var(&withWorker, "with-worker", "also work background jobs in this process (default true; same as --worker-with-worker)")
 	})
 	if err != nil {
@@ -202,7 +217,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		cfg.Worker.WithWorker = withWorker.value
 	}
 	assets, built := web.Assets()
-	return app.Serve(ctx, cfg, app.ServeOptions{Logger: log, Spec: e.spec, Assets: assets, AssetsBuilt: built, Stdout: e.stdout})
+	return app.Serve(ctx, cfg, app.ServeOptions{Logger: log, Spec: e.spec, Assets: assets, AssetsBuilt: built, Stdout: e.stdout, Logs: ring})
 }
 
 func runWorker(ctx context.Context, e env, args []string) error {
@@ -240,8 +255,10 @@ func (b *optionalBool) IsBoolFlag() bool { return true }
 
 func runMigrate(ctx context.Context, e env, args []string) error {
 	var status bool
+	var backupBefore string
 	cfg, log, err := setup("migrate", e, args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&status, "status", false, "show applied and pending migrations instead of applying them")
+		fs.StringVar(&backupBefore, "backup-before", "", "first write a backup (as 'openwatch backup --output') into this `directory` or file, unless the database has no schema yet; a failed backup stops the migration")
 	})
 	if err != nil {
 		return err
@@ -253,6 +270,11 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	defer db.Close(context.WithoutCancel(ctx))
 	if status {
 		return pg.MigrationStatus(ctx, db.Pool, e.stdout)
+	}
+	if backupBefore != "" {
+		if err := backupBeforeMigrate(ctx, e, cfg, db, backupBefore); err != nil {
+			return err
+		}
 	}
 	if err := pg.Migrate(ctx, db.Pool); err != nil {
 		return err

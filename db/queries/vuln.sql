@@ -123,27 +123,42 @@ LIMIT @row_limit;
 -- name: VulnList :many
 -- VulnList pages the advisories (not withdrawn) with at least one open exposure on a live
 -- host, most severe first, with the hosts exposed (excepted ones apart), the hosts whose
--- exposure an approved exception in force excepts, and the fixed versions.
-SELECT v.id, v.aliases, v.summary, v.severity, v.severity_rank, v.cvss_score, v.cvss_vector, v.published, v.modified,
-    count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NULL)::bigint AS host_count,
-    count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NOT NULL)::bigint AS excepted_host_count,
-    array_remove(array_agg(DISTINCT e.fixed_version), NULL)::text[] AS fixed_versions,
-    array_agg(DISTINCT e.package)::text[] AS packages
-FROM vuln_advisories v
-JOIN vuln_exposures e ON e.advisory_id = v.id AND e.resolved_at IS NULL
-JOIN live_hosts h ON h.id = e.host_id
-LEFT JOIN LATERAL vuln_exception_for(v.id, v.aliases, h.id, h.group_id) ex ON true
-WHERE v.withdrawn IS NULL
-  AND (sqlc.narg(severity)::text IS NULL OR v.severity = sqlc.narg(severity))
-  AND (sqlc.narg(package)::text IS NULL OR e.package = sqlc.narg(package))
-  AND (sqlc.narg(group_id)::uuid IS NULL OR h.group_id = sqlc.narg(group_id))
-  AND (sqlc.narg(q)::text IS NULL OR v.id ILIKE '%' || sqlc.narg(q) || '%' OR v.summary ILIKE '%' || sqlc.narg(q) || '%'
-       OR EXISTS (SELECT 1 FROM unnest(v.aliases) al WHERE al ILIKE '%' || sqlc.narg(q) || '%'))
-  AND (sqlc.narg(after_rank)::smallint IS NULL
-       OR (v.severity_rank, v.id) < (sqlc.narg(after_rank)::smallint, sqlc.narg(after_id)::text))
-GROUP BY v.id
-ORDER BY v.severity_rank DESC, v.id DESC
-LIMIT @row_limit;
+-- exposure an approved exception in force excepts, and the fixed versions. The page is
+-- chosen first, walking the advisories in order and probing each for an exposure, and only
+-- its advisories' exposures are counted; the exception lookup runs only for an advisory
+-- some exception in force names.
+WITH page AS (
+    SELECT v.id, v.aliases, v.summary, v.severity, v.severity_rank, v.cvss_score, v.cvss_vector, v.published, v.modified,
+        vuln_exception_any(v.id, v.aliases)::boolean AS has_exception
+    FROM vuln_advisories v
+    WHERE v.withdrawn IS NULL
+      AND (sqlc.narg(severity)::text IS NULL OR v.severity = sqlc.narg(severity))
+      AND (sqlc.narg(q)::text IS NULL OR v.id ILIKE '%' || sqlc.narg(q) || '%' OR v.summary ILIKE '%' || sqlc.narg(q) || '%'
+           OR EXISTS (SELECT 1 FROM unnest(v.aliases) al WHERE al ILIKE '%' || sqlc.narg(q) || '%'))
+      AND (sqlc.narg(after_rank)::smallint IS NULL
+           OR (v.severity_rank, v.id) < (sqlc.narg(after_rank)::smallint, sqlc.narg(after_id)::text))
+      AND EXISTS (SELECT 1 FROM vuln_exposures e JOIN live_hosts h ON h.id = e.host_id
+                  WHERE e.advisory_id = v.id AND e.resolved_at IS NULL
+                    AND (sqlc.narg(package)::text IS NULL OR e.package = sqlc.narg(package))
+                    AND (sqlc.narg(group_id)::uuid IS NULL OR h.group_id = sqlc.narg(group_id)))
+    ORDER BY v.severity_rank DESC, v.id DESC
+    LIMIT @row_limit
+)
+SELECT p.id, p.aliases, p.summary, p.severity, p.severity_rank, p.cvss_score, p.cvss_vector, p.published, p.modified,
+    s.host_count, s.excepted_host_count, s.fixed_versions, s.packages
+FROM page p
+CROSS JOIN LATERAL (
+    SELECT count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NULL)::bigint AS host_count,
+        count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NOT NULL)::bigint AS excepted_host_count,
+        array_remove(array_agg(DISTINCT e.fixed_version), NULL)::text[] AS fixed_versions,
+        array_agg(DISTINCT e.package)::text[] AS packages
+    FROM vuln_exposures e
+    JOIN live_hosts h ON h.id = e.host_id
+    LEFT JOIN LATERAL (SELECT f.id FROM vuln_exception_for(p.id, p.aliases, h.id, h.group_id) AS f(id) WHERE p.has_exception) ex ON true
+    WHERE e.advisory_id = p.id AND e.resolved_at IS NULL
+      AND (sqlc.narg(package)::text IS NULL OR e.package = sqlc.narg(package))
+      AND (sqlc.narg(group_id)::uuid IS NULL OR h.group_id = sqlc.narg(group_id))) s
+ORDER BY p.severity_rank DESC, p.id DESC;
 
 -- name: VulnGet :one
 SELECT * FROM vuln_advisories WHERE id = @id;
@@ -151,13 +166,16 @@ SELECT * FROM vuln_advisories WHERE id = @id;
 -- name: VulnOpenHostCount :one
 -- VulnOpenHostCount counts the live hosts exposed to an advisory and those whose exposure
 -- an exception in force excepts.
+WITH a AS (
+    SELECT v.id, v.aliases, vuln_exception_any(v.id, v.aliases)::boolean AS has_exception
+    FROM vuln_advisories v WHERE v.id = @advisory_id
+)
 SELECT count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NULL)::bigint AS exposed,
     count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NOT NULL)::bigint AS excepted
-FROM vuln_exposures e
-JOIN vuln_advisories v ON v.id = e.advisory_id
+FROM a
+JOIN vuln_exposures e ON e.advisory_id = a.id AND e.resolved_at IS NULL
 JOIN live_hosts h ON h.id = e.host_id
-LEFT JOIN LATERAL vuln_exception_for(v.id, v.aliases, h.id, h.group_id) ex ON true
-WHERE e.advisory_id = @advisory_id AND e.resolved_at IS NULL;
+LEFT JOIN LATERAL (SELECT f.id FROM vuln_exception_for(a.id, a.aliases, h.id, h.group_id) AS f(id) WHERE a.has_exception) ex ON true;
 
 -- name: VulnHostsOf :many
 -- VulnHostsOf pages the live hosts with an open exposure to an advisory.

@@ -1569,6 +1569,42 @@ func (e ResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for RetentionRunStatus.
+const (
+	RetentionRunStatusCompleted RetentionRunStatus = "completed"
+	RetentionRunStatusFailed    RetentionRunStatus = "failed"
+	RetentionRunStatusRunning   RetentionRunStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the RetentionRunStatus enum.
+func (e RetentionRunStatus) Valid() bool {
+	switch e {
+	case RetentionRunStatusCompleted:
+		return true
+	case RetentionRunStatusFailed:
+		return true
+	case RetentionRunStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetentionSettingsAuditRetention.
+const (
+	NeverDeleted RetentionSettingsAuditRetention = "never_deleted"
+)
+
+// Valid indicates whether the value is a known member of the RetentionSettingsAuditRetention enum.
+func (e RetentionSettingsAuditRetention) Valid() bool {
+	switch e {
+	case NeverDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RuleCategory.
 const (
 	RuleCategoryAccessControl RuleCategory = "access-control"
@@ -4778,6 +4814,82 @@ type ResultCounts struct {
 // score is pass / (pass + fail): excepted is neither pass nor fail.
 type ResultStatus string
 
+// RetentionKind defines model for RetentionKind.
+type RetentionKind struct {
+	Days        int    `json:"days"`
+	DefaultDays int    `json:"default_days"`
+	Description string `json:"description"`
+
+	// Id The kind, as named in the runs' `deleted` counts (the policy field is `<id>_days`).
+	Id          string `json:"id"`
+	MinimumDays int    `json:"minimum_days"`
+}
+
+// RetentionPolicy defines model for RetentionPolicy.
+type RetentionPolicy struct {
+	// ChangeJobsDays Finished patch and remediation jobs, with their hosts and steps.
+	ChangeJobsDays int `json:"change_jobs_days"`
+
+	// EventsDays Activity feed items and host intelligence events.
+	EventsDays int `json:"events_days"`
+
+	// JobsDays Finished background jobs (completed, discarded, cancelled).
+	JobsDays int `json:"jobs_days"`
+
+	// MonitoringDays Liveness and connectivity history (each host keeps its newest check).
+	MonitoringDays int `json:"monitoring_days"`
+
+	// NotificationDeliveriesDays Finished notification deliveries.
+	NotificationDeliveriesDays int `json:"notification_deliveries_days"`
+
+	// ReportsDays Generated reports (their signed files).
+	ReportsDays int `json:"reports_days"`
+
+	// ScanEvidenceDays Evidence of old scan results; the results stay, and the evidence of every host's current results is never deleted.
+	ScanEvidenceDays int       `json:"scan_evidence_days"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	UpdatedBy        string    `json:"updated_by"`
+}
+
+// RetentionPolicyUpdate defines model for RetentionPolicyUpdate.
+type RetentionPolicyUpdate struct {
+	ChangeJobsDays             int `json:"change_jobs_days"`
+	EventsDays                 int `json:"events_days"`
+	JobsDays                   int `json:"jobs_days"`
+	MonitoringDays             int `json:"monitoring_days"`
+	NotificationDeliveriesDays int `json:"notification_deliveries_days"`
+	ReportsDays                int `json:"reports_days"`
+	ScanEvidenceDays           int `json:"scan_evidence_days"`
+}
+
+// RetentionRun defines model for RetentionRun.
+type RetentionRun struct {
+	// Deleted Rows deleted per kind.
+	Deleted    map[string]int64   `json:"deleted"`
+	Error      *string            `json:"error,omitempty"`
+	FinishedAt *time.Time         `json:"finished_at,omitempty"`
+	Id         openapi_types.UUID `json:"id"`
+	StartedAt  time.Time          `json:"started_at"`
+	Status     RetentionRunStatus `json:"status"`
+}
+
+// RetentionRunStatus defines model for RetentionRun.Status.
+type RetentionRunStatus string
+
+// RetentionSettings defines model for RetentionSettings.
+type RetentionSettings struct {
+	// AuditRetention The audit trail and its chain checks are never deleted.
+	AuditRetention RetentionSettingsAuditRetention `json:"audit_retention"`
+	Kinds          []RetentionKind                 `json:"kinds"`
+	Policy         RetentionPolicy                 `json:"policy"`
+
+	// Runs The last runs of the retention job, newest first.
+	Runs []RetentionRun `json:"runs"`
+}
+
+// RetentionSettingsAuditRetention The audit trail and its chain checks are never deleted.
+type RetentionSettingsAuditRetention string
+
 // RoleAssignmentRequest defines model for RoleAssignmentRequest.
 type RoleAssignmentRequest struct {
 	RoleId string `json:"role_id"`
@@ -6485,6 +6597,9 @@ type InstallLicenseJSONRequestBody = LicenseVerifyRequest
 // VerifyLicenseJSONRequestBody defines body for VerifyLicense for application/json ContentType.
 type VerifyLicenseJSONRequestBody = LicenseVerifyRequest
 
+// UpdateRetentionPolicyJSONRequestBody defines body for UpdateRetentionPolicy for application/json ContentType.
+type UpdateRetentionPolicyJSONRequestBody = RetentionPolicyUpdate
+
 // AcknowledgeAlertJSONRequestBody defines body for AcknowledgeAlert for application/json ContentType.
 type AcknowledgeAlertJSONRequestBody = AlertActionRequest
 
@@ -6766,6 +6881,12 @@ type ServerInterface interface {
 	// VerifyLicense Dry-run a license JWT without installing it.
 	// (POST /admin/license:verify)
 	VerifyLicense(ctx echo.Context) error
+	// GetRetentionPolicy The retention policy of each kind of stored data and the last runs of the retention job.
+	// (GET /admin/retention)
+	GetRetentionPolicy(ctx echo.Context) error
+	// UpdateRetentionPolicy Change how long each kind of data is kept.
+	// (PUT /admin/retention)
+	UpdateRetentionPolicy(ctx echo.Context) error
 	// ListAlerts List alerts, newest first.
 	// (GET /alerts)
 	ListAlerts(ctx echo.Context, params ListAlertsParams) error
@@ -7348,6 +7469,9 @@ type ServerInterface interface {
 	// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
 	// (POST /sso/providers:discover)
 	DiscoverSSOProvider(ctx echo.Context) error
+	// CreateSysdump Download a support bundle (sysdump).
+	// (POST /support/sysdump)
+	CreateSysdump(ctx echo.Context) error
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx echo.Context) error
@@ -7673,6 +7797,24 @@ func (w *ServerInterfaceWrapper) VerifyLicense(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.VerifyLicense(ctx)
+	return err
+}
+
+// GetRetentionPolicy converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRetentionPolicy(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRetentionPolicy(ctx)
+	return err
+}
+
+// UpdateRetentionPolicy converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateRetentionPolicy(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateRetentionPolicy(ctx)
 	return err
 }
 
@@ -11994,6 +12136,15 @@ func (w *ServerInterfaceWrapper) DiscoverSSOProvider(ctx echo.Context) error {
 	return err
 }
 
+// CreateSysdump converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSysdump(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSysdump(ctx)
+	return err
+}
+
 // GetAlertsConfig converts echo context to params.
 func (w *ServerInterfaceWrapper) GetAlertsConfig(ctx echo.Context) error {
 	var err error
@@ -12712,6 +12863,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/admin/enrollments/:id\\:deny", wrapper.DenyEnrollment, options.OperationMiddlewares["denyEnrollment"]...)
 	router.PUT(options.BaseURL+"/admin/license", wrapper.InstallLicense, options.OperationMiddlewares["installLicense"]...)
 	router.POST(options.BaseURL+"/admin/license\\:verify", wrapper.VerifyLicense, options.OperationMiddlewares["verifyLicense"]...)
+	router.GET(options.BaseURL+"/admin/retention", wrapper.GetRetentionPolicy, options.OperationMiddlewares["getRetentionPolicy"]...)
+	router.PUT(options.BaseURL+"/admin/retention", wrapper.UpdateRetentionPolicy, options.OperationMiddlewares["updateRetentionPolicy"]...)
 	router.GET(options.BaseURL+"/alerts", wrapper.ListAlerts, options.OperationMiddlewares["listAlerts"]...)
 	router.GET(options.BaseURL+"/alerts/:id", wrapper.GetAlert, options.OperationMiddlewares["getAlert"]...)
 	router.GET(options.BaseURL+"/alerts/:id/history", wrapper.GetAlertHistory, options.OperationMiddlewares["getAlertHistory"]...)
@@ -12906,6 +13059,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/sso/providers/:id", wrapper.UpdateSSOProvider, options.OperationMiddlewares["updateSSOProvider"]...)
 	router.POST(options.BaseURL+"/sso/providers/:id\\:test", wrapper.TestSSOProvider, options.OperationMiddlewares["testSSOProvider"]...)
 	router.POST(options.BaseURL+"/sso/providers\\:discover", wrapper.DiscoverSSOProvider, options.OperationMiddlewares["discoverSSOProvider"]...)
+	router.POST(options.BaseURL+"/support/sysdump", wrapper.CreateSysdump, options.OperationMiddlewares["createSysdump"]...)
 	router.GET(options.BaseURL+"/system/alerts/config", wrapper.GetAlertsConfig, options.OperationMiddlewares["getAlertsConfig"]...)
 	router.PUT(options.BaseURL+"/system/alerts/config", wrapper.PutAlertsConfig, options.OperationMiddlewares["putAlertsConfig"]...)
 	router.GET(options.BaseURL+"/system/changes/config", wrapper.GetChangeSettings, options.OperationMiddlewares["getChangeSettings"]...)
@@ -13776,6 +13930,167 @@ type VerifyLicensedefaultJSONResponse struct {
 }
 
 func (response VerifyLicensedefaultJSONResponse) VisitVerifyLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentionPolicyRequestObject struct {
+}
+
+type GetRetentionPolicyResponseObject interface {
+	VisitGetRetentionPolicyResponse(w http.ResponseWriter) error
+}
+
+type GetRetentionPolicy200JSONResponse RetentionSettings
+
+func (response GetRetentionPolicy200JSONResponse) VisitGetRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentionPolicy400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetRetentionPolicy400JSONResponse) VisitGetRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentionPolicy401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetRetentionPolicy401JSONResponse) VisitGetRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentionPolicy403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetRetentionPolicy403JSONResponse) VisitGetRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRetentionPolicydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetRetentionPolicydefaultJSONResponse) VisitGetRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRetentionPolicyRequestObject struct {
+	Body *UpdateRetentionPolicyJSONRequestBody
+}
+
+type UpdateRetentionPolicyResponseObject interface {
+	VisitUpdateRetentionPolicyResponse(w http.ResponseWriter) error
+}
+
+type UpdateRetentionPolicy200JSONResponse RetentionSettings
+
+func (response UpdateRetentionPolicy200JSONResponse) VisitUpdateRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRetentionPolicy400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateRetentionPolicy400JSONResponse) VisitUpdateRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRetentionPolicy401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateRetentionPolicy401JSONResponse) VisitUpdateRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRetentionPolicy403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateRetentionPolicy403JSONResponse) VisitUpdateRetentionPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRetentionPolicydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateRetentionPolicydefaultJSONResponse) VisitUpdateRetentionPolicyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -32293,6 +32608,100 @@ func (response DiscoverSSOProviderdefaultJSONResponse) VisitDiscoverSSOProviderR
 	return err
 }
 
+type CreateSysdumpRequestObject struct {
+}
+
+type CreateSysdumpResponseObject interface {
+	VisitCreateSysdumpResponse(w http.ResponseWriter) error
+}
+
+type CreateSysdump200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type CreateSysdump200ApplicationgzipResponse struct {
+	Body          io.Reader
+	Headers       CreateSysdump200ResponseHeaders
+	ContentLength int64
+}
+
+func (response CreateSysdump200ApplicationgzipResponse) VisitCreateSysdumpResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/gzip")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type CreateSysdump400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateSysdump400JSONResponse) VisitCreateSysdumpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSysdump401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateSysdump401JSONResponse) VisitCreateSysdumpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSysdump403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateSysdump403JSONResponse) VisitCreateSysdumpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSysdumpdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateSysdumpdefaultJSONResponse) VisitCreateSysdumpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetAlertsConfigRequestObject struct {
 }
 
@@ -36088,6 +36497,12 @@ type StrictServerInterface interface {
 	// VerifyLicense Dry-run a license JWT without installing it.
 	// (POST /admin/license:verify)
 	VerifyLicense(ctx context.Context, request VerifyLicenseRequestObject) (VerifyLicenseResponseObject, error)
+	// GetRetentionPolicy The retention policy of each kind of stored data and the last runs of the retention job.
+	// (GET /admin/retention)
+	GetRetentionPolicy(ctx context.Context, request GetRetentionPolicyRequestObject) (GetRetentionPolicyResponseObject, error)
+	// UpdateRetentionPolicy Change how long each kind of data is kept.
+	// (PUT /admin/retention)
+	UpdateRetentionPolicy(ctx context.Context, request UpdateRetentionPolicyRequestObject) (UpdateRetentionPolicyResponseObject, error)
 	// ListAlerts List alerts, newest first.
 	// (GET /alerts)
 	ListAlerts(ctx context.Context, request ListAlertsRequestObject) (ListAlertsResponseObject, error)
@@ -36670,6 +37085,9 @@ type StrictServerInterface interface {
 	// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
 	// (POST /sso/providers:discover)
 	DiscoverSSOProvider(ctx context.Context, request DiscoverSSOProviderRequestObject) (DiscoverSSOProviderResponseObject, error)
+	// CreateSysdump Download a support bundle (sysdump).
+	// (POST /support/sysdump)
+	CreateSysdump(ctx context.Context, request CreateSysdumpRequestObject) (CreateSysdumpResponseObject, error)
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx context.Context, request GetAlertsConfigRequestObject) (GetAlertsConfigResponseObject, error)
@@ -37118,6 +37536,75 @@ func (sh *strictHandler) VerifyLicense(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(VerifyLicenseResponseObject); ok {
 		return validResponse.VisitVerifyLicenseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRetentionPolicy operation middleware
+func (sh *strictHandler) GetRetentionPolicy(ctx echo.Context) error {
+	var request GetRetentionPolicyRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRetentionPolicy(ctx.Request().Context(), request.(GetRetentionPolicyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRetentionPolicy")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRetentionPolicyResponseObject); ok {
+		return validResponse.VisitGetRetentionPolicyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateRetentionPolicy operation middleware
+func (sh *strictHandler) UpdateRetentionPolicy(ctx echo.Context) error {
+	var request UpdateRetentionPolicyRequestObject
+
+	var body UpdateRetentionPolicyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateRetentionPolicy(ctx.Request().Context(), request.(UpdateRetentionPolicyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateRetentionPolicy")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateRetentionPolicyResponseObject); ok {
+		return validResponse.VisitUpdateRetentionPolicyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -43502,6 +43989,29 @@ func (sh *strictHandler) DiscoverSSOProvider(ctx echo.Context) error {
 	return nil
 }
 
+// CreateSysdump operation middleware
+func (sh *strictHandler) CreateSysdump(ctx echo.Context) error {
+	var request CreateSysdumpRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSysdump(ctx.Request().Context(), request.(CreateSysdumpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSysdump")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateSysdumpResponseObject); ok {
+		return validResponse.VisitCreateSysdumpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetAlertsConfig operation middleware
 func (sh *strictHandler) GetAlertsConfig(ctx echo.Context) error {
 	var request GetAlertsConfigRequestObject
@@ -44956,1029 +45466,1051 @@ func (sh *strictHandler) CreateVulnerabilityPatchJob(ctx echo.Context, vulnerabi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3tktw2tiD4KojcO6Gqe1mpqtJH26rYmFHLclu3LUuhkt0z49KSSBKZCRcToAGwUmm3I/bXPMD82TfY",
-	"F9k3uU+ygQOABJlg8iNLsnfH/aOtSoLgwcHBwfk+v85Svik4I0zJ2bNfZwUWeEMUEfDXc/lmqf+bEZkK",
-	"WijK2ezZ7DmTWyIQlkitKVtJJBXnGcJK/y0RZVJhptDJu69foEePHn15Cj8RnCG+RIxv57NoRvVEP5dE",
-	"7GbRjOENmT2bYRnz5SyayXRNNlh/d8nFBqvZs1mGFTlTdENm0UztCj1aKkHZavbbb9HsBRGKLmmKFXn5",
-	"saD6969projYh/0Ny3eISlmSDKX1a3oNNM/RHc5phtQaK0T0TARtqV6kWdkGsx3K8E52rYDYr8fmrViP",
-	"bSxogz/STbmZPfvi8kk021Bm/rqoVkWZIisi2su6VliV8uCiGqvhSwOxhPe6wDVPGwASpuH5cWZQNItm",
-	"gtzxW/iXQUg2+xDcglJIHgDt/ZqghJGPKk5hRGJAI6gQ5I7yUqICr8gcPUcbnOvt1vsCIxGVCKPH5+dd",
-	"0JthbfR+S9hKrWfPnlxcAoLd3xchqL/OCVHf0g1V+5B/w7dmw6kiGxmhC6Q4ujg/P0cnGVniMlfo4vy0",
-	"C7gcJvVhsy/Nnl2cRzUd6Al7CeFrfSa3XNx2EcBztHRDEIVjlvzt5Xv0UJ/tnGKWkofVAJnUC0hwnicR",
-	"IndE7JAoc3J6hTBDJbtlfMsQZ6R3F6p5uzbi6eP+ffiGS/XqK/0ifKLAal1/Yc2liqmhxZ9LIMFnSpQk",
-	"yCjKEkbuf6Jz+uNnzsim4IqwdPd3sgttTsnozyVB5h1UEIFyvqIpzhEviMB63BUSpMjxTiJBVCkYnBEu",
-	"6IoynCNBZJmragvWBGdE1EvwIDjTIBxaj7czF5df9G9Nc3VvYFE4/2OscvqqOs78W7wiSNJfiD3ul/5p",
-	"fzLptD/xT/vlgMP+piCMstULXrJDXImbYVKDmVOpBnGlFCYdxJV64XxHNiSjsK2dZ0scfbje8ZyY6dvk",
-	"JnhOGsxO/yCTaumjTnmBlSJCv/Z//IjPfvmg/+/87Mv4w68X0dNHv/1LGLbSwRZaun6YDT6KFuEe0XaB",
-	"dPbhX8PgXKe4eydkitnxTPS9ICx7xRQRdyEeoC/7Lc3UWm8KwekaLcr0lni0mWR4l3SSJ3UzByl0lmE9",
-	"1kkoa15q5mB+3BJyGxZMAORrylIShndJhVSVzGqFE0kEJbIG+9E5iH1oQZZcEJSUTNG8ex0SPjdBkAVg",
-	"v9eTh4HNcT+sjG87AQO4pwD2Q5kzIvCC5lTtQudRQ4ezOyq52D2Q6M31D4hmHWfxzp+sjyjHcfbf9FSy",
-	"4EwSUGD+irO/YUW2GO7llDNFDFfFRZFrWZly9vAnqZfwq/fRfxFkOXs2+98e1srRQ/NUPnwpBBcv2R3J",
-	"eUHMJ9usaYMZXpEMackFpbzMM8S4QguChD4VJENcIEGWpSQZKiU6SfTIecngMV7kJImQ+e2W7OINlRus",
-	"0nX1oyfqx5SBzhJ8ZmV3Tai/RRoX78jPJZHq8+FCk4UwH0WgQDkZnwt0R3kOygoG0ROdJLASgCNeYppX",
-	"kL/gbJnT9HeCO7Vfl6ALwplLSyEIU6BeacAFkbwUKZm7sdV2LEq5S6IblpSSiLk+vzHONpTpAfCTJPky",
-	"znl6y0uVnEYaMVRJlLSknQSBZo2WOV2tlR61xfKGAQUBWBhldLkkAJaFfH7DNPa+5mJBs4ywz4u+FOe5",
-	"lgFxeiuNxkfEhkpJOdMLSTKiMM3n7uTH9ePkhp0kuFTrX+b1j3FGGNUUASjCKOX8lpIzPYwwBfSeoXSN",
-	"2YqgjJoDl/INQUvBN/r7N2xLFggXxQOJQLkBsROZL81TKZaxID+RVAHZGdR9x9XXvGTZ58PcdxzJMl0j",
-	"R1GwWq2HqRqlG7yD5UlC4Hi8xbsNYepdxUM/5zbnNCVMEqRoY7OXBKtSEKRZfubvt32QAOTXRNzRlHzP",
-	"8B2muWZ8nxd4ab6PUswMQsVdde4lEnDUwGCl72bOX2O2syxUfkZAOTcivxYIN4WSV2iLqUJLLgDVrNws",
-	"iNDigCQpZxnwieQdUWJ39nypiACZ2GhTALb3aP8iv7ZzKG6+YkUeod+hbDVvSA97aoGG/numTxQX9Bfy",
-	"eQ9OKkimeQHOHY+ofjAmPSqdaSOy5j17E8M1Cbv8PSMfC2AC8MXPKDVonU6tiUBED0Unj88fR+jx+ZMI",
-	"Pb54FKEn5+cRms/npxGiRm8244idcw5ymv0c2G7fvnrPbwl7IQhWcK5wllGjvr8VWiVXVAtJS5xLEs0K",
-	"76dfZ0SrHmE1X+lJDT4ZudPwAiblFSIf07zMiESJUjkQnaWPBec5wcBRjQg4UqyLZlq3G2tXimaSrrSO",
-	"HN8GzTK5BJLRNzhGdii6JTs4WPpvklW8ILIGC5IZuypnKQkvUKkA1r6lS6Jla8PbsUTJo/ONFgEuH68T",
-	"TYLJl+dZ4mPQbgBg0dcEz8++/PBvJ/Kfm3+u/5mdhhXBWpj+0eC7Voz4Qt9wGs4meWQj6eMgZjVnBSp5",
-	"IBt4PXl0iQRmGd+gxU4RGaEFluTp49MIybW+kivUXiHO8h3arglDWN6STO+JRkWlrugJZoEth++GQRJ4",
-	"a8Da+9y8c6Z4Q1Tv2XaofK3HtjfAANSY7tB2fEuNeD5iL2Bm+BdYqsdBW4GChcC7MPTyIMSvLYZGQGxO",
-	"XRZjNVQFjap3Fjvv4qkfWyZ0aEpW5lbEMDrm3hxrLOODhP2PNQEOrRyBozXPM9nPPsKsgmYDrC7RDJQG",
-	"LegftTjHePdZq7n9jprcsed9DmwErBinYHqMBy7Z24V4ALH0wmcdXZ5/C6eK3hHPq1V7uj708VSAObAy",
-	"i+TIp+8G4VpERbXjrU1yhw7atRlnfQyfglkzsp3IsIfz5uM5qr+cfr5qtud5qpfrmT9GoE8QbEW9NjfY",
-	"XSFBUi4yo+JotoDLjCqkhFZ1ZpEvr1ye79t4D9OZ/XB4WYreUTWWEpwrLXAGe8/QwKPLUzCOjGPuUguS",
-	"djmH6OLajdPvgH7cONM5EfrEKYGZxLDjYIBUJM/pihibLGyQ3hnOqOIAwIcQROVmg0X4rlFUBdldkE0Y",
-	"KL0luvebqDq0yW/xaqz8vgaDT5yGnUivtJyAcrJUiJdaxUtxKYMmBkGwlngJFcjZIxZEbQmxZ7/AK/JA",
-	"3jDrsscsA+uVsVMrskEnihsnX54R9xs3RwUG6QnA2uL5m873/U1RLdsME3Lc+dgTcKKZF42gp+kh/Pam",
-	"wtejJoKbcwa3MttQ9o7nRL6z5umxTEi/O3j5+ksvmRK7XgHPzBsEGU7TOChxqrXrnGSrIy/sxkRG5BvN",
-	"sIAdxObn0K1nCPqZMdTGvvEdnQB90jvCiJSo4PpMXMGVWBABZv3T6IYldXhFnAm6VAk6sbbsAkuJ/uN/",
-	"/E+0xDTXBI/hreYccFwg6kJPJlMu9Dy8gGn0AK0/6V8RXyLshXgsSZ6jxQ4lsEQ5r1+NC06Zkgmi7IZx",
-	"RpBMMdMK5oLkfNt6YZlzLuKCiJQwlQRgq74IAC5zQlTcABMsffrnHkhvmPtye5IKYBtnFRq3pSzj26Ra",
-	"Rni2rtV4i0AJuEH1nlC28tB8w/QDiYzXwUOTHV0KIhOkiReMaxgJvm3RA+JCw6VvlzhdY8rihdCiicVS",
-	"QQTlGU2RvgWW1obkXHhGaIC3LAhaASY37JbsIpQKqmiKcw2/4HnOSxWvca5IBisosErXxoxVOeSRHYdk",
-	"QZgClmyXccMWZbYiHiX+xBdXYG7O70hmVG4N0098gaiEmIwNySKUajLPc2sx4/CvBU5v7cKN5T3WD/Sv",
-	"zn/jUNz2gknFBcmQ4gBbigtV6r/BnwKg3TALGxCiOTs+IqRcx76ry0Xe6S8yF+B3ff0NvHrDvKHOXuUo",
-	"7uIx+HYjpLFXbsB0aB89Ml5ffbHl+ib0NuMKNgcQ6M+tgXU3fRurVBmEMrJt2B3hcDV9ou4rCToBz58W",
-	"yHlBtEqJmV4Al6U7bIBexcHcad66Yc4Ta810HJGPKQHeBz4kLlJif5KBY+/evvJXu08hFRhUoiX9qIlE",
-	"4y0TGLwr9gMkO52jl9i6NPI7fYKUJPnyhlmsSJRyZq4YlOYEC2nkgT2GvuBZWCCbYk/ISFYWHZZBhTYa",
-	"F5p/AicA9Gg0UQm3Ajox6mOE/HsKgd6fazkzOw2alDIqN1Qeq8nXs0y8GP+oWoAjseNMEW6SicjR97FF",
-	"zv2oKZYipsJTvV+6sJDpJhDSKzZrar+GkVpwxCvZLQCa7zRPzgvOFPlYh6aAhIVOcJYJLUhp5mK8Fppz",
-	"MeTJXJbF2zAlPfKGVSHCxlxi2B0IWlf1rR4ZwcOYJnLKiBEH4Ftgp1sLIsFMd8NgAvNYyx5XmvFIkpb6",
-	"LFf3fPUm6CcVuFZoAAjllXEo+3f5A4nSNUlvNRuEmCJ7/8eS/GwEPdDmzSLMI//e15dAkZcSJfboaKES",
-	"tIskQgmYAL0zlRgEJbIsCo1ZuGn1hhjuLDCFuIA1zY1WB6x9i0F42WCtVTF9nT/TFzJdUiIkkre0QFSd",
-	"NnhvrQ106bzRrCyykcw3pCfX7LghuAf1ZkPKA/RnPc/9WH58O86Tp4HjVYaDtr6u7wTj0jhxK9f7osnW",
-	"2o2WpZaATht2tBHn+7eu5X9Dtag11k40UtnWH3ovMJMwf6/OaSbt3LFrx6n2bLX+bTurWeOs5voz73oM",
-	"2nXasI7Vb1UoySGRO6nIxsX0PLspz88fpTSD/xLj4GvZi9tjgvKCOQgDr9wxN+3AKS13OPZCdodo35DW",
-	"2Ae33YZ7waaa831w50s2ngxCDKjCdQOsyG55tQzAcxMznYQsX3C2pKuRNNahIXdErx5UvnEOVxZWKCf6",
-	"MquTmMyc1iqgRfA1Xa2JviRcuhNBRu02l4lE++q/tW8PjBiPZp3K+oSlGcBhPZ3wXaFzpErBbECS/iLi",
-	"y+UBsM/7wDYoide8FDIcm7/EAtRi5JtGHHLNUrQSwbnn1K6g+ctlLxIbJolQeEZlN3L2DE0B9cY3bRjo",
-	"xFPrmZZ9JM3IqcFpy1oydrsHUPDzw1auXvKlJkUJbFyODI4g0EGkeRjmAF02DGaaEk7vhTDbTrE9bIfX",
-	"E3Xyl0MH9MApaJNkHzecaP9OK1baK4k4tgtKPsTEy3HvtVBrP+3N1r3GCa6aCbLWJ/Nq9LoxtMLy8s5F",
-	"w40SnGiHEAAXrBVyBvgF9GBn0983BOWUMBVrfTP8nAtBchNh3qHjmzDVPrV3DzOf1i5ifMwjX8oM0pu0",
-	"tS+DtejIBR4P3ZFqvNuUfksE+bmxDMrU08ezIEP27C1VYjJbciuAgV91iwXTE0czZ6wcHMDx82yPIqJZ",
-	"5Tf2FE+P6ppb2Nybinga2D98jj4Dx6jP7O/KNl7pfdUIfQdpnmP5v7Gt7N/HBovWrUIyF6+sqtSuhSD4",
-	"Fp3gPLdmqY0xkvDbprbdTYZtc06Qejsw503Db70D6IWBdSpILWzzW02vFg/9aL6uYp7+10KzsZXdWma5",
-	"F8BndBvjawMLX7UkyhRO1RXSn0B0iagLcM5MJts09dfsenccoYGkAkKtCbMg7KFYlGze/ckgRbW/a4Lg",
-	"t4KzVYTIplA7t0tBA4QD6zAyw75NQK7ArdWAK9JfzURrl38wfCij5jFpkEP4zKj1t3xFJ1oIuSrC2qvL",
-	"EEt5Rpw53MTWPJDIS1riAuGiiMwuvP76ud4ewvTas1b82NNG8NjT/bDwX5+G8pT1OCm3XGQhO2Zf2D1J",
-	"+R0Ru1gvI6QLScpWOTkrJUFuLCw58ku+JFxVytiI6P1SEhFIF+iHu0Ue1TweKnpIYZKKgtOUSBlXEeh7",
-	"C9oscUyY4Hm+0VKq8PK1WgRUWfLBDsPFrSxwajKTwHWtCcW5KfTy0BpLcK6b6Un2DIFBWg/Y3bCMo5Pk",
-	"7Zvr9+ihJr2HmyV+ZkYmEXAc1H4KR2qXnEY2xdik7W3wDqzYNwynCnHjvOVbhqxRs+E7aPCjpSByfQA1",
-	"ehH9goxavybV5rS3uYH+9jftF7q2/fXXz18CPiZufSH4HdUoomwVl4J2eA9TQTqMXQssyaNLZIZEJrVr",
-	"V1C20rcSR5hpLmG8+S5XLcWGPL5/92re62PZA7AC5wBK3tkT/YJnRI52nXicY5QKshcE25joALg/AM0e",
-	"xcePZ7dtmU0V3SCTt1V269SwQAr5baPjgDt0XypjzDjbbXgpO2TVrkD//fjEcdtsqgCY6PgGGCHs1VnB",
-	"x33S4q45Yfd2TdwjsrEGhalumE6k+zfkAI3XuwgNTHbqrhW/Myx0qu+0xfPH1uZqMgF/shC8L1599e4r",
-	"Kg2vmAZxSrNQaS2GXr29e4y40P99ihhRYOmtMvkuzufn84v5+cPLxz1CzqOQcMZFyDL+Vv+MFEdK6CvX",
-	"FFNxYRR1NZUfLy8/2DIk7gxUFuSnT548etJn8t7gj6/MmxeG4bm/WmcnmpnqTvaxlsr3zKQafcGtwYqs",
-	"uNiZgORxe9LASucJGhRfUE8UBBLiF02wwHUd+9+E5payrCOHasG56mCZhwKKDmUZYLEiqn95AFQ9VfVi",
-	"9yq/IinIAvcSDXGfWS0GvK+NK+GvEKfaC2Mgz9PGvq5xrkx2kuc5WnOpJDqB1HkqkXVw4BUoaeAI5Sbd",
-	"l5csIxkqi1O0xnekissFeXhjsiRARF9wtUZYELSid1p3v7DRNvoZIxQUfQoZgE10bvBH5zXxvU1jHFbe",
-	"FLL97oAKXh34/4ZLBdXH5P4JqNyFoez/aGaQFH5WEJZpegg+/LkkZdeLrZji7kEki/W4jgElY52fl7e0",
-	"KLqmlmWaEpJ1Pd5iqkzJT5bxbbAqQksWt4ioVr03Rw2t//UKvc3V7iMo8rapXtuHgxt+vZch+buDWbNC",
-	"A+a/88U+QeJCqzY4b2jT+0w4rej5kIa5R/+TY4tTmh0b5WvnWOyGQf2WCGlirzLL3uOaYfd/TexiUbKj",
-	"IHbMbFEx7uZW1b93lDS02ReGRWvuDczWsvN52GbcGQnxtT8ZFGTzZ0NSYaFMzPYW24Q1m+sQ/lIHu+63",
-	"R7eZdN8bLW5hseYtNXSQl5RRuT6S5DTKxxDNmuBcrWOwtcY0a+pivVpN2xMFUelVwuI+HuG5Vl8Cm/0V",
-	"lUWOd1BtSKITkksT8wp/nzr760988aC64CXX+98QnXtBHKiv0RWrwyQ6FGknSlbcFqt0DWarKoknyAo7",
-	"0/i14iNoRsZsoPloD3t5qwddFyTtCearZeCDmYkw6i3PaWrdzaCqTWJ0VrIe6eCWJCcujHN4ZPt7G0Ut",
-	"TdlzskNb4spbzUMB05bB3FPZgn60/Dtf2DscZJI7EpbemtqGd7zMs3GszTo5OgqBaqnZCgggcBseW7LT",
-	"yNRkOw8z2pXgW7XuEMXoL2ErkzfmoM3HYqD6ipuyXss+dw2pk1bpstaUupxDzaMaDK0SQNzW7N2WAW5a",
-	"Hak9jhIFxJ7WUfICVj0JplsG/He+0HJPQMCqg0j295h8xKlCdogtSEYNi41MTliV+qZv2ULwBcnQSQbV",
-	"xm2SGORfcNa0YvTTe1NVD5xzqNUV8q7UJZRt9qUFX2AWpkjC7qjgbEOYCteecZXC+kWke7mmu9O3wmM7",
-	"74wNZqUp8jUC8a/NS12xJDY4MOwwpjlBVokAasE2yDiqvV0M8ocYgXxHiU7AeVw9BdXaOLvY9GyJaFas",
-	"sexIC4dHLq9yQTSoJrk1MyU4514N4kIQOK+gy0AO66ySpc0pzXf+OS64VO4Fpw7NrJsdir/0A87rgPmA",
-	"kgsf6lKCKgXMFYOelB9X63THpQVMu7yPgNx6MQOs7Pr6G+fjlBWZQUIXlBM1mbdh3vC5r3lPV7f3/ACL",
-	"Q91BoeYHTbZmp/Loy7vVqq2KqtugZq8VF/EQ7BFi743jCp4dE+LWvMKmpx9V87igvHsB6hOF3R1cQKc5",
-	"J3aSQyVEWNnBVL5t2HRMkQEQXjZFTlTTuOMbbzRT0JN7lh5n9+m257yubp8mmlclzbCt175/ZRF9KKnc",
-	"hHWQTlt72whtB/oTRvWXu3H7HR9dS/OA3XxAFl9D6dknyWmscJjTsLN2pIXJ3aGf7DbsIJxrorQEIQ9Y",
-	"Az3eNjr+uVLAnXAt60MTvFfHZ8DW7wTLGbYjW4Kr6gO1AVfjg91b6jD7PQweG//Ui/xx8V+eb9I7K9M3",
-	"6l6wegB3ihQBlZtvNrjDa0g+UlVF1vVr20OUh6OUhaFZoZ0mqI4A50rYHmDcgaF1ksAkgSsgYGVEhDNC",
-	"pMp4qTqyU0uW4g5pOmQUqMUsk1tg1l1XhbSkUH20AswGrdYfbCyzufOHCfD+BBcg588tufzD2a1GunyN",
-	"WceYnE4S81fiLL1coKRp3aqa0BmLnufrteGQYKQxQReJsRS56k9Qy44RG86879WtTWx1Z6VolGM2ZIob",
-	"4xSu7WcVBJcNCCb4has6Z7VfeFS5X5OY41JJw84arWhrsUyaSvYm+aaqQDQwh6AyxQwZa+sThcGRCKfm",
-	"OVrsTNWlvRJKJ86/D+XeGBfgwhqc74Bb9Vy6h+r5RwzVovhS1Dl3zdUBsA/RCfz33wzINkjfBC1waOsJ",
-	"izIeMiPzz9FLizHbqU0isGpqfFhENA0yvFzkBxRg07eg5X7vXWHbma4xY3FZT+QIIdqnPW/fPxwk9bec",
-	"jk9z7LCFE5Y5lmM6Ypk4EmMUhuCR7RobGylUcdFMqNO41W1//JRED3wxTPCuhglkB//xqP/zEiRc2H1U",
+	"7L3dktw21iD4KojcnlDV16xUqfTTtio25lPLclvdlq1Qye2ZcWlIJInMhIsJ0ABYqbTbEXs1DzA3+wb7",
+	"Ivsm35Ns4AAgQSaY/MlS2TvjvmirkiB4cHBwcP7PL7OUbwrOCFNy9vyXWYEF3hBFBPz1Qn671P/NiEwF",
+	"LRTlbPZ89oLJLREIS6TWlK0kkorzDGGl/5aIMqkwU+jk3Zcv0ePHjz8/hZ8IzhBfIsa381k0o3qin0oi",
+	"drNoxvCGzJ7PsIz5chbNZLomG6y/u+Rig9Xs+SzDipwpuiGzaKZ2hR4tlaBsNfv112j2kghFlzTFirz6",
+	"WFD9+5c0V0Tsw/4ty3eISlmSDKX1a3oNNM/RLc5phtQaK0T0TARtqV6kWdkGsx3K8E52rYDYr8fmrViP",
+	"bSxogz/STbmZPf/s4mk021Bm/npUrYoyRVZEtJd1pbAq5cFFNVbDlwZiCe91gWueNgAkTMPzw8ygaBbN",
+	"BLnlN/Avg5Bs9iG4BaWQPADa+zVBCSMfVZzCiMSARlAhyC3lpUQFXpE5eoE2ONfbrfcFRiIqEUZPzs+7",
+	"oDfD2uj9mrCVWs+eP310AQh2fz8KQf1lToj6mm6o2of8K741G04V2cgIPUKKo0fn5+foJCNLXOYKPTo/",
+	"7QIuh0l92OxLs+ePzqOaDvSEvYTwpT6TWy5uugjgBVq6IYjCMUv+9uo9eqjPdk4xS8nDaoBM6gUkOM+T",
+	"CJFbInZIlDk5vUSYoZLdML5liDPSuwvVvF0b8exJ/z58xaV6/YV+ET5RYLWuv7DmUsXU0OJPJZDgcyVK",
+	"EmQUZQkj9z/ROf3xM2dkU3BFWLr7B9mFNqdk9KeSIPMOKohAOV/RFOeIF0RgPe4SCVLkeCeRIKoUDM4I",
+	"F3RFGc6RILLMVbUFa4IzIuoleBCcaRAOrcfbmUcXn/VvTXN138KicP77WOX0VXWc+bd4RZCkPxN73C/8",
+	"0/500ml/6p/2iwGH/duCMMpWL3nJDnElboZJDWZOpRrElVKYdBBX6oXzHdmQjMK2dp4tcfThesdzYqZv",
+	"k5vgOWkwO/2DTKqljzrlBVaKCP3af/8Bn/38Qf/f+dnn8YdfHkXPHv/6pzBspYMttHT9MBt8FC3CPaLt",
+	"Aunsw7+FwblKcfdOyBSz45noe0FY9popIm5DPEBf9luaqbXeFILTNVqU6Q3xaDPJ8C7pJE/qZg5S6CzD",
+	"eqyTUNa81MzB/Lgl5CYsmADIV5SlJAzvkgqpKpnVCieSCEpkDfbjcxD70IIsuSAoKZmiefc6JHxugiAL",
+	"wH6nJw8Dm+N+WBnfdgIGcE8B7J9lzojAC5pTtQudRw0dzm6p5GL3QKJvr/6JaNZxFm/9yfqIchxn/1VP",
+	"JQvOJAEF5q84+xtWZIvhXk45U8RwVVwUuZaVKWcPf5R6Cb94H/2TIMvZ89n/8bBWjh6ap/LhKyG4eMVu",
+	"Sc4LYj7ZZk0bzPCKZEhLLijlZZ4hxhVaECT0qSAZ4gIJsiwlyVAp0UmiR85LBo/xIidJhMxvN2QXb6jc",
+	"YJWuqx89UT+mDHSW4DMru2tC/TXSuHhHfiqJVPeHC00WwnwUgQLlZHwu0C3lOSgrGERPdJLASgCOeIlp",
+	"XkH+krNlTtPfCO7Ufl2CLghnLi2FIEyBeqUBF0TyUqRk7sZW27Eo5S6JrllSSiLm+vzGONtQpgfAT5Lk",
+	"yzjn6Q0vVXIaacRQJVHSknYSBJo1WuZ0tVZ61BbLawYUBGBhlNHlkgBYFvL5NdPY+5KLBc0ywu4XfSnO",
+	"cy0D4vRGGo2PiA2VknKmF5JkRGGaz93Jj+vHyTU7SXCp1j/P6x/jjDCqKQJQhFHK+Q0lZ3oYYQroPUPp",
+	"GrMVQRk1By7lG4KWgm/096/ZliwQLooHEoFyA2InMl+ap1IsY0F+JKkCsjOo+4arL3nJsvvD3DccyTJd",
+	"I0dRsFqth6kapRu8g+VJQuB4vMW7DWHqXcVD73Obc5oSJglStLHZS4JVKQjSLD/z99s+SADyKyJuaUq+",
+	"Y/gW01wzvvsFXprvoxQzg1BxW517iQQcNTBY6buZ8zeY7SwLlfcIKOdG5NcC4aZQ8hJtMVVoyQWgmpWb",
+	"BRFaHJAk5SwDPpG8I0rszl4sFREgExttCsD2Hu1f5Fd2DsXNV6zII/Q7lK3mDelhTy3Q0H/H9Inigv5M",
+	"7vfgpIJkmhfg3PGI6gdj0qPSmTYia96zNzFck7DL3zHysQAmAF+8R6lB63RqTQQieig6eXL+JEJPzp9G",
+	"6MmjxxF6en4eofl8fhohavRmM47YOecgp9nPge327ev3/Iawl4JgBecKZxk16vtboVVyRbWQtMS5JNGs",
+	"8H76ZUa06hFW85We1OCTkVsNL2BSXiLyMc3LjEiUKJUD0Vn6WHCeEwwc1YiAI8W6aKZ1u7F2pWgm6Urr",
+	"yPFN0CyTSyAZfYNjZIeiG7KDg6X/JlnFCyJrsCCZsatylpLwApUKYO1ruiRatja8HUuUPD7faBHg4sk6",
+	"0SSYfH6eJT4G7QYAFn1N8Pzs8w9/PpH/2vxr/a/sNKwI1sL0DwbftWLEF/qG03A2ySMbSR8HMas5K1DJ",
+	"A9nA68njCyQwy/gGLXaKyAgtsCTPnpxGSK71lVyh9hJxlu/Qdk0YwvKGZHpPNCoqdUVPMAtsOXw3DJLA",
+	"WwPW3ufmnTPFG6J6z7ZD5Rs9tr0BBqDGdIe242tqxPMRewEzw7/AUj0O2goULATehaGXByF+YzE0AmJz",
+	"6rIYq6EqaFS9s9h5F0/92DKhQ1OyMrcihtEx9+ZYYxkfJOzv1wQ4tHIEjtY8z2Q/+wizCpoNsLpEM1Aa",
+	"tKB/1OIc491nreb2O2pyx573ObARsGKcgukxHrhkbxfiAcTSC591dHn+LZwqeks8r1bt6frQx1MB5sDK",
+	"LJIjn74bhGsRFdWOtzbJHTpoV2ac9TF8CmbNyHYiwx7Om4/nqP5y+vmq2Z4XqV6uZ/4YgT5BsBX12txg",
+	"d4kESbnIjIqj2QIuM6qQElrVmUW+vHJxvm/jPUxn9sPhZSl6S9VYSnCutMAZ7D1DA48uT8E4Mo65Sy1I",
+	"2uUcoosrN06/A/px40znROgTpwRmEsOOgwFSkTynK2JssrBBemc4o4oDAB9CEJWbDRbhu0ZRFWR3QTZh",
+	"oPSW6N5vourQJr/Fq7Hy+xoMPnEadiK91nICyslSIV5qFS/FpQyaGATBWuIlVCBnj1gQtSXEnv0Cr8gD",
+	"ec2syx6zDKxXxk6tyAadKG6cfHlG3G/cHBUYpCcAa4vnbzrf9zdFtWwzTMhx52NPwIlmXjSCnqaH8Nub",
+	"Cl+PmghuzhncymxD2TueE/nOmqfHMiH97uDl6y+9YkrsegU8M28QZDhN46DEqdauc5KtjrywGxMZkW80",
+	"wwJ2EJufQ7eeIejnxlAb+8Z3dAL0SW8JI1KiguszcQlXYkEEmPVPo2uW1OEVcSboUiXoxNqyCywl+o//",
+	"8T/REtNcEzyGt5pzwHGBqAs9mUy50PPwAqbRA7T+pH9FfImwF+KxJHmOFjuUwBLlvH41LjhlSiaIsmvG",
+	"GUEyxUwrmAuS823rhWXOuYgLIlLCVBKArfoiALjMCVFxA0yw9OmfeyC9Zu7L7UkqgG2cVWjclrKMb5Nq",
+	"GeHZulbjLQIl4AbVe0LZykPzNdMPJDJeBw9NdnQpiEyQJl4wrmEk+LZFD4gLDZe+XeJ0jSmLF0KLJhZL",
+	"BRGUZzRF+hZYWhuSc+EZoQHesiBoBZhcsxuyi1AqqKIpzjX8guc5L1W8xrkiGaygwCpdGzNW5ZBHdhyS",
+	"BWEKWLJdxjVblNmKeJT4I19cgrk5vyWZUbk1TD/yBaISYjI2JItQqsk8z63FjMO/Fji9sQs3lvdYP9C/",
+	"Ov+NQ3HbCyYVFyRDigNsKS5Uqf8GfwqAds0sbECI5uz4iJByHfuuLhd5p7/IXIDf1dVX8Oo184Y6e5Wj",
+	"uEdPwLcbIY29cgOmQ/vosfH66ost1zehtxmXsDmAQH9uDay76dtYpcoglJFtw+4Ih6vpE3VfSdAJeP60",
+	"QM4LolVKzPQCuCzdYQP0Kg7mTvPWNXOeWGum44h8TAnwPvAhcZES+5MMHHv39qW/2n0KqcCgEi3pR00k",
+	"Gm+ZwOBdsR8g2ekcvcLWpZHf6hOkJMmX18xiRaKUM3PFoDQnWEgjD+wx9AXPwgLZFHtCRrKy6LAMKrTR",
+	"uND8EzgBoEejiUq4FdCJUR8j5N9TCPT+XMuZ2WnQpJRRuaHyWE2+nmXixfh71QIciR1ninCTTESOvo8t",
+	"cu5GTbEUMRWe6v3ShYVMN4GQXrFZU/sVjNSCI17JbgHQfKd5cl5ypsjHOjQFJCx0grNMaEFKMxfjtdCc",
+	"iyFP5rIs3oYp6ZHXrAoRNuYSw+5A0Lqsb/XICB7GNJFTRow4AN8CO91aEAlmumsGE5jHWva41IxHkrTU",
+	"Z7m656s3QT+pwLVCA0AoL41D2b/LH0iUrkl6o9kgxBTZ+z+W5Ccj6IE2bxZhHvn3vr4EiryUKLFHRwuV",
+	"oF0kEUrABOidqcQgKJFlUWjMwk2rN8RwZ4EpxAWsaW60OmDtWwzCywZrrYrp6/y5vpDpkhIhkbyhBaLq",
+	"tMF7a22gS+eNZmWRjWS+IT25ZscNwT2oNxtSHqA/63nuxvLj23GePgscrzIctPVlfScYl8aJW7neF022",
+	"1m60LLUEdNqwo4043792Lf8rqkWtsXaikcq2/tB7gZmE+Xt1TjNp545dOU61Z6v1b9tZzRpnNdefeddj",
+	"0K7ThnWsfqtCSQ6J3ElFNi6m5/l1eX7+OKUZ/JcYB1/LXtweE5QXzEEYeOWOuWkHTmm5w7EXsjtE+4a0",
+	"xj647TbcCzbVnO+DO1+y8WQQYkAVrhtgRXbLq2UAnpuY6SRk+ZKzJV2NpLEODbkjevWg8o1zuLKwQjnR",
+	"l1mdxGTmtFYBLYKv6WpN9CXh0p0IMmq3uUwk2lf/rX17YMR4NOtU1icszQAO6+mE7xKdI1UKZgOS9BcR",
+	"Xy4PgH3eB7ZBSbzmpZDh2PwlFqAWI9804pBrlqKVCM49p3YFzV8uepHYMEmEwjMqu5GzZ2gKqDe+acNA",
+	"J55az7TsI2lGTg1OW9aSsds9gIJfHLZy9ZIvNSlKYONyZHAEgQ4izcMwB+iyYTDTlHB6J4TZdortYTu8",
+	"nqiTvxw6oAdOQZsk+7jhRPt3WrHSXknEsV1Q8iEmXo57r4Va+2lvtu41TnDVTJC1PplXo9eNoRWWV7cu",
+	"Gm6U4EQ7hAC4YK2QM8AvoAc7m/6+ISinhKlY65vh51wIkpsI8w4d34Sp9qm9e5j5tHYR42Me+VJmkN6k",
+	"rX0ZrEVHLvB46I5U492m9FsiyE+NZVCmnj2ZBRmyZ2+pEpPZklsBDPyqWyyYnjiaOWPl4ACOn2Z7FBHN",
+	"Kr+xp3h6VNfcwubeVMTTwP7hc3QPHKM+s78p23it91Uj9B2keY7l/8a2sn8fGyxatwrJXLyyqlK7FoLg",
+	"G3SC89yapTbGSMJvmtp2Nxm2zTlB6u3AnDcNv/EOoBcG1qkgtbDNbzS9Wjz0o/mqinn63wvNxlZ2Y5nl",
+	"XgCf0W2Mrw0sfNWSKFM4VZdIfwLRJaIuwDkzmWzT1F+z691xhAaSCgi1JsyCsIdiUbJ59yeDFNX+rgmC",
+	"3wrOVhEim0Lt3C4FDRAOrMPIDPs2AbkCt1YDrkh/NROtXf7B8KGMmsekQQ7hM6PWX/MVnWgh5KoIa68u",
+	"QyzlGXHmcBNb80AiL2mJC4SLIjK78ObLF3p7CNNrz1rxY88awWPP9sPCf3kWylPW46TccpGF7Jh9Yfck",
+	"5bdE7GK9jJAuJClb5eSslAS5sbDkyC/5knBVKWMjovdLSUQgXaAf7hZ5VPN4qOghhUkqCk5TImVcRaDv",
+	"LWizxDFhguf5RkupwsvXahFQZckHOwwXN7LAqclMAte1JhTnptDLQ2sswblupifZcwQGaT1gd80yjk6S",
+	"t99evUcPNek93CzxczMyiYDjoPZTOFK75DSyKcYmbW+Dd2DFvmY4VYgb5y3fMmSNmg3fQYMfLQWR6wOo",
+	"0YvoF2TU+g2pNqe9zQ30t79pv9C17W++fPEK8DFx6wvBb6lGEWWruBS0w3uYCtJh7FpgSR5fIDMkMqld",
+	"u4Kylb6VOMJMcwnjzXe5aik25PHdu9fzXh/LHoAVOAdQ8s6e6Jc8I3K068TjHKNUkL0g2MZEB8D9J9Ds",
+	"UXz8eHbbltlU0Q0yeVtlt04NC6SQ3zY6DrhD96Uyxoyz3YaXskNW7Qr0349PHLfNpgqAiY5vgBHCXp0V",
+	"fNwnLe6aE3Zv18Q9IhtrUJjqhulEun9DDtB4vYvQwGSn7lrxO8NCp/pOWzx/bG2uJhPwJwvB+/L1F+++",
+	"oNLwimkQpzQLldZi6PXb2yeIC/3fZ4gRBZbeKpPv0fn8fP5ofv7w4kmPkPM4JJxxEbKMv9U/I8WREvrK",
+	"NcVUXBhFXU3lh4uLD7YMiTsDlQX52dOnj5/2mbw3+ONr8+Yjw/DcX62zE81MdSf7WEvle2ZSjb7g1mBF",
+	"VlzsTEDyuD1pYKXzBA2KL6gnCgIJ8YsmWOCqjv1vQnNDWdaRQ7XgXHWwzEMBRYeyDLBYEdW/PACqnqp6",
+	"sXuVX5AUZIE7iYa4y6wWA96XxpXwV4hT7YUxkOdpY1/XOFcmO8nzHK25VBKdQOo8lcg6OPAKlDRwhHKT",
+	"7stLlpEMlcUpWuNbUsXlgjy8MVkSIKIvuFojLAha0Vutuz+y0Tb6GSMUFH0KGYBNdG7wR+c18b1NYxxW",
+	"3hSy/e6ACl4d+P+KSwXVx+T+CajchaHs/2hmkBR+VhCWaXoIPvypJGXXi62Y4u5BJIv1uI4BJWOdn5c3",
+	"tCi6ppZlmhKSdT3eYqpMyU+W8W2wKkJLFreIqFa9N0cNrf/1Cr3N1e4jKPK2qV7bh4MbfrWXIfmbg1mz",
+	"QgPm3/linyBxoVUbnDe06X0mnFb0fEjD3KP/ybHFKc2OjfK1cyx2w6B+S4Q0sVeZZe9xzbD7vyZ2sSjZ",
+	"URA7ZraoGHdzq+rfO0oa2uwLw6I19wZma9n5PGwz7oyE+NKfDAqy+bMhqbBQJmZ7i23Cms11CH+pg133",
+	"26PbTLrvjRa3sFjzlho6yEvKqFwfSXIa5WOIZk1wrtYx2FpjmjV1sV6tpu2Jgqj0KmFxH4/wXKsvgc3+",
+	"gsoixzuoNiTRCcmliXmFv0+d/fVHvnhQXfCS6/1viM69IA7U1+iK1WESHYq0EyUrbotVugazVZXEE2SF",
+	"nWn8WvERNCNjNtB8tIe9vNWDrgqS9gTz1TLwwcxEGPWW5zS17mZQ1SYxOitZj3RwS5ITF8Y5PLL9vY2i",
+	"lqbsOdmhLXHlreahgGnLYO6obEE/Wv7OF/YOB5nkloSlt6a24R0v82wca7NOjo5CoFpqtgICCNyGx5bs",
+	"NDI12c7DjHYl+FatO0Qx+nPYyuSNOWjzsRiovuKmrNeyz11D6qRVuqw1pS7nUPOoBkOrBBC3NXu3ZYCb",
+	"Vkdqj6NEAbGndZS8gFVPgumWAf/OF1ruCQhYdRDJ/h6TjzhVyA6xBcmoYbGRyQmrUt/0LVsIviAZOsmg",
+	"2rhNEoP8C86aVox+em+q6oFzDrW6Qt6VuoSyzb604AvMwhRJ2C0VnG0IU+HaM65SWL+IdCfXdHf6Vnhs",
+	"552xwaw0Rb5GIP6NeakrlsQGB4YdxjQnyCoRQC3YBhlHtbeLQf4QI5DvKNEJOI+rp6BaG2cXm54tEc2K",
+	"NZYdaeHwyOVVLogG1SS3ZqYE59yrQVwIAucVdBnIYZ1VsrQ5pfnOP8cFl8q94NShmXWzQ/GXfsB5HTAf",
+	"UHLhQ11KUKWAuWLQk/Ljap3uuLSAaZf3EZBbL2aAlV1dfeV8nLIiM0jognKiJvM2zBvu+5r3dHV7zw+w",
+	"ONQdFGp+0GRrdiqPvrxbrdqqqLoNavZacREPwR4h9t44ruDZMSFuzStsevpRNY8LyrsToD5R2N3BBXSa",
+	"c2InOVRChJUdTOXbhk3HFBkA4WVT5EQ1jTu+8UYzBT25Z+lxdp9ue86b6vZponlV0gzbeu37VxbRh5LK",
+	"TVgH6bS1t43QdqA/YVR/uRu33/DRtTQP2M0HZPE1lJ59kpzGCoc5DTtrR1qY3B36yW7DDsK5IkpLEPKA",
+	"NdDjbaPjnysF3AnXsj40wXt1fAZs/U6wnGE7siW4qj5QG3A1Pti9pQ6z38HgsfFPvcgfF//l+Sa9szJ9",
+	"o+4Eqwdwp0gRULn5ZoM7vIbkI1VVZF2/tj1EeThKWRiaFdppguoIcK6E7QHGHRhaJwlMErgCAlZGRDgj",
+	"RKqMl6ojO7VkKe6QpkNGgVrMMrkFZt11VUhLCtVHK8Bs0Gr9wcYymzt/mADvTnABcr5vyeV7Z7ca6fI1",
+	"Zh1jcjpJzF+Js/RygZKmdatqQmcsep6v14ZDgpHGBF0kxlLkqj9BLTtGbDjzvle3NrHVnZWiUY7ZkClu",
+	"jFO4tp9VEFw0IJjgF67qnNV+4VHlfk1ijkslDTtrtKKtxTJpKtmb5JuqAtHAHILKFDNkrK1PFAZHIpya",
+	"52ixM1WX9koonTj/PpR7Y1yAC2twvgNu1XPpHqrnHzFUi+JLUefcNVcHwD5EJ/DfPxuQbZC+CVrg0NYT",
+	"FmU8ZEbmn6NXFmO2U5tEYNXU+LCIaBpkeLnIDyjApm9By/3eu8K2M11jxuKynsgRQrRPe96+fzhI6m85",
+	"HZ/m2GELJyxzLMd0xDJxJMYoDMEj2zU2NlKo4qKZUKdxq9v++CmJHvhimOBdDRPIDv79Uf/9EiRc2H1U",
 	"OZAEoR3Y2PIRVT/OYLyc17ttTCM1razRtjh/UIhonaOQLc81ZRuoMR2sf3VY7vCblPpN5myfNtcWza4x",
-	"vCmMEVtU9q+C4NuMb9nEe3AgLWdkJXA2kAqjmQNowFCvBNTANyARLjb+m4GvcJZTNnR+25Yl1KVji3cS",
-	"nV+5SA5o00yZbb2V2BcTdMK48S+Be8D1WYM8xB1Rp/aqwhIl/lqSQdyqHdRvVubtkJd8bDeihbI+knqx",
-	"JuntpMRYYCnxhkhpRf9e4495Y3C6dl0oOx5UQ+51Nb4qJMfINraV3kx9y2EW73feK7XNu9CQdKqagt7R",
-	"nKxI2O1nVTCJVkQhwblytajB2XOSEyxMjc0M3ZJC1dVdfaePMNYrWWbc/ieu8sqiGeOMDPPkOFDtYvrT",
+	"vCmMEVtU9q+C4JuMb9nEe3AgLWdkJXA2kAqjmQNowFCvBNTANyARLjb+m4GvcJZTNnR+25Yl1KVji3cS",
+	"nV+6SA5o00yZbb2V2BcTdMK48S+Be8D1WYM8xB1Rp/aqwhIl/lqSQdyqHdRvVubtkJd8bDeihbI+knq5",
+	"JunNpMRYYCnxhkhpRf9e4495Y3C6dl0oOx5UQ+5NNb4qJMfINraV3kx9y2EW73feK7XNu9CQdKqagt7S",
+	"nKxI2O1nVTCJVkQhwblytajB2XOSEyxMjc0M3ZBC1dVdfaePMNYrWWbc/ieu8sqiGeOMDPPkOFDtYvrT",
 	"Og0tjawCYOvrdaUem4yGWL8fd3nUpVzHC8wYGebk1MOHLWk/MtgCG4DMX343RfWesykVmSoZUpK02cT9",
-	"6eOGPvb0/BAfn/o637KJr3p8Pl7lfNFlwPTHTfuSYYkTXxZYkTh3HZmHN0uOZpo4eKn2vvuo902v9GRc",
+	"2ZOGPvbs/BAfn/o637KJr3p8Pl7lfNFlwPTHTfuSYYkTXxZYkTh3HZmHN0uOZpo4eKn2vvu4902v9GRc",
 	"lYhsqdq9ivL+pQCQtLY8ahKQt6P7mG8uqQvMBsqC2zzsHHzSWjyBYzeiIk/o7Ul1efyJJpVEALkjzkoS",
-	"aut152xI2zWXNnjBSCFUoqwkpnvgIIUIEtXh3aOcyTCNomlPAQRT075K0kcnnKHtmqZrqHigRWVIWzBq",
-	"al5KpQdDC8Ejoi58QrVFHTtucY2FKhZ0iN4Hb7iYqvFvQvi6lKPehLD4OCOFs7b5iP4rTm9XYFhEP/GF",
+	"aut162xI2zWXNnjBSCFUoqwkpnvgIIUIEtXh3aOcyTCNomlPAQRT075K0kcnnKHtmqZrqHigRWVIWzBq",
+	"al5KpQdDC8Ejoi58QrVFHTtucY2FKhZ0iN4Hb7iYqvFvQvi6lKPehLD4OCOFs7b5iP4rTm9WYFhEP/KF",
 	"Sc52ZlwtkKITGwcTVTFyEIpsYmMUN2XSlaC2lvSQajla3Irr4oWjFmN2PPayJMIlK7CjjUJwjTGwWUhC",
-	"GPyuYYflUq/Fx4ayUgW75e0nKVfbHt6Y8EZ3Lj1IcXtrbe5k5B34ID+pekq+yDkj01INqYwr4+yvw7ok",
+	"GPyuYYflUq/Fx4ayUgW75e0nKVfbHt6Y8EZ3Lj1IcXtrbe5k5B34ID+pekq+zDkj01INqYwr4+wvw7ok",
 	"DinXIFNeNDyypi6pXVO4z41+ZVpEzX4FuqIXZRCKOA1nuFTreEPUmgeMV4lXhD9BOV8BCdrGyHLNhTrL",
-	"6R10225V7K9KKLx4rilVSVPT394aHEy9pqyr3pTkClGFFL4l+kgjJ/frs6vleT3hLdn52oKWhk1ZY09J",
-	"WHCgNA+O4Oa0sh/9npnnl4+jYAL3p6CrjgoiHUBYRLja+r7T98mTR08PvwGqVLEW1mPY/7XPS/P3V5XE",
-	"wF05B73cbJ/QDx+nb6lUU2W4apIRNr3qnboIxz07CH2w+uuKBQD6k6f08JRP0HtzWJJ2f/iBPCgUDuVt",
-	"4Y4QpWpmxDW3+g3Ld9A126O/Z7aYdIIwk1si5LyzZ4WZvG5IN3Hy2iAvQagBRlYt+sMfgPlZwosXVB2w",
-	"FUHXTr7pjJd3Y5aUrYgoBO0Z11nuc1Lg1biaGcPYdIM6fUo+zLVMmNVQcWhDmf/rxZ/M7E8BacDXjhFY",
-	"9mm3lIpv3vGcHCPKd2/bEGQb3uWXY8Jnv3zQ/3d+9mX84deL6Omjjkp4HXWDRjajrwMTL/cDE/uKj/QX",
-	"G6pxfL/84Tisfybc7WHDFfUhmctPGyPfmYo5wctjyUs27uoouFBdeTcrKpUGMj6mudYUd0xP6LBFgAW+",
-	"8bKHgg+9iH9nVzjxwJv87LiLD+37KJspd+MCh1eCl8WYDLmJXN/1xzo6vvnp4301qoNtP308iE9XpbAm",
-	"ObwyokiqYs5iU5M35VAat0Mut/EUe06Yp+ePv2i4cB49PT/STfUxTmkm4Ix1ZKTmWKyIVHWZrhQzhPOc",
-	"b0kGzZbsiSBeGS24OBFGDy8vTxtNGOx1fNiT1OG9enI+zn/UQGPLwdO1H4NdPy1y+KR+nzbpjXD67L06",
-	"yeNTzXKdYjaxBtznUJs/c9owMPuB3oDqgA2yC7Wu6OmFM6pieIPT+01GKBsclHS/6ZpOhakKJNUuhUDK",
-	"XEiBUVzhQNu45xWT+n/+L1R4tQCnhCsBroGwHYa93E4DQI1GRycNincEcfi0bQkpppbIZHUBsBFNb6rX",
-	"QoC9rCot36PQ6LccnijkeT1K7Ff2bzFX6REqFhmJC6V4Q6BwxnwW3VcL3PsuUzVgONuNqVCzxGn/tVHv",
-	"9NcwvJn2FK7jgizCoDe7Te5qHK5RzXSHWLOqgZ3mLF8UnWxEZVJhyL496P4HFAhSQBEk04PZM/lUk6CT",
-	"ul4/SFJUInPkIB78mAIMnbrUsNjAes+tRlIHCEKR2KHivxk8wiBYzd54t1UDxpkI29pX6+w7+m4TRwdV",
-	"9ZZyqZHyFWG7e+x5+uQei3y2T+u4bC9oYQHdx6tpkHluyVkivOClqqh8P0Wr0gC6ucMDiV69rVWFdoHd",
-	"A8pYn1rnn/HOb+sB6GRBUu5Szii7I0xxYQqYwoDTVrHhyyeP2nvk28ien/13YyH7UP9zHp99+NegpeyW",
-	"CEby/Zz14HrTNWXuOuzDDpdBtvzqK8SX6CFR6UMuzwTJCZYkUE05NF8hiFK1baFVSPndy/fv/1v83fPX",
-	"L/u/EF4gl/EdETKYS/XDy3fXr958F0+GX8r1MFHgTUHYP7BK10iueZlnJsQdSbnOEFZXyCmzaoj4MAQq",
-	"x6GbIOnvPZAgk9YKdEhvfjJK+62OxWGO4YqFjBIt3cvDFRpPdOx3cB9mhP7nD6+teY8FC7F6BTsywmiH",
-	"TlFPOTneMfYdL2EpwsFiO4TQFbPVNhuSxIkVJSDxAgqrem6o0w6PalfzIsKQWXaEtuvdfDa5lE6n8NCO",
-	"0egOKveQXC42VE27bI8Sb637qEO+LcpFTlN0S8D3jEu15oL+QjL9GpRq22CFThIp12cku3zy5OJL9Pz5",
-	"8+f/8X/+39Cv+uWLr66ft6+Yx+dfDrCKBgr+X46VH1zXlmqhTlQashc2vXF0P4wB9okc7HPBNi7vCM58",
-	"jvtAIkM/xsua/O3le/TQsIOH5sHDX70Jf0uuNGffMqhY/hmIm2a+1Oov7TCO37v9HRdnw20NjY7ojk9h",
-	"X+sr2/exMLU9RnzykGuhV+cZSGUb/DEurXgayMTrDnO547f3Ztpq0raJZoiQQVkWoVKSLC4LzSnsd32X",
-	"fhVpa8ebwAn9wqyCM2wOa3tUesv1GB2sEGRJP3b0EQftNV1jgVNFhHSJ2IbY5yNjROChHFBzjXr1QRtA",
-	"NgjP2207c9Q8LO0ybYChRhxKdYS94zBCU4TjfGRcbuNstyyZ5gGYGCxjlAgr05bB6xEHVgXTqpxs5sEu",
-	"Ykf5BJuHPSBZUIWk4oWs4tgr6ZYydPkYQbfrKw36Rl+vX56jDO8kwmuCs9PhufpHMRCfM3TUNDXZKFRB",
-	"rzZz23iOrtN2j/EB1UgCTsiL3uv8Hp2jT84PO0f3T7zx+ZmWdLYwARgIzJnw++fwgrCtVqqStqjz6PKQ",
-	"Mo3PfomriJOwDj20llrwJI6VX1J8WGLXWHn78nVDNLciodpZbijuoDfl+2+vG8OgP6lEikeulO8Noyaf",
-	"xYiY+Q4pUUpFsmdIYjjqIO1XuD1L8TwVKkELImlGbOULSMRtNAz023RXRbMC7V0IznZuApRTRpDippww",
-	"s2Vbw9ITzBOXIg9yAOEyuZZEK9lhExNIclDiGFh6+DsH2vzBW5oXknxZi3smPBSmNdGg89khuXqY8GfE",
-	"tC652gLZwEqN9wF0OkETP6w32wVOUdLtUnsisez0wbU5T+woZ3jWmwoP877QA4O950O07VQHbzSiWYRw",
-	"LrnLqkr+69mL+vHZqyxBLnIIrSFHbx529wzpbN8E6rUx7p3pQ6evJpRypshHFdX9z5aU5BnojIlDd1wH",
-	"iyXB4vhVBGb7GHJJUG3HAg+5bZ7kZEtjQgcS1hzLqC403YFcpRl0qAF8NPt4pic4u8PCtpD4cfa1/s4L",
-	"Nx38de3mhL/euonhr5fV7FoBLzeY+VUX9hrjEqaIlnGWXKCC8CInEBlrOlRAFbHl0hh2EGAQBt7hnGZm",
-	"02HtXTHnSuxcUn84TU+QgmBl5Skk8aY2BOZYEQHige3ZMyAzD4jdbZsPQBsTe2TeedxeBDsKv4QOwmbf",
-	"oXVyfTchfauTDVVzZDZNmkVsqebXpo6Dsbk6UqmxWbccsliYL3i2ixXnMQQMQQHSUpE54yp2DnDziwmo",
-	"jvUDG0ZkY7/nXul9+Jsy+GDczGFpPHLsV//4y7w+JbE152kdkWwKrklnN6daZ+Ar6yryn9ySXSyI1qlM",
-	"qQTIPGgC735MOVvmFIKF6piiOflYdWsCAFMplrFXBBh+3Cxx3F6k/s2uZhbNcpoSJsl8SbAqBYlLhu8w",
-	"zS1paCltDvnIONtQ14R3ri+/OOfpra2BSMQdTcm8+S6EQzGcz13JJLjXvXR495NGxYbKje2fAr81vPQV",
-	"sHuPnCZqHy1KqQ975gIa5gKzFWkQiZYsW9vS2N81ZhlfLt3PUnIfgVLyOTTizYiI/aUErbh63S/ZHclt",
-	"isfYmjCDLqd9ezX8Gjy1d/qqpektGW2Cn2BoUdWHegyFZlxDwQtDTzPNj6HQzujG3qrE4Q6uUL54hMzS",
-	"gCJgznAFag6125BrkudI38JO6q08+voO2RoPKZUIgAN5eVybo6wUhmtuQnDQjdHmq1o6ivNbHwrvPqkr",
-	"qpGPheEt4aLe4aQVKO0JizAjTC1PnOcxXya2gQRgWVJFbAmGAgtbUg9SrmB/kuA1yktVlB2Cup7FGYrM",
-	"OB+lOdd8A+GwolFggTdEESH7ZK1Q06BBdZGkllXqgIdDhWqj2R0WVLOZA+D0JfUZ4bTMCXKTaVGlBEmm",
-	"woq+jgLSXuvAVhlTtem5xpd3AKr9adbFregocsfSX2CTdoN8wBU0HB0UdkclF7tO0d0NQBSSnXBOsUQY",
-	"3ZU5I8JWKfLKKZo6i66/iSFlQHA1BCwSg+OvPmsM1/j+gtYQfBSYn91ef0wqx0Bbv2sDd/DScBTxdz34",
-	"oIfU2HIElbeIerU8Tzy3FBh5tlxkssv96rpIjasz1mzj1qnaapVES4EPpD4lVvZzxroHEtFs3jd/nEL3",
-	"3cBnREnqVkFmVLXsTGtfJ5hlSHJQHBhXyFA+ouo0bHI2EuIYQr8PL4ybY+B59JpedDDtNmupuQ9eaEXV",
-	"8p8OXtVBJ/qriqqcdH/4gUQw4pjvVCnOg47INYwe7iut3qsu0/E5xQf6w7ns4bqVjmvK1vAB7XVu845g",
-	"A6KDN9rRbb33uMkVEiTlItOHxxwqXGZUISUwzefonV11BGdpkWN2ux9QdX5MqGCD8wUgdLGAbcJ+hjCy",
-	"BZ9BQDSVaM0pOEnsgUlOTQO6gstSgBEZ37AmbZ4k3r2fPEOY7d3zpo+cFojhyifQWhRh9OKHl4hmNwx0",
-	"SYkIGDa+un6uX/r++juLWfOSBlPzILCGV2UmS1ByGwCFNUW3elf8f0zgw6jOALXw9GkaA/RX/KggmOir",
-	"PCTFOXI+zKWuNBHQjY2cdhPCzWXowWzpDeOMuH60jhpO9ZlZajk5KPGZ/R8VNnP/UtFRHUSOFGf6OMeB",
-	"u661ea37DgQg5/XTQJ5q1ubvRMduz8dvyKQLq6M4UOi6OHgsrt3H2yVILPPjorVSzqCdhenY6SnxECaB",
-	"EVAKqN322XbNc4KWOTGhE62SJTB8Fs3g+WFmdd0RamKjHdF//I//WcUYon8iZ5tE/3RBKOgEKixbGS6z",
-	"HTmAE8OI3enVDatm0NNZuaqeoslwg3GWfmO0ylzowlrCCzT3Sdf6Elf7PUFb6IeJ/VjKkrnVdSmO9j6p",
-	"TD6YZTesupROFjsbAdzBl06vUAJXngaAqzURWyqJ19rB3YdSX11QMhtsIVpwFphKghhHOCfCtDDYubra",
-	"K0xZLXt7vTJkhXYubuzqZASeVF4quD8FAbtqYzMsjOFa+TW2vyYke7Vxocrjkrwa9hK/4G7T/DWm68gQ",
-	"HdZgNzZNJcMQ1KNsmaCOcUuak+7urpP6RQ1NM7IXYKe6BxVj9jU8RLMrRDaF2tluwaThye/Q/X5qmw4b",
-	"pRd+InWL4kFiTE0079zLHZ3gsEo1Aguc3uJVV8LIiQ33j5Add4oKTIVE9nVzODrah1Y1o0KxeBMaXbWD",
-	"x62Pry8PtWS2x20YyVYFCT/URzkTeMuGRsXZRfv0e6DhVfNANknP06zMga5B9dfkw9hi6XtbHDijwQPZ",
-	"oLzogN+kprZPLp973PD3EtBDZ2tkTDzND2VAHsgX6OkBQnNPpOqEXZHN2KtE34ZT7YQLnu3ureDASCm9",
-	"Q5vWWw3mwwUv/UAPWOcchAAb72F/sUci7GXJKbsN883vX6ECq7Vzs+jPPpBIlrAf3ncfwmfkf4b//O83",
-	"5fn5o5Rm8F+SdKWQHBkHbduP9R24azcOPJYqH5pEas1D5hVLBBZVrcR7t5Quev08PEUfiqM5iq1mn9V1",
-	"qUON/PIcjMNmKBCFjIyQCR36kOLo4vz8fD6g7kGAZbVgCGJV6y7fcKm+NkWmR6f0gNkpBk11TAXu4Xp2",
-	"Z3fvwLc7V/gtvSPMZh2OCuIb3Qio0YNkXC+gQaPHzX+g50gzusSBMaCTDyD0HUkJU6aPpfy0R1J/7r3A",
-	"TOIO4XVw200DeZmT44jd5AyOIPYJjboD3+pc0XXKR69lWOu4vcAGKKASkzucl7hSQ6Z0MWx8OzRv52rf",
-	"88I20PzG1e35tLTnc8cjaa+GXVPhZ4DdJ/ZjYfeO4MjgYeASsRPEnLJmqntJYkK0oadBrcI4maT66cPn",
-	"affM07QUYqw/uPN8N4WriTmOzQiYw72Yaw5SZ0p56G8uMLjXfkfFEZu8ICxdb7DoEH9fvLrWQvT1+1d/",
-	"Q9VQyNc9ScSa5F8mEUrKRclUeXmZRGg+nw8LCVniDc13oRLAVOo5paIr/V9GpTr74vz87Mmjxp8Xf7nQ",
-	"fxcpPcukPHsM74iVE/nzsMzdsdmd1qkix0rT0tgCIO9ci2CtM1R9HZHS2gsuinynJUQojeC+gAxC9guB",
-	"ZGRBMeswK61J3mELgS0ZYOuw01dv2ElDJNYUFkdkFtq9jjxia8zm4/kgbU/I5xjJfKtTNJ3rfkNwrtZT",
-	"Qji9jKJDQHofeGHfmKiKE6bPaEdE3lqpYgQo37x///aeY4q82Z0bDgK1RdWCcuDbb0qV8g3pyUxWgnbl",
-	"M0MuQZyRHO9cBdGAmdRYkUfAdW3fgExEsSLqgMGjDuqUCKsILNM5lUqik4StKPs4t9/XnPDi8i/z8/n5",
-	"/OLZ48eab+oJvn/3beTbssORLCods+nvX7wNdLjrNM0eGa9i2YmzSxiMtZvRuX3c37Sa3lvmi57YlcB5",
-	"G3cbPEdv31y/+q9Irh3uoZ8WwhLae0aIfKRKonMT+QVltCQ4wMACHJsQ08Q4riQxYWCdnMNzBH9x8eXl",
-	"ENe8/5kh5dr38m66E/J83AHKPydL9Nhbc0O+cmWIREnm6DnKqISR9pDZzFG9RYsdMnKYDMfeTWSSE7lf",
-	"KMt5QDlzj7W1uqmXwvRLU4psCiURXipon2acMOB0r/KQz9t52dHBKphBptn8/DVJOcskWhC1JYTVYHjf",
-	"jGzog3PRgQjFCMkkwmjDIe/VQS0I+GcaYD4674XzOL59D/wyjBWNfIsRCAVV+JYcWFp/+aoW+/Rg6Dm5",
-	"QLVjWd737741WcqmfGXdvzgtRQ5tBFdEnbrOMtYhb1iRLUkTgT9fc8YFh2RqpiDLO4G0OPdnzRf32WJj",
-	"4LBGFBU77KoyArn7pmSOluFhuFdk7Lx1TJ58+aW/SeHa4pRJkpaCxCoPfPE5hAtCEEI77/1EH4x8eWYr",
-	"W2mS4UwLCcUCp7enc+Q4HWxSmIUFc82fM6RZm94n/V8J22kbsZgwHNdRcSn4ppFV04hEevzFuJJKGpge",
-	"avx7yx7hjq85i5Ylh9LE6032ZpugUoxMp/L1gXvvRGZA6fd4BoThkf5Dy5sDpOK49gZnBJ1coH+zPUEl",
-	"JNuchmMK6jzv/SCwKi0Z2r1iVbfvhBA5xx3cvwlUWkNU2WsrLNiOD5gZY6bqavXelb5VifWmDy/IfHuM",
-	"EhcFJHChL9Df6V875PWxaRDtjtC3s2ozvGymZjRDtfk9pHVd36Sj7grTECxDJaPK5IQoekfQSWIepCpH",
-	"VJ6ZX5PTq7qGRhWhZWeIUOIEBeOC1XeeccJaskmcsL1/W+ivh7LkASqodlp5e0HhMrampu6FTnKiFBEy",
-	"QhldQcA1y1DyLJ7/l7NkvxjqyHaMAGHPHmgRYyz+3794a4pl+vTn0i+w30ZL49tG2VsBAp0YEjS3wwLL",
-	"dYSKnVpz9kjjh6WR17K5mnyNZUCNWdvmOXt3UV3nFm4kV102fAl5pYScGhwsQ9tZ7vmIEqEwRd8OETmx",
-	"EuPR3tceyEwrp6N7ON2X0nZv6tbxetNxas//p7SRUfpFBzVN7LCQLWLLa7oIYD92cA0fhJoIZCVw1uFz",
-	"8ooj97S8df6XBjD1BMEj1KwZO74u1i3pztmF4qiZcyYAg3vxHH4FXdiK/jSc5t1bcKtZUb+zBKtWwm1V",
-	"5YEVcqf1esgptGg53BegqQExU9D07+++PQVBEdq5180B/CttsasrVA+vhmeh2sVVBHU4oxU+7AZDK5Sq",
-	"4gHIpVfIJhg6e4VtG78sc625BbHoVdaP5RpfPnnaVT+yGucoxWLJFTy2DS0/hzOWSll2Vzw92F1CryCl",
-	"Rbvhc281CEEY2ZIs1oLAIBj3kmanJMn2JMUGnMqCmhodw7oAdeVmQPJFApIyQwbbjUNRaEpMTLUXk3GS",
-	"+Hkw5o3BySJmHiDa4ZjwP36Mzd+izPeV1/zSI6bgUWnQU5MZNpfVgtfzwte03FuutMUXX+k3p8l5zVPQ",
-	"Kj71UQnsVehqMHBpinNpth3ZSoZ1Fo7r2aA5ppWmu3pGDG3TMH8Wn334t3+ZHayNefF0/7wCmFTt4gzv",
-	"Aou80Ozzi8sntSj/Zcuu9sXlkwnCSXOHpth+6rdHWIBa4sGx5fobQAygxHeaOU6jxD/EPr0DNnXfnWIG",
-	"NKgEOKrM7LEWMxnzZfi2BulECwJg/DbpnVeoKrLC+HZ6z6KlHwh03G0/KnQC+q+WOTFRT/cRiC3LzQaL",
-	"3vD2eoNe8JIpeSj0uMJNPXs0OGukSQ3XNXRTip4NSdhzOYX7fjtMc7j7vRRGaHFuctgaVTPAO8I4I6dX",
-	"VYQ6ZQgiNwc16quCWgeCbcNEh0o5t7QoBkdpV50IJ8au1hG6s/rTLi/KTd+595+kmXiHH+rYZsRBhze4",
-	"rBLLqpMhPXaOLk00rGtxuAfUSasJlPfo9D8HhQ5a+H2KxhXznmL9+33aK4cIoKtVUQMnXZT9Fdj/Jzfc",
-	"dSwxHsixw4zUEsyge8ZBCqlbXopInr9Zzp792D9DlVjy24dOQu6oDWerCFTfjUIY6ML0n6VB7qM0yJ8V",
-	"PMLliXpLcGgS/BuUvxh5xicZ8xpXXlgUHZOOM7gzTd1tfGPrN+8bkrs7p9xnqKKPgwBkDSSMDEp0Ozkp",
-	"rG60ODLsGp/YXaJaywSFHASUcVqKOQD3HYphARmmRgAI9+Rt+2x7GVzJ38lYFcjVkTkq97maJFTa4x9r",
-	"XlflUcaF4qnX2DhPTDsQxJltvlSaAKkhfe57TfLJ9TfPL588fZagJTf12JGteVOyAopAoAWW5OljlNEV",
-	"seFU0ObuluxWhKGzPHGBwB2enToNa9zV6VnfW0ol1JnDmyInyO+415Exj6d83TRj6W4KeLARYE+7udYO",
-	"2EJJxkqOMrpcEqH1YeM4c/0HBYFgo+zKC3KQ4K9BJVM0RzYgxVKTb0W3BDSLqppMH/p4RK+1ukaPZ4Ju",
-	"7nQL9R+6z6XtajWx6WOQyg840L+Iektb7M14APgJV8GoGnBkN+7S0HyuLyeoNjTB9F2r00sbb0fq7MMM",
-	"eYFMIZMVA1lnpo6jKSRpzUCOmv1G6aFEAkEVTXEej7P5/GnW+uObtaL9zT1EoVNqzIh0TRVJlc3R771K",
-	"IXw1LgTlLtU2HGcTtLxMszuED9+n6e3ZpwG1bXyjm4Pem3Vusqe/YW/rEBJSzI6S9Y6z8FRb/KHNQ7/T",
-	"AqHhi9jG4a6xRKJkB+TA+qCE9MxAN4zlkphoVj3mClKO6hKEIIRwAXwZNlMLG5Qhb+5w0D6XsWsBc6Qk",
-	"zWVc52IPGe1FUvUOd3m9MYVmQ0tKhrl+nC12gL21NzRkvEJ/sLdqVx7/vrXVLqN5jA+x3IkG2LWrpzFY",
-	"mKn4e78S3KTot1hKUFXMgKSqj6jfQgVeEatn2agrCInSPw/QrALC1FB1emKZoJRD3o0+nXAllqIr/xcY",
-	"GVynlfLUz7b0O8BWjuN+NuMZKMMmL3S81AbYL85xFAwbzqji+i8zZx+Nva7GXysb8ADbeDw2Cg3D8H3b",
-	"G25D7jrHC3pHcxLqlvcN39bdhFZEQequH10IOnxOsGC1tg/0n/OVqaxZFU3nHHqKlRm3/4m1ILflAi5u",
-	"zsBM1o8LB+wYhATf6cGKLTgFNut4aO2T+pW6bYGU6xGwtkcfhDJcMasBch/3mObRv89j/kc6sPe06QP2",
-	"JQBu11bVcH5DpeJi95Kp0TtmtA5A5fBKGcD7vVaa/UWUx90WJkQ4zvHOiEhVvW+r1Mn1zGdPH47rDNQn",
-	"73erqvdAWcCUTcJcxxo8QbcQ5I7yUtZfG6YC7H13HEcdCl51MWvCGXw7a8427AuHq0Z5lHzMIZoodxJW",
-	"pccMljw7DnBADh1DvUc5bmp0ugUNEzonYu0zG0n+tGrcu1XjT8X/T8X//hR/L2Z2SnnGnlQp4xQweoh9",
-	"AZ1gID3biiSBOGWTxDVQFnLW+c6Utdp+DylqG3zrmnBaeLz+Iqa3ZNXkownH0FO/5wztQkeZE0gSM04Q",
-	"W7i0mSU2HBGHkocOlZZMcTfq9EODtULwrEzBg10j7gQ6x9gGvZpnaLyFkTa5XrimSL9m+MR+r8MqjdeF",
-	"L12d8QrMUEc6h7vIJ//2/ncdtWsoEvCKLfn4kAUsNlzEXnJyv2w4/qbneW6Kz4yKs6LyNl4KQuLVYpj4",
-	"CW+Y0r2jXiklyQa/saSCbHGex15C85BzbF+qaK7/nZ+zYXfSGInSFyN6J74lgpE8HjvedmQZ88qYK3hD",
-	"NnHVrD7eDNw2/ZYhjaFvjJYjaDZ8ZJzTWzJ0+OAN4DIuBFFqN+qVMcivh8fLMs8/qcwkSU5Z+XHMmZFb",
-	"XIza5k6dqcGzuhiviXQbGohy7wFvx+ZSjAvp99WX5v3+mt956ZgmQ5xa+X+OwB3JhUsSzwl2o42CgKUJ",
-	"RrqCF/EtcTVweKlcd08zspQEJV+9/Pbl+5fooYlLfPgrzX57uCGbBRHy4a92/35LJklb/0tnWQQJ/IdG",
-	"/9OxnXmgI+s43WZBGd4zvvS+ld5JGct0LyXb9Q3o2Pm6j0C/6F/FXQZieECsNb9bdaDqa3viJSnzLfP7",
-	"JAIBP5DuJ6ionROiHshjdYXhMtaSfoxtSQnXw2Nf3lvSjyQbdUt0KAhV8Yq4u2pJNLPNwDpqF1SixWQ1",
-	"oEHT4/WBVovJZj7nANXaHQs/U9NTDTxSrlFRLzyExPYO7W+rd66i/T4HpZy1TsCHIezgkzc/2mdAv1df",
-	"tVdMkTynKwLJuGxJV2MXzhQRdzjfq0X0xdPHjWpEj8KFNH3T3CrnC5yHj6rAisQ53dDmXXQ5sqJqA9zG",
-	"rEFQhqFschqew/chWgnsEJh0TXrolLf3ikHDz96cfat+eWfFrFGLFYLk2LuJAmZqV2AyPG9HVFdG1HgV",
-	"nOglxKm1BQ/FICz8hX7pD9QTZXxTucMuKg81Df7tA9fE+iB6edFpd09zLkkGpfG1VOwC/1MiEfVmQVZx",
-	"0QKKIFoqlX6IhpYJY+sImRkRMRZkY/stw585T2/rv0rW/FuuSZ57jXEq12IWGwXBtQLde1B/xvxdQ9F+",
-	"rqGu23/CX2b19ZUYV9eg91vdfdT9Us9pDQ31EEEWnKu42uLqlzQn2PxgznwMjVL9VkBg94ltQ9f6B0Gs",
-	"+8L7ra7M735xNdnBs1kyVSHM/FVDDEx4iVNSjah/6RilVZeDHYr26E1+8lt8nyX+EW7xazWlZv8UM+YY",
-	"BigZLuSaqz7uvl9a+JbsUEEESrEiK+hFnrimukldPBb+DTwB2htJIuAfRpXW/wIalEl0wxJzYPSP5lzo",
-	"f3kHAoZXxCeT08j0/cEMGYybuqnJHc5LAhP66EtM+dilIHKdoBNAd+1ENF6dmo9B4Tes6sWZo3fDYBLz",
-	"BeszMO+uOIei4VcogXCVRD9iSOKdRNv17tRUYE9qU3uCTvTXb5ibzXcsnSKuGStG8MwUbVa86mDfn1Vv",
-	"G2C5zR1gXPqWpoRJQ6VT5aZSKr4hokuOGJCf3q9yEqxcnNtwbZ2yeCU0xyqIoHxwQUxTJhmuCwxl0V1t",
-	"t2jGeJwbjAFHhOJOQf6naDMKaSmIfkXfNVus0nVc5EYb0oRdCCpJuGE39AssBLlzKX/7C9hiwSgb59tt",
-	"0Q5A6yfMOXQfIJkfiKDL3bTcOIvD+KftXruUp4++eDwuK9qfbAC80yJ1fj8alrGhsuDeq6Em7jtYvdf4",
-	"qcnZ4RMRAoKPkKX3CDGu4h1RsX28wbleun5SMlkWtkM7zlf6B+ijGt/qgQucxZKuGCw4QlvB2SqGQoAC",
-	"YjbMwYnTHNONDGal3gNRV5hrrz5EJK9rZfNNQZjNUxtTEKCzQGzOU5wj/RzuDW6mRwuSc7aCgkLgk4bO",
-	"K9CnZInr+H9IC8jwrip5usLFfqRBuDVZdrh2mg8MSL0SnTAOlV9pRhBVpxGiDH3//sVwhz6sNe78NGEZ",
-	"wub6/IUz8kCirV6rns3c4hTSL5e2F0nH9ICpzr4iQg39RITIfDVHyeX55dOz80dnl1++P3/07Pz82fn5",
-	"v51fPjs/T7oSprs+b9H5wIVHWFSPxyMEQ2r4g2S/pSzj26Gynh09LCinnrr5og9S5GjOYMKQWnNzfEro",
-	"OW5vBbmjZDvyuGlMx4xvg6Eq0JIJWrmYQr5mIVJLbvo9ZDtHAE3YIcLcYx0hY2Zbh6siAW7Sx62qBXmf",
-	"68HcO2Iyl9MA40m0JJk802wk0buVzPV/ab5Lntnk5gzv5ijZEnILP5qBOxnzZax/TOY3LNlwptb5LmZq",
-	"DT9m2A7VKIN39XAYlcDr1duQRK3FdHiITuCkSWjMdMNUSWSGd5G+C0D+XQqa4d2pEXOdyKRXALRmWl8a",
-	"SE2YbhuooOzUwNQUKeVAIf3W5rmRPRv2D6DD8c09CgyqiblIgGopMz0hnAdTXxsL4vSICAkgDc3ZuQCl",
-	"Yo4sIUqEBblhmmhLl/Ktj4hmkmnO01v9paQ67MkzhFEChxrCpBOjIIHxSSK1pSlBJ/CevGH64oKrDae3",
-	"p2hDMJNewrw1WLGUXMHhhIkyTkyvOPKRQssWmArJQgNP2eqGLbnYYpGdGt4u3eFtMFh7O4KrFxdXKKm7",
-	"r1BWKiJBayM5LqTW5vRCIiQ5wpY1AP5SwaVEG5oxulqrqnWWwbq+uTbgfV7sELaYMui2F+YNo2qOXn7E",
-	"qcp3jvskViuzaqjzbAM4+pIDgr+HSlFW+GgLBb1ioXdkwzeaPWB6LRgF+YFFobtM7dlO5gM/L/3vD2Ku",
-	"/7BnPiAst7c9HAh7sEHG0bHTU98dGqnf3X7Vvw0G3k7eFeIkmyqvp0kM38IxMPKVOT/JN988e/06QSeX",
-	"j8/WvBQd7ZV8SWa/Lc3z754bjqaHOBp6WeoT8fCvROSUhYWwKaHJjfsqcGUCSzFGLH1P6X+pNRXwjyUv",
-	"hb7kuECJvrISdHL4PJyOT9htGf4rSqyKofkimLdXAbpvkEMlrzWOWxsfTWYwtdXr3m03rbraEGXKsCSQ",
-	"cyzOB+lFLZY3kNO0OdU+ZHqEhckKVR5UYxlbHW/zl2FczstoOf+iN6ml0dcVvIzdQbiTip39UdiRVxb3",
-	"5Mfziw8/np99+eGflz+enz36cPrsx/OzJ+anf7kv1vV8QwRN8cPvyDb+b1zchmoE92Buj0310cyb5WsY",
-	"2tGudCLXGHS6JxSZssrYFF3Kys99qpT7wqAVDKwhGOZPn4nZ/HG5xx+XXdzfyf+Mp3efXFtJuJ5HgbOc",
-	"GmOM69pV16fSv/Jtq2KqvryNkTaoLn/HbbcIytmLNWaM5J8kgCbwnTqOZoryc5Acj5aqeamsMXjoot7Z",
-	"VyAWJBVExZKobjsVRmYUqITg7UMnpmYig46PgqhSsGZTVt8DYPPjR6L8vX7tvov12sqMnuToYpk8RNQ4",
-	"HSdZdtPN+MJ/evIHoIFrQOQcbclizfktaOkyx+ktdEhHSSnyBJ00GjmfzhHZYJqbHuo3LJEbVcRabAfV",
-	"Qf9RcAF/qFxCfisoEIJvrBVA8eTKOMU13hKk91ciztD16/dv0fPv339zw8BUDd2JzFIdkWCJXKWTkPHA",
-	"de/yeNajy1B97groUN+i8OiJgecWBz7rYp4woqCxlP7/oBuVdwWth5dV33yPLgNx6qZR915/7YNJrBMC",
-	"2kOkekTri3vgq2Ov7EHNPe+BNXYZncxplHQF3ilL+7ZSFpwSdwiu0FZQRc44y3ctUbsjl+UohtkhYRu+",
-	"Z/dpIPM6ol6Z5QnDZejQ3X7/ndQtUP3xUV3o9ViEJQHNJTQ71reKZrpDJZf7zZeCQL24ptj9I/T/8yPa",
-	"d6r6mOBXtqfn6MQeIibbU/1++4GyHgb9Q32o99GLdVrUyEAA6/p6g8JBTMBuZw6SeaxF03RNsjInmfup",
-	"6s4KKXYnSmAmYTtRYkYk03KK/KjpAyXKh1KxI7j+bPpoVq+hIyFLUyHyVsq4aQsL/ku3bFsYv42wB7JC",
-	"2T3ZsUPyt0fNjfU0Asar8gAuyqs6IdMFcYfnIy4zi54xdZCCrOW+7zMPrnE3Wov2/FJktsy9xxtmrnAZ",
-	"/Igzr/x031X3rmbuI9Sff4DbWJNwSiTClX4hSEroHZHPEIbUWalQsqEsdgSURIgvK7em4cwaPJncsBNN",
-	"RrtnCDOIeF3wUjnHdIqF2IEf2neIKrySiYkEqx44dwdMuOBqjepZYa7TkMLjAfLJ0lsryBpfGNBG59Ck",
-	"FR4+Gdj+7o05UY3ElIOUfu3NXrVGZksO4T9bLY2TjJabWTRb09Xat0/10fZ7AvxkfE2f2ropx1beD/ck",
-	"t+dCoIxmEKhg6ujDM1vNMMjYealSvmnItIFD39vwwk0TNVYWYkFvZIrzr3habg5mg4Xi+p8z9Ob6xfNv",
-	"0cX8cn6BMjuJPp1USfTv12++gw4iz+CwQtlWi/VdhBIsJZFSv3BmOyjoo33D/AdFjlkSucC8715dv7df",
-	"hLmvDRWijCwpI4iqULx7NPt4tuJnNbrKVP2KfpKczd/h7WuzFeg3jYq3Vjl8AfEZE5Vu0xSiris73qbN",
-	"yHb6623tqg1Oa/oQRTg0vCOSqGlYuM8lDIBXpet/54uBLuN2V+9g4E2ddhJT48inuSLCWuJwnifzwJ2S",
-	"B7qGg9SrD7C52E42pVRoQbyydCt6R1iHmdYW6o0XZbYivS0aDeF+bd75q3kF8uNz20L+YGJhitlfNSq/",
-	"NsN7glr2g1gIztU6NlUTj7j1PANduybl5Dkvzs9thrH7IRAxv2JckNjzM1Y+7iDlGGTDrkrESwXRz2pN",
-	"qPCLCVZBpCe4zCg0PAIDMEr4HRGCZiQ2NbaSDgoYXDulNd+wfouF3vA+yoADdl2QdHQ3R0jM6i9gpke9",
-	"5TlNdyaG/47IYaT+Dxi635xFL6qTVbw1eWdvxvZiDO3EgD6bvGjKOZAWCuoS+N/Ae77hd6YpYQ55rAz+",
-	"8SGcjyGDGudzhohmZciOQIoj+y10QnJJbFrAlmiJ+Miul9Z+yYtuJAO5jMNvuKTnNUlLLSwio15KxFm+",
-	"i2wwsvktciZeDVeGbF4h0nOD6NNIMJZ2Pqh0kdepuGFHQvVwqI7ZorAGF/K734dDEAAFQZwSsaFSb+yk",
-	"wts2LzGcr68PkuClDJsQ+6rOdmTvueyqFQ52nIKYLDME2QQn2MGiWucD6W0g8MwI0aXW6uYDjRtu0e1u",
-	"oPWCD2NaviMrKtXkMs0WgDEWihcW5s7izDV+RpBki3YC0wqej4DyHc9Jx1Rt8bNGQRN298ngDthybO/0",
-	"Po3tnlcVxKu1pwXFetvLRclUqb+8JmFNcoM/Hiz8ozXj7uftrnsGktACA+X6PYBtpf7cBF40/+oOw2hc",
-	"or7sMoNwgFm0109Zj/cC4G1QOoyOgMnuF03GDGGT8QyZyibcwC0auDDOt3gnryBlyqUI2DhvLTlXk1GJ",
-	"jLx4BvIiFIJNCWQA+MzawU6Xfh0E85EONGxIRo2n5E914E914FOqA59bVv/0kretCdxpW7wYIO62xJ2D",
-	"OD5a0q8ADrPZihe8zTEg7pj+XQaOf+eLb7gM1gixuYBDD4iGfcSd21zMuzInvbevB5D7XGQXPQBfrzZF",
-	"TjaEKexkvxZ/Mz17R+LvObzltX9sYxGXim+womlHnk1JM2zDPQOVd/UtRuUmnP66Jh2uOutyKOydbEok",
-	"0sb6rdZ+cjO7mVXN1yxHOO2XSGvI/BVGFRIH7Ads+f4u+OgK3TWtZbi81TKHKuZQmM/kpmUkzbGWt+8I",
-	"qsANX0PNOScTcYvCQkfqUDX3Q67f+yiC7u9Te8Xh/XKhbuNiciiL1wRn/cjT07/Q47/Rw6eGvQ529i8p",
-	"o3J9ZBzCijCtxH2eaIZbygai8e96JOj3Am+IIkIOe+9tPR7aFvGVV423ioX3ghuD1RItY+5u9eIP6O7n",
-	"4oIGpoa6yJT3x7SZdV/DUP2Oia2Lb8luaD1xiNc8kgCGtkIAWEOFT4d7tepAlgcS2RnQCVQ8lSDvQ9dr",
+	"6S10225V7K9KKLx8oSlVSVPT394aHEy9pqyr3pTkElGFFL4h+kgjJ/frs6vleT3hDdn52oKWhk1ZY09J",
+	"WHCgNA+O4Oa0sh/9npnnF0+iYAL3p6CrjgoiHUBYRLja+r7T9+nTx88OvwGqVLEW1mPY/7X7pfm7q0pi",
+	"4K6cg15utk/oh4/T11SqqTJcNckIm171Tl2E444dhD5Y/XXFAgD9wVN6eMon6L05LEm7P/xAHhQKh/K2",
+	"cEeIUjUz4ppb/S3Ld9A126O/57aYdIIwk1si5LyzZ4WZvG5IN3Hy2iAvQagBRlYt+sPvgPlZwosXVB2w",
+	"FUHXTr7pjJd3Y5aUrYgoBO0Z11nuc1Lg1biaGcPYdIM6fUo+zLVMmNVQcWhDmf/roz+Y2R8C0oCvHSOw",
+	"7NNuKRXfvOM5OUaU7962Icg2vMsvx4TPfv6g/+/87PP4wy+PomePOyrhddQNGtmMvg5MvNgPTOwrPtJf",
+	"bKjG8d3yh+Owfk+428OGK+pDMpefNka+MxVzgpfHkpds3NVRcKG68m5WVCoNZHxMc60p7pie0GGLAAt8",
+	"42UPBR96Ef/OrnDigTf52XEXH9r3UTZT7sYFDq8EL4sxGXITub7rj3V0fPOzJ/tqVAfbfvZkEJ+uSmFN",
+	"cnhlRJFUxZzFpiZvyqE0bodcbuMp9pwwz86ffNZw4Tx+dn6km+pjnNJMwBnryEjNsVgRqeoyXSlmCOc5",
+	"35IMmi3ZE0G8MlpwcSKMHl5cnDaaMNjr+LAnqcN79fR8nP+ogcaWg6drPwa7flrk8En9Pm3SG+H02Xt1",
+	"ksenmuUqxWxiDbj7UJvvOW0YmP1Ab0B1wAbZhVpX9PTCGVUxvMHp/SYjlA0OSrrbdE2nwlQFkmqXQiBl",
+	"LqTAKK5woG3ci4pJ/b//Nyq8WoBTwpUA10DYDsNebqcBoEajo5MGxTuCOHzatoQUU0tksroA2IimN9Vr",
+	"IcBeVZWW71Bo9FsOTxTyvB4l9iv7t5ir9AgVi4zEhVK8IVA4Yz6L7qoF7l2XqRownO3GVKhZ4rT/2qh3",
+	"+ksY3kx7CtdxQRZh0JvdJnc1DteoZrpDrFnVwE5zli+KTjaiMqkwZN8edP8DCgQpoAiS6cHsmXyqSdBJ",
+	"Xa8fJCkqkTlyEA9+TAGGTl1qWGxgvedWI6kDBKFI7FDx3wweYRCsZm+826oB40yEbe2rdfYdfbeJo4Oq",
+	"eku51Ej5grDdHfY8fXqHRT7bp3Vcthe0sIDu49U0yDy35CwRXvBSVVS+n6JVaQDd3OGBRK/f1qpCu8Du",
+	"AWWsT63zz3jnt/UAdLIgKXcpZ5TdEqa4MAVMYcBpq9jwxdPH7T3ybWQvzv6bsZB9qP85j88+/FvQUnZD",
+	"BCP5fs56cL3pmjJ3HfZhh8sgW379BeJL9JCo9CGXZ4LkBEsSqKYcmq8QRKnattAqpPzu1fv3/zX+5sWb",
+	"V/1fCC+Qy/iWCBnMpfrnq3dXr7/9Jp4Mv5TrYaLAtwVh32OVrpFc8zLPTIg7knKdIawukVNm1RDxYQhU",
+	"jkM3QdLfeyBBJq0V6JDe/HSU9lsdi8McwxULGSVaupeHKzSe6Njv4D7MCP3PH15b8x4LFmL1CnZkhNEO",
+	"naKecnK8Y+w7XsJShIPFdgihK2arbTYkiRMrSkDiBRRW9dxQpx0e1a7mRYQhs+wIbde7+WxyKZ1O4aEd",
+	"o9EdVO4huVxsqJp22R4l3lr3UYd8W5SLnKbohoDvGZdqzQX9mWT6NSjVtsEKnSRSrs9IdvH06aPP0YsX",
+	"L178x//1/0C/6lcvv7h60b5inpx/PsAqGij4fzFWfnBdW6qFOlFpyF7Y9MbR/TAG2CdysM8F27i8Izjz",
+	"Oe4DiQz9GC9r8rdX79FDww4emgcPf/Em/DW51Jx9y6Bi+T0QN818qdVf2mEcv3f7Oy7OhtsaGh3RHZ/C",
+	"vtZXtu9jYWp7jPjkIddCr84zkMo2+GNcWvE0kInXHeZyy2/uzLTVpG0TzRAhg7IsQqUkWVwWmlPY7/ou",
+	"/SrS1o43gRP6hVkFZ9gc1vao9JbrMTpYIciSfuzoIw7aa7rGAqeKCOkSsQ2xz0fGiMBDOaDmGvXqgzaA",
+	"bBCet9t25qh5WNpl2gBDjTiU6gh7x2GEpgjH+ci43MbZblkyzQMwMVjGKBFWpi2D1yMOrAqmVTnZzINd",
+	"xI7yCTYPe0CyoApJxQtZxbFX0i1l6OIJgm7Xlxr0jb5ePz9HGd5JhNcEZ6fDc/WPYiA+Z+ioaWqyUaiC",
+	"Xm3mtvEcXaftHuMDqpEEnJCPeq/zO3SOPj0/7BzdP/HG52da0tnCBGAgMGfC75/DC8K2WqlK2qLO44tD",
+	"yjQ++zmuIk7COvTQWmrBkzhWfknxYYldY+XtqzcN0dyKhGpnuaG4hd6U77++agyD/qQSKR65Ur7XjJp8",
+	"FiNi5jukRCkVyZ4jieGog7Rf4fYsxfNUqAQtiKQZsZUvIBG30TDQb9NdFc0KtHchONu5CVBOGUGKm3LC",
+	"zJZtDUtPME9cijzIAYTL5FoSrWSHTUwgyUGJY2Dp4e8caPMHb2leSPJlLe6Z8FCY1kSDzmeH5Ophwp8R",
+	"07rkagtkAys13gfQ6QRN/LDebBc4RUm3S+2JxLLTB9fmPLGjnOFZbyo8zPtSDwz2ng/RtlMdvNGIZhHC",
+	"ueQuqyr5L2cv68dnr7MEucghtIYcvXnY3TOks30TqDfGuHemD52+mlDKmSIfVVT3P1tSkmegMyYO3XEd",
+	"LJYEi+NXEZjtY8glQbUdCzzktnmSky2NCR1IWHMso7rQdAdylWbQoQbw0ezjmZ7g7BYL20Lih9mX+jsv",
+	"3XTw15WbE/566yaGv15Vs2sFvNxg5ldd2GuMS5giWsZZcoEKwoucQGSs6VABVcSWS2PYQYBBGHiLc5qZ",
+	"TYe1d8WcK7FzSf3hND1BCoKVlaeQxJvaEJhjRQSIB7Znz4DMPCB2t20+AG1M7JF553F7Gewo/Ao6CJt9",
+	"h9bJ9d2E9K1ONlTNkdk0aRaxpZpfmzoOxubqSKXGZt1yyGJhvuDZLlacxxAwBAVIS0XmjKvYOcDNLyag",
+	"OtYPbBiRjf2ee6X34W/K4INxM4el8cixX/3jz/P6lMTWnKd1RLIpuCad3ZxqnYGvrKvIf3JDdrEgWqcy",
+	"pRIg86AJvPsx5WyZUwgWqmOK5uRj1a0JAEylWMZeEWD4cbPEcXuR+je7mlk0y2lKmCTzJcGqFCQuGb7F",
+	"NLekoaW0OeQj42xDXRPeub784pynN7YGIhG3NCXz5rsQDsVwPnclk+Be99Lh3U8aFRsqN7Z/CvzW8NJX",
+	"wO49cpqofbQopT7smQtomAvMVqRBJFqybG1LY3/XmGV8uXQ/S8l9BErJ59CINyMi9pcStOLqdb9ityS3",
+	"KR5ja8IMupz27dXwa/DU3uqrlqY3ZLQJfoKhRVUf6jEUmnENBS8MPc00P4ZCO6Mbe6sShzu4QvniETJL",
+	"A4qAOcMVqDnUbkOuSZ4jfQs7qbfy6Os7ZGs8pFQiAA7k5XFtjrJSGK65CcFBN0abr2rpKM5vfCi8+6Su",
+	"qEY+Foa3hIt6h5NWoLQnLMKMMLU8cZ7HfJnYBhKAZUkVsSUYCixsST1IuYL9SYLXKC9VUXYI6noWZygy",
+	"43yU5lzzDYTDikaBBd4QRYTsk7VCTYMG1UWSWlapAx4OFaqNZrdYUM1mDoDTl9RnhNMyJ8hNpkWVEiSZ",
+	"Civ6OgpIe60DW2VM1abnGl/eAaj2p1kXt6KjyB1Lf4FN2g3yAVfQcHRQ2C2VXOw6RXc3AFFIdsI5xRJh",
+	"dFvmjAhbpcgrp2jqLLr+JoaUAcHVELBIDI6/utcYrvH9Ba0h+Cgw791ef0wqx0Bbv2sDd/DScBTxDz34",
+	"oIfU2HIElTeIerU8Tzy3FBh5tlxkssv96rpIjasz1mzj1qnaapVES4EPpD4lVvZzxroHEtFs3jd/nEL3",
+	"3cBnREnqVkFmVLXsTGtfJ5hlSHJQHBhXyFA+ouo0bHI2EuIYQr8LL4ybY+B59JpedDDtNmupuQ9eaEXV",
+	"8p8OXtVBJ/qriqqcdH/4gUQw4pjvVCnOg47IFYwe7iut3qsu0/E5xQf6w7ns4bqVjmvK1vAB7XVu845g",
+	"A6KDN9rRbb33uMklEiTlItOHxxwqXGZUISUwzefonV11BGdpkWN2sx9QdX5MqGCD8wUgdLGAbcJ+jjCy",
+	"BZ9BQDSVaM0pOEnsgUlOTQO6gstSgBEZX7MmbZ4k3r2fPEeY7d3zpo+cFojhyifQWhRh9PKfrxDNrhno",
+	"khIRMGx8cfVCv/Td1TcWs+YlDabmQWANr8pMlqDkNgAKa4pu9a74/5jAh1GdAWrh6dM0Buiv+FFBMNFX",
+	"eUiKc+R8mEtdaiKgGxs57SaEm8vQg9nSa8YZcf1oHTWc6jOz1HJyUOIz+z8qbObupaKjOogcKc70cY4D",
+	"d11r81r3HQhAzuungTzVrM3fiY7dno/fkEkXVkdxoNB1cfBYXLmPt0uQWObHRWulnEE7C9Ox01PiIUwC",
+	"I6AUULvts+2a5wQtc2JCJ1olS2D4LJrB88PM6qoj1MRGO6L/+B//s4oxRP9CzjaJ/uWCUNAJVFi2Mlxm",
+	"O3IAJ4YRu9PLa1bNoKezclU9RZPhBuMs/cZolbnQhbWEF2juk671Ja72e4K20A8T+7GUJXOr61Ic7X1S",
+	"mXwwy65ZdSmdLHY2AriDL51eogSuPA0AV2sitlQSr7WDuw+lvrqgZDbYQrTgLDCVBDGOcE6EaWGwc3W1",
+	"V5iyWvb2emXICu1cXNvVyQg8qbxUcH8KAnbVxmZYGMO18mtsf0lI9nrjQpXHJXk17CV+wd2m+WtM15Eh",
+	"OqzBbmyaSoYhqEfZMkEd45Y0J93dXSf1ixqaZmQvwE51DyrG7Gt4iGaXiGwKtbPdgknDk9+h+/3YNh02",
+	"Si/8SOoWxYPEmJpo3rmXOzrBYZVqBBY4vcGrroSRExvuHyE77hQVmAqJ7OvmcHS0D61qRoVi8SY0umoH",
+	"j1sfX18easlsj9swkq0KEn6oj3Im8JYNjYqzi/bp90DDq+aBbJKep1mZA12D6q/Jh7HF0ve2OHBGgwey",
+	"QXnRAb9JTW2fXD73uOFvJaCHztbImHiaH8qAPJAv0NMDhOaeSNUJuyKbsVeJvg2n2gkXPNvdWcGBkVJ6",
+	"hzattxrMhwte+oEesM45CAE23sP+Yo9E2MuSU3YT5pvfvUYFVmvnZtGffSCRLGE/vO8+hM/I/wz/+T+v",
+	"y/PzxynN4L8k6UohOTIO2rYf6ztwV24ceCxVPjSJ1JqHzCuWCCyqWon3bild9Ho/PEUfiqM5iq1mn9V1",
+	"qUON/PIcjMNmKBCFjIyQCR36kOLo0fn5+XxA3YMAy2rBEMSq1l2+4lJ9aYpMj07pAbNTDJrqmArcw/Xs",
+	"zu7egW93rvBrekuYzTocFcQ3uhFQowfJuF5Ag0aPm/9Az5FmdIkDY0AnH0DoO5ISpkwfS/lpj6T+3HuB",
+	"mcQdwuvgtpsG8jInxxG7yRkcQewTGnUHvtW5oquUj17LsNZxe4ENUEAlJrc4L3GlhkzpYtj4dmjeztW+",
+	"54VtoPmVq9vzaWnP545H0l4Nu6bCe4DdJ/ZjYfeO4MjgYeASsRPEnLJmqntJYkK0oadBrcI4maT66cP9",
+	"tHvmaVoKMdYf3Hm+m8LVxBzHZgTM4V7MNQepM6U89DcXGNxrv6PiiE1eEJauN1h0iL8vX19pIfrq/eu/",
+	"oWoo5OueJGJN8s+TCCXlomSqvLhIIjSfz4eFhCzxhua7UAlgKvWcUtGV/i+jUp19dn5+9vRx489Hf3mk",
+	"/y5SepZJefYE3hErJ/LnYZm7Y7M7rVNFjpWmpbEFQN65FsFaZ6j6OiKltRdcFPlOS4hQGsF9ARmE7BcC",
+	"yciCYtZhVlqTvMMWAlsywNZhp6/esJOGSKwpLI7ILLR7HXnE1pjNx/NB2p6QzzGS+VanaDrX/YrgXK2n",
+	"hHB6GUWHgPQ+8NK+MVEVJ0yf0Y6IvLVSxQhQvnr//u0dxxR5szs3HARqi6oF5cC3vy1VyjekJzNZCdqV",
+	"zwy5BHFGcrxzFUQDZlJjRR4B15V9AzIRxYqoAwaPOqhTIqwisEznVCqJThK2ouzj3H5fc8JHF3+Zn8/P",
+	"54+eP3mi+aae4Lt3X0e+LTscyaLSMZv+/uXbQIe7TtPskfEqlp04u4TBWLsZndvH/U2r6b1lvuiJXQmc",
+	"t3G3wQv09tur1/8FybXDPfTTQlhCe88IkY9USXRuIr+gjJYEBxhYgGMTYpoYx5UkJgysk3N4juDPHn1+",
+	"McQ1739mSLn2vbyb7oQ8H3eA8vtkiR57a27IF64MkSjJHL1AGZUw0h4ymzmqt2ixQ0YOk+HYu4lMciL3",
+	"C2U5Dyhn7rG2Vjf1Uph+aUqRTaEkwksF7dOMEwac7lUe8nk7Lzs6WAUzyDSbn78iKWeZRAuitoSwGgzv",
+	"m5ENfXAuOhChGCGZRBhtOOS9OqgFAf9MA8zH571wHse374BfhrGikW8xAqGgCt+QA0vrL1/VYp8eDD0n",
+	"F6h2LMv77t3XJkvZlK+s+xenpcihjeCKqFPXWcY65A0rsiVpIvDna8644JBMzRRkeSeQFuf+rPniPlts",
+	"DBzWiKJih11VRiB335TM0TI8DPeKjJ23jsnTzz/3NylcW5wySdJSkFjlgS++gHBBCEJo572f6IORL89s",
+	"ZStNMpxpIaFY4PTmdI4cp4NNCrOwYK75C4Y0a9P7pP8rYTttIxYThuM6Ki4F3zSyahqRSE8+G1dSSQPT",
+	"Q43/aNkj3PE1Z9Gy5FCaeL3J3mwTVIqR6VS+PnDnncgMKP0ez4AwPNJ/aHlzgFQc197gjKCTR+jPtieo",
+	"hGSb03BMQZ3nvR8EVqUlQ7tXrOr2nRAi57iD+zeBSmuIKntthQXb8QEzY8xUXa3eu9K3KrHe9OEFmW+P",
+	"UeKigAQu9Bn6B/1rh7w+Ng2i3RH6ZlZthpfN1IxmqDa/h7Su6pt01F1hGoJlqGRUmZwQRW8JOknMg1Tl",
+	"iMoz82tyelnX0KgitOwMEUqcoGBcsPrOM05YSzaJE7b3bwv99VCWPEAF1U4rby8oXMbW1NS90ElOlCJC",
+	"RiijKwi4ZhlKnsfzfz9L9ouhjmzHCBD27IEWMcbi//3Lt6ZYpk9/Lv0C+220NL5tlL0VINCJIUFzOyyw",
+	"XEeo2Kk1Z481flgaeS2bq8nXWAbUmLVtnrN3F9V1buFGctVlw5eQV0rIqcHBMrSd5Z6PKBEKU/TtEJET",
+	"KzEe7X3tgcy0cjq6h9NdKW13pm4drzcdp/b8/0obGaVfdFDTxA4L2SK2vKaLAPZjB9fwQaiJQFYCZx0+",
+	"J684ck/LW+d/aQBTTxA8Qs2asePrYt2Q7pxdKI6aOWcCMLiXL+BX0IWt6E/Dad69BbeaFfU7S7BqJdxW",
+	"VR5YIXdar4ecQouWw30BmhoQMwVN//Hu61MQFKGde90cwL/SFru6QvXwangWql1cRVCHM1rhw24wtEKp",
+	"Kh6AXHqJbIKhs1fYtvHLMteaWxCLXmX9WK7xxdNnXfUjq3GOUiyWXMFj29DyPpyxVMqyu+Lpwe4SegUp",
+	"LdoNn3urQQjCyJZksRYEBsG4lzQ7JUm2Jyk24FQW1NToGNYFqCs3A5IvEpCUGTLYbhyKQlNiYqq9mIyT",
+	"xM+DMW8MThYx8wDRDseE//FjbP4WZb6vvOaXHjEFj0qDnprMsLmsFryeF76m5d5ypS2++Fq/OU3Oa56C",
+	"VvGpj0pgr0JXg4FLU5xLs+3IVjKss3BczwbNMa003dUzYmibhvnz+OzDn/80O1gb89Gz/fMKYFK1izO8",
+	"CyzykWafn108rUX5z1t2tc8unk4QTpo7NMX2U789wgLUEg+OLdffAGIAJb7TzHEaJf4u9ukdsKm77hQz",
+	"oEElwFFlZo+1mMmYL8O3NUgnWhAA47dJ77xEVZEVxrfTexYt/UCg4277UaET0H+1zImJerqLQGxZbjZY",
+	"9Ia31xv0kpdMyUOhxxVu6tmjwVkjTWq4qqGbUvRsSMKeyync99thmsPd76UwQotzk8PWqJoB3hHGGTm9",
+	"rCLUKUMQuTmoUV8V1DoQbBsmOlTKuaFFMThKu+pEODF2tY7QndWfdnlRbvrOvf8kzcQ7/FDHNiMOOrzB",
+	"ZZVYVp0M6bFzdGmiYV2Lwz2gTlpNoLxHp/85KHTQwu9TNK6Y9xTr32/TXjlEAF2tiho46aLsL8D+P7nh",
+	"rmOJ8UCOHWaklmAG3TMOUkjd8lJE8vzb5ez5D/0zVIklv37oJOSO2nC2ikD13SiEgS5M/1Ea5C5Kg/xR",
+	"wSNcnqi3BIcmwb9B+YuRZ3ySMa9x5YVF0THpOIM709Tdxje2fvO+Ibm7c8pdhir6OAhA1kDCyKBEt5OT",
+	"wupGiyPDrvGJ3SWqtUxQyEFAGaelmANw16EYFpBhagSAcEfetnvby+BK/kHGqkCujsxRuc/VJKHSHt+v",
+	"eV2VRxkXiqdeY+M8Me1AEGe2+VJpAqSG9LnvNcknV1+9uHj67HmCltzUY0e25k3JCigCgRZYkmdPUEZX",
+	"xIZTQZu7G7JbEYbO8sQFAnd4duo0rHFXp2d9bymVUGcOb4qcIL/jXkfGPJ7yddOMpbsp4MFGgD3t5lo7",
+	"YAslGSs5yuhySYTWh43jzPUfFASCjbJLL8hBgr8GlUzRHNmAFEtNvhXdEtAsqmoyfejjEb3W6ho9ngm6",
+	"udMt1H/oPpe2q9XEpo9BKj/gQP8s6i1tsTfjAeAnXAWjasCR3bhLQ/O5vpyg2tAE03etTi9tvB2psw8z",
+	"5AUyhUxWDGSdmTqOppCkNQM5avYbpYcSCQRVNMV5PM7m84dZ6/dv1or2N/cQhU6pMSPSNVUkVTZHv/cq",
+	"hfDVuBCUu1TbcJxN0PIyze4QPnyfprdnnwbUtvGNbg56Z9a5yZ7+hr2tQ0hIMTtK1jvOwlNt8Yc2D/1G",
+	"C4SGL2Ibh7vGEomSHZAD64MS0jMD3TCWS2KiWfWYS0g5qksQghDCBfBl2EwtbFCGvLnDQftcxq4FzJGS",
+	"NJdxnYs9ZLQXSdU73OX1xhSaDS0pGeb6cbbYAfbW3tCQ8Qr9wd6qXXn8+9ZWu4zmMT7EcicaYNeunsZg",
+	"Yabi7/1KcJOi32IpQVUxA5KqPqJ+CxV4RayeZaOuICRK/zxAswoIU0PV6YllglIOeTf6dMKVWIqu/F9g",
+	"ZHCdVspTP9vS7wBbOY772YxnoAybvNDxUhtgvzjHUTBsOKOK67/MnH009qYaf6VswANs4/HYKDQMw/dt",
+	"b7gNuescL+gtzUmoW95XfFt3E1oRBam7fnQh6PA5wYLV2j7Qf85XprJmVTSdc+gpVmbc/ifWgtyWC7i4",
+	"OQMzWT8uHLBjEBJ8pwcrtuAU2KzjobVP6lfqtgVSrkfA2h59EMpwxawGyH3cY5pH/y6P+e/pwN7Rpg/Y",
+	"lwC4XVtVw/kVlYqL3SumRu+Y0ToAlcMrZQDv91pp9hdRHndbmBDhOMc7IyJV9b6tUifXM589fTiuM1Cf",
+	"vN+tqt4BZQFTNglzHWvwBN1CkFvKS1l/bZgKsPfdcRx1KHjVxawJZ/DtrDnbsC8crhrlUfIxh2ii3ElY",
+	"lR4zWPLsOMABOXQM9R7luKnR6RY0TOiciLV7NpL8YdW4c6vGH4r/H4r/3Sn+XszslPKMPalSxilg9BD7",
+	"AjrBQHq2FUkCccomiWugLOSs850pa7X9HlLUNvjGNeG08Hj9RUxvyarJRxOOoad+zxnahY4yJ5AkZpwg",
+	"tnBpM0tsOCIOJQ8dKi2Z4m7U6YcGa4XgWZmCB7tG3Al0jrENejXP0HgLI21yvXBNkX7N8In9XodVGq8L",
+	"X7o64xWYoY50DneRT/7t/e86aldQJOA1W/LxIQtYbLiIveTkftlw/E3P89wUnxkVZ0XlTbwUhMSrxTDx",
+	"E94wpXtHvVJKkg1+Y0kF2eI8j72E5iHn2L5U0Vz/Oz9lw+6kMRKlL0b0TnxDBCN5PHa87cgy5pUxV/CG",
+	"bOKqWX28Gbht+i1DGkPfGC1H0Gz4yDinN2To8MEbwGVcCKLUbtQrY5BfD4+XZZ5/UplJkpyy8uOYMyO3",
+	"uBi1zZ06U4NndTFeE+k2NBDlzgPejs2lGBfS76svzfv9Db/10jFNhji18v8cgTuSC5cknhPsRhsFAUsT",
+	"jHQJL+Ib4mrg8FK57p5mZCkJSr549fWr96/QQxOX+PAXmv36cEM2CyLkw1/s/v2aTJK2/rfOsggS+D8b",
+	"/U/HduaBjqzjdJsFZXjP+NL7VnorZSzTvZRs1zegY+frPgL9on8VdxmI4QGx1vxu1YGqr+2Jl6TMt8zv",
+	"kwgE/EC6n6Cidk6IeiCP1RWGy1hL+jG2JSVcD499eW9JP5Js1C3RoSBUxSvi7qol0cw2A+uoXVCJFpPV",
+	"gAZNj9cHWi0mm/mcA1Rrdyz8TE1PNfBIuUZFvfAQEts7tL+t3rmK9vsclHLWOgEfhrCDT978aJ8B/VZ9",
+	"1V4zRfKcrggk47IlXY1dOFNE3OJ8rxbRZ8+eNKoRPQ4X0vRNc6ucL3AePqoCKxLndEObd9HFyIqqDXAb",
+	"swZBGYayyWl4Dt+HaCWwQ2DSNemhU97eKwYNP3tz9q361a0Vs0YtVgiSY+8mCpipXYHJ8LwdUV0ZUeNV",
+	"cKKXEKfWFjwUg7Dwl/ql31FPlPFN5Q67qDzUNPi3D1wT64Po5WWn3T3NuSQZlMbXUrEL/E+JRNSbBVnF",
+	"RQsogmipVPohGlomjK0jZGZExFiQje23DH/mPL2p/ypZ82+5JnnuNcapXItZbBQE1wp070H9GfN3DUX7",
+	"uYa6bv8Jf5nV11diXF2D3m9191H3Sz2nNTTUQwRZcK7iaourX9KcYPODOfMxNEr1WwGB3Se2DV3rHwSx",
+	"7gvvt7oyv/vF1WQHz2bJVIUw81cNMTDhJU5JNaL+pWOUVl0Odijaozf5yW/xfZb4e7jFr9SUmv1TzJhj",
+	"GKBkuJBrrvq4+35p4RuyQwURKMWKrKAXeeKa6iZ18Vj4N/AEaG8kiYB/GFVa/wtoUCbRNUvMgdE/mnOh",
+	"/+UdCBheEZ9MTiPT9wczZDBu6qYmtzgvCUzooy8x5WOXgsh1gk4A3bUT0Xh1aj4Ghd+wqhdnjt41g0nM",
+	"F6zPwLy74hyKhl+iBMJVEv2IIYl3Em3Xu1NTgT2pTe0JOtFfv2ZuNt+xdIq4ZqwYwTNTtFnxqoN9f1a9",
+	"bYDlNneAcelrmhImDZVOlZtKqfiGiC45YkB+er/KSbBycW7DtXXK4pXQHKsggvLBBTFNmWS4LjCURXe1",
+	"3aIZ43FuMAYcEYo7Bfmfos0opKUg+hV912yxStdxkRttSBN2Iagk4Ybd0C+wEOTWpfztL2CLBaNsnG+3",
+	"RTsArZ8w59B9gGT+SQRd7qblxlkcxj9u99qlPHv82ZNxWdH+ZAPgnRap89vRsIwNlQX3Xg01cd/C6r3G",
+	"T03ODp+IEBB8hCy9R4hxFe+Iiu3jDc710vWTksmysB3acb7SP0Af1fhGD1zgLJZ0xWDBEdoKzlYxFAIU",
+	"ELNhDk6c5phuZDAr9Q6IusJce/UhInlTK5vfFoTZPLUxBQE6C8TmPMU50s/h3uBmerQgOWcrKCgEPmno",
+	"vAJ9Spa4jv+HtIAM76qSpytc7EcahFuTZYdrp/nAgNQr0QnjUPmVZgRRdRohytB3718Od+jDWuPOTxOW",
+	"IWyuz585Iw8k2uq16tnMLU4h/XJpe5F0TA+Y6uwrItTQT0SIzFdzlFycXzw7O398dvH5+/PHz8/Pn5+f",
+	"//n84vn5edKVMN31eYvOBy48wqJ6PB4hGFLDHyT7LWUZ3w6V9ezoYUE59dTNF32QIkdzBhOG1Jqb41NC",
+	"z3F7K8gtJduRx01jOmZ8GwxVgZZM0MrFFPI1C5FactPvIds5AmjCDhHmHusIGTPbOlwVCXCTPm5VLcj7",
+	"XA/m3hGTuZwGGE+iJcnkuWYjid6tZK7/S/Nd8twmN2d4N0fJlpAb+NEM3MmYL2P9YzK/ZsmGM7XOdzFT",
+	"a/gxw3aoRhm8q4fDqARer96GJGotpsNDdAInTUJjpmumSiIzvIv0XQDy71LQDO9OjZjrRCa9AqA10/rS",
+	"QGrCdNtABWWnBqamSCkHCum3Ns+N7Nmw74EOxzf3KDCoJuYiAaqlzPSEcB5MfW0siNMjIiSANDRn5wKU",
+	"ijmyhCgRFuSaaaItXcq3PiKaSaY5T2/0l5LqsCfPEUYJHGoIk06MggTGJ4nUlqYEncB78prpiwuuNpze",
+	"nKINwUx6CfPWYMVScgmHEybKODG94shHCi1bYCokCw08ZatrtuRii0V2ani7dIe3wWDt7QiuXlxcoqTu",
+	"vkJZqYgErY3kuJBam9MLiZDkCFvWAPhLBZcSbWjG6GqtqtZZBuv65tqA93mxQ9hiyqDbXpjXjKo5evUR",
+	"pyrfOe6TWK3MqqHOsw3g6EsOCP4OKkVZ4aMtFPSKhd6RDd9o9oDptWAU5AcWhe4ytWc7mQ/8vPS/P4i5",
+	"fm/PfEBYbm97OBD2YIOMo2Onp747NFK/u/2qfxsMvJ28K8RJNlVeT5MYvoZjYOQrc36Sr756/uZNgk4u",
+	"npyteSk62iv5ksx+W5oX37wwHE0PcTT0qtQn4uFficgpCwthU0KTG/dV4MoElmKMWPqe0v9SayrgH0te",
+	"Cn3JcYESfWUl6OTweTgdn7DbMvxXlFgVQ/NFMG+vAnTfIIdKXmsctzY+msxgaqvXvdtuWnW1IcqUYUkg",
+	"51icD9KLWixvIKdpc6p9yPQIC5MVqjyoxjK2Ot7mL8O4nJfRcv5Zb1JLo68reBm7g3AnFTv7vbAjryzu",
+	"yQ/njz78cH72+Yd/Xfxwfvb4w+nzH87Pnpqf/nRXrOvFhgia4offkG38X7m4CdUI7sHcHpvqo5lvl29g",
+	"aEe70olcY9DpnlBkyipjU3QpKz/3qVLuC4NWMLCGYJg/3ROz+f1yj98vu7i7k3+Pp3efXFtJuJ5HgbOc",
+	"GmOM69pV16fSv/Jtq2KqvryNkTaoLn/DbbcIytnLNWaM5J8kgCbwnTqOZoryc5Acj5aqeamsMXjoot7Z",
+	"VyAWJBVExZKobjsVRmYUqITg7UMnpmYig46PgqhSsGZTVt8DYPPjR6L8vX7trov12sqMnuToYpk8RNQ4",
+	"HSdZdtPN+MJ/evIHoIFrQOQcbclizfkNaOkyx+kNdEhHSSnyBJ00GjmfzhHZYJqbHurXLJEbVcRabAfV",
+	"Qf9RcAF/qFxCfisoEIJvrBVA8eTSOMU13hKk91ciztDVm/dv0Yvv3n91zcBUDd2JzFIdkWCJXKWTkPHA",
+	"de/yeNbji1B97groUN+i8OiJgecWBz7rYp4woqCxlP7/oBuVdwWth5dV33yPLwJx6qZR915/7YNJrBMC",
+	"2kOkekTrizvgq2Ov7EHNPe+ANXYZncxplHQF3ilL+7ZSFpwSdwgu0VZQRc44y3ctUbsjl+UohtkhYRu+",
+	"Z/dpIPM6ol6Z5QnDZejQ3X73ndQtUP3xUV3o9ViEJQHNJTQ71reKZrpDJZe7zZeCQL24ptj9I/S/+BHt",
+	"O1V9TPAL29NzdGIPEZPtqX6//UBZD4P+oT7Uu+jFOi1qZCCAdX29QeEgJmC3MwfJPNaiabomWZmTzP1U",
+	"dWeFFLsTJTCTsJ0oMSOSaTlFftT0gRLlQ6nYEVx/Nn00q9fQkZClqRB5K2XctIUF/6Vbti2M30bYA1mh",
+	"7I7s2CH526PmxnoaAeNVeQAX5VWdkOmCuMPzEZeZRc+YOkhB1nLX95kH17gbrUV7fikyW+be4w0zV7gM",
+	"fsSZV36676p7VzP3EerP9+A21iScEolwpV8IkhJ6S+RzhCF1ViqUbCiLHQElEeLLyq1pOLMGTybX7EST",
+	"0e45wgwiXhe8VM4xnWIhduCH9h2iCq9kYiLBqgfO3QETLrhao3pWmOs0pPB4gHyy9NYKssYXBrTROTRp",
+	"hYdPBra/e2NOVCMx5SClX3mzV62R2ZJD+M9WS+Mko+VmFs3WdLX27VN9tP2eAD8ZX9Ontm7KsZX3wz3J",
+	"7bkQKKMZBCqYOvrwzFYzDDJ2XqqUbxoybeDQ9za8cNNEjZWFWNC3MsX5FzwtNwezwUJx/S8Y+vbq5Yuv",
+	"0aP5xfwRyuwk+nRSJdHfr779BjqIPIfDCmVbLdZ3EUqwlERK/cKZ7aCgj/Y18x8UOWZJ5ALzvnl99d5+",
+	"Eea+MlSIMrKkjCCqQvHu0ezj2Yqf1egqU/UL+lFyNn+Ht2/MVqBfNSreWuXwJcRnTFS6TVOIuq7seJs2",
+	"I9vpr7e1qzY4relDFOHQ8I5IoqZh4S6XMABela7/zhcDXcbtrt7BwJs67SSmxpFPc0WEtcThPE/mgTsl",
+	"D3QNB6lXH2BzsZ1sSqnQgnhl6Vb0lrAOM60t1BsvymxFels0GsL90rzzV/MK5MfntoX8wcTCFLO/alR+",
+	"aYb3BLXsB7EQnKt1bKomHnHreQa6dk3KyXM+Oj+3Gcbuh0DE/IpxQWLPz1j5uIOUY5ANuyoRLxVEP6s1",
+	"ocIvJlgFkZ7gMqPQ8AgMwCjht0QImpHY1NhKOihgcO2U1nzD+i0WesP7KAMO2FVB0tHdHCExq7+AmR71",
+	"luc03ZkY/lsih5H69zB0vzmLXlQnq3hr8s6+HduLMbQTA/ps8qIp50BaKKhL4H8D7/mG35qmhDnksTL4",
+	"x4dwPoYMapwvGCKalSE7AimO7LfQCcklsWkBW6Il4iO7Xlr7JS+6kQzkMg6/4ZKeVyQttbCIjHopEWf5",
+	"LrLByOa3yJl4NVwZsnmFSM8Nok8jwVja+aDSRV6n4oYdCdXDoTpmi8IaXMjvfh8OQQAUBHFKxIZKvbGT",
+	"Cm/bvMRwvr4+SIKXMmxC7Ks625G957KrVjjYcQpisswQZBOcYAeLap0PpLeBwDMjRJdaq5sPNG64Rbe7",
+	"gdYLPoxp+Y6sqFSTyzRbAMZYKF5amDuLM9f4GUGSLdoJTCt4PgLKdzwnHVO1xc8aBU3Y3SeDO2DLsb3T",
+	"+zS2e15VEK/WnhYU620vFyVTpf7ymoQ1yQ3+eLDwj9aMu5+3u+4ZSEILDJTr9wC2lfpzE3jR/Ks7DKNx",
+	"ifqyywzCAWbRXj9lPd4LgLdB6TA6Aia7XzQZM4RNxjNkKptwA7do4MI43+KdvISUKZciYOO8teRcTUYl",
+	"MvLiGciLUAg2JZAB4DNrBztd+nUQzEc60LAhGTWekj/UgT/UgU+pDty3rP7pJW9bE7jTtvhogLjbEncO",
+	"4vhoSb8COMxmK17wNseAuGP6dxk4/s4XX3EZrBFicwGHHhAN+4g7t7mYd2VOem9fDyD3ucguegC+Xm+K",
+	"nGwIU9jJfi3+Znr2jsTfC3jLa//YxiIuFd9gRdOOPJuSZtiGewYq7+pbjMpNOP11TTpcddblUNg72ZRI",
+	"pI31W6395Hp2Pauar1mOcNovkdaQ+SuMKiQO2A/Y8v1d8NEVumtay3B5q2UOVcyhMJ/JTctImmMtb98S",
+	"VIEbvoaac04m4haFhY7UoWruh1y/d1EE3d+n9orD++VC3cbF5FAWrwnO+pGnp3+px3+lh08Nex3s7F9S",
+	"RuX6yDiEFWFaibufaIYbygai8R96JOj3Am+IIkIOe+9tPR7aFvGVV423ioX3ghuD1RItY+5u9eIP6O7n",
+	"4oIGpoa6yJT3x7SZdV/BUP2Oia2Lb8huaD1xiNc8kgCGtkIAWEOFT4d7tepAlgcS2RnQCVQ8lSDvQ9dr",
 	"eRoZlQW6IRNlWtTv8YSBfMj0LqdQD6GKs6hYEuC+QastEgoRjEedfiVXj2V087CayYyPkQYzNwK2plW8",
-	"rNYibSjQFktUcYV9tWmN5brjltazQVnDBxK9fv4iQmvyMVxqg/w8pam3fi0yAHTj5ms7aa2w/2Q6ZKTy",
-	"Ti8mW3YopvCy3sEtF7cjb4kFYel6g817gRZ2zugx1DrXnbeg2QkQ+IBej34Mv4Uh8kBtzHYAoQ4nE5LC",
-	"lu7dMTJIcyP6hGjvE91r+Jul52ne0s99bY3n+y2cAMDd2Pi7XY87IHXDeKiWKaEvi5avMijYC+6aeG3a",
-	"0s2i2V2jpHL3YfrklSGtQPd7lYPc27qRUbAy5sswJy2wVwMDco/trlgePbzg0NJnaO0CJNVD0/XK8gVE",
-	"MzCt/e3le/TQVoB9WJ+yBJ3U9BI5wE73gvSDaRyt0KWAzwEi1NwYpw3h7I5KMFMjjBrk5y6tNc+19mcV",
-	"PlsL54a5iVolaLx8OhvBVEU0mQAnRlY5XdF+s66kwTI9dc0qvXvMXrpcIDhLyJ6lWowRYNs9oSzNS0nv",
-	"yIimY9Cnv7ss16jvk49jv/9b57m4tsLvtByI8dbDvZYO99/gMRUdjoeDMf7LSiAZcO2ZsZ9So2pGlLeD",
-	"47BCW8KUKe2Hqmw1qOYkSvYMAsfsmUt5mZvYuUVVaAu8gEreMCtBUs5ssVXjfqgDzdVa8HK19kJVzTh0",
-	"AvWlqnFUIpxLfsNyqqdHJcuIsNyJeaGF8mEd2ZvUkFckTjPLBIY2lvci6UdrbmaKkh2lU3UKgXAx9cwe",
-	"8JR/XpHEZFt31rq71wRVp5mFFDE4tB4w1YGMGrzGT2/18dtgCuMC6pt8cFLBlMnc8LB/xjGytkDw5GxJ",
-	"SZ4h/RyRj4XWTvUJPjE1BdCalwJleHfGl2emAJz5f/vTlpDboCDQ45L4BOxzPF+cGD30+x6rnuolEHAT",
-	"IVmma4QlsvWX3mJB5dj6JeEII3vw2mes/zR8Jt2gEkJ+Xx3BgTGpKMkn5gF/ntXPdFZHnrZOUrJQjMoN",
-	"wkrLWftqm5bJgvoUNKKQVyihWQJcxG+4x0XVD7h1RLMRorpXRD0nUEACZrcu0P4UCnh64MwZQ/jfyfjs",
-	"1BUXVK03Pogvs8snTy6+DOqAUzSN2jy/T6XlIqepqwsfsH3jLXp0ebbYKYLMWHRLdhFaYEmePg7aW+sp",
-	"44JsOmwO1VT6qnj78jU6uS4Bp2/hyd/J7hVb8tMIvKu8IEzKfB7u/qyouDd/wl71fjt9P4FYHEfejjaw",
-	"u4cXz7Y/yAxfk9hY28+tfWXMVVbTc59JFGY/APYebn8uSWk62JSM2RIuzm1yKKlJzyjLXL0Aj8vYMrxO",
-	"Bw20SLYNqvafFFh2ZH679Mp+szjMYT9Sv+c8r2G8eS289wtM6gldQxJM8wRtiSCoDpyrwuquUGI/B5Vi",
-	"Ie2sKHKa6rNgOpZDw8cbZmKJ6oYjdSOShtbtvnFiVN39d6pu8lTeMAwqtinQi1nVkTJCJbOtAbzmlCYf",
-	"TqKTxO/s5y4Dqk7n6L2GFBxvejUaC+ghOoH//ht86vQZchCYwkcUSiPBCMYFjGla5g7vjesy2EWMPCfP",
-	"paQraFA7zdYveOWvPUI8drMEiamKzh2bUD0p0JvKeFHSXMWUhYW2rpDlkV0Zsr04bv/Lzc8E0aJ1ZC8O",
-	"vub7KZHyLOVMCZ57bgloIgSN66vuXGC/Xa0MB2NEgeG76pwFjlbzQpB6ypx81dMbrzd6/yAf91doi4vk",
-	"NFUy3lJTU254+5CMFIRlMja0MOa9w0TU4bDrb2fSQXxTA5HKnPRHH22IWvNsJKSumfiI+PxGvHsoCgob",
-	"Sukq4Oz67I2Pc6g9NIQp8H9UwWEbXEik+DOUpNTdPlLRVYIWO8+Zo+W5kxevrm+YNM2wIpSTO5KbcO9d",
-	"Qa7Q9ftXf2tpATSLzM/6Hy+ev4fRL168kqdVnLgxyEqUMCpV/MX5efzkURJ5f1785QK6haU0zqSMH0MZ",
-	"NbFKgk2vhvdX1KTRaLpbFkRIko1twNNdOOQOC6ov5HHk+oN9axindLEjTY5ZE1KzpW+dKVNTb+Os1meh",
-	"QW/+WvYPY4OL7LGjBma7GPbLO5q54p5jRD//tTx/s5w9+7GnabJ944UWeGa/fWgfFugRD5EsjB8KqVxS",
-	"VTeaP1DKu17mmPZ7dQR4qBAqF1mlFe3VjGQmqNVk2sMZc0gy0qTpi+BmGe4ePBihmWI2uLPg1OM5MDDM",
-	"E7D3wn4smH4R9TowtFLZLPIbJ8fHelSTXRc574dUj7LTadIczeI1IJkR5NFJYo5xUnWpqE1Wp1CVCOd5",
-	"zJcJwlUfV7Umm2Bom6iDecdxxu44bC8Ee1ViYXx6+gRVEdeto1dKklXHEl4xnvrxRfQBqMgiubm4rt38",
-	"9DZmTevdkfKfx8Dsnzc/pudwiEOXAHzdF5F5rxLwPUubfxR5cCqvHBOMGoiHHyMmdJFSJcWM1U1t6tWv",
-	"R7i1oTtqmPGYxqn6IpCapyDGt8bmYVPogRE8kBGqMun91I9xJ8+6ttySHFwhjF1ff/Pi+UTTX+AmECVE",
-	"OOgRkYl7ApsnJDvC/T+45QQAFjQV1u4Wv6N3t9Ed7tVsF+eUBcwQs6/1paRnSAzEWk0nJmhNynX2QKLk",
-	"vVnW95IIgEkmSKvuV3BnJLbAMigUyX9JiVBnuFRrDuFf/4puyvPzR+kt2cE/SIIADnjV9KWEdKk5esMI",
-	"PIIexh4iG8pGl53YODFhY5rL7dzz8V6FKU6CJWUr6CLLVCzX+PLJ0+C5OcKXoLVDypDF+C8k00MBvRus",
-	"orqxIoyDHo8p3+jrvauDYthAaug4gcK/8golhSB3lJemfRekMrstg2g2lNg/Y/gz8TOOKzeAmyNcX9p/",
-	"f2KASeU+aLgMAnsy3G0AtPOOq8mRyPyOiBwX8ZqXIoDob/gW5ZytTKkGiyDYPKnwTjosR+gcKY4uL56e",
-	"VyGT6OLpFy52w2TG6MeHE2V+61iihhfCssjASu77KXOxIMw0jww3Ro4zvGum9Tx62lOzvC1QVrNE/hc/",
-	"DFzT1JoTgwoKB5H4W3UnyWnvt2s/uCL+1axda5+0iXnOt7EsM94oNBYqsbzZYJZBgw9eqliaujTevjby",
-	"tZ6E8rUyivPOCS4uz0cRRgjywCfCkB9E4SenmUmEchx1vPmKSggWmMbQTPPolrflycXlOHeLnaUHwt14",
-	"PgS3oinPSFhWcNrIu/FCAKDjdVz1zh6ngqQ8I3G6xnlO2IrEVkafOluN0r2hP21vZVwK2mEN4gWZ/FXF",
-	"b0kPkrSYSNmSHxoV3tioay/2vuutMbCiwEYNwH4HWb00kVBvBb+jmUH4GMIfWP+bryiLCxxqbPgP8Bfr",
-	"q17LVWeUoUWpFGdIEpYZK+dC8K0kYj6iN86BMFsPmGE4mZAxVthXh6vjga3oM8HXH+lYxzeYZXy5nMbT",
-	"1ublOLX10o4prtmYqwPYiRSY4jxf4PS2g7pMmm1GBUkV+v7dKy0xCii4RYRr1uvwGCFBclOZQHFDkUTc",
-	"EfFAurCi7999GyTCNKeEqS71xT7t6inyHOoMmZK9WN6i5F/t/xJjc2y0YCLqykJmflKS5Mv9dkyHoGy2",
-	"fQqIMpO6CcD1GgtujC695pP+LrcyBi53IEigl+0cuEMOtNTKSbzBRTGqpfr19Zt3PCevzXtBaxpw8XG3",
-	"kZQ81nplGEv3mntQXVE1KYcIplpHa5PaePPzEKpVRK3DOi4PwWMRr1hRjq6A4R/RkaWSew7wP+oeP+jN",
-	"hiplwqVc1Ug4rqZ1Wn2Qb0mhrkwN+ciGTEEoFSPoBDt2Y757OqxzUPsIBvggz6HcmJZg9LeQ3S60wSpd",
-	"E3mF8AIaZ1h3iA25N8MxpG0uS2mYy8GoojGnP9x2zmfLYF1ZLomoo9CcpFDgFQEnkwvzsg/qHEqoeNZR",
-	"5qzNZvYx9uorBJIZgjHg9KHWLqGx8kCaUGLvc6Z8m0z2Nm1AP5yaXe1DYp7pCwidJNDpLblC8I/EmJ64",
-	"vihyzgt9vhDOMkGkbEPRr5LUnDHQQ5jKIsc7m47R2gojtE1Im9ljuM0Pv2KIi4yIK6+vvqPb7ZpLF83t",
-	"9kRTCzXl7aS/UfozIwzPbXbeqOp2iLu36x/afEJkRlwhqMQHGbIZQQkvCKNZMkdfOfoxv2jiX9KcmGZ+",
-	"SQNwr3fojzc3Hy8v9P89Oru5+fhkof8v0//8C/nw60X09PFv/zI+p8K/dkIefn2mLVfIKbslmRGXqKyP",
-	"bIoZ4wqIQ+8GWGBx1RYtsvGUCGcbOKwLQfDt2SrHmmQrXAAfDx3dsKsjcIX13CMTBPuWN3TfVD1F8L8/",
-	"id+n2nELM1kLgWw647Sy0SeW3QE7bJd3HtJH9/DddAKBlpqbcIHSUiq+OUUYbchmQUQDBLQi6tjkL5en",
-	"AUB14PM9kerF4YiIDk+iagZ/D5A8+W1IzuuoiX0LNi3VbDq3B/qkJiUQnDCKfmssBYTYQcuC9dgPB9eT",
-	"4rGBLAuo9zEx89mUqc1CDB16iCBJCKvCRcytBPmKXNhbyThTbL1bXx/z27xVCQf9UUU2OWGqftZsPNPy",
-	"fgq+cc3qOTL12A44nId1p8EuEV6m2CXPz4eg/l7qwTUKhvSOHhMcN3CYC12YUNpKQ/NAIjeDa0tj8MhL",
-	"CKlCpqkVWpAlt2VLuipUHyruP6i2dP1G6GQWgt7RnKxI2I9nvOngYYD6HOgkEZybZsRlxt1/Kx8FxN5y",
-	"RpLTCPlLrFEgMAtnh3lV8kZg/IUDzl4v+hsPQJJZCbxBmdbIJEdLLCLES1MJJc/9kLVW5gXE6sk4a5YM",
-	"aJTlMyMUVzgfkOjTmLH9+odgyFyz7l+gelqqDKNCWGr5TTMyTVQQA/HMRCvQzAYr6C0yqQcxToFltUec",
-	"ml6DJishmR8I4OwxgHSc1EahTg9xLdasHyKi5RXNH9GJAkbsmHTrWB0qrOfnY5E6p6TVMeL6G+Se1tSp",
-	"xffOuT5bhUJ9XXrNJQVdrYxi6eIPNpiVEFUHt+SsLvKYtaISta4ueJ5D264PgyxKdXhrXWPQQrBXULBh",
-	"APJ3t7oc67u4WWqQVCX+aw7ksd0uIeKvmGUhKddSR51cjBaYZRFa6rvRVIsxFz9f2qYgGtpnKHERipWx",
-	"1v1ww0yoNqa51MdjSbZg2MAMrXG+NOljJ6F0s9MIJTnfJrZIzBfn6D9FNywpsFBUf8j8/OUT9J8ilDiI",
-	"VWJg1T9focRWe7JQUYXWGEw+NjJ7R1QzY81Vh4r8kEtTRcp+12VT6m8Fo1WqUu7jHcOmf1i66+iGOy3o",
-	"6PeQImTsJXC2b0MJcmNOUs2dFqVCOVkquFROKPO7OQE7tTozcBWcQzwXMhmu+qlNcT0NcxoDSgeftIBo",
-	"FV1zSbjg9EcITtcd8w0VerwreFDR/7fuhUHVau/lCjEbwMUEwcy9anySUIJsiyWybB02rLM/Q6DKxOfp",
-	"jzCph8GeEWI/z2nwPQTQd+RENG+JamuiBk9oknP7nDVuhe7bpfs+qHE7niLMHsq60CDAllzZK0IfLeiz",
-	"Yax+YGbfpxDC7qjgzDXGbFk09ktdj9n+nyd4OxRe9cPx2yF8fvKUhfqq+b0SFvZZ2HjqARbyQNqA8MXO",
-	"2gz2KSTVl0Keh8sC+EUOOssQdD2zJRPCeoqtotCvoQwrvBB56ziI0qHxCvfUUwc8Cwxt1xjsH3o3oBds",
-	"ogGysHymxjstUajKR7g4D9HPRn/BEI9VXs2lZKUExZGWXcB5p0DZaQbGnvcEFB5xRQ2s1+qXaK0lb79K",
-	"61gT72e5Hcd1+LnfbjeXfR88yJgDbcCCJzZ0UJuC/qRo2kFuX6eJCiNYWfZ4hYzKCsfWkLmhfFEyZAty",
-	"bPEufKxcxmQsiCIM7KAu8Lp9fG2yqvXXn3BhioZCBiBeYcpOITSdCIRX3Ghzpo2LRBkB9BmzAuM39igr",
-	"PxuWcdcBzWtdVhBBeaa/IRFVVwi7N7TQjxKosJzcMMyqYsrGxFyn1uL6666wiXSMzKZgVoMxk1si5A17",
-	"fP4YSQzt7yU32qAfhu5zh78ElQKmiLjDeWzKKg66tF/Zd6RrhFdxPBW2VFkeZ40Tds/31KAgg3vSz+AE",
-	"ViTO6YaquCDCLmQEIE70L4hAtrgkTgWXxiCU5qVUJmyxAuppP1CQKNxLqSyroOB55iwLQItYEEcOlafV",
-	"2MKgZk4heFammp4dnUlF87ymVwglgMxy5NwdtloCFUgJzCQ17TL1h25JoZ7pZzv4Eyxtpi7zaJJqSRV1",
-	"BNEepXXt3B5NhbHZzRG65JLPEflec9Uxoe/eW9Ni3xuncpzI9dpshzE8YWdDA4YJFgXFgfVoWTqCM9Iy",
-	"rwUk3crC1Op180Xj2ATTJyrD1fhXc76d8JYzjI1/01nbOgyRxvbTsNZZll/j1pWZNmi34Z/OqKNvo5I4",
-	"rthMiBoCYYuSJhsHm2T2WdTC31UjnKa5/MPTPK6q8mKmhvGGaA5fW5wDnr7fT9b+g4i2E6McwKtwqJAJ",
-	"cecPTp19AZ3AHWucPdCrlmCRUyK04jmi4YFfjq6j70FVxA6u7Q2+hYi2uryKVxfvBMpXcE04WypbcAwN",
-	"eqjrvuy786mqCuCDzdNY3zQGIAaAZDaYtfI3FFjKjjj0oe32PnWBlvvp37dfucUjrQ8HSfazMER7On5P",
-	"tugKR+uDPTqKp7+qcuXXGxnKocd2RmNB7wMQHg9yiD2ZR5+Oygx9ZcrKmNIxmmQ6+UN/vQmN5354au1Z",
-	"v2AVBGo8TMr15AF4+B0RWTmGZekjTdkqXgrTT7TpWOOl6TPTsRJWbhYB0aJ2Fle7EZlNby25j7beCnJH",
-	"Ta71mDi9ksTMCH8t776ZFiqaglEfBCoo2KF5sRa5kqAOkthIKmj/YX5qorirS1xfTsyQDpcdPsnFLnbn",
-	"aJTa4sniA8D35e8Bw63MPWCkJ2cPGO3J1mM7892DnDuePzeYY4hLc30IKmrcJ9VvnbVZtjhATvAdkQjn",
-	"kFXiNfnX13bT4zyMRDsV9AZxRtWpatPf/mIcwjpP98Qiz0NMmJ+hSFBfndKDDRI76uvQOlYNRhnpsJQE",
-	"0WZlnd70ss5KRZBC4VckMkHg/m3mFScyxZ+JPKJGkV89sl2xyCGji0R+8OtcflJJanhtzIM0XQE8qY8G",
-	"IOXAWhsK2OPzL58OkC02+KM/hfMM+b9d7C2mtWYLV3DRJC21sDzJZ2C/EW+WeEAcuT86DAoEMj5Pq+aj",
-	"n7j4UU8vtj4GkVEJPPZztLU+mBIbVta62xs4wIPc914zV1u1Z7nRzwKljFo9sPrSTRuUMqntVWtz+1M4",
-	"Aw1hhuQNuv05vhFSdypMAxvH5031x7k2I45HMOrmCe9j1XvfGaDRBupUUrbklaxYlai0JSsrYTJ0FqCg",
-	"HFDXtDINkCDYOEbml4O5WY86tDtX3+jAq18MTut6jvbTuUyeF828hFmttRGxlzA7wPxYSiJCPZT2Y5z8",
-	"lMnnZ/8dn/1yfvblh/qf8/i/nH3413/p5TvVF6MKyxXaQqSiN3eq02hKls993BYVQU29R8By4tASG2PY",
-	"qGVsljjuDBV47/J81xja6BJBl9Sk1nOWoSWkNoTDADTtjazAMP6mapLlgGssQFMG0HHlETSpXdug+Hfk",
-	"jt+Ssfq+C6mPRf16yyhSpztAh1VBTKgTZhla4zto1duq6u1UyZ4CfE2W3IKja7lGfh7KNvcF2k/ESD8P",
-	"WwpiROqbeSLDad3QzZ1/i6WEmDgzIKmyasDKWOCVUw5tVQCwh+qfB6X8QS754Bu+wVT77nczdf+l/oNJ",
-	"cZuIO33RmQp64QJAfLOh4WpiK95RDJVJ3FFE2EDqbACeSx3yTQhbUUaqsB/4LeWiKCU6MS5FTZsQtgGb",
-	"qN/Hipp66KdBfw0vCNu6xI59gN4UhP0DIrIEyQlupOx3ML56RrdUwESFqcjHaHC7Gs37x9Z0pFiOvQjS",
-	"OyljaBIVRsKLH66v0d0jaF+HTDMpjdlSkcyERxh3YspF9kCiO4hzd/YUqtaQWchI0xY/0KJugbur0hr6",
-	"r3jrN4Syw3GlCneaFU3sgd40RD4WXJaC9HfeMv+SA23fS/qRZLGl7Q7LF4xx9C+BjrOKEQFgJDMQP3Ck",
-	"KF2irKvev6QfofwO41sThDucBIYiC/J2WAtdcGMy7uGHQv54SkYiqstb/Ob6B5CryXw1R19dPz978uT8",
-	"/OwiQt9ff3f29LH594sfXp5dnl8+Pru4fPQ4fNj/X/b+cLttY0kXhm+ll77vLJNnQIqW7ZwdamXNKI4d",
-	"e8eJ/VrOZM7a2K/QBJpiR2A3NxoQzcnOWvNrLmD+nDuYGzl3sq/kXV1VDTRIgKIkUpIj/kksEgQa3VXV",
-	"VdVVzzPVCThU16Hkji/4+XUVCiCOzGTNgzaIETc7K64ZizrpTkkTsIGj5uxG9bs6bn1lIeoa6b+rN781",
-	"gWrWSW9uVzTkSqt4Mh5Dp9l148lYE7tYC5YemTArb+W1JHY/jwqVF8Ojo/7g+fDdp9NmCaN3ak412WCh",
-	"Rf1fvXx/+r9PP736keFVAZ6xVRwi4tIuOyqg8LoBcNszop4eL/9xjcmBNWiOjVROZZXtp8ncW5HVK2Sz",
-	"i9Dk6q2gli6XnKPxa0VxyjM5KsAI0ZVkungmCAsMkLbIloiR5Gr49CiorW/z2voG/IYUfG7wgSeKldCU",
-	"IuI960pVuBEfnr9aG/mlzdrXsDxbcEDuwElAdBlzhRmgqwIWF1DD9if2g/y2f/BlOB0PaUffxkb8ELZU",
-	"XWRxi+UZC5HgtEF4OM90Ljy/uJmMoXWLDg7suiQZXzrrv8b7brrLO1W45X5fjbecp42cgNISXWnodl5Q",
-	"Vo+77qumbOmd83iy4flMAz6NZplOU6qNskHsr3oEIC+K8eRSGp0tmC4IdZe2SZUw55jZKE9UKBGzFNFp",
-	"lsF4ZFpk4mxUJOcIILpujl9CxvQ1/uZb/Ik1VoKn+eQMQLJu07PWhPgnz5XOxNlcqkTP61UOzaA52MOE",
-	"06GL3MhEUH+IV1TC6H6sA2S3UA4nRGJYpC9FlslEnGHNZNTSDtmWRVvNUNTvt/ybgQfZ2FTu6p+3/anl",
-	"2pHW+dXlpfaqDzqVMVLQ8cur26JwLn+BSxu9vVVpf6Ovj+a9rbrIxmhvY5PxAdvD0Zdr9FzbS5A5bO9p",
-	"kVCUb+N4h6Dhc+sofTaWn9ezbG9ShVi+6WYm6EMV1lzHyyQb01YPPZKKZ03nyQdvc8Pg20VljKhqp07X",
-	"fr0sRy3M3MhRLB961o4sVov6GvCoaIdjHdwXu+6Vrk4l+hPohwnlxDUNcMMVTa8NOuiNpsVzpiskNGlS",
-	"t2YHYdwB9gUb9cALkeocGOqvtX5ORRpaBv0MWak5RI9VMe9vDJLbYpdaMmct01HVLdp9d66LNKFOix2M",
-	"w7ddDXAMS8rkBlXMzjOe2GWa6kSU3wdMz9x311yjGkt1a/+HhPYKkIQKpu1qhVi5eVCXSrccteRSKTVX",
-	"aoZf/bA+ufDEMD1XLOM5YjWXPTXW2YfjW61EUDWtEIKBStzRxmpO3TfzV1CDWi/yPJXnEsNjV9rbVILh",
-	"3i8VN9hY2w30p4rYUSQr0gW1EdXRgGfvrkGDj4DcZ62b9dVNRi6cbgpjIVSjWBYbj8rgt+P1PthFJpBG",
-	"6wIDAMMT4+M2jlMh8ifmZl1JAK56ZoRQ10H/+nzmKlgba6Y/lXAceWWTF2SOef2kYRlB0OXM+Ehf4vv5",
-	"2644rl8700bmaO95JpjSObIk13qjarBQ191/t+babWEjpy8dZunSxMocBQc3+fJirSjJCJEVJhmb04te",
-	"YvOGyIivSIJbAKkaHcGamtVSkWWqcnXqlldyVShrPoon5V71Yk1/15lmNF13Fv6Tpbyv+P8XIS7ej3/U",
-	"Chl/3I4AcwhJmlhDt0E+kcB6N9ZFBnwjKW9hh7V3THitpM8Uyn4SHEw1/SMvhMF/zUWi3L/zSZHRP8eZ",
-	"xH8YnheZ/Wdj5GGoHvrUzirtIoJnIjsp8IXwr9dOmf/8y6eD5Qj8RAHnhTFEUAEbSfTh/ekndsiLfHII",
-	"LFfQ0wuLB1YGblvp1STPZwiPIlT+ScYXjexEzPqhqegVdoeGi2oPw0OXIX4TBcTEAaYwXbDRglqO8TIk",
-	"MrC3/VshILWGxugAf14Njc8k8f5SNdBLrS9ki9EhejCHxspiuJYZkcPzGycFBoEXVqMoyxLO6FaNA5Ln",
-	"SiRe1dHKwpx8eIur8gQJSUTiOgJZ5+Prl+zr50dP2ZtPnz6wH4Ux1gKeynNlRcZ6ldFkyuMekrJG3YAZ",
-	"ofJQWcMheIKZqQXDpSQ+mT4rSXDR7PoPt76X/apjFy1UNBtU9tpzZa+Hv8nk90P4nTn8DdnoZPL7kO7Q",
-	"uxCLiEB+8ZOzC7EYAqpVFCrYSKdSWUevG4C/9tXzXiJinYikz06FSlhUvmMP6HuGTM+/6SCQcGVpEFC4",
-	"e0yVb9/g94WSn0OFak2XHF+IhUy+CQ/wClQCB0gcHhwrrWJRfl0o+bdCMNTB8hqenn8THnjTHR4ALFio",
-	"qsHCMAnvGN+Lvfnx5GXv9M3J0YuvStBodzm8Oz5gGOG6AGmjSJj3kqpOAhIe/AvS9dHz4ZOcZ+ci7xWZ",
-	"tJ927NSHB/8y4/kkPIgoaLOfgCLZS5w3E6qfP76j6kj4shu4mxKtdS+R58Lk/o+QfoizkU4WdHMequgl",
-	"/eA7+MGQmQnvHb34amlCTt+c9LzJsPdwU8AmgiciI7l/8WzQ7bOIFjeieRiVYEgvqGGyAuN2/GtxquML",
-	"fA/OYG1hvJWtiQFGKVQgCH32UYwLw1P0uZ4PnrrjpCkpHPojVdDLOhQgWF2xEpxUaxqEsGlD19y4gFUu",
-	"XyGwHl7KFyLBUQXw9uDlwUEqhvCG1ScyCNVUQi/tqnR0ETYH7BNOXmWfSqlctUu/g/821qsGqSrPghUG",
-	"X9yvGrNzOuWKn4upUDlQn2c6hUw2gme/k6r4TEth+qGC/rBExwVcTyYHNwnn2dHynXx4O/TWMSAgZTSF",
-	"lzyVCfSXBaGC3LnIYFasBQcmCKTOmosR+/ntE8PsG5dIROx7TfRYsMQ8TVnZhOjS8UGo3NUOJ4qiMBgP",
-	"+KM8Z9Ehn8nDy6eH1vzzmez/arQiRVz+asGnadQPVaheanWJyEFmaP/+nwyx/6xzBW/FEhGnPBOGRZ97",
-	"zsvpVS8ZsQ5nUcxzca6zxRBbqiOyUWVgGCrmsRB6M8RznurzQiD2OsZmqYxlni4YV1otprqgo8vIORxD",
-	"9pe/koVjdlTldWTJ++wXqkXjuDwszkRi3xKA17x3IxAxq1r2Xp3Ibq9995YR7BTwkVRwozPQy6h7XFa7",
-	"EfAZvU/Ang+ewajsr/69X31zlggl7S0Vn6I22QA1wiO58oln3rz27WJEn3syEdOZzoWKF0NWDW3KswtT",
-	"vQoVM+f8QjBuFSHhuY1YorfVz3s/iEVkR4cKebxydz1Dd7vt7hOtdEFBJBpEMLx2a+/b+34EIwJAZrBZ",
-	"lyk5w6ei1Bgkd0R905k8l4qnjmcEYPF0sjguf2bvW96Ls0QChRrA0eHtqjX8mkXe6/QvxOIsE4URSYRg",
-	"dMD6NZ/IVDiRRMYTdydpEEKsgmNru7VUZw6uN+qzH8QC5FZmcFM+zkXGjp4z4IXHZfy33kudIS2nVr23",
-	"ScQ6kVcsfdZzNFdRd2lHcKA5OMagMg/2UYjVXrLdTXlqQ2eR4BYj4omu3wOrgrGq1n0KwCcw6TDUV/ZP",
-	"A424Wgkm1KVI9UwELPotRKKU8GDIfuv3+7//bjdw2I8i6yJFwHCnSrOJrZRMj0Eh4L4v7WV99q+lzWR0",
-	"puh2uAGLKoN6hl3QUUCwUM+PjvrsBL0BMChoY0A0gXWQrLFVyNhuU0LFGpjuYMtoubvTSBKJGc/4VNgV",
-	"7DjthMKrqFtNZKkXQclXyhPGDZNjq9jQUYCrAlNKTradY5c/gTIpBDc9Yj/Kb1nn+dNnLKJV7tvVOMu1",
-	"Pkut+2TtTc1sWV0g22ev7MHdopI90CE7EN6O9bMXuUBJ/BaDDMOsgbIm0VruSlGjldghcnFI502ez96r",
-	"dBEw6IS1DgVjp3wqTmUuvnnHP3ft6uDVPf/2CbPeesA+/Gz/c/Lp5RsrrN+9evfq0yuElK5On5f3CuvL",
-	"oJFgnehUxL3XIo8nPfvIIdiHHn6Lbj2v3JXoPX7e9VKz9s7StxjPyLzHJhufZeJXOL2J+uxbjEusnnzL",
-	"jYy9DaTKf7nTHvR0UhkLqrgnN+dkxuOJ6B31BwfBQZGlFKqa4eHhfD7vc/i6r7PzQ/qtOXz39uWrn05f",
-	"wW8qXB/P9zn58NYjshkeDPrP8FLa2Q+GB8/6g/4zyO/kEwjKD6GblXLd543BcZHInOoOAzbVClJ9Vicq",
-	"lMSASZWLNJXnAL9JRYrgyaYis79TYm6lHGxqP0T4K2sL0JkiLEmepsIaKnQuQW/wWN2dqcMfQ/tFhI4T",
-	"rJ4JFSAh4xdd1CE6+jlm0UQmiVBYaWIF1saCdARVCkR5Lwd3HqqRyOdCOESZc2E9dEjXlH0HUOEjoTSU",
-	"uJR1mti3XG4QsRGuRumlxxPDzgzS5DxJWDHrswgn4xuYWOcr+QZ/VOSOx9TOkB05ylep/W8TKOsy+Ylb",
-	"VoD1QKNlDoZ/+a0xNVFW6mASrNbtbBcQ6E3KQRFapVtu4HxPoKOhko7GrFDLwz2cqfLx69tfXS1W2y09",
-	"epbyjlfkjVtHJ9XSzGzWy918t0Ll0G51/bs1TUi1socvMZO4wZXvoAj3978GB27LB0NwNBgQjmdOQLUA",
-	"eRGDWB3+ShULmy2QEz7I1ULYtpxvA1JbqwR0Zd+aqec4hKY7l0M9/JaXeSn4ydOrf/KzsnZcZ/LfsVb1",
-	"+eDZ1T96rbMRGA4PqXSTR4nPMzD84NJgKtSV9x38rLCPMxPggbiXh6JBOAvg5wY7rT3t+mtw0Bhb2cCY",
-	"bgCGD551CGyjhxWfUQ/zXa3W3fo9lY9DZeRj2i3JYXR2zwY86E307S6fCSqnJlzOid2OAT+632iSXpWD",
-	"+oRjWjFNX5KML70NwAWsFXVciMch6NXk0GsvOQCerNept9okvbqKZD04mGnTgqdNDORlXgRohYigj6XQ",
-	"OZgJJh2SNDh8kMo/rjLLGO/pzIZSHLHGKQXYZ0guhEMiThzrOf6qpapOhwPmcZ7gWPi5CTAzgWWEXuIh",
-	"1edA6cwNi1xvbeQBCJSed9TtQ6wyRlxOyuiFip4J9WMzmaEHRXh4lNCzgZxYaJWwrwcs4QtDXvGIAy47",
-	"PLPJncC60yV5r4hovtXJYldaVQeN+L1+lpZnhfh9RcOf7nYsSZOSf3JSEzhhMO7Y4lGoO04NCN+S4t9K",
-	"0+eZzMXabQ2OdNAIpKIN1R71GX8L/HDjIgNX33qJxy55YkoCMkiYmJwvnP4AHFsfEj3ziVChkpBScNdT",
-	"C3+T6iBIQZPq1GT2eRMHL970YcvPcxz6+l/8pPPXulD0iK+v/sFLrcapxGPwLUkoTueuJPS6jszb7w5+",
-	"/2uTWG/FTwucl4ZnmZA7ja5yyRq8saUjFpUuKl2BLB5skY7NqTF2KlnPrmlwSZKrApYv1Te82i10U/ro",
-	"HEP34lt3DRsVC3aKIVUC2re4gca2+Zy4/ZmyJs7tG65EYY0/WCVXZ5mwGw/VLofqQizYTALTATcszwpj",
-	"v8PDYXhI3Xs8h0w2Zn9tKJblvVReCvTsQhWLLJdjSLiaGtk2FUfgmYCR5wp9XXxC9SNiT0ZAAvRheZJk",
-	"wkDqDxL7XoIIiwKoPBCPUaiHWqqxZrH1m2M6Y0tC5R3U4pgy4ehvCGndMJxvqDXMqJjaH15Zm1Zt0+T7",
-	"l6c3brtORCwThHUvFwzeSho4IVNMKvDQ/QVr2txPUJgqkT64E5PS5oCWVa7unGDvOmzFZNEyL/kO5STv",
-	"xr8le5UItdiysfI0k3TK5HpmVjokNtWjVcfiO6EWS0qxy0DRPu5aEeJdKiUe7O9VcrsqaZf8LvTRO7ab",
-	"FQ269K8IzIfbEV0MKRwqx/RvMgQUv0XEEo0VPkFJI3KecZXDvhuqscAaSYThxxNpdOTPMx6LqBswGCYU",
-	"9tCpk3vyWKaCdaK/0N9/hQ/g7DNUEVazJTznZ4nMsHbNja3/6zwv6+TwvBwQhbpU+hVXYUcqGM/1VMY8",
-	"hSKcJFTWHADi+mjhFUJBQg3dilTzxI53SHWy9NSoPGtFkLU5y6XIGM9DKDPrs5PyzfxT/LJ1ozy318pG",
-	"PHDlGbwJBUrzyYJ18DjcndbjIpwhuUzUPV5qbXDPc12XkPljc2767ATbe0s7GapqxJRonGXiUuoC6hzg",
-	"tBu58eCYEyvLIBeJHlZt0TQyk4cKrxu6IbkvIFM301LlbHl5Gc+ZmfBMJJCvhMYEZS2OnfVQdU7ffv/m",
-	"5w/dJgfmLT7kHUn5bgw13R1U5b7sNI3BhpOiQtVrtthuXWzsKqhcxxMSePzjiNVIPAB8COfkz7988g2s",
-	"M49rrKszflh82WBbySyCiW0OrqBMEpbgVXL04sXTr71KZDhtMlho50KkC7EwrDNasOhCJtZewuoZU4gs",
-	"wBIgmS9YgpGQShjYVeInXXVmUG4fjYq4MazXkUuRJTLOj1kkzRltUdIwaL6hpNSIV9a049hjoTBGYVFZ",
-	"93Eo0XfZopcVqq5EZYEoGRWs+dyGakG1TXspD3zNMi6NSOrbtQ0HqBSng7TiHpdKVPVwpvJSKGEMm9kg",
-	"PgtCFVXh+1mSybHzJDjicp5rR54549DJA1V9Ff9qwCJoez1LMj1zrQlQwH3mf063dO2Ymd9zSViUesy4",
-	"RwZof2eQCwo8q3ySCTPRaWLgkRxr/KQ6X7458knBKDMxg0Mf68lg8dFZPOFSnY0yqPWltpCK4FjGWNfN",
-	"xlIl1B8IBUzwM4Y/C1hUb2B2bb4RnS9QhmckYj0VpoR9zDXjzF1b9h12++y9Elhohf0BUSKSYnZ2IRag",
-	"lgBf3EHWgoDx+ELpeSqSc8yBGJkKFYuki2WwRM0u2KiYzqyn0mevXUVUrKcjqcQxi6AohsrHoaQlYiMb",
-	"FHjtpjAcqIDSMdwUk1eYDXIf9UO1JrENNaIl9AoQPKtiGtRS3rmcCoRex9S3/WGoygQ4/fZpv380GLTW",
-	"SqHWbFYpZd2CjTPacGdwO+6mVmn7lVT78qcblD+BPG1Q/ATXPY590OpZczGot+vR9rWu4sle4ef54Rfl",
-	"MTDtenUV/16ghh/seslbM7P2yz9a7mdLclFuXTeXg5ufvlbCc0h87q2uEzY+VSXPro8B97kOulSB20CT",
-	"+j4blLtswApV/jtUmTA6BaDHRBr7diLpYoZhPtFsymHbY50IT0+iAIuDqDPRdYJGmOBZYnlZvogCIWoF",
-	"PLduHGzIdsc+ZpHSOdQmnvEcnAYjkFebUh2aTlqg50saQJEjfopMAwC4HafrLXgxGDCh8kwK05h4cBr5",
-	"hiZ914rpnrNOP58YRjKw19TmcxBVTlSt8p9q3m9pzLehxENP57Z8aoLeM/vHf/5XTbHxlCSyamxjp35M",
-	"uW6/b4ihS51TRkmqKhsJn1BwxdWCOhDgUzxCddpqYyhK9mI4kWf2902HktXoqk1v+ykLuPcJnOF6CYvf",
-	"73WH9ZJ1lYDuj1y2pP2VXAFsKOrDjXduX1OXHbkh7YU7UeH2ABiUu9yGWSe3o1Y87bYqeajWaDlbUnJ3",
-	"2FMrHMTd346ifHCTUn+HX+4Veq/Q20tMokxBYvKynHDM0c51lk9Ax9U50+omCu6fpXqqTSJ/H6pdattD",
-	"0uyPeOFes/eavcVaZ5CpmmbfzDFHXV1RYlKr3bjYOqursVXdUo8hf1imnDtu9EG902XIRGoAMKDUY/pJ",
-	"97jKUNNNWVYowPdmvMrh/6pHNSQKFNpchwpHeSO/f9lulJ3nTYbhFEd394bhLg8d94biXg0FyZjnzy8r",
-	"H64Bah2Hs5bb+gI2eiWgvNaELZzJ2AtfXTZ3JjQdLZSt6ZXoLVNMb3hIEVdgLMvnMkvcvRveEOhaz+Di",
-	"pg77wgD+1VL+zn7iiIFKDKNrdNU727T63Ju9RHm/9ilpm+SVTKpCHBIrbaTe0uBJHmCoPXv27Otua0/J",
-	"jQ+kGodRIvhuPoJHcohVKeDVJ1mo0I/pJKsGitJ6ngWwGOvsY4lnsmoeh+LzTGf5FScScG0dx4QQTOrD",
-	"ClgxY7lmTweDYDAYsEzPTZ+9PP1XFos0JQgvHiozgxLFiRA5IdVD9Qqg6ulsWqScdUzOM8Q7B+S1b6KA",
-	"Rf9k/9Oz//mXKGA5H8GhPM8yyc9FqNCZQmiWWSYQe5pQu/5W6Fz02U8A8QI4Q1hpge8fVZWSWBrb5C29",
-	"gkv3e8Z+z/jD7RlNd6Pf+rcrjdsBmHmPQsBcHgT4YYMg3HYH2QhRu9LLRmLEXHzOD+0wa3deHmljjHAv",
-	"+87R1T/6wBeujRUiqXttuQTbWNuxrD23pl9n7M+n739q2bLI7vbI7rrtiuzywVW7Gl3m7WvAB5itwxrz",
-	"ikvdATuCaLnAHKqF3UG0YweH0roOoO+FKqKqGhwr1fvbJ2eXPI0CaFWc6CJjowWjGe4GbD6R8YTx1Gis",
-	"jqQOQ6q1s3ddLf6j6KhMKOA4pKEqPyrDhxwKthFQnvCSukZChWA5LKJPysN3oMz2uSUQibKw1zqk79qE",
-	"uuaSULmbMwBnBcQTV2wKlDPoJEjj+AhbTuft7d+Wy7VrN7N8Utnw3Vyab0XBl4DH4XD+UtZUepWkc278",
-	"+XConnPrxtnvxrpQyRZ80WURay/U/yiIDN447FBra54YwBJnqVQXMMK4qucn3PiJ4PQxdLgc15p8UfRJ",
-	"o4xdQhULhoyvbdX69yW9H6Gr6Iqi+cchs7gQy1J7A3kkqSOJdPQG7VL4S6bVeQlnhB0ec/hsxo2Z6ywp",
-	"EZ9K7OHng6cugQx/Q56LvVfMFEA/gd3gFUCu3SWMIAFdA4o61pnjbTCAp/1tVmArPXavmVTPRcLyuYzF",
-	"EIm+Hdw39tYDFGaeLRgfWQOuCVszW7AXzDEFKHSHORsVGVKEPx2wzvOjr1mU8VycQSV0X3yOhUhEElHM",
-	"9lHk2aJ3Yn8aEXZ+BQYQqlRbHbXjfzZwTyK/+wWL7SzEBSQMHUJvwICkuQwK4WUczg5dFCoKQSsI/A7M",
-	"5fOjr7t99mLwjE0Fp4w7NRHa3bQwCzbhBuJbqpCR56onFU7qCaw2GBiqkVdMKD5KRVIittvrtWKzTF/K",
-	"BCBGM3txZIw+0ypdROzcrifgcyPoq/2mwtN2cwxhXpyXshSwQqVAUDIROAwAFGPQ4hSqzigT/KJ3nnLT",
-	"XAj3DoR5R+n9Ip/A/e8ruV89v72b6BS3ADQNCBsOAzkVeW8dHUqT1rVQpKxCEy/hEtfiqJWw42EfNRxt",
-	"cHLwSesfedkjb+zvXmzypFNMLvys+CWXyHB06w2CQPoPhn/5az1GQT5ExkvTTQzEqGdIT0YAiv4ekk9w",
-	"C6myHSjX/nahsXW7zWu51BfC2RzC6UcKh3EmzISeWmL+olAdU8vy5wofngjUFxSVTH36gH6T4tthbYIE",
-	"RipCBLAb6sjLVPDsqg3qS5b8reERJSX0tN1faIaahawNhBXrrY1Ix56fgvxzbQ0JP4qDHZveH6/sdEa4",
-	"7cfhj36E/HNtqSWgJ+WLraz1YXWZWbvuiw/ehTsXAe9hV0lDobyUivc2ZZYFpOWJYZlOxSM56vnkv7cA",
-	"RH/r9Hqzsw3hGfMhgpCsaYInhDEOMBkefYJ2/GglgSeB6HeM4NYD5naHMnmXslFY0gL9sJHOZ/ZOw8PD",
-	"CD1jO06rGT9/fNtnP74+Qex5LAxQ6YK8YJ9rzo6dUk/9UP0C7Cm1HwaE0QKEKedc+qw6Xzee5MDlP74+",
-	"2blyvD7BZ12lGDS/uQYcEyYVhhj1ReCz2YOvSrmfIpNvxblU7NP7Tx9QFABNbTtac1VG6lOZP6JAflyk",
-	"9QwyCClolpVajIJRPI8GA4J6EcpjhwxVJoDObMFindi4F2HPIaWKqDXvuNUS/zFI91AW2ZTw1JCFOBo8",
-	"79sg1t5ule8NUalLfiLfp2xQHsy6OOXZTUj54+uTewWqoDF8pGV4aVehSXXJDCk9p3k/ZhdCzKyNNEjQ",
-	"Xa0iqG6j843khrgyAHTxR9Pym0aQ20KO1mosM4SWKAHVSUGoPMCVUdpl2ILhcCHlECPOdutBVHeYcKKU",
-	"Qs0XYkIlps8oTHbJM8Mm/FIwpavgtfN8gCfDS7jqMIAPdNWOVNbdHh92LZ1tUAd3NzxLEsl+z2uWakxm",
-	"1NxmJw3bEOHK/xxm4lyavNa4vBJ01KIAunyHFrrhcVf5WO4tHk9Y0URzWQLJjQqZ5j2JR8hxYXI9dWHX",
-	"rYWH8lpr7B6PJ/XsF5trIHwE9+YD4hRjZxAh88151fpSGMC7rLJq84lORaicCcVz+pJkwxSOy7Q8fqHs",
-	"frfmj1mPh33EUdlnA+dMqMTnXDigHXrCE8P4yOi0yAVLBE9SqURz6w3cbJdsFtZXocc85CT8CYIvworM",
-	"uLzblNBO8skfNaL3LckxwgpBCI288hgU+5fg+18rxWyMPpxwlejxuF2rTkiOU3khGujaWcfx5LiTpOCK",
-	"5G23ihoq9QzgFb8qz+yGHkdMQCyk0JQGWgo/rhRs4M6+HJ8tvVSE54N6zGKtnDcmKGMPsY01BHAz8ZnH",
-	"ebqwH4QKgi5hXSRr8Fy6rTqEmzscchgrG0PJ49B6TlphRVwVFJkWgg13cHB6+v4NLcFuVLl6wP447e6P",
-	"03Z96FQF+IyEHkWv+djJGL2BSQBYGev+jXh80Vrx5sFbYp9Yh5S1UKSu9p8FgMsgxBrgQGCVmV2fbuDp",
-	"IlFMJh5p64cfXr5yRUJZUBafwXdvvyOr13H4mLxIpABDgjRSQagqjnikf+8GbMpneANgNjAsTrmcIjyd",
-	"dVMCOIwHlL7Yo0ZAq0aQwYnMRJwb1nk2OOran0YwaW6+/pmW4RtEsbGvRDg2w/pywcsisS+aPutpYL0C",
-	"cl4Tuzqfzbx54nnNBnsWPOqzn3RFAYZexgygGhlnP39812cnauFKGlj1IvgK6Lr8szH6DFAuafxEyU+v",
-	"0EiypaezVOTWkLmigA0K2O3bt1VWPx98/dXmyHErsHbenV48Pdr4RvDWW7vRma8sN3pPtFrVbT1DZ/S1",
-	"xrlcKv0MC4GXjKmuSRylMHybAhCFhOVC4oJtNERj7yQnWjLh7zRuG+urpIObnAobvdMT4Z0Yb4waUfnY",
-	"zx/fIvpn6Vt03O7lruluZMBvjkJUs/pljVqjyf+4avwQPRzH/gTpt62HjElqoRKE/iZpQnc1wi7iIFQR",
-	"mGVE4wRrf3r04isWT3iaCnUuiNrF1av53DDNQhCqkVSJ6yaCd1nedPqsLEotp1yaytNMpMECLJ2FygOS",
-	"ZTKvm8yrtaCpNzrnWe4Zyo3V0o0VdNBuM/eliJ8aNBAn2k39FW5WAOcSVEb3BflcsHSwg+OE55NMF+eT",
-	"+1RdnxrpjunXXvqPvjYbbvVjLJtHnN5N2ke9n76ybp5U59f48UPqUn2ja7N4Nd2av9qPI9v4ZonKy1DD",
-	"brYg/O227lVjJr2Yr0sxlqT7mF/0H+LgfpSYbxkn5BRIypYIwJ4YdiEWVGJQxj504Apg2i9P4Aqrs5Fj",
-	"AThL+MJEoSp5dr8eECWITpMav5jJ+YJOAAkOQeaUTzGsg+lOYmQRUCkYKqO1Ell3iUipRlpm1nOHKjFf",
-	"ku8dJTeWngJPXosV9HRXj247IFBi7k/dHgFkSxQfNuynlOgy21+Zjwf1Ae1SCZtlUsVyxlNzA1PhAYE0",
-	"2QqrCls2Fm+BiTmTPAV6brQbP3x8xzpIRYQDP7zI0qi7otie6gK8V6g2pvy9J721j74jkK8NFZdmaq+8",
-	"u+M0XiHrvKVmlnQeh+JzLGAx2x1jIodgxA3RZxHxGUQISkG5v+pODApvnCMNQ+/I3DCIG6EwEZKKT0x5",
-	"GgosH725TATTSpjuMYsEea1n2CQbsXyiDRw1GuEI8KVr1Mf2LaBaUTmy59+CcEImQaiaWCfY9UgnXlVz",
-	"uzHxxHW4lN3tfQ7lRoyGIl2Hz3A0GGycsruQKrn+AH+wv2oAWwAMMOI4YRJOrXgqAYmkxp5SyRbQuJrA",
-	"nUK1YTG4m1711lOpSpSKjedgi2weoAfbYgaJ9UzcQHjgZy2LQzuapH5LpOUx9WqoJ4bJpG0h6AYiORst",
-	"tvGSS1bhDw/RVC7TBgBNpbV5RCBN1Uuv4RivzPA6klB3VYVW33zKbxgeK1kzQMwS/ihgm1ELBuo4xL0y",
-	"YgqQj8qNM2ARqH4UKvrGWQL7FeyGETBVG6aEzCci67OTNpsYqk5k7fKwfoG9k2cHoy5uy26znmlTIKOW",
-	"26QNk46IW8/slqoph1CaaNx8fUMtTf0hx2wOHQIlU7Xd4atzTrtP0/4NjzeAFpVKJD439E70M0DpYEoT",
-	"vGnrrh4qjkOuONfsuySsozPXs2f/lDkSsyqdw9xCU7RLaDsGd85AJNQ5kJ4arexHwDAGZzqaJRKcDHd4",
-	"6t8ioo0W04L+tDjSqpFOFmwqP9feAbI1I51PmF1FcwwhCXorSYGGQzA9E6pa8uaoBBS5tBi7YmV2979W",
-	"kcTT7T+/LRyZCUyvV5O1r2Btji2wq5V7coVHbEDqh95yzeJ4hH4c9cWx9EEBIHrxt7O8TqTqQUrJ+Nce",
-	"pEBJY8UM2OHs5dtTO7zTT2+/ZyOh4smUZxcB++nt6Sd2+oH9aTDovXhW//vp/3oasA8v37LvTk8DjClO",
-	"P36Pp2sRT9OoWyUeEZ/ETpidLsOmfDZDcAKZI1ixznmKCRWRsVnKc+ughGrMpzJd9Nnb3LCIaDUB0yUq",
-	"h+9sP5jf+UQ0I+LB8UI5Sa+rOdqhP1I+pS0NDw055VAeT7Fv9c6VPLBcBygwExvV5rgB8/Na9A5XXycD",
-	"nwkos+PpenTdl9511z13Isd2c195ly5w9SL2tdYXuZZHQNXL76me2r3n09M3/lSxDrbloFcG5dfUTyqS",
-	"2gmtL4NrJLe67Aqf+kMGLXrI6wz4oTwz0B9H1WXWnlcQP7NJxg3sUOc8G9kll1Dc2j1m3guEivpjQQNP",
-	"Xp32jl581fv+5Y+1KjshM5bpOdr4+is31nDBcCqRvLZqvU3EdKZzoeLFD2LxHmaAp6RB2/fWqpHiyO/J",
-	"aauGsU5/cYjJPnm8pRYlVB2ulvR8rSbLSj6hlI7kcyMl9zPM1X1L5s5EpCIXq7vVd/B5TaeublPDHyV7",
-	"697M/AOzA1TSG636lUtLa/d70NqBtm79BndsSKClt7ySddCuQ2oD94fuXm4a5eZ7oAQVWxObWxA/2h/l",
-	"8WRV1n6eJXzFXOxy58QH3lNPyF7gH9amisKwRcu6ZtMcxqlWty+XWPJg7T2/SAfWDvxB+6+IJDFb7HVt",
-	"W8gRs0VN07D/SIk55vuPXW9hJnKK3eJMGwftPZeZuAtfN5EGkUYOY5lk7f2hUBhtGIey9PMMYlATc1UV",
-	"azpMWD1mkb1XZCPgCJCSI1ZWMB4ddYeMs08vP4Qq1kqJOC8LKaynP+JKiSxgSufQRy1SI/rsI7ZFpTw7",
-	"B2BcjsWK5eDhXmN5XqCteGJYNOWfz+wwzuB0KILIPBNjaCztPB8MWFT+up/Z25/lWp/BE6Jua1X/y7ff",
-	"ffzO/e7Bmx9/sNcyPkdbG0P5/NOYt556WEEK2N8KUewhO9q40KyuWfORwxEBSCycs1mlQTDiWsVjKdw3",
-	"tBbLVVeVnfjNrtYZhcWtAdWSnuzMxdxYvmpWhiYMUeiZ0WzMs31U1Sh4HzJ9nlVYBKZIc8QLK2XRzu4a",
-	"0bvyYOC6VtSudNkd0yCXrriBNqTfCYNGZNd3Rt2jglW4hHK/y52AoTB13n64fM50xt5+uPyq4tuZ8Xzi",
-	"l3jBbw+WLXFbC+mLWrVXc/PnVciMUMqIBR4tYw+qA0KgZJEOBA6y2f1QQQmIfYXIUZNUtP94xz57Pnju",
-	"cZjaeycygbKFsSQNpGuhViBUjfTEuGCIBeFKPAB1WRo4XlQOEF+oS5lpBah9jXUFeCdnJkTyxk7TA9+4",
-	"66N173CHHQ9XBQrWi7VLsg8WtmNkT5IECOysAan2J6dbUl0KletsscsN/iqI11OhcjZaeEh4UyAPhkuG",
-	"yICrL4QKSn19YgAzpcImBws0K0apjNmFWISqExkz6Ynk6MWLp19j4ZGIE8N7ZsKPekqafHb04qvDZ396",
-	"fvji6Gl0zLhCvDtr/sBgwMkZArjA00M1LUzORoK4pRWaHvD6i5l1/J+yOohMjlxJ2FRLBMhYPBUNy4bh",
-	"sAK7cA0DBFJzVsy6x0gnUSJjOsh1wtvTCrAl+uykbFWpOjVmCFclEju3vKz/QchWrEKj22EZFv0szwoo",
-	"O8NKKyhrCRVMCCFxIqYf+1YnQLZkpemr5+wH+a3D9Xz+9BkCWC1zenBzARVeWodKj3Oh2POjr3GK6acT",
-	"nRKkFQ3tiWEznaYUzaIEACLvnC+sENsxY+08Vom77haUo0P88PA3WIrfgQSbCt94keseTgSO6YI2FjfF",
-	"0PRSlushBUlj8FaMpjJ/VcrtrurLygfgA++rzGxpGLk1oG39L0QPwB3l1p2HYF8EImhLvzipNDcX4AmN",
-	"KpTQWilZJXdNveH2o5FOFj1o0DgYfvXixbOvPKPcRzi8xtKxE/bh/enbf2NmIqwCwjegcoVChF67rlpb",
-	"zfAaWqK4yFL2j//4b/Z3ZopEMzOJun32NneAOFg/hnETVsqzjgcZGjCOv4NqO2uElFY9YLGjnlb7zG6A",
-	"XS3I3wqRV6iAhebliR1X9Amt2M9GZC9PfhALE5VR2g8f38El2ESU4JeAOMiMmSQsyfSsJ1XAjACWocZN",
-	"5xXuLFWHYIdQdXBeo24AdssQoYazZWiPQlX220nDEhHLxNr/HNxV/7UcTdhSlxMMf6kLLQoVhlGp5omB",
-	"N+kzBHKNeQrPmkLxXA0GibwBaB42+XKbbugUKl8wMR2JJAGELSah6rhlu+vcZr+r/Hs0yDFXdpPFSaXt",
-	"6NjuGuWFoVrdZKDeUDPYYlpo/tCOnYJQr/rsDXSblV8CI2tr7Mg9TMUrg68Nem2uriADDtHPPdBSHPUN",
-	"2ETx77u1zg/J2H5qcj19F6iKX1FlnphK4MiuEHIWqMfmFtozxkveSqth/oCeXFD5cZ1qdC0WI9fOsnSt",
-	"viVCSf93rqq/22c/eelxYl/z3SJq40BnGR4jTRnLH3tl/4BGloncOdPP12oieBSuz+9KbfRcQla3u1WV",
-	"WnN65O71cyu+1lpyUBSbmyvvdSPZh6a45PkTGqenxmV4A1ECyLrdjj3p2YqiDkmzrDTdKMZFdwqcDwra",
-	"TOVR1fZ9a2qsZ0NuCXk8w1pgjLQPQIbOpBprFluvMUbWB5WwqoGAvLBMhApPSMAF6bOPYiY4dDdK4s7F",
-	"9iBrFzANR8k+1+FTC9EccoDjjnThFITLzmQ1AwECIn4tlNqbgo1Nwcdbx1i7Tmk9OMsBCuY4d8s8Ug2o",
-	"xqn2tS0F0I2vCa4icNzgsp7JM8GnkTVhMIJUXgplfQtSvqA6j8aUl8pFmspzQbSoKjdBqH7VIzbzz1SI",
-	"D5xBExBcxibQRT7VSudaSRsZLJhUNjQzVt8j6FW00Tqen1ubGaroHTd5D2jse2+/izDvEgsbjJWsy1Np",
-	"4Pzb0axngl2I0ofKhNUBa4HmUiV6fkzJechBJtY46DSpzt85pqTsfalkC9HSwYBKQz5YQNixdu7sJpBZ",
-	"s0hIgZG1o3mEb93ts/cqXTgKeI/HYsoXuDnY8VrDG7CxTlM9t5NBkx+qRh6wY//pgMReIR25C0vyDMLS",
-	"xet0FqpUG2FYBCGtzBdwXhX12bfEmeto2Sn+MSJnhMNno21YiVNdZLEIMEYjOiaH4JfL+MK+PaDLO6sI",
-	"Lz90X1nBti8O520jwTNBYyRw7SnsT6lUyNcLwNcgf09LAl4rB0AsM8v0ZxtRwuPiVBvXx4mz01zyYL95",
-	"hUpyhZl/qadT3jPCXpRDbDeTsfGlsKwBsf5te2hmf1ZrjZ/xPBeZvfb/7Tid+3upan/31ezvv+qR+Ttq",
-	"1N/tvmn+rnReER11O8Gtb9H9n///5tb81W1PJq5FGajQUblpOpKaaGbCFEAHDRRmGJvA9KBAVfNTU/K2",
-	"afrLoPf1X397Gjz9+veNxnoKfKYEvLpkRnAA2BqOQTwhF69Kfdua2pc/g5dfRovYfMwbhti+pb5JhI2q",
-	"4NtiCY2OQ4ZAyYogkgMWwdfuc3t3+grB6JVgUcJzPoxQPSc6TaAx237z59P3PzE9+tUZb7+dGroqOzhM",
-	"tJ2JiOWUp248SYAM35hRexUq+4tuwCJQnYh17BP0mEVO0O1gS1m3f/jibv+2Eg8N9yD09l8g94Td6sl+",
-	"1LUf2XeNWMcKhPjMp7NUIDZAHxBfz4h6Z/lBfRg+3LMqvIoJVTqhYfTdzlgOpw+N9PiCJXJPpyhgGkbW",
-	"4nmbFM5QbB31TFlXFjZq+1MdAzFAcsbziHU+vn7Jnj179rX9BiizU3g/e+9QlXPvDtGQ6ANWM2IdrsqV",
-	"AzQAWrZEzASsO8P56fbZidvfQoUD6ygNyxswey8W/RYeYEAfHgxZeNDv98OD36NuqGJtbQHGCPBybr8G",
-	"6+A57ID3gw1vmqVanWMHGJdKJENKM+Khi2AZx6Mzu3lnAkgQqkkjncZt1Q6d7BJ+iqlODWUyoRqJiVQJ",
-	"7v0wBZSfNJMiNyxBoCQDW4y1cnU/Zdm+2G3nD9xmW7m1vx3g/n1S2MjkL3+1Vpg8D4fCix/CenwCBwA+",
-	"+mu98/GyXDFugNtLZD2IW3GbrnnAuHGv5eDxPJsDzyUmD2QdLzVSdXKGV3oY9x4lP4iP7/rgaSid/sGT",
-	"/hl//02/349CxX3HDzcdgts1T3yPio588dGOXwShS1AYMwFRHML5w1lk29EgVsi88mZ9lydz3mNa9iB8",
-	"qcfRfH7iUyXQato1hxQR2EzakW8t1SWYQ9nR11a6WMcg2TU0UpsUfDkAIPdTlvhe1eZoC4BJN0PnXhKs",
-	"IaXOtgwT6spC/vGf/1Ul55h3fi8y649THE5XUIO4nqsyv9d5PnhGLEr/3q8m5AxPGpqrYFg01kV2JhbC",
-	"+n+QS4CnuPbzVJh+qN6qCpA1z7gyHHOZglhMoZoN8yboNGApqYuP4BzZutpjLtPI+hjoA0UOVMl6Xnhj",
-	"ae+LnnGm07SYLSExInaJ6QbMaGZiDUBNdheIuDnT46hklHKsbspuHUYIOjH92sdpcnRS6EJJZb1XnB2k",
-	"N8CbVGct8GnTLnOCa3JnAEffiRj4su+65W9zw+Z5s9W67gsKt7Sxkgngq4hSNnIrMmb1uXsbw+ksXdP+",
-	"OsyEDZF2aAXxAY1WUOmcyjVaLKBLmK6xc8cs13BZkvE5gCK50sOZyIxW9HyzZDPwNKVuNDa1EB/hjnsD",
-	"sTcQdwOgBjmM+7MPOwBTLyst0EAgBDrZB+xbkXmF0oguBnkcxMwgKy8mVL4b0ylUigc2qMXVbEmg7YyF",
-	"B1A57bb5ES4Xs7lNsC+xtwl7m3CXgO2qqlnaUogFyg6GAFx0Hx4xz4RKWk9gPzmv/okhvx4ZUjy0wY6m",
-	"aIRwYLHwP8eafEJV7zKiWoQc7ThU8CXkp7NLnkZsVGDuAY7ijAS+svK86tmAJXxhGD/XSAUJhaHeBUrP",
-	"u0GodJpUGL7UkwBDxt5jPPjHcSEzlh3Sgk4wj0sAWLp9gCVfcHKE/GoSk2PwgnTnDoIvQj4NpxYinjLI",
-	"wShIug7zlJ8bV0lmh9NnJzmb2qDs6WAwwMeYY8apv1QJAXvDVGdVu0VLhdhr+/QK0fETLOt1w+oSoXFz",
-	"uid40KldsY2v/tnO78ZXvyUh2TFQ4NLMtR1QiUyKx4RMSbrvlUOhusspkUlzqz9ZrUYMfrQWwaS8m5ci",
-	"dJYJziogf3g4ygS/SPS8nSvxneNvMmy0YFOtZK6BPAK39DWKUj3m2/IpO5Wvpge24oAUcJTwGKTMnxhX",
-	"pOje/xoihaV8K+LkzmA3FCAiogTE4mMWgdE+m2V6JJLItZPhxUoz+BxqheBnImELrJVsFrl3bii7RNit",
-	"PWgvXQcwIVWlWGlQtiFbmYiFyntUALWGzrXs2U8rYcOTudlM8EwkrBOB03JmhFBRNyCXJCk7YTpR/Wy/",
-	"i1QalwK6TjqR+2d1QZ3RYEgEOFj9G6qa/+a8KASpDqCNLyNH3/livOxOpyyuuwypNJjM17klH2GmXtJE",
-	"bcMpaeQwASdkB6QepFUbwhqfmPfj3foqDXPapur49ePQdZyRshRbj8u0Awdkp+qIYhvaD35+q9K/dzGR",
-	"y0V6yB14JFPaAtahmnxPKQNWV8phqKIZB2qJs3GGOZGIfQP9gOyQdeD//wSs892ADbBoxUE42S+xgcx+",
-	"L5LjUJVJGDesjv3K1OH8y8wKNlabLiE7S8zD2kcquulxqCKIiM7EJU8LqlZyOya+MB04wVgD+FXAzIWc",
-	"zUQSMGBSDsrkULfPfsEcsbM25eEWhyySybVOMKjkecXd9VHwBINIdzQF5bUzkSHGUaggGrMehvEIPc4z",
-	"PfcKwUBE1piz0xjZg3YeW92RKcH3aW1605l41AEPzcDtTUauZz0r91Kd98AL2NArbWKM2MBoUHYDDVC6",
-	"CBXqHKQbsLatk0sBT8AWtaR7TA+lUTKolgSWHTHOmS5y1MvSCYCCoVZ1XKNCn/TsNT7jDUzEHSjTg9zF",
-	"l+ehRQlhVR6PEtaF0Io/CC1I/rYVESk0Wp33jZVtRU89Zx9YWEAdQ1XqI2tXR6zGsOqIyl6pI96pppGh",
-	"+qXul99WI+Gd9xpJ89CG24Gy+Fg0si6HVLkMokum6TZKCWxQ6wlpvsdLvmguGmvh4T3a6I8qChqckX3p",
-	"YTv7DHgsbpoq4UO3amPcw2aQayhIhpV66EB1pUjhmO8a56h8/J6Q5c4IWTzJbxH8W0PRoVptSL3i9GTP",
-	"urIl1pVqfY/LbmvARFoE5RE1XysAa1b5aiqWlvUc3I3RsL4GvdpeSlo4VjYwAVvH/N2EVaWSnB1udPio",
-	"uy6Qepwye391UAA1DAhMdqJH4pYy37y3HU65tLLBVSx6iLiwQRDyY/WjX+g3OxS8laeto06Fd3tiCD1i",
-	"Hz609by5efLW383ZMSZN7YIBcioeXYDsUafMigh6d9mx8b0qWlkRlh0Z45Xn3E/0sfq6LXqBa7u3ztvE",
-	"yl7VHeTXuZV6tNlpMR2Bqlxpm+nCLz5NtDlZ8ZdwMnBflr46SgD8nrt3mFsE+fA3QtJYG15/FFN9KTy5",
-	"3ijILgG7CEqOOiqQcL8DwCWO8AGAo3S+p7NskR5+UfqdNuZu2/+v5YLeRIxcuVMdmI9EaC00X1n/VBRw",
-	"ZRNrSdFgUE+S5DZy58vcXriaWX2KMo6va+gUkfZlvtSj1N1W1DP0N+TtskOeipUQ6aEn0L2h3hNH6z61",
-	"cJfO66ciU84VWIoApzoRDGEI9Xh8DOxLdlUFgOghOrxZPe7cZuJ9Iniat3MNfNBpitCOY52VRc19dkKA",
-	"Ci+otRo7rezbM6EuRapnooJdTHjOR9xAP1GhqOA9bW6VeIPj2aX0wxOuojsyIruUMQ75xqrwYhOpPsUn",
-	"/az4JZepnZidQat+BERVuzCEC1a9Z8wV4ii5tvmaxOH5eTuoKkpRL56I+KK9suX5YOA3yAKMGjX0THlq",
-	"PQeRsBjiHSgHZxGwY0TWFzIyEexpv380GKzKjY1dcFlf4giuuwW4ICvYNG77684FFN7k6mN7nHmGM/84",
-	"ikPwMN5/74DV+jB9U1kTzHXuC1x4BheuHNavmgfCA7SOMaDfRhdSJRG0RYA+RQGL8nhm/zfJ8xkSXcV6",
-	"OuUqibrWqrhhIFAN0CdZpTTMsVkh1KHjCkFlkQZB13gukiHz9EnmNXTGUNmn9622uyH0iywFnEccYL9Q",
-	"Er7L5VToIj8zIo66xyVIOONYTQYTwiacgM3tC7cjqnmSu6tDmeoJ91R/4L1iaweEiC/2nLZXlBR4+nt7",
-	"hV1xaOgGGxYULMvtvqxgO2UFu1jj9jKCtas42FuAB1VO4IlGSRYJuAdTrgqeslxsdSO/VeXB6gLb3d7h",
-	"TmHzF4I/2M+fGPIOAtxIiTkkQJrG2BF85ToTSaiqxzJgAJhPdCoQJ3wqsnPrEMMc+Ts/SyXkCZWYM60a",
-	"92OsWbjT/fieyiQeqTbe2wYO0r6kwcfkrDpkbJPzBYHLLxivdzLtYIMfWmOxZWCpj4UiXGJQP0CgOD19",
-	"43MqBo5oMagojMibJub0PJPCsA7HmxAHhvt4yhfAa82KGcs167jP/4k97bL/+3+Y55izfyp/9X//D/xz",
-	"cZaIlC/sl0GoRlYqHA0H0t1TrOHu0g0IjQZfShc5IGFx7x2fkAG2k+k4CxHwWeZ9dkITAb0dGXHrO5pv",
-	"7K8E3m4C3WkYQqjiImdmorM8QGSZo8GAGrz1RcTGHIjNgJ+WcPoiZvjChjfzyeLYJa99JoIREqQBEgLc",
-	"8sXgiJDpvURT1GQhPwmT36l9tA+8r4RvNYr3uPJttpIE449mLV8MjjZ6le95LuZ8sc3CskItuztKzyHp",
-	"q+j4qlI1MCHlEtzWZuYoadZkbtr5KRWywSI3DpCAXIiFEXlvxs+lwrTDiwF0N0MGarQom9I6nHCljgaD",
-	"7nGokFiARUp8zs8wqxf1WeTlvyM2hsYtU/ISjMcCuWQhM97x2NOAYkBnobJTRLn0bpNeQy6wucGzCcFB",
-	"qEuZaUWsZo0UY189b0RwaKSy4edbuAu83jJvylUHqysMLy+5ET2pjADIvEvBjOAZ4KPBnNpnAX0VcIdD",
-	"9aMVxLcfHH9mG7XL39re8OjFV1dRsbW88LR2erdC4DLSOhVcbQScsa+r+XJSuGvOta7RSbU8nUmByyVK",
-	"MfcxPpmn8NZleD74ut+WzbQP+AK6sXC098Q7bwewTry/lJasB9BhtbMjXnuvqgDs0KNR3MpZXVCd02Us",
-	"QvyoqN+6Mb/0H3/tg7rqx0i4uXnr98M646tPxNXnfP6i7TOLa2sva3PlGCqhUhijdh+lrHbIbSa9mO+o",
-	"ONMu+NqEw6k8V8bnCwY+YZGwzkwqJZIuvtuFWFQFF/DJyxNExfR+qgDMGkJp4kLvzNLCQGlXNMukiuWM",
-	"pyZi5/JSqG7gmJyg/MsB1fJzbe8bqgi+lfniLOEL46G3fT0g1Ouy0gMGNIEiz3L85bAXzRBHb+0CLenD",
-	"Dlu6vKfAk719c9f7pP+CbbnK6pJ9xnI7ZgFW2SWPfArhJaVBNSvF9QaWYcM9d5gJMErXz1heaUTeyQsB",
-	"Fg/YDJde0OHCtRqWwDrKWtXYfMqk5aW+AM4AJPfxppGKlKvcnDTM5DJNnentEOOhiujFASvS55KsEN4r",
-	"Gwe51RyOO8CQlRRIvsEJ1U0szkccxt7moM1RYr63O7uzO0vT22J2rLhiIhAA+e0Fs0xcSl0Af6LZsjnK",
-	"RCJULnlqrZHRaSN92Q5bAFoLq8g545gGtI/rmVjPbLBRjtk3OQETqcH5wiJFl488BipWnRZA82qAQhKJ",
-	"ev3PHRGQ4Qtk9u6znxzVGTMizprglT/ijFHsTYPabqZgV5Dg5XCvqn/1ZrtDVO+5oRkx3b2N2F7I4s30",
-	"+5lQv/A8nrC5LtKEFUZQzE3njSph80nNNfE0+YbpguoOHj7WssFY38Gxe0Ox0vVhlW/f9LHFRJ2Lnveq",
-	"vdW2D9rl27s+dpH1a+mx+1Ds1WavNnu1uY6nfF3AliUFe2h4LTSve7iWTRLJWHbQhNnCOtDo7pci3Ck8",
-	"S0MiqO0Ec4/QskdouW+EluXTzRsCtGxgm4eQNBHzVhv9Ab9vNdPX00MbsEl1/lIXascHht5g6RXa03mf",
-	"c6ZxYCZggmepLM+7jiG/KxWbZfocToaQdJ0Ow/bbQct2UJvUilHFCTkxK5Wd28SyAuV8c1U2OLjNIqDa",
-	"/nvaNBp1qeSxO5xIk+tssZag0/lnS+x3HkOrqR+0rhYSVueILwZBqFz14ItBVV54zJqKCNeW/f1YjugN",
-	"vcZGZYBQwFCrPSuF58UgOJjyz3JaTO0fA6hxw7+qCje7duci26hE7a4qz1amYrMyNG8J9wah0SBUE8tI",
-	"VxDtaWWbK6+7D42+LFIlMmQWlGsqfd4rwTI9B6XjyaU09n2sxZrx+IKfi4BNeQ4V9lAf4B1dYA+Tu45J",
-	"dSmUnY1Qdcp2LqsYaSrPhQK+7DQVcKzY7bNoLD+fAUtECqgHEeOGwTEhUNsuDf/wN/+DBbwhvHHUZ88H",
-	"zzFNqlihLpS1uParY2iQhi9CVfLVVWgCdoxCFdOgBX+AqprWWZt/XZrjjWyNG0nN3KxTZv8pi1P369+/",
-	"xJqn2qt84OdX2CLxeaZNke1LnlqBRV2cOhOqmi2ieAFBE6uFTsuWYY1xqindFq3UZm3ZWIC778e+nZCc",
-	"6nHeS2pY7x0jcsPws+SM58elWYd66ZHAqCAThbGmubsF1Pf6ikUOSigC1MAiTRlQoDPuc9wWCgfmM6Ph",
-	"a9lf/bvItKGfmZgrw8RnaZrpcJtruZusc8m3dJ1Gjl2bze+gHe4x5qG3pANvgHwRZhHLJ0t+XuvprMrX",
-	"QwK5L83gboqT8CH745VHkafDxWbTIrd2HTcDbNq+FdhjtasfVrq0SQKhzlULLh+PJ8hGp8esRhpNnK72",
-	"q6rtsBuw0SJURF8XVLXRbqPIHaGo3TLs4IrchTKdFYLbkt82VDWC2yjAPWotyW13iakSHl3yAaskVG5M",
-	"rjW+kTEvwCnwmi/s5oaXzDKdFLFImAR0CW1EqMSlTCC6wrgJdsLD3+z/IEgCGrXD3+z/4G93eYRwb6bP",
-	"sIXCDMvejcAPl1oI/KD4qVrqO2OmbSPihpFvHFEhQTp2kLS3JV47UPtYpOLLjs+8JV1/gkhyvXc31sdl",
-	"ZNeg2Lk0XwG2gGdW87laWENS8WX6tV3VYqyxxdVVt8UNb7Tih3kmVLKRLUfqbfuuvt0mRAihktK8R1Ll",
-	"IrvkacRGRXwhCHmYmP9DVWaGnw1YwheG8XPdZblmEXj7XguK0vNuHf1viI+YaYkNnnNrN+eAX5cVwo5G",
-	"5oZFPI/67IRyzk8HgwH+whwzzjKAOFFCJNYCT2nv4Oz5YLCRNfwEM3YHJhEedCpBWze8+mc7gRtf/ZbW",
-	"acdVqUsz1w7JKveZoKssjhfLAGhNLqcioCrSeMKzh2NhlAKwB5kvhgBYsWUEnw+ZHgnj96ZkujifVJ3g",
-	"+SQTgqV8QeBbUHOv01RkrPPp5QdGI4QI8fT0TahGXCmRBczKiFA5lPMnLNXnUgVslslLmYpz0aU6/gpt",
-	"BzeBCkOHmwuRsPlEptClB7iflPagynYY3wQJqJWBvhzYKDIdQzefN9QZvib2GSCeSB4qrWLRDdicW2OH",
-	"AENPB8yIWKsETbTMgWxIYXtNjkhl9laIAYogOqPCLCLwekPlHNCRqDp8skIpayOrBh77xDpaUKgIrGcs",
-	"lTSAP2FlEl+ihIZOtED2CA7I0oQmVKIR24EawE3loQIAJIhfXgye+YimJYJyhM6xwxHqwyJHrBO552Gv",
-	"MrxN1EXn3F1rcjFzDQHCmn5gtp7NRNIIfGrfE81/Jc+3LKvctbWtBgqjR2e4zeriipMIP/Yo/N4AvZfw",
-	"hHzjWaEKrTt7rBdGlgmeG4X4iTSx3VsWw6xQW7baJJ1QRlGa7hJ9raOVKF9eqwCqWYyAMXcDd75osFcF",
-	"2oFCJRX2GcD1cGQJbPWY95tJ2iLenzrwOq28R/dbEMVCVe95LvHImIMj0xlT2m/ucPUhHWdoAC7/LF/M",
-	"BJgbY++56B57T7wQi7OpNHD+Gi11WROspLX8F4IYO6y9xUuoFdJuBKLJoMtUMLfzlMtZa+W0G09j82Sh",
-	"ICPtfvSgbZ0d6SnIwVs11q29Tig2InEtZJ7I7E3evUKngShWArpk5Pzigu2bOfE5FiAmZpPoV88Vq34R",
-	"+PVezsNi41SIvDeXUMguKr8Os1eh6iAeGoEiUjau6xU4eF3WpcMEh17W3Mx5eaS3rmbhVfVam5UrXC+1",
-	"Vt7ez659SWmw8gU2KU9wU7mPSltLJ6tJIuhO2M2vAmPxlG9NZFpetR2a0yUIWArhOJsJBamg8nEOro1B",
-	"b3KA5V9wBtGJKNNO+X+XqLqQKumGCppXGGe1ugrWAfqIYf3TiMyAq8my9+weM6Onwno91YaPzAwUKJH1",
-	"CFVUzQ1hJ0QsEbFMBAK6Rq71GVqixeeZzIQ543nEeCZKdorj2lehcuQUhKg2LvIiQ+BA+1SpgOSCkgX9",
-	"cgRnU/7Zgcc8++qFf3zTD9U6qCkJ5zMMxxrYpeBo7HKt7b6Qc2Ut4Exa7yVjdjJcCVi5EBDq+bMIwSU+",
-	"YKSTBZvKz7WHQ4HvSOcTWDVzbIdYsmI4WbA/J0yKulyU8TseYnlFdR52cKjAbDd7WLiSNVu9w/Pf8hn3",
-	"hCBXvWNbBLqsffvD4G2RnmNuhau6BPNKdJcMFUiwNCuVrte31k7U6i4X4D1ciMV6j8vGOw7rRSvcO6BX",
-	"HoBi1IIlcjwWcK4Mly6FTNbPlyoWoepEJFtRd+iFlQYOdFmcaiMSV5ekGGpppfcQRuqM2bvmhNe1zvH6",
-	"wb7XjoOdH8RiXfufndq9q3JV09/p6ZsSQ8jcOXtvkzq4LXzbIPc+I4XTKMgmeImAsqKi3PmUoPTqWKpz",
-	"kc0yOmoDNLlQdYyuqUus1VhmU8PEZx7nKSokKSZlr6B4otxklS6fZS8j8ime+89rUrQTnCTSgx1umT+I",
-	"BT3rHsumNlB1Ly9PLCX7nXM7xsLqSk0pmmDjblNGVak+bC9bVvyypa3a9FD/8bwc8H6atk7DOnDZ0rZ7",
-	"zqXqNuIkiTU7X0Mh92udnes8F2q/STXKnZ0fkfs9ODfbopplzk+nDSkpuvX0PmXoqWnIBI6B1AQslSaH",
-	"Dks201luAitcGWbPkE06YFOoMQnYhciUSINQZWKkdV6+a8DiTOYy5ikbyxTKyCcCb6FEPtfZBXQkZWPY",
-	"9gju0O73dIgQhIqOCKBuBK1mErCMSwM/8LqZxKVw9S4Q6ZPTGdPzHHsKwBQqMccOyT6DdYUDZ6iUqR2m",
-	"NFbb0ZxBG4Wf8HzIiXd/oKf5GvBBEuPaxGIrqbd3lW1j+2z8vWXjSQodgby3XHealIfy1i0bpf+nEAWU",
-	"UEChref7Dr2iPdZRGtJFXSrsLVIBiSJrQbx6N2QpsVeAOUvKPJSJkCMOHpIVyrgk2ojHF9a+2eAVwB6x",
-	"OZ9P8dyTLFSoyESVTdGSfPNa3a9Mfo9c7QQQuJo8E3zKOrmeyZhFcFk0DBX8q/83++oJ8MLaP03Os9z7",
-	"26EElB9gDYdIom6ffYQZgMoOfCCisT4xbJbyfKyzKbObldJlAQycQ8J9pDor7806+Bqu/gIrl6Ouq5Cp",
-	"AUvTIuG4IfrGEpRj1p5GrNpCy2WCTCwVjTfZ3FM7EXB6GHP10FGy7BjXQsoebfVRrfV5MVcBrcw+0NhS",
-	"754Vdjr2Azebwg6vyg8MUQ0eFkzkzeCw7G+H4rOIiybbC6fjPanGeg1vxPOlQgUg/Uf10xlBNedsJIQq",
-	"D3ZFAlDNbZW13gn+vdcK/PErBLZF8cNzYfIraivWeQ27y7D5zzpEL34tppvvzL7Cyzc6Oa8wUK9F49VI",
-	"U2YfexbrRGx8EL8y6pf219trdqk3ujTeUi4TepVvn/Bc9HI5FZtPAeThb3S3L6n6YFXWNihDgOseB3PY",
-	"29UIvL2I4AZGZcU+QDBawarceONzXYNzbjyj2LbtrcbPDyFYxwzGfr9bs981JDIasYHuYL+r4W78qkft",
-	"h6qvoGMKgMd/1SMIXA0WjJ5Z42uiIWW4KrJIwzoAvO8wI0zXvqfM8WzYBMzoDAvRNonLys5TxtmI+yA8",
-	"vCIXI9iep/3+UXMjlt2rP9i3+LN92V0UtyH79Z/16Estbitf4OpdpZSHx8RJWb10+64C11wB6gXXXEFV",
-	"+ROokdsurELR+SiUd41JAWUC2RfHCWv/jVWi9l88TaNugLnqXFO6OsBczJxfEvk4VzxbBNjjMwIsLyhN",
-	"nVuVHC3g3vN8ElFia8xlWmSCjYoEzxp4ziY8zamXSaepLnJ6hs9rDHgtbCTGmirCMIEL3ZgVfQGWqo20",
-	"ztlMpzJe9NkJGJ1cFzCrUI1ScXSGitJolCzDV2RG5DlAMWKHExZzYXsTm4nMaPXEUJ0GT1lZ53HmPoq6",
-	"x1hBN5dGhAp6fHiWG8Zzpq3ptmMth+49xf5/FeY0YIVKhTEskudKZ+KM4EgB3SbPCkE0SlyxyAa8mUxE",
-	"yT3S4UUic5EcQ8upYREKD0XhEcu1boQ8RIBdZ/AeepLKjfN+YIFLu9daZOYUf89Uup6p1JuoNpN47ayT",
-	"s5ZeUZg1wSVMWGNk/r3IPdnf/Y755UvOfXUmV54lGEFrQl3y/5b76s3yP6VsrRDjt/uTjlJ+93LmSMPX",
-	"nZjui/jWF/EZDLpKwYNOG+sQMZ0lIqtggmRGzTe44VsHjCEU0H2LpsnFrD1iqzB7yEm03uBswo2I+ux9",
-	"kc8KyD/EfDYTgDD09Cv2g/wWQF7diWCUZ4WCHvZ2SGUn/qcwmrvOesILXTM4+wC/uWZgdk1I6KOBjwn9",
-	"dHAlKPTuQzq7QFfHdCBUe9vRaDtewVG/nSEIZLxmjUZrAoZkyGI9nXKVBE7VNOhewMRnjCnywgQsl1Op",
-	"zu/XoOyohHg5sGL/+M//8shaP9U6k2KuGJIJYicSWWA9V+AddJ4PnrFaLYALkaKxLrIzsRDQDnmiqtab",
-	"yreoB3B9bNrxEk8Oag6TclJVBQf2g4jYr5VrpcZcZ3uVcc333H64hFr9nYilKVtj7q6++Eqn1054VaBV",
-	"Qcbvz/235DSjkHn9ZqAgVg2YVYPuzYyJswH1EGsYcxWLdMuWATxmNhJ28FRHSRAwx1RWhYrmzkpwECnl",
-	"jHeiui/hEXeiuT9pTHLstfQPrKUoTzC5dqop92njWyiuXz7z2VxPaxU4lZ5m4tftl2Q37uD4JOEAVTl1",
-	"4O5ONT/CA/eb6l5dd9nv+ivgud3JnpoJU0y37W1PeJqLBDUU616HTWc2hMQJBYOogUrPj714Bv7F05xN",
-	"RJpAAXJ5OJNywBCAw6Os2KnG2wnab8Z77d6Wdlt5YpyRktBJ5XY3YJ2mVlu2rNavrcpASa+APRffIKhc",
-	"4gpknOBtnUMNzvO5sI42B7xFwWaZ1KR2LOazvMhE4rsmdILagf4oEn1Mf051IkxQ8jldiswgllGhCDDN",
-	"LEycp3jzLp0oQ83Hyjkw2J4dGg9aiHs2H0d78/GHMR86TVGJMDglpC2ceFK3G2bwnNEAY5LKWCgj1h1r",
-	"vqNLdrhb0SOg2u8q/g0a8RdR/bfFcyRnqtzr51JkgX9aNBY8R26ySirc6q4RCrrEqzdt4LHdkCGrmdx5",
-	"T5d1m7X/zjFlrZb53JLDOGjV+A3WcbCnyH5QYvK9yLcqI9vhj1pdRGQadkzF0rBLnsoEkMuhnXI+0ano",
-	"M/A/rJcWZQItXywiNuULKErzsNFCRQ2ySsxZdS1ia4soYFHCF+ZMj8/mQmA7LIvsP+1HU63yCUHOJXxR",
-	"XtU9DlUFvYa+X3VvA5B0SdYKwo2sRvfGdI+Pv+t00l6Nt5LCxWioSZOPGR8Z6wGQZJqcV9RNPBNbYLRv",
-	"2/k3pbFvEvlHzWDPTlgigbOyNHnYcar2fSvXYLe3U/wgtjarJErnckwyZw5tKKZEur5q7yfvJy/dD647",
-	"AGrHeBiE7g1vZF90M0p3N2ePqJHDF5ry/VnHiDgTOToUWImCMD0iqWX/ayK3Tr79C69o9zhxw0AyqbkY",
-	"TbS+CBhnpymPL3r2TXkuR6m1brGGlBldhNC27PTHTx+sWqYj/bnP3uYmVPg+yKXiLjbyHECU6DsCA4Ef",
-	"z7gxc50lwKRiBLdmEsB77ZbU0ypdDEOFDCwGKFAivMmZETkWFo4Ap+Tnj+8wBoa74pkCQAMDaWKOZE2X",
-	"IntiQsXTVM8PE6EW0FjGOhX6L0uluuilOuYpJiBFzhOec8aTxJp28vwyMS6MXaFQheoXekvy7AyLeZYt",
-	"WPRvPbuV/WId4d6pPFcQmw9Z/k1YDAbP4kLJz47/Bj4RweVT+m4iPuNHEVG+UG/LZztLb348edk7fXNy",
-	"9OIrdiEWImGjRdmJYlfTTbMVpghvmOPt+vhXxucAHEPP6LOPIhbyUmQmVJkgSkpgdAQRyGB3izXywSFX",
-	"DuJJ0elVlEfAeEZ0D5yNxZxNpSpyYYJQGc14lfh1/Dk+QcUs5YsWNhuo8m+wNTtypRuehEO4Jyzipjdv",
-	"sKw4xmTfKrK+VaTJBt/eynruc7NnsGHurE3K99mzrWTPmhb/GA6LCLspEak1gnIpvL+1fKwwz69k2zZa",
-	"+cFdG5VP3p7SQd8EaIxge+nuxa01C2eDld2Yml3k5N5PZQ4M1JhUsKKfinHOeApUTRGgJZ9HuE07bGZI",
-	"0iGQ8nmBwgxl0GI6yxfIKkG3JYctYhdCzMgVy3UGSOlw+1Tw7MxdlIkpAZm3p9Xu1Ru4V3L66yvu/jB2",
-	"qzT19+tCDHNhdgG8jPGVjS2OBgMbcUC6GyFiqD8e4wPG41jMckq/T4Ux/FwMWaSLPNZTjzVOxpOAeFzs",
-	"ZNowZmHv1mc/EeqMND5kosgz2RwAfBLmPrdH+/j1dJT07g6lk+e5tYH73bEZPRDoXRkA05D4lDS4vHQ2",
-	"lJ4TcwbIZV7N8u01LS8buuuKVjl/G+fxvqt+svNMXrAVtJiG0S984JimR9CiXLeB8q5Sj+41Ns89Viv9",
-	"WLOP1Qy0Y8rcxj9dp12uFpk+ufVutlzCS/f1ReRgh1VyTaLYtlPQ0BZBWe6NNYl7F20rcg6g2YxTWap1",
-	"KxLBy6h+4SZ7Z67aWNgQoKU9/m0upqbMIieOTDjmaSqyIRCf20HayHGiUxQOVg3Cuxi+N6HqcMV4KrIc",
-	"qQDIjzI6vRQJO9cCCIsjuALUMuoihbn/YIzx+uwVjyehinmWOfZh/J5YRO3PsdjumEVAOpx8Y0MdP6bD",
-	"j4FFtB8quuoM6v4jV/5fuzH9QMLEdHjOptrk7OlgMICG2gWcGoikJ5UdGYx2yhc4lqpL1056G1SAr5uv",
-	"BeC7388uja9a2z5puxxpnQoAsN7lfmlf/upWfDuVuByPqKTSSaNUPT6b1bdJOyFb2CB5DOI/NCIdt9kN",
-	"tyvyZMvhXYmplXukvQqWGYHUJKJfS1XXTtCrFa36kWcXVpisNfuIIn11etrOMzxPGtDefWjUKI52biFz",
-	"WOoh2jrH5oJLszMJBOHr8RSbrptlCUw1SI3dKS6JEWXOM0obop3rs/eQPwCunCfe5oH4swCrt064riVY",
-	"OFlfhGBtU06wIwCEhPIONc2l6diKqOiZUHwm+27LaTvDeD8T6uTD2z+fvv/ptskZniQSIdo+ZPY5OUTl",
-	"1uMo40w9gsbjFk+bxsISHRdToXKvAADgjkeFTHNo7bmpzNxuMUVcAFD58C9/re9I0jB/3AHjhtkZrbEp",
-	"AGw9LiJXWi2muqDpqS3Ygk/TDRbsf5/8+O56C+Zu7OMQXbkCHfucbv9RrJh91eusWCamIpE4ua6KZD00",
-	"sveLsqDiSwZJ/li9z0c3AXu45NvBJTfIyGPKeDW9frs37129bnv0LruiuM6JMZ2fVGOxkRaXKZDII2OX",
-	"QuUbeu3wHGq+tBGgtQk6XcABzfNQpQI45wmUuWTzYkrPA+zGLSly8RESf2xq8FfrkIpDVUEVE5BwE9Zx",
-	"XmQKx6bHY9d+CySCJVgwPpIy+V6GIVR2aL1UXIqUzVKuGM+ROKzf7x/aD6L+Kngx4RH7y+CjErdXkK0a",
-	"mIcOT+yN+IEiFDdo2L4AbX0BWuOUrbFC1wYurhsoD764ycc4/C27As+4UW3uD7HiS5S4+8I4bnIR16Id",
-	"32YLvJYh9YSqbKloF88NIJFXpXQPjvwFgiM3SOxtYZIfqkxb/6Y1wvsgkAl0WJbicJaIOOVW7C8Fmwrr",
-	"h0kzZWP5Gb07AHydiYzJ6SwVNhDFaew4ECU7zaGK+YyPZCrzhf0ROFPEsUFzZz/O+YUwgevSOC9kAh1X",
-	"nJxDIns1ffaBsBIDIqhgCTDTKij/s79F18yOY8LB5owgszmkL701oywnJ4i6Bjeuvhl9SLnapXovP6oN",
-	"aT/le7bFdt0Gt75NtQk3CMUAA4svQXMfBgr66o63x0Pf46E/djz0NgfidsjoD9QS3Rw+ffk5DxVJfTVP",
-	"5aWVdo2m3hL57iFg9yhv94erfgNTVAODXWNNboq4vqkxebDg63es6Hvk1z0M+zIM+w3UugYHu0atk2zR",
-	"ywq1O71+VWFTShfjB/CqLrS3UaAiWAfMPa7CwQYVvSX+7Im9DjB5WIezQsmxFAlL5HgMmQmtBEulEhA4",
-	"oTnpYhlQbJ09QhKLkmxxlhUqAqex6j3CH5jjBkQZwxINBXFW+xZ9dpKmei4SNp/IVFR1284j0lnlEO3M",
-	"Tn2XLT4WapNU/B799Q9jQr5DxaXjY8qYmImer6ZNwK/WRc6m/AJa6+7KuLjrdmZcylBgFV9eZhAZXIqq",
-	"k/D4Gvy4zDvVdnGG48GFT6d9dlKnC35SIlXbW+LBOoLB9ExcmTgoXLLRUCrVhUhYJ7J/nUnM5uzIRLzC",
-	"ldjbiEdlI2jVGV8Nmu/IAtyU/+VWKYh7ooLZZwT2Wv3QSGF2mBC4KV3Mpqr9x2OO2WcS9sbgHjhkdrm9",
-	"35hdZlMr8IclmmFuBuyiNcUKncjN7tkdBAiOnubB2Kh9GPJoiWpucqBaY6zJxExna1pk2ntX2CVPC1E2",
-	"pVgFFqqYBgC3no51NhUbtbG0FGXgsDYqwriQKtm4cALv/IP9ye9bgoLBW36pbTA4+k16YGBJHlXbC7zx",
-	"uk4XlNK1mmcv8cBc6DeHY7vGc51dXFWPay9/XV28c0kon7WuFLca/eMBOKjeGbyYkVDxZMrhT3S7JCRF",
-	"cYGhiGMkmIn1DDBKtiU3drES6wRtIDan5bXXrZ95gBbKvcwGhV/utR+drapefXtGqy3c+F4oK3XWG3dP",
-	"12MW2c04IsB0EH7AXcdyJutBvOihDxFnWjHxeZYJeGqoOohyzia6yFjCFz097gGlEMP/0kdzIS66bMrz",
-	"eCKMw9p4e/LTCYtyORX/rpWI4Ag0VARXhJXYhIwH5EaN9AFRhc5moiHjionelMvUXREqnuccnoo11/DK",
-	"NozAgk9o3Z2XAPaA8mjnJpXqguU6VNEhn8nDy6elKv8mk98P8T5Rn63xtKAhuD5fQagAPN6+b8DspAdo",
-	"a1i9r9jBarKTIpE5xkrw+L4TlbMYAc+bK2Rdy5+vgQ+/3c8f7f10/C3NWMs26tZgHz5tvTmwZg5b7d8N",
-	"mgLBNJpqYZv25gaU+uWWZviFtUznZEcB2WWxTlHxZlZRV+sa4KsVNd0D3m8J8H5TedpQaLaLOv4a0cYB",
-	"aVwXOSDJUc0wxOjrZKoAMOZGmXLw3CsytWuLfT+Ue4/bYm+bcW/LClOzskiB1LsQi3ZkF8ievUqOXrx4",
-	"+jW7EAvqiOOGsBBdcI/sSjyGbkAgnzOeRdYK/edQFUZ0h5DksjeTCeuMuBFfPS+y1MFGYR3N06/YaGG9",
-	"Yj1mp29OekcvvnIXZHzOZsUolXGoLsSC2gXxE7gtN+zDqx8Rr9nA5fgQLOmbY54cMHzIZ0M/NxO5ncI+",
-	"+4j/sPciRsNUGthZdPm+QHBIc2BymabsUmRyvOizU34pWD6RJlQVdJAm1ifNIj0Tam4tEP2iR2vcsysR",
-	"tTYaglbhkv0gFneQwPAf1qLFdoIeT+LC6SJRh9mXrzpVSey3mtvyNHSY6ZxTXVsLuIuVWeOPx6pCB/uI",
-	"FoZEOCCarNJtahDhLqrDuReYKjGH1wPttz9xZWp4H3cIzoByAzfJUFW7JL7H2YVYnOF7tERJH3VebZWl",
-	"+D0YUfeObOA1Hv6BzdaOU+CsL29UghvuSZVM1IX+tyvxP+x1u5eJdsAPkOm939IkKO9VKSElsIdrYyy5",
-	"aOHsGn9yy4TazbhSG/JGrQ5QZEWHUOtirrSSMU8B/5B1Pr5+yf70v/70AgDrot9CGl54MGT/+I//Dlh4",
-	"YBzHov3st3/8x3///nsUINRU+RXm+Or3Lz0fsqBRn0WxuYyGYIQzPYcmgwxIQAImLq2LobNQwTGnY//o",
-	"jHU2LVLeM3xM9QEs5YDKpwSL/n+lH9IrxxL84z/+Oyp1G45OQ2UHU5Us9Fk0S8bRkPEKGBGWOp7wjEoX",
-	"cj6C1Cln0f9oeIqdnShUsZ7Cr2E4aFmj//E/Xr1/vTQCtjwAgBuErUrCLI3hDnYQoWr1rl6/ffcqYh0j",
-	"hB23cULQnybdPou0iXlKnOvw7x7AfYWq451I2G/t5ltk1c6nVbo4hpzjWGdU8XAhVWK6Q99ccsPen748",
-	"ecee9o/6T0PFjRHGwOvjKpqyQsz7CsAKwNGUU7hNB4YOA7QDD6AtBHfwUOUTMTUivRSGjYrcz4HWXHUm",
-	"lV2YEY8velOe5yKLAKS9yGKBnrlMSEY9v9t+jrrgMradKEulujARiybcTISJulWxebU7MJn02fPB19Su",
-	"gjBrNBDEeS5LbZqryO2lpc3f4BSbYAOWQ17/EFqoYmotDmwLwUFsLu2tk7F9up1b938QAmuPts0ksowY",
-	"G9SutyOpXV4iIYyk4vCuK1gIB7n4nB/aN2l6UHldcyyO4jGWGF9OBE9ggn87eIkv1PtOmpnGCpWGjghI",
-	"51uBPYZ72HX4xhnDHtK7yqTG9oovhB+FB6xjZyhgsbkM2CwZd4NQtfy+h+tS6UiP1AewgMMDpjO28U8B",
-	"KgV/B5K3Ztr2aeWtpAH1XKWaJ+6gV+SVVeIG9jaUxYAZkY57Vp+49GXzvnyFoQuG2gMw4Pq4+hCvM06F",
-	"yO3eeJ7pYoYlPXbfPvYOv4NQuY3GmtTLIrVPJ5gku+V0PTIqw44GR87dYhE2HkXHcN4VX9inqIT9qkeh",
-	"GhUyTQywKMPlpUdGuBXoSDjQl1zPZMyiX/XIRORkGOeQ9N1PoyBU7rNyTaOgvA7rJKNuUHk30iBAlOc/",
-	"gUcIUaXMaSNviTXYh3KRhiwqSwki5m3UgduluwGLuDnTY7uR02fWcZlZL0gid3RQbt6cjQt0yJRwDZ3k",
-	"dXC1oH3a3tJIFYsoVOAtFCqXacQ63Ea9AYPU8tlEmlxni+OSw7v0vZ4NWMIXxt5mKtWZsR6OzBd2gLVV",
-	"7vbZydK602y0ClAXaViQm2wmVGh1UZsiEwbcRZ5cSqOzReAK2EcL5p4flGexpuaS+mPGrEBOCPfmCX6J",
-	"nok5dtk+u1B25nhqtMNGrb0HMr80pQnKfGFzcsAdlLc5Aw/x8LQa8zXIOY/uKJIlssM/ZkB7X3ucW3HG",
-	"62731o9Oyx0Jsyf6ylImjQVMO0ubnCRTqeAp60jv8ETBDvcRVRVZowl0AT0bfKmExYXJ9RSmoQ4OCYu0",
-	"zqvRqfAzxXqzU/JxYUTCOs8HXwd1yCNgRKHA15Xxi+xSxuKMeDcMcWVRMDntYiRnt78FEKrYHSiVl8iN",
-	"IG2cjD/0tiM7zIAlMhNxni4QxxHriAgxXOYmVIXKxKW+gDK/C6HMcTVn8J7WhbAB4wh468B5tG/URdwn",
-	"R8hVGHyyS18sMZbZO7HzjNsNEBCgIGafSyMaNx0qCNCPuwzg3gIGVzfg6cv11YXo8a6NfaZTsb5g4I1O",
-	"baRcnkuCaAlUdyXmHlmec7FlhnArriV6WXJDVYkua5fc4P9j7+u23LaxNV8Fy2vWstSHJf8k6elUXcxU",
-	"HKftEyeucVW6L1oZESKhElIUoAZAyeqcPMC8xzzZPMks7L1BghKpUtlS2e7SVZwSSYDg/sfG99WBaR5t",
-	"SoTDRBti/V2XHoWTS6hHnfTmlfwf4FAOfFk/wCelMfcTeKlcN1MmNXh8CZ7ry2kzC10OkXo/tixafO8q",
-	"Ii36YN2vfOUp7vh3p/HdroTdwZN09X/qz7/rs1bI0LN6B4V8dj8KiTPLj9QO27s3b/ead08+1pVq7QhF",
-	"y34pnDRFsiypgOtVWuLRStgYNwhqkOK4pMMVkznTk6ECFpYndYknOvaTQkkm1FESlmbciWtt4N/zgruJ",
-	"NrOU9dJcjCVXULAqx6VyZeqtS2qmokgTFt69WAUIDzpxe8rozpNnz/1YECr/M2W9pTZ56JwfKtg0ka4Q",
-	"yPJbrULCMm7FiVRWwBnPhUgYL0Kz06wbTrn9vEnrjkdYi0YNe8bfvxHq2k0fnf75653Rk8NC7n5oryzE",
-	"Zbipm7GdvsmdHvsi3NSN9Uyft/HYOWxq+av/dw+/3H/h9/4v/6n7vZN/PD359tf/6A2HA/xX/0/9//Hf",
-	"dgeY/mfXMj8nSOfw/89aH/lFnRja6ZyQeThnhL4zemmxESY+qlaup/HlLbGJzXjMTG+w2d3/5/Ut3S+t",
-	"Den7/eLfQx2gs//l2LW7tfulLETd+2LERBihMmETtuBGQmMEwk42WDE+WHrunNSWlNR6sfPPORnjEbCt",
-	"tcPLjKvv6LpDcCBWz/9SD39XL3C7taT1fkDVT4AepNfuPk/pr7qD1Lcmb/4z2BiCXwlmRSEypw2SjdY0",
-	"GMgRmsImGrJicJZOIA5NoZt9qPD/sBELAlB4qg8CfeDIiyLFwif8+QwBMItVqGkiYiOCTEs1VDHiY6+G",
-	"okdiGmlwO++xxd1QnD9ForCAvPDvvgq7NtoMFYFUAYxLdWoFysu6VE7kcKoSnjSyN3I+F7Dv5thMW8fS",
-	"TCuEcslWKQxhIdSGWjU0UAFyjAMmnTNqZiIYy2qXGQtYeLlQufVPDZvA2GhPVVh4hSm3/iqRD9jF2tYz",
-	"FpCbO88wp/QU/zGCQZr7ztHfEbdb5NSE5F8cvlhs4qBOvvWEqBqqcOCzCqoTNOk+vq82XIliCFkqSbwC",
-	"dT0IrLr2vyrthooXWrXi31w6bmrL+rmXBaqJfqKtzHqhOuIS+MgJs35Vj6WBDnvsV5HNuFoFUle0kahD",
-	"7cb4ziUCsNMNOK8NJdwW4cYacXh/vVWajmFuZ5hb+/TtDI539Oof1qS1IV8fTB2xFRjutQuwzuQuhcpZ",
-	"WsHCpcFZVrDywT/j1d5Lc4vbm8w6PU8Yt0OVXry9JEfVmHzKci0sOt6Gg63Gw77aNDTvDjKyF+lQ9Rqb",
-	"vMSJ3kePXD/Q++MQVqBf7qSk+Iy0Mj6F8+9JuPqJOSJ4Jbjb/MIWdSbtq2z/7cnl/dPEfUCGGienbY+E",
-	"1fqA6TXl/K0qVmQxqtOpDmJNEntpQ++i/zKt7yZVJtpnkXMnTpyciUdffHHSf5JdQIy4emjJ9p6y7Ep9",
-	"d4rZDu0YupEEjoSntwVqGyFaXSX4NNEaHb7D0zZdu4fnKj40xTYPfdQn0LB/uz5UAPOsCkFAvaOGSqqF",
-	"UE6bFZNOzBIs1IytMAuiJp4JN9U5u3p5eVUh+RPuFAJzLmQuVCawyKAV1IgQET0+kOfH/fn15RW7vGB/",
-	"efr05JuvANrX6ILa4WBLtKoN++lhNLOQYinyoQpX424jZ0baG5wPMUynuVggDulJoFlIYREAjxjnAdBb",
-	"7zMByzlUPPP/FPmAva66tlsPnNWFk/grPVk7OJMOhup1LpSTEykMRre5MHIhcjwOXpGOwIFzLKGg3KUF",
-	"t+5kpnNgUEqZtNXFjy2sqLRT5p1UwqxmbqnpzBlU4nQQaj+ihBlkvFg7Y8aqehPUYLYeMSP79da/5TsU",
-	"rEPaMhjnexLcLqO2RdaPwe7+EB1QjrxUkqXZuu6f2E6ua+DWrosOwwkKbsuxhS5F7iLF2/buQ0UGo2lT",
-	"16yHLeE84+32L2j6hh1Eo8octzcIKOOv7G/Tbbazah+an/2ueg2f4qjU+1fqmuJ9m3qvLf+n023StU5t",
-	"RkgFcOgQY5SxFogFL8oAsVSpZg8Vy6tHoBsLnTJsyhdiqJRWop+QDq+YdVrndXUIHh12VBKMKbZEQ4Oh",
-	"qvu3qNa01pPV6Oqq91Z2ae86i2E4CVmKs6+fPu1snfIqXzvy/e9W47NvqwYcqJPqQ5u9vrTMHhd5Fzh1",
-	"PP99zAC7YavQmYNJbKZI0H9JsfkntYGN/qcnwbBsjXDCRdXpixKax8lUQlumtFEiCHQojDK8ivi1mtdQ",
-	"9eoGHfF+zlUu8n44FwvMlsjV74fgDXubBGJ5IO9nPeTyT4YqdaZUGa83w7PSVY/Ej4YJXuZKXiDIJEGK",
-	"hbnQHxmc36oO4AJkMTWh4Zyc1jc+Tvp6zYpjmBRWZaJNtVZb4iVviV6Gb3DgZrNqnI6IqXIyRwVvU/C/",
-	"+yCeIp1Cw+E5jj0gEzj3P6GD7GYNPPLQGp7cvROt3RZsLxHdkivXnTvryVTKFDcGeJSdrlboFA8iRjUh",
-	"5I0ORR6u8gQVLK6tsFBaAWQF2PiTdk0bow6YdnU8+9gkx6/nsYbxsNKd0HDa8Hv8sy1rfLBROMx+/nm8",
-	"m7+xu163vtX7oVB7dHqOdcz1O4YqsF4vjYTz0iE47dqoZ7fs00dW4w779J9yJ+a4OX/wzfmqAbTRX/KR",
-	"u/R4dP8knPnfvmGPF5+Ha+9qCiiD3D0pPWiu2XiZLq6maD+5CXLwoLaW114da0KY+8BhWIBxAhvWkMZ1",
-	"2dommE3siVvavXc7q0v5IT3Su0o6D9l2QrcpDp99U25jtp+GoWVtxY6ndT/0tO6aet2uQnfvzF3Trugc",
-	"7/oILZgybcAoG+qyA0SKtHxciPyMNBWwXiiqWmpzg3EWYWhEUBnH/L8VIQVXc1N8COd9oW+QUxQhdfZl",
-	"lytIlc6OoFsE4+k92p+raaRURylqBS1zLRLUy0lVfd4DJcb+3v36B2VzZUss8EYvhQlHejAaKaxmhV4i",
-	"c13QAOa0z+xmgRBYiWXAHYnhenp0tQ8p/FNngLYDwM8AUdXJ89Mi+J+T379vvQuwOf+m+vepggaUtQ8J",
-	"GvYTGTxB9bhDmniFNxwSf/DiNQyyjW83eMGjF+iEKoRwbCYcz7njdCyydgk1AakVmRHOfiYuoTU//MX6",
-	"2Idxy9Jz+ibI3c6+E9wIwxAhHF4ZQcJTPNVp2aurqwv2Hbcyq7JcWhoJpFKlFWaoFJ8J3BTgFgieltrk",
-	"CRMSeACAlYobF9XEcu3owC9bTr2TgmcOWOpckbKeLbMpTPf511NEp/n2KR1pHarUv7ECmgIj2Kx0JaDV",
-	"iPdZUVq5EGcslB+j8XHOBXCofos4vnhmF36AJiw/jR6J0GkzVe6zGV/BDoR4nwmRN3/t5jltUf0DecKg",
-	"9J8m922Onm+1OgmzU72kbWkNMNVhFzpo29E77seQ/SR9/kOy37RgZxWDHGmzZUa40iiIcjNxzw70ye/w",
-	"39EtyfY7CDq7tOq2jBvvzs+A7uuYZ38YAxZm0iRUe0+jP2gvDdrD5txN6+6wIE1b6U9uO5L26x2k9nSN",
-	"RfLzepFthWNgx/vqOTNc5XqGlEsJEUX2iY2AdIIq3e9+eMG+/fr5MwwOfhLW8msxVJeB18givZDXqBSx",
-	"v0k/Uh8slUa6FRB5zkQfD2FYr45G5MwKXog8YWPo2XCaunzQbXgvgWEXOhB+zaU6I1I+/xZGzAueEfef",
-	"LrCHmnYv7+Sjt1Hu7d9pRqNtIaYh4ocO7+nqSObf1ovut87c0yYITD+Ys8e2wdjkPWaFXY8KgG4T6Jzu",
-	"wWHa6UnGAWxna+MPUDJCw3MmjJMTL44CTyLR9EFte2uUmFuYaZM62Mfd9vR/+kef0Dd3K/YnyhluxIoy",
-	"BuAvs7Bo0KM8AmSN0zUiTmALSVheQo2KV/yRjy2QbRR8Tiy2RiykLgGWo6vZ5/LVK23di/ODVlUvX704",
-	"79LLF+cPh/T18vIVytiL88c2IhlultJBYreJu39EfKwWRfzGbD/9OBfKj//juzcoxcj/xdDvQXObf9CN",
-	"WF0LxU5u0oRdvHt79fbF2zeDG1P0gfNVquuEzUVgB3xxjuYUU3gjeWGxjRqR9zfVyWd/K+EzwLl/rSTk",
-	"u0AvU8hMumJV3Y6cuII4HoDp9cRnpMATgEP7xNeKIPU1JhTrWTvF/lbFDDAWoEeDextTqmhrvR9V1vEC",
-	"i9RM+Gy2EHmNbuOf6bPclILgH8XKpmespF0Ty8IPXqXgR/+crJDAdgSnZKciu4GriWEwXvL/xU4mabee",
-	"/vjuzd2UVGdOuBPEwborB1yrqv747s3D0VUMhhYaFxOkf7ts4x4Zkn1HIroX3fbPu919eflkzpReXL0L",
-	"2RR2bwT+DrgnGJNuurOaqrn2Z6zVnZHU4VGA9MoPK/JfrDAvzlH2J7IQp9h5Fg2xT9eFox1d1z25LpLq",
-	"/buu32+kyv+IacmbmV9z6f8+ldmUvThPWOpnhLVN/+C0wjBp5n/+6TtxeIKaJTDJDqbO9hTwr2vs5rW4",
-	"n21IMzGoO9QX1kMq9QA0WKnXUEEo2AdFTkk3RlNdGptWFVb27M9/SdhTbB6FbUn/VKb0sj9gL5peDlmC",
-	"wa2KOfHZeh0kVYR0D0c5Cwztm+Fv2OS8EavBUAGTd7g5BARGKLG05LaltaV386Uij79hNxvPHSqyECwX",
-	"hVzgZuuANcYJprW6AtI2Wk0kVqdczkc6Pv3FqcDAdPBwYxKI+BD9ITMC0AB4kQAXPZys8bkytNNiSh2i",
-	"Dlj9XsiX/RtA2PGbloQf+uO7N/0zNhNcYUt+oa8lAGROhGF8qOKBAe4ADklG79RNb4/26UAbw/7ZgUW/",
-	"wmn849NZ24dOmc/R+K7R5N9udO3KOjE7zbSayOtmcqyfzI1eyMDR2xpfvIAANuzRgU3AElKVu/dSDHJH",
-	"eM3ICpcGuJEZwtQ1r0j725BT2YwXPkQVOcugaxcsfCFnEk18y/bw5duL6j3uWgH9vI6r1m9ye/9w9e0e",
-	"GP2dleq6QM90olW8DLFa6G06wfOZVKfW6lG4u7s1+Gftpl5MpWUT4bJpjEoDHs6wqTCC9UorWHqaS5t5",
-	"30BMeKdOWBD4q+ryoYIW47FgXLF06tzcpuwXn5jD/6RAy+vDb84Kredjnt0wnudGWNs/I/Zfm2KfslRZ",
-	"UeaC2OplHkUH9Be/Pj4WZ2LGZZH2z6qcugApSv0/RjM+n0t1jfx9Q5XSQ0b+RxpKvJcVzVhsE6D4DFXn",
-	"qL4cjIOPE8S1D3IMSzNeFP5tRj5AS1mvVHnVAWAWwtSh5S/v3vRrLCNk+2O/vHvNuEPvGz7blqJ0rUoH",
-	"85DVCK/VvLx3XqP4DY+90ne0Jud5Dofa5kK9/p690Ep5EavE6uNMyYZ3fSIUtD9ugeYoVhj4hXseWwAK",
-	"z6WdF3zFQn8ItYJA1MwdYlRj9A/2UKp2F/kSx1/zlIf0YzTibe4MDmbjpR/v0D5ONmhj7dHpP35dz383",
-	"ZphUJ25p2cErt4oNV1qtZrq0ZBE2heM20tXXDruELGSP3m4WUt34zGrt2Iz3D/h/lGRIxSaFvJ5iD/eU",
-	"q1xPJizTuYBS6aCDpHTddj5QrtJ9U4/uybpsaZXf9t2e3pfjuYr981Ek2ntAeL5Pgdhf8zuSamM6Bhu0",
-	"sL+bJ4RRgFAhcfh3yvRMOucvkRAL3oi5A6QlMZu71VBhAY0ZMdML3HHp8RDn4ZMoOkaoKT1BsGJAQ5jP",
-	"i1U3l+znGuIdNe0L7vh7hxIfaedjn98459OjvceFAEngU8Q9AxL8AJkqJlAhI13VYCYhkIx6NaItSlsD",
-	"OoaZDpUt5xHQa9wDDfEEmxR6ifHIxY8vXrLe5fNv/tyvBsLqUwkdSpC/DobqpQ93EUsJLY02TuRnjLMJ",
-	"lz7aqn5TGiFo/eeqQJqoybDFOlwJe4+u0I+GQCldKoqLenSF7dtLgso6GeZgwIms9+ccN3SuqtB0MzcH",
-	"7UmxQ4fKNtCk82SwFEVxAv05T7DCchKEGwQoDVvBpVGYmAmVz7WkJoChWgK7k2NBobAWWmFtUUkpSD1b",
-	"8ELm7Jd3b87YN0+fQ9OAHoSXGZXK+KzRZydp/YxKz2t69lC6CuxljCsgmR4qHLBNj76nhboXPxsG+0Ss",
-	"7dEMOpsINw3pZ67T3yBr1q0z+yt3YslXew9wFUnzY7teaGlbyo9Xc9jpeMILYZx9glq5tW/CTY2wU10g",
-	"+fJEm6yqsUjDaClod6+h5NDd8Niy9B842K8pbF7a/oBdZtrQ3umcW8uesB789z/Aq/X9QHNhMv/G7Bz2",
-	"In184W/CXooKlXOoJrwovHdO4edRbvR8hJYEdr3hIKlUFYw5HDgaC++H6Y5JobUZ0XBpMlSGS+vtWv3A",
-	"FPeoJ4UQ7rFNWAr/GrWMiE/2Bm0qr6eC9lOlGqrGPUupcr0Me9X1jOJr1ubFcFprD6LZITWfX7vSCJuG",
-	"2CCwDIb9XECrMnqJzwqMfv5iqa7TAXtJaPa6wCTEimISAxxqOJALMmlZj2hSxnohaHm0NtB4SS+NZtbo",
-	"eS1DITDBZ0kHP89pt6BPFH8ZVxUEm+1obTkHkXqB4nvIU47ROO9okM5zR7WmbCrIw+mDiZYBCGHgKLfK",
-	"GcnZCdFr+nVt2DMwTBQn7LBXWx1g3CFDh0Z/kQeQc/9pmeXQzrzsn2EAUQqmS2dljgAOcIut0I/h8GFj",
-	"I3bALgFezLLfyvy62aURYETDHpg0eOgHroSgAxlP4Y9olqqDQTOpSidig8OcdrywLJtydS36Z8jeiSuI",
-	"vSrIMWZFIZWAvZ8VWwqvrF7PUR0H7LzMpYvbVLw+4m5UmHCbsl2Um8p2gIOF8RD3HNbcRcfpBEkt4w9D",
-	"r1+A6GEj0f2od0srBkYuqAUtocuGj8BJX1JZ4pBeYm2kLtmpCiQPQWSwB5G+FlNC5ICfkGmV++DOQkcr",
-	"sunwIpaUOXfZVKqP9gFk7wbspVpIo9UMe8wNNeKJ6K9nLP1TCu1noS0v+rW7ttoiYPu3jM1BcOD7tpBH",
-	"+e40icsWMf84oe62fFT8WUi32sX8RZcfPlDeHO02V9pMFkMR9GHFy/GqsbnGVLaxMAcLkf0nSP80siJL",
-	"MaANtnHJ9MQJFSWNoYvCARvI3OixN6upkzOhS4ePwHh5qEJ/xliwgq+EOWNpVH8bVdED8JD5wYAeO/OL",
-	"lZXQEx7SWDbj5oZmMfT5sjpjqeFOjLDPMRCZAbYUjGgDHTlQt5Cv4ZnR1tKeXGmdMGdDlc649ELPVSZG",
-	"14Ue8yJlcw6HoHhRVJ+iF3VG26leWlqG+P7UPy/WzVOoZafMOukfBTPrD9jlVBsnlMiZv9UsfEgPm3fb",
-	"Dg9flF16fABPsznQffuZjhl0xuFrqvLAQvHsoNbjFgdELD47OqDLwPlzL7JTkQW17wbrooB6KxyFBjZF",
-	"QtIVD9DrLLW58dZyE0j4g7xNJC5V/XqHYKXaVzh8pLI21DFM2Qn2lHYi7ic2SYOHxNiCIgUMSyDAwMjE",
-	"Qt8zTk3ka9FBFRqEK6Sw2BftBSEvCxR64wCJMpTdetwHJCUvmF0KMUf09yopLOS1HBeBkRG9dv8MWsGd",
-	"yNxIqxEcBx15QeWZS5kplY02curjOXhs1JZZJqydlBQn3BKahJnn0SN7afXvU1PS1ipM3lIEYkrVH8CD",
-	"348ymRuETAghG/U4/Iu2VpRwQBUHZZxeevH28orFmixzk/bP6IwXH1uhiIGSPDJWUqnFqSOiaVP2/Ycz",
-	"66PccyzTOvwxkGkNZPL925fOLLqWZVCS7gaHl4qUv54dUD7Dv6AED2ZAaciRIq1tNDdUKc5vemyxKi8U",
-	"cUr0eOPMZWQmiH2ErqM+h+o+t5SZaIHEfVeqSuou4eX2Cqh/aEWBKW9zx6/CWkYmvbmkx4Mc7dtyRl5f",
-	"C9OQMZD+WzTs7pD3tyif15GikNdCZWKHqPB1dPnhA8PN0Y6x4e2yFa/aSeZTq4waHj+rSJFm1h0m1lMP",
-	"rNmdUeIZ2y1Ii1ajl8aif0q/pHWEZlvs+UXZpQH7j5ZaBrrngKlrBseYqTVmkofWu04j7lODXTrH2j7T",
-	"ppHErqM6ntIlAObE8ZSbhiOt/jIlrKUaDjBFAkMslpcZUdAqEbAoavuAqmv/MeYq/zXFTGyopLOs4DZ0",
-	"YUDnh59iL73MuPqOqzzts0xD6wd0cwDfJPLMnYUSOcFF0sDSDlVeboWEJA7Jw7u0epQ7uTJciKq3L3wz",
-	"vzIPxKv5ULM25NhIh+2KGYGygaMpNPHBEUVhIEn2l0IC/AU3OOFbWg0vU29ZkH5qkwvjM5ilNhZFA/KU",
-	"WBWGqvC6it7YTblinI2FcwJIck9ZmhnpJNDD/r//839ZWugl/WvOjZPV3wNTfcAIGKraOVe4dVHblVbw",
-	"htBO5WR28zG9T2t6eoC27nqA+27n3tk4HB1u4NsMghdyfKEO62bDeCcAkCWWnQ737+E0Uq0aS10WOct1",
-	"LfVNVxzauU/j+3iob1rkV6X2RdBvaO2dhshakoYFv9ejjt+5d6dwmU8081L0k6oKgqiYFh8wRita5La+",
-	"AIyN955KL2szC79UIQIB7GhX24Gc9aJdZqbNWkkGes6b1hyi+sBNNFRRUjCaC0PhQsp4qAzXuB3QUw7m",
-	"DEuqWmWlMUK5dAefH6ZxQd/zrhWaHwoh3H2g7LTMtfN0Jfz8cDqcSewb8pQwq7US1mFl/8MsQs33vG4H",
-	"FtxIL9rdGFQYEYTrKqJzQEVgvfT33xEe448/UjwHAE0KAbMyCvewmg8+0cfc0jKJmK9oNKxwrKfKokAV",
-	"V1qJ+gQjDgjtIiWQwQzYeT0lBHRVRJcSIHiUNhSdzPgN+fIwcYAUckwg8l8KZxtTVionCzpIbYXbomx/",
-	"q1btwJpSD9ShI9X3ezha4j9i/d6VjFCMhka4tOJwpSEcKWUzPre1FOLJPqervnwKAM8YSHVWCE6QibHc",
-	"P7ZBJXpR9gr9O9K/nE82+wNWyQEU7P1QedWhL0nOB+xcsVLB6UjUSZ8x8hjtzSvOG+4okkYVbsa4Z+hC",
-	"MRN9bOvMA6J+aEocKtqLA2XMPzgIvmzTpcPEwdUYn6bN9W6aHG3mYvvnw1DtSwHnvkBP2IZ/CHqCKOcN",
-	"C3CYIJkAiXbYTLikS++h6tIc6dgu7fMTbW7snGciImdpA4yAz7qdyQJv3278/+5tXEpPGM0mPE0IHiqw",
-	"tv30wznQrQGQICDZU2ABx6emfCHOItg9JhTkSgC321on2JSuQxCRbgrWfVKQ7iLW3pk8zJMAe5fwFnNn",
-	"pycxXP0uZu/yVYRzfQ/Gr2W8W+tLtE4PdAv11TrYNkCBd4jPrljG289GEepAC9o4jO2DUDrEnS65UaOc",
-	"rxqo6l/36wPp1k5H0RNG4Qkp64UCb3jYV0CJ2UfuTJby0ukRwKHXz4Yj/Vb0KcGDXwXCHhOjJgQcgueE",
-	"swoAONBnN9WlacfC8ga6Sw8OAwu+MdS9Y3V0zaGzvPsgrXYFzL9v/esOWe10R7N9L7b6aKB3yHkuX9WA",
-	"fl0ufV9lC14UejmyZa5HgeM4srxkHAvhGlw1ApDka06GxzVBMjA8pP55Ketp2J5zOUCiFKs+VvHCpbBd",
-	"56+soJUWXMKWwBajemhL+snM59FmbrGZe1aJTWsJ2VpntfuNXAjW8yKKgMB5n9I7qWpoTNijTgC4T7iT",
-	"Ob+WCtG+29Cff7EfwoxAOzHJzhQKh9yzgVfw77LNnNfcCLBgD4gXgd63FlIUsS3C6S+orXUnt61PeYF0",
-	"51oQ9mO6kGIpTIoMAiX2QaRIFNCAloMLsNCQcWhpAh4BwErCTvN6QgiexB3cM+iA9P8FCZr22Pa9f6sO",
-	"pGQw2zsB2T3b6wS26ciRFmAHalsOMt+hT3fuHAdVWzf/t6K+X+pJ8ABnFfcVYNHCcwFXMmzKV7Grvwb2",
-	"XcYi014XjUCCSkwooR2Q+MkARS9CiMwDiHs7Jjwp34MFg/9UElmhx2+RyC1iR9K1BTS+/cM+vTeDdEVi",
-	"e8THbf3+fxXugz9+5d4/CFjaZ1+bEoPbl5XQHMaD4iCfCAp2J4GFCeb/loL7qSwdfnQS9se29mXaIHnV",
-	"3RWg1ek+CSWBUyOs2Dfy+tV2T91ystFPwsvcBU3rQHoVHg/j3Um1Wpx8eBg0KR0Nd1czQSXLVcGqB2GX",
-	"tM5wpw0DCezvS7CBA+iUWyuv1QHEescsTmBm2Pv66VcMEsGltG1Hes9hnmBtdSEOJPX+0TjQTKiPFnv/",
-	"NIbrC2ecC6uxyihddbB5yW3/qBLtpGuwcgDUXAhE+b9zYONvDSLeLv+lOogGVIWEQIJ4F23ADG4z/boB",
-	"LAug1ID/by9//EJv9OXpCrL+rKvKklMJnjSpfwyh9gW775c7KBgc6tuvip3mEsoJ9xw0sZ/1WOcrlnHF",
-	"aAZeaWaA4k5EfBvKNWgjtPC3fg4ZL73FMYNw+8VyAtH40Hy5Nao6RfLHj5b4pigiPebnIImB2/JYg+mU",
-	"K/xYCDESL9Z+5AtygJPZhO/ZqL4jxr2odnz19uoi0DbjKb8KmyincwyCcLOkqUzxWU2UUTcC0mtaaDYN",
-	"QxBTNHSc4iF1OrmHx4qIoRbZ/gS3WrFrXZ1YYLzMpWPO+FQ/tviwQDQnvVQwIlJuf/30W5bCt/CeYFTo",
-	"7EaXLu1vybJ/+uH8UDj/GYAungNWwedcu7LCJHGv8NH97Dn6Im3zcgq6gLQYB8z8T41Y6BtxEjR2z5bk",
-	"pbcJmN7QCCG3AaWnKA3PtIYTOIEchAMKIFmbiRF2ypy+Ecqe1oaBtJHAwtSKnj4LJ/ifMa0Cbb0A1biz",
-	"Dck1HujAyzBw3GpDzqqTSRz1GnoLWi2LX3qveJdh9f+97Ut4TXzxfCuaWRzNH/cE91ZaxCoKKJ+34aAa",
-	"Sy/OH2VPFsLgL92tm3+jSw4oYjTENi/2XSmLnM2E4zl3vKqzlArITMdScbP6rDjk3wG5KRs35t11cqKN",
-	"MH5RFkoYPpaFdHLLSenzfCGtBvBAOUNCVSwDvL38G5sIkdMRZkIZAIubG75E8KIZNFxyxwrhk2mtxFBV",
-	"0ASPq9NwImdznt3wa2GTiBuqnI0F0LMSkMFkAquTEHIC3oAkagjE8l7kjGTODtgPsgDA6kzPxhIgVKyX",
-	"a+lWacJSuj9lPa6YeM8zFx4J6C6C8VBGgwVYUSuSdP2EpddGl/ORzFPWw7mRxMDfqVnUTyv9p3/+UNly",
-	"TKzVdKEExBjGC8kts6VfJO+ZXvztJfxEFQj63v1BfN4VyLAQzGYCHHCbcDVClbOEcTbjxUSbmciZBKLO",
-	"DPrqEqSOSxHUbajCnc8Gg+dPn7Y1r76R1v1tTWA2NoGlF5d/lsKsHiWP/GLB6Rxc8EfJrroajbK6DHf/",
-	"8UfS/nz6Yo3Hz/j7N0Jdu+mj0+dPnyaPZlKF/3+WPHKrOUwMvkb3g8MHbjzZryV33s6V8MuOz/rnx01v",
-	"x17JZNf2y0M2VTY+34X/MlubKnllXB5GZyXgkTDxfq5taUQCRJtGLwEtsbIzaOa8psd2s0Z0SRCCEVRL",
-	"bAJorBv2Le46vnQVYWmsPeIJmPknaP67PYU3UWiQarODBsfbG7I2g1tty+oHIfLXNNZdO00+K2WoX+R2",
-	"TaDFfTiAF16m6K3ZVFqnzSphSixbQWEOJdOnOIFuWGs/U8j4iD5nIgsRuF57aSwaOnPCnVhnBJ+lZ4yz",
-	"f8k53AW4EXPug7WVv3WorLxW3JVG9BNWzn0C+c2z5+wn+V3C8H6R41amE356HLDrQsMlLRkgCWQG+DF5",
-	"cTpUHEpvJmfLqbaCpTOdy4kUSB0E+BpiCQAMXMUI9N6yyEDukbNSITpDjszi/j4jfEDvhPIvlVbhXRrG",
-	"s07PLQZ6Ul37i+gH4jgkzAeR3VjA7ghDGfEbCEiNqUPJd49gptizp0/pb7bCCOxH0FI4MoRDuCoD9pJM",
-	"K30vhfOqAC4nFFeF2JEWCyccOENziN+SoQqEpBh+Pg5LJtVCKIdei6F+h9e0Pm4EGcHxKqYz7fziDIaq",
-	"MpKKidncrVC6wGrmfMb96P+S8zP29bOvABEMN6K8rWqLy3D0Deu5aTY3pdrL/2NLkCpEFN/QxvoUVerf",
-	"aOSvxDpoa6AH9K4fF+i0NcUVmuc+40B2bD9YAnIQ5kyT7ZpWNfPOmX3zzW0z27mvPzYBTS9RBY6YSbaE",
-	"jvdac6kdU1dFF0Uh8UkJKgfIfXPFP+/Ky7Ov9rZc4MJeqoUo9HxL/6YXVW93Cm6ug6Ulw856KYnQwOv7",
-	"yGk9gstSbFTYF7o4KjBXkJxXASW42h56JD2B3/7z8u3PwexBOuj9QPWD15r+rf7Xv8kJmKZHp9989ee/",
-	"/Pen3z57vqtj9nNqd8y/Ny4c0ZmGjojz62BMZc6UDhYMDfWgDeisYSsf3Vcm9L1wXBZdohM+1HGvtFWq",
-	"36qoCMPrMlSExhcqQ7Vj9xmVET57EnsMJO+ajjSEADZEdpP4JxBxdMr92yhtRHYlVb36wLvr96MAMzUu",
-	"BHI/mlLUm67NmpYPdSgworIcrVzCeLOoxvhYL0SM90YhZC+F60Z0Xdo/G6rlVMChvei5AVIVwr+5thLD",
-	"qKrTUU8maDldNSJGr0MFEaTIByxS+oALF17njO2Wg+5Q4Vq9gi/wReef4X0K4V/m9hwU6hKEcmKPxqgz",
-	"dY2wdcOS+XStlsOohk1aCRpaVaa/QIMEZ3dO5gVXnVYpXb8LDE+0LFSErsrevVDvptI67seGq4cKrkKE",
-	"R4QyZ3585nzgREeHo09BW71Mz4WqSmyU4E3ke8g9I6tIBxy583GDeJ+JORFC+K90BtvDgNvsWDm/NjwX",
-	"ds3sYSg/VJXLGZeycKxKGiufhKlR7ZpoX5lqHRVoRBCPoepVdb96V8Mb2cp8V1Y6MqEZN36F/UqB6WKF",
-	"mCA/BDew6WIbaJYh106VHk3k+zRhKS6CyNM+GlmCrK23farvOIWtEVhQ/KL+Q3Ugy65VhF02vfBCdH81",
-	"6DBiFx5zwdXR1nXaOtp5U1FoxRkYA/abHlNDcKTiCKMeID6/ODt3Wp1R/Njxujpf8Dy4JecQ1lFPWPrX",
-	"l1fsbqY4HSo3Nbq8JoRak4NNoueGHpheoNhPGjwxS6lyvbQJW/KFsElgEh+qcZlfC5ewqeCFm4bSHbbb",
-	"jLV2bK4LmWEorhiRXv6mxzbtn9blMqh25gmb6VwMVdhttSmaIG/OUjKsKcSx4zB19JeB7S8yvt6QV208",
-	"bqimPNo/JgcRuRpLVBwwpd/0+HFVYOSqKmZgc49YCOWGqpei3I5+0+MBrR6aw59hnzvdlMyUOa29ufy2",
-	"MpfEoTVUlQMInin2Pt4jQSUzcj5n22LbNvOKsrRp7/5Tjz93VIvNSePL3De4BYL0+AXr8g9BR4+tRnsG",
-	"xOj2Io+jjJ6SkVs8yZ0RNGDwUxP3vEWtNr8/GgtuhDkv3fTR6T9+9fkcNZ690PpGiuqPcNoofG3/x1/9",
-	"g8wiaF1pikenj57wuXyyeAbaRO+x7hdegbVN6kybmlrOL16zXGcldHziztMgKrtjl89m9fwSO6Orx2Qc",
-	"Ce8lQJ65VfQML3ktT/gFGjGxQ9BGl2MT2Ob173QMXF8vtkWM4GvDlYseAyfrHrWX/SewTR72WeK5Yl2k",
-	"7XXVdSGwH1x7045e8e1cqNffM6JwZ94NylwYn3qQunGK+nNkXGAXP7542U+o07SdjI2aztmUq1xPGl/D",
-	"6pa5NUxdnZmEnSkQfj2ZFJJKsI26bbzy65LfvniANRbBM9KbulWyAd1YfS5pmBELjRaU+Vyh8VYA4tiy",
-	"6KKYnEA7MvYjh0atU+rHxT6t6AK8OaEEBKMToKKNRqsvbxnxTcVoZ/SYpj/TCnIgdR1vBtHT6h9bnnZe",
-	"COMsQrPmPl6pCPP8cwOPViZYbuTEJdFi8cw750Lk1yJhVhYCmpWNsLpYYGaZS+vlnxVyIrJVVsSvyGHc",
-	"DqWl0pifWK+eQsJ8NOnFhkOvWYgmlJ9W3aCckFGlhagE2QudcTYB2fUrdSNW+JaBmCWWMxq/ZYIvQ6hi",
-	"Wc9IewO92HMHpEF+WmHLFyhJElbFUH5xfcg3FyYEYLnIZI6/ELpXLATVOG2rBDaPSYW7asDAh0FXRPJY",
-	"aSuc3/OK57UpGiK+uGUQ6NQ5WcpcsJzb6Vhz09BFMFEt9/0cMcJTZ+REqhy0kvwCFIvyPNQB2sxcRTzc",
-	"oQMYsVovDJfw0JNLr18v4a/xOsIfWh5CFhFWJmksXBIza1cTjwBNreOutBs+KKAXbjFKFd4mW/hAInpE",
-	"/VPbZH/i2dQbR/JdsmG3vH9Ec+NzBvhXXeVoIstB77+P2k8Axv5GrPrxawizkJk4CS6v400cn82FOUEK",
-	"Edc4HRC71Fy61mWvbAoKSDCZSWWFbUUiGVhK4jn6mzomFtkrZATCepRUJGcEzV81y/rIHw5foX+e8Tlz",
-	"OrYCZbuDPq/LTzhXpZdQBHJw0AIIzWrb1DSk2NEgZ/E71T+3qZMmXwVeesqVEoVlvaUYT7W+SdhlwbOb",
-	"BMFc+hHerrfkUBbzttKbW6a0k1lVfZtFE1DRGLZV4TKhrGBO0vJNBHTv2IGPLzA4sGzGzY3IWfr+pMDr",
-	"T+iylHFll8Kwr58+Zyn9OKAfR6WqCoBpXeCDofyrUdcRXsx6NYlKBAqA3FTRC9EYLa/yqpHSm1Ixb42J",
-	"StZ/G6+nPdIEOvqcsKsXFwz2VfVcqIS9urq6oHdKGPefd8ZV3mdjMdEGDS/Ok7pfYsc546rkBXOiEWFg",
-	"peEEp9VqADbKFlFXuMqx7dp6Q4ZsPlXjzYyv/GvGU4DzQf5NAgprCBXqQVqmcBGSFettCWx7ldCEAtUT",
-	"L/DeVbTWV645ecBGQYX2CDJ/bYHVFV0UY57dDOL2Zuyqagu3xUzkkqBb1zyvHywXWcG9cC4Emwm/HtLO",
-	"/LeAYhA5XmZFplVOfjlhuVmdwHKJ9yIrHbaBhRdem5upJ/Doj1//+P8BAAD//w==",
+	"rNYibSjQFktUcYV9tWmN5brjltazQVnDBxK9efEyQmvyMVxqg/w0pam3fi0yAHTj5ks7aa2w/2g6ZKTy",
+	"Vi8mW3YopvCy3sEtFzcjb4kFYel6g817gRZ2zugx1DrXnbeg2QkQ+IBej34Mv4Uh8kBtzHYAoQ4nE5LC",
+	"lu7dMTJIcyP6hGjvE91r+Jul52ne0vu+tsbz/RZOAOBubPzDrscdkLphPFTLlNCXRctXGRTsBXdNvDZt",
+	"6WbR7LZRUrn7MH3yypBWoPutykHubd3IKFgZ82WYkxbYq4EBucd2VyyPHl5waOkztHYBkuqh6Xpl+QKi",
+	"GZjW/vbqPXpoK8A+rE9Zgk5qeokcYKd7QfrBNI5W6FLA5wARam6M04ZwdkslmKkRRg3yc5fWmuda+7MK",
+	"n62Fc83cRK0SNF4+nY1gqiKaTIATI6ucrmi/WVfSYJmeumaV3j1mL10uEJwlZM9SLcYIsO2eUJbmpaS3",
+	"ZETTMejT312Wa9T3ycex3/+181xcWeF3Wg7EeOvhXkuHu2/wmIoOx8PBGP9lJZAMuPbM2E+pUTUjytvB",
+	"cVihLWHKlPZDVbYaVHMSJXsOgWP2zKW8zE3s3KIqtAVeQCWvmZUgKWe22KpxP9SB5moteLlae6GqZhw6",
+	"gfpS1TgqEc4lv2Y51dOjkmVEWO7EvNBC+bCO7E1qyCsSp5llAkMby3uR9KM1NzNFyY7SqTqFQLiYemYP",
+	"eMrvVyQx2dadte7uNEHVaWYhRQwOrQdMdSCjBq/x01t9/DaYwriA+iYfnFQwZTI3POyfcYysLRA8PVtS",
+	"kmdIP0fkY6G1U32CT0xNAbTmpUAZ3p3x5ZkpAGf+3/60JeQmKAj0uCQ+AfsczxcnRg/9tseqp3oJBNxE",
+	"SJbpGmGJbP2lt1hQObZ+STjCyB689hnrPw33pBtUQshvqyM4MCYVJfnEPOCPs3pPZ3XkaeskJQvFqNwg",
+	"rLScta+2aZksqE9BIwp5iRKaJcBF/IZ7XFT9gFtHNBshqntF1HMCBSRgdusC7U+hgKcHzpwxhP+DjM9O",
+	"XXFB1Xrjg/gqu3j69NHnQR1wiqZRm+f3qbRc5DR1deEDtm+8RY8vzhY7RZAZi27ILkILLMmzJ0F7az1l",
+	"XJBNh82hmkpfFW9fvUEnVyXg9C08+QfZvWZLfhqBd5UXhEmZz8PdnxUVd+ZP2Kveb6fvJxCL48jb0QZ2",
+	"9/Di2fYHmeFrEhtr+7mxr4y5ymp67jOJwuwHwN7D7U8lKU0Hm5IxW8LFuU0OJTXpGWWZq5fgcRlbhtfp",
+	"oIEWybZB1f6TAsuOzG+XXtlvFoc57Efq95znNYw3r4X3foFJPaFrSIJpnqAtEQTVgXNVWN0lSuznoFIs",
+	"pJ0VRU5TfRZMx3Jo+HjNTCxR3XCkbkTS0LrdN06Mqrv/TtVNnsprhkHFNgV6Mas6UkaoZLY1gNec0uTD",
+	"SXSS+J393GVA1ekcvdeQguNNr0ZjAT1EJ/DfP8OnTp8jB4EpfEShNBKMYFzAmKZl7vDeuC6DncSoCNOA",
+	"OgP3qNJvuw7CsjbF+NCIISHY+yxXCz6QPGfi4qlrxc/kA5RkBI5fYt2ZZosLCAVDRkujEiXX5fn545Rm",
+	"8F8CMCbhgq3W4925jJB63Y7L3um9aUzUQk/48NhdqYNfR0q/KxL/yBeyAr2JyS9tGIS1bepjKOo4FqTf",
+	"jCp7EBU2IQgqQilS+G0q/OxR6G3V8cUX+irSwtKS6G3TPBzmM5Gzfi81M034E0OWtMDpjZaKWAbrsKZ3",
+	"Ama2jMoUi0z/M9VCXZ43i4n53R+rcnMdH/ya3hJGpPOfM0bcEp2p2FjlYIU3hBSmALhJVzFcqOPTvoku",
+	"ri10fQv3X0P1a+FvWCdFx5zO9+dKN5ijRAWUISIZgmZUHdDLFLOY3NJM72bH/K/sY8ijzzOk30E2Y/bS",
+	"2iDhDyQV3tVx1sR7z2TL2Da/Nie0eq0qGWdZQhjUKZWT3TuLAb1n/RMRRMw+mfk0Hu2f5NbG9dBKY4UN",
+	"0AcwncmKd5v1VFFEj5897S+o2WQio96d/tXAYR/1ft+JHTVZ+2iOejl8+kZM8Tsj4YOE+q5k4yusEJu8",
+	"FX5rUJ2EVtoJ30rHZ6AfoJZRgpFTbfF9XFzi1AjCAbFqA3TJkWpOSDTyAPHURrclB3f6ypanHGuXKDOq",
+	"YuFm6ShqBI5eJbSc7zpdmFgvuKShS8j+bdJI54n3F9H0N47RXH2BPJQuV4mEg6bxMyGY7IggsK5KWbcA",
+	"sm9rESpyMgs0BRhcwr1xSvvUb7soh6xob+cs+EEi4Tl5IbVksiFsYnEHwauQ0yMs/G6WLiin5LlOzFWl",
+	"Ml6UNFcxZWG7c1fW5cjGcvsqj//l5meCaClz8tJL5a1NVymR8izlTAmee5FVIHrupALbk+mXCiEoq5Xh",
+	"TowoiN2pmv/CvWVeCCrAZU6+6Gnv3ZuAfPAc+Cu09RFzmioZawVrXAfEjBSEZTI2tDDmvcNE1BFz2N+R",
+	"sYP4puZSlDnpT6DYELXm2UhIC5uAOyLFuJGyG0rkwIZSunrQuFbh40O16yAzwhSEcFX5LRtcSKT4c5Sk",
+	"1BnQpKKrBC12XjzaDdmhk5evr66ZNP18I5STW2IuOA3rJbp6//pvLUcGzSLzs/7HyxfvYfTLl6/laaWC",
+	"mZgSiRJGpYo/Oz+Pnz5OIu/PR395BA2PUxpnUsZPoBK0WCXBvr3DW8Rr0qircUUzWRZESJKN7SHaXfvw",
+	"FguKF6Py18qc/NO+NYxTuvD3JsesCamRq+Ml+9fU2zir9Vlo0Ju/lv3D2OAie+yogdkuhu3U97HWa/+1",
+	"PP92OXv+w2EMuw+91ILY7NcP7cPyTZnnJhif8UNZYUst0zmL8oFuRPUyx3QQr5NYQ70cuMgq4Xuv7D0z",
+	"eXnGbAFnrDJxgEHctHZzswyPcDyYZKaVuKG6w9TjOTC3xfMR7GUuWDD9PlB1blulPljkN06Oj/WoJrsu",
+	"ct7PCh1l8dCkOZrFa0Ayo2Cgk8Qc46RSP2qv+ykUVsV5HvNlgjDS3NeS9iaoY3p23HGcsTuV1MsiXZVY",
+	"mLBEfYKqpNHW0SslyapjCa+YYOPxfcAAqMgiubm4rt389GEymta7k33vJ0bGP29+WsLhKO0uAfiqL6ns",
+	"TiXgO5Y2fy/y4FReOSafLpDSO0ZM6CKlSooZq5va6hG/HBGZe4vzsiMdAB6Bc0BqnoIY3xqfnq0CBozg",
+	"gYxQVQzMz14fd/JsdJ5bkoMrhLGrq69evpgYvRC4CUQJQdp6RGRSNyBsA+q1jDO5AGDBaIc6YsxxilJC",
+	"FZqOuCG4V7NdnFNGQj4nfSnpGRIDsVbTicm7kXKdPZAoeW+W9Z0kAmCSCXiNLuHOSGyPGFAokn9PiVBn",
+	"uFRrDhks/4aMi/aG7IyPNkEAB7xqWuuDQ3KOvmUEHoHZ1UNkQ9noCnUxcZiwMc3ldu75+MCoKXFOS8pW",
+	"RBSCMhXLNb54+ix4bo4Ih9LaIWXIYvxnkumhgN4NVlHdGx7GQZv6lG/09T4/bCtuxXgYOk7AaSgvUVII",
+	"ckt5aToQQzUmt2WQkIMS+2cMfya+lbWKZHJzhFvk+O9PjJGvIqAaUU+BPRke+QS0846rycmU/JaIHBfx",
+	"mpcigOiv+BblnK1MtTmLINg8qfBOOixH6Bwpji4ePTuvsr7Qo2efufBz4xLSjw/n+v/asUQNL/hxyMBm",
+	"VPtVP2JBmOl/v2+w3GLBgg6tUf6sepbI/+KHgWuaWjZvUE+UIBLraBo57f12+TrXh6yatWvtkzYxz/k2",
+	"lmXGG7WSQ11iNhvMMuhRyEsVS1Na09vXRsmJp0E3HMV55wSPLsY5OkOQBz4RhvwgCj85zUwilOOo49sv",
+	"qIR452kMjUpZmnJtnrfl6aOLce4WO0sPhLvxfAhuReOPJiwrOG2UDvCimHNMNzKWZVFwYd3Kw1WQlGck",
+	"Ttc4zwlbkdjK6FNnq1G6N/TH7Y2MS0E7rEG8IJO/qvgN6UGSFhMpW/JDo8IbG3Xtxd53vTUGVhTYqAHY",
+	"7yCrVyaZ463gtzQzCB9D+ANbGPEVZXGBQ73Zv4eQV33Va7nqjDK0KJXiDEnCMmPlXAi+lUTMR7T3PJAp",
+	"6AEzDCcTil4U9tXh6nhgK3qdzNVHOtbxFWYZXy6n8bS1eTlObcnnY/oDNObqAHYiBaY4zxc4vemgLlMp",
+	"KKOCpAp99+61lhgF1AwmAmFlRUzz5QgJkpviaoobiiTilogH0mVGfPfu6yARpjklTHWpL/ZpV1vEF1Aq",
+	"1XQdwfIGJf9m/5cYm2OjiyxRlxYy85OSJF/ud5Q9BGWzc21AlJnUEM1EAAtujC695pODOWSQBCRj4HIH",
+	"ggR62c6BO+RAV+CcxBtcFC48Z+jpfcdz8sa8F7SmARcfdxtJyWOtV4axdKfp09UVVZNyiGCqdbQ2qY03",
+	"P5W6WkXUOqzjUqk9FvGaFeXoIn7+ER3Z7aXnAH9ftylF326oUibjwxW+h+Nquj/XB/mGFOrStMGKbNYH",
+	"ZIMwgk6wYzfmu6fDmp+2j2CAD/IcIo21BKO/hex2oQ1W6ZrIS4QX0PvPukNs1rAZjqHyzLKUhrkcjCoa",
+	"c/rDnbN9tgzWleWSiDqRxkkKBV4RcDK5TBX7oC4DA0WbOyo1t9nMPsZef4FAMkMwBpw+1NolNFYeSJMN",
+	"6X3OVKC2CRgjW3rW7GofEvNMX0DoJIFm1cklgn8kxvTE9UWRc17o84VwlgkiZRuKfpWk5oz7MGRUFjne",
+	"2Yzy1lYYoW1C5v8ew21++DVDXGREmGvP+I8d3W7XXLqEVLcnmlqoqdAt/Y3SnxlheG6z80Zh6kPcvV3C",
+	"3ZZEQWbEJYJi4lDkJyMo4QVhNEvm6AtHP+YXTfxLmhPTjzxpAF5gpYjQs//3H66vP1480v/3+Oz6+uPT",
+	"hf6/TP/zL+TDL4+iZ09+/dP4tHD/2gl5+PWZtlwhp+yGZEZcorI+silmjCsgDr0bYIHFVWfnyKaEIZxt",
+	"4LAuBME3Z6sca5KtcAF8PHR0w66OwBXWc49MEOxb3tB9U/UUwf/uJH6fasctzCReBwqCGKeVjT6x7A7Y",
+	"YbtDzYCLtOduOoFAS81NuEBpKRXfnCKMNmSzIKIBAloRdWz9CpdqDkB14PM9kerl4YiIDk+iauavDpA8",
+	"+U1Izuto63MDNi3V7Ju9B/qkPosmSnwM/dZYCgixg5YF67EfDq4nxWMDWRZQsnBi8SaT5ZGFGLrN4yKE",
+	"VeEi5laCkitc2FvJOFNsy46OfK20ypnujyqy+dVT9bNm78yW91PwjS1VpzgyqRsHHM7DGmxiV8sLcuHM",
+	"v+dDUH8nJa0bNQ97R48Jjhs4zIUuTKjOa1MA3Qyus6bBI+SBUoVMX160IEtuKy92Ndk51J9sUHuc+o3Q",
+	"ySwEvaU5WZGwH89408HDACUG0UkiOFcQRVtm3P238lFA7C1nJDmNkL/EGgUCs3CBC6/Q9wiMv3TA2etF",
+	"f+MBSDIrgTco0xqZ5GiJRYR4aYo55rkfstbKvIBYPRlnzapnjXw4M0JxhfMBadiNGduvfwiGzDVLlwdS",
+	"hFJlGBXCUstvmpFpooIYiOfNhHLYIpN6EOMUWFZ7xKlpl26yEpL5gQDOHgNIx0lt9BrwENdizfohIlpe",
+	"gVTfEwWM2DHp1rE6VBvczz8kdU5Jq+nd1VfIPa2pU4vvnXPdW5F1fV16/fEFXa2MYuniDzaYlRBVB7fk",
+	"rK5Tn7WiErWuLnieQ+fhYWlxdXhrXSbdQrBXE71hAPJ3t7oc67u4WS2dVF3Kag7ksd0uIeKvmGUhKdfl",
+	"XVf1kdACsyxCS303moKX5uKvMrU1tM9R4iIUK2Ot++GamVBtTHOpj8eSbMGwgRla43xpKmCchCpmnEYo",
+	"yfk2sXUuPztH/ym6ZkmBhaL6Q+bnz5+i/xShxEGsEgOr/vkSJbZgrYWKKrTGYPKxkdk7oppFN1yB28gP",
+	"uTSFcO13Xaak/lYwWqXqRjXeMWzS3dNdmGFODDr6LaQIGXs1aNq3oQS5MSep5k6LUqGcLBVcKieU+Q1p",
+	"gZ1anRm4Cs4hnguZIj36qU1f7ahZYEDp4JMWEK2iay4JF5z+CMHpumO+oUKPdwUP6lv21r0wqOHGnVwh",
+	"ZgO4mCCYuVeNTxIqjWyxRJatw4Z1tpgLFMq7nxZvk9qw7Rkh9vOcBt9DAH1HTkTzlqi2JmrwhCY5t89Z",
+	"41bovl2674Mat+MpwuyhrGulA2zJpb0i9NGCVoHG6gdm9n0KIeyWCs5cb/+WRWO/W8+Y7f9pgrdD4VU/",
+	"HL8ewucnT1mor5rfKmFhn4WNpx5gIQ+kDQhf7KzNYJ9Cqto+HfdjVcCgs5Ja1zNb9S2sp9gKCf0ayrDa",
+	"cZG3joMoHRqvcEdtQcGzwNB2jcH+oXcDKnIlGiALyz31Dm2JQlU+wqPzEP1s9BcM8Vjl1VxKVkpQHGnZ",
+	"BZx3CpSdZmDseW/xlclX1MCWE36XiVry9htNjDXx3svtOK5J6d027Lzo++BBxnw1sAxK6KA2Bf1J0bSD",
+	"3L5OExVGsLLs8RIZlRWOrSFzQ/miZMjWFNziXfhYVRV+qvobfXW8rL/+hAtTTAQyAPEKU3YKoelEILzi",
+	"RpsznSjrkjlgVmD8mjWLeAHkjLsmzl735YIIyjP9DYmoukTYvaGFfpRAk5jkmmFW9YMxJuY6tRbXX3e1",
+	"GaVjZDYFsxqMmdwSIa/Zk/MnSOIdZSskudEGu+oq/SWoFDBFxC3OY1MZftCl/dq+I10v74rjqbClyvI4",
+	"a5ywe76nBgUZ3NN+BiewInFON1TFBRF2ISMAcaJ/QQSy9fFxKrg0BqE0L6UyYYsVUM/Oh5W86qVUllVQ",
+	"8DxzlgWgRSyII4fK02psYVD2sxA8K1NNz47OpKJ5XtMrhBJAZjly7g5bLYEKpARmkpqO//pDN6RQz/Wz",
+	"HfwJljZTL3A0SbVLdVURRHuU1rVzezQVxmY3R+iSS+4j8r3mqmNC3723psW+N07lOJHrjdkOY3jCzoYG",
+	"DBMsCorbEpEfVQRnpGVeC0i6lYWp1a7zs8axCaZPVIar8a/mfDvhLWcYG/+ms7Z1GCKN7adhrbMsv8at",
+	"65Rj0G7DP51RR99GJXFcsZkQNQTCFiVNNg42yexe1MLfVCOcprl872kel1WFZFPgd0M0h68tzgFP328n",
+	"a/9ORNuJUQ7gVThUyMRVbTWnzr6ATuCONc4egcBuKnJKhFY8R/Rs8ytqd7Ruq+pww7W9wTcQ0VaXV/FK",
+	"e59A+QquCWdLZQuOoUEPdd2XfXc+VVUPL7B5GuubxgDEAJDMBrNW/oYCS9kRhz60Y/inLtByNy3I9yu3",
+	"eKT14SDJ3gtDtKfjt2SLrveNPtijo3j6G8NUfr2RoRx6bGc0FrRvA+HxIIfYk3n06ajM0JemrIwpHaNJ",
+	"ppM/9Neb0Hjuh6fWnvULVkGgxsOkXFtRgIffEpGVY1iWPtKUreKlwKmrx1O/yUvTKrNjJazcLAKiRe0s",
+	"rnYjMpveWnIfbb0V5JaaXOsxcXoliZkR/lrefTMtNGUw1eK1QAUFOzQv1iJXEtRBEhtJBbXSzU9NFHeX",
+	"4T2cEzOkSX+HT3Kxi905GqW2eLL4APB9+XvAcCtzDxjpydkDRnuy9djm4ncg547nzw3mGOLSXB+CihrD",
+	"hfstjTY5QE7wLZEI55BVUjKhaRIomgvU9DgPI9FOBb1BnFF1qtr0t78Yh7DO0z2xT80QE+Y9FAnqq1N6",
+	"sMd7R30dWseqwSgjHZaSINqsrNObXtZZqQhSKPyKRCYI3L/NvOJEpn8NkUfUKGq0GGlVLHLI6CKRf/p1",
+	"Lj+pJDW8NuZBmq4AntSRAJAiDxV89xSwJ+efPxsgW2zwR38K5xnyf3u0t5jWmi1cwUWTtNTC8iSfgf1G",
+	"vFniAXHk/ugwKBDI+MLEMd5D8aOedtJ9DCKjEnjsUWFMA8XhgymxYWWtu0ObAzzIfe80c7VVe5Yb/SxQ",
+	"yqjVxrcv3bRBKZM697Y2tz+FM9DTckjeoNuf43u5dqfCNLBxfN5Uf5xrM+J4BKNunvA+Vr33nQEabaBO",
+	"JWVLXsmKVYlKW7KyEiZDZwEKygF1TSvTAAmCjWNkfjmYm/W4Q7tz9Y0OvPrZ4LSuF2g/ncvkedHMS5jV",
+	"WhsRewmzA8yPpSQi1AZ2P8bJT5l8cfbf8NnP52eff6j/OY///ezDv/2pl+9UX4wqLFdoC5GK3typTqMp",
+	"WT53cVtUBDX1HgHLiUNLbPvljFnGZonjzlCB9/8fe/+73bax7AnDt9JL7zvL5ByQomU7s0OtrBnFcWLv",
+	"/LEfy9mZWRt5hCbQJDsCu3nQgGie7Kx1Ps0FnC9zB+dG5k72lTyrq6qBBglQlERKdsQviUyCQKO7qrqq",
+	"uur3c32+U24YZ1YVxxJb67VK2BhaG5rLAKzs3RCB4VaMWp5YbrGNNcgUDvRm8AhW1M6pKP69uNKX4qbx",
+	"viupv8iqn68kRap2B54joDeUOgHxHb8STKhVVG8XSl4DwFc3ySvjaHtd9J+3NZvrDu2eDOn9mKXGGTF2",
+	"Z76lwVnZoesr/44bAzVxeEFUdtVAlnHOJy44JFQAyIfaj7dq+YNe8q13+JpRvW5/x1tfv6n/DVvcbjl3",
+	"dqNDBL1mACA9m8lmNLGJbgFDVYa3gAjjSF0OwDtSh34ToSZSibLsBz6LdTYvDOvgkaKVTSjbgEW0v+e5",
+	"RDz0ZtpQPRdq4Ro71gf0di7UL1CRlYlU8FrLfovhq+7oXhVmopypwJ/RxuXyeT5ujOkoubnpRhBfGXMB",
+	"PLfNk/Dyb+fn7OoZMHAz5MO1M1vkIsHyCDxOjHWWPDHsCurcXT5F5lPoLFSinovfMqNOg7sq2xqu3+Lp",
+	"3BBghy/KULg1rYi1B3bRmPg416bIxPXkwfiX2TL3PZYfRXJBst2S+YJrnPw7xlxniGBgAglYzRMnisY1",
+	"yjr0/rH8CPA7Si+wCHd7Edh2sqBvR61MF+yYSnvzI6F/PBY3nKi20+K3538Dv1r0J332zflZ78WLwaD3",
+	"NGA/n//U++I5/v3yb696J4OT572nJ8+et3AE6wQcqu39nTmPL/nkpgoFEEdmuuFBW8SI250V14xFnXSn",
+	"pAnYwlFzdqP6XR23vrIQdY3039Wb35pANeukN7drGnKtVTwbj6HT7KbxZKyJXawFS49MmJW38loSu59H",
+	"hcqL4clJf/B8+MOH82YJo3dqTjXZYKFF/V+9fHv+v84/vPqR4VUBnrFVHCLI7YkKKLxuANz2jKinx8s/",
+	"bjA5sAbNsZHKqayy/TSZeyuyfoVsdhGaXL011NLVknM0fq0oTnkmRwUYIbrSEWJngrDAAGmLbIkYSa6G",
+	"T0+C2vo2r61vwG9JwecGH3iiWAlNKSLes65VhVvx4fmrtZVf2qx9DcuzAwfkHpwERJcx15gBuipgcQE1",
+	"bH9h38uv+0efh9PxKe3ou9iIP4UtVRdZ3GJ5gCofpg3Cw0Wmc+H5xc1kDK1bdHBk1yXJ+MpZ/w3ed9td",
+	"3qnCHff7arzlPG3lBJSW6FpDt/eCsnrc9VA1ZSvvnMfTLc9nGvBpNMt0mlJtlA1if9MjAHlRjCdX0uhs",
+	"yXRBqLu0TaqEOcfMRnmiQomYp4hOswrGI9MiExejIpkggOimOX4JGdNv8Tdf40+ssRI8zacXAJJ1l561",
+	"JsQ/OVE6ExcLqRK9qFc5NIPmYA8TTocuciMTQf0hXlEJo/uxDpDdQjmcEIlhkb4SWSYTcYE1k1FLO2Rb",
+	"Fm09Q1G/3+pvBh5kY1O5q3/e9peWa0da59eXl9qrKobqBb+6vi0K5/IXuLTR21uX9tf65mjeu6qLbIz2",
+	"tjYZ77A9HH25Rs+1vQSZw/aeFglF+TaOdwgaNQZzfTGWHz1rej1uTWMVYvmm25mgd1VYcxMvk2xMWz30",
+	"SCqeNZ0nH73JDYNvl5UxoqqdCijX8YNu72fWwsytHMXyoRftyGK1qK8Bj4p2ONbBfbHrXun6VKI/gX6Y",
+	"UE5c0wC3XNH0xqCD3mhaPGe6QkKTJnVrdhDGHWBfsFEPvBCpJkzmN8xSORVpaBn0M2Sl5hA9FrphVvm2",
+	"BsltsUstmbOW6ajqFu2+u9BFmlCnxR7G4duuBjiGFWVygyrmk4wndplmOhHl9wHTc/fdDdeoxlLd2v8h",
+	"ob0CJKGCabteIdZuHtSl0i1HLblUSs21muFXP2xOLjwxTC8Uy3iOWM1lT4119uH4VisRVE0rhGCgEne0",
+	"sZ5T9838NdSg1oucpHIiMTx2pb1NJRju/VJxi4213UB/qIgdRbImXVAbUR0NePbuBjT4CMh90bpZX99k",
+	"5MLppjAWQjWKZbHxqAx+O17vg11kAmm0LjAAMDwxPm7jOBUif2Ju15UE4KoXRgh1E/SvjxeugrWxZvpD",
+	"CceRVzZ5SeaY108aVhEEXc6Mj/QVvp+/7YrT+rVzbWSO9p5ngimdI0tyrTeqBgt10/13Z67dDjZy+tJh",
+	"lq5MrMxRcHCTLy/WipKMEFlhkrE5veglNm+JjPiKJLgFkKrREaypWS0VWaYq16dudSXXhbLmo3hS7lUv",
+	"1vR3k2lG03Vv4T9ZyoeK/38R4vLt+EetkPHH7Qgwh5CkiTV0G+RTCax3Y11kwDeS8hZ2WHvHhNdK+kyh",
+	"7CfB0UzTH3khDP61EIlyf+fTIqM/x5nEPwzPi8z+2Rh5GKqHPrezSruI4JnIzgp8IfzXt06Z//rLh6PV",
+	"CPxMAeeFMURQARtJ9O7t+Qd2zIt8egwsV9DTC4sHVgZuW+nVNM/nCI8iVP5BxpeN7ETM+qGp6BV2h4aL",
+	"ag/DQ5chfhMFxMQBpjBdstGSWo7xMiQysLf910JAag2N0RH+vBoan0vi/aVqoJdaX8oWo0P0YA6NlcVw",
+	"LTMih+c3TgoMAi+sRlGWJVzQrRoHJCdKJF7V0drCnL17g6vyBAlJROI6Alnn/bcv2ZfPT56y1x8+vGM/",
+	"CmOsBTyXE2VFxnqV0XTG4x6SskbdgBmh8lBZwyF4gpmpJcOlJD6ZPitJcNHs+g+3vpf9qmMXLVQ0G1T2",
+	"2nNlr8e/y+SPY/idOf4d2ehk8seQ7tC7FMuIQH7xk4tLsRwCqlUUKthIZ1JZR68bgL/2xfNeImKdiKTP",
+	"zoVKWFS+Yw/oe4ZML77qIJBwZWkQULh7SpVvX+H3hZIfQ4VqTZecXoqlTL4Kj/AKVAIHSBwenSqtYlF+",
+	"XSj5r4VgqIPlNTydfBUeedMdHgEsWKiqwcIwCe8Y34u9/vHsZe/89dnJiy9K0Gh3Obw7PmAY4boAaaNI",
+	"mPeSqk4CEh79D6Tro+fDJznPJiLvFZm0n3bs1IdH/2PO82l4FFHQZj8BRbKXOG8mVD+//4GqI+HLbuBu",
+	"SrTWvUROhMn9HyH9EGcjnSzp5jxU0Uv6wTfwgyEzU947efHFyoScvz7reZNh7+GmgE0FT0RGcv/i2aDb",
+	"ZxEtbkTzMCrBkF5Qw2QFxu341+JUx5f4HpzB2sJ4K1sTA4xSqEAQ+uy9GBeGp+hzPR88dcdJM1I49Eeq",
+	"oJd1KECwumIlOKnWNAhh04auuXEBq1y+QmA9vJQvRYKjCuDtwcuDg1QM4Q2rT2QQqpmEXtp16egibA7Y",
+	"J5y8yj6VUrlul/4A/22s1w1SVZ4FKwy+uF81Zud0xhWfiJlQOVCfZzqFTDaCZ/8gVfGRlsL0QwX9YYmO",
+	"C7ieTA5uEs6zo+U7e/dm6K1jQEDKaAqveCoT6C8LQgW5c5HBrFgLDkwQSJ21ECP285snhtk3LpGI2Hea",
+	"6LFgiXmasrIJ0aXjg1C5qx1OFEVhMB7wR3nOomM+l8dXT4+t+edz2f/NaEWKuPrVks/SqB+qUL3U6gqR",
+	"g8zQ/vu/MsT+s84VvBVLRJzyTBgWfew5L6dXvWTEOpxFMc/FRGfLIbZUR2SjysAwVMxjIfRmiOc81ZNC",
+	"IPY6xmapjGWeLhlXWi1nuqCjy8g5HEP291/JwjE7qvI6suR99gvVonFcHhZnIrFvCcBr3rsRiJhVLXuv",
+	"TmS31757ywh2CvhIKrjRBehl1D0tq90I+IzeJ2DPB89gVPZX/9avvrlIhJL2lorPUJtsgBrhkVz5xAtv",
+	"Xvt2MaKPPZmI2VznQsXLIauGNuPZpalehYqZc34pGLeKkPDcRizRm+rnve/FMrKjQ4U8Xbu7nqO73Xb3",
+	"qVa6oCASDSIYXru19+1934MRASAz2KzLlJzhM1FqDJI7or7pTE6k4qnjGQFYPJ0sT8uf2fuW9+IskUCh",
+	"BnB0eLtqDb9kkfc6/UuxvMhEYUQSIRgdsH4tpjIVTiSR8cTdSRqEEKvg2NpuLdWFg+uN+ux7sQS5lRnc",
+	"lI9zkbGT5wx44XEZ/2fvpc6QllOr3pskYp3IK5a+6Dmaq6i7siM40BwcY1CZB/soxGov2e5mPLWhs0hw",
+	"ixHxVNfvgVXBWFXrPgXgE5h0GOor+08DjbhaCSbUlUj1XAQs+j1EopTwaMh+7/f7f/xhN3DYjyLrIkXA",
+	"cKdKs4mtlEyPQSHgvi/tZX32t9JmMjpTdDvcgEWVQb3ALugoIFio5ycnfXaG3gAYFLQxIJrAOkjW2Cpk",
+	"bLcpoWINTHewZbTc3WkkicScZ3wm7Ap2nHZC4VXUrSay1Iug5CvlCeOGybFVbOgowFWBKSUn286xy59A",
+	"mRSCm56wH+XXrPP86TMW0Sr37Wpc5FpfpNZ9svamZrasLpDts1f24G5RyR7okB0Ib8f62ctcoCR+jUGG",
+	"YdZAWZNoLXelqNFa7BC5OKTzOs/nb1W6DBh0wlqHgrFzPhPnMhdf/cA/du3q4NU9//YJs956wN79bP9z",
+	"9uHlayus37z64dWHVwgpXZ0+r+4V1pdBI8E60bmIe9+KPJ727COHYB96+C269bxyV6K3+HnXS83aO0vf",
+	"Yjwj8x6bbHyRid/g9Cbqs68xLrF68jU3MvY2kCr/5U570NNJZSyo4p7cnLM5j6eid9IfHAVHRZZSqGqG",
+	"x8eLxaLP4eu+zibH9Ftz/MObl69+On8Fv6lwfTzf5+zdG4/IZng06D/DS2lnPxoePesP+s8gv5NPISg/",
+	"hm5WynVPGoPjIpE51R0GbKYVpPqsTlQoiQGTKhdpKicAv0lFiuDJpiKzv1NiYaUcbGo/RPgrawvQmSIs",
+	"SZ6mwhoqdC5Bb/BY3Z2pwz+G9osIHSdYPRMqQELGL7qoQ3T0c8qiqUwSobDSxAqsjQXpCKoUiPJeDu48",
+	"VCORL4RwiDITYT10SNeUfQdQ4SOhNJS4lHWa2LdcbRCxEa5G6aXHE8POHNLkPElYMe+zCCfjK5hY5yv5",
+	"Bn9U5I7H1M6QHTnKV6n9bxIo6zL5mVtWgPVAo2WOhn//vTE1UVbqYBKs1u1sFxDoTcpBEVqlW27gfE+g",
+	"o6GSjsasUMvDPZyp8vGb219dLVbbLT16lvKO1+SNW0cn1crMbNfL3Xy3QuXQbnXzuzVNSLWyxy8xk7jF",
+	"lT9AEe4fvwZHbssHQ3AyGBCOZ05AtQB5EYNYHf9GFQvbLZATPsjVQti2mm8DUlurBHRl35qp5ziEpjuX",
+	"Qz3+mpd5KfjJ0+t/8rOydlxn8t+wVvX54Nn1P/pWZyMwHB5S6TaPEh/nYPjBpcFUqCvvO/pZYR9nJsAD",
+	"cS8PRYNwFsAnBjutPe36NThqjK1sYEw3AMMHzzoGttHjis+oh/muVutu/Z7Kx6Ey8jHtluQwOrtnAx70",
+	"Jvp2l88ElVMTLufUbseAH91vNEmvykF9wDGtmabPScZX3gbgAjaKOi7E4xD0anLotVccAE/W69RbbZJe",
+	"XUWyHhzNtWnB0yYG8jIvArRCRNDHUugczASTDkkaHD5I5Z9WmWWM93RmQymOWOOUAuwzJBfCIREnjvUc",
+	"f9NSVafDAfM4T3AsfGICzExgGaGXeEj1BCiduWGR662NPACB0vOOun2IVcaIy0kZvVDRM6F+bC4z9KAI",
+	"D48SejaQE0utEvblgCV8acgrHnHAZYdnNrkTWHe6Iu8VEc3XOlnuS6vqoBF/1M/S8qwQf6xp+NP9jiVp",
+	"UvIPTmoCJwzGHVs8CnXHqQHhW1H8O2n6IpO52LitwZEOGoFUtKHaoz7jb4Efblxk4OpbL/HUJU9MSUAG",
+	"CROT86XTH4Bj60OiZzEVKlQSUgruemrhb1IdBCloUp2azD5v4uDFm37a8vMch775Fz/p/FtdKHrEl9f/",
+	"4KVW41TiMfiOJBSnc18SelNH5s03R3/82iTWO/HTAuel4Vkm5E6j61yyBm9s5YhFpctKVyCLB1ukY3Nq",
+	"jJ1K1rMbGlyS5KqA5XP1Da93C92UPjrH0L34zl3DRsWCnWJIlYD2LW6hsW0+J25/pqyJc/uGK1HY4A9W",
+	"ydV5JuzGQ7XLoboUSzaXwHTADcuzwtjv8HAYHlL3HieQycbsrw3FsryXyiuBnl2oYpHlcgwJV1Mj26bi",
+	"CDwTMHKi0NfFJ1Q/IvZkBCRAH5YnSSYMpP4gse8liLAogMoD8RiFeqilGmsWW785pjO2JFTeQS2OKROO",
+	"/oaQ1g3D+YZaw4yKqf3hlbVp1TZNvn95euO260TEMkFY93LB4K2kgRMyxaQCD91fsKbN/QyFqRLpo3sx",
+	"KW0OaFnl6s4JDq7DTkwWLfOK71BO8n78W7JXiVDLHRsrTzNJp0yu52atQ2JbPVp3LL4RarmiFPsMFO3j",
+	"bhQh3qdS4sH+QSV3q5J2ye9DH71ju3nRoEt/Q2A+3I7oYkjhUDmmf5MhoPgtI5ZorPAJShqRScZVDvtu",
+	"qMYCayQRhh9PpNGRn2Q8FlE3YDBMKOyhUyf35LFMBetEf6d//wofwNlnqCKsZkt4zi8SmWHtmhtb/7dF",
+	"XtbJ4Xk5IAp1qfQrrsKOVDCe65mMeQpFOEmorDkAxPXR0iuEgoQauhWp5okd75DqZOmpUXnWiiBrC5ZL",
+	"kTGeh1Bm1mdn5Zv5p/hl60Z5bq+VjXjgygt4EwqUFtMl6+BxuDutx0W4QHKZqHu60trgnue6LiHzxxbc",
+	"9NkZtveWdjJU1Ygp0TjPxJXUBdQ5wGk3cuPBMSdWlkEuEj2s2qJpZCYPFV43dENyX0Cmbq6lytnq8jKe",
+	"MzPlmUggXwmNCcpaHDvroeqcv/nu9c/vuk0OzBt8yA8k5fsx1HR3UJWHstM0BhtOigpVr9liu3Wxsaug",
+	"ch1PSODxjyNWI/EA8CGck7/+8sE3sM48brCuzvhh8WWDbSWzCCa2ObiCMklYglfJyYsXT7/0KpHhtMlg",
+	"oZ0LkS7F0rDOaMmiS5lYewmrZ0whsgBLgGS+ZAlGQiphYFeJn3TdmUG5fTQq4sawWUeuRJbIOD9lkTQX",
+	"tEVJw6D5hpJSI15Z045jj4XCGIVFZd3HoUTfZMteVqi6EpUFomRUsOZzZ6pV8n22ZhO/4UuDyGKXEntR",
+	"rWMAoIFingcO5gLxbPHQirjDSypfGbPyOew3PQpVZ6qLzO75GhMCSMzdLVl76XQMqmKyQhnMEmB9T55x",
+	"mYKIwFmy+wn4F1MOWfs5QE407WPfify9GwoBU+xRU8pHnYs8l2pi2rSEBvwoxBzxspw44JsDXJ0vY0Q4",
+	"DaLmfKZSGkq+F1+ofJUwxXyus42+PIj/sKK7nZcoJY3uu3PpOhFmp/qrvyRg7yQKXKcv5N+sTwDljFDE",
+	"ykYi1Qt0Ce2bPjFOcVgnsh+Yv//ap0+AgDfqwrkrdNY+++LFoHRkUSEAbdiaDJwQ6197M+KIaKy9aFAF",
+	"Bxe9rg2737ZWnkJML/e8bx20sek81kEXLYDIvd3S70i/YOuBQs/2KlL4mmVcGpHUI8UnpqwC7UAd54VH",
+	"4xVV8AGpvBJKGGOXMhVZEKqoyhxfJJkcuyCWIyT0RDve5jmHJlIoKK+ovwMWAeLCRZLpueuKg96hC/9z",
+	"uqVDAsj8dn+CQdZjxj0eWvs7gzSEENTn00yYqU4TA4/kWF4u1WT15khlCKPMxBzqDeyGinWv1hpJdTHK",
+	"oM2EOhJrGzK0FLGxtTnYmg57K/yM4c8CFtWxMxzCRERH23S4MBKxnglTIg7nmnHmri1b3rt99lYJrPHF",
+	"1rQoEUkxv7gUS/AIATm/g4Q5AePxpdKLVCQTTL8bmQoVi6SLHRjIZx4LNipmczBw7FtXjBvr2Ugqccoi",
+	"qMekziWopozYSBcq8ZAOYDiwsegYbornJngQ4T7qh2rDmSpadof6JaHcp5gFtdPWXM4Esn7gqav9YajK",
+	"s1f67dN+/2QwaC3TRa3ZrkjXRqRbH6bCnSHivZ8y2d0X8R4qb29ReQvytEXdLVz3OHZDq2fNfQje7kfb",
+	"16bNz17hHzHDL8oKJNr11iKTM6qf3++Stx4K2i//bMcOO5KLcuu6vRzcvvCnEp7jqbSBUXsDDvbcVt02",
+	"LlLCfa6DLlXgNtCkvs8G5S4bsEKVf9uowugUMIYTaezbiaSLye3FVLMZh22vDI2iAOtSqSnegRBEeLaw",
+	"QjC2ehHl4KgLfWLdOMooCHXKIqVzKIu/4Dk4DUbk2OyOWXZNh/zQbiwNAJgSNVKmgXvCjtO1tb0YDJhQ",
+	"eSaF6bbkCkBhXtOk71sx3XM26ecTw0gGDprafASvyomqNZ1Ru9UdjfkulHjo6dyOD+zRe2b//N//UVNs",
+	"PKCPrBrb2Kkf0zGr37LK0KXO6TBDquogDD6h4IqrJTW/waeYhnDaamMoOmf0UnWN9TDV6KpNb/dpB7j3",
+	"GZQPebnyPx50h/XOiSoBPZz270j7K7kCxGrUh1vv3L6mrjpyQ9oL96LC7QEwKHe5DbNObketeNptVfJQ",
+	"bdBytqLkrs6gVrOOu78dRfngJqX+Br88KPRBoXd3JoYyBWdiV+WE4/HgQmf5FHRcTZhWt1Fwv4zHU20S",
+	"+YdQ7VLbPiXNfo8XHjT7oNk7bLMBmapp9u0cc9TVNSUmtdqPi62zuhpb1S31GPKHZcq540Yf1Jssh0yk",
+	"BrBqSj2mn3RPqww13ZTOPQGKqszh/6ZHNRAkFNpchwpHeSu/f9VulKAnTYbhHEd3/4bhPs8ND4biQQ0F",
+	"yZjnz68qH64Bah2Hs5a7+gI2eiWM1taELZzJ2AtfXTU3xTUdLZSoKJXo+WwrJ3/Z+pAirnDAVs9lVmjj",
+	"t7whMIVfwMVN4C6FAejFlfyd/cRx0pXweTcAdHG2af25t3uJ8n7tU9I2yWuZVIUQWFbaSL2lwZM8gO98",
+	"9uzZl93WdsZbH0g1DqMEj99+BI/kEKtSwOtPslChH9NJVg2Pq/U8CxCZNtnHEkpr3TwOxUcoBdl8IgHX",
+	"1iG0CDyrPqyAFXOWa/Z0MAgGgwHL9ML02cvzv7FYpCmhR/JQmTlUx0+FyIkkBQonAdBVZ7Mi5axjcp4h",
+	"1QaAfn4VBSz6F/ufnv3P/4gClvMRHMrzLJN8guVTRaYQFWyeCaQ9IMDIfy10LvrsJ0AXA4g7rLTA94+q",
+	"In3symjyll7BpYc947Bn/On2jKa70W/925XG7QjMvMdeY66OAvywQRDuuoNsReZQ6WUjJ28uPubHdpi1",
+	"O6+OtDFGeJB95+T6H73jS4egAJHUg3b7g22s7VjWnlvTrzP21/O3P7VsWWR3e2R33XZFdvnoul2NLvP2",
+	"NaCizTbBXHp9De6AHfEbXWAOjSruIJquwNK6DgC/hiqiqhocK7Wa2SdnVzyNAiiKn+oiY6MloxnuBmwx",
+	"lfGU8dRorI6k5naqtbN3XS/+o+ioTCjgOKShKj/qAIMcCnawUZ7wihoWQ4U4bSyiT8rDd1WkaY3WCEGQ",
+	"C3utI5moTajrawyVuzkDXHAA23J9DlBHjU6CNI4Kt+V03t7+Tblc+3YzyyeVWCPNXWFWFHwJeBwO5y9l",
+	"TaVXSbrgxp8PBygN/SH2u7EuVLIDX3RVxNp7xN4L+25AqiAq1/SJARoLlkp1CSOMq1YyoiyZCk4fQ3Pl",
+	"aQ1fAkWfNMrYJVSxYEg23tYo9lDS+x4aWq/p13ocMosLsSq1t5BHkjqSSMes0y6Fv2RaTUokPWwuXMBn",
+	"c27MQmdJCTZYwt4/Hzx1CWT4N+S52FvFTAHMRwhEUmGz213CCBLQDXjcY505yiADVA5fZwWiuGDjtEn1",
+	"QiQsX8hYDLE/wDFNIKwLoDDn2ZLxkTXgmmCdsyV7wRxJjUJ3mLNRAZXVY/Z0wDrPT75kUcZzcQGV0H3x",
+	"MRYiEUlEMdt7kWfL3pn9aUS0LRUOTahSbXXUjv/ZwD2J/O4XLLazEBeQMHTg8AFLdDFKy6AQXsZBvNFF",
+	"oaIQtGJf6cBcPj/5sttnLwbP2ExwyrhT/7rdTQuzZFNuIL6lChk5UT2pcFLPYLXBwFCNvGJC8VEqkpIs",
+	"xF6vFZtn+komgG6d2YsjY/SFVukyYhO7nkANgXjj9puKysHNMYR5cV7KUsAKlQI31lTgMADLkkGPRqg6",
+	"o0zwy94k5aa5EO4HEOY9pfeLfAr3f6jkfvX89kbWc9wC0DQgYwUM5FzkvU1MXE1a18LOtY6KvwKJX4uj",
+	"1sKOT/uo4WSLk4MPWv/IS3gWY3/3YpsnnWNy4WfFr7hEcr07bxDED3M0/Puv9RgFm/wYL003kd+jniEz",
+	"JmH3+ntIPsUtpMp2oFz724XGtsM2r+VKXwpnc4giBtmDxpkwU3pqCTePQnVKaBkfK2oSTGapJUUlM5+5",
+	"pt+k+HZY24BQkooQ9/iWOvIyFTy7boP6nCV/Z1B4Scl6YPcXmqFmIWvD/8Z6ayPSseenIPVpW0PCj+Jo",
+	"z6b3x2tBNpDp4XH4o+8h/1xbagnAfflyJ2t9XF1mNq778p134d5FwHvYddJQKC+l4r1NmWUBaXliWKZT",
+	"YR5PQ3353gLIZKzT683OLoRnzIeIf7UBf4XALTkgNHnMPdpRc5bc0cTf0jGCWw+Y2x3K5F3KRmFJC/TD",
+	"Rjqf2zsNj48j9IztOK1m/Pz+TZ/9+O0Z0p5gYYBKl+QF+zSnduyUeuqH6hcg7qr9MCB4MODqmnDpE7p9",
+	"2XiSA5f/+O3Z3pXj2zN81nWKQfOba4DQYlJhiFFfBD6ff/JVKQ9TZPK1mEjFPrz98A5FAYA8d6M112Wk",
+	"PpT5Iwrkx0VazyCDkIJmWanFKBjF82QwIJQxoTxi4lBlApg0lyzWiY17kXEDUqoImPYDt1riPwaZhsoi",
+	"m5IZAbIQJ4PnfRvE2tutU40iIUJJjef7lA3Kg1kXpzz7CSl//PbsQTGSaAzvaRle2lVoUl0yQ0ovaN5P",
+	"2aUQc2sjjWD1VQTVbXS+kVcXVwYwlv5sWn7bCHJXIBlajWWG0BIllwcpCJUHuDJKuww7MBwupBxixNlu",
+	"PYhlFRNOlFKo+UJMqMT0GYXJLnlm2JRfCcBKcsFr5/kAT4ZXKD1gAO/oqj2prLs9PuxGOtugDu5ujDB5",
+	"DnveJuiXmtvspGEXIlz5n8NMTKTJa43La0FHLQqgy/dooRsed52P5d7i8YQVTQzLJR7XqJBp3pN4hBwX",
+	"JtczF3bdWXgor7XB7vF4Ws9+AYicc2/eIUQ+dgYRKOyCV60vhQGo5SqrtpjqVITKmVA8py/5nUzhaLTL",
+	"4xfK7ndr/pj1eNh7HJV9NkDUhUp8zIUD2qEnPDGMj4xOi1ywRPAklUo0t97AzfZJpGR9FXrMp5yEP0Pc",
+	"X1iROZf3mxLaSz75vUbg2BU5RlghCKEhHqCg2L8E3/9GKWZj9PGUq0SPx+1adUZynMpLUQuh4TwzYh1H",
+	"0eZOkoJrkrfdKmqo1DOAV/yiPLMbevRkARFgQ1MaaCn8uFKwgTv7clTq9FIRng/qMYu1ct6YoIw9xDbW",
+	"EMDNxEce5+nSfhAqCLpEQhCTLt1WHcItHAUGjJWNoeRxaD0nrbAirgqKTAu3kzs4OD9/+5qWYD+qXD3g",
+	"cJx2/8dp+z50qgJ8RkKPotd87GSM3sIkAKyMdf9GPL5srXjzkJWxT6xDylooUlf7ZwHgMgixBjgQWGVm",
+	"16cbeLpI7MaJxxf+7vuXr1yRUBaUxWfw3ZtvyOp1HDQzLxIpwJAgg2EQqhLoOWAACd8N2IzP8QZAqmNY",
+	"nHI5Q3g666YEcBgPKH2xx8qDVo3Q6hOZiTg3rPNscNK1P41g0tx8/Xdahq8Qxca+EuHYDOvLBS+LnPJo",
+	"+qyngfUKucPKXQhA7PTmiec1G+xZ8KjPftIV+yR6GXNACWac/fz+hz47U0tX0sCqF8FXQNflvxujLwBg",
+	"mcY/E8bwiXuFRn5HPZunIreGzBUFbFHAbt++rbL6+eDLL7ZHjluDtfPu9OLpydY3grfe2Y0ufGW51Xui",
+	"1apu6xk6o280ztVS6WdYCLxiTHVN4iiF4dsUgCgkLBcSF2yjwcKcUnKiFRP+g8ZtY3OVdHCbU2Gj93oi",
+	"vBfjjVEjKh/7+f0bRP8sfYuO273cNd2tDPjtUYhqVr+sUWs0+e/XjR8SV+DYbfxCHjImqYVKkHWCpAnd",
+	"1Qi7iINQRWCWEY0TrP35yYsvWDzlaSrURBCrmKtX82nJmoUgVCOpEtdNBO+yuun0WVmUWk65NJWnmUiD",
+	"BVg6C5UHJMtkXjeZ12tBU290zrPcM5Rbq6UbK+ig3WYeShE/NGggTrSb+mvcrADOJaiM7jPyuWDpYAfH",
+	"Cc+nmS4m04dUXZ+V756ZP1/6j74xEXv1YyybR5zebdpHvZ++sm6eVJMb/PhT6lJ9rWuzeD3Tp7/ajyPb",
+	"+HqFRdJQw262JPzttu5VY6a9mG9KMdrfex0D/kMc3I8Six3jhJwDP+YK9+QTwy7FkkoMytiHDlwBTPvl",
+	"GVxhdTZyBDTIBBCqkuL9ywGxUek0qVFbmpwv6QSQ4BBkTvkUwzqY7iQyMAGVgqEyWiugKKhx+NX4Ms1m",
+	"2molFivyvafkxspT4MkbsYKe7uvRbQcESiz8qTsggOyIXcqG/ZQSXSWaLfPxoD6gXSph80yqWM55am5h",
+	"KjwgkCZbYVVhx8biTW6YEZnkKftNS7Ib37//gXWQBQ8HfnyZpVF3TbE91QV4r1BtzTb/QHprH31PIF9b",
+	"Ki7N1EF590env8YTfUfNLOk8jsXHWMBitjvGRA7BiBuizyLiM4gQlIJyf9WdGBTeOEcaht6RuWEQN0Jh",
+	"IiQVn5jyNBRYPnoLmQimlTDdUxYJ8lovsEk2YvlUGzhqNIIyl9A6BN9i+xawfKm8z+5IOCGTIFRNrBPs",
+	"ZqQTr6q53Zp44iY0/u72Pn1/I0ZDkW7CZzgZDLZO2V1Kldx8gN/bXzWALQAGGHGcMAmnVjyVgERSY0+p",
+	"ZAsYxE3gTqHasBjcTa9765lUJUrF1nOwQzYP0INdMYPEei5uITzws5bFoR1NUr8l0vKYejXUE8Nk0rYQ",
+	"dAORXIyWu3jJFavwp4doKpdpC4Cm0to8IpCm6qXbg1xvi9vET+2uqtDqm0/5DcNjJWsGiFnCHwVsM2rJ",
+	"QB2HuFdGTAHyUblxBiwC1Y9CRd84S2C/gt0wYjm/FIYpIfOpyIAGr9kmhgr574b1C+ydPDsYdXFbdpv1",
+	"XJsCGbXcJm0ccyQMPVQ20IUcQmmicfP1DbU09YecsgV0CHAk80dCqOqc0+7TtH/D4w2gRaUSCGW5oXei",
+	"nwFKB1Oa4E1bd/VQcRxyRfdp3yVhHZ25nj37T5kjJ7jSOcwtNEW7hDaec4IfYEVCTYBv22hlPwKGMTjT",
+	"0SyR4GS4w1P/FhFttJgW9KfFkVaNdLJkM/mx9g6QrRnpHKnjzCmEJOitJAUaDsH0XKhqyZujElDk0mLs",
+	"KSAp73+jIomnu39+KwGhwPR6NVmHCtbm2AK7WrknV3jEBqR+6C3XLI5H6MdRXxxLHxQAohd/N8vrRKoe",
+	"pJSMf+1BCpQ0VsyAHc5evjm3wzv/8OY7NhIqns54dhmwn96cf2Dn79hfBoPei2f1fz/9b08D9u7lG/bN",
+	"+XmAMcX5++/wdC3iaRp1q8Qj4pPYCbPTZdiMz+cITiBzBCvWOU8xoSIyNk95bh2UUI35TKbLPnuTGxYR",
+	"ozNgukTl8J3tB/O7mIpmRDw4Xign6dtqjvboj5RPaUvDQ0NOOZTHU+xbvXMlDyzXAQrM1Ea1OW7AfFKL",
+	"3uHqm2TgMwFldjzdjK770rvupudO5Nhu7yvv0wWuXsS+1uYi1/IIqHr5A9VTu/d8fv7anyrWwbYc9MqQ",
+	"IRz7SUVSO6H1ZXCD5FaXXeNTv8ugRY9diiU+e84zA/1xVF1m7XkF8TOfZtzADjXh2cguuYTi1u4p814g",
+	"VNQfCxp49uq8d/Lii953L3+sVdkJmbFML9DG11+5sYYLhlOJ5I1V600iZnOdCxUvvxfLtzADPCUN2r23",
+	"Vo0UR/5ATls1jE36i0NMDsnjHbUooepwtaLnGzVZVvIJpXQkn1spuZ9hru5bMncmIhW5WN+tvoHPazp1",
+	"fZsa/ig5WPdm5h+YHaCS3mrVr11aWrs/gtYOtE3rN7hnQwItveWVrIN2HVIbuD90D3LTKDffASWo2JnY",
+	"3IH40f4oj6frsvbzPOFr5mKfOyc+8IF6Qg4C/2ltqigMO7SsGzbNYZxqdfdyiRUP1t7zs3Rg7cA/af8V",
+	"kSTmy4Ou7Qo5Yr6saRr2HymxwHz/qestzEROsVucaeOgvRcyE/fh6ybSINLIcSyTrL0/FAqjDeNQlj7J",
+	"IAY1MVdVsabDhNVjFtl7RTYCjgApOWJlBePJSXfIOPvw8l2oYq2UiPOykMJ6+iOulMgCpnQOfdQiNaLP",
+	"3mNbVMqzCQDjcixWLAcP9xrLSYG24olh0Yx/vLDDuIDToQgi80yMobG083wwYFH5635mb3+Ra30BT4i6",
+	"rVX9L9988/4b97tP3vz4g72R8TnZ2RjK55/HvPXUwwpSwP61EMUBsqONC83qmjUfORwRgMTCOZtVGgQj",
+	"rlU8lsJ9S2uxWnVV2Ynf7WpdUFjcGlCt6MneXMyt5atmZWjCEIWeGc3GPDtEVY2C9y7Tk6zCIjBFmiNe",
+	"WCmLdnY3iN61BwM3taJ2pcvumAa5dMUNtCH9QRg0Iru5M+oeFazDJZT7Xe4EDIWp8+bd1XOmM/bm3dUX",
+	"Fd/OnOdTv8QLfnu0aonbWkhf1Kq9mps/r0NmhFJGLPBoGXtQHRACJYt0IHCQze6HCkpA7CtEjpqkov3H",
+	"O/bZ88Fzj8PU3juRCZQtjCVpIF0LtQKhaqQnxgVDLAhX4gGoy9LA8aJygPhCXclMK0Dta6wrwDs5MyGS",
+	"13aaPvGNuz5a9w732PFwXaBgvVi7JIdgYTdG9ixJgMDOGpBqf3K6JdWVULnOlvvc4K+DeD0XKmejpYeE",
+	"NwPyYLhkiAy4+lKooNTXJwYwUypscrBA82KUyphdimWoOpEx055ITl68ePolFh6JODG8Z6b8pKekyecn",
+	"L744fvaX58cvTp5Gp4wrxLuz5g8MBpycIYALPD1Us8LkbCSIW1qh6QGvv5hbx/8pq4PI5MiVhE21RICM",
+	"xVPRsGwYDiuwC9cwQCA1F8W8e4p0EiUypoNcJ7w9rQBbos/OylaVqlNjjnBVIrFzy8v6H4RsxSo0uh2W",
+	"YdHP8qyAsjOstIKyllDBhBASJ2L6sa91AmRLVpq+eM6+l187XM/nT58hgNUqpwc3l1DhpXWo9DgXij0/",
+	"+RKnmH461SlBWtHQnhg212lK0SxKACDyLvjSCrEdM9bOY5W4625BOTrGD49/h6X4A0iwqfCNF7nu4UTg",
+	"mC5pY3FTDE0vZbkeUpA0Bm/FaCbzV6Xc7qu+rHwAPvChysxWhpFbA9rW/0L0ANxRbt17CPZZIIK29IuT",
+	"SnNzCZ7QqEIJrZWSVXLX1BtuPxrpZNmDBo2j4RcvXjz7wjPKfYTDaywdO2Pv3p6/+Z/MTIVVQPgGVK5Q",
+	"iNBr11VrqxleQ0sUF1nK/vnv/8n+wUyRaGamUbfP3uQOEAfrxzBuwkp51vEgQwPG8XdQbWeNkNKqByx2",
+	"1NNqn9kNsKsF+Vsh8goVsNC8PLPjij6gFfvZiOzl2fdiaaIySvv+/Q9wCTYRJfglIA4yY6YJSzI970kV",
+	"MCOAZahx03mFO0vVIdghVB2c16gbgN0yRKjhbBnao1CV/XbSsETEMrH2Pwd31X8tRxO20uUEw1/pQotC",
+	"hWFUqnli4E36DIFcY57Cs2ZQPFeDQSJvAJqHTb7aphs6hcqXTMxGIkkAYYtJqDpu2e46d9nvKv8eDXLM",
+	"ld1kcVJpOzq1u0Z5YajWNxmoN9QMtpgWmj+0Y+cg1Os+ewPdZuWXwMjaGjtyD1Px2uBri16b6yvIgEP0",
+	"Yw+0FEd9CzZR/Pf9WudPydh+aHI9fReoil9RZZ6YSuDIrhByFqjH9hbaM8Yr3kqrYX6HnlxQ+XGdanQt",
+	"FiPXzrJ0rb4lQkn/d66qv9tnP3npcWJf890iauNAZxkeI00Zy596Zf+ARpaJ3DnTzzdqIngUrs/vWm30",
+	"XEJWt7tVlVpzeuT+9XMnvtZGclAUm9sr700j2U9NccnzJzROT43L8AaiBJB1ux170rMTRR2SZllpulWM",
+	"i+4UOB8UtJnKo6rt+9bUWM+G3BLyeIa1wBhpH4AMnUk11iy2XmOMrA8qYVUDAXlhmQgVnpCAC9Jn78Vc",
+	"cOhulMSdi+1B1i5gGo6Sfa7DpxaiOeQAxx3pwikIl53JagYCBET8Wih1MAVbm4L3d46x9p3S+uQsByiY",
+	"49wt80g1oBqn2je2FEA3viG4isBxg8t6Js8En0XWhMEIUnkllPUtSPmC6jwaU14qF2kqJ4JoUVVuglD9",
+	"pkds7p+pEB84gyYguIxNoYt8ppXOtZI2MlgyqWxoZqy+R9CraKN1PD+3NjNU0Q/c5D2gse+9+SbCvEss",
+	"bDBWsi7PpIHzb0ezngl2KUofKhNWB6wFWkiV6MUpJechB5lY46DTpDp/55iSsvelki1ESwcDKg35YAFh",
+	"x9q5s5tAZs0iIQVG1o7mEb51t8/eqnTpKOA9HosZX+LmYMdrDW/AxjpN9cJOBk1+qBp5wE79pwMSe4V0",
+	"5C4syTMISxev01moUm2EYRGEtDJfwnlV1GdfE2euo2Wn+MeInBEOn422YSXOdZHFIsAYjeiYHIJfLuNL",
+	"+/aALu+sIrz80H1lBdu+OJy3jQTPBI2RwLVnsD+lUiFfLwBfg/w9LQl4rRwAscw80x9tRAmPi1NtXB8n",
+	"zk5zyYP95hUqyTVm/qWezXjPCHtRDrHdXMbGl8KyBsT6t+2hmf1ZrTV+zvNcZPba/7fjdO4fpar9w1ez",
+	"f/ymR+YfqFH/sPum+YfSeUV01O0Ed75F97/+/5tb89e3PZm4FmWgQkflpulIaqKZCVMAHTRQmGFsAtOD",
+	"AlXNT03J26bp74Pel7/+/jR4+uUfW431HPhMCXh1xYzgALA1HIN4Qi5el/q2NbUvfwEvv4oWsf2Ytwyx",
+	"fUt9mwgbVcG3xRIaHYcMgZIVQSQHLIKv3ef27vQVgtErwaKE53wYoXpOdZpAY7b95q/nb39ievSbM95+",
+	"OzV0VXZwmGg7ExHLGU/deJIAGb4xo/YqVPYX3YBFoDoR69gn6DGLnKDbwZaybv/hi7v9t5V4aLgHobd/",
+	"gdwTdqsn+1HXfmTfNWIdKxDiI5/NU4HYAH1AfL0g6p3VB/Vh+HDPqvAqJlTphIbRdztjOZw+NNLjC5bI",
+	"PZ2igGkYWYvnbVI4Q7F11DNlXVnYqO1PdQzEAMkFzyPWef/tS/bs2bMv7TdAmZ3C+9l7h6qce3eIhkQf",
+	"sJoR63BVrhygAdCyJWIuYN0Zzk+3z87c/hYqHFhHaVjegNl7sej38AgD+vBoyMKjfr8fHv0RdUMVa2sL",
+	"MEaAl3P7NVgHz2EHvB9seNMs1WqCHWBcKpEMKc2Ihy6CZRyPzuzmnQkgQagmjXQat1U7dLJL+CmmOjWU",
+	"yYRqJKZSJbj3wxRQftJMi9ywBIGSDGwx1srV/ZRV+2K3nT9xm23l1v5+hPv3WWEjk7//aq0weR4OhRc/",
+	"hPX4AA4AfPRrvfPxqlwxboDbS2Q9iFtxm655wLhxb+Tg8TybI88lJg9kEy81UnVyhld6GPceJT+Ij+/6",
+	"4Gkonf7Bk/47/v6rfr8fhYr7jh9uOgS3a574HhUd+eKjHb8IQpegMGYCojiE84ezyLajQayQeeXN+j5P",
+	"5rzHtOxB+FKPo/n8zKdKoNW0aw4pIrCZtCPfWapLMIeyo6+tdLGOQbJvaKQ2Kfh8AEAepizxrarN0Q4A",
+	"k26Hzr0iWENKne0YJtSVhfzzf/9HlZxj3vm9yKw/TnE4XUEN4nqhyvxe5/ngGbEo/Vu/mpALPGloroJh",
+	"0VgX2YVYCuv/QS4BnuLaz1Nh+qF6oypA1jzjynDMZQpiMYVqNsyboNOApaQuPoJzZOtqj7lMI+tjoA8U",
+	"OVAl63nhjaW9L3rGmU7TYr6CxIjYJaYbMKOZiTUANdldIOLmQo+jklHKsbopu3UYIejE9Esfp8nRSaEL",
+	"JZX1XnF2kN4Ab1KdtcCnTbvMGa7JvQEcfSNi4Mu+75a/7Q2b581W63ooKNzRxkomgK8jStnIrciY1efu",
+	"XQyns3RN++swEzZE2qMVxAc0WkGlcyrXaLGALmG6wc6dslzDZUnGFwCK5EoP5yIzWtHzzYrNwNOUutHY",
+	"1kK8hzseDMTBQNwPgBrkMB7OPuwBTL2stEADgRDoZB+wb0XmFUojuhjkcRAzg6y8mFD5bkynUCke2KAW",
+	"V7MlgbYzFh5A5azb5ke4XMz2NsG+xMEmHGzCfQK2q6pmaUchFig7GAJw0X14xDwTKmk9gf3gvPonhvx6",
+	"ZEjx0AY7mqIRwoHFwv8ca/IJVb3LiGoRcrTjUMGXkJ/OrngasVGBuQc4ijMS+MrK86pnA5bwpWF8opEK",
+	"EgpDvQuUXnSDUOk0qTB8qScBhoy9x3jwj+NCZiw7pCWdYJ6WALB0+wBLvuDkCPnVJCbH4AXpzh0EX4R8",
+	"Gk4tRDxlkINRkHQd5imfGFdJZofTZ2c5m9mg7OlgMMDHmFPGqb9UCQF7w0xnVbtFS4XYt/bpFaLjB1jW",
+	"m4bVJULj9nRP8KBzu2JbX/2znd+tr35DQrJnoMCVmWs7oBKZFI8JmZJ03yuHQnWXMyKT5lZ/slqNGPxo",
+	"I4JJeTcvRegsE5xVQP7weJQJfpnoRTtX4g+Ov8mw0ZLNtJK5BvII3NI3KEr1mK/Lp+xVvpoe2IoDUsBR",
+	"wmOQMn9iXJGie/8biBSW8q2JkzuD3VKAiIgSEItPWQRG+2Ke6ZFIItdOhhcrzeBzqBWCn4mELbFWslnk",
+	"fnBD2SfCbu1BB+k6ggmpKsVKg7IL2cpELFTeowKoDXSuZc9+WgkbnszN54JnImGdCJyWCyOEiroBuSRJ",
+	"2QnTiepn+12k0rgS0HXSidyf1QV1RoMhEeBg9W+oav6b86IQpDqANr6MHH3ni/GyO52yuO4ypNJgMt/k",
+	"lryHmXpJE7ULp6SRwwSckD2QepBWbQlrfGbejvfrqzTMaZuq49ePQ9dxRspSbD0u0w4ckJ2qI4pdaD/4",
+	"+a1K/9bFRC4X6SF34JFMaQtYh2ryPaUMWF0ph6GK5hyoJS7GGeZEIvYV9AOyY9aB//8LsM53AzbAohUH",
+	"4WS/xAYy+71ITkNVJmHcsDr2K1OH8y8zK9hYbbqE7CwxD2sfqeimp6GKICK6EFc8Lahaye2Y+MJ04ARj",
+	"DeBXATOXcj4XScCASTkok0PdPvsFc8TO2pSHWxyySCbXOsGgkucVd9d7wRMMIt3RFJTXzkWGGEehgmjM",
+	"ehjGI/SYZHrhFYKBiGwwZ+cxsgftPba6J1OC79Pa9KYz8agDHpqBu5uMXM97Vu6lmvTAC9jSK21ijNjC",
+	"aFB2Aw1QugwV6hykG7C2rZNLAU/AFrWke0oPpVEyqJYElh0xzpkuctTL0gmAgqFWddygQh/0/Ft8xmuY",
+	"iHtQpk9yF1+dhxYlhFV5PEpYF0Ir/iC0IPm7VkSk0Gh13rdWtjU99Zx9YGEBdQxVqY+sXR2xGsOqIyp7",
+	"pY54p5pGhuqXul9+V42Edz5oJM1DG24HyuJj0ci6HFLlMogumaa7KCWwQW0mpPkOL/msuWishYf3aKM/",
+	"qihocEYOpYft7DPgsbhpqoQP3aqtcQ+bQa6hIBlW6lMHqitFCsd83zhH5eMPhCz3RsjiSX6L4N8Zig7V",
+	"akvqFacnB9aVHbGuVOt7WnZbAybSMiiPqPlGAdiwytdTsbSs5+B+jIb1NejVDlLSwrGyhQnYOebvNqwq",
+	"leTscaPDR913gdTjlNmHq4MCqGFAYLITPRJ3lPnmve14xqWVDa5i0UPEhS2CkB+rH/1Cv9mj4K09bRN1",
+	"KrzbE0PoEYfwoa3nzc2Tt/5uzk4xaWoXDJBT8egCZI86ZdZE0LvLno3vddHKmrDsyRivPedhoo/1123R",
+	"C1zbg3XeJVb2uu4gv86d1KPNTovZCFTlWttMF372aaLtyYo/h5OBh7L01VEC4Pfcv8PcIsjHvxOSxsbw",
+	"+r2Y6SvhyfVWQXYJ2EVQctRRgYT7HQAucYQPAByl8wOdZYv08MvS77Qxd9v+fyMX9DZi5Mqd6sB8JEIb",
+	"ofnK+qeigCubWEuKBoN6liR3kTtf5g7C1czqU5RxfF1DZ4i0L/OVHqXurqKeob8h75Yd8lyshUifegLd",
+	"G+oDcbQeUgv36bx+KDLlXIGVCHCmE8EQhlCPx6fAvmRXVQCIHqLDm/Xjzl0m3qeCp3k718A7naYI7TjW",
+	"WVnU3GdnBKjwglqrsdPKvj0T6kqkei4q2MWE53zEDfQTFYoK3tPmVonXOJ59Sj884Tq6IyOyKxnjkG+t",
+	"Ci+2kepzfNLPil9xmdqJ2Ru06ntAVLULQ7hg1XvGXCGOkmubr0kcnp+3g6qiFPXiqYgv2ytbng8GfoMs",
+	"wKhRQ8+Mp9ZzEAmLId6BcnAWATtGZH0hIxPBnvb7J4PButzY2AWX9SWO4KZbgAuygm3jtl/3LqDwJtcf",
+	"2+PMM5z5x1Ecgofx/nsHrNaH6ZvKmmBucl/gwgu4cO2wft08EB6gdYwB/Ta6lCqJoC0C9CkKWJTHc/u/",
+	"aZ7Pkegq1rMZV0nUtVbFDQOBaoA+ySqlYY7NCqEOHVcIKos0CLrGc5EMmadPMq+hM4bKPr1vtd0NoV9k",
+	"KeA84gD7hZLwXS5nQhf5hRFx1D0tQcIZx2oymBA25QRsbl+4HVHNk9x9HcpUT3ig+gPvFVs7IER8eeC0",
+	"vaakwNPfuyvsmkNDN9iyoGBVbg9lBbspK9jHGreXEWxcxcHBAnxS5QSeaJRkkYB7MOOq4CnLxU438jtV",
+	"HqwvsN3tHe4UNn8h+IP9/Ikh7yDAjZSYQwKkaYwdwVeuM5GEqnosAwaAxVSnAnHCZyKbWIcY5sjf+Vkq",
+	"IU+oxIJp1bgfY83Cve7HD1Qm8Ui18cE2cJD2FQ0+JWfVIWObnC8JXH7JeL2TaQ8b/NAaix0DS70vFOES",
+	"g/oBAsX5+WufUzFwRItBRWFE3jQxp+eZFIZ1ON6EODDcxzO+BF5rVsxZrlnHff4v7GmX/d//wzzHnP1L",
+	"+av/+3/gz+VFIlK+tF8GoRpZqXA0HEh3T7GGu0s3IDQafCld5ICExb13fEIG2E6m4yxEwGeZ99kZTQT0",
+	"dmTEre9ovrG/Eni7CXSnYQihioucmanO8gCRZU4GA2rw1pcRG3MgNgN+WsLpi5jhSxveLKbLU5e89pkI",
+	"RkiQBkgIcMsXgxNCpvcSTVGThfwgTH6v9tE+8KESvtUo3uLKt9lKEow/m7V8MTjZ6lW+47lY8OUuC8sK",
+	"teruKL2ApK+i46tK1cCElEtwV5uZo6RZk7lt56dUyAaL3DhAAnIplkbkvTmfSIVphxcD6G6GDNRoWTal",
+	"dTjhSp0MBt3TUCGxAIuU+JhfYFYv6rPIy39HbAyNW6bkJRiPBXLJQma847GnAcWAzkJlp4hy6d0mvYZc",
+	"YHODZxOCg1BXMtOKWM0aKca+eN6I4NBIZcMnO7gLvN4qb8p1B6trDC8vuRE9qYwAyLwrwYzgGeCjwZza",
+	"ZwF9FXCHQ/WjFcQ37xx/Zhu1y7+2veHJiy+uo2JreeFZ7fRujcBlpHUquNoKOONQV/P5pHA3nGvdoJNq",
+	"dTqTApdLlGLuY3wyT+Gty/B88GW/LZtpH/AZdGPhaB+Id94OYJN4fy4tWZ9Ah9XejnjtvaoCsGOPRnEn",
+	"Z3VBdU6XsQjxo6J+68b80n/8jQ/qqh8j4eb2rd+f1hlffSKuP+fzF+2QWdxYe1mbK8dQCZXCGLX7KGW1",
+	"Q24z7cV8T8WZdsE3JhzO5UQZny8Y+IRFwjpzqZRIuvhul2JZFVzAJy/PEBXT+6kCMGsIpYkLvTNPCwOl",
+	"XdE8kyqWc56aiE3klVDdwDE5QfmXA6rlE23vG6oIvpX58iLhS+Oht305INTrstIDBjSFIs9y/OWwl80Q",
+	"R2/sAq3owx5burynwJO9fXPf+6T/gm25yuqSQ8ZyN2YBVtklj3wK4RWlQTUrxfUWlmHLPXeYCTBKN89Y",
+	"XmtEfpCXAiwesBmuvKDDhWs1LIF1lLWqsfmUScsrfQmcAUju400jFSlXuTlpmMllmjrT2yHGQxXRiwNW",
+	"pM8lWSG8VzYOcqs5HHeAISspkHyDE6rbWJz3OIyDzUGbo8TiYHf2Z3dWprfF7FhxxUQgAPLbC+aZuJK6",
+	"AP5Es2NzlIlEqFzy1Fojo9NG+rI9tgC0FlaRc8YxDWgf1zOxnttgoxyzb3ICJlKD84VFii4feQpUrDot",
+	"gObVAIUkEvX6nzsiIMOXyOzdZz85qjNmRJw1wSu/xxmj2JsGtdtMwb4gwcvhXlf/6s12h6jec0MzYroH",
+	"G7G7kMWb6bdzoX7heTxlC12kCSuMoJibzhtVwhbTmmviafIt0wXVHTx8rFWDsbmDY/+GYq3rwyrfoelj",
+	"h4k6Fz0fVHunbR+0y7d3fewj69fSY/euOKjNQW0OanMTT/mmgC0rCvap4bXQvB7gWrZJJGPZQRNmC+tA",
+	"o7tfinCv8CwNiaC2E8wDQssBoeWhEVpWTzdvCdCyhW0eQtJELFpt9Dv8vtVM30wPbcAm1eSlLtSeDwy9",
+	"wdIrtKfzPuZM48BMwATPUlmed51CflcqNs/0BE6GkHSdDsMO20HLdlCb1IpRxQk5MSuVndvEsgLlfAtV",
+	"Nji4zSKg2v4H2jQadanksTueSpPrbLmRoNP5Zyvsdx5Dq6kftK4XElbniC8GQahc9eCLQVVeeMqaigg3",
+	"lv39WI7oNb3GVmWAUMBQqz0rhefFIDia8Y9yVszsPwZQ44b/qirc7NpNRLZVidp9VZ6tTcV2ZWjeEh4M",
+	"QqNBqCaWka4g2tPaNlde9xAafVWkSmTILCg3VPq8VYJlegFKx5Mraez7WIs15/Eln4iAzXgOFfZQH+Ad",
+	"XWAPk7uOSXUllJ2NUHXKdi6rGGkqJ0IBX3aaCjhW7PZZNJYfL4AlIgXUg4hxw+CYEKhtV4Z//Lv/wRLe",
+	"EN446rPng+eYJlWsUJfKWlz71Sk0SMMXoSr56io0ATtGoYpZ0II/QFVNm6zN31bmeCtb40ZSMzeblNl/",
+	"yvLc/fqPz7HmqfYq7/jkGlskPs61KbJDyVMrsKiLU+dCVbNFFC8gaGK90GnVMmwwTjWl26GV2q4tGwtw",
+	"D/3YdxOScz3Oe0kN671jRG4YfpZc8Py0NOtQLz0SGBVkojDWNHd3gPpeX7HIQQlFgBpYpCkDCnTGfY7b",
+	"QuHAfGY0fC37q38TmTb0MxNzZZj4KE0zHW5zLXeTdS75lm7SyLFvs/kNtMM9xjz0jnTgNZAvwixi+WTJ",
+	"z2s9nXX5+pRA7kszuJ/iJHzI4XjlUeTpcLHZrMitXcfNAJu27wT2WO3qx5UubZNAqHPVgsvH4ymy0ekx",
+	"q5FGE6er/apqO+wGbLQMFdHXBVVttNsockcoarcMO7gid6FMZ43gtuS3DVWN4DYKcI/aSHLbXWGqhEeX",
+	"fMAqCZUbk2uNb2TMC3AKvOYLu7nhJfNMJ0UsEiYBXUIbESpxJROIrjBugp3w+Hf7PwiSgEbt+Hf7P/i3",
+	"uzxCuDfTZ9hCYYZl70bgh0stBH5Q/FQt9b0x07YRccPIt46okCAdO0ja2xJvHKi9L1Lxecdn3pJuPkEk",
+	"uT64G5vjMrJrUOxcmq8AW8Azq/lcLa0hqfgy/dquajE22OLqqrvihjda8eM8EyrZypYj9bZ9V99uEyKE",
+	"UElp3iOpcpFd8TRioyK+FIQ8TMz/oSozw88GLOFLw/hEd1muWQTevteCovSiW0f/G+Ij5lpig+fC2s0F",
+	"4NdlhbCjkblhEc+jPjujnPPTwWCAvzCnjLMMIE6UEIm1wDPaOzh7PhhsZQ0/wIzdg0mEB51L0NYtr/7Z",
+	"TuDWV7+hddpzVerKzLVDsspDJug6i+PFMgBak8uZCKiKNJ7y7NOxMEoB2IPMl0MArNgxgs+7TI+E8XtT",
+	"Ml1MplUneD7NhGApXxL4FtTc6zQVGet8ePmO0QghQjw/fx2qEVdKZAGzMiJUDuX8CUv1RKqAzTN5JVMx",
+	"EV2q46/QdnATqDB0uLkUCVtMZQpdeoD7SWkPqmyH8U2RgFoZ6MuBjSLTMXTzeUOd42tinwHiieSh0ioW",
+	"3YAtuDV2CDD0dMCMiLVK0ETLHMiGFLbX5IhUZm+FGKAIojMqzDICrzdUzgEdiarDJyuUsjayauCxT6yj",
+	"BYWKwHrGUkkD+BNWJvElSmjoRAtkj+CALE1oQiUasR2oAdxUHioAQIL45cXgmY9oWiIoR+gcOxyhPixy",
+	"xDqRex72KsPbRF10zt21Jhdz1xAgrOkHZuv5XCSNwKf2PdH8V/J8x7LKfVvbaqAwenSG26wurjiJ8GOP",
+	"wh8M0HsFT8g3nhWq0Kazx3phZJnguVWIn0gT271lOcwKtWOrTdIJZRSl6S7R1zpaifLltQqgmsUIGHM3",
+	"cOeLBntVoB0oVFJhnwFcD0eWwFaPeb+5pC3i7bkDr9PKe3S/BVEsVPWe5xKPjDk4Mp0xpf3mDlcf0nGG",
+	"BuDyL/LlXIC5Mfaey+6p98RLsbyYSQPnr9FKlzXBSlrLfymIscPaW7yEWiHtRiCaDLpMBXM7T7mctVZO",
+	"u/E0Nk8WCjLS7keftK2zIz0HOXijxrq11wnFRiSuhcwTmYPJe1DoNBDFSkBXjJxfXLB7Myc+xgLExGwT",
+	"/eqFYtUvAr/ey3lYbJwKkfcWEgrZReXXYfYqVB3EQyNQRMrGdb0CB6/LunSY4NDLmpsFL4/0NtUsvKpe",
+	"a7tyhZul1srb+9m1zykNVr7ANuUJbioPUWlr6WQ1SQTdCbv5dWAsnvJtiEzLq3ZDc7oCAUshHGdzoSAV",
+	"VD7OwbUx6E0OsPwLziA6EWXaKf/vElWXUiXdUEHzCuOsVlfBOkAfMax/GpEZcDVZ9p7dU2b0TFivp9rw",
+	"kZmBAiWyHqGKqrkh7ISIJSKWiUBA18i1PkNLtPg4l5kwFzyPGM9EyU5xWvsqVI6cghDVxkVeZAgcaJ8q",
+	"FZBcULKgX47gYsY/OvCYZ1+88I9v+qHaBDUl4XyG4VgDuxQcjV2utd0Xcq6sBZxL671kzE6GKwErFwJC",
+	"PX8WIbjEB4x0smQz+bH2cCjwHel8CqtmTu0QS1YMJwv254RJUZeLMn7HQyyvqM7DDg4VmO1mDwtXsmar",
+	"93j+Wz7jgRDkqndsi0BXte9wGLwr0nPMrXBVl2Beie6KoQIJlmat0vXm1tqJWt3lAryHS7Hc7HHZeMdh",
+	"vWiFewf0ygNQjFqyRI7HAs6V4dKVkMn6+VLFIlSdiGQr6g69sNLAgS6LU21E4uqSFEMtrfQewkidMXvX",
+	"nPC6Njle39v32nOw871Ybmr/s1N7cFWua/o7P39dYgiZe2fvbVIHt4XvGuTeZ6RwGgXZBC8RUFZUlDuf",
+	"EpReHUs1Edk8o6M2QJMLVcfomrrEWo1lNjNMfORxnqJCkmJS9gqKJ8pNVunyWfYyIp/iuf+8JkU7w0ki",
+	"Pdjjlvm9WNKzHrBsagtV9/LyxFJy2Dl3YyysrtSUogk27i5lVJXqw/ayY8UvW9qqTQ/1H8/LAe+naes0",
+	"rAOXrWy7Ey5VtxEnSWzY+RoKub/V2UTnuVCHTapR7uz8iNzvwbndFtUsc346bUhJ0Z2n9ylDT01DJnAM",
+	"pCZgqTQ5dFiyuc5yE1jhyjB7hmzSAZtBjUnALkWmRBqEKhMjrfPyXQMWZzKXMU/ZWKZQRj4VeAsl8oXO",
+	"LqEjKRvDtkdwh3a/p0OEIFR0RAB1I2g1k4BlXBr4gdfNJK6Eq3eBSJ+czpie59hTAKZQiQV2SPYZrCsc",
+	"OEOlTO0wpbHajuYM2ij8hOennHj3B3qebwAfJDGuTSy2knp7V9k2dsjGP1g2nqTQEch7y3WvSXkob92x",
+	"Ufp/ClFACQUU2nq+79Ar2mMdpSFd1KXC3iIVkCiyFsSrd0OWEnsFmLOkzEOZCDni4CFZoYxLoo14fGnt",
+	"mw1eAewRm/P5DM89yUKFikxU2RQtyTev1f3K5I/I1U4AgavJM8FnrJPruYxZBJdFw1DBX/1/ta+eAC+s",
+	"/afJeZZ7/3YoAeUHWMMhkqjbZ+9hBqCyAx+IaKxPDJunPB/rbMbsZqV0WQAD55BwH6kuynuzDr6Gq7/A",
+	"yuWo6ypkasDStEg4boi+sQTllLWnEau20HKZIBNLReNNNvfcTgScHsZcfeooWXaMGyFlT3b6qNb6vJir",
+	"gFbmEGjsqHfPCjsd+4GbTWGHV+UHhqgGDwsm8nZwWPa3Q/FRxEWT7YXT8Z5UY72BN+L5SqGCNKX66Yyg",
+	"mnM2EkKVB7siAajmtspa7wT/wWsF/vwVArui+OG5MPk1tRWbvIb9Zdj8Zx2jF78R0813Zl/h5VudnFcY",
+	"qDei8WqkKbOPvYh1IrY+iF8b9Uv76901u9QbXRpvKVcJvcq3T3guermcie2nAPLwt7rb51R9sC5rW5Qh",
+	"wHWPgznszXoE3l5EcAujsmYfIBitYFVuvfG5rsEFN55RbNv21uPnTyFYxwzGYb/bsN81JDIasYHuYb+r",
+	"4W78pkfth6qvoGMKgMd/0yMIXA0WjF5Y42uiIWW4KrJIwzoAvO8wI0zXvqfM8WzYBMzoDAvRtonLys5T",
+	"xtmI+yA8vCIXI9iep/3+SXMjlt2r39m3+Kt92X0UtyH79V/16HMtbitf4PpdpZSHx8RJWb10+64C11wD",
+	"6gXXXENV+ROokdsurELR+SiUd41JAWUC2RfHCWv/xipR+xdP06gbYK4615SuDjAXs+BXRD7OFc+WAfb4",
+	"jADLC0pTF1YlR0u49yKfRpTYGnOZFplgoyLBswaesylPc+pl0mmqi5ye4fMaA14LG4mxpoowTOBCN2ZF",
+	"X4ClaiOtczbXqYyXfXYGRifXBcwqVKNUHJ2hojQaJcvwFZkReQ5QjNjhhMVc2N7E5iIzWj0xVKfBU1bW",
+	"eVy4j6LuKVbQLaQRoYIeH57lhvGcaWu67VjLoXtPsf9fhzkNWKFSYQyL5ETpTFwQHCmg2+RZIYhGiSsW",
+	"2YA3k4kouUc6vEhkLpJTaDk1LELhoSg8YrnWjZCHCLDrDN6nnqRy43wYWODS7rUWmTnFPzCVbmYq9Saq",
+	"zSTeOOvkrKVXFGZNcAkT1hiZfydyT/b3v2N+/pLzUJ3JlWcJRtCaUJf8v+O+erv8Tylba8T47f6ko5Tf",
+	"v5w50vBNJ6aHIr7NRXwGg65S8KDTxjpETGeJyCqYIJlR8w1u+NYBYwgF9NCiaXIxb4/YKswechKtNzif",
+	"ciOiPntb5PMC8g8xn88FIAw9/YJ9L78GkFd3IhjlWaGgh70dUtmJ/zmM5r6znvBCNwzO3sFvbhiY3RAS",
+	"+mTgY0I/HVwLCr3/kM4u0PUxHQjVwXY02o5XcNRvZwgCGa9Zo9GagCEZsljPZlwlgVM1DboXMPERY4q8",
+	"MAHL5UyqycMalD2VEK8GVuyf//s/PLLWD7XOpJgrhmSC2IlEFlgvFHgHneeDZ6xWC+BCpGisi+xCLAW0",
+	"Q56pqvWm8i3qAVwfm3a8xJODmsOknFRVwYH9ICL2a+VaqTHX2V5lXPM9dx8uoVZ/I2JpytaY+6svvtbp",
+	"tRNeFWhVkPGHc/8dOc0oZF6/GSiIVQNm1aB7O2PibEA9xBrGXMUi3bFlAI+ZjYQdPNVREgTMKZVVoaK5",
+	"sxIcREo5472o7kt4xL1o7k8akxwHLf0TaynKE0yunWrKfdr4ForrV898ttfTWgVOpaeZ+G33JdmNOzg+",
+	"SThAVU4duPtTzffwwMOmelDXffa7/gZ4bveyp2bCFLNde9tTnuYiQQ3Futdh05kNIXFCwSBqoNKLUy+e",
+	"gb94mrOpSBMoQC4PZ1IOGAJweJQVe9V4O0GHzfig3bvSbitPjDNSEjqp3O0GrNPUasuO1fpbqzJQ0itg",
+	"z8U3CCqXuAIZJ3hb51CD8zwR1tHmgLco2DyTmtSOxXyeF5lIfNeETlA70B9Foo/pz5lOhAlKPqcrkRnE",
+	"MioUAaaZpYnzFG/epRNlqPlYOwcG27NH40EL8cDm4+RgPv405kOnKSoRBqeEtIUTT+p2ywyeMxpgTFIZ",
+	"C2XEpmPNH+iSPe5W9Aio9ruOf4NG/FlU/+3wHMmZKvf6uRRZ4J8WjQXPkZuskgq3uhuEgi7x6k0beGy3",
+	"ZMhqJnc+0GXdZe2/cUxZ62U+d+QwDlo1fot1HBwosj8pMflO5DuVkd3wR60vIjINO6ZiadgVT2UCyOXQ",
+	"TrmY6lT0Gfgf1kuLMoGWLxYRm/ElFKV52GihogZZJRasuhaxtUUUsCjhS3OhxxcLIbAdlkX2T/vRTKt8",
+	"SpBzCV+WV3VPQ1VBr6HvV93bACRdkrWCcCOr0YMx3ePj7zuddFDjnaRwMRpq0uRTxkfGegAkmSbnFXUT",
+	"z8QOGO3bdv5taeybRP5RM9izM5ZI4KwsTR52nKpD38oN2O3tFH8SW5tVEqVzOSaZM8c2FFMi3Vy195P3",
+	"k5fuBzcdALVjfBqE7g1vZF90O0p3N2ePqJHDF5ry/VnHiDgTOToUWImCMD0iqWX/ayK3Sb79C69p9zhz",
+	"w0AyqYUYTbW+DBhn5ymPL3v2TXkuR6m1brGGlBldhNC27PzHD++sWqYj/bHP3uQmVPg+yKXiLjZyAiBK",
+	"9B2BgcCP59yYhc4SYFIxglszCeC9dkvqaZUuh6FCBhYDFCgR3uTCiBwLC0eAU/Lz+x8wBoa74pkCQAMD",
+	"aWKOZE1XIntiQsXTVC+OE6GW0FjGOhX6L0uluuylOuYpJiBFzhOec8aTxJp28vwyMS6MXaFQheoXekvy",
+	"7AyLeZYtWfQ/e3Yr+8U6wr1zOVEQmw9Z/lVYDAbP4kLJj47/Bj4RwdVT+m4qPuJHEVG+UG/LRztLr388",
+	"e9k7f3128uILdimWImGjZdmJYlfTTbMVpghvmOPt+vivjC8AOIae0WfvRSzklchMqDJBlJTA6AgikMHu",
+	"Fmvkg0OuHMSTotOrKI+A8YzoHjgbiwWbSVXkwgShMprxKvHr+HN8gop5ypctbDZQ5d9ga/bkSjc8CYfw",
+	"QFjETW/eYFlxjMmhVWRzq0iTDb67lfXc52bPYMvcWZuUH7JnO8meNS3+KRwWEXZTIlJrBOVKeH9n+Vhj",
+	"nl/Ltm218oP7NiofvD2lg74J0BjB9tI9iFtrFs4GK/sxNfvIyb2dyRwYqDGpYEU/FeOc8RSomiJAS55E",
+	"uE07bGZI0iGQ8qRAYYYyaDGb50tklaDbksMWsUsh5uSK5ToDpHS4fSp4duEuysSMgMzb02oP6g08KDn9",
+	"zRX3cBi7U5r6h3Uhhrkw+wBexvjKxhYng4GNOCDdjRAx1B+P8QHjcSzmOaXfZ8IYPhFDFukij/XMY42T",
+	"8TQgHhc7mTaMWdq79dlPhDojjQ+ZKPJMNgcAH4R5yO3RPn4zHSW9u0Pp5HlubeBhd2xGDwR6VwbANCQ+",
+	"JQ0uL50NpRfEnAFymVezfHdNy8uG7rqiVc7f1nm8b6qf7D2TF+wELaZh9EsfOKbpEbQoN22gvK/Uo3uN",
+	"7XOP1Uo/1uxjNQPtmDJ38U83aZerRaZP7rybrZbw0n19ETnaY5Vckyi27RQ0tGVQlntjTeLBRduJnANo",
+	"NuNUlmrdikTwMqpfusnem6s2FjYEaGmPf5OLmSmzyIkjE455mopsCMTndpA2cpzqFIWDVYPwLobvTag6",
+	"XDGeiixHKgDyo4xOr0TCJloAYXEEV4BaRl2kMPcfjDFen73i8TRUMc8yxz6M3xOLqP05FtudsghIh5Ov",
+	"bKjjx3T4MbCI9kNFV11A3X/kyv9rN6YfSJiYDs/ZTJucPR0MBtBQu4RTA5H0pLIjg9HO+BLHUnXp2klv",
+	"gwrwdfNbAfjuD7NL46vWtk/aLkdapwIArPe5X9qXv74V304lLscjKql00ihVj8/n9W3STsgONkgeg/gP",
+	"jUjHbXbD7Yo82XF4V2Jq5R5pr4JlRiA1iejXUtW1E/RqTat+5NmlFSZrzd6jSF+fnrbzDM+TBrT3EBo1",
+	"iqOdW8gclnqIts6xueDS7E0CQfh6PMWm62ZZAlMNUmN3iitiRFnwjNKGaOf67C3kD4Ar54m3eSD+LMDq",
+	"bRKuGwkWTtZnIVi7lBPsCAAhobxDTXNpOnYiKnouFJ/Lvtty2s4w3s6FOnv35q/nb3+6a3KGJ4lEiLZ3",
+	"mX1ODlG59TjKOFOPoPG4xdOmsbBEx8VMqNwrAAC441Eh0xxae24rM3dbTBEXAFQ+/Puv9R1JGuaPO2Dc",
+	"MDujNTYFgK3HReRKq+VMFzQ9tQVb8lm6xYL9r7Mff7jZgrkb+zhE165Axz6n238UK2Zf9SYrlomZSCRO",
+	"rqsi2QyN7P2iLKj4nEGS31fv895NwAEu+W5wyQ0y8pgyXk2v3+7Ne1dv2h69y64prnNiTOcn1VhspMVl",
+	"CiTyyNilUPmGXjs8h5ovbQRobYJOF3BA8zxUqQDOeQJlLtm8mNKLALtxS4pcfITEH5sa/NUmpOJQVVDF",
+	"BCTchHWcF5nCsenx2LXfAolgCRaMj6RMvpdhCJUdWi8VVyJl85QrxnMkDuv3+8f2g6i/Dl5MeMT+Mvio",
+	"xO0VZOsG5lOHJ/ZG/IkiFDdo2KEAbXMBWuOUbbBCNwYurhsoD764ycc4/j27Bs+4UW0eDrHic5S4h8I4",
+	"bnIRN6Id32ULvJEh9YSqbKloF88tIJHXpfQAjvwZgiM3SOxdYZI/VZm2/k1rhPdOIBPosCzF4SwRccqt",
+	"2F8JNhPWD5NmxsbyI3p3APg6FxmTs3kqbCCK09hxIEp2mkMV8zkfyVTmS/sjcKaIY4Pmzn6c80thAtel",
+	"MSlkAh1XnJxDIns1ffaOsBIDIqhgCTDTKij/s79F18yOY8rB5owgszmkL701oywnJ4i6Bjeuvhm9S7na",
+	"p3qvPqoNaT/lB7bFdt0Gt75NtQk3CMUAA4vPQXM/DRT09R3vgId+wEN/7HjobQ7E3ZDRP1FLdHv49NXn",
+	"fKpI6ut5Ki+ttG809ZbI9wABe0B5ezhc9VuYohoY7AZrclvE9W2NyScLvn7Pin5Afj3AsK/CsN9CrWtw",
+	"sBvUOsmWvaxQ+9PrVxU2pXQxfgCv6kJ7GwUqgnXA3OM6HGxQ0Vviz57Y6wCTh3U4K5QcS5GwRI7HkJnQ",
+	"SrBUKgGBE5qTLpYBxdbZIySxKMmWF1mhInAaq94j/IE5bUCUMSzRUBBntW/ZZ2dpqhciYYupTEVVt+08",
+	"Ip1VDtHe7NQ32fJ9obZJxR/QX/80JuQbVFw6PqaMiZnqxXraBPxqXeRsxi+hte6+jIu7bm/GpQwF1vHl",
+	"ZQaRwZWoOglPb8CPy7xTbRdnOB5c+HTWZ2d1uuAnJVK1vSUerCMYTM/ElYmDwiUbDaVSXYqEdSL7rwuJ",
+	"2Zw9mYhXuBIHG/GobAStOuPrQfM9WYDb8r/cKQXxQFQwh4zAQas/NVKYPSYEbksXs61q//mYYw6ZhIMx",
+	"eAAOmX1u77dml9nWCvxpiWaYmwG7aE2xQidys3txDwGCo6f5ZGzUIQx5tEQ1tzlQrTHWZGKusw0tMu29",
+	"K+yKp4Uom1KsAgtVzAKAW0/HOpuJrdpYWooycFhbFWFcSpVsXTiBd/7e/uSPHUHB4C0/1zYYHP02PTCw",
+	"JI+q7QXeeFOnC0rpRs2zl3hgLvSb47Fd44XOLq+rx7WXf1tdvHdJKJ+1qRS3Gv3jATio3hm8mJFQ8XTG",
+	"4Z/odklIiuICQxHHSDAT6zlglOxKbuxiJdYJ2kJszstrb1o/8wlaKPcyWxR+udd+dLaqevXdGa22cOM7",
+	"oazUWW/cPV2PWWQ344gA00H4AXcdy5msB/Gihz5EnGnFxMd5JuCpoeogyjmb6iJjCV/29LgHlEIM/0sf",
+	"LYS47LIZz+OpMA5r483ZT2csyuVM/JtWIoIj0FARXBFWYhMyHpAbNdIHRBU6m4mGjCsmejMuU3dFqHie",
+	"c3gq1lzDK9swAgs+oXV3UQLYA8qjnZtUqkuW61BFx3wuj6+elqr8u0z+OMb7RH22wdOChuD6fAWhAvB4",
+	"+74Bs5MeoK1h9b5iB6vJzopE5hgrweP7TlQuYgQ8b66QdS1/vgZ++u1+/mgfpuNvZcZatlG3BofwaefN",
+	"gTVz2Gr/btEUCKbRVAvbtDc3oNSvtjTDL6xlmpAdBWSX5SZFxZtZRV2va4Cv1tT0AHi/I8D7beVpS6HZ",
+	"Ler4t4g2DkjjusgBSY5qhiFG3yRTBYAxN8qUg+dek6l9W+yHodx73BZ714x7O1aYmpVFCqTepVi2I7tA",
+	"9uxVcvLixdMv2aVYUkccN4SF6IJ7ZFfiMXQDAvmc8SyyVug/h6owojuEJJe9mUxYZ8SN+OJ5kaUONgrr",
+	"aJ5+wUZL6xXrMTt/fdY7efGFuyDjCzYvRqmMQ3UpltQuiJ/Abblh7179iHjNBi7Hh2BJ3wLz5IDhQz4b",
+	"+rmZyO0U9tl7/MPeixgNU2lgZ9Hl+wLBIc2ByWWasiuRyfGyz875lWD5VJpQVdBBmlifNIv0XKiFtUD0",
+	"ix6tcc+uRNTaaAhahUv2vVjeQwLDf1iLFtsJejyJC6eLRB1mX77qVCWx32luy9PQYaZzTnVtLeAuVmaN",
+	"Px6rCh3sI1oaEuGAaLJKt6lBhLuoDhMvMFViAa8H2m9/4srU8D7uEJwB5QZukqGqdkl8j4tLsbzA92iJ",
+	"kt7rvNoqS/H7ZETdO7KB1/j0D2x2dpwCZ315oxLcck+qZKIu9L9fi/9hr9u/TLQDfoBMH/yWJkF5q0oJ",
+	"KYE9XBtjyUULZ9f4kzsm1G7HldqQN2p1gCIrOoRaF3OllYx5CviHrPP+25fsL//tLy8AsC76PaThhUdD",
+	"9s9//8+AhUfGcSzaz37/57//5x9/RAFCTZVfYY6vfv/S8yELGvVZFJuraAhGONMLaDLIgAQkYOLKuhg6",
+	"CxUcczr2j85YZ7Mi5T3Dx1QfwFIOqHxKsOj/V/ohvXIswT///T+jUrfh6DRUdjBVyUKfRfNkHA0Zr4AR",
+	"YanjKc+odCHnI0idchb9l4an2NmJQhXrGfwahoOWNfov/+XV229XRsBWBwBwg7BVSZilMdzBDiJUrd7V",
+	"t29+eBWxjhHCjts4IejPkm6fRdrEPCXOdfi7B3Bfoep4JxL2W7v5Flm182mVLk8h5zjWGVU8XEqVmO7Q",
+	"N5fcsLfnL89+YE/7J/2noeLGCGPg9XEVTVkh5n0FYAXgaMoZ3KYDQ4cB2oEH0BaCO3io8qmYGZFeCcNG",
+	"Re7nQGuuOpPKLsyIx5e9Gc9zkUUA0l5ksUDPXCYko57fbT9HXXAZ206UpVJdmohFU26mwkTdqti82h2Y",
+	"TPrs+eBLaldBmDUaCOI8l6U2zVXk9tLS5m9xik2wAashr38ILVQxsxYHtoXgKDZX9tbJ2D7dzq37PwiB",
+	"tUe7ZhJZRYwNatfbkdQuL5EQRlJxeNc1LISjXHzMj+2bND2ovK45FkfxGEuML6eCJzDBvx+9xBfqfSPN",
+	"XGOFSkNHBKTzrcCewj3sOnzljGEP6V1lUmN7xRfCj8Ij1rEzFLDYXAVsnoy7Qahaft/Ddal0pEfqA1jA",
+	"4RHTGdv6p/8fe9+/3LattnkrmMzORDofrThpevarPTu7bpqe5GvaeGP3nJk96ooQCVmoKUAHAKWo/XoB",
+	"ex97ZXslO3jfFyQokbKdSE5S66+mFkmA4PsbL54HoFLwPpC8Lct2KCvvpAyol6rQPA8bvcLVVolb8G0o",
+	"iwmzopgceX3iMpbNTxUrnIRkqDsBA66PmzfxepNCCOd945XR5RxberzfPo02v5OhCo7Gm9RFWfjRCSbJ",
+	"u5x+REZl2bPjZyHcYikePEpPYb8ru/ajqJz9qsdDNS5lkVtgUYbLq4iMcCswkAigL07PZcbSX/XYphRk",
+	"2BCQDMKtaTJU4W/VN02T6jrsk0z7SR3dSIsAUVH8BBEhZJXSkSPvyDXYefWRTlhatRKkLHLUSfDS/YSl",
+	"3I70xDty+psPXOY+CpLIHZ1UzpuzSYkBmRLhQCdFHVytyE/7R1qpMpEOFUQLpXKySFmP+6w3YVBaHk2l",
+	"ddqsTisO7yr2+uqY5Xxl/WNmUo2sj3CkW/kJNr5yf8DO1r47rUanAPWRhgW5yeZCDb0ualsaYSFc5PlC",
+	"Wm1WSWhgH69YGD+p9mJtIySN54xVAUcI9/Yx/oiRiT0N1T7/ofzK8cLqgI3aeA9kfmkrE1T1wvbiQNgo",
+	"7woGPsfN03rOdyDnfHZPmSyRHf45E9pP5ePCF2e8GXbvfOu08khYPdE3tjJpbGDaW9nkLJ9JBaNsI73D",
+	"HQU/3QfUVeSNJtAFHPnkS+UsK63TM1iGJjgkfKRtUY0uRFwp1rfbJZ+UVuSs9/z4m6QJeQSMKJT4hjZ+",
+	"YRYyEyPi3bDElUXJ5KyPmZx3fysgVPEeqJAL5EaQPk/GGyN35KeZsFwakblihTiO2EdEiOHS2aEqlREL",
+	"fQ1tftdC2dN6zeA9fQjhE8Yx8NZB8OjfqI+4T4GQq7Q4cihfrDGW+SexK8O9AwQEKMjZl9KKVqdDDQH6",
+	"YbcBfLKEIfQNRPpyd3Uherw7Y5/pQmxvGHilC58pV/uSIFoC1V2JZUSWF0JsaRBuJRyJXpfcoapFl3VL",
+	"blIHpnm0KREOE22I9bddehROLqEeddKbV/K/h0M58GX9AJ+UxtxP4KVy3UyZ1ODxJXiuL6fNLHQ5ROr9",
+	"2LJo8b2riLTog3W/8pUnuOPfncZ3uxJ2B0/S1f+pP/+uz1ohQ8/qHRTy6f0oJM4sP1A7bO/evNlr3j35",
+	"WFeqtSMULfulcNIUybKkAq5XaYlHK2Fj3CCoQYrjkg5XTOZMT4YKWFie1CWe6NhPCiWZUEdJWJpxJ660",
+	"gX/PC+4m2sxS1ktzMZZcQcGqHJfKlam3LqmZiiJNWHj3YhUgPOjE7QmjO4+ePvNjQaj8r5T1ltrkoXN+",
+	"qGDTRLpCIMtvtQoJy7gVR1JZAWc8FyJhvAjNTrNuOOX28yatOx5hLRo17Bl//0aoKzd9dPLX57dGTw4L",
+	"eftDe2UhLsJN3Yzt9E3u9NgX4aZurGf6vI3HzmFTy1/9v3v45f4Tv/d/+k/d7x398/jom1/+rTccDvBf",
+	"/b/0//t/uT3A9L+6lvkZQTqH/3/a+sgv6sTQrc4JmYdzRuhbo5cWG2Hio2rlehpf3hCb2IzHzPQGm939",
+	"f17f0P3S2pC+2y/+HdQBOvtfDl27W7tfykLUvS9GTIQRKhM2YQtuJDRGIOxkgxXjg6XnzkltSUmtFzv/",
+	"nKMxHgHbWju8yLj6lq7bBwdi9fwv9fB39QI3W0ta7wdU/QToQXrt7vOU/qo7SH1r8uY/g40h+JVgVhQi",
+	"c9og2WhNg4EcoSlsoiErBmfpBOLQFLrZhwr/DxuxIACFp/og0AeOvChSLHzCn08RALNYhZomIjYiyLRU",
+	"QxUjPvZqKHokppEGt/MeW9wNxflTJAoLyAv/7quwa6PNUBFIFcC4VKdWoLysS+VEDqcq4Ukjey3ncwH7",
+	"bo7NtHUszbRCKJdslcIQFkJtqFVDAxUgxzhg0jmlZiaCsax2mbGAhZcLlVv/1LAJjI32VIWFV5hy668S",
+	"+YCdr209YwG5ufMMc0pP8B8jGKS57xz9HXG7RU5NSP7F4YvFJg7q5FtPiKqhCgc+q6A6QZPu4/tqw5Uo",
+	"hpClksQrUNeDwKor/6vSbqh4oVUr/s2F46a2rJ97WaCa6CfayqwXqiMugY+cMOtX9VAa6LDHfhXZjKtV",
+	"IHVFG4k61G6M71wiADvdgPPaUMJtEW6sEfv311ul6RDmdoa5tU/fzuB4R6/+YU1aG/L1wdQRW4HhXrsA",
+	"60zuUqicpRUsXBqcZQUrH/wzXu29NLe4vcms0/OEcTtU6fnbC3JUjcmnLNfCouNtONhqPOyrTUPz7iAj",
+	"e5EOVa+xyUuc6H30yPUDvT8OYQX65U5Kis9IK+NTOH9OwtVPzBHBK8Hd5he2qDNpX2X7b04u758m7gMy",
+	"1Dg5bXskrNYHTK8p529VsSKLUZ1OdRBrkthLG3oX/ZdpfTepMtE+i5w7ceTkTDz64ouT/pPcBsSIq4eW",
+	"bO8oy67U91Yx274dQzeSwIHw9KZAbSNEq6sEnyZao8N3eNqma/fwTMWHptjmoY/6BBr2b9eHCmCeVSEI",
+	"qHfUUEm1EMpps2LSiVmChZqxFWZB1MQz4aY6Z5cvLy4rJH/CnUJgzoXMhcoEFhm0ghoRIqLHB/L8uD+9",
+	"vrhkF+fs34+Pj77+CqB9jS6oHQ62RKvasJ8eRjMLKZYiH6pwNe42cmakvcb5EMN0mosF4pAeBZqFFBYB",
+	"8IhxHgC99T4TsJxDxTP/T5EP2Ouqa7v1wFldOIm/0pO1gzPpYKhe50I5OZHCYHSbCyMXIsfj4BXpCBw4",
+	"xxIKyl1acOuOZjoHBqWUSVtd/NjCiko7Zd5JJcxq5paazpxBJU4HofYjSphBxou1M2asqjdBDWbrETOy",
+	"X2/9W75DwdqnLYNxviPB7TJqW2T9EOzuDtEB5chLJVmarev+ie3kugZu7broMJyg4LYcW+hS5C5SvG3v",
+	"PlRkMJo2dc162BLOM95s/4Kmb9hBNKrMcXuNgDL+yv423Wa3Vu1987PfVa/hUxyUevdKXVO8b1PvteX/",
+	"dLpNutapzQipAA4dYowy1gKx4EUZIJYq1eyhYnn1CHRjoVOGTflCDJXSSvQT0uEVs07rvK4OwaPDjkqC",
+	"McWWaGgwVHX/FtWa1nqyGl1d9d7Kbdq7TmMYTkKW4uz58XFn65RX+dqR7363Gp99UzVgT51UH9rs9aVl",
+	"9rjIt4FTx/PfhwywG7YKnTmYxGaKBP2XFJt/UhvY6H96EgzL1ggnXFSdviiheZxMJbRlShslgkCHwijD",
+	"q4hfq3kNVa9u0BHv51zlIu+Hc7HAbIlc/X4I3rC3SSCWB/J+1kMu/2SoUmdKlfF6MzwrXfVI/GiY4GWu",
+	"5AWCTBKkWJgL/ZHB+a3qAC5AFlMTGs7JaX3t46Tna1Ycw6SwKhNtqrXaEi95S/QyfIM9N5tV43RETJWT",
+	"OSh4m4L/wwfxFOkUGg7PcewBmcC5/wkdZDdr4JH71vDk7p1o7bZge4nohly57txZT6ZSprgxwKPsdLVC",
+	"J3gQMaoJIW90KPJwlSeoYHFthYXSCiArwMaftGvaGHXAtKvj6ccmOX49DzWMh5XuhIbTht/jn21Z44ON",
+	"wn7288/i3fyN3fW69a3eD4Xao9NzrGOu3zFUgfV6aSSclw7BaddGPbthnz6yGnfYp/+UOzGHzfm9b85X",
+	"DaCN/pKP3KXHo/tH4cz/9g17vPgsXHtXU0AZ5O2T0r3mmo2X6eJqivaTmyAHD2pree3VsSaEuQ8chgUY",
+	"J7BhDWlcl61tgtnEnrih3ft2Z3UpP6RHeldJ5yHbTug2xeGzb8ptzPbTMLSsrdjhtO6HntZdU6+bVeju",
+	"nblr2hWd410foQVTpg0YZUNdbgGRIi0fFyI/JU0FrBeKqpbaXGOcRRgaEVTGIf9vRUjB1dwUH8J5X+hr",
+	"5BRFSJ1d2eUKUqWzI+gGwTi+R/tzOY2U6iBFraBlrkWCejmpqs97oMTY37lf/6BsrmyJBd7opTDhSA9G",
+	"I4XVrNBLZK4LGsCc9pndLBACK7EMuCMxXE+PrvYhhX/qDNB2APgZIKo6eX5aBP9z8vv3rXcBNudPqn+f",
+	"KmhAWfuQoGE3kcETVI87pImXeMM+8QfPX8Mg2/h2gxc8eIFOqEIIx2bC8Zw7Tscia5dQE5BakRnh7Gfi",
+	"Elrzw5+tj30Ytyw9o2+C3O3sW8GNMAwRwuGVESQ8xVOdlr26vDxn33IrsyrLpaWRQCpVWmGGSvGZwE0B",
+	"boHgaalNnjAhgQcAWKm4cVFNLNeODvyy5dQ7KXjmgKXOFSnr2TKbwnSfPZ8iOs03x3SkdahS/8YKaAqM",
+	"YLPSlYBWI95nRWnlQpyyUH6Mxsc5F8Ch+g3i+OKZXfgBmrD8NHokQifNVLnPZnwFOxDifSZE3vy1m+e0",
+	"RfX35AmD0n+a3Lc5er7V6iTMTvWStqU1wFSHXeigbQfvuBtD9qP0+Q/JftOCnVYMcqTNlhnhSqMgys3E",
+	"PTvQJ7/Df0c3JNvvIOjs0qqbMm68Oz8Fuq9Dnv1hDFiYSZNQ7TyN/qC9NGgPm3M3rbvDgjRtpT+56Uja",
+	"L3eQ2pM1FsnP60W2FY6BHe+rZ8xwlesZUi4lRBTZJzYC0gmqdL/7/gX75vmzpxgc/Cis5VdiqC4Cr5FF",
+	"eiGvUSlif5N+pD5YKo10KyDynIk+HsKwXh2NyJkVvBB5wsbQs+E0dfmg2/BeAsMudCD8ikt1SqR8/i2M",
+	"mBc8I+4/XWAPNe1e3slHb6Pc273TjEbbQkxDxA8d3tPVkcyf1ovuts7c0yYITD+Ys8e2wdjkPWaFXY8K",
+	"gG4T6JzuwWHa6VHGAWxna+MPUDJCw3MmjJMTL44CTyLR9EFte2uUmFuYaZM62Mfd9vR/+Ecf0Td3K/YX",
+	"yhmuxYoyBuAvs7Bo0KM8AmSNkzUiTmALSVheQo2KV/yRjy2QbRR8Tiy2RiykLgGWo6vZ5+LVK23di7O9",
+	"VlUvXr0469LLF2cPh/T14uIVytiLs8c2IhlultJBYreJu39EfKwWRfzabD/9OBfKj//Duzcoxcj/xdDv",
+	"QXObf9C1WF0JxY6u04Sdv3t7+fbF2zeDa1P0gfNVqquEzUVgB3xxhuYUU3gjeWGxjRqR9zfVyWd/K+Ez",
+	"wLl/rSTku0AvU8hMumJV3Y6cuII4HoDp9chnpMATgEP7xNeKIPU1JhTrWTvF/lbFDDAWoEeDextTqmhr",
+	"vR9V1vECi9RM+Gy2EHmNbuOf6bPclILgH8TKpqespF0Ty8IPXqXgR/+crJDAdgSnZKciu4ariWEwXvL/",
+	"yY4mabee/vDuzd2UVGdOuCPEwborB1yrqv7w7s3D0VUMhhYaFxOkf7ts4x4Zkn1HIroT3fbPu9l9eflk",
+	"zpReXL0L2RR2bwT+AbgnGJNuurOaqrn2Z6zVnZHU4VGA9NIPK/KfrTAvzlD2J7IQJ9h5Fg2xS9eFox1c",
+	"1z25LpLq3buu36+lyv+IacmbmV9z6f8xldmUvThLWOpnhLVN/+C0wjBp5n/+6bfi8AQ1S2CSHUyd7Sng",
+	"39bYzWtxP92QZmJQd6gvrIdU6gFosFKvoYJQsA+KnJJujKa6NDatKqzs6V//PWHH2DwK25L+qUzpZX/A",
+	"XjS9HLIEg1sVc+Kz9TpIqgjpHo5yGhjaN8PfsMl5LVaDoQIm73BzCAiMUGJpyW1La0vv5ktFHn/Dbjae",
+	"O1RkIVguCrnAzdYBa4wTTGt1BaRttJpIrE65nI90fPqLU4GB6eDhxiQQ8SH6Q2YEoAHwIgEuejhZ43Nl",
+	"aKfFlDpEHbD6vZAv+zeAsONXLQk/9Id3b/qnbCa4wpb8Ql9JAMicCMP4UMUDA9wBHJKM3qmb3h7t0542",
+	"hv2zA4t+hdP4x6eztg+dMp+j8V2jyb/Z6NqVdWJ2kmk1kVfN5Fg/mRu9kIGjtzW+eAEBbNijA5uAJaQq",
+	"d++lGOSO8JqRFS4NcCMzhKlrXpH2tyGnshkvfIgqcpZB1y5Y+ELOJJr4lu3hi7fn1XvctQL6eR1Xrd/k",
+	"5v7h6ts9MPo7K9VVgZ7pSKt4GWK10Nt0guczqU6s1aNwd3dr8E/aTb2YSssmwmXTGJUGPJxhU2EE65VW",
+	"sPQklzbzvoGY8E6csCDwl9XlQwUtxmPBuGLp1Lm5TdnPPjGH/0mBlteH35wVWs/HPLtmPM+NsLZ/Suy/",
+	"NsU+ZamyoswFsdXLPIoO6C9+fXwszsSMyyLtn1Y5dQFSlPp/jGZ8PpfqCvn7hiqlh4z8jzSUeC8rmrHY",
+	"JkDxGarOUX05GAcfJ4grH+QYlma8KPzbjHyAlrJeqfKqA8AshKlDy5/fvenXWEbI9sd+fveacYfeN3y2",
+	"LUXpWpX25iGrEV6reXnvvEbxGx56pe9oTc7yHA61zYV6/R17oZXyIlaJ1ceZkg3v+kQoaH/cAs1RrDDw",
+	"C/c8tgAUnks7L/iKhf4QagWBqJk7xKjG6B/soVTtLvIljr/mKffpx2jEm9wZHMzGSz/eoX2cbNDG2qOT",
+	"f/6ynv9uzDCpTtzSsoNXbhUbrrRazXRpySJsCsdNpKuvHXYJWcgevd0spLr2mdXasRnvH/D/KMmQik0K",
+	"eTXFHu4pV7meTFimcwGl0kEHSem67XygXKW7ph7dkXXZ0iq/7bsd35fjuYz980Ek2ntAeL5Lgdhd8zuS",
+	"amM6Bhu0sL+bJ4RRgFAhcfh3wvRMOucvkRALXou5A6QlMZu71VBhAY0ZMdML3HHp8RDn4ZMoOkaoKT1B",
+	"sGJAQ5jPi1U3l+znGuIdNO0L7vh7hxIfaedjn98459OjnceFAEngU8QdAxJ8D5kqJlAhI13VYCYhkIx6",
+	"NaItSlsDOoaZDpUt5xHQa9wDDfEEmxR6ifHI+Q8vXrLexbOv/9qvBsLqUwkdSpC/DobqpQ93EUsJLY02",
+	"TuSnjLMJlz7aqn5TGiFo/eeqQJqoybDFOlwKe4+u0I+GQCldKoqLenCF7dtLgso6GeZgwImsd+ccN3Su",
+	"qtB0MzcH7UmxQ4fKNtCk82SwFEVxBP05T7DCchSEGwQoDVvBpVGYmAmVz7WkJoChWgK7k2NBobAWWmFt",
+	"UUkpSD1b8ELm7Od3b07Z18fPoGlAD8LLjEplfNbos5O0fkal5zU9eyhdBfYyxhWQTA8VDtimR9/RQt2L",
+	"nw2DfSLW9mgGnU2Em4b0M9fpr5E168aZ/Y07seSrnQe4iqT5sV0vtLQt5cerOWrUE7uyeTmbd+v3t6Us",
+	"CEGcKwvHOjm7+k3OmeNmzIsCs3ujy3Eh7FRr7/xPAnGdLhbeOcVKj3g9VFmlsqgROc8gLib6Zxhv7IdO",
+	"2Exe4Z0Bhr2HggjXvJMLYfrJUHE2E87IzDKr+NxOtWO9c6Nnwk1FaZkT7x11cPVD44TOhLUA4pR5A1Do",
+	"K+wqTJjzRmKorPwtIAPCOAgCA9MQCRzvUQHVH1B48JtKfw9unCJgB0KxKydngFzvXbslfFcOvR+MtrYr",
+	"wgA/MNx28ers6NnXfwVmvR/Pfnr9/cuLy4HX1hR6mae6yO1QKV0lGEo3dmSpmflarIDTn85KDdhZmUvY",
+	"VE9JEAYkCCNiP0n7g6GCbmA+E2xcqrwADNil8QmMYuMVFs2X2CODN6fMOsOhhlKV/XPu+JjbbS3RJIJ3",
+	"slheAnfSqoWv5jVqKnjY3XuBgx59J+1cW4mXr2sGd45nU6+Pp/AVva/4b8NH1aoc0aocoWf8+fIFIkhy",
+	"y54dH//1+Onxs8unXx8/P/76f6G/HDhuBle/DR81QGY33uIhbGB9p5eq0JD4k4AGGezRqjZPQOI1W7d2",
+	"8ZKTYPDQCsJ+7xNeCOPsEzRTW7vH3NR4I1cgBf1Em6yqNEvD6OWpx6Fh9UBCHluW/hMH+yWFFg7bH7CL",
+	"TBvqIPEKyp6wHvz33yC27/uB5sJ4EzVgZ2BYfJblb8KOsgqbeKgmvCh8jpLCz6Pc6PkI4yno/YHj9FJV",
+	"ZA5w7HIsfDZCd0wKrc2IhkuToTJcWh/d1Q9MsVNnUgjhHtuEpfCvUcuI+GRvz6byaiqoq0SqoWrcs5Qq",
+	"18vQsVPPKL5mbV4Mp7X2IJodEpT6tfOGNg0ZUuBaDV0tgNln9BKfFXhN/cVSXaUD9pI4PbwLg+BUFJMY",
+	"5lUDLAF4Zst6RBY11gtBy6O1gfZzemk0hkbPaxkK6Rk+Szr4eU57pn0iOvV+JQBR2o4GvzMQqRcovvs8",
+	"6x2N844G6Tx9WWvKpoI8nG7AaBmAFgsALVTOSM6OiGTYr2vDoIFhomzpFh0r1THuW9Qp4biT9/0oexBK",
+	"WQ6HOpb9U0yjSsF06azMEcYGbrEVBjwcwW60owzYBYAsWvZrmV81e9UCmHIICaTBo49wJaReyPsMf0Sz",
+	"VB2PnElVOhEbHOa044Vl2ZSrK9E/RQ5jXEHs2EOmRSt8LAc74Cu2FF5ZvZ6jOtYBUDVRr4+4Jx8m3KZs",
+	"5+Wmsu3heHU8xD0nd3fRcTpHV8v4w9DrFyB62E55P+rd0pCGkQtqQUvosuEjcNIXVJzdp5dYG6lLdqoy",
+	"8UMQGezEpq/FlBAQ2YpMq9wHdxb6+pFTjBexpMx9JuED/4/0AWTvBuylWkij1QxP2hhqRxbRX09Z+pcU",
+	"mnBDc3L0a/cOU4uA7d4yNgfBge/bQh7ku9MkLlvE/OOEutvyUQl8Id3qNuYvunz/gfLmaDe50mayGLaC",
+	"Hla8HK8am2tMZRsLs7cQ2X+C9C8jK7IUA9pgG5dMT5xQUdIYeskc1MPmRo+9WU2dnAldOnwExstDFbrU",
+	"xoIVfCXMKUujXYhRFT0AG6MfbMYVnBezIivhZExIY9mMm2uaxdDny+qUpYY7McJu70DnCAh7MKLFhjcB",
+	"Dib4Gp4ZbS11JpTWCXM6VOmMSy/0XGVidFXoMS9SNudwFJQXRfUpetH5EDvVS0vLEN+f+ufFunkCO3op",
+	"s076R8HM+gN2MdXGCSVy5m81Cx/SQwvDNgiF87JLj/fgaTYHum8/0zGDzjh8TVUeWCie7dV63OCAiMvs",
+	"lg7oIjCf3YvsVJRp7T0xuihg1wk2K2B7h/DExQP0Okttrr213IRT/yBvE4lLtYt3i2Cl2l3df6SyNtQh",
+	"TLkV+DPtx95PbJIGD4mxBUUKGJZAgIGRiYXTHzg1ka9FB1VoEK6QwuLpEC8IeVmg0BsHeLyh7NbjPiAp",
+	"ecHsUog5bn9WSWEhr+S4CLy06LX7p3AgxonMjbQawaH4kRdUnrmUmVLZaDu7PqSIh+dtmWXC2klJccIN",
+	"oUmYeR49spdW/z4xJTWYwOQtRSCmVP0BPPj9KJO5QeCYELJRp9dvtLWihAPCTCjj9NLztxeXLNZkmZu0",
+	"f0onXfnYCkU8vOSRsZJKjZ4dEU2bsu8+nFkf5Z5jmdbhD4FMayCT796+dGbRtSyDknS3gbxUpPz17ID4",
+	"Hv4FJXgwA0pDjhRpbaPFq0pxftVji1V5oYhZp8cbJ88jM0EcTHQddXtV97mlzEQLMPi7UlVSdwEvt1Na",
+	"kX0rCkx5mzt+FdYyMunNJT0cZ2vfljPy6kqYhoyB9N+gYXcn/rhB+byOFIW8EioTt4gKX0eX7z8w3Bzt",
+	"EBveLFvxqh1lPrXKqO37s4oUaWbdYWI9dQqJuqPEU3a7IC1ajV4ai/4J/ZLWEZptsefnZZcG7D5aahno",
+	"ngOmrhkcYqbWmEnuW+86jbhPDW7TOdb2mTaNJHYd1fGULgE2LI6n3DQc7K8aULGGA3y5wJON5WVGRNxK",
+	"BESe2j6g6tp/jrnKf0kxExsq6SwruA1dGND54afYSy8yrr7lKk/7LNPQ+gHdHMC6i2ybp6FETqC5NLC0",
+	"Q5WXW4FxiUl3/y6tHuVOrgwXourtC9/Mr8wD8Wo+1KwNOTbSYbtiRtCU4GgKTayYRNQaqOL9pZAAf8EN",
+	"TviWVsPL1FsWpJ/a5ML4DGapjUXRgDwlVoWhKryuojd2U64YZ2PhnACq8BOWZkY6CSTZ/+///F+WFnpJ",
+	"/5pz42T1d2gGlFwFpJShqp1zhd4ZtV1pBW8I7VROZtcf0/u0pqd7ONxSD3Dfh1pubRwODjewDgfBCzm+",
+	"UPt1s2G8I4AJFMtOh/uPcCazVo2lLouc5bqW+qYrDu3cJ/F9PNQ3LZ1awfbFMZ6GybEdGCJrSRoW/F6P",
+	"On7n3p3CZT7RzEvRT6oqCGIDW3zAGK1okdv6AjA23nsqvazNLPxShQgEM6ZdbQdy1ot2mZk2ayUZ6Dlv",
+	"WnOI6gND21BFScFoLgyFCynjoTJcoxdBTzmYMyypapWVxgjl0lv4/DCNc/qed63QfF8I4e4Da6xlrp1n",
+	"zOHnh9PhTGLfkKeEWa2VsA4r+x9mEWrW+3U7sOBGetHuRuLDiCBch6fRADKhtIL10t9/R5CgP/5I8RwA",
+	"NCkE5N4o3MNqPvhEH3NLyyQiX9OBNOFYT5VFgSqutBL1OW4cENpFSqDEGrCzekoIa62INCoAkSltKDqZ",
+	"8Wvy5WHiAKzmmED80xROeKesVE4WBCdhhduibH+vVm3PmlIP1KEj1fd7OFriP2L93pWMUIyGRri0Yn+l",
+	"IRwpZTM+t7UU4vlmp6u+fAoATxlIdVYITsCxsdw/tkElelH2Cv070r+cTzb7A1bJARTs/VB51aEvSc4H",
+	"7EyxUsEZcdRJnzHyGPPSK84b7iiSRhVuxrin6EIxE31s68wDon5oShwq2osDZcw/OAi+aNOl/cTB1Rif",
+	"ps31bpocbeZi++fDUO0LAee+QE/Yhn8IeoJcDw0LsJ8gmWDZbrGZcEGX3kPVpTnSoV3a5yfaXNs5z0RE",
+	"UdUGmwOfdTufD96+3fj/w9u4lJ4wmk14mhBIXuCu/PH7MyCdBDhV4POgwAKOT035QpxG4KNMKMiVAHS8",
+	"tU6wKV37oGPeFKz7JGK+jVh7Z/IwTwLsXMJbzJ2dHsWkHbcxexevIrT/ezB+LePdWF+idXqgW6iv1ikH",
+	"gBChQ3xui+i+/WwUYa+0cC7A2D4IpUPc6ZIbNcr5qsEt8bxfH0i3djqKnjAKT0hZLxR4w8O+AmLgPjII",
+	"s5SXTo+AFKJ+Nhzpt6JPCR78KhD8nXiFIeAQPCe0aYABgz67qS5NOyKgN9BderAfcoSNoe4dsahrDp3l",
+	"3QdptSt6kl3rX3fIaqe3NNv3YqsPBvoWOc/FqxrWtMul76pswYtCL0e2zPUooBdFlpeMYyFcg7FLAJ9G",
+	"jYP0uKaJB56b1D8vZT0N23MuB0iUYtXHKl64FLbr/JUVwNyCS9gS2GJU921JP5n5PNjMLTZzxyqxaS0h",
+	"W+usdr+RC8F6XkQRFj3vU3onVQ0QDHvUAAVmhTua8yupkPOgDQP/Z/sh/DC0E5Pcmkhmn3s28Ar+XbaZ",
+	"85ohBhbsAbHD0PvWQooitkU4/QW1te5k+PYpL1CPXQlCwE0XUiyFSZFHpcQ+iBTpUhoAm3ABFhoyDi1N",
+	"wKYCWEnYaV5PCMGTuIN7Bh3Qcj8jTd0O2753b9WBmhFmeyc4z6c7ncA2HTmQo9yC4JuDzHfo0507x0HV",
+	"1s3/jdwXF3oSPMBpxQAIiNzwXEDXDZvyVezqr4F9l7HItNdFI5CmFxNKaAcklkbAEo1wcvNAZdHOjEHK",
+	"92ApMT6VRFYcGlskcovYkXRtoc5o/7DH92aQLklsDyjhrd//b8J98Mev3PsHwev77GtTYnD7shKa/XhQ",
+	"HOQTAWLfSmBhgvmfUnA/laXDj07C/tjWvkwbpPC7uwK0Ot0noSRwYoQVu+afuNzuqVtONvpJeJk7p2nt",
+	"Sa/C42G8O6lWi5MPD4MmpYPh7momqGS5Klj1IOyS1hnutGEggf1dCTYwoZ1wa+WV2oNY3zKLE5gZ9p4f",
+	"f8UgEVxK23ak9wzmCdZWF2JPUu8fjQPNhPposfdPY7i+cMa5sBqrjNJVB5uX3PYPKtFOPQkrB0DNhUCu",
+	"kzsHNv7WIOLt8l+qvWhAVUgIVLB30QbM4DbTr2vAsgBiIfj/9vLHz/RGX56uIPfZuqosOZXgSZP6hxBq",
+	"V+QjfrmDgsGhvt2q2EkuoZxwz0ET+0mPdb5iGVeMZuCVZgYo7kRHuqFcgzZaH3/r55Dx0lscMgi3Wywn",
+	"EI0PzZdbo6oTpMD9aIlviiKSBH8OkhgYfg81mE65wo+FECPxYu1GviAHOJpN+I6N6jviHY1qx5dvL88D",
+	"SxOe8quwiXI6xyAIN0uayhSf1kQZdSMgvaaFZtMwBPHlQ8cpHlKnk3t4rIh4upHzVHCrFbvS1YkFxstc",
+	"OuaMT/Vjiw8LRHPSSwUjToWBFOMblsK38J5gVOjsWpcu7W/Jsn/8/mxfOP8ZgC6eAVbB51y7ssIkca/w",
+	"wf3sOPoibfNyCrqAtBh7zPxPjFjoa3EUNHbHluSltwmB4q2R24DSU5SGZ1rDCZxADsIBBZCszcQIO0Ua",
+	"M3tSGwbSRgILUyt6+iyc4H/KtKLxjQDVuLMNyTUe6MDLMHDcakNOq5NJHPUaegtaLYtfeq94F2H1/9z2",
+	"Jbwmvni+Fc0sjuYPe4I7Ky1iFQWUz9twUI2lF+ePsifE1ritdfPvdMkeRYyG2ObFgMWSzYTjOXe8qrOU",
+	"CiidkTHwQ2Xt4z4RHW94dPLPX9aotZH0Lp5318kJrrRazXRpSZ3h05SFEoaPZSGd3HJS+ixfSKsBPFDO",
+	"kFYaywBvL/7OJkLkdISZUAbA4uaGLxG8aAYNl9yxQvhkWisxVBU0wePqNJzI2Zxn1/xK2CTihipnYwEk",
+	"1QRkMJkIZAFF5AS8AUnUEIjlvcgDQ6gdsO9lAYDVmZ6NJUCoWC/X0q3ShKV0f8p6XDHxnmcuPBLQXYCH",
+	"EctosAArakWSrp+w9Mrocj6Secp6ODeSGPg7NYv6aaX/8s8fKluOibufLpSAGMN4IblltvSL5D3Ti7+/",
+	"hJ+oAkHfuz+Iz7sCGRaC2UyAA24TrkaocpYwzma8mGgzEzmTQFecQV9dgtRxKYK6DVW48+lg8Oz4uK15",
+	"9Y207u9rArOxCSy9uPyrFMCt6RcLTufggjcYK7fqajTK6iLc/ccfSfvz6Ys1Hj/j798IdeWmj06eHR8n",
+	"j2ZShf9/ukn62fHg8IEbT64oRMsSfrnls/71cdO7Za9kctv2y302VTY+37n/MlubKnllXB5GZyXgkTDx",
+	"fq5taUQCRJtGLwEtsbIzaOa8psd2s0Z0SRCCEVRLbAJorBv2Le46vnQVYWmsPeIJmPknaP67PYU3UWiQ",
+	"arODBsfbG7I2gxtty+p7IfLXNNZdO00+K2WoX+RmTaDFfTiAF16m6K3ZVFqnzSphSixbQWH2JdMnOIFu",
+	"WGtggPYZH9HnABs3cb320lg0dOaEO7LOCD5LTxlnv8k53AW4EXPug7WVv3WorLxS3JVG9BNWzn0C+fXT",
+	"Z+xH+W3C8H6R41amE356HLDrQsMlLRkgCWQG+DF5cTJUHEpvJmfLqbaCpTOdy4kUSB0E+BpiCQAMXMUI",
+	"9N6yyEDukbNSIToDQF0MoZHTCOL09i+VVuFdGsazTs8tBnpSXfmL6AfiOCTMB5FdW8DuCEMZ8SsISI2p",
+	"Q8l3j2Cm2NPjY/qbrTAC+xG0FI4M4RCuyoC9JNNK30vhvCqAywnFVSF2pMXCCQfO0Bzit2SoKo5yCPEe",
+	"hyWTaiGUQ6/FUL/DawIZOsgIjlcxnWnnF2cwVJWRVEzM5m6F0gVWM+cz7kf/Tc5P2fOnXwEiGG5EeVvV",
+	"Fpfh6BvWc9Nsbkq1l//HliBVUCSa2lifokr9G438lVgHbQ30gN714wKdtqa4QvPcZxzIju0HS0AOwpxp",
+	"sl3TqmbeObOvv75pZrfu649NwAdwz99fzaV2TF0VXRSFxCclqBwg980V/7wrL0+/2tlygQt7qRai0PMt",
+	"/ZvARy8tK7i5CpaWDDvrpSRCA6/vI6f1CC5LsVFhV+jiqMBcQXJeBZTganvokfQEfvuPi7c/BbMH6aD3",
+	"A9UPXmv6N/pf/yZHYJoenXz91V///b8ef/P02W0ds59Tu2P+vXHhiM40dEScz4MxlTlTOlgwNNSDNqCz",
+	"hq18dF+Z0HfCcVl0iU74UIe90lapfquiIgyvy1ARGl+oDNWO3WdURvjsSewwkLxrOtIQAtgQuZ3EP4GI",
+	"o1Pu30ZpI7IrqerVB95dvx8FmKlxIZD70ZSi3nRt1rR8qEOBEZXlaOUSxptFNcbHeiFivDcKIXspXDei",
+	"69L+6VAtpwIO7UXPDZCqEP7NtZUYRlWdjnoyQcvpqhExeh0qiCBFPmCR0gdcuPA6p+x2OegtKlyrV/AF",
+	"vuj8M7xPIfzL3JyDQl2CUE7swRh1pq4Rtm5YMp+u1XIY1bBJK0FDq8r0F2iQ4OzO0bzgqtMqpet3geGJ",
+	"loWK0FXZuxfq3VRax/3YcPVQwVWI8IhQ5syPz5wPnOjocPQpaKuX6blQVYmNEryJfA+5Z2QV6YAjdz5u",
+	"EO8zMSdCCP+VTmF7GHCbHSvnV4bnwq6ZPQzlh6pyOeNSFo5VSWPlkzA1ql0T7StTraMCjQjiMVS9qu5X",
+	"72p4I1uZ78pKRyY048avsF8pMF2sEBPkh+AGNl1sA80y5Nqp0qOJfJ8mLMVFEHnaRyNLkLX1tk/1Haew",
+	"NQILil/Uf6gOZNm1irDLpudeiO6vBh1G7MJjLrg62LpOW0c7byoKrTgDY8B+1WNqCI5UHGHUA8TnF2fn",
+	"Tqozih87XlfnC54Ht+QcwjrqCUv/9vKS3c0Up0PlpkaXV4RQa3KwSfTc0APTCxT7SYMnZilVrpc2YUu+",
+	"EDYJTOJDNS7zK+ESNhW8cNNQusN2m7HWjs11ITMMxRUj0stf9dim/ZO6XAbVzjxhM52LoQq7rTZFE+TN",
+	"WUqGNYU4dhymjv4ysP1Fxtcb8qqNxw3VlEf7x+QgIldjiYoDpvSrHj+uCoxcVcUMbO4RC6HcUPVSlNvR",
+	"r3o8oNVDc/gT7HOnm5KZMqe1N5ffVOaSOLSGqnIAwTPF3sd7JKhkRs7ndFts22ZeUZY27d1/6PHnjmqx",
+	"OWl8mfsGt0CQHr9gXf4h6Oih1WjHgBjdXuRxlNFTMnKDJ7kzggYMfmLinreo1eb3R2PBjTBnpZs+Ovnn",
+	"Lz6fo8azF1pfS1H9EU4bha/t//iLf5BZBK0rTfHo5NETPpdPFk9Bm+g91v3CK7C2SZ1pU1PL2flrluus",
+	"hI5P3HkaRGV37PLZrJ5fYGd09ZiMI+G9BMgzt4qe4SWv5Qk/QyMmdgja6HJsAtu8/p2OgevrxbaIEXxl",
+	"uHLRY+Bk3aP2sv8EtsnDPks8V6yLtL2uuioE9oNrb9rRK76dC/X6O0YU7sy7QZkL41MPUjdOUX+OjAvs",
+	"/IcXL/sJdZq2k7FR0zmbcpXrSeNrWN0yt4apqzOTsDMFwq8nk0JSCbZRt41Xfl3y2xcPsMYieEZ6U7dK",
+	"NqAbq88lDTNiodGCMp8rNN4KQBxbFl0UkyNoR8Z+5NCodUL9uNinFV2ANyeUgGB0AlS00Wj15S0jvqkY",
+	"7Ywe0/RnWkEOpK7izSB6Wv1jy9POCmGcRWjW3McrFWGef27g0coEy42cuCRaLJ5551yI/EokzMpCQLOy",
+	"EVYXC8wsc2m9/LNCTkS2yor4FTmM26G0VBrzE+vVU0iYjya92HDoNQvRhPLTqhuUEzKqtBCVIHuhM84m",
+	"ILt+pa7FCt8yELPEckbjt0zwZQhVLOsZaa+hF3vugDTITyts+QIlScKqGMovrg/55sKEACwXmczxF0L3",
+	"ioWgGqdtlcDmMalwVw0Y+DDoikgeK22F83te8bw2RUPEF7cMAp06R0uZC5ZzOx1rbhq6CCaq5b6fIkZ4",
+	"6oycSJWDVpJfgGJRnoc6QJuZq4iHO3QAI1brheECHnp04fXrJfw1Xkf4Q8tDyCLCyiSNhUtiZu1q4hGg",
+	"qXXclXbDBwX0wi1GqcLbZAsfSESPqH9qm+yPPJt640i+SzbslvePaG58zgD/qqscTWQ56P33UfsRwNhf",
+	"i1U/fg1hFjITR8HldbyJ47O5MEdIIeIapwNil5pL17rslU1BAQkmM6mssK1IJANLSTxHf1PHxCJ7hYxA",
+	"WI+SiuSMoPmrZlkf+cPhK/TPMz5nTsdWoGx30Gd1+QnnqvQSikAODloAoVltm5qGFDsa5Cx+p/rnNnXS",
+	"5KvAS0+5UqKwrLcU46nW1wm7KHh2nSCYSz/C2/WWHMpi3lZ6c8uUdjKrqm+zaAIqGsO2KlwmlBXMSVq+",
+	"iYDuHTvw8QUGB5bNuLkWOUvfHxV4/RFdljKu7FIY9vz4GUvpxwH9OCpVVQBM6wIfDOVfjbqO8GLWq0lU",
+	"IlAA5KaKXojGaHmVV42U3pSKeWtMVLL+23g97ZEm0NHnhF2+OGewr6rnQiXs1eXlOb1Twrj/vDOu8j4b",
+	"i4k2aHhxntT9EjvOGVclL5gTjQgDKw1HOK1WA7BRtoi6wlWObdfWGzJk86kab2Z85V8zngKcD/JvElBY",
+	"Q6hQD9IyhfOQrFhvS2Dbq4QmFKieeIH3rqK1vnLFyQM2Ciq0R5D5awusruiiGPPsehC3N2NXVVu4LWYi",
+	"lwTduuZ5/WC5yAruhXMh2Ez49ZB25r8FFIPI8TIrMq1y8ssJy83qCJZLvBdZ6bANLLzw2txMPYGW6ZFm",
+	"hL4otD1H1NQ+p7MLKi8E69mVzcvZPCJGC0yRWGkiNabuq3DOIVhEfNijP3754/8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

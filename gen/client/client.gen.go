@@ -1565,6 +1565,42 @@ func (e ResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for RetentionRunStatus.
+const (
+	RetentionRunStatusCompleted RetentionRunStatus = "completed"
+	RetentionRunStatusFailed    RetentionRunStatus = "failed"
+	RetentionRunStatusRunning   RetentionRunStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the RetentionRunStatus enum.
+func (e RetentionRunStatus) Valid() bool {
+	switch e {
+	case RetentionRunStatusCompleted:
+		return true
+	case RetentionRunStatusFailed:
+		return true
+	case RetentionRunStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetentionSettingsAuditRetention.
+const (
+	NeverDeleted RetentionSettingsAuditRetention = "never_deleted"
+)
+
+// Valid indicates whether the value is a known member of the RetentionSettingsAuditRetention enum.
+func (e RetentionSettingsAuditRetention) Valid() bool {
+	switch e {
+	case NeverDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RuleCategory.
 const (
 	RuleCategoryAccessControl RuleCategory = "access-control"
@@ -4774,6 +4810,82 @@ type ResultCounts struct {
 // score is pass / (pass + fail): excepted is neither pass nor fail.
 type ResultStatus string
 
+// RetentionKind defines model for RetentionKind.
+type RetentionKind struct {
+	Days        int    `json:"days"`
+	DefaultDays int    `json:"default_days"`
+	Description string `json:"description"`
+
+	// Id The kind, as named in the runs' `deleted` counts (the policy field is `<id>_days`).
+	Id          string `json:"id"`
+	MinimumDays int    `json:"minimum_days"`
+}
+
+// RetentionPolicy defines model for RetentionPolicy.
+type RetentionPolicy struct {
+	// ChangeJobsDays Finished patch and remediation jobs, with their hosts and steps.
+	ChangeJobsDays int `json:"change_jobs_days"`
+
+	// EventsDays Activity feed items and host intelligence events.
+	EventsDays int `json:"events_days"`
+
+	// JobsDays Finished background jobs (completed, discarded, cancelled).
+	JobsDays int `json:"jobs_days"`
+
+	// MonitoringDays Liveness and connectivity history (each host keeps its newest check).
+	MonitoringDays int `json:"monitoring_days"`
+
+	// NotificationDeliveriesDays Finished notification deliveries.
+	NotificationDeliveriesDays int `json:"notification_deliveries_days"`
+
+	// ReportsDays Generated reports (their signed files).
+	ReportsDays int `json:"reports_days"`
+
+	// ScanEvidenceDays Evidence of old scan results; the results stay, and the evidence of every host's current results is never deleted.
+	ScanEvidenceDays int       `json:"scan_evidence_days"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	UpdatedBy        string    `json:"updated_by"`
+}
+
+// RetentionPolicyUpdate defines model for RetentionPolicyUpdate.
+type RetentionPolicyUpdate struct {
+	ChangeJobsDays             int `json:"change_jobs_days"`
+	EventsDays                 int `json:"events_days"`
+	JobsDays                   int `json:"jobs_days"`
+	MonitoringDays             int `json:"monitoring_days"`
+	NotificationDeliveriesDays int `json:"notification_deliveries_days"`
+	ReportsDays                int `json:"reports_days"`
+	ScanEvidenceDays           int `json:"scan_evidence_days"`
+}
+
+// RetentionRun defines model for RetentionRun.
+type RetentionRun struct {
+	// Deleted Rows deleted per kind.
+	Deleted    map[string]int64   `json:"deleted"`
+	Error      *string            `json:"error,omitempty"`
+	FinishedAt *time.Time         `json:"finished_at,omitempty"`
+	Id         openapi_types.UUID `json:"id"`
+	StartedAt  time.Time          `json:"started_at"`
+	Status     RetentionRunStatus `json:"status"`
+}
+
+// RetentionRunStatus defines model for RetentionRun.Status.
+type RetentionRunStatus string
+
+// RetentionSettings defines model for RetentionSettings.
+type RetentionSettings struct {
+	// AuditRetention The audit trail and its chain checks are never deleted.
+	AuditRetention RetentionSettingsAuditRetention `json:"audit_retention"`
+	Kinds          []RetentionKind                 `json:"kinds"`
+	Policy         RetentionPolicy                 `json:"policy"`
+
+	// Runs The last runs of the retention job, newest first.
+	Runs []RetentionRun `json:"runs"`
+}
+
+// RetentionSettingsAuditRetention The audit trail and its chain checks are never deleted.
+type RetentionSettingsAuditRetention string
+
 // RoleAssignmentRequest defines model for RoleAssignmentRequest.
 type RoleAssignmentRequest struct {
 	RoleId string `json:"role_id"`
@@ -6481,6 +6593,9 @@ type InstallLicenseJSONRequestBody = LicenseVerifyRequest
 // VerifyLicenseJSONRequestBody defines body for VerifyLicense for application/json ContentType.
 type VerifyLicenseJSONRequestBody = LicenseVerifyRequest
 
+// UpdateRetentionPolicyJSONRequestBody defines body for UpdateRetentionPolicy for application/json ContentType.
+type UpdateRetentionPolicyJSONRequestBody = RetentionPolicyUpdate
+
 // AcknowledgeAlertJSONRequestBody defines body for AcknowledgeAlert for application/json ContentType.
 type AcknowledgeAlertJSONRequestBody = AlertActionRequest
 
@@ -6945,6 +7060,37 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /admin/license:verify (the `VerifyLicense` operationId).
 	VerifyLicense(ctx context.Context, body VerifyLicenseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRetentionPolicy The retention policy of each kind of stored data and the last runs of the retention job.
+	//
+	// Days each kind of data is kept, their minimums, and what the periodic retention job
+	// (hourly, on one worker) deleted in its last runs. The audit trail is never deleted and
+	// has no policy.
+	//
+	// Corresponds with GET /admin/retention (the `GetRetentionPolicy` operationId).
+	GetRetentionPolicy(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateRetentionPolicyWithBody Change how long each kind of data is kept.
+	//
+	// Audited (`system.retention_policy_changed`, before and after). A value below the
+	// kind's minimum (`kinds[].minimum_days`) or above 3650 is a 400. The next run of the
+	// retention job applies it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /admin/retention (the `UpdateRetentionPolicy` operationId).
+	UpdateRetentionPolicyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateRetentionPolicy Change how long each kind of data is kept.
+	//
+	// Audited (`system.retention_policy_changed`, before and after). A value below the
+	// kind's minimum (`kinds[].minimum_days`) or above 3650 is a 400. The next run of the
+	// retention job applies it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /admin/retention (the `UpdateRetentionPolicy` operationId).
+	UpdateRetentionPolicy(ctx context.Context, body UpdateRetentionPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAlerts List alerts, newest first.
 	//
@@ -9365,6 +9511,19 @@ type ClientInterface interface {
 	// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
 	DiscoverSSOProvider(ctx context.Context, body DiscoverSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateSysdump Download a support bundle (sysdump).
+	//
+	// Builds and answers a gzip tarball for troubleshooting: the resolved configuration
+	// with every secret redacted, version and build, migration status (schema and River),
+	// a metrics snapshot (Prometheus text format), the process's recent log lines, table
+	// sizes, the River queue state, liveness and scan summaries, host counts and runtime
+	// figures, each a file listed with its size and SHA-256 in `MANIFEST.json`. It holds
+	// no secret: no credential, token, key or password. Audited (`support.sysdump_created`).
+	// The same bundle is written by `openwatch sysdump` straight from the database.
+	//
+	// Corresponds with POST /support/sysdump (the `CreateSysdump` operationId).
+	CreateSysdump(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	//
 	// The thresholds in force and their defaults (the configuration file's `[alerts]`
@@ -10192,6 +10351,67 @@ func (c *Client) VerifyLicenseWithBody(ctx context.Context, contentType string, 
 // Corresponds with POST /admin/license:verify (the `VerifyLicense` operationId).
 func (c *Client) VerifyLicense(ctx context.Context, body VerifyLicenseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVerifyLicenseRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRetentionPolicy The retention policy of each kind of stored data and the last runs of the retention job.
+//
+// Days each kind of data is kept, their minimums, and what the periodic retention job
+// (hourly, on one worker) deleted in its last runs. The audit trail is never deleted and
+// has no policy.
+//
+// Corresponds with GET /admin/retention (the `GetRetentionPolicy` operationId).
+func (c *Client) GetRetentionPolicy(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRetentionPolicyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateRetentionPolicyWithBody Change how long each kind of data is kept.
+//
+// Audited (`system.retention_policy_changed`, before and after). A value below the
+// kind's minimum (`kinds[].minimum_days`) or above 3650 is a 400. The next run of the
+// retention job applies it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /admin/retention (the `UpdateRetentionPolicy` operationId).
+func (c *Client) UpdateRetentionPolicyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRetentionPolicyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateRetentionPolicy Change how long each kind of data is kept.
+//
+// Audited (`system.retention_policy_changed`, before and after). A value below the
+// kind's minimum (`kinds[].minimum_days`) or above 3650 is a 400. The next run of the
+// retention job applies it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /admin/retention (the `UpdateRetentionPolicy` operationId).
+func (c *Client) UpdateRetentionPolicy(ctx context.Context, body UpdateRetentionPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRetentionPolicyRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -15221,6 +15441,29 @@ func (c *Client) DiscoverSSOProvider(ctx context.Context, body DiscoverSSOProvid
 	return c.Client.Do(req)
 }
 
+// CreateSysdump Download a support bundle (sysdump).
+//
+// Builds and answers a gzip tarball for troubleshooting: the resolved configuration
+// with every secret redacted, version and build, migration status (schema and River),
+// a metrics snapshot (Prometheus text format), the process's recent log lines, table
+// sizes, the River queue state, liveness and scan summaries, host counts and runtime
+// figures, each a file listed with its size and SHA-256 in `MANIFEST.json`. It holds
+// no secret: no credential, token, key or password. Audited (`support.sysdump_created`).
+// The same bundle is written by `openwatch sysdump` straight from the database.
+//
+// Corresponds with POST /support/sysdump (the `CreateSysdump` operationId).
+func (c *Client) CreateSysdump(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSysdumpRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetAlertsConfig The thresholds of score and failing-scan alerts.
 //
 // The thresholds in force and their defaults (the configuration file's `[alerts]`
@@ -16894,6 +17137,73 @@ func NewVerifyLicenseRequestWithBody(server string, contentType string, body io.
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetRetentionPolicyRequest constructs an http.Request for the GetRetentionPolicy method
+func NewGetRetentionPolicyRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/retention")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateRetentionPolicyRequest calls the generic UpdateRetentionPolicy builder with application/json body
+func NewUpdateRetentionPolicyRequest(server string, body UpdateRetentionPolicyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateRetentionPolicyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewUpdateRetentionPolicyRequestWithBody constructs an http.Request for the UpdateRetentionPolicy method, with any body, and a specified content type
+func NewUpdateRetentionPolicyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/retention")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -26830,6 +27140,33 @@ func NewDiscoverSSOProviderRequestWithBody(server string, contentType string, bo
 	return req, nil
 }
 
+// NewCreateSysdumpRequest constructs an http.Request for the CreateSysdump method
+func NewCreateSysdumpRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/support/sysdump")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetAlertsConfigRequest constructs an http.Request for the GetAlertsConfig method
 func NewGetAlertsConfigRequest(server string) (*http.Request, error) {
 	var err error
@@ -28832,6 +29169,39 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /admin/license:verify (the `VerifyLicense` operationId).
 	VerifyLicenseWithResponse(ctx context.Context, body VerifyLicenseJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyLicenseResponse, error)
+
+	// GetRetentionPolicyWithResponse The retention policy of each kind of stored data and the last runs of the retention job.
+	//
+	// Days each kind of data is kept, their minimums, and what the periodic retention job
+	// (hourly, on one worker) deleted in its last runs. The audit trail is never deleted and
+	// has no policy.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /admin/retention (the `GetRetentionPolicy` operationId).
+	GetRetentionPolicyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetRetentionPolicyResponse, error)
+
+	// UpdateRetentionPolicyWithBodyWithResponse Change how long each kind of data is kept.
+	//
+	// Audited (`system.retention_policy_changed`, before and after). A value below the
+	// kind's minimum (`kinds[].minimum_days`) or above 3650 is a 400. The next run of the
+	// retention job applies it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /admin/retention (the `UpdateRetentionPolicy` operationId).
+	UpdateRetentionPolicyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRetentionPolicyResponse, error)
+
+	// UpdateRetentionPolicyWithResponse Change how long each kind of data is kept.
+	//
+	// Audited (`system.retention_policy_changed`, before and after). A value below the
+	// kind's minimum (`kinds[].minimum_days`) or above 3650 is a 400. The next run of the
+	// retention job applies it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /admin/retention (the `UpdateRetentionPolicy` operationId).
+	UpdateRetentionPolicyWithResponse(ctx context.Context, body UpdateRetentionPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRetentionPolicyResponse, error)
 
 	// ListAlertsWithResponse List alerts, newest first.
 	//
@@ -31508,6 +31878,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
 	DiscoverSSOProviderWithResponse(ctx context.Context, body DiscoverSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*DiscoverSSOProviderResponse, error)
 
+	// CreateSysdumpWithResponse Download a support bundle (sysdump).
+	//
+	// Builds and answers a gzip tarball for troubleshooting: the resolved configuration
+	// with every secret redacted, version and build, migration status (schema and River),
+	// a metrics snapshot (Prometheus text format), the process's recent log lines, table
+	// sizes, the River queue state, liveness and scan summaries, host counts and runtime
+	// figures, each a file listed with its size and SHA-256 in `MANIFEST.json`. It holds
+	// no secret: no credential, token, key or password. Audited (`support.sysdump_created`).
+	// The same bundle is written by `openwatch sysdump` straight from the database.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /support/sysdump (the `CreateSysdump` operationId).
+	CreateSysdumpWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateSysdumpResponse, error)
+
 	// GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
 	//
 	// The thresholds in force and their defaults (the configuration file's `[alerts]`
@@ -32774,6 +33159,144 @@ func (r VerifyLicenseResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r VerifyLicenseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRetentionPolicyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RetentionSettings
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRetentionPolicyResponse) GetJSON200() *RetentionSettings {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetRetentionPolicyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRetentionPolicyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetRetentionPolicyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetRetentionPolicyResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRetentionPolicyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRetentionPolicyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRetentionPolicyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRetentionPolicyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateRetentionPolicyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RetentionSettings
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateRetentionPolicyResponse) GetJSON200() *RetentionSettings {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateRetentionPolicyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateRetentionPolicyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateRetentionPolicyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpdateRetentionPolicyResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateRetentionPolicyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateRetentionPolicyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateRetentionPolicyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateRetentionPolicyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -47414,6 +47937,75 @@ func (r DiscoverSSOProviderResponse) ContentType() string {
 	return ""
 }
 
+// CreateSysdumpResponse200Headers the declared response headers of an HTTP 200 response for CreateSysdump
+type CreateSysdumpResponse200Headers struct {
+	ContentDisposition *string
+}
+
+type CreateSysdumpResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateSysdumpResponse200Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateSysdumpResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateSysdumpResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateSysdumpResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateSysdumpResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSysdumpResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSysdumpResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSysdumpResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSysdumpResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetAlertsConfigResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -50732,6 +51324,57 @@ func (c *ClientWithResponses) VerifyLicenseWithResponse(ctx context.Context, bod
 		return nil, err
 	}
 	return ParseVerifyLicenseResponse(rsp)
+}
+
+// GetRetentionPolicyWithResponse The retention policy of each kind of stored data and the last runs of the retention job.
+//
+// Days each kind of data is kept, their minimums, and what the periodic retention job
+// (hourly, on one worker) deleted in its last runs. The audit trail is never deleted and
+// has no policy.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /admin/retention (the `GetRetentionPolicy` operationId).
+func (c *ClientWithResponses) GetRetentionPolicyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetRetentionPolicyResponse, error) {
+	rsp, err := c.GetRetentionPolicy(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRetentionPolicyResponse(rsp)
+}
+
+// UpdateRetentionPolicyWithBodyWithResponse Change how long each kind of data is kept.
+//
+// Audited (`system.retention_policy_changed`, before and after). A value below the
+// kind's minimum (`kinds[].minimum_days`) or above 3650 is a 400. The next run of the
+// retention job applies it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /admin/retention (the `UpdateRetentionPolicy` operationId).
+func (c *ClientWithResponses) UpdateRetentionPolicyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRetentionPolicyResponse, error) {
+	rsp, err := c.UpdateRetentionPolicyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRetentionPolicyResponse(rsp)
+}
+
+// UpdateRetentionPolicyWithResponse Change how long each kind of data is kept.
+//
+// Audited (`system.retention_policy_changed`, before and after). A value below the
+// kind's minimum (`kinds[].minimum_days`) or above 3650 is a 400. The next run of the
+// retention job applies it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /admin/retention (the `UpdateRetentionPolicy` operationId).
+func (c *ClientWithResponses) UpdateRetentionPolicyWithResponse(ctx context.Context, body UpdateRetentionPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRetentionPolicyResponse, error) {
+	rsp, err := c.UpdateRetentionPolicy(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRetentionPolicyResponse(rsp)
 }
 
 // ListAlertsWithResponse List alerts, newest first.
@@ -54969,6 +55612,27 @@ func (c *ClientWithResponses) DiscoverSSOProviderWithResponse(ctx context.Contex
 	return ParseDiscoverSSOProviderResponse(rsp)
 }
 
+// CreateSysdumpWithResponse Download a support bundle (sysdump).
+//
+// Builds and answers a gzip tarball for troubleshooting: the resolved configuration
+// with every secret redacted, version and build, migration status (schema and River),
+// a metrics snapshot (Prometheus text format), the process's recent log lines, table
+// sizes, the River queue state, liveness and scan summaries, host counts and runtime
+// figures, each a file listed with its size and SHA-256 in `MANIFEST.json`. It holds
+// no secret: no credential, token, key or password. Audited (`support.sysdump_created`).
+// The same bundle is written by `openwatch sysdump` straight from the database.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /support/sysdump (the `CreateSysdump` operationId).
+func (c *ClientWithResponses) CreateSysdumpWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateSysdumpResponse, error) {
+	rsp, err := c.CreateSysdump(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSysdumpResponse(rsp)
+}
+
 // GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
 //
 // The thresholds in force and their defaults (the configuration file's `[alerts]`
@@ -56436,6 +57100,114 @@ func ParseVerifyLicenseResponse(rsp *http.Response) (*VerifyLicenseResponse, err
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest LicenseVerifyResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRetentionPolicyResponse parses an HTTP response from a GetRetentionPolicyWithResponse call
+func ParseGetRetentionPolicyResponse(rsp *http.Response) (*GetRetentionPolicyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRetentionPolicyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RetentionSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateRetentionPolicyResponse parses an HTTP response from a UpdateRetentionPolicyWithResponse call
+func ParseUpdateRetentionPolicyResponse(rsp *http.Response) (*UpdateRetentionPolicyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateRetentionPolicyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RetentionSettings
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -68343,6 +69115,66 @@ func ParseDiscoverSSOProviderResponse(rsp *http.Response) (*DiscoverSSOProviderR
 		}
 		response.JSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseCreateSysdumpResponse parses an HTTP response from a CreateSysdumpWithResponse call
+func ParseCreateSysdumpResponse(rsp *http.Response) (*CreateSysdumpResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSysdumpResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateSysdumpResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil

@@ -749,6 +749,28 @@ type ReportSigningKey struct {
 	RetiredAt        *time.Time
 }
 
+type RetentionPolicy struct {
+	ID                         bool
+	EventsDays                 int32
+	ScanEvidenceDays           int32
+	MonitoringDays             int32
+	JobsDays                   int32
+	ChangeJobsDays             int32
+	ReportsDays                int32
+	NotificationDeliveriesDays int32
+	UpdatedAt                  time.Time
+	UpdatedBy                  string
+}
+
+type RetentionRun struct {
+	ID         uuid.UUID
+	StartedAt  time.Time
+	FinishedAt *time.Time
+	Status     string
+	Deleted    []byte
+	Error      *string
+}
+
 type RuleFleet struct {
 	RuleID        string
 	PassHosts     int32

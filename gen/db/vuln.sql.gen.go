@@ -1069,32 +1069,44 @@ func (q *Queries) VulnImportList(ctx context.Context, arg VulnImportListParams) 
 }
 
 const vulnList = `-- name: VulnList :many
-SELECT v.id, v.aliases, v.summary, v.severity, v.severity_rank, v.cvss_score, v.cvss_vector, v.published, v.modified,
-    count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NULL)::bigint AS host_count,
-    count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NOT NULL)::bigint AS excepted_host_count,
-    array_remove(array_agg(DISTINCT e.fixed_version), NULL)::text[] AS fixed_versions,
-    array_agg(DISTINCT e.package)::text[] AS packages
-FROM vuln_advisories v
-JOIN vuln_exposures e ON e.advisory_id = v.id AND e.resolved_at IS NULL
-JOIN live_hosts h ON h.id = e.host_id
-LEFT JOIN LATERAL vuln_exception_for(v.id, v.aliases, h.id, h.group_id) ex ON true
-WHERE v.withdrawn IS NULL
-  AND ($1::text IS NULL OR v.severity = $1)
-  AND ($2::text IS NULL OR e.package = $2)
-  AND ($3::uuid IS NULL OR h.group_id = $3)
-  AND ($4::text IS NULL OR v.id ILIKE '%' || $4 || '%' OR v.summary ILIKE '%' || $4 || '%'
-       OR EXISTS (SELECT 1 FROM unnest(v.aliases) al WHERE al ILIKE '%' || $4 || '%'))
-  AND ($5::smallint IS NULL
-       OR (v.severity_rank, v.id) < ($5::smallint, $6::text))
-GROUP BY v.id
-ORDER BY v.severity_rank DESC, v.id DESC
-LIMIT $7
+WITH page AS (
+    SELECT v.id, v.aliases, v.summary, v.severity, v.severity_rank, v.cvss_score, v.cvss_vector, v.published, v.modified,
+        vuln_exception_any(v.id, v.aliases)::boolean AS has_exception
+    FROM vuln_advisories v
+    WHERE v.withdrawn IS NULL
+      AND ($3::text IS NULL OR v.severity = $3)
+      AND ($4::text IS NULL OR v.id ILIKE '%' || $4 || '%' OR v.summary ILIKE '%' || $4 || '%'
+           OR EXISTS (SELECT 1 FROM unnest(v.aliases) al WHERE al ILIKE '%' || $4 || '%'))
+      AND ($5::smallint IS NULL
+           OR (v.severity_rank, v.id) < ($5::smallint, $6::text))
+      AND EXISTS (SELECT 1 FROM vuln_exposures e JOIN live_hosts h ON h.id = e.host_id
+                  WHERE e.advisory_id = v.id AND e.resolved_at IS NULL
+                    AND ($1::text IS NULL OR e.package = $1)
+                    AND ($2::uuid IS NULL OR h.group_id = $2))
+    ORDER BY v.severity_rank DESC, v.id DESC
+    LIMIT $7
+)
+SELECT p.id, p.aliases, p.summary, p.severity, p.severity_rank, p.cvss_score, p.cvss_vector, p.published, p.modified,
+    s.host_count, s.excepted_host_count, s.fixed_versions, s.packages
+FROM page p
+CROSS JOIN LATERAL (
+    SELECT count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NULL)::bigint AS host_count,
+        count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NOT NULL)::bigint AS excepted_host_count,
+        array_remove(array_agg(DISTINCT e.fixed_version), NULL)::text[] AS fixed_versions,
+        array_agg(DISTINCT e.package)::text[] AS packages
+    FROM vuln_exposures e
+    JOIN live_hosts h ON h.id = e.host_id
+    LEFT JOIN LATERAL (SELECT f.id FROM vuln_exception_for(p.id, p.aliases, h.id, h.group_id) AS f(id) WHERE p.has_exception) ex ON true
+    WHERE e.advisory_id = p.id AND e.resolved_at IS NULL
+      AND ($1::text IS NULL OR e.package = $1)
+      AND ($2::uuid IS NULL OR h.group_id = $2)) s
+ORDER BY p.severity_rank DESC, p.id DESC
 `
 
 type VulnListParams struct {
-	Severity  *string
 	Package   *string
 	GroupID   *uuid.UUID
+	Severity  *string
 	Q         *string
 	AfterRank *int16
 	AfterID   *string
@@ -1119,12 +1131,15 @@ type VulnListRow struct {
 
 // VulnList pages the advisories (not withdrawn) with at least one open exposure on a live
 // host, most severe first, with the hosts exposed (excepted ones apart), the hosts whose
-// exposure an approved exception in force excepts, and the fixed versions.
+// exposure an approved exception in force excepts, and the fixed versions. The page is
+// chosen first, walking the advisories in order and probing each for an exposure, and only
+// its advisories' exposures are counted; the exception lookup runs only for an advisory
+// some exception in force names.
 func (q *Queries) VulnList(ctx context.Context, arg VulnListParams) ([]VulnListRow, error) {
 	rows, err := q.db.Query(ctx, vulnList,
-		arg.Severity,
 		arg.Package,
 		arg.GroupID,
+		arg.Severity,
 		arg.Q,
 		arg.AfterRank,
 		arg.AfterID,
@@ -1272,13 +1287,16 @@ func (q *Queries) VulnOfHost(ctx context.Context, arg VulnOfHostParams) ([]VulnO
 }
 
 const vulnOpenHostCount = `-- name: VulnOpenHostCount :one
+WITH a AS (
+    SELECT v.id, v.aliases, vuln_exception_any(v.id, v.aliases)::boolean AS has_exception
+    FROM vuln_advisories v WHERE v.id = $1
+)
 SELECT count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NULL)::bigint AS exposed,
     count(DISTINCT e.host_id) FILTER (WHERE ex.id IS NOT NULL)::bigint AS excepted
-FROM vuln_exposures e
-JOIN vuln_advisories v ON v.id = e.advisory_id
+FROM a
+JOIN vuln_exposures e ON e.advisory_id = a.id AND e.resolved_at IS NULL
 JOIN live_hosts h ON h.id = e.host_id
-LEFT JOIN LATERAL vuln_exception_for(v.id, v.aliases, h.id, h.group_id) ex ON true
-WHERE e.advisory_id = $1 AND e.resolved_at IS NULL
+LEFT JOIN LATERAL (SELECT f.id FROM vuln_exception_for(a.id, a.aliases, h.id, h.group_id) AS f(id) WHERE a.has_exception) ex ON true
 `
 
 type VulnOpenHostCountRow struct {

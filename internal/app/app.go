@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	api "github.com/openwatch/openwatch/gen/api"
@@ -47,6 +48,7 @@ import (
 	"github.com/openwatch/openwatch/internal/oscal"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/report"
+	"github.com/openwatch/openwatch/internal/retention"
 	"github.com/openwatch/openwatch/internal/role"
 	"github.com/openwatch/openwatch/internal/rule"
 	"github.com/openwatch/openwatch/internal/scan"
@@ -55,6 +57,7 @@ import (
 	"github.com/openwatch/openwatch/internal/sshca"
 	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/sso"
+	"github.com/openwatch/openwatch/internal/support"
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/tlscert"
 	"github.com/openwatch/openwatch/internal/user"
@@ -107,6 +110,12 @@ type Deps struct {
 	// ChangeWindowRecheck, when set, is how long a host waiting for a maintenance window
 	// sleeps before it looks again (tests shorten it).
 	ChangeWindowRecheck time.Duration
+	// Logs, when set, holds the process's recent log lines for the support bundle;
+	// MetricsGatherer, when set, gives its metrics snapshot (without one the bundle says
+	// so). RetentionBatch, when set, is how many rows one retention delete removes.
+	Logs            support.LogSource
+	MetricsGatherer prometheus.Gatherer
+	RetentionBatch  int
 }
 
 // App is the assembled application.
@@ -160,6 +169,10 @@ type App struct {
 	// Dialer opens every SSH connection and probe, only to ssh.allowed_networks; its
 	// Blocked count says how many were refused.
 	Dialer *sshx.Dialer
+	// Retention applies the retention policy (periodic job retention_apply); Support
+	// builds support bundles.
+	Retention *retention.Service
+	Support   *support.Service
 }
 
 // The domains' handler types, aliased so they can be embedded side by side.
@@ -192,6 +205,8 @@ type (
 	reportHandlers    = report.Handlers
 	oscalHandlers     = oscal.Handlers
 	vulnHandlers      = vuln.Handlers
+	supportHandlers   = support.Handlers
+	retentionHandlers = retention.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -225,6 +240,8 @@ type server struct {
 	*reportHandlers
 	*oscalHandlers
 	*vulnHandlers
+	*supportHandlers
+	*retentionHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -411,6 +428,15 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		}})
 	jobs.AddPeriodic(reports.RegisterJobs(jobs.Workers)...)
 	notifications.SetReportRequeue(reports.RequeueDelivery)
+	// Retention of stored data (never the audit trail) and the support bundle.
+	retentionSvc := retention.NewService(d.Pool, aw, retention.Options{Logger: d.Logger, Now: now, Batch: d.RetentionBatch,
+		Evidence: complianceScans.DeleteEvidenceBefore,
+		Jobs: func(ctx context.Context, tx pgx.Tx, cutoff time.Time, batch int) (int64, error) {
+			return worker.DeleteFinalized(ctx, tx, cutoff, batch)
+		}})
+	jobs.AddPeriodic(retentionSvc.RegisterJobs(jobs.Workers)...)
+	supportSvc := support.NewService(d.Pool, aw, support.Options{Config: d.Config, Logs: d.Logs, Metrics: d.MetricsGatherer,
+		Logger: d.Logger, Now: now})
 	handlers := &server{
 		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:      auth.NewHandlers(authSvc),
@@ -440,6 +466,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		reportHandlers:    report.NewHandlers(reports),
 		oscalHandlers:     oscal.NewHandlers(oscal.NewService(complianceScans, rules, hosts, exceptions)),
 		vulnHandlers:      vuln.NewHandlers(vulns),
+		supportHandlers:   support.NewHandlers(supportSvc),
+		retentionHandlers: retention.NewHandlers(retentionSvc),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
@@ -457,7 +485,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	return &App{SSHCA: sshCA, SSO: ssoSvc, Enroll: enrollments, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Vuln: vulns, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
 		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer,
-		HealthChecks: healthChecks, Reports: reports}, nil
+		HealthChecks: healthChecks, Reports: reports, Retention: retentionSvc, Support: supportSvc}, nil
 }
 
 // denialRecorder writes authorization denials to the audit trail.

@@ -77,3 +77,12 @@ func (d *Database) Close(ctx context.Context) {
 		_ = d.cluster.Stop(ctx)
 	}
 }
+
+// ManagedLogPath returns the managed cluster's log file, or "" when the database is not
+// managed by this process.
+func (d *Database) ManagedLogPath() string {
+	if d.cluster == nil {
+		return ""
+	}
+	return d.cluster.LogPath()
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/config"
+	"github.com/openwatch/openwatch/internal/logging"
 	"github.com/openwatch/openwatch/internal/tlscert"
 	"github.com/openwatch/openwatch/internal/user"
 )
@@ -35,6 +36,8 @@ type ServeOptions struct {
 	Stdout io.Writer
 	// Ready, when set, receives the listening address once the server accepts connections.
 	Ready func(addr net.Addr)
+	// Logs, when set, keeps the process's recent log lines for the support bundle.
+	Logs *logging.Ring
 }
 
 // InitialAdminPasswordFile is where the generated first admin password is kept, under the
@@ -58,7 +61,11 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, Assets: o.Assets, AssetsBuilt: o.AssetsBuilt})
+	deps := Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, Assets: o.Assets, AssetsBuilt: o.AssetsBuilt}
+	if o.Logs != nil {
+		deps.Logs = o.Logs
+	}
+	a, err := New(ctx, deps)
 	if err != nil {
 		return err
 	}

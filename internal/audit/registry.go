@@ -164,6 +164,10 @@ const (
 	ActionReportScheduleCreated   Action = "report.schedule_created"
 	ActionReportScheduleUpdated   Action = "report.schedule_updated"
 	ActionReportScheduleDeleted   Action = "report.schedule_deleted"
+
+	ActionSysdumpCreated         Action = "support.sysdump_created"
+	ActionRetentionPolicyChanged Action = "system.retention_policy_changed"
+	ActionRetentionApplied       Action = "system.retention_applied"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -304,6 +308,10 @@ var Actions = map[Action]Spec{
 	ActionReportScheduleCreated:   {SeverityNotice, "A report schedule was created."},
 	ActionReportScheduleUpdated:   {SeverityNotice, "A report schedule was changed."},
 	ActionReportScheduleDeleted:   {SeverityNotice, "A report schedule was deleted."},
+
+	ActionSysdumpCreated:         {SeverityNotice, "A support bundle (configuration with secrets redacted, logs, metrics, database statistics) was downloaded."},
+	ActionRetentionPolicyChanged: {SeverityNotice, "The retention policy of stored data was changed."},
+	ActionRetentionApplied:       {SeverityInfo, "The retention job deleted data past its retention (the audit trail is never deleted)."},
 }
 
 // The actor types an event may name: the kinds of authz.Actor, and an anonymous caller.

@@ -103,6 +103,9 @@ const (
 
 	PermVulnRead = "vulnerability:read"
 	PermVulnFeed = "vulnerability:feed"
+
+	PermSupportSysdump  = "support:sysdump"
+	PermRetentionPolicy = "admin:retention_policy"
 )
 
 // Categories lists the permission categories.
@@ -128,8 +131,9 @@ func Categories() []Category {
 		{ID: "vulnerability", Description: "Vulnerability exposure matched from offline OSV advisory feeds."},
 		{ID: "patch", Description: "Patch jobs: package updates rolled out in waves inside maintenance windows."},
 		{ID: "remediation", Description: "Remediation of failing rules: requests, plans, dry runs, execution and rollback."},
-		{ID: "admin", Description: "Server administration: single sign-on providers."},
+		{ID: "admin", Description: "Server administration: single sign-on providers and the retention of stored data."},
 		{ID: "report", Description: "Signed reports: generation, exports, schedules and the report signing key."},
+		{ID: "support", Description: "Troubleshooting: the support bundle (sysdump)."},
 	}
 }
 
@@ -200,6 +204,8 @@ func Permissions() []Permission {
 		{ID: PermReportGenerate, Category: "report", Description: "Generate reports (each kind also needs the permission that reads its data: compliance:read, audit:read or patch:read)."},
 		{ID: PermReportSchedule, Category: "report", Description: "Create, change and delete report schedules and where they are delivered."},
 		{ID: PermReportSigningKey, Category: "report", Description: "Rotate the report signing key.", Dangerous: true},
+		{ID: PermSupportSysdump, Category: "support", Description: "Download the support bundle: configuration (secrets redacted), logs, metrics and database statistics.", Dangerous: true},
+		{ID: PermRetentionPolicy, Category: "admin", Description: "Read and change how long each kind of stored data is kept before the retention job deletes it (never the audit trail).", Dangerous: true},
 	}
 }
 

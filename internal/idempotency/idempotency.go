@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/pg"
 )
 
@@ -108,7 +109,10 @@ func (s *Store) Within(ctx context.Context, principal, key string, requestHash [
 				return err
 			}
 			if !answered {
-				return errors.New("idempotency: the reservation was not sent")
+				// Nothing was left to send, so the reservation travelled in a round trip
+				// that failed before its answer (fn saw that failure): the connection
+				// broke, as when the database restarts. The client may retry.
+				return apperr.Unavailable(errors.New("idempotency: the round trip carrying the reservation failed"))
 			}
 		}
 		if !reserved {

@@ -121,3 +121,12 @@ func (s *Service) deleteOldEvidence(ctx context.Context, cutoff time.Time) (int6
 func (s *Service) auditRetention(ctx context.Context, tx pgx.Tx, detail map[string]any) error {
 	return s.aw.Append(ctx, tx, audit.For(ctx, &authz.Principal{}, audit.ActionScanRetention, "settings", ScheduleSettingsKey, detail))
 }
+
+// DeleteEvidenceBefore deletes, in batches, the evidence stored before cutoff that no
+// current result uses and no transition since cutoff uses: the results stay, and every
+// host's current results (its latest scan's) keep their evidence. The retention policy's
+// scan_evidence_days calls it (internal/retention); the scan settings'
+// evidence_retention_days applies as well, so the shorter of the two wins.
+func (s *Service) DeleteEvidenceBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	return s.deleteOldEvidence(ctx, cutoff)
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,14 +17,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/app"
+	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/host"
 	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/vuln"
 )
 
 // benchRelease is a distribution release of the generated fleet.
@@ -150,6 +154,8 @@ func fleetBench(b *testing.B, hosts, records int) {
 		time.Since(start).Round(time.Millisecond), res.Store.Round(time.Millisecond), res.Matching.Round(time.Millisecond),
 		res.Match.Pairs, res.Match.Opened, res.Match.Resolved, peak())
 
+	readFigures(b, ctx, pool, svc)
+
 	var open int64
 	require.NoError(b, pool.QueryRow(ctx, `SELECT count(*) FROM vuln_exposures WHERE resolved_at IS NULL`).Scan(&open))
 	var dbSize, vulnSize string
@@ -164,9 +170,8 @@ func fleetBench(b *testing.B, hosts, records int) {
 	start = time.Now()
 	tag, err := pool.Exec(ctx, `INSERT INTO bench_ceiling SELECT * FROM vuln_host_packages`)
 	require.NoError(b, err)
-	b.Logf("ceiling: the database itself copies the %d matching rows into a table with the same indexes in %s",
-		tag.RowsAffected(), time.Since(start).Round(time.Millisecond))
-	b.Logf("peak RSS of the whole process (the generator included) %s", peakRSS())
+	b.Logf("ceiling: the database itself copies the %d matching rows into a table with the same indexes in %s; peak RSS of the whole process (the generator included) %s",
+		tag.RowsAffected(), time.Since(start).Round(time.Millisecond), peakRSS())
 }
 
 func peakRSS() string {
@@ -297,4 +302,59 @@ func writeFeed(b *testing.B, path string, n, offset int, modified time.Time, sal
 	}
 	require.NoError(b, zw.Close())
 	require.NoError(b, f.Close())
+}
+
+// readFigures times the first page (50) of each read the API serves over the loaded
+// exposures: the fleet's advisories (all, then critical only), the hosts of the advisory
+// exposing the most hosts, and one host's exposures; the median of five reads each.
+func readFigures(b *testing.B, ctx context.Context, pool *pgxpool.Pool, svc *vuln.Service) {
+	var top string
+	var hostID uuid.UUID
+	require.NoError(b, pool.QueryRow(ctx, `SELECT advisory_id FROM vuln_exposures WHERE resolved_at IS NULL
+		GROUP BY advisory_id ORDER BY count(*) DESC LIMIT 1`).Scan(&top))
+	require.NoError(b, pool.QueryRow(ctx, `SELECT host_id FROM vuln_exposures WHERE resolved_at IS NULL
+		GROUP BY host_id ORDER BY count(*) DESC LIMIT 1`).Scan(&hostID))
+	median := func(read func() int) (time.Duration, int) {
+		var ds []time.Duration
+		n := 0
+		for range 5 {
+			start := time.Now()
+			n = read()
+			ds = append(ds, time.Since(start))
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2], n
+	}
+	critical := "critical"
+	var figures []string
+	for _, r := range []struct {
+		name string
+		read func() int
+	}{
+		{"GET /vulnerabilities", func() int {
+			p, err := svc.List(ctx, vuln.ListFilter{}, cursor.First(cursor.JSON[vuln.RankKey]{}, 50))
+			require.NoError(b, err)
+			return len(p.Items)
+		}},
+		{"GET /vulnerabilities?severity=critical", func() int {
+			p, err := svc.List(ctx, vuln.ListFilter{Severity: &critical}, cursor.First(cursor.JSON[vuln.RankKey]{}, 50))
+			require.NoError(b, err)
+			return len(p.Items)
+		}},
+		{"GET /vulnerabilities/{id}/hosts of the advisory exposing most hosts", func() int {
+			p, err := svc.Hosts(ctx, top, cursor.First(cursor.JSON[vuln.HostKey]{}, 50))
+			require.NoError(b, err)
+			return len(p.Items)
+		}},
+		{"GET /hosts/{id}/vulnerabilities of the most exposed host", func() int {
+			p, err := svc.OfHost(ctx, hostID, nil, cursor.First(cursor.JSON[vuln.RankKey]{}, 50))
+			require.NoError(b, err)
+			return len(p.Items)
+		}},
+	} {
+		d, n := median(r.read)
+		figures = append(figures, fmt.Sprintf("%s (%d items) %s", r.name, n, d.Round(100*time.Microsecond)))
+	}
+	// One line: a benchmark's output is cut after ten lines.
+	b.Logf("reads, first page of 50, median of 5: %s", strings.Join(figures, "; "))
 }

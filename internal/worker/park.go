@@ -44,3 +44,18 @@ func Unpark(ctx context.Context, db Execer, queue, kind, key, value string) (int
 	}
 	return tag.RowsAffected(), nil
 }
+
+// DeleteFinalized deletes at most batch of the jobs that finished (completed, discarded
+// or cancelled) before cutoff, oldest first, and returns how many it deleted. The
+// retention job calls it batch after batch; River's own cleaner keeps completed jobs only
+// CompletedJobRetention and leaves discarded and cancelled ones to it (NewClient).
+func DeleteFinalized(ctx context.Context, db Execer, cutoff time.Time, batch int) (int64, error) {
+	tag, err := db.Exec(ctx, `DELETE FROM river_job WHERE id IN (
+		SELECT id FROM river_job
+		WHERE state IN ('completed', 'discarded', 'cancelled') AND finalized_at < $1
+		ORDER BY finalized_at LIMIT $2)`, cutoff, batch)
+	if err != nil {
+		return 0, fmt.Errorf("delete finished jobs: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -111,8 +111,12 @@ func NewClient(o Options, r *Registry) (*Client, error) {
 		cfg.RescueStuckJobsAfter = o.RescueAfter
 		cfg.JobTimeout = o.RescueAfter / 2
 		// Completed jobs are only kept for inspection; the liveness tick alone completes one
-		// a second, so an hour keeps river_job small. Failed jobs keep River's longer default.
+		// a second, so an hour keeps river_job small. Discarded and cancelled jobs are kept
+		// for the retention policy's jobs_days: the retention job deletes them
+		// (DeleteFinalized), so River's cleaner leaves them alone (-1: kept).
 		cfg.CompletedJobRetentionPeriod = CompletedJobRetention
+		cfg.CancelledJobRetentionPeriod = -1
+		cfg.DiscardedJobRetentionPeriod = -1
 	}
 	c, err := river.NewClient(riverpgxv5.New(o.Pool), cfg)
 	if err != nil {

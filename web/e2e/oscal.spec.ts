@@ -75,7 +75,7 @@ test("a scan and one of its results download as OSCAL assessment results", async
   await shot(page, "scan-oscal");
 
   // The plan the results import: the same document the API serves, naming the scan's rules.
-  const planRes = await downloaded<Plan>(page.getByRole("button", { name: "Download OSCAL assessment plan of this scan" }));
+  const planRes = await downloaded<Plan>(page.getByRole("button", { name: "Download the OSCAL plan of this scan" }));
   expect(planRes.name).toBe(`openwatch-scan-${scanId}-assessment-plan.json`);
   const apiPlan = (await (await admin.get(`/api/v1/scans/${scanId}/oscal/assessment-plan`)).json()) as Plan;
   expect(planRes.doc["assessment-plan"].uuid).toBe(apiPlan["assessment-plan"].uuid);

@@ -182,7 +182,7 @@ export const settingsRoute = createRoute({
   path: "/settings",
   validateSearch: (s: Record<string, unknown>) =>
     partial({
-      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "alerts", "ssh", "security", "changes", "ssh-ca", "sso", "enrollment", "license"] as const),
+      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "alerts", "ssh", "security", "changes", "ssh-ca", "sso", "enrollment", "license", "support"] as const),
     }),
   component: lazyRouteComponent(() => import("./pages/SettingsPage"), "SettingsPage"),
 });

@@ -560,3 +560,19 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// Programs returns the directory of the PostgreSQL programs Start would run the managed
+// cluster with (found the same way, binDir first) and their major version, so client
+// programs such as pg_dump and pg_restore match the server.
+func Programs(binDir string) (dir string, major int, err error) {
+	bins, err := pgproc.FindBinaries(binDir)
+	if errors.Is(err, pgproc.ErrNotFound) {
+		return "", 0, errors.New(errNoBinaries)
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return bins.Dir, bins.Major, nil
+}
+// LogPath returns the cluster's server log file.
+func (c *Cluster) LogPath() string { return c.logPath() }

@@ -144,3 +144,25 @@ func TestSweepStale(t *testing.T) {
 	require.DirExists(t, live)
 	require.DirExists(t, unowned)
 }
+
+func TestHaltResume(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := StartServer(ctx, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Stop() })
+	pool, err := pgxpool.New(ctx, s.DSN())
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	_, err = pool.Exec(ctx, "CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)")
+	require.NoError(t, err)
+
+	require.NoError(t, s.Halt(ctx))
+	require.Error(t, pool.Ping(ctx), "the server is down")
+	require.Contains(t, s.Log(), "received fast shutdown request")
+	require.NoError(t, s.Resume(ctx))
+	pool.Reset()
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, "SELECT n FROM kept").Scan(&n), "same port, same data")
+	require.Equal(t, 7, n)
+}

@@ -41,10 +41,15 @@ const InstallHint = "install them with scripts/install-postgres.sh (or apt-get i
 type Server struct {
 	dir      string
 	port     int
-	proc     *pgproc.Process
+	bins     pgproc.Binaries
+	runAs    pgproc.User
 	logger   *slog.Logger
 	stopOnce sync.Once
 	stopErr  error
+
+	// mu guards proc, which Halt and Resume replace.
+	mu   sync.Mutex
+	proc *pgproc.Process
 }
 
 // StartServer initialises and starts a throwaway server (see Server). As root it runs
@@ -74,7 +79,7 @@ func StartServer(ctx context.Context, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create server directory: %w", err)
 	}
-	s := &Server{dir: dir, logger: logger}
+	s := &Server{dir: dir, logger: logger, bins: bins, runAs: runAs}
 	if err := s.start(ctx, bins, runAs); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -98,7 +103,7 @@ func (s *Server) start(ctx context.Context, bins pgproc.Binaries, runAs pgproc.U
 		"-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
 		return err
 	}
-	logPath := filepath.Join(s.dir, "postgres.log")
+	logPath := s.logPath()
 	var errs []error
 	for range startTries {
 		port, err := freePort()
@@ -147,8 +152,37 @@ func (s *Server) startOnce(ctx context.Context, bins pgproc.Binaries, runAs pgpr
 		_ = proc.Stop(stopCtx)
 		return err
 	}
+	s.mu.Lock()
 	s.port, s.proc = port, proc
+	s.mu.Unlock()
 	return nil
+}
+
+func (s *Server) logPath() string { return filepath.Join(s.dir, "postgres.log") }
+
+// Halt shuts the server down as an operator's stop does (fast shutdown: open sessions are
+// terminated, a checkpoint is written) and leaves its data in place, so Resume can start
+// it again: tests use the pair to show that clients survive a database restart.
+func (s *Server) Halt(ctx context.Context) error {
+	s.mu.Lock()
+	proc := s.proc
+	s.mu.Unlock()
+	return proc.Stop(ctx)
+}
+
+// Resume starts a server that Halt stopped again, on the same port and data directory,
+// and waits until it accepts connections.
+func (s *Server) Resume(ctx context.Context) error {
+	return s.startOnce(ctx, s.bins, s.runAs, s.port, filepath.Join(s.dir, "data"), s.logPath())
+}
+
+// Log returns what the server has logged so far (for a failed test's output).
+func (s *Server) Log() string {
+	b, err := os.ReadFile(s.logPath())
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // DSN returns the superuser URL of the server, for example
@@ -163,7 +197,10 @@ func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		defer cancel()
-		s.stopErr = errors.Join(s.proc.Stop(ctx), os.RemoveAll(s.dir))
+		s.mu.Lock()
+		proc := s.proc
+		s.mu.Unlock()
+		s.stopErr = errors.Join(proc.Stop(ctx), os.RemoveAll(s.dir))
 	})
 	return s.stopErr
 }

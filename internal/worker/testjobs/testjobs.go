@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -52,7 +53,53 @@ func (*blockWorker) Work(ctx context.Context, job *river.Job[BlockArgs]) error {
 	return river.RecordOutput(ctx, BlockOutput{PID: os.Getpid(), Attempt: job.Attempt, CorrelationID: reqinfo.CorrelationID(ctx)})
 }
 
+// GateArgs is a job that writes the process id to Marker and then waits until the file
+// Gate exists (or its context ends), recording GateOutput. A test that inserts more gate
+// jobs than one process may run at once sees them held by several processes at the same
+// moment, then opens the gate.
+type GateArgs struct {
+	Marker string `json:"marker"`
+	Gate   string `json:"gate"`
+}
+
+// Kind names the job kind.
+func (GateArgs) Kind() string { return "openwatch_test_gate" }
+
+// InsertOpts allows a few attempts.
+func (GateArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 5} }
+
+// GateOutput is what a completed gate job records.
+type GateOutput struct {
+	PID int `json:"pid"`
+}
+
+// gatePoll is how often a gate job looks for its gate file.
+const gatePoll = 20 * time.Millisecond
+
+type gateWorker struct {
+	river.WorkerDefaults[GateArgs]
+}
+
+func (*gateWorker) Work(ctx context.Context, job *river.Job[GateArgs]) error {
+	if err := os.WriteFile(job.Args.Marker, []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		return fmt.Errorf("write marker: %w", err)
+	}
+	tick := time.NewTicker(gatePoll)
+	defer tick.Stop()
+	for {
+		if _, err := os.Stat(job.Args.Gate); err == nil {
+			return river.RecordOutput(ctx, GateOutput{PID: os.Getpid()})
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
 // Register adds the test workers to a bundle.
 func Register(w *river.Workers) {
 	river.AddWorker(w, &blockWorker{})
+	river.AddWorker(w, &gateWorker{})
 }

@@ -195,6 +195,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The retention policy of each kind of stored data and the last runs of the retention job.
+         * @description Days each kind of data is kept, their minimums, and what the periodic retention job
+         *     (hourly, on one worker) deleted in its last runs. The audit trail is never deleted and
+         *     has no policy.
+         */
+        get: operations["getRetentionPolicy"];
+        /**
+         * Change how long each kind of data is kept.
+         * @description Audited (`system.retention_policy_changed`, before and after). A value below the
+         *     kind's minimum (`kinds[].minimum_days`) or above 3650 is a 400. The next run of the
+         *     retention job applies it.
+         */
+        put: operations["updateRetentionPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/alerts": {
         parameters: {
             query?: never;
@@ -3811,6 +3839,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/support/sysdump": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Download a support bundle (sysdump).
+         * @description Builds and answers a gzip tarball for troubleshooting: the resolved configuration
+         *     with every secret redacted, version and build, migration status (schema and River),
+         *     a metrics snapshot (Prometheus text format), the process's recent log lines, table
+         *     sizes, the River queue state, liveness and scan summaries, host counts and runtime
+         *     figures, each a file listed with its size and SHA-256 in `MANIFEST.json`. It holds
+         *     no secret: no credential, token, key or password. Audited (`support.sysdump_created`).
+         *     The same bundle is written by `openwatch sysdump` straight from the database.
+         */
+        post: operations["createSysdump"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/system/alerts/config": {
         parameters: {
             query?: never;
@@ -6849,6 +6903,68 @@ export interface components {
          * @enum {string}
          */
         ResultStatus: "pass" | "fail" | "skipped" | "error" | "excepted";
+        RetentionKind: {
+            days: number;
+            default_days: number;
+            description: string;
+            /** @description The kind, as named in the runs' `deleted` counts (the policy field is `<id>_days`). */
+            id: string;
+            minimum_days: number;
+        };
+        RetentionPolicy: {
+            /** @description Finished patch and remediation jobs, with their hosts and steps. */
+            change_jobs_days: number;
+            /** @description Activity feed items and host intelligence events. */
+            events_days: number;
+            /** @description Finished background jobs (completed, discarded, cancelled). */
+            jobs_days: number;
+            /** @description Liveness and connectivity history (each host keeps its newest check). */
+            monitoring_days: number;
+            /** @description Finished notification deliveries. */
+            notification_deliveries_days: number;
+            /** @description Generated reports (their signed files). */
+            reports_days: number;
+            /** @description Evidence of old scan results; the results stay, and the evidence of every host's current results is never deleted. */
+            scan_evidence_days: number;
+            /** Format: date-time */
+            updated_at: string;
+            updated_by: string;
+        };
+        RetentionPolicyUpdate: {
+            change_jobs_days: number;
+            events_days: number;
+            jobs_days: number;
+            monitoring_days: number;
+            notification_deliveries_days: number;
+            reports_days: number;
+            scan_evidence_days: number;
+        };
+        RetentionRun: {
+            /** @description Rows deleted per kind. */
+            deleted: {
+                [key: string]: number;
+            };
+            error?: string;
+            /** Format: date-time */
+            finished_at?: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            started_at: string;
+            /** @enum {string} */
+            status: "running" | "completed" | "failed";
+        };
+        RetentionSettings: {
+            /**
+             * @description The audit trail and its chain checks are never deleted.
+             * @enum {string}
+             */
+            audit_retention: "never_deleted";
+            kinds: components["schemas"]["RetentionKind"][];
+            policy: components["schemas"]["RetentionPolicy"];
+            /** @description The last runs of the retention job, newest first. */
+            runs: components["schemas"]["RetentionRun"][];
+        };
         RoleAssignmentRequest: {
             role_id: string;
         };
@@ -7958,6 +8074,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LicenseVerifyResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getRetentionPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateRetentionPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetentionPolicyUpdate"];
+            };
+        };
+        responses: {
+            /** @description The policy. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionSettings"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -13694,6 +13862,32 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             502: components["responses"]["BadGateway"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createSysdump: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bundle. */
+            200: {
+                headers: {
+                    /** @description attachment; filename="openwatch-sysdump-<UTC time as 20060102T150405Z>.tar.gz" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/gzip": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
         };
     };

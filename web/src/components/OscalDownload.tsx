@@ -45,7 +45,7 @@ export function OscalDownload({
       onClick={() => download.mutate()}
       loading={download.isPending}
       title={`Download ${what} as an OSCAL ${doc} (JSON)`}
-      aria-label={`Download OSCAL ${doc} of ${what}`}
+      aria-label={plan ? `Download the OSCAL plan of ${what}` : `Download OSCAL ${doc} of ${what}`}
     >
       {plan ? "OSCAL plan" : "OSCAL"}
     </Button>

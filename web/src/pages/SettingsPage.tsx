@@ -21,6 +21,7 @@ import { ChangeSettings } from "./SettingsChanges";
 import { SSHCAPanels } from "./SettingsSSHCA";
 import { SSOPanel } from "./SettingsSSO";
 import { EnrollmentPanels } from "./SettingsEnrollment";
+import { SupportPanels } from "./SettingsSupport";
 
 type Config = Record<string, unknown>;
 
@@ -35,7 +36,7 @@ interface Section {
   put: (config: Config) => Promise<unknown>;
 }
 
-export type SettingsTab = "connectivity" | "intelligence" | "discovery" | "scanning" | "alerts" | "ssh" | "security" | "changes" | "ssh-ca" | "sso" | "enrollment" | "license";
+export type SettingsTab = "connectivity" | "intelligence" | "discovery" | "scanning" | "alerts" | "ssh" | "security" | "changes" | "ssh-ca" | "sso" | "enrollment" | "license" | "support";
 
 // The request bodies are the spec's config types; the form edits them generically, so the
 // server (which validates against the spec) is the judge of the values.
@@ -316,6 +317,9 @@ export function SettingsPage() {
   const canSSHCA = useCan("host:read");
   const canSSO = useCan("admin:sso_provider");
   const canEnrollment = useCan("enrollment:read");
+  const canSysdump = useCan("support:sysdump");
+  const canRetention = useCan("admin:retention_policy");
+  const canSupport = canSysdump || canRetention;
   const permissions = useQuery(permissionsQuery).data?.permissions ?? [];
   const readable = SECTIONS.filter((s) => permissions.includes(s.read));
   const current = tab ?? "connectivity";
@@ -334,6 +338,7 @@ export function SettingsPage() {
           {canSSO && <Tabs.Tab value="sso">Single sign-on</Tabs.Tab>}
           {canEnrollment && <Tabs.Tab value="enrollment">Enrollment</Tabs.Tab>}
           {canLicense && <Tabs.Tab value="license">License</Tabs.Tab>}
+          {canSupport && <Tabs.Tab value="support">Support</Tabs.Tab>}
         </Tabs.List>
         {readable.map((s) => (
           <Tabs.Panel key={s.id} value={s.id}>
@@ -373,6 +378,9 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="enrollment">
           <EnrollmentPanels />
+        </Tabs.Panel>
+        <Tabs.Panel value="support">
+          <SupportPanels />
         </Tabs.Panel>
         <Tabs.Panel value="license">
           <Stack gap="lg">
