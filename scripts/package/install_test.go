@@ -218,7 +218,8 @@ func TestInstallUpgradePurge(t *testing.T) {
 	require.Contains(t, out2, "openwatch: applying database migrations")
 	require.Contains(t, out2, "migrations applied")
 	if strings.Contains(out2, "backing up before the upgrade") {
-		require.NotEmpty(t, strings.TrimSpace(ns.run(t, "ls -l /var/lib/openwatch/backups/")), "the backup left no archive")
+		require.Regexp(t, `-rw------- 1 openwatch openwatch \d+ .* openwatch-backup-\d{8}T\d{6}Z\.tar`,
+			ns.run(t, "ls -l /var/lib/openwatch/backups/"), "the backup left no archive")
 	} else {
 		require.Contains(t, out2, "the installed version has no backup command: upgrading without a pre-upgrade backup")
 	}
