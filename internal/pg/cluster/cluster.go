@@ -574,5 +574,6 @@ func Programs(binDir string) (dir string, major int, err error) {
 	}
 	return bins.Dir, bins.Major, nil
 }
+
 // LogPath returns the cluster's server log file.
 func (c *Cluster) LogPath() string { return c.logPath() }
