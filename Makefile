@@ -15,7 +15,7 @@ LDFLAGS := -s -w $(if $(VERSION),-X github.com/openwatch/openwatch/internal/buil
 # make run: a local data directory unless the environment names one.
 export OPENWATCH_SERVER_DATA_DIR ?= $(CURDIR)/.data
 
-.PHONY: all generate generate-check web web-deps build run test test-go test-web test-e2e vet fmt lint lint-spec bench bench-micro deps test-deps clean
+.PHONY: package all generate generate-check web web-deps build run test test-go test-web test-e2e vet fmt lint lint-spec bench bench-micro deps test-deps clean
 
 all: build
 
@@ -46,6 +46,21 @@ web: web-deps
 ## build: the openwatch binary with the web UI embedded.
 build: web
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/openwatch
+
+## package: the .deb and .rpm packages under dist/ (nfpm, packaging/nfpm.yaml), for each of
+## PACKAGE_ARCHS (amd64 by default; "amd64 arm64" cross-builds the arm64 binary too). The
+## version is VERSION, else the one the binary reports.
+PACKAGE_ARCHS ?= amd64
+package: build
+	@version="$(VERSION)"; [ -n "$$version" ] || version=$$(./$(BIN) version | sed -n '1s/^openwatch //p'); \
+	for arch in $(PACKAGE_ARCHS); do \
+		bin=$(BIN); \
+		if [ "$$arch" != "$$($(GO) env GOARCH)" ]; then \
+			bin=bin/openwatch-linux-$$arch; \
+			CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$bin ./cmd/openwatch; \
+		fi; \
+		$(GO) run ./scripts/package --binary $$bin --arch $$arch --version "$$version" --out dist; \
+	done
 
 ## run: build and start the server on its embedded default (a managed local PostgreSQL).
 run: deps build
@@ -95,4 +110,4 @@ bench-micro:
 	$(GO) run ./scripts/withpg -- $(GO) test -run '^$$' -bench . -benchmem ./internal/httpserver/ ./internal/auth/
 
 clean:
-	rm -rf bin web/dist/assets web/dist/swagger web/dist/index.html
+	rm -rf bin dist web/dist/assets web/dist/swagger web/dist/index.html

@@ -4,7 +4,8 @@
 # UI end-to-end test), OpenSSH server and sudo (the SSH tests run a real sshd), kmod (the
 # compliance scan tests read the target's modprobe configuration), dpkg-deb, apt and
 # unshare (the patch tests build .deb packages and run apt on namespaced targets), poppler-utils
-# (the report tests read the PDFs back with pdftotext and pdfinfo) and curl. Uses apt as root;
+# (the report tests read the PDFs back with pdftotext and pdfinfo), rpm and systemd-analyze (the
+# package test reads the .rpm back and rates the units' sandbox) and curl. Uses apt as root;
 # otherwise says what to install.
 set -euo pipefail
 
@@ -20,6 +21,9 @@ command -v dpkg-deb >/dev/null 2>&1 || missing+=(dpkg)
 command -v apt-get >/dev/null 2>&1 || missing+=(apt)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v rpm >/dev/null 2>&1 || missing+=(rpm)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v modprobe >/dev/null 2>&1 || [ -x /usr/sbin/modprobe ] || [ -x /sbin/modprobe ] || missing+=(kmod)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
