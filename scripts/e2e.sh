@@ -58,7 +58,7 @@ export OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8,::1/128
 # per address would make the suite's speed decide whether it passes. (The rate limit has
 # its own tests.)
 export OPENWATCH_AUTH_LOGIN_BURST=100
-OPENWATCH_SERVER_LISTEN=127.0.0.1:0 "$bin" serve --database-dsn= >"$out" 2>"$log" &
+OPENWATCH_SERVER_LISTEN=127.0.0.1:0 OPENWATCH_METRICS_LISTEN=127.0.0.1:0 "$bin" serve --database-dsn= >"$out" 2>"$log" &
 pid=$!
 
 addr=""
@@ -78,6 +78,19 @@ status() { curl -sS --cacert "$ca" -o /dev/null -w '%{http_code}' "$@"; }
 health=$(cjson "$base/health")
 check "health through the generated CA, no -k" grep -q '"db_connected":true' <<<"$health"
 check "data dir keys are private" test "$(stat -c %a "$data/tls/server.key")" = 600
+# Monitoring: /ready once the in-process worker leads, Prometheus metrics on their own
+# listener, and ?format=yaml.
+ready_status=""
+for _ in $(seq 1 300); do
+  ready_status=$(status "$base/ready")
+  [ "$ready_status" = 200 ] && break
+  sleep 0.1
+done
+check "/ready answers 200 with every check" test "$ready_status" = 200
+check "/ready lists the managed database" grep -q '"name":"managed_database","status":"ok"' <(cjson "$base/ready")
+metrics_addr=$(grep -o '"metrics_listen":"127\.0\.0\.1:[0-9]*"' "$log" | head -1 | sed 's/.*:"//; s/"$//') || true
+check "metrics are served on their own listener" grep -q '^openwatch_build_info{' <(curl -sS "http://$metrics_addr/metrics")
+check "?format=yaml answers YAML" grep -q '^db_connected: true$' <(cjson "$base/health?format=yaml")
 pw=$(cat "$data/initial-admin-password")
 check "initial admin password printed once" grep -q "$pw" "$out"
 login=$(cjson -X POST "$base/auth/login" -H 'Content-Type: application/json' \

@@ -334,6 +334,9 @@ func runCheckConfig(_ context.Context, e env, args []string) error {
 	if _, _, err := app.LoadSpec(e.spec); err != nil {
 		return err
 	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(e.stderr, "warning: "+w)
+	}
 	fmt.Fprintln(e.stdout, "# configuration is valid; resolved values (secrets redacted):")
 	return cfg.WriteTOML(e.stdout)
 }

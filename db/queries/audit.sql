@@ -97,3 +97,8 @@ SELECT id, sealed_key AS sealed FROM audit_keys ORDER BY id FOR UPDATE;
 
 -- name: RekeyAuditKeySet :exec
 UPDATE audit_keys SET sealed_key = @sealed WHERE id = @id;
+
+-- name: AuditChainLength :one
+-- The number of events in the audit chain (seq counts from 1 without gaps), for the
+-- openwatch_audit_chain_length gauge; it reads one index entry.
+SELECT coalesce(max(seq), 0)::bigint AS length FROM audit_events;

@@ -1127,6 +1127,27 @@ func (e MaintenanceRecurrence) Valid() bool {
 	}
 }
 
+// Defines values for MetricsListenerStatusAuth.
+const (
+	MetricsListenerStatusAuthBasic  MetricsListenerStatusAuth = "basic"
+	MetricsListenerStatusAuthBearer MetricsListenerStatusAuth = "bearer"
+	MetricsListenerStatusAuthNone   MetricsListenerStatusAuth = "none"
+)
+
+// Valid indicates whether the value is a known member of the MetricsListenerStatusAuth enum.
+func (e MetricsListenerStatusAuth) Valid() bool {
+	switch e {
+	case MetricsListenerStatusAuthBasic:
+		return true
+	case MetricsListenerStatusAuthBearer:
+		return true
+	case MetricsListenerStatusAuthNone:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MonitoringState.
 const (
 	MonitoringStateCritical    MonitoringState = "critical"
@@ -1355,6 +1376,39 @@ func (e ReachabilityStatus) Valid() bool {
 	case ReachabilityStatusUnknown:
 		return true
 	case ReachabilityStatusUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReadinessCheckStatus.
+const (
+	Failing ReadinessCheckStatus = "failing"
+	Ok      ReadinessCheckStatus = "ok"
+)
+
+// Valid indicates whether the value is a known member of the ReadinessCheckStatus enum.
+func (e ReadinessCheckStatus) Valid() bool {
+	switch e {
+	case Failing:
+		return true
+	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReadinessResponseStatus.
+const (
+	Ready ReadinessResponseStatus = "ready"
+)
+
+// Valid indicates whether the value is a known member of the ReadinessResponseStatus enum.
+func (e ReadinessResponseStatus) Valid() bool {
+	switch e {
+	case Ready:
 		return true
 	default:
 		return false
@@ -2792,6 +2846,21 @@ type ComplianceTrend struct {
 // ComplianceTrendInterval defines model for ComplianceTrend.Interval.
 type ComplianceTrendInterval string
 
+// ConnectionPoolStats This process's database connection pool.
+type ConnectionPoolStats struct {
+	AcquireCount int64 `json:"acquire_count"`
+
+	// AcquireWaitSeconds Total time spent waiting for a connection.
+	AcquireWaitSeconds float64 `json:"acquire_wait_seconds"`
+	AcquiredConns      int     `json:"acquired_conns"`
+
+	// EmptyAcquireCount Acquisitions that had to wait for a connection.
+	EmptyAcquireCount int64 `json:"empty_acquire_count"`
+	IdleConns         int   `json:"idle_conns"`
+	MaxConns          int   `json:"max_conns"`
+	TotalConns        int   `json:"total_conns"`
+}
+
 // ConnectivityBreakdown defines model for ConnectivityBreakdown.
 type ConnectivityBreakdown struct {
 	Critical    int64  `json:"critical"`
@@ -2967,6 +3036,18 @@ type CustomRoleCreateRequest struct {
 type CustomRoleUpdateRequest struct {
 	Description *string   `json:"description,omitempty"`
 	Permissions *[]string `json:"permissions,omitempty"`
+}
+
+// DatabaseStatus defines model for DatabaseStatus.
+type DatabaseStatus struct {
+	// Managed True when OpenWatch runs its own local PostgreSQL cluster; false for an external server.
+	Managed bool `json:"managed"`
+
+	// Pool This process's database connection pool.
+	Pool ConnectionPoolStats `json:"pool"`
+
+	// ServerVersion The PostgreSQL server version ("" when it did not answer).
+	ServerVersion string `json:"server_version"`
 }
 
 // DiscoveredHost defines model for DiscoveredHost.
@@ -4147,6 +4228,12 @@ type IntelligenceState struct {
 	Snapshot map[string]interface{} `json:"snapshot"`
 }
 
+// JobQueueDepth defines model for JobQueueDepth.
+type JobQueueDepth struct {
+	Depth int64  `json:"depth"`
+	Kind  string `json:"kind"`
+}
+
 // LicenseStateResponse defines model for LicenseStateResponse.
 type LicenseStateResponse struct {
 	CustomerId    *string                    `json:"customer_id,omitempty"`
@@ -4303,6 +4390,21 @@ type MaintenanceWindowUpdate struct {
 	TimeZone    *string                `json:"time_zone,omitempty"`
 	WeekOfMonth *WeekOfMonth           `json:"week_of_month,omitempty"`
 }
+
+// MetricsListenerStatus defines model for MetricsListenerStatus.
+type MetricsListenerStatus struct {
+	Auth MetricsListenerStatusAuth `json:"auth"`
+
+	// Enabled Whether this process serves Prometheus metrics.
+	Enabled bool `json:"enabled"`
+
+	// Listen The address GET /metrics is served on ("" when off).
+	Listen string `json:"listen"`
+	Tls    bool   `json:"tls"`
+}
+
+// MetricsListenerStatusAuth defines model for MetricsListenerStatus.Auth.
+type MetricsListenerStatusAuth string
 
 // MonitoringState defines model for MonitoringState.
 type MonitoringState string
@@ -4541,6 +4643,30 @@ type PlatformRangeFamily string
 
 // ReachabilityStatus defines model for ReachabilityStatus.
 type ReachabilityStatus string
+
+// ReadinessCheck defines model for ReadinessCheck.
+type ReadinessCheck struct {
+	// Detail One sentence about the check's outcome.
+	Detail string `json:"detail"`
+
+	// Name database, migrations, worker or managed_database.
+	//
+	// Example: database
+	Name   string               `json:"name"`
+	Status ReadinessCheckStatus `json:"status"`
+}
+
+// ReadinessCheckStatus defines model for ReadinessCheck.Status.
+type ReadinessCheckStatus string
+
+// ReadinessResponse defines model for ReadinessResponse.
+type ReadinessResponse struct {
+	Checks []ReadinessCheck        `json:"checks"`
+	Status ReadinessResponseStatus `json:"status"`
+}
+
+// ReadinessResponseStatus defines model for ReadinessResponse.Status.
+type ReadinessResponseStatus string
 
 // RebootPolicy Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
 type RebootPolicy string
@@ -5476,6 +5602,21 @@ type ServiceAccountList struct {
 // Severity defines model for Severity.
 type Severity string
 
+// SystemStatus defines model for SystemStatus.
+type SystemStatus struct {
+	Build    VersionResponse       `json:"build"`
+	Checks   []ReadinessCheck      `json:"checks"`
+	Database DatabaseStatus        `json:"database"`
+	Metrics  MetricsListenerStatus `json:"metrics"`
+
+	// Queue Jobs not finished yet, per job kind, most first.
+	Queue []JobQueueDepth `json:"queue"`
+
+	// Ready Whether every readiness check passed (GET /ready would answer 200).
+	Ready   bool         `json:"ready"`
+	Workers WorkerStatus `json:"workers"`
+}
+
 // UserCreateRequest defines model for UserCreateRequest.
 type UserCreateRequest struct {
 	Email    openapi_types.Email `json:"email"`
@@ -5719,6 +5860,16 @@ type WeekOfMonth string
 
 // Weekday defines model for Weekday.
 type Weekday string
+
+// WorkerStatus defines model for WorkerStatus.
+type WorkerStatus struct {
+	// LastSeen When a worker process last showed it was alive; absent when none has been seen.
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+
+	// LeaderAlive True while the elected job leader's lease is current, i.e. some worker process is running.
+	LeaderAlive          bool `json:"leader_alive"`
+	ThisProcessWorksJobs bool `json:"this_process_works_jobs"`
+}
 
 // AsOf defines model for AsOf.
 type AsOf = time.Time
@@ -8730,6 +8881,20 @@ type ClientInterface interface {
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
 	GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetReadiness Report whether this process is ready to take traffic.
+	//
+	// Poll this for readiness (load balancers, Kubernetes readiness probes). Every check
+	// is listed: `database` (reachable), `migrations` (the schema and the job queue are at
+	// the versions this binary ships), `worker` (a process working background jobs was
+	// seen within the last 15 seconds) and, when the database is the managed local
+	// cluster, `managed_database` (its server is running). Answers 503
+	// `service.unavailable` when a check fails, with every check in `detail.checks` and
+	// the failing ones named in `detail.failing`. Details never carry addresses,
+	// credentials or error text.
+	//
+	// Corresponds with GET /ready (the `GetReadiness` operationId).
+	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRemediationRequests List remediation requests, newest first.
 	//
 	// Each remediation request lists `host_names`: the display names (else hostnames) of its hosts, sorted.
@@ -9836,6 +10001,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /system/ssh/config (the `PutSSHConfig` operationId).
 	PutSSHConfig(ctx context.Context, body PutSSHConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSystemStatus The state of this installation, for the system status page.
+	//
+	// Readiness checks, build information, the database (managed or external, connection
+	// pool), background workers, job queue depth per kind and where Prometheus metrics are
+	// served. Never carries the database address or credentials.
+	//
+	// Corresponds with GET /system/status (the `GetSystemStatus` operationId).
+	GetSystemStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers List users.
 	//
@@ -13840,6 +14014,30 @@ func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
+// GetReadiness Report whether this process is ready to take traffic.
+//
+// Poll this for readiness (load balancers, Kubernetes readiness probes). Every check
+// is listed: `database` (reachable), `migrations` (the schema and the job queue are at
+// the versions this binary ships), `worker` (a process working background jobs was
+// seen within the last 15 seconds) and, when the database is the managed local
+// cluster, `managed_database` (its server is running). Answers 503
+// `service.unavailable` when a check fails, with every check in `detail.checks` and
+// the failing ones named in `detail.failing`. Details never carry addresses,
+// credentials or error text.
+//
+// Corresponds with GET /ready (the `GetReadiness` operationId).
+func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReadinessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListRemediationRequests List remediation requests, newest first.
 //
 // Each remediation request lists `host_names`: the display names (else hostnames) of its hosts, sorted.
@@ -16097,6 +16295,25 @@ func (c *Client) PutSSHConfigWithBody(ctx context.Context, contentType string, b
 // Corresponds with PUT /system/ssh/config (the `PutSSHConfig` operationId).
 func (c *Client) PutSSHConfig(ctx context.Context, body PutSSHConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutSSHConfigRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSystemStatus The state of this installation, for the system status page.
+//
+// Readiness checks, build information, the database (managed or external, connection
+// pool), background workers, job queue depth per kind and where Prometheus metrics are
+// served. Never carries the database address or credentials.
+//
+// Corresponds with GET /system/status (the `GetSystemStatus` operationId).
+func (c *Client) GetSystemStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSystemStatusRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -24172,6 +24389,33 @@ func NewGetOpenAPIYAMLRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetReadinessRequest constructs an http.Request for the GetReadiness method
+func NewGetReadinessRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ready")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListRemediationRequestsRequest constructs an http.Request for the ListRemediationRequests method
 func NewListRemediationRequestsRequest(server string, params *ListRemediationRequestsParams) (*http.Request, error) {
 	var err error
@@ -27960,6 +28204,33 @@ func NewPutSSHConfigRequestWithBody(server string, contentType string, body io.R
 	return req, nil
 }
 
+// NewGetSystemStatusRequest constructs an http.Request for the GetSystemStatus method
+func NewGetSystemStatusRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/status")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListUsersRequest constructs an http.Request for the ListUsers method
 func NewListUsersRequest(server string, params *ListUsersParams) (*http.Request, error) {
 	var err error
@@ -31009,6 +31280,22 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
 	GetOpenAPIYAMLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIYAMLResponse, error)
 
+	// GetReadinessWithResponse Report whether this process is ready to take traffic.
+	//
+	// Poll this for readiness (load balancers, Kubernetes readiness probes). Every check
+	// is listed: `database` (reachable), `migrations` (the schema and the job queue are at
+	// the versions this binary ships), `worker` (a process working background jobs was
+	// seen within the last 15 seconds) and, when the database is the managed local
+	// cluster, `managed_database` (its server is running). Answers 503
+	// `service.unavailable` when a check fails, with every check in `detail.checks` and
+	// the failing ones named in `detail.failing`. Details never carry addresses,
+	// credentials or error text.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ready (the `GetReadiness` operationId).
+	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
+
 	// ListRemediationRequestsWithResponse List remediation requests, newest first.
 	//
 	// Each remediation request lists `host_names`: the display names (else hostnames) of its hosts, sorted.
@@ -32231,6 +32518,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /system/ssh/config (the `PutSSHConfig` operationId).
 	PutSSHConfigWithResponse(ctx context.Context, body PutSSHConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSSHConfigResponse, error)
+
+	// GetSystemStatusWithResponse The state of this installation, for the system status page.
+	//
+	// Readiness checks, build information, the database (managed or external, connection
+	// pool), background workers, job queue depth per kind and where Prometheus metrics are
+	// served. Never carries the database address or credentials.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/status (the `GetSystemStatus` operationId).
+	GetSystemStatusWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSystemStatusResponse, error)
 
 	// ListUsersWithResponse List users.
 	//
@@ -43177,6 +43475,68 @@ func (r GetOpenAPIYAMLResponse) ContentType() string {
 	return ""
 }
 
+type GetReadinessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReadinessResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReadinessResponse) GetJSON200() *ReadinessResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetReadinessResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetReadinessResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetReadinessResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReadinessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReadinessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReadinessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReadinessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListRemediationRequestsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -49600,6 +49960,75 @@ func (r PutSSHConfigResponse) ContentType() string {
 	return ""
 }
 
+type GetSystemStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SystemStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSystemStatusResponse) GetJSON200() *SystemStatus {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetSystemStatusResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSystemStatusResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetSystemStatusResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetSystemStatusResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSystemStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSystemStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSystemStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSystemStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListUsersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -54251,6 +54680,28 @@ func (c *ClientWithResponses) GetOpenAPIYAMLWithResponse(ctx context.Context, re
 	return ParseGetOpenAPIYAMLResponse(rsp)
 }
 
+// GetReadinessWithResponse Report whether this process is ready to take traffic.
+//
+// Poll this for readiness (load balancers, Kubernetes readiness probes). Every check
+// is listed: `database` (reachable), `migrations` (the schema and the job queue are at
+// the versions this binary ships), `worker` (a process working background jobs was
+// seen within the last 15 seconds) and, when the database is the managed local
+// cluster, `managed_database` (its server is running). Answers 503
+// `service.unavailable` when a check fails, with every check in `detail.checks` and
+// the failing ones named in `detail.failing`. Details never carry addresses,
+// credentials or error text.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ready (the `GetReadiness` operationId).
+func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error) {
+	rsp, err := c.GetReadiness(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReadinessResponse(rsp)
+}
+
 // ListRemediationRequestsWithResponse List remediation requests, newest first.
 //
 // Each remediation request lists `host_names`: the display names (else hostnames) of its hosts, sorted.
@@ -56168,6 +56619,23 @@ func (c *ClientWithResponses) PutSSHConfigWithResponse(ctx context.Context, body
 		return nil, err
 	}
 	return ParsePutSSHConfigResponse(rsp)
+}
+
+// GetSystemStatusWithResponse The state of this installation, for the system status page.
+//
+// Readiness checks, build information, the database (managed or external, connection
+// pool), background workers, job queue depth per kind and where Prometheus metrics are
+// served. Never carries the database address or credentials.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/status (the `GetSystemStatus` operationId).
+func (c *ClientWithResponses) GetSystemStatusWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSystemStatusResponse, error) {
+	rsp, err := c.GetSystemStatus(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSystemStatusResponse(rsp)
 }
 
 // ListUsersWithResponse List users.
@@ -65281,6 +65749,53 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 	return response, nil
 }
 
+// ParseGetReadinessResponse parses an HTTP response from a GetReadinessWithResponse call
+func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReadinessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReadinessResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListRemediationRequestsResponse parses an HTTP response from a ListRemediationRequestsWithResponse call
 func ParseListRemediationRequestsResponse(rsp *http.Response) (*ListRemediationRequestsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -70391,6 +70906,60 @@ func ParsePutSSHConfigResponse(rsp *http.Response) (*PutSSHConfigResponse, error
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest SSHConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSystemStatusResponse parses an HTTP response from a GetSystemStatusWithResponse call
+func ParseGetSystemStatusResponse(rsp *http.Response) (*GetSystemStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSystemStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SystemStatus
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

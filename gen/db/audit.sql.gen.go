@@ -70,6 +70,19 @@ func (q *Queries) AuditChainCheckRecord(ctx context.Context, arg AuditChainCheck
 	return err
 }
 
+const auditChainLength = `-- name: AuditChainLength :one
+SELECT coalesce(max(seq), 0)::bigint AS length FROM audit_events
+`
+
+// The number of events in the audit chain (seq counts from 1 without gaps), for the
+// openwatch_audit_chain_length gauge; it reads one index entry.
+func (q *Queries) AuditChainLength(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, auditChainLength)
+	var length int64
+	err := row.Scan(&length)
+	return length, err
+}
+
 const auditEventAppend = `-- name: AuditEventAppend :exec
 WITH inserted AS (
     INSERT INTO audit_events (

@@ -43,6 +43,7 @@ import (
 	"github.com/openwatch/openwatch/internal/intel"
 	"github.com/openwatch/openwatch/internal/license"
 	"github.com/openwatch/openwatch/internal/liveness"
+	"github.com/openwatch/openwatch/internal/metrics"
 	"github.com/openwatch/openwatch/internal/netscan"
 	"github.com/openwatch/openwatch/internal/notify"
 	"github.com/openwatch/openwatch/internal/oscal"
@@ -110,6 +111,10 @@ type Deps struct {
 	// ChangeWindowRecheck, when set, is how long a host waiting for a maintenance window
 	// sleeps before it looks again (tests shorten it).
 	ChangeWindowRecheck time.Duration
+	// Metrics is the process's metrics registry (nil: New makes one); ManagedDatabaseRunning,
+	// set when the database is the managed local cluster, says whether its server runs.
+	Metrics                *metrics.Metrics
+	ManagedDatabaseRunning func() bool
 	// Logs, when set, holds the process's recent log lines for the support bundle;
 	// MetricsGatherer, when set, gives its metrics snapshot (without one the bundle says
 	// so). RetentionBatch, when set, is how many rows one retention delete removes.
@@ -169,6 +174,11 @@ type App struct {
 	// Dialer opens every SSH connection and probe, only to ssh.allowed_networks; its
 	// Blocked count says how many were refused.
 	Dialer *sshx.Dialer
+	// Metrics is what the metrics listener serves (ServeMetrics); Readiness backs GET /ready.
+	Metrics   *metrics.Metrics
+	Readiness *system.Readiness
+	// monitor holds where ServeMetrics listens, once it does.
+	monitor *monitor
 	// Retention applies the retention policy (periodic job retention_apply); Support
 	// builds support bundles.
 	Retention *retention.Service
@@ -290,6 +300,9 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New(buildinfo.Get())
+	}
 	// Background jobs: build the client before the services that enqueue, then let each
 	// domain add its workers and periodic jobs (jobs.AddPeriodic(svc.RegisterJobs(jobs.Workers)...)).
 	jobs, err := newJobs(d)
@@ -318,6 +331,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	hosts := host.NewService(d.Pool, aw)
 	// One dialer for every SSH connection and probe, so ssh.allowed_networks holds everywhere.
 	dialer := sshx.NewDialer(d.Config.SSH.AllowedNetworks, d.DialFunc)
+	dialer.SetObserver(d.Metrics)
 	scans := netscan.NewService(d.Pool, aw, jobs.Client, hosts, netscan.Options{Logger: d.Logger, Banner: dialer.Banner})
 	jobs.AddPeriodic(scans.RegisterJobs(jobs.Workers)...)
 	creds := credential.NewService(d.Pool, keyring, aw, now)
@@ -344,7 +358,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		FleetScoreDropPoints: al.FleetScoreDropPoints, FleetScoreFloorPercent: al.FleetScoreFloorPercent,
 		FleetScoreWindowHours: al.FleetScoreWindowHours, ScanFailures: al.ScanFailures}
 	complianceScans := scan.NewService(d.Pool, aw, rules, sshConn, jobs.Client, scan.Options{Logger: d.Logger, Now: now,
-		AlertDefaults: alertDefaults})
+		AlertDefaults: alertDefaults, Finished: d.Metrics.ScanFinished})
 	jobs.AddPeriodic(complianceScans.RegisterJobs(jobs.Workers)...)
 	liveOpts := d.Liveness
 	if liveOpts.Tick == 0 {
@@ -378,6 +392,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if notifyOpts.Now == nil {
 		notifyOpts.Now = now
 	}
+	notifyOpts.Delivered = d.Metrics.Delivered
 	notifications := notify.NewService(d.Pool, keyring, aw, jobs.Client, notifyOpts)
 	jobs.AddQueue(notify.Queue, notifications.Slots())
 	jobs.AddPeriodic(notifications.RegisterJobs(jobs.Workers)...)
@@ -428,6 +443,9 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		}})
 	jobs.AddPeriodic(reports.RegisterJobs(jobs.Workers)...)
 	notifications.SetReportRequeue(reports.RequeueDelivery)
+	mon := &monitor{}
+	readiness := system.NewReadiness(readinessChecks(d, jobs)...)
+	registerCollectors(d, broker)
 	// Retention of stored data (never the audit trail) and the support bundle.
 	retentionSvc := retention.NewService(d.Pool, aw, retention.Options{Logger: d.Logger, Now: now, Batch: d.RetentionBatch,
 		Evidence: complianceScans.DeleteEvidenceBefore,
@@ -438,7 +456,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	supportSvc := support.NewService(d.Pool, aw, support.Options{Config: d.Config, Logs: d.Logs, Metrics: d.MetricsGatherer,
 		Logger: d.Logger, Now: now})
 	handlers := &server{
-		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
+		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get(), readiness, statusSource(d, jobs, mon)),
 		authHandlers:      auth.NewHandlers(authSvc),
 		userHandlers:      user.NewHandlers(users),
 		roleHandlers:      role.NewHandlers(role.NewService(d.Pool, aw), d.Operations.LicenseGates()),
@@ -478,11 +496,12 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		BodyLimit: d.Config.BodyLimitBytes(),
 		Assets:    d.Assets, AssetsBuilt: d.AssetsBuilt, Now: now,
 		PublicURL: d.Config.Server.PublicURL,
+		Metrics:   d.Metrics,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{SSHCA: sshCA, SSO: ssoSvc, Enroll: enrollments, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Vuln: vulns, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
+	return &App{Metrics: d.Metrics, Readiness: readiness, monitor: mon, SSHCA: sshCA, SSO: ssoSvc, Enroll: enrollments, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Vuln: vulns, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
 		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer,
 		HealthChecks: healthChecks, Reports: reports, Retention: retentionSvc, Support: supportSvc}, nil

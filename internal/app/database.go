@@ -78,6 +78,15 @@ func (d *Database) Close(ctx context.Context) {
 	}
 }
 
+// running returns whether the managed cluster's server runs, or nil for an external
+// database (the readiness check of the managed database).
+func (d *Database) running() func() bool {
+	if d.cluster == nil {
+		return nil
+	}
+	return d.cluster.Running
+}
+
 // ManagedLogPath returns the managed cluster's log file, or "" when the database is not
 // managed by this process.
 func (d *Database) ManagedLogPath() string {

@@ -10,8 +10,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/openwatch/openwatch/internal/buildinfo"
 	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/liveness"
+	"github.com/openwatch/openwatch/internal/metrics"
 	"github.com/openwatch/openwatch/internal/pg/cluster"
 	"github.com/openwatch/openwatch/internal/worker"
 )
@@ -26,6 +28,7 @@ func newJobs(d Deps) (*worker.Registry, error) {
 	_, err := worker.NewClient(worker.Options{
 		Pool: d.Pool, Logger: d.Logger, Work: w.WithWorker,
 		Concurrency: w.Concurrency, RescueAfter: w.RescueAfter.Duration, Now: d.NowFunc,
+		JobObserver: d.Metrics.JobWorked,
 	}, reg)
 	if err != nil {
 		return nil, err
@@ -84,10 +87,13 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions) error {
 	}
 	defer db.Close(context.WithoutCancel(ctx))
 	cfg.Worker.WithWorker = true
-	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops})
+	m := metrics.New(buildinfo.Get())
+	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, ManagedDatabaseRunning: db.running(),
+		Metrics: m, MetricsGatherer: m.Registry})
 	if err != nil {
 		return err
 	}
+	defer a.ServeMetrics(cfg.Metrics.WorkerListen)()
 	if err := a.StartJobs(ctx); err != nil {
 		return err
 	}

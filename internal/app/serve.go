@@ -20,8 +20,10 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/buildinfo"
 	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/logging"
+	"github.com/openwatch/openwatch/internal/metrics"
 	"github.com/openwatch/openwatch/internal/tlscert"
 	"github.com/openwatch/openwatch/internal/user"
 )
@@ -61,7 +63,11 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	deps := Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, Assets: o.Assets, AssetsBuilt: o.AssetsBuilt}
+	deps := Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, Assets: o.Assets, AssetsBuilt: o.AssetsBuilt,
+		ManagedDatabaseRunning: db.running()}
+	// The support bundle's metrics snapshot reads the registry the metrics listener serves.
+	deps.Metrics = metrics.New(buildinfo.Get())
+	deps.MetricsGatherer = deps.Metrics.Registry
 	if o.Logs != nil {
 		deps.Logs = o.Logs
 	}
@@ -84,6 +90,7 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 		waitBG()
 	}()
 
+	defer a.ServeMetrics(cfg.Metrics.Listen)()
 	if cfg.Server.ProfileListen != "" {
 		stopProfiles, err := serveProfiles(ctx, cfg.Server.ProfileListen, log)
 		if err != nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
@@ -36,6 +37,47 @@ type Config struct {
 	Alerts AlertsConfig `toml:"alerts"`
 	// Compliance bounds exceptions (risk acceptance).
 	Compliance ComplianceConfig `toml:"compliance"`
+	// Metrics serves Prometheus metrics on a listener of its own.
+	Metrics MetricsConfig `toml:"metrics"`
+}
+
+// MetricsConfig configures the Prometheus metrics listener (GET /metrics), separate from
+// the API's: loopback by default, plain HTTP unless a certificate is given, and open
+// unless a bearer token file or basic auth is set.
+type MetricsConfig struct {
+	Listen          string `toml:"listen" help:"{host:port} serving Prometheus metrics at /metrics, such as 127.0.0.1:9464; empty serves none. Another address than loopback should set bearer_token_file or basic auth"`
+	WorkerListen    string `toml:"worker_listen" help:"{host:port} where an 'openwatch worker' process serves its metrics instead of listen, so it can run beside serve on one machine; empty serves none"`
+	BearerTokenFile string `toml:"bearer_token_file" help:"{file} holding the bearer token scrapers must send (Authorization: Bearer); empty asks for none"`
+	BasicUsername   string `toml:"basic_username" help:"user {name} scrapers must send with basic auth; set with basic_password"`
+	BasicPassword   string `toml:"basic_password" secret:"true" help:"{password} scrapers must send with basic auth"`
+	TLSCert         string `toml:"tls_cert" help:"PEM certificate chain {file} that turns the metrics listener into HTTPS; empty serves plain HTTP"`
+	TLSKey          string `toml:"tls_key" help:"PEM private key {file} for metrics.tls_cert"`
+}
+
+// MetricsAuth names the authentication the metrics listener asks for: "bearer", "basic"
+// or "none".
+func (m MetricsConfig) MetricsAuth() string {
+	switch {
+	case m.BearerTokenFile != "":
+		return "bearer"
+	case m.BasicUsername != "":
+		return "basic"
+	default:
+		return "none"
+	}
+}
+
+// Warnings returns what is allowed but unwise in the configuration, one sentence each
+// (check-config prints them): today, metrics served beyond this machine without auth.
+func (c Config) Warnings() []string {
+	var out []string
+	m := c.Metrics
+	for _, l := range []struct{ key, addr string }{{"metrics.listen", m.Listen}, {"metrics.worker_listen", m.WorkerListen}} {
+		if l.addr != "" && m.MetricsAuth() == "none" && checkLoopbackHostPort(l.addr) != nil {
+			out = append(out, fmt.Sprintf("%s %s is not a loopback address and no authentication is set (metrics.bearer_token_file or metrics.basic_username): anyone who can reach it reads the metrics", l.key, l.addr))
+		}
+	}
+	return out
 }
 
 // AlertsConfig holds the thresholds of the alert sources that judge numbers: a host's or
@@ -167,6 +209,7 @@ func Default() Config {
 			AllowedNetworks: AllNetworks(),
 		},
 		Compliance: ComplianceConfig{ExceptionMaxDays: 365, ExceptionExpiringDays: 7},
+		Metrics:    MetricsConfig{Listen: "127.0.0.1:9464", WorkerListen: "127.0.0.1:9465"},
 		Notifications: NotificationsConfig{
 			AllowedNetworks: AllNetworks(),
 			DeniedNetworks:  Networks{netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fe80::/10")},

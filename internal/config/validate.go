@@ -82,6 +82,27 @@ func (c Config) Validate() error {
 		}
 	}
 
+	m := c.Metrics
+	if m.Listen != "" {
+		if err := checkHostPort(m.Listen); err != nil {
+			bad("metrics.listen", "%v", err)
+		}
+	}
+	if m.WorkerListen != "" {
+		if err := checkHostPort(m.WorkerListen); err != nil {
+			bad("metrics.worker_listen", "%v", err)
+		}
+	}
+	if m.BearerTokenFile != "" && (m.BasicUsername != "" || m.BasicPassword != "") {
+		errs = append(errs, errors.New("config: metrics.bearer_token_file and metrics basic auth exclude each other: set one"))
+	}
+	if (m.BasicUsername == "") != (m.BasicPassword == "") {
+		errs = append(errs, errors.New("config: metrics.basic_username and metrics.basic_password must be set together"))
+	}
+	if (m.TLSCert == "") != (m.TLSKey == "") {
+		errs = append(errs, errors.New("config: metrics.tls_cert and metrics.tls_key must be set together"))
+	}
+
 	d := c.Database
 	if err := checkDSN(d.DSN); err != nil {
 		bad("database.dsn", "%v", err)

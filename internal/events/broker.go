@@ -286,6 +286,14 @@ func (b *Broker) Subscribe(ctx context.Context, f Filter, after *int64) (*Stream
 	return s, nil
 }
 
+// Subscribers returns how many streams this process's broker serves now (the
+// openwatch_events_subscribers gauge).
+func (b *Broker) Subscribers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
+}
+
 // unsubscribe removes s; it is a no-op when the broker already dropped it.
 func (b *Broker) unsubscribe(s *Stream) {
 	b.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -60,8 +61,11 @@ func (s *Server) guarded(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// healthPath is the liveness probe load balancers and orchestrators poll.
-const healthPath = "/api/v1/health"
+// healthPath and readyPath are the probes load balancers and orchestrators poll.
+const (
+	healthPath = "/api/v1/health"
+	readyPath  = "/api/v1/ready"
+)
 
 // logged runs next and writes the request's access line. It renders errors itself
 // (through the error handler) so the line carries the final status. Answered health
@@ -74,11 +78,18 @@ func (s *Server) logged(c echo.Context, next echo.HandlerFunc) error {
 	}
 	req := c.Request()
 	res := c.Response()
+	if s.metrics != nil {
+		if op := reqinfo.From(req.Context()).Operation; op != "" {
+			s.metrics.ObserveHTTP(op, res.Status, time.Since(start))
+		} else if strings.HasPrefix(req.URL.Path, BasePath+"/") {
+			s.metrics.ObserveHTTP("unmatched", res.Status, time.Since(start))
+		}
+	}
 	level := slog.LevelInfo
 	switch {
 	case res.Status >= 500:
 		level = slog.LevelError
-	case req.URL.Path == healthPath:
+	case req.URL.Path == healthPath, req.URL.Path == readyPath && res.Status == 200:
 		level = slog.LevelDebug
 	}
 	if s.requests != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/reqinfo"
 )
 
 // BasePath is where the API lives.
@@ -191,7 +192,10 @@ func (r *opRouter) TRACE(p string, h echo.HandlerFunc, _ ...echo.MiddlewareFunc)
 
 // chain returns the per-operation middleware, outermost first.
 func (s *Server) chain(op *authz.Operation) []echo.MiddlewareFunc {
-	var mws []echo.MiddlewareFunc
+	mws := []echo.MiddlewareFunc{routedTo(op.ID)}
+	if f := s.formats(op); f != nil {
+		mws = append(mws, f)
+	}
 	if op.BodyLimit > 0 {
 		mws = append(mws, s.limitedTo(op.BodyLimit))
 	}
@@ -206,6 +210,18 @@ func (s *Server) chain(op *authz.Operation) []echo.MiddlewareFunc {
 		mws = append(mws, s.idempotent(op))
 	}
 	return mws
+}
+
+// routedTo records the request's operationId in its request info (the metrics label).
+func routedTo(id string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if info := reqinfo.From(c.Request().Context()); info != nil {
+				info.Operation = id
+			}
+			return next(c)
+		}
+	}
 }
 
 // pathMatcher answers, for a path no route matched, which methods the spec allows on it,

@@ -46,6 +46,13 @@ type Options struct {
 	Now         func() time.Time
 	// PublicURL, when set, is the external URL clients may have signed "@target-uri" under.
 	PublicURL string
+	// Metrics, when set, is told the operationId, status and duration of every API request.
+	Metrics HTTPObserver
+}
+
+// HTTPObserver records answered API requests (metrics.Metrics).
+type HTTPObserver interface {
+	ObserveHTTP(operation string, status int, d time.Duration)
 }
 
 // Server is the configured Echo instance with its pipeline.
@@ -69,6 +76,9 @@ type Server struct {
 	assetsBuilt bool
 	now         func() time.Time
 	publicURL   *url.URL
+	metrics     HTTPObserver
+	// yamlFormat is the x-response-formats extension's parameter name ("" turns ?format=yaml off).
+	yamlFormat string
 }
 
 // New builds the server. It fails when the generated routes and the operation table
@@ -83,7 +93,8 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		echo: echo.New(), logger: o.Logger, requests: logging.RequestLoggerOf(o.Logger), doc: o.Doc, auth: o.Authenticator, tickets: o.Tickets, idem: o.Idempotency, license: o.License, denials: o.Denials,
 		bodyLimit: o.BodyLimit, paths: newPathMatcher(o.Operations), ownLimits: newPathMatcher(largeBodies(o.Operations, o.BodyLimit)), assets: o.Assets, assetsBuilt: o.AssetsBuilt, now: o.Now,
-		oneCommit: map[string]bool{}, publicURL: parsePublicURL(o.PublicURL),
+		oneCommit: map[string]bool{}, publicURL: parsePublicURL(o.PublicURL), metrics: o.Metrics,
+		yamlFormat: responseFormatParameter(o.Doc),
 	}
 	for _, id := range o.OneCommit {
 		if _, ok := o.Operations[id]; !ok {

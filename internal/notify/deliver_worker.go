@@ -280,7 +280,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 			}
 		}
 	}()
-	sendErr := s.deliver(ctx, toChannel(row), n, d.ID)
+	ch := toChannel(row)
+	sendErr := s.deliver(ctx, ch, n, d.ID)
 	delivered = sendErr == nil
 	status, lastErr := StatusDelivered, (*string)(nil)
 	if sendErr != nil {

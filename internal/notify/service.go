@@ -87,6 +87,9 @@ type Options struct {
 	RootCAs *x509.CertPool
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Delivered, when set, is told the channel type and outcome of every attempt to send
+	// a notice, deliveries and channel tests alike (metrics).
+	Delivered func(channelType string, ok bool)
 }
 
 // Service manages notification channels and delivers notices through them.
@@ -395,7 +398,11 @@ func (s *Service) deliver(ctx context.Context, ch channel, n Notice, deliveryID 
 			return fmt.Errorf("open the channel secret: %w", err)
 		}
 	}
-	return s.send.send(ctx, ch, secret, render(n, deliveryID, s.opts.Now()))
+	err := s.send.send(ctx, ch, secret, render(n, deliveryID, s.opts.Now()))
+	if s.opts.Delivered != nil {
+		s.opts.Delivered(ch.Type, err == nil)
+	}
+	return err
 }
 
 // render builds the message of a notice: the webhook's JSON, and for people (mail, Slack)

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -202,4 +204,64 @@ func advisoryLock(ctx context.Context, pool *pgxpool.Pool, key int64) (func() er
 		}
 		return errors.Join(unlockErr, conn.Close(ctx))
 	}, nil
+}
+
+// MigrationState compares the schema in the database with the migrations this binary
+// ships: OpenWatch's (goose) and River's.
+type MigrationState struct {
+	SchemaVersion, SchemaLatest int64
+	RiverVersion, RiverLatest   int
+}
+
+// Current reports whether both are at the newest version this binary knows.
+func (s MigrationState) Current() bool {
+	return s.SchemaVersion == s.SchemaLatest && s.RiverVersion == s.RiverLatest
+}
+
+// ReadMigrationState reads the applied versions (two small queries; nothing is created)
+// for the readiness check.
+func ReadMigrationState(ctx context.Context, pool *pgxpool.Pool) (MigrationState, error) {
+	var st MigrationState
+	sub, err := migrationFiles()
+	if err != nil {
+		return st, err
+	}
+	entries, err := fs.ReadDir(sub, ".")
+	if err != nil {
+		return st, fmt.Errorf("list schema migrations: %w", err)
+	}
+	for _, e := range entries {
+		if v, ok := migrationVersion(e.Name()); ok {
+			st.SchemaLatest = max(st.SchemaLatest, v)
+		}
+	}
+	err = pool.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&st.SchemaVersion)
+	if err != nil && !isUndefinedTable(err) {
+		return st, fmt.Errorf("read schema version: %w", Translate(err))
+	}
+	rm, err := riverMigrator(riverpgxv5.New(pool))
+	if err != nil {
+		return st, err
+	}
+	if all := rm.AllVersions(); len(all) > 0 {
+		st.RiverLatest = all[len(all)-1].Version
+	}
+	applied, err := rm.ExistingVersions(ctx)
+	if err != nil {
+		return st, fmt.Errorf("read river migration version: %w", Translate(err))
+	}
+	if len(applied) > 0 {
+		st.RiverVersion = applied[len(applied)-1].Version
+	}
+	return st, nil
+}
+
+// migrationVersion reads the version number a goose file name starts with.
+func migrationVersion(name string) (int64, bool) {
+	if path.Ext(name) != ".sql" {
+		return 0, false
+	}
+	digits, _, _ := strings.Cut(name, "_")
+	v, err := strconv.ParseInt(digits, 10, 64)
+	return v, err == nil
 }

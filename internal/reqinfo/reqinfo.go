@@ -20,6 +20,9 @@ type Info struct {
 	// URI when no public URL is configured).
 	Host string
 	TLS  bool
+	// Operation is the operationId the request was routed to, set by the HTTP server once
+	// routed ("" before, and for requests no operation takes): the metrics label.
+	Operation string
 }
 
 type infoKey struct{}

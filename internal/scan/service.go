@@ -98,6 +98,10 @@ type Options struct {
 	// AlertDefaults are the thresholds of score drops and failing scans while no one
 	// stored others (alert.DefaultConfig when zero).
 	AlertDefaults alert.Config
+	// Finished, when set, is told how long each scan ran on its host, how many rules it
+	// evaluated and whether it completed (once its results are stored) or failed on the
+	// host (metrics).
+	Finished func(d time.Duration, rules int, completed bool)
 }
 
 // NewService returns the service.

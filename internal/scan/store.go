@@ -95,6 +95,9 @@ func (s *Service) store(ctx context.Context, row dbq.Scan, run *engine.Scan) err
 	if errors.Is(err, errEnded) {
 		return nil
 	}
+	if err == nil && s.opts.Finished != nil {
+		s.opts.Finished(run.Duration, len(results), true)
+	}
 	return pg.Translate(err)
 }
 

@@ -96,8 +96,12 @@ func (s *Service) Run(ctx context.Context, id uuid.UUID) error {
 
 	prog := &progress{}
 	stop := s.reportProgress(ctx, row, prog)
+	began := time.Now()
 	result, err := engine.Run(ctx, conn, rules, s.engineOptions(vars, prog.set))
 	stop()
+	if err != nil && s.opts.Finished != nil && ctx.Err() == nil {
+		s.opts.Finished(time.Since(began), 0, false) // a completed scan is counted once stored
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err() // the job was stopped: River retries or gives up

@@ -115,6 +115,7 @@ type Client struct {
 	hostKey        ssh.PublicKey
 	commandTimeout time.Duration
 	sessions       atomic.Int64
+	observer       Observer
 }
 
 // Dial connects to addr (host:port), verifies the host key with
@@ -123,6 +124,17 @@ type Client struct {
 // errors it returns classify with ErrorType; an address outside the allowed
 // networks is never dialled (ErrNotAllowed).
 func (d *Dialer) Dial(ctx context.Context, addr string, auth Auth, opts Options) (*Client, error) {
+	c, err := d.login(ctx, addr, auth, opts)
+	if d.observer != nil {
+		d.observer.Dialed(ErrorType(err))
+		if c != nil {
+			c.observer = d.observer
+		}
+	}
+	return c, err
+}
+
+func (d *Dialer) login(ctx context.Context, addr string, auth Auth, opts Options) (*Client, error) {
 	if opts.HostKeys == nil {
 		return nil, errors.New("sshx: dial: Options.HostKeys is required")
 	}
@@ -339,6 +351,9 @@ func (c *Client) SessionsOpened() int { return int(c.sessions.Load()) }
 // newSession opens a session and counts it.
 func (c *Client) newSession() (*ssh.Session, error) {
 	s, err := c.conn.NewSession()
+	if c.observer != nil {
+		c.observer.SessionOpened(err == nil)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sshx: open session on %s: %w", c.addr, err)
 	}

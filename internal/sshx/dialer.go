@@ -24,7 +24,20 @@ type Dialer struct {
 	dial     DialFunc
 	resolver *net.Resolver
 	blocked  atomic.Int64
+	observer Observer
 }
+
+// Observer is told about every SSH login and session (metrics).
+type Observer interface {
+	// Dialed reports one login: errorType is "" on success, else ErrorType of the error.
+	Dialed(errorType string)
+	// SessionOpened reports one session opened on an established connection, or refused.
+	SessionOpened(ok bool)
+}
+
+// SetObserver makes o hear about every login and session; call it before the dialer is
+// used.
+func (d *Dialer) SetObserver(o Observer) { d.observer = o }
 
 // NewDialer returns a dialer reaching only addresses inside allowed (an empty list reaches
 // nothing). dial opens the connections; nil uses a net.Dialer.

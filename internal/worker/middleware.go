@@ -120,3 +120,19 @@ func jobAttrs(job *rivertype.JobRow, extra ...any) []any {
 		slog.Int("attempt", job.Attempt), slog.Int("max_attempts", job.MaxAttempts),
 	}, extra...)
 }
+
+// timingMiddleware tells an observer how long each job ran and how it ended.
+type timingMiddleware struct {
+	river.MiddlewareDefaults
+	observe func(kind string, d time.Duration, err error)
+}
+
+var _ rivertype.WorkerMiddleware = (*timingMiddleware)(nil)
+
+// Work times the job.
+func (m *timingMiddleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	start := time.Now()
+	err := doInner(ctx)
+	m.observe(job.Kind, time.Since(start), err)
+	return err
+}

@@ -40,6 +40,9 @@ type Options struct {
 	RescueAfter time.Duration
 	// Now, when set, is the clock that stamps correlation ids of jobs inserted without one.
 	Now func() time.Time
+	// JobObserver, when set, is told the kind, run time and error of every job this
+	// process works (metrics).
+	JobObserver func(kind string, d time.Duration, err error)
 }
 
 // Registry collects what the domains contribute before the client starts: their workers,
@@ -99,6 +102,9 @@ func NewClient(o Options, r *Registry) (*Client, error) {
 		Workers:      r.Workers,
 		Middleware:   []rivertype.Middleware{&correlationMiddleware{now: now}},
 		ErrorHandler: &errorHandler{log: logger},
+	}
+	if o.JobObserver != nil {
+		cfg.Middleware = append(cfg.Middleware, &timingMiddleware{observe: o.JobObserver})
 	}
 	if o.Work {
 		if o.Concurrency < 1 {

@@ -187,6 +187,13 @@ export const settingsRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/SettingsPage"), "SettingsPage"),
 });
 
+// The installation's readiness, build, database, workers, queue and metrics listener.
+export const systemStatusRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/system",
+  component: lazyRouteComponent(() => import("./pages/SystemStatusPage"), "SystemStatusPage"),
+});
+
 export const accountRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/account",
@@ -350,6 +357,7 @@ const routeTree = rootRoute.addChildren([
   signInRoute,
   ssoCallbackRoute,
   appRoute.addChildren([
+    systemStatusRoute,
     dashboardRoute,
     hostsRoute,
     hostRoute,

@@ -561,6 +561,15 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
+// Running reports whether the server this process uses is running now (its postmaster is
+// alive); false while the watcher is starting it again after it disappeared.
+func (c *Cluster) Running() bool {
+	c.mu.Lock()
+	pid := c.pid
+	c.mu.Unlock()
+	return pid > 0 && pgproc.IsPostgres(pid)
+}
+
 // Programs returns the directory of the PostgreSQL programs Start would run the managed
 // cluster with (found the same way, binDir first) and their major version, so client
 // programs such as pg_dump and pg_restore match the server.

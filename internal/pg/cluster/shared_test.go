@@ -129,8 +129,11 @@ func TestRestartsKilledServer(t *testing.T) {
 	for round := range 2 {
 		// An OOM kill or a crash: the postmaster is gone without a shutdown.
 		pid := postmasterPID(t, owner)
+		require.True(t, owner.Running(), "round %d", round)
+		require.True(t, other.Running(), "round %d", round)
 		require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 		waitRestarted(t, owner, pid)
+		require.Eventually(t, owner.Running, 30*time.Second, 10*time.Millisecond, "the readiness check sees the new server")
 		require.Equal(t, "still here", queryKept(t, ownerPool), "round %d, log:\n%s", round, logs)
 		require.Equal(t, "still here", queryKept(t, otherPool), "round %d", round)
 	}
@@ -141,6 +144,7 @@ func TestRestartsKilledServer(t *testing.T) {
 	require.NoError(t, owner.Stop(ctx))
 	require.NoError(t, other.Stop(ctx))
 	require.NoFileExists(t, filepath.Join(owner.Dir(), "data", "postmaster.pid"))
+	require.False(t, owner.Running(), "stopped: the managed database check fails")
 }
 
 func TestStopRacesStart(t *testing.T) {

@@ -148,7 +148,10 @@ func start(t testing.TB, binary, sub, dsn string, extraEnv []string) *Process {
 	dataDir := filepath.Join(dir, "data")
 	keys := sharedKeys(t, dsn)
 	configPath := filepath.Join(dir, "openwatch.toml")
-	require.NoError(t, os.WriteFile(configPath, nil, 0o600))
+	// Many processes share this machine: none serves metrics on the fixed default ports
+	// unless extraEnv asks (OPENWATCH_METRICS_LISTEN=127.0.0.1:0 picks a free port; an
+	// empty environment value counts as unset, so the file turns them off).
+	require.NoError(t, os.WriteFile(configPath, []byte("[metrics]\nlisten = \"\"\nworker_listen = \"\"\n"), 0o600))
 
 	cmd := exec.Command(binary, sub, "--config", configPath, "--secrets-env", filepath.Join(dir, "no-secrets.env"))
 	cmd.Env = append(foreignEnv(),

@@ -2639,6 +2639,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Report whether this process is ready to take traffic.
+         * @description Poll this for readiness (load balancers, Kubernetes readiness probes). Every check
+         *     is listed: `database` (reachable), `migrations` (the schema and the job queue are at
+         *     the versions this binary ships), `worker` (a process working background jobs was
+         *     seen within the last 15 seconds) and, when the database is the managed local
+         *     cluster, `managed_database` (its server is running). Answers 503
+         *     `service.unavailable` when a check fails, with every check in `detail.checks` and
+         *     the failing ones named in `detail.failing`. Details never carry addresses,
+         *     credentials or error text.
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/remediation/requests": {
         parameters: {
             query?: never;
@@ -4178,6 +4205,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/system/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The state of this installation, for the system status page.
+         * @description Readiness checks, build information, the database (managed or external, connection
+         *     pool), background workers, job queue depth per kind and where Prometheus metrics are
+         *     served. Never carries the database address or credentials.
+         */
+        get: operations["getSystemStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users": {
         parameters: {
             query?: never;
@@ -5144,6 +5193,25 @@ export interface components {
             /** Format: date-time */
             until: string;
         };
+        /** @description This process's database connection pool. */
+        ConnectionPoolStats: {
+            /** Format: int64 */
+            acquire_count: number;
+            /**
+             * Format: double
+             * @description Total time spent waiting for a connection.
+             */
+            acquire_wait_seconds: number;
+            acquired_conns: number;
+            /**
+             * Format: int64
+             * @description Acquisitions that had to wait for a connection.
+             */
+            empty_acquire_count: number;
+            idle_conns: number;
+            max_conns: number;
+            total_conns: number;
+        };
         ConnectivityBreakdown: {
             /** Format: int64 */
             critical: number;
@@ -5313,6 +5381,13 @@ export interface components {
         CustomRoleUpdateRequest: {
             description?: string;
             permissions?: string[];
+        };
+        DatabaseStatus: {
+            /** @description True when OpenWatch runs its own local PostgreSQL cluster; false for an external server. */
+            managed: boolean;
+            pool: components["schemas"]["ConnectionPoolStats"];
+            /** @description The PostgreSQL server version ("" when it did not answer). */
+            server_version: string;
         };
         DiscoveredHost: {
             address: string;
@@ -6356,6 +6431,11 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        JobQueueDepth: {
+            /** Format: int64 */
+            depth: number;
+            kind: string;
+        };
         LicenseStateResponse: {
             customer_id?: string;
             /** Format: date-time */
@@ -6492,6 +6572,15 @@ export interface components {
             start_time?: string;
             time_zone?: string;
             week_of_month?: components["schemas"]["WeekOfMonth"];
+        };
+        MetricsListenerStatus: {
+            /** @enum {string} */
+            auth: "none" | "bearer" | "basic";
+            /** @description Whether this process serves Prometheus metrics. */
+            enabled: boolean;
+            /** @description The address GET /metrics is served on ("" when off). */
+            listen: string;
+            tls: boolean;
         };
         /** @enum {string} */
         MonitoringState: "online" | "degraded" | "critical" | "down" | "maintenance" | "unknown";
@@ -6673,6 +6762,22 @@ export interface components {
         };
         /** @enum {string} */
         ReachabilityStatus: "reachable" | "unreachable" | "unknown";
+        ReadinessCheck: {
+            /** @description One sentence about the check's outcome. */
+            detail: string;
+            /**
+             * @description database, migrations, worker or managed_database.
+             * @example database
+             */
+            name: string;
+            /** @enum {string} */
+            status: "ok" | "failing";
+        };
+        ReadinessResponse: {
+            checks: components["schemas"]["ReadinessCheck"][];
+            /** @enum {string} */
+            status: "ready";
+        };
         /**
          * @description Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
          * @default never
@@ -7459,6 +7564,17 @@ export interface components {
         };
         /** @enum {string} */
         Severity: "info" | "low" | "medium" | "high" | "critical";
+        SystemStatus: {
+            build: components["schemas"]["VersionResponse"];
+            checks: components["schemas"]["ReadinessCheck"][];
+            database: components["schemas"]["DatabaseStatus"];
+            metrics: components["schemas"]["MetricsListenerStatus"];
+            /** @description Jobs not finished yet, per job kind, most first. */
+            queue: components["schemas"]["JobQueueDepth"][];
+            /** @description Whether every readiness check passed (GET /ready would answer 200). */
+            ready: boolean;
+            workers: components["schemas"]["WorkerStatus"];
+        };
         UserCreateRequest: {
             /** Format: email */
             email: string;
@@ -7672,6 +7788,16 @@ export interface components {
         WeekOfMonth: "first" | "second" | "third" | "fourth" | "last";
         /** @enum {string} */
         Weekday: "sunday" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday";
+        WorkerStatus: {
+            /**
+             * Format: date-time
+             * @description When a worker process last showed it was alive; absent when none has been seen.
+             */
+            last_seen?: string;
+            /** @description True while the elected job leader's lease is current, i.e. some worker process is running. */
+            leader_alive: boolean;
+            this_process_works_jobs: boolean;
+        };
     };
     responses: {
         /** @description A managed host could not be reached or refused us (`host.unreachable`, `host.key_mismatch`, `host.certificate_invalid`, `host.certificate_revoked`). */
@@ -12043,6 +12169,29 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every check passed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     listRemediationRequests: {
         parameters: {
             query?: {
@@ -14482,6 +14631,30 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SSHConfig"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSystemStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The system status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SystemStatus"];
                 };
             };
             400: components["responses"]["BadRequest"];
