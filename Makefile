@@ -30,9 +30,9 @@ generate: web-deps
 
 ## generate-check: fail when the committed generated code is stale.
 generate-check: generate
-	@if ! git diff --exit-code --stat -- gen web/src/api clients/typescript/src/schema.d.ts; then \
+	@if ! git diff --exit-code --stat -- gen web/src/api web/client/src/schema.d.ts; then \
 		echo "generated code is stale: run 'make generate' and commit the result" >&2; exit 1; fi
-	@untracked=$$(git ls-files --others --exclude-standard -- gen web/src/api clients/typescript/src); \
+	@untracked=$$(git ls-files --others --exclude-standard -- gen web/src/api web/client/src); \
 	if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked" >&2; exit 1; fi
 
 web-deps:

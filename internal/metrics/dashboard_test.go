@@ -17,7 +17,7 @@ import (
 )
 
 // dashboardFile is the Grafana dashboard shipped in the repository.
-const dashboardFile = "../../deploy/grafana/openwatch.json"
+const dashboardFile = "../../packaging/grafana/openwatch.json"
 
 // metricName finds the series names a PromQL expression reads (ours and the client
 // library's Go and process collectors).

@@ -23,7 +23,7 @@ func TestTypeScriptClient(t *testing.T) {
 	t.Parallel()
 	pkg, err := filepath.Abs(".")
 	require.NoError(t, err)
-	modules := filepath.Join(pkg, "..", "..", "web", "node_modules")
+	modules := filepath.Join(pkg, "..", "node_modules")
 	tsc := filepath.Join(modules, "typescript", "bin", "tsc")
 	_, err = os.Stat(tsc)
 	require.NoError(t, err, "the web UI's node modules are missing: run 'make web-deps'")

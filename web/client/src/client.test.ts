@@ -1,5 +1,5 @@
 // Runs against a running server: OPENWATCH_URL, and an admin's OPENWATCH_USERNAME and
-// OPENWATCH_PASSWORD (the Go test clients/typescript/client_test.go starts one and runs this).
+// OPENWATCH_PASSWORD (the Go test web/client/client_test.go starts one and runs this).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createOpenWatchClient, idempotent, OpenWatchError, paginate, unwrap } from "./index.js";
