@@ -504,12 +504,8 @@ func runAlerts(ctx context.Context, e env, args []string) error {
 
 func runAudit(ctx context.Context, e env, args []string) error {
 	c := find("audit")
-	if len(args) == 0 || args[0] != "export" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fmt.Fprintf(e.stderr, "%s\n\nUsage: openwatch %s\n\n%s\n", c.summary, c.usage, exitCodesHelp)
-			return nil
-		}
-		return usageErr("want a subcommand: %s", c.usage)
+	if done, err := onlySubcommand(e, c, "export", args); done {
+		return err
 	}
 	fs := newFlags(e, "audit export", c.summary, c.usage)
 	var cn conn
@@ -551,6 +547,19 @@ func runAudit(ctx context.Context, e env, args []string) error {
 	return writeOut(e, *out, func(w io.Writer) error { return explain(cl.DownloadAuditEvents(ctx, &p, w)) })
 }
 
+// onlySubcommand checks that args start with sub, the only subcommand of c; otherwise it
+// prints c's help (for a help flag) or returns a usage error, and says it is done.
+func onlySubcommand(e env, c command, sub string, args []string) (done bool, err error) {
+	if len(args) > 0 && args[0] == sub {
+		return false, nil
+	}
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprintf(e.stderr, "%s\n\nUsage: openwatch %s\n\n%s\n", c.summary, c.usage, exitCodesHelp)
+		return true, nil
+	}
+	return true, usageErr("want a subcommand: %s", c.usage)
+}
+
 // writeOut writes to standard output ("-") or to a file, which is removed if writing fails.
 func writeOut(e env, path string, write func(io.Writer) error) error {
 	if path == "-" || path == "" {
@@ -572,12 +581,8 @@ func writeOut(e env, path string, write func(io.Writer) error) error {
 
 func runReport(ctx context.Context, e env, args []string) error {
 	c := find("report")
-	if len(args) == 0 || args[0] != "generate" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fmt.Fprintf(e.stderr, "%s\n\nUsage: openwatch %s\n\n%s\n", c.summary, c.usage, exitCodesHelp)
-			return nil
-		}
-		return usageErr("want a subcommand: %s", c.usage)
+	if done, err := onlySubcommand(e, c, "generate", args); done {
+		return err
 	}
 	fs := newFlags(e, "report generate", c.summary, c.usage)
 	var cn conn
