@@ -121,7 +121,7 @@ func TestParseRebootRequired(t *testing.T) {
 
 // fakeDNF is a host with a fake dnf and rpm (testdata/fakednf) whose package state lives
 // in files; the generated dnf scripts run against it locally with PATH pointing at the
-// fakes first (this machine has no rpm or dnf).
+// fakes first.
 type fakeDNF struct {
 	t     *testing.T
 	state string
@@ -132,15 +132,32 @@ func newFakeDNF(t *testing.T, installed, available string) *fakeDNF {
 	t.Helper()
 	bin, err := filepath.Abs("testdata/fakednf")
 	require.NoError(t, err)
-	for _, tool := range []string{"rpm", "dnf", "yum"} {
-		_, err := exec.LookPath(tool)
-		require.Error(t, err, "this machine has %s: the fake dnf tests would not be isolated", tool)
-	}
 	f := &fakeDNF{t: t, state: t.TempDir(), path: bin + ":/usr/bin:/bin"}
+	// The scripts call their tools by name: on their PATH the fakes must come first (this
+	// machine may have a real rpm, to read packages, but never touches it here) and a tool
+	// with no fake must not be found at all.
+	for _, tool := range []string{"rpm", "dnf", "yum"} {
+		want := ""
+		if _, err := os.Stat(filepath.Join(bin, tool)); err == nil {
+			want = filepath.Join(bin, tool)
+		}
+		require.Equal(t, want, firstOnPath(f.path, tool), "%s on the fake dnf host's PATH: the tests would not be isolated", tool)
+	}
 	require.NoError(t, os.WriteFile(filepath.Join(f.state, "installed"), []byte(installed), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(f.state, "available"), []byte(available), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(f.state, "log"), nil, 0o644))
 	return f
+}
+
+// firstOnPath is the first executable named tool in the directories of path, or "".
+func firstOnPath(path, tool string) string {
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, tool)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
 }
 
 func (f *fakeDNF) run(script string) (string, string, int) {
