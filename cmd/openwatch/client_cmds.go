@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -307,23 +308,9 @@ func hostsShow(ctx context.Context, e env, args []string) error {
 	fs := newFlags(e, "hosts show", "Show a host and its compliance summary.", "hosts show HOST [--output table|json|yaml]   (HOST: a name or an id)")
 	var cn conn
 	cn.register(fs, true)
-	pos, err := parse(fs, args)
+	_, d, err := cn.hostArg(ctx, e, fs, args)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageErr("want one HOST (a name or an id)")
-	}
-	if err := cn.checkOutput(); err != nil {
-		return err
-	}
-	cl, err := cn.client(e, true)
-	if err != nil {
-		return err
-	}
-	d, err := cl.FindHost(ctx, pos[0])
-	if err != nil {
-		return explain(err)
 	}
 	return emit(e.stdout, cn.output, d, func(tw *tabwriter.Writer) {
 		h := d.Host
@@ -345,6 +332,30 @@ func hostsShow(ctx context.Context, e env, args []string) error {
 	})
 }
 
+// hostArg parses a command's flags and its one HOST argument (a name or an id), then finds
+// the host with a signed-in client.
+func (cn *conn) hostArg(ctx context.Context, e env, fs *flag.FlagSet, args []string) (*openwatch.Client, *client.HostDetailResponse, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(pos) != 1 {
+		return nil, nil, usageErr("want one HOST (a name or an id)")
+	}
+	if err := cn.checkOutput(); err != nil {
+		return nil, nil, err
+	}
+	cl, err := cn.client(e, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := cl.FindHost(ctx, pos[0])
+	if err != nil {
+		return nil, nil, explain(err)
+	}
+	return cl, h, nil
+}
+
 // --- scan
 
 func runScan(ctx context.Context, e env, args []string) error {
@@ -360,23 +371,9 @@ func runScan(ctx context.Context, e env, args []string) error {
 	timeout := fs.Duration("timeout", 0, "with --wait, give up after this `duration` (0: never)")
 	noProgress := fs.Bool("no-progress", false, "with --wait, draw no progress bar")
 	poll := fs.Duration("poll-interval", 2*time.Second, "with --wait, how often the scan is read besides its live events")
-	pos, err := parse(fs, args)
+	cl, h, err := cn.hostArg(ctx, e, fs, args)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageErr("want one HOST (a name or an id)")
-	}
-	if err := cn.checkOutput(); err != nil {
-		return err
-	}
-	cl, err := cn.client(e, true)
-	if err != nil {
-		return err
-	}
-	h, err := cl.FindHost(ctx, pos[0])
-	if err != nil {
-		return explain(err)
 	}
 	req := client.ScanRequest{}
 	if *framework != "" {
