@@ -21,6 +21,7 @@ import (
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/app"
+	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/buildinfo"
@@ -307,15 +308,11 @@ func runCreateAdmin(ctx context.Context, e env, args []string) error {
 			return errors.New("no password given: pass --password or write it to standard input")
 		}
 	}
-	db, err := app.OpenMigratedDatabase(ctx, cfg, log)
+	db, aw, err := openAudited(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	aw, _, err := app.OpenAuditTrail(ctx, cfg, db.Pool, time.Now)
-	if err != nil {
-		return err
-	}
 	u, err := user.NewService(db.Pool, auth.DefaultPasswordParams, nil, aw).Create(ctx, nil, user.CreateInput{
 		Username: username, Email: email, Password: password, Role: authz.RoleAdmin,
 	})
@@ -480,15 +477,11 @@ func runFeeds(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := app.OpenMigratedDatabase(ctx, cfg, log)
+	db, aw, err := openAudited(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	aw, _, err := app.OpenAuditTrail(ctx, cfg, db.Pool, time.Now)
-	if err != nil {
-		return err
-	}
 	res, err := vuln.NewService(db.Pool, aw, vuln.Options{Logger: log}).ImportPath(ctx, nil, path, source)
 	if err != nil {
 		return err
@@ -513,4 +506,19 @@ func runVersion(_ context.Context, e env, args []string) error {
 	b := buildinfo.Get()
 	fmt.Fprintf(e.stdout, "openwatch %s\nrule engine (kensa) %s\ncommit %s\nbuilt %s\n%s\n", b.Version, rule.EngineVersion(), b.Commit, b.BuildTime, b.Go)
 	return nil
+}
+
+// openAudited opens the migrated database and its audit trail, for a command that changes
+// data as the system; the caller closes the database.
+func openAudited(ctx context.Context, cfg config.Config, log *slog.Logger) (*app.Database, *audit.Writer, error) {
+	db, err := app.OpenMigratedDatabase(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	aw, _, err := app.OpenAuditTrail(ctx, cfg, db.Pool, time.Now)
+	if err != nil {
+		db.Close(context.WithoutCancel(ctx))
+		return nil, nil, err
+	}
+	return db, aw, nil
 }

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
-	"github.com/openwatch/openwatch/internal/app"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/support"
 )
@@ -25,15 +23,11 @@ func runSysdump(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := app.OpenMigratedDatabase(ctx, cfg, log)
+	db, aw, err := openAudited(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	aw, _, err := app.OpenAuditTrail(ctx, cfg, db.Pool, time.Now)
-	if err != nil {
-		return err
-	}
 	svc := support.NewService(db.Pool, aw, support.Options{Config: cfg, Logger: log, Extra: func() []support.File {
 		path := db.ManagedLogPath()
 		if path == "" {
